@@ -1,0 +1,100 @@
+"""Load cards and lanes from YAML, keeping the line and column of every field for diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANES_FILE = "lanes.yaml"
+#: files in cards/ that are not cards
+NOT_CARDS = {LANES_FILE}
+
+
+@dataclass
+class YamlDoc:
+    """A parsed YAML file: its data, where each dotted path sits, and what went wrong reading it."""
+
+    path: Path
+    data: Any = None
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # (code, message, line, col) for problems found while reading: D101 encoding, D102 syntax, D108 dup keys
+    read_errors: list[tuple[str, str, int, int]] = field(default_factory=list)
+    spec: Any = None  # the Spec this document must satisfy (set by the project loader)
+
+    def where(self, dotted: str) -> tuple[int, int]:
+        """Line and column of ``dotted`` (or of its nearest ancestor that exists)."""
+        if dotted in self.positions:
+            return self.positions[dotted]
+        key = dotted.removesuffix("#value")
+        while key:
+            if key in self.positions:
+                return self.positions[key]
+            key = key.rsplit("[", 1)[0] if key.endswith("]") else (key.rsplit(".", 1)[0] if "." in key else "")
+        return self.positions.get("", (1, 1))
+
+
+def read_yaml(path: Path) -> YamlDoc:
+    """Parse one YAML file; never raises for bad content (problems land in ``read_errors``)."""
+    doc = YamlDoc(path=path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        doc.read_errors.append(("D101", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col))
+        return doc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            doc.positions[""] = (1, 1)
+            return doc
+        _record_positions(node, "", doc)
+        doc.data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        doc.read_errors.append(("D102", f"malformed YAML: {exc.problem or exc.context}", line, col))
+        doc.data = None
+    except yaml.YAMLError as exc:  # e.g. a constructor error without a mark
+        doc.read_errors.append(("D102", f"malformed YAML: {exc}", 1, 1))
+        doc.data = None
+    finally:
+        loader.dispose()
+    return doc
+
+
+def _record_positions(node: yaml.Node, path: str, doc: YamlDoc) -> None:
+    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                doc.read_errors.append(("D108", f"duplicate key {key!r} (the later value wins)", line, col))
+            seen.add(key)
+            _record_positions(value_node, child, doc)
+            # a diagnostic about a key points at the key, not at its value
+            doc.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            doc.positions[child + "#value"] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _record_positions(item, f"{path}[{i}]", doc)
+
+
+def card_paths(paths: Iterable[Path]) -> list[Path]:
+    """Expand files and directories into card files (sorted, lanes.yaml excluded)."""
+    out: set[Path] = set()
+    for p in paths:
+        if p.is_dir():
+            out.update(f for f in p.glob("*.yaml") if f.name not in NOT_CARDS)
+        elif p.name not in NOT_CARDS:
+            out.add(p)
+    return sorted(out, key=lambda f: (len(f.stem), f.stem, str(f)))

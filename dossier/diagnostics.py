@@ -1,0 +1,53 @@
+"""What lint reports: a finding at a file position, with a rule code, and how it prints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding. Sorted by file, then position, then code."""
+
+    file: str
+    line: int
+    col: int
+    code: str
+    message: str
+    severity: str = "error"
+    hint: str | None = None
+
+    def text(self) -> str:
+        out = f"{self.file}:{self.line}:{self.col}: {self.code} {self.message}"
+        if self.severity != "error":
+            out += f" [{self.severity}]"
+        if self.hint:
+            out += f"\n    hint: {self.hint}"
+        return out
+
+    def github(self) -> str:
+        """A GitHub Actions workflow command (annotation)."""
+        level = "error" if self.severity == "error" else "warning"
+        msg = f"{self.code} {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
+        msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return f"::{level} file={self.file},line={self.line},col={self.col},title={self.code}::{msg}"
+
+
+def format_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> str:
+    """Render findings as text, json or github annotations."""
+    if fmt == "json":
+        return json.dumps([asdict(d) for d in diags], indent=2)
+    if fmt == "github":
+        return "\n".join(d.github() for d in diags)
+    return "\n".join(d.text() for d in diags)
+
+
+def summarize(diags: Iterable[Diagnostic]) -> dict[str, int]:
+    counts = {s: 0 for s in SEVERITIES}
+    for d in diags:
+        counts[d.severity] += 1
+    return counts

@@ -1,0 +1,18 @@
+"""What a lint run knows beyond the cards: options that change what rules look at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dossier.project import Project
+
+
+@dataclass
+class LintContext:
+    project: Project
+    #: where fetched PRs live (None: the evidence rules report cards as unverified)
+    cache_dir: Path | None = None
+    #: per-rule scratch shared across cards in one run (e.g. a loaded lock file)
+    memo: dict[str, Any] = field(default_factory=dict)

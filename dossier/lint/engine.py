@@ -1,0 +1,62 @@
+"""Run the registered rules over a project and turn their findings into positioned diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dossier.cards import YamlDoc
+from dossier.diagnostics import Diagnostic
+from dossier.lint.context import LintContext
+from dossier.lint.registry import RULES, Finding, Rule
+from dossier.project import is_valid
+
+
+def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: bool = False,
+             promote: Iterable[str] = ()) -> list[Diagnostic]:
+    """All findings, sorted. ``select`` limits rules by code prefix (e.g. "D2", "D301");
+    ``strict`` turns warnings into errors except for strict-exempt rules, which ``promote`` can name."""
+    prefixes = tuple(select or ())
+    promote = set(promote)
+    project = ctx.project
+    docs = list(project.docs) + ([project.lanes_doc] if project.lanes_doc else [])
+    valid_cards = project.valid_docs()
+    out: list[Diagnostic] = []
+    for rule in sorted(RULES.values(), key=lambda r: r.code):
+        if prefixes and not rule.code.startswith(prefixes):
+            continue
+        severity = rule.severity
+        if severity == "warning" and ((strict and not rule.strict_exempt) or rule.code in promote):
+            severity = "error"
+        if rule.scope == "doc":
+            targets = [(d, (d, ctx)) for d in docs]
+        elif rule.scope == "card":
+            from dossier.model import Card
+
+            targets = [(d, (Card.from_data(d.data, d.path), d, ctx)) for d in valid_cards]
+        else:
+            targets = [(None, (ctx,))]
+        for doc, args in targets:
+            out.extend(_apply(rule, doc, args, severity, project))
+    return sorted(set(out))
+
+
+def _apply(rule: Rule, doc: YamlDoc | None, args: tuple, severity: str, project) -> list[Diagnostic]:
+    try:
+        findings = list(rule.check(*args))
+    except Exception as exc:  # a rule bug must not hide the other findings
+        where = project.rel(doc.path) if doc else "cards"
+        return [Diagnostic(where, 1, 1, "D000", f"rule {rule.code} crashed: {type(exc).__name__}: {exc}")]
+    return [_position(rule, f, doc, severity, project) for f in findings]
+
+
+def _position(rule: Rule, f: Finding, doc: YamlDoc | None, severity: str, project) -> Diagnostic:
+    doc = f.doc or doc
+    line, col = f.at or doc.where(f.path)
+    return Diagnostic(project.rel(doc.path), line, col, rule.code, f.message, severity, f.hint)
+
+
+def has_errors(diags: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diags)
+
+
+__all__ = ["run_lint", "has_errors", "is_valid"]

@@ -1,0 +1,196 @@
+"""D3xx: is each card's key fragment part of its PR's real change, and is the recorded proof still true?
+
+With the PR in the fetch cache, the card is checked against the diff and the fetched metadata. Without it,
+the evidence lock (cards/evidence.lock, written by `dossier lint --record`) stands in, and must still match
+the card. A card with neither is reported as unverified: a warning that only --strict-evidence promotes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dossier.cards import read_yaml
+from dossier.evidence import (
+    ABSENT,
+    AMBIGUOUS,
+    CONTEXT,
+    IMPORT,
+    NO_PATCH,
+    NOT_CHANGED,
+    PROBLEM_TEXT,
+    LockEntry,
+    LockError,
+    Located,
+    changed_paths,
+    find_fragment,
+    key_sha,
+    lock_path,
+    read_lock,
+)
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+
+#: the warning --strict-evidence turns into an error (and --strict does not)
+UNVERIFIED = "D301"
+
+
+@dataclass(frozen=True)
+class CardEvidence:
+    entry: object | None  # dossier.sources.cache.CacheEntry
+    located: Located | None
+    recorded: LockEntry | None
+
+
+def cache_entry(ctx, pr: int):
+    """The cached PR, or None (no cache dir in this run, not fetched, or corrupt)."""
+    if ctx.cache_dir is None:
+        return None
+    if "cache" not in ctx.memo:
+        from dossier.sources.cache import Cache
+
+        ctx.memo["cache"] = Cache(ctx.cache_dir)
+    return ctx.memo["cache"].get(pr)
+
+
+def lock(ctx) -> tuple[dict[int, LockEntry], str | None]:
+    """The evidence lock and why it could not be read (None when it could)."""
+    if "lock" not in ctx.memo:
+        try:
+            ctx.memo["lock"] = (read_lock(ctx.project.root), None)
+        except LockError as exc:
+            ctx.memo["lock"] = ({}, str(exc))
+    return ctx.memo["lock"]
+
+
+def evidence(card: Card, ctx) -> CardEvidence:
+    memo = ctx.memo.setdefault("evidence", {})
+    if card.pr not in memo:
+        entry = cache_entry(ctx, card.pr)
+        located = find_fragment(entry.files(), card.key_fragment) if entry else None
+        memo[card.pr] = CardEvidence(entry, located, lock(ctx)[0].get(card.pr))
+    return memo[card.pr]
+
+
+def _problem(card: Card, ctx, *problems: str) -> Located | None:
+    located = evidence(card, ctx).located
+    return located if located is not None and located.problem in problems else None
+
+
+@rule(UNVERIFIED, "key fragment not verified against the PR's diff", scope="card", severity="warning",
+      strict_exempt=True)
+def unverified(card: Card, doc, ctx) -> Iterator[Finding]:
+    ev = evidence(card, ctx)
+    todo = f"dossier fetch {card.pr} && dossier lint --record"
+    if ev.entry is None and ev.recorded is None:
+        yield Finding("key_fragment", f"unverified: #{card.pr} is not in the fetch cache nor in cards/evidence.lock",
+                      hint=todo)
+    elif _problem(card, ctx, NO_PATCH):
+        yield Finding("key_fragment.file#value",
+                      f"unverified: the diff has no patch text for {card.key_fragment.file} (binary or too large)",
+                      hint="fetch from a local clone (--source git), or choose a key file that has a patch")
+
+
+@rule("D302", "key_fragment.file is not a file the PR changed", scope="card")
+def file_not_changed(card: Card, doc, ctx) -> Iterator[Finding]:
+    located = _problem(card, ctx, NOT_CHANGED)
+    if located:
+        yield Finding("key_fragment.file#value", f"#{card.pr} did not change {card.key_fragment.file}",
+                      hint=located.hint)
+
+
+@rule("D303", "key_fragment.match is not on a changed line", scope="card")
+def match_not_changed(card: Card, doc, ctx) -> Iterator[Finding]:
+    located = _problem(card, ctx, ABSENT, CONTEXT)
+    if located:
+        yield Finding("key_fragment.match#value",
+                      f"match is {PROBLEM_TEXT[located.problem]} of {located.file.path} in #{card.pr}",
+                      hint=located.hint)
+
+
+@rule("D304", "key_fragment.match lands only on import lines of the diff", scope="card")
+def match_on_import(card: Card, doc, ctx) -> Iterator[Finding]:
+    located = _problem(card, ctx, IMPORT)
+    if located:
+        yield Finding("key_fragment.match#value",
+                      f"match is {PROBLEM_TEXT[IMPORT]} of {located.file.path}; an import carries no change",
+                      hint=located.hint)
+
+
+@rule("D305", "key_fragment.match lands on changed lines in several hunks", scope="card")
+def match_ambiguous(card: Card, doc, ctx) -> Iterator[Finding]:
+    located = _problem(card, ctx, AMBIGUOUS)
+    if located:
+        n = len({h.hunk for h in located.hits})
+        yield Finding("key_fragment.match#value", f"match lands on changed lines in {n} unrelated hunks "
+                      f"of {located.file.path}", hint=located.hint)
+
+
+@rule("D306", "files lists a file the PR did not change", scope="card")
+def files_not_changed(card: Card, doc, ctx) -> Iterator[Finding]:
+    entry = evidence(card, ctx).entry
+    if entry is None:
+        return
+    changed = changed_paths(entry.files(), entry.meta)
+    for group, paths in card.files.items():
+        for i, path in enumerate(paths):
+            if path not in changed:
+                yield Finding(f"files.{group}[{i}]", f"#{card.pr} did not change {path}",
+                              hint=f"the PR changed {len(changed)} path(s); see `dossier show {card.pr} --diff`")
+
+
+@rule("D307", "title differs from the fetched PR title", scope="card")
+def title_differs(card: Card, doc, ctx) -> Iterator[Finding]:
+    entry = evidence(card, ctx).entry
+    if entry is not None and card.title.strip() != str(entry.facts()["title"]).strip():
+        yield Finding("title#value", "title differs from GitHub's", hint=f"title: {entry.facts()['title']!r}")
+
+
+@rule("D308", "state or merged_at differs from the fetched PR", scope="card")
+def state_differs(card: Card, doc, ctx) -> Iterator[Finding]:
+    entry = evidence(card, ctx).entry
+    if entry is None:
+        return
+    facts = entry.facts()
+    if card.state != facts["state"]:
+        since = f" on {facts['merged_at']}" if facts["state"] == "merged" else ""
+        yield Finding("state#value", f"card says {card.state} but the PR is {facts['state']}{since}",
+                      hint=f"set state: {facts['state']} and merged_at, then revisit status ({card.status})")
+    elif str(card.merged_at) != str(facts["merged_at"]) and (card.merged_at or facts["merged_at"]):
+        yield Finding("merged_at#value", f"merged_at {card.merged_at} differs from the PR's {facts['merged_at']}")
+
+
+@rule("D309", "key fragment changed after its evidence was recorded", scope="card")
+def stale_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
+    recorded = evidence(card, ctx).recorded
+    if recorded is not None and recorded.key_fragment != key_sha(card.key_fragment):
+        yield Finding("key_fragment", f"stale evidence: key_fragment changed after it was verified on "
+                      f"{recorded.recorded} (cards/evidence.lock)",
+                      hint=f"dossier fetch {card.pr} && dossier lint --record")
+
+
+@rule("D310", "the cached diff is not the one the evidence lock recorded", scope="card", severity="warning")
+def diff_changed(card: Card, doc, ctx) -> Iterator[Finding]:
+    ev = evidence(card, ctx)
+    if ev.entry is None or ev.recorded is None or ev.recorded.key_fragment != key_sha(card.key_fragment):
+        return
+    cached = ev.entry.provenance.get("sha256")
+    if cached and cached != ev.recorded.diff_sha256:
+        yield Finding("key_fragment", f"cached diff sha256:{cached[:12]} differs from the recorded "
+                      f"sha256:{ev.recorded.diff_sha256[:12]} (fetched again since?)",
+                      hint="dossier lint --record")
+
+
+@rule("D311", "evidence lock is malformed or names a PR without a card", scope="project")
+def bad_lock(ctx) -> Iterator[Finding]:
+    path = lock_path(ctx.project.root)
+    if not path.is_file():
+        return
+    entries, error = lock(ctx)
+    doc = read_yaml(path)
+    if error:
+        yield Finding("", f"cards/evidence.lock: {error}", hint="delete it and run `dossier lint --record`", doc=doc)
+    known = {c.pr for c in ctx.project.cards}
+    for pr in sorted(set(entries) - known):
+        yield Finding(f"cards.{pr}", f"evidence recorded for #{pr}, which has no card",
+                      hint="dossier lint --record drops it", doc=doc)

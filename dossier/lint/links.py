@@ -1,0 +1,159 @@
+"""D5xx: do cards point at things that exist: lanes, other cards, runtime code, tests?"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from dossier.lint.registry import Finding, rule
+from dossier.model import REPLACED, Card
+from dossier.project import is_valid
+
+PR_REF = re.compile(r"(?<![\w/])#(\d{4,6})\b")
+
+
+def _cards_by_pr(ctx) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for doc in ctx.project.valid_docs():
+        out.setdefault(doc.data["pr"], []).append(doc)
+    return out
+
+
+@rule("D501", "lane is not defined in cards/lanes.yaml", scope="card")
+def unknown_lane(card: Card, doc, ctx) -> Iterator[Finding]:
+    lanes = [lane.id for lane in ctx.project.lanes]
+    if card.lane not in lanes:
+        yield Finding("lane#value", f"unknown lane {card.lane!r}",
+                      hint=f"lanes: {', '.join(lanes)}" if lanes else "cards/lanes.yaml is missing or invalid")
+
+
+@rule("D502", "superseded_by names a PR that has no card", scope="card")
+def dangling_supersession(card: Card, doc, ctx) -> Iterator[Finding]:
+    known = _cards_by_pr(ctx)
+    for i, pr in enumerate(card.superseded_by):
+        if pr not in known:
+            yield Finding(f"superseded_by[{i}]", f"#{pr} has no card", hint=f"dossier new {pr}")
+
+
+@rule("D503", "supersession forms a cycle", scope="project")
+def supersession_cycle(ctx) -> Iterator[Finding]:
+    edges = {c.pr: c.superseded_by for c in ctx.project.cards}
+    docs = {d.data["pr"]: d for d in ctx.project.valid_docs()}
+    reported: set[frozenset] = set()
+    for start in edges:
+        path, node = [start], start
+        while True:
+            nexts = [n for n in edges.get(node, ()) if n in edges]
+            if not nexts:
+                break
+            node = nexts[0]
+            if node in path:
+                cycle = path[path.index(node):]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    chain = " -> ".join(f"#{p}" for p in [*cycle, node])
+                    yield Finding("superseded_by", f"supersession cycle {chain}", doc=docs[min(cycle)])
+                break
+            path.append(node)
+
+
+@rule("D504", "superseded/reverted card without superseded_by", scope="card")
+def replaced_without_successor(card: Card, doc, ctx) -> Iterator[Finding]:
+    if card.status in REPLACED and not card.superseded_by:
+        yield Finding("superseded_by", f"status {card.status} needs superseded_by: the PR(s) that replaced it")
+
+
+@rule("D505", "superseded_by set on a card that is neither superseded nor reverted", scope="card")
+def successor_without_status(card: Card, doc, ctx) -> Iterator[Finding]:
+    if card.superseded_by and card.status not in REPLACED:
+        yield Finding("superseded_by", f"superseded_by is set but status is {card.status}",
+                      hint="set status to superseded or reverted, or empty superseded_by")
+
+
+@rule("D506", "two cards for the same PR", scope="project")
+def duplicate_pr(ctx) -> Iterator[Finding]:
+    for pr, docs in _cards_by_pr(ctx).items():
+        for doc in docs[1:]:
+            first = ctx.project.rel(docs[0].path)
+            yield Finding("pr#value", f"#{pr} already has a card in {first}", doc=doc)
+
+
+@rule("D507", "pr number differs from the file name", scope="card")
+def file_name(card: Card, doc, ctx) -> Iterator[Finding]:
+    if doc.path.stem != str(card.pr):
+        yield Finding("pr#value", f"card for #{card.pr} is in {doc.path.name}", hint=f"rename to {card.pr}.yaml")
+
+
+@rule("D508", "runtime reference or bench module does not exist", scope="card")
+def runtime_module(card: Card, doc, ctx) -> Iterator[Finding]:
+    for key in ("reference", "bench"):
+        name = getattr(card.runtime, key)
+        if name and not module_exists(name, ctx.project.root):
+            yield Finding(f"runtime.{key}#value", f"module {name!r} not found")
+
+
+@rule("D509", "runtime test node id does not exist", scope="card")
+def runtime_tests(card: Card, doc, ctx) -> Iterator[Finding]:
+    for i, node in enumerate(card.runtime.tests):
+        problem = missing_test(node, ctx.project.root)
+        if problem:
+            yield Finding(f"runtime.tests[{i}]", problem)
+
+
+@rule("D510", "prose cites a PR that has no card", scope="card", severity="warning")
+def cited_without_card(card: Card, doc, ctx) -> Iterator[Finding]:
+    known = _cards_by_pr(ctx)
+    for name in ("motivation", "implementation"):
+        for pr in sorted({int(n) for n in PR_REF.findall(getattr(card, name))}):
+            if pr not in known and pr != card.pr:
+                yield Finding(f"{name}#value", f"cites #{pr}, which has no card", hint=f"dossier new {pr}")
+
+
+@rule("D511", "a PR the manual must cover has no card", scope="project")
+def coverage(ctx) -> Iterator[Finding]:
+    known = _cards_by_pr(ctx)
+    lanes_doc = ctx.project.lanes_doc
+    required = [int(n) for n in ctx.project.config.get("cover", [])]
+    missing = [pr for pr in required if pr not in known]
+    if missing and lanes_doc is not None:
+        yield Finding("", f"{len(missing)} PR(s) listed in [tool.dossier] cover have no card: "
+                      + ", ".join(f"#{p}" for p in missing), doc=lanes_doc)
+    if lanes_doc is not None and is_valid(lanes_doc):
+        text = lanes_doc.path.read_text()
+        for pr in sorted({int(n) for n in PR_REF.findall(text)} - set(known)):
+            yield Finding("", f"lanes.yaml cites #{pr}, which has no card", doc=lanes_doc)
+
+
+def module_exists(name: str, root: Path) -> bool:
+    """Whether ``name`` resolves to a module, looking in the project root first, without importing it."""
+    rel = Path(*name.split("."))
+    if (root / rel).with_suffix(".py").is_file() or (root / rel / "__init__.py").is_file():
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def missing_test(node: str, root: Path) -> str | None:
+    """Why the pytest node id ``path::[Class::]func[params]`` does not exist, or None when it does."""
+    file, _, rest = node.partition("::")
+    path = root / file
+    if not path.is_file():
+        return f"test file {file} not found"
+    if not rest:
+        return None
+    names = [n.split("[")[0] for n in rest.split("::")]
+    tree = ast.parse(path.read_text())
+    scope: list[ast.stmt] = tree.body
+    for n in names:
+        found = next((s for s in scope if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                      and s.name == n), None)
+        if found is None:
+            return f"{n!r} not found in {file}"
+        scope = found.body if isinstance(found, ast.ClassDef) else []
+    return None

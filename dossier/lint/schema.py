@@ -1,0 +1,74 @@
+"""D1xx: is the file a well-formed card (or lanes file) at all?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dossier.cards import YamlDoc
+from dossier.lint.registry import Finding, rule
+
+
+def _read_errors(doc: YamlDoc, code: str) -> Iterator[Finding]:
+    for c, message, line, col in doc.read_errors:
+        if c == code:
+            yield Finding("", message, at=(line, col))
+
+
+def _problems(doc: YamlDoc, kind: str) -> Iterator[Finding]:
+    if doc.read_errors or doc.data is None or not isinstance(doc.data, dict):
+        return
+    for p in doc.spec.check(doc.data):
+        if p.kind == kind:
+            yield Finding(p.path, p.message)
+
+
+@rule("D101", "file is not valid UTF-8", scope="doc")
+def not_utf8(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    yield from _read_errors(doc, "D101")
+
+
+@rule("D102", "malformed YAML", scope="doc")
+def malformed_yaml(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    yield from _read_errors(doc, "D102")
+
+
+@rule("D103", "document is empty or not a mapping", scope="doc")
+def not_a_mapping(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    if doc.read_errors:
+        return
+    if doc.data is None:
+        yield Finding("", "file is empty", hint="start from `dossier new PR`")
+    elif not isinstance(doc.data, dict):
+        yield Finding("", f"top level must be a mapping of fields, got {type(doc.data).__name__}")
+
+
+@rule("D104", "required field is missing", scope="doc")
+def missing_field(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    yield from _problems(doc, "missing")
+
+
+@rule("D105", "unknown field", scope="doc")
+def unknown_field(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    yield from _problems(doc, "unknown")
+
+
+@rule("D106", "field has the wrong type", scope="doc")
+def wrong_type(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    for f in _problems(doc, "type"):
+        yield f._replace(path=f.path + "#value")
+
+
+@rule("D107", "value is not one of the allowed values", scope="doc")
+def bad_enum(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    for f in _problems(doc, "enum"):
+        yield f._replace(path=f.path + "#value")
+
+
+@rule("D108", "duplicate key in a mapping", scope="doc")
+def duplicate_key(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    yield from _read_errors(doc, "D108")
+
+
+@rule("D109", "runtime is neither {reference, tests, bench} nor {none}", scope="doc")
+def runtime_variant(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    yield from _problems(doc, "choice")

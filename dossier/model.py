@@ -1,0 +1,180 @@
+"""The card and lane schema, and the typed objects built from valid YAML. The one place that knows the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dossier.spec import Spec
+
+STATES = ("merged", "open", "closed")
+STATUSES = ("current", "superseded", "reverted", "candidate", "adjacent")
+#: statuses that must name the PR(s) that replaced them
+REPLACED = ("superseded", "reverted")
+
+_text = Spec("str")
+_texts = Spec("list", items=_text)
+_paths = Spec("list", items=Spec("str"), required=False)
+
+CARD = Spec(
+    "map",
+    doc="One PR of the manual (cards/<pr>.yaml).",
+    fields={
+        "pr": Spec("int", doc="PR number; equals the file name", min_value=1),
+        "title": Spec("str", doc="The PR title exactly as GitHub has it"),
+        "state": Spec("enum", choices=STATES, doc="GitHub's state of the PR"),
+        "merged_at": Spec("date", nullable=True, doc="Merge date (YYYY-MM-DD); null unless merged"),
+        "lane": Spec("str", doc="A lane id from cards/lanes.yaml"),
+        "status": Spec("enum", choices=STATUSES, doc="What the PR means for today's SGLang"),
+        "superseded_by": Spec(
+            "list", items=Spec("int", min_value=1), doc="PRs that superseded or reverted this one (cards)"
+        ),
+        "motivation": Spec("str", doc="The concrete problem: symptom, numbers, root cause"),
+        "implementation": Spec("str", doc="Which code path changed and how (files, functions, flags)"),
+        "key_fragment": Spec(
+            "map",
+            doc="The changed line(s) that carry the change",
+            fields={
+                "file": Spec("str", doc="A file the PR changed (path in the PR diff)"),
+                "match": Spec("str", doc="A short string found on a changed line of that file"),
+                "explain": Spec("str", doc="Our own pseudo-fragment / explanation of those lines"),
+            },
+        ),
+        "files": Spec(
+            "map",
+            doc="Files the PR changed, grouped",
+            fields={"runtime": _paths, "tests": _paths, "docs": _paths},
+        ),
+        "validation": Spec(
+            "map",
+            fields={
+                "claims": Spec("list", items=_text, doc="Claims with numbers, setup and source"),
+                "lanes": Spec("list", items=_text, doc="What a change here must be validated on"),
+            },
+        ),
+        "runtime": Spec(
+            "map",
+            doc="The runnable reference in runtime/, or why there is none",
+            fields={
+                "reference": Spec("str", doc="Import path of the reference module"),
+                "tests": Spec("list", items=_text, doc="pytest node ids"),
+                "bench": Spec("str", doc="Module run with `python -m` for the benchmark"),
+                "none": Spec("str", doc="Why this card has no runnable reference"),
+            },
+            one_of_keys=(frozenset({"reference", "tests", "bench"}), frozenset({"none"})),
+        ),
+        "corrections": Spec(
+            "list", items=_text, required=False, doc="Where the earlier manual was wrong about this PR"
+        ),
+    },
+)
+
+LANE = Spec(
+    "map",
+    fields={
+        "id": Spec("str", doc="Lane id cards refer to"),
+        "title": Spec("str"),
+        "symptoms": Spec("list", items=_text, doc="What an engineer observes when this lane is at fault"),
+        "first_files": Spec("list", items=_text, doc="Files to inspect first (SGLang paths)"),
+        "investigation": Spec("list", items=_text, doc="Investigation order"),
+        "flags": Spec("list", items=_text, doc="Flags and environment to record"),
+        "change_rules": Spec("list", items=_text),
+        "validation": Spec("list", items=_text, doc="Validation commands"),
+    },
+)
+
+LANES_FILE = Spec(
+    "map",
+    doc="The playbook's structure (cards/lanes.yaml).",
+    fields={
+        "investigation_order": Spec("list", items=_text, doc="Global order in which to bisect a problem"),
+        "lanes": Spec("list", items=LANE),
+    },
+)
+
+
+@dataclass(frozen=True)
+class KeyFragment:
+    file: str
+    match: str
+    explain: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    reference: str | None = None
+    tests: tuple[str, ...] = ()
+    bench: str | None = None
+    none: str | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """A valid card. Built only from data that passed :data:`CARD`."""
+
+    pr: int
+    title: str
+    state: str
+    merged_at: dt.date | None
+    lane: str
+    status: str
+    superseded_by: tuple[int, ...]
+    motivation: str
+    implementation: str
+    key_fragment: KeyFragment
+    files: dict[str, tuple[str, ...]]
+    claims: tuple[str, ...]
+    validation_lanes: tuple[str, ...]
+    runtime: Runtime
+    corrections: tuple[str, ...] = ()
+    path: Path | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_data(cls, data: dict, path: Path | None = None) -> Card:
+        files = data["files"]
+        return cls(
+            pr=data["pr"],
+            title=data["title"],
+            state=data["state"],
+            merged_at=data["merged_at"],
+            lane=data["lane"],
+            status=data["status"],
+            superseded_by=tuple(data["superseded_by"]),
+            motivation=data["motivation"].strip(),
+            implementation=data["implementation"].strip(),
+            key_fragment=KeyFragment(**{k: v.strip() if k == "explain" else v
+                                        for k, v in data["key_fragment"].items()}),
+            files={k: tuple(files.get(k) or ()) for k in ("runtime", "tests", "docs")},
+            claims=tuple(data["validation"]["claims"]),
+            validation_lanes=tuple(data["validation"]["lanes"]),
+            runtime=Runtime(**{k: tuple(v) if k == "tests" else v for k, v in data["runtime"].items()}),
+            corrections=tuple(data.get("corrections") or ()),
+            path=path,
+        )
+
+    @property
+    def all_files(self) -> tuple[str, ...]:
+        return self.files["runtime"] + self.files["tests"] + self.files["docs"]
+
+
+@dataclass(frozen=True)
+class Lane:
+    id: str
+    title: str
+    symptoms: tuple[str, ...]
+    first_files: tuple[str, ...]
+    investigation: tuple[str, ...]
+    flags: tuple[str, ...]
+    change_rules: tuple[str, ...]
+    validation: tuple[str, ...]
+
+    @classmethod
+    def from_data(cls, data: dict) -> Lane:
+        return cls(**{k: v if isinstance(v, str) else tuple(v) for k, v in data.items()})
+
+
+def json_schema() -> dict:
+    """The card schema as a JSON Schema document (for editors; committed as dossier/schema/card.schema.json)."""
+    doc = CARD.json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "dossier card", **doc}

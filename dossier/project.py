@@ -1,0 +1,101 @@
+"""A dossier project on disk: its root, configuration, cards and lanes."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dossier.cards import LANES_FILE, YamlDoc, card_paths, read_yaml
+from dossier.model import CARD, LANES_FILE as LANES_SPEC, Card, Lane
+
+DEFAULT_REPO = "sgl-project/sglang"
+
+
+class ProjectError(Exception):
+    """The project cannot be used as asked (missing cards dir, unreadable config): exit 2."""
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` whose pyproject.toml has a [tool.dossier] table, else start."""
+    start = (start or Path.cwd()).resolve()
+    for d in (start, *start.parents):
+        py = d / "pyproject.toml"
+        if py.is_file() and "[tool.dossier]" in py.read_text(errors="replace"):
+            return d
+    return start
+
+
+def read_config(root: Path) -> dict:
+    py = root / "pyproject.toml"
+    if not py.is_file():
+        return {}
+    try:
+        return tomllib.loads(py.read_text()).get("tool", {}).get("dossier", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{py}: cannot read [tool.dossier]: {exc}") from exc
+
+
+@dataclass
+class Project:
+    root: Path
+    config: dict
+    docs: list[YamlDoc] = field(default_factory=list)
+    lanes_doc: YamlDoc | None = None
+
+    @classmethod
+    def load(cls, root: Path, paths: list[Path] | None = None) -> Project:
+        """Read the cards under ``paths`` (default: the project's cards/) and cards/lanes.yaml."""
+        cards_dir = root / "cards"
+        paths = paths or [cards_dir]
+        for p in paths:
+            if not p.exists():
+                raise ProjectError(f"no such file or directory: {p}")
+        project = cls(root=root, config=read_config(root))
+        for path in card_paths(paths):
+            doc = read_yaml(path)
+            doc.spec = CARD
+            project.docs.append(doc)
+        lanes_path = cards_dir / LANES_FILE
+        if not lanes_path.is_file():
+            # a cards dir given explicitly carries its own lanes file
+            lanes_path = next((p / LANES_FILE for p in paths if (p / LANES_FILE).is_file()), lanes_path)
+        if lanes_path.is_file():
+            project.lanes_doc = read_yaml(lanes_path)
+            project.lanes_doc.spec = LANES_SPEC
+        return project
+
+    @property
+    def repo(self) -> str:
+        return self.config.get("repo", DEFAULT_REPO)
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def valid_docs(self) -> list[YamlDoc]:
+        """Card documents that satisfy the schema (the rest only get schema findings)."""
+        return [d for d in self.docs if is_valid(d)]
+
+    @property
+    def cards(self) -> list[Card]:
+        """Valid cards, one per PR (the first file wins on duplicates), sorted by PR number."""
+        seen: dict[int, Card] = {}
+        for d in self.valid_docs():
+            seen.setdefault(d.data["pr"], Card.from_data(d.data, d.path))
+        return sorted(seen.values(), key=lambda c: c.pr)
+
+    @property
+    def lanes(self) -> list[Lane]:
+        if self.lanes_doc is None or not is_valid(self.lanes_doc):
+            return []
+        return [Lane.from_data(x) for x in self.lanes_doc.data["lanes"]]
+
+    def card(self, pr: int) -> Card | None:
+        return next((c for c in self.cards if c.pr == pr), None)
+
+
+def is_valid(doc: YamlDoc) -> bool:
+    return not doc.read_errors and doc.data is not None and not any(doc.spec.check(doc.data))

@@ -1,0 +1,11 @@
+"""Render the manual (SKILL.md, references/) from cards with jinja2 templates."""
+
+from dossier.render.documents import (
+    OUTPUTS,
+    RenderInput,
+    render_documents,
+    stale_documents,
+    write_documents,
+)
+
+__all__ = ["OUTPUTS", "RenderInput", "render_documents", "stale_documents", "write_documents"]

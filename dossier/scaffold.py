@@ -1,0 +1,83 @@
+"""`dossier new`: write a card skeleton from known facts; never invent prose."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from dossier.model import STATES
+from dossier.project import Project
+
+
+class ScaffoldError(Exception):
+    pass
+
+
+TEMPLATE = """\
+pr: {pr}
+title: {title}
+state: {state}
+merged_at: {merged_at}
+lane: {lane}
+status: {status}
+superseded_by: []
+# The concrete problem: symptom, numbers, root cause (own words; lint rejects placeholders).
+motivation: ""
+# Which code path changed and how: files, classes, functions, flags.
+implementation: ""
+key_fragment:
+  file: {first_file}
+  match: ""
+  explain: ""
+files:
+  runtime: {runtime}
+  tests: {tests}
+  docs: {docs}
+validation:
+  claims: []
+  lanes: []
+runtime:
+  none: ""
+"""
+
+
+def _facts_from_cache(project: Project, pr: int) -> dict:
+    """Metadata from a fetched PR, when the fetch cache has it (empty otherwise)."""
+    try:
+        from dossier.sources.cache import Cache  # available once fetch has landed
+    except ImportError:
+        return {}
+    entry = Cache.for_project(project).get(pr)
+    return entry.facts() if entry else {}
+
+
+def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | None,
+                  merged_at: str | None, lane: str) -> Path:
+    path = project.root / "cards" / f"{pr}.yaml"
+    if path.exists():
+        raise ScaffoldError(f"{project.rel(path)} exists; edit it instead")
+    facts = _facts_from_cache(project, pr)
+    title = title or facts.get("title")
+    state = state or facts.get("state")
+    merged_at = merged_at or facts.get("merged_at")
+    if not title or not state:
+        raise ScaffoldError(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}` or pass --title and --state")
+    if state not in STATES:
+        raise ScaffoldError(f"--state must be one of {', '.join(STATES)}")
+    if merged_at:
+        try:
+            dt.date.fromisoformat(str(merged_at)[:10])
+        except ValueError:
+            raise ScaffoldError(f"--merged-at must be YYYY-MM-DD, got {merged_at!r}") from None
+    files = facts.get("files", {})
+    every = [*files.get("runtime", []), *files.get("tests", []), *files.get("docs", [])]
+    text = TEMPLATE.format(
+        pr=pr, title=json.dumps(title), state=state, merged_at=str(merged_at)[:10] if merged_at else "null",
+        lane=lane or '""', status={"merged": "current", "open": "candidate"}.get(state, "adjacent"),
+        first_file=json.dumps(every[0]) if every else '""',
+        runtime=json.dumps(files.get("runtime", [])), tests=json.dumps(files.get("tests", [])), docs=json.dumps(files.get("docs", [])),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -1,0 +1,140 @@
+"""A tiny declarative schema language: one spec drives validation (lint D1xx) and JSON Schema export.
+
+Hand-written rather than jsonschema-based so that every problem carries the YAML path it concerns,
+which the loader maps to a line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+_JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One schema violation: which rule family member, where (dotted path) and what."""
+
+    kind: str  # missing | unknown | type | enum | choice
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The expected shape of one YAML value."""
+
+    kind: str  # int | str | bool | date | list | map | enum
+    doc: str = ""
+    required: bool = True
+    nullable: bool = False
+    items: Spec | None = None  # for list
+    fields: dict[str, Spec] = field(default_factory=dict)  # for map
+    choices: tuple[str, ...] = ()  # for enum
+    one_of_keys: tuple[frozenset[str], ...] = ()  # for map: the allowed key sets (exclusive variants)
+    min_value: int | None = None
+
+    def check(self, value: Any, path: str = "") -> Iterator[Problem]:
+        """Yield every way ``value`` departs from this spec."""
+        if value is None:
+            if not self.nullable:
+                yield Problem("type", path, f"{_name(path)} must not be empty (expected {self.describe()})")
+            return
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                yield _type(path, self, value)
+            elif self.min_value is not None and value < self.min_value:
+                yield Problem("type", path, f"{_name(path)} must be >= {self.min_value}, got {value}")
+        elif self.kind == "str":
+            if not isinstance(value, str):
+                yield _type(path, self, value)
+        elif self.kind == "bool":
+            if not isinstance(value, bool):
+                yield _type(path, self, value)
+        elif self.kind == "date":
+            if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+                yield _type(path, self, value)
+        elif self.kind == "enum":
+            if not isinstance(value, str) or value not in self.choices:
+                yield Problem(
+                    "enum", path, f"{_name(path)} is {value!r}; expected one of: {', '.join(self.choices)}"
+                )
+        elif self.kind == "list":
+            if not isinstance(value, list):
+                yield _type(path, self, value)
+                return
+            for i, item in enumerate(value):
+                yield from self.items.check(item, f"{path}[{i}]")
+        elif self.kind == "map":
+            yield from self._check_map(value, path)
+
+    def _check_map(self, value: Any, path: str) -> Iterator[Problem]:
+        if not isinstance(value, dict):
+            yield _type(path, self, value)
+            return
+        prefix = f"{path}." if path else ""
+        for key in value:
+            if key not in self.fields:
+                known = ", ".join(self.fields)
+                yield Problem("unknown", f"{prefix}{key}", f"unknown field {key!r} (known: {known})")
+        if self.one_of_keys:
+            present = frozenset(k for k in value if k in self.fields)
+            if present not in self.one_of_keys:
+                variants = " or ".join("{" + ", ".join(sorted(v)) + "}" for v in self.one_of_keys)
+                yield Problem("choice", path, f"{_name(path)} must have exactly the keys {variants}")
+            for key in present:
+                yield from self.fields[key].check(value[key], f"{prefix}{key}")
+            return
+        for key, spec in self.fields.items():
+            if key not in value:
+                if spec.required:
+                    yield Problem("missing", path, f"missing required field {prefix}{key!s}")
+                continue
+            yield from spec.check(value[key], f"{prefix}{key}")
+
+    def describe(self) -> str:
+        if self.kind == "list":
+            return f"a list of {self.items.describe()}s"
+        if self.kind == "enum":
+            return "one of " + "|".join(self.choices)
+        return {"int": "an integer", "str": "text", "date": "a date YYYY-MM-DD", "map": "a mapping",
+                "bool": "true or false"}[self.kind]
+
+    def json_schema(self) -> dict:
+        """This spec as a JSON Schema (draft 2020-12) fragment."""
+        if self.kind in _JSON_TYPES:
+            out: dict[str, Any] = {"type": _JSON_TYPES[self.kind]}
+            if self.min_value is not None:
+                out["minimum"] = self.min_value
+        elif self.kind == "date":
+            out = {"type": "string", "format": "date"}
+        elif self.kind == "enum":
+            out = {"enum": list(self.choices)}
+        elif self.kind == "list":
+            out = {"type": "array", "items": self.items.json_schema()}
+        else:
+            props = {k: s.json_schema() for k, s in self.fields.items()}
+            out = {"type": "object", "properties": props, "additionalProperties": False}
+            if self.one_of_keys:
+                out["oneOf"] = [{"required": sorted(v), "maxProperties": len(v)} for v in self.one_of_keys]
+            else:
+                required = [k for k, s in self.fields.items() if s.required]
+                if required:
+                    out["required"] = required
+        if self.nullable:
+            out = {"anyOf": [out, {"type": "null"}]}
+        if self.doc:
+            out["description"] = self.doc
+        return out
+
+
+def _name(path: str) -> str:
+    return path or "document"
+
+
+def _type(path: str, spec: Spec, value: Any) -> Problem:
+    got = type(value).__name__
+    return Problem("type", path, f"{_name(path)} must be {spec.describe()}, got {got} {value!r}"[:200])

@@ -1,0 +1,147 @@
+"""Measurement helpers shared by the runtime benchmarks (see .library METHOD: medians, graphs, floors).
+
+Every lane's ``bench`` module prints a table with :func:`print_table` and writes the same rows with
+:func:`write_results`, whose JSON shape ``dossier regress`` and ``dossier render`` read:
+
+    {"lane": str, "device": {...}, "date": "YYYY-MM-DD", "ceilings": {...}, "rows": [{...}, ...]}
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import statistics
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+
+def device_info() -> dict:
+    """Name, driver and library versions of the device the numbers come from."""
+    info = {"torch": torch.__version__, "cuda": torch.version.cuda}
+    try:
+        import triton
+
+        info["triton"] = triton.__version__
+    except ImportError:
+        info["triton"] = None
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        info["name"] = props.name
+        info["sms"] = props.multi_processor_count
+        try:
+            import subprocess
+
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                capture_output=True, text=True, timeout=10,
+            )
+            info["driver"] = out.stdout.strip().splitlines()[0] if out.returncode == 0 else None
+        except (OSError, IndexError, subprocess.SubprocessError):
+            info["driver"] = None
+    else:
+        info["name"] = "cpu"
+        info["driver"] = None
+    return info
+
+
+def cuda_graph_median_us(fn: Callable[[], object], *, replays: int = 20, reps: int = 50) -> float:
+    """Median time of one call of ``fn`` in microseconds, captured in a CUDA graph.
+
+    The graph holds ``replays`` back-to-back calls so launch gaps are amortised; ``fn`` must be
+    capturable (no host syncs, static shapes). Rotate inputs inside ``fn`` if they would fit in L2.
+    """
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(replays):
+            fn()
+    graph.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1000.0 / replays)
+    return statistics.median(times)
+
+
+def eager_median_us(fn: Callable[[], object], *, reps: int = 50) -> float:
+    """Median time of one eager call of ``fn`` in microseconds (CUDA events)."""
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1000.0)
+    return statistics.median(times)
+
+
+def copy_bandwidth_gbs(nbytes: int = 1 << 30) -> float:
+    """Measured device-to-device copy bandwidth, counting bytes read plus bytes written."""
+    src = torch.empty(nbytes // 4, dtype=torch.float32, device="cuda").uniform_()
+    dst = torch.empty_like(src)
+    us = eager_median_us(lambda: dst.copy_(src), reps=20)
+    return 2 * nbytes / (us * 1e-6) / 1e9
+
+
+def gemm_tflops(n: int = 8192, dtype: torch.dtype = torch.bfloat16) -> float:
+    """Measured dense matrix-product rate on random data."""
+    a = torch.randn(n, n, device="cuda", dtype=dtype)
+    b = torch.randn(n, n, device="cuda", dtype=dtype)
+    us = eager_median_us(lambda: a @ b, reps=10)
+    return 2 * n**3 / (us * 1e-6) / 1e12
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[str], title: str | None = None) -> None:
+    """Print rows as an aligned plain-text table (floats to 3 significant digits)."""
+
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+        return "-" if v is None else str(v)
+
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
+    if title:
+        print(title)
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths)))
+    for row in cells:
+        print("  ".join(v.rjust(w) for v, w in zip(row, widths)))
+
+
+def write_results(path: str | os.PathLike, lane: str, rows: Sequence[dict], ceilings: dict | None = None,
+                  **extra: object) -> Path:
+    """Write a benchmark's rows as JSON (atomically) for ``dossier regress`` to pick up."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "lane": lane,
+        "device": device_info(),
+        "date": _dt.date.today().isoformat(),
+        "ceilings": ceilings or {},
+        "rows": list(rows),
+        **extra,
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return path

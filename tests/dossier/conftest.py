@@ -1,0 +1,26 @@
+"""Fixtures for toolkit tests: a temporary dossier project with valid cards to mutate."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.dossier.factories import LANES, make_card, write_project
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A project with lanes and two valid cards (#100 current, #90 superseded by #100)."""
+    return write_project(tmp_path, [make_card(100), make_card(90, status="superseded", superseded_by=[100])])
+
+
+@pytest.fixture
+def lanes() -> dict:
+    return copy.deepcopy(LANES)
+
+
+def dump(path: Path, data) -> None:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))

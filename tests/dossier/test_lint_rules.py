@@ -1,0 +1,187 @@
+"""Every foundation rule: a card that trips it, and the valid project that does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dossier.lint import RULES, LintContext, run_lint
+from dossier.project import Project
+from tests.dossier.factories import LANES, make_card, write_project
+
+
+def lint(root: Path, **kw):
+    return run_lint(LintContext(Project.load(root)), **kw)
+
+
+def codes(root: Path, **kw) -> set[str]:
+    return {d.code for d in lint(root, **kw)}
+
+
+def test_valid_project_is_clean(project_dir):
+    assert lint(project_dir) == []
+
+
+def test_every_registered_rule_has_a_test_here():
+    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511"}
+    foundation = {c for c in RULES if c[:2] in ("D1", "D2", "D4", "D5")}
+    assert foundation <= tested, sorted(foundation - tested)
+
+
+def _set(path: str, value):
+    def mutate(card: dict) -> dict:
+        *parents, leaf = path.split(".")
+        node = card
+        for p in parents:
+            node = node[p]
+        if value is _DELETE:
+            del node[leaf]
+        else:
+            node[leaf] = value
+        return card
+
+    return mutate
+
+
+_DELETE = object()
+REPEAT = "Fuse the widget projection in layer 100 optimization follow-up bugfix refactor for the layer."
+
+CARD_CASES = [
+    ("D104", _set("motivation", _DELETE)),
+    ("D104", _set("key_fragment.explain", _DELETE)),
+    ("D105", _set("author", "someone")),
+    ("D106", _set("pr", "one hundred")),
+    ("D106", _set("superseded_by", "21019")),
+    ("D106", _set("merged_at", "March 2026")),
+    ("D107", _set("state", "landed")),
+    ("D107", _set("status", "maybe")),
+    ("D109", _set("runtime", {"none": "x", "reference": "runtime.gdn"})),
+    ("D201", _set("motivation", REPEAT)),
+    ("D202", _set("implementation", "TODO: describe the implementation of this change in qwen3_next.py "
+                                    "once the diff has been read and the loader understood fully.")),
+    ("D203", _set("motivation", "This pull request is an optimization and a refactor of the model code that "
+                                "makes things generally faster and cleaner, with a follow-up bugfix to it.")),
+    ("D204", _set("implementation", "Merges in_proj_qkvz and in_proj_ba into qwen3_next.py.")),
+    ("D205", _set("key_fragment.explain", "merged")),
+    ("D206", _set("key_fragment.match", "from sglang.srt.layers.linear import MergedColumnParallelLinear")),
+    ("D207", _set("key_fragment.match", "x=")),
+    ("D208", _set("validation.claims", [])),
+    ("D401", _set("merged_at", None)),
+    ("D402", _set("status", "candidate")),
+    ("D501", _set("lane", "no-such-lane")),
+    ("D502", lambda c: {**c, "status": "superseded", "superseded_by": [999]}),
+    ("D504", _set("status", "reverted")),
+    ("D505", _set("superseded_by", [90])),
+    ("D508", _set("runtime", {"reference": "runtime.nope.nothing", "tests": [], "bench": "runtime.benchkit"})),
+    ("D509", _set("runtime", {"reference": "runtime.benchkit", "tests": ["tests/nope.py::test_x"],
+                              "bench": "runtime.benchkit"})),
+]
+
+
+@pytest.mark.parametrize("code,mutate", CARD_CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(CARD_CASES)])
+def test_rule_fires_on_broken_card(tmp_path, code, mutate):
+    root = write_project(tmp_path, [make_card(90, status="superseded", superseded_by=[100])])
+    (root / "cards" / "100.yaml").write_text(yaml.safe_dump(mutate(make_card(100)), sort_keys=False))
+    found = lint(root)
+    assert code in {d.code for d in found}, [d.text() for d in found]
+    hit = next(d for d in found if d.code == code)
+    assert hit.file == "cards/100.yaml"
+    assert (hit.line, hit.col) != (1, 1) or code == "D104"  # points at the field, not the top
+
+
+RAW_CASES = [
+    ("D101", b"pr: 100\ntitle: \xff\xfe broken\n"),
+    ("D102", b"pr: 100\ntitle: [unclosed\nstate: merged\n"),
+    ("D103", b"- just\n- a list\n"),
+    ("D103", b""),
+    ("D108", None),  # built below from a valid card with a repeated key
+]
+
+
+@pytest.mark.parametrize("code,raw", RAW_CASES, ids=[c for c, _ in RAW_CASES])
+def test_unreadable_file_is_a_finding_not_a_traceback(tmp_path, code, raw):
+    root = write_project(tmp_path, [make_card(90)])
+    if raw is None:
+        raw = (yaml.safe_dump(make_card(100), sort_keys=False) + "pr: 100\n").encode()
+    (root / "cards" / "100.yaml").write_bytes(raw)
+    found = lint(root)
+    assert code in {d.code for d in found}, [d.text() for d in found]
+
+
+def test_positions_point_at_the_field(tmp_path):
+    card = make_card(100, state="landed")
+    root = write_project(tmp_path, [card])
+    text = (root / "cards" / "100.yaml").read_text().splitlines()
+    line = next(i for i, t in enumerate(text, 1) if t.startswith("state:"))
+    d = next(d for d in lint(root) if d.code == "D107")
+    assert (d.line, d.col) == (line, len("state: ") + 1)
+    assert d.text().startswith(f"cards/100.yaml:{line}:8: D107")
+
+
+def test_utf8_error_reports_line_and_column(tmp_path):
+    root = write_project(tmp_path, [])
+    (root / "cards" / "100.yaml").write_bytes(b"pr: 100\ntitle: ab\xff\n")
+    d = next(d for d in lint(root) if d.code == "D101")
+    assert (d.line, d.col) == (2, 10)
+
+
+def test_supersession_cycle(tmp_path):
+    root = write_project(tmp_path, [make_card(1, status="superseded", superseded_by=[2]),
+                                    make_card(2, status="superseded", superseded_by=[1])])
+    assert "D503" in codes(root)
+
+
+def test_no_cycle_in_a_chain(tmp_path):
+    root = write_project(tmp_path, [make_card(1, status="superseded", superseded_by=[2]),
+                                    make_card(2, status="reverted", superseded_by=[3]), make_card(3)])
+    assert "D503" not in codes(root)
+
+
+def test_duplicate_pr_numbers(tmp_path):
+    root = write_project(tmp_path, [make_card(100)])
+    (root / "cards" / "copy.yaml").write_text(yaml.safe_dump(make_card(100), sort_keys=False))
+    found = codes(root)
+    assert "D506" in found and "D507" in found
+
+
+def test_prose_citing_unknown_pr_warns(tmp_path):
+    card = make_card(100, motivation=make_card()["motivation"] + " Reverted later by #4242.")
+    root = write_project(tmp_path, [card])
+    found = lint(root)
+    assert any(d.code == "D510" and d.severity == "warning" for d in found)
+    assert any(d.code == "D510" and d.severity == "error" for d in lint(root, strict=True))
+
+
+def test_coverage_of_required_prs(tmp_path):
+    root = write_project(tmp_path, [make_card(100)], config="cover = [100, 200]\n")
+    d = next(d for d in lint(root) if d.code == "D511")
+    assert "#200" in d.message and "#100" not in d.message
+    root2 = write_project(tmp_path / "ok", [make_card(100)], config="cover = [100]\n")
+    assert "D511" not in codes(root2)
+
+
+def test_lanes_file_citing_unknown_pr(tmp_path):
+    lanes = {**LANES, "investigation_order": ["Start with #31337."]}
+    root = write_project(tmp_path, [make_card(100)], lanes=lanes)
+    assert "D511" in codes(root)
+
+
+def test_lanes_file_is_schema_checked(tmp_path):
+    lanes = {"lanes": [{"id": "x", "title": "X"}]}
+    root = write_project(tmp_path, [make_card(100)], lanes=lanes)
+    found = [d for d in lint(root) if d.file == "cards/lanes.yaml"]
+    assert {"D104"} <= {d.code for d in found}
+
+
+def test_select_limits_rules(tmp_path):
+    root = write_project(tmp_path, [make_card(100, lane="nope", implementation="Too short.")])
+    assert codes(root) == {"D501", "D204", "D201", "D203"}
+    assert codes(root, select=["D5"]) == {"D501"}
+
+
+def test_strict_promotes_warnings(tmp_path):
+    root = write_project(tmp_path, [make_card(100, validation={"claims": [], "lanes": []})])
+    assert [d.severity for d in lint(root) if d.code == "D208"] == ["warning"]
+    assert [d.severity for d in lint(root, strict=True) if d.code == "D208"] == ["error"]

@@ -67,28 +67,102 @@ def fetch(
     jobs: Annotated[int, typer.Option(help="Concurrent fetches.")] = 4,
     root: RootOpt = None,
 ) -> None:
-    """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache."""
-    _not_landed("fetch", 3)
+    """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.
+
+    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL. A cached PR costs no request
+    unless --refresh. Exit 1 if any PR failed (the others still land in the cache).
+    """
+    import re
+
+    from dossier.fetching import cited_prs, fetch_with_progress, summary_table
+    from dossier.project import read_config
+    from dossier.sources import SourceError
+    from dossier.sources.cache import Cache
+
+    def usage(message: str) -> None:
+        err.print(f"error: {message}", markup=False)
+        raise typer.Exit(USAGE)
+
+    if source not in ("github", "git"):
+        usage(f"--source must be github or git, got {source!r}")
+    if import_ is not None and (all_ or len(prs or []) != 1 or source != "github"):
+        usage("--import takes exactly one PR number and no --all or --source")
+    if source == "git" and git_repo is None:
+        usage("--source git needs --git-repo PATH (a local clone)")
+    if jobs < 1:
+        usage("--jobs must be at least 1")
+    if all_:
+        project = _project(root)
+    else:  # explicit PR numbers need no cards, only the configuration
+        base = root or find_root()
+        try:
+            project = Project(root=base, config=read_config(base))
+        except ProjectError as exc:
+            usage(str(exc))
+    repo = repo or project.repo
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        usage(f"--repo must be OWNER/NAME, got {repo!r}")
+    numbers = [*(prs or []), *(cited_prs(project) if all_ else [])]
+    if not numbers:
+        usage("no card cites a PR" if all_ else "name PR numbers, or pass --all")
+    try:
+        if import_ is not None:
+            from dossier.sources.saved import SavedDiffSource
+
+            src = SavedDiffSource(import_, repo)
+        elif source == "git":
+            from dossier.sources.git import GitSource
+
+            src = GitSource(git_repo, repo)
+        else:
+            from dossier.sources.github import GithubSource
+
+            src = GithubSource.from_env(repo)
+    except SourceError as exc:
+        usage(str(exc))
+    cache = Cache.for_project(project, cache_dir)
+    outcomes = fetch_with_progress(numbers, src, cache, err, refresh=refresh or import_ is not None, jobs=jobs)
+    out.print(summary_table(outcomes))
+    for o in outcomes:
+        if o.error:
+            err.print(f"error: #{o.pr}: {o.error}", markup=False)
+    counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed")}
+    err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {cache.root})", markup=False)
+    raise typer.Exit(1 if counts["failed"] else 0)
 
 
 @app.command()
 def lint(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Card files or directories (default: cards/).")] = None,
-    strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    strict: Annotated[bool, typer.Option(help="Treat warnings as errors (not D301 unverified evidence).")] = False,
+    strict_evidence: Annotated[bool, typer.Option(
+        "--strict-evidence", help="Treat unverified key fragments (D301: no cached diff, no lock entry) as errors.")] = False,
+    record: Annotated[bool, typer.Option(
+        help="First write cards/evidence.lock from the cached diffs of the cards checked.")] = False,
+    cache_dir: Annotated[Optional[Path], typer.Option(
+        "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
     select: Annotated[Optional[list[str]], typer.Option(help="Only rules whose code starts so (repeatable).")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
     root: RootOpt = None,
 ) -> None:
-    """Check cards: schema, depth of prose, state/status, links and coverage."""
+    """Check cards: schema, depth of prose, diff evidence, state/status, links and coverage."""
     from dossier.lint import RULES, LintContext, has_errors, run_lint
+    from dossier.lint.evidence import UNVERIFIED
 
     if list_rules:
         for code, rule in sorted(RULES.items()):
             out.print(f"{code}  {rule.family:<9} {rule.severity:<7} {rule.summary}")
         return
     project = _project(root, paths)
-    diags = run_lint(LintContext(project), select=select, strict=strict)
+    cache = _cache(project, cache_dir)
+    ctx = LintContext(project, cache_dir=cache.root)
+    if record:
+        from dossier.evidence import record_lock
+
+        entries = record_lock(project, cache.get)
+        err.print(f"recorded evidence for {len(entries)} card(s) in cards/evidence.lock")
+    diags = run_lint(ctx, select=select, strict=strict, promote=[UNVERIFIED] if strict_evidence else [])
     from dossier.diagnostics import format_diagnostics, summarize
 
     if diags:
@@ -98,6 +172,13 @@ def lint(
         n = len(project.docs)
         err.print(f"{n} card(s) checked: {counts['error']} error(s), {counts['warning']} warning(s)")
     raise typer.Exit(1 if has_errors(diags) else 0)
+
+
+def _cache(project: Project, cache_dir: Path | None):
+    """The fetch cache: --cache-dir, else $DOSSIER_CACHE, else <root>/.dossier/cache."""
+    from dossier.sources.cache import Cache
+
+    return Cache.for_project(project, cache_dir)
 
 
 @app.command()
@@ -112,7 +193,12 @@ def render(
     if not project.cards:
         err.print("error: no valid cards to render (run `dossier lint` to see why)")
         raise typer.Exit(USAGE)
-    docs = render_documents(RenderInput(project))
+    from dossier.drift import annotator as drift_notes
+    from dossier.evidence import annotator as evidence_notes
+    from dossier.regress import gpu_annotator
+
+    annotators = [evidence_notes(project), drift_notes(project), gpu_annotator(project.root / "results")]
+    docs = render_documents(RenderInput(project, annotators=annotators))
     if check:
         stale = stale_documents(docs, project.root)
         for rel in stale:
@@ -126,24 +212,118 @@ def render(
     err.print(f"wrote {', '.join(written)}" if written else "nothing changed")
 
 
-@app.command()
-def drift() -> None:
-    """Are the key fragments of current cards still in today's SGLang source?"""
-    _not_landed("drift", 4)
+class DriftFormat(str, Enum):
+    text = "text"
+    json = "json"
 
 
 @app.command()
-def regress() -> None:
+def drift(
+    sglang_src: Annotated[Optional[Path], typer.Option(
+        "--sglang-src", help="SGLang checkout or sglang package dir (default: the installed sglang).")] = None,
+    fmt: Annotated[DriftFormat, typer.Option("--format", help="text or json.")] = DriftFormat.text,
+    record: Annotated[bool, typer.Option(help="Write the result to cards/drift.lock (shown by render).")] = False,
+    root: RootOpt = None,
+) -> None:
+    """Are the key fragments of current cards still in today's SGLang source? Exit 1 when one is missing."""
+    from dossier import drift as dr
+    from dossier.evidence import LockError, read_lock
+
+    project = _project(root)
+    try:
+        tree = dr.locate(sglang_src)
+    except dr.DriftError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(USAGE) from None
+    try:
+        evidence = read_lock(project.root)
+    except LockError:
+        evidence = {}
+    results = dr.check(project.cards, tree, evidence)
+    print(dr.format_json(results, tree) if fmt is DriftFormat.json else dr.format_text(results, tree))
+    if record:
+        dr.write_lock(project.root, results, tree)
+        err.print(f"wrote {dr.DRIFT_LOCK}")
+    raise typer.Exit(1 if any(r.problem for r in results) else 0)
+
+
+@app.command()
+def regress(
+    prs: Annotated[Optional[list[int]], typer.Argument(help="Cards to run (default with --all: every card with a runtime reference).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every card with a runtime reference.")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit.")] = False,
+    device: Annotated[str, typer.Option(help="auto, cuda or cpu.")] = "auto",
+    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    results: Annotated[Optional[Path], typer.Option(help="Results directory (default: <root>/results).")] = None,
+    root: RootOpt = None,
+) -> None:
     """Run each card's runtime tests and benchmark (GPU or CPU) and store results."""
-    _not_landed("regress", 9)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from dossier import regress as rg
+
+    project = _project(root)
+    jobs = rg.jobs_for(project.cards)
+    if prs:
+        unknown = sorted(set(prs) - {j.pr for j in jobs})
+        if unknown:
+            err.print(f"error: no card with a runtime reference for {', '.join(f'#{n}' for n in unknown)}")
+            raise typer.Exit(USAGE)
+        jobs = [j for j in jobs if j.pr in prs]
+    elif not (all_ or list_):
+        err.print("error: name PRs or pass --all (or --list)")
+        raise typer.Exit(USAGE)
+    if list_:
+        print(rg.matrix(jobs))
+        return
+    results_dir = results or project.root / "results"
+    try:
+        kind = rg.resolve_device(device, project.root)
+        facts = rg.device_facts(kind, project.root)
+    except rg.RegressError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(USAGE) from None
+    err.print(f"device: {facts.get('name')} ({kind}); torch {facts.get('torch')}, triton {facts.get('triton')}")
+    benches: dict[str, dict] = {}
+    done = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  transient=True) as progress:
+        task = progress.add_task("", total=len(jobs))
+        for job in jobs:
+            progress.update(task, description=f"#{job.pr}: {len(job.tests)} test target(s), bench {job.bench}")
+            result = rg.run_job(job, kind, project.root, facts, benches)
+            rg.write_result(results_dir, result)
+            done.append(result)
+            progress.advance(task)
+    if fmt is Format.json:
+        print(json.dumps(done, indent=2))
+    else:
+        table = Table("PR", "tests", "parity (worst)", "bench", "verdict")
+        for r in done:
+            worst = max(r["parity"].values(), key=lambda v: v["err"] / max(v["tol"], 1e-30), default=None)
+            bench = r["bench"]
+            table.add_row(
+                f"#{r['pr']}", f"{r['passed']} passed, {r['failed']} failed, {r['skipped']} skipped",
+                f"{worst['err']:.1e} (tol {worst['tol']:.0e})" if worst else "-",
+                "error" if "error" in bench else bench.get("skipped", f"{len(bench.get('rows', []))} rows"),
+                "[green]ok[/]" if r["ok"] else "[red]FAIL[/]",
+            )
+        out.print(table)
+        err.print(f"results in {results_dir / kind}")
+    raise typer.Exit(0 if all(r["ok"] for r in done) else 1)
 
 
 @app.command()
 def show(
     pr: Annotated[int, typer.Argument(help="PR number.")],
+    diff: Annotated[bool, typer.Option("--diff", help="Also print the changed lines around the key fragment "
+                                       "(from the local fetch cache).")] = False,
+    context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.")] = 3,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Fetch cache directory.")] = None,
     root: RootOpt = None,
 ) -> None:
-    """Print one card."""
+    """Print one card (with --diff: the real changed lines its key fragment lands on)."""
     from dossier.show import print_card
 
     project = _project(root)
@@ -152,6 +332,15 @@ def show(
         err.print(f"error: no valid card for #{pr} (see `dossier lint cards/{pr}.yaml`)")
         raise typer.Exit(1)
     print_card(card, project, out)
+    if diff:
+        from dossier.excerpt import print_excerpt
+
+        entry = _cache(project, cache_dir).get(pr)
+        if entry is None:
+            err.print(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}`")
+            raise typer.Exit(1)
+        if not print_excerpt(card, entry, out, context):
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -23,3 +23,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def parity(record_property):
+    """Check ``out`` against ``ref`` by relative error and record it for `dossier regress`.
+
+    ``check(name, out, ref, tol)`` computes ||out - ref|| / ||ref|| in float64, records it as the
+    JUnit property ``parity:<name>`` ("err/tol"), and fails the test when it exceeds ``tol``.
+    """
+
+    def check(name: str, out, ref, tol: float) -> float:
+        import torch
+
+        out64, ref64 = out.detach().double().cpu(), ref.detach().double().cpu()
+        assert torch.isfinite(out64).all(), f"{name}: non-finite output"
+        err = ((out64 - ref64).norm() / ref64.norm().clamp_min(1e-30)).item()
+        record_property(f"parity:{name}", f"{err:.6e}/{tol:.1e}")
+        assert err <= tol, f"{name}: relative error {err:.3e} exceeds {tol:.1e}"
+        return err
+
+    return check

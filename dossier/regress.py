@@ -1,0 +1,208 @@
+"""`dossier regress`: run each card's runtime tests and benchmark, store results for render.
+
+A job is a card with a runnable reference. Tests run through pytest in a subprocess (CPU: under
+TRITON_INTERPRET=1 and without `gpu`-marked tests; CUDA: everything, at real sizes); the benchmark runs
+only on CUDA (`python -m <bench> --json FILE`), once per module per run however many cards share it.
+Results land in ``<results>/<device>/<pr>.json``; render reads ``results/cuda/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dossier.model import Card
+
+DEVICES = ("auto", "cuda", "cpu")
+PARITY_PREFIX = "parity:"
+
+
+class RegressError(Exception):
+    """The run cannot start (no CUDA when asked for it, no such card): exit 2."""
+
+
+@dataclass(frozen=True)
+class Job:
+    pr: int
+    reference: str
+    tests: tuple[str, ...]
+    bench: str
+
+    @classmethod
+    def of(cls, card: Card) -> Job:
+        return cls(card.pr, card.runtime.reference, card.runtime.tests, card.runtime.bench)
+
+
+def jobs_for(cards: list[Card]) -> list[Job]:
+    return [Job.of(c) for c in cards if c.runtime.reference]
+
+
+def matrix(jobs: list[Job]) -> str:
+    """The jobs as JSON for a CI matrix (`include` entries)."""
+    return json.dumps({"include": [asdict(j) | {"tests": list(j.tests)} for j in jobs]}, indent=2)
+
+
+def _python(code: str, root: Path, env: dict) -> str:
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=120)
+    if out.returncode != 0:
+        raise RegressError(f"python failed: {out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode}")
+    return out.stdout
+
+
+def resolve_device(choice: str, root: Path) -> str:
+    if choice not in DEVICES:
+        raise RegressError(f"--device must be one of {', '.join(DEVICES)}")
+    has_cuda = _python("import torch; print(torch.cuda.is_available())", root, dict(os.environ)).strip() == "True"
+    if choice == "cuda" and not has_cuda:
+        raise RegressError("--device cuda: torch sees no CUDA device here")
+    return "cuda" if choice == "cuda" or (choice == "auto" and has_cuda) else "cpu"
+
+
+def _env(device: str) -> dict:
+    env = dict(os.environ)
+    if device == "cpu":
+        env["TRITON_INTERPRET"] = "1"
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    else:
+        env.pop("TRITON_INTERPRET", None)
+    return env
+
+
+def device_facts(device: str, root: Path) -> dict:
+    """Device name, driver and library versions, read in the environment the tests run in."""
+    code = "import json; from runtime.benchkit import device_info; print(json.dumps(device_info()))"
+    return json.loads(_python(code, root, _env(device)))
+
+
+def run_tests(job: Job, device: str, root: Path) -> list[dict]:
+    """Run the job's pytest node ids; one record per test: id, outcome, seconds, parity values."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+               *job.tests]
+        if device == "cpu":
+            cmd += ["-m", "not gpu"]
+        proc = subprocess.run(cmd, cwd=root, env=_env(device), capture_output=True, text=True)
+        if not report.is_file():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+            return [{"id": " ".join(job.tests), "outcome": "error", "seconds": 0.0, "parity": {},
+                     "message": "\n".join(tail)}]
+        return parse_junit(report.read_text())
+
+
+def parse_junit(xml_text: str) -> list[dict]:
+    """Test records from a pytest JUnit report, with `parity:<name>` properties as {name: {err, tol}}."""
+    records = []
+    for case in ET.fromstring(xml_text).iter("testcase"):
+        module = case.get("classname", "").replace(".", "/")
+        outcome = "passed"
+        message = None
+        for tag in ("failure", "error", "skipped"):
+            el = case.find(tag)
+            if el is not None:
+                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
+                message = (el.get("message") or "")[:300]
+        parity = {}
+        for prop in case.iter("property"):
+            name = prop.get("name", "")
+            if name.startswith(PARITY_PREFIX):
+                err, _, tol = prop.get("value", "").partition("/")
+                parity[name[len(PARITY_PREFIX):]] = {"err": float(err), "tol": float(tol)}
+        record = {"id": f"{module}.py::{case.get('name')}", "outcome": outcome,
+                  "seconds": round(float(case.get("time", 0) or 0), 3), "parity": parity}
+        if message:
+            record["message"] = message
+        records.append(record)
+    return records
+
+
+def run_bench(module: str, device: str, root: Path) -> dict:
+    """The benchmark's JSON document (CUDA only)."""
+    if device != "cuda":
+        return {"module": module, "skipped": "benchmarks run on CUDA only"}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        proc = subprocess.run([sys.executable, "-m", module, "--json", str(out)], cwd=root, env=_env(device),
+                              capture_output=True, text=True)
+        if proc.returncode != 0 or not out.is_file():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+            return {"module": module, "error": "\n".join(tail)}
+        return {"module": module, **json.loads(out.read_text())}
+
+
+def run_job(job: Job, device: str, root: Path, facts: dict, benches: dict[str, dict]) -> dict:
+    """Run one card's job; ``benches`` caches benchmark documents by module across jobs."""
+    tests = run_tests(job, device, root)
+    if job.bench not in benches:
+        benches[job.bench] = run_bench(job.bench, device, root)
+    bench = benches[job.bench]
+    parity = {name: v for t in tests for name, v in t["parity"].items()}
+    over = {n: v for n, v in parity.items() if v["err"] > v["tol"]}
+    failed = [t for t in tests if t["outcome"] in ("failed", "error")]
+    passed = [t for t in tests if t["outcome"] == "passed"]
+    ok = not failed and not over and bool(passed) and "error" not in bench
+    return {
+        "pr": job.pr,
+        "device_kind": device,
+        "device": facts,
+        "date": dt.date.today().isoformat(),
+        "ok": ok,
+        "tests": tests,
+        "passed": len(passed),
+        "failed": len(failed),
+        "skipped": sum(t["outcome"] == "skipped" for t in tests),
+        "parity": parity,
+        "parity_over_tolerance": sorted(over),
+        "bench": bench,
+    }
+
+
+def write_result(results_dir: Path, result: dict) -> Path:
+    path = results_dir / result["device_kind"] / f"{result['pr']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_result(results_dir: Path, pr: int, device: str = "cuda") -> dict | None:
+    path = results_dir / device / f"{pr}.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def gpu_annotator(results_dir: Path) -> Callable[[Card], list[str]]:
+    """Render's line per card: what a real GPU run measured, or that none has run. Never invents numbers."""
+
+    def note(card: Card) -> list[str]:
+        if not card.runtime.reference:
+            return []
+        result = read_result(results_dir, card.pr)
+        if result is None:
+            return [f"*GPU regression:* not yet run on GPU (`dossier regress {card.pr} --device cuda`)."]
+        verdict = "reproduced" if result["ok"] else "FAILED"
+        parts = [f"*GPU regression:* {verdict} on {result['device'].get('name', '?')}, {result['date']}"]
+        summary = result["bench"].get("summary") or []
+        if summary:
+            parts.append("; ".join(summary))
+        if result["parity"]:
+            worst = max(result["parity"].items(), key=lambda kv: kv[1]["err"] / max(kv[1]["tol"], 1e-30))
+            parts.append(f"parity max rel err {worst[1]['err']:.1e} ({worst[0]}, tol {worst[1]['tol']:.0e})")
+        parts.append(f"{result['passed']}/{result['passed'] + result['failed']} tests passed")
+        return [": ".join(parts[:2]) + ("; " + "; ".join(parts[2:]) if len(parts) > 2 else "") + "."]
+
+    return note

@@ -1,0 +1,106 @@
+"""dossier regress: job list, a real pytest run in a subprocess, results on disk, and render's line."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.regress import Job, gpu_annotator, jobs_for, matrix, parse_junit
+from dossier.model import Card
+from tests.dossier.factories import make_card, write_project
+
+runner = CliRunner()
+
+FAKE_TEST = '''
+def test_close(record_property):
+    err = abs(0.1 + 0.2 - 0.3) / 0.3
+    record_property("parity:sum", f"{err:.6e}/1.0e-12")
+    assert err <= 1e-12
+
+def test_other():
+    assert {outcome}
+'''
+
+
+def _project(tmp_path, outcome="True"):
+    ref = {"reference": "fakeref", "tests": ["tests_fake/test_ok.py"], "bench": "fakeref"}
+    root = write_project(tmp_path, [make_card(100, runtime=ref), make_card(90)])
+    (root / "fakeref.py").write_text('"""A stand-in reference module."""\n')
+    (root / "tests_fake").mkdir()
+    (root / "tests_fake" / "test_ok.py").write_text(FAKE_TEST.replace("{outcome}", outcome))
+    return root
+
+
+def test_list_prints_a_ci_matrix(tmp_path):
+    root = _project(tmp_path)
+    result = runner.invoke(app, ["regress", "--list", "--root", str(root)])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data == {"include": [{"pr": 100, "reference": "fakeref", "tests": ["tests_fake/test_ok.py"],
+                                 "bench": "fakeref"}]}
+
+
+def test_cpu_run_records_tests_and_parity(tmp_path):
+    root = _project(tmp_path)
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((root / "results" / "cpu" / "100.json").read_text())
+    assert doc["ok"] and doc["passed"] == 2 and doc["failed"] == 0
+    assert doc["parity"]["sum"]["tol"] == 1e-12
+    assert doc["bench"]["skipped"] == "benchmarks run on CUDA only"
+    assert doc["device"]["name"] == "cpu" and doc["device"]["torch"]
+
+
+def test_failing_test_fails_the_job(tmp_path):
+    root = _project(tmp_path, outcome="False")
+    result = runner.invoke(app, ["regress", "--all", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 1
+    doc = json.loads((root / "results" / "cpu" / "100.json").read_text())
+    assert not doc["ok"] and doc["failed"] == 1
+
+
+def test_usage_errors(tmp_path):
+    root = _project(tmp_path)
+    assert runner.invoke(app, ["regress", "--root", str(root)]).exit_code == 2
+    assert runner.invoke(app, ["regress", "90", "--root", str(root)]).exit_code == 2
+    assert runner.invoke(app, ["regress", "100", "--device", "tpu", "--root", str(root)]).exit_code == 2
+
+
+def test_parse_junit_reads_outcomes_and_parity():
+    xml = """<testsuites><testsuite>
+      <testcase classname="tests.runtime.gdn.test_decode" name="test_a" time="0.5">
+        <properties><property name="parity:decode" value="2.0e-07/1.0e-05"/></properties></testcase>
+      <testcase classname="tests.runtime.gdn.test_decode" name="test_b" time="0.1">
+        <failure message="boom">trace</failure></testcase>
+      <testcase classname="tests.runtime.gdn.test_decode" name="test_c" time="0"><skipped message="needs CUDA"/></testcase>
+    </testsuite></testsuites>"""
+    records = parse_junit(xml)
+    assert [r["outcome"] for r in records] == ["passed", "failed", "skipped"]
+    assert records[0]["id"] == "tests/runtime/gdn/test_decode.py::test_a"
+    assert records[0]["parity"] == {"decode": {"err": 2e-07, "tol": 1e-05}}
+
+
+def test_annotator_shows_only_measured_numbers(tmp_path):
+    ref = {"reference": "runtime.gdn", "tests": ["t.py"], "bench": "runtime.gdn.bench"}
+    card = Card.from_data(make_card(100, runtime=ref))
+    none_card = Card.from_data(make_card(90))
+    note = gpu_annotator(tmp_path)
+    assert note(none_card) == []
+    assert note(card) == ["*GPU regression:* not yet run on GPU (`dossier regress 100 --device cuda`)."]
+    (tmp_path / "cuda").mkdir()
+    (tmp_path / "cuda" / "100.json").write_text(json.dumps({
+        "ok": True, "device": {"name": "NVIDIA H100 80GB HBM3"}, "date": "2026-11-23",
+        "bench": {"summary": ["decode 93% of copy bandwidth at B=256"]},
+        "parity": {"decode": {"err": 2e-7, "tol": 1e-5}}, "passed": 12, "failed": 0}))
+    line = note(card)[0]
+    assert "reproduced on NVIDIA H100 80GB HBM3, 2026-11-23" in line
+    assert "decode 93% of copy bandwidth at B=256" in line and "2.0e-07" in line and "12/12" in line
+
+
+def test_jobs_only_for_cards_with_references():
+    ref = {"reference": "m", "tests": ["a.py::t"], "bench": "m.bench"}
+    cards = [Card.from_data(make_card(1, runtime=ref)), Card.from_data(make_card(2))]
+    assert jobs_for(cards) == [Job(1, "m", ("a.py::t",), "m.bench")]
+    assert json.loads(matrix(jobs_for(cards)))["include"][0]["tests"] == ["a.py::t"]

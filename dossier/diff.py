@@ -1,0 +1,145 @@
+"""Unified diffs as typed objects: files, hunks, and added/removed lines with their line numbers.
+
+The one place that parses diffs (through unidiff); the fetch sources, the cache and the evidence rules reuse it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from unidiff import PatchSet, UnidiffParseError
+
+STATUSES = ("added", "modified", "removed", "renamed")
+
+
+class DiffError(ValueError):
+    """The text is not a unified diff; the message says why and where (line number)."""
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "+", "-" or " "
+    old_lineno: int | None
+    new_lineno: int | None
+    text: str  # without the leading +/-/space and the line break
+
+
+@dataclass(frozen=True)
+class DiffHunk:
+    header: str  # "@@ -a,b +c,d @@ section"
+    lines: tuple[DiffLine, ...]
+
+
+@dataclass(frozen=True)
+class DiffFile:
+    path: str  # new path (old path for a removed file)
+    old_path: str | None  # previous path for renames, else None
+    status: str  # one of STATUSES
+    binary: bool
+    hunks: tuple[DiffHunk, ...]
+
+    def added(self) -> list[DiffLine]:
+        return [ln for h in self.hunks for ln in h.lines if ln.kind == "+"]
+
+    def removed(self) -> list[DiffLine]:
+        return [ln for h in self.hunks for ln in h.lines if ln.kind == "-"]
+
+
+def _split(text: str) -> list[str]:
+    """Lines with their "\\n" kept; only "\\n" ends a line (content may hold \\r, \\f and friends)."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _counted(lines: list[str], seen: list[int]) -> Iterator[str]:
+    for i, line in enumerate(lines, 1):
+        seen[0] = i
+        yield line
+
+
+def _strip_prefix(name: str) -> str:
+    return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+def _status(pf) -> str:
+    if pf.is_added_file:
+        return "added"
+    if pf.is_removed_file:
+        return "removed"
+    if pf.is_rename:
+        return "renamed"
+    return "modified"
+
+
+def _hunk(h) -> DiffHunk:
+    header = f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@"
+    if h.section_header:
+        header += f" {h.section_header}"
+    lines = tuple(
+        DiffLine(ln.line_type, ln.source_line_no, ln.target_line_no, ln.value.rstrip("\n"))
+        for ln in h
+        if ln.line_type in ("+", "-", " ")
+    )
+    return DiffHunk(header, lines)
+
+
+def parse_diff(text: str) -> list[DiffFile]:
+    """Parse a (git-style or plain) unified diff. Empty text is an empty diff; anything else must hold a file.
+
+    Raises :class:`DiffError` for text that is not a diff, hunks whose length disagrees with their header,
+    and +/- lines past a hunk's end (unidiff would silently drop those).
+    """
+    lines = _split(text)
+    seen = [0]
+    try:
+        patch = PatchSet(_counted(lines, seen))
+    except UnidiffParseError as exc:
+        raise DiffError(f"line {seen[0]}: {str(exc).strip()}") from None
+    if lines and not patch:
+        raise DiffError("line 1: no file header found (expected 'diff --git' or '---'/'+++' lines)")
+    in_hunks = {ln.diff_line_no for pf in patch for h in pf for ln in h}
+    for no, line in enumerate(lines, 1):
+        # a +/- line right after a hunk's last line: the hunk is longer than its header says
+        # ("-- " is the signature separator that `git format-patch` puts after the last hunk)
+        if (no - 1 in in_hunks and no not in in_hunks and line[:1] in ("+", "-")
+                and line.rstrip("\n") != "-- "):
+            raise DiffError(f"line {no}: changed line outside any hunk (is the hunk longer than its header says?)")
+    files = []
+    for pf in patch:
+        status = _status(pf)
+        files.append(DiffFile(
+            path=pf.path,
+            old_path=_strip_prefix(pf.source_file) if status == "renamed" else None,
+            status=status,
+            binary=pf.is_binary_file,
+            hunks=tuple(_hunk(h) for h in pf),
+        ))
+    return files
+
+
+def file_patch_to_diff(path: str, patch: str | None, *, status: str, old_path: str | None = None,
+                       binary: bool = False) -> str:
+    """A git-style diff section for one file from GitHub's per-file ``patch`` (which has no header lines).
+
+    ``patch=None`` with ``binary=False`` (GitHub omits patches of very large files) gives a header-only
+    section: the file is listed with its status but carries no hunks.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    old = old_path if status == "renamed" and old_path else path
+    out = [f"diff --git a/{old} b/{path}"]
+    src, dst = f"a/{old}", f"b/{path}"
+    if status == "added":
+        out.append("new file mode 100644")
+        src = "/dev/null"
+    elif status == "removed":
+        out.append("deleted file mode 100644")
+        dst = "/dev/null"
+    elif status == "renamed":
+        out += [f"rename from {old}", f"rename to {path}"]
+    if binary:
+        out.append(f"Binary files {src} and {dst} differ")
+    elif patch:
+        out += [f"--- {src}", f"+++ {dst}", patch.rstrip("\n")]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,60 @@
+"""Where PR metadata and diffs come from (GitHub, a local clone, a saved diff), and the cache they land in.
+
+Every source turns a PR number into a :class:`Fetched` or raises :class:`SourceError` with one clear line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from dossier.diff import DiffFile
+
+
+class SourceError(Exception):
+    """A PR could not be fetched; ``str(exc)`` is one line meant for the user (never holds a token)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    meta: dict
+    diff_text: str
+    provenance: dict  # the cache adds fetched_at (unless given) and sha256
+
+
+class Source(Protocol):
+    name: str
+    repo: str
+
+    def fetch(self, pr: int) -> Fetched: ...
+
+
+def file_entries(files: list[DiffFile]) -> list[dict]:
+    """The cache's per-file metadata for files known only from a diff (git and import sources)."""
+    return [
+        {
+            "filename": f.path,
+            "previous_filename": f.old_path,
+            "status": f.status,
+            "additions": len(f.added()),
+            "deletions": len(f.removed()),
+            "patch_missing": False,
+            "binary": f.binary,
+        }
+        for f in files
+    ]
+
+
+def meta_from_diff(pr: int, files: list[DiffFile], **known) -> dict:
+    """Cache metadata built from a parsed diff plus whatever the source knows (the rest is None)."""
+    entries = file_entries(files)
+    meta = {
+        "number": pr, "title": None, "state": None, "merged": None, "merged_at": None, "author": None,
+        "additions": sum(e["additions"] for e in entries),
+        "deletions": sum(e["deletions"] for e in entries),
+        "changed_files": len(entries),
+        "merge_commit_sha": None, "base": None, "head": None,
+    }
+    meta.update(known)
+    meta["files"] = entries
+    return meta

@@ -1,0 +1,137 @@
+"""The fetch cache: one directory per PR holding meta.json, pr.diff and provenance.json.
+
+provenance.json is the commit record: it is removed first and written last, and it carries the sha256 of
+the other two files. An entry interrupted at any point (Ctrl-C, kill) therefore reads as absent, never as
+a valid mix of old and new files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from dossier.diff import DiffFile, parse_diff
+
+META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
+ENV = "DOSSIER_CACHE"
+DOC_SUFFIXES = (".md", ".rst", ".ipynb")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+
+def group_paths(paths: list[str]) -> dict[str, list[str]]:
+    """Split changed paths as cards do: tests (a test/ or tests/ dir, test_*.py), docs (docs/, .md/.rst), runtime."""
+    groups: dict[str, list[str]] = {"runtime": [], "tests": [], "docs": []}
+    for path in paths:
+        p = PurePosixPath(path)
+        if {"test", "tests"} & set(p.parts[:-1]) or p.name.startswith("test_") or p.stem.endswith("_test"):
+            groups["tests"].append(path)
+        elif p.parts[0] in ("docs", "doc") or p.suffix in DOC_SUFFIXES:
+            groups["docs"].append(path)
+        else:
+            groups["runtime"].append(path)
+    return groups
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    pr: int
+    meta: dict
+    diff_text: str
+    provenance: dict
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def facts(self) -> dict:
+        """What a card restates from GitHub: title, state, merge date and the changed files by group."""
+        merged_at = self.meta.get("merged_at")
+        return {
+            "title": self.meta.get("title"),
+            "state": self.meta.get("state"),
+            "merged_at": merged_at[:10] if merged_at else None,
+            "files": group_paths([f["filename"] for f in self.meta.get("files", [])]),
+        }
+
+    def files(self) -> list[DiffFile]:
+        """The parsed diff (parsed once per entry)."""
+        if "files" not in self._memo:
+            self._memo["files"] = tuple(parse_diff(self.diff_text))
+        return list(self._memo["files"])
+
+
+class Cache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @classmethod
+    def for_project(cls, project, cache_dir: Path | None = None) -> Cache:
+        """--cache-dir, else $DOSSIER_CACHE, else <project root>/.dossier/cache."""
+        if cache_dir is None and os.environ.get(ENV):
+            cache_dir = Path(os.environ[ENV])
+        return cls(cache_dir if cache_dir is not None else project.root / ".dossier" / "cache")
+
+    def path(self, pr: int) -> Path:
+        return self.root / str(pr)
+
+    def get(self, pr: int) -> CacheEntry | None:
+        """The entry for ``pr``; None when absent, incomplete or corrupt (a sha256 that does not match)."""
+        d = self.path(pr)
+        try:
+            provenance = json.loads((d / PROVENANCE).read_bytes())
+            meta_bytes = (d / META).read_bytes()
+            diff_bytes = (d / DIFF).read_bytes()
+        except (OSError, ValueError):
+            return None
+        if not isinstance(provenance, dict) or provenance.get("sha256") != _sha256(diff_bytes) \
+                or provenance.get("meta_sha256") != _sha256(meta_bytes):
+            return None
+        try:
+            meta = json.loads(meta_bytes)
+            diff_text = diff_bytes.decode()
+        except ValueError:
+            return None
+        if not isinstance(meta, dict) or meta.get("number") != pr:
+            return None
+        return CacheEntry(pr, meta, diff_text, provenance)
+
+    def put(self, pr: int, meta: dict, diff_text: str, provenance: dict) -> CacheEntry:
+        """Write an entry atomically; provenance gains sha256 (of the diff), meta_sha256 and fetched_at."""
+        meta = {**meta, "number": pr}
+        meta_bytes, diff_bytes = _json_bytes(meta), diff_text.encode()
+        provenance = {
+            "fetched_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **provenance,
+            "sha256": _sha256(diff_bytes),
+            "meta_sha256": _sha256(meta_bytes),
+        }
+        d = self.path(pr)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / PROVENANCE).unlink(missing_ok=True)  # the old entry stops being valid before anything changes
+        _write_atomic(d / DIFF, diff_bytes)
+        _write_atomic(d / META, meta_bytes)
+        _write_atomic(d / PROVENANCE, _json_bytes(provenance))
+        return CacheEntry(pr, meta, diff_text, provenance)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside ``path``, fsync, then rename over it; the temp file never outlives a failure."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

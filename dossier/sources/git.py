@@ -1,0 +1,100 @@
+"""Git source: find PR N's commit in a local clone (squash "... (#N)" or "Merge pull request #N") and diff it
+against its first parent. No network."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dossier.diff import DiffError, parse_diff
+from dossier.sources import Fetched, SourceError, meta_from_diff
+
+FIELD, RECORD = "\x1f", "\x1e"
+LOG_FORMAT = FIELD.join(("%H", "%P", "%an", "%cI", "%s", "%b")) + RECORD
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    committed: str
+    subject: str
+    body: str
+
+    def title(self, pr: int) -> str:
+        """The PR title: a squash subject without " (#N)", or a merge commit's first body line."""
+        if self.subject.startswith("Merge pull request"):
+            return next((ln.strip() for ln in self.body.splitlines() if ln.strip()), self.subject)
+        return re.sub(rf"\s*\(#{pr}\)$", "", self.subject.rstrip())
+
+
+def _matches(commit: Commit, pr: int) -> bool:
+    subject = commit.subject.rstrip()
+    return subject.endswith(f"(#{pr})") or re.match(rf"Merge pull request #{pr}(?!\d)", subject) is not None
+
+
+class GitSource:
+    name = "git"
+
+    def __init__(self, repo_path: Path, repo: str, ref: str = "HEAD"):
+        self.repo_path = Path(repo_path).resolve()
+        self.repo = repo
+        self.ref = ref
+        self._git("rev-parse", "--git-dir", what=f"{self.repo_path} is not a git repository")
+
+    def _git(self, *args: str, what: str) -> str:
+        cmd = ["git", "-C", str(self.repo_path), "-c", "core.quotepath=false", *args]
+        try:
+            done = subprocess.run(cmd, capture_output=True, check=False)
+        except FileNotFoundError:
+            raise SourceError("git is not installed (needed for --source git)") from None
+        if done.returncode != 0:
+            detail = done.stderr.decode(errors="replace").strip().splitlines()
+            raise SourceError(f"{what}: {detail[-1] if detail else f'git exited {done.returncode}'}")
+        return done.stdout.decode(errors="replace")
+
+    def find_commit(self, pr: int) -> Commit:
+        """The one commit on ``ref`` for PR ``pr``; SourceError when none or several match."""
+        out = self._git("log", self.ref, "-F", f"--grep=(#{pr})", f"--grep=Merge pull request #{pr}",
+                        f"--format={LOG_FORMAT}", what=f"git log failed in {self.repo_path}")
+        commits = []
+        for record in out.split(RECORD):
+            fields = record.strip("\n").split(FIELD)
+            if len(fields) == 6:
+                sha, parents, author, committed, subject, body = fields
+                commits.append(Commit(sha, tuple(parents.split()), author, committed, subject, body))
+        found = [c for c in commits if _matches(c, pr)]
+        if not found:
+            raise SourceError(f"no commit in {self.repo_path} ({self.ref}) whose subject ends in "
+                              f"'(#{pr})' or starts 'Merge pull request #{pr}'")
+        if len(found) > 1:
+            listed = ", ".join(f"{c.sha[:10]} {c.subject!r}" for c in found)
+            raise SourceError(f"{len(found)} commits match in {self.repo_path}: {listed}")
+        return found[0]
+
+    def fetch(self, pr: int) -> Fetched:
+        commit = self.find_commit(pr)
+        if not commit.parents:
+            raise SourceError(f"commit {commit.sha[:10]} has no parent to diff against")
+        parent = commit.parents[0]
+        diff_text = self._git("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
+                              "--src-prefix=a/", "--dst-prefix=b/", parent, commit.sha,
+                              what=f"git diff {parent[:10]}..{commit.sha[:10]} failed")
+        try:
+            files = parse_diff(diff_text)
+        except DiffError as exc:
+            raise SourceError(f"git produced a diff unidiff cannot read ({exc})") from None
+        merged_at = dt.datetime.fromisoformat(commit.committed).astimezone(dt.UTC)
+        head = commit.parents[1] if len(commit.parents) > 1 else commit.sha
+        meta = meta_from_diff(
+            pr, files, title=commit.title(pr), state="merged", merged=True,
+            merged_at=merged_at.strftime("%Y-%m-%dT%H:%M:%SZ"), author=commit.author,
+            merge_commit_sha=commit.sha, base={"ref": None, "sha": parent}, head={"ref": None, "sha": head},
+        )
+        provenance = {"source": "git", "repo": self.repo, "repo_path": str(self.repo_path),
+                      "ref": self.ref, "commit": commit.sha, "parent": parent}
+        return Fetched(meta, diff_text, provenance)

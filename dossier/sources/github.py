@@ -1,0 +1,175 @@
+"""GitHub source: PR metadata, every page of its file list, and the diff assembled from the per-file patches.
+
+Talks to $GITHUB_API_URL (default api.github.com) through PyGithub with $GITHUB_TOKEN when set. Errors
+become one-line :class:`SourceError` messages; the token is only ever handed to PyGithub's auth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import requests
+from github import Auth, Github, GithubException
+from urllib3.util import Retry
+
+from dossier.diff import DiffError, file_patch_to_diff, parse_diff
+from dossier.sources import Fetched, SourceError
+
+DEFAULT_API_URL = "https://api.github.com"
+# GitHub file statuses outside the four a diff knows
+STATUS_MAP = {"copied": "added", "changed": "modified", "unchanged": "modified"}
+RETRY_STATUSES = (500, 502, 503, 504)
+
+# PyGithub attaches an INFO stream handler to its logger at import; keep the CLI output ours.
+logging.getLogger("github").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Retry/backoff/timeout knobs; tests set backoff and throttle to 0 so nothing sleeps."""
+
+    retries: int = 3  # extra attempts after a 5xx, a timeout or a refused connection
+    backoff: float = 1.0  # urllib3 backoff factor: sleeps 0, 2x, 4x ... between attempts
+    timeout: int = 30  # seconds per request
+    throttle: float = 0.25  # minimum seconds between two requests of one client
+    per_page: int = 100  # files per page (GitHub's maximum)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> HttpSettings:
+        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}."""
+        env = os.environ if env is None else env
+        kw = {}
+        for name, kind in (("retries", int), ("backoff", float), ("timeout", int), ("throttle", float),
+                           ("per_page", int)):
+            raw = env.get(f"DOSSIER_HTTP_{name.upper()}")
+            if raw:
+                try:
+                    kw[name] = kind(raw)
+                except ValueError:
+                    raise SourceError(f"DOSSIER_HTTP_{name.upper()} must be a number, got {raw!r}") from None
+        return cls(**kw)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _part(part) -> dict | None:
+    return {"ref": part.ref, "sha": part.sha} if part is not None else None
+
+
+class GithubSource:
+    name = "github"
+
+    def __init__(self, repo: str, *, api_url: str | None = None, token: str | None = None,
+                 settings: HttpSettings | None = None):
+        self.repo = repo
+        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self._token = token or None
+        self.settings = settings or HttpSettings()
+
+    @classmethod
+    def from_env(cls, repo: str) -> GithubSource:
+        """Token from $GITHUB_TOKEN, base URL from $GITHUB_API_URL, HTTP knobs from DOSSIER_HTTP_*."""
+        return cls(repo, api_url=os.environ.get("GITHUB_API_URL"), token=os.environ.get("GITHUB_TOKEN"),
+                   settings=HttpSettings.from_env())
+
+    def _client(self) -> Github:
+        s = self.settings
+        retry = Retry(total=s.retries, backoff_factor=s.backoff, status_forcelist=RETRY_STATUSES,
+                      allowed_methods=("GET",), raise_on_status=False, respect_retry_after_header=False)
+        return Github(base_url=self.api_url, auth=Auth.Token(self._token) if self._token else None,
+                      timeout=s.timeout, per_page=s.per_page, retry=retry,
+                      seconds_between_requests=s.throttle or None, seconds_between_writes=None, lazy=True)
+
+    def fetch(self, pr: int) -> Fetched:
+        gh = self._client()  # one client per PR: PyGithub's connection is not shared across threads
+        try:
+            pull = gh.get_repo(self.repo).get_pull(pr)
+            meta = {
+                "number": pull.number,
+                "title": pull.title,
+                "state": "merged" if pull.merged else pull.state,
+                "merged": bool(pull.merged),
+                "merged_at": _iso(pull.merged_at),
+                "author": pull.user.login if pull.user else None,
+                "additions": pull.additions,
+                "deletions": pull.deletions,
+                "changed_files": pull.changed_files,
+                "merge_commit_sha": pull.merge_commit_sha,
+                "base": _part(pull.base),
+                "head": _part(pull.head),
+            }
+            files = list(pull.get_files())
+        except (GithubException, requests.RequestException) as exc:
+            raise SourceError(self.describe(exc, pr)) from None
+        finally:
+            gh.close()
+        entries, sections = [], []
+        for f in files:
+            status = STATUS_MAP.get(f.status, f.status)
+            old = f.previous_filename if status == "renamed" else None
+            # GitHub sends no patch for binary files (no line counts) and for very large text files
+            binary = f.patch is None and not (f.additions or f.deletions) and status != "renamed"
+            missing = f.patch is None and not binary and bool(f.additions or f.deletions)
+            entries.append({"filename": f.filename, "previous_filename": old, "status": status,
+                            "additions": f.additions, "deletions": f.deletions,
+                            "patch_missing": missing, "binary": binary})
+            sections.append(file_patch_to_diff(f.filename, f.patch, status=status, old_path=old, binary=binary))
+        diff_text = "".join(sections)
+        try:
+            parse_diff(diff_text)
+        except DiffError as exc:
+            raise SourceError(f"GitHub sent a patch that is not a valid diff ({exc})") from None
+        meta["files"] = entries
+        provenance = {"source": "github", "repo": self.repo, "api_url": self.api_url,
+                      "merge_commit_sha": meta["merge_commit_sha"],
+                      "base_sha": (meta["base"] or {}).get("sha"), "head_sha": (meta["head"] or {}).get("sha")}
+        return Fetched(meta, diff_text, provenance)
+
+    def describe(self, exc: Exception, pr: int) -> str:
+        """One line for the user; never includes the token (only status, message, host and counts)."""
+        host = urlparse(self.api_url).netloc or self.api_url
+        tries = self.settings.retries + 1
+        if isinstance(exc, GithubException):
+            status, headers = exc.status, {k.lower(): v for k, v in (exc.headers or {}).items()}
+            message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
+            if status == 404:
+                return f"not found in {self.repo} (HTTP 404)"
+            if status == 401:
+                return "GitHub rejected the token in GITHUB_TOKEN (HTTP 401): check it, or unset it to go anonymous"
+            if status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0"
+                                         or "rate limit" in message.lower()):
+                return self._rate_limit(headers)
+            if status >= 500:
+                return f"{host} answered HTTP {status} {tries} time(s); try again later"
+            return f"GitHub API error HTTP {status}: {message or 'no message'}"
+        text = str(exc)
+        if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
+            return f"{host} did not answer within {self.settings.timeout}s ({tries} attempt(s))"
+        if isinstance(exc, requests.exceptions.RetryError):
+            return f"{host} kept failing; gave up after {tries} attempt(s)"
+        if isinstance(exc, requests.ConnectionError):
+            return f"cannot reach {self.api_url} ({tries} attempt(s)); check the host and GITHUB_API_URL"
+        return f"request to {host} failed: {type(exc).__name__}"
+
+    def _rate_limit(self, headers: dict) -> str:
+        reset = headers.get("x-ratelimit-reset")
+        when = ""
+        if reset and reset.isdigit():
+            at = dt.datetime.fromtimestamp(int(reset), dt.UTC)
+            minutes = max(0, round((at - dt.datetime.now(dt.UTC)).total_seconds() / 60))
+            when = f"; it resets at {at:%H:%M} UTC (in {minutes} min)"
+        elif headers.get("retry-after"):
+            when = f"; retry after {headers['retry-after']}s"
+        hint = ("wait for the reset or use another token" if self._token else
+                "set GITHUB_TOKEN to a personal access token for 5,000 requests/hour instead of 60")
+        return f"GitHub API rate limit exhausted{when}: {hint}"

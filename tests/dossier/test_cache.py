@@ -1,0 +1,191 @@
+"""The fetch cache: round trip, facts, location precedence, and atomic writes that never read half-done."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dossier.project import Project
+from dossier.sources import cache as cache_mod
+from dossier.sources.cache import Cache, group_paths
+
+DIFF = "diff --git a/python/x.py b/python/x.py\n--- a/python/x.py\n+++ b/python/x.py\n@@ -1 +1 @@\n-a\n+b\n"
+
+
+def meta(pr: int = 5, **kw) -> dict:
+    files = [
+        {
+            "filename": "python/x.py",
+            "previous_filename": None,
+            "status": "modified",
+            "additions": 1,
+            "deletions": 1,
+            "patch_missing": False,
+            "binary": False,
+        }
+    ]
+    return {
+        "number": pr,
+        "title": "Fix x",
+        "state": "merged",
+        "merged": True,
+        "merged_at": "2026-03-20T08:15:00Z",
+        "files": files,
+        **kw,
+    }
+
+
+def test_round_trip_adds_checksums_and_time(tmp_path):
+    cache = Cache(tmp_path)
+    put = cache.put(5, meta(), DIFF, {"source": "github", "repo": "o/r"})
+    got = cache.get(5)
+    assert got is not None and got.meta == put.meta and got.diff_text == DIFF
+    prov = got.provenance
+    assert prov["source"] == "github" and prov["repo"] == "o/r"
+    assert len(prov["sha256"]) == 64 and len(prov["meta_sha256"]) == 64
+    assert prov["fetched_at"].endswith("Z")
+    assert [f.path for f in got.files()] == ["python/x.py"]
+    assert got.files() == got.files() and got.files() is not got.files()  # memoised, handed out as copies
+
+
+def test_absent_entry_is_none(tmp_path):
+    assert Cache(tmp_path).get(5) is None
+    assert Cache(tmp_path / "missing").get(5) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: (d / "pr.diff").write_text(DIFF.replace("+b", "+c")),
+        lambda d: (d / "meta.json").write_text(json.dumps(meta(title="Other"))),
+        lambda d: (d / "provenance.json").unlink(),
+        lambda d: (d / "provenance.json").write_text("{not json"),
+        lambda d: (d / "pr.diff").unlink(),
+    ],
+    ids=["diff-edited", "meta-edited", "no-provenance", "bad-provenance", "no-diff"],
+)
+def test_damaged_entry_is_none(tmp_path, damage):
+    cache = Cache(tmp_path)
+    cache.put(5, meta(), DIFF, {"source": "github"})
+    damage(cache.path(5))
+    assert cache.get(5) is None
+
+
+def test_entry_under_the_wrong_number_is_none(tmp_path):
+    cache = Cache(tmp_path)
+    cache.put(5, meta(), DIFF, {"source": "github"})
+    cache.path(5).rename(cache.path(6))
+    assert cache.get(6) is None
+
+
+def test_facts_group_files_and_cut_the_date(tmp_path):
+    files = [
+        {"filename": p}
+        for p in (
+            "python/sglang/srt/models/qwen3_next.py",
+            "test/registered/test_q.py",
+            "python/sglang/jit_kernel/tests/test_gdn.py",
+            "docs/advanced.md",
+            "README.md",
+            "python/sglang/srt/layers/linear.py",
+        )
+    ]
+    entry = Cache(tmp_path).put(5, meta(files=files), DIFF, {"source": "github"})
+    assert entry.facts() == {
+        "title": "Fix x",
+        "state": "merged",
+        "merged_at": "2026-03-20",
+        "files": {
+            "runtime": ["python/sglang/srt/models/qwen3_next.py", "python/sglang/srt/layers/linear.py"],
+            "tests": ["test/registered/test_q.py", "python/sglang/jit_kernel/tests/test_gdn.py"],
+            "docs": ["docs/advanced.md", "README.md"],
+        },
+    }
+    assert Cache(tmp_path).put(6, meta(6, merged_at=None), DIFF, {}).facts()["merged_at"] is None
+
+
+def test_group_paths_keeps_order_within_groups():
+    assert group_paths(["b_test.py", "a.py", "tests/x.py"]) == {
+        "runtime": ["a.py"],
+        "tests": ["b_test.py", "tests/x.py"],
+        "docs": [],
+    }
+
+
+def test_location_precedence(tmp_path, monkeypatch):
+    project = Project(root=tmp_path, config={})
+    monkeypatch.delenv("DOSSIER_CACHE", raising=False)
+    assert Cache.for_project(project).root == tmp_path / ".dossier" / "cache"
+    monkeypatch.setenv("DOSSIER_CACHE", str(tmp_path / "env"))
+    assert Cache.for_project(project).root == tmp_path / "env"
+    assert Cache.for_project(project, tmp_path / "flag").root == tmp_path / "flag"
+
+
+def _interrupt_at(monkeypatch, n: int) -> None:
+    """Make the n-th os.replace of the cache raise KeyboardInterrupt (as Ctrl-C would)."""
+    calls = {"n": 0}
+    real = os.replace
+
+    def replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(cache_mod.os, "replace", replace)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+@pytest.mark.parametrize("existing", [False, True], ids=["fresh", "overwrite"])
+def test_interrupted_put_leaves_no_valid_entry_and_no_temp_files(tmp_path, monkeypatch, step, existing):
+    cache = Cache(tmp_path)
+    if existing:
+        cache.put(5, meta(title="Old title"), DIFF.replace("+b", "+old"), {"source": "github"})
+    _interrupt_at(monkeypatch, step)
+    with pytest.raises(KeyboardInterrupt):
+        cache.put(5, meta(), DIFF, {"source": "github"})
+    monkeypatch.undo()
+    assert cache.get(5) is None  # neither the old entry nor a mix of old and new
+    assert not [p for p in cache.path(5).iterdir() if p.name.endswith(".tmp")]
+    cache.put(5, meta(), DIFF, {"source": "github"})  # a later fetch repairs it
+    assert cache.get(5).meta["title"] == "Fix x"
+
+
+WRITER = """
+import sys
+from dossier.sources.cache import Cache
+cache = Cache(sys.argv[1])
+body = "".join(f"+line {i}\\n" for i in range(20000))
+i = 0
+print("ready", flush=True)
+while True:
+    i += 1
+    text = f"--- a/x\\n+++ b/x\\n@@ -0,0 +1,20000 @@\\n{body}".replace("line 0", f"line v{i}")
+    cache.put(5, {"number": 5, "title": f"v{i}"}, text, {"source": "github"})
+"""
+
+
+def test_killed_writer_never_leaves_a_mixed_entry(tmp_path):
+    """SIGKILL a process rewriting one entry in a loop: what remains is absent or wholly one version."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(0.4)  # let it rewrite the entry a number of times
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    entry = Cache(tmp_path).get(5)
+    if entry is not None:
+        version = entry.meta["title"]
+        assert f"+line {version}\n" in entry.diff_text

@@ -1,0 +1,219 @@
+"""`dossier fetch` end to end against the fake GitHub API: cache hits, --all, --import, errors, secrecy."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.sources.cache import Cache
+from tests.dossier.factories import make_card, write_project
+from tests.dossier.fake_github import FakeGitHub, Reply, make_file, make_pull
+
+REPO = "example/repo"  # what tests.dossier.factories writes into [tool.dossier]
+PATCH = "@@ -1,2 +1,2 @@\n keep = 1\n-old = 2\n+new = 2"
+SECRET = "ghp_S3cr3tT0kenValue0123456789abcdefXYZ"
+
+
+@pytest.fixture
+def gh():
+    with FakeGitHub() as fake:
+        for n in (90, 100, 101, 102):
+            files = [make_file(f"python/sglang/srt/m{n}.py", PATCH), make_file(f"test/test_m{n}.py", PATCH)]
+            fake.add(REPO, make_pull(n, f"PR number {n}", files=files), files)
+        yield fake
+
+
+def fetch(gh: FakeGitHub, root, *args: str, token: str | None = None, **env):
+    env = {
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_TOKEN": token,
+        "DOSSIER_CACHE": None,
+        "DOSSIER_HTTP_BACKOFF": "0",
+        "DOSSIER_HTTP_THROTTLE": "0",
+        "DOSSIER_HTTP_RETRIES": "1",
+        **env,
+    }
+    return CliRunner().invoke(app, ["fetch", *args, "--root", str(root)], env=env)
+
+
+def test_fetch_fills_cache_then_hits_cost_zero_requests(gh, project_dir):
+    first = fetch(gh, project_dir, "100", "101")
+    assert first.exit_code == 0, first.output
+    rows = [ln.split() for ln in first.stdout.splitlines() if ln.strip().startswith("#")]
+    assert rows == [
+        ["#100", "│", "merged", "│", "2", "│", "+2/-2", "│", "github", "│", "fetched"],
+        ["#101", "│", "merged", "│", "2", "│", "+2/-2", "│", "github", "│", "fetched"],
+    ]
+    assert "2 fetched, 0 cached, 0 failed" in first.stderr
+    cache = Cache(project_dir / ".dossier" / "cache")
+    assert cache.get(100).facts()["files"] == {
+        "runtime": ["python/sglang/srt/m100.py"],
+        "tests": ["test/test_m100.py"],
+        "docs": [],
+    }
+    asked = len(gh.requests)
+    assert asked == 4
+    second = fetch(gh, project_dir, "100", "101")
+    assert second.exit_code == 0
+    assert len(gh.requests) == asked  # cache hits: zero requests
+    assert "0 fetched, 2 cached, 0 failed" in second.stderr
+    third = fetch(gh, project_dir, "100", "--refresh")
+    assert third.exit_code == 0 and len(gh.requests) == asked + 2
+
+
+def test_entry_from_another_repo_is_not_a_hit(gh, project_dir, tmp_path):
+    cache = Cache(tmp_path / "c")
+    cache.put(
+        100, {"number": 100, "title": "elsewhere", "files": []}, "", {"source": "github", "repo": "x/y"}
+    )
+    result = fetch(gh, project_dir, "100", "--cache-dir", str(tmp_path / "c"))
+    assert result.exit_code == 0
+    assert cache.get(100).meta["title"] == "PR number 100" and len(gh.requests) == 2
+
+
+def test_all_fetches_every_cited_pr(gh, tmp_path):
+    root = write_project(
+        tmp_path / "p",
+        [
+            make_card(100),
+            make_card(90, status="superseded", superseded_by=[101]),
+            make_card(102, status="reverted", superseded_by=[100]),
+        ],
+    )
+    result = fetch(gh, root, "--all", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    cache = Cache(root / ".dossier" / "cache")
+    assert all(cache.get(n) is not None for n in (90, 100, 101, 102))
+    assert len([p for p in gh.paths() if not p.endswith("/files")]) == 4  # each PR once
+
+
+def test_one_failure_exits_1_and_the_others_land(gh, project_dir):
+    gh.fail(f"/repos/{REPO}/pulls/101", *[Reply(500, {"message": "boom"})] * 2)
+    result = fetch(gh, project_dir, "100", "404404", "101", "102")
+    assert result.exit_code == 1
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == [
+        "error: #404404: not found in example/repo (HTTP 404)",
+        f"error: #101: {gh.url[7:]} answered HTTP 500 2 time(s); try again later",
+    ]
+    assert "Traceback" not in result.output
+    cache = Cache(project_dir / ".dossier" / "cache")
+    assert [n for n in (100, 101, 102, 404404) if cache.get(n)] == [100, 102]
+    assert "2 fetched, 0 cached, 2 failed" in result.stderr
+    failed_row = next(ln for ln in result.stdout.splitlines() if "#404404" in ln)
+    assert "failed" in failed_row
+
+
+def test_rate_limit_one_line_per_pr(gh, project_dir):
+    gh.rate_limit_reset = 4102444800  # 2100-01-01 00:00 UTC
+    result = fetch(gh, project_dir, "100")
+    assert result.exit_code == 1
+    assert "error: #100: GitHub API rate limit exhausted; it resets at 00:00 UTC (in " in result.stderr
+    assert "set GITHUB_TOKEN to a personal access token" in result.stderr
+
+
+def test_jobs_run_concurrently(gh, project_dir):
+    for n in (90, 100, 101, 102):
+        gh.delay[f"/repos/{REPO}/pulls/{n}"] = 0.3
+    assert fetch(gh, project_dir, "90", "100", "101", "102", "--jobs", "4").exit_code == 0
+    assert gh.max_in_flight >= 2
+    gh.max_in_flight = 0
+    assert fetch(gh, project_dir, "90", "100", "--jobs", "1", "--refresh").exit_code == 0
+    assert gh.max_in_flight == 1
+
+
+@pytest.mark.parametrize("server_token", [SECRET, "ghp_other"], ids=["accepted", "rejected"])
+def test_token_never_in_output_or_cache(gh, project_dir, server_token):
+    gh.token = server_token
+    result = fetch(gh, project_dir, "100", "404404", token=SECRET)
+    assert gh.requests and all(r.headers["authorization"].endswith(SECRET) for r in gh.requests)
+    assert SECRET not in result.output and SECRET[4:12] not in result.output
+    if server_token != SECRET:
+        assert "rejected the token in GITHUB_TOKEN" in result.stderr
+    cache_dir = project_dir / ".dossier" / "cache"
+    written = [p for p in cache_dir.rglob("*") if p.is_file()] if cache_dir.exists() else []
+    assert bool(written) == (server_token == SECRET)
+    assert all(SECRET not in p.read_text() for p in written)
+
+
+def test_dossier_cache_env_is_used(gh, project_dir, tmp_path):
+    result = fetch(gh, project_dir, "100", DOSSIER_CACHE=str(tmp_path / "envcache"))
+    assert result.exit_code == 0
+    assert Cache(tmp_path / "envcache").get(100) is not None
+    assert not (project_dir / ".dossier").exists()
+
+
+SAVED = (
+    "diff --git a/python/sglang/srt/layers/linear.py b/python/sglang/srt/layers/linear.py\n"
+    "index 1..2 100644\n--- a/python/sglang/srt/layers/linear.py\n+++ b/python/sglang/srt/layers/linear.py\n"
+    "@@ -1,2 +1,3 @@\n keep\n+added one\n+added two\n-removed\n"
+)
+
+
+def test_import_saved_diff(project_dir, tmp_path):
+    saved = tmp_path / "19321.diff"
+    saved.write_text(SAVED)
+    result = CliRunner().invoke(
+        app,
+        ["fetch", "19321", "--import", str(saved), "--root", str(project_dir)],
+        env={"DOSSIER_CACHE": None},
+    )
+    assert result.exit_code == 0, result.output
+    entry = Cache(project_dir / ".dossier" / "cache").get(19321)
+    assert entry.provenance["source"] == "import" and entry.provenance["import_path"] == str(saved)
+    assert entry.diff_text == SAVED
+    assert (entry.meta["additions"], entry.meta["deletions"], entry.meta["title"]) == (2, 1, None)
+    assert entry.facts()["files"]["runtime"] == ["python/sglang/srt/layers/linear.py"]
+    assert "import" in result.stdout
+
+
+def test_import_rejects_what_is_not_a_diff(project_dir, tmp_path):
+    bad = tmp_path / "bad.diff"
+    bad.write_text(SAVED.replace("@@ -1,2 +1,3 @@", "@@ -1,5 +1,5 @@"))
+    result = CliRunner().invoke(
+        app, ["fetch", "19321", "--import", str(bad), "--root", str(project_dir)], env={"DOSSIER_CACHE": None}
+    )
+    assert result.exit_code == 1
+    assert (
+        f"error: #19321: {bad} is not a unified diff: line 9: Hunk is shorter than expected" in result.stderr
+    )
+    assert Cache(project_dir / ".dossier" / "cache").get(19321) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "name PR numbers, or pass --all"),
+        (["1", "--jobs", "0"], "--jobs must be at least 1"),
+        (["1", "--repo", "not a repo"], "--repo must be OWNER/NAME"),
+        (["1", "--source", "svn"], "--source must be github or git"),
+        (["1", "2", "--import", "x.diff"], "--import takes exactly one PR number"),
+        (
+            ["1", "--git-repo", ".", "--source", "git", "--import", "x.diff"],
+            "--import takes exactly one PR number",
+        ),
+    ],
+)
+def test_usage_errors_exit_2(project_dir, args, message):
+    result = CliRunner().invoke(app, ["fetch", *args, "--root", str(project_dir)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_new_scaffolds_from_the_fetched_facts(gh, project_dir):
+    assert fetch(gh, project_dir, "101").exit_code == 0
+    result = CliRunner().invoke(
+        app,
+        ["new", "101", "--lane", "gdn-projection", "--root", str(project_dir)],
+        env={"DOSSIER_CACHE": None},
+    )
+    assert result.exit_code == 0, result.output
+    card = yaml.safe_load((project_dir / "cards" / "101.yaml").read_text())
+    assert (card["title"], card["state"], str(card["merged_at"])) == ("PR number 101", "merged", "2026-03-20")
+    assert card["files"] == {
+        "runtime": ["python/sglang/srt/m101.py"],
+        "tests": ["test/test_m101.py"],
+        "docs": [],
+    }

@@ -1,0 +1,166 @@
+"""Git source against a temporary repository: squash and merge commits, none or several matches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.diff import parse_diff
+from dossier.sources import SourceError
+from dossier.sources.cache import Cache
+from dossier.sources.git import GitSource
+
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Ada",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_SYSTEM": os.devnull,
+}
+
+
+def git(repo: Path, *args: str, date: str = "2026-03-20T23:30:00+05:00") -> str:
+    env = {**ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def commit(repo: Path, message: str, files: dict[str, str | bytes | None]) -> str:
+    for name, content in files.items():
+        path = repo / name
+        if content is None:
+            git(repo, "rm", "-q", name)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("clone")
+    git(repo, "init", "-q", "-b", "main")
+    body = "".join(f"line {i}\n" for i in range(30))
+    commit(
+        repo, "Initial import", {"python/linear.py": body, "python/old_name.py": body, "README.md": "hi\n"}
+    )
+    git(repo, "mv", "python/old_name.py", "python/new_name.py")
+    commit(
+        repo,
+        "[Qwen3-Next] Fuse the projections (#12)",
+        {
+            "python/linear.py": body.replace("line 3\n", "line 3 fused\nline 3b\n"),
+            "assets/plot.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
+        },
+    )
+    commit(repo, "Unrelated follow-up (#123)", {"README.md": "hello\n"})
+    git(repo, "checkout", "-q", "-b", "dev/feature")
+    commit(repo, "work in progress", {"python/feature.py": "x = 1\n"})
+    git(repo, "checkout", "-q", "main")
+    git(
+        repo,
+        "merge",
+        "-q",
+        "--no-ff",
+        "dev/feature",
+        "-m",
+        "Merge pull request #34 from dev/feature\n\nAdd feature x",
+    )
+    commit(repo, "Merge pull request #345 from dev/other", {"README.md": "again\n"})
+    commit(repo, "First try (#56)", {"a.txt": "1\n"})
+    commit(repo, 'Revert "First try (#56)" and retry (#56)', {"a.txt": "2\n"})
+    return repo
+
+
+def test_squash_commit_diff_against_first_parent(clone):
+    got = GitSource(clone, "o/r").fetch(12)
+    m = got.meta
+    assert (m["title"], m["state"], m["merged"], m["author"]) == (
+        "[Qwen3-Next] Fuse the projections",
+        "merged",
+        True,
+        "Ada",
+    )
+    assert m["merged_at"] == "2026-03-20T18:30:00Z"  # committer date, in UTC
+    files = {f["filename"]: f for f in m["files"]}
+    assert set(files) == {"python/linear.py", "python/new_name.py", "assets/plot.png"}
+    assert files["python/new_name.py"]["status"] == "renamed"
+    assert files["python/new_name.py"]["previous_filename"] == "python/old_name.py"
+    assert files["assets/plot.png"]["binary"] and files["assets/plot.png"]["status"] == "added"
+    assert (files["python/linear.py"]["additions"], files["python/linear.py"]["deletions"]) == (2, 1)
+    assert (m["additions"], m["deletions"], m["changed_files"]) == (2, 1, 3)
+    linear = next(f for f in parse_diff(got.diff_text) if f.path == "python/linear.py")
+    assert [(ln.new_lineno, ln.text) for ln in linear.added()] == [(4, "line 3 fused"), (5, "line 3b")]
+    sha = git(clone, "log", "--format=%H", "-1", "--grep=(#12)", "-F")
+    parent = git(clone, "rev-parse", f"{sha}^1")
+    assert got.provenance == {
+        "source": "git",
+        "repo": "o/r",
+        "repo_path": str(clone.resolve()),
+        "ref": "HEAD",
+        "commit": sha,
+        "parent": parent,
+    }
+    assert m["merge_commit_sha"] == sha and m["base"]["sha"] == parent and m["head"]["sha"] == sha
+
+
+def test_merge_commit_title_from_body_and_head_from_second_parent(clone):
+    got = GitSource(clone, "o/r").fetch(34)
+    assert got.meta["title"] == "Add feature x"
+    assert [f["filename"] for f in got.meta["files"]] == ["python/feature.py"]
+    assert got.meta["head"]["sha"] == git(clone, "rev-parse", "dev/feature")
+
+
+def test_no_matching_commit(clone):
+    with pytest.raises(SourceError, match=r"no commit in .* whose subject ends in '\(#7\)'"):
+        GitSource(clone, "o/r").fetch(7)
+
+
+def test_several_matching_commits_are_listed(clone):
+    with pytest.raises(SourceError, match=r"2 commits match in .*'First try \(#56\)'"):
+        GitSource(clone, "o/r").fetch(56)
+
+
+def test_not_a_git_repository(tmp_path):
+    with pytest.raises(SourceError, match="is not a git repository"):
+        GitSource(tmp_path, "o/r")
+
+
+def test_cli_git_source_fills_the_cache(clone, project_dir, tmp_path):
+    cache_dir = tmp_path / "cache"
+    args = [
+        "fetch",
+        "12",
+        "34",
+        "7",
+        "--source",
+        "git",
+        "--git-repo",
+        str(clone),
+        "--cache-dir",
+        str(cache_dir),
+        "--root",
+        str(project_dir),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "error: #7: no commit in" in result.stderr
+    cache = Cache(cache_dir)
+    assert cache.get(12).provenance["source"] == "git" and cache.get(34).meta["title"] == "Add feature x"
+    assert cache.get(7) is None
+
+
+def test_cli_git_source_needs_a_clone(project_dir):
+    result = CliRunner().invoke(app, ["fetch", "12", "--source", "git", "--root", str(project_dir)])
+    assert result.exit_code == 2
+    assert "--source git needs --git-repo" in result.stderr

@@ -1,0 +1,213 @@
+"""GitHub source through the real PyGithub client against the fake API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+import pytest
+
+from dossier.diff import parse_diff
+from dossier.sources import SourceError
+from dossier.sources.github import GithubSource, HttpSettings
+from tests.dossier.fake_github import FakeGitHub, Reply, make_file, make_pull
+
+REPO = "sgl-project/sglang"
+FAST = HttpSettings(retries=2, backoff=0, timeout=5, throttle=0)
+PATCH = "@@ -5,2 +5,3 @@ def f():\n     x = 1\n-    y = 2\n+    y = 3\n+    z = 4"
+
+
+@pytest.fixture
+def gh():
+    with FakeGitHub() as fake:
+        yield fake
+
+
+def source(gh: FakeGitHub, token: str | None = None, **kw) -> GithubSource:
+    settings = HttpSettings(**{**FAST.__dict__, **kw})
+    return GithubSource(REPO, api_url=gh.url, token=token, settings=settings)
+
+
+def add_pr(gh: FakeGitHub, number: int = 19321, files: list[dict] | None = None, **kw) -> None:
+    files = files if files is not None else [make_file("python/sglang/srt/layers/linear.py", PATCH)]
+    gh.add(REPO, make_pull(number, "[Qwen3-Next] Fuse GDN projections", files=files, **kw), files)
+
+
+def test_happy_path_metadata_diff_and_provenance(gh):
+    files = [
+        make_file("python/sglang/srt/layers/linear.py", PATCH),
+        make_file("python/sglang/srt/models/qwen3_next.py", "@@ -0,0 +1,1 @@\n+import os", status="added"),
+    ]
+    add_pr(gh, files=files, author="yizhang2077", merged_at="2026-03-20T08:15:00Z")
+    got = source(gh).fetch(19321)
+    m = got.meta
+    assert (m["number"], m["title"], m["state"], m["merged"], m["merged_at"], m["author"]) == (
+        19321,
+        "[Qwen3-Next] Fuse GDN projections",
+        "merged",
+        True,
+        "2026-03-20T08:15:00Z",
+        "yizhang2077",
+    )
+    assert (m["additions"], m["deletions"], m["changed_files"]) == (3, 1, 2)
+    assert m["merge_commit_sha"] == "d" * 40
+    assert m["base"] == {"ref": "main", "sha": "b" * 40}
+    assert m["head"] == {"ref": "feature-19321", "sha": "c" * 40}
+    assert [(f["filename"], f["status"], f["additions"], f["deletions"]) for f in m["files"]] == [
+        ("python/sglang/srt/layers/linear.py", "modified", 2, 1),
+        ("python/sglang/srt/models/qwen3_next.py", "added", 1, 0),
+    ]
+    parsed = parse_diff(got.diff_text)
+    assert [f.path for f in parsed] == [f["filename"] for f in m["files"]]
+    assert [(ln.new_lineno, ln.text) for ln in parsed[0].added()] == [(6, "    y = 3"), (7, "    z = 4")]
+    assert got.provenance == {
+        "source": "github",
+        "repo": REPO,
+        "api_url": gh.url,
+        "merge_commit_sha": "d" * 40,
+        "base_sha": "b" * 40,
+        "head_sha": "c" * 40,
+    }
+    assert gh.paths() == [f"/repos/{REPO}/pulls/19321", f"/repos/{REPO}/pulls/19321/files"]
+
+
+@pytest.mark.parametrize(
+    ("state", "merged_at", "expect"), [("open", None, "open"), ("closed", None, "closed")]
+)
+def test_state_merged_wins_only_when_merged(gh, state, merged_at, expect):
+    add_pr(gh, state=state, merged_at=merged_at)
+    m = source(gh).fetch(19321).meta
+    assert (m["state"], m["merged"], m["merged_at"]) == (expect, False, None)
+
+
+def test_pagination_reads_every_page_of_files(gh):
+    files = [make_file(f"python/pkg/mod_{i:03d}.py", PATCH) for i in range(250)]
+    add_pr(gh, files=files)
+    got = source(gh).fetch(19321)
+    assert [f["filename"] for f in got.meta["files"]] == [f["filename"] for f in files]
+    assert len(parse_diff(got.diff_text)) == 250
+    pages = [r.query.get("page", "1") for r in gh.requests if r.path.endswith("/files")]
+    assert pages == ["1", "2", "3"]
+    assert {r.query["per_page"] for r in gh.requests if r.path.endswith("/files")} == {"100"}
+
+
+def test_file_without_patch_binary_and_rename_are_recorded(gh):
+    files = [
+        make_file("python/huge_table.py", None, additions=40000, deletions=12),
+        make_file("assets/plot.png", None, status="added"),
+        make_file("python/new_name.py", None, status="renamed", previous_filename="python/old_name.py"),
+        make_file("python/edited_name.py", PATCH, status="renamed", previous_filename="python/orig.py"),
+        make_file("python/ok.py", PATCH),
+    ]
+    add_pr(gh, files=files)
+    got = source(gh).fetch(19321)
+    flags = {
+        f["filename"]: (f["status"], f["previous_filename"], f["patch_missing"], f["binary"])
+        for f in got.meta["files"]
+    }
+    assert flags == {
+        "python/huge_table.py": ("modified", None, True, False),
+        "assets/plot.png": ("added", None, False, True),
+        "python/new_name.py": ("renamed", "python/old_name.py", False, False),
+        "python/edited_name.py": ("renamed", "python/orig.py", False, False),
+        "python/ok.py": ("modified", None, False, False),
+    }
+    parsed = {f.path: f for f in parse_diff(got.diff_text)}
+    assert parsed["python/huge_table.py"].hunks == ()
+    assert parsed["assets/plot.png"].binary
+    assert parsed["python/new_name.py"].old_path == "python/old_name.py"
+    assert len(parsed["python/edited_name.py"].added()) == 2
+
+
+def test_unknown_pr_is_404(gh):
+    with pytest.raises(SourceError, match=r"^not found in sgl-project/sglang \(HTTP 404\)$"):
+        source(gh).fetch(99999)
+
+
+def test_bad_token_is_401_and_the_token_is_sent(gh):
+    add_pr(gh)
+    gh.token = "ghp_right"
+    with pytest.raises(SourceError, match="rejected the token in GITHUB_TOKEN") as info:
+        source(gh, token="ghp_wrong_3c7e").fetch(19321)
+    assert "ghp_wrong_3c7e" not in str(info.value)
+    assert gh.requests[0].headers["authorization"].endswith("ghp_wrong_3c7e")
+    assert source(gh, token="ghp_right").fetch(19321).meta["number"] == 19321
+
+
+def test_anonymous_requests_carry_no_authorization(gh):
+    add_pr(gh)
+    source(gh).fetch(19321)
+    assert all("authorization" not in r.headers for r in gh.requests)
+
+
+@pytest.mark.parametrize(("token", "hint"), [(None, "set GITHUB_TOKEN"), ("ghp_x", "wait for the reset")])
+def test_rate_limit_says_when_it_resets_and_how_to_pass_a_token(gh, token, hint):
+    add_pr(gh)
+    gh.rate_limit_reset = int(time.time()) + 37 * 60
+    reset = time.strftime("%H:%M", time.gmtime(gh.rate_limit_reset))
+    with pytest.raises(SourceError) as info:
+        source(gh, token=token).fetch(19321)
+    msg = str(info.value)
+    assert msg.startswith("GitHub API rate limit exhausted; it resets at " + reset + " UTC (in 3")
+    assert hint in msg
+    assert len(gh.requests) == 1  # a rate limit is not retried
+
+
+def test_server_error_is_retried_then_succeeds(gh):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(500, {"message": "Server Error"}))
+    gh.fail(
+        f"/repos/{REPO}/pulls/19321/files",
+        Reply(502, {"message": "Bad Gateway"}),
+        Reply(503, {"message": "Unavailable"}),
+    )
+    got = source(gh).fetch(19321)
+    assert got.meta["files"][0]["filename"] == "python/sglang/srt/layers/linear.py"
+    assert len(gh.requests) == 5
+
+
+def test_server_error_that_persists_is_reported_after_the_retries(gh):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", *[Reply(500, {"message": "Server Error"})] * 5)
+    with pytest.raises(SourceError, match=r"answered HTTP 500 3 time\(s\); try again later$"):
+        source(gh).fetch(19321)
+    assert len(gh.requests) == 3
+
+
+def test_timeout_is_reported(gh):
+    add_pr(gh)
+    gh.delay[f"/repos/{REPO}/pulls/19321"] = 1.6
+    start = time.monotonic()
+    with pytest.raises(SourceError, match=r"did not answer within 1s \(1 attempt\(s\)\)$"):
+        source(gh, timeout=1, retries=0).fetch(19321)
+    assert time.monotonic() - start < 1.5
+
+
+def test_unreachable_host_is_one_line():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = GithubSource(REPO, api_url=f"http://127.0.0.1:{port}", settings=FAST)
+    with pytest.raises(SourceError, match=rf"^cannot reach http://127.0.0.1:{port} \(3 attempt\(s\)\)"):
+        src.fetch(1)
+
+
+def test_settings_from_env():
+    s = HttpSettings.from_env(
+        {"DOSSIER_HTTP_RETRIES": "0", "DOSSIER_HTTP_BACKOFF": "0.5", "DOSSIER_HTTP_THROTTLE": "0"}
+    )
+    assert (s.retries, s.backoff, s.throttle, s.timeout) == (0, 0.5, 0.0, 30)
+    with pytest.raises(SourceError, match="DOSSIER_HTTP_TIMEOUT must be a number"):
+        HttpSettings.from_env({"DOSSIER_HTTP_TIMEOUT": "soon"})
+
+
+def test_token_never_reaches_logs(gh, caplog):
+    add_pr(gh)
+    gh.token = "ghp_right"
+    with caplog.at_level(logging.DEBUG):
+        source(gh, token="ghp_right").fetch(19321)
+        with pytest.raises(SourceError):
+            source(gh, token="ghp_wrong_secret").fetch(19321)
+    assert caplog.records  # PyGithub and urllib3 did log at DEBUG
+    assert "ghp_right" not in caplog.text and "ghp_wrong_secret" not in caplog.text

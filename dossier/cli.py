@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,14 +30,14 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 USAGE = 2
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     github = "github"
 
 
 RootOpt = Annotated[
-    Optional[Path], typer.Option("--root", help="Project root (default: nearest dir whose pyproject has [tool.dossier]).")
+    Path | None, typer.Option("--root", help="Project root (default: nearest dir whose pyproject has [tool.dossier]).")
 ]
 
 
@@ -49,28 +49,24 @@ def _project(root: Path | None, paths: list[Path] | None = None) -> Project:
         raise typer.Exit(USAGE) from None
 
 
-def _not_landed(command: str, issue: int) -> None:
-    err.print(f"error: `dossier {command}` is not implemented yet (tracked in issue {issue}); nothing was done.")
-    raise typer.Exit(USAGE)
-
-
 @app.command()
 def fetch(
-    prs: Annotated[Optional[list[int]], typer.Argument(help="PR numbers to fetch.")] = None,
+    prs: Annotated[list[int] | None, typer.Argument(help="PR numbers to fetch.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Fetch every PR a card cites.")] = False,
-    repo: Annotated[Optional[str], typer.Option(help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
+    repo: Annotated[str | None, typer.Option(help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
     source: Annotated[str, typer.Option(help="github or git.")] = "github",
-    git_repo: Annotated[Optional[Path], typer.Option("--git-repo", help="Local clone for --source git.")] = None,
-    import_: Annotated[Optional[Path], typer.Option("--import", help="Bring a saved .diff into the cache.")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Cache directory.")] = None,
+    git_repo: Annotated[Path | None, typer.Option("--git-repo", help="Local clone for --source git.")] = None,
+    import_: Annotated[Path | None, typer.Option("--import", help="Bring a saved .diff into the cache.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Cache directory.")] = None,
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
     jobs: Annotated[int, typer.Option(help="Concurrent fetches.")] = 4,
     root: RootOpt = None,
 ) -> None:
     """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.
 
-    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL. A cached PR costs no request
-    unless --refresh. Exit 1 if any PR failed (the others still land in the cache).
+    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries/backoff/timeout from
+    $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT}. A cached PR costs no request unless --refresh.
+    Exit 1 if any PR failed (the others still land in the cache).
     """
     import re
 
@@ -133,16 +129,16 @@ def fetch(
 
 @app.command()
 def lint(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Card files or directories (default: cards/).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Card files or directories (default: cards/).")] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors (not D301 unverified evidence).")] = False,
     strict_evidence: Annotated[bool, typer.Option(
         "--strict-evidence", help="Treat unverified key fragments (D301: no cached diff, no lock entry) as errors.")] = False,
     record: Annotated[bool, typer.Option(
         help="First write cards/evidence.lock from the cached diffs of the cards checked.")] = False,
-    cache_dir: Annotated[Optional[Path], typer.Option(
+    cache_dir: Annotated[Path | None, typer.Option(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
-    select: Annotated[Optional[list[str]], typer.Option(help="Only rules whose code starts so (repeatable).")] = None,
+    select: Annotated[list[str] | None, typer.Option(help="Only rules whose code starts so (repeatable).")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
     root: RootOpt = None,
 ) -> None:
@@ -187,18 +183,14 @@ def render(
     root: RootOpt = None,
 ) -> None:
     """Render SKILL.md and references/ from the cards (deterministic)."""
-    from dossier.render import RenderInput, render_documents, stale_documents, write_documents
+    from dossier.manual import render_manual
+    from dossier.render import stale_documents, write_documents
 
     project = _project(root)
     if not project.cards:
         err.print("error: no valid cards to render (run `dossier lint` to see why)")
         raise typer.Exit(USAGE)
-    from dossier.drift import annotator as drift_notes
-    from dossier.evidence import annotator as evidence_notes
-    from dossier.regress import gpu_annotator
-
-    annotators = [evidence_notes(project), drift_notes(project), gpu_annotator(project.root / "results")]
-    docs = render_documents(RenderInput(project, annotators=annotators))
+    docs = render_manual(project)
     if check:
         stale = stale_documents(docs, project.root)
         for rel in stale:
@@ -212,14 +204,14 @@ def render(
     err.print(f"wrote {', '.join(written)}" if written else "nothing changed")
 
 
-class DriftFormat(str, Enum):
+class DriftFormat(StrEnum):
     text = "text"
     json = "json"
 
 
 @app.command()
 def drift(
-    sglang_src: Annotated[Optional[Path], typer.Option(
+    sglang_src: Annotated[Path | None, typer.Option(
         "--sglang-src", help="SGLang checkout or sglang package dir (default: the installed sglang).")] = None,
     fmt: Annotated[DriftFormat, typer.Option("--format", help="text or json.")] = DriftFormat.text,
     record: Annotated[bool, typer.Option(help="Write the result to cards/drift.lock (shown by render).")] = False,
@@ -249,12 +241,12 @@ def drift(
 
 @app.command()
 def regress(
-    prs: Annotated[Optional[list[int]], typer.Argument(help="Cards to run (default with --all: every card with a runtime reference).")] = None,
+    prs: Annotated[list[int] | None, typer.Argument(help="Cards to run (default with --all: every card with a runtime reference).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every card with a runtime reference.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit.")] = False,
     device: Annotated[str, typer.Option(help="auto, cuda or cpu.")] = "auto",
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
-    results: Annotated[Optional[Path], typer.Option(help="Results directory (default: <root>/results).")] = None,
+    results: Annotated[Path | None, typer.Option(help="Results directory (default: <root>/results).")] = None,
     root: RootOpt = None,
 ) -> None:
     """Run each card's runtime tests and benchmark (GPU or CPU) and store results."""
@@ -320,7 +312,7 @@ def show(
     diff: Annotated[bool, typer.Option("--diff", help="Also print the changed lines around the key fragment "
                                        "(from the local fetch cache).")] = False,
     context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.")] = 3,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Fetch cache directory.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Fetch cache directory.")] = None,
     root: RootOpt = None,
 ) -> None:
     """Print one card (with --diff: the real changed lines its key fragment lands on)."""
@@ -346,9 +338,9 @@ def show(
 @app.command()
 def new(
     pr: Annotated[int, typer.Argument(help="PR number.")],
-    title: Annotated[Optional[str], typer.Option(help="PR title (default: from the fetch cache).")] = None,
-    state: Annotated[Optional[str], typer.Option(help="merged, open or closed.")] = None,
-    merged_at: Annotated[Optional[str], typer.Option("--merged-at", help="YYYY-MM-DD.")] = None,
+    title: Annotated[str | None, typer.Option(help="PR title (default: from the fetch cache).")] = None,
+    state: Annotated[str | None, typer.Option(help="merged, open or closed.")] = None,
+    merged_at: Annotated[str | None, typer.Option("--merged-at", help="YYYY-MM-DD.")] = None,
     lane: Annotated[str, typer.Option(help="Lane id from cards/lanes.yaml.")] = "",
     root: RootOpt = None,
 ) -> None:
@@ -366,7 +358,7 @@ def new(
 
 @app.command()
 def schema(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
 ) -> None:
     """Print the card schema as JSON Schema (for editors)."""
     from dossier.model import json_schema

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dossier.cards import LANES_FILE, YamlDoc, card_paths, read_yaml
-from dossier.model import CARD, LANES_FILE as LANES_SPEC, Card, Lane
+from dossier.model import CARD, Card, Lane
+from dossier.model import LANES_FILE as LANES_SPEC
 
 DEFAULT_REPO = "sgl-project/sglang"
 

@@ -7,8 +7,10 @@ the card. A card with neither is reported as unverified: a warning that only --s
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dossier.cards import read_yaml
 from dossier.evidence import (
@@ -19,17 +21,23 @@ from dossier.evidence import (
     NO_PATCH,
     NOT_CHANGED,
     PROBLEM_TEXT,
+    Located,
     LockEntry,
     LockError,
-    Located,
     changed_paths,
+    diff_files,
     find_fragment,
     key_sha,
     lock_path,
+    patch_missing,
     read_lock,
 )
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
+
+if TYPE_CHECKING:
+    from dossier.diff import DiffFile
+    from dossier.sources.cache import CacheEntry
 
 #: the warning --strict-evidence turns into an error (and --strict does not)
 UNVERIFIED = "D301"
@@ -37,12 +45,13 @@ UNVERIFIED = "D301"
 
 @dataclass(frozen=True)
 class CardEvidence:
-    entry: object | None  # dossier.sources.cache.CacheEntry
+    entry: CacheEntry | None
+    files: list[DiffFile] | None  # its parsed diff (None: not cached, or the text is not a diff)
     located: Located | None
     recorded: LockEntry | None
 
 
-def cache_entry(ctx, pr: int):
+def cache_entry(ctx, pr: int) -> CacheEntry | None:
     """The cached PR, or None (no cache dir in this run, not fetched, or corrupt)."""
     if ctx.cache_dir is None:
         return None
@@ -64,11 +73,14 @@ def lock(ctx) -> tuple[dict[int, LockEntry], str | None]:
 
 
 def evidence(card: Card, ctx) -> CardEvidence:
+    """What the cache and the lock say about ``card`` (computed once per lint run)."""
     memo = ctx.memo.setdefault("evidence", {})
     if card.pr not in memo:
         entry = cache_entry(ctx, card.pr)
-        located = find_fragment(entry.files(), card.key_fragment) if entry else None
-        memo[card.pr] = CardEvidence(entry, located, lock(ctx)[0].get(card.pr))
+        files = diff_files(entry) if entry else None
+        no_patch = patch_missing(entry.meta) if entry else ()
+        located = find_fragment(files, card.key_fragment, no_patch) if files is not None else None
+        memo[card.pr] = CardEvidence(entry, files, located, lock(ctx)[0].get(card.pr))
     return memo[card.pr]
 
 
@@ -77,44 +89,67 @@ def _problem(card: Card, ctx, *problems: str) -> Located | None:
     return located if located is not None and located.problem in problems else None
 
 
-@rule(UNVERIFIED, "key fragment not verified against the PR's diff", scope="card", severity="warning",
-      strict_exempt=True)
+@rule(
+    UNVERIFIED,
+    "key fragment not verified against the PR's diff",
+    scope="card",
+    severity="warning",
+    strict_exempt=True,
+)
 def unverified(card: Card, doc, ctx) -> Iterator[Finding]:
     ev = evidence(card, ctx)
     todo = f"dossier fetch {card.pr} && dossier lint --record"
     if ev.entry is None and ev.recorded is None:
-        yield Finding("key_fragment", f"unverified: #{card.pr} is not in the fetch cache nor in cards/evidence.lock",
-                      hint=todo)
+        yield Finding(
+            "key_fragment",
+            f"unverified: #{card.pr} is not in the fetch cache nor in cards/evidence.lock",
+            hint=todo,
+        )
+    elif ev.entry is not None and ev.files is None:
+        yield Finding(
+            "key_fragment",
+            f"unverified: the cached diff of #{card.pr} is not a unified diff",
+            hint=f"dossier fetch --refresh {card.pr}",
+        )
     elif _problem(card, ctx, NO_PATCH):
-        yield Finding("key_fragment.file#value",
-                      f"unverified: the diff has no patch text for {card.key_fragment.file} (binary or too large)",
-                      hint="fetch from a local clone (--source git), or choose a key file that has a patch")
+        yield Finding(
+            "key_fragment.file#value",
+            f"unverified: the diff has no patch text for {card.key_fragment.file} (binary or too large)",
+            hint="fetch from a local clone (--source git), or choose a key file that has a patch",
+        )
 
 
 @rule("D302", "key_fragment.file is not a file the PR changed", scope="card")
 def file_not_changed(card: Card, doc, ctx) -> Iterator[Finding]:
     located = _problem(card, ctx, NOT_CHANGED)
     if located:
-        yield Finding("key_fragment.file#value", f"#{card.pr} did not change {card.key_fragment.file}",
-                      hint=located.hint)
+        yield Finding(
+            "key_fragment.file#value",
+            f"#{card.pr} did not change {card.key_fragment.file}",
+            hint=located.hint,
+        )
 
 
 @rule("D303", "key_fragment.match is not on a changed line", scope="card")
 def match_not_changed(card: Card, doc, ctx) -> Iterator[Finding]:
     located = _problem(card, ctx, ABSENT, CONTEXT)
     if located:
-        yield Finding("key_fragment.match#value",
-                      f"match is {PROBLEM_TEXT[located.problem]} of {located.file.path} in #{card.pr}",
-                      hint=located.hint)
+        yield Finding(
+            "key_fragment.match#value",
+            f"match is {PROBLEM_TEXT[located.problem]} of {located.file.path} in #{card.pr}",
+            hint=located.hint,
+        )
 
 
 @rule("D304", "key_fragment.match lands only on import lines of the diff", scope="card")
 def match_on_import(card: Card, doc, ctx) -> Iterator[Finding]:
     located = _problem(card, ctx, IMPORT)
     if located:
-        yield Finding("key_fragment.match#value",
-                      f"match is {PROBLEM_TEXT[IMPORT]} of {located.file.path}; an import carries no change",
-                      hint=located.hint)
+        yield Finding(
+            "key_fragment.match#value",
+            f"match is {PROBLEM_TEXT[IMPORT]} of {located.file.path}; an import carries no change",
+            hint=located.hint,
+        )
 
 
 @rule("D305", "key_fragment.match lands on changed lines in several hunks", scope="card")
@@ -122,51 +157,67 @@ def match_ambiguous(card: Card, doc, ctx) -> Iterator[Finding]:
     located = _problem(card, ctx, AMBIGUOUS)
     if located:
         n = len({h.hunk for h in located.hits})
-        yield Finding("key_fragment.match#value", f"match lands on changed lines in {n} unrelated hunks "
-                      f"of {located.file.path}", hint=located.hint)
+        yield Finding(
+            "key_fragment.match#value",
+            f"match lands on changed lines in {n} unrelated hunks of {located.file.path}",
+            hint=located.hint,
+        )
 
 
 @rule("D306", "files lists a file the PR did not change", scope="card")
 def files_not_changed(card: Card, doc, ctx) -> Iterator[Finding]:
-    entry = evidence(card, ctx).entry
-    if entry is None:
+    ev = evidence(card, ctx)
+    if ev.files is None:
         return
-    changed = changed_paths(entry.files(), entry.meta)
+    changed = changed_paths(ev.files, ev.entry.meta)
     for group, paths in card.files.items():
         for i, path in enumerate(paths):
             if path not in changed:
-                yield Finding(f"files.{group}[{i}]", f"#{card.pr} did not change {path}",
-                              hint=f"the PR changed {len(changed)} path(s); see `dossier show {card.pr} --diff`")
+                near = difflib.get_close_matches(path, sorted(changed), n=1, cutoff=0.6)
+                hint = f"did you mean {near[0]}?" if near else f"the PR changed {len(changed)} path(s)"
+                yield Finding(f"files.{group}[{i}]", f"#{card.pr} did not change {path}", hint=hint)
+
+
+def _facts(card: Card, ctx) -> dict:
+    """Title, state and merge date of the fetched PR ({} when not cached; a saved diff knows none)."""
+    entry = evidence(card, ctx).entry
+    return entry.facts() if entry is not None else {}
 
 
 @rule("D307", "title differs from the fetched PR title", scope="card")
 def title_differs(card: Card, doc, ctx) -> Iterator[Finding]:
-    entry = evidence(card, ctx).entry
-    if entry is not None and card.title.strip() != str(entry.facts()["title"]).strip():
-        yield Finding("title#value", "title differs from GitHub's", hint=f"title: {entry.facts()['title']!r}")
+    title = _facts(card, ctx).get("title")
+    if title is not None and card.title.strip() != title.strip():
+        yield Finding("title#value", "title differs from GitHub's", hint=f"title: {title!r}")
 
 
 @rule("D308", "state or merged_at differs from the fetched PR", scope="card")
 def state_differs(card: Card, doc, ctx) -> Iterator[Finding]:
-    entry = evidence(card, ctx).entry
-    if entry is None:
+    facts = _facts(card, ctx)
+    state, merged_at = facts.get("state"), facts.get("merged_at")
+    if state is None:
         return
-    facts = entry.facts()
-    if card.state != facts["state"]:
-        since = f" on {facts['merged_at']}" if facts["state"] == "merged" else ""
-        yield Finding("state#value", f"card says {card.state} but the PR is {facts['state']}{since}",
-                      hint=f"set state: {facts['state']} and merged_at, then revisit status ({card.status})")
-    elif str(card.merged_at) != str(facts["merged_at"]) and (card.merged_at or facts["merged_at"]):
-        yield Finding("merged_at#value", f"merged_at {card.merged_at} differs from the PR's {facts['merged_at']}")
+    if card.state != state:
+        since = f" since {merged_at}" if state == "merged" else ""
+        yield Finding(
+            "state#value",
+            f"card says {card.state} but the PR is {state}{since}",
+            hint=f"set state: {state} and merged_at, then revisit status ({card.status})",
+        )
+    elif str(card.merged_at) != str(merged_at):
+        yield Finding("merged_at#value", f"merged_at {card.merged_at} differs from the PR's {merged_at}")
 
 
 @rule("D309", "key fragment changed after its evidence was recorded", scope="card")
 def stale_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
     recorded = evidence(card, ctx).recorded
     if recorded is not None and recorded.key_fragment != key_sha(card.key_fragment):
-        yield Finding("key_fragment", f"stale evidence: key_fragment changed after it was verified on "
-                      f"{recorded.recorded} (cards/evidence.lock)",
-                      hint=f"dossier fetch {card.pr} && dossier lint --record")
+        yield Finding(
+            "key_fragment",
+            f"stale evidence: key_fragment changed after it was verified on "
+            f"{recorded.recorded} (cards/evidence.lock)",
+            hint=f"dossier fetch {card.pr} && dossier lint --record",
+        )
 
 
 @rule("D310", "the cached diff is not the one the evidence lock recorded", scope="card", severity="warning")
@@ -176,9 +227,12 @@ def diff_changed(card: Card, doc, ctx) -> Iterator[Finding]:
         return
     cached = ev.entry.provenance.get("sha256")
     if cached and cached != ev.recorded.diff_sha256:
-        yield Finding("key_fragment", f"cached diff sha256:{cached[:12]} differs from the recorded "
-                      f"sha256:{ev.recorded.diff_sha256[:12]} (fetched again since?)",
-                      hint="dossier lint --record")
+        yield Finding(
+            "key_fragment",
+            f"cached diff sha256:{cached[:12]} differs from the recorded "
+            f"sha256:{ev.recorded.diff_sha256[:12]} (fetched again since?)",
+            hint="dossier lint --record",
+        )
 
 
 @rule("D311", "evidence lock is malformed or names a PR without a card", scope="project")
@@ -189,8 +243,14 @@ def bad_lock(ctx) -> Iterator[Finding]:
     entries, error = lock(ctx)
     doc = read_yaml(path)
     if error:
-        yield Finding("", f"cards/evidence.lock: {error}", hint="delete it and run `dossier lint --record`", doc=doc)
-    known = {c.pr for c in ctx.project.cards}
-    for pr in sorted(set(entries) - known):
-        yield Finding(f"cards.{pr}", f"evidence recorded for #{pr}, which has no card",
-                      hint="dossier lint --record drops it", doc=doc)
+        yield Finding(
+            "", f"cards/evidence.lock: {error}", hint="delete it and run `dossier lint --record`", doc=doc
+        )
+    cards_dir = ctx.project.root / "cards"
+    for pr in sorted(pr for pr in entries if not (cards_dir / f"{pr}.yaml").is_file()):
+        yield Finding(
+            f"cards.{pr}",
+            f"evidence recorded for #{pr}, which has no card",
+            hint="dossier lint --record drops it",
+            doc=doc,
+        )

@@ -12,7 +12,8 @@ from dossier.lint.registry import Finding, rule
 from dossier.model import REPLACED, Card
 from dossier.project import is_valid
 
-PR_REF = re.compile(r"(?<![\w/])#(\d{4,6})\b")
+# "#19321" cites a PR; "issue #39342" names an issue, which needs no card
+PR_REF = re.compile(r"(?<![\w/])(?<!issue )(?<!issues )#(\d{4,6})\b", re.IGNORECASE)
 
 
 def _cards_by_pr(ctx) -> dict[int, list]:

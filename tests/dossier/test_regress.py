@@ -7,8 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from dossier.cli import app
-from dossier.regress import Job, gpu_annotator, jobs_for, matrix, parse_junit
 from dossier.model import Card
+from dossier.regress import Job, gpu_annotator, jobs_for, matrix, parse_junit
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()

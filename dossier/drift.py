@@ -1,0 +1,318 @@
+"""`dossier drift`: are the key fragments of the cards still in today's SGLang source?
+
+Compares against a checkout (``python/sglang/...``) or an installed ``sglang`` package, found without
+importing it. Card paths are repository paths (``python/sglang/srt/...``); in a package they map to
+``<package>/srt/...``. A fragment not in its file but elsewhere is *relocated* (SGLang moves code, e.g.
+kernels from ``srt/layers/...`` to ``kernels/ops/...``); found nowhere it is *missing*.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from dossier.evidence import LockEntry, key_sha
+from dossier.model import REPLACED, Card
+from dossier.project import Project
+from dossier.render.markdown import code
+
+PACKAGE_PREFIX = PurePosixPath("python/sglang")
+SOURCE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".jinja2"}
+DRIFT_LOCK = Path("cards") / "drift.lock"
+LOCK_VERSION = 1
+SHOWN_ELSEWHERE = 3
+
+IN_PLACE, RELOCATED, MISSING, OUTSIDE = "in-place", "relocated", "missing", "outside"
+_VERSION = re.compile(r"""^__version__\s*=\s*(?:\w+\s*=\s*)*['"]([^'"]+)['"]""", re.MULTILINE)
+
+
+class DriftError(Exception):
+    """No SGLang source to compare against (exit 2)."""
+
+
+@dataclass(frozen=True)
+class SglangTree:
+    package: Path  # the `sglang` package directory
+    checkout: Path | None  # the repository root when PATH is a checkout
+    version: str
+
+    @property
+    def label(self) -> str:
+        where = f"checkout {self.checkout}" if self.checkout else f"package {self.package}"
+        return f"SGLang {self.version} ({where})"
+
+
+def locate(src: Path | None = None) -> SglangTree:
+    """The SGLang tree at ``src`` (a checkout, a package dir, or a dir holding ``sglang/``), else the
+    installed package found with importlib.util.find_spec (no import)."""
+    if src is None:
+        spec = importlib.util.find_spec("sglang")
+        if spec is None or not spec.submodule_search_locations:
+            raise DriftError(
+                "sglang is not installed: `pip install --no-deps sglang`, or pass --sglang-src PATH"
+            )
+        package = Path(next(iter(spec.submodule_search_locations)))
+        return SglangTree(package, None, read_version(package))
+    src = src.resolve()
+    if (src / PACKAGE_PREFIX / "__init__.py").is_file():
+        return SglangTree(src / PACKAGE_PREFIX, src, read_version(src / PACKAGE_PREFIX))
+    for package in (src, src / "sglang"):
+        if package.name == "sglang" and (package / "__init__.py").is_file():
+            return SglangTree(package, None, read_version(package))
+    raise DriftError(f"{src} is neither an SGLang checkout (python/sglang/) nor an sglang package")
+
+
+def read_version(package: Path) -> str:
+    """__version__ from version.py (following ``from sglang._version import``), else dist metadata."""
+    for name in ("version.py", "_version.py"):
+        path = package / name
+        m = _VERSION.search(path.read_text(errors="replace")) if path.is_file() else None
+        if m:
+            return m.group(1)
+    for meta in sorted(package.parent.glob("sglang-*.dist-info/METADATA")):
+        m = re.search(r"^Version:\s*(\S+)", meta.read_text(errors="replace"), re.MULTILINE)
+        if m:
+            return m.group(1)
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class Where:
+    file: str  # repository path (python/sglang/...)
+    lines: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    pr: int
+    status: str  # the card's status
+    file: str
+    match: str
+    verdict: str  # in-place | relocated | missing | outside
+    found: tuple[Where, ...] = ()
+    #: the card's fragment is a removal (evidence lock: old side): absence is what the PR did
+    removal: bool = False
+    key_fragment: str = ""
+
+    @property
+    def problem(self) -> bool:
+        """A current card whose added fragment is gone from today's source."""
+        return self.status == "current" and self.verdict == MISSING and not self.removal
+
+    @property
+    def note(self) -> str:
+        if self.removal:
+            return "removed code still absent" if self.verdict == MISSING else "removed code is present again"
+        if self.status in REPLACED and self.verdict == IN_PLACE:
+            return f"still present unchanged: is status {self.status} right?"
+        if self.verdict == MISSING:
+            return "reverted or superseded?" if self.status == "current" else "gone, as its status says"
+        if self.verdict == OUTSIDE:
+            return "file is outside the sglang package; pass a checkout with --sglang-src"
+        return ""
+
+    def to_data(self) -> dict:
+        return {
+            "pr": self.pr,
+            "status": self.status,
+            "file": self.file,
+            "verdict": self.verdict,
+            "removal": self.removal,
+            "key_fragment": self.key_fragment,
+            "found": [{"file": w.file, "lines": list(w.lines)} for w in self.found],
+        }
+
+
+@dataclass
+class SourceIndex:
+    """Text of every source file of the tree, read once, keyed by repository path."""
+
+    tree: SglangTree
+    _texts: dict[str, str] | None = field(default=None, repr=False)
+
+    def repo_path(self, path: Path) -> str:
+        if self.tree.checkout:
+            return path.relative_to(self.tree.checkout).as_posix()
+        return (PACKAGE_PREFIX / path.relative_to(self.tree.package)).as_posix()
+
+    def local(self, card_file: str) -> Path | None:
+        """Where a card's repository path lives in this tree (None: not part of it)."""
+        if self.tree.checkout:
+            return self.tree.checkout / card_file
+        rel = PurePosixPath(card_file)
+        if rel.parts[:2] != PACKAGE_PREFIX.parts:
+            return None
+        return self.tree.package.joinpath(*rel.parts[2:])
+
+    @property
+    def texts(self) -> dict[str, str]:
+        if self._texts is None:
+            self._texts = {}
+            for path in sorted(self.tree.package.rglob("*")):
+                if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
+                    self._texts[self.repo_path(path)] = path.read_text(errors="replace")
+        return self._texts
+
+    def text(self, card_file: str) -> str | None:
+        if card_file in self.texts:
+            return self.texts[card_file]
+        path = self.local(card_file)
+        return path.read_text(errors="replace") if path is not None and path.is_file() else None
+
+    def search(self, match: str) -> list[Where]:
+        return [Where(f, lines_with(text, match)) for f, text in self.texts.items() if match in text]
+
+
+def lines_with(text: str, match: str) -> tuple[int, ...]:
+    return tuple(i for i, line in enumerate(text.splitlines(), 1) if match in line)
+
+
+def check_card(card: Card, index: SourceIndex, removal: bool = False) -> DriftResult:
+    kf = card.key_fragment
+    base = {
+        "pr": card.pr,
+        "status": card.status,
+        "file": kf.file,
+        "match": kf.match,
+        "removal": removal,
+        "key_fragment": key_sha(kf),
+    }
+    text = index.text(kf.file)
+    if text is not None:
+        lines = lines_with(text, kf.match)
+        if lines:
+            return DriftResult(**base, verdict=IN_PLACE, found=(Where(kf.file, lines),))
+    elsewhere = [w for w in index.search(kf.match) if w.file != kf.file and w.lines]
+    if elsewhere:
+        name = PurePosixPath(kf.file).name
+        elsewhere.sort(key=lambda w: (PurePosixPath(w.file).name != name, w.file))
+        return DriftResult(**base, verdict=RELOCATED, found=tuple(elsewhere))
+    if text is None and index.local(kf.file) is None:
+        return DriftResult(**base, verdict=OUTSIDE)
+    return DriftResult(**base, verdict=MISSING)
+
+
+def check(
+    cards: Iterable[Card], tree: SglangTree, evidence: dict[int, LockEntry] | None = None
+) -> list[DriftResult]:
+    """Drift of every current, superseded or reverted card (candidates and adjacent PRs are not behaviour)."""
+    index = SourceIndex(tree)
+    evidence = evidence or {}
+    out = []
+    for card in cards:
+        if card.status != "current" and card.status not in REPLACED:
+            continue
+        e = evidence.get(card.pr)
+        removal = e is not None and e.side == "old" and e.key_fragment == key_sha(card.key_fragment)
+        out.append(check_card(card, index, removal))
+    return out
+
+
+def _where(w: Where) -> str:
+    return f"{w.file}:{','.join(map(str, w.lines[:5]))}{',...' if len(w.lines) > 5 else ''}"
+
+
+def format_text(results: list[DriftResult], tree: SglangTree) -> str:
+    rows = [f"compared against {tree.label}"]
+    for r in results:
+        line = f"#{r.pr:<6} {r.status:<10} {r.verdict:<9} "
+        if r.verdict == IN_PLACE:
+            line += _where(r.found[0])
+        elif r.verdict == RELOCATED:
+            more = len(r.found) - SHOWN_ELSEWHERE
+            line += f"{r.file} -> " + "; ".join(_where(w) for w in r.found[:SHOWN_ELSEWHERE])
+            line += f" (+{more} more)" if more > 0 else ""
+        else:
+            line += r.file
+        rows.append(line + (f"  [{r.note}]" if r.note else ""))
+    counts = {v: sum(r.verdict == v for r in results) for v in (IN_PLACE, RELOCATED, MISSING, OUTSIDE)}
+    problems = sum(r.problem for r in results)
+    rows.append(
+        f"{len(results)} card(s): "
+        + ", ".join(f"{n} {v}" for v, n in counts.items())
+        + f"; {problems} current card(s) missing"
+    )
+    return "\n".join(rows)
+
+
+def format_json(results: list[DriftResult], tree: SglangTree) -> str:
+    data = {
+        "sglang": {
+            "version": tree.version,
+            "package": str(tree.package),
+            "checkout": str(tree.checkout) if tree.checkout else None,
+        },
+        "cards": [{**r.to_data(), "note": r.note, "problem": r.problem} for r in results],
+    }
+    return json.dumps(data, indent=2)
+
+
+def write_lock(root: Path, results: list[DriftResult], tree: SglangTree) -> Path:
+    """cards/drift.lock: the version compared against and each card's verdict (deterministic)."""
+    cards = {
+        r.pr: {k: v for k, v in r.to_data().items() if k != "pr"} for r in sorted(results, key=lambda r: r.pr)
+    }
+    text = (
+        f"# Written by `dossier drift --record`: each card's key fragment in today's SGLang.\n"
+        f"version: {LOCK_VERSION}\nsglang: {json.dumps(tree.version)}\n"
+        + yaml.safe_dump({"cards": cards}, sort_keys=True, default_flow_style=None, width=120)
+    )
+    path = root / DRIFT_LOCK
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
+    """(SGLang version, per-PR verdicts) from cards/drift.lock; ("", {}) when absent or unreadable."""
+    path = root / DRIFT_LOCK
+    try:
+        data = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except yaml.YAMLError:
+        data = None
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != LOCK_VERSION
+        or not isinstance(data.get("cards"), dict)
+    ):
+        return "", {}
+    return str(data.get("sglang", "unknown")), {
+        pr: e for pr, e in data["cards"].items() if isinstance(e, dict)
+    }
+
+
+def annotator(project: Project) -> Callable[[Card], list[str]]:
+    """Render note per card from the last recorded drift result (cards/drift.lock)."""
+    version, recorded = read_lock(project.root)
+
+    def note(card: Card) -> list[str]:
+        e = recorded.get(card.pr)
+        if e is None:
+            return []
+        head = f"**Drift (SGLang {version}).**"
+        if e.get("key_fragment") != key_sha(card.key_fragment):
+            return [f"{head} Recorded for an earlier key fragment; run `dossier drift --record`."]
+        found = [
+            f"{code(w.get('file'))} line(s) {', '.join(map(str, w.get('lines', [])[:5]))}"
+            for w in e.get("found") or []
+            if isinstance(w, dict)
+        ]
+        r = DriftResult(
+            card.pr, card.status, e.get("file", ""), "", e.get("verdict", ""), removal=bool(e.get("removal"))
+        )
+        text = {
+            IN_PLACE: f"found in place: {found[0] if found else ''}",
+            RELOCATED: "relocated to " + "; ".join(found[:SHOWN_ELSEWHERE]),
+            MISSING: "not found in the source",
+            OUTSIDE: "not checked",
+        }.get(r.verdict, r.verdict)
+        return [f"{head} {text[:1].upper()}{text[1:]}" + (f" ({r.note})." if r.note else ".")]
+
+    return note

@@ -1,0 +1,378 @@
+"""Prove a card's key fragment against its PR's diff, and keep the proof in ``cards/evidence.lock``.
+
+The committed cards never carry third-party code: only the match string and our own explanation. The
+lock records where the match landed in the diff (file, side, line numbers), which diff (sha256, source)
+and when, so that lint can check offline that a card still says what was verified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import os
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from dossier.diff import DiffError
+from dossier.model import Card, KeyFragment
+from dossier.render.markdown import code
+
+if TYPE_CHECKING:
+    from dossier.diff import DiffFile, DiffLine
+    from dossier.project import Project
+    from dossier.sources.cache import CacheEntry
+
+LOCK_FILE = Path("cards") / "evidence.lock"
+LOCK_VERSION = 1
+IMPORT_START = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)")
+
+# why a fragment did not land on one changed place (None: it did)
+NOT_CHANGED = "not-changed"  # key_fragment.file is not a file of the diff
+NO_PATCH = "no-patch"  # the file changed but the diff has no text for it (binary, too large)
+ABSENT = "absent"  # the match is on no line of the file's diff
+CONTEXT = "context"  # only on unchanged context lines
+IMPORT = "import"  # only on import lines
+AMBIGUOUS = "ambiguous"  # changed lines in several hunks
+
+
+@dataclass(frozen=True)
+class Hit:
+    hunk: int  # index of the hunk in the file
+    line: DiffLine
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a key fragment sits in a diff. ``problem`` is None when it sits on one changed place."""
+
+    file: DiffFile | None
+    problem: str | None
+    hits: tuple[Hit, ...] = ()
+    hint: str | None = None
+
+    @property
+    def side(self) -> str:
+        """Which side of the diff the hits are on: "new" (added lines) or "old" (removed lines)."""
+        return "old" if self.hits and self.hits[0].line.kind == "-" else "new"
+
+    @property
+    def lines(self) -> tuple[int, ...]:
+        attr = "old_lineno" if self.side == "old" else "new_lineno"
+        return tuple(sorted({getattr(h.line, attr) for h in self.hits}))
+
+
+def diff_files(entry: CacheEntry) -> list[DiffFile] | None:
+    """The cached PR's parsed diff; None when its text is not a diff (a damaged or foreign file)."""
+    try:
+        return entry.files()
+    except DiffError:
+        return None
+
+
+def resolve_file(files: Sequence[DiffFile], path: str) -> DiffFile | None:
+    """The diff's file for ``path``, which may name either side of a rename."""
+    return next((f for f in files if path in (f.path, f.old_path)), None)
+
+
+def changed_paths(files: Sequence[DiffFile], meta: dict | None = None) -> set[str]:
+    """Every path the PR touched (both names of a rename), from the diff and the fetched file list."""
+    out = {p for f in files for p in (f.path, f.old_path) if p}
+    for f in (meta or {}).get("files") or []:
+        out.update(p for p in (f.get("filename"), f.get("previous_filename")) if p)
+    return out
+
+
+def import_lines(hunk_lines: Sequence[DiffLine]) -> set[int]:
+    """Indices of lines that belong to an import statement (also inside ``from x import (...)``)."""
+    out: set[int] = set()
+    for side in ("-", "+"):
+        open_paren = False
+        for i, line in enumerate(hunk_lines):
+            if line.kind not in (side, " "):
+                continue
+            if open_paren:
+                out.add(i)
+                open_paren = ")" not in line.text
+            elif IMPORT_START.match(line.text):
+                out.add(i)
+                open_paren = "(" in line.text and ")" not in line.text
+    return out
+
+
+def patch_missing(meta: dict) -> frozenset[str]:
+    """Files the fetched metadata says came without a patch (GitHub omits those of very large files)."""
+    return frozenset(f.get("filename") for f in meta.get("files") or [] if f.get("patch_missing"))
+
+
+def find_fragment(files: Sequence[DiffFile], kf: KeyFragment, no_patch: Collection[str] = ()) -> Located:
+    """Find ``kf.match`` on the changed lines of ``kf.file``: added lines first, else removed lines.
+    ``no_patch`` names files whose diff text is known to be missing (see :func:`patch_missing`)."""
+    df = resolve_file(files, kf.file)
+    if df is None:
+        near = difflib.get_close_matches(kf.file, sorted({f.path for f in files}), n=3, cutoff=0.3)
+        hint = f"changed files like it: {', '.join(near)}" if near else f"the PR changed {len(files)} file(s)"
+        return Located(None, NOT_CHANGED, hint=hint)
+    if df.binary or df.path in no_patch or (not df.hunks and df.status != "renamed"):
+        return Located(df, NO_PATCH)
+    if not df.hunks:
+        return Located(df, ABSENT, hint=f"a pure rename from {df.old_path}: the PR changed no line of it")
+    by_kind: dict[str, list[Hit]] = {"+": [], "-": [], "imports": [], " ": []}
+    for h, hunk in enumerate(df.hunks):
+        imports = import_lines(hunk.lines)
+        for i, line in enumerate(hunk.lines):
+            if kf.match in line.text:
+                kind = "imports" if line.kind != " " and i in imports else line.kind
+                by_kind[kind].append(Hit(h, line))
+    hits = by_kind["+"] or by_kind["-"]
+    if hits:
+        hunks = sorted({h.hunk for h in hits})
+        if len(hunks) > 1:
+            where = "; ".join(_describe_hunk(df, h, hits) for h in hunks)
+            return Located(df, AMBIGUOUS, tuple(hits), f"make the match specific to one of: {where}")
+        return Located(df, None, tuple(hits))
+    if by_kind["imports"]:
+        return Located(df, IMPORT, tuple(by_kind["imports"]), _near_changed(df, by_kind["imports"]))
+    if by_kind[" "]:
+        return Located(df, CONTEXT, tuple(by_kind[" "]), _near_changed(df, by_kind[" "]))
+    return Located(df, ABSENT, hint=_similar_changed(df, kf.match))
+
+
+def _changed(df: DiffFile) -> list[DiffLine]:
+    return [line for hunk in df.hunks for line in hunk.lines if line.kind != " "]
+
+
+def _lineno(line: DiffLine) -> int:
+    return line.new_lineno if line.new_lineno is not None else line.old_lineno
+
+
+def _show(line: DiffLine) -> str:
+    text = line.text.strip()
+    return f"{line.kind}{_lineno(line)}: {text[:80]}"
+
+
+def _near_changed(df: DiffFile, hits: Iterable[Hit]) -> str:
+    """The changed (non-import) lines nearest to the hits, by line number."""
+    anchors = [_lineno(h.line) for h in hits]
+    changed = [ln for ln in _changed(df) if not IMPORT_START.match(ln.text) and ln.text.strip()]
+    if not changed:
+        return "the file has no other changed lines"
+    near = sorted(changed, key=lambda ln: (min(abs(_lineno(ln) - a) for a in anchors), _lineno(ln)))[:3]
+    return "nearest changed lines: " + " | ".join(_show(ln) for ln in near)
+
+
+def _similar_changed(df: DiffFile, match: str) -> str:
+    changed = [ln for ln in _changed(df) if ln.text.strip()]
+    if not changed:
+        return "the file has no changed lines with text"
+    score = {id(ln): difflib.SequenceMatcher(None, match, ln.text.strip()).ratio() for ln in changed}
+    best = sorted(changed, key=lambda ln: (-score[id(ln)], _lineno(ln)))[:3]
+    return "closest changed lines: " + " | ".join(_show(ln) for ln in best)
+
+
+def _describe_hunk(df: DiffFile, index: int, hits: Iterable[Hit]) -> str:
+    lines = sorted({_lineno(h.line) for h in hits if h.hunk == index})
+    return f"hunk {index + 1} ({df.hunks[index].header.strip()}) line(s) {', '.join(map(str, lines))}"
+
+
+PROBLEM_TEXT = {
+    CONTEXT: "only on unchanged context lines",
+    IMPORT: "only on import lines",
+    ABSENT: "on no line of the diff",
+    AMBIGUOUS: "on changed lines in several hunks",
+}
+
+
+# ---- the evidence lock -------------------------------------------------------------------------
+
+
+class LockError(ValueError):
+    """cards/evidence.lock cannot be read (message says why)."""
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """What `dossier lint --record` proved about one card."""
+
+    key_fragment: str  # sha256 of "file\nmatch"
+    diff_sha256: str
+    source: str
+    file: str  # the diff's path of the key file (new name for renames)
+    side: str  # "new" (added lines) or "old" (removed lines)
+    lines: tuple[int, ...]
+    recorded: str  # YYYY-MM-DD
+    files: int
+    additions: int
+    deletions: int
+
+    def to_data(self) -> dict:
+        return {**asdict(self), "lines": list(self.lines)}
+
+
+def key_sha(kf: KeyFragment) -> str:
+    return hashlib.sha256(f"{kf.file}\n{kf.match}".encode()).hexdigest()
+
+
+def lock_path(root: Path) -> Path:
+    return root / LOCK_FILE
+
+
+def read_lock(root: Path) -> dict[int, LockEntry]:
+    """The recorded evidence by PR (empty when there is no lock); raises LockError when malformed."""
+    path = lock_path(root)
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise LockError(f"not valid YAML: {exc}") from None
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != LOCK_VERSION
+        or not isinstance(data.get("cards"), dict)
+    ):
+        raise LockError(f"expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}")
+    return {pr: _lock_entry(pr, entry) for pr, entry in data["cards"].items()}
+
+
+def _lock_entry(pr: object, data: object) -> LockEntry:
+    names = LockEntry.__dataclass_fields__
+    if not isinstance(pr, int) or not isinstance(data, dict) or set(data) != set(names):
+        raise LockError(f"entry {pr!r} must be a PR number mapping to the fields {', '.join(sorted(names))}")
+    data = {**data, "recorded": str(data["recorded"])}
+    lines = data["lines"]
+    if not isinstance(lines, list) or not all(isinstance(n, int) for n in lines):
+        raise LockError(f"entry {pr}: lines must be a list of line numbers")
+    for name, field in names.items():
+        if name != "lines" and not isinstance(data[name], int if field.type == "int" else str):
+            raise LockError(f"entry {pr}: {name} must be {'a number' if field.type == 'int' else 'text'}")
+    return LockEntry(**{**data, "lines": tuple(lines)})
+
+
+def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:
+    """Write the lock deterministically (sorted keys, one entry per card), atomically."""
+    cards = {"cards": {pr: entries[pr].to_data() for pr in sorted(entries)}}
+    text = (
+        "# Written by `dossier lint --record`: where each card's key fragment landed in its PR's diff.\n"
+        f"version: {LOCK_VERSION}\n"
+        + yaml.safe_dump(cards, sort_keys=True, default_flow_style=None, width=120)
+    )
+    path = lock_path(root)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def today() -> str:
+    """UTC today, or the day of $SOURCE_DATE_EPOCH (reproducible records)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return moment.date().isoformat()
+
+
+def diff_coverage(entry: CacheEntry) -> tuple[int, int, int]:
+    """(files, additions, deletions) from the fetched metadata, else counted from the diff."""
+    meta = entry.meta
+    if all(isinstance(meta.get(k), int) for k in ("changed_files", "additions", "deletions")):
+        return meta["changed_files"], meta["additions"], meta["deletions"]
+    files = entry.files()
+    return (len(files), sum(len(f.added()) for f in files), sum(len(f.removed()) for f in files))
+
+
+def lock_entry(card: Card, entry: CacheEntry, located: Located, recorded: str) -> LockEntry:
+    files, additions, deletions = diff_coverage(entry)
+    return LockEntry(
+        key_fragment=key_sha(card.key_fragment),
+        diff_sha256=entry.provenance.get("sha256") or _sha256(entry.diff_text),
+        source=str(entry.provenance.get("source", "unknown")),
+        file=located.file.path,
+        side=located.side,
+        lines=located.lines,
+        recorded=recorded,
+        files=files,
+        additions=additions,
+        deletions=deletions,
+    )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record(
+    project: Project, old: dict[int, LockEntry], entry_for: Callable[[int], CacheEntry | None], recorded: str
+) -> dict[int, LockEntry]:
+    """The new lock. A loaded card whose fragment lands on one changed place of its cached diff gets a fresh
+    entry (keeping the old date when nothing else changed); one without a cached diff keeps its old entry;
+    one that fails against its cached diff is dropped. Entries of cards not loaded this time are kept
+    while their card file exists."""
+    loaded = {card.pr for card in project.cards}
+    cards_dir = project.root / "cards"
+    out = {pr: e for pr, e in old.items() if pr not in loaded and (cards_dir / f"{pr}.yaml").is_file()}
+    for card in project.cards:
+        entry = entry_for(card.pr)
+        if entry is None:
+            if card.pr in old:
+                out[card.pr] = old[card.pr]
+            continue
+        files = diff_files(entry)
+        located = (
+            find_fragment(files, card.key_fragment, patch_missing(entry.meta)) if files is not None else None
+        )
+        if located is None or located.problem is not None:
+            continue
+        new = lock_entry(card, entry, located, recorded)
+        prev = old.get(card.pr)
+        if prev is not None and LockEntry(**{**asdict(prev), "recorded": recorded}) == new:
+            new = prev
+        out[card.pr] = new
+    return dict(sorted(out.items()))
+
+
+def record_lock(
+    project: Project, entry_for: Callable[[int], CacheEntry | None], recorded: str | None = None
+) -> dict[int, LockEntry]:
+    """Rewrite cards/evidence.lock from the cache (replacing an unreadable one); returns its entries."""
+    try:
+        old = read_lock(project.root)
+    except LockError:
+        old = {}
+    new = record(project, old, entry_for, recorded or today())
+    write_lock(project.root, new)
+    return new
+
+
+# ---- what render shows -------------------------------------------------------------------------
+
+
+def annotator(project: Project) -> Callable[[Card], list[str]]:
+    """Render note per card: verified (diff sha256, date, lines, coverage), stale, or unverified."""
+    try:
+        lock = read_lock(project.root)
+    except LockError:
+        lock = {}
+
+    def note(card: Card) -> list[str]:
+        todo = f"`dossier fetch {card.pr} && dossier lint --record`"
+        e = lock.get(card.pr)
+        if e is None:
+            return [f"**Evidence.** Unverified: run {todo}."]
+        if e.key_fragment != key_sha(card.key_fragment):
+            stale = f"the key fragment changed after it was verified on {e.recorded}"
+            return [f"**Evidence.** Stale: {stale}; run {todo}."]
+        side = "removed" if e.side == "old" else "added"
+        lines = ", ".join(map(str, e.lines))
+        text = (
+            f"**Evidence.** Fragment verified against diff sha256:{e.diff_sha256[:12]} ({e.source}) on "
+            f"{e.recorded}: {side} line(s) {lines} of {code(e.file)}. Diff coverage: {e.files} file(s), "
+            f"+{e.additions}/-{e.deletions}."
+        )
+        return [text]
+
+    return note

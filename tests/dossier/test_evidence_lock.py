@@ -1,0 +1,214 @@
+"""The evidence lock end to end: `dossier lint --record` then `dossier lint`, --strict-evidence, render notes,
+and `dossier show N --diff`, all on the fixture diff."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.evidence import annotator, read_lock
+from dossier.project import Project
+from tests.dossier import evidence_support as ev
+from tests.dossier.factories import make_card, write_project
+
+runner = CliRunner()
+GOOD = make_card(100)
+AMBIGUOUS = make_card(
+    101,
+    key_fragment={
+        "file": ev.MODEL,
+        "match": "in_proj_qkvzba",
+        "explain": "Both places that use the merged projection, at once.",
+    },
+)
+REMOVAL = make_card(
+    102,
+    key_fragment={
+        "file": ev.DELETED,
+        "match": "def split_qkvz(",
+        "explain": "The slicing helper the merged projection made unnecessary.",
+    },
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_env_cache(monkeypatch):
+    monkeypatch.delenv("DOSSIER_CACHE", raising=False)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")  # 2026-04-01
+
+
+def dossier(root: Path, *args: str, cache: Path | None = None):
+    extra = ["--cache-dir", str(cache)] if cache else []
+    return runner.invoke(app, [*args, "--root", str(root), *extra])
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path]:
+    cache = tmp_path / "cache"
+    for pr in (100, 101, 102):
+        ev.put(cache, pr)
+    return write_project(tmp_path / "p", [GOOD, AMBIGUOUS, REMOVAL, make_card(103)]), cache
+
+
+def test_record_then_lint_round_trips(setup, tmp_path):
+    root, cache = setup
+    first = dossier(root, "lint", "--record", cache=cache)
+    assert (
+        first.exit_code == 1 and "D305" in first.stdout and "recorded evidence for 2 card(s)" in first.output
+    )
+    assert sorted(read_lock(root)) == [100, 102]
+    write_project(
+        root, [{**AMBIGUOUS, "key_fragment": {**AMBIGUOUS["key_fragment"], "match": "projected.split("}}]
+    )
+    assert dossier(root, "lint", "--record", cache=cache).exit_code == 0
+    assert sorted(read_lock(root)) == [100, 101, 102]
+    # no cache at all now: the lock proves 100..102; 103 was never fetched
+    offline = dossier(root, "lint", "--select", "D3", cache=tmp_path / "nowhere")
+    found = [(ln.split(":")[0], ln.split()[1]) for ln in offline.stdout.splitlines() if " D3" in ln]
+    assert offline.exit_code == 0 and found == [("cards/103.yaml", "D301")]
+    assert dossier(root, "lint", "--strict", cache=tmp_path / "nowhere").exit_code == 0
+    strict = dossier(root, "lint", "--strict-evidence", cache=tmp_path / "nowhere")
+    assert (
+        strict.exit_code == 1
+        and "D301 unverified: #103" in strict.stdout
+        and "[warning]" not in strict.stdout
+    )
+
+
+def test_lock_content_is_what_the_diff_says(setup):
+    root, cache = setup
+    dossier(root, "lint", "--record", cache=cache)
+    data = yaml.safe_load((root / "cards" / "evidence.lock").read_text())
+    diff_sha = hashlib.sha256(ev.github_diff().encode()).hexdigest()
+    assert data["version"] == 1
+    assert data["cards"][100] == {
+        "additions": 2116,
+        "deletions": 317,
+        "diff_sha256": diff_sha,
+        "file": ev.MODEL,
+        "files": 7,
+        "key_fragment": hashlib.sha256(f"{ev.MODEL}\n{GOOD['key_fragment']['match']}".encode()).hexdigest(),
+        "lines": [18],
+        "recorded": "2026-04-01",
+        "side": "new",
+        "source": "github",
+    }
+    assert {k: data["cards"][102][k] for k in ("file", "side", "lines")} == {
+        "file": ev.DELETED,
+        "side": "old",
+        "lines": [1],
+    }
+
+
+def test_lock_is_deterministic_and_keeps_dates_of_unchanged_evidence(setup, monkeypatch):
+    root, cache = setup
+    lock = root / "cards" / "evidence.lock"
+    dossier(root, "lint", "--record", cache=cache)
+    before = lock.read_bytes()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1777593600")  # 2026-05-01
+    dossier(root, "lint", "--record", cache=cache)
+    assert lock.read_bytes() == before
+    write_project(
+        root,
+        [
+            {
+                **GOOD,
+                "key_fragment": {**GOOD["key_fragment"], "match": "self.head_v_dim, 2 * self.num_v_heads]"},
+            }
+        ],
+    )
+    dossier(root, "lint", "--record", cache=cache)
+    entry = read_lock(root)[100]
+    assert (entry.recorded, entry.lines) == ("2026-05-01", (20,))
+    assert read_lock(root)[102].recorded == "2026-04-01"
+
+
+def test_record_keeps_uncached_and_unloaded_cards_and_drops_the_rest(setup, tmp_path):
+    root, cache = setup
+    dossier(root, "lint", "--record", cache=cache)
+    recorded = read_lock(root)
+    # a card that no longer lands on the diff loses its entry; other cards keep theirs without a cache
+    write_project(root, [{**GOOD, "key_fragment": {**GOOD["key_fragment"], "match": "hidden_states.shape"}}])
+    (root / "cards" / "102.yaml").unlink()
+    dossier(root, "lint", "--record", cache=cache)
+    assert read_lock(root) == {}
+    dossier(root, "lint", "--record", cache=tmp_path / "nowhere")
+    write_project(root, [GOOD, REMOVAL])
+    dossier(root, "lint", "--record", cache=cache)
+    assert read_lock(root) == {100: recorded[100], 102: recorded[102]}
+    # lint on one card records that card only and keeps the entries of the others
+    write_project(root, [{**GOOD, "key_fragment": {**GOOD["key_fragment"], "match": "hidden_states.shape"}}])
+    dossier(root, "lint", str(root / "cards" / "102.yaml"), "--record", cache=tmp_path / "nowhere")
+    assert read_lock(root) == {100: recorded[100], 102: recorded[102]}
+
+
+def test_render_shows_verified_stale_and_unverified(setup):
+    root, cache = setup
+    dossier(root, "lint", "--record", cache=cache)
+    write_project(root, [{**REMOVAL, "key_fragment": {**REMOVAL["key_fragment"], "match": "q.contiguous()"}}])
+    note = annotator(Project.load(root))
+    cards = {c.pr: c for c in Project.load(root).cards}
+    diff_sha = hashlib.sha256(ev.github_diff().encode()).hexdigest()
+    verified = (
+        f"**Evidence.** Fragment verified against diff sha256:{diff_sha[:12]} (github) on 2026-04-01: "
+        f"added line(s) 18 of `{ev.MODEL}`. Diff coverage: 7 file(s), +2116/-317."
+    )
+    assert note(cards[100]) == [verified]
+    assert note(cards[102])[0].startswith(
+        "**Evidence.** Stale: the key fragment changed after it was verified"
+    )
+    assert note(cards[103]) == ["**Evidence.** Unverified: run `dossier fetch 103 && dossier lint --record`."]
+    assert dossier(root, "render").exit_code == 0
+    history = (root / "references" / "pr-history.md").read_text()
+    assert (
+        f"diff sha256:{diff_sha[:12]} (github) on 2026-04-01: removed line(s) 1" not in history
+    )  # 102 is stale
+    assert history.count("**Evidence.**") == 4 and "Unverified: run `dossier fetch 103" in history
+
+
+def test_show_diff_prints_the_changed_lines_around_the_match(setup):
+    root, cache = setup
+    shown = dossier(root, "show", "100", "--diff", "--context", "1", cache=cache)
+    assert shown.exit_code == 0, shown.output
+    out = shown.stdout
+    assert "@@ -12,15 +15,9 @@" in out and f"diff {ev.MODEL}" in out
+    assert "    18 +        self.in_proj_qkvzba = MergedColumnParallelLinear(" in out
+    assert "    15        -        self.in_proj_qkvz = ColumnParallelLinear(" in out
+    assert "    16     19              config.hidden_size," in out
+    assert "self.head_v_dim = " not in out  # two lines away: outside --context 1
+    removal = dossier(root, "show", "102", "--diff", cache=cache).stdout
+    assert "     1        -def split_qkvz(" in removal
+
+
+def test_show_diff_without_cache_or_on_a_bad_fragment_exits_1(setup, tmp_path):
+    root, cache = setup
+    missing = dossier(root, "show", "103", "--diff", cache=cache)
+    assert missing.exit_code == 1 and "run `dossier fetch 103`" in missing.output
+    ambiguous = dossier(root, "show", "101", "--diff", cache=cache)
+    assert (
+        ambiguous.exit_code == 1
+        and "note: the match is on changed lines in several hunks" in ambiguous.stdout
+    )
+    assert "    28 +        projected, _ = self.in_proj_qkvzba(hidden_states)" in ambiguous.stdout
+    write_project(root, [make_card(100, key_fragment={**GOOD["key_fragment"], "file": ev.BINARY})])
+    binary = dossier(root, "show", "100", "--diff", cache=cache)
+    assert binary.exit_code == 1 and "has no patch text" in binary.stdout
+
+
+def test_round_trip_through_fetch_import(tmp_path):
+    """The whole path a contributor takes: `dossier fetch N --import saved.diff`, `lint --record`, `lint`."""
+    root = write_project(tmp_path / "p", [GOOD])
+    cache = tmp_path / "cache"
+    saved = str(ev.FIXTURES / "pr100.diff")
+    assert dossier(root, "fetch", "100", "--import", saved, cache=cache).exit_code == 0
+    assert dossier(root, "lint", "--record", "--strict-evidence", cache=cache).exit_code == 0
+    entry = read_lock(root)[100]
+    assert (entry.source, entry.lines, entry.files) == ("import", (18,), 6)
+    assert entry.diff_sha256 == hashlib.sha256(ev.PR100.encode()).hexdigest()
+    offline = dossier(root, "lint", "--strict-evidence", cache=tmp_path / "nowhere")
+    assert offline.exit_code == 0 and "0 error(s), 0 warning(s)" in offline.output

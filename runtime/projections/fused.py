@@ -1,0 +1,56 @@
+"""The projection paths the benchmark compares, all producing ``mixed_qkv, z, b, a``.
+
+* :func:`unfused_forward`: two GEMMs (qkvz, ba) + the PyTorch split/reshape/cat chain.
+* :func:`two_gemm_forward`: two GEMMs + the split kernel.
+* :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]`` weight, whose two
+  column slices feed the split kernel directly (strided, no copy) (#19321 fused the two projections
+  into one GEMM; the kernel is #18917 / #21019's).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .layer import GDNInputProjection
+from .naive import GDNShape, split_contiguous, split_interleaved
+from .split_kernel import SplitLayout, split_qkvzba
+
+
+def unfused_forward(
+    x: torch.Tensor, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout
+):
+    split = split_interleaved if layout == "interleaved" else split_contiguous
+    return split(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape)
+
+
+def two_gemm_forward(
+    x: torch.Tensor, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout
+):
+    return split_qkvzba(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape, layout)
+
+
+class FusedGDNProjection:
+    """One GEMM for both projections of one rank, then the split kernel on strided column slices."""
+
+    def __init__(
+        self, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout
+    ) -> None:
+        if qkvz_weight.shape[0] != shape.qkvz_width or ba_weight.shape[0] != shape.ba_width:
+            raise ValueError("weights do not match the per-rank shape")
+        self.weight = torch.cat([qkvz_weight, ba_weight]).contiguous()
+        self.shape, self.layout = shape, layout
+
+    @classmethod
+    def from_layer(cls, layer: GDNInputProjection) -> FusedGDNProjection:
+        """Fuse a loaded unquantized layer's weights (FP8 layers are not fused here)."""
+        if layer.in_proj_qkvz.fp8 is not None or layer.in_proj_ba.fp8 is not None:
+            raise NotImplementedError("fusing FP8 projections (weights and scales) is not implemented")
+        return cls(
+            layer.in_proj_qkvz.weight.data, layer.in_proj_ba.weight.data, layer.rank_shape, layer.layout
+        )
+
+    def __call__(self, x: torch.Tensor):
+        out = F.linear(x, self.weight)
+        n = self.shape.qkvz_width
+        return split_qkvzba(out[:, :n], out[:, n:], self.shape, self.layout)

@@ -1,0 +1,52 @@
+"""The Triton GEMM whose epilogue writes mixed_qkv/z/b/a (one launch for the whole input projection).
+
+On CPU it runs under TRITON_INTERPRET=1 in fp32 and fp16 (the interpreter multiplies bf16 bit
+patterns as integers in tl.dot, so bf16 is covered by test_proj_gpu.py)."""
+
+import pytest
+import torch
+
+from runtime.projections import naive
+from runtime.projections.gemm_split import gemm_split
+from runtime.projections.naive import GDNShape
+from runtime.projections.split_kernel import split_outputs
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+SHAPES = {
+    "ratio2": GDNShape(hidden=64, num_k_heads=4, num_v_heads=8, head_k=16, head_v=16),
+    "ratio3": GDNShape(hidden=64, num_k_heads=2, num_v_heads=6, head_k=16, head_v=16),
+}
+NAIVE = {"interleaved": naive.split_interleaved, "contiguous": naive.split_contiguous}
+TOL = {torch.float32: 1e-5, torch.float16: 2e-3}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=str)
+@pytest.mark.parametrize("t", [1, 5, 40])
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype):
+    g = torch.Generator().manual_seed(t)
+    n = shape.qkvz_width + shape.ba_width
+    x = torch.randn(t, shape.hidden, generator=g).to(DEVICE, dtype)
+    w = (torch.randn(n, shape.hidden, generator=g) * shape.hidden**-0.5).to(DEVICE, dtype)
+    out = split_outputs(t, shape, x, dtype)
+    for o in out:
+        o.fill_(float("nan"))
+    got = gemm_split(x, w, shape, layout, out=out, block_n=32, block_k=32)
+    full = naive.project(x, w)
+    want = NAIVE[layout](full[:, : shape.qkvz_width], full[:, shape.qkvz_width :], shape)
+    for g_, w_ in zip(got, want, strict=True):
+        assert g_.shape == w_.shape and not g_.isnan().any()
+        assert ((g_.float() - w_).norm() / w_.norm()).item() < TOL[dtype]
+
+
+def test_gemm_split_rejects_bad_inputs():
+    shape = SHAPES["ratio2"]
+    x = torch.randn(3, shape.hidden, device=DEVICE)
+    w = torch.randn(shape.qkvz_width + shape.ba_width, shape.hidden, device=DEVICE)
+    with pytest.raises(ValueError, match="contiguous weight"):
+        gemm_split(x, w[:-1], shape, "interleaved")
+    with pytest.raises(ValueError, match="block_k"):
+        gemm_split(x, w, shape, "interleaved", block_k=128)
+    with pytest.raises(ValueError, match="unknown layout"):
+        gemm_split(x, w, shape, "grouped", block_k=32)

@@ -1,0 +1,138 @@
+"""Real Qwen3-Next-80B sizes on a CUDA device (skipped without one)."""
+
+import pytest
+import torch
+
+from runtime.projections import fp8, naive
+from runtime.projections.fused import FusedGDNProjection, two_gemm_forward
+from runtime.projections.layer import GDNInputProjection
+from runtime.projections.linear import Fp8Scheme
+from runtime.projections.naive import QWEN3_NEXT_80B as S
+from runtime.projections.split_kernel import split_qkvzba
+
+pytestmark = pytest.mark.gpu
+NAIVE = {"interleaved": naive.split_interleaved, "contiguous": naive.split_contiguous}
+
+
+def _rel(got, want) -> float:
+    return ((got.float() - want.float()).norm() / want.float().norm()).item()
+
+
+def _split_model(seed: int, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    split = {n: w.cuda() for n, w in naive.random_split_checkpoint(S, g, dtype).items()}
+    return split, torch.randn(64, S.hidden, generator=g).cuda()
+
+
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+@pytest.mark.parametrize("tp", [1, 4, 8])
+@pytest.mark.parametrize("t", [1, 128, 8192])
+def test_gpu_split_kernel_bit_exact(layout, tp, t):
+    """bf16 at real sizes, reading strided column slices of one fused GEMM-sized buffer, poisoned outputs."""
+    rs = S.per_rank(tp)
+    fused = torch.randn(t, rs.qkvz_width + rs.ba_width, device="cuda", dtype=torch.bfloat16)
+    qkvz, ba = fused[:, : rs.qkvz_width], fused[:, rs.qkvz_width :]
+    full = {"fill_value": float("nan"), "device": "cuda", "dtype": torch.bfloat16}
+    out = (
+        torch.full((t, rs.qkv_width), **full),
+        torch.full((t, rs.num_v_heads, rs.head_v), **full),
+        torch.full((t, rs.num_v_heads), **full),
+        torch.full((t, rs.num_v_heads), **full),
+    )
+    got = split_qkvzba(qkvz, ba, rs, layout, out=out)
+    torch.cuda.synchronize()
+    for g, w in zip(got, NAIVE[layout](qkvz, ba, rs), strict=True):
+        assert torch.equal(g, w)
+
+
+@pytest.mark.parametrize("tp", [1, 2, 4, 8])
+def test_gpu_split_and_packed_checkpoints_match(tp):
+    """bf16 weights on the GPU: both checkpoint formats load the same per-rank weights (exactly, up to the
+    group permutation) and match the fp32 head-by-head reference on every rank."""
+    split, x = _split_model(tp, torch.bfloat16)
+    x = x.bfloat16()
+    ref_model = {n: w.float() for n, w in split.items()}
+    rs = S.per_rank(tp)
+    split_ckpt, packed_ckpt = naive.split_checkpoint(split), naive.packed_checkpoint(split, S)
+    for r in range(tp):
+        layers = []
+        for ckpt in (split_ckpt, packed_ckpt):
+            layer = GDNInputProjection(S, tp=tp, rank=r, dtype=torch.bfloat16, device="cuda")
+            layer.load_checkpoint(ckpt)
+            layers.append(layer)
+        assert torch.equal(
+            layers[1].in_proj_qkvz.weight[naive.group_permutation(rs, 1, 0).cuda()],
+            layers[0].in_proj_qkvz.weight,
+        )
+        want = naive.reference_rank_outputs(x, ref_model, S, tp, r)
+        for layer in layers:
+            for got, ref in zip(layer(x), want, strict=True):
+                assert _rel(got, ref) < 1e-2
+
+
+@pytest.mark.parametrize("tp", [1, 4])
+@pytest.mark.parametrize("t", [1, 128, 4096])
+def test_gpu_fused_gemm_matches_two_gemms(tp, t):
+    g = torch.Generator().manual_seed(t)
+    rs = S.per_rank(tp)
+    qkvz_w = (torch.randn(rs.qkvz_width, S.hidden, generator=g) * S.hidden**-0.5).cuda().bfloat16()
+    ba_w = (torch.randn(rs.ba_width, S.hidden, generator=g) * S.hidden**-0.5).cuda().bfloat16()
+    x = torch.randn(t, S.hidden, generator=g).cuda().bfloat16()
+    ref = naive.split_interleaved(naive.project(x, qkvz_w), naive.project(x, ba_w), rs)
+    one = FusedGDNProjection(qkvz_w, ba_w, rs, "interleaved")(x)
+    two = two_gemm_forward(x, qkvz_w, ba_w, rs, "interleaved")
+    for o, w, r in zip(one, two, ref, strict=True):
+        assert _rel(o, r) < 1e-2 and _rel(w, r) < 1e-2
+
+
+@pytest.mark.parametrize("tp", [1, 8])
+def test_gpu_fp8_block_checkpoints_match(tp):
+    """Qwen3-Next FP8 qkvz with 128x128 block scales: split and packed checkpoints agree on every rank."""
+    split, x = _split_model(100 + tp)
+    split_fp8, packed_fp8, deq = fp8.block_checkpoints(split, S, (128, 128))
+    model = deq | {"b": split["b"], "a": split["a"]}
+    for r in range(tp):
+        want = naive.reference_rank_outputs(x, model, S, tp, r)
+        for ckpt, ba in (
+            (split_fp8, {"in_proj_b.weight": split["b"], "in_proj_a.weight": split["a"]}),
+            (packed_fp8, {"in_proj_ba.weight": naive.pack_ba(split["b"], split["a"], S)}),
+        ):
+            layer = GDNInputProjection(S, tp=tp, rank=r, qkvz_fp8=Fp8Scheme("block"), device="cuda")
+            layer.load_checkpoint(ckpt | ba)
+            for got, ref in zip(layer(x), want, strict=True):
+                assert _rel(got, ref) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("layout", "tp", "t", "autotune"),
+    [
+        *[
+            (lay, tp, t, False)
+            for lay in ("interleaved", "contiguous")
+            for tp in (1, 4, 8)
+            for t in (1, 32, 128, 1000)
+        ],
+        ("interleaved", 1, 8, True),
+        ("interleaved", 4, 128, True),
+    ],
+)
+def test_gpu_gemm_split_real_sizes(layout, tp, t, autotune):
+    """bf16 GEMM-with-split-epilogue at real sizes vs the fp32 reference and vs cuBLAS + split kernel."""
+    from runtime.projections.gemm_split import gemm_split
+    from runtime.projections.split_kernel import split_outputs
+
+    g = torch.Generator().manual_seed(t + tp)
+    rs = S.per_rank(tp)
+    w = (torch.randn(rs.qkvz_width + rs.ba_width, S.hidden, generator=g) * S.hidden**-0.5).cuda().bfloat16()
+    x = torch.randn(t, S.hidden, generator=g).cuda().bfloat16()
+    out = split_outputs(t, rs, x, torch.bfloat16)
+    for o in out:
+        o.fill_(float("nan"))
+    got = gemm_split(x, w, rs, layout, out=out, **({} if autotune else {"block_n": 64}))
+    full = naive.project(x, w)
+    want = NAIVE[layout](full[:, : rs.qkvz_width], full[:, rs.qkvz_width :], rs)
+    cublas = torch.nn.functional.linear(x, w)
+    base = split_qkvzba(cublas[:, : rs.qkvz_width], cublas[:, rs.qkvz_width :], rs, layout)
+    for g_, w_, b_ in zip(got, want, base, strict=True):
+        assert not g_.isnan().any()
+        assert _rel(g_, w_) < 1e-2 and _rel(g_, b_) < 1e-2

@@ -1,0 +1,512 @@
+"""GDN kernel benchmark: ``python -m runtime.gdn.bench [--json PATH] [--sweep]``.
+
+Every time is a CUDA-graph median (:mod:`runtime.benchkit`) except the eager prefill reference, which is
+timed eagerly (hundreds of small triangular solves). Columns: ``ours``; ``eager`` (the unfused PyTorch
+path composed from :mod:`runtime.gdn.naive`); ``fla`` (fla-core when importable); ``floor`` (bytes that
+must move / measured copy bandwidth); ``pct_floor`` (floor / ours); ``x_fla``, ``x_eager`` (speed-ups of
+ours). Inputs rotate across enough sets (decode and verify: pool slots) that one pass over them is four
+times the L2, so nothing is served from cache. ``--sweep`` times tile choices instead; its tables picked
+the defaults recorded in ``runtime/gdn/NOTES.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import itertools
+import math
+from collections.abc import Callable
+
+import torch
+
+from runtime import benchkit
+from runtime.gdn import naive
+from runtime.gdn.decode import DecodeConfig, packed_decode
+from runtime.gdn.gated_norm import gated_rmsnorm
+from runtime.gdn.gating import fused_gating
+from runtime.gdn.prefill import chunk_prefill, load_fla
+from runtime.gdn.verify import verify
+
+K = V = 128
+TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}  # (k-heads, v-heads) per rank, Qwen3-Next-80B
+COLUMNS = [
+    "kernel",
+    "shape",
+    "ours_us",
+    "eager_us",
+    "fla_us",
+    "fla_kv_us",
+    "floor_us",
+    "pct_floor",
+    "x_fla",
+    "x_fla_kv",
+    "x_eager",
+]
+SWEEP_COLUMNS = ["kernel", "shape", "choice", "us", "pct_floor"]
+DECODE_CHOICES = [
+    (8, 1),
+    (16, 1),
+    (16, 2),
+    (32, 1),
+    (32, 4),
+    (64, 2),
+    (64, 4),
+    (64, 8),
+    (128, 4),
+]  # (block_v, warps)
+GATING_CHOICES = list(itertools.product((4, 16, 32, 64, 128), (1, 4)))  # (block_t, num_warps)
+NORM_CHOICES = list(itertools.product((4, 8, 16, 32, 64), (2, 4, 8)))  # (block_rows, num_warps)
+
+
+def _sets(bytes_per_call: int, cap: int = 256) -> int:
+    """How many input sets to rotate so one pass over them is at least 4x the L2."""
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    return max(1, min(cap, math.ceil(4 * l2 / max(bytes_per_call, 1))))
+
+
+def _cycle(calls: list[Callable[[], object]]) -> Callable[[], object]:
+    it = itertools.cycle(calls)
+    return lambda: next(it)()
+
+
+def _time(fn: Callable[[], object], n_sets: int, reps: int = 30) -> float | None:
+    """Graph median over ``max(20, n_sets)`` back-to-back calls; ``None`` (reported) if the path fails."""
+    try:
+        return benchkit.cuda_graph_median_us(fn, replays=max(20, n_sets), reps=reps)
+    except (RuntimeError, ValueError, TypeError, AssertionError) as exc:
+        print(f"  (timing failed: {type(exc).__name__}: {str(exc)[:160]})")
+        return None
+
+
+def _row(
+    kernel: str,
+    shape: str,
+    nbytes: int,
+    copy_gbs: float,
+    ours: float | None,
+    eager: float | None = None,
+    fla: float | None = None,
+) -> dict:
+    floor = nbytes / (copy_gbs * 1e3)
+
+    def speedup(other: float | None) -> float | None:
+        return None if other is None or ours is None else other / ours
+
+    return {
+        "kernel": kernel,
+        "shape": shape,
+        "ours_us": ours,
+        "eager_us": eager,
+        "fla_us": fla,
+        "floor_us": floor,
+        "pct_floor": None if ours is None else 100 * floor / ours,
+        "x_fla": speedup(fla),
+        "x_eager": speedup(eager),
+        "bytes": nbytes,
+    }
+
+
+def streaming_gbs(in_place: bool, nbytes: int = 1 << 30) -> float:
+    """Bandwidth (read + write) of a plain elementwise update of ``nbytes`` of fp32, in place or not."""
+    x = torch.empty(nbytes // 4, device="cuda").uniform_()
+    y = torch.empty_like(x)
+    us = benchkit.eager_median_us(lambda: x.mul_(1.0) if in_place else torch.mul(x, 1.0, out=y), reps=20)
+    return 2 * nbytes / (us * 1e-6) / 1e9
+
+
+def _gate_params(HV: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.log(1 + 15 * torch.rand(HV, device="cuda")), torch.randn(HV, device="cuda")
+
+
+def _eager_qkv(
+    qkv: torch.Tensor, a: torch.Tensor, b: torch.Tensor, A_log: torch.Tensor, dt_bias: torch.Tensor, H: int
+) -> tuple[torch.Tensor, ...]:
+    """The unfused prologue: split, gate, L2-normalise, expand k-heads, scale q (several launches)."""
+    HV = a.shape[-1]
+    q, k, v = naive.split_qkv(qkv, H, K, HV, V)
+    g, beta = naive.gdn_gating(a, b, A_log, dt_bias)
+    q = naive.expand_heads(naive.l2norm(q), HV) * K**-0.5
+    return q, naive.expand_heads(naive.l2norm(k), HV), v.float(), g, beta
+
+
+class DecodeCase:
+    """``B`` decode tokens at a TP shape; the pool holds ``n_sets * B`` slots visited in rotation."""
+
+    def __init__(self, tp: str, B: int):
+        self.H, self.HV = TP_HEADS[tp]
+        self.B = B
+        self.state_bytes = self.HV * V * K * 4
+        self.n_sets = _sets(2 * B * self.state_bytes)
+        self.pool = torch.randn(self.n_sets * B, self.HV, V, K, device="cuda") * 0.5
+        self.idx = list(torch.randperm(self.n_sets * B, device="cuda").to(torch.int32).view(self.n_sets, B))
+        self.qkv = torch.randn(B, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
+        self.a = (torch.randn(B, self.HV, device="cuda") - 2).bfloat16()
+        self.b = torch.randn(B, self.HV, device="cuda").bfloat16()
+        self.A_log, self.dt_bias = _gate_params(self.HV)
+        self.out = torch.empty(B, self.HV, V, device="cuda", dtype=torch.bfloat16)
+        self.nbytes = 2 * B * self.state_bytes + 2 * (
+            self.qkv.numel() + 2 * self.a.numel() + self.out.numel()
+        )
+
+    def _ours(self, idx: torch.Tensor, config: DecodeConfig | None) -> torch.Tensor:
+        return packed_decode(
+            self.qkv,
+            self.a,
+            self.b,
+            self.A_log,
+            self.dt_bias,
+            self.pool,
+            idx,
+            num_k_heads=self.H,
+            out=self.out,
+            config=config,
+        )
+
+    def _eager(self, idx: torch.Tensor) -> torch.Tensor:
+        q, k, v, g, beta = _eager_qkv(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.H)
+        M, o = naive.delta_rule_step(self.pool[idx], q, k, v, g, beta)
+        self.pool[idx] = M
+        return o.to(self.qkv.dtype)
+
+    def time_ours(self, config: DecodeConfig | None = None, reps: int = 30) -> float | None:
+        calls = [lambda i=i: self._ours(i, config) for i in self.idx]
+        return _time(_cycle(calls), self.n_sets, reps)
+
+    def time_eager(self) -> float | None:
+        return _time(_cycle([lambda i=i: self._eager(i.long()) for i in self.idx]), self.n_sets, reps=10)
+
+    def time_fla(self, fused_recurrent: Callable, v_first: bool = True) -> float | None:
+        """fla's kernel on contiguous per-set states, final state to a new buffer (it cannot index a pool)."""
+        q, k, v = (t[:, None].contiguous() for t in naive.split_qkv(self.qkv, self.H, K, self.HV, V))
+        a, b = self.a[:, None].contiguous(), self.b[:, None].contiguous()
+        states = self.pool.view(self.n_sets, self.B, self.HV, V, K)
+
+        def call(h0: torch.Tensor) -> object:
+            return fused_recurrent(
+                q,
+                k,
+                v,
+                g=a,
+                beta=b,
+                initial_state=h0,
+                output_final_state=True,
+                use_qk_l2norm_in_kernel=True,
+                use_gate_in_kernel=True,
+                A_log=self.A_log,
+                dt_bias=self.dt_bias,
+                use_beta_sigmoid_in_kernel=True,
+                state_v_first=v_first,
+            )
+
+        return _time(_cycle([lambda h0=h0: call(h0) for h0 in states]), self.n_sets)
+
+
+def bench_decode(copy_gbs: float, fla_recurrent: Callable | None) -> list[dict]:
+    rows = []
+    for tp, B in itertools.product(TP_HEADS, (1, 16, 64, 256, 1024)):
+        case = DecodeCase(tp, B)
+        fla = fla_kv = None
+        if fla_recurrent is not None:
+            fla, fla_kv = case.time_fla(fla_recurrent), case.time_fla(fla_recurrent, v_first=False)
+        ours = case.time_ours()
+        row = _row("decode", f"{tp} B={B}", case.nbytes, copy_gbs, ours, case.time_eager(), fla)
+        row["fla_kv_us"] = fla_kv
+        row["x_fla_kv"] = None if fla_kv is None or ours is None else fla_kv / ours
+        rows.append(row)
+        del case
+        torch.cuda.empty_cache()
+    return rows
+
+
+def _verify_row(B: int, T: int, copy_gbs: float) -> dict:
+    H, HV = TP_HEADS["TP1"]
+    state = HV * V * K * 4
+    n_sets = _sets((T + 1) * B * state, cap=64)
+    pool = torch.randn(n_sets * B, HV, V, K, device="cuda") * 0.5
+    idx = list(torch.randperm(n_sets * B, device="cuda").to(torch.int32).view(n_sets, B))
+    buffer = torch.empty(B, T, HV, V, K, device="cuda")
+    buf_idx = torch.arange(B, device="cuda", dtype=torch.int32)
+    qkv = torch.randn(B * T, 2 * H * K + HV * V, device="cuda").bfloat16()
+    a = (torch.randn(B * T, HV, device="cuda") - 2).bfloat16()
+    b = torch.randn(B * T, HV, device="cuda").bfloat16()
+    A_log, dt_bias = _gate_params(HV)
+
+    def ours(i: torch.Tensor) -> torch.Tensor:
+        return verify(qkv, a, b, A_log, dt_bias, pool, i, buffer, buf_idx, num_k_heads=H, num_tokens=T)
+
+    def eager(i: torch.Tensor) -> None:
+        q, k, v, g, beta = _eager_qkv(
+            qkv.view(B, T, -1), a.view(B, T, -1), b.view(B, T, -1), A_log, dt_bias, H
+        )
+        M = pool[i]
+        for t in range(T):
+            M, _ = naive.delta_rule_step(M, q[:, t], k[:, t], v[:, t], g[:, t], beta[:, t])
+            buffer[:, t] = M
+
+    t_ours = _time(_cycle([lambda i=i: ours(i) for i in idx]), n_sets)
+    t_eager = _time(_cycle([lambda i=i: eager(i.long()) for i in idx]), n_sets, reps=10)
+    nbytes = (T + 1) * B * state + 2 * (qkv.numel() + 2 * a.numel() + B * T * HV * V)
+    return _row("verify", f"TP1 B={B} T={T}", nbytes, copy_gbs, t_ours, t_eager)
+
+
+def bench_verify(copy_gbs: float) -> list[dict]:
+    rows = [_verify_row(B, 4, copy_gbs) for B in (16, 64, 256)]
+    torch.cuda.empty_cache()
+    return rows
+
+
+def _gating_inputs(T: int, HV: int) -> tuple[int, list[tuple[torch.Tensor, torch.Tensor]]]:
+    n = _sets(T * HV * 12)
+    return n, [
+        ((torch.randn(T, HV, device="cuda") * 4).bfloat16(), torch.randn(T, HV, device="cuda").bfloat16())
+        for _ in range(n)
+    ]
+
+
+def _gating_row(T: int, copy_gbs: float, fla_gate: Callable | None) -> dict:
+    HV = TP_HEADS["TP1"][1]
+    A_log, dt_bias = _gate_params(HV)
+    n, ab = _gating_inputs(T, HV)
+    outs = [(torch.empty(T, HV, device="cuda"), torch.empty(T, HV, device="cuda")) for _ in range(n)]
+    ours = _time(
+        _cycle(
+            [lambda x=x, o=o: fused_gating(*x, A_log, dt_bias, out=o) for x, o in zip(ab, outs, strict=True)]
+        ),
+        n,
+    )
+    eager = _time(_cycle([lambda x=x: naive.gdn_gating(*x, A_log, dt_bias) for x in ab]), n)
+    fla = None
+    if fla_gate is not None:
+        fla = _time(
+            _cycle([lambda x=x: (fla_gate(x[0], A_log, dt_bias), torch.sigmoid(x[1].float())) for x in ab]), n
+        )
+    return _row("gating", f"T={T} HV={HV}", T * HV * 12, copy_gbs, ours, eager, fla)
+
+
+def _norm_inputs(T: int, G: int) -> tuple[int, list[tuple[torch.Tensor, torch.Tensor]]]:
+    n = _sets(3 * T * G * V * 2, cap=64)
+    return n, [
+        (torch.randn(T, G, V, device="cuda").bfloat16(), torch.randn(T, G, V, device="cuda").bfloat16())
+        for _ in range(n)
+    ]
+
+
+def _norm_row(T: int, copy_gbs: float, fla_norm: Callable | None) -> dict:
+    G = TP_HEADS["TP1"][1]
+    n, xz = _norm_inputs(T, G)
+    w = torch.randn(V, device="cuda")
+    outs = [torch.empty(T, G, V, device="cuda", dtype=torch.bfloat16) for _ in range(n)]
+    ours = _time(
+        _cycle([lambda x=x, o=o: gated_rmsnorm(*x, w, out=o) for x, o in zip(xz, outs, strict=True)]), n
+    )
+    eager = _time(_cycle([lambda x=x: naive.gated_rmsnorm(*x, w).to(torch.bfloat16) for x in xz]), n)
+    fla = None
+    if fla_norm is not None:
+        fla = _time(
+            _cycle([lambda x=x: fla_norm(x[0].view(-1, V), x[1].view(-1, V), w, None, eps=1e-6) for x in xz]),
+            n,
+        )
+    return _row("gated_norm", f"T={T} G={G}", 3 * T * G * V * 2 + V * 4, copy_gbs, ours, eager, fla)
+
+
+def _prefill_row(T: int, copy_gbs: float, fla_chunk: Callable) -> dict:
+    H, HV = TP_HEADS["TP1"]
+    q, k = (torch.randn(T, H, K, device="cuda").bfloat16() for _ in range(2))
+    v = torch.randn(T, HV, V, device="cuda").bfloat16()
+    a = (torch.randn(T, HV, device="cuda") - 2).bfloat16()
+    b = torch.randn(T, HV, device="cuda").bfloat16()
+    A_log, dt_bias = _gate_params(HV)
+    pool = torch.randn(4, HV, V, K, device="cuda") * 0.5
+    slot = torch.tensor([2], device="cuda", dtype=torch.int32)
+    h0 = pool[slot.long()].clone()
+
+    def ours() -> torch.Tensor:
+        return chunk_prefill(q, k, v, a, b, A_log, dt_bias, pool, slot)
+
+    def fla() -> object:
+        return fla_chunk(
+            q[None],
+            k[None],
+            v[None],
+            a[None],
+            b[None],
+            initial_state=h0,
+            output_final_state=True,
+            use_qk_l2norm_in_kernel=True,
+            state_v_first=True,
+            use_gate_in_kernel=True,
+            A_log=A_log,
+            dt_bias=dt_bias,
+            use_beta_sigmoid_in_kernel=True,
+        )
+
+    def eager() -> object:
+        g, beta = naive.gdn_gating(a, b, A_log, dt_bias)
+        return naive.chunk_gdn(naive.l2norm(q)[None], naive.l2norm(k)[None], v[None], g[None], beta[None], h0)
+
+    nbytes = T * (2 * H * K * 2 + 2 * HV * V * 2 + 2 * HV * 2) + 2 * HV * V * K * 4
+    return _row(
+        "prefill",
+        f"TP1 T={T}",
+        nbytes,
+        copy_gbs,
+        _time(ours, 1, reps=20),
+        benchkit.eager_median_us(eager, reps=3),
+        _time(fla, 1, reps=20),
+    )
+
+
+def bench_prefill(copy_gbs: float, fla_chunk: Callable | None) -> list[dict]:
+    if fla_chunk is None:
+        print("  prefill delegates to fla-core, which is not importable: no prefill rows")
+        return []
+    return [_prefill_row(T, copy_gbs, fla_chunk) for T in (2048, 8192, 32768)]
+
+
+def _sweep_row(kernel: str, shape: str, choice: str, us: float | None, nbytes: int, copy_gbs: float) -> dict:
+    pct = None if us is None else 100 * nbytes / (copy_gbs * 1e3) / us
+    return {"kernel": kernel, "shape": shape, "choice": choice, "us": us, "pct_floor": pct}
+
+
+def _sweep_gating(T: int, copy_gbs: float) -> list[dict]:
+    HV = TP_HEADS["TP1"][1]
+    A_log, dt_bias = _gate_params(HV)
+    n, ab = _gating_inputs(T, HV)
+    rows = []
+    for bt, nw in GATING_CHOICES:
+        calls = [
+            lambda x=x, bt=bt, nw=nw: fused_gating(*x, A_log, dt_bias, block_t=bt, num_warps=nw) for x in ab
+        ]
+        rows.append(
+            _sweep_row(
+                "gating", f"T={T}", f"block_t={bt} warps={nw}", _time(_cycle(calls), n), T * HV * 12, copy_gbs
+            )
+        )
+    return rows
+
+
+def _sweep_norm(T: int, copy_gbs: float) -> list[dict]:
+    G = TP_HEADS["TP1"][1]
+    n, xz = _norm_inputs(T, G)
+    w = torch.randn(V, device="cuda")
+    rows = []
+    for br, nw in NORM_CHOICES:
+        calls = [lambda x=x, br=br, nw=nw: gated_rmsnorm(*x, w, block_rows=br, num_warps=nw) for x in xz]
+        rows.append(
+            _sweep_row(
+                "gated_norm",
+                f"T={T}",
+                f"block_rows={br} warps={nw}",
+                _time(_cycle(calls), n),
+                3 * T * G * V * 2,
+                copy_gbs,
+            )
+        )
+    return rows
+
+
+def sweep(copy_gbs: float) -> list[dict]:
+    """Time the tile choices of decode, gating and norm; one row per (shape, choice)."""
+    rows = []
+    for tp, B in [("TP1", 1), ("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256)]:
+        case = DecodeCase(tp, B)
+        for choice in DECODE_CHOICES:
+            us = case.time_ours(DecodeConfig(*choice), reps=15)
+            rows.append(_sweep_row("decode", f"{tp} B={B}", str(choice), us, case.nbytes, copy_gbs))
+        del case
+        torch.cuda.empty_cache()
+    for T in (256, 16384):
+        rows += _sweep_gating(T, copy_gbs) + _sweep_norm(T, copy_gbs)
+    return rows
+
+
+def _fla_peers() -> tuple[Callable | None, ...]:
+    """fla-core's chunk, fused-recurrent, gate and gated-norm entry points, or four ``None``."""
+    chunk = load_fla()
+    if chunk is None:
+        return None, None, None, None
+    from fla.modules.norm.fused_norm_gate import rms_norm_gated
+    from fla.ops.gated_delta_rule import fused_recurrent_gated_delta_rule
+    from fla.ops.gated_delta_rule.gate import fused_gdn_gate
+
+    return chunk, fused_recurrent_gated_delta_rule, fused_gdn_gate, rms_norm_gated
+
+
+def _fla_version() -> str | None:
+    try:
+        return importlib.metadata.version("fla-core")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def summarize(rows: list[dict]) -> list[str]:
+    """One-line findings from measured rows (shown in the rendered manual; never invented)."""
+
+    def pick(kernel: str, key: str, cond=lambda r: True) -> list[float]:
+        return [r[key] for r in rows if r["kernel"] == kernel and r.get(key) is not None and cond(r)]
+
+    def span(values: list[float], fmt: str) -> str:
+        lo, hi = min(values), max(values)
+        return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}-{fmt.format(hi)}"
+
+    def batch(r: dict) -> int:
+        return int(r["shape"].split("B=")[1])
+
+    out = []
+    for tp in ("TP1", "TP4"):
+        big = pick("decode", "pct_floor", lambda r: r["shape"].startswith(tp) and batch(r) >= 64)
+        vs = pick("decode", "x_fla", lambda r: r["shape"].startswith(tp) and batch(r) >= 64)
+        if big:
+            text = f"{tp} decode at {span(big, '{:.0f}')}% of copy bandwidth for B>=64"
+            out.append(text + (f", {span(vs, '{:.2f}')}x fla-core" if vs else ""))
+    for kernel, label in (("gating", "fused gating"), ("gated_norm", "gated RMSNorm")):
+        x = pick(kernel, "x_eager")
+        if x:
+            out.append(f"{label} {span(x, '{:.1f}')}x faster than eager")
+    pre = pick("prefill", "x_fla")
+    if pre:
+        out.append(f"prefill (fla-core chunk kernel + our gating/pool glue) at {span(pre, '{:.2f}')}x fla-core alone")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", default="results/bench/gdn.json", help="where to write the rows")
+    parser.add_argument("--sweep", action="store_true", help="time tile choices instead of the comparison")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("runtime.gdn.bench needs a CUDA device")
+    torch.manual_seed(0)
+    copy_gbs = benchkit.copy_bandwidth_gbs()
+    ceilings = {
+        "copy_gbs": copy_gbs,
+        "mul_out_of_place_gbs": streaming_gbs(False),
+        "mul_in_place_gbs": streaming_gbs(True),
+    }
+    print(
+        f"device: {torch.cuda.get_device_name()}  copy bandwidth: {copy_gbs:.0f} GB/s  "
+        f"fla-core: {_fla_version()}  elementwise out-of-place / in-place: "
+        f"{ceilings['mul_out_of_place_gbs']:.0f} / {ceilings['mul_in_place_gbs']:.0f} GB/s"
+    )
+    with torch.inference_mode():
+        if args.sweep:
+            rows = sweep(copy_gbs)
+            benchkit.write_results(args.json, "gdn-sweep", rows, ceilings)
+            for kernel in ("decode", "gating", "gated_norm"):
+                benchkit.print_table(
+                    [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"
+                )
+            return
+        chunk, recurrent, gate, norm = _fla_peers()
+        rows = bench_decode(copy_gbs, recurrent) + bench_verify(copy_gbs)
+        rows += [_gating_row(T, copy_gbs, gate) for T in (1, 256, 16384)]
+        rows += [_norm_row(T, copy_gbs, norm) for T in (1, 256, 16384)]
+        rows += bench_prefill(copy_gbs, chunk)
+    benchkit.write_results(args.json, "gdn", rows, ceilings, fla_core=_fla_version(), summary=summarize(rows))
+    benchkit.print_table(
+        rows, COLUMNS, title=f"GDN kernels, microseconds (copy bandwidth {copy_gbs:.0f} GB/s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

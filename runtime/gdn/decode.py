@@ -1,0 +1,179 @@
+"""Packed GDN decode on a ``[slots, HV, V, K]`` state pool (#15631, #17981; the 0.5.23 default on H100).
+
+One kernel takes the conv output ``mixed_qkv: [B, 2 H K + HV V]`` and the raw gate inputs ``a, b: [B, HV]``
+and does split, gating (#12508), L2 normalisation of q and k (epsilon inside the root, #10466), the
+delta-rule update and the output, updating the pool in place through per-request slot indices (negative
+index: padding, zero output, no state traffic). Program ``(request, v-head, v-block)`` owns a
+``[block_v, K]`` tile of one state; with K contiguous every tile row is one coalesced 512-byte read and
+write, and the tile load is issued first so its latency covers the prologue. Both reductions, ``M k``
+and ``M q``, are taken on the decayed *old* state, so ``o = e^g M q + u (k.q)`` needs no second pass
+over the updated tile.
+
+The kernel moves ``2 * B * HV * V * K * 4`` state bytes and little else, so its floor is that over the
+measured copy bandwidth; the bench reports the fraction reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+from runtime.gdn.activations import gdn_gate, l2_normalize
+from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """Tile of one program: ``block_v`` rows of one ``[V, K]`` state, ``num_warps`` warps."""
+
+    block_v: int = 64
+    num_warps: int = 4
+
+
+@triton.jit
+def _packed_decode_kernel(
+    qkv_ptr,
+    a_ptr,
+    b_ptr,
+    A_log_ptr,
+    dt_bias_ptr,
+    out_ptr,
+    pool_ptr,
+    idx_ptr,
+    scale,
+    s_qkv,
+    s_a,
+    s_b,
+    s_ob,
+    s_oh,
+    s_pn,
+    s_ph,
+    s_pv,
+    s_pk,
+    H: tl.constexpr,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+    THRESHOLD: tl.constexpr,
+    EPS: tl.constexpr,
+):
+    i_bh = tl.program_id(0)
+    i_b = i_bh // HV
+    i_hv = i_bh % HV
+    i_h = i_hv // (HV // H)
+    o_v = tl.program_id(1) * BV + tl.arange(0, BV)
+    o_k = tl.arange(0, BK)
+    m_v = o_v < V
+    m_k = o_k < K
+    m_h = m_v[:, None] & m_k[None, :]
+    p_out = out_ptr + i_b.to(tl.int64) * s_ob + i_hv * s_oh + o_v
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    if slot < 0:
+        tl.store(p_out, tl.zeros([BV], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
+        return
+    # the state tile is the only large read: issue it before the prologue so its latency hides the math
+    p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+    h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
+    p_row = qkv_ptr + i_b.to(tl.int64) * s_qkv
+    q = tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0).to(tl.float32)
+    k = tl.load(p_row + (H + i_h) * K + o_k, mask=m_k, other=0.0).to(tl.float32)
+    v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
+    g, beta = gdn_gate(
+        tl.load(a_ptr + i_b.to(tl.int64) * s_a + i_hv),
+        tl.load(b_ptr + i_b.to(tl.int64) * s_b + i_hv),
+        tl.load(A_log_ptr + i_hv),
+        tl.load(dt_bias_ptr + i_hv),
+        THRESHOLD,
+    )
+    q = l2_normalize(q, EPS) * scale
+    k = l2_normalize(k, EPS)
+    h *= tl.exp(g)
+    u = beta * (v - tl.sum(h * k[None, :], axis=1))
+    o = tl.sum(h * q[None, :], axis=1) + u * tl.sum(q * k, axis=0)
+    h += u[:, None] * k[None, :]
+    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+    tl.store(p_out, o.to(out_ptr.dtype.element_ty), mask=m_v)
+
+
+def default_config(batch: int, num_v_heads: int) -> DecodeConfig:
+    """Tile choice from the H100 sweep (``runtime/gdn/NOTES.md``): under 1024 (request, head) pairs, many
+    one-warp 8-row programs fill the 132 SMs; beyond, 64-row tiles over 8 warps stream best."""
+    if batch * num_v_heads < 1024:
+        return DecodeConfig(block_v=8, num_warps=1)
+    return DecodeConfig(block_v=64, num_warps=8)
+
+
+def packed_decode(
+    mixed_qkv: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    A_log: torch.Tensor,
+    dt_bias: torch.Tensor,
+    pool: torch.Tensor,
+    slot_indices: torch.Tensor,
+    *,
+    num_k_heads: int,
+    scale: float | None = None,
+    out: torch.Tensor | None = None,
+    config: DecodeConfig | None = None,
+) -> torch.Tensor:
+    """One decode token per request; updates ``pool [slots, HV, V, K]`` in place, returns ``[B, HV, V]``.
+
+    ``mixed_qkv: [B, 2 H K + HV V]``, ``a, b: [B, HV]`` (any row stride, last dim contiguous);
+    ``slot_indices: [B]`` distinct among non-negative entries. ``out`` (default: ``mixed_qkv``'s dtype)
+    may be any ``[B, HV, V]`` tensor with a contiguous last dim.
+    """
+    if pool.ndim != 4:
+        raise ValueError("pool must be [slots, HV, V, K]")
+    _, HV, V, K = pool.shape
+    B = mixed_qkv.shape[0]
+    H = num_k_heads
+    if mixed_qkv.ndim != 2 or mixed_qkv.shape[1] != 2 * H * K + HV * V:
+        raise ValueError(f"mixed_qkv must be [B, {2 * H * K + HV * V}], got {tuple(mixed_qkv.shape)}")
+    if HV % H != 0:
+        raise ValueError(f"HV={HV} must be a multiple of H={H}")
+    if a.shape != (B, HV) or b.shape != (B, HV) or slot_indices.shape != (B,):
+        raise ValueError("a, b must be [B, HV] and slot_indices [B]")
+    if any(t.stride(-1) != 1 for t in (mixed_qkv, a, b)):
+        raise ValueError("mixed_qkv, a and b must be contiguous in the last dim")
+    if out is None:
+        out = torch.empty(B, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
+    elif out.shape != (B, HV, V) or out.stride(-1) != 1:
+        raise ValueError(f"out must be [{B}, {HV}, {V}] with a contiguous last dim")
+    if B == 0:
+        return out
+    cfg = config or default_config(B, HV)
+    block_v = min(cfg.block_v, triton.next_power_of_2(V))
+    grid = (B * HV, triton.cdiv(V, block_v))
+    _packed_decode_kernel[grid](
+        mixed_qkv,
+        a,
+        b,
+        A_log.contiguous(),
+        dt_bias.contiguous(),
+        out,
+        pool,
+        slot_indices,
+        K**-0.5 if scale is None else scale,
+        mixed_qkv.stride(0),
+        a.stride(0),
+        b.stride(0),
+        out.stride(0),
+        out.stride(1),
+        *pool.stride(),
+        H=H,
+        HV=HV,
+        K=K,
+        V=V,
+        BK=triton.next_power_of_2(K),
+        BV=block_v,
+        THRESHOLD=SOFTPLUS_THRESHOLD,
+        EPS=L2_EPS,
+        num_warps=cfg.num_warps,
+    )
+    return out

@@ -1,0 +1,256 @@
+"""MTP target-verify for GDN (#23273): ``T`` draft tokens per request without touching the state pool.
+
+Speculative decoding checks ``T`` chained draft tokens in one forward. The recurrence cannot be rolled
+back, so the verify kernel reads each request's state from the pool once, keeps it in registers across
+the ``T`` tokens, and writes the state after every step into an intermediate buffer
+``[buffers, T_max, HV, V, K]``; the pool is only read. Once the sampler knows how many tokens were
+accepted, :func:`commit_accepted` copies that step's state into the pool. Inputs are packed like decode
+(``mixed_qkv: [B * T, 2 H K + HV V]``, request-major), so split, gating and L2 norm are fused here too.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from runtime.gdn.activations import gdn_gate, l2_normalize
+from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
+
+
+@triton.jit
+def _verify_kernel(
+    qkv_ptr,
+    a_ptr,
+    b_ptr,
+    A_log_ptr,
+    dt_bias_ptr,
+    out_ptr,
+    pool_ptr,
+    idx_ptr,
+    buf_ptr,
+    buf_idx_ptr,
+    scale,
+    T,
+    s_qkv,
+    s_a,
+    s_b,
+    s_ot,
+    s_oh,
+    s_pn,
+    s_ph,
+    s_pv,
+    s_pk,
+    s_bn,
+    s_bt,
+    s_bh,
+    s_bv,
+    s_bk,
+    H: tl.constexpr,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+    THRESHOLD: tl.constexpr,
+    EPS: tl.constexpr,
+):
+    i_bh = tl.program_id(0)
+    i_b = i_bh // HV
+    i_hv = i_bh % HV
+    i_h = i_hv // (HV // H)
+    o_v = tl.program_id(1) * BV + tl.arange(0, BV)
+    o_k = tl.arange(0, BK)
+    m_v = o_v < V
+    m_k = o_k < K
+    m_h = m_v[:, None] & m_k[None, :]
+    tok0 = i_b.to(tl.int64) * T
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    if slot < 0:
+        for t in range(T):
+            tl.store(
+                out_ptr + (tok0 + t) * s_ot + i_hv * s_oh + o_v,
+                tl.zeros([BV], dtype=tl.float32).to(out_ptr.dtype.element_ty),
+                mask=m_v,
+            )
+        return
+    h = tl.load(
+        pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk, mask=m_h, other=0.0
+    ).to(tl.float32)
+    p_buf = (
+        buf_ptr
+        + tl.load(buf_idx_ptr + i_b).to(tl.int64) * s_bn
+        + i_hv * s_bh
+        + o_v[:, None] * s_bv
+        + o_k[None, :] * s_bk
+    )
+    for t in range(T):
+        tok = tok0 + t
+        p_row = qkv_ptr + tok * s_qkv
+        q = l2_normalize(tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0).to(tl.float32), EPS) * scale
+        k = l2_normalize(tl.load(p_row + (H + i_h) * K + o_k, mask=m_k, other=0.0).to(tl.float32), EPS)
+        v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
+        g, beta = gdn_gate(
+            tl.load(a_ptr + tok * s_a + i_hv),
+            tl.load(b_ptr + tok * s_b + i_hv),
+            tl.load(A_log_ptr + i_hv),
+            tl.load(dt_bias_ptr + i_hv),
+            THRESHOLD,
+        )
+        h *= tl.exp(g)
+        u = beta * (v - tl.sum(h * k[None, :], axis=1))
+        o = tl.sum(h * q[None, :], axis=1) + u * tl.sum(q * k, axis=0)
+        h += u[:, None] * k[None, :]
+        tl.store(out_ptr + tok * s_ot + i_hv * s_oh + o_v, o.to(out_ptr.dtype.element_ty), mask=m_v)
+        tl.store(p_buf + t * s_bt, h.to(buf_ptr.dtype.element_ty), mask=m_h)
+
+
+@triton.jit
+def _commit_kernel(
+    pool_ptr,
+    idx_ptr,
+    buf_ptr,
+    buf_idx_ptr,
+    step_ptr,
+    s_pn,
+    s_ph,
+    s_pv,
+    s_pk,
+    s_bn,
+    s_bt,
+    s_bh,
+    s_bv,
+    s_bk,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+):
+    i_bh = tl.program_id(0)
+    i_b = i_bh // HV
+    i_hv = i_bh % HV
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    step = tl.load(step_ptr + i_b).to(tl.int64)
+    if (slot < 0) | (step < 0):
+        return
+    o_v = tl.program_id(1) * BV + tl.arange(0, BV)
+    o_k = tl.arange(0, BK)
+    m_h = (o_v < V)[:, None] & (o_k < K)[None, :]
+    src = (
+        buf_ptr
+        + tl.load(buf_idx_ptr + i_b).to(tl.int64) * s_bn
+        + step * s_bt
+        + i_hv * s_bh
+        + o_v[:, None] * s_bv
+        + o_k[None, :] * s_bk
+    )
+    dst = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+    tl.store(dst, tl.load(src, mask=m_h, other=0.0).to(pool_ptr.dtype.element_ty), mask=m_h)
+
+
+def verify(
+    mixed_qkv: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    A_log: torch.Tensor,
+    dt_bias: torch.Tensor,
+    pool: torch.Tensor,
+    slot_indices: torch.Tensor,
+    buffer: torch.Tensor,
+    buffer_indices: torch.Tensor,
+    *,
+    num_k_heads: int,
+    num_tokens: int,
+    scale: float | None = None,
+    out: torch.Tensor | None = None,
+    block_v: int = 32,
+    num_warps: int = 4,
+) -> torch.Tensor:
+    """Verify ``num_tokens`` draft tokens per request; returns ``o [B * T, HV, V]``, pool unchanged.
+
+    ``buffer: [buffers, >= T, HV, V, K]`` receives request ``i``'s state after step ``t`` at
+    ``buffer[buffer_indices[i], t]``; padding rows (negative slot) write nothing there.
+    """
+    _, HV, V, K = pool.shape
+    H, T = num_k_heads, num_tokens
+    BT = mixed_qkv.shape[0]
+    if BT % T or slot_indices.shape != (BT // T,) or buffer_indices.shape != slot_indices.shape:
+        raise ValueError("mixed_qkv must hold T tokens for each of the B slot / buffer indices")
+    if mixed_qkv.shape[1] != 2 * H * K + HV * V or a.shape != (BT, HV) or b.shape != (BT, HV):
+        raise ValueError("mixed_qkv must be [B*T, 2HK + HV V] and a, b [B*T, HV]")
+    if buffer.ndim != 5 or buffer.shape[1] < T or tuple(buffer.shape[2:]) != (HV, V, K):
+        raise ValueError(f"buffer must be [buffers, >={T}, {HV}, {V}, {K}]")
+    if any(t.stride(-1) != 1 for t in (mixed_qkv, a, b)):
+        raise ValueError("mixed_qkv, a and b must be contiguous in the last dim")
+    if out is None:
+        out = torch.empty(BT, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
+    if BT == 0:
+        return out
+    block_v = min(block_v, triton.next_power_of_2(V))
+    _verify_kernel[(BT // T * HV, triton.cdiv(V, block_v))](
+        mixed_qkv,
+        a,
+        b,
+        A_log.contiguous(),
+        dt_bias.contiguous(),
+        out,
+        pool,
+        slot_indices,
+        buffer,
+        buffer_indices,
+        K**-0.5 if scale is None else scale,
+        T,
+        mixed_qkv.stride(0),
+        a.stride(0),
+        b.stride(0),
+        out.stride(0),
+        out.stride(1),
+        *pool.stride(),
+        *buffer.stride(),
+        H=H,
+        HV=HV,
+        K=K,
+        V=V,
+        BK=triton.next_power_of_2(K),
+        BV=block_v,
+        THRESHOLD=SOFTPLUS_THRESHOLD,
+        EPS=L2_EPS,
+        num_warps=num_warps,
+    )
+    return out
+
+
+def commit_accepted(
+    pool: torch.Tensor,
+    slot_indices: torch.Tensor,
+    buffer: torch.Tensor,
+    buffer_indices: torch.Tensor,
+    last_step: torch.Tensor,
+    *,
+    block_v: int = 32,
+    num_warps: int = 4,
+) -> None:
+    """``pool[slot] = buffer[buffer_index, last_step]`` per request; negative slot or step: no commit."""
+    _, HV, V, K = pool.shape
+    B = slot_indices.shape[0]
+    if buffer_indices.shape != (B,) or last_step.shape != (B,):
+        raise ValueError("slot_indices, buffer_indices and last_step must all be [B]")
+    if B == 0:
+        return
+    block_v = min(block_v, triton.next_power_of_2(V))
+    _commit_kernel[(B * HV, triton.cdiv(V, block_v))](
+        pool,
+        slot_indices,
+        buffer,
+        buffer_indices,
+        last_step,
+        *pool.stride(),
+        *buffer.stride(),
+        HV=HV,
+        K=K,
+        V=V,
+        BK=triton.next_power_of_2(K),
+        BV=block_v,
+        num_warps=num_warps,
+    )

@@ -1,0 +1,123 @@
+"""MTP target-verify (#23273): T draft tokens == T sequential decode steps, with the pool left unchanged."""
+
+import pytest
+import torch
+
+from runtime.gdn import naive
+from runtime.gdn.decode import packed_decode
+from runtime.gdn.verify import commit_accepted, verify
+
+from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
+from ._gdn_cases import gen as make_gen
+
+
+def _case(s, seed):
+    g0 = make_gen(seed)
+    B, T = (32, 4) if s.K == 128 else (4, 3)
+    qkv, a, b = step_inputs(s, B * T, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 3 * B, g0)
+    idx = slot_indices(B, 3 * B, g0, padding=1)
+    buf_idx = torch.randperm(B + 2, generator=g0, device=DEVICE)[:B].to(torch.int32)
+    buffer = nan_like((B + 2, T + 1, s.HV, s.V, s.K))
+    return g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer
+
+
+@pytest.mark.parametrize("s", SHAPES)
+def test_verify_equals_sequential_decode(s):
+    """Per-token outputs and per-step states equal T packed_decode calls (rel < 1e-6), pool bit-for-bit
+    unchanged; padding rows give zeros and leave their buffer (and every step >= T) unwritten (NaN)."""
+    _, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 200 + s.K)
+    frozen = states.clone()
+    out = verify(
+        qkv,
+        a,
+        b,
+        A_log,
+        dt_bias,
+        states,
+        idx,
+        buffer,
+        buf_idx,
+        num_k_heads=s.H,
+        num_tokens=T,
+        out=nan_like((B * T, s.HV, s.V)),
+    )
+    assert torch.equal(states, frozen)
+    out = out.view(B, T, s.HV, s.V)
+    valid = idx >= 0
+    assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
+    assert torch.isnan(buffer[buf_idx[~valid].long()]).all() and torch.isnan(buffer[:, T]).all()
+    seq_pool = frozen.clone()
+    for t in range(T):
+        rows = torch.arange(B, device=DEVICE) * T + t
+        o_t = packed_decode(
+            qkv[rows],
+            a[rows],
+            b[rows],
+            A_log,
+            dt_bias,
+            seq_pool,
+            idx,
+            num_k_heads=s.H,
+            out=nan_like((B, s.HV, s.V)),
+        )
+        assert rel_err(out[:, t], o_t) < 1e-6
+        assert rel_err(buffer[buf_idx[valid].long(), t], seq_pool[idx[valid].long()]) < 1e-6
+
+
+@pytest.mark.parametrize("s", SHAPES)
+def test_verify_matches_reference(s):
+    """Outputs and intermediate states within 1e-5 relative of naive.verify_gdn (split, gate, L2 composed)."""
+    _, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 210 + s.K)
+    out = verify(
+        qkv,
+        a,
+        b,
+        A_log,
+        dt_bias,
+        states,
+        idx,
+        buffer,
+        buf_idx,
+        num_k_heads=s.H,
+        num_tokens=T,
+        out=nan_like((B * T, s.HV, s.V)),
+    )
+    q, k, v = naive.split_qkv(qkv.view(B, T, -1), s.H, s.K, s.HV, s.V)
+    g, beta = naive.gdn_gating(a.view(B, T, -1), b.view(B, T, -1), A_log, dt_bias)
+    o_ref, inter_ref = naive.verify_gdn(naive.l2norm(q), naive.l2norm(k), v, g, beta, states, idx)
+    valid = idx >= 0
+    assert rel_err(out.view(B, T, s.HV, s.V), o_ref) < 1e-5
+    assert rel_err(buffer[buf_idx[valid].long(), :T], inter_ref[valid]) < 1e-5
+
+
+@pytest.mark.parametrize("s", SHAPES)
+def test_commit_accepted_steps(s):
+    """commit_accepted copies buffer[buf, step] into pool[slot] exactly; step -1 and padding rows commit
+    nothing, and slots outside the batch stay bit-for-bit unchanged."""
+    g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 220 + s.K)
+    verify(qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx, num_k_heads=s.H, num_tokens=T)
+    before = states.clone()
+    last = torch.randint(-1, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    last[0] = T - 1  # at least one full acceptance and, below, one rejection
+    last[1] = -1
+    commit_accepted(states, idx, buffer, buf_idx, last)
+    expect = before.clone()
+    for i in range(B):
+        if idx[i] >= 0 and last[i] >= 0:
+            expect[idx[i]] = buffer[buf_idx[i], last[i]]
+    assert torch.equal(states, expect)
+    assert (idx >= 0).logical_and(last >= 0).any()
+
+
+def test_verify_rejects_mismatched_buffer():
+    s = SHAPES[0].values[0]
+    g0 = make_gen(230)
+    qkv, a, b = step_inputs(s, 6, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 4, g0)
+    idx = torch.tensor([0, 2], dtype=torch.int32, device=DEVICE)
+    small = randn(2, 2, s.HV, s.V, s.K, gen=g0)
+    with pytest.raises(ValueError):
+        verify(qkv, a, b, A_log, dt_bias, states, idx, small, idx, num_k_heads=s.H, num_tokens=3)

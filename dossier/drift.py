@@ -28,7 +28,7 @@ DRIFT_LOCK = Path("cards") / "drift.lock"
 LOCK_VERSION = 1
 SHOWN_ELSEWHERE = 3
 
-IN_PLACE, RELOCATED, MISSING, OUTSIDE = "in-place", "relocated", "missing", "outside"
+IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE = "in-place", "relocated", "rewritten", "missing", "outside"
 _VERSION = re.compile(r"""^__version__\s*=\s*(?:\w+\s*=\s*)*['"]([^'"]+)['"]""", re.MULTILINE)
 
 
@@ -94,7 +94,7 @@ class DriftResult:
     status: str  # the card's status
     file: str
     match: str
-    verdict: str  # in-place | relocated | missing | outside
+    verdict: str  # in-place | relocated | rewritten | missing | outside
     found: tuple[Where, ...] = ()
     #: the card's fragment is a removal (evidence lock: old side): absence is what the PR did
     removal: bool = False
@@ -115,6 +115,8 @@ class DriftResult:
             return "reverted or superseded?" if self.status == "current" else "gone, as its status says"
         if self.verdict == OUTSIDE:
             return "file is outside the sglang package; pass a checkout with --sglang-src"
+        if self.verdict == REWRITTEN:
+            return "the PR's lines were rewritten; the behaviour is where the card's `today` says"
         return ""
 
     def to_data(self) -> dict:
@@ -193,6 +195,11 @@ def check_card(card: Card, index: SourceIndex, removal: bool = False) -> DriftRe
         name = PurePosixPath(kf.file).name
         elsewhere.sort(key=lambda w: (PurePosixPath(w.file).name != name, w.file))
         return DriftResult(**base, verdict=RELOCATED, found=tuple(elsewhere))
+    if kf.today is not None:
+        today = index.text(kf.today.file)
+        lines = lines_with(today, kf.today.match) if today is not None else ()
+        if lines:
+            return DriftResult(**base, verdict=REWRITTEN, found=(Where(kf.today.file, lines),))
     if text is None and index.local(kf.file) is None:
         return DriftResult(**base, verdict=OUTSIDE)
     return DriftResult(**base, verdict=MISSING)
@@ -222,7 +229,7 @@ def format_text(results: list[DriftResult], tree: SglangTree) -> str:
     rows = [f"compared against {tree.label}"]
     for r in results:
         line = f"#{r.pr:<6} {r.status:<10} {r.verdict:<9} "
-        if r.verdict == IN_PLACE:
+        if r.verdict in (IN_PLACE, REWRITTEN):
             line += _where(r.found[0])
         elif r.verdict == RELOCATED:
             more = len(r.found) - SHOWN_ELSEWHERE
@@ -231,7 +238,7 @@ def format_text(results: list[DriftResult], tree: SglangTree) -> str:
         else:
             line += r.file
         rows.append(line + (f"  [{r.note}]" if r.note else ""))
-    counts = {v: sum(r.verdict == v for r in results) for v in (IN_PLACE, RELOCATED, MISSING, OUTSIDE)}
+    counts = {v: sum(r.verdict == v for r in results) for v in (IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE)}
     problems = sum(r.problem for r in results)
     rows.append(
         f"{len(results)} card(s): "
@@ -310,6 +317,7 @@ def annotator(project: Project) -> Callable[[Card], list[str]]:
         text = {
             IN_PLACE: f"found in place: {found[0] if found else ''}",
             RELOCATED: "relocated to " + "; ".join(found[:SHOWN_ELSEWHERE]),
+            REWRITTEN: f"rewritten since; the behaviour is at {found[0] if found else ''}",
             MISSING: "not found in the source",
             OUTSIDE: "not checked",
         }.get(r.verdict, r.verdict)

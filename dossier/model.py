@@ -39,6 +39,16 @@ CARD = Spec(
                 "file": Spec("str", doc="A file the PR changed (path in the PR diff)"),
                 "match": Spec("str", doc="A short string found on a changed line of that file"),
                 "explain": Spec("str", doc="Our own pseudo-fragment / explanation of those lines"),
+                "today": Spec(
+                    "map",
+                    required=False,
+                    doc="Where the behaviour lives in today's SGLang when later PRs rewrote the changed lines "
+                    "(dossier drift checks it when the PR's own match is gone)",
+                    fields={
+                        "file": Spec("str", doc="Path in today's SGLang (python/sglang/...)"),
+                        "match": Spec("str", doc="A short string on the line that carries the behaviour today"),
+                    },
+                ),
             },
         ),
         "files": Spec(
@@ -95,10 +105,20 @@ LANES_FILE = Spec(
 
 
 @dataclass(frozen=True)
+class Place:
+    """A line in a source file, found by a short match string."""
+
+    file: str
+    match: str
+
+
+@dataclass(frozen=True)
 class KeyFragment:
     file: str
     match: str
     explain: str
+    #: where the behaviour lives today, when later PRs rewrote the changed lines
+    today: Place | None = None
 
 
 @dataclass(frozen=True)
@@ -143,8 +163,7 @@ class Card:
             superseded_by=tuple(data["superseded_by"]),
             motivation=data["motivation"].strip(),
             implementation=data["implementation"].strip(),
-            key_fragment=KeyFragment(**{k: v.strip() if k == "explain" else v
-                                        for k, v in data["key_fragment"].items()}),
+            key_fragment=_key_fragment(data["key_fragment"]),
             files={k: tuple(files.get(k) or ()) for k in ("runtime", "tests", "docs")},
             claims=tuple(data["validation"]["claims"]),
             validation_lanes=tuple(data["validation"]["lanes"]),
@@ -156,6 +175,12 @@ class Card:
     @property
     def all_files(self) -> tuple[str, ...]:
         return self.files["runtime"] + self.files["tests"] + self.files["docs"]
+
+
+def _key_fragment(data: dict) -> KeyFragment:
+    today = data.get("today")
+    return KeyFragment(data["file"], data["match"], data["explain"].strip(),
+                       Place(**today) if today else None)
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def test_cli_text_json_exit_codes_and_record(root, package):
         ln.startswith("#101") and f"{OLD_KERNEL} -> python/sglang/kernels/ops/gating/fused_gating.py:5" in ln
         for ln in lines
     )
-    assert lines[-1] == "6 card(s): 2 in-place, 1 relocated, 2 missing, 1 outside; 1 current card(s) missing"
+    assert lines[-1] == "6 card(s): 2 in-place, 1 relocated, 0 rewritten, 2 missing, 1 outside; 1 current card(s) missing"
     js = runner.invoke(app, ["drift", "--sglang-src", str(package), "--format", "json", "--root", str(root)])
     data = json.loads(js.stdout)
     assert data["sglang"]["version"] == "9.9.1" and [c["pr"] for c in data["cards"] if c["problem"]] == [102]
@@ -278,3 +278,28 @@ def test_write_lock_for_the_evidence_is_untouched_by_drift(root, package, tmp_pa
     before = (root / LOCK_FILE).read_bytes()
     runner.invoke(app, ["drift", "--sglang-src", str(package), "--record", "--root", str(root)])
     assert (root / LOCK_FILE).read_bytes() == before
+
+
+def test_rewritten_behaviour_is_tracked_through_today(tmp_path):
+    """A current card whose PR lines were rewritten later is fine when its `today` place still holds."""
+    from dossier.drift import MISSING, REWRITTEN, SglangTree, check
+    from dossier.model import Card
+    from tests.dossier.factories import make_card
+
+    pkg = tmp_path / "sglang"
+    (pkg / "srt").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "srt" / "hooks.py").write_text("def supports_extra_buffer(p):\n    return p.is_cuda or p.is_hip\n")
+    tree = SglangTree(pkg, None, "0.0.test")
+    kf = {"file": "python/sglang/srt/server_args.py", "match": "is_npu() or is_hip()",
+          "explain": "The platform assertion accepts HIP for extra_buffer."}
+    plain = Card.from_data(make_card(1, key_fragment=kf))
+    tracked = Card.from_data(make_card(2, key_fragment={
+        **kf, "today": {"file": "python/sglang/srt/hooks.py", "match": "p.is_hip"}}))
+    gone = Card.from_data(make_card(3, key_fragment={
+        **kf, "today": {"file": "python/sglang/srt/hooks.py", "match": "p.is_musa"}}))
+    r_plain, r_tracked, r_gone = check([plain, tracked, gone], tree)
+    assert r_plain.verdict == MISSING and r_plain.problem
+    assert r_tracked.verdict == REWRITTEN and not r_tracked.problem
+    assert r_tracked.found[0].file == "python/sglang/srt/hooks.py" and r_tracked.found[0].lines == (2,)
+    assert r_gone.verdict == MISSING and r_gone.problem

@@ -123,9 +123,9 @@ def print_table(rows: Sequence[dict], columns: Sequence[str], title: str | None 
     widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
     if title:
         print(title)
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths)))
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=False)))
     for row in cells:
-        print("  ".join(v.rjust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=False)))
 
 
 def write_results(path: str | os.PathLike, lane: str, rows: Sequence[dict], ceilings: dict | None = None,

@@ -1,0 +1,7 @@
+"""An exact, runnable model of how SGLang 0.5.23 caches GatedDeltaNet/Mamba state for prefix reuse.
+
+``config`` (knobs and start-up rules), ``model`` (tiny hybrid model and token-by-token oracle),
+``track`` (where extra_buffer snapshots), ``pools`` / ``radix`` / ``request`` / ``batch`` / ``runner`` /
+``scheduler`` (the simulated server), ``invariants`` (what must hold after every step), ``workload`` and
+``report`` (what ``python -m runtime.scheduling`` prints).
+"""

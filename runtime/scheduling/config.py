@@ -1,0 +1,135 @@
+"""Knobs of the hybrid-cache model and the configuration rules SGLang 0.5.23 applies to them.
+
+Facts, as read in the installed SGLang 0.5.23 source:
+
+- ``--mamba-radix-cache-strategy`` takes ``auto|no_buffer|extra_buffer|extra_buffer_lazy``
+  (``srt/arg_groups/fields/exec_.py``, class ``ExecMamba``); no ``--mamba-scheduler-strategy`` flag or
+  alias exists any more (renamed by #28151; the old name survives in PR texts such as #14792 and #23075).
+- ``auto`` resolves to ``extra_buffer`` when overlap scheduling or a page size above 1 is wanted and the
+  model supports it, else to ``no_buffer`` with overlap switched off
+  (``srt/arg_groups/overrides.py``, ``_mamba_radix_cache_resolution``). The radix cache being off skips
+  the mamba radix cache altogether (same function).
+- ``no_buffer`` asserts page size 1 and no overlap schedule (``srt/arg_groups/mamba_hook.py``,
+  ``validate_mamba_no_buffer``); ``extra_buffer`` asserts ``mamba_track_interval % page_size == 0`` and
+  warns when ``chunked_prefill_size`` is below the cache chunk (``validate_mamba_extra_buffer``; the warning
+  came with #30938); ``chunked_prefill_size % page_size == 0`` (``srt/arg_groups/validation_hook.py``).
+- ``--mamba-track-interval`` defaults to 256 (``ExecMamba.mamba_track_interval``).
+- The cache chunk is ``max(model chunk, page)`` with the model chunk the FLA ``CHUNK_SIZE`` 64 unless the
+  HF config sets ``mamba_chunk_size`` (``srt/arg_groups/overrides.py``, ``mamba_cache_chunk_size``); the
+  prefill checkpoint grid is ``lcm(cache chunk, page)`` and the decode track grid is
+  ``lcm(checkpoint grid, mamba_track_interval)`` (``srt/runtime_context.py``, ``mamba_checkpoint_grid`` and
+  ``mamba_track_grid``).
+- Overlap scheduling gives each request two ping-pong track slots, one without it
+  (``srt/mem_cache/allocation_sizing.py``, ``get_mamba_tracking_slots``).
+
+The tiny model scales the grids down (model chunk 4, track interval 16) so that every rule fires on
+prompts of tens of tokens; :data:`SGLANG_DEFAULTS` holds the real values for the worked example.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+STRATEGIES = ("auto", "no_buffer", "extra_buffer")
+ROW_ORDERS = ("prefill_first", "decode_first")
+VARIANTS = ("drop_track_on_mix", "track_view_mismatch", "offpage_mixed_cut", "single_track_slot",
+            "alias_alloc")
+CONV_KERNEL = 4
+
+
+class ConfigError(ValueError):
+    """A knob combination SGLang 0.5.23 refuses at start-up."""
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """Everything a run can vary. Defaults mirror SGLang's defaults at the tiny model's scale."""
+
+    strategy: str = "auto"  # --mamba-radix-cache-strategy
+    radix: bool = True  # not --disable-radix-cache
+    mixed: bool = False  # --enable-mixed-chunk
+    chunk_size: int = 16  # --chunked-prefill-size
+    page_size: int = 1  # --page-size
+    overlap: bool = True  # not --disable-overlap-schedule
+    row_order: str = "prefill_first"  # rows of a mixed batch (SGLang puts prefill rows first)
+    track_interval: int = 16  # --mamba-track-interval
+    state_chunk: int = 4  # the chunked kernel's chunk (FLA CHUNK_SIZE, or the HF config's mamba_chunk_size)
+    state_slots: int = 24  # Mamba state pool size (slot 0 extra)
+    kv_slots: int = 4096  # KV pool size in tokens (slot 0 extra)
+    variants: frozenset[str] = field(default_factory=frozenset)  # known bugs switched on, see VARIANTS
+
+    def with_(self, **changes: object) -> Knobs:
+        return replace(self, **changes)
+
+
+SGLANG_DEFAULTS = Knobs(chunk_size=8192, track_interval=256, state_chunk=64, kv_slots=16384)
+"""SGLang's own values: FLA chunk 64, track interval 256, page 1, overlap on and the 8192-token
+chunked prefill that ``srt/arg_groups/memory_hook.py`` picks for an 80 GB GPU."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A validated configuration with the derived grids."""
+
+    knobs: Knobs
+    mode: str  # "none" (no mamba radix cache), "no_buffer" or "extra_buffer"
+    overlap: bool
+    cache_chunk: int
+    checkpoint_grid: int
+    track_grid: int
+    ping_pong: int
+    warnings: tuple[str, ...]
+
+    def has(self, variant: str) -> bool:
+        return variant in self.knobs.variants
+
+
+def resolve(knobs: Knobs) -> Resolved:
+    """Resolve ``auto`` and apply SGLang's start-up assertions; raise :class:`ConfigError` on a refusal."""
+    k = knobs
+    if k.strategy not in STRATEGIES:
+        raise ConfigError(f"strategy {k.strategy!r} is not modelled (choose from {STRATEGIES})")
+    if k.row_order not in ROW_ORDERS:
+        raise ConfigError(f"row_order must be one of {ROW_ORDERS}")
+    unknown = set(k.variants) - set(VARIANTS)
+    if unknown:
+        raise ConfigError(f"unknown variants {sorted(unknown)}")
+    if k.page_size < 1 or k.chunk_size < 1 or k.state_chunk < 2:
+        raise ConfigError("page_size and chunk_size must be positive, state_chunk at least 2")
+    if k.chunk_size % k.page_size:
+        raise ConfigError("chunked_prefill_size must be divisible by page_size")
+    cache_chunk = max(k.state_chunk, k.page_size)
+    if cache_chunk % min(k.state_chunk, k.page_size):
+        raise ConfigError("either the model chunk or page_size must divide the other")
+    if k.state_chunk < CONV_KERNEL - 1:
+        raise ConfigError("the model chunk must cover the conv window for conv snapshots")
+    checkpoint_grid = math.lcm(cache_chunk, k.page_size)
+    track_grid = math.lcm(checkpoint_grid, k.track_interval)
+    warnings: list[str] = []
+    overlap = k.overlap
+    if not k.radix:
+        mode = "none"
+    else:
+        mode = k.strategy
+        if mode == "auto":
+            mode = "extra_buffer" if (k.overlap or k.page_size > 1) else "no_buffer"
+            if mode == "no_buffer":
+                overlap = False
+        if mode == "no_buffer":
+            if k.page_size != 1:
+                raise ConfigError("no_buffer only supports page_size=1")
+            if overlap:
+                raise ConfigError("no_buffer does not support the overlap schedule")
+        else:
+            if k.track_interval % k.page_size:
+                raise ConfigError("mamba_track_interval must be a multiple of page_size")
+            if k.chunk_size < cache_chunk:
+                warnings.append(
+                    f"chunked_prefill_size={k.chunk_size} is below mamba_cache_chunk_size={cache_chunk}: "
+                    "unfinished prefill chunks are never tracked, so they donate no state"
+                )
+    ping_pong = 0
+    if mode == "extra_buffer":
+        ping_pong = 2 if overlap and "single_track_slot" not in k.variants else 1
+    return Resolved(k, mode, overlap, cache_chunk, checkpoint_grid, track_grid, ping_pong, tuple(warnings))

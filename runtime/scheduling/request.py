@@ -1,0 +1,78 @@
+"""A request's scheduling state: its KV row, its working state slot and its ping-pong track slots.
+
+Field names follow SGLang 0.5.23's ``Req`` / ``req.kv`` (``srt/managers/schedule_batch.py``):
+``prefix_len`` and ``extend_end`` bound the next extend, ``protected_len`` is the tree-owned head of the
+KV row (``cache_protected_len``), and ``next_track_idx`` / ``last_track_idx`` / ``last_track_seqlen`` /
+``prev_track_seqlen`` are the ping-pong bookkeeping of extra_buffer (``mamba_*`` in SGLang).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from runtime.scheduling.radix import Node
+
+
+@dataclass(frozen=True)
+class ReqSpec:
+    """One request of a workload: its prompt, output budget and when it may arrive."""
+
+    rid: int
+    prompt: tuple[int, ...]
+    max_new: int
+    arrival: int = 0
+    after: int | None = None  # only arrives once this request has finished (multi-turn)
+    stop: tuple[int, ...] = ()  # stop tokens (a finish the scheduler cannot foresee)
+
+
+@dataclass(eq=False)
+class Request:
+    spec: ReqSpec
+    tokens: list[int] = field(default_factory=list)  # prompt + sampled tokens, as the device sees them
+    outputs: list[int] = field(default_factory=list)  # tokens the scheduler has committed
+    prefix_len: int = 0
+    extend_end: int = 0
+    kv_row: list[int] = field(default_factory=list)
+    protected_len: int = 0
+    last_node: Node | None = None
+    working: torch.Tensor | None = None
+    state_len: int = 0  # tokens folded into the working state
+    ping_pong: list[torch.Tensor] = field(default_factory=list)
+    next_track_idx: int = 0
+    last_track_idx: int = 0
+    last_track_seqlen: int | None = None
+    prev_track_seqlen: int | None = None
+    branching: int | None = None
+    hit_tokens: int = 0
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.tokens = list(self.spec.prompt)
+
+    @property
+    def rid(self) -> int:
+        return self.spec.rid
+
+    @property
+    def prompt_len(self) -> int:
+        return len(self.spec.prompt)
+
+    @property
+    def sampled(self) -> int:
+        return len(self.tokens) - self.prompt_len
+
+    @property
+    def finished(self) -> bool:
+        if len(self.outputs) >= self.spec.max_new:
+            return True
+        return bool(self.outputs) and self.outputs[-1] in self.spec.stop
+
+    def other(self, idx: int) -> int:
+        """The other ping-pong position (the same one when there is only one)."""
+        return 1 - idx if len(self.ping_pong) == 2 else idx
+
+    def held_state_slots(self) -> list[torch.Tensor]:
+        held = [self.working] if self.working is not None else []
+        return held + list(self.ping_pong)

@@ -1,0 +1,389 @@
+"""The scheduler loop: admission with prefix match, chunked prefill, mixed chunks, overlap, caching.
+
+One :meth:`Simulator.step` follows SGLang 0.5.23's event loop (``srt/managers/scheduler.py``):
+
+1. the request being chunk-prefilled is checkpointed into the tree (``stash_chunked_request`` ->
+   ``checkpoint_kv_cache``, ``srt/mem_cache/common.py``);
+2. a prefill batch is built: the chunked request continues, then waiting requests are matched
+   (at most ``len - 1`` tokens, ``Req._compute_max_prefix_len``) and admitted while the chunk budget
+   lasts; with ``--enable-mixed-chunk`` the budget is first reduced by one token per running request
+   (``PrefillAdder``, ``srt/managers/schedule_policy.py``) and the decode rows ride along
+   (``get_new_batch_prefill``); otherwise a decode batch runs;
+3. the batch is launched; with overlap the previous batch's result is processed only now, so the batch
+   was built from a CPU view one result behind (its tokens come from the device, like SGLang's future map);
+4. results commit tokens, update the decode ping-pong, checkpoint finished prefills
+   (``checkpoint_kv_cache``) and release finished requests (``release_kv_cache``).
+
+Caching (``srt/mem_cache/unified_cache/components/mamba.py``, ``MambaComponent.prepare_for_caching_req``
+and ``_select_finished_checkpoint``; ``UnifiedRadixCache.checkpoint_into_tree``):
+
+- ``no_buffer``: each checkpoint copies the working state into a new slot keyed at the chunk end; at
+  finish the working slot itself is donated at the KV length.
+- ``extra_buffer``: the slot at ``last_track_idx`` is donated without a copy, keyed at
+  ``last_track_seqlen``, and replaced by a fresh slot; nothing is donated when nothing was tracked.
+- The key is cut to the effective length (``min(up_to, state depth)``, page aligned); KV past the cut
+  stays with the request.
+
+Modelling choices (documented, not upstream): a truncated prefill chunk is cut on the page grid (the
+``offpage_mixed_cut`` variant restores 0.5.23's raw ``chunk - running`` cut, which with page > 1 keys a
+later snapshot below its depth); requests join the running batch when their prefill result is processed;
+the decode ping-pong swap happens when the tracking step's result is processed (SGLang swaps one step
+early under overlap through ``mamba_track_mask_next_cpu``; with a track grid above 1 both are the same);
+requests whose last token is already in flight are left out of the next batch
+(``Scheduler._reqs_finishing_inflight``); there is no retraction, so admission reserves KV for every
+admitted request's remaining tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+
+from runtime.scheduling.batch import Batch, Row, mix_with_running, prepare_for_decode, prepare_for_extend
+from runtime.scheduling.config import Knobs, resolve
+from runtime.scheduling.invariants import Checker
+from runtime.scheduling.model import Oracle, TinyHybrid, shared
+from runtime.scheduling.pools import KVPool, StatePool
+from runtime.scheduling.radix import RadixTree
+from runtime.scheduling.request import ReqSpec, Request
+from runtime.scheduling.runner import forward
+from runtime.scheduling.track import page_floor
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run on one intra-op thread: the tensors are tiny, and spinning OpenMP threads on a busy 2-core
+    machine makes each op milliseconds slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+class SimulationError(RuntimeError):
+    """The simulated server cannot proceed (out of slots, or no progress)."""
+
+
+@dataclass(frozen=True)
+class Donation:
+    step: int
+    rid: int
+    depth: int
+    kind: str  # "chunk" (checkpoint after a prefill chunk) or "finish"
+    kept: bool  # False when the node already had a state
+
+
+@dataclass
+class Stats:
+    steps: int = 0
+    batches: dict[str, int] = field(default_factory=lambda: {"extend": 0, "decode": 0, "mixed": 0})
+    prompt_tokens: int = 0
+    hit_tokens: int = 0
+    snapshots: int = 0
+    discarded_rows: int = 0
+    peak_state_slots: int = 0
+    peak_tree_states: int = 0
+    peak_kv_slots: int = 0
+    donations: list[Donation] = field(default_factory=list)
+    snapshot_log: list[tuple[str, int, str]] = field(default_factory=list)
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hit_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+
+class Simulator:
+    """A scheduler, runner and cache over :class:`TinyHybrid` for one knob combination."""
+
+    def __init__(self, knobs: Knobs, workload: Sequence[ReqSpec], *, model: TinyHybrid | None = None,
+                 oracle: Oracle | None = None, check: bool = True) -> None:
+        self.res = resolve(knobs)
+        if model is None:
+            model, oracle = shared()
+        self.model, self.oracle = model, oracle or Oracle(model)
+        self.sp = StatePool(knobs.state_slots, model.empty_states(), alias=self.res.has("alias_alloc"))
+        self.kv = KVPool(knobs.kv_slots, model.dims, model.dtype, model.device)
+        self.tree = RadixTree(knobs.page_size, self.kv, self.sp) if self.res.mode != "none" else None
+        self.pending = sorted(workload, key=lambda s: (s.arrival, s.rid))
+        if len({s.rid for s in workload}) != len(workload):
+            raise ValueError("request ids must be unique")
+        self.requests: dict[int, Request] = {}
+        self.waiting: list[Request] = []
+        self.running: list[Request] = []
+        self.chunked: Request | None = None
+        self._stash = False
+        self.in_flight: Batch | None = None
+        self.finished_rids: set[int] = set()
+        self.stats = Stats()
+        self.checker = Checker(self) if check else None
+
+    # -- public --------------------------------------------------------------------------------------
+
+    def run(self, max_steps: int = 20000) -> Simulator:
+        with one_thread():
+            while self.pending or self.waiting or self.running or self.chunked or self.in_flight:
+                if self.stats.steps >= max_steps:
+                    raise SimulationError(f"no completion after {max_steps} steps")
+                self.step()
+        return self
+
+    def outputs(self) -> dict[int, tuple[int, ...]]:
+        return {rid: tuple(r.outputs) for rid, r in self.requests.items()}
+
+    def active_requests(self) -> list[Request]:
+        return [r for r in self.requests.values() if not r.done and (r.working is not None or r.kv_row)]
+
+    def in_flight_batches(self) -> list[Batch]:
+        return [self.in_flight] if self.in_flight is not None else []
+
+    def step(self) -> None:
+        self._arrivals()
+        if self.chunked is not None and self._stash:
+            self._stash = False
+            self._checkpoint(self.chunked)
+        batch = self._schedule()
+        if batch is None and self.waiting and not (self.running or self.chunked or self.in_flight):
+            raise SimulationError(f"req {self.waiting[0].rid} cannot be admitted even on an idle server")
+        if batch is not None:
+            forward(batch, self.model, self.sp, self.kv, self.res)
+            self.stats.batches[batch.mode] += 1
+            self.stats.snapshots += len(batch.snapshots)
+            self.stats.snapshot_log.extend(batch.snapshots)
+            if self.checker:
+                self.checker.on_launch(batch)
+        if self.res.overlap:
+            previous, self.in_flight = self.in_flight, batch
+            if previous is not None:
+                self._process(previous)
+        elif batch is not None:
+            self._process(batch)
+        self.stats.steps += 1
+        self._record_usage()
+        if self.checker:
+            self.checker.after_step()
+
+    # -- scheduling ----------------------------------------------------------------------------------
+
+    def _arrivals(self) -> None:
+        ready = [s for s in self.pending
+                 if s.arrival <= self.stats.steps and (s.after is None or s.after in self.finished_rids)]
+        for spec in ready:
+            self.pending.remove(spec)
+            req = Request(spec)
+            self.requests[spec.rid] = req
+            self.waiting.append(req)
+
+    def _cut(self, remaining: int, budget: int) -> int:
+        if remaining <= budget:
+            return remaining
+        if self.res.has("offpage_mixed_cut"):
+            return budget
+        return page_floor(budget, self.res.knobs.page_size)
+
+    def _schedule(self) -> Batch | None:
+        decodable = [r for r in self.running if r.sampled < r.spec.max_new]
+        mix = self.res.knobs.mixed and bool(decodable)
+        budget = self.res.knobs.chunk_size - (len(decodable) if mix else 0)
+        rows: list[Row] = []
+        if self.chunked is not None:
+            req = self.chunked
+            take = self._cut(req.prompt_len - req.prefix_len, budget)
+            if take > 0:
+                rows.append(self._extend_row(req, req.prefix_len, take))
+                budget -= self._paged(take)
+        while self.waiting and budget > 0 and self.chunked is None:
+            row = self._admit(self.waiting[0], budget)
+            if row is None:
+                break
+            self.waiting.pop(0)
+            rows.append(row)
+            budget -= self._paged(row.extend_len)
+        if rows:
+            batch = prepare_for_extend(rows, self.res)
+            if mix:
+                batch = mix_with_running(batch, self._decode_batch(decodable), self.res)
+            return batch
+        return self._decode_batch(decodable) if decodable else None
+
+    def _paged(self, n: int) -> int:
+        page = self.res.knobs.page_size
+        return -(-n // page) * page
+
+    def _extend_row(self, req: Request, prefix_len: int, take: int) -> Row:
+        self._alloc_kv(req, take)
+        req.extend_end = prefix_len + take
+        if req.extend_end < req.prompt_len:
+            self.chunked, self._stash = req, True
+        elif self.chunked is req:
+            self.chunked = None
+        return Row(req, prefix_len, take, False)
+
+    def _decode_batch(self, reqs: list[Request]) -> Batch:
+        for req in reqs:
+            self._alloc_kv(req, 1)
+        return prepare_for_decode(reqs, self.res)
+
+    def _admit(self, req: Request, budget: int) -> Row | None:
+        """Match, reserve and allocate for a waiting request; None leaves it waiting."""
+        res, tree = self.res, self.tree
+        match = tree.match(req.spec.prompt, req.prompt_len - 1) if tree is not None else None
+        prefix = match.prefix_len if match else 0
+        take = self._cut(req.prompt_len - prefix, budget)
+        if take <= 0:
+            return None
+        if match is not None:
+            tree.lock(match.node)
+        need_kv = self._kv_reserve() + req.prompt_len + req.spec.max_new - prefix
+        need_states = 1 + res.ping_pong + len(self.active_requests()) + 1
+        if not (self._ensure_kv(need_kv) and self._ensure_states(need_states)):
+            if match is not None:
+                tree.unlock(match.node)
+            return None
+        req.working = self._alloc_state()
+        if prefix:
+            self.sp.copy(int(match.node.state), int(req.working))
+        else:
+            self.sp.clear(int(req.working))
+        req.ping_pong = [self._alloc_state() for _ in range(res.ping_pong)]
+        req.next_track_idx, req.last_track_idx = 0, req.other(0)
+        req.prefix_len = req.state_len = req.protected_len = prefix
+        req.kv_row = list(match.kv) if match else []
+        req.last_node = match.node if match else None
+        if match is not None and res.mode == "extra_buffer":
+            branching = match.full_hit // res.checkpoint_grid * res.checkpoint_grid
+            req.branching = branching if branching > prefix else None
+        req.hit_tokens = prefix
+        self.stats.hit_tokens += prefix
+        self.stats.prompt_tokens += req.prompt_len
+        return self._extend_row(req, prefix, take)
+
+    def _kv_reserve(self) -> int:
+        return sum(max(r.prompt_len + r.spec.max_new - 1 - len(r.kv_row), 0) for r in self.active_requests())
+
+    def _ensure_kv(self, n: int) -> bool:
+        if self.kv.allocator.available() < n and self.tree is not None:
+            self.tree.evict_kv(n)
+        return self.kv.allocator.available() >= n
+
+    def _ensure_states(self, n: int) -> bool:
+        if self.sp.allocator.available() < n and self.tree is not None:
+            self.tree.evict_states(n)
+        return self.sp.allocator.available() >= n
+
+    def _alloc_kv(self, req: Request, n: int) -> None:
+        if not self._ensure_kv(n):
+            raise SimulationError("out of KV slots (retraction is not modelled)")
+        req.kv_row.extend(self.kv.alloc(n))
+
+    def _alloc_state(self) -> torch.Tensor:
+        if not self._ensure_states(1):
+            raise SimulationError("out of state slots")
+        return self.sp.alloc(1)
+
+    # -- results and caching -------------------------------------------------------------------------
+
+    def _process(self, batch: Batch) -> None:
+        tracked = {id(row): idx for row, _, idx in batch.decode_track}
+        for row, token in zip(batch.rows, batch.outputs, strict=True):
+            req = row.req
+            if req.done:  # finished while this batch was in flight (a stop token): result discarded
+                self.stats.discarded_rows += 1
+                continue
+            if row.is_decode:
+                if id(row) in tracked:
+                    req.prev_track_seqlen = req.last_track_seqlen
+                    req.last_track_idx = tracked[id(row)]
+                    req.last_track_seqlen = row.end
+                    req.next_track_idx = req.other(tracked[id(row)])
+                self._commit(req, token)
+            elif row.end == req.prompt_len:
+                self._commit(req, token)
+                if not req.done:
+                    self._checkpoint(req)
+                    self.running.append(req)
+
+    def _commit(self, req: Request, token: int) -> None:
+        req.outputs.append(token)
+        if self.checker:
+            self.checker.on_output(req)
+        if req.finished:
+            self._release(req)
+
+    def _checkpoint(self, req: Request) -> None:
+        """Insert what an unfinished request has computed (after each prefill chunk)."""
+        up_to = req.extend_end
+        if self.tree is not None:
+            if self.res.mode == "no_buffer":
+                slot = self._alloc_state()
+                self.sp.copy(int(req.working), int(slot))
+                self._insert(req, up_to, up_to, slot, "chunk")
+            elif req.last_track_seqlen is not None:
+                idx = req.last_track_idx
+                slot, req.ping_pong[idx] = req.ping_pong[idx], self._alloc_state()
+                self._insert(req, req.last_track_seqlen, up_to, slot, "chunk")
+            req.last_track_seqlen = req.prev_track_seqlen = None
+        req.prefix_len = up_to
+
+    def _release(self, req: Request) -> None:
+        """Finish: donate the final checkpoint, free everything else, drop the lock."""
+        up_to = req.prompt_len + len(req.outputs) - 1  # committed KV; an in-flight row may hold more
+        if self.tree is not None:
+            if self.res.mode == "no_buffer":
+                slot, req.working = req.working, None
+                self._insert(req, up_to, up_to, slot, "finish")
+            else:
+                chosen = self._finished_checkpoint(req, up_to)
+                if chosen is not None:
+                    depth, idx = chosen
+                    slot = req.ping_pong.pop(idx)
+                    self._insert(req, depth, up_to, slot, "finish")
+        for slot in ([req.working] if req.working is not None else []) + req.ping_pong:
+            self.sp.free(slot)
+        req.working, req.ping_pong = None, []
+        self.kv.free(req.kv_row[req.protected_len:])
+        req.kv_row = req.kv_row[:req.protected_len]
+        if req.last_node is not None:
+            self.tree.unlock(req.last_node)
+        req.done = True
+        self.finished_rids.add(req.rid)
+        if req in self.running:
+            self.running.remove(req)
+
+    def _finished_checkpoint(self, req: Request, up_to: int) -> tuple[int, int] | None:
+        depth = req.last_track_seqlen or 0
+        if depth <= up_to:
+            return depth, req.last_track_idx
+        prev = req.prev_track_seqlen
+        if len(req.ping_pong) == 2 and prev is not None and prev <= up_to:
+            return prev, req.other(req.last_track_idx)
+        return None
+
+    def _insert(self, req: Request, depth: int, up_to: int, slot, kind: str) -> None:
+        """Key ``slot`` (a state of ``depth`` tokens) and the KV before it into the tree."""
+        length = page_floor(min(depth, up_to), self.res.knobs.page_size)
+        if length <= 0:
+            self.sp.free(slot)
+            return
+        if self.checker:
+            self.checker.on_donate(int(slot), tuple(req.tokens[:length]))
+        node, kept = self.tree.insert(tuple(req.tokens[:length]), req.kv_row, req.protected_len, slot)
+        if not kept:
+            self.sp.free(slot)
+        self.tree.lock(node)
+        if req.last_node is not None:
+            self.tree.unlock(req.last_node)
+        req.last_node, req.protected_len = node, length
+        self.stats.donations.append(Donation(self.stats.steps, req.rid, length, kind, kept))
+
+    def _record_usage(self) -> None:
+        s = self.stats
+        s.peak_state_slots = max(s.peak_state_slots, self.sp.allocator.size - self.sp.allocator.available())
+        s.peak_kv_slots = max(s.peak_kv_slots, self.kv.allocator.size - self.kv.allocator.available())
+        if self.tree is not None:
+            held = sum(1 for n in self.tree.nodes() if n.state is not None)
+            s.peak_tree_states = max(s.peak_tree_states, held)

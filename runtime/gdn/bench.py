@@ -454,8 +454,8 @@ def summarize(rows: list[dict]) -> list[str]:
 
     out = []
     for tp in ("TP1", "TP4"):
-        big = pick("decode", "pct_floor", lambda r: r["shape"].startswith(tp) and batch(r) >= 64)
-        vs = pick("decode", "x_fla", lambda r: r["shape"].startswith(tp) and batch(r) >= 64)
+        big = pick("decode", "pct_floor", lambda r, tp=tp: r["shape"].startswith(tp) and batch(r) >= 64)
+        vs = pick("decode", "x_fla", lambda r, tp=tp: r["shape"].startswith(tp) and batch(r) >= 64)
         if big:
             text = f"{tp} decode at {span(big, '{:.0f}')}% of copy bandwidth for B>=64"
             out.append(text + (f", {span(vs, '{:.2f}')}x fla-core" if vs else ""))

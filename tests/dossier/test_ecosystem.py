@@ -92,3 +92,12 @@ def test_installs_with_the_skills_cli(tmp_path, skills_cli):
     assert skills_ref.validate(installed) == []
     lock = json.loads((project / "skills-lock.json").read_text())
     assert name in lock["skills"]
+
+
+def test_ci_runs_the_readme_commands_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert len(block) == 2, "the README starts with exactly two commands"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    for command in block:
+        assert command in ci, f".ci/run does not run: {command}"

@@ -33,7 +33,7 @@ def _batch(s):
 
 @pytest.mark.parametrize("strided", [False, True], ids=["pool", "strided-pool"])
 @pytest.mark.parametrize("s", SHAPES)
-def test_packed_decode_matches_reference(s, strided):
+def test_packed_decode_matches_reference(s, strided, parity):
     """One step: out (fp32, poisoned) and touched states within 1e-5 relative of naive.gdn_decode_step.
 
     Random non-contiguous slots in a pool three times the batch, two padding rows (-1): their outputs
@@ -49,11 +49,11 @@ def test_packed_decode_matches_reference(s, strided):
     out = packed_decode(qkv, a, b, A_log, dt_bias, states, idx, num_k_heads=s.H, out=nan_like((B, s.HV, s.V)))
     ref_pool = before.clone()
     ref = naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, idx, num_k_heads=s.H)
-    assert rel_err(out, ref) < 1e-5
+    parity("decode output", out, ref, 1e-5)
     pad = idx < 0
     assert torch.equal(out[pad], torch.zeros_like(out[pad]))
     used = idx[~pad].long()
-    assert rel_err(states[used], ref_pool[used]) < 1e-5
+    parity("decode state", states[used], ref_pool[used], 1e-5)
     untouched = torch.ones(states.shape[0], dtype=torch.bool, device=DEVICE)
     untouched[used] = False
     assert torch.equal(states[untouched], before[untouched])

@@ -21,7 +21,7 @@ CASES = [
 
 @pytest.mark.parametrize("T,HV", CASES)
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32], ids=["bf16", "fp32"])
-def test_fused_gating_matches_reference(T, HV, dtype):
+def test_fused_gating_matches_reference(T, HV, dtype, parity):
     """g and beta (fp32) within 1e-5 relative / 1e-6 absolute of naive.gdn_gating; every output written.
 
     ``a`` spans [-45, 45] so both sides of the softplus threshold (20) are hit; ``a`` and ``b`` are
@@ -36,7 +36,9 @@ def test_fused_gating_matches_reference(T, HV, dtype):
     assert g is out[0] and beta is out[1]
     g_ref, beta_ref = naive.gdn_gating(a, b, A_log, dt_bias)
     torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
+    parity("gating g", g, g_ref, 1e-5)
     torch.testing.assert_close(beta, beta_ref, rtol=1e-5, atol=1e-6)
+    parity("gating beta", beta, beta_ref, 1e-5)
 
 
 @pytest.mark.parametrize("block_t", [1, 4, 64])

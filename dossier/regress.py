@@ -197,9 +197,9 @@ def gpu_annotator(results_dir: Path) -> Callable[[Card], list[str]]:
             return []
         result = read_result(results_dir, card.pr)
         if result is None:
-            return [f"*GPU regression:* not yet run on GPU (`dossier regress {card.pr} --device cuda`)."]
+            return [f"**GPU regression.** not yet run on GPU (`dossier regress {card.pr} --device cuda`)."]
         verdict = "reproduced" if result["ok"] else "FAILED"
-        parts = [f"*GPU regression:* {verdict} on {result['device'].get('name', '?')}, {result['date']}"]
+        parts = [f"**GPU regression.** {verdict} on {result['device'].get('name', '?')}, {result['date']}"]
         summary = result["bench"].get("summary") or []
         if summary:
             parts.append("; ".join(summary))

@@ -316,6 +316,7 @@ def show(
     root: RootOpt = None,
 ) -> None:
     """Print one card (with --diff: the real changed lines its key fragment lands on)."""
+    from dossier.manual import card_notes
     from dossier.show import print_card
 
     project = _project(root)
@@ -323,7 +324,7 @@ def show(
     if card is None:
         err.print(f"error: no valid card for #{pr} (see `dossier lint cards/{pr}.yaml`)")
         raise typer.Exit(1)
-    print_card(card, project, out)
+    print_card(card, project, out, notes=card_notes(project, card))
     if diff:
         from dossier.excerpt import print_excerpt
 

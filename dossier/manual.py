@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dossier.drift import annotator as drift_notes
 from dossier.evidence import annotator as evidence_notes
+from dossier.model import Card
 from dossier.project import Project
 from dossier.regress import gpu_annotator
-from dossier.render import RenderInput, render_documents
+from dossier.render import Annotator, RenderInput, render_documents
+
+
+def annotators(project: Project) -> list[Annotator]:
+    """The per-card notes recorded in the repository: evidence lock, drift lock, GPU results."""
+    return [evidence_notes(project), drift_notes(project), gpu_annotator(project.root / "results")]
+
+
+def card_notes(project: Project, card: Card) -> list[str]:
+    return [note for annotate in annotators(project) for note in annotate(card)]
 
 
 def render_manual(project: Project) -> dict[str, str]:
     """Every rendered file (relative path -> text), with the notes recorded in the repository."""
-    annotators = [evidence_notes(project), drift_notes(project), gpu_annotator(project.root / "results")]
-    return render_documents(RenderInput(project, annotators=annotators))
+    return render_documents(RenderInput(project, annotators=annotators(project)))

@@ -14,7 +14,8 @@ STATUS_STYLE = {"current": "green", "superseded": "yellow", "reverted": "red", "
                 "adjacent": "magenta"}
 
 
-def print_card(card: Card, project: Project, console: Console) -> None:
+def print_card(card: Card, project: Project, console: Console, notes: list[str] = ()) -> None:
+    """The card as a panel; ``notes`` are the recorded evidence/drift/GPU lines (markdown)."""
     head = Text.assemble(
         (f"#{card.pr} ", "bold"), (card.title, "bold"), "\n",
         (card.status, STATUS_STYLE[card.status]), f" · {card.state}",
@@ -42,4 +43,6 @@ def print_card(card: Card, project: Project, console: Console) -> None:
                   f"{rt.reference}\nbench: python -m {rt.bench}\n" + "\n".join(rt.tests))
     if card.corrections:
         facts.add_row("Corrections", "\n".join(f"- {c}" for c in card.corrections))
+    if notes:
+        facts.add_row("Recorded", "\n".join(n.replace("**", "").replace("`", "") for n in notes))
     console.print(Panel(Group(head, Text(""), facts), title=project.rel(card.path), expand=True))

@@ -2,10 +2,11 @@
 
 from dossier.render.documents import (
     OUTPUTS,
+    Annotator,
     RenderInput,
     render_documents,
     stale_documents,
     write_documents,
 )
 
-__all__ = ["OUTPUTS", "RenderInput", "render_documents", "stale_documents", "write_documents"]
+__all__ = ["OUTPUTS", "Annotator", "RenderInput", "render_documents", "stale_documents", "write_documents"]

@@ -61,6 +61,7 @@ def test_show_prints_card(project_dir):
     result = runner.invoke(app, ["show", "100", "--root", str(project_dir)])
     assert result.exit_code == 0
     assert "#100" in result.output and "in_proj_qkvz" in result.output
+    assert "Recorded" in result.output and "Unverified" in result.output  # the evidence note
     assert runner.invoke(app, ["show", "4242", "--root", str(project_dir)]).exit_code == 1
 
 

@@ -5,10 +5,14 @@ The one place that parses diffs (through unidiff); the fetch sources, the cache 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from unidiff import PatchSet, UnidiffParseError
+
+#: a Python import statement: it names code, it does not change behaviour (no key fragment belongs there)
+IMPORT_LINE = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)")
 
 STATUSES = ("added", "modified", "removed", "renamed")
 

@@ -11,7 +11,6 @@ import datetime as dt
 import difflib
 import hashlib
 import os
-import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from dossier.diff import DiffError
+from dossier.diff import IMPORT_LINE, DiffError
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 
 LOCK_FILE = Path("cards") / "evidence.lock"
 LOCK_VERSION = 1
-IMPORT_START = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)")
 
 # why a fragment did not land on one changed place (None: it did)
 NOT_CHANGED = "not-changed"  # key_fragment.file is not a file of the diff
@@ -99,7 +97,7 @@ def import_lines(hunk_lines: Sequence[DiffLine]) -> set[int]:
             if open_paren:
                 out.add(i)
                 open_paren = ")" not in line.text
-            elif IMPORT_START.match(line.text):
+            elif IMPORT_LINE.match(line.text):
                 out.add(i)
                 open_paren = "(" in line.text and ")" not in line.text
     return out
@@ -159,7 +157,7 @@ def _show(line: DiffLine) -> str:
 def _near_changed(df: DiffFile, hits: Iterable[Hit]) -> str:
     """The changed (non-import) lines nearest to the hits, by line number."""
     anchors = [_lineno(h.line) for h in hits]
-    changed = [ln for ln in _changed(df) if not IMPORT_START.match(ln.text) and ln.text.strip()]
+    changed = [ln for ln in _changed(df) if not IMPORT_LINE.match(ln.text) and ln.text.strip()]
     if not changed:
         return "the file has no other changed lines"
     near = sorted(changed, key=lambda ln: (min(abs(_lineno(ln) - a) for a in anchors), _lineno(ln)))[:3]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dossier.diff import IMPORT_LINE
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
@@ -30,7 +31,6 @@ CONCRETE = re.compile(
     r"|\b[A-Z][A-Z0-9_]{3,}\b"      # ENV_VAR / CONSTANT
     r"|\d"                          # any number
 )
-IMPORT_LINE = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)")
 
 
 def words(text: str) -> list[str]:

@@ -66,16 +66,7 @@ def cuda_graph_median_us(fn: Callable[[], object], *, replays: int = 20, reps: i
             fn()
     graph.replay()
     torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1000.0 / replays)
-    return statistics.median(times)
+    return _event_median_us(graph.replay, reps) / replays
 
 
 def eager_median_us(fn: Callable[[], object], *, reps: int = 50) -> float:
@@ -83,6 +74,11 @@ def eager_median_us(fn: Callable[[], object], *, reps: int = 50) -> float:
     for _ in range(3):
         fn()
     torch.cuda.synchronize()
+    return _event_median_us(fn, reps)
+
+
+def _event_median_us(fn: Callable[[], object], reps: int) -> float:
+    """Median over ``reps`` calls of ``fn``, each timed alone with CUDA events."""
     times = []
     for _ in range(reps):
         start = torch.cuda.Event(enable_timing=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from dossier.cards import LANES_FILE, YamlDoc, card_paths, read_yaml
@@ -78,9 +79,13 @@ class Project:
 
     def valid_docs(self) -> list[YamlDoc]:
         """Card documents that satisfy the schema (the rest only get schema findings)."""
+        return self._valid_docs
+
+    @cached_property
+    def _valid_docs(self) -> list[YamlDoc]:
         return [d for d in self.docs if is_valid(d)]
 
-    @property
+    @cached_property
     def cards(self) -> list[Card]:
         """Valid cards, one per PR (the first file wins on duplicates), sorted by PR number."""
         seen: dict[int, Card] = {}
@@ -88,7 +93,7 @@ class Project:
             seen.setdefault(d.data["pr"], Card.from_data(d.data, d.path))
         return sorted(seen.values(), key=lambda c: c.pr)
 
-    @property
+    @cached_property
     def lanes(self) -> list[Lane]:
         if self.lanes_doc is None or not is_valid(self.lanes_doc):
             return []

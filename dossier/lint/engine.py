@@ -8,6 +8,7 @@ from dossier.cards import YamlDoc
 from dossier.diagnostics import Diagnostic
 from dossier.lint.context import LintContext
 from dossier.lint.registry import RULES, Finding, Rule
+from dossier.model import Card
 from dossier.project import is_valid
 
 
@@ -19,7 +20,8 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
     promote = set(promote)
     project = ctx.project
     docs = list(project.docs) + ([project.lanes_doc] if project.lanes_doc else [])
-    valid_cards = project.valid_docs()
+    # each valid card is built once and shared by every card-scope rule
+    cards = [(d, Card.from_data(d.data, d.path)) for d in project.valid_docs()]
     out: list[Diagnostic] = []
     for rule in sorted(RULES.values(), key=lambda r: r.code):
         if prefixes and not rule.code.startswith(prefixes):
@@ -30,9 +32,7 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
         if rule.scope == "doc":
             targets = [(d, (d, ctx)) for d in docs]
         elif rule.scope == "card":
-            from dossier.model import Card
-
-            targets = [(d, (Card.from_data(d.data, d.path), d, ctx)) for d in valid_cards]
+            targets = [(d, (card, d, ctx)) for d, card in cards]
         else:
             targets = [(None, (ctx,))]
         for doc, args in targets:

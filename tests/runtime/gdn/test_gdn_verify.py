@@ -23,26 +23,19 @@ def _case(s, seed):
     return g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer
 
 
+def _verify(s, B, T, qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx):
+    """The kernel under test on one case, output poisoned with NaN."""
+    return verify(qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx, num_k_heads=s.H, num_tokens=T,
+                  out=nan_like((B * T, s.HV, s.V)))
+
+
 @pytest.mark.parametrize("s", SHAPES)
 def test_verify_equals_sequential_decode(s):
     """Per-token outputs and per-step states equal T packed_decode calls (rel < 1e-6), pool bit-for-bit
     unchanged; padding rows give zeros and leave their buffer (and every step >= T) unwritten (NaN)."""
     _, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 200 + s.K)
     frozen = states.clone()
-    out = verify(
-        qkv,
-        a,
-        b,
-        A_log,
-        dt_bias,
-        states,
-        idx,
-        buffer,
-        buf_idx,
-        num_k_heads=s.H,
-        num_tokens=T,
-        out=nan_like((B * T, s.HV, s.V)),
-    )
+    out = _verify(s, B, T, qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx)
     assert torch.equal(states, frozen)
     out = out.view(B, T, s.HV, s.V)
     valid = idx >= 0
@@ -70,20 +63,7 @@ def test_verify_equals_sequential_decode(s):
 def test_verify_matches_reference(s, parity):
     """Outputs and intermediate states within 1e-5 relative of naive.verify_gdn (split, gate, L2 composed)."""
     _, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 210 + s.K)
-    out = verify(
-        qkv,
-        a,
-        b,
-        A_log,
-        dt_bias,
-        states,
-        idx,
-        buffer,
-        buf_idx,
-        num_k_heads=s.H,
-        num_tokens=T,
-        out=nan_like((B * T, s.HV, s.V)),
-    )
+    out = _verify(s, B, T, qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx)
     q, k, v = naive.split_qkv(qkv.view(B, T, -1), s.H, s.K, s.HV, s.V)
     g, beta = naive.gdn_gating(a.view(B, T, -1), b.view(B, T, -1), A_log, dt_bias)
     o_ref, inter_ref = naive.verify_gdn(naive.l2norm(q), naive.l2norm(k), v, g, beta, states, idx)

@@ -2,9 +2,11 @@
 
 * :func:`unfused_forward`: two GEMMs (qkvz, ba) + the PyTorch split/reshape/cat chain.
 * :func:`two_gemm_forward`: two GEMMs + the split kernel.
-* :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]`` weight, whose two
-  column slices feed the split kernel directly (strided, no copy) (#19321 fused the two projections
-  into one GEMM; the kernel is #18917 / #21019's).
+* :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
+  weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
+  GPU, decode-sized batches (``T <= GEMM_SPLIT_MAX_TOKENS``) run the Triton GEMM whose epilogue does the
+  split (:mod:`.gemm_split`, one launch); larger ones run cuBLAS, whose two column slices feed the split
+  kernel directly (strided, no copy). The crossover comes from the H100 bench (``NOTES.md``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .gemm_split import gemm_split
 from .layer import GDNInputProjection
 from .naive import GDNShape, split_contiguous, split_interleaved
 from .split_kernel import SplitLayout, split_qkvzba
@@ -30,8 +33,20 @@ def two_gemm_forward(
     return split_qkvzba(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape, layout)
 
 
+GEMM_SPLIT_MAX_TOKENS = 128  # gemm_split wins up to here (TP1 T=128: 23.7 vs 26.1 us); cuBLAS from T=512
+
+
+def fused_forward(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout):
+    """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``)."""
+    if x.is_cuda and x.shape[0] <= GEMM_SPLIT_MAX_TOKENS and x.shape[1] % 128 == 0 and weight.is_contiguous():
+        return gemm_split(x, weight, shape, layout)
+    out = F.linear(x, weight)
+    n = shape.qkvz_width
+    return split_qkvzba(out[:, :n], out[:, n:], shape, layout)
+
+
 class FusedGDNProjection:
-    """One GEMM for both projections of one rank, then the split kernel on strided column slices."""
+    """One GEMM for both projections of one rank, split on the way out (:func:`fused_forward`)."""
 
     def __init__(
         self, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout
@@ -51,6 +66,4 @@ class FusedGDNProjection:
         )
 
     def __call__(self, x: torch.Tensor):
-        out = F.linear(x, self.weight)
-        n = self.shape.qkvz_width
-        return split_qkvzba(out[:, :n], out[:, n:], self.shape, self.layout)
+        return fused_forward(x, self.weight, self.shape, self.layout)

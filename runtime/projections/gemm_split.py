@@ -94,9 +94,9 @@ def _gemm_split_kernel(
 
 _TUNED = triton.autotune(
     configs=[
-        triton.Config({"BLOCK_N": bn, "BLOCK_K": 128}, num_stages=st, num_warps=4)
+        triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_stages=st, num_warps=4)
         for bn in (16, 32, 64, 128)
-        for st in (3, 4)
+        for bk, st in ((128, 3), (128, 4), (64, 4))
     ],  # configs that overflow shared memory time as inf
     key=["BLOCK_M", "K", "NK", "NV", "DK", "DV", "INTERLEAVED"],
 )(_gemm_split_kernel)
@@ -131,7 +131,8 @@ def gemm_split(
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
     if t == 0:
         return mixed_qkv, z, b, a
-    block_m = max(16, min(128, triton.next_power_of_2(t)))
+    # row blocks beyond 64 leave too few column tiles for 132 SMs at T = 128 (H100 sweep, NOTES.md)
+    block_m = max(16, min(64, triton.next_power_of_2(t)))
     args = (x, weight, mixed_qkv, z, b, a, t, x.stride(0))
     meta = {
         "K": k,

@@ -2,7 +2,9 @@
 
 Every time is a CUDA-graph median (:mod:`runtime.benchkit`) except the eager prefill reference, which is
 timed eagerly (hundreds of small triangular solves). Columns: ``ours``; ``eager`` (the unfused PyTorch
-path composed from :mod:`runtime.gdn.naive`); ``fla`` (fla-core when importable); ``floor`` (bytes that
+path composed from :mod:`runtime.gdn.naive`); ``fla`` (fla-core when importable: ``fla`` its kernel on the pool's ``[V, K]`` layout over contiguous
+states, ``fla_kv`` on its default ``[K, V]`` layout, ``fla_pool`` the whole pool step done with it: gather,
+kernel, scatter); ``floor`` (bytes that
 must move / measured copy bandwidth); ``pct_floor`` (floor / ours); ``x_fla``, ``x_eager`` (speed-ups of
 ours). Inputs rotate across enough sets (decode and verify: pool slots) that one pass over them is four
 times the L2, so nothing is served from cache. ``--sweep`` times tile choices instead; its tables picked
@@ -36,23 +38,26 @@ COLUMNS = [
     "eager_us",
     "fla_us",
     "fla_kv_us",
+    "fla_pool_us",
     "floor_us",
     "pct_floor",
     "x_fla",
     "x_fla_kv",
+    "x_fla_pool",
     "x_eager",
 ]
 SWEEP_COLUMNS = ["kernel", "shape", "choice", "us", "pct_floor"]
 DECODE_CHOICES = [
+    (2, 1),
+    (4, 1),
+    (4, 2),
     (8, 1),
-    (16, 1),
+    (8, 2),
     (16, 2),
-    (32, 1),
+    (16, 4),
     (32, 4),
-    (64, 2),
-    (64, 4),
+    (32, 8),
     (64, 8),
-    (128, 4),
 ]  # (block_v, warps)
 GATING_CHOICES = list(itertools.product((4, 16, 32, 64, 128), (1, 4)))  # (block_t, num_warps)
 NORM_CHOICES = list(itertools.product((4, 8, 16, 32, 64), (2, 4, 8)))  # (block_rows, num_warps)
@@ -175,8 +180,12 @@ class DecodeCase:
     def time_eager(self) -> float | None:
         return _time(_cycle([lambda i=i: self._eager(i.long()) for i in self.idx]), self.n_sets, reps=10)
 
-    def time_fla(self, fused_recurrent: Callable, v_first: bool = True) -> float | None:
-        """fla's kernel on contiguous per-set states, final state to a new buffer (it cannot index a pool)."""
+    def time_fla(self, fused_recurrent: Callable, v_first: bool = True, through_pool: bool = False) -> float | None:
+        """fla's kernel on contiguous per-set states, final state to a new buffer (it cannot index a pool).
+
+        ``through_pool``: the same step done on the pool, as a drop-in would have to: gather the slots'
+        states, run fla, scatter the final states back.
+        """
         q, k, v = (t[:, None].contiguous() for t in naive.split_qkv(self.qkv, self.H, K, self.HV, V))
         a, b = self.a[:, None].contiguous(), self.b[:, None].contiguous()
         states = self.pool.view(self.n_sets, self.B, self.HV, V, K)
@@ -198,6 +207,12 @@ class DecodeCase:
                 state_v_first=v_first,
             )
 
+        if through_pool:
+            def step(idx: torch.Tensor) -> None:
+                _, ht = call(self.pool[idx])
+                self.pool[idx] = ht
+
+            return _time(_cycle([lambda i=i: step(i.long()) for i in self.idx]), self.n_sets)
         return _time(_cycle([lambda h0=h0: call(h0) for h0 in states]), self.n_sets)
 
 
@@ -205,13 +220,15 @@ def bench_decode(copy_gbs: float, fla_recurrent: Callable | None) -> list[dict]:
     rows = []
     for tp, B in itertools.product(TP_HEADS, (1, 16, 64, 256, 1024)):
         case = DecodeCase(tp, B)
-        fla = fla_kv = None
+        fla = fla_kv = fla_pool = None
         if fla_recurrent is not None:
             fla, fla_kv = case.time_fla(fla_recurrent), case.time_fla(fla_recurrent, v_first=False)
+            fla_pool = case.time_fla(fla_recurrent, through_pool=True)
         ours = case.time_ours()
         row = _row("decode", f"{tp} B={B}", case.nbytes, copy_gbs, ours, case.time_eager(), fla)
-        row["fla_kv_us"] = fla_kv
-        row["x_fla_kv"] = None if fla_kv is None or ours is None else fla_kv / ours
+        for key, peer in (("fla_kv", fla_kv), ("fla_pool", fla_pool)):
+            row[f"{key}_us"] = peer
+            row[f"x_{key}"] = None if peer is None or ours is None else peer / ours
         rows.append(row)
         del case
         torch.cuda.empty_cache()
@@ -456,9 +473,11 @@ def summarize(rows: list[dict]) -> list[str]:
     for tp in ("TP1", "TP4"):
         big = pick("decode", "pct_floor", lambda r, tp=tp: r["shape"].startswith(tp) and batch(r) >= 64)
         vs = pick("decode", "x_fla", lambda r, tp=tp: r["shape"].startswith(tp) and batch(r) >= 64)
+        vp = pick("decode", "x_fla_pool", lambda r, tp=tp: r["shape"].startswith(tp) and batch(r) >= 64)
         if big:
             text = f"{tp} decode at {span(big, '{:.0f}')}% of copy bandwidth for B>=64"
-            out.append(text + (f", {span(vs, '{:.2f}')}x fla-core" if vs else ""))
+            text += f", {span(vs, '{:.2f}')}x fla-core's kernel" if vs else ""
+            out.append(text + (f" ({span(vp, '{:.1f}')}x fla-core on the pool)" if vp else ""))
     for kernel, label in (("gating", "fused gating"), ("gated_norm", "gated RMSNorm")):
         x = pick(kernel, "x_eager")
         if x:

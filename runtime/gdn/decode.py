@@ -3,9 +3,11 @@
 One kernel takes the conv output ``mixed_qkv: [B, 2 H K + HV V]`` and the raw gate inputs ``a, b: [B, HV]``
 and does split, gating (#12508), L2 normalisation of q and k (epsilon inside the root, #10466), the
 delta-rule update and the output, updating the pool in place through per-request slot indices (negative
-index: padding, zero output, no state traffic). Program ``(request, v-head, v-block)`` owns a
+index: padding, zero output, no state traffic). Program ``(v-block, request x v-head)`` owns a
 ``[block_v, K]`` tile of one state; with K contiguous every tile row is one coalesced 512-byte read and
-write, and the tile load is issued first so its latency covers the prologue. Both reductions, ``M k``
+write. The v-block is the fastest grid axis, so neighbouring programs stream one state's contiguous
+64 KiB; the tile load is issued first so its latency covers the prologue, is marked evict-first, and the
+updated tile is written back with streaming stores (``.cs``): neither is read again by this step. Both reductions, ``M k``
 and ``M q``, are taken on the decayed *old* state, so ``o = e^g M q + u (k.q)`` needs no second pass
 over the updated tile.
 
@@ -27,10 +29,13 @@ from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    """Tile of one program: ``block_v`` rows of one ``[V, K]`` state, ``num_warps`` warps."""
+    """Tile of one program: ``block_v`` rows of one ``[V, K]`` state, ``num_warps`` warps.
 
-    block_v: int = 64
-    num_warps: int = 4
+    The default won or tied every H100 sweep shape (``runtime/gdn/NOTES.md``): many one-warp 4-row
+    programs keep the most state loads in flight, from B=1 to B=1024 at TP1 and TP4."""
+
+    block_v: int = 4
+    num_warps: int = 1
 
 
 @triton.jit
@@ -62,11 +67,12 @@ def _packed_decode_kernel(
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
-    i_bh = tl.program_id(0)
+    NVB: tl.constexpr = (V + BV - 1) // BV
+    i_bh = tl.program_id(0) // NVB  # 1-D grid, v-blocks of one state fastest (axis 1 would cap B * HV at 65535)
     i_b = i_bh // HV
     i_hv = i_bh % HV
     i_h = i_hv // (HV // H)
-    o_v = tl.program_id(1) * BV + tl.arange(0, BV)
+    o_v = tl.program_id(0) % NVB * BV + tl.arange(0, BV)
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
@@ -96,16 +102,8 @@ def _packed_decode_kernel(
     u = beta * (v - tl.sum(h * k[None, :], axis=1))
     o = tl.sum(h * q[None, :], axis=1) + u * tl.sum(q * k, axis=0)
     h += u[:, None] * k[None, :]
-    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
     tl.store(p_out, o.to(out_ptr.dtype.element_ty), mask=m_v)
-
-
-def default_config(batch: int, num_v_heads: int) -> DecodeConfig:
-    """Tile choice from the H100 sweep (``runtime/gdn/NOTES.md``): under 1024 (request, head) pairs, many
-    one-warp 8-row programs fill the 132 SMs; beyond, 64-row tiles over 8 warps stream best."""
-    if batch * num_v_heads < 1024:
-        return DecodeConfig(block_v=8, num_warps=1)
-    return DecodeConfig(block_v=64, num_warps=8)
 
 
 def packed_decode(
@@ -147,9 +145,9 @@ def packed_decode(
         raise ValueError(f"out must be [{B}, {HV}, {V}] with a contiguous last dim")
     if B == 0:
         return out
-    cfg = config or default_config(B, HV)
+    cfg = config or DecodeConfig()
     block_v = min(cfg.block_v, triton.next_power_of_2(V))
-    grid = (B * HV, triton.cdiv(V, block_v))
+    grid = (triton.cdiv(V, block_v) * B * HV,)
     _packed_decode_kernel[grid](
         mixed_qkv,
         a,

@@ -55,11 +55,12 @@ def _verify_kernel(
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
-    i_bh = tl.program_id(0)
+    NVB: tl.constexpr = (V + BV - 1) // BV
+    i_bh = tl.program_id(0) // NVB  # 1-D grid, v-blocks of one state fastest (axis 1 would cap B * HV at 65535)
     i_b = i_bh // HV
     i_hv = i_bh % HV
     i_h = i_hv // (HV // H)
-    o_v = tl.program_id(1) * BV + tl.arange(0, BV)
+    o_v = tl.program_id(0) % NVB * BV + tl.arange(0, BV)
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
@@ -75,7 +76,10 @@ def _verify_kernel(
             )
         return
     h = tl.load(
-        pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk, mask=m_h, other=0.0
+        pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk,
+        mask=m_h,
+        other=0.0,
+        eviction_policy="evict_first",
     ).to(tl.float32)
     p_buf = (
         buf_ptr
@@ -102,7 +106,7 @@ def _verify_kernel(
         o = tl.sum(h * q[None, :], axis=1) + u * tl.sum(q * k, axis=0)
         h += u[:, None] * k[None, :]
         tl.store(out_ptr + tok * s_ot + i_hv * s_oh + o_v, o.to(out_ptr.dtype.element_ty), mask=m_v)
-        tl.store(p_buf + t * s_bt, h.to(buf_ptr.dtype.element_ty), mask=m_h)
+        tl.store(p_buf + t * s_bt, h.to(buf_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
 
 @triton.jit
@@ -188,7 +192,7 @@ def verify(
     if BT == 0:
         return out
     block_v = min(block_v, triton.next_power_of_2(V))
-    _verify_kernel[(BT // T * HV, triton.cdiv(V, block_v))](
+    _verify_kernel[(triton.cdiv(V, block_v) * (BT // T) * HV,)](
         mixed_qkv,
         a,
         b,

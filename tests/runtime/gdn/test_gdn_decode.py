@@ -60,7 +60,9 @@ def test_packed_decode_matches_reference(s, strided, parity):
 
 
 @pytest.mark.parametrize(
-    "cfg", [DecodeConfig(8, 1), DecodeConfig(16, 2), DecodeConfig(32, 4), DecodeConfig(64, 4)], ids=str
+    "cfg",
+    [DecodeConfig(), DecodeConfig(2, 1), DecodeConfig(8, 1), DecodeConfig(16, 2), DecodeConfig(32, 4), DecodeConfig(64, 4)],
+    ids=str,
 )
 def test_packed_decode_tilings_agree(cfg):
     """Every tiling of the [V, K] state (rows per program, warps) gives the same step, partial tiles too."""

@@ -3,11 +3,11 @@
 One kernel takes the conv output ``mixed_qkv: [B, 2 H K + HV V]`` and the raw gate inputs ``a, b: [B, HV]``
 and does split, gating (#12508), L2 normalisation of q and k (epsilon inside the root, #10466), the
 delta-rule update and the output, updating the pool in place through per-request slot indices (negative
-index: padding, zero output, no state traffic). Program ``(v-block, request x v-head)`` owns a
-``[block_v, K]`` tile of one state; with K contiguous every tile row is one coalesced 512-byte read and
-write. The v-block is the fastest grid axis, so neighbouring programs stream one state's contiguous
-64 KiB; the tile load is issued first so its latency covers the prologue, is marked evict-first, and the
-updated tile is written back with streaming stores (``.cs``): neither is read again by this step. Both reductions, ``M k``
+index: padding, zero output, no state traffic). Each program owns a ``[block_v, K]`` tile of one
+state; with K contiguous every tile row is one coalesced 512-byte read and write. The grid is 1-D with
+the v-blocks of one state fastest, so neighbouring programs stream one state's contiguous 64 KiB. The
+tile load is issued first so its latency covers the prologue and is marked evict-first; the updated
+tile goes back with streaming stores (``.cs``): this step reads neither again. Both reductions, ``M k``
 and ``M q``, are taken on the decayed *old* state, so ``o = e^g M q + u (k.q)`` needs no second pass
 over the updated tile.
 

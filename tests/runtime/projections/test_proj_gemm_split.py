@@ -21,7 +21,7 @@ TOL = {torch.float32: 1e-5, torch.float16: 2e-3}
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=str)
-@pytest.mark.parametrize("t", [1, 5, 40])
+@pytest.mark.parametrize("t", [1, 5, 40, 130])  # 130: three 64-row blocks, the last one partial
 @pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype):

@@ -25,6 +25,7 @@ import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
 from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
+from runtime.gdn.state_tile import delta_rule_rows, grid_size, program_tile
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,7 @@ def _packed_decode_kernel(
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
-    NVB: tl.constexpr = (V + BV - 1) // BV
-    i_bh = tl.program_id(0) // NVB  # 1-D grid, v-blocks of one state fastest (axis 1 would cap B * HV at 65535)
-    i_b = i_bh // HV
-    i_hv = i_bh % HV
-    i_h = i_hv // (HV // H)
-    o_v = tl.program_id(0) % NVB * BV + tl.arange(0, BV)
+    i_b, i_hv, i_h, o_v = program_tile(tl.program_id(0), H, HV, V, BV)
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
@@ -98,10 +94,7 @@ def _packed_decode_kernel(
     )
     q = l2_normalize(q, EPS) * scale
     k = l2_normalize(k, EPS)
-    h *= tl.exp(g)
-    u = beta * (v - tl.sum(h * k[None, :], axis=1))
-    o = tl.sum(h * q[None, :], axis=1) + u * tl.sum(q * k, axis=0)
-    h += u[:, None] * k[None, :]
+    h, o = delta_rule_rows(h, q, k, v, g, beta)
     tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
     tl.store(p_out, o.to(out_ptr.dtype.element_ty), mask=m_v)
 
@@ -147,8 +140,7 @@ def packed_decode(
         return out
     cfg = config or DecodeConfig()
     block_v = min(cfg.block_v, triton.next_power_of_2(V))
-    grid = (triton.cdiv(V, block_v) * B * HV,)
-    _packed_decode_kernel[grid](
+    _packed_decode_kernel[grid_size(B, HV, V, block_v)](
         mixed_qkv,
         a,
         b,

@@ -16,6 +16,7 @@ import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
 from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
+from runtime.gdn.state_tile import delta_rule_rows, grid_size, program_tile
 
 
 @triton.jit
@@ -55,12 +56,7 @@ def _verify_kernel(
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
-    NVB: tl.constexpr = (V + BV - 1) // BV
-    i_bh = tl.program_id(0) // NVB  # 1-D grid, v-blocks of one state fastest (axis 1 would cap B * HV at 65535)
-    i_b = i_bh // HV
-    i_hv = i_bh % HV
-    i_h = i_hv // (HV // H)
-    o_v = tl.program_id(0) % NVB * BV + tl.arange(0, BV)
+    i_b, i_hv, i_h, o_v = program_tile(tl.program_id(0), H, HV, V, BV)
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
@@ -101,10 +97,7 @@ def _verify_kernel(
             tl.load(dt_bias_ptr + i_hv),
             THRESHOLD,
         )
-        h *= tl.exp(g)
-        u = beta * (v - tl.sum(h * k[None, :], axis=1))
-        o = tl.sum(h * q[None, :], axis=1) + u * tl.sum(q * k, axis=0)
-        h += u[:, None] * k[None, :]
+        h, o = delta_rule_rows(h, q, k, v, g, beta)
         tl.store(out_ptr + tok * s_ot + i_hv * s_oh + o_v, o.to(out_ptr.dtype.element_ty), mask=m_v)
         tl.store(p_buf + t * s_bt, h.to(buf_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
@@ -192,7 +185,7 @@ def verify(
     if BT == 0:
         return out
     block_v = min(block_v, triton.next_power_of_2(V))
-    _verify_kernel[(triton.cdiv(V, block_v) * (BT // T) * HV,)](
+    _verify_kernel[grid_size(BT // T, HV, V, block_v)](
         mixed_qkv,
         a,
         b,

@@ -24,8 +24,7 @@ import triton
 import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
-from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
-from runtime.gdn.state_tile import delta_rule_rows, grid_size, program_tile
+from runtime.gdn.state_tile import delta_rule_rows, launch_shape, program_tile
 
 
 @dataclass(frozen=True)
@@ -139,8 +138,8 @@ def packed_decode(
     if B == 0:
         return out
     cfg = config or DecodeConfig()
-    block_v = min(cfg.block_v, triton.next_power_of_2(V))
-    _packed_decode_kernel[grid_size(B, HV, V, block_v)](
+    grid, sizes = launch_shape(B, H, pool.shape, cfg.block_v)
+    _packed_decode_kernel[grid](
         mixed_qkv,
         a,
         b,
@@ -156,14 +155,7 @@ def packed_decode(
         out.stride(0),
         out.stride(1),
         *pool.stride(),
-        H=H,
-        HV=HV,
-        K=K,
-        V=V,
-        BK=triton.next_power_of_2(K),
-        BV=block_v,
-        THRESHOLD=SOFTPLUS_THRESHOLD,
-        EPS=L2_EPS,
+        **sizes,
         num_warps=cfg.num_warps,
     )
     return out

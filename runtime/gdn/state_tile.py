@@ -4,10 +4,12 @@ delta-rule step on that tile's rows."""
 import triton
 import triton.language as tl
 
+from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
+
 
 @triton.jit
 def program_tile(pid, H: tl.constexpr, HV: tl.constexpr, V: tl.constexpr, BV: tl.constexpr):
-    """``(request, v-head, k-head, v rows)`` of program ``pid`` on a 1-D grid of :func:`grid_size` programs.
+    """``(request, v-head, k-head, v rows)`` of program ``pid`` on the 1-D grid of :func:`launch_shape`.
 
     The v-blocks of one state are neighbours, so consecutive programs stream one contiguous state (faster
     on the H100 sweep, ``runtime/gdn/NOTES.md``); a 2-D grid would also cap ``B * HV`` at 65535.
@@ -28,6 +30,10 @@ def delta_rule_rows(h, q, k, v, g, beta):
     return h + u[:, None] * k[None, :], o
 
 
-def grid_size(batch: int, num_v_heads: int, head_v: int, block_v: int) -> tuple[int]:
-    """The 1-D launch grid :func:`program_tile` decodes."""
-    return (triton.cdiv(head_v, block_v) * batch * num_v_heads,)
+def launch_shape(batch: int, num_k_heads: int, pool_shape: tuple[int, ...], block_v: int) -> tuple[tuple[int], dict]:
+    """The 1-D grid that :func:`program_tile` decodes and the compile-time sizes of a kernel stepping
+    ``batch`` requests of a ``[slots, HV, V, K]`` pool (``block_v`` clipped to the padded ``V``)."""
+    _, HV, V, K = pool_shape
+    block_v = min(block_v, triton.next_power_of_2(V))
+    sizes = {"H": num_k_heads, "HV": HV, "K": K, "V": V, "BK": triton.next_power_of_2(K), "BV": block_v}
+    return (triton.cdiv(V, block_v) * batch * HV,), sizes | {"THRESHOLD": SOFTPLUS_THRESHOLD, "EPS": L2_EPS}

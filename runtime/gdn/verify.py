@@ -15,8 +15,7 @@ import triton
 import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
-from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
-from runtime.gdn.state_tile import delta_rule_rows, grid_size, program_tile
+from runtime.gdn.state_tile import delta_rule_rows, launch_shape, program_tile
 
 
 @triton.jit
@@ -184,8 +183,8 @@ def verify(
         out = torch.empty(BT, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
     if BT == 0:
         return out
-    block_v = min(block_v, triton.next_power_of_2(V))
-    _verify_kernel[grid_size(BT // T, HV, V, block_v)](
+    grid, sizes = launch_shape(BT // T, H, pool.shape, block_v)
+    _verify_kernel[grid](
         mixed_qkv,
         a,
         b,
@@ -205,14 +204,7 @@ def verify(
         out.stride(1),
         *pool.stride(),
         *buffer.stride(),
-        H=H,
-        HV=HV,
-        K=K,
-        V=V,
-        BK=triton.next_power_of_2(K),
-        BV=block_v,
-        THRESHOLD=SOFTPLUS_THRESHOLD,
-        EPS=L2_EPS,
+        **sizes,
         num_warps=num_warps,
     )
     return out

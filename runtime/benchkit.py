@@ -124,6 +124,12 @@ def print_table(rows: Sequence[dict], columns: Sequence[str], title: str | None 
         print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=False)))
 
 
+def print_targets(targets: dict[str, bool]) -> None:
+    """One ``target NAME: PASS|FAIL`` line per target a bench judged from its rows."""
+    for name, ok in targets.items():
+        print(f"target {name}: {'PASS' if ok else 'FAIL'}")
+
+
 def write_results(path: str | os.PathLike, lane: str, rows: Sequence[dict], ceilings: dict | None = None,
                   **extra: object) -> Path:
     """Write a benchmark's rows as JSON (atomically) for ``dossier regress`` to pick up."""

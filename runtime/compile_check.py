@@ -10,15 +10,19 @@ and reports the cubin, or the compiler's error. It must run with ``TRITON_INTERP
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
+
+from runtime.gdn import decode, gated_norm, gating, verify
+from runtime.gdn.naive import SOFTPLUS_THRESHOLD
+from runtime.gdn.state_tile import launch_shape
+from runtime.projections import gemm_split, split_kernel
+from runtime.projections.naive import QWEN3_NEXT_80B
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class KernelSpec:
     (default int32), constexpr values and launch options."""
 
     name: str
-    load: Callable[[], object]
+    kernel: object
     constexprs: dict[str, object]
     pointers: dict[str, str] = field(default_factory=dict)
     floats: tuple[str, ...] = ()
@@ -46,47 +50,55 @@ class KernelSpec:
         return sig
 
 
-def _kernel(module: str, name: str) -> Callable[[], object]:
-    """Import ``runtime.<module>.<name>`` when the check runs (not at import: TRITON_INTERPRET is read then)."""
-    return lambda: getattr(importlib.import_module(f"runtime.{module}"), name)
+_POOL = (1, 32, 128, 128)  # [slots, HV, V, K] of Qwen3-Next-80B at TP1, 16 k-heads
 
 
-_HEADS = {"H": 16, "HV": 32, "K": 128, "V": 128, "BK": 128}  # Qwen3-Next-80B, TP1
-_GATE = {"THRESHOLD": 20.0}
+def _pool_sizes(block_v: int) -> dict[str, object]:
+    """The compile-time sizes the decode / verify wrappers pass, from the same helper they call."""
+    return launch_shape(1, 16, _POOL, block_v)[1]
+
+
+_GATE = {"THRESHOLD": SOFTPLUS_THRESHOLD}
 _BF16_IO = {"qkv_ptr": "bf16", "a_ptr": "bf16", "b_ptr": "bf16", "out_ptr": "bf16", "idx_ptr": "i32"}
-_SPLIT_SHAPE = {"NK": 16, "NV": 32, "DK": 128, "DV": 128, "INTERLEAVED": True}
+_SPLIT_SHAPE = {
+    "NK": QWEN3_NEXT_80B.num_k_heads,
+    "NV": QWEN3_NEXT_80B.num_v_heads,
+    "DK": QWEN3_NEXT_80B.head_k,
+    "DV": QWEN3_NEXT_80B.head_v,
+    "INTERLEAVED": True,
+}
 _SPLIT_IO = {f"{n}_ptr": "bf16" for n in ("qkvz", "ba", "qkv", "z", "b", "a", "x", "w")}
 
 KERNELS = [
     KernelSpec(
-        "gdn.decode", _kernel("gdn.decode", "_packed_decode_kernel"),
-        _HEADS | _GATE | {"BV": 4, "EPS": 1e-6}, _BF16_IO, ("scale",), num_warps=1,
+        "gdn.decode", decode._packed_decode_kernel,
+        _pool_sizes(4), _BF16_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(
-        "gdn.verify", _kernel("gdn.verify", "_verify_kernel"),
-        _HEADS | _GATE | {"BV": 32, "EPS": 1e-6}, _BF16_IO | {"buf_idx_ptr": "i32"}, ("scale",),
+        "gdn.verify", verify._verify_kernel,
+        _pool_sizes(32), _BF16_IO | {"buf_idx_ptr": "i32"}, ("scale",),
     ),
     KernelSpec(
-        "gdn.verify.commit", _kernel("gdn.verify", "_commit_kernel"),
-        {"HV": 32, "K": 128, "V": 128, "BK": 128, "BV": 32},
+        "gdn.verify.commit", verify._commit_kernel,
+        {k: v for k, v in _pool_sizes(32).items() if k in ("HV", "K", "V", "BK", "BV")},
         {"idx_ptr": "i32", "buf_idx_ptr": "i32", "step_ptr": "i32"},
     ),
     KernelSpec(
-        "gdn.gating", _kernel("gdn.gating", "_gating_kernel"),
+        "gdn.gating", gating._gating_kernel,
         _GATE | {"HV": 32, "BH": 32, "BT": 16}, {"a_ptr": "bf16", "b_ptr": "bf16"},
     ),
     KernelSpec(
-        "gdn.gated_norm", _kernel("gdn.gated_norm", "_gated_rmsnorm_kernel"),
+        "gdn.gated_norm", gated_norm._gated_rmsnorm_kernel,
         {"G": 32, "D": 128, "BD": 128, "BR": 8}, {"x_ptr": "bf16", "z_ptr": "bf16", "y_ptr": "bf16"}, ("eps",),
         num_warps=8,
     ),
     KernelSpec(
-        "projections.split", _kernel("projections.split_kernel", "_split_qkvzba_kernel"),
+        "projections.split", split_kernel._split_qkvzba_kernel,
         _SPLIT_SHAPE | {"VEC": 8, "BLOCK_T": 1, "BLOCK_C": 512, "BLOCK_HV": 32}, _SPLIT_IO,
     ),
     KernelSpec(
-        "projections.gemm_split", _kernel("projections.gemm_split", "_gemm_split_kernel"),
-        _SPLIT_SHAPE | {"K": 2048, "PRECISION": "tf32", "BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64}, _SPLIT_IO,
+        "projections.gemm_split", gemm_split._gemm_split_kernel,
+        _SPLIT_SHAPE | {"K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32", "BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64}, _SPLIT_IO,
         num_stages=4,
     ),
 ]
@@ -94,7 +106,7 @@ KERNELS = [
 
 def compile_kernel(spec: KernelSpec, arch: int) -> dict:
     """Compile ``spec`` for ``sm_<arch>``; returns sizes from the compiled kernel's metadata."""
-    fn = spec.load()
+    fn = spec.kernel
     names = list(fn.arg_names)
     src = ASTSource(
         fn=fn,

@@ -25,7 +25,14 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from runtime.benchkit import copy_bandwidth_gbs, cuda_graph_median_us, gemm_tflops, print_table, write_results
+from runtime.benchkit import (
+    copy_bandwidth_gbs,
+    cuda_graph_median_us,
+    gemm_tflops,
+    print_table,
+    print_targets,
+    write_results,
+)
 
 from .fused import fused_forward
 from .gemm_split import gemm_split
@@ -199,8 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         title=f"GDN input projection, Qwen3-Next-80B bf16, {torch.cuda.get_device_name()} "
         f"(copy {bw:.0f} GB/s, GEMM {rate:.0f} TFLOP/s)",
     )
-    for name, ok in targets.items():
-        print(f"target {name}: {'PASS' if ok else 'FAIL'}")
+    print_targets(targets)
     if args.json:
         path = write_results(
             args.json,

@@ -5,7 +5,7 @@
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
   GPU, decode-sized batches (``T <= GEMM_SPLIT_MAX_TOKENS``) run the Triton GEMM whose epilogue does the
-  split (:mod:`.gemm_split`, one launch); larger ones run cuBLAS, whose two column slices feed the split
+  split (:func:`.gemm_split.gemm_split`, one launch); larger ones run cuBLAS, whose two column slices feed the split
   kernel directly (strided, no copy). The crossover comes from the H100 bench (``NOTES.md``).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .gemm_split import gemm_split
+from . import gemm_split
 from .layer import GDNInputProjection
 from .naive import GDNShape, split_contiguous, split_interleaved
 from .split_kernel import SplitLayout, split_qkvzba
@@ -38,8 +38,8 @@ GEMM_SPLIT_MAX_TOKENS = 128  # gemm_split wins up to here (TP1 T=128: 23.7 vs 26
 
 def fused_forward(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout):
     """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``)."""
-    if x.is_cuda and x.shape[0] <= GEMM_SPLIT_MAX_TOKENS and x.shape[1] % 128 == 0 and weight.is_contiguous():
-        return gemm_split(x, weight, shape, layout)
+    if x.shape[0] <= GEMM_SPLIT_MAX_TOKENS and gemm_split.accepts(x, weight):
+        return gemm_split.gemm_split(x, weight, shape, layout)
     out = F.linear(x, weight)
     n = shape.qkvz_width
     return split_qkvzba(out[:, :n], out[:, n:], shape, layout)

@@ -102,6 +102,12 @@ _TUNED = triton.autotune(
 )(_gemm_split_kernel)
 
 
+def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether the autotuned path takes these tensors: on a GPU, ``x`` with unit column stride, a contiguous
+    weight, and a hidden size that is a multiple of the 128-wide K steps."""
+    return x.is_cuda and x.stride(1) == 1 and weight.is_contiguous() and x.shape[1] % 128 == 0
+
+
 def gemm_split(
     x: torch.Tensor,
     weight: torch.Tensor,

@@ -34,7 +34,7 @@ def test_a_kernel_that_cannot_lower_is_reported(tmp_path):
     code = (
         "import sys, runtime.compile_check as c\n"
         "bad = c.KERNELS[0]\n"
-        "c.KERNELS[:] = [c.KernelSpec('broken.decode', bad.load, {k: v for k, v in bad.constexprs.items() if k != 'BV'},"
+        "c.KERNELS[:] = [c.KernelSpec('broken.decode', bad.kernel, {k: v for k, v in bad.constexprs.items() if k != 'BV'},"
         " bad.pointers, bad.floats, bad.num_warps)]\n"
         "sys.exit(c.main([]))\n"
     )
@@ -55,7 +55,7 @@ def test_signature_types_arguments_by_role():
         pass
 
     kernel.arg_names = ["x_ptr", "idx_ptr", "scale", "n", "BLOCK"]
-    spec = KernelSpec("k", lambda: kernel, {"BLOCK": 64}, {"idx_ptr": "i32"}, ("scale",))
+    spec = KernelSpec("k", kernel, {"BLOCK": 64}, {"idx_ptr": "i32"}, ("scale",))
     assert spec.signature(kernel) == {
         "x_ptr": "*fp32",
         "idx_ptr": "*i32",

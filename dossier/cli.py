@@ -239,6 +239,103 @@ def drift(
     raise typer.Exit(1 if any(r.problem for r in results) else 0)
 
 
+releases_app = typer.Typer(
+    help="Published SGLang releases as source trees (the release cache): sync them, list them.\n\n"
+    "Cache: --cache-dir, else $DOSSIER_RELEASES, else <root>/.dossier/releases.",
+    no_args_is_help=True,
+)
+app.add_typer(releases_app, name="releases")
+ReleasesDirOpt = Annotated[Path | None, typer.Option(
+    "--cache-dir", help="Release cache (default: $DOSSIER_RELEASES, else <root>/.dossier/releases).")]
+
+
+@releases_app.command("sync")
+def releases_sync(
+    from_: Annotated[str, typer.Option("--from", help="First version (inclusive).")] = "0.5.2",
+    to: Annotated[str | None, typer.Option("--to", help="Last version (inclusive; default: the newest).")] = None,
+    cache_dir: ReleasesDirOpt = None,
+    index_url: Annotated[str | None, typer.Option("--index-url", help="Package index (default: pip's).")] = None,
+    find_links: Annotated[Path | None, typer.Option(
+        "--find-links", help="A directory of wheels to use instead of any index (offline).")] = None,
+    root: RootOpt = None,
+) -> None:
+    """Download every SGLang release from --from to --to (post releases included) with pip and keep its
+    Python sources and build date in the release cache (~2 min, ~1.2 GB for 0.5.2..0.5.23).
+
+    Each version is committed atomically; a complete one is skipped, so an interrupted sync resumes.
+    Exit 1 if a version failed (the others are kept), 2 if the index is unreachable.
+    """
+    from dossier import releases as rl
+
+    try:
+        from packaging.version import InvalidVersion, Version
+
+        Version(from_), Version(to) if to else None
+    except InvalidVersion as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(USAGE) from None
+    pip_args: tuple[str, ...] = ()
+    if index_url:
+        pip_args += ("--index-url", index_url)
+    if find_links is not None:
+        pip_args += ("--no-index", "--find-links", str(find_links.resolve()))
+    base = root or find_root()
+    cache = rl.cache_dir(base, cache_dir)
+    try:
+        versions = rl.select(rl.available(pip_args), from_, to)
+    except rl.ReleaseError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(USAGE) from None
+    if not versions:
+        err.print(f"error: the index has no sglang release from {from_} to {to or 'the newest'}")
+        raise typer.Exit(USAGE)
+    outcomes = _sync_with_progress(rl, versions, cache, pip_args)
+    for o in outcomes:
+        if o.error:
+            err.print(f"error: {o.version}: {o.error}", markup=False)
+    counts = {r: sum(o.result == r for o in outcomes) for r in ("synced", "cached", "failed")}
+    pinned = [o.version for o in outcomes if o.release and rl.platform_specific(o.release)]
+    if pinned:
+        err.print(f"platform-specific wheels (resolved with {' '.join(rl.PIN)}): {', '.join(pinned)}")
+    err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {cache})", markup=False)
+    raise typer.Exit(1 if counts["failed"] else 0)
+
+
+def _sync_with_progress(rl, versions: list[str], cache: Path, pip_args: tuple[str, ...]):
+    """A progress bar on a terminal; one plain line per version otherwise (logs, CI)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    def line(o) -> str:
+        if o.release is None:
+            return f"{o.version:<14} failed"
+        return f"{o.version:<14} {o.result:<7} built {o.release.built}, {o.release.files} .py files"
+
+    if not err.is_terminal:
+        return rl.sync(versions, cache, pip_args, on_done=lambda o: err.print(line(o), markup=False))
+    columns = (TextColumn("syncing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task("", total=len(versions))
+
+        def tick(o) -> None:
+            progress.console.print(line(o), markup=False)
+            progress.update(task, advance=1, description=o.version)
+
+        return rl.sync(versions, cache, pip_args, on_done=tick)
+
+
+@releases_app.command("list")
+def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> None:
+    """The synced releases with their build dates and file counts."""
+    from dossier import releases as rl
+
+    cache = rl.cache_dir(root or find_root(), cache_dir)
+    found = rl.synced(cache)
+    for r in found:
+        out.print(f"{r.version:<14} built {r.built}  {r.files:>5} .py files  {r.wheel}", markup=False)
+    err.print(f"{len(found)} release(s) in {cache}" + ("" if found else ": run `dossier releases sync`"))
+
+
 @app.command()
 def regress(
     prs: Annotated[list[int] | None, typer.Argument(help="Cards to run (default with --all: every card with a runtime reference).")] = None,

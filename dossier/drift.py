@@ -8,11 +8,9 @@ kernels from ``srt/layers/...`` to ``kernels/ops/...``); found nowhere it is *mi
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -21,71 +19,22 @@ from dossier.evidence import LockEntry, key_sha
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.render.markdown import code
+from dossier.source_tree import SourceTree, TreeError, Where, lines_with
 
-PACKAGE_PREFIX = PurePosixPath("python/sglang")
-SOURCE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".jinja2"}
 DRIFT_LOCK = Path("cards") / "drift.lock"
 LOCK_VERSION = 1
 SHOWN_ELSEWHERE = 3
 
 IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE = "in-place", "relocated", "rewritten", "missing", "outside"
-_VERSION = re.compile(r"""^__version__\s*=\s*(?:\w+\s*=\s*)*['"]([^'"]+)['"]""", re.MULTILINE)
+
+#: no SGLang source to compare against (exit 2)
+DriftError = TreeError
 
 
-class DriftError(Exception):
-    """No SGLang source to compare against (exit 2)."""
-
-
-@dataclass(frozen=True)
-class SglangTree:
-    package: Path  # the `sglang` package directory
-    checkout: Path | None  # the repository root when PATH is a checkout
-    version: str
-
-    @property
-    def label(self) -> str:
-        where = f"checkout {self.checkout}" if self.checkout else f"package {self.package}"
-        return f"SGLang {self.version} ({where})"
-
-
-def locate(src: Path | None = None) -> SglangTree:
+def locate(src: Path | None = None) -> SourceTree:
     """The SGLang tree at ``src`` (a checkout, a package dir, or a dir holding ``sglang/``), else the
-    installed package found with importlib.util.find_spec (no import)."""
-    if src is None:
-        spec = importlib.util.find_spec("sglang")
-        if spec is None or not spec.submodule_search_locations:
-            raise DriftError(
-                "sglang is not installed: `pip install --no-deps sglang`, or pass --sglang-src PATH"
-            )
-        package = Path(next(iter(spec.submodule_search_locations)))
-        return SglangTree(package, None, read_version(package))
-    src = src.resolve()
-    if (src / PACKAGE_PREFIX / "__init__.py").is_file():
-        return SglangTree(src / PACKAGE_PREFIX, src, read_version(src / PACKAGE_PREFIX))
-    for package in (src, src / "sglang"):
-        if package.name == "sglang" and (package / "__init__.py").is_file():
-            return SglangTree(package, None, read_version(package))
-    raise DriftError(f"{src} is neither an SGLang checkout (python/sglang/) nor an sglang package")
-
-
-def read_version(package: Path) -> str:
-    """__version__ from version.py (following ``from sglang._version import``), else dist metadata."""
-    for name in ("version.py", "_version.py"):
-        path = package / name
-        m = _VERSION.search(path.read_text(errors="replace")) if path.is_file() else None
-        if m:
-            return m.group(1)
-    for meta in sorted(package.parent.glob("sglang-*.dist-info/METADATA")):
-        m = re.search(r"^Version:\s*(\S+)", meta.read_text(errors="replace"), re.MULTILINE)
-        if m:
-            return m.group(1)
-    return "unknown"
-
-
-@dataclass(frozen=True)
-class Where:
-    file: str  # repository path (python/sglang/...)
-    lines: tuple[int, ...]
+    installed package."""
+    return SourceTree.at(src) if src is not None else SourceTree.installed()
 
 
 @dataclass(frozen=True)
@@ -131,51 +80,7 @@ class DriftResult:
         }
 
 
-@dataclass
-class SourceIndex:
-    """Text of every source file of the tree, read once, keyed by repository path."""
-
-    tree: SglangTree
-    _texts: dict[str, str] | None = field(default=None, repr=False)
-
-    def repo_path(self, path: Path) -> str:
-        if self.tree.checkout:
-            return path.relative_to(self.tree.checkout).as_posix()
-        return (PACKAGE_PREFIX / path.relative_to(self.tree.package)).as_posix()
-
-    def local(self, card_file: str) -> Path | None:
-        """Where a card's repository path lives in this tree (None: not part of it)."""
-        if self.tree.checkout:
-            return self.tree.checkout / card_file
-        rel = PurePosixPath(card_file)
-        if rel.parts[:2] != PACKAGE_PREFIX.parts:
-            return None
-        return self.tree.package.joinpath(*rel.parts[2:])
-
-    @property
-    def texts(self) -> dict[str, str]:
-        if self._texts is None:
-            self._texts = {}
-            for path in sorted(self.tree.package.rglob("*")):
-                if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
-                    self._texts[self.repo_path(path)] = path.read_text(errors="replace")
-        return self._texts
-
-    def text(self, card_file: str) -> str | None:
-        if card_file in self.texts:
-            return self.texts[card_file]
-        path = self.local(card_file)
-        return path.read_text(errors="replace") if path is not None and path.is_file() else None
-
-    def search(self, match: str) -> list[Where]:
-        return [Where(f, lines_with(text, match)) for f, text in self.texts.items() if match in text]
-
-
-def lines_with(text: str, match: str) -> tuple[int, ...]:
-    return tuple(i for i, line in enumerate(text.splitlines(), 1) if match in line)
-
-
-def check_card(card: Card, index: SourceIndex, removal: bool = False) -> DriftResult:
+def check_card(card: Card, tree: SourceTree, removal: bool = False) -> DriftResult:
     kf = card.key_fragment
     base = {
         "pr": card.pr,
@@ -185,31 +90,30 @@ def check_card(card: Card, index: SourceIndex, removal: bool = False) -> DriftRe
         "removal": removal,
         "key_fragment": key_sha(kf),
     }
-    text = index.text(kf.file)
+    text = tree.text(kf.file)
     if text is not None:
         lines = lines_with(text, kf.match)
         if lines:
             return DriftResult(**base, verdict=IN_PLACE, found=(Where(kf.file, lines),))
-    elsewhere = [w for w in index.search(kf.match) if w.file != kf.file and w.lines]
+    elsewhere = [w for w in tree.search(kf.match) if w.file != kf.file and w.lines]
     if elsewhere:
         name = PurePosixPath(kf.file).name
         elsewhere.sort(key=lambda w: (PurePosixPath(w.file).name != name, w.file))
         return DriftResult(**base, verdict=RELOCATED, found=tuple(elsewhere))
     if kf.today is not None:
-        today = index.text(kf.today.file)
+        today = tree.text(kf.today.file)
         lines = lines_with(today, kf.today.match) if today is not None else ()
         if lines:
             return DriftResult(**base, verdict=REWRITTEN, found=(Where(kf.today.file, lines),))
-    if text is None and index.local(kf.file) is None:
+    if text is None and tree.local(kf.file) is None:
         return DriftResult(**base, verdict=OUTSIDE)
     return DriftResult(**base, verdict=MISSING)
 
 
 def check(
-    cards: Iterable[Card], tree: SglangTree, evidence: dict[int, LockEntry] | None = None
+    cards: Iterable[Card], tree: SourceTree, evidence: dict[int, LockEntry] | None = None
 ) -> list[DriftResult]:
     """Drift of every current, superseded or reverted card (candidates and adjacent PRs are not behaviour)."""
-    index = SourceIndex(tree)
     evidence = evidence or {}
     out = []
     for card in cards:
@@ -217,7 +121,7 @@ def check(
             continue
         e = evidence.get(card.pr)
         removal = e is not None and e.side == "old" and e.key_fragment == key_sha(card.key_fragment)
-        out.append(check_card(card, index, removal))
+        out.append(check_card(card, tree, removal))
     return out
 
 
@@ -225,7 +129,7 @@ def _where(w: Where) -> str:
     return f"{w.file}:{','.join(map(str, w.lines[:5]))}{',...' if len(w.lines) > 5 else ''}"
 
 
-def format_text(results: list[DriftResult], tree: SglangTree) -> str:
+def format_text(results: list[DriftResult], tree: SourceTree) -> str:
     rows = [f"compared against {tree.label}"]
     for r in results:
         line = f"#{r.pr:<6} {r.status:<10} {r.verdict:<9} "
@@ -248,7 +152,7 @@ def format_text(results: list[DriftResult], tree: SglangTree) -> str:
     return "\n".join(rows)
 
 
-def format_json(results: list[DriftResult], tree: SglangTree) -> str:
+def format_json(results: list[DriftResult], tree: SourceTree) -> str:
     data = {
         "sglang": {
             "version": tree.version,
@@ -260,7 +164,7 @@ def format_json(results: list[DriftResult], tree: SglangTree) -> str:
     return json.dumps(data, indent=2)
 
 
-def write_lock(root: Path, results: list[DriftResult], tree: SglangTree) -> Path:
+def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path:
     """cards/drift.lock: the version compared against and each card's verdict (deterministic)."""
     cards = {
         r.pr: {k: v for k, v in r.to_data().items() if k != "pr"} for r in sorted(results, key=lambda r: r.pr)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from dossier import drift
+from dossier import drift, source_tree
 from dossier.cli import app
 from dossier.evidence import LOCK_FILE, LockEntry, key_sha, write_lock
 from dossier.model import KeyFragment
@@ -163,7 +163,7 @@ def test_a_removal_fragment_is_expected_to_stay_gone(root, package):
     ],
 )
 def test_read_version_without_importing(tmp_path, files, version):
-    assert drift.read_version(write_tree(tmp_path / "sglang", files)) == version
+    assert source_tree.read_version(write_tree(tmp_path / "sglang", files)) == version
 
 
 def test_read_version_falls_back_to_dist_metadata(tmp_path):
@@ -171,7 +171,7 @@ def test_read_version_falls_back_to_dist_metadata(tmp_path):
     write_tree(
         tmp_path, {"sglang-4.5.6.dist-info/METADATA": "Metadata-Version: 2.1\nName: sglang\nVersion: 4.5.6\n"}
     )
-    assert drift.read_version(package) == "4.5.6"
+    assert source_tree.read_version(package) == "4.5.6"
 
 
 def test_locate_accepts_the_dir_holding_the_package_and_rejects_others(package, tmp_path):
@@ -282,7 +282,8 @@ def test_write_lock_for_the_evidence_is_untouched_by_drift(root, package, tmp_pa
 
 def test_rewritten_behaviour_is_tracked_through_today(tmp_path):
     """A current card whose PR lines were rewritten later is fine when its `today` place still holds."""
-    from dossier.drift import MISSING, REWRITTEN, SglangTree, check
+    from dossier.drift import MISSING, REWRITTEN, check
+    from dossier.source_tree import SourceTree
     from dossier.model import Card
     from tests.dossier.factories import make_card
 
@@ -290,7 +291,7 @@ def test_rewritten_behaviour_is_tracked_through_today(tmp_path):
     (pkg / "srt").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     (pkg / "srt" / "hooks.py").write_text("def supports_extra_buffer(p):\n    return p.is_cuda or p.is_hip\n")
-    tree = SglangTree(pkg, None, "0.0.test")
+    tree = SourceTree(pkg, None, "0.0.test")
     kf = {"file": "python/sglang/srt/server_args.py", "match": "is_npu() or is_hip()",
           "explain": "The platform assertion accepts HIP for extra_buffer."}
     plain = Card.from_data(make_card(1, key_fragment=kf))

@@ -1,0 +1,234 @@
+"""The release cache: every published SGLang wheel reduced to its Python sources, one directory per version.
+
+``dossier releases sync`` asks pip which versions exist (``pip index versions``), downloads each wheel
+(``pip download --no-deps``, pinned to CPython 3.11 on manylinux x86_64 so platform-specific wheels
+resolve the same on any host), keeps only the package's ``.py`` files under their repository paths
+(``python/sglang/...``), records the build date from the archive's entries, and deletes the wheel.
+
+A version is complete when ``<cache>/<version>/release.json`` exists: it is written into a temporary
+directory that is renamed into place last, so an interrupted sync leaves nothing that reads as a release,
+and the next run skips what is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from packaging.version import InvalidVersion, Version
+
+PACKAGE = "sglang"
+REPO_PREFIX = PurePosixPath("python/sglang")
+ENV = "DOSSIER_RELEASES"
+DEFAULT_DIR = Path(".dossier") / "releases"
+RECORD = "release.json"
+#: the first release with Qwen3-Next
+FIRST = "0.5.2"
+#: where a wheel is platform-specific, resolve it as on the machines SGLang serves from
+PIN = ("--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux_2_34_x86_64")
+_UNREACHABLE = re.compile(
+    r"Could not fetch URL [^\n]*connection error|NewConnectionError|Failed to establish a new connection|connection broken|ConnectTimeout|ReadTimeout"
+    r"|Name or service not known|Temporary failure in name resolution|ProxyError|SSLError|Max retries exceeded"
+)
+_HOST = re.compile(r"(?:https?://|host=')([\w.-]+)")
+
+
+class ReleaseError(Exception):
+    """The registry cannot be used (unreachable, no such version) or the cache cannot be written."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """One synced release: its version, the day its wheel was built, where its sources are."""
+
+    version: str
+    built: str  # YYYY-MM-DD, the newest entry of the package in the wheel
+    path: Path  # <cache>/<version>; sources under python/sglang/
+    wheel: str = ""
+    files: int = 0
+
+    @property
+    def key(self) -> Version:
+        return Version(self.version)
+
+
+def cache_dir(root: Path, override: Path | None = None) -> Path:
+    """--cache-dir, else $DOSSIER_RELEASES, else <root>/.dossier/releases."""
+    if override is not None:
+        return override
+    env = os.environ.get(ENV)
+    return Path(env) if env else root / DEFAULT_DIR
+
+
+def ordered(versions: Iterable[str]) -> list[str]:
+    """Release versions in release order (post releases after their base), invalid ones dropped."""
+    out = []
+    for v in versions:
+        try:
+            out.append((Version(v), v))
+        except InvalidVersion:
+            continue
+    return [v for _, v in sorted(out)]
+
+
+def select(versions: Iterable[str], first: str | None = FIRST, last: str | None = None) -> list[str]:
+    """The versions from ``first`` to ``last`` inclusive (either may be None: open-ended)."""
+    lo = Version(first) if first else None
+    hi = Version(last) if last else None
+    return [v for v in ordered(versions) if (lo is None or Version(v) >= lo) and (hi is None or Version(v) <= hi)]
+
+
+def _pip(args: list[str], pip_args: tuple[str, ...], timeout: float = 600) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pip", *args, "-vv", *pip_args]  # -vv: pip names unreachable URLs only so
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise ReleaseError(f"pip {args[0]} did not finish in {timeout:.0f}s (is the package index reachable?)") from None
+
+
+def _pip_failure(what: str, proc: subprocess.CompletedProcess) -> ReleaseError:
+    text = proc.stderr + proc.stdout
+    if _UNREACHABLE.search(text):
+        hosts = sorted(set(_HOST.findall(text)) - {"files.pythonhosted.org"})
+        where = f" ({', '.join(hosts)})" if hosts else ""
+        return ReleaseError(f"{what}: the package index is unreachable{where}; check the network or pass "
+                            "--index-url / --find-links")
+    errors = [ln.strip() for ln in text.splitlines() if ln.startswith("ERROR")]
+    return ReleaseError(f"{what}: {errors[-1] if errors else (text.strip().splitlines() or ['pip failed'])[-1]}")
+
+
+def available(pip_args: tuple[str, ...] = ()) -> list[str]:
+    """Every released version of sglang the index offers, in release order."""
+    proc = _pip(["index", "versions", PACKAGE, *PIN], pip_args, timeout=300)
+    m = re.search(r"^Available versions:\s*(.+)$", proc.stdout, re.MULTILINE)
+    if proc.returncode != 0 or m is None:
+        raise _pip_failure(f"cannot list {PACKAGE} versions", proc)
+    return ordered(v.strip() for v in m.group(1).split(","))
+
+
+def load(path: Path) -> Release | None:
+    """The release synced at ``path``, or None when it is not complete."""
+    try:
+        data = json.loads((path / RECORD).read_text())
+        return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def synced(cache: Path) -> list[Release]:
+    """Complete releases in the cache, in release order."""
+    if not cache.is_dir():
+        return []
+    found = {r.version: r for p in cache.iterdir() if p.is_dir() and (r := load(p)) is not None}
+    return [found[v] for v in ordered(found)]
+
+
+def build_date(zf: zipfile.ZipFile) -> str:
+    """The day the wheel was built: the newest timestamp among the package's entries."""
+    stamps = [i.date_time for i in zf.infolist() if i.filename.startswith(f"{PACKAGE}/")]
+    if not stamps:
+        raise ReleaseError(f"the wheel holds no {PACKAGE}/ package")
+    y, m, d = max(stamps)[:3]
+    return dt.date(y, m, d).isoformat()
+
+
+def extract(wheel: Path, dest: Path) -> tuple[str, int]:
+    """Write the package's .py files of ``wheel`` under ``dest/python/sglang/``; (build date, file count)."""
+    n = 0
+    with zipfile.ZipFile(wheel) as zf:
+        built = build_date(zf)
+        for info in zf.infolist():
+            name = PurePosixPath(info.filename)
+            if info.is_dir() or name.parts[0] != PACKAGE or name.suffix != ".py" or ".." in name.parts:
+                continue
+            target = dest / REPO_PREFIX / PurePosixPath(*name.parts[1:])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+            n += 1
+    return built, n
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Release:
+    """Download, reduce and commit one release (atomically: a temporary dir renamed into place)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=cache))
+    try:
+        wheels = tmp / "wheel"
+        proc = _pip(["download", "--no-deps", "--dest", str(wheels), f"{PACKAGE}=={version}", *PIN], pip_args)
+        found = sorted(wheels.glob("*.whl")) if wheels.is_dir() else []
+        if proc.returncode != 0 or not found:
+            raise _pip_failure(f"cannot download {PACKAGE} {version}", proc)
+        wheel = found[0]
+        tree = tmp / "tree"
+        try:
+            built, files = extract(wheel, tree)
+        except zipfile.BadZipFile as exc:
+            raise ReleaseError(f"{wheel.name} is not a valid wheel: {exc}") from None
+        record = {"version": version, "built": built, "wheel": wheel.name, "wheel_sha256": _sha256(wheel),
+                  "files": files, "synced": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        (tree / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        wheel.unlink()
+        final = cache / version
+        if final.exists():  # an incomplete leftover (complete ones are skipped by the caller)
+            shutil.rmtree(final)
+        tree.rename(final)
+        return Release(version, built, final, wheel.name, files)
+    except OSError as exc:
+        raise ReleaseError(f"cannot write {version} into {cache}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    version: str
+    result: str  # "synced" | "cached" | "failed"
+    release: Release | None = None
+    error: str | None = None
+
+
+def sync(versions: list[str], cache: Path, pip_args: tuple[str, ...] = (),
+         on_done: Callable[[SyncOutcome], None] | None = None) -> list[SyncOutcome]:
+    """Sync ``versions`` in order; complete ones are skipped, a failed one does not stop the others."""
+    for stale in cache.glob(".tmp-*") if cache.is_dir() else ():
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    out = []
+    for version in versions:
+        have = load(cache / version)
+        if have is not None:
+            outcome = SyncOutcome(version, "cached", have)
+        else:
+            try:
+                outcome = SyncOutcome(version, "synced", sync_one(version, cache, pip_args))
+            except ReleaseError as exc:
+                outcome = SyncOutcome(version, "failed", error=str(exc))
+        out.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return out
+
+
+def platform_specific(release: Release) -> bool:
+    """Whether the release's wheel is tagged for a platform (needed the pinned --platform to resolve)."""
+    return bool(release.wheel) and not release.wheel.endswith("-none-any.whl")

@@ -1,0 +1,132 @@
+"""One SGLang source tree: a version, the day it was built (when known), and its files by repository path.
+
+A tree is today's installed package, a checkout, or a published release from the release cache. Card
+paths are repository paths (``python/sglang/srt/...``); in a package they map to ``<package>/srt/...``.
+Drift reads the newest tree, release evidence reads two consecutive ones, the version query reads any.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from dossier.releases import Release
+
+PACKAGE_PREFIX = PurePosixPath("python/sglang")
+SOURCE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".jinja2"}
+_VERSION = re.compile(r"""^__version__\s*=\s*(?:\w+\s*=\s*)*['"]([^'"]+)['"]""", re.MULTILINE)
+
+
+class TreeError(Exception):
+    """No SGLang source where one was asked for (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Where:
+    file: str  # repository path (python/sglang/...)
+    lines: tuple[int, ...]
+
+
+@dataclass(eq=False)
+class SourceTree:
+    package: Path  # the `sglang` package directory
+    checkout: Path | None  # the repository root when the tree is checkout-shaped (checkouts, releases)
+    version: str
+    built: str | None = None  # YYYY-MM-DD for a published release
+    kind: str = "package"  # package | checkout | release
+    _texts: dict[str, str] | None = field(default=None, repr=False)
+    _read: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "release":
+            return f"SGLang {self.version} (release built {self.built})"
+        where = f"checkout {self.checkout}" if self.kind == "checkout" else f"package {self.package}"
+        return f"SGLang {self.version} ({where})"
+
+    @classmethod
+    def installed(cls) -> SourceTree:
+        """The installed ``sglang`` package, found with importlib.util.find_spec (no import)."""
+        spec = importlib.util.find_spec("sglang")
+        if spec is None or not spec.submodule_search_locations:
+            raise TreeError("sglang is not installed: `pip install --no-deps sglang`, or pass --sglang-src PATH")
+        package = Path(next(iter(spec.submodule_search_locations)))
+        return cls(package, None, read_version(package))
+
+    @classmethod
+    def at(cls, src: Path) -> SourceTree:
+        """A checkout (``python/sglang/``), a package dir, or a dir holding ``sglang/``."""
+        src = src.resolve()
+        if (src / PACKAGE_PREFIX / "__init__.py").is_file():
+            return cls(src / PACKAGE_PREFIX, src, read_version(src / PACKAGE_PREFIX), kind="checkout")
+        for package in (src, src / "sglang"):
+            if package.name == "sglang" and (package / "__init__.py").is_file():
+                return cls(package, None, read_version(package))
+        raise TreeError(f"{src} is neither an SGLang checkout (python/sglang/) nor an sglang package")
+
+    @classmethod
+    def release(cls, release: Release) -> SourceTree:
+        """A release from the release cache (its sources sit under python/sglang/)."""
+        return cls(release.path / PACKAGE_PREFIX, release.path, release.version, release.built, kind="release")
+
+    def repo_path(self, path: Path) -> str:
+        if self.checkout:
+            return path.relative_to(self.checkout).as_posix()
+        return (PACKAGE_PREFIX / path.relative_to(self.package)).as_posix()
+
+    def local(self, repo_path: str) -> Path | None:
+        """Where a repository path lives in this tree (None: outside what the tree holds)."""
+        if self.checkout:
+            return self.checkout / repo_path
+        rel = PurePosixPath(repo_path)
+        if rel.parts[:2] != PACKAGE_PREFIX.parts:
+            return None
+        return self.package.joinpath(*rel.parts[2:])
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """Every source file of the package, read once, by repository path."""
+        if self._texts is None:
+            self._texts = {}
+            for path in sorted(self.package.rglob("*")):
+                if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
+                    self._texts[self.repo_path(path)] = path.read_text(errors="replace")
+        return self._texts
+
+    def text(self, repo_path: str) -> str | None:
+        """One file's text (None: not in this tree); reads only that file unless the tree is loaded."""
+        if self._texts is not None and repo_path in self._texts:
+            return self._texts[repo_path]
+        if repo_path not in self._read:
+            path = self.local(repo_path)
+            self._read[repo_path] = path.read_text(errors="replace") if path is not None and path.is_file() else None
+        return self._read[repo_path]
+
+    def search(self, match: str) -> list[Where]:
+        """Every file holding ``match``, with the lines it is on."""
+        return [Where(f, lines_with(text, match)) for f, text in self.texts.items() if match in text]
+
+    def unload(self) -> None:
+        """Forget the texts read so far (trees of many releases do not fit in memory at once)."""
+        self._texts = None
+        self._read.clear()
+
+
+def read_version(package: Path) -> str:
+    """__version__ from version.py (following ``from sglang._version import``), else dist metadata."""
+    for name in ("version.py", "_version.py"):
+        path = package / name
+        m = _VERSION.search(path.read_text(errors="replace")) if path.is_file() else None
+        if m:
+            return m.group(1)
+    for meta in sorted(package.parent.glob("sglang-*.dist-info/METADATA")):
+        m = re.search(r"^Version:\s*(\S+)", meta.read_text(errors="replace"), re.MULTILINE)
+        if m:
+            return m.group(1)
+    return "unknown"
+
+
+def lines_with(text: str, match: str) -> tuple[int, ...]:
+    return tuple(i for i, line in enumerate(text.splitlines(), 1) if match in line)

@@ -1,0 +1,101 @@
+"""`dossier releases sync/list` against a directory of synthetic wheels (pip --no-index --find-links)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dossier import releases
+from dossier.cli import app
+from tests.dossier.release_support import make_wheel
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def wheels(tmp_path: Path) -> Path:
+    where = tmp_path / "wheels"
+    make_wheel(where, "0.1.0", {"srt/a.py": "x = 1\n", "srt/kernel.cu": "// not python\n"}, built=(2026, 1, 5))
+    make_wheel(where, "0.1.0.post1", {"srt/a.py": "x = 2\n"}, built=(2026, 1, 9))
+    make_wheel(where, "0.1.1", {"srt/a.py": "x = 3\n", "srt/b.py": "y = 1\n"}, built=(2026, 2, 1),
+               tag="cp311-cp311-manylinux_2_34_x86_64")
+    make_wheel(where, "0.2.0", {"srt/a.py": "x = 4\n"}, built=(2026, 3, 1))
+    return where
+
+
+def sync(wheels: Path, cache: Path, *args: str):
+    return runner.invoke(app, ["releases", "sync", "--find-links", str(wheels), "--cache-dir", str(cache),
+                               "--root", str(cache.parent), *args])
+
+
+def test_sync_keeps_python_sources_by_repo_path_and_the_build_date(wheels, tmp_path):
+    cache = tmp_path / "cache"
+    result = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1")
+    assert result.exit_code == 0, result.output
+    assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.1.1"]
+    first = cache / "0.1.0"
+    assert (first / "python/sglang/srt/a.py").read_text() == "x = 1\n"
+    assert not (first / "python/sglang/srt/kernel.cu").exists()  # only .py files are kept
+    assert not list(cache.rglob("*.whl"))  # the wheel is deleted
+    record = json.loads((first / "release.json").read_text())
+    assert record["built"] == "2026-01-05" and record["files"] == 3
+    # plain progress lines off a terminal, and the platform-specific wheel is named
+    assert "0.1.0.post1    synced  built 2026-01-09" in result.output
+    assert "platform-specific wheels" in result.output and "0.1.1" in result.output.split("platform-specific")[1]
+
+
+def test_sync_resumes_and_never_reads_a_partial_version(wheels, tmp_path):
+    cache = tmp_path / "cache"
+    assert sync(wheels, cache, "--to", "0.1.0.post1", "--from", "0.1.0").exit_code == 0
+    (cache / "0.1.0.post1" / "release.json").unlink()  # as if interrupted before the commit record
+    (cache / ".tmp-0.1.1-x").mkdir()  # a temporary dir left by a killed run
+    assert [r.version for r in releases.synced(cache)] == ["0.1.0"]
+    result = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1")
+    assert result.exit_code == 0, result.output
+    assert "1 synced" not in result.output and "2 synced, 1 cached" in result.output
+    assert not (cache / ".tmp-0.1.1-x").exists()
+    assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.1.1"]
+
+
+def test_a_broken_wheel_fails_alone(wheels, tmp_path):
+    (wheels / "sglang-0.1.1-cp311-cp311-manylinux_2_34_x86_64.whl").write_bytes(b"not a zip")
+    cache = tmp_path / "cache"
+    result = sync(wheels, cache, "--from", "0.1.0")
+    assert result.exit_code == 1
+    assert "error: 0.1.1:" in result.output
+    assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.2.0"]
+
+
+def test_unreachable_index_is_a_clear_usage_error(tmp_path, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "2")
+    result = runner.invoke(app, ["releases", "sync", "--index-url", f"http://127.0.0.1:{port}/simple",
+                                 "--cache-dir", str(tmp_path / "c"), "--root", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "the package index is unreachable (127.0.0.1)" in result.output
+
+
+def test_no_release_in_range_and_bad_versions_are_usage_errors(wheels, tmp_path):
+    assert sync(wheels, tmp_path / "c", "--from", "9.0").exit_code == 2
+    bad = sync(wheels, tmp_path / "c", "--from", "latest")
+    assert bad.exit_code == 2 and "Invalid version" in bad.output
+
+
+def test_cache_location_flag_env_default(tmp_path, monkeypatch):
+    monkeypatch.delenv(releases.ENV, raising=False)
+    assert releases.cache_dir(tmp_path) == tmp_path / ".dossier" / "releases"
+    monkeypatch.setenv(releases.ENV, str(tmp_path / "env"))
+    assert releases.cache_dir(tmp_path) == tmp_path / "env"
+    assert releases.cache_dir(tmp_path, tmp_path / "flag") == tmp_path / "flag"
+
+
+def test_versions_order_post_releases_after_their_base():
+    assert releases.select(["0.5.10", "0.5.9", "0.5.10.post1", "0.5.2", "junk", "0.5.1.post3"], "0.5.2", "0.5.10.post1") \
+        == ["0.5.2", "0.5.9", "0.5.10", "0.5.10.post1"]

@@ -140,9 +140,13 @@ def lint(
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
     select: Annotated[list[str] | None, typer.Option(help="Only rules whose code starts so (repeatable).")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
+    sglang_src: Annotated[Path | None, typer.Option(
+        "--sglang-src", help="SGLang checkout or package the claims (D6xx) are checked against "
+        "(default: the installed sglang, as drift).")] = None,
     root: RootOpt = None,
 ) -> None:
-    """Check cards: schema, depth of prose, diff evidence, state/status, links and coverage."""
+    """Check cards: schema, depth of prose, diff evidence, state/status, links, coverage, and claims
+    (flags, env vars, paths, commands) against today's SGLang."""
     from dossier.lint import RULES, LintContext, has_errors, run_lint
     from dossier.lint.evidence import UNVERIFIED
 
@@ -152,7 +156,7 @@ def lint(
         return
     project = _project(root, paths)
     cache = _cache(project, cache_dir)
-    ctx = LintContext(project, cache_dir=cache.root)
+    ctx = LintContext(project, cache_dir=cache.root, sglang_src=sglang_src)
     if record:
         from dossier.evidence import record_lock
 

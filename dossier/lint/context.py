@@ -14,5 +14,7 @@ class LintContext:
     project: Project
     #: where fetched PRs live (None: the evidence rules report cards as unverified)
     cache_dir: Path | None = None
+    #: the SGLang tree claims (D6xx) are checked against (None: the installed package, as drift)
+    sglang_src: Path | None = None
     #: per-rule scratch shared across cards in one run (e.g. a loaded lock file)
     memo: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,7 @@ FAMILIES = {
     "D3": "evidence",
     "D4": "state",
     "D5": "links",
+    "D6": "claims",
 }
 
 

@@ -1,0 +1,278 @@
+"""D6xx: is every flag, env var, path and command a reader is handed true of today's SGLang?
+
+Checked against the SGLang tree ``drift`` uses (:mod:`dossier.surface`, read without importing sglang):
+the cards' prose, validation lanes, corrections and ``key_fragment.today``, every string of
+cards/lanes.yaml, and the literal text of the render templates. Not checked, because they are the PR's
+record rather than advice: ``title``, ``files``, ``key_fragment.file``/``match`` (the D3xx rules check
+them against the diff), ``validation.claims`` (what was run when the PR was written), and paths the card
+itself lists as changed by its PR. A mention marked historical is exempt: a ``historical:`` key or entry
+prefix in lanes.yaml, or the prose forms of :mod:`dossier.mentions` ("was `old/path`", "`--flag`
+(removed in ...)", "... no longer exists").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from dossier.cards import YamlDoc
+from dossier.lint.links import module_exists
+from dossier.lint.registry import Finding, rule
+from dossier.mentions import ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
+
+#: card fields whose mentions are claims about today (dotted paths; [*] = every item)
+CARD_FIELDS = ("motivation", "implementation", "key_fragment.explain", "validation.lanes[*]", "corrections[*]",
+               "runtime.none")
+HISTORICAL_KEY = "historical"
+#: top-level directories of the SGLang repository (any other first component starts a partial path)
+REPO_DIRS = ("python", "test", "benchmark", "docs", "scripts", "examples", "sgl-kernel", "3rdparty", "docker")
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+#: top-level directories of this project (paths under them are checked against the project, not SGLang)
+_OWN = ("runtime/", "tests/", "dossier/", "results/", "references/", "cards/", ".ci/", ".github/workflows/ci")
+
+
+@dataclass(frozen=True)
+class Stale:
+    code: str
+    doc: YamlDoc
+    at: tuple[int, int]
+    message: str
+    hint: str | None = None
+
+
+def surface(ctx):
+    """The SGLang surface for this run (None: no SGLang source; D600 says so)."""
+    if "surface" not in ctx.memo:
+        from dossier.drift import DriftError, locate
+        from dossier.surface import read_surface
+
+        try:
+            ctx.memo["surface"] = read_surface(locate(ctx.sglang_src))
+        except DriftError as exc:
+            ctx.memo["surface"] = None
+            ctx.memo["surface_error"] = str(exc)
+    return ctx.memo["surface"]
+
+
+def template_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "render" / "templates"
+
+
+def stale(ctx) -> list[Stale]:
+    """Every stale mention in the project (computed once per run)."""
+    if "stale" not in ctx.memo:
+        found: list[Stale] = []
+        s = surface(ctx)
+        if s is not None:
+            for doc in ctx.project.valid_docs():
+                found += _card(doc, s, ctx)
+            if ctx.project.lanes_doc is not None and ctx.project.lanes_doc.data is not None:
+                found += _lanes(ctx.project.lanes_doc, s, ctx)
+            for path in sorted(template_dir().glob("*.j2")):
+                found += _template(path, s, ctx)
+        ctx.memo["stale"] = found
+    return ctx.memo["stale"]
+
+
+def _strings(data, path: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted path, text) of every string in ``data``."""
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            yield from _strings(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _strings(v, f"{path}[{i}]")
+
+
+def _field_texts(data: dict) -> Iterator[tuple[str, str]]:
+    for spec in CARD_FIELDS:
+        head, _, rest = spec.partition("[*]")
+        node = data
+        for key in head.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, str) and not rest:
+            yield head, node
+        elif isinstance(node, list) and rest == "":
+            yield from ((f"{head}[{i}]", v) for i, v in enumerate(node) if isinstance(v, str))
+
+
+def _card(doc: YamlDoc, s, ctx) -> list[Stale]:
+    data = doc.data
+    own = {p for group in (data.get("files") or {}).values() for p in (group or [])}
+    own.add(data["key_fragment"]["file"])
+    out = []
+    for path, text in _field_texts(data):
+        out += _check_text(doc, path, text, s, ctx.project.root, own)
+    today = data["key_fragment"].get("today")
+    if isinstance(today, dict) and isinstance(today.get("file"), str) and s.knows_path(today["file"]) is False:
+        out.append(Stale("D604", doc, doc.where("key_fragment.today.file#value"),
+                         f"key_fragment.today.file {today['file']} is not in SGLang {s.tree.version}"))
+    return out
+
+
+def _lanes(doc: YamlDoc, s, ctx) -> list[Stale]:
+    out = []
+    for path, text in _strings(doc.data):
+        if HISTORICAL_KEY in re.split(r"[.\[]", path) or text.lstrip().lower().startswith(HISTORICAL_KEY + ":"):
+            continue
+        out += _check_text(doc, path, text, s, ctx.project.root, set())
+    return out
+
+
+def _template(path: Path, s, ctx) -> list[Stale]:
+    raw = path.read_text()
+    literal = _JINJA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), raw)
+    doc = YamlDoc(path=path, positions={"": (1, 1)})
+    out = []
+    # the templates' own paths (references/..., cards/lanes.yaml) are the toolkit's repository's
+    own_root = path.parents[3]
+    for m in find_mentions(literal):
+        problem = _problem(m, s, own_root, set())
+        if problem:
+            line = raw.count("\n", 0, m.start) + 1
+            col = m.start - (raw.rfind("\n", 0, m.start) + 1) + 1
+            out.append(Stale(problem[0], doc, (line, col), *problem[1:]))
+    return out
+
+
+def _check_text(doc: YamlDoc, path: str, text: str, s, root: Path, own: set[str]) -> list[Stale]:
+    out = []
+    seen: dict[str, int] = {}
+    for m in find_mentions(text):
+        problem = _problem(m, s, root, own)
+        n = seen[m.text] = seen.get(m.text, -1) + 1
+        if problem:
+            out.append(Stale(problem[0], doc, _locate(doc, path, m.text, n), *problem[1:]))
+    return out
+
+
+def _locate(doc: YamlDoc, path: str, what: str, nth: int) -> tuple[int, int]:
+    """File position of the ``nth`` occurrence of ``what`` inside the value at ``path``."""
+    line, col = doc.where(path + "#value") if path + "#value" in doc.positions else doc.where(path)
+    lines = doc.path.read_text(errors="replace").splitlines()
+    for i in range(line - 1, len(lines)):
+        start = col - 1 if i == line - 1 else 0
+        while (j := lines[i].find(what, start)) >= 0:
+            if nth == 0:
+                return i + 1, j + 1
+            nth, start = nth - 1, j + 1
+    return line, col
+
+
+def _problem(m: Mention, s, root: Path, own: set[str]) -> tuple[str, str, str | None] | None:
+    """(code, message, hint) when the mention is not true of today's tree, else None."""
+    if m.historical:
+        return None
+    if m.kind == FLAG:
+        return _flag(m, s) if is_sglang_command(m.command) else None
+    if m.kind == ENV:
+        if m.text not in s.env:
+            return "D603", f"{m.text} is not an env var of SGLang {s.tree.version}", _near(m.text, s.env)
+        if s.env[m.text]:
+            return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {s.env[m.text]}"
+        return None
+    if m.kind == MODULE:
+        return _module(m, s, root)
+    if m.kind == PATH:
+        return _path(m.text, s, root, own)
+    return None
+
+
+def _flag(m: Mention, s) -> tuple[str, str, str | None] | None:
+    flag, longer = s.flag(m.text)
+    if flag is None:
+        if longer:
+            return ("D601", f"{m.text} is ambiguous in SGLang {s.tree.version} (argparse rejects it)",
+                    "one of " + ", ".join(longer))
+        return "D601", f"{m.text} is not a flag of SGLang {s.tree.version}", _near(m.text, s.flags)
+    if flag.deprecated:
+        return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {flag.deprecated}"
+    if m.value is not None and flag.choices is not None and m.value not in flag.choices \
+            and not m.value[:1].isupper() and not m.value[:1].isdigit():
+        return ("D602", f"{m.text} {m.value}: {m.value!r} is not one of its choices in SGLang {s.tree.version}",
+                "choices: " + ", ".join(sorted(flag.choices)))
+    return None
+
+
+def _module(m: Mention, s, root: Path) -> tuple[str, str, str | None] | None:
+    name = m.text.rstrip(".")
+    if name.split(".")[0] == "sglang":
+        if not s.has_module(name):
+            return "D605", f"python -m {name}: no such module in SGLang {s.tree.version}", None
+    elif name.split(".")[0] in ("runtime", "tests", "dossier") and not module_exists(name, root):
+        return "D605", f"python -m {name}: no such module in this project", None
+    return None
+
+
+def _path(text: str, s, root: Path, own: set[str]) -> tuple[str, str, str | None] | None:
+    path = text.split("::")[0].rstrip("/")
+    if path in own or any(o.endswith("/" + path) or o.startswith(path + "/") for o in own):
+        return None
+    if path.startswith(_OWN):
+        if not (root / path).exists():
+            return "D604", f"{path} does not exist in this project", None
+        return None
+    repo = "python/" + path if path.startswith("sglang/") else path
+    if PurePosixPath(repo).parts[0] in REPO_DIRS:
+        known = s.knows_path(repo)
+        if known or known is None:  # None: outside the package, only a checkout can tell
+            return None
+    elif s.has_suffix_path(repo):  # a partial path (layers/linear.py): some file of the tree ends so
+        return None
+    name = PurePosixPath(repo).name
+    moved = sorted(p for p in s.paths if p.endswith("/" + name))[:2]
+    return "D604", f"{text} is not in SGLang {s.tree.version}", ("now at " + " or ".join(moved)) if moved else None
+
+
+def _near(name: str, known) -> str | None:
+    import difflib
+
+    near = difflib.get_close_matches(name, list(known), n=2, cutoff=0.75)
+    return ("did you mean " + " or ".join(near) + "?") if near else None
+
+
+def _emit(ctx, code: str) -> Iterator[Finding]:
+    for x in stale(ctx):
+        if x.code == code:
+            yield Finding("", x.message, hint=x.hint, doc=x.doc, at=x.at)
+
+
+@rule("D600", "claims unchecked: no SGLang source found", scope="project", severity="warning")
+def no_source(ctx) -> Iterator[Finding]:
+    if surface(ctx) is None and ctx.project.lanes_doc is not None:
+        yield Finding("", f"flags, env vars and paths not checked: {ctx.memo['surface_error']}",
+                      hint="pip install --no-deps sglang, or pass --sglang-src", doc=ctx.project.lanes_doc)
+
+
+@rule("D601", "a --flag that today's SGLang does not define (or an ambiguous prefix)", scope="project")
+def unknown_flag(ctx) -> Iterator[Finding]:
+    yield from _emit(ctx, "D601")
+
+
+@rule("D602", "a --flag value that is not one of the flag's choices", scope="project")
+def bad_choice(ctx) -> Iterator[Finding]:
+    yield from _emit(ctx, "D602")
+
+
+@rule("D603", "an SGLANG_* env var that today's SGLang does not read", scope="project")
+def unknown_env(ctx) -> Iterator[Finding]:
+    yield from _emit(ctx, "D603")
+
+
+@rule("D604", "a repo path that does not exist in today's SGLang (or in this project)", scope="project")
+def missing_path(ctx) -> Iterator[Finding]:
+    yield from _emit(ctx, "D604")
+
+
+@rule("D605", "a `python -m` module that does not exist", scope="project")
+def missing_module(ctx) -> Iterator[Finding]:
+    yield from _emit(ctx, "D605")
+
+
+@rule("D606", "a deprecated flag or env var (SGLang names the replacement)", scope="project", severity="warning")
+def deprecated(ctx) -> Iterator[Finding]:
+    yield from _emit(ctx, "D606")

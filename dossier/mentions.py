@@ -1,0 +1,141 @@
+"""Find what a reader would act on in a piece of prose: flags, SGLANG_* env vars, repo paths, modules.
+
+A mention is *historical* when the text says so right at it, in one of the forms the claims rules
+recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`); such a mention is
+reported by nobody. Anything else is a claim about today's SGLang.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FLAG, ENV, PATH, MODULE = "flag", "env var", "path", "module"
+
+_FLAG = re.compile(r"(?<![\w/-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w{*])(?:(=|[ \t]+)(?![-#(])([\w.+-]+))?")
+_ENV = re.compile(r"(?<![\w$])(SGLANG_[A-Z0-9_]*[A-Z0-9])(?![\w*])")
+_PATH = re.compile(r"(?<![\w./:@~-])((?:[\w.-]+/)+[\w.-]*\w)(?:::[\w\[\]:.-]+)?(?![\w/])")
+_MODULE = re.compile(r"\bpython3?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
+#: the command a flag is given to: flags of other tools (pytest, lm_eval, a repo script) are not SGLang's
+_COMMAND = re.compile(
+    r"\bpython3?[ \t]+-m[ \t]+(?P<mod>[\w.]+)|\bpython3?[ \t]+(?P<script>[\w./-]+\.py)"
+    r"|(?<![\w./-])(?P<tool>pytest|lm_eval|lm-eval|torchrun|nsys|ncu|pip|git|gh|npx|dossier|sglang|docker|vllm)\b"
+)
+#: what may sit between two flags of one command: a value and spaces, backticks, "="
+_FLAG_GAP = re.compile(r"[ \t`=]*(?:[\w.+/-]+[ \t`]*)?")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+
+#: "was `old/path`", "formerly --flag", "historical: ..." just before the mention
+MARK_BEFORE = re.compile(
+    r"(?:\b(?:was|were|formerly|previously|historical(?:ly)?|removed|renamed|then|old|deprecated|retired"
+    r"|the PR's|at the time|pre-0\.5\.23)|#\d+'s)"
+    r"(?:\s+new)?(?:\s+(?:flags?|env(?:ironment)? (?:var|variable|flag)s?|options?|names?|paths?|files?|modules?))?"
+    r"[:,]?\s*[`'\"(]*$", re.IGNORECASE)
+#: "--flag (removed ...)", "path (historical)", "(renamed ...)" just after it
+MARK_AFTER = re.compile(
+    r"^[`'\"]*\s*\((?:historical|removed|renamed|deprecated|gone|was|old|then|until|before|at the time|now\b"
+    r"|today\b|since (?:removed|renamed|replaced))",
+    re.IGNORECASE)
+#: a sentence that states the thing does not exist (any more)
+MARK_SENTENCE = re.compile(
+    r"\b(?:no longer|(?:does|did|do) not exist|doesn't exist|didn't exist|never existed|(?:was|were|since|been) "
+    r"(?:removed|renamed|replaced|dropped|deleted)|renamed to|is gone|are gone|historical(?:ly)?|"
+    r"not in (?:sglang )?0\.5\.23|before 0\.5\.23)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str  # FLAG | ENV | PATH | MODULE
+    text: str  # as written (a flag without its value)
+    start: int  # offset in the text it was found in
+    #: a flag's value when written "--flag value" / "--flag=value"
+    value: str | None = None
+    #: the module or script a flag is passed to ("" when none is named)
+    command: str = ""
+    historical: bool = False
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """Every flag, env var, path and ``python -m`` module in ``text``, in order."""
+    out: list[Mention] = []
+    for m in _MODULE.finditer(text):
+        out.append(_mention(text, MODULE, m.group(1), m.start(1)))
+    for m in _FLAG.finditer(text):
+        value = m.group(3) if m.group(3) and (m.group(2) == "=" or _in_code(text, m.start(), m.end())) else None
+        out.append(_mention(text, FLAG, m.group(1), m.start(1), value=value, command=_command(text, m.start())))
+    for m in _ENV.finditer(text):
+        out.append(_mention(text, ENV, m.group(1), m.start(1)))
+    for m in _PATH.finditer(text):
+        if "://" in text[max(0, m.start() - 12):m.start() + 3] or not _looks_like_path(m.group(1)):
+            continue
+        out.append(_mention(text, PATH, m.group(1).rstrip("."), m.start(1)))
+    return _chain_flags(text, sorted(out, key=lambda x: x.start))
+
+
+def _chain_flags(text: str, mentions: list[Mention]) -> list[Mention]:
+    """A flag that follows a historical flag in the same command line (only values between) is historical too:
+    "then `--enable-x --x-compiler eager`" marks both."""
+    out: list[Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        if (m.kind == FLAG and not m.historical and prev is not None and prev.kind == FLAG and prev.historical
+                and _FLAG_GAP.fullmatch(text[prev.start + len(prev.text):m.start])):
+            m = Mention(m.kind, m.text, m.start, m.value, m.command, historical=True)
+        out.append(m)
+    return out
+
+
+def _in_code(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] lies inside one `code span` (a value after a flag in prose is not its value)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return text.count("`", line_start, start) % 2 == 1 and "`" not in text[start:end]
+
+
+def _looks_like_path(s: str) -> bool:
+    """A file or directory path, not a ratio ("tp4/dp4"), an alternative ("fp8/nvfp4") or a unit (tok/s)."""
+    parts = s.split("/")
+    if parts[-1] == "":
+        parts = parts[:-1]
+    has_file = re.search(r"\.(py|pyi|cu|cuh|cpp|cc|c|h|hpp|json|yaml|yml|toml|md|txt|sh|jinja2?)$", parts[-1])
+    return bool(has_file) or parts[0] in TOP_DIRS
+
+
+#: first path components that name a directory of the SGLang repository or of this project
+TOP_DIRS = {"python", "sglang", "srt", "test", "benchmark", "sgl-kernel", "docs", "scripts", "examples",
+            "runtime", "tests", "dossier", "results", "references", "cards"}
+
+
+def _mention(text: str, kind: str, what: str, start: int, **kw) -> Mention:
+    return Mention(kind, what, start, historical=is_historical(text, start, start + len(what)), **kw)
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    begin = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    stop = _SENTENCE_END.search(text, end)
+    return begin, stop.start() if stop else len(text)
+
+
+def is_historical(text: str, start: int, end: int) -> bool:
+    begin, stop = _sentence(text, start, end)
+    return bool(MARK_BEFORE.search(text[max(begin, start - 40):start]) or MARK_AFTER.match(text[end:stop])
+                or MARK_SENTENCE.search(text[begin:stop]))
+
+
+def _command(text: str, at: int) -> str:
+    """The module, script or tool the flag at ``at`` is passed to, within its sentence ("" if none)."""
+    begin, _ = _sentence(text, at, at)
+    last = None
+    for m in _COMMAND.finditer(text, begin, at):
+        last = m
+    if last is None:
+        return ""
+    return last.group("mod") or last.group("script") or last.group("tool")
+
+
+def is_sglang_command(command: str) -> bool:
+    """Whether flags given to ``command`` are SGLang's (no command named counts as the server)."""
+    if not command or command == "sglang":
+        return True
+    if command.endswith(".py"):
+        return command.startswith(("python/sglang/", "sglang/"))
+    return command == "sglang" or command.startswith("sglang.")

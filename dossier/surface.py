@@ -1,0 +1,247 @@
+"""What an SGLang source tree offers a user: command-line flags, SGLANG_* env vars, files and modules.
+
+Read from the source without importing sglang (its serving dependencies are not installed): flags come
+from ``add_argument`` calls (ast) and from the ``A[T, Arg(...)]`` dataclass fields that SGLang turns into
+server arguments (``srt/arg_groups/fields``: ``--field-name`` unless ``cli_name``/``aliases``/``no_cli``
+say otherwise; choices from ``choices=`` or a ``Literal``); env vars from the ``Env*`` declarations in
+``srt/environ.py`` and from quoted ``"SGLANG_..."`` names anywhere in the code. The tree is whatever
+:func:`dossier.drift.locate` found (the installed package or a checkout), so a release tree plugs in the
+same way.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from dossier.drift import PACKAGE_PREFIX, SglangTree
+
+FIELDS = "srt/arg_groups/fields/"
+#: top-level directories of a checkout whose files a reader is pointed at
+CHECKOUT_DIRS = ("test", "benchmark", "docs", "scripts", "sgl-kernel", "examples", "python")
+ENV_NAME = re.compile(r"""["'](SGLANG_[A-Z0-9_]*[A-Z0-9])["']""")
+_ARG_DEFS = "add_argument("
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str
+    #: allowed values, None when any (or when they are computed at run time)
+    choices: frozenset[str] | None = None
+    #: the flag SGLang says to use instead, when this one is deprecated ("" when not deprecated)
+    deprecated: str = ""
+    defined_in: str = ""
+    #: a server argument (``sglang serve`` / ``launch_server``), where argparse also takes unique prefixes
+    server: bool = False
+
+
+@dataclass
+class Surface:
+    """Flags, env vars and files of one SGLang tree, keyed the way a reader writes them."""
+
+    tree: SglangTree
+    flags: dict[str, Flag] = field(default_factory=dict)
+    #: env var -> the name to use instead ("" when current)
+    env: dict[str, str] = field(default_factory=dict)
+    #: repository paths of every file and directory (python/sglang/...; the whole repo for a checkout)
+    paths: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        return self.tree.label
+
+    def knows_path(self, repo_path: str) -> bool | None:
+        """Whether ``repo_path`` exists in the tree; None when the tree cannot tell (outside the package)."""
+        p = repo_path.rstrip("/")
+        if p in self.paths:
+            return True
+        if self.tree.checkout is None and PurePosixPath(p).parts[:2] != PACKAGE_PREFIX.parts:
+            return None
+        return False
+
+    def has_suffix_path(self, partial: str) -> bool:
+        """Whether some path of the tree ends with ``partial`` (e.g. ``layers/linear.py``)."""
+        tail = "/" + partial.strip("/")
+        return any(p.endswith(tail) for p in self.paths)
+
+    def flag(self, name: str) -> tuple[Flag | None, list[str]]:
+        """The flag ``name`` means, and the server flags it abbreviates when it is not one itself.
+
+        argparse takes a unique prefix of a server flag (``--tp`` for ``--tp-size``); an ambiguous
+        prefix is an error there, so it is returned as candidates with no flag."""
+        if name in self.flags:
+            return self.flags[name], []
+        longer = sorted(f for f, d in self.flags.items() if d.server and f.startswith(name))
+        return (self.flags[longer[0]], longer) if len(longer) == 1 else (None, longer)
+
+    def has_module(self, dotted: str) -> bool:
+        base = (PACKAGE_PREFIX.parent / Path(*dotted.split("."))).as_posix()
+        return any(p in self.paths for p in (base + ".py", base + "/__init__.py", base + "/__main__.py"))
+
+
+def read_surface(tree: SglangTree) -> Surface:
+    surface = Surface(tree)
+    root = tree.checkout or tree.package
+    prefix = "" if tree.checkout else PACKAGE_PREFIX.as_posix() + "/"
+    files: list[str] = []  # package-relative
+    for dirpath, dirnames, filenames in os.walk(tree.package):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        rel_dir = os.path.relpath(dirpath, tree.package).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        files += [rel_dir + n for n in filenames]
+        surface.paths.update(f"{prefix}{rel_dir}{n}" for n in dirnames)
+    pkg = (prefix or f"{tree.package.relative_to(root).as_posix()}/") if tree.checkout else prefix
+    constants: dict[str, frozenset[str]] = {}
+    # server arguments first: a name other tools reuse (--model-path) keeps its server definition
+    for rel in sorted(files, key=lambda r: (not _is_server(r), r)):
+        repo_path = pkg + rel
+        surface.paths.add(repo_path)
+        if not rel.endswith(".py"):
+            continue
+        text = (tree.package / rel).read_text(errors="replace")
+        for m in ENV_NAME.finditer(text):
+            surface.env.setdefault(m.group(1), "")
+        server, environ = _is_server(rel), rel == "srt/environ.py"
+        if not (server or environ or _ARG_DEFS in text):
+            continue
+        try:
+            module = ast.parse(text)
+        except SyntaxError:
+            continue
+        constants.update(_string_lists(module))
+        for flag in _argparse_flags(module, repo_path, constants, server):
+            surface.flags.setdefault(flag.name, flag)
+        if rel.startswith(FIELDS):
+            for flag in _field_flags(module, repo_path, constants):
+                surface.flags.setdefault(flag.name, flag)
+        if environ:
+            surface.env.update(_env_aliases(module))
+    if tree.checkout:
+        for top in root.iterdir():
+            surface.paths.add(top.name)
+            if top.is_dir() and top.name in CHECKOUT_DIRS:
+                surface.paths.update(p.relative_to(root).as_posix() for p in top.rglob("*"))
+    return surface
+
+
+def _is_server(rel: str) -> bool:
+    """Whether the package file ``rel`` defines server arguments."""
+    return rel == "srt/server_args.py" or rel.startswith("srt/arg_groups/")
+
+
+def _strings(node: ast.AST | None, constants: dict[str, frozenset[str]] | None = None) -> frozenset[str] | None:
+    """The strings of a list/tuple/set literal, of a module constant holding one, or of their sum;
+    None when the value is computed some other way."""
+    constants = constants or {}
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
+    ):
+        return frozenset(e.value for e in node.elts)
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.BitOr)):
+        left, right = _strings(node.left, constants), _strings(node.right, constants)
+        return left | right if left is not None and right is not None else None
+    return None
+
+
+def _string_lists(module: ast.Module) -> dict[str, frozenset[str]]:
+    """Module-level ``NAME = ["a", "b"]`` constants (choices lists are declared this way)."""
+    out: dict[str, frozenset[str]] = {}
+    for stmt in module.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            values = _strings(stmt.value, out)
+            if values is not None:
+                out[stmt.targets[0].id] = values
+    return out
+
+
+def _keyword(call: ast.Call, name: str) -> ast.AST | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _deprecation(call: ast.Call) -> str:
+    action = _keyword(call, "action")
+    name = action.id if isinstance(action, ast.Name) else action.attr if isinstance(action, ast.Attribute) else ""
+    if "Deprecated" not in name:
+        help_ = _keyword(call, "help")
+        if not (isinstance(help_, ast.Constant) and str(help_.value).lstrip("( ").startswith("Deprecated")):
+            return ""
+    new = _keyword(call, "new_flag")
+    return str(new.value) if isinstance(new, ast.Constant) else "see the flag's help"
+
+
+def _argparse_flags(module: ast.Module, rel: str, constants: dict, server: bool):
+    for node in ast.walk(module):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_argument"):
+            continue
+        names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                 and a.value.startswith("--")]
+        choices = _strings(_keyword(node, "choices"), constants)
+        deprecated = _deprecation(node)
+        for n in names:
+            yield Flag(n, choices, deprecated, rel, server)
+
+
+def _literal_choices(annotation: ast.AST) -> frozenset[str] | None:
+    """Choices of a ``Literal[...]`` (possibly inside ``Optional[...]``) type annotation."""
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
+            inner = node.slice
+            elts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            if all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in elts):
+                return frozenset(e.value for e in elts)
+    return None
+
+
+def _field_flags(module: ast.Module, rel: str, constants: dict):
+    """``name: A[T, "help"]`` / ``A[T, Arg(...)]`` class fields, as the flags SGLang derives from them."""
+    for cls in (n for n in ast.walk(module) if isinstance(n, ast.ClassDef)):
+        for stmt in cls.body:
+            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+                continue
+            ann = stmt.annotation
+            if not (isinstance(ann, ast.Subscript) and getattr(ann.value, "id", None) in ("A", "Annotated")
+                    and isinstance(ann.slice, ast.Tuple) and len(ann.slice.elts) >= 2):
+                continue
+            typ, meta = ann.slice.elts[0], ann.slice.elts[1]
+            if isinstance(meta, ast.Constant) and isinstance(meta.value, str):
+                yield Flag("--" + stmt.target.id.replace("_", "-"), _literal_choices(typ), "", rel, True)
+                continue
+            if not (isinstance(meta, ast.Call) and getattr(meta.func, "id", None) == "Arg"):
+                continue
+            no_cli = _keyword(meta, "no_cli")
+            if isinstance(no_cli, ast.Constant) and no_cli.value is True:
+                continue
+            cli = _keyword(meta, "cli_name")
+            name = cli.value if isinstance(cli, ast.Constant) else "--" + stmt.target.id.replace("_", "-")
+            choices_node = _keyword(meta, "choices")
+            choices = _strings(choices_node, constants) if choices_node is not None else None
+            if choices is None:  # computed choices (Backend.ALL): the Literal type says the same
+                choices = _literal_choices(typ)
+            deprecated = _deprecation(meta)
+            aliases = _strings(_keyword(meta, "aliases")) or frozenset()
+            action = _keyword(meta, "action")
+            negatable = isinstance(action, ast.Attribute) and action.attr == "BooleanOptionalAction"
+            for n in (name, *sorted(aliases), *(["--no-" + name[2:]] if negatable else [])):
+                yield Flag(n, choices, deprecated, rel, True)
+
+
+def _env_aliases(module: ast.Module) -> dict[str, str]:
+    """``SGLANG_NEW = EnvX(..., deprecated_name="SGLANG_OLD")``: {"SGLANG_OLD": "SGLANG_NEW", "SGLANG_NEW": ""}."""
+    out: dict[str, str] = {}
+    for node in ast.walk(module):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        targets = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id.startswith("SGLANG_")]
+        if not targets:
+            continue
+        out[targets[0]] = ""
+        old = _keyword(node.value, "deprecated_name")
+        if isinstance(old, ast.Constant) and isinstance(old.value, str):
+            out[old.value] = targets[0]
+    return out

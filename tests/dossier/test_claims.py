@@ -1,0 +1,180 @@
+"""Claims (D6xx): flags, env vars, paths and modules a reader is handed, against a small SGLang tree."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dossier.drift import locate
+from dossier.lint import LintContext, run_lint
+from dossier.mentions import find_mentions
+from dossier.project import Project
+from dossier.surface import read_surface
+from tests.dossier.factories import LANES, make_card, write_project
+
+SERVER_ARGS = '''
+class ServerArgs:
+    @staticmethod
+    def add_cli_args(parser):
+        parser.add_argument("--sampling-backend", type=str, choices=["flashinfer", "pytorch"])
+        parser.add_argument("--enable-dp-attention", action=DeprecatedStoreTrueAction,
+                            new_flag="--attn-dp-size <dp-size>", help="Deprecated.")
+'''
+FIELDS = '''
+BACKENDS = ["triton", "cutedsl"]
+
+class Exec(msgspec.Struct):
+    tp_size: A[int, Arg(help="TP size.", aliases=["--tensor-parallel-size"])] = 1
+    mamba_radix_cache_strategy: A[str, Arg(help="s", choices=["auto", "no_buffer", "extra_buffer"])] = "auto"
+    linear_attn_backend: A[str, Arg(help="b", choices=BACKENDS + ["flashinfer"])] = "triton"
+    cuda_graph_max_bs_decode: A[int, "decode"] = 8
+    cuda_graph_max_bs_prefill: A[int, "prefill"] = 8
+    uses_mamba: A[bool, Arg(help="derived", no_cli=True)] = False
+    kind: A[Literal["a", "b"], "literal choices"] = "a"
+    enable_tf32: A[Optional[bool], Arg(help="x", action=argparse.BooleanOptionalAction)] = None
+'''
+ENVIRON = '''
+class Envs:
+    SGLANG_ENABLE_JIT_DEEPGEMM = EnvBool(True)
+    SGLANG_NEW_NAME = EnvBool(False, deprecated_name="SGLANG_OLD_NAME")
+'''
+
+
+@pytest.fixture
+def sglang_tree(tmp_path: Path) -> Path:
+    pkg = tmp_path / "site" / "sglang"
+    files = {
+        "__init__.py": "",
+        "version.py": '__version__ = "9.9.9"\n',
+        "bench_serving.py": 'import os\nos.environ.get("SGLANG_BENCH_SEED")\n'
+                            'p.add_argument("--num-prompts", type=int)\n',
+        "srt/server_args.py": SERVER_ARGS,
+        "srt/arg_groups/fields/exec_.py": FIELDS,
+        "srt/environ.py": ENVIRON,
+        "srt/models/qwen3_next.py": "# model\n",
+        "srt/layers/linear.py": "# linear\n",
+    }
+    for rel, text in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(textwrap.dedent(text))
+    return pkg
+
+
+def test_surface_reads_flags_choices_aliases_and_env(sglang_tree):
+    s = read_surface(locate(sglang_tree))
+    assert s.tree.version == "9.9.9"
+    assert s.flags["--tensor-parallel-size"].name == "--tensor-parallel-size"
+    assert s.flags["--linear-attn-backend"].choices == {"triton", "cutedsl", "flashinfer"}
+    assert s.flags["--kind"].choices == {"a", "b"}
+    assert "--uses-mamba" not in s.flags and "--no-enable-tf32" in s.flags
+    assert s.flags["--enable-dp-attention"].deprecated == "--attn-dp-size <dp-size>"
+    assert s.env["SGLANG_OLD_NAME"] == "SGLANG_NEW_NAME" and s.env["SGLANG_BENCH_SEED"] == ""
+    assert s.flag("--tp") == (s.flags["--tp-size"], ["--tp-size"])  # argparse takes a unique prefix
+    assert s.flag("--cuda-graph-max-bs")[0] is None  # an ambiguous prefix is an argparse error
+
+
+def _lint(root: Path, tree: Path, cards: list[dict], lanes: dict | None = None):
+    write_project(root, cards, lanes)
+    return run_lint(LintContext(Project.load(root), sglang_src=tree), select=["D6"])
+
+
+STALE_PROSE = [
+    ("D601", "Launch with `--enable-piecewise-cuda-graph` to capture the prefill."),
+    ("D601", "Raise `--cuda-graph-max-bs` to 64 for larger decode batches."),
+    ("D602", "Run with `--mamba-radix-cache-strategy extra_buffer_v2` for prefix reuse."),
+    ("D602", "Pick the decode kernel with `--linear-attn-backend=flashkda` on SM100."),
+    ("D603", "Export SGLANG_ENABLE_SPEC_V2=1 before starting the server with MTP."),
+    ("D604", "The kernel lives in python/sglang/srt/layers/attention/fla/fused_recurrent.py today."),
+    ("D604", "Start from layers/attention/gdn_backend.py when the decode is slow."),
+    ("D605", "Benchmark with python -m sglang.bench_offline_serving and compare."),
+    ("D606", "Serve with `--enable-dp-attention` and dp 4 for the attention layers."),
+    ("D606", "Set SGLANG_OLD_NAME=1 to turn it on."),
+    ("D605", "Run python -m runtime.gdn.no_such_bench for the table."),
+]
+
+
+@pytest.mark.parametrize("code,text", STALE_PROSE, ids=[f"{c}-{i}" for i, (c, _) in enumerate(STALE_PROSE)])
+def test_stale_mention_in_a_validation_lane_is_reported_with_its_line(tmp_path, sglang_tree, code, text):
+    card = make_card(100)
+    card["validation"]["lanes"].append(text)
+    diags = _lint(tmp_path / "p", sglang_tree, [card])
+    assert [d.code for d in diags] == [code], diags
+    d = diags[0]
+    line = (tmp_path / "p" / d.file).read_text().splitlines()[d.line - 1]
+    assert text.split()[1].strip("`") in line or any(w in line for w in text.split() if "/" in w or "--" in w)
+
+
+TRUE_PROSE = [
+    "Serve with `--tp 4` and `--mamba-radix-cache-strategy no_buffer` plus `--sampling-backend pytorch`.",
+    "Use --tensor-parallel-size 4 and `--linear-attn-backend cutedsl`; see python/sglang/srt/layers/linear.py.",
+    "The loader in layers/linear.py and models/qwen3_next.py; env SGLANG_ENABLE_JIT_DEEPGEMM=0.",
+    "python -m sglang.bench_serving --num-prompts 200, then python -m pytest test/registered/x/test_y.py -k tp.",
+    "lm_eval --model local-completions --tasks gsm8k --num_fewshot 5 against the server.",
+    "The PR removed `--enable-piecewise-cuda-graph`, which no longer exists.",
+    "The split op was python/sglang/srt/layers/attention/fla/chunk.py (historical) before the move.",
+    "`--cuda-graph-max-bs` (renamed since to --cuda-graph-max-bs-decode) bounded the captured batch sizes.",
+    "The value of `--mamba-radix-cache-strategy` in this setup is no_buffer.",
+]
+
+
+@pytest.mark.parametrize("text", TRUE_PROSE)
+def test_true_or_historical_mentions_pass(tmp_path, sglang_tree, text):
+    card = make_card(100)
+    card["implementation"] = card["implementation"] + " " + text
+    assert _lint(tmp_path / "p", sglang_tree, [card]) == []
+
+
+def test_card_evidence_fields_are_the_prs_record_not_claims(tmp_path, sglang_tree):
+    card = make_card(100)
+    card["files"]["runtime"].append("python/sglang/srt/layers/attention/fla/old_kernel.py")
+    card["validation"]["claims"] = ["Author ran --enable-piecewise-cuda-graph with SGLANG_ENABLE_SPEC_V2=1."]
+    card["motivation"] += " The kernel in python/sglang/srt/layers/attention/fla/old_kernel.py was slow."
+    assert _lint(tmp_path / "p", sglang_tree, [card]) == []
+
+
+def test_today_file_must_exist(tmp_path, sglang_tree):
+    card = make_card(100)
+    card["key_fragment"]["today"] = {"file": "python/sglang/srt/models/qwen3_gone.py", "match": "x = 1"}
+    assert [d.code for d in _lint(tmp_path / "p", sglang_tree, [card])] == ["D604"]
+
+
+def test_lanes_yaml_historical_key_and_prefix_are_exempt(tmp_path, sglang_tree):
+    lanes = {**LANES, "lanes": [dict(LANES["lanes"][0])]}
+    lane = lanes["lanes"][0]
+    lane["flags"] = ["`--enable-piecewise-cuda-graph`", "historical: `--cuda-graph-max-bs` before 0.5.x",
+                     "`SGLANG_ENABLE_SPEC_V2`"]
+    lane["historical"] = ["`--piecewise-cuda-graph-compiler` was the compiler switch"]
+    diags = _lint(tmp_path / "p", sglang_tree, [make_card(100)], lanes)
+    assert sorted((d.code, d.file, d.line) for d in diags) == [
+        ("D601", "cards/lanes.yaml", _line(tmp_path / "p/cards/lanes.yaml", "--enable-piecewise-cuda-graph")),
+        ("D603", "cards/lanes.yaml", _line(tmp_path / "p/cards/lanes.yaml", "SGLANG_ENABLE_SPEC_V2")),
+    ]
+
+
+def _line(path: Path, what: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if what in line)
+
+
+def test_no_sglang_source_is_a_warning(tmp_path):
+    write_project(tmp_path / "p", [make_card(100)])
+    ctx = LintContext(Project.load(tmp_path / "p"), sglang_src=tmp_path)
+    diags = run_lint(ctx, select=["D6"])
+    assert [(d.code, d.severity) for d in diags] == [("D600", "warning")]
+
+
+def test_mentions_split_commands_and_values():
+    ms = find_mentions("Run `python -m sglang.launch_server --tp 4 --page-size=64` then "
+                       "pytest test/a/test_b.py --maxfail 1, and SGLANG_X_* is a family.")
+    flags = [(m.text, m.value, m.command) for m in ms if m.kind == "flag"]
+    assert flags == [("--tp", "4", "sglang.launch_server"), ("--page-size", "64", "sglang.launch_server"),
+                     ("--maxfail", None, "pytest")]
+    assert [m.text for m in ms if m.kind == "env var"] == []
+    assert [m.text for m in ms if m.kind == "path"] == ["test/a/test_b.py"]
+
+
+def test_the_projects_manual_has_no_stale_mentions():
+    root = Path(__file__).resolve().parents[2]
+    diags = run_lint(LintContext(Project.load(root)), select=["D60"])
+    assert [d.text() for d in diags if d.severity == "error"] == []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 FLAG, ENV, PATH, MODULE = "flag", "env var", "path", "module"
 
-_FLAG = re.compile(r"(?<![\w/-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w{*])(?:(=|[ \t]+)(?![-#(])([\w.+-]+))?")
+_FLAG = re.compile(r"(?<![\w/-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w{*-])(?:(=|[ \t]+)(?![-#(])([\w.+-]+))?")
 _ENV = re.compile(r"(?<![\w$])(SGLANG_[A-Z0-9_]*[A-Z0-9])(?![\w*])")
 _PATH = re.compile(r"(?<![\w./:@~-])((?:[\w.-]+/)+[\w.-]*\w)(?:::[\w\[\]:.-]+)?(?![\w/])")
 _MODULE = re.compile(r"\bpython3?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
@@ -28,8 +28,8 @@ _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 #: "was `old/path`", "formerly --flag", "historical: ..." just before the mention
 MARK_BEFORE = re.compile(
     r"(?:\b(?:was|were|formerly|previously|historical(?:ly)?|removed|renamed|then|old|deprecated|retired"
-    r"|the PR's|at the time|pre-0\.5\.23)|#\d+'s)"
-    r"(?:\s+new)?(?:\s+(?:flags?|env(?:ironment)? (?:var|variable|flag)s?|options?|names?|paths?|files?|modules?))?"
+    r"|earlier|proposed|the PR's|at the time|pre-0\.5\.23)|#\d+'s)"
+    r"(?:\s+(?:a|an|the))?(?:\s+new)?(?:\s+(?:flags?|env(?:ironment)? (?:var|variable|flag)s?|options?|names?|paths?|files?|modules?))?"
     r"[:,]?\s*[`'\"(]*$", re.IGNORECASE)
 #: "--flag (removed ...)", "path (historical)", "(renamed ...)" just after it
 MARK_AFTER = re.compile(

@@ -5,8 +5,8 @@ from ``add_argument`` calls (ast) and from the ``A[T, Arg(...)]`` dataclass fiel
 server arguments (``srt/arg_groups/fields``: ``--field-name`` unless ``cli_name``/``aliases``/``no_cli``
 say otherwise; choices from ``choices=`` or a ``Literal``); env vars from the ``Env*`` declarations in
 ``srt/environ.py`` and from quoted ``"SGLANG_..."`` names anywhere in the code. The tree is whatever
-:func:`dossier.drift.locate` found (the installed package or a checkout), so a release tree plugs in the
-same way.
+:func:`dossier.drift.locate` found (the installed package or a checkout); a release tree from the
+release cache plugs in the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dossier.drift import PACKAGE_PREFIX, SglangTree
+from dossier.source_tree import PACKAGE_PREFIX, SourceTree
 
 FIELDS = "srt/arg_groups/fields/"
 #: top-level directories of a checkout whose files a reader is pointed at
@@ -42,7 +42,7 @@ class Flag:
 class Surface:
     """Flags, env vars and files of one SGLang tree, keyed the way a reader writes them."""
 
-    tree: SglangTree
+    tree: SourceTree
     flags: dict[str, Flag] = field(default_factory=dict)
     #: env var -> the name to use instead ("" when current)
     env: dict[str, str] = field(default_factory=dict)
@@ -58,7 +58,7 @@ class Surface:
         p = repo_path.rstrip("/")
         if p in self.paths:
             return True
-        if self.tree.checkout is None and PurePosixPath(p).parts[:2] != PACKAGE_PREFIX.parts:
+        if self.tree.kind != "checkout" and PurePosixPath(p).parts[:2] != PACKAGE_PREFIX.parts:
             return None
         return False
 
@@ -82,7 +82,7 @@ class Surface:
         return any(p in self.paths for p in (base + ".py", base + "/__init__.py", base + "/__main__.py"))
 
 
-def read_surface(tree: SglangTree) -> Surface:
+def read_surface(tree: SourceTree) -> Surface:
     surface = Surface(tree)
     root = tree.checkout or tree.package
     prefix = "" if tree.checkout else PACKAGE_PREFIX.as_posix() + "/"
@@ -119,7 +119,7 @@ def read_surface(tree: SglangTree) -> Surface:
                 surface.flags.setdefault(flag.name, flag)
         if environ:
             surface.env.update(_env_aliases(module))
-    if tree.checkout:
+    if tree.kind == "checkout":
         for top in root.iterdir():
             surface.paths.add(top.name)
             if top.is_dir() and top.name in CHECKOUT_DIRS:

@@ -1,5 +1,9 @@
 """``python -m runtime.scheduling``: run a workload under every knob combination and print a verdict.
 
+Without ``--variant`` the model is SGLang 0.5.23 as read. The exit status is 1 when a combination fails
+that no known finding explains (``runtime/scheduling/findings.py``); failures that a finding's fix
+variant removes are reported in the verdict and do not change the exit status.
+
     python -m runtime.scheduling                                  # shared-prefix workload, full grid
     python -m runtime.scheduling --workload mixed-repro --variant drop_track_on_mix
     python -m runtime.scheduling --example                        # the 1000-token worked example
@@ -46,11 +50,13 @@ def example_rows(prompt_len: int = 1000, output_len: int = 300) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m runtime.scheduling", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m runtime.scheduling", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workload", choices=sorted(WORKLOADS), default="shared-prefix")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--variant", action="append", choices=VARIANTS, default=[],
-                    help="switch on a known bug (repeatable)")
+    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS), default=[], metavar="VARIANT",
+                    help="depart from 0.5.23 (repeatable): "
+                         + "; ".join(f"{n} ({kind}: {doc})" for n, (kind, doc) in VARIANTS.items()))
     ap.add_argument("--quick", action="store_true", help="one chunk size (32) instead of two (8 and 32)")
     ap.add_argument("--example", action="store_true", help="print the 1000-token worked example instead")
     ap.add_argument("--json", help="also write the rows to this JSON file")

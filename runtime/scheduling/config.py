@@ -33,8 +33,16 @@ from dataclasses import dataclass, field, replace
 
 STRATEGIES = ("auto", "no_buffer", "extra_buffer")
 ROW_ORDERS = ("prefill_first", "decode_first")
-VARIANTS = ("drop_track_on_mix", "track_view_mismatch", "offpage_mixed_cut", "single_track_slot",
-            "alias_alloc")
+#: Switches that depart from 0.5.23: ``bug`` variants rewind a fixed upstream bug (or break a guard),
+#: ``fix`` variants apply the fix of a finding this model makes about 0.5.23 (see ``cards/findings/``).
+VARIANTS: dict[str, tuple[str, str]] = {
+    "drop_track_on_mix": ("bug", "the mixed-batch merge drops the prefill rows' tracking (#39342)"),
+    "track_view_mismatch": ("bug", "track metadata keeps the prefill rows' length, read against the merged "
+                                   "rows (the #23075 class)"),
+    "single_track_slot": ("bug", "one ping-pong track slot under overlap"),
+    "alias_alloc": ("bug", "the slot allocator hands out views into its free list (#21684 housekeeping)"),
+    "page_grid_cut": ("fix", "a continuing prefill chunk is cut on the page grid too (page-grid finding)"),
+}
 CONV_KERNEL = 4
 
 
@@ -92,7 +100,7 @@ def resolve(knobs: Knobs) -> Resolved:
         raise ConfigError(f"strategy {k.strategy!r} is not modelled (choose from {STRATEGIES})")
     if k.row_order not in ROW_ORDERS:
         raise ConfigError(f"row_order must be one of {ROW_ORDERS}")
-    unknown = set(k.variants) - set(VARIANTS)
+    unknown = set(k.variants) - VARIANTS.keys()
     if unknown:
         raise ConfigError(f"unknown variants {sorted(unknown)}")
     if k.page_size < 1 or k.chunk_size < 1 or k.state_chunk < 2:

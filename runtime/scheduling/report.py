@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from runtime.scheduling.config import SGLANG_DEFAULTS, ConfigError, Knobs, resolve
+from runtime.scheduling.findings import Finding, explain
 from runtime.scheduling.invariants import InvariantViolation
 from runtime.scheduling.request import ReqSpec
 from runtime.scheduling.scheduler import SimulationError, Simulator, Stats
@@ -56,10 +57,16 @@ class RunSummary:
     stats: Stats | None = None
     evicted: int = 0
     failure: str | None = None  # the violated invariant, or the error
+    finding: Finding | None = None  # the known 0.5.23 finding that explains the failure
+
+    def failed(self, expected: dict[int, tuple[int, ...]]) -> str | None:
+        return self.failure or (None if self.outputs == expected else "outputs differ")
 
     def row(self, expected: dict[int, tuple[int, ...]]) -> dict:
         k, s = self.knobs, self.stats
-        failure = self.failure or (None if self.outputs == expected else "outputs differ")
+        failure = self.failed(expected)
+        if failure and self.finding:
+            failure = f"{self.finding.name}: {failure}"
         return {
             "strategy": self.mode, "radix": k.radix, "mixed": k.mixed, "chunk": k.chunk_size,
             "page": k.page_size,
@@ -89,23 +96,42 @@ def run_one(knobs: Knobs, workload: list[ReqSpec], check: bool = True) -> RunSum
     return summary
 
 
+def judge(knobs: Knobs, workload: list[ReqSpec], expected: dict[int, tuple[int, ...]]) -> RunSummary:
+    """Run one combination; when it fails, name the known finding that explains it (if one does)."""
+    summary = run_one(knobs, workload)
+    if summary.failed(expected):
+        summary.finding = explain(knobs, workload, lambda k: not run_one(k, workload).failed(expected))
+    return summary
+
+
 def run_grid(workload: list[ReqSpec], grid: Sequence[Knobs]) -> tuple[list[dict], bool, str]:
-    """The per-combination rows, whether all passed, and a one-paragraph verdict."""
+    """The per-combination rows, whether every failure is a known finding, and a one-paragraph verdict.
+
+    A failing combination is rerun with each finding's fix; the finding whose fix makes it pass explains it.
+    """
     expected = expected_outputs(workload)
-    summaries = [run_one(k, workload) for k in grid]
+    summaries = [judge(k, workload, expected) for k in grid]
     rows = [s.row(expected) for s in summaries]
-    failed = [r for r in rows if r["result"] != "ok"]
+    failed = [s for s in summaries if s.failed(expected)]
+    unexplained = [s for s in failed if s.finding is None]
+    variants = sorted(set().union(*(k.variants for k in grid)))
     if failed:
-        names = sorted({r["result"] for r in failed})
-        return rows, False, (f"FAIL: {len(failed)} of {len(rows)} combinations break: {', '.join(names)}. "
-                             "A failing combination would serve wrong tokens or corrupt later requests.")
+        names = sorted({s.failed(expected) for s in failed})
+        text = (f"FAIL: {len(failed)} of {len(rows)} combinations break ({', '.join(names)}): they would serve "
+                "wrong tokens or corrupt later requests.")
+        for finding in sorted({s.finding for s in failed if s.finding}, key=lambda f: f.name):
+            n = sum(s.finding == finding for s in failed)
+            text += (f" {n} are the {finding.name} finding (cards/findings/{finding.name}.yaml): "
+                     f"{finding.summary}; they pass with --variant {finding.fix}.")
+        if unexplained:
+            text += f" {len(unexplained)} are explained by no known finding."
+        return rows, not unexplained, text
     cached = [r for r in rows if r["strategy"] != "none"]
     best = max(cached, key=lambda r: r["hit_rate"]) if cached else None
     text = (f"PASS: all {len(rows)} combinations return the oracle's tokens for all {len(workload)} requests "
             "and keep every invariant after every step.")
-    variants = sorted(set().union(*(k.variants for k in grid)))
     if variants:
-        text += f" The switched-on variants ({', '.join(variants)}) are not reached by this workload."
+        text += f" The switched-on variants ({', '.join(variants)}) do not break this workload."
     if best is not None:
         text += (f" Best prefix-cache hit rate {best['hit_rate']:.0%} ({best['strategy']}, "
                  f"chunk {best['chunk']}, page {best['page']}, mixed={best['mixed']}, "

@@ -24,12 +24,14 @@ and ``_select_finished_checkpoint``; ``UnifiedRadixCache.checkpoint_into_tree``)
 - The key is cut to the effective length (``min(up_to, state depth)``, page aligned); KV past the cut
   stays with the request.
 
-Modelling choices (documented, not upstream): a truncated prefill chunk is cut on the page grid (the
-``offpage_mixed_cut`` variant restores 0.5.23's raw ``chunk - running`` cut, which with page > 1 keys a
-later snapshot below its depth); requests join the running batch when their prefill result is processed;
-the decode ping-pong swap happens when the tracking step's result is processed (SGLang swaps one step
-early under overlap through ``mamba_track_mask_next_cpu``; with a track grid above 1 both are the same);
-requests whose last token is already in flight are left out of the next batch
+Chunk cuts follow 0.5.23: an admission ends on the page grid, a continuation takes the raw budget
+(:meth:`Simulator._admission_cut`, :meth:`Simulator._continuation_cut`); with mixed chunk and page > 1
+this keys a later snapshot below its depth (the page-grid finding, ``runtime/scheduling/findings.py``).
+
+Modelling choices (documented, not upstream): requests join the running batch when their prefill result
+is processed; the decode ping-pong swap happens when the tracking step's result is processed (SGLang swaps
+one step early under overlap through ``mamba_track_mask_next_cpu``; with a track grid above 1 both are the
+same); requests whose last token is already in flight are left out of the next batch
 (``Scheduler._reqs_finishing_inflight``); there is no retraction, so admission reserves KV for every
 admitted request's remaining tokens.
 """
@@ -178,12 +180,26 @@ class Simulator:
             self.requests[spec.rid] = req
             self.waiting.append(req)
 
-    def _cut(self, remaining: int, budget: int) -> int:
+    def _admission_cut(self, prefix: int, remaining: int, budget: int) -> int:
+        """Tokens a newly admitted request prefills: all of them when their page-ceiled length fits,
+        else the budget floored so that the chunk *ends* on the page grid (``schedule_policy.py``,
+        ``PrefillAdder._select_prefill_admission``: ``chunk_fit_tokens`` is the page-ceiled length, the
+        cut ``(prefix + page_floor(limit)) // page * page - prefix``)."""
+        page = self.res.knobs.page_size
+        if self._paged(remaining) <= budget:
+            return remaining
+        return page_floor(prefix + page_floor(budget, page), page) - prefix
+
+    def _continuation_cut(self, prefix: int, remaining: int, budget: int) -> int:
+        """Tokens the chunked request prefills next: the raw budget (``schedule_policy.py``,
+        ``PrefillAdder.add_chunked_req`` -> ``floor_chunked_tokens``, which rounds only under DCP,
+        ``mamba_prefill_chunk_grid``). With mixed chunk the budget is ``chunk - running`` and the chunk
+        ends off the page grid. The ``page_grid_cut`` fix ends it on the grid like an admission."""
         if remaining <= budget:
             return remaining
-        if self.res.has("offpage_mixed_cut"):
-            return budget
-        return page_floor(budget, self.res.knobs.page_size)
+        if self.res.has("page_grid_cut"):
+            return page_floor(prefix + budget, self.res.knobs.page_size) - prefix
+        return budget
 
     def _schedule(self) -> Batch | None:
         decodable = [r for r in self.running if r.sampled < r.spec.max_new]
@@ -192,7 +208,7 @@ class Simulator:
         rows: list[Row] = []
         if self.chunked is not None:
             req = self.chunked
-            take = self._cut(req.prompt_len - req.prefix_len, budget)
+            take = self._continuation_cut(req.prefix_len, req.prompt_len - req.prefix_len, budget)
             if take > 0:
                 rows.append(self._extend_row(req, req.prefix_len, take))
                 budget -= self._paged(take)
@@ -233,7 +249,7 @@ class Simulator:
         res, tree = self.res, self.tree
         match = tree.match(req.spec.prompt, req.prompt_len - 1) if tree is not None else None
         prefix = match.prefix_len if match else 0
-        take = self._cut(req.prompt_len - prefix, budget)
+        take = self._admission_cut(prefix, req.prompt_len - prefix, budget)
         if take <= 0:
             return None
         if match is not None:

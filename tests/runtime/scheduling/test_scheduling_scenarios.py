@@ -57,20 +57,27 @@ def test_extra_buffer_donates_the_tracked_slot_without_a_copy():
 
 
 def test_mixed_chunk_budget_and_page_cut():
-    """With r decoding requests a mixed step prefills at most chunk - r tokens, cut on the page grid."""
+    """With r decoding requests a mixed step prefills at most chunk - r tokens. 0.5.23 floors the admission
+    to the page grid (16 - 3 = 13 -> 12, ``_select_prefill_admission``) but cuts every continuation to the raw
+    budget (``add_chunked_req``): the chunks end at 12, 25, 38, off the 4-token page grid."""
     decoders = [ReqSpec(i, _prompt(10 + i, 5), 30) for i in range(3)]
     late = ReqSpec(3, _prompt(20, 40), 2, arrival=4)
-    sim = Simulator(Knobs(mixed=True, chunk_size=16, page_size=4, overlap=False), decoders + [late])
-    ends = [0]
-    while 3 not in sim.requests or not sim.requests[3].done:
-        before = sim.stats.batches["mixed"]
-        sim.step()
-        req = sim.requests.get(3)
-        if req is not None and sim.stats.batches["mixed"] > before and req.extend_end > ends[-1]:
-            ends.append(req.extend_end)
-    chunks = [b - a for a, b in itertools.pairwise(ends)]
-    assert chunks[0] == 12  # 16 - 3 decoders = 13, cut to the page grid
-    assert ends[-1] == 40 and all(c % 4 == 0 and c <= 13 for c in chunks[:-1])
+    knobs = Knobs(mixed=True, chunk_size=16, page_size=4, overlap=False)
+
+    def chunk_ends(knobs):
+        sim = Simulator(knobs, decoders + [late], check=False)
+        ends = [0]
+        while 3 not in sim.requests or not sim.requests[3].done:
+            before = sim.stats.batches["mixed"]
+            sim.step()
+            req = sim.requests.get(3)
+            if req is not None and sim.stats.batches["mixed"] > before and req.extend_end > ends[-1]:
+                ends.append(req.extend_end)
+        return ends
+
+    assert chunk_ends(knobs) == [0, 12, 25, 38, 40]
+    fixed = chunk_ends(knobs.with_(variants=frozenset({"page_grid_cut"})))
+    assert fixed == [0, 12, 24, 36, 40]  # the fix keeps every cut on the grid
 
 
 def test_mixed_chunk_with_extra_buffer_reuses_the_tracked_state():
@@ -137,15 +144,6 @@ def test_overlap_needs_two_track_slots():
     assert _violation(Knobs(variants=frozenset({"single_track_slot"})), [spec]) == "in-flight-write"
     assert Simulator(Knobs(overlap=False, page_size=4, variants=frozenset({"single_track_slot"})),
                      [spec]).run().outputs() == expected_outputs([spec])
-
-
-def test_offpage_mixed_cut_is_caught():
-    """0.5.23's raw ``chunk - running`` cut with page 4 starts the next chunk off the page grid; the later
-    snapshot is keyed at its page floor, below the depth it holds. The page-grid cut keeps it aligned."""
-    specs = [ReqSpec(0, _prompt(30, 4), 30), ReqSpec(1, _prompt(31, 40), 3, arrival=2)]
-    knobs = Knobs(mixed=True, chunk_size=16, page_size=4)
-    assert Simulator(knobs, specs).run().outputs() == expected_outputs(specs)
-    assert _violation(knobs.with_(variants=frozenset({"offpage_mixed_cut"})), specs) == "write-before-donate"
 
 
 @pytest.mark.parametrize("strategy,overlap", [("no_buffer", False), ("extra_buffer", True)])

@@ -1,0 +1,71 @@
+"""Findings about 0.5.23 (``cards/findings/``): the minimal failing schedule, and the fix variant passing.
+
+Page-grid finding: admissions are page-floored, continuations are not; a third chunk starts off the page
+grid, its snapshot depth is off-grid, and ``checkpoint_into_tree`` keys it at the page floor.
+"""
+
+import random
+
+import pytest
+
+from runtime.scheduling.config import Knobs
+from runtime.scheduling.invariants import InvariantViolation
+from runtime.scheduling.request import ReqSpec
+from runtime.scheduling.scheduler import Simulator
+from runtime.scheduling.workload import expected_outputs
+
+PAGE_GRID = Knobs(strategy="extra_buffer", mixed=True, chunk_size=8, page_size=4, overlap=False)
+FIX = frozenset({"page_grid_cut"})
+
+
+def _prompt(seed, n):
+    rng = random.Random(seed)
+    return tuple(rng.randrange(64) for _ in range(n))
+
+
+def page_grid_schedule(follow_up: bool = True) -> list[ReqSpec]:
+    """A decodes; B (15 tokens) arrives one step later and is prefilled beside it in chunks ending at 4
+    (admission: 8 - 1 = 7, page-floored), 11 (continuation: raw 7) and 15; C shares B's first 14 tokens."""
+    a = ReqSpec(0, _prompt(30, 2), 24)
+    b = ReqSpec(1, _prompt(31, 15), 1, arrival=1)
+    c = ReqSpec(2, b.prompt[:14] + _prompt(32, 3), 4, after=1)
+    return [a, b, c] if follow_up else [a, b]
+
+
+def test_page_grid_minimal_failing_schedule():
+    """Two requests, chunk 8, page 4, one decode riding B's chunks: the depth-15 snapshot is keyed at 12."""
+    with pytest.raises(InvariantViolation) as err:
+        Simulator(PAGE_GRID, page_grid_schedule(follow_up=False)).run()
+    assert err.value.name == "write-before-donate"
+    assert "donated at depth 12 holds the prefix of depth 15" in str(err.value)
+
+
+def test_page_grid_serves_wrong_tokens_without_checks():
+    specs = page_grid_schedule()
+    sim = Simulator(PAGE_GRID, specs, check=False).run()
+    # B's chunks 0..4, 4..11, 11..15: the last snapshot holds depth 15 (its extend is one 4-token grid)
+    assert [d for p, d, _ in sim.stats.snapshot_log if p == "prefill"][:3] == [4, 8, 15]
+    assert [(d.kind, d.depth) for d in sim.stats.donations if d.rid == 1] == [("chunk", 4), ("chunk", 8),
+                                                                              ("finish", 12)]
+    assert sim.requests[2].hit_tokens == 12
+    want = expected_outputs(specs)
+    assert sim.outputs()[0] == want[0] and sim.outputs()[1] == want[1]
+    assert sim.outputs()[2] != want[2]
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_page_grid_cut_fix_passes(overlap):
+    specs = page_grid_schedule()
+    sim = Simulator(PAGE_GRID.with_(overlap=overlap, variants=FIX), specs).run()
+    assert sim.outputs() == expected_outputs(specs)
+    assert sim.requests[2].hit_tokens == 12
+
+
+@pytest.mark.parametrize("knobs", [
+    PAGE_GRID.with_(mixed=False),  # no decodes ride the chunks: every cut is a full page-aligned chunk
+    PAGE_GRID.with_(page_size=1, chunk_size=8),  # every cut is on a one-token grid
+    PAGE_GRID.with_(strategy="no_buffer", page_size=1),  # no_buffer keys each state at its own depth
+])
+def test_page_grid_needs_mixing_pages_and_extra_buffer(knobs):
+    specs = page_grid_schedule()
+    assert Simulator(knobs, specs).run().outputs() == expected_outputs(specs)

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 LANES_FILE = "lanes.yaml"
+#: the folder of cards/ that holds findings (upstream bugs without a PR), not PR cards
+FINDINGS_DIR = "findings"
 #: files in cards/ that are not cards
 NOT_CARDS = {LANES_FILE}
 
@@ -90,11 +92,23 @@ def _record_positions(node: yaml.Node, path: str, doc: YamlDoc) -> None:
 
 
 def card_paths(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and directories into card files (sorted, lanes.yaml excluded)."""
+    """Expand files and directories into card files (sorted, lanes.yaml and findings excluded)."""
+    out: set[Path] = set()
+    for p in paths:
+        if p.is_dir() and p.name != FINDINGS_DIR:
+            out.update(f for f in p.glob("*.yaml") if f.name not in NOT_CARDS)
+        elif p.is_file() and p.name not in NOT_CARDS and p.parent.name != FINDINGS_DIR:
+            out.add(p)
+    return sorted(out, key=lambda f: (len(f.stem), f.stem, str(f)))
+
+
+def finding_paths(paths: Iterable[Path]) -> list[Path]:
+    """Finding files among ``paths``: those in a findings folder, and the findings folder of a cards dir."""
     out: set[Path] = set()
     for p in paths:
         if p.is_dir():
-            out.update(f for f in p.glob("*.yaml") if f.name not in NOT_CARDS)
-        elif p.name not in NOT_CARDS:
+            folder = p if p.name == FINDINGS_DIR else p / FINDINGS_DIR
+            out.update(folder.glob("*.yaml"))
+        elif p.parent.name == FINDINGS_DIR:
             out.add(p)
-    return sorted(out, key=lambda f: (len(f.stem), f.stem, str(f)))
+    return sorted(out)

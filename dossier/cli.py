@@ -169,8 +169,9 @@ def lint(
         print(format_diagnostics(diags, fmt.value))
     if fmt is Format.text:
         counts = summarize(diags)
-        n = len(project.docs)
-        err.print(f"{n} card(s) checked: {counts['error']} error(s), {counts['warning']} warning(s)")
+        n, f = len(project.docs), len(project.finding_docs)
+        findings = f", {f} finding(s)" if f else ""
+        err.print(f"{n} card(s){findings} checked: {counts['error']} error(s), {counts['warning']} warning(s)")
     raise typer.Exit(1 if has_errors(diags) else 0)
 
 

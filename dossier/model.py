@@ -80,6 +80,49 @@ CARD = Spec(
     },
 )
 
+FINDING = Spec(
+    "map",
+    doc="An upstream bug this project's runtime model finds, with no upstream PR yet "
+    "(cards/findings/<name>.yaml). It becomes a PR card once a fix is opened upstream.",
+    fields={
+        "name": Spec("str", doc="Slug; equals the file name"),
+        "title": Spec("str", doc="One line: what goes wrong, where"),
+        "status": Spec("enum", choices=("candidate",), doc="Always candidate: no upstream PR exists yet"),
+        "lane": Spec("str", doc="A lane id from cards/lanes.yaml"),
+        "sglang": Spec("str", doc="The SGLang release the finding was read in (e.g. 0.5.23)"),
+        "symptom": Spec("str", doc="What a user sees, under which flags"),
+        "cause": Spec("str", doc="The code path, step by step, naming files and functions"),
+        "code": Spec(
+            "list",
+            doc="The places in that release the cause runs through",
+            items=Spec("map", fields={
+                "file": Spec("str", doc="Path in SGLang (python/sglang/...)"),
+                "function": Spec("str", doc="Function or Class.method"),
+                "match": Spec("str", doc="A short string on the line that carries the behaviour"),
+            }),
+        ),
+        "reproduction": Spec(
+            "map",
+            doc="How to see it fail",
+            fields={
+                "command": Spec("str", doc="A command that shows the failure"),
+                "tests": Spec("list", items=_text, doc="pytest node ids that pin the failing schedule and the fix"),
+            },
+        ),
+        "fix": Spec("str", doc="The proposed change, in the files above"),
+        "runtime": Spec(
+            "map",
+            doc="The runnable model that finds it",
+            fields={
+                "reference": Spec("str", doc="Import path of the module the finding lives in"),
+                "variant": Spec("str", doc="The fix variant that makes the reproduction pass"),
+            },
+        ),
+        "limits": Spec("list", items=_text, required=False,
+                       doc="Where the evidence is weaker (model only, not run on a server, ...)"),
+    },
+)
+
 LANE = Spec(
     "map",
     fields={
@@ -181,6 +224,45 @@ def _key_fragment(data: dict) -> KeyFragment:
     today = data.get("today")
     return KeyFragment(data["file"], data["match"], data["explain"].strip(),
                        Place(**today) if today else None)
+
+
+@dataclass(frozen=True)
+class CodePlace:
+    file: str
+    function: str
+    match: str
+
+
+@dataclass(frozen=True)
+class FindingCard:
+    """A valid finding (an upstream bug without a PR). Built only from data that passed :data:`FINDING`."""
+
+    name: str
+    title: str
+    status: str
+    lane: str
+    sglang: str
+    symptom: str
+    cause: str
+    code: tuple[CodePlace, ...]
+    command: str
+    tests: tuple[str, ...]
+    fix: str
+    reference: str
+    variant: str
+    limits: tuple[str, ...] = ()
+    path: Path | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_data(cls, data: dict, path: Path | None = None) -> FindingCard:
+        return cls(
+            name=data["name"], title=data["title"], status=data["status"], lane=data["lane"],
+            sglang=data["sglang"], symptom=data["symptom"].strip(), cause=data["cause"].strip(),
+            code=tuple(CodePlace(**c) for c in data["code"]),
+            command=data["reproduction"]["command"], tests=tuple(data["reproduction"]["tests"]),
+            fix=data["fix"].strip(), reference=data["runtime"]["reference"], variant=data["runtime"]["variant"],
+            limits=tuple(data.get("limits") or ()), path=path,
+        )
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from dossier.cards import LANES_FILE, YamlDoc, card_paths, read_yaml
-from dossier.model import CARD, Card, Lane
+from dossier.cards import LANES_FILE, YamlDoc, card_paths, finding_paths, read_yaml
+from dossier.model import CARD, FINDING, Card, FindingCard, Lane
 from dossier.model import LANES_FILE as LANES_SPEC
 
 DEFAULT_REPO = "sgl-project/sglang"
@@ -44,10 +44,11 @@ class Project:
     config: dict
     docs: list[YamlDoc] = field(default_factory=list)
     lanes_doc: YamlDoc | None = None
+    finding_docs: list[YamlDoc] = field(default_factory=list)
 
     @classmethod
     def load(cls, root: Path, paths: list[Path] | None = None) -> Project:
-        """Read the cards under ``paths`` (default: the project's cards/) and cards/lanes.yaml."""
+        """Read the cards under ``paths`` (default: the project's cards/), their findings/ and cards/lanes.yaml."""
         cards_dir = root / "cards"
         paths = paths or [cards_dir]
         for p in paths:
@@ -58,6 +59,10 @@ class Project:
             doc = read_yaml(path)
             doc.spec = CARD
             project.docs.append(doc)
+        for path in finding_paths(paths):
+            doc = read_yaml(path)
+            doc.spec = FINDING
+            project.finding_docs.append(doc)
         lanes_path = cards_dir / LANES_FILE
         if not lanes_path.is_file():
             # a cards dir given explicitly carries its own lanes file
@@ -92,6 +97,12 @@ class Project:
         for d in self.valid_docs():
             seen.setdefault(d.data["pr"], Card.from_data(d.data, d.path))
         return sorted(seen.values(), key=lambda c: c.pr)
+
+    @cached_property
+    def findings(self) -> list[FindingCard]:
+        """Valid findings (upstream bugs without a PR), sorted by name."""
+        return sorted((FindingCard.from_data(d.data, d.path) for d in self.finding_docs if is_valid(d)),
+                      key=lambda f: f.name)
 
     @cached_property
     def lanes(self) -> list[Lane]:

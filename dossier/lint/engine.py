@@ -8,7 +8,7 @@ from dossier.cards import YamlDoc
 from dossier.diagnostics import Diagnostic
 from dossier.lint.context import LintContext
 from dossier.lint.registry import RULES, Finding, Rule
-from dossier.model import Card
+from dossier.model import Card, FindingCard
 from dossier.project import is_valid
 
 
@@ -19,9 +19,10 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
     prefixes = tuple(select or ())
     promote = set(promote)
     project = ctx.project
-    docs = list(project.docs) + ([project.lanes_doc] if project.lanes_doc else [])
+    docs = list(project.docs) + project.finding_docs + ([project.lanes_doc] if project.lanes_doc else [])
     # each valid card is built once and shared by every card-scope rule
     cards = [(d, Card.from_data(d.data, d.path)) for d in project.valid_docs()]
+    findings = [(d, FindingCard.from_data(d.data, d.path)) for d in project.finding_docs if is_valid(d)]
     out: list[Diagnostic] = []
     for rule in sorted(RULES.values(), key=lambda r: r.code):
         if prefixes and not rule.code.startswith(prefixes):
@@ -33,6 +34,8 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
             targets = [(d, (d, ctx)) for d in docs]
         elif rule.scope == "card":
             targets = [(d, (card, d, ctx)) for d, card in cards]
+        elif rule.scope == "finding":
+            targets = [(d, (finding, d, ctx)) for d, finding in findings]
         else:
             targets = [(None, (ctx,))]
         for doc, args in targets:

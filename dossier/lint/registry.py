@@ -3,6 +3,7 @@
 Rules come in three scopes, by what they look at:
   doc      every card or lanes document, even one that does not parse (schema family)
   card     each schema-valid card with its document (for positions)
+  finding  each schema-valid finding (cards/findings/: an upstream bug without a PR) with its document
   project  the whole project at once (cross-card links, coverage)
 A check yields :class:`Finding` objects; the engine turns them into positioned diagnostics.
 """
@@ -22,6 +23,7 @@ FAMILIES = {
     "D4": "state",
     "D5": "links",
     "D6": "claims",
+    "D7": "findings",
 }
 
 

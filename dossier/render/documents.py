@@ -13,9 +13,9 @@ from dossier.model import STATUSES, Card, Lane
 from dossier.project import Project
 from dossier.render import markdown
 
-OUTPUTS = ("SKILL.md", "references/pr-history.md", "references/playbook.md")
+OUTPUTS = ("SKILL.md", "references/pr-history.md", "references/playbook.md", "references/findings.md")
 TEMPLATES = {"SKILL.md": "skill.md.j2", "references/pr-history.md": "pr-history.md.j2",
-             "references/playbook.md": "playbook.md.j2"}
+             "references/playbook.md": "playbook.md.j2", "references/findings.md": "findings.md.j2"}
 DEFAULT_SKILL = {
     "name": "sglang-qwen3-next-optimization",
     "description": (
@@ -79,6 +79,7 @@ def _context(inp: RenderInput) -> dict:
         "repo": project.repo,
         "skill": skill,
         "cards": cards,
+        "findings": project.findings,
         "timeline": sorted(cards, key=_sort_key),
         "lanes": [*lanes, *orphan_lanes],
         "by_lane": by_lane,

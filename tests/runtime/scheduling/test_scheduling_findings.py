@@ -10,6 +10,7 @@ import pytest
 
 from runtime.scheduling.config import Knobs
 from runtime.scheduling.invariants import InvariantViolation
+from runtime.scheduling.report import run_grid
 from runtime.scheduling.request import ReqSpec
 from runtime.scheduling.scheduler import Simulator
 from runtime.scheduling.workload import expected_outputs
@@ -69,3 +70,11 @@ def test_page_grid_cut_fix_passes(overlap):
 def test_page_grid_needs_mixing_pages_and_extra_buffer(knobs):
     specs = page_grid_schedule()
     assert Simulator(knobs, specs).run().outputs() == expected_outputs(specs)
+
+
+def test_the_verdict_names_the_finding_and_keeps_the_exit_status():
+    """A grid whose only failures are the page-grid finding is reported as such, and counts as explained."""
+    rows, ok, verdict = run_grid(page_grid_schedule(), [PAGE_GRID, PAGE_GRID.with_(page_size=1)])
+    assert ok and verdict.startswith("FAIL: 1 of 2 combinations break")
+    assert "page-grid-continuation-cut finding" in verdict and "--variant page_grid_cut" in verdict
+    assert [r["result"] for r in rows] == ["page-grid-continuation-cut: violates write-before-donate", "ok"]

@@ -1,0 +1,97 @@
+"""D6xx: findings (cards/findings/: upstream bugs without a PR) point at real code, tests and lanes.
+
+A finding is checked like a card where the same question applies (lane, test ids, prose depth); instead of
+a PR diff, its ``code`` places are checked against the installed SGLang release (skipped when SGLang is
+not installed: `dossier drift` reports that case).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from dossier.drift import DriftError, SourceIndex, locate
+from dossier.lint.depth import CONCRETE, MIN_PROSE, PLACEHOLDER
+from dossier.lint.links import missing_test, module_exists
+from dossier.lint.registry import Finding, rule
+from dossier.model import FindingCard
+
+PROSE = ("symptom", "cause", "fix")
+
+
+@rule("D601", "finding name differs from the file name", scope="finding")
+def finding_file_name(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
+    if doc.path.stem != finding.name:
+        yield Finding("name#value", f"finding {finding.name!r} is in {doc.path.name}",
+                      hint=f"rename to {finding.name}.yaml")
+
+
+@rule("D602", "finding lane is not defined in cards/lanes.yaml", scope="finding")
+def finding_lane(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
+    lanes = [lane.id for lane in ctx.project.lanes]
+    if finding.lane not in lanes:
+        yield Finding("lane#value", f"unknown lane {finding.lane!r}",
+                      hint=f"lanes: {', '.join(lanes)}" if lanes else "cards/lanes.yaml is missing or invalid")
+
+
+@rule("D603", "finding reproduction does not exist", scope="finding")
+def finding_reproduction(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
+    root = ctx.project.root
+    if not finding.tests:
+        yield Finding("reproduction.tests", "no test pins the failing schedule")
+    for i, node in enumerate(finding.tests):
+        problem = missing_test(node, root)
+        if problem:
+            yield Finding(f"reproduction.tests[{i}]", problem)
+    if not module_exists(finding.reference, root):
+        yield Finding("runtime.reference#value", f"module {finding.reference!r} not found")
+        return
+    source = _module_text(finding.reference, root)
+    if source is not None and not re.search(rf"[\"']{re.escape(finding.variant)}[\"']", source):
+        yield Finding("runtime.variant#value",
+                      f"fix variant {finding.variant!r} is not named in {finding.reference}")
+
+
+@rule("D604", "finding names SGLang code that is not there", scope="finding")
+def finding_code(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
+    index = ctx.memo.get("sglang-index")
+    if index is None:
+        try:
+            index = ctx.memo["sglang-index"] = SourceIndex(locate())
+        except DriftError:
+            return
+    if not finding.code:
+        yield Finding("code", "a finding names at least one SGLang file and function")
+    for i, place in enumerate(finding.code):
+        text = index.text(place.file)
+        if text is None:
+            yield Finding(f"code[{i}].file#value", f"{place.file} is not in {index.tree.label}")
+            continue
+        name = place.function.rsplit(".", 1)[-1]
+        if not re.search(rf"^\s*(?:async\s+)?def {re.escape(name)}\b", text, re.MULTILINE):
+            yield Finding(f"code[{i}].function#value", f"no function {name} in {place.file}")
+        if place.match not in text:
+            yield Finding(f"code[{i}].match#value", f"{place.match!r} is not in {place.file}")
+
+
+@rule("D605", "finding prose is a placeholder or names nothing concrete", scope="finding")
+def finding_prose(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
+    for name in PROSE:
+        text = getattr(finding, name)
+        if PLACEHOLDER.search(text):
+            yield Finding(f"{name}#value", f"{name} is a placeholder")
+        elif len(text) < MIN_PROSE or len(CONCRETE.findall(text)) < 3:
+            yield Finding(f"{name}#value", f"{name} is too thin to act on",
+                          hint="name the files, functions, flags and the numbers that show the bug")
+
+
+def _module_text(name: str, root: Path) -> str | None:
+    rel = Path(*name.split("."))
+    for path in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            if path.name == "__init__.py":  # a package: every module of it
+                text += "".join(p.read_text(errors="replace") for p in path.parent.glob("*.py"))
+            return text
+    return None

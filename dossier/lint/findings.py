@@ -1,4 +1,4 @@
-"""D6xx: findings (cards/findings/: upstream bugs without a PR) point at real code, tests and lanes.
+"""D7xx: findings (cards/findings/: upstream bugs without a PR) point at real code, tests and lanes.
 
 A finding is checked like a card where the same question applies (lane, test ids, prose depth); instead of
 a PR diff, its ``code`` places are checked against the installed SGLang release (skipped when SGLang is
@@ -20,14 +20,14 @@ from dossier.model import FindingCard
 PROSE = ("symptom", "cause", "fix")
 
 
-@rule("D601", "finding name differs from the file name", scope="finding")
+@rule("D701", "finding name differs from the file name", scope="finding")
 def finding_file_name(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     if doc.path.stem != finding.name:
         yield Finding("name#value", f"finding {finding.name!r} is in {doc.path.name}",
                       hint=f"rename to {finding.name}.yaml")
 
 
-@rule("D602", "finding lane is not defined in cards/lanes.yaml", scope="finding")
+@rule("D702", "finding lane is not defined in cards/lanes.yaml", scope="finding")
 def finding_lane(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     lanes = [lane.id for lane in ctx.project.lanes]
     if finding.lane not in lanes:
@@ -35,7 +35,7 @@ def finding_lane(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
                       hint=f"lanes: {', '.join(lanes)}" if lanes else "cards/lanes.yaml is missing or invalid")
 
 
-@rule("D603", "finding reproduction does not exist", scope="finding")
+@rule("D703", "finding reproduction does not exist", scope="finding")
 def finding_reproduction(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     root = ctx.project.root
     if not finding.tests:
@@ -53,7 +53,7 @@ def finding_reproduction(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
                       f"fix variant {finding.variant!r} is not named in {finding.reference}")
 
 
-@rule("D604", "finding names SGLang code that is not there", scope="finding")
+@rule("D704", "finding names SGLang code that is not there", scope="finding")
 def finding_code(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     index = ctx.memo.get("sglang-index")
     if index is None:
@@ -75,7 +75,7 @@ def finding_code(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
             yield Finding(f"code[{i}].match#value", f"{place.match!r} is not in {place.file}")
 
 
-@rule("D605", "finding prose is a placeholder or names nothing concrete", scope="finding")
+@rule("D705", "finding prose is a placeholder or names nothing concrete", scope="finding")
 def finding_prose(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     for name in PROSE:
         text = getattr(finding, name)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from dossier.drift import DriftError, SourceIndex, locate
+from dossier.drift import DriftError, locate
 from dossier.lint.depth import CONCRETE, MIN_PROSE, PLACEHOLDER
 from dossier.lint.links import missing_test, module_exists
 from dossier.lint.registry import Finding, rule
@@ -55,18 +55,20 @@ def finding_reproduction(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
 
 @rule("D704", "finding names SGLang code that is not there", scope="finding")
 def finding_code(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
-    index = ctx.memo.get("sglang-index")
-    if index is None:
+    if "findings-tree" not in ctx.memo:
         try:
-            index = ctx.memo["sglang-index"] = SourceIndex(locate())
+            ctx.memo["findings-tree"] = locate(ctx.sglang_src)
         except DriftError:
-            return
+            ctx.memo["findings-tree"] = None
+    index = ctx.memo["findings-tree"]
+    if index is None:
+        return
     if not finding.code:
         yield Finding("code", "a finding names at least one SGLang file and function")
     for i, place in enumerate(finding.code):
         text = index.text(place.file)
         if text is None:
-            yield Finding(f"code[{i}].file#value", f"{place.file} is not in {index.tree.label}")
+            yield Finding(f"code[{i}].file#value", f"{place.file} is not in {index.label}")
             continue
         name = place.function.rsplit(".", 1)[-1]
         if not re.search(rf"^\s*(?:async\s+)?def {re.escape(name)}\b", text, re.MULTILINE):

@@ -187,26 +187,34 @@ def render(
     check: Annotated[bool, typer.Option(help="Exit 1 naming stale outputs instead of writing.")] = False,
     root: RootOpt = None,
 ) -> None:
-    """Render SKILL.md and references/ from the cards (deterministic)."""
+    """Render the installable skill, skills/<name>/ (SKILL.md and references/), from the cards and
+    cards/lanes.yaml (deterministic). The skill folder must hold only what render writes (an install copies
+    all of it): --check also fails on any other file there."""
     from dossier.manual import render_manual
-    from dossier.render import stale_documents, write_documents
+    from dossier.render import skill_dir, stale_documents, unexpected_files, write_documents
 
     project = _project(root)
     if not project.cards:
         err.print("error: no valid cards to render (run `dossier lint` to see why)")
         raise typer.Exit(USAGE)
     docs = render_manual(project)
+    folder = skill_dir(project)
+    extra = unexpected_files(docs, folder)
     if check:
-        stale = stale_documents(docs, project.root)
+        stale = stale_documents(docs, folder)
         for rel in stale:
-            out.print(f"stale: {rel}")
-        if stale:
+            out.print(f"stale: {project.rel(folder / rel)}")
+        for rel in extra:
+            out.print(f"not rendered: {project.rel(folder / rel)} (an install would carry it)")
+        if stale or extra:
             err.print("run `dossier render` and commit the result")
             raise typer.Exit(1)
-        err.print(f"up to date: {', '.join(docs)}")
+        err.print(f"up to date: {project.rel(folder)}/ ({', '.join(docs)})")
         return
-    written = write_documents(docs, project.root)
-    err.print(f"wrote {', '.join(written)}" if written else "nothing changed")
+    written = write_documents(docs, folder)
+    err.print(f"wrote {', '.join(project.rel(folder / rel) for rel in written)}" if written else "nothing changed")
+    for rel in extra:
+        err.print(f"warning: {project.rel(folder / rel)} is not rendered; remove it (an install would carry it)")
 
 
 class DriftFormat(StrEnum):

@@ -200,31 +200,36 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
 
 
 def annotator(project: Project) -> Callable[[Card], list[str]]:
-    """Render note per card from the last recorded drift result (cards/drift.lock)."""
+    """Render note per card from the last recorded drift result (cards/drift.lock), only where it informs:
+    where the code sits today, or that it is missing or present against the card's status."""
     version, recorded = read_lock(project.root)
 
     def note(card: Card) -> list[str]:
         e = recorded.get(card.pr)
         if e is None:
             return []
-        head = f"**Drift (SGLang {version}).**"
+        head = f"**SGLang {version}:**"
         if e.get("key_fragment") != key_sha(card.key_fragment):
-            return [f"{head} Recorded for an earlier key fragment; run `dossier drift --record`."]
+            return [f"{head} recorded for an earlier key fragment; run `dossier drift --record`."]
         found = [
-            f"{code(w.get('file'))} line(s) {', '.join(map(str, w.get('lines', [])[:5]))}"
+            f"{code(w.get('file'))} line {', '.join(map(str, w.get('lines', [])[:3]))}"
             for w in e.get("found") or []
             if isinstance(w, dict)
         ]
         r = DriftResult(
             card.pr, card.status, e.get("file", ""), "", e.get("verdict", ""), removal=bool(e.get("removal"))
         )
+        if r.verdict == MISSING and (r.removal or card.status != "current"):
+            return []  # gone as the status (or the removal) says: nothing to tell
+        if r.verdict == OUTSIDE:
+            return []
         text = {
-            IN_PLACE: f"found in place: {found[0] if found else ''}",
-            RELOCATED: "relocated to " + "; ".join(found[:SHOWN_ELSEWHERE]),
-            REWRITTEN: f"rewritten since; the behaviour is at {found[0] if found else ''}",
-            MISSING: "not found in the source",
-            OUTSIDE: "not checked",
+            IN_PLACE: f"in place, {found[0] if found else ''}",
+            RELOCATED: "moved to " + "; ".join(found[:SHOWN_ELSEWHERE]),
+            REWRITTEN: f"rewritten; the behaviour is at {found[0] if found else ''}",
+            MISSING: "key fragment not found: check today's source before citing this card",
         }.get(r.verdict, r.verdict)
-        return [f"{head} {text[:1].upper()}{text[1:]}" + (f" ({r.note})." if r.note else ".")]
+        warn = f" ({r.note})" if card.status in REPLACED and r.verdict == IN_PLACE else ""
+        return [f"{head} {text}{warn}."]
 
     return note

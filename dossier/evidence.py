@@ -349,8 +349,9 @@ def record_lock(
 # ---- what render shows -------------------------------------------------------------------------
 
 
-def annotator(project: Project) -> Callable[[Card], list[str]]:
-    """Render note per card: verified (diff sha256, date, lines, coverage), stale, or unverified."""
+def annotator(project: Project, *, unverified: bool = False) -> Callable[[Card], list[str]]:
+    """Note per card: verified (diff sha256, date, lines, coverage) or stale; an unverified card gets a note
+    only when ``unverified`` (`dossier show`; the manual says once, in its coverage, what unverified means)."""
     try:
         lock = read_lock(project.root)
     except LockError:
@@ -360,7 +361,7 @@ def annotator(project: Project) -> Callable[[Card], list[str]]:
         todo = f"`dossier fetch {card.pr} && dossier lint --record`"
         e = lock.get(card.pr)
         if e is None:
-            return [f"**Evidence.** Unverified: run {todo}."]
+            return [f"**Evidence.** Unverified: run {todo}."] if unverified else []
         if e.key_fragment != key_sha(card.key_fragment):
             stale = f"the key fragment changed after it was verified on {e.recorded}"
             return [f"**Evidence.** Stale: {stale}; run {todo}."]

@@ -1,4 +1,5 @@
-"""The manual as `dossier render` builds it: the cards plus their evidence, drift and GPU-result notes."""
+"""The manual as `dossier render` builds it: the cards plus their evidence and drift notes, and this
+repository's GPU results for its reference kernels (kept apart from the cards)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ from dossier.drift import annotator as drift_notes
 from dossier.evidence import annotator as evidence_notes
 from dossier.model import Card
 from dossier.project import Project
-from dossier.regress import gpu_annotator
+from dossier.regress import gpu_annotator, gpu_runs
 from dossier.render import Annotator, RenderInput, render_documents
 
 
 def annotators(project: Project) -> list[Annotator]:
-    """The per-card notes recorded in the repository: evidence lock, drift lock, GPU results."""
-    return [evidence_notes(project), drift_notes(project), gpu_annotator(project.root / "results")]
+    """The per-card notes the manual shows in each card's section: evidence lock, drift lock."""
+    return [evidence_notes(project), drift_notes(project)]
 
 
 def card_notes(project: Project, card: Card) -> list[str]:
-    return [note for annotate in annotators(project) for note in annotate(card)]
+    """Everything recorded about a card, for `dossier show` (an unverified card says so)."""
+    notes = [evidence_notes(project, unverified=True), drift_notes(project), gpu_annotator(project.root / "results")]
+    return [note for annotate in notes for note in annotate(card)]
 
 
 def render_manual(project: Project) -> dict[str, str]:
-    """Every rendered file (relative path -> text), with the notes recorded in the repository."""
-    return render_documents(RenderInput(project, annotators=annotators(project)))
+    """Every rendered file (path relative to the skill folder -> text), with the notes recorded here."""
+    return render_documents(RenderInput(project, annotators=annotators(project),
+                                        gpu_runs=gpu_runs(project.root / "results")))

@@ -131,9 +131,71 @@ LANE = Spec(
         "symptoms": Spec("list", items=_text, doc="What an engineer observes when this lane is at fault"),
         "first_files": Spec("list", items=_text, doc="Files to inspect first (SGLang paths)"),
         "investigation": Spec("list", items=_text, doc="Investigation order"),
-        "flags": Spec("list", items=_text, doc="Flags and environment to record"),
+        "flags": Spec("list", items=_text, doc="Flags and environment to record (as spelled in SGLang 0.5.23)"),
         "change_rules": Spec("list", items=_text),
-        "validation": Spec("list", items=_text, doc="Validation commands"),
+        "validation": Spec("list", items=_text, doc="SGLang-native validation: commands and scripts that exist "
+                           "in SGLang 0.5.23, or measurements to take on a server"),
+        "repo_checks": Spec("list", items=_text, required=False,
+                            doc="Commands that need this repository (its runtime/ reference kernels, tests/)"),
+        "repo_notes": Spec("list", items=_text, required=False,
+                           doc="What this repository's reference kernels measured for this lane (name the device)"),
+    },
+)
+
+_prs = Spec("list", items=Spec("int", min_value=1), doc="PRs that shaped this entry (each must have a card)")
+PHASES = ("prefill", "decode", "verify")
+HARDWARE = ("SM90", "SM100", "AMD", "NPU", "XPU")
+
+#: answer blocks: short structured facts about SGLang 0.5.23 that render as tables and lists (references/answers.md)
+ANSWERS = Spec(
+    "map",
+    required=False,
+    doc="Answer blocks rendered into references/answers.md; every fact as SGLang 0.5.23's source shows it",
+    fields={
+        "gdn_backends": Spec(
+            "map",
+            doc="GDN kernel backend matrix: which kernel runs each phase on each hardware",
+            fields={
+                "summary": _text,
+                "source": Spec("list", items=_text, doc="Files in SGLang 0.5.23 that decide the backend"),
+                "rows": Spec("list", items=Spec("map", fields={
+                    "phase": Spec("enum", choices=PHASES),
+                    "hardware": Spec("enum", choices=HARDWARE),
+                    "default": Spec("str", doc="What runs when no flag is given"),
+                    "select": Spec("str", doc="Flag (and values) that choose another kernel"),
+                    "requires": Spec("str", doc="Conditions 0.5.23 enforces or needs; '-' if none"),
+                    "prs": _prs,
+                })),
+            },
+        ),
+        "mtp_verify_path": Spec(
+            "map",
+            doc="Where MTP/NEXTN target verify runs for a GDN layer, in call order",
+            fields={
+                "summary": _text,
+                "steps": Spec("list", items=Spec("map", fields={
+                    "step": Spec("str", doc="What happens"),
+                    "file": Spec("str", doc="Path in SGLang 0.5.23 (python/sglang/...)"),
+                    "symbol": Spec("str", doc="Function or class in that file"),
+                    "prs": _prs,
+                })),
+            },
+        ),
+        "checklists": Spec(
+            "list",
+            doc="Ordered first-check lists and constraint lists",
+            items=Spec("map", fields={
+                "id": Spec("str", doc="Anchor of the list"),
+                "title": Spec("str"),
+                "summary": _text,
+                "items": Spec("list", items=Spec("map", fields={
+                    "check": Spec("str", doc="What to check or what 0.5.23 enforces"),
+                    "flags": Spec("list", items=_text, required=False, doc="Flags / env vars involved"),
+                    "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that enforces or decides it"),
+                    "prs": Spec("list", items=Spec("int", min_value=1), required=False),
+                })),
+            }),
+        ),
     },
 )
 
@@ -142,6 +204,7 @@ LANES_FILE = Spec(
     doc="The playbook's structure (cards/lanes.yaml).",
     fields={
         "investigation_order": Spec("list", items=_text, doc="Global order in which to bisect a problem"),
+        "answers": ANSWERS,
         "lanes": Spec("list", items=LANE),
     },
 )
@@ -269,12 +332,14 @@ class FindingCard:
 class Lane:
     id: str
     title: str
-    symptoms: tuple[str, ...]
-    first_files: tuple[str, ...]
-    investigation: tuple[str, ...]
-    flags: tuple[str, ...]
-    change_rules: tuple[str, ...]
-    validation: tuple[str, ...]
+    symptoms: tuple[str, ...] = ()
+    first_files: tuple[str, ...] = ()
+    investigation: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    change_rules: tuple[str, ...] = ()
+    validation: tuple[str, ...] = ()
+    repo_checks: tuple[str, ...] = ()
+    repo_notes: tuple[str, ...] = ()
 
     @classmethod
     def from_data(cls, data: dict) -> Lane:

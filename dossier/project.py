@@ -110,6 +110,21 @@ class Project:
             return []
         return [Lane.from_data(x) for x in self.lanes_doc.data["lanes"]]
 
+    @property
+    def investigation_order(self) -> list[str]:
+        return list(self._lanes_data.get("investigation_order") or [])
+
+    @property
+    def answers(self) -> dict:
+        """The answer blocks of cards/lanes.yaml (validated by ANSWERS), or {} when absent or invalid."""
+        return self._lanes_data.get("answers") or {}
+
+    @property
+    def _lanes_data(self) -> dict:
+        if self.lanes_doc is None or not is_valid(self.lanes_doc):
+            return {}
+        return self.lanes_doc.data
+
     def card(self, pr: int) -> Card | None:
         return next((c for c in self.cards if c.pr == pr), None)
 

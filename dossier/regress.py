@@ -189,24 +189,56 @@ def read_result(results_dir: Path, pr: int, device: str = "cuda") -> dict | None
         return None
 
 
+@dataclass(frozen=True)
+class GpuRun:
+    """What the last CUDA run of a card's regression job measured (results/cuda/<pr>.json)."""
+
+    device: str
+    date: str
+    ok: bool
+    summary: tuple[str, ...]  # the benchmark's summary lines (shared by the cards of one benchmark)
+    parity: str  # worst parity against its tolerance, or ""
+    tests: str  # "passed/total"
+
+    @property
+    def verdict(self) -> str:
+        return "reproduced" if self.ok else "FAILED"
+
+
+def gpu_runs(results_dir: Path) -> Callable[[Card], GpuRun | None]:
+    """The last CUDA run per card with a runnable reference, or None when none has run. Never invents numbers."""
+
+    def run(card: Card) -> GpuRun | None:
+        result = read_result(results_dir, card.pr) if card.runtime.reference else None
+        if result is None:
+            return None
+        parity = ""
+        if result["parity"]:
+            worst = max(result["parity"].items(), key=lambda kv: kv[1]["err"] / max(kv[1]["tol"], 1e-30))
+            parity = f"parity max rel err {worst[1]['err']:.1e} ({worst[0]}, tol {worst[1]['tol']:.0e})"
+        return GpuRun(result["device"].get("name", "?"), result["date"], bool(result["ok"]),
+                      tuple(result["bench"].get("summary") or ()), parity,
+                      f"{result['passed']}/{result['passed'] + result['failed']}")
+
+    return run
+
+
 def gpu_annotator(results_dir: Path) -> Callable[[Card], list[str]]:
-    """Render's line per card: what a real GPU run measured, or that none has run. Never invents numbers."""
+    """`dossier show`'s line per card: what a real GPU run measured, or that none has run."""
+    runs = gpu_runs(results_dir)
 
     def note(card: Card) -> list[str]:
         if not card.runtime.reference:
             return []
-        result = read_result(results_dir, card.pr)
-        if result is None:
+        r = runs(card)
+        if r is None:
             return [f"**GPU regression.** not yet run on GPU (`dossier regress {card.pr} --device cuda`)."]
-        verdict = "reproduced" if result["ok"] else "FAILED"
-        parts = [f"**GPU regression.** {verdict} on {result['device'].get('name', '?')}, {result['date']}"]
-        summary = result["bench"].get("summary") or []
-        if summary:
-            parts.append("; ".join(summary))
-        if result["parity"]:
-            worst = max(result["parity"].items(), key=lambda kv: kv[1]["err"] / max(kv[1]["tol"], 1e-30))
-            parts.append(f"parity max rel err {worst[1]['err']:.1e} ({worst[0]}, tol {worst[1]['tol']:.0e})")
-        parts.append(f"{result['passed']}/{result['passed'] + result['failed']} tests passed")
+        parts = [f"**GPU regression.** {r.verdict} on {r.device}, {r.date}"]
+        if r.summary:
+            parts.append("; ".join(r.summary))
+        if r.parity:
+            parts.append(r.parity)
+        parts.append(f"{r.tests} tests passed")
         return [": ".join(parts[:2]) + ("; " + "; ".join(parts[2:]) if len(parts) > 2 else "") + "."]
 
     return note

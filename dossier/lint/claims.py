@@ -128,10 +128,13 @@ def _template(path: Path, s, ctx) -> list[Stale]:
     literal = _JINJA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), raw)
     doc = YamlDoc(path=path, positions={"": (1, 1)})
     out = []
-    # the templates' own paths (references/..., cards/lanes.yaml) are the toolkit's repository's
-    own_root = path.parents[3]
+    # the templates' own paths (cards/lanes.yaml; references/... inside the rendered skill folder, skills/<name>/)
+    # are the toolkit's repository's
+    repo_root = path.parents[3]
+    own_roots = [repo_root, *sorted(p.parent for p in (repo_root / "skills").glob("*/SKILL.md"))]
     for m in find_mentions(literal):
-        problem = _problem(m, s, own_root, set())
+        problems = [_problem(m, s, root, set()) for root in own_roots]
+        problem = None if not all(problems) else problems[0]
         if problem:
             line = raw.count("\n", 0, m.start) + 1
             col = m.start - (raw.rfind("\n", 0, m.start) + 1) + 1

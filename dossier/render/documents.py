@@ -1,4 +1,4 @@
-"""Render SKILL.md and references/ from the cards: deterministic, same input same bytes."""
+"""Render the installable skill (SKILL.md, references/) from the cards: deterministic, same input same bytes."""
 
 from __future__ import annotations
 
@@ -9,22 +9,32 @@ from pathlib import Path
 
 import jinja2
 
-from dossier.model import STATUSES, Card, Lane
+from dossier.model import ANSWERS, STATUSES, Card, Lane
 from dossier.project import Project
 from dossier.render import markdown
 
-OUTPUTS = ("SKILL.md", "references/pr-history.md", "references/playbook.md", "references/findings.md")
-TEMPLATES = {"SKILL.md": "skill.md.j2", "references/pr-history.md": "pr-history.md.j2",
-             "references/playbook.md": "playbook.md.j2", "references/findings.md": "findings.md.j2"}
+#: rendered file (relative to the skill folder) -> its template
+TEMPLATES = {
+    "SKILL.md": "skill.md.j2",
+    "references/answers.md": "answers.md.j2",
+    "references/playbook.md": "playbook.md.j2",
+    "references/pr-history.md": "pr-history.md.j2",
+    "references/findings.md": "findings.md.j2",
+    "references/corrections.md": "corrections.md.j2",
+    "references/reference-kernels.md": "reference-kernels.md.j2",
+}
+OUTPUTS = tuple(TEMPLATES)
+#: where a `#NNNN` link to a card points from each rendered file
+CARD_PAGE = {"SKILL.md": "references/pr-history.md", "references/pr-history.md": ""}
+SKILLS_DIR = "skills"
 DEFAULT_SKILL = {
     "name": "sglang-qwen3-next-optimization",
     "description": (
         "PR-diff-backed optimization manual for SGLang's Qwen3-Next family (Qwen3-Next, its MTP head, "
-        "Qwen3-Coder-Next and the Qwen3.5 hybrid paths they share). Use when auditing, extending or debugging "
-        "GatedDeltaNet/Mamba state, fused GDN projections and norm/gate, GDN decode/prefill/verify kernels, "
-        "MTP/NEXTN/EAGLE, FP8/NVFP4/W8A8 loading, CPU offload, piecewise CUDA graphs, mixed chunk with "
-        "extra_buffer prefix caching, or the NPU/AMD/Blackwell backends. Every PR cited has a card with its "
-        "motivation, implementation, key changed lines and validation."
+        "Qwen3-Coder-Next and the Qwen3.5 hybrid paths they share), checked against SGLang 0.5.23. Use when "
+        "auditing, extending or debugging GatedDeltaNet/Mamba state, GDN decode/prefill/verify kernel "
+        "backends, fused GDN projections, MTP/NEXTN verify, FP8/NVFP4/W8A8 loading, CPU offload, CUDA "
+        "graphs, extra_buffer/no_buffer prefix caching with mixed chunk, or the NPU/AMD/Blackwell paths."
     ),
 }
 
@@ -35,7 +45,21 @@ Annotator = Callable[[Card], list[str]]
 @dataclass
 class RenderInput:
     project: Project
+    #: notes shown in each card's section (evidence, drift, releases)
     annotators: list[Annotator] = field(default_factory=list)
+    #: the last GPU run of this repository's reference kernel for a card (an object with device, date,
+    #: verdict, summary, parity, tests), shown apart from the cards, in references/reference-kernels.md
+    gpu_runs: Callable[[Card], object | None] = lambda card: None
+
+
+def skill_config(project: Project) -> dict:
+    config = project.config.get("skill", {})
+    return {**DEFAULT_SKILL, **{k: v for k, v in config.items() if k in DEFAULT_SKILL}}
+
+
+def skill_dir(project: Project) -> Path:
+    """The installable skill's folder: skills/<name>/ (the folder name must equal the skill's name)."""
+    return project.root / SKILLS_DIR / skill_config(project)["name"]
 
 
 def _env() -> jinja2.Environment:
@@ -47,7 +71,8 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, prose=markdown.prose)
+    env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, prose=markdown.prose,
+                       slug=markdown.slug)
     return env
 
 
@@ -65,19 +90,15 @@ def _context(inp: RenderInput) -> dict:
     for lane_cards in by_lane.values():
         lane_cards.sort(key=_sort_key)
     lane_titles = {lane.id: lane.title for lane in lanes}
-    orphan_lanes = [Lane(lid, lid, (), (), (), (), (), ()) for lid in by_lane if lid not in lane_titles]
+    orphan_lanes = [Lane(lid, lid) for lid in by_lane if lid not in lane_titles]
     superseding: dict[int, list[int]] = {}
     for card in cards:
         for newer in card.superseded_by:
             superseding.setdefault(newer, []).append(card.pr)
-    config = project.config.get("skill", {})
-    skill = {**DEFAULT_SKILL, **{k: v for k, v in config.items() if k in DEFAULT_SKILL}}
-    flags: list[str] = []
-    for lane in lanes:
-        flags.extend(f for f in lane.flags if f not in flags)
+    kernel_cards = [c for c in cards if c.runtime.reference]
     return {
         "repo": project.repo,
-        "skill": skill,
+        "skill": skill_config(project),
         "cards": cards,
         "findings": project.findings,
         "timeline": sorted(cards, key=_sort_key),
@@ -92,31 +113,48 @@ def _context(inp: RenderInput) -> dict:
         "superseding": superseding,
         "known": {c.pr for c in cards},
         "notes": {c.pr: [n for a in inp.annotators for n in a(c)] for c in cards},
+        "benches": _benches(kernel_cards, inp.gpu_runs),
         "corrections": [c for c in sorted(cards, key=lambda c: c.pr) if c.corrections],
-        "flags": flags,
-        "investigation_order": _investigation_order(project),
+        "answers": {key: project.answers.get(key) for key in ANSWERS.fields},
+        "investigation_order": project.investigation_order,
     }
 
 
-def _investigation_order(project: Project) -> list[str]:
-    doc = project.lanes_doc
-    if doc is None or not isinstance(doc.data, dict):
-        return []
-    return list(doc.data.get("investigation_order") or [])
+def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[dict]:
+    """This repository's benchmarks, each with the cards whose reference it measures and their last GPU runs."""
+    benches: dict[str, dict] = {}
+    for card in cards:
+        b = benches.setdefault(card.runtime.bench, {"module": card.runtime.bench, "cards": [], "summary": None})
+        run = runs(card)
+        b["cards"].append({"card": card, "run": run})
+        if run is not None and b["summary"] is None and run.summary:
+            b["summary"] = run
+    return sorted(benches.values(), key=lambda b: b["module"])
 
 
 def render_documents(inp: RenderInput) -> dict[str, str]:
-    """Every output file (relative path -> text)."""
+    """Every output file (path relative to the skill folder -> text); every `#NNNN` is a link."""
     env = _env()
     ctx = _context(inp)
-    return {out: env.get_template(TEMPLATES[out]).render(**ctx) for out in OUTPUTS}
+    docs = {}
+    for out, template in TEMPLATES.items():
+        text = env.get_template(template).render(**ctx)
+        page = CARD_PAGE.get(out, "pr-history.md")
+        docs[out] = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
+    return docs
 
 
-def write_documents(docs: dict[str, str], root: Path) -> list[str]:
-    """Write what changed (atomically); returns the paths written."""
+def _pr_target(pr: int, page: str, ctx: dict) -> str:
+    if pr in ctx["known"]:
+        return f"{page}#pr-{pr}"
+    return f"https://github.com/{ctx['repo']}/pull/{pr}"
+
+
+def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
+    """Write what changed under ``folder`` (atomically); returns the paths written."""
     written = []
     for rel, text in docs.items():
-        path = root / rel
+        path = folder / rel
         if path.is_file() and path.read_text() == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +165,15 @@ def write_documents(docs: dict[str, str], root: Path) -> list[str]:
     return written
 
 
-def stale_documents(docs: dict[str, str], root: Path) -> list[str]:
-    """Outputs whose committed text differs from what the cards produce."""
+def stale_documents(docs: dict[str, str], folder: Path) -> list[str]:
+    """Outputs whose committed text under ``folder`` differs from what the cards produce."""
     return [rel for rel, text in docs.items()
-            if not (root / rel).is_file() or (root / rel).read_text() != text]
+            if not (folder / rel).is_file() or (folder / rel).read_text() != text]
+
+
+def unexpected_files(docs: dict[str, str], folder: Path) -> list[str]:
+    """Files in the skill folder that render does not produce: an install would carry them too."""
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and str(p.relative_to(folder)) not in docs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # what can break a line or a table cell: pipes, code-span backticks, html, emphasis and link openers;
 # an underscore only at a word edge (intraword underscores are literal in CommonMark, as in fused_gdn_gating)
@@ -31,3 +32,35 @@ def code(text: object) -> str:
 def prose(text: str) -> str:
     """A paragraph from a card: whitespace folded, kept as the author's markdown (backticks allowed)."""
     return " ".join(text.split())
+
+
+def slug(text: object) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    s = re.sub(r"[^\w\- ]", "", str(text).lower())
+    return s.replace(" ", "-")
+
+
+# spans a PR link must not be put into: fenced code, inline code, existing links/images, html, headings' PR
+_PROTECTED = re.compile(r"```.*?```|(`+).*?\1|!?\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]*>|^#{1,6} #\d+", re.S | re.M)
+_PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
+
+
+def link_prs(text: str, target: Callable[[int], str]) -> str:
+    """Every plain `#NNNN` outside code, links and html becomes a link to ``target(NNNN)``."""
+    out, pos = [], 0
+    for m in _PROTECTED.finditer(text):
+        out.append(_PR_MENTION.sub(lambda p: f"[#{p[1]}]({target(int(p[1]))})", text[pos:m.start()]))
+        out.append(m[0])
+        pos = m.end()
+    out.append(_PR_MENTION.sub(lambda p: f"[#{p[1]}]({target(int(p[1]))})", text[pos:]))
+    return "".join(out)
+
+
+def plain_pr_mentions(text: str) -> list[str]:
+    """`#NNNN` mentions left unlinked (outside code, links, html and the PR a card heading names)."""
+    found: list[str] = []
+    pos = 0
+    for m in _PROTECTED.finditer(text):
+        found += _PR_MENTION.findall(text[pos:m.start()])
+        pos = m.end()
+    return found + _PR_MENTION.findall(text[pos:])

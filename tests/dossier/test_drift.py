@@ -17,6 +17,7 @@ from dossier.cli import app
 from dossier.evidence import LOCK_FILE, LockEntry, key_sha, write_lock
 from dossier.model import KeyFragment
 from dossier.project import Project
+from dossier.render import skill_dir
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()
@@ -211,22 +212,20 @@ def test_render_shows_the_recorded_drift(root, package):
     runner.invoke(app, ["drift", "--sglang-src", str(package), "--record", "--root", str(root)])
     note = drift.annotator(Project.load(root))
     cards = {c.pr: c for c in Project.load(root).cards}
-    assert note(cards[100]) == [f"**Drift (SGLang 9.9.1).** Found in place: `{MODEL}` line(s) 3."]
+    assert note(cards[100]) == [f"**SGLang 9.9.1:** in place, `{MODEL}` line 3."]
     assert note(cards[101]) == [
-        "**Drift (SGLang 9.9.1).** Relocated to `python/sglang/kernels/ops/gating/fused_gating.py` line(s) 5."
+        "**SGLang 9.9.1:** moved to `python/sglang/kernels/ops/gating/fused_gating.py` line 5."
     ]
     assert "(still present unchanged: is status superseded right?)" in note(cards[90])[0]
     assert note(cards[104]) == []
     write_project(root, [make_card(100, key_fragment=kf(MODEL, "class Widget"))])
     assert (
-        "Recorded for an earlier key fragment"
+        "recorded for an earlier key fragment"
         in drift.annotator(Project.load(root))(Project.load(root).card(100))[0]
     )
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
-    history = (root / "references" / "pr-history.md").read_text()
-    assert (
-        "**Drift (SGLang 9.9.1).** Relocated to `python/sglang/kernels/ops/gating/fused_gating.py`" in history
-    )
+    history = (skill_dir(Project.load(root)) / "references" / "pr-history.md").read_text()
+    assert "**SGLang 9.9.1:** moved to `python/sglang/kernels/ops/gating/fused_gating.py`" in history
     assert not (root / LOCK_FILE).exists()
 
 

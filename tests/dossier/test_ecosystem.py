@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,9 @@ import skills_ref
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SKILLS_CLI = "skills@1.5.26"  # the newest release that runs on Node 20 (1.6+ needs fs.glob from Node 22)
+#: (skills CLI release, Node major it runs on; None = this machine's node): the newest release (Node 22) and
+#: the newest that runs on Node 20 (1.6+ needs fs.glob from Node 22)
+INSTALLERS = [("skills@1.7.4", 22), ("skills@1.5.26", None)]
 
 
 def test_workflows_are_valid_and_wired():
@@ -36,26 +39,39 @@ def test_pre_commit_hooks_are_published_and_used():
     assert {h["id"] for r in own["repos"] for h in r["hooks"]} == {h["id"] for h in hooks}
 
 
+def _skill_dir() -> Path:
+    """The skill folder as committed: skills/<name>/ (found from the one SKILL.md under skills/)."""
+    found = sorted((ROOT / "skills").glob("*/SKILL.md"))
+    assert len(found) == 1, found
+    return found[0].parent
+
+
+def _tracked(folder: Path) -> set[str]:
+    rel = str(folder.relative_to(ROOT))
+    files = subprocess.run(["git", "ls-files", rel], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return {str(Path(f).relative_to(rel)) for f in files.split()}
+
+
 def _installed_layout(dest: Path) -> Path:
-    """Copy the tracked files of the repository, as a skill installer sees a clean checkout."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for rel in files.split():
-        if rel.startswith(("SKILL.md", "references/")):
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
+    """Copy the tracked files of the skill folder, as a skill installer copies them from a clean checkout."""
+    src = _skill_dir()
+    for rel in _tracked(src):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, dest / rel)
     return dest
 
 
 def test_skill_validates_with_skills_ref(tmp_path):
-    name = yaml.safe_load((ROOT / "SKILL.md").read_text().split("---\n")[1])["name"]
+    name = _skill_dir().name
     skill_dir = _installed_layout(tmp_path / name)
     assert skills_ref.validate(skill_dir) == []
     props = skills_ref.read_properties(skill_dir)
     assert props.name == name
-    # references are one level deep and exist
+    # every reference SKILL.md names is one level deep and exists
     text = (skill_dir / "SKILL.md").read_text()
-    for ref in ("references/pr-history.md", "references/playbook.md"):
-        assert ref in text and (skill_dir / ref).is_file()
+    refs = set(re.findall(r"references/[\w.-]+\.md", text))
+    assert refs and all((skill_dir / ref).is_file() for ref in refs)
+    assert {f"references/{p.name}" for p in (skill_dir / "references").iterdir()} == refs
 
 
 def test_skill_validator_rejects_a_bad_name(tmp_path):
@@ -63,35 +79,59 @@ def test_skill_validator_rejects_a_bad_name(tmp_path):
     assert skills_ref.validate(skill_dir), "a folder name that differs from `name` must be rejected"
 
 
-@pytest.fixture(scope="module")
-def skills_cli(tmp_path_factory) -> Path:
+def test_root_is_not_a_skill():
+    """An installer given the repository copies the folder of the SKILL.md it finds, with everything beside it:
+    the root must not be one, so an install carries the manual and nothing of the toolkit."""
+    assert not (ROOT / "SKILL.md").exists()
+
+
+def _offline_npm_install(prefix: Path, package: str) -> bool:
+    """Install ``package`` from the npm cache only (CI has no network); False when the cache lacks it."""
     if shutil.which("npm") is None:
-        pytest.skip("npm is not installed on this machine")
-    prefix = tmp_path_factory.mktemp("skills-cli")
-    proc = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", SKILLS_CLI],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return prefix / "node_modules" / ".bin" / "skills"
+        return False
+    proc = subprocess.run(["npm", "install", "--offline", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                           package], capture_output=True, text=True, timeout=300)
+    return proc.returncode == 0
 
 
-def test_installs_with_the_skills_cli(tmp_path, skills_cli):
-    """`npx skills add <path>` from a clean checkout into a temporary project, non-interactively."""
+@pytest.fixture(scope="module", params=INSTALLERS, ids=lambda p: f"{p[0]}-node{p[1] or 'local'}")
+def installer(request, tmp_path_factory) -> tuple[Path, Path]:
+    """(node binary, skills CLI) for one installer release, from the npm cache; skips cleanly without it."""
+    cli_version, node_major = request.param
+    prefix = tmp_path_factory.mktemp(cli_version.replace("@", "-"))
+    if not _offline_npm_install(prefix, cli_version):
+        pytest.skip(f"{cli_version} is not in the npm cache (run once online: npm cache add {cli_version})")
+    node = shutil.which("node")
+    if node_major is not None:
+        if not _offline_npm_install(prefix, f"node@{node_major}"):
+            pytest.skip(f"node@{node_major} is not in the npm cache (run once online: npx -p node@{node_major} node -v)")
+        node = str(prefix / "node_modules" / ".bin" / "node")
+    if node is None:
+        pytest.skip("node is not installed on this machine")
+    return Path(node), prefix / "node_modules" / "skills" / "bin" / "cli.mjs"
+
+
+def test_installs_exactly_the_skill_folder(tmp_path, installer):
+    """`npx skills add <repo>` from a clean checkout into a temporary project, non-interactively: the agent's
+    skill folder receives the rendered manual, file for file, and nothing else of the repository."""
+    node, cli = installer
     checkout = tmp_path / "checkout"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(checkout)], check=True)
     project = tmp_path / "project"
     project.mkdir()
-    env = {"PATH": str(Path(shutil.which("node")).parent) + ":/usr/bin:/bin", "HOME": str(tmp_path),
-           "DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "CI": "1"}
-    proc = subprocess.run([str(skills_cli), "add", str(checkout), "--agent", "claude-code", "-y", "--copy"],
+    env = {"PATH": f"{node.parent}:/usr/bin:/bin", "HOME": str(tmp_path), "DISABLE_TELEMETRY": "1",
+           "DO_NOT_TRACK": "1", "CI": "1"}
+    proc = subprocess.run([str(node), str(cli), "add", str(checkout), "--agent", "claude-code", "-y", "--copy"],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    name = skills_ref.read_properties(checkout).name
-    installed = project / ".claude" / "skills" / name
-    assert (installed / "SKILL.md").read_text() == (checkout / "SKILL.md").read_text()
-    assert (installed / "references" / "playbook.md").is_file()
+    src = checkout / _skill_dir().relative_to(ROOT)  # the folder as committed (the clone is of HEAD)
+    installed = project / ".claude" / "skills" / src.name
+    got = {str(p.relative_to(installed)) for p in installed.rglob("*") if p.is_file()}
+    assert got == {str(p.relative_to(src)) for p in src.rglob("*") if p.is_file()}
+    assert all((installed / rel).read_bytes() == (src / rel).read_bytes() for rel in got)
     assert skills_ref.validate(installed) == []
     lock = json.loads((project / "skills-lock.json").read_text())
-    assert name in lock["skills"]
+    assert src.name in lock["skills"]
 
 
 def test_ci_runs_the_readme_commands_verbatim():

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.evidence import annotator, read_lock
+from dossier.render.documents import skill_dir
 from dossier.project import Project
 from tests.dossier import evidence_support as ev
 from tests.dossier.factories import make_card, write_project
@@ -162,13 +163,17 @@ def test_render_shows_verified_stale_and_unverified(setup):
     assert note(cards[102])[0].startswith(
         "**Evidence.** Stale: the key fragment changed after it was verified"
     )
-    assert note(cards[103]) == ["**Evidence.** Unverified: run `dossier fetch 103 && dossier lint --record`."]
+    assert note(cards[103]) == []  # unverified: said once in the coverage, not per card
+    assert annotator(Project.load(root), unverified=True)(cards[103]) == [
+        "**Evidence.** Unverified: run `dossier fetch 103 && dossier lint --record`."]
     assert dossier(root, "render").exit_code == 0
-    history = (root / "references" / "pr-history.md").read_text()
+    history = (skill_dir(Project.load(root)) / "references" / "pr-history.md").read_text()
     assert (
         f"diff sha256:{diff_sha[:12]} (github) on 2026-04-01: removed line(s) 1" not in history
     )  # 102 is stale
-    assert history.count("**Evidence.**") == 4 and "Unverified: run `dossier fetch 103" in history
+    shown = [pr for pr, card in cards.items() if note(card)]
+    assert 103 not in shown and history.count("**Evidence.**") == len(shown)
+    assert "Unverified: run `dossier fetch 103" not in history
 
 
 def test_show_diff_prints_the_changed_lines_around_the_match(setup):

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.project import Project
-from dossier.render import RenderInput, render_documents, stale_documents, write_documents
+from dossier.render import RenderInput, render_documents, skill_dir, stale_documents, unexpected_files, write_documents
+from dossier.render.markdown import plain_pr_mentions
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()
@@ -59,18 +60,53 @@ def test_sections_follow_lane_order_and_link_supersession(project_dir):
     assert "replaces [#90](#pr-90)" in history
 
 
-def test_playbook_symptom_map_lists_current_first(project_dir):
+def test_lane_lists_its_trail_once_current_first(project_dir):
     playbook = render(project_dir)["references/playbook.md"]
-    row = _table_rows(playbook, "| Symptom |")[0]
-    assert row.index("#100") < row.index("#90")
-    assert "(superseded)" in row
+    trail = next(line for line in playbook.splitlines() if line.startswith("**PRs.**"))
+    assert trail.index("#100") < trail.index("#90") and "(superseded)" in trail
+    assert playbook.count("pr-history.md#pr-100") == 1  # one source per fact: the trail, once
+    assert "python/sglang/srt/models/qwen3_next.py" in playbook and playbook.count("qwen3_next.py`") == 1
 
 
-def test_corrections_are_collected(tmp_path):
+def test_skill_routes_each_symptom_to_an_anchor_that_exists(project_dir):
+    docs = render(project_dir)
+    rows = _table_rows(docs["SKILL.md"], "| Symptom |")
+    assert any("GDN projection overhead in decode" in r for r in rows)
+    for target in re.findall(r"\]\((references/[\w.-]+\.md)#([\w-]+)\)", "\n".join(rows)):
+        page, anchor = target
+        assert f'<a id="{anchor}"></a>' in docs[page], target
+
+
+def test_corrections_leave_the_reading_path(tmp_path):
     root = write_project(tmp_path, [make_card(5, corrections=["The earlier manual called this merged."])])
-    playbook = render(root)["references/playbook.md"]
-    assert "## Corrections to the earlier manual" in playbook
-    assert "The earlier manual called this merged." in playbook
+    docs = render(root)
+    assert "The earlier manual called this merged." in docs["references/corrections.md"]
+    assert not any("The earlier manual called this merged." in docs[k] for k in docs if k != "references/corrections.md")
+
+
+def test_every_pr_mention_links_to_its_card_or_github(tmp_path):
+    card = make_card(5, motivation=make_card(5)["motivation"] + " Follows #90, unlike #4242 (`#77` is code).")
+    root = write_project(tmp_path, [card, make_card(90)])
+    docs = render(root)
+    for name, text in docs.items():
+        assert plain_pr_mentions(text) == [], name
+    history = docs["references/pr-history.md"]
+    assert "Follows [#90](#pr-90), unlike [#4242](https://github.com/example/repo/pull/4242)" in history
+    assert "`#77`" in history and "### #5 " in history  # code stays code; the heading stays greppable
+    assert "[#5](references/pr-history.md#pr-5)" in docs["SKILL.md"] or "#5" not in docs["SKILL.md"]
+    assert "[#90](pr-history.md#pr-90)" in docs["references/playbook.md"]
+
+
+def test_unverified_evidence_and_gpu_results_stay_out_of_card_sections(tmp_path):
+    ref = {"reference": "runtime.gdn", "tests": ["t.py"], "bench": "runtime.gdn.bench"}
+    root = write_project(tmp_path, [make_card(5, runtime=ref)])
+    from dossier.manual import render_manual
+
+    docs = render_manual(Project.load(root))
+    assert "Unverified" not in docs["references/pr-history.md"]
+    assert "GPU" not in docs["references/pr-history.md"]
+    kernels = docs["references/reference-kernels.md"]
+    assert "not SGLang's" in kernels and "`runtime.gdn`" in kernels and "Not yet run on a GPU." in kernels
 
 
 def test_skill_frontmatter_follows_the_spec(project_dir):
@@ -85,22 +121,35 @@ def test_skill_frontmatter_follows_the_spec(project_dir):
 
 def test_check_names_stale_files_and_write_fixes_them(project_dir):
     docs = render(project_dir)
-    assert stale_documents(docs, project_dir) == list(docs)
+    folder = skill_dir(Project.load(project_dir))
+    assert folder == project_dir / "skills" / "sglang-qwen3-next-optimization"
+    assert stale_documents(docs, folder) == list(docs)
     result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
-    assert result.exit_code == 1 and "stale: SKILL.md" in result.output
+    assert result.exit_code == 1 and "stale: skills/sglang-qwen3-next-optimization/SKILL.md" in result.output
     assert runner.invoke(app, ["render", "--root", str(project_dir)]).exit_code == 0
     result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
     assert result.exit_code == 0, result.output
-    (project_dir / "references" / "playbook.md").write_text("edited by hand\n")
+    (folder / "references" / "playbook.md").write_text("edited by hand\n")
     result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
-    assert result.exit_code == 1 and "stale: references/playbook.md" in result.output
-    assert "stale: SKILL.md" not in result.output
+    assert result.exit_code == 1 and "stale: skills/sglang-qwen3-next-optimization/references/playbook.md" in result.output
+    assert "SKILL.md" not in result.output
+
+
+def test_check_fails_on_a_file_render_does_not_write(project_dir):
+    """Whatever sits in the skill folder ships with an install: a stray file fails the check and is named."""
+    assert runner.invoke(app, ["render", "--root", str(project_dir)]).exit_code == 0
+    folder = skill_dir(Project.load(project_dir))
+    (folder / "references" / "old-playbook.md").write_text("left over\n")
+    result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
+    assert result.exit_code == 1 and "not rendered: skills/sglang-qwen3-next-optimization/references/old-playbook.md" in result.output
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert "old-playbook.md is not rendered; remove it" in result.output
 
 
 def test_write_is_idempotent(project_dir):
     docs = render(project_dir)
-    assert write_documents(docs, project_dir) == list(docs)
-    assert write_documents(docs, project_dir) == []
+    assert write_documents(docs, project_dir / "skill") == list(docs)
+    assert write_documents(docs, project_dir / "skill") == []
 
 
 def test_committed_manual_is_current():
@@ -110,4 +159,7 @@ def test_committed_manual_is_current():
     from dossier.manual import render_manual
 
     root = Path(__file__).resolve().parents[2]
-    assert stale_documents(render_manual(Project.load(root)), root) == []
+    project = Project.load(root)
+    docs = render_manual(project)
+    assert stale_documents(docs, skill_dir(project)) == []
+    assert unexpected_files(docs, skill_dir(project)) == []

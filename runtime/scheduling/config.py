@@ -21,6 +21,9 @@ Facts, as read in the installed SGLang 0.5.23 source:
   ``mamba_track_grid``).
 - Overlap scheduling gives each request two ping-pong track slots, one without it
   (``srt/mem_cache/allocation_sizing.py``, ``get_mamba_tracking_slots``).
+- ``--enable-linear-replayssm`` requires ``no_buffer`` (an ``extra_buffer`` strategy, also ``auto`` resolved
+  to it, is refused) and ``--linear-replayssm-cache-len >= 1`` (``srt/arg_groups/attention_hook.py``);
+  nothing refuses it together with ``--enable-mixed-chunk``.
 
 The tiny model scales the grids down (model chunk 4, track interval 16) so that every rule fires on
 prompts of tens of tokens; :data:`SGLANG_DEFAULTS` holds the real values for the worked example.
@@ -42,6 +45,10 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "single_track_slot": ("bug", "one ping-pong track slot under overlap"),
     "alias_alloc": ("bug", "the slot allocator hands out views into its free list (#21684 housekeeping)"),
     "page_grid_cut": ("fix", "a continuing prefill chunk is cut on the page grid too (page-grid finding)"),
+    "replayssm_fold_at_finish": ("fix", "a finishing ReplaySSM request folds its ring into the checkpoint "
+                                        "and donates it at its full length (ReplaySSM finish finding)"),
+    "replayssm_fold_before_mix": ("fix", "decode rows riding a mixed batch fold their ReplaySSM ring first "
+                                         "(ReplaySSM mixed-chunk finding)"),
 }
 CONV_KERNEL = 4
 
@@ -63,6 +70,8 @@ class Knobs:
     row_order: str = "prefill_first"  # rows of a mixed batch (SGLang puts prefill rows first)
     track_interval: int = 16  # --mamba-track-interval
     state_chunk: int = 4  # the chunked kernel's chunk (FLA CHUNK_SIZE, or the HF config's mamba_chunk_size)
+    replayssm: bool = False  # --enable-linear-replayssm
+    ring_len: int = 4  # --linear-replayssm-cache-len (SGLang's default is 16)
     state_slots: int = 24  # Mamba state pool size (slot 0 extra)
     kv_slots: int = 4096  # KV pool size in tokens (slot 0 extra)
     variants: frozenset[str] = field(default_factory=frozenset)  # known bugs switched on, see VARIANTS
@@ -112,6 +121,8 @@ def resolve(knobs: Knobs) -> Resolved:
         raise ConfigError("either the model chunk or page_size must divide the other")
     if k.state_chunk < CONV_KERNEL - 1:
         raise ConfigError("the model chunk must cover the conv window for conv snapshots")
+    if k.ring_len < 1:
+        raise ConfigError("--linear-replayssm-cache-len must be >= 1")
     checkpoint_grid = math.lcm(cache_chunk, k.page_size)
     track_grid = math.lcm(checkpoint_grid, k.track_interval)
     warnings: list[str] = []
@@ -137,6 +148,8 @@ def resolve(knobs: Knobs) -> Resolved:
                     f"chunked_prefill_size={k.chunk_size} is below mamba_cache_chunk_size={cache_chunk}: "
                     "unfinished prefill chunks are never tracked, so they donate no state"
                 )
+    if k.replayssm and mode == "extra_buffer":
+        raise ConfigError("--enable-linear-replayssm requires --mamba-radix-cache-strategy no_buffer")
     ping_pong = 0
     if mode == "extra_buffer":
         ping_pong = 2 if overlap and "single_track_slot" not in k.variants else 1

@@ -7,6 +7,7 @@ one: the run is repeated with one fix switched on at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,12 +25,20 @@ class Finding:
 FINDINGS = (
     Finding("page-grid-continuation-cut", "page_grid_cut",
             "a continuing prefill chunk is cut off the page grid; a later snapshot is keyed below its depth"),
+    Finding("replayssm-finish-conv-depth", "replayssm_fold_at_finish",
+            "a finishing ReplaySSM request donates a slot whose conv state is deeper than its key"),
+    Finding("replayssm-mixed-chunk-stale-state", "replayssm_fold_before_mix",
+            "a decode row riding a mixed batch reads the ReplaySSM checkpoint without its ring"),
 )
 
 
-def explain(knobs: Knobs, workload: Sequence[ReqSpec], passes: Callable[[Knobs], bool]) -> Finding | None:
-    """The finding whose fix alone makes the failing run ``passes``; None when none does."""
-    for finding in FINDINGS:
-        if finding.fix not in knobs.variants and passes(knobs.with_(variants=knobs.variants | {finding.fix})):
-            return finding
-    return None
+def explain(knobs: Knobs, workload: Sequence[ReqSpec],
+            passes: Callable[[Knobs], bool]) -> tuple[Finding, ...]:
+    """The fewest findings whose fixes together make the failing run ``passes``; () when no set does (the
+    failure is not a known finding)."""
+    open_ = [f for f in FINDINGS if f.fix not in knobs.variants]
+    for n in range(1, len(open_) + 1):
+        for found in itertools.combinations(open_, n):
+            if passes(knobs.with_(variants=knobs.variants | {f.fix for f in found})):
+                return found
+    return ()

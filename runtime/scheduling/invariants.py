@@ -6,8 +6,10 @@ Each violation raises :class:`InvariantViolation` naming the invariant:
 - ``tree-state`` / ``tree-kv``: every state in the tree is the oracle state of its node's path, and every
   KV slot the tree owns holds the oracle KV of its position (checked once per node and slot; a later write
   changes the slot's provenance object and triggers a recheck).
-- ``working-state``: each request's working slot holds the oracle state of the tokens it has folded in.
-- ``write-before-donate``: a donated slot's provenance is exactly the prefix of the depth it is keyed at.
+- ``working-state``: each request's working slot holds the oracle state of the tokens it has folded in
+  (with ReplaySSM: its checkpoint folded with its ring).
+- ``write-before-donate``: a donated slot's conv state and recurrent state both hold exactly the prefix of
+  the depth it is keyed at (checked separately: a ReplaySSM slot can hold them at different depths).
 - ``in-flight-write``: no launched, unprocessed batch writes a donated slot anything else.
 - ``launch-target``: a batch writes only slots its own requests hold (never a tree-owned or free slot).
 - ``state-conservation`` / ``kv-conservation``: free + held by requests + held by the tree = every slot,
@@ -82,16 +84,19 @@ class Checker:
                 continue
             slot = int(req.working)
             prefix = tuple(req.tokens[:req.state_len])
-            self._check_state(slot, prefix, "working-state", f"req {req.rid} working slot {slot}")
+            self._check_state(slot, prefix, "working-state", f"req {req.rid} working slot {slot}", live=True)
         self._check_conservation()
 
-    def _check_state(self, slot: int, prefix: tuple[int, ...], name: str, what: str) -> None:
-        prov, stamp = self.sim.sp.prov[slot], (self.sim.sp.version[slot], len(prefix))
+    def _check_state(self, slot: int, prefix: tuple[int, ...], name: str, what: str, live: bool = False) -> None:
+        """``live``: the state a decode step would read (checkpoint folded with a ReplaySSM ring)."""
+        sp = self.sim.sp
+        prov = sp.live_prov(slot) if live else sp.prov[slot]
+        stamp = (sp.version[slot], len(prefix), live)
         if self._states.get(slot) == stamp:
             return
         if prov != prefix:
             raise InvariantViolation(name, f"{what} should hold depth {len(prefix)}, holds {_describe(prov)}")
-        want, got = self.sim.oracle.state(prefix), self.sim.sp.read(slot)
+        want, got = self.sim.oracle.state(prefix), sp.live(slot) if live else sp.read(slot)
         if not (_close(got.conv, want.conv) and _close(got.ssm, want.ssm)):
             raise InvariantViolation(name, f"{what} differs from the oracle state of depth {len(prefix)}")
         self._states[slot] = stamp

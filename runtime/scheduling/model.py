@@ -65,6 +65,7 @@ class ExtendOut:
     final: States
     h: torch.Tensor  # [ceil(T / chunk), L, HV, V, K]: SSM state before each chunk
     conv_inputs: torch.Tensor  # [T, L, conv_dim]: the raw conv inputs of each token
+    decay: torch.Tensor  # [T, L, HV]: each token's scalar state decay g (what a ReplaySSM ring records)
 
 
 def _rms(x: torch.Tensor) -> torch.Tensor:
@@ -128,6 +129,7 @@ class TinyHybrid:
         h = torch.empty(n_chunks, *states.ssm.shape, dtype=self.dtype, device=self.device)
         conv_inputs = torch.empty(t, self.dims.gdn_layers, self.dims.conv_dim, dtype=self.dtype,
                                   device=self.device)
+        decays = torch.empty(t, self.dims.gdn_layers, self.dims.heads, dtype=self.dtype, device=self.device)
         for layer in range(self.dims.gdn_layers):
             x = _rms(hid)
             u = x @ self.w_in[layer].T
@@ -137,6 +139,7 @@ class TinyHybrid:
             final.conv[layer] = window[-(CONV_KERNEL - 1):].T
             q, k, v = self._split_qkv(y)
             decay, beta = self._gates(layer, x)
+            decays[:, layer] = decay
             s = states.ssm[layer].clone()
             out = torch.empty(t, self.dims.heads, self.dims.v_dim, 1, dtype=self.dtype, device=self.device)
             k_col, k_row, q_col = k.unsqueeze(-1), k.unsqueeze(-2), q.unsqueeze(-1)
@@ -158,7 +161,7 @@ class TinyHybrid:
         causal = pos[None, :] > pos[p:, None]
         scores = scores.masked_fill(causal, float("-inf"))
         hid = hid + (scores.softmax(-1) @ values) @ self.wo_attn.T
-        return ExtendOut(_rms(hid) @ self.w_out.T, k, v, final, h, conv_inputs)
+        return ExtendOut(_rms(hid) @ self.w_out.T, k, v, final, h, conv_inputs, decays)
 
 
 @dataclass

@@ -57,47 +57,121 @@ class SlotAllocator:
 
 
 class StatePool:
-    """Per-slot GDN states ``conv[L, slot, conv_dim, kernel-1]`` and ``ssm[L, slot, HV, V, K]``."""
+    """Per-slot GDN states ``conv[L, slot, conv_dim, kernel-1]`` and ``ssm[L, slot, HV, V, K]``, and the
+    ReplaySSM decode ring of each slot.
+
+    Conv state and recurrent state carry separate provenance (``prov_conv``, ``prov_ssm``); ``prov`` is
+    their common prefix, or a ``<conv ... recurrent ...>`` marker when they disagree, which no key can name.
+
+    The ring (``--enable-linear-replayssm``, 0.5.23: ``MambaPool.State.replayssm_d/_k/_g`` in
+    ``srt/mem_cache/memory_pool.py``, cursor ``replayssm_write_pos``): ``ssm`` is the checkpoint
+    (``temporal[slot]``); a decode step that does not flush appends one record and leaves the checkpoint
+    alone, so the live recurrent state is ``fold(checkpoint, ring)``. A record holds the step's scalar decay
+    ``g`` and its rank-one update ``U = S_new - g S_old``, computed from the state the step really read,
+    so folding it onto another checkpoint is wrong exactly as the kernel's replay would be.
+    ``fill(slot)`` is the cursor (records pending).
+    """
 
     def __init__(self, size: int, template: States, alias: bool = False) -> None:
         self.allocator = SlotAllocator(size, alias)
         self.conv = template.conv.new_zeros(template.conv.shape[0], size + 1, *template.conv.shape[1:])
         self.ssm = template.ssm.new_zeros(template.ssm.shape[0], size + 1, *template.ssm.shape[1:])
+        self.prov_conv: list[tuple] = [UNWRITTEN] * (size + 1)
+        self.prov_ssm: list[tuple] = [UNWRITTEN] * (size + 1)
         self.prov: list[tuple] = [UNWRITTEN] * (size + 1)
         self.version = [0] * (size + 1)
+        self.ring: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self.ring_prov: dict[int, tuple] = {}  # what the live state holds when the ring is intact
+        self.ring_base: dict[int, tuple] = {}  # the checkpoint's provenance the ring was recorded on
 
     def alloc(self, n: int) -> torch.Tensor | None:
         return self.allocator.alloc(n)
 
-    def _mark(self, slot: int, prov: tuple) -> None:
-        self.prov[slot] = prov
+    def _mark(self, slot: int, conv: tuple | None = None, ssm: tuple | None = None) -> None:
+        if conv is not None:
+            self.prov_conv[slot] = conv
+        if ssm is not None:
+            self.prov_ssm[slot] = ssm
+        c, r = self.prov_conv[slot], self.prov_ssm[slot]
+        self.prov[slot] = c if c == r else (f"<conv state {_depth(c)}, recurrent state {_depth(r)}>",)
         self.version[slot] += 1
 
     def read(self, slot: int) -> States:
+        """The slot as stored: conv state and the recurrent checkpoint (what an extend reads)."""
         return States(self.conv[:, slot].clone(), self.ssm[:, slot].clone())
 
+    def fill(self, slot: int) -> int:
+        return len(self.ring.get(slot, ()))
+
+    def live(self, slot: int) -> States:
+        """Conv state and ``fold(checkpoint, ring)``: what a ReplaySSM decode step reads."""
+        states = self.read(slot)
+        for g, update in self.ring.get(slot, ()):
+            states.ssm = states.ssm * g[..., None, None] + update
+        return states
+
+    def live_prov(self, slot: int) -> tuple:
+        if not self.fill(slot):
+            return self.prov[slot]
+        if self.ring_base[slot] != self.prov_ssm[slot]:
+            return GARBAGE  # the checkpoint changed under the ring: the replay folds onto the wrong state
+        return self.ring_prov[slot] if self.prov_conv[slot] == self.ring_prov[slot] else GARBAGE
+
     def write(self, slot: int, states: States, prov: tuple) -> None:
+        """Overwrite conv state and checkpoint (an extend, a snapshot); the ring is left as it is."""
         self.conv[:, slot] = states.conv
         self.ssm[:, slot] = states.ssm
-        self._mark(slot, prov)
+        self._mark(slot, prov, prov)
+
+    def record(self, slot: int, new: States, decay: torch.Tensor, prov: tuple) -> None:
+        """A ReplaySSM decode step that does not flush: conv state updated in place
+        (``causal_conv1d_update``), one ring record appended, checkpoint untouched."""
+        old = self.live(slot).ssm
+        if not self.fill(slot):
+            self.ring[slot], self.ring_base[slot] = [], self.prov_ssm[slot]
+        self.ring[slot].append((decay, new.ssm - old * decay[..., None, None]))
+        self.ring_prov[slot] = prov
+        self.conv[:, slot] = new.conv
+        self._mark(slot, conv=prov)
+
+    def fold(self, slot: int) -> None:
+        """Fold the ring into the checkpoint (a flush without a token); the cursor goes to 0."""
+        if self.fill(slot):
+            prov = self.live_prov(slot)
+            self.ssm[:, slot] = self.live(slot).ssm
+            self.ring.pop(slot)
+            self._mark(slot, ssm=prov)
+
+    def reset_ring(self, slot: int) -> None:
+        """Cursor to 0 without folding: the pending records are dropped."""
+        if self.ring.pop(slot, None) is not None:
+            self._mark(slot)
 
     def copy(self, src: int, dst: int) -> None:
+        """``MambaPool.copy_from``: conv state and checkpoint only; the destination's cursor is reset."""
         self.conv[:, dst] = self.conv[:, src]
         self.ssm[:, dst] = self.ssm[:, src]
-        self._mark(dst, self.prov[src])
+        self.ring.pop(dst, None)
+        self._mark(dst, self.prov_conv[src], self.prov_ssm[src])
 
     def clear(self, slot: int) -> None:
-        """The empty-prefix state (what SGLang's ``mamba_needs_clear`` produces)."""
+        """The empty-prefix state (what SGLang's ``mamba_needs_clear`` produces), with an empty ring."""
         self.conv[:, slot] = 0
         self.ssm[:, slot] = 0
-        self._mark(slot, ())
+        self.ring.pop(slot, None)
+        self._mark(slot, (), ())
 
     def free(self, index: torch.Tensor) -> None:
         for slot in index.reshape(-1).tolist():
             self.conv[:, slot] = float("nan")
             self.ssm[:, slot] = float("nan")
-            self._mark(slot, POISON)
+            self.ring.pop(slot, None)
+            self._mark(slot, POISON, POISON)
         self.allocator.free(index)
+
+
+def _depth(prov: tuple) -> str:
+    return prov[0] if prov and isinstance(prov[0], str) else f"of depth {len(prov)}"
 
 
 class KVPool:

@@ -18,27 +18,28 @@ from runtime.scheduling.request import ReqSpec
 from runtime.scheduling.scheduler import SimulationError, Simulator, Stats
 from runtime.scheduling.workload import VOCAB, expected_outputs
 
-KNOB_COLUMNS = ["strategy", "radix", "mixed", "chunk", "page", "overlap", "order"]
+KNOB_COLUMNS = ["strategy", "radix", "mixed", "chunk", "page", "overlap", "order", "replayssm"]
 RESULT_COLUMNS = ["hit_rate", "donated", "evicted", "peak_states", "peak_tree_states", "snapshots", "steps",
                   "result"]
 
 
 def knob_grid(base: Knobs | None = None, chunk_sizes: Sequence[int] = (8, 32),
               pages: Sequence[int] = (1, 4)) -> list[Knobs]:
-    """Every valid combination of strategy, radix, mixed, chunk size, page size, overlap and row order.
+    """Every valid combination of strategy, radix, mixed, chunk size, page size, overlap and row order, and
+    ReplaySSM where 0.5.23 accepts it (no_buffer or no radix cache) at page 1 without overlap.
 
     Row order only matters in mixed batches and the strategy only with the radix cache on, so those
     duplicates are dropped; combinations SGLang refuses at start-up (no_buffer with pages or overlap) too.
     """
     base = base or Knobs()
     grid, seen = [], set()
-    for strategy, radix, mixed, chunk, page, overlap, order in itertools.product(
+    for strategy, radix, mixed, chunk, page, overlap, order, replayssm in itertools.product(
             ("no_buffer", "extra_buffer"), (True, False), (False, True), chunk_sizes, pages, (False, True),
-            ("prefill_first", "decode_first")):
-        if not mixed and order == "decode_first":
+            ("prefill_first", "decode_first"), (False, True)):
+        if (not mixed and order == "decode_first") or (replayssm and (page > 1 or overlap)):
             continue
         knobs = base.with_(strategy=strategy if radix else "auto", radix=radix, mixed=mixed, chunk_size=chunk,
-                           page_size=page, overlap=overlap, row_order=order)
+                           page_size=page, overlap=overlap, row_order=order, replayssm=replayssm)
         try:
             resolve(knobs)
         except ConfigError:
@@ -57,7 +58,7 @@ class RunSummary:
     stats: Stats | None = None
     evicted: int = 0
     failure: str | None = None  # the violated invariant, or the error
-    finding: Finding | None = None  # the known 0.5.23 finding that explains the failure
+    findings: tuple[Finding, ...] = ()  # the known 0.5.23 findings that explain the failure
 
     def failed(self, expected: dict[int, tuple[int, ...]]) -> str | None:
         return self.failure or (None if self.outputs == expected else "outputs differ")
@@ -65,12 +66,12 @@ class RunSummary:
     def row(self, expected: dict[int, tuple[int, ...]]) -> dict:
         k, s = self.knobs, self.stats
         failure = self.failed(expected)
-        if failure and self.finding:
-            failure = f"{self.finding.name}: {failure}"
+        if failure and self.findings:
+            failure = f"{' + '.join(f.name for f in self.findings)}: {failure}"
         return {
             "strategy": self.mode, "radix": k.radix, "mixed": k.mixed, "chunk": k.chunk_size,
             "page": k.page_size,
-            "overlap": resolve(k).overlap, "order": k.row_order if k.mixed else "-",
+            "overlap": resolve(k).overlap, "order": k.row_order if k.mixed else "-", "replayssm": k.replayssm,
             "hit_rate": round(s.hit_rate, 3) if s else None,
             "donated": sum(d.kept for d in s.donations) if s else None, "evicted": self.evicted,
             "peak_states": s.peak_state_slots if s else None,
@@ -100,7 +101,7 @@ def judge(knobs: Knobs, workload: list[ReqSpec], expected: dict[int, tuple[int, 
     """Run one combination; when it fails, name the known finding that explains it (if one does)."""
     summary = run_one(knobs, workload)
     if summary.failed(expected):
-        summary.finding = explain(knobs, workload, lambda k: not run_one(k, workload).failed(expected))
+        summary.findings = explain(knobs, workload, lambda k: not run_one(k, workload).failed(expected))
     return summary
 
 
@@ -113,16 +114,16 @@ def run_grid(workload: list[ReqSpec], grid: Sequence[Knobs]) -> tuple[list[dict]
     summaries = [judge(k, workload, expected) for k in grid]
     rows = [s.row(expected) for s in summaries]
     failed = [s for s in summaries if s.failed(expected)]
-    unexplained = [s for s in failed if s.finding is None]
+    unexplained = [s for s in failed if not s.findings]
     variants = sorted(set().union(*(k.variants for k in grid)))
     if failed:
         names = sorted({s.failed(expected) for s in failed})
         text = (f"FAIL: {len(failed)} of {len(rows)} combinations break ({', '.join(names)}): they would serve "
                 "wrong tokens or corrupt later requests.")
-        for finding in sorted({s.finding for s in failed if s.finding}, key=lambda f: f.name):
-            n = sum(s.finding == finding for s in failed)
-            text += (f" {n} are the {finding.name} finding (cards/findings/{finding.name}.yaml): "
-                     f"{finding.summary}; they pass with --variant {finding.fix}.")
+        for finding in sorted({f for s in failed for f in s.findings}, key=lambda f: f.name):
+            n = sum(finding in s.findings for s in failed)
+            text += (f" {n} need the {finding.name} finding's fix (cards/findings/{finding.name}.yaml: "
+                     f"{finding.summary}; --variant {finding.fix}).")
         if unexplained:
             text += f" {len(unexplained)} are explained by no known finding."
         return rows, not unexplained, text

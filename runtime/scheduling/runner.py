@@ -12,6 +12,11 @@ flattened in batch order, and a tracked row ``i`` of the metadata reads
 with ``length = kernel_seqlen[i] - prefix_len[i]``. Metadata and rows must therefore agree row for row;
 a snapshot assembled from the wrong row or across rows gets :data:`~runtime.scheduling.pools.GARBAGE`
 provenance. Decode snapshots copy the working state after the step into the track slot.
+
+With ReplaySSM (no_buffer only) a decode batch reads ``fold(checkpoint, ring)`` and either appends a ring
+record or flushes (:func:`_flushes`); extend rows read the checkpoint alone. A row whose input state is
+not the state of its prefix writes :data:`~runtime.scheduling.pools.GARBAGE`, so a stale read shows up
+in the working-state check at the end of the step.
 """
 
 from __future__ import annotations
@@ -41,14 +46,27 @@ class _Flat:
 def forward(batch: Batch, model: TinyHybrid, sp: StatePool, kv: KVPool, res: Resolved) -> None:
     """Run ``batch``: fills ``batch.outputs`` and ``batch.write_targets`` and appends sampled tokens."""
     chunk, flat = res.knobs.state_chunk, _Flat()
+    ring = res.knobs.replayssm and batch.mode == "decode"
     for b, row in enumerate(batch.rows):
         req = row.req
         assert req.state_len == row.prefix_len, f"req {req.rid}: state holds {req.state_len} tokens"
         working = int(req.working)
         k_prev, v_prev = kv.gather(req.kv_row[:row.prefix_len])
-        out = model.extend(sp.read(working), row.tokens, k_prev, v_prev, chunk)
+        # a decode batch reads checkpoint + ring; an extend (also a decode row riding a mixed batch) reads
+        # the checkpoint alone (gdn_backend.py: only forward_decode is handed replayssm_write_pos)
+        source, source_prov = (sp.live(working), sp.live_prov(working)) if ring else (
+            sp.read(working), sp.prov[working])
+        out = model.extend(source, row.tokens, k_prev, v_prev, chunk)
         kv.write(req.kv_row[row.prefix_len:row.end], out.k, out.v, req.tokens, row.prefix_len)
-        _write(batch, sp, working, out.final, tuple(req.tokens[:row.end]))
+        prov = tuple(req.tokens[:row.end]) if source_prov == tuple(req.tokens[:row.prefix_len]) else GARBAGE
+        if ring and not _flushes(sp.fill(working), row.end, res):
+            batch.overwrote.setdefault(working, sp.prov[working])
+            sp.record(working, out.final, out.decay[-1], prov)
+            batch.write_targets[working] = sp.prov[working]
+        else:
+            if ring:
+                sp.reset_ring(working)  # a flush writes fold(checkpoint, ring) + this step: out.final
+            _write(batch, sp, working, out.final, prov)
         req.state_len = row.end
         token = int(torch.argmax(out.logits[-1]))
         batch.outputs.append(token)
@@ -67,6 +85,14 @@ def forward(batch: Batch, model: TinyHybrid, sp: StatePool, kv: KVPool, res: Res
         working = int(row.req.working)
         _write(batch, sp, slot, sp.read(working), sp.prov[working])
         batch.snapshots.append(("decode", row.end, "working state after the step"))
+
+
+def _flushes(fill: int, seq_len: int, res: Resolved) -> bool:
+    """Whether a ReplaySSM decode step folds its ring into the checkpoint: the ring is full
+    (``write_pos == L - 1``) or the step is a radix track boundary, ``seq_len % mamba_track_interval == 0``
+    (``HybridLinearAttnBackend._replayssm_track_flush_mask``; the cursor update beside it in
+    ``hybrid_linear_attn_backend.py`` sends a flushed slot to 0, any other to ``write_pos + 1``)."""
+    return fill == res.knobs.ring_len - 1 or seq_len % res.knobs.track_interval == 0
 
 
 def _write(batch: Batch, sp: StatePool, slot: int, states: States, prov: tuple) -> None:

@@ -222,6 +222,9 @@ class Simulator:
         if rows:
             batch = prepare_for_extend(rows, self.res)
             if mix:
+                if self.res.knobs.replayssm and self.res.has("replayssm_fold_before_mix"):
+                    for req in decodable:  # the extend path reads the checkpoint only
+                        self.sp.fold(int(req.working))
                 batch = mix_with_running(batch, self._decode_batch(decodable), self.res)
             return batch
         return self._decode_batch(decodable) if decodable else None
@@ -351,7 +354,7 @@ class Simulator:
         if self.tree is not None:
             if self.res.mode == "no_buffer":
                 slot, req.working = req.working, None
-                self._insert(req, up_to, up_to, slot, "finish")
+                self._insert(req, self._replay_cut(int(slot), up_to), up_to, slot, "finish")
             else:
                 chosen = self._finished_checkpoint(req, up_to)
                 if chosen is not None:
@@ -369,6 +372,22 @@ class Simulator:
         self.finished_rids.add(req.rid)
         if req in self.running:
             self.running.remove(req)
+
+    def _replay_cut(self, slot: int, up_to: int) -> int:
+        """The length a finishing no_buffer request donates its working slot at. With ReplaySSM 0.5.23 cuts
+        it back to the last flush and drops the ring (``MambaComponent.prepare_for_caching_req``:
+        ``cache_len -= write_pos[slot]``, then ``write_pos[slot] = 0``): right for the recurrent checkpoint,
+        but the conv state was advanced every step (``causal_conv1d_update`` in
+        ``GDNAttnBackend.forward_decode``) and still holds ``up_to`` tokens. The
+        ``replayssm_fold_at_finish`` fix folds the ring and donates at ``up_to``."""
+        if not self.res.knobs.replayssm:
+            return up_to
+        if self.res.has("replayssm_fold_at_finish"):
+            self.sp.fold(slot)
+            return up_to
+        cut = up_to - self.sp.fill(slot)
+        self.sp.reset_ring(slot)
+        return cut
 
     def _finished_checkpoint(self, req: Request, up_to: int) -> tuple[int, int] | None:
         depth = req.last_track_seqlen or 0

@@ -78,3 +78,74 @@ def test_the_verdict_names_the_finding_and_keeps_the_exit_status():
     assert ok and verdict.startswith("FAIL: 1 of 2 combinations break")
     assert "page-grid-continuation-cut finding" in verdict and "--variant page_grid_cut" in verdict
     assert [r["result"] for r in rows] == ["page-grid-continuation-cut: violates write-before-donate", "ok"]
+
+
+# ReplaySSM finish finding: the donated slot's conv state is deeper than its key.
+REPLAY = Knobs(strategy="no_buffer", overlap=False, replayssm=True, chunk_size=8, ring_len=4)
+
+
+def replay_finish_schedule() -> list[ReqSpec]:
+    """A (6-token prompt, 6 tokens) decodes at seq 7..11; the ring flushes at 10 (full), holds one record at
+    finish; B resends A's conversation plus 3 new tokens."""
+    a = ReqSpec(0, _prompt(40, 6), 6)
+    b = ReqSpec(1, a.prompt + expected_outputs([a])[0] + _prompt(42, 3), 4, after=0)
+    return [a, b]
+
+
+def test_replayssm_finish_donates_conv_deeper_than_the_key():
+    with pytest.raises(InvariantViolation) as err:
+        Simulator(REPLAY, replay_finish_schedule()[:1]).run()
+    assert err.value.name == "write-before-donate"
+    assert "donated at depth 10 holds <conv state of depth 11, recurrent state of depth 10>" in str(err.value)
+
+
+def test_replayssm_finish_serves_wrong_tokens_without_checks():
+    specs = replay_finish_schedule()
+    sim = Simulator(REPLAY, specs, check=False).run()
+    assert sim.requests[1].hit_tokens == 10
+    assert sim.outputs()[1] != expected_outputs(specs)[1]
+
+
+def test_replayssm_fold_at_finish_fix_passes():
+    specs = replay_finish_schedule()
+    sim = Simulator(REPLAY.with_(variants=frozenset({"replayssm_fold_at_finish"})), specs).run()
+    assert sim.outputs() == expected_outputs(specs)
+    assert ("finish", 11) in [(d.kind, d.depth) for d in sim.stats.donations]
+    assert sim.requests[1].hit_tokens == 11
+
+
+def test_replayssm_finish_is_harmless_on_a_flush():
+    """A request finishing right after a flush (cursor 0) donates a consistent slot."""
+    a = ReqSpec(0, _prompt(40, 6), 5)  # decodes seq 7..10; the ring is full at 10 and flushes
+    sim = Simulator(REPLAY, [a]).run()
+    assert ("finish", 10) in [(d.kind, d.depth) for d in sim.stats.donations]
+
+
+# ReplaySSM mixed-chunk finding: a decode row in a mixed batch reads the checkpoint without the ring.
+def replay_mixed_schedule() -> list[ReqSpec]:
+    """A decodes with a ring; B's prefill arrives at step 6 and A's next token rides B's mixed batch."""
+    return [ReqSpec(0, _prompt(50, 3), 12), ReqSpec(1, _prompt(51, 10), 3, arrival=6)]
+
+
+@pytest.mark.parametrize("radix", [False, True])
+def test_replayssm_mixed_chunk_reads_a_stale_state(radix):
+    with pytest.raises(InvariantViolation) as err:
+        Simulator(REPLAY.with_(mixed=True, radix=radix), replay_mixed_schedule()).run()
+    assert err.value.name in ("outputs", "working-state")
+    sim = Simulator(REPLAY.with_(mixed=True, radix=False), replay_mixed_schedule(), check=False).run()
+    assert sim.stats.batches["mixed"] > 0
+    assert sim.outputs()[0] != expected_outputs(replay_mixed_schedule())[0]
+
+
+def test_replayssm_fold_before_mix_fix_passes():
+    knobs = REPLAY.with_(mixed=True, radix=False, variants=frozenset({"replayssm_fold_before_mix"}))
+    sim = Simulator(knobs, replay_mixed_schedule()).run()
+    assert sim.stats.batches["mixed"] > 0 and sim.outputs() == expected_outputs(replay_mixed_schedule())
+    both = frozenset({"replayssm_fold_before_mix", "replayssm_fold_at_finish"})
+    assert Simulator(REPLAY.with_(mixed=True, variants=both), replay_mixed_schedule()).run().outputs() == \
+        expected_outputs(replay_mixed_schedule())
+
+
+def test_without_the_ring_mixed_chunk_is_fine():
+    specs = replay_mixed_schedule()
+    assert Simulator(REPLAY.with_(mixed=True, replayssm=False), specs).run().outputs() == expected_outputs(specs)

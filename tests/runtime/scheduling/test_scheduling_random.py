@@ -61,10 +61,11 @@ def _run(knobs, workload):
     try:
         sim = Simulator(knobs, workload).run(max_steps=3000)
     except InvariantViolation as err:
-        finding = explain(knobs, workload, lambda k: _passes(k, workload))
-        assert finding is not None, f"{knobs}: {err} (no known finding explains it)"
-        event(f"0.5.23 breaks: {finding.name}")
-        sim = Simulator(knobs.with_(variants=knobs.variants | {finding.fix}), workload).run(max_steps=3000)
+        findings = explain(knobs, workload, lambda k: _passes(k, workload))
+        assert findings, f"{knobs}: {err} (no known finding explains it)"
+        event(f"0.5.23 breaks: {' + '.join(f.name for f in findings)}")
+        fixes = knobs.variants | {f.fix for f in findings}
+        sim = Simulator(knobs.with_(variants=fixes), workload).run(max_steps=3000)
     _events(sim)
     assert sim.outputs() == expected_outputs(workload)
 

@@ -154,6 +154,7 @@ ANSWERS = Spec(
     fields={
         "gdn_backends": Spec(
             "map",
+            required=False,
             doc="GDN kernel backend matrix: which kernel runs each phase on each hardware",
             fields={
                 "summary": _text,
@@ -170,6 +171,7 @@ ANSWERS = Spec(
         ),
         "mtp_verify_path": Spec(
             "map",
+            required=False,
             doc="Where MTP/NEXTN target verify runs for a GDN layer, in call order",
             fields={
                 "summary": _text,
@@ -183,6 +185,7 @@ ANSWERS = Spec(
         ),
         "checklists": Spec(
             "list",
+            required=False,
             doc="Ordered first-check lists and constraint lists",
             items=Spec("map", fields={
                 "id": Spec("str", doc="Anchor of the list"),

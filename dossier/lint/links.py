@@ -158,3 +158,28 @@ def missing_test(node: str, root: Path) -> str | None:
             return f"{n!r} not found in {file}"
         scope = found.body if isinstance(found, ast.ClassDef) else []
     return None
+
+
+@rule("D512", "an answer block in lanes.yaml cites a PR that has no card", scope="project")
+def answer_prs(ctx) -> Iterator[Finding]:
+    doc = ctx.project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return
+    known = _cards_by_pr(ctx)
+    for path, pr in _answer_prs(doc.data.get("answers") or {}, "answers"):
+        if pr not in known:
+            yield Finding(path, f"answer cites #{pr}, which has no card", hint=f"dossier new {pr}", doc=doc)
+
+
+def _answer_prs(value, path: str) -> Iterator[tuple[str, int]]:
+    """(dotted path, PR) for every entry of a `prs` list anywhere under the answers."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            sub_path = f"{path}.{key}"
+            if key == "prs" and isinstance(sub, list):
+                yield from ((f"{sub_path}[{i}]", pr) for i, pr in enumerate(sub))
+            else:
+                yield from _answer_prs(sub, sub_path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _answer_prs(item, f"{path}[{i}]")

@@ -72,7 +72,7 @@ def _env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, prose=markdown.prose,
-                       slug=markdown.slug)
+                       md_cell=markdown.md_cell)
     return env
 
 
@@ -95,7 +95,7 @@ def _context(inp: RenderInput) -> dict:
     for card in cards:
         for newer in card.superseded_by:
             superseding.setdefault(newer, []).append(card.pr)
-    kernel_cards = [c for c in cards if c.runtime.reference]
+    common = _common_validation(cards)
     return {
         "repo": project.repo,
         "skill": skill_config(project),
@@ -113,11 +113,36 @@ def _context(inp: RenderInput) -> dict:
         "superseding": superseding,
         "known": {c.pr for c in cards},
         "notes": {c.pr: [n for a in inp.annotators for n in a(c)] for c in cards},
-        "benches": _benches(kernel_cards, inp.gpu_runs),
+        "benches": _benches([c for c in cards if c.runtime.reference], inp.gpu_runs),
+        "common_validation": common,
+        "own_validation": {c.pr: [v for v in c.validation_lanes if v not in common] for c in cards},
         "corrections": [c for c in sorted(cards, key=lambda c: c.pr) if c.corrections],
-        "answers": {key: project.answers.get(key) for key in ANSWERS.fields},
+        "answers": _answers(project.answers),
         "investigation_order": project.investigation_order,
     }
+
+
+#: a card validation line cited verbatim by this many cards is listed once, before the cards
+COMMON_VALIDATION = 3
+
+
+def _common_validation(cards: list[Card]) -> dict[str, list[int]]:
+    """Validation lines several cards cite verbatim -> the PRs citing them (one source per fact)."""
+    cited: dict[str, list[int]] = {}
+    for card in cards:
+        for line in dict.fromkeys(card.validation_lanes):
+            cited.setdefault(line, []).append(card.pr)
+    return {line: prs for line, prs in cited.items() if len(prs) >= COMMON_VALIDATION}
+
+
+def _answers(data: dict) -> dict:
+    """The answer blocks with every optional field present (templates read them without guards)."""
+    out = {key: data.get(key) for key in ANSWERS.fields}
+    out["checklists"] = [
+        {**c, "entries": [{"flags": [], "where": "", "prs": [], **i} for i in c["items"]]}
+        for c in data.get("checklists") or []
+    ]
+    return out
 
 
 def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[dict]:

@@ -15,6 +15,11 @@ def cell(text: object) -> str:
     return _INLINE_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def md_cell(text: object) -> str:
+    """Markdown authored for a table cell (code spans kept): one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def inline(text: object) -> str:
     """Text safe in a heading or a list item: one line, markdown specials escaped."""
     return cell(text)
@@ -32,12 +37,6 @@ def code(text: object) -> str:
 def prose(text: str) -> str:
     """A paragraph from a card: whitespace folded, kept as the author's markdown (backticks allowed)."""
     return " ".join(text.split())
-
-
-def slug(text: object) -> str:
-    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
-    s = re.sub(r"[^\w\- ]", "", str(text).lower())
-    return s.replace(" ", "-")
 
 
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html, headings' PR

@@ -28,7 +28,7 @@ def test_valid_project_is_clean(project_dir):
 
 
 def test_every_registered_rule_has_a_test_here():
-    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511"}
+    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512"}
     foundation = {c for c in RULES if c[:2] in ("D1", "D2", "D4", "D5")}
     assert foundation <= tested, sorted(foundation - tested)
 
@@ -188,3 +188,21 @@ def test_strict_promotes_warnings(tmp_path):
     root = write_project(tmp_path, [make_card(100, validation={"claims": [], "lanes": []})])
     assert [d.severity for d in lint(root) if d.code == "D208"] == ["warning"]
     assert [d.severity for d in lint(root, strict=True) if d.code == "D208"] == ["error"]
+
+
+def test_answer_block_citing_unknown_pr(tmp_path):
+    answers = {"checklists": [{"id": "x", "title": "X", "summary": "s",
+                               "items": [{"check": "c", "prs": [100, 4242]}]}]}
+    root = write_project(tmp_path, [make_card(100)], lanes={**LANES, "answers": answers})
+    found = [d for d in lint(root) if d.code == "D512"]
+    assert len(found) == 1 and "#4242" in found[0].message and found[0].severity == "error"
+    ok = write_project(tmp_path / "ok", [make_card(100), make_card(4242)], lanes={**LANES, "answers": answers})
+    assert "D512" not in codes(ok)
+
+
+def test_answer_block_schema_is_checked(tmp_path):
+    row = {"phase": "decode", "hardware": "SM95", "default": "t", "select": "s", "requires": "-", "prs": []}
+    answers = {"gdn_backends": {"summary": "s", "source": [], "rows": [row]}}
+    root = write_project(tmp_path, [make_card(100)], lanes={**LANES, "answers": answers})
+    bad = [d for d in lint(root) if d.code.startswith("D1")]
+    assert bad and "hardware" in bad[0].message and "SM90" in bad[0].message

@@ -163,3 +163,13 @@ def test_committed_manual_is_current():
     docs = render_manual(project)
     assert stale_documents(docs, skill_dir(project)) == []
     assert unexpected_files(docs, skill_dir(project)) == []
+
+
+def test_a_check_several_cards_cite_is_listed_once(tmp_path):
+    shared = "python -m pytest test/registered/4-gpu-models/test_qwen3_next_models.py"
+    cards = [make_card(n, validation={"claims": ["x"], "lanes": [shared, f"own check {n}"]}) for n in (1, 2, 3)]
+    history = render(write_project(tmp_path, cards))["references/pr-history.md"]
+    assert history.count(shared) == 1 and "## Checks several cards cite" in history
+    assert all(f"own check {n}" in history for n in (1, 2, 3))
+    two = render(write_project(tmp_path / "two", cards[:2]))["references/pr-history.md"]
+    assert two.count(shared) == 2 and "## Checks several cards cite" not in two

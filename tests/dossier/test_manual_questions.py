@@ -1,0 +1,106 @@
+"""The committed manual answers the questions engineers ask, from SKILL.md plus the one section its symptom
+table links: a guard for the generator and for the facts in cards/lanes.yaml (its answer blocks and lanes).
+
+Each question names the symptom-table row an agent would pick and what the answer must contain (flags,
+PRs, files, functions). The test follows the row's link into the rendered reference and looks only at
+SKILL.md and that one section, as an agent reading the skill would.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SKILL = next((ROOT / "skills").glob("*/SKILL.md")).parent
+#: the most a linked section may hold: an answer is SKILL.md plus a short read, not a whole file
+SECTION_WORD_LIMIT = 1200
+
+
+@dataclass(frozen=True)
+class Question:
+    ask: str
+    row: str  # a substring of the symptom-table row an agent picks
+    must: tuple[str, ...]  # strings the answer (SKILL.md + the linked section) must contain
+
+
+QUESTIONS = [
+    Question("Decode is slow on H100 at TP4; what do I check first?", "Decode throughput is low",
+             ("--linear-attn-decode-backend", "--cuda-graph-max-bs-decode", "--cuda-graph-backend-decode",
+              "--enable-linear-replayssm", "--mamba-radix-cache-strategy", "--disable-overlap-schedule",
+              "python -m sglang.bench_one_batch_server", "#28451", "#21861", "#18622")),
+    Question("The prefix cache hit rate is about 0 with --enable-mixed-chunk.", "Prefix cache hit rate",
+             ("--enable-mixed-chunk", "--mamba-track-interval", "--chunked-prefill-size", "--disable-radix-cache",
+              "python/sglang/srt/managers/schedule_batch.py", "#39526", "#24613")),
+    Question("How do I enable extra_buffer, and what will refuse to start?", "extra_buffer and no_buffer",
+             ("--mamba-radix-cache-strategy", "--mamba-track-interval", "--speculative-num-draft-tokens",
+              "--page-size", "--disaggregation-mode", "--linear-attn-backend triton", "--disable-overlap-schedule",
+              "python/sglang/srt/arg_groups/mamba_hook.py", "#28151", "#27118")),
+    Question("Where does MTP verify live for a GDN layer?", "Where MTP / NEXTN target verify runs",
+             ("python/sglang/srt/speculative/eagle_worker_common.py", "GDNKernelDispatcher.target_verify",
+              "fused_sigmoid_gating_delta_rule_update", "update_mamba_state_after_mtp_verify",
+              "FlashInferGDNKernel.target_verify", "#19775", "#23273", "#28695")),
+    Question("An FP8 checkpoint loads garbage into the fused GDN projections.", "Loading FP8/NVFP4 weights",
+             ("_make_packed_weight_loader", "_override_weight_loader", "python/sglang/srt/models/qwen3_next.py",
+              "python/sglang/srt/layers/linear.py", "weight_scale_inv", "#21662", "#19321", "#29318")),
+    Question("What happened to piecewise CUDA graph for Qwen3-Next?", "prefill CUDA graphs on a GDN model",
+             ("--cuda-graph-backend-prefill", "breakable", "--enable-piecewise-cuda-graph", "#13081", "#17613",
+              "#19220", "#14502")),
+    Question("Which GDN decode backends exist and how do I pick one?", "Which GDN kernel runs",
+             ("--linear-attn-decode-backend", "triton", "cutedsl", "flashinfer", "--mamba-ssm-dtype bfloat16",
+              "--linear-attn-verify-backend", "#15631", "#19150", "#21861", "#20627")),
+    Question("What must a GDN projection fusion PR validate?", "GDN input projection",
+             ("packed", "split", "every TP size", "python -m sglang.test.few_shot_gsm8k",
+              "test/registered/4-gpu-models/test_qwen3_next_models.py", "#19321", "#21019", "#18917",
+              "reference-kernels.md#lane-gdn-projection")),
+    Question("What is ReplaySSM and when can I turn it on?", "Decode throughput is low",
+             ("--enable-linear-replayssm", "--linear-replayssm-cache-len", "no_buffer", "1.2-1.5x",
+              "--enable-linear-replayssm-spec", "#28451", "#28695")),
+    Question("SM100 refuses --linear-attn-decode-backend flashinfer at startup.", "Which GDN kernel runs",
+             ("--mamba-ssm-dtype bfloat16", "SM100", "#21861", "python/sglang/srt/arg_groups/attention_hook.py")),
+    Question("Which GDN kernels can run on AMD and on Ascend NPU?", "Which GDN kernel runs",
+             ("AMD", "NPU", "Triton", "ascend", "#18355", "#10379")),
+    Question("no_buffer will not start with overlap scheduling on.", "extra_buffer and no_buffer",
+             ("no_buffer", "--disable-overlap-schedule", "page size 1", "trtllm_mha")),
+    Question("Garbage output with --cpu-offload-gb on Qwen3-Next.", "--cpu-offload-gb",
+             ("--cpu-offload-gb", "python/sglang/srt/utils/offloader.py", "#40310", "#23474")),
+]
+
+
+def _rows(skill: str) -> list[str]:
+    lines = skill.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Symptom |"))
+    return [line for line in lines[start + 2:] if line.startswith("|")] if start else []
+
+
+def _section(page: str, anchor: str) -> str:
+    """From the anchor to the next anchored section of the same page."""
+    marker = f'<a id="{anchor}"></a>'
+    assert marker in page, anchor
+    rest = page.split(marker, 1)[1]
+    return re.split(r'\n<a id="', rest, maxsplit=1)[0]
+
+
+def answer(q: Question) -> tuple[str, str]:
+    """(SKILL.md, the one section its row links) for a question."""
+    skill = (SKILL / "SKILL.md").read_text()
+    rows = [r for r in _rows(skill) if q.row in r.split("|")[1]]
+    assert len(rows) == 1, f"{q.ask!r}: {len(rows)} symptom rows match {q.row!r}"
+    target = re.search(r"\]\((references/[\w.-]+\.md)#([\w-]+)\)", rows[0])
+    assert target, rows[0]
+    return skill, _section((SKILL / target[1]).read_text(), target[2])
+
+
+def test_there_are_at_least_ten_questions():
+    assert len(QUESTIONS) >= 10
+
+
+@pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])
+def test_question_is_answered_from_skill_plus_one_section(q):
+    skill, section = answer(q)
+    missing = [m for m in q.must if m not in skill + section]
+    assert not missing, f"{q.ask!r}: the answer lacks {missing}"
+    assert len(section.split()) <= SECTION_WORD_LIMIT, f"{q.ask!r}: section is {len(section.split())} words"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,22 @@ LANES_FILE = "lanes.yaml"
 FINDINGS_DIR = "findings"
 #: files in cards/ that are not cards
 NOT_CARDS = {LANES_FILE}
+#: suffixes a misnamed card file carries (a card is exactly cards/<pr>.yaml)
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps a date-shaped scalar which is no real date (2025-02-30) as text, so the schema
+    reports it at its position instead of the parser raising."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 @dataclass
@@ -23,7 +40,8 @@ class YamlDoc:
     path: Path
     data: Any = None
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # (code, message, line, col) for problems found while reading: D101 encoding, D102 syntax, D108 dup keys
+    # (code, message, line, col) for problems found while reading: D100 unreadable, D101 encoding, D102 syntax,
+    # D108 duplicate keys
     read_errors: list[tuple[str, str, int, int]] = field(default_factory=list)
     spec: Any = None  # the Spec this document must satisfy (set by the project loader)
 
@@ -42,7 +60,11 @@ class YamlDoc:
 def read_yaml(path: Path) -> YamlDoc:
     """Parse one YAML file; never raises for bad content (problems land in ``read_errors``)."""
     doc = YamlDoc(path=path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:  # a dangling or looping symlink, a directory, no permission
+        doc.read_errors.append(("D100", f"cannot read the file: {exc.strerror or exc}", 1, 1))
+        return doc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -50,20 +72,26 @@ def read_yaml(path: Path) -> YamlDoc:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         doc.read_errors.append(("D101", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col))
         return doc
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             doc.positions[""] = (1, 1)
             return doc
-        _record_positions(node, "", doc)
+        _record_positions(node, "", doc, set())
         doc.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         doc.read_errors.append(("D102", f"malformed YAML: {exc.problem or exc.context}", line, col))
         doc.data = None
-    except yaml.YAMLError as exc:  # e.g. a constructor error without a mark
+    except yaml.YAMLError as exc:  # e.g. a reader error (a control character) without a mark
+        doc.read_errors.append(("D102", f"malformed YAML: {exc}", 1, 1))
+        doc.data = None
+    except RecursionError:
+        doc.read_errors.append(("D102", "malformed YAML: nested too deeply", 1, 1))
+        doc.data = None
+    except (ValueError, TypeError, OverflowError) as exc:  # a tagged scalar its constructor rejects (!!int x)
         doc.read_errors.append(("D102", f"malformed YAML: {exc}", 1, 1))
         doc.data = None
     finally:
@@ -71,24 +99,28 @@ def read_yaml(path: Path) -> YamlDoc:
     return doc
 
 
-def _record_positions(node: yaml.Node, path: str, doc: YamlDoc) -> None:
+def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[int]) -> None:
     doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if id(node) in seen_nodes:  # an alias: its positions are those of the anchor (also stops alias loops)
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
-            key = str(key_node.value)
+            key = str(key_node.value)[:80]
             child = f"{path}.{key}" if path else key
             if key in seen:
                 line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                doc.read_errors.append(("D108", f"duplicate key {key!r} (the later value wins)", line, col))
+                doc.read_errors.append(("D108", f"duplicate key {key!r}: name each field once (the file is "
+                                        "not used until it does)", line, col))
             seen.add(key)
-            _record_positions(value_node, child, doc)
+            _record_positions(value_node, child, doc, seen_nodes)
             # a diagnostic about a key points at the key, not at its value
             doc.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             doc.positions[child + "#value"] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_positions(item, f"{path}[{i}]", doc)
+            _record_positions(item, f"{path}[{i}]", doc, seen_nodes)
 
 
 def card_paths(paths: Iterable[Path]) -> list[Path]:
@@ -112,3 +144,18 @@ def finding_paths(paths: Iterable[Path]) -> list[Path]:
         elif p.parent.name == FINDINGS_DIR:
             out.add(p)
     return sorted(out)
+
+
+def stray_files(cards_dir: Path) -> list[Path]:
+    """YAML files under ``cards_dir`` that are never read: a .yml or upper-case suffix, or another subdirectory
+    (a card is exactly cards/<pr>.yaml, a finding cards/findings/<slug>.yaml)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(cards_dir):
+        dirnames.sort()
+        # cards sit directly in cards/, findings directly in cards/findings/
+        read = Path(dirpath) in (cards_dir, cards_dir / FINDINGS_DIR)
+        for name in sorted(filenames):
+            suffix = Path(name).suffix
+            if suffix.lower() in YAML_SUFFIXES and not (read and suffix == ".yaml"):
+                out.append(Path(dirpath) / name)
+    return out

@@ -46,6 +46,18 @@ def format_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> str:
     return "\n".join(d.text() for d in diags)
 
 
+def fold_warnings(diags: Sequence[Diagnostic], code: str, fmt: str, what: str, hint: str) -> tuple[list, str]:
+    """``diags`` without the ``code`` warnings, and one summary line counting them in ``fmt`` ("" when none);
+    errors under ``code`` stay listed."""
+    folded = [d for d in diags if d.code == code and d.severity == "warning"]
+    if not folded:
+        return list(diags), ""
+    message = f"{len(folded)} {what}"
+    line = (f"::warning title={code}::{message} (hint: {hint})" if fmt == "github"
+            else f"{code} {message} [warning]\n    hint: {hint}")
+    return [d for d in diags if d not in set(folded)], line
+
+
 def summarize(diags: Iterable[Diagnostic]) -> dict[str, int]:
     counts = {s: 0 for s in SEVERITIES}
     for d in diags:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from dossier.project import Project
 from dossier.sources import Source, SourceError
@@ -101,7 +102,7 @@ def summary_table(outcomes: list[Outcome]) -> Table:
         table.add_column(name, justify=justify)
     for o in outcomes:
         if o.entry is None:
-            table.add_row(f"#{o.pr}", "-", "-", "-", "-", "[red]failed[/]")
+            table.add_row(f"#{o.pr}", "-", "-", "-", "-", Text("failed", style="red"))
             continue
         meta = o.entry.meta
         table.add_row(

@@ -13,40 +13,46 @@ STATUSES = ("current", "superseded", "reverted", "candidate", "adjacent")
 #: statuses that must name the PR(s) that replaced them
 REPLACED = ("superseded", "reverted")
 
+#: PR numbers outside 1..MAX_PR are typos (GitHub's numbers are far below it)
+MAX_PR = 9_999_999
+
 _text = Spec("str")
 _texts = Spec("list", items=_text)
-_paths = Spec("list", items=Spec("str"), required=False)
+_paths = Spec("list", items=Spec("str", relpath=True), required=False)
 
 CARD = Spec(
     "map",
     doc="One PR of the manual (cards/<pr>.yaml).",
     fields={
-        "pr": Spec("int", doc="PR number; equals the file name", min_value=1),
-        "title": Spec("str", doc="The PR title exactly as GitHub has it"),
+        "pr": Spec("int", doc="PR number; equals the file name", min_value=1, max_value=MAX_PR),
+        "title": Spec("str", doc="The PR title exactly as GitHub has it", nonempty=True),
         "state": Spec("enum", choices=STATES, doc="GitHub's state of the PR"),
         "merged_at": Spec("date", nullable=True, doc="Merge date (YYYY-MM-DD); null unless merged"),
-        "lane": Spec("str", doc="A lane id from cards/lanes.yaml"),
+        "lane": Spec("str", doc="A lane id from cards/lanes.yaml", nonempty=True),
         "status": Spec("enum", choices=STATUSES, doc="What the PR means for today's SGLang"),
         "superseded_by": Spec(
-            "list", items=Spec("int", min_value=1), doc="PRs that superseded or reverted this one (cards)"
+            "list", items=Spec("int", min_value=1, max_value=MAX_PR), doc="PRs that superseded or reverted this one (cards)"
         ),
-        "motivation": Spec("str", doc="The concrete problem: symptom, numbers, root cause"),
-        "implementation": Spec("str", doc="Which code path changed and how (files, functions, flags)"),
+        "motivation": Spec("str", doc="The concrete problem: symptom, numbers, root cause", nonempty=True),
+        "implementation": Spec("str", doc="Which code path changed and how (files, functions, flags)",
+                               nonempty=True),
         "key_fragment": Spec(
             "map",
             doc="The changed line(s) that carry the change",
             fields={
-                "file": Spec("str", doc="A file the PR changed (path in the PR diff)"),
-                "match": Spec("str", doc="A short string found on a changed line of that file"),
-                "explain": Spec("str", doc="Our own pseudo-fragment / explanation of those lines"),
+                "file": Spec("str", doc="A file the PR changed (path in the PR diff)", nonempty=True, relpath=True),
+                "match": Spec("str", doc="A short string found on a changed line of that file", nonempty=True),
+                "explain": Spec("str", doc="Our own pseudo-fragment / explanation of those lines", nonempty=True),
                 "today": Spec(
                     "map",
                     required=False,
                     doc="Where the behaviour lives in today's SGLang when later PRs rewrote the changed lines "
                     "(dossier drift checks it when the PR's own match is gone)",
                     fields={
-                        "file": Spec("str", doc="Path in today's SGLang (python/sglang/...)"),
-                        "match": Spec("str", doc="A short string on the line that carries the behaviour today"),
+                        "file": Spec("str", doc="Path in today's SGLang (python/sglang/...)", nonempty=True,
+                                     relpath=True),
+                        "match": Spec("str", doc="A short string on the line that carries the behaviour today",
+                                      nonempty=True),
                     },
                 ),
             },
@@ -67,10 +73,10 @@ CARD = Spec(
             "map",
             doc="The runnable reference in runtime/, or why there is none",
             fields={
-                "reference": Spec("str", doc="Import path of the reference module"),
-                "tests": Spec("list", items=_text, doc="pytest node ids"),
-                "bench": Spec("str", doc="Module run with `python -m` for the benchmark"),
-                "none": Spec("str", doc="Why this card has no runnable reference"),
+                "reference": Spec("str", doc="Import path of the reference module", nonempty=True),
+                "tests": Spec("list", items=Spec("str", nonempty=True), doc="pytest node ids"),
+                "bench": Spec("str", doc="Module run with `python -m` for the benchmark", nonempty=True),
+                "none": Spec("str", doc="Why this card has no runnable reference", nonempty=True),
             },
             one_of_keys=(frozenset({"reference", "tests", "bench"}), frozenset({"none"})),
         ),

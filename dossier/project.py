@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from dossier.cards import LANES_FILE, YamlDoc, card_paths, finding_paths, read_yaml
+from dossier.cards import LANES_FILE, YamlDoc, card_paths, finding_paths, read_yaml, stray_files
+from dossier.errors import DossierError
 from dossier.model import CARD, FINDING, Card, FindingCard, Lane
 from dossier.model import LANES_FILE as LANES_SPEC
 
 DEFAULT_REPO = "sgl-project/sglang"
 
 
-class ProjectError(Exception):
-    """The project cannot be used as asked (missing cards dir, unreadable config): exit 2."""
+class ProjectError(DossierError):
+    """The project cannot be used as asked (not a project, missing cards dir, unreadable config): exit 2."""
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above ``start`` whose pyproject.toml has a [tool.dossier] table, else start."""
+    """The nearest directory at or above ``start`` whose pyproject.toml has a [tool.dossier] table."""
     start = (start or Path.cwd()).resolve()
     for d in (start, *start.parents):
         py = d / "pyproject.toml"
-        if py.is_file() and "[tool.dossier]" in py.read_text(errors="replace"):
-            return d
-    return start
+        try:
+            if py.is_file() and "[tool.dossier]" in py.read_text(errors="replace"):
+                return d
+        except OSError:
+            continue
+    raise ProjectError(f"not inside a dossier project (no pyproject.toml with [tool.dossier] at or above {start}); "
+                       "cd into one or pass --root")
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute with its directory resolved but not its last part (a symlinked card stays itself)."""
+    path = Path(os.path.abspath(path))
+    return path.parent.resolve() / path.name
 
 
 def read_config(root: Path) -> dict:
@@ -33,9 +45,12 @@ def read_config(root: Path) -> dict:
     if not py.is_file():
         return {}
     try:
-        return tomllib.loads(py.read_text()).get("tool", {}).get("dossier", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(f"{py}: cannot read [tool.dossier]: {exc}") from exc
+        config = tomllib.loads(py.read_text()).get("tool", {}).get("dossier", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{py}: cannot read [tool.dossier]: {exc}") from None
+    if not isinstance(config, dict):
+        raise ProjectError(f"{py}: [tool.dossier] must be a table")
+    return config
 
 
 @dataclass
@@ -45,24 +60,41 @@ class Project:
     docs: list[YamlDoc] = field(default_factory=list)
     lanes_doc: YamlDoc | None = None
     finding_docs: list[YamlDoc] = field(default_factory=list)
+    #: YAML files under cards/ that are never read (misnamed, in another subdirectory)
+    strays: list[Path] = field(default_factory=list)
+    #: the files asked about when only some were named (None: all); the rest are loaded to judge them against
+    selected: set[Path] | None = None
 
     @classmethod
     def load(cls, root: Path, paths: list[Path] | None = None) -> Project:
-        """Read the cards under ``paths`` (default: the project's cards/), their findings/ and cards/lanes.yaml."""
+        """Read every card and finding of the project's cards/ (or of the directories in ``paths`` outside it)
+        and cards/lanes.yaml. Files named in ``paths`` inside cards/ are :attr:`selected`: lint reports on
+        them only, judged against the whole project."""
+        root = root.resolve()
         cards_dir = root / "cards"
-        paths = paths or [cards_dir]
+        if not paths and not cards_dir.is_dir():
+            raise ProjectError(f"{root} has no cards/ directory")
+        paths = [_absolute(p) for p in paths or [cards_dir]]
         for p in paths:
             if not p.exists():
                 raise ProjectError(f"no such file or directory: {p}")
         project = cls(root=root, config=read_config(root))
-        for path in card_paths(paths):
+        inside = [p for p in paths if p.is_relative_to(cards_dir)]
+        named, findings = card_paths(paths), finding_paths(paths)
+        if inside and inside != [cards_dir] and len(inside) == len(paths):
+            project.selected = {*named, *findings, *(p for p in paths if p.name == LANES_FILE)}
+            named = sorted({*named, *card_paths([cards_dir])}, key=lambda f: (len(f.stem), f.stem, str(f)))
+            findings = sorted({*findings, *finding_paths([cards_dir])})
+        for path in named:
             doc = read_yaml(path)
             doc.spec = CARD
             project.docs.append(doc)
-        for path in finding_paths(paths):
+        for path in findings:
             doc = read_yaml(path)
             doc.spec = FINDING
             project.finding_docs.append(doc)
+        if cards_dir in paths:
+            project.strays = stray_files(cards_dir)
         lanes_path = cards_dir / LANES_FILE
         if not lanes_path.is_file():
             # a cards dir given explicitly carries its own lanes file
@@ -72,14 +104,26 @@ class Project:
             project.lanes_doc.spec = LANES_SPEC
         return project
 
+    def in_scope(self, path: Path) -> bool:
+        """Whether findings about ``path`` are reported (every file unless only some were named)."""
+        return self.selected is None or _absolute(path) in self.selected
+
+    def checked_docs(self) -> list[YamlDoc]:
+        """The card documents reported on."""
+        return [d for d in self.docs if self.in_scope(d.path)]
+
+    def checked_findings(self) -> list[YamlDoc]:
+        """The finding documents reported on."""
+        return [d for d in self.finding_docs if self.in_scope(d.path)]
+
     @property
     def repo(self) -> str:
         return self.config.get("repo", DEFAULT_REPO)
 
     def rel(self, path: Path) -> str:
         try:
-            return str(path.resolve().relative_to(self.root))
-        except ValueError:
+            return str(_absolute(path).relative_to(self.root))
+        except (ValueError, OSError, RuntimeError):
             return str(path)
 
     def valid_docs(self) -> list[YamlDoc]:
@@ -127,6 +171,18 @@ class Project:
 
     def card(self, pr: int) -> Card | None:
         return next((c for c in self.cards if c.pr == pr), None)
+
+    def invalid_docs(self) -> list[YamlDoc]:
+        """Card documents that fail the schema (or cannot be read)."""
+        return [d for d in self.docs if not is_valid(d)]
+
+    def invalid_card_for(self, pr: int) -> YamlDoc | None:
+        """The invalid document that is meant as the card of ``pr`` (by its pr field or its file name)."""
+        for d in self.invalid_docs():
+            data_pr = d.data.get("pr") if isinstance(d.data, dict) else None
+            if data_pr == pr or (not isinstance(data_pr, int) and d.path.stem == str(pr)):
+                return d
+        return None
 
 
 def is_valid(doc: YamlDoc) -> bool:

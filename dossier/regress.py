@@ -19,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from dossier.errors import DossierError
 from dossier.model import Card
 
 DEVICES = ("auto", "cuda", "cpu")
 PARITY_PREFIX = "parity:"
 
 
-class RegressError(Exception):
+class RegressError(DossierError):
     """The run cannot start (no CUDA when asked for it, no such card): exit 2."""
 
 
@@ -168,6 +169,12 @@ def run_job(job: Job, device: str, root: Path, facts: dict, benches: dict[str, d
         "parity_over_tolerance": sorted(over),
         "bench": bench,
     }
+
+
+def default_results(root: Path, device: str) -> Path:
+    """Where results go by default: results/ (committed, read by render) for CUDA; CPU runs are only a check,
+    so they stay in the untracked .dossier/results/."""
+    return root / "results" if device == "cuda" else root / ".dossier" / "results"
 
 
 def write_result(results_dir: Path, result: dict) -> Path:

@@ -6,12 +6,13 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from dossier.errors import DossierError
 from dossier.model import STATES
-from dossier.project import Project
+from dossier.project import Project, is_valid
 
 
-class ScaffoldError(Exception):
-    pass
+class ScaffoldError(DossierError):
+    """The card cannot be scaffolded as asked (exit 2)."""
 
 
 TEMPLATE = """\
@@ -52,11 +53,22 @@ def _facts_from_cache(project: Project, pr: int) -> dict:
     return entry.facts() if entry else {}
 
 
+def check_lane(project: Project, lane: str) -> None:
+    """``lane`` must be a lane id of a valid cards/lanes.yaml."""
+    if project.lanes_doc is None or not is_valid(project.lanes_doc):
+        raise ScaffoldError(f"cannot check --lane {lane!r}: cards/lanes.yaml is missing or invalid (see `dossier lint`)")
+    ids = [lane.id for lane in project.lanes]
+    if lane not in ids:
+        raise ScaffoldError(f"--lane {lane!r} is not a lane of cards/lanes.yaml (lanes: {', '.join(ids)})")
+
+
 def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | None,
                   merged_at: str | None, lane: str) -> Path:
     path = project.root / "cards" / f"{pr}.yaml"
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise ScaffoldError(f"{project.rel(path)} exists; edit it instead")
+    if lane:
+        check_lane(project, lane)
     facts = _facts_from_cache(project, pr)
     title = title or facts.get("title")
     state = state or facts.get("state")

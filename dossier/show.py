@@ -27,22 +27,26 @@ def print_card(card: Card, project: Project, console: Console, notes: list[str] 
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column()
-    facts.add_row("Motivation", card.motivation)
-    facts.add_row("Implementation", card.implementation)
+
+    def row(name: str, value: str | Text) -> None:  # card text is shown as written, never read as markup
+        facts.add_row(Text(name), value if isinstance(value, Text) else Text(value))
+
+    row("Motivation", card.motivation)
+    row("Implementation", card.implementation)
     kf = card.key_fragment
-    facts.add_row("Key fragment", Text.assemble((kf.file, "cyan"), "  ", (kf.match, "bold"), "\n", kf.explain))
+    row("Key fragment", Text.assemble((kf.file, "cyan"), "  ", (kf.match, "bold"), "\n", kf.explain))
     for group, paths in card.files.items():
         if paths:
-            facts.add_row(f"Files ({group})", "\n".join(paths))
+            row(f"Files ({group})", "\n".join(paths))
     if card.claims:
-        facts.add_row("Claims", "\n".join(f"- {c}" for c in card.claims))
+        row("Claims", "\n".join(f"- {c}" for c in card.claims))
     if card.validation_lanes:
-        facts.add_row("Validate on", "\n".join(f"- {v}" for v in card.validation_lanes))
+        row("Validate on", "\n".join(f"- {v}" for v in card.validation_lanes))
     rt = card.runtime
-    facts.add_row("Runtime", f"none: {rt.none}" if rt.none else
-                  f"{rt.reference}\nbench: python -m {rt.bench}\n" + "\n".join(rt.tests))
+    row("Runtime", f"none: {rt.none}" if rt.none else
+        f"{rt.reference}\nbench: python -m {rt.bench}\n" + "\n".join(rt.tests))
     if card.corrections:
-        facts.add_row("Corrections", "\n".join(f"- {c}" for c in card.corrections))
+        row("Corrections", "\n".join(f"- {c}" for c in card.corrections))
     if notes:
-        facts.add_row("Recorded", "\n".join(n.replace("**", "").replace("`", "") for n in notes))
-    console.print(Panel(Group(head, Text(""), facts), title=project.rel(card.path), expand=True))
+        row("Recorded", "\n".join(n.replace("**", "").replace("`", "") for n in notes))
+    console.print(Panel(Group(head, Text(""), facts), title=Text(project.rel(card.path)), expand=True))

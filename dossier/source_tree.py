@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from dossier.errors import DossierError
 from dossier.releases import Release
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
@@ -19,7 +20,7 @@ SOURCE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hp
 _VERSION = re.compile(r"""^__version__\s*=\s*(?:\w+\s*=\s*)*['"]([^'"]+)['"]""", re.MULTILINE)
 
 
-class TreeError(Exception):
+class TreeError(DossierError):
     """No SGLang source where one was asked for (exit 2)."""
 
 

@@ -7,18 +7,22 @@ which the loader maps to a line and column.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 _JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean"}
+_DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+#: a repository-relative POSIX path: no leading slash or drive, no backslash, no "." or ".." part
+REL_PATH = r"^(?![A-Za-z]:)(?!/)(?!.*\\)(?!(?:.*/)?\.\.?(?:/|$))\S(?:.*\S)?$"
 
 
 @dataclass(frozen=True)
 class Problem:
     """One schema violation: which rule family member, where (dotted path) and what."""
 
-    kind: str  # missing | unknown | type | enum | choice
+    kind: str  # missing | empty | unknown | type | enum | choice | format
     path: str
     message: str
 
@@ -36,6 +40,9 @@ class Spec:
     choices: tuple[str, ...] = ()  # for enum
     one_of_keys: tuple[frozenset[str], ...] = ()  # for map: the allowed key sets (exclusive variants)
     min_value: int | None = None
+    max_value: int | None = None
+    nonempty: bool = False  # for str: blank text is reported as empty
+    relpath: bool = False  # for str: a path relative to the repository root (see REL_PATH)
 
     def check(self, value: Any, path: str = "") -> Iterator[Problem]:
         """Yield every way ``value`` departs from this spec."""
@@ -48,14 +55,23 @@ class Spec:
                 yield _type(path, self, value)
             elif self.min_value is not None and value < self.min_value:
                 yield Problem("type", path, f"{_name(path)} must be >= {self.min_value}, got {value}")
+            elif self.max_value is not None and value > self.max_value:
+                yield Problem("type", path, f"{_name(path)} must be <= {self.max_value}, got {value}"[:200])
         elif self.kind == "str":
             if not isinstance(value, str):
                 yield _type(path, self, value)
+            elif self.nonempty and not value.strip():
+                yield Problem("empty", path, f"{_name(path)} is empty")
+            elif self.relpath and not re.match(REL_PATH, value):
+                yield Problem("format", path, f"{_name(path)} must be a path relative to the repository root "
+                              f"(no leading /, no . or .. parts), got {value!r}"[:200])
         elif self.kind == "bool":
             if not isinstance(value, bool):
                 yield _type(path, self, value)
         elif self.kind == "date":
-            if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            if isinstance(value, str) and _DATE_SHAPE.fullmatch(value) and not _is_date(value):
+                yield Problem("format", path, f"{_name(path)} is {value}, which is not a real date")
+            elif not isinstance(value, dt.date) or isinstance(value, dt.datetime):
                 yield _type(path, self, value)
         elif self.kind == "enum":
             if not isinstance(value, str) or value not in self.choices:
@@ -109,6 +125,12 @@ class Spec:
             out: dict[str, Any] = {"type": _JSON_TYPES[self.kind]}
             if self.min_value is not None:
                 out["minimum"] = self.min_value
+            if self.max_value is not None:
+                out["maximum"] = self.max_value
+            if self.nonempty:
+                out["pattern"] = r"\S"
+            if self.relpath:
+                out["pattern"] = REL_PATH
         elif self.kind == "date":
             out = {"type": "string", "format": "date"}
         elif self.kind == "enum":
@@ -129,6 +151,15 @@ class Spec:
         if self.doc:
             out["description"] = self.doc
         return out
+
+
+def _is_date(text: str) -> bool:
+    y, m, d = (int(x) for x in text.split("-"))
+    try:
+        dt.date(y, m, d)
+    except ValueError:
+        return False
+    return True
 
 
 def _name(path: str) -> str:

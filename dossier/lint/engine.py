@@ -19,10 +19,12 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
     prefixes = tuple(select or ())
     promote = set(promote)
     project = ctx.project
-    docs = list(project.docs) + project.finding_docs + ([project.lanes_doc] if project.lanes_doc else [])
+    # only the files asked about are judged (against the whole project); rules never see the rest's findings
+    docs = [d for d in [*project.docs, *project.finding_docs, project.lanes_doc]
+            if d is not None and project.in_scope(d.path)]
     # each valid card is built once and shared by every card-scope rule
-    cards = [(d, Card.from_data(d.data, d.path)) for d in project.valid_docs()]
-    findings = [(d, FindingCard.from_data(d.data, d.path)) for d in project.finding_docs if is_valid(d)]
+    cards = [(d, Card.from_data(d.data, d.path)) for d in project.valid_docs() if project.in_scope(d.path)]
+    findings = [(d, FindingCard.from_data(d.data, d.path)) for d in project.checked_findings() if is_valid(d)]
     out: list[Diagnostic] = []
     for rule in sorted(RULES.values(), key=lambda r: r.code):
         if prefixes and not rule.code.startswith(prefixes):
@@ -40,7 +42,15 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
             targets = [(None, (ctx,))]
         for doc, args in targets:
             out.extend(_apply(rule, doc, args, severity, project))
+    if project.selected is not None:
+        shown = {project.rel(p) for p in project.selected}
+        out = [d for d in out if d.file in shown]
     return sorted(set(out))
+
+
+def unknown_selectors(select: Iterable[str]) -> list[str]:
+    """The ``--select`` prefixes that match no rule code."""
+    return [s for s in select if not any(code.startswith(s) for code in RULES)]
 
 
 def _apply(rule: Rule, doc: YamlDoc | None, args: tuple, severity: str, project) -> list[Diagnostic]:
@@ -62,4 +72,4 @@ def has_errors(diags: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diags)
 
 
-__all__ = ["run_lint", "has_errors", "is_valid"]
+__all__ = ["run_lint", "has_errors", "is_valid", "unknown_selectors"]

@@ -23,6 +23,15 @@ def _cards_by_pr(ctx) -> dict[int, list]:
     return out
 
 
+def _no_card(ctx, pr: int, none: str) -> tuple[str, str]:
+    """What to say when ``pr`` has no usable card (``none`` when there is no file at all), and the hint."""
+    bad = ctx.project.invalid_card_for(pr)
+    if bad is not None:
+        rel = ctx.project.rel(bad.path)
+        return f"#{pr}: card invalid ({rel})", f"dossier lint {rel}"
+    return none, f"dossier new {pr}"
+
+
 @rule("D501", "lane is not defined in cards/lanes.yaml", scope="card")
 def unknown_lane(card: Card, doc, ctx) -> Iterator[Finding]:
     lanes = [lane.id for lane in ctx.project.lanes]
@@ -36,7 +45,8 @@ def dangling_supersession(card: Card, doc, ctx) -> Iterator[Finding]:
     known = _cards_by_pr(ctx)
     for i, pr in enumerate(card.superseded_by):
         if pr not in known:
-            yield Finding(f"superseded_by[{i}]", f"#{pr} has no card", hint=f"dossier new {pr}")
+            message, hint = _no_card(ctx, pr, f"#{pr} has no card")
+            yield Finding(f"superseded_by[{i}]", message, hint=hint)
 
 
 @rule("D503", "supersession forms a cycle", scope="project")
@@ -111,7 +121,8 @@ def cited_without_card(card: Card, doc, ctx) -> Iterator[Finding]:
     for name in ("motivation", "implementation"):
         for pr in sorted({int(n) for n in PR_REF.findall(getattr(card, name))}):
             if pr not in known and pr != card.pr:
-                yield Finding(f"{name}#value", f"cites #{pr}, which has no card", hint=f"dossier new {pr}")
+                message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
+                yield Finding(f"{name}#value", f"cites {message}", hint=hint)
 
 
 @rule("D511", "a PR the manual must cover has no card", scope="project")

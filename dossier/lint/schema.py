@@ -22,6 +22,11 @@ def _problems(doc: YamlDoc, kind: str) -> Iterator[Finding]:
             yield Finding(p.path, p.message)
 
 
+@rule("D100", "file cannot be read (a dangling or looping symlink, a directory, no permission)", scope="doc")
+def unreadable(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    yield from _read_errors(doc, "D100")
+
+
 @rule("D101", "file is not valid UTF-8", scope="doc")
 def not_utf8(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _read_errors(doc, "D101")
@@ -42,9 +47,11 @@ def not_a_mapping(doc: YamlDoc, ctx) -> Iterator[Finding]:
         yield Finding("", f"top level must be a mapping of fields, got {type(doc.data).__name__}")
 
 
-@rule("D104", "required field is missing", scope="doc")
+@rule("D104", "required field is missing or empty", scope="doc")
 def missing_field(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _problems(doc, "missing")
+    for f in _problems(doc, "empty"):
+        yield f._replace(path=f.path + "#value", hint="write it in your own words, citing the PR")
 
 
 @rule("D105", "unknown field", scope="doc")
@@ -64,7 +71,7 @@ def bad_enum(doc: YamlDoc, ctx) -> Iterator[Finding]:
         yield f._replace(path=f.path + "#value")
 
 
-@rule("D108", "duplicate key in a mapping", scope="doc")
+@rule("D108", "duplicate key in a mapping (the file is not used until each key is named once)", scope="doc")
 def duplicate_key(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _read_errors(doc, "D108")
 
@@ -72,3 +79,16 @@ def duplicate_key(doc: YamlDoc, ctx) -> Iterator[Finding]:
 @rule("D109", "runtime is neither {reference, tests, bench} nor {none}", scope="doc")
 def runtime_variant(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _problems(doc, "choice")
+
+
+@rule("D110", "value is malformed: a date that does not exist, a path outside the repository", scope="doc")
+def malformed_value(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    for f in _problems(doc, "format"):
+        yield f._replace(path=f.path + "#value")
+
+
+@rule("D111", "YAML file under cards/ that is never read as a card", scope="project")
+def stray_file(ctx) -> Iterator[Finding]:
+    for path in ctx.project.strays:
+        yield Finding("", "not read: a card must be cards/<pr>.yaml, a finding cards/findings/<slug>.yaml",
+                      doc=YamlDoc(path=path), hint="rename or move it, or delete it if it is not a card")

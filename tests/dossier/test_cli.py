@@ -62,7 +62,7 @@ def test_show_prints_card(project_dir):
     assert result.exit_code == 0
     assert "#100" in result.output and "in_proj_qkvz" in result.output
     assert "Recorded" in result.output and "Unverified" in result.output  # the evidence note
-    assert runner.invoke(app, ["show", "4242", "--root", str(project_dir)]).exit_code == 1
+    assert runner.invoke(app, ["show", "4242", "--root", str(project_dir)]).exit_code == 2  # a missing card is a usage error everywhere
 
 
 def test_new_scaffolds_without_inventing_prose(project_dir):
@@ -73,7 +73,8 @@ def test_new_scaffolds_without_inventing_prose(project_dir):
     assert data["title"] == "A | title" and data["status"] == "candidate" and data["merged_at"] is None
     assert data["motivation"] == "" and data["implementation"] == ""
     lint = runner.invoke(app, ["lint", "--root", str(project_dir)])
-    assert lint.exit_code == 1 and "D204" in lint.output  # an unfilled scaffold never passes
+    assert lint.exit_code == 1 and "D104 motivation is empty" in lint.output  # an unfilled scaffold never passes
+    assert "repeats the PR title" not in lint.output  # one "empty" finding, not a cascade of depth findings
     again = runner.invoke(app, ["new", "200", "--title", "x", "--state", "open", "--root", str(project_dir)])
     assert again.exit_code == 2 and "exists" in again.output
 

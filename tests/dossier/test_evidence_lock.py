@@ -69,7 +69,7 @@ def test_record_then_lint_round_trips(setup, tmp_path):
     assert dossier(root, "lint", "--record", cache=cache).exit_code == 0
     assert sorted(read_lock(root)) == [100, 101, 102]
     # no cache at all now: the lock proves 100..102; 103 was never fetched
-    offline = dossier(root, "lint", "--select", "D3", cache=tmp_path / "nowhere")
+    offline = dossier(root, "lint", "--select", "D3", "--verbose", cache=tmp_path / "nowhere")
     found = [(ln.split(":")[0], ln.split()[1]) for ln in offline.stdout.splitlines() if " D3" in ln]
     assert offline.exit_code == 0 and found == [("cards/103.yaml", "D301")]
     assert dossier(root, "lint", "--strict", cache=tmp_path / "nowhere").exit_code == 0
@@ -193,7 +193,7 @@ def test_show_diff_prints_the_changed_lines_around_the_match(setup):
 def test_show_diff_without_cache_or_on_a_bad_fragment_exits_1(setup, tmp_path):
     root, cache = setup
     missing = dossier(root, "show", "103", "--diff", cache=cache)
-    assert missing.exit_code == 1 and "run `dossier fetch 103`" in missing.output
+    assert missing.exit_code == 2 and "run `dossier fetch 103`" in missing.output  # environment: exit 2
     ambiguous = dossier(root, "show", "101", "--diff", cache=cache)
     assert (
         ambiguous.exit_code == 1

@@ -29,6 +29,7 @@ def test_valid_project_is_clean(project_dir):
 
 def test_every_registered_rule_has_a_test_here():
     tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512"}
+    tested |= {"D100", "D111"}  # in test_bad_input.py (symlinks, misnamed files)
     foundation = {c for c in RULES if c[:2] in ("D1", "D2", "D4", "D5")}
     assert foundation <= tested, sorted(foundation - tested)
 
@@ -54,6 +55,7 @@ REPEAT = "Fuse the widget projection in layer 100 optimization follow-up bugfix 
 CARD_CASES = [
     ("D104", _set("motivation", _DELETE)),
     ("D104", _set("key_fragment.explain", _DELETE)),
+    ("D104", _set("motivation", "  ")),
     ("D105", _set("author", "someone")),
     ("D106", _set("pr", "one hundred")),
     ("D106", _set("superseded_by", "21019")),
@@ -61,6 +63,9 @@ CARD_CASES = [
     ("D107", _set("state", "landed")),
     ("D107", _set("status", "maybe")),
     ("D109", _set("runtime", {"none": "x", "reference": "runtime.gdn"})),
+    ("D110", _set("merged_at", "2025-02-30")),
+    ("D110", _set("key_fragment.file", "../../../etc/passwd")),
+    ("D110", _set("files.runtime", ["/etc/passwd"])),
     ("D201", _set("motivation", REPEAT)),
     ("D202", _set("implementation", "TODO: describe the implementation of this change in qwen3_next.py "
                                     "once the diff has been read and the loader understood fully.")),

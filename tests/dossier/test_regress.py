@@ -46,7 +46,7 @@ def test_cpu_run_records_tests_and_parity(tmp_path):
     root = _project(tmp_path)
     result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
     assert result.exit_code == 0, result.output
-    doc = json.loads((root / "results" / "cpu" / "100.json").read_text())
+    doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
     assert doc["ok"] and doc["passed"] == 2 and doc["failed"] == 0
     assert doc["parity"]["sum"]["tol"] == 1e-12
     assert doc["bench"]["skipped"] == "benchmarks run on CUDA only"
@@ -57,7 +57,7 @@ def test_failing_test_fails_the_job(tmp_path):
     root = _project(tmp_path, outcome="False")
     result = runner.invoke(app, ["regress", "--all", "--device", "cpu", "--root", str(root)])
     assert result.exit_code == 1
-    doc = json.loads((root / "results" / "cpu" / "100.json").read_text())
+    doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
     assert not doc["ok"] and doc["failed"] == 1
 
 

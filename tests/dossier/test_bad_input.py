@@ -1,0 +1,327 @@
+"""Bad input never costs content and never shows a traceback (issue #13).
+
+Every case asserts the exit code (1 findings, 2 usage/environment), the diagnostic a user reads, and that
+the command ended by exiting rather than by an exception. Runs in-process through typer's CliRunner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from tests.dossier.factories import make_card, write_project
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch):
+    monkeypatch.delenv("DOSSIER_CACHE", raising=False)
+    monkeypatch.delenv("DOSSIER_DEBUG", raising=False)
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # nothing listens: a request would fail loudly
+
+
+def dossier(root: Path | None, *args: str):
+    """Run a command; it must end by exiting (never by an exception) and never print a traceback."""
+    result = runner.invoke(app, [*args, *(["--root", str(root)] if root is not None else [])])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert "internal error" not in result.output, result.output
+    return result
+
+
+def error_line(result) -> str:
+    """The one `error:` line of a usage/environment failure."""
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("error: ")]
+    assert lines, result.output
+    return lines[0]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A rendered project: #100 current, #90 superseded by #100 and citing it."""
+    older = make_card(90, status="superseded", superseded_by=[100])
+    older["implementation"] += " Replaced by #100."
+    root = write_project(tmp_path / "proj", [make_card(100), older])
+    assert dossier(root, "render").exit_code == 0
+    return root
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every rendered file (the skill folder) by its sha256."""
+    files = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted((root / "skills").rglob("*")) if p.is_file()}
+    assert any(rel.endswith("SKILL.md") for rel in files)
+    return files
+
+
+def card_path(root: Path, pr: int = 100) -> Path:
+    return root / "cards" / f"{pr}.yaml"
+
+
+# ---- render refuses what lint rejects, leaving the committed files byte-identical ----------------
+
+BROKEN_CARDS = {
+    "malformed": b"pr: [100\ntitle: x\n",
+    "invalid": yaml.safe_dump({**make_card(100), "state": "landed"}).encode(),
+    "empty": b"",
+    "non-utf8": b"pr: 100\ntitle: \xff\xfe\n",
+    "bad-date": yaml.safe_dump(make_card(100)).replace("2026-03-20", "2025-13-45").encode(),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_CARDS)
+def test_render_refuses_a_broken_card_and_touches_nothing(root, name):
+    before = snapshot(root)
+    card_path(root).write_bytes(BROKEN_CARDS[name])
+    for args in (["render"], ["render", "--check"]):
+        result = dossier(root, *args)
+        assert result.exit_code == 1
+        assert "not rendering" in result.output and "cards/100.yaml" in result.output
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("lanes", [None, b"lanes: [\n", b"", b"lanes: 5\n"], ids=["missing", "malformed",
+                                                                                    "empty", "not-a-list"])
+def test_render_refuses_a_broken_lanes_file_and_touches_nothing(root, lanes):
+    before = snapshot(root)
+    path = root / "cards" / "lanes.yaml"
+    if lanes is None:
+        path.unlink()
+    else:
+        path.write_bytes(lanes)
+    for args in (["render"], ["render", "--check"]):
+        result = dossier(root, *args)
+        assert result.exit_code == 1 and "cards/lanes.yaml" in result.output
+    assert snapshot(root) == before
+
+
+def test_render_into_an_unwritable_place_is_one_error_line(root):
+    references = next((root / "skills").glob("*/references"))
+    shutil.rmtree(references)
+    references.write_text("a file where a directory belongs\n")
+    result = dossier(root, "render")
+    assert result.exit_code == 2 and "references" in error_line(result)
+
+
+# ---- card text is printed as written --------------------------------------------------------------
+
+def test_show_prints_brackets_literally(root):
+    card = make_card(100)
+    card["motivation"] += " The pool is shaped [pool_size, HV, V, K]; a stray [/] closes nothing [bold]."
+    card["key_fragment"]["explain"] = "Splits into [key_dim, key_dim, value_dim, value_dim] at once."
+    card_path(root).write_text(yaml.safe_dump(card))
+    result = dossier(root, "show", "100")
+    flat = " ".join(result.stdout.split())
+    assert result.exit_code == 0
+    for span in ("[pool_size, HV, V, K]", "[/]", "[bold].", "[key_dim, key_dim, value_dim, value_dim]"):
+        assert span in flat, span
+
+
+# ---- impossible dates: a positioned finding from lint, a clean refusal everywhere else ------------
+
+@pytest.mark.parametrize("date", ["2025-13-45", "2025-02-30"])
+def test_impossible_date_is_a_positioned_finding(root, date):
+    text = yaml.safe_dump(make_card(100)).replace("2026-03-20", date)
+    card_path(root).write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith("merged_at:"))
+    result = dossier(root, "lint")
+    assert result.exit_code == 1
+    assert f"cards/100.yaml:{line}:12: D110 merged_at is {date}, which is not a real date" in result.output
+    data = json.loads(dossier(root, "lint", "--format", "json").stdout)
+    assert any(d["code"] == "D110" for d in data)
+
+
+def test_impossible_date_gives_every_command_a_clean_answer(root, tmp_path):
+    card_path(root).write_text(yaml.safe_dump(make_card(100)).replace("2026-03-20", "2025-02-30"))
+    sglang = tmp_path / "sglang"
+    sglang.mkdir()
+    (sglang / "__init__.py").write_text("")
+    (sglang / "version.py").write_text('__version__ = "0.0.1"\n')
+    assert dossier(root, "render").exit_code == 1
+    shown = dossier(root, "show", "100")
+    assert shown.exit_code == 2 and "invalid" in error_line(shown)
+    assert dossier(root, "show", "90").exit_code == 0
+    assert dossier(root, "drift", "--sglang-src", str(sglang)).exit_code in (0, 1)
+    assert dossier(root, "regress", "--list").exit_code == 0
+    new = dossier(root, "new", "555", "--title", "T", "--state", "merged", "--merged-at", "2025-02-30")
+    assert new.exit_code == 2 and "--merged-at" in error_line(new)
+
+
+# ---- files that cannot be read -------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["self", "cycle", "dangling"])
+def test_symlink_loops_and_dangling_links_are_findings(root, kind):
+    cards = root / "cards"
+    if kind == "self":
+        os.symlink("300.yaml", cards / "300.yaml")
+    elif kind == "cycle":
+        os.symlink("301.yaml", cards / "300.yaml")
+        os.symlink("300.yaml", cards / "301.yaml")
+    else:
+        os.symlink("nowhere.yaml", cards / "300.yaml")
+    before = snapshot(root)
+    result = dossier(root, "lint")
+    assert result.exit_code == 1 and "cards/300.yaml:1:1: D100 cannot read the file" in result.output
+    assert dossier(root, "render").exit_code == 1 and snapshot(root) == before
+    assert dossier(root, "show", "100").exit_code == 0
+    assert dossier(root, "show", "300").exit_code == 2
+
+
+# ---- unwritable places: one `error:` line, exit 2 --------------------------------------------------
+
+def test_lint_record_into_an_unwritable_cards_dir(root):
+    (root / "cards" / "evidence.lock.tmp").mkdir()  # the lock's temp file cannot be created (also as root)
+    result = dossier(root, "lint", "--record")
+    assert result.exit_code == 2 and "evidence.lock.tmp" in error_line(result)
+
+
+def test_drift_record_into_an_unwritable_cards_dir(root, tmp_path):
+    sglang = tmp_path / "sglang"
+    sglang.mkdir()
+    (sglang / "__init__.py").write_text("")
+    (root / "cards" / "drift.lock.tmp").mkdir()
+    result = dossier(root, "drift", "--sglang-src", str(sglang), "--record")
+    assert result.exit_code == 2 and "drift.lock.tmp" in error_line(result)
+
+
+def test_new_into_an_unwritable_cards_dir(root, monkeypatch):
+    def denied(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_text", denied)
+    result = dossier(root, "new", "555", "--title", "T", "--state", "open")
+    assert result.exit_code == 2 and error_line(result).endswith("555.yaml: Permission denied")
+
+
+def test_schema_to_an_impossible_path(tmp_path):
+    result = dossier(None, "schema", "-o", str(tmp_path / "no" / "such" / "dir" / "card.json"))
+    assert result.exit_code == 2 and "No such file or directory" in error_line(result)
+
+
+# ---- lint judges the files named against the whole project -----------------------------------------
+
+def test_linting_one_card_judges_it_against_the_project(tmp_path):
+    cited = make_card(200)
+    cited["motivation"] += " It builds on #100."
+    root = write_project(tmp_path, [make_card(100), cited], config="cover = [100, 200, 300]\n")
+    whole = dossier(root, "lint")
+    assert "D511" in whole.output  # #300 has no card: a project finding, reported on lanes.yaml
+    alone = dossier(root, "lint", str(card_path(root, 200)))
+    assert alone.exit_code == 0, alone.output
+    assert "D511" not in alone.output and "D510" not in alone.output
+    assert "1 card(s) checked" in alone.output
+
+
+def test_linting_one_card_reports_only_on_it(root):
+    card_path(root, 90).write_text("pr: [\n")
+    result = dossier(root, "lint", str(card_path(root, 100)))
+    assert result.exit_code == 0 and "cards/90.yaml" not in result.output
+
+
+def test_an_invalid_card_is_named_as_invalid_where_cited(tmp_path):
+    older = make_card(1090, status="superseded", superseded_by=[1100])
+    older["implementation"] += " Replaced by #1100."
+    root = write_project(tmp_path, [make_card(1100, state="landed"), older])
+    result = dossier(root, "lint", "--verbose")
+    assert "#1100: card invalid (cards/1100.yaml)" in result.output  # superseded_by of #1090
+    assert "cites #1100: card invalid (cards/1100.yaml)" in result.output  # its prose
+    assert "has no card" not in result.output and "dossier new 1100" not in result.output
+
+
+# ---- numbers, codes and names checked before anything happens ---------------------------------------
+
+def test_pr_number_out_of_range_is_a_finding(root):
+    card_path(root).write_text(yaml.safe_dump(make_card(100)).replace("pr: 100", "pr: 99999999999999999999"))
+    result = dossier(root, "lint")
+    assert result.exit_code == 1 and "D106 pr must be <= 9999999" in result.output
+
+
+@pytest.mark.parametrize("args", [["new", "0", "--title", "T", "--state", "open"], ["fetch", "0"],
+                                  ["fetch", "99999999999"], ["show", "0"], ["regress", "0"]])
+def test_pr_number_out_of_range_is_a_usage_error(root, args):
+    result = dossier(root, *args)
+    assert result.exit_code == 2 and "Invalid value for 'pr" in result.output
+    assert not card_path(root, 0).exists() and not (root / ".dossier").exists()  # nothing written, no request
+
+
+def test_unknown_select_code_is_a_usage_error(root):
+    result = dossier(root, "lint", "--select", "Z9")
+    assert result.exit_code == 2 and "--select Z9 matches no rule code" in error_line(result)
+    assert dossier(root, "lint", "--select", "D5").exit_code == 0
+
+
+def test_yaml_files_never_read_as_cards_are_reported(root):
+    (root / "cards" / "12345.yml").write_text("pr: 12345\n")
+    (root / "cards" / "X.YAML").write_text("pr: 1\n")
+    (root / "cards" / "old").mkdir()
+    (root / "cards" / "old" / "10233.yaml").write_text("pr: 10233\n")
+    (root / "cards" / "README.md").write_text("not yaml: not a card, not reported\n")
+    before = snapshot(root)
+    result = dossier(root, "lint")
+    assert result.exit_code == 1
+    for rel in ("cards/12345.yml", "cards/X.YAML", "cards/old/10233.yaml"):
+        assert f"{rel}:1:1: D111 not read: a card must be cards/<pr>.yaml, a finding" in result.output, rel
+    assert "README" not in result.output
+    assert dossier(root, "render").exit_code == 1 and snapshot(root) == before
+
+
+def test_outside_a_project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["lint"], ["render"], ["show", "1"], ["fetch", "1"], ["new", "1"], ["regress", "--list"]):
+        result = dossier(None, *args)
+        assert result.exit_code == 2, args
+        assert error_line(result).startswith("error: not inside a dossier project (no pyproject.toml with "
+                                             "[tool.dossier]"), args
+
+
+@pytest.mark.parametrize("args", [["show", "1"], ["regress", "99999"], ["show", "100", "--diff"]])
+def test_a_missing_card_or_cache_entry_is_exit_2(root, args):
+    result = dossier(root, *args)
+    assert result.exit_code == 2 and error_line(result)
+
+
+def test_new_card_gets_one_empty_finding_per_field_and_a_known_lane(root):
+    bad_lane = dossier(root, "new", "555", "--title", "T", "--state", "open", "--lane", "nolane")
+    assert bad_lane.exit_code == 2 and "--lane 'nolane' is not a lane" in error_line(bad_lane)
+    assert not card_path(root, 555).exists()
+    assert dossier(root, "new", "555", "--title", "T", "--state", "open", "--lane", "gdn-projection").exit_code == 0
+    result = dossier(root, "lint", str(card_path(root, 555)))
+    assert result.exit_code == 1
+    assert result.output.count("motivation") == 1 and "D104 motivation is empty" in result.output
+    assert "repeats the PR title" not in result.output and "placeholder" not in result.output
+
+
+def test_duplicate_key_wording_matches_its_treatment(root):
+    card_path(root).write_text(yaml.safe_dump(make_card(100)) + "title: again\n")
+    result = dossier(root, "lint")
+    assert "D108 duplicate key 'title': name each field once" in result.output
+    assert "later value wins" not in result.output
+    assert dossier(root, "show", "100").exit_code == 2  # and indeed the card is not used
+
+
+@pytest.mark.parametrize("path", ["../../../etc/passwd", "/etc/passwd", "python/../../x.py"])
+def test_key_fragment_file_must_be_repo_relative(root, path):
+    card = make_card(100)
+    card["key_fragment"]["file"] = path
+    card_path(root).write_text(yaml.safe_dump(card))
+    result = dossier(root, "lint")
+    assert result.exit_code == 1 and "D110 key_fragment.file must be a path relative to the repository root" \
+        in result.output
+
+
+def test_unverified_evidence_is_one_summary_line_unless_verbose(root):
+    short = dossier(root, "lint")
+    assert short.exit_code == 0
+    assert short.stdout.count("D301") == 1 and "2 card(s) have an unverified key fragment" in short.stdout
+    full = dossier(root, "lint", "--verbose")
+    assert full.stdout.count("D301") == 2 and "cards/90.yaml" in full.stdout
+    assert len(json.loads(dossier(root, "lint", "--format", "json").stdout)) == 2

@@ -166,6 +166,12 @@ def _locate(doc: YamlDoc, path: str, what: str, nth: int) -> tuple[int, int]:
     return line, col
 
 
+def stale_mentions(text: str, s, root: Path) -> list[tuple[Mention, str, str]]:
+    """(mention, code, message) for every mention in rendered ``text`` that is not true of the SGLang surface
+    ``s``; paths of this project resolve under ``root`` (the skill folder for the rendered manual)."""
+    return [(m, p[0], p[1]) for m in find_mentions(text) if (p := _problem(m, s, root, set()))]
+
+
 def _problem(m: Mention, s, root: Path, own: set[str]) -> tuple[str, str, str | None] | None:
     """(code, message, hint) when the mention is not true of today's tree, else None."""
     if m.historical:

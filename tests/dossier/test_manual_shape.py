@@ -1,0 +1,71 @@
+"""The committed manual keeps the shape an agent can read: a short routing SKILL.md, a playbook that fits
+in one read, no boilerplate repeated across the references, every PR linked, and nothing on the routing
+path (SKILL.md, playbook, answers) that SGLang 0.5.23 does not have."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dossier.render.markdown import plain_pr_mentions
+
+ROOT = Path(__file__).resolve().parents[2]
+SKILL = next((ROOT / "skills").glob("*/SKILL.md")).parent
+ROUTING = ("SKILL.md", "references/playbook.md", "references/answers.md")
+_LABEL = re.compile(r"\*\*[^*\n]{1,40}?[.:]\*\*")  # "**Motivation.**", "**SGLang 0.5.23:**": structure, not text
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of at least four words (markdown labels dropped)."""
+    parts = re.split(r"(?<=[.!?])\s+|\n", _LABEL.sub("", text))
+    return [p.strip() for p in parts if len(p.split()) >= 4]
+
+
+def test_skill_md_routes_in_at_most_150_lines():
+    assert len((SKILL / "SKILL.md").read_text().splitlines()) <= 150
+
+
+def test_playbook_fits_in_2500_words_and_leaves_corrections_out():
+    playbook = (SKILL / "references/playbook.md").read_text()
+    assert len(playbook.split()) <= 2500
+    assert "earlier manual" not in playbook.lower()
+
+
+def test_no_sentence_repeats_more_than_five_times_across_the_references():
+    counts = Counter(s for page in sorted((SKILL / "references").glob("*.md")) for s in sentences(page.read_text()))
+    repeated = [(n, s[:80]) for s, n in counts.items() if n > 5]
+    assert not repeated, repeated
+
+
+def test_sentence_counting_sees_boilerplate():
+    page = "**Evidence.** Unverified: run the fetch command first.\n" * 6
+    assert Counter(sentences(page)).most_common(1)[0][1] == 6
+
+
+def test_every_pr_mention_in_the_manual_is_a_link():
+    for page in [SKILL / "SKILL.md", *sorted((SKILL / "references").glob("*.md"))]:
+        assert plain_pr_mentions(page.read_text()) == [], page.name
+
+
+@pytest.fixture(scope="module")
+def sglang_surface():
+    from dossier.drift import DriftError, locate
+    from dossier.surface import read_surface
+
+    try:
+        return read_surface(locate(None))
+    except DriftError as exc:
+        pytest.skip(f"SGLang source not installed: {exc}")
+
+
+@pytest.mark.parametrize("page", ROUTING)
+def test_routing_path_names_only_what_sglang_has(page, sglang_surface):
+    """Every flag, env var, path and module on the routing path exists in the installed SGLang (0.5.23) or
+    is marked historical where it is written."""
+    from dossier.lint.claims import stale_mentions
+
+    stale = stale_mentions((SKILL / page).read_text(), sglang_surface, SKILL)
+    assert not stale, [(m.text, code, msg) for m, code, msg in stale]

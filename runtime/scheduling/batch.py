@@ -6,8 +6,10 @@ Mirrors ``ScheduleBatch`` of SGLang 0.5.23 (``srt/managers/schedule_batch.py``):
   decides whether to mix: ``last_track_idx`` and ``last_track_seqlen`` are stamped here
   (``_mamba_radix_cache_v2_req_prepare_for_extend``).
 - ``prepare_for_decode`` tracks the rows whose new length is on the track grid, into the slot at
-  ``next_track_idx``; the ping-pong swap happens when the result is processed
-  (``srt/managers/scheduler_components/batch_result_processor.py``, ``_mamba_prefix_cache_update``).
+  ``next_track_idx``, and stamps ``decode_batch_idx`` and ``mamba_track_mask_next_cpu``; the ping-pong swap
+  happens when a result is processed, one step early under overlap
+  (``srt/managers/scheduler_components/batch_result_processor.py``, ``_handle_finish_state_updated_req``
+  and ``_mamba_prefix_cache_update``; modelled in ``Simulator._track_result``).
 - ``mix_with_running`` appends the decode rows as one-token extends after the prefill rows, keeps the
   prefill rows' tracking across the merge and leaves the decode rows untracked (the inline equivalent of
   #39526 in 0.5.23). Two bug variants rewind that: ``drop_track_on_mix`` lets the merge drop the tracking
@@ -56,6 +58,8 @@ class Batch:
     write_targets: dict[int, tuple] = field(default_factory=dict)  # state slot -> provenance written
     overwrote: dict[int, tuple] = field(default_factory=dict)  # state slot -> provenance before the write
     snapshots: list[tuple[str, int, str]] = field(default_factory=list)  # (phase, depth, where from)
+    decode_batch_idx: dict[int, int] = field(default_factory=dict)  # id(row) -> req.decode_batch_idx then
+    track_next: set[int] = field(default_factory=set)  # id(row) of rows whose *next* decode step tracks
 
 
 def prepare_for_extend(rows: list[Row], res: Resolved) -> Batch:
@@ -71,21 +75,30 @@ def prepare_for_extend(rows: list[Row], res: Resolved) -> Batch:
         slot = int(req.ping_pong[req.next_track_idx]) if tr.mask else 0
         if tr.mask:
             req.last_track_idx = req.next_track_idx
-            req.next_track_idx = req.other(req.next_track_idx)
+            if not res.lazy:  # lazy keeps its one slot; the second comes at a decode boundary
+                req.next_track_idx = req.other(req.next_track_idx)
             req.last_track_seqlen = tr.depth
         batch.track.append(TrackEntry(tr, slot))
     return batch
 
 
 def prepare_for_decode(reqs: list[Request], res: Resolved) -> Batch:
-    """A decode batch: one token per request; rows landing on the track grid snapshot their state."""
+    """A decode batch: one token per request; rows landing on the track grid snapshot their state into the
+    slot at ``next_track_idx``. Each request's ``decode_batch_idx`` advances and is stamped on the batch;
+    under overlap the batch also records which rows' next step tracks (``mamba_track_mask_next_cpu``:
+    ``seq_len % grid == grid - 1``), so that result processing one batch behind can swap early."""
     rows = [Row(req, len(req.tokens) - 1, 1, True) for req in reqs]
     batch = Batch("decode", rows)
+    for row in rows:
+        row.req.decode_batch_idx += 1
+        batch.decode_batch_idx[id(row)] = row.req.decode_batch_idx
     if res.mode == "extra_buffer":
         for row in rows:
             if decode_tracks(row.end, res.track_grid):
                 idx = row.req.next_track_idx
                 batch.decode_track.append((row, int(row.req.ping_pong[idx]), idx))
+            if res.overlap and decode_tracks(row.end + 1, res.track_grid):
+                batch.track_next.add(id(row))
     return batch
 
 

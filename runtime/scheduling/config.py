@@ -19,8 +19,10 @@ Facts, as read in the installed SGLang 0.5.23 source:
   prefill checkpoint grid is ``lcm(cache chunk, page)`` and the decode track grid is
   ``lcm(checkpoint grid, mamba_track_interval)`` (``srt/runtime_context.py``, ``mamba_checkpoint_grid`` and
   ``mamba_track_grid``).
-- Overlap scheduling gives each request two ping-pong track slots, one without it
-  (``srt/mem_cache/allocation_sizing.py``, ``get_mamba_tracking_slots``).
+- Overlap scheduling gives each request two ping-pong track slots, one without it, and ``extra_buffer_lazy``
+  one whatever the overlap (``srt/mem_cache/allocation_sizing.py``, ``get_mamba_tracking_slots``); lazy is
+  extra_buffer with the second slot allocated across a decode track boundary only
+  (``ScheduleBatch.mamba_lazy_prealloc_at_boundary``); ``auto`` never picks it.
 - ``--enable-linear-replayssm`` requires ``no_buffer`` (an ``extra_buffer`` strategy, also ``auto`` resolved
   to it, is refused) and ``--linear-replayssm-cache-len >= 1`` (``srt/arg_groups/attention_hook.py``);
   nothing refuses it together with ``--enable-mixed-chunk``.
@@ -34,7 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-STRATEGIES = ("auto", "no_buffer", "extra_buffer")
+STRATEGIES = ("auto", "no_buffer", "extra_buffer", "extra_buffer_lazy")
 ROW_ORDERS = ("prefill_first", "decode_first")
 #: Switches that depart from 0.5.23: ``bug`` variants rewind a fixed upstream bug (or break a guard),
 #: ``fix`` variants apply the fix of a finding this model makes about 0.5.23 (see ``cards/findings/``).
@@ -43,6 +45,10 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "track_view_mismatch": ("bug", "track metadata keeps the prefill rows' length, read against the merged "
                                    "rows (the #23075 class)"),
     "single_track_slot": ("bug", "one ping-pong track slot under overlap"),
+    "lazy_keep_prealloc_on_mix": ("bug", "extra_buffer_lazy keeps the boundary slot of a decode step that "
+                                         "rode a mixed batch (no mamba_lazy_undo_prealloc_at_boundary)"),
+    "lookahead_seqlen": ("bug", "a decode checkpoint's depth is read from kv_committed_len without taking off "
+                                "the overlap lookahead"),
     "alias_alloc": ("bug", "the slot allocator hands out views into its free list (#21684 housekeeping)"),
     "page_grid_cut": ("fix", "a continuing prefill chunk is cut on the page grid too (page-grid finding)"),
     "replayssm_fold_at_finish": ("fix", "a finishing ReplaySSM request folds its ring into the checkpoint "
@@ -90,12 +96,13 @@ class Resolved:
     """A validated configuration with the derived grids."""
 
     knobs: Knobs
-    mode: str  # "none" (no mamba radix cache), "no_buffer" or "extra_buffer"
+    mode: str  # "none" (no mamba radix cache), "no_buffer" or "extra_buffer" (also the lazy strategy)
+    lazy: bool  # extra_buffer_lazy: one track slot, a second one only across a decode track boundary
     overlap: bool
     cache_chunk: int
     checkpoint_grid: int
     track_grid: int
-    ping_pong: int
+    ping_pong: int  # track slots a request gets at admission (extra_buffer_lazy: 1, its buffer holds 2)
     warnings: tuple[str, ...]
 
     def has(self, variant: str) -> bool:
@@ -127,6 +134,7 @@ def resolve(knobs: Knobs) -> Resolved:
     track_grid = math.lcm(checkpoint_grid, k.track_interval)
     warnings: list[str] = []
     overlap = k.overlap
+    lazy = False
     if not k.radix:
         mode = "none"
     else:
@@ -135,6 +143,8 @@ def resolve(knobs: Knobs) -> Resolved:
             mode = "extra_buffer" if (k.overlap or k.page_size > 1) else "no_buffer"
             if mode == "no_buffer":
                 overlap = False
+        lazy = mode == "extra_buffer_lazy"
+        mode = "extra_buffer" if lazy else mode
         if mode == "no_buffer":
             if k.page_size != 1:
                 raise ConfigError("no_buffer only supports page_size=1")
@@ -152,5 +162,5 @@ def resolve(knobs: Knobs) -> Resolved:
         raise ConfigError("--enable-linear-replayssm requires --mamba-radix-cache-strategy no_buffer")
     ping_pong = 0
     if mode == "extra_buffer":
-        ping_pong = 2 if overlap and "single_track_slot" not in k.variants else 1
-    return Resolved(k, mode, overlap, cache_chunk, checkpoint_grid, track_grid, ping_pong, tuple(warnings))
+        ping_pong = 2 if overlap and not lazy and "single_track_slot" not in k.variants else 1
+    return Resolved(k, mode, lazy, overlap, cache_chunk, checkpoint_grid, track_grid, ping_pong, tuple(warnings))

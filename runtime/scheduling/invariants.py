@@ -15,6 +15,10 @@ Each violation raises :class:`InvariantViolation` naming the invariant:
 - ``state-conservation`` / ``kv-conservation``: free + held by requests + held by the tree = every slot,
   disjointly, slot 0 never handed out.
 - ``index-ownership``: every stored slot index owns its storage (the #21684 class).
+- ``lookahead``: a decode result is processed at most one prepared decode batch behind (the assertion in
+  ``_handle_finish_state_updated_req``).
+- ``track-slots``: an extra_buffer_lazy request holds one track slot, two only while a decode step at a
+  track boundary is launched and unprocessed.
 """
 
 from __future__ import annotations
@@ -66,6 +70,11 @@ class Checker:
             if row.prefix_len < row.req.protected_len:
                 raise InvariantViolation("launch-target", f"req {row.req.rid} writes KV the tree owns")
 
+    def on_lookahead(self, req: Request, lookahead: int) -> None:
+        if lookahead not in (0, 1):
+            raise InvariantViolation("lookahead", f"req {req.rid}: result processed {lookahead} decode batches "
+                                     "behind (overlap runs one ahead at most)")
+
     def on_donate(self, slot: int, tokens: tuple[int, ...]) -> None:
         for batch in self.sim.in_flight_batches():
             if batch.write_targets.get(slot, tokens) != tokens and batch.overwrote.get(slot) == tokens:
@@ -86,6 +95,16 @@ class Checker:
             prefix = tuple(req.tokens[:req.state_len])
             self._check_state(slot, prefix, "working-state", f"req {req.rid} working slot {slot}", live=True)
         self._check_conservation()
+        if sim.res.lazy:
+            self._check_lazy_slots()
+
+    def _check_lazy_slots(self) -> None:
+        boundary = {id(row.req) for b in self.sim.in_flight_batches() for row, _, _ in b.decode_track}
+        for req in self.sim.active_requests():
+            held = sum(s is not None for s in req.ping_pong)
+            if held > (2 if id(req) in boundary else 1):
+                raise InvariantViolation("track-slots", f"req {req.rid} holds {held} track slots outside a "
+                                         "decode track boundary")
 
     def _check_state(self, slot: int, prefix: tuple[int, ...], name: str, what: str, live: bool = False) -> None:
         """``live``: the state a decode step would read (checkpoint folded with a ReplaySSM ring)."""

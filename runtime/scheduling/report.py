@@ -25,8 +25,9 @@ RESULT_COLUMNS = ["hit_rate", "donated", "evicted", "peak_states", "peak_tree_st
 
 def knob_grid(base: Knobs | None = None, chunk_sizes: Sequence[int] = (8, 32),
               pages: Sequence[int] = (1, 4)) -> list[Knobs]:
-    """Every valid combination of strategy, radix, mixed, chunk size, page size, overlap and row order, and
-    ReplaySSM where 0.5.23 accepts it (no_buffer or no radix cache) at page 1 without overlap.
+    """Every valid combination of strategy, radix, mixed, chunk size, page size, overlap and row order;
+    extra_buffer_lazy with overlap (what it saves slots under); ReplaySSM where 0.5.23 accepts it (no_buffer
+    or no radix cache) at page 1 without overlap.
 
     Row order only matters in mixed batches and the strategy only with the radix cache on, so those
     duplicates are dropped; combinations SGLang refuses at start-up (no_buffer with pages or overlap) too.
@@ -34,9 +35,11 @@ def knob_grid(base: Knobs | None = None, chunk_sizes: Sequence[int] = (8, 32),
     base = base or Knobs()
     grid, seen = [], set()
     for strategy, radix, mixed, chunk, page, overlap, order, replayssm in itertools.product(
-            ("no_buffer", "extra_buffer"), (True, False), (False, True), chunk_sizes, pages, (False, True),
+            ("no_buffer", "extra_buffer", "extra_buffer_lazy"), (True, False), (False, True), chunk_sizes, pages,
+            (False, True),
             ("prefill_first", "decode_first"), (False, True)):
-        if (not mixed and order == "decode_first") or (replayssm and (page > 1 or overlap)):
+        if ((not mixed and order == "decode_first") or (replayssm and (page > 1 or overlap))
+                or (strategy == "extra_buffer_lazy" and not overlap)):
             continue
         knobs = base.with_(strategy=strategy if radix else "auto", radix=radix, mixed=mixed, chunk_size=chunk,
                            page_size=page, overlap=overlap, row_order=order, replayssm=replayssm)
@@ -69,7 +72,7 @@ class RunSummary:
         if failure and self.findings:
             failure = f"{' + '.join(f.name for f in self.findings)}: {failure}"
         return {
-            "strategy": self.mode, "radix": k.radix, "mixed": k.mixed, "chunk": k.chunk_size,
+            "strategy": "extra_buffer_lazy" if resolve(k).lazy else self.mode, "radix": k.radix, "mixed": k.mixed, "chunk": k.chunk_size,
             "page": k.page_size,
             "overlap": resolve(k).overlap, "order": k.row_order if k.mixed else "-", "replayssm": k.replayssm,
             "hit_rate": round(s.hit_rate, 3) if s else None,

@@ -3,7 +3,10 @@
 Field names follow SGLang 0.5.23's ``Req`` / ``req.kv`` (``srt/managers/schedule_batch.py``):
 ``prefix_len`` and ``extend_end`` bound the next extend, ``protected_len`` is the tree-owned head of the
 KV row (``cache_protected_len``), and ``next_track_idx`` / ``last_track_idx`` / ``last_track_seqlen`` /
-``prev_track_seqlen`` are the ping-pong bookkeeping of extra_buffer (``mamba_*`` in SGLang).
+``prev_track_seqlen`` are the ping-pong bookkeeping of extra_buffer (``mamba_*`` in SGLang); an
+``extra_buffer_lazy`` buffer has two positions, the second ``None`` (SGLang's ``-1``) except across a decode
+track boundary. ``decode_batch_idx`` counts the decode batches prepared for the request (``Req.
+decode_batch_idx``), which is how result processing knows how far overlap has run ahead.
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ class Request:
     last_node: Node | None = None
     working: torch.Tensor | None = None
     state_len: int = 0  # tokens folded into the working state
-    ping_pong: list[torch.Tensor] = field(default_factory=list)
+    ping_pong: list[torch.Tensor | None] = field(default_factory=list)
     next_track_idx: int = 0
     last_track_idx: int = 0
     last_track_seqlen: int | None = None
     prev_track_seqlen: int | None = None
     branching: int | None = None
+    decode_batch_idx: int = 0
+    untracked_decode_batch_idx: int | None = None  # a lazy boundary undone by a mixed step (SGLang's req.kv.*)
+    lazy_checkpoint: bool = True  # False: donate nothing at finish (SGLang's req.mamba_lazy_checkpoint)
     hit_tokens: int = 0
     done: bool = False
 
@@ -75,4 +81,4 @@ class Request:
 
     def held_state_slots(self) -> list[torch.Tensor]:
         held = [self.working] if self.working is not None else []
-        return held + list(self.ping_pong)
+        return held + [s for s in self.ping_pong if s is not None]

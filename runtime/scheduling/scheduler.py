@@ -28,10 +28,12 @@ Chunk cuts follow 0.5.23: an admission ends on the page grid, a continuation tak
 (:meth:`Simulator._admission_cut`, :meth:`Simulator._continuation_cut`); with mixed chunk and page > 1
 this keys a later snapshot below its depth (the page-grid finding, ``runtime/scheduling/findings.py``).
 
+Decode tracking results follow 0.5.23's overlap lookahead (:meth:`Simulator._track_result`), and
+``extra_buffer_lazy`` allocates, keeps or gives back its second slot as 0.5.23 does
+(:meth:`Simulator._lazy_prealloc`, :meth:`Simulator._lazy_undo`).
+
 Modelling choices (documented, not upstream): requests join the running batch when their prefill result
-is processed; the decode ping-pong swap happens when the tracking step's result is processed (SGLang swaps
-one step early under overlap through ``mamba_track_mask_next_cpu``; with a track grid above 1 both are the
-same); requests whose last token is already in flight are left out of the next batch
+is processed; requests whose last token is already in flight are left out of the next batch
 (``Scheduler._reqs_finishing_inflight``); there is no retraction, so admission reserves KV for every
 admitted request's remaining tokens.
 """
@@ -88,6 +90,9 @@ class Stats:
     hit_tokens: int = 0
     snapshots: int = 0
     discarded_rows: int = 0
+    lazy_prealloc: int = 0  # extra_buffer_lazy second slots handed out at a boundary
+    lazy_in_place: int = 0  # ... not handed out (no free slot): the step tracks over the kept checkpoint
+    lazy_undone: int = 0  # ... given back because the decode rows rode a mixed batch
     peak_state_slots: int = 0
     peak_tree_states: int = 0
     peak_kv_slots: int = 0
@@ -225,7 +230,10 @@ class Simulator:
                 if self.res.knobs.replayssm and self.res.has("replayssm_fold_before_mix"):
                     for req in decodable:  # the extend path reads the checkpoint only
                         self.sp.fold(int(req.working))
-                batch = mix_with_running(batch, self._decode_batch(decodable), self.res)
+                decode = self._decode_batch(decodable)
+                if self.res.lazy:
+                    self._lazy_undo(decode)
+                batch = mix_with_running(batch, decode, self.res)
             return batch
         return self._decode_batch(decodable) if decodable else None
 
@@ -245,7 +253,41 @@ class Simulator:
     def _decode_batch(self, reqs: list[Request]) -> Batch:
         for req in reqs:
             self._alloc_kv(req, 1)
+        if self.res.lazy:
+            self._lazy_prealloc(reqs)
         return prepare_for_decode(reqs, self.res)
+
+    def _lazy_prealloc(self, reqs: list[Request]) -> None:
+        """extra_buffer_lazy: a request whose next step tracks gets its second slot now, and tracks into it
+        (``ScheduleBatch.mamba_lazy_prealloc_at_boundary``). No eviction is tried; without a free slot the
+        step tracks in place, over the kept checkpoint, which is then forgotten (``last_track_seqlen = None``).
+        """
+        for req in reqs:
+            if len(req.tokens) % self.res.track_grid:
+                continue
+            other = 1 - req.next_track_idx
+            if req.ping_pong[other] is not None:  # the previous boundary's slot is not freed yet
+                continue
+            slot = self.sp.alloc(1)
+            if slot is None:
+                req.last_track_seqlen = None
+                self.stats.lazy_in_place += 1
+                continue
+            req.ping_pong[other], req.next_track_idx = slot, other
+            self.stats.lazy_prealloc += 1
+
+    def _lazy_undo(self, decode: Batch) -> None:
+        """A lazy decode batch that rides a mixed batch is not tracked: give back its boundary slots
+        (``ScheduleBatch.mamba_lazy_undo_prealloc_at_boundary``, called from ``mix_with_running``)."""
+        for row, _, idx in decode.decode_track:
+            req = row.req
+            req.untracked_decode_batch_idx = req.decode_batch_idx
+            if req.ping_pong[1 - idx] is None:  # the prealloc failed: it would have tracked in place
+                continue
+            if not self.res.has("lazy_keep_prealloc_on_mix"):
+                self.sp.free(req.ping_pong[idx])
+                req.ping_pong[idx], req.next_track_idx = None, 1 - idx
+                self.stats.lazy_undone += 1
 
     def _admit(self, req: Request, budget: int) -> Row | None:
         """Match, reserve and allocate for a waiting request; None leaves it waiting."""
@@ -268,8 +310,9 @@ class Simulator:
             self.sp.copy(int(match.node.state), int(req.working))
         else:
             self.sp.clear(int(req.working))
-        req.ping_pong = [self._alloc_state() for _ in range(res.ping_pong)]
-        req.next_track_idx, req.last_track_idx = 0, req.other(0)
+        req.ping_pong = [self._alloc_state() for _ in range(res.ping_pong)] + ([None] if res.lazy else [])
+        req.next_track_idx = 0
+        req.last_track_idx = 0 if res.lazy else req.other(0)  # MambaPool._alloc_ping_pong_buffer
         req.prefix_len = req.state_len = req.protected_len = prefix
         req.kv_row = list(match.kv) if match else []
         req.last_node = match.node if match else None
@@ -314,17 +357,52 @@ class Simulator:
                 self.stats.discarded_rows += 1
                 continue
             if row.is_decode:
-                if id(row) in tracked:
-                    req.prev_track_seqlen = req.last_track_seqlen
-                    req.last_track_idx = tracked[id(row)]
-                    req.last_track_seqlen = row.end
-                    req.next_track_idx = req.other(tracked[id(row)])
+                if self.res.mode == "extra_buffer" and batch.mode == "decode":
+                    self._track_result(batch, row, tracked.get(id(row)))
                 self._commit(req, token)
             elif row.end == req.prompt_len:
                 self._commit(req, token)
                 if not req.done:
                     self._checkpoint(req)
                     self.running.append(req)
+
+    def _track_result(self, batch: Batch, row: Row, tracked_idx: int | None) -> None:
+        """Ping-pong bookkeeping when a decode row's result is processed
+        (``SchedulerOutputProcessorMixin._handle_finish_state_updated_req``, ``_mamba_prefix_cache_update``,
+        ``mamba_lazy_post_decode_at_boundary`` in ``batch_result_processor.py``).
+
+        ``lookahead`` is how many decode batches were prepared for the request after this one (0, or 1
+        under overlap). A completed boundary names the slot it wrote and the depth
+        ``kv_committed_len - lookahead``. Non-lazy swaps ``next_track_idx`` when the boundary is *known*:
+        this row's own boundary without lookahead, the next row's (``mamba_track_mask_next_cpu``) with it,
+        i.e. one step early. Lazy acts on completed boundaries only: it keeps the new slot and frees the
+        old one; and a request finishing while its in-flight next step tracks in place, over the kept
+        slot, donates nothing (``mamba_lazy_checkpoint = False``).
+        """
+        req = row.req
+        lookahead = req.decode_batch_idx - batch.decode_batch_idx[id(row)]
+        if self.checker:
+            self.checker.on_lookahead(req, lookahead)
+        committed = len(req.kv_row) - (0 if self.res.has("lookahead_seqlen") else lookahead)
+        known = tracked_idx is not None if lookahead == 0 else id(row) in batch.track_next
+        if self.res.lazy:
+            if tracked_idx is not None:
+                req.last_track_seqlen = committed
+                req.last_track_idx = req.next_track_idx = tracked_idx
+                old = req.ping_pong[1 - tracked_idx]
+                if old is not None:
+                    self.sp.free(old)
+                    req.ping_pong[1 - tracked_idx] = None
+            elif (lookahead == 1 and known and req.next_track_idx == req.last_track_idx
+                  and req.untracked_decode_batch_idx != req.decode_batch_idx):
+                req.lazy_checkpoint = False  # read at finish only, as in 0.5.23
+            return
+        if tracked_idx is not None:
+            req.last_track_idx = tracked_idx
+            req.prev_track_seqlen = req.last_track_seqlen
+            req.last_track_seqlen = committed
+        if known:
+            req.next_track_idx = req.other(req.next_track_idx)
 
     def _commit(self, req: Request, token: int) -> None:
         req.outputs.append(token)
@@ -355,13 +433,13 @@ class Simulator:
             if self.res.mode == "no_buffer":
                 slot, req.working = req.working, None
                 self._insert(req, self._replay_cut(int(slot), up_to), up_to, slot, "finish")
-            else:
+            elif not (self.res.lazy and not req.lazy_checkpoint):  # release_kv_cache(checkpoint=False)
                 chosen = self._finished_checkpoint(req, up_to)
                 if chosen is not None:
                     depth, idx = chosen
-                    slot = req.ping_pong.pop(idx)
+                    slot, req.ping_pong[idx] = req.ping_pong[idx], None
                     self._insert(req, depth, up_to, slot, "finish")
-        for slot in ([req.working] if req.working is not None else []) + req.ping_pong:
+        for slot in req.held_state_slots():
             self.sp.free(slot)
         req.working, req.ping_pong = None, []
         self.kv.free(req.kv_row[req.protected_len:])
@@ -390,11 +468,13 @@ class Simulator:
         return cut
 
     def _finished_checkpoint(self, req: Request, up_to: int) -> tuple[int, int] | None:
+        """``MambaComponent._select_finished_checkpoint``: the latest checkpoint if the key can name it, else
+        the other ping-pong slot's (non-lazy, two slots), else nothing."""
         depth = req.last_track_seqlen or 0
         if depth <= up_to:
             return depth, req.last_track_idx
         prev = req.prev_track_seqlen
-        if len(req.ping_pong) == 2 and prev is not None and prev <= up_to:
+        if len(req.ping_pong) == 2 and not self.res.lazy and prev is not None and prev <= up_to:
             return prev, req.other(req.last_track_idx)
         return None
 

@@ -104,15 +104,21 @@ def fetch(
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Cache directory.")] = None,
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
     jobs: Annotated[int, typer.Option(help="Concurrent fetches.")] = 4,
+    deadline: Annotated[float | None, typer.Option(
+        envvar="DOSSIER_FETCH_DEADLINE", min=0.1,
+        help="Seconds the whole fetch may take; what has not finished then fails (also $DOSSIER_FETCH_DEADLINE).")] = None,
     root: RootOpt = None,
 ) -> None:
     """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.
 
     GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries/backoff/timeout from
     $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT}. A cached PR costs no request unless --refresh.
-    Exit 1 if any PR failed (the others still land in the cache).
+    Exit 1 if any PR failed (the others still land in the cache). After 3 consecutive connection failures
+    to a host its remaining PRs fail at once (one summary line). The cache must be writable before any
+    request is made (exit 2).
     """
     import re
+    import time
 
     from dossier.fetching import cited_prs, fetch_with_progress, summary_table
     from dossier.project import read_config
@@ -156,11 +162,22 @@ def fetch(
     except SourceError as exc:
         usage(str(exc))
     cache = Cache.for_project(project, cache_dir)
-    outcomes = fetch_with_progress(numbers, src, cache, err, refresh=refresh or import_ is not None, jobs=jobs)
+    if refresh or import_ is not None or any(cache.get(n) is None for n in numbers):
+        cache.check_writable()  # before the first request, not after it
+    if deadline is not None and hasattr(src, "deadline"):
+        src.deadline = time.monotonic() + deadline
+    outcomes = fetch_with_progress(numbers, src, cache, err, refresh=refresh or import_ is not None, jobs=jobs,
+                                   deadline=deadline)
     out.print(summary_table(outcomes))
     for o in outcomes:
-        if o.error:
+        if o.error and not o.skipped:
             err.print(f"error: #{o.pr}: {o.error}")
+    skipped: dict[str, int] = {}
+    for o in outcomes:
+        if o.skipped:
+            skipped[o.error] = skipped.get(o.error, 0) + 1
+    for why, n in skipped.items():
+        err.print(f"error: {n} PR(s) failed at once: {why}")
     counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed")}
     err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {cache.root})")
     raise typer.Exit(1 if counts["failed"] else 0)
@@ -174,6 +191,9 @@ def lint(
         "--strict-evidence", help="Treat unverified key fragments (D301: no cached diff, no lock entry) as errors.")] = False,
     record: Annotated[bool, typer.Option(
         help="First write cards/evidence.lock from the cached diffs of the cards checked.")] = False,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="With --record: also accept diffs fetched from this API host (repeatable); "
+        "by default only the configured GitHub API ([tool.dossier] api_url, else api.github.com).")] = None,
     cache_dir: Annotated[Path | None, typer.Option(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
@@ -206,8 +226,18 @@ def lint(
     cache = _cache(project, cache_dir)
     ctx = LintContext(project, cache_dir=cache.root, sglang_src=sglang_src)
     if record:
-        from dossier.evidence import record_lock
+        from dossier.errors import url_host
+        from dossier.evidence import foreign_hosts, record_lock
+        from dossier.sources import DEFAULT_API_URL
 
+        configured = url_host(str(project.config.get("api_url", DEFAULT_API_URL)))
+        foreign = foreign_hosts(project, cache.get, {configured, *(allow_host or [])})
+        if foreign:
+            hosts = sorted(set(foreign.values()))
+            fail(f"not recording: the cached diffs of {len(foreign)} card(s) ("
+                 + ", ".join(f"#{n}" for n in sorted(foreign)[:5]) + ("..." if len(foreign) > 5 else "")
+                 + f") come from {', '.join(hosts)}, not the configured GitHub API ({configured}); fetch them "
+                 f"again from it, or pass --allow-host {hosts[0]} to record them with their host")
         entries = record_lock(project, cache.get)
         err.print(f"recorded evidence for {len(entries)} card(s) in cards/evidence.lock")
     diags = run_lint(ctx, select=select, strict=strict, promote=[UNVERIFIED] if strict_evidence else [])

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 import yaml
 
 from dossier.diff import IMPORT_LINE, DiffError
+from dossier.errors import url_host
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
+from dossier.sources import DEFAULT_API_HOST, DEFAULT_API_URL
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile, DiffLine
@@ -207,9 +209,37 @@ class LockEntry:
     files: int
     additions: int
     deletions: int
+    #: the API host the diff came from when it is not the default GitHub API (absent: api.github.com, a
+    #: clone or a saved diff); lint --record refuses other hosts unless allowed explicitly
+    host: str | None = None
 
     def to_data(self) -> dict:
-        return {**asdict(self), "lines": list(self.lines)}
+        data = {**asdict(self), "lines": list(self.lines)}
+        return {k: v for k, v in data.items() if not (k in OPTIONAL_FIELDS and v is None)}
+
+
+#: LockEntry fields an entry may leave out
+OPTIONAL_FIELDS = frozenset({"host"})
+
+
+def entry_host(entry: CacheEntry) -> str | None:
+    """The API host a cached GitHub entry came from (None for other sources)."""
+    prov = entry.provenance
+    if prov.get("source") != "github":
+        return None
+    return prov.get("api_host") or url_host(str(prov.get("api_url") or DEFAULT_API_URL))
+
+
+def foreign_hosts(project: Project, entry_for: Callable[[int], CacheEntry | None],
+                  allowed: Collection[str]) -> dict[int, str]:
+    """Cards (of those checked) whose cached diff came from an API host not in ``allowed``."""
+    out = {}
+    for card in project.cards:
+        entry = entry_for(card.pr) if project.in_scope(card.path) else None
+        host = entry_host(entry) if entry is not None else None
+        if host is not None and host not in allowed:
+            out[card.pr] = host
+    return out
 
 
 def key_sha(kf: KeyFragment) -> str:
@@ -240,14 +270,16 @@ def read_lock(root: Path) -> dict[int, LockEntry]:
 
 def _lock_entry(pr: object, data: object) -> LockEntry:
     names = LockEntry.__dataclass_fields__
-    if not isinstance(pr, int) or not isinstance(data, dict) or set(data) != set(names):
-        raise LockError(f"entry {pr!r} must be a PR number mapping to the fields {', '.join(sorted(names))}")
+    required = set(names) - OPTIONAL_FIELDS
+    if not isinstance(pr, int) or not isinstance(data, dict) or not required <= set(data) <= set(names):
+        raise LockError(f"entry {pr!r} must be a PR number mapping to the fields {', '.join(sorted(required))}"
+                        f" (optional: {', '.join(sorted(OPTIONAL_FIELDS))})")
     data = {**data, "recorded": str(data["recorded"])}
     lines = data["lines"]
     if not isinstance(lines, list) or not all(isinstance(n, int) for n in lines):
         raise LockError(f"entry {pr}: lines must be a list of line numbers")
     for name, field in names.items():
-        if name != "lines" and not isinstance(data[name], int if field.type == "int" else str):
+        if name != "lines" and name in data and not isinstance(data[name], int if field.type == "int" else str):
             raise LockError(f"entry {pr}: {name} must be {'a number' if field.type == 'int' else 'text'}")
     return LockEntry(**{**data, "lines": tuple(lines)})
 
@@ -285,6 +317,7 @@ def diff_coverage(entry: CacheEntry) -> tuple[int, int, int]:
 
 def lock_entry(card: Card, entry: CacheEntry, located: Located, recorded: str) -> LockEntry:
     files, additions, deletions = diff_coverage(entry)
+    host = entry_host(entry)
     return LockEntry(
         key_fragment=key_sha(card.key_fragment),
         diff_sha256=entry.provenance.get("sha256") or _sha256(entry.diff_text),
@@ -296,6 +329,7 @@ def lock_entry(card: Card, entry: CacheEntry, located: Located, recorded: str) -
         files=files,
         additions=additions,
         deletions=deletions,
+        host=host if host != DEFAULT_API_HOST else None,
     )
 
 
@@ -310,10 +344,11 @@ def record(
     entry (keeping the old date when nothing else changed); one without a cached diff keeps its old entry;
     one that fails against its cached diff is dropped. Entries of cards not loaded this time are kept
     while their card file exists."""
-    loaded = {card.pr for card in project.cards}
+    checked = [card for card in project.cards if project.in_scope(card.path)]
+    loaded = {card.pr for card in checked}
     cards_dir = project.root / "cards"
     out = {pr: e for pr, e in old.items() if pr not in loaded and (cards_dir / f"{pr}.yaml").is_file()}
-    for card in project.cards:
+    for card in checked:
         entry = entry_for(card.pr)
         if entry is None:
             if card.pr in old:
@@ -368,7 +403,7 @@ def annotator(project: Project, *, unverified: bool = False) -> Callable[[Card],
         side = "removed" if e.side == "old" else "added"
         lines = ", ".join(map(str, e.lines))
         text = (
-            f"**Evidence.** Fragment verified against diff sha256:{e.diff_sha256[:12]} ({e.source}) on "
+            f"**Evidence.** Fragment verified against diff sha256:{e.diff_sha256[:12]} ({e.source}{f' via {e.host}' if e.host else ''}) on "
             f"{e.recorded}: {side} line(s) {lines} of {code(e.file)}. Diff coverage: {e.files} file(s), "
             f"+{e.additions}/-{e.deletions}."
         )

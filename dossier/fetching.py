@@ -1,13 +1,18 @@
 """`dossier fetch` orchestration: cache hits first (zero requests), the rest concurrently, then a summary.
 
 A failed PR never stops the others: each lands in the cache on its own, and the caller exits 1 if any failed.
+Two things stop a run early instead of letting it hang: a per-host breaker (after BREAKER_LIMIT consecutive
+connection failures to a host, its remaining PRs fail at once) and an optional total deadline.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import TimeoutError as FuturesTimeout
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dossier.project import Project
-from dossier.sources import Source, SourceError
+from dossier.sources import Source, SourceError, Unreachable
 from dossier.sources.cache import Cache, CacheEntry
 
 
@@ -25,6 +30,39 @@ class Outcome:
     result: str  # "cached" | "fetched" | "failed"
     entry: CacheEntry | None = None
     error: str | None = None  # one line, without the "#N: " that the CLI puts in front
+    #: not tried at all (the breaker was open or the deadline had passed): reported once, as a group
+    skipped: bool = False
+
+
+#: consecutive connection failures to one host after which its remaining PRs are not tried
+BREAKER_LIMIT = 3
+
+
+@dataclass
+class Breaker:
+    """Counts consecutive connection failures per host; open once a host reaches ``limit``."""
+
+    limit: int = BREAKER_LIMIT
+    failures: dict[str, int] = field(default_factory=dict)
+    last_error: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def is_open(self, host: str) -> bool:
+        with self._lock:
+            return self.failures.get(host, 0) >= self.limit
+
+    def record(self, host: str, error: str | None) -> None:
+        """``error`` is the connection failure's message, None for any answer from the host."""
+        with self._lock:
+            if error is None:
+                self.failures[host] = 0
+            else:
+                self.failures[host] = self.failures.get(host, 0) + 1
+                self.last_error[host] = error
+
+    def why(self, host: str) -> str:
+        return (f"{host} failed {self.failures.get(host, 0)} time(s) in a row, so the rest were not tried "
+                f"(last: {self.last_error.get(host, '?')})")
 
 
 def cited_prs(project: Project) -> list[int]:
@@ -38,11 +76,26 @@ def cited_prs(project: Project) -> list[int]:
     return sorted(found)
 
 
-def _fetch_one(pr: int, source: Source, cache: Cache) -> Outcome:
+def source_host(source: Source) -> str:
+    """What the breaker keys on: the source's host when it has one (GitHub), else its name."""
+    return getattr(source, "host", None) or source.name
+
+
+def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline: float | None) -> Outcome:
+    host = source_host(source)
+    if breaker.is_open(host):
+        return Outcome(pr, "failed", error=breaker.why(host), skipped=True)
+    if deadline is not None and time.monotonic() >= deadline:
+        return Outcome(pr, "failed", error="not tried: the fetch deadline passed", skipped=True)
     try:
         got = source.fetch(pr)
+        breaker.record(host, None)
         return Outcome(pr, "fetched", entry=cache.put(pr, got.meta, got.diff_text, got.provenance))
+    except Unreachable as exc:
+        breaker.record(host, str(exc))
+        return Outcome(pr, "failed", error=str(exc))
     except SourceError as exc:
+        breaker.record(host, None)
         return Outcome(pr, "failed", error=str(exc))
     except OSError as exc:
         return Outcome(pr, "failed", error=f"cannot write the cache entry in {cache.path(pr)}: {exc.strerror}")
@@ -51,11 +104,15 @@ def _fetch_one(pr: int, source: Source, cache: Cache) -> Outcome:
 
 
 def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: bool = False, jobs: int = 4,
-               on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+               on_done: Callable[[Outcome], None] | None = None, deadline: float | None = None,
+               breaker: Breaker | None = None) -> list[Outcome]:
     """Fetch ``prs`` (deduplicated) into ``cache``; outcomes come back in the order asked.
 
-    A PR already cached for the same repo is a hit and costs no request unless ``refresh``.
+    A PR already cached for the same repo is a hit and costs no request unless ``refresh``. ``deadline``
+    (seconds for the whole run) fails what has not finished by then; requests still running are abandoned.
     """
+    breaker = breaker or Breaker()
+    until = time.monotonic() + deadline if deadline is not None else None
     order = list(dict.fromkeys(prs))
     done: dict[int, Outcome] = {}
     todo = []
@@ -68,31 +125,44 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
         else:
             todo.append(pr)
     if todo:
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
-            futures = {pool.submit(_fetch_one, pr, source, cache): pr for pr in todo}
-            try:
-                for fut in as_completed(futures):
-                    done[futures[fut]] = fut.result()
+        pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo))))
+        futures = {pool.submit(_fetch_one, pr, source, cache, breaker, until): pr for pr in todo}
+        try:
+            for fut in as_completed(futures, timeout=None if until is None else max(0.0, until - time.monotonic())):
+                done[futures[fut]] = fut.result()
+                if on_done:
+                    on_done(done[futures[fut]])
+        except FuturesTimeout:  # the deadline: what is still running is abandoned, never half-written
+            for pr in futures.values():
+                if pr not in done:
+                    done[pr] = Outcome(pr, "failed", error=f"did not finish within the fetch deadline ({deadline:g}s)")
                     if on_done:
-                        on_done(done[futures[fut]])
-            except BaseException:  # Ctrl-C: drop what has not started; running writes stay atomic
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+                        on_done(done[pr])
+        except BaseException:  # Ctrl-C: drop what has not started; running writes stay atomic
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=until is None, cancel_futures=True)
     return [done[pr] for pr in order]
 
 
 def fetch_with_progress(prs: list[int], source: Source, cache: Cache, console: Console, *,
-                        refresh: bool = False, jobs: int = 4) -> list[Outcome]:
-    """:func:`fetch_many` behind a rich progress bar (drawn on ``console``, cleared at the end)."""
+                        refresh: bool = False, jobs: int = 4, deadline: float | None = None) -> list[Outcome]:
+    """:func:`fetch_many` behind a rich progress bar on a terminal (cleared at the end), else one line per PR."""
+    total = len(set(prs))
     columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("", total=len(set(prs)))
+        task = progress.add_task("", total=total)
+        count = 0
 
         def tick(outcome: Outcome) -> None:
+            nonlocal count
+            count += 1
             progress.update(task, advance=1, description=f"#{outcome.pr} {outcome.result}")
+            if not console.is_terminal and not outcome.skipped:  # logs and CI get a line per PR as it ends
+                console.print(f"[{count}/{total}] #{outcome.pr} {outcome.result}")
 
-        return fetch_many(prs, source, cache, refresh=refresh, jobs=jobs, on_done=tick)
+        return fetch_many(prs, source, cache, refresh=refresh, jobs=jobs, on_done=tick, deadline=deadline)
 
 
 def summary_table(outcomes: list[Outcome]) -> Table:

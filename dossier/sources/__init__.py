@@ -10,9 +10,17 @@ from typing import Protocol
 
 from dossier.diff import DiffFile
 
+#: the GitHub REST API a fetch talks to unless $GITHUB_API_URL (or [tool.dossier] api_url) says otherwise
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_API_HOST = "api.github.com"
+
 
 class SourceError(Exception):
     """A PR could not be fetched; ``str(exc)`` is one line meant for the user (never holds a token)."""
+
+
+class Unreachable(SourceError):
+    """The source's host did not answer at all (refused, timed out, no route): the fetch breaker counts these."""
 
 
 @dataclass(frozen=True)

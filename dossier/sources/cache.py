@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dossier.diff import DiffFile, parse_diff
+from dossier.errors import DossierError
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
 ENV = "DOSSIER_CACHE"
@@ -79,6 +80,16 @@ class Cache:
         if cache_dir is None and os.environ.get(ENV):
             cache_dir = Path(os.environ[ENV])
         return cls(cache_dir if cache_dir is not None else project.root / ".dossier" / "cache")
+
+    def check_writable(self) -> None:
+        """Raise DossierError unless entries can be written here (checked before any request is made)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-check.")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise DossierError(f"the fetch cache {self.root} is not writable: {exc.strerror or exc}") from None
 
     def path(self, pr: int) -> Path:
         return self.root / str(pr)

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
+import re
+import time
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import requests
 from github import Auth, Github, GithubException
 from urllib3.util import Retry
 
 from dossier.diff import DiffError, file_patch_to_diff, parse_diff
-from dossier.sources import Fetched, SourceError
+from dossier.errors import redact_url, url_host
+from dossier.sources import DEFAULT_API_URL, Fetched, SourceError, Unreachable
 
-DEFAULT_API_URL = "https://api.github.com"
+#: the pull fields a cache entry needs, with the check each must pass (a 200 without them is no answer)
+REQUIRED_META = {
+    "title": lambda v: isinstance(v, str) and v.strip() != "",
+    "state": lambda v: v in ("open", "closed", "merged"),
+    "additions": lambda v: isinstance(v, int),
+    "deletions": lambda v: isinstance(v, int),
+    "changed_files": lambda v: isinstance(v, int),
+}
 # GitHub file statuses outside the four a diff knows
 STATUS_MAP = {"copied": "added", "changed": "modified", "unchanged": "modified"}
 RETRY_STATUSES = (500, 502, 503, 504)
@@ -72,9 +82,15 @@ class GithubSource:
     def __init__(self, repo: str, *, api_url: str | None = None, token: str | None = None,
                  settings: HttpSettings | None = None):
         self.repo = repo
-        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")  # may hold user:password: only the client sees it
+        #: what may be shown or stored: the URL without credentials, and its host
+        self.public_url, self.host = redact_url(self.api_url), url_host(self.api_url)
+        if not re.match(r"https?://[^/?#\s]+", self.api_url):
+            raise SourceError(f"GITHUB_API_URL must be an http(s) URL, got {self.public_url!r}")
         self._token = token or None
         self.settings = settings or HttpSettings()
+        #: time.monotonic() by which the whole fetch must end (set by the caller): caps each request's timeout
+        self.deadline: float | None = None
 
     @classmethod
     def from_env(cls, repo: str) -> GithubSource:
@@ -84,10 +100,13 @@ class GithubSource:
 
     def _client(self) -> Github:
         s = self.settings
+        timeout = s.timeout
+        if self.deadline is not None:
+            timeout = max(1, min(timeout, math.ceil(self.deadline - time.monotonic())))
         retry = Retry(total=s.retries, backoff_factor=s.backoff, status_forcelist=RETRY_STATUSES,
                       allowed_methods=("GET",), raise_on_status=False, respect_retry_after_header=False)
         return Github(base_url=self.api_url, auth=Auth.Token(self._token) if self._token else None,
-                      timeout=s.timeout, per_page=s.per_page, retry=retry,
+                      timeout=timeout, per_page=s.per_page, retry=retry,
                       seconds_between_requests=s.throttle or None, seconds_between_writes=None, lazy=True)
 
     def fetch(self, pr: int) -> Fetched:
@@ -109,10 +128,26 @@ class GithubSource:
                 "head": _part(pull.head),
             }
             files = list(pull.get_files())
-        except (GithubException, requests.RequestException) as exc:
+            if pull.number != pr:
+                raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Unreachable(self.describe(exc, pr)) from None
+        except requests.RequestException as exc:
             raise SourceError(self.describe(exc, pr)) from None
+        except GithubException as exc:
+            raise SourceError(self.describe(exc, pr)) from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body PyGithub cannot read
+            raise SourceError(f"{self.host} answered #{pr} with malformed data ({type(exc).__name__}): "
+                              "not cached") from None
         finally:
             gh.close()
+        bad = [name for name, ok in REQUIRED_META.items() if not ok(meta[name])]
+        if meta["merged"] and not meta["merged_at"]:
+            bad.append("merged_at")
+        if bad:
+            raise SourceError(f"{self.host} answered #{pr} without a valid {', '.join(bad)}: not cached")
+        if any(not isinstance(f.filename, str) or not f.filename for f in files):
+            raise SourceError(f"{self.host} answered #{pr} with a file entry without a filename: not cached")
         entries, sections = [], []
         for f in files:
             status = STATUS_MAP.get(f.status, f.status)
@@ -130,14 +165,14 @@ class GithubSource:
         except DiffError as exc:
             raise SourceError(f"GitHub sent a patch that is not a valid diff ({exc})") from None
         meta["files"] = entries
-        provenance = {"source": "github", "repo": self.repo, "api_url": self.api_url,
+        provenance = {"source": "github", "repo": self.repo, "api_url": self.public_url, "api_host": self.host,
                       "merge_commit_sha": meta["merge_commit_sha"],
                       "base_sha": (meta["base"] or {}).get("sha"), "head_sha": (meta["head"] or {}).get("sha")}
         return Fetched(meta, diff_text, provenance)
 
     def describe(self, exc: Exception, pr: int) -> str:
         """One line for the user; never includes the token (only status, message, host and counts)."""
-        host = urlparse(self.api_url).netloc or self.api_url
+        host = self.host
         tries = self.settings.retries + 1
         if isinstance(exc, GithubException):
             status, headers = exc.status, {k.lower(): v for k, v in (exc.headers or {}).items()}
@@ -158,7 +193,7 @@ class GithubSource:
         if isinstance(exc, requests.exceptions.RetryError):
             return f"{host} kept failing; gave up after {tries} attempt(s)"
         if isinstance(exc, requests.ConnectionError):
-            return f"cannot reach {self.api_url} ({tries} attempt(s)); check the host and GITHUB_API_URL"
+            return f"cannot reach {self.public_url} ({tries} attempt(s)); check the host and GITHUB_API_URL"
         return f"request to {host} failed: {type(exc).__name__}"
 
     def _rate_limit(self, headers: dict) -> str:

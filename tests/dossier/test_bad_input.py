@@ -325,3 +325,95 @@ def test_unverified_evidence_is_one_summary_line_unless_verbose(root):
     full = dossier(root, "lint", "--verbose")
     assert full.stdout.count("D301") == 2 and "cards/90.yaml" in full.stdout
     assert len(json.loads(dossier(root, "lint", "--format", "json").stdout)) == 2
+
+
+# ---- fetch: validate answers, fail fast, keep credentials out, record the host ----------------------
+
+@pytest.fixture
+def gh(root):
+    from tests.dossier.fake_github import FakeGitHub, pull_from_card
+
+    with FakeGitHub() as fake:
+        for pr in (90, 100):
+            fake.add("example/repo", *pull_from_card(yaml.safe_load(card_path(root, pr).read_text())))
+        yield fake
+
+
+def fetch(root: Path, *args: str, api: str, **env):
+    env = {"GITHUB_API_URL": api, "GITHUB_TOKEN": None, "DOSSIER_HTTP_BACKOFF": "0", "DOSSIER_HTTP_THROTTLE": "0",
+           "DOSSIER_HTTP_RETRIES": "0", "DOSSIER_FETCH_DEADLINE": None, **env}
+    result = runner.invoke(app, ["fetch", *args, "--root", str(root)], env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    return result
+
+
+def test_an_answer_without_the_required_fields_is_rejected_and_not_cached(root, gh):
+    from tests.dossier.fake_github import Reply
+
+    gh.fail("/repos/example/repo/pulls/100", Reply(200, {"unexpected": True}))
+    result = fetch(root, "100", "90", api=gh.url)
+    assert result.exit_code == 1
+    assert "error: #100: " in result.output and "without a valid title, state" in result.output
+    assert "not cached" in result.output
+    assert not (root / ".dossier" / "cache" / "100").exists()
+    assert (root / ".dossier" / "cache" / "90" / "provenance.json").is_file()  # the other PR still lands
+
+
+def test_credentials_in_the_api_url_are_never_shown_or_stored(root, gh):
+    secret = "hunter2-S3CRET"
+    with_userinfo = gh.url.replace("http://", f"http://me:{secret}@")
+    result = fetch(root, "100", api=with_userinfo)
+    assert result.exit_code == 0 and secret not in result.output
+    stored = "".join(p.read_text() for p in (root / ".dossier").rglob("*.json"))
+    assert secret not in stored and '"api_url": "http://***@127.0.0.1:' in stored
+    refused = fetch(root, "90", api=f"http://me:{secret}@127.0.0.1:9")
+    assert refused.exit_code == 1 and secret not in refused.output and "http://***@127.0.0.1:9" in refused.output
+
+
+def test_an_unreachable_host_trips_the_breaker_with_one_summary_line(root, monkeypatch):
+    result = fetch(root, "1001", "1002", "1003", "1004", "1005", "1006", "--jobs", "1", api="http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert result.output.count("error: #") == 3  # three real attempts, each reported
+    assert "error: 3 PR(s) failed at once: 127.0.0.1:9 failed 3 time(s) in a row" in result.output
+    assert "0 fetched, 0 cached, 6 failed" in result.output
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_the_fetch_deadline_fails_what_has_not_finished(root, gh, how):
+    gh.delay["/repos/example/repo/pulls/100"] = 3.0
+    args, env = (["--deadline", "0.5"], {}) if how == "flag" else ([], {"DOSSIER_FETCH_DEADLINE": "0.5"})
+    result = fetch(root, "100", *args, api=gh.url, **env)
+    assert result.exit_code == 1 and "did not finish within the fetch deadline (0.5s)" in result.output
+    assert not (root / ".dossier" / "cache" / "100").exists()
+
+
+def test_an_unwritable_cache_is_refused_before_any_request(root, gh, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory\n")
+    result = fetch(root, "100", "90", "--cache-dir", str(blocked / "cache"), api=gh.url)
+    assert result.exit_code == 2 and "is not writable" in error_line(result)
+    assert gh.requests == []
+
+
+def test_fetch_prints_a_line_per_pr_when_not_on_a_terminal(root, gh):
+    result = fetch(root, "100", "90", api=gh.url)
+    assert result.exit_code == 0
+    assert {"[1/2]", "[2/2]"} <= {ln.split()[0] for ln in result.stderr.splitlines() if ln.startswith("[")}
+    assert "#100 fetched" in result.stderr and "#90 fetched" in result.stderr
+
+
+def test_record_refuses_another_api_host_unless_allowed(root, gh):
+    assert fetch(root, "100", "90", api=gh.url).exit_code == 0
+    host = gh.url.removeprefix("http://")
+    refused = dossier(root, "lint", "--record")
+    assert refused.exit_code == 2
+    assert f"come from {host}, not the configured GitHub API (api.github.com)" in error_line(refused)
+    assert not (root / "cards" / "evidence.lock").exists()
+    allowed = dossier(root, "lint", "--record", "--allow-host", host)
+    assert allowed.exit_code == 0, allowed.output
+    lock = yaml.safe_load((root / "cards" / "evidence.lock").read_text())
+    assert {e["host"] for e in lock["cards"].values()} == {host}
+    assert dossier(root, "render").exit_code == 0
+    history = next((root / "skills").glob("*/references/pr-history.md")).read_text()
+    assert f"(github via {host})" in history

@@ -65,6 +65,7 @@ def test_happy_path_metadata_diff_and_provenance(gh):
         "source": "github",
         "repo": REPO,
         "api_url": gh.url,
+        "api_host": gh.url.removeprefix("http://"),
         "merge_commit_sha": "d" * 40,
         "base_sha": "b" * 40,
         "head_sha": "c" * 40,

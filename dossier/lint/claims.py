@@ -46,14 +46,26 @@ def surface(ctx):
     """The SGLang surface for this run (None: no SGLang source; D600 says so)."""
     if "surface" not in ctx.memo:
         from dossier.drift import DriftError, locate
-        from dossier.surface import read_surface
 
         try:
-            ctx.memo["surface"] = read_surface(locate(ctx.sglang_src))
+            ctx.memo["surface"] = _read(locate(ctx.sglang_src))
         except DriftError as exc:
             ctx.memo["surface"] = None
             ctx.memo["surface_error"] = str(exc)
     return ctx.memo["surface"]
+
+
+#: surfaces read in this process, by tree (a test suite lints many projects against the same SGLang)
+_SURFACES: dict[tuple[str, str, str], object] = {}
+
+
+def _read(tree):
+    from dossier.surface import read_surface
+
+    key = (str(tree.package), tree.version, tree.kind)
+    if key not in _SURFACES:
+        _SURFACES[key] = read_surface(tree)
+    return _SURFACES[key]
 
 
 def template_dir() -> Path:

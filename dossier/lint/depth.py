@@ -1,47 +1,66 @@
-"""D2xx: does the prose say something a reader could not get from the title?"""
+"""D2xx: does the prose say something a reader could not get from the title, grounded in the change?
+
+Measured in words and identifiers, not characters (:mod:`dossier.prose`): a card must state a problem,
+name the code it changed beyond what the title, its files and the model's name give away, and explain
+its key fragment in terms of the lines it matched. Project-wide template and copy detection is in
+:mod:`dossier.lint.templates`.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
+from dossier import prose
 from dossier.diff import IMPORT_LINE
+from dossier.lint.grounds import ground_texts
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
-MIN_PROSE = 120
-MIN_EXPLAIN = 40
+MIN_WORDS = 30  # motivation and implementation
+MIN_EXPLAIN_WORDS = 15
+MIN_CLAIM_WORDS = 6
+MIN_IDENTIFIERS = 3  # own identifiers in implementation
+MIN_GROUNDED = 2  # of them found in the diff / release when one is cached
+MIN_DISTINCT = 0.6  # moving-average share of distinct words
+MIN_ENGLISH = 0.08  # share of English function words in prose
 MAX_MATCH = 120
 PROSE_FIELDS = ("motivation", "implementation")
+ALL_FIELDS = ("motivation", "implementation", "key_fragment.explain")
 
-SHALLOW = {"follow-up", "followup", "bugfix", "bug", "fix", "fixes", "optimization", "optimize", "refactor",
-           "cleanup", "clean", "up", "improve", "improvement", "update", "misc", "support", "perf", "performance"}
+SHALLOW = {"follow-up", "followup", "bugfix", "bug", "fix", "fixes", "fixed", "fixing", "optimization",
+           "optimizations", "optimize", "optimizes", "optimized", "refactor", "refactors", "refactored", "cleanup",
+           "clean", "up", "improve", "improves", "improved", "improvement", "improvements", "update", "updates",
+           "updated", "misc", "support", "supports", "perf", "performance", "better", "things", "change", "changes",
+           "changed", "works", "work", "key"}
 STOP = {"a", "an", "the", "of", "for", "to", "in", "on", "and", "or", "with", "this", "that", "it", "is", "was",
         "be", "by", "as", "at", "pr", "from", "into", "its", "are", "which", "so", "also", "when"}
 PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME|XXX|lorem ipsum|fill (?:me|in)|to be written|placeholder)\b"
                          r"|^\s*(\.\.\.|-|n/?a|none|pending)\s*\.?\s*$", re.IGNORECASE)
-#: things a reader can look up: paths, identifiers, flags, numbers
-CONCRETE = re.compile(
-    r"[\w.-]+/[\w./-]+"            # a path
-    r"|\b\w+\.(?:py|cu|cuh|cpp|yaml|md)\b"
-    r"|\b[a-z]+_[a-z0-9_]+\b"       # snake_case identifier
-    r"|\b[A-Z][a-z0-9]+[A-Z]\w*\b"  # CamelCase
-    r"|\w+\(\)"                    # call
-    r"|(?<!\w)--[a-z][\w-]+"        # flag
-    r"|\b[A-Z][A-Z0-9_]{3,}\b"      # ENV_VAR / CONSTANT
-    r"|\d"                          # any number
-)
+#: padding: one word four times in a row, one character eight times in a row
+PADDING = re.compile(r"\b(\w+)(?:\W+\1\b){3,}|(\S)\2{7,}", re.IGNORECASE)
+#: identifier-like tokens of a code line (3+ characters, not Python keywords)
+_CODE_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
 
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9][a-z0-9_.+-]*", text.lower())
+def text_of(card: Card, name: str) -> str:
+    return card.key_fragment.explain if name == "key_fragment.explain" else getattr(card, name)
+
+
+def content_words(text: str) -> list[str]:
+    """Words of ``text`` without diff statistics, hunk headers and generic phrases."""
+    return prose.words(prose.GENERIC.sub(" ", prose.clean(text)))
 
 
 def adds_to_title(text: str, title: str, needed: int = 6) -> bool:
     """True when ``text`` has at least ``needed`` distinct content words that the title lacks."""
-    title_words = set(words(title))
-    new = {w for w in words(text) if w not in title_words and w not in STOP and w not in SHALLOW}
+    title_words = set(prose.words(title))
+    new = {w for w in content_words(text) if w not in title_words and w not in STOP and w not in SHALLOW}
     return len(new) >= needed
+
+
+def card_paths(card: Card) -> tuple[str, ...]:
+    return card.all_files + (card.key_fragment.file,)
 
 
 @rule("D201", "motivation or implementation only repeats the PR title", scope="card")
@@ -54,40 +73,30 @@ def repeats_title(card: Card, doc, ctx) -> Iterator[Finding]:
 
 @rule("D202", "prose is a placeholder", scope="card")
 def placeholder(card: Card, doc, ctx) -> Iterator[Finding]:
-    texts = {name: getattr(card, name) for name in PROSE_FIELDS}
-    texts["key_fragment.explain"] = card.key_fragment.explain
-    for name, text in texts.items():
-        m = PLACEHOLDER.search(text)
+    for name in ALL_FIELDS:
+        m = PLACEHOLDER.search(text_of(card, name))
         if m:
             yield Finding(f"{name}#value", f"{name} is a placeholder ({m.group(0).strip()!r})")
 
 
-@rule("D203", "prose names no concrete file, function, flag or number", scope="card")
-def shallow(card: Card, doc, ctx) -> Iterator[Finding]:
-    for name in PROSE_FIELDS:
-        text = getattr(card, name)
-        if not CONCRETE.search(text):
-            found = sorted(set(words(text)) & SHALLOW)
-            said = f" (only {', '.join(found)})" if found else ""
-            yield Finding(f"{name}#value", f"{name} names no concrete file, function, flag or number{said}",
-                          hint="name the file/function changed, the flag, or the measured number")
-
-
-@rule("D204", "prose is shorter than a useful minimum", scope="card")
+@rule("D204", "prose is shorter than a useful minimum (words, after diff statistics and generic phrases)",
+      scope="card")
 def too_short(card: Card, doc, ctx) -> Iterator[Finding]:
     for name in PROSE_FIELDS:
-        n = len(getattr(card, name))
-        if n < MIN_PROSE:
-            yield Finding(f"{name}#value", f"{name} is {n} characters; write at least {MIN_PROSE}")
+        n = len(content_words(getattr(card, name)))
+        if n < MIN_WORDS:
+            yield Finding(f"{name}#value", f"{name} has {n} words of content; write at least {MIN_WORDS}",
+                          hint="diff statistics, hunk headers and generic phrases do not count")
 
 
 @rule("D205", "key_fragment.explain is missing substance", scope="card")
 def thin_explain(card: Card, doc, ctx) -> Iterator[Finding]:
     kf = card.key_fragment
-    if len(kf.explain) < MIN_EXPLAIN or kf.explain.strip("` ") == kf.match.strip():
+    n = len(content_words(kf.explain))
+    if n < MIN_EXPLAIN_WORDS or kf.explain.strip("` ") == kf.match.strip():
         yield Finding("key_fragment.explain#value",
-                      f"explain must say what the changed lines do in >= {MIN_EXPLAIN} characters, "
-                      "not repeat the match")
+                      f"explain has {n} words of content; say what the changed lines do in >= {MIN_EXPLAIN_WORDS} "
+                      "words, not repeat the match")
 
 
 @rule("D206", "key_fragment.match quotes an import line", scope="card")
@@ -105,7 +114,104 @@ def match_size(card: Card, doc, ctx) -> Iterator[Finding]:
                       f"match is {n} characters; use 4..{MAX_MATCH} (a distinctive piece of one changed line)")
 
 
-@rule("D208", "no validation evidence or note recorded", scope="card", severity="warning")
-def no_claims(card: Card, doc, ctx) -> Iterator[Finding]:
+@rule("D208", "validation not recorded: no claims (or statement that the PR gave none), no lanes", scope="card")
+def no_validation(card: Card, doc, ctx) -> Iterator[Finding]:
     if not card.claims:
-        yield Finding("validation.claims", "no validation claims; record the PR's numbers or say none were given")
+        yield Finding("validation.claims", "no validation claims",
+                      hint="record the PR's numbers with their setup, or say the PR gave none and what it did "
+                           "validate (CI tests, a manual check)")
+    for i, claim in enumerate(card.claims):
+        if len(prose.words(claim)) < MIN_CLAIM_WORDS:
+            yield Finding(f"validation.claims[{i}]", f"claim has fewer than {MIN_CLAIM_WORDS} words",
+                          hint="a claim gives the number, the setup and its source; 'none' says what was "
+                               "validated instead")
+    if not card.validation_lanes:
+        yield Finding("validation.lanes", "no validation lanes: what must a change here be validated on?")
+
+
+@rule("D209", "motivation states no problem (symptom, measured cost, or missing capability with its reason)",
+      scope="card")
+def no_problem(card: Card, doc, ctx) -> Iterator[Finding]:
+    if not prose.states_problem(card.motivation):
+        yield Finding("motivation#value", "motivation states no problem",
+                      hint="name the symptom (crash, hang, OOM, NaN, wrong output, accuracy drop), the cost with "
+                           "a number and unit (us, ms, tok/s, %), or the missing capability and why it mattered")
+
+
+@rule("D210", "prose repeats its own words (low share of distinct words)", scope="card")
+def low_variety(card: Card, doc, ctx) -> Iterator[Finding]:
+    for name in ALL_FIELDS:
+        ws = prose.words(prose.clean(text_of(card, name)))
+        share = prose.distinct_share(ws)
+        if len(ws) >= 20 and share < MIN_DISTINCT:
+            yield Finding(f"{name}#value", f"{name}: only {share:.0%} distinct words per stretch "
+                          f"(minimum {MIN_DISTINCT:.0%}); it says the same thing again")
+
+
+@rule("D211", "filler: repeated sentences, padding, or text that is not English prose", scope="card")
+def filler(card: Card, doc, ctx) -> Iterator[Finding]:
+    for name in ALL_FIELDS:
+        text = text_of(card, name)
+        repeated = prose.repeated_sentences(text)
+        if repeated:
+            yield Finding(f"{name}#value", f"{name} repeats a sentence: {repeated[0][:60]!r}")
+            continue
+        pad = PADDING.search(text)
+        if pad:
+            yield Finding(f"{name}#value", f"{name} is padded ({pad.group(0)[:40]!r})")
+            continue
+        ws = prose.words(prose.clean(text))
+        alpha = [w for w in ws if w.isalpha()]
+        if len(alpha) >= 15 and prose.english_share(ws) < MIN_ENGLISH:
+            yield Finding(f"{name}#value", f"{name} does not read as English prose")
+
+
+@rule("D212", "implementation names too few identifiers of its own (not title words, paths or model names)",
+      scope="card")
+def few_identifiers(card: Card, doc, ctx) -> Iterator[Finding]:
+    own = prose.own_identifiers(card.implementation, card.title, card_paths(card))
+    if len(own) < MIN_IDENTIFIERS:
+        said = f" ({', '.join(sorted(own))})" if own else ""
+        yield Finding("implementation#value",
+                      f"implementation names {len(own)} identifier(s) of its own{said}; name at least "
+                      f"{MIN_IDENTIFIERS} functions, classes, flags, env vars, kernels or tensors the change touched",
+                      hint="title words, file paths, model names, hunk headers and +a/-b statistics do not count")
+
+
+@rule("D213", "implementation's identifiers are not in the changed hunks (cached diff or release)", scope="card")
+def ungrounded(card: Card, doc, ctx) -> Iterator[Finding]:
+    texts = ground_texts(card, ctx)
+    if not texts:
+        return
+    own = prose.own_identifiers(card.implementation, card.title, card_paths(card))
+    found = {i for i in own if any(_names(i, t) for t in texts)}
+    if len(found) < min(MIN_GROUNDED, len(own)):
+        missing = sorted(own - found)[:4]
+        yield Finding("implementation#value",
+                      f"only {len(found)} of the identifiers named in implementation occur in the change "
+                      f"(need {min(MIN_GROUNDED, len(own))}); not found: {', '.join(missing)}",
+                      hint="name what the changed hunks contain; `dossier show --diff` prints them")
+
+
+@rule("D214", "key_fragment.explain names nothing from the match line or its hunk", scope="card")
+def explain_unanchored(card: Card, doc, ctx) -> Iterator[Finding]:
+    kf = card.key_fragment
+    tokens = code_tokens(kf.match)
+    for text in ground_texts(card, ctx, hunk_of_match=True):
+        tokens |= code_tokens(text)
+    if not any(_names(t, kf.explain) for t in tokens):
+        shown = ", ".join(sorted(code_tokens(kf.match))[:4]) or kf.match
+        yield Finding("key_fragment.explain#value",
+                      "explain names no identifier of the matched line (or its hunk)",
+                      hint=f"say what {shown} does")
+
+
+def code_tokens(code: str) -> set[str]:
+    """Identifier-like tokens of code (3+ characters), without Python keywords and generic names."""
+    return {t for t in _CODE_TOKEN.findall(code) if t.lower() not in prose.GENERIC_CODE and not t.isdigit()}
+
+
+def _names(ident: str, text: str) -> bool:
+    """Whether ``text`` names ``ident`` as a whole word (a dotted name counts by its last part)."""
+    last = ident.removeprefix("--").rsplit(".", 1)[-1]
+    return bool(re.search(rf"(?<![\w]){re.escape(last)}(?![\w])", text))

@@ -51,25 +51,38 @@ def dangling_supersession(card: Card, doc, ctx) -> Iterator[Finding]:
 
 @rule("D503", "supersession forms a cycle", scope="project")
 def supersession_cycle(ctx) -> Iterator[Finding]:
-    edges = {c.pr: c.superseded_by for c in ctx.project.cards}
-    docs = {d.data["pr"]: d for d in ctx.project.valid_docs()}
+    edges = {c.pr: [n for n in c.superseded_by] for c in ctx.project.cards}
+    docs = {d.data["pr"]: d for d in reversed(ctx.project.valid_docs())}
     reported: set[frozenset] = set()
-    for start in edges:
-        path, node = [start], start
-        while True:
-            nexts = [n for n in edges.get(node, ()) if n in edges]
-            if not nexts:
-                break
-            node = nexts[0]
-            if node in path:
-                cycle = path[path.index(node):]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    chain = " -> ".join(f"#{p}" for p in [*cycle, node])
-                    yield Finding("superseded_by", f"supersession cycle {chain}", doc=docs[min(cycle)])
-                break
-            path.append(node)
+    for cycle in _cycles(edges):
+        key = frozenset(cycle)
+        if key not in reported:
+            reported.add(key)
+            chain = " -> ".join(f"#{p}" for p in [*cycle, cycle[0]])
+            yield Finding("superseded_by", f"supersession cycle {chain}", doc=docs[min(cycle)])
+
+
+def _cycles(edges: dict[int, list[int]]) -> Iterator[list[int]]:
+    """One cycle through each back edge of a depth-first walk that follows every successor."""
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+    path: list[int] = []
+
+    def visit(node: int) -> Iterator[list[int]]:
+        state[node] = 1
+        path.append(node)
+        for nxt in edges.get(node, ()):
+            if nxt not in edges:
+                continue
+            if state.get(nxt) == 1:
+                yield path[path.index(nxt):]
+            elif nxt not in state:
+                yield from visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            yield from visit(start)
 
 
 @rule("D504", "superseded/reverted card without superseded_by", scope="card")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
+from dossier.evidence import today
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
+
+#: no PR of this manual merged before SGLang's Qwen3-Next work began
+EARLIEST = dt.date(2024, 1, 1)
 
 #: the GitHub states each status allows
 STATUS_STATES = {
@@ -36,3 +41,28 @@ def status_vs_state(card: Card, doc, ctx) -> Iterator[Finding]:
         }.get(card.status)
         yield Finding("status#value", f"status {card.status} needs state {' or '.join(sorted(allowed))}, "
                       f"but the PR is {card.state}", hint=hint)
+
+
+@rule("D403", "merged_at is before 2024-01-01 or after today", scope="card")
+def merged_at_range(card: Card, doc, ctx) -> Iterator[Finding]:
+    if card.merged_at is None:
+        return
+    now = dt.date.fromisoformat(today())
+    if card.merged_at < EARLIEST:
+        yield Finding("merged_at#value", f"merged_at {card.merged_at} is before {EARLIEST}",
+                      hint="check the PR's merge date")
+    elif card.merged_at > now:
+        yield Finding("merged_at#value", f"merged_at {card.merged_at} is in the future (today is {now})")
+
+
+@rule("D404", "a reverting or superseding PR merged before the PR it replaces", scope="card")
+def successor_before(card: Card, doc, ctx) -> Iterator[Finding]:
+    if card.merged_at is None:
+        return
+    for i, pr in enumerate(card.superseded_by):
+        successor = ctx.project.card(pr)
+        if successor is not None and successor.merged_at is not None and successor.merged_at < card.merged_at:
+            verb = "reverts" if card.status == "reverted" else "supersedes"
+            yield Finding(f"superseded_by[{i}]",
+                          f"#{pr} {verb} #{card.pr} but merged {successor.merged_at}, before #{card.pr} "
+                          f"({card.merged_at})", hint="one of the two merge dates is wrong, or the link is")

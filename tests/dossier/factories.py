@@ -25,8 +25,78 @@ LANES = {
 }
 
 
+#: four unrelated stories, so that cards made here are not copies of each other (lint D221/D220)
+PROSE = [
+    {
+        "motivation": (
+            "Decode spent 10.1 us per layer in two GEMMs over the same hidden states at TP4, because "
+            "in_proj_qkvz and in_proj_ba were separate column-parallel layers that each read the activations "
+            "from HBM; at batch 1 the second launch alone cost about 4 us of every GDN layer's step."
+        ),
+        "implementation": (
+            "Qwen3GatedDeltaNet now builds one MergedColumnParallelLinear, in_proj_qkvzba, whose weight_loader "
+            "accepts tuple shard ids so split checkpoints still load, and forward() splits the single output "
+            "into mixed_qkv, z, b and a with the Triton kernel fused_qkvzba_split_reshape_cat."
+        ),
+        "explain": (
+            "in_proj_qkvzba is the merged projection: its output_sizes list the qkvz slots first and the two "
+            "ba slots after them, so one GEMM produces every input of the gated delta rule."
+        ),
+    },
+    {
+        "motivation": (
+            "With radix cache on, the second turn of a conversation produced garbage tokens on Qwen3-Next "
+            "because the conv window restored from a cached prefix belonged to a different request: the "
+            "mamba slot was freed at the end of the first turn and reused before the cache insert copied it."
+        ),
+        "implementation": (
+            "cache_finished_req now copies the conv and SSM state into a fresh slot from MambaPool.alloc "
+            "before free_mamba_cache releases the request's own slot, and HybridReqToTokenPool records the "
+            "copied index in mamba_index_mapping so later lookups read the snapshot, not the reused slot."
+        ),
+        "explain": (
+            "The new MergedColumnParallelLinear construction sits beside the cache fix in this file; the line "
+            "marks where the layer's projections are created before any state is cached or restored."
+        ),
+    },
+    {
+        "motivation": (
+            "Loading the FP8 checkpoint crashed with an AttributeError in the weight loader: the quantized "
+            "parameter class had no weight_loader attribute to assign, so every FP8 and NVFP4 deployment of "
+            "the model failed at startup while BF16 loaded fine."
+        ),
+        "implementation": (
+            "The loader now calls set_weight_attrs on BlockQuantScaleParameter and ModelWeightParameter "
+            "instead of assigning weight_loader directly, and load_weights maps weight_scale_inv through the "
+            "same stacked_params_mapping as the weights, keeping each scale next to its shard."
+        ),
+        "explain": (
+            "MergedColumnParallelLinear receives the quant_config here, which is why its parameters become the "
+            "quantized classes whose loader attribute the fix sets through set_weight_attrs."
+        ),
+    },
+    {
+        "motivation": (
+            "Speculative decoding with NEXTN hung in an NCCL all-gather at TP 4 when sampling was on: each rank "
+            "drew its own draft tokens, so ranks disagreed on how many tokens to verify and the collective "
+            "never completed; greedy runs were unaffected."
+        ),
+        "implementation": (
+            "eagle_sample now broadcasts the accepted token ids and accept_length from rank 0 with "
+            "broadcast_pyobj before verify, and the target-verify path reads accept_index from that broadcast "
+            "so every rank commits the same number of Mamba states."
+        ),
+        "explain": (
+            "The draft head reuses this MergedColumnParallelLinear projection, so its output is identical on all "
+            "ranks only once the sampled inputs are broadcast as the fix does."
+        ),
+    },
+]
+
+
 def make_card(pr: int = 100, **overrides) -> dict:
-    """A card that passes every foundation rule."""
+    """A card that passes every foundation rule (its prose is one of :data:`PROSE`, by PR number)."""
+    story = PROSE[pr % len(PROSE)]
     card = {
         "pr": pr,
         "title": f"Fuse the widget projection in layer {pr}",
@@ -35,22 +105,16 @@ def make_card(pr: int = 100, **overrides) -> dict:
         "lane": "gdn-projection",
         "status": "current",
         "superseded_by": [],
-        "motivation": (
-            "Decode spent 10.1 us per layer in two GEMMs over the same hidden states at TP4, because "
-            "in_proj_qkvz and in_proj_ba were separate column-parallel layers reading the input twice."
-        ),
-        "implementation": (
-            "Qwen3GatedDeltaNet now builds one MergedColumnParallelLinear in qwen3_next.py whose weight_loader "
-            "accepts tuple shard ids, and the forward splits the single output with a Triton kernel."
-        ),
+        "motivation": story["motivation"],
+        "implementation": story["implementation"],
         "key_fragment": {
             "file": "python/sglang/srt/models/qwen3_next.py",
             "match": "self.in_proj_qkvzba = MergedColumnParallelLinear(",
-            "explain": "One merged linear replaces the two projections; output sizes list qkvz then ba.",
+            "explain": story["explain"],
         },
         "files": {"runtime": ["python/sglang/srt/models/qwen3_next.py"], "tests": [], "docs": []},
         "validation": {
-            "claims": ["TTFT -2.6% (PR description; tp4 dp4, NEXTN)"],
+            "claims": ["TTFT -2.6% (PR description; tp4 dp4, NEXTN, 200 prompts)"],
             "lanes": ["python -m pytest test/registered/4-gpu-models/test_qwen3_next_models.py"],
         },
         "runtime": {"none": "no reference for this test card"},

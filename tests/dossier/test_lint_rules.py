@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from dossier.lint import RULES, LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.factories import LANES, make_card, write_project
 
-FOUNDATION = ("D1", "D2", "D4", "D5")  # evidence (D3) has its own tests with fixture diffs
+FOUNDATION = ("D1", "D2", "D4", "D5")  # evidence (D3) and claims (D6) have their own tests
 
 
 def lint(root: Path, **kw):
@@ -30,6 +31,7 @@ def test_valid_project_is_clean(project_dir):
 def test_every_registered_rule_has_a_test_here():
     tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512"}
     tested |= {"D100", "D111"}  # in test_bad_input.py (symlinks, misnamed files)
+    tested |= {"D220", "D221", "D222", "D404", "D213"}  # project-wide: tests/dossier/test_shallow_corpus.py
     foundation = {c for c in RULES if c[:2] in ("D1", "D2", "D4", "D5")}
     assert foundation <= tested, sorted(foundation - tested)
 
@@ -69,13 +71,29 @@ CARD_CASES = [
     ("D201", _set("motivation", REPEAT)),
     ("D202", _set("implementation", "TODO: describe the implementation of this change in qwen3_next.py "
                                     "once the diff has been read and the loader understood fully.")),
-    ("D203", _set("motivation", "This pull request is an optimization and a refactor of the model code that "
-                                "makes things generally faster and cleaner, with a follow-up bugfix to it.")),
-    ("D204", _set("implementation", "Merges in_proj_qkvz and in_proj_ba into qwen3_next.py.")),
+    ("D204", _set("implementation", "Merges in_proj_qkvz and in_proj_ba into one MergedColumnParallelLinear in "
+                                    "qwen3_next.py with a weight_loader for tuple shard ids.")),
     ("D205", _set("key_fragment.explain", "merged")),
     ("D206", _set("key_fragment.match", "from sglang.srt.layers.linear import MergedColumnParallelLinear")),
     ("D207", _set("key_fragment.match", "x=")),
     ("D208", _set("validation.claims", [])),
+    ("D208", _set("validation.lanes", [])),
+    ("D208", _set("validation.claims", ["none given"])),
+    ("D209", _set("motivation", "The projection code in this model was restructured: in_proj_qkvz and in_proj_ba "
+                                "now live in one MergedColumnParallelLinear, and the forward pass reads the merged "
+                                "output through the fused split kernel instead of two separate outputs.")),
+    ("D210", _set("implementation", " ".join(["the loader reads the merged weight and the loader splits the "
+                                              "merged weight so the loader"] * 6))),
+    ("D211", _set("implementation", "The weight_loader of MergedColumnParallelLinear now takes tuple shard ids. "
+                                    "The weight_loader of MergedColumnParallelLinear now takes tuple shard ids. "
+                                    "It splits in_proj_qkvz by output_sizes and loads each piece in its slot.")),
+    ("D212", _set("implementation", "The projection of the model was changed so that the two separate layers "
+                                    "become a single merged layer, which reads the input once; the loader was "
+                                    "adapted to the new layout and the forward pass splits the result again.")),
+    ("D214", _set("key_fragment.explain", "This line is where the change happens: the two old layers become one "
+                                          "new layer, and everything downstream reads from it after the PR.")),
+    ("D403", _set("merged_at", dt.date(2019, 1, 1))),
+    ("D403", _set("merged_at", dt.date(2099, 5, 1))),
     ("D401", _set("merged_at", None)),
     ("D402", _set("status", "candidate")),
     ("D501", _set("lane", "no-such-lane")),
@@ -185,14 +203,20 @@ def test_lanes_file_is_schema_checked(tmp_path):
 
 def test_select_limits_rules(tmp_path):
     root = write_project(tmp_path, [make_card(100, lane="nope", implementation="Too short.")])
-    assert codes(root) == {"D501", "D204", "D201", "D203"}
+    assert codes(root) == {"D501", "D204", "D201", "D212"}
     assert codes(root, select=["D5"]) == {"D501"}
 
 
 def test_strict_promotes_warnings(tmp_path):
+    root = write_project(tmp_path, [make_card(100, implementation=make_card(100)["implementation"] + " See #4242.")])
+    assert [d.severity for d in lint(root) if d.code == "D510"] == ["warning"]
+    assert [d.severity for d in lint(root, strict=True) if d.code == "D510"] == ["error"]
+
+
+def test_missing_validation_is_an_error(tmp_path):
     root = write_project(tmp_path, [make_card(100, validation={"claims": [], "lanes": []})])
-    assert [d.severity for d in lint(root) if d.code == "D208"] == ["warning"]
-    assert [d.severity for d in lint(root, strict=True) if d.code == "D208"] == ["error"]
+    assert [d.severity for d in lint(root) if d.code == "D208"] == ["error", "error"]
+
 
 
 def test_answer_block_citing_unknown_pr(tmp_path):

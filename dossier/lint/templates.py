@@ -1,0 +1,78 @@
+"""D22x: cards written from a template, or copied from each other (project scope).
+
+A template shows once the card-specific parts are masked (title words, paths, numbers, identifiers, model
+names, diff statistics): what is left is the frame, and a frame shared by several cards was filled in, not
+written. A copy shows as shared word 5-grams, between two cards or between the fields of one card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import combinations
+
+from dossier import prose
+from dossier.lint.depth import ALL_FIELDS, text_of
+from dossier.lint.registry import Finding, rule
+
+MIN_SHARED_SKELETON = 3  # cards sharing one masked skeleton
+SKELETON_SIMILAR = 0.7  # trigram Jaccard of two skeletons that count as one
+MAX_COPY = 0.5  # word 5-gram Jaccard between two texts
+MIN_SKELETON = 6  # tokens; shorter skeletons say too little to compare
+
+
+def _cards(ctx):
+    """(card, doc) for every valid card, first file per PR."""
+    docs = {d.data["pr"]: d for d in reversed(ctx.project.valid_docs())}
+    return [(c, docs[c.pr]) for c in ctx.project.cards]
+
+
+def _trigrams(tokens: tuple[str, ...]) -> set[tuple[str, ...]]:
+    return {tokens[i:i + 3] for i in range(len(tokens) - 2)}
+
+
+@rule("D220", "three or more cards share one masked skeleton (filled from a template)", scope="project")
+def shared_skeleton(ctx) -> Iterator[Finding]:
+    cards = _cards(ctx)
+    for name in ALL_FIELDS:
+        skels = [(c, d, prose.skeleton(text_of(c, name), c.title)) for c, d in cards]
+        skels = [(c, d, s, _trigrams(s)) for c, d, s in skels if len(s) >= MIN_SKELETON]
+        peers: dict[int, set[int]] = {c.pr: set() for c, *_ in skels}
+        for (a, _, sa, ta), (b, _, sb, tb) in combinations(skels, 2):
+            if sa == sb or prose.jaccard(ta, tb) >= SKELETON_SIMILAR:
+                peers[a.pr].add(b.pr)
+                peers[b.pr].add(a.pr)
+        for c, d, *_ in skels:
+            if len(peers[c.pr]) + 1 >= MIN_SHARED_SKELETON:
+                others = ", ".join(f"#{p}" for p in sorted(peers[c.pr])[:4])
+                more = f" and {len(peers[c.pr]) - 4} more" if len(peers[c.pr]) > 4 else ""
+                yield Finding(f"{name}#value",
+                              f"{name} has the same frame as {others}{more} once titles, paths, numbers and "
+                              "identifiers are masked: a filled template, not a description of this change",
+                              hint="write what this PR's diff does, in your own words", doc=d)
+
+
+@rule("D221", "a field nearly copies a field of another card (word 5-gram Jaccard > 0.5)", scope="project")
+def cross_copy(ctx) -> Iterator[Finding]:
+    cards = _cards(ctx)
+    grams = {c.pr: {name: prose.shingles(text_of(c, name)) for name in ALL_FIELDS} for c, _ in cards}
+    for (a, da), (b, db) in combinations(cards, 2):
+        for na in ALL_FIELDS:
+            for nb in ALL_FIELDS:
+                j = prose.jaccard(grams[a.pr][na], grams[b.pr][nb])
+                if j > MAX_COPY:
+                    yield Finding(f"{nb}#value",
+                                  f"{nb} shares {j:.0%} of its word 5-grams with {na} of #{a.pr}", doc=db,
+                                  hint="each card describes its own PR in its own words")
+
+
+@rule("D222", "a card's motivation, implementation and explain copy each other", scope="project")
+def self_copy(ctx) -> Iterator[Finding]:
+    for c, d in _cards(ctx):
+        grams = {name: prose.shingles(text_of(c, name)) for name in ALL_FIELDS}
+        for na, nb in combinations(ALL_FIELDS, 2):
+            j = prose.jaccard(grams[na], grams[nb])
+            if j > MAX_COPY:
+                yield Finding(f"{nb}#value", f"{nb} shares {j:.0%} of its word 5-grams with {na}", doc=d,
+                              hint="motivation is the problem, implementation the code change, explain the "
+                                   "matched lines")
+

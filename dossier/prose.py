@@ -44,6 +44,11 @@ GENERIC_CODE = {"self", "cls", "none", "true", "false", "return", "import", "fro
                  "float", "bool", "list", "dict", "tuple", "len", "range", "isinstance", "getattr", "setattr",
                  "hasattr", "print", "super", "torch", "args", "kwargs", "x", "y", "e.g", "i.e", "etc", "vs", "i.e.",
                  "e.g."}
+#: products and projects written in CamelCase: names, not code
+BRANDS = {"github", "gitlab", "pytorch", "flashinfer", "deepep", "deepgemm", "tensorrt", "cute", "cutedsl", "nvlink",
+          "rocm", "huggingface", "modelscope", "openai", "sglang", "vllm", "triton", "mooncake", "nixl", "fastapi",
+          "numpy", "cupy", "jax", "megatron", "deepspeed", "nvidia", "amd", "intel", "moe", "gluon", "hopper",
+          "blackwell", "ampere", "javascript", "typescript", "macos", "iphone", "youtube", "linkedin", "slack"}
 _ABBREVIATION = re.compile(r"^(?:e\.g|i\.e|etc|vs|a\.k\.a|cf|no|approx)\.?$", re.IGNORECASE)
 
 #: generic phrases that say nothing a reader can check (with their inflections)
@@ -140,16 +145,22 @@ def identifiers(text: str) -> set[str]:
     found = {m.group(0).removesuffix("()") for m in IDENTIFIER.finditer(text)}
     for span in _CODE_SPAN.findall(text):  # a `code span` is an identifier even when it is one plain word
         span = span.strip().removesuffix("()")
-        if re.fullmatch(r"[A-Za-z_][\w.]*", span) and len(span) >= 3:
+        if re.fullmatch(r"[A-Za-z_][\w.]*", span) and (len(span) >= 3 or not span.islower()):
             found.add(span)
     return {i for i in found if _meaningful(i)}
 
 
 def _meaningful(ident: str) -> bool:
     low = ident.lower()
-    if low in GENERIC_CODE or _ABBREVIATION.match(ident) or (ident.startswith("__") and ident.endswith("__")):
+    if low in GENERIC_CODE or low in BRANDS or _ABBREVIATION.match(ident) or (ident.startswith("__") and ident.endswith("__")):
         return False
     return not re.fullmatch(r"[\d._]+|v?\d+(?:\.\d+)+\w*", ident)
+
+
+def concrete_terms(text: str) -> set[str]:
+    """Identifiers, paths and numbers: the things in ``text`` a reader can look up or check."""
+    text = clean(text)
+    return identifiers(text) | set(_PATHLIKE.findall(text)) | set(re.findall(r"\d+(?:\.\d+)?", text))
 
 
 def is_model_name(ident: str) -> bool:

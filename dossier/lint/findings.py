@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dossier.drift import DriftError, locate
-from dossier.lint.depth import CONCRETE, MIN_PROSE, PLACEHOLDER
+from dossier import prose
+from dossier.lint.depth import PLACEHOLDER
 from dossier.lint.links import missing_test, module_exists
 from dossier.lint.registry import Finding, rule
 from dossier.model import FindingCard
 
 PROSE = ("symptom", "cause", "fix")
+MIN_WORDS = 20
 
 
 @rule("D701", "finding name differs from the file name", scope="finding")
@@ -83,7 +85,7 @@ def finding_prose(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
         text = getattr(finding, name)
         if PLACEHOLDER.search(text):
             yield Finding(f"{name}#value", f"{name} is a placeholder")
-        elif len(text) < MIN_PROSE or len(CONCRETE.findall(text)) < 3:
+        elif len(prose.words(text)) < MIN_WORDS or len(prose.concrete_terms(text)) < 3:
             yield Finding(f"{name}#value", f"{name} is too thin to act on",
                           hint="name the files, functions, flags and the numbers that show the bug")
 

@@ -21,18 +21,30 @@ runner = CliRunner()
 GOOD = make_card(100)
 AMBIGUOUS = make_card(
     101,
+    implementation=(
+        "GatedWidget.project now calls in_proj_qkvzba once and cuts the result with projected.split, sizing the "
+        "ba slice from num_v_heads; the two ColumnParallelLinear layers in_proj_qkvz and in_proj_ba are gone "
+        "from the constructor of the widget model."
+    ),
     key_fragment={
         "file": ev.MODEL,
         "match": "in_proj_qkvzba",
-        "explain": "Both places that use the merged projection, at once.",
+        "explain": "in_proj_qkvzba appears where the merged layer is built and where project calls it, so this "
+                   "match lands in two hunks of the file at once.",
     },
 )
 REMOVAL = make_card(
     102,
+    implementation=(
+        "The helper split_qkvz, which cut the packed projection into q, k, v and z with qkvz.split and made each "
+        "piece contiguous, is deleted: project returns both parts of the merged in_proj_qkvzba output from one "
+        "projected.split call."
+    ),
     key_fragment={
         "file": ev.DELETED,
         "match": "def split_qkvz(",
-        "explain": "The slicing helper the merged projection made unnecessary.",
+        "explain": "split_qkvz was the slicing helper that the merged projection made unnecessary; the PR deletes "
+                   "its whole file, so the match sits on removed lines.",
     },
 )
 

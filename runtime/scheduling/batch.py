@@ -13,8 +13,8 @@ Mirrors ``ScheduleBatch`` of SGLang 0.5.23 (``srt/managers/schedule_batch.py``):
 - ``mix_with_running`` appends the decode rows as one-token extends after the prefill rows, keeps the
   prefill rows' tracking across the merge and leaves the decode rows untracked (the inline equivalent of
   #39526 in 0.5.23). Two bug variants rewind that: ``drop_track_on_mix`` lets the merge drop the tracking
-  after the claim (#39342), and ``track_view_mismatch`` keeps the prefill-only metadata and reads it
-  positionally against the merged rows (the #23075 class, harmless while prefill rows come first).
+  after the claim (#39342), and ``track_meta_short`` keeps the prefill-only metadata, shorter than the
+  merged rows (the #23075 class: metadata and rows of different lengths).
 """
 
 from __future__ import annotations
@@ -109,8 +109,8 @@ def mix_with_running(extend: Batch, decode: Batch, res: Resolved) -> Batch:
     mixed = Batch("mixed", first + second)
     if extend.track is None or res.has("drop_track_on_mix"):
         return mixed
-    if res.has("track_view_mismatch"):
-        mixed.track = extend.track
+    if res.has("track_meta_short"):
+        mixed.track = extend.track  # one entry per prefill row, fewer than the merged rows
         return mixed
     by_row = dict(zip(extend.rows, extend.track, strict=True))
     mixed.track = [None if row.is_decode else by_row[row] for row in mixed.rows]

@@ -39,17 +39,19 @@ from dataclasses import dataclass, field, replace
 STRATEGIES = ("auto", "no_buffer", "extra_buffer", "extra_buffer_lazy")
 ROW_ORDERS = ("prefill_first", "decode_first")
 #: Switches that depart from 0.5.23: ``bug`` variants rewind a fixed upstream bug (or break a guard),
-#: ``fix`` variants apply the fix of a finding this model makes about 0.5.23 (see ``cards/findings/``).
+#: ``fix`` variants apply the fix of a finding this model makes about 0.5.23 (see ``cards/findings/``),
+#: ``housekeeping`` variants change resource use only.
 VARIANTS: dict[str, tuple[str, str]] = {
     "drop_track_on_mix": ("bug", "the mixed-batch merge drops the prefill rows' tracking (#39342)"),
-    "track_view_mismatch": ("bug", "track metadata keeps the prefill rows' length, read against the merged "
-                                   "rows (the #23075 class)"),
+    "track_meta_short": ("bug", "a mixed batch keeps the prefill rows' track metadata while the snapshot "
+                                "kernel walks every row and clamps its index into it (the #23075 class)"),
     "single_track_slot": ("bug", "one ping-pong track slot under overlap"),
     "lazy_keep_prealloc_on_mix": ("bug", "extra_buffer_lazy keeps the boundary slot of a decode step that "
                                          "rode a mixed batch (no mamba_lazy_undo_prealloc_at_boundary)"),
     "lookahead_seqlen": ("bug", "a decode checkpoint's depth is read from kv_committed_len without taking off "
                                 "the overlap lookahead"),
-    "alias_alloc": ("bug", "the slot allocator hands out views into its free list (#21684 housekeeping)"),
+    "clone_alloc": ("housekeeping", "the state slot allocator clones the indices it hands out instead of "
+                                    "returning views into its free list, as 0.5.23 does (#21684)"),
     "page_grid_cut": ("fix", "a continuing prefill chunk is cut on the page grid too (page-grid finding)"),
     "replayssm_fold_at_finish": ("fix", "a finishing ReplaySSM request folds its ring into the checkpoint "
                                         "and donates it at its full length (ReplaySSM finish finding)"),
@@ -73,7 +75,8 @@ class Knobs:
     chunk_size: int = 16  # --chunked-prefill-size
     page_size: int = 1  # --page-size
     overlap: bool = True  # not --disable-overlap-schedule
-    row_order: str = "prefill_first"  # rows of a mixed batch (SGLang puts prefill rows first)
+    row_order: str = "prefill_first"  # rows of a mixed batch: SGLang appends the decode rows
+    # (ScheduleBatch.mix_with_running); "decode_first" only shows the snapshot indexing is order-proof
     track_interval: int = 16  # --mamba-track-interval
     state_chunk: int = 4  # the chunked kernel's chunk (FLA CHUNK_SIZE, or the HF config's mamba_chunk_size)
     replayssm: bool = False  # --enable-linear-replayssm

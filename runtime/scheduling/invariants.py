@@ -14,7 +14,6 @@ Each violation raises :class:`InvariantViolation` naming the invariant:
 - ``launch-target``: a batch writes only slots its own requests hold (never a tree-owned or free slot).
 - ``state-conservation`` / ``kv-conservation``: free + held by requests + held by the tree = every slot,
   disjointly, slot 0 never handed out.
-- ``index-ownership``: every stored slot index owns its storage (the #21684 class).
 - ``lookahead``: a decode result is processed at most one prepared decode batch behind (the assertion in
   ``_handle_finish_state_updated_req``).
 - ``track-slots``: an extra_buffer_lazy request holds one track slot, two only while a decode step at a
@@ -26,8 +25,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-
-from runtime.scheduling.pools import owns_storage
 
 if TYPE_CHECKING:
     from runtime.scheduling.batch import Batch
@@ -155,11 +152,8 @@ class Checker:
         sim = self.sim
         req_states: list[int] = []
         req_kv: list[int] = []
-        indices: list[torch.Tensor] = []
         for req in sim.active_requests():
-            held = req.held_state_slots()
-            indices.extend(held)
-            req_states.extend(int(s) for s in held)
+            req_states.extend(int(s) for s in req.held_state_slots())
             req_kv.extend(req.kv_row[req.protected_len:])
         tree_states: list[int] = []
         tree_kv: list[int] = []
@@ -167,7 +161,6 @@ class Checker:
             for node in sim.tree.nodes():
                 tree_kv.extend(node.kv)
                 if node.state is not None:
-                    indices.append(node.state)
                     tree_states.append(int(node.state))
         for name, pool, req, tree in (
             ("state-conservation", sim.sp.allocator, req_states, tree_states),
@@ -179,10 +172,6 @@ class Checker:
             if count[0] != 0 or not bool((count[1:] == 1).all()):
                 raise InvariantViolation(name, f"free {len(pool.free_slots)} + requests {len(req)} + tree "
                                          f"{len(tree)} are not the {pool.size} slots, each once")
-        for index in indices:
-            if not owns_storage(index):
-                raise InvariantViolation("index-ownership", f"slot index {int(index)} is a view into a "
-                                         f"{index.untyped_storage().nbytes()}-byte free list")
 
 
 def _describe(prov: tuple) -> str:

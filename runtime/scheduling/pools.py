@@ -12,8 +12,10 @@ The #21684 class (indices stored without owning their storage): 0.5.23's ``Mamba
 (``srt/mem_cache/allocator/mamba.py``) still returns ``free_slots[:n]``, a view that pins the whole
 free-list storage for as long as a holder keeps it. Some holders clone (``MambaComponent.
 prepare_for_caching_req``), others keep the view (the request's ``mamba_pool_idx`` set in
-``MambaComponent.finalize_match_result_in_cache``). The ``alias`` flag hands out views;
-:func:`owns_storage` is the check that catches them. (#21684 itself was closed with no recoverable diff.)
+``MambaComponent.finalize_match_result_in_cache``). The allocator hands out views, as 0.5.23 does; the
+free list never changes in place, so a view is never overwritten: the cost is stale storage kept alive,
+not corruption. :func:`pinned_bytes` measures it (a housekeeping number, not an invariant); the
+``clone_alloc`` variant clones. (#21684 itself was closed with no recoverable diff.)
 """
 
 from __future__ import annotations
@@ -32,11 +34,21 @@ def owns_storage(index: torch.Tensor) -> bool:
     return index.untyped_storage().nbytes() == index.numel() * index.element_size()
 
 
+def pinned_bytes(indices: list[torch.Tensor]) -> int:
+    """Bytes of free-list storage that held index views keep alive beyond their own size."""
+    storages = {}
+    for index in indices:
+        if not owns_storage(index):
+            storage = index.untyped_storage()
+            storages[storage.data_ptr()] = storage.nbytes()
+    return sum(storages.values())
+
+
 class SlotAllocator:
     """Free list of slot ids ``1..size``."""
 
-    def __init__(self, size: int, alias: bool = False) -> None:
-        self.size, self.alias = size, alias
+    def __init__(self, size: int, views: bool = False) -> None:
+        self.size, self.views = size, views
         self.free_slots = torch.arange(1, size + 1, dtype=torch.int64)
 
     def available(self) -> int:
@@ -47,7 +59,7 @@ class SlotAllocator:
             return None
         out = self.free_slots[:n]
         self.free_slots = self.free_slots[n:]
-        return out if self.alias else out.clone()
+        return out if self.views else out.clone()
 
     def free(self, index: torch.Tensor) -> None:
         self.free_slots = torch.cat((self.free_slots, index.reshape(-1)))
@@ -72,8 +84,8 @@ class StatePool:
     ``fill(slot)`` is the cursor (records pending).
     """
 
-    def __init__(self, size: int, template: States, alias: bool = False) -> None:
-        self.allocator = SlotAllocator(size, alias)
+    def __init__(self, size: int, template: States, views: bool = True) -> None:
+        self.allocator = SlotAllocator(size, views)
         self.conv = template.conv.new_zeros(template.conv.shape[0], size + 1, *template.conv.shape[1:])
         self.ssm = template.ssm.new_zeros(template.ssm.shape[0], size + 1, *template.ssm.shape[1:])
         self.prov_conv: list[tuple] = [UNWRITTEN] * (size + 1)

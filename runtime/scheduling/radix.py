@@ -20,6 +20,11 @@ Rules, as read in SGLang 0.5.23:
   (``MambaComponent.acquire_component_lock`` locks the one node). Eviction: dropping the state of an inner
   or KV-locked node leaves a tombstone that keeps its KV (``MambaComponent.evict_component``); evicting an
   unlocked leaf frees its KV and state.
+- Two LRUs: KV recency is refreshed along the whole matched or inserted path, Mamba recency only for the
+  state a match uses (its best node) and for a state as it enters the tree or is donated again
+  (``MambaComponent.refresh_lru``: ``MATCH_END`` only, ``WALKDOWN``/``INSERT_END`` no-ops;
+  ``commit_insert_component_data``: ``insert_mru`` / ``reset_node_mru``). State eviction follows the Mamba
+  LRU, KV eviction the KV one.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ class Node:
     children: dict[tuple[int, ...], Node] = field(default_factory=dict)
     lock_ref: int = 0  # KV lock, counted along the whole path
     state_lock: int = 0  # Mamba lock, on the locked node only
-    last_access: int = 0
+    last_access: int = 0  # KV LRU
+    mamba_access: int = 0  # Mamba LRU
     id: int = field(default_factory=lambda: next(_ids))
 
 
@@ -78,6 +84,10 @@ class RadixTree:
     def _touch(self, node: Node) -> None:
         self.clock += 1
         node.last_access = self.clock
+
+    def _touch_state(self, node: Node) -> None:
+        self.clock += 1
+        node.mamba_access = self.clock
 
     def _child_key(self, tokens: tuple[int, ...], pos: int) -> tuple[int, ...]:
         return tokens[pos:pos + self.page]
@@ -119,6 +129,8 @@ class RadixTree:
             if partial:
                 break
         best.full_hit = pos
+        if best.node is not self.root:
+            self._touch_state(best.node)
         return best
 
     def insert(self, tokens: tuple[int, ...], row: list[int], protected_len: int,
@@ -150,6 +162,7 @@ class RadixTree:
             self._touch(node)
         if state is None:
             return node, False
+        self._touch_state(node)
         if node.state is None:
             node.state = state
             self.stats.donated += 1
@@ -208,7 +221,7 @@ class RadixTree:
     def evict_states(self, need: int) -> None:
         """Drop unlocked states, least recently used first: tombstone inner nodes, remove leaves."""
         cands = sorted((n for n in self.nodes() if n.state is not None and n.state_lock == 0),
-                       key=lambda n: (n.last_access, n.id))
+                       key=lambda n: (n.mamba_access, n.id))
         for node in cands:
             if self.state_pool.allocator.available() >= need:
                 return

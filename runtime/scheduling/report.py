@@ -18,31 +18,29 @@ from runtime.scheduling.request import ReqSpec
 from runtime.scheduling.scheduler import SimulationError, Simulator, Stats
 from runtime.scheduling.workload import VOCAB, expected_outputs
 
-KNOB_COLUMNS = ["strategy", "radix", "mixed", "chunk", "page", "overlap", "order", "replayssm"]
+KNOB_COLUMNS = ["strategy", "radix", "mixed", "chunk", "page", "overlap", "replayssm"]
 RESULT_COLUMNS = ["hit_rate", "donated", "evicted", "peak_states", "peak_tree_states", "snapshots", "steps",
                   "result"]
 
 
 def knob_grid(base: Knobs | None = None, chunk_sizes: Sequence[int] = (8, 32),
               pages: Sequence[int] = (1, 4)) -> list[Knobs]:
-    """Every valid combination of strategy, radix, mixed, chunk size, page size, overlap and row order;
+    """Every valid combination of strategy, radix, mixed, chunk size, page size and overlap;
     extra_buffer_lazy with overlap (what it saves slots under); ReplaySSM where 0.5.23 accepts it (no_buffer
     or no radix cache) at page 1 without overlap.
 
-    Row order only matters in mixed batches and the strategy only with the radix cache on, so those
-    duplicates are dropped; combinations SGLang refuses at start-up (no_buffer with pages or overlap) too.
+    The strategy only matters with the radix cache on, so those duplicates are dropped; combinations SGLang
+    refuses at start-up (no_buffer with pages or overlap) too. Mixed rows come in SGLang's order.
     """
     base = base or Knobs()
     grid, seen = [], set()
-    for strategy, radix, mixed, chunk, page, overlap, order, replayssm in itertools.product(
+    for strategy, radix, mixed, chunk, page, overlap, replayssm in itertools.product(
             ("no_buffer", "extra_buffer", "extra_buffer_lazy"), (True, False), (False, True), chunk_sizes, pages,
-            (False, True),
-            ("prefill_first", "decode_first"), (False, True)):
-        if ((not mixed and order == "decode_first") or (replayssm and (page > 1 or overlap))
-                or (strategy == "extra_buffer_lazy" and not overlap)):
+            (False, True), (False, True)):
+        if (replayssm and (page > 1 or overlap)) or (strategy == "extra_buffer_lazy" and not overlap):
             continue
         knobs = base.with_(strategy=strategy if radix else "auto", radix=radix, mixed=mixed, chunk_size=chunk,
-                           page_size=page, overlap=overlap, row_order=order, replayssm=replayssm)
+                           page_size=page, overlap=overlap, replayssm=replayssm)
         try:
             resolve(knobs)
         except ConfigError:
@@ -74,7 +72,7 @@ class RunSummary:
         return {
             "strategy": "extra_buffer_lazy" if resolve(k).lazy else self.mode, "radix": k.radix, "mixed": k.mixed, "chunk": k.chunk_size,
             "page": k.page_size,
-            "overlap": resolve(k).overlap, "order": k.row_order if k.mixed else "-", "replayssm": k.replayssm,
+            "overlap": resolve(k).overlap, "replayssm": k.replayssm,
             "hit_rate": round(s.hit_rate, 3) if s else None,
             "donated": sum(d.kept for d in s.donations) if s else None, "evicted": self.evicted,
             "peak_states": s.peak_state_slots if s else None,

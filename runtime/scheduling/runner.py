@@ -9,9 +9,11 @@ flattened in batch order, and a tracked row ``i`` of the metadata reads
 - the conv state from the ``kernel - 1`` inputs ending at ``query_start[i] + aligned_len``
   (``HybridLinearAttnBackend._init_track_conv_indices``),
 
-with ``length = kernel_seqlen[i] - prefix_len[i]``. Metadata and rows must therefore agree row for row;
-a snapshot assembled from the wrong row or across rows gets :data:`~runtime.scheduling.pools.GARBAGE`
-provenance. Decode snapshots copy the working state after the step into the track slot.
+with ``length = kernel_seqlen[i] - prefix_len[i]``. Metadata and rows must therefore agree row for row:
+the kernel walks every row of the batch and clamps its index into the metadata (what a shorter track
+tensor gives a kernel that does not bound-check), so with metadata shorter than the rows the last entry
+is applied again to the rows past it. A snapshot assembled from the wrong row or across rows gets
+:data:`~runtime.scheduling.pools.GARBAGE` provenance. Decode snapshots copy the working state after the step into the track slot.
 
 With ReplaySSM (no_buffer only) a decode batch reads ``fold(checkpoint, ring)`` and either appends a ring
 record or flushes (:func:`_flushes`); extend rows read the checkpoint alone. A row whose input state is
@@ -78,9 +80,11 @@ def forward(batch: Batch, model: TinyHybrid, sp: StatePool, kv: KVPool, res: Res
         flat.h_at.extend((b, row.prefix_len + j * chunk) for j in range(out.h.shape[0]))
         flat.conv.extend(out.conv_inputs.unbind(0))
         flat.conv_at.extend((b, row.prefix_len + i) for i in range(row.extend_len))
-    for i, entry in enumerate(batch.track or []):
-        if entry is not None and entry.track.mask:
-            _snapshot(batch, i, entry, flat, sp, res)
+    if batch.track:  # the snapshot kernel walks every row and clamps the row index into the metadata
+        for i in range(len(batch.rows)):
+            entry = batch.track[min(i, len(batch.track) - 1)]
+            if entry is not None and entry.track.mask:
+                _snapshot(batch, i, entry, flat, sp, res)
     for row, slot, _ in batch.decode_track:
         working = int(row.req.working)
         _write(batch, sp, slot, sp.read(working), sp.prov[working])

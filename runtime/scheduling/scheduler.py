@@ -50,7 +50,7 @@ from runtime.scheduling.batch import Batch, Row, mix_with_running, prepare_for_d
 from runtime.scheduling.config import Knobs, resolve
 from runtime.scheduling.invariants import Checker
 from runtime.scheduling.model import Oracle, TinyHybrid, shared
-from runtime.scheduling.pools import KVPool, StatePool
+from runtime.scheduling.pools import KVPool, StatePool, pinned_bytes
 from runtime.scheduling.radix import RadixTree
 from runtime.scheduling.request import ReqSpec, Request
 from runtime.scheduling.runner import forward
@@ -96,6 +96,7 @@ class Stats:
     peak_state_slots: int = 0
     peak_tree_states: int = 0
     peak_kv_slots: int = 0
+    peak_pinned_bytes: int = 0  # free-list storage kept alive by held index views (housekeeping, #21684)
     donations: list[Donation] = field(default_factory=list)
     snapshot_log: list[tuple[str, int, str]] = field(default_factory=list)
 
@@ -113,7 +114,7 @@ class Simulator:
         if model is None:
             model, oracle = shared()
         self.model, self.oracle = model, oracle or Oracle(model)
-        self.sp = StatePool(knobs.state_slots, model.empty_states(), alias=self.res.has("alias_alloc"))
+        self.sp = StatePool(knobs.state_slots, model.empty_states(), views=not self.res.has("clone_alloc"))
         self.kv = KVPool(knobs.kv_slots, model.dims, model.dtype, model.device)
         self.tree = RadixTree(knobs.page_size, self.kv, self.sp) if self.res.mode != "none" else None
         self.pending = sorted(workload, key=lambda s: (s.arrival, s.rid))
@@ -499,6 +500,10 @@ class Simulator:
         s = self.stats
         s.peak_state_slots = max(s.peak_state_slots, self.sp.allocator.size - self.sp.allocator.available())
         s.peak_kv_slots = max(s.peak_kv_slots, self.kv.allocator.size - self.kv.allocator.available())
+        held = [slot for r in self.active_requests() for slot in r.held_state_slots()]
+        if self.tree is not None:
+            held += [n.state for n in self.tree.nodes() if n.state is not None]
+        s.peak_pinned_bytes = max(s.peak_pinned_bytes, pinned_bytes(held))
         if self.tree is not None:
             held = sum(1 for n in self.tree.nodes() if n.state is not None)
             s.peak_tree_states = max(s.peak_tree_states, held)

@@ -12,26 +12,26 @@ def test_cli_reports_known_findings_with_exit_zero(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "hit_rate" in out and "extra_buffer" in out and "no_buffer" in out and "none" in out
     verdict = out.strip().splitlines()[-1]
-    assert verdict.startswith("FAIL: 5 of 39 combinations break") and "explained by no known" not in verdict
+    assert verdict.startswith("FAIL: 3 of 26 combinations break") and "explained by no known" not in verdict
     assert "--variant replayssm_fold_at_finish" in verdict and "--variant replayssm_fold_before_mix" in verdict
     doc = json.loads(out_file.read_text())
-    assert doc["lane"] == "scheduling" and len(doc["rows"]) == 39
+    assert doc["lane"] == "scheduling" and len(doc["rows"]) == 26
     failed = [r for r in doc["rows"] if r["result"] != "ok"]
-    assert len(failed) == 5 and all(r["replayssm"] for r in failed)
+    assert len(failed) == 3 and all(r["replayssm"] for r in failed)
 
 
 def test_cli_passes_with_the_fixes(capsys):
     fixes = ["--variant", "replayssm_fold_at_finish", "--variant", "replayssm_fold_before_mix"]
     assert main(["--workload", "mixed-repro", "--quick", *fixes]) == 0
-    assert "PASS: all 39 combinations" in capsys.readouterr().out
+    assert "PASS: all 26 combinations" in capsys.readouterr().out
 
 
 def test_cli_fails_with_a_bug_variant(capsys):
     assert main(["--workload", "mixed-repro", "--quick", "--variant", "drop_track_on_mix"]) == 1
     out = capsys.readouterr().out
     verdict = out.strip().splitlines()[-1]
-    assert "violates write-before-donate" in out and verdict.startswith("FAIL: 17 of 39")
-    assert verdict.endswith("12 are explained by no known finding.")
+    assert "violates write-before-donate" in out and verdict.startswith("FAIL: 9 of 26")
+    assert verdict.endswith("6 are explained by no known finding.")
 
 
 def test_cli_worked_example(capsys):

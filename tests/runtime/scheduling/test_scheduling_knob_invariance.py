@@ -15,14 +15,14 @@ NO_SHRINK = (Phase.explicit, Phase.generate)  # a failing schedule is printed as
 
 
 def test_every_knob_combination_returns_the_oracle_tokens():
-    """Shared prefixes, follow-up turns and stop tokens under all 78 valid combinations of strategy (four), radix,
-    mixed chunk, chunk size, page size, overlap, row order and ReplaySSM. Where 0.5.23 breaks, a known
+    """Shared prefixes, follow-up turns and stop tokens under all 52 valid combinations of strategy (four), radix,
+    mixed chunk, chunk size, page size, overlap and ReplaySSM. Where 0.5.23 breaks, a known
     finding's fix makes it pass, and each finding breaks only the combinations its card says it needs."""
     workload = random_workload(random.Random(7), n_requests=8, follow_ups=3, stop_prob=0.4)
     assert any(s.stop for s in workload) and any(s.after is not None for s in workload)
     expected = expected_outputs(workload)
     grid = knob_grid()
-    assert len(grid) == 78
+    assert len(grid) == 52
     hit_rates, broken = {}, {}
     for knobs in grid:
         summary = judge(knobs, workload, expected)

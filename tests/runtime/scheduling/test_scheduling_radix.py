@@ -88,3 +88,18 @@ def test_state_eviction_tombstones_inner_nodes_and_removes_leaves():
     tree.evict_states(sp.allocator.available() + 1)
     assert tree.stats.leaves_evicted == 1 and not inner.children
     assert torch.isnan(sp.read(int(leaf_slot)).ssm).all()
+
+
+def test_state_eviction_follows_the_mamba_lru_not_the_path():
+    """A match walks A (depth 4) on its way to B (depth 8) but uses only B's state: the Mamba LRU refreshes
+    B alone (``MambaComponent.refresh_lru``), so A's state is evicted before the unrelated, older C's,
+    while the KV LRU saw A walked after C."""
+    tree, kv, sp = _tree(states=6)
+    toks = list(range(8))
+    a, *_ = _insert(tree, kv, sp, toks[:4])
+    c, *_ = _insert(tree, kv, sp, [40, 41, 42])
+    b, *_ = _insert(tree, kv, sp, toks)
+    assert tree.match(toks + [9], 9).node is b
+    assert a.last_access > c.last_access and a.mamba_access < c.mamba_access
+    tree.evict_states(sp.allocator.available() + 1)
+    assert a.state is None and c.state is not None and b.state is not None

@@ -436,6 +436,67 @@ def _sync_with_progress(rl, versions: list[str], cache: Path, pip_args: tuple[st
         return rl.sync(versions, cache, pip_args, on_done=tick)
 
 
+@command("verify", group=releases_app)
+def releases_verify(
+    record: Annotated[bool, typer.Option(
+        help="Write what the releases show into cards/evidence.lock (section `releases`).")] = False,
+    cache_dir: ReleasesDirOpt = None,
+    root: RootOpt = None,
+) -> None:
+    """Follow every card's key fragment through the synced releases: the release diff that added it
+    (or removed it), shipped-in / removed-in, and the date and fragment findings lint reports (D312-D315).
+
+    A release diff holds every change merged between two releases: it bounds when a line landed, it is not
+    the PR's own diff. Exit 1 when a card has a finding, 2 when no release is synced.
+    """
+    from dossier import release_evidence as rv
+    from dossier import releases as rl
+    from dossier.evidence import today
+    from dossier.source_tree import SourceTree
+
+    project = _project(root)
+    cache = rl.cache_dir(project.root, cache_dir)
+    found = rl.synced(cache)
+    if len(found) < 2:
+        err.print(f"error: {len(found)} release(s) in {cache}: run `dossier releases sync` first")
+        raise typer.Exit(USAGE)
+    trees = [SourceTree.release(r) for r in found]
+    err.print(f"scanning {len(project.cards)} card(s) through {len(trees)} releases "
+              f"({trees[0].version} .. {trees[-1].version}) in {cache}")
+    with err.status("scanning") as status:
+        def progress(tree) -> None:
+            if err.is_terminal:
+                status.update(f"scanned SGLang {tree.version}")
+            else:
+                err.print(f"scanned SGLang {tree.version}", markup=False)
+
+        if record:
+            lock = rv.record(project, trees, today(), on_release=progress)
+        else:
+            lock = rv.ReleaseLock({t.version: t.built or "" for t in trees},
+                                  rv.scan(project.cards, trees, today(), on_release=progress))
+    dates = rv.merge_dates(project.cards)
+    problems = 0
+    for card in project.cards:
+        v = lock.verdict(card, dates)
+        if v is None:
+            continue
+        ev = v.evidence
+        proof = (f"{ev.change} {ev.old.version} -> {ev.new.version} {ev.file}:{','.join(map(str, ev.lines[:4]))}"
+                 if ev else "")
+        shipped = rv.shipped_line(v)
+        out.print(f"#{card.pr:<6} {card.state:<6} {card.status:<10} {v.kind:<12} {proof}"
+                  + (f"  [{shipped}]" if shipped else ""), markup=False)
+        for code, msg in v.findings:
+            out.print(f"        {code} {msg}", markup=False)
+        problems += bool(v.findings)
+    kinds = {k: sum(1 for c in project.cards if (v := lock.verdict(c, dates)) and v.kind == k)
+             for k in (rv.RELEASE_DIFF, rv.RELEASE_SCAN)}
+    err.print(f"{kinds[rv.RELEASE_DIFF]} card(s) proven by a release diff, {kinds[rv.RELEASE_SCAN]} scanned "
+              f"without proof, {problems} with findings" + (" (recorded in cards/evidence.lock)" if record else ""))
+    raise typer.Exit(1 if problems else 0)
+
+
 @command("list", group=releases_app)
 def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> None:
     """The synced releases with their build dates and file counts."""

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 LOCK_FILE = Path("cards") / "evidence.lock"
 LOCK_VERSION = 1
+#: the kinds of evidence: a PR's own diff (section `cards`), two published releases (section `releases`)
+PR_DIFF, RELEASE_DIFF = "pr-diff", "release-diff"
+LOCK_HEADER = (
+    "# Written by `dossier lint --record` (cards: where each key fragment landed in its PR's diff) and\n"
+    "# `dossier releases verify --record` (releases: what the published SGLang releases show).\n"
+)
 
 # why a fragment did not land on one changed place (None: it did)
 NOT_CHANGED = "not-changed"  # key_fragment.file is not a file of the diff
@@ -212,6 +218,7 @@ class LockEntry:
     #: the API host the diff came from when it is not the default GitHub API (absent: api.github.com, a
     #: clone or a saved diff); lint --record refuses other hosts unless allowed explicitly
     host: str | None = None
+    kind: str = PR_DIFF
 
     def to_data(self) -> dict:
         data = {**asdict(self), "lines": list(self.lines)}
@@ -270,6 +277,8 @@ def read_lock(root: Path) -> dict[int, LockEntry]:
 
 def _lock_entry(pr: object, data: object) -> LockEntry:
     names = LockEntry.__dataclass_fields__
+    if isinstance(data, dict):
+        data = {"kind": PR_DIFF, **data}  # entries written before kinds existed are PR-diff evidence
     required = set(names) - OPTIONAL_FIELDS
     if not isinstance(pr, int) or not isinstance(data, dict) or not required <= set(data) <= set(names):
         raise LockError(f"entry {pr!r} must be a PR number mapping to the fields {', '.join(sorted(required))}"
@@ -281,22 +290,43 @@ def _lock_entry(pr: object, data: object) -> LockEntry:
     for name, field in names.items():
         if name != "lines" and name in data and not isinstance(data[name], int if field.type == "int" else str):
             raise LockError(f"entry {pr}: {name} must be {'a number' if field.type == 'int' else 'text'}")
+    if data["kind"] != PR_DIFF:
+        raise LockError(f"entry {pr}: kind must be {PR_DIFF} in the cards section")
     return LockEntry(**{**data, "lines": tuple(lines)})
 
 
-def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:
-    """Write the lock deterministically (sorted keys, one entry per card), atomically."""
-    cards = {"cards": {pr: entries[pr].to_data() for pr in sorted(entries)}}
-    text = (
-        "# Written by `dossier lint --record`: where each card's key fragment landed in its PR's diff.\n"
-        f"version: {LOCK_VERSION}\n"
-        + yaml.safe_dump(cards, sort_keys=True, default_flow_style=None, width=120)
+def lock_section(root: Path, name: str) -> object:
+    """One top-level section of the lock as written (None when absent or the lock is unreadable)."""
+    path = lock_path(root)
+    try:
+        data = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return data.get(name) if isinstance(data, dict) else None
+
+
+def write_section(root: Path, name: str, value: object) -> Path:
+    """Replace one section of the lock (``cards`` or ``releases``), keeping the other, atomically and
+    deterministically."""
+    sections = {other: lock_section(root, other) for other in ("cards", "releases") if other != name}
+    sections[name] = value
+    body = {k: v for k, v in sections.items() if v is not None}
+    body.setdefault("cards", {})
+    text = LOCK_HEADER + f"version: {LOCK_VERSION}\n" + "".join(
+        yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
+        for k in ("cards", "releases") if k in body
     )
     path = lock_path(root)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
     return path
+
+
+def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:
+    """Write the PR-diff section deterministically (sorted keys, one entry per card), atomically; the
+    releases section is kept."""
+    return write_section(root, "cards", {pr: entries[pr].to_data() for pr in sorted(entries)})
 
 
 def today() -> str:
@@ -385,28 +415,39 @@ def record_lock(
 
 
 def annotator(project: Project, *, unverified: bool = False) -> Callable[[Card], list[str]]:
-    """Note per card: verified (diff sha256, date, lines, coverage) or stale; an unverified card gets a note
-    only when ``unverified`` (`dossier show`; the manual says once, in its coverage, what unverified means)."""
+    """Note per card, naming the kind of evidence: the PR's diff (sha256, date, lines, coverage), else a
+    release diff (two published releases), else stale; an unverified card gets a note only when
+    ``unverified`` (`dossier show`; the manual says once, in its coverage, what unverified means). Then the
+    releases that shipped and removed the fragment."""
+    from dossier.release_evidence import release_notes
+
     try:
         lock = read_lock(project.root)
     except LockError:
         lock = {}
+    released = release_notes(project)
 
     def note(card: Card) -> list[str]:
         todo = f"`dossier fetch {card.pr} && dossier lint --record`"
+        proof, shipped = released(card)
         e = lock.get(card.pr)
-        if e is None:
-            return [f"**Evidence.** Unverified: run {todo}."] if unverified else []
-        if e.key_fragment != key_sha(card.key_fragment):
+        if e is not None and e.key_fragment == key_sha(card.key_fragment):
+            side = "removed" if e.side == "old" else "added"
+            lines = ", ".join(map(str, e.lines))
+            head = [
+                f"**Evidence (PR diff).** Fragment verified against the PR's diff sha256:{e.diff_sha256[:12]} "
+                f"({e.source}{f' via {e.host}' if e.host else ''}) on {e.recorded}: {side} line(s) {lines} of "
+                f"{code(e.file)}. Diff coverage: "
+                f"{e.files} file(s), +{e.additions}/-{e.deletions}."
+            ]
+        elif proof:
+            head = [proof]
+        elif e is not None:
             stale = f"the key fragment changed after it was verified on {e.recorded}"
-            return [f"**Evidence.** Stale: {stale}; run {todo}."]
-        side = "removed" if e.side == "old" else "added"
-        lines = ", ".join(map(str, e.lines))
-        text = (
-            f"**Evidence.** Fragment verified against diff sha256:{e.diff_sha256[:12]} ({e.source}{f' via {e.host}' if e.host else ''}) on "
-            f"{e.recorded}: {side} line(s) {lines} of {code(e.file)}. Diff coverage: {e.files} file(s), "
-            f"+{e.additions}/-{e.deletions}."
-        )
-        return [text]
+            head = [f"**Evidence.** Stale: {stale}; run {todo}."]
+        else:
+            head = [f"**Evidence.** Unverified: neither the PR's diff nor a release diff proves it; run {todo}."] \
+                if unverified else []
+        return head + ([shipped] if shipped else [])
 
     return note

@@ -1,6 +1,6 @@
 """Lint engine and rule families. Importing this package registers every rule."""
 
-from dossier.lint import claims, depth, evidence, findings, links, schema, state, templates  # noqa: F401  (registration)
+from dossier.lint import claims, depth, evidence, findings, links, releases, schema, state, templates  # noqa: F401  (registration)
 from dossier.lint.context import LintContext
 from dossier.lint.engine import has_errors, run_lint
 from dossier.lint.registry import RULES

@@ -21,6 +21,7 @@ from dossier.evidence import (
     NO_PATCH,
     NOT_CHANGED,
     PROBLEM_TEXT,
+    RELEASE_DIFF,
     Located,
     LockEntry,
     LockError,
@@ -97,13 +98,17 @@ def _problem(card: Card, ctx, *problems: str) -> Located | None:
     strict_exempt=True,
 )
 def unverified(card: Card, doc, ctx) -> Iterator[Finding]:
+    from dossier.lint.releases import release_verdict
+
     ev = evidence(card, ctx)
     todo = f"dossier fetch {card.pr} && dossier lint --record"
-    if ev.entry is None and ev.recorded is None:
+    released = release_verdict(card, ctx)
+    if ev.entry is None and ev.recorded is None and (released is None or released.kind != RELEASE_DIFF):
         yield Finding(
             "key_fragment",
-            f"unverified: #{card.pr} is not in the fetch cache nor in cards/evidence.lock",
-            hint=todo,
+            f"unverified: #{card.pr} is not in the fetch cache nor in cards/evidence.lock, "
+            "and no release diff proves it",
+            hint=f"{todo}; or, for a change that shipped, dossier releases verify --record",
         )
     elif ev.entry is not None and ev.files is None:
         yield Finding(

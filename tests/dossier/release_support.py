@@ -23,3 +23,17 @@ def make_wheel(where: Path, version: str, files: dict[str, str], built: tuple[in
         for name, text in entries.items():
             zf.writestr(zipfile.ZipInfo(name, date_time=(*built, 12, 0, 0)), text)
     return path
+
+
+def write_release(cache: Path, version: str, built: str, files: dict[str, str]) -> Path:
+    """A synced release as `dossier releases sync` leaves it (files: paths inside the sglang package)."""
+    import json
+
+    base = cache / version
+    for rel, text in {"__init__.py": "", **files}.items():
+        path = base / "python" / "sglang" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (base / "release.json").write_text(json.dumps({"version": version, "built": built, "files": len(files) + 1,
+                                                   "wheel": f"sglang-{version}-py3-none-any.whl"}))
+    return base

@@ -282,8 +282,8 @@ def test_write_lock_for_the_evidence_is_untouched_by_drift(root, package, tmp_pa
 def test_rewritten_behaviour_is_tracked_through_today(tmp_path):
     """A current card whose PR lines were rewritten later is fine when its `today` place still holds."""
     from dossier.drift import MISSING, REWRITTEN, check
-    from dossier.source_tree import SourceTree
     from dossier.model import Card
+    from dossier.source_tree import SourceTree
     from tests.dossier.factories import make_card
 
     pkg = tmp_path / "sglang"

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.evidence import annotator, read_lock
-from dossier.render.documents import skill_dir
 from dossier.project import Project
+from dossier.render.documents import skill_dir
 from tests.dossier import evidence_support as ev
 from tests.dossier.factories import make_card, write_project
 
@@ -106,6 +106,7 @@ def test_lock_content_is_what_the_diff_says(setup):
         "file": ev.MODEL,
         "files": 7,
         "key_fragment": hashlib.sha256(f"{ev.MODEL}\n{GOOD['key_fragment']['match']}".encode()).hexdigest(),
+        "kind": "pr-diff",
         "lines": [18],
         "recorded": "2026-04-01",
         "side": "new",
@@ -168,7 +169,7 @@ def test_render_shows_verified_stale_and_unverified(setup):
     cards = {c.pr: c for c in Project.load(root).cards}
     diff_sha = hashlib.sha256(ev.github_diff().encode()).hexdigest()
     verified = (
-        f"**Evidence.** Fragment verified against diff sha256:{diff_sha[:12]} (github) on 2026-04-01: "
+        f"**Evidence (PR diff).** Fragment verified against the PR's diff sha256:{diff_sha[:12]} (github) on 2026-04-01: "
         f"added line(s) 18 of `{ev.MODEL}`. Diff coverage: 7 file(s), +2116/-317."
     )
     assert note(cards[100]) == [verified]
@@ -177,15 +178,16 @@ def test_render_shows_verified_stale_and_unverified(setup):
     )
     assert note(cards[103]) == []  # unverified: said once in the coverage, not per card
     assert annotator(Project.load(root), unverified=True)(cards[103]) == [
-        "**Evidence.** Unverified: run `dossier fetch 103 && dossier lint --record`."]
+        "**Evidence.** Unverified: neither the PR's diff nor a release diff proves it; "
+        "run `dossier fetch 103 && dossier lint --record`."]
     assert dossier(root, "render").exit_code == 0
     history = (skill_dir(Project.load(root)) / "references" / "pr-history.md").read_text()
     assert (
         f"diff sha256:{diff_sha[:12]} (github) on 2026-04-01: removed line(s) 1" not in history
     )  # 102 is stale
     shown = [pr for pr, card in cards.items() if note(card)]
-    assert 103 not in shown and history.count("**Evidence.**") == len(shown)
-    assert "Unverified: run `dossier fetch 103" not in history
+    assert 103 not in shown and history.count("**Evidence") == len(shown)
+    assert history.count("**Evidence (PR diff).**") == 1 and "Unverified: " not in history
 
 
 def test_show_diff_prints_the_changed_lines_around_the_match(setup):

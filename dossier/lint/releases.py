@@ -1,0 +1,92 @@
+"""D312-D316: what the published SGLang releases say about each card (the `releases` section of
+cards/evidence.lock, written by `dossier releases verify --record`).
+
+The section keeps, per card, where its match is present across the releases and the release diffs that
+added or removed it; the rules judge those facts against the card's state and merge date as it is now,
+so a fixed merged_at clears its finding without a new scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dossier.cards import read_yaml
+from dossier.evidence import LockError, key_sha, lock_path
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
+
+VERIFY = "dossier releases sync && dossier releases verify --record"
+
+
+def release_lock(ctx) -> tuple[ReleaseLock, str | None]:
+    """The releases section and why it could not be read (None when it could)."""
+    if "release_lock" not in ctx.memo:
+        try:
+            ctx.memo["release_lock"] = (read_release_lock(ctx.project.root), None)
+        except LockError as exc:
+            ctx.memo["release_lock"] = (ReleaseLock({}, {}), str(exc))
+    return ctx.memo["release_lock"]
+
+
+def release_verdict(card: Card, ctx) -> Verdict | None:
+    """The card's release verdict (None: not scanned, or scanned for an earlier key fragment)."""
+    memo = ctx.memo.setdefault("release_verdicts", {})
+    if card.pr not in memo:
+        if "merge_dates" not in ctx.memo:
+            ctx.memo["merge_dates"] = merge_dates(ctx.project.cards)
+        memo[card.pr] = release_lock(ctx)[0].verdict(card, ctx.memo["merge_dates"])
+    return memo[card.pr]
+
+
+def _findings(card: Card, ctx, code: str, path: str) -> Iterator[Finding]:
+    v = release_verdict(card, ctx)
+    for found, message in v.findings if v is not None else ():
+        if found == code:
+            yield Finding(path, message, hint=HINTS[code])
+
+
+HINTS = {
+    "D312": "check the merge date against the PR thread or a daily commit log; if it is right, the match is "
+            "not a line this PR added",
+    "D313": "a change merged weeks before a release is in it: check merged_at, state, and key_fragment.match",
+    "D314": "choose a line the PR added that no earlier release holds (see `dossier releases verify`)",
+    "D315": "check the PR's state; if it is right, choose a match only the PR's own lines carry",
+}
+
+
+@rule("D312", "merged_at is later than the build of the first release that shipped the fragment", scope="card")
+def merged_after_shipping(card: Card, doc, ctx) -> Iterator[Finding]:
+    yield from _findings(card, ctx, "D312", "merged_at#value")
+
+
+@rule("D313", "merged, yet the fragment is in no release built more than 14 days later", scope="card",
+      severity="warning")
+def not_shipped(card: Card, doc, ctx) -> Iterator[Finding]:
+    yield from _findings(card, ctx, "D313", "key_fragment.match#value")
+
+
+@rule("D314", "key fragment is not distinctive: already in a release built before the merge", scope="card")
+def not_distinctive(card: Card, doc, ctx) -> Iterator[Finding]:
+    yield from _findings(card, ctx, "D314", "key_fragment.match#value")
+
+
+@rule("D315", "an open or closed-unmerged PR's fragment appears in a release", scope="card")
+def unmerged_but_released(card: Card, doc, ctx) -> Iterator[Finding]:
+    yield from _findings(card, ctx, "D315", "state#value")
+
+
+@rule("D316", "release evidence is malformed or was recorded for an earlier key fragment", scope="project")
+def stale_release_evidence(ctx) -> Iterator[Finding]:
+    lock, error = release_lock(ctx)
+    path = lock_path(ctx.project.root)
+    if error:
+        yield Finding("releases", f"cards/evidence.lock: {error}", hint=VERIFY, doc=read_yaml(path))
+        return
+    stale = [(card.pr, h.recorded) for card in ctx.project.cards
+             if (h := lock.cards.get(card.pr)) is not None and h.key_fragment != key_sha(card.key_fragment)]
+    doc = read_yaml(path) if stale else None
+    for pr, recorded in stale:
+        yield Finding(f"releases.cards.{pr}",
+                      f"release evidence of #{pr} was recorded on {recorded} for an earlier key fragment",
+                      hint=VERIFY, doc=doc)

@@ -1,0 +1,429 @@
+"""Release evidence: what the published SGLang releases show about each card's key fragment.
+
+For every card the releases are scanned in order, following the match when SGLang moves it to another
+file (the key file first, then the whole tree, as drift does). Each release records whether the match is
+present; where it appears on a line that the previous release lacks, or vanishes, the two versions of the
+file are diffed (a unified diff parsed by the same machinery as PR diffs) and the added or removed line
+is the proof: an *event*. The lock keeps the presence spans and the events, independent of the card's
+merge date, so the rules (dates, distinctiveness, shipped/never shipped) are re-judged offline when a
+card changes.
+
+A release window only bounds a date: a release diff holds every PR merged since the previous release,
+so a release-diff proof says "this line was added between 0.5.9 and 0.5.10", never "by this PR".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from dossier.diff import DiffFile, parse_diff
+from dossier.evidence import (
+    AMBIGUOUS,
+    RELEASE_DIFF,
+    LockError,
+    find_fragment,
+    key_sha,
+    lock_section,
+    write_section,
+)
+from dossier.model import Card, KeyFragment
+from dossier.project import Project
+from dossier.render.markdown import code
+from dossier.source_tree import SourceTree
+
+RELEASE_SCAN = "release-scan"  # the releases were scanned; no diff proves the change
+ADDED, REMOVED = "added", "removed"
+#: a merged change absent from every release built this long after its merge is a finding
+SHIP_WITHIN = dt.timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class FileAt:
+    """One release's copy of a file (sha256 None: the file is not in that release)."""
+
+    version: str
+    built: str
+    sha256: str | None
+
+    def to_data(self) -> dict:
+        return {"version": self.version, "built": self.built, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Event:
+    """The match appears on added lines (or vanishes on removed lines) between two consecutive releases."""
+
+    change: str  # added | removed
+    file: str  # repository path: in the newer release (added) or the older one (removed)
+    lines: tuple[int, ...]  # line numbers on that side
+    old: FileAt
+    new: FileAt
+
+    def to_data(self) -> dict:
+        return {"change": self.change, "file": self.file, "lines": list(self.lines),
+                "old": self.old.to_data(), "new": self.new.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict) -> Event:
+        return cls(data["change"], data["file"], tuple(data["lines"]),
+                   FileAt(**data["old"]), FileAt(**data["new"]))
+
+
+@dataclass(frozen=True)
+class History:
+    """What the releases show about one card's key fragment."""
+
+    key_fragment: str  # sha256 of file + match, as in the PR-diff lock
+    first: str  # versions scanned, first and last
+    last: str
+    present: tuple[tuple[str, str], ...]  # spans of consecutive versions holding the match
+    events: tuple[Event, ...]
+    recorded: str
+
+    def to_data(self, kind: str) -> dict:
+        return {"kind": kind, "key_fragment": self.key_fragment, "first": self.first, "last": self.last,
+                "present": [list(s) for s in self.present], "events": [e.to_data() for e in self.events],
+                "recorded": self.recorded}
+
+    @classmethod
+    def from_data(cls, data: dict) -> History:
+        return cls(data["key_fragment"], data["first"], data["last"],
+                   tuple((a, b) for a, b in data["present"]), tuple(Event.from_data(e) for e in data["events"]),
+                   str(data["recorded"]))
+
+
+# ---- scanning the releases ----------------------------------------------------------------------
+
+
+@dataclass
+class _Track:
+    """Where one card's match is followed from release to release."""
+
+    kf: KeyFragment
+    file: str
+    #: before the match is first seen, look only in the key file ("key"), in files of the same name
+    #: ("name") or in the whole tree ("tree"); once seen it is followed wherever SGLang moves it
+    scope: str = "key"
+    prev: tuple[str, str | None, FileAt] | None = None  # (file, text, FileAt) in the previous release
+    present: list[bool] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+def _sha(tree: SourceTree, path: str) -> str | None:
+    local = tree.local(path)
+    return hashlib.sha256(local.read_bytes()).hexdigest() if local is not None and local.is_file() else None
+
+
+def _file_at(tree: SourceTree, path: str) -> FileAt:
+    return FileAt(tree.version, tree.built or "", _sha(tree, path))
+
+
+def unified(old_path: str, old: str | None, new_path: str, new: str | None) -> list[DiffFile]:
+    """The unified diff of two versions of a file (either may be missing), parsed like a PR diff."""
+    a, b = (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True)
+    head = [f"diff --git a/{old_path} b/{new_path}\n"]
+    if old is None:
+        head.append("new file mode 100644\n")
+    elif new is None:
+        head.append("deleted file mode 100644\n")
+    elif old_path != new_path:
+        head += [f"rename from {old_path}\n", f"rename to {new_path}\n"]
+    body = list(difflib.unified_diff(a, b, "/dev/null" if old is None else f"a/{old_path}",
+                                     "/dev/null" if new is None else f"b/{new_path}", n=3))
+    body = [ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in body]
+    return parse_diff("".join(head + body))
+
+
+def _matching(text: str | None, match: str) -> Counter:
+    return Counter(line for line in (text or "").splitlines() if match in line)
+
+
+def prove(match: str, old_path: str, old: str | None, new_path: str, new: str | None) -> tuple[str, tuple[int, ...]] | None:
+    """(change, lines) when the diff of the two file versions has the match on added lines (else on
+    removed lines, when the new version lacks it); None when no changed line carries it."""
+    path = new_path if new is not None else old_path
+    located = find_fragment(unified(old_path, old, new_path, new), KeyFragment(path, match, ""))
+    if located.problem not in (None, AMBIGUOUS):
+        return None
+    return (ADDED if located.side == "new" else REMOVED), located.lines
+
+
+def _pick(track: _Track, tree: SourceTree) -> tuple[str, str | None]:
+    """The file holding the match in ``tree``: the tracked one, else (once the match was seen, as SGLang
+    moves code, or in tree-wide mode) the best other file, same name first."""
+    kf, file = track.kf, track.file
+    text = tree.text(file)
+    if text is not None and kf.match in text:
+        return file, text
+    seen = any(track.present)
+    if track.scope == "key" and not seen:
+        return file, text
+    name = PurePosixPath(kf.file).name
+    hits = [w for w in tree.search(kf.match)
+            if w.lines and (seen or track.scope == "tree" or PurePosixPath(w.file).name == name)]
+    if not hits:
+        return file, text
+    best = min(hits, key=lambda w: (PurePosixPath(w.file).name != name, w.file))
+    return best.file, tree.text(best.file)
+
+
+def _step(track: _Track, tree: SourceTree) -> None:
+    match = track.kf.match
+    file, text = _pick(track, tree)
+    present = text is not None and match in text
+    here = _file_at(tree, file)
+    if track.prev is not None:
+        old_file, old_text, old_at = track.prev
+        was = bool(track.present[-1])
+        if present and _matching(text, match) - _matching(old_text, match):
+            proof = prove(match, old_file, old_text, file, text)
+            if proof and proof[0] == ADDED:
+                track.events.append(Event(ADDED, file, proof[1], old_at, here))
+        elif was and not present:
+            gone = tree.text(old_file)
+            proof = prove(match, old_file, old_text, old_file, gone)
+            if proof and proof[0] == REMOVED:
+                track.events.append(Event(REMOVED, old_file, proof[1], old_at, _file_at(tree, old_file)))
+    track.file = file
+    track.present.append(present)
+    track.prev = (file, text, here)
+
+
+def _spans(versions: Sequence[str], present: Sequence[bool]) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    start = None
+    for i, (v, p) in enumerate(zip(versions, present, strict=True)):
+        if p and start is None:
+            start = v
+        if start is not None and (not p or i == len(versions) - 1):
+            out.append((start, v if p else versions[i - 1]))
+            start = None
+    return tuple(out)
+
+
+def _walk(tracks: Iterable[_Track], trees: Sequence[SourceTree],
+          on_release: Callable[[SourceTree], None] | None) -> None:
+    tracks = list(tracks)
+    for tree in trees:
+        for track in tracks:
+            _step(track, tree)
+        tree.unload()
+        if on_release:
+            on_release(tree)
+
+
+def scan(cards: Iterable[Card], trees: Sequence[SourceTree], recorded: str,
+         on_release: Callable[[SourceTree], None] | None = None) -> dict[int, History]:
+    """Follow every card's match through ``trees`` (oldest first): in its key file first; a match that
+    no release holds there is then looked for further (a second pass, for those cards only): in the whole
+    tree for merged PRs (SGLang moves files), in files of the key file's name for PRs never merged (their
+    fragment may be common text elsewhere)."""
+    cards = list(cards)
+    tracks = {c.pr: _Track(c.key_fragment, c.key_fragment.file) for c in cards}
+    _walk(tracks.values(), trees, on_release)
+    wider = {c.pr: "tree" if c.state == "merged" else "name" for c in cards}
+    unseen = {pr: _Track(t.kf, t.file, scope=wider[pr]) for pr, t in tracks.items() if not any(t.present)}
+    if unseen:
+        _walk(unseen.values(), trees, on_release)
+        tracks.update(unseen)
+    versions = [t.version for t in trees]
+    return {pr: History(key_sha(t.kf), versions[0], versions[-1], _spans(versions, t.present),
+                        tuple(t.events), recorded) for pr, t in tracks.items()}
+
+
+# ---- judging a card against its history ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a card's history means, given its state, status and merge date."""
+
+    kind: str  # release-diff | release-scan
+    evidence: Event | None  # the event that proves the card's change
+    shipped: Event | None  # first release that shipped the fragment (added after the merge)
+    removed: Event | None  # the release in which it disappeared (after it shipped)
+    findings: tuple[tuple[str, str], ...]  # (code, message)
+
+
+def _date(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+def _holds(history: History, order: dict[str, int], version: str) -> bool:
+    i = order[version]
+    return any(order[a] <= i <= order[b] for a, b in history.present if a in order and b in order)
+
+
+def judge(card: Card, history: History, built: dict[str, str],
+          merged_dates: dict[int, dt.date] | None = None) -> Verdict:
+    """The card's release evidence and its date/fragment findings (codes of the D3xx release rules).
+    ``merged`` holds other cards' merge dates: a change superseded or reverted before the next release was
+    built never had to ship."""
+    order = {v: i for i, v in enumerate(built)}
+    versions = [v for v in built if order[history.first] <= order[v] <= order[history.last]] \
+        if history.first in order and history.last in order else []
+    events = [e for e in history.events if e.new.version in order]
+    first_seen = history.present[0][0] if history.present else None
+    findings: list[tuple[str, str]] = []
+    if card.state != "merged" or card.merged_at is None:
+        if history.present:
+            spans = ", ".join(a if a == b else f"{a}..{b}" for a, b in history.present)
+            findings.append(("D315", f"#{card.pr} is {card.state} (never merged), yet its match is in SGLang "
+                                     f"{spans}: the state or the fragment is wrong"))
+        removed = next((e for e in events if e.change == REMOVED), None)
+        return Verdict(RELEASE_SCAN, None, None, removed, tuple(findings))
+    merged = card.merged_at
+    before = [v for v in versions if _date(built[v]) < merged]
+    after = [v for v in versions if _date(built[v]) >= merged]
+    prev = before[-1] if before else None  # the release before the PR's window
+    window = after[0] if after else None  # the first release built on or after the merge
+    removal = (prev is not None and window is not None and _holds(history, order, prev)
+               and not _holds(history, order, window))
+    added = [e for e in events if e.change == ADDED]
+    shipped = next((e for e in added if _date(e.new.built) >= merged), None)
+    evidence = None
+    if removal:
+        evidence = next((e for e in events if e.change == REMOVED and e.new.version == window), None)
+    elif shipped is not None and (prev is None or not _holds(history, order, prev)):
+        evidence = shipped
+    since = order[shipped.new.version] if shipped is not None else -1
+    after_ship = [e for e in events if e.change == REMOVED and order[e.new.version] > since]
+    removed = evidence if removal else (after_ship[0] if after_ship else None)
+    if not removal and first_seen is not None and prev is not None and _date(built[first_seen]) < merged:
+        if first_seen == history.first:
+            findings.append(("D314", f"not distinctive: the match is already in SGLang {first_seen} (built "
+                                     f"{built[first_seen]}), before #{card.pr} was merged on {merged}; "
+                                     "pick a line the PR added"))
+        else:
+            findings.append(("D312", f"merged_at {merged} is later than the build date of SGLang {first_seen} "
+                                     f"({built[first_seen]}), the first release that shipped the fragment"))
+    successors = [(merged_dates or {}).get(n) for n in card.superseded_by]
+    replaced_in_window = window is not None and any(d is not None and d <= _date(built[window]) for d in successors)
+    if not removal and not replaced_in_window:
+        late = [v for v in after if _date(built[v]) > merged + SHIP_WITHIN]
+        if late:
+            due = after[: after.index(late[0]) + 1]
+            if not any(_holds(history, order, v) for v in due):
+                findings.append(("D313", f"merged on {merged} but the match is in no release built since, "
+                                         f"up to SGLang {late[0]} ({built[late[0]]}): not shipped, or the "
+                                         "fragment is wrong"))
+    kind = RELEASE_DIFF if evidence is not None and not findings else RELEASE_SCAN
+    return Verdict(kind, evidence, shipped if not removal else None, removed, tuple(findings))
+
+
+def shipped_line(verdict: Verdict) -> str:
+    """"shipped in SGLang 0.5.9 (built 2026-02-20); removed in 0.5.17 (built ...)" or ""."""
+    parts = []
+    if verdict.shipped is not None:
+        parts.append(f"shipped in SGLang {verdict.shipped.new.version} (built {verdict.shipped.new.built})")
+    if verdict.removed is not None:
+        parts.append(f"removed in {verdict.removed.new.version} (built {verdict.removed.new.built})")
+    return "; ".join(parts)
+
+
+# ---- the releases section of cards/evidence.lock -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseLock:
+    built: dict[str, str]  # every release scanned, in release order -> its build date
+    cards: dict[int, History]
+
+    def verdict(self, card: Card, merged_dates: dict[int, dt.date] | None = None) -> Verdict | None:
+        """The card's release verdict; None when it has no history or one for an earlier key fragment.
+        ``merged_dates``: every card's merge date (see :func:`judge`)."""
+        h = self.cards.get(card.pr)
+        if h is None or h.key_fragment != key_sha(card.key_fragment):
+            return None
+        return judge(card, h, self.built, merged_dates)
+
+
+def merge_dates(cards: Iterable[Card]) -> dict[int, dt.date]:
+    return {c.pr: c.merged_at for c in cards if c.merged_at is not None}
+
+
+def read_release_lock(root: Path) -> ReleaseLock:
+    """The releases section (empty when absent); raises LockError when it is malformed."""
+    data = lock_section(root, "releases")
+    if data is None:
+        return ReleaseLock({}, {})
+    try:
+        built = {str(v): str(d) for v, d in data["built"]}
+        cards = {int(pr): History.from_data(h) for pr, h in data["cards"].items()}
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise LockError(f"releases section is malformed ({type(exc).__name__}: {exc}); "
+                        "run `dossier releases verify --record`") from None
+    return ReleaseLock(built, cards)
+
+
+def write_release_lock(root: Path, lock: ReleaseLock, cards: Iterable[Card]) -> Path:
+    by_pr = {c.pr: c for c in cards}
+    dates = merge_dates(by_pr.values())
+    entries = {}
+    for pr in sorted(lock.cards):
+        h = lock.cards[pr]
+        verdict = lock.verdict(by_pr[pr], dates) if pr in by_pr else None
+        kind = verdict.kind if verdict is not None else RELEASE_SCAN
+        entries[pr] = h.to_data(kind)
+    return write_section(root, "releases", {"built": [[v, d] for v, d in lock.built.items()], "cards": entries})
+
+
+def record(project: Project, trees: Sequence[SourceTree], recorded: str,
+           on_release: Callable[[SourceTree], None] | None = None) -> ReleaseLock:
+    """Scan every card through ``trees`` and write the releases section; keeps the date of a card whose
+    history did not change, and the entries of cards not loaded this time while their card file exists."""
+    try:
+        old = read_release_lock(project.root)
+    except LockError:
+        old = ReleaseLock({}, {})
+    fresh = scan(project.cards, trees, recorded, on_release)
+    cards_dir = project.root / "cards"
+    out = {pr: h for pr, h in old.cards.items() if pr not in fresh and (cards_dir / f"{pr}.yaml").is_file()}
+    for pr, h in fresh.items():
+        prev = old.cards.get(pr)
+        out[pr] = prev if prev is not None and replace(prev, recorded=recorded) == h else h
+    lock = ReleaseLock({t.version: t.built or "" for t in trees}, dict(sorted(out.items())))
+    write_release_lock(project.root, lock, project.cards)
+    return lock
+
+
+# ---- what render and show say ------------------------------------------------------------------
+
+
+def _file_ref(at: FileAt) -> str:
+    return f"sha256:{at.sha256[:12]}" if at.sha256 else "file absent"
+
+
+def release_notes(project: Project) -> Callable[[Card], tuple[str, str]]:
+    """Per card: (the release-diff evidence note or "", the shipped-in / removed-in note or "")."""
+    try:
+        lock = read_release_lock(project.root)
+    except LockError:
+        lock = ReleaseLock({}, {})
+    dates = merge_dates(project.cards)
+
+    def notes(card: Card) -> tuple[str, str]:
+        v = lock.verdict(card, dates)
+        if v is None:
+            return "", ""
+        proof = ""
+        if v.kind == RELEASE_DIFF and v.evidence is not None:
+            e = v.evidence
+            side = "added" if e.change == ADDED else "removed"
+            proof = (
+                f"**Evidence (release diff, not the PR's own diff).** The match is on {side} line(s) "
+                f"{', '.join(map(str, e.lines))} of {code(e.file)} in the diff from SGLang {e.old.version} "
+                f"(built {e.old.built}, {_file_ref(e.old)}) to {e.new.version} (built {e.new.built}, {_file_ref(e.new)}), "
+                f"which holds every change merged between those releases; checked "
+                f"{lock.cards[card.pr].recorded}."
+            )
+        shipped = shipped_line(v)
+        return proof, (f"**Releases.** {shipped[:1].upper()}{shipped[1:]}." if shipped else "")
+
+    return notes

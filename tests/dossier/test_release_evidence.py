@@ -1,0 +1,191 @@
+"""Release evidence on tiny synthetic releases: which release diff adds (or removes) each card's line,
+shipped-in / removed-in, the date and fragment findings (D312-D316), and how render and show name it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.evidence import read_lock
+from dossier.project import Project
+from dossier.release_evidence import ADDED, RELEASE_DIFF, RELEASE_SCAN, REMOVED, read_release_lock
+from tests.dossier.factories import make_card, write_project
+from tests.dossier.release_support import write_release
+
+runner = CliRunner()
+MODEL = "srt/models/qwen3_next.py"
+MOVED = "kernels/ops/gating.py"
+OLD_GATING = "srt/layers/gating.py"
+BASE = "class Model:\n    def forward(self, x):\n        return x\n"
+
+RELEASES = [  # (version, built, files)
+    ("0.1.0", "2026-01-05", {MODEL: BASE, OLD_GATING: "def old_gate():\n    pass\n",
+                             "srt/server_args.py": "mixed = False\nif self.enable_thing:\n    pass\n"}),
+    ("0.1.0.post1", "2026-01-20", {MODEL: BASE + "    def fused_widget(self):\n        return 1\n",
+                                   OLD_GATING: "def old_gate():\n    pass\n",
+                                   "srt/server_args.py": "mixed = False\nif self.enable_thing:\n    pass\n"}),
+    ("0.2.0", "2026-02-20", {MODEL: BASE + "    def fused_widget(self):\n        return 1\n"
+                                           "    def split_heads(self):\n        return 2\n",
+                             OLD_GATING: "def old_gate():\n    pass\n",
+                             "srt/server_args.py": "if self.enable_thing:\n    pass\n"}),
+    ("0.3.0", "2026-04-01", {MODEL: BASE + "    def split_heads(self):\n        return 2\n",
+                             MOVED: "def old_gate():\n    pass\ndef gate_v2():\n    pass\n",
+                             "srt/server_args.py": "if self.enable_thing:\n    pass\n"}),
+]
+
+
+def kf(match: str, file: str = f"python/sglang/{MODEL}") -> dict:
+    return {"file": file, "match": match, "explain": "The line this card is about, in our own words."}
+
+
+CARDS = {
+    # shipped in 0.1.0.post1, removed in 0.3.0 (superseded by #101)
+    100: make_card(100, merged_at=dt.date(2026, 1, 10), status="superseded", superseded_by=[101],
+                   key_fragment=kf("def fused_widget(")),
+    101: make_card(101, merged_at=dt.date(2026, 2, 1), key_fragment=kf("def split_heads(")),
+    # merged after the release that already shipped its line: a date error
+    102: make_card(102, merged_at=dt.date(2026, 1, 25), key_fragment=kf("def fused_widget(")),
+    # the match is in the first release, long before the merge: not distinctive
+    103: make_card(103, merged_at=dt.date(2026, 3, 1), key_fragment=kf("def forward(")),
+    # merged, never in any release although one was built weeks later
+    104: make_card(104, merged_at=dt.date(2026, 1, 6), key_fragment=kf("def never_shipped(")),
+    # a removal: present before the window, gone after it
+    105: make_card(105, merged_at=dt.date(2026, 2, 10),
+                   key_fragment=kf("mixed = False", "python/sglang/srt/server_args.py")),
+    # the key file moved: followed into the new path (whole-tree search)
+    106: make_card(106, merged_at=dt.date(2026, 3, 15),
+                   key_fragment=kf("def gate_v2(", f"python/sglang/{OLD_GATING}")),
+    # never merged: its match must never ship
+    107: make_card(107, state="closed", merged_at=None, status="candidate", key_fragment=kf("def split_heads(")),
+    108: make_card(108, state="open", merged_at=None, status="candidate", key_fragment=kf("def not_yet(")),
+    # reverted by #110 before the next release was built: need not ship
+    109: make_card(109, merged_at=dt.date(2026, 3, 2), status="reverted", superseded_by=[110],
+                   key_fragment=kf("def reverted_soon(")),
+    110: make_card(110, merged_at=dt.date(2026, 3, 3), key_fragment=kf("def split_heads(")),
+}
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")  # 2026-04-01
+    cache = tmp_path / "releases"
+    for version, built, files in RELEASES:
+        write_release(cache, version, built, files)
+    root = write_project(tmp_path / "proj", list(CARDS.values()))
+    return root, cache
+
+
+def verify(root: Path, cache: Path, *args: str):
+    return runner.invoke(app, ["releases", "verify", "--cache-dir", str(cache), "--root", str(root), *args])
+
+
+def lint(root: Path, *args: str):
+    return runner.invoke(app, ["lint", "--root", str(root), *args])
+
+
+def test_verify_records_release_diffs_with_versions_dates_and_file_hashes(setup):
+    root, cache = setup
+    result = verify(root, cache, "--record")
+    assert result.exit_code == 1, result.output  # some cards have findings
+    lock = read_release_lock(root)
+    assert list(lock.built) == ["0.1.0", "0.1.0.post1", "0.2.0", "0.3.0"]
+    h = lock.cards[100]
+    added = next(e for e in h.events if e.change == ADDED)
+    assert (added.old.version, added.new.version, added.new.built) == ("0.1.0", "0.1.0.post1", "2026-01-20")
+    assert added.file == f"python/sglang/{MODEL}" and added.lines == (4,)
+    new_file = cache / "0.1.0.post1" / "python/sglang" / MODEL
+    assert added.new.sha256 == hashlib.sha256(new_file.read_bytes()).hexdigest()
+    assert added.old.sha256 == hashlib.sha256((cache / "0.1.0/python/sglang" / MODEL).read_bytes()).hexdigest()
+    removed = next(e for e in h.events if e.change == REMOVED)
+    assert (removed.old.version, removed.new.version, removed.lines) == ("0.2.0", "0.3.0", (4,))
+    raw = yaml.safe_load((root / "cards/evidence.lock").read_text())
+    assert raw["releases"]["cards"][100]["kind"] == RELEASE_DIFF
+    assert raw["releases"]["cards"][103]["kind"] == RELEASE_SCAN
+    assert raw["cards"] == {}  # the PR-diff section is there, empty
+    assert "#100   merged current" not in result.output and "removed in 0.3.0" in result.output
+
+
+def test_lint_judges_dates_and_fragments_from_the_lock(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    out = lint(root).output
+    codes = {(line.split(":")[0].rsplit("/", 1)[-1], line.split()[1]) for line in out.splitlines()
+             if line.startswith("cards/") and " D3" in line}
+    assert ("102.yaml", "D312") in codes  # merged 2026-01-25, shipped in 0.1.0.post1 built 2026-01-20
+    assert ("103.yaml", "D314") in codes  # already in 0.1.0
+    assert ("104.yaml", "D313") in codes  # not in 0.1.0.post1 nor 0.2.0 (built > 14 days later)
+    assert ("107.yaml", "D315") in codes  # a closed PR's line is in 0.2.0 and 0.3.0
+    assert not {c for c in codes if c[0] in ("100.yaml", "101.yaml", "105.yaml", "106.yaml")}
+    assert {c for c in codes if c[0] == "109.yaml"} == {("109.yaml", "D301")}  # reverted unshipped: no D313
+    assert " D316 " not in out  # the recorded evidence matches every card
+    # D301 only where neither kind of evidence exists
+    unverified = {f for f, code in codes if code == "D301"}
+    assert "100.yaml" not in unverified and "105.yaml" not in unverified and "108.yaml" in unverified
+
+
+def test_a_removal_and_a_moved_file_are_proven(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    project = Project.load(root)
+    lock = read_release_lock(root)
+    removal = lock.verdict(project.card(105))
+    assert removal.kind == RELEASE_DIFF and removal.evidence.change == REMOVED
+    assert (removal.evidence.old.version, removal.evidence.new.version) == ("0.1.0.post1", "0.2.0")
+    moved = lock.verdict(project.card(106))
+    assert moved.kind == RELEASE_DIFF and moved.evidence.file == f"python/sglang/{MOVED}"
+    assert moved.shipped.new.version == "0.3.0"
+
+
+def test_fixing_merged_at_clears_the_date_finding_without_a_new_scan(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    card = yaml.safe_load((root / "cards/102.yaml").read_text())
+    card["merged_at"] = dt.date(2026, 1, 12)
+    (root / "cards/102.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    assert "cards/102.yaml" not in lint(root, "--select", "D312").output
+
+
+def test_render_and_show_name_the_kind_and_the_releases(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    history = (root / "references/pr-history.md").read_text()
+    section = history.split("### #100 ")[1].split("### #")[0]
+    assert "**Evidence (release diff, not the PR's own diff).**" in section
+    assert "PR diff)" not in section
+    assert "Shipped in SGLang 0.1.0.post1 (built 2026-01-20); removed in 0.3.0 (built 2026-04-01)." in section
+    shown = runner.invoke(app, ["show", "105", "--root", str(root)]).output
+    assert "release diff, not the PR's own diff" in " ".join(shown.split())
+    assert "removed line(s)" in " ".join(shown.split())
+
+
+def test_a_changed_fragment_makes_the_release_evidence_stale(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    card = yaml.safe_load((root / "cards/101.yaml").read_text())
+    card["key_fragment"]["match"] = "return 2"
+    (root / "cards/101.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    out = lint(root).output
+    assert "D316 release evidence of #101 was recorded on 2026-04-01 for an earlier key fragment" in out
+    assert "cards/101.yaml" in out.split("D301")[0] or "101.yaml" in out  # unverified again
+
+
+def test_lint_record_keeps_the_releases_section(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    before = read_release_lock(root)
+    assert lint(root, "--record").exit_code in (0, 1)
+    assert read_release_lock(root) == before
+    assert read_lock(root) == {}
+
+
+def test_verify_without_releases_is_a_usage_error(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    result = verify(root, tmp_path / "empty")
+    assert result.exit_code == 2 and "dossier releases sync" in result.output

@@ -186,7 +186,7 @@ def test_render_shows_verified_stale_and_unverified(setup):
         f"diff sha256:{diff_sha[:12]} (github) on 2026-04-01: removed line(s) 1" not in history
     )  # 102 is stale
     shown = [pr for pr, card in cards.items() if note(card)]
-    assert 103 not in shown and history.count("**Evidence") == len(shown)
+    assert 103 not in shown and history.count("**Evidence.**") + history.count("**Evidence (") == len(shown)
     assert history.count("**Evidence (PR diff).**") == 1 and "Unverified: " not in history
 
 

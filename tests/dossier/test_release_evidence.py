@@ -15,6 +15,7 @@ from dossier.cli import app
 from dossier.evidence import read_lock
 from dossier.project import Project
 from dossier.release_evidence import ADDED, RELEASE_DIFF, RELEASE_SCAN, REMOVED, read_release_lock
+from dossier.render.documents import skill_dir
 from tests.dossier.factories import make_card, write_project
 from tests.dossier.release_support import write_release
 
@@ -155,7 +156,7 @@ def test_render_and_show_name_the_kind_and_the_releases(setup):
     root, cache = setup
     verify(root, cache, "--record")
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
-    history = (root / "references/pr-history.md").read_text()
+    history = (skill_dir(Project.load(root)) / "references/pr-history.md").read_text()
     section = history.split("### #100 ")[1].split("### #")[0]
     assert "**Evidence (release diff, not the PR's own diff).**" in section
     assert "PR diff)" not in section

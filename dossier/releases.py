@@ -28,6 +28,8 @@ from pathlib import Path, PurePosixPath
 
 from packaging.version import InvalidVersion, Version
 
+from dossier.errors import DossierError
+
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
 ENV = "DOSSIER_RELEASES"
@@ -44,7 +46,7 @@ _UNREACHABLE = re.compile(
 _HOST = re.compile(r"(?:https?://|host=')([\w.-]+)")
 
 
-class ReleaseError(Exception):
+class ReleaseError(DossierError):
     """The registry cannot be used (unreachable, no such version) or the cache cannot be written."""
 
 

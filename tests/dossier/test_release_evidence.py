@@ -115,7 +115,7 @@ def test_verify_records_release_diffs_with_versions_dates_and_file_hashes(setup)
 def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     root, cache = setup
     verify(root, cache, "--record")
-    out = lint(root).output
+    out = lint(root, "--verbose").output
     codes = {(line.split(":")[0].rsplit("/", 1)[-1], line.split()[1]) for line in out.splitlines()
              if line.startswith("cards/") and " D3" in line}
     assert ("102.yaml", "D312") in codes  # merged 2026-01-25, shipped in 0.1.0.post1 built 2026-01-20
@@ -172,7 +172,7 @@ def test_a_changed_fragment_makes_the_release_evidence_stale(setup):
     card = yaml.safe_load((root / "cards/101.yaml").read_text())
     card["key_fragment"]["match"] = "return 2"
     (root / "cards/101.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
-    out = lint(root).output
+    out = lint(root, "--verbose").output
     assert "D316 release evidence of #101 was recorded on 2026-04-01 for an earlier key fragment" in out
     assert "cards/101.yaml" in out.split("D301")[0] or "101.yaml" in out  # unverified again
 

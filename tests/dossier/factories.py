@@ -52,7 +52,8 @@ PROSE = [
         "implementation": (
             "cache_finished_req now copies the conv and SSM state into a fresh slot from MambaPool.alloc "
             "before free_mamba_cache releases the request's own slot, and HybridReqToTokenPool records the "
-            "copied index in mamba_index_mapping so later lookups read the snapshot, not the reused slot."
+            "copied index in mamba_index_mapping so later lookups read the snapshot, not the reused slot; "
+            "the layer's in_proj_qkvzba MergedColumnParallelLinear is not involved."
         ),
         "explain": (
             "The new MergedColumnParallelLinear construction sits beside the cache fix in this file; the line "
@@ -66,9 +67,10 @@ PROSE = [
             "the model failed at startup while BF16 loaded fine."
         ),
         "implementation": (
-            "The loader now calls set_weight_attrs on BlockQuantScaleParameter and ModelWeightParameter "
-            "instead of assigning weight_loader directly, and load_weights maps weight_scale_inv through the "
-            "same stacked_params_mapping as the weights, keeping each scale next to its shard."
+            "The loader of in_proj_qkvzba, a MergedColumnParallelLinear, now calls set_weight_attrs on "
+            "BlockQuantScaleParameter and ModelWeightParameter instead of assigning weight_loader directly, and "
+            "load_weights maps weight_scale_inv through the same stacked_params_mapping as the weights, keeping "
+            "each scale next to its shard."
         ),
         "explain": (
             "MergedColumnParallelLinear receives the quant_config here, which is why its parameters become the "
@@ -84,7 +86,8 @@ PROSE = [
         "implementation": (
             "eagle_sample now broadcasts the accepted token ids and accept_length from rank 0 with "
             "broadcast_pyobj before verify, and the target-verify path reads accept_index from that broadcast "
-            "so every rank commits the same number of Mamba states."
+            "so every rank commits the same number of Mamba states; the draft head's in_proj_qkvzba "
+            "MergedColumnParallelLinear then sees identical inputs."
         ),
         "explain": (
             "The draft head reuses this MergedColumnParallelLinear projection, so its output is identical on all "

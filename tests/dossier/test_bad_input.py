@@ -210,12 +210,12 @@ def test_schema_to_an_impossible_path(tmp_path):
 # ---- lint judges the files named against the whole project -----------------------------------------
 
 def test_linting_one_card_judges_it_against_the_project(tmp_path):
-    cited = make_card(200)
+    cited = make_card(201)  # 201: a story of its own (make_card(200) would copy #100's prose)
     cited["motivation"] += " It builds on #100."
-    root = write_project(tmp_path, [make_card(100), cited], config="cover = [100, 200, 300]\n")
+    root = write_project(tmp_path, [make_card(100), cited], config="cover = [100, 201, 300]\n")
     whole = dossier(root, "lint")
     assert "D511" in whole.output  # #300 has no card: a project finding, reported on lanes.yaml
-    alone = dossier(root, "lint", str(card_path(root, 200)))
+    alone = dossier(root, "lint", str(card_path(root, 201)))
     assert alone.exit_code == 0, alone.output
     assert "D511" not in alone.output and "D510" not in alone.output
     assert "1 card(s) checked" in alone.output

@@ -29,8 +29,8 @@ AMBIGUOUS = make_card(
     key_fragment={
         "file": ev.MODEL,
         "match": "in_proj_qkvzba",
-        "explain": "in_proj_qkvzba appears where the merged layer is built and where project calls it, so this "
-                   "match lands in two hunks of the file at once.",
+        "explain": "in_proj_qkvzba appears where the merged layer is built and where project calls it and splits "
+                   "projected, so this match lands in two hunks of the file at once.",
     },
 )
 REMOVAL = make_card(

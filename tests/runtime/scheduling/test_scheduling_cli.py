@@ -1,8 +1,9 @@
 """``python -m runtime.scheduling``: the per-knob table, the verdict, the exit status and the example."""
 
 import json
+from pathlib import Path
 
-from runtime.scheduling.__main__ import main
+from runtime.scheduling.__main__ import main, update_readme
 
 
 def test_cli_reports_known_findings_with_exit_zero(capsys, tmp_path):
@@ -43,5 +44,22 @@ def test_cli_worked_example(capsys):
     assert f"{default} {first}" in lines
     assert f"{default} 1024 decode snapshot: working state after the step not kept (superseded)" in lines
     assert "no_buffer, no overlap 1299 the working slot itself kept (at finish)" in lines
+    assert any(line.startswith("no_buffer + ReplaySSM (ring 16), no overlap 1296 the working slot itself: "
+                               "recurrent state at the last ring flush, conv state at 1299") for line in lines)
     assert any(line.startswith("extra_buffer, page 128 896 prefill snapshot: h[14] (kernel told seq 897)")
                for line in lines)
+
+
+def test_strategy_table_covers_all_four_strategies(capsys):
+    assert main(["--strategies"]) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    for strategy in ("auto", "no_buffer", "extra_buffer", "extra_buffer_lazy", "no_buffer + ReplaySSM"):
+        assert any(line.startswith(f"{strategy} ") for line in lines), strategy
+    assert any(line.startswith("extra_buffer_lazy extra_buffer_lazy 8 6 page-grid-continuation-cut")
+               for line in lines)
+
+
+def test_readme_tables_are_generated_from_the_model():
+    """README.md's strategy table and worked example are what the model prints today."""
+    readme = Path(__file__).resolve().parents[3] / "README.md"
+    assert update_readme(readme, check=True), "run: python -m runtime.scheduling --readme README.md"

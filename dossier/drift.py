@@ -92,7 +92,7 @@ def check_card(card: Card, tree: SourceTree, removal: bool = False) -> DriftResu
     }
     text = tree.text(kf.file)
     if text is not None:
-        lines = lines_with(text, kf.match)
+        lines = lines_with(text, kf.match, kf.file)
         if lines:
             return DriftResult(**base, verdict=IN_PLACE, found=(Where(kf.file, lines),))
     elsewhere = [w for w in tree.search(kf.match) if w.file != kf.file and w.lines]
@@ -102,7 +102,7 @@ def check_card(card: Card, tree: SourceTree, removal: bool = False) -> DriftResu
         return DriftResult(**base, verdict=RELOCATED, found=tuple(elsewhere))
     if kf.today is not None:
         today = tree.text(kf.today.file)
-        lines = lines_with(today, kf.today.match) if today is not None else ()
+        lines = lines_with(today, kf.today.match, kf.today.file) if today is not None else ()
         if lines:
             return DriftResult(**base, verdict=REWRITTEN, found=(Where(kf.today.file, lines),))
     if text is None and tree.local(kf.file) is None:

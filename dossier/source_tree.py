@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dossier.errors import DossierError
+from dossier.code_lines import lines_in_code
 from dossier.releases import Release
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
@@ -106,8 +107,9 @@ class SourceTree:
         return self._read[repo_path]
 
     def search(self, match: str) -> list[Where]:
-        """Every file holding ``match``, with the lines it is on."""
-        return [Where(f, lines_with(text, match)) for f, text in self.texts.items() if match in text]
+        """Every file holding ``match`` as code (not in a comment or docstring), with the lines it is on."""
+        return [Where(f, lines) for f, text in self.texts.items() if match in text
+                and (lines := lines_with(text, match, f))]
 
     def unload(self) -> None:
         """Forget the texts read so far (trees of many releases do not fit in memory at once)."""
@@ -129,5 +131,8 @@ def read_version(package: Path) -> str:
     return "unknown"
 
 
-def lines_with(text: str, match: str) -> tuple[int, ...]:
+def lines_with(text: str, match: str, path: str = "") -> tuple[int, ...]:
+    """Lines holding ``match``; given the file's ``path``, only where it is code (see :mod:`dossier.code_lines`)."""
+    if path:
+        return lines_in_code(text, match, path)
     return tuple(i for i, line in enumerate(text.splitlines(), 1) if match in line)

@@ -497,6 +497,44 @@ def releases_verify(
     raise typer.Exit(1 if problems else 0)
 
 
+class ForVersionFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@command("for-version")
+def for_version(
+    version: Annotated[str | None, typer.Argument(help="SGLang version, e.g. 0.5.10 (default: the installed sglang).")] = None,
+    cache_dir: ReleasesDirOpt = None,
+    fmt: Annotated[ForVersionFormat, typer.Option("--format", help="text or json.")] = ForVersionFormat.text,
+    root: RootOpt = None,
+) -> None:
+    """Which current optimizations and fixes an SGLang version has, which later ones it lacks, and which
+    bugs described in the manual it is exposed to (answered from the release evidence in cards/evidence.lock;
+    the version's sources, from the release cache or the installed package, sharpen the bug list)."""
+    from dossier import for_version as fv
+    from dossier import releases as rl
+    from dossier.release_evidence import read_release_lock
+    from dossier.source_tree import SourceTree
+
+    project = _project(root)
+    lock = read_release_lock(project.root)
+    if not lock.cards:
+        fail("no release evidence in cards/evidence.lock: run `dossier releases sync && dossier releases verify --record`")
+    tree = None
+    if version is None:
+        tree = SourceTree.installed()
+        version = tree.version
+        label = tree.label
+    else:
+        synced = rl.load(rl.cache_dir(project.root, cache_dir) / version)
+        tree = SourceTree.release(synced) if synced is not None else None
+        built = lock.built.get(version)
+        label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")
+    report = fv.query(project, lock, version, tree)
+    print(fv.format_json(report) if fmt is ForVersionFormat.json else fv.format_text(report, label))
+
+
 @command("list", group=releases_app)
 def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> None:
     """The synced releases with their build dates and file counts."""

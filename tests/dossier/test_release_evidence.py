@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,9 @@ CARDS = {
     109: make_card(109, merged_at=dt.date(2026, 3, 2), status="reverted", superseded_by=[110],
                    key_fragment=kf("def reverted_soon(")),
     110: make_card(110, merged_at=dt.date(2026, 3, 3), key_fragment=kf("def split_heads(")),
+    # a fix that shipped in 0.3.0, to a file 0.2.0 does not have
+    111: make_card(111, title="Fix a wrong gate value in the moved kernel", merged_at=dt.date(2026, 3, 20),
+                   key_fragment=kf("def gate_v2(", f"python/sglang/{OLD_GATING}")),
 }
 
 
@@ -190,3 +194,31 @@ def test_verify_without_releases_is_a_usage_error(tmp_path):
     root = write_project(tmp_path / "p", [make_card(100)])
     result = verify(root, tmp_path / "empty")
     assert result.exit_code == 2 and "dossier releases sync" in result.output
+
+
+def test_for_version_places_each_current_card(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    old = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--root", str(root)])
+    assert old.exit_code == 0, old.output
+    data = json.loads(old.stdout)
+    assert data["built"] == "2026-02-20"
+    assert [r["pr"] for r in data["has"]] == [101, 105]  # shipped in 0.2.0 or before (105: a removal)
+    assert {r["pr"]: r["release"] for r in data["lacks"]} == {106: "0.3.0", 111: "0.3.0"}
+    # without the 0.2.0 sources, the lacking fix counts as a bug 0.2.0 carries
+    assert [(r["pr"], r["note"]) for r in data["exposed"]] == [(111, "fixed in 0.3.0")]
+    assert data["unplaced"] == [102, 103, 104, 110]  # a finding or no release evidence: not placed
+    # with them, the fix is to a file 0.2.0 does not have: no exposure
+    sharp = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--cache-dir", str(cache),
+                                "--root", str(root)])
+    assert json.loads(sharp.stdout)["exposed"] == []
+    new = json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root", str(root)]).stdout)
+    assert {r["pr"] for r in new["has"]} == {101, 105, 106, 111} and new["lacks"] == []
+    text = runner.invoke(app, ["for-version", "0.2.0", "--root", str(root)]).stdout
+    assert text.startswith("SGLang 0.2.0 (release built 2026-02-20): 2 current change(s) in, 2 later")
+
+
+def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    result = runner.invoke(app, ["for-version", "0.5.10", "--root", str(root)])
+    assert result.exit_code == 2 and "releases verify --record" in result.output

@@ -1,0 +1,128 @@
+"""`dossier for-version`: what one SGLang version has of the manual, what it lacks, which bugs it carries.
+
+Answered from the release evidence in cards/evidence.lock (no network, no release cache needed): a
+current card's change is in version V when the release that shipped it (or, for a removal, removed the
+old code) is V or older. "Exposed" lists the bugs the manual describes that V still carries: fixes it
+lacks (cards whose title says they fix something) and changes it ships that were reverted later. With a
+tree of V at hand (the release cache, or the installed package) a fix only counts when the file it
+changed exists in V, so a fix to code V never had is not reported as a bug of V.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from packaging.version import InvalidVersion, Version
+
+from dossier.errors import DossierError
+from dossier.model import Card
+from dossier.project import Project
+from dossier.release_evidence import ReleaseLock, Verdict, merge_dates
+from dossier.source_tree import SourceTree
+
+_FIX = re.compile(r"\b(fix(es|ed)?|bug(fix)?|crash|leak|hang|nan|wrong|incorrect|error|race)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Placed:
+    card: Card
+    version: str  # the release that shipped the change (or the removal)
+    built: str
+    note: str = ""
+
+
+@dataclass
+class Report:
+    version: str
+    built: str | None
+    has: list[Placed] = field(default_factory=list)
+    lacks: list[Placed] = field(default_factory=list)
+    exposed: list[Placed] = field(default_factory=list)
+    unplaced: list[Card] = field(default_factory=list)  # current cards no release places
+
+    def to_data(self) -> dict:
+        def rows(items: list[Placed]) -> list[dict]:
+            return [{"pr": p.card.pr, "title": p.card.title, "lane": p.card.lane, "release": p.version,
+                     "built": p.built, **({"note": p.note} if p.note else {})} for p in items]
+
+        return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
+                "exposed": rows(self.exposed), "unplaced": [c.pr for c in self.unplaced]}
+
+
+def is_fix(card: Card) -> bool:
+    return bool(_FIX.search(card.title))
+
+
+def _key(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        raise DossierError(f"not a version: {version!r}") from None
+
+
+def _landed(v: Verdict) -> tuple[str, str, str] | None:
+    """(version, build date, file) of the release in which the card's change landed; None when no release
+    places it (no evidence, or a date/fragment finding makes the placement doubtful)."""
+    if v.findings:
+        return None
+    event = v.shipped or v.evidence
+    return (event.new.version, event.new.built, event.file) if event is not None else None
+
+
+def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None) -> Report:
+    """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
+    target = _key(version)
+    report = Report(version, lock.built.get(version) or (tree.built if tree else None))
+    dates = merge_dates(project.cards)
+    for card in project.cards:
+        v = lock.verdict(card, dates)
+        landed = _landed(v) if v is not None else None
+        if card.status == "reverted":
+            if landed and _key(landed[0]) <= target and (v.removed is None or _key(v.removed.new.version) > target):
+                gone = f"; reverted in {v.removed.new.version}" if v.removed else ""
+                report.exposed.append(Placed(card, landed[0], landed[1], f"ships this reverted change{gone}"))
+            continue
+        if card.status != "current" or card.state != "merged":
+            continue
+        if landed is None:
+            report.unplaced.append(card)
+            continue
+        placed = Placed(card, landed[0], landed[1])
+        if _key(landed[0]) <= target:
+            report.has.append(placed)
+            continue
+        report.lacks.append(placed)
+        if is_fix(card) and (tree is None or _touches(tree, v, landed[2])):
+            report.exposed.append(Placed(card, landed[0], landed[1], f"fixed in {landed[0]}"))
+    return report
+
+
+def _touches(tree: SourceTree, v: Verdict, file: str) -> bool:
+    """Whether ``tree`` has the file the fix changed (the fix's old side, where it had one)."""
+    event = v.shipped or v.evidence
+    return event.old.sha256 is not None and tree.text(file) is not None
+
+
+def format_text(report: Report, label: str) -> str:
+    def line(p: Placed) -> str:
+        when = f"{p.version}, built {p.built}"
+        return f"  #{p.card.pr:<6} {p.card.title[:72]}  [{p.card.lane}; {when}]" + (f" {p.note}" if p.note else "")
+
+    out = [f"{label}: {len(report.has)} current change(s) in, {len(report.lacks)} later, "
+           f"{len(report.exposed)} known bug(s) exposed"]
+    out.append(f"has ({len(report.has)}): current optimizations and fixes shipped in or before {report.version}")
+    out += [line(p) for p in report.has]
+    out.append(f"lacks ({len(report.lacks)}): shipped after {report.version}")
+    out += [line(p) for p in report.lacks]
+    out.append(f"exposed ({len(report.exposed)}): bugs the manual describes that {report.version} still carries")
+    out += [line(p) for p in report.exposed]
+    if report.unplaced:
+        out.append(f"not placed ({len(report.unplaced)}): current cards no release places (see "
+                   "`dossier releases verify`): " + ", ".join(f"#{c.pr}" for c in report.unplaced))
+    return "\n".join(out)
+
+
+def format_json(report: Report) -> str:
+    return json.dumps(report.to_data(), indent=2)

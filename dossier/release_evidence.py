@@ -35,7 +35,7 @@ from dossier.evidence import (
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.render.markdown import code
-from dossier.source_tree import SourceTree
+from dossier.source_tree import PACKAGE_PREFIX, SourceTree
 
 RELEASE_SCAN = "release-scan"  # the releases were scanned; no diff proves the change
 ADDED, REMOVED = "added", "removed"
@@ -207,6 +207,11 @@ def _spans(versions: Sequence[str], present: Sequence[bool]) -> tuple[tuple[str,
     return tuple(out)
 
 
+def in_wheel(path: str) -> bool:
+    """Whether a repository path is part of what a release wheel ships (the python/sglang/ package)."""
+    return PurePosixPath(path).parts[:2] == PACKAGE_PREFIX.parts
+
+
 def _walk(tracks: Iterable[_Track], trees: Sequence[SourceTree],
           on_release: Callable[[SourceTree], None] | None) -> None:
     tracks = list(tracks)
@@ -223,8 +228,9 @@ def scan(cards: Iterable[Card], trees: Sequence[SourceTree], recorded: str,
     """Follow every card's match through ``trees`` (oldest first): in its key file first; a match that
     no release holds there is then looked for further (a second pass, for those cards only): in the whole
     tree for merged PRs (SGLang moves files), in files of the key file's name for PRs never merged (their
-    fragment may be common text elsewhere)."""
-    cards = list(cards)
+    fragment may be common text elsewhere). Cards whose key file is outside the package (a Dockerfile, a
+    CI script, a test) are not scanned: a wheel never holds those files."""
+    cards = [c for c in cards if in_wheel(c.key_fragment.file)]
     tracks = {c.pr: _Track(c.key_fragment, c.key_fragment.file) for c in cards}
     _walk(tracks.values(), trees, on_release)
     wider = {c.pr: "tree" if c.state == "merged" else "name" for c in cards}

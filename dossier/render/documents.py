@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,7 +116,7 @@ def _context(inp: RenderInput) -> dict:
         "notes": {c.pr: [n for a in inp.annotators for n in a(c)] for c in cards},
         "benches": _benches([c for c in cards if c.runtime.reference], inp.gpu_runs),
         "common_validation": common,
-        "own_validation": {c.pr: [v for v in c.validation_lanes if v not in common] for c in cards},
+        "own_validation": {c.pr: _sglang_first([v for v in c.validation_lanes if v not in common]) for c in cards},
         "corrections": [c for c in sorted(cards, key=lambda c: c.pr) if c.corrections],
         "answers": _answers(project.answers),
         "investigation_order": project.investigation_order,
@@ -133,6 +134,16 @@ def _common_validation(cards: list[Card]) -> dict[str, list[int]]:
         for line in dict.fromkeys(card.validation_lanes):
             cited.setdefault(line, []).append(card.pr)
     return {line: prs for line, prs in cited.items() if len(prs) >= COMMON_VALIDATION}
+
+
+#: a validation line that needs this repository (its runtime/ references or tests/), not an SGLang checkout
+_REPO_ONLY = re.compile(r"(?<![\w/.])(?:python3? -m (?:runtime|tests)\b|(?:tests/)?runtime[/.]\w|tests/runtime\b)")
+
+
+def _sglang_first(lines: list[str]) -> list[dict]:
+    """Validation lines with SGLang-native ones first; those needing this repository labelled as such."""
+    tagged = [{"text": line, "repo_only": bool(_REPO_ONLY.search(line))} for line in lines]
+    return sorted(tagged, key=lambda v: v["repo_only"])
 
 
 def _answers(data: dict) -> dict:

@@ -173,3 +173,12 @@ def test_a_check_several_cards_cite_is_listed_once(tmp_path):
     assert all(f"own check {n}" in history for n in (1, 2, 3))
     two = render(write_project(tmp_path / "two", cards[:2]))["references/pr-history.md"]
     assert two.count(shared) == 2 and "## Checks several cards cite" not in two
+
+
+def test_card_validation_puts_sglang_commands_first_and_labels_repository_ones(tmp_path):
+    lanes = ["python -m pytest tests/runtime/gdn (parity)", "python -m sglang.test.few_shot_gsm8k --port 30000"]
+    history = render(write_project(tmp_path, [make_card(5, validation={"claims": ["x"], "lanes": lanes})]))[
+        "references/pr-history.md"]
+    native = history.index("- python -m sglang.test.few_shot_gsm8k")
+    repo = history.index("- Dossier repository only ([reference kernels](reference-kernels.md)): python -m pytest tests/runtime/gdn")
+    assert native < repo

@@ -141,6 +141,9 @@ LANE = Spec(
         "change_rules": Spec("list", items=_text),
         "validation": Spec("list", items=_text, doc="SGLang-native validation: commands and scripts that exist "
                            "in SGLang 0.5.23, or measurements to take on a server"),
+        "answers": Spec("list", items=_text, required=False,
+                        doc="Ids of the answer blocks this lane's readers need (gdn-backends, mtp-verify-path, "
+                        "or a checklist id)"),
         "repo_checks": Spec("list", items=_text, required=False,
                             doc="Commands that need this repository (its runtime/ reference kernels, tests/)"),
         "repo_notes": Spec("list", items=_text, required=False,
@@ -347,6 +350,7 @@ class Lane:
     flags: tuple[str, ...] = ()
     change_rules: tuple[str, ...] = ()
     validation: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
     repo_checks: tuple[str, ...] = ()
     repo_notes: tuple[str, ...] = ()
 

@@ -207,3 +207,19 @@ def _answer_prs(value, path: str) -> Iterator[tuple[str, int]]:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _answer_prs(item, f"{path}[{i}]")
+
+
+@rule("D513", "a lane names an answer block that lanes.yaml does not define", scope="project")
+def lane_answers(ctx) -> Iterator[Finding]:
+    doc = ctx.project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return
+    answers = doc.data.get("answers") or {}
+    known = {"gdn-backends"} if answers.get("gdn_backends") else set()
+    known |= {"mtp-verify-path"} if answers.get("mtp_verify_path") else set()
+    known |= {c["id"] for c in answers.get("checklists") or []}
+    for i, lane in enumerate(doc.data["lanes"]):
+        for j, name in enumerate(lane.get("answers") or []):
+            if name not in known:
+                yield Finding(f"lanes[{i}].answers[{j}]", f"lane {lane['id']!r} names answer {name!r}, which is "
+                              "not defined", hint="answers: " + ", ".join(sorted(known)), doc=doc)

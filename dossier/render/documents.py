@@ -119,6 +119,7 @@ def _context(inp: RenderInput) -> dict:
         "own_validation": {c.pr: _sglang_first([v for v in c.validation_lanes if v not in common]) for c in cards},
         "corrections": [c for c in sorted(cards, key=lambda c: c.pr) if c.corrections],
         "answers": _answers(project.answers),
+        "answer_titles": _answer_titles(project.answers),
         "investigation_order": project.investigation_order,
     }
 
@@ -148,12 +149,20 @@ def _sglang_first(lines: list[str]) -> list[dict]:
 
 def _answers(data: dict) -> dict:
     """The answer blocks with every optional field present (templates read them without guards)."""
-    out = {key: data.get(key) for key in ANSWERS.fields}
+    out: dict = {key: data.get(key) for key in ANSWERS.fields}
     out["checklists"] = [
         {**c, "entries": [{"flags": [], "where": "", "prs": [], **i} for i in c["items"]]}
         for c in data.get("checklists") or []
     ]
     return out
+
+
+def _answer_titles(data: dict) -> dict[str, str]:
+    """Anchor -> title of every answer block (what a lane's `answers` may name)."""
+    titles = {"gdn-backends": "GDN kernel backends"} if data.get("gdn_backends") else {}
+    if data.get("mtp_verify_path"):
+        titles["mtp-verify-path"] = "MTP verify path"
+    return {**titles, **{c["id"]: c["title"] for c in data.get("checklists") or []}}
 
 
 def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[dict]:

@@ -211,6 +211,14 @@ ANSWERS = Spec(
     },
 )
 
+def answer_titles(answers: dict) -> dict[str, str]:
+    """Anchor -> title of every answer block in valid ``answers`` data (the names a lane's `answers` may use)."""
+    titles = {"gdn-backends": "GDN kernel backends"} if answers.get("gdn_backends") else {}
+    if answers.get("mtp_verify_path"):
+        titles["mtp-verify-path"] = "MTP verify path"
+    return {**titles, **{c["id"]: c["title"] for c in answers.get("checklists") or []}}
+
+
 LANES_FILE = Spec(
     "map",
     doc="The playbook's structure (cards/lanes.yaml).",

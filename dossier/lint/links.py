@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dossier.lint.registry import Finding, rule
-from dossier.model import REPLACED, Card
+from dossier.model import REPLACED, Card, answer_titles
 from dossier.project import is_valid
 
 # "#19321" cites a PR; "issue #39342" names an issue, which needs no card
@@ -214,10 +214,7 @@ def lane_answers(ctx) -> Iterator[Finding]:
     doc = ctx.project.lanes_doc
     if doc is None or not is_valid(doc):
         return
-    answers = doc.data.get("answers") or {}
-    known = {"gdn-backends"} if answers.get("gdn_backends") else set()
-    known |= {"mtp-verify-path"} if answers.get("mtp_verify_path") else set()
-    known |= {c["id"] for c in answers.get("checklists") or []}
+    known = answer_titles(doc.data.get("answers") or {})
     for i, lane in enumerate(doc.data["lanes"]):
         for j, name in enumerate(lane.get("answers") or []):
             if name not in known:

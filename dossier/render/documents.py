@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from dossier.model import ANSWERS, STATUSES, Card, Lane
+from dossier.model import ANSWERS, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
 from dossier.render import markdown
 
@@ -119,7 +119,7 @@ def _context(inp: RenderInput) -> dict:
         "own_validation": {c.pr: _sglang_first([v for v in c.validation_lanes if v not in common]) for c in cards},
         "corrections": [c for c in sorted(cards, key=lambda c: c.pr) if c.corrections],
         "answers": _answers(project.answers),
-        "answer_titles": _answer_titles(project.answers),
+        "answer_titles": answer_titles(project.answers),
         "investigation_order": project.investigation_order,
     }
 
@@ -155,14 +155,6 @@ def _answers(data: dict) -> dict:
         for c in data.get("checklists") or []
     ]
     return out
-
-
-def _answer_titles(data: dict) -> dict[str, str]:
-    """Anchor -> title of every answer block (what a lane's `answers` may name)."""
-    titles = {"gdn-backends": "GDN kernel backends"} if data.get("gdn_backends") else {}
-    if data.get("mtp_verify_path"):
-        titles["mtp-verify-path"] = "MTP verify path"
-    return {**titles, **{c["id"]: c["title"] for c in data.get("checklists") or []}}
 
 
 def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[dict]:

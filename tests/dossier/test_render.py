@@ -9,7 +9,14 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.project import Project
-from dossier.render import RenderInput, render_documents, skill_dir, stale_documents, unexpected_files, write_documents
+from dossier.render import (
+    RenderInput,
+    render_documents,
+    skill_dir,
+    stale_documents,
+    unexpected_files,
+    write_documents,
+)
 from dossier.render.markdown import plain_pr_mentions
 from tests.dossier.factories import make_card, write_project
 

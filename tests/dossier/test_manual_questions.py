@@ -65,6 +65,12 @@ QUESTIONS = [
              ("AMD", "NPU", "Triton", "ascend", "#18355", "#10379")),
     Question("no_buffer will not start with overlap scheduling on.", "extra_buffer and no_buffer",
              ("no_buffer", "--disable-overlap-schedule", "page size 1", "trtllm_mha")),
+    Question("MTP at TP4 hangs in an NCCL all-gather.", "Hang in an NCCL collective",
+             ("--speculative-algorithm", "broadcast", "#22458", "python/sglang/srt/models/qwen3_next_mtp.py")),
+    Question("Loading raises AttributeError assigning weight_loader on an FP8 parameter.", "AttributeError",
+             ("read-only property", "#21662", "#21313", "python/sglang/srt/models/qwen3_next.py")),
+    Question("Is the all-reduce fused with residual add and RMSNorm at TP > 1?", "cross-device reduce kernels",
+             ("python/sglang/srt/layers/layer_boundary/residual/add_norm.py", "--enable-deterministic-inference")),
     Question("Garbage output with --cpu-offload-gb on Qwen3-Next.", "--cpu-offload-gb",
              ("--cpu-offload-gb", "python/sglang/srt/utils/offloader.py", "#40310", "#23474")),
 ]

@@ -94,7 +94,7 @@ def _offline_npm_install(prefix: Path, package: str) -> bool:
     return proc.returncode == 0
 
 
-@pytest.fixture(scope="module", params=INSTALLERS, ids=lambda p: f"{p[0]}-node{p[1] or 'local'}")
+@pytest.fixture(scope="module", params=INSTALLERS, ids=lambda p: f"{p[0]}-node{p[1] or '-local'}")
 def installer(request, tmp_path_factory) -> tuple[Path, Path]:
     """(node binary, skills CLI) for one installer release, from the npm cache; skips cleanly without it."""
     cli_version, node_major = request.param

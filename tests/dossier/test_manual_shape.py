@@ -69,3 +69,19 @@ def test_routing_path_names_only_what_sglang_has(page, sglang_surface):
 
     stale = stale_mentions((SKILL / page).read_text(), sglang_surface, SKILL)
     assert not stale, [(m.text, code, msg) for m, code, msg in stale]
+
+
+def test_every_card_is_found_by_the_grep_skill_md_teaches():
+    from dossier.project import Project
+
+    history = (SKILL / "references/pr-history.md").read_text()
+    for card in Project.load(ROOT).cards:
+        assert len(re.findall(rf"^### #{card.pr} ", history, re.M)) == 1, card.pr
+
+
+def test_skill_md_routes_to_every_lane_and_every_answer_block():
+    skill = (SKILL / "SKILL.md").read_text()
+    linked = set(re.findall(r"\]\(references/([\w.-]+\.md#[\w-]+)\)", skill))
+    for page in ("playbook.md", "answers.md"):
+        anchors = re.findall(r'<a id="([\w-]+)"></a>', (SKILL / "references" / page).read_text())
+        assert anchors and {f"{page}#{a}" for a in anchors} <= linked, page

@@ -71,6 +71,13 @@ GENERIC = re.compile(
     r"|for all users|as expected|in general|generally (?:faster|better)"
     r"|(?:changes|updates|modifications) (?:were|are|have been) made"
     r"|than it did before|than before"
+    r"|handl(?:e|es|ed|ing) (?:\w+ ){0,3}(?:correctly|properly|gracefully)"
+    r"|(?:works?|working|worked|behaves?) (?:correctly|properly|as intended|as expected)"
+    r"|make (?:sure|certain) (?:that )?(?:it|things|everything) (?:works?|is fine)"
+    r"|the (?:relevant|necessary|required|appropriate) (?:code|changes|functions|logic|files|parts)"
+    r"|(?:updated|adjusted|modified|changed|tweaked|refactored) accordingly"
+    r"|(?:the )?(?:core|heart|crux|main thing|essence) of (?:the |this )?(?:optimi[sz]ation|change|fix|pr|patch)"
+    r"|in order to work"
     r")\b",
     re.IGNORECASE,
 )
@@ -161,6 +168,16 @@ def concrete_terms(text: str) -> set[str]:
     """Identifiers, paths and numbers: the things in ``text`` a reader can look up or check."""
     text = clean(text)
     return identifiers(text) | set(_PATHLIKE.findall(text)) | set(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+#: a word a reader can check: it holds a digit, an underscore, an inner capital or an acronym, or is a path
+SPECIFIC = re.compile(r"[\w./+%:-]*(?:\d|_|[a-z][A-Z]|[A-Z]{2}|\w/\w)[\w./+%:-]*")
+
+
+def specific_share(text: str) -> float:
+    """Share of whitespace-separated words that are specific (numbers, identifiers, acronyms, paths)."""
+    ws = clean(text).split()
+    return sum(bool(SPECIFIC.search(w)) for w in ws) / len(ws) if ws else 0.0
 
 
 def is_model_name(ident: str) -> bool:

@@ -25,6 +25,7 @@ MIN_IDENTIFIERS = 3  # own identifiers in implementation
 MIN_GROUNDED = 2  # of them found in the diff / release when one is cached
 MIN_DISTINCT = 0.6  # moving-average share of distinct words
 MIN_ENGLISH = 0.08  # share of English function words in prose
+MIN_SPECIFIC = 0.03  # share of specific words (numbers, identifiers, acronyms, paths) in motivation/implementation
 MAX_MATCH = 120
 #: files whose change has functions, classes or kernels to name
 CODE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".rs", ".jinja2"}
@@ -165,8 +166,31 @@ def filler(card: Card, doc, ctx) -> Iterator[Finding]:
             continue
         ws = prose.words(prose.clean(text))
         alpha = [w for w in ws if w.isalpha()]
-        if len(alpha) >= 15 and prose.english_share(ws) < MIN_ENGLISH:
+        # explain may be mostly pseudo-code; motivation and implementation are prose
+        if name in PROSE_FIELDS and len(alpha) >= 15 and prose.english_share(ws) < MIN_ENGLISH:
             yield Finding(f"{name}#value", f"{name} does not read as English prose")
+
+
+@rule("D215", "prose leans on generic phrases ('works better', 'handled correctly', 'the key change')",
+      scope="card")
+def generic_phrases(card: Card, doc, ctx) -> Iterator[Finding]:
+    for name in ALL_FIELDS:
+        found = prose.generic_phrases(text_of(card, name))
+        # a motivation may quote one stock phrase ("fixes issue #123" is not one); the others say what changed
+        if len(found) > (1 if name == "motivation" else 0):
+            yield Finding(f"{name}#value", f"{name} says {', '.join(repr(f) for f in found[:3])}: "
+                          "a phrase that fits any PR", hint="replace it with what the code does and how")
+
+
+@rule("D216", "prose is generic: almost no numbers, identifiers, acronyms or paths", scope="card")
+def generic_prose(card: Card, doc, ctx) -> Iterator[Finding]:
+    for name in PROSE_FIELDS:
+        text = getattr(card, name)
+        share = prose.specific_share(text)
+        if len(prose.words(text)) >= MIN_WORDS and share < MIN_SPECIFIC:
+            yield Finding(f"{name}#value", f"{name}: only {share:.1%} of its words are specific (numbers, "
+                          f"identifiers, acronyms, paths; minimum {MIN_SPECIFIC:.0%}): it could be about any PR",
+                          hint="say what was measured and which code, flag or setting it concerns")
 
 
 @rule("D212", "implementation names too few identifiers of its own (not title words, paths or model names)",
@@ -201,14 +225,41 @@ def ungrounded(card: Card, doc, ctx) -> Iterator[Finding]:
 @rule("D214", "key_fragment.explain names nothing from the match line or its hunk", scope="card")
 def explain_unanchored(card: Card, doc, ctx) -> Iterator[Finding]:
     kf = card.key_fragment
-    tokens = code_tokens(kf.match)
-    for text in ground_texts(card, ctx, hunk_of_match=True):
-        tokens |= code_tokens(text)
-    if not any(_names(t, kf.explain) for t in tokens):
+
+    def hunks():  # the match line, then its hunk: the cached diff's, else the code around it today
+        yield kf.match
+        texts = ground_texts(card, ctx, hunk_of_match=True)
+        yield from texts or [around_match(kf.file, kf.match, ctx)]
+
+    if not any(_names(t, kf.explain) for text in hunks() for t in code_tokens(text)):
         shown = ", ".join(sorted(code_tokens(kf.match))[:4]) or kf.match
         yield Finding("key_fragment.explain#value",
                       "explain names no identifier of the matched line (or its hunk)",
                       hint=f"say what {shown} does")
+
+
+#: lines either side of the match that stand in for its hunk when no diff is cached
+HUNK_REACH = 60
+
+
+def around_match(file: str, match: str, ctx) -> str:
+    """The code around ``match`` in the SGLang tree lint reads (the installed one unless --sglang-src): in
+    ``file``, else wherever the fragment moved. It stands in for the match's hunk when no diff is cached
+    ("" when the fragment is in neither)."""
+    from dossier.lint.claims import surface
+
+    s = surface(ctx)
+    if s is None:
+        return ""
+    text = s.tree.text(file)
+    if not text or match not in text:
+        moved = s.tree.search(match)
+        text = s.tree.text(moved[0].file) if moved else None
+    if not text:
+        return ""
+    lines = text.splitlines()
+    hits = [i for i, line in enumerate(lines) if match in line]
+    return "\n".join("\n".join(lines[max(0, i - HUNK_REACH):i + HUNK_REACH + 1]) for i in hits[:3])
 
 
 def code_tokens(code: str) -> set[str]:

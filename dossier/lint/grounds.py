@@ -36,7 +36,7 @@ def ground_texts(card: Card, ctx, hunk_of_match: bool = False) -> list[str]:
 
 @ground
 def diff_hunks(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
-    """The hunks of the cached PR diff (header and lines)."""
+    """The hunks of the cached PR diff (their lines, without the @@ headers)."""
     from dossier.lint.evidence import evidence
 
     ev = evidence(card, ctx)
@@ -49,4 +49,5 @@ def diff_hunks(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
         hunks = [located.file.hunks[i] for i in sorted({h.hunk for h in located.hits})]
     else:
         hunks = [h for f in ev.files for h in f.hunks]
-    return ["\n".join([h.header, *(ln.text for ln in h.lines)]) for h in hunks]
+    # the lines only: a name that is only in a hunk header (the enclosing def) is not what changed
+    return ["\n".join(ln.text for ln in h.lines) for h in hunks]

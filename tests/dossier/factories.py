@@ -45,9 +45,10 @@ PROSE = [
     },
     {
         "motivation": (
-            "With radix cache on, the second turn of a conversation produced garbage tokens on Qwen3-Next "
-            "because the conv window restored from a cached prefix belonged to a different request: the "
-            "mamba slot was freed at the end of the first turn and reused before the cache insert copied it."
+            "With radix cache on at TP 2, the second turn of a conversation produced garbage tokens on Qwen3-Next "
+            "in 3 of 20 runs because the conv window restored from a cached prefix belonged to a different "
+            "request: the mamba slot was freed at the end of the first turn and reused before the cache insert "
+            "copied it."
         ),
         "implementation": (
             "cache_finished_req now copies the conv and SSM state into a fresh slot from MambaPool.alloc "

@@ -119,6 +119,9 @@ CORPUS += [
     ("filler", "D212", [one(320, "implementation", ENGLISH_FILLER)], 320),
     ("filler", "D209", [one(321, "motivation", ENGLISH_FILLER)], 321),
     ("filler", "D209", [one(322, "motivation", SMALLEST)], 322),
+    ("filler", "D216", [one(329, "motivation", ENGLISH_FILLER.replace("Many people", "A bug report came in, and "
+                                                                     "many people"))], 329),
+    ("filler", "D216", [one(329, "implementation", ENGLISH_FILLER)], 329),
     ("filler", "D212", [one(323, "implementation", (SMALLEST + " ") * 3)], 323),
     ("filler", "D211", [one(323, "implementation", (SMALLEST + " ") * 3)], 323),
     ("filler", "D204", [one(324, "implementation", GENERIC_IMPL)], 324),
@@ -131,6 +134,10 @@ CORPUS += [
     ("generic phrases", "D204", [one(328, "implementation", make_card(101)["implementation"][:120]
                                      + " This PR makes it work better; minor changes and various fixes were made; "
                                        "it improves things and generally faster.")], 328),
+    ("generic phrases", "D215", [one(337, "implementation", BASE["implementation"] + " The relevant functions "
+                                     "were updated accordingly, so the ring now works as expected.")], 337),
+    ("generic phrases", "D215", [one(338, "key_fragment.explain", BASE["explain"] + " It is the heart of the "
+                                     "change and handles every edge case correctly.")], 338),
     ("cross-copy", "D221", [one(330, "motivation", good[101]["motivation"])], 330),
     ("cross-copy", "D221", [one(331, "implementation", good[102]["implementation"])], 331),
     ("cross-copy", "D221", [one(332, "key_fragment.explain", good[103]["implementation"])], 332),

@@ -21,6 +21,7 @@ from dossier.cards import YamlDoc
 from dossier.lint.links import module_exists
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
+from dossier.project import is_valid
 
 #: card fields whose mentions are claims about today (dotted paths; [*] = every item)
 CARD_FIELDS = ("motivation", "implementation", "key_fragment.explain", "validation.lanes[*]", "corrections[*]",
@@ -297,3 +298,21 @@ def missing_module(ctx) -> Iterator[Finding]:
 @rule("D606", "a deprecated flag or env var (SGLang names the replacement)", scope="project", severity="warning")
 def deprecated(ctx) -> Iterator[Finding]:
     yield from _emit(ctx, "D606")
+
+
+@rule("D607", "an answer-block step names a function or class its file lacks in today's SGLang", scope="project")
+def answer_symbols(ctx) -> Iterator[Finding]:
+    s, doc = surface(ctx), ctx.project.lanes_doc
+    if s is None or doc is None or not is_valid(doc):
+        return
+    steps = ((doc.data.get("answers") or {}).get("mtp_verify_path") or {}).get("steps") or []
+    for i, step in enumerate(steps):
+        text = s.tree.text(step["file"])
+        if text is None:
+            continue  # the path itself is D604's
+        for name in (n.strip() for n in step["symbol"].split(",")):
+            missing = [part for part in name.split(".") if not re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(part)}\b", text, re.M)]
+            if missing:
+                yield Finding(f"answers.mtp_verify_path.steps[{i}].symbol",
+                              f"{name}: no def/class {', '.join(missing)} in {step['file']} (SGLang {s.tree.version})",
+                              doc=doc)

@@ -178,3 +178,13 @@ def test_the_projects_manual_has_no_stale_mentions():
     root = Path(__file__).resolve().parents[2]
     diags = run_lint(LintContext(Project.load(root)), select=["D60"])
     assert [d.text() for d in diags if d.severity == "error"] == []
+
+
+def test_answer_step_symbols_must_exist_in_their_file(tmp_path, sglang_tree):
+    (sglang_tree / "srt/models/qwen3_next.py").write_text("class Qwen3GatedDeltaNet:\n    def forward(self):\n        pass\n")
+    steps = [{"step": "s", "file": "python/sglang/srt/models/qwen3_next.py", "symbol": name, "prs": []}
+             for name in ("Qwen3GatedDeltaNet.forward", "Qwen3GatedDeltaNet.forward_decode, Qwen3NextModel")]
+    lanes = {**LANES, "answers": {"mtp_verify_path": {"summary": "s", "steps": steps}}}
+    found = [d for d in _lint(tmp_path, sglang_tree, [make_card(100)], lanes) if d.code == "D607"]
+    assert [d.message.split(":")[0] for d in found] == ["Qwen3GatedDeltaNet.forward_decode", "Qwen3NextModel"]
+    assert all(d.file == "cards/lanes.yaml" for d in found)

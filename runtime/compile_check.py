@@ -18,7 +18,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-from runtime.gdn import decode, gated_norm, gating, verify
+from runtime.gdn import decode, deferred_decode, gated_norm, gating, verify
 from runtime.gdn.naive import SOFTPLUS_THRESHOLD
 from runtime.gdn.state_tile import launch_shape
 from runtime.projections import gemm_split, split_kernel
@@ -59,6 +59,8 @@ def _pool_sizes(block_v: int) -> dict[str, object]:
 
 
 _GATE = {"THRESHOLD": SOFTPLUS_THRESHOLD}
+_RING = {"L": 16, "LP": 16}
+_RING_IO = {"fill_ptr": "i32", "flush_ptr": "i32", "next_fill_ptr": "i32"}
 _BF16_IO = {"qkv_ptr": "bf16", "a_ptr": "bf16", "b_ptr": "bf16", "out_ptr": "bf16", "idx_ptr": "i32"}
 _SPLIT_SHAPE = {
     "NK": QWEN3_NEXT_80B.num_k_heads,
@@ -75,8 +77,28 @@ KERNELS = [
         _pool_sizes(4), _BF16_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(
+        "gdn.deferred_decode", deferred_decode._deferred_decode_kernel,
+        _pool_sizes(16) | _RING | {"HAS_FLUSH": True, "FLUSH_ALL": False, "WRITE_FILL": True},
+        _BF16_IO | _RING_IO, ("scale",), num_warps=2,
+    ),
+    KernelSpec(
+        "gdn.deferred_decode.in_place", deferred_decode._deferred_decode_kernel,
+        _pool_sizes(4) | _RING | {"HAS_FLUSH": False, "FLUSH_ALL": True, "WRITE_FILL": False},
+        _BF16_IO | _RING_IO, ("scale",), num_warps=1,
+    ),
+    KernelSpec(
+        "gdn.deferred_decode.fold", deferred_decode._fold_kernel,
+        {k: v for k, v in _pool_sizes(8).items() if k in ("H", "HV", "K", "V", "BK", "BV")} | {"L": _RING["L"]},
+        {"idx_ptr": "i32", "fill_ptr": "i32"}, num_warps=2,
+    ),
+    KernelSpec(
         "gdn.verify", verify._verify_kernel,
-        _pool_sizes(32), _BF16_IO | {"buf_idx_ptr": "i32"}, ("scale",),
+        _pool_sizes(32) | {"L": 1, "HAS_RING": False}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"}, ("scale",),
+    ),
+    KernelSpec(
+        "gdn.verify.ring", verify._verify_kernel,
+        _pool_sizes(32) | {"L": _RING["L"], "HAS_RING": True}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"},
+        ("scale",),
     ),
     KernelSpec(
         "gdn.verify.commit", verify._commit_kernel,

@@ -8,6 +8,10 @@ ground truth the Triton kernels beside it are tested against. Conventions (SGLan
 - A state pool is ``[slots, HV, V, K]`` (``layout="vk"``, SGLang's; K contiguous) or ``[slots, HV, K, V]``
   (``layout="kv"``, fla's default), indexed by per-request slot indices; ``-1`` marks padding: zero output,
   state untouched.
+- A deferred-write pool keeps beside each slot a ring of the last ``L`` steps' ``(d, k, g)``: ring ``d
+  [slots, HV, L, V]`` (the delta-rule update ``u``), ``k [slots, H, L, K]`` (the L2-normalised key),
+  ``g [slots, HV, L]``; ``fill[row]`` entries of a slot's ring are live and its state is the checkpoint in
+  the pool advanced through them in order.
 - Per token: ``S' = exp(g) S``; ``u = beta (v - S'^T k)``; ``S = S' + k u^T``; ``o = S^T (q K^-1/2)``
   (written here for the ``[V, K]`` state ``M = S^T``: ``M' = exp(g) M``, ``u = beta (v - M' k)``,
   ``M = M' + u k^T``, ``o = M q``).
@@ -243,3 +247,69 @@ def gdn_decode_step(
         layout=layout,
     )[:, 0]
     return o if z is None else gated_rmsnorm(o, z, norm_weight)
+
+
+def replay_ring(
+    checkpoint: torch.Tensor, d: torch.Tensor, k: torch.Tensor, g: torch.Tensor, fill: torch.Tensor
+) -> torch.Tensor:
+    """States ``[R, HV, V, K]`` of ``R`` slots: each checkpoint advanced through its ring's first ``fill[r]``
+    entries one step at a time (``M = exp(g_j) M + d_j k_j^T``); ring tensors are the slots' own rows."""
+    M = checkpoint.float().clone()
+    HV = M.shape[1]
+    for j in range(d.shape[2]):
+        live = fill > j
+        if not live.any():
+            break
+        kj = expand_heads(k[live, :, j].float(), HV)
+        M[live] = M[live] * torch.exp(g[live, :, j].float())[..., None, None] + d[live, :, j, :, None] * kj[..., None, :]
+    return M
+
+
+def deferred_decode_step(
+    mixed_qkv: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    A_log: torch.Tensor,
+    dt_bias: torch.Tensor,
+    pool: torch.Tensor,
+    ring_d: torch.Tensor,
+    ring_k: torch.Tensor,
+    ring_g: torch.Tensor,
+    slot_indices: torch.Tensor,
+    fill: torch.Tensor,
+    flush: torch.Tensor | None = None,
+    *,
+    num_k_heads: int,
+) -> torch.Tensor:
+    """One deferred-write decode token; returns ``o [B, HV, V]`` and updates pool and ring in place.
+
+    Each row's state is its checkpoint replayed through ``fill[row]`` ring entries (:func:`replay_ring`),
+    then one delta-rule step. A row whose ring is full (``fill == L - 1``) or whose ``flush`` is set writes
+    the new state to the pool (its ring is then empty); every other row appends ``(u, k, g)`` at position
+    ``fill`` and leaves the pool alone. Padding rows (negative slot) give zeros and touch nothing.
+    """
+    HV, V, K = pool.shape[1:]
+    H, L = num_k_heads, ring_d.shape[2]
+    q, k, v = split_qkv(mixed_qkv, H, K, HV, V)
+    g, beta = gdn_gating(a, b, A_log, dt_bias)
+    q, k = l2norm(q) * K**-0.5, l2norm(k)
+    o = torch.zeros(mixed_qkv.shape[0], HV, V, dtype=torch.float32, device=pool.device)
+    rows = torch.nonzero(slot_indices >= 0).flatten()
+    if rows.numel() == 0:
+        return o
+    slots, n = slot_indices[rows].long(), fill[rows].long()
+    M = replay_ring(pool[slots], ring_d[slots], ring_k[slots], ring_g[slots], n)
+    M = M * torch.exp(g[rows])[..., None, None]
+    ke = expand_heads(k[rows], HV)
+    u = beta[rows][..., None] * (v[rows].float() - torch.einsum("rhvk,rhk->rhv", M, ke))
+    M = M + u[..., None] * ke[..., None, :]
+    o[rows] = torch.einsum("rhvk,rhk->rhv", M, expand_heads(q[rows], HV))
+    full = n >= L - 1
+    if flush is not None:
+        full |= flush[rows] != 0
+    pool[slots[full]] = M[full].to(pool.dtype)
+    keep, at = slots[~full], n[~full]
+    ring_d[keep, :, at] = u[~full]
+    ring_k[keep, :, at] = k[rows][~full]
+    ring_g[keep, :, at] = g[rows][~full]
+    return o

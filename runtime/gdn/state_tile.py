@@ -37,3 +37,48 @@ def launch_shape(batch: int, num_k_heads: int, pool_shape: tuple[int, ...], bloc
     block_v = min(block_v, triton.next_power_of_2(V))
     sizes = {"H": num_k_heads, "HV": HV, "K": K, "V": V, "BK": triton.next_power_of_2(K), "BV": block_v}
     return (triton.cdiv(V, block_v) * batch * HV,), sizes | {"THRESHOLD": SOFTPLUS_THRESHOLD, "EPS": L2_EPS}
+
+
+@triton.jit
+def ring_rows(ring_d, ring_k, ring_g, slot, i_hv, i_h, HV: tl.constexpr, H: tl.constexpr, L: tl.constexpr,
+              V: tl.constexpr, K: tl.constexpr):
+    """Pointers to one slot's ring for v-head ``i_hv``: ``d [L, V]``, ``k [L, K]`` (its k-head), ``g [L]``
+    (contiguous ``[slots, HV, L, V]``, ``[slots, H, L, K]``, ``[slots, HV, L]`` ring tensors)."""
+    return (
+        ring_d + (slot * HV + i_hv) * (L * V),
+        ring_k + (slot * H + i_h) * (L * K),
+        ring_g + (slot * HV + i_hv) * L,
+    )
+
+
+@triton.jit
+def replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V: tl.constexpr, K: tl.constexpr):
+    """Checkpoint rows ``h [BV, K]`` advanced through the first ``n`` ring entries in order
+    (``h = e^g_j h + d_j k_j^T``): the state the ring stands for, materialised (flush, fold, verify)."""
+    for j in range(n):
+        d_j = tl.load(d_row + j * V + o_v, mask=m_v, other=0.0)
+        k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
+        h = h * tl.exp(tl.load(g_row + j)) + d_j[:, None] * k_j[None, :]
+    return h
+
+
+@triton.jit
+def ring_readout(h, q, k, g, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V: tl.constexpr, K: tl.constexpr,
+                 LP: tl.constexpr):
+    """``(S' k, S' q)`` on rows of ``S' = e^g (checkpoint replayed through n ring entries)`` without
+    building ``S'``: ``S' x = A (h x) + D (w * (K_ring x))`` with ``A = e^(g + sum g_i)`` and
+    ``w_j = e^(g + sum_{i>j} g_i)``. The ring's keys meet ``q`` and ``k`` once per program (an ``n x K``
+    product), so the per-row work stays two dot products as in the in-place step."""
+    o_j = tl.arange(0, LP)
+    m_j = o_j < n
+    g_j = tl.load(g_row + o_j, mask=m_j, other=0.0)
+    later = tl.where(o_j[None, :] > o_j[:, None], g_j[None, :], 0.0)  # [j, i]: g_i for i > j
+    w = tl.where(m_j, tl.exp(g + tl.sum(later, axis=1)), 0.0)
+    decay = tl.exp(g + tl.sum(g_j, axis=0))
+    k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
+    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & m_j[None, :], other=0.0)
+    wk = w * tl.sum(k_ring * k[None, :], axis=1)
+    wq = w * tl.sum(k_ring * q[None, :], axis=1)
+    hk = decay * tl.sum(h * k[None, :], axis=1) + tl.sum(d_ring * wk[None, :], axis=1)
+    hq = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1)
+    return hk, hq

@@ -6,6 +6,10 @@ the ``T`` tokens, and writes the state after every step into an intermediate buf
 ``[buffers, T_max, HV, V, K]``; the pool is only read. Once the sampler knows how many tokens were
 accepted, :func:`commit_accepted` copies that step's state into the pool. Inputs are packed like decode
 (``mixed_qkv: [B * T, 2 H K + HV V]``, request-major), so split, gating and L2 norm are fused here too.
+
+With a deferred-write pool (:mod:`runtime.gdn.deferred_decode`), pass its ``ring`` and ``fill``: each tile is
+the checkpoint replayed through the live ring entries in registers before the first draft token, so no fold
+pass runs first; a commit then leaves the pool current and the committed rows' rings empty.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import triton
 import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
-from runtime.gdn.state_tile import delta_rule_rows, launch_shape, program_tile
+from runtime.gdn.deferred_decode import StateRing
+from runtime.gdn.state_tile import delta_rule_rows, launch_shape, program_tile, replay_rows, ring_rows
 
 
 @triton.jit
@@ -30,6 +35,10 @@ def _verify_kernel(
     idx_ptr,
     buf_ptr,
     buf_idx_ptr,
+    ring_d_ptr,
+    ring_k_ptr,
+    ring_g_ptr,
+    fill_ptr,
     scale,
     T,
     s_qkv,
@@ -52,6 +61,8 @@ def _verify_kernel(
     V: tl.constexpr,
     BK: tl.constexpr,
     BV: tl.constexpr,
+    L: tl.constexpr,
+    HAS_RING: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -76,6 +87,10 @@ def _verify_kernel(
         other=0.0,
         eviction_policy="evict_first",
     ).to(tl.float32)
+    if HAS_RING:
+        d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+        n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+        h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
     p_buf = (
         buf_ptr
         + tl.load(buf_idx_ptr + i_b).to(tl.int64) * s_bn
@@ -160,13 +175,16 @@ def verify(
     num_tokens: int,
     scale: float | None = None,
     out: torch.Tensor | None = None,
+    ring: StateRing | None = None,
+    fill: torch.Tensor | None = None,
     block_v: int = 32,
     num_warps: int = 4,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` draft tokens per request; returns ``o [B * T, HV, V]``, pool unchanged.
 
     ``buffer: [buffers, >= T, HV, V, K]`` receives request ``i``'s state after step ``t`` at
-    ``buffer[buffer_indices[i], t]``; padding rows (negative slot) write nothing there.
+    ``buffer[buffer_indices[i], t]``; padding rows (negative slot) write nothing there. With ``ring`` and
+    ``fill`` (``[B]``, live entries per row) each request starts from its checkpoint replayed through its ring.
     """
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
@@ -179,6 +197,10 @@ def verify(
         raise ValueError(f"buffer must be [buffers, >={T}, {HV}, {V}, {K}]")
     if any(t.stride(-1) != 1 for t in (mixed_qkv, a, b)):
         raise ValueError("mixed_qkv, a and b must be contiguous in the last dim")
+    if (ring is None) != (fill is None) or (fill is not None and fill.shape != slot_indices.shape):
+        raise ValueError("ring and fill come together, fill as [B]")
+    if ring is not None:
+        ring.check(pool, H)
     if out is None:
         out = torch.empty(BT, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
     if BT == 0:
@@ -195,6 +217,7 @@ def verify(
         slot_indices,
         buffer,
         buffer_indices,
+        *((pool, pool, pool, slot_indices) if ring is None else (ring.d, ring.k, ring.g, fill)),
         K**-0.5 if scale is None else scale,
         T,
         mixed_qkv.stride(0),
@@ -205,6 +228,8 @@ def verify(
         *pool.stride(),
         *buffer.stride(),
         **sizes,
+        L=1 if ring is None else ring.length,
+        HAS_RING=ring is not None,
         num_warps=num_warps,
     )
     return out
@@ -217,10 +242,14 @@ def commit_accepted(
     buffer_indices: torch.Tensor,
     last_step: torch.Tensor,
     *,
+    fill: torch.Tensor | None = None,
     block_v: int = 32,
     num_warps: int = 4,
 ) -> None:
-    """``pool[slot] = buffer[buffer_index, last_step]`` per request; negative slot or step: no commit."""
+    """``pool[slot] = buffer[buffer_index, last_step]`` per request; negative slot or step: no commit.
+
+    ``fill`` (deferred-write pools): committed rows' entries drop to 0, since the pool now holds their state;
+    a row that commits nothing keeps its checkpoint and ring."""
     _, HV, V, K = pool.shape
     B = slot_indices.shape[0]
     if buffer_indices.shape != (B,) or last_step.shape != (B,):
@@ -243,3 +272,5 @@ def commit_accepted(
         BV=block_v,
         num_warps=num_warps,
     )
+    if fill is not None:
+        fill.masked_fill_((slot_indices >= 0) & (last_step >= 0), 0)

@@ -5,6 +5,7 @@ import torch
 
 from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
+from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
 from runtime.gdn.verify import commit_accepted, verify
 
 from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
@@ -101,3 +102,44 @@ def test_verify_rejects_mismatched_buffer():
     small = randn(2, 2, s.HV, s.V, s.K, gen=g0)
     with pytest.raises(ValueError):
         verify(qkv, a, b, A_log, dt_bias, states, idx, small, idx, num_k_heads=s.H, num_tokens=3)
+
+
+@pytest.mark.parametrize("s", SHAPES)
+def test_verify_on_checkpoint_plus_ring(s, parity):
+    """MTP verify on a deferred-write pool: outputs and intermediate states equal verify on a pool holding
+    the replayed states (1e-5); the checkpoint is untouched; commit_accepted then leaves the pool at the
+    accepted step and zeroes the fill of committed rows only, and a deferred decode step afterwards matches
+    the in-place step from the committed states."""
+    g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 240 + s.K)
+    L = 8
+    ring = StateRing.allocate(states.shape[0], s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
+    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
+    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
+    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE))
+    fill = torch.randint(1, L, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    valid = idx >= 0
+    used = idx[valid].long()
+    folded = states.clone()
+    folded[used] = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill[valid].long())
+    checkpoint = states.clone()
+    out = verify(qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx, num_k_heads=s.H, num_tokens=T,
+                 out=nan_like((B * T, s.HV, s.V)), ring=ring, fill=fill)
+    ref_buffer = nan_like(tuple(buffer.shape))
+    ref = _verify(s, B, T, qkv, a, b, A_log, dt_bias, folded, idx, ref_buffer, buf_idx)
+    assert torch.equal(states, checkpoint)
+    parity("ring verify output", out, ref, 1e-5)
+    parity("ring verify states", buffer[buf_idx[valid].long(), :T], ref_buffer[buf_idx[valid].long(), :T], 1e-5)
+    last = torch.randint(0, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    last[0] = -1
+    kept = fill.clone()
+    commit_accepted(states, idx, buffer, buf_idx, last, fill=fill)
+    committed = valid & (last >= 0)
+    assert torch.equal(fill[committed], torch.zeros_like(fill[committed]))
+    assert torch.equal(fill[~committed], kept[~committed])
+    q2, a2, b2 = step_inputs(s, B, g0)
+    plain = states.clone()
+    plain[used] = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill[valid].long())
+    o_ref = naive.gdn_decode_step(q2, a2, b2, A_log, dt_bias, plain, idx, num_k_heads=s.H)
+    o = deferred_decode(q2, a2, b2, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H,
+                        out=nan_like((B, s.HV, s.V)), config=DeferredConfig(block_v=8, num_warps=1))
+    parity("deferred decode after commit", o, o_ref, 1e-5)

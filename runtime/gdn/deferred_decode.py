@@ -1,0 +1,335 @@
+"""Deferred-write GDN decode (ReplaySSM-class, #28451): the pool's state is written every ``L`` steps, not every step.
+
+Beside the ``[slots, HV, V, K]`` fp32 pool, each slot keeps a ring (:class:`StateRing`) of its last steps'
+``(d, k, g)``: the delta-rule update ``u`` of each v-row, the L2-normalised key and the log decay. A slot's
+state is its pool checkpoint advanced through its ring's ``fill`` live entries. One decode step reads the
+checkpoint once and answers from checkpoint + ring without building the state (``ring_readout``: two
+row dot products on the checkpoint, as in the in-place step, plus an ``n x K`` product per program for the
+ring's keys), then appends one ring entry. A row whose ring is full (``fill == L - 1``) or that the caller
+forces (a radix track boundary: the pool must hold the state after this token) replays its ring into the
+tile, takes the step and writes the state back with streaming stores: a flush. Per step the state traffic
+drops from read + write to read + ``1/L`` write + the ring.
+
+The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each step: 0 after a flush,
+``+1`` otherwise (:func:`next_fill`, or the kernel writes it to ``next_fill_out``). Flushes stagger by
+themselves when requests start at different steps; a forced flush also shifts a row's phase.
+
+Small batches, where the checkpoint read does not pay for the extra work, run every row as a flush
+(:func:`deferred_writes_pay`): the in-place step, ring drained first if any entries are live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+from runtime.gdn.activations import gdn_gate, l2_normalize
+from runtime.gdn.state_tile import delta_rule_rows, launch_shape, program_tile, replay_rows, ring_readout, ring_rows
+
+
+@dataclass(frozen=True)
+class StateRing:
+    """Per-slot rings beside a ``[slots, HV, V, K]`` pool: ``d [slots, HV, L, V]``, ``k [slots, H, L, K]``,
+    ``g [slots, HV, L]``, all fp32 and contiguous. Entry ``j`` of a slot is its ``j``-th step since its
+    last checkpoint."""
+
+    d: torch.Tensor
+    k: torch.Tensor
+    g: torch.Tensor
+
+    @classmethod
+    def allocate(cls, slots: int, num_k_heads: int, num_v_heads: int, head_k: int, head_v: int, *,
+                 length: int, device: torch.device | str = "cuda") -> "StateRing":
+        if length < 1:
+            raise ValueError(f"ring length must be >= 1, got {length}")
+        f32 = {"dtype": torch.float32, "device": device}
+        return cls(
+            torch.zeros(slots, num_v_heads, length, head_v, **f32),
+            torch.zeros(slots, num_k_heads, length, head_k, **f32),
+            torch.zeros(slots, num_v_heads, length, **f32),
+        )
+
+    @property
+    def length(self) -> int:
+        return self.d.shape[2]
+
+    def check(self, pool: torch.Tensor, num_k_heads: int) -> None:
+        """Raise unless this ring fits ``pool`` (same slots, heads, dims) and is contiguous fp32."""
+        slots, HV, V, K = pool.shape
+        L = self.length
+        want = {"d": (slots, HV, L, V), "k": (slots, num_k_heads, L, K), "g": (slots, HV, L)}
+        for name, shape in want.items():
+            t = getattr(self, name)
+            if tuple(t.shape) != shape or t.dtype != torch.float32 or not t.is_contiguous():
+                raise ValueError(f"ring.{name} must be contiguous fp32 {list(shape)}, got {list(t.shape)} {t.dtype}")
+
+
+@dataclass(frozen=True)
+class DeferredConfig:
+    """``block_v`` rows of one state per program, ``num_warps`` warps; ``flush_all``: every row writes its
+    state this step (the in-place step, draining any live ring entries)."""
+
+    block_v: int = 16
+    num_warps: int = 2
+    flush_all: bool = False
+
+
+IN_PLACE = DeferredConfig(block_v=4, num_warps=1, flush_all=True)
+DEFERRED_MIN_BATCH = 32  # TODO set from the H200 sweep
+
+
+def deferred_writes_pay(batch: int) -> bool:
+    """Dispatch rule: defer writes from ``DEFERRED_MIN_BATCH`` rows up; below, every row flushes (in place)."""
+    return batch >= DEFERRED_MIN_BATCH
+
+
+def step_config(batch: int) -> DeferredConfig:
+    """The mode :func:`deferred_decode` runs ``batch`` rows in when given no config."""
+    return DeferredConfig() if deferred_writes_pay(batch) else IN_PLACE
+
+
+def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None,
+            config: DeferredConfig | None = None) -> torch.Tensor:
+    """Which rows write their state this step: a full ring (``fill == L - 1``), a forced flush, or every
+    row when ``config`` (default: :func:`step_config` of the batch) flushes all."""
+    full = fill >= length - 1
+    if (config or step_config(fill.shape[0])).flush_all:
+        full = torch.ones_like(full)
+    return full if flush is None else full | (flush != 0)
+
+
+def next_fill(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None,
+              config: DeferredConfig | None = None) -> torch.Tensor:
+    """``fill`` after one step: 0 where the row flushed, one more entry elsewhere (int32)."""
+    return torch.where(flushes(fill, length, flush, config), 0, fill + 1).to(torch.int32)
+
+
+@triton.jit
+def _deferred_decode_kernel(
+    qkv_ptr,
+    a_ptr,
+    b_ptr,
+    A_log_ptr,
+    dt_bias_ptr,
+    out_ptr,
+    pool_ptr,
+    idx_ptr,
+    ring_d_ptr,
+    ring_k_ptr,
+    ring_g_ptr,
+    fill_ptr,
+    flush_ptr,
+    next_fill_ptr,
+    scale,
+    s_qkv,
+    s_a,
+    s_b,
+    s_ob,
+    s_oh,
+    s_pn,
+    s_ph,
+    s_pv,
+    s_pk,
+    H: tl.constexpr,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+    L: tl.constexpr,
+    LP: tl.constexpr,
+    HAS_FLUSH: tl.constexpr,
+    FLUSH_ALL: tl.constexpr,
+    WRITE_FILL: tl.constexpr,
+    THRESHOLD: tl.constexpr,
+    EPS: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    i_b, i_hv, i_h, o_v = program_tile(pid, H, HV, V, BV)
+    o_k = tl.arange(0, BK)
+    m_v = o_v < V
+    m_k = o_k < K
+    m_h = m_v[:, None] & m_k[None, :]
+    p_out = out_ptr + i_b.to(tl.int64) * s_ob + i_hv * s_oh + o_v
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    if slot < 0:
+        tl.store(p_out, tl.zeros([BV], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
+        return
+    p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+    h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
+    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    flush = FLUSH_ALL | (n == L - 1)
+    if HAS_FLUSH:
+        flush = flush | (tl.load(flush_ptr + i_b) != 0)
+    p_row = qkv_ptr + i_b.to(tl.int64) * s_qkv
+    q = tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0).to(tl.float32)
+    k = tl.load(p_row + (H + i_h) * K + o_k, mask=m_k, other=0.0).to(tl.float32)
+    v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
+    g, beta = gdn_gate(
+        tl.load(a_ptr + i_b.to(tl.int64) * s_a + i_hv),
+        tl.load(b_ptr + i_b.to(tl.int64) * s_b + i_hv),
+        tl.load(A_log_ptr + i_hv),
+        tl.load(dt_bias_ptr + i_hv),
+        THRESHOLD,
+    )
+    q = l2_normalize(q, EPS) * scale
+    k = l2_normalize(k, EPS)
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+    first_vblock = pid % ((V + BV - 1) // BV) == 0
+    if flush:
+        h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
+        h, o = delta_rule_rows(h, q, k, v, g, beta)
+        tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+    else:
+        hk, hq = ring_readout(h, q, k, g, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K, LP)
+        u = beta * (v - hk)
+        o = hq + u * tl.sum(q * k, axis=0)
+        tl.store(d_row + n * V + o_v, u, mask=m_v)
+        if first_vblock:
+            tl.store(g_row + n, g)
+            if i_hv % (HV // H) == 0:
+                tl.store(k_row + n * K + o_k, k, mask=m_k)
+    tl.store(p_out, o.to(out_ptr.dtype.element_ty), mask=m_v)
+    if WRITE_FILL:
+        if first_vblock & (i_hv == 0):
+            tl.store(next_fill_ptr + i_b, tl.where(flush, 0, n + 1))
+
+
+def deferred_decode(
+    mixed_qkv: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    A_log: torch.Tensor,
+    dt_bias: torch.Tensor,
+    pool: torch.Tensor,
+    ring: StateRing,
+    slot_indices: torch.Tensor,
+    fill: torch.Tensor,
+    *,
+    num_k_heads: int,
+    flush: torch.Tensor | None = None,
+    next_fill_out: torch.Tensor | None = None,
+    scale: float | None = None,
+    out: torch.Tensor | None = None,
+    config: DeferredConfig | None = None,
+) -> torch.Tensor:
+    """One decode token per request on checkpoint + ring; returns ``[B, HV, V]`` (default dtype: ``mixed_qkv``'s).
+
+    ``fill: [B]`` int32, entries live in each row's slot ring (``0..L-1``); ``flush: [B]`` (optional, nonzero
+    forces the row's state into the pool this step); ``next_fill_out: [B]`` int32 (optional) receives the
+    rows' fill for the next step. Padding rows (negative slot) give zeros and touch neither pool nor ring.
+    Without ``config`` the batch size picks the mode (:func:`deferred_writes_pay`).
+    """
+    if pool.ndim != 4 or pool.stride(-1) != 1:
+        raise ValueError("pool must be [slots, HV, V, K] with K contiguous")
+    _, HV, V, K = pool.shape
+    B, H = mixed_qkv.shape[0], num_k_heads
+    if mixed_qkv.ndim != 2 or mixed_qkv.shape[1] != 2 * H * K + HV * V or HV % H:
+        raise ValueError(f"mixed_qkv must be [B, {2 * H * K + HV * V}] with HV a multiple of H={H}")
+    if a.shape != (B, HV) or b.shape != (B, HV) or any(t.stride(-1) != 1 for t in (mixed_qkv, a, b)):
+        raise ValueError("a, b must be [B, HV]; mixed_qkv, a and b contiguous in the last dim")
+    for name, t in (("slot_indices", slot_indices), ("fill", fill), ("flush", flush), ("next_fill_out", next_fill_out)):
+        if t is not None and (t.shape != (B,) or t.dtype not in (torch.int32, torch.int64)):
+            raise ValueError(f"{name} must be an integer [B] tensor")
+    if next_fill_out is not None and next_fill_out.dtype != torch.int32:
+        raise ValueError("next_fill_out must be int32")
+    ring.check(pool, H)
+    if out is None:
+        out = torch.empty(B, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
+    elif out.shape != (B, HV, V) or out.stride(-1) != 1:
+        raise ValueError(f"out must be [{B}, {HV}, {V}] with a contiguous last dim")
+    if B == 0:
+        return out
+    cfg = config or step_config(B)
+    grid, sizes = launch_shape(B, H, pool.shape, cfg.block_v)
+    _deferred_decode_kernel[grid](
+        mixed_qkv,
+        a,
+        b,
+        A_log.contiguous(),
+        dt_bias.contiguous(),
+        out,
+        pool,
+        slot_indices,
+        ring.d,
+        ring.k,
+        ring.g,
+        fill,
+        fill if flush is None else flush,
+        fill if next_fill_out is None else next_fill_out,
+        K**-0.5 if scale is None else scale,
+        mixed_qkv.stride(0),
+        a.stride(0),
+        b.stride(0),
+        out.stride(0),
+        out.stride(1),
+        *pool.stride(),
+        L=ring.length,
+        LP=triton.next_power_of_2(ring.length),
+        HAS_FLUSH=flush is not None,
+        FLUSH_ALL=cfg.flush_all,
+        WRITE_FILL=next_fill_out is not None,
+        **sizes,
+        num_warps=cfg.num_warps,
+    )
+    return out
+
+
+@triton.jit
+def _fold_kernel(
+    pool_ptr,
+    idx_ptr,
+    ring_d_ptr,
+    ring_k_ptr,
+    ring_g_ptr,
+    fill_ptr,
+    s_pn,
+    s_ph,
+    s_pv,
+    s_pk,
+    H: tl.constexpr,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+    L: tl.constexpr,
+):
+    i_b, i_hv, i_h, o_v = program_tile(tl.program_id(0), H, HV, V, BV)
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    if (slot < 0) | (n <= 0):
+        return
+    o_k = tl.arange(0, BK)
+    m_v = o_v < V
+    m_k = o_k < K
+    m_h = m_v[:, None] & m_k[None, :]
+    p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+    h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+    h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
+    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+
+
+def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, fill: torch.Tensor, *,
+              num_k_heads: int, block_v: int = 8, num_warps: int = 2) -> None:
+    """Write each row's live ring entries into its pool checkpoint (no token) and set its ``fill`` to 0.
+
+    For a state the pool must hold now: a prefix-cache snapshot between steps, an eviction, a prefill that
+    continues the request, or an in-place kernel that knows nothing of rings. Padding rows are skipped.
+    """
+    B = slot_indices.shape[0]
+    if fill.shape != (B,):
+        raise ValueError("slot_indices and fill must both be [B]")
+    ring.check(pool, num_k_heads)
+    if B == 0:
+        return
+    grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
+    _fold_kernel[grid](
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, *pool.stride(),
+        L=ring.length, **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
+    )
+    fill.masked_fill_(slot_indices >= 0, 0)

@@ -1,0 +1,174 @@
+"""Deferred-write decode (#28451 class): checkpoint + ring against the step-by-step ring replay and the in-place step."""
+
+import pytest
+import torch
+
+from runtime.gdn import naive
+from runtime.gdn.deferred_decode import (
+    IN_PLACE,
+    DeferredConfig,
+    StateRing,
+    deferred_decode,
+    flushes,
+    fold_ring,
+    next_fill,
+    step_config,
+)
+
+from ._gdn_cases import DEVICE, ODD, TINY, TP1, TP4, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
+from ._gdn_cases import gen as make_gen
+
+CASES = [
+    pytest.param(TINY, 4, DeferredConfig(block_v=16, num_warps=1), id="tiny-L4"),
+    pytest.param(ODD, 3, DeferredConfig(block_v=8, num_warps=1), id="odd-L3"),
+    pytest.param(TP4, 16, None, id="tp4-L16", marks=pytest.mark.gpu),
+    pytest.param(TP1, 8, DeferredConfig(block_v=32, num_warps=4), id="tp1-L8", marks=pytest.mark.gpu),
+]
+
+
+def _ring(s, slots, L, g0):
+    """A ring of random live-looking entries (any content is a valid history)."""
+    ring = StateRing.allocate(slots, s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
+    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
+    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
+    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE) * 2)
+    return ring
+
+
+def _clone(ring):
+    return StateRing(ring.d.clone(), ring.k.clone(), ring.g.clone())
+
+
+def _live_states(states, ring, idx, fill):
+    """The state each named slot stands for: checkpoint replayed through its live ring entries."""
+    s = idx.long()
+    return naive.replay_ring(states[s], ring.d[s], ring.k[s], ring.g[s], fill.long())
+
+
+@pytest.mark.parametrize("s, L, cfg", CASES)
+def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
+    """3L + 2 steps with mixed starting fills (rows at different ring positions, some already non-empty),
+    forced flushes on random rows at random steps, one padding row, ring wrap-around for every row.
+
+    Every step: outputs (NaN-poisoned) within 1e-5 relative of ``naive.deferred_decode_step`` (the ring
+    replayed one step at a time), fill advanced by ``next_fill_out`` as ``next_fill`` says. At the end the
+    pool and the live ring entries agree with the reference to 1e-5, the state each slot stands for agrees
+    with the plain in-place recurrence run from the start to 1e-4, and slots outside the batch and the
+    padding row's slot are bit-for-bit unchanged.
+    """
+    g0 = make_gen(300 + s.K + L)
+    B = 16 if s.K == 128 else 4
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 3 * B, g0)
+    ring = _ring(s, 3 * B, L, g0)
+    idx = slot_indices(B, 3 * B, g0, padding=1)
+    fill = (torch.arange(B, device=DEVICE) % L).to(torch.int32)  # staggered: every ring position present
+    ref_pool, ref_ring = states.clone(), _clone(ring)
+    outside = torch.ones(3 * B, dtype=torch.bool, device=DEVICE)
+    outside[idx[idx >= 0].long()] = False
+    frozen = states[outside].clone(), ring.d[outside].clone(), ring.k[outside].clone()
+    valid = idx >= 0
+    plain = states.clone()
+    plain[idx[valid].long()] = _live_states(states, ring, idx[valid], fill[valid])
+    outs, refs, worst, flushed_any = [], [], 0.0, 0
+    for step in range(3 * L + 2):
+        qkv, a, b = step_inputs(s, B, g0)
+        force = (torch.rand(B, generator=g0, device=DEVICE) < 0.2).to(torch.int32)
+        nxt = torch.full((B,), -7, dtype=torch.int32, device=DEVICE)
+        out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H, flush=force,
+                              next_fill_out=nxt, out=nan_like((B, s.HV, s.V)), config=cfg)
+        ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g,
+                                         idx, fill, force, num_k_heads=s.H)
+        naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
+        worst = max(worst, rel_err(out, ref))
+        outs.append(out)
+        refs.append(ref)
+        assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
+        assert torch.equal(nxt[valid], next_fill(fill, L, force, cfg or step_config(B))[valid])
+        flushed_any += int(flushes(fill, L, force, cfg or step_config(B))[valid].sum())
+        fill = nxt
+    assert flushed_any >= B  # every row wrapped at least once on average
+    parity("deferred decode outputs", torch.stack(outs), torch.stack(refs), 1e-5)
+    assert worst < 1e-5
+    used = idx[valid].long()
+    parity("deferred decode checkpoints", states[used], ref_pool[used], 1e-5)
+    live = torch.arange(L, device=DEVICE)[None, :] < fill[valid, None].long()
+    parity("deferred decode ring d", ring.d[used].transpose(1, 2)[live], ref_ring.d[used].transpose(1, 2)[live], 1e-5)
+    parity("deferred decode vs in-place", _live_states(states, ring, idx[valid], fill[valid]), plain[used], 1e-4)
+    assert torch.equal(states[outside], frozen[0])
+    assert torch.equal(ring.d[outside], frozen[1]) and torch.equal(ring.k[outside], frozen[2])
+
+
+@pytest.mark.parametrize("cfg", [IN_PLACE, DeferredConfig(block_v=4, num_warps=1), DeferredConfig(32, 4)], ids=str)
+def test_tilings_and_in_place_mode_agree(cfg):
+    """Each tiling, and the flush-every-row mode the dispatch uses for small batches, gives the reference's
+    outputs and states (1e-5) from rings at mixed fills; the in-place mode leaves every row's ring empty."""
+    s, L = ODD, 4
+    g0 = make_gen(310)
+    B = 5
+    qkv, a, b = step_inputs(s, B, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 2 * B, g0)
+    ring = _ring(s, 2 * B, L, g0)
+    idx = slot_indices(B, 2 * B, g0, padding=1)
+    fill = torch.tensor([0, 1, 2, 3, 1], dtype=torch.int32, device=DEVICE)
+    before = _live_states(states, ring, idx[idx >= 0], fill[idx >= 0])
+    force = torch.ones(B, dtype=torch.int32, device=DEVICE) if cfg.flush_all else None
+    ref_pool, ref_ring = states.clone(), _clone(ring)
+    ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g, idx,
+                                     fill, force, num_k_heads=s.H)
+    out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H,
+                          out=nan_like((B, s.HV, s.V)), config=cfg)
+    assert rel_err(out, ref) < 1e-5
+    assert rel_err(states, ref_pool) < 1e-5
+    if cfg.flush_all:
+        plain = states.clone()
+        plain[idx[idx >= 0].long()] = before
+        o_plain = naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
+        assert rel_err(out, o_plain) < 1e-5 and rel_err(states, plain) < 1e-5
+        assert not next_fill(fill, L, config=cfg).any()
+
+
+def test_dispatch_rule_picks_in_place_below_threshold():
+    """The batch size alone picks the mode; the small-batch mode flushes every row, the large one defers."""
+    small, large = step_config(1), step_config(4096)
+    assert small.flush_all and not large.flush_all
+    fill = torch.zeros(1, dtype=torch.int32)
+    assert flushes(fill, 16).all()
+    assert not flushes(torch.zeros(4096, dtype=torch.int32), 16).any()
+
+
+@pytest.mark.parametrize("s", [pytest.param(ODD, id="odd"), pytest.param(TP1, id="tp1", marks=pytest.mark.gpu)])
+def test_fold_ring_writes_the_replayed_state(s, parity):
+    """fold_ring leaves each named slot's checkpoint equal to its ring replay (1e-5), zeroes those rows'
+    fill, and leaves padding and unnamed slots bit-for-bit unchanged."""
+    g0 = make_gen(320 + s.K)
+    B, L = (8, 16) if s.K == 128 else (4, 5)
+    states = pool(s, 2 * B, g0)
+    ring = _ring(s, 2 * B, L, g0)
+    idx = slot_indices(B, 2 * B, g0, padding=1)
+    fill = torch.randint(0, L, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    fill[0] = L - 1
+    valid = idx >= 0
+    want = _live_states(states, ring, idx[valid], fill[valid])
+    before = states.clone()
+    fold_ring(states, ring, idx, fill, num_k_heads=s.H)
+    parity("fold_ring state", states[idx[valid].long()], want, 1e-5)
+    assert torch.equal(fill[valid], torch.zeros_like(fill[valid])) and (fill[~valid] == fill[~valid]).all()
+    untouched = torch.ones(2 * B, dtype=torch.bool, device=DEVICE)
+    untouched[idx[valid].long()] = False
+    assert torch.equal(states[untouched], before[untouched])
+
+
+def test_rejects_a_ring_that_does_not_fit_the_pool():
+    s = ODD
+    g0 = make_gen(330)
+    qkv, a, b = step_inputs(s, 2, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 4, g0)
+    wrong = StateRing.allocate(3, s.H, s.HV, s.K, s.V, length=4, device=DEVICE)
+    idx = torch.tensor([0, 1], dtype=torch.int32, device=DEVICE)
+    with pytest.raises(ValueError, match="ring.d"):
+        deferred_decode(qkv, a, b, A_log, dt_bias, states, wrong, idx, idx, num_k_heads=s.H)
+    with pytest.raises(ValueError, match="length"):
+        StateRing.allocate(3, s.H, s.HV, s.K, s.V, length=0, device=DEVICE)

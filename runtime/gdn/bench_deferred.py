@@ -1,0 +1,220 @@
+"""Bench rows for the deferred-write decode, its dispatch and MTP verify, against SGLang 0.5.23's own kernels.
+
+Run through ``python -m runtime.gdn.bench``. All kernels share one ``[slots, HV, V, K]`` fp32 pool with random
+slots, rotated past 4x the L2; rings (ours and SGLang's ReplaySSM take the same ``d, k, g`` layout, fp32)
+hold random entries. ``staggered``: row ``i`` at ring position ``(i + t) % L`` on step ``t`` (flushes spread
+over the steps); ``aligned``: every row at ``t % L`` (every row flushes on the same step); both timed over
+whole cycles of ``L`` steps, so each time is the mean step including its share of flushes. SGLang's kernels
+get the same positions (``write_pos``) and run as SGLang's backend calls them.
+
+Floors: in-place decode moves the state twice (read + write). The deferred decode's read-only floor is one
+state read plus its ring traffic (live entries read, one entry appended), not counting the ``1/L`` flush
+writes. Verify: one state read + ``T`` state writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+
+import torch
+
+from runtime import benchkit
+from runtime.gdn import sglang_peers
+from runtime.gdn.decode import packed_decode
+from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode, step_config
+from runtime.gdn.verify import verify
+
+K = V = 128
+TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
+BATCHES = (1, 16, 64, 256, 1024)
+RING_LENGTHS = (4, 8, 16, 32)
+DEFERRED_COLUMNS = ["kernel", "shape", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
+                    "pct_floor", "x_sgl_replayssm", "x_in_place"]
+DISPATCH_COLUMNS = ["kernel", "shape", "mode", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
+VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
+
+
+def _sets(bytes_per_call: int, cap: int = 256) -> int:
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    return max(1, min(cap, math.ceil(4 * l2 / max(bytes_per_call, 1))))
+
+
+def _time(calls: list[Callable[[], object]], reps: int = 20) -> float | None:
+    """Graph median per call over one pass of ``calls`` (at least 20); ``None`` (reported) if a path fails."""
+    it = itertools.cycle(calls)
+    try:
+        return benchkit.cuda_graph_median_us(lambda: next(it)(), replays=max(20, len(calls)), reps=reps)
+    except (RuntimeError, ValueError, TypeError, AssertionError, AttributeError) as exc:
+        print(f"  (timing failed: {type(exc).__name__}: {str(exc)[:200]})")
+        return None
+
+
+class RingCase:
+    """``B`` decode rows at a TP shape on a pool of ``n_sets * B`` slots, each slot with a ring of length ``L``."""
+
+    def __init__(self, tp: str, B: int, L: int):
+        self.H, self.HV = TP_HEADS[tp]
+        self.B, self.L = B, L
+        self.state_bytes = self.HV * V * K * 4
+        self.n_sets = _sets(B * self.state_bytes)
+        slots = self.n_sets * B
+        self.pool = torch.randn(slots, self.HV, V, K, device="cuda") * 0.5
+        self.ring = StateRing.allocate(slots, self.H, self.HV, K, V, length=L)
+        self.ring.d.normal_(0, 0.3)
+        self.ring.k.copy_(torch.nn.functional.normalize(torch.randn_like(self.ring.k), dim=-1))
+        self.ring.g.uniform_(-1, 0)
+        self.idx = list(torch.randperm(slots, device="cuda").to(torch.int32).view(self.n_sets, B))
+        rows = torch.arange(B, device="cuda")
+        self.fills = {
+            "staggered": [((rows + t) % L).to(torch.int32) for t in range(L)],
+            "aligned": [torch.full((B,), t, device="cuda", dtype=torch.int32) for t in range(L)],
+        }
+        self.qkv = torch.randn(B, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
+        self.a = (torch.randn(B, self.HV, device="cuda") - 2).bfloat16()
+        self.b = torch.randn(B, self.HV, device="cuda").bfloat16()
+        self.A_log = torch.log(1 + 15 * torch.rand(self.HV, device="cuda"))
+        self.dt_bias = torch.randn(self.HV, device="cuda")
+        self.out = torch.empty(B, self.HV, V, device="cuda", dtype=torch.bfloat16)
+        self.io_bytes = 2 * (self.qkv.numel() + 2 * self.a.numel() + self.out.numel())
+
+    def _steps(self, pattern: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(slots, fill) of each call: whole ring cycles, every slot set visited."""
+        n = self.L * math.ceil(max(self.n_sets, 20) / self.L)
+        return [(self.idx[i % self.n_sets], self.fills[pattern][i % self.L]) for i in range(n)]
+
+    def read_only_bytes(self) -> int:
+        """One state read + the ring traffic of a staggered step (mean (L-1)/2 live entries, one append)."""
+        live = (self.L - 1) / 2
+        per_row = self.state_bytes + 4 * ((live + 1) * (self.HV * V + self.H * K + self.HV))
+        return int(self.B * per_row) + self.io_bytes
+
+    def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None) -> float | None:
+        def call(idx: torch.Tensor, fill: torch.Tensor) -> object:
+            return deferred_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, idx,
+                                   fill, num_k_heads=self.H, out=self.out, config=config)
+
+        return _time([lambda i=i, f=f: call(i, f) for i, f in self._steps(pattern)])
+
+    def time_in_place(self) -> float | None:
+        return _time([lambda i=i: packed_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i,
+                                                num_k_heads=self.H, out=self.out) for i in self.idx])
+
+    def time_sgl_replayssm(self, fn: Callable | None) -> float | None:
+        if fn is None:
+            return None
+        out = self.out.view(self.B, 1, self.HV, V)
+
+        def call(idx: torch.Tensor, fill: torch.Tensor) -> object:
+            return fn(mixed_qkv=self.qkv, a=self.a, b=self.b, A_log=self.A_log, dt_bias=self.dt_bias,
+                      scale=K**-0.5, initial_state=self.pool, d_cache=self.ring.d, k_cache=self.ring.k,
+                      g_cache=self.ring.g, out=out, ssm_state_indices=idx, write_pos=fill,
+                      use_qk_l2norm_in_kernel=True)
+
+        return _time([lambda i=i, f=f: call(i, f) for i, f in self._steps("staggered")])
+
+    def time_sgl_packed(self, fn: Callable | None) -> float | None:
+        if fn is None:
+            return None
+        out = self.out.view(self.B, 1, self.HV, V)
+        return _time([lambda i=i: fn(mixed_qkv=self.qkv, a=self.a, b=self.b, A_log=self.A_log, dt_bias=self.dt_bias,
+                                     scale=K**-0.5, initial_state=self.pool, out=out, ssm_state_indices=i,
+                                     use_qk_l2norm_in_kernel=True) for i in self.idx])
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if num is None or den is None else num / den
+
+
+def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
+                   lengths: tuple[int, ...] = RING_LENGTHS) -> list[dict]:
+    """Deferred rows (every L, B, TP) and one dispatch row per (B, TP) at L=16."""
+    replay = peers.replayssm_decode if peers else None
+    packed = peers.packed_decode if peers else None
+    rows = []
+    for tp, B in itertools.product(TP_HEADS, BATCHES):
+        in_place = sgl_packed = None
+        for L in lengths:
+            case = RingCase(tp, B, L)
+            if in_place is None:
+                in_place, sgl_packed = case.time_in_place(), case.time_sgl_packed(packed)
+            ours = case.time_deferred(config=DeferredConfig())
+            sgl = case.time_sgl_replayssm(replay)
+            floor = case.read_only_bytes() / (copy_gbs * 1e3)
+            rows.append({
+                "kernel": "deferred", "shape": f"{tp} B={B} L={L}", "ours_us": ours,
+                "aligned_us": case.time_deferred("aligned", DeferredConfig()), "sgl_replayssm_us": sgl,
+                "in_place_us": in_place, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
+                "x_sgl_replayssm": _ratio(sgl, ours), "x_in_place": _ratio(in_place, ours),
+                "bytes": case.read_only_bytes(),
+            })
+            if L == 16:
+                cfg = step_config(B)
+                mode = "in-place" if cfg.flush_all else "deferred"
+                ours_d = case.time_deferred(config=cfg)
+                best = min(t for t in (in_place, sgl_packed) if t is not None) if in_place or sgl_packed else None
+                rows.append({"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": mode, "ours_us": ours_d,
+                             "in_place_us": in_place, "sgl_packed_us": sgl_packed, "x_best": _ratio(best, ours_d)})
+            del case
+            torch.cuda.empty_cache()
+    return rows
+
+
+def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,
+                block_v: int, num_warps: int) -> dict:
+    H, HV = TP_HEADS[tp]
+    state = HV * V * K * 4
+    n_sets = _sets((T + 1) * B * state, cap=64)
+    pool = torch.randn(n_sets * B, HV, V, K, device="cuda") * 0.5
+    idx = list(torch.randperm(n_sets * B, device="cuda").to(torch.int32).view(n_sets, B))
+    buffer = torch.empty(B, T, HV, V, K, device="cuda")
+    buf_idx = torch.arange(B, device="cuda", dtype=torch.int32)
+    qkv = torch.randn(B * T, 2 * H * K + HV * V, device="cuda").bfloat16()
+    a = (torch.randn(B * T, HV, device="cuda") - 2).bfloat16()
+    b = torch.randn(B * T, HV, device="cuda").bfloat16()
+    A_log = torch.log(1 + 15 * torch.rand(HV, device="cuda"))
+    dt_bias = torch.randn(HV, device="cuda")
+    out = torch.empty(B * T, HV, V, device="cuda", dtype=torch.bfloat16)
+    ours = _time([lambda i=i: verify(qkv, a, b, A_log, dt_bias, pool, i, buffer, buf_idx, num_k_heads=H, num_tokens=T,
+                                     out=out, block_v=block_v, num_warps=num_warps) for i in idx])
+    sgl = None
+    if sgl_verify is not None:
+        q, k, v = (t.view(1, B * T, -1, K) for t in torch.split(qkv, [H * K, H * K, HV * V], dim=-1))
+        cu = torch.arange(0, B * T + 1, T, device="cuda", dtype=torch.int32)
+        sgl = _time([lambda i=i: sgl_verify(
+            A_log=A_log, a=a, dt_bias=dt_bias, softplus_beta=1.0, softplus_threshold=20.0, q=q, k=k, v=v, b=b,
+            initial_state_source=pool, initial_state_indices=i, cu_seqlens=cu, use_qk_l2norm_in_kernel=True,
+            is_kda=False, disable_state_update=True, intermediate_states_buffer=buffer,
+            intermediate_state_indices=buf_idx, cache_steps=T) for i in idx])
+    nbytes = (T + 1) * B * state + 2 * (qkv.numel() + 2 * a.numel() + out.numel())
+    floor = nbytes / (copy_gbs * 1e3)
+    return {"kernel": "verify", "shape": f"{tp} B={B} T={T}", "ours_us": ours, "sgl_verify_us": sgl,
+            "floor_us": floor, "pct_floor": _ratio(100 * floor, ours), "x_sgl_verify": _ratio(sgl, ours),
+            "bytes": nbytes, "tile": f"{block_v}x{num_warps}"}
+
+
+def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile: tuple[int, int]) -> list[dict]:
+    fn = peers.target_verify if peers else None
+    rows = [_verify_row(tp, B, 4, copy_gbs, fn, *tile) for tp, B in itertools.product(TP_HEADS, (16, 64, 256))]
+    torch.cuda.empty_cache()
+    return rows
+
+
+def sweep(copy_gbs: float) -> list[dict]:
+    """Tiles of the deferred decode (staggered, L=16) and of verify; one row per (shape, choice)."""
+    rows = []
+    for tp, B in (("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256)):
+        case = RingCase(tp, B, 16)
+        for bv, nw in ((4, 1), (8, 1), (8, 2), (16, 2), (16, 4), (32, 4), (32, 8), (64, 8)):
+            us = case.time_deferred(config=DeferredConfig(bv, nw))
+            rows.append({"kernel": "deferred", "shape": f"{tp} B={B} L=16", "choice": f"({bv}, {nw})", "us": us,
+                         "pct_floor": _ratio(100 * case.read_only_bytes() / (copy_gbs * 1e3), us)})
+        del case
+        torch.cuda.empty_cache()
+    for tp, B in (("TP1", 16), ("TP1", 64), ("TP1", 256), ("TP4", 64)):
+        for tile in ((4, 1), (8, 1), (8, 2), (16, 2), (32, 4)):
+            r = _verify_row(tp, B, 4, copy_gbs, None, *tile)
+            rows.append({"kernel": "verify", "shape": r["shape"], "choice": str(tile), "us": r["ours_us"],
+                         "pct_floor": r["pct_floor"]})
+    return rows

@@ -78,12 +78,12 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.deferred_decode", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(16) | _RING | {"HAS_FLUSH": True, "FLUSH_ALL": False, "WRITE_FILL": True},
-        _BF16_IO | _RING_IO, ("scale",), num_warps=2,
+        _pool_sizes(128) | _RING | {"BR": 16, "HAS_FLUSH": True, "FLUSH_ALL": False, "WRITE_FILL": True},
+        _BF16_IO | _RING_IO, ("scale",), num_warps=4,
     ),
     KernelSpec(
         "gdn.deferred_decode.in_place", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(4) | _RING | {"HAS_FLUSH": False, "FLUSH_ALL": True, "WRITE_FILL": False},
+        _pool_sizes(4) | _RING | {"BR": 4, "HAS_FLUSH": False, "FLUSH_ALL": True, "WRITE_FILL": False},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(
@@ -93,12 +93,13 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.verify", verify._verify_kernel,
-        _pool_sizes(32) | {"L": 1, "HAS_RING": False}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"}, ("scale",),
+        _pool_sizes(4) | {"L": 1, "HAS_RING": False}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"}, ("scale",),
+        num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.ring", verify._verify_kernel,
-        _pool_sizes(32) | {"L": _RING["L"], "HAS_RING": True}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"},
-        ("scale",),
+        _pool_sizes(4) | {"L": _RING["L"], "HAS_RING": True}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"},
+        ("scale",), num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.commit", verify._commit_kernel,

@@ -46,7 +46,7 @@ COLUMNS = [
     "x_eager",
 ]
 SWEEP_COLUMNS = ["kernel", "shape", "choice", "us", "pct_floor"]
-VERIFY_TILE = (32, 4)  # (block_v, num_warps) of MTP verify
+VERIFY_TILE = (4, 1)  # (block_v, num_warps) of MTP verify
 DECODE_CHOICES = [
     (2, 1),
     (4, 1),

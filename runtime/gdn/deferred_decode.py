@@ -27,7 +27,16 @@ import triton
 import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
-from runtime.gdn.state_tile import delta_rule_rows, launch_shape, program_tile, replay_rows, ring_readout, ring_rows
+from runtime.gdn.state_tile import (
+    delta_rule_rows,
+    launch_shape,
+    program_rows,
+    program_tile,
+    replay_rows,
+    ring_readout,
+    ring_rows,
+    ring_weights,
+)
 
 
 @dataclass(frozen=True)
@@ -69,15 +78,19 @@ class StateRing:
 
 @dataclass(frozen=True)
 class DeferredConfig:
-    """``block_v`` rows of one state per program, ``num_warps`` warps; ``flush_all``: every row writes its
-    state this step (the in-place step, draining any live ring entries)."""
+    """``block_v`` rows of one state per program, taken ``block_rows`` at a time, ``num_warps`` warps;
+    ``flush_all``: every row writes its state this step (the in-place step, draining any live ring entries).
 
-    block_v: int = 16
-    num_warps: int = 2
+    A program reads its ring's keys once, however many rows it owns, so the deferred mode gives a program a
+    whole head and walks it in blocks (``runtime/gdn/NOTES.md``)."""
+
+    block_v: int = 128
+    block_rows: int = 16
+    num_warps: int = 4
     flush_all: bool = False
 
 
-IN_PLACE = DeferredConfig(block_v=4, num_warps=1, flush_all=True)
+IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True)
 DEFERRED_MIN_BATCH = 32  # TODO set from the H200 sweep
 
 
@@ -139,6 +152,7 @@ def _deferred_decode_kernel(
     V: tl.constexpr,
     BK: tl.constexpr,
     BV: tl.constexpr,
+    BR: tl.constexpr,
     L: tl.constexpr,
     LP: tl.constexpr,
     HAS_FLUSH: tl.constexpr,
@@ -148,18 +162,16 @@ def _deferred_decode_kernel(
     EPS: tl.constexpr,
 ):
     pid = tl.program_id(0)
-    i_b, i_hv, i_h, o_v = program_tile(pid, H, HV, V, BV)
+    i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
     o_k = tl.arange(0, BK)
-    m_v = o_v < V
     m_k = o_k < K
-    m_h = m_v[:, None] & m_k[None, :]
-    p_out = out_ptr + i_b.to(tl.int64) * s_ob + i_hv * s_oh + o_v
+    p_out = out_ptr + i_b.to(tl.int64) * s_ob + i_hv * s_oh + v0 + tl.arange(0, BR)
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
     if slot < 0:
-        tl.store(p_out, tl.zeros([BV], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
+        for r in range(0, BV, BR):
+            m_v = v0 + r + tl.arange(0, BR) < V
+            tl.store(p_out + r, tl.zeros([BR], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
         return
-    p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-    h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
     flush = FLUSH_ALL | (n == L - 1)
     if HAS_FLUSH:
@@ -167,7 +179,6 @@ def _deferred_decode_kernel(
     p_row = qkv_ptr + i_b.to(tl.int64) * s_qkv
     q = tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0).to(tl.float32)
     k = tl.load(p_row + (H + i_h) * K + o_k, mask=m_k, other=0.0).to(tl.float32)
-    v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
     g, beta = gdn_gate(
         tl.load(a_ptr + i_b.to(tl.int64) * s_a + i_hv),
         tl.load(b_ptr + i_b.to(tl.int64) * s_b + i_hv),
@@ -177,24 +188,37 @@ def _deferred_decode_kernel(
     )
     q = l2_normalize(q, EPS) * scale
     k = l2_normalize(k, EPS)
+    kq = tl.sum(q * k, axis=0)
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-    first_vblock = pid % ((V + BV - 1) // BV) == 0
-    if flush:
-        h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
-        h, o = delta_rule_rows(h, q, k, v, g, beta)
-        tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+    if FLUSH_ALL:
+        decay, wk, wq = 1.0, tl.zeros([LP], dtype=tl.float32), tl.zeros([LP], dtype=tl.float32)
     else:
-        hk, hq = ring_readout(h, q, k, g, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K, LP)
-        u = beta * (v - hk)
-        o = hq + u * tl.sum(q * k, axis=0)
-        tl.store(d_row + n * V + o_v, u, mask=m_v)
-        if first_vblock:
-            tl.store(g_row + n, g)
-            if i_hv % (HV // H) == 0:
-                tl.store(k_row + n * K + o_k, k, mask=m_k)
-    tl.store(p_out, o.to(out_ptr.dtype.element_ty), mask=m_v)
+        decay, wk, wq = ring_weights(q, k, g, o_k, m_k, k_row, g_row, n, K, LP)
+    p_state = pool_ptr + slot * s_pn + i_hv * s_ph + o_k[None, :] * s_pk
+    for r in range(0, BV, BR):
+        o_v = v0 + r + tl.arange(0, BR)
+        m_v = o_v < V
+        m_h = m_v[:, None] & m_k[None, :]
+        p_h = p_state + o_v[:, None] * s_pv
+        h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
+        v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
+        if flush:
+            h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
+            h, o = delta_rule_rows(h, q, k, v, g, beta)
+            tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+        else:
+            hk, hq = ring_readout(h, q, k, o_v, m_v, d_row, n, decay, wk, wq, V, LP)
+            u = beta * (v - hk)
+            o = hq + u * kq
+            tl.store(d_row + n * V + o_v, u, mask=m_v)
+        tl.store(p_out + r, o.to(out_ptr.dtype.element_ty), mask=m_v)
+    first_rows = v0 == 0
+    if (flush == 0) & first_rows:
+        tl.store(g_row + n, g)
+        if i_hv % (HV // H) == 0:
+            tl.store(k_row + n * K + o_k, k, mask=m_k)
     if WRITE_FILL:
-        if first_vblock & (i_hv == 0):
+        if first_rows & (i_hv == 0):
             tl.store(next_fill_ptr + i_b, tl.where(flush, 0, n + 1))
 
 
@@ -245,6 +269,9 @@ def deferred_decode(
         return out
     cfg = config or step_config(B)
     grid, sizes = launch_shape(B, H, pool.shape, cfg.block_v)
+    block_rows = min(cfg.block_rows, sizes["BV"])
+    if sizes["BV"] % block_rows:
+        raise ValueError(f"block_rows={cfg.block_rows} must divide block_v={sizes['BV']}")
     _deferred_decode_kernel[grid](
         mixed_qkv,
         a,
@@ -267,6 +294,7 @@ def deferred_decode(
         out.stride(0),
         out.stride(1),
         *pool.stride(),
+        BR=block_rows,
         L=ring.length,
         LP=triton.next_power_of_2(ring.length),
         HAS_FLUSH=flush is not None,

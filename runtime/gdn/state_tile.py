@@ -14,10 +14,17 @@ def program_tile(pid, H: tl.constexpr, HV: tl.constexpr, V: tl.constexpr, BV: tl
     The v-blocks of one state are neighbours, so consecutive programs stream one contiguous state (faster
     on the H100 sweep, ``runtime/gdn/NOTES.md``); a 2-D grid would also cap ``B * HV`` at 65535.
     """
+    i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
+    return i_b, i_hv, i_h, v0 + tl.arange(0, BV)
+
+
+@triton.jit
+def program_rows(pid, H: tl.constexpr, HV: tl.constexpr, V: tl.constexpr, BV: tl.constexpr):
+    """``(request, v-head, k-head, first v row)`` of program ``pid`` owning ``BV`` rows (see :func:`program_tile`)."""
     NVB: tl.constexpr = (V + BV - 1) // BV
     i_bh = pid // NVB
     i_hv = i_bh % HV
-    return i_bh // HV, i_hv, i_hv // (HV // H), pid % NVB * BV + tl.arange(0, BV)
+    return i_bh // HV, i_hv, i_hv // (HV // H), pid % NVB * BV
 
 
 @triton.jit
@@ -63,22 +70,25 @@ def replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V: tl.constexpr, 
 
 
 @triton.jit
-def ring_readout(h, q, k, g, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V: tl.constexpr, K: tl.constexpr,
-                 LP: tl.constexpr):
-    """``(S' k, S' q)`` on rows of ``S' = e^g (checkpoint replayed through n ring entries)`` without
-    building ``S'``: ``S' x = A (h x) + D (w * (K_ring x))`` with ``A = e^(g + sum g_i)`` and
-    ``w_j = e^(g + sum_{i>j} g_i)``. The ring's keys meet ``q`` and ``k`` once per program (an ``n x K``
-    product), so the per-row work stays two dot products as in the in-place step."""
+def ring_weights(q, k, g, o_k, m_k, k_row, g_row, n, K: tl.constexpr, LP: tl.constexpr):
+    """What the ring contributes to ``S' x`` for ``x = k, q``, where ``S' = e^g (checkpoint replayed through n
+    entries)``: ``S' x = decay (h x) + D (w * (K_ring x))`` with ``decay = e^(g + sum g_i)`` and
+    ``w_j = e^(g + sum_{i>j} g_i)``. Returns ``decay`` and the ``[LP]`` vectors ``w * (K_ring k)``,
+    ``w * (K_ring q)``: the ring's keys are read once per program, however many rows it owns."""
     o_j = tl.arange(0, LP)
     m_j = o_j < n
     g_j = tl.load(g_row + o_j, mask=m_j, other=0.0)
     later = tl.where(o_j[None, :] > o_j[:, None], g_j[None, :], 0.0)  # [j, i]: g_i for i > j
     w = tl.where(m_j, tl.exp(g + tl.sum(later, axis=1)), 0.0)
-    decay = tl.exp(g + tl.sum(g_j, axis=0))
     k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
-    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & m_j[None, :], other=0.0)
-    wk = w * tl.sum(k_ring * k[None, :], axis=1)
-    wq = w * tl.sum(k_ring * q[None, :], axis=1)
+    return tl.exp(g + tl.sum(g_j, axis=0)), w * tl.sum(k_ring * k[None, :], axis=1), w * tl.sum(k_ring * q[None, :], axis=1)
+
+
+@triton.jit
+def ring_readout(h, q, k, o_v, m_v, d_row, n, decay, wk, wq, V: tl.constexpr, LP: tl.constexpr):
+    """``(S' k, S' q)`` on rows ``h`` of the checkpoint, from :func:`ring_weights`, without building ``S'``."""
+    o_j = tl.arange(0, LP)
+    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :], other=0.0)
     hk = decay * tl.sum(h * k[None, :], axis=1) + tl.sum(d_ring * wk[None, :], axis=1)
     hq = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1)
     return hk, hq

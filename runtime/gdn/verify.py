@@ -177,8 +177,8 @@ def verify(
     out: torch.Tensor | None = None,
     ring: StateRing | None = None,
     fill: torch.Tensor | None = None,
-    block_v: int = 32,
-    num_warps: int = 4,
+    block_v: int = 4,
+    num_warps: int = 1,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` draft tokens per request; returns ``o [B * T, HV, V]``, pool unchanged.
 

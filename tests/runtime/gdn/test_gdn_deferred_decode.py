@@ -19,10 +19,10 @@ from ._gdn_cases import DEVICE, ODD, TINY, TP1, TP4, nan_like, params, pool, ran
 from ._gdn_cases import gen as make_gen
 
 CASES = [
-    pytest.param(TINY, 4, DeferredConfig(block_v=16, num_warps=1), id="tiny-L4"),
-    pytest.param(ODD, 3, DeferredConfig(block_v=8, num_warps=1), id="odd-L3"),
+    pytest.param(TINY, 4, DeferredConfig(block_v=16, block_rows=8, num_warps=1), id="tiny-L4"),
+    pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), id="odd-L3"),
     pytest.param(TP4, 16, None, id="tp4-L16", marks=pytest.mark.gpu),
-    pytest.param(TP1, 8, DeferredConfig(block_v=32, num_warps=4), id="tp1-L8", marks=pytest.mark.gpu),
+    pytest.param(TP1, 8, DeferredConfig(), id="tp1-L8", marks=pytest.mark.gpu),
 ]
 
 
@@ -78,7 +78,7 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
         out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H, flush=force,
                               next_fill_out=nxt, out=nan_like((B, s.HV, s.V)), config=cfg)
         ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g,
-                                         idx, fill, force, num_k_heads=s.H)
+                                         idx, fill, flushes(fill, L, force, cfg or step_config(B)), num_k_heads=s.H)
         naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
         worst = max(worst, rel_err(out, ref))
         outs.append(out)
@@ -99,7 +99,9 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
     assert torch.equal(ring.d[outside], frozen[1]) and torch.equal(ring.k[outside], frozen[2])
 
 
-@pytest.mark.parametrize("cfg", [IN_PLACE, DeferredConfig(block_v=4, num_warps=1), DeferredConfig(32, 4)], ids=str)
+@pytest.mark.parametrize(
+    "cfg", [IN_PLACE, DeferredConfig(4, 4, 1), DeferredConfig(32, 8, 4), DeferredConfig(), DeferredConfig(64, 64, 4)], ids=str
+)
 def test_tilings_and_in_place_mode_agree(cfg):
     """Each tiling, and the flush-every-row mode the dispatch uses for small batches, gives the reference's
     outputs and states (1e-5) from rings at mixed fills; the in-place mode leaves every row's ring empty."""

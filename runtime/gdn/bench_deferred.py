@@ -33,8 +33,8 @@ RING_LENGTHS = (4, 8, 16, 32)
 DEFERRED_COLUMNS = ["kernel", "shape", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
-DEFERRED_CHOICES = [(128, 16, 4), (128, 8, 4), (128, 16, 8), (128, 32, 8), (64, 16, 4), (64, 8, 2), (32, 16, 2),
-                    (32, 8, 1), (16, 16, 1)]  # (block_v, block_rows, num_warps)
+DEFERRED_CHOICES = [(32, 8, 1), (64, 8, 1), (16, 8, 1), (32, 16, 1), (32, 8, 2), (64, 16, 2), (64, 16, 4),
+                    (128, 16, 4), (128, 32, 8)]  # (block_v, block_rows, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
 
@@ -210,17 +210,13 @@ def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile
 def sweep(copy_gbs: float) -> list[dict]:
     """Tiles of the deferred decode (staggered, L=16) and of verify; one row per (shape, choice)."""
     rows = []
-    for tp, B in (("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256)):
-        case = RingCase(tp, B, 16)
+    for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
+                                         ("TP4", 1024)), (8, 16)):
+        case = RingCase(tp, B, L)
         for choice in DEFERRED_CHOICES:
             us = case.time_deferred(config=DeferredConfig(*choice))
-            rows.append({"kernel": "deferred", "shape": f"{tp} B={B} L=16", "choice": str(choice), "us": us,
+            rows.append({"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": str(choice), "us": us,
                          "pct_floor": _ratio(100 * case.read_only_bytes() / (copy_gbs * 1e3), us)})
         del case
         torch.cuda.empty_cache()
-    for tp, B in (("TP1", 16), ("TP1", 256), ("TP4", 64)):
-        for tile in ((2, 1), (4, 1), (8, 1)):
-            r = _verify_row(tp, B, 4, copy_gbs, None, *tile)
-            rows.append({"kernel": "verify", "shape": r["shape"], "choice": str(tile), "us": r["ours_us"],
-                         "pct_floor": r["pct_floor"]})
     return rows

@@ -33,7 +33,7 @@ from runtime.gdn.state_tile import (
     program_rows,
     program_tile,
     replay_rows,
-    ring_readout,
+    ring_product,
     ring_rows,
     ring_weights,
 )
@@ -172,6 +172,12 @@ def _deferred_decode_kernel(
             m_v = v0 + r + tl.arange(0, BR) < V
             tl.store(p_out + r, tl.zeros([BR], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
         return
+    # the first block of the checkpoint is the largest read: issue it before the prologue
+    p_state = pool_ptr + slot * s_pn + i_hv * s_ph + o_k[None, :] * s_pk
+    o_v = v0 + tl.arange(0, BR)
+    m_v = o_v < V
+    h = tl.load(p_state + o_v[:, None] * s_pv, mask=m_v[:, None] & m_k[None, :], other=0.0,
+                eviction_policy="evict_first").to(tl.float32)
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
     flush = FLUSH_ALL | (n == L - 1)
     if HAS_FLUSH:
@@ -190,27 +196,34 @@ def _deferred_decode_kernel(
     k = l2_normalize(k, EPS)
     kq = tl.sum(q * k, axis=0)
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-    if FLUSH_ALL:
-        decay, wk, wq = 1.0, tl.zeros([LP], dtype=tl.float32), tl.zeros([LP], dtype=tl.float32)
-    else:
-        decay, wk, wq = ring_weights(q, k, g, o_k, m_k, k_row, g_row, n, K, LP)
-    p_state = pool_ptr + slot * s_pn + i_hv * s_ph + o_k[None, :] * s_pk
+    o_j = tl.arange(0, LP)
+    if not FLUSH_ALL:
+        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)  # keys dead after wk, wq
+        wk = w * tl.sum(k_ring * k[None, :], axis=1)
+        wq = w * tl.sum(k_ring * q[None, :], axis=1)
     for r in range(0, BV, BR):
         o_v = v0 + r + tl.arange(0, BR)
         m_v = o_v < V
         m_h = m_v[:, None] & m_k[None, :]
         p_h = p_state + o_v[:, None] * s_pv
-        h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
+        if r > 0:
+            h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
         v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
-        if flush:
+        if FLUSH_ALL:
             h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
             h, o = delta_rule_rows(h, q, k, v, g, beta)
             tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
         else:
-            hk, hq = ring_readout(h, q, k, o_v, m_v, d_row, n, decay, wk, wq, V, LP)
-            u = beta * (v - hk)
-            o = hq + u * kq
-            tl.store(d_row + n * V + o_v, u, mask=m_v)
+            d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
+                             other=0.0)
+            u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
+            o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
+            if flush:
+                h = decay * h + u[:, None] * k[None, :]
+                h += ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, BK, LP, BR)
+                tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+            else:
+                tl.store(d_row + n * V + o_v, u, mask=m_v)
         tl.store(p_out + r, o.to(out_ptr.dtype.element_ty), mask=m_v)
     first_rows = v0 == 0
     if (flush == 0) & first_rows:
@@ -296,7 +309,7 @@ def deferred_decode(
         *pool.stride(),
         BR=block_rows,
         L=ring.length,
-        LP=triton.next_power_of_2(ring.length),
+        LP=max(16, triton.next_power_of_2(ring.length)),
         HAS_FLUSH=flush is not None,
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,

@@ -70,25 +70,35 @@ def replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V: tl.constexpr, 
 
 
 @triton.jit
-def ring_weights(q, k, g, o_k, m_k, k_row, g_row, n, K: tl.constexpr, LP: tl.constexpr):
-    """What the ring contributes to ``S' x`` for ``x = k, q``, where ``S' = e^g (checkpoint replayed through n
-    entries)``: ``S' x = decay (h x) + D (w * (K_ring x))`` with ``decay = e^(g + sum g_i)`` and
-    ``w_j = e^(g + sum_{i>j} g_i)``. Returns ``decay`` and the ``[LP]`` vectors ``w * (K_ring k)``,
-    ``w * (K_ring q)``: the ring's keys are read once per program, however many rows it owns."""
+def ring_weights(g, o_k, m_k, k_row, g_row, n, K: tl.constexpr, LP: tl.constexpr):
+    """What ``n`` ring entries weigh in ``S' = e^g (checkpoint replayed through them)``:
+    ``S' = decay h + sum_j w_j d_j k_j^T`` with ``decay = e^(g + sum g_i)``, ``w_j = e^(g + sum_{i>j} g_i)``
+    (sums of the entries' own log decays: no cancellation). Returns ``decay``, ``w [LP]`` and the ring's keys
+    ``[LP, BK]`` (zero past ``n``), read once per program however many rows it owns."""
     o_j = tl.arange(0, LP)
     m_j = o_j < n
     g_j = tl.load(g_row + o_j, mask=m_j, other=0.0)
     later = tl.where(o_j[None, :] > o_j[:, None], g_j[None, :], 0.0)  # [j, i]: g_i for i > j
     w = tl.where(m_j, tl.exp(g + tl.sum(later, axis=1)), 0.0)
     k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
-    return tl.exp(g + tl.sum(g_j, axis=0)), w * tl.sum(k_ring * k[None, :], axis=1), w * tl.sum(k_ring * q[None, :], axis=1)
+    return tl.exp(g + tl.sum(g_j, axis=0)), w, k_ring
 
 
 @triton.jit
-def ring_readout(h, q, k, o_v, m_v, d_row, n, decay, wk, wq, V: tl.constexpr, LP: tl.constexpr):
-    """``(S' k, S' q)`` on rows ``h`` of the checkpoint, from :func:`ring_weights`, without building ``S'``."""
+def ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr,
+                 BK: tl.constexpr, LP: tl.constexpr, BR: tl.constexpr):
+    """``sum_j w_j d_j k_j^T`` on ``BR`` rows (the ring's share of a flushed state). Blocks of 16 rows or more
+    take one exact-fp32 ``tl.dot`` of the ``d`` tile in registers with the keys read again from cache
+    (keeping them live across the row loop spills registers); smaller blocks replay entry by entry."""
     o_j = tl.arange(0, LP)
-    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :], other=0.0)
-    hk = decay * tl.sum(h * k[None, :], axis=1) + tl.sum(d_ring * wk[None, :], axis=1)
-    hq = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1)
-    return hk, hq
+    if BR >= 16:
+        k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
+        acc = tl.dot(d_ring * w[None, :], k_ring, input_precision="ieee")
+    else:
+        acc = tl.zeros([BR, BK], dtype=tl.float32)
+        for j in range(n):
+            w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)
+            d_j = tl.load(d_row + j * V + o_v, mask=m_v, other=0.0)
+            k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
+            acc += (w_j * d_j)[:, None] * k_j[None, :]
+    return acc

@@ -30,9 +30,11 @@ K = V = 128
 TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
 BATCHES = (1, 16, 64, 256, 1024)
 RING_LENGTHS = (4, 8, 16, 32)
-DEFERRED_COLUMNS = ["kernel", "shape", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
+DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
-DISPATCH_COLUMNS = ["kernel", "shape", "mode", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
+DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
+TILE_CANDIDATES = [DeferredConfig(32, 16, 1), DeferredConfig(32, 8, 1), DeferredConfig(64, 8, 1),
+                   DeferredConfig(128, 16, 4, prefetch=True)]
 DEFERRED_CHOICES = [(32, 8, 1), (64, 8, 1), (16, 8, 1), (32, 16, 1), (32, 8, 2), (64, 16, 2), (64, 16, 4),
                     (128, 16, 4), (128, 32, 8)]  # (block_v, block_rows, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
@@ -133,38 +135,48 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                    lengths: tuple[int, ...] = RING_LENGTHS) -> list[dict]:
-    """Deferred rows (every L, B, TP) and one dispatch row per (B, TP) at L=16 (its in-place mode timed in its
-    steady state: every row flushes every step, so the rings are empty)."""
+    """Deferred rows (every L, B, TP) and one dispatch row per (B, TP) at L=16.
+
+    Per (TP, B) the tiles of ``TILE_CANDIDATES`` are timed at L=16 (staggered) and the fastest runs every L
+    (``tile`` in the row). The dispatch row times :func:`step_config`'s mode with the code's own tiles; its
+    in-place mode is timed in its steady state (every row flushes every step, so the rings are empty)."""
     replay = peers.replayssm_decode if peers else None
     packed = peers.packed_decode if peers else None
     rows = []
     for tp, B in itertools.product(TP_HEADS, BATCHES):
         in_place = sgl_packed = None
-        for L in lengths:
+        best = None
+        for L in sorted(lengths, key=lambda x: x != 16):  # L = 16 first: it picks the tile
             case = RingCase(tp, B, L)
-            if in_place is None:
+            if best is None:
                 in_place, sgl_packed = case.time_in_place(), case.time_sgl_packed(packed)
-            ours = case.time_deferred(config=DeferredConfig())
+                tried = {c: case.time_deferred(config=c) for c in TILE_CANDIDATES}
+                best = min((c for c in tried if tried[c] is not None), key=tried.get, default=DeferredConfig())
+            ours = case.time_deferred(config=best)
             sgl = case.time_sgl_replayssm(replay)
             floor = case.read_only_bytes() / (copy_gbs * 1e3)
             rows.append({
                 "kernel": "deferred", "shape": f"{tp} B={B} L={L}", "ours_us": ours,
-                "aligned_us": case.time_deferred("aligned", DeferredConfig()), "sgl_replayssm_us": sgl,
+                "aligned_us": case.time_deferred("aligned", best) if L == 16 else None, "sgl_replayssm_us": sgl,
                 "in_place_us": in_place, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
                 "x_sgl_replayssm": _ratio(sgl, ours), "x_in_place": _ratio(in_place, ours),
-                "bytes": case.read_only_bytes(),
+                "bytes": case.read_only_bytes(), "tile": _tile(best),
             })
             if L == 16:
-                cfg = step_config(B)
+                cfg = step_config(B, case.HV)
                 mode = "in-place" if cfg.flush_all else "deferred"
-                # in-place mode flushes every row every step, so its rings stay empty
                 ours_d = case.time_deferred("empty" if cfg.flush_all else "staggered", config=cfg)
-                best = min(t for t in (in_place, sgl_packed) if t is not None) if in_place or sgl_packed else None
+                peers_t = [t for t in (in_place, sgl_packed) if t is not None]
                 rows.append({"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": mode, "ours_us": ours_d,
-                             "in_place_us": in_place, "sgl_packed_us": sgl_packed, "x_best": _ratio(best, ours_d)})
+                             "in_place_us": in_place, "sgl_packed_us": sgl_packed,
+                             "x_best": _ratio(min(peers_t), ours_d) if peers_t else None, "tile": _tile(cfg)})
             del case
             torch.cuda.empty_cache()
     return rows
+
+
+def _tile(cfg: DeferredConfig) -> str:
+    return f"{cfg.block_v}/{cfg.block_rows}x{cfg.num_warps}{'p' if cfg.prefetch else ''}"
 
 
 def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,

@@ -33,6 +33,7 @@ from runtime.gdn.state_tile import (
     program_rows,
     program_tile,
     replay_rows,
+    ring_decays,
     ring_product,
     ring_rows,
     ring_weights,
@@ -81,43 +82,44 @@ class DeferredConfig:
     """``block_v`` rows of one state per program, taken ``block_rows`` at a time, ``num_warps`` warps;
     ``flush_all``: every row writes its state this step (the in-place step, draining any live ring entries).
 
-    A program reads its ring's keys once, however many rows it owns, so the deferred mode gives a program a
-    whole head and walks it in blocks (``runtime/gdn/NOTES.md``)."""
+    A program reads its ring's keys once for all the rows it owns, walking them in blocks; ``prefetch`` issues
+    the first block's checkpoint load before the prologue (the in-place kernel's trick, which here costs
+    registers). Default and alternatives: H200 sweeps in ``runtime/gdn/NOTES.md``."""
 
-    block_v: int = 128
+    block_v: int = 32
     block_rows: int = 16
-    num_warps: int = 4
+    num_warps: int = 1
     flush_all: bool = False
+    prefetch: bool = False
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True)
-DEFERRED_MIN_BATCH = 32  # TODO set from the H200 sweep
+DEFERRED_MIN_HEADS = 2048  # batch x v-heads per rank from which deferred writes win (H200, NOTES.md)
 
 
-def deferred_writes_pay(batch: int) -> bool:
-    """Dispatch rule: defer writes from ``DEFERRED_MIN_BATCH`` rows up; below, every row flushes (in place)."""
-    return batch >= DEFERRED_MIN_BATCH
+def deferred_writes_pay(batch: int, num_v_heads: int) -> bool:
+    """Dispatch rule: defer writes once ``batch * num_v_heads`` reaches ``DEFERRED_MIN_HEADS`` (TP1 from
+    B = 64, TP4 from B = 256 on Qwen3-Next-80B); below, every row flushes every step (the in-place step)."""
+    return batch * num_v_heads >= DEFERRED_MIN_HEADS
 
 
-def step_config(batch: int) -> DeferredConfig:
-    """The mode :func:`deferred_decode` runs ``batch`` rows in when given no config."""
-    return DeferredConfig() if deferred_writes_pay(batch) else IN_PLACE
+def step_config(batch: int, num_v_heads: int) -> DeferredConfig:
+    """The mode :func:`deferred_decode` runs a batch in when given no config."""
+    return DeferredConfig() if deferred_writes_pay(batch, num_v_heads) else IN_PLACE
 
 
-def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None,
-            config: DeferredConfig | None = None) -> torch.Tensor:
+def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,
+            flush_all: bool = False) -> torch.Tensor:
     """Which rows write their state this step: a full ring (``fill == L - 1``), a forced flush, or every
-    row when ``config`` (default: :func:`step_config` of the batch) flushes all."""
-    full = fill >= length - 1
-    if (config or step_config(fill.shape[0])).flush_all:
-        full = torch.ones_like(full)
+    row in the in-place mode (``flush_all``, the ``DeferredConfig`` the step ran with)."""
+    full = (fill >= length - 1) | flush_all
     return full if flush is None else full | (flush != 0)
 
 
-def next_fill(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None,
-              config: DeferredConfig | None = None) -> torch.Tensor:
+def next_fill(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,
+              flush_all: bool = False) -> torch.Tensor:
     """``fill`` after one step: 0 where the row flushed, one more entry elsewhere (int32)."""
-    return torch.where(flushes(fill, length, flush, config), 0, fill + 1).to(torch.int32)
+    return torch.where(flushes(fill, length, flush, flush_all=flush_all), 0, fill + 1).to(torch.int32)
 
 
 @triton.jit
@@ -158,6 +160,7 @@ def _deferred_decode_kernel(
     HAS_FLUSH: tl.constexpr,
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
+    PREFETCH: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -172,12 +175,14 @@ def _deferred_decode_kernel(
             m_v = v0 + r + tl.arange(0, BR) < V
             tl.store(p_out + r, tl.zeros([BR], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
         return
-    # the first block of the checkpoint is the largest read: issue it before the prologue
     p_state = pool_ptr + slot * s_pn + i_hv * s_ph + o_k[None, :] * s_pk
     o_v = v0 + tl.arange(0, BR)
     m_v = o_v < V
-    h = tl.load(p_state + o_v[:, None] * s_pv, mask=m_v[:, None] & m_k[None, :], other=0.0,
-                eviction_policy="evict_first").to(tl.float32)
+    if PREFETCH:  # the first checkpoint block issued before the prologue (costs registers across it)
+        h = tl.load(p_state + o_v[:, None] * s_pv, mask=m_v[:, None] & m_k[None, :], other=0.0,
+                    eviction_policy="evict_first").to(tl.float32)
+    else:
+        h = tl.zeros([BR, BK], dtype=tl.float32)
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
     flush = FLUSH_ALL | (n == L - 1)
     if HAS_FLUSH:
@@ -198,7 +203,7 @@ def _deferred_decode_kernel(
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     o_j = tl.arange(0, LP)
     if not FLUSH_ALL:
-        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)  # keys dead after wk, wq
+        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)
         wk = w * tl.sum(k_ring * k[None, :], axis=1)
         wq = w * tl.sum(k_ring * q[None, :], axis=1)
     for r in range(0, BV, BR):
@@ -206,7 +211,7 @@ def _deferred_decode_kernel(
         m_v = o_v < V
         m_h = m_v[:, None] & m_k[None, :]
         p_h = p_state + o_v[:, None] * s_pv
-        if r > 0:
+        if (r > 0) | (not PREFETCH):
             h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
         v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
         if FLUSH_ALL:
@@ -218,15 +223,10 @@ def _deferred_decode_kernel(
                              other=0.0)
             u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
             o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
-            if flush:
-                h = decay * h + u[:, None] * k[None, :]
-                h += ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, BK, LP, BR)
-                tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
-            else:
-                tl.store(d_row + n * V + o_v, u, mask=m_v)
+            tl.store(d_row + n * V + o_v, u, mask=m_v)  # a flushing row's last entry: _fold_kernel folds it
         tl.store(p_out + r, o.to(out_ptr.dtype.element_ty), mask=m_v)
     first_rows = v0 == 0
-    if (flush == 0) & first_rows:
+    if (not FLUSH_ALL) & first_rows:
         tl.store(g_row + n, g)
         if i_hv % (HV // H) == 0:
             tl.store(k_row + n * K + o_k, k, mask=m_k)
@@ -271,8 +271,8 @@ def deferred_decode(
     for name, t in (("slot_indices", slot_indices), ("fill", fill), ("flush", flush), ("next_fill_out", next_fill_out)):
         if t is not None and (t.shape != (B,) or t.dtype not in (torch.int32, torch.int64)):
             raise ValueError(f"{name} must be an integer [B] tensor")
-    if next_fill_out is not None and next_fill_out.dtype != torch.int32:
-        raise ValueError("next_fill_out must be int32")
+    if next_fill_out is not None and (next_fill_out.dtype != torch.int32 or next_fill_out.data_ptr() == fill.data_ptr()):
+        raise ValueError("next_fill_out must be an int32 tensor apart from fill (the fold reads fill after the step)")
     ring.check(pool, H)
     if out is None:
         out = torch.empty(B, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
@@ -280,7 +280,7 @@ def deferred_decode(
         raise ValueError(f"out must be [{B}, {HV}, {V}] with a contiguous last dim")
     if B == 0:
         return out
-    cfg = config or step_config(B)
+    cfg = config or step_config(B, HV)
     grid, sizes = launch_shape(B, H, pool.shape, cfg.block_v)
     block_rows = min(cfg.block_rows, sizes["BV"])
     if sizes["BV"] % block_rows:
@@ -309,13 +309,16 @@ def deferred_decode(
         *pool.stride(),
         BR=block_rows,
         L=ring.length,
-        LP=max(16, triton.next_power_of_2(ring.length)),
+        LP=_ring_pad(ring.length),
         HAS_FLUSH=flush is not None,
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
+        PREFETCH=cfg.prefetch,
         **sizes,
         num_warps=cfg.num_warps,
     )
+    if not cfg.flush_all:
+        _launch_fold(pool, ring, slot_indices, fill, flush, H, after_step=True)
     return out
 
 
@@ -327,6 +330,7 @@ def _fold_kernel(
     ring_k_ptr,
     ring_g_ptr,
     fill_ptr,
+    flush_ptr,
     s_pn,
     s_ph,
     s_pv,
@@ -338,10 +342,23 @@ def _fold_kernel(
     BK: tl.constexpr,
     BV: tl.constexpr,
     L: tl.constexpr,
+    LP: tl.constexpr,
+    AFTER_STEP: tl.constexpr,
+    HAS_FLUSH: tl.constexpr,
 ):
+    """Fold ring entries into checkpoints: ``decay h + (D w) K_ring``, one fp32 product per tile.
+
+    ``AFTER_STEP``: the second half of a deferred decode step, whose kernel appended the step as entry
+    ``fill``; rows that flush this step (full ring or forced) fold ``fill + 1`` entries, the others return
+    at once. Otherwise (:func:`fold_ring`) every row folds its ``fill`` live entries."""
     i_b, i_hv, i_h, o_v = program_tile(tl.program_id(0), H, HV, V, BV)
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    if AFTER_STEP:
+        flush = n == L - 1
+        if HAS_FLUSH:
+            flush = flush | (tl.load(flush_ptr + i_b) != 0)
+        n = tl.where(flush, n + 1, 0)
     if (slot < 0) | (n <= 0):
         return
     o_k = tl.arange(0, BK)
@@ -349,14 +366,36 @@ def _fold_kernel(
     m_k = o_k < K
     m_h = m_v[:, None] & m_k[None, :]
     p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-    h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
+    h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-    h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
-    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+    o_j = tl.arange(0, LP)
+    decay, w = ring_decays(0.0, g_row, n, LP)
+    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :], other=0.0)
+    h = decay * h + ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, BK, LP, BV)
+    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+
+
+FOLD_TILE = (32, 4)  # (block_v, num_warps) of _fold_kernel: at least 16 rows for its tl.dot
+
+
+def _launch_fold(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, fill: torch.Tensor,
+                 flush: torch.Tensor | None, num_k_heads: int, after_step: bool) -> None:
+    block_v, num_warps = FOLD_TILE
+    grid, sizes = launch_shape(slot_indices.shape[0], num_k_heads, pool.shape, block_v)
+    _fold_kernel[grid](
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, fill if flush is None else flush, *pool.stride(),
+        L=ring.length, LP=_ring_pad(ring.length), AFTER_STEP=after_step, HAS_FLUSH=flush is not None,
+        **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
+    )
+
+
+def _ring_pad(length: int) -> int:
+    """Ring entries as a power-of-two tile of at least 16 (``tl.dot``'s smallest side)."""
+    return max(16, triton.next_power_of_2(length))
 
 
 def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, fill: torch.Tensor, *,
-              num_k_heads: int, block_v: int = 8, num_warps: int = 2) -> None:
+              num_k_heads: int) -> None:
     """Write each row's live ring entries into its pool checkpoint (no token) and set its ``fill`` to 0.
 
     For a state the pool must hold now: a prefix-cache snapshot between steps, an eviction, a prefill that
@@ -368,9 +407,5 @@ def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, f
     ring.check(pool, num_k_heads)
     if B == 0:
         return
-    grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
-    _fold_kernel[grid](
-        pool, slot_indices, ring.d, ring.k, ring.g, fill, *pool.stride(),
-        L=ring.length, **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
-    )
+    _launch_fold(pool, ring, slot_indices, fill, None, num_k_heads, after_step=False)
     fill.masked_fill_(slot_indices >= 0, 0)

@@ -6,6 +6,8 @@ import triton.language as tl
 
 from runtime.gdn.naive import L2_EPS, SOFTPLUS_THRESHOLD
 
+DOT_PRECISION = tl.constexpr("tf32x3")
+
 
 @triton.jit
 def program_tile(pid, H: tl.constexpr, HV: tl.constexpr, V: tl.constexpr, BV: tl.constexpr):
@@ -76,12 +78,19 @@ def ring_weights(g, o_k, m_k, k_row, g_row, n, K: tl.constexpr, LP: tl.constexpr
     (sums of the entries' own log decays: no cancellation). Returns ``decay``, ``w [LP]`` and the ring's keys
     ``[LP, BK]`` (zero past ``n``), read once per program however many rows it owns."""
     o_j = tl.arange(0, LP)
+    decay, w = ring_decays(g, g_row, n, LP)
+    k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
+    return decay, w, k_ring
+
+
+@triton.jit
+def ring_decays(g, g_row, n, LP: tl.constexpr):
+    """``decay = e^(g + sum g_i)`` and ``w_j = e^(g + sum_{i>j} g_i)`` over the first ``n`` entries."""
+    o_j = tl.arange(0, LP)
     m_j = o_j < n
     g_j = tl.load(g_row + o_j, mask=m_j, other=0.0)
     later = tl.where(o_j[None, :] > o_j[:, None], g_j[None, :], 0.0)  # [j, i]: g_i for i > j
-    w = tl.where(m_j, tl.exp(g + tl.sum(later, axis=1)), 0.0)
-    k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
-    return tl.exp(g + tl.sum(g_j, axis=0)), w, k_ring
+    return tl.exp(g + tl.sum(g_j, axis=0)), tl.where(m_j, tl.exp(g + tl.sum(later, axis=1)), 0.0)
 
 
 @triton.jit
@@ -93,7 +102,7 @@ def ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr
     o_j = tl.arange(0, LP)
     if BR >= 16:
         k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
-        acc = tl.dot(d_ring * w[None, :], k_ring, input_precision="ieee")
+        acc = tl.dot(d_ring * w[None, :], k_ring, input_precision=DOT_PRECISION)
     else:
         acc = tl.zeros([BR, BK], dtype=tl.float32)
         for j in range(n):

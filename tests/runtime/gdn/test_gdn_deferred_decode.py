@@ -71,6 +71,7 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
     plain = states.clone()
     plain[idx[valid].long()] = _live_states(states, ring, idx[valid], fill[valid])
     outs, refs, worst, flushed_any = [], [], 0.0, 0
+    flush_all = (cfg or step_config(B, s.HV)).flush_all
     for step in range(3 * L + 2):
         qkv, a, b = step_inputs(s, B, g0)
         force = (torch.rand(B, generator=g0, device=DEVICE) < 0.2).to(torch.int32)
@@ -78,14 +79,14 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
         out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H, flush=force,
                               next_fill_out=nxt, out=nan_like((B, s.HV, s.V)), config=cfg)
         ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g,
-                                         idx, fill, flushes(fill, L, force, cfg or step_config(B)), num_k_heads=s.H)
+                                         idx, fill, flushes(fill, L, force, flush_all=flush_all), num_k_heads=s.H)
         naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
         worst = max(worst, rel_err(out, ref))
         outs.append(out)
         refs.append(ref)
         assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
-        assert torch.equal(nxt[valid], next_fill(fill, L, force, cfg or step_config(B))[valid])
-        flushed_any += int(flushes(fill, L, force, cfg or step_config(B))[valid].sum())
+        assert torch.equal(nxt[valid], next_fill(fill, L, force, flush_all=flush_all)[valid])
+        flushed_any += int(flushes(fill, L, force, flush_all=flush_all)[valid].sum())
         fill = nxt
     assert flushed_any >= B  # every row wrapped at least once on average
     parity("deferred decode outputs", torch.stack(outs), torch.stack(refs), 1e-5)
@@ -128,16 +129,16 @@ def test_tilings_and_in_place_mode_agree(cfg):
         plain[idx[idx >= 0].long()] = before
         o_plain = naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
         assert rel_err(out, o_plain) < 1e-5 and rel_err(states, plain) < 1e-5
-        assert not next_fill(fill, L, config=cfg).any()
+        assert not next_fill(fill, L, flush_all=True).any()
 
 
 def test_dispatch_rule_picks_in_place_below_threshold():
-    """The batch size alone picks the mode; the small-batch mode flushes every row, the large one defers."""
-    small, large = step_config(1), step_config(4096)
-    assert small.flush_all and not large.flush_all
-    fill = torch.zeros(1, dtype=torch.int32)
-    assert flushes(fill, 16).all()
-    assert not flushes(torch.zeros(4096, dtype=torch.int32), 16).any()
+    """batch x v-heads picks the mode: in place (every row flushes) below the threshold, deferred from it."""
+    assert step_config(16, 32).flush_all and step_config(64, 8).flush_all
+    assert not step_config(64, 32).flush_all and not step_config(256, 8).flush_all
+    fill = torch.zeros(4, dtype=torch.int32)
+    assert flushes(fill, 16, flush_all=True).all() and not flushes(fill, 16).any()
+    assert flushes(fill, 1).all()  # L = 1: every step is a flush
 
 
 @pytest.mark.parametrize("s", [pytest.param(ODD, id="odd"), pytest.param(TP1, id="tp1", marks=pytest.mark.gpu)])

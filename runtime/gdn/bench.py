@@ -460,6 +460,15 @@ def summarize(rows: list[dict]) -> list[str]:
         x = pick(kernel, "x_eager")
         if x:
             out.append(f"{label} {span(x, '{:.1f}')}x faster than eager")
+    sgl = pick("deferred", "x_sgl_replayssm", lambda r: _batch(r) >= 64 and _ring_length(r) == 16)
+    if sgl:
+        best = _pick(_best_length_rows(rows), "deferred", "x_sgl_replayssm", lambda r: _batch(r) >= 64)
+        text = f"deferred-write decode at {span(sgl, '{:.2f}')}x SGLang's ReplaySSM at L=16 for B>=64"
+        out.append(text + (f" ({span(best, '{:.2f}')}x at each shape's best L)" if best else ""))
+    ver = pick("verify", "x_sgl_verify")
+    if ver:
+        out.append(f"MTP verify (T=4) at {span(ver, '{:.2f}')}x SGLang's target_verify, "
+                   f"{span(pick('verify', 'pct_floor'), '{:.0f}')}% of its floor")
     pre = pick("prefill", "x_fla")
     if pre:
         out.append(f"prefill (fla-core chunk kernel + our gating/pool glue) at {span(pre, '{:.2f}')}x fla-core alone")

@@ -87,7 +87,7 @@ class DeferredConfig:
     registers). Default and alternatives: H200 sweeps in ``runtime/gdn/NOTES.md``."""
 
     block_v: int = 32
-    block_rows: int = 16
+    block_rows: int = 8
     num_warps: int = 1
     flush_all: bool = False
     prefetch: bool = False
@@ -103,9 +103,16 @@ def deferred_writes_pay(batch: int, num_v_heads: int) -> bool:
     return batch * num_v_heads >= DEFERRED_MIN_HEADS
 
 
+WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones (H200, NOTES.md)
+
+
 def step_config(batch: int, num_v_heads: int) -> DeferredConfig:
-    """The mode :func:`deferred_decode` runs a batch in when given no config."""
-    return DeferredConfig() if deferred_writes_pay(batch, num_v_heads) else IN_PLACE
+    """The mode and tile :func:`deferred_decode` runs a batch with when given no config: in place below the
+    dispatch threshold, else the tile that won the H200 run's candidates at that size (``NOTES.md``)."""
+    heads = batch * num_v_heads
+    if not deferred_writes_pay(batch, num_v_heads):
+        return IN_PLACE
+    return DeferredConfig(64, 8, 1) if heads >= WIDE_HEADS else DeferredConfig(32, 8, 1)
 
 
 def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,

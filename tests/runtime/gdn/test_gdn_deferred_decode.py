@@ -136,6 +136,7 @@ def test_dispatch_rule_picks_in_place_below_threshold():
     """batch x v-heads picks the mode: in place (every row flushes) below the threshold, deferred from it."""
     assert step_config(16, 32).flush_all and step_config(64, 8).flush_all
     assert not step_config(64, 32).flush_all and not step_config(256, 8).flush_all
+    assert step_config(1024, 8).block_v > step_config(256, 8).block_v  # wider programs at large batch
     fill = torch.zeros(4, dtype=torch.int32)
     assert flushes(fill, 16, flush_all=True).all() and not flushes(fill, 16).any()
     assert flushes(fill, 1).all()  # L = 1: every step is a flush

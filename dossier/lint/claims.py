@@ -2,7 +2,7 @@
 
 Checked against the SGLang tree ``drift`` uses (:mod:`dossier.surface`, read without importing sglang):
 the cards' prose, validation lanes, corrections and ``key_fragment.today``, every string of
-cards/lanes.yaml, and the literal text of the render templates. Not checked, because they are the PR's
+cards/lanes.yaml and of the findings (cards/findings/), and the literal text of the render templates. Not checked, because they are the PR's
 record rather than advice: ``title``, ``files``, ``key_fragment.file``/``match`` (the D3xx rules check
 them against the diff), ``validation.claims`` (what was run when the PR was written), and paths the card
 itself lists as changed by its PR. A mention marked historical is exempt: a ``historical:`` key or entry
@@ -83,6 +83,9 @@ def stale(ctx) -> list[Stale]:
                 found += _card(doc, s, ctx)
             if ctx.project.lanes_doc is not None and ctx.project.lanes_doc.data is not None:
                 found += _lanes(ctx.project.lanes_doc, s, ctx)
+            for doc in ctx.project.finding_docs:
+                if is_valid(doc):
+                    found += _finding(doc, s, ctx)
             for path in sorted(template_dir().glob("*.j2")):
                 found += _template(path, s, ctx)
         ctx.memo["stale"] = found
@@ -124,6 +127,15 @@ def _card(doc: YamlDoc, s, ctx) -> list[Stale]:
     if isinstance(today, dict) and isinstance(today.get("file"), str) and s.knows_path(today["file"]) is False:
         out.append(Stale("D604", doc, doc.where("key_fragment.today.file#value"),
                          f"key_fragment.today.file {today['file']} is not in SGLang {s.tree.version}"))
+    return out
+
+
+def _finding(doc: YamlDoc, s, ctx) -> list[Stale]:
+    """A finding is about today's SGLang: every string of it is a claim (its ``code`` places are D704's)."""
+    out = []
+    for path, text in _strings(doc.data):
+        if not path.startswith("code"):
+            out += _check_text(doc, path, text, s, ctx.project.root, set())
     return out
 
 

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dossier.drift import locate
 from dossier.lint import LintContext, run_lint
@@ -188,3 +189,17 @@ def test_answer_step_symbols_must_exist_in_their_file(tmp_path, sglang_tree):
     found = [d for d in _lint(tmp_path, sglang_tree, [make_card(100)], lanes) if d.code == "D607"]
     assert [d.message.split(":")[0] for d in found] == ["Qwen3GatedDeltaNet.forward_decode", "Qwen3NextModel"]
     assert all(d.file == "cards/lanes.yaml" for d in found)
+
+
+def test_findings_prose_is_checked_but_not_their_code_places(tmp_path):
+    """Against the installed SGLang: the finding's own flags are real there, the stale one is not."""
+    from tests.dossier.test_findings import FINDING
+
+    root = write_project(tmp_path / "p", [make_card(100)])
+    finding = {**FINDING, "fix": FINDING["fix"] + " Also set `--mamba-scheduler-strategy extra_buffer`.",
+               "code": [{**FINDING["code"][0], "file": "python/sglang/srt/gone.py"}]}
+    (root / "cards" / "findings").mkdir()
+    (root / "cards" / "findings" / f"{FINDING['name']}.yaml").write_text(yaml.safe_dump(finding, sort_keys=False))
+    diags = run_lint(LintContext(Project.load(root)), select=["D601"])
+    assert [(d.code, d.file) for d in diags] == [("D601", f"cards/findings/{FINDING['name']}.yaml")]
+    assert "--mamba-scheduler-strategy" in diags[0].message  # python/sglang/srt/gone.py (code) is D704's

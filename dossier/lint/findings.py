@@ -14,7 +14,7 @@ from pathlib import Path
 from dossier.drift import DriftError, locate
 from dossier import prose
 from dossier.lint.depth import PLACEHOLDER
-from dossier.lint.links import missing_test, module_exists
+from dossier.lint.links import lane_problem, missing_test, module_exists
 from dossier.lint.registry import Finding, rule
 from dossier.model import FindingCard
 
@@ -31,10 +31,7 @@ def finding_file_name(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
 
 @rule("D702", "finding lane is not defined in cards/lanes.yaml", scope="finding")
 def finding_lane(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
-    lanes = [lane.id for lane in ctx.project.lanes]
-    if finding.lane not in lanes:
-        yield Finding("lane#value", f"unknown lane {finding.lane!r}",
-                      hint=f"lanes: {', '.join(lanes)}" if lanes else "cards/lanes.yaml is missing or invalid")
+    yield from lane_problem(finding.lane, ctx)
 
 
 @rule("D703", "finding reproduction does not exist", scope="finding")

@@ -34,9 +34,14 @@ def _no_card(ctx, pr: int, none: str) -> tuple[str, str]:
 
 @rule("D501", "lane is not defined in cards/lanes.yaml", scope="card")
 def unknown_lane(card: Card, doc, ctx) -> Iterator[Finding]:
-    lanes = [lane.id for lane in ctx.project.lanes]
-    if card.lane not in lanes:
-        yield Finding("lane#value", f"unknown lane {card.lane!r}",
+    yield from lane_problem(card.lane, ctx)
+
+
+def lane_problem(lane: str, ctx) -> Iterator[Finding]:
+    """A finding on ``lane`` when cards/lanes.yaml does not define it (cards and findings alike)."""
+    lanes = [x.id for x in ctx.project.lanes]
+    if lane not in lanes:
+        yield Finding("lane#value", f"unknown lane {lane!r}",
                       hint=f"lanes: {', '.join(lanes)}" if lanes else "cards/lanes.yaml is missing or invalid")
 
 

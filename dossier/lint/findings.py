@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from dossier.drift import DriftError, locate
 from dossier import prose
+from dossier.drift import DriftError, locate
 from dossier.lint.depth import PLACEHOLDER
 from dossier.lint.links import lane_problem, missing_test, module_exists
 from dossier.lint.registry import Finding, rule

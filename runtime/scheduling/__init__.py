@@ -2,6 +2,7 @@
 
 ``config`` (knobs and start-up rules), ``model`` (tiny hybrid model and token-by-token oracle),
 ``track`` (where extra_buffer snapshots), ``pools`` / ``radix`` / ``request`` / ``batch`` / ``runner`` /
-``scheduler`` (the simulated server), ``invariants`` (what must hold after every step), ``workload`` and
-``report`` (what ``python -m runtime.scheduling`` prints).
+``scheduler`` (the simulated server), ``invariants`` (what must hold after every step), ``findings`` (the
+0.5.23 bugs the model finds and their fix variants), ``workload`` and ``report`` (what
+``python -m runtime.scheduling`` prints).
 """

@@ -7,8 +7,9 @@ One :meth:`Simulator.step` follows SGLang 0.5.23's event loop (``srt/managers/sc
 2. a prefill batch is built: the chunked request continues, then waiting requests are matched
    (at most ``len - 1`` tokens, ``Req._compute_max_prefix_len``) and admitted while the chunk budget
    lasts; with ``--enable-mixed-chunk`` the budget is first reduced by one token per running request
-   (``PrefillAdder``, ``srt/managers/schedule_policy.py``) and the decode rows ride along
-   (``get_new_batch_prefill``); otherwise a decode batch runs;
+   (``PrefillAdder.__init__``: ``rem_chunk_tokens -= num_mixed_decode_tokens``,
+   ``srt/managers/schedule_policy.py``) and the decode rows ride along (``Scheduler.
+   _get_new_batch_prefill_raw`` -> ``ScheduleBatch.mix_with_running``); otherwise a decode batch runs;
 3. the batch is launched; with overlap the previous batch's result is processed only now, so the batch
    was built from a CPU view one result behind (its tokens come from the device, like SGLang's future map);
 4. results commit tokens, update the decode ping-pong, checkpoint finished prefills
@@ -18,9 +19,11 @@ Caching (``srt/mem_cache/unified_cache/components/mamba.py``, ``MambaComponent.p
 and ``_select_finished_checkpoint``; ``UnifiedRadixCache.checkpoint_into_tree``):
 
 - ``no_buffer``: each checkpoint copies the working state into a new slot keyed at the chunk end; at
-  finish the working slot itself is donated at the KV length.
+  finish the working slot itself is donated at the KV length (with ReplaySSM: at the last ring flush,
+  :meth:`Simulator._replay_cut`).
 - ``extra_buffer``: the slot at ``last_track_idx`` is donated without a copy, keyed at
-  ``last_track_seqlen``, and replaced by a fresh slot; nothing is donated when nothing was tracked.
+  ``last_track_seqlen``, and replaced by a fresh slot (``MambaPool.donate_mamba_ping_pong_slot``,
+  ``srt/mem_cache/memory_pool.py``); nothing is donated when nothing was tracked.
 - The key is cut to the effective length (``min(up_to, state depth)``, page aligned); KV past the cut
   stays with the request.
 

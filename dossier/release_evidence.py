@@ -1,7 +1,7 @@
 """Release evidence: what the published SGLang releases show about each card's key fragment.
 
 For every card the releases are scanned in order, following the match when SGLang moves it to another
-file (the key file first, then the whole tree, as drift does). Each release records whether the match is
+file (the key file first, then files of the same name). Each release records whether the match is
 present; where it appears on a line that the previous release lacks, or vanishes, the two versions of the
 file are diffed (a unified diff parsed by the same machinery as PR diffs) and the added or removed line
 is the proof: an *event*. The lock keeps the presence spans and the events, independent of the card's
@@ -85,17 +85,25 @@ class History:
     present: tuple[tuple[str, str], ...]  # spans of consecutive versions holding the match
     events: tuple[Event, ...]
     recorded: str
+    #: where key_fragment.today's match is present (None: the card has no `today`), and for which place
+    today: tuple[tuple[str, str], ...] | None = None
+    today_key: str | None = None
 
     def to_data(self, kind: str) -> dict:
-        return {"kind": kind, "key_fragment": self.key_fragment, "first": self.first, "last": self.last,
+        data = {"kind": kind, "key_fragment": self.key_fragment, "first": self.first, "last": self.last,
                 "present": [list(s) for s in self.present], "events": [e.to_data() for e in self.events],
                 "recorded": self.recorded}
+        if self.today is not None:
+            data["today"] = {"place": self.today_key, "present": [list(s) for s in self.today]}
+        return data
 
     @classmethod
     def from_data(cls, data: dict) -> History:
+        today = data.get("today")
         return cls(data["key_fragment"], data["first"], data["last"],
                    tuple((a, b) for a, b in data["present"]), tuple(Event.from_data(e) for e in data["events"]),
-                   str(data["recorded"]))
+                   str(data["recorded"]),
+                   tuple((a, b) for a, b in today["present"]) if today else None, today["place"] if today else None)
 
 
 # ---- scanning the releases ----------------------------------------------------------------------
@@ -107,8 +115,8 @@ class _Track:
 
     kf: KeyFragment
     file: str
-    #: before the match is first seen, look only in the key file ("key"), in files of the same name
-    #: ("name") or in the whole tree ("tree"); once seen it is followed wherever SGLang moves it
+    #: before the match is first seen, look only in the key file ("key") or also in files of the same name
+    #: ("name": SGLang moves files, keeping their names); once seen it is followed wherever it moves
     scope: str = "key"
     prev: tuple[str, str | None, FileAt] | None = None  # (file, text, FileAt) in the previous release
     present: list[bool] = field(default_factory=list)
@@ -166,7 +174,7 @@ def _pick(track: _Track, tree: SourceTree) -> tuple[str, str | None]:
         return file, text
     name = PurePosixPath(kf.file).name
     hits = [w for w in tree.search(kf.match)
-            if w.lines and (seen or track.scope == "tree" or PurePosixPath(w.file).name == name)]
+            if w.lines and (seen or PurePosixPath(w.file).name == name)]
     if not hits:
         return file, text
     best = min(hits, key=lambda w: (PurePosixPath(w.file).name != name, w.file))
@@ -226,21 +234,31 @@ def _walk(tracks: Iterable[_Track], trees: Sequence[SourceTree],
 def scan(cards: Iterable[Card], trees: Sequence[SourceTree], recorded: str,
          on_release: Callable[[SourceTree], None] | None = None) -> dict[int, History]:
     """Follow every card's match through ``trees`` (oldest first): in its key file first; a match that
-    no release holds there is then looked for further (a second pass, for those cards only): in the whole
-    tree for merged PRs (SGLang moves files), in files of the key file's name for PRs never merged (their
-    fragment may be common text elsewhere). Cards whose key file is outside the package (a Dockerfile, a
-    CI script, a test) are not scanned: a wheel never holds those files."""
+    no release holds there is then looked for in files of the key file's name (a second pass, for those
+    cards only), since SGLang moves files; the same text in an unrelated file is another line. Cards whose
+    key file is outside the package (a Dockerfile, a CI script) are not scanned: a wheel never holds those
+    files. A card's ``key_fragment.today`` place is followed too."""
     cards = [c for c in cards if in_wheel(c.key_fragment.file)]
     tracks = {c.pr: _Track(c.key_fragment, c.key_fragment.file) for c in cards}
-    _walk(tracks.values(), trees, on_release)
-    wider = {c.pr: "tree" if c.state == "merged" else "name" for c in cards}
-    unseen = {pr: _Track(t.kf, t.file, scope=wider[pr]) for pr, t in tracks.items() if not any(t.present)}
+    todays = {c.pr: _Track(_today(c), c.key_fragment.today.file) for c in cards
+              if c.key_fragment.today is not None and in_wheel(c.key_fragment.today.file)}
+    _walk([*tracks.values(), *todays.values()], trees, on_release)
+    unseen = {pr: _Track(t.kf, t.file, scope="name") for pr, t in tracks.items() if not any(t.present)}
     if unseen:
         _walk(unseen.values(), trees, on_release)
         tracks.update(unseen)
     versions = [t.version for t in trees]
-    return {pr: History(key_sha(t.kf), versions[0], versions[-1], _spans(versions, t.present),
-                        tuple(t.events), recorded) for pr, t in tracks.items()}
+    out = {}
+    for pr, t in tracks.items():
+        today = todays.get(pr)
+        out[pr] = History(key_sha(t.kf), versions[0], versions[-1], _spans(versions, t.present), tuple(t.events),
+                          recorded, _spans(versions, today.present) if today else None,
+                          key_sha(today.kf) if today else None)
+    return out
+
+
+def _today(card: Card) -> KeyFragment:
+    return KeyFragment(card.key_fragment.today.file, card.key_fragment.today.match, "")
 
 
 # ---- judging a card against its history ---------------------------------------------------------
@@ -261,9 +279,13 @@ def _date(s: str) -> dt.date:
     return dt.date.fromisoformat(s)
 
 
-def _holds(history: History, order: dict[str, int], version: str) -> bool:
+def _in(spans: Iterable[tuple[str, str]], order: dict[str, int], version: str) -> bool:
     i = order[version]
-    return any(order[a] <= i <= order[b] for a, b in history.present if a in order and b in order)
+    return any(order[a] <= i <= order[b] for a, b in spans if a in order and b in order)
+
+
+def _holds(history: History, order: dict[str, int], version: str) -> bool:
+    return _in(history.present, order, version)
 
 
 def judge(card: Card, history: History, built: dict[str, str],
@@ -315,7 +337,10 @@ def judge(card: Card, history: History, built: dict[str, str],
         late = [v for v in after if _date(built[v]) > merged + SHIP_WITHIN]
         if late:
             due = after[: after.index(late[0]) + 1]
-            if not any(_holds(history, order, v) for v in due):
+            today = history.today if card.key_fragment.today is not None and history.today_key == key_sha(
+                _today(card)) else None
+            rewritten = today is not None and any(_in(today, order, v) for v in due)
+            if not rewritten and not any(_holds(history, order, v) for v in due):
                 findings.append(("D313", f"merged on {merged} but the match is in no release built since, "
                                          f"up to SGLang {late[0]} ({built[late[0]]}): not shipped, or the "
                                          "fragment is wrong"))

@@ -71,6 +71,9 @@ CARDS = {
                    key_fragment=kf("def reverted_soon(")),
     110: make_card(110, merged_at=dt.date(2026, 3, 3), key_fragment=kf("def split_heads(")),
     # a fix that shipped in 0.3.0, to a file 0.2.0 does not have
+    # never shipped as written, but the behaviour is where its `today` says, in a release in time
+    113: make_card(113, merged_at=dt.date(2026, 1, 6), key_fragment={
+        **kf("def rewritten_before_release("), "today": {"file": f"python/sglang/{MODEL}", "match": "def split_heads("}}),
     # a key file outside the package: no wheel holds it, so the releases say nothing
     112: make_card(112, merged_at=dt.date(2026, 1, 6), key_fragment=kf("DEEPEP_COMMIT=abc", "docker/Dockerfile")),
     111: make_card(111, title="Fix a wrong gate value in the moved kernel", merged_at=dt.date(2026, 3, 20),
@@ -132,6 +135,7 @@ def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     assert {c for c in codes if c[0] == "109.yaml"} == {("109.yaml", "D301")}  # reverted unshipped: no D313
     assert " D316 " not in out  # the recorded evidence matches every card
     assert 112 not in read_release_lock(root).cards and ("112.yaml", "D313") not in codes
+    assert ("113.yaml", "D313") not in codes  # its `today` place shipped in 0.2.0
     # D301 only where neither kind of evidence exists
     unverified = {f for f, code in codes if code == "D301"}
     assert "100.yaml" not in unverified and "105.yaml" not in unverified and "108.yaml" in unverified
@@ -210,7 +214,7 @@ def test_for_version_places_each_current_card(setup):
     assert {r["pr"]: r["release"] for r in data["lacks"]} == {106: "0.3.0", 111: "0.3.0"}
     # without the 0.2.0 sources, the lacking fix counts as a bug 0.2.0 carries
     assert [(r["pr"], r["note"]) for r in data["exposed"]] == [(111, "fixed in 0.3.0")]
-    assert data["unplaced"] == [102, 103, 104, 110, 112]  # a finding or no release evidence: not placed
+    assert data["unplaced"] == [102, 103, 104, 110, 112, 113]  # a finding or no release evidence: not placed
     # with them, the fix is to a file 0.2.0 does not have: no exposure
     sharp = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--cache-dir", str(cache),
                                 "--root", str(root)])

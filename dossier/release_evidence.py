@@ -115,10 +115,12 @@ class _Track:
 
     kf: KeyFragment
     file: str
-    #: before the match is first seen, look only in the key file ("key") or also in files of the same name
-    #: ("name": SGLang moves files, keeping their names); once seen it is followed wherever it moves
+    #: before the match is first seen, look only in the key file ("key"), also in files of the same name
+    #: ("name": SGLang moves files, mostly keeping their names), or in the whole tree but only in releases
+    #: built on or after ``since`` ("tree"); once seen it is followed wherever it moves
     scope: str = "key"
-    prev: tuple[str, str | None, FileAt] | None = None  # (file, text, FileAt) in the previous release
+    since: str = ""
+    prev: tuple[str, str | None, FileAt, SourceTree] | None = None  # (file, text, FileAt, tree) of the previous release
     present: list[bool] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -170,11 +172,14 @@ def _pick(track: _Track, tree: SourceTree) -> tuple[str, str | None]:
     if text is not None and kf.match in text:
         return file, text
     seen = any(track.present)
-    if track.scope == "key" and not seen:
+    if not seen and (track.scope == "key" or (track.scope == "tree" and (tree.built or "") < track.since)):
         return file, text
     name = PurePosixPath(kf.file).name
     hits = [w for w in tree.search(kf.match)
-            if w.lines and (seen or PurePosixPath(w.file).name == name)]
+            if w.lines and (seen or track.scope == "tree" or PurePosixPath(w.file).name == name)]
+    if not seen and track.scope == "tree" and track.prev is not None:
+        before = track.prev[3]  # only lines new in this release can be the card's
+        hits = [w for w in hits if _matching(tree.text(w.file), kf.match) - _matching(before.text(w.file), kf.match)]
     if not hits:
         return file, text
     best = min(hits, key=lambda w: (PurePosixPath(w.file).name != name, w.file))
@@ -187,8 +192,11 @@ def _step(track: _Track, tree: SourceTree) -> None:
     present = text is not None and match in text
     here = _file_at(tree, file)
     if track.prev is not None:
-        old_file, old_text, old_at = track.prev
+        old_file, old_text, old_at, old_tree = track.prev
         was = bool(track.present[-1])
+        if present and file != old_file and not was:
+            # first seen in another file than the one tracked: compare with that file's previous version
+            old_file, old_text, old_at = file, old_tree.text(file), _file_at(old_tree, file)
         if present and _matching(text, match) - _matching(old_text, match):
             proof = prove(match, old_file, old_text, file, text)
             if proof and proof[0] == ADDED:
@@ -200,7 +208,7 @@ def _step(track: _Track, tree: SourceTree) -> None:
                 track.events.append(Event(REMOVED, old_file, proof[1], old_at, _file_at(tree, old_file)))
     track.file = file
     track.present.append(present)
-    track.prev = (file, text, here)
+    track.prev = (file, text, here, tree)
 
 
 def _spans(versions: Sequence[str], present: Sequence[bool]) -> tuple[tuple[str, str], ...]:
@@ -235,15 +243,22 @@ def scan(cards: Iterable[Card], trees: Sequence[SourceTree], recorded: str,
          on_release: Callable[[SourceTree], None] | None = None) -> dict[int, History]:
     """Follow every card's match through ``trees`` (oldest first): in its key file first; a match that
     no release holds there is then looked for in files of the key file's name (a second pass, for those
-    cards only), since SGLang moves files; the same text in an unrelated file is another line. Cards whose
-    key file is outside the package (a Dockerfile, a CI script) are not scanned: a wheel never holds those
-    files. A card's ``key_fragment.today`` place is followed too."""
+    cards only), since SGLang moves files; for a merged card still unseen, in the whole tree of releases
+    built since its merge (a third pass: the same text elsewhere before the merge is another line). Cards
+    whose key file is outside the package (a Dockerfile, a CI script) are not scanned: a wheel never holds
+    those files. A card's ``key_fragment.today`` place is followed too."""
     cards = [c for c in cards if in_wheel(c.key_fragment.file)]
     tracks = {c.pr: _Track(c.key_fragment, c.key_fragment.file) for c in cards}
     todays = {c.pr: _Track(_today(c), c.key_fragment.today.file) for c in cards
               if c.key_fragment.today is not None and in_wheel(c.key_fragment.today.file)}
     _walk([*tracks.values(), *todays.values()], trees, on_release)
     unseen = {pr: _Track(t.kf, t.file, scope="name") for pr, t in tracks.items() if not any(t.present)}
+    if unseen:
+        _walk(unseen.values(), trees, on_release)
+        tracks.update(unseen)
+    merged = {c.pr: c.merged_at.isoformat() for c in cards if c.state == "merged" and c.merged_at is not None}
+    unseen = {pr: _Track(t.kf, t.file, scope="tree", since=merged[pr])
+              for pr, t in tracks.items() if not any(t.present) and pr in merged}
     if unseen:
         _walk(unseen.values(), trees, on_release)
         tracks.update(unseen)

@@ -123,10 +123,11 @@ def run_grid(workload: list[ReqSpec], grid: Sequence[Knobs]) -> tuple[list[dict]
                 "wrong tokens or corrupt later requests.")
         for finding in sorted({f for s in failed for f in s.findings}, key=lambda f: f.name):
             n = sum(finding in s.findings for s in failed)
-            text += (f" {n} need the {finding.name} finding's fix (cards/findings/{finding.name}.yaml: "
+            text += (f" {n} {'needs' if n == 1 else 'need'} the {finding.name} finding's fix (cards/findings/{finding.name}.yaml: "
                      f"{finding.summary}; --variant {finding.fix}).")
         if unexplained:
-            text += f" {len(unexplained)} are explained by no known finding."
+            n = len(unexplained)
+            text += f" {n} {'is' if n == 1 else 'are'} explained by no known finding."
         return rows, not unexplained, text
     cached = [r for r in rows if r["strategy"] != "none"]
     best = max(cached, key=lambda r: r["hit_rate"]) if cached else None

@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="with --readme: exit 1 if the block is stale")
     ap.add_argument("--json", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
+    if args.check and not args.readme:
+        ap.error("--check needs --readme README")
+    if args.readme and not args.readme.is_file():
+        ap.error(f"--readme: no such file: {args.readme}")
     with one_thread():
         if args.readme:
             current = update_readme(args.readme, args.check)

@@ -5,10 +5,14 @@ grid, its snapshot depth is off-grid, and ``checkpoint_into_tree`` keys it at th
 """
 
 import random
+from pathlib import Path
 
 import pytest
+import yaml
 
-from runtime.scheduling.config import Knobs
+from runtime.scheduling.__main__ import main
+from runtime.scheduling.config import VARIANTS, Knobs
+from runtime.scheduling.findings import FINDINGS
 from runtime.scheduling.invariants import InvariantViolation
 from runtime.scheduling.report import run_grid
 from runtime.scheduling.request import ReqSpec
@@ -149,3 +153,21 @@ def test_replayssm_fold_before_mix_fix_passes():
 def test_without_the_ring_mixed_chunk_is_fine():
     specs = replay_mixed_schedule()
     assert Simulator(REPLAY.with_(mixed=True, replayssm=False), specs).run().outputs() == expected_outputs(specs)
+
+
+def test_every_finding_has_its_card_and_fix_variant():
+    """runtime/scheduling/findings.py and cards/findings/ name the same findings with the same fixes."""
+    cards = Path(__file__).resolve().parents[3] / "cards" / "findings"
+    on_disk = {p.stem: yaml.safe_load(p.read_text()) for p in cards.glob("*.yaml")}
+    assert set(on_disk) == {f.name for f in FINDINGS}
+    for finding in FINDINGS:
+        assert on_disk[finding.name]["runtime"]["variant"] == finding.fix
+        assert VARIANTS[finding.fix][0] == "fix"
+
+
+def test_cli_refuses_bad_readme_arguments(capsys, tmp_path):
+    for argv in (["--check"], ["--readme", str(tmp_path / "missing.md")]):
+        with pytest.raises(SystemExit) as err:
+            main(argv)
+        assert err.value.code == 2
+    assert "--readme" in capsys.readouterr().err

@@ -21,8 +21,8 @@ from triton.compiler import ASTSource
 from runtime.gdn import decode, deferred_decode, gated_norm, gating, verify
 from runtime.gdn.naive import SOFTPLUS_THRESHOLD
 from runtime.gdn.state_tile import launch_shape
-from runtime.projections import gemm_split, split_kernel
-from runtime.projections.naive import QWEN3_NEXT_80B
+from runtime.projections import gemm_split, split_conv_kernel, split_kernel
+from runtime.projections.naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,18 @@ _SPLIT_SHAPE = {
     "DV": QWEN3_NEXT_80B.head_v,
     "INTERLEAVED": True,
 }
-_SPLIT_IO = {f"{n}_ptr": "bf16" for n in ("qkvz", "ba", "qkv", "z", "b", "a", "x", "w")}
+_SPLIT_IO = {f"{n}_ptr": "bf16" for n in ("qkvz", "ba", "qkv", "z", "b", "a", "x", "w", "state", "bias")}
+_SPLIT_CONV_SHAPE = {
+    "QKV": QWEN3_5_397B.qkv_width,
+    "VD": QWEN3_5_397B.value_dim,
+    "NV": QWEN3_5_397B.num_v_heads,
+    "W": CONV_WIDTH,
+    "WP": CONV_WIDTH,
+    "HAS_BIAS": False,
+    "SILU": True,
+    "BLOCK": split_conv_kernel.DEFAULT_BLOCK,
+    "BLOCK_HV": QWEN3_5_397B.num_v_heads,
+}
 
 KERNELS = [
     KernelSpec(
@@ -124,6 +135,10 @@ KERNELS = [
         "projections.gemm_split", gemm_split._gemm_split_kernel,
         _SPLIT_SHAPE | {"K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32", "BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64}, _SPLIT_IO,
         num_stages=4,
+    ),
+    KernelSpec(
+        "projections.split_conv", split_conv_kernel._split_conv_kernel,
+        _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.DEFAULT_WARPS,
     ),
 ]
 

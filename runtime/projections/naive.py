@@ -79,6 +79,9 @@ class GDNShape:
 
 
 QWEN3_NEXT_80B = GDNShape()
+# Qwen3.5-397B-A17B's GDN layers (contiguous checkpoint layout, head ratio 4, conv kernel 4)
+QWEN3_5_397B = GDNShape(hidden=4096, num_k_heads=16, num_v_heads=64, head_k=128, head_v=128)
+CONV_WIDTH = 4
 
 
 # ----------------------------------------------------------------------------- layout index helpers

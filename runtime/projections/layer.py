@@ -2,9 +2,16 @@
 
 The split kernel is chosen by how the weights were loaded: a packed checkpoint leaves the GEMM output
 interleaved per key-head group, a split checkpoint leaves it contiguous (#21019).
+
+``model`` decides what a tensor fused on disk (shard id ``None``) means, as SGLang 0.5.23 does: for
+``"qwen3-next"`` it is packed per key-head group and takes a plain TP slice (``qwen3_next.py``,
+``_make_packed_weight_loader``); for ``"qwen3.5"`` it is ``[q|k|v|z]`` and is split by output sizes (the
+generic merged-column loader; ``qwen3_5.py``'s wrapper only intercepts tuple shard ids).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 
@@ -14,11 +21,15 @@ from .naive import GDNShape
 from .split_kernel import split_qkvzba
 
 
+Model = Literal["qwen3-next", "qwen3.5"]
+MODELS = ("qwen3-next", "qwen3.5")
+
+
 class GDNInputProjection(torch.nn.Module):
     """``in_proj_qkvz`` + ``in_proj_ba`` of rank ``rank`` of ``tp``.
 
-    ``packed_aware=False`` keeps the generic merged-column loader for packed tensors too; it exists to
-    show that loader's scramble (the bug class the packed-aware loader avoids).
+    ``model="qwen3.5"`` keeps the generic merged-column loader for fused tensors; loading a packed Qwen3-Next
+    tensor into it shows that loader's scramble (the bug class the packed-aware loader avoids).
     """
 
     def __init__(
@@ -31,9 +42,12 @@ class GDNInputProjection(torch.nn.Module):
         qkvz_fp8: Fp8Scheme | None = None,
         ba_fp8: Fp8Scheme | None = None,
         device: torch.device | str | None = None,
-        packed_aware: bool = True,
+        model: Model = "qwen3-next",
     ) -> None:
         super().__init__()
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+        self.model = model
         self.shape, self.tp, self.rank = shape, tp, rank
         self.rank_shape = shape.per_rank(tp)
         common = {"tp": tp, "rank": rank, "dtype": dtype, "device": device}
@@ -43,7 +57,7 @@ class GDNInputProjection(torch.nn.Module):
         self.in_proj_ba = MergedColumnParallelLinear(
             shape.hidden, shape.ba_sizes, fp8=ba_fp8, name="in_proj_ba", **common
         )
-        if packed_aware:
+        if model == "qwen3-next":
             bind_packed_aware_loaders(self.in_proj_qkvz)
             bind_packed_aware_loaders(self.in_proj_ba)
 

@@ -6,7 +6,13 @@ fused in the checkpoint) splits by ``output_sizes``. That last rule is right for
 ``[q|k|v|z]`` tensor and scrambles a packed Qwen3-Next tensor; :mod:`.loader` wraps it (#19321).
 
 Supported FP8 schemes (:class:`Fp8Scheme`): block-wise ``weight_scale_inv`` when every per-rank
-shard is a whole number of blocks, and per-tensor ``weight_scale``. Anything else raises.
+shard is a whole number of blocks, and per-tensor ``weight_scale`` with an optional static activation scale
+``input_scale`` (one slot per shard, like ``weight_scale``; the layer quantizes its input with their maximum,
+as SGLang's FP8 method does after loading). Anything else raises.
+
+Per-tensor scales and shard ids: an int fills its slot; a tuple (a tensor holding several shards) takes one
+scale per shard or one scalar for all of them; ``None`` (the whole merged tensor fused on disk) takes one
+scalar for every slot, SGLang's ``MergedColumnParallelLinear.weight_loader_v2`` rule.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from .fp8 import FP8, dequantize_block
+from .fp8 import FP8, FP8_MAX, dequantize_block
 from .params import BlockScaleParameter, Fp8WeightParameter, PerTensorScaleParameter, plain_parameter
 
 Layout = Literal["packed", "contiguous"]
@@ -26,14 +32,18 @@ ShardId = int | tuple[int, ...] | None
 
 @dataclass(frozen=True)
 class Fp8Scheme:
-    """FP8 weights with ``scales="block"`` (``block=(block_n, block_k)``) or ``scales="tensor"``."""
+    """FP8 weights with ``scales="block"`` (``block=(block_n, block_k)``) or ``scales="tensor"``; ``static_input``
+    adds a per-tensor activation scale (``input_scale``, per-tensor scheme only)."""
 
     scales: Literal["block", "tensor"]
     block: tuple[int, int] = (128, 128)
+    static_input: bool = False
 
     def __post_init__(self) -> None:
         if self.scales not in ("block", "tensor"):
             raise NotImplementedError(f"FP8 scale scheme {self.scales!r} is not supported (block, tensor)")
+        if self.static_input and self.scales != "tensor":
+            raise NotImplementedError("a static input_scale is supported with per-tensor weight scales only")
 
 
 class MergedColumnParallelLinear(torch.nn.Module):
@@ -74,6 +84,10 @@ class MergedColumnParallelLinear(torch.nn.Module):
             self.weight_scale = PerTensorScaleParameter(
                 torch.full((len(output_sizes),), float("nan"), device=device), self.weight_loader
             )
+            if fp8.static_input:
+                self.input_scale = PerTensorScaleParameter(
+                    torch.full((len(output_sizes),), float("nan"), device=device), self.weight_loader
+                )
             return
         bn, bk = fp8.block
         if any(s % bn for s in self.local_sizes) or input_size % bk:
@@ -96,6 +110,7 @@ class MergedColumnParallelLinear(torch.nn.Module):
                 ("weight", self.weight),
                 ("weight_scale", getattr(self, "weight_scale", None)),
                 ("weight_scale_inv", getattr(self, "weight_scale_inv", None)),
+                ("input_scale", getattr(self, "input_scale", None)),
             )
             if p is not None
         }
@@ -153,6 +168,8 @@ class MergedColumnParallelLinear(torch.nn.Module):
             else (shard_id if isinstance(shard_id, tuple) else (shard_id,))
         )
         values = loaded.reshape(-1)
+        if shard_id is None and values.numel() != 1:
+            raise ValueError(f"{self.name}: a tensor fused on disk takes one scalar scale, got {tuple(loaded.shape)}")
         if values.numel() == 1:
             values = values.expand(len(shards))
         if values.numel() != len(shards):
@@ -174,7 +191,20 @@ class MergedColumnParallelLinear(torch.nn.Module):
         rows = torch.repeat_interleave(scales, torch.tensor(self.local_sizes, device=scales.device))
         return self.weight.float() * rows[:, None]
 
+    def activation_scale(self) -> torch.Tensor | None:
+        """The static input scale the layer quantizes with: the maximum over its slots (``None`` without one)."""
+        scale = getattr(self, "input_scale", None)
+        if scale is None:
+            return None
+        if scale.data.isnan().any():
+            raise ValueError(f"{self.name}: input_scale not loaded for every shard")
+        return scale.data.max()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fp8 is None:
             return F.linear(x, self.weight)
-        return F.linear(x.float(), self.dequantized_weight())
+        x = x.float()
+        scale = self.activation_scale()
+        if scale is not None:  # static FP8 activations: quantize, then compute on the dequantized values
+            x = (x / scale).clamp(-FP8_MAX, FP8_MAX).to(FP8).float() * scale
+        return F.linear(x, self.dequantized_weight())

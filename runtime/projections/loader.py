@@ -1,13 +1,17 @@
 """Checkpoint loading for the GDN input projections (split and packed checkpoints).
 
 * Packed checkpoint (Qwen3-Next): ``in_proj_qkvz`` / ``in_proj_ba`` arrive with shard id ``None``. The
-  packed-aware loader takes a plain contiguous TP slice, which keeps whole key-head groups per rank.
+  packed-aware loader (bound for ``model="qwen3-next"`` only) takes a plain contiguous TP slice, which keeps
+  whole key-head groups per rank. For Qwen3.5 a ``None`` tensor is ``[q|k|v|z]`` and the generic loader
+  splits it by output sizes, as SGLang 0.5.23 does.
 * Split checkpoint (Qwen3.5): ``in_proj_qkv`` -> shards ``(0, 1, 2)`` of qkvz, ``in_proj_z`` -> shard 3,
   ``in_proj_b`` / ``in_proj_a`` -> shards 0 / 1 of ba; these go to the generic merged-column loader
   (#19321, #21019).
 
-Scales follow their weights: ``weight_scale_inv`` (block) is sliced in block rows, ``weight_scale``
-(per tensor) fills one slot per logical shard.
+Scales follow their weights: ``weight_scale_inv`` (block) is sliced in block rows, ``weight_scale`` and
+``input_scale`` (per tensor) fill one slot per logical shard. A packed tensor's one scalar scale fills all
+four slots; SGLang 0.5.23's Qwen3-Next loader rejects it instead (its shape check runs for scales too), a
+likely upstream bug reproduced in ``test_proj_fp8.py``.
 """
 
 from __future__ import annotations

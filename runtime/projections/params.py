@@ -54,7 +54,10 @@ class BlockScaleParameter(QuantParameter):
 
 
 class PerTensorScaleParameter(QuantParameter):
-    """One scale per logical shard of the merged layer (``weight_scale``, shape ``[num_shards]``)."""
+    """One scale per logical shard of the merged layer (``weight_scale``, shape ``[num_shards]``); it has no
+    output dim (as in SGLang, where this class is not a column parameter)."""
+
+    output_dim = None
 
 
 def has_property_loader(param: torch.nn.Parameter) -> bool:

@@ -80,16 +80,48 @@ def test_gdn_targets_ignore_small_batches_and_short_norms_but_fail_without_rows(
     assert not any(gdn_targets([]).values())  # nothing measured is not a pass
 
 
-def _proj(tp: int, tokens: int, speedup: float, wfloor: float) -> dict:
-    return {"tp": tp, "tokens": tokens, "speedup": speedup, "fused_x_wfloor": wfloor}
+def _next(tp: int, tokens: int, speedup: float, wfloor: float) -> dict:
+    return {"model": "qwen3-next", "tp": tp, "tokens": tokens, "speedup": speedup, "fused_x_wfloor": wfloor,
+            "sglang_us": 1.0}
 
 
-def test_projection_targets():
-    good = [_proj(4, 128, 2.9, 2.4), _proj(1, 128, 2.0, 1.38), _proj(1, 8192, 1.23, 44.0)]
-    assert all(projection_targets(good).values())
-    slow_t128 = [_proj(4, 128, 2.9, 2.4), _proj(1, 128, 1.8, 1.56), _proj(1, 8192, 1.23, 44.0)]
-    assert projection_targets(slow_t128) == {
-        "tp4_decode_speedup_ge_1.8": True,
-        "prefill_speedup_ge_0.98": True,
-        "tp1_decode_within_1.5x_floor": False,
-    }
+def _proj_rows(override: dict | None = None) -> list[dict]:
+    rows = [
+        _next(1, 1, 1.35, 1.15), _next(1, 128, 1.31, 1.38), _next(4, 1, 1.6, 1.4), _next(4, 32, 1.5, 1.45),
+        _next(4, 128, 1.4, 1.9),  # T=128 is outside the floor target
+        _next(8, 1, 0.9, 3.0),  # TP8 is measured, not judged
+        {"model": "qwen3.5", "tp": 1, "tokens": 8192, "phase": "prefill", "speedup": 0.99, "fused_x_wfloor": 9.0},
+        {"table": "split_conv", "tp": 1, "batch": 8, "speedup": 0.5, "ours_x_floor": 3.0},  # below B=64
+        {"table": "split_conv", "tp": 1, "batch": 64, "speedup": 1.1, "ours_x_floor": 1.2},
+    ]
+    for (tp, tokens), changes in (override or {}).items():
+        next(r for r in rows if (r["tp"], r.get("tokens", r.get("batch"))) == (tp, tokens)).update(changes)
+    return rows
+
+
+def test_projection_targets_all_pass_on_good_rows():
+    assert all(projection_targets(_proj_rows()).values())
+
+
+@pytest.mark.parametrize(
+    ("row", "change", "target"),
+    [
+        ((1, 128), {"speedup": 1.29}, "next_tp1_decode_ge_1.3x_sglang"),
+        ((4, 1), {"speedup": 1.2}, "next_tp4_decode_ge_1.3x_sglang"),
+        ((1, 8192), {"speedup": 0.97}, "prefill_ge_0.98x_sglang"),
+        ((4, 32), {"fused_x_wfloor": 1.51}, "next_tp4_T<=32_within_1.5x_weight_floor"),
+        ((1, 64), {"speedup": 0.99}, "split_conv_ge_1.0x_sglang_at_B>=64"),
+        ((1, 64), {"ours_x_floor": 1.31}, "split_conv_within_1.3x_floor_at_B>=64"),
+    ],
+)
+def test_projection_one_bad_row_fails_exactly_its_target(row, change, target):
+    result = projection_targets(_proj_rows({row: change}))
+    assert [name for name, ok in result.items() if not ok] == [target]
+
+
+def test_projection_targets_without_sglang_judge_only_the_floors():
+    rows = [{k: v for k, v in r.items() if k not in ("sglang_us", "speedup")} for r in _proj_rows()]
+    assert sorted(projection_targets(rows)) == [
+        "next_tp4_T<=32_within_1.5x_weight_floor", "split_conv_within_1.3x_floor_at_B>=64",
+    ]
+    assert not any(projection_targets([]).values())

@@ -136,3 +136,43 @@ def test_gpu_gemm_split_real_sizes(layout, tp, t, autotune):
     for g_, w_, b_ in zip(got, want, base, strict=True):
         assert not g_.isnan().any()
         assert _rel(g_, w_) < 1e-2 and _rel(g_, b_) < 1e-2
+
+
+@pytest.mark.parametrize("tp", [1, 8])
+@pytest.mark.parametrize("batch", [1, 64])
+def test_gpu_split_conv_real_sizes(tp, batch):
+    """Qwen3.5-397B per-rank sizes, bf16, W=4, no bias: our kernel against the reference (state, z, b, a and the
+    SiLU-free conv output bit for bit; with SiLU within one output ulp) and SGLang's kernel (bit for bit)."""
+    from runtime.projections import conv_update, sglang_peer, split_conv_kernel
+    from runtime.projections.naive import QWEN3_5_397B
+
+    rs = QWEN3_5_397B.per_rank(tp)
+    g = torch.Generator(device="cuda").manual_seed(tp * 100 + batch)
+    fused = torch.randn(batch, rs.qkvz_width + rs.ba_width, device="cuda", generator=g).bfloat16()
+    qkvz, ba = fused[:, : rs.qkvz_width], fused[:, rs.qkvz_width :]
+    pool = torch.randn(2 * batch + 1, rs.qkv_width, 3, device="cuda", generator=g).bfloat16()
+    weight = torch.randn(rs.qkv_width, 4, device="cuda", generator=g).bfloat16()
+    idx = torch.randperm(2 * batch + 1, device="cuda", generator=g)[:batch].to(torch.int32)
+    idx[batch // 2] = -1
+    for activation in (None, "silu"):
+        pools = [pool.clone() for _ in range(3)]
+        ours = split_conv_kernel.split_conv_update(qkvz, ba, pools[0], weight, None, idx, rs, activation)
+        ref = conv_update.split_conv_update(qkvz, ba, pools[1], weight, None, idx, rs, activation)
+        assert torch.equal(pools[0], pools[1])
+        for o, r in zip(ours[1:], ref[1:], strict=True):
+            assert torch.equal(o, r)
+        if activation is None:
+            assert torch.equal(ours[0], ref[0])
+        else:
+            ulp = torch.finfo(torch.bfloat16).eps
+            assert ((ours[0].float() - ref[0].float()).abs() <= ulp * ref[0].float().abs().clamp_min(1e-3)).all()
+        peer = sglang_peer.fused_proj()
+        if peer is None:
+            continue
+        theirs = peer.fused_qkvzba_causal_conv1d_update_contiguous(
+            qkvz, ba, pools[2], weight, None, idx, qkv_dim=rs.qkv_width, v_dim=rs.value_dim,
+            num_v_heads=rs.num_v_heads, head_v_dim=rs.head_v, activation=activation,
+        )
+        assert torch.equal(pools[2], pools[0])
+        for t, o in zip(theirs, ours, strict=True):
+            assert torch.equal(t, o)

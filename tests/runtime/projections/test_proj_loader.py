@@ -63,7 +63,7 @@ def test_generic_loader_scrambles_packed_checkpoint(tp):
     rs = SMALL.per_rank(tp)
     z_errors = []
     for r in range(tp):
-        generic = _layer(SMALL, tp, r, packed_ckpt, packed_aware=False)
+        generic = _layer(SMALL, tp, r, packed_ckpt, model="qwen3.5")
         assert generic.layout == "contiguous"  # what the generic loader believes
         want = naive.reference_rank_outputs(x, split, SMALL, tp, r)
         qkvz, ba = generic.in_proj_qkvz(x), generic.in_proj_ba(x)
@@ -125,3 +125,31 @@ def test_bad_checkpoint_tensors_raise():
         layer.load("in_proj_z.weight_scale_inv", split["z"])
     with pytest.raises(RuntimeError, match="not loaded"):
         _ = layer.layout
+
+
+@pytest.mark.parametrize("tp", [1, 2, 4])
+def test_fused_on_disk_tensor_follows_the_model(tp, parity):
+    """Shard id None: packed per key-head group for Qwen3-Next (plain TP slice), [q|k|v|z] / [b|a] for Qwen3.5
+    (split by output sizes), as in SGLang 0.5.23. Each model's reading of its own tensor gives the reference
+    outputs; Qwen3-Next's reading of a contiguous tensor does not."""
+    split, x = _model(SMALL, seed=20 + tp)
+    contiguous = {
+        "in_proj_qkvz.weight": torch.cat([split[n] for n in "qkvz"]),
+        "in_proj_ba.weight": torch.cat([split["b"], split["a"]]),
+    }
+    packed = naive.packed_checkpoint(split, SMALL)
+    for r in range(tp):
+        want = naive.reference_rank_outputs(x, split, SMALL, tp, r)
+        qwen35 = _layer(SMALL, tp, r, contiguous, model="qwen3.5")
+        qwen3_next = _layer(SMALL, tp, r, packed, model="qwen3-next")
+        assert (qwen35.layout, qwen3_next.layout) == ("contiguous", "interleaved")
+        for got35, got_next, ref in zip(qwen35(x), qwen3_next(x), want, strict=True):
+            parity("qwen3.5 fused-on-disk vs fp32 reference", got35, ref, 1e-5)
+            parity("qwen3-next packed vs fp32 reference", got_next, ref, 1e-5)
+        misread = _layer(SMALL, tp, r, contiguous, model="qwen3-next")
+        assert _rel(misread(x)[0], want[0]) > 0.5
+
+
+def test_unknown_model_is_refused():
+    with pytest.raises(ValueError, match="model must be one of"):
+        GDNInputProjection(SMALL, model="qwen3")

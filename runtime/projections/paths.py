@@ -1,0 +1,112 @@
+"""The GDN input-projection paths the benchmark times, each returning what the GDN core consumes.
+
+SGLang 0.5.23 on CUDA (``models/qwen3_next.py`` and ``models/qwen3_5.py``, ``_forward_input_proj`` and
+``forward``): two GEMMs, the ``ba`` one on ``alt_stream`` inside the captured graph when ``T < 1024``; then
+
+* Qwen3-Next (interleaved): ``fused_qkvzba_split_reshape_cat`` at head ratios 1/2/4;
+* Qwen3.5 (contiguous): at prefill, zero-copy strided views (``qwen3_5_gdn_prefill_projection_views``); at
+  decode, ``fused_qkvzba_causal_conv1d_update_contiguous`` (split folded into the conv-state update,
+  ``SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV``, default on).
+
+The ``fallback`` paths are what SGLang runs when those kernels do not apply (other platforms, head ratios,
+or the environment switch off): the PyTorch split chain (Qwen3-Next), the contiguous split kernel followed
+by ``causal_conv1d_update`` (Qwen3.5 decode). Ours: one GEMM over ``[qkvz; ba]``, then the split in the GEMM's
+epilogue or the split kernel (Qwen3-Next, :func:`.fused.fused_forward`), views (Qwen3.5 prefill) or our fused
+split + conv kernel reading the GEMM's two column slices (Qwen3.5 decode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import split_conv_kernel
+from .fused import fused_forward
+from .naive import GDNShape, split_interleaved
+
+ALT_STREAM_MAX_TOKENS = 1023  # SGLang's DUAL_STREAM_TOKEN_THRESHOLD = 1024 (seq_len < threshold)
+
+
+def two_gemms(x: torch.Tensor, qkvz_w: torch.Tensor, ba_w: torch.Tensor, alt: torch.cuda.Stream | None):
+    """SGLang's ``_forward_input_proj``: ``ba`` on ``alt`` overlapping ``qkvz`` when given (capture, T < 1024)."""
+    if alt is None or x.shape[0] > ALT_STREAM_MAX_TOKENS:
+        return F.linear(x, qkvz_w), F.linear(x, ba_w)
+    current = torch.cuda.current_stream()
+    alt.wait_stream(current)
+    qkvz = F.linear(x, qkvz_w)
+    with torch.cuda.stream(alt):
+        ba = F.linear(x, ba_w)
+    current.wait_stream(alt)
+    return qkvz, ba
+
+
+@dataclass
+class ConvState:
+    """A decode step's conv inputs: the state pool, indices of this batch's slots, the conv weight."""
+
+    pool: torch.Tensor
+    indices: torch.Tensor
+    weight: torch.Tensor
+
+
+def sglang_next(peer, x, qkvz_w, ba_w, rs: GDNShape, alt):
+    qkvz, ba = two_gemms(x, qkvz_w, ba_w, alt)
+    return peer.fused_qkvzba_split_reshape_cat(qkvz, ba, rs.num_k_heads, rs.num_v_heads, rs.head_k, rs.head_v)
+
+
+def fallback_next(x, qkvz_w, ba_w, rs: GDNShape, alt):
+    qkvz, ba = two_gemms(x, qkvz_w, ba_w, alt)
+    return split_interleaved(qkvz, ba, rs)
+
+
+def ours_next(x, fused_w, rs: GDNShape):
+    return fused_forward(x, fused_w, rs, "interleaved")
+
+
+def sglang_prefill_35(peer, x, qkvz_w, ba_w, rs: GDNShape, alt):
+    qkvz, ba = two_gemms(x, qkvz_w, ba_w, alt)
+    return peer.qwen3_5_gdn_prefill_projection_views(qkvz, ba, rs.num_k_heads, rs.num_v_heads, rs.head_k, rs.head_v)
+
+
+def fallback_prefill_35(peer, x, qkvz_w, ba_w, rs: GDNShape, alt):
+    qkvz, ba = two_gemms(x, qkvz_w, ba_w, alt)
+    return peer.fused_qkvzba_split_reshape_cat_contiguous(
+        qkvz, ba, rs.num_k_heads, rs.num_v_heads, rs.head_k, rs.head_v
+    )
+
+
+def prefill_views(qkvz: torch.Tensor, ba: torch.Tensor, rs: GDNShape):
+    """Contiguous-layout projection outputs as zero-copy views ``mixed_qkv, z, b, a`` (strided)."""
+    t, qkv, nv = qkvz.shape[0], rs.qkv_width, rs.num_v_heads
+    return qkvz[:, :qkv], qkvz[:, qkv:].view(t, nv, rs.head_v), ba[:, :nv], ba[:, nv:]
+
+
+def ours_prefill_35(x, fused_w, rs: GDNShape):
+    out = F.linear(x, fused_w)
+    return prefill_views(out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], rs)
+
+
+def sglang_decode_35(peer, x, qkvz_w, ba_w, rs: GDNShape, alt, conv: ConvState):
+    qkvz, ba = two_gemms(x, qkvz_w, ba_w, alt)
+    return peer.fused_qkvzba_causal_conv1d_update_contiguous(
+        qkvz, ba, conv.pool, conv.weight, None, conv.indices, qkv_dim=rs.qkv_width, v_dim=rs.value_dim,
+        num_v_heads=rs.num_v_heads, head_v_dim=rs.head_v, activation="silu",
+    )
+
+
+def fallback_decode_35(peer, conv_peer, x, qkvz_w, ba_w, rs: GDNShape, alt, conv: ConvState):
+    qkvz, ba = two_gemms(x, qkvz_w, ba_w, alt)
+    mixed_qkv, z, b, a = peer.fused_qkvzba_split_reshape_cat_contiguous(
+        qkvz, ba, rs.num_k_heads, rs.num_v_heads, rs.head_k, rs.head_v
+    )
+    out = conv_peer.causal_conv1d_update(mixed_qkv, conv.pool, conv.weight, None, "silu", conv_state_indices=conv.indices)
+    return out, z, b, a
+
+
+def ours_decode_35(x, fused_w, rs: GDNShape, conv: ConvState):
+    out = F.linear(x, fused_w)
+    return split_conv_kernel.split_conv_update(
+        out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], conv.pool, conv.weight, None, conv.indices, rs, "silu"
+    )

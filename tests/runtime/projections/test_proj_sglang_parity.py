@@ -1,0 +1,90 @@
+"""The reference and kernels against SGLang 0.5.23's own kernels, loaded from the installed package (skipped
+when it is absent). The split kernels also run on CPU under TRITON_INTERPRET=1; SGLang's fused split + conv
+kernel needs a GPU (it combines a scalar and a block mask, which the interpreter rejects)."""
+
+import pytest
+import torch
+
+from runtime.projections import conv_update, naive, sglang_peer, split_conv_kernel
+from runtime.projections.naive import GDNShape
+from runtime.projections.split_kernel import split_qkvzba
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+PEER = sglang_peer.fused_proj()
+pytestmark = pytest.mark.skipif(PEER is None, reason="SGLang is not installed")
+SHAPES = {
+    "ratio2": GDNShape(hidden=64, num_k_heads=2, num_v_heads=4, head_k=16, head_v=16),
+    "ratio4": GDNShape(hidden=64, num_k_heads=2, num_v_heads=8, head_k=16, head_v=8),
+}
+
+
+@pytest.fixture
+def peer():
+    return PEER
+
+
+def _rand(g, *size, dtype=torch.float32):
+    return torch.randn(*size, generator=g).to(dtype).to(DEVICE)
+
+
+@pytest.mark.parametrize("name", SHAPES)
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+def test_split_kernels_match_sglang(peer, name, layout):
+    """SGLang's split kernel for each layout, ours, and the PyTorch chain agree bit for bit (a copy)."""
+    shape, g = SHAPES[name], torch.Generator().manual_seed(7)
+    qkvz, ba = _rand(g, 5, shape.qkvz_width), _rand(g, 5, shape.ba_width)
+    fn = peer.fused_qkvzba_split_reshape_cat if layout == "interleaved" else peer.fused_qkvzba_split_reshape_cat_contiguous
+    theirs = fn(qkvz, ba, shape.num_k_heads, shape.num_v_heads, shape.head_k, shape.head_v)
+    ours = split_qkvzba(qkvz, ba, shape, layout)
+    chain = (naive.split_interleaved if layout == "interleaved" else naive.split_contiguous)(qkvz, ba, shape)
+    for t, o, c in zip(theirs, ours, chain, strict=True):
+        assert torch.equal(t, o) and torch.equal(o, c)
+
+
+def test_prefill_views_are_the_contiguous_split(peer):
+    """SGLang's zero-copy prefill views hold exactly the split's values (and share the GEMM output's memory)."""
+    shape, g = SHAPES["ratio4"], torch.Generator().manual_seed(8)
+    fused = _rand(g, 6, shape.qkvz_width + shape.ba_width)
+    qkvz, ba = fused[:, : shape.qkvz_width], fused[:, shape.qkvz_width :]
+    views = peer.qwen3_5_gdn_prefill_projection_views(
+        qkvz, ba, shape.num_k_heads, shape.num_v_heads, shape.head_k, shape.head_v
+    )
+    for view, want in zip(views, naive.split_contiguous(qkvz, ba, shape), strict=True):
+        assert torch.equal(view, want)
+        assert view.untyped_storage().data_ptr() == fused.untyped_storage().data_ptr()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
+@pytest.mark.parametrize("width", [2, 3, 4])
+@pytest.mark.parametrize("activation", ["silu", None])
+def test_split_conv_matches_sglang_fused_kernel(peer, dtype, width, activation):
+    """SGLang's ``fused_qkvzba_causal_conv1d_update_contiguous`` and our kernel: every output and the whole
+    state pool bit for bit (same formula, same arithmetic); the PyTorch reference bit for bit without SiLU
+    (fp32 excepted: its products may contract into FMAs on the GPU).
+    Non-monotonic slots, one padding row, a state pool wider than W - 1, a column-strided ba, a bias."""
+    shape, g = SHAPES["ratio4"], torch.Generator().manual_seed(20 + width)
+    batch, slots = 5, 9
+    fused = _rand(g, batch, shape.qkvz_width + shape.ba_width + 2, dtype=dtype)
+    qkvz, ba = fused[:, : shape.qkvz_width], fused[:, shape.qkvz_width : shape.qkvz_width + shape.ba_width]
+    state = _rand(g, slots, shape.qkv_width, width + 1, dtype=dtype)
+    weight, bias = _rand(g, shape.qkv_width, width, dtype=dtype), _rand(g, shape.qkv_width, dtype=dtype)
+    idx = torch.tensor([6, -1, 0, 3, 8], dtype=torch.int32, device=DEVICE)
+    states = [state.clone() for _ in range(3)]
+    theirs = peer.fused_qkvzba_causal_conv1d_update_contiguous(
+        qkvz, ba, states[0], weight, bias, idx, qkv_dim=shape.qkv_width, v_dim=shape.value_dim,
+        num_v_heads=shape.num_v_heads, head_v_dim=shape.head_v, activation=activation,
+    )
+    ours = split_conv_kernel.split_conv_update(qkvz, ba, states[1], weight, bias, idx, shape, activation, block=32)
+    ref = conv_update.split_conv_update(qkvz, ba, states[2], weight, bias, idx, shape, activation)
+    assert torch.equal(states[0], states[1]) and torch.equal(states[1], states[2])
+    for t, o, r in zip(theirs, ours, ref, strict=True):
+        assert t.shape == o.shape == r.shape
+        assert torch.equal(t, o)
+    for t, r in zip(theirs[1:], ref[1:], strict=True):
+        assert torch.equal(t, r)
+    if activation is None and dtype != torch.float32:
+        assert torch.equal(theirs[0], ref[0])
+    else:  # torch's exp and the kernels' exp may differ in the last bit
+        eps = torch.finfo(dtype).eps
+        assert torch.allclose(theirs[0].float(), ref[0].float(), rtol=2 * eps, atol=eps)

@@ -59,9 +59,9 @@ def test_prefill_views_are_the_contiguous_split(peer):
 @pytest.mark.parametrize("width", [2, 3, 4])
 @pytest.mark.parametrize("activation", ["silu", None])
 def test_split_conv_matches_sglang_fused_kernel(peer, dtype, width, activation):
-    """SGLang's ``fused_qkvzba_causal_conv1d_update_contiguous`` and our kernel: every output and the whole
-    state pool bit for bit (same formula, same arithmetic); the PyTorch reference bit for bit without SiLU
-    (fp32 excepted: its products may contract into FMAs on the GPU).
+    """SGLang's ``fused_qkvzba_causal_conv1d_update_contiguous`` and our kernel: the whole state pool, z, b, a
+    bit for bit, and the conv output bit for bit in bf16 and fp16 (in fp32 SGLang's multiply-adds contract
+    into FMAs: within 1e-6); the PyTorch reference's conv output bit for bit without SiLU, in bf16 and fp16.
     Non-monotonic slots, one padding row, a state pool wider than W - 1, a column-strided ba, a bias."""
     shape, g = SHAPES["ratio4"], torch.Generator().manual_seed(20 + width)
     batch, slots = 5, 9
@@ -80,9 +80,12 @@ def test_split_conv_matches_sglang_fused_kernel(peer, dtype, width, activation):
     assert torch.equal(states[0], states[1]) and torch.equal(states[1], states[2])
     for t, o, r in zip(theirs, ours, ref, strict=True):
         assert t.shape == o.shape == r.shape
-        assert torch.equal(t, o)
-    for t, r in zip(theirs[1:], ref[1:], strict=True):
-        assert torch.equal(t, r)
+    for t, o, r in zip(theirs[1:], ours[1:], ref[1:], strict=True):
+        assert torch.equal(t, o) and torch.equal(t, r)
+    if dtype == torch.float32:  # fp32 products: the compiler contracts SGLang's multiply-adds into FMAs, not ours
+        torch.testing.assert_close(theirs[0], ours[0], rtol=1e-6, atol=1e-6)
+    else:
+        assert torch.equal(theirs[0], ours[0])
     if activation is None and dtype != torch.float32:
         assert torch.equal(theirs[0], ref[0])
     else:  # torch's exp and the kernels' exp may differ in the last bit

@@ -70,6 +70,16 @@ _SPLIT_SHAPE = {
     "INTERLEAVED": True,
 }
 _SPLIT_IO = {f"{n}_ptr": "bf16" for n in ("qkvz", "ba", "qkv", "z", "b", "a", "x", "w", "state", "bias")}
+_GEMM_IO = _SPLIT_IO | {"count_ptr": "i32"}
+
+
+def _gemm_config(tokens: int, tp: int = 1) -> dict[str, int]:
+    """The tile sizes and split-K ``gemm_split`` launches Qwen3-Next at ``tokens`` with on an H100/H200."""
+    rs = QWEN3_NEXT_80B.per_rank(tp)
+    cfg = gemm_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
+    return {k: v for k, v in cfg.items() if k != "num_stages"}
+
+
 _SPLIT_CONV_SHAPE = {
     "QKV": QWEN3_5_397B.qkv_width,
     "VD": QWEN3_5_397B.value_dim,
@@ -78,7 +88,8 @@ _SPLIT_CONV_SHAPE = {
     "WP": CONV_WIDTH,
     "HAS_BIAS": False,
     "SILU": True,
-    "BLOCK": split_conv_kernel.DEFAULT_BLOCK,
+    "TILED": split_conv_kernel.DEFAULT_CONFIG["TILED"],
+    "BLOCK": split_conv_kernel.DEFAULT_CONFIG["BLOCK"],
     "BLOCK_HV": QWEN3_5_397B.num_v_heads,
 }
 
@@ -133,12 +144,17 @@ KERNELS = [
     ),
     KernelSpec(
         "projections.gemm_split", gemm_split._gemm_split_kernel,
-        _SPLIT_SHAPE | {"K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32", "BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64}, _SPLIT_IO,
+        _SPLIT_SHAPE | {"K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32"} | _gemm_config(128), _GEMM_IO,
         num_stages=4,
     ),
     KernelSpec(
+        "projections.gemm_split.split_k", gemm_split._gemm_split_kernel,
+        _SPLIT_SHAPE | {"NK": 4, "NV": 8, "K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32"} | _gemm_config(1, tp=4),
+        _GEMM_IO,
+    ),
+    KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,
-        _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.DEFAULT_WARPS,
+        _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.DEFAULT_CONFIG["num_warps"],
     ),
 ]
 

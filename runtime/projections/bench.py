@@ -39,7 +39,7 @@ from runtime.benchkit import (
 )
 
 from . import paths, sglang_peer, split_conv_kernel
-from .gemm_split import gemm_split
+from .gemm_split import gemm_split, launch_config
 from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
@@ -54,7 +54,9 @@ PROJECTION_COLUMNS = (
     "model", "tp", "tokens", "phase", "sglang_us", "fallback_us", "fused_us", "speedup", "x_fallback",
     "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us",
 )
-SPLIT_CONV_COLUMNS = ("tp", "batch", "sglang_us", "ours_us", "speedup", "floor_us", "ours_x_floor", "sglang_x_floor")
+SPLIT_CONV_COLUMNS = (
+    "tp", "batch", "sglang_us", "ours_us", "speedup", "floor_us", "ours_x_floor", "sglang_x_floor", "ours_config",
+)
 
 
 def _copies(bytes_each: int, factor: float = 3.0) -> int:
@@ -96,62 +98,74 @@ def _floors(rs: GDNShape, t: int, bw_gbs: float, tflops: float) -> tuple[float, 
     )
 
 
+def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, conv_peer, alt, g) -> dict:
+    """The timed callables of one row: ours, SGLang's real path and its fallback (each rotating weight sets)."""
+    layout = MODELS[model][1]
+    pick = _cycle(sets)
+    timed: dict[str, Callable[[], object]] = {}
+    if model == "qwen3-next":
+        timed["fused_us"] = lambda: paths.ours_next(x, pick()[2], rs)
+        timed["fallback_us"] = lambda: paths.fallback_next(x, *pick()[:2], rs, alt)
+        if peer is not None:
+            timed["sglang_us"] = lambda: paths.sglang_next(peer, x, *pick()[:2], rs, alt)
+        n = rs.qkvz_width
+
+        def cublas_split():
+            out = F.linear(x, pick()[2])
+            return split_qkvzba(out[:, :n], out[:, n:], rs, layout)
+
+        timed["cublas_split_us"] = cublas_split
+        if x.shape[0] <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
+            timed["gemm_split_us"] = lambda: gemm_split(x, pick()[2], rs, layout)
+        return timed
+    if phase == "prefill":
+        timed["fused_us"] = lambda: paths.ours_prefill_35(x, *pick()[:2], rs, alt)
+        if peer is not None:
+            timed["sglang_us"] = lambda: paths.sglang_prefill_35(peer, x, *pick()[:2], rs, alt)
+            timed["fallback_us"] = lambda: paths.fallback_prefill_35(peer, x, *pick()[:2], rs, alt)
+        return timed
+    convs = _conv_states(rs, x.shape[0], 20, g)  # the graph holds 20 calls: one slot batch each
+    both = _cycle(list(zip(itertools.islice(itertools.cycle(sets), len(convs)), convs, strict=True)))
+
+    def step(fn: Callable) -> Callable[[], object]:
+        """A call that takes the next (weight set, conv state) pair."""
+        return lambda: fn(*both())
+
+    timed["fused_us"] = step(lambda w, c: paths.ours_decode_35(x, w[2], rs, c))
+    if peer is not None:
+        timed["sglang_us"] = step(lambda w, c: paths.sglang_decode_35(peer, x, w[0], w[1], rs, alt, c))
+        if conv_peer is not None:
+            timed["fallback_us"] = step(
+                lambda w, c: paths.fallback_decode_35(peer, conv_peer, x, w[0], w[1], rs, alt, c)
+            )
+    return timed
+
+
 def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rate: float) -> list[dict]:
-    shape, layout = MODELS[model]
+    shape, _ = MODELS[model]
     rs = shape.per_rank(tp)
     sets = _weight_sets(rs, seed=tp)
     g = torch.Generator(device="cuda").manual_seed(1000 + tp)
     alt = torch.cuda.Stream()
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
     rows = []
     for t in tokens:
         x = torch.randn(t, rs.hidden, device="cuda", generator=g, dtype=torch.bfloat16)
-        pick = _cycle(sets)
-        timed: dict[str, Callable[[], object]] = {}
         phase = "decode" if t <= DECODE_MAX_TOKENS else "prefill"
-        if model == "qwen3-next":
-            timed["fused_us"] = lambda: paths.ours_next(x, pick()[2], rs)
-            timed["fallback_us"] = lambda: paths.fallback_next(x, *pick()[:2], rs, alt)
-            if peer is not None:
-                timed["sglang_us"] = lambda: paths.sglang_next(peer, x, *pick()[:2], rs, alt)
-            n = rs.qkvz_width
-
-            def cublas_split():
-                out = F.linear(x, pick()[2])
-                return split_qkvzba(out[:, :n], out[:, n:], rs, layout)
-
-            timed["cublas_split_us"] = cublas_split
-            if t <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
-                timed["gemm_split_us"] = lambda: gemm_split(x, pick()[2], rs, layout)
-        elif phase == "prefill":
-            timed["fused_us"] = lambda: paths.ours_prefill_35(x, pick()[2], rs)
-            if peer is not None:
-                timed["sglang_us"] = lambda: paths.sglang_prefill_35(peer, x, *pick()[:2], rs, alt)
-                timed["fallback_us"] = lambda: paths.fallback_prefill_35(peer, x, *pick()[:2], rs, alt)
-        else:
-            convs = _conv_states(rs, t, 20, g)  # the graph holds 20 calls: one slot batch each
-            both = _cycle([(w, c) for w, c in zip(itertools.cycle(sets), convs)])
-
-            def step(fn):
-                w, c = both()
-                return fn(w, c)
-
-            timed["fused_us"] = lambda: step(lambda w, c: paths.ours_decode_35(x, w[2], rs, c))
-            if peer is not None:
-                timed["sglang_us"] = lambda: step(lambda w, c: paths.sglang_decode_35(peer, x, *w[:2], rs, alt, c))
-                if conv_peer is not None:
-                    timed["fallback_us"] = lambda: step(
-                        lambda w, c: paths.fallback_decode_35(peer, conv_peer, x, *w[:2], rs, alt, c)
-                    )
+        timed = _paths(model, phase, x, rs, sets, peer, conv_peer, alt, g)
         times = {name: cuda_graph_median_us(fn) for name, fn in timed.items()}
         wfloor, floor = _floors(rs, t, bw, rate)
         row = {"model": model, "tp": tp, "tokens": t, "phase": phase, **times, "weight_floor_us": wfloor,
                "floor_us": floor, "fused_x_wfloor": times["fused_us"] / wfloor, "weight_copies": len(sets)}
+        if model == "qwen3-next" and t <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
+            row["gemm_split_config"] = launch_config(t, rs.qkvz_width + rs.ba_width, rs.hidden, sms)
         if "sglang_us" in times:
             row["speedup"] = times["sglang_us"] / times["fused_us"]
         if "fallback_us" in times:
             row["x_fallback"] = times["fallback_us"] / times["fused_us"]
         rows.append(row)
-        print(f"  {model} tp={tp} T={t}: fused {times['fused_us']:.1f} us, SGLang {times.get('sglang_us', float('nan')):.1f} us", flush=True)
+        print(f"  {model} tp={tp} T={t}: fused {times['fused_us']:.1f} us, "
+              f"SGLang {times.get('sglang_us', float('nan')):.1f} us", flush=True)
     return rows
 
 
@@ -162,44 +176,64 @@ def split_conv_bytes(rs: GDNShape, batch: int) -> int:
     return 2 * (batch * row + rs.qkv_width * CONV_WIDTH)
 
 
+def split_conv_row(rs: GDNShape, tp: int, batch: int, peer, bw: float, g: torch.Generator) -> dict:
+    """One ``split_conv`` row: ours and SGLang's kernel on the same rotated inputs and state slots."""
+    per_call = split_conv_bytes(rs, batch)
+    n = min(MAX_GRAPH_CALLS, _copies(per_call))
+    convs = _conv_states(rs, batch, n, g)
+    inputs = [
+        torch.randn(batch, rs.qkvz_width + rs.ba_width, device="cuda", generator=g, dtype=torch.bfloat16)
+        for _ in range(n)
+    ]
+    both = _cycle(list(zip(inputs, convs, strict=True)))
+
+    def ours():
+        out, c = both()
+        return split_conv_kernel.split_conv_update(
+            out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices, rs, "silu"
+        )
+
+    def theirs():
+        out, c = both()
+        return peer.fused_qkvzba_causal_conv1d_update_contiguous(
+            out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices,
+            qkv_dim=rs.qkv_width, v_dim=rs.value_dim, num_v_heads=rs.num_v_heads, head_v_dim=rs.head_v,
+            activation="silu",
+        )
+
+    floor = per_call / (bw * 1e3)
+    row = {"table": "split_conv", "model": "qwen3.5", "tp": tp, "batch": batch, "floor_us": floor,
+           "distinct_inputs": n, "ours_us": cuda_graph_median_us(ours, replays=n)}
+    row["ours_config"] = split_conv_kernel.tuned_config(rs.qkv_width, CONV_WIDTH, batch)
+    row["ours_x_floor"] = row["ours_us"] / floor
+    if peer is not None:
+        row["sglang_us"] = cuda_graph_median_us(theirs, replays=n)
+        row["sglang_x_floor"] = row["sglang_us"] / floor
+        row["speedup"] = row["sglang_us"] / row["ours_us"]
+    return row
+
+
 def split_conv_rows(tp: int, batches, peer, bw: float) -> list[dict]:
     rs = QWEN3_5_397B.per_rank(tp)
     g = torch.Generator(device="cuda").manual_seed(2000 + tp)
+    return [split_conv_row(rs, tp, batch, peer, bw, g) for batch in batches]
+
+
+def sweep_gemm_split(tps=(1, 4), tokens=(1, 8, 32)) -> list[dict]:
+    """Qwen3-Next ``gemm_split`` over tile widths, split-K and stages at decode sizes (``--sweep``): the data
+    :func:`.gemm_split.launch_config` is set from. Weights rotate past L2 as in the main table."""
     rows = []
-    for batch in batches:
-        per_call = split_conv_bytes(rs, batch)
-        n = min(MAX_GRAPH_CALLS, _copies(per_call))
-        convs = _conv_states(rs, batch, n, g)
-        inputs = [
-            torch.randn(batch, rs.qkvz_width + rs.ba_width, device="cuda", generator=g, dtype=torch.bfloat16)
-            for _ in range(n)
-        ]
-        both = _cycle(list(zip(inputs, convs)))
-
-        def ours():
-            out, c = both()
-            return split_conv_kernel.split_conv_update(
-                out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices, rs, "silu"
-            )
-
-        def theirs():
-            out, c = both()
-            return peer.fused_qkvzba_causal_conv1d_update_contiguous(
-                out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices,
-                qkv_dim=rs.qkv_width, v_dim=rs.value_dim, num_v_heads=rs.num_v_heads, head_v_dim=rs.head_v,
-                activation="silu",
-            )
-
-        floor = per_call / (bw * 1e3)
-        row = {"table": "split_conv", "model": "qwen3.5", "tp": tp, "batch": batch, "floor_us": floor,
-               "distinct_inputs": n}
-        row["ours_us"] = cuda_graph_median_us(ours, replays=n)
-        row["ours_x_floor"] = row["ours_us"] / floor
-        if peer is not None:
-            row["sglang_us"] = cuda_graph_median_us(theirs, replays=n)
-            row["sglang_x_floor"] = row["sglang_us"] / floor
-            row["speedup"] = row["sglang_us"] / row["ours_us"]
-        rows.append(row)
+    for tp in tps:
+        rs = QWEN3_NEXT_80B.per_rank(tp)
+        sets = _weight_sets(rs, seed=tp)
+        g = torch.Generator(device="cuda").manual_seed(3000 + tp)
+        for t in tokens:
+            x = torch.randn(t, rs.hidden, device="cuda", generator=g, dtype=torch.bfloat16)
+            for block_n, split_k, stages in itertools.product((32, 64), (1, 2, 4, 8), (3, 4)):
+                pick = _cycle(sets)
+                kw = {"block_n": block_n, "block_k": 128, "num_stages": stages, "split_k": split_k}
+                us = cuda_graph_median_us(lambda x=x, pick=pick, kw=kw: gemm_split(x, pick()[2], rs, "interleaved", **kw))
+                rows.append({"tp": tp, "tokens": t, "block_n": block_n, "split_k": split_k, "stages": stages, "us": us})
     return rows
 
 
@@ -261,9 +295,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tp", type=int, nargs="+", default=list(TPS))
     parser.add_argument("--tokens", type=int, nargs="+", default=list(TOKENS))
     parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES), help="split + conv kernel batches")
+    parser.add_argument("--sweep", action="store_true", help="only sweep gemm_split's decode launch settings")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("runtime.projections.bench needs a CUDA device")
+    if args.sweep:
+        print_table(sweep_gemm_split(), ("tp", "tokens", "block_n", "split_k", "stages", "us"),
+                    title=f"gemm_split decode sweep, Qwen3-Next-80B bf16, {torch.cuda.get_device_name()}")
+        return
     peer, conv_peer = sglang_peer.fused_proj(), sglang_peer.causal_conv1d()
     if peer is None:
         print("SGLang is not installed: its columns and the targets that need them are skipped")

@@ -1,10 +1,16 @@
 """One Triton GEMM over the fused ``[qkvz; ba]`` weight whose epilogue writes ``mixed_qkv, z, b, a`` directly.
 
 The step past "one GEMM feeding the split kernel": no intermediate projection output and one launch
-for the whole input projection. Aimed at decode-sized batches, where the GEMM only streams the
-weight and cuBLAS's tile choice can leave SMs idle; each program owns ``BLOCK_N`` output columns of
-one ``BLOCK_M`` row block and scatters them, column by column, to where the split puts them.
-Accumulates in fp32 like cuBLAS, but in its own order: outputs match to rounding, not bitwise.
+for the whole input projection. Aimed at decode-sized batches, where the GEMM only streams the weight;
+each program owns ``BLOCK_N`` output columns of one ``BLOCK_M`` row block and scatters them, column by
+column, to where the split puts them.
+
+Split-K: at decode a rank has too few column tiles to keep every SM streaming (TP4: 97 tiles of 32 columns
+on 132 SMs, each walking all 2048 of K), so the weight stream is latency-bound rather than bandwidth-bound.
+With ``SPLIT_K > 1`` each program reduces one K range into an fp32 workspace, and the last program to finish
+a tile (a per-tile arrival counter) sums the partials in K order and runs the epilogue: still one launch,
+deterministic, and the counter is reset for the next call (CUDA-graph safe). Accumulates in fp32 like cuBLAS,
+in its own order: outputs match to rounding, not bitwise.
 """
 
 from __future__ import annotations
@@ -18,28 +24,11 @@ from .split_kernel import SplitLayout, split_outputs
 
 
 @triton.jit
-def _gemm_split_kernel(
-    x_ptr,
-    w_ptr,
-    qkv_ptr,
-    z_ptr,
-    b_ptr,
-    a_ptr,
-    M,
-    x_stride,
-    K: tl.constexpr,
-    NK: tl.constexpr,
-    NV: tl.constexpr,
-    DK: tl.constexpr,
-    DV: tl.constexpr,
-    INTERLEAVED: tl.constexpr,
-    PRECISION: tl.constexpr,
-    BLOCK_M: tl.constexpr,
-    BLOCK_N: tl.constexpr,
-    BLOCK_K: tl.constexpr,
+def _scatter(
+    out, rm, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr,
+    NK: tl.constexpr, NV: tl.constexpr, DK: tl.constexpr, DV: tl.constexpr, INTERLEAVED: tl.constexpr,
 ):
-    pid_m = tl.program_id(0)  # row blocks of one column block run together and share its weight tile in L2
-    pid_n = tl.program_id(1)
+    """Store a ``[BLOCK_M, BLOCK_N]`` tile of GEMM output columns ``rn`` where the split puts them."""
     R: tl.constexpr = NV // NK
     QK: tl.constexpr = NK * DK
     VD: tl.constexpr = NV * DV
@@ -47,24 +36,6 @@ def _gemm_split_kernel(
     QKVZ_W: tl.constexpr = QKV_W + VD
     N: tl.constexpr = QKVZ_W + 2 * NV
     GW: tl.constexpr = 2 * DK + 2 * R * DV
-
-    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    rk = tl.arange(0, BLOCK_K)
-    m_ok = rm < M
-    n_ok = rn < N
-    x_ptrs = x_ptr + rm[:, None].to(tl.int64) * x_stride + rk[None, :]
-    w_ptrs = w_ptr + rn[:, None].to(tl.int64) * K + rk[None, :]
-    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for _ in range(0, K, BLOCK_K):
-        xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
-        wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
-        acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
-        x_ptrs += BLOCK_K
-        w_ptrs += BLOCK_K
-    out = acc.to(qkv_ptr.dtype.element_ty)
-
-    # where each GEMM output column goes
     ba_col = rn - QKVZ_W
     if INTERLEAVED:
         g = rn // GW
@@ -84,28 +55,114 @@ def _gemm_split_kernel(
         dst_ba = tl.where(is_b, ba_col, ba_col - NV)
     is_qkvz = rn < QKVZ_W
     rows = rm[:, None].to(tl.int64)
-    mm = m_ok[:, None]
+    mm = (rm < M)[:, None]
+    out = out.to(qkv_ptr.dtype.element_ty)
     tl.store(qkv_ptr + rows * QKV_W + dst_qkv[None, :], out, mask=mm & (is_qkvz & in_qkv)[None, :])
     tl.store(z_ptr + rows * VD + dst_z[None, :], out, mask=mm & (is_qkvz & ~in_qkv)[None, :])
-    is_ba = n_ok & ~is_qkvz
+    is_ba = (rn < N) & ~is_qkvz
     tl.store(b_ptr + rows * NV + dst_ba[None, :], out, mask=mm & (is_ba & is_b)[None, :])
     tl.store(a_ptr + rows * NV + dst_ba[None, :], out, mask=mm & (is_ba & ~is_b)[None, :])
 
 
-_TUNED = triton.autotune(
-    configs=[
-        triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_stages=st, num_warps=4)
-        for bn in (16, 32, 64, 128)
-        for bk, st in ((128, 3), (128, 4), (64, 4))
-    ],  # configs that overflow shared memory time as inf
-    key=["BLOCK_M", "K", "NK", "NV", "DK", "DV", "INTERLEAVED"],
-)(_gemm_split_kernel)
+@triton.jit
+def _gemm_split_kernel(
+    x_ptr,
+    w_ptr,
+    qkv_ptr,
+    z_ptr,
+    b_ptr,
+    a_ptr,
+    ws_ptr,
+    count_ptr,
+    M,
+    x_stride,
+    K: tl.constexpr,
+    NK: tl.constexpr,
+    NV: tl.constexpr,
+    DK: tl.constexpr,
+    DV: tl.constexpr,
+    INTERLEAVED: tl.constexpr,
+    PRECISION: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    SPLIT_K: tl.constexpr,
+):
+    pid_m = tl.program_id(0)  # row blocks of one column block run together and share its weight tile in L2
+    pid_n = tl.program_id(1)
+    pid_k = tl.program_id(2)
+    N: tl.constexpr = 2 * NK * DK + 2 * NV * DV + 2 * NV
+    K_PART: tl.constexpr = K // SPLIT_K
+
+    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    rk = pid_k * K_PART + tl.arange(0, BLOCK_K)
+    m_ok = rm < M
+    n_ok = rn < N
+    x_ptrs = x_ptr + rm[:, None].to(tl.int64) * x_stride + rk[None, :]
+    w_ptrs = w_ptr + rn[:, None].to(tl.int64) * K + rk[None, :]
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for _ in range(0, K_PART, BLOCK_K):
+        xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
+        wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
+        acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
+        x_ptrs += BLOCK_K
+        w_ptrs += BLOCK_K
+
+    if SPLIT_K == 1:
+        _scatter(acc, rm, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
+    else:
+        # partials of tile (pid_m, pid_n): ws[pid_k, rows of the block, columns of the tile]
+        tile = pid_m * tl.num_programs(1) + pid_n
+        tile_ws = ws_ptr + tile.to(tl.int64) * (SPLIT_K * BLOCK_M * BLOCK_N)
+        offs = tl.arange(0, BLOCK_M)[:, None] * BLOCK_N + tl.arange(0, BLOCK_N)[None, :]
+        tl.store(tile_ws + pid_k * (BLOCK_M * BLOCK_N) + offs, acc)
+        tl.debug_barrier()  # every thread's partial is written before the release below
+        arrived = tl.atomic_add(count_ptr + tile, 1, sem="acq_rel")
+        if arrived == SPLIT_K - 1:  # the last program of the tile: sum in K order, then the epilogue
+            total = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+            for s in range(SPLIT_K):
+                total += tl.load(tile_ws + s * (BLOCK_M * BLOCK_N) + offs, cache_modifier=".cg")
+            _scatter(total, rm, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
+            tl.atomic_xchg(count_ptr + tile, 0)  # ready for the next call
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether the autotuned path takes these tensors: on a GPU, ``x`` with unit column stride, a contiguous
-    weight, and a hidden size that is a multiple of the 128-wide K steps."""
+    """Whether the fused path takes these tensors: on a GPU, ``x`` with unit column stride, a contiguous
+    weight, and a hidden size that is a multiple of 128 (the K steps and split-K ranges)."""
     return x.is_cuda and x.stride(1) == 1 and weight.is_contiguous() and x.shape[1] % 128 == 0
+
+
+_WORKSPACES: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _workspace(device: torch.device, tiles: int, split_k: int, block_m: int, block_n: int):
+    """fp32 partials and zeroed arrival counters, kept per device and size: allocated once (on the warm-up
+    call before a graph capture), reused by every call after; calls on one device must not overlap."""
+    key = (device, tiles, split_k, block_m, block_n)
+    if key not in _WORKSPACES:
+        _WORKSPACES[key] = (
+            torch.empty(tiles * split_k * block_m * block_n, dtype=torch.float32, device=device),
+            torch.zeros(tiles, dtype=torch.int32, device=device),
+        )
+    return _WORKSPACES[key]
+
+
+def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
+    """Tile sizes and split-K for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
+
+    Up to 32 tokens: 32-column tiles and enough K splits (ranges of at least 256) for about four programs per
+    SM, so every SM streams weight at once. Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the
+    best of the H100 sweep at T = 128, NOTES.md).
+    """
+    block_m = max(16, min(64, triton.next_power_of_2(t)))
+    if block_m > 32:
+        return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "num_stages": 4}
+    tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
+    split_k = 1
+    while split_k * 2 * 256 <= k and tiles * split_k < 4 * sms:
+        split_k *= 2
+    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": 128, "SPLIT_K": split_k, "num_stages": 3}
 
 
 def gemm_split(
@@ -118,12 +175,13 @@ def gemm_split(
     block_n: int | None = None,
     block_k: int = 128,
     num_stages: int = 3,
+    split_k: int = 1,
 ):
     """``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]`` contiguous) straight
     into ``mixed_qkv, z, b, a``. fp32 inputs multiply in full fp32 (no TF32).
 
-    ``block_n=None`` on a GPU autotunes ``BLOCK_N`` / stages per row-block size and shape; otherwise the given
-    ``block_n``, ``block_k``, ``num_stages`` are used (``block_n`` defaults to 64 off the GPU).
+    ``block_n=None`` on a GPU takes :func:`launch_config`; otherwise the given ``block_n``, ``block_k``,
+    ``num_stages`` and ``split_k`` are used (``block_n`` defaults to 64 off the GPU).
     """
     if layout not in ("interleaved", "contiguous"):
         raise ValueError(f"unknown layout {layout!r}")
@@ -131,30 +189,24 @@ def gemm_split(
     n = shape.qkvz_width + shape.ba_width
     if weight.shape != (n, k) or not weight.is_contiguous() or x.stride(1) != 1:
         raise ValueError(f"need x [T, K] with unit column stride and contiguous weight [{n}, K]")
-    tuned = block_n is None and x.is_cuda
-    if k % (128 if tuned else block_k):
-        raise ValueError(f"hidden {k} must be a multiple of block_k={128 if tuned else block_k}")
+    if block_n is None and x.is_cuda:
+        cfg = launch_config(t, n, k, torch.cuda.get_device_properties(x.device).multi_processor_count)
+    else:
+        block_m = max(16, min(64, triton.next_power_of_2(max(t, 1))))
+        cfg = {"BLOCK_M": block_m, "BLOCK_N": block_n or 64, "BLOCK_K": block_k, "SPLIT_K": split_k,
+               "num_stages": num_stages}
+    if k % (cfg["BLOCK_K"] * cfg["SPLIT_K"]):
+        raise ValueError(f"hidden {k} must be a multiple of block_k={cfg['BLOCK_K']} x split_k={cfg['SPLIT_K']}")
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
     if t == 0:
         return mixed_qkv, z, b, a
-    # row blocks beyond 64 leave too few column tiles for 132 SMs at T = 128 (H100 sweep, NOTES.md)
-    block_m = max(16, min(64, triton.next_power_of_2(t)))
-    args = (x, weight, mixed_qkv, z, b, a, t, x.stride(0))
-    meta = {
-        "K": k,
-        "NK": shape.num_k_heads,
-        "NV": shape.num_v_heads,
-        "DK": shape.head_k,
-        "DV": shape.head_v,
-        "INTERLEAVED": layout == "interleaved",
-        "PRECISION": "ieee" if x.dtype == torch.float32 else "tf32",
-        "BLOCK_M": block_m,
-    }
-    if tuned:
-        _TUNED[lambda m: (triton.cdiv(t, block_m), triton.cdiv(n, m["BLOCK_N"]))](*args, **meta)
-    else:
-        block_n = block_n or 64
-        _gemm_split_kernel[(triton.cdiv(t, block_m), triton.cdiv(n, block_n))](
-            *args, **meta, BLOCK_N=block_n, BLOCK_K=block_k, num_warps=4, num_stages=num_stages
-        )
+    grid = (triton.cdiv(t, cfg["BLOCK_M"]), triton.cdiv(n, cfg["BLOCK_N"]), cfg["SPLIT_K"])
+    ws, count = _workspace(x.device, grid[0] * grid[1], cfg["SPLIT_K"], cfg["BLOCK_M"], cfg["BLOCK_N"])
+    stages = cfg.pop("num_stages")
+    _gemm_split_kernel[grid](
+        x, weight, mixed_qkv, z, b, a, ws, count, t, x.stride(0),
+        K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
+        INTERLEAVED=layout == "interleaved", PRECISION="ieee" if x.dtype == torch.float32 else "tf32",
+        **cfg, num_warps=4, num_stages=stages,
+    )
     return mixed_qkv, z, b, a

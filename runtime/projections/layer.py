@@ -20,7 +20,6 @@ from .loader import bind_packed_aware_loaders, load_tensor
 from .naive import GDNShape
 from .split_kernel import split_qkvzba
 
-
 Model = Literal["qwen3-next", "qwen3.5"]
 MODELS = ("qwen3-next", "qwen3.5")
 

@@ -13,6 +13,9 @@ or the environment switch off): the PyTorch split chain (Qwen3-Next), the contig
 by ``causal_conv1d_update`` (Qwen3.5 decode). Ours: one GEMM over ``[qkvz; ba]``, then the split in the GEMM's
 epilogue or the split kernel (Qwen3-Next, :func:`.fused.fused_forward`), views (Qwen3.5 prefill) or our fused
 split + conv kernel reading the GEMM's two column slices (Qwen3.5 decode).
+
+Qwen3.5 prefill of ours is SGLang's two GEMMs and views with the ``ba`` GEMM overlapped at every size (SGLang
+overlaps it only below 1024 tokens).
 """
 
 from __future__ import annotations
@@ -83,9 +86,20 @@ def prefill_views(qkvz: torch.Tensor, ba: torch.Tensor, rs: GDNShape):
     return qkvz[:, :qkv], qkvz[:, qkv:].view(t, nv, rs.head_v), ba[:, :nv], ba[:, nv:]
 
 
-def ours_prefill_35(x, fused_w, rs: GDNShape):
-    out = F.linear(x, fused_w)
-    return prefill_views(out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], rs)
+def ours_prefill_35(x, qkvz_w, ba_w, rs: GDNShape, alt):
+    """SGLang's prefill (two GEMMs, views) with the ``ba`` GEMM on ``alt`` at every size: one merged GEMM was
+    slower than two at some prefill sizes (H200 bench, TP8 T=2048: 78.9 vs 65.8 us), as SGLang's own
+    comment on its ROCm merged GEMM says for cuBLAS above about 1k rows."""
+    if alt is None:
+        qkvz, ba = F.linear(x, qkvz_w), F.linear(x, ba_w)
+    else:
+        current = torch.cuda.current_stream()
+        alt.wait_stream(current)
+        qkvz = F.linear(x, qkvz_w)
+        with torch.cuda.stream(alt):
+            ba = F.linear(x, ba_w)
+        current.wait_stream(alt)
+    return prefill_views(qkvz, ba, rs)
 
 
 def sglang_decode_35(peer, x, qkvz_w, ba_w, rs: GDNShape, alt, conv: ConvState):

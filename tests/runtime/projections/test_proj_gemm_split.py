@@ -20,11 +20,12 @@ NAIVE = {"interleaved": naive.split_interleaved, "contiguous": naive.split_conti
 TOL = {torch.float32: 1e-5, torch.float16: 2e-3}
 
 
+@pytest.mark.parametrize("split_k", [1, 2])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=str)
 @pytest.mark.parametrize("t", [1, 5, 40, 130])  # 130: three 64-row blocks, the last one partial
 @pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype):
+def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype, split_k):
     g = torch.Generator().manual_seed(t)
     n = shape.qkvz_width + shape.ba_width
     x = torch.randn(t, shape.hidden, generator=g).to(DEVICE, dtype)
@@ -32,12 +33,44 @@ def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype):
     out = split_outputs(t, shape, x, dtype)
     for o in out:
         o.fill_(float("nan"))
-    got = gemm_split(x, w, shape, layout, out=out, block_n=32, block_k=32)
+    got = gemm_split(x, w, shape, layout, out=out, block_n=32, block_k=32, split_k=split_k)
     full = naive.project(x, w)
     want = NAIVE[layout](full[:, : shape.qkvz_width], full[:, shape.qkvz_width :], shape)
     for g_, w_ in zip(got, want, strict=True):
         assert g_.shape == w_.shape and not g_.isnan().any()
         assert ((g_.float() - w_).norm() / w_.norm()).item() < TOL[dtype]
+
+
+def test_split_k_is_deterministic_and_resets_its_counters():
+    """Four K ranges per tile: the last arrival sums them in K order (the same bits on every call), and leaves
+    the arrival counters at zero for the next call."""
+    from runtime.projections import gemm_split as module
+
+    shape = SHAPES["ratio2"]
+    g = torch.Generator().manual_seed(11)
+    n = shape.qkvz_width + shape.ba_width
+    x = torch.randn(3, shape.hidden, generator=g).to(DEVICE)
+    w = (torch.randn(n, shape.hidden, generator=g) * shape.hidden**-0.5).to(DEVICE)
+    first = gemm_split(x, w, shape, "interleaved", block_n=32, block_k=16, split_k=4)
+    again = gemm_split(x, w, shape, "interleaved", block_n=32, block_k=16, split_k=4)
+    for a, b in zip(first, again, strict=True):
+        assert torch.equal(a, b)
+    assert all(not counts.any() for _, counts in module._WORKSPACES.values())
+    one = gemm_split(x, w, shape, "interleaved", block_n=32, block_k=16, split_k=1)
+    for a, b in zip(first, one, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_launch_config_splits_k_only_for_small_batches():
+    from runtime.projections.gemm_split import launch_config
+
+    tp4 = launch_config(1, 3088, 2048, 132)  # 97 tiles: 8 K ranges of 256
+    assert (tp4["BLOCK_N"], tp4["SPLIT_K"]) == (32, 8)
+    assert launch_config(1, 12352, 2048, 132)["SPLIT_K"] == 2  # 386 tiles
+    assert launch_config(32, 3088, 2048, 132)["BLOCK_M"] == 32
+    big = launch_config(128, 3088, 2048, 132)
+    assert (big["BLOCK_M"], big["SPLIT_K"]) == (64, 1)
+    assert launch_config(1, 3088, 256, 132)["SPLIT_K"] == 1  # K too short to split
 
 
 def test_gemm_split_rejects_bad_inputs():
@@ -47,6 +80,8 @@ def test_gemm_split_rejects_bad_inputs():
     with pytest.raises(ValueError, match="contiguous weight"):
         gemm_split(x, w[:-1], shape, "interleaved")
     with pytest.raises(ValueError, match="block_k"):
-        gemm_split(x, w, shape, "interleaved", block_k=128)
+        gemm_split(x, w, shape, "interleaved", block_n=32, block_k=128)
+    with pytest.raises(ValueError, match="split_k"):
+        gemm_split(x, w, shape, "interleaved", block_n=32, block_k=32, split_k=4)
     with pytest.raises(ValueError, match="unknown layout"):
         gemm_split(x, w, shape, "grouped", block_k=32)

@@ -20,12 +20,13 @@ def test_prefill_views_are_the_split_without_a_copy():
     g = torch.Generator().manual_seed(1)
     qkvz_w, ba_w, fused_w = _weights(g)
     x = torch.randn(7, SHAPE.hidden, generator=g).to(DEVICE)
-    views = paths.ours_prefill_35(x, fused_w, SHAPE)
+    views = paths.ours_prefill_35(x, qkvz_w, ba_w, SHAPE, None)
     want = naive.split_contiguous(*paths.two_gemms(x, qkvz_w, ba_w, None), SHAPE)
     for view, ref in zip(views, want, strict=True):
         assert view.shape == ref.shape
         torch.testing.assert_close(view, ref)
-    assert views[0].untyped_storage().data_ptr() == views[3].untyped_storage().data_ptr()  # one GEMM output
+    assert views[0].untyped_storage().data_ptr() == views[1].untyped_storage().data_ptr()  # views of qkvz
+    assert views[2].untyped_storage().data_ptr() == views[3].untyped_storage().data_ptr()  # views of ba
 
 
 def test_one_gemm_decode_step_matches_split_then_conv():

@@ -89,10 +89,11 @@ def _conv_output_is_exact(dtype, activation) -> bool:
     return dtype == torch.float16 or (dtype == torch.bfloat16 and on_gpu) or (dtype == torch.float32 and not on_gpu)
 
 
+@pytest.mark.parametrize("tiled", [False, True], ids=["per-tap", "tiled"])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
 @pytest.mark.parametrize("width", [2, 3, 4])
 @pytest.mark.parametrize("activation", ["silu", None])
-def test_kernel_matches_reference(dtype, width, activation, parity):
+def test_kernel_matches_reference(dtype, width, activation, tiled, parity):
     """State, z, b, a bit for bit (copies); the conv output bit for bit where the arithmetic allows
     (:func:`_conv_output_is_exact`), else within a few output ulps. 32-channel blocks, so rows span programs."""
     shape = RATIO3 if width == 3 else SMALL
@@ -100,7 +101,7 @@ def test_kernel_matches_reference(dtype, width, activation, parity):
     state_ref, state_k = state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, bias, idx, shape, activation)
     got = split_conv_kernel.split_conv_update(
-        qkvz, ba, state_k, weight, bias, idx, shape, activation, block=32
+        qkvz, ba, state_k, weight, bias, idx, shape, activation, config={"TILED": tiled, "BLOCK": 32, "num_warps": 4}
     )
     assert torch.equal(state_k, state_ref)
     for g, w in zip(got[1:], want[1:], strict=True):
@@ -109,14 +110,16 @@ def test_kernel_matches_reference(dtype, width, activation, parity):
     if _conv_output_is_exact(dtype, activation):
         assert torch.equal(got[0], want[0])
     else:
-        parity(f"split_conv kernel {dtype} W={width} {activation}", got[0], want[0], 4 * torch.finfo(dtype).eps)
+        parity(f"split_conv kernel {dtype} W={width} {activation} tiled={tiled}", got[0], want[0], 4 * torch.finfo(dtype).eps)
 
 
 def test_kernel_without_bias_and_with_wide_state():
     qkvz, ba, state, weight, _, idx = _case(SMALL, 3, 4, torch.float16, seed=3, state_len=6, bias=False)
     state_ref, state_k = state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, None, idx, SMALL, None)
-    got = split_conv_kernel.split_conv_update(qkvz, ba, state_k, weight, None, idx, SMALL, None, block=16)
+    got = split_conv_kernel.split_conv_update(
+        qkvz, ba, state_k, weight, None, idx, SMALL, None, config={"TILED": True, "BLOCK": 16, "num_warps": 2}
+    )
     assert torch.equal(state_k, state_ref)
     for g, w in zip(got, want, strict=True):
         assert torch.equal(g, w)

@@ -232,7 +232,9 @@ def sweep_gemm_split(tps=(1, 4), tokens=(1, 8, 32)) -> list[dict]:
             for block_n, split_k, stages in itertools.product((32, 64), (1, 2, 4, 8), (3, 4)):
                 pick = _cycle(sets)
                 kw = {"block_n": block_n, "block_k": 128, "num_stages": stages, "split_k": split_k}
-                us = cuda_graph_median_us(lambda x=x, pick=pick, kw=kw: gemm_split(x, pick()[2], rs, "interleaved", **kw))
+                us = cuda_graph_median_us(
+                    lambda x=x, pick=pick, kw=kw, rs=rs: gemm_split(x, pick()[2], rs, "interleaved", **kw)
+                )
                 rows.append({"tp": tp, "tokens": t, "block_n": block_n, "split_k": split_k, "stages": stages, "us": us})
     return rows
 

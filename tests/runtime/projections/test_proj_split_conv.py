@@ -140,3 +140,17 @@ def test_kernel_rejects_what_it_cannot_run():
         kernel(qkvz, ba, state, weight, bias, idx.float(), SMALL)
     with pytest.raises(ValueError, match="qkvz"):
         kernel(qkvz[:, 1:], ba, state, weight, bias, idx, SMALL)
+
+
+def test_default_launch_tunes_only_on_a_gpu():
+    """Off the GPU the wrapper takes DEFAULT_CONFIG (no tuning, which would rerun the in-place kernel)."""
+    qkvz, ba, state, weight, bias, idx = _case(SMALL, 2, 4, torch.float32, seed=5)
+    want_state = state.clone()
+    want = conv_update.split_conv_update(qkvz, ba, want_state, weight, bias, idx, SMALL, None)
+    got = split_conv_kernel.split_conv_update(qkvz, ba, state, weight, bias, idx, SMALL, None)
+    assert torch.equal(state, want_state)
+    if DEVICE == "cpu":
+        assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
+        assert split_conv_kernel.tuned_config(SMALL.qkv_width, 4, 2) is None
+    else:
+        assert split_conv_kernel.tuned_config(SMALL.qkv_width, 4, 2) is not None

@@ -219,7 +219,7 @@ def split_conv_rows(tp: int, batches, peer, bw: float) -> list[dict]:
     return [split_conv_row(rs, tp, batch, peer, bw, g) for batch in batches]
 
 
-def sweep_gemm_split(tps=(1, 4), tokens=(1, 8, 32)) -> list[dict]:
+def sweep_gemm_split(tps=(1, 4), tokens=(1, 32)) -> list[dict]:
     """Qwen3-Next ``gemm_split`` over tile widths, split-K and stages at decode sizes (``--sweep``): the data
     :func:`.gemm_split.launch_config` is set from. Weights rotate past L2 as in the main table."""
     rows = []

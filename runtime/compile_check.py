@@ -150,7 +150,7 @@ KERNELS = [
     KernelSpec(
         "projections.gemm_split.split_k", gemm_split._gemm_split_kernel,
         _SPLIT_SHAPE | {"NK": 4, "NV": 8, "K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32"} | _gemm_config(1, tp=4),
-        _GEMM_IO,
+        _GEMM_IO, num_stages=4,
     ),
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,

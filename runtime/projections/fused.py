@@ -33,7 +33,8 @@ def two_gemm_forward(
     return split_qkvzba(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape, layout)
 
 
-GEMM_SPLIT_MAX_TOKENS = 128  # gemm_split up to here, cuBLAS + split kernel above (H100 and H200 benches)
+# gemm_split up to here; at T = 128 its 64 x 64 tiles lost to cuBLAS + split on the H200 (TP4 14.0 vs 9.2 us)
+GEMM_SPLIT_MAX_TOKENS = 32
 
 
 def fused_forward(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout):

@@ -5,9 +5,8 @@ for the whole input projection. Aimed at decode-sized batches, where the GEMM on
 each program owns ``BLOCK_N`` output columns of one ``BLOCK_M`` row block and scatters them, column by
 column, to where the split puts them.
 
-Split-K: at decode a rank has too few column tiles to keep every SM streaming (TP4: 97 tiles of 32 columns
-on 132 SMs, each walking all 2048 of K), so the weight stream is latency-bound rather than bandwidth-bound.
-With ``SPLIT_K > 1`` each program reduces one K range into an fp32 workspace, and the last program to finish
+Split-K: at decode a rank can have fewer column tiles than SMs (TP4: 97 tiles of 32 columns on 132 SMs,
+each walking all 2048 of K; TP8: 49). With ``SPLIT_K > 1`` each program reduces one K range into an fp32 workspace, and the last program to finish
 a tile (a per-tile arrival counter) sums the partials in K order and runs the epilogue: still one launch,
 deterministic, and the counter is reset for the next call (CUDA-graph safe). Accumulates in fp32 like cuBLAS,
 in its own order: outputs match to rounding, not bitwise.
@@ -151,18 +150,20 @@ def _workspace(device: torch.device, tiles: int, split_k: int, block_m: int, blo
 def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     """Tile sizes and split-K for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
 
-    Up to 32 tokens: 32-column tiles and enough K splits (ranges of at least 256) for about four programs per
-    SM, so every SM streams weight at once. Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the
-    best of the H100 sweep at T = 128, NOTES.md).
+    Up to 32 tokens: 32-column tiles, 4 stages, and K split (ranges of at least 256) while the programs stay
+    within four per SM. The H200 sweep (``bench --sweep``, NOTES.md) set this: splitting TP1's 386 tiles made
+    it slower (T=1: 14.7 us unsplit, 17.3 at two ranges), TP4's 97 tiles ran best in four ranges (7.3 vs 7.8 us)
+    and TP8's 49 in eight. Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the H100 sweep's best at
+    T = 128; :func:`.fused.fused_forward` no longer takes it there, cuBLAS + split is faster on the H200).
     """
     block_m = max(16, min(64, triton.next_power_of_2(t)))
     if block_m > 32:
         return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "num_stages": 4}
     tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
     split_k = 1
-    while split_k * 2 * 256 <= k and tiles * split_k < 4 * sms:
+    while split_k * 2 * 256 <= k and tiles * split_k * 2 <= 4 * sms:
         split_k *= 2
-    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": 128, "SPLIT_K": split_k, "num_stages": 3}
+    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": 128, "SPLIT_K": split_k, "num_stages": 4}
 
 
 def gemm_split(

@@ -64,9 +64,10 @@ def test_split_k_is_deterministic_and_resets_its_counters():
 def test_launch_config_splits_k_only_for_small_batches():
     from runtime.projections.gemm_split import launch_config
 
-    tp4 = launch_config(1, 3088, 2048, 132)  # 97 tiles: 8 K ranges of 256
-    assert (tp4["BLOCK_N"], tp4["SPLIT_K"]) == (32, 8)
-    assert launch_config(1, 12352, 2048, 132)["SPLIT_K"] == 2  # 386 tiles
+    tp4 = launch_config(1, 3088, 2048, 132)  # 97 tiles: 4 K ranges of 512
+    assert (tp4["BLOCK_N"], tp4["SPLIT_K"]) == (32, 4)
+    assert launch_config(1, 1544, 2048, 132)["SPLIT_K"] == 8  # TP8: 49 tiles
+    assert launch_config(1, 12352, 2048, 132)["SPLIT_K"] == 1  # TP1: 386 tiles already fill the SMs
     assert launch_config(32, 3088, 2048, 132)["BLOCK_M"] == 32
     big = launch_config(128, 3088, 2048, 132)
     assert (big["BLOCK_M"], big["SPLIT_K"]) == (64, 1)

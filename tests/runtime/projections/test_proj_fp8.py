@@ -184,6 +184,13 @@ def test_sglang_qwen3_next_loader_rejects_a_packed_scalar_scale():
         assert torch.equal(ours.weight.view(torch.uint8), naive.packed_tp_slice(q, tp, rank).view(torch.uint8))
         with pytest.raises(AssertionError, match=r"Shape mismatch: param torch.Size\(\[4\]\) vs loaded torch.Size\(\[\]\)"):
             theirs(ours.weight_scale, s)
+        ba = MergedColumnParallelLinear(
+            SMALL.hidden, SMALL.ba_sizes, tp=tp, rank=rank, fp8=Fp8Scheme("tensor", static_input=True)
+        )
+        theirs_ba = make(types.SimpleNamespace(weight=ba.weight, tp_group=module.tp_group))
+        for scale in (ba.weight_scale, ba.input_scale):  # in_proj_ba's two slots, and the static input scale
+            with pytest.raises(AssertionError, match=r"torch.Size\(\[2\]\) vs loaded torch.Size\(\[\]\)"):
+                theirs_ba(scale, torch.tensor(0.01))
 
 
 @pytest.mark.parametrize("model", ["qwen3-next", "qwen3.5"])

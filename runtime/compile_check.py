@@ -85,11 +85,9 @@ _SPLIT_CONV_SHAPE = {
     "VD": QWEN3_5_397B.value_dim,
     "NV": QWEN3_5_397B.num_v_heads,
     "W": CONV_WIDTH,
-    "WP": CONV_WIDTH,
     "HAS_BIAS": False,
     "SILU": True,
-    "TILED": split_conv_kernel.DEFAULT_CONFIG["TILED"],
-    "BLOCK": split_conv_kernel.DEFAULT_CONFIG["BLOCK"],
+    "BLOCK": split_conv_kernel.BLOCK,
     "BLOCK_HV": QWEN3_5_397B.num_v_heads,
 }
 
@@ -154,7 +152,7 @@ KERNELS = [
     ),
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,
-        _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.DEFAULT_CONFIG["num_warps"],
+        _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.NUM_WARPS,
     ),
 ]
 

@@ -55,7 +55,7 @@ PROJECTION_COLUMNS = (
     "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us",
 )
 SPLIT_CONV_COLUMNS = (
-    "tp", "batch", "sglang_us", "ours_us", "speedup", "floor_us", "ours_x_floor", "sglang_x_floor", "ours_config",
+    "tp", "batch", "sglang_us", "ours_us", "speedup", "floor_us", "ours_x_floor", "sglang_x_floor",
 )
 
 
@@ -204,7 +204,6 @@ def split_conv_row(rs: GDNShape, tp: int, batch: int, peer, bw: float, g: torch.
     floor = per_call / (bw * 1e3)
     row = {"table": "split_conv", "model": "qwen3.5", "tp": tp, "batch": batch, "floor_us": floor,
            "distinct_inputs": n, "ours_us": cuda_graph_median_us(ours, replays=n)}
-    row["ours_config"] = split_conv_kernel.tuned_config(rs.qkv_width, CONV_WIDTH, batch)
     row["ours_x_floor"] = row["ours_us"] / floor
     if peer is not None:
         row["sglang_us"] = cuda_graph_median_us(theirs, replays=n)

@@ -2,10 +2,13 @@
 
 The kernel form of :func:`.conv_update.split_conv_update` (same numerics: products in the input dtype,
 fp32 accumulation in tap order, SiLU as ``acc / (1 + exp(-acc))``). Each program owns ``BLOCK`` channels of
-one row and reads that row's conv window either as one ``[BLOCK, W]`` tile (``TILED``: the pool's
-``[channel, position]`` rows are contiguous, so the tile is one contiguous run of bytes) or as one strided
-vector per tap; programs of the first channel blocks also copy ``z`` and ``b``/``a``. ``ba`` may be any strided view (a column slice of
-one fused GEMM output), ``qkvz`` any row stride.
+one row and reads that row's conv window one strided vector per tap; programs of the first channel blocks also
+copy ``z`` and ``b``/``a``. ``ba`` may be any strided view (a column slice of one fused GEMM output), ``qkvz``
+any row stride.
+
+Launch: 256 channels and 8 warps per program. In two H200 runs a tuner over this layout and a ``[BLOCK, W]``-tile
+layout, at 256 to 1024 channels and 4 or 8 warps, picked it for 17 of the 18 batches of 64 or more (TP 1/4/8)
+and for 7 of the 12 smaller ones, so it is fixed (NOTES.md).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import triton.language as tl
 from .conv_update import PAD_SLOT_ID, Activation, check_conv_args
 from .naive import GDNShape
 
-DEFAULT_CONFIG = {"TILED": False, "BLOCK": 512, "num_warps": 4}  # off the GPU, or when none is given
+BLOCK = 256  # channels per program
+NUM_WARPS = 8
+
 
 @triton.jit
 def _product(a, b):
@@ -48,15 +53,12 @@ def _split_conv_kernel(
     w_stride_pos,
     slots,
     pad_slot,
-    rows_bucket,  # the batch rounded up to a power of two: a tuning key only
     QKV: tl.constexpr,
     VD: tl.constexpr,
     NV: tl.constexpr,
     W: tl.constexpr,
-    WP: tl.constexpr,
     HAS_BIAS: tl.constexpr,
     SILU: tl.constexpr,
-    TILED: tl.constexpr,
     BLOCK: tl.constexpr,
     BLOCK_HV: tl.constexpr,
 ):
@@ -74,39 +76,21 @@ def _split_conv_kernel(
     else:
         acc = tl.zeros((BLOCK,), dtype=tl.float32)
 
-    if TILED:  # the window as one [BLOCK, W] tile: position p of channel c, then x in the last column
-        pos = tl.arange(0, WP)
-        in_state = valid[:, None] & (pos < W - 1)[None, :]
-        state = tl.load(window[:, None] + pos[None, :] * state_stride_pos, mask=in_state, other=0.0)
-        weight = tl.load(
-            w_ptr + cols[:, None] * w_stride_dim + pos[None, :] * w_stride_pos,
-            mask=ok[:, None] & (pos < W)[None, :],
-            other=0.0,
-        )
-        taps = tl.where((pos == W - 1)[None, :], x[:, None], state)
-        prod = _product(taps, weight)
-        for p in tl.static_range(W):  # tap order, one exact column pick per tap
-            acc += tl.sum(tl.where((pos == p)[None, :], prod, 0.0), axis=1)
-        later = tl.load(
-            window[:, None] + (pos[None, :] + 1) * state_stride_pos, mask=in_state & (pos < W - 2)[None, :]
-        )
-        shifted = tl.where((pos == W - 2)[None, :], x[:, None], later)
-        tl.store(window[:, None] + pos[None, :] * state_stride_pos, shifted, mask=in_state)
-    else:  # one strided vector per tap (W is 2 to 4)
-        t0 = tl.load(window, mask=valid, other=0.0)
-        acc += _product(t0, tl.load(w_ptr + cols * w_stride_dim, mask=ok, other=0.0))
-        if W >= 3:
-            t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
-            acc += _product(t1, tl.load(w_ptr + cols * w_stride_dim + w_stride_pos, mask=ok, other=0.0))
-        if W >= 4:
-            t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
-            acc += _product(t2, tl.load(w_ptr + cols * w_stride_dim + 2 * w_stride_pos, mask=ok, other=0.0))
-        acc += _product(x, tl.load(w_ptr + cols * w_stride_dim + (W - 1) * w_stride_pos, mask=ok, other=0.0))
-        if W >= 3:
-            tl.store(window, t1, mask=valid)
-        if W >= 4:
-            tl.store(window + state_stride_pos, t2, mask=valid)
-        tl.store(window + (W - 2) * state_stride_pos, x, mask=valid)
+    # one strided vector per tap (W is 2 to 4); every load comes before the shifted window is stored
+    t0 = tl.load(window, mask=valid, other=0.0)
+    acc += _product(t0, tl.load(w_ptr + cols * w_stride_dim, mask=ok, other=0.0))
+    if W >= 3:
+        t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
+        acc += _product(t1, tl.load(w_ptr + cols * w_stride_dim + w_stride_pos, mask=ok, other=0.0))
+    if W >= 4:
+        t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
+        acc += _product(t2, tl.load(w_ptr + cols * w_stride_dim + 2 * w_stride_pos, mask=ok, other=0.0))
+    acc += _product(x, tl.load(w_ptr + cols * w_stride_dim + (W - 1) * w_stride_pos, mask=ok, other=0.0))
+    if W >= 3:
+        tl.store(window, t1, mask=valid)
+    if W >= 4:
+        tl.store(window + state_stride_pos, t2, mask=valid)
+    tl.store(window + (W - 2) * state_stride_pos, x, mask=valid)
 
     if SILU:
         acc = acc / (1.0 + tl.exp(-acc))
@@ -124,16 +108,6 @@ def _split_conv_kernel(
         tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
 
 
-# Both layouts at a few block sizes; chosen per shape and batch size on the GPU. Tuning runs the kernel
-# repeatedly, so the state pool is restored after each trial.
-CONFIGS = [
-    triton.Config({"TILED": tiled, "BLOCK": block}, num_warps=warps)
-    for tiled in (False, True)
-    for block, warps in ((256, 8), (512, 4), (1024, 4), (1024, 8))
-]
-_TUNED = triton.autotune(CONFIGS, key=["QKV", "W", "rows_bucket"], restore_value=["state_ptr"])(_split_conv_kernel)
-
-
 def split_conv_update(
     qkvz: torch.Tensor,
     ba: torch.Tensor,
@@ -145,12 +119,12 @@ def split_conv_update(
     activation: Activation = "silu",
     pad_slot_id: int = PAD_SLOT_ID,
     *,
-    config: dict | None = None,
+    block: int = BLOCK,
+    num_warps: int = NUM_WARPS,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
-    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``config`` (``TILED``, ``BLOCK``,
-    ``num_warps``) fixes the launch; by default a GPU tunes it per shape and batch size."""
+    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")
@@ -167,29 +141,14 @@ def split_conv_update(
     if batch == 0:
         return mixed_qkv, z, b, a
     width = conv_weight.shape[1]
-    args = (
+    _split_conv_kernel[(batch, triton.cdiv(qkv, block))](
         qkvz, ba, conv_state, conv_weight, bias if bias is not None else conv_weight, conv_state_indices,
         mixed_qkv, z, b, a,
         qkvz.stride(0), ba.stride(0), ba.stride(1),
         *conv_state.stride(), *conv_weight.stride(),
-        conv_state.shape[0], pad_slot_id, triton.next_power_of_2(batch),
+        conv_state.shape[0], pad_slot_id,
+        QKV=qkv, VD=shape.value_dim, NV=nv, W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
+        BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), num_warps=num_warps,
     )
-    meta = {
-        "QKV": qkv, "VD": shape.value_dim, "NV": nv, "W": width, "WP": triton.next_power_of_2(width),
-        "HAS_BIAS": bias is not None, "SILU": activation == "silu", "BLOCK_HV": triton.next_power_of_2(nv),
-    }
-    if config is None and qkvz.is_cuda:
-        _TUNED[lambda m: (batch, triton.cdiv(qkv, m["BLOCK"]))](*args, **meta)
-    else:
-        cfg = dict(DEFAULT_CONFIG if config is None else config)
-        warps = cfg.pop("num_warps")
-        _split_conv_kernel[(batch, triton.cdiv(qkv, cfg["BLOCK"]))](*args, **meta, **cfg, num_warps=warps)
     return mixed_qkv, z, b, a
 
-
-def tuned_config(qkv: int, width: int, batch: int) -> str | None:
-    """The configuration the GPU tuning picked for this shape and batch size (``None`` before any call)."""
-    for key, config in _TUNED.cache.items():
-        if tuple(key[:3]) == (qkv, width, triton.next_power_of_2(batch)):
-            return str(config)
-    return None

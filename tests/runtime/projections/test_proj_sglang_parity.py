@@ -75,9 +75,7 @@ def test_split_conv_matches_sglang_fused_kernel(peer, dtype, width, activation):
         qkvz, ba, states[0], weight, bias, idx, qkv_dim=shape.qkv_width, v_dim=shape.value_dim,
         num_v_heads=shape.num_v_heads, head_v_dim=shape.head_v, activation=activation,
     )
-    ours = split_conv_kernel.split_conv_update(
-        qkvz, ba, states[1], weight, bias, idx, shape, activation, config={"TILED": width == 4, "BLOCK": 64, "num_warps": 2}
-    )
+    ours = split_conv_kernel.split_conv_update(qkvz, ba, states[1], weight, bias, idx, shape, activation, block=64)
     ref = conv_update.split_conv_update(qkvz, ba, states[2], weight, bias, idx, shape, activation)
     assert torch.equal(states[0], states[1]) and torch.equal(states[1], states[2])
     for t, o, r in zip(theirs, ours, ref, strict=True):

@@ -89,11 +89,10 @@ def _conv_output_is_exact(dtype, activation) -> bool:
     return dtype == torch.float16 or (dtype == torch.bfloat16 and on_gpu) or (dtype == torch.float32 and not on_gpu)
 
 
-@pytest.mark.parametrize("tiled", [False, True], ids=["per-tap", "tiled"])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
 @pytest.mark.parametrize("width", [2, 3, 4])
 @pytest.mark.parametrize("activation", ["silu", None])
-def test_kernel_matches_reference(dtype, width, activation, tiled, parity):
+def test_kernel_matches_reference(dtype, width, activation, parity):
     """State, z, b, a bit for bit (copies); the conv output bit for bit where the arithmetic allows
     (:func:`_conv_output_is_exact`), else within a few output ulps. 32-channel blocks, so rows span programs."""
     shape = RATIO3 if width == 3 else SMALL
@@ -101,7 +100,7 @@ def test_kernel_matches_reference(dtype, width, activation, tiled, parity):
     state_ref, state_k = state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, bias, idx, shape, activation)
     got = split_conv_kernel.split_conv_update(
-        qkvz, ba, state_k, weight, bias, idx, shape, activation, config={"TILED": tiled, "BLOCK": 32, "num_warps": 4}
+        qkvz, ba, state_k, weight, bias, idx, shape, activation, block=32, num_warps=4
     )
     assert torch.equal(state_k, state_ref)
     for g, w in zip(got[1:], want[1:], strict=True):
@@ -110,7 +109,7 @@ def test_kernel_matches_reference(dtype, width, activation, tiled, parity):
     if _conv_output_is_exact(dtype, activation):
         assert torch.equal(got[0], want[0])
     else:
-        parity(f"split_conv kernel {dtype} W={width} {activation} tiled={tiled}", got[0], want[0], 4 * torch.finfo(dtype).eps)
+        parity(f"split_conv kernel {dtype} W={width} {activation}", got[0], want[0], 4 * torch.finfo(dtype).eps)
 
 
 def test_kernel_without_bias_and_with_wide_state():
@@ -118,7 +117,7 @@ def test_kernel_without_bias_and_with_wide_state():
     state_ref, state_k = state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, None, idx, SMALL, None)
     got = split_conv_kernel.split_conv_update(
-        qkvz, ba, state_k, weight, None, idx, SMALL, None, config={"TILED": True, "BLOCK": 16, "num_warps": 2}
+        qkvz, ba, state_k, weight, None, idx, SMALL, None, block=16, num_warps=2
     )
     assert torch.equal(state_k, state_ref)
     for g, w in zip(got, want, strict=True):
@@ -141,16 +140,3 @@ def test_kernel_rejects_what_it_cannot_run():
     with pytest.raises(ValueError, match="qkvz"):
         kernel(qkvz[:, 1:], ba, state, weight, bias, idx, SMALL)
 
-
-def test_default_launch_tunes_only_on_a_gpu():
-    """Off the GPU the wrapper takes DEFAULT_CONFIG (no tuning, which would rerun the in-place kernel)."""
-    qkvz, ba, state, weight, bias, idx = _case(SMALL, 2, 4, torch.float32, seed=5)
-    want_state = state.clone()
-    want = conv_update.split_conv_update(qkvz, ba, want_state, weight, bias, idx, SMALL, None)
-    got = split_conv_kernel.split_conv_update(qkvz, ba, state, weight, bias, idx, SMALL, None)
-    assert torch.equal(state, want_state)
-    if DEVICE == "cpu":
-        assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
-        assert split_conv_kernel.tuned_config(SMALL.qkv_width, 4, 2) is None
-    else:
-        assert split_conv_kernel.tuned_config(SMALL.qkv_width, 4, 2) is not None

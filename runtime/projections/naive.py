@@ -74,8 +74,8 @@ class GDNShape:
     def per_rank(self, tp: int) -> GDNShape:
         """The shape one rank sees (whole key-head groups per rank). ``tp`` is SGLang's attention-TP size
         (``attn_tp_size``, the group the GDN projections are built on, ``parallel_group="attn_tp"``): TP size
-        // attention-DP size // attention-CP size (``derive_attn_tp_size``), so ``--tp`` only without DP or CP
-        attention."""
+        // attention-DP size (``--attn-dp-size``) // attention-CP size (``derive_attn_tp_size``), so ``--tp``
+        only without DP or CP attention."""
         if self.num_k_heads % tp:
             raise ValueError(f"tp={tp} must divide num_k_heads={self.num_k_heads}")
         return GDNShape(self.hidden, self.num_k_heads // tp, self.num_v_heads // tp, self.head_k, self.head_v)

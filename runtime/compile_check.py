@@ -146,7 +146,7 @@ KERNELS = [
         num_stages=4,
     ),
     KernelSpec(
-        "projections.gemm_split.split_k", gemm_split._gemm_split_kernel,
+        "projections.gemm_splitk", gemm_split._gemm_split_kernel,
         _SPLIT_SHAPE | {"NK": 4, "NV": 8, "K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32"} | _gemm_config(1, tp=4),
         _GEMM_IO, num_stages=4,
     ),

@@ -32,9 +32,13 @@ from .naive import GDNShape, split_interleaved
 ALT_STREAM_MAX_TOKENS = 1023  # SGLang's DUAL_STREAM_TOKEN_THRESHOLD = 1024 (seq_len < threshold)
 
 
-def two_gemms(x: torch.Tensor, qkvz_w: torch.Tensor, ba_w: torch.Tensor, alt: torch.cuda.Stream | None):
-    """SGLang's ``_forward_input_proj``: ``ba`` on ``alt`` overlapping ``qkvz`` when given (capture, T < 1024)."""
-    if alt is None or x.shape[0] > ALT_STREAM_MAX_TOKENS:
+def two_gemms(
+    x: torch.Tensor, qkvz_w: torch.Tensor, ba_w: torch.Tensor, alt: torch.cuda.Stream | None,
+    max_overlap_tokens: int | None = ALT_STREAM_MAX_TOKENS,
+):
+    """SGLang's ``_forward_input_proj``: ``ba`` on ``alt`` overlapping ``qkvz`` when given, up to
+    ``max_overlap_tokens`` (SGLang: T < 1024 while capturing; ``None``: at every size)."""
+    if alt is None or (max_overlap_tokens is not None and x.shape[0] > max_overlap_tokens):
         return F.linear(x, qkvz_w), F.linear(x, ba_w)
     current = torch.cuda.current_stream()
     alt.wait_stream(current)
@@ -90,16 +94,7 @@ def ours_prefill_35(x, qkvz_w, ba_w, rs: GDNShape, alt):
     """SGLang's prefill (two GEMMs, views) with the ``ba`` GEMM on ``alt`` at every size: one merged GEMM was
     slower than two at some prefill sizes (H200 bench, TP8 T=2048: 78.9 vs 65.8 us), as SGLang's own
     comment on its ROCm merged GEMM says for cuBLAS above about 1k rows."""
-    if alt is None:
-        qkvz, ba = F.linear(x, qkvz_w), F.linear(x, ba_w)
-    else:
-        current = torch.cuda.current_stream()
-        alt.wait_stream(current)
-        qkvz = F.linear(x, qkvz_w)
-        with torch.cuda.stream(alt):
-            ba = F.linear(x, ba_w)
-        current.wait_stream(alt)
-    return prefill_views(qkvz, ba, rs)
+    return prefill_views(*two_gemms(x, qkvz_w, ba_w, alt, max_overlap_tokens=None), rs)
 
 
 def sglang_decode_35(peer, x, qkvz_w, ba_w, rs: GDNShape, alt, conv: ConvState):

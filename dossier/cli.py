@@ -644,6 +644,28 @@ def show(
             raise typer.Exit(1)
 
 
+@command()
+def findings(
+    name: Annotated[str | None, typer.Argument(help="A finding's name (its file in cards/findings/).")] = None,
+    root: RootOpt = None,
+) -> None:
+    """List the findings (upstream bugs without a PR, cards/findings/), or print one."""
+    from dossier.show import print_finding, print_findings
+
+    project = _project(root)
+    if name is None:
+        if not project.findings:
+            err.print("no valid findings in cards/findings/")
+        print_findings(project.findings, out)
+        return
+    found = next((f for f in project.findings if f.name == name), None)
+    if found is None:
+        known = ", ".join(f.name for f in project.findings) or "none"
+        fail(f"no valid finding {name!r} (known: {known}; `dossier lint cards/findings/` says why a file is "
+             "invalid)")
+    print_finding(found, project, out)
+
+
 def missing_card(project: Project, pr: int) -> None:
     """Exit 2 saying why ``pr`` has no usable card: its file is invalid, or there is none."""
     bad = project.invalid_card_for(pr)

@@ -1,4 +1,4 @@
-"""`dossier show`: one card, readable in a terminal."""
+"""`dossier show` and `dossier findings`: one card or finding, readable in a terminal."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from dossier.model import Card
+from dossier.model import Card, FindingCard
 from dossier.project import Project
 
 STATUS_STYLE = {"current": "green", "superseded": "yellow", "reverted": "red", "candidate": "cyan",
@@ -50,3 +50,35 @@ def print_card(card: Card, project: Project, console: Console, notes: list[str] 
     if notes:
         row("Recorded", "\n".join(n.replace("**", "").replace("`", "") for n in notes))
     console.print(Panel(Group(head, Text(""), facts), title=Text(project.rel(card.path)), expand=True))
+
+
+def print_findings(findings: list[FindingCard], console: Console) -> None:
+    """One line per finding: name, lane, SGLang release and title."""
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("finding", no_wrap=True)
+    for column in ("status", "lane", "sglang", "title"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        table.add_row(Text(f.name), Text(f.status, STATUS_STYLE["candidate"]), Text(f.lane), Text(f.sglang),
+                      Text(f.title))
+    console.print(table)
+
+
+def print_finding(finding: FindingCard, project: Project, console: Console) -> None:
+    """A finding as a panel: symptom, cause, the SGLang code it runs through, reproduction and fix."""
+    head = Text.assemble((finding.title, "bold"), "\n", (finding.status, STATUS_STYLE["candidate"]),
+                         f" · no upstream PR · SGLang {finding.sglang} · lane {finding.lane}")
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column()
+    for name, value in (
+        ("Symptom", finding.symptom),
+        ("Cause", finding.cause),
+        ("Code", "\n".join(f"{c.file}  {c.function}  {c.match!r}" for c in finding.code)),
+        ("Reproduce", "\n".join([finding.command, *finding.tests])),
+        ("Fix", finding.fix),
+        ("Model", f"{finding.reference}  --variant {finding.variant}"),
+        *((("Limits", "\n".join(f"- {x}" for x in finding.limits)),) if finding.limits else ()),
+    ):
+        facts.add_row(Text(name), Text(value))
+    console.print(Panel(Group(head, Text(""), facts), title=Text(project.rel(finding.path)), expand=True))

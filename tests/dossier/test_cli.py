@@ -20,7 +20,7 @@ runner = CliRunner()
 def test_help_lists_every_command():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for name in ("fetch", "lint", "render", "drift", "regress", "show", "new", "schema"):
+    for name in ("fetch", "lint", "render", "drift", "regress", "show", "findings", "new", "schema"):
         assert re.search(rf"^\s+{name}\s+\S", result.output, re.M), name
 
 

@@ -90,3 +90,19 @@ def test_findings_render_into_their_own_reference(tmp_path):
     assert "short-key" in text and "PrefillAdder.add_chunked_req" in text and "page_grid_cut" in text
     assert "test_page_grid_cut_fix_passes" in text
     assert "short-key" not in docs["references/pr-history.md"]
+
+
+def test_findings_command_lists_and_shows(tmp_path):
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    root = _project(tmp_path)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["findings", "--root", str(root)])
+    assert listed.exit_code == 0 and "short-key" in listed.output and "candidate" in listed.output
+    shown = runner.invoke(app, ["findings", "short-key", "--root", str(root)])
+    assert shown.exit_code == 0 and "PrefillAdder.add_chunked_req" in shown.output
+    assert "--variant page_grid_cut" in shown.output
+    missing = runner.invoke(app, ["findings", "nope", "--root", str(root)])
+    assert missing.exit_code == 2 and "short-key" in missing.output

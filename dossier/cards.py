@@ -15,6 +15,10 @@ LANES_FILE = "lanes.yaml"
 FINDINGS_DIR = "findings"
 #: files in cards/ that are not cards
 NOT_CARDS = {LANES_FILE}
+#: deeper [ { nesting is refused before parsing: PyYAML's pure-Python scanner is quadratic in it
+MAX_FLOW_DEPTH = 64
+#: aliases may not expand a document beyond this many nodes (a "billion laughs" file stays small on disk)
+MAX_NODES = 100_000
 #: suffixes a misnamed card file carries (a card is exactly cards/<pr>.yaml)
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -72,11 +76,20 @@ def read_yaml(path: Path) -> YamlDoc:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         doc.read_errors.append(("D101", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col))
         return doc
-    loader = _Loader(text)
+    deep = _too_deep(text)
+    if deep:
+        doc.read_errors.append(("D102", f"malformed YAML: [ and {{ nested more than {MAX_FLOW_DEPTH} deep", *deep))
+        return doc
+    loader = None
     try:
+        loader = _Loader(text)  # the reader rejects control characters here already
         node = loader.get_single_node()
         if node is None:
             doc.positions[""] = (1, 1)
+            return doc
+        problem = _alias_problem(node)
+        if problem:
+            doc.read_errors.append(("D102", f"malformed YAML: {problem[0]}", *problem[1]))
             return doc
         _record_positions(node, "", doc, set())
         doc.data = loader.construct_document(node)
@@ -85,8 +98,14 @@ def read_yaml(path: Path) -> YamlDoc:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         doc.read_errors.append(("D102", f"malformed YAML: {exc.problem or exc.context}", line, col))
         doc.data = None
-    except yaml.YAMLError as exc:  # e.g. a reader error (a control character) without a mark
-        doc.read_errors.append(("D102", f"malformed YAML: {exc}", 1, 1))
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        doc.read_errors.append(("D102", f"malformed YAML: control character {what} is not allowed", line, col))
+        doc.data = None
+    except yaml.YAMLError as exc:  # any other parser complaint without a mark
+        doc.read_errors.append(("D102", f"malformed YAML: {str(exc).splitlines()[0] if str(exc) else exc!r}", 1, 1))
         doc.data = None
     except RecursionError:
         doc.read_errors.append(("D102", "malformed YAML: nested too deeply", 1, 1))
@@ -95,8 +114,62 @@ def read_yaml(path: Path) -> YamlDoc:
         doc.read_errors.append(("D102", f"malformed YAML: {exc}", 1, 1))
         doc.data = None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return doc
+
+
+def _alias_problem(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:
+    """Why the document's aliases make it unusable (a value containing itself, or too many nodes once
+    expanded) and where, else None. Every reader of card data may then walk it without a guard."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in active:
+            raise _Cycle(node)
+        active.add(id(node))
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        total = 1 + sum(size(c) for c in children)
+        active.discard(id(node))
+        sizes[id(node)] = min(total, MAX_NODES + 1)
+        return sizes[id(node)]
+
+    try:
+        if size(root) > MAX_NODES:
+            return f"aliases expand the document beyond {MAX_NODES} values", (1, 1)
+    except _Cycle as cycle:
+        mark = cycle.node.start_mark
+        return "an alias makes a value contain itself", (mark.line + 1, mark.column + 1)
+    return None
+
+
+class _Cycle(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where flow collections first nest deeper than MAX_FLOW_DEPTH (quotes and comments roughly skipped)."""
+    depth, quote, line, col = 0, "", 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col, quote = line + 1, 0, ""
+        elif quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"" and depth:
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return line, col
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[int]) -> None:

@@ -125,16 +125,15 @@ def fetch(
     from dossier.sources import SourceError
     from dossier.sources.cache import Cache
 
-    usage = fail
 
     if source not in ("github", "git"):
-        usage(f"--source must be github or git, got {source!r}")
+        fail(f"--source must be github or git, got {source!r}")
     if import_ is not None and (all_ or len(prs or []) != 1 or source != "github"):
-        usage("--import takes exactly one PR number and no --all or --source")
+        fail("--import takes exactly one PR number and no --all or --source")
     if source == "git" and git_repo is None:
-        usage("--source git needs --git-repo PATH (a local clone)")
+        fail("--source git needs --git-repo PATH (a local clone)")
     if jobs < 1:
-        usage("--jobs must be at least 1")
+        fail("--jobs must be at least 1")
     if all_:
         project = _project(root)
     else:  # explicit PR numbers need no cards, only the configuration
@@ -142,10 +141,10 @@ def fetch(
         project = Project(root=base, config=read_config(base))
     repo = repo or project.repo
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        usage(f"--repo must be OWNER/NAME, got {repo!r}")
+        fail(f"--repo must be OWNER/NAME, got {repo!r}")
     numbers = [*(prs or []), *(cited_prs(project) if all_ else [])]
     if not numbers:
-        usage("no card cites a PR" if all_ else "name PR numbers, or pass --all")
+        fail("no card cites a PR" if all_ else "name PR numbers, or pass --all")
     try:
         if import_ is not None:
             from dossier.sources.saved import SavedDiffSource
@@ -160,7 +159,7 @@ def fetch(
 
             src = GithubSource.from_env(repo)
     except SourceError as exc:
-        usage(str(exc))
+        fail(str(exc))
     cache = Cache.for_project(project, cache_dir)
     if refresh or import_ is not None or any(cache.get(n) is None for n in numbers):
         cache.check_writable()  # before the first request, not after it

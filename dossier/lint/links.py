@@ -147,15 +147,25 @@ def cited_without_card(card: Card, doc, ctx) -> Iterator[Finding]:
 def coverage(ctx) -> Iterator[Finding]:
     known = _cards_by_pr(ctx)
     lanes_doc = ctx.project.lanes_doc
-    required = [int(n) for n in ctx.project.config.get("cover", [])]
+    cover = ctx.project.config.get("cover", [])
+    required = [n for n in cover if isinstance(n, int) and not isinstance(n, bool)] if isinstance(cover, list) else []
     missing = [pr for pr in required if pr not in known]
-    if missing and lanes_doc is not None:
-        yield Finding("", f"{len(missing)} PR(s) listed in [tool.dossier] cover have no card: "
-                      + ", ".join(f"#{p}" for p in missing), doc=lanes_doc)
+    invalid = [pr for pr in missing if ctx.project.invalid_card_for(pr) is not None]
+    absent = [pr for pr in missing if pr not in invalid]
+    if lanes_doc is not None:
+        if absent:
+            yield Finding("", f"{len(absent)} PR(s) listed in [tool.dossier] cover have no card: "
+                          + ", ".join(f"#{p}" for p in absent), doc=lanes_doc)
+        if invalid:
+            yield Finding("", f"{len(invalid)} PR(s) listed in [tool.dossier] cover have an invalid card: "
+                          + ", ".join(f"#{p}" for p in invalid), doc=lanes_doc, hint="dossier lint")
+        if not isinstance(cover, list) or len(required) != len(cover):
+            yield Finding("", "[tool.dossier] cover must be a list of PR numbers", doc=lanes_doc)
     if lanes_doc is not None and is_valid(lanes_doc):
         text = lanes_doc.path.read_text()
         for pr in sorted({int(n) for n in PR_REF.findall(text)} - set(known)):
-            yield Finding("", f"lanes.yaml cites #{pr}, which has no card", doc=lanes_doc)
+            message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
+            yield Finding("", f"lanes.yaml cites {message}", hint=hint, doc=lanes_doc)
 
 
 def module_exists(name: str, root: Path) -> bool:

@@ -188,18 +188,25 @@ def _pr_target(pr: int, page: str, ctx: dict) -> str:
 
 
 def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
-    """Write what changed under ``folder`` (atomically); returns the paths written."""
-    written = []
-    for rel, text in docs.items():
-        path = folder / rel
-        if path.is_file() and path.read_text() == text:
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
+    """Write what changed under ``folder``; returns the paths written. Every changed file is staged first, so a
+    failure (a full disk, a path that cannot be written) leaves the folder as it was, not half-rendered."""
+    staged: list[tuple[str, Path, Path]] = []
+    try:
+        for rel, text in docs.items():
+            path = folder / rel
+            if path.is_file() and path.read_text() == text:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            staged.append((rel, path, tmp))
+            tmp.write_text(text)
+    except BaseException:
+        for _, _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for _, path, tmp in staged:
         tmp.replace(path)
-        written.append(rel)
-    return written
+    return [rel for rel, _, _ in staged]
 
 
 def stale_documents(docs: dict[str, str], folder: Path) -> list[str]:

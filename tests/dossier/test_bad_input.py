@@ -22,6 +22,25 @@ from tests.dossier.factories import make_card, write_project
 runner = CliRunner()
 
 
+_SURFACES: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _one_surface_per_session(monkeypatch):
+    """Lint's claims family reads the installed SGLang (seconds); these tests only need it read once."""
+    import dossier.surface as surface
+
+    read = surface.read_surface
+
+    def once(tree):
+        key = (tree.label, str(tree.package))
+        if key not in _SURFACES:
+            _SURFACES[key] = read(tree)
+        return _SURFACES[key]
+
+    monkeypatch.setattr(surface, "read_surface", once)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch):
     monkeypatch.delenv("DOSSIER_CACHE", raising=False)
@@ -75,6 +94,12 @@ BROKEN_CARDS = {
     "empty": b"",
     "non-utf8": b"pr: 100\ntitle: \xff\xfe\n",
     "bad-date": yaml.safe_dump(make_card(100)).replace("2026-03-20", "2025-13-45").encode(),
+    "control-char": b"pr: 100\ntitle: a\x00b\n",
+    "deep-nesting": b"pr: " + b"[" * 5000 + b"\n",
+    "alias-loop": b"pr: &x [*x]\ntitle: t\n",
+    "bad-tag": b"pr: !!int x\n",
+    "billion-laughs": b"a: &a [x,x,x,x,x,x,x,x,x,x]\n" + b"".join(
+        b"%c: &%c [%s]\n" % (98 + i, 98 + i, b",".join([b"*%c" % (97 + i)] * 10)) for i in range(8)),
 }
 
 
@@ -89,8 +114,20 @@ def test_render_refuses_a_broken_card_and_touches_nothing(root, name):
     assert snapshot(root) == before
 
 
-@pytest.mark.parametrize("lanes", [None, b"lanes: [\n", b"", b"lanes: 5\n"], ids=["missing", "malformed",
-                                                                                    "empty", "not-a-list"])
+@pytest.mark.parametrize("raw,expect", [
+    (b"pr: 100\ntitle: a\x00b\n", "cards/100.yaml:2:9: D102 malformed YAML: control character #x0000"),
+    (b"pr: " + b"[" * 5000 + b"\n", "cards/100.yaml:1:69: D102 malformed YAML: [ and { nested more than 64 deep"),
+    (b"pr: 100\ntitle: \xff\n", "cards/100.yaml:2:8: D101 file is not valid UTF-8 (byte 0xff)"),
+    (b"pr: !!int x\n", "cards/100.yaml:1:1: D102 malformed YAML: invalid literal for int()"),
+])
+def test_unparsable_card_is_one_positioned_finding(root, raw, expect):
+    card_path(root).write_bytes(raw)
+    result = dossier(root, "lint")
+    assert result.exit_code == 1 and expect in result.output
+
+
+@pytest.mark.parametrize("lanes", [None, b"lanes: [\n", b"", b"lanes: 5\n", b"lanes: &x [*x]\n"],
+                         ids=["missing", "malformed", "empty", "not-a-list", "alias-loop"])
 def test_render_refuses_a_broken_lanes_file_and_touches_nothing(root, lanes):
     before = snapshot(root)
     path = root / "cards" / "lanes.yaml"
@@ -108,8 +145,14 @@ def test_render_into_an_unwritable_place_is_one_error_line(root):
     references = next((root / "skills").glob("*/references"))
     shutil.rmtree(references)
     references.write_text("a file where a directory belongs\n")
+    card_path(root).write_text(yaml.safe_dump(make_card(100, title="A retitled change to the widget")))
+    with (root / "pyproject.toml").open("a") as f:  # SKILL.md (written first) would change too
+        f.write('\n[tool.dossier.skill]\ndescription = "Another description of the skill."\n')
+    before = snapshot(root)
     result = dossier(root, "render")
     assert result.exit_code == 2 and "references" in error_line(result)
+    assert snapshot(root) == before  # SKILL.md would change too, but nothing is half-written
+    assert not list((root / "skills").rglob("*.tmp"))
 
 
 # ---- card text is printed as written --------------------------------------------------------------

@@ -205,6 +205,8 @@ ANSWERS = Spec(
                     "flags": Spec("list", items=_text, required=False, doc="Flags / env vars involved"),
                     "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that enforces or decides it"),
                     "prs": Spec("list", items=Spec("int", min_value=1), required=False),
+                    "findings": Spec("list", items=_text, required=False,
+                                     doc="Names of findings (cards/findings/) about this item"),
                 })),
             }),
         ),

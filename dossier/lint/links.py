@@ -235,3 +235,18 @@ def lane_answers(ctx) -> Iterator[Finding]:
             if name not in known:
                 yield Finding(f"lanes[{i}].answers[{j}]", f"lane {lane['id']!r} names answer {name!r}, which is "
                               "not defined", hint="answers: " + ", ".join(sorted(known)), doc=doc)
+
+
+@rule("D514", "an answer-block item names a finding that cards/findings/ does not hold", scope="project")
+def answer_findings(ctx) -> Iterator[Finding]:
+    doc = ctx.project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return
+    known = {f.name for f in ctx.project.findings}
+    for i, checklist in enumerate((doc.data.get("answers") or {}).get("checklists") or []):
+        for j, item in enumerate(checklist["items"]):
+            for k, name in enumerate(item.get("findings") or []):
+                if name not in known:
+                    yield Finding(f"answers.checklists[{i}].items[{j}].findings[{k}]",
+                                  f"answer names finding {name!r}, which cards/findings/ does not hold",
+                                  hint="findings: " + (", ".join(sorted(known)) or "none"), doc=doc)

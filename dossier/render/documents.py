@@ -151,7 +151,7 @@ def _answers(data: dict) -> dict:
     """The answer blocks with every optional field present (templates read them without guards)."""
     out: dict = {key: data.get(key) for key in ANSWERS.fields}
     out["checklists"] = [
-        {**c, "entries": [{"flags": [], "where": "", "prs": [], **i} for i in c["items"]]}
+        {**c, "entries": [{"flags": [], "where": "", "prs": [], "findings": [], **i} for i in c["items"]]}
         for c in data.get("checklists") or []
     ]
     return out

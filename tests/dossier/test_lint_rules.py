@@ -29,7 +29,7 @@ def test_valid_project_is_clean(project_dir):
 
 
 def test_every_registered_rule_has_a_test_here():
-    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513"}
+    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513", "D514"}
     tested |= {"D100", "D111"}  # in test_bad_input.py (symlinks, misnamed files)
     tested |= {"D220", "D221", "D222", "D404", "D213", "D215", "D216"}  # tests/dossier/test_shallow_corpus.py
     foundation = {c for c in RULES if c[:2] in ("D1", "D2", "D4", "D5")}
@@ -243,3 +243,11 @@ def test_lane_naming_an_unknown_answer_block(tmp_path):
     root = write_project(tmp_path, [make_card(100)], lanes={**LANES, "answers": answers, "lanes": [lane]})
     found = [d for d in lint(root) if d.code == "D513"]
     assert len(found) == 1 and "'gdn-backends'" in found[0].message and "slow-decode" in found[0].hint
+
+
+def test_answer_item_naming_an_unknown_finding(tmp_path):
+    answers = {"checklists": [{"id": "x", "title": "X", "summary": "s",
+                               "items": [{"check": "c", "findings": ["no-such-finding"]}]}]}
+    root = write_project(tmp_path, [make_card(100)], lanes={**LANES, "answers": answers})
+    found = [d for d in lint(root) if d.code == "D514"]
+    assert len(found) == 1 and "'no-such-finding'" in found[0].message

@@ -151,7 +151,8 @@ def unified(old_path: str, old: str | None, new_path: str, new: str | None) -> l
 
 
 def _matching(text: str | None, match: str) -> Counter:
-    return Counter(line for line in (text or "").splitlines() if match in line)
+    """The lines carrying ``match``, whitespace-trimmed: a re-indented line is not a new line."""
+    return Counter(line.strip() for line in (text or "").splitlines() if match in line)
 
 
 def prove(match: str, old_path: str, old: str | None, new_path: str, new: str | None) -> tuple[str, tuple[int, ...]] | None:
@@ -330,15 +331,19 @@ def judge(card: Card, history: History, built: dict[str, str],
                and not _holds(history, order, window))
     added = [e for e in events if e.change == ADDED]
     shipped = next((e for e in added if _date(e.new.built) >= merged), None)
+    # the diff of the PR's own window adds a line carrying the match: that line is the PR's candidate, even
+    # where the same text was already elsewhere (a modified line, or a one-line entry repeated in the file)
+    in_window = shipped is not None and shipped.new.version == window
     evidence = None
     if removal:
         evidence = next((e for e in events if e.change == REMOVED and e.new.version == window), None)
-    elif shipped is not None and (prev is None or not _holds(history, order, prev)):
+    elif shipped is not None and (prev is None or not _holds(history, order, prev) or in_window):
         evidence = shipped
     since = order[shipped.new.version] if shipped is not None else -1
     after_ship = [e for e in events if e.change == REMOVED and order[e.new.version] > since]
     removed = evidence if removal else (after_ship[0] if after_ship else None)
-    if not removal and first_seen is not None and prev is not None and _date(built[first_seen]) < merged:
+    if (not removal and not in_window and first_seen is not None and prev is not None
+            and _date(built[first_seen]) < merged):
         if first_seen == history.first:
             findings.append(("D314", f"not distinctive: the match is already in SGLang {first_seen} (built "
                                      f"{built[first_seen]}), before #{card.pr} was merged on {merged}; "

@@ -24,19 +24,20 @@ runner = CliRunner()
 MODEL = "srt/models/qwen3_next.py"
 MOVED = "kernels/ops/gating.py"
 OLD_GATING = "srt/layers/gating.py"
+NORM = "srt/layers/norm.py"
 BASE = "class Model:\n    def forward(self, x):\n        return x\n"
 
 RELEASES = [  # (version, built, files)
-    ("0.1.0", "2026-01-05", {MODEL: BASE, OLD_GATING: "def old_gate():\n    pass\n",
+    ("0.1.0", "2026-01-05", {NORM: "x = a / (sqrt(sum(q)) + eps)\n", MODEL: BASE, OLD_GATING: "def old_gate():\n    pass\n",
                              "srt/server_args.py": "mixed = False\nif self.enable_thing:\n    pass\n"}),
-    ("0.1.0.post1", "2026-01-20", {MODEL: BASE + "    def fused_widget(self):\n        return 1\n",
+    ("0.1.0.post1", "2026-01-20", {NORM: "x = a / (sqrt(sum(q)) + eps)\n", MODEL: BASE + "    def fused_widget(self):\n        return 1\n",
                                    OLD_GATING: "def old_gate():\n    pass\n",
                                    "srt/server_args.py": "mixed = False\nif self.enable_thing:\n    pass\n"}),
-    ("0.2.0", "2026-02-20", {MODEL: BASE + "    def fused_widget(self):\n        return 1\n"
+    ("0.2.0", "2026-02-20", {NORM: "x = a / sqrt(sum(q) + eps)\n", MODEL: BASE + "    def fused_widget(self):\n        return 1\n"
                                            "    def split_heads(self):\n        return 2\n",
                              OLD_GATING: "def old_gate():\n    pass\n",
                              "srt/server_args.py": "if self.enable_thing:\n    pass\n"}),
-    ("0.3.0", "2026-04-01", {MODEL: BASE + "    def split_heads(self):\n        return 2\n",
+    ("0.3.0", "2026-04-01", {NORM: "if True:\n    x = a / sqrt(sum(q) + eps)\n", MODEL: BASE + "    def split_heads(self):\n        return 2\n",
                              MOVED: "def old_gate():\n    pass\ndef gate_v2():\n    pass\n",
                              "srt/arg_groups/overrides.py": "def moved_setting():\n    pass\n",
                              "srt/server_args.py": "if self.enable_thing:\n    pass\n"}),
@@ -80,6 +81,10 @@ CARDS = {
                    key_fragment=kf("def moved_setting(", "python/sglang/srt/server_args.py")),
     # the same text in an unrelated file before the merge is another line: not this card's
     115: make_card(115, merged_at=dt.date(2026, 3, 1), key_fragment=kf("def forward(", "python/sglang/srt/other.py")),
+    # its window's diff modifies a line carrying the (older) text: that added line is the evidence
+    116: make_card(116, merged_at=dt.date(2026, 2, 1), key_fragment=kf("sum(q)", f"python/sglang/{NORM}")),
+    # its window only re-indents the line, which 0.2.0 already shipped: a date finding
+    117: make_card(117, merged_at=dt.date(2026, 3, 1), key_fragment=kf("sum(q) + eps", f"python/sglang/{NORM}")),
     # a key file outside the package: no wheel holds it, so the releases say nothing
     112: make_card(112, merged_at=dt.date(2026, 1, 6), key_fragment=kf("DEEPEP_COMMIT=abc", "docker/Dockerfile")),
     111: make_card(111, title="Fix a wrong gate value in the moved kernel", merged_at=dt.date(2026, 3, 20),
@@ -142,7 +147,8 @@ def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     assert " D316 " not in out  # the recorded evidence matches every card
     assert 112 not in read_release_lock(root).cards and ("112.yaml", "D313") not in codes
     assert ("113.yaml", "D313") not in codes  # its `today` place shipped in 0.2.0
-    assert not {c for c in codes if c[0] == "114.yaml"}
+    assert not {c for c in codes if c[0] in ("114.yaml", "116.yaml")}
+    assert ("117.yaml", "D312") in codes
     assert {c for c in codes if c[0] == "115.yaml"} == {("115.yaml", "D313"), ("115.yaml", "D301")}
     # D301 only where neither kind of evidence exists
     unverified = {f for f, code in codes if code == "D301"}
@@ -218,19 +224,19 @@ def test_for_version_places_each_current_card(setup):
     assert old.exit_code == 0, old.output
     data = json.loads(old.stdout)
     assert data["built"] == "2026-02-20"
-    assert [r["pr"] for r in data["has"]] == [101, 105]  # shipped in 0.2.0 or before (105: a removal)
+    assert [r["pr"] for r in data["has"]] == [101, 105, 116]  # shipped in 0.2.0 or before (105: a removal)
     assert {r["pr"]: r["release"] for r in data["lacks"]} == {106: "0.3.0", 111: "0.3.0", 114: "0.3.0"}
     # without the 0.2.0 sources, the lacking fix counts as a bug 0.2.0 carries
     assert [(r["pr"], r["note"]) for r in data["exposed"]] == [(111, "fixed in 0.3.0")]
-    assert data["unplaced"] == [102, 103, 104, 110, 112, 113, 115]  # a finding or no release evidence: not placed
+    assert data["unplaced"] == [102, 103, 104, 110, 112, 113, 115, 117]  # a finding or no release evidence: not placed
     # with them, the fix is to a file 0.2.0 does not have: no exposure
     sharp = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--cache-dir", str(cache),
                                 "--root", str(root)])
     assert json.loads(sharp.stdout)["exposed"] == []
     new = json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root", str(root)]).stdout)
-    assert {r["pr"] for r in new["has"]} == {101, 105, 106, 111, 114} and new["lacks"] == []
+    assert {r["pr"] for r in new["has"]} == {101, 105, 106, 111, 114, 116} and new["lacks"] == []
     text = runner.invoke(app, ["for-version", "0.2.0", "--root", str(root)]).stdout
-    assert text.startswith("SGLang 0.2.0 (release built 2026-02-20): 2 current change(s) in, 3 later")
+    assert text.startswith("SGLang 0.2.0 (release built 2026-02-20): 3 current change(s) in, 3 later")
 
 
 def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):

@@ -342,18 +342,20 @@ def judge(card: Card, history: History, built: dict[str, str],
     since = order[shipped.new.version] if shipped is not None else -1
     after_ship = [e for e in events if e.change == REMOVED and order[e.new.version] > since]
     removed = evidence if removal else (after_ship[0] if after_ship else None)
-    if (not removal and not in_window and first_seen is not None and prev is not None
-            and _date(built[first_seen]) < merged):
-        if first_seen == history.first:
+    # a reverted change's own lines are gone by definition: only its window's diff could show them
+    judged = not removal and not in_window and card.status != "reverted"
+    if judged and first_seen is not None and prev is not None and _date(built[first_seen]) < merged:
+        if first_seen == history.first or order[first_seen] < order[prev]:
             findings.append(("D314", f"not distinctive: the match is already in SGLang {first_seen} (built "
-                                     f"{built[first_seen]}), before #{card.pr} was merged on {merged}; "
-                                     "pick a line the PR added"))
+                                     f"{built[first_seen]}), releases before #{card.pr} was merged on {merged}, "
+                                     "and the diff of its window adds no line with it; pick a line the PR added"))
         else:
             findings.append(("D312", f"merged_at {merged} is later than the build date of SGLang {first_seen} "
-                                     f"({built[first_seen]}), the first release that shipped the fragment"))
+                                     f"({built[first_seen]}), the first release that shipped the fragment (the "
+                                     "release right before the merge's window)"))
     successors = [(merged_dates or {}).get(n) for n in card.superseded_by]
     replaced_in_window = window is not None and any(d is not None and d <= _date(built[window]) for d in successors)
-    if not removal and not replaced_in_window:
+    if not removal and not replaced_in_window and card.status != "reverted":
         late = [v for v in after if _date(built[v]) > merged + SHIP_WITHIN]
         if late:
             due = after[: after.index(late[0]) + 1]

@@ -85,6 +85,8 @@ CARDS = {
     116: make_card(116, merged_at=dt.date(2026, 2, 1), key_fragment=kf("sum(q)", f"python/sglang/{NORM}")),
     # its window only re-indents the line, which 0.2.0 already shipped: a date finding
     117: make_card(117, merged_at=dt.date(2026, 3, 1), key_fragment=kf("sum(q) + eps", f"python/sglang/{NORM}")),
+    # the text shipped two releases before the merge: not distinctive rather than a date slip
+    118: make_card(118, merged_at=dt.date(2026, 4, 10), key_fragment=kf("sum(q) + eps", f"python/sglang/{NORM}")),
     # a key file outside the package: no wheel holds it, so the releases say nothing
     112: make_card(112, merged_at=dt.date(2026, 1, 6), key_fragment=kf("DEEPEP_COMMIT=abc", "docker/Dockerfile")),
     111: make_card(111, title="Fix a wrong gate value in the moved kernel", merged_at=dt.date(2026, 3, 20),
@@ -148,7 +150,7 @@ def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     assert 112 not in read_release_lock(root).cards and ("112.yaml", "D313") not in codes
     assert ("113.yaml", "D313") not in codes  # its `today` place shipped in 0.2.0
     assert not {c for c in codes if c[0] in ("114.yaml", "116.yaml")}
-    assert ("117.yaml", "D312") in codes
+    assert ("117.yaml", "D312") in codes and ("118.yaml", "D314") in codes
     assert {c for c in codes if c[0] == "115.yaml"} == {("115.yaml", "D313"), ("115.yaml", "D301")}
     # D301 only where neither kind of evidence exists
     unverified = {f for f, code in codes if code == "D301"}
@@ -228,7 +230,7 @@ def test_for_version_places_each_current_card(setup):
     assert {r["pr"]: r["release"] for r in data["lacks"]} == {106: "0.3.0", 111: "0.3.0", 114: "0.3.0"}
     # without the 0.2.0 sources, the lacking fix counts as a bug 0.2.0 carries
     assert [(r["pr"], r["note"]) for r in data["exposed"]] == [(111, "fixed in 0.3.0")]
-    assert data["unplaced"] == [102, 103, 104, 110, 112, 113, 115, 117]  # a finding or no release evidence: not placed
+    assert data["unplaced"] == [102, 103, 104, 110, 112, 113, 115, 117, 118]  # a finding or no release evidence: not placed
     # with them, the fix is to a file 0.2.0 does not have: no exposure
     sharp = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--cache-dir", str(cache),
                                 "--root", str(root)])

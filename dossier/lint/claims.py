@@ -12,6 +12,7 @@ prefix in lanes.yaml, or the prose forms of :mod:`dossier.mentions` ("was `old/p
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -282,34 +283,17 @@ def no_source(ctx) -> Iterator[Finding]:
                       hint="pip install --no-deps sglang, or pass --sglang-src", doc=ctx.project.lanes_doc)
 
 
-@rule("D601", "a --flag that today's SGLang does not define (or an ambiguous prefix)", scope="project")
-def unknown_flag(ctx) -> Iterator[Finding]:
-    yield from _emit(ctx, "D601")
-
-
-@rule("D602", "a --flag value that is not one of the flag's choices", scope="project")
-def bad_choice(ctx) -> Iterator[Finding]:
-    yield from _emit(ctx, "D602")
-
-
-@rule("D603", "an SGLANG_* env var that today's SGLang does not read", scope="project")
-def unknown_env(ctx) -> Iterator[Finding]:
-    yield from _emit(ctx, "D603")
-
-
-@rule("D604", "a repo path that does not exist in today's SGLang (or in this project)", scope="project")
-def missing_path(ctx) -> Iterator[Finding]:
-    yield from _emit(ctx, "D604")
-
-
-@rule("D605", "a `python -m` module that does not exist", scope="project")
-def missing_module(ctx) -> Iterator[Finding]:
-    yield from _emit(ctx, "D605")
-
-
-@rule("D606", "a deprecated flag or env var (SGLang names the replacement)", scope="project", severity="warning")
-def deprecated(ctx) -> Iterator[Finding]:
-    yield from _emit(ctx, "D606")
+#: one rule per kind of stale mention; each reports its share of :func:`stale`
+STALE_RULES = (
+    ("D601", "a --flag that today's SGLang does not define (or an ambiguous prefix)", "error"),
+    ("D602", "a --flag value that is not one of the flag's choices", "error"),
+    ("D603", "an SGLANG_* env var that today's SGLang does not read", "error"),
+    ("D604", "a repo path that does not exist in today's SGLang (or in this project)", "error"),
+    ("D605", "a `python -m` module that does not exist", "error"),
+    ("D606", "a deprecated flag or env var (SGLang names the replacement)", "warning"),
+)
+for _code, _summary, _severity in STALE_RULES:
+    rule(_code, _summary, scope="project", severity=_severity)(functools.partial(_emit, code=_code))
 
 
 @rule("D607", "an answer-block step names a function or class its file lacks in today's SGLang", scope="project")

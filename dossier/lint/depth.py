@@ -41,6 +41,9 @@ STOP = {"a", "an", "the", "of", "for", "to", "in", "on", "and", "or", "with", "t
         "be", "by", "as", "at", "pr", "from", "into", "its", "are", "which", "so", "also", "when"}
 PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME|XXX|lorem ipsum|fill (?:me|in)|to be written|placeholder)\b"
                          r"|^\s*(\.\.\.|-|n/?a|none|pending)\s*\.?\s*$", re.IGNORECASE)
+#: a labelled field of a filled-in form ("Title: ...; category: ...; main diff: ...")
+FORM_LABEL = re.compile(r"(?:^|;)\s*[A-Za-z][\w /-]{0,24}:\s")
+MAX_LABELS = 2
 #: padding: one word four times in a row, one character eight times in a row
 PADDING = re.compile(r"\b(\w+)(?:\W+\1\b){3,}|(\S)\2{7,}", re.IGNORECASE)
 #: identifier-like tokens of a code line (3+ characters, not Python keywords)
@@ -152,13 +155,20 @@ def low_variety(card: Card, doc, ctx) -> Iterator[Finding]:
                           f"(minimum {MIN_DISTINCT:.0%}); it says the same thing again")
 
 
-@rule("D211", "filler: repeated sentences, padding, or text that is not English prose", scope="card")
+@rule("D211", "filler: repeated sentences, padding, a form of labelled fields, or text that is not English prose",
+      scope="card")
 def filler(card: Card, doc, ctx) -> Iterator[Finding]:
     for name in ALL_FIELDS:
         text = text_of(card, name)
         repeated = prose.repeated_sentences(text)
         if repeated:
             yield Finding(f"{name}#value", f"{name} repeats a sentence: {repeated[0][:60]!r}")
+            continue
+        labels = FORM_LABEL.findall(text) if name in PROSE_FIELDS else []
+        if len(labels) > MAX_LABELS:
+            yield Finding(f"{name}#value", f"{name} is a form of labelled fields "
+                          f"({', '.join(x.strip(' ;') for x in labels[:4])} ...), not prose",
+                          hint="say in sentences what the problem was and how the code changed")
             continue
         pad = PADDING.search(text)
         if pad:

@@ -112,6 +112,7 @@ good = {pr: make_card(pr) for pr in GOOD}
 CORPUS: list[tuple[str, str, list[dict], int]] = []
 TEMPLATE_CARDS = [templated(*t) for t in TEMPLATE_TITLES]
 CORPUS += [("template", "D220", TEMPLATE_CARDS, c["pr"]) for c in TEMPLATE_CARDS]
+CORPUS += [("template", "D211", [TEMPLATE_CARDS[0]], TEMPLATE_CARDS[0]["pr"])]  # alone: a form, not prose
 STATS_CARDS = [stats_only(310 + n, n) for n in range(1, 5)]
 CORPUS += [("diff statistics", "D212", STATS_CARDS, c["pr"]) for c in STATS_CARDS]
 CORPUS += [("diff statistics", "D220", STATS_CARDS, STATS_CARDS[0]["pr"])]

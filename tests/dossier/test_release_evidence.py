@@ -68,6 +68,8 @@ CARDS = {
     # never merged: its match must never ship
     107: make_card(107, state="closed", merged_at=None, status="candidate", key_fragment=kf("def split_heads(")),
     108: make_card(108, state="open", merged_at=None, status="candidate", key_fragment=kf("def not_yet(")),
+    # an unmerged PR's match that every release since the first scanned has: nothing to attribute
+    119: make_card(119, state="closed", merged_at=None, status="candidate", key_fragment=kf("def forward(")),
     # reverted by #110 before the next release was built: need not ship
     109: make_card(109, merged_at=dt.date(2026, 3, 2), status="reverted", superseded_by=[110],
                    key_fragment=kf("def reverted_soon(")),
@@ -151,6 +153,7 @@ def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     assert ("113.yaml", "D313") not in codes  # its `today` place shipped in 0.2.0
     assert not {c for c in codes if c[0] in ("114.yaml", "116.yaml")}
     assert ("117.yaml", "D312") in codes and ("118.yaml", "D314") in codes
+    assert ("119.yaml", "D315") not in codes
     assert {c for c in codes if c[0] == "115.yaml"} == {("115.yaml", "D313"), ("115.yaml", "D301")}
     # D301 only where neither kind of evidence exists
     unverified = {f for f, code in codes if code == "D301"}

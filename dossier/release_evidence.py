@@ -450,8 +450,9 @@ def record(project: Project, trees: Sequence[SourceTree], recorded: str,
 # ---- what render and show say ------------------------------------------------------------------
 
 
-def _file_ref(at: FileAt) -> str:
-    return f"sha256:{at.sha256[:12]}" if at.sha256 else "file absent"
+def _absent(at: FileAt) -> str:
+    """", file absent" when the release lacks the file (hashes stay in cards/evidence.lock, not the manual)."""
+    return "" if at.sha256 else ", file absent"
 
 
 def release_notes(project: Project) -> Callable[[Card], tuple[str, str]]:
@@ -471,11 +472,10 @@ def release_notes(project: Project) -> Callable[[Card], tuple[str, str]]:
             e = v.evidence
             side = "added" if e.change == ADDED else "removed"
             proof = (
-                f"**Evidence (release diff, not the PR's own diff).** The match is on {side} line(s) "
-                f"{', '.join(map(str, e.lines))} of {code(e.file)} in the diff from SGLang {e.old.version} "
-                f"(built {e.old.built}, {_file_ref(e.old)}) to {e.new.version} (built {e.new.built}, {_file_ref(e.new)}), "
-                f"which holds every change merged between those releases; checked "
-                f"{lock.cards[card.pr].recorded}."
+                f"**Evidence (release diff, not the PR's own diff).** Match on {side} line(s) "
+                f"{', '.join(map(str, e.lines))} of {code(e.file)} between SGLang {e.old.version} "
+                f"(built {e.old.built}{_absent(e.old)}) and {e.new.version} (built {e.new.built}{_absent(e.new)}); "
+                f"checked {lock.cards[card.pr].recorded}."
             )
         shipped = shipped_line(v)
         return proof, (f"**Releases.** {shipped[:1].upper()}{shipped[1:]}." if shipped else "")

@@ -368,7 +368,9 @@ def judge(card: Card, history: History, built: dict[str, str],
                                          f"up to SGLang {late[0]} ({built[late[0]]}): not shipped, or the "
                                          "fragment is wrong"))
     kind = RELEASE_DIFF if evidence is not None and not findings else RELEASE_SCAN
-    return Verdict(kind, evidence, shipped if not removal else None, removed, tuple(findings))
+    if removal or (card.status == "reverted" and evidence is None):
+        shipped = None  # a later line with the same text is not this change shipping
+    return Verdict(kind, evidence, shipped, removed, tuple(findings))
 
 
 def shipped_line(verdict: Verdict) -> str:

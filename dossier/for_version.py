@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
-from dossier.model import Card
+from dossier.evidence import key_sha
+from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates
 from dossier.source_tree import SourceTree
 
-_FIX = re.compile(r"\b(fix(es|ed)?|bug(fix)?|crash|leak|hang|nan|wrong|incorrect|error|race)\b", re.IGNORECASE)
+_FIX = re.compile(r"\b(fix(es|ed)?|bugs?|bugfix|crash(es)?|leaks?|hangs?|nan|wrong|incorrect|errors?|races?)\b",
+                  re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -86,23 +88,44 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
             continue
         if card.status != "current" or card.state != "merged":
             continue
+        note = ""
+        if landed is None and v is not None and not v.findings:
+            landed, note = _landed_as_today(card, lock), "as its key_fragment.today (the PR's own lines never shipped)"
         if landed is None:
             report.unplaced.append(card)
             continue
-        placed = Placed(card, landed[0], landed[1])
+        placed = Placed(card, landed[0], landed[1], note)
         if _key(landed[0]) <= target:
             report.has.append(placed)
             continue
         report.lacks.append(placed)
-        if is_fix(card) and (tree is None or _touches(tree, v, landed[2])):
+        # only a fix a release diff shows is placed as a bug of this version (its lines changed a file the
+        # release before it had); one whose own lines never shipped gives no such proof
+        if is_fix(card) and not note and (tree is None or _touches(tree, v, landed[2])):
             report.exposed.append(Placed(card, landed[0], landed[1], f"fixed in {landed[0]}"))
     return report
+
+
+def _landed_as_today(card: Card, lock: ReleaseLock) -> tuple[str, str, str] | None:
+    """The first release built on or after the merge that holds the card's `today` place (a change whose
+    own lines were rewritten before any release shipped them)."""
+    h = lock.cards.get(card.pr)
+    kf = card.key_fragment
+    if h is None or h.today is None or kf.today is None or card.merged_at is None:
+        return None
+    if h.today_key != key_sha(KeyFragment(kf.today.file, kf.today.match, "")):
+        return None
+    order = list(lock.built)
+    held = {v for a, b in h.today if a in lock.built and b in lock.built
+            for v in order[order.index(a): order.index(b) + 1]}
+    first = next((v for v in order if v in held and lock.built[v] >= card.merged_at.isoformat()), None)
+    return (first, lock.built[first], kf.today.file) if first else None
 
 
 def _touches(tree: SourceTree, v: Verdict, file: str) -> bool:
     """Whether ``tree`` has the file the fix changed (the fix's old side, where it had one)."""
     event = v.shipped or v.evidence
-    return event.old.sha256 is not None and tree.text(file) is not None
+    return event is not None and event.old.sha256 is not None and tree.text(file) is not None
 
 
 def format_text(report: Report, label: str) -> str:

@@ -229,19 +229,20 @@ def test_for_version_places_each_current_card(setup):
     assert old.exit_code == 0, old.output
     data = json.loads(old.stdout)
     assert data["built"] == "2026-02-20"
-    assert [r["pr"] for r in data["has"]] == [101, 105, 116]  # shipped in 0.2.0 or before (105: a removal)
+    assert [r["pr"] for r in data["has"]] == [101, 105, 113, 116]  # shipped in 0.2.0 or before (105: a removal)
+    assert data["has"][2]["note"].startswith("as its key_fragment.today")  # its own lines never shipped
     assert {r["pr"]: r["release"] for r in data["lacks"]} == {106: "0.3.0", 111: "0.3.0", 114: "0.3.0"}
     # without the 0.2.0 sources, the lacking fix counts as a bug 0.2.0 carries
     assert [(r["pr"], r["note"]) for r in data["exposed"]] == [(111, "fixed in 0.3.0")]
-    assert data["unplaced"] == [102, 103, 104, 110, 112, 113, 115, 117, 118]  # a finding or no release evidence: not placed
+    assert data["unplaced"] == [102, 103, 104, 110, 112, 115, 117, 118]  # a finding or no release evidence: not placed
     # with them, the fix is to a file 0.2.0 does not have: no exposure
     sharp = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--cache-dir", str(cache),
                                 "--root", str(root)])
     assert json.loads(sharp.stdout)["exposed"] == []
     new = json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root", str(root)]).stdout)
-    assert {r["pr"] for r in new["has"]} == {101, 105, 106, 111, 114, 116} and new["lacks"] == []
+    assert {r["pr"] for r in new["has"]} == {101, 105, 106, 111, 113, 114, 116} and new["lacks"] == []
     text = runner.invoke(app, ["for-version", "0.2.0", "--root", str(root)]).stdout
-    assert text.startswith("SGLang 0.2.0 (release built 2026-02-20): 3 current change(s) in, 3 later")
+    assert text.startswith("SGLang 0.2.0 (release built 2026-02-20): 4 current change(s) in, 3 later")
 
 
 def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):

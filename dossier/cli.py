@@ -582,6 +582,7 @@ def regress(
     kind = rg.resolve_device(device, project.root)
     facts = rg.device_facts(kind, project.root)
     results_dir = results or rg.default_results(project.root, kind)
+    results_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the first job
     err.print(f"device: {facts.get('name')} ({kind}); torch {facts.get('torch')}, triton {facts.get('triton')}")
     benches: dict[str, dict] = {}
     done = []
@@ -620,7 +621,7 @@ def show(
     pr: Annotated[int, typer.Argument(help="PR number.", min=1, max=MAX_PR)],
     diff: Annotated[bool, typer.Option("--diff", help="Also print the changed lines around the key fragment "
                                        "(from the local fetch cache).")] = False,
-    context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.")] = 3,
+    context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.", min=0, max=1000)] = 3,
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Fetch cache directory.")] = None,
     root: RootOpt = None,
 ) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from dossier.diff import IMPORT_LINE, DiffError
-from dossier.errors import url_host
+from dossier.errors import DossierError, url_host
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
 from dossier.sources import DEFAULT_API_HOST, DEFAULT_API_URL
@@ -332,7 +332,10 @@ def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:
 def today() -> str:
     """UTC today, or the day of $SOURCE_DATE_EPOCH (reproducible records)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise DossierError(f"SOURCE_DATE_EPOCH must be seconds since 1970, got {epoch!r}") from None
     return moment.date().isoformat()
 
 

@@ -460,3 +460,15 @@ def test_record_refuses_another_api_host_unless_allowed(root, gh):
     assert dossier(root, "render").exit_code == 0
     history = next((root / "skills").glob("*/references/pr-history.md")).read_text()
     assert f"(github via {host})" in history
+
+
+def test_environment_values_that_cannot_be_used_are_one_error_line(root, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    result = dossier(root, "lint", "--record")
+    assert result.exit_code == 2 and "SOURCE_DATE_EPOCH must be seconds since 1970" in error_line(result)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    for bad in ({"DOSSIER_HTTP_RETRIES": "many"}, {"GITHUB_API_URL": "ftp://example.com"},
+                {"DOSSIER_FETCH_DEADLINE": "soon"}):
+        result = fetch(root, "100", api=bad.pop("GITHUB_API_URL", "http://127.0.0.1:9"), **bad)
+        assert result.exit_code == 2, result.output
+    assert dossier(root, "show", "100", "--diff", "--context", "-1").exit_code == 2

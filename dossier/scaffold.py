@@ -82,6 +82,8 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
             dt.date.fromisoformat(str(merged_at)[:10])
         except ValueError:
             raise ScaffoldError(f"--merged-at must be YYYY-MM-DD, got {merged_at!r}") from None
+        if state != "merged":
+            raise ScaffoldError(f"--merged-at is for a merged PR, but the state is {state}")
     files = facts.get("files", {})
     every = [*files.get("runtime", []), *files.get("tests", []), *files.get("docs", [])]
     text = TEMPLATE.format(

@@ -197,6 +197,9 @@ def test_impossible_date_gives_every_command_a_clean_answer(root, tmp_path):
     assert dossier(root, "regress", "--list").exit_code == 0
     new = dossier(root, "new", "555", "--title", "T", "--state", "merged", "--merged-at", "2025-02-30")
     assert new.exit_code == 2 and "--merged-at" in error_line(new)
+    new = dossier(root, "new", "555", "--title", "T", "--state", "open", "--merged-at", "2025-02-03")
+    assert new.exit_code == 2 and "--merged-at is for a merged PR" in error_line(new)
+    assert not card_path(root, 555).exists()
 
 
 # ---- files that cannot be read -------------------------------------------------------------------

@@ -5,6 +5,7 @@ path (SKILL.md, playbook, answers) that SGLang 0.5.23 does not have."""
 from __future__ import annotations
 
 import re
+import statistics
 from collections import Counter
 from pathlib import Path
 
@@ -32,6 +33,24 @@ def test_playbook_fits_in_2500_words_and_leaves_corrections_out():
     playbook = (SKILL / "references/playbook.md").read_text()
     assert len(playbook.split()) <= 2500
     assert "earlier manual" not in playbook.lower()
+
+
+def card_section_words(history: str) -> list[int]:
+    """Words of each card section of pr-history.md: from its `### #NNNN` heading to the next heading."""
+    sections = re.split(r"^(?=#{1,3} )", history, flags=re.M)
+    return [len(re.sub(r'<a id="[^"]*"></a>\s*$', "", s.strip()).split()) for s in sections if re.match(r"### #\d+ ", s)]
+
+
+def test_median_card_section_is_at_most_350_words():
+    words = sorted(card_section_words((SKILL / "references/pr-history.md").read_text()))
+    assert words, "no card sections found"
+    assert statistics.median(words) <= 350, (statistics.median(words), words[len(words) // 2:])
+
+
+def test_card_section_counting_stops_at_the_next_heading():
+    page = ("## Lane\n\n<a id=\"pr-1\"></a>\n### #1 One two\n\nthree four\n\n<a id=\"pr-2\"></a>\n"
+            "### #2 Five\n\nsix\n\n## Other lane\n\nnot counted here\n")
+    assert card_section_words(page) == [6, 4]
 
 
 def test_no_sentence_repeats_more_than_five_times_across_the_references():

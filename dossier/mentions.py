@@ -7,6 +7,7 @@ reported by nobody. Anything else is a claim about today's SGLang.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ MARK_BEFORE = re.compile(
     r"[:,]?\s*[`'\"(]*$", re.IGNORECASE)
 #: "--flag (removed ...)", "path (historical)", "(renamed ...)" just after it
 MARK_AFTER = re.compile(
-    r"^[`'\"]*\s*\((?:historical|removed|renamed|deprecated|gone|was|old|then|until|before|at the time|now\b"
+    r"[`'\"]*\s*\((?:historical|removed|renamed|deprecated|gone|was|old|then|until|before|at the time|now\b"
     r"|today\b|since (?:removed|renamed|replaced))",
     re.IGNORECASE)
 #: a sentence that states the thing does not exist (any more)
@@ -57,19 +58,70 @@ class Mention:
 
 def find_mentions(text: str) -> list[Mention]:
     """Every flag, env var, path and ``python -m`` module in ``text``, in order."""
+    t = _Text(text)
     out: list[Mention] = []
     for m in _MODULE.finditer(text):
-        out.append(_mention(text, MODULE, m.group(1), m.start(1)))
+        out.append(t.mention(MODULE, m.group(1), m.start(1)))
     for m in _FLAG.finditer(text):
-        value = m.group(3) if m.group(3) and (m.group(2) == "=" or _in_code(text, m.start(), m.end())) else None
-        out.append(_mention(text, FLAG, m.group(1), m.start(1), value=value, command=_command(text, m.start())))
+        value = m.group(3) if m.group(3) and (m.group(2) == "=" or t.in_code(m.start(), m.end())) else None
+        out.append(t.mention(FLAG, m.group(1), m.start(1), value=value, command=t.command(m.start())))
     for m in _ENV.finditer(text):
-        out.append(_mention(text, ENV, m.group(1), m.start(1)))
+        out.append(t.mention(ENV, m.group(1), m.start(1)))
     for m in _PATH.finditer(text):
         if "://" in text[max(0, m.start() - 12):m.start() + 3] or not _looks_like_path(m.group(1)):
             continue
-        out.append(_mention(text, PATH, m.group(1).rstrip("."), m.start(1)))
+        out.append(t.mention(PATH, m.group(1).rstrip("."), m.start(1)))
     return _chain_flags(text, sorted(out, key=lambda x: x.start))
+
+
+class _Text:
+    """A text with its sentences, lines, code spans and commands indexed once (mentions are looked up by
+    position, so a long text with many mentions stays linear)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ends = [m.end() for m in _SENTENCE_END.finditer(text)]  # where each next sentence begins
+        self.newlines = [i for i, c in enumerate(text) if c == "\n"]
+        self.ticks = [i for i, c in enumerate(text) if c == "`"]
+        self.commands = list(_COMMAND.finditer(text))
+        self.command_starts = [m.start() for m in self.commands]
+        self._marked: dict[int, bool] = {}
+
+    def sentence(self, at: int) -> tuple[int, int, int]:
+        """(index, begin, stop) of the sentence holding offset ``at``."""
+        i = bisect.bisect_right(self.ends, at)
+        begin = self.ends[i - 1] if i else 0
+        stop = self.ends[i] if i < len(self.ends) else len(self.text)
+        m = _SENTENCE_END.search(self.text, begin, stop) if i < len(self.ends) else None
+        return i, begin, m.start() if m else stop
+
+    def historical(self, start: int, end: int) -> bool:
+        i, begin, stop = self.sentence(start)
+        if i not in self._marked:
+            self._marked[i] = bool(MARK_SENTENCE.search(self.text, begin, stop))
+        return bool(self._marked[i] or MARK_BEFORE.search(self.text[max(begin, start - 40):start])
+                    or MARK_AFTER.match(self.text, end, stop))
+
+    def mention(self, kind: str, what: str, start: int, **kw) -> Mention:
+        return Mention(kind, what, start, historical=self.historical(start, start + len(what)), **kw)
+
+    def in_code(self, start: int, end: int) -> bool:
+        """Whether text[start:end] lies inside one `code span` of its line (a value after a flag in prose is
+        not its value)."""
+        line_start = self.newlines[bisect.bisect_left(self.newlines, start) - 1] + 1 \
+            if bisect.bisect_left(self.newlines, start) else 0
+        before = bisect.bisect_left(self.ticks, start) - bisect.bisect_left(self.ticks, line_start)
+        inside = bisect.bisect_left(self.ticks, end) - bisect.bisect_left(self.ticks, start)
+        return before % 2 == 1 and inside == 0
+
+    def command(self, at: int) -> str:
+        """The module, script or tool the flag at ``at`` is passed to, within its sentence ("" if none)."""
+        _, begin, _ = self.sentence(at)
+        j = bisect.bisect_left(self.command_starts, at) - 1
+        if j < 0 or self.commands[j].start() < begin or self.commands[j].end() > at:
+            return ""
+        last = self.commands[j]
+        return last.group("mod") or last.group("script") or last.group("tool")
 
 
 def _chain_flags(text: str, mentions: list[Mention]) -> list[Mention]:
@@ -85,12 +137,6 @@ def _chain_flags(text: str, mentions: list[Mention]) -> list[Mention]:
     return out
 
 
-def _in_code(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] lies inside one `code span` (a value after a flag in prose is not its value)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    return text.count("`", line_start, start) % 2 == 1 and "`" not in text[start:end]
-
-
 def _looks_like_path(s: str) -> bool:
     """A file or directory path, not a ratio ("tp4/dp4"), an alternative ("fp8/nvfp4") or a unit (tok/s)."""
     parts = s.split("/")
@@ -103,33 +149,6 @@ def _looks_like_path(s: str) -> bool:
 #: first path components that name a directory of the SGLang repository or of this project
 TOP_DIRS = {"python", "sglang", "srt", "test", "benchmark", "sgl-kernel", "docs", "scripts", "examples",
             "runtime", "tests", "dossier", "results", "references", "cards"}
-
-
-def _mention(text: str, kind: str, what: str, start: int, **kw) -> Mention:
-    return Mention(kind, what, start, historical=is_historical(text, start, start + len(what)), **kw)
-
-
-def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
-    begin = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
-    stop = _SENTENCE_END.search(text, end)
-    return begin, stop.start() if stop else len(text)
-
-
-def is_historical(text: str, start: int, end: int) -> bool:
-    begin, stop = _sentence(text, start, end)
-    return bool(MARK_BEFORE.search(text[max(begin, start - 40):start]) or MARK_AFTER.match(text[end:stop])
-                or MARK_SENTENCE.search(text[begin:stop]))
-
-
-def _command(text: str, at: int) -> str:
-    """The module, script or tool the flag at ``at`` is passed to, within its sentence ("" if none)."""
-    begin, _ = _sentence(text, at, at)
-    last = None
-    for m in _COMMAND.finditer(text, begin, at):
-        last = m
-    if last is None:
-        return ""
-    return last.group("mod") or last.group("script") or last.group("tool")
 
 
 def is_sglang_command(command: str) -> bool:

@@ -18,7 +18,7 @@ HUNK_HEADER = re.compile(r"@@[^@\n]*@@[^;\n]*|(?<![\w/])[-+]\d+,\d+\b")
 #: "+0/-1", "(12 lines)", "3 files changed", "+80/-34"
 DIFF_STAT = re.compile(r"(?<!\w)\+\d+\s*/\s*-\d+\b|\(\d+ lines?\)|\b\d+ files? changed\b")
 
-_PATHLIKE = re.compile(r"(?<![\w.])(?:[\w.-]+/)+[\w.-]+|\b[\w-]+\.(?:py|pyi|cu|cuh|cpp|cc|h|hpp|json|yaml|yml|md|toml|txt|sh)\b")
+_PATHLIKE = re.compile(r"(?<![\w.-])(?:[\w.-]+/)+[\w.-]+|(?<![\w-])[\w-]+\.(?:py|pyi|cu|cuh|cpp|cc|h|hpp|json|yaml|yml|md|toml|txt|sh)\b")
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 IDENTIFIER = re.compile(
     r"(?<![\w./-])(?:"
@@ -171,7 +171,7 @@ def concrete_terms(text: str) -> set[str]:
 
 
 #: a word a reader can check: it holds a digit, an underscore, an inner capital or an acronym, or is a path
-SPECIFIC = re.compile(r"[\w./+%:-]*(?:\d|_|[a-z][A-Z]|[A-Z]{2}|\w/\w)[\w./+%:-]*")
+SPECIFIC = re.compile(r"\d|_|[a-z][A-Z]|[A-Z]{2}|\w/\w")
 
 
 def specific_share(text: str) -> float:

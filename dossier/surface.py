@@ -48,6 +48,7 @@ class Surface:
     env: dict[str, str] = field(default_factory=dict)
     #: repository paths of every file and directory (python/sglang/...; the whole repo for a checkout)
     paths: set[str] = field(default_factory=set)
+    _by_name: dict[str, list[str]] | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -62,10 +63,18 @@ class Surface:
             return None
         return False
 
+    def named(self, name: str) -> list[str]:
+        """Paths of the tree whose last component is ``name``."""
+        if self._by_name is None:
+            self._by_name = {}
+            for p in self.paths:
+                self._by_name.setdefault(p.rsplit("/", 1)[-1], []).append(p)
+        return self._by_name.get(name, [])
+
     def has_suffix_path(self, partial: str) -> bool:
         """Whether some path of the tree ends with ``partial`` (e.g. ``layers/linear.py``)."""
         tail = "/" + partial.strip("/")
-        return any(p.endswith(tail) for p in self.paths)
+        return any(p.endswith(tail) for p in self.named(tail.rsplit("/", 1)[-1]))
 
     def flag(self, name: str) -> tuple[Flag | None, list[str]]:
         """The flag ``name`` means, and the server flags it abbreviates when it is not one itself.

@@ -12,6 +12,7 @@ prefix in lanes.yaml, or the prose forms of :mod:`dossier.mentions` ("was `old/p
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Iterator
@@ -179,10 +180,16 @@ def _check_text(doc: YamlDoc, path: str, text: str, s, root: Path, own: set[str]
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _lines(path: Path, mtime_ns: int) -> list[str]:
+    """A file's lines, read once per version of it (a card may hold many stale mentions)."""
+    return path.read_text(errors="replace").splitlines()
+
+
 def _locate(doc: YamlDoc, path: str, what: str, nth: int) -> tuple[int, int]:
     """File position of the ``nth`` occurrence of ``what`` inside the value at ``path``."""
     line, col = doc.where(path + "#value") if path + "#value" in doc.positions else doc.where(path)
-    lines = doc.path.read_text(errors="replace").splitlines()
+    lines = _lines(doc.path, doc.path.stat().st_mtime_ns)
     for i in range(line - 1, len(lines)):
         start = col - 1 if i == line - 1 else 0
         while (j := lines[i].find(what, start)) >= 0:
@@ -258,15 +265,29 @@ def _path(text: str, s, root: Path, own: set[str]) -> tuple[str, str, str | None
             return None
     elif s.has_suffix_path(repo):  # a partial path (layers/linear.py): some file of the tree ends so
         return None
-    name = PurePosixPath(repo).name
-    moved = sorted(p for p in s.paths if p.endswith("/" + name))[:2]
+    moved = sorted(s.named(PurePosixPath(repo).name))[:2]
     return "D604", f"{text} is not in SGLang {s.tree.version}", ("now at " + " or ".join(moved)) if moved else None
 
 
-def _near(name: str, known) -> str | None:
-    import difflib
+#: known names by the words in them, per collection of names (flags, env vars) of a cached surface
+_WORD_INDEX: dict[int, dict[str, list[str]]] = {}
 
-    near = difflib.get_close_matches(name, list(known), n=2, cutoff=0.75)
+
+def _words(name: str) -> set[str]:
+    return set(re.split(r"[-_]+", name.strip("-").lower()))
+
+
+def _near(name: str, known) -> str | None:
+    """Up to two known names like ``name``, compared only with those sharing a distinctive word with it."""
+    if id(known) not in _WORD_INDEX:
+        index: dict[str, list[str]] = {}
+        for k in known:
+            for w in _words(k):
+                index.setdefault(w, []).append(k)
+        _WORD_INDEX[id(known)] = {w: ks for w, ks in index.items() if len(ks) <= 100}  # not "sglang", "enable"
+    index = _WORD_INDEX[id(known)]
+    pool = sorted({k for w in _words(name) for k in index.get(w, ())})
+    near = difflib.get_close_matches(name, pool, n=2, cutoff=0.75)
     return ("did you mean " + " or ".join(near) + "?") if near else None
 
 

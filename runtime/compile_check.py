@@ -60,6 +60,7 @@ def _pool_sizes(block_v: int) -> dict[str, object]:
 
 _GATE = {"THRESHOLD": SOFTPLUS_THRESHOLD}
 _RING = {"L": 16, "LP": 16}
+_VERIFY_IO = {"buf_idx_ptr": "i32", "fill_ptr": "i32"}
 _RING_IO = {"fill_ptr": "i32", "flush_ptr": "i32", "next_fill_ptr": "i32"}
 _BF16_IO = {"qkv_ptr": "bf16", "a_ptr": "bf16", "b_ptr": "bf16", "out_ptr": "bf16", "idx_ptr": "i32"}
 _SPLIT_SHAPE = {
@@ -114,13 +115,23 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.verify", verify._verify_kernel,
-        _pool_sizes(4) | {"L": 1, "HAS_RING": False}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"}, ("scale",),
+        _pool_sizes(4) | {"L": 1, "HAS_RING": False, "RECORD": False, "TM": 1}, _BF16_IO | _VERIFY_IO, ("scale",),
         num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.ring", verify._verify_kernel,
-        _pool_sizes(4) | {"L": _RING["L"], "HAS_RING": True}, _BF16_IO | {"buf_idx_ptr": "i32", "fill_ptr": "i32"},
+        _pool_sizes(4) | {"L": _RING["L"], "HAS_RING": True, "RECORD": False, "TM": 1}, _BF16_IO | _VERIFY_IO,
         ("scale",), num_warps=1,
+    ),
+    KernelSpec(
+        "gdn.verify.records", verify._verify_kernel,
+        _pool_sizes(4) | {"L": _RING["L"], "HAS_RING": True, "RECORD": True, "TM": 4}, _BF16_IO | _VERIFY_IO,
+        ("scale",), num_warps=1,
+    ),
+    KernelSpec(
+        "gdn.verify.commit_records", verify._commit_records_kernel,
+        {k: v for k, v in _pool_sizes(16).items() if k in ("H", "HV", "K", "V", "BK", "BV")} | {"L": _RING["L"], "TM": 4},
+        {"idx_ptr": "i32", "fill_ptr": "i32", "rec_idx_ptr": "i32", "step_ptr": "i32"}, num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.commit", verify._commit_kernel,

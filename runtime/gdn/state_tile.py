@@ -30,13 +30,20 @@ def program_rows(pid, H: tl.constexpr, HV: tl.constexpr, V: tl.constexpr, BV: tl
 
 
 @triton.jit
-def delta_rule_rows(h, q, k, v, g, beta):
-    """One gated delta-rule step on rows ``h [BV, K]`` of a ``[V, K]`` state; returns the new rows and their
-    outputs. Both reductions use the decayed old rows, so ``o = e^g h q + u (k.q)`` needs no second pass."""
+def delta_rule_update(h, q, k, v, g, beta):
+    """:func:`delta_rule_rows` that also returns the rows' update ``u`` (what a ring records)."""
     h *= tl.exp(g)
     u = beta * (v - tl.sum(h * k[None, :], axis=1))
     o = tl.sum(h * q[None, :], axis=1) + u * tl.sum(q * k, axis=0)
-    return h + u[:, None] * k[None, :], o
+    return h + u[:, None] * k[None, :], o, u
+
+
+@triton.jit
+def delta_rule_rows(h, q, k, v, g, beta):
+    """One gated delta-rule step on rows ``h [BV, K]`` of a ``[V, K]`` state; returns the new rows and their
+    outputs. Both reductions use the decayed old rows, so ``o = e^g h q + u (k.q)`` needs no second pass."""
+    h, o, _ = delta_rule_update(h, q, k, v, g, beta)
+    return h, o
 
 
 def launch_shape(batch: int, num_k_heads: int, pool_shape: tuple[int, ...], block_v: int) -> tuple[tuple[int], dict]:

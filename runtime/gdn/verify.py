@@ -20,7 +20,7 @@ import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
 from runtime.gdn.deferred_decode import StateRing
-from runtime.gdn.state_tile import delta_rule_rows, launch_shape, program_tile, replay_rows, ring_rows
+from runtime.gdn.state_tile import delta_rule_update, launch_shape, program_tile, replay_rows, ring_rows
 
 
 @triton.jit
@@ -39,6 +39,9 @@ def _verify_kernel(
     ring_k_ptr,
     ring_g_ptr,
     fill_ptr,
+    rec_d_ptr,
+    rec_k_ptr,
+    rec_g_ptr,
     scale,
     T,
     s_qkv,
@@ -63,10 +66,13 @@ def _verify_kernel(
     BV: tl.constexpr,
     L: tl.constexpr,
     HAS_RING: tl.constexpr,
+    RECORD: tl.constexpr,
+    TM: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
-    i_b, i_hv, i_h, o_v = program_tile(tl.program_id(0), H, HV, V, BV)
+    pid = tl.program_id(0)
+    i_b, i_hv, i_h, o_v = program_tile(pid, H, HV, V, BV)
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
@@ -91,13 +97,10 @@ def _verify_kernel(
         d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
         n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
         h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
-    p_buf = (
-        buf_ptr
-        + tl.load(buf_idx_ptr + i_b).to(tl.int64) * s_bn
-        + i_hv * s_bh
-        + o_v[:, None] * s_bv
-        + o_k[None, :] * s_bk
-    )
+    i_buf = tl.load(buf_idx_ptr + i_b).to(tl.int64)
+    p_buf = buf_ptr + i_buf * s_bn + i_hv * s_bh + o_v[:, None] * s_bv + o_k[None, :] * s_bk
+    rec_d, rec_k, rec_g = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_buf, i_hv, i_h, HV, H, TM, V, K)
+    first_rows = pid % ((V + BV - 1) // BV) == 0
     for t in range(T):
         tok = tok0 + t
         p_row = qkv_ptr + tok * s_qkv
@@ -111,9 +114,16 @@ def _verify_kernel(
             tl.load(dt_bias_ptr + i_hv),
             THRESHOLD,
         )
-        h, o = delta_rule_rows(h, q, k, v, g, beta)
+        h, o, u = delta_rule_update(h, q, k, v, g, beta)
         tl.store(out_ptr + tok * s_ot + i_hv * s_oh + o_v, o.to(out_ptr.dtype.element_ty), mask=m_v)
-        tl.store(p_buf + t * s_bt, h.to(buf_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+        if RECORD:  # the draft's ring entry instead of its state
+            tl.store(rec_d + t * V + o_v, u, mask=m_v)
+            if first_rows:
+                tl.store(rec_g + t, g)
+                if i_hv % (HV // H) == 0:
+                    tl.store(rec_k + t * K + o_k, k, mask=m_k)
+        else:
+            tl.store(p_buf + t * s_bt, h.to(buf_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
 
 @triton.jit
@@ -168,7 +178,7 @@ def verify(
     dt_bias: torch.Tensor,
     pool: torch.Tensor,
     slot_indices: torch.Tensor,
-    buffer: torch.Tensor,
+    buffer: torch.Tensor | StateRing,
     buffer_indices: torch.Tensor,
     *,
     num_k_heads: int,
@@ -185,6 +195,10 @@ def verify(
     ``buffer: [buffers, >= T, HV, V, K]`` receives request ``i``'s state after step ``t`` at
     ``buffer[buffer_indices[i], t]``; padding rows (negative slot) write nothing there. With ``ring`` and
     ``fill`` (``[B]``, live entries per row) each request starts from its checkpoint replayed through its ring.
+    ``buffer`` may instead be draft records, a :class:`StateRing` of ``buffers`` slots and length ``>= T``:
+    step ``t`` then writes its ring entry ``(u, k, g)`` at position ``t`` of record slot ``buffer_indices[i]``
+    and no state at all (``T`` state writes become ``T`` rows of ``V`` floats); :func:`commit_records` keeps
+    the accepted ones.
     """
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
@@ -193,7 +207,11 @@ def verify(
         raise ValueError("mixed_qkv must hold T tokens for each of the B slot / buffer indices")
     if mixed_qkv.shape[1] != 2 * H * K + HV * V or a.shape != (BT, HV) or b.shape != (BT, HV):
         raise ValueError("mixed_qkv must be [B*T, 2HK + HV V] and a, b [B*T, HV]")
-    if buffer.ndim != 5 or buffer.shape[1] < T or tuple(buffer.shape[2:]) != (HV, V, K):
+    records = buffer if isinstance(buffer, StateRing) else None
+    if records is not None:
+        _check_records(records, H, HV, V, K, T)
+        buffer = pool  # unused by the kernel in record mode
+    elif buffer.ndim != 5 or buffer.shape[1] < T or tuple(buffer.shape[2:]) != (HV, V, K):
         raise ValueError(f"buffer must be [buffers, >={T}, {HV}, {V}, {K}]")
     if any(t.stride(-1) != 1 for t in (mixed_qkv, a, b)):
         raise ValueError("mixed_qkv, a and b must be contiguous in the last dim")
@@ -218,6 +236,7 @@ def verify(
         buffer,
         buffer_indices,
         *((pool, pool, pool, slot_indices) if ring is None else (ring.d, ring.k, ring.g, fill)),
+        *((pool, pool, pool) if records is None else (records.d, records.k, records.g)),
         K**-0.5 if scale is None else scale,
         T,
         mixed_qkv.stride(0),
@@ -226,10 +245,12 @@ def verify(
         out.stride(0),
         out.stride(1),
         *pool.stride(),
-        *buffer.stride(),
+        *(buffer.stride() if records is None else (0,) * 5),
         **sizes,
         L=1 if ring is None else ring.length,
         HAS_RING=ring is not None,
+        RECORD=records is not None,
+        TM=1 if records is None else records.length,
         num_warps=num_warps,
     )
     return out
@@ -274,3 +295,103 @@ def commit_accepted(
     )
     if fill is not None:
         fill.masked_fill_((slot_indices >= 0) & (last_step >= 0), 0)
+
+
+def _check_records(records: StateRing, H: int, HV: int, V: int, K: int, T: int) -> None:
+    n, TM = records.d.shape[0], records.length
+    want = {"d": (n, HV, TM, V), "k": (n, H, TM, K), "g": (n, HV, TM)}
+    if TM < T or any(tuple(getattr(records, f).shape) != shape or not getattr(records, f).is_contiguous()
+                     for f, shape in want.items()):
+        raise ValueError(f"draft records must be contiguous d {list(want['d'])}, k {list(want['k'])}, g {list(want['g'])} "
+                         f"with length >= {T}")
+
+
+@triton.jit
+def _commit_records_kernel(
+    pool_ptr,
+    idx_ptr,
+    ring_d_ptr,
+    ring_k_ptr,
+    ring_g_ptr,
+    fill_ptr,
+    rec_d_ptr,
+    rec_k_ptr,
+    rec_g_ptr,
+    rec_idx_ptr,
+    step_ptr,
+    s_pn,
+    s_ph,
+    s_pv,
+    s_pk,
+    H: tl.constexpr,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+    L: tl.constexpr,
+    TM: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    i_b, i_hv, i_h, o_v = program_tile(pid, H, HV, V, BV)
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    acc = tl.load(step_ptr + i_b) + 1
+    if (slot < 0) | (acc <= 0):
+        return
+    o_k = tl.arange(0, BK)
+    m_v = o_v < V
+    m_k = o_k < K
+    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+    i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
+    rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
+    if n + acc <= L - 1:  # room in the ring: the accepted entries follow the live ones
+        first_rows = pid % ((V + BV - 1) // BV) == 0
+        for j in range(acc):
+            tl.store(d_row + (n + j) * V + o_v, tl.load(rd_row + j * V + o_v, mask=m_v), mask=m_v)
+            if first_rows:
+                tl.store(g_row + n + j, tl.load(rg_row + j))
+                if i_hv % (HV // H) == 0:
+                    tl.store(k_row + (n + j) * K + o_k, tl.load(rk_row + j * K + o_k, mask=m_k), mask=m_k)
+    else:  # fold ring and accepted drafts into the checkpoint
+        m_h = m_v[:, None] & m_k[None, :]
+        p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+        h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
+        h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
+        h = replay_rows(h, o_v, m_v, o_k, m_k, rd_row, rk_row, rg_row, acc, V, K)
+        tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+
+
+def commit_records(
+    pool: torch.Tensor,
+    ring: StateRing,
+    slot_indices: torch.Tensor,
+    fill: torch.Tensor,
+    records: StateRing,
+    record_indices: torch.Tensor,
+    last_step: torch.Tensor,
+    *,
+    num_k_heads: int,
+    block_v: int = 16,
+    num_warps: int = 1,
+) -> None:
+    """Keep drafts ``0..last_step`` of a verify that wrote draft records: appended to the row's ring when they
+    fit beside its live entries (``fill + accepted <= L - 1``), else folded with the ring into the checkpoint
+    (``fill`` becomes 0). ``last_step`` -1 or a padding row: nothing changes. Updates ``fill`` in place."""
+    B = slot_indices.shape[0]
+    if fill.shape != (B,) or record_indices.shape != (B,) or last_step.shape != (B,):
+        raise ValueError("slot_indices, fill, record_indices and last_step must all be [B]")
+    ring.check(pool, num_k_heads)
+    _, HV, V, K = pool.shape
+    _check_records(records, num_k_heads, HV, V, K, 1)
+    if B == 0:
+        return
+    grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
+    _commit_records_kernel[grid](
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
+        last_step, *pool.stride(), L=ring.length, TM=records.length,
+        **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
+    )
+    acc = torch.where(slot_indices >= 0, last_step + 1, 0).clamp_min(0)
+    grown = fill + acc
+    fill.copy_(torch.where(acc > 0, torch.where(grown <= ring.length - 1, grown, 0), fill))

@@ -6,7 +6,7 @@ import torch
 from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
-from runtime.gdn.verify import commit_accepted, verify
+from runtime.gdn.verify import commit_accepted, commit_records, verify
 
 from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
 from ._gdn_cases import gen as make_gen
@@ -143,3 +143,45 @@ def test_verify_on_checkpoint_plus_ring(s, parity):
     o = deferred_decode(q2, a2, b2, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H,
                         out=nan_like((B, s.HV, s.V)), config=DeferredConfig(block_v=8, num_warps=1))
     parity("deferred decode after commit", o, o_ref, 1e-5)
+
+
+@pytest.mark.parametrize("s", SHAPES)
+def test_verify_to_draft_records_then_commit(s, parity):
+    """Verify writing draft records (no intermediate states) gives exactly the outputs of verify with a state
+    buffer and leaves the pool alone; commit_records then leaves every slot standing for the buffer's state at
+    its last accepted step (1e-5), by appending to the ring where the drafts fit and folding where they do not;
+    rows that accept nothing and padding rows keep pool, ring and fill."""
+    g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 250 + s.K)
+    L = 6
+    ring = StateRing.allocate(states.shape[0], s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
+    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
+    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
+    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE))
+    fill = torch.randint(0, L, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    fill[:4] = torch.tensor([L - 1, 0, 1, 0], dtype=torch.int32)
+    last = torch.randint(-1, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    last[:4] = torch.tensor([T - 1, 0, 1, -1], dtype=torch.int32)  # fold, append, append, nothing
+    ref = verify(qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx, num_k_heads=s.H, num_tokens=T,
+                 out=nan_like((B * T, s.HV, s.V)), ring=ring, fill=fill)
+    records = StateRing.allocate(buffer.shape[0], s.H, s.HV, s.K, s.V, length=T, device=DEVICE)
+    for t in (records.d, records.k, records.g):
+        t.fill_(float("nan"))
+    frozen, ring_before, fill_before = states.clone(), StateRing(ring.d.clone(), ring.k.clone(), ring.g.clone()), fill.clone()
+    out = verify(qkv, a, b, A_log, dt_bias, states, idx, records, buf_idx, num_k_heads=s.H, num_tokens=T,
+                 out=nan_like((B * T, s.HV, s.V)), ring=ring, fill=fill)
+    valid = idx >= 0
+    rows = torch.arange(B * T, device=DEVICE) // T
+    assert torch.equal(out[valid[rows]], ref[valid[rows]]) and torch.equal(states, frozen)
+    commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H)
+    keep = valid & (last >= 0)
+    used = idx[keep].long()
+    now = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill[keep].long())
+    parity("committed draft records", now, buffer[buf_idx[keep].long(), last[keep].long()], 1e-5)
+    grown = fill_before[keep] + last[keep] + 1
+    assert torch.equal(fill[keep], torch.where(grown <= L - 1, grown, 0).to(torch.int32))
+    assert (fill[keep] == 0).any() and (fill[keep] > 0).any()  # both paths ran
+    same = ~keep
+    assert torch.equal(fill[same], fill_before[same])
+    untouched = torch.ones(states.shape[0], dtype=torch.bool, device=DEVICE)
+    untouched[used] = False
+    assert torch.equal(states[untouched], frozen[untouched]) and torch.equal(ring.d[untouched], ring_before.d[untouched])

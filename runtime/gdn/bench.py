@@ -547,6 +547,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="time tile choices instead of the comparison (deferred: only the deferred decode and verify)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
+    parser.add_argument("--dispatch-only", action="store_true",
+                        help="only re-time the dispatch rows (L=16), judged against the dispatch target")
     parser.add_argument("--lengths", type=int, nargs="+", default=list(bench_deferred.RING_LENGTHS),
                         help="ring lengths L of the deferred-write rows")
     args = parser.parse_args(argv)
@@ -575,15 +577,20 @@ def main(argv: list[str] | None = None) -> None:
                     [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"
                 )
             return
-        chunk, recurrent, gate, norm = (None,) * 4 if args.deferred_only else _fla_peers()
-        rows = bench_decode(copy_gbs, recurrent)
-        rows += bench_deferred.bench_deferred(copy_gbs, peers, tuple(args.lengths))
-        rows += bench_deferred.bench_verify(copy_gbs, peers, VERIFY_TILE)
-        if not args.deferred_only:
+        chunk, recurrent, gate, norm = (None,) * 4 if args.deferred_only or args.dispatch_only else _fla_peers()
+        if args.dispatch_only:
+            rows = bench_deferred.bench_dispatch(peers)
+        else:
+            rows = bench_decode(copy_gbs, recurrent)
+            rows += bench_deferred.bench_deferred(copy_gbs, peers, tuple(args.lengths))
+            rows += bench_deferred.bench_verify(copy_gbs, peers, VERIFY_TILE)
+        if not (args.deferred_only or args.dispatch_only):
             rows += [_gating_row(T, copy_gbs, gate) for T in (1, 256, 16384)]
             rows += [_norm_row(T, copy_gbs, norm) for T in (1, 256, 16384)]
             rows += bench_prefill(copy_gbs, chunk)
     targets = check_targets(rows)
+    if args.dispatch_only:  # the other targets have no rows in this run
+        targets = {k: v for k, v in targets.items() if k.startswith("dispatch")}
     benchkit.write_results(
         args.json, "gdn", rows, ceilings, fla_core=_fla_version(), sglang=sgl, summary=summarize(rows),
         targets=targets,

@@ -96,10 +96,11 @@ class RingCase:
         per_row = self.state_bytes + 4 * ((live + 1) * (self.HV * V + self.H * K + self.HV))
         return int(self.B * per_row) + self.io_bytes
 
-    def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None) -> float | None:
+    def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None,
+                      rings_empty: bool = False) -> float | None:
         def call(idx: torch.Tensor, fill: torch.Tensor) -> object:
             return deferred_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, idx,
-                                   fill, num_k_heads=self.H, out=self.out, config=config)
+                                   fill, num_k_heads=self.H, out=self.out, config=config, rings_empty=rings_empty)
 
         return _time([lambda i=i, f=f: call(i, f) for i, f in self._steps(pattern)])
 
@@ -163,15 +164,33 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                 "bytes": case.read_only_bytes(), "tile": _tile(best),
             })
             if L == 16:
-                cfg = step_config(B, case.HV)
-                mode = "in-place" if cfg.flush_all else "deferred"
-                ours_d = case.time_deferred("empty" if cfg.flush_all else "staggered", config=cfg)
-                peers_t = [t for t in (in_place, sgl_packed) if t is not None]
-                rows.append({"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": mode, "ours_us": ours_d,
-                             "in_place_us": in_place, "sgl_packed_us": sgl_packed,
-                             "x_best": _ratio(min(peers_t), ours_d) if peers_t else None, "tile": _tile(cfg)})
+                rows.append(_dispatch_row(case, tp, B, in_place, sgl_packed))
             del case
             torch.cuda.empty_cache()
+    return rows
+
+
+def _dispatch_row(case: RingCase, tp: str, B: int, in_place: float | None, sgl_packed: float | None) -> dict:
+    """:func:`step_config`'s choice at ``(tp, B)`` against the better of our in-place kernel and SGLang's packed
+    decode. Its in-place mode is timed in its steady state: every row flushed last step, so the rings are empty
+    and the host knows it (``rings_empty``)."""
+    cfg = step_config(B, case.HV)
+    ours = case.time_deferred("empty" if cfg.flush_all else "staggered", config=cfg, rings_empty=cfg.flush_all)
+    peers_t = [t for t in (in_place, sgl_packed) if t is not None]
+    return {"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": "in-place" if cfg.flush_all else "deferred",
+            "ours_us": ours, "in_place_us": in_place, "sgl_packed_us": sgl_packed,
+            "x_best": _ratio(min(peers_t), ours) if peers_t else None, "tile": _tile(cfg)}
+
+
+def bench_dispatch(peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """Only the dispatch rows (L=16): a re-time of the dispatch rule without the tile and L sweep."""
+    packed = peers.packed_decode if peers else None
+    rows = []
+    for tp, B in itertools.product(TP_HEADS, BATCHES):
+        case = RingCase(tp, B, 16)
+        rows.append(_dispatch_row(case, tp, B, case.time_in_place(), case.time_sgl_packed(packed)))
+        del case
+        torch.cuda.empty_cache()
     return rows
 
 

@@ -15,7 +15,8 @@ The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each
 themselves when requests start at different steps; a forced flush also shifts a row's phase.
 
 Small batches, where the checkpoint read does not pay for the extra work, run every row as a flush
-(:func:`deferred_writes_pay`): the in-place step, ring drained first if any entries are live.
+(:func:`deferred_writes_pay`): the in-place step, ring drained first if any entries are live, and the
+in-place kernel itself once the caller says every ring is empty (``rings_empty``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import triton
 import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
+from runtime.gdn.decode import packed_decode
 from runtime.gdn.state_tile import (
     delta_rule_rows,
     launch_shape,
@@ -52,7 +54,7 @@ class StateRing:
 
     @classmethod
     def allocate(cls, slots: int, num_k_heads: int, num_v_heads: int, head_k: int, head_v: int, *,
-                 length: int, device: torch.device | str = "cuda") -> "StateRing":
+                 length: int, device: torch.device | str = "cuda") -> StateRing:
         if length < 1:
             raise ValueError(f"ring length must be >= 1, got {length}")
         f32 = {"dtype": torch.float32, "device": device}
@@ -259,13 +261,17 @@ def deferred_decode(
     scale: float | None = None,
     out: torch.Tensor | None = None,
     config: DeferredConfig | None = None,
+    rings_empty: bool = False,
 ) -> torch.Tensor:
     """One decode token per request on checkpoint + ring; returns ``[B, HV, V]`` (default dtype: ``mixed_qkv``'s).
 
     ``fill: [B]`` int32, entries live in each row's slot ring (``0..L-1``); ``flush: [B]`` (optional, nonzero
     forces the row's state into the pool this step); ``next_fill_out: [B]`` int32 (optional) receives the
     rows' fill for the next step. Padding rows (negative slot) give zeros and touch neither pool nor ring.
-    Without ``config`` the batch size picks the mode (:func:`deferred_writes_pay`).
+    Without ``config`` the batch size picks the mode (:func:`deferred_writes_pay`). ``rings_empty``: the
+    caller knows no row's ring holds entries (the in-place mode's steady state: every row flushed on its last
+    step, which the host knows without a sync); the in-place mode then is :func:`packed_decode` itself and
+    reads neither ring nor ``fill``.
     """
     if pool.ndim != 4 or pool.stride(-1) != 1:
         raise ValueError("pool must be [slots, HV, V, K] with K contiguous")
@@ -288,6 +294,11 @@ def deferred_decode(
     if B == 0:
         return out
     cfg = config or step_config(B, HV)
+    if cfg.flush_all and rings_empty:
+        packed_decode(mixed_qkv, a, b, A_log, dt_bias, pool, slot_indices, num_k_heads=H, scale=scale, out=out)
+        if next_fill_out is not None:
+            next_fill_out.zero_()
+        return out
     grid, sizes = launch_shape(B, H, pool.shape, cfg.block_v)
     block_rows = min(cfg.block_rows, sizes["BV"])
     if sizes["BV"] % block_rows:

@@ -15,7 +15,20 @@ from runtime.gdn.deferred_decode import (
     step_config,
 )
 
-from ._gdn_cases import DEVICE, ODD, TINY, TP1, TP4, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
+from ._gdn_cases import (
+    DEVICE,
+    ODD,
+    TINY,
+    TP1,
+    TP4,
+    nan_like,
+    params,
+    pool,
+    randn,
+    rel_err,
+    slot_indices,
+    step_inputs,
+)
 from ._gdn_cases import gen as make_gen
 
 CASES = [
@@ -72,7 +85,7 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
     plain[idx[valid].long()] = _live_states(states, ring, idx[valid], fill[valid])
     outs, refs, worst, flushed_any = [], [], 0.0, 0
     flush_all = (cfg or step_config(B, s.HV)).flush_all
-    for step in range(3 * L + 2):
+    for _step in range(3 * L + 2):
         qkv, a, b = step_inputs(s, B, g0)
         force = (torch.rand(B, generator=g0, device=DEVICE) < 0.2).to(torch.int32)
         nxt = torch.full((B,), -7, dtype=torch.int32, device=DEVICE)
@@ -176,3 +189,29 @@ def test_rejects_a_ring_that_does_not_fit_the_pool():
         deferred_decode(qkv, a, b, A_log, dt_bias, states, wrong, idx, idx, num_k_heads=s.H)
     with pytest.raises(ValueError, match="length"):
         StateRing.allocate(3, s.H, s.HV, s.K, s.V, length=0, device=DEVICE)
+
+
+def test_in_place_mode_on_empty_rings_is_the_in_place_kernel():
+    """With every ring empty (``rings_empty``), the in-place mode runs the in-place kernel itself: outputs
+    and states match the plain decode step (1e-5), ring and ``fill`` are never read (poisoned here), padding
+    rows stay zero and untouched, and ``next_fill_out`` reads 0 for every row."""
+    s, L = ODD, 4
+    g0 = make_gen(311)
+    B = 6
+    qkv, a, b = step_inputs(s, B, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 2 * B, g0)
+    ring = _ring(s, 2 * B, L, g0)
+    ring_before = _clone(ring)
+    idx = slot_indices(B, 2 * B, g0, padding=1)
+    poisoned_fill = torch.full((B,), 10**6, dtype=torch.int32, device=DEVICE)  # read, it would fault or corrupt
+    plain = states.clone()
+    ref = naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
+    nxt = torch.full((B,), -7, dtype=torch.int32, device=DEVICE)
+    out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, poisoned_fill, num_k_heads=s.H,
+                          next_fill_out=nxt, out=nan_like((B, s.HV, s.V)), config=IN_PLACE, rings_empty=True)
+    valid = idx >= 0
+    assert rel_err(out[valid], ref[valid]) < 1e-5 and rel_err(states, plain) < 1e-5
+    assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
+    assert torch.equal(ring.d, ring_before.d) and torch.equal(ring.k, ring_before.k) and torch.equal(ring.g, ring_before.g)
+    assert not nxt.any()

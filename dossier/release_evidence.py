@@ -469,17 +469,19 @@ def release_notes(project: Project) -> Callable[[Card], tuple[str, str]]:
         v = lock.verdict(card, dates)
         if v is None:
             return "", ""
-        proof = ""
+        proof, folded = "", False
         if v.kind == RELEASE_DIFF and v.evidence is not None:
             e = v.evidence
             side = "added" if e.change == ADDED else "removed"
+            # the release that proves the change is usually the first to ship it: say so here, not on a line of its own
+            folded = v.shipped is not None and v.removed is None and v.shipped.new.version == e.new.version
             proof = (
                 f"**Evidence (release diff, not the PR's own diff).** Match on {side} line(s) "
                 f"{', '.join(map(str, e.lines))} of {code(e.file)} between SGLang {e.old.version} "
-                f"(built {e.old.built}{_absent(e.old)}) and {e.new.version} (built {e.new.built}{_absent(e.new)}); "
-                f"checked {lock.cards[card.pr].recorded}."
+                f"(built {e.old.built}{_absent(e.old)}) and {e.new.version} (built {e.new.built}{_absent(e.new)})"
+                f"{', the first release shipping it' if folded else ''}; checked {lock.cards[card.pr].recorded}."
             )
-        shipped = shipped_line(v)
+        shipped = "" if folded else shipped_line(v)
         return proof, (f"**Releases.** {shipped[:1].upper()}{shipped[1:]}." if shipped else "")
 
     return notes

@@ -196,6 +196,18 @@ def test_render_and_show_name_the_kind_and_the_releases(setup):
     assert "removed line(s)" in " ".join(shown.split())
 
 
+def test_render_says_shipped_once_when_the_proving_release_first_ships_it(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    history = (skill_dir(Project.load(root)) / "references/pr-history.md").read_text()
+    sections = history.split("\n### #")[1:]
+    folded = [s for s in sections if ", the first release shipping it; checked" in s]
+    assert folded, "no card whose proving release is its first shipping release"
+    assert all("**Releases.**" not in s for s in folded)
+    assert any("**Releases.**" in s for s in sections)  # a removal still gets its own line
+
+
 def test_a_changed_fragment_makes_the_release_evidence_stale(setup):
     root, cache = setup
     verify(root, cache, "--record")

@@ -373,13 +373,19 @@ def judge(card: Card, history: History, built: dict[str, str],
     return Verdict(kind, evidence, shipped, removed, tuple(findings))
 
 
-def shipped_line(verdict: Verdict) -> str:
-    """"shipped in SGLang 0.5.9 (built 2026-02-20); removed in 0.5.17 (built ...)" or ""."""
+def shipped_line(verdict: Verdict, where: Callable[[str], str] = str) -> str:
+    """"shipped in SGLang 0.5.9 (built 2026-02-20), file.py line(s) 12; removed in 0.5.17 (built ...)" or "".
+    ``where`` formats the file name (render wraps it in backticks)."""
+    def at(e: Event) -> str:
+        return f", {where(PurePosixPath(e.file).name)} line(s) {', '.join(map(str, e.lines[:4]))}"
+
     parts = []
     if verdict.shipped is not None:
-        parts.append(f"shipped in SGLang {verdict.shipped.new.version} (built {verdict.shipped.new.built})")
+        e = verdict.shipped
+        parts.append(f"shipped in SGLang {e.new.version} (built {e.new.built}){at(e)}")
     if verdict.removed is not None:
-        parts.append(f"removed in {verdict.removed.new.version} (built {verdict.removed.new.built})")
+        e = verdict.removed
+        parts.append(f"removed in {e.new.version} (built {e.new.built}){at(e) if verdict.shipped is None else ''}")
     return "; ".join(parts)
 
 
@@ -481,7 +487,7 @@ def release_notes(project: Project) -> Callable[[Card], tuple[str, str]]:
                 f"(built {e.old.built}{_absent(e.old)}) and {e.new.version} (built {e.new.built}{_absent(e.new)})"
                 f"{', the first release shipping it' if folded else ''}; checked {lock.cards[card.pr].recorded}."
             )
-        shipped = "" if folded else shipped_line(v)
+        shipped = "" if folded else shipped_line(v, code)
         return proof, (f"**Releases.** {shipped[:1].upper()}{shipped[1:]}." if shipped else "")
 
     return notes

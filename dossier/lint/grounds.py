@@ -51,3 +51,47 @@ def diff_hunks(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
         hunks = [h for f in ev.files for h in f.hunks]
     # the lines only: a name that is only in a hunk header (the enclosing def) is not what changed
     return ["\n".join(ln.text for ln in h.lines) for h in hunks]
+
+
+@ground
+def shipping_release(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
+    """The release that first shipped the change (cards/evidence.lock's first ``added`` event, for the
+    card's current key fragment), read from the synced release cache: the hunks of that release diff that
+    carry the match, or, for the whole change, the card's named files as that release has them."""
+    event = _shipping_event(card, ctx)
+    trees = _release_trees(ctx)
+    if event is None or event.new.version not in trees or event.old.version not in trees:
+        return None
+    new = trees[event.new.version]
+    if hunk_of_match:
+        from dossier.release_evidence import unified
+
+        files = unified(event.file, trees[event.old.version].text(event.file), event.file, new.text(event.file))
+        hunks = [h for f in files for h in f.hunks
+                 if any(ln.new_lineno in event.lines for ln in h.lines if ln.new_lineno is not None)]
+        return ["\n".join(ln.text for ln in h.lines) for h in hunks] or None
+    paths = dict.fromkeys((*card.all_files, card.key_fragment.file, event.file))
+    return [t for p in paths if (t := new.text(p)) is not None] or None
+
+
+def _shipping_event(card: Card, ctx):
+    from dossier.evidence import key_sha
+    from dossier.release_evidence import ADDED, read_release_lock
+
+    lock = ctx.memo.get("release-lock")
+    if lock is None:
+        lock = ctx.memo["release-lock"] = read_release_lock(ctx.project.root)
+    history = lock.cards.get(card.pr)
+    if history is None or history.key_fragment != key_sha(card.key_fragment):
+        return None
+    return next((e for e in history.events if e.change == ADDED), None)
+
+
+def _release_trees(ctx) -> dict:
+    """The synced releases by version ($DOSSIER_RELEASES, else <root>/.dossier/releases); {} when none."""
+    from dossier.releases import cache_dir, synced
+    from dossier.source_tree import SourceTree
+
+    if "release-trees" not in ctx.memo:
+        ctx.memo["release-trees"] = {r.version: SourceTree.release(r) for r in synced(cache_dir(ctx.project.root))}
+    return ctx.memo["release-trees"]

@@ -262,3 +262,27 @@ def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):
     root = write_project(tmp_path / "p", [make_card(100)])
     result = runner.invoke(app, ["for-version", "0.5.10", "--root", str(root)])
     assert result.exit_code == 2 and "releases verify --record" in result.output
+
+
+def _d213(root: Path) -> set[str]:
+    out = lint(root, "--verbose").output
+    return {line.split(":")[0].rsplit("/", 1)[-1] for line in out.splitlines() if " D213 " in line}
+
+
+def test_release_that_shipped_the_change_grounds_the_implementation(setup, monkeypatch):
+    """With the release cache synced, D213 looks the implementation's identifiers up in the card's named files
+    as the release that first shipped its line has them (#101: 0.2.0's qwen3_next.py)."""
+    root, cache = setup
+    grounded = "Adds Model.split_heads beside Model.fused_widget and keeps Model.forward as it was; the heads " \
+               "are split once per call instead of twice, which the release diff of the model file shows."
+    ungrounded = "Adds Model.reshape_qkvz_heads beside Model.gather_packed_rows and the interleave_groups helper; " \
+                 "the heads are split once per call instead of twice in the projection path."
+    for text, expected in ((grounded, set()), (ungrounded, {"101.yaml"})):
+        card = yaml.safe_load((root / "cards/101.yaml").read_text())
+        card["implementation"] = text
+        (root / "cards/101.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+        verify(root, cache, "--record")
+        monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+        assert _d213(root) & {"101.yaml"} == expected
+        monkeypatch.delenv("DOSSIER_RELEASES")  # no release cache (CI): nothing to ground against
+        assert "101.yaml" not in _d213(root)

@@ -15,6 +15,8 @@ REPLACED = ("superseded", "reverted")
 
 #: PR numbers outside 1..MAX_PR are typos (GitHub's numbers are far below it)
 MAX_PR = 9_999_999
+#: how a key_fragment.explain declares its match a pointer, not the PR's own line
+POINTER = "Unverified:"
 
 _text = Spec("str")
 _texts = Spec("list", items=_text)
@@ -247,6 +249,12 @@ class KeyFragment:
     explain: str
     #: where the behaviour lives today, when later PRs rewrote the changed lines
     today: Place | None = None
+
+    @property
+    def pointer(self) -> bool:
+        """The card says no source holds the PR's own lines (explain starts "Unverified:"): the match points at
+        the existing code the PR targeted, not at a line it wrote."""
+        return self.explain.lstrip().startswith(POINTER)
 
 
 @dataclass(frozen=True)

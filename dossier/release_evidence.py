@@ -316,12 +316,18 @@ def judge(card: Card, history: History, built: dict[str, str],
     first_seen = history.present[0][0] if history.present else None
     findings: list[tuple[str, str]] = []
     if card.state != "merged" or card.merged_at is None:
+        if card.key_fragment.pointer:
+            # a pointer names code the PR meant to change: it must exist, and its presence is not the PR shipping
+            if not history.present:
+                findings.append(("D315", f"#{card.pr}'s key fragment is a pointer (explain starts \"Unverified:\"), "
+                                         "yet no release scanned holds it: point at code a release has"))
         # text already in the first release scanned predates what the scan can attribute to this PR
-        if history.present and first_seen != history.first:
+        elif history.present and first_seen != history.first:
             spans = ", ".join(a if a == b else f"{a}..{b}" for a, b in history.present)
             findings.append(("D315", f"#{card.pr} is {card.state} (never merged), yet its match is in SGLang "
                                      f"{spans}: the state or the fragment is wrong"))
-        removed = next((e for e in events if e.change == REMOVED), None)
+        # when the code a pointer names left SGLang says nothing about the PR
+        removed = None if card.key_fragment.pointer else next((e for e in events if e.change == REMOVED), None)
         return Verdict(RELEASE_SCAN, None, None, removed, tuple(findings))
     merged = card.merged_at
     before = [v for v in versions if _date(built[v]) < merged]

@@ -51,7 +51,8 @@ HINTS = {
             "not a line this PR added",
     "D313": "a change merged weeks before a release is in it: check merged_at, state, and key_fragment.match",
     "D314": "choose a line the PR added that no earlier release holds (see `dossier releases verify`)",
-    "D315": "check the PR's state; if it is right, choose a match only the PR's own lines carry",
+    "D315": "check the PR's state; if it is right, choose a match only the PR's own lines carry (or, when no "
+            "source holds them, say so: explain starting 'Unverified:', match naming the code the PR targeted)",
 }
 
 
@@ -71,7 +72,8 @@ def not_distinctive(card: Card, doc, ctx) -> Iterator[Finding]:
     yield from _findings(card, ctx, "D314", "key_fragment.match#value")
 
 
-@rule("D315", "an open or closed-unmerged PR's fragment appears in a release", scope="card")
+@rule("D315", "an open or closed-unmerged PR's fragment appears in a release (a declared pointer: in none)",
+      scope="card")
 def unmerged_but_released(card: Card, doc, ctx) -> Iterator[Finding]:
     yield from _findings(card, ctx, "D315", "state#value")
 

@@ -70,6 +70,11 @@ CARDS = {
     108: make_card(108, state="open", merged_at=None, status="candidate", key_fragment=kf("def not_yet(")),
     # an unmerged PR's match that every release since the first scanned has: nothing to attribute
     119: make_card(119, state="closed", merged_at=None, status="candidate", key_fragment=kf("def forward(")),
+    # no source holds these unmerged PRs' lines: their explains declare the match a pointer to existing code
+    120: make_card(120, state="closed", merged_at=None, status="adjacent", key_fragment={
+        **kf("def fused_widget("), "explain": "Unverified: fused_widget is the function the PR meant to change."}),
+    121: make_card(121, state="open", merged_at=None, status="candidate", key_fragment={
+        **kf("def no_such_code("), "explain": "Unverified: no_such_code names nothing any release holds."}),
     # reverted by #110 before the next release was built: need not ship
     109: make_card(109, merged_at=dt.date(2026, 3, 2), status="reverted", superseded_by=[110],
                    key_fragment=kf("def reverted_soon(")),
@@ -154,6 +159,10 @@ def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     assert not {c for c in codes if c[0] in ("114.yaml", "116.yaml")}
     assert ("117.yaml", "D312") in codes and ("118.yaml", "D314") in codes
     assert ("119.yaml", "D315") not in codes
+    # a declared pointer arriving in a release is not the PR shipping (an undeclared match is: #107);
+    # a pointer to code no release holds points at nothing; neither is proven (D301 stays)
+    assert {c for c in codes if c[0] == "120.yaml"} == {("120.yaml", "D301")}
+    assert {c for c in codes if c[0] == "121.yaml"} == {("121.yaml", "D315"), ("121.yaml", "D301")}
     assert {c for c in codes if c[0] == "115.yaml"} == {("115.yaml", "D313"), ("115.yaml", "D301")}
     # D301 only where neither kind of evidence exists
     unverified = {f for f, code in codes if code == "D301"}
@@ -168,6 +177,8 @@ def test_a_removal_and_a_moved_file_are_proven(setup):
     removal = lock.verdict(project.card(105))
     assert removal.kind == RELEASE_DIFF and removal.evidence.change == REMOVED
     assert (removal.evidence.old.version, removal.evidence.new.version) == ("0.1.0.post1", "0.2.0")
+    # the code a pointer names left in 0.3.0: that is not the closed PR's change being removed
+    assert lock.verdict(project.card(120)).removed is None
     moved = lock.verdict(project.card(106))
     assert moved.kind == RELEASE_DIFF and moved.evidence.file == f"python/sglang/{MOVED}"
     assert moved.shipped.new.version == "0.3.0"

@@ -43,7 +43,8 @@ CARD = Spec(
             doc="The changed line(s) that carry the change",
             fields={
                 "file": Spec("str", doc="A file the PR changed (path in the PR diff)", nonempty=True, relpath=True),
-                "match": Spec("str", doc="A short string found on a changed line of that file", nonempty=True),
+                "match": Spec("str", doc="A short string found on a changed line of that file (with an explain "
+                                              "starting 'Unverified:', on the code the PR targeted)", nonempty=True),
                 "explain": Spec("str", doc="Our own pseudo-fragment / explanation of those lines", nonempty=True),
                 "today": Spec(
                     "map",

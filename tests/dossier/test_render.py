@@ -189,3 +189,15 @@ def test_card_validation_puts_sglang_commands_first_and_labels_repository_ones(t
     native = history.index("- python -m sglang.test.few_shot_gsm8k")
     repo = history.index("- Dossier repository only ([reference kernels](reference-kernels.md)): python -m pytest tests/runtime/gdn")
     assert native < repo
+
+
+def test_a_pointer_fragment_is_not_called_a_changed_line(tmp_path):
+    pointer = make_card(6, state="closed", merged_at=None, status="candidate")
+    pointer["key_fragment"] = {**pointer["key_fragment"],
+                               "explain": "Unverified: no source holds the PR's lines; this names the code it targeted."}
+    root = write_project(tmp_path, [make_card(5), pointer])
+    history = render(root)["references/pr-history.md"]
+    sections = {part.split(" ", 1)[0]: part for part in history.split("### #")[1:]}
+    five, six = sections["5"], sections["6"]
+    assert "the changed line matching" in five and "the code the PR targeted" not in five
+    assert "the code the PR targeted, matching" in six and "the changed line matching" not in six

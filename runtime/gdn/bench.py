@@ -570,7 +570,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     with torch.inference_mode():
         if args.sweep:
-            rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs)
+            rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs, peers)
             benchkit.write_results(args.json, "gdn-sweep", rows, ceilings)
             for kernel in ("decode", "deferred", "verify", "gating", "gated_norm"):
                 benchkit.print_table(

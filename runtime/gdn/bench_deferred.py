@@ -33,10 +33,9 @@ RING_LENGTHS = (4, 8, 16, 32)
 DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
-TILE_CANDIDATES = [DeferredConfig(32, 16, 1), DeferredConfig(32, 8, 1), DeferredConfig(64, 8, 1),
-                   DeferredConfig(128, 16, 4, prefetch=True)]
-DEFERRED_CHOICES = [(32, 8, 1), (64, 8, 1), (16, 8, 1), (32, 16, 1), (32, 8, 2), (64, 16, 2), (64, 16, 4),
-                    (128, 16, 4), (128, 32, 8)]  # (block_v, block_rows, num_warps)
+TILE_CANDIDATES = [DeferredConfig(8, 1), DeferredConfig(16, 1), DeferredConfig(16, 2), DeferredConfig(32, 4)]
+DEFERRED_CHOICES = [(8, 1), (16, 1), (16, 2), (32, 2), (32, 4), (64, 4), (128, 8)]  # (block_v, num_warps)
+VERIFY_CHOICES = [(2, 1), (4, 1), (8, 1), (8, 2), (16, 2)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
 
@@ -96,21 +95,21 @@ class RingCase:
         per_row = self.state_bytes + 4 * ((live + 1) * (self.HV * V + self.H * K + self.HV))
         return int(self.B * per_row) + self.io_bytes
 
-    def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None,
-                      rings_empty: bool = False) -> float | None:
+    def deferred_calls(self, pattern: str = "staggered", config: DeferredConfig | None = None,
+                       rings_empty: bool = False) -> list[Callable[[], object]]:
         def call(idx: torch.Tensor, fill: torch.Tensor) -> object:
             return deferred_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, idx,
                                    fill, num_k_heads=self.H, out=self.out, config=config, rings_empty=rings_empty)
 
-        return _time([lambda i=i, f=f: call(i, f) for i, f in self._steps(pattern)])
+        return [lambda i=i, f=f: call(i, f) for i, f in self._steps(pattern)]
 
-    def time_in_place(self) -> float | None:
-        return _time([lambda i=i: packed_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i,
-                                                num_k_heads=self.H, out=self.out) for i in self.idx])
+    def in_place_calls(self, pattern: str | None = None) -> list[Callable[[], object]]:
+        """Our in-place kernel over the slot sets (``pattern``: over the same step list as the deferred calls)."""
+        idx = self.idx if pattern is None else [i for i, _ in self._steps(pattern)]
+        return [lambda i=i: packed_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i,
+                                          num_k_heads=self.H, out=self.out) for i in idx]
 
-    def time_sgl_replayssm(self, fn: Callable | None) -> float | None:
-        if fn is None:
-            return None
+    def sgl_replayssm_calls(self, fn: Callable) -> list[Callable[[], object]]:
         out = self.out.view(self.B, 1, self.HV, V)
 
         def call(idx: torch.Tensor, fill: torch.Tensor) -> object:
@@ -119,15 +118,33 @@ class RingCase:
                       g_cache=self.ring.g, out=out, ssm_state_indices=idx, write_pos=fill,
                       use_qk_l2norm_in_kernel=True)
 
-        return _time([lambda i=i, f=f: call(i, f) for i, f in self._steps("staggered")])
+        return [lambda i=i, f=f: call(i, f) for i, f in self._steps("staggered")]
 
-    def time_sgl_packed(self, fn: Callable | None) -> float | None:
-        if fn is None:
-            return None
+    def sgl_packed_calls(self, fn: Callable, pattern: str | None = None) -> list[Callable[[], object]]:
         out = self.out.view(self.B, 1, self.HV, V)
-        return _time([lambda i=i: fn(mixed_qkv=self.qkv, a=self.a, b=self.b, A_log=self.A_log, dt_bias=self.dt_bias,
-                                     scale=K**-0.5, initial_state=self.pool, out=out, ssm_state_indices=i,
-                                     use_qk_l2norm_in_kernel=True) for i in self.idx])
+        idx = self.idx if pattern is None else [i for i, _ in self._steps(pattern)]
+        return [lambda i=i: fn(mixed_qkv=self.qkv, a=self.a, b=self.b, A_log=self.A_log, dt_bias=self.dt_bias,
+                               scale=K**-0.5, initial_state=self.pool, out=out, ssm_state_indices=i,
+                               use_qk_l2norm_in_kernel=True) for i in idx]
+
+    def calls(self, kernel: str, peers: sglang_peers.SglangKernels | None = None) -> list[Callable[[], object]]:
+        """The step list of ``kernel`` (``in_place``, ``deferred`` or ``sgl_replayssm``) by name."""
+        if kernel == "sgl_replayssm":
+            return self.sgl_replayssm_calls(peers.replayssm_decode)
+        return self.deferred_calls() if kernel == "deferred" else self.in_place_calls()
+
+    def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None,
+                      rings_empty: bool = False) -> float | None:
+        return _time(self.deferred_calls(pattern, config, rings_empty))
+
+    def time_in_place(self, pattern: str | None = None) -> float | None:
+        return _time(self.in_place_calls(pattern))
+
+    def time_sgl_replayssm(self, fn: Callable | None) -> float | None:
+        return None if fn is None else _time(self.sgl_replayssm_calls(fn))
+
+    def time_sgl_packed(self, fn: Callable | None, pattern: str | None = None) -> float | None:
+        return None if fn is None else _time(self.sgl_packed_calls(fn, pattern))
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -145,12 +162,11 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
     packed = peers.packed_decode if peers else None
     rows = []
     for tp, B in itertools.product(TP_HEADS, BATCHES):
-        in_place = sgl_packed = None
-        best = None
+        in_place = best = None
         for L in sorted(lengths, key=lambda x: x != 16):  # L = 16 first: it picks the tile
             case = RingCase(tp, B, L)
             if best is None:
-                in_place, sgl_packed = case.time_in_place(), case.time_sgl_packed(packed)
+                in_place = case.time_in_place()
                 tried = {c: case.time_deferred(config=c) for c in TILE_CANDIDATES}
                 best = min((c for c in tried if tried[c] is not None), key=tried.get, default=DeferredConfig())
             ours = case.time_deferred(config=best)
@@ -164,18 +180,20 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                 "bytes": case.read_only_bytes(), "tile": _tile(best),
             })
             if L == 16:
-                rows.append(_dispatch_row(case, tp, B, in_place, sgl_packed))
+                rows.append(_dispatch_row(case, tp, B, packed))
             del case
             torch.cuda.empty_cache()
     return rows
 
 
-def _dispatch_row(case: RingCase, tp: str, B: int, in_place: float | None, sgl_packed: float | None) -> dict:
+def _dispatch_row(case: RingCase, tp: str, B: int, sgl_packed_fn: Callable | None) -> dict:
     """:func:`step_config`'s choice at ``(tp, B)`` against the better of our in-place kernel and SGLang's packed
-    decode. Its in-place mode is timed in its steady state: every row flushed last step, so the rings are empty
-    and the host knows it (``rings_empty``)."""
+    decode, all three timed over the same list of slot sets, one after another. Its in-place mode is timed in its
+    steady state: every row flushed last step, so the rings are empty and the host knows it (``rings_empty``)."""
     cfg = step_config(B, case.HV)
-    ours = case.time_deferred("empty" if cfg.flush_all else "staggered", config=cfg, rings_empty=cfg.flush_all)
+    pattern = "empty" if cfg.flush_all else "staggered"
+    ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all)
+    in_place, sgl_packed = case.time_in_place(pattern), case.time_sgl_packed(sgl_packed_fn, pattern)
     peers_t = [t for t in (in_place, sgl_packed) if t is not None]
     return {"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": "in-place" if cfg.flush_all else "deferred",
             "ours_us": ours, "in_place_us": in_place, "sgl_packed_us": sgl_packed,
@@ -188,14 +206,14 @@ def bench_dispatch(peers: sglang_peers.SglangKernels | None) -> list[dict]:
     rows = []
     for tp, B in itertools.product(TP_HEADS, BATCHES):
         case = RingCase(tp, B, 16)
-        rows.append(_dispatch_row(case, tp, B, case.time_in_place(), case.time_sgl_packed(packed)))
+        rows.append(_dispatch_row(case, tp, B, packed))
         del case
         torch.cuda.empty_cache()
     return rows
 
 
 def _tile(cfg: DeferredConfig) -> str:
-    return f"{cfg.block_v}/{cfg.block_rows}x{cfg.num_warps}{'p' if cfg.prefetch else ''}"
+    return f"{cfg.block_v}x{cfg.num_warps}"
 
 
 def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,
@@ -238,16 +256,28 @@ def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile
     return rows
 
 
-def sweep(copy_gbs: float) -> list[dict]:
-    """Tiles of the deferred decode (staggered, L=16) and of verify; one row per (shape, choice)."""
+def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """Tiles of the deferred decode (staggered, L = 8 and 16) and of verify (T = 4), each shape with SGLang's
+    kernel timed in the same case (choice ``sglang``); one row per (shape, choice)."""
     rows = []
     for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
                                          ("TP4", 1024)), (8, 16)):
         case = RingCase(tp, B, L)
-        for choice in DEFERRED_CHOICES:
-            us = case.time_deferred(config=DeferredConfig(*choice))
-            rows.append({"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": str(choice), "us": us,
-                         "pct_floor": _ratio(100 * case.read_only_bytes() / (copy_gbs * 1e3), us)})
+        floor = case.read_only_bytes() / (copy_gbs * 1e3)
+        timed = {str(c): case.time_deferred(config=DeferredConfig(*c)) for c in DEFERRED_CHOICES}
+        timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
+        rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
+                  "pct_floor": _ratio(100 * floor, us)} for c, us in timed.items()]
         del case
+        torch.cuda.empty_cache()
+    fn = peers.target_verify if peers else None
+    for tp, B in itertools.product(TP_HEADS, (16, 64, 256)):
+        for i, tile in enumerate(VERIFY_CHOICES):
+            r = _verify_row(tp, B, 4, copy_gbs, fn if i == 0 else None, *tile)
+            rows.append({"kernel": "verify", "shape": r["shape"], "choice": str(tile), "us": r["ours_us"],
+                         "pct_floor": r["pct_floor"]})
+            if i == 0:
+                rows.append({"kernel": "verify", "shape": r["shape"], "choice": "sglang", "us": r["sgl_verify_us"],
+                             "pct_floor": _ratio(100 * r["floor_us"], r["sgl_verify_us"])})
         torch.cuda.empty_cache()
     return rows

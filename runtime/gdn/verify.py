@@ -43,7 +43,6 @@ def _verify_kernel(
     rec_k_ptr,
     rec_g_ptr,
     scale,
-    T,
     s_qkv,
     s_a,
     s_b,
@@ -68,6 +67,7 @@ def _verify_kernel(
     HAS_RING: tl.constexpr,
     RECORD: tl.constexpr,
     TM: tl.constexpr,
+    T: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -80,7 +80,7 @@ def _verify_kernel(
     tok0 = i_b.to(tl.int64) * T
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
     if slot < 0:
-        for t in range(T):
+        for t in tl.static_range(T):
             tl.store(
                 out_ptr + (tok0 + t) * s_ot + i_hv * s_oh + o_v,
                 tl.zeros([BV], dtype=tl.float32).to(out_ptr.dtype.element_ty),
@@ -101,7 +101,7 @@ def _verify_kernel(
     p_buf = buf_ptr + i_buf * s_bn + i_hv * s_bh + o_v[:, None] * s_bv + o_k[None, :] * s_bk
     rec_d, rec_k, rec_g = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_buf, i_hv, i_h, HV, H, TM, V, K)
     first_rows = pid % ((V + BV - 1) // BV) == 0
-    for t in range(T):
+    for t in tl.static_range(T):  # unrolled: every draft's inputs load up front
         tok = tok0 + t
         p_row = qkv_ptr + tok * s_qkv
         q = l2_normalize(tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0).to(tl.float32), EPS) * scale
@@ -238,7 +238,6 @@ def verify(
         *((pool, pool, pool, slot_indices) if ring is None else (ring.d, ring.k, ring.g, fill)),
         *((pool, pool, pool) if records is None else (records.d, records.k, records.g)),
         K**-0.5 if scale is None else scale,
-        T,
         mixed_qkv.stride(0),
         a.stride(0),
         b.stride(0),
@@ -251,6 +250,7 @@ def verify(
         HAS_RING=ring is not None,
         RECORD=records is not None,
         TM=1 if records is None else records.length,
+        T=T,
         num_warps=num_warps,
     )
     return out

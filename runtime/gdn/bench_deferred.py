@@ -33,9 +33,12 @@ RING_LENGTHS = (4, 8, 16, 32)
 DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
-TILE_CANDIDATES = [DeferredConfig(8, 1), DeferredConfig(16, 1), DeferredConfig(16, 2), DeferredConfig(32, 4)]
-DEFERRED_CHOICES = [(8, 1), (16, 1), (16, 2), (32, 2), (32, 4), (64, 4), (128, 8)]  # (block_v, num_warps)
-VERIFY_CHOICES = [(2, 1), (4, 1), (8, 1), (8, 2), (16, 2)]  # (block_v, num_warps)
+TILE_CANDIDATES = [DeferredConfig(32, 8, 1, pipeline=True), DeferredConfig(64, 8, 1, pipeline=True),
+                   DeferredConfig(64, 4, 1, pipeline=True), DeferredConfig(32, 8, 1), DeferredConfig(64, 8, 1)]
+DEFERRED_CHOICES = [(32, 8, 1, False), (64, 8, 1, False), (32, 8, 1, True), (64, 8, 1, True), (128, 8, 1, True),
+                    (32, 4, 1, True), (64, 4, 1, True), (64, 8, 2, True), (32, 16, 2, True),
+                    (128, 16, 4, True)]  # (block_v, block_rows, num_warps, pipeline)
+VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
 
@@ -213,7 +216,7 @@ def bench_dispatch(peers: sglang_peers.SglangKernels | None) -> list[dict]:
 
 
 def _tile(cfg: DeferredConfig) -> str:
-    return f"{cfg.block_v}x{cfg.num_warps}"
+    return f"{cfg.block_v}/{cfg.block_rows}x{cfg.num_warps}{'p' if cfg.pipeline else ''}"
 
 
 def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,

@@ -33,7 +33,6 @@ from runtime.gdn.state_tile import (
     delta_rule_rows,
     launch_shape,
     program_rows,
-    program_tile,
     replay_rows,
     ring_decays,
     ring_product,
@@ -81,18 +80,22 @@ class StateRing:
 
 @dataclass(frozen=True)
 class DeferredConfig:
-    """``block_v`` rows of one state per program, ``num_warps`` warps; ``flush_all``: every row writes its
-    state this step (the in-place step, draining any live ring entries).
+    """``block_v`` rows of one state per program, taken ``block_rows`` at a time, ``num_warps`` warps;
+    ``flush_all``: every row writes its state this step (the in-place step, draining any live ring entries).
 
-    A program loads its whole ``[block_v, K]`` checkpoint tile at once, as soon as the slot is known, and reads
-    its ring's keys once for all its rows. Default and alternatives: H200 sweeps in ``runtime/gdn/NOTES.md``."""
+    A program reads its ring's keys once for all the rows it owns, walking them in blocks. ``pipeline``: the
+    first block's checkpoint load is issued before the prologue and each next block's before the current block's
+    math, so a warp always has a block in flight (two blocks of registers). Default and alternatives: H200
+    sweeps in ``runtime/gdn/NOTES.md``."""
 
-    block_v: int = 16
+    block_v: int = 32
+    block_rows: int = 8
     num_warps: int = 1
     flush_all: bool = False
+    pipeline: bool = False
 
 
-IN_PLACE = DeferredConfig(block_v=4, num_warps=1, flush_all=True)
+IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True)
 DEFERRED_MIN_HEADS = 2048  # batch x v-heads per rank from which deferred writes win (H200, NOTES.md)
 
 
@@ -111,7 +114,7 @@ def step_config(batch: int, num_v_heads: int) -> DeferredConfig:
     heads = batch * num_v_heads
     if not deferred_writes_pay(batch, num_v_heads):
         return IN_PLACE
-    return DeferredConfig(32, 2) if heads >= WIDE_HEADS else DeferredConfig(16, 1)
+    return DeferredConfig(64, 8, 1, pipeline=True) if heads >= WIDE_HEADS else DeferredConfig(32, 8, 1, pipeline=True)
 
 
 def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,
@@ -160,28 +163,42 @@ def _deferred_decode_kernel(
     V: tl.constexpr,
     BK: tl.constexpr,
     BV: tl.constexpr,
+    BR: tl.constexpr,
     L: tl.constexpr,
     LP: tl.constexpr,
     HAS_FLUSH: tl.constexpr,
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
+    PIPELINE: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
-    i_b, i_hv, i_h, v0 = program_rows(tl.program_id(0), H, HV, V, BV)
-    o_v = v0 + tl.arange(0, BV)
+    pid = tl.program_id(0)
+    i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
     o_k = tl.arange(0, BK)
-    m_v = o_v < V
     m_k = o_k < K
-    m_h = m_v[:, None] & m_k[None, :]
-    p_out = out_ptr + i_b.to(tl.int64) * s_ob + i_hv * s_oh + o_v
+    p_out = out_ptr + i_b.to(tl.int64) * s_ob + i_hv * s_oh + v0 + tl.arange(0, BR)
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
-    # the request's own inputs do not wait for the slot; the checkpoint tile waits for nothing else
+    if slot < 0:
+        for r in range(0, BV, BR):
+            m_v = v0 + r + tl.arange(0, BR) < V
+            tl.store(p_out + r, tl.zeros([BR], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
+        return
+    p_state = pool_ptr + slot * s_pn + i_hv * s_ph + o_k[None, :] * s_pk
+    o_v = v0 + tl.arange(0, BR)
+    m_v = o_v < V
+    if PIPELINE:  # the first checkpoint block issued before the prologue (costs registers across it)
+        h_next = tl.load(p_state + o_v[:, None] * s_pv, mask=m_v[:, None] & m_k[None, :], other=0.0,
+                         eviction_policy="evict_first")
+    else:
+        h_next = tl.zeros([BR, BK], dtype=pool_ptr.dtype.element_ty)
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    flush = FLUSH_ALL | (n == L - 1)
+    if HAS_FLUSH:
+        flush = flush | (tl.load(flush_ptr + i_b) != 0)
     p_row = qkv_ptr + i_b.to(tl.int64) * s_qkv
     q = tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0).to(tl.float32)
     k = tl.load(p_row + (H + i_h) * K + o_k, mask=m_k, other=0.0).to(tl.float32)
-    v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
     g, beta = gdn_gate(
         tl.load(a_ptr + i_b.to(tl.int64) * s_a + i_hv),
         tl.load(b_ptr + i_b.to(tl.int64) * s_b + i_hv),
@@ -189,37 +206,44 @@ def _deferred_decode_kernel(
         tl.load(dt_bias_ptr + i_hv),
         THRESHOLD,
     )
-    flush = FLUSH_ALL | (n == L - 1)
-    if HAS_FLUSH:
-        flush = flush | (tl.load(flush_ptr + i_b) != 0)
-    if slot < 0:
-        tl.store(p_out, tl.zeros([BV], dtype=tl.float32).to(out_ptr.dtype.element_ty), mask=m_v)
-        return
-    p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-    h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
-    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-    o_j = tl.arange(0, LP)
-    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :], other=0.0)
     q = l2_normalize(q, EPS) * scale
     k = l2_normalize(k, EPS)
     kq = tl.sum(q * k, axis=0)
-    decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)
-    wk = w * tl.sum(k_ring * k[None, :], axis=1)
-    wq = w * tl.sum(k_ring * q[None, :], axis=1)
-    u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
-    o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
-    tl.store(p_out, o.to(out_ptr.dtype.element_ty), mask=m_v)
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+    o_j = tl.arange(0, LP)
+    if not FLUSH_ALL:
+        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)
+        wk = w * tl.sum(k_ring * k[None, :], axis=1)
+        wq = w * tl.sum(k_ring * q[None, :], axis=1)
+    for r in range(0, BV, BR):
+        o_v = v0 + r + tl.arange(0, BR)
+        m_v = o_v < V
+        m_h = m_v[:, None] & m_k[None, :]
+        p_h = p_state + o_v[:, None] * s_pv
+        if PIPELINE:  # this block arrived during the last one's math; the next one is issued before this one's
+            h = h_next.to(tl.float32)
+            o_n = o_v + BR
+            h_next = tl.load(p_state + o_n[:, None] * s_pv, mask=((r + BR < BV) & (o_n < V))[:, None] & m_k[None, :],
+                             other=0.0, eviction_policy="evict_first")
+        else:
+            h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
+        v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
+        if FLUSH_ALL:
+            h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
+            h, o = delta_rule_rows(h, q, k, v, g, beta)
+            tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+        else:
+            d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
+                             other=0.0)
+            u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
+            o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
+            tl.store(d_row + n * V + o_v, u, mask=m_v)  # a flushing row's last entry: _fold_kernel folds it
+        tl.store(p_out + r, o.to(out_ptr.dtype.element_ty), mask=m_v)
     first_rows = v0 == 0
-    if flush:  # this step's state goes to the pool: checkpoint replayed through the ring, then the step
-        h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
-        h = h * tl.exp(g) + u[:, None] * k[None, :]
-        tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
-    else:  # append the step to the ring
-        tl.store(d_row + n * V + o_v, u, mask=m_v)
-        if first_rows:
-            tl.store(g_row + n, g)
-            if i_hv % (HV // H) == 0:
-                tl.store(k_row + n * K + o_k, k, mask=m_k)
+    if (not FLUSH_ALL) & first_rows:
+        tl.store(g_row + n, g)
+        if i_hv % (HV // H) == 0:
+            tl.store(k_row + n * K + o_k, k, mask=m_k)
     if WRITE_FILL:
         if first_rows & (i_hv == 0):
             tl.store(next_fill_ptr + i_b, tl.where(flush, 0, n + 1))
@@ -266,7 +290,7 @@ def deferred_decode(
         if t is not None and (t.shape != (B,) or t.dtype not in (torch.int32, torch.int64)):
             raise ValueError(f"{name} must be an integer [B] tensor")
     if next_fill_out is not None and (next_fill_out.dtype != torch.int32 or next_fill_out.data_ptr() == fill.data_ptr()):
-        raise ValueError("next_fill_out must be an int32 tensor apart from fill (other programs of a row read fill)")
+        raise ValueError("next_fill_out must be an int32 tensor apart from fill (the fold reads fill after the step)")
     ring.check(pool, H)
     if out is None:
         out = torch.empty(B, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
@@ -281,6 +305,9 @@ def deferred_decode(
             next_fill_out.zero_()
         return out
     grid, sizes = launch_shape(B, H, pool.shape, cfg.block_v)
+    block_rows = min(cfg.block_rows, sizes["BV"])
+    if sizes["BV"] % block_rows:
+        raise ValueError(f"block_rows={cfg.block_rows} must divide block_v={sizes['BV']}")
     _deferred_decode_kernel[grid](
         mixed_qkv,
         a,
@@ -303,14 +330,18 @@ def deferred_decode(
         out.stride(0),
         out.stride(1),
         *pool.stride(),
+        BR=block_rows,
         L=ring.length,
         LP=_ring_pad(ring.length),
         HAS_FLUSH=flush is not None,
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
+        PIPELINE=cfg.pipeline,
         **sizes,
         num_warps=cfg.num_warps,
     )
+    if not cfg.flush_all:
+        _launch_fold(pool, ring, slot_indices, fill, flush, H, after_step=True)
     return out
 
 
@@ -322,6 +353,8 @@ def _fold_kernel(
     ring_k_ptr,
     ring_g_ptr,
     fill_ptr,
+    flush_ptr,
+    B,
     s_pn,
     s_ph,
     s_pv,
@@ -334,29 +367,67 @@ def _fold_kernel(
     BV: tl.constexpr,
     L: tl.constexpr,
     LP: tl.constexpr,
+    RG: tl.constexpr,
+    AFTER_STEP: tl.constexpr,
+    HAS_FLUSH: tl.constexpr,
 ):
-    """Fold each row's ``fill`` live ring entries into its checkpoint: ``decay h + (D w) K_ring``, one fp32
-    product per tile (:func:`fold_ring`)."""
-    i_b, i_hv, i_h, o_v = program_tile(tl.program_id(0), H, HV, V, BV)
-    slot = tl.load(idx_ptr + i_b).to(tl.int64)
-    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
-    if (slot < 0) | (n <= 0):
+    """Fold ring entries into checkpoints: ``decay h + (D w) K_ring``, one fp32 product per tile.
+
+    A program owns one ``[BV, K]`` tile position (v-head, v-block) of ``RG`` consecutive rows: it reads their
+    slots and fills at once and folds only the rows that need it, so rows with nothing to fold cost no program.
+    ``AFTER_STEP``: the second half of a deferred decode step, whose kernel appended the step as entry
+    ``fill``; rows that flush this step (full ring or forced) fold ``fill + 1`` entries, the others nothing.
+    Otherwise (:func:`fold_ring`) every row folds its ``fill`` live entries."""
+    NVB: tl.constexpr = (V + BV - 1) // BV
+    pid = tl.program_id(0)
+    i_hv = pid // NVB % HV
+    i_h = i_hv // (HV // H)
+    o_v = pid % NVB * BV + tl.arange(0, BV)
+    o_r = tl.arange(0, RG)
+    rows = pid // (NVB * HV) * RG + o_r
+    m_r = rows < B
+    slots = tl.load(idx_ptr + rows, mask=m_r, other=-1)
+    fills = tl.minimum(tl.load(fill_ptr + rows, mask=m_r, other=0), L - 1)
+    if AFTER_STEP:
+        due = fills == L - 1
+        if HAS_FLUSH:
+            due = due | (tl.load(flush_ptr + rows, mask=m_r, other=0) != 0)
+        fills = tl.where(due, fills + 1, 0)
+    fills = tl.where(slots >= 0, fills, 0)
+    if tl.max(fills, axis=0) == 0:
         return
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
     m_h = m_v[:, None] & m_k[None, :]
-    p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-    h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
-    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     o_j = tl.arange(0, LP)
-    decay, w = ring_decays(0.0, g_row, n, LP)
-    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :], other=0.0)
-    h = decay * h + ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, BK, LP, BV)
-    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+    for i in range(RG):
+        n = tl.sum(tl.where(o_r == i, fills, 0), axis=0)
+        if n > 0:
+            slot = tl.sum(tl.where(o_r == i, slots, 0), axis=0).to(tl.int64)
+            p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+            h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
+            d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+            decay, w = ring_decays(0.0, g_row, n, LP)
+            d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
+                             other=0.0)
+            h = decay * h + ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, BK, LP, BV)
+            tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
 
-FOLD_TILE = (32, 4)  # (block_v, num_warps) of _fold_kernel: at least 16 rows for its tl.dot
+FOLD_TILE = (32, 4, 16)  # (block_v, num_warps, rows per program) of _fold_kernel: >= 16 block rows for its tl.dot
+
+
+def _launch_fold(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, fill: torch.Tensor,
+                 flush: torch.Tensor | None, num_k_heads: int, after_step: bool) -> None:
+    block_v, num_warps, rows = FOLD_TILE
+    B = slot_indices.shape[0]
+    grid, sizes = launch_shape(triton.cdiv(B, rows), num_k_heads, pool.shape, block_v)
+    _fold_kernel[grid](
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, fill if flush is None else flush, B, *pool.stride(),
+        L=ring.length, LP=_ring_pad(ring.length), RG=rows, AFTER_STEP=after_step, HAS_FLUSH=flush is not None,
+        **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
+    )
 
 
 def _ring_pad(length: int) -> int:
@@ -377,10 +448,5 @@ def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, f
     ring.check(pool, num_k_heads)
     if B == 0:
         return
-    block_v, num_warps = FOLD_TILE
-    grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
-    _fold_kernel[grid](
-        pool, slot_indices, ring.d, ring.k, ring.g, fill, *pool.stride(), L=ring.length, LP=_ring_pad(ring.length),
-        **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
-    )
+    _launch_fold(pool, ring, slot_indices, fill, None, num_k_heads, after_step=False)
     fill.masked_fill_(slot_indices >= 0, 0)

@@ -33,11 +33,13 @@ RING_LENGTHS = (4, 8, 16, 32)
 DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
-TILE_CANDIDATES = [DeferredConfig(32, 8, 1, pipeline=True), DeferredConfig(64, 8, 1, pipeline=True),
-                   DeferredConfig(64, 4, 1, pipeline=True), DeferredConfig(32, 8, 1), DeferredConfig(64, 8, 1)]
-DEFERRED_CHOICES = [(32, 8, 1, False), (64, 8, 1, False), (32, 8, 1, True), (64, 8, 1, True), (128, 8, 1, True),
-                    (32, 4, 1, True), (64, 4, 1, True), (64, 8, 2, True), (32, 16, 2, True),
-                    (128, 16, 4, True)]  # (block_v, block_rows, num_warps, pipeline)
+TILE_CANDIDATES = [DeferredConfig(b, r, 1, pipeline=True) for b, r in ((32, 8), (64, 8), (64, 4), (128, 8), (64, 16))]
+DEFERRED_CHOICES = [  # (block_v, block_rows, num_warps, pipeline, fold tile)
+    (64, 8, 1, True, (32, 4, 16)), (32, 8, 1, True, (32, 4, 16)), (64, 8, 1, False, (32, 4, 16)),
+    (64, 4, 1, True, (32, 4, 16)), (128, 4, 1, True, (32, 4, 16)), (128, 8, 1, True, (32, 4, 16)),
+    (64, 16, 1, True, (32, 4, 16)), (64, 8, 2, True, (32, 4, 16)), (128, 16, 2, True, (32, 4, 16)),
+    (64, 8, 1, True, (16, 1, 16)), (64, 8, 1, True, (64, 4, 16)), (64, 8, 1, True, (32, 4, 4)),
+]
 VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
@@ -260,14 +262,15 @@ def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile
 
 
 def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
-    """Tiles of the deferred decode (staggered, L = 8 and 16) and of verify (T = 4), each shape with SGLang's
+    """Tiles of the deferred decode (staggered, L = 16) and of verify (T = 4), each shape with SGLang's
     kernel timed in the same case (choice ``sglang``); one row per (shape, choice)."""
     rows = []
     for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
-                                         ("TP4", 1024)), (8, 16)):
+                                         ("TP4", 1024)), (16,)):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
-        timed = {str(c): case.time_deferred(config=DeferredConfig(*c)) for c in DEFERRED_CHOICES}
+        timed = {str(c): case.time_deferred(config=DeferredConfig(c[0], c[1], c[2], pipeline=c[3], fold=c[4]))
+                 for c in DEFERRED_CHOICES}
         timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
         rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
                   "pct_floor": _ratio(100 * floor, us)} for c, us in timed.items()]

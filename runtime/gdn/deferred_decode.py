@@ -78,6 +78,9 @@ class StateRing:
                 raise ValueError(f"ring.{name} must be contiguous fp32 {list(shape)}, got {list(t.shape)} {t.dtype}")
 
 
+FOLD_TILE = (32, 4, 16)  # (block_v, num_warps, rows per program) of _fold_kernel: >= 16 block rows for its tl.dot
+
+
 @dataclass(frozen=True)
 class DeferredConfig:
     """``block_v`` rows of one state per program, taken ``block_rows`` at a time, ``num_warps`` warps;
@@ -85,14 +88,15 @@ class DeferredConfig:
 
     A program reads its ring's keys once for all the rows it owns, walking them in blocks. ``pipeline``: the
     first block's checkpoint load is issued before the prologue and each next block's before the current block's
-    math, so a warp always has a block in flight (two blocks of registers). Default and alternatives: H200
-    sweeps in ``runtime/gdn/NOTES.md``."""
+    math, so a warp always has a block in flight (two blocks of registers). ``fold``: the flush launch's
+    ``(block_v, num_warps, rows per program)``. Default and alternatives: H200 sweeps in ``runtime/gdn/NOTES.md``."""
 
     block_v: int = 32
     block_rows: int = 8
     num_warps: int = 1
     flush_all: bool = False
     pipeline: bool = False
+    fold: tuple[int, int, int] = FOLD_TILE
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True)
@@ -341,7 +345,7 @@ def deferred_decode(
         num_warps=cfg.num_warps,
     )
     if not cfg.flush_all:
-        _launch_fold(pool, ring, slot_indices, fill, flush, H, after_step=True)
+        _launch_fold(pool, ring, slot_indices, fill, flush, H, cfg.fold, after_step=True)
     return out
 
 
@@ -415,12 +419,9 @@ def _fold_kernel(
             tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
 
-FOLD_TILE = (32, 4, 16)  # (block_v, num_warps, rows per program) of _fold_kernel: >= 16 block rows for its tl.dot
-
-
 def _launch_fold(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, fill: torch.Tensor,
-                 flush: torch.Tensor | None, num_k_heads: int, after_step: bool) -> None:
-    block_v, num_warps, rows = FOLD_TILE
+                 flush: torch.Tensor | None, num_k_heads: int, tile: tuple[int, int, int], after_step: bool) -> None:
+    block_v, num_warps, rows = tile
     B = slot_indices.shape[0]
     grid, sizes = launch_shape(triton.cdiv(B, rows), num_k_heads, pool.shape, block_v)
     _fold_kernel[grid](
@@ -448,5 +449,5 @@ def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, f
     ring.check(pool, num_k_heads)
     if B == 0:
         return
-    _launch_fold(pool, ring, slot_indices, fill, None, num_k_heads, after_step=False)
+    _launch_fold(pool, ring, slot_indices, fill, None, num_k_heads, FOLD_TILE, after_step=False)
     fill.masked_fill_(slot_indices >= 0, 0)

@@ -115,7 +115,7 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
 
 @pytest.mark.parametrize(
     "cfg", [IN_PLACE, DeferredConfig(4, 4, 1), DeferredConfig(32, 8, 4, pipeline=True), DeferredConfig(),
-            DeferredConfig(64, 64, 4), DeferredConfig(64, 16, 2, pipeline=True), DeferredConfig(4, 4, 1, flush_all=True, pipeline=True)],
+            DeferredConfig(64, 64, 4), DeferredConfig(64, 16, 2, pipeline=True, fold=(16, 1, 4)), DeferredConfig(4, 4, 1, flush_all=True, pipeline=True)],
     ids=str
 )
 def test_tilings_and_in_place_mode_agree(cfg):

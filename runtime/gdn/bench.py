@@ -591,6 +591,8 @@ def main(argv: list[str] | None = None) -> None:
     targets = check_targets(rows)
     if args.dispatch_only:  # the other targets have no rows in this run
         targets = {k: v for k, v in targets.items() if k.startswith("dispatch")}
+    elif args.deferred_only:  # no gating or norm rows in this run
+        targets = {k: v for k, v in targets.items() if not k.startswith(("gating", "gated_norm"))}
     benchkit.write_results(
         args.json, "gdn", rows, ceilings, fla_core=_fla_version(), sglang=sgl, summary=summarize(rows),
         targets=targets,

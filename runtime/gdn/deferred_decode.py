@@ -3,12 +3,12 @@
 Beside the ``[slots, HV, V, K]`` fp32 pool, each slot keeps a ring (:class:`StateRing`) of its last steps'
 ``(d, k, g)``: the delta-rule update ``u`` of each v-row, the L2-normalised key and the log decay. A slot's
 state is its pool checkpoint advanced through its ring's ``fill`` live entries. One decode step reads the
-checkpoint once and answers from checkpoint + ring without building the state (``ring_readout``: two
-row dot products on the checkpoint, as in the in-place step, plus an ``n x K`` product per program for the
-ring's keys), then appends one ring entry. A row whose ring is full (``fill == L - 1``) or that the caller
-forces (a radix track boundary: the pool must hold the state after this token) replays its ring into the
-tile, takes the step and writes the state back with streaming stores: a flush. Per step the state traffic
-drops from read + write to read + ``1/L`` write + the ring.
+checkpoint once and answers from checkpoint + ring without building the state (two row dot products on the
+checkpoint, as in the in-place step, plus an ``n x K`` product per program for the ring's keys), then appends
+one ring entry. A row whose ring is full (``fill == L - 1``) or that the caller forces (a radix track boundary:
+the pool must hold the state after this token) is flushed by a second launch in the same step, which folds the
+ring and the step's new entry into the checkpoint with one product per tile and streaming stores. Per step the
+state traffic drops from read + write to read + ``1/L`` (read + write) + the ring.
 
 The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each step: 0 after a flush,
 ``+1`` otherwise (:func:`next_fill`, or the kernel writes it to ``next_fill_out``). Flushes stagger by
@@ -78,7 +78,7 @@ class StateRing:
                 raise ValueError(f"ring.{name} must be contiguous fp32 {list(shape)}, got {list(t.shape)} {t.dtype}")
 
 
-FOLD_TILE = (32, 4, 16)  # (block_v, num_warps, rows per program) of _fold_kernel: >= 16 block rows for its tl.dot
+FOLD_TILE = (32, 4, 4)  # (block_v, num_warps, rows per program) of _fold_kernel: >= 16 block rows for its tl.dot
 
 
 @dataclass(frozen=True)
@@ -91,15 +91,15 @@ class DeferredConfig:
     math, so a warp always has a block in flight (two blocks of registers). ``fold``: the flush launch's
     ``(block_v, num_warps, rows per program)``. Default and alternatives: H200 sweeps in ``runtime/gdn/NOTES.md``."""
 
-    block_v: int = 32
+    block_v: int = 64
     block_rows: int = 8
     num_warps: int = 1
     flush_all: bool = False
-    pipeline: bool = False
+    pipeline: bool = True
     fold: tuple[int, int, int] = FOLD_TILE
 
 
-IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True)
+IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
 DEFERRED_MIN_HEADS = 2048  # batch x v-heads per rank from which deferred writes win (H200, NOTES.md)
 
 
@@ -109,7 +109,7 @@ def deferred_writes_pay(batch: int, num_v_heads: int) -> bool:
     return batch * num_v_heads >= DEFERRED_MIN_HEADS
 
 
-WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones (H200, NOTES.md)
+WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 128-row ones (H200, NOTES.md)
 
 
 def step_config(batch: int, num_v_heads: int) -> DeferredConfig:
@@ -118,7 +118,7 @@ def step_config(batch: int, num_v_heads: int) -> DeferredConfig:
     heads = batch * num_v_heads
     if not deferred_writes_pay(batch, num_v_heads):
         return IN_PLACE
-    return DeferredConfig(64, 8, 1, pipeline=True) if heads >= WIDE_HEADS else DeferredConfig(32, 8, 1, pipeline=True)
+    return DeferredConfig(64 if heads >= WIDE_HEADS else 128, 8, 1, pipeline=True)
 
 
 def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,

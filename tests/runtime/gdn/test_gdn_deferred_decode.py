@@ -114,7 +114,7 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
 
 
 @pytest.mark.parametrize(
-    "cfg", [IN_PLACE, DeferredConfig(4, 4, 1), DeferredConfig(32, 8, 4, pipeline=True), DeferredConfig(),
+    "cfg", [IN_PLACE, DeferredConfig(4, 4, 1, pipeline=False), DeferredConfig(32, 8, 4, pipeline=True), DeferredConfig(),
             DeferredConfig(64, 64, 4), DeferredConfig(64, 16, 2, pipeline=True, fold=(16, 1, 4)), DeferredConfig(4, 4, 1, flush_all=True, pipeline=True)],
     ids=str
 )
@@ -151,7 +151,8 @@ def test_dispatch_rule_picks_in_place_below_threshold():
     """batch x v-heads picks the mode: in place (every row flushes) below the threshold, deferred from it."""
     assert step_config(16, 32).flush_all and step_config(64, 8).flush_all
     assert not step_config(64, 32).flush_all and not step_config(256, 8).flush_all
-    assert step_config(1024, 8).block_v > step_config(256, 8).block_v  # wider programs at large batch
+    assert step_config(1024, 8).block_v < step_config(256, 8).block_v  # more, narrower programs at large batch
+    assert step_config(256, 8).pipeline and step_config(1024, 32).pipeline
     fill = torch.zeros(4, dtype=torch.int32)
     assert flushes(fill, 16, flush_all=True).all() and not flushes(fill, 16).any()
     assert flushes(fill, 1).all()  # L = 1: every step is a flush

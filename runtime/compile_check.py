@@ -21,7 +21,7 @@ from triton.compiler import ASTSource
 from runtime.gdn import decode, deferred_decode, gated_norm, gating, verify
 from runtime.gdn.naive import SOFTPLUS_THRESHOLD
 from runtime.gdn.state_tile import launch_shape
-from runtime.projections import gemm_split, split_conv_kernel, split_kernel
+from runtime.projections import gemm_split, gemv_split, split_conv_kernel, split_kernel
 from runtime.projections.naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B
 
 
@@ -81,6 +81,12 @@ def _gemm_config(tokens: int, tp: int = 1) -> dict[str, int]:
     return {k: v for k, v in cfg.items() if k != "num_stages"}
 
 
+def _gemv_config(tokens: int, tp: int) -> dict[str, int]:
+    """The launch ``gemv_split`` takes for Qwen3-Next at ``tokens`` and ``tp``."""
+    rs = QWEN3_NEXT_80B.per_rank(tp)
+    return gemv_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden)
+
+
 _SPLIT_CONV_SHAPE = {
     "QKV": QWEN3_5_397B.qkv_width,
     "VD": QWEN3_5_397B.value_dim,
@@ -88,6 +94,7 @@ _SPLIT_CONV_SHAPE = {
     "W": CONV_WIDTH,
     "HAS_BIAS": False,
     "SILU": True,
+    "ROWS": split_conv_kernel.ROWS,
     "BLOCK": split_conv_kernel.BLOCK,
     "BLOCK_HV": QWEN3_5_397B.num_v_heads,
 }
@@ -161,6 +168,15 @@ KERNELS = [
         _SPLIT_SHAPE | {"NK": 4, "NV": 8, "K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32"} | _gemm_config(1, tp=4),
         _GEMM_IO, num_stages=4,
     ),
+    *[
+        KernelSpec(
+            f"projections.gemv_split.tp{tp}.t{t}", gemv_split._gemv_split_kernel,
+            _SPLIT_SHAPE | {"NK": 16 // tp, "NV": 32 // tp, "K": QWEN3_NEXT_80B.hidden, "BLOCK_T": t}
+            | {k: v for k, v in _gemv_config(t, tp).items() if k != "num_warps"},
+            _SPLIT_IO, num_warps=_gemv_config(t, tp)["num_warps"],
+        )
+        for tp, t in ((1, 1), (4, 8))
+    ],
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,
         _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.NUM_WARPS,

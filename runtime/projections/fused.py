@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import gemm_split
+from . import gemm_split, gemv_split
 from .layer import GDNInputProjection
 from .naive import GDNShape, split_contiguous, split_interleaved
 from .split_kernel import SplitLayout, split_qkvzba
@@ -39,6 +39,8 @@ GEMM_SPLIT_MAX_TOKENS = 32
 
 def fused_forward(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout):
     """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``)."""
+    if gemv_split.accepts(x, weight):
+        return gemv_split.gemv_split(x, weight, shape, layout)
     if x.shape[0] <= GEMM_SPLIT_MAX_TOKENS and gemm_split.accepts(x, weight):
         return gemm_split.gemm_split(x, weight, shape, layout)
     out = F.linear(x, weight)

@@ -174,15 +174,18 @@ def gemm_split(
     *,
     out: tuple[torch.Tensor, ...] | None = None,
     block_n: int | None = None,
+    block_m: int | None = None,
     block_k: int = 128,
     num_stages: int = 3,
     split_k: int = 1,
+    num_warps: int = 4,
 ):
     """``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]`` contiguous) straight
     into ``mixed_qkv, z, b, a``. fp32 inputs multiply in full fp32 (no TF32).
 
-    ``block_n=None`` on a GPU takes :func:`launch_config`; otherwise the given ``block_n``, ``block_k``,
-    ``num_stages`` and ``split_k`` are used (``block_n`` defaults to 64 off the GPU).
+    ``block_n=None`` on a GPU takes :func:`launch_config`; otherwise the given ``block_n``, ``block_m``,
+    ``block_k``, ``num_stages``, ``split_k`` and ``num_warps`` are used (``block_n`` defaults to 64 off the GPU, ``block_m`` to
+    the token count rounded up to a power of two within 16..64).
     """
     if layout not in ("interleaved", "contiguous"):
         raise ValueError(f"unknown layout {layout!r}")
@@ -193,9 +196,9 @@ def gemm_split(
     if block_n is None and x.is_cuda:
         cfg = launch_config(t, n, k, torch.cuda.get_device_properties(x.device).multi_processor_count)
     else:
-        block_m = max(16, min(64, triton.next_power_of_2(max(t, 1))))
+        block_m = block_m or max(16, min(64, triton.next_power_of_2(max(t, 1))))
         cfg = {"BLOCK_M": block_m, "BLOCK_N": block_n or 64, "BLOCK_K": block_k, "SPLIT_K": split_k,
-               "num_stages": num_stages}
+               "num_stages": num_stages, "num_warps": num_warps}
     if k % (cfg["BLOCK_K"] * cfg["SPLIT_K"]):
         raise ValueError(f"hidden {k} must be a multiple of block_k={cfg['BLOCK_K']} x split_k={cfg['SPLIT_K']}")
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
@@ -203,11 +206,11 @@ def gemm_split(
         return mixed_qkv, z, b, a
     grid = (triton.cdiv(t, cfg["BLOCK_M"]), triton.cdiv(n, cfg["BLOCK_N"]), cfg["SPLIT_K"])
     ws, count = _workspace(x.device, grid[0] * grid[1], cfg["SPLIT_K"], cfg["BLOCK_M"], cfg["BLOCK_N"])
-    stages = cfg.pop("num_stages")
+    stages, warps = cfg.pop("num_stages"), cfg.pop("num_warps", 4)
     _gemm_split_kernel[grid](
         x, weight, mixed_qkv, z, b, a, ws, count, t, x.stride(0),
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
         INTERLEAVED=layout == "interleaved", PRECISION="ieee" if x.dtype == torch.float32 else "tf32",
-        **cfg, num_warps=4, num_stages=stages,
+        **cfg, num_warps=warps, num_stages=stages,
     )
     return mixed_qkv, z, b, a

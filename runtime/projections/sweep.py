@@ -1,0 +1,285 @@
+"""Launch-setting sweeps for the decode kernels, on a GPU: the data their launch policies are set from.
+
+``python -m runtime.projections.sweep [--json PATH] [--only KIND ...]`` times, as CUDA graphs with weights and
+states rotated past L2 (as :mod:`.bench` does):
+
+* ``floor``: what one launch costs before it moves a byte (an empty kernel) and how fast one launch can stream
+  a rank's projection weight (a read-and-sum kernel, no GEMM): the practical floor under the GEMV kernels;
+* ``gemv``: :func:`.gemv_split.gemv_split` over rows per program, K step and warps (T <= 8);
+* ``dot``: :func:`.gemm_split.gemm_split` over tiles, K step, stages, split-K and warps (T 8 to 128);
+* ``ref``: cuBLAS + our split kernel and SGLang 0.5.23's real path at the same sizes;
+* ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over rows and channels per program and warps.
+
+Compiling several hundred Triton variants dominates the run: ``--warm I/N`` compiles (and checks against the
+reference, printing any mismatch) the I-th of N shares of the cases in one process, so N processes started
+side by side fill Triton's on-disk cache before the timed run reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from runtime.benchkit import cuda_graph_median_us, print_table, write_results
+
+from . import conv_update, naive, paths, sglang_peer, split_conv_kernel
+from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes
+from .gemm_split import gemm_split
+from .gemv_split import gemv_split
+from .naive import QWEN3_5_397B, QWEN3_NEXT_80B
+from .split_kernel import split_qkvzba
+
+KINDS = ("floor", "ref", "gemv", "split_conv", "dot")
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str
+    tp: int
+    size: int  # tokens, or batch for split_conv
+    params: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def row(self) -> dict:
+        return {"kind": self.kind, "tp": self.tp, "size": self.size, **self.params}
+
+
+def cases(only=KINDS) -> list[Case]:
+    out = []
+    if "floor" in only:
+        out.append(Case("floor", 1, 0, {"variant": "empty"}))
+        for tp, bn, bk, warps in itertools.product((1, 4, 8), (4, 8, 16), (1024, 2048), (4, 8)):
+            if bn * bk <= 128 * 32 * warps:
+                out.append(Case("floor", tp, 0, {"variant": "read", "block_n": bn, "block_k": bk, "warps": warps}))
+    if "ref" in only:
+        for tp, t in itertools.product((1, 4, 8), (1, 4, 8, 32, 128)):
+            out += [Case("ref", tp, t, {"path": "cublas_split"}), Case("ref", tp, t, {"path": "sglang"})]
+    if "gemv" in only:
+        for tp, t in itertools.chain(itertools.product((1, 4, 8), (1, 8)), [(4, 4)]):
+            for bn, bk, warps in itertools.product((2, 4, 8, 16), (512, 1024, 2048), (2, 4, 8)):
+                if bn * bk <= 128 * 32 * warps:  # at most 128 fp32 weight values per thread
+                    out.append(Case("gemv", tp, t, {"block_n": bn, "block_k": bk, "warps": warps}))
+    if "split_conv" in only:
+        for tp, batch in itertools.product((1, 4, 8), (64, 128, 512)):
+            for rows, block, warps in itertools.product((1, 2, 4), (256, 512, 1024), (4, 8)):
+                if rows * block <= 16 * 32 * warps:  # at most 16 channels per thread (more spills)
+                    out.append(Case("split_conv", tp, batch, {"rows": rows, "block": block, "warps": warps}))
+    if "dot" in only:
+        for tp, t in itertools.product((1, 4, 8), (8, 32)):
+            for bn, bk, stages, sk in itertools.product((16, 32, 64), (128, 256), (3, 4), (1, 2, 4)):
+                out.append(Case("dot", tp, t, {"block_m": 16 if t == 8 else 32, "block_n": bn, "block_k": bk,
+                                               "stages": stages, "split_k": sk, "warps": 4}))
+        for tp in (1, 4, 8):
+            for bm, bn, bk, stages, sk in itertools.product((64, 128), (32, 64, 128), (64, 128), (3, 4), (1, 2)):
+                if (bm + bn) * bk * 2 * stages <= 200 * 1024:  # shared memory of the pipeline
+                    out.append(Case("dot", tp, 128, {"block_m": bm, "block_n": bn, "block_k": bk, "stages": stages,
+                                                     "split_k": sk, "warps": 8 if bm * bn >= 8192 else 4}))
+    return out
+
+
+_READ_FLOOR = None
+
+
+def _read_kernel():
+    """A kernel that reads ``w [N, K]`` once and writes one fp32 sum per row: streaming with nothing else."""
+    global _READ_FLOOR
+    if _READ_FLOOR is None:
+        import triton
+        import triton.language as tl
+
+        @triton.jit
+        def read_rows(w_ptr, out_ptr, N, K: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+            rn = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
+            rows = w_ptr + tl.minimum(rn, N - 1)[:, None].to(tl.int64) * K
+            acc = tl.zeros((BLOCK_N,), dtype=tl.float32)
+            for k0 in range(0, K, BLOCK_K):
+                acc += tl.sum(tl.load(rows + k0 + tl.arange(0, BLOCK_K)[None, :]).to(tl.float32), axis=1)
+            tl.store(out_ptr + rn, acc, mask=rn < N)
+
+        @triton.jit
+        def empty(out_ptr):
+            tl.store(out_ptr, 1.0)
+
+        _READ_FLOOR = (read_rows, empty)
+    return _READ_FLOOR
+
+
+class _Context:
+    """Weights, inputs and states per (model, tp, size), built once; ``rotate`` picks copies spanning 3x L2."""
+
+    def __init__(self, rotate: bool) -> None:
+        self.rotate = rotate
+        self._weights: dict = {}
+        self._x: dict = {}
+        self.peer = sglang_peer.fused_proj()
+        self.alt = torch.cuda.Stream()
+
+    def weights(self, model: str, tp: int) -> list[tuple]:
+        if (model, tp) not in self._weights:
+            rs = MODELS[model][0].per_rank(tp)
+            sets = _weight_sets(rs, seed=tp)
+            self._weights[(model, tp)] = sets if self.rotate else sets[:1]
+        return self._weights[(model, tp)]
+
+    def x(self, hidden: int, t: int) -> torch.Tensor:
+        if (hidden, t) not in self._x:
+            g = torch.Generator(device="cuda").manual_seed(hidden + t)
+            self._x[(hidden, t)] = torch.randn(t, hidden, device="cuda", generator=g, dtype=torch.bfloat16)
+        return self._x[(hidden, t)]
+
+
+def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callable[[tuple], float] | None]:
+    """The timed call of one Qwen3-Next case and a check of its outputs (relative error vs fp32 GEMM + split)."""
+    rs = QWEN3_NEXT_80B.per_rank(case.tp)
+    sets = ctx.weights("qwen3-next", case.tp)
+    pick = _cycle(sets)
+    x = ctx.x(rs.hidden, case.size)
+    p = case.params
+    if case.kind == "gemv":
+        fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_k=p["block_k"],  # noqa: E731
+                                num_warps=p["warps"])
+    elif case.kind == "dot":
+        fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
+                                block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
+                                num_warps=p["warps"])
+    elif p["path"] == "cublas_split":
+        n = rs.qkvz_width
+
+        def fn():
+            out = F.linear(x, pick()[2])
+            return split_qkvzba(out[:, :n], out[:, n:], rs, "interleaved")
+    else:
+        if ctx.peer is None:
+            raise RuntimeError("SGLang is not installed")
+        fn = lambda: paths.sglang_next(ctx.peer, x, *pick()[:2], rs, ctx.alt)  # noqa: E731
+
+    def check(outs) -> float:
+        full = naive.project(x.float(), sets[0][2].float())
+        want = naive.split_interleaved(full[:, : rs.qkvz_width], full[:, rs.qkvz_width :], rs)
+        return max(((o.float() - w).norm() / w.norm()).item() for o, w in zip(outs, want, strict=True))
+
+    return fn, check
+
+
+def _floor_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], None]:
+    read_rows, empty = _read_kernel()
+    out = torch.empty(QWEN3_NEXT_80B.per_rank(case.tp).qkvz_width + 64, device="cuda")
+    if case.params["variant"] == "empty":
+        return lambda: empty[(1,)](out), None
+    p = case.params
+    pick = _cycle(ctx.weights("qwen3-next", case.tp))
+
+    def fn():
+        w = pick()[2]
+        n, k = w.shape
+        read_rows[(-(-n // p["block_n"]),)](w, out, n, K=k, BLOCK_N=p["block_n"], BLOCK_K=p["block_k"],
+                                           num_warps=p["warps"])
+
+    return fn, None
+
+
+def _split_conv_call(case: Case, ctx: _Context):
+    rs = QWEN3_5_397B.per_rank(case.tp)
+    g = torch.Generator(device="cuda").manual_seed(case.tp * 1000 + case.size)
+    n = min(256, _copies(split_conv_bytes(rs, case.size))) if ctx.rotate else 1
+    convs = _conv_states(rs, case.size, n, g)
+    inputs = [torch.randn(case.size, rs.qkvz_width + rs.ba_width, device="cuda", generator=g,
+                          dtype=torch.bfloat16) for _ in range(n)]
+    both = _cycle(list(zip(inputs, convs, strict=True)))
+    p = case.params
+
+    def run(out, c, **kw):
+        return split_conv_kernel.split_conv_update(
+            out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices, rs, "silu", **kw
+        )
+
+    def fn():
+        return run(*both(), block=p["block"], num_warps=p["warps"], rows=p["rows"])
+
+    def check(_outs) -> float:
+        """Bits against the PyTorch reference on a fresh state copy (the conv output within an ulp)."""
+        out, c = inputs[0], convs[0]
+        pool_k, pool_r = c.pool.clone(), c.pool.clone()
+        got = run(out, paths.ConvState(pool_k, c.indices, c.weight), block=p["block"], num_warps=p["warps"],
+                  rows=p["rows"])
+        want = conv_update.split_conv_update(out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], pool_r, c.weight,
+                                             None, c.indices, rs, "silu")
+        exact = torch.equal(pool_k, pool_r) and all(torch.equal(a, b) for a, b in zip(got[1:], want[1:], strict=True))
+        err = ((got[0].float() - want[0].float()).norm() / want[0].float().norm()).item()
+        return err if exact else float("inf")
+
+    return fn, check, n
+
+
+def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
+    """One case's row: its relative error against the reference (``inf``: a copied value differs) and, when
+    ``time_it``, its CUDA-graph median; a case that fails to build, compile or launch gets an ``error``."""
+    row = case.row()
+    try:
+        replays = 20
+        if case.kind == "split_conv":
+            fn, check, replays = _split_conv_call(case, ctx)
+        elif case.kind == "floor":
+            fn, check = _floor_call(case, ctx)
+        else:
+            fn, check = _projection_call(case, ctx)
+        outs = fn()
+        if check is not None:
+            try:
+                row["rel_err"] = check(outs)
+            except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
+                row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
+        if time_it:
+            row["us"] = cuda_graph_median_us(fn, replays=max(20, replays))
+    except Exception as exc:  # noqa: BLE001 - a config that fails to compile or launch is a row, not a crash
+        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    return row
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--warm", help="I/N: compile and check the I-th of N shares of the cases, no timing")
+    parser.add_argument("--json", help="write the timed rows here (runtime.benchkit JSON)")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("runtime.projections.sweep needs a CUDA device")
+    todo = cases(args.only)
+    if args.warm:
+        part, parts = map(int, args.warm.split("/"))
+        ctx = _Context(rotate=False)
+        for case in todo[part::parts]:
+            row = run_case(case, ctx, time_it=False)
+            if "error" in row or "check_error" in row or row.get("rel_err", 0) > 1e-2:
+                print("CHECK", row, flush=True)
+        return
+    ctx = _Context(rotate=True)
+    rows = []
+    for i, case in enumerate(todo):
+        rows.append(run_case(case, ctx, time_it=True))
+        if i % 50 == 0:
+            print(f"  {i}/{len(todo)} {rows[-1]}", flush=True)
+        if args.json and i % 100 == 99:  # partial results survive a run cut short
+            write_results(args.json, "projections-sweep", rows)
+    bad = [r for r in rows if "error" in r or "check_error" in r or r.get("rel_err", 0) > 1e-2]
+    for kind in args.only:
+        best: dict = {}
+        for r in rows:
+            if r["kind"] == kind and "us" in r and r not in bad:
+                key = (r["tp"], r["size"], r.get("path"), r.get("variant"))
+                if key not in best or r["us"] < best[key]["us"]:
+                    best[key] = r
+        cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))
+        print_table(sorted(best.values(), key=lambda r: (r["tp"], r["size"])), cols,
+                    title=f"best {kind} per size, {torch.cuda.get_device_name()}")
+    print(f"{len(bad)} cases failed or mismatched: {bad[:5]}")
+    if args.json:
+        write_results(args.json, "projections-sweep", rows)
+
+
+if __name__ == "__main__":
+    main()

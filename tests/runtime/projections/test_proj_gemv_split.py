@@ -1,0 +1,53 @@
+"""The GEMV-style decode kernel (CUDA-core product, split in the epilogue): parity with GEMM + split on fresh
+random inputs, poisoned outputs; CPU runs under TRITON_INTERPRET=1 (bf16 included: the kernel multiplies in
+fp32, which the interpreter does exactly)."""
+
+import pytest
+import torch
+
+from runtime.projections import naive
+from runtime.projections.gemv_split import accepts, gemv_split
+from runtime.projections.naive import GDNShape
+from runtime.projections.split_kernel import split_outputs
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+SHAPES = {
+    "ratio2": GDNShape(hidden=64, num_k_heads=4, num_v_heads=8, head_k=16, head_v=16),
+    "ratio3": GDNShape(hidden=64, num_k_heads=2, num_v_heads=6, head_k=16, head_v=16),
+}
+NAIVE = {"interleaved": naive.split_interleaved, "contiguous": naive.split_contiguous}
+TOL = {torch.float32: 1e-6, torch.bfloat16: 1e-2}
+
+
+@pytest.mark.parametrize(("dtype", "block_n", "block_k"), [(torch.float32, 4, 64), (torch.float32, 8, 16),
+                                                           (torch.bfloat16, 2, 32)], ids=str)
+@pytest.mark.parametrize("t", [1, 3, 8])  # 3: a padded token block (row 3 read again, never stored)
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_gemv_split_matches_gemm_then_split(shape, layout, t, dtype, block_n, block_k):
+    g = torch.Generator().manual_seed(7 * t + block_n)
+    n = shape.qkvz_width + shape.ba_width
+    x = torch.randn(t, shape.hidden, generator=g).to(DEVICE, dtype)
+    w = (torch.randn(n, shape.hidden, generator=g) * shape.hidden**-0.5).to(DEVICE, dtype)
+    out = split_outputs(t, shape, x, dtype)
+    for o in out:
+        o.fill_(float("nan"))
+    got = gemv_split(x, w, shape, layout, out=out, block_n=block_n, block_k=block_k)
+    full = naive.project(x.double(), w.double())
+    want = NAIVE[layout](full[:, : shape.qkvz_width], full[:, shape.qkvz_width :], shape)
+    for g_, w_ in zip(got, want, strict=True):
+        assert g_.shape == w_.shape and g_.dtype == dtype and not g_.isnan().any()
+        assert ((g_.double() - w_).norm() / w_.norm()).item() < TOL[dtype]
+
+
+def test_gemv_split_rejects_bad_inputs():
+    shape = SHAPES["ratio2"]
+    x = torch.randn(3, shape.hidden, device=DEVICE)
+    w = torch.randn(shape.qkvz_width + shape.ba_width, shape.hidden, device=DEVICE)
+    with pytest.raises(ValueError, match="contiguous weight"):
+        gemv_split(x, w[:-1], shape, "interleaved")
+    with pytest.raises(ValueError, match="block_k"):
+        gemv_split(x, w, shape, "interleaved", block_k=128)
+    with pytest.raises(ValueError, match="unknown layout"):
+        gemv_split(x, w, shape, "grouped", block_k=32)
+    assert not accepts(torch.randn(9, 64), w)  # CPU tensors and more than MAX_TOKENS rows go elsewhere

@@ -69,7 +69,7 @@ def cases(only=KINDS) -> list[Case]:
                 if rows * block <= 16 * 32 * warps:  # at most 16 channels per thread (more spills)
                     out.append(Case("split_conv", tp, batch, {"rows": rows, "block": block, "warps": warps}))
     if "dot" in only:
-        for tp, t in itertools.product((1, 4, 8), (8, 32)):
+        for tp, t in ((1, 32), (4, 32), (8, 32), (4, 8)):
             for bn, bk, stages, sk in itertools.product((16, 32, 64), (128, 256), (3, 4), (1, 2, 4)):
                 out.append(Case("dot", tp, t, {"block_m": 16 if t == 8 else 32, "block_n": bn, "block_k": bk,
                                                "stages": stages, "split_k": sk, "warps": 4}))

@@ -78,7 +78,7 @@ def _gemm_config(tokens: int, tp: int = 1) -> dict[str, int]:
     """The tile sizes and split-K ``gemm_split`` launches Qwen3-Next at ``tokens`` with on an H100/H200."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
     cfg = gemm_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
-    return {k: v for k, v in cfg.items() if k != "num_stages"}
+    return {k: v for k, v in cfg.items() if k != "num_stages"} | {"USE_PDL": True}
 
 
 def _gemv_config(tokens: int, tp: int) -> dict[str, int]:
@@ -94,7 +94,6 @@ _SPLIT_CONV_SHAPE = {
     "W": CONV_WIDTH,
     "HAS_BIAS": False,
     "SILU": True,
-    "ROWS": split_conv_kernel.ROWS,
     "BLOCK": split_conv_kernel.BLOCK,
     "BLOCK_HV": QWEN3_5_397B.num_v_heads,
 }
@@ -171,11 +170,11 @@ KERNELS = [
     *[
         KernelSpec(
             f"projections.gemv_split.tp{tp}.t{t}", gemv_split._gemv_split_kernel,
-            _SPLIT_SHAPE | {"NK": 16 // tp, "NV": 32 // tp, "K": QWEN3_NEXT_80B.hidden, "BLOCK_T": t}
+            _SPLIT_SHAPE | {"NK": 16 // tp, "NV": 32 // tp, "K": QWEN3_NEXT_80B.hidden, "BLOCK_T": t, "USE_PDL": True}
             | {k: v for k, v in _gemv_config(t, tp).items() if k != "num_warps"},
             _SPLIT_IO, num_warps=_gemv_config(t, tp)["num_warps"],
         )
-        for tp, t in ((1, 1), (4, 8))
+        for tp, t in ((1, 1), (4, 4))
     ],
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,

@@ -44,7 +44,7 @@ from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 MODELS = {"qwen3-next": (QWEN3_NEXT_80B, "interleaved"), "qwen3.5": (QWEN3_5_397B, "contiguous")}
-TOKENS = (1, 8, 32, 128, 512, 2048, 8192)
+TOKENS = (1, 4, 8, 32, 128, 512, 2048, 8192)
 BATCHES = (1, 8, 32, 64, 128, 256, 512)
 TPS = (1, 4, 8)
 DECODE_MAX_TOKENS = 512
@@ -218,26 +218,6 @@ def split_conv_rows(tp: int, batches, peer, bw: float) -> list[dict]:
     return [split_conv_row(rs, tp, batch, peer, bw, g) for batch in batches]
 
 
-def sweep_gemm_split(tps=(1, 4), tokens=(1, 32)) -> list[dict]:
-    """Qwen3-Next ``gemm_split`` over tile widths, split-K and stages at decode sizes (``--sweep``): the data
-    :func:`.gemm_split.launch_config` is set from. Weights rotate past L2 as in the main table."""
-    rows = []
-    for tp in tps:
-        rs = QWEN3_NEXT_80B.per_rank(tp)
-        sets = _weight_sets(rs, seed=tp)
-        g = torch.Generator(device="cuda").manual_seed(3000 + tp)
-        for t in tokens:
-            x = torch.randn(t, rs.hidden, device="cuda", generator=g, dtype=torch.bfloat16)
-            for block_n, split_k, stages in itertools.product((32, 64), (1, 2, 4, 8), (3, 4)):
-                pick = _cycle(sets)
-                kw = {"block_n": block_n, "block_k": 128, "num_stages": stages, "split_k": split_k}
-                us = cuda_graph_median_us(
-                    lambda x=x, pick=pick, kw=kw, rs=rs: gemm_split(x, pick()[2], rs, "interleaved", **kw)
-                )
-                rows.append({"tp": tp, "tokens": t, "block_n": block_n, "split_k": split_k, "stages": stages, "us": us})
-    return rows
-
-
 def _select(rows, **where):
     return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
 
@@ -296,14 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tp", type=int, nargs="+", default=list(TPS))
     parser.add_argument("--tokens", type=int, nargs="+", default=list(TOKENS))
     parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES), help="split + conv kernel batches")
-    parser.add_argument("--sweep", action="store_true", help="only sweep gemm_split's decode launch settings")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("runtime.projections.bench needs a CUDA device")
-    if args.sweep:
-        print_table(sweep_gemm_split(), ("tp", "tokens", "block_n", "split_k", "stages", "us"),
-                    title=f"gemm_split decode sweep, Qwen3-Next-80B bf16, {torch.cuda.get_device_name()}")
-        return
     peer, conv_peer = sglang_peer.fused_proj(), sglang_peer.causal_conv1d()
     if peer is None:
         print("SGLang is not installed: its columns and the targets that need them are skipped")

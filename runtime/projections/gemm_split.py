@@ -86,7 +86,11 @@ def _gemm_split_kernel(
     BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr,
     SPLIT_K: tl.constexpr,
+    USE_PDL: tl.constexpr,
 ):
+    if USE_PDL:  # let the next kernel launch now; wait here for the previous one's writes (x, workspace)
+        tl.extra.cuda.gdc_launch_dependents()
+        tl.extra.cuda.gdc_wait()
     pid_m = tl.program_id(0)  # row blocks of one column block run together and share its weight tile in L2
     pid_n = tl.program_id(1)
     pid_k = tl.program_id(2)
@@ -126,6 +130,15 @@ def _gemm_split_kernel(
             tl.atomic_xchg(count_ptr + tile, 0)  # ready for the next call
 
 
+def pdl_launch(x: torch.Tensor, pdl: bool | None) -> dict:
+    """Kernel arguments for programmatic dependent launch: on by default on Hopper and later (``pdl=None``),
+    never off the GPU (the interpreter has no grid dependencies). With it a kernel launches while the previous
+    one in the stream drains and waits (``gdc_wait``) before it reads anything that kernel may write."""
+    if pdl is None:
+        pdl = x.is_cuda and torch.cuda.get_device_capability(x.device)[0] >= 9
+    return {"USE_PDL": True, "launch_pdl": True} if pdl else {"USE_PDL": False}
+
+
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
     """Whether the fused path takes these tensors: on a GPU, ``x`` with unit column stride, a contiguous
     weight, and a hidden size that is a multiple of 128 (the K steps and split-K ranges)."""
@@ -150,18 +163,19 @@ def _workspace(device: torch.device, tiles: int, split_k: int, block_m: int, blo
 def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     """Tile sizes and split-K for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
 
-    Up to 32 tokens: 32-column tiles, 4 stages, and K split (ranges of at least 256) while the programs stay
-    within four per SM. The H200 sweep (``bench --sweep``, NOTES.md) set this: splitting TP1's 386 tiles made
-    it slower (T=1: 14.7 us unsplit, 17.3 at two ranges), TP4's 97 tiles ran best in four ranges (7.3 vs 7.8 us)
-    and TP8's 49 in eight. Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the H100 sweep's best at
-    T = 128; :func:`.fused.fused_forward` no longer takes it there, cuBLAS + split is faster on the H200).
+    Up to 32 tokens: 32-column tiles, 128-wide K steps, 4 stages; up to 16 tokens K is also split (ranges of at
+    least 256) while the programs stay within four per SM. The H200 sweeps (``runtime.projections.sweep``,
+    NOTES.md) set this: TP4 T=8 ran best in four K ranges (7.45 us against 7.68 unsplit), TP4 T=32 unsplit
+    (8.27 us; split runs were 0.4 us or more slower), and splitting TP1's 386 tiles lost (T=1: 14.7 us
+    unsplit, 17.3 at two ranges). Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the best at
+    T=128 in the sweep; :func:`.fused.fused_forward` still takes cuBLAS + split there, faster on the H200).
     """
     block_m = max(16, min(64, triton.next_power_of_2(t)))
     if block_m > 32:
         return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "num_stages": 4}
     tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
     split_k = 1
-    while split_k * 2 * 256 <= k and tiles * split_k * 2 <= 4 * sms:
+    while block_m == 16 and split_k * 2 * 256 <= k and tiles * split_k * 2 <= 4 * sms:
         split_k *= 2
     return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": 128, "SPLIT_K": split_k, "num_stages": 4}
 
@@ -179,6 +193,7 @@ def gemm_split(
     num_stages: int = 3,
     split_k: int = 1,
     num_warps: int = 4,
+    pdl: bool | None = None,
 ):
     """``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]`` contiguous) straight
     into ``mixed_qkv, z, b, a``. fp32 inputs multiply in full fp32 (no TF32).
@@ -211,6 +226,6 @@ def gemm_split(
         x, weight, mixed_qkv, z, b, a, ws, count, t, x.stride(0),
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
         INTERLEAVED=layout == "interleaved", PRECISION="ieee" if x.dtype == torch.float32 else "tf32",
-        **cfg, num_warps=warps, num_stages=stages,
+        **cfg, num_warps=warps, num_stages=stages, **pdl_launch(x, pdl),
     )
     return mixed_qkv, z, b, a

@@ -17,11 +17,14 @@ import torch
 import triton
 import triton.language as tl
 
-from .gemm_split import _scatter
+from .gemm_split import _scatter, pdl_launch
 from .naive import GDNShape
 from .split_kernel import SplitLayout, split_outputs
 
-MAX_TOKENS = 8  # the CUDA-core product costs T x the FMAs of one token; the tl.dot kernel takes over above
+# The CUDA-core product costs T x the FMAs of one token: on the H200 sweep (NOTES.md) one token at TP1 (12352
+# rows) and four at TP4 (3088 rows) still beat the tl.dot kernel, eight tokens at TP1/TP4/TP8 did not.
+MAX_TOKENS = 4
+MAX_TOKEN_ROWS = 12352  # tokens x weight rows
 
 
 @triton.jit
@@ -43,7 +46,10 @@ def _gemv_split_kernel(
     BLOCK_T: tl.constexpr,
     BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    USE_PDL: tl.constexpr,
 ):
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
     N: tl.constexpr = 2 * NK * DK + 2 * NV * DV + 2 * NV
     rn = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     rt = tl.arange(0, BLOCK_T)
@@ -52,6 +58,8 @@ def _gemv_split_kernel(
     for k0 in range(0, K, BLOCK_K):
         rk = k0 + tl.arange(0, BLOCK_K)
         w = tl.load(w_rows + rk[None, :], eviction_policy="evict_first").to(tl.float32)
+        if USE_PDL:  # the weight is in flight; x and the outputs belong to the stream: wait for the previous kernel
+            tl.extra.cuda.gdc_wait()
         for t in tl.static_range(BLOCK_T):
             # rows past M read row M-1 again (valid memory); the epilogue never stores them
             xt = tl.load(x_ptr + tl.minimum(t, M - 1) * x_stride + rk).to(tl.float32)
@@ -61,13 +69,19 @@ def _gemv_split_kernel(
 
 
 def launch_config(t: int, n: int, k: int) -> dict[str, int]:
-    """Rows per program, K step and warps for ``T`` tokens (set from the H200 sweep, NOTES.md)."""
-    return {"BLOCK_N": 4, "BLOCK_K": min(k, 1024), "num_warps": 4}
+    """Rows per program, K step and warps for ``T`` tokens: four rows, the whole hidden size in one step, four
+    warps for one token and two above (the H200 sweep's best or within 3% of it at TP 1/4/8, NOTES.md)."""
+    return {"BLOCK_N": 4, "BLOCK_K": min(k, 2048), "num_warps": 4 if t == 1 else 2}
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """On a GPU, at most :data:`MAX_TOKENS` rows of ``x`` with unit column stride, a contiguous weight."""
-    return x.is_cuda and 0 < x.shape[0] <= MAX_TOKENS and x.stride(1) == 1 and weight.is_contiguous()
+    """On a GPU, 1 to :data:`MAX_TOKENS` rows of ``x`` (tokens x weight rows within :data:`MAX_TOKEN_ROWS`)
+    with unit column stride, a contiguous weight whose rows are a multiple of the K step."""
+    t, k = x.shape
+    return (
+        x.is_cuda and 0 < t <= MAX_TOKENS and t * weight.shape[0] <= MAX_TOKEN_ROWS and x.stride(1) == 1
+        and weight.is_contiguous() and k % launch_config(t, weight.shape[0], k)["BLOCK_K"] == 0
+    )
 
 
 def gemv_split(
@@ -80,10 +94,12 @@ def gemv_split(
     block_n: int | None = None,
     block_k: int | None = None,
     num_warps: int | None = None,
+    pdl: bool | None = None,
 ):
     """``mixed_qkv, z, b, a`` of ``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank,
     ``[N, hidden]`` contiguous). ``hidden`` must be a multiple of the K step; unset launch settings come from
-    :func:`launch_config`."""
+    :func:`launch_config`; ``pdl`` as :func:`.gemm_split.pdl_launch` (the weight, which no kernel writes, is
+    read before the wait)."""
     if layout not in ("interleaved", "contiguous"):
         raise ValueError(f"unknown layout {layout!r}")
     t, k = x.shape
@@ -106,5 +122,6 @@ def gemv_split(
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
         INTERLEAVED=layout == "interleaved", BLOCK_T=triton.next_power_of_2(t),
         BLOCK_N=cfg["BLOCK_N"], BLOCK_K=cfg["BLOCK_K"], num_warps=cfg["num_warps"], num_stages=2,
+        **pdl_launch(x, pdl),
     )
     return mixed_qkv, z, b, a

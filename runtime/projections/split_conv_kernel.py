@@ -22,7 +22,6 @@ from .naive import GDNShape
 
 BLOCK = 256  # channels per program
 NUM_WARPS = 8
-ROWS = 1  # batch rows per program
 
 
 @triton.jit
@@ -44,7 +43,6 @@ def _split_conv_kernel(
     z_ptr,
     b_ptr,
     a_ptr,
-    batch,
     qkvz_stride,
     ba_stride_row,
     ba_stride_col,
@@ -61,37 +59,33 @@ def _split_conv_kernel(
     W: tl.constexpr,
     HAS_BIAS: tl.constexpr,
     SILU: tl.constexpr,
-    ROWS: tl.constexpr,
     BLOCK: tl.constexpr,
     BLOCK_HV: tl.constexpr,
 ):
+    row = tl.program_id(0).to(tl.int64)
     pid_c = tl.program_id(1)
-    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
-    r_ok = rows < batch
-    rows = tl.minimum(rows, batch - 1).to(tl.int64)[:, None]  # rows past the batch load row B-1, store nothing
     cols = pid_c * BLOCK + tl.arange(0, BLOCK)
-    c_ok = cols < QKV
-    ok = r_ok[:, None] & c_ok[None, :]
-    x = tl.load(qkvz_ptr + rows * qkvz_stride + cols[None, :], mask=c_ok[None, :], other=0.0)
-    slot = tl.load(idx_ptr + rows).to(tl.int64)  # [ROWS, 1]
+    ok = cols < QKV
+    x = tl.load(qkvz_ptr + row * qkvz_stride + cols, mask=ok, other=0.0)
+    # the row's slot, broadcast per channel (a scalar mask does not combine with a block one everywhere)
+    slot = tl.zeros((BLOCK,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
-    window = state_ptr + slot * state_stride_slot + cols[None, :] * state_stride_dim
-    w_col = w_ptr + cols * w_stride_dim
+    window = state_ptr + slot * state_stride_slot + cols * state_stride_dim
     if HAS_BIAS:
-        acc = tl.load(bias_ptr + cols, mask=c_ok, other=0.0).to(tl.float32)[None, :] + tl.zeros((ROWS, BLOCK), tl.float32)
+        acc = tl.load(bias_ptr + cols, mask=ok, other=0.0).to(tl.float32)
     else:
-        acc = tl.zeros((ROWS, BLOCK), dtype=tl.float32)
+        acc = tl.zeros((BLOCK,), dtype=tl.float32)
 
     # one strided vector per tap (W is 2 to 4); every load comes before the shifted window is stored
     t0 = tl.load(window, mask=valid, other=0.0)
-    acc += _product(t0, tl.load(w_col, mask=c_ok, other=0.0)[None, :])
+    acc += _product(t0, tl.load(w_ptr + cols * w_stride_dim, mask=ok, other=0.0))
     if W >= 3:
         t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
-        acc += _product(t1, tl.load(w_col + w_stride_pos, mask=c_ok, other=0.0)[None, :])
+        acc += _product(t1, tl.load(w_ptr + cols * w_stride_dim + w_stride_pos, mask=ok, other=0.0))
     if W >= 4:
         t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
-        acc += _product(t2, tl.load(w_col + 2 * w_stride_pos, mask=c_ok, other=0.0)[None, :])
-    acc += _product(x, tl.load(w_col + (W - 1) * w_stride_pos, mask=c_ok, other=0.0)[None, :])
+        acc += _product(t2, tl.load(w_ptr + cols * w_stride_dim + 2 * w_stride_pos, mask=ok, other=0.0))
+    acc += _product(x, tl.load(w_ptr + cols * w_stride_dim + (W - 1) * w_stride_pos, mask=ok, other=0.0))
     if W >= 3:
         tl.store(window, t1, mask=valid)
     if W >= 4:
@@ -101,18 +95,17 @@ def _split_conv_kernel(
     if SILU:
         acc = acc / (1.0 + tl.exp(-acc))
     out = tl.where(valid, acc, x.to(tl.float32))
-    tl.store(qkv_ptr + rows * QKV + cols[None, :], out.to(qkv_ptr.dtype.element_ty), mask=ok)
+    tl.store(qkv_ptr + row * QKV + cols, out.to(qkv_ptr.dtype.element_ty), mask=ok)
 
-    if pid_c * BLOCK < VD:
-        z_ok = r_ok[:, None] & (cols < VD)[None, :]
-        z = tl.load(qkvz_ptr + rows * qkvz_stride + QKV + cols[None, :], mask=z_ok)
-        tl.store(z_ptr + rows * VD + cols[None, :], z, mask=z_ok)
+    z_ok = cols < VD
+    z = tl.load(qkvz_ptr + row * qkvz_stride + QKV + cols, mask=z_ok)
+    tl.store(z_ptr + row * VD + cols, z, mask=z_ok)
     if pid_c == 0:
-        heads = tl.arange(0, BLOCK_HV)[None, :]
-        h_ok = r_ok[:, None] & (heads < NV)
-        ba_row = ba_ptr + rows * ba_stride_row
-        tl.store(b_ptr + rows * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
-        tl.store(a_ptr + rows * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
+        heads = tl.arange(0, BLOCK_HV)
+        h_ok = heads < NV
+        ba_row = ba_ptr + row * ba_stride_row
+        tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
+        tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
 
 
 def split_conv_update(
@@ -128,7 +121,6 @@ def split_conv_update(
     *,
     block: int = BLOCK,
     num_warps: int = NUM_WARPS,
-    rows: int = ROWS,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
@@ -149,14 +141,14 @@ def split_conv_update(
     if batch == 0:
         return mixed_qkv, z, b, a
     width = conv_weight.shape[1]
-    _split_conv_kernel[(triton.cdiv(batch, rows), triton.cdiv(qkv, block))](
+    _split_conv_kernel[(batch, triton.cdiv(qkv, block))](
         qkvz, ba, conv_state, conv_weight, bias if bias is not None else conv_weight, conv_state_indices,
-        mixed_qkv, z, b, a, batch,
+        mixed_qkv, z, b, a,
         qkvz.stride(0), ba.stride(0), ba.stride(1),
         *conv_state.stride(), *conv_weight.stride(),
         conv_state.shape[0], pad_slot_id,
         QKV=qkv, VD=shape.value_dim, NV=nv, W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
-        ROWS=rows, BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), num_warps=num_warps,
+        BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), num_warps=num_warps,
     )
     return mixed_qkv, z, b, a
 

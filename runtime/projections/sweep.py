@@ -8,7 +8,8 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``gemv``: :func:`.gemv_split.gemv_split` over rows per program, K step and warps (T <= 8);
 * ``dot``: :func:`.gemm_split.gemm_split` over tiles, K step, stages, split-K and warps (T 8 to 128);
 * ``ref``: cuBLAS + our split kernel and SGLang 0.5.23's real path at the same sizes;
-* ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over rows and channels per program and warps.
+* ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over channels per program and warps;
+* ``pdl``: the default launches of both decode kernels with and without programmatic dependent launch.
 
 Compiling several hundred Triton variants dominates the run: ``--warm I/N`` compiles (and checks against the
 reference, printing any mismatch) the I-th of N shares of the cases in one process, so N processes started
@@ -34,7 +35,7 @@ from .gemv_split import gemv_split
 from .naive import QWEN3_5_397B, QWEN3_NEXT_80B
 from .split_kernel import split_qkvzba
 
-KINDS = ("floor", "ref", "gemv", "split_conv", "dot")
+KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "pdl")
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,9 @@ def cases(only=KINDS) -> list[Case]:
                     out.append(Case("gemv", tp, t, {"block_n": bn, "block_k": bk, "warps": warps}))
     if "split_conv" in only:
         for tp, batch in itertools.product((1, 4, 8), (64, 128, 512)):
-            for rows, block, warps in itertools.product((1, 2, 4), (256, 512, 1024), (4, 8)):
-                if rows * block <= 16 * 32 * warps:  # at most 16 channels per thread (more spills)
-                    out.append(Case("split_conv", tp, batch, {"rows": rows, "block": block, "warps": warps}))
+            for block, warps in itertools.product((128, 256, 512), (2, 4, 8)):
+                if block >= 32 * warps:
+                    out.append(Case("split_conv", tp, batch, {"block": block, "warps": warps}))
     if "dot" in only:
         for tp, t in ((1, 32), (4, 32), (8, 32), (4, 8)):
             for bn, bk, stages, sk in itertools.product((16, 32, 64), (128, 256), (3, 4), (1, 2, 4)):
@@ -78,6 +79,9 @@ def cases(only=KINDS) -> list[Case]:
                 if (bm + bn) * bk * 2 * stages <= 200 * 1024:  # shared memory of the pipeline
                     out.append(Case("dot", tp, 128, {"block_m": bm, "block_n": bn, "block_k": bk, "stages": stages,
                                                      "split_k": sk, "warps": 8 if bm * bn >= 8192 else 4}))
+    if "pdl" in only:
+        for tp, t, pdl in itertools.product((1, 4, 8), (1, 2, 4, 8, 32, 128), (False, True)):
+            out.append(Case("pdl", tp, t, {"kernel": "gemv" if t <= 4 else "dot", "pdl": pdl}))
     return out
 
 
@@ -142,6 +146,10 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
     if case.kind == "gemv":
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_k=p["block_k"],  # noqa: E731
                                 num_warps=p["warps"])
+    elif case.kind == "pdl" and p["kernel"] == "gemv":
+        fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
+    elif case.kind == "pdl":
+        fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
     elif case.kind == "dot":
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
                                 block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
@@ -198,14 +206,13 @@ def _split_conv_call(case: Case, ctx: _Context):
         )
 
     def fn():
-        return run(*both(), block=p["block"], num_warps=p["warps"], rows=p["rows"])
+        return run(*both(), block=p["block"], num_warps=p["warps"])
 
     def check(_outs) -> float:
         """Bits against the PyTorch reference on a fresh state copy (the conv output within an ulp)."""
         out, c = inputs[0], convs[0]
         pool_k, pool_r = c.pool.clone(), c.pool.clone()
-        got = run(out, paths.ConvState(pool_k, c.indices, c.weight), block=p["block"], num_warps=p["warps"],
-                  rows=p["rows"])
+        got = run(out, paths.ConvState(pool_k, c.indices, c.weight), block=p["block"], num_warps=p["warps"])
         want = conv_update.split_conv_update(out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], pool_r, c.weight,
                                              None, c.indices, rs, "silu")
         exact = torch.equal(pool_k, pool_r) and all(torch.equal(a, b) for a, b in zip(got[1:], want[1:], strict=True))
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         best: dict = {}
         for r in rows:
             if r["kind"] == kind and "us" in r and r not in bad:
-                key = (r["tp"], r["size"], r.get("path"), r.get("variant"))
+                key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"))
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

@@ -67,7 +67,7 @@ def test_launch_config_splits_k_only_for_small_batches():
     assert (tp4["BLOCK_N"], tp4["SPLIT_K"]) == (32, 4)
     assert launch_config(1, 1544, 2048, 132)["SPLIT_K"] == 8  # TP8: 49 tiles
     assert launch_config(1, 12352, 2048, 132)["SPLIT_K"] == 1  # TP1: 386 tiles already fill the SMs
-    assert launch_config(32, 3088, 2048, 132)["BLOCK_M"] == 32
+    assert (launch_config(32, 3088, 2048, 132)["BLOCK_M"], launch_config(32, 3088, 2048, 132)["SPLIT_K"]) == (32, 1)
     big = launch_config(128, 3088, 2048, 132)
     assert (big["BLOCK_M"], big["SPLIT_K"]) == (64, 1)
     assert launch_config(1, 3088, 256, 132)["SPLIT_K"] == 1  # K too short to split

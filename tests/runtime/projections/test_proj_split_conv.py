@@ -94,14 +94,13 @@ def _conv_output_is_exact(dtype, activation) -> bool:
 @pytest.mark.parametrize("activation", ["silu", None])
 def test_kernel_matches_reference(dtype, width, activation, parity):
     """State, z, b, a bit for bit (copies); the conv output bit for bit where the arithmetic allows
-    (:func:`_conv_output_is_exact`), else within a few output ulps. 32-channel blocks, so rows span programs;
-    at W=4 four rows per program, so the second row block is partial."""
+    (:func:`_conv_output_is_exact`), else within a few output ulps. 32-channel blocks, so rows span programs."""
     shape = RATIO3 if width == 3 else SMALL
     qkvz, ba, state, weight, bias, idx = _case(shape, 6, width, dtype, seed=10 + width, state_len=width)
     state_ref, state_k = state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, bias, idx, shape, activation)
     got = split_conv_kernel.split_conv_update(
-        qkvz, ba, state_k, weight, bias, idx, shape, activation, block=32, num_warps=4, rows=4 if width == 4 else 1
+        qkvz, ba, state_k, weight, bias, idx, shape, activation, block=32, num_warps=4
     )
     assert torch.equal(state_k, state_ref)
     for g, w in zip(got[1:], want[1:], strict=True):

@@ -96,7 +96,6 @@ _SPLIT_CONV_SHAPE = {
     "SILU": True,
     "BLOCK": split_conv_kernel.BLOCK,
     "BLOCK_HV": QWEN3_5_397B.num_v_heads,
-    "FLAT": 0,
 }
 
 KERNELS = [
@@ -180,10 +179,6 @@ KERNELS = [
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,
         _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.NUM_WARPS,
-    ),
-    KernelSpec(
-        "projections.split_conv.flat", split_conv_kernel._split_conv_kernel,
-        _SPLIT_CONV_SHAPE | {"FLAT": 1024}, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.NUM_WARPS,
     ),
 ]
 

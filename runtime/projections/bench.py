@@ -7,7 +7,8 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
 * ``projection``, per model and TP: Qwen3-Next-80B (interleaved checkpoint) and Qwen3.5-397B (contiguous),
   ``sglang_us`` (SGLang's real CUDA path: two GEMMs, ``ba`` on a second stream below 1024 tokens, then its
   split kernel / prefill views / fused split + conv1d decode kernel), ``fallback_us`` (what SGLang runs when
-  those kernels do not apply, labelled as such), ``fused_us`` (ours), ``speedup = sglang / fused``, the weight
+  those kernels do not apply, labelled as such), ``fused_us`` (ours; ``fused_nopdl_us``: the same Triton kernels
+  without programmatic dependent launch, up to 32 tokens), ``speedup = sglang / fused``, the weight
   floor (weight bytes over the measured copy rate) and a full floor (bytes or FLOPs). Qwen3.5 rows up to
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
@@ -38,7 +39,7 @@ from runtime.benchkit import (
     write_results,
 )
 
-from . import paths, sglang_peer, split_conv_kernel
+from . import fused, gemv_split, paths, sglang_peer, split_conv_kernel
 from .gemm_split import gemm_split, launch_config
 from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
@@ -52,7 +53,7 @@ GEMM_SPLIT_COLUMN_MAX_TOKENS = 512
 MAX_GRAPH_CALLS = 256  # distinct rotated inputs captured in one graph
 PROJECTION_COLUMNS = (
     "model", "tp", "tokens", "phase", "sglang_us", "fallback_us", "fused_us", "speedup", "x_fallback",
-    "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us",
+    "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us", "fused_nopdl_us",
 )
 SPLIT_CONV_COLUMNS = (
     "tp", "batch", "sglang_us", "ours_us", "speedup", "floor_us", "ours_x_floor", "sglang_x_floor",
@@ -117,6 +118,8 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
         timed["cublas_split_us"] = cublas_split
         if x.shape[0] <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
             timed["gemm_split_us"] = lambda: gemm_split(x, pick()[2], rs, layout)
+        if x.shape[0] <= fused.GEMM_SPLIT_MAX_TOKENS:  # the same kernels launched without PDL
+            timed["fused_nopdl_us"] = lambda: fused.fused_forward(x, pick()[2], rs, layout, pdl=False)
         return timed
     if phase == "prefill":
         timed["fused_us"] = lambda: paths.ours_prefill_35(x, *pick()[:2], rs, alt)
@@ -157,8 +160,14 @@ def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rat
         wfloor, floor = _floors(rs, t, bw, rate)
         row = {"model": model, "tp": tp, "tokens": t, "phase": phase, **times, "weight_floor_us": wfloor,
                "floor_us": floor, "fused_x_wfloor": times["fused_us"] / wfloor, "weight_copies": len(sets)}
-        if model == "qwen3-next" and t <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
-            row["gemm_split_config"] = launch_config(t, rs.qkvz_width + rs.ba_width, rs.hidden, sms)
+        if model == "qwen3-next":
+            n = rs.qkvz_width + rs.ba_width
+            row["fused_kernel"] = (
+                "gemv_split" if gemv_split.accepts(x, sets[0][2])
+                else "gemm_split" if t <= fused.GEMM_SPLIT_MAX_TOKENS else "cublas+split"
+            )
+            if t <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
+                row["gemm_split_config"] = launch_config(t, n, rs.hidden, sms)
         if "sglang_us" in times:
             row["speedup"] = times["sglang_us"] / times["fused_us"]
         if "fallback_us" in times:

@@ -4,9 +4,11 @@
 * :func:`two_gemm_forward`: two GEMMs + the split kernel.
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
-  GPU, decode-sized batches (``T <= GEMM_SPLIT_MAX_TOKENS``) run the Triton GEMM whose epilogue does the
-  split (:func:`.gemm_split.gemm_split`, one launch); larger ones run cuBLAS, whose two column slices feed the split
-  kernel directly (strided, no copy). The crossover comes from the H100 bench (``NOTES.md``).
+  GPU, one launch whose epilogue does the split: the CUDA-core GEMV for a few tokens
+  (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``), the Triton GEMM up to
+  ``GEMM_SPLIT_MAX_TOKENS`` (:func:`.gemm_split.gemm_split`); larger batches run cuBLAS, whose two column
+  slices feed the split kernel directly (strided, no copy). The crossovers come from the H200 sweeps
+  (``NOTES.md``).
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ def two_gemm_forward(
 GEMM_SPLIT_MAX_TOKENS = 32
 
 
-def fused_forward(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout):
-    """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``)."""
+def fused_forward(
+    x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout, *, pdl: bool | None = None
+):
+    """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``); ``pdl``
+    for the Triton kernels as :func:`.gemm_split.pdl_launch` (default: on where the GPU has it)."""
     if gemv_split.accepts(x, weight):
-        return gemv_split.gemv_split(x, weight, shape, layout)
+        return gemv_split.gemv_split(x, weight, shape, layout, pdl=pdl)
     if x.shape[0] <= GEMM_SPLIT_MAX_TOKENS and gemm_split.accepts(x, weight):
-        return gemm_split.gemm_split(x, weight, shape, layout)
+        return gemm_split.gemm_split(x, weight, shape, layout, pdl=pdl)
     out = F.linear(x, weight)
     n = shape.qkvz_width
     return split_qkvzba(out[:, :n], out[:, n:], shape, layout)

@@ -141,8 +141,8 @@ def pdl_launch(x: torch.Tensor, pdl: bool | None) -> dict:
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
     """Whether the fused path takes these tensors: on a GPU, ``x`` with unit column stride, a contiguous
-    weight, and a hidden size that is a multiple of 128 (the K steps and split-K ranges)."""
-    return x.is_cuda and x.stride(1) == 1 and weight.is_contiguous() and x.shape[1] % 128 == 0
+    weight, and a hidden size that is a multiple of 256 (the K steps; split-K ranges are chosen to divide it)."""
+    return x.is_cuda and x.stride(1) == 1 and weight.is_contiguous() and x.shape[1] % 256 == 0
 
 
 _WORKSPACES: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -163,21 +163,22 @@ def _workspace(device: torch.device, tiles: int, split_k: int, block_m: int, blo
 def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     """Tile sizes and split-K for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
 
-    Up to 32 tokens: 32-column tiles, 128-wide K steps, 4 stages; up to 16 tokens K is also split (ranges of at
-    least 256) while the programs stay within four per SM. The H200 sweeps (``runtime.projections.sweep``,
-    NOTES.md) set this: TP4 T=8 ran best in four K ranges (7.45 us against 7.68 unsplit), TP4 T=32 unsplit
-    (8.27 us; split runs were 0.4 us or more slower), and splitting TP1's 386 tiles lost (T=1: 14.7 us
-    unsplit, 17.3 at two ranges). Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the best at
-    T=128 in the sweep; :func:`.fused.fused_forward` still takes cuBLAS + split there, faster on the H200).
+    Up to 32 tokens: 32-column tiles, 256-wide K steps (4 stages up to 16 tokens, 3 above), and K split into
+    ranges of at least 512 while the programs stay within four per SM. The H200 sweeps
+    (``runtime.projections.sweep``, with programmatic dependent launch, NOTES.md) set this: TP4 ran best in
+    four K ranges at T=8 and T=32 (6.99 and 7.75 us), TP8 in four, TP1's 386 tiles unsplit (T=8: 15.1 us with
+    this tile; splitting TP1 lost in every sweep). Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split
+    (the best at T=128; :func:`.fused.fused_forward` still takes cuBLAS + split there, faster on the H200).
     """
     block_m = max(16, min(64, triton.next_power_of_2(t)))
     if block_m > 32:
         return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "num_stages": 4}
     tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
     split_k = 1
-    while block_m == 16 and split_k * 2 * 256 <= k and tiles * split_k * 2 <= 4 * sms:
+    while k % (split_k * 2 * 512) == 0 and tiles * split_k * 2 <= 4 * sms:
         split_k *= 2
-    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": 128, "SPLIT_K": split_k, "num_stages": 4}
+    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": 256, "SPLIT_K": split_k,
+            "num_stages": 4 if block_m == 16 else 3}
 
 
 def gemm_split(

@@ -21,10 +21,10 @@ from .gemm_split import _scatter, pdl_launch
 from .naive import GDNShape
 from .split_kernel import SplitLayout, split_outputs
 
-# The CUDA-core product costs T x the FMAs of one token: on the H200 sweep (NOTES.md) one token at TP1 (12352
-# rows) and four at TP4 (3088 rows) still beat the tl.dot kernel, eight tokens at TP1/TP4/TP8 did not.
+# The CUDA-core product costs T x the FMAs of one token: in the H200 sweeps (NOTES.md) up to two tokens at TP1
+# (12352 rows) and four at TP4 (3088 rows) beat the tl.dot kernel; four at TP1 and eight at TP4 did not.
 MAX_TOKENS = 4
-MAX_TOKEN_ROWS = 12352  # tokens x weight rows
+MAX_TOKEN_ROWS = 2 * 12352  # tokens x weight rows
 
 
 @triton.jit

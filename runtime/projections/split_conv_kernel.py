@@ -61,7 +61,6 @@ def _split_conv_kernel(
     SILU: tl.constexpr,
     BLOCK: tl.constexpr,
     BLOCK_HV: tl.constexpr,
-    FLAT: tl.constexpr,
 ):
     row = tl.program_id(0).to(tl.int64)
     pid_c = tl.program_id(1)
@@ -77,49 +76,21 @@ def _split_conv_kernel(
     else:
         acc = tl.zeros((BLOCK,), dtype=tl.float32)
 
-    if FLAT:
-        # the row's window for these channels is one contiguous run of BLOCK * (W-1) values: one vector load and
-        # one vector store; taps and the shifted window are gathered in registers
-        L: tl.constexpr = W - 1
-        SPAN: tl.constexpr = BLOCK * L
-        j = tl.arange(0, FLAT)
-        j_ok = (j < SPAN) & (pid_c * SPAN + j < QKV * L)
-        slot_j = tl.zeros((FLAT,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
-        flat_valid = j_ok & (slot_j != pad_slot) & (slot_j >= 0) & (slot_j < slots)
-        run = state_ptr + slot_j * state_stride_slot + pid_c * SPAN + j
-        old = tl.load(run, mask=flat_valid, other=0.0)
-        lane = tl.arange(0, BLOCK) * L
-        acc += _product(tl.gather(old, lane, axis=0), tl.load(w_ptr + cols * w_stride_dim, mask=ok, other=0.0))
-        if W >= 3:
-            acc += _product(
-                tl.gather(old, lane + 1, axis=0),
-                tl.load(w_ptr + cols * w_stride_dim + w_stride_pos, mask=ok, other=0.0),
-            )
-        if W >= 4:
-            acc += _product(
-                tl.gather(old, lane + 2, axis=0),
-                tl.load(w_ptr + cols * w_stride_dim + 2 * w_stride_pos, mask=ok, other=0.0),
-            )
-        acc += _product(x, tl.load(w_ptr + cols * w_stride_dim + (W - 1) * w_stride_pos, mask=ok, other=0.0))
-        shifted = tl.gather(old, tl.minimum(j + 1, FLAT - 1), axis=0)
-        newest = tl.gather(x, tl.minimum(j // L, BLOCK - 1), axis=0)
-        tl.store(run, tl.where(j % L == L - 1, newest, shifted), mask=flat_valid)
-    else:
-        # one strided vector per tap (W is 2 to 4); every load comes before the shifted window is stored
-        t0 = tl.load(window, mask=valid, other=0.0)
-        acc += _product(t0, tl.load(w_ptr + cols * w_stride_dim, mask=ok, other=0.0))
-        if W >= 3:
-            t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
-            acc += _product(t1, tl.load(w_ptr + cols * w_stride_dim + w_stride_pos, mask=ok, other=0.0))
-        if W >= 4:
-            t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
-            acc += _product(t2, tl.load(w_ptr + cols * w_stride_dim + 2 * w_stride_pos, mask=ok, other=0.0))
-        acc += _product(x, tl.load(w_ptr + cols * w_stride_dim + (W - 1) * w_stride_pos, mask=ok, other=0.0))
-        if W >= 3:
-            tl.store(window, t1, mask=valid)
-        if W >= 4:
-            tl.store(window + state_stride_pos, t2, mask=valid)
-        tl.store(window + (W - 2) * state_stride_pos, x, mask=valid)
+    # one strided vector per tap (W is 2 to 4); every load comes before the shifted window is stored
+    t0 = tl.load(window, mask=valid, other=0.0)
+    acc += _product(t0, tl.load(w_ptr + cols * w_stride_dim, mask=ok, other=0.0))
+    if W >= 3:
+        t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
+        acc += _product(t1, tl.load(w_ptr + cols * w_stride_dim + w_stride_pos, mask=ok, other=0.0))
+    if W >= 4:
+        t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
+        acc += _product(t2, tl.load(w_ptr + cols * w_stride_dim + 2 * w_stride_pos, mask=ok, other=0.0))
+    acc += _product(x, tl.load(w_ptr + cols * w_stride_dim + (W - 1) * w_stride_pos, mask=ok, other=0.0))
+    if W >= 3:
+        tl.store(window, t1, mask=valid)
+    if W >= 4:
+        tl.store(window + state_stride_pos, t2, mask=valid)
+    tl.store(window + (W - 2) * state_stride_pos, x, mask=valid)
 
     if SILU:
         acc = acc / (1.0 + tl.exp(-acc))
@@ -150,12 +121,10 @@ def split_conv_update(
     *,
     block: int = BLOCK,
     num_warps: int = NUM_WARPS,
-    flat: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
-    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``flat`` reads and writes each row's
-    window as one contiguous run (needs a state of exactly ``W-1`` positions, contiguous per slot)."""
+    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")
@@ -172,8 +141,6 @@ def split_conv_update(
     if batch == 0:
         return mixed_qkv, z, b, a
     width = conv_weight.shape[1]
-    if flat and (width < 2 or conv_state.stride(2) != 1 or conv_state.stride(1) != width - 1):
-        raise ValueError("flat needs a conv state [slots, dim, W-1] contiguous per slot")
     _split_conv_kernel[(batch, triton.cdiv(qkv, block))](
         qkvz, ba, conv_state, conv_weight, bias if bias is not None else conv_weight, conv_state_indices,
         mixed_qkv, z, b, a,
@@ -182,7 +149,6 @@ def split_conv_update(
         conv_state.shape[0], pad_slot_id,
         QKV=qkv, VD=shape.value_dim, NV=nv, W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
         BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), num_warps=num_warps,
-        FLAT=triton.next_power_of_2(block * (width - 1)) if flat else 0,
     )
     return mixed_qkv, z, b, a
 

@@ -8,7 +8,7 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``gemv``: :func:`.gemv_split.gemv_split` over rows per program, K step and warps (T <= 8);
 * ``dot``: :func:`.gemm_split.gemm_split` over tiles, K step, stages, split-K and warps (T 8 to 128);
 * ``ref``: cuBLAS + our split kernel and SGLang 0.5.23's real path at the same sizes;
-* ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over channels per program, warps and window layout;
+* ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over channels per program and warps;
 * ``pdl``: the default launches of both decode kernels with and without programmatic dependent launch.
 
 Compiling several hundred Triton variants dominates the run: ``--warm I/N`` compiles (and checks against the
@@ -66,9 +66,9 @@ def cases(only=KINDS) -> list[Case]:
                     out.append(Case("gemv", tp, t, {"block_n": bn, "block_k": bk, "warps": warps}))
     if "split_conv" in only:
         for tp, batch in itertools.product((1, 4, 8), (64, 128, 512)):
-            for block, warps, flat in itertools.product((128, 256, 512), (2, 4, 8), (False, True)):
+            for block, warps in itertools.product((128, 256, 512), (2, 4, 8)):
                 if block >= 32 * warps:
-                    out.append(Case("split_conv", tp, batch, {"block": block, "warps": warps, "flat": flat}))
+                    out.append(Case("split_conv", tp, batch, {"block": block, "warps": warps}))
     if "dot" in only:
         for tp, t in ((1, 32), (4, 32), (8, 32), (1, 8), (4, 8)):
             for bn, bk, stages, sk in itertools.product((16, 32, 64), (128, 256), (3, 4), (1, 2, 4)):
@@ -206,14 +206,13 @@ def _split_conv_call(case: Case, ctx: _Context):
         )
 
     def fn():
-        return run(*both(), block=p["block"], num_warps=p["warps"], flat=p["flat"])
+        return run(*both(), block=p["block"], num_warps=p["warps"])
 
     def check(_outs) -> float:
         """Bits against the PyTorch reference on a fresh state copy (the conv output within an ulp)."""
         out, c = inputs[0], convs[0]
         pool_k, pool_r = c.pool.clone(), c.pool.clone()
-        got = run(out, paths.ConvState(pool_k, c.indices, c.weight), block=p["block"], num_warps=p["warps"],
-                  flat=p["flat"])
+        got = run(out, paths.ConvState(pool_k, c.indices, c.weight), block=p["block"], num_warps=p["warps"])
         want = conv_update.split_conv_update(out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], pool_r, c.weight,
                                              None, c.indices, rs, "silu")
         exact = torch.equal(pool_k, pool_r) and all(torch.equal(a, b) for a, b in zip(got[1:], want[1:], strict=True))
@@ -278,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         best: dict = {}
         for r in rows:
             if r["kind"] == kind and "us" in r and r not in bad:
-                key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("flat"))
+                key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"))
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

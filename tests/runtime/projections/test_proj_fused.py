@@ -6,6 +6,7 @@ import torch
 from runtime.projections import naive
 from runtime.projections.fused import FusedGDNProjection, fused_forward, two_gemm_forward, unfused_forward
 from runtime.projections.gemm_split import accepts
+from runtime.projections.gemv_split import accepts as gemv_accepts
 from runtime.projections.layer import GDNInputProjection
 from runtime.projections.linear import Fp8Scheme
 from runtime.projections.naive import GDNShape
@@ -51,9 +52,9 @@ def test_fusing_fp8_layer_is_refused():
 
 def test_fused_forward_takes_a_column_strided_input():
     """A strided activation view (no unit column stride) is outside what the Triton GEMM accepts; the fused
-    path must fall back to the cuBLAS + split-kernel route instead of raising (on a GPU too). Hidden 128
-    is a size the Triton GEMM takes, so only the stride sends the input elsewhere."""
-    shape = GDNShape(hidden=128, num_k_heads=4, num_v_heads=8, head_k=16, head_v=16)
+    path must fall back to the cuBLAS + split-kernel route instead of raising (on a GPU too). Hidden 256
+    is a size the Triton kernels take, so only the stride sends the input elsewhere."""
+    shape = GDNShape(hidden=256, num_k_heads=4, num_v_heads=8, head_k=16, head_v=16)
     g = torch.Generator().manual_seed(3)
     split = {n: w.to(DEVICE) for n, w in naive.random_split_checkpoint(shape, g).items()}
     layer = GDNInputProjection(shape, device=DEVICE)
@@ -61,7 +62,7 @@ def test_fused_forward_takes_a_column_strided_input():
     fused = FusedGDNProjection.from_layer(layer)
     wide = torch.randn(5, 2 * shape.hidden, generator=g).to(DEVICE)
     x = wide[:, ::2]
-    assert x.stride(1) == 2 and not accepts(x, fused.weight)
+    assert x.stride(1) == 2 and not accepts(x, fused.weight) and not gemv_accepts(x, fused.weight)
     want = naive.reference_rank_outputs(x.contiguous(), split, shape, 1, 0)
     for got, ref in zip(fused_forward(x, fused.weight, fused.shape, fused.layout), want, strict=True):
         assert _rel(got, ref) < 1e-5

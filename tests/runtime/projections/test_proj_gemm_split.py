@@ -63,14 +63,15 @@ def test_split_k_is_deterministic_and_resets_its_counters():
 def test_launch_config_splits_k_only_for_small_batches():
     from runtime.projections.gemm_split import launch_config
 
-    tp4 = launch_config(1, 3088, 2048, 132)  # 97 tiles: 4 K ranges of 512
-    assert (tp4["BLOCK_N"], tp4["SPLIT_K"]) == (32, 4)
-    assert launch_config(1, 1544, 2048, 132)["SPLIT_K"] == 8  # TP8: 49 tiles
+    tp4 = launch_config(8, 3088, 2048, 132)  # 97 tiles: 4 K ranges of 512
+    assert (tp4["BLOCK_N"], tp4["BLOCK_K"], tp4["SPLIT_K"]) == (32, 256, 4)
+    assert launch_config(32, 3088, 2048, 132)["SPLIT_K"] == 4
+    assert launch_config(1, 1544, 2048, 132)["SPLIT_K"] == 4  # TP8: 49 tiles, ranges no shorter than 512
     assert launch_config(1, 12352, 2048, 132)["SPLIT_K"] == 1  # TP1: 386 tiles already fill the SMs
-    assert (launch_config(32, 3088, 2048, 132)["BLOCK_M"], launch_config(32, 3088, 2048, 132)["SPLIT_K"]) == (32, 1)
+    assert launch_config(32, 3088, 2048, 132)["BLOCK_M"] == 32
     big = launch_config(128, 3088, 2048, 132)
     assert (big["BLOCK_M"], big["SPLIT_K"]) == (64, 1)
-    assert launch_config(1, 3088, 256, 132)["SPLIT_K"] == 1  # K too short to split
+    assert launch_config(1, 3088, 512, 132)["SPLIT_K"] == 1  # K too short to split
 
 
 def test_gemm_split_rejects_bad_inputs():

@@ -89,19 +89,18 @@ def _conv_output_is_exact(dtype, activation) -> bool:
     return dtype == torch.float16 or (dtype == torch.bfloat16 and on_gpu) or (dtype == torch.float32 and not on_gpu)
 
 
-@pytest.mark.parametrize("flat", [False, True], ids=["per_tap", "flat"])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
 @pytest.mark.parametrize("width", [2, 3, 4])
 @pytest.mark.parametrize("activation", ["silu", None])
-def test_kernel_matches_reference(dtype, width, activation, flat, parity):
+def test_kernel_matches_reference(dtype, width, activation, parity):
     """State, z, b, a bit for bit (copies); the conv output bit for bit where the arithmetic allows
     (:func:`_conv_output_is_exact`), else within a few output ulps. 32-channel blocks, so rows span programs."""
     shape = RATIO3 if width == 3 else SMALL
-    qkvz, ba, state, weight, bias, idx = _case(shape, 6, width, dtype, seed=10 + width, state_len=width - 1 if flat else width)
+    qkvz, ba, state, weight, bias, idx = _case(shape, 6, width, dtype, seed=10 + width, state_len=width)
     state_ref, state_k = state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, bias, idx, shape, activation)
     got = split_conv_kernel.split_conv_update(
-        qkvz, ba, state_k, weight, bias, idx, shape, activation, block=32, num_warps=4, flat=flat
+        qkvz, ba, state_k, weight, bias, idx, shape, activation, block=32, num_warps=4
     )
     assert torch.equal(state_k, state_ref)
     for g, w in zip(got[1:], want[1:], strict=True):
@@ -140,7 +139,4 @@ def test_kernel_rejects_what_it_cannot_run():
         kernel(qkvz, ba, state, weight, bias, idx.float(), SMALL)
     with pytest.raises(ValueError, match="qkvz"):
         kernel(qkvz[:, 1:], ba, state, weight, bias, idx, SMALL)
-    wide = torch.zeros(SLOTS, SMALL.qkv_width, 5, dtype=state.dtype, device=state.device)
-    with pytest.raises(ValueError, match="flat needs"):
-        kernel(qkvz, ba, wide, weight, bias, idx, SMALL, flat=True)
 

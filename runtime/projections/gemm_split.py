@@ -88,9 +88,8 @@ def _gemm_split_kernel(
     SPLIT_K: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
-    if USE_PDL:  # let the next kernel launch now; wait here for the previous one's writes (x, workspace)
+    if USE_PDL:  # let the next kernel launch now (it waits for this one before touching what this one writes)
         tl.extra.cuda.gdc_launch_dependents()
-        tl.extra.cuda.gdc_wait()
     pid_m = tl.program_id(0)  # row blocks of one column block run together and share its weight tile in L2
     pid_n = tl.program_id(1)
     pid_k = tl.program_id(2)
@@ -105,7 +104,16 @@ def _gemm_split_kernel(
     x_ptrs = x_ptr + rm[:, None].to(tl.int64) * x_stride + rk[None, :]
     w_ptrs = w_ptr + rn[:, None].to(tl.int64) * K + rk[None, :]
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for _ in range(0, K_PART, BLOCK_K):
+    # the first K step, peeled: its weight tile (no kernel writes weights) is requested before the wait for the
+    # previous kernel, whose writes (x, the split-K workspace) are read only after it
+    wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+    xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
+    acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
+    x_ptrs += BLOCK_K
+    w_ptrs += BLOCK_K
+    for _ in range(BLOCK_K, K_PART, BLOCK_K):
         xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
         wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
         acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)

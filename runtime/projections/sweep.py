@@ -70,13 +70,15 @@ def cases(only=KINDS) -> list[Case]:
                 if block >= 32 * warps:
                     out.append(Case("split_conv", tp, batch, {"block": block, "warps": warps}))
     if "dot" in only:
-        for tp, t in ((1, 32), (4, 32), (8, 32), (1, 8), (4, 8)):
-            for bn, bk, stages, sk in itertools.product((16, 32, 64), (128, 256), (3, 4), (1, 2, 4)):
-                out.append(Case("dot", tp, t, {"block_m": 16 if t == 8 else 32, "block_n": bn, "block_k": bk,
-                                               "stages": stages, "split_k": sk, "warps": 4}))
+        for tp, t in itertools.product((1, 4, 8), (8, 32)):
+            for bn, bk, stages, sk in itertools.product((16, 32, 64), (128, 256, 512), (3, 4), (1, 2, 4)):
+                bm = 16 if t == 8 else 32
+                if (bm + bn) * bk * 2 * stages <= 200 * 1024:  # shared memory of the pipeline
+                    out.append(Case("dot", tp, t, {"block_m": bm, "block_n": bn, "block_k": bk, "stages": stages,
+                                                   "split_k": sk, "warps": 4}))
         for tp in (1, 4, 8):
             for bm, bn, bk, stages, sk in itertools.product((64, 128), (32, 64, 128), (64, 128), (3, 4), (1, 2)):
-                if (bm + bn) * bk * 2 * stages <= 200 * 1024:  # shared memory of the pipeline
+                if (bm + bn) * bk * 2 * stages <= 200 * 1024:
                     out.append(Case("dot", tp, 128, {"block_m": bm, "block_n": bn, "block_k": bk, "stages": stages,
                                                      "split_k": sk, "warps": 8 if bm * bn >= 8192 else 4}))
     if "pdl" in only:

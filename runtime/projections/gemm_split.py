@@ -171,21 +171,24 @@ def _workspace(device: torch.device, tiles: int, split_k: int, block_m: int, blo
 def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     """Tile sizes and split-K for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
 
-    Up to 32 tokens: 32-column tiles, 256-wide K steps (4 stages up to 16 tokens, 3 above), and K split into
-    ranges of at least 512 while the programs stay within four per SM. The H200 sweeps
-    (``runtime.projections.sweep``, with programmatic dependent launch, NOTES.md) set this: TP4 ran best in
-    four K ranges at T=8 and T=32 (6.99 and 7.75 us), TP8 in four, TP1's 386 tiles unsplit (T=8: 15.1 us with
-    this tile; splitting TP1 lost in every sweep). Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split
-    (the best at T=128; :func:`.fused.fused_forward` still takes cuBLAS + split there, faster on the H200).
+    Up to 32 tokens: 32-column tiles, 4 stages up to 16 tokens and 3 above. A rank with no more column tiles
+    than SMs takes 512-wide K steps (else 256), and one with at most half as many also splits K into ranges
+    of at least 512 while the programs stay within four per SM. The H200 sweep with programmatic dependent
+    launch and the first K step peeled (``runtime.projections.sweep``, NOTES.md) set this: TP4's 97 tiles ran
+    best unsplit in 512-wide steps (T=8 6.54 us, T=32 7.20; 256-wide steps split four ways 11.8 at T=32), TP8's
+    49 tiles in four ranges of one 512-wide step (4.80, 5.12), TP1's 386 tiles unsplit in 256-wide steps
+    (15.5, 16.4). Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the best at T=128 without PDL;
+    :func:`.fused.fused_forward` takes cuBLAS + split there, faster on the H200).
     """
     block_m = max(16, min(64, triton.next_power_of_2(t)))
     if block_m > 32:
         return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "num_stages": 4}
     tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
+    block_k = 512 if tiles <= sms and k % 512 == 0 else 256
     split_k = 1
-    while k % (split_k * 2 * 512) == 0 and tiles * split_k * 2 <= 4 * sms:
+    while 2 * tiles <= sms and k % (split_k * 2 * 512) == 0 and tiles * split_k * 2 <= 4 * sms:
         split_k *= 2
-    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": 256, "SPLIT_K": split_k,
+    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": block_k, "SPLIT_K": split_k,
             "num_stages": 4 if block_m == 16 else 3}
 
 

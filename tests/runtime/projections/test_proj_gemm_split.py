@@ -63,15 +63,17 @@ def test_split_k_is_deterministic_and_resets_its_counters():
 def test_launch_config_splits_k_only_for_small_batches():
     from runtime.projections.gemm_split import launch_config
 
-    tp4 = launch_config(8, 3088, 2048, 132)  # 97 tiles: 4 K ranges of 512
-    assert (tp4["BLOCK_N"], tp4["BLOCK_K"], tp4["SPLIT_K"]) == (32, 256, 4)
-    assert launch_config(32, 3088, 2048, 132)["SPLIT_K"] == 4
-    assert launch_config(1, 1544, 2048, 132)["SPLIT_K"] == 4  # TP8: 49 tiles, ranges no shorter than 512
-    assert launch_config(1, 12352, 2048, 132)["SPLIT_K"] == 1  # TP1: 386 tiles already fill the SMs
-    assert launch_config(32, 3088, 2048, 132)["BLOCK_M"] == 32
+    tp4 = launch_config(8, 3088, 2048, 132)  # 97 tiles: deep K steps, no split
+    assert (tp4["BLOCK_N"], tp4["BLOCK_K"], tp4["SPLIT_K"], tp4["num_stages"]) == (32, 512, 1, 4)
+    assert launch_config(32, 3088, 2048, 132)["num_stages"] == 3
+    tp8 = launch_config(1, 1544, 2048, 132)  # 49 tiles: four ranges of one 512-wide step
+    assert (tp8["BLOCK_K"], tp8["SPLIT_K"]) == (512, 4)
+    tp1 = launch_config(1, 12352, 2048, 132)  # 386 tiles already fill the SMs
+    assert (tp1["BLOCK_K"], tp1["SPLIT_K"]) == (256, 1)
     big = launch_config(128, 3088, 2048, 132)
     assert (big["BLOCK_M"], big["SPLIT_K"]) == (64, 1)
-    assert launch_config(1, 3088, 512, 132)["SPLIT_K"] == 1  # K too short to split
+    short = launch_config(1, 1544, 768, 132)  # K not a multiple of 512: 256-wide steps, no split
+    assert (short["BLOCK_K"], short["SPLIT_K"]) == (256, 1)
 
 
 def test_gemm_split_rejects_bad_inputs():

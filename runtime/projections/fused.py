@@ -35,7 +35,7 @@ def two_gemm_forward(
     return split_qkvzba(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape, layout)
 
 
-# gemm_split up to here; at T = 128 its 64 x 64 tiles lost to cuBLAS + split on the H200 (TP4 14.0 vs 9.2 us)
+# gemm_split up to here; at T = 128 its 64 x 64 tiles lost to cuBLAS + split on the H200 (TP4 14.7 vs 9.0 us)
 GEMM_SPLIT_MAX_TOKENS = 32
 
 

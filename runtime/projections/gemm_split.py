@@ -192,6 +192,17 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
             "num_stages": 4 if block_m == 16 else 3}
 
 
+def check_inputs(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout) -> tuple[int, int, int]:
+    """``(T, K, N)`` of a projection launch, or a ``ValueError`` naming what is off."""
+    if layout not in ("interleaved", "contiguous"):
+        raise ValueError(f"unknown layout {layout!r}")
+    t, k = x.shape
+    n = shape.qkvz_width + shape.ba_width
+    if weight.shape != (n, k) or not weight.is_contiguous() or x.stride(1) != 1:
+        raise ValueError(f"need x [T, K] with unit column stride and contiguous weight [{n}, K]")
+    return t, k, n
+
+
 def gemm_split(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -214,12 +225,7 @@ def gemm_split(
     ``block_k``, ``num_stages``, ``split_k`` and ``num_warps`` are used (``block_n`` defaults to 64 off the GPU, ``block_m`` to
     the token count rounded up to a power of two within 16..64).
     """
-    if layout not in ("interleaved", "contiguous"):
-        raise ValueError(f"unknown layout {layout!r}")
-    t, k = x.shape
-    n = shape.qkvz_width + shape.ba_width
-    if weight.shape != (n, k) or not weight.is_contiguous() or x.stride(1) != 1:
-        raise ValueError(f"need x [T, K] with unit column stride and contiguous weight [{n}, K]")
+    t, k, n = check_inputs(x, weight, shape, layout)
     if block_n is None and x.is_cuda:
         cfg = launch_config(t, n, k, torch.cuda.get_device_properties(x.device).multi_processor_count)
     else:

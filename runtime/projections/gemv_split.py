@@ -17,7 +17,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .gemm_split import _scatter, pdl_launch
+from .gemm_split import _scatter, check_inputs, pdl_launch
 from .naive import GDNShape
 from .split_kernel import SplitLayout, split_outputs
 
@@ -100,12 +100,7 @@ def gemv_split(
     ``[N, hidden]`` contiguous). ``hidden`` must be a multiple of the K step; unset launch settings come from
     :func:`launch_config`; ``pdl`` as :func:`.gemm_split.pdl_launch` (the weight, which no kernel writes, is
     read before the wait)."""
-    if layout not in ("interleaved", "contiguous"):
-        raise ValueError(f"unknown layout {layout!r}")
-    t, k = x.shape
-    n = shape.qkvz_width + shape.ba_width
-    if weight.shape != (n, k) or not weight.is_contiguous() or x.stride(1) != 1:
-        raise ValueError(f"need x [T, K] with unit column stride and contiguous weight [{n}, K]")
+    t, k, n = check_inputs(x, weight, shape, layout)
     cfg = launch_config(t, n, k)
     cfg = {
         "BLOCK_N": block_n or cfg["BLOCK_N"],

@@ -20,21 +20,29 @@ NAIVE = {"interleaved": naive.split_interleaved, "contiguous": naive.split_conti
 TOL = {torch.float32: 1e-5, torch.float16: 2e-3}
 
 
-@pytest.mark.parametrize(("dtype", "split_k"), [(torch.float32, 1), (torch.float16, 1), (torch.float32, 2)], ids=str)
-@pytest.mark.parametrize("t", [1, 5, 40, 130])  # 130: three 64-row blocks, the last one partial
-@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
-@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype, split_k):
-    g = torch.Generator().manual_seed(t)
+def projection_case(shape: GDNShape, layout: str, t: int, dtype: torch.dtype, *, seed: int,
+                    ref_dtype: torch.dtype | None = None):
+    """Fresh ``x [t, hidden]`` and ``[qkvz; ba]`` weight, NaN-poisoned ``mixed_qkv, z, b, a`` buffers, and the
+    naive GEMM + split of the two (computed in ``ref_dtype``, default the inputs' dtype)."""
+    g = torch.Generator().manual_seed(seed)
     n = shape.qkvz_width + shape.ba_width
     x = torch.randn(t, shape.hidden, generator=g).to(DEVICE, dtype)
     w = (torch.randn(n, shape.hidden, generator=g) * shape.hidden**-0.5).to(DEVICE, dtype)
     out = split_outputs(t, shape, x, dtype)
     for o in out:
         o.fill_(float("nan"))
-    got = gemm_split(x, w, shape, layout, out=out, block_n=32, block_k=32, split_k=split_k)
-    full = naive.project(x, w)
+    full = naive.project(x.to(ref_dtype or dtype), w.to(ref_dtype or dtype))
     want = NAIVE[layout](full[:, : shape.qkvz_width], full[:, shape.qkvz_width :], shape)
+    return x, w, out, want
+
+
+@pytest.mark.parametrize(("dtype", "split_k"), [(torch.float32, 1), (torch.float16, 1), (torch.float32, 2)], ids=str)
+@pytest.mark.parametrize("t", [1, 5, 40, 130])  # 130: three 64-row blocks, the last one partial
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype, split_k):
+    x, w, out, want = projection_case(shape, layout, t, dtype, seed=t)
+    got = gemm_split(x, w, shape, layout, out=out, block_n=32, block_k=32, split_k=split_k)
     for g_, w_ in zip(got, want, strict=True):
         assert g_.shape == w_.shape and not g_.isnan().any()
         assert ((g_.float() - w_).norm() / w_.norm()).item() < TOL[dtype]

@@ -5,11 +5,9 @@ fp32, which the interpreter does exactly)."""
 import pytest
 import torch
 
-from runtime.projections import naive
 from runtime.projections.gemv_split import accepts, gemv_split
-from runtime.projections.split_kernel import split_outputs
 
-from .test_proj_gemm_split import DEVICE, NAIVE, SHAPES
+from .test_proj_gemm_split import DEVICE, SHAPES, projection_case
 
 TOL = {torch.float32: 1e-6, torch.bfloat16: 1e-2}
 
@@ -20,16 +18,8 @@ TOL = {torch.float32: 1e-6, torch.bfloat16: 1e-2}
 @pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 def test_gemv_split_matches_gemm_then_split(shape, layout, t, dtype, block_n, block_k):
-    g = torch.Generator().manual_seed(7 * t + block_n)
-    n = shape.qkvz_width + shape.ba_width
-    x = torch.randn(t, shape.hidden, generator=g).to(DEVICE, dtype)
-    w = (torch.randn(n, shape.hidden, generator=g) * shape.hidden**-0.5).to(DEVICE, dtype)
-    out = split_outputs(t, shape, x, dtype)
-    for o in out:
-        o.fill_(float("nan"))
+    x, w, out, want = projection_case(shape, layout, t, dtype, seed=7 * t + block_n, ref_dtype=torch.float64)
     got = gemv_split(x, w, shape, layout, out=out, block_n=block_n, block_k=block_k)
-    full = naive.project(x.double(), w.double())
-    want = NAIVE[layout](full[:, : shape.qkvz_width], full[:, shape.qkvz_width :], shape)
     for g_, w_ in zip(got, want, strict=True):
         assert g_.shape == w_.shape and g_.dtype == dtype and not g_.isnan().any()
         assert ((g_.double() - w_).norm() / w_.norm()).item() < TOL[dtype]

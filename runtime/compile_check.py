@@ -74,11 +74,14 @@ _SPLIT_IO = {f"{n}_ptr": "bf16" for n in ("qkvz", "ba", "qkv", "z", "b", "a", "x
 _GEMM_IO = _SPLIT_IO | {"count_ptr": "i32"}
 
 
-def _gemm_config(tokens: int, tp: int = 1) -> dict[str, int]:
-    """The tile sizes and split-K ``gemm_split`` launches Qwen3-Next at ``tokens`` with on an H100/H200."""
+def _gemm_spec(name: str, tokens: int, tp: int) -> KernelSpec:
+    """``gemm_split`` at the launch it takes for Qwen3-Next at ``tokens`` and ``tp`` on an H100/H200."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
     cfg = gemm_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
-    return {k: v for k, v in cfg.items() if k != "num_stages"} | {"USE_PDL": True}
+    stages, warps = cfg.pop("num_stages"), cfg.pop("num_warps")
+    shape = _SPLIT_SHAPE | {"NK": rs.num_k_heads, "NV": rs.num_v_heads, "K": rs.hidden, "PRECISION": "tf32"}
+    return KernelSpec(name, gemm_split._gemm_split_kernel, shape | cfg | {"USE_PDL": True}, _GEMM_IO,
+                      num_warps=warps, num_stages=stages)
 
 
 def _gemv_config(tokens: int, tp: int) -> dict[str, int]:
@@ -96,6 +99,7 @@ _SPLIT_CONV_SHAPE = {
     "SILU": True,
     "BLOCK": split_conv_kernel.BLOCK,
     "BLOCK_HV": QWEN3_5_397B.num_v_heads,
+    "USE_PDL": True,
 }
 
 KERNELS = [
@@ -157,16 +161,9 @@ KERNELS = [
         "projections.split", split_kernel._split_qkvzba_kernel,
         _SPLIT_SHAPE | {"VEC": 8, "BLOCK_T": 1, "BLOCK_C": 512, "BLOCK_HV": 32}, _SPLIT_IO,
     ),
-    KernelSpec(
-        "projections.gemm_split", gemm_split._gemm_split_kernel,
-        _SPLIT_SHAPE | {"K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32"} | _gemm_config(128), _GEMM_IO,
-        num_stages=4,
-    ),
-    KernelSpec(
-        "projections.gemm_splitk", gemm_split._gemm_split_kernel,
-        _SPLIT_SHAPE | {"NK": 4, "NV": 8, "K": QWEN3_NEXT_80B.hidden, "PRECISION": "tf32"} | _gemm_config(1, tp=4),
-        _GEMM_IO, num_stages=4,
-    ),
+    _gemm_spec("projections.gemm_split.tp4.t8", 8, tp=4),
+    _gemm_spec("projections.gemm_split.tp1.t128", 128, tp=1),
+    _gemm_spec("projections.gemm_splitk.tp8.t8", 8, tp=8),
     *[
         KernelSpec(
             f"projections.gemv_split.tp{tp}.t{t}", gemv_split._gemv_split_kernel,
@@ -187,10 +184,15 @@ def compile_kernel(spec: KernelSpec, arch: int) -> dict:
     """Compile ``spec`` for ``sm_<arch>``; returns sizes from the compiled kernel's metadata."""
     fn = spec.kernel
     names = list(fn.arg_names)
+    signature = spec.signature(fn)
+    # pointers 16-byte aligned, as torch allocates them and as the launcher specializes them: without it the
+    # loads lower to scalar ones and Triton does not pipeline them, so shared memory would read far too low
+    aligned = {(i,): [["tt.divisibility", 16]] for i, name in enumerate(names) if signature[name].startswith("*")}
     src = ASTSource(
         fn=fn,
-        signature=spec.signature(fn),
+        signature=signature,
         constexprs={(names.index(k),): v for k, v in spec.constexprs.items()},
+        attrs=aligned,
     )
     kernel = triton.compile(
         src,

@@ -7,8 +7,9 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
 * ``projection``, per model and TP: Qwen3-Next-80B (interleaved checkpoint) and Qwen3.5-397B (contiguous),
   ``sglang_us`` (SGLang's real CUDA path: two GEMMs, ``ba`` on a second stream below 1024 tokens, then its
   split kernel / prefill views / fused split + conv1d decode kernel), ``fallback_us`` (what SGLang runs when
-  those kernels do not apply, labelled as such), ``fused_us`` (ours; ``fused_nopdl_us``: the same Triton kernels
-  without programmatic dependent launch, up to 32 tokens), ``speedup = sglang / fused``, the weight
+  those kernels do not apply, labelled as such), ``fused_us`` (ours; ``fused_nopdl_us``: our path without
+  programmatic dependent launch, where ours is a Triton kernel: up to 128 tokens, cuBLAS + split where the
+  Triton launch wins only with PDL), ``speedup = sglang / fused``, the weight
   floor (weight bytes over the measured copy rate) and a full floor (bytes or FLOPs). Qwen3.5 rows up to
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
@@ -39,7 +40,7 @@ from runtime.benchkit import (
     write_results,
 )
 
-from . import fused, gemv_split, paths, sglang_peer, split_conv_kernel
+from . import fused, paths, sglang_peer, split_conv_kernel
 from .gemm_split import gemm_split, launch_config
 from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
@@ -118,7 +119,7 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
         timed["cublas_split_us"] = cublas_split
         if x.shape[0] <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
             timed["gemm_split_us"] = lambda: gemm_split(x, pick()[2], rs, layout)
-        if x.shape[0] <= fused.GEMM_SPLIT_MAX_TOKENS:  # the same kernels launched without PDL
+        if fused.fused_kernel(x, sets[0][2]) != "cublas+split":  # our path without PDL (maybe cuBLAS + split)
             timed["fused_nopdl_us"] = lambda: fused.fused_forward(x, pick()[2], rs, layout, pdl=False)
         return timed
     if phase == "prefill":
@@ -162,10 +163,7 @@ def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rat
                "floor_us": floor, "fused_x_wfloor": times["fused_us"] / wfloor, "weight_copies": len(sets)}
         if model == "qwen3-next":
             n = rs.qkvz_width + rs.ba_width
-            row["fused_kernel"] = (
-                "gemv_split" if gemv_split.accepts(x, sets[0][2])
-                else "gemm_split" if t <= fused.GEMM_SPLIT_MAX_TOKENS else "cublas+split"
-            )
+            row["fused_kernel"] = fused.fused_kernel(x, sets[0][2])
             if t <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
                 row["gemm_split_config"] = launch_config(t, n, rs.hidden, sms)
         if "sglang_us" in times:

@@ -5,10 +5,10 @@
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
   GPU, one launch whose epilogue does the split: the CUDA-core GEMV for a few tokens
-  (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``), the Triton GEMM up to
-  ``GEMM_SPLIT_MAX_TOKENS`` (:func:`.gemm_split.gemm_split`); larger batches run cuBLAS, whose two column
-  slices feed the split kernel directly (strided, no copy). The crossovers come from the H200 sweeps
-  (``NOTES.md``).
+  (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``), the Triton GEMM where
+  :func:`.gemm_split.wins` (up to 32 tokens, and up to 128 on ranks wide enough to swap A and B); larger batches
+  run cuBLAS, whose two column slices feed the split kernel directly (strided, no copy). The crossovers come
+  from the H200 sweeps (``NOTES.md``).
 """
 
 from __future__ import annotations
@@ -35,8 +35,17 @@ def two_gemm_forward(
     return split_qkvzba(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape, layout)
 
 
-# gemm_split up to here; at T = 128 its 64 x 64 tiles lost to cuBLAS + split on the H200 (TP4 14.7 vs 9.0 us)
-GEMM_SPLIT_MAX_TOKENS = 32
+def fused_kernel(x: torch.Tensor, weight: torch.Tensor, pdl: bool | None = None) -> str:
+    """The launch :func:`fused_forward` takes for these tensors and ``pdl``: ``gemv_split``, ``gemm_split`` or
+    ``cublas+split``."""
+    if gemv_split.accepts(x, weight):
+        return "gemv_split"
+    if gemm_split.accepts(x, weight) and gemm_split.wins(
+        x.shape[0], weight.shape[0], x.shape[1], torch.cuda.get_device_properties(x.device).multi_processor_count,
+        pdl=gemm_split.pdl_launch(x, pdl)["USE_PDL"],
+    ):
+        return "gemm_split"
+    return "cublas+split"
 
 
 def fused_forward(
@@ -44,9 +53,10 @@ def fused_forward(
 ):
     """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``); ``pdl``
     for the Triton kernels as :func:`.gemm_split.pdl_launch` (default: on where the GPU has it)."""
-    if gemv_split.accepts(x, weight):
+    kernel = fused_kernel(x, weight, pdl)
+    if kernel == "gemv_split":
         return gemv_split.gemv_split(x, weight, shape, layout, pdl=pdl)
-    if x.shape[0] <= GEMM_SPLIT_MAX_TOKENS and gemm_split.accepts(x, weight):
+    if kernel == "gemm_split":
         return gemm_split.gemm_split(x, weight, shape, layout, pdl=pdl)
     out = F.linear(x, weight)
     n = shape.qkvz_width

@@ -86,6 +86,7 @@ def _gemm_split_kernel(
     BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr,
     SPLIT_K: tl.constexpr,
+    SWAP_AB: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     if USE_PDL:  # let the next kernel launch now (it waits for this one before touching what this one writes)
@@ -103,22 +104,35 @@ def _gemm_split_kernel(
     n_ok = rn < N
     x_ptrs = x_ptr + rm[:, None].to(tl.int64) * x_stride + rk[None, :]
     w_ptrs = w_ptr + rn[:, None].to(tl.int64) * K + rk[None, :]
-    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    # SWAP_AB: weight rows on the MMA's M side (``w @ x^T``, accumulator [BLOCK_N, BLOCK_M]), so a 64-row weight
+    # tile runs Hopper's warpgroup MMA while the tokens pad only to the N side; transposed after the K loop
+    if SWAP_AB:
+        acc = tl.zeros((BLOCK_N, BLOCK_M), dtype=tl.float32)
+    else:
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     # the first K step, peeled: its weight tile (no kernel writes weights) is requested before the wait for the
     # previous kernel, whose writes (x, the split-K workspace) are read only after it
     wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
-    acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
+    if SWAP_AB:
+        acc = tl.dot(wb, tl.trans(xa), acc, input_precision=PRECISION)
+    else:
+        acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
     x_ptrs += BLOCK_K
     w_ptrs += BLOCK_K
     for _ in range(BLOCK_K, K_PART, BLOCK_K):
         xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
         wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
-        acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
+        if SWAP_AB:
+            acc = tl.dot(wb, tl.trans(xa), acc, input_precision=PRECISION)
+        else:
+            acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
         x_ptrs += BLOCK_K
         w_ptrs += BLOCK_K
+    if SWAP_AB:
+        acc = tl.trans(acc)
 
     if SPLIT_K == 1:
         _scatter(acc, rm, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
@@ -169,27 +183,48 @@ def _workspace(device: torch.device, tiles: int, split_k: int, block_m: int, blo
 
 
 def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
-    """Tile sizes and split-K for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
+    """Tile sizes, split-K and orientation for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
 
-    Up to 32 tokens: 32-column tiles, 4 stages up to 16 tokens and 3 above. A rank with no more column tiles
-    than SMs takes 512-wide K steps (else 256), and one with at most half as many also splits K into ranges
-    of at least 512 while the programs stay within four per SM. The H200 sweep with programmatic dependent
-    launch and the first K step peeled (``runtime.projections.sweep``, NOTES.md) set this: TP4's 97 tiles ran
-    best unsplit in 512-wide steps (T=8 6.54 us, T=32 7.20; 256-wide steps split four ways 11.8 at T=32), TP8's
-    49 tiles in four ranges of one 512-wide step (4.80, 5.12), TP1's 386 tiles unsplit in 256-wide steps
-    (15.5, 16.4). Larger: 64 x 64 tiles, 64-wide K steps, 4 stages, no split (the best at T=128 without PDL;
-    :func:`.fused.fused_forward` takes cuBLAS + split there, faster on the H200).
+    A rank with at least a quarter as many 64-row weight tiles as SMs (TP1: 193, TP4: 49 on 132) runs
+    ``SWAP_AB``: weight rows on the warpgroup MMA's M side, one program per tile over the whole K, no split. Up to
+    32 tokens (padded to 16 or 32): 64-row tiles in a five-stage pipeline of 64-wide K steps where there are more
+    tiles than SMs, else 128-wide; above: 128 x 128 tiles (8 warps) in six stages of 64-wide steps on the wide
+    ranks, else 64 x 64 tiles in five stages of 128-wide steps. The H200 sweeps (NOTES.md, round 3) set these:
+    TP1 T=8 14.5 us, T=128 19.0; TP4 T=8 6.1, T=128 8.5 (tokens on M: 15.3, 31, 6.3, 14.7).
+
+    Smaller ranks (TP8) keep tokens on M: 32-column tiles, 4 stages up to 16 tokens and 3 above, 512-wide K steps
+    when no more tiles than SMs (else 256), and split K into ranges of at least 512 while the programs stay
+    within four per SM (round 2: TP8 T=8 4.80 us, T=32 5.12); above 32 tokens, 64 x 64 tiles, 64-wide K steps, 4
+    stages, no split (:func:`wins` sends those sizes to cuBLAS + split).
     """
     block_m = max(16, min(64, triton.next_power_of_2(t)))
+    wide = triton.cdiv(n, 64)
+    if 4 * wide >= sms and k % 128 == 0:
+        if block_m <= 32:
+            return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64 if wide > sms else 128, "SPLIT_K": 1,
+                    "SWAP_AB": True, "num_stages": 5, "num_warps": 4}
+        if wide > sms:
+            return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "SPLIT_K": 1, "SWAP_AB": True, "num_stages": 6,
+                    "num_warps": 8}
+        return {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 128, "SPLIT_K": 1, "SWAP_AB": True, "num_stages": 5,
+                "num_warps": 4}
     if block_m > 32:
-        return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "num_stages": 4}
+        return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "SWAP_AB": False, "num_stages": 4,
+                "num_warps": 4}
     tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
     block_k = 512 if tiles <= sms and k % 512 == 0 else 256
     split_k = 1
     while 2 * tiles <= sms and k % (split_k * 2 * 512) == 0 and tiles * split_k * 2 <= 4 * sms:
         split_k *= 2
-    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": block_k, "SPLIT_K": split_k,
-            "num_stages": 4 if block_m == 16 else 3}
+    return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": block_k, "SPLIT_K": split_k, "SWAP_AB": False,
+            "num_stages": 4 if block_m == 16 else 3, "num_warps": 4}
+
+
+def wins(t: int, n: int, k: int, sms: int, pdl: bool = True) -> bool:
+    """Whether :func:`launch_config`'s launch beat cuBLAS + split kernel in the H200 sweeps and bench (NOTES.md):
+    up to 32 tokens, and up to 128 where it swaps A and B and launches with PDL (TP1 T=128 19.1 vs 19.8 us, TP4
+    8.5 vs 9.0; without PDL 20.8 and 9.7, slower than cuBLAS; TP8, unswapped, 13.7 vs 8.5)."""
+    return t <= 32 or (pdl and t <= 128 and launch_config(t, n, k, sms)["SWAP_AB"])
 
 
 def check_inputs(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout) -> tuple[int, int, int]:
@@ -216,6 +251,7 @@ def gemm_split(
     num_stages: int = 3,
     split_k: int = 1,
     num_warps: int = 4,
+    swap_ab: bool = False,
     pdl: bool | None = None,
 ):
     """``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]`` contiguous) straight
@@ -231,7 +267,7 @@ def gemm_split(
     else:
         block_m = block_m or max(16, min(64, triton.next_power_of_2(max(t, 1))))
         cfg = {"BLOCK_M": block_m, "BLOCK_N": block_n or 64, "BLOCK_K": block_k, "SPLIT_K": split_k,
-               "num_stages": num_stages, "num_warps": num_warps}
+               "SWAP_AB": swap_ab, "num_stages": num_stages, "num_warps": num_warps}
     if k % (cfg["BLOCK_K"] * cfg["SPLIT_K"]):
         raise ValueError(f"hidden {k} must be a multiple of block_k={cfg['BLOCK_K']} x split_k={cfg['SPLIT_K']}")
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)

@@ -19,6 +19,7 @@ import triton
 import triton.language as tl
 
 from .conv_update import PAD_SLOT_ID, Activation, check_conv_args
+from .gemm_split import pdl_launch
 from .naive import GDNShape
 
 BLOCK = 256  # channels per program
@@ -62,31 +63,44 @@ def _split_conv_kernel(
     SILU: tl.constexpr,
     BLOCK: tl.constexpr,
     BLOCK_HV: tl.constexpr,
+    USE_PDL: tl.constexpr,
 ):
+    if USE_PDL:  # the next kernel may launch now; it waits for this one before reading what this one writes
+        tl.extra.cuda.gdc_launch_dependents()
     row = tl.program_id(0).to(tl.int64)
     pid_c = tl.program_id(1)
     cols = pid_c * BLOCK + tl.arange(0, BLOCK)
     ok = cols < QKV
+    # the conv weight and bias (which no kernel in the step writes) before the wait for the previous kernel
+    w_cols = w_ptr + cols * w_stride_dim
+    w0 = tl.load(w_cols, mask=ok, other=0.0)
+    if W >= 3:
+        w1 = tl.load(w_cols + w_stride_pos, mask=ok, other=0.0)
+    if W >= 4:
+        w2 = tl.load(w_cols + 2 * w_stride_pos, mask=ok, other=0.0)
+    w_x = tl.load(w_cols + (W - 1) * w_stride_pos, mask=ok, other=0.0)
+    if HAS_BIAS:
+        acc = tl.load(bias_ptr + cols, mask=ok, other=0.0).to(tl.float32)
+    else:
+        acc = tl.zeros((BLOCK,), dtype=tl.float32)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
     x = tl.load(qkvz_ptr + row * qkvz_stride + cols, mask=ok, other=0.0)
     # the row's slot, broadcast per channel (a scalar mask does not combine with a block one everywhere)
     slot = tl.zeros((BLOCK,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
     window = state_ptr + slot * state_stride_slot + cols * state_stride_dim
-    if HAS_BIAS:
-        acc = tl.load(bias_ptr + cols, mask=ok, other=0.0).to(tl.float32)
-    else:
-        acc = tl.zeros((BLOCK,), dtype=tl.float32)
 
     # one strided vector per tap (W is 2 to 4); every load comes before the shifted window is stored
     t0 = tl.load(window, mask=valid, other=0.0)
-    acc += _product(t0, tl.load(w_ptr + cols * w_stride_dim, mask=ok, other=0.0))
+    acc += _product(t0, w0)
     if W >= 3:
         t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
-        acc += _product(t1, tl.load(w_ptr + cols * w_stride_dim + w_stride_pos, mask=ok, other=0.0))
+        acc += _product(t1, w1)
     if W >= 4:
         t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
-        acc += _product(t2, tl.load(w_ptr + cols * w_stride_dim + 2 * w_stride_pos, mask=ok, other=0.0))
-    acc += _product(x, tl.load(w_ptr + cols * w_stride_dim + (W - 1) * w_stride_pos, mask=ok, other=0.0))
+        acc += _product(t2, w2)
+    acc += _product(x, w_x)
     if W >= 3:
         tl.store(window, t1, mask=valid)
     if W >= 4:
@@ -122,10 +136,12 @@ def split_conv_update(
     *,
     block: int = BLOCK,
     num_warps: int = NUM_WARPS,
+    pdl: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
-    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang)."""
+    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pdl``: programmatic dependent launch
+    (:func:`.gemm_split.pdl_launch`; the conv weight is read before the wait), off by default (NOTES.md)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")
@@ -150,6 +166,7 @@ def split_conv_update(
         conv_state.shape[0], pad_slot_id,
         QKV=qkv, VD=shape.value_dim, NV=nv, W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
         BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), num_warps=num_warps,
+        **pdl_launch(qkvz, pdl),
     )
     return mixed_qkv, z, b, a
 

@@ -7,8 +7,10 @@ states rotated past L2 (as :mod:`.bench` does):
   a rank's projection weight (a read-and-sum kernel, no GEMM): the practical floor under the GEMV kernels;
 * ``gemv``: :func:`.gemv_split.gemv_split` over rows per program, K step and warps (T <= 8);
 * ``dot``: :func:`.gemm_split.gemm_split` over tiles, K step, stages, split-K and warps (T 8 to 128);
+* ``swap``: the same kernel with weight rows on the MMA's M side (``swap_ab``: 64/128-row weight tiles, Hopper's
+  warpgroup MMA), over the same settings;
 * ``ref``: cuBLAS + our split kernel and SGLang 0.5.23's real path at the same sizes;
-* ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over channels per program and warps;
+* ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over channels per program, warps and PDL;
 * ``pdl``: the default launches of both decode kernels with and without programmatic dependent launch.
 
 Compiling several hundred Triton variants dominates the run: ``--warm I/N`` compiles (and checks against the
@@ -35,7 +37,8 @@ from .gemv_split import gemv_split
 from .naive import QWEN3_5_397B, QWEN3_NEXT_80B
 from .split_kernel import split_qkvzba
 
-KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "pdl")
+KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl")
+SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,9 @@ def cases(only=KINDS) -> list[Case]:
                     out.append(Case("gemv", tp, t, {"block_n": bn, "block_k": bk, "warps": warps}))
     if "split_conv" in only:
         for tp, batch in itertools.product((1, 4, 8), (64, 128, 512)):
-            for block, warps in itertools.product((128, 256, 512), (2, 4, 8)):
+            for block, warps, pdl in itertools.product((128, 256), (4, 8), (False, True)):
                 if block >= 32 * warps:
-                    out.append(Case("split_conv", tp, batch, {"block": block, "warps": warps}))
+                    out.append(Case("split_conv", tp, batch, {"block": block, "warps": warps, "pdl": pdl}))
     if "dot" in only:
         for tp, t in itertools.product((1, 4, 8), (8, 32)):
             for bn, bk, stages, sk in itertools.product((16, 32, 64), (128, 256, 512), (3, 4), (1, 2, 4)):
@@ -81,9 +84,33 @@ def cases(only=KINDS) -> list[Case]:
                 if (bm + bn) * bk * 2 * stages <= 200 * 1024:
                     out.append(Case("dot", tp, 128, {"block_m": bm, "block_n": bn, "block_k": bk, "stages": stages,
                                                      "split_k": sk, "warps": 8 if bm * bn >= 8192 else 4}))
+    if "swap" in only:
+        out += _swap_cases()
     if "pdl" in only:
         for tp, t, pdl in itertools.product((1, 4, 8), (1, 2, 4, 8, 32, 128), (False, True)):
             out.append(Case("pdl", tp, t, {"kernel": "gemv" if t <= 4 else "dot", "pdl": pdl}))
+    return out
+
+
+def _swap_cases(k: int = 2048) -> list[Case]:
+    """``swap_ab`` launches: 64-row weight tiles with tokens padded to 16/32 (T 8/32; pipelines of 64/128-wide K
+    steps, split-K up to 4 below TP1) and 64/128 x 64/128 tiles at T 128; shared memory within what one program
+    may take."""
+    out = []
+    for tp, t in itertools.product((1, 4, 8), (8, 32, 128)):
+        if t == 128 and tp == 8:
+            continue
+        if t < 128:
+            tiles = [(16 if t == 8 else 32, 64)]
+            bks, stages, splits = ((64, 128) if tp < 8 else (128,)), (3, 4, 5, 6, 8), {1: (1, 2), 4: (1, 2, 4), 8: (2, 4)}[tp]
+        else:
+            tiles, bks, stages, splits = [(64, 64), (128, 64), (128, 128)], (64, 128), (4, 5, 6), (1, 2)
+        for (bm, bn), bk, st, sk in itertools.product(tiles, bks, stages, splits):
+            steps = k // (bk * sk) if k % (bk * sk) == 0 else 0
+            if steps < 2 or (st + 1) * (bm + bn) * bk * 2 > SMEM:
+                continue
+            out.append(Case("swap", tp, t, {"block_m": bm, "block_n": bn, "block_k": bk, "stages": st, "split_k": sk,
+                                            "warps": 8 if bm * bn > 8192 else 4}))
     return out
 
 
@@ -152,10 +179,10 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
     elif case.kind == "pdl":
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
-    elif case.kind == "dot":
+    elif case.kind in ("dot", "swap"):
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
                                 block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
-                                num_warps=p["warps"])
+                                num_warps=p["warps"], swap_ab=case.kind == "swap")
     elif p["path"] == "cublas_split":
         n = rs.qkvz_width
 
@@ -207,14 +234,16 @@ def _split_conv_call(case: Case, ctx: _Context):
             out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices, rs, "silu", **kw
         )
 
+    kw = {"block": p["block"], "num_warps": p["warps"], "pdl": p["pdl"]}
+
     def fn():
-        return run(*both(), block=p["block"], num_warps=p["warps"])
+        return run(*both(), **kw)
 
     def check(_outs) -> float:
         """Bits against the PyTorch reference on a fresh state copy (the conv output within an ulp)."""
         out, c = inputs[0], convs[0]
         pool_k, pool_r = c.pool.clone(), c.pool.clone()
-        got = run(out, paths.ConvState(pool_k, c.indices, c.weight), block=p["block"], num_warps=p["warps"])
+        got = run(out, paths.ConvState(pool_k, c.indices, c.weight), **kw)
         want = conv_update.split_conv_update(out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], pool_r, c.weight,
                                              None, c.indices, rs, "silu")
         exact = torch.equal(pool_k, pool_r) and all(torch.equal(a, b) for a, b in zip(got[1:], want[1:], strict=True))

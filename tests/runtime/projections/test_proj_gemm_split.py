@@ -36,13 +36,21 @@ def projection_case(shape: GDNShape, layout: str, t: int, dtype: torch.dtype, *,
     return x, w, out, want
 
 
-@pytest.mark.parametrize(("dtype", "split_k"), [(torch.float32, 1), (torch.float16, 1), (torch.float32, 2)], ids=str)
+@pytest.mark.parametrize(
+    ("dtype", "split_k", "swap_ab"),
+    [(torch.float32, 1, False), (torch.float16, 1, False), (torch.float32, 2, False), (torch.float16, 1, True),
+     (torch.float32, 2, True)],
+    ids=str,
+)
 @pytest.mark.parametrize("t", [1, 5, 40, 130])  # 130: three 64-row blocks, the last one partial
 @pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype, split_k):
+def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype, split_k, swap_ab):
+    """Fresh inputs, poisoned outputs, relative error per output; ``swap_ab`` (weight rows on the MMA's M side)
+    with 64-row weight tiles, so the last tile of each shape is partial."""
     x, w, out, want = projection_case(shape, layout, t, dtype, seed=t)
-    got = gemm_split(x, w, shape, layout, out=out, block_n=32, block_k=32, split_k=split_k)
+    got = gemm_split(x, w, shape, layout, out=out, block_n=64 if swap_ab else 32, block_k=32, split_k=split_k,
+                     swap_ab=swap_ab)
     for g_, w_ in zip(got, want, strict=True):
         assert g_.shape == w_.shape and not g_.isnan().any()
         assert ((g_.float() - w_).norm() / w_.norm()).item() < TOL[dtype]
@@ -68,18 +76,23 @@ def test_split_k_is_deterministic_and_resets_its_counters():
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_launch_config_splits_k_only_for_small_batches():
-    from runtime.projections.gemm_split import launch_config
+def test_launch_config_swaps_ab_where_wide_tiles_fill_the_sms():
+    from runtime.projections.gemm_split import launch_config, wins
 
-    tp4 = launch_config(8, 3088, 2048, 132)  # 97 tiles: deep K steps, no split
-    assert (tp4["BLOCK_N"], tp4["BLOCK_K"], tp4["SPLIT_K"], tp4["num_stages"]) == (32, 512, 1, 4)
-    assert launch_config(32, 3088, 2048, 132)["num_stages"] == 3
-    tp8 = launch_config(1, 1544, 2048, 132)  # 49 tiles: four ranges of one 512-wide step
-    assert (tp8["BLOCK_K"], tp8["SPLIT_K"]) == (512, 4)
-    tp1 = launch_config(1, 12352, 2048, 132)  # 386 tiles already fill the SMs
-    assert (tp1["BLOCK_K"], tp1["SPLIT_K"]) == (256, 1)
-    big = launch_config(128, 3088, 2048, 132)
-    assert (big["BLOCK_M"], big["SPLIT_K"]) == (64, 1)
+    tp4 = launch_config(8, 3088, 2048, 132)  # 49 tiles of 64 rows: weight on M, 128-wide K steps, no split
+    assert (tp4["SWAP_AB"], tp4["BLOCK_M"], tp4["BLOCK_N"], tp4["BLOCK_K"], tp4["SPLIT_K"]) == (True, 16, 64, 128, 1)
+    assert launch_config(32, 3088, 2048, 132)["BLOCK_M"] == 32
+    tp1 = launch_config(4, 12352, 2048, 132)  # 193 tiles: 64-wide K steps
+    assert (tp1["SWAP_AB"], tp1["BLOCK_K"], tp1["num_stages"]) == (True, 64, 5)
+    tp8 = launch_config(1, 1544, 2048, 132)  # 25 wide tiles: tokens on M, four ranges of one 512-wide step
+    assert (tp8["SWAP_AB"], tp8["BLOCK_N"], tp8["BLOCK_K"], tp8["SPLIT_K"]) == (False, 32, 512, 4)
+    tp4_128 = launch_config(128, 3088, 2048, 132)  # 64 x 64 tiles, 128-wide K steps
+    assert (tp4_128["SWAP_AB"], tp4_128["BLOCK_M"], tp4_128["BLOCK_N"], tp4_128["BLOCK_K"]) == (True, 64, 64, 128)
+    tp1_128 = launch_config(128, 12352, 2048, 132)  # 128 x 128 tiles on 8 warps
+    assert (tp1_128["BLOCK_M"], tp1_128["BLOCK_N"], tp1_128["num_warps"]) == (128, 128, 8)
+    tp8_128 = launch_config(128, 1544, 2048, 132)
+    assert (tp8_128["BLOCK_M"], tp8_128["SPLIT_K"], tp8_128["SWAP_AB"]) == (64, 1, False)
+    assert wins(128, 3088, 2048, 132) and wins(32, 1544, 2048, 132) and not wins(128, 1544, 2048, 132)
     short = launch_config(1, 1544, 768, 132)  # K not a multiple of 512: 256-wide steps, no split
     assert (short["BLOCK_K"], short["SPLIT_K"]) == (256, 1)
 
@@ -96,3 +109,11 @@ def test_gemm_split_rejects_bad_inputs():
         gemm_split(x, w, shape, "interleaved", block_n=32, block_k=32, split_k=4)
     with pytest.raises(ValueError, match="unknown layout"):
         gemm_split(x, w, shape, "grouped", block_k=32)
+
+
+def test_wins_keeps_cublas_at_128_tokens_without_pdl():
+    """At T=128 the swapped launch beat cuBLAS + split only with PDL on the H200: without it, cuBLAS."""
+    from runtime.projections.gemm_split import wins
+
+    assert wins(128, 12352, 2048, 132) and not wins(128, 12352, 2048, 132, pdl=False)
+    assert wins(32, 12352, 2048, 132, pdl=False) and not wins(129, 12352, 2048, 132)

@@ -114,11 +114,14 @@ def test_gpu_fp8_block_checkpoints_match(tp):
         ],
         *[("interleaved", tp, t, True) for tp in (1, 4, 8) for t in (1, 8, 32, 128)],
         ("contiguous", 4, 17, True),
+        ("interleaved", 1, 64, True),
+        ("contiguous", 4, 100, True),
     ],
 )
 def test_gpu_gemm_split_real_sizes(layout, tp, t, default_config):
     """bf16 GEMM-with-split-epilogue at real sizes vs the fp32 reference and vs cuBLAS + split kernel; the
-    default launch (split-K up to 32 tokens) gives the same bits on a second call (its counters reset)."""
+    default launch (swapped A and B at TP1/TP4, split-K at TP8 up to 32 tokens) gives the same bits on a second
+    call (its counters reset)."""
     from runtime.projections.gemm_split import gemm_split
 
     _check_real_sizes(gemm_split, layout, tp, t, {} if default_config else {"block_n": 64})
@@ -151,9 +154,10 @@ def _check_real_sizes(kernel, layout: str, tp: int, t: int, kw: dict) -> None:
 
 @pytest.mark.parametrize("tp", [1, 8])
 @pytest.mark.parametrize("batch", [1, 64])
-def test_gpu_split_conv_real_sizes(tp, batch):
-    """Qwen3.5-397B per-rank sizes, bf16, W=4, no bias: our kernel against the reference (state, z, b, a and the
-    SiLU-free conv output bit for bit; with SiLU within one output ulp) and SGLang's kernel (bit for bit)."""
+@pytest.mark.parametrize("pdl", [False, True], ids=["no_pdl", "pdl"])
+def test_gpu_split_conv_real_sizes(tp, batch, pdl):
+    """Qwen3.5-397B per-rank sizes, bf16, W=4, no bias: our kernel (with and without PDL) against the reference (state, z, b, a and the SiLU-free conv output bit for bit; with SiLU
+    within one output ulp) and SGLang's kernel (bit for bit)."""
     from runtime.projections import conv_update, sglang_peer, split_conv_kernel
     from runtime.projections.naive import QWEN3_5_397B
 
@@ -167,7 +171,8 @@ def test_gpu_split_conv_real_sizes(tp, batch):
     idx[batch // 2] = -1
     for activation in (None, "silu"):
         pools = [pool.clone() for _ in range(3)]
-        ours = split_conv_kernel.split_conv_update(qkvz, ba, pools[0], weight, None, idx, rs, activation)
+        ours = split_conv_kernel.split_conv_update(qkvz, ba, pools[0], weight, None, idx, rs, activation,
+                                                   pdl=pdl)
         ref = conv_update.split_conv_update(qkvz, ba, pools[1], weight, None, idx, rs, activation)
         assert torch.equal(pools[0], pools[1])
         for o, r in zip(ours[1:], ref[1:], strict=True):

@@ -92,11 +92,14 @@ def _conv_output_is_exact(dtype, activation) -> bool:
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
 @pytest.mark.parametrize("width", [2, 3, 4])
 @pytest.mark.parametrize("activation", ["silu", None])
-def test_kernel_matches_reference(dtype, width, activation, parity):
+@pytest.mark.parametrize("state_len", [0, 1], ids=["L=W-1", "L=W"])
+def test_kernel_matches_reference(dtype, width, activation, state_len, parity):
     """State, z, b, a bit for bit (copies); the conv output bit for bit where the arithmetic allows
-    (:func:`_conv_output_is_exact`), else within a few output ulps. 32-channel blocks, so rows span programs."""
+    (:func:`_conv_output_is_exact`), else within a few output ulps. 32-channel blocks, so rows span programs
+    (RATIO3's 112 channels end inside one); state windows of exactly W-1 positions or one more."""
     shape = RATIO3 if width == 3 else SMALL
-    qkvz, ba, state, weight, bias, idx = _case(shape, 6, width, dtype, seed=10 + width, state_len=width)
+    state_len += width - 1
+    qkvz, ba, state, weight, bias, idx = _case(shape, 6, width, dtype, seed=10 + width, state_len=state_len)
     state_ref, state_k = state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, bias, idx, shape, activation)
     got = split_conv_kernel.split_conv_update(

@@ -5,11 +5,16 @@ for the whole input projection. Aimed at decode-sized batches, where the GEMM on
 each program owns ``BLOCK_N`` output columns of one ``BLOCK_M`` row block and scatters them, column by
 column, to where the split puts them.
 
-Split-K: at decode a rank can have fewer column tiles than SMs (TP4: 97 tiles of 32 columns on 132 SMs,
-each walking all 2048 of K; TP8: 49). With ``SPLIT_K > 1`` each program reduces one K range into an fp32 workspace, and the last program to finish
-a tile (a per-tile arrival counter) sums the partials in K order and runs the epilogue: still one launch,
-deterministic, and the counter is reset for the next call (CUDA-graph safe). Accumulates in fp32 like cuBLAS,
-in its own order: outputs match to rounding, not bitwise.
+Swap A and B (``SWAP_AB``): with tokens on the MMA's M side a 16-token block runs ``mma.sync`` tiles; with the
+weight rows there (``w @ x^T``) a 64-row weight tile runs Hopper's warpgroup MMA and the tokens only pad the
+N side to 16 or 32. On the ranks whose 64-row tiles come near filling the SMs (TP1, TP4) that, in a deep
+pipeline of narrow K steps, is the faster launch on the H200 (NOTES.md, round 3).
+
+Split-K: at decode a rank can have fewer column tiles than SMs (TP8: 49 tiles of 32 columns on 132 SMs, each
+walking all 2048 of K). With ``SPLIT_K > 1`` each program reduces one K range into an fp32 workspace, and the
+last program to finish a tile (a per-tile arrival counter) sums the partials in K order and runs the epilogue:
+still one launch, deterministic, and the counter is reset for the next call (CUDA-graph safe). Accumulates in
+fp32 like cuBLAS, in its own order: outputs match to rounding, not bitwise.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ any row stride.
 
 Launch: 256 channels and 8 warps per program. In two H200 runs a tuner over this layout and a ``[BLOCK, W]``-tile
 layout, at 256 to 1024 channels and 4 or 8 warps, picked it for 17 of the 18 batches of 64 or more (TP 1/4/8)
-and for 7 of the 12 smaller ones, so it is fixed; later sweeps of more rows or channels per program and of one
-vector load/store of the window run with gathered taps were all slower (NOTES.md).
+and for 7 of the 12 smaller ones, so it is fixed; later sweeps of more rows or channels per program, of one
+vector load/store of the window run with gathered taps, and of one contiguous store of the shifted window run
+were all slower or level (NOTES.md). Programmatic dependent launch (``pdl``) is an option, off by default.
 """
 
 from __future__ import annotations

@@ -109,19 +109,21 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.deferred_decode", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(32) | _RING | {"BR": 8, "HAS_FLUSH": True, "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True},
+        _pool_sizes(32) | _RING | {"BR": 8, "HAS_FLUSH": True, "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True,
+                                            "FLUSH_PASS": False},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(
         "gdn.deferred_decode.in_place", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(4) | _RING | {"BR": 4, "HAS_FLUSH": False, "FLUSH_ALL": True, "WRITE_FILL": False, "PIPELINE": True},
+        _pool_sizes(4) | _RING | {"BR": 4, "HAS_FLUSH": False, "FLUSH_ALL": True, "WRITE_FILL": False, "PIPELINE": True,
+                                            "FLUSH_PASS": False},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(
         "gdn.deferred_decode.fold", deferred_decode._fold_kernel,
         {k: v for k, v in _pool_sizes(deferred_decode.FOLD_TILE[0]).items() if k in ("H", "HV", "K", "V", "BK", "BV")}
-        | _RING | {"RG": deferred_decode.FOLD_TILE[2], "AFTER_STEP": True, "HAS_FLUSH": True},
-        {"idx_ptr": "i32", "fill_ptr": "i32", "flush_ptr": "i32"}, num_warps=deferred_decode.FOLD_TILE[1],
+        | _RING | {"RG": deferred_decode.FOLD_TILE[2]},
+        {"idx_ptr": "i32", "fill_ptr": "i32"}, num_warps=deferred_decode.FOLD_TILE[1],
     ),
     KernelSpec(
         "gdn.verify", verify._verify_kernel,

@@ -34,13 +34,11 @@ DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_rep
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
 TILE_CANDIDATES = [DeferredConfig(b, r, 1, pipeline=True) for b, r in ((32, 8), (64, 8), (64, 4), (128, 8), (64, 16))]
-DEFERRED_CHOICES = [  # (block_v, block_rows, num_warps, pipeline, fold tile)
-    (64, 8, 1, True, (32, 4, 16)), (32, 8, 1, True, (32, 4, 16)), (64, 8, 1, False, (32, 4, 16)),
-    (64, 4, 1, True, (32, 4, 16)), (128, 4, 1, True, (32, 4, 16)), (128, 8, 1, True, (32, 4, 16)),
-    (64, 16, 1, True, (32, 4, 16)), (64, 8, 2, True, (32, 4, 16)), (128, 16, 2, True, (32, 4, 16)),
-    (64, 8, 1, True, (16, 1, 16)), (64, 8, 1, True, (64, 4, 16)), (64, 8, 1, True, (32, 4, 4)),
+DEFERRED_CHOICES = [  # (block_v, block_rows, num_warps, pipeline, flush_pass)
+    (64, 8, 1, True, False), (128, 8, 1, True, False), (32, 8, 1, True, False), (64, 4, 1, True, False),
+    (128, 4, 1, True, False), (64, 8, 1, False, False), (64, 8, 1, True, True), (128, 8, 1, True, True),
 ]
-VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
+VERIFY_CHOICES = [(4, 1), (8, 1), (8, 2), (2, 1), (16, 4)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
 
@@ -266,14 +264,19 @@ def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dic
     kernel timed in the same case (choice ``sglang``); one row per (shape, choice)."""
     rows = []
     for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
-                                         ("TP4", 1024)), (16,)):
+                                         ("TP4", 1024)), (16, 8, 32)):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
-        timed = {str(c): case.time_deferred(config=DeferredConfig(c[0], c[1], c[2], pipeline=c[3], fold=c[4]))
-                 for c in DEFERRED_CHOICES}
+        configs = {str(c): DeferredConfig(c[0], c[1], c[2], pipeline=c[3], flush_pass=c[4])
+                   for c in (DEFERRED_CHOICES if L == 16 else DEFERRED_CHOICES[:2] + DEFERRED_CHOICES[6:7])}
+        timed = {c: case.time_deferred(config=cfg) for c, cfg in configs.items()}
+        if L == 16:
+            timed |= {f"aligned {c}": case.time_deferred("aligned", cfg) for c, cfg in configs.items()
+                      if c in map(str, DEFERRED_CHOICES[:2] + DEFERRED_CHOICES[6:7])}
         timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
         rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
                   "pct_floor": _ratio(100 * floor, us)} for c, us in timed.items()]
+        print(f"  {tp} B={B} L={L}: " + ", ".join(f"{c} {us:.1f}" for c, us in timed.items() if us), flush=True)
         del case
         torch.cuda.empty_cache()
     fn = peers.target_verify if peers else None

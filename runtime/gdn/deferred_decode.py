@@ -6,9 +6,10 @@ state is its pool checkpoint advanced through its ring's ``fill`` live entries. 
 checkpoint once and answers from checkpoint + ring without building the state (two row dot products on the
 checkpoint, as in the in-place step, plus an ``n x K`` product per program for the ring's keys), then appends
 one ring entry. A row whose ring is full (``fill == L - 1``) or that the caller forces (a radix track boundary:
-the pool must hold the state after this token) is flushed by a second launch in the same step, which folds the
-ring and the step's new entry into the checkpoint with one product per tile and streaming stores. Per step the
-state traffic drops from read + write to read + ``1/L`` (read + write) + the ring.
+the pool must hold the state after this token) flushes in the same kernel: the program already holds the
+row's checkpoint block in registers, so it turns it into the new state (``decay h + u k^T`` plus one rank-1
+update per ring entry, ``d_j`` and ``k_j`` re-read from cache) and streams it out; no second launch, no
+second checkpoint read. Per step the state traffic drops from read + write to read + ``1/L`` write + the ring.
 
 The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each step: 0 after a flush,
 ``+1`` otherwise (:func:`next_fill`, or the kernel writes it to ``next_fill_out``). Flushes stagger by
@@ -34,6 +35,7 @@ from runtime.gdn.state_tile import (
     launch_shape,
     program_rows,
     replay_rows,
+    ring_accumulate,
     ring_decays,
     ring_product,
     ring_rows,
@@ -78,7 +80,7 @@ class StateRing:
                 raise ValueError(f"ring.{name} must be contiguous fp32 {list(shape)}, got {list(t.shape)} {t.dtype}")
 
 
-FOLD_TILE = (32, 4, 4)  # (block_v, num_warps, rows per program) of _fold_kernel: >= 16 block rows for its tl.dot
+FOLD_TILE = (32, 4, 4)  # (block_v, num_warps, rows per program) of fold_ring: >= 16 block rows for its tl.dot
 
 
 @dataclass(frozen=True)
@@ -88,15 +90,15 @@ class DeferredConfig:
 
     A program reads its ring's keys once for all the rows it owns, walking them in blocks. ``pipeline``: the
     first block's checkpoint load is issued before the prologue and each next block's before the current block's
-    math, so a warp always has a block in flight (two blocks of registers). ``fold``: the flush launch's
-    ``(block_v, num_warps, rows per program)``. Default and alternatives: H200 sweeps in ``runtime/gdn/NOTES.md``."""
+    math, so a warp always has a block in flight (two blocks of registers). Default and alternatives: H200
+    sweeps in ``runtime/gdn/NOTES.md``."""
 
     block_v: int = 64
     block_rows: int = 8
     num_warps: int = 1
     flush_all: bool = False
     pipeline: bool = True
-    fold: tuple[int, int, int] = FOLD_TILE
+    flush_pass: bool = False
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
@@ -174,6 +176,7 @@ def _deferred_decode_kernel(
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
+    FLUSH_PASS: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -241,15 +244,32 @@ def _deferred_decode_kernel(
                              other=0.0)
             u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
             o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
-            tl.store(d_row + n * V + o_v, u, mask=m_v)  # a flushing row's last entry: _fold_kernel folds it
+            if (not FLUSH_PASS) and flush:  # the checkpoint block in registers becomes the accumulator
+                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
+                h += u[:, None] * k[None, :]
+                tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty),  # pointers built after
+                         mask=m_v[:, None] & m_k[None, :], cache_modifier=".cs")  # the loop: no tile live across it
+            else:
+                tl.store(d_row + n * V + o_v, u, mask=m_v)  # FLUSH_PASS: the flush pass reads it back
         tl.store(p_out + r, o.to(out_ptr.dtype.element_ty), mask=m_v)
-    first_rows = v0 == 0
+    if FLUSH_PASS and not FLUSH_ALL:
+        if flush:  # a second pass over the rows, checkpoint re-read from L2
+            tl.debug_barrier()  # this program's ring entries (u of each row) are visible to all its threads
+            for r in range(0, BV, BR):
+                o_v = v0 + r + tl.arange(0, BR)
+                m_v = o_v < V
+                m_h = m_v[:, None] & m_k[None, :]
+                h = decay * tl.load(p_state + o_v[:, None] * s_pv, mask=m_h, other=0.0).to(tl.float32)
+                h = ring_accumulate(h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
+                h += tl.load(d_row + n * V + o_v, mask=m_v, other=0.0)[:, None] * k[None, :]
+                tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+    first_rows = (v0 == 0) & (flush == 0)  # a flushed row's ring starts empty next step
     if (not FLUSH_ALL) & first_rows:
         tl.store(g_row + n, g)
         if i_hv % (HV // H) == 0:
             tl.store(k_row + n * K + o_k, k, mask=m_k)
     if WRITE_FILL:
-        if first_rows & (i_hv == 0):
+        if (v0 == 0) & (i_hv == 0):
             tl.store(next_fill_ptr + i_b, tl.where(flush, 0, n + 1))
 
 
@@ -294,7 +314,7 @@ def deferred_decode(
         if t is not None and (t.shape != (B,) or t.dtype not in (torch.int32, torch.int64)):
             raise ValueError(f"{name} must be an integer [B] tensor")
     if next_fill_out is not None and (next_fill_out.dtype != torch.int32 or next_fill_out.data_ptr() == fill.data_ptr()):
-        raise ValueError("next_fill_out must be an int32 tensor apart from fill (the fold reads fill after the step)")
+        raise ValueError("next_fill_out must be an int32 tensor apart from fill (other programs read fill during the step)")
     ring.check(pool, H)
     if out is None:
         out = torch.empty(B, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
@@ -341,11 +361,10 @@ def deferred_decode(
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=cfg.pipeline,
+        FLUSH_PASS=cfg.flush_pass,
         **sizes,
         num_warps=cfg.num_warps,
     )
-    if not cfg.flush_all:
-        _launch_fold(pool, ring, slot_indices, fill, flush, H, cfg.fold, after_step=True)
     return out
 
 
@@ -357,7 +376,6 @@ def _fold_kernel(
     ring_k_ptr,
     ring_g_ptr,
     fill_ptr,
-    flush_ptr,
     B,
     s_pn,
     s_ph,
@@ -372,16 +390,10 @@ def _fold_kernel(
     L: tl.constexpr,
     LP: tl.constexpr,
     RG: tl.constexpr,
-    AFTER_STEP: tl.constexpr,
-    HAS_FLUSH: tl.constexpr,
 ):
-    """Fold ring entries into checkpoints: ``decay h + (D w) K_ring``, one fp32 product per tile.
-
-    A program owns one ``[BV, K]`` tile position (v-head, v-block) of ``RG`` consecutive rows: it reads their
-    slots and fills at once and folds only the rows that need it, so rows with nothing to fold cost no program.
-    ``AFTER_STEP``: the second half of a deferred decode step, whose kernel appended the step as entry
-    ``fill``; rows that flush this step (full ring or forced) fold ``fill + 1`` entries, the others nothing.
-    Otherwise (:func:`fold_ring`) every row folds its ``fill`` live entries."""
+    """Fold each row's ``fill`` live ring entries into its checkpoint: ``decay h + (D w) K_ring``, one fp32
+    product per tile. A program owns one ``[BV, K]`` tile position (v-head, v-block) of ``RG`` consecutive
+    rows: it reads their slots and fills at once and folds only the rows that hold entries."""
     NVB: tl.constexpr = (V + BV - 1) // BV
     pid = tl.program_id(0)
     i_hv = pid // NVB % HV
@@ -392,11 +404,6 @@ def _fold_kernel(
     m_r = rows < B
     slots = tl.load(idx_ptr + rows, mask=m_r, other=-1)
     fills = tl.minimum(tl.load(fill_ptr + rows, mask=m_r, other=0), L - 1)
-    if AFTER_STEP:
-        due = fills == L - 1
-        if HAS_FLUSH:
-            due = due | (tl.load(flush_ptr + rows, mask=m_r, other=0) != 0)
-        fills = tl.where(due, fills + 1, 0)
     fills = tl.where(slots >= 0, fills, 0)
     if tl.max(fills, axis=0) == 0:
         return
@@ -419,18 +426,6 @@ def _fold_kernel(
             tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
 
-def _launch_fold(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, fill: torch.Tensor,
-                 flush: torch.Tensor | None, num_k_heads: int, tile: tuple[int, int, int], after_step: bool) -> None:
-    block_v, num_warps, rows = tile
-    B = slot_indices.shape[0]
-    grid, sizes = launch_shape(triton.cdiv(B, rows), num_k_heads, pool.shape, block_v)
-    _fold_kernel[grid](
-        pool, slot_indices, ring.d, ring.k, ring.g, fill, fill if flush is None else flush, B, *pool.stride(),
-        L=ring.length, LP=_ring_pad(ring.length), RG=rows, AFTER_STEP=after_step, HAS_FLUSH=flush is not None,
-        **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
-    )
-
-
 def _ring_pad(length: int) -> int:
     """Ring entries as a power-of-two tile of at least 16 (``tl.dot``'s smallest side)."""
     return max(16, triton.next_power_of_2(length))
@@ -449,5 +444,10 @@ def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, f
     ring.check(pool, num_k_heads)
     if B == 0:
         return
-    _launch_fold(pool, ring, slot_indices, fill, None, num_k_heads, FOLD_TILE, after_step=False)
+    block_v, num_warps, rows = FOLD_TILE
+    grid, sizes = launch_shape(triton.cdiv(B, rows), num_k_heads, pool.shape, block_v)
+    _fold_kernel[grid](
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, B, *pool.stride(), L=ring.length, LP=_ring_pad(ring.length),
+        RG=rows, **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
+    )
     fill.masked_fill_(slot_indices >= 0, 0)

@@ -103,18 +103,26 @@ def ring_decays(g, g_row, n, LP: tl.constexpr):
 @triton.jit
 def ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr,
                  BK: tl.constexpr, LP: tl.constexpr, BR: tl.constexpr):
-    """``sum_j w_j d_j k_j^T`` on ``BR`` rows (the ring's share of a flushed state). Blocks of 16 rows or more
-    take one exact-fp32 ``tl.dot`` of the ``d`` tile in registers with the keys read again from cache
-    (keeping them live across the row loop spills registers); smaller blocks replay entry by entry."""
+    """``sum_j w_j d_j k_j^T`` on ``BR`` rows (the ring's share of a folded state). Blocks of 16 rows or more
+    take one exact-fp32 ``tl.dot`` of the ``d`` tile in registers with the keys read again from cache;
+    smaller blocks accumulate entry by entry (:func:`ring_accumulate`)."""
     o_j = tl.arange(0, LP)
     if BR >= 16:
         k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
         acc = tl.dot(d_ring * w[None, :], k_ring, input_precision=DOT_PRECISION)
     else:
-        acc = tl.zeros([BR, BK], dtype=tl.float32)
-        for j in range(n):
-            w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)
-            d_j = tl.load(d_row + j * V + o_v, mask=m_v, other=0.0)
-            k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
-            acc += (w_j * d_j)[:, None] * k_j[None, :]
+        acc = ring_accumulate(tl.zeros([BR, BK], dtype=tl.float32), w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
+    return acc
+
+
+@triton.jit
+def ring_accumulate(acc, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr, LP: tl.constexpr):
+    """``acc + sum_j w_j d_j k_j^T`` over the first ``n`` entries as rank-1 updates of the rows in registers:
+    one FMA per element per entry, ``d_j`` and ``k_j`` re-read from cache (the caller just read both)."""
+    o_j = tl.arange(0, LP)
+    for j in range(n):
+        w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)
+        d_j = tl.load(d_row + j * V + o_v, mask=m_v, other=0.0)
+        k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
+        acc += (w_j * d_j)[:, None] * k_j[None, :]
     return acc

@@ -34,11 +34,12 @@ DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_rep
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
 TILE_CANDIDATES = [DeferredConfig(b, r, 1, pipeline=True) for b, r in ((32, 8), (64, 8), (64, 4), (128, 8), (64, 16))]
-DEFERRED_CHOICES = [  # (block_v, block_rows, num_warps, pipeline, flush_pass)
-    (64, 8, 1, True, False), (128, 8, 1, True, False), (32, 8, 1, True, False), (64, 4, 1, True, False),
-    (128, 4, 1, True, False), (64, 8, 1, False, False), (64, 8, 1, True, True), (128, 8, 1, True, True),
+DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline, unroll, keep_ring)
+    (64, 8, True, 1, False), (64, 8, False, 1, False), (64, 8, False, 1, True), (64, 8, False, 2, True),
+    (64, 8, False, 4, True), (64, 8, True, 2, True), (32, 8, False, 1, True), (32, 8, False, 2, True),
+    (16, 8, False, 2, True), (128, 8, False, 2, True),
 ]
-VERIFY_CHOICES = [(4, 1), (8, 1), (8, 2), (2, 1), (16, 4)]  # (block_v, num_warps)
+VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
 
@@ -264,15 +265,15 @@ def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dic
     kernel timed in the same case (choice ``sglang``); one row per (shape, choice)."""
     rows = []
     for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
-                                         ("TP4", 1024)), (16, 8, 32)):
+                                         ("TP4", 1024)), (16, 8)):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
-        configs = {str(c): DeferredConfig(c[0], c[1], c[2], pipeline=c[3], flush_pass=c[4])
-                   for c in (DEFERRED_CHOICES if L == 16 else DEFERRED_CHOICES[:2] + DEFERRED_CHOICES[6:7])}
+        configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2], unroll=c[3], keep_ring=c[4])
+                   for c in (DEFERRED_CHOICES if L == 16 else [DEFERRED_CHOICES[i] for i in (1, 3, 7)])}
         timed = {c: case.time_deferred(config=cfg) for c, cfg in configs.items()}
         if L == 16:
             timed |= {f"aligned {c}": case.time_deferred("aligned", cfg) for c, cfg in configs.items()
-                      if c in map(str, DEFERRED_CHOICES[:2] + DEFERRED_CHOICES[6:7])}
+                      if c in (str(DEFERRED_CHOICES[1]), str(DEFERRED_CHOICES[3]))}
         timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
         rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
                   "pct_floor": _ratio(100 * floor, us)} for c, us in timed.items()]

@@ -98,7 +98,8 @@ class DeferredConfig:
     num_warps: int = 1
     flush_all: bool = False
     pipeline: bool = True
-    flush_pass: bool = False
+    unroll: int = 1
+    keep_ring: bool = False
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
@@ -176,7 +177,8 @@ def _deferred_decode_kernel(
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
-    FLUSH_PASS: tl.constexpr,
+    UNROLL: tl.constexpr,
+    KEEP: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -219,7 +221,7 @@ def _deferred_decode_kernel(
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     o_j = tl.arange(0, LP)
     if not FLUSH_ALL:
-        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)
+        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP, "evict_last" if KEEP else "")
         wk = w * tl.sum(k_ring * k[None, :], axis=1)
         wq = w * tl.sum(k_ring * q[None, :], axis=1)
     for r in range(0, BV, BR):
@@ -241,28 +243,18 @@ def _deferred_decode_kernel(
             tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
         else:
             d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
-                             other=0.0)
+                             other=0.0, eviction_policy="evict_last" if KEEP else "")
             u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
             o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
-            if (not FLUSH_PASS) and flush:  # the checkpoint block in registers becomes the accumulator
-                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
+            if flush:  # the checkpoint block in registers becomes the accumulator
+                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP, UNROLL,
+                                    "evict_last" if KEEP else "")
                 h += u[:, None] * k[None, :]
                 tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty),  # pointers built after
                          mask=m_v[:, None] & m_k[None, :], cache_modifier=".cs")  # the loop: no tile live across it
             else:
-                tl.store(d_row + n * V + o_v, u, mask=m_v)  # FLUSH_PASS: the flush pass reads it back
+                tl.store(d_row + n * V + o_v, u, mask=m_v)
         tl.store(p_out + r, o.to(out_ptr.dtype.element_ty), mask=m_v)
-    if FLUSH_PASS and not FLUSH_ALL:
-        if flush:  # a second pass over the rows, checkpoint re-read from L2
-            tl.debug_barrier()  # this program's ring entries (u of each row) are visible to all its threads
-            for r in range(0, BV, BR):
-                o_v = v0 + r + tl.arange(0, BR)
-                m_v = o_v < V
-                m_h = m_v[:, None] & m_k[None, :]
-                h = decay * tl.load(p_state + o_v[:, None] * s_pv, mask=m_h, other=0.0).to(tl.float32)
-                h = ring_accumulate(h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
-                h += tl.load(d_row + n * V + o_v, mask=m_v, other=0.0)[:, None] * k[None, :]
-                tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
     first_rows = (v0 == 0) & (flush == 0)  # a flushed row's ring starts empty next step
     if (not FLUSH_ALL) & first_rows:
         tl.store(g_row + n, g)
@@ -361,7 +353,8 @@ def deferred_decode(
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=cfg.pipeline,
-        FLUSH_PASS=cfg.flush_pass,
+        UNROLL=cfg.unroll,
+        KEEP=cfg.keep_ring,
         **sizes,
         num_warps=cfg.num_warps,
     )

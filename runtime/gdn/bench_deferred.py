@@ -33,11 +33,9 @@ RING_LENGTHS = (4, 8, 16, 32)
 DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
-TILE_CANDIDATES = [DeferredConfig(b, r, 1, pipeline=True) for b, r in ((32, 8), (64, 8), (64, 4), (128, 8), (64, 16))]
-DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline, unroll, keep_ring)
-    (64, 8, True, 1, False), (64, 8, False, 1, False), (64, 8, False, 1, True), (64, 8, False, 2, True),
-    (64, 8, False, 4, True), (64, 8, True, 2, True), (32, 8, False, 1, True), (32, 8, False, 2, True),
-    (16, 8, False, 2, True), (128, 8, False, 2, True),
+TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True), (128, True))]
+DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
+    (32, 8, False), (64, 8, False), (64, 8, True), (128, 8, True), (128, 8, False), (32, 8, True), (16, 8, False),
 ]
 VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
@@ -261,19 +259,19 @@ def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile
 
 
 def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
-    """Tiles of the deferred decode (staggered, L = 16) and of verify (T = 4), each shape with SGLang's
-    kernel timed in the same case (choice ``sglang``); one row per (shape, choice)."""
+    """Tiles of the deferred decode (staggered at L = 16 and 8, aligned for the first three at L = 16) and of
+    verify (T = 4), each shape with SGLang's kernel timed in the same case (choice ``sglang``); one row per
+    (shape, choice)."""
     rows = []
     for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
                                          ("TP4", 1024)), (16, 8)):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
-        configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2], unroll=c[3], keep_ring=c[4])
-                   for c in (DEFERRED_CHOICES if L == 16 else [DEFERRED_CHOICES[i] for i in (1, 3, 7)])}
+        configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2]) for c in DEFERRED_CHOICES[:None if L == 16 else 3]}
         timed = {c: case.time_deferred(config=cfg) for c, cfg in configs.items()}
         if L == 16:
             timed |= {f"aligned {c}": case.time_deferred("aligned", cfg) for c, cfg in configs.items()
-                      if c in (str(DEFERRED_CHOICES[1]), str(DEFERRED_CHOICES[3]))}
+                      if c in map(str, DEFERRED_CHOICES[:3])}
         timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
         rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
                   "pct_floor": _ratio(100 * floor, us)} for c, us in timed.items()]

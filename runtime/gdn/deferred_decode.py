@@ -98,8 +98,6 @@ class DeferredConfig:
     num_warps: int = 1
     flush_all: bool = False
     pipeline: bool = True
-    unroll: int = 1
-    keep_ring: bool = False
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
@@ -112,16 +110,20 @@ def deferred_writes_pay(batch: int, num_v_heads: int) -> bool:
     return batch * num_v_heads >= DEFERRED_MIN_HEADS
 
 
-WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 128-row ones (H200, NOTES.md)
+WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones (H200, NOTES.md)
+PIPELINED_HEADS = 32768  # ... and from which the pipelined row loop pays for its registers
 
 
 def step_config(batch: int, num_v_heads: int) -> DeferredConfig:
     """The mode and tile :func:`deferred_decode` runs a batch with when given no config: in place below the
-    dispatch threshold, else the tile that won the H200 run's candidates at that size (``NOTES.md``)."""
+    dispatch threshold, else the tile that won the H200 sweeps at that size (``NOTES.md``): shorter programs
+    where the grid is about one wave (a flushing program's extra work is the step's tail there)."""
     heads = batch * num_v_heads
     if not deferred_writes_pay(batch, num_v_heads):
         return IN_PLACE
-    return DeferredConfig(64 if heads >= WIDE_HEADS else 128, 8, 1, pipeline=True)
+    if heads < WIDE_HEADS:
+        return DeferredConfig(32, 8, 1, pipeline=False)
+    return DeferredConfig(64, 8, 1, pipeline=heads >= PIPELINED_HEADS)
 
 
 def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,
@@ -177,8 +179,6 @@ def _deferred_decode_kernel(
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
-    UNROLL: tl.constexpr,
-    KEEP: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -221,7 +221,7 @@ def _deferred_decode_kernel(
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     o_j = tl.arange(0, LP)
     if not FLUSH_ALL:
-        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP, "evict_last" if KEEP else "")
+        decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)
         wk = w * tl.sum(k_ring * k[None, :], axis=1)
         wq = w * tl.sum(k_ring * q[None, :], axis=1)
     for r in range(0, BV, BR):
@@ -243,12 +243,11 @@ def _deferred_decode_kernel(
             tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
         else:
             d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
-                             other=0.0, eviction_policy="evict_last" if KEEP else "")
+                             other=0.0)
             u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
             o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
             if flush:  # the checkpoint block in registers becomes the accumulator
-                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP, UNROLL,
-                                    "evict_last" if KEEP else "")
+                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
                 h += u[:, None] * k[None, :]
                 tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty),  # pointers built after
                          mask=m_v[:, None] & m_k[None, :], cache_modifier=".cs")  # the loop: no tile live across it
@@ -353,8 +352,6 @@ def deferred_decode(
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=cfg.pipeline,
-        UNROLL=cfg.unroll,
-        KEEP=cfg.keep_ring,
         **sizes,
         num_warps=cfg.num_warps,
     )

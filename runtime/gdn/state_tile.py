@@ -79,15 +79,14 @@ def replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V: tl.constexpr, 
 
 
 @triton.jit
-def ring_weights(g, o_k, m_k, k_row, g_row, n, K: tl.constexpr, LP: tl.constexpr, EVICT: tl.constexpr):
+def ring_weights(g, o_k, m_k, k_row, g_row, n, K: tl.constexpr, LP: tl.constexpr):
     """What ``n`` ring entries weigh in ``S' = e^g (checkpoint replayed through them)``:
     ``S' = decay h + sum_j w_j d_j k_j^T`` with ``decay = e^(g + sum g_i)``, ``w_j = e^(g + sum_{i>j} g_i)``
     (sums of the entries' own log decays: no cancellation). Returns ``decay``, ``w [LP]`` and the ring's keys
     ``[LP, BK]`` (zero past ``n``), read once per program however many rows it owns."""
     o_j = tl.arange(0, LP)
     decay, w = ring_decays(g, g_row, n, LP)
-    k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0,
-                     eviction_policy=EVICT)
+    k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
     return decay, w, k_ring
 
 
@@ -112,25 +111,18 @@ def ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr
         k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
         acc = tl.dot(d_ring * w[None, :], k_ring, input_precision=DOT_PRECISION)
     else:
-        acc = ring_accumulate(tl.zeros([BR, BK], dtype=tl.float32), w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP,
-                              1, "")
+        acc = ring_accumulate(tl.zeros([BR, BK], dtype=tl.float32), w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
     return acc
 
 
 @triton.jit
-def ring_accumulate(acc, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr, LP: tl.constexpr,
-                    UNROLL: tl.constexpr, EVICT: tl.constexpr):
+def ring_accumulate(acc, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr, LP: tl.constexpr):
     """``acc + sum_j w_j d_j k_j^T`` over the first ``n`` entries as rank-1 updates of the rows in registers:
-    one FMA per element per entry, ``d_j`` and ``k_j`` re-read from cache (the caller just read both),
-    ``UNROLL`` entries' loads issued together."""
+    one FMA per element per entry, ``d_j`` and ``k_j`` re-read from cache (the caller just read both)."""
     o_j = tl.arange(0, LP)
-    for j0 in range(0, n, UNROLL):
-        for i in tl.static_range(UNROLL):
-            j = j0 + i
-            w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)  # 0 past n
-            d_j = tl.load(d_row + j * V + o_v, mask=m_v & (o_v * 0 + j < n), other=0.0,
-                          eviction_policy=EVICT)
-            k_j = tl.load(k_row + j * K + o_k, mask=m_k & (o_k * 0 + j < n), other=0.0,
-                          eviction_policy=EVICT)
-            acc += (w_j * d_j)[:, None] * k_j[None, :]
+    for j in range(n):
+        w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)
+        d_j = tl.load(d_row + j * V + o_v, mask=m_v, other=0.0)
+        k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
+        acc += (w_j * d_j)[:, None] * k_j[None, :]
     return acc

@@ -34,10 +34,11 @@ DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_rep
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
 TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True), (128, True))]
-DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
-    (32, 8, False), (64, 8, False), (64, 8, True), (128, 8, True), (128, 8, False), (32, 8, True), (16, 8, False),
+DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline, prefetch)
+    (32, 8, False, False), (32, 8, False, True), (64, 8, False, True), (64, 8, False, False), (64, 8, True, True),
+    (64, 8, True, False), (128, 8, True, True), (32, 4, False, True),
 ]
-VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
+VERIFY_CHOICES = [(4, 1)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
 
@@ -267,11 +268,12 @@ def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dic
                                          ("TP4", 1024)), (16, 8)):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
-        configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2]) for c in DEFERRED_CHOICES[:None if L == 16 else 3]}
+        configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2], prefetch=c[3])
+                   for c in DEFERRED_CHOICES[:None if L == 16 else 6]}
         timed = {c: case.time_deferred(config=cfg) for c, cfg in configs.items()}
         if L == 16:
             timed |= {f"aligned {c}": case.time_deferred("aligned", cfg) for c, cfg in configs.items()
-                      if c in map(str, DEFERRED_CHOICES[:3])}
+                      if c in map(str, DEFERRED_CHOICES[:2])}
         timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
         rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
                   "pct_floor": _ratio(100 * floor, us)} for c, us in timed.items()]

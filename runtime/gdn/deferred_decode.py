@@ -98,6 +98,7 @@ class DeferredConfig:
     num_warps: int = 1
     flush_all: bool = False
     pipeline: bool = True
+    prefetch: bool = False
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
@@ -179,6 +180,7 @@ def _deferred_decode_kernel(
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
+    PREFETCH: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -247,7 +249,7 @@ def _deferred_decode_kernel(
             u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
             o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
             if flush:  # the checkpoint block in registers becomes the accumulator
-                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
+                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP, PREFETCH)
                 h += u[:, None] * k[None, :]
                 tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty),  # pointers built after
                          mask=m_v[:, None] & m_k[None, :], cache_modifier=".cs")  # the loop: no tile live across it
@@ -352,6 +354,7 @@ def deferred_decode(
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=cfg.pipeline,
+        PREFETCH=cfg.prefetch,
         **sizes,
         num_warps=cfg.num_warps,
     )

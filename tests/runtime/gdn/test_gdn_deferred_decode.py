@@ -34,7 +34,7 @@ from ._gdn_cases import gen as make_gen
 CASES = [
     pytest.param(TINY, 4, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=True), id="tiny-L4"),
     pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), id="odd-L3"),
-    pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), id="tiny-L5"),
+    pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False, prefetch=True), id="tiny-L5-prefetch"),
     pytest.param(TP4, 16, None, id="tp4-L16", marks=pytest.mark.gpu),
     pytest.param(TP1, 8, DeferredConfig(), id="tp1-L8", marks=pytest.mark.gpu),
 ]

@@ -109,12 +109,12 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.deferred_decode", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(32) | _RING | {"BR": 8, "HAS_FLUSH": True, "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True, "PREFETCH": False},
+        _pool_sizes(32) | _RING | {"BR": 8, "HAS_FLUSH": True, "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(
         "gdn.deferred_decode.in_place", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(4) | _RING | {"BR": 4, "HAS_FLUSH": False, "FLUSH_ALL": True, "WRITE_FILL": False, "PIPELINE": True, "PREFETCH": False},
+        _pool_sizes(4) | _RING | {"BR": 4, "HAS_FLUSH": False, "FLUSH_ALL": True, "WRITE_FILL": False, "PIPELINE": True},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(

@@ -33,12 +33,11 @@ RING_LENGTHS = (4, 8, 16, 32)
 DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
                     "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
-TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True), (128, True))]
-DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline, prefetch)
-    (32, 8, False, False), (32, 8, False, True), (64, 8, False, True), (64, 8, False, False), (64, 8, True, True),
-    (64, 8, True, False), (128, 8, True, True), (32, 4, False, True),
+TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True))]
+DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
+    (32, 8, False), (64, 8, False), (64, 8, True), (128, 8, True), (32, 4, False),
 ]
-VERIFY_CHOICES = [(4, 1)]  # (block_v, num_warps)
+VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
 
 
@@ -158,21 +157,21 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                    lengths: tuple[int, ...] = RING_LENGTHS) -> list[dict]:
     """Deferred rows (every L, B, TP) and one dispatch row per (B, TP) at L=16.
 
-    Per (TP, B) the tiles of ``TILE_CANDIDATES`` are timed at L=16 (staggered) and the fastest runs every L
-    (``tile`` in the row). The dispatch row times :func:`step_config`'s mode with the code's own tiles; its
-    in-place mode is timed in its steady state (every row flushes every step, so the rings are empty)."""
+    Per (TP, B, L) the tiles of ``TILE_CANDIDATES`` are timed (staggered) and the fastest is the row (``tile``).
+    The dispatch row times :func:`step_config`'s mode with the code's own tiles; its in-place mode is timed in
+    its steady state (every row flushes every step, so the rings are empty)."""
     replay = peers.replayssm_decode if peers else None
     packed = peers.packed_decode if peers else None
     rows = []
     for tp, B in itertools.product(TP_HEADS, BATCHES):
-        in_place = best = None
-        for L in sorted(lengths, key=lambda x: x != 16):  # L = 16 first: it picks the tile
+        in_place = None
+        for L in lengths:
             case = RingCase(tp, B, L)
-            if best is None:
+            if in_place is None:
                 in_place = case.time_in_place()
-                tried = {c: case.time_deferred(config=c) for c in TILE_CANDIDATES}
-                best = min((c for c in tried if tried[c] is not None), key=tried.get, default=DeferredConfig())
-            ours = case.time_deferred(config=best)
+            tried = {c: case.time_deferred(config=c) for c in TILE_CANDIDATES}
+            best = min((c for c in tried if tried[c] is not None), key=tried.get, default=TILE_CANDIDATES[0])
+            ours = tried.get(best)
             sgl = case.time_sgl_replayssm(replay)
             floor = case.read_only_bytes() / (copy_gbs * 1e3)
             rows.append({
@@ -193,7 +192,7 @@ def _dispatch_row(case: RingCase, tp: str, B: int, sgl_packed_fn: Callable | Non
     """:func:`step_config`'s choice at ``(tp, B)`` against the better of our in-place kernel and SGLang's packed
     decode, all three timed over the same list of slot sets, one after another. Its in-place mode is timed in its
     steady state: every row flushed last step, so the rings are empty and the host knows it (``rings_empty``)."""
-    cfg = step_config(B, case.HV)
+    cfg = step_config(B, case.HV, case.L)
     pattern = "empty" if cfg.flush_all else "staggered"
     ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all)
     in_place, sgl_packed = case.time_in_place(pattern), case.time_sgl_packed(sgl_packed_fn, pattern)
@@ -268,8 +267,8 @@ def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dic
                                          ("TP4", 1024)), (16, 8)):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
-        configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2], prefetch=c[3])
-                   for c in DEFERRED_CHOICES[:None if L == 16 else 6]}
+        configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2])
+                   for c in DEFERRED_CHOICES[:None if L == 16 else 3]}
         timed = {c: case.time_deferred(config=cfg) for c, cfg in configs.items()}
         if L == 16:
             timed |= {f"aligned {c}": case.time_deferred("aligned", cfg) for c, cfg in configs.items()

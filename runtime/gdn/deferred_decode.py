@@ -98,7 +98,6 @@ class DeferredConfig:
     num_warps: int = 1
     flush_all: bool = False
     pipeline: bool = True
-    prefetch: bool = False
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
@@ -111,20 +110,20 @@ def deferred_writes_pay(batch: int, num_v_heads: int) -> bool:
     return batch * num_v_heads >= DEFERRED_MIN_HEADS
 
 
-WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones (H200, NOTES.md)
-PIPELINED_HEADS = 32768  # ... and from which the pipelined row loop pays for its registers
+WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones at L = 16 (H200, NOTES.md)
 
 
-def step_config(batch: int, num_v_heads: int) -> DeferredConfig:
+def step_config(batch: int, num_v_heads: int, ring_length: int = 16) -> DeferredConfig:
     """The mode and tile :func:`deferred_decode` runs a batch with when given no config: in place below the
-    dispatch threshold, else the tile that won the H200 sweeps at that size (``NOTES.md``): shorter programs
-    where the grid is about one wave (a flushing program's extra work is the step's tail there)."""
+    dispatch threshold, else what won the H200 sweeps (``NOTES.md``). Short rings (``L <= 8``): 64 rows, the
+    row loop pipelined. Longer rings, whose flushing programs carry more entries: no pipelining, and 32-row
+    programs while the grid is about one wave (a flushing program's extra work is the step's tail there)."""
     heads = batch * num_v_heads
     if not deferred_writes_pay(batch, num_v_heads):
         return IN_PLACE
-    if heads < WIDE_HEADS:
-        return DeferredConfig(32, 8, 1, pipeline=False)
-    return DeferredConfig(64, 8, 1, pipeline=heads >= PIPELINED_HEADS)
+    if ring_length <= 8:
+        return DeferredConfig(64, 8, 1, pipeline=True)
+    return DeferredConfig(32 if heads < WIDE_HEADS else 64, 8, 1, pipeline=False)
 
 
 def flushes(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,
@@ -180,7 +179,6 @@ def _deferred_decode_kernel(
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
-    PREFETCH: tl.constexpr,
     THRESHOLD: tl.constexpr,
     EPS: tl.constexpr,
 ):
@@ -249,7 +247,7 @@ def _deferred_decode_kernel(
             u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
             o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
             if flush:  # the checkpoint block in registers becomes the accumulator
-                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP, PREFETCH)
+                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
                 h += u[:, None] * k[None, :]
                 tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty),  # pointers built after
                          mask=m_v[:, None] & m_k[None, :], cache_modifier=".cs")  # the loop: no tile live across it
@@ -315,7 +313,7 @@ def deferred_decode(
         raise ValueError(f"out must be [{B}, {HV}, {V}] with a contiguous last dim")
     if B == 0:
         return out
-    cfg = config or step_config(B, HV)
+    cfg = config or step_config(B, HV, ring.length)
     if cfg.flush_all and rings_empty:
         packed_decode(mixed_qkv, a, b, A_log, dt_bias, pool, slot_indices, num_k_heads=H, scale=scale, out=out)
         if next_fill_out is not None:
@@ -354,7 +352,6 @@ def deferred_decode(
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=cfg.pipeline,
-        PREFETCH=cfg.prefetch,
         **sizes,
         num_warps=cfg.num_warps,
     )

@@ -111,31 +111,18 @@ def ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr
         k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
         acc = tl.dot(d_ring * w[None, :], k_ring, input_precision=DOT_PRECISION)
     else:
-        acc = ring_accumulate(tl.zeros([BR, BK], dtype=tl.float32), w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP,
-                              False)
+        acc = ring_accumulate(tl.zeros([BR, BK], dtype=tl.float32), w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
     return acc
 
 
 @triton.jit
-def ring_accumulate(acc, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr, LP: tl.constexpr,
-                    PREFETCH: tl.constexpr):
+def ring_accumulate(acc, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr, LP: tl.constexpr):
     """``acc + sum_j w_j d_j k_j^T`` over the first ``n`` entries as rank-1 updates of the rows in registers:
     one FMA per element per entry, ``d_j`` and ``k_j`` re-read from cache (the caller just read both)."""
     o_j = tl.arange(0, LP)
-    if PREFETCH:  # entry j + 1's loads issued before entry j's math
-        d_n = tl.load(d_row + o_v, mask=m_v & (o_v * 0 < n), other=0.0)
-        k_n = tl.load(k_row + o_k, mask=m_k & (o_k * 0 < n), other=0.0)
-        for j in range(n):
-            d_j = d_n
-            k_j = k_n
-            d_n = tl.load(d_row + (j + 1) * V + o_v, mask=m_v & (o_v * 0 + j + 1 < n), other=0.0)
-            k_n = tl.load(k_row + (j + 1) * K + o_k, mask=m_k & (o_k * 0 + j + 1 < n), other=0.0)
-            w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)
-            acc += (w_j * d_j)[:, None] * k_j[None, :]
-    else:
-        for j in range(n):
-            w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)
-            d_j = tl.load(d_row + j * V + o_v, mask=m_v, other=0.0)
-            k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
-            acc += (w_j * d_j)[:, None] * k_j[None, :]
+    for j in range(n):
+        w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)
+        d_j = tl.load(d_row + j * V + o_v, mask=m_v, other=0.0)
+        k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
+        acc += (w_j * d_j)[:, None] * k_j[None, :]
     return acc

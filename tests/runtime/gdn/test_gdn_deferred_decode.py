@@ -34,7 +34,7 @@ from ._gdn_cases import gen as make_gen
 CASES = [
     pytest.param(TINY, 4, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=True), id="tiny-L4"),
     pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), id="odd-L3"),
-    pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False, prefetch=True), id="tiny-L5-prefetch"),
+    pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), id="tiny-L5"),
     pytest.param(TP4, 16, None, id="tp4-L16", marks=pytest.mark.gpu),
     pytest.param(TP1, 8, DeferredConfig(), id="tp1-L8", marks=pytest.mark.gpu),
 ]
@@ -154,7 +154,7 @@ def test_dispatch_rule_picks_in_place_below_threshold():
     assert step_config(16, 32).flush_all and step_config(64, 8).flush_all
     assert not step_config(64, 32).flush_all and not step_config(256, 8).flush_all
     assert step_config(256, 8).block_v < step_config(1024, 8).block_v  # shorter programs where the grid is ~1 wave
-    assert step_config(1024, 32).pipeline and not step_config(256, 8).pipeline
+    assert not step_config(1024, 32).pipeline and step_config(1024, 32, ring_length=8).pipeline
     fill = torch.zeros(4, dtype=torch.int32)
     assert flushes(fill, 16, flush_all=True).all() and not flushes(fill, 16).any()
     assert flushes(fill, 1).all()  # L = 1: every step is a flush

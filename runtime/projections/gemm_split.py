@@ -69,6 +69,25 @@ def _scatter(
 
 
 @triton.jit
+def _mma(acc, w, x, SWAP_AB: tl.constexpr, PRECISION: tl.constexpr):
+    """``acc += w @ x^T`` with weight rows on the MMA's M side (``SWAP_AB``), else ``acc += x @ w^T``."""
+    if SWAP_AB:
+        acc = tl.dot(w, tl.trans(x), acc, input_precision=PRECISION)
+    else:
+        acc = tl.dot(x, tl.trans(w), acc, input_precision=PRECISION)
+    return acc
+
+
+@triton.jit
+def _prefetch_l2(ptrs, nbytes: tl.constexpr):
+    """Ask L2 for ``nbytes`` from each of ``ptrs`` (16-byte aligned): a hint, no registers or shared memory."""
+    tl.inline_asm_elementwise(
+        "cp.async.bulk.prefetch.L2.global [$1], $2; mov.u32 $0, 0;", "=r,l,r",
+        [ptrs, tl.full(ptrs.shape, nbytes, tl.int32)], dtype=tl.int32, is_pure=False, pack=1,
+    )
+
+
+@triton.jit
 def _gemm_split_kernel(
     x_ptr,
     w_ptr,
@@ -92,6 +111,9 @@ def _gemm_split_kernel(
     BLOCK_K: tl.constexpr,
     SPLIT_K: tl.constexpr,
     SWAP_AB: tl.constexpr,
+    PEEL_K: tl.constexpr,
+    PREFETCH_K: tl.constexpr,
+    PEEL_LAST: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     if USE_PDL:  # let the next kernel launch now (it waits for this one before touching what this one writes)
@@ -104,38 +126,39 @@ def _gemm_split_kernel(
 
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    rk = pid_k * K_PART + tl.arange(0, BLOCK_K)
     m_ok = rm < M
     n_ok = rn < N
-    x_ptrs = x_ptr + rm[:, None].to(tl.int64) * x_stride + rk[None, :]
-    w_ptrs = w_ptr + rn[:, None].to(tl.int64) * K + rk[None, :]
+    x_rows = x_ptr + rm[:, None].to(tl.int64) * x_stride + pid_k * K_PART
+    w_rows = w_ptr + rn[:, None].to(tl.int64) * K + pid_k * K_PART
     # SWAP_AB: weight rows on the MMA's M side (``w @ x^T``, accumulator [BLOCK_N, BLOCK_M]), so a 64-row weight
     # tile runs Hopper's warpgroup MMA while the tokens pad only to the N side; transposed after the K loop
     if SWAP_AB:
         acc = tl.zeros((BLOCK_N, BLOCK_M), dtype=tl.float32)
     else:
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    # the first K step, peeled: its weight tile (no kernel writes weights) is requested before the wait for the
-    # previous kernel, whose writes (x, the split-K workspace) are read only after it
-    wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
+    # the first PEEL_K columns of the range, peeled: their weight (no kernel writes weights) is requested before the
+    # wait for the previous kernel, whose writes (x, the split-K workspace) are read only after it; PREFETCH_K
+    # further columns of each row are asked into L2 there too
+    pk = tl.arange(0, PEEL_K)
+    w_peel = tl.load(w_rows + pk[None, :], mask=n_ok[:, None], other=0.0)
+    if PREFETCH_K > 0:
+        _prefetch_l2(w_ptr + tl.minimum(rn, N - 1).to(tl.int64) * K + pid_k * K_PART + PEEL_K,
+                     PREFETCH_K * w_ptr.dtype.element_ty.primitive_bitwidth // 8)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
-    xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
-    if SWAP_AB:
-        acc = tl.dot(wb, tl.trans(xa), acc, input_precision=PRECISION)
-    else:
-        acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
-    x_ptrs += BLOCK_K
-    w_ptrs += BLOCK_K
-    for _ in range(BLOCK_K, K_PART, BLOCK_K):
+    if not PEEL_LAST:
+        acc = _mma(acc, w_peel, tl.load(x_rows + pk[None, :], mask=m_ok[:, None], other=0.0), SWAP_AB, PRECISION)
+    rk = PEEL_K + tl.arange(0, BLOCK_K)
+    x_ptrs = x_rows + rk[None, :]
+    w_ptrs = w_rows + rk[None, :]
+    for _ in range(PEEL_K, K_PART, BLOCK_K):
         xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
         wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
-        if SWAP_AB:
-            acc = tl.dot(wb, tl.trans(xa), acc, input_precision=PRECISION)
-        else:
-            acc = tl.dot(xa, tl.trans(wb), acc, input_precision=PRECISION)
+        acc = _mma(acc, wb, xa, SWAP_AB, PRECISION)
         x_ptrs += BLOCK_K
         w_ptrs += BLOCK_K
+    if PEEL_LAST:  # the loop's pipeline starts right after the wait; the peeled weight waits in registers
+        acc = _mma(acc, w_peel, tl.load(x_rows + pk[None, :], mask=m_ok[:, None], other=0.0), SWAP_AB, PRECISION)
     if SWAP_AB:
         acc = tl.trans(acc)
 
@@ -187,6 +210,19 @@ def _workspace(device: torch.device, tiles: int, split_k: int, block_m: int, blo
     return _WORKSPACES[key]
 
 
+# What a swapped launch asks for before its PDL wait, keyed by (up to 32 tokens, more 64-row tiles than SMs):
+# (PEEL_K weight columns loaded into registers, PREFETCH_K further columns of each row asked into L2, whether the
+# peeled columns are multiplied after the K loop, so that its pipeline starts right at the wait). Set by the H200
+# sweep of round 4 (NOTES.md): the peeled product after the loop everywhere (TP1 T=8 14.6 -> 14.3 us, T=128 19.2
+# -> 18.5 with two steps peeled), and 256 columns prefetched at TP4 up to 32 tokens (T=8 6.36 -> 6.05).
+PREWAIT = {
+    (True, True): (64, 0, True),
+    (True, False): (128, 256, True),
+    (False, True): (128, 0, True),
+    (False, False): (128, 0, True),
+}
+
+
 def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     """Tile sizes, split-K and orientation for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
 
@@ -195,7 +231,8 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     32 tokens (padded to 16 or 32): 64-row tiles in a five-stage pipeline of 64-wide K steps where there are more
     tiles than SMs, else 128-wide; above: 128 x 128 tiles (8 warps) in six stages of 64-wide steps on the wide
     ranks, else 64 x 64 tiles in five stages of 128-wide steps. The H200 sweeps (NOTES.md, round 3) set these:
-    TP1 T=8 14.5 us, T=128 19.0; TP4 T=8 6.1, T=128 8.5 (tokens on M: 15.3, 31, 6.3, 14.7).
+    TP1 T=8 14.5 us, T=128 19.0; TP4 T=8 6.1, T=128 8.5 (tokens on M: 15.3, 31, 6.3, 14.7). What each asks for
+    before the PDL wait: :data:`PREWAIT` (round 4).
 
     Smaller ranks (TP8) keep tokens on M: 32-column tiles, 4 stages up to 16 tokens and 3 above, 512-wide K steps
     when no more tiles than SMs (else 256), and split K into ranges of at least 512 while the programs stay
@@ -205,24 +242,27 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     block_m = max(16, min(64, triton.next_power_of_2(t)))
     wide = triton.cdiv(n, 64)
     if 4 * wide >= sms and k % 128 == 0:
+        peel_k, prefetch_k, peel_last = PREWAIT[(block_m <= 32, wide > sms)]
+        prewait = {"PEEL_K": peel_k, "PREFETCH_K": prefetch_k, "PEEL_LAST": peel_last}
         if block_m <= 32:
             return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64 if wide > sms else 128, "SPLIT_K": 1,
-                    "SWAP_AB": True, "num_stages": 5, "num_warps": 4}
+                    "SWAP_AB": True, **prewait, "num_stages": 5, "num_warps": 4}
         if wide > sms:
-            return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "SPLIT_K": 1, "SWAP_AB": True, "num_stages": 6,
-                    "num_warps": 8}
-        return {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 128, "SPLIT_K": 1, "SWAP_AB": True, "num_stages": 5,
-                "num_warps": 4}
+            return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "SPLIT_K": 1, "SWAP_AB": True, **prewait,
+                    "num_stages": 6, "num_warps": 8}
+        return {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 128, "SPLIT_K": 1, "SWAP_AB": True, **prewait,
+                "num_stages": 5, "num_warps": 4}
     if block_m > 32:
-        return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "SWAP_AB": False, "num_stages": 4,
-                "num_warps": 4}
+        return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "SWAP_AB": False, "PEEL_K": 64,
+                "PREFETCH_K": 0, "PEEL_LAST": False, "num_stages": 4, "num_warps": 4}
     tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
     block_k = 512 if tiles <= sms and k % 512 == 0 else 256
     split_k = 1
     while 2 * tiles <= sms and k % (split_k * 2 * 512) == 0 and tiles * split_k * 2 <= 4 * sms:
         split_k *= 2
     return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": block_k, "SPLIT_K": split_k, "SWAP_AB": False,
-            "num_stages": 4 if block_m == 16 else 3, "num_warps": 4}
+            "PEEL_K": block_k, "PREFETCH_K": 0, "PEEL_LAST": False, "num_stages": 4 if block_m == 16 else 3,
+            "num_warps": 4}
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool = True) -> bool:
@@ -257,6 +297,9 @@ def gemm_split(
     split_k: int = 1,
     num_warps: int = 4,
     swap_ab: bool = False,
+    peel_k: int | None = None,
+    prefetch_k: int = 0,
+    peel_last: bool = False,
     pdl: bool | None = None,
 ):
     """``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]`` contiguous) straight
@@ -272,9 +315,17 @@ def gemm_split(
     else:
         block_m = block_m or max(16, min(64, triton.next_power_of_2(max(t, 1))))
         cfg = {"BLOCK_M": block_m, "BLOCK_N": block_n or 64, "BLOCK_K": block_k, "SPLIT_K": split_k,
-               "SWAP_AB": swap_ab, "num_stages": num_stages, "num_warps": num_warps}
+               "SWAP_AB": swap_ab, "PEEL_K": peel_k or block_k, "PREFETCH_K": prefetch_k, "PEEL_LAST": peel_last,
+               "num_stages": num_stages, "num_warps": num_warps}
     if k % (cfg["BLOCK_K"] * cfg["SPLIT_K"]):
         raise ValueError(f"hidden {k} must be a multiple of block_k={cfg['BLOCK_K']} x split_k={cfg['SPLIT_K']}")
+    part = k // cfg["SPLIT_K"]
+    peel = cfg["PEEL_K"]
+    if peel % cfg["BLOCK_K"] or peel & (peel - 1) or peel + cfg["PREFETCH_K"] > part:
+        raise ValueError(f"peel_k={peel} must be a power-of-two multiple of block_k={cfg['BLOCK_K']} and, with "
+                         f"prefetch_k={cfg['PREFETCH_K']}, within the K range of {part}")
+    if not x.is_cuda:  # the interpreter runs no inline PTX; the L2 prefetch is only a hint
+        cfg["PREFETCH_K"] = 0
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
     if t == 0:
         return mixed_qkv, z, b, a

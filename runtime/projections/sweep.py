@@ -11,7 +11,10 @@ states rotated past L2 (as :mod:`.bench` does):
   warpgroup MMA), over the same settings;
 * ``ref``: cuBLAS + our split kernel and SGLang 0.5.23's real path at the same sizes;
 * ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over channels per program, warps and PDL;
-* ``pdl``: the default launches of both decode kernels with and without programmatic dependent launch.
+* ``pdl``: the default launches of both decode kernels with and without programmatic dependent launch;
+* ``prewait``: the swapped ``gemm_split`` launches over what they request before the PDL wait (weight columns
+  peeled into registers, further columns prefetched into L2, the peeled product before or after the K loop), and
+  the TP1 T=8 launch on 133 / 193 / 266 weight tiles (11 / 16 / 22 key heads): time against tile count.
 
 Compiling several hundred Triton variants dominates the run: ``--warm I/N`` compiles (and checks against the
 reference, printing any mismatch) the I-th of N shares of the cases in one process, so N processes started
@@ -21,6 +24,7 @@ side by side fill Triton's on-disk cache before the timed run reads it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +36,12 @@ from runtime.benchkit import cuda_graph_median_us, print_table, write_results
 
 from . import conv_update, naive, paths, sglang_peer, split_conv_kernel
 from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes
-from .gemm_split import gemm_split
+from .gemm_split import gemm_split, launch_config
 from .gemv_split import gemv_split
-from .naive import QWEN3_5_397B, QWEN3_NEXT_80B
+from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
-KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl")
+KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -89,6 +93,30 @@ def cases(only=KINDS) -> list[Case]:
     if "pdl" in only:
         for tp, t, pdl in itertools.product((1, 4, 8), (1, 2, 4, 8, 32, 128), (False, True)):
             out.append(Case("pdl", tp, t, {"kernel": "gemv" if t <= 4 else "dot", "pdl": pdl}))
+    if "prewait" in only:
+        out += _prewait_cases()
+    return out
+
+
+def _prewait_cases() -> list[Case]:
+    """The default swapped launch at TP1/TP4 with the peeled weight columns (1, 2 or 4 K steps), the columns
+    prefetched into L2 past them (0, 256 or 512) and the peeled product before or after the K loop; and the TP1
+    T=8 launch at 11 and 22 key heads (133 and 266 tiles of 64 rows, against 193)."""
+    out = []
+    for tp, t in ((1, 4), (1, 8), (1, 32), (1, 128), (4, 8), (4, 32), (4, 128)):
+        rs = QWEN3_NEXT_80B.per_rank(tp)
+        cfg = launch_config(t, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
+        bk = cfg["BLOCK_K"]
+        tile = {"block_m": cfg["BLOCK_M"], "block_n": cfg["BLOCK_N"], "block_k": bk, "stages": cfg["num_stages"],
+                "split_k": 1, "warps": cfg["num_warps"]}
+        peels = (bk, 2 * bk) if cfg["BLOCK_M"] > 32 else (bk, 2 * bk, 4 * bk)
+        variants = [(bk, 0, False)] + [(pk, pf, True) for pk in peels for pf in (0, 256, 512) if pk * 2 <= 512 or pf == 0]
+        if cfg["BLOCK_M"] > 32:
+            variants = [v for v in variants if v[1] <= 256]
+        for pk, pf, last in variants:
+            out.append(Case("prewait", tp, t, tile | {"peel_k": pk, "prefetch_k": pf, "peel_last": last}))
+    tp1_t8 = next(c for c in out if (c.tp, c.size) == (1, 8))  # the default launch: peel one step, none after
+    out += [Case("prewait", 1, 8, tp1_t8.params | {"k_heads": heads}) for heads in (11, 22)]
     return out
 
 
@@ -151,12 +179,13 @@ class _Context:
         self.peer = sglang_peer.fused_proj()
         self.alt = torch.cuda.Stream()
 
-    def weights(self, model: str, tp: int) -> list[tuple]:
-        if (model, tp) not in self._weights:
-            rs = MODELS[model][0].per_rank(tp)
+    def weights(self, model: str, tp: int, rs: GDNShape | None = None) -> list[tuple]:
+        """Weight copies of one rank, or of ``rs`` (another head count) where given."""
+        rs = rs or MODELS[model][0].per_rank(tp)
+        if rs not in self._weights:
             sets = _weight_sets(rs, seed=tp)
-            self._weights[(model, tp)] = sets if self.rotate else sets[:1]
-        return self._weights[(model, tp)]
+            self._weights[rs] = sets if self.rotate else sets[:1]
+        return self._weights[rs]
 
     def x(self, hidden: int, t: int) -> torch.Tensor:
         if (hidden, t) not in self._x:
@@ -167,11 +196,13 @@ class _Context:
 
 def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callable[[tuple], float] | None]:
     """The timed call of one Qwen3-Next case and a check of its outputs (relative error vs fp32 GEMM + split)."""
+    p = case.params
     rs = QWEN3_NEXT_80B.per_rank(case.tp)
-    sets = ctx.weights("qwen3-next", case.tp)
+    if "k_heads" in p:
+        rs = dataclasses.replace(rs, num_k_heads=p["k_heads"], num_v_heads=2 * p["k_heads"])
+    sets = ctx.weights("qwen3-next", case.tp, rs)
     pick = _cycle(sets)
     x = ctx.x(rs.hidden, case.size)
-    p = case.params
     if case.kind == "gemv":
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_k=p["block_k"],  # noqa: E731
                                 num_warps=p["warps"])
@@ -179,10 +210,11 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
     elif case.kind == "pdl":
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
-    elif case.kind in ("dot", "swap"):
+    elif case.kind in ("dot", "swap", "prewait"):
+        prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last") if k in p}
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
                                 block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
-                                num_warps=p["warps"], swap_ab=case.kind == "swap")
+                                num_warps=p["warps"], swap_ab=case.kind != "dot", **prewait)
     elif p["path"] == "cublas_split":
         n = rs.qkvz_width
 
@@ -308,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         best: dict = {}
         for r in rows:
             if r["kind"] == kind and "us" in r and r not in bad:
-                key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"))
+                key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"))
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

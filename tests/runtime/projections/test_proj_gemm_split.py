@@ -56,6 +56,20 @@ def test_gemm_split_matches_gemm_then_split(shape, layout, t, dtype, split_k, sw
         assert ((g_.float() - w_).norm() / w_.norm()).item() < TOL[dtype]
 
 
+@pytest.mark.parametrize(("peel_k", "peel_last", "split_k"), [(32, True, 1), (32, False, 1), (16, True, 2), (32, True, 2)])
+@pytest.mark.parametrize("swap_ab", [False, True])
+def test_gemm_split_peels_several_k_steps(peel_k, peel_last, split_k, swap_ab):
+    """Several K steps of weight requested before the PDL wait (``peel_k``), multiplied before or after the K loop,
+    with split-K too (at ``peel_k`` = the K range the loop is empty): fresh fp32 inputs, poisoned outputs, within
+    1e-5 of the GEMM + split. The L2 prefetch past them is a hint the interpreter skips; the GPU tests run it."""
+    shape = SHAPES["ratio3"]
+    x, w, out, want = projection_case(shape, "contiguous", 7, torch.float32, seed=peel_k + split_k)
+    got = gemm_split(x, w, shape, "contiguous", out=out, block_n=64 if swap_ab else 32, block_k=16, split_k=split_k,
+                     swap_ab=swap_ab, peel_k=peel_k, peel_last=peel_last, prefetch_k=shape.hidden // split_k - peel_k)
+    for g_, w_ in zip(got, want, strict=True):
+        assert not g_.isnan().any() and ((g_ - w_).norm() / w_.norm()).item() < TOL[torch.float32]
+
+
 def test_split_k_is_deterministic_and_resets_its_counters():
     """Four K ranges per tile: the last arrival sums them in K order (the same bits on every call), and leaves
     the arrival counters at zero for the next call."""
@@ -82,16 +96,19 @@ def test_launch_config_swaps_ab_where_wide_tiles_fill_the_sms():
     tp4 = launch_config(8, 3088, 2048, 132)  # 49 tiles of 64 rows: weight on M, 128-wide K steps, no split
     assert (tp4["SWAP_AB"], tp4["BLOCK_M"], tp4["BLOCK_N"], tp4["BLOCK_K"], tp4["SPLIT_K"]) == (True, 16, 64, 128, 1)
     assert launch_config(32, 3088, 2048, 132)["BLOCK_M"] == 32
-    tp1 = launch_config(4, 12352, 2048, 132)  # 193 tiles: 64-wide K steps
-    assert (tp1["SWAP_AB"], tp1["BLOCK_K"], tp1["num_stages"]) == (True, 64, 5)
+    tp1 = launch_config(4, 12352, 2048, 132)  # 193 tiles: 64-wide K steps, the peeled step multiplied last
+    assert (tp1["SWAP_AB"], tp1["BLOCK_K"], tp1["num_stages"], tp1["PEEL_LAST"]) == (True, 64, 5, True)
+    assert (tp4["PEEL_K"], tp4["PREFETCH_K"]) == (128, 256)  # one step peeled, two more asked into L2
     tp8 = launch_config(1, 1544, 2048, 132)  # 25 wide tiles: tokens on M, four ranges of one 512-wide step
     assert (tp8["SWAP_AB"], tp8["BLOCK_N"], tp8["BLOCK_K"], tp8["SPLIT_K"]) == (False, 32, 512, 4)
     tp4_128 = launch_config(128, 3088, 2048, 132)  # 64 x 64 tiles, 128-wide K steps
     assert (tp4_128["SWAP_AB"], tp4_128["BLOCK_M"], tp4_128["BLOCK_N"], tp4_128["BLOCK_K"]) == (True, 64, 64, 128)
     tp1_128 = launch_config(128, 12352, 2048, 132)  # 128 x 128 tiles on 8 warps
-    assert (tp1_128["BLOCK_M"], tp1_128["BLOCK_N"], tp1_128["num_warps"]) == (128, 128, 8)
+    assert (tp1_128["BLOCK_M"], tp1_128["BLOCK_N"], tp1_128["num_warps"], tp1_128["PEEL_K"]) == (128, 128, 8, 128)
     tp8_128 = launch_config(128, 1544, 2048, 132)
     assert (tp8_128["BLOCK_M"], tp8_128["SPLIT_K"], tp8_128["SWAP_AB"]) == (64, 1, False)
+    for cfg in (tp8, tp8_128):  # tokens on M: one step peeled and multiplied first, nothing prefetched
+        assert (cfg["PEEL_K"], cfg["PREFETCH_K"], cfg["PEEL_LAST"]) == (cfg["BLOCK_K"], 0, False)
     assert wins(128, 3088, 2048, 132) and wins(32, 1544, 2048, 132) and not wins(128, 1544, 2048, 132)
     short = launch_config(1, 1544, 768, 132)  # K not a multiple of 512: 256-wide steps, no split
     assert (short["BLOCK_K"], short["SPLIT_K"]) == (256, 1)
@@ -107,6 +124,10 @@ def test_gemm_split_rejects_bad_inputs():
         gemm_split(x, w, shape, "interleaved", block_n=32, block_k=128)
     with pytest.raises(ValueError, match="split_k"):
         gemm_split(x, w, shape, "interleaved", block_n=32, block_k=32, split_k=4)
+    with pytest.raises(ValueError, match="peel_k"):
+        gemm_split(x, w, shape, "interleaved", block_n=32, block_k=16, peel_k=48)
+    with pytest.raises(ValueError, match="peel_k"):
+        gemm_split(x, w, shape, "interleaved", block_n=32, block_k=16, peel_k=32, prefetch_k=64)
     with pytest.raises(ValueError, match="unknown layout"):
         gemm_split(x, w, shape, "grouped", block_k=32)
 

@@ -223,7 +223,7 @@ PREWAIT = {
 }
 
 
-def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
+def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True) -> dict[str, int]:
     """Tile sizes, split-K and orientation for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
 
     A rank with at least a quarter as many 64-row weight tiles as SMs (TP1: 193, TP4: 49 on 132) runs
@@ -232,7 +232,8 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     tiles than SMs, else 128-wide; above: 128 x 128 tiles (8 warps) in six stages of 64-wide steps on the wide
     ranks, else 64 x 64 tiles in five stages of 128-wide steps. The H200 sweeps (NOTES.md, round 3) set these:
     TP1 T=8 14.5 us, T=128 19.0; TP4 T=8 6.1, T=128 8.5 (tokens on M: 15.3, 31, 6.3, 14.7). What each asks for
-    before the PDL wait: :data:`PREWAIT` (round 4).
+    before the PDL wait: :data:`PREWAIT` (round 4); without PDL no L2 prefetch (it was swept only with PDL, and
+    with nothing to overlap it cost TP4 T=8 8.81 us against 7.77 without it).
 
     Smaller ranks (TP8) keep tokens on M: 32-column tiles, 4 stages up to 16 tokens and 3 above, 512-wide K steps
     when no more tiles than SMs (else 256), and split K into ranges of at least 512 while the programs stay
@@ -243,7 +244,7 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     wide = triton.cdiv(n, 64)
     if 4 * wide >= sms and k % 128 == 0:
         peel_k, prefetch_k, peel_last = PREWAIT[(block_m <= 32, wide > sms)]
-        prewait = {"PEEL_K": peel_k, "PREFETCH_K": prefetch_k, "PEEL_LAST": peel_last}
+        prewait = {"PEEL_K": peel_k, "PREFETCH_K": prefetch_k if pdl else 0, "PEEL_LAST": peel_last}
         if block_m <= 32:
             return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64 if wide > sms else 128, "SPLIT_K": 1,
                     "SWAP_AB": True, **prewait, "num_stages": 5, "num_warps": 4}
@@ -310,8 +311,10 @@ def gemm_split(
     the token count rounded up to a power of two within 16..64).
     """
     t, k, n = check_inputs(x, weight, shape, layout)
+    pdl_args = pdl_launch(x, pdl)
     if block_n is None and x.is_cuda:
-        cfg = launch_config(t, n, k, torch.cuda.get_device_properties(x.device).multi_processor_count)
+        sms = torch.cuda.get_device_properties(x.device).multi_processor_count
+        cfg = launch_config(t, n, k, sms, pdl_args["USE_PDL"])
     else:
         block_m = block_m or max(16, min(64, triton.next_power_of_2(max(t, 1))))
         cfg = {"BLOCK_M": block_m, "BLOCK_N": block_n or 64, "BLOCK_K": block_k, "SPLIT_K": split_k,
@@ -336,6 +339,6 @@ def gemm_split(
         x, weight, mixed_qkv, z, b, a, ws, count, t, x.stride(0),
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
         INTERLEAVED=layout == "interleaved", PRECISION="ieee" if x.dtype == torch.float32 else "tf32",
-        **cfg, num_warps=warps, num_stages=stages, **pdl_launch(x, pdl),
+        **cfg, num_warps=warps, num_stages=stages, **pdl_args,
     )
     return mixed_qkv, z, b, a

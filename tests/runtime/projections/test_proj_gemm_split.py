@@ -99,6 +99,7 @@ def test_launch_config_swaps_ab_where_wide_tiles_fill_the_sms():
     tp1 = launch_config(4, 12352, 2048, 132)  # 193 tiles: 64-wide K steps, the peeled step multiplied last
     assert (tp1["SWAP_AB"], tp1["BLOCK_K"], tp1["num_stages"], tp1["PEEL_LAST"]) == (True, 64, 5, True)
     assert (tp4["PEEL_K"], tp4["PREFETCH_K"]) == (128, 256)  # one step peeled, two more asked into L2
+    assert launch_config(8, 3088, 2048, 132, pdl=False)["PREFETCH_K"] == 0  # nothing to overlap without PDL
     tp8 = launch_config(1, 1544, 2048, 132)  # 25 wide tiles: tokens on M, four ranges of one 512-wide step
     assert (tp8["SWAP_AB"], tp8["BLOCK_N"], tp8["BLOCK_K"], tp8["SPLIT_K"]) == (False, 32, 512, 4)
     tp4_128 = launch_config(128, 3088, 2048, 132)  # 64 x 64 tiles, 128-wide K steps

@@ -543,8 +543,9 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="results/bench/gdn.json", help="where to write the rows")
-    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred"],
-                        help="time tile choices instead of the comparison (deferred: only the deferred decode and verify)")
+    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", "order"],
+                        help="time tile choices instead of the comparison (deferred: only the deferred decode and verify; "
+                             "order: the deferred decode's row orders at L = 16 and 8)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
     parser.add_argument("--dispatch-only", action="store_true",
@@ -570,7 +571,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     with torch.inference_mode():
         if args.sweep:
-            rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs, peers)
+            if args.sweep == "order":
+                rows = bench_deferred.sweep_order(copy_gbs, peers)
+            else:
+                rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs, peers)
             benchkit.write_results(args.json, "gdn-sweep", rows, ceilings)
             for kernel in ("decode", "deferred", "verify", "gating", "gated_norm"):
                 benchkit.print_table(

@@ -23,7 +23,7 @@ import torch
 from runtime import benchkit
 from runtime.gdn import sglang_peers
 from runtime.gdn.decode import packed_decode
-from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode, step_config
+from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode, flush_first_order, flushes, step_config
 from runtime.gdn.verify import verify
 
 K = V = 128
@@ -77,6 +77,11 @@ class RingCase:
             "aligned": [torch.full((B,), t, device="cuda", dtype=torch.int32) for t in range(L)],
             "empty": [torch.zeros(B, device="cuda", dtype=torch.int32)],
         }
+        self.orders = {  # per fill pattern: the bench knows each step's fills, as a scheduler does
+            "flush-first": {p: [flush_first_order(f, L) for f in fs] for p, fs in self.fills.items()},
+            "flushes-only": {p: [torch.argsort((~flushes(f, L)).int(), stable=True).to(torch.int32) for f in fs]
+                             for p, fs in self.fills.items()},
+        }
         self.qkv = torch.randn(B, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
         self.a = (torch.randn(B, self.HV, device="cuda") - 2).bfloat16()
         self.b = torch.randn(B, self.HV, device="cuda").bfloat16()
@@ -85,11 +90,12 @@ class RingCase:
         self.out = torch.empty(B, self.HV, V, device="cuda", dtype=torch.bfloat16)
         self.io_bytes = 2 * (self.qkv.numel() + 2 * self.a.numel() + self.out.numel())
 
-    def _steps(self, pattern: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(slots, fill) of each call: whole ring cycles, every slot set visited."""
+    def _steps(self, pattern: str, order: str | None = None) -> list[tuple]:
+        """(slots, fill, row order) of each call: whole ring cycles, every slot set visited."""
         n = self.L * math.ceil(max(self.n_sets, 20) / self.L)
         fills = self.fills[pattern]
-        return [(self.idx[i % self.n_sets], fills[i % len(fills)]) for i in range(n)]
+        orders = self.orders[order][pattern] if order else [None] * len(fills)
+        return [(self.idx[i % self.n_sets], fills[i % len(fills)], orders[i % len(fills)]) for i in range(n)]
 
     def read_only_bytes(self) -> int:
         """One state read + the ring traffic of a staggered step (mean (L-1)/2 live entries, one append)."""
@@ -98,16 +104,18 @@ class RingCase:
         return int(self.B * per_row) + self.io_bytes
 
     def deferred_calls(self, pattern: str = "staggered", config: DeferredConfig | None = None,
-                       rings_empty: bool = False) -> list[Callable[[], object]]:
-        def call(idx: torch.Tensor, fill: torch.Tensor) -> object:
+                       rings_empty: bool = False, order: str | None = None) -> list[Callable[[], object]]:
+        """``order``: None (rows in batch order), or the name of a row order (``self.orders``) built per step."""
+        def call(idx: torch.Tensor, fill: torch.Tensor, rows: torch.Tensor | None) -> object:
             return deferred_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, idx,
-                                   fill, num_k_heads=self.H, out=self.out, config=config, rings_empty=rings_empty)
+                                   fill, num_k_heads=self.H, out=self.out, config=config, rings_empty=rings_empty,
+                                   order=rows)
 
-        return [lambda i=i, f=f: call(i, f) for i, f in self._steps(pattern)]
+        return [lambda i=i, f=f, o=o: call(i, f, o) for i, f, o in self._steps(pattern, order)]
 
     def in_place_calls(self, pattern: str | None = None) -> list[Callable[[], object]]:
         """Our in-place kernel over the slot sets (``pattern``: over the same step list as the deferred calls)."""
-        idx = self.idx if pattern is None else [i for i, _ in self._steps(pattern)]
+        idx = self.idx if pattern is None else [i for i, *_ in self._steps(pattern)]
         return [lambda i=i: packed_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i,
                                           num_k_heads=self.H, out=self.out) for i in idx]
 
@@ -120,11 +128,11 @@ class RingCase:
                       g_cache=self.ring.g, out=out, ssm_state_indices=idx, write_pos=fill,
                       use_qk_l2norm_in_kernel=True)
 
-        return [lambda i=i, f=f: call(i, f) for i, f in self._steps("staggered")]
+        return [lambda i=i, f=f: call(i, f) for i, f, _ in self._steps("staggered")]
 
     def sgl_packed_calls(self, fn: Callable, pattern: str | None = None) -> list[Callable[[], object]]:
         out = self.out.view(self.B, 1, self.HV, V)
-        idx = self.idx if pattern is None else [i for i, _ in self._steps(pattern)]
+        idx = self.idx if pattern is None else [i for i, *_ in self._steps(pattern)]
         return [lambda i=i: fn(mixed_qkv=self.qkv, a=self.a, b=self.b, A_log=self.A_log, dt_bias=self.dt_bias,
                                scale=K**-0.5, initial_state=self.pool, out=out, ssm_state_indices=i,
                                use_qk_l2norm_in_kernel=True) for i in idx]
@@ -136,8 +144,8 @@ class RingCase:
         return self.deferred_calls() if kernel == "deferred" else self.in_place_calls()
 
     def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None,
-                      rings_empty: bool = False) -> float | None:
-        return _time(self.deferred_calls(pattern, config, rings_empty))
+                      rings_empty: bool = False, order: str | None = None) -> float | None:
+        return _time(self.deferred_calls(pattern, config, rings_empty, order))
 
     def time_in_place(self, pattern: str | None = None) -> float | None:
         return _time(self.in_place_calls(pattern))
@@ -255,6 +263,29 @@ def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile
     fn = peers.target_verify if peers else None
     rows = [_verify_row(tp, B, 4, copy_gbs, fn, *tile) for tp, B in itertools.product(TP_HEADS, (16, 64, 256))]
     torch.cuda.empty_cache()
+    return rows
+
+
+def sweep_order(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """Row orders of the deferred decode (staggered, L = 16 and 8): batch order, ``flush-first``
+    (:func:`flush_first_order`) and ``flushes-only`` (flushing rows first, the rest in batch order), at
+    :func:`step_config`'s tile; aligned (L = 16) and SGLang's ReplaySSM in the same case. One row per (shape, choice)."""
+    rows = []
+    for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
+                                         ("TP4", 1024)), (16, 8)):
+        case = RingCase(tp, B, L)
+        floor = case.read_only_bytes() / (copy_gbs * 1e3)
+        cfg = step_config(B, case.HV, L)
+        timed = {f"{_tile(cfg)} {o or 'batch order'}": case.time_deferred(config=cfg, order=o)
+                 for o in (None, "flush-first", "flushes-only")}
+        if L == 16:
+            timed[f"{_tile(cfg)} aligned"] = case.time_deferred("aligned", cfg)
+        timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
+        rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
+                  "pct_floor": _ratio(100 * floor, us), "x_sgl": _ratio(timed["sglang"], us)} for c, us in timed.items()]
+        print(f"  {tp} B={B} L={L}: " + ", ".join(f"{c} {us:.1f}" for c, us in timed.items() if us), flush=True)
+        del case
+        torch.cuda.empty_cache()
     return rows
 
 

@@ -140,6 +140,17 @@ def next_fill(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None
     return torch.where(flushes(fill, length, flush, flush_all=flush_all), 0, fill + 1).to(torch.int32)
 
 
+def flush_first_order(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None) -> torch.Tensor:
+    """A row order for :func:`deferred_decode` (int32 ``[B]``, on ``fill``'s device) that puts the longest programs
+    first: the rows that flush this step (each replays its ring into the state and writes it), then the others,
+    each group by live entries, most first (stable). Build it where ``fill`` is known without a device sync
+    (the scheduler counts each request's steps since its last flush), e.g. on the host, and copy it with the
+    step's other inputs."""
+    n = fill.clamp(max=length - 1).to(torch.int64)
+    cost = torch.where(flushes(fill, length, flush), n + length, n)
+    return torch.argsort(cost, descending=True, stable=True).to(torch.int32)
+
+
 @triton.jit
 def _deferred_decode_kernel(
     qkv_ptr,
@@ -156,6 +167,7 @@ def _deferred_decode_kernel(
     fill_ptr,
     flush_ptr,
     next_fill_ptr,
+    order_ptr,
     scale,
     s_qkv,
     s_a,
@@ -176,6 +188,7 @@ def _deferred_decode_kernel(
     L: tl.constexpr,
     LP: tl.constexpr,
     HAS_FLUSH: tl.constexpr,
+    HAS_ORDER: tl.constexpr,
     FLUSH_ALL: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
@@ -184,6 +197,8 @@ def _deferred_decode_kernel(
 ):
     pid = tl.program_id(0)
     i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
+    if HAS_ORDER:  # the programs of order[0] start first
+        i_b = tl.load(order_ptr + i_b)
     o_k = tl.arange(0, BK)
     m_k = o_k < K
     p_out = out_ptr + i_b.to(tl.int64) * s_ob + i_hv * s_oh + v0 + tl.arange(0, BR)
@@ -278,6 +293,7 @@ def deferred_decode(
     num_k_heads: int,
     flush: torch.Tensor | None = None,
     next_fill_out: torch.Tensor | None = None,
+    order: torch.Tensor | None = None,
     scale: float | None = None,
     out: torch.Tensor | None = None,
     config: DeferredConfig | None = None,
@@ -287,7 +303,10 @@ def deferred_decode(
 
     ``fill: [B]`` int32, entries live in each row's slot ring (``0..L-1``); ``flush: [B]`` (optional, nonzero
     forces the row's state into the pool this step); ``next_fill_out: [B]`` int32 (optional) receives the
-    rows' fill for the next step. Padding rows (negative slot) give zeros and touch neither pool nor ring.
+    rows' fill for the next step. ``order: [B]`` int32 (optional), a permutation of the rows: the programs of
+    row ``order[0]`` start first (:func:`flush_first_order`: the long programs of flushing rows first, so the
+    short ones fill in behind them instead of waiting on them at the end); results do not depend on it, and
+    an ``order`` that is not a permutation of ``0..B-1`` is not detected. Padding rows (negative slot) give zeros and touch neither pool nor ring.
     Without ``config`` the batch size picks the mode (:func:`deferred_writes_pay`). ``rings_empty``: the
     caller knows no row's ring holds entries (the in-place mode's steady state: every row flushed on its last
     step, which the host knows without a sync); the in-place mode then is :func:`packed_decode` itself and
@@ -301,9 +320,12 @@ def deferred_decode(
         raise ValueError(f"mixed_qkv must be [B, {2 * H * K + HV * V}] with HV a multiple of H={H}")
     if a.shape != (B, HV) or b.shape != (B, HV) or any(t.stride(-1) != 1 for t in (mixed_qkv, a, b)):
         raise ValueError("a, b must be [B, HV]; mixed_qkv, a and b contiguous in the last dim")
-    for name, t in (("slot_indices", slot_indices), ("fill", fill), ("flush", flush), ("next_fill_out", next_fill_out)):
+    for name, t in (("slot_indices", slot_indices), ("fill", fill), ("flush", flush), ("next_fill_out", next_fill_out),
+                    ("order", order)):
         if t is not None and (t.shape != (B,) or t.dtype not in (torch.int32, torch.int64)):
             raise ValueError(f"{name} must be an integer [B] tensor")
+    if order is not None and order.dtype != torch.int32:
+        raise ValueError("order must be int32")
     if next_fill_out is not None and (next_fill_out.dtype != torch.int32 or next_fill_out.data_ptr() == fill.data_ptr()):
         raise ValueError("next_fill_out must be an int32 tensor apart from fill (other programs read fill during the step)")
     ring.check(pool, H)
@@ -338,6 +360,7 @@ def deferred_decode(
         fill,
         fill if flush is None else flush,
         fill if next_fill_out is None else next_fill_out,
+        fill if order is None else order,
         K**-0.5 if scale is None else scale,
         mixed_qkv.stride(0),
         a.stride(0),
@@ -349,6 +372,7 @@ def deferred_decode(
         L=ring.length,
         LP=_ring_pad(ring.length),
         HAS_FLUSH=flush is not None,
+        HAS_ORDER=order is not None,
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=cfg.pipeline,

@@ -9,6 +9,7 @@ from runtime.gdn.deferred_decode import (
     DeferredConfig,
     StateRing,
     deferred_decode,
+    flush_first_order,
     flushes,
     fold_ring,
     next_fill,
@@ -31,12 +32,13 @@ from ._gdn_cases import (
 )
 from ._gdn_cases import gen as make_gen
 
-CASES = [
-    pytest.param(TINY, 4, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=True), id="tiny-L4"),
-    pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), id="odd-L3"),
-    pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), id="tiny-L5"),
-    pytest.param(TP4, 16, None, id="tp4-L16", marks=pytest.mark.gpu),
-    pytest.param(TP1, 8, DeferredConfig(), id="tp1-L8", marks=pytest.mark.gpu),
+CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_order) or "random" (any permutation))
+    pytest.param(TINY, 4, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=True), None, id="tiny-L4"),
+    pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), "random", id="odd-L3-random-order"),
+    pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), "flush-first",
+                 id="tiny-L5-flush-first"),
+    pytest.param(TP4, 16, None, "flush-first", id="tp4-L16-flush-first", marks=pytest.mark.gpu),
+    pytest.param(TP1, 8, DeferredConfig(), None, id="tp1-L8", marks=pytest.mark.gpu),
 ]
 
 
@@ -59,10 +61,11 @@ def _live_states(states, ring, idx, fill):
     return naive.replay_ring(states[s], ring.d[s], ring.k[s], ring.g[s], fill.long())
 
 
-@pytest.mark.parametrize("s, L, cfg", CASES)
-def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
+@pytest.mark.parametrize("s, L, cfg, order", CASES)
+def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, order, parity):
     """3L + 2 steps with mixed starting fills (rows at different ring positions, some already non-empty),
-    forced flushes on random rows at random steps, one padding row, ring wrap-around for every row.
+    forced flushes on random rows at random steps, one padding row, ring wrap-around for every row; with a
+    row order (``order``: rebuilt every step, flushing rows first, or a fresh random permutation) or without.
 
     Every step: outputs (NaN-poisoned) within 1e-5 relative of ``naive.deferred_decode_step`` (the ring
     replayed one step at a time), fill advanced by ``next_fill_out`` as ``next_fill`` says. At the end the
@@ -90,8 +93,10 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, parity):
         qkv, a, b = step_inputs(s, B, g0)
         force = (torch.rand(B, generator=g0, device=DEVICE) < 0.2).to(torch.int32)
         nxt = torch.full((B,), -7, dtype=torch.int32, device=DEVICE)
+        rows = {None: None, "flush-first": flush_first_order(fill, L, force),
+                "random": torch.randperm(B, generator=g0, device=DEVICE).to(torch.int32)}[order]
         out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H, flush=force,
-                              next_fill_out=nxt, out=nan_like((B, s.HV, s.V)), config=cfg)
+                              next_fill_out=nxt, order=rows, out=nan_like((B, s.HV, s.V)), config=cfg)
         ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g,
                                          idx, fill, flushes(fill, L, force, flush_all=flush_all), num_k_heads=s.H)
         naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
@@ -147,6 +152,16 @@ def test_tilings_and_in_place_mode_agree(cfg):
         o_plain = naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
         assert rel_err(out, o_plain) < 1e-5 and rel_err(states, plain) < 1e-5
         assert not next_fill(fill, L, flush_all=True).any()
+
+
+def test_flush_first_order_puts_the_longest_programs_first():
+    """A permutation: flushing rows (full ring or forced) before the others, each group by live entries, most
+    first, ties in row order."""
+    fill = torch.tensor([0, 3, 1, 3, 2, 0, 1], dtype=torch.int32)
+    force = torch.tensor([0, 0, 1, 0, 0, 0, 0], dtype=torch.int32)
+    assert flush_first_order(fill, 4, force).tolist() == [1, 3, 2, 4, 6, 0, 5]
+    assert flush_first_order(fill, 4).tolist() == [1, 3, 4, 2, 6, 0, 5]
+    assert flush_first_order(fill, 4).dtype == torch.int32
 
 
 def test_dispatch_rule_picks_in_place_below_threshold():

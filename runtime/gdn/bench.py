@@ -576,7 +576,8 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs, peers)
             benchkit.write_results(args.json, "gdn-sweep", rows, ceilings)
-            for kernel in ("decode", "deferred", "verify", "gating", "gated_norm"):
+            kernels = ("deferred",) if args.sweep == "order" else ("decode", "deferred", "verify", "gating", "gated_norm")
+            for kernel in kernels:
                 benchkit.print_table(
                     [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"
                 )

@@ -4,7 +4,8 @@ Run through ``python -m runtime.gdn.bench``. All kernels share one ``[slots, HV,
 slots, rotated past 4x the L2; rings (ours and SGLang's ReplaySSM take the same ``d, k, g`` layout, fp32)
 hold random entries. ``staggered``: row ``i`` at ring position ``(i + t) % L`` on step ``t`` (flushes spread
 over the steps); ``aligned``: every row at ``t % L`` (every row flushes on the same step); both timed over
-whole cycles of ``L`` steps, so each time is the mean step including its share of flushes. SGLang's kernels
+whole cycles of ``L`` steps, so each time is the mean step including its share of flushes. Our deferred steps
+get each step's row order (:func:`flush_first_order`, built from the fills the bench stages, before timing). SGLang's kernels
 get the same positions (``write_pos``) and run as SGLang's backend calls them.
 
 Floors: in-place decode moves the state twice (read + write). The deferred decode's read-only floor is one
@@ -23,16 +24,24 @@ import torch
 from runtime import benchkit
 from runtime.gdn import sglang_peers
 from runtime.gdn.decode import packed_decode
-from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode, flush_first_order, flushes, step_config
+from runtime.gdn.deferred_decode import (
+    DeferredConfig,
+    StateRing,
+    deferred_decode,
+    flush_first_order,
+    flushes,
+    step_config,
+)
 from runtime.gdn.verify import verify
 
 K = V = 128
 TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
 BATCHES = (1, 16, 64, 256, 1024)
 RING_LENGTHS = (4, 8, 16, 32)
-DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "aligned_us", "sgl_replayssm_us", "in_place_us", "floor_us",
-                    "pct_floor", "x_sgl_replayssm", "x_in_place"]
+DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "batch_order_us", "aligned_us", "sgl_replayssm_us",
+                    "in_place_us", "floor_us", "pct_floor", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
+ROW_ORDER = "flush-first"  # the deferred rows run with flush_first_order, built from the fills each step stages
 TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True))]
 DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
     (32, 8, False), (64, 8, False), (64, 8, True), (128, 8, True), (32, 4, False),
@@ -165,9 +174,10 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                    lengths: tuple[int, ...] = RING_LENGTHS) -> list[dict]:
     """Deferred rows (every L, B, TP) and one dispatch row per (B, TP) at L=16.
 
-    Per (TP, B, L) the tiles of ``TILE_CANDIDATES`` are timed (staggered) and the fastest is the row (``tile``).
-    The dispatch row times :func:`step_config`'s mode with the code's own tiles; its in-place mode is timed in
-    its steady state (every row flushes every step, so the rings are empty)."""
+    Per (TP, B, L) the tiles of ``TILE_CANDIDATES`` are timed (staggered, rows in ``ROW_ORDER``) and the fastest is
+    the row (``tile``); ``batch_order_us`` is that tile without a row order. The dispatch row times
+    :func:`step_config`'s mode with the code's own tiles; its in-place mode is timed in its steady state (every row
+    flushes every step, so the rings are empty)."""
     replay = peers.replayssm_decode if peers else None
     packed = peers.packed_decode if peers else None
     rows = []
@@ -177,14 +187,16 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
             case = RingCase(tp, B, L)
             if in_place is None:
                 in_place = case.time_in_place()
-            tried = {c: case.time_deferred(config=c) for c in TILE_CANDIDATES}
+            tried = {c: case.time_deferred(config=c, order=ROW_ORDER) for c in TILE_CANDIDATES}
             best = min((c for c in tried if tried[c] is not None), key=tried.get, default=TILE_CANDIDATES[0])
             ours = tried.get(best)
             sgl = case.time_sgl_replayssm(replay)
             floor = case.read_only_bytes() / (copy_gbs * 1e3)
             rows.append({
                 "kernel": "deferred", "shape": f"{tp} B={B} L={L}", "ours_us": ours,
-                "aligned_us": case.time_deferred("aligned", best) if L == 16 else None, "sgl_replayssm_us": sgl,
+                "batch_order_us": case.time_deferred(config=best),
+                "aligned_us": case.time_deferred("aligned", best, order=ROW_ORDER) if L == 16 else None,
+                "sgl_replayssm_us": sgl,
                 "in_place_us": in_place, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
                 "x_sgl_replayssm": _ratio(sgl, ours), "x_in_place": _ratio(in_place, ours),
                 "bytes": case.read_only_bytes(), "tile": _tile(best),
@@ -197,12 +209,13 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
 
 
 def _dispatch_row(case: RingCase, tp: str, B: int, sgl_packed_fn: Callable | None) -> dict:
-    """:func:`step_config`'s choice at ``(tp, B)`` against the better of our in-place kernel and SGLang's packed
-    decode, all three timed over the same list of slot sets, one after another. Its in-place mode is timed in its
+    """:func:`step_config`'s choice at ``(tp, B)`` (deferred: rows in ``ROW_ORDER``) against the better of our
+    in-place kernel and SGLang's packed decode, all three timed over the same list of slot sets, one after another. Its in-place mode is timed in its
     steady state: every row flushed last step, so the rings are empty and the host knows it (``rings_empty``)."""
     cfg = step_config(B, case.HV, case.L)
     pattern = "empty" if cfg.flush_all else "staggered"
-    ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all)
+    ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all,
+                              order=None if cfg.flush_all else ROW_ORDER)
     in_place, sgl_packed = case.time_in_place(pattern), case.time_sgl_packed(sgl_packed_fn, pattern)
     peers_t = [t for t in (in_place, sgl_packed) if t is not None]
     return {"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": "in-place" if cfg.flush_all else "deferred",

@@ -305,8 +305,9 @@ def deferred_decode(
     forces the row's state into the pool this step); ``next_fill_out: [B]`` int32 (optional) receives the
     rows' fill for the next step. ``order: [B]`` int32 (optional), a permutation of the rows: the programs of
     row ``order[0]`` start first (:func:`flush_first_order`: the long programs of flushing rows first, so the
-    short ones fill in behind them instead of waiting on them at the end); results do not depend on it, and
-    an ``order`` that is not a permutation of ``0..B-1`` is not detected. Padding rows (negative slot) give zeros and touch neither pool nor ring.
+    short ones fill in behind them instead of waiting on them at the end); results do not depend on it, the
+    in-place mode ignores it (every program flushes there), and an ``order`` that is not a permutation of
+    ``0..B-1`` is not detected. Padding rows (negative slot) give zeros and touch neither pool nor ring.
     Without ``config`` the batch size picks the mode (:func:`deferred_writes_pay`). ``rings_empty``: the
     caller knows no row's ring holds entries (the in-place mode's steady state: every row flushed on its last
     step, which the host knows without a sync); the in-place mode then is :func:`packed_decode` itself and
@@ -372,7 +373,7 @@ def deferred_decode(
         L=ring.length,
         LP=_ring_pad(ring.length),
         HAS_FLUSH=flush is not None,
-        HAS_ORDER=order is not None,
+        HAS_ORDER=order is not None and not cfg.flush_all,  # every program flushes: nothing to reorder
         FLUSH_ALL=cfg.flush_all,
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=cfg.pipeline,

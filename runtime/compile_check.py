@@ -120,7 +120,7 @@ KERNELS = [
     KernelSpec(
         "gdn.deferred_decode.fold", deferred_decode._fold_kernel,
         {k: v for k, v in _pool_sizes(deferred_decode.FOLD_TILE[0]).items() if k in ("H", "HV", "K", "V", "BK", "BV")}
-        | _RING | {"RG": deferred_decode.FOLD_TILE[2]},
+        | _RING,
         {"idx_ptr": "i32", "fill_ptr": "i32"}, num_warps=deferred_decode.FOLD_TILE[1],
     ),
     KernelSpec(

@@ -150,7 +150,7 @@ class RingCase:
         """The step list of ``kernel`` (``in_place``, ``deferred`` or ``sgl_replayssm``) by name."""
         if kernel == "sgl_replayssm":
             return self.sgl_replayssm_calls(peers.replayssm_decode)
-        return self.deferred_calls() if kernel == "deferred" else self.in_place_calls()
+        return self.deferred_calls(order=ROW_ORDER) if kernel == "deferred" else self.in_place_calls()
 
     def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None,
                       rings_empty: bool = False, order: str | None = None) -> float | None:
@@ -279,20 +279,18 @@ def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile
     return rows
 
 
-def sweep_order(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
-    """Row orders of the deferred decode (staggered, L = 16 and 8): batch order, ``flush-first``
-    (:func:`flush_first_order`) and ``flushes-only`` (flushing rows first, the rest in batch order), at
-    :func:`step_config`'s tile; aligned (L = 16) and SGLang's ReplaySSM in the same case. One row per (shape, choice)."""
+SWEEP_SHAPES = (("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256), ("TP4", 1024))
+
+
+def _sweep_cases(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
+                 time_choices: Callable[[RingCase], dict[str, float | None]]) -> list[dict]:
+    """One row per (shape, choice) of ``time_choices(case)`` at L = 16 and 8 (staggered), with SGLang's
+    ReplaySSM timed in the same case (choice ``sglang``)."""
     rows = []
-    for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
-                                         ("TP4", 1024)), (16, 8)):
+    for (tp, B), L in itertools.product(SWEEP_SHAPES, (16, 8)):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
-        cfg = step_config(B, case.HV, L)
-        timed = {f"{_tile(cfg)} {o or 'batch order'}": case.time_deferred(config=cfg, order=o)
-                 for o in (None, "flush-first", "flushes-only")}
-        if L == 16:
-            timed[f"{_tile(cfg)} aligned"] = case.time_deferred("aligned", cfg)
+        timed = time_choices(case)
         timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
         rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
                   "pct_floor": _ratio(100 * floor, us), "x_sgl": _ratio(timed["sglang"], us)} for c, us in timed.items()]
@@ -302,27 +300,34 @@ def sweep_order(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> li
     return rows
 
 
+def sweep_order(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """Row orders of the deferred decode: batch order, ``flush-first`` (:func:`flush_first_order`) and
+    ``flushes-only`` (flushing rows first, the rest in batch order), at :func:`step_config`'s tile; aligned at
+    L = 16."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
+        cfg = step_config(case.B, case.HV, case.L)
+        timed = {f"{_tile(cfg)} {o or 'batch order'}": case.time_deferred(config=cfg, order=o)
+                 for o in (None, "flush-first", "flushes-only")}
+        if case.L == 16:
+            timed[f"{_tile(cfg)} aligned"] = case.time_deferred("aligned", cfg)
+        return timed
+
+    return _sweep_cases(copy_gbs, peers, time_choices)
+
+
 def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
-    """Tiles of the deferred decode (staggered at L = 16 and 8, aligned for the first three at L = 16) and of
-    verify (T = 4), each shape with SGLang's kernel timed in the same case (choice ``sglang``); one row per
-    (shape, choice)."""
-    rows = []
-    for (tp, B), L in itertools.product((("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 256),
-                                         ("TP4", 1024)), (16, 8)):
-        case = RingCase(tp, B, L)
-        floor = case.read_only_bytes() / (copy_gbs * 1e3)
+    """Tiles of the deferred decode (all of ``DEFERRED_CHOICES`` at L = 16, the first three at L = 8, aligned for
+    the first two at L = 16) and of verify (T = 4), SGLang's kernels timed in the same cases."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
         configs = {str(c): DeferredConfig(c[0], c[1], 1, pipeline=c[2])
-                   for c in DEFERRED_CHOICES[:None if L == 16 else 3]}
+                   for c in DEFERRED_CHOICES[:None if case.L == 16 else 3]}
         timed = {c: case.time_deferred(config=cfg) for c, cfg in configs.items()}
-        if L == 16:
+        if case.L == 16:
             timed |= {f"aligned {c}": case.time_deferred("aligned", cfg) for c, cfg in configs.items()
                       if c in map(str, DEFERRED_CHOICES[:2])}
-        timed["sglang"] = case.time_sgl_replayssm(peers.replayssm_decode if peers else None)
-        rows += [{"kernel": "deferred", "shape": f"{tp} B={B} L={L}", "choice": c, "us": us,
-                  "pct_floor": _ratio(100 * floor, us)} for c, us in timed.items()]
-        print(f"  {tp} B={B} L={L}: " + ", ".join(f"{c} {us:.1f}" for c, us in timed.items() if us), flush=True)
-        del case
-        torch.cuda.empty_cache()
+        return timed
+
+    rows = _sweep_cases(copy_gbs, peers, time_choices)
     fn = peers.target_verify if peers else None
     for tp, B in itertools.product(TP_HEADS, (16, 64, 256)):
         for i, tile in enumerate(VERIFY_CHOICES):

@@ -34,6 +34,7 @@ from runtime.gdn.state_tile import (
     delta_rule_rows,
     launch_shape,
     program_rows,
+    program_tile,
     replay_rows,
     ring_accumulate,
     ring_decays,
@@ -80,7 +81,7 @@ class StateRing:
                 raise ValueError(f"ring.{name} must be contiguous fp32 {list(shape)}, got {list(t.shape)} {t.dtype}")
 
 
-FOLD_TILE = (32, 4, 4)  # (block_v, num_warps, rows per program) of fold_ring: >= 16 block rows for its tl.dot
+FOLD_TILE = (32, 4)  # (block_v, num_warps) of fold_ring: at least 16 rows for its tl.dot
 
 
 @dataclass(frozen=True)
@@ -214,8 +215,6 @@ def _deferred_decode_kernel(
     if PIPELINE:  # the first checkpoint block issued before the prologue (costs registers across it)
         h_next = tl.load(p_state + o_v[:, None] * s_pv, mask=m_v[:, None] & m_k[None, :], other=0.0,
                          eviction_policy="evict_first")
-    else:
-        h_next = tl.zeros([BR, BK], dtype=pool_ptr.dtype.element_ty)
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
     flush = FLUSH_ALL | (n == L - 1)
     if HAS_FLUSH:
@@ -391,7 +390,6 @@ def _fold_kernel(
     ring_k_ptr,
     ring_g_ptr,
     fill_ptr,
-    B,
     s_pn,
     s_ph,
     s_pv,
@@ -404,41 +402,26 @@ def _fold_kernel(
     BV: tl.constexpr,
     L: tl.constexpr,
     LP: tl.constexpr,
-    RG: tl.constexpr,
 ):
     """Fold each row's ``fill`` live ring entries into its checkpoint: ``decay h + (D w) K_ring``, one fp32
-    product per tile. A program owns one ``[BV, K]`` tile position (v-head, v-block) of ``RG`` consecutive
-    rows: it reads their slots and fills at once and folds only the rows that hold entries."""
-    NVB: tl.constexpr = (V + BV - 1) // BV
-    pid = tl.program_id(0)
-    i_hv = pid // NVB % HV
-    i_h = i_hv // (HV // H)
-    o_v = pid % NVB * BV + tl.arange(0, BV)
-    o_r = tl.arange(0, RG)
-    rows = pid // (NVB * HV) * RG + o_r
-    m_r = rows < B
-    slots = tl.load(idx_ptr + rows, mask=m_r, other=-1)
-    fills = tl.minimum(tl.load(fill_ptr + rows, mask=m_r, other=0), L - 1)
-    fills = tl.where(slots >= 0, fills, 0)
-    if tl.max(fills, axis=0) == 0:
+    product per ``[BV, K]`` tile; rows without entries (or padding) return at once."""
+    i_b, i_hv, i_h, o_v = program_tile(tl.program_id(0), H, HV, V, BV)
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    if (slot < 0) | (n <= 0):
         return
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
     m_h = m_v[:, None] & m_k[None, :]
+    p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+    h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     o_j = tl.arange(0, LP)
-    for i in range(RG):
-        n = tl.sum(tl.where(o_r == i, fills, 0), axis=0)
-        if n > 0:
-            slot = tl.sum(tl.where(o_r == i, slots, 0), axis=0).to(tl.int64)
-            p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-            h = tl.load(p_h, mask=m_h, other=0.0, eviction_policy="evict_first").to(tl.float32)
-            d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-            decay, w = ring_decays(0.0, g_row, n, LP)
-            d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
-                             other=0.0)
-            h = decay * h + ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, BK, LP, BV)
-            tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+    decay, w = ring_decays(0.0, g_row, n, LP)
+    d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :], other=0.0)
+    h = decay * h + ring_product(d_ring, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, BK, LP, BV)
+    tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
 
 def _ring_pad(length: int) -> int:
@@ -459,10 +442,10 @@ def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, f
     ring.check(pool, num_k_heads)
     if B == 0:
         return
-    block_v, num_warps, rows = FOLD_TILE
-    grid, sizes = launch_shape(triton.cdiv(B, rows), num_k_heads, pool.shape, block_v)
+    block_v, num_warps = FOLD_TILE
+    grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
     _fold_kernel[grid](
-        pool, slot_indices, ring.d, ring.k, ring.g, fill, B, *pool.stride(), L=ring.length, LP=_ring_pad(ring.length),
-        RG=rows, **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, *pool.stride(), L=ring.length, LP=_ring_pad(ring.length),
+        **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
     )
     fill.masked_fill_(slot_indices >= 0, 0)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import gemm_split, gemv_split
+from .pdl import pdl_launch
 from .layer import GDNInputProjection
 from .naive import GDNShape, split_contiguous, split_interleaved
 from .split_kernel import SplitLayout, split_qkvzba
@@ -42,7 +43,7 @@ def fused_kernel(x: torch.Tensor, weight: torch.Tensor, pdl: bool | None = None)
         return "gemv_split"
     if gemm_split.accepts(x, weight) and gemm_split.wins(
         x.shape[0], weight.shape[0], x.shape[1], torch.cuda.get_device_properties(x.device).multi_processor_count,
-        pdl=gemm_split.pdl_launch(x, pdl)["USE_PDL"],
+        pdl=pdl_launch(x, pdl)["USE_PDL"],
     ):
         return "gemm_split"
     return "cublas+split"
@@ -52,7 +53,7 @@ def fused_forward(
     x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout, *, pdl: bool | None = None
 ):
     """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``); ``pdl``
-    for the Triton kernels as :func:`.gemm_split.pdl_launch` (default: on where the GPU has it)."""
+    for the Triton kernels as :func:`.pdl.pdl_launch` (default: on where the GPU has it)."""
     kernel = fused_kernel(x, weight, pdl)
     if kernel == "gemv_split":
         return gemv_split.gemv_split(x, weight, shape, layout, pdl=pdl)

@@ -24,6 +24,7 @@ import triton
 import triton.language as tl
 
 from .naive import GDNShape
+from .pdl import pdl_launch
 from .split_kernel import SplitLayout, split_outputs
 
 
@@ -178,15 +179,6 @@ def _gemm_split_kernel(
                 total += tl.load(tile_ws + s * (BLOCK_M * BLOCK_N) + offs, cache_modifier=".cg")
             _scatter(total, rm, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
             tl.atomic_xchg(count_ptr + tile, 0)  # ready for the next call
-
-
-def pdl_launch(x: torch.Tensor, pdl: bool | None) -> dict:
-    """Kernel arguments for programmatic dependent launch: on by default on Hopper and later (``pdl=None``),
-    never off the GPU (the interpreter has no grid dependencies). With it a kernel launches while the previous
-    one in the stream drains and waits (``gdc_wait``) before it reads anything that kernel may write."""
-    if pdl is None:
-        pdl = x.is_cuda and torch.cuda.get_device_capability(x.device)[0] >= 9
-    return {"USE_PDL": True, "launch_pdl": True} if pdl else {"USE_PDL": False}
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:

@@ -17,7 +17,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .gemm_split import _scatter, check_inputs, pdl_launch
+from .gemm_split import _scatter, check_inputs
+from .pdl import pdl_launch
 from .naive import GDNShape
 from .split_kernel import SplitLayout, split_outputs
 
@@ -98,7 +99,7 @@ def gemv_split(
 ):
     """``mixed_qkv, z, b, a`` of ``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank,
     ``[N, hidden]`` contiguous). ``hidden`` must be a multiple of the K step; unset launch settings come from
-    :func:`launch_config`; ``pdl`` as :func:`.gemm_split.pdl_launch` (the weight, which no kernel writes, is
+    :func:`launch_config`; ``pdl`` as :func:`.pdl.pdl_launch` (the weight, which no kernel writes, is
     read before the wait)."""
     t, k, n = check_inputs(x, weight, shape, layout)
     cfg = launch_config(t, n, k)

@@ -20,8 +20,8 @@ import triton
 import triton.language as tl
 
 from .conv_update import PAD_SLOT_ID, Activation, check_conv_args
-from .gemm_split import pdl_launch
 from .naive import GDNShape
+from .pdl import pdl_launch
 
 BLOCK = 256  # channels per program
 NUM_WARPS = 8
@@ -142,7 +142,7 @@ def split_conv_update(
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
     ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pdl``: programmatic dependent launch
-    (:func:`.gemm_split.pdl_launch`; the conv weight is read before the wait), off by default (NOTES.md)."""
+    (:func:`.pdl.pdl_launch`; the conv weight is read before the wait), off by default (NOTES.md)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")

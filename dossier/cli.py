@@ -546,6 +546,21 @@ def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> Non
     err.print(f"{len(found)} release(s) in {cache}" + ("" if found else ": run `dossier releases sync`"))
 
 
+def _reused_benches(specs: list[str], modules: set[str], facts: dict) -> dict[str, dict]:
+    """--bench-json MODULE=FILE values as loaded benchmark documents, by module."""
+    from dossier import regress as rg
+
+    benches: dict[str, dict] = {}
+    for spec in specs:
+        module, sep, file = spec.partition("=")
+        if not sep or not module or not file:
+            fail(f"--bench-json wants MODULE=FILE, got {spec!r}")
+        if module not in modules:
+            fail(f"--bench-json {module}: no job in this run uses that benchmark ({', '.join(sorted(modules))})")
+        benches[module] = rg.reuse_bench(module, Path(file), facts)
+    return benches
+
+
 @command()
 def regress(
     prs: Annotated[list[int] | None, typer.Argument(
@@ -557,6 +572,10 @@ def regress(
     results: Annotated[Path | None, typer.Option(
         help="Results directory (default: <root>/results for cuda, the untracked <root>/.dossier/results for cpu; "
         "render shows results/cuda only).")] = None,
+    bench_json: Annotated[list[str] | None, typer.Option(
+        "--bench-json", metavar="MODULE=FILE",
+        help="Reuse the document MODULE's benchmark wrote with --json on this device instead of running it "
+        "again (repeatable; the file must name the same device).")] = None,
     root: RootOpt = None,
 ) -> None:
     """Run each card's runtime tests and benchmark (GPU or CPU) and store results."""
@@ -584,7 +603,7 @@ def regress(
     results_dir = results or rg.default_results(project.root, kind)
     results_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the first job
     err.print(f"device: {facts.get('name')} ({kind}); torch {facts.get('torch')}, triton {facts.get('triton')}")
-    benches: dict[str, dict] = {}
+    benches = _reused_benches(bench_json or [], {j.bench for j in jobs}, facts)
     done = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as progress:

@@ -140,6 +140,23 @@ def run_bench(module: str, device: str, root: Path) -> dict:
         return {"module": module, **json.loads(out.read_text())}
 
 
+def reuse_bench(module: str, path: Path, facts: dict) -> dict:
+    """A benchmark document the module wrote earlier (``--json``), in place of running it again.
+
+    It must come from the device this run is on: a bench from another GPU would be recorded as this one's.
+    """
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RegressError(f"--bench-json {module}={path}: not a readable JSON document ({exc})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("device"), dict):
+        raise RegressError(f"--bench-json {module}={path}: no 'device' in it (not written by a benchmark's --json)")
+    if doc["device"].get("name") != facts.get("name"):
+        raise RegressError(f"--bench-json {module}={path}: measured on {doc['device'].get('name')}, "
+                           f"this run is on {facts.get('name')}")
+    return {"module": module, **doc, "reused_from": str(path)}
+
+
 def run_job(job: Job, device: str, root: Path, facts: dict, benches: dict[str, dict]) -> dict:
     """Run one card's job; ``benches`` caches benchmark documents by module across jobs."""
     tests = run_tests(job, device, root)

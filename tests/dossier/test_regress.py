@@ -106,3 +106,29 @@ def test_jobs_only_for_cards_with_references():
     cards = [Card.from_data(make_card(1, runtime=ref)), Card.from_data(make_card(2))]
     assert jobs_for(cards) == [Job(1, "m", ("a.py::t",), "m.bench")]
     assert json.loads(matrix(jobs_for(cards)))["include"][0]["tests"] == ["a.py::t"]
+
+
+def test_bench_json_reuses_a_document_from_the_same_device(tmp_path):
+    root = _project(tmp_path)
+    doc = tmp_path / "bench.json"
+    doc.write_text(json.dumps({"device": {"name": "cpu"}, "rows": [{"us": 1.0}], "summary": ["one row"]}))
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root),
+                                 "--bench-json", f"fakeref={doc}"])
+    assert result.exit_code == 0, result.output
+    bench = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())["bench"]
+    assert bench["summary"] == ["one row"] and bench["reused_from"] == str(doc) and bench["module"] == "fakeref"
+
+
+def test_bench_json_refuses_another_device_and_bad_values(tmp_path):
+    root = _project(tmp_path)
+    h200 = tmp_path / "h200.json"
+    h200.write_text(json.dumps({"device": {"name": "NVIDIA H200"}, "rows": []}))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    for value, says in ((f"fakeref={h200}", "measured on NVIDIA H200"), (f"fakeref={broken}", "not a readable JSON"),
+                        (f"other.bench={h200}", "no job in this run uses"), ("fakeref", "wants MODULE=FILE"),
+                        (f"fakeref={tmp_path / 'absent.json'}", "not a readable JSON")):
+        result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root), "--bench-json", value])
+        assert result.exit_code == 2, (value, result.output)
+        assert says in result.output, (value, result.output)
+    assert not (root / ".dossier" / "results" / "cpu" / "100.json").exists()  # refused before any job ran

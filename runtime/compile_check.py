@@ -74,10 +74,11 @@ _SPLIT_IO = {f"{n}_ptr": "bf16" for n in ("qkvz", "ba", "qkv", "z", "b", "a", "x
 _GEMM_IO = _SPLIT_IO | {"count_ptr": "i32"}
 
 
-def _gemm_spec(name: str, tokens: int, tp: int) -> KernelSpec:
-    """``gemm_split`` at the launch it takes for Qwen3-Next at ``tokens`` and ``tp`` on an H100/H200."""
+def _gemm_spec(name: str, tokens: int, tp: int, tile_major: bool = False) -> KernelSpec:
+    """``gemm_split`` at the launch it takes for Qwen3-Next at ``tokens`` and ``tp`` on an H100/H200 (reading the
+    tile-major weight copy where ``tile_major``)."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
-    cfg = gemm_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
+    cfg = gemm_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132, tile_major=tile_major)
     stages, warps = cfg.pop("num_stages"), cfg.pop("num_warps")
     shape = _SPLIT_SHAPE | {"NK": rs.num_k_heads, "NV": rs.num_v_heads, "K": rs.hidden, "PRECISION": "tf32"}
     return KernelSpec(name, gemm_split._gemm_split_kernel, shape | cfg | {"USE_PDL": True}, _GEMM_IO,
@@ -164,6 +165,9 @@ KERNELS = [
     _gemm_spec("projections.gemm_split.tp4.t8", 8, tp=4),
     _gemm_spec("projections.gemm_split.tp1.t128", 128, tp=1),
     _gemm_spec("projections.gemm_splitk.tp8.t8", 8, tp=8),
+    _gemm_spec("projections.gemm_split.tiles.tp1.t8", 8, tp=1, tile_major=True),
+    _gemm_spec("projections.gemm_split.tiles.tp4.t32", 32, tp=4, tile_major=True),
+    _gemm_spec("projections.gemm_split.tiles.tp4.t128", 128, tp=4, tile_major=True),
     *[
         KernelSpec(
             f"projections.gemv_split.tp{tp}.t{t}", gemv_split._gemv_split_kernel,

@@ -9,7 +9,8 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
   split kernel / prefill views / fused split + conv1d decode kernel), ``fallback_us`` (what SGLang runs when
   those kernels do not apply, labelled as such), ``fused_us`` (ours; ``fused_nopdl_us``: our path without
   programmatic dependent launch, where ours is a Triton kernel: up to 128 tokens, cuBLAS + split where the
-  Triton launch wins only with PDL), ``speedup = sglang / fused``, the weight
+  Triton launch wins only with PDL; ``gemm_split_us``: the Triton GEMM's launch on the row-major weight alone,
+  round 4's, next to ours on the tile-major copy), ``speedup = sglang / fused``, the weight
   floor (weight bytes over the measured copy rate) and a full floor (bytes or FLOPs). Qwen3.5 rows up to
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
@@ -72,13 +73,15 @@ def _cycle(items: list) -> Callable[[], object]:
 
 
 def _weight_sets(rs: GDNShape, seed: int) -> list[tuple]:
-    """``(qkvz, ba, [qkvz; ba])`` bf16 weight copies spanning 3x L2."""
+    """``(qkvz, ba, [qkvz; ba], its tile-major copy or None)`` bf16 weight copies spanning 3x L2 (as each call
+    reads one of the last two, the tile-major copies do not count towards the span)."""
     g = torch.Generator(device="cuda").manual_seed(seed)
     sets = []
     for _ in range(_copies((rs.qkvz_width + rs.ba_width) * rs.hidden * 2)):
         qkvz = (torch.randn(rs.qkvz_width, rs.hidden, device="cuda", generator=g) * rs.hidden**-0.5).bfloat16()
         ba = (torch.randn(rs.ba_width, rs.hidden, device="cuda", generator=g) * rs.hidden**-0.5).bfloat16()
-        sets.append((qkvz, ba, torch.cat([qkvz, ba]).contiguous()))
+        fused_w = torch.cat([qkvz, ba]).contiguous()
+        sets.append((qkvz, ba, fused_w, fused.tile_major_weight(fused_w)))
     return sets
 
 
@@ -106,7 +109,11 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
     pick = _cycle(sets)
     timed: dict[str, Callable[[], object]] = {}
     if model == "qwen3-next":
-        timed["fused_us"] = lambda: paths.ours_next(x, pick()[2], rs)
+        def ours(pdl: bool | None = None):
+            _, _, fused_w, tiles = pick()
+            return paths.ours_next(x, fused_w, rs, tiles, pdl=pdl)
+
+        timed["fused_us"] = ours
         timed["fallback_us"] = lambda: paths.fallback_next(x, *pick()[:2], rs, alt)
         if peer is not None:
             timed["sglang_us"] = lambda: paths.sglang_next(peer, x, *pick()[:2], rs, alt)
@@ -120,7 +127,7 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
         if x.shape[0] <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
             timed["gemm_split_us"] = lambda: gemm_split(x, pick()[2], rs, layout)
         if fused.fused_kernel(x, sets[0][2]) != "cublas+split":  # our path without PDL (maybe cuBLAS + split)
-            timed["fused_nopdl_us"] = lambda: fused.fused_forward(x, pick()[2], rs, layout, pdl=False)
+            timed["fused_nopdl_us"] = lambda: ours(pdl=False)
         return timed
     if phase == "prefill":
         timed["fused_us"] = lambda: paths.ours_prefill_35(x, *pick()[:2], rs, alt)

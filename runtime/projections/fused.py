@@ -5,8 +5,9 @@
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
   GPU, one launch whose epilogue does the split: the CUDA-core GEMV for a few tokens
-  (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``), the Triton GEMM where
-  :func:`.gemm_split.wins` (up to 32 tokens, and up to 128 on ranks wide enough to swap A and B); larger batches
+  (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 3 where the GEMM swaps A and B), the
+  Triton GEMM where :func:`.gemm_split.wins` (up to 32 tokens, and up to 128 on ranks wide enough to swap A and
+  B; reading a tile-major copy of the weight where one is given, :func:`tile_major_weight`); larger batches
   run cuBLAS, whose two column slices feed the split kernel directly (strided, no copy). The crossovers come
   from the H200 sweeps (``NOTES.md``).
 """
@@ -17,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from . import gemm_split, gemv_split
-from .pdl import pdl_launch
 from .layer import GDNInputProjection
 from .naive import GDNShape, split_contiguous, split_interleaved
+from .pdl import pdl_launch
 from .split_kernel import SplitLayout, split_qkvzba
 
 
@@ -36,43 +37,72 @@ def two_gemm_forward(
     return split_qkvzba(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape, layout)
 
 
+# On ranks where gemm_split swaps A and B, the GEMV takes at most this many tokens: at TP4 on the H200 (round 5,
+# NOTES.md) the GEMV ran T=2 in 4.86 us against the swapped GEMM's 5.85, and T=4 in 6.25 against 5.86 (T=3 not
+# measured: about 5.55 for the GEMV by its 0.65 us per token). At TP1 the GEMV's row limit stops at two tokens.
+GEMV_MAX_TOKENS_WHERE_SWAPPED = 3
+
+
+def _sms(t: torch.Tensor) -> int:
+    return torch.cuda.get_device_properties(t.device).multi_processor_count
+
+
 def fused_kernel(x: torch.Tensor, weight: torch.Tensor, pdl: bool | None = None) -> str:
     """The launch :func:`fused_forward` takes for these tensors and ``pdl``: ``gemv_split``, ``gemm_split`` or
     ``cublas+split``."""
-    if gemv_split.accepts(x, weight):
-        return "gemv_split"
-    if gemm_split.accepts(x, weight) and gemm_split.wins(
-        x.shape[0], weight.shape[0], x.shape[1], torch.cuda.get_device_properties(x.device).multi_processor_count,
-        pdl=pdl_launch(x, pdl)["USE_PDL"],
+    t, k = x.shape
+    if gemv_split.accepts(x, weight) and (
+        t <= GEMV_MAX_TOKENS_WHERE_SWAPPED or not gemm_split.swaps(weight.shape[0], k, _sms(x))
     ):
+        return "gemv_split"
+    pdl = pdl_launch(x, pdl)["USE_PDL"]
+    if gemm_split.accepts(x, weight) and gemm_split.wins(t, weight.shape[0], k, _sms(x), pdl=pdl):
         return "gemm_split"
     return "cublas+split"
 
 
+def tile_major_weight(weight: torch.Tensor) -> torch.Tensor | None:
+    """The tile-major copy of ``weight = [qkvz; ba]`` that :func:`.gemm_split.gemm_split`'s swapped launches read
+    on this GPU (:func:`.gemm_split.packing`), or ``None`` where none does (off the GPU, narrow ranks)."""
+    if not weight.is_cuda:
+        return None
+    tiles = gemm_split.packing(weight.shape[0], weight.shape[1], _sms(weight))
+    return None if tiles is None else gemm_split.pack_weight(weight, *tiles)
+
+
 def fused_forward(
-    x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout, *, pdl: bool | None = None
+    x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout, *, pdl: bool | None = None,
+    tiles: torch.Tensor | None = None,
 ):
     """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``); ``pdl``
-    for the Triton kernels as :func:`.pdl.pdl_launch` (default: on where the GPU has it)."""
+    for the Triton kernels as :func:`.pdl.pdl_launch` (default: on where the GPU has it); ``tiles``: the
+    weight's :func:`tile_major_weight` copy, which the swapped ``gemm_split`` launches read where they have a setting
+    for it (faster on the H200, NOTES.md round 5)."""
     kernel = fused_kernel(x, weight, pdl)
     if kernel == "gemv_split":
         return gemv_split.gemv_split(x, weight, shape, layout, pdl=pdl)
     if kernel == "gemm_split":
-        return gemm_split.gemm_split(x, weight, shape, layout, pdl=pdl)
+        return gemm_split.gemm_split(x, weight, shape, layout, tile_major=tiles, pdl=pdl)
     out = F.linear(x, weight)
     n = shape.qkvz_width
     return split_qkvzba(out[:, :n], out[:, n:], shape, layout)
 
 
 class FusedGDNProjection:
-    """One GEMM for both projections of one rank, split on the way out (:func:`fused_forward`)."""
+    """One GEMM for both projections of one rank, split on the way out (:func:`fused_forward`).
+
+    On a GPU whose swapped launches read a tile-major copy (:func:`tile_major_weight`), the layer keeps one next to the
+    row-major weight (which cuBLAS reads above 128 tokens): the projection weight's memory twice over, for
+    0.3 to 1.1 us per decode call on the H200 (NOTES.md round 5); ``tile_major=False`` keeps the row-major one only."""
 
     def __init__(
-        self, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout
+        self, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout,
+        tile_major: bool = True,
     ) -> None:
         if qkvz_weight.shape[0] != shape.qkvz_width or ba_weight.shape[0] != shape.ba_width:
             raise ValueError("weights do not match the per-rank shape")
         self.weight = torch.cat([qkvz_weight, ba_weight]).contiguous()
+        self.tiles = tile_major_weight(self.weight) if tile_major else None
         self.shape, self.layout = shape, layout
 
     @classmethod
@@ -85,4 +115,4 @@ class FusedGDNProjection:
         )
 
     def __call__(self, x: torch.Tensor):
-        return fused_forward(x, self.weight, self.shape, self.layout)
+        return fused_forward(x, self.weight, self.shape, self.layout, tiles=self.tiles)

@@ -115,6 +115,7 @@ def _gemm_split_kernel(
     PEEL_K: tl.constexpr,
     PREFETCH_K: tl.constexpr,
     PEEL_LAST: tl.constexpr,
+    TILE_MAJOR: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     if USE_PDL:  # let the next kernel launch now (it waits for this one before touching what this one writes)
@@ -130,7 +131,13 @@ def _gemm_split_kernel(
     m_ok = rm < M
     n_ok = rn < N
     x_rows = x_ptr + rm[:, None].to(tl.int64) * x_stride + pid_k * K_PART
-    w_rows = w_ptr + rn[:, None].to(tl.int64) * K + pid_k * K_PART
+    if TILE_MAJOR:  # tile-major weight (:func:`pack_weight`): each [BLOCK_N, BLOCK_K] step is one contiguous block
+        W_STEP: tl.constexpr = BLOCK_N * BLOCK_K
+        w_tile = w_ptr + pid_n.to(tl.int64) * (BLOCK_N * K) + pid_k * (K_PART // BLOCK_K) * W_STEP
+        w_rows = w_tile + tl.arange(0, BLOCK_N)[:, None] * BLOCK_K
+    else:
+        W_STEP: tl.constexpr = BLOCK_K
+        w_rows = w_ptr + rn[:, None].to(tl.int64) * K + pid_k * K_PART
     # SWAP_AB: weight rows on the MMA's M side (``w @ x^T``, accumulator [BLOCK_N, BLOCK_M]), so a 64-row weight
     # tile runs Hopper's warpgroup MMA while the tokens pad only to the N side; transposed after the K loop
     if SWAP_AB:
@@ -141,23 +148,35 @@ def _gemm_split_kernel(
     # wait for the previous kernel, whose writes (x, the split-K workspace) are read only after it; PREFETCH_K
     # further columns of each row are asked into L2 there too
     pk = tl.arange(0, PEEL_K)
-    w_peel = tl.load(w_rows + pk[None, :], mask=n_ok[:, None], other=0.0)
+    if TILE_MAJOR:  # padded rows: no mask; column c of the range sits in step c // BLOCK_K
+        w_peel = tl.load(w_rows + ((pk // BLOCK_K) * W_STEP + pk % BLOCK_K)[None, :])
+    else:
+        w_peel = tl.load(w_rows + pk[None, :], mask=n_ok[:, None], other=0.0)
     if PREFETCH_K > 0:
-        _prefetch_l2(w_ptr + tl.minimum(rn, N - 1).to(tl.int64) * K + pid_k * K_PART + PEEL_K,
-                     PREFETCH_K * w_ptr.dtype.element_ty.primitive_bitwidth // 8)
+        if TILE_MAJOR:  # the steps after the peeled ones are one contiguous run: BLOCK_N pieces of PREFETCH_K elements
+            ahead = w_tile + (PEEL_K // BLOCK_K) * W_STEP + tl.arange(0, BLOCK_N) * PREFETCH_K
+        else:
+            ahead = w_ptr + tl.minimum(rn, N - 1).to(tl.int64) * K + pid_k * K_PART + PEEL_K
+        _prefetch_l2(ahead, PREFETCH_K * w_ptr.dtype.element_ty.primitive_bitwidth // 8)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     if not PEEL_LAST:
         acc = _mma(acc, w_peel, tl.load(x_rows + pk[None, :], mask=m_ok[:, None], other=0.0), SWAP_AB, PRECISION)
     rk = PEEL_K + tl.arange(0, BLOCK_K)
     x_ptrs = x_rows + rk[None, :]
-    w_ptrs = w_rows + rk[None, :]
+    if TILE_MAJOR:
+        w_ptrs = w_rows + (PEEL_K // BLOCK_K) * W_STEP + tl.arange(0, BLOCK_K)[None, :]
+    else:
+        w_ptrs = w_rows + rk[None, :]
     for _ in range(PEEL_K, K_PART, BLOCK_K):
         xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
-        wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
+        if TILE_MAJOR:
+            wb = tl.load(w_ptrs)
+        else:
+            wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
         acc = _mma(acc, wb, xa, SWAP_AB, PRECISION)
         x_ptrs += BLOCK_K
-        w_ptrs += BLOCK_K
+        w_ptrs += W_STEP
     if PEEL_LAST:  # the loop's pipeline starts right after the wait; the peeled weight waits in registers
         acc = _mma(acc, w_peel, tl.load(x_rows + pk[None, :], mask=m_ok[:, None], other=0.0), SWAP_AB, PRECISION)
     if SWAP_AB:
@@ -215,17 +234,46 @@ PREWAIT = {
 }
 
 
-def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True) -> dict[str, int]:
-    """Tile sizes, split-K and orientation for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs.
+# Round 5 (NOTES.md): the swapped launches on the tile-major weight (:func:`pack_weight` at :func:`packing`), keyed
+# as PREWAIT: (pipeline stages, PEEL_K up to 16 tokens, PEEL_K above, PREFETCH_K). Same-run H200 sweeps, row-major
+# round-4 launch -> this one: TP1 T=4 / 8 / 32 14.4 / 14.5 / 15.4 -> 13.9 / 14.0 / 15.0 us; TP4 T=4 / 8 / 32 6.05 /
+# 6.11 / 6.53 -> 5.86 / 5.92 / 6.42; TP4 T=128 8.59 -> 7.52. None for TP1 above 32 tokens (128 x 128 tiles, no
+# gain from the layout: 18.69 vs 18.65).
+TILE_MAJOR_LAUNCH = {
+    (True, True): (5, 128, 64, 0),
+    (True, False): (6, 128, 128, 0),
+    (False, False): (5, 128, 128, 0),
+}
+
+
+def swaps(n: int, k: int, sms: int) -> bool:
+    """Whether :func:`launch_config` puts the weight rows on the MMA's M side (swap A and B) for an ``[n, k]``
+    weight on ``sms`` SMs: at least a quarter as many 64-row tiles as SMs (TP1, TP4), K a multiple of 128."""
+    return 4 * triton.cdiv(n, 64) >= sms and k % 128 == 0
+
+
+def packing(n: int, k: int, sms: int) -> tuple[int, int] | None:
+    """``(block_n, block_k)`` of the tile-major copy (:func:`pack_weight`) that the swapped launches read for an
+    ``[n, k]`` weight on ``sms`` SMs (64-row tiles; 64-wide steps where there are more tiles than SMs, else 128),
+    or ``None`` where no launch reads one."""
+    if not swaps(n, k, sms):
+        return None
+    return 64, 64 if triton.cdiv(n, 64) > sms else 128
+
+
+def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True, tile_major: bool = False) -> dict[str, int]:
+    """Tile sizes, split-K and orientation for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs;
+    ``tile_major``: a tile-major copy of the weight (:func:`packing`) is there to read.
 
     A rank with at least a quarter as many 64-row weight tiles as SMs (TP1: 193, TP4: 49 on 132) runs
-    ``SWAP_AB``: weight rows on the warpgroup MMA's M side, one program per tile over the whole K, no split. Up to
-    32 tokens (padded to 16 or 32): 64-row tiles in a five-stage pipeline of 64-wide K steps where there are more
-    tiles than SMs, else 128-wide; above: 128 x 128 tiles (8 warps) in six stages of 64-wide steps on the wide
-    ranks, else 64 x 64 tiles in five stages of 128-wide steps. The H200 sweeps (NOTES.md, round 3) set these:
+    ``SWAP_AB`` (:func:`swaps`): weight rows on the warpgroup MMA's M side, one program per tile over the whole K, no
+    split. Up to 32 tokens (padded to 16 or 32): 64-row tiles in a five-stage pipeline of 64-wide K steps where there
+    are more tiles than SMs, else 128-wide; above: 128 x 128 tiles (8 warps) in six stages of 64-wide steps on the
+    wide ranks, else 64 x 64 tiles in five stages of 128-wide steps. The H200 sweeps (NOTES.md, round 3) set these:
     TP1 T=8 14.5 us, T=128 19.0; TP4 T=8 6.1, T=128 8.5 (tokens on M: 15.3, 31, 6.3, 14.7). What each asks for
     before the PDL wait: :data:`PREWAIT` (round 4); without PDL no L2 prefetch (it was swept only with PDL, and
-    with nothing to overlap it cost TP4 T=8 8.81 us against 7.77 without it).
+    with nothing to overlap it cost TP4 T=8 8.81 us against 7.77 without it). With a tile-major copy, the same
+    tiles read it where :data:`TILE_MAJOR_LAUNCH` has a setting (round 5), whose launch it gives.
 
     Smaller ranks (TP8) keep tokens on M: 32-column tiles, 4 stages up to 16 tokens and 3 above, 512-wide K steps
     when no more tiles than SMs (else 256), and split K into ranges of at least 512 while the programs stay
@@ -234,9 +282,17 @@ def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True) -> dict[st
     """
     block_m = max(16, min(64, triton.next_power_of_2(t)))
     wide = triton.cdiv(n, 64)
-    if 4 * wide >= sms and k % 128 == 0:
-        peel_k, prefetch_k, peel_last = PREWAIT[(block_m <= 32, wide > sms)]
-        prewait = {"PEEL_K": peel_k, "PREFETCH_K": prefetch_k if pdl else 0, "PEEL_LAST": peel_last}
+    if swaps(n, k, sms):
+        regime = (block_m <= 32, wide > sms)
+        if tile_major and regime in TILE_MAJOR_LAUNCH:
+            stages, peel_few, peel_many, prefetch_k = TILE_MAJOR_LAUNCH[regime]
+            return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": packing(n, k, sms)[1], "SPLIT_K": 1,
+                    "SWAP_AB": True, "PEEL_K": peel_few if t <= 16 else peel_many,
+                    "PREFETCH_K": prefetch_k if pdl else 0, "PEEL_LAST": True, "TILE_MAJOR": True,
+                    "num_stages": stages, "num_warps": 4}
+        peel_k, prefetch_k, peel_last = PREWAIT[regime]
+        prewait = {"PEEL_K": peel_k, "PREFETCH_K": prefetch_k if pdl else 0, "PEEL_LAST": peel_last,
+                   "TILE_MAJOR": False}
         if block_m <= 32:
             return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64 if wide > sms else 128, "SPLIT_K": 1,
                     "SWAP_AB": True, **prewait, "num_stages": 5, "num_warps": 4}
@@ -247,31 +303,44 @@ def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True) -> dict[st
                 "num_stages": 5, "num_warps": 4}
     if block_m > 32:
         return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": 64, "SPLIT_K": 1, "SWAP_AB": False, "PEEL_K": 64,
-                "PREFETCH_K": 0, "PEEL_LAST": False, "num_stages": 4, "num_warps": 4}
+                "PREFETCH_K": 0, "PEEL_LAST": False, "TILE_MAJOR": False, "num_stages": 4, "num_warps": 4}
     tiles = triton.cdiv(t, block_m) * triton.cdiv(n, 32)
     block_k = 512 if tiles <= sms and k % 512 == 0 else 256
     split_k = 1
     while 2 * tiles <= sms and k % (split_k * 2 * 512) == 0 and tiles * split_k * 2 <= 4 * sms:
         split_k *= 2
     return {"BLOCK_M": block_m, "BLOCK_N": 32, "BLOCK_K": block_k, "SPLIT_K": split_k, "SWAP_AB": False,
-            "PEEL_K": block_k, "PREFETCH_K": 0, "PEEL_LAST": False, "num_stages": 4 if block_m == 16 else 3,
-            "num_warps": 4}
+            "PEEL_K": block_k, "PREFETCH_K": 0, "PEEL_LAST": False, "TILE_MAJOR": False,
+            "num_stages": 4 if block_m == 16 else 3, "num_warps": 4}
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool = True) -> bool:
     """Whether :func:`launch_config`'s launch beat cuBLAS + split kernel in the H200 sweeps and bench (NOTES.md):
     up to 32 tokens, and up to 128 where it swaps A and B and launches with PDL (TP1 T=128 19.1 vs 19.8 us, TP4
     8.5 vs 9.0; without PDL 20.8 and 9.7, slower than cuBLAS; TP8, unswapped, 13.7 vs 8.5)."""
-    return t <= 32 or (pdl and t <= 128 and launch_config(t, n, k, sms)["SWAP_AB"])
+    return t <= 32 or (pdl and t <= 128 and swaps(n, k, sms))
+
+
+def pack_weight(weight: torch.Tensor, block_n: int, block_k: int) -> torch.Tensor:
+    """``weight [N, K]`` tile-major, ``[ceil(N / block_n), K / block_k, block_n, block_k]`` (rows zero-padded to a
+    whole tile): each ``[block_n, block_k]`` step of a weight tile is one contiguous block, and a tile's whole K
+    range one contiguous run, where row-major order spreads a step over ``block_n`` rows ``K`` elements apart."""
+    n, k = weight.shape
+    if k % block_k:
+        raise ValueError(f"hidden {k} must be a multiple of block_k={block_k}")
+    tiles = triton.cdiv(n, block_n)
+    padded = torch.zeros(tiles * block_n, k, dtype=weight.dtype, device=weight.device)
+    padded[:n] = weight
+    return padded.view(tiles, block_n, k // block_k, block_k).transpose(1, 2).contiguous()
 
 
 def check_inputs(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout) -> tuple[int, int, int]:
-    """``(T, K, N)`` of a projection launch, or a ``ValueError`` naming what is off."""
+    """``(T, K, N)`` of a projection launch, or a ``ValueError`` naming what is off (``weight=None``: ``x`` only)."""
     if layout not in ("interleaved", "contiguous"):
         raise ValueError(f"unknown layout {layout!r}")
     t, k = x.shape
     n = shape.qkvz_width + shape.ba_width
-    if weight.shape != (n, k) or not weight.is_contiguous() or x.stride(1) != 1:
+    if x.stride(1) != 1 or (weight is not None and (weight.shape != (n, k) or not weight.is_contiguous())):
         raise ValueError(f"need x [T, K] with unit column stride and contiguous weight [{n}, K]")
     return t, k, n
 
@@ -293,6 +362,7 @@ def gemm_split(
     peel_k: int | None = None,
     prefetch_k: int = 0,
     peel_last: bool = False,
+    tile_major: torch.Tensor | None = None,
     pdl: bool | None = None,
 ):
     """``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]`` contiguous) straight
@@ -300,18 +370,29 @@ def gemm_split(
 
     ``block_n=None`` on a GPU takes :func:`launch_config`; otherwise the given ``block_n``, ``block_m``,
     ``block_k``, ``num_stages``, ``split_k`` and ``num_warps`` are used (``block_n`` defaults to 64 off the GPU, ``block_m`` to
-    the token count rounded up to a power of two within 16..64).
+    the token count rounded up to a power of two within 16..64). ``tile_major``: the same weight from
+    :func:`pack_weight`; given, the launch reads it instead of ``weight`` (with its tile and step sizes) where
+    :func:`launch_config` has a tile-major setting, always with explicit settings.
     """
     t, k, n = check_inputs(x, weight, shape, layout)
     pdl_args = pdl_launch(x, pdl)
     if block_n is None and x.is_cuda:
         sms = torch.cuda.get_device_properties(x.device).multi_processor_count
-        cfg = launch_config(t, n, k, sms, pdl_args["USE_PDL"])
+        cfg = launch_config(t, n, k, sms, pdl_args["USE_PDL"], tile_major=tile_major is not None)
     else:
+        if tile_major is not None:  # the tile and step sizes are the packing's
+            block_n, block_k = tile_major.shape[2], tile_major.shape[3]
         block_m = block_m or max(16, min(64, triton.next_power_of_2(max(t, 1))))
         cfg = {"BLOCK_M": block_m, "BLOCK_N": block_n or 64, "BLOCK_K": block_k, "SPLIT_K": split_k,
                "SWAP_AB": swap_ab, "PEEL_K": peel_k or block_k, "PREFETCH_K": prefetch_k, "PEEL_LAST": peel_last,
-               "num_stages": num_stages, "num_warps": num_warps}
+               "TILE_MAJOR": tile_major is not None, "num_stages": num_stages, "num_warps": num_warps}
+    if cfg["TILE_MAJOR"]:
+        weight = tile_major
+        if weight.shape != (triton.cdiv(n, cfg["BLOCK_N"]), k // cfg["BLOCK_K"], cfg["BLOCK_N"], cfg["BLOCK_K"]) or (
+            not weight.is_contiguous()
+        ):
+            raise ValueError(f"tile-major weight {tuple(weight.shape)} is not pack_weight's of [{n}, {k}] in "
+                             f"[{cfg['BLOCK_N']}, {cfg['BLOCK_K']}] tiles")
     if k % (cfg["BLOCK_K"] * cfg["SPLIT_K"]):
         raise ValueError(f"hidden {k} must be a multiple of block_k={cfg['BLOCK_K']} x split_k={cfg['SPLIT_K']}")
     part = k // cfg["SPLIT_K"]

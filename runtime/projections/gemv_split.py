@@ -18,8 +18,8 @@ import triton
 import triton.language as tl
 
 from .gemm_split import _scatter, check_inputs
-from .pdl import pdl_launch
 from .naive import GDNShape
+from .pdl import pdl_launch
 from .split_kernel import SplitLayout, split_outputs
 
 # The CUDA-core product costs T x the FMAs of one token: in the H200 sweeps (NOTES.md) up to two tokens at TP1

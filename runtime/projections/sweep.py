@@ -14,7 +14,18 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``pdl``: the default launches of both decode kernels with and without programmatic dependent launch;
 * ``prewait``: the swapped ``gemm_split`` launches over what they request before the PDL wait (weight columns
   peeled into registers, further columns prefetched into L2, the peeled product before or after the K loop), and
-  the TP1 T=8 launch on 133 / 193 / 266 weight tiles (11 / 16 / 22 key heads): time against tile count.
+  the TP1 T=8 launch on 133 / 193 / 266 weight tiles (11 / 16 / 22 key heads): time against tile count;
+* ``packed``: the swapped ``gemm_split`` on a tile-major weight (:func:`.gemm_split.pack_weight`: each pipeline
+  step one contiguous block) against the same launch on the row-major weight, over K step, stages and peeled
+  steps (T 4 to 32), and over tiles, stages and split-K at T=128;
+* ``splitpeel``: split-K with each program's whole K range requested before the PDL wait (the loop empty, as the
+  GEMV does with its rows), row-major and tile-major, 4 and 8 warps;
+* ``refine``: the round-5 follow-up around the tile-major winners: 128- and 32-row weight tiles, peeled steps and
+  L2 prefetch on the tile-major weight, the TP4 T=128 tiles, the GEMV / GEMM cut-over at TP4, some without PDL;
+* ``t128``: TP4 T=128 on the tile-major weight around its landed launch: 8 warps, 256-wide steps, two peeled
+  steps, six stages;
+* ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
+  row-major / tile-major / split-K, T=128.
 
 Compiling several hundred Triton variants dominates the run: ``--warm I/N`` compiles (and checks against the
 reference, printing any mismatch) the I-th of N shares of the cases in one process, so N processes started
@@ -36,12 +47,12 @@ from runtime.benchkit import cuda_graph_median_us, print_table, write_results
 
 from . import conv_update, naive, paths, sglang_peer, split_conv_kernel
 from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes
-from .gemm_split import gemm_split, launch_config
+from .gemm_split import gemm_split, launch_config, pack_weight
 from .gemv_split import gemv_split
 from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
-KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait")
+KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -95,6 +106,125 @@ def cases(only=KINDS) -> list[Case]:
             out.append(Case("pdl", tp, t, {"kernel": "gemv" if t <= 4 else "dot", "pdl": pdl}))
     if "prewait" in only:
         out += _prewait_cases()
+    if "packed" in only:
+        out += _packed_cases()
+    if "splitpeel" in only:
+        out += _splitpeel_cases()
+    if "refine" in only:
+        out += _refine_cases()
+    if "t128" in only:
+        base = _landed(4, 128) | {"packed": True}
+        out += [Case("t128", 4, 128, base | {"packed": False}), Case("t128", 4, 128, base)]
+        out += [Case("t128", 4, 128, base | p) for p in (
+            {"warps": 8}, {"block_k": 256, "peel_k": 256, "stages": 3}, {"peel_k": 256}, {"stages": 6},
+            {"stages": 4, "peel_k": 256},
+        )]
+    if "diag" in only:
+        out += _diag_cases()
+    return out
+
+
+def _landed(tp: int, t: int) -> dict:
+    """The launch :func:`launch_config` takes at Qwen3-Next ``tp``, ``t`` on 132 SMs, as sweep parameters."""
+    rs = QWEN3_NEXT_80B.per_rank(tp)
+    cfg = launch_config(t, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
+    return {"block_m": cfg["BLOCK_M"], "block_n": cfg["BLOCK_N"], "block_k": cfg["BLOCK_K"],
+            "stages": cfg["num_stages"], "split_k": cfg["SPLIT_K"], "warps": cfg["num_warps"], "peel_k": cfg["PEEL_K"],
+            "prefetch_k": cfg["PREFETCH_K"], "peel_last": cfg["PEEL_LAST"]}
+
+
+def _packed_cases() -> list[Case]:
+    """Row-major vs tile-major weight for the swapped launch: the landed launch on each, then tile-major over K step
+    (64/128), stages (4/5/6/8) and one or two peeled steps (T 4 to 32); at T=128, tile-major over tiles, K step,
+    stages and split-K (the peeled step multiplied after the loop)."""
+    out = []
+    for tp, t in ((1, 4), (1, 8), (1, 32), (4, 4), (4, 8), (4, 32), (1, 128), (4, 128)):
+        base = _landed(tp, t)
+        out += [Case("packed", tp, t, base | {"packed": False}), Case("packed", tp, t, base | {"packed": True})]
+        if t == 128 and tp == 1:  # TP1 T=128 meets its target: the landed launch on both layouts only
+            continue
+        if t < 128:
+            for bk, stages, steps in itertools.product((64, 128), (4, 5, 6, 8), (1, 2)):
+                if (stages + 1) * (base["block_m"] + 64) * bk * 2 <= SMEM:
+                    out.append(Case("packed", tp, t, base | {"block_k": bk, "stages": stages, "peel_k": steps * bk,
+                                                             "prefetch_k": 0, "packed": True}))
+            continue
+        tiles = ((64, 64), (128, 64), (128, 128))
+        for (bm, bn), bk, stages, sk in itertools.product(tiles, (64, 128), (3, 4, 5), (1, 2, 4)):
+            if (stages + 1) * (bm + bn) * bk * 2 <= SMEM and 2048 // (bk * sk) >= 2:
+                out.append(Case("packed", tp, t, {"block_m": bm, "block_n": bn, "block_k": bk, "stages": stages,
+                                                  "split_k": sk, "warps": 8 if bm * bn > 8192 else 4, "peel_k": bk,
+                                                  "prefetch_k": 0, "peel_last": True, "packed": True}))
+    return out
+
+
+def _splitpeel_cases() -> list[Case]:
+    """Swapped 64-row tiles in 4, 8 or 16 K ranges, each range's whole weight loaded before the PDL wait."""
+    out = []
+    for tp, t in ((1, 4), (1, 8), (1, 32), (4, 4), (4, 8), (4, 32)):
+        bm = 16 if t <= 16 else 32
+        for sk, warps, packed in itertools.product((4, 8, 16), (4, 8), (False, True)):
+            bk = 2048 // sk
+            if 64 * bk * 2 // (32 * warps) > 256:  # peeled weight bytes per thread
+                continue
+            out.append(Case("splitpeel", tp, t, {"block_m": bm, "block_n": 64, "block_k": bk, "stages": 1,
+                                                 "split_k": sk, "warps": warps, "peel_k": bk, "prefetch_k": 0, "peel_last": True,
+                                                 "packed": packed}))
+    return out
+
+
+def _refine_cases() -> list[Case]:
+    """Round 5's second sweep: around the tile-major (``packed``) launches that won the first (NOTES.md)."""
+    out = []
+
+    def add(tp, t, **p):
+        p = {"split_k": 1, "prefetch_k": 0, "peel_last": True, "packed": True, "warps": 4} | p
+        p.setdefault("peel_k", p["block_k"])
+        out.append(Case("refine", tp, t, p))
+
+    for t in (4, 8, 32):
+        bm = 16 if t <= 16 else 32
+        out.append(Case("refine", 1, t, _landed(1, t) | {"packed": False}))
+        for steps, pf in ((1, 0), (2, 0), (2, 256)):
+            add(1, t, block_m=bm, block_n=64, block_k=64, stages=5, peel_k=64 * steps, prefetch_k=pf)
+        for stages, steps in itertools.product((4, 5, 6), (1, 2)):
+            add(1, t, block_m=bm, block_n=128, block_k=64, stages=stages, peel_k=64 * steps, warps=8)
+        if t < 32:
+            for bk, stages in itertools.product((64, 128), (4, 6)):
+                add(1, t, block_m=bm, block_n=32, block_k=bk, stages=stages)
+    for t in (2, 4, 8, 32):
+        bm = 16 if t <= 16 else 32
+        out.append(Case("refine", 4, t, _landed(4, t) | {"packed": False}))
+        out.append(Case("refine", 4, t, _landed(4, t) | {"packed": True}))
+        for stages, pf in itertools.product((5, 6, 7), (0, 128, 256)):
+            add(4, t, block_m=bm, block_n=64, block_k=128, stages=stages, prefetch_k=pf)
+        for bk, stages in itertools.product((128, 256), (4, 6)):
+            add(4, t, block_m=bm, block_n=32, block_k=bk, stages=stages)
+        add(4, t, block_m=bm, block_n=64, block_k=512, stages=1, split_k=4, warps=8)
+        add(4, t, block_m=bm, block_n=64, block_k=128, stages=6, pdl=False)
+        out.append(Case("refine", 4, t, _landed(4, t) | {"packed": False, "pdl": False}))
+        if t <= 4:
+            out.append(Case("gemv_default", 4, t))
+    out.append(Case("refine", 4, 128, _landed(4, 128) | {"packed": False}))
+    for pf in (0, 128, 256):
+        add(4, 128, block_m=64, block_n=64, block_k=128, stages=5, prefetch_k=pf)
+    for stages in (5, 6):
+        add(4, 128, block_m=32, block_n=64, block_k=128, stages=stages)
+    for bm, stages in itertools.product((32, 64), (4, 5)):
+        add(4, 128, block_m=bm, block_n=128, block_k=64, stages=stages, warps=8)
+    add(4, 128, block_m=64, block_n=32, block_k=128, stages=5)
+    add(4, 128, block_m=64, block_n=64, block_k=128, stages=5, pdl=False)
+    out.append(Case("refine", 4, 128, _landed(4, 128) | {"packed": False, "pdl": False}))
+    return out
+
+
+def _diag_cases() -> list[Case]:
+    """Launches to read hardware counters of (``--eager`` under ``ncu``)."""
+    out = [Case("gemv_default", tp, t) for tp, t in ((4, 1), (4, 4), (1, 1))]
+    for tp, t in ((4, 8), (1, 8), (4, 128)):
+        out += [Case("diag", tp, t, _landed(tp, t) | {"packed": False}), Case("diag", tp, t, _landed(tp, t) | {"packed": True})]
+    out.append(Case("diag", 4, 8, {"block_m": 16, "block_n": 64, "block_k": 256, "stages": 1, "split_k": 8, "warps": 4,
+                                   "peel_k": 256, "prefetch_k": 0, "peel_last": True, "packed": True}))
     return out
 
 
@@ -187,6 +317,13 @@ class _Context:
             self._weights[rs] = sets if self.rotate else sets[:1]
         return self._weights[rs]
 
+    def packed(self, rs: GDNShape, tp: int, block_n: int, block_k: int) -> list[torch.Tensor]:
+        """Tile-major copies (:func:`.gemm_split.pack_weight`) of :meth:`weights`."""
+        key = (rs, block_n, block_k)
+        if key not in self._weights:
+            self._weights[key] = [pack_weight(s[2], block_n, block_k) for s in self.weights("qwen3-next", tp, rs)]
+        return self._weights[key]
+
     def x(self, hidden: int, t: int) -> torch.Tensor:
         if (hidden, t) not in self._x:
             g = torch.Generator(device="cuda").manual_seed(hidden + t)
@@ -210,11 +347,15 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
     elif case.kind == "pdl":
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
-    elif case.kind in ("dot", "swap", "prewait"):
+    elif case.kind == "gemv_default":
+        fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
+    elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag"):
         prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last") if k in p}
+        tiles = _cycle(ctx.packed(rs, case.tp, p["block_n"], p["block_k"])) if p.get("packed") else lambda: None
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
                                 block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
-                                num_warps=p["warps"], swap_ab=case.kind != "dot", **prewait)
+                                num_warps=p["warps"], swap_ab=case.kind != "dot", tile_major=tiles(),
+                                pdl=p.get("pdl"), **prewait)
     elif p["path"] == "cublas_split":
         n = rs.qkvz_width
 
@@ -315,10 +456,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--warm", help="I/N: compile and check the I-th of N shares of the cases, no timing")
     parser.add_argument("--json", help="write the timed rows here (runtime.benchkit JSON)")
+    parser.add_argument("--eager", action="store_true",
+                        help="no timing: call each case twice outside a graph (to run under a profiler, e.g. ncu)")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("runtime.projections.sweep needs a CUDA device")
     todo = cases(args.only)
+    if args.eager:
+        ctx = _Context(rotate=True)
+        for case in todo:
+            fn = _projection_call(case, ctx)[0]
+            for _ in range(2):
+                fn()
+                torch.cuda.synchronize()
+            print("eager", case.row(), flush=True)
+        return
     if args.warm:
         part, parts = map(int, args.warm.split("/"))
         ctx = _Context(rotate=False)
@@ -340,7 +492,8 @@ def main(argv: list[str] | None = None) -> None:
         best: dict = {}
         for r in rows:
             if r["kind"] == kind and "us" in r and r not in bad:
-                key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"))
+                key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"),
+                       r.get("packed"), r.get("block_n"))
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

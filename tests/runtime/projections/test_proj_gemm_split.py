@@ -70,6 +70,61 @@ def test_gemm_split_peels_several_k_steps(peel_k, peel_last, split_k, swap_ab):
         assert not g_.isnan().any() and ((g_ - w_).norm() / w_.norm()).item() < TOL[torch.float32]
 
 
+def test_pack_weight_puts_each_tile_step_in_one_block():
+    """Element ``[tile, step, r, c]`` of the tile-major weight is row ``tile * block_n + r``, column
+    ``step * block_k + c`` of the row-major one; rows past N are zeros."""
+    from runtime.projections.gemm_split import pack_weight
+
+    w = torch.randn(100, 96, generator=torch.Generator().manual_seed(5))
+    p = pack_weight(w, 64, 32)
+    assert p.shape == (2, 3, 64, 32) and p.is_contiguous()
+    g = torch.Generator().manual_seed(6)
+    for _ in range(50):
+        n, k = (int(torch.randint(0, s, (1,), generator=g)) for s in (100, 96))
+        assert p[n // 64, k // 32, n % 64, k % 32] == w[n, k]
+    assert not p[1, :, 100 - 64 :].any()
+    with pytest.raises(ValueError, match="block_k"):
+        pack_weight(w, 64, 64)
+
+
+@pytest.mark.parametrize(
+    ("block_n", "block_k", "split_k", "peel_k", "peel_last", "swap_ab"),
+    [(64, 16, 1, 16, True, True), (64, 16, 2, 32, True, True), (64, 16, 1, 64, True, True),
+     (32, 32, 1, 32, False, False), (32, 16, 2, 16, False, True)],
+    ids=str,
+)
+@pytest.mark.parametrize("t", [3, 40])
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+def test_gemm_split_reads_a_tile_major_weight(layout, t, block_n, block_k, split_k, peel_k, peel_last, swap_ab):
+    """The same launch on :func:`pack_weight`'s tile-major copy (each K step one contiguous block, the last
+    tile's rows padded): fresh fp32 inputs, poisoned outputs, within 1e-5 of the GEMM + split, and within
+    rounding of the row-major launch."""
+    from runtime.projections.gemm_split import pack_weight
+
+    shape = SHAPES["ratio3"]  # 84 rows: the last 64-row tile is partial
+    x, w, out, want = projection_case(shape, layout, t, torch.float32, seed=t + block_n + split_k)
+    kw = {"split_k": split_k, "swap_ab": swap_ab, "peel_k": peel_k, "peel_last": peel_last}
+    got = gemm_split(x, w, shape, layout, out=out, tile_major=pack_weight(w, block_n, block_k), **kw)
+    rows = gemm_split(x, w, shape, layout, block_n=block_n, block_k=block_k, **kw)
+    for g_, w_, r_ in zip(got, want, rows, strict=True):
+        assert not g_.isnan().any() and ((g_ - w_).norm() / w_.norm()).item() < TOL[torch.float32]
+        torch.testing.assert_close(g_, r_, rtol=1e-5, atol=1e-6)
+
+
+def test_gemm_split_rejects_a_tile_major_weight_of_another_shape():
+    from runtime.projections.gemm_split import pack_weight
+
+    shape = SHAPES["ratio2"]
+    w = torch.randn(shape.qkvz_width + shape.ba_width, shape.hidden, device=DEVICE)
+    x = torch.randn(3, shape.hidden, device=DEVICE)
+    with pytest.raises(ValueError, match="tile-major weight"):
+        gemm_split(x, w, shape, "interleaved", tile_major=pack_weight(w[:-64], 64, 32))
+    with pytest.raises(ValueError, match="tile-major weight"):
+        gemm_split(x, w, shape, "interleaved", tile_major=pack_weight(w, 64, 32).transpose(1, 2))
+    with pytest.raises(ValueError, match="tile-major weight"):
+        gemm_split(x, w, shape, "interleaved", tile_major=pack_weight(w, 64, 32)[:, :1])
+
+
 def test_split_k_is_deterministic_and_resets_its_counters():
     """Four K ranges per tile: the last arrival sums them in K order (the same bits on every call), and leaves
     the arrival counters at zero for the next call."""
@@ -113,6 +168,23 @@ def test_launch_config_swaps_ab_where_wide_tiles_fill_the_sms():
     assert wins(128, 3088, 2048, 132) and wins(32, 1544, 2048, 132) and not wins(128, 1544, 2048, 132)
     short = launch_config(1, 1544, 768, 132)  # K not a multiple of 512: 256-wide steps, no split
     assert (short["BLOCK_K"], short["SPLIT_K"]) == (256, 1)
+
+
+def test_tile_major_launches_read_the_packing_they_name():
+    """Where a tile-major copy is there, the swapped launches up to 32 tokens (and T=128 at TP4) read it in the
+    tiles :func:`packing` packs; TP1 T=128 (128 x 128 tiles) keeps the row-major weight; TP8 packs nothing."""
+    from runtime.projections.gemm_split import launch_config, packing
+
+    assert packing(12352, 2048, 132) == (64, 64) and packing(3088, 2048, 132) == (64, 128)
+    assert packing(1544, 2048, 132) is None and packing(3088, 2000, 132) is None
+    for t, n, steps, stages in ((4, 12352, 2, 5), (32, 12352, 1, 5), (8, 3088, 1, 6), (128, 3088, 1, 5)):
+        cfg = launch_config(t, n, 2048, 132, tile_major=True)
+        assert cfg["TILE_MAJOR"] and cfg["SWAP_AB"] and cfg["SPLIT_K"] == 1 and cfg["PEEL_LAST"]
+        assert (cfg["BLOCK_N"], cfg["BLOCK_K"]) == packing(n, 2048, 132)
+        assert (cfg["PEEL_K"], cfg["num_stages"]) == (steps * cfg["BLOCK_K"], stages)
+        assert not launch_config(t, n, 2048, 132)["TILE_MAJOR"]  # without a copy: round 4's row-major launch
+    assert not launch_config(128, 12352, 2048, 132, tile_major=True)["TILE_MAJOR"]
+    assert not launch_config(8, 1544, 2048, 132, tile_major=True)["TILE_MAJOR"]
 
 
 def test_gemm_split_rejects_bad_inputs():

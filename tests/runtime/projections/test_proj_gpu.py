@@ -71,7 +71,7 @@ def test_gpu_split_and_packed_checkpoints_match(tp):
 
 
 @pytest.mark.parametrize("tp", [1, 4])
-@pytest.mark.parametrize("t", [1, 128, 4096])
+@pytest.mark.parametrize("t", [1, 4, 32, 128, 4096])
 def test_gpu_fused_gemm_matches_two_gemms(tp, t):
     g = torch.Generator().manual_seed(t)
     rs = S.per_rank(tp)
@@ -125,6 +125,41 @@ def test_gpu_gemm_split_real_sizes(layout, tp, t, default_config):
     from runtime.projections.gemm_split import gemm_split
 
     _check_real_sizes(gemm_split, layout, tp, t, {} if default_config else {"block_n": 64})
+
+
+@pytest.mark.parametrize(("tp", "t"), [(1, 4), (1, 17), (1, 32), (4, 3), (4, 8), (4, 32), (4, 100), (4, 128)])
+@pytest.mark.parametrize("pdl", [False, True], ids=["no_pdl", "pdl"])
+def test_gpu_gemm_split_tile_major_real_sizes(tp, t, pdl):
+    """The default launch reading the tile-major copy (round 5): every output written, the same bits twice,
+    within 1e-2 of the fp32 reference and of cuBLAS + split, with and without PDL."""
+    from runtime.projections.fused import tile_major_weight
+    from runtime.projections.gemm_split import gemm_split
+
+    def tiled(x, w, rs, layout, **kw):
+        tiles = tile_major_weight(w)
+        assert tiles is not None and tiles.dim() == 4
+        return gemm_split(x, w, rs, layout, tile_major=tiles, **kw)
+
+    _check_real_sizes(tiled, "interleaved", tp, t, {"pdl": pdl})
+
+
+def test_gpu_fused_picks_gemv_or_gemm_by_rank_width():
+    """The GEMV keeps three tokens where the GEMM swaps A and B (TP4; TP1's row limit is two) and four on narrow
+    ranks (TP8); the layer
+    keeps a tile-major copy only where a launch reads one."""
+    from runtime.projections.fused import fused_kernel
+
+    for tp, t, want in ((4, 3, "gemv_split"), (4, 4, "gemm_split"), (1, 2, "gemv_split"), (1, 3, "gemm_split"),
+                        (8, 4, "gemv_split"), (8, 8, "gemm_split")):
+        rs = S.per_rank(tp)
+        w = torch.zeros(rs.qkvz_width + rs.ba_width, S.hidden, device="cuda", dtype=torch.bfloat16)
+        assert fused_kernel(torch.ones(t, S.hidden, device="cuda", dtype=torch.bfloat16), w) == want, (tp, t)
+    for tp, has in ((1, True), (4, True), (8, False)):
+        rs = S.per_rank(tp)
+        qkvz = torch.randn(rs.qkvz_width, S.hidden, device="cuda").bfloat16()
+        ba = torch.randn(rs.ba_width, S.hidden, device="cuda").bfloat16()
+        assert (FusedGDNProjection(qkvz, ba, rs, "interleaved").tiles is not None) == has
+        assert FusedGDNProjection(qkvz, ba, rs, "interleaved", tile_major=False).tiles is None
 
 
 def _check_real_sizes(kernel, layout: str, tp: int, t: int, kw: dict) -> None:

@@ -104,7 +104,8 @@ def test_gemm_split_reads_a_tile_major_weight(layout, t, block_n, block_k, split
     shape = SHAPES["ratio3"]  # 84 rows: the last 64-row tile is partial
     x, w, out, want = projection_case(shape, layout, t, torch.float32, seed=t + block_n + split_k)
     kw = {"split_k": split_k, "swap_ab": swap_ab, "peel_k": peel_k, "peel_last": peel_last}
-    got = gemm_split(x, w, shape, layout, out=out, tile_major=pack_weight(w, block_n, block_k), **kw)
+    tiles = pack_weight(w, block_n, block_k)  # explicit settings: on a GPU too, not launch_config's
+    got = gemm_split(x, w, shape, layout, out=out, block_n=block_n, block_k=block_k, tile_major=tiles, **kw)
     rows = gemm_split(x, w, shape, layout, block_n=block_n, block_k=block_k, **kw)
     for g_, w_, r_ in zip(got, want, rows, strict=True):
         assert not g_.isnan().any() and ((g_ - w_).norm() / w_.norm()).item() < TOL[torch.float32]
@@ -117,12 +118,9 @@ def test_gemm_split_rejects_a_tile_major_weight_of_another_shape():
     shape = SHAPES["ratio2"]
     w = torch.randn(shape.qkvz_width + shape.ba_width, shape.hidden, device=DEVICE)
     x = torch.randn(3, shape.hidden, device=DEVICE)
-    with pytest.raises(ValueError, match="tile-major weight"):
-        gemm_split(x, w, shape, "interleaved", tile_major=pack_weight(w[:-64], 64, 32))
-    with pytest.raises(ValueError, match="tile-major weight"):
-        gemm_split(x, w, shape, "interleaved", tile_major=pack_weight(w, 64, 32).transpose(1, 2))
-    with pytest.raises(ValueError, match="tile-major weight"):
-        gemm_split(x, w, shape, "interleaved", tile_major=pack_weight(w, 64, 32)[:, :1])
+    for tiles in (pack_weight(w[:-64], 64, 32), pack_weight(w, 64, 32).transpose(1, 2), pack_weight(w, 64, 32)[:, :1]):
+        with pytest.raises(ValueError, match="tile-major weight"):
+            gemm_split(x, w, shape, "interleaved", block_n=64, tile_major=tiles)
 
 
 def test_split_k_is_deterministic_and_resets_its_counters():

@@ -175,7 +175,8 @@ def test_sglang_qwen3_next_loader_rejects_a_packed_scalar_scale():
     split, _ = _model(seed=60)
     q, s = fp8.quantize_per_tensor(naive.packed_checkpoint(split, SMALL)["in_proj_qkvz.weight"])
     for tp, rank in ((1, 0), (4, 2)):
-        ours = MergedColumnParallelLinear(SMALL.hidden, SMALL.qkvz_sizes, tp=tp, rank=rank, fp8=Fp8Scheme("tensor"))
+        ours = MergedColumnParallelLinear(SMALL.hidden, SMALL.qkvz_sizes, tp=tp, rank=rank, fp8=Fp8Scheme("tensor"),
+                                          device=DEVICE)
         module = types.SimpleNamespace(
             weight=ours.weight, tp_group=types.SimpleNamespace(world_size=tp, rank_in_group=rank)
         )
@@ -185,12 +186,12 @@ def test_sglang_qwen3_next_loader_rejects_a_packed_scalar_scale():
         with pytest.raises(AssertionError, match=r"Shape mismatch: param torch.Size\(\[4\]\) vs loaded torch.Size\(\[\]\)"):
             theirs(ours.weight_scale, s)
         ba = MergedColumnParallelLinear(
-            SMALL.hidden, SMALL.ba_sizes, tp=tp, rank=rank, fp8=Fp8Scheme("tensor", static_input=True)
+            SMALL.hidden, SMALL.ba_sizes, tp=tp, rank=rank, fp8=Fp8Scheme("tensor", static_input=True), device=DEVICE
         )
         theirs_ba = make(types.SimpleNamespace(weight=ba.weight, tp_group=module.tp_group))
         for scale in (ba.weight_scale, ba.input_scale):  # in_proj_ba's two slots, and the static input scale
             with pytest.raises(AssertionError, match=r"torch.Size\(\[2\]\) vs loaded torch.Size\(\[\]\)"):
-                theirs_ba(scale, torch.tensor(0.01))
+                theirs_ba(scale, torch.tensor(0.01, device=DEVICE))
 
 
 @pytest.mark.parametrize("model", ["qwen3-next", "qwen3.5"])

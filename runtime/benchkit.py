@@ -99,6 +99,13 @@ def copy_bandwidth_gbs(nbytes: int = 1 << 30) -> float:
     return 2 * nbytes / (us * 1e-6) / 1e9
 
 
+def read_bandwidth_gbs(nbytes: int = 1 << 30) -> float:
+    """Measured device read bandwidth: a sum over ``nbytes`` of fp32 (bytes read only; the result is one number)."""
+    src = torch.empty(nbytes // 4, dtype=torch.float32, device="cuda").uniform_()
+    us = eager_median_us(lambda: src.sum(), reps=20)
+    return nbytes / (us * 1e-6) / 1e9
+
+
 def gemm_tflops(n: int = 8192, dtype: torch.dtype = torch.bfloat16) -> float:
     """Measured dense matrix-product rate on random data."""
     a = torch.randn(n, n, device="cuda", dtype=dtype)

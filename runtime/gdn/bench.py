@@ -465,6 +465,11 @@ def summarize(rows: list[dict]) -> list[str]:
         best = _pick(_best_length_rows(rows), "deferred", "x_sgl_replayssm", lambda r: _batch(r) >= 64)
         text = f"deferred-write decode at {span(sgl, '{:.2f}')}x SGLang's ReplaySSM at L=16 for B>=64"
         out.append(text + (f" ({span(best, '{:.2f}')}x at each shape's best L)" if best else ""))
+    ro, rw = (pick("deferred", k, lambda r: _batch(r) >= 256 and _ring_length(r) == 16)
+              for k in ("pct_floor", "pct_floor_flush"))
+    if ro:
+        out.append(f"deferred-write decode at {span(ro, '{:.0f}')}% of the read-only floor for B>=256, L=16"
+                   + (f" ({span(rw, '{:.0f}')}% counting each state's write once per ring cycle)" if rw else ""))
     ver = pick("verify", "x_sgl_verify")
     if ver:
         out.append(f"MTP verify (T=4) at {span(ver, '{:.2f}')}x SGLang's target_verify, "
@@ -543,9 +548,9 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="results/bench/gdn.json", help="where to write the rows")
-    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", "order"],
+    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", "order", "parts"],
                         help="time tile choices instead of the comparison (deferred: only the deferred decode and verify; "
-                             "order: the deferred decode's row orders at L = 16 and 8)")
+                             "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
     parser.add_argument("--dispatch-only", action="store_true",
@@ -559,24 +564,25 @@ def main(argv: list[str] | None = None) -> None:
     copy_gbs = benchkit.copy_bandwidth_gbs()
     ceilings = {
         "copy_gbs": copy_gbs,
+        "read_gbs": benchkit.read_bandwidth_gbs(),
         "mul_out_of_place_gbs": streaming_gbs(False),
         "mul_in_place_gbs": streaming_gbs(True),
     }
     peers = sglang_peers.load()
     sgl = peers.version if peers else None
     print(
-        f"device: {torch.cuda.get_device_name()}  copy bandwidth: {copy_gbs:.0f} GB/s  "
+        f"device: {torch.cuda.get_device_name()}  copy bandwidth: {copy_gbs:.0f} GB/s  read: {ceilings['read_gbs']:.0f} GB/s  "
         f"fla-core: {_fla_version()}  sglang: {sgl}  elementwise out-of-place / in-place: "
         f"{ceilings['mul_out_of_place_gbs']:.0f} / {ceilings['mul_in_place_gbs']:.0f} GB/s"
     )
     with torch.inference_mode():
         if args.sweep:
-            if args.sweep == "order":
-                rows = bench_deferred.sweep_order(copy_gbs, peers)
+            if args.sweep in ("order", "parts"):
+                rows = getattr(bench_deferred, f"sweep_{args.sweep}")(copy_gbs, peers)
             else:
                 rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs, peers)
             benchkit.write_results(args.json, "gdn-sweep", rows, ceilings)
-            kernels = ("deferred",) if args.sweep == "order" else ("decode", "deferred", "verify", "gating", "gated_norm")
+            kernels = ("deferred",) if args.sweep in ("order", "parts") else ("decode", "deferred", "verify", "gating", "gated_norm")
             for kernel in kernels:
                 benchkit.print_table(
                     [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"

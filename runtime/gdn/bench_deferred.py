@@ -10,7 +10,8 @@ get the same positions (``write_pos``) and run as SGLang's backend calls them.
 
 Floors: in-place decode moves the state twice (read + write). The deferred decode's read-only floor is one
 state read plus its ring traffic (live entries read, one entry appended), not counting the ``1/L`` flush
-writes. Verify: one state read + ``T`` state writes.
+writes (issue 18's definition); ``pct_floor_flush`` adds them (each state written once per ring cycle: the
+least any deferred-write decode moves). Verify: one state read + ``T`` state writes.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
 BATCHES = (1, 16, 64, 256, 1024)
 RING_LENGTHS = (4, 8, 16, 32)
 DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "batch_order_us", "aligned_us", "sgl_replayssm_us",
-                    "in_place_us", "floor_us", "pct_floor", "x_sgl_replayssm", "x_in_place"]
+                    "in_place_us", "floor_us", "pct_floor", "pct_floor_flush", "x_sgl_replayssm", "x_in_place"]
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
 ROW_ORDER = "flush-first"  # the deferred rows run with flush_first_order, built from the fills each step stages
 TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True))]
@@ -85,6 +86,8 @@ class RingCase:
             "staggered": [((rows + t) % L).to(torch.int32) for t in range(L)],
             "aligned": [torch.full((B,), t, device="cuda", dtype=torch.int32) for t in range(L)],
             "empty": [torch.zeros(B, device="cuda", dtype=torch.int32)],
+            "no-flush": [((rows + t) % max(L - 1, 1)).to(torch.int32) for t in range(L)],  # never full: no flush
+            "all-flush": [torch.full((B,), L - 1, device="cuda", dtype=torch.int32)],  # every row flushes, ring full
         }
         self.orders = {  # per fill pattern: the bench knows each step's fills, as a scheduler does
             "flush-first": {p: [flush_first_order(f, L) for f in fs] for p, fs in self.fills.items()},
@@ -111,6 +114,10 @@ class RingCase:
         live = (self.L - 1) / 2
         per_row = self.state_bytes + 4 * ((live + 1) * (self.HV * V + self.H * K + self.HV))
         return int(self.B * per_row) + self.io_bytes
+
+    def flush_write_bytes(self) -> int:
+        """The state writes a step owes on average: each state once per ring cycle of ``L`` steps."""
+        return self.B * self.state_bytes // self.L
 
     def deferred_calls(self, pattern: str = "staggered", config: DeferredConfig | None = None,
                        rings_empty: bool = False, order: str | None = None) -> list[Callable[[], object]]:
@@ -192,13 +199,14 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
             ours = tried.get(best)
             sgl = case.time_sgl_replayssm(replay)
             floor = case.read_only_bytes() / (copy_gbs * 1e3)
+            floor_flush = floor + case.flush_write_bytes() / (copy_gbs * 1e3)
             rows.append({
                 "kernel": "deferred", "shape": f"{tp} B={B} L={L}", "ours_us": ours,
                 "batch_order_us": case.time_deferred(config=best),
                 "aligned_us": case.time_deferred("aligned", best, order=ROW_ORDER) if L == 16 else None,
                 "sgl_replayssm_us": sgl,
                 "in_place_us": in_place, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
-                "x_sgl_replayssm": _ratio(sgl, ours), "x_in_place": _ratio(in_place, ours),
+                "pct_floor_flush": _ratio(100 * floor_flush, ours), "x_sgl_replayssm": _ratio(sgl, ours), "x_in_place": _ratio(in_place, ours),
                 "bytes": case.read_only_bytes(), "tile": _tile(best),
             })
             if L == 16:
@@ -283,11 +291,12 @@ SWEEP_SHAPES = (("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 2
 
 
 def _sweep_cases(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
-                 time_choices: Callable[[RingCase], dict[str, float | None]]) -> list[dict]:
-    """One row per (shape, choice) of ``time_choices(case)`` at L = 16 and 8 (staggered), with SGLang's
-    ReplaySSM timed in the same case (choice ``sglang``)."""
+                 time_choices: Callable[[RingCase], dict[str, float | None]],
+                 lengths: tuple[int, ...] = (16, 8)) -> list[dict]:
+    """One row per (shape, choice) of ``time_choices(case)`` at each ring length (L = 16 and 8 unless named), with
+    SGLang's ReplaySSM timed in the same case (choice ``sglang``)."""
     rows = []
-    for (tp, B), L in itertools.product(SWEEP_SHAPES, (16, 8)):
+    for (tp, B), L in itertools.product(SWEEP_SHAPES, lengths):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
         timed = time_choices(case)
@@ -298,6 +307,23 @@ def _sweep_cases(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
         del case
         torch.cuda.empty_cache()
     return rows
+
+
+def sweep_parts(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """Where a step's time goes at L = 16 (:func:`step_config`'s deferred tile): the staggered step, the same
+    with no row flushing (``no-flush``: fills cycle below ``L - 1``, rings read as in the staggered step), with
+    empty rings (the checkpoint stream alone), every row flushing a full ring (``all-flush``), and our in-place
+    step (read + write stream) for scale."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
+        cfg = step_config(case.B, case.HV, case.L)
+        if cfg.flush_all:
+            cfg = DeferredConfig(32, 8, 1, pipeline=False)
+        timed = {f"staggered {_tile(cfg)}": case.time_deferred(config=cfg, order=ROW_ORDER)}
+        timed |= {f"{p} {_tile(cfg)}": case.time_deferred(p, config=cfg) for p in ("no-flush", "empty", "all-flush")}
+        timed["in place"] = case.time_in_place()
+        return timed
+
+    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,))
 
 
 def sweep_order(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:

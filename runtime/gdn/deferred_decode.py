@@ -147,7 +147,7 @@ def flush_first_order(fill: torch.Tensor, length: int, flush: torch.Tensor | Non
     each group by live entries, most first (stable). Build it where ``fill`` is known without a device sync
     (the scheduler counts each request's steps since its last flush), e.g. on the host, and copy it with the
     step's other inputs."""
-    n = fill.clamp(max=length - 1).to(torch.int64)
+    n = fill.clamp(0, length - 1).to(torch.int64)  # a padding row's fill may be anything (its kernel never reads it)
     cost = torch.where(flushes(fill, length, flush), n + length, n)
     return torch.argsort(cost, descending=True, stable=True).to(torch.int32)
 

@@ -3,6 +3,7 @@
 import pytest
 
 from runtime.gdn.bench import check_targets as gdn_targets
+from runtime.gdn.bench import summarize as gdn_summary
 from runtime.projections.bench import check_targets as projection_targets
 
 
@@ -125,3 +126,15 @@ def test_projection_targets_without_sglang_judge_only_the_floors():
         "next_tp4_T<=32_within_1.5x_weight_floor", "split_conv_within_1.3x_floor_at_B>=64",
     ]
     assert not any(projection_targets([]).values())
+
+
+def test_gdn_summary_states_the_deferred_floor_with_and_without_flush_writes():
+    """The summary gives the read-only floor share at B >= 256, L = 16, and the share counting the state writes
+    a ring cycle owes, from those rows only."""
+    rows = [dict(_deferred("TP1 B=256 L=16", 170.0, 1.1, 82.0), pct_floor_flush=86.6),
+            dict(_deferred("TP4 B=1024 L=16", 170.0, 1.1, 81.0), pct_floor_flush=85.4),
+            dict(_deferred("TP1 B=64 L=16", 50.0, 1.1, 70.0), pct_floor_flush=74.0),  # below B=256
+            dict(_deferred("TP1 B=256 L=8", 160.0, 1.2, 50.0), pct_floor_flush=55.0)]  # not L=16
+    line = [s for s in gdn_summary(rows) if "read-only floor" in s]
+    assert line == ["deferred-write decode at 81-82% of the read-only floor for B>=256, L=16 "
+                    "(85-87% counting each state's write once per ring cycle)"]

@@ -162,6 +162,8 @@ def test_flush_first_order_puts_the_longest_programs_first():
     assert flush_first_order(fill, 4, force).tolist() == [1, 3, 2, 4, 6, 0, 5]
     assert flush_first_order(fill, 4).tolist() == [1, 3, 4, 2, 6, 0, 5]
     assert flush_first_order(fill, 4).dtype == torch.int32
+    fill[2] = -7  # a padding row's fill is never advanced by the kernel: any value, still first when forced
+    assert flush_first_order(fill, 4, force).tolist()[:3] == [1, 3, 2]
 
 
 def test_dispatch_rule_picks_in_place_below_threshold():

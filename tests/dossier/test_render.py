@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import yaml
@@ -114,6 +115,20 @@ def test_unverified_evidence_and_gpu_results_stay_out_of_card_sections(tmp_path)
     assert "GPU" not in docs["references/pr-history.md"]
     kernels = docs["references/reference-kernels.md"]
     assert "not SGLang's" in kernels and "`runtime.gdn`" in kernels and "Not yet run on a GPU." in kernels
+
+
+def test_bench_summary_ends_with_one_period(tmp_path):
+    ref = {"reference": "runtime.gdn", "tests": ["t.py"], "bench": "runtime.gdn.bench"}
+    root = write_project(tmp_path, [make_card(5, runtime=ref)])
+    (root / "results" / "cuda").mkdir(parents=True)
+    (root / "results" / "cuda" / "5.json").write_text(json.dumps({
+        "ok": True, "device": {"name": "NVIDIA H200"}, "date": "2026-11-30", "passed": 1, "failed": 0, "parity": {},
+        "bench": {"summary": ["decode at 95% of copy", "PASS: all 54 combinations keep every invariant."]}}))
+    from dossier.manual import render_manual
+
+    kernels = render_manual(Project.load(root))["references/reference-kernels.md"]
+    assert "decode at 95% of copy; PASS: all 54 combinations keep every invariant.\n" in kernels
+    assert ".." not in kernels
 
 
 def test_skill_frontmatter_follows_the_spec(project_dir):

@@ -61,6 +61,7 @@ def _pool_sizes(block_v: int) -> dict[str, object]:
 _GATE = {"THRESHOLD": SOFTPLUS_THRESHOLD}
 _RING = {"L": 16, "LP": 16}
 _VERIFY_IO = {"buf_idx_ptr": "i32", "fill_ptr": "i32"}
+_ANY_ROWS = {"FLUSHING": False, "NO_FLUSH": False, "REPLAY": "loop"}  # one launch, any row
 _RING_IO = {"fill_ptr": "i32", "flush_ptr": "i32", "next_fill_ptr": "i32", "order_ptr": "i32"}
 _BF16_IO = {"qkv_ptr": "bf16", "a_ptr": "bf16", "b_ptr": "bf16", "out_ptr": "bf16", "idx_ptr": "i32"}
 _SPLIT_SHAPE = {
@@ -110,12 +111,28 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.deferred_decode", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(32) | _RING | {"BR": 8, "HAS_FLUSH": True, "HAS_ORDER": True, "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True},
+        _pool_sizes(32) | _RING | _ANY_ROWS | {"BR": 8, "HAS_FLUSH": True, "HAS_ORDER": True, "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
+    KernelSpec(  # the split step (step_config(..., split=True)): the other rows' launch, no flush path
+        "gdn.deferred_decode.deferred_rows", deferred_decode._deferred_decode_kernel,
+        _pool_sizes(64) | _RING | _ANY_ROWS | {"NO_FLUSH": True, "BR": 8, "HAS_FLUSH": True, "HAS_ORDER": True,
+                                             "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True},
+        _BF16_IO | _RING_IO, ("scale",), num_warps=1,
+    ),
+    *[
+        KernelSpec(  # the split step's flushing rows' launch (SPLIT_FLUSH_TILE: 8-row programs)
+            f"gdn.deferred_decode.flushing_rows.{replay}", deferred_decode._deferred_decode_kernel,
+            _pool_sizes(8) | _RING | _ANY_ROWS | {"FLUSHING": True, "REPLAY": replay, "BR": 8, "HAS_FLUSH": True,
+                                                "HAS_ORDER": True, "FLUSH_ALL": False, "WRITE_FILL": True,
+                                                "PIPELINE": False},
+            _BF16_IO | _RING_IO, ("scale",), num_warps=1,
+        )
+        for replay in ("loop", "unrolled")
+    ],
     KernelSpec(
         "gdn.deferred_decode.in_place", deferred_decode._deferred_decode_kernel,
-        _pool_sizes(4) | _RING | {"BR": 4, "HAS_FLUSH": False, "HAS_ORDER": False, "FLUSH_ALL": True, "WRITE_FILL": False, "PIPELINE": True},
+        _pool_sizes(4) | _RING | _ANY_ROWS | {"BR": 4, "HAS_FLUSH": False, "HAS_ORDER": False, "FLUSH_ALL": True, "WRITE_FILL": False, "PIPELINE": True},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(

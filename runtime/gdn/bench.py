@@ -548,9 +548,10 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="results/bench/gdn.json", help="where to write the rows")
-    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", "order", "parts"],
+    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", "order", "parts", "split"],
                         help="time tile choices instead of the comparison (deferred: only the deferred decode and verify; "
-                             "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes)")
+                             "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes; "
+                             "split: the split step's flush tiles against the one-launch step)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
     parser.add_argument("--dispatch-only", action="store_true",
@@ -577,12 +578,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     with torch.inference_mode():
         if args.sweep:
-            if args.sweep in ("order", "parts"):
+            if args.sweep in ("order", "parts", "split"):
                 rows = getattr(bench_deferred, f"sweep_{args.sweep}")(copy_gbs, peers)
             else:
                 rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs, peers)
             benchkit.write_results(args.json, "gdn-sweep", rows, ceilings)
-            kernels = ("deferred",) if args.sweep in ("order", "parts") else ("decode", "deferred", "verify", "gating", "gated_norm")
+            kernels = ("deferred",) if args.sweep in ("order", "parts", "split") else ("decode", "deferred", "verify", "gating", "gated_norm")
             for kernel in kernels:
                 benchkit.print_table(
                     [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"

@@ -16,6 +16,7 @@ least any deferred-write decode moves). Verify: one state read + ``T`` state wri
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -26,10 +27,13 @@ from runtime import benchkit
 from runtime.gdn import sglang_peers
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import (
+    SPLIT_FLUSH_TILE,
     DeferredConfig,
+    FlushTile,
     StateRing,
     deferred_decode,
     flush_first_order,
+    flush_split,
     flushes,
     step_config,
 )
@@ -44,6 +48,7 @@ DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "batch_order_us", "ali
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
 ROW_ORDER = "flush-first"  # the deferred rows run with flush_first_order, built from the fills each step stages
 TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True))]
+TILE_CANDIDATES.append(DeferredConfig(64, 8, 1, pipeline=True, flush_tile=SPLIT_FLUSH_TILE))  # the split step
 DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
     (32, 8, False), (64, 8, False), (64, 8, True), (128, 8, True), (32, 4, False),
 ]
@@ -93,6 +98,7 @@ class RingCase:
             "flush-first": {p: [flush_first_order(f, L) for f in fs] for p, fs in self.fills.items()},
             "flushes-only": {p: [torch.argsort((~flushes(f, L)).int(), stable=True).to(torch.int32) for f in fs]
                              for p, fs in self.fills.items()},
+            "split": {p: [flush_split(f, L) for f in fs] for p, fs in self.fills.items()},  # (order, flush_rows)
         }
         self.qkv = torch.randn(B, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
         self.a = (torch.randn(B, self.HV, device="cuda") - 2).bfloat16()
@@ -122,10 +128,11 @@ class RingCase:
     def deferred_calls(self, pattern: str = "staggered", config: DeferredConfig | None = None,
                        rings_empty: bool = False, order: str | None = None) -> list[Callable[[], object]]:
         """``order``: None (rows in batch order), or the name of a row order (``self.orders``) built per step."""
-        def call(idx: torch.Tensor, fill: torch.Tensor, rows: torch.Tensor | None) -> object:
+        def call(idx: torch.Tensor, fill: torch.Tensor, rows: torch.Tensor | tuple | None) -> object:
+            rows, split = rows if isinstance(rows, tuple) else (rows, None)  # "split": (order, flush_rows)
             return deferred_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, idx,
                                    fill, num_k_heads=self.H, out=self.out, config=config, rings_empty=rings_empty,
-                                   order=rows)
+                                   order=rows, flush_rows=split)
 
         return [lambda i=i, f=f, o=o: call(i, f, o) for i, f, o in self._steps(pattern, order)]
 
@@ -173,6 +180,11 @@ class RingCase:
         return None if fn is None else _time(self.sgl_packed_calls(fn, pattern))
 
 
+def _order(cfg: DeferredConfig) -> str:
+    """The row order a config's steps run with: ``ROW_ORDER``, or the split step's (order, flush_rows)."""
+    return "split" if cfg.flush_tile else ROW_ORDER
+
+
 def _ratio(num: float | None, den: float | None) -> float | None:
     return None if num is None or den is None else num / den
 
@@ -181,9 +193,10 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                    lengths: tuple[int, ...] = RING_LENGTHS) -> list[dict]:
     """Deferred rows (every L, B, TP) and one dispatch row per (B, TP) at L=16.
 
-    Per (TP, B, L) the tiles of ``TILE_CANDIDATES`` are timed (staggered, rows in ``ROW_ORDER``) and the fastest is
-    the row (``tile``); ``batch_order_us`` is that tile without a row order. The dispatch row times
-    :func:`step_config`'s mode with the code's own tiles; its in-place mode is timed in its steady state (every row
+    Per (TP, B, L) the tiles of ``TILE_CANDIDATES`` are timed (staggered, rows in ``ROW_ORDER``; the split step's
+    candidate with its flushing rows counted per step) and the fastest is the row (``tile``); ``batch_order_us`` is
+    that tile without a row order (one launch only). The dispatch row times :func:`step_config`'s mode (``split``:
+    the bench knows each step's flushing rows, as a scheduler does) with the code's own tiles; its in-place mode is timed in its steady state (every row
     flushes every step, so the rings are empty)."""
     replay = peers.replayssm_decode if peers else None
     packed = peers.packed_decode if peers else None
@@ -194,7 +207,7 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
             case = RingCase(tp, B, L)
             if in_place is None:
                 in_place = case.time_in_place()
-            tried = {c: case.time_deferred(config=c, order=ROW_ORDER) for c in TILE_CANDIDATES}
+            tried = {c: case.time_deferred(config=c, order=_order(c)) for c in TILE_CANDIDATES}
             best = min((c for c in tried if tried[c] is not None), key=tried.get, default=TILE_CANDIDATES[0])
             ours = tried.get(best)
             sgl = case.time_sgl_replayssm(replay)
@@ -202,8 +215,8 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
             floor_flush = floor + case.flush_write_bytes() / (copy_gbs * 1e3)
             rows.append({
                 "kernel": "deferred", "shape": f"{tp} B={B} L={L}", "ours_us": ours,
-                "batch_order_us": case.time_deferred(config=best),
-                "aligned_us": case.time_deferred("aligned", best, order=ROW_ORDER) if L == 16 else None,
+                "batch_order_us": None if best.flush_tile else case.time_deferred(config=best),
+                "aligned_us": case.time_deferred("aligned", best, order=_order(best)) if L == 16 else None,
                 "sgl_replayssm_us": sgl,
                 "in_place_us": in_place, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
                 "pct_floor_flush": _ratio(100 * floor_flush, ours), "x_sgl_replayssm": _ratio(sgl, ours), "x_in_place": _ratio(in_place, ours),
@@ -220,10 +233,10 @@ def _dispatch_row(case: RingCase, tp: str, B: int, sgl_packed_fn: Callable | Non
     """:func:`step_config`'s choice at ``(tp, B)`` (deferred: rows in ``ROW_ORDER``) against the better of our
     in-place kernel and SGLang's packed decode, all three timed over the same list of slot sets, one after another. Its in-place mode is timed in its
     steady state: every row flushed last step, so the rings are empty and the host knows it (``rings_empty``)."""
-    cfg = step_config(B, case.HV, case.L)
+    cfg = step_config(B, case.HV, case.L, split=True)
     pattern = "empty" if cfg.flush_all else "staggered"
     ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all,
-                              order=None if cfg.flush_all else ROW_ORDER)
+                              order=None if cfg.flush_all else _order(cfg))
     in_place, sgl_packed = case.time_in_place(pattern), case.time_sgl_packed(sgl_packed_fn, pattern)
     peers_t = [t for t in (in_place, sgl_packed) if t is not None]
     return {"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": "in-place" if cfg.flush_all else "deferred",
@@ -244,7 +257,12 @@ def bench_dispatch(peers: sglang_peers.SglangKernels | None) -> list[dict]:
 
 
 def _tile(cfg: DeferredConfig) -> str:
-    return f"{cfg.block_v}/{cfg.block_rows}x{cfg.num_warps}{'p' if cfg.pipeline else ''}"
+    tile = f"{cfg.block_v}/{cfg.block_rows}x{cfg.num_warps}{'p' if cfg.pipeline else ''}"
+    f = cfg.flush_tile
+    if f is None:
+        return tile
+    return (f"{tile} + flush {f.block_v}/{f.block_rows}x{f.num_warps}{' ' + f.replay}"
+            f"{'' if f.overlap else ' serial'}")
 
 
 def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,
@@ -321,6 +339,36 @@ def sweep_parts(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> li
         timed = {f"staggered {_tile(cfg)}": case.time_deferred(config=cfg, order=ROW_ORDER)}
         timed |= {f"{p} {_tile(cfg)}": case.time_deferred(p, config=cfg) for p in ("no-flush", "empty", "all-flush")}
         timed["in place"] = case.time_in_place()
+        return timed
+
+    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,))
+
+
+SPLIT_FLUSH_TILES = [FlushTile(8, 8, 1), FlushTile(16, 8, 1), FlushTile(16, 16, 2), FlushTile(16, 16, 4, replay="tf32x3"),
+                     FlushTile(8, 8, 1, replay="unrolled")]
+
+
+def sweep_split(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """At L = 16, the split step (the flushing rows in a launch of narrow programs, the others in a launch without the
+    flush path, side by side on two streams) against the one-launch step at :func:`step_config`'s tile (flush-first
+    order): each flush tile of ``SPLIT_FLUSH_TILES`` beside the config's tile, the first also serial and beside the
+    other two one-launch tiles; and each launch alone (the others' launch on steps where no row flushes, at two tiles;
+    the first flush tile's launch on steps where every row flushes, beside the one-launch step there)."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
+        cfg = step_config(case.B, case.HV, case.L)
+        if cfg.flush_all:  # below the dispatch threshold: the deferred mode at the L = 16 small-grid tile
+            cfg = DeferredConfig(32, 8, 1, pipeline=False)
+        timed = {f"one launch {_tile(cfg)}": case.time_deferred(config=cfg, order=ROW_ORDER)}
+        narrow = SPLIT_FLUSH_TILES[0]
+        configs = [dataclasses.replace(cfg, flush_tile=f) for f in SPLIT_FLUSH_TILES]
+        configs.append(dataclasses.replace(cfg, flush_tile=dataclasses.replace(narrow, overlap=False)))
+        configs += [dataclasses.replace(c, flush_tile=narrow) for c in TILE_CANDIDATES if c != cfg and not c.flush_tile]
+        timed |= {f"split {_tile(c)}": case.time_deferred(config=c, order="split") for c in configs}
+        timed |= {f"no-flush split {_tile(c)}": case.time_deferred("no-flush", config=c, order="split")
+                  for c in (cfg, DeferredConfig(64, 8, 1, pipeline=True))}
+        timed[f"all-flush {_tile(cfg)}"] = case.time_deferred("all-flush", config=cfg)
+        c = dataclasses.replace(cfg, flush_tile=narrow)
+        timed[f"all-flush split {_tile(c)}"] = case.time_deferred("all-flush", config=c, order="split")
         return timed
 
     return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,))

@@ -11,6 +11,10 @@ row's checkpoint block in registers, so it turns it into the new state (``decay 
 update per ring entry, ``d_j`` and ``k_j`` re-read from cache) and streams it out; no second launch, no
 second checkpoint read. Per step the state traffic drops from read + write to read + ``1/L`` write + the ring.
 
+On small grids the step can split (``flush_rows``, :func:`flush_split`; :func:`step_config` with ``split``): the
+flushing rows in a launch of narrow programs, the other rows beside it on a second stream, compiled without the
+flush path, whose registers would otherwise cost every program occupancy.
+
 The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each step: 0 after a flush,
 ``+1`` otherwise (:func:`next_fill`, or the kernel writes it to ``next_fill_out``). Flushes stagger by
 themselves when requests start at different steps; a forced flush also shifts a row's phase.
@@ -22,6 +26,7 @@ in-place kernel itself once the caller says every ring is empty (``rings_empty``
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +42,7 @@ from runtime.gdn.state_tile import (
     program_tile,
     replay_rows,
     ring_accumulate,
+    ring_accumulate_unrolled,
     ring_decays,
     ring_product,
     ring_rows,
@@ -85,20 +91,41 @@ FOLD_TILE = (32, 4)  # (block_v, num_warps) of fold_ring: at least 16 rows for i
 
 
 @dataclass(frozen=True)
+class FlushTile:
+    """How the flushing rows' own launch (``deferred_decode(..., flush_rows=)``) is tiled: ``block_v`` rows of one
+    state per program, ``block_rows`` at a time, ``num_warps`` warps. ``replay``, how the ring enters each block:
+    ``"loop"``, one rank-1 update per live entry (each entry's loads wait on the previous update); ``"unrolled"``,
+    one per ring slot in straight-line code (slots past the fill masked to zero), so no load waits on the
+    accumulator (compiled and CPU-tested, not yet timed on a GPU); or a ``tl.dot`` ([rows, L] x [L, K], at least 16 rows) in
+    that ``input_precision`` (``"ieee"``: exact fp32 FMAs; ``"tf32x3"``). ``overlap``: the two launches run
+    side by side (the flushing rows' first, the other rows' on a second stream joined before returning); else
+    one after the other on the caller's stream. ``pipeline`` as in :class:`DeferredConfig`."""
+
+    block_v: int = 8
+    block_rows: int = 8
+    num_warps: int = 1
+    replay: str = "loop"
+    overlap: bool = True
+    pipeline: bool = False
+
+
+@dataclass(frozen=True)
 class DeferredConfig:
     """``block_v`` rows of one state per program, taken ``block_rows`` at a time, ``num_warps`` warps;
     ``flush_all``: every row writes its state this step (the in-place step, draining any live ring entries).
 
     A program reads its ring's keys once for all the rows it owns, walking them in blocks. ``pipeline``: the
     first block's checkpoint load is issued before the prologue and each next block's before the current block's
-    math, so a warp always has a block in flight (two blocks of registers). Default and alternatives: H200
-    sweeps in ``runtime/gdn/NOTES.md``."""
+    math, so a warp always has a block in flight (two blocks of registers). ``flush_tile``: when the caller gives
+    ``flush_rows``, the step splits (the flushing rows in a launch of their own, tiled so; this tile for the other
+    rows); without it, one launch. Default and alternatives: H200 sweeps in ``runtime/gdn/NOTES.md``."""
 
     block_v: int = 64
     block_rows: int = 8
     num_warps: int = 1
     flush_all: bool = False
     pipeline: bool = True
+    flush_tile: FlushTile | None = None
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
@@ -112,18 +139,24 @@ def deferred_writes_pay(batch: int, num_v_heads: int) -> bool:
 
 
 WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones at L = 16 (H200, NOTES.md)
+SPLIT_FLUSH_TILE = FlushTile(8, 8, 1, replay="loop")  # the split step's flushing launch where it wins (NOTES.md)
 
 
-def step_config(batch: int, num_v_heads: int, ring_length: int = 16) -> DeferredConfig:
+def step_config(batch: int, num_v_heads: int, ring_length: int = 16, *, split: bool = False) -> DeferredConfig:
     """The mode and tile :func:`deferred_decode` runs a batch with when given no config: in place below the
     dispatch threshold, else what won the H200 sweeps (``NOTES.md``). Short rings (``L <= 8``): 64 rows, the
     row loop pipelined. Longer rings, whose flushing programs carry more entries: no pipelining, and 32-row
-    programs while the grid is about one wave (a flushing program's extra work is the step's tail there)."""
+    programs while the grid is about one wave (a flushing program's extra work is the step's tail there).
+    ``split`` (the caller can give ``flush_rows``): at ``8 < L <= 16`` on grids below ``WIDE_HEADS``, the split
+    step (the others' launch at 64 rows pipelined, no flush path; the flushing rows in 8-row programs beside
+    it); wider grids, where the narrow launch does not hide behind the stream, keep the one launch."""
     heads = batch * num_v_heads
     if not deferred_writes_pay(batch, num_v_heads):
         return IN_PLACE
     if ring_length <= 8:
         return DeferredConfig(64, 8, 1, pipeline=True)
+    if split and ring_length <= 16 and heads < WIDE_HEADS:
+        return DeferredConfig(64, 8, 1, pipeline=True, flush_tile=SPLIT_FLUSH_TILE)
     return DeferredConfig(32 if heads < WIDE_HEADS else 64, 8, 1, pipeline=False)
 
 
@@ -150,6 +183,13 @@ def flush_first_order(fill: torch.Tensor, length: int, flush: torch.Tensor | Non
     n = fill.clamp(0, length - 1).to(torch.int64)  # a padding row's fill may be anything (its kernel never reads it)
     cost = torch.where(flushes(fill, length, flush), n + length, n)
     return torch.argsort(cost, descending=True, stable=True).to(torch.int32)
+
+
+def flush_split(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+    """:func:`flush_first_order` and how many rows it lists first that flush this step: the ``order`` and
+    ``flush_rows`` of a split step (:func:`deferred_decode`). The count is read on the host (one device sync when
+    ``fill`` is on the GPU): build it where the fills are known, with the step's other inputs."""
+    return flush_first_order(fill, length, flush), int(flushes(fill, length, flush).sum())
 
 
 @triton.jit
@@ -191,6 +231,9 @@ def _deferred_decode_kernel(
     HAS_FLUSH: tl.constexpr,
     HAS_ORDER: tl.constexpr,
     FLUSH_ALL: tl.constexpr,
+    FLUSHING: tl.constexpr,
+    NO_FLUSH: tl.constexpr,
+    REPLAY: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
     THRESHOLD: tl.constexpr,
@@ -216,7 +259,7 @@ def _deferred_decode_kernel(
         h_next = tl.load(p_state + o_v[:, None] * s_pv, mask=m_v[:, None] & m_k[None, :], other=0.0,
                          eviction_policy="evict_first")
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
-    flush = FLUSH_ALL | (n == L - 1)
+    flush = FLUSH_ALL | FLUSHING | (n == L - 1)
     if HAS_FLUSH:
         flush = flush | (tl.load(flush_ptr + i_b) != 0)
     p_row = qkv_ptr + i_b.to(tl.int64) * s_qkv
@@ -236,8 +279,9 @@ def _deferred_decode_kernel(
     o_j = tl.arange(0, LP)
     if not FLUSH_ALL:
         decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)
-        wk = w * tl.sum(k_ring * k[None, :], axis=1)
-        wq = w * tl.sum(k_ring * q[None, :], axis=1)
+        if not FLUSHING:
+            wk = w * tl.sum(k_ring * k[None, :], axis=1)
+            wq = w * tl.sum(k_ring * q[None, :], axis=1)
     for r in range(0, BV, BR):
         o_v = v0 + r + tl.arange(0, BR)
         m_v = o_v < V
@@ -255,12 +299,31 @@ def _deferred_decode_kernel(
             h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
             h, o = delta_rule_rows(h, q, k, v, g, beta)
             tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
+        elif FLUSHING:  # the state this token sees, built in registers, then one in-place step on it
+            if REPLAY == "unrolled":
+                h = ring_accumulate_unrolled(decay * h, g, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
+            elif REPLAY != "loop":  # a tl.dot in this input precision
+                d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
+                                 other=0.0)
+                h = tl.dot(d_ring * w[None, :], k_ring, acc=decay * h, input_precision=REPLAY)
+            else:
+                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
+            u = beta * (v - tl.sum(h * k[None, :], axis=1))
+            o = tl.sum(h * q[None, :], axis=1) + u * kq
+            h += u[:, None] * k[None, :]
+            tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty),
+                     mask=m_v[:, None] & m_k[None, :], cache_modifier=".cs")
         else:
             d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
                              other=0.0)
             u = beta * (v - decay * tl.sum(h * k[None, :], axis=1) - tl.sum(d_ring * wk[None, :], axis=1))
             o = decay * tl.sum(h * q[None, :], axis=1) + tl.sum(d_ring * wq[None, :], axis=1) + u * kq
-            if flush:  # the checkpoint block in registers becomes the accumulator
+            if NO_FLUSH:  # no flush path compiled (its registers would cost every program occupancy): a row
+                if flush:  # that should flush is the caller's error, answered with NaN, pool and ring untouched
+                    o += float("nan")
+                else:
+                    tl.store(d_row + n * V + o_v, u, mask=m_v)
+            elif flush:  # the checkpoint block in registers becomes the accumulator
                 h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
                 h += u[:, None] * k[None, :]
                 tl.store(p_state + o_v[:, None] * s_pv, h.to(pool_ptr.dtype.element_ty),  # pointers built after
@@ -269,13 +332,13 @@ def _deferred_decode_kernel(
                 tl.store(d_row + n * V + o_v, u, mask=m_v)
         tl.store(p_out + r, o.to(out_ptr.dtype.element_ty), mask=m_v)
     first_rows = (v0 == 0) & (flush == 0)  # a flushed row's ring starts empty next step
-    if (not FLUSH_ALL) & first_rows:
+    if (not FLUSH_ALL) & (not FLUSHING) & first_rows:
         tl.store(g_row + n, g)
         if i_hv % (HV // H) == 0:
             tl.store(k_row + n * K + o_k, k, mask=m_k)
     if WRITE_FILL:
         if (v0 == 0) & (i_hv == 0):
-            tl.store(next_fill_ptr + i_b, tl.where(flush, 0, n + 1))
+            tl.store(next_fill_ptr + i_b, tl.where(flush, n if NO_FLUSH else 0, n + 1))
 
 
 def deferred_decode(
@@ -293,6 +356,7 @@ def deferred_decode(
     flush: torch.Tensor | None = None,
     next_fill_out: torch.Tensor | None = None,
     order: torch.Tensor | None = None,
+    flush_rows: int | None = None,
     scale: float | None = None,
     out: torch.Tensor | None = None,
     config: DeferredConfig | None = None,
@@ -306,7 +370,13 @@ def deferred_decode(
     row ``order[0]`` start first (:func:`flush_first_order`: the long programs of flushing rows first, so the
     short ones fill in behind them instead of waiting on them at the end); results do not depend on it, the
     in-place mode ignores it (every program flushes there), and an ``order`` that is not a permutation of
-    ``0..B-1`` is not detected. Padding rows (negative slot) give zeros and touch neither pool nor ring.
+    ``0..B-1`` is not detected. ``flush_rows`` (with ``order``): the number of rows that flush this step, which
+    ``order`` lists first (:func:`flush_split`, counted where the fills are known). Where the config has a
+    ``flush_tile`` (:func:`step_config` with ``split``), those rows then run as a launch of their own in narrow
+    programs, beside a launch of the other rows that has no flush path (fewer registers, so more programs per
+    SM), on two streams; a row of that second part that does flush is the caller's error and gets NaN outputs,
+    its pool state, ring and fill left as they were; a row counted in ``flush_rows`` that would not flush is
+    flushed (as if forced: ``next_fill_out`` says 0). Padding rows (negative slot) give zeros and touch neither pool nor ring.
     Without ``config`` the batch size picks the mode (:func:`deferred_writes_pay`). ``rings_empty``: the
     caller knows no row's ring holds entries (the in-place mode's steady state: every row flushed on its last
     step, which the host knows without a sync); the in-place mode then is :func:`packed_decode` itself and
@@ -335,22 +405,63 @@ def deferred_decode(
         raise ValueError(f"out must be [{B}, {HV}, {V}] with a contiguous last dim")
     if B == 0:
         return out
-    cfg = config or step_config(B, HV, ring.length)
+    cfg = config or step_config(B, HV, ring.length, split=flush_rows is not None)
     if cfg.flush_all and rings_empty:
         packed_decode(mixed_qkv, a, b, A_log, dt_bias, pool, slot_indices, num_k_heads=H, scale=scale, out=out)
         if next_fill_out is not None:
             next_fill_out.zero_()
         return out
-    grid, sizes = launch_shape(B, H, pool.shape, cfg.block_v)
-    block_rows = min(cfg.block_rows, sizes["BV"])
+    launch = functools.partial(_launch_step, mixed_qkv, a, b, A_log.contiguous(), dt_bias.contiguous(), out, pool, ring,
+                               slot_indices, fill, flush, next_fill_out, K**-0.5 if scale is None else scale, H)
+    if flush_rows is None or cfg.flush_all or cfg.flush_tile is None:
+        launch(B, order, cfg.block_v, cfg.block_rows, cfg.num_warps, cfg.pipeline, flush_all=cfg.flush_all)
+        return out
+    if order is None or not 0 <= flush_rows <= B:
+        raise ValueError(f"flush_rows needs the row order that lists those rows first and 0 <= flush_rows <= {B}")
+    tile = cfg.flush_tile
+    flushing = functools.partial(launch, flush_rows, order[:flush_rows], tile.block_v, tile.block_rows, tile.num_warps,
+                                 tile.pipeline, rows="flushing", replay=tile.replay)
+    others = functools.partial(launch, B - flush_rows, order[flush_rows:], cfg.block_v, cfg.block_rows, cfg.num_warps,
+                               cfg.pipeline, rows="deferred")
+    if not (tile.overlap and 0 < flush_rows < B and pool.is_cuda):
+        for part, rows in ((flushing, flush_rows), (others, B - flush_rows)):
+            if rows:
+                part()
+        return out
+    main, side = torch.cuda.current_stream(pool.device), _side_stream(pool.device)
+    side.wait_stream(main)  # fork before either launch: neither waits on the other
+    flushing()
+    with torch.cuda.stream(side):
+        others()
+    main.wait_stream(side)  # join: what the caller runs next waits for both
+    return out
+
+
+_SIDE_STREAMS: dict[int, torch.cuda.Stream] = {}
+
+
+def _side_stream(device: torch.device) -> torch.cuda.Stream:
+    """One second stream per device for the split step's other launch (graph capture joins it by its events)."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index not in _SIDE_STREAMS:
+        _SIDE_STREAMS[index] = torch.cuda.Stream(device=index)
+    return _SIDE_STREAMS[index]
+
+
+def _launch_step(mixed_qkv, a, b, A_log, dt_bias, out, pool, ring, slot_indices, fill, flush, next_fill_out, scale,
+                 H, batch, order, block_v, block_rows, num_warps, pipeline, *, flush_all=False, rows="any",
+                 replay="loop"):
+    """One launch of the step kernel over ``batch`` rows (``order``'s first ``batch`` when given)."""
+    grid, sizes = launch_shape(batch, H, pool.shape, block_v)
+    block_rows = min(block_rows, sizes["BV"])
     if sizes["BV"] % block_rows:
-        raise ValueError(f"block_rows={cfg.block_rows} must divide block_v={sizes['BV']}")
+        raise ValueError(f"block_rows={block_rows} must divide block_v={sizes['BV']}")
     _deferred_decode_kernel[grid](
         mixed_qkv,
         a,
         b,
-        A_log.contiguous(),
-        dt_bias.contiguous(),
+        A_log,
+        dt_bias,
         out,
         pool,
         slot_indices,
@@ -361,7 +472,7 @@ def deferred_decode(
         fill if flush is None else flush,
         fill if next_fill_out is None else next_fill_out,
         fill if order is None else order,
-        K**-0.5 if scale is None else scale,
+        scale,
         mixed_qkv.stride(0),
         a.stride(0),
         b.stride(0),
@@ -372,14 +483,16 @@ def deferred_decode(
         L=ring.length,
         LP=_ring_pad(ring.length),
         HAS_FLUSH=flush is not None,
-        HAS_ORDER=order is not None and not cfg.flush_all,  # every program flushes: nothing to reorder
-        FLUSH_ALL=cfg.flush_all,
+        HAS_ORDER=order is not None and not flush_all,  # every program flushes: nothing to reorder
+        FLUSH_ALL=flush_all,
+        FLUSHING=rows == "flushing",
+        NO_FLUSH=rows == "deferred",
+        REPLAY=replay if rows == "flushing" else "loop",
         WRITE_FILL=next_fill_out is not None,
-        PIPELINE=cfg.pipeline,
+        PIPELINE=pipeline,
         **sizes,
-        num_warps=cfg.num_warps,
+        num_warps=num_warps,
     )
-    return out
 
 
 @triton.jit

@@ -126,3 +126,21 @@ def ring_accumulate(acc, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V: tl.constexpr
         k_j = tl.load(k_row + j * K + o_k, mask=m_k, other=0.0)
         acc += (w_j * d_j)[:, None] * k_j[None, :]
     return acc
+
+
+@triton.jit
+def ring_accumulate_unrolled(acc, g, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V: tl.constexpr, K: tl.constexpr,
+                             L: tl.constexpr):
+    """:func:`ring_accumulate` unrolled over the ring's ``L - 1`` slots (those from ``n`` on masked to zero), the
+    weights ``w_j = e^(g + sum_{i>j} g_i)`` built on the way down from the entries' own log decays: no load waits on
+    the accumulator, so a program issues all of them at once instead of one entry's per update."""
+    s = g
+    for i in tl.static_range(L - 1):
+        j = L - 2 - i
+        live = n > j
+        w_j = tl.where(live, tl.exp(s), 0.0)
+        s += tl.where(live, tl.load(g_row + j), 0.0)
+        d_j = tl.load(d_row + j * V + o_v, mask=m_v & (o_v * 0 + j < n), other=0.0)  # vector masks: the
+        k_j = tl.load(k_row + j * K + o_k, mask=m_k & (o_k * 0 + j < n), other=0.0)  # interpreter takes no scalar one
+        acc += (w_j * d_j)[:, None] * k_j[None, :]
+    return acc

@@ -7,9 +7,11 @@ from runtime.gdn import naive
 from runtime.gdn.deferred_decode import (
     IN_PLACE,
     DeferredConfig,
+    FlushTile,
     StateRing,
     deferred_decode,
     flush_first_order,
+    flush_split,
     flushes,
     fold_ring,
     next_fill,
@@ -37,7 +39,20 @@ CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_orde
     pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), "random", id="odd-L3-random-order"),
     pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), "flush-first",
                  id="tiny-L5-flush-first"),
+    pytest.param(TINY, 4, DeferredConfig(16, 4, 1, flush_tile=FlushTile(16, 16, 1, replay="ieee")), "split",
+                 id="tiny-L4-split-dot"),
+    pytest.param(TINY, 5, DeferredConfig(16, 4, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1)), "split",
+                 id="tiny-L5-split-narrow"),
+    pytest.param(TINY, 6, DeferredConfig(16, 4, 1, flush_tile=FlushTile(8, 4, 1, replay="unrolled", pipeline=True)),
+                 "split", id="tiny-L6-split-unrolled"),
+    pytest.param(ODD, 5, DeferredConfig(64, 16, 1, pipeline=False, flush_tile=FlushTile(32, 8, 2, replay="loop")),
+                 "split", id="odd-L5-split-rank1"),
     pytest.param(TP4, 16, None, None, id="tp4-L16", marks=pytest.mark.gpu),
+    pytest.param(TP4, 16, None, "split", id="tp4-L16-split", marks=pytest.mark.gpu),
+    pytest.param(TP4, 16, DeferredConfig(32, 8, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1, replay="loop")), "split",
+                 id="tp4-L16-split-loop", marks=pytest.mark.gpu),
+    pytest.param(TP1, 8, DeferredConfig(64, 8, 1, flush_tile=FlushTile(16, 16, 1, replay="ieee", overlap=False)),
+                 "split", id="tp1-L8-split-dot-serial", marks=pytest.mark.gpu),
     pytest.param(TP1, 8, DeferredConfig(), "flush-first", id="tp1-L8-flush-first", marks=pytest.mark.gpu),
 ]
 
@@ -93,10 +108,11 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, order, parity):
         qkv, a, b = step_inputs(s, B, g0)
         force = (torch.rand(B, generator=g0, device=DEVICE) < 0.2).to(torch.int32)
         nxt = torch.full((B,), -7, dtype=torch.int32, device=DEVICE)
-        rows = {None: None, "flush-first": flush_first_order(fill, L, force),
-                "random": torch.randperm(B, generator=g0, device=DEVICE).to(torch.int32)}[order]
+        rows, split = {None: (None, None), "flush-first": (flush_first_order(fill, L, force), None),
+                       "random": (torch.randperm(B, generator=g0, device=DEVICE).to(torch.int32), None),
+                       "split": flush_split(fill, L, force)}[order]
         out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H, flush=force,
-                              next_fill_out=nxt, order=rows, out=nan_like((B, s.HV, s.V)), config=cfg)
+                              next_fill_out=nxt, order=rows, flush_rows=split, out=nan_like((B, s.HV, s.V)), config=cfg)
         ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g,
                                          idx, fill, flushes(fill, L, force, flush_all=flush_all), num_k_heads=s.H)
         naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, plain, idx, num_k_heads=s.H)
@@ -175,6 +191,40 @@ def test_dispatch_rule_picks_in_place_below_threshold():
     fill = torch.zeros(4, dtype=torch.int32)
     assert flushes(fill, 16, flush_all=True).all() and not flushes(fill, 16).any()
     assert flushes(fill, 1).all()  # L = 1: every step is a flush
+
+
+def test_split_step_only_where_it_won():
+    """``split``: the split step at 8 < L <= 16 on grids below WIDE_HEADS (in the deferred mode), one launch
+    elsewhere; without ``split`` never a flush tile."""
+    assert step_config(64, 32, 16, split=True).flush_tile is not None  # 2048 heads
+    assert step_config(256, 8, 16, split=True).flush_tile is not None
+    assert step_config(256, 32, 16, split=True).flush_tile is None  # 8192 heads: the narrow launch does not hide
+    assert step_config(64, 32, 8, split=True).flush_tile is None and step_config(64, 32, 32, split=True).flush_tile is None
+    assert step_config(64, 8, 16, split=True).flush_all  # below the dispatch threshold: in place
+    assert all(step_config(b, hv, L).flush_tile is None for b in (64, 256, 1024) for hv in (8, 32) for L in (4, 8, 16))
+
+
+def test_split_step_without_a_flush_tile_is_one_launch():
+    """``flush_rows`` with a config that has no flush tile runs the one launch: the same outputs and states, bit
+    for bit, as the call without it."""
+    s, L, B = ODD, 4, 5
+    g0 = make_gen(330)
+    qkv, a, b = step_inputs(s, B, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 2 * B, g0)
+    ring = _ring(s, 2 * B, L, g0)
+    idx = slot_indices(B, 2 * B, g0, padding=1)
+    fill = torch.tensor([3, 1, 0, 3, 2], dtype=torch.int32, device=DEVICE)
+    order, count = flush_split(fill, L)
+    assert count == 2 and sorted(order[:count].tolist()) == [0, 3]
+    cfg = DeferredConfig(16, 4, 1, pipeline=False)
+    runs = []
+    for rows in (None, count):
+        st, rg = states.clone(), _clone(ring)
+        out = deferred_decode(qkv, a, b, A_log, dt_bias, st, rg, idx, fill, num_k_heads=s.H, order=order,
+                              flush_rows=rows, config=cfg)
+        runs.append((out, st, rg.d))
+    assert all(torch.equal(x, y) for x, y in zip(*runs, strict=True))
 
 
 @pytest.mark.parametrize("s", [pytest.param(ODD, id="odd"), pytest.param(TP1, id="tp1", marks=pytest.mark.gpu)])

@@ -70,6 +70,16 @@ def _clone(ring):
     return StateRing(ring.d.clone(), ring.k.clone(), ring.g.clone())
 
 
+def _odd_step(seed, B, L):
+    """One step's inputs on the ODD shape (its token inputs and gate parameters), a pool of ``2B`` slots with rings
+    of length ``L``, and ``B`` slot indices, one of them padding."""
+    g0 = make_gen(seed)
+    qkv, a, b = step_inputs(ODD, B, g0)
+    A_log, dt_bias = params(ODD, g0)
+    states = pool(ODD, 2 * B, g0)
+    return (qkv, a, b, A_log, dt_bias), states, _ring(ODD, 2 * B, L, g0), slot_indices(B, 2 * B, g0, padding=1)
+
+
 def _live_states(states, ring, idx, fill):
     """The state each named slot stands for: checkpoint replayed through its live ring entries."""
     s = idx.long()
@@ -144,14 +154,8 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, order, parity):
 def test_tilings_and_in_place_mode_agree(cfg):
     """Each tiling, and the flush-every-row mode the dispatch uses for small batches, gives the reference's
     outputs and states (1e-5) from rings at mixed fills; the in-place mode leaves every row's ring empty."""
-    s, L = ODD, 4
-    g0 = make_gen(310)
-    B = 5
-    qkv, a, b = step_inputs(s, B, g0)
-    A_log, dt_bias = params(s, g0)
-    states = pool(s, 2 * B, g0)
-    ring = _ring(s, 2 * B, L, g0)
-    idx = slot_indices(B, 2 * B, g0, padding=1)
+    s, L, B = ODD, 4, 5
+    (qkv, a, b, A_log, dt_bias), states, ring, idx = _odd_step(310, B, L)
     fill = torch.tensor([0, 1, 2, 3, 1], dtype=torch.int32, device=DEVICE)
     before = _live_states(states, ring, idx[idx >= 0], fill[idx >= 0])
     force = torch.ones(B, dtype=torch.int32, device=DEVICE) if cfg.flush_all else None
@@ -208,12 +212,7 @@ def test_split_step_without_a_flush_tile_is_one_launch():
     """``flush_rows`` with a config that has no flush tile runs the one launch: the same outputs and states, bit
     for bit, as the call without it."""
     s, L, B = ODD, 4, 5
-    g0 = make_gen(330)
-    qkv, a, b = step_inputs(s, B, g0)
-    A_log, dt_bias = params(s, g0)
-    states = pool(s, 2 * B, g0)
-    ring = _ring(s, 2 * B, L, g0)
-    idx = slot_indices(B, 2 * B, g0, padding=1)
+    (qkv, a, b, A_log, dt_bias), states, ring, idx = _odd_step(330, B, L)
     fill = torch.tensor([3, 1, 0, 3, 2], dtype=torch.int32, device=DEVICE)
     order, count = flush_split(fill, L)
     assert count == 2 and sorted(order[:count].tolist()) == [0, 3]

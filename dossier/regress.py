@@ -256,7 +256,7 @@ def gpu_annotator(results_dir: Path) -> Callable[[Card], list[str]]:
             return []
         r = runs(card)
         if r is None:
-            return [f"**GPU regression.** not yet run on GPU (`dossier regress {card.pr} --device cuda`)."]
+            return [f"**GPU regression.** no GPU result committed yet (`dossier regress {card.pr} --device cuda`)."]
         parts = [f"**GPU regression.** {r.verdict} on {r.device}, {r.date}"]
         if r.summary:
             parts.append("; ".join(r.summary))

@@ -90,7 +90,7 @@ def test_annotator_shows_only_measured_numbers(tmp_path):
     none_card = Card.from_data(make_card(90))
     note = gpu_annotator(tmp_path)
     assert note(none_card) == []
-    assert note(card) == ["**GPU regression.** not yet run on GPU (`dossier regress 100 --device cuda`)."]
+    assert note(card) == ["**GPU regression.** no GPU result committed yet (`dossier regress 100 --device cuda`)."]
     (tmp_path / "cuda").mkdir()
     (tmp_path / "cuda" / "100.json").write_text(json.dumps({
         "ok": True, "device": {"name": "NVIDIA H100 80GB HBM3"}, "date": "2026-11-23",

@@ -114,7 +114,7 @@ def test_unverified_evidence_and_gpu_results_stay_out_of_card_sections(tmp_path)
     assert "Unverified" not in docs["references/pr-history.md"]
     assert "GPU" not in docs["references/pr-history.md"]
     kernels = docs["references/reference-kernels.md"]
-    assert "not SGLang's" in kernels and "`runtime.gdn`" in kernels and "Not yet run on a GPU." in kernels
+    assert "not SGLang's" in kernels and "`runtime.gdn`" in kernels and "No GPU result committed yet." in kernels
 
 
 def test_bench_summary_ends_with_one_period(tmp_path):

@@ -545,10 +545,13 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     }
 
 
+DEFERRED_SWEEPS = ("order", "parts", "split")  # bench_deferred.sweep_<name>: deferred-decode rows only
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="results/bench/gdn.json", help="where to write the rows")
-    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", "order", "parts", "split"],
+    parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", *DEFERRED_SWEEPS],
                         help="time tile choices instead of the comparison (deferred: only the deferred decode and verify; "
                              "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes; "
                              "split: the split step's flush tiles against the one-launch step)")
@@ -578,12 +581,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     with torch.inference_mode():
         if args.sweep:
-            if args.sweep in ("order", "parts", "split"):
+            if args.sweep in DEFERRED_SWEEPS:
                 rows = getattr(bench_deferred, f"sweep_{args.sweep}")(copy_gbs, peers)
             else:
                 rows = (sweep(copy_gbs) if args.sweep == "all" else []) + bench_deferred.sweep(copy_gbs, peers)
             benchkit.write_results(args.json, "gdn-sweep", rows, ceilings)
-            kernels = ("deferred",) if args.sweep in ("order", "parts", "split") else ("decode", "deferred", "verify", "gating", "gated_norm")
+            kernels = ("deferred",) if args.sweep in DEFERRED_SWEEPS else ("decode", "deferred", "verify", "gating", "gated_norm")
             for kernel in kernels:
                 benchkit.print_table(
                     [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"

@@ -327,15 +327,20 @@ def _sweep_cases(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
     return rows
 
 
+def _deferred_tile(case: RingCase) -> DeferredConfig:
+    """:func:`step_config`'s one-launch deferred tile for the case; below the dispatch threshold (in place there),
+    the deferred mode at the L = 16 small-grid tile."""
+    cfg = step_config(case.B, case.HV, case.L)
+    return DeferredConfig(32, 8, 1, pipeline=False) if cfg.flush_all else cfg
+
+
 def sweep_parts(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
     """Where a step's time goes at L = 16 (:func:`step_config`'s deferred tile): the staggered step, the same
     with no row flushing (``no-flush``: fills cycle below ``L - 1``, rings read as in the staggered step), with
     empty rings (the checkpoint stream alone), every row flushing a full ring (``all-flush``), and our in-place
     step (read + write stream) for scale."""
     def time_choices(case: RingCase) -> dict[str, float | None]:
-        cfg = step_config(case.B, case.HV, case.L)
-        if cfg.flush_all:
-            cfg = DeferredConfig(32, 8, 1, pipeline=False)
+        cfg = _deferred_tile(case)
         timed = {f"staggered {_tile(cfg)}": case.time_deferred(config=cfg, order=ROW_ORDER)}
         timed |= {f"{p} {_tile(cfg)}": case.time_deferred(p, config=cfg) for p in ("no-flush", "empty", "all-flush")}
         timed["in place"] = case.time_in_place()
@@ -355,9 +360,7 @@ def sweep_split(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> li
     other two one-launch tiles; and each launch alone (the others' launch on steps where no row flushes, at two tiles;
     the first flush tile's launch on steps where every row flushes, beside the one-launch step there)."""
     def time_choices(case: RingCase) -> dict[str, float | None]:
-        cfg = step_config(case.B, case.HV, case.L)
-        if cfg.flush_all:  # below the dispatch threshold: the deferred mode at the L = 16 small-grid tile
-            cfg = DeferredConfig(32, 8, 1, pipeline=False)
+        cfg = _deferred_tile(case)
         timed = {f"one launch {_tile(cfg)}": case.time_deferred(config=cfg, order=ROW_ORDER)}
         narrow = SPLIT_FLUSH_TILES[0]
         configs = [dataclasses.replace(cfg, flush_tile=f) for f in SPLIT_FLUSH_TILES]

@@ -180,16 +180,22 @@ def flush_first_order(fill: torch.Tensor, length: int, flush: torch.Tensor | Non
     each group by live entries, most first (stable). Build it where ``fill`` is known without a device sync
     (the scheduler counts each request's steps since its last flush), e.g. on the host, and copy it with the
     step's other inputs."""
-    n = fill.clamp(0, length - 1).to(torch.int64)  # a padding row's fill may be anything (its kernel never reads it)
-    cost = torch.where(flushes(fill, length, flush), n + length, n)
-    return torch.argsort(cost, descending=True, stable=True).to(torch.int32)
+    return _longest_first(fill, length, flushes(fill, length, flush))
 
 
 def flush_split(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
     """:func:`flush_first_order` and how many rows it lists first that flush this step: the ``order`` and
     ``flush_rows`` of a split step (:func:`deferred_decode`). The count is read on the host (one device sync when
     ``fill`` is on the GPU): build it where the fills are known, with the step's other inputs."""
-    return flush_first_order(fill, length, flush), int(flushes(fill, length, flush).sum())
+    due = flushes(fill, length, flush)
+    return _longest_first(fill, length, due), int(due.sum())
+
+
+def _longest_first(fill: torch.Tensor, length: int, due: torch.Tensor) -> torch.Tensor:
+    """Rows by program length, longest first (stable): flushing rows (``due``), then by live entries."""
+    n = fill.clamp(0, length - 1).to(torch.int64)  # a padding row's fill may be anything (its kernel never reads it)
+    cost = torch.where(due, n + length, n)
+    return torch.argsort(cost, descending=True, stable=True).to(torch.int32)
 
 
 @triton.jit

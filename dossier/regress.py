@@ -223,6 +223,7 @@ class GpuRun:
     summary: tuple[str, ...]  # the benchmark's summary lines (shared by the cards of one benchmark)
     parity: str  # worst parity against its tolerance, or ""
     tests: str  # "passed/total"
+    bench_date: str = ""  # when the benchmark's numbers were measured, where not in this run (--bench-json)
 
     @property
     def verdict(self) -> str:
@@ -240,9 +241,11 @@ def gpu_runs(results_dir: Path) -> Callable[[Card], GpuRun | None]:
         if result["parity"]:
             worst = max(result["parity"].items(), key=lambda kv: kv[1]["err"] / max(kv[1]["tol"], 1e-30))
             parity = f"parity max rel err {worst[1]['err']:.1e} ({worst[0]}, tol {worst[1]['tol']:.0e})"
+        bench_date = result["bench"].get("date", "")
         return GpuRun(result["device"].get("name", "?"), result["date"], bool(result["ok"]),
                       tuple(result["bench"].get("summary") or ()), parity,
-                      f"{result['passed']}/{result['passed'] + result['failed']}")
+                      f"{result['passed']}/{result['passed'] + result['failed']}",
+                      bench_date if bench_date != result["date"] else "")
 
     return run
 
@@ -259,7 +262,8 @@ def gpu_annotator(results_dir: Path) -> Callable[[Card], list[str]]:
             return [f"**GPU regression.** no GPU result committed yet (`dossier regress {card.pr} --device cuda`)."]
         parts = [f"**GPU regression.** {r.verdict} on {r.device}, {r.date}"]
         if r.summary:
-            parts.append("; ".join(r.summary))
+            measured = f" (benchmark measured {r.bench_date})" if r.bench_date else ""
+            parts.append("; ".join(r.summary) + measured)
         if r.parity:
             parts.append(r.parity)
         parts.append(f"{r.tests} tests passed")

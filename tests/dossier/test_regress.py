@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.model import Card
-from dossier.regress import Job, gpu_annotator, jobs_for, matrix, parse_junit
+from dossier.regress import Job, gpu_annotator, gpu_runs, jobs_for, matrix, parse_junit
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()
@@ -99,6 +99,21 @@ def test_annotator_shows_only_measured_numbers(tmp_path):
     line = note(card)[0]
     assert "reproduced on NVIDIA H100 80GB HBM3, 2026-11-23" in line
     assert "decode 93% of copy bandwidth at B=256" in line and "2.0e-07" in line and "12/12" in line
+    assert "benchmark measured" not in line
+
+
+def test_a_reused_benchmark_keeps_its_own_date(tmp_path):
+    """A job run with --bench-json on 12-01 reusing numbers measured 11-30 must not date those numbers 12-01."""
+    card = Card.from_data(make_card(100, runtime={"reference": "runtime.gdn", "tests": ["t.py"],
+                                                  "bench": "runtime.gdn.bench"}))
+    (tmp_path / "cuda").mkdir()
+    (tmp_path / "cuda" / "100.json").write_text(json.dumps({
+        "ok": True, "device": {"name": "NVIDIA H200"}, "date": "2026-12-01",
+        "bench": {"summary": ["decode 94% of copy bandwidth"], "date": "2026-11-30", "reused_from": "b.json"},
+        "parity": {}, "passed": 3, "failed": 0}))
+    run = gpu_runs(tmp_path)(card)
+    assert (run.date, run.bench_date) == ("2026-12-01", "2026-11-30")
+    assert "decode 94% of copy bandwidth (benchmark measured 2026-11-30)" in gpu_annotator(tmp_path)(card)[0]
 
 
 def test_jobs_only_for_cards_with_references():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
@@ -33,6 +33,24 @@ class Placed:
     version: str  # the release that shipped the change (or the removal)
     built: str
     note: str = ""
+    file: str = ""  # the file whose release diff places it
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release and the current changes it was the first to ship."""
+
+    version: str
+    built: str
+    landed: tuple[Placed, ...]
+
+
+@dataclass(frozen=True)
+class Reverted:
+    """A reverted change some release shipped, and the release that dropped it (None: still in the last)."""
+
+    placed: Placed
+    reverted_in: str | None
 
 
 @dataclass
@@ -73,6 +91,19 @@ def _landed(v: Verdict) -> tuple[str, str, str] | None:
     return (event.new.version, event.new.built, event.file) if event is not None else None
 
 
+def _place(card: Card, v: Verdict | None, lock: ReleaseLock) -> Placed | None:
+    """The release in which a card's change landed; None when no release places it."""
+    landed = _landed(v) if v is not None else None
+    note = ""
+    if landed is None and v is not None and not v.findings and card.status == "current":
+        landed, note = _landed_as_today(card, lock), "as its key_fragment.today (the PR's own lines never shipped)"
+    return Placed(card, landed[0], landed[1], note, landed[2]) if landed is not None else None
+
+
+def _current(card: Card) -> bool:
+    return card.status == "current" and card.state == "merged"
+
+
 def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None) -> Report:
     """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
     target = _key(version)
@@ -80,30 +111,47 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
     dates = merge_dates(project.cards)
     for card in project.cards:
         v = lock.verdict(card, dates)
-        landed = _landed(v) if v is not None else None
+        placed = _place(card, v, lock)
         if card.status == "reverted":
-            if landed and _key(landed[0]) <= target and (v.removed is None or _key(v.removed.new.version) > target):
+            if placed and _key(placed.version) <= target and (v.removed is None or _key(v.removed.new.version) > target):
                 gone = f"; reverted in {v.removed.new.version}" if v.removed else ""
-                report.exposed.append(Placed(card, landed[0], landed[1], f"ships this reverted change{gone}"))
+                report.exposed.append(replace(placed, note=f"ships this reverted change{gone}"))
             continue
-        if card.status != "current" or card.state != "merged":
+        if not _current(card):
             continue
-        note = ""
-        if landed is None and v is not None and not v.findings:
-            landed, note = _landed_as_today(card, lock), "as its key_fragment.today (the PR's own lines never shipped)"
-        if landed is None:
+        if placed is None:
             report.unplaced.append(card)
             continue
-        placed = Placed(card, landed[0], landed[1], note)
-        if _key(landed[0]) <= target:
+        if _key(placed.version) <= target:
             report.has.append(placed)
             continue
         report.lacks.append(placed)
         # only a fix a release diff shows is placed as a bug of this version (its lines changed a file the
         # release before it had); one whose own lines never shipped gives no such proof
-        if is_fix(card) and not note and (tree is None or _touches(tree, v, landed[2])):
-            report.exposed.append(Placed(card, landed[0], landed[1], f"fixed in {landed[0]}"))
+        if is_fix(card) and not placed.note and (tree is None or _touches(tree, v, placed.file)):
+            report.exposed.append(replace(placed, note=f"fixed in {placed.version}"))
     return report
+
+
+def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list[Reverted], list[Card]]:
+    """Every scanned release, newest first, with the current changes it first shipped; the reverted changes a
+    release shipped; and the current cards no release places."""
+    dates = merge_dates(project.cards)
+    landed: dict[str, list[Placed]] = {version: [] for version in lock.built}
+    reverted: list[Reverted] = []
+    unplaced: list[Card] = []
+    for card in sorted(project.cards, key=lambda c: c.pr):
+        v = lock.verdict(card, dates)
+        placed = _place(card, v, lock)
+        if card.status == "reverted" and placed is not None:
+            reverted.append(Reverted(placed, v.removed.new.version if v.removed else None))
+        elif _current(card) and placed is None:
+            unplaced.append(card)
+        elif _current(card):
+            landed.setdefault(placed.version, []).append(placed)
+    releases = [Release(version, lock.built.get(version, placed[0].built if placed else ""), tuple(placed))
+                for version, placed in landed.items()]
+    return sorted(releases, key=lambda r: _key(r.version), reverse=True), reverted, unplaced
 
 
 def _landed_as_today(card: Card, lock: ReleaseLock) -> tuple[str, str, str] | None:

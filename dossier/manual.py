@@ -4,10 +4,13 @@ repository's GPU results for its reference kernels (kept apart from the cards)."
 from __future__ import annotations
 
 from dossier.drift import annotator as drift_notes
+from dossier.evidence import LockError
 from dossier.evidence import annotator as evidence_notes
+from dossier.for_version import by_release
 from dossier.model import Card
 from dossier.project import Project
 from dossier.regress import gpu_annotator, gpu_runs
+from dossier.release_evidence import read_release_lock
 from dossier.render import Annotator, RenderInput, render_documents
 
 
@@ -22,7 +25,19 @@ def card_notes(project: Project, card: Card) -> list[str]:
     return [note for annotate in notes for note in annotate(card)]
 
 
+def releases(project: Project) -> dict | None:
+    """The current changes by the release that first shipped them (None without readable release evidence)."""
+    try:
+        lock = read_release_lock(project.root)
+    except LockError:
+        return None
+    if not lock.built:
+        return None
+    groups, reverted, unplaced = by_release(project, lock)
+    return {"groups": groups, "reverted": reverted, "unplaced": unplaced}
+
+
 def render_manual(project: Project) -> dict[str, str]:
     """Every rendered file (path relative to the skill folder -> text), with the notes recorded here."""
     return render_documents(RenderInput(project, annotators=annotators(project),
-                                        gpu_runs=gpu_runs(project.root / "results")))
+                                        gpu_runs=gpu_runs(project.root / "results"), releases=releases(project)))

@@ -379,9 +379,10 @@ def judge(card: Card, history: History, built: dict[str, str],
     return Verdict(kind, evidence, shipped, removed, tuple(findings))
 
 
-def shipped_line(verdict: Verdict, where: Callable[[str], str] = str) -> str:
+def shipped_line(verdict: Verdict, where: Callable[[str], str] = str, current: bool = False) -> str:
     """"shipped in SGLang 0.5.9 (built 2026-02-20), file.py line(s) 12; removed in 0.5.17 (built ...)" or "".
-    ``where`` formats the file name (render wraps it in backticks)."""
+    ``where`` formats the file name (render wraps it in backticks). For a ``current`` card the line that left
+    was rewritten, not the change undone (drift follows its `today` form), and it says so."""
     def at(e: Event) -> str:
         return f", {where(PurePosixPath(e.file).name)} line(s) {', '.join(map(str, e.lines[:4]))}"
 
@@ -391,7 +392,10 @@ def shipped_line(verdict: Verdict, where: Callable[[str], str] = str) -> str:
         parts.append(f"shipped in SGLang {e.new.version} (built {e.new.built}){at(e)}")
     if verdict.removed is not None:
         e = verdict.removed
-        parts.append(f"removed in {e.new.version} (built {e.new.built}){at(e) if verdict.shipped is None else ''}")
+        rewritten = current and verdict.shipped is not None  # a removal that is the change itself stays "removed"
+        gone = "its line rewritten in" if rewritten else "removed in"
+        still = ", the change still current in its rewritten form" if rewritten else ""
+        parts.append(f"{gone} {e.new.version} (built {e.new.built}){at(e) if verdict.shipped is None else ''}{still}")
     return "; ".join(parts)
 
 
@@ -493,7 +497,7 @@ def release_notes(project: Project) -> Callable[[Card], tuple[str, str]]:
                 f"(built {e.old.built}{_absent(e.old)}) and {e.new.version} (built {e.new.built}{_absent(e.new)})"
                 f"{', the first release shipping it' if folded else ''}; checked {lock.cards[card.pr].recorded}."
             )
-        shipped = "" if folded else shipped_line(v, code)
+        shipped = "" if folded else shipped_line(v, code, current=card.status == "current")
         return proof, (f"**Releases.** {shipped[:1].upper()}{shipped[1:]}." if shipped else "")
 
     return notes

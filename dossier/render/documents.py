@@ -23,6 +23,7 @@ TEMPLATES = {
     "references/findings.md": "findings.md.j2",
     "references/corrections.md": "corrections.md.j2",
     "references/reference-kernels.md": "reference-kernels.md.j2",
+    "references/by-release.md": "by-release.md.j2",
 }
 OUTPUTS = tuple(TEMPLATES)
 #: where a `#NNNN` link to a card points from each rendered file
@@ -39,6 +40,9 @@ DEFAULT_SKILL = {
     ),
 }
 
+#: what by-release.md shows without release evidence
+NO_RELEASES = {"groups": [], "reverted": [], "unplaced": []}
+
 #: extra per-card facts shown in the manual, filled by other modules (evidence lock, drift, GPU results)
 Annotator = Callable[[Card], list[str]]
 
@@ -51,6 +55,9 @@ class RenderInput:
     #: the last GPU run of this repository's reference kernel for a card (an object with device, date,
     #: verdict, summary, parity, tests), shown apart from the cards, in references/reference-kernels.md
     gpu_runs: Callable[[Card], object | None] = lambda card: None
+    #: the current changes by the release that first shipped them (an object with groups, reverted and
+    #: unplaced; see dossier.for_version.by_release), shown in references/by-release.md
+    releases: object = None
 
 
 def skill_config(project: Project) -> dict:
@@ -121,6 +128,7 @@ def _context(inp: RenderInput) -> dict:
         "answers": _answers(project.answers),
         "answer_titles": answer_titles(project.answers),
         "investigation_order": project.investigation_order,
+        "releases": inp.releases or NO_RELEASES,
     }
 
 

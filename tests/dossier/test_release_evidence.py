@@ -297,3 +297,62 @@ def test_release_that_shipped_the_change_grounds_the_implementation(setup, monke
         assert _d213(root) & {"101.yaml"} == expected
         monkeypatch.delenv("DOSSIER_RELEASES")  # no release cache (CI): nothing to ground against
         assert "101.yaml" not in _d213(root)
+
+
+def test_a_current_cards_rewritten_line_is_not_called_removed():
+    """A current card whose PR line later left (drift follows its `today` form) must not read as undone; a
+    superseded card's, and a card whose change is itself a removal, still read "removed in"."""
+    from dossier.release_evidence import Event, FileAt, Verdict, shipped_line
+
+    def at(v: str, built: str) -> FileAt:
+        return FileAt(v, built, "0" * 64)
+
+    added = Event(ADDED, "python/sglang/x.py", (4,), at("0.1.0", "2026-01-01"), at("0.2.0", "2026-02-01"))
+    left = Event(REMOVED, "python/sglang/x.py", (9,), at("0.2.0", "2026-02-01"), at("0.3.0", "2026-03-01"))
+    shipped_then_left = Verdict(RELEASE_DIFF, added, added, left, ())
+    assert shipped_line(shipped_then_left, current=True) == (
+        "shipped in SGLang 0.2.0 (built 2026-02-01), x.py line(s) 4; its line rewritten in 0.3.0 (built 2026-03-01), "
+        "the change still current in its rewritten form")
+    assert shipped_line(shipped_then_left).endswith("; removed in 0.3.0 (built 2026-03-01)")
+    removal = Verdict(RELEASE_DIFF, left, None, left, ())
+    assert shipped_line(removal, current=True) == "removed in 0.3.0 (built 2026-03-01), x.py line(s) 9"
+
+
+def test_by_release_page_agrees_with_for_version_at_every_release(setup):
+    """references/by-release.md answers 'what does version V have' the way `dossier for-version V` does, for
+    every scanned V: the cards listed under V and older releases are exactly V's `has`."""
+    import re
+
+    root, cache = setup
+    verify(root, cache, "--record")
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    skill = skill_dir(Project.load(root))
+    page = (skill / "references/by-release.md").read_text()
+    sections = re.split(r"^## ", page, flags=re.M)[1:]
+    listed = {s.split("\n")[0]: {int(n) for n in re.findall(r"^- \[#(\d+)\]", s, flags=re.M)} for s in sections}
+    releases = [h for h in listed if h.startswith("SGLang ")]
+    assert releases, page
+    versions = [h.split()[1] for h in releases]
+    assert versions == sorted(versions, key=lambda v: tuple(int(x) for x in re.findall(r"\d+", v)), reverse=True)
+    for version in read_release_lock(root).built:
+        data = json.loads(runner.invoke(app, ["for-version", version, "--format", "json", "--root", str(root)]).stdout)
+        older = set().union(*(cards for h, cards in listed.items()
+                              if h.startswith("SGLang ") and _not_newer(h.split()[1], version)))
+        assert older == {r["pr"] for r in data["has"]}, version
+    unplaced = listed.get("Current, but no release places them", set())
+    assert unplaced == set(json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root",
+                                                          str(root)]).stdout)["unplaced"])
+    assert "(references/by-release.md)" in (skill / "SKILL.md").read_text()
+
+
+def _not_newer(a: str, b: str) -> bool:
+    from packaging.version import Version
+    return Version(a) <= Version(b)
+
+
+def test_without_release_evidence_the_page_says_so_and_skill_md_does_not_route_to_it(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    skill = skill_dir(Project.load(root))
+    assert "No release evidence recorded" in (skill / "references/by-release.md").read_text()
+    assert "(references/by-release.md)" not in (skill / "SKILL.md").read_text().split("## Route by symptom")[1].split("##")[0]

@@ -310,11 +310,12 @@ SWEEP_SHAPES = (("TP1", 64), ("TP1", 256), ("TP1", 1024), ("TP4", 64), ("TP4", 2
 
 def _sweep_cases(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                  time_choices: Callable[[RingCase], dict[str, float | None]],
-                 lengths: tuple[int, ...] = (16, 8)) -> list[dict]:
+                 lengths: tuple[int, ...] = (16, 8),
+                 shapes: tuple[tuple[str, int], ...] = SWEEP_SHAPES) -> list[dict]:
     """One row per (shape, choice) of ``time_choices(case)`` at each ring length (L = 16 and 8 unless named), with
     SGLang's ReplaySSM timed in the same case (choice ``sglang``)."""
     rows = []
-    for (tp, B), L in itertools.product(SWEEP_SHAPES, lengths):
+    for (tp, B), L in itertools.product(shapes, lengths):
         case = RingCase(tp, B, L)
         floor = case.read_only_bytes() / (copy_gbs * 1e3)
         timed = time_choices(case)
@@ -349,32 +350,34 @@ def sweep_parts(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> li
     return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,))
 
 
-SPLIT_FLUSH_TILES = [FlushTile(8, 8, 1), FlushTile(16, 8, 1), FlushTile(16, 16, 2), FlushTile(16, 16, 4, replay="tf32x3"),
-                     FlushTile(8, 8, 1, replay="unrolled")]
+SPLIT_FLUSH_TILES = [FlushTile(8, 8, 1), FlushTile(8, 8, 1, replay="unrolled"), FlushTile(16, 8, 1, replay="unrolled"),
+                     FlushTile(32, 8, 1, replay="unrolled")]
+SPLIT_STREAM = DeferredConfig(64, 8, 1, pipeline=True)  # the split step's other rows: fastest without the flush path
+SPLIT_SWEEP_SHAPES = (("TP1", 16), ("TP4", 16), *SWEEP_SHAPES)  # 512 and 128 heads too: the dispatch threshold
 
 
 def sweep_split(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
     """At L = 16, the split step (the flushing rows in a launch of narrow programs, the others in a launch without the
     flush path, side by side on two streams) against the one-launch step at :func:`step_config`'s tile (flush-first
-    order): each flush tile of ``SPLIT_FLUSH_TILES`` beside the config's tile, the first also serial and beside the
-    other two one-launch tiles; and each launch alone (the others' launch on steps where no row flushes, at two tiles;
-    the first flush tile's launch on steps where every row flushes, beside the one-launch step there)."""
+    order): each flush tile of ``SPLIT_FLUSH_TILES`` beside ``SPLIT_STREAM`` (and beside the one-launch tile where
+    that is a 64-row one); the stream launch alone (steps where no row flushes); the first two flush tiles' launch
+    alone where every row flushes, beside the one-launch step there; and, for the dispatch threshold, our in-place
+    step and SGLang's packed decode over the same slot sets."""
     def time_choices(case: RingCase) -> dict[str, float | None]:
         cfg = _deferred_tile(case)
         timed = {f"one launch {_tile(cfg)}": case.time_deferred(config=cfg, order=ROW_ORDER)}
-        narrow = SPLIT_FLUSH_TILES[0]
-        configs = [dataclasses.replace(cfg, flush_tile=f) for f in SPLIT_FLUSH_TILES]
-        configs.append(dataclasses.replace(cfg, flush_tile=dataclasses.replace(narrow, overlap=False)))
-        configs += [dataclasses.replace(c, flush_tile=narrow) for c in TILE_CANDIDATES if c != cfg and not c.flush_tile]
+        streams = [SPLIT_STREAM] + ([cfg] if cfg.block_v == 64 and cfg != SPLIT_STREAM else [])
+        configs = [dataclasses.replace(c, flush_tile=f) for c in streams for f in SPLIT_FLUSH_TILES]
         timed |= {f"split {_tile(c)}": case.time_deferred(config=c, order="split") for c in configs}
-        timed |= {f"no-flush split {_tile(c)}": case.time_deferred("no-flush", config=c, order="split")
-                  for c in (cfg, DeferredConfig(64, 8, 1, pipeline=True))}
+        timed[f"no-flush split {_tile(SPLIT_STREAM)}"] = case.time_deferred("no-flush", config=SPLIT_STREAM, order="split")
         timed[f"all-flush {_tile(cfg)}"] = case.time_deferred("all-flush", config=cfg)
-        c = dataclasses.replace(cfg, flush_tile=narrow)
-        timed[f"all-flush split {_tile(c)}"] = case.time_deferred("all-flush", config=c, order="split")
+        timed |= {f"all-flush split {_tile(c)}": case.time_deferred("all-flush", config=c, order="split")
+                  for c in configs[:2]}
+        timed["in place"] = case.time_in_place("staggered")
+        timed["sgl packed"] = case.time_sgl_packed(peers.packed_decode if peers else None, "staggered")
         return timed
 
-    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,))
+    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=SPLIT_SWEEP_SHAPES)
 
 
 def sweep_order(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:

@@ -51,6 +51,8 @@ CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_orde
     pytest.param(TP4, 16, None, "split", id="tp4-L16-split", marks=pytest.mark.gpu),
     pytest.param(TP4, 16, DeferredConfig(32, 8, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1, replay="loop")), "split",
                  id="tp4-L16-split-loop", marks=pytest.mark.gpu),
+    pytest.param(TP4, 16, DeferredConfig(64, 8, 1, flush_tile=FlushTile(8, 8, 1, replay="unrolled")), "split",
+                 id="tp4-L16-split-unrolled", marks=pytest.mark.gpu),
     pytest.param(TP1, 8, DeferredConfig(64, 8, 1, flush_tile=FlushTile(16, 16, 1, replay="ieee", overlap=False)),
                  "split", id="tp1-L8-split-dot-serial", marks=pytest.mark.gpu),
     pytest.param(TP1, 8, DeferredConfig(), "flush-first", id="tp1-L8-flush-first", marks=pytest.mark.gpu),

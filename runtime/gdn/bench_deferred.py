@@ -259,10 +259,7 @@ def bench_dispatch(peers: sglang_peers.SglangKernels | None) -> list[dict]:
 def _tile(cfg: DeferredConfig) -> str:
     tile = f"{cfg.block_v}/{cfg.block_rows}x{cfg.num_warps}{'p' if cfg.pipeline else ''}"
     f = cfg.flush_tile
-    if f is None:
-        return tile
-    return (f"{tile} + flush {f.block_v}/{f.block_rows}x{f.num_warps}{' ' + f.replay}"
-            f"{'' if f.overlap else ' serial'}")
+    return tile if f is None else f"{tile} + flush {f.block_v}/{f.block_rows}x{f.num_warps}{'p' if f.pipeline else ''}"
 
 
 def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,
@@ -350,8 +347,7 @@ def sweep_parts(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> li
     return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,))
 
 
-SPLIT_FLUSH_TILES = [FlushTile(8, 8, 1), FlushTile(8, 8, 1, replay="unrolled"), FlushTile(16, 8, 1, replay="unrolled"),
-                     FlushTile(32, 8, 1, replay="unrolled")]
+SPLIT_FLUSH_TILES = [SPLIT_FLUSH_TILE, FlushTile(16, 8, 1)]
 SPLIT_STREAM = DeferredConfig(64, 8, 1, pipeline=True)  # the split step's other rows: fastest without the flush path
 SPLIT_SWEEP_SHAPES = (("TP1", 16), ("TP4", 16), *SWEEP_SHAPES)  # 512 and 128 heads too: the dispatch threshold
 

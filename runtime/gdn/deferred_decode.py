@@ -12,16 +12,16 @@ update per ring entry, ``d_j`` and ``k_j`` re-read from cache) and streams it ou
 second checkpoint read. Per step the state traffic drops from read + write to read + ``1/L`` write + the ring.
 
 On small grids the step can split (``flush_rows``, :func:`flush_split`; :func:`step_config` with ``split``): the
-flushing rows in a launch of narrow programs, the other rows beside it on a second stream, compiled without the
-flush path, whose registers would otherwise cost every program occupancy.
+flushing rows in a launch of narrow programs that replay the ring in straight-line code, the other rows beside it on
+a second stream, compiled without the flush path, whose registers would otherwise cost every program occupancy.
 
 The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each step: 0 after a flush,
 ``+1`` otherwise (:func:`next_fill`, or the kernel writes it to ``next_fill_out``). Flushes stagger by
 themselves when requests start at different steps; a forced flush also shifts a row's phase.
 
 Small batches, where the checkpoint read does not pay for the extra work, run every row as a flush
-(:func:`deferred_writes_pay`): the in-place step, ring drained first if any entries are live, and the
-in-place kernel itself once the caller says every ring is empty (``rings_empty``).
+(:func:`deferred_writes_pay`; the split step pays from a smaller batch): the in-place step, ring drained first if
+any entries are live, and the in-place kernel itself once the caller says every ring is empty (``rings_empty``).
 """
 
 from __future__ import annotations
@@ -93,19 +93,14 @@ FOLD_TILE = (32, 4)  # (block_v, num_warps) of fold_ring: at least 16 rows for i
 @dataclass(frozen=True)
 class FlushTile:
     """How the flushing rows' own launch (``deferred_decode(..., flush_rows=)``) is tiled: ``block_v`` rows of one
-    state per program, ``block_rows`` at a time, ``num_warps`` warps. ``replay``, how the ring enters each block:
-    ``"loop"``, one rank-1 update per live entry (each entry's loads wait on the previous update); ``"unrolled"``,
-    one per ring slot in straight-line code (slots past the fill masked to zero), so no load waits on the
-    accumulator (compiled and CPU-tested, not yet timed on a GPU); or a ``tl.dot`` ([rows, L] x [L, K], at least 16 rows) in
-    that ``input_precision`` (``"ieee"``: exact fp32 FMAs; ``"tf32x3"``). ``overlap``: the two launches run
-    side by side (the flushing rows' first, the other rows' on a second stream joined before returning); else
-    one after the other on the caller's stream. ``pipeline`` as in :class:`DeferredConfig`."""
+    state per program, ``block_rows`` at a time, ``num_warps`` warps; ``pipeline`` as in :class:`DeferredConfig`.
+    Each block takes the ring as one rank-1 update per ring slot in straight-line code (slots past the fill masked
+    to zero, :func:`ring_accumulate_unrolled`), so no load waits on the accumulator. (A loop over the live entries,
+    whose loads each wait on the last update, and a ``tl.dot`` replay lost on the H200: ``NOTES.md``.)"""
 
     block_v: int = 8
     block_rows: int = 8
     num_warps: int = 1
-    replay: str = "loop"
-    overlap: bool = True
     pipeline: bool = False
 
 
@@ -129,34 +124,40 @@ class DeferredConfig:
 
 
 IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, pipeline=False)
-DEFERRED_MIN_HEADS = 2048  # batch x v-heads per rank from which deferred writes win (H200, NOTES.md)
-
-
-def deferred_writes_pay(batch: int, num_v_heads: int) -> bool:
-    """Dispatch rule: defer writes once ``batch * num_v_heads`` reaches ``DEFERRED_MIN_HEADS`` (TP1 from
-    B = 64, TP4 from B = 256 on Qwen3-Next-80B); below, every row flushes every step (the in-place step)."""
-    return batch * num_v_heads >= DEFERRED_MIN_HEADS
-
-
+DEFERRED_MIN_HEADS = 2048  # batch x v-heads per rank from which the one-launch deferred step wins (H200, NOTES.md)
+SPLIT_MIN_HEADS = 512  # ... from which the split step wins (H200, NOTES.md round 8: TP4 B=64, TP1 B=16)
 WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones at L = 16 (H200, NOTES.md)
-SPLIT_FLUSH_TILE = FlushTile(8, 8, 1, replay="loop")  # the split step's flushing launch where it wins (NOTES.md)
+SPLIT_FLUSH_TILE = FlushTile(8, 8, 1)  # the split step's flushing launch where it wins (NOTES.md)
+
+
+def splits(batch: int, num_v_heads: int, ring_length: int) -> bool:
+    """Where the split step wins (H200 sweeps, ``NOTES.md``): ``8 < L <= 16`` on grids of ``SPLIT_MIN_HEADS`` up to
+    ``WIDE_HEADS`` batch x v-heads; wider, the narrow flushing launch does not hide behind the stream."""
+    return 8 < ring_length <= 16 and SPLIT_MIN_HEADS <= batch * num_v_heads < WIDE_HEADS
+
+
+def deferred_writes_pay(batch: int, num_v_heads: int, ring_length: int = 16, *, split: bool = False) -> bool:
+    """Dispatch rule: defer writes once ``batch * num_v_heads`` reaches ``DEFERRED_MIN_HEADS`` (TP1 from
+    B = 64, TP4 from B = 256 on Qwen3-Next-80B), or where the split step runs (``split``: the caller can give
+    ``flush_rows``; :func:`splits`: TP1 from B = 16, TP4 from B = 64 at L = 16); below, every row flushes every step
+    (the in-place step)."""
+    return batch * num_v_heads >= DEFERRED_MIN_HEADS or (split and splits(batch, num_v_heads, ring_length))
 
 
 def step_config(batch: int, num_v_heads: int, ring_length: int = 16, *, split: bool = False) -> DeferredConfig:
     """The mode and tile :func:`deferred_decode` runs a batch with when given no config: in place below the
-    dispatch threshold, else what won the H200 sweeps (``NOTES.md``). Short rings (``L <= 8``): 64 rows, the
-    row loop pipelined. Longer rings, whose flushing programs carry more entries: no pipelining, and 32-row
-    programs while the grid is about one wave (a flushing program's extra work is the step's tail there).
-    ``split`` (the caller can give ``flush_rows``): at ``8 < L <= 16`` on grids below ``WIDE_HEADS``, the split
-    step (the others' launch at 64 rows pipelined, no flush path; the flushing rows in 8-row programs beside
-    it); wider grids, where the narrow launch does not hide behind the stream, keep the one launch."""
+    dispatch threshold (:func:`deferred_writes_pay`), else what won the H200 sweeps (``NOTES.md``). ``split`` (the
+    caller can give ``flush_rows``) where :func:`splits`: the split step (the others' launch at 64 rows pipelined, no
+    flush path; the flushing rows in 8-row programs beside it). Otherwise one launch: short rings (``L <= 8``) 64
+    rows, the row loop pipelined; longer rings, whose flushing programs carry more entries, no pipelining, and
+    32-row programs while the grid is about one wave (a flushing program's extra work is the step's tail there)."""
     heads = batch * num_v_heads
-    if not deferred_writes_pay(batch, num_v_heads):
+    if not deferred_writes_pay(batch, num_v_heads, ring_length, split=split):
         return IN_PLACE
+    if split and splits(batch, num_v_heads, ring_length):
+        return DeferredConfig(64, 8, 1, pipeline=True, flush_tile=SPLIT_FLUSH_TILE)
     if ring_length <= 8:
         return DeferredConfig(64, 8, 1, pipeline=True)
-    if split and ring_length <= 16 and heads < WIDE_HEADS:
-        return DeferredConfig(64, 8, 1, pipeline=True, flush_tile=SPLIT_FLUSH_TILE)
     return DeferredConfig(32 if heads < WIDE_HEADS else 64, 8, 1, pipeline=False)
 
 
@@ -239,7 +240,6 @@ def _deferred_decode_kernel(
     FLUSH_ALL: tl.constexpr,
     FLUSHING: tl.constexpr,
     NO_FLUSH: tl.constexpr,
-    REPLAY: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
     THRESHOLD: tl.constexpr,
@@ -283,11 +283,12 @@ def _deferred_decode_kernel(
     kq = tl.sum(q * k, axis=0)
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     o_j = tl.arange(0, LP)
-    if not FLUSH_ALL:
+    if FLUSHING:  # the unrolled replay builds its own weights
+        decay, _ = ring_decays(g, g_row, n, LP)
+    elif not FLUSH_ALL:
         decay, w, k_ring = ring_weights(g, o_k, m_k, k_row, g_row, n, K, LP)
-        if not FLUSHING:
-            wk = w * tl.sum(k_ring * k[None, :], axis=1)
-            wq = w * tl.sum(k_ring * q[None, :], axis=1)
+        wk = w * tl.sum(k_ring * k[None, :], axis=1)
+        wq = w * tl.sum(k_ring * q[None, :], axis=1)
     for r in range(0, BV, BR):
         o_v = v0 + r + tl.arange(0, BR)
         m_v = o_v < V
@@ -306,14 +307,7 @@ def _deferred_decode_kernel(
             h, o = delta_rule_rows(h, q, k, v, g, beta)
             tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
         elif FLUSHING:  # the state this token sees, built in registers, then one in-place step on it
-            if REPLAY == "unrolled":
-                h = ring_accumulate_unrolled(decay * h, g, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
-            elif REPLAY != "loop":  # a tl.dot in this input precision
-                d_ring = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & (o_j < n)[None, :],
-                                 other=0.0)
-                h = tl.dot(d_ring * w[None, :], k_ring, acc=decay * h, input_precision=REPLAY)
-            else:
-                h = ring_accumulate(decay * h, w, n, d_row, k_row, o_v, m_v, o_k, m_k, V, K, LP)
+            h = ring_accumulate_unrolled(decay * h, g, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
             u = beta * (v - tl.sum(h * k[None, :], axis=1))
             o = tl.sum(h * q[None, :], axis=1) + u * kq
             h += u[:, None] * k[None, :]
@@ -426,10 +420,10 @@ def deferred_decode(
         raise ValueError(f"flush_rows needs the row order that lists those rows first and 0 <= flush_rows <= {B}")
     tile = cfg.flush_tile
     flushing = functools.partial(launch, flush_rows, order[:flush_rows], tile.block_v, tile.block_rows, tile.num_warps,
-                                 tile.pipeline, rows="flushing", replay=tile.replay)
+                                 tile.pipeline, rows="flushing")
     others = functools.partial(launch, B - flush_rows, order[flush_rows:], cfg.block_v, cfg.block_rows, cfg.num_warps,
                                cfg.pipeline, rows="deferred")
-    if not (tile.overlap and 0 < flush_rows < B and pool.is_cuda):
+    if not (0 < flush_rows < B and pool.is_cuda):  # one part, or no second stream: one after the other
         for part, rows in ((flushing, flush_rows), (others, B - flush_rows)):
             if rows:
                 part()
@@ -455,8 +449,7 @@ def _side_stream(device: torch.device) -> torch.cuda.Stream:
 
 
 def _launch_step(mixed_qkv, a, b, A_log, dt_bias, out, pool, ring, slot_indices, fill, flush, next_fill_out, scale,
-                 H, batch, order, block_v, block_rows, num_warps, pipeline, *, flush_all=False, rows="any",
-                 replay="loop"):
+                 H, batch, order, block_v, block_rows, num_warps, pipeline, *, flush_all=False, rows="any"):
     """One launch of the step kernel over ``batch`` rows (``order``'s first ``batch`` when given)."""
     grid, sizes = launch_shape(batch, H, pool.shape, block_v)
     block_rows = min(block_rows, sizes["BV"])
@@ -493,7 +486,6 @@ def _launch_step(mixed_qkv, a, b, A_log, dt_bias, out, pool, ring, slot_indices,
         FLUSH_ALL=flush_all,
         FLUSHING=rows == "flushing",
         NO_FLUSH=rows == "deferred",
-        REPLAY=replay if rows == "flushing" else "loop",
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=pipeline,
         **sizes,

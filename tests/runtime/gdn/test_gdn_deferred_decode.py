@@ -10,6 +10,7 @@ from runtime.gdn.deferred_decode import (
     FlushTile,
     StateRing,
     deferred_decode,
+    deferred_writes_pay,
     flush_first_order,
     flush_split,
     flushes,
@@ -39,22 +40,21 @@ CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_orde
     pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), "random", id="odd-L3-random-order"),
     pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), "flush-first",
                  id="tiny-L5-flush-first"),
-    pytest.param(TINY, 4, DeferredConfig(16, 4, 1, flush_tile=FlushTile(16, 16, 1, replay="ieee")), "split",
-                 id="tiny-L4-split-dot"),
+    pytest.param(TINY, 4, DeferredConfig(16, 4, 1, flush_tile=FlushTile(16, 16, 1)), "split", id="tiny-L4-split-wide"),
     pytest.param(TINY, 5, DeferredConfig(16, 4, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1)), "split",
                  id="tiny-L5-split-narrow"),
-    pytest.param(TINY, 6, DeferredConfig(16, 4, 1, flush_tile=FlushTile(8, 4, 1, replay="unrolled", pipeline=True)),
-                 "split", id="tiny-L6-split-unrolled"),
-    pytest.param(ODD, 5, DeferredConfig(64, 16, 1, pipeline=False, flush_tile=FlushTile(32, 8, 2, replay="loop")),
-                 "split", id="odd-L5-split-rank1"),
+    pytest.param(TINY, 6, DeferredConfig(16, 4, 1, flush_tile=FlushTile(8, 4, 1, pipeline=True)), "split",
+                 id="tiny-L6-split-pipelined"),
+    pytest.param(ODD, 5, DeferredConfig(64, 16, 1, pipeline=False, flush_tile=FlushTile(32, 8, 2)), "split",
+                 id="odd-L5-split-two-warps"),
     pytest.param(TP4, 16, None, None, id="tp4-L16", marks=pytest.mark.gpu),
     pytest.param(TP4, 16, None, "split", id="tp4-L16-split", marks=pytest.mark.gpu),
-    pytest.param(TP4, 16, DeferredConfig(32, 8, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1, replay="loop")), "split",
-                 id="tp4-L16-split-loop", marks=pytest.mark.gpu),
-    pytest.param(TP4, 16, DeferredConfig(64, 8, 1, flush_tile=FlushTile(8, 8, 1, replay="unrolled")), "split",
-                 id="tp4-L16-split-unrolled", marks=pytest.mark.gpu),
-    pytest.param(TP1, 8, DeferredConfig(64, 8, 1, flush_tile=FlushTile(16, 16, 1, replay="ieee", overlap=False)),
-                 "split", id="tp1-L8-split-dot-serial", marks=pytest.mark.gpu),
+    pytest.param(TP4, 16, DeferredConfig(32, 8, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1)), "split",
+                 id="tp4-L16-split-32", marks=pytest.mark.gpu),
+    pytest.param(TP4, 16, DeferredConfig(64, 8, 1, flush_tile=FlushTile(8, 8, 1)), "split",
+                 id="tp4-L16-split-64p", marks=pytest.mark.gpu),
+    pytest.param(TP1, 8, DeferredConfig(64, 8, 1, flush_tile=FlushTile(16, 8, 1)), "split", id="tp1-L8-split-16",
+                 marks=pytest.mark.gpu),
     pytest.param(TP1, 8, DeferredConfig(), "flush-first", id="tp1-L8-flush-first", marks=pytest.mark.gpu),
 ]
 
@@ -200,13 +200,16 @@ def test_dispatch_rule_picks_in_place_below_threshold():
 
 
 def test_split_step_only_where_it_won():
-    """``split``: the split step at 8 < L <= 16 on grids below WIDE_HEADS (in the deferred mode), one launch
-    elsewhere; without ``split`` never a flush tile."""
-    assert step_config(64, 32, 16, split=True).flush_tile is not None  # 2048 heads
-    assert step_config(256, 8, 16, split=True).flush_tile is not None
+    """``split``: the split step at 8 < L <= 16 on grids of 512 up to 8192 batch x v-heads (deferred there even below
+    the one-launch threshold), in place below, one launch wider and at other L; without ``split`` never a flush tile."""
+    for batch, hv in ((16, 32), (64, 8), (64, 32), (256, 8)):  # 512 and 2048 heads
+        cfg = step_config(batch, hv, 16, split=True)
+        assert cfg.flush_tile is not None and not cfg.flush_all and deferred_writes_pay(batch, hv, 16, split=True)
     assert step_config(256, 32, 16, split=True).flush_tile is None  # 8192 heads: the narrow launch does not hide
     assert step_config(64, 32, 8, split=True).flush_tile is None and step_config(64, 32, 32, split=True).flush_tile is None
-    assert step_config(64, 8, 16, split=True).flush_all  # below the dispatch threshold: in place
+    assert step_config(16, 8, 16, split=True).flush_all  # 128 heads: in place
+    assert step_config(16, 32, 8, split=True).flush_all and step_config(16, 32, 32, split=True).flush_all  # no split
+    assert step_config(64, 8, 16).flush_all and not deferred_writes_pay(64, 8)  # one launch: in place below 2048
     assert all(step_config(b, hv, L).flush_tile is None for b in (64, 256, 1024) for hv in (8, 32) for L in (4, 8, 16))
 
 

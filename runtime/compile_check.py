@@ -37,11 +37,15 @@ class KernelSpec:
     floats: tuple[str, ...] = ()
     num_warps: int = 4
     num_stages: int = 3
+    descriptors: dict[str, str] = field(default_factory=dict)  # TMA descriptor arguments: their type strings
+    aligned: tuple[str, ...] = ()  # integer arguments the launcher sees as multiples of 16 (row strides)
 
     def signature(self, fn) -> dict[str, str]:
         sig = {}
         for name in fn.arg_names:
-            if name in self.constexprs:
+            if name in self.descriptors:
+                sig[name] = self.descriptors[name]
+            elif name in self.constexprs:
                 sig[name] = "constexpr"
             elif name.endswith("_ptr"):
                 sig[name] = "*" + self.pointers.get(name, "fp32")
@@ -79,11 +83,15 @@ def _gemm_spec(name: str, tokens: int, tp: int, tile_major: bool = False) -> Ker
     """``gemm_split`` at the launch it takes for Qwen3-Next at ``tokens`` and ``tp`` on an H100/H200 (reading the
     tile-major weight copy where ``tile_major``)."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
-    cfg = gemm_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132, tile_major=tile_major)
+    cfg = {"TMA": False, "TMA_X": False,
+           **gemm_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132, tile_major=tile_major)}
     stages, warps = cfg.pop("num_stages"), cfg.pop("num_warps")
     shape = _SPLIT_SHAPE | {"NK": rs.num_k_heads, "NV": rs.num_v_heads, "K": rs.hidden, "PRECISION": "tf32"}
-    return KernelSpec(name, gemm_split._gemm_split_kernel, shape | cfg | {"USE_PDL": True}, _GEMM_IO,
-                      num_warps=warps, num_stages=stages)
+    boxes = {"w_desc": ("TMA", "BLOCK_N"), "x_desc": ("TMA_X", "BLOCK_M")}
+    descs = {d: f"tensordesc<bf16[{cfg[rows]},{cfg['BLOCK_K']}]>" for d, (flag, rows) in boxes.items() if cfg[flag]}
+    absent = {d: None for d in boxes if d not in descs}
+    return KernelSpec(name, gemm_split._gemm_split_kernel, shape | cfg | absent | {"USE_PDL": True}, _GEMM_IO,
+                      descriptors=descs, aligned=("x_stride",), num_warps=warps, num_stages=stages)
 
 
 def _gemv_config(tokens: int, tp: int) -> dict[str, int]:
@@ -181,6 +189,7 @@ KERNELS = [
     _gemm_spec("projections.gemm_split.tiles.tp1.t8", 8, tp=1, tile_major=True),
     _gemm_spec("projections.gemm_split.tiles.tp4.t32", 32, tp=4, tile_major=True),
     _gemm_spec("projections.gemm_split.tiles.tp4.t128", 128, tp=4, tile_major=True),
+    _gemm_spec("projections.gemm_split.tiles.tp1.t128", 128, tp=1, tile_major=True),
     *[
         KernelSpec(
             f"projections.gemv_split.tp{tp}.t{t}", gemv_split._gemv_split_kernel,
@@ -202,9 +211,11 @@ def compile_kernel(spec: KernelSpec, arch: int) -> dict:
     fn = spec.kernel
     names = list(fn.arg_names)
     signature = spec.signature(fn)
-    # pointers 16-byte aligned, as torch allocates them and as the launcher specializes them: without it the
-    # loads lower to scalar ones and Triton does not pipeline them, so shared memory would read far too low
-    aligned = {(i,): [["tt.divisibility", 16]] for i, name in enumerate(names) if signature[name].startswith("*")}
+    # pointers 16-byte aligned (and the named row strides multiples of 16), as torch allocates them and as the
+    # launcher specializes them: without it the loads lower to scalar ones and Triton does not pipeline them, so
+    # shared memory would read far too low
+    aligned = {(i,): [["tt.divisibility", 16]] for i, name in enumerate(names)
+               if signature[name].startswith("*") or name in spec.aligned}
     src = ASTSource(
         fn=fn,
         signature=signature,

@@ -93,7 +93,8 @@ class FusedGDNProjection:
 
     On a GPU whose swapped launches read a tile-major copy (:func:`tile_major_weight`), the layer keeps one next to the
     row-major weight (which cuBLAS reads above 128 tokens): the projection weight's memory twice over, for
-    0.3 to 1.1 us per decode call on the H200 (NOTES.md round 5); ``tile_major=False`` keeps the row-major one only."""
+    0.3 to 1.1 us per decode call on the H200 (NOTES.md rounds 5 and 6); ``tile_major=False`` keeps the row-major one
+    only."""
 
     def __init__(
         self, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout,

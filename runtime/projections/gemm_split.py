@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 from .naive import GDNShape
 from .pdl import pdl_launch
@@ -92,6 +93,8 @@ def _prefetch_l2(ptrs, nbytes: tl.constexpr):
 def _gemm_split_kernel(
     x_ptr,
     w_ptr,
+    x_desc,
+    w_desc,
     qkv_ptr,
     z_ptr,
     b_ptr,
@@ -116,6 +119,8 @@ def _gemm_split_kernel(
     PREFETCH_K: tl.constexpr,
     PEEL_LAST: tl.constexpr,
     TILE_MAJOR: tl.constexpr,
+    TMA: tl.constexpr,
+    TMA_X: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     if USE_PDL:  # let the next kernel launch now (it waits for this one before touching what this one writes)
@@ -168,15 +173,27 @@ def _gemm_split_kernel(
         w_ptrs = w_rows + (PEEL_K // BLOCK_K) * W_STEP + tl.arange(0, BLOCK_K)[None, :]
     else:
         w_ptrs = w_rows + rk[None, :]
+    # TMA: the loop's weight steps come by bulk tensor copies (``w_desc``: the tile-major weight as rows of
+    # BLOCK_K, one [BLOCK_N, BLOCK_K] box a step) instead of per-thread asynchronous copies; TMA_X: x's steps too
+    # (``x_desc``: [M, K], rows past M read as zeros)
+    w_row = (pid_n * (K // BLOCK_K) + pid_k * (K_PART // BLOCK_K) + PEEL_K // BLOCK_K) * BLOCK_N
+    x_col = pid_k * K_PART + PEEL_K
     for _ in range(PEEL_K, K_PART, BLOCK_K):
-        xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
-        if TILE_MAJOR:
+        if TMA_X:
+            xa = x_desc.load([pid_m * BLOCK_M, x_col])
+        else:
+            xa = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
+        if TMA:
+            wb = w_desc.load([w_row, 0])
+        elif TILE_MAJOR:
             wb = tl.load(w_ptrs)
         else:
             wb = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
         acc = _mma(acc, wb, xa, SWAP_AB, PRECISION)
         x_ptrs += BLOCK_K
         w_ptrs += W_STEP
+        w_row += BLOCK_N
+        x_col += BLOCK_K
     if PEEL_LAST:  # the loop's pipeline starts right after the wait; the peeled weight waits in registers
         acc = _mma(acc, w_peel, tl.load(x_rows + pk[None, :], mask=m_ok[:, None], other=0.0), SWAP_AB, PRECISION)
     if SWAP_AB:
@@ -235,14 +252,17 @@ PREWAIT = {
 
 
 # Round 5 (NOTES.md): the swapped launches on the tile-major weight (:func:`pack_weight` at :func:`packing`), keyed
-# as PREWAIT: (pipeline stages, PEEL_K up to 16 tokens, PEEL_K above, PREFETCH_K). Same-run H200 sweeps, row-major
-# round-4 launch -> this one: TP1 T=4 / 8 / 32 14.4 / 14.5 / 15.4 -> 13.9 / 14.0 / 15.0 us; TP4 T=4 / 8 / 32 6.05 /
-# 6.11 / 6.53 -> 5.86 / 5.92 / 6.42; TP4 T=128 8.59 -> 7.52. None for TP1 above 32 tokens (128 x 128 tiles, no
-# gain from the layout: 18.69 vs 18.65).
+# as PREWAIT: (pipeline stages, PEEL_K up to 16 tokens, PEEL_K above, PREFETCH_K, TMA, BLOCK_M or None for the token
+# count's). Same-run H200 sweeps, row-major round-4 launch -> this one: TP1 T=4 / 8 / 32 14.4 / 14.5 / 15.4 -> 13.9 /
+# 14.0 / 15.0 us; TP4 T=4 / 8 / 32 6.05 / 6.11 / 6.53 -> 5.86 / 5.92 / 6.42; TP4 T=128 8.59 -> 7.52. Round 6: TMA (the
+# loop's weight and x steps by bulk tensor copies) on TP1, T=4 / 8 / 32 13.95 / 14.04 / 15.18 -> 13.67 / 13.81 /
+# 14.83, and above 32 tokens 64-row tiles of 128-token blocks in four stages (T=128 18.82 on round 3's row-major
+# 128 x 128 tiles -> 18.68); slower at TP4 (T=8 5.90 -> 6.17, T=128 7.54 -> 7.76; x alone by TMA 5.94 -> 6.52).
 TILE_MAJOR_LAUNCH = {
-    (True, True): (5, 128, 64, 0),
-    (True, False): (6, 128, 128, 0),
-    (False, False): (5, 128, 128, 0),
+    (True, True): (5, 128, 64, 0, True, None),
+    (True, False): (6, 128, 128, 0, False, None),
+    (False, True): (4, 64, 64, 0, True, 128),
+    (False, False): (5, 128, 128, 0, False, None),
 }
 
 
@@ -273,7 +293,9 @@ def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True, tile_major
     TP1 T=8 14.5 us, T=128 19.0; TP4 T=8 6.1, T=128 8.5 (tokens on M: 15.3, 31, 6.3, 14.7). What each asks for
     before the PDL wait: :data:`PREWAIT` (round 4); without PDL no L2 prefetch (it was swept only with PDL, and
     with nothing to overlap it cost TP4 T=8 8.81 us against 7.77 without it). With a tile-major copy, the same
-    tiles read it where :data:`TILE_MAJOR_LAUNCH` has a setting (round 5), whose launch it gives.
+    tiles read it where :data:`TILE_MAJOR_LAUNCH` has a setting (round 5), whose launch it gives (round 6: on TP1
+    the loop's weight and x steps by TMA, ``TMA`` / ``TMA_X``, and above 32 tokens 64-row tiles of 128-token blocks
+    in place of the row-major 128 x 128 tiles; other launches leave both flags out).
 
     Smaller ranks (TP8) keep tokens on M: 32-column tiles, 4 stages up to 16 tokens and 3 above, 512-wide K steps
     when no more tiles than SMs (else 256), and split K into ranges of at least 512 while the programs stay
@@ -285,11 +307,11 @@ def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True, tile_major
     if swaps(n, k, sms):
         regime = (block_m <= 32, wide > sms)
         if tile_major and regime in TILE_MAJOR_LAUNCH:
-            stages, peel_few, peel_many, prefetch_k = TILE_MAJOR_LAUNCH[regime]
-            return {"BLOCK_M": block_m, "BLOCK_N": 64, "BLOCK_K": packing(n, k, sms)[1], "SPLIT_K": 1,
+            stages, peel_few, peel_many, prefetch_k, tma, token_block = TILE_MAJOR_LAUNCH[regime]
+            return {"BLOCK_M": token_block or block_m, "BLOCK_N": 64, "BLOCK_K": packing(n, k, sms)[1], "SPLIT_K": 1,
                     "SWAP_AB": True, "PEEL_K": peel_few if t <= 16 else peel_many,
-                    "PREFETCH_K": prefetch_k if pdl else 0, "PEEL_LAST": True, "TILE_MAJOR": True,
-                    "num_stages": stages, "num_warps": 4}
+                    "PREFETCH_K": prefetch_k if pdl else 0, "PEEL_LAST": True, "TILE_MAJOR": True, "TMA": tma,
+                    "TMA_X": tma, "num_stages": stages, "num_warps": 4}
         peel_k, prefetch_k, peel_last = PREWAIT[regime]
         prewait = {"PEEL_K": peel_k, "PREFETCH_K": prefetch_k if pdl else 0, "PEEL_LAST": peel_last,
                    "TILE_MAJOR": False}
@@ -334,6 +356,11 @@ def pack_weight(weight: torch.Tensor, block_n: int, block_k: int) -> torch.Tenso
     return padded.view(tiles, block_n, k // block_k, block_k).transpose(1, 2).contiguous()
 
 
+def tma_aligned(x: torch.Tensor) -> bool:
+    """Whether a bulk tensor copy can read ``x``'s rows: base address and row stride 16-byte aligned."""
+    return x.data_ptr() % 16 == 0 and x.stride(0) * x.element_size() % 16 == 0
+
+
 def check_inputs(x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout) -> tuple[int, int, int]:
     """``(T, K, N)`` of a projection launch, or a ``ValueError`` naming what is off (``weight=None``: ``x`` only)."""
     if layout not in ("interleaved", "contiguous"):
@@ -363,6 +390,8 @@ def gemm_split(
     prefetch_k: int = 0,
     peel_last: bool = False,
     tile_major: torch.Tensor | None = None,
+    tma: bool = False,
+    tma_x: bool = False,
     pdl: bool | None = None,
 ):
     """``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]`` contiguous) straight
@@ -372,20 +401,27 @@ def gemm_split(
     ``block_k``, ``num_stages``, ``split_k`` and ``num_warps`` are used (``block_n`` defaults to 64 off the GPU, ``block_m`` to
     the token count rounded up to a power of two within 16..64). ``tile_major``: the same weight from
     :func:`pack_weight`; given, the launch reads it instead of ``weight`` (with its tile and step sizes) where
-    :func:`launch_config` has a tile-major setting, always with explicit settings.
+    :func:`launch_config` has a tile-major setting, always with explicit settings. ``tma`` (explicit settings, with
+    ``tile_major``): the K loop's weight steps by TMA bulk tensor copies; ``tma_x``: its x steps too (x and its row
+    stride 16-byte aligned; :func:`launch_config`'s TMA launches read a misaligned x without).
     """
     t, k, n = check_inputs(x, weight, shape, layout)
     pdl_args = pdl_launch(x, pdl)
     if block_n is None and x.is_cuda:
         sms = torch.cuda.get_device_properties(x.device).multi_processor_count
-        cfg = launch_config(t, n, k, sms, pdl_args["USE_PDL"], tile_major=tile_major is not None)
+        cfg = {"TMA": False, "TMA_X": False,
+               **launch_config(t, n, k, sms, pdl_args["USE_PDL"], tile_major=tile_major is not None)}
+        if torch.cuda.get_device_capability(x.device)[0] < 9:  # no bulk tensor copies before Hopper
+            cfg["TMA"] = cfg["TMA_X"] = False
+        cfg["TMA_X"] = cfg["TMA_X"] and tma_aligned(x)  # x by TMA only where its rows are 16-byte aligned
     else:
         if tile_major is not None:  # the tile and step sizes are the packing's
             block_n, block_k = tile_major.shape[2], tile_major.shape[3]
         block_m = block_m or max(16, min(64, triton.next_power_of_2(max(t, 1))))
         cfg = {"BLOCK_M": block_m, "BLOCK_N": block_n or 64, "BLOCK_K": block_k, "SPLIT_K": split_k,
                "SWAP_AB": swap_ab, "PEEL_K": peel_k or block_k, "PREFETCH_K": prefetch_k, "PEEL_LAST": peel_last,
-               "TILE_MAJOR": tile_major is not None, "num_stages": num_stages, "num_warps": num_warps}
+               "TILE_MAJOR": tile_major is not None, "TMA": tma, "TMA_X": tma_x, "num_stages": num_stages,
+               "num_warps": num_warps}
     if cfg["TILE_MAJOR"]:
         weight = tile_major
         if weight.shape != (triton.cdiv(n, cfg["BLOCK_N"]), k // cfg["BLOCK_K"], cfg["BLOCK_N"], cfg["BLOCK_K"]) or (
@@ -393,6 +429,16 @@ def gemm_split(
         ):
             raise ValueError(f"tile-major weight {tuple(weight.shape)} is not pack_weight's of [{n}, {k}] in "
                              f"[{cfg['BLOCK_N']}, {cfg['BLOCK_K']}] tiles")
+    elif cfg["TMA"]:
+        raise ValueError("tma=True reads a tile-major weight: pass tile_major")
+    if cfg["TMA_X"] and not tma_aligned(x):
+        raise ValueError("tma_x=True needs x and its row stride 16-byte aligned")
+    x_desc = w_desc = None
+    if cfg["TMA"]:  # the tile-major weight as rows of BLOCK_K, one [BLOCK_N, BLOCK_K] box per K step
+        rows = weight.view(-1, cfg["BLOCK_K"])
+        w_desc = TensorDescriptor(rows, list(rows.shape), list(rows.stride()), [cfg["BLOCK_N"], cfg["BLOCK_K"]])
+    if cfg["TMA_X"]:
+        x_desc = TensorDescriptor(x, list(x.shape), list(x.stride()), [cfg["BLOCK_M"], cfg["BLOCK_K"]])
     if k % (cfg["BLOCK_K"] * cfg["SPLIT_K"]):
         raise ValueError(f"hidden {k} must be a multiple of block_k={cfg['BLOCK_K']} x split_k={cfg['SPLIT_K']}")
     part = k // cfg["SPLIT_K"]
@@ -409,7 +455,7 @@ def gemm_split(
     ws, count = _workspace(x.device, grid[0] * grid[1], cfg["SPLIT_K"], cfg["BLOCK_M"], cfg["BLOCK_N"])
     stages, warps = cfg.pop("num_stages"), cfg.pop("num_warps", 4)
     _gemm_split_kernel[grid](
-        x, weight, mixed_qkv, z, b, a, ws, count, t, x.stride(0),
+        x, weight, x_desc, w_desc, mixed_qkv, z, b, a, ws, count, t, x.stride(0),
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
         INTERLEAVED=layout == "interleaved", PRECISION="ieee" if x.dtype == torch.float32 else "tf32",
         **cfg, num_warps=warps, num_stages=stages, **pdl_args,

@@ -24,6 +24,11 @@ states rotated past L2 (as :mod:`.bench` does):
   L2 prefetch on the tile-major weight, the TP4 T=128 tiles, the GEMV / GEMM cut-over at TP4, some without PDL;
 * ``t128``: TP4 T=128 on the tile-major weight around its landed launch: 8 warps, 256-wide steps, two peeled
   steps, six stages;
+* ``tma``: the tile-major launches with their weight steps (and x's) by bulk tensor copies (TMA) against the
+  landed per-thread asynchronous copies, over stages and peeled steps; the bench's own fused path and SGLang's
+  at the same sizes;
+* ``tma2``: the follow-up: the landed launches at TP1 T=4 to 32 (TMA from round 6), TP1 T=32 on 8 warps, TP1 T=128
+  on the tile-major weight by TMA, x alone by TMA at TP4;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -52,7 +57,8 @@ from .gemv_split import gemv_split
 from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
-KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag")
+KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
+         "tma", "tma2")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -121,13 +127,56 @@ def cases(only=KINDS) -> list[Case]:
         )]
     if "diag" in only:
         out += _diag_cases()
+    if "tma" in only:
+        out += _tma_cases()
+    if "tma2" in only:
+        out += _tma2_cases()
     return out
 
 
-def _landed(tp: int, t: int) -> dict:
-    """The launch :func:`launch_config` takes at Qwen3-Next ``tp``, ``t`` on 132 SMs, as sweep parameters."""
+def _tma2_cases() -> list[Case]:
+    """Round 6's second sweep, around the TMA launch that won the first at TP1 (NOTES.md)."""
+    out = [Case("tma2", 1, t, _landed(1, t, tile_major=True) | {"packed": True, "tma": True, "tma_x": True})
+           for t in (4, 8, 16, 24, 32)]
+    out.append(Case("tma2", 1, 32, out[-1].params | {"warps": 8}))
+    out.append(Case("tma2", 1, 128, _landed(1, 128) | {"packed": False}))
+    for bm, stages in ((64, 4), (64, 5), (128, 3), (128, 4)):
+        out.append(Case("tma2", 1, 128, {"block_m": bm, "block_n": 64, "block_k": 64, "stages": stages, "split_k": 1,
+                                         "warps": 4, "peel_k": 64, "prefetch_k": 0, "peel_last": True,
+                                         "packed": True, "tma": True, "tma_x": True}))
+    for t in (4, 8, 32, 128):
+        base = _landed(4, t, tile_major=True) | {"packed": True}
+        out += [Case("tma2", 4, t, base), Case("tma2", 4, t, base | {"tma_x": True})]
+    out += [Case("ref", tp, t, {"path": "sglang"}) for tp, t in ((1, 4), (1, 32), (1, 128), (4, 128))]
+    out += [Case("gemv_default", 4, 1), Case("fused_path", 4, 1)]
+    return out
+
+
+def _tma_cases() -> list[Case]:
+    """Round 6: the landed tile-major launch at TP1 T=4/8/32 and TP4 T=4/8/32/128 with its loop's weight steps by
+    TMA, then weight and x by TMA over stages and peeled steps; the bench's fused path and SGLang's beside."""
+    out = []
+    for tp, t in ((1, 4), (1, 8), (1, 32), (4, 4), (4, 8), (4, 32), (4, 128)):
+        base = _landed(tp, t, tile_major=True) | {"packed": True}
+        out += [Case("tma", tp, t, base), Case("tma", tp, t, base | {"tma": True}),
+                Case("tma", tp, t, base | {"tma": True, "tma_x": True}),
+                Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
+        for stages, steps in itertools.product((4, 5, 6, 8), (1, 2)):
+            p = base | {"tma": True, "tma_x": True, "stages": stages, "peel_k": steps * base["block_k"]}
+            if (p["stages"], p["peel_k"]) != (base["stages"], base["peel_k"]) and (
+                (stages + 1) * (base["block_m"] + 64) * base["block_k"] * 2 <= SMEM
+            ):
+                out.append(Case("tma", tp, t, p))
+    out.append(Case("gemv_default", 4, 1))
+    out.append(Case("fused_path", 4, 1))
+    return out
+
+
+def _landed(tp: int, t: int, tile_major: bool = False) -> dict:
+    """The launch :func:`launch_config` takes at Qwen3-Next ``tp``, ``t`` on 132 SMs (with a tile-major copy where
+    ``tile_major``), as sweep parameters."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
-    cfg = launch_config(t, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
+    cfg = launch_config(t, rs.qkvz_width + rs.ba_width, rs.hidden, 132, tile_major=tile_major)
     return {"block_m": cfg["BLOCK_M"], "block_n": cfg["BLOCK_N"], "block_k": cfg["BLOCK_K"],
             "stages": cfg["num_stages"], "split_k": cfg["SPLIT_K"], "warps": cfg["num_warps"], "peel_k": cfg["PEEL_K"],
             "prefetch_k": cfg["PREFETCH_K"], "peel_last": cfg["PEEL_LAST"]}
@@ -349,8 +398,12 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
     elif case.kind == "gemv_default":
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
-    elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag"):
-        prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last") if k in p}
+    elif case.kind == "fused_path":  # what the bench times as ours, on the sweep's inputs
+        def fn():
+            _, _, fused_w, tiles = pick()
+            return paths.ours_next(x, fused_w, rs, tiles)
+    elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2"):
+        prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last", "tma", "tma_x") if k in p}
         tiles = _cycle(ctx.packed(rs, case.tp, p["block_n"], p["block_k"])) if p.get("packed") else lambda: None
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
                                 block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
@@ -493,7 +546,7 @@ def main(argv: list[str] | None = None) -> None:
         for r in rows:
             if r["kind"] == kind and "us" in r and r not in bad:
                 key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"),
-                       r.get("packed"), r.get("block_n"))
+                       r.get("packed"), r.get("block_n"), r.get("tma"), r.get("tma_x"))
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

@@ -112,6 +112,42 @@ def test_gemm_split_reads_a_tile_major_weight(layout, t, block_n, block_k, split
         torch.testing.assert_close(g_, r_, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize(("split_k", "peel_k"), [(1, 16), (1, 32), (2, 16)])
+@pytest.mark.parametrize("tma_x", [False, True], ids=["x_loads", "x_tma"])
+@pytest.mark.parametrize("t", [3, 40])
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+def test_gemm_split_tma_matches_per_thread_loads(layout, t, tma_x, split_k, peel_k):
+    """The K loop's weight steps (and x's, ``tma_x``) by bulk tensor copies of the tile-major weight: fresh fp32
+    inputs, poisoned outputs, within 1e-5 of the GEMM + split and within rounding of the same launch's pointer
+    loads; the last weight tile's padded rows and x's rows past T (T=3 in a 16-row block) read as zeros."""
+    from runtime.projections.gemm_split import pack_weight
+
+    shape = SHAPES["ratio3"]  # 84 rows: the last 64-row tile is partial
+    x, w, out, want = projection_case(shape, layout, t, torch.float32, seed=7 * t + split_k + peel_k)
+    kw = {"block_n": 64, "block_k": 16, "split_k": split_k, "swap_ab": True, "peel_k": peel_k, "peel_last": True,
+          "tile_major": pack_weight(w, 64, 16)}
+    got = gemm_split(x, w, shape, layout, out=out, tma=True, tma_x=tma_x, **kw)
+    loads = gemm_split(x, w, shape, layout, **kw)
+    for g_, w_, l_ in zip(got, want, loads, strict=True):
+        assert not g_.isnan().any() and ((g_ - w_).norm() / w_.norm()).item() < TOL[torch.float32]
+        torch.testing.assert_close(g_, l_, rtol=1e-5, atol=1e-6)
+
+
+def test_gemm_split_tma_needs_a_tile_major_weight_and_an_aligned_x():
+    from runtime.projections.gemm_split import pack_weight, tma_aligned
+
+    shape = SHAPES["ratio2"]
+    w = torch.randn(shape.qkvz_width + shape.ba_width, shape.hidden, device=DEVICE)
+    wide = torch.randn(3, shape.hidden + 1, device=DEVICE)
+    x, shifted = wide[:, : shape.hidden], wide[:, 1:]  # rows of 65 fp32: a stride of 260 bytes
+    assert not tma_aligned(x) and not tma_aligned(shifted) and tma_aligned(x.contiguous())
+    with pytest.raises(ValueError, match="tile-major"):
+        gemm_split(x.contiguous(), w, shape, "interleaved", block_n=64, block_k=16, swap_ab=True, tma=True)
+    with pytest.raises(ValueError, match="16-byte"):
+        gemm_split(shifted, w, shape, "interleaved", block_n=64, block_k=16, swap_ab=True, tma=True, tma_x=True,
+                   tile_major=pack_weight(w, 64, 16))
+
+
 def test_gemm_split_rejects_a_tile_major_weight_of_another_shape():
     from runtime.projections.gemm_split import pack_weight
 
@@ -169,20 +205,35 @@ def test_launch_config_swaps_ab_where_wide_tiles_fill_the_sms():
 
 
 def test_tile_major_launches_read_the_packing_they_name():
-    """Where a tile-major copy is there, the swapped launches up to 32 tokens (and T=128 at TP4) read it in the
-    tiles :func:`packing` packs; TP1 T=128 (128 x 128 tiles) keeps the row-major weight; TP8 packs nothing."""
+    """Where a tile-major copy is there, the swapped launches read it in the tiles :func:`packing` packs (TP1
+    above 32 tokens in 128-token blocks, round 6); TP8 packs nothing."""
     from runtime.projections.gemm_split import launch_config, packing
 
     assert packing(12352, 2048, 132) == (64, 64) and packing(3088, 2048, 132) == (64, 128)
     assert packing(1544, 2048, 132) is None and packing(3088, 2000, 132) is None
-    for t, n, steps, stages in ((4, 12352, 2, 5), (32, 12352, 1, 5), (8, 3088, 1, 6), (128, 3088, 1, 5)):
+    assert launch_config(128, 12352, 2048, 132, tile_major=True)["BLOCK_M"] == 128
+    for t, n, steps, stages in ((4, 12352, 2, 5), (32, 12352, 1, 5), (8, 3088, 1, 6), (128, 3088, 1, 5),
+                                (128, 12352, 1, 4)):
         cfg = launch_config(t, n, 2048, 132, tile_major=True)
         assert cfg["TILE_MAJOR"] and cfg["SWAP_AB"] and cfg["SPLIT_K"] == 1 and cfg["PEEL_LAST"]
         assert (cfg["BLOCK_N"], cfg["BLOCK_K"]) == packing(n, 2048, 132)
         assert (cfg["PEEL_K"], cfg["num_stages"]) == (steps * cfg["BLOCK_K"], stages)
         assert not launch_config(t, n, 2048, 132)["TILE_MAJOR"]  # without a copy: round 4's row-major launch
-    assert not launch_config(128, 12352, 2048, 132, tile_major=True)["TILE_MAJOR"]
     assert not launch_config(8, 1544, 2048, 132, tile_major=True)["TILE_MAJOR"]
+
+
+def test_tma_launches_are_the_tp1_tiles():
+    """Round 6: TP1's tile-major launches load their steps by TMA (weight and x); TP4's and the launches without
+    a tile-major copy keep per-thread loads."""
+    from runtime.projections.gemm_split import launch_config
+
+    for t in (3, 4, 16, 32, 100, 128):
+        cfg = launch_config(t, 12352, 2048, 132, tile_major=True)
+        assert cfg["TMA"] and cfg["TMA_X"], t
+    for t, n in ((4, 3088), (32, 3088), (128, 3088)):
+        assert not launch_config(t, n, 2048, 132, tile_major=True)["TMA"]
+    for t, n in ((4, 12352), (128, 12352), (8, 1544)):
+        assert not launch_config(t, n, 2048, 132).get("TMA")
 
 
 def test_gemm_split_rejects_bad_inputs():

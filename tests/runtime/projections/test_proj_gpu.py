@@ -127,11 +127,14 @@ def test_gpu_gemm_split_real_sizes(layout, tp, t, default_config):
     _check_real_sizes(gemm_split, layout, tp, t, {} if default_config else {"block_n": 64})
 
 
-@pytest.mark.parametrize(("tp", "t"), [(1, 4), (1, 17), (1, 32), (4, 3), (4, 8), (4, 32), (4, 100), (4, 128)])
+@pytest.mark.parametrize(
+    ("tp", "t"), [(1, 4), (1, 17), (1, 32), (1, 100), (1, 128), (4, 3), (4, 8), (4, 32), (4, 100), (4, 128)]
+)
 @pytest.mark.parametrize("pdl", [False, True], ids=["no_pdl", "pdl"])
 def test_gpu_gemm_split_tile_major_real_sizes(tp, t, pdl):
-    """The default launch reading the tile-major copy (round 5): every output written, the same bits twice,
-    within 1e-2 of the fp32 reference and of cuBLAS + split, with and without PDL."""
+    """The default launch reading the tile-major copy (round 5; by TMA at TP1, 128-token blocks above 32 tokens,
+    round 6): every output written, the same bits twice, within 1e-2 of the fp32 reference and of cuBLAS + split,
+    with and without PDL."""
     from runtime.projections.fused import tile_major_weight
     from runtime.projections.gemm_split import gemm_split
 
@@ -141,6 +144,29 @@ def test_gpu_gemm_split_tile_major_real_sizes(tp, t, pdl):
         return gemm_split(x, w, rs, layout, tile_major=tiles, **kw)
 
     _check_real_sizes(tiled, "interleaved", tp, t, {"pdl": pdl})
+
+
+@pytest.mark.parametrize("t", [4, 32])
+def test_gpu_gemm_split_tma_launch_reads_a_misaligned_x(t):
+    """TP1's TMA launch on an x whose rows start 2 bytes past 16-byte alignment (a column slice) loads x per
+    thread instead, and gives the bits it gives on the same x made contiguous."""
+    from runtime.projections.fused import tile_major_weight
+    from runtime.projections.gemm_split import gemm_split, launch_config, tma_aligned
+
+    rs = S.per_rank(1)
+    n = rs.qkvz_width + rs.ba_width
+    assert launch_config(t, n, S.hidden, torch.cuda.get_device_properties(0).multi_processor_count, tile_major=True)[
+        "TMA_X"
+    ]
+    w = (torch.randn(n, S.hidden, device="cuda") * S.hidden**-0.5).bfloat16()
+    wide = torch.randn(t, S.hidden + 8, device="cuda").bfloat16()
+    x = wide[:, 1 : S.hidden + 1]
+    assert not tma_aligned(x)
+    tiles = tile_major_weight(w)
+    got = gemm_split(x, w, rs, "interleaved", tile_major=tiles)
+    want = gemm_split(x.contiguous(), w, rs, "interleaved", tile_major=tiles)
+    for g_, w_ in zip(got, want, strict=True):
+        assert torch.equal(g_, w_)
 
 
 def test_gpu_fused_picks_gemv_or_gemm_by_rank_width():

@@ -29,6 +29,7 @@ states rotated past L2 (as :mod:`.bench` does):
   at the same sizes;
 * ``tma2``: the follow-up: the landed launches at TP1 T=4 to 32 (TMA from round 6), TP1 T=32 on 8 warps, TP1 T=128
   on the tile-major weight by TMA, x alone by TMA at TP4;
+* ``tma3``: TP1 T=24 / 32 in two 16-token blocks (386 programs) against the landed 32-token block;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -58,7 +59,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2")
+         "tma", "tma2", "tma3")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -131,6 +132,11 @@ def cases(only=KINDS) -> list[Case]:
         out += _tma_cases()
     if "tma2" in only:
         out += _tma2_cases()
+    if "tma3" in only:
+        for t in (24, 32):
+            landed = _landed(1, t, tile_major=True) | {"packed": True, "tma": True, "tma_x": True}
+            out += [Case("tma3", 1, t, landed)]
+            out += [Case("tma3", 1, t, landed | {"block_m": 16, "peel_k": peel}) for peel in (64, 128)]
     return out
 
 
@@ -402,7 +408,7 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         def fn():
             _, _, fused_w, tiles = pick()
             return paths.ours_next(x, fused_w, rs, tiles)
-    elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2"):
+    elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2", "tma3"):
         prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last", "tma", "tma_x") if k in p}
         tiles = _cycle(ctx.packed(rs, case.tp, p["block_n"], p["block_k"])) if p.get("packed") else lambda: None
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731

@@ -95,19 +95,28 @@ def check_card(card: Card, tree: SourceTree, removal: bool = False) -> DriftResu
         lines = lines_with(text, kf.match, kf.file)
         if lines:
             return DriftResult(**base, verdict=IN_PLACE, found=(Where(kf.file, lines),))
+    name = PurePosixPath(kf.file).name
     elsewhere = [w for w in tree.search(kf.match) if w.file != kf.file and w.lines]
-    if elsewhere:
-        name = PurePosixPath(kf.file).name
-        elsewhere.sort(key=lambda w: (PurePosixPath(w.file).name != name, w.file))
+    elsewhere.sort(key=lambda w: (PurePosixPath(w.file).name != name, w.file))
+    today = _today(kf, tree)
+    # a declared `today` place outranks the same text in files of another name (another PR's copy of the
+    # line); only a file of the fragment's own name counts as the code having moved
+    if elsewhere and (today is None or PurePosixPath(elsewhere[0].file).name == name):
         return DriftResult(**base, verdict=RELOCATED, found=tuple(elsewhere))
-    if kf.today is not None:
-        today = tree.text(kf.today.file)
-        lines = lines_with(today, kf.today.match, kf.today.file) if today is not None else ()
-        if lines:
-            return DriftResult(**base, verdict=REWRITTEN, found=(Where(kf.today.file, lines),))
+    if today is not None:
+        return DriftResult(**base, verdict=REWRITTEN, found=(today,))
     if text is None and tree.local(kf.file) is None:
         return DriftResult(**base, verdict=OUTSIDE)
     return DriftResult(**base, verdict=MISSING)
+
+
+def _today(kf, tree: SourceTree) -> Where | None:
+    """Where the card's ``today`` match is in ``tree`` (None: no ``today``, or it is not there)."""
+    if kf.today is None:
+        return None
+    text = tree.text(kf.today.file)
+    lines = lines_with(text, kf.today.match, kf.today.file) if text is not None else ()
+    return Where(kf.today.file, lines) if lines else None
 
 
 def check(

@@ -303,3 +303,32 @@ def test_rewritten_behaviour_is_tracked_through_today(tmp_path):
     assert r_tracked.verdict == REWRITTEN and not r_tracked.problem
     assert r_tracked.found[0].file == "python/sglang/srt/hooks.py" and r_tracked.found[0].lines == (2,)
     assert r_gone.verdict == MISSING and r_gone.problem
+
+
+def test_today_outranks_the_same_text_in_a_file_of_another_name(tmp_path):
+    """A line another PR also wrote elsewhere is not where this card's code moved: its `today` place wins; a file
+    of the fragment's own name still counts as a relocation."""
+    from dossier.drift import RELOCATED, REWRITTEN, check
+    from dossier.model import Card
+    from dossier.source_tree import SourceTree
+    from tests.dossier.factories import make_card
+
+    pkg = tmp_path / "sglang"
+    (pkg / "ops").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    line = "    BV = min(next_power_of_2(V), 32)\n"
+    (pkg / "ops" / "other_kernel.py").write_text("def launch(V):\n" + line)
+    (pkg / "ops" / "gating.py").write_text("def pick(v):\n    return min(next_power_of_2(v), 32), 1\n")
+    tree = SourceTree(pkg, None, "0.0.test")
+    kf = {"file": "python/sglang/srt/old/gating.py", "match": "BV = min(next_power_of_2(V), 32)",
+          "explain": "The value tile cap of the gating kernel goes from 8 to 32."}
+    today = {"file": "python/sglang/ops/gating.py", "match": "return min(next_power_of_2(v), 32), 1"}
+    tracked, untracked = check([Card.from_data(make_card(1, key_fragment={**kf, "today": today})),
+                                Card.from_data(make_card(2, key_fragment=kf))], tree)
+    assert tracked.verdict == REWRITTEN and not tracked.problem
+    assert tracked.found[0].file == "python/sglang/ops/gating.py" and tracked.found[0].lines == (2,)
+    assert untracked.verdict == RELOCATED and untracked.found[0].file == "python/sglang/ops/other_kernel.py"
+
+    (pkg / "ops" / "gating.py").write_text("def launch(V):\n" + line + "def pick(v):\n    return min(next_power_of_2(v), 32), 1\n")
+    (moved,) = check([Card.from_data(make_card(3, key_fragment={**kf, "today": today}))], SourceTree(pkg, None, "0.0.test"))
+    assert moved.verdict == RELOCATED and moved.found[0].file == "python/sglang/ops/gating.py"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import statistics
 from collections.abc import Callable, Sequence
@@ -135,6 +136,26 @@ def print_targets(targets: dict[str, bool]) -> None:
     """One ``target NAME: PASS|FAIL`` line per target a bench judged from its rows."""
     for name, ok in targets.items():
         print(f"target {name}: {'PASS' if ok else 'FAIL'}")
+
+
+def span(values: Sequence[float], digits: int = 2) -> str:
+    """``lo-hi`` of measured values rounded outward (the low end down, the high end up), so a summary never shows
+    more than was measured: 1.296 and 1.86 read ``1.29-1.86``, not ``1.30-1.86`` beside a missed 1.3x target."""
+    scale, fmt = 10**digits, f"{{:.{digits}f}}"
+    lo = math.floor(min(values) * scale + 1e-9) / scale
+    hi = math.ceil(max(values) * scale - 1e-9) / scale
+    return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}-{fmt.format(hi)}"
+
+
+def resummarize(path: str | os.PathLike, summarize: Callable[[list[dict]], list[str]]) -> list[str]:
+    """Rewrite a results document's summary lines from its own rows (device, date and rows kept as measured)."""
+    path = Path(path)
+    doc = json.loads(path.read_text())
+    doc["summary"] = summarize(doc["rows"])
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return doc["summary"]
 
 
 def write_results(path: str | os.PathLike, lane: str, rows: Sequence[dict], ceilings: dict | None = None,

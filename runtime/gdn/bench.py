@@ -440,9 +440,6 @@ def summarize(rows: list[dict]) -> list[str]:
     def pick(kernel: str, key: str, cond: Callable[[dict], bool] = lambda r: True) -> list[float]:
         return _pick(rows, kernel, key, cond)
 
-    def span(values: list[float], fmt: str) -> str:
-        lo, hi = min(values), max(values)
-        return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}-{fmt.format(hi)}"
 
     out = []
     for tp in ("TP1", "TP4"):
@@ -453,30 +450,30 @@ def summarize(rows: list[dict]) -> list[str]:
         vs = pick("decode", "x_fla", large)
         vp = pick("decode", "x_fla_pool", large)
         if big:
-            text = f"{tp} decode at {span(big, '{:.0f}')}% of copy bandwidth for B>=64"
-            text += f", {span(vs, '{:.2f}')}x fla-core's kernel" if vs else ""
-            out.append(text + (f" ({span(vp, '{:.1f}')}x fla-core on the pool)" if vp else ""))
+            text = f"{tp} decode at {benchkit.span(big, 0)}% of copy bandwidth for B>=64"
+            text += f", {benchkit.span(vs, 2)}x fla-core's kernel" if vs else ""
+            out.append(text + (f" ({benchkit.span(vp, 1)}x fla-core on the pool)" if vp else ""))
     for kernel, label in (("gating", "fused gating"), ("gated_norm", "gated RMSNorm")):
         x = pick(kernel, "x_eager")
         if x:
-            out.append(f"{label} {span(x, '{:.1f}')}x faster than eager")
+            out.append(f"{label} {benchkit.span(x, 1)}x faster than eager")
     sgl = pick("deferred", "x_sgl_replayssm", lambda r: _batch(r) >= 64 and _ring_length(r) == 16)
     if sgl:
         best = _pick(_best_length_rows(rows), "deferred", "x_sgl_replayssm", lambda r: _batch(r) >= 64)
-        text = f"deferred-write decode at {span(sgl, '{:.2f}')}x SGLang's ReplaySSM at L=16 for B>=64"
-        out.append(text + (f" ({span(best, '{:.2f}')}x at each shape's best L)" if best else ""))
+        text = f"deferred-write decode at {benchkit.span(sgl, 2)}x SGLang's ReplaySSM at L=16 for B>=64"
+        out.append(text + (f" ({benchkit.span(best, 2)}x at each shape's best L)" if best else ""))
     ro, rw = (pick("deferred", k, lambda r: _batch(r) >= 256 and _ring_length(r) == 16)
               for k in ("pct_floor", "pct_floor_flush"))
     if ro:
-        out.append(f"deferred-write decode at {span(ro, '{:.0f}')}% of the read-only floor for B>=256, L=16"
-                   + (f" ({span(rw, '{:.0f}')}% counting each state's write once per ring cycle)" if rw else ""))
+        out.append(f"deferred-write decode at {benchkit.span(ro, 0)}% of the read-only floor for B>=256, L=16"
+                   + (f" ({benchkit.span(rw, 0)}% counting each state's write once per ring cycle)" if rw else ""))
     ver = pick("verify", "x_sgl_verify")
     if ver:
-        out.append(f"MTP verify (T=4) at {span(ver, '{:.2f}')}x SGLang's target_verify, "
-                   f"{span(pick('verify', 'pct_floor'), '{:.0f}')}% of its floor")
+        out.append(f"MTP verify (T=4) at {benchkit.span(ver, 2)}x SGLang's target_verify, "
+                   f"{benchkit.span(pick('verify', 'pct_floor'), 0)}% of its floor")
     pre = pick("prefill", "x_fla")
     if pre:
-        out.append(f"prefill (fla-core chunk kernel + our gating/pool glue) at {span(pre, '{:.2f}')}x fla-core alone")
+        out.append(f"prefill (fla-core chunk kernel + our gating/pool glue) at {benchkit.span(pre, 2)}x fla-core alone")
     return out
 
 
@@ -561,7 +558,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="only re-time the dispatch rows (L=16), judged against the dispatch target")
     parser.add_argument("--lengths", type=int, nargs="+", default=list(bench_deferred.RING_LENGTHS),
                         help="ring lengths L of the deferred-write rows")
+    parser.add_argument("--resummarize", metavar="FILE",
+                        help="rewrite FILE's summary lines from its measured rows (no device needed) and exit")
     args = parser.parse_args(argv)
+    if args.resummarize:
+        print("\n".join(benchkit.resummarize(args.resummarize, summarize)))
+        return
     if not torch.cuda.is_available():
         raise SystemExit("runtime.gdn.bench needs a CUDA device")
     torch.manual_seed(0)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from runtime import sglang_files
+from runtime import benchkit, sglang_files
 from runtime.benchkit import (
     copy_bandwidth_gbs,
     cuda_graph_median_us,
@@ -266,8 +266,7 @@ def summarize(rows: list[dict]) -> list[str]:
     """One-line findings from measured rows (shown in the rendered manual; never invented)."""
 
     def span(values: list[float]) -> str:
-        lo, hi = min(values), max(values)
-        return f"{lo:.2f}x" if abs(hi - lo) < 0.005 else f"{lo:.2f}-{hi:.2f}x"
+        return benchkit.span(values) + "x"
 
     out = []
     for tp in (1, 4):
@@ -290,7 +289,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tp", type=int, nargs="+", default=list(TPS))
     parser.add_argument("--tokens", type=int, nargs="+", default=list(TOKENS))
     parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES), help="split + conv kernel batches")
+    parser.add_argument("--resummarize", metavar="FILE",
+                        help="rewrite FILE's summary lines from its measured rows (no device needed) and exit")
     args = parser.parse_args(argv)
+    if args.resummarize:
+        print("\n".join(benchkit.resummarize(args.resummarize, summarize)))
+        return
     if not torch.cuda.is_available():
         raise SystemExit("runtime.projections.bench needs a CUDA device")
     peer, conv_peer = sglang_peer.fused_proj(), sglang_peer.causal_conv1d()

@@ -138,3 +138,29 @@ def test_gdn_summary_states_the_deferred_floor_with_and_without_flush_writes():
     line = [s for s in gdn_summary(rows) if "read-only floor" in s]
     assert line == ["deferred-write decode at 81-82% of the read-only floor for B>=256, L=16 "
                     "(85-87% counting each state's write once per ring cycle)"]
+
+
+def test_summary_ranges_round_outward_so_a_missed_target_never_reads_as_met():
+    from runtime.benchkit import span
+
+    assert span([1.296, 1.86]) == "1.29-1.86"  # nearest rounding would print 1.30 beside a missed 1.3x target
+    assert span([1.3, 1.3]) == "1.30"  # an exact value stays itself (no float fuzz pushes it out)
+    assert span([94.6, 96.2], 0) == "94-97"
+    assert span([8.55, 13.97], 1) == "8.5-14.0"
+
+
+def test_resummarize_rewrites_only_the_summary(tmp_path):
+    import json
+
+    from runtime.benchkit import resummarize
+    from runtime.projections.bench import summarize
+
+    rows = [{"model": "qwen3-next", "tp": 4, "tokens": t, "speedup": x, "phase": "decode"}
+            for t, x in ((1, 1.86), (128, 1.296))]
+    doc = {"lane": "projections", "device": {"name": "NVIDIA H200"}, "date": "2026-12-01", "rows": rows,
+           "summary": ["Qwen3-Next fused projection 1.30-1.86x SGLang 0.5.23's decode path at TP4 (T<=128)"]}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    assert resummarize(path, summarize) == ["Qwen3-Next fused projection 1.29-1.86x SGLang 0.5.23's decode path at TP4 (T<=128)"]
+    after = json.loads(path.read_text())
+    assert {k: v for k, v in after.items() if k != "summary"} == {k: v for k, v in doc.items() if k != "summary"}

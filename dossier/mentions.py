@@ -20,7 +20,10 @@ _MODULE = re.compile(r"\bpython3?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
 #: the command a flag is given to: flags of other tools (pytest, lm_eval, a repo script) are not SGLang's
 _COMMAND = re.compile(
     r"\bpython3?[ \t]+-m[ \t]+(?P<mod>[\w.]+)|\bpython3?[ \t]+(?P<script>[\w./-]+\.py)"
-    r"|(?<![\w./-])(?P<tool>pytest|lm_eval|lm-eval|torchrun|nsys|ncu|pip|git|gh|npx|dossier|sglang|docker|vllm)\b"
+    r"|(?:\b(?:bash|sh)[ \t]+)?(?<![\w-])(?P<shell>[\w./-]+\.sh)\b"
+    r"|(?<![\w./-])(?P<tool>pytest|lm_eval|lm-eval|torchrun|nsys|ncu|pip|uv|git|gh|npx|dossier|sglang|docker|vllm"
+    r"|nvidia-smi|hf|huggingface-cli|curl|wget|ray|accelerate|deepspeed|mpirun|srun|conda|kubectl|helm|make"
+    r"|cmake)(?![\w-])"
 )
 #: what may sit between two flags of one command: a value and spaces, backticks, "="
 _FLAG_GAP = re.compile(r"[ \t`=]*(?:[\w.+/-]+[ \t`]*)?")
@@ -63,8 +66,11 @@ def find_mentions(text: str) -> list[Mention]:
     for m in _MODULE.finditer(text):
         out.append(t.mention(MODULE, m.group(1), m.start(1)))
     for m in _FLAG.finditer(text):
-        value = m.group(3) if m.group(3) and (m.group(2) == "=" or t.in_code(m.start(), m.end())) else None
-        out.append(t.mention(FLAG, m.group(1), m.start(1), value=value, command=t.command(m.start())))
+        command = t.command(m.start())
+        # a value is the flag's when written "--flag=value", inside a code span, or on an SGLang command's line
+        value = m.group(3) if m.group(3) and (m.group(2) == "=" or t.in_code(m.start(), m.end())
+                                         or (command and is_sglang_command(command))) else None
+        out.append(t.mention(FLAG, m.group(1), m.start(1), value=value, command=command))
     for m in _ENV.finditer(text):
         out.append(t.mention(ENV, m.group(1), m.start(1)))
     for m in _PATH.finditer(text):
@@ -121,7 +127,7 @@ class _Text:
         if j < 0 or self.commands[j].start() < begin or self.commands[j].end() > at:
             return ""
         last = self.commands[j]
-        return last.group("mod") or last.group("script") or last.group("tool")
+        return last.group("mod") or last.group("script") or last.group("shell") or last.group("tool")
 
 
 def _chain_flags(text: str, mentions: list[Mention]) -> list[Mention]:

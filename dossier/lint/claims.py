@@ -24,6 +24,7 @@ from dossier.lint.links import module_exists
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
 from dossier.project import is_valid
+from dossier.source_tree import lines_with
 
 #: card fields whose mentions are claims about today (dotted paths; [*] = every item)
 CARD_FIELDS = ("motivation", "implementation", "key_fragment.explain", "validation.lanes[*]", "corrections[*]",
@@ -129,6 +130,11 @@ def _card(doc: YamlDoc, s, ctx) -> list[Stale]:
     if isinstance(today, dict) and isinstance(today.get("file"), str) and s.knows_path(today["file"]) is False:
         out.append(Stale("D604", doc, doc.where("key_fragment.today.file#value"),
                          f"key_fragment.today.file {today['file']} is not in SGLang {s.tree.version}"))
+    elif isinstance(today, dict) and isinstance(today.get("match"), str) and isinstance(today.get("file"), str):
+        text = s.tree.text(today["file"])
+        if text is not None and not lines_with(text, today["match"], today["file"]):
+            out.append(Stale("D608", doc, doc.where("key_fragment.today.match#value"),
+                             f"key_fragment.today.match is not in {today['file']} (SGLang {s.tree.version})"))
     return out
 
 
@@ -312,6 +318,7 @@ STALE_RULES = (
     ("D604", "a repo path that does not exist in today's SGLang (or in this project)", "error"),
     ("D605", "a `python -m` module that does not exist", "error"),
     ("D606", "a deprecated flag or env var (SGLang names the replacement)", "warning"),
+    ("D608", "key_fragment.today's match is not in its file in today's SGLang", "error"),
 )
 for _code, _summary, _severity in STALE_RULES:
     rule(_code, _summary, scope="project", severity=_severity)(functools.partial(_emit, code=_code))

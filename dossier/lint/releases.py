@@ -1,4 +1,4 @@
-"""D312-D316: what the published SGLang releases say about each card (the `releases` section of
+"""D312-D317: what the published SGLang releases say about each card (the `releases` section of
 cards/evidence.lock, written by `dossier releases verify --record`).
 
 The section keeps, per card, where its match is present across the releases and the release diffs that
@@ -92,3 +92,18 @@ def stale_release_evidence(ctx) -> Iterator[Finding]:
         yield Finding(f"releases.cards.{pr}",
                       f"release evidence of #{pr} was recorded on {recorded} for an earlier key fragment",
                       hint=VERIFY, doc=doc)
+
+
+@rule("D317", "status current, yet the releases show its line gone and the card names no `today` place",
+      scope="card")
+def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
+    if card.status != "current" or card.key_fragment.today is not None:
+        return
+    v, h = release_verdict(card, ctx), release_lock(ctx)[0].cards.get(card.pr)
+    if v is None or h is None or v.shipped is None or v.removed is None or any(b == h.last for _, b in h.present):
+        return  # never shipped, a removal that is the change itself, or back in the last release scanned
+    e = v.removed
+    yield Finding("status#value", f"status is current, but the line its key fragment quotes left SGLang in "
+                                  f"{e.new.version} (built {e.new.built}) and is not in {h.last}",
+                  hint="if a later PR replaced it, status superseded with superseded_by; if the behaviour lives "
+                       "on in rewritten code, key_fragment.today naming where")

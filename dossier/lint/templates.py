@@ -17,6 +17,8 @@ from dossier.lint.registry import Finding, rule
 MIN_SHARED_SKELETON = 3  # cards sharing one masked skeleton
 SKELETON_SIMILAR = 0.7  # trigram Jaccard of two skeletons that count as one
 MAX_COPY = 0.5  # word 5-gram Jaccard between two texts
+MAX_CONTAINED = 0.8  # share of one text's word 5-grams found in a longer text (a copy padded with other prose)
+MIN_CONTAINED = 20  # 5-grams (about 24 words): shorter texts share stock phrases by chance
 MIN_SKELETON = 6  # tokens; shorter skeletons say too little to compare
 
 
@@ -51,17 +53,29 @@ def shared_skeleton(ctx) -> Iterator[Finding]:
                               hint="write what this PR's diff does, in your own words", doc=d)
 
 
-@rule("D221", "a field nearly copies a field of another card (word 5-gram Jaccard > 0.5)", scope="project")
+def _copied(a: set, b: set) -> str:
+    """How two texts' word 5-grams show a copy ("" if they do not): most of both shared, or nearly all of one
+    (at least ``MIN_CONTAINED`` 5-grams) inside the other, however much other prose surrounds it."""
+    j = prose.jaccard(a, b)
+    if j > MAX_COPY:
+        return f"shares {j:.0%} of its word 5-grams with"
+    small, large = sorted((a, b), key=len)
+    if len(small) >= MIN_CONTAINED and len(small & large) / len(small) >= MAX_CONTAINED:
+        return f"contains {len(small & large) / len(small):.0%} of the word 5-grams of" if small is b else \
+            f"has {len(small & large) / len(small):.0%} of its word 5-grams inside"
+    return ""
+
+
+@rule("D221", "a field nearly copies a field of another card (word 5-gram Jaccard > 0.5, or 80% of one inside the "
+              "other)", scope="project")
 def cross_copy(ctx) -> Iterator[Finding]:
     cards = _cards(ctx)
     grams = {c.pr: {name: prose.shingles(text_of(c, name)) for name in ALL_FIELDS} for c, _ in cards}
     for (a, da), (b, db) in combinations(cards, 2):
         for na in ALL_FIELDS:
             for nb in ALL_FIELDS:
-                j = prose.jaccard(grams[a.pr][na], grams[b.pr][nb])
-                if j > MAX_COPY:
-                    yield Finding(f"{nb}#value",
-                                  f"{nb} shares {j:.0%} of its word 5-grams with {na} of #{a.pr}", doc=db,
+                if how := _copied(grams[b.pr][nb], grams[a.pr][na]):
+                    yield Finding(f"{nb}#value", f"{nb} {how} {na} of #{a.pr}", doc=db,
                                   hint="each card describes its own PR in its own words")
 
 

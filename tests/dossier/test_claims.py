@@ -141,6 +141,22 @@ def test_today_file_must_exist(tmp_path, sglang_tree):
     assert [d.code for d in _lint(tmp_path / "p", sglang_tree, [card])] == ["D604"]
 
 
+def test_today_match_must_be_in_its_file(tmp_path, sglang_tree):
+    card = make_card(100)
+    card["key_fragment"]["today"] = {"file": "python/sglang/srt/layers/linear.py", "match": "@turbo_on_graph(x)"}
+    assert [d.code for d in _lint(tmp_path / "p", sglang_tree, [card])] == ["D608"]
+
+
+def test_flags_of_other_tools_are_not_sglangs_and_command_values_are_checked():
+    ms = find_mentions("nvidia-smi --query-gpu=name --format=csv; curl -s host --max-time 60; "
+                       "bash scripts/ci/run_asr.sh --skip-download; accelerate launch --num-processes 2")
+    assert [m.command for m in ms if m.kind == "flag"] == ["nvidia-smi", "nvidia-smi", "curl",
+                                                            "scripts/ci/run_asr.sh", "accelerate"]
+    ms = find_mentions("python -m sglang.launch_server --model-path X --mamba-radix-cache-strategy turbo")
+    assert [(m.text, m.value) for m in ms if m.kind == "flag"] == [("--model-path", "X"),
+                                                                   ("--mamba-radix-cache-strategy", "turbo")]
+
+
 def test_lanes_yaml_historical_key_and_prefix_are_exempt(tmp_path, sglang_tree):
     lanes = {**LANES, "lanes": [dict(LANES["lanes"][0])]}
     lane = lanes["lanes"][0]

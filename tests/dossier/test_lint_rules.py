@@ -92,6 +92,11 @@ CARD_CASES = [
                                     "adapted to the new layout and the forward pass splits the result again.")),
     ("D214", _set("key_fragment.explain", "This line is where the change happens: the two old layers become one "
                                           "new layer, and everything downstream reads from it after the PR.")),
+    ("D112", _set("implementation", "Merges in_proj_qkvz and in_proj_ba into one MergedColumnParallelLinear in "
+                                    "qwen3_next.py; its weight_loader takes tuple shard ids\u200b and splits pieces.")),
+    ("D112", _set("title", "Fuse the projection \u202e(reversed)")),
+    ("D112", _set("implementation", "Merges the two projections \x1b[31minto one MergedColumnParallelLinear\x1b[0m in "
+                                    "qwen3_next.py and loads tuple shard ids through its weight_loader.")),
     ("D403", _set("merged_at", dt.date(2019, 1, 1))),
     ("D403", _set("merged_at", dt.date(2099, 5, 1))),
     ("D401", _set("merged_at", None)),

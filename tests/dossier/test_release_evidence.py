@@ -356,3 +356,20 @@ def test_without_release_evidence_the_page_says_so_and_skill_md_does_not_route_t
     skill = skill_dir(Project.load(root))
     assert "No release evidence recorded" in (skill / "references/by-release.md").read_text()
     assert "(references/by-release.md)" not in (skill / "SKILL.md").read_text().split("## Route by symptom")[1].split("##")[0]
+
+
+def test_a_current_card_whose_line_left_the_releases_needs_a_today_place(setup):
+    """#100's line shipped in 0.1.0.post1 and left in 0.3.0 (superseded): marked current, lint says its line is
+    gone; with a `today` place naming where the behaviour lives, it does not."""
+    root, cache = setup
+    path = root / "cards/100.yaml"
+    card = yaml.safe_load(path.read_text())
+    card.update(status="current", superseded_by=[])
+    path.write_text(yaml.safe_dump(card, sort_keys=False))
+    verify(root, cache, "--record")
+    out = lint(root).output
+    assert "100.yaml" in out and " D317 " in out and "left SGLang in 0.3.0" in out
+    card["key_fragment"]["today"] = {"file": f"python/sglang/{MODEL}", "match": "def split_heads("}
+    path.write_text(yaml.safe_dump(card, sort_keys=False))
+    verify(root, cache, "--record")
+    assert " D317 " not in lint(root).output

@@ -142,6 +142,9 @@ CORPUS += [
     ("cross-copy", "D221", [one(330, "motivation", good[101]["motivation"])], 330),
     ("cross-copy", "D221", [one(331, "implementation", good[102]["implementation"])], 331),
     ("cross-copy", "D221", [one(332, "key_fragment.explain", good[103]["implementation"])], 332),
+    # a whole field of another card, padded with as much prose of its own: Jaccard alone stays under 0.5
+    ("padded copy", "D221", [one(339, "implementation", BASE["implementation"] + " " + BASE["motivation"] + " "
+                                 + good[101]["implementation"])], 339),
     ("self-copy", "D222", [one(333, "implementation", BASE["motivation"])], 333),
     ("self-copy", "D222", [one(334, "key_fragment.explain", BASE["implementation"])], 334),
     ("generic explain", "D205", [one(335, "key_fragment.explain",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,18 @@ def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _record_positions(item, f"{path}[{i}]", doc, seen_nodes)
+
+
+def strings(data: object, path: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted path, text) of every string in a document's data, as lint positions name them."""
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            yield from strings(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from strings(v, f"{path}[{i}]")
 
 
 def card_paths(paths: Iterable[Path]) -> list[Path]:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dossier.errors import DossierError
 from dossier.code_lines import lines_in_code
+from dossier.errors import DossierError
 from dossier.releases import Release
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from dossier.cards import YamlDoc
+from dossier.cards import YamlDoc, strings
 from dossier.lint.links import module_exists
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
@@ -95,18 +95,6 @@ def stale(ctx) -> list[Stale]:
     return ctx.memo["stale"]
 
 
-def _strings(data, path: str = "") -> Iterator[tuple[str, str]]:
-    """(dotted path, text) of every string in ``data``."""
-    if isinstance(data, str):
-        yield path, data
-    elif isinstance(data, dict):
-        for k, v in data.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from _strings(v, f"{path}[{i}]")
-
-
 def _field_texts(data: dict) -> Iterator[tuple[str, str]]:
     for spec in CARD_FIELDS:
         head, _, rest = spec.partition("[*]")
@@ -141,7 +129,7 @@ def _card(doc: YamlDoc, s, ctx) -> list[Stale]:
 def _finding(doc: YamlDoc, s, ctx) -> list[Stale]:
     """A finding is about today's SGLang: every string of it is a claim (its ``code`` places are D704's)."""
     out = []
-    for path, text in _strings(doc.data):
+    for path, text in strings(doc.data):
         if not path.startswith("code"):
             out += _check_text(doc, path, text, s, ctx.project.root, set())
     return out
@@ -149,7 +137,7 @@ def _finding(doc: YamlDoc, s, ctx) -> list[Stale]:
 
 def _lanes(doc: YamlDoc, s, ctx) -> list[Stale]:
     out = []
-    for path, text in _strings(doc.data):
+    for path, text in strings(doc.data):
         if HISTORICAL_KEY in re.split(r"[.\[]", path) or text.lstrip().lower().startswith(HISTORICAL_KEY + ":"):
             continue
         out += _check_text(doc, path, text, s, ctx.project.root, set())

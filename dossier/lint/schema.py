@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dossier.cards import YamlDoc
+from dossier.cards import YamlDoc, strings
 from dossier.lint.registry import Finding, rule
 
 
@@ -100,23 +100,12 @@ def stray_file(ctx) -> Iterator[Finding]:
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
-def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]")
-
-
 @rule("D112", "text holds an invisible or control character (zero-width, bidi override, terminal escape)",
       scope="doc")
 def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
     if doc.read_errors or not isinstance(doc.data, dict):
         return
-    for path, text in _strings(doc.data, ""):
+    for path, text in strings(doc.data):
         if m := _HIDDEN.search(text):
             yield Finding(path, f"U+{ord(m.group()):04X} at character {m.start() + 1}: it hides text from a "
                                 "reader, defeats the copy and claim checks, or garbles the rendered manual",

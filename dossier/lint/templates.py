@@ -71,7 +71,7 @@ def _copied(a: set, b: set) -> str:
 def cross_copy(ctx) -> Iterator[Finding]:
     cards = _cards(ctx)
     grams = {c.pr: {name: prose.shingles(text_of(c, name)) for name in ALL_FIELDS} for c, _ in cards}
-    for (a, da), (b, db) in combinations(cards, 2):
+    for (a, _), (b, db) in combinations(cards, 2):
         for na in ALL_FIELDS:
             for nb in ALL_FIELDS:
                 if how := _copied(grams[b.pr][nb], grams[a.pr][na]):

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.evidence_support import put

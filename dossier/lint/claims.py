@@ -328,3 +328,26 @@ def answer_symbols(ctx) -> Iterator[Finding]:
                 yield Finding(f"answers.mtp_verify_path.steps[{i}].symbol",
                               f"{name}: no def/class {', '.join(missing)} in {step['file']} (SGLang {s.tree.version})",
                               doc=doc)
+
+
+#: occurrences in today's SGLang sources from which a key fragment's match identifies no change ("return x",
+#: "def forward(", "pass"); the most common match of a proven card occurs about 320 times
+COMMON_MATCH = 500
+
+
+@rule("D609", "key_fragment.match is so common in today's SGLang that it identifies no change", scope="project")
+def common_match(ctx) -> Iterator[Finding]:
+    s = surface(ctx)
+    if s is None:
+        return
+    sources = None
+    for doc in ctx.project.valid_docs():
+        match = doc.data["key_fragment"]["match"]
+        if len(match) > 40:  # a line that long is specific whatever it holds
+            continue
+        sources = sources if sources is not None else "\n".join(s.tree.texts.values())
+        if (n := sources.count(match)) >= COMMON_MATCH:
+            yield Finding("key_fragment.match#value",
+                          f"{match!r} occurs {n} times in SGLang {s.tree.version}: it cannot identify this PR's line",
+                          hint="quote a line only this change wrote (an identifier, a call with its arguments)",
+                          doc=doc)

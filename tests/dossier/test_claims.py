@@ -147,6 +147,16 @@ def test_today_match_must_be_in_its_file(tmp_path, sglang_tree):
     assert [d.code for d in _lint(tmp_path / "p", sglang_tree, [card])] == ["D608"]
 
 
+def test_a_match_common_in_todays_sglang_identifies_nothing(tmp_path, sglang_tree, monkeypatch):
+    from dossier.lint import claims
+
+    monkeypatch.setattr(claims, "COMMON_MATCH", 2)
+    card = make_card(100)
+    card["key_fragment"]["match"] = 'add_argument("--'  # in two files of the fixture tree
+    assert "D609" in [d.code for d in _lint(tmp_path / "p", sglang_tree, [card])]
+    assert "D609" not in [d.code for d in _lint(tmp_path / "q", sglang_tree, [make_card(100)])]
+
+
 def test_flags_of_other_tools_are_not_sglangs_and_command_values_are_checked():
     ms = find_mentions("nvidia-smi --query-gpu=name --format=csv; curl -s host --max-time 60; "
                        "bash scripts/ci/run_asr.sh --skip-download; accelerate launch --num-processes 2")

@@ -121,6 +121,17 @@ def match_size(card: Card, doc, ctx) -> Iterator[Finding]:
                       f"match is {n} characters; use 4..{MAX_MATCH} (a distinctive piece of one changed line)")
 
 
+#: a claim's measured number (a percentage, a ratio, a time or a rate) ...
+_MEASURED = re.compile(r"\d(?:[\d.,]*)\s*(?:%|x\b|×|ms\b|us\b|µs\b|s\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)", re.I)
+#: ... and what says where it comes from: hardware, model, parallelism, batch, benchmark, or who measured it
+_SETUP = re.compile(r"(?:[HBAL]\d{2,3}|GB\d{3}|MI\d{3}X?)(?![\d])|\b(?:RTX|SM\d+|GPUs?|NPUs?|TP\s?=?\s?\d+|DP\s?=?\s?\d+|EP\s?\d+|"
+                    r"batch|B\s?=|bs|concurrency|Qwen[\w.-]*|model|checkpoint|author|PR|description|review\w*|thread|"
+                    r"comment|bench\w*|GSM8K|MMLU|GPQA|CI|tests?|profil\w*|nsys|ncu|reported|measured by)\b", re.I)
+#: a validation lane that can be run: a command, a module, a test path or a flag
+_RUNNABLE = re.compile(r"python3? |pytest|--[a-z]|/|\.py\b")
+MIN_LANE_WORDS = 4
+
+
 @rule("D208", "validation not recorded: no claims (or statement that the PR gave none), no lanes", scope="card")
 def no_validation(card: Card, doc, ctx) -> Iterator[Finding]:
     if not card.claims:
@@ -132,8 +143,17 @@ def no_validation(card: Card, doc, ctx) -> Iterator[Finding]:
             yield Finding(f"validation.claims[{i}]", f"claim has fewer than {MIN_CLAIM_WORDS} words",
                           hint="a claim gives the number, the setup and its source; 'none' says what was "
                                "validated instead")
+    for i, claim in enumerate(card.claims):
+        if _MEASURED.search(claim) and not _SETUP.search(claim):
+            yield Finding(f"validation.claims[{i}]", "a measured number without its setup or source",
+                          hint="say on what (GPU, model, TP, batch, benchmark) and who measured it (PR description, "
+                               "author, review, CI)")
     if not card.validation_lanes:
         yield Finding("validation.lanes", "no validation lanes: what must a change here be validated on?")
+    for i, lane in enumerate(card.validation_lanes):
+        if len(prose.words(lane)) < MIN_LANE_WORDS and not _RUNNABLE.search(lane):
+            yield Finding(f"validation.lanes[{i}]", "a lane that names nothing to run or check",
+                          hint="a command, a test path, or what to compare on which setup")
 
 
 @rule("D209", "motivation states no problem (symptom, measured cost, or missing capability with its reason)",

@@ -79,6 +79,8 @@ CARD_CASES = [
     ("D208", _set("validation.claims", [])),
     ("D208", _set("validation.lanes", [])),
     ("D208", _set("validation.claims", ["none given"])),
+    ("D208", _set("validation.claims", ["Transcription is 35% faster and uses 2x less memory."])),
+    ("D208", _set("validation.lanes", ["run it", "check it works"])),
     ("D209", _set("motivation", "The projection code in this model was restructured: in_proj_qkvz and in_proj_ba "
                                 "now live in one MergedColumnParallelLinear, and the forward pass reads the merged "
                                 "output through the fused split kernel instead of two separate outputs.")),

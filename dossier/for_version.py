@@ -134,10 +134,10 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
 
 
 def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list[Reverted], list[Card]]:
-    """Every scanned release, newest first, with the current changes it first shipped; the reverted changes a
+    """Each release that first shipped a current change, newest first, with those changes; the reverted changes a
     release shipped; and the current cards no release places."""
     dates = merge_dates(project.cards)
-    landed: dict[str, list[Placed]] = {version: [] for version in lock.built}
+    landed: dict[str, list[Placed]] = {}
     reverted: list[Reverted] = []
     unplaced: list[Card] = []
     for card in sorted(project.cards, key=lambda c: c.pr):
@@ -149,8 +149,7 @@ def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list
             unplaced.append(card)
         elif _current(card):
             landed.setdefault(placed.version, []).append(placed)
-    releases = [Release(version, lock.built.get(version, placed[0].built if placed else ""), tuple(placed))
-                for version, placed in landed.items()]
+    releases = [Release(version, placed[0].built, tuple(placed)) for version, placed in landed.items()]
     return sorted(releases, key=lambda r: _key(r.version), reverse=True), reverted, unplaced
 
 

@@ -152,10 +152,15 @@ def resummarize(path: str | os.PathLike, summarize: Callable[[list[dict]], list[
     path = Path(path)
     doc = json.loads(path.read_text())
     doc["summary"] = summarize(doc["rows"])
+    _write_json(path, doc)
+    return doc["summary"]
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    """Write ``doc`` to ``path`` atomically (a reader never sees half a document)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
-    return doc["summary"]
 
 
 def write_results(path: str | os.PathLike, lane: str, rows: Sequence[dict], ceilings: dict | None = None,
@@ -171,7 +176,5 @@ def write_results(path: str | os.PathLike, lane: str, rows: Sequence[dict], ceil
         "rows": list(rows),
         **extra,
     }
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    _write_json(path, doc)
     return path

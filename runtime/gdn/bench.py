@@ -440,7 +440,6 @@ def summarize(rows: list[dict]) -> list[str]:
     def pick(kernel: str, key: str, cond: Callable[[dict], bool] = lambda r: True) -> list[float]:
         return _pick(rows, kernel, key, cond)
 
-
     out = []
     for tp in ("TP1", "TP4"):
         def large(r: dict, tp: str = tp) -> bool:

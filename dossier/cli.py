@@ -351,7 +351,8 @@ def drift(
 
 
 releases_app = typer.Typer(
-    help="Published SGLang releases as source trees (the release cache): sync them, list them.\n\n"
+    help="Published SGLang releases as source trees (the release cache): sync them, list them, follow the "
+    "cards through them (verify), record their flags and env vars (surface).\n\n"
     "Cache: --cache-dir, else $DOSSIER_RELEASES, else <root>/.dossier/releases.",
     no_args_is_help=True,
 )
@@ -494,6 +495,48 @@ def releases_verify(
     err.print(f"{kinds[rv.RELEASE_DIFF]} card(s) proven by a release diff, {kinds[rv.RELEASE_SCAN]} scanned "
               f"without proof, {problems} with findings" + (" (recorded in cards/evidence.lock)" if record else ""))
     raise typer.Exit(1 if problems else 0)
+
+
+@command("surface", group=releases_app)
+def releases_surface(
+    record: Annotated[bool, typer.Option(
+        help="Write cards/surface.lock: every --flag and SGLANG_* env var with the first and last release "
+        "that had it (lint's D610 and the 'last in' of D601/D603 read it; CI has no release cache).")] = False,
+    cache_dir: ReleasesDirOpt = None,
+    root: RootOpt = None,
+) -> None:
+    """Read the flags and env vars of every synced release and compare them with cards/surface.lock
+    (--record writes it). Exit 1 when the lock differs from the releases (or is missing), 2 when fewer
+    than 2 releases are synced."""
+    from dossier import releases as rl
+    from dossier import surface_history as sh
+    from dossier.source_tree import SourceTree
+
+    base = root or find_root()
+    cache = rl.cache_dir(base, cache_dir)
+    found = rl.synced(cache)
+    if len(found) < 2:
+        fail(f"{len(found)} release(s) in {cache}: run `dossier releases sync` first")
+
+    def progress(tree) -> None:
+        if not err.is_terminal:
+            err.print(f"read SGLang {tree.version}", markup=False)
+
+    with err.status("reading releases"):
+        history = sh.scan((SourceTree.release(r) for r in found), on_release=progress)
+    summary = (f"{len(history.flags)} flag(s), {len(history.env)} env var(s) in {len(history.releases)} releases "
+               f"({history.releases[0]} .. {history.newest})")
+    if record:
+        sh.write_history(base, history)
+        err.print(f"{summary}: wrote {sh.SURFACE_LOCK}")
+        return
+    try:
+        committed = sh.read_history(base)
+    except sh.SurfaceLockError as exc:
+        committed, summary = None, f"{summary}; {exc}"
+    same = committed is not None and committed.to_data() == history.to_data()
+    err.print(f"{summary}; {sh.SURFACE_LOCK} " + ("is up to date" if same else "differs: run with --record"))
+    raise typer.Exit(0 if same else 1)
 
 
 class ForVersionFormat(StrEnum):

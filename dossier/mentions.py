@@ -1,8 +1,11 @@
 """Find what a reader would act on in a piece of prose: flags, SGLANG_* env vars, repo paths, modules.
 
 A mention is *historical* when the text says so right at it, in one of the forms the claims rules
-recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`); such a mention is
-reported by nobody. Anything else is a claim about today's SGLang.
+recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`): it is not a claim about
+today's SGLang, but a flag or env var so marked must have existed in some release (D610), unless it is
+*attributed*: the sentence puts it in a PR's or proposal's own text before it (:data:`MARK_ATTRIBUTED`:
+"the PR's", "#123's", "proposed", "the description/RFC names"), which may never have shipped. Anything else
+is a claim about today's SGLang.
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ MARK_SENTENCE = re.compile(
     r"not in (?:sglang )?0\.5\.23|before 0\.5\.23)\b", re.IGNORECASE)
 
 
+#: earlier in the sentence: the mention is a PR's or proposal's own wording, not a release's
+MARK_ATTRIBUTED = re.compile(
+    r"\b(?:propos(?:ed|al|es|ing)|descriptions?|RFC|draft|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
+    r"|#\d+'s\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Mention:
     kind: str  # FLAG | ENV | PATH | MODULE
@@ -57,6 +66,8 @@ class Mention:
     #: the module or script a flag is passed to ("" when none is named)
     command: str = ""
     historical: bool = False
+    #: historical as a PR's or proposal's own wording (not necessarily in any release)
+    attributed: bool = False
 
 
 def find_mentions(text: str) -> list[Mention]:
@@ -109,7 +120,10 @@ class _Text:
                     or MARK_AFTER.match(self.text, end, stop))
 
     def mention(self, kind: str, what: str, start: int, **kw) -> Mention:
-        return Mention(kind, what, start, historical=self.historical(start, start + len(what)), **kw)
+        historical = self.historical(start, start + len(what))
+        _, begin, _ = self.sentence(start)
+        attributed = historical and bool(MARK_ATTRIBUTED.search(self.text, begin, start))
+        return Mention(kind, what, start, historical=historical, attributed=attributed, **kw)
 
     def in_code(self, start: int, end: int) -> bool:
         """Whether text[start:end] lies inside one `code span` of its line (a value after a flag in prose is
@@ -138,7 +152,7 @@ def _chain_flags(text: str, mentions: list[Mention]) -> list[Mention]:
         prev = out[-1] if out else None
         if (m.kind == FLAG and not m.historical and prev is not None and prev.kind == FLAG and prev.historical
                 and _FLAG_GAP.fullmatch(text[prev.start + len(prev.text):m.start])):
-            m = Mention(m.kind, m.text, m.start, m.value, m.command, historical=True)
+            m = Mention(m.kind, m.text, m.start, m.value, m.command, historical=True, attributed=prev.attributed)
         out.append(m)
     return out
 

@@ -72,6 +72,18 @@ def _read(tree):
     return _SURFACES[key]
 
 
+def history(ctx):
+    """The committed surface lock of the releases (None: none recorded, or unreadable: D610 says so)."""
+    if "history" not in ctx.memo:
+        from dossier.surface_history import SurfaceLockError, read_history
+
+        try:
+            ctx.memo["history"] = read_history(ctx.project.root)
+        except SurfaceLockError as exc:
+            ctx.memo["history"], ctx.memo["history_error"] = None, str(exc)
+    return ctx.memo["history"]
+
+
 def template_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "render" / "templates"
 
@@ -91,6 +103,9 @@ def stale(ctx) -> list[Stale]:
                     found += _finding(doc, s, ctx)
             for path in sorted(template_dir().glob("*.j2")):
                 found += _template(path, s, ctx)
+            if "history_error" in ctx.memo and ctx.project.lanes_doc is not None:
+                found.append(Stale("D610", ctx.project.lanes_doc, (1, 1),
+                                   f"historical mentions not checked: {ctx.memo['history_error']}"))
         ctx.memo["stale"] = found
     return ctx.memo["stale"]
 
@@ -113,7 +128,7 @@ def _card(doc: YamlDoc, s, ctx) -> list[Stale]:
     own.add(data["key_fragment"]["file"])
     out = []
     for path, text in _field_texts(data):
-        out += _check_text(doc, path, text, s, ctx.project.root, own)
+        out += _check_text(doc, path, text, s, ctx.project.root, own, history(ctx))
     today = data["key_fragment"].get("today")
     if isinstance(today, dict) and isinstance(today.get("file"), str) and s.knows_path(today["file"]) is False:
         out.append(Stale("D604", doc, doc.where("key_fragment.today.file#value"),
@@ -131,7 +146,7 @@ def _finding(doc: YamlDoc, s, ctx) -> list[Stale]:
     out = []
     for path, text in strings(doc.data):
         if not path.startswith("code"):
-            out += _check_text(doc, path, text, s, ctx.project.root, set())
+            out += _check_text(doc, path, text, s, ctx.project.root, set(), history(ctx))
     return out
 
 
@@ -140,7 +155,7 @@ def _lanes(doc: YamlDoc, s, ctx) -> list[Stale]:
     for path, text in strings(doc.data):
         if HISTORICAL_KEY in re.split(r"[.\[]", path) or text.lstrip().lower().startswith(HISTORICAL_KEY + ":"):
             continue
-        out += _check_text(doc, path, text, s, ctx.project.root, set())
+        out += _check_text(doc, path, text, s, ctx.project.root, set(), history(ctx))
     return out
 
 
@@ -154,7 +169,7 @@ def _template(path: Path, s, ctx) -> list[Stale]:
     repo_root = path.parents[3]
     own_roots = [repo_root, *sorted(p.parent for p in (repo_root / "skills").glob("*/SKILL.md"))]
     for m in find_mentions(literal):
-        problems = [_problem(m, s, root, set()) for root in own_roots]
+        problems = [_problem(m, s, root, set(), history(ctx)) for root in own_roots]
         problem = None if not all(problems) else problems[0]
         if problem:
             line = raw.count("\n", 0, m.start) + 1
@@ -163,11 +178,11 @@ def _template(path: Path, s, ctx) -> list[Stale]:
     return out
 
 
-def _check_text(doc: YamlDoc, path: str, text: str, s, root: Path, own: set[str]) -> list[Stale]:
+def _check_text(doc: YamlDoc, path: str, text: str, s, root: Path, own: set[str], past=None) -> list[Stale]:
     out = []
     seen: dict[str, int] = {}
     for m in find_mentions(text):
-        problem = _problem(m, s, root, own)
+        problem = _problem(m, s, root, own, past)
         n = seen[m.text] = seen.get(m.text, -1) + 1
         if problem:
             out.append(Stale(problem[0], doc, _locate(doc, path, m.text, n), *problem[1:]))
@@ -193,21 +208,24 @@ def _locate(doc: YamlDoc, path: str, what: str, nth: int) -> tuple[int, int]:
     return line, col
 
 
-def stale_mentions(text: str, s, root: Path) -> list[tuple[Mention, str, str]]:
+def stale_mentions(text: str, s, root: Path, past=None) -> list[tuple[Mention, str, str]]:
     """(mention, code, message) for every mention in rendered ``text`` that is not true of the SGLang surface
-    ``s``; paths of this project resolve under ``root`` (the skill folder for the rendered manual)."""
-    return [(m, p[0], p[1]) for m in find_mentions(text) if (p := _problem(m, s, root, set()))]
+    ``s`` (or, marked historical, of no release in ``past``, a :class:`SurfaceHistory`); paths of this
+    project resolve under ``root`` (the skill folder for the rendered manual)."""
+    return [(m, p[0], p[1]) for m in find_mentions(text) if (p := _problem(m, s, root, set(), past))]
 
 
-def _problem(m: Mention, s, root: Path, own: set[str]) -> tuple[str, str, str | None] | None:
-    """(code, message, hint) when the mention is not true of today's tree, else None."""
+def _problem(m: Mention, s, root: Path, own: set[str], past=None) -> tuple[str, str, str | None] | None:
+    """(code, message, hint) when the mention is not true of today's tree (a historical one: of no release
+    in ``past``), else None."""
     if m.historical:
-        return None
+        return _never_shipped(m, s, past)
     if m.kind == FLAG:
-        return _flag(m, s) if is_sglang_command(m.command) else None
+        return _flag(m, s, past) if is_sglang_command(m.command) else None
     if m.kind == ENV:
         if m.text not in s.env:
-            return "D603", f"{m.text} is not an env var of SGLang {s.tree.version}", _near(m.text, s.env)
+            return ("D603", f"{m.text} is not an env var of SGLang {s.tree.version}{_last_in(past, 'env', m.text)}",
+                    _near(m.text, s.env))
         if s.env[m.text]:
             return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {s.env[m.text]}"
         return None
@@ -218,13 +236,32 @@ def _problem(m: Mention, s, root: Path, own: set[str]) -> tuple[str, str, str | 
     return None
 
 
-def _flag(m: Mention, s) -> tuple[str, str, str | None] | None:
+def _never_shipped(m: Mention, s, past) -> tuple[str, str, str | None] | None:
+    """D610: a flag or env var marked historical that neither today's tree nor any recorded release had (a
+    PR's or proposal's own wording, which may never have shipped, is not checked)."""
+    if past is None or m.attributed or m.kind not in (FLAG, ENV) or (m.kind == FLAG and not is_sglang_command(m.command)):
+        return None
+    kind, today = ("flags", s.flags) if m.kind == FLAG else ("env", s.env)
+    if m.text in today or (m.kind == FLAG and s.flag(m.text)[1]) or past.span(kind, m.text):
+        return None
+    return ("D610", f"{m.text} is marked historical, but no SGLang release ({past.releases[0]} .. {past.newest}) "
+            f"had this {m.kind}", _near(m.text, getattr(past, kind)) or "a made-up or misspelt name")
+
+
+def _last_in(past, kind: str, name: str) -> str:
+    """" (last in SGLang 0.5.9)" for a name that left SGLang, per the surface lock ("" otherwise)."""
+    span = past.span(kind, name) if past is not None else None
+    return f" (last in SGLang {span.last}; mark it historical if that is meant)" if span else ""
+
+
+def _flag(m: Mention, s, past=None) -> tuple[str, str, str | None] | None:
     flag, longer = s.flag(m.text)
     if flag is None:
         if longer:
             return ("D601", f"{m.text} is ambiguous in SGLang {s.tree.version} (argparse rejects it)",
                     "one of " + ", ".join(longer))
-        return "D601", f"{m.text} is not a flag of SGLang {s.tree.version}", _near(m.text, s.flags)
+        return ("D601", f"{m.text} is not a flag of SGLang {s.tree.version}{_last_in(past, 'flags', m.text)}",
+                _near(m.text, s.flags))
     if flag.deprecated:
         return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {flag.deprecated}"
     if m.value is not None and flag.choices is not None and m.value not in flag.choices \
@@ -307,6 +344,7 @@ STALE_RULES = (
     ("D605", "a `python -m` module that does not exist", "error"),
     ("D606", "a deprecated flag or env var (SGLang names the replacement)", "warning"),
     ("D608", "key_fragment.today's match is not in its file in today's SGLang", "error"),
+    ("D610", "a --flag or SGLANG_* env var marked historical that no SGLang release had (cards/surface.lock)", "error"),
 )
 for _code, _summary, _severity in STALE_RULES:
     rule(_code, _summary, scope="project", severity=_severity)(functools.partial(_emit, code=_code))

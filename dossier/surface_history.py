@@ -1,0 +1,124 @@
+"""Which flags and SGLANG_* env vars SGLang's published releases had: the committed surface lock.
+
+``dossier releases surface --record`` reads the flag and env-var surface (:mod:`dossier.surface`) of every
+release in the release cache and writes ``cards/surface.lock``: per name, the first and the last release
+that had it. Lint reads the lock offline (CI has no release cache): a mention marked historical must name
+something some release had, and a mention of a name that left SGLang can say which release last had it.
+A name that left and came back is recorded by its first and last release only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dossier.errors import DossierError
+from dossier.source_tree import SourceTree
+
+SURFACE_LOCK = Path("cards") / "surface.lock"
+LOCK_VERSION = 1
+HEADER = (
+    "# Written by `dossier releases surface --record`: every --flag and SGLANG_* env var of the cached\n"
+    "# SGLang releases, each with the first and last release that had it (lint checks historical mentions).\n"
+)
+KINDS = ("flags", "env")
+
+
+class SurfaceLockError(DossierError):
+    """cards/surface.lock cannot be read as a surface lock."""
+
+
+@dataclass(frozen=True)
+class Span:
+    first: str
+    last: str
+
+    def __str__(self) -> str:
+        return self.first if self.first == self.last else f"{self.first}..{self.last}"
+
+
+@dataclass
+class SurfaceHistory:
+    """Release versions in order, and per kind (flags, env) each name's span of releases."""
+
+    releases: list[str] = field(default_factory=list)
+    flags: dict[str, Span] = field(default_factory=dict)
+    env: dict[str, Span] = field(default_factory=dict)
+
+    def span(self, kind: str, name: str) -> Span | None:
+        return getattr(self, kind).get(name)
+
+    @property
+    def newest(self) -> str:
+        return self.releases[-1] if self.releases else ""
+
+    def to_data(self) -> dict:
+        return {"version": LOCK_VERSION, "releases": list(self.releases),
+                **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in KINDS}}
+
+    @classmethod
+    def from_data(cls, data: object) -> SurfaceHistory:
+        if not (isinstance(data, dict) and data.get("version") == LOCK_VERSION
+                and isinstance(data.get("releases"), list) and all(isinstance(data.get(k), dict) for k in KINDS)):
+            raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
+                                   "env: {}; run `dossier releases surface --record`")
+        releases = [str(v) for v in data["releases"]]
+        known = set(releases)
+        out = cls(releases)
+        for kind in KINDS:
+            for name, value in data[kind].items():
+                first, _, last = str(value).partition("..")
+                if first not in known or (last or first) not in known:
+                    raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} names a release the lock does not list")
+                getattr(out, kind)[str(name)] = Span(first, last or first)
+        return out
+
+
+def lock_path(root: Path) -> Path:
+    return root / SURFACE_LOCK
+
+
+def read_history(root: Path) -> SurfaceHistory | None:
+    """The committed history (None when the project has no surface lock)."""
+    path = lock_path(root)
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SurfaceLockError(f"{SURFACE_LOCK}: not valid YAML: {exc}") from None
+    return SurfaceHistory.from_data(data)
+
+
+def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] | None = None) -> SurfaceHistory:
+    """Every flag and env var of ``trees`` (in release order) with the first and last tree that had it."""
+    from dossier.surface import read_surface
+
+    history = SurfaceHistory()
+    for tree in trees:
+        s = read_surface(tree)
+        history.releases.append(tree.version)
+        for kind, names in (("flags", s.flags), ("env", s.env)):
+            spans = getattr(history, kind)
+            for name in names:
+                spans[name] = Span(spans[name].first if name in spans else tree.version, tree.version)
+        tree.unload()
+        if on_release is not None:
+            on_release(tree)
+    return history
+
+
+def render(history: SurfaceHistory) -> str:
+    """The lock's text: deterministic (sorted names, one per line)."""
+    return HEADER + yaml.safe_dump(history.to_data(), sort_keys=False, default_flow_style=False, width=200)
+
+
+def write_history(root: Path, history: SurfaceHistory) -> Path:
+    path = lock_path(root)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(history))
+    tmp.replace(path)
+    return path

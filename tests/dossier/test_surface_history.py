@@ -1,0 +1,122 @@
+"""The releases' flag/env surface (cards/surface.lock) and D610: a name marked historical must have shipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.lint import LintContext, run_lint
+from dossier.project import Project
+from dossier.surface_history import SURFACE_LOCK, read_history
+from tests.dossier.factories import make_card, write_project
+from tests.dossier.release_support import write_release
+
+OLD = ('def add(parser):\n    parser.add_argument("--cuda-graph-max-bs", type=int)\n'
+       '    parser.add_argument("--enable-piecewise-cuda-graph", action="store_true")\n'
+       'import os\nos.environ.get("SGLANG_OLD_SWITCH")\n')
+NEW = ('def add(parser):\n    parser.add_argument("--cuda-graph-max-bs-decode", type=int)\n'
+       'import os\nos.environ.get("SGLANG_NEW_SWITCH")\n')
+#: today's package holds what the factory card names too (its key file, --tp-size)
+TODAY = {"__init__.py": "", "version.py": '__version__ = "0.5.3"\n', "srt/models/qwen3_next.py": "",
+         "srt/server_args.py": NEW + 'def add_tp(parser):\n    parser.add_argument("--tp-size", type=int)\n'}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(project root, release cache with 0.5.1 (old names) .. 0.5.3 (new names), today's package = 0.5.3)."""
+    cache = tmp_path / "releases"
+    write_release(cache, "0.5.1", "2025-08-23", {"srt/server_args.py": OLD})
+    write_release(cache, "0.5.2", "2025-09-11", {"srt/server_args.py": OLD + NEW})
+    write_release(cache, "0.5.3", "2025-10-06", {"srt/server_args.py": NEW})
+    pkg = tmp_path / "site" / "sglang"
+    for rel, text in TODAY.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    root = tmp_path / "p"
+    write_project(root, [make_card(100)])
+    return root, cache, pkg
+
+
+def _record(root: Path, cache: Path, *extra: str):
+    return CliRunner().invoke(app, ["releases", "surface", "--cache-dir", str(cache), "--root", str(root), *extra])
+
+
+def test_record_writes_first_and_last_release_per_name_deterministically(project):
+    root, cache, _ = project
+    assert _record(root, cache, "--record").exit_code == 0
+    text = (root / SURFACE_LOCK).read_text()
+    h = read_history(root)
+    assert h.releases == ["0.5.1", "0.5.2", "0.5.3"]
+    assert str(h.flags["--cuda-graph-max-bs"]) == "0.5.1..0.5.2"
+    assert str(h.flags["--cuda-graph-max-bs-decode"]) == "0.5.2..0.5.3"
+    assert str(h.env["SGLANG_OLD_SWITCH"]) == "0.5.1..0.5.2" and str(h.env["SGLANG_NEW_SWITCH"]) == "0.5.2..0.5.3"
+    # the check mode agrees with what was recorded, and re-recording writes the same bytes
+    assert _record(root, cache).exit_code == 0
+    assert _record(root, cache, "--record").exit_code == 0 and (root / SURFACE_LOCK).read_text() == text
+    write_release(cache, "0.5.4", "2025-10-24", {"srt/server_args.py": NEW})
+    result = _record(root, cache)
+    assert result.exit_code == 1 and "differs" in result.output
+
+
+def _lint_prose(root: Path, pkg: Path, sentence: str):
+    card = make_card(100)
+    card["implementation"] += " " + sentence
+    write_project(root, [card])
+    return [(d.code, d.message) for d in run_lint(LintContext(Project.load(root), sglang_src=pkg), select=["D6"])]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The then `--enable-gdn-turbo` switch chose the kernel.",
+    "The old --enable-gdn-turbo flag chose the kernel.",
+    "It was SGLANG_GDN_TURBO that chose the kernel.",
+    "`--enable-gdn-turbo` (now `--cuda-graph-max-bs-decode`) chose the kernel.",
+    "The flag --enable-gdn-turbo no longer exists.",
+])
+def test_a_historical_name_no_release_had_is_an_error(project, sentence):
+    root, cache, pkg = project
+    assert _record(root, cache, "--record").exit_code == 0
+    found = _lint_prose(root, pkg, sentence)
+    assert [c for c, _ in found] == ["D610"], found
+    assert "no SGLang release (0.5.1 .. 0.5.3)" in found[0][1]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The then `--cuda-graph-max-bs` bounded the captured batch sizes.",
+    "It was SGLANG_OLD_SWITCH that chose the kernel.",
+    "The PR's --enable-gdn-turbo spelling was renamed before the merge.",
+    "The description proposed --enable-gdn-turbo, which never shipped.",
+])
+def test_a_historical_name_some_release_had_or_a_prs_own_wording_passes(project, sentence):
+    root, cache, pkg = project
+    assert _record(root, cache, "--record").exit_code == 0
+    assert _lint_prose(root, pkg, sentence) == []
+
+
+def test_a_current_mention_of_a_name_that_left_names_its_last_release(project):
+    root, cache, pkg = project
+    assert _record(root, cache, "--record").exit_code == 0
+    found = _lint_prose(root, pkg, "Pass `--enable-piecewise-cuda-graph` and set SGLANG_OLD_SWITCH=1.")
+    assert found == [
+        ("D601", "--enable-piecewise-cuda-graph is not a flag of SGLang 0.5.3 (last in SGLang 0.5.2; mark it historical if "
+                 "that is meant)"),
+        ("D603", "SGLANG_OLD_SWITCH is not an env var of SGLang 0.5.3 (last in SGLang 0.5.2; mark it historical "
+                 "if that is meant)"),
+    ]
+
+
+def test_without_a_lock_historical_names_are_not_judged_and_a_broken_lock_is_reported(project):
+    root, _, pkg = project
+    assert _lint_prose(root, pkg, "The then `--enable-gdn-turbo` switch chose the kernel.") == []
+    (root / SURFACE_LOCK).write_text("version: 1\nreleases: [0.5.1]\nflags: {--x: 0.4.0}\nenv: {}\n")
+    found = _lint_prose(root, pkg, "The then `--enable-gdn-turbo` switch chose the kernel.")
+    assert [c for c, _ in found] == ["D610"] and "not checked" in found[0][1]
+
+
+def test_the_committed_lock_covers_the_cached_releases():
+    root = Path(__file__).resolve().parents[2]
+    h = read_history(root)
+    assert h is not None and h.releases[0] == "0.5.1" and h.newest == "0.5.23"
+    assert str(h.flags["--enable-piecewise-cuda-graph"]).startswith("0.5.")  # a flag that left SGLang

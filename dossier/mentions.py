@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 FLAG, ENV, PATH, MODULE = "flag", "env var", "path", "module"
 
-_FLAG = re.compile(r"(?<![\w/-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w{*-])(?:(=|[ \t]+)(?![-#(])([\w.+-]+))?")
+#: what a word processor makes of "--": an en or em dash (or a pair, a minus sign, a hyphen pair ...)
+DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_FLAG = re.compile(
+    rf"(?<![\w/{DASHES}-])(?P<lead>--|[{DASHES}]{{1,2}}|-[{DASHES}]|[{DASHES}]-)"
+    rf"(?P<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w{{*{DASHES}-])"
+    r"(?:(?P<sep>=|[ \t]+)(?![-#(])(?P<value>[\w.+-]+))?")
 _ENV = re.compile(r"(?<![\w$])(SGLANG_[A-Z0-9_]*[A-Z0-9])(?![\w*])")
 _PATH = re.compile(r"(?<![\w./:@~-])((?:[\w.-]+/)+[\w.-]*\w)(?:::[\w\[\]:.-]+)?(?![\w/])")
 _MODULE = re.compile(r"\bpython3?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
@@ -68,6 +73,13 @@ class Mention:
     historical: bool = False
     #: historical as a PR's or proposal's own wording (not necessarily in any release)
     attributed: bool = False
+    #: a flag as typeset when its "--" was written as a dash ("\u2014enable-foo"; "" when written "--")
+    written: str = ""
+
+    @property
+    def raw(self) -> str:
+        """The mention as it stands in the text."""
+        return self.written or self.text
 
 
 def find_mentions(text: str) -> list[Mention]:
@@ -78,10 +90,15 @@ def find_mentions(text: str) -> list[Mention]:
         out.append(t.mention(MODULE, m.group(1), m.start(1)))
     for m in _FLAG.finditer(text):
         command = t.command(m.start())
+        typeset = m.group("lead") != "--"
+        # a dash before one word of prose ("a pause —then") is punctuation; "—enable-foo", or one in code, a flag
+        if typeset and "-" not in m.group("name") and not t.in_code(m.start(), m.end("name")) and not command:
+            continue
         # a value is the flag's when written "--flag=value", inside a code span, or on an SGLang command's line
-        value = m.group(3) if m.group(3) and (m.group(2) == "=" or t.in_code(m.start(), m.end())
-                                         or (command and is_sglang_command(command))) else None
-        out.append(t.mention(FLAG, m.group(1), m.start(1), value=value, command=command))
+        value = m.group("value") if m.group("value") and (
+            m.group("sep") == "=" or t.in_code(m.start(), m.end()) or (command and is_sglang_command(command))) else None
+        out.append(t.mention(FLAG, "--" + m.group("name"), m.start(), value=value, command=command,
+                             written=m.group(0)[:m.end("name") - m.start()] if typeset else ""))
     for m in _ENV.finditer(text):
         out.append(t.mention(ENV, m.group(1), m.start(1)))
     for m in _PATH.finditer(text):
@@ -120,7 +137,7 @@ class _Text:
                     or MARK_AFTER.match(self.text, end, stop))
 
     def mention(self, kind: str, what: str, start: int, **kw) -> Mention:
-        historical = self.historical(start, start + len(what))
+        historical = self.historical(start, start + len(kw.get("written") or what))
         _, begin, _ = self.sentence(start)
         attributed = historical and bool(MARK_ATTRIBUTED.search(self.text, begin, start))
         return Mention(kind, what, start, historical=historical, attributed=attributed, **kw)
@@ -151,8 +168,9 @@ def _chain_flags(text: str, mentions: list[Mention]) -> list[Mention]:
     for m in mentions:
         prev = out[-1] if out else None
         if (m.kind == FLAG and not m.historical and prev is not None and prev.kind == FLAG and prev.historical
-                and _FLAG_GAP.fullmatch(text[prev.start + len(prev.text):m.start])):
-            m = Mention(m.kind, m.text, m.start, m.value, m.command, historical=True, attributed=prev.attributed)
+                and _FLAG_GAP.fullmatch(text[prev.start + len(prev.raw):m.start])):
+            m = Mention(m.kind, m.text, m.start, m.value, m.command, historical=True, attributed=prev.attributed,
+                        written=m.written)
         out.append(m)
     return out
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -22,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from dossier.cards import YamlDoc, strings
 from dossier.lint.links import module_exists
 from dossier.lint.registry import Finding, rule
-from dossier.mentions import ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
+from dossier.mentions import DASHES, ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
 from dossier.project import is_valid
 from dossier.source_tree import lines_with
 
@@ -170,11 +171,11 @@ def _template(path: Path, s, ctx) -> list[Stale]:
     own_roots = [repo_root, *sorted(p.parent for p in (repo_root / "skills").glob("*/SKILL.md"))]
     for m in find_mentions(literal):
         problems = [_problem(m, s, root, set(), history(ctx)) for root in own_roots]
-        problem = None if not all(problems) else problems[0]
-        if problem:
-            line = raw.count("\n", 0, m.start) + 1
-            col = m.start - (raw.rfind("\n", 0, m.start) + 1) + 1
-            out.append(Stale(problem[0], doc, (line, col), *problem[1:]))
+        line = raw.count("\n", 0, m.start) + 1
+        col = m.start - (raw.rfind("\n", 0, m.start) + 1) + 1
+        for problem in [_typeset(m), None if not all(problems) else problems[0]]:
+            if problem:
+                out.append(Stale(problem[0], doc, (line, col), *problem[1:]))
     return out
 
 
@@ -182,10 +183,10 @@ def _check_text(doc: YamlDoc, path: str, text: str, s, root: Path, own: set[str]
     out = []
     seen: dict[str, int] = {}
     for m in find_mentions(text):
-        problem = _problem(m, s, root, own, past)
-        n = seen[m.text] = seen.get(m.text, -1) + 1
-        if problem:
-            out.append(Stale(problem[0], doc, _locate(doc, path, m.text, n), *problem[1:]))
+        n = seen[m.raw] = seen.get(m.raw, -1) + 1
+        for problem in (_typeset(m), _problem(m, s, root, own, past)):
+            if problem:
+                out.append(Stale(problem[0], doc, _locate(doc, path, m.raw, n), *problem[1:]))
     return out
 
 
@@ -212,7 +213,18 @@ def stale_mentions(text: str, s, root: Path, past=None) -> list[tuple[Mention, s
     """(mention, code, message) for every mention in rendered ``text`` that is not true of the SGLang surface
     ``s`` (or, marked historical, of no release in ``past``, a :class:`SurfaceHistory`); paths of this
     project resolve under ``root`` (the skill folder for the rendered manual)."""
-    return [(m, p[0], p[1]) for m in find_mentions(text) if (p := _problem(m, s, root, set(), past))]
+    return [(m, p[0], p[1]) for m in find_mentions(text)
+            for p in (_typeset(m), _problem(m, s, root, set(), past)) if p]
+
+
+def _typeset(m: Mention) -> tuple[str, str, str | None] | None:
+    """D611: a flag whose "--" was typeset as a dash; read as the flag, but a reader copying it passes a
+    word the command line does not take."""
+    if not m.written:
+        return None
+    dashes = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?').lower()}" for c in m.written if c in DASHES)
+    return ("D611", f"{m.written} is {m.text} typeset with a dash ({dashes}): copied, it is not a flag",
+            f"write {m.text} (two ASCII hyphens), in backticks")
 
 
 def _problem(m: Mention, s, root: Path, own: set[str], past=None) -> tuple[str, str, str | None] | None:
@@ -345,6 +357,7 @@ STALE_RULES = (
     ("D606", "a deprecated flag or env var (SGLang names the replacement)", "warning"),
     ("D608", "key_fragment.today's match is not in its file in today's SGLang", "error"),
     ("D610", "a --flag or SGLANG_* env var marked historical that no SGLang release had (cards/surface.lock)", "error"),
+    ("D611", "a --flag typeset with an en/em dash for its '--' (read as the flag; copied, it is not one)", "error"),
 )
 for _code, _summary, _severity in STALE_RULES:
     rule(_code, _summary, scope="project", severity=_severity)(functools.partial(_emit, code=_code))

@@ -229,3 +229,29 @@ def test_findings_prose_is_checked_but_not_their_code_places(tmp_path):
     diags = run_lint(LintContext(Project.load(root)), select=["D601"])
     assert [(d.code, d.file) for d in diags] == [("D601", f"cards/findings/{FINDING['name']}.yaml")]
     assert "--mamba-scheduler-strategy" in diags[0].message  # python/sglang/srt/gone.py (code) is D704's
+
+
+TYPESET = [
+    # (prose, codes expected): a dash for "--" is still the flag (checked as one) and is typography (D611)
+    ("Launch with \u2014enable-piecewise-cuda-graph to capture the prefill.", ["D601", "D611"]),
+    ("Run with `\u2013mamba-radix-cache-strategy extra_buffer_v2` for prefix reuse.", ["D602", "D611"]),
+    ("Serve with `\u2014tp 4` on four GPUs.", ["D611"]),
+    ("python -m sglang.bench_serving \u2013\u2013tp-size 4 \u2212-sampling-backend pytorch", ["D611", "D611"]),
+    ("It was \u2014enable-piecewise-cuda-graph before the rename.", ["D611"]),
+    ("A pause \u2014then the decode resumes; pages 2\u20133 and x\u2014y-z are prose.", []),
+]
+
+
+@pytest.mark.parametrize("text,codes", TYPESET, ids=[f"typeset-{i}" for i in range(len(TYPESET))])
+def test_a_flag_typeset_with_a_dash_is_the_flag_and_its_typography_is_reported(tmp_path, sglang_tree, text, codes):
+    card = make_card(100)
+    card["validation"]["lanes"].append(text)
+    root = write_project(tmp_path / "p", [card])
+    (root / "cards/100.yaml").write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))  # as typed
+    diags = run_lint(LintContext(Project.load(root), sglang_src=sglang_tree), select=["D6"])
+    assert sorted(d.code for d in diags) == codes, diags
+    for d in diags:
+        line = (tmp_path / "p" / d.file).read_text().splitlines()[d.line - 1]
+        assert line[d.col - 1] in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212", (d, line)
+        if d.code == "D611":
+            assert "typeset with a dash (U+2" in d.message, d.message

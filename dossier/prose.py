@@ -11,7 +11,12 @@ from collections import Counter
 from collections.abc import Iterable
 
 WORD = re.compile(r"[A-Za-z0-9][\w'./+-]*[\w%]|[A-Za-z0-9]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(#])|\n+")
+#: a sentence ends at . ! ? (and any closing quote or bracket) before a space, whatever case follows
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?= )")
+#: abbreviations whose period does not end the sentence ("e.g. the", "i.e. `x`", "vs. 0.5.9")
+_NOT_AN_END = re.compile(r"(?<![\w.])(?:e\.g|i\.e|vs|cf|viz|approx|incl|resp|esp|w\.r\.t|a\.k\.a)\.$", re.IGNORECASE)
+#: ... and those that end it only before a capital ("..., etc. The next", "et al. showed")
+_END_BEFORE_CAPITAL = re.compile(r"(?<![\w.])(?:etc|al)\.$", re.IGNORECASE)
 
 #: "@@ -864,7 +864,6 @@ def __init__(" and "-864,7 +864,6": diff statistics, not prose
 HUNK_HEADER = re.compile(r"@@[^@\n]*@@[^;\n]*|(?<![\w/])[-+]\d+,\d+\b")
@@ -141,7 +146,18 @@ def words(text: str) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(" ".join(text.split())) if s.strip()]
+    """The sentences of ``text``, lowercase starts included; a period inside a name (``torch.compile``,
+    ``0.5.23``) or after an abbreviation (e.g., i.e., vs.) is not an end."""
+    flat = " ".join(text.split())
+    out, begin = [], 0
+    for m in _SENTENCE_END.finditer(flat):
+        word = flat[flat.rfind(" ", 0, m.start()) + 1:m.end()].rstrip("\"')]")
+        if _NOT_AN_END.search(word) or (_END_BEFORE_CAPITAL.search(word) and not flat[m.end() + 1:][:1].isupper()):
+            continue
+        out.append(flat[begin:m.end()])
+        begin = m.end() + 1
+    out.append(flat[begin:])
+    return [s.strip() for s in out if s.strip()]
 
 
 def identifiers(text: str) -> set[str]:

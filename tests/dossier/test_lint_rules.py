@@ -89,6 +89,12 @@ CARD_CASES = [
     ("D211", _set("implementation", "The weight_loader of MergedColumnParallelLinear now takes tuple shard ids. "
                                     "The weight_loader of MergedColumnParallelLinear now takes tuple shard ids. "
                                     "It splits in_proj_qkvz by output_sizes and loads each piece in its slot.")),
+    ("D211", _set("implementation", "the weight_loader of MergedColumnParallelLinear now takes tuple shard ids. "
+                                    "the weight_loader of MergedColumnParallelLinear now takes tuple shard ids. "
+                                    "it splits in_proj_qkvz by output_sizes and loads each piece in its slot.")),
+    ("D211", _set("implementation", "It splits in_proj_qkvz by output_sizes and loads each piece in its slot! "
+                                    "e.g. the weight_loader of MergedColumnParallelLinear takes tuple shard ids? "
+                                    "e.g. the weight_loader of MergedColumnParallelLinear takes tuple shard ids?")),
     ("D212", _set("implementation", "The projection of the model was changed so that the two separate layers "
                                     "become a single merged layer, which reads the input once; the loader was "
                                     "adapted to the new layout and the forward pass splits the result again.")),
@@ -258,3 +264,19 @@ def test_answer_item_naming_an_unknown_finding(tmp_path):
     root = write_project(tmp_path, [make_card(100)], lanes={**LANES, "answers": answers})
     found = [d for d in lint(root) if d.code == "D514"]
     assert len(found) == 1 and "'no-such-finding'" in found[0].message
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("the loader stalls. the loader stalls. Then it recovers.",
+     ["the loader stalls.", "the loader stalls.", "Then it recovers."]),
+    ("It hung! why? (see #123). then 0.5.23 fixed it.", ["It hung!", "why?", "(see #123).", "then 0.5.23 fixed it."]),
+    ('He wrote "done." then left.', ['He wrote "done."', "then left."]),
+    # names and abbreviations are not ends: torch.compile, 0.5.23, e.g., i.e., vs., etc. before lowercase
+    ("Use torch.compile, e.g. the eager path, i.e. no graph, vs. 0.5.9 and fla etc. in 0.5.23.",
+     ["Use torch.compile, e.g. the eager path, i.e. no graph, vs. 0.5.9 and fla etc. in 0.5.23."]),
+    ("Kernels, buffers, etc. The loader came later.", ["Kernels, buffers, etc.", "The loader came later."]),
+])
+def test_sentences_split_at_any_case_but_not_inside_names_or_abbreviations(text, expected):
+    from dossier.prose import sentences
+
+    assert sentences(text) == expected

@@ -18,43 +18,58 @@ MAX_PR = 9_999_999
 #: how a key_fragment.explain declares its match a pointer, not the PR's own line
 POINTER = "Unverified:"
 
+#: key_fragment.match / today.match: a piece of one line (D207 holds the card's own match to it)
+MAX_MATCH = 120
+#: the most characters a card or finding text holds, by kind of text: the longest value in cards/ on 2026-12-01
+#: (title 150, motivation 1327, implementation 2402, explain 1083, correction 854, claim 536, validation lane 307,
+#: runtime.none 236, test id 128, path 93; findings: cause 1637, symptom 767, fix 593) with about 2x headroom;
+#: a title stops where GitHub's does (256)
+LIMITS = {"a title": 256, "a name": 64, "a path or test id": 256, "a module": 128, "a match": MAX_MATCH,
+          "a list item": 1000, "a paragraph": 2500, "prose": 5000}
+
+
+def _str(kind: str, **kw) -> Spec:
+    """Text capped at the limit for its ``kind`` (see :data:`LIMITS`)."""
+    return Spec("str", max_len=LIMITS[kind], max_len_of=kind, **kw)
+
+
 _text = Spec("str")
-_texts = Spec("list", items=_text)
-_paths = Spec("list", items=Spec("str", relpath=True), required=False)
+_item = _str("a list item")
+_paths = Spec("list", items=_str("a path or test id", relpath=True), required=False)
 
 CARD = Spec(
     "map",
     doc="One PR of the manual (cards/<pr>.yaml).",
     fields={
         "pr": Spec("int", doc="PR number; equals the file name", min_value=1, max_value=MAX_PR),
-        "title": Spec("str", doc="The PR title exactly as GitHub has it", nonempty=True),
+        "title": _str("a title", doc="The PR title exactly as GitHub has it", nonempty=True),
         "state": Spec("enum", choices=STATES, doc="GitHub's state of the PR"),
         "merged_at": Spec("date", nullable=True, doc="Merge date (YYYY-MM-DD); null unless merged"),
-        "lane": Spec("str", doc="A lane id from cards/lanes.yaml", nonempty=True),
+        "lane": _str("a name", doc="A lane id from cards/lanes.yaml", nonempty=True),
         "status": Spec("enum", choices=STATUSES, doc="What the PR means for today's SGLang"),
         "superseded_by": Spec(
             "list", items=Spec("int", min_value=1, max_value=MAX_PR), doc="PRs that superseded or reverted this one (cards)"
         ),
-        "motivation": Spec("str", doc="The concrete problem: symptom, numbers, root cause", nonempty=True),
-        "implementation": Spec("str", doc="Which code path changed and how (files, functions, flags)",
+        "motivation": _str("prose", doc="The concrete problem: symptom, numbers, root cause", nonempty=True),
+        "implementation": _str("prose", doc="Which code path changed and how (files, functions, flags)",
                                nonempty=True),
         "key_fragment": Spec(
             "map",
             doc="The changed line(s) that carry the change",
             fields={
-                "file": Spec("str", doc="A file the PR changed (path in the PR diff)", nonempty=True, relpath=True),
+                "file": _str("a path or test id", doc="A file the PR changed (path in the PR diff)", nonempty=True, relpath=True),
                 "match": Spec("str", doc="A short string found on a changed line of that file (with an explain "
                                               "starting 'Unverified:', on the code the PR targeted)", nonempty=True),
-                "explain": Spec("str", doc="Our own pseudo-fragment / explanation of those lines", nonempty=True),
+                "explain": _str("a paragraph", doc="Our own pseudo-fragment / explanation of those lines", nonempty=True),
                 "today": Spec(
                     "map",
                     required=False,
                     doc="Where the behaviour lives in today's SGLang when later PRs rewrote the changed lines "
                     "(dossier drift checks it when the PR's own match is gone)",
                     fields={
-                        "file": Spec("str", doc="Path in today's SGLang (python/sglang/...)", nonempty=True,
+                        "file": _str("a path or test id", doc="Path in today's SGLang (python/sglang/...)", nonempty=True,
                                      relpath=True),
-                        "match": Spec("str", doc="A short string on the line that carries the behaviour today",
+                        "match": _str("a match", doc="A short string on the line that carries the behaviour today",
                                       nonempty=True),
                     },
                 ),
@@ -68,23 +83,23 @@ CARD = Spec(
         "validation": Spec(
             "map",
             fields={
-                "claims": Spec("list", items=_text, doc="Claims with numbers, setup and source"),
-                "lanes": Spec("list", items=_text, doc="What a change here must be validated on"),
+                "claims": Spec("list", items=_item, doc="Claims with numbers, setup and source"),
+                "lanes": Spec("list", items=_item, doc="What a change here must be validated on"),
             },
         ),
         "runtime": Spec(
             "map",
             doc="The runnable reference in runtime/, or why there is none",
             fields={
-                "reference": Spec("str", doc="Import path of the reference module", nonempty=True),
-                "tests": Spec("list", items=Spec("str", nonempty=True), doc="pytest node ids"),
-                "bench": Spec("str", doc="Module run with `python -m` for the benchmark", nonempty=True),
-                "none": Spec("str", doc="Why this card has no runnable reference", nonempty=True),
+                "reference": _str("a module", doc="Import path of the reference module", nonempty=True),
+                "tests": Spec("list", items=_str("a path or test id", nonempty=True), doc="pytest node ids"),
+                "bench": _str("a module", doc="Module run with `python -m` for the benchmark", nonempty=True),
+                "none": _str("a list item", doc="Why this card has no runnable reference", nonempty=True),
             },
             one_of_keys=(frozenset({"reference", "tests", "bench"}), frozenset({"none"})),
         ),
         "corrections": Spec(
-            "list", items=_text, required=False, doc="Where the earlier manual was wrong about this PR"
+            "list", items=_str("a paragraph"), required=False, doc="Where the earlier manual was wrong about this PR"
         ),
     },
 )
@@ -94,40 +109,40 @@ FINDING = Spec(
     doc="An upstream bug this project's runtime model finds, with no upstream PR yet "
     "(cards/findings/<name>.yaml). It becomes a PR card once a fix is opened upstream.",
     fields={
-        "name": Spec("str", doc="Slug; equals the file name"),
-        "title": Spec("str", doc="One line: what goes wrong, where"),
+        "name": _str("a name", doc="Slug; equals the file name"),
+        "title": _str("a title", doc="One line: what goes wrong, where"),
         "status": Spec("enum", choices=("candidate",), doc="Always candidate: no upstream PR exists yet"),
-        "lane": Spec("str", doc="A lane id from cards/lanes.yaml"),
-        "sglang": Spec("str", doc="The SGLang release the finding was read in (e.g. 0.5.23)"),
-        "symptom": Spec("str", doc="What a user sees, under which flags"),
-        "cause": Spec("str", doc="The code path, step by step, naming files and functions"),
+        "lane": _str("a name", doc="A lane id from cards/lanes.yaml"),
+        "sglang": _str("a name", doc="The SGLang release the finding was read in (e.g. 0.5.23)"),
+        "symptom": _str("a paragraph", doc="What a user sees, under which flags"),
+        "cause": _str("prose", doc="The code path, step by step, naming files and functions"),
         "code": Spec(
             "list",
             doc="The places in that release the cause runs through",
             items=Spec("map", fields={
-                "file": Spec("str", doc="Path in SGLang (python/sglang/...)"),
-                "function": Spec("str", doc="Function or Class.method"),
-                "match": Spec("str", doc="A short string on the line that carries the behaviour"),
+                "file": _str("a path or test id", doc="Path in SGLang (python/sglang/...)"),
+                "function": _str("a name", doc="Function or Class.method"),
+                "match": _str("a match", doc="A short string on the line that carries the behaviour"),
             }),
         ),
         "reproduction": Spec(
             "map",
             doc="How to see it fail",
             fields={
-                "command": Spec("str", doc="A command that shows the failure"),
-                "tests": Spec("list", items=_text, doc="pytest node ids that pin the failing schedule and the fix"),
+                "command": _str("a list item", doc="A command that shows the failure"),
+                "tests": Spec("list", items=_str("a path or test id"), doc="pytest node ids that pin the failing schedule and the fix"),
             },
         ),
-        "fix": Spec("str", doc="The proposed change, in the files above"),
+        "fix": _str("a paragraph", doc="The proposed change, in the files above"),
         "runtime": Spec(
             "map",
             doc="The runnable model that finds it",
             fields={
-                "reference": Spec("str", doc="Import path of the module the finding lives in"),
-                "variant": Spec("str", doc="The fix variant that makes the reproduction pass"),
+                "reference": _str("a module", doc="Import path of the module the finding lives in"),
+                "variant": _str("a name", doc="The fix variant that makes the reproduction pass"),
             },
         ),
-        "limits": Spec("list", items=_text, required=False,
+        "limits": Spec("list", items=_item, required=False,
                        doc="Where the evidence is weaker (model only, not run on a server, ...)"),
     },
 )

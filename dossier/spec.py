@@ -22,7 +22,7 @@ REL_PATH = r"^(?![A-Za-z]:)(?!/)(?!.*\\)(?!(?:.*/)?\.\.?(?:/|$))\S(?:.*\S)?$"
 class Problem:
     """One schema violation: which rule family member, where (dotted path) and what."""
 
-    kind: str  # missing | empty | unknown | type | enum | choice | format
+    kind: str  # missing | empty | unknown | type | enum | choice | format | length
     path: str
     message: str
 
@@ -43,6 +43,8 @@ class Spec:
     max_value: int | None = None
     nonempty: bool = False  # for str: blank text is reported as empty
     relpath: bool = False  # for str: a path relative to the repository root (see REL_PATH)
+    max_len: int | None = None  # for str: the most characters the field may hold ...
+    max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
 
     def check(self, value: Any, path: str = "") -> Iterator[Problem]:
         """Yield every way ``value`` departs from this spec."""
@@ -65,6 +67,9 @@ class Spec:
             elif self.relpath and not re.match(REL_PATH, value):
                 yield Problem("format", path, f"{_name(path)} must be a path relative to the repository root "
                               f"(no leading /, no . or .. parts), got {value!r}"[:200])
+            elif self.max_len is not None and len(value) > self.max_len:
+                yield Problem("length", path, f"{_name(path)} is {len(value)} characters, over the limit of "
+                              f"{self.max_len} for {self.max_len_of or 'this field'}")
         elif self.kind == "bool":
             if not isinstance(value, bool):
                 yield _type(path, self, value)
@@ -131,6 +136,8 @@ class Spec:
                 out["pattern"] = r"\S"
             if self.relpath:
                 out["pattern"] = REL_PATH
+            if self.max_len is not None:
+                out["maxLength"] = self.max_len
         elif self.kind == "date":
             out = {"type": "string", "format": "date"}
         elif self.kind == "enum":

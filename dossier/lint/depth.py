@@ -16,7 +16,7 @@ from dossier import prose
 from dossier.diff import IMPORT_LINE
 from dossier.lint.grounds import ground_texts
 from dossier.lint.registry import Finding, rule
-from dossier.model import Card
+from dossier.model import MAX_MATCH, Card
 
 MIN_WORDS = 30  # motivation and implementation
 MIN_EXPLAIN_WORDS = 15
@@ -26,7 +26,6 @@ MIN_GROUNDED = 2  # of them found in the diff / release when one is cached
 MIN_DISTINCT = 0.6  # moving-average share of distinct words
 MIN_ENGLISH = 0.08  # share of English function words in prose
 MIN_SPECIFIC = 0.03  # share of specific words (numbers, identifiers, acronyms, paths) in motivation/implementation
-MAX_MATCH = 120
 #: files whose change has functions, classes or kernels to name
 CODE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".rs", ".jinja2"}
 PROSE_FIELDS = ("motivation", "implementation")

@@ -88,6 +88,13 @@ def malformed_value(doc: YamlDoc, ctx) -> Iterator[Finding]:
         yield f._replace(path=f.path + "#value")
 
 
+@rule("D113", "text is longer than its field allows (a title, a name, a path, a match, a claim, prose)",
+      scope="doc")
+def too_long(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    for f in _problems(doc, "length"):
+        yield f._replace(path=f.path + "#value", hint="say it in fewer words: the manual prints every card in full")
+
+
 @rule("D111", "YAML file under cards/ that is never read as a card", scope="project")
 def stray_file(ctx) -> Iterator[Finding]:
     for path in ctx.project.strays:

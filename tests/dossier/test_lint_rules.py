@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,7 @@ CARD_CASES = [
     ("D112", _set("title", "Fuse the projection \u202e(reversed)")),
     ("D112", _set("implementation", "Merges the two projections \x1b[31minto one MergedColumnParallelLinear\x1b[0m in "
                                     "qwen3_next.py and loads tuple shard ids through its weight_loader.")),
+    ("D113", _set("title", "Fuse the qkvz and ba projections of the GDN layer " * 6)),
     ("D403", _set("merged_at", dt.date(2019, 1, 1))),
     ("D403", _set("merged_at", dt.date(2099, 5, 1))),
     ("D401", _set("merged_at", None)),
@@ -280,3 +282,22 @@ def test_sentences_split_at_any_case_but_not_inside_names_or_abbreviations(text,
     from dossier.prose import sentences
 
     assert sentences(text) == expected
+
+
+@pytest.mark.parametrize("path,value,limit", [
+    ("title", "Fuse the GDN projections " * 11, 256),
+    ("motivation", "The decode stalls 40 us per layer because the loader reads twice. " * 80, 5000),
+    ("key_fragment.explain", "The tuple shard id selects the slot of the merged weight. " * 45, 2500),
+    ("validation.claims", ["TTFT -2.6% on H200 TP4 (PR description), " * 30], 1000),
+    ("key_fragment.today", {"file": "python/sglang/srt/layers/linear.py", "match": "x" * 121}, 120),
+    ("runtime", {"reference": "runtime.gdn", "tests": ["tests/runtime/test_x.py::test_" + "y" * 250],
+                 "bench": "runtime.gdn.bench"}, 256),
+])
+def test_a_field_longer_than_its_kind_allows_is_d113_with_limit_and_length(tmp_path, path, value, limit):
+    root = write_project(tmp_path, [make_card(90, status="superseded", superseded_by=[100])])
+    (root / "cards" / "100.yaml").write_text(yaml.safe_dump(_set(path, value)(make_card(100)), sort_keys=False))
+    hits = [d for d in lint(root) if d.code == "D113"]
+    assert len(hits) == 1, [d.text() for d in lint(root)]
+    n = re.search(r"is (\d+) characters, over the limit of (\d+) for ", hits[0].message)
+    assert n and int(n.group(1)) > limit == int(n.group(2)), hits[0].message
+

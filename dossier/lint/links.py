@@ -133,6 +133,59 @@ def runtime_tests(card: Card, doc, ctx) -> Iterator[Finding]:
             yield Finding(f"runtime.tests[{i}]", problem)
 
 
+#: a runtime lane is a package runtime/<lane>/ (reference code, bench) with its tests in tests/runtime/<lane>/;
+#: a lane of cards/lanes.yaml names the runtime lanes it runs in its repo_checks ("pytest tests/runtime/gdn")
+_RUNTIME_LANE = re.compile(r"(?<![\w/.])(?:tests/)?runtime[/.]([a-z_]\w*)")
+
+
+def runtime_lane(module: str | None) -> str | None:
+    """``gdn`` for ``runtime.gdn.decode``; None for a shared top-level module (``runtime.benchkit``) or none."""
+    parts = (module or "").split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "runtime" else None
+
+
+def _test_lane(node: str, root: Path, lane: str) -> str | None:
+    """Why the test ``node`` is not a test of the runtime lane ``lane`` (None when it is)."""
+    file = node.partition("::")[0]
+    parts = Path(file).parts
+    if parts[:2] != ("tests", "runtime"):
+        return f"{file} is not a runtime test (tests/runtime/{lane}/ holds runtime/{lane}'s)"
+    if len(parts) > 3 and parts[2] != lane:
+        return f"{file} tests runtime/{parts[2]}/, not runtime/{lane}/ where the reference is"
+    path = root / file
+    if len(parts) == 3 and path.is_file() and lane not in {m.group(1) for m in _RUNTIME_LANE.finditer(path.read_text())}:
+        return f"{file} is a shared runtime test that never names runtime.{lane}"
+    return None
+
+
+def lane_runtimes(lane, root: Path) -> set[str]:
+    """The runtime lanes a lane of cards/lanes.yaml runs in its repo_checks (empty: it names none)."""
+    return {m.group(1) for check in lane.repo_checks for m in _RUNTIME_LANE.finditer(check)
+            if (root / "runtime" / m.group(1)).is_dir()}
+
+
+@rule("D515", "runtime tests or bench of another lane: outside the reference's runtime/<lane>, or a runtime lane "
+      "the card's lane does not run (cards/lanes.yaml repo_checks)", scope="card")
+def runtime_of_another_lane(card: Card, doc, ctx) -> Iterator[Finding]:
+    lane = runtime_lane(card.runtime.reference)
+    if lane is None:
+        return
+    root = ctx.project.root
+    bench = runtime_lane(card.runtime.bench)
+    if bench is not None and bench != lane:
+        yield Finding("runtime.bench#value", f"bench {card.runtime.bench} is runtime/{bench}'s; the reference "
+                                             f"{card.runtime.reference} is runtime/{lane}'s")
+    for i, node in enumerate(card.runtime.tests):
+        if problem := _test_lane(node, root, lane):
+            yield Finding(f"runtime.tests[{i}]", problem, hint=f"name tests of runtime/{lane}/ (tests/runtime/{lane}/)")
+    declared = next((lane_runtimes(x, root) for x in ctx.project.lanes if x.id == card.lane), set())
+    if declared and lane not in declared:
+        yield Finding("runtime.reference#value",
+                      f"lane {card.lane} runs runtime/{', runtime/'.join(sorted(declared))} (its repo_checks in "
+                      f"cards/lanes.yaml), not runtime/{lane}/ where this reference is",
+                      hint="move the card to the lane whose runtime it uses, or add the check to that lane's repo_checks")
+
+
 @rule("D510", "prose cites a PR that has no card", scope="card", severity="warning")
 def cited_without_card(card: Card, doc, ctx) -> Iterator[Finding]:
     known = _cards_by_pr(ctx)

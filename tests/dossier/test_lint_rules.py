@@ -30,7 +30,7 @@ def test_valid_project_is_clean(project_dir):
 
 
 def test_every_registered_rule_has_a_test_here():
-    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513", "D514"}
+    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513", "D514", "D515"}
     tested |= {"D100", "D111"}  # in test_bad_input.py (symlinks, misnamed files)
     tested |= {"D220", "D221", "D222", "D404", "D213", "D215", "D216"}  # tests/dossier/test_shallow_corpus.py
     foundation = {c for c in RULES if c[:2] in ("D1", "D2", "D4", "D5")}
@@ -301,3 +301,48 @@ def test_a_field_longer_than_its_kind_allows_is_d113_with_limit_and_length(tmp_p
     n = re.search(r"is (\d+) characters, over the limit of (\d+) for ", hits[0].message)
     assert n and int(n.group(1)) > limit == int(n.group(2)), hits[0].message
 
+
+
+def _runtime_project(tmp_path: Path, runtime: dict, repo_checks: list[str] | None = None) -> list:
+    """A project with runtime lanes gdn and projections (reference, bench, tests) and one card using ``runtime``."""
+    for rel, text in {"runtime/__init__.py": "", "runtime/benchkit.py": "",
+                      "runtime/gdn/__init__.py": "", "runtime/gdn/decode.py": "", "runtime/gdn/bench.py": "",
+                      "runtime/projections/__init__.py": "", "runtime/projections/linear.py": "",
+                      "runtime/projections/bench.py": "",
+                      "tests/runtime/gdn/test_decode.py": "def test_decode():\n    pass\n",
+                      "tests/runtime/projections/test_linear.py": "def test_split():\n    pass\n",
+                      "tests/runtime/test_compile.py": "import runtime.gdn.decode\ndef test_lowers():\n    pass\n",
+                      "tests/dossier/test_cli.py": "def test_help():\n    pass\n"}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    lanes = {**LANES, "lanes": [{**LANES["lanes"][0], **({"repo_checks": repo_checks} if repo_checks else {})}]}
+    write_project(tmp_path, [make_card(100, runtime=runtime)], lanes)
+    return [d for d in lint(tmp_path) if d.code in ("D515", "D508", "D509")]
+
+
+GDN = {"reference": "runtime.gdn.decode", "bench": "runtime.gdn.bench",
+       "tests": ["tests/runtime/gdn/test_decode.py::test_decode", "tests/runtime/test_compile.py::test_lowers"]}
+
+
+@pytest.mark.parametrize("runtime,repo_checks,found", [
+    (GDN, None, []),
+    (GDN, ["python -m pytest tests/runtime/gdn (parity)", "python -m runtime.gdn.bench"], []),
+    # the card's lane runs runtime/projections only
+    (GDN, ["python -m pytest tests/runtime/projections (parity)"], [("runtime.reference", "lane gdn-projection runs runtime/projections")]),
+    # tests of another runtime lane, of the toolkit, or a shared test that never names the lane
+    ({**GDN, "tests": ["tests/runtime/projections/test_linear.py::test_split"]}, None,
+     [("runtime.tests[0]", "tests/runtime/projections/test_linear.py tests runtime/projections/")]),
+    ({**GDN, "tests": ["tests/dossier/test_cli.py::test_help"]}, None,
+     [("runtime.tests[0]", "tests/dossier/test_cli.py is not a runtime test")]),
+    ({"reference": "runtime.projections.linear", "bench": "runtime.projections.bench",
+      "tests": ["tests/runtime/test_compile.py::test_lowers"]}, None,
+     [("runtime.tests[0]", "a shared runtime test that never names runtime.projections")]),
+    ({**GDN, "bench": "runtime.projections.bench"}, None, [("runtime.bench", "is runtime/projections's")]),
+])
+def test_runtime_block_points_at_its_own_lanes_tests(tmp_path, runtime, repo_checks, found):
+    diags = _runtime_project(tmp_path, runtime, repo_checks)
+    assert [d.code for d in diags] == ["D515"] * len(found), [d.text() for d in diags]
+    card = (tmp_path / "cards/100.yaml").read_text().splitlines()
+    for d, (field, words) in zip(diags, found):
+        assert words in d.message, d.message
+        assert field.split(".")[-1].split("[")[0] + ":" in card[d.line - 1] or card[d.line - 1].lstrip().startswith("- ")

@@ -164,8 +164,8 @@ def lane_runtimes(lane, root: Path) -> set[str]:
             if (root / "runtime" / m.group(1)).is_dir()}
 
 
-@rule("D515", "runtime tests or bench of another lane: outside the reference's runtime/<lane>, or a runtime lane "
-      "the card's lane does not run (cards/lanes.yaml repo_checks)", scope="card")
+@rule("D515", "runtime tests or bench of another lane (not the reference's runtime/<lane>, or not run by the card's lane)",
+      scope="card")
 def runtime_of_another_lane(card: Card, doc, ctx) -> Iterator[Finding]:
     lane = runtime_lane(card.runtime.reference)
     if lane is None:

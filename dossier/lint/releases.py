@@ -49,7 +49,8 @@ def _findings(card: Card, ctx, code: str, path: str) -> Iterator[Finding]:
 HINTS = {
     "D312": "check the merge date against the PR thread or a daily commit log; if it is right, the match is "
             "not a line this PR added",
-    "D313": "a change merged weeks before a release is in it: check merged_at, state, and key_fragment.match",
+    "D313": "a change merged weeks before a release is in it: check merged_at, state, and key_fragment.match "
+            "(an opening day in cards/opened.lock at or below this PR number turns an impossible date into D405)",
     "D314": "choose a line the PR added that no earlier release holds (see `dossier releases verify`)",
     "D315": "check the PR's state; if it is right, choose a match only the PR's own lines carry (or, when no "
             "source holds them, say so: explain starting 'Unverified:', match naming the code the PR targeted)",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+from dossier.cards import read_yaml
 from dossier.evidence import today
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
+from dossier.opened import OPENED_LOCK, TOLERANCE, OpenedError, floor, read_anchors
 
 #: no PR of this manual merged before SGLang's Qwen3-Next work began
 EARLIEST = dt.date(2024, 1, 1)
@@ -66,3 +68,25 @@ def successor_before(card: Card, doc, ctx) -> Iterator[Finding]:
             yield Finding(f"superseded_by[{i}]",
                           f"#{pr} {verb} #{card.pr} but merged {successor.merged_at}, before #{card.pr} "
                           f"({card.merged_at})", hint="one of the two merge dates is wrong, or the link is")
+
+
+
+@rule("D405", "merged_at is before the PR existed (a PR numbered at or below it opened later: cards/opened.lock)",
+      scope="project")
+def merged_before_opened(ctx) -> Iterator[Finding]:
+    try:
+        anchors = read_anchors(ctx.project.root)
+    except OpenedError as exc:
+        yield Finding("opened", f"merge dates not checked against opening days: {exc}",
+                      doc=read_yaml(ctx.project.root / OPENED_LOCK))
+        return
+    for doc in ctx.project.valid_docs():
+        card = Card.from_data(doc.data, doc.path)
+        anchor = floor(anchors, card.pr) if card.merged_at is not None else None
+        if anchor is None or card.merged_at + TOLERANCE >= anchor.opened:
+            continue
+        who = "it was opened" if anchor.pr == card.pr else f"#{anchor.pr} was opened"
+        yield Finding("merged_at#value",
+                      f"merged_at {card.merged_at} is impossible: {who} on {anchor.opened} ({anchor.source}), and "
+                      f"PR numbers are given in opening order, so #{card.pr} was opened, and merged, no earlier",
+                      hint="take the merge date from the PR thread or a dated commit log", doc=doc)

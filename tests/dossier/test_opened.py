@@ -1,0 +1,61 @@
+"""D405: a merge date before the PR existed, from opening-day anchors (cards/opened.lock) and PR number order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dossier.lint import LintContext, run_lint
+from dossier.project import Project
+from tests.dossier.factories import make_card, write_project
+
+ROOT = Path(__file__).resolve().parents[2]
+ANCHORS = """version: 1
+opened:
+  20903: {opened: 2026-03-19, source: https://github.com/sgl-project/sglang/pull/20903}
+  26865: {opened: 2026-05-31, source: https://github.com/sgl-project/sglang/pull/26865}
+"""
+
+
+def _d405(root: Path) -> list:
+    return [d for d in run_lint(LintContext(Project.load(root)), select=["D4"]) if d.code == "D405"]
+
+
+@pytest.mark.parametrize("pr,merged,fires,names", [
+    (24954, dt.date(2024, 6, 1), True, "#20903 was opened on 2026-03-19"),   # years before: impossible
+    (24954, dt.date(2026, 3, 1), True, "#20903 was opened on 2026-03-19"),   # weeks before is impossible too
+    (24954, dt.date(2026, 3, 18), False, ""),  # a day off: the thread's day and GitHub's UTC day may differ
+    (24954, dt.date(2026, 6, 8), False, ""),   # after the floor; how late is D313's business (a warning)
+    (26865, dt.date(2026, 5, 1), True, "it was opened on 2026-05-31"),      # its own opening day
+    (20000, dt.date(2024, 6, 1), False, ""),   # no anchor at or below #20000: nothing proven
+])
+def test_a_merge_before_the_pr_could_exist_is_an_error(tmp_path, pr, merged, fires, names):
+    write_project(tmp_path, [make_card(pr, merged_at=merged)])
+    (tmp_path / "cards/opened.lock").write_text(ANCHORS)
+    found = _d405(tmp_path)
+    assert [d.severity for d in found] == (["error"] if fires else []), found
+    if fires:
+        assert names in found[0].message and f"merged_at {merged} is impossible" in found[0].message
+        assert found[0].file == f"cards/{pr}.yaml"
+
+
+def test_anchors_that_contradict_number_order_are_reported_not_used(tmp_path):
+    write_project(tmp_path, [make_card(24954, merged_at=dt.date(2024, 6, 1))])
+    (tmp_path / "cards/opened.lock").write_text(ANCHORS.replace("2026-05-31", "2026-01-02"))
+    found = _d405(tmp_path)
+    assert len(found) == 1 and found[0].file == "cards/opened.lock" and "#26865 opened 2026-01-02" in found[0].message
+
+
+def test_the_committed_anchors_catch_a_real_card_moved_back_years(tmp_path):
+    """A real card, its merge date moved two years back: within D403's range, and impossible by the lock."""
+    import yaml
+
+    card = yaml.safe_load((ROOT / "cards/24954.yaml").read_text())
+    card["merged_at"] = dt.date(2024, 5, 2)
+    write_project(tmp_path, [card])
+    shutil.copy(ROOT / "cards/opened.lock", tmp_path / "cards/opened.lock")
+    found = _d405(tmp_path)
+    assert len(found) == 1 and "is impossible" in found[0].message

@@ -120,3 +120,16 @@ def test_the_committed_lock_covers_the_cached_releases():
     h = read_history(root)
     assert h is not None and h.releases[0] == "0.5.1" and h.newest == "0.5.23"
     assert str(h.flags["--enable-piecewise-cuda-graph"]).startswith("0.5.")  # a flag that left SGLang
+
+
+def test_lanes_historical_entries_must_name_flags_that_shipped(project):
+    from tests.dossier.factories import LANES
+
+    root, cache, pkg = project
+    lane = {**LANES["lanes"][0], "historical": ["`--enable-gdn-turbo` was the switch", "`--cuda-graph-max-bs` was it"],
+            "flags": ["historical: SGLANG_MADE_UP_SWITCH before the rename", "historical: SGLANG_OLD_SWITCH"]}
+    write_project(root, [make_card(100)], {**LANES, "lanes": [lane]})
+    assert _record(root, cache, "--record").exit_code == 0
+    found = run_lint(LintContext(Project.load(root), sglang_src=pkg), select=["D6"])
+    assert sorted((d.code, d.message.split()[0]) for d in found) == [
+        ("D610", "--enable-gdn-turbo"), ("D610", "SGLANG_MADE_UP_SWITCH")]

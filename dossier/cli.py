@@ -532,11 +532,12 @@ def releases_surface(
         return
     try:
         committed = sh.read_history(base)
+        state = ("is missing" if committed is None else "is up to date" if committed.to_data() == history.to_data()
+                 else "differs from the releases")
     except sh.SurfaceLockError as exc:
-        committed, summary = None, f"{summary}; {exc}"
-    same = committed is not None and committed.to_data() == history.to_data()
-    err.print(f"{summary}; {sh.SURFACE_LOCK} " + ("is up to date" if same else "differs: run with --record"))
-    raise typer.Exit(0 if same else 1)
+        state = f"cannot be read ({exc})"
+    err.print(f"{summary}; {sh.SURFACE_LOCK} {state}" + ("" if state == "is up to date" else ": run with --record"))
+    raise typer.Exit(0 if state == "is up to date" else 1)
 
 
 class ForVersionFormat(StrEnum):

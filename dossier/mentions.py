@@ -3,8 +3,9 @@
 A mention is *historical* when the text says so right at it, in one of the forms the claims rules
 recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`): it is not a claim about
 today's SGLang, but a flag or env var so marked must have existed in some release (D610), unless it is
-*attributed*: the sentence puts it in a PR's or proposal's own text before it (:data:`MARK_ATTRIBUTED`:
-"the PR's", "#123's", "proposed", "the description/RFC names"), which may never have shipped. Anything else
+*attributed*: the sentence puts it in a PR's own text before it (:data:`MARK_ATTRIBUTED`: "the PR's",
+"#123's", "the description/RFC names"), which may never have shipped; "proposed" alone attributes nothing, a
+made-up name can be "proposed" as easily as "old". Anything else
 is a claim about today's SGLang.
 """
 
@@ -55,9 +56,9 @@ MARK_SENTENCE = re.compile(
     r"not in (?:sglang )?0\.5\.23|before 0\.5\.23)\b", re.IGNORECASE)
 
 
-#: earlier in the sentence: the mention is a PR's or proposal's own wording, not a release's
+#: earlier in the sentence: the mention is a PR's own wording (its description, RFC, branch), not a release's
 MARK_ATTRIBUTED = re.compile(
-    r"\b(?:propos(?:ed|al|es|ing)|descriptions?|RFC|draft|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
+    r"\b(?:descriptions?|RFC|draft|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
     r"|#\d+'s\b", re.IGNORECASE)
 
 
@@ -71,7 +72,7 @@ class Mention:
     #: the module or script a flag is passed to ("" when none is named)
     command: str = ""
     historical: bool = False
-    #: historical as a PR's or proposal's own wording (not necessarily in any release)
+    #: historical as a PR's own wording (not necessarily in any release)
     attributed: bool = False
     #: a flag as typeset when its "--" was written as a dash ("\u2014enable-foo"; "" when written "--")
     written: str = ""

@@ -253,7 +253,7 @@ def _problem(m: Mention, s, root: Path, own: set[str], past=None) -> tuple[str, 
 
 def _never_shipped(m: Mention, s, past) -> tuple[str, str, str | None] | None:
     """D610: a flag or env var marked historical that neither today's tree nor any recorded release had (a
-    PR's or proposal's own wording, which may never have shipped, is not checked)."""
+    PR's own wording, which may never have shipped, is not checked)."""
     if past is None or m.attributed or m.kind not in (FLAG, ENV) or (m.kind == FLAG and not is_sglang_command(m.command)):
         return None
     kind, today = ("flags", s.flags) if m.kind == FLAG else ("env", s.env)

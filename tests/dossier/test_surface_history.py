@@ -58,7 +58,10 @@ def test_record_writes_first_and_last_release_per_name_deterministically(project
     assert _record(root, cache, "--record").exit_code == 0 and (root / SURFACE_LOCK).read_text() == text
     write_release(cache, "0.5.4", "2025-10-24", {"srt/server_args.py": NEW})
     result = _record(root, cache)
-    assert result.exit_code == 1 and "differs" in result.output
+    assert result.exit_code == 1 and "differs from the releases: run with --record" in result.output
+    (root / SURFACE_LOCK).unlink()
+    result = _record(root, cache)
+    assert result.exit_code == 1 and "is missing" in result.output
 
 
 def _lint_prose(root: Path, pkg: Path, sentence: str):
@@ -74,6 +77,7 @@ def _lint_prose(root: Path, pkg: Path, sentence: str):
     "It was SGLANG_GDN_TURBO that chose the kernel.",
     "`--enable-gdn-turbo` (now `--cuda-graph-max-bs-decode`) chose the kernel.",
     "The flag --enable-gdn-turbo no longer exists.",
+    "SGLang proposed --enable-gdn-turbo for it.",
 ])
 def test_a_historical_name_no_release_had_is_an_error(project, sentence):
     root, cache, pkg = project

@@ -14,7 +14,7 @@ from pathlib import Path
 from dossier import prose
 from dossier.drift import DriftError, locate
 from dossier.lint.depth import PLACEHOLDER
-from dossier.lint.links import lane_problem, missing_test, module_exists
+from dossier.lint.links import lane_problem, missing_test, module_exists, runtime_of_other_lanes
 from dossier.lint.registry import Finding, rule
 from dossier.model import FindingCard
 
@@ -50,6 +50,11 @@ def finding_reproduction(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     if source is not None and not re.search(rf"[\"']{re.escape(finding.variant)}[\"']", source):
         yield Finding("runtime.variant#value",
                       f"fix variant {finding.variant!r} is not named in {finding.reference}")
+
+
+@rule("D706", "finding reproduction tests of another runtime lane (as D515 for a card)", scope="finding")
+def finding_runtime_lane(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
+    yield from runtime_of_other_lanes(finding.lane, finding.reference, None, finding.tests, ctx, "reproduction.tests")
 
 
 @rule("D704", "finding names SGLang code that is not there", scope="finding")

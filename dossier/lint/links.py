@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dossier.lint.registry import Finding, rule
@@ -138,10 +138,10 @@ def runtime_tests(card: Card, doc, ctx) -> Iterator[Finding]:
 _RUNTIME_LANE = re.compile(r"(?<![\w/.])(?:tests/)?runtime[/.]([a-z_]\w*)")
 
 
-def runtime_lane(module: str | None) -> str | None:
-    """``gdn`` for ``runtime.gdn.decode``; None for a shared top-level module (``runtime.benchkit``) or none."""
+def runtime_lane(module: str | None, root: Path) -> str | None:
+    """``gdn`` for ``runtime.gdn.decode`` or ``runtime.gdn``; None for a shared module (``runtime.benchkit``)."""
     parts = (module or "").split(".")
-    return parts[1] if len(parts) > 2 and parts[0] == "runtime" else None
+    return parts[1] if len(parts) >= 2 and parts[0] == "runtime" and (root / "runtime" / parts[1]).is_dir() else None
 
 
 def _test_lane(node: str, root: Path, lane: str) -> str | None:
@@ -164,26 +164,34 @@ def lane_runtimes(lane, root: Path) -> set[str]:
             if (root / "runtime" / m.group(1)).is_dir()}
 
 
+def runtime_of_other_lanes(lane_id: str, reference: str | None, bench: str | None, tests: Iterable[str], ctx,
+                           tests_at: str) -> Iterator[Finding]:
+    """Bench and tests outside the reference's runtime lane, and a runtime lane the card lane ``lane_id`` does
+    not run (``tests_at``: the YAML path of the test list)."""
+    root = ctx.project.root
+    lane = runtime_lane(reference, root)
+    if lane is None:
+        return
+    other = runtime_lane(bench, root)
+    if other is not None and other != lane:
+        yield Finding("runtime.bench#value", f"bench {bench} is runtime/{other}'s; the reference {reference} is "
+                                             f"runtime/{lane}'s")
+    for i, node in enumerate(tests):
+        if problem := _test_lane(node, root, lane):
+            yield Finding(f"{tests_at}[{i}]", problem, hint=f"name tests of runtime/{lane}/ (tests/runtime/{lane}/)")
+    declared = next((lane_runtimes(x, root) for x in ctx.project.lanes if x.id == lane_id), set())
+    if declared and lane not in declared:
+        yield Finding("runtime.reference#value",
+                      f"lane {lane_id} runs runtime/{', runtime/'.join(sorted(declared))} (its repo_checks in "
+                      f"cards/lanes.yaml), not runtime/{lane}/ where this reference is",
+                      hint="move it to the lane whose runtime it uses, or add the check to that lane's repo_checks")
+
+
 @rule("D515", "runtime tests or bench of another lane (not the reference's runtime/<lane>, or not run by the card's lane)",
       scope="card")
 def runtime_of_another_lane(card: Card, doc, ctx) -> Iterator[Finding]:
-    lane = runtime_lane(card.runtime.reference)
-    if lane is None:
-        return
-    root = ctx.project.root
-    bench = runtime_lane(card.runtime.bench)
-    if bench is not None and bench != lane:
-        yield Finding("runtime.bench#value", f"bench {card.runtime.bench} is runtime/{bench}'s; the reference "
-                                             f"{card.runtime.reference} is runtime/{lane}'s")
-    for i, node in enumerate(card.runtime.tests):
-        if problem := _test_lane(node, root, lane):
-            yield Finding(f"runtime.tests[{i}]", problem, hint=f"name tests of runtime/{lane}/ (tests/runtime/{lane}/)")
-    declared = next((lane_runtimes(x, root) for x in ctx.project.lanes if x.id == card.lane), set())
-    if declared and lane not in declared:
-        yield Finding("runtime.reference#value",
-                      f"lane {card.lane} runs runtime/{', runtime/'.join(sorted(declared))} (its repo_checks in "
-                      f"cards/lanes.yaml), not runtime/{lane}/ where this reference is",
-                      hint="move the card to the lane whose runtime it uses, or add the check to that lane's repo_checks")
+    yield from runtime_of_other_lanes(card.lane, card.runtime.reference, card.runtime.bench, card.runtime.tests, ctx,
+                                      "runtime.tests")
 
 
 @rule("D510", "prose cites a PR that has no card", scope="card", severity="warning")

@@ -70,6 +70,8 @@ def test_a_valid_finding_loads_apart_from_the_cards(tmp_path):
     ({"reproduction": {"command": "x", "tests": ["tests/runtime/scheduling/test_scheduling_findings.py::nope"]}},
      "D703"),
     ({"runtime": {"reference": "runtime.scheduling", "variant": "no_such_fix"}}, "D703"),
+    ({"reproduction": {"command": "x", "tests": ["tests/runtime/projections/test_proj_fp8.py::test_x"]}}, "D706"),
+    ({"reproduction": {"command": "x", "tests": ["tests/dossier/test_findings.py::test_x"]}}, "D706"),
     ({"code": [{"file": "python/sglang/srt/managers/schedule_policy.py", "function": "PrefillAdder.nope",
                 "match": "new_len = self.floor_chunked_tokens("}]}, "D704"),
     ({"code": [{"file": "python/sglang/srt/managers/schedule_policy.py", "function": "PrefillAdder.add_chunked_req",

@@ -92,8 +92,10 @@ def find_mentions(text: str) -> list[Mention]:
     for m in _FLAG.finditer(text):
         command = t.command(m.start())
         typeset = m.group("lead") != "--"
-        # a dash before one word of prose ("a pause —then") is punctuation; "—enable-foo", or one in code, a flag
-        if typeset and "-" not in m.group("name") and not t.in_code(m.start(), m.end("name")) and not command:
+        # one dash before one word of prose ("a pause —then") is punctuation; "—enable-foo", "––tp" or one in code,
+        # on a command line, a flag
+        if (typeset and len(m.group("lead")) == 1 and "-" not in m.group("name")
+                and not t.in_code(m.start(), m.end("name")) and not command):
             continue
         # a value is the flag's when written "--flag=value", inside a code span, or on an SGLang command's line
         value = m.group("value") if m.group("value") and (

@@ -236,6 +236,7 @@ TYPESET = [
     ("Launch with \u2014enable-piecewise-cuda-graph to capture the prefill.", ["D601", "D611"]),
     ("Run with `\u2013mamba-radix-cache-strategy extra_buffer_v2` for prefix reuse.", ["D602", "D611"]),
     ("Serve with `\u2014tp 4` on four GPUs.", ["D611"]),
+    ("Serve with \u2013\u2013tp 4 on four GPUs.", ["D611"]),
     ("python -m sglang.bench_serving \u2013\u2013tp-size 4 \u2212-sampling-backend pytorch", ["D611", "D611"]),
     ("It was \u2014enable-piecewise-cuda-graph before the rename.", ["D611"]),
     ("A pause \u2014then the decode resumes; pages 2\u20133 and x\u2014y-z are prose.", []),

@@ -189,7 +189,8 @@ def lint(
     strict_evidence: Annotated[bool, typer.Option(
         "--strict-evidence", help="Treat unverified key fragments (D301: no cached diff, no lock entry) as errors.")] = False,
     record: Annotated[bool, typer.Option(
-        help="First write cards/evidence.lock from the cached diffs of the cards checked.")] = False,
+        help="First write cards/evidence.lock from the cached diffs of the cards checked, and the days GitHub says "
+        "their PRs were opened into cards/opened.lock (D405's floors).")] = False,
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", help="With --record: also accept diffs fetched from this API host (repeatable); "
         "by default only the configured GitHub API ([tool.dossier] api_url, else api.github.com).")] = None,
@@ -239,6 +240,12 @@ def lint(
                  f"again from it, or pass --allow-host {hosts[0]} to record them with their host")
         entries = record_lock(project, cache.get)
         err.print(f"recorded evidence for {len(entries)} card(s) in cards/evidence.lock")
+        from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
+
+        opened = fetched_anchors([c.pr for c in project.cards if project.in_scope(c.path)], cache.get)
+        if opened:
+            changed = record_opened(project.root, opened)
+            err.print(f"recorded {changed} new opening day(s) of {len(opened)} fetched PR(s) in {OPENED_LOCK}")
     diags = run_lint(ctx, select=select, strict=strict, promote=[UNVERIFIED] if strict_evidence else [])
     from dossier.diagnostics import fold_warnings, format_diagnostics, summarize
 

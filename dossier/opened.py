@@ -3,12 +3,15 @@
 GitHub numbers pull requests (and issues) in the order they are opened, and a PR is merged after it is
 opened. So a PR known to have been opened on a day is a floor for every higher number: PR N cannot have
 been merged before the opening day of any PR numbered at or below N. The lock holds such anchors, each with
-the thread that shows its opening day (the day of its description); lint D405 reads it offline.
+the thread that shows its opening day (the day of its description), or GitHub's created_at, which
+``dossier lint --record`` copies from the fetch cache; lint D405 reads it offline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +33,40 @@ class OpenedError(ValueError):
     """The lock is malformed, or its days go backwards as the numbers rise (an anchor is wrong)."""
 
 
+HEADER = (
+    "# The day a PR (or issue: both share one sequence) was opened: the day of its description in a stored\n"
+    "# thread, or GitHub's created_at as `dossier lint --record` finds it in the fetch cache. GitHub numbers them\n"
+    "# in opening order, so an anchor is a floor for the merge date of every higher number (lint D405). Add an\n"
+    "# anchor when a thread shows one; keep its source.\n"
+)
+
+
 def read_anchors(root: Path) -> list[Anchor]:
     """The anchors by PR number (empty without a lock); raises OpenedError when they cannot all be right."""
+    anchors = _load(root)
+    for a, b in zip(anchors, anchors[1:]):
+        if b.opened + TOLERANCE < a.opened:
+            raise OpenedError(f"{OPENED_LOCK}: #{b.pr} opened {b.opened}, before #{a.pr} ({a.opened}), "
+                              "yet PR numbers are given in opening order: one of the two days is wrong")
+    return anchors
+
+
+def record_opened(root: Path, fetched: dict[int, Anchor]) -> int:
+    """Add the opening days of fetched PRs to the lock (a fetched day replaces a hand-written one: it is
+    GitHub's own record); returns how many anchors were added or changed."""
+    anchors = {a.pr: a for a in _load(root)}
+    changed = sum(anchors.get(pr) != a for pr, a in fetched.items())
+    anchors.update(fetched)
+    body = "".join(f"  {a.pr}: {{opened: {a.opened.isoformat()}, source: {_scalar(a.source)}}}\n"
+                   for a in sorted(anchors.values(), key=lambda a: a.pr))
+    path = root / OPENED_LOCK
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(HEADER + "version: 1\nopened:\n" + body)
+    tmp.replace(path)
+    return changed
+
+
+def _load(root: Path) -> list[Anchor]:
     path = root / OPENED_LOCK
     if not path.is_file():
         return []
@@ -42,10 +77,6 @@ def read_anchors(root: Path) -> list[Anchor]:
     except (yaml.YAMLError, UnicodeDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
         raise OpenedError(f"{OPENED_LOCK}: expected opened: {{PR: {{opened: YYYY-MM-DD, source: URL}}}} "
                           f"({type(exc).__name__}: {exc})") from None
-    for a, b in zip(anchors, anchors[1:]):
-        if b.opened + TOLERANCE < a.opened:
-            raise OpenedError(f"{OPENED_LOCK}: #{b.pr} opened {b.opened}, before #{a.pr} ({a.opened}), "
-                              "yet PR numbers are given in opening order: one of the two days is wrong")
     return anchors
 
 
@@ -55,7 +86,26 @@ def floor(anchors: list[Anchor], pr: int) -> Anchor | None:
     return max(below, key=lambda a: a.opened) if below else None
 
 
+def _scalar(text: str) -> str:
+    """``text`` as a YAML flow scalar: plain when it is a URL-like word, else double-quoted (JSON is YAML)."""
+    return text if re.fullmatch(r"[\w:/.-]+", text) else json.dumps(text)
+
+
 def _date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
+
+
+def fetched_anchors(prs, entry_for) -> dict[int, Anchor]:
+    """Opening days GitHub recorded for the PRs ``prs`` in the fetch cache (``entry_for``: PR -> entry or None)."""
+    out = {}
+    for pr in prs:
+        entry = entry_for(pr)
+        created = entry.meta.get("created_at") if entry is not None else None
+        if isinstance(created, str) and created[:10]:
+            prov = entry.provenance
+            where = f"https://github.com/{prov['repo']}/pull/{pr}" if prov.get("repo") else f"#{pr}"
+            host = prov.get("api_host") or prov.get("source") or "cache"
+            out[pr] = Anchor(pr, _date(created[:10]), f"{where} (created_at via {host})")
+    return out

@@ -119,6 +119,7 @@ class GithubSource:
                 "state": "merged" if pull.merged else pull.state,
                 "merged": bool(pull.merged),
                 "merged_at": _iso(pull.merged_at),
+                "created_at": _iso(pull.created_at),
                 "author": pull.user.login if pull.user else None,
                 "additions": pull.additions,
                 "deletions": pull.deletions,

@@ -91,7 +91,7 @@ def make_pull(
         "merged": merged,
         "merged_at": merged_at if merged else None,
         "closed_at": merged_at if state != "open" else None,
-        "created_at": "2026-03-01T10:00:00Z",
+        "created_at": merged_at or "2026-03-01T10:00:00Z",
         "updated_at": "2026-03-21T10:00:00Z",
         "user": {"login": author, "id": 1, "type": "User"},
         "body": "fake PR body",

@@ -59,3 +59,26 @@ def test_the_committed_anchors_catch_a_real_card_moved_back_years(tmp_path):
     shutil.copy(ROOT / "cards/opened.lock", tmp_path / "cards/opened.lock")
     found = _d405(tmp_path)
     assert len(found) == 1 and "is impossible" in found[0].message
+
+
+def test_lint_record_copies_githubs_opening_days_from_the_fetch_cache(tmp_path, monkeypatch):
+    """`dossier lint --record` writes the created_at of fetched PRs into cards/opened.lock, keeping the anchors
+    there; a later card numbered above a fetched one then cannot claim a merge before that day."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from dossier.opened import read_anchors
+    from tests.dossier import evidence_support as ev
+
+    monkeypatch.delenv("DOSSIER_CACHE", raising=False)
+    cache = tmp_path / "cache"
+    ev.put(cache, 100, created_at="2026-03-10T22:00:00Z")
+    root = write_project(tmp_path / "p", [make_card(100), make_card(150, merged_at=dt.date(2026, 2, 1))])
+    (root / "cards/opened.lock").write_text(ANCHORS.replace("20903: {opened: 2026-03-19", "90: {opened: 2026-01-05"))
+    result = CliRunner().invoke(app, ["lint", "--record", "--root", str(root), "--cache-dir", str(cache)])
+    assert "recorded 1 new opening day(s) of 1 fetched PR(s) in cards/opened.lock" in result.output
+    anchors = {a.pr: a for a in read_anchors(root)}
+    assert sorted(anchors) == [90, 100, 26865]
+    assert anchors[100].opened == dt.date(2026, 3, 10) and "created_at" in anchors[100].source
+    found = _d405(root)
+    assert [d.file for d in found] == ["cards/150.yaml"] and "#100 was opened on 2026-03-10" in found[0].message

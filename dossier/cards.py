@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from dossier.errors import DossierError
+
 LANES_FILE = "lanes.yaml"
 #: the folder of cards/ that holds findings (upstream bugs without a PR), not PR cards
 FINDINGS_DIR = "findings"
@@ -208,12 +210,26 @@ def strings(data: object, path: str = "") -> Iterator[tuple[str, str]]:
             yield from strings(v, f"{path}[{i}]")
 
 
+class UnreadableDirectory(DossierError):
+    """A folder of cards or findings that cannot be listed: nothing in it would be read (exit 2)."""
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """The ``*.yaml`` files directly in ``folder``; raises UnreadableDirectory when it cannot be listed (a glob
+    would silently find nothing, and every card or finding in it would drop out of lint and the manual)."""
+    try:
+        names = os.listdir(folder)
+    except OSError as exc:
+        raise UnreadableDirectory(f"cannot read {folder}/: {exc.strerror or exc}") from None
+    return [folder / n for n in names if n.endswith(".yaml")]
+
+
 def card_paths(paths: Iterable[Path]) -> list[Path]:
     """Expand files and directories into card files (sorted, lanes.yaml and findings excluded)."""
     out: set[Path] = set()
     for p in paths:
         if p.is_dir() and p.name != FINDINGS_DIR:
-            out.update(f for f in p.glob("*.yaml") if f.name not in NOT_CARDS)
+            out.update(f for f in yaml_files(p) if f.name not in NOT_CARDS)
         elif p.is_file() and p.name not in NOT_CARDS and p.parent.name != FINDINGS_DIR:
             out.add(p)
     return sorted(out, key=lambda f: (len(f.stem), f.stem, str(f)))
@@ -225,7 +241,8 @@ def finding_paths(paths: Iterable[Path]) -> list[Path]:
     for p in paths:
         if p.is_dir():
             folder = p if p.name == FINDINGS_DIR else p / FINDINGS_DIR
-            out.update(folder.glob("*.yaml"))
+            if folder.exists() or folder.is_symlink():
+                out.update(yaml_files(folder))
         elif p.parent.name == FINDINGS_DIR:
             out.add(p)
     return sorted(out)
@@ -235,7 +252,11 @@ def stray_files(cards_dir: Path) -> list[Path]:
     """YAML files under ``cards_dir`` that are never read: a .yml or upper-case suffix, or another subdirectory
     (a card is exactly cards/<pr>.yaml, a finding cards/findings/<slug>.yaml)."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(cards_dir):
+
+    def unreadable(exc: OSError) -> None:
+        raise UnreadableDirectory(f"cannot read {exc.filename}/: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(cards_dir, onerror=unreadable):
         dirnames.sort()
         # cards sit directly in cards/, findings directly in cards/findings/
         read = Path(dirpath) in (cards_dir, cards_dir / FINDINGS_DIR)

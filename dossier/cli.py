@@ -224,6 +224,7 @@ def lint(
         fail(f"--select {', '.join(unknown)} matches no rule code (see `dossier lint --list-rules`)")
     project = _project(root, paths)
     cache = _cache(project, cache_dir)
+    _explicit_paths(project, sglang_src)
     ctx = LintContext(project, cache_dir=cache.root, sglang_src=sglang_src)
     if record:
         from dossier.errors import url_host
@@ -262,11 +263,29 @@ def lint(
     raise typer.Exit(1 if has_errors(diags) else 0)
 
 
-def _cache(project: Project, cache_dir: Path | None):
-    """The fetch cache: --cache-dir, else $DOSSIER_CACHE, else <root>/.dossier/cache."""
+def _cache(project: Project, cache_dir: Path | None, *, must_exist: bool = True):
+    """The fetch cache: --cache-dir, else $DOSSIER_CACHE, else <root>/.dossier/cache. One named explicitly
+    must be a directory (exit 2): a typo would silently check every card as unfetched."""
+    from dossier.sources.cache import ENV as CACHE_ENV
     from dossier.sources.cache import Cache
 
-    return Cache.for_project(project, cache_dir)
+    cache = Cache.for_project(project, cache_dir)
+    named = "--cache-dir" if cache_dir is not None else f"${CACHE_ENV}" if os.environ.get(CACHE_ENV) else None
+    if must_exist and named and not cache.root.is_dir():
+        fail(f"{named} {cache.root} " + ("is not a directory" if cache.root.exists() else "does not exist")
+             + " (the fetch cache: `dossier fetch` fills one)")
+    return cache
+
+
+def _explicit_paths(project: Project, sglang_src: Path | None) -> None:
+    """Exit 2 when a path given explicitly (--sglang-src, $DOSSIER_RELEASES) holds nothing to read: lint would
+    otherwise silently check less."""
+    from dossier import releases as rl
+    from dossier.source_tree import SourceTree
+
+    if sglang_src is not None:
+        SourceTree.at(sglang_src)
+    rl.cache_dir(project.root, must_exist=True)
 
 
 @command()
@@ -276,19 +295,30 @@ def render(
 ) -> None:
     """Render the installable skill, skills/<name>/ (SKILL.md and references/), from the cards and
     cards/lanes.yaml (deterministic). The skill folder must hold only what render writes (an install copies
-    all of it): --check also fails on any other file there.
+    all of it): --check also fails on any other file there, and on any byte that differs (CRLF line ends, a
+    BOM).
 
-    Refuses (exit 1, nothing written) while any card or cards/lanes.yaml is invalid, so that a broken file
-    never silently drops content from the manual.
+    Refuses (exit 1, nothing written), so that bad input never silently drops or garbles content of the
+    manual, while lint reports an error of: the schema family (D1xx: a card, finding or lanes.yaml that cannot
+    be read as written, a YAML file under cards/ never read, control characters, over-long text), a lock that
+    cannot be read (D311: cards/evidence.lock, cards/drift.lock; D316: the releases section), two cards for one
+    PR or a card under another PR's file name (D506, D507); or while cards/lanes.yaml is missing. An
+    interrupted render leaves the previous manual whole.
     """
-    from dossier.manual import render_manual
+    from dossier.diagnostics import format_diagnostics
+    from dossier.manual import blockers, render_manual
     from dossier.render import skill_dir, stale_documents, unexpected_files, write_documents
 
     project = _project(root)
-    invalid = unrenderable(project)
-    if invalid:
-        err.print(f"error: not rendering: {len(invalid)} file(s) invalid: {', '.join(invalid)}")
-        err.print("run `dossier lint` to see why; the rendered files are left as they are")
+    found = blockers(project)
+    if found:
+        files = sorted({d.file for d in found})
+        err.print(f"error: not rendering: {len(files)} file(s) would make the manual wrong or incomplete: "
+                  + ", ".join(f"{f} ({', '.join(sorted({d.code for d in found if d.file == f}))})" for f in files))
+        shown = sorted(found)[:10]
+        err.print(format_diagnostics(shown, "text")
+                  + (f"\n... and {len(found) - len(shown)} more" if len(found) > len(shown) else ""))
+        err.print("fix these (`dossier lint` lists them); the rendered files are left as they are")
         raise typer.Exit(1)
     if not project.cards:
         err.print("error: no valid cards to render (run `dossier lint` to see why)")
@@ -311,19 +341,6 @@ def render(
     err.print(f"wrote {', '.join(project.rel(folder / rel) for rel in written)}" if written else "nothing changed")
     for rel in extra:
         err.print(f"warning: {project.rel(folder / rel)} is not rendered; remove it (an install would carry it)")
-
-
-def unrenderable(project: Project) -> list[str]:
-    """The files that make the manual incomplete: invalid cards or findings, a missing or invalid lanes.yaml,
-    strays."""
-    from dossier.project import is_valid
-
-    bad = [project.rel(d.path) for d in [*project.invalid_docs(), *project.finding_docs] if not is_valid(d)]
-    if project.lanes_doc is None:
-        bad.append("cards/lanes.yaml (missing)")
-    elif not is_valid(project.lanes_doc):
-        bad.append(project.rel(project.lanes_doc.path))
-    return bad + [f"{project.rel(p)} (not read as a card)" for p in project.strays]
 
 
 class DriftFormat(StrEnum):
@@ -462,7 +479,7 @@ def releases_verify(
     from dossier.source_tree import SourceTree
 
     project = _project(root)
-    cache = rl.cache_dir(project.root, cache_dir)
+    cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
     found = rl.synced(cache)
     if len(found) < 2:
         err.print(f"error: {len(found)} release(s) in {cache}: run `dossier releases sync` first")
@@ -520,7 +537,7 @@ def releases_surface(
     from dossier.source_tree import SourceTree
 
     base = root or find_root()
-    cache = rl.cache_dir(base, cache_dir)
+    cache = rl.cache_dir(base, cache_dir, must_exist=True)
     found = rl.synced(cache)
     if len(found) < 2:
         fail(f"{len(found)} release(s) in {cache}: run `dossier releases sync` first")
@@ -577,10 +594,15 @@ def for_version(
         version = tree.version
         label = tree.label
     else:
-        synced = rl.load(rl.cache_dir(project.root, cache_dir) / version)
+        cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
+        synced = rl.load(cache / version)
         tree = SourceTree.release(synced) if synced is not None else None
         built = lock.built.get(version)
         label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")
+        if tree is None:
+            err.print(f"warning: SGLang {version}'s sources are not in the release cache {cache}: a fix counts as "
+                      "an exposed bug even where its file is absent from that version (`dossier releases sync "
+                      f"--from {version} --to {version}` sharpens the list)")
     report = fv.query(project, lock, version, tree)
     print(fv.format_json(report) if fmt is ForVersionFormat.json else fv.format_text(report, label))
 
@@ -590,11 +612,16 @@ def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> Non
     """The synced releases with their build dates and file counts."""
     from dossier import releases as rl
 
-    cache = rl.cache_dir(root or find_root(), cache_dir)
+    cache = rl.cache_dir(root or find_root(), cache_dir, must_exist=True)
     found = rl.synced(cache)
     for r in found:
         out.print(f"{r.version:<14} built {r.built}  {r.files:>5} .py files  {r.wheel}", markup=False)
-    err.print(f"{len(found)} release(s) in {cache}" + ("" if found else ": run `dossier releases sync`"))
+    broken = rl.incomplete(cache)
+    for path, why in broken:
+        err.print(f"warning: {path}: not a complete release ({why}); `dossier releases sync` fills it again "
+                  "once it is removed", markup=False)
+    err.print(f"{len(found)} release(s) in {cache}" + (f", {len(broken)} incomplete" if broken else "")
+              + ("" if found else ": run `dossier releases sync`"))
 
 
 def _reused_benches(specs: list[str], modules: set[str], facts: dict) -> dict[str, dict]:

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from dossier.evidence import LockEntry, key_sha
+from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.render.markdown import code
@@ -191,27 +191,32 @@ def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path
 
 
 def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
-    """(SGLang version, per-PR verdicts) from cards/drift.lock; ("", {}) when absent or unreadable."""
-    path = root / DRIFT_LOCK
-    try:
-        data = yaml.safe_load(path.read_text()) if path.is_file() else None
-    except yaml.YAMLError:
-        data = None
-    if (
-        not isinstance(data, dict)
-        or data.get("version") != LOCK_VERSION
-        or not isinstance(data.get("cards"), dict)
-    ):
+    """(SGLang version, per-PR verdicts) from cards/drift.lock; ("", {}) when absent. Raises LockError when it
+    cannot be read or is malformed (lint's D311 says so; render refuses rather than drop its notes)."""
+    data = read_lock_file(root / DRIFT_LOCK)
+    if data is None:
         return "", {}
-    return str(data.get("sglang", "unknown")), {
-        pr: e for pr, e in data["cards"].items() if isinstance(e, dict)
-    }
+    cards = data.get("cards")
+    if data.get("version") != LOCK_VERSION or not isinstance(cards, dict):
+        raise LockError(f"{DRIFT_LOCK}: expected a mapping with version: {LOCK_VERSION}, sglang and cards: "
+                        "{PR: verdict}; run `dossier drift --record`")
+    bad = next((pr for pr, e in cards.items() if not isinstance(pr, int) or not isinstance(e, dict)), None)
+    if bad is not None:
+        raise LockError(f"{DRIFT_LOCK}: entry {bad!r} must be a PR number mapping to its verdict; "
+                        "run `dossier drift --record`")
+    return str(data.get("sglang", "unknown")), cards
 
 
-def annotator(project: Project) -> Callable[[Card], list[str]]:
+def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list[str]]:
     """Render note per card from the last recorded drift result (cards/drift.lock), only where it informs:
-    where the code sits today, or that it is missing or present against the card's status."""
-    version, recorded = read_lock(project.root)
+    where the code sits today, or that it is missing or present against the card's status. An unreadable lock
+    raises LockError unless not ``strict`` (`dossier show`: then no note)."""
+    try:
+        version, recorded = read_lock(project.root)
+    except LockError:
+        if strict:
+            raise
+        version, recorded = "", {}
 
     def note(card: Card) -> list[str]:
         e = recorded.get(card.pr)

@@ -197,8 +197,32 @@ PROBLEM_TEXT = {
 # ---- the evidence lock -------------------------------------------------------------------------
 
 
-class LockError(ValueError):
-    """cards/evidence.lock cannot be read (message says why)."""
+class LockError(DossierError, ValueError):
+    """A lock file (cards/evidence.lock, cards/drift.lock) cannot be read or is malformed (message says why, in
+    one line). Lint reports it (D311); render refuses to build the manual without what it holds."""
+
+
+def read_lock_file(path: Path) -> dict | None:
+    """A lock file's YAML mapping (None: there is no lock); raises LockError when it cannot be read, is not
+    YAML or is not a mapping."""
+    name = f"{path.parent.name}/{path.name}"
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise LockError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LockError(f"{name}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        why = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise LockError(f"{name}: not valid YAML{where}: {why}") from None
+    if not isinstance(data, dict):
+        raise LockError(f"{name}: expected a mapping, got "
+                        + (type(data).__name__ if data is not None else "an empty file"))
+    return data
 
 
 @dataclass(frozen=True)
@@ -259,20 +283,15 @@ def lock_path(root: Path) -> Path:
 
 def read_lock(root: Path) -> dict[int, LockEntry]:
     """The recorded evidence by PR (empty when there is no lock); raises LockError when malformed."""
-    path = lock_path(root)
-    if not path.is_file():
+    data = read_lock_file(lock_path(root))
+    if data is None:
         return {}
+    if data.get("version") != LOCK_VERSION or not isinstance(data.get("cards"), dict):
+        raise LockError(f"{LOCK_FILE}: expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}")
     try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise LockError(f"not valid YAML: {exc}") from None
-    if (
-        not isinstance(data, dict)
-        or data.get("version") != LOCK_VERSION
-        or not isinstance(data.get("cards"), dict)
-    ):
-        raise LockError(f"expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}")
-    return {pr: _lock_entry(pr, entry) for pr, entry in data["cards"].items()}
+        return {pr: _lock_entry(pr, entry) for pr, entry in data["cards"].items()}
+    except LockError as exc:
+        raise LockError(f"{LOCK_FILE}: {exc}") from None
 
 
 def _lock_entry(pr: object, data: object) -> LockEntry:
@@ -296,17 +315,15 @@ def _lock_entry(pr: object, data: object) -> LockEntry:
 
 
 def lock_section(root: Path, name: str) -> object:
-    """One top-level section of the lock as written (None when absent or the lock is unreadable)."""
-    path = lock_path(root)
-    try:
-        data = yaml.safe_load(path.read_text()) if path.is_file() else None
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return None
-    return data.get(name) if isinstance(data, dict) else None
+    """One top-level section of the lock as written (None when absent); raises LockError when the lock cannot
+    be read."""
+    data = read_lock_file(lock_path(root))
+    return None if data is None else data.get(name)
 
 
 def write_section(root: Path, name: str, value: object) -> Path:
-    """Replace one section of the lock (``cards`` or ``releases``), keeping the other, atomically and
+    """Replace one section of the lock (``cards`` or ``releases``), keeping the other (unless the lock cannot
+    be read: then it raises LockError, so that recording never drops what it could not read), atomically and
     deterministically."""
     sections = {other: lock_section(root, other) for other in ("cards", "releases") if other != name}
     sections[name] = value
@@ -404,11 +421,9 @@ def record(
 def record_lock(
     project: Project, entry_for: Callable[[int], CacheEntry | None], recorded: str | None = None
 ) -> dict[int, LockEntry]:
-    """Rewrite cards/evidence.lock from the cache (replacing an unreadable one); returns its entries."""
-    try:
-        old = read_lock(project.root)
-    except LockError:
-        old = {}
+    """Rewrite cards/evidence.lock from the cache (an unreadable one raises LockError:
+    fix it, e.g. take main's copy after a merge conflict, or delete it, first); returns its entries."""
+    old = read_lock(project.root)
     new = record(project, old, entry_for, recorded or today())
     write_lock(project.root, new)
     return new
@@ -417,18 +432,21 @@ def record_lock(
 # ---- what render shows -------------------------------------------------------------------------
 
 
-def annotator(project: Project, *, unverified: bool = False) -> Callable[[Card], list[str]]:
+def annotator(project: Project, *, unverified: bool = False, strict: bool = True) -> Callable[[Card], list[str]]:
     """Note per card, naming the kind of evidence: the PR's diff (sha256, date, lines, coverage), else a
     release diff (two published releases), else stale; an unverified card gets a note only when
     ``unverified`` (`dossier show`; the manual says once, in its coverage, what unverified means). Then the
-    releases that shipped and removed the fragment."""
+    releases that shipped and removed the fragment. An unreadable lock raises LockError unless not ``strict``
+    (`dossier show`: then the notes it would give are left out)."""
     from dossier.release_evidence import release_notes
 
     try:
         lock = read_lock(project.root)
     except LockError:
+        if strict:
+            raise
         lock = {}
-    released = release_notes(project)
+    released = release_notes(project, strict=strict)
 
     def note(card: Card) -> list[str]:
         todo = f"`dossier fetch {card.pr} && dossier lint --record`"

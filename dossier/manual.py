@@ -1,10 +1,11 @@
 """The manual as `dossier render` builds it: the cards plus their evidence and drift notes, and this
-repository's GPU results for its reference kernels (kept apart from the cards)."""
+repository's GPU results for its reference kernels (kept apart from the cards); and what stops it from being
+built (:func:`blockers`)."""
 
 from __future__ import annotations
 
+from dossier.diagnostics import Diagnostic
 from dossier.drift import annotator as drift_notes
-from dossier.evidence import LockError
 from dossier.evidence import annotator as evidence_notes
 from dossier.for_version import by_release
 from dossier.model import Card
@@ -21,16 +22,15 @@ def annotators(project: Project) -> list[Annotator]:
 
 def card_notes(project: Project, card: Card) -> list[str]:
     """Everything recorded about a card, for `dossier show` (an unverified card says so)."""
-    notes = [evidence_notes(project, unverified=True), drift_notes(project), gpu_annotator(project.root / "results")]
+    notes = [evidence_notes(project, unverified=True, strict=False), drift_notes(project, strict=False),
+             gpu_annotator(project.root / "results")]
     return [note for annotate in notes for note in annotate(card)]
 
 
 def releases(project: Project) -> dict | None:
-    """The current changes by the release that first shipped them (None without readable release evidence)."""
-    try:
-        lock = read_release_lock(project.root)
-    except LockError:
-        return None
+    """The current changes by the release that first shipped them (None without release evidence; an
+    unreadable lock raises LockError)."""
+    lock = read_release_lock(project.root)
     if not lock.built:
         return None
     groups, reverted, unplaced = by_release(project, lock)
@@ -41,3 +41,23 @@ def render_manual(project: Project) -> dict[str, str]:
     """Every rendered file (path relative to the skill folder -> text), with the notes recorded here."""
     return render_documents(RenderInput(project, annotators=annotators(project),
                                         gpu_runs=gpu_runs(project.root / "results"), releases=releases(project)))
+
+
+#: lint rules whose errors mean the manual would come out wrong or incomplete, so render refuses while any
+#: fires: the schema family (a card, finding or lanes.yaml that cannot be read as written, a file under cards/
+#: never read, text with control characters or over its length), a malformed or unreadable lock
+#: (evidence.lock, drift.lock: D311, its releases section: D316), two cards for one PR or a card under
+#: another PR's name (D506, D507: one would silently replace the other)
+RENDER_GUARD = ("D1", "D311", "D316", "D506", "D507")
+
+
+def blockers(project: Project) -> list[Diagnostic]:
+    """Why the manual cannot be rendered from ``project`` as it stands: the errors of the RENDER_GUARD rules,
+    and a missing cards/lanes.yaml. Render and render --check refuse while there is any."""
+    from dossier.lint import LintContext, run_lint
+
+    found = [d for d in run_lint(LintContext(project), select=RENDER_GUARD) if d.severity == "error"]
+    if project.lanes_doc is None:
+        found.append(Diagnostic("cards/lanes.yaml", 1, 1, "D100", "cards/lanes.yaml is missing: the playbook "
+                                "and every lane come from it", "error"))
+    return found

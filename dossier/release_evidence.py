@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from dossier.diff import DiffFile, parse_diff
 from dossier.evidence import (
     AMBIGUOUS,
+    LOCK_FILE,
     RELEASE_DIFF,
     LockError,
     find_fragment,
@@ -421,7 +422,8 @@ def merge_dates(cards: Iterable[Card]) -> dict[int, dt.date]:
 
 
 def read_release_lock(root: Path) -> ReleaseLock:
-    """The releases section (empty when absent); raises LockError when it is malformed."""
+    """The releases section (empty when absent); raises LockError when the lock cannot be read or the section
+    is malformed."""
     data = lock_section(root, "releases")
     if data is None:
         return ReleaseLock({}, {})
@@ -429,7 +431,7 @@ def read_release_lock(root: Path) -> ReleaseLock:
         built = {str(v): str(d) for v, d in data["built"]}
         cards = {int(pr): History.from_data(h) for pr, h in data["cards"].items()}
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        raise LockError(f"releases section is malformed ({type(exc).__name__}: {exc}); "
+        raise LockError(f"{LOCK_FILE}: releases section is malformed ({type(exc).__name__}: {exc}); "
                         "run `dossier releases verify --record`") from None
     return ReleaseLock(built, cards)
 
@@ -450,10 +452,7 @@ def record(project: Project, trees: Sequence[SourceTree], recorded: str,
            on_release: Callable[[SourceTree], None] | None = None) -> ReleaseLock:
     """Scan every card through ``trees`` and write the releases section; keeps the date of a card whose
     history did not change, and the entries of cards not loaded this time while their card file exists."""
-    try:
-        old = read_release_lock(project.root)
-    except LockError:
-        old = ReleaseLock({}, {})
+    old = read_release_lock(project.root)  # an unreadable lock is fixed first, never silently replaced
     fresh = scan(project.cards, trees, recorded, on_release)
     cards_dir = project.root / "cards"
     out = {pr: h for pr, h in old.cards.items() if pr not in fresh and (cards_dir / f"{pr}.yaml").is_file()}
@@ -473,11 +472,14 @@ def _absent(at: FileAt) -> str:
     return "" if at.sha256 else ", file absent"
 
 
-def release_notes(project: Project) -> Callable[[Card], tuple[str, str]]:
-    """Per card: (the release-diff evidence note or "", the shipped-in / removed-in note or "")."""
+def release_notes(project: Project, *, strict: bool = True) -> Callable[[Card], tuple[str, str]]:
+    """Per card: (the release-diff evidence note or "", the shipped-in / removed-in note or ""). An unreadable
+    lock raises LockError unless not ``strict``."""
     try:
         lock = read_release_lock(project.root)
     except LockError:
+        if strict:
+            raise
         lock = ReleaseLock({}, {})
     dates = merge_dates(project.cards)
 

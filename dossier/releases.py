@@ -65,12 +65,42 @@ class Release:
         return Version(self.version)
 
 
-def cache_dir(root: Path, override: Path | None = None) -> Path:
-    """--cache-dir, else $DOSSIER_RELEASES, else <root>/.dossier/releases."""
-    if override is not None:
-        return override
+def cache_dir(root: Path, override: Path | None = None, *, must_exist: bool = False) -> Path:
+    """--cache-dir, else $DOSSIER_RELEASES, else <root>/.dossier/releases. With ``must_exist``, a cache named
+    explicitly (the option or the variable) that is not a directory raises ReleaseError: a typo would
+    otherwise silently change what the command answers."""
     env = os.environ.get(ENV)
-    return Path(env) if env else root / DEFAULT_DIR
+    if override is None and not env:
+        return root / DEFAULT_DIR
+    path, named = (override, "--cache-dir") if override is not None else (Path(env), f"${ENV}")
+    if must_exist and not path.is_dir():
+        why = "is not a directory" if path.exists() else "does not exist"
+        raise ReleaseError(f"{named} {path} {why} (the release cache: `dossier releases sync --cache-dir PATH` "
+                           "fills one)")
+    return path
+
+
+def incomplete(cache: Path) -> list[tuple[Path, str]]:
+    """Folders of the cache that are not a complete release, with why (a sync in progress is not listed)."""
+    if not cache.is_dir():
+        return []
+    out = []
+    for p in sorted(cache.iterdir()):
+        if not p.is_dir() or p.name.startswith(".tmp-") or load(p) is not None:
+            continue
+        record = p / RECORD
+        try:
+            json.loads(record.read_text())
+        except FileNotFoundError:
+            why = f"no {RECORD}"
+        except OSError as exc:
+            why = f"{RECORD} cannot be read ({exc.strerror or exc})"
+        except ValueError:
+            why = f"{RECORD} is not valid JSON"
+        else:
+            why = f"{RECORD} lacks a version or build date, or holds a value of the wrong type"
+        out.append((p, why))
+    return out
 
 
 def ordered(versions: Iterable[str]) -> list[str]:

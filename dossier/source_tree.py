@@ -55,17 +55,19 @@ class SourceTree:
         if spec is None or not spec.submodule_search_locations:
             raise TreeError("sglang is not installed: `pip install --no-deps sglang`, or pass --sglang-src PATH")
         package = Path(next(iter(spec.submodule_search_locations)))
-        return cls(package, None, read_version(package))
+        return cls(package, None, _holds_sglang(package, "the `sglang` package Python finds first"))
 
     @classmethod
     def at(cls, src: Path) -> SourceTree:
         """A checkout (``python/sglang/``), a package dir, or a dir holding ``sglang/``."""
         src = src.resolve()
+        if not src.exists():
+            raise TreeError(f"SGLang source {src} does not exist")
         if (src / PACKAGE_PREFIX / "__init__.py").is_file():
-            return cls(src / PACKAGE_PREFIX, src, read_version(src / PACKAGE_PREFIX), kind="checkout")
+            return cls(src / PACKAGE_PREFIX, src, _holds_sglang(src / PACKAGE_PREFIX), kind="checkout")
         for package in (src, src / "sglang"):
             if package.name == "sglang" and (package / "__init__.py").is_file():
-                return cls(package, None, read_version(package))
+                return cls(package, None, _holds_sglang(package))
         raise TreeError(f"{src} is neither an SGLang checkout (python/sglang/) nor an sglang package")
 
     @classmethod
@@ -115,6 +117,17 @@ class SourceTree:
         """Forget the texts read so far (trees of many releases do not fit in memory at once)."""
         self._texts = None
         self._read.clear()
+
+
+def _holds_sglang(package: Path, what: str = "") -> str:
+    """The version of the SGLang sources at ``package``; raises TreeError when it holds none (no version and
+    no srt/: an empty or shadowing package), which would make every card's code look missing."""
+    version = read_version(package)
+    if version == "unknown" and not (package / "srt").is_dir():
+        raise TreeError(f"{package} ({what}) holds no SGLang sources (no version, no srt/): an empty or shadowing "
+                        "package? check PYTHONPATH, or pass --sglang-src PATH" if what else
+                        f"{package} holds no SGLang sources (no version, no srt/)")
+    return version
 
 
 def read_version(package: Path) -> str:

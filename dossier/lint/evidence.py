@@ -240,17 +240,25 @@ def diff_changed(card: Card, doc, ctx) -> Iterator[Finding]:
         )
 
 
-@rule("D311", "evidence lock is malformed or names a PR without a card", scope="project")
+@rule("D311", "a lock (evidence.lock, drift.lock) is unreadable or malformed, or names a PR without a card",
+      scope="project")
 def bad_lock(ctx) -> Iterator[Finding]:
+    from dossier.drift import DRIFT_LOCK
+    from dossier.drift import read_lock as read_drift_lock
+
+    drift = ctx.project.root / DRIFT_LOCK
+    try:
+        read_drift_lock(ctx.project.root)
+    except LockError as exc:
+        yield Finding("", str(exc), hint="run `dossier drift --record`", doc=read_yaml(drift))
     path = lock_path(ctx.project.root)
-    if not path.is_file():
+    if not path.exists():
         return
     entries, error = lock(ctx)
     doc = read_yaml(path)
     if error:
-        yield Finding(
-            "", f"cards/evidence.lock: {error}", hint="delete it and run `dossier lint --record`", doc=doc
-        )
+        yield Finding("", error, hint="fix it (after a merge conflict: take main's copy and record again), or "
+                      "delete it and run `dossier lint --record` and `dossier releases verify --record`", doc=doc)
     cards_dir = ctx.project.root / "cards"
     for pr in sorted(pr for pr in entries if not (cards_dir / f"{pr}.yaml").is_file()):
         yield Finding(

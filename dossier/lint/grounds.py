@@ -76,11 +76,10 @@ def shipping_release(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
 
 def _shipping_event(card: Card, ctx):
     from dossier.evidence import key_sha
-    from dossier.release_evidence import ADDED, read_release_lock
+    from dossier.lint.releases import release_lock
+    from dossier.release_evidence import ADDED
 
-    lock = ctx.memo.get("release-lock")
-    if lock is None:
-        lock = ctx.memo["release-lock"] = read_release_lock(ctx.project.root)
+    lock = release_lock(ctx)[0]  # an unreadable lock is D311's/D316's finding, not a crash per card
     history = lock.cards.get(card.pr)
     if history is None or history.key_fragment != key_sha(card.key_fragment):
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dossier.cards import read_yaml
-from dossier.evidence import LockError, key_sha, lock_path
+from dossier.evidence import LockError, key_sha, lock_path, read_lock_file
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
@@ -84,7 +84,11 @@ def stale_release_evidence(ctx) -> Iterator[Finding]:
     lock, error = release_lock(ctx)
     path = lock_path(ctx.project.root)
     if error:
-        yield Finding("releases", f"cards/evidence.lock: {error}", hint=VERIFY, doc=read_yaml(path))
+        try:
+            read_lock_file(path)
+        except LockError:
+            return  # the whole file is unreadable: D311 says so, once
+        yield Finding("releases", error, hint=VERIFY, doc=read_yaml(path))
         return
     stale = [(card.pr, h.recorded) for card in ctx.project.cards
              if (h := lock.cards.get(card.pr)) is not None and h.key_fragment != key_sha(card.key_fragment)]

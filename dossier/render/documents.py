@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import signal
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,31 +199,55 @@ def _pr_target(pr: int, page: str, ctx: dict) -> str:
 
 
 def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
-    """Write what changed under ``folder``; returns the paths written. Every changed file is staged first, so a
-    failure (a full disk, a path that cannot be written) leaves the folder as it was, not half-rendered."""
+    """Write what changed under ``folder`` (byte for byte: a CRLF or BOM copy is rewritten); returns the paths
+    written. Every changed file is staged first, so a failure (a full disk, a path that cannot be written)
+    leaves the folder as it was, not half-rendered; the staged files then replace the old ones with SIGINT and
+    SIGTERM held back until the last is in place, so an interrupt leaves the old manual or the new one, never
+    a mix."""
     staged: list[tuple[str, Path, Path]] = []
     try:
         for rel, text in docs.items():
             path = folder / rel
-            if path.is_file() and path.read_text() == text:
+            data = text.encode()
+            if path.is_file() and path.read_bytes() == data:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
             staged.append((rel, path, tmp))
-            tmp.write_text(text)
+            tmp.write_bytes(data)
+        with signals_deferred():
+            for _, path, tmp in staged:
+                tmp.replace(path)
     except BaseException:
         for _, _, tmp in staged:
             tmp.unlink(missing_ok=True)
         raise
-    for _, path, tmp in staged:
-        tmp.replace(path)
     return [rel for rel, _, _ in staged]
 
 
+@contextmanager
+def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Hold ``signums`` back for the block and deliver the first that arrived once it ends (only the main
+    thread can handle signals; elsewhere the block runs as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {n: signal.signal(n, lambda n, frame: pending.append(n)) for n in signums}
+    try:
+        yield
+    finally:
+        for n, handler in previous.items():
+            signal.signal(n, signal.SIG_DFL if handler is None else handler)
+        if pending:
+            signal.raise_signal(pending[0])
+
+
 def stale_documents(docs: dict[str, str], folder: Path) -> list[str]:
-    """Outputs whose committed text under ``folder`` differs from what the cards produce."""
+    """Outputs whose committed bytes under ``folder`` differ from what the cards produce (line ends and a BOM
+    count: what an install copies is the bytes)."""
     return [rel for rel, text in docs.items()
-            if not (folder / rel).is_file() or (folder / rel).read_text() != text]
+            if not (folder / rel).is_file() or (folder / rel).read_bytes() != text.encode()]
 
 
 def unexpected_files(docs: dict[str, str], folder: Path) -> list[str]:

@@ -234,6 +234,7 @@ def test_drift_record_into_an_unwritable_cards_dir(root, tmp_path):
     sglang = tmp_path / "sglang"
     sglang.mkdir()
     (sglang / "__init__.py").write_text("")
+    (sglang / "version.py").write_text('__version__ = "0.0.1"\n')
     (root / "cards" / "drift.lock.tmp").mkdir()
     result = dossier(root, "drift", "--sglang-src", str(sglang), "--record")
     assert result.exit_code == 2 and "drift.lock.tmp" in error_line(result)
@@ -475,3 +476,184 @@ def test_environment_values_that_cannot_be_used_are_one_error_line(root, monkeyp
         result = fetch(root, "100", api=bad.pop("GITHUB_API_URL", "http://127.0.0.1:9"), **bad)
         assert result.exit_code == 2, result.output
     assert dossier(root, "show", "100", "--diff", "--context", "-1").exit_code == 2
+
+
+# ---- render refuses every input that would silently drop or garble content (audit A-E, K, M) ----------
+
+LOCKS = {
+    "evidence-not-yaml": ("evidence.lock", b"{not json\n"),
+    "evidence-wrong-shape": ("evidence.lock", b"version: 1\ncards: [1, 2]\n"),
+    "evidence-a-directory": ("evidence.lock", None),
+    "drift-not-yaml": ("drift.lock", b"garbage: [\n"),
+    "drift-wrong-version": ("drift.lock", b"version: 99\nsglang: 0.5.23\ncards: {}\n"),
+    "drift-bad-entry": ("drift.lock", b"version: 1\nsglang: 0.5.23\ncards: {100: in-place}\n"),
+    "drift-not-utf8": ("drift.lock", b"version: 1\n\xff\n"),
+}
+
+
+def break_lock(root: Path, name: str, raw: bytes | None) -> Path:
+    path = root / "cards" / name
+    if raw is None:  # unreadable: reading it fails as a permission problem would
+        path.mkdir()
+    else:
+        path.write_bytes(raw)
+    return path
+
+
+@pytest.mark.parametrize("case", LOCKS)
+def test_render_refuses_an_unreadable_lock_and_lint_says_so_once(root, case):
+    name, raw = LOCKS[case]
+    break_lock(root, name, raw)
+    before = snapshot(root)
+    for args in (["render"], ["render", "--check"]):
+        result = dossier(root, *args)
+        assert result.exit_code == 1, result.output
+        assert f"not rendering: 1 file(s) would make the manual wrong or incomplete: cards/{name} (D311)" \
+            in result.output
+    assert snapshot(root) == before
+    lint = dossier(root, "lint")
+    lines = [ln for ln in lint.output.splitlines() if ln.startswith(f"cards/{name}:")]
+    assert lint.exit_code == 1 and len(lines) == 1 and "D311" in lines[0], lint.output
+    assert "D000" not in lint.output  # one line, not one crash per rule
+
+
+def test_a_corrupt_release_section_is_one_finding_and_refuses_render(root):
+    (root / "cards" / "evidence.lock").write_text("version: 1\ncards: {}\nreleases: {built: 7}\n")
+    before = snapshot(root)
+    result = dossier(root, "render")
+    assert result.exit_code == 1 and "cards/evidence.lock (D316)" in result.output
+    assert snapshot(root) == before
+    lint = dossier(root, "lint")
+    assert [ln[:49] for ln in lint.output.splitlines() if ln.startswith("cards/evidence.lock")] == \
+        ["cards/evidence.lock:3:1: D316 cards/evidence.lock"]
+    assert "D000" not in lint.output
+
+
+def test_recording_never_replaces_a_lock_it_cannot_read(root, tmp_path):
+    lock = break_lock(root, "evidence.lock", b"<<<<<<< HEAD\ncards: {}\n=======\n")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    result = dossier(root, "lint", "--record", "--cache-dir", str(cache))
+    assert result.exit_code == 2 and error_line(result).startswith("error: cards/evidence.lock: not valid YAML")
+    assert lock.read_bytes() == b"<<<<<<< HEAD\ncards: {}\n=======\n"
+
+
+def test_an_unreadable_findings_folder_is_an_environment_error(root, monkeypatch):
+    (root / "cards" / "findings").mkdir()
+    before = snapshot(root)
+    listdir = os.listdir
+
+    def denied(path="."):
+        if Path(path).name == "findings":
+            raise PermissionError(13, "Permission denied", str(path))
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", denied)
+    for args in (["render"], ["render", "--check"], ["findings"], ["lint"]):
+        result = dossier(root, *args)
+        assert result.exit_code == 2, args
+        assert error_line(result).endswith("cards/findings/: Permission denied"), result.output
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("name", ["foo.yaml", "99998.yaml", "1.yaml"])
+def test_render_refuses_a_second_card_for_one_pr(root, name):
+    retitled = make_card(100, title="XYZZY: a retitled copy of the widget change")
+    (root / "cards" / name).write_text(yaml.safe_dump(retitled))
+    before = snapshot(root)
+    for args in (["render"], ["render", "--check"]):
+        result = dossier(root, *args)
+        assert result.exit_code == 1 and "D506" in result.output and f"cards/{name}" in result.output
+    assert snapshot(root) == before
+    assert "XYZZY" not in "".join(p.read_text() for p in (root / "skills").rglob("*.md"))
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u200b", "\x1b[31m"])
+def test_render_refuses_text_lint_rejects_as_hidden_characters(root, char):
+    card_path(root).write_text(yaml.safe_dump(make_card(100, title=f"A change{char} to the widget"),
+                                              allow_unicode=True))
+    before = snapshot(root)
+    result = dossier(root, "render")
+    assert result.exit_code == 1 and "cards/100.yaml (D112)" in result.output
+    assert "D112" in dossier(root, "lint").output
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("how", ["crlf", "bom"])
+def test_render_check_compares_bytes_and_render_restores_them(root, how):
+    skill = next((root / "skills").rglob("SKILL.md"))
+    good = skill.read_bytes()
+    skill.write_bytes(good.replace(b"\n", b"\r\n") if how == "crlf" else b"\xef\xbb\xbf" + good)
+    check = dossier(root, "render", "--check")
+    assert check.exit_code == 1 and "stale: " in check.output and "SKILL.md" in check.output
+    assert dossier(root, "render").exit_code == 0
+    assert skill.read_bytes() == good
+    assert dossier(root, "render", "--check").exit_code == 0
+
+
+def test_an_interrupt_while_the_files_are_swapped_leaves_one_whole_manual(tmp_path, monkeypatch):
+    import signal
+
+    from dossier.render import write_documents
+
+    old = {f"f{i}.md": f"old {i}\n" for i in range(4)}
+    new = {rel: text.replace("old", "new") for rel, text in old.items()}
+    write_documents(old, tmp_path)
+    replace, calls = Path.replace, []
+
+    def interrupted(self, target):
+        calls.append(target)
+        if len(calls) == 2:  # Ctrl-C between the first and the second swap
+            os.kill(os.getpid(), signal.SIGINT)
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_documents(new, tmp_path)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == new  # the new manual whole, no .tmp left
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ---- a path given explicitly that holds nothing is an environment error, never a silent fallback (F, G, O) ----
+
+def empty_package(tmp_path: Path) -> Path:
+    """An `sglang` package with no SGLang in it (what shadows the install from PYTHONPATH)."""
+    package = tmp_path / "shadow" / "sglang"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    return package
+
+
+@pytest.mark.parametrize("where", ["typo", "file", "empty-package"])
+@pytest.mark.parametrize("command", [["lint"], ["lint", "--select", "D6"], ["drift"]])
+def test_a_named_sglang_source_that_holds_none_is_exit_2(root, tmp_path, where, command):
+    src = {"typo": tmp_path / "typo", "file": tmp_path / "f.txt", "empty-package": empty_package(tmp_path)}[where]
+    if where == "file":
+        src.write_text("x")
+    result = dossier(root, *command, "--sglang-src", str(src))
+    assert result.exit_code == 2, result.output
+    assert str(src.resolve()) in error_line(result) and "D600" not in result.output
+
+
+def test_a_shadowing_empty_sglang_package_is_named_not_read_as_sglang(root, tmp_path, monkeypatch):
+    import importlib.util
+
+    import dossier.source_tree as source_tree
+
+    package = empty_package(tmp_path)
+    spec = importlib.util.spec_from_file_location("sglang", package / "__init__.py",
+                                                  submodule_search_locations=[str(package)])
+    monkeypatch.setattr(source_tree.importlib.util, "find_spec", lambda name: spec)
+    result = dossier(root, "drift")  # drift, for-version and lint read the installed tree through one guard
+    assert result.exit_code == 2 and "holds no SGLang sources" in error_line(result)
+    assert "check PYTHONPATH" in error_line(result) and "unknown" not in result.output
+    lint = dossier(root, "lint")
+    assert "D600" in lint.output and "holds no SGLang sources" in lint.output
+
+
+def test_a_named_fetch_cache_that_is_not_there_is_exit_2(root, tmp_path, monkeypatch):
+    result = dossier(root, "lint", "--cache-dir", str(tmp_path / "typo"))
+    assert result.exit_code == 2 and "--cache-dir" in error_line(result) and "does not exist" in error_line(result)
+    monkeypatch.setenv("DOSSIER_CACHE", str(tmp_path / "typo"))
+    result = dossier(root, "lint")
+    assert result.exit_code == 2 and "$DOSSIER_CACHE" in error_line(result)

@@ -55,6 +55,12 @@ def _no_env_cache(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")  # 2026-04-01
 
 
+def empty_cache(tmp_path: Path) -> Path:
+    """A fetch cache that holds nothing (a named cache must exist)."""
+    (tmp_path / "empty-cache").mkdir(exist_ok=True)
+    return tmp_path / "empty-cache"
+
+
 def dossier(root: Path, *args: str, cache: Path | None = None):
     extra = ["--cache-dir", str(cache)] if cache else []
     return runner.invoke(app, [*args, "--root", str(root), *extra])
@@ -81,11 +87,11 @@ def test_record_then_lint_round_trips(setup, tmp_path):
     assert dossier(root, "lint", "--record", cache=cache).exit_code == 0
     assert sorted(read_lock(root)) == [100, 101, 102]
     # no cache at all now: the lock proves 100..102; 103 was never fetched
-    offline = dossier(root, "lint", "--select", "D3", "--verbose", cache=tmp_path / "nowhere")
+    offline = dossier(root, "lint", "--select", "D3", "--verbose", cache=empty_cache(tmp_path))
     found = [(ln.split(":")[0], ln.split()[1]) for ln in offline.stdout.splitlines() if " D3" in ln]
     assert offline.exit_code == 0 and found == [("cards/103.yaml", "D301")]
-    assert dossier(root, "lint", "--strict", cache=tmp_path / "nowhere").exit_code == 0
-    strict = dossier(root, "lint", "--strict-evidence", cache=tmp_path / "nowhere")
+    assert dossier(root, "lint", "--strict", cache=empty_cache(tmp_path)).exit_code == 0
+    strict = dossier(root, "lint", "--strict-evidence", cache=empty_cache(tmp_path))
     assert (
         strict.exit_code == 1
         and "D301 unverified: #103" in strict.stdout
@@ -151,13 +157,13 @@ def test_record_keeps_uncached_and_unloaded_cards_and_drops_the_rest(setup, tmp_
     (root / "cards" / "102.yaml").unlink()
     dossier(root, "lint", "--record", cache=cache)
     assert read_lock(root) == {}
-    dossier(root, "lint", "--record", cache=tmp_path / "nowhere")
+    dossier(root, "lint", "--record", cache=empty_cache(tmp_path))
     write_project(root, [GOOD, REMOVAL])
     dossier(root, "lint", "--record", cache=cache)
     assert read_lock(root) == {100: recorded[100], 102: recorded[102]}
     # lint on one card records that card only and keeps the entries of the others
     write_project(root, [{**GOOD, "key_fragment": {**GOOD["key_fragment"], "match": "hidden_states.shape"}}])
-    dossier(root, "lint", str(root / "cards" / "102.yaml"), "--record", cache=tmp_path / "nowhere")
+    dossier(root, "lint", str(root / "cards" / "102.yaml"), "--record", cache=empty_cache(tmp_path))
     assert read_lock(root) == {100: recorded[100], 102: recorded[102]}
 
 
@@ -229,5 +235,5 @@ def test_round_trip_through_fetch_import(tmp_path):
     entry = read_lock(root)[100]
     assert (entry.source, entry.lines, entry.files) == ("import", (18,), 6)
     assert entry.diff_sha256 == hashlib.sha256(ev.PR100.encode()).hexdigest()
-    offline = dossier(root, "lint", "--strict-evidence", cache=tmp_path / "nowhere")
+    offline = dossier(root, "lint", "--strict-evidence", cache=empty_cache(tmp_path))
     assert offline.exit_code == 0 and "0 error(s), 0 warning(s)" in offline.output

@@ -373,3 +373,39 @@ def test_a_current_card_whose_line_left_the_releases_needs_a_today_place(setup):
     path.write_text(yaml.safe_dump(card, sort_keys=False))
     verify(root, cache, "--record")
     assert " D317 " not in lint(root).output
+
+
+def test_a_release_cache_named_but_not_there_is_an_environment_error(setup, tmp_path, monkeypatch):
+    root, cache = setup
+    verify(root, cache, "--record")
+    file = tmp_path / "a-file"
+    file.write_text("x")
+    for args, env in [(["--cache-dir", str(tmp_path / "typo")], None), (["--cache-dir", str(file)], None),
+                      ([], str(tmp_path / "typo"))]:
+        if env:
+            monkeypatch.setenv("DOSSIER_RELEASES", env)
+        for command in (["for-version", "0.2.0"], ["releases", "list"], ["releases", "verify"],
+                        ["releases", "surface"]):
+            result = runner.invoke(app, [*command, *args, "--root", str(root)])
+            assert result.exit_code == 2, (command, args, result.output)
+            lines = [ln for ln in result.output.splitlines() if ln.startswith("error: ")]
+            assert len(lines) == 1 and ("does not exist" in lines[0] or "is not a directory" in lines[0])
+            assert ("$DOSSIER_RELEASES " if env else "--cache-dir ") in lines[0]
+    monkeypatch.delenv("DOSSIER_RELEASES")
+    # without a named cache, a missing release is a visible warning: the bug list is not sharpened
+    result = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--root", str(root)])
+    assert result.exit_code == 0 and "warning: SGLang 0.2.0's sources are not in the release cache" in result.stderr
+    assert [r["pr"] for r in json.loads(result.stdout)["exposed"]] == [111]
+    sharp = runner.invoke(app, ["for-version", "0.2.0", "--cache-dir", str(cache), "--root", str(root)])
+    assert "warning" not in sharp.stderr
+
+
+def test_releases_list_names_a_release_folder_it_cannot_use(setup):
+    root, cache = setup
+    (cache / "0.1.0" / "release.json").write_text("{not json")
+    (cache / "0.9.9").mkdir()
+    result = runner.invoke(app, ["releases", "list", "--cache-dir", str(cache), "--root", str(root)])
+    assert result.exit_code == 0
+    assert f"warning: {cache / '0.1.0'}: not a complete release (release.json is not valid JSON)" in result.stderr
+    assert f"warning: {cache / '0.9.9'}: not a complete release (no release.json)" in result.stderr
+    assert not result.stdout.startswith("0.1.0 ") and ", 2 incomplete" in result.stderr

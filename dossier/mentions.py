@@ -4,9 +4,8 @@ A mention is *historical* when the text says so right at it, in one of the forms
 recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`): it is not a claim about
 today's SGLang, but a flag or env var so marked must have existed in some release (D610), unless it is
 *attributed*: the sentence puts it in a PR's own text before it (:data:`MARK_ATTRIBUTED`: "the PR's",
-"#123's", "the description/RFC names"), which may never have shipped; "proposed" alone attributes nothing, a
-made-up name can be "proposed" as easily as "old". Anything else
-is a claim about today's SGLang.
+"#123's", "the description/RFC names"), which may never have shipped ("proposed" alone attributes nothing:
+a made-up name can be "proposed" as easily as "old"). Anything else is a claim about today's SGLang.
 """
 
 from __future__ import annotations
@@ -56,9 +55,9 @@ MARK_SENTENCE = re.compile(
     r"not in (?:sglang )?0\.5\.23|before 0\.5\.23)\b", re.IGNORECASE)
 
 
-#: earlier in the sentence: the mention is a PR's own wording (its description, RFC, branch), not a release's
+#: earlier in the sentence: the mention is a PR's own wording (its description, RFC, body), not a release's
 MARK_ATTRIBUTED = re.compile(
-    r"\b(?:descriptions?|RFC|draft|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
+    r"\b(?:descriptions?|RFC|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
     r"|#\d+'s\b", re.IGNORECASE)
 
 

@@ -78,6 +78,7 @@ def _lint_prose(root: Path, pkg: Path, sentence: str):
     "`--enable-gdn-turbo` (now `--cuda-graph-max-bs-decode`) chose the kernel.",
     "The flag --enable-gdn-turbo no longer exists.",
     "SGLang proposed --enable-gdn-turbo for it.",
+    "The draft model read the then SGLANG_GDN_TURBO.",
 ])
 def test_a_historical_name_no_release_had_is_an_error(project, sentence):
     root, cache, pkg = project

@@ -109,8 +109,6 @@ _SPLIT_CONV_SHAPE = {
     "SILU": True,
     "BLOCK": split_conv_kernel.BLOCK,
     "BLOCK_HV": QWEN3_5_397B.num_v_heads,
-    "ROWS": 1,
-    "PREFETCH": False,
     "USE_PDL": True,
 }
 
@@ -204,11 +202,6 @@ KERNELS = [
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,
         _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.NUM_WARPS,
-    ),
-    KernelSpec(  # several rows per program, their runs asked into L2 up front
-        "projections.split_conv.rows", split_conv_kernel._split_conv_kernel,
-        _SPLIT_CONV_SHAPE | {"ROWS": 4, "PREFETCH": True}, _SPLIT_IO | {"idx_ptr": "i32"},
-        num_warps=split_conv_kernel.NUM_WARPS,
     ),
 ]
 

@@ -35,23 +35,6 @@ def _product(a, b):
 
 
 @triton.jit
-def _prefetch_run_l2(addr, nbytes, first):
-    """Ask L2 for ``nbytes`` (a multiple of 16; none if 0) from the 16-byte aligned ``addr``, one bulk request issued
-    by the thread(s) holding element 0 of ``first`` (``arange == 0``): a hint, no registers or shared memory."""
-    tl.inline_asm_elementwise(
-        "{ .reg .pred p; setp.ne.b32 p, $3, 0; @p cp.async.bulk.prefetch.L2.global [$1], $2; mov.u32 $0, 0; }",
-        "=r,l,r,r", [addr, nbytes, first & (nbytes > 0).to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1,
-    )
-
-
-@triton.jit
-def _slot_of(idx_ptr, row, slots, pad_slot):
-    """The row's conv-state slot and whether it names one (padding and out-of-range indices do not)."""
-    slot = tl.load(idx_ptr + row).to(tl.int64)
-    return slot, (slot != pad_slot) & (slot >= 0) & (slot < slots)
-
-
-@triton.jit
 def _split_conv_kernel(
     qkvz_ptr,
     ba_ptr,
@@ -63,7 +46,6 @@ def _split_conv_kernel(
     z_ptr,
     b_ptr,
     a_ptr,
-    batch,
     qkvz_stride,
     ba_stride_row,
     ba_stride_col,
@@ -82,18 +64,15 @@ def _split_conv_kernel(
     SILU: tl.constexpr,
     BLOCK: tl.constexpr,
     BLOCK_HV: tl.constexpr,
-    ROWS: tl.constexpr,
-    PREFETCH: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     if USE_PDL:  # the next kernel may launch now; it waits for this one before reading what this one writes
         tl.extra.cuda.gdc_launch_dependents()
-    row0 = tl.program_id(0).to(tl.int64) * ROWS
+    row = tl.program_id(0).to(tl.int64)
     pid_c = tl.program_id(1)
     cols = pid_c * BLOCK + tl.arange(0, BLOCK)
     ok = cols < QKV
-    # the conv weight and bias (which no kernel in the step writes) before the wait for the previous kernel, once
-    # for the program's ROWS rows
+    # the conv weight and bias (which no kernel in the step writes) before the wait for the previous kernel
     w_cols = w_ptr + cols * w_stride_dim
     w0 = tl.load(w_cols, mask=ok, other=0.0)
     if W >= 3:
@@ -102,82 +81,47 @@ def _split_conv_kernel(
         w2 = tl.load(w_cols + 2 * w_stride_pos, mask=ok, other=0.0)
     w_x = tl.load(w_cols + (W - 1) * w_stride_pos, mask=ok, other=0.0)
     if HAS_BIAS:
-        bias = tl.load(bias_ptr + cols, mask=ok, other=0.0).to(tl.float32)
+        acc = tl.load(bias_ptr + cols, mask=ok, other=0.0).to(tl.float32)
     else:
-        bias = tl.zeros((BLOCK,), dtype=tl.float32)
+        acc = tl.zeros((BLOCK,), dtype=tl.float32)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
-    if PREFETCH:
-        # every row's conv-window run, x and z runs asked into L2 at once, so that the rows below (whose loads wait
-        # on the previous row's stores, which may alias them) find them there; the launcher checks the alignment
-        first = (tl.arange(0, BLOCK) == 0).to(tl.int32)
-        ES: tl.constexpr = state_ptr.dtype.element_ty.primitive_bitwidth // 8
-        c0 = pid_c * BLOCK
-        n_cols = tl.minimum(BLOCK, QKV - c0)
-        for r in tl.static_range(ROWS):
-            row = row0 + r
-            if row < batch:
-                slot, named = _slot_of(idx_ptr, row, slots, pad_slot)
-                if named:
-                    run = state_ptr + slot * state_stride_slot + c0 * state_stride_dim
-                    _prefetch_run_l2(run, (n_cols * state_stride_dim * ES) // 16 * 16, first)
-                x_run = qkvz_ptr + row * qkvz_stride + c0
-                _prefetch_run_l2(x_run, (n_cols * ES) // 16 * 16, first)
-                if c0 < VD:
-                    _prefetch_run_l2(x_run + QKV, (tl.minimum(BLOCK, VD - c0) * ES) // 16 * 16, first)
-    for r in tl.static_range(ROWS):
-        row = row0 + r
-        if row < batch:
-            x = tl.load(qkvz_ptr + row * qkvz_stride + cols, mask=ok, other=0.0)
-            slot, named = _slot_of(idx_ptr, row, slots, pad_slot)
-            # broadcast per channel (a scalar mask does not combine with a block one everywhere)
-            valid = ok & ((tl.zeros((BLOCK,), dtype=tl.int32) + named.to(tl.int32)) != 0)
-            window = state_ptr + slot * state_stride_slot + cols * state_stride_dim
+    x = tl.load(qkvz_ptr + row * qkvz_stride + cols, mask=ok, other=0.0)
+    # the row's slot, broadcast per channel (a scalar mask does not combine with a block one everywhere)
+    slot = tl.zeros((BLOCK,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
+    valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
+    window = state_ptr + slot * state_stride_slot + cols * state_stride_dim
 
-            # one strided vector per tap (W is 2 to 4); every load comes before the shifted window is stored
-            acc = bias
-            t0 = tl.load(window, mask=valid, other=0.0)
-            acc += _product(t0, w0)
-            if W >= 3:
-                t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
-                acc += _product(t1, w1)
-            if W >= 4:
-                t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
-                acc += _product(t2, w2)
-            acc += _product(x, w_x)
-            if W >= 3:
-                tl.store(window, t1, mask=valid)
-            if W >= 4:
-                tl.store(window + state_stride_pos, t2, mask=valid)
-            tl.store(window + (W - 2) * state_stride_pos, x, mask=valid)
+    # one strided vector per tap (W is 2 to 4); every load comes before the shifted window is stored
+    t0 = tl.load(window, mask=valid, other=0.0)
+    acc += _product(t0, w0)
+    if W >= 3:
+        t1 = tl.load(window + state_stride_pos, mask=valid, other=0.0)
+        acc += _product(t1, w1)
+    if W >= 4:
+        t2 = tl.load(window + 2 * state_stride_pos, mask=valid, other=0.0)
+        acc += _product(t2, w2)
+    acc += _product(x, w_x)
+    if W >= 3:
+        tl.store(window, t1, mask=valid)
+    if W >= 4:
+        tl.store(window + state_stride_pos, t2, mask=valid)
+    tl.store(window + (W - 2) * state_stride_pos, x, mask=valid)
 
-            if SILU:
-                acc = acc / (1.0 + tl.exp(-acc))
-            out = tl.where(valid, acc, x.to(tl.float32))
-            tl.store(qkv_ptr + row * QKV + cols, out.to(qkv_ptr.dtype.element_ty), mask=ok)
+    if SILU:
+        acc = acc / (1.0 + tl.exp(-acc))
+    out = tl.where(valid, acc, x.to(tl.float32))
+    tl.store(qkv_ptr + row * QKV + cols, out.to(qkv_ptr.dtype.element_ty), mask=ok)
 
-            z_ok = cols < VD
-            z = tl.load(qkvz_ptr + row * qkvz_stride + QKV + cols, mask=z_ok)
-            tl.store(z_ptr + row * VD + cols, z, mask=z_ok)
-            if pid_c == 0:
-                heads = tl.arange(0, BLOCK_HV)
-                h_ok = heads < NV
-                ba_row = ba_ptr + row * ba_stride_row
-                tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
-                tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok),
-                         mask=h_ok)
-
-
-def prefetch_aligned(qkvz: torch.Tensor, conv_state: torch.Tensor, qkv: int, block: int) -> bool:
-    """Whether the L2 bulk prefetch (``prefetch=True``) can ask for a program's runs: on a Hopper-or-later GPU,
-    each window run contiguous (unit position stride) and every run's start and length 16-byte aligned."""
-    es = qkvz.element_size()
-    return (
-        qkvz.is_cuda and torch.cuda.get_device_capability(qkvz.device)[0] >= 9 and conv_state.stride(2) == 1
-        and all(p % 16 == 0 for p in (qkvz.data_ptr(), conv_state.data_ptr()))
-        and all(n * es % 16 == 0 for n in (qkvz.stride(0), qkv, block, conv_state.stride(0),
-                                            block * conv_state.stride(1)))
-    )
+    z_ok = cols < VD
+    z = tl.load(qkvz_ptr + row * qkvz_stride + QKV + cols, mask=z_ok)
+    tl.store(z_ptr + row * VD + cols, z, mask=z_ok)
+    if pid_c == 0:
+        heads = tl.arange(0, BLOCK_HV)
+        h_ok = heads < NV
+        ba_row = ba_ptr + row * ba_stride_row
+        tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
+        tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
 
 
 def split_conv_update(
@@ -193,8 +137,6 @@ def split_conv_update(
     *,
     block: int = BLOCK,
     num_warps: int = NUM_WARPS,
-    rows: int = 1,
-    prefetch: bool = False,
     pdl: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
@@ -217,15 +159,14 @@ def split_conv_update(
     if batch == 0:
         return mixed_qkv, z, b, a
     width = conv_weight.shape[1]
-    prefetch = prefetch and prefetch_aligned(qkvz, conv_state, qkv, block)
-    _split_conv_kernel[(triton.cdiv(batch, rows), triton.cdiv(qkv, block))](
+    _split_conv_kernel[(batch, triton.cdiv(qkv, block))](
         qkvz, ba, conv_state, conv_weight, bias if bias is not None else conv_weight, conv_state_indices,
         mixed_qkv, z, b, a,
-        batch, qkvz.stride(0), ba.stride(0), ba.stride(1),
+        qkvz.stride(0), ba.stride(0), ba.stride(1),
         *conv_state.stride(), *conv_weight.stride(),
         conv_state.shape[0], pad_slot_id,
         QKV=qkv, VD=shape.value_dim, NV=nv, W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
-        BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), ROWS=rows, PREFETCH=prefetch, num_warps=num_warps,
+        BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), num_warps=num_warps,
         **pdl_launch(qkvz, pdl),
     )
     return mixed_qkv, z, b, a

@@ -115,24 +115,6 @@ def test_kernel_matches_reference(dtype, width, activation, state_len, parity):
         parity(f"split_conv kernel {dtype} W={width} {activation}", got[0], want[0], 4 * torch.finfo(dtype).eps)
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.float32], ids=str)
-@pytest.mark.parametrize("width", [3, 4])
-@pytest.mark.parametrize("rows", [2, 4])
-def test_kernel_rows_per_program(dtype, width, rows):
-    """Several batch rows per program (the conv weight loaded once for them): the same bits as the reference on 7
-    rows (a last program with fewer rows than ``rows``, a padding row among them), rows spanning channel blocks."""
-    shape = RATIO3 if width == 3 else SMALL
-    qkvz, ba, state, weight, bias, idx = _case(shape, 7, width, dtype, seed=20 + rows + width, state_len=width)
-    state_ref, state_k = state.clone(), state.clone()
-    want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, bias, idx, shape, None)
-    got = split_conv_kernel.split_conv_update(
-        qkvz, ba, state_k, weight, bias, idx, shape, None, block=32, num_warps=4, rows=rows
-    )
-    assert torch.equal(state_k, state_ref)
-    for g, w in zip(got, want, strict=True):
-        assert torch.equal(g, w)
-
-
 def test_kernel_without_bias_and_with_wide_state():
     qkvz, ba, state, weight, _, idx = _case(SMALL, 3, 4, torch.float16, seed=3, state_len=6, bias=False)
     state_ref, state_k = state.clone(), state.clone()

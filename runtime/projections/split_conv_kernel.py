@@ -25,6 +25,8 @@ from .pdl import pdl_launch
 
 BLOCK = 256  # channels per program
 NUM_WARPS = 8
+PAIRS_BLOCK = 512  # channels per program of the paired launch (a pair per thread)
+PAIRS_WARPS = 8
 
 
 @triton.jit
@@ -124,6 +126,137 @@ def _split_conv_kernel(
         tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
 
 
+@triton.jit
+def _halves(word):
+    """The low and high 16-bit halves (``uint16`` bit patterns) of 32-bit words (``uint32``)."""
+    return (word & 0xFFFF).to(tl.uint16), (word >> 16).to(tl.uint16)
+
+
+@triton.jit
+def _word(lo, hi):
+    """Two 16-bit patterns (``uint16``) packed into one 32-bit word, ``lo`` in the low half."""
+    return lo.to(tl.uint32) | (hi.to(tl.uint32) << 16)
+
+
+@triton.jit
+def _tap(bits, w_bits, DTYPE: tl.constexpr):
+    """``_product`` of a state/x value and a weight given as 16-bit patterns."""
+    return _product(bits.to(DTYPE, bitcast=True), w_bits.to(DTYPE, bitcast=True))
+
+
+@triton.jit
+def _conv_out(acc, SILU: tl.constexpr, DTYPE: tl.constexpr):
+    if SILU:
+        acc = acc / (1.0 + tl.exp(-acc))
+    return acc.to(DTYPE).to(tl.uint16, bitcast=True)
+
+
+@triton.jit
+def _split_conv_pairs_kernel(
+    qkvz_ptr,
+    ba_ptr,
+    state_ptr,
+    w_ptr,
+    bias_ptr,
+    idx_ptr,
+    qkv_ptr,
+    z_ptr,
+    b_ptr,
+    a_ptr,
+    qkvz_stride,
+    ba_stride_row,
+    ba_stride_col,
+    state_stride_slot,
+    slots,
+    pad_slot,
+    QKV: tl.constexpr,
+    VD: tl.constexpr,
+    NV: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    SILU: tl.constexpr,
+    BLOCK_P: tl.constexpr,
+    BLOCK_HV: tl.constexpr,
+    USE_PDL: tl.constexpr,
+):
+    """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
+    whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
+    z, the conv output, 2 x 2 for the weights) holding two values, twice the bytes per load and per register of
+    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`."""
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    DTYPE: tl.constexpr = qkv_ptr.dtype.element_ty
+    words = tl.pointer_type(tl.uint32)
+    row = tl.program_id(0).to(tl.int64)
+    pid_c = tl.program_id(1)
+    pairs = pid_c * BLOCK_P + tl.arange(0, BLOCK_P)
+    ok = pairs < QKV // 2
+    # weights [QKV, 4]: words 2c, 2c + 1 of channel c = (w0, w1), (w2, w3)
+    w_pairs = w_ptr.to(words, bitcast=True) + pairs * 4
+    w00, w01 = _halves(tl.load(w_pairs, mask=ok, other=0))
+    w02, w03 = _halves(tl.load(w_pairs + 1, mask=ok, other=0))
+    w10, w11 = _halves(tl.load(w_pairs + 2, mask=ok, other=0))
+    w12, w13 = _halves(tl.load(w_pairs + 3, mask=ok, other=0))
+    if HAS_BIAS:
+        b0, b1 = _halves(tl.load(bias_ptr.to(words, bitcast=True) + pairs, mask=ok, other=0))
+        acc0 = b0.to(DTYPE, bitcast=True).to(tl.float32)
+        acc1 = b1.to(DTYPE, bitcast=True).to(tl.float32)
+    else:
+        acc0 = tl.zeros((BLOCK_P,), dtype=tl.float32)
+        acc1 = tl.zeros((BLOCK_P,), dtype=tl.float32)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+    x_row = qkvz_ptr.to(words, bitcast=True) + row * (qkvz_stride // 2)
+    xw = tl.load(x_row + pairs, mask=ok, other=0)
+    slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
+    valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
+    # the pair's windows: c0 (t0, t1, t2), c1 (t0, t1, t2) in three words
+    window = state_ptr.to(words, bitcast=True) + slot * (state_stride_slot // 2) + pairs * 3
+    s0 = tl.load(window, mask=valid, other=0)
+    s1 = tl.load(window + 1, mask=valid, other=0)
+    s2 = tl.load(window + 2, mask=valid, other=0)
+    c0t0, c0t1 = _halves(s0)
+    c0t2, c1t0 = _halves(s1)
+    c1t1, c1t2 = _halves(s2)
+    x0, x1 = _halves(xw)
+    acc0 += _tap(c0t0, w00, DTYPE)
+    acc0 += _tap(c0t1, w01, DTYPE)
+    acc0 += _tap(c0t2, w02, DTYPE)
+    acc0 += _tap(x0, w03, DTYPE)
+    acc1 += _tap(c1t0, w10, DTYPE)
+    acc1 += _tap(c1t1, w11, DTYPE)
+    acc1 += _tap(c1t2, w12, DTYPE)
+    acc1 += _tap(x1, w13, DTYPE)
+    # shifted windows: c0 (t1, t2, x0), c1 (t1, t2, x1)
+    tl.store(window, _word(c0t1, c0t2), mask=valid)
+    tl.store(window + 1, _word(x0, c1t1), mask=valid)
+    tl.store(window + 2, _word(c1t2, x1), mask=valid)
+    out = tl.where(valid, _word(_conv_out(acc0, SILU, DTYPE), _conv_out(acc1, SILU, DTYPE)), xw)
+    tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok)
+
+    z_ok = pairs < VD // 2
+    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
+    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
+    if pid_c == 0:
+        heads = tl.arange(0, BLOCK_HV)
+        h_ok = heads < NV
+        ba_row = ba_ptr + row * ba_stride_row
+        tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
+        tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
+
+
+def pairs_apply(qkvz, conv_state, conv_weight, bias, shape: GDNShape) -> bool:
+    """Whether :func:`_split_conv_pairs_kernel` can run these tensors: 16-bit floats, W = 4, conv windows of exactly
+    3 contiguous positions, and every 32-bit word it reads or writes aligned (even channel counts and row strides,
+    4-byte aligned bases, contiguous weight and bias)."""
+    tensors = [qkvz, conv_state, conv_weight] + ([bias] if bias is not None else [])
+    return (
+        qkvz.element_size() == 2 and conv_weight.shape[1] == 4 and conv_state.stride()[1:] == (3, 1)
+        and conv_weight.is_contiguous() and (bias is None or bias.is_contiguous())
+        and all(t.data_ptr() % 4 == 0 for t in tensors)
+        and all(n % 2 == 0 for n in (shape.qkv_width, shape.value_dim, qkvz.stride(0), conv_state.stride(0)))
+    )
+
+
 def split_conv_update(
     qkvz: torch.Tensor,
     ba: torch.Tensor,
@@ -135,8 +268,9 @@ def split_conv_update(
     activation: Activation = "silu",
     pad_slot_id: int = PAD_SLOT_ID,
     *,
-    block: int = BLOCK,
-    num_warps: int = NUM_WARPS,
+    block: int | None = None,
+    num_warps: int | None = None,
+    pairs: bool | None = None,
     pdl: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
@@ -159,15 +293,25 @@ def split_conv_update(
     if batch == 0:
         return mixed_qkv, z, b, a
     width = conv_weight.shape[1]
+    common = dict(QKV=qkv, VD=shape.value_dim, NV=nv, HAS_BIAS=bias is not None, SILU=activation == "silu",
+                  BLOCK_HV=triton.next_power_of_2(nv), **pdl_launch(qkvz, pdl))
+    tensors = (qkvz, ba, conv_state, conv_weight, bias if bias is not None else conv_weight, conv_state_indices,
+               mixed_qkv, z, b, a, qkvz.stride(0), ba.stride(0), ba.stride(1))
+    if pairs is None:
+        pairs = pairs_apply(qkvz, conv_state, conv_weight, bias, shape)
+    elif pairs and not pairs_apply(qkvz, conv_state, conv_weight, bias, shape):
+        raise ValueError("pairs=True needs 16-bit data, W=4, [slots, qkv, 3] windows and 32-bit aligned words")
+    if pairs:
+        block = block or PAIRS_BLOCK
+        _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
+            *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
+        )
+        return mixed_qkv, z, b, a
+    block = block or BLOCK
     _split_conv_kernel[(batch, triton.cdiv(qkv, block))](
-        qkvz, ba, conv_state, conv_weight, bias if bias is not None else conv_weight, conv_state_indices,
-        mixed_qkv, z, b, a,
-        qkvz.stride(0), ba.stride(0), ba.stride(1),
-        *conv_state.stride(), *conv_weight.stride(),
-        conv_state.shape[0], pad_slot_id,
-        QKV=qkv, VD=shape.value_dim, NV=nv, W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
-        BLOCK=block, BLOCK_HV=triton.next_power_of_2(nv), num_warps=num_warps,
-        **pdl_launch(qkvz, pdl),
+        *tensors, *conv_state.stride(), *conv_weight.stride(), conv_state.shape[0], pad_slot_id,
+        W=width, BLOCK=block, num_warps=num_warps or NUM_WARPS, **common,
     )
     return mixed_qkv, z, b, a
 

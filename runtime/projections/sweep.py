@@ -30,6 +30,11 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``tma2``: the follow-up: the landed launches at TP1 T=4 to 32 (TMA from round 6), TP1 T=32 on 8 warps, TP1 T=128
   on the tile-major weight by TMA, x alone by TMA at TP4;
 * ``tma3``: TP1 T=24 / 32 in two 16-token blocks (386 programs) against the landed 32-token block;
+* ``margins``: round 7, around the launches whose 1.3x margin is thin (TP1 T=32 / 128, TP4 T=128): 128-row tiles
+  and 128-wide steps by TMA at TP1 T=32, 8 warps at TP1 T=128, 64-wide steps in 6 / 8 stages at TP4 T=128;
+  SGLang's path and the bench's fused path beside;
+* ``pairs``: the split + conv kernel's paired launch (a pair of channels per thread in 32-bit words) over channels
+  per program and warps, against the one-channel-per-thread launch, B 64 to 512;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -59,7 +64,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3")
+         "tma", "tma2", "tma3", "margins", "pairs")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -126,6 +131,13 @@ def cases(only=KINDS) -> list[Case]:
             {"warps": 8}, {"block_k": 256, "peel_k": 256, "stages": 3}, {"peel_k": 256}, {"stages": 6},
             {"stages": 4, "peel_k": 256},
         )]
+    if "margins" in only:
+        out += _margin_cases()
+    if "pairs" in only:
+        for tp, batch in itertools.product((1, 4, 8), (64, 128, 256, 512)):
+            out.append(Case("pairs", tp, batch, {"block": 256, "warps": 8, "pdl": False, "pairs": False}))
+            for block, warps in ((512, 8), (1024, 8), (256, 4), (512, 4)):
+                out.append(Case("pairs", tp, batch, {"block": block, "warps": warps, "pdl": False, "pairs": True}))
     if "diag" in only:
         out += _diag_cases()
     if "tma" in only:
@@ -137,6 +149,25 @@ def cases(only=KINDS) -> list[Case]:
             landed = _landed(1, t, tile_major=True) | {"packed": True, "tma": True, "tma_x": True}
             out += [Case("tma3", 1, t, landed)]
             out += [Case("tma3", 1, t, landed | {"block_m": 16, "peel_k": peel}) for peel in (64, 128)]
+    return out
+
+
+def _margin_cases() -> list[Case]:
+    """Round 7: variants of the launches whose 1.3x margin over SGLang is thinner than run-to-run noise."""
+    tma = {"packed": True, "tma": True, "tma_x": True}
+    out = []
+    t32 = _landed(1, 32, tile_major=True) | tma
+    out.append(Case("margins", 1, 32, t32))
+    out += [Case("margins", 1, 32, t32 | {"block_n": 128, "warps": 8, "stages": s}) for s in (4, 5)]
+    out += [Case("margins", 1, 32, t32 | {"block_k": 128, "peel_k": 128, "stages": s}) for s in (3, 4)]
+    t128 = _landed(1, 128, tile_major=True) | tma
+    out += [Case("margins", 1, 128, t128), Case("margins", 1, 128, t128 | {"warps": 8})]
+    tp4 = _landed(4, 128, tile_major=True) | {"packed": True}
+    out.append(Case("margins", 4, 128, tp4))
+    out += [Case("margins", 4, 128, tp4 | {"block_k": 64, "peel_k": 64, "stages": s}) for s in (6, 8)]
+    out.append(Case("margins", 4, 128, tp4 | {"block_k": 64, "peel_k": 64, "stages": 8, "tma": True}))
+    for tp, t in ((1, 32), (1, 128), (4, 128)):
+        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
     return out
 
 
@@ -408,7 +439,8 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         def fn():
             _, _, fused_w, tiles = pick()
             return paths.ours_next(x, fused_w, rs, tiles)
-    elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2", "tma3"):
+    elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2", "tma3",
+                       "margins"):
         prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last", "tma", "tma_x") if k in p}
         tiles = _cycle(ctx.packed(rs, case.tp, p["block_n"], p["block_k"])) if p.get("packed") else lambda: None
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
@@ -466,7 +498,7 @@ def _split_conv_call(case: Case, ctx: _Context):
             out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices, rs, "silu", **kw
         )
 
-    kw = {"block": p["block"], "num_warps": p["warps"], "pdl": p["pdl"]}
+    kw = {"block": p["block"], "num_warps": p["warps"], "pdl": p["pdl"], "pairs": p.get("pairs", False)}
 
     def fn():
         return run(*both(), **kw)
@@ -491,7 +523,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
     row = case.row()
     try:
         replays = 20
-        if case.kind == "split_conv":
+        if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
         elif case.kind == "floor":
             fn, check = _floor_call(case, ctx)
@@ -552,7 +584,8 @@ def main(argv: list[str] | None = None) -> None:
         for r in rows:
             if r["kind"] == kind and "us" in r and r not in bad:
                 key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"),
-                       r.get("packed"), r.get("block_n"), r.get("tma"), r.get("tma_x"))
+                       r.get("packed"), r.get("block_n"), r.get("tma"), r.get("tma_x"), r.get("pairs"),
+                       r.get("block"), r.get("warps") if r["kind"] == "pairs" else None)
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

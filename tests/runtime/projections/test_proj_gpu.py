@@ -214,11 +214,13 @@ def _check_real_sizes(kernel, layout: str, tp: int, t: int, kw: dict) -> None:
 
 
 @pytest.mark.parametrize("tp", [1, 8])
-@pytest.mark.parametrize("batch", [1, 64])
+@pytest.mark.parametrize("batch", [1, 64, 67])
 @pytest.mark.parametrize("pdl", [False, True], ids=["no_pdl", "pdl"])
-def test_gpu_split_conv_real_sizes(tp, batch, pdl):
-    """Qwen3.5-397B per-rank sizes, bf16, W=4, no bias: our kernel (with and without PDL) against the reference (state, z, b, a and the SiLU-free conv output bit for bit; with SiLU
-    within one output ulp) and SGLang's kernel (bit for bit)."""
+@pytest.mark.parametrize("pairs", [None, False], ids=["default_pairs", "one_channel"])
+def test_gpu_split_conv_real_sizes(tp, batch, pdl, pairs):
+    """Qwen3.5-397B per-rank sizes, bf16, W=4, no bias: our kernel (its default launch, which takes channel pairs
+    here, and the one-channel-per-thread launch; with and without PDL) against the reference (state, z, b, a and the
+    SiLU-free conv output bit for bit; with SiLU within one output ulp) and SGLang's kernel (bit for bit)."""
     from runtime.projections import conv_update, sglang_peer, split_conv_kernel
     from runtime.projections.naive import QWEN3_5_397B
 
@@ -230,10 +232,11 @@ def test_gpu_split_conv_real_sizes(tp, batch, pdl):
     weight = torch.randn(rs.qkv_width, 4, device="cuda", generator=g).bfloat16()
     idx = torch.randperm(2 * batch + 1, device="cuda", generator=g)[:batch].to(torch.int32)
     idx[batch // 2] = -1
+    assert split_conv_kernel.pairs_apply(qkvz, pool, weight, None, rs)
     for activation in (None, "silu"):
         pools = [pool.clone() for _ in range(3)]
         ours = split_conv_kernel.split_conv_update(qkvz, ba, pools[0], weight, None, idx, rs, activation,
-                                                   pdl=pdl)
+                                                   pdl=pdl, pairs=pairs)
         ref = conv_update.split_conv_update(qkvz, ba, pools[1], weight, None, idx, rs, activation)
         assert torch.equal(pools[0], pools[1])
         for o, r in zip(ours[1:], ref[1:], strict=True):

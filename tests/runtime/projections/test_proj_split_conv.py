@@ -13,15 +13,15 @@ RATIO3 = GDNShape(hidden=64, num_k_heads=2, num_v_heads=6, head_k=8, head_v=16) 
 SLOTS = 7
 
 
-def _case(shape: GDNShape, batch: int, width: int, dtype, seed: int, *, state_len=None, bias=True):
-    """Fresh inputs: qkvz, a column-strided ba (a slice of a wider GEMM output), a state pool with
+def _case(shape: GDNShape, batch: int, width: int, dtype, seed: int, *, state_len=None, bias=True, extra=3):
+    """Fresh inputs: qkvz, a column-strided ba (a slice of a GEMM output ``extra`` columns wider), a state pool with
     ``state_len`` positions, conv weight and bias, and distinct non-monotonic slots with one padding row."""
     g = torch.Generator().manual_seed(seed)
 
     def rand(*size):
         return torch.randn(*size, generator=g).to(dtype).to(DEVICE)
 
-    fused = rand(batch, shape.qkvz_width + shape.ba_width + 3)
+    fused = rand(batch, shape.qkvz_width + shape.ba_width + extra)
     qkvz = fused[:, : shape.qkvz_width]
     ba = fused[:, shape.qkvz_width : shape.qkvz_width + shape.ba_width]
     state = rand(SLOTS, shape.qkv_width, state_len or width - 1)
@@ -113,6 +113,50 @@ def test_kernel_matches_reference(dtype, width, activation, state_len, parity):
         assert torch.equal(got[0], want[0])
     else:
         parity(f"split_conv kernel {dtype} W={width} {activation}", got[0], want[0], 4 * torch.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize("activation", ["silu", None])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_paired_kernel_matches_reference(dtype, activation, bias, parity):
+    """The channel-pair launch (32-bit words, W=4, 3-position windows): state, z, b, a bit for bit, and the conv
+    output bit for bit against the one-channel launch (the same arithmetic) and as the generic test against the
+    reference; 7 rows with a padding row, 16-pair programs, so rows span programs."""
+    qkvz, ba, state, weight, b, idx = _case(SMALL, 7, 4, dtype, seed=30, state_len=3, bias=bias, extra=4)
+    assert split_conv_kernel.pairs_apply(qkvz, state, weight, b, SMALL)
+    state_ref, state_p, state_1 = state.clone(), state.clone(), state.clone()
+    want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, b, idx, SMALL, activation)
+    kw = {"block": 32, "num_warps": 4}
+    got = split_conv_kernel.split_conv_update(qkvz, ba, state_p, weight, b, idx, SMALL, activation, pairs=True, **kw)
+    one = split_conv_kernel.split_conv_update(qkvz, ba, state_1, weight, b, idx, SMALL, activation, pairs=False, **kw)
+    assert torch.equal(state_p, state_ref) and torch.equal(state_1, state_ref)
+    for g, o in zip(got, one, strict=True):
+        assert torch.equal(g, o)
+    for g, w in zip(got[1:], want[1:], strict=True):
+        assert torch.equal(g, w)
+    assert torch.equal(got[0][1], qkvz[1, : SMALL.qkv_width])
+    if _conv_output_is_exact(dtype, activation):
+        assert torch.equal(got[0], want[0])
+    else:
+        parity(f"paired split_conv kernel {dtype} {activation}", got[0], want[0], 4 * torch.finfo(dtype).eps)
+
+
+def test_paired_kernel_only_where_its_words_line_up():
+    """The default launch takes channel pairs only where every 32-bit word lines up; ``pairs=True`` elsewhere is an
+    error, not a wrong answer."""
+    args = _case(SMALL, 3, 4, torch.float16, seed=31, state_len=3, extra=4)
+    qkvz, ba, state, weight, bias, idx = args
+    ok = split_conv_kernel.pairs_apply
+    assert ok(qkvz, state, weight, bias, SMALL)
+    odd = _case(SMALL, 3, 4, torch.float16, seed=31, state_len=3, extra=3)[0]  # odd row stride
+    wide = _case(SMALL, 3, 4, torch.float16, seed=31, state_len=4, extra=4)[2]  # 4-position windows
+    narrow = _case(SMALL, 3, 3, torch.float16, seed=31, state_len=2, extra=4)  # W=3
+    assert not ok(odd, state, weight, bias, SMALL)
+    assert not ok(qkvz, wide, weight, bias, SMALL)
+    assert not ok(qkvz, narrow[2], narrow[3], narrow[4], SMALL)
+    assert not ok(qkvz.float(), state.float(), weight.float(), bias.float(), SMALL)
+    with pytest.raises(ValueError, match="pairs=True"):
+        split_conv_kernel.split_conv_update(odd, ba, state, weight, bias, idx, SMALL, pairs=True)
 
 
 def test_kernel_without_bias_and_with_wide_state():

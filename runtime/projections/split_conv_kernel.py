@@ -1,16 +1,23 @@
 """One Triton kernel for the decode step ``qkvz, ba -> conv1d(mixed_qkv), z, b, a`` with the conv-state update.
 
 The kernel form of :func:`.conv_update.split_conv_update` (same numerics: products in the input dtype,
-fp32 accumulation in tap order, SiLU as ``acc / (1 + exp(-acc))``). Each program owns ``BLOCK`` channels of
-one row and reads that row's conv window one strided vector per tap; programs of the first channel blocks also
-copy ``z`` and ``b``/``a``. ``ba`` may be any strided view (a column slice of one fused GEMM output), ``qkvz``
-any row stride.
+fp32 accumulation in tap order, SiLU as ``acc / (1 + exp(-acc))``). ``ba`` may be any strided view (a column slice
+of one fused GEMM output), ``qkvz`` any row stride. Two launches, one row and a block of channels per program;
+programs of the first channel blocks also copy ``z`` and ``b``/``a``:
 
-Launch: 256 channels and 8 warps per program. In two H200 runs a tuner over this layout and a ``[BLOCK, W]``-tile
-layout, at 256 to 1024 channels and 4 or 8 warps, picked it for 17 of the 18 batches of 64 or more (TP 1/4/8)
-and for 7 of the 12 smaller ones, so it is fixed; later sweeps of more rows or channels per program, of one
-vector load/store of the window run with gathered taps, and of one contiguous store of the shifted window run
-were all slower or level (NOTES.md). Programmatic dependent launch (``pdl``) is an option, off by default.
+* paired (:func:`_split_conv_pairs_kernel`, taken where :func:`pairs_apply`: 16-bit data, W = 4, windows of exactly
+  3 positions, as Qwen3.5 decodes): each thread owns two adjacent channels, whose two windows are 12 contiguous
+  bytes, and moves everything as 32-bit words: half the loads and stores, and twice the bytes per register, of
+  one 16-bit access per value. On the H200 (NOTES.md round 7) TP1 B=512 45.3 -> 33.9 us (1.17x the byte floor),
+  B=128 12.9 -> 9.5, TP4 B=512 12.8 -> 9.6; 256 channels on 4 warps (one pair per thread) beat 512 on 8 by 0 to
+  2%, and two pairs per thread were 30 to 40% slower;
+* one channel per thread (:func:`_split_conv_kernel`, any W from 2 to 4, dtype and window stride): each program
+  owns ``BLOCK`` channels and reads a window one strided vector per tap. 256 channels on 8 warps won the earlier
+  tuners; more rows per program (with or without an L2 bulk prefetch of their runs, round 7), more channels per
+  thread, one vector load/store of the window run with gathered taps, and one contiguous store of the shifted
+  window run were all slower or level (NOTES.md).
+
+Programmatic dependent launch (``pdl``) is an option, off by default.
 """
 
 from __future__ import annotations
@@ -25,8 +32,8 @@ from .pdl import pdl_launch
 
 BLOCK = 256  # channels per program
 NUM_WARPS = 8
-PAIRS_BLOCK = 512  # channels per program of the paired launch (a pair per thread)
-PAIRS_WARPS = 8
+PAIRS_BLOCK = 256  # channels per program of the paired launch: one pair per thread
+PAIRS_WARPS = 4
 
 
 @triton.jit
@@ -275,8 +282,10 @@ def split_conv_update(
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
-    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pdl``: programmatic dependent launch
-    (:func:`.pdl.pdl_launch`; the conv weight is read before the wait), off by default (NOTES.md)."""
+    ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pairs``: the paired launch (default:
+    where :func:`pairs_apply`; ``True`` elsewhere raises); ``block`` (channels per program) and ``num_warps`` default
+    to the chosen launch's. ``pdl``: programmatic dependent launch (:func:`.pdl.pdl_launch`; the conv weight is read
+    before the wait), off by default (NOTES.md)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")

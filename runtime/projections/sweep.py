@@ -35,6 +35,8 @@ states rotated past L2 (as :mod:`.bench` does):
   SGLang's path and the bench's fused path beside;
 * ``pairs``: the split + conv kernel's paired launch (a pair of channels per thread in 32-bit words) over channels
   per program and warps, against the one-channel-per-thread launch, B 64 to 512;
+* ``steps32``: TP1 T=32 and T=128 on the tile-major weight in 32-wide K steps by TMA, 6 to 10 stages, against
+  the landed 64-wide steps;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -64,7 +66,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -138,6 +140,11 @@ def cases(only=KINDS) -> list[Case]:
             out.append(Case("pairs", tp, batch, {"block": 256, "warps": 8, "pdl": False, "pairs": False}))
             for block, warps in ((512, 8), (1024, 8), (256, 4), (512, 4)):
                 out.append(Case("pairs", tp, batch, {"block": block, "warps": warps, "pdl": False, "pairs": True}))
+    if "steps32" in only:
+        for t, stages in ((32, (8, 10)), (128, (6, 8))):
+            landed = _landed(1, t, tile_major=True) | {"packed": True, "tma": True, "tma_x": True}
+            out.append(Case("steps32", 1, t, landed))
+            out += [Case("steps32", 1, t, landed | {"block_k": 32, "peel_k": 32, "stages": s}) for s in stages]
     if "diag" in only:
         out += _diag_cases()
     if "tma" in only:
@@ -440,7 +447,7 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
             _, _, fused_w, tiles = pick()
             return paths.ours_next(x, fused_w, rs, tiles)
     elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2", "tma3",
-                       "margins"):
+                       "margins", "steps32"):
         prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last", "tma", "tma_x") if k in p}
         tiles = _cycle(ctx.packed(rs, case.tp, p["block_n"], p["block_k"])) if p.get("packed") else lambda: None
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731

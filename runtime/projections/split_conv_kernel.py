@@ -8,9 +8,9 @@ programs of the first channel blocks also copy ``z`` and ``b``/``a``:
 * paired (:func:`_split_conv_pairs_kernel`, taken where :func:`pairs_apply`: 16-bit data, W = 4, windows of exactly
   3 positions, as Qwen3.5 decodes): each thread owns two adjacent channels, whose two windows are 12 contiguous
   bytes, and moves everything as 32-bit words: half the loads and stores, and twice the bytes per register, of
-  one 16-bit access per value. On the H200 (NOTES.md round 7) TP1 B=512 45.3 -> 33.9 us (1.17x the byte floor),
-  B=128 12.9 -> 9.5, TP4 B=512 12.8 -> 9.6; 256 channels on 4 warps (one pair per thread) beat 512 on 8 by 0 to
-  2%, and two pairs per thread were 30 to 40% slower;
+  one 16-bit access per value. On the H200 (NOTES.md round 7, same-run sweep) TP1 B=512 45.3 -> 33.9 us, B=128
+  12.9 -> 9.5, TP4 B=512 12.8 -> 9.6; 256 channels on 4 warps (one pair per thread) beat 512 on 8 by 0 to 2%, and
+  two pairs per thread were 30 to 40% slower;
 * one channel per thread (:func:`_split_conv_kernel`, any W from 2 to 4, dtype and window stride): each program
   owns ``BLOCK`` channels and reads a window one strided vector per tap. 256 channels on 8 warps won the earlier
   tuners; more rows per program (with or without an L2 bulk prefetch of their runs, round 7), more channels per

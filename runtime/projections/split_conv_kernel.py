@@ -44,6 +44,16 @@ def _product(a, b):
 
 
 @triton.jit
+def _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV: tl.constexpr, BLOCK_HV: tl.constexpr):
+    """One row's ``b`` and ``a`` out of the strided ``ba`` view."""
+    heads = tl.arange(0, BLOCK_HV)
+    h_ok = heads < NV
+    ba_row = ba_ptr + row * ba_stride_row
+    tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
+    tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
+
+
+@triton.jit
 def _split_conv_kernel(
     qkvz_ptr,
     ba_ptr,
@@ -126,11 +136,7 @@ def _split_conv_kernel(
     z = tl.load(qkvz_ptr + row * qkvz_stride + QKV + cols, mask=z_ok)
     tl.store(z_ptr + row * VD + cols, z, mask=z_ok)
     if pid_c == 0:
-        heads = tl.arange(0, BLOCK_HV)
-        h_ok = heads < NV
-        ba_row = ba_ptr + row * ba_stride_row
-        tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
-        tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
+        _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
 
 
 @triton.jit
@@ -244,11 +250,7 @@ def _split_conv_pairs_kernel(
     z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
     tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
     if pid_c == 0:
-        heads = tl.arange(0, BLOCK_HV)
-        h_ok = heads < NV
-        ba_row = ba_ptr + row * ba_stride_row
-        tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
-        tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
+        _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
 
 
 def pairs_apply(qkvz, conv_state, conv_weight, bias, shape: GDNShape) -> bool:

@@ -21,6 +21,10 @@ NOT_CARDS = {LANES_FILE}
 MAX_FLOW_DEPTH = 64
 #: aliases may not expand a document beyond this many nodes (a "billion laughs" file stays small on disk)
 MAX_NODES = 100_000
+#: the largest file read as a card or finding, and as cards/lanes.yaml (the largest real card is under 10 KB and
+#: lanes.yaml about 60 KB; D113 caps every text field): beyond these, a file is not parsed but reported (D100)
+MAX_CARD_BYTES = 256 * 1024
+MAX_LANES_BYTES = 1024 * 1024
 #: suffixes a misnamed card file carries (a card is exactly cards/<pr>.yaml)
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -63,10 +67,15 @@ class YamlDoc:
         return self.positions.get("", (1, 1))
 
 
-def read_yaml(path: Path) -> YamlDoc:
-    """Parse one YAML file; never raises for bad content (problems land in ``read_errors``)."""
+def read_yaml(path: Path, max_bytes: int | None = None) -> YamlDoc:
+    """Parse one YAML file; never raises for bad content (problems land in ``read_errors``). A file over
+    ``max_bytes`` is not parsed (a D100 finding): the prose rules would take minutes over megabytes."""
     doc = YamlDoc(path=path)
     try:
+        if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+            doc.read_errors.append(("D100", f"file is {size:,} bytes, over the {max_bytes:,} this kind of file may "
+                                    "hold (the largest real one is a small fraction of that)", 1, 1))
+            return doc
         raw = path.read_bytes()
     except OSError as exc:  # a dangling or looping symlink, a directory, no permission
         doc.read_errors.append(("D100", f"cannot read the file: {exc.strerror or exc}", 1, 1))

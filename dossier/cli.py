@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dossier.errors import DossierError
+from dossier.main import INTERRUPTED_EXIT
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
 
@@ -47,6 +48,8 @@ def fail(message: str) -> None:
 
 
 def _os_error(exc: OSError) -> str:
+    if isinstance(exc, FileExistsError) and exc.filename is not None:  # mkdir(exist_ok=True) met a file
+        return f"{exc.filename}: a file is in the way where a directory is needed"
     if exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
     return str(exc)
@@ -63,6 +66,9 @@ def command(*name: str, group: typer.Typer | None = None, **kw):
                 return fn(*args, **kwargs)
             except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
                 raise
+            except KeyboardInterrupt:  # Ctrl-C: one line and 130, as a shell reports it, not click's exit 1
+                err.print("interrupted")
+                raise typer.Exit(INTERRUPTED_EXIT) from None
             except DossierError as exc:
                 fail(str(exc))
             except OSError as exc:
@@ -120,7 +126,7 @@ def fetch(
     import re
     import time
 
-    from dossier.fetching import cited_prs, fetch_with_progress, summary_table
+    from dossier.fetching import INTERRUPTED, FetchInterrupted, cited_prs, fetch_with_progress, summary_table
     from dossier.project import read_config
     from dossier.sources import SourceError
     from dossier.sources.cache import Cache
@@ -165,8 +171,11 @@ def fetch(
         cache.check_writable()  # before the first request, not after it
     if deadline is not None and hasattr(src, "deadline"):
         src.deadline = time.monotonic() + deadline
-    outcomes = fetch_with_progress(numbers, src, cache, err, refresh=refresh or import_ is not None, jobs=jobs,
-                                   deadline=deadline)
+    try:
+        outcomes = fetch_with_progress(numbers, src, cache, err, refresh=refresh or import_ is not None, jobs=jobs,
+                                       deadline=deadline)
+    except FetchInterrupted as stop:  # say what landed and what did not, then exit as Ctrl-C does
+        outcomes = stop.outcomes
     out.print(summary_table(outcomes))
     for o in outcomes:
         if o.error and not o.skipped:
@@ -177,8 +186,13 @@ def fetch(
             skipped[o.error] = skipped.get(o.error, 0) + 1
     for why, n in skipped.items():
         err.print(f"error: {n} PR(s) failed at once: {why}")
-    counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed")}
+    counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed", INTERRUPTED)}
+    if not counts[INTERRUPTED]:
+        del counts[INTERRUPTED]
     err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {cache.root})")
+    if counts.get(INTERRUPTED):
+        err.print("interrupted: run the same command again to fetch the rest (what landed is cached)")
+        raise typer.Exit(INTERRUPTED_EXIT)
     raise typer.Exit(1 if counts["failed"] else 0)
 
 
@@ -709,6 +723,12 @@ def regress(
                 Text("ok", style="green") if r["ok"] else Text("FAIL", style="red"),
             )
         out.print(table)
+        for r in done:
+            lines = rg.failures(r)
+            for line in lines[:5]:
+                err.print(f"#{r['pr']}: {line}", markup=False)
+            if len(lines) > 5:
+                err.print(f"#{r['pr']}: ... and {len(lines) - 5} more (the result JSON lists them)")
         err.print(f"results in {results_dir / kind}")
     raise typer.Exit(0 if all(r["ok"] for r in done) else 1)
 

@@ -27,11 +27,23 @@ from dossier.sources.cache import Cache, CacheEntry
 @dataclass(frozen=True)
 class Outcome:
     pr: int
-    result: str  # "cached" | "fetched" | "failed"
+    result: str  # "cached" | "fetched" | "failed" | "interrupted"
     entry: CacheEntry | None = None
     error: str | None = None  # one line, without the "#N: " that the CLI puts in front
     #: not tried at all (the breaker was open or the deadline had passed): reported once, as a group
     skipped: bool = False
+
+
+#: the result of a PR that had not finished when the run was interrupted
+INTERRUPTED = "interrupted"
+
+
+class FetchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a fetch, carrying every PR's outcome so far (unfinished ones: INTERRUPTED)."""
+
+    def __init__(self, outcomes: list[Outcome]):
+        super().__init__()
+        self.outcomes = outcomes
 
 
 #: consecutive connection failures to one host after which its remaining PRs are not tried
@@ -138,7 +150,13 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
                     done[pr] = Outcome(pr, "failed", error=f"did not finish within the fetch deadline ({deadline:g}s)")
                     if on_done:
                         on_done(done[pr])
-        except BaseException:  # Ctrl-C: drop what has not started; running writes stay atomic
+        except KeyboardInterrupt:  # Ctrl-C: drop what has not started; running writes stay atomic
+            pool.shutdown(wait=False, cancel_futures=True)
+            for pr in order:
+                done.setdefault(pr, Outcome(pr, INTERRUPTED, error="interrupted before it finished (a cache "
+                                            "entry being written lands whole or not at all)", skipped=True))
+            raise FetchInterrupted([done[pr] for pr in order]) from None
+        except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=until is None, cancel_futures=True)
@@ -172,7 +190,7 @@ def summary_table(outcomes: list[Outcome]) -> Table:
         table.add_column(name, justify=justify)
     for o in outcomes:
         if o.entry is None:
-            table.add_row(f"#{o.pr}", "-", "-", "-", "-", Text("failed", style="red"))
+            table.add_row(f"#{o.pr}", "-", "-", "-", "-", Text(o.result, style="red"))
             continue
         meta = o.entry.meta
         table.add_row(

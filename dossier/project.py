@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from dossier.cards import LANES_FILE, YamlDoc, card_paths, finding_paths, read_yaml, stray_files
+from dossier.cards import (
+    LANES_FILE,
+    MAX_CARD_BYTES,
+    MAX_LANES_BYTES,
+    YamlDoc,
+    card_paths,
+    finding_paths,
+    read_yaml,
+    stray_files,
+)
 from dossier.errors import DossierError
 from dossier.model import CARD, FINDING, Card, FindingCard, Lane
 from dossier.model import LANES_FILE as LANES_SPEC
@@ -73,24 +82,31 @@ class Project:
         root = root.resolve()
         cards_dir = root / "cards"
         if not paths and not cards_dir.is_dir():
-            raise ProjectError(f"{root} has no cards/ directory")
+            raise ProjectError(f"{cards_dir} is not a directory" if cards_dir.exists() else
+                               f"{root} has no cards/ directory")
         paths = [_absolute(p) for p in paths or [cards_dir]]
         for p in paths:
             if not p.exists():
                 raise ProjectError(f"no such file or directory: {p}")
         project = cls(root=root, config=read_config(root))
-        inside = [p for p in paths if p.is_relative_to(cards_dir)]
+        # files and folders inside cards/, and card files outside it (a draft), are judged against the project
+        judged = [p for p in paths if p.is_relative_to(cards_dir) or p.is_file()]
+        drafts = [p for p in paths if not p.is_relative_to(cards_dir) and p.is_file()]
         named, findings = card_paths(paths), finding_paths(paths)
-        if inside and inside != [cards_dir] and len(inside) == len(paths):
+        if judged and paths != [cards_dir] and len(judged) == len(paths) and cards_dir.is_dir():
             project.selected = {*named, *findings, *(p for p in paths if p.name == LANES_FILE)}
             named = sorted({*named, *card_paths([cards_dir])}, key=lambda f: (len(f.stem), f.stem, str(f)))
             findings = sorted({*findings, *finding_paths([cards_dir])})
-        for path in named:
-            doc = read_yaml(path)
+        docs = [read_yaml(path, MAX_CARD_BYTES) for path in named]
+        # a draft stands in for the project's card of its PR (it is that card, edited elsewhere)
+        drafted = {d.data.get("pr") for d in docs if d.path in drafts and isinstance(d.data, dict)}
+        for doc in docs:
+            if doc.path not in drafts and isinstance(doc.data, dict) and doc.data.get("pr") in drafted - {None}:
+                continue
             doc.spec = CARD
             project.docs.append(doc)
         for path in findings:
-            doc = read_yaml(path)
+            doc = read_yaml(path, MAX_CARD_BYTES)
             doc.spec = FINDING
             project.finding_docs.append(doc)
         if cards_dir in paths:
@@ -100,7 +116,7 @@ class Project:
             # a cards dir given explicitly carries its own lanes file
             lanes_path = next((p / LANES_FILE for p in paths if (p / LANES_FILE).is_file()), lanes_path)
         if lanes_path.is_file():
-            project.lanes_doc = read_yaml(lanes_path)
+            project.lanes_doc = read_yaml(lanes_path, MAX_LANES_BYTES)
             project.lanes_doc.spec = LANES_SPEC
         return project
 

@@ -85,19 +85,44 @@ def device_facts(device: str, root: Path) -> dict:
 
 
 def run_tests(job: Job, device: str, root: Path) -> list[dict]:
-    """Run the job's pytest node ids; one record per test: id, outcome, seconds, parity values."""
+    """Run the job's pytest node ids; one record per test: id, outcome, seconds, parity values. A node id that
+    does not exist is an error record naming why, and the others still run (pytest alone would run none)."""
+    from dossier.lint.links import missing_test
+
+    records, runnable = [], []
+    for node in job.tests:
+        try:
+            why = missing_test(node, root)
+        except (SyntaxError, ValueError, OSError):  # a file that does not parse: pytest says why
+            why = None
+        if why:
+            records.append({"id": node, "outcome": "error", "seconds": 0.0, "parity": {}, "message": f"not run: {why}"})
+        else:
+            runnable.append(node)
+    if not runnable:
+        return records
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-               *job.tests]
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *runnable]
         if device == "cpu":
             cmd += ["-m", "not gpu"]
         proc = subprocess.run(cmd, cwd=root, env=_env(device), capture_output=True, text=True)
-        if not report.is_file():
+        ran = parse_junit(report.read_text()) if report.is_file() else []
+        if not ran and proc.returncode not in (0, 5):  # nothing ran, and not because every test was deselected
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-            return [{"id": " ".join(job.tests), "outcome": "error", "seconds": 0.0, "parity": {},
-                     "message": "\n".join(tail)}]
-        return parse_junit(report.read_text())
+            ran = [{"id": " ".join(runnable), "outcome": "error", "seconds": 0.0, "parity": {},
+                    "message": "\n".join(tail) or f"pytest exited {proc.returncode}"}]
+        return records + ran
+
+
+def failures(result: dict) -> list[str]:
+    """One line per failed or erroring test of a job's result: its id and the first line of why."""
+    out = []
+    for t in result["tests"]:
+        if t["outcome"] in ("failed", "error"):
+            why = (t.get("message") or "").strip()
+            out.append(f"{t['id']}: {why.splitlines()[0] if why else t['outcome']}")
+    return out
 
 
 def parse_junit(xml_text: str) -> list[dict]:

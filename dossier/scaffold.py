@@ -67,6 +67,10 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
     path = project.root / "cards" / f"{pr}.yaml"
     if path.exists() or path.is_symlink():
         raise ScaffoldError(f"{project.rel(path)} exists; edit it instead")
+    holder = next((d for d in project.docs if isinstance(d.data, dict) and d.data.get("pr") == pr), None)
+    if holder is not None:
+        raise ScaffoldError(f"{project.rel(holder.path)} already holds #{pr}; edit it (or rename it to {pr}.yaml) "
+                            "instead of starting a second card")
     if lane:
         check_lane(project, lane)
     facts = _facts_from_cache(project, pr)

@@ -118,11 +118,20 @@ class Spec:
 
     def describe(self) -> str:
         if self.kind == "list":
-            return f"a list of {self.items.describe()}s"
+            return f"a list of {self.items.plural()}"
         if self.kind == "enum":
             return "one of " + "|".join(self.choices)
         return {"int": "an integer", "str": "text", "date": "a date YYYY-MM-DD", "map": "a mapping",
                 "bool": "true or false"}[self.kind]
+
+    def plural(self) -> str:
+        """What several values of this spec are, for 'a list of ...'."""
+        if self.kind == "list":
+            return f"lists of {self.items.plural()}"
+        if self.kind == "enum":
+            return "values among " + "|".join(self.choices)
+        return {"int": "integers", "str": "texts", "date": "dates YYYY-MM-DD", "map": "mappings",
+                "bool": "true or false values"}[self.kind]
 
     def json_schema(self) -> dict:
         """This spec as a JSON Schema (draft 2020-12) fragment."""

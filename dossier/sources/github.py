@@ -151,6 +151,9 @@ class GithubSource:
             raise SourceError(f"{self.host} answered #{pr} with a file entry without a filename: not cached")
         entries, sections = [], []
         for f in files:
+            if f.patch is not None and f.patch.strip() and not f.patch.lstrip().startswith("@@"):
+                raise SourceError(f"{self.host} answered #{pr} with a patch for {f.filename} that is not a unified "
+                                  "diff (it does not start with a hunk header '@@'): not cached")
             status = STATUS_MAP.get(f.status, f.status)
             old = f.previous_filename if status == "renamed" else None
             # GitHub sends no patch for binary files (no line counts) and for very large text files

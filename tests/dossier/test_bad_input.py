@@ -657,3 +657,108 @@ def test_a_named_fetch_cache_that_is_not_there_is_exit_2(root, tmp_path, monkeyp
     monkeypatch.setenv("DOSSIER_CACHE", str(tmp_path / "typo"))
     result = dossier(root, "lint")
     assert result.exit_code == 2 and "$DOSSIER_CACHE" in error_line(result)
+
+
+# ---- a card file outside cards/ is judged against the project, reported on alone (H) ---------------------
+
+def test_a_card_outside_cards_is_judged_against_the_project(tmp_path):
+    cited = make_card(201)
+    cited["motivation"] += " It builds on #100."
+    root = write_project(tmp_path / "proj", [make_card(100), cited], config="cover = [100, 201, 300]\n")
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    shutil.copy(card_path(root, 201), drafts / "201.yaml")  # the card, edited elsewhere: stands in for it
+    alone = dossier(root, "lint", str(drafts / "201.yaml"))
+    assert alone.exit_code == 0, alone.output
+    assert "D511" not in alone.output and "D506" not in alone.output and "1 card(s) checked" in alone.output
+    bad = make_card(202, lane="no-such-lane")  # judged against the project's lanes and cards
+    (drafts / "202.yaml").write_text(yaml.safe_dump(bad))
+    result = dossier(root, "lint", str(drafts / "202.yaml"))
+    assert result.exit_code == 1 and "D501" in result.output
+    assert all(ln.startswith(str(drafts / "202.yaml")) for ln in result.output.splitlines() if " D5" in ln)
+    (drafts / "notes.md").write_text("# notes\n\nnot a card\n")
+    result = dossier(root, "lint", str(drafts / "notes.md"))
+    assert result.exit_code == 1 and "D103" in result.output and "D511" not in result.output
+
+
+# ---- a card file too large to be a card is one finding, found at once (L) ------------------------------
+
+def test_a_card_file_over_the_size_cap_is_one_finding_without_parsing_it(root):
+    from dossier.cards import MAX_CARD_BYTES
+
+    card = make_card(100)
+    card["motivation"] = ("A long motivation sentence about the widget's 12 us stall. " * 200_000)[:MAX_CARD_BYTES + 10]
+    card_path(root).write_text(yaml.safe_dump(card, width=1_000_000))
+    before = snapshot(root)
+    result = dossier(root, "lint", str(card_path(root)))
+    assert result.exit_code == 1 and "D210" not in result.output and "D113" not in result.output  # not parsed
+    assert f"cards/100.yaml:1:1: D100 file is {card_path(root).stat().st_size:,} bytes, over the {MAX_CARD_BYTES:,}" \
+        in result.output
+    assert dossier(root, "render").exit_code == 1 and snapshot(root) == before
+
+
+def test_new_refuses_a_pr_another_card_file_holds(root):
+    (root / "cards" / "100.yaml").rename(root / "cards" / "widget.yaml")
+    result = dossier(root, "new", "100", "--title", "T", "--state", "open")
+    assert result.exit_code == 2
+    assert error_line(result) == ("error: cards/widget.yaml already holds #100; edit it (or rename it to 100.yaml) "
+                                  "instead of starting a second card")
+    assert not card_path(root).exists()
+
+
+# ---- Ctrl-C: what landed is said, the exit is 130, never a traceback (P, Q) ------------------------------
+
+def test_ctrl_c_during_fetch_says_what_landed_and_what_did_not(root, gh, monkeypatch):
+    from dossier.sources.github import GithubSource
+
+    real = GithubSource.fetch
+
+    def interrupted_at_100(self, pr):
+        if pr == 100:
+            raise KeyboardInterrupt
+        return real(self, pr)
+
+    monkeypatch.setattr(GithubSource, "fetch", interrupted_at_100)
+    result = fetch(root, "90", "100", "--jobs", "1", api=gh.url)
+    assert result.exit_code == 130
+    assert "#90 fetched" in result.output and "#100 │ -" in result.output and "interrupted" in result.output
+    assert "1 fetched, 0 cached, 0 failed, 1 interrupted" in result.output
+    assert (root / ".dossier" / "cache" / "90" / "provenance.json").is_file()
+    assert not (root / ".dossier" / "cache" / "100").exists()
+
+
+def test_ctrl_c_in_any_command_or_while_importing_is_exit_130_and_one_line(root, monkeypatch):
+    import subprocess
+    import sys
+
+    from dossier import manual
+
+    monkeypatch.setattr(manual, "render_manual", lambda project: (_ for _ in ()).throw(KeyboardInterrupt))
+    card_path(root).write_text(yaml.safe_dump(make_card(100, title="A retitled change to the widget")))
+    result = dossier(root, "render")
+    assert result.exit_code == 130 and result.output.strip().endswith("interrupted")
+    # while the CLI's modules are still being imported: the console script's own guard
+    code = ("import builtins, sys\nreal = builtins.__import__\n"
+            "def imp(name, *a, **k):\n    if name == 'dossier.cli': raise KeyboardInterrupt\n    return real(name, *a, **k)\n"
+            "builtins.__import__ = imp\nfrom dossier.main import main\nsys.argv = ['dossier', 'lint']\nmain()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 130 and proc.stderr == "interrupted\n"
+
+
+# ---- wording: each message says what is wrong in plain words (S) ----------------------------------------
+
+def test_messages_say_plainly_what_is_wrong(root):
+    card_path(root).write_text(yaml.safe_dump(make_card(100)).replace("superseded_by: []", "superseded_by:"))
+    assert "superseded_by must not be empty (expected a list of integers)" in dossier(root, "lint").output
+    card_path(root).write_text(yaml.safe_dump(make_card(100, title="A retitled change to the widget")))
+    references = next((root / "skills").glob("*/references"))
+    shutil.rmtree(references)
+    references.write_text("a file where a directory belongs\n")
+    result = dossier(root, "render")
+    assert result.exit_code == 2
+    assert error_line(result) == f"error: {references}: a file is in the way where a directory is needed"
+    shutil.rmtree(root / "cards")
+    (root / "cards").write_text("a file where the cards folder belongs\n")
+    result = dossier(root, "lint")
+    assert result.exit_code == 2 and error_line(result) == f"error: {root / 'cards'} is not a directory"

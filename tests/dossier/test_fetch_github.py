@@ -121,6 +121,14 @@ def test_file_without_patch_binary_and_rename_are_recorded(gh):
     assert len(parsed["python/edited_name.py"].added()) == 2
 
 
+@pytest.mark.parametrize("patch", ["this is not a diff\nat all\0binary", "<html>Server busy</html>"])
+def test_a_patch_that_is_not_a_diff_is_refused_naming_the_pr_and_file(gh, patch):
+    add_pr(gh, files=[make_file("python/ok.py", PATCH), make_file("python/sglang/srt/layers/linear.py", patch)])
+    with pytest.raises(SourceError, match=r"#19321 with a patch for python/sglang/srt/layers/linear.py that is "
+                                          r"not a unified diff .*: not cached"):
+        source(gh).fetch(19321)
+
+
 def test_unknown_pr_is_404(gh):
     with pytest.raises(SourceError, match=r"^not found in sgl-project/sglang \(HTTP 404\)$"):
         source(gh).fetch(99999)

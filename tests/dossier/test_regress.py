@@ -63,6 +63,21 @@ def test_failing_test_fails_the_job(tmp_path):
     assert not doc["ok"] and doc["failed"] == 1
 
 
+def test_a_missing_test_id_is_named_and_the_others_still_run(tmp_path):
+    root = _project(tmp_path)
+    missing = ["tests_fake/test_gone.py::test_x", "tests_fake/test_ok.py::test_renamed"]
+    tests = ["tests_fake/test_ok.py::test_close", *missing, "tests_fake/test_ok.py::test_other"]
+    write_project(root, [make_card(100, runtime={"reference": "fakeref", "tests": tests, "bench": "fakeref"})])
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 1, result.output
+    assert "#100: tests_fake/test_gone.py::test_x: not run: test file tests_fake/test_gone.py not found" \
+        in result.output
+    assert "#100: tests_fake/test_ok.py::test_renamed: not run: 'test_renamed' not found" in result.output
+    doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
+    assert not doc["ok"] and doc["passed"] == 2 and doc["failed"] == 2  # the valid ones ran
+    assert sorted(t["id"] for t in doc["tests"] if t["outcome"] == "error") == sorted(missing)
+
+
 def test_usage_errors(tmp_path):
     root = _project(tmp_path)
     assert runner.invoke(app, ["regress", "--root", str(root)]).exit_code == 2

@@ -99,9 +99,9 @@ class Project:
             findings = sorted({*findings, *finding_paths([cards_dir])})
         docs = [read_yaml(path, MAX_CARD_BYTES) for path in named]
         # a draft stands in for the project's card of its PR (it is that card, edited elsewhere)
-        drafted = {d.data.get("pr") for d in docs if d.path in drafts and isinstance(d.data, dict)}
+        drafted = {pr for d in docs if d.path in drafts and isinstance(pr := _pr_of(d), int)}
         for doc in docs:
-            if doc.path not in drafts and isinstance(doc.data, dict) and doc.data.get("pr") in drafted - {None}:
+            if doc.path not in drafts and _pr_of(doc) in drafted:
                 continue
             doc.spec = CARD
             project.docs.append(doc)
@@ -199,6 +199,12 @@ class Project:
             if data_pr == pr or (not isinstance(data_pr, int) and d.path.stem == str(pr)):
                 return d
         return None
+
+
+def _pr_of(doc: YamlDoc) -> int | None:
+    """The document's ``pr`` when it is a number (whatever else the document holds)."""
+    pr = doc.data.get("pr") if isinstance(doc.data, dict) else None
+    return pr if isinstance(pr, int) else None
 
 
 def is_valid(doc: YamlDoc) -> bool:

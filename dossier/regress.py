@@ -229,13 +229,21 @@ def write_result(results_dir: Path, result: dict) -> Path:
 
 
 def read_result(results_dir: Path, pr: int, device: str = "cuda") -> dict | None:
+    """A card's stored result (None: none stored); raises RegressError when the file cannot be read or is
+    not a result document, so that render never shows "no GPU result" for a result it failed to read."""
     path = results_dir / device / f"{pr}.json"
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise RegressError(f"{path}: cannot be read ({why}); restore it from git or run "
+                           f"`dossier regress {pr} --device {device}` again") from None
+    if not isinstance(doc, dict) or not {"device", "date", "ok", "passed", "failed", "parity", "bench"} <= set(doc):
+        raise RegressError(f"{path}: not a result of `dossier regress` (fields missing); restore it from git or run "
+                           f"`dossier regress {pr} --device {device}` again")
+    return doc
 
 
 @dataclass(frozen=True)
@@ -255,11 +263,17 @@ class GpuRun:
         return "reproduced" if self.ok else "FAILED"
 
 
-def gpu_runs(results_dir: Path) -> Callable[[Card], GpuRun | None]:
-    """The last CUDA run per card with a runnable reference, or None when none has run. Never invents numbers."""
+def gpu_runs(results_dir: Path, *, strict: bool = True) -> Callable[[Card], GpuRun | None]:
+    """The last CUDA run per card with a runnable reference, or None when none has run. Never invents numbers.
+    A stored result that cannot be read raises RegressError unless not ``strict`` (`dossier show`: None)."""
 
     def run(card: Card) -> GpuRun | None:
-        result = read_result(results_dir, card.pr) if card.runtime.reference else None
+        try:
+            result = read_result(results_dir, card.pr) if card.runtime.reference else None
+        except RegressError:
+            if strict:
+                raise
+            return None
         if result is None:
             return None
         parity = ""
@@ -277,7 +291,7 @@ def gpu_runs(results_dir: Path) -> Callable[[Card], GpuRun | None]:
 
 def gpu_annotator(results_dir: Path) -> Callable[[Card], list[str]]:
     """`dossier show`'s line per card: what a real GPU run measured, or that none has run."""
-    runs = gpu_runs(results_dir)
+    runs = gpu_runs(results_dir, strict=False)
 
     def note(card: Card) -> list[str]:
         if not card.runtime.reference:

@@ -131,6 +131,23 @@ def test_a_reused_benchmark_keeps_its_own_date(tmp_path):
     assert "decode 94% of copy bandwidth (benchmark measured 2026-11-30)" in gpu_annotator(tmp_path)(card)[0]
 
 
+def test_render_refuses_a_stored_result_it_cannot_read(tmp_path):
+    root = _project(tmp_path)
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    manual = {p: p.read_bytes() for p in (root / "skills").rglob("*.md")}
+    stored = root / "results" / "cuda" / "100.json"
+    stored.parent.mkdir(parents=True)
+    for broken in ("{not json", json.dumps({"ok": True})):
+        stored.write_text(broken)
+        for args in (["render"], ["render", "--check"]):
+            result = runner.invoke(app, [*args, "--root", str(root)])
+            assert result.exit_code == 2, result.output
+            assert f"error: {stored}: " in result.output and "dossier regress 100 --device cuda" in result.output
+        assert {p: p.read_bytes() for p in (root / "skills").rglob("*.md")} == manual
+    shown = runner.invoke(app, ["show", "100", "--root", str(root)])  # show still prints the card
+    assert shown.exit_code == 0 and "no GPU result committed" in shown.output
+
+
 def test_jobs_only_for_cards_with_references():
     ref = {"reference": "m", "tests": ["a.py::t"], "bench": "m.bench"}
     cards = [Card.from_data(make_card(1, runtime=ref)), Card.from_data(make_card(2))]

@@ -18,6 +18,11 @@ _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 REL_PATH = r"^(?![A-Za-z]:)(?!/)(?!.*\\)(?!(?:.*/)?\.\.?(?:/|$))\S(?:.*\S)?$"
 
 
+#: how the schema's messages name a value of each kind, alone and several
+_WORDS = {"int": ("an integer", "integers"), "str": ("text", "texts"),
+          "date": ("a date YYYY-MM-DD", "dates YYYY-MM-DD"),
+          "map": ("a mapping", "mappings"), "bool": ("true or false", "true or false values")}
+
 @dataclass(frozen=True)
 class Problem:
     """One schema violation: which rule family member, where (dotted path) and what."""
@@ -116,22 +121,13 @@ class Spec:
                 continue
             yield from spec.check(value[key], f"{prefix}{key}")
 
-    def describe(self) -> str:
+    def describe(self, plural: bool = False) -> str:
+        """What a value of this spec is ("an integer"), or several of them (``plural``: "integers")."""
         if self.kind == "list":
-            return f"a list of {self.items.plural()}"
+            return ("lists of " if plural else "a list of ") + self.items.describe(plural=True)
         if self.kind == "enum":
-            return "one of " + "|".join(self.choices)
-        return {"int": "an integer", "str": "text", "date": "a date YYYY-MM-DD", "map": "a mapping",
-                "bool": "true or false"}[self.kind]
-
-    def plural(self) -> str:
-        """What several values of this spec are, for 'a list of ...'."""
-        if self.kind == "list":
-            return f"lists of {self.items.plural()}"
-        if self.kind == "enum":
-            return "values among " + "|".join(self.choices)
-        return {"int": "integers", "str": "texts", "date": "dates YYYY-MM-DD", "map": "mappings",
-                "bool": "true or false values"}[self.kind]
+            return ("values among " if plural else "one of ") + "|".join(self.choices)
+        return _WORDS[self.kind][plural]
 
     def json_schema(self) -> dict:
         """This spec as a JSON Schema (draft 2020-12) fragment."""

@@ -378,7 +378,8 @@ def drift(
     tree = dr.locate(sglang_src)
     try:
         evidence = read_lock(project.root)
-    except LockError:
+    except LockError as exc:
+        err.print(f"warning: {exc}: removals it records are not known, so a removed fragment reads as missing")
         evidence = {}
     results = dr.check(project.cards, tree, evidence)
     print(dr.format_json(results, tree) if fmt is DriftFormat.json else dr.format_text(results, tree))

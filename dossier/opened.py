@@ -68,12 +68,14 @@ def record_opened(root: Path, fetched: dict[int, Anchor]) -> int:
 
 def _load(root: Path) -> list[Anchor]:
     path = root / OPENED_LOCK
-    if not path.is_file():
+    if not path.exists():
         return []
     try:
         data = yaml.safe_load(path.read_text())
         anchors = sorted((Anchor(int(pr), _date(v["opened"]), str(v["source"])) for pr, v in data["opened"].items()),
                          key=lambda a: a.pr)
+    except OSError as exc:
+        raise OpenedError(f"{OPENED_LOCK}: cannot read the file: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
         raise OpenedError(f"{OPENED_LOCK}: expected opened: {{PR: {{opened: YYYY-MM-DD, source: URL}}}} "
                           f"({type(exc).__name__}: {exc})") from None

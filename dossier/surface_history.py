@@ -84,10 +84,12 @@ def lock_path(root: Path) -> Path:
 def read_history(root: Path) -> SurfaceHistory | None:
     """The committed history (None when the project has no surface lock)."""
     path = lock_path(root)
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
         data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SurfaceLockError(f"{SURFACE_LOCK}: cannot read the file: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SurfaceLockError(f"{SURFACE_LOCK}: not valid YAML: {exc}") from None
     return SurfaceHistory.from_data(data)

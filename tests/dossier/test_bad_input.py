@@ -762,3 +762,12 @@ def test_messages_say_plainly_what_is_wrong(root):
     (root / "cards").write_text("a file where the cards folder belongs\n")
     result = dossier(root, "lint")
     assert result.exit_code == 2 and error_line(result) == f"error: {root / 'cards'} is not a directory"
+
+
+@pytest.mark.parametrize("name", ["surface.lock", "opened.lock"])
+def test_every_other_lock_that_cannot_be_read_is_one_finding(root, name):
+    (root / "cards" / name).mkdir()  # reading it fails as a permission problem would
+    result = dossier(root, "lint")
+    lines = [ln for ln in result.output.splitlines() if f"cards/{name}: cannot read the file" in ln]
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "D000" not in result.output

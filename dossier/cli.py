@@ -315,9 +315,11 @@ def render(
     Refuses (exit 1, nothing written), so that bad input never silently drops or garbles content of the
     manual, while lint reports an error of: the schema family (D1xx: a card, finding or lanes.yaml that cannot
     be read as written, a YAML file under cards/ never read, control characters, over-long text), a lock that
-    cannot be read (D311: cards/evidence.lock, cards/drift.lock; D316: the releases section), two cards for one
-    PR or a card under another PR's file name (D506, D507); or while cards/lanes.yaml is missing. An
-    interrupted render leaves the previous manual whole.
+    cannot be read or names a PR without a card (D311: cards/evidence.lock, cards/drift.lock; D316: the
+    releases section), two cards for one
+    PR or a card under another PR's file name (D506, D507); or while cards/lanes.yaml is missing. A stored
+    GPU result (results/cuda/<pr>.json) that cannot be read is an error (exit 2). An interrupted render leaves
+    the old manual or the new one, never a mix.
     """
     from dossier.diagnostics import format_diagnostics
     from dossier.manual import blockers, render_manual

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from dossier.errors import DossierError
+from dossier.locks import LockError, read_lock_file
 from dossier.source_tree import SourceTree
 
 SURFACE_LOCK = Path("cards") / "surface.lock"
@@ -83,16 +84,11 @@ def lock_path(root: Path) -> Path:
 
 def read_history(root: Path) -> SurfaceHistory | None:
     """The committed history (None when the project has no surface lock)."""
-    path = lock_path(root)
-    if not path.exists():
-        return None
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise SurfaceLockError(f"{SURFACE_LOCK}: cannot read the file: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SurfaceLockError(f"{SURFACE_LOCK}: not valid YAML: {exc}") from None
-    return SurfaceHistory.from_data(data)
+        data = read_lock_file(lock_path(root))
+    except LockError as exc:
+        raise SurfaceLockError(str(exc)) from None
+    return None if data is None else SurfaceHistory.from_data(data)
 
 
 def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] | None = None) -> SurfaceHistory:

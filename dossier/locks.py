@@ -1,0 +1,38 @@
+"""Reading a lock file under cards/ (evidence.lock, drift.lock, surface.lock): one YAML mapping, or one
+clear error that names the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from dossier.errors import DossierError
+
+
+class LockError(DossierError, ValueError):
+    """A lock file cannot be read or is malformed (the message names it and says why, in one line). Lint
+    reports it (D311 for evidence.lock and drift.lock); render refuses to build the manual without it."""
+
+
+def read_lock_file(path: Path) -> dict | None:
+    """A lock file's YAML mapping (None: there is no lock); raises LockError when it cannot be read, is not
+    YAML or is not a mapping."""
+    name = f"{path.parent.name}/{path.name}"
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise LockError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LockError(f"{name}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        why = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise LockError(f"{name}: not valid YAML{where}: {why}") from None
+    if not isinstance(data, dict):
+        raise LockError(f"{name}: expected a mapping, got "
+                        + (type(data).__name__ if data is not None else "an empty file"))
+    return data

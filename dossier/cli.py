@@ -182,7 +182,7 @@ def fetch(
             err.print(f"error: #{o.pr}: {o.error}")
     skipped: dict[str, int] = {}
     for o in outcomes:
-        if o.skipped:
+        if o.skipped and o.result != INTERRUPTED:  # the summary line counts those
             skipped[o.error] = skipped.get(o.error, 0) + 1
     for why, n in skipped.items():
         err.print(f"error: {n} PR(s) failed at once: {why}")

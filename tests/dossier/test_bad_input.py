@@ -722,7 +722,7 @@ def test_ctrl_c_during_fetch_says_what_landed_and_what_did_not(root, gh, monkeyp
     result = fetch(root, "90", "100", "--jobs", "1", api=gh.url)
     assert result.exit_code == 130
     assert "#90 fetched" in result.output and "#100 │ -" in result.output and "interrupted" in result.output
-    assert "1 fetched, 0 cached, 0 failed, 1 interrupted" in result.output
+    assert "1 fetched, 0 cached, 0 failed, 1 interrupted" in result.output and "error:" not in result.output
     assert (root / ".dossier" / "cache" / "90" / "provenance.json").is_file()
     assert not (root / ".dossier" / "cache" / "100").exists()
 

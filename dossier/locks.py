@@ -12,7 +12,12 @@ from dossier.errors import DossierError
 
 class LockError(DossierError, ValueError):
     """A lock file cannot be read or is malformed (the message names it and says why, in one line). Lint
-    reports it (D311 for evidence.lock and drift.lock); render refuses to build the manual without it."""
+    reports it (D311 for evidence.lock and drift.lock) at ``line`` when known; render refuses to build the
+    manual without it."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
 
 
 def read_lock_file(path: Path) -> dict | None:
@@ -31,7 +36,7 @@ def read_lock_file(path: Path) -> dict | None:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         why = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise LockError(f"{name}: not valid YAML{where}: {why}") from None
+        raise LockError(f"{name}: not valid YAML{where}: {why}", mark.line + 1 if mark is not None else None) from None
     if not isinstance(data, dict):
         raise LockError(f"{name}: expected a mapping, got "
                         + (type(data).__name__ if data is not None else "an empty file"))

@@ -32,6 +32,7 @@ from dossier.evidence import (
     lock_path,
     patch_missing,
     read_lock,
+    read_lock_file,
 )
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
@@ -250,14 +251,19 @@ def bad_lock(ctx) -> Iterator[Finding]:
     try:
         read_drift_lock(ctx.project.root)
     except LockError as exc:
-        yield Finding("", str(exc), hint="run `dossier drift --record`", doc=read_yaml(drift))
+        yield Finding("", str(exc), hint="run `dossier drift --record`", doc=read_yaml(drift), at=(exc.line or 1, 1))
     path = lock_path(ctx.project.root)
     if not path.exists():
         return
     entries, error = lock(ctx)
     doc = read_yaml(path)
     if error:
-        yield Finding("", error, hint="fix it (after a merge conflict: take main's copy and record again), or "
+        try:
+            read_lock_file(path)
+            line = 1
+        except LockError as exc:  # where the file stops being YAML, when that is why
+            line = exc.line or 1
+        yield Finding("", error, at=(line, 1), hint="fix it (after a merge conflict: take main's copy and record again), or "
                       "delete it and run `dossier lint --record` and `dossier releases verify --record`", doc=doc)
     cards_dir = ctx.project.root / "cards"
     for pr in sorted(pr for pr in entries if not (cards_dir / f"{pr}.yaml").is_file()):

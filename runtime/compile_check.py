@@ -18,7 +18,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-from runtime.gdn import decode, deferred_decode, gated_norm, gating, verify
+from runtime.gdn import decode, deferred_decode, gated_norm, gating, ring_verify, verify
 from runtime.gdn.naive import SOFTPLUS_THRESHOLD
 from runtime.gdn.state_tile import launch_shape
 from runtime.projections import gemm_split, gemv_split, split_conv_kernel, split_kernel
@@ -147,23 +147,35 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.verify", verify._verify_kernel,
-        _pool_sizes(4) | {"L": 1, "HAS_RING": False, "RECORD": False, "TM": 1, "T": 4}, _BF16_IO | _VERIFY_IO, ("scale",),
+        _pool_sizes(4) | {"L": 1, "LP": 16, "HAS_RING": False, "UNROLL": False, "RECORD": False, "TM": 1, "T": 4}, _BF16_IO | _VERIFY_IO, ("scale",),
         num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.ring", verify._verify_kernel,
-        _pool_sizes(4) | {"L": _RING["L"], "HAS_RING": True, "RECORD": False, "TM": 1, "T": 4}, _BF16_IO | _VERIFY_IO,
-        ("scale",), num_warps=1,
+        _pool_sizes(4) | _RING | {"HAS_RING": True, "UNROLL": False, "RECORD": False, "TM": 1, "T": 4},
+        _BF16_IO | _VERIFY_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.records", verify._verify_kernel,
-        _pool_sizes(4) | {"L": _RING["L"], "HAS_RING": True, "RECORD": True, "TM": 4, "T": 4}, _BF16_IO | _VERIFY_IO,
+        _pool_sizes(4) | _RING | {"HAS_RING": True, "UNROLL": False, "RECORD": True, "TM": 4, "T": 4},
+        _BF16_IO | _VERIFY_IO, ("scale",), num_warps=1,
+    ),
+    KernelSpec(
+        "gdn.verify.records.unrolled", verify._verify_kernel,
+        _pool_sizes(16) | _RING | {"HAS_RING": True, "UNROLL": True, "RECORD": True, "TM": 4, "T": 4},
+        _BF16_IO | _VERIFY_IO, ("scale",), num_warps=2,
+    ),
+    KernelSpec(
+        "gdn.ring_verify", ring_verify._ring_verify_kernel,
+        _pool_sizes(32) | _RING | {"BR": 8, "TM": 4, "T": 4, "TP": 4}, _BF16_IO | _VERIFY_IO | {"rec_idx_ptr": "i32"},
         ("scale",), num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.commit_records", verify._commit_records_kernel,
-        {k: v for k, v in _pool_sizes(16).items() if k in ("H", "HV", "K", "V", "BK", "BV")} | {"L": _RING["L"], "TM": 4},
-        {"idx_ptr": "i32", "fill_ptr": "i32", "rec_idx_ptr": "i32", "step_ptr": "i32"}, num_warps=1,
+        {k: v for k, v in _pool_sizes(8).items() if k in ("H", "HV", "K", "V", "BK", "BV")}
+        | _RING | {"TM": 4, "TMP": 16, "WRITE_FILL": True},
+        {"idx_ptr": "i32", "fill_ptr": "i32", "rec_idx_ptr": "i32", "step_ptr": "i32", "next_fill_ptr": "i32"},
+        num_warps=1,
     ),
     KernelSpec(
         "gdn.verify.commit", verify._commit_kernel,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import torch
 
 from runtime import benchkit
-from runtime.gdn import bench_deferred, naive, sglang_peers
+from runtime.gdn import bench_deferred, bench_spec_verify, naive, sglang_peers
 from runtime.gdn.decode import DecodeConfig, packed_decode
 from runtime.gdn.gated_norm import gated_rmsnorm
 from runtime.gdn.gating import fused_gating
@@ -470,6 +470,11 @@ def summarize(rows: list[dict]) -> list[str]:
     if ver:
         out.append(f"MTP verify (T=4) at {benchkit.span(ver, 2)}x SGLang's target_verify, "
                    f"{benchkit.span(pick('verify', 'pct_floor'), 0)}% of its floor")
+    spec, tv = pick("ring_verify", "x_sgl_spec"), pick("ring_verify", "x_target_verify")
+    if spec or tv:
+        text = "MTP verify + commit on checkpoint + ring (draft records, T=4, L=16)"
+        text += f" at {benchkit.span(spec, 2)}x SGLang's ReplaySSM spec verify + commit" if spec else ""
+        out.append(text + (f", {benchkit.span(tv, 2)}x SGLang's target_verify (its commit not counted)" if tv else ""))
     pre = pick("prefill", "x_fla")
     if pre:
         out.append(f"prefill (fla-core chunk kernel + our gating/pool glue) at {benchkit.span(pre, 2)}x fla-core alone")
@@ -503,7 +508,9 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     ReplaySSM at B >= 64 (L = 16, and at our best L against SGLang at that L); >= 85% of its read-only
     floor at B >= 256 (L = 16); with dispatch, within ``DISPATCH_SLACK`` of the better of the in-place
     kernel and SGLang's packed decode at every B; in-place TP4 B=64 >= 90% of the read+write floor; verify
-    (T = 4) >= 1.1x SGLang's target_verify at every B and >= 90% of its floor at B >= 64.
+    (T = 4) >= 1.1x SGLang's target_verify at every B and >= 90% of its floor at B >= 64. The ring verify (draft
+    records on checkpoint + ring, with its commit): >= 1.1x SGLang's ReplaySSM spec verify + commit, and >= 1.1x
+    its target_verify (without that kernel's commit), at every B.
     """
 
     def all_at_least(xs: list[float], bound: float) -> bool:
@@ -538,10 +545,12 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
         ),
         "verify_ge_1.1x_sgl_target_verify": all_at_least(_pick(rows, "verify", "x_sgl_verify"), 1.1),
         "verify_ge_90pct_floor_at_B>=64": all_at_least(_pick(rows, "verify", "pct_floor", big), 90),
+        "ring_verify_ge_1.1x_sgl_replayssm_spec": all_at_least(_pick(rows, "ring_verify", "x_sgl_spec"), 1.1),
+        "ring_verify_ge_1.1x_sgl_target_verify": all_at_least(_pick(rows, "ring_verify", "x_target_verify"), 1.1),
     }
 
 
-DEFERRED_SWEEPS = ("order", "parts", "split")  # bench_deferred.sweep_<name>: deferred-decode rows only
+DEFERRED_SWEEPS = ("order", "parts", "split", "wide")  # bench_deferred.sweep_<name>: deferred-decode rows only
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -550,9 +559,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", *DEFERRED_SWEEPS],
                         help="time tile choices instead of the comparison (deferred: only the deferred decode and verify; "
                              "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes; "
-                             "split: the split step's flush tiles against the one-launch step)")
+                             "split: the split step's flush tiles against the one-launch step; wide: one-launch tiles at 8192+ heads)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
+    parser.add_argument("--verify-only", action="store_true",
+                        help="only the MTP verify rows: in place against SGLang's target_verify, and on checkpoint + ring "
+                             "(draft records) against SGLang's ReplaySSM spec verify")
     parser.add_argument("--dispatch-only", action="store_true",
                         help="only re-time the dispatch rows (L=16), judged against the dispatch target")
     parser.add_argument("--lengths", type=int, nargs="+", default=list(bench_deferred.RING_LENGTHS),
@@ -593,20 +605,24 @@ def main(argv: list[str] | None = None) -> None:
                     [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"
                 )
             return
-        chunk, recurrent, gate, norm = (None,) * 4 if args.deferred_only or args.dispatch_only else _fla_peers()
+        partial = args.deferred_only or args.dispatch_only or args.verify_only
+        chunk, recurrent, gate, norm = (None,) * 4 if partial else _fla_peers()
         if args.dispatch_only:
             rows = bench_deferred.bench_dispatch(peers)
         else:
-            rows = bench_decode(copy_gbs, recurrent)
-            rows += bench_deferred.bench_deferred(copy_gbs, peers, tuple(args.lengths))
+            rows = [] if args.verify_only else bench_decode(copy_gbs, recurrent)
+            rows += [] if args.verify_only else bench_deferred.bench_deferred(copy_gbs, peers, tuple(args.lengths))
             rows += bench_deferred.bench_verify(copy_gbs, peers, VERIFY_TILE)
-        if not (args.deferred_only or args.dispatch_only):
+            rows += bench_spec_verify.bench_spec_verify(copy_gbs, peers, rows)
+        if not partial:
             rows += [_gating_row(T, copy_gbs, gate) for T in (1, 256, 16384)]
             rows += [_norm_row(T, copy_gbs, norm) for T in (1, 256, 16384)]
             rows += bench_prefill(copy_gbs, chunk)
     targets = check_targets(rows)
     if args.dispatch_only:  # the other targets have no rows in this run
         targets = {k: v for k, v in targets.items() if k.startswith("dispatch")}
+    elif args.verify_only:
+        targets = {k: v for k, v in targets.items() if k.startswith(("verify", "ring_verify"))}
     elif args.deferred_only:  # no gating or norm rows in this run
         targets = {k: v for k, v in targets.items() if not k.startswith(("gating", "gated_norm"))}
     benchkit.write_results(
@@ -614,10 +630,10 @@ def main(argv: list[str] | None = None) -> None:
         targets=targets,
     )
     title = f"GDN kernels on {torch.cuda.get_device_name()}, microseconds (copy bandwidth {copy_gbs:.0f} GB/s)"
-    benchkit.print_table([r for r in rows if r["kernel"] not in ("deferred", "dispatch", "verify")], COLUMNS,
-                         title=title)
-    for kernel, columns in (("deferred", bench_deferred.DEFERRED_COLUMNS), ("dispatch", bench_deferred.DISPATCH_COLUMNS),
-                            ("verify", bench_deferred.VERIFY_COLUMNS)):
+    own = {"deferred": bench_deferred.DEFERRED_COLUMNS, "dispatch": bench_deferred.DISPATCH_COLUMNS,
+           "verify": bench_deferred.VERIFY_COLUMNS, "ring_verify": bench_spec_verify.SPEC_COLUMNS}
+    benchkit.print_table([r for r in rows if r["kernel"] not in own], COLUMNS, title=title)
+    for kernel, columns in own.items():
         benchkit.print_table([r for r in rows if r["kernel"] == kernel], columns, title=f"{kernel} (sglang {sgl})")
     benchkit.print_targets(targets)
 

@@ -415,3 +415,18 @@ def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dic
                              "pct_floor": _ratio(100 * r["floor_us"], r["sgl_verify_us"])})
         torch.cuda.empty_cache()
     return rows
+
+
+WIDE_SHAPES = (("TP1", 256), ("TP1", 1024))  # the two L = 16 cells under 1.1x SGLang's ReplaySSM (round 8)
+WIDE_CHOICES = [DeferredConfig(b, r, w, pipeline=p) for b, r, w, p in (
+    (64, 8, 1, False), (64, 8, 1, True), (64, 4, 1, False), (64, 4, 1, True), (128, 4, 1, True), (32, 4, 1, False),
+    (128, 16, 2, False))]
+
+
+def sweep_wide(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """One-launch tiles at 8192+ batch x v-heads, L = 16 (flush-first order): the landed 64/8 tile, pipelined, 4-row
+    blocks (fewer registers per block, more programs per SM), 128-row programs, two warps on 16-row blocks."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
+        return {_tile(c): case.time_deferred(config=c, order=ROW_ORDER) for c in WIDE_CHOICES}
+
+    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=WIDE_SHAPES)

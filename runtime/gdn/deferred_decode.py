@@ -480,7 +480,7 @@ def _launch_step(mixed_qkv, a, b, A_log, dt_bias, out, pool, ring, slot_indices,
         *pool.stride(),
         BR=block_rows,
         L=ring.length,
-        LP=_ring_pad(ring.length),
+        LP=ring_pad(ring.length),
         HAS_FLUSH=flush is not None,
         HAS_ORDER=order is not None and not flush_all,  # every program flushes: nothing to reorder
         FLUSH_ALL=flush_all,
@@ -535,7 +535,7 @@ def _fold_kernel(
     tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h, cache_modifier=".cs")
 
 
-def _ring_pad(length: int) -> int:
+def ring_pad(length: int) -> int:
     """Ring entries as a power-of-two tile of at least 16 (``tl.dot``'s smallest side)."""
     return max(16, triton.next_power_of_2(length))
 
@@ -556,7 +556,7 @@ def fold_ring(pool: torch.Tensor, ring: StateRing, slot_indices: torch.Tensor, f
     block_v, num_warps = FOLD_TILE
     grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
     _fold_kernel[grid](
-        pool, slot_indices, ring.d, ring.k, ring.g, fill, *pool.stride(), L=ring.length, LP=_ring_pad(ring.length),
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, *pool.stride(), L=ring.length, LP=ring_pad(ring.length),
         **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
     )
     fill.masked_fill_(slot_indices >= 0, 0)

@@ -1,4 +1,5 @@
-"""SGLang 0.5.23's own GDN kernels as benchmark peers: packed decode, ReplaySSM decode, target_verify.
+"""SGLang 0.5.23's own GDN kernels as benchmark peers: packed decode, ReplaySSM decode, target_verify, and the
+ReplaySSM spec verify with its two commit steps (cursor advance, capacity fold).
 
 Loaded from the installed package's files by :mod:`runtime.sglang_files` (sglang's package ``__init__`` never
 runs), with stand-ins for the few helpers their imports read, set to what SGLang computes on an NVIDIA GPU:
@@ -18,6 +19,7 @@ import torch
 
 from runtime import sglang_files
 
+_SPEC = "kernels/ops/attention/linear/gdn_replayssm_spec_decode.py"
 _FILES = {
     "packed_decode": ("kernels/ops/attention/fla/fused_recurrent.py", "fused_recurrent_gated_delta_rule_packed_decode"),
     "replayssm_decode": (
@@ -28,22 +30,29 @@ _FILES = {
         "kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py",
         "fused_sigmoid_gating_delta_rule_update",
     ),
+    "spec_verify": (_SPEC, "gdn_replayssm_spec_decode"),
+    "spec_advance": (_SPEC, "commit_gdn_replayssm_spec"),
+    "spec_fold": (_SPEC, "commit_gdn_replayssm_circular"),
 }
 
 
 @dataclass(frozen=True)
 class SglangKernels:
-    """Entry points of SGLang's packed decode, ReplaySSM decode and target-verify kernels, and where from."""
+    """Entry points of SGLang's packed decode, ReplaySSM decode, target-verify and ReplaySSM spec-verify kernels
+    (``spec_verify``, then ``spec_advance`` and ``spec_fold`` to commit), and where from."""
 
     root: Path
     version: str | None
     packed_decode: Callable | None
     replayssm_decode: Callable | None
     target_verify: Callable | None
+    spec_verify: Callable | None
+    spec_advance: Callable | None
+    spec_fold: Callable | None
 
 
 def _stand_ins() -> dict[str, dict[str, object]]:
-    """What the three kernel files import from the rest of sglang, answered for the local device."""
+    """What the kernel files import from the rest of sglang, answered for the local device."""
     import triton.language as tl
 
     cuda = torch.version.cuda is not None and torch.cuda.is_available()
@@ -58,7 +67,7 @@ def _stand_ins() -> dict[str, dict[str, object]]:
             "is_sm90_supported": lambda: cuda and sm[0] == 9,
         },
         "sglang.kernels.ops.attention.fla.op": {"exp": tl.exp},
-        "sglang.kernels.ops.attention.fla.utils": {"input_guard": lambda fn: fn},
+        "sglang.kernels.ops.attention.fla.utils": {"input_guard": lambda fn: fn, "is_tf32_supported": cuda and sm[0] >= 8},
     }
 
 

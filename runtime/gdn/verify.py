@@ -19,8 +19,16 @@ import triton
 import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate, l2_normalize
-from runtime.gdn.deferred_decode import StateRing
-from runtime.gdn.state_tile import delta_rule_update, launch_shape, program_tile, replay_rows, ring_rows
+from runtime.gdn.deferred_decode import StateRing, ring_pad
+from runtime.gdn.state_tile import (
+    delta_rule_update,
+    launch_shape,
+    program_tile,
+    replay_rows,
+    ring_accumulate_unrolled,
+    ring_decays,
+    ring_rows,
+)
 
 
 @triton.jit
@@ -64,7 +72,9 @@ def _verify_kernel(
     BK: tl.constexpr,
     BV: tl.constexpr,
     L: tl.constexpr,
+    LP: tl.constexpr,
     HAS_RING: tl.constexpr,
+    UNROLL: tl.constexpr,
     RECORD: tl.constexpr,
     TM: tl.constexpr,
     T: tl.constexpr,
@@ -96,7 +106,12 @@ def _verify_kernel(
     if HAS_RING:
         d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
         n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
-        h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
+        if UNROLL:  # straight-line over the ring's slots: every entry's loads issue at once
+            zero = tl.full([], 0.0, tl.float32)
+            decay, _ = ring_decays(zero, g_row, n, LP)
+            h = ring_accumulate_unrolled(decay * h, zero, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
+        else:
+            h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
     i_buf = tl.load(buf_idx_ptr + i_b).to(tl.int64)
     p_buf = buf_ptr + i_buf * s_bn + i_hv * s_bh + o_v[:, None] * s_bv + o_k[None, :] * s_bk
     rec_d, rec_k, rec_g = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_buf, i_hv, i_h, HV, H, TM, V, K)
@@ -189,6 +204,7 @@ def verify(
     fill: torch.Tensor | None = None,
     block_v: int = 4,
     num_warps: int = 1,
+    unroll_ring: bool = False,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` draft tokens per request; returns ``o [B * T, HV, V]``, pool unchanged.
 
@@ -198,7 +214,8 @@ def verify(
     ``buffer`` may instead be draft records, a :class:`StateRing` of ``buffers`` slots and length ``>= T``:
     step ``t`` then writes its ring entry ``(u, k, g)`` at position ``t`` of record slot ``buffer_indices[i]``
     and no state at all (``T`` state writes become ``T`` rows of ``V`` floats); :func:`commit_records` keeps
-    the accepted ones.
+    the accepted ones. ``unroll_ring``: the ring replayed in straight-line code over its ``L - 1`` slots (dead
+    ones masked), so no entry's loads wait on the last update, instead of a loop over the live entries.
     """
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
@@ -209,7 +226,7 @@ def verify(
         raise ValueError("mixed_qkv must be [B*T, 2HK + HV V] and a, b [B*T, HV]")
     records = buffer if isinstance(buffer, StateRing) else None
     if records is not None:
-        _check_records(records, H, HV, V, K, T)
+        check_records(records, H, HV, V, K, T)
         buffer = pool  # unused by the kernel in record mode
     elif buffer.ndim != 5 or buffer.shape[1] < T or tuple(buffer.shape[2:]) != (HV, V, K):
         raise ValueError(f"buffer must be [buffers, >={T}, {HV}, {V}, {K}]")
@@ -247,7 +264,9 @@ def verify(
         *(buffer.stride() if records is None else (0,) * 5),
         **sizes,
         L=1 if ring is None else ring.length,
+        LP=ring_pad(1 if ring is None else ring.length),
         HAS_RING=ring is not None,
+        UNROLL=unroll_ring,
         RECORD=records is not None,
         TM=1 if records is None else records.length,
         T=T,
@@ -297,7 +316,8 @@ def commit_accepted(
         fill.masked_fill_((slot_indices >= 0) & (last_step >= 0), 0)
 
 
-def _check_records(records: StateRing, H: int, HV: int, V: int, K: int, T: int) -> None:
+def check_records(records: StateRing, H: int, HV: int, V: int, K: int, T: int) -> None:
+    """Raise unless ``records`` are contiguous draft records for ``H`` k-heads, ``HV`` v-heads and ``>= T`` drafts."""
     n, TM = records.d.shape[0], records.length
     want = {"d": (n, HV, TM, V), "k": (n, H, TM, K), "g": (n, HV, TM)}
     if TM < T or any(tuple(getattr(records, f).shape) != shape or not getattr(records, f).is_contiguous()
@@ -319,6 +339,7 @@ def _commit_records_kernel(
     rec_g_ptr,
     rec_idx_ptr,
     step_ptr,
+    next_fill_ptr,
     s_pn,
     s_ph,
     s_pv,
@@ -330,18 +351,26 @@ def _commit_records_kernel(
     BK: tl.constexpr,
     BV: tl.constexpr,
     L: tl.constexpr,
+    LP: tl.constexpr,
     TM: tl.constexpr,
+    TMP: tl.constexpr,
+    WRITE_FILL: tl.constexpr,
 ):
     pid = tl.program_id(0)
     i_b, i_hv, i_h, o_v = program_tile(pid, H, HV, V, BV)
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
     acc = tl.load(step_ptr + i_b) + 1
+    fill = tl.load(fill_ptr + i_b)
+    n = tl.minimum(fill, L - 1)
+    if WRITE_FILL:  # one program per row: the fill after this commit (the next step reads it)
+        if (pid % ((V + BV - 1) // BV) == 0) & (i_hv == 0):
+            kept = (slot < 0) | (acc <= 0)
+            tl.store(next_fill_ptr + i_b, tl.where(kept, fill, tl.where(n + acc <= L - 1, n + acc, 0)))
     if (slot < 0) | (acc <= 0):
         return
     o_k = tl.arange(0, BK)
     m_v = o_v < V
     m_k = o_k < K
-    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
     rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
@@ -357,8 +386,11 @@ def _commit_records_kernel(
         m_h = m_v[:, None] & m_k[None, :]
         p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
         h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
-        h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
-        h = replay_rows(h, o_v, m_v, o_k, m_k, rd_row, rk_row, rg_row, acc, V, K)
+        zero = tl.full([], 0.0, tl.float32)  # both replays straight-line: no entry's loads wait on the last update
+        decay, _ = ring_decays(zero, g_row, n, LP)
+        h = ring_accumulate_unrolled(decay * h, zero, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
+        decay, _ = ring_decays(zero, rg_row, acc, TMP)
+        h = ring_accumulate_unrolled(decay * h, zero, acc, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, TM + 1)
         tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
 
 
@@ -372,26 +404,37 @@ def commit_records(
     last_step: torch.Tensor,
     *,
     num_k_heads: int,
-    block_v: int = 16,
+    next_fill_out: torch.Tensor | None = None,
+    block_v: int = 8,
     num_warps: int = 1,
 ) -> None:
     """Keep drafts ``0..last_step`` of a verify that wrote draft records: appended to the row's ring when they
     fit beside its live entries (``fill + accepted <= L - 1``), else folded with the ring into the checkpoint
-    (``fill`` becomes 0). ``last_step`` -1 or a padding row: nothing changes. Updates ``fill`` in place."""
+    (``fill`` becomes 0). ``last_step`` -1 or a padding row: nothing changes. Updates ``fill`` in place, or,
+    with ``next_fill_out`` (int32 ``[B]``, apart from ``fill``), the kernel writes the new fills there and
+    ``fill`` is left as it was (one launch in all: a double-buffered fill, as the decode's ``next_fill_out``).
+    A fold replays ring and records in straight-line code (:func:`ring_accumulate_unrolled`); 8 rows per program keep
+    that at 176 registers without spills (16 rows: 254 and a stack)."""
     B = slot_indices.shape[0]
     if fill.shape != (B,) or record_indices.shape != (B,) or last_step.shape != (B,):
         raise ValueError("slot_indices, fill, record_indices and last_step must all be [B]")
+    if next_fill_out is not None and (next_fill_out.shape != (B,) or next_fill_out.dtype != torch.int32
+                                      or next_fill_out.data_ptr() == fill.data_ptr()):
+        raise ValueError("next_fill_out must be an int32 [B] tensor apart from fill (other programs read fill)")
     ring.check(pool, num_k_heads)
     _, HV, V, K = pool.shape
-    _check_records(records, num_k_heads, HV, V, K, 1)
+    check_records(records, num_k_heads, HV, V, K, 1)
     if B == 0:
         return
     grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
     _commit_records_kernel[grid](
         pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
-        last_step, *pool.stride(), L=ring.length, TM=records.length,
+        last_step, fill if next_fill_out is None else next_fill_out, *pool.stride(), L=ring.length,
+        LP=ring_pad(ring.length), TM=records.length, TMP=ring_pad(records.length), WRITE_FILL=next_fill_out is not None,
         **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
     )
+    if next_fill_out is not None:
+        return
     acc = torch.where(slot_indices >= 0, last_step + 1, 0).clamp_min(0)
     grown = fill + acc
     fill.copy_(torch.where(acc > 0, torch.where(grown <= ring.length - 1, grown, 0), fill))

@@ -3,6 +3,7 @@
 import sys
 
 import pytest
+import torch
 
 from runtime import sglang_files
 from runtime.gdn import sglang_peers
@@ -20,7 +21,7 @@ def test_peers_load_from_the_installed_files_without_importing_sglang(fresh_load
         pytest.skip("sglang not installed")
     peers = sglang_peers.load()
     assert peers.version and (peers.root / "kernels").is_dir()
-    for name in ("packed_decode", "replayssm_decode", "target_verify"):
+    for name in ("packed_decode", "replayssm_decode", "target_verify", "spec_verify", "spec_advance", "spec_fold"):
         fn = getattr(peers, name)
         assert callable(fn) and fn.__module__.startswith("_sglang_file."), name
     assert peers.replayssm_decode.__name__ == "fused_recurrent_linear_replayssm_decode"
@@ -44,3 +45,34 @@ def test_a_missing_kernel_file_leaves_only_that_column_empty(fresh_loader, monke
     assert peers.replayssm_decode() == "ok"
     assert peers.packed_decode is None and peers.target_verify is None
     assert "not found" in capsys.readouterr().out
+
+
+@pytest.mark.gpu
+def test_sglang_spec_verify_does_the_work_ours_does(fresh_loader, parity):
+    """The bench's ring-verify row calls SGLang's spec verify and its two commit steps as its backend does: from the
+    same checkpoint and ring (its compact bf16 parts split from our fp32 entries, cursors at our fills), four
+    verify + commit rounds with the same acceptance give the same outputs as ours (1e-2: its verify reads the bf16
+    high parts of the history and takes TF32 dots), its capacity folds among them. Our rounds alternate the replayed
+    verify and the output-only one."""
+    from runtime.gdn import bench_spec_verify
+
+    if sglang_files.package_dir() is None:
+        pytest.skip("sglang not installed")
+    fn = bench_spec_verify.SglangSpec.of(sglang_peers.load())
+    assert fn is not None
+    torch.manual_seed(7)
+    case = bench_spec_verify.SpecCase("TP4", 16, n_sets=1)
+    idx = case.idx[0].long()
+    case.cache_base[idx] = 0
+    case.write_pos[idx] = case.fills[0][0].clamp_max(case.L - 2 * case.T)
+    for f in case.fills[0]:
+        f.copy_(case.write_pos[idx])
+    folds = 0
+    for r in range(4):
+        case.ours_step(0, r % 2, bench_spec_verify.VerifyTile(r % 2 == 1, 4 if r % 2 == 0 else 32))
+        ours = case.out.float().clone()
+        base = case.cache_base[idx].clone()
+        case.sgl_step(fn, 0)
+        folds += int((case.cache_base[idx] != base).sum())
+        parity(f"round {r}: SGLang spec verify vs ours", case.out.float(), ours, 1e-2)
+    assert folds

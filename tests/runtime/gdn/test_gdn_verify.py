@@ -6,6 +6,7 @@ import torch
 from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
+from runtime.gdn.ring_verify import ring_verify
 from runtime.gdn.verify import commit_accepted, commit_records, verify
 
 from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
@@ -107,7 +108,7 @@ def test_verify_rejects_mismatched_buffer():
 @pytest.mark.parametrize("s", SHAPES)
 def test_verify_on_checkpoint_plus_ring(s, parity):
     """MTP verify on a deferred-write pool: outputs and intermediate states equal verify on a pool holding
-    the replayed states (1e-5); the checkpoint is untouched; commit_accepted then leaves the pool at the
+    the replayed states (1e-5), the ring replayed in a loop or unrolled; the checkpoint is untouched; commit_accepted then leaves the pool at the
     accepted step and zeroes the fill of committed rows only, and a deferred decode step afterwards matches
     the in-place step from the committed states."""
     g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 240 + s.K)
@@ -128,6 +129,9 @@ def test_verify_on_checkpoint_plus_ring(s, parity):
     ref = _verify(s, B, T, qkv, a, b, A_log, dt_bias, folded, idx, ref_buffer, buf_idx)
     assert torch.equal(states, checkpoint)
     parity("ring verify output", out, ref, 1e-5)
+    unrolled = verify(qkv, a, b, A_log, dt_bias, states, idx, nan_like(tuple(buffer.shape)), buf_idx, num_k_heads=s.H,
+                      num_tokens=T, out=nan_like((B * T, s.HV, s.V)), ring=ring, fill=fill, unroll_ring=True)
+    parity("ring verify output, ring unrolled", unrolled, ref, 1e-5)
     parity("ring verify states", buffer[buf_idx[valid].long(), :T], ref_buffer[buf_idx[valid].long(), :T], 1e-5)
     last = torch.randint(0, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
     last[0] = -1
@@ -185,3 +189,59 @@ def test_verify_to_draft_records_then_commit(s, parity):
     untouched = torch.ones(states.shape[0], dtype=torch.bool, device=DEVICE)
     untouched[used] = False
     assert torch.equal(states[untouched], frozen[untouched]) and torch.equal(ring.d[untouched], ring_before.d[untouched])
+
+
+@pytest.mark.parametrize("output_only", [False, True], ids=["replayed", "output-only"])
+@pytest.mark.parametrize("s", SHAPES)
+def test_draft_record_rounds_match_sequential_reference(s, output_only, parity):
+    """Five rounds of verify on checkpoint + ring writing draft records, each followed by commit_records with a
+    double-buffered fill (``next_fill_out``), against naive.verify_gdn on the states the rows stand for: every
+    round's outputs within 1e-5, and after the last round each slot's checkpoint replayed through its ring equals
+    the reference state within 1e-5. Random acceptance (none to all drafts) drives appends, folds and ring wrap;
+    a padding row keeps zeros out and touches nothing; ``fill`` itself is never written. ``replayed``: verify with
+    the ring replayed into the state, unrolled (``unroll_ring``) in odd rounds, in a loop in even ones;
+    ``output-only``: ring_verify, which builds no state."""
+    g0, B, T, _, _, _, A_log, dt_bias, states, idx, buf_idx, _ = _case(s, 260 + s.K)
+    L = 6
+    ring = StateRing.allocate(states.shape[0], s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
+    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
+    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
+    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE))
+    fills = [torch.randint(0, L, (B,), generator=g0, device=DEVICE).to(torch.int32), nan_like((B,)).int()]
+    valid = idx >= 0
+    used = idx[valid].long()
+    ref = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fills[0][valid].long())
+    records = StateRing.allocate(buf_idx.max().item() + 1, s.H, s.HV, s.K, s.V, length=T, device=DEVICE)
+    folded = appended = 0
+    for r in range(5):
+        fill, fill_next = fills[r % 2], fills[1 - r % 2]
+        kept = fill.clone()
+        qkv, a, b = step_inputs(s, B * T, g0)
+        if output_only:
+            out = ring_verify(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, records, buf_idx, num_k_heads=s.H,
+                              num_tokens=T, out=nan_like((B * T, s.HV, s.V)), block_v=16, block_rows=4)
+        else:
+            out = verify(qkv, a, b, A_log, dt_bias, states, idx, records, buf_idx, num_k_heads=s.H, num_tokens=T,
+                         out=nan_like((B * T, s.HV, s.V)), ring=ring, fill=fill, unroll_ring=r % 2 == 1)
+        q, k, v = naive.split_qkv(qkv.view(B, T, -1), s.H, s.K, s.HV, s.V)
+        g, beta = naive.gdn_gating(a.view(B, T, -1), b.view(B, T, -1), A_log, dt_bias)
+        rows = torch.arange(B, device=DEVICE)
+        o_ref, inter = naive.verify_gdn(naive.l2norm(q)[valid], naive.l2norm(k)[valid], v[valid], g[valid],
+                                        beta[valid], ref, rows[: int(valid.sum())].to(torch.int32))
+        out = out.view(B, T, s.HV, s.V)
+        parity(f"round {r} output", out[valid], o_ref, 1e-5)
+        assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
+        last = torch.randint(-1, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
+        commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H, next_fill_out=fill_next)
+        assert torch.equal(fill, kept)
+        lv = last[valid].long()
+        ref = torch.where((lv >= 0)[:, None, None, None], inter[torch.arange(lv.numel(), device=DEVICE), lv.clamp_min(0)], ref)
+        acc = torch.where(valid & (last >= 0), last + 1, 0)
+        grown = kept + acc
+        assert torch.equal(fill_next, torch.where(acc > 0, torch.where(grown <= L - 1, grown, 0), kept).int())
+        folded += int(((acc > 0) & (grown > L - 1)).sum())
+        appended += int(((acc > 0) & (grown <= L - 1)).sum())
+    fill = fills[1]  # written by the fifth round
+    now = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill[valid].long())
+    parity("state after five rounds", now, ref, 1e-5)
+    assert folded and appended  # both commit paths ran

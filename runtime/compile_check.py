@@ -167,12 +167,7 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.ring_verify", ring_verify._ring_verify_kernel,
-        _pool_sizes(32) | _RING | {"BR": 8, "TM": 4, "T": 4, "TP": 4, "DOT": False},
-        _BF16_IO | _VERIFY_IO | {"rec_idx_ptr": "i32"}, ("scale",), num_warps=1,
-    ),
-    KernelSpec(
-        "gdn.ring_verify.dot", ring_verify._ring_verify_kernel,
-        _pool_sizes(32) | _RING | {"BR": 16, "TM": 4, "T": 4, "TP": 8, "DOT": True},
+        _pool_sizes(64) | _RING | {"BR": 8, "TM": 4, "T": 4, "TP": 4},
         _BF16_IO | _VERIFY_IO | {"rec_idx_ptr": "i32"}, ("scale",), num_warps=1,
     ),
     KernelSpec(

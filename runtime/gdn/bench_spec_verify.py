@@ -50,25 +50,22 @@ BATCHES = (16, 64, 256)
 @dataclass(frozen=True)
 class VerifyTile:
     """How our side verifies: ``output_only`` (:func:`ring_verify`, ``block_v`` rows per program, ``block_rows`` at a
-    time, ``dot``: projections as one matrix product) or the ring replayed into the state (:func:`verify`, ``block_v``
-    rows, ``unroll``: straight-line replay)."""
+    time) or the ring replayed into the state (:func:`verify`, ``block_v`` rows, ``unroll``: straight-line replay)."""
 
     output_only: bool
     block_v: int
     block_rows: int = 8
     num_warps: int = 1
     unroll: bool = False
-    dot: bool = False  # output-only: the projections as one tf32x3 product per block
 
     def __str__(self) -> str:
         if self.output_only:
-            return f"output-only {self.block_v}/{self.block_rows}x{self.num_warps}{' dot' if self.dot else ''}"
+            return f"output-only {self.block_v}/{self.block_rows}x{self.num_warps}"
         return f"replayed {self.block_v}x{self.num_warps}{' unrolled' if self.unroll else ''}"
 
 
-SPEC_TILES = [VerifyTile(True, 32), VerifyTile(True, 32, 8, 2), VerifyTile(True, 64), VerifyTile(True, 32, 4),
-              VerifyTile(True, 64, 64, 4, dot=True),  # 242 registers, no spills (fewer warps or rows spill)
-              VerifyTile(False, 8, unroll=True)]  # the best replayed tile of the first call (NOTES.md round 9)
+SPEC_TILES = [VerifyTile(True, 64), VerifyTile(True, 32), VerifyTile(True, 32, 4),
+              VerifyTile(False, 8, unroll=True)]  # each the fastest at some shape (H200, NOTES.md round 9)
 SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "sgl_spec_verify_us", "sgl_spec_us",
                 "sgl_target_verify_us", "floor_us", "pct_floor", "sgl_floor_us", "sgl_pct_floor", "x_sgl_spec",
                 "x_sgl_spec_verify", "x_target_verify"]
@@ -134,8 +131,7 @@ class SpecCase:
         if tile.output_only:
             ring_verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, self.idx[s],
                         self.fills[s][parity], self.records, self.rec_idx, num_k_heads=self.H, num_tokens=self.T,
-                        out=self.out, block_v=tile.block_v, block_rows=tile.block_rows, num_warps=tile.num_warps,
-                        dot=tile.dot)
+                        out=self.out, block_v=tile.block_v, block_rows=tile.block_rows, num_warps=tile.num_warps)
             return
         verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.idx[s], self.records, self.rec_idx,
                num_k_heads=self.H, num_tokens=self.T, out=self.out, ring=self.ring, fill=self.fills[s][parity],

@@ -18,7 +18,7 @@ import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate
 from runtime.gdn.deferred_decode import StateRing, ring_pad
-from runtime.gdn.state_tile import DOT_PRECISION, launch_shape, program_rows, ring_decays, ring_rows
+from runtime.gdn.state_tile import launch_shape, program_rows, ring_decays, ring_rows
 from runtime.gdn.verify import check_records
 
 
@@ -41,7 +41,7 @@ def _ring_verify_kernel(
     scale, s_qkv, s_a, s_b, s_ot, s_oh, s_pn, s_ph, s_pv, s_pk,
     H: tl.constexpr, HV: tl.constexpr, K: tl.constexpr, V: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
     BR: tl.constexpr, L: tl.constexpr, LP: tl.constexpr, TM: tl.constexpr, T: tl.constexpr, TP: tl.constexpr,
-    DOT: tl.constexpr, THRESHOLD: tl.constexpr, EPS: tl.constexpr,
+    THRESHOLD: tl.constexpr, EPS: tl.constexpr,
 ):
     pid = tl.program_id(0)
     i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
@@ -84,23 +84,13 @@ def _ring_verify_kernel(
     for t in tl.static_range(T):
         kk = tl.where(o_t[None, :] == t, tl.sum(k * _row(k, o_t, t)[None, :], axis=1)[:, None], kk)
         kq = tl.where(o_t[None, :] == t, tl.sum(k * _row(q, o_t, t)[None, :], axis=1)[:, None], kq)
-    if DOT:  # x = [keys; queries] as the columns of one [BK, 2 TP] operand: each block's 2T projections are one product
-        o_x = tl.arange(0, 2 * TP)
-        t_x = o_x % TP
-        is_q = o_x >= TP
-        x = tl.load(qkv_ptr + (i_b.to(tl.int64) * T + t_x)[None, :] * s_qkv + tl.where(is_q, i_h, H + i_h)[None, :] * K
-                    + o_k[:, None], mask=m_k[:, None] & (t_x < T)[None, :], other=0.0).to(tl.float32)  # [BK, 2 TP]
-        x = x / tl.sqrt(tl.sum(x * x, axis=0) + EPS)[None, :] * tl.where(is_q, scale, 1.0)[None, :]
-        k_ring = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=(o_j < n)[:, None] & m_k[None, :], other=0.0)
-        wx = w[:, None] * tl.dot(k_ring, x, input_precision=DOT_PRECISION)  # [LP, 2 TP]: w_j (k_j . x)
-    else:
-        wk = tl.zeros([TP, LP], dtype=tl.float32)  # [t, j]: w_j (k_j . k_t)
-        wq = tl.zeros([TP, LP], dtype=tl.float32)
-        for j in tl.static_range(L - 1):  # one ring key at a time (the [L, K] keys at once cost 64 registers)
-            k_j = tl.load(k_row + j * K + o_k, mask=m_k & (o_k * 0 + j < n), other=0.0)  # vector mask: the
-            w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)  # interpreter takes no scalar one
-            wk = tl.where(o_j[None, :] == j, (w_j * tl.sum(k * k_j[None, :], axis=1))[:, None], wk)
-            wq = tl.where(o_j[None, :] == j, (w_j * tl.sum(q * k_j[None, :], axis=1))[:, None], wq)
+    wk = tl.zeros([TP, LP], dtype=tl.float32)  # [t, j]: w_j (k_j . k_t)
+    wq = tl.zeros([TP, LP], dtype=tl.float32)
+    for j in tl.static_range(L - 1):  # one ring key at a time (all [L, K] at once: 64 registers a thread at one warp)
+        k_j = tl.load(k_row + j * K + o_k, mask=m_k & (o_k * 0 + j < n), other=0.0)  # vector mask: the
+        w_j = tl.sum(tl.where(o_j == j, w, 0.0), axis=0)  # interpreter takes no scalar one
+        wk = tl.where(o_j[None, :] == j, (w_j * tl.sum(k * k_j[None, :], axis=1))[:, None], wk)
+        wq = tl.where(o_j[None, :] == j, (w_j * tl.sum(q * k_j[None, :], axis=1))[:, None], wq)
     later = o_t[:, None] < o_t[None, :]
     span = tl.exp(gc[None, :] - gc[:, None])  # [s, t]: e^{Gc_t - Gc_s}
     ck = tl.where(later, span * kk, 0.0)
@@ -124,15 +114,9 @@ def _ring_verify_kernel(
         v = tl.load(p_v + o_v[:, None], mask=m_v[:, None] & m_t[None, :], other=0.0).to(tl.float32)
         u = tl.zeros([BR, TP], dtype=tl.float32)
         o = tl.zeros([BR, TP], dtype=tl.float32)
-        if DOT:
-            rx = decay * tl.dot(h, x, input_precision=DOT_PRECISION) + tl.dot(d, wx, input_precision=DOT_PRECISION)
         for t in tl.static_range(T):  # R x_t = decay h x_t + sum_j d_j w_j (k_j . x_t), then the drafts' recurrence
-            if DOT:
-                rk = _col(rx, o_x, t)
-                rq = _col(rx, o_x, TP + t)
-            else:
-                rk = decay * tl.sum(h * _row(k, o_t, t)[None, :], axis=1) + tl.sum(d * _row(wk, o_t, t)[None, :], axis=1)
-                rq = decay * tl.sum(h * _row(q, o_t, t)[None, :], axis=1) + tl.sum(d * _row(wq, o_t, t)[None, :], axis=1)
+            rk = decay * tl.sum(h * _row(k, o_t, t)[None, :], axis=1) + tl.sum(d * _row(wk, o_t, t)[None, :], axis=1)
+            rq = decay * tl.sum(h * _row(q, o_t, t)[None, :], axis=1) + tl.sum(d * _row(wq, o_t, t)[None, :], axis=1)
             e_t = tl.sum(tl.where(o_t == t, eg, 0.0), axis=0)
             b_t = tl.sum(tl.where(o_t == t, beta, 0.0), axis=0)
             u_t = b_t * (_col(v, o_t, t) - e_t * rk - tl.sum(u * _col(ck, o_t, t)[None, :], axis=1))
@@ -164,7 +148,6 @@ def ring_verify(
     block_v: int = 32,
     block_rows: int = 8,
     num_warps: int = 1,
-    dot: bool = False,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` drafts per request from checkpoint + ring; returns ``o [B * T, HV, V]``.
 
@@ -172,9 +155,7 @@ def ring_verify(
     HV]``); ``fill [B]`` the live entries of each row's ring (``0..L-1``). Draft ``t`` of request ``i`` writes its
     record ``(u, k, g)`` at position ``t`` of ``records`` slot ``record_indices[i]`` (length ``>= T``); pool, ring and
     ``fill`` are only read. Padding rows (negative slot) give zeros and write no record. A program owns ``block_v``
-    rows of one state, ``block_rows`` at a time. ``dot``: each block's ``2T`` projections (and the ring's) as one
-    ``tf32x3`` matrix product with the drafts' keys and queries as columns (``block_rows >= 16``), instead of
-    ``2T`` row reductions."""
+    rows of one state, ``block_rows`` at a time."""
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
     BT = mixed_qkv.shape[0]
@@ -193,13 +174,13 @@ def ring_verify(
         return out
     grid, sizes = launch_shape(B, H, pool.shape, block_v)
     block_rows = min(block_rows, sizes["BV"])
-    if sizes["BV"] % block_rows or (dot and block_rows < 16):
-        raise ValueError(f"block_rows={block_rows} must divide block_v={sizes['BV']} (and be >= 16 with dot)")
+    if sizes["BV"] % block_rows:
+        raise ValueError(f"block_rows={block_rows} must divide block_v={sizes['BV']}")
     _ring_verify_kernel[grid](
         mixed_qkv, a, b, A_log.contiguous(), dt_bias.contiguous(), out, pool, slot_indices,
         ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
         K**-0.5 if scale is None else scale, mixed_qkv.stride(0), a.stride(0), b.stride(0), out.stride(0), out.stride(1),
         *pool.stride(), BR=block_rows, L=ring.length, LP=ring_pad(ring.length), TM=records.length, T=T,
-        TP=max(8 if dot else 2, triton.next_power_of_2(T)), DOT=dot, **sizes, num_warps=num_warps,
+        TP=max(2, triton.next_power_of_2(T)), **sizes, num_warps=num_warps,
     )
     return out

@@ -25,6 +25,15 @@ def _case(s, seed):
     return g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer
 
 
+def _random_ring(s, slots, L, g0):
+    """Rings of length ``L`` for ``slots`` slots with random entries: updates, unit keys, log decays in (-1, 0]."""
+    ring = StateRing.allocate(slots, s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
+    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
+    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
+    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE))
+    return ring
+
+
 def _verify(s, B, T, qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx):
     """The kernel under test on one case, output poisoned with NaN."""
     return verify(qkv, a, b, A_log, dt_bias, states, idx, buffer, buf_idx, num_k_heads=s.H, num_tokens=T,
@@ -113,10 +122,7 @@ def test_verify_on_checkpoint_plus_ring(s, parity):
     the in-place step from the committed states."""
     g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 240 + s.K)
     L = 8
-    ring = StateRing.allocate(states.shape[0], s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
-    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
-    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
-    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE))
+    ring = _random_ring(s, states.shape[0], L, g0)
     fill = torch.randint(1, L, (B,), generator=g0, device=DEVICE).to(torch.int32)
     valid = idx >= 0
     used = idx[valid].long()
@@ -157,10 +163,7 @@ def test_verify_to_draft_records_then_commit(s, parity):
     rows that accept nothing and padding rows keep pool, ring and fill."""
     g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 250 + s.K)
     L = 6
-    ring = StateRing.allocate(states.shape[0], s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
-    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
-    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
-    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE))
+    ring = _random_ring(s, states.shape[0], L, g0)
     fill = torch.randint(0, L, (B,), generator=g0, device=DEVICE).to(torch.int32)
     fill[:4] = torch.tensor([L - 1, 0, 1, 0], dtype=torch.int32)
     last = torch.randint(-1, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
@@ -203,10 +206,7 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     ``output-only``: ring_verify, which builds no state."""
     g0, B, T, _, _, _, A_log, dt_bias, states, idx, buf_idx, _ = _case(s, 260 + s.K)
     L = 6
-    ring = StateRing.allocate(states.shape[0], s.H, s.HV, s.K, s.V, length=L, device=DEVICE)
-    ring.d.copy_(randn(*ring.d.shape, gen=g0, scale=0.3))
-    ring.k.copy_(torch.nn.functional.normalize(randn(*ring.k.shape, gen=g0), dim=-1))
-    ring.g.copy_(-torch.rand(*ring.g.shape, generator=g0, device=DEVICE))
+    ring = _random_ring(s, states.shape[0], L, g0)
     fills = [torch.randint(0, L, (B,), generator=g0, device=DEVICE).to(torch.int32), nan_like((B,)).int()]
     valid = idx >= 0
     used = idx[valid].long()

@@ -746,7 +746,7 @@ def show(
     root: RootOpt = None,
 ) -> None:
     """Print one card (with --diff: the real changed lines its key fragment lands on)."""
-    from dossier.manual import card_notes
+    from dossier.manual import card_notes, unreadable_locks
     from dossier.show import print_card
 
     project = _project(root)
@@ -754,6 +754,8 @@ def show(
     if card is None:
         missing_card(project, pr)
     print_card(card, project, out, notes=card_notes(project, card))
+    for problem in unreadable_locks(project):
+        err.print(f"warning: {problem}: what it records is left out above (`dossier lint` says more)")
     if diff:
         from dossier.excerpt import print_excerpt
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dossier.diagnostics import Diagnostic
 from dossier.drift import annotator as drift_notes
+from dossier.drift import read_lock as read_drift_lock
 from dossier.evidence import annotator as evidence_notes
+from dossier.evidence import read_lock
 from dossier.for_version import by_release
+from dossier.locks import LockError
 from dossier.model import Card
 from dossier.project import Project
 from dossier.regress import gpu_annotator, gpu_runs
@@ -18,6 +21,17 @@ from dossier.render import Annotator, RenderInput, render_documents
 def annotators(project: Project) -> list[Annotator]:
     """The per-card notes the manual shows in each card's section: evidence lock, drift lock."""
     return [evidence_notes(project), drift_notes(project)]
+
+
+def unreadable_locks(project: Project) -> list[str]:
+    """Why each lock whose notes `dossier show` leaves out cannot be read (one line each)."""
+    problems = []
+    for read in (read_lock, read_release_lock, read_drift_lock):
+        try:
+            read(project.root)
+        except LockError as exc:
+            problems.append(str(exc))
+    return list(dict.fromkeys(problems))
 
 
 def card_notes(project: Project, card: Card) -> list[str]:

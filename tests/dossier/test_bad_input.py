@@ -515,6 +515,8 @@ def test_render_refuses_an_unreadable_lock_and_lint_says_so_once(root, case):
     lines = [ln for ln in lint.output.splitlines() if ln.startswith(f"cards/{name}:")]
     assert lint.exit_code == 1 and len(lines) == 1 and "D311" in lines[0], lint.output
     assert "D000" not in lint.output  # one line, not one crash per rule
+    shown = dossier(root, "show", "100")  # show still prints the card, and says what it leaves out
+    assert shown.exit_code == 0 and f"warning: cards/{name}: " in shown.output
     if case.endswith("not-yaml"):  # positioned where the file stops being YAML
         assert lines[0].startswith(f"cards/{name}:2:1: D311 cards/{name}: not valid YAML at line 2"), lines[0]
 

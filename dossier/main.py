@@ -16,3 +16,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(INTERRUPTED_EXIT)
+
+
+if __name__ == "__main__":
+    main()

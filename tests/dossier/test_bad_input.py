@@ -750,6 +750,18 @@ def test_ctrl_c_in_any_command_or_while_importing_is_exit_130_and_one_line(root,
     assert proc.returncode == 130 and proc.stderr == "interrupted\n"
 
 
+@pytest.mark.parametrize("module", ["dossier", "dossier.main", "dossier.cli"])
+def test_every_module_entry_point_runs_the_cli(module):
+    """`python -m` of the package, of main and of cli all reach the CLI (a module that only defines main() is a
+    silent no-op: exit 0, no output)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0 and "Usage:" in proc.stdout and "regress" in proc.stdout
+
+
 # ---- wording: each message says what is wrong in plain words (S) ----------------------------------------
 
 def test_messages_say_plainly_what_is_wrong(root):

@@ -74,6 +74,14 @@ QUESTIONS = [
              ("python/sglang/srt/layers/layer_boundary/residual/add_norm.py", "--enable-deterministic-inference")),
     Question("Garbage output with --cpu-offload-gb on Qwen3-Next.", "--cpu-offload-gb",
              ("--cpu-offload-gb", "python/sglang/srt/utils/offloader.py", "#40310", "#23474")),
+    Question("Which --linear-replayssm-cache-len should I pick, and which values are refused?", "Decode throughput is low",
+             ("--linear-replayssm-cache-len", "below 1 is refused", "L=1 flushes every step", "--mamba-track-interval",
+              "keep 16")),
+    Question("GSM8K dropped 2 points after enabling MTP on Qwen3.5: is it real?", "GSM8K dropped after enabling MTP",
+             ("--num-questions 1319", "200 questions", "standard error", "0.93", "avg_spec_accept_length",
+              "python/sglang/test/few_shot_gsm8k.py", "--disable-radix-cache")),
+    Question("Qwen3-Next-80B BF16 on H100 80GB: TP4 or TP8, how much memory per GPU?", "Choosing TP",
+             ("40 GB per GPU at TP4", "20 GB at TP8", "2,146,304", "19.3 MB", "9.7 MB", "--mamba-full-memory-ratio")),
 ]
 
 

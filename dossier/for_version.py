@@ -23,10 +23,6 @@ from dossier.project import Project
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates
 from dossier.source_tree import SourceTree
 
-_FIX = re.compile(r"\b(fix(es|ed)?|bugs?|bugfix|crash(es)?|leaks?|hangs?|nan|wrong|incorrect|errors?|races?)\b",
-                  re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Placed:
     card: Card
@@ -69,10 +65,6 @@ class Report:
 
         return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
                 "exposed": rows(self.exposed), "unplaced": [c.pr for c in self.unplaced]}
-
-
-def is_fix(card: Card) -> bool:
-    return bool(_FIX.search(card.title))
 
 
 def _key(version: str) -> Version:
@@ -128,7 +120,7 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
         report.lacks.append(placed)
         # only a fix a release diff shows is placed as a bug of this version (its lines changed a file the
         # release before it had); one whose own lines never shipped gives no such proof
-        if is_fix(card) and not placed.note and (tree is None or _touches(tree, v, placed.file)):
+        if card.is_fix and not placed.note and (tree is None or _touches(tree, v, placed.file)):
             report.exposed.append(replace(placed, note=f"fixed in {placed.version}"))
     return report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,6 +282,11 @@ class Runtime:
     none: str | None = None
 
 
+#: words in a PR title that mark it as repairing a bug
+_FIX = re.compile(r"\b(fix(es|ed)?|bugs?|bugfix|crash(es)?|leaks?|hangs?|nan|wrong|incorrect|errors?|races?)\b",
+                  re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Card:
     """A valid card. Built only from data that passed :data:`CARD`."""
@@ -301,6 +307,11 @@ class Card:
     runtime: Runtime
     corrections: tuple[str, ...] = ()
     path: Path | None = field(default=None, compare=False)
+
+    @property
+    def is_fix(self) -> bool:
+        """Whether the PR's title says it repairs a bug."""
+        return bool(_FIX.search(self.title))
 
     @classmethod
     def from_data(cls, data: dict, path: Path | None = None) -> Card:

@@ -343,6 +343,12 @@ def test_by_release_page_agrees_with_for_version_at_every_release(setup):
     assert unplaced == set(json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root",
                                                           str(root)]).stdout)["unplaced"])
     assert "(references/by-release.md)" in (skill / "SKILL.md").read_text()
+    # the fixes a version lacks are the entries marked fix under newer releases
+    marked = {int(n) for n in re.findall(r"^- \[#(\d+)\].* · \*\*fix\*\*", page, flags=re.M)}
+    assert 111 in marked and 101 not in marked
+    for version in read_release_lock(root).built:
+        data = json.loads(runner.invoke(app, ["for-version", version, "--format", "json", "--root", str(root)]).stdout)
+        assert {r["pr"] for r in data["exposed"] if r["note"].startswith("fixed in")} <= marked, version
 
 
 def _not_newer(a: str, b: str) -> bool:

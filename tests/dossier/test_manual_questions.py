@@ -80,6 +80,9 @@ QUESTIONS = [
     Question("GSM8K dropped 2 points after enabling MTP on Qwen3.5: is it real?", "GSM8K dropped after enabling MTP",
              ("--num-questions 1319", "200 questions", "standard error", "0.93", "avg_spec_accept_length",
               "python/sglang/test/few_shot_gsm8k.py", "--disable-radix-cache")),
+    Question("What does --mamba-track-interval do with page size and MTP?", "extra_buffer and no_buffer",
+             ("--mamba-track-interval", "divisible by `--page-size`", "--speculative-num-draft-tokens", "mamba_track_grid",
+              "crosses", "--enable-linear-replayssm")),
     Question("Qwen3-Next-80B BF16 on H100 80GB: TP4 or TP8, how much memory per GPU?", "Choosing TP",
              ("40 GB per GPU at TP4", "20 GB at TP8", "2,146,304", "19.3 MB", "9.7 MB", "--mamba-full-memory-ratio")),
 ]

@@ -66,17 +66,25 @@ def _copied(a: set, b: set) -> str:
     return ""
 
 
-@rule("D221", "a field nearly copies a field of another card (word 5-gram Jaccard > 0.5, or 80% of one inside the "
-              "other)", scope="project")
+@rule("D221", "a field (or the claims) nearly copies another card's (word 5-gram Jaccard > 0.5, or 80% of one "
+              "inside the other)", scope="project")
 def cross_copy(ctx) -> Iterator[Finding]:
     cards = _cards(ctx)
     grams = {c.pr: {name: prose.shingles(text_of(c, name)) for name in ALL_FIELDS} for c, _ in cards}
-    for (a, _), (b, db) in combinations(cards, 2):
+    claims = {c.pr: prose.shingles(" ".join(c.claims)) for c, _ in cards}
+    for pair in combinations(cards, 2):
+        # the copy is the later card, unless only the earlier one is being judged (a named file, a draft)
+        (a, _), (b, db) = pair if ctx.project.in_scope(pair[1][1].path) else pair[::-1]
         for na in ALL_FIELDS:
             for nb in ALL_FIELDS:
                 if how := _copied(grams[b.pr][nb], grams[a.pr][na]):
                     yield Finding(f"{nb}#value", f"{nb} {how} {na} of #{a.pr}", doc=db,
                                   hint="each card describes its own PR in its own words")
+        # a PR's numbers and setup are its own: claims copied from another card are that PR's evidence (a
+        # short stock sentence, "the PR gave no numbers", may recur)
+        if min(len(claims[a.pr]), len(claims[b.pr])) >= MIN_CONTAINED and (how := _copied(claims[b.pr], claims[a.pr])):
+            yield Finding("validation.claims", f"validation.claims {how} validation.claims of #{a.pr}", doc=db,
+                          hint="record this PR's own numbers and setup, or say that it gave none")
 
 
 @rule("D222", "a card's motivation, implementation and explain copy each other", scope="project")

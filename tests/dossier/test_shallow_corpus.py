@@ -100,6 +100,11 @@ BASE = {
 }
 
 
+#: a PR's own numbers with their setup, long enough that another card holding them is a copy
+CLAIMS = ["Mean TTFT 23169.69 -> 22555.29 ms and output throughput 2498.06 -> 2566.39 tok/s (author, PR description): "
+          "Qwen3-Next-80B-A3B-Thinking on 4 H100s, --tp 4, bench_serving random 8000 in / 1500 out, 200 prompts, one run."]
+
+
 def one(pr: int, path: str, value, **kw) -> dict:
     card = make_card(pr, title=f"[Qwen3-Next] Change number {pr} to the GDN layer", **kw)
     card["motivation"], card["implementation"] = BASE["motivation"], BASE["implementation"]
@@ -146,6 +151,9 @@ CORPUS += [
     # a whole field of another card, padded with as much prose of its own: Jaccard alone stays under 0.5
     ("padded copy", "D221", [one(339, "implementation", BASE["implementation"] + " " + BASE["motivation"] + " "
                                  + good[101]["implementation"])], 339),
+    # another PR's numbers and setup, as this PR's evidence
+    ("claims copy", "D221", [_set(make_card(346), "validation.claims", CLAIMS), one(347, "validation.claims", CLAIMS)],
+     347),
     ("self-copy", "D222", [one(333, "implementation", BASE["motivation"])], 333),
     ("self-copy", "D222", [one(334, "key_fragment.explain", BASE["implementation"])], 334),
     ("generic explain", "D205", [one(335, "key_fragment.explain",
@@ -213,6 +221,14 @@ def test_shallow_card_is_rejected_by_its_rule(tmp_path, style, code, cards, targ
     # the good cards stay clean next to it (a cross-copy is reported on the copy, not on its source)
     spill = [d.text() for d in diags if d.severity == "error" and d.file in {f"cards/{p}.yaml" for p in GOOD}]
     assert spill == []
+
+
+def test_a_named_card_copying_a_later_card_is_the_copy(tmp_path):
+    """Lint of one named card (a draft) sees the copy whichever card holds the same words first."""
+    copy = one(99, "motivation", good[101]["motivation"])
+    write_project(tmp_path, list(good.values()) + [copy])
+    named = Project.load(tmp_path, [tmp_path / "cards" / "99.yaml"])
+    assert "D221" in {d.code for d in run_lint(LintContext(named)) if d.severity == "error"}
 
 
 def test_ungrounded_implementation_with_a_cached_diff(tmp_path):

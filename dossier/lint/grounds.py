@@ -55,8 +55,8 @@ def diff_hunks(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
 
 @ground
 def shipping_release(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
-    """The release that first shipped the change (cards/evidence.lock's first ``added`` event, for the
-    card's current key fragment), read from the synced release cache: the hunks of that release diff that
+    """The release that shipped the change (the ``added`` event of cards/evidence.lock that the release rules
+    take as the card's proof, for its current key fragment and merge date), read from the synced release cache: the hunks of that release diff that
     carry the match, or, for the whole change, the card's named files as that release has them."""
     event = _shipping_event(card, ctx)
     trees = _release_trees(ctx)
@@ -75,15 +75,14 @@ def shipping_release(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
 
 
 def _shipping_event(card: Card, ctx):
-    from dossier.evidence import key_sha
-    from dossier.lint.releases import release_lock
+    """The release-diff event that proves the card's change, as the release rules judge it against the
+    card's state and merge date (None for an unmerged PR, or a line already shipped before the merge)."""
+    from dossier.lint.releases import release_verdict
     from dossier.release_evidence import ADDED
 
-    lock = release_lock(ctx)[0]  # an unreadable lock is D311's/D316's finding, not a crash per card
-    history = lock.cards.get(card.pr)
-    if history is None or history.key_fragment != key_sha(card.key_fragment):
-        return None
-    return next((e for e in history.events if e.change == ADDED), None)
+    verdict = release_verdict(card, ctx)  # an unreadable lock is D311's/D316's finding, not a crash per card
+    event = verdict.evidence if verdict is not None else None
+    return event if event is not None and event.change == ADDED else None
 
 
 def _release_trees(ctx) -> dict:

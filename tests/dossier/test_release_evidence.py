@@ -299,6 +299,22 @@ def test_release_that_shipped_the_change_grounds_the_implementation(setup, monke
         assert "101.yaml" not in _d213(root)
 
 
+def test_only_the_release_that_proves_the_card_grounds_it(setup, monkeypatch):
+    """A release diff grounds D213 only where the release rules take it as the card's proof: not for a PR that
+    never merged (#107 points at split_heads, which #101 shipped) nor for a line that shipped before the merge
+    (#103's def forward). The PR that did ship the line (#101) is still judged against that release."""
+    root, cache = setup
+    ungrounded = "Adds Model.reshape_qkvz_heads beside Model.gather_packed_rows and the interleave_groups helper; " \
+                 "the heads are split once per call instead of twice in the projection path."
+    for pr in (101, 103, 107):
+        card = yaml.safe_load((root / f"cards/{pr}.yaml").read_text())
+        card["implementation"] = ungrounded
+        (root / f"cards/{pr}.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    verify(root, cache, "--record")
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    assert _d213(root) & {"101.yaml", "103.yaml", "107.yaml"} == {"101.yaml"}
+
+
 def test_a_current_cards_rewritten_line_is_not_called_removed():
     """A current card whose PR line later left (drift follows its `today` form) must not read as undone; a
     superseded card's, and a card whose change is itself a removal, still read "removed in"."""

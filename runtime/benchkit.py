@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import math
 import os
+import random
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,6 +69,51 @@ def cuda_graph_median_us(fn: Callable[[], object], *, replays: int = 20, reps: i
     graph.replay()
     torch.cuda.synchronize()
     return _event_median_us(graph.replay, reps) / replays
+
+
+GPU_DELAY_CYCLES = 200_000  # ~0.1 ms at boost clock: covers the host's enqueueing of a timed graph
+
+
+def cuda_graph_medians_us(
+    fns: dict[str, Callable[[], object]], *, replays: int = 20, reps: int = 100, seed: int = 0
+) -> dict[str, float]:
+    """:func:`cuda_graph_median_us` of several callables, timed interleaved: every graph is captured first, then
+    each of ``reps`` rounds replays all of them once in a fresh random order (``seed``), so drift in clocks or memory
+    state over the run, and whatever the previous replay leaves behind, falls on every path alike. Before each timed
+    replay the stream gets a short spin kernel (``torch.cuda._sleep``), so the start event fires only once the host
+    has enqueued the graph: the time is the GPU's, not the host's launch latency (which, timed, read 0.7 to 2.9 us
+    per call for the same empty kernel depending on what ran before it). Median per name, in microseconds per call."""
+    graphs = {}
+    for name, fn in fns.items():
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for _ in range(replays):
+                fn()
+        graph.replay()
+        graphs[name] = graph
+    torch.cuda.synchronize()
+    order = list(graphs)
+    rng = random.Random(seed)
+    times: dict[str, list[float]] = {name: [] for name in order}
+    for _ in range(reps):
+        rng.shuffle(order)
+        for name in order:
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            torch.cuda._sleep(GPU_DELAY_CYCLES)
+            start.record()
+            graphs[name].replay()
+            end.record()
+            end.synchronize()
+            times[name].append(start.elapsed_time(end) * 1000.0 / replays)
+    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def eager_median_us(fn: Callable[[], object], *, reps: int = 50) -> float:

@@ -37,6 +37,9 @@ states rotated past L2 (as :mod:`.bench` does):
   per program and warps, against the one-channel-per-thread launch, B 64 to 512;
 * ``steps32``: TP1 T=32 and T=128 on the tile-major weight in 32-wide K steps by TMA, 6 to 10 stages, against
   the landed 64-wide steps;
+* ``l2tile``: round 8, TP4 on the tile-major weight with the rest of each program's tile (512, 1024 or all 1920
+  columns past the peeled step, one contiguous run) asked into L2 before the PDL wait, against the landed launch
+  (no prefetch); the GEMV at T=1, the bench's fused path and SGLang's beside;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -66,7 +69,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -145,6 +148,12 @@ def cases(only=KINDS) -> list[Case]:
             landed = _landed(1, t, tile_major=True) | {"packed": True, "tma": True, "tma_x": True}
             out.append(Case("steps32", 1, t, landed))
             out += [Case("steps32", 1, t, landed | {"block_k": 32, "peel_k": 32, "stages": s}) for s in stages]
+    if "l2tile" in only:
+        for t in (4, 8, 32, 128):
+            landed = _landed(4, t, tile_major=True) | {"packed": True}
+            out += [Case("l2tile", 4, t, landed | {"prefetch_k": pf}) for pf in (0, 512, 1024, 1920)]
+            out += [Case("fused_path", 4, t), Case("ref", 4, t, {"path": "sglang"})]
+        out += [Case("gemv_default", 4, 1), Case("fused_path", 4, 1)]
     if "diag" in only:
         out += _diag_cases()
     if "tma" in only:
@@ -447,7 +456,7 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
             _, _, fused_w, tiles = pick()
             return paths.ours_next(x, fused_w, rs, tiles)
     elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2", "tma3",
-                       "margins", "steps32"):
+                       "margins", "steps32", "l2tile"):
         prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last", "tma", "tma_x") if k in p}
         tiles = _cycle(ctx.packed(rs, case.tp, p["block_n"], p["block_k"])) if p.get("packed") else lambda: None
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731

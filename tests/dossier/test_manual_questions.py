@@ -101,6 +101,9 @@ QUESTIONS = [
     Question("Deterministic inference for RL on Qwen3-Next (H200 and B200).", "Deterministic inference",
              ("fa3", "trtllm_mha", "--attention-backend triton", "--linear-attn-prefill-backend", "radix cache",
               "#24629")),
+    Question("Default B200 launch of Qwen3-Next: which full-attention backend and page size?", "Which GDN kernel runs",
+             ("triton with page size 1 on a default launch", "--disable-radix-cache",
+              "--mamba-radix-cache-strategy extra_buffer", "--speculative-eagle-topk 1")),
     Question("Does --kv-cache-dtype fp8_e4m3 shrink the GDN state; KV bytes per token?", "Choosing TP",
              ("--kv-cache-dtype fp8_e4m3", "12,288", "SGLANG_MAMBA_CONV_DTYPE", "--mamba-ssm-dtype")),
 ]

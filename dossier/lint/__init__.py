@@ -1,6 +1,17 @@
 """Lint engine and rule families. Importing this package registers every rule."""
 
-from dossier.lint import claims, depth, evidence, findings, links, releases, schema, state, templates  # noqa: F401  (registration)
+from dossier.lint import (  # noqa: F401  (registration)
+    claims,
+    depth,
+    evidence,
+    findings,
+    links,
+    pr_links,
+    releases,
+    schema,
+    state,
+    templates,
+)
 from dossier.lint.context import LintContext
 from dossier.lint.engine import has_errors, run_lint
 from dossier.lint.registry import RULES

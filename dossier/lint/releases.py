@@ -112,3 +112,47 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
                                   f"{e.new.version} (built {e.new.built}) and is not in {h.last}",
                   hint="if a later PR replaced it, status superseded with superseded_by; if the behaviour lives "
                        "on in rewritten code, key_fragment.today naming where")
+
+
+@rule("D318", "key_fragment.match is in another file of the PR, never in key_fragment.file (today's SGLang, "
+              "the releases)", scope="card")
+def match_in_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A merged card whose match no source shows in its named file, while today's SGLang holds it in another file
+    the card lists as changed (or one named like it): the card names the wrong file. Not judged: a card whose PR
+    diff is cached (D302/D303 read it), whose release evidence for this fragment saw it, or whose match moved
+    with a file of the same name; an unmerged PR's line need be in no tree."""
+    from pathlib import PurePosixPath
+
+    from dossier.lint.claims import surface
+    from dossier.lint.evidence import evidence
+    from dossier.lint.grounds import _release_trees
+
+    kf = card.key_fragment
+    s = surface(ctx)
+    if card.state != "merged" or s is None or evidence(card, ctx).files is not None:
+        return
+    history = release_lock(ctx)[0].cards.get(card.pr)
+    if history is not None and history.key_fragment == key_sha(kf) and history.present:
+        return
+    if _holds(s.tree, kf):
+        return
+    name = PurePosixPath(kf.file).name
+    listed = set(card.all_files) - {kf.file}
+    names = {PurePosixPath(f).name for f in listed} - {name}
+    hits = [w.file for w in s.tree.search(kf.match) if w.lines]
+    if any(PurePosixPath(h).name == name for h in hits):
+        return  # moved with its file
+    other = [h for h in hits if h in listed or PurePosixPath(h).name in names]
+    if not other or any(_holds(tree, kf) for tree in _release_trees(ctx).values()):
+        return
+    yield Finding("key_fragment.file#value",
+                  f"{kf.match!r} is not in {kf.file} in SGLang {s.tree.version} (nor in any release on record), "
+                  f"but is in {', '.join(other[:2])}, a file this card lists as changed (or named like one)",
+                  hint=f"key_fragment.file: {other[0]}, if that is where the PR wrote the line")
+
+
+def _holds(tree, kf) -> bool:
+    from dossier.source_tree import lines_with
+
+    text = tree.text(kf.file)
+    return text is not None and kf.match in text and bool(lines_with(text, kf.match, kf.file))

@@ -256,3 +256,60 @@ def test_a_flag_typeset_with_a_dash_is_the_flag_and_its_typography_is_reported(t
         assert line[d.col - 1] in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212", (d, line)
         if d.code == "D611":
             assert "typeset with a dash (U+2" in d.message, d.message
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    pkg = root / "sglang"
+    for rel, text in {"__init__.py": "", "version.py": '__version__ = "9.9.9"\n', **files}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    return pkg
+
+
+GENERIC_MATCHES = [
+    ("return out", True),  # every name common
+    ("if x is None:", True),  # keywords and a common name
+    ("len(range(3))", True),  # builtins only
+    ("self.fused_gate(", True),  # a bare call of a callee in more files than CALLEE_FILES
+    ("return fused_widget_out", False),
+    ("self.fused_gate(mixed_qkv, cache_indices=idx)", False),  # the call with its arguments
+    ("def fused_gate(", False),  # a definition is one line
+]
+
+
+@pytest.mark.parametrize("match,generic", GENERIC_MATCHES)
+def test_a_match_that_names_nothing_distinctive_is_d612(tmp_path, match, generic, monkeypatch):
+    from dossier.lint import claims
+
+    monkeypatch.setattr(claims, "CALLEE_FILES", 3)
+    monkeypatch.setattr(claims, "DF_STRIDE", 1)
+    files = {f"srt/layers/mod{i}.py": "def forward(x):\n    out = x + 1\n    return out\n" for i in range(50)}
+    files |= {f"srt/layers/gate{i}.py": "y = self.fused_gate(h)\n" for i in range(4)}  # with the card's file, 5 of 57: not common
+    files["srt/models/qwen3_next.py"] = f"def widget(mixed_qkv, idx):\n    {match}\n"
+    tree = _tree(tmp_path / "site", files)
+    card = make_card(100)
+    card["key_fragment"]["match"] = match
+    write_project(tmp_path / "p", [card])
+    found = run_lint(LintContext(Project.load(tmp_path / "p"), sglang_src=tree), select=["D612"])
+    assert bool(found) is generic, [d.text() for d in found]
+
+
+def _moved_project(tmp_path: Path, kf_file: str, state: str = "merged", holder: str = "srt/layers/linear.py"):
+    tree = _tree(tmp_path / "site", {holder: "if isinstance(loaded_shard_id, tuple):\n    pass\n",
+                                     "srt/models/qwen3_next.py": "# model\n"})
+    card = make_card(100, state=state)
+    if state != "merged":
+        card.update(merged_at=None, status="candidate")
+    card["key_fragment"].update(file=kf_file, match="isinstance(loaded_shard_id, tuple)")
+    card["files"]["runtime"] = ["python/sglang/srt/models/qwen3_next.py", "python/sglang/srt/layers/linear.py"]
+    write_project(tmp_path / "p", [card])
+    return [d for d in run_lint(LintContext(Project.load(tmp_path / "p"), sglang_src=tree), select=["D318"])]
+
+
+def test_a_match_in_another_file_of_the_pr_and_never_in_its_named_file_is_d318(tmp_path):
+    found = _moved_project(tmp_path / "a", "python/sglang/srt/models/qwen3_next.py")
+    assert [d.code for d in found] == ["D318"] and "python/sglang/srt/layers/linear.py" in found[0].message
+    assert _moved_project(tmp_path / "b", "python/sglang/srt/layers/linear.py") == []  # where it is
+    assert _moved_project(tmp_path / "c", "python/sglang/srt/models/qwen3_next.py", state="open") == []
+    # the named file moved (same name, another folder): the line moved with it
+    assert _moved_project(tmp_path / "d", "python/sglang/srt/old/linear.py", holder="kernels/linear.py") == []

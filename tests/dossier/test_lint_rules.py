@@ -11,7 +11,7 @@ import yaml
 
 from dossier.lint import RULES, LintContext, run_lint
 from dossier.project import Project
-from tests.dossier.factories import LANES, make_card, write_project
+from tests.dossier.factories import LANES, PROSE, make_card, write_project
 
 FOUNDATION = ("D1", "D2", "D4", "D5")  # evidence (D3) and claims (D6) have their own tests
 
@@ -119,6 +119,11 @@ CARD_CASES = [
     ("D508", _set("runtime", {"reference": "runtime.nope.nothing", "tests": [], "bench": "runtime.benchkit"})),
     ("D509", _set("runtime", {"reference": "runtime.benchkit", "tests": ["tests/nope.py::test_x"],
                               "bench": "runtime.benchkit"})),
+    # another PR given out as this one: bound to "this PR", two digits swapped, another repository's pull 100
+    ("D516", _set("motivation", PROSE[0]["motivation"] + " This PR (#1000) is the fix.")),
+    ("D516", _set("implementation", "PR https://github.com/example/repo/pull/101: " + PROSE[0]["implementation"])),
+    ("D516", _set("validation.claims", ["TTFT -2.6% (tp4; this PR, https://github.com/example/repo/pull/1010, description)"])),
+    ("D516", _set("key_fragment.explain", PROSE[0]["explain"] + " Diff: https://github.com/other/fork/pull/100.")),
 ]
 
 
@@ -186,6 +191,35 @@ def test_duplicate_pr_numbers(tmp_path):
     (root / "cards" / "copy.yaml").write_text(yaml.safe_dump(make_card(100), sort_keys=False))
     found = codes(root)
     assert "D506" in found and "D507" in found
+
+
+@pytest.mark.parametrize("text", [
+    "Superseded later by https://github.com/example/repo/pull/1000, which reworked the loader.",
+    "The follow-up #101 (same author) fixed the scale; this PR (#100) only moved the loader.",
+    "Ported from https://github.com/fla-org/flash-linear-attention/pull/512 as the PR says.",
+    "The crash is issue #1000; the PR (https://github.com/example/repo/pull/100) fixes it.",
+    "#90 (the PR before this one) had the same loader.",
+])
+def test_citing_other_prs_as_other_prs_is_not_d516(tmp_path, text):
+    root = write_project(tmp_path, [make_card(90, status="superseded", superseded_by=[100])])
+    card = make_card(100)
+    card["motivation"] += " " + text
+    (root / "cards" / "100.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    assert "D516" not in codes(root), [d.text() for d in lint(root)]
+
+
+def test_a_pr_number_with_two_digits_swapped_is_d516_unless_that_pr_has_a_card(tmp_path):
+    card = make_card(28451)
+    card["implementation"] += " See https://github.com/example/repo/pull/28541 for the diff."
+    root = write_project(tmp_path / "a", [card])
+    found = [d for d in lint(root) if d.code == "D516"]
+    assert [(d.line, "swaps two digits" in d.message) for d in found] == [(_line(root / "cards/28451.yaml", "28541"), True)]
+    root = write_project(tmp_path / "b", [card, make_card(28541)])
+    assert "D516" not in codes(root)
+
+
+def _line(path: Path, what: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if what in line)
 
 
 def test_prose_citing_unknown_pr_warns(tmp_path):

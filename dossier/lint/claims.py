@@ -465,3 +465,91 @@ def indistinct_match(card, doc, ctx) -> Iterator[Finding]:
     if why:
         yield Finding("key_fragment.match#value", f"{card.key_fragment.match!r} cannot identify this PR's line: {why}",
                       hint="quote a line only this change wrote (a new name, a call with its arguments, a def)")
+
+
+#: a code name in backticks: `fused_gdn_gating`, `MambaPool.copy_from`, `spec_utils.commit()`
+_TICKED = re.compile(r"`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?`")
+_FILE_SUFFIX = re.compile(r"\.(?:py|pyi|cu|cuh|cc|cpp|h|hpp|json|yaml|yml|md|txt|sh|toml)$")
+
+
+def _code_name(name: str) -> bool:
+    """Whether a backticked word is a code name (snake_case, CamelCase, dotted); not a plain word or value
+    (`today`, `cutedsl`), an ALL_CAPS env var or constant (D603 judges SGLang's), nor a file name."""
+    if _FILE_SUFFIX.search(name) or re.fullmatch(r"[A-Z0-9_]+", name):
+        return False
+    return "_" in name or "." in name or bool(re.search(r"[a-z][A-Z]|[A-Z][a-z].*[A-Z]", name))
+
+
+def _project_names(root: Path) -> str:
+    """This project's Python sources and their module paths, as one text (runtime/ names, test names)."""
+    parts = []
+    for sub in ("runtime", "tests", "dossier"):
+        for path in sorted((root / sub).rglob("*.py")):
+            parts.append(".".join(path.relative_to(root).with_suffix("").parts))
+            parts.append(path.read_text(errors="replace"))
+    return "\n".join(parts)
+
+
+def _has_word(text: str, word: str) -> bool:
+    return word in text and re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+
+@rule("D613", "a backticked code name that no source holds (today's SGLang, a synced release, the PR's cached diff, "
+              "this project)", scope="card")
+def made_up_name(card, doc, ctx) -> Iterator[Finding]:
+    from dossier.mentions import MARK_ATTRIBUTED, _Text
+
+    s = surface(ctx)
+    if s is None:
+        return
+    for path, text in _field_texts(doc.data):
+        marks = None
+        for m in _TICKED.finditer(text):
+            name = m.group(1)
+            if not _code_name(name):
+                continue
+            marks = marks or _Text(text)
+            if marks.historical(m.start(), m.end()):
+                continue  # a name the text marks as gone or as a PR's own wording need not be in a tree
+            _, begin, _ = marks.sentence(m.start())
+            if MARK_ATTRIBUTED.search(text, begin, m.start()):
+                continue
+            missing = [part for part in name.split(".") if not _known_name(part, s.tree, card, ctx)]
+            if missing and not all(_in_a_release(part, ctx) for part in missing):
+                yield Finding(path + "#value", f"`{name}`: no {', '.join(missing)} in SGLang {s.tree.version}, "
+                                               "a synced release, the PR's cached diff or this project",
+                              hint="name code as SGLang has it; a name that is gone says so ('was `x`', "
+                                   "'`x` (removed in ...)')",
+                              at=_locate(doc, path, m.group(0), _nth(text, m)))
+
+
+def _nth(text: str, m: re.Match) -> int:
+    return text.count(m.group(0), 0, m.start())
+
+
+def _in_a_release(name: str, ctx) -> bool:
+    """Whether a synced release holds ``name`` (read one release at a time; none synced: False)."""
+    from dossier.lint.grounds import _release_trees
+
+    memo = ctx.memo.setdefault("release-names", {})
+    if name not in memo:
+        memo[name] = False
+        for tree in _release_trees(ctx).values():
+            found = any(_has_word(text, name) for text in tree.texts.values())
+            tree.unload()
+            if found:
+                memo[name] = True
+                break
+    return memo[name]
+
+
+def _known_name(name: str, tree, card, ctx) -> bool:
+    from dossier.lint.grounds import ground_texts
+
+    key = ("tree-names", str(tree.package), tree.version)
+    if key not in ctx.memo:
+        ctx.memo[key] = ("\n".join(tree.texts.values()) + "\n" + "\n".join(tree.texts)).replace("/", ".")
+    if "project-names" not in ctx.memo:
+        ctx.memo["project-names"] = _project_names(ctx.project.root)
+    return (_has_word(ctx.memo[key], name) or _has_word(ctx.memo["project-names"], name)
+            or any(_has_word(t, name) for t in ground_texts(card, ctx)))

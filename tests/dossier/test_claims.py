@@ -313,3 +313,21 @@ def test_a_match_in_another_file_of_the_pr_and_never_in_its_named_file_is_d318(t
     assert _moved_project(tmp_path / "c", "python/sglang/srt/models/qwen3_next.py", state="open") == []
     # the named file moved (same name, another folder): the line moved with it
     assert _moved_project(tmp_path / "d", "python/sglang/srt/old/linear.py", holder="kernels/linear.py") == []
+
+
+@pytest.mark.parametrize("text,made_up", [
+    ("The loader now calls `fused_widget_gate_v9` before the split.", True),
+    ("It moved into `ServerArgs.no_such_hook` last.", True),
+    ("`ServerArgs.add_cli_args` gained the flag, and `qwen3_next` reads it.", False),  # in the tree (a module path)
+    ("The gate was `fused_widget_gate_v9` before it was renamed.", False),  # marked as gone
+    ("The PR's description calls it `proposed_gate_fn`, a name that never shipped.", False),  # the PR's wording
+    ("Values `today`, `cutedsl` and `SGLANG_WHATEVER_FLAG` are words, values and env vars (D603's).", False),
+])
+def test_a_backticked_code_name_no_source_holds_is_d613(tmp_path, sglang_tree, text, made_up):
+    card = make_card(100)
+    card["implementation"] += " " + text
+    write_project(tmp_path / "p", [card])
+    found = run_lint(LintContext(Project.load(tmp_path / "p"), sglang_src=sglang_tree), select=["D613"])
+    assert bool(found) is made_up, [d.text() for d in found]
+    if made_up:
+        assert found[0].line == _line(tmp_path / "p" / "cards" / "100.yaml", text.split("`")[1].split(".")[-1])

@@ -553,3 +553,47 @@ def _known_name(name: str, tree, card, ctx) -> bool:
         ctx.memo["project-names"] = _project_names(ctx.project.root)
     return (_has_word(ctx.memo[key], name) or _has_word(ctx.memo["project-names"], name)
             or any(_has_word(t, name) for t in ground_texts(card, ctx)))
+
+
+#: a Qwen model name with its size: Qwen3-Next-80B-A3B-Instruct, Qwen/Qwen3.5-397B-A17B-FP8, Qwen3-ASR-1.7B
+MODEL = re.compile(r"(?<![\w.-])(?:Qwen/)?Qwen(?P<version>\d+(?:\.\d+)?)(?P<variant>(?:-(?!\d)[A-Za-z][A-Za-z0-9]*)*)"
+                   r"-(?P<size>\d+(?:\.\d+)?)B(?:-A(?P<active>\d+(?:\.\d+)?)B)?(?![\w.])", re.IGNORECASE)
+
+
+def _model_key(m: re.Match) -> tuple[str, str, str, str | None]:
+    return m.group("version"), m.group("variant").lower(), m.group("size"), m.group("active")
+
+
+def _known_models(ctx, tree) -> set[tuple[str, str, str, str | None]]:
+    """The sized model names today's SGLang spells out, and those `[tool.dossier] models` adds (names SGLang's
+    source never spells, each checked against a thread)."""
+    key = ("models", str(tree.package), tree.version)
+    if key not in ctx.memo:
+        found = {_model_key(m) for text in tree.texts.values() if "wen" in text for m in MODEL.finditer(text)}
+        extra = ctx.project.config.get("models") or []
+        found |= {_model_key(m) for name in extra if isinstance(name, str) for m in MODEL.finditer(name)}
+        ctx.memo[key] = found
+    return ctx.memo[key]
+
+
+@rule("D614", "a Qwen model name whose size (or active size) no known model has (today's SGLang, [tool.dossier] "
+              "models)", scope="card")
+def unknown_model(card, doc, ctx) -> Iterator[Finding]:
+    s = surface(ctx)
+    if s is None:
+        return
+    known = _known_models(ctx, s.tree)
+    for path, text in strings(doc.data):
+        for m in MODEL.finditer(text):
+            v, variant, size, active = _model_key(m)
+            same = [k for k in known if k[:3] == (v, variant, size)]
+            if any(active is None or k[3] is None or k[3] == active for k in same):
+                continue
+            sizes = [f"{k[2]}B" + (f"-A{k[3]}B" if k[3] else "") for k in
+                     sorted({k for k in known if k[:2] == (v, variant)}, key=lambda k: (float(k[2]), k[3] or ""))]
+            family = f"Qwen{v}{m.group('variant')}"
+            yield Finding(path + "#value", f"{m.group(0)}: no {family} model of that size is known (SGLang "
+                                           f"{s.tree.version}, [tool.dossier] models)",
+                          hint=(f"{family} sizes known: {', '.join(sizes)}" if sizes else f"no {family} model is known")
+                          + "; if the name is real, add it to [tool.dossier] models with its source",
+                          at=_locate(doc, path, m.group(0), text.count(m.group(0), 0, m.start())))

@@ -331,3 +331,21 @@ def test_a_backticked_code_name_no_source_holds_is_d613(tmp_path, sglang_tree, t
     assert bool(found) is made_up, [d.text() for d in found]
     if made_up:
         assert found[0].line == _line(tmp_path / "p" / "cards" / "100.yaml", text.split("`")[1].split(".")[-1])
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("Measured on Qwen3-Next-70B-A3B at TP4.", True),  # no 70B Qwen3-Next
+    ("Measured on Qwen3-Next-80B-A10B at TP4.", True),  # the 80B has 3B active
+    ("Measured on qwen3.5-27B at TP1.", True),
+    ("Measured on Qwen3-Next-80B (Instruct) and Qwen/Qwen3-Next-80B-A3B-Thinking-FP8.", False),
+    ("Measured on Qwen3.5-397B-A17B-NVFP4 and Qwen3-ASR-1.7B.", False),  # the ASR size from [tool.dossier] models
+    ("Measured on Qwen3.5-122B/397B and qwen3_5_35b_a3b test names.", False),  # no sized name but the 397B's prefix
+])
+def test_a_qwen_model_of_a_size_no_source_knows_is_d614(tmp_path, text, wrong):
+    tree = _tree(tmp_path / "site", {"test/models.py": 'M = ["Qwen/Qwen3-Next-80B-A3B-Instruct", "Qwen3.5-397B-A17B"]\n'
+                                                      'N = "Qwen3.5-122B"\n'})
+    card = make_card(100)
+    card["validation"]["claims"] = [text]
+    write_project(tmp_path / "p", [card], config='models = ["Qwen/Qwen3-ASR-1.7B"]\n')
+    found = run_lint(LintContext(Project.load(tmp_path / "p"), sglang_src=tree), select=["D614"])
+    assert bool(found) is wrong, [d.text() for d in found]

@@ -458,8 +458,14 @@ def generic_match(match: str, tree) -> str | None:
 @rule("D612", "key_fragment.match names nothing distinctive (only keywords, builtins and names common in today's "
               "SGLang, or a bare call of a common callee)", scope="card")
 def indistinct_match(card, doc, ctx) -> Iterator[Finding]:
+    """Judged only where no PR diff places the match: with the diff cached, or its place recorded in
+    cards/evidence.lock, D303/D305 say whether it lands on one changed line."""
+    from dossier.evidence import key_sha
+    from dossier.lint.evidence import evidence
+
     s = surface(ctx)
-    if s is None:
+    ev = evidence(card, ctx)
+    if s is None or ev.files is not None or (ev.recorded is not None and ev.recorded.key_fragment == key_sha(card.key_fragment)):
         return
     why = generic_match(card.key_fragment.match, s.tree)
     if why:

@@ -307,6 +307,8 @@ def test_lock_entry_without_card_fails_and_recorded_lock_passes(tmp_path, cache)
 def test_every_evidence_rule_has_a_failing_and_a_passing_case():
     # D312-D317 (release evidence) have failing and passing cases in test_release_evidence.py
     releases = {"D312", "D313", "D314", "D315", "D316", "D317"}
+    # D318 (a match in another listed file) needs an SGLang tree: its cases are in test_claims.py
+    releases.add("D318")
     tested_fail = {c for c, *_ in FAILING} | {"D309", "D310", "D311"} | releases
     tested_pass = {c for c, _ in PASSING} | {"D309", "D310", "D311"} | releases
     evidence_rules = {c for c in RULES if c.startswith("D3")}

@@ -299,3 +299,39 @@ def _names(ident: str, text: str) -> bool:
     """Whether ``text`` names ``ident`` as a whole word (a dotted name counts by its last part)."""
     last = ident.removeprefix("--").rsplit(".", 1)[-1]
     return bool(re.search(rf"(?<![\w]){re.escape(last)}(?![\w])", text))
+
+
+#: this project's own measurements: a results/ file, a runtime module (its bench), `dossier regress`
+_OUR_RESULTS = re.compile(r"(?<![\w/.-])results/[\w./-]+|\bruntime\.[a-z_]\w*(?:\.\w+)*|\bdossier regress\b")
+#: who measured: this project named as such
+_OURS = re.compile(r"\b(?:this|our) (?:project|repo(?:sitory)?|runtime|reference|bench(?:mark)?)\b|\bours\b|"
+                   r"\bthe runtime's\b|\bruntime\.[a-z_]\w*", re.IGNORECASE)
+#: a number the sentence gives to the PR's people or text is theirs, whatever of ours it also mentions
+_THEIRS = re.compile(r"\b(?:author|PR description|the description|reviewer|review comment|thread)\b", re.IGNORECASE)
+#: on what: a GPU or CPU named
+_DEVICE = re.compile(r"(?:\b[HBAL]\d{2,3}|\bGB\d{3}|\bMI\d{3}X?|\bRTX ?\d{4})(?![\d])|\bCPU\b|\bTRITON_INTERPRET\b",
+                     re.IGNORECASE)
+
+
+@rule("D217", "a number from this project's results or runtime bench does not name this project and the device",
+      scope="card")
+def own_numbers_unattributed(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A measured number that cites this project's measurement (a results/ path, a runtime bench) is ours, not
+    the PR's nor SGLang's: its sentence says so ("this project", "our reference", a runtime module) and names
+    the device it ran on, as every number must."""
+    fields = [("motivation", card.motivation), ("implementation", card.implementation),
+              ("key_fragment.explain", card.key_fragment.explain),
+              *((f"validation.claims[{i}]", c) for i, c in enumerate(card.claims)),
+              *((f"validation.lanes[{i}]", c) for i, c in enumerate(card.validation_lanes)),
+              *((f"corrections[{i}]", c) for i, c in enumerate(card.corrections))]
+    for path, text in fields:
+        for sentence in prose.sentences(text):
+            if not (_OUR_RESULTS.search(sentence) and _MEASURED.search(sentence)) or _THEIRS.search(sentence):
+                continue
+            missing = [what for what, pattern in (("this project as the one measuring", _OURS),
+                                                   ("the device", _DEVICE)) if not pattern.search(sentence)]
+            if missing:
+                yield Finding(f"{path}#value" if not path.endswith("]") else path,
+                              f"quotes this project's measurement ({_OUR_RESULTS.search(sentence).group(0)}) "
+                              f"without naming {' or '.join(missing)}: a reader takes it for the PR's or SGLang's",
+                              hint="say whose code ran where: 'this project's runtime.<lane>.bench on an NVIDIA H200: ...'")

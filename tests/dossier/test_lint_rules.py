@@ -100,6 +100,9 @@ CARD_CASES = [
     ("D212", _set("implementation", "The projection of the model was changed so that the two separate layers "
                                     "become a single merged layer, which reads the input once; the loader was "
                                     "adapted to the new layout and the forward pass splits the result again.")),
+    ("D217", _set("validation.claims", ["SGLang's merged projection runs 1.42x faster than the unfused pair at "
+                                        "batch 64 (results/bench/projections.json)."])),
+    ("D217", _set("validation.claims", ["This project's reference is 1.3x faster at batch 64 (runtime.projections.bench)."])),
     ("D214", _set("key_fragment.explain", "This line is where the change happens: the two old layers become one "
                                           "new layer, and everything downstream reads from it after the PR.")),
     ("D112", _set("implementation", "Merges in_proj_qkvz and in_proj_ba into one MergedColumnParallelLinear in "
@@ -206,6 +209,17 @@ def test_citing_other_prs_as_other_prs_is_not_d516(tmp_path, text):
     card["motivation"] += " " + text
     (root / "cards" / "100.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
     assert "D516" not in codes(root), [d.text() for d in lint(root)]
+
+
+@pytest.mark.parametrize("claim", [
+    "This project (NVIDIA H200, bf16, runtime.projections.bench, results/bench/projections.json): SGLang 0.5.23's "
+    "kernel runs at 2.31x its byte floor at TP1 B=512.",
+    "Our reference decode ran 1.26x the in-place one on an H100 (python -m runtime.gdn.bench).",
+    "TTFT -2.6% at tp4 (author, PR description); runtime.projections.bench has no row for it.",  # cites, quotes no number of ours
+])
+def test_own_numbers_that_name_the_project_and_device_are_not_d217(tmp_path, claim):
+    root = write_project(tmp_path, [make_card(100, validation={"claims": [claim], "lanes": ["pytest tests/x.py"]})])
+    assert "D217" not in codes(root), [d.text() for d in lint(root)]
 
 
 def test_a_pr_number_with_two_digits_swapped_is_d516_unless_that_pr_has_a_card(tmp_path):

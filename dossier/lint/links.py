@@ -164,6 +164,33 @@ def lane_runtimes(lane, root: Path) -> set[str]:
             if (root / "runtime" / m.group(1)).is_dir()}
 
 
+def lane_test_files(lane, root: Path) -> dict[str, set[str] | None]:
+    """Per runtime lane a lane's repo_checks run: the test files they name in it, or None when a check runs the
+    whole runtime lane (``pytest tests/runtime/gdn``, ``python -m runtime.gdn.bench``)."""
+    out: dict[str, set[str] | None] = {}
+    for check in lane.repo_checks:
+        for m in _RUNTIME_LANE.finditer(check):
+            name = m.group(1)
+            if not (root / "runtime" / name).is_dir():
+                continue
+            rest = re.match(r"/[\w/]+\.py\b", check[m.end():])
+            if m.group(0).startswith("tests/") and rest:
+                if out.get(name, set()) is not None:
+                    out.setdefault(name, set()).add(f"tests/runtime/{name}{rest.group(0)}")
+            else:
+                out[name] = None
+    return out
+
+
+def _names_module(path: Path, module: str | None) -> bool:
+    """Whether the file at ``path`` imports ``module`` (``import a.b.c``, ``from a.b import c``, ``from a.b.c import``)."""
+    if module is None or not path.is_file():
+        return False
+    head, _, last = module.rpartition(".")
+    text = path.read_text(errors="replace")
+    return re.search(rf"\b{re.escape(module)}\b|\bfrom {re.escape(head)} import [^\n]*\b{re.escape(last)}\b", text) is not None
+
+
 def runtime_of_other_lanes(lane_id: str, reference: str | None, bench: str | None, tests: Iterable[str], ctx,
                            tests_at: str) -> Iterator[Finding]:
     """Bench and tests outside the reference's runtime lane, and a runtime lane the card lane ``lane_id`` does
@@ -179,12 +206,26 @@ def runtime_of_other_lanes(lane_id: str, reference: str | None, bench: str | Non
     for i, node in enumerate(tests):
         if problem := _test_lane(node, root, lane):
             yield Finding(f"{tests_at}[{i}]", problem, hint=f"name tests of runtime/{lane}/ (tests/runtime/{lane}/)")
-    declared = next((lane_runtimes(x, root) for x in ctx.project.lanes if x.id == lane_id), set())
+    card_lane = next((x for x in ctx.project.lanes if x.id == lane_id), None)
+    declared = lane_runtimes(card_lane, root) if card_lane is not None else set()
     if declared and lane not in declared:
         yield Finding("runtime.reference#value",
                       f"lane {lane_id} runs runtime/{', runtime/'.join(sorted(declared))} (its repo_checks in "
                       f"cards/lanes.yaml), not runtime/{lane}/ where this reference is",
                       hint="move it to the lane whose runtime it uses, or add the check to that lane's repo_checks")
+    elif declared and (only := lane_test_files(card_lane, root).get(lane)) is not None:
+        # the card lane runs only these test files of runtime/<lane>/: its tests are among them, its reference
+        # is what they test
+        named = ", ".join(sorted(only))
+        for i, node in enumerate(tests):
+            if node.partition("::")[0] not in only:
+                yield Finding(f"{tests_at}[{i}]", f"lane {lane_id} runs only {named} of runtime/{lane}/ (its "
+                                                  f"repo_checks), not {node.partition('::')[0]}",
+                              hint="name the tests the card's lane runs, or move the card to the lane that runs these")
+        if not any(_names_module(root / f, reference) for f in only):
+            yield Finding("runtime.reference#value", f"lane {lane_id} runs only {named} of runtime/{lane}/ (its "
+                                                     f"repo_checks), which never import {reference}",
+                          hint="name the reference those tests check, or move the card to the lane that runs it")
 
 
 @rule("D515", "runtime tests or bench of another lane (not the reference's runtime/<lane>, or not run by the card's lane)",

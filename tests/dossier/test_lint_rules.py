@@ -359,6 +359,8 @@ def _runtime_project(tmp_path: Path, runtime: dict, repo_checks: list[str] | Non
                       "runtime/projections/__init__.py": "", "runtime/projections/linear.py": "",
                       "runtime/projections/bench.py": "",
                       "tests/runtime/gdn/test_decode.py": "def test_decode():\n    pass\n",
+                      "runtime/gdn/norm.py": "", "tests/runtime/gdn/test_norm.py":
+                          "from runtime.gdn.norm import gated\ndef test_norm():\n    pass\n",
                       "tests/runtime/projections/test_linear.py": "def test_split():\n    pass\n",
                       "tests/runtime/test_compile.py": "import runtime.gdn.decode\ndef test_lowers():\n    pass\n",
                       "tests/dossier/test_cli.py": "def test_help():\n    pass\n"}.items():
@@ -387,6 +389,13 @@ GDN = {"reference": "runtime.gdn.decode", "bench": "runtime.gdn.bench",
       "tests": ["tests/runtime/test_compile.py::test_lowers"]}, None,
      [("runtime.tests[0]", "a shared runtime test that never names runtime.projections")]),
     ({**GDN, "bench": "runtime.projections.bench"}, None, [("runtime.bench", "is runtime/projections's")]),
+    # the card's lane runs one test file of runtime/gdn/: the tests are among it, the reference is what it imports
+    (GDN, ["python -m pytest tests/runtime/projections (parity)", "python -m pytest tests/runtime/gdn/test_norm.py (norm)"],
+     [("runtime.reference", "never import runtime.gdn.decode"),
+      ("runtime.tests[0]", "runs only tests/runtime/gdn/test_norm.py of runtime/gdn/"),
+      ("runtime.tests[1]", "not tests/runtime/test_compile.py")]),
+    ({"reference": "runtime.gdn.norm", "bench": "runtime.gdn.bench", "tests": ["tests/runtime/gdn/test_norm.py::test_norm"]},
+     ["python -m pytest tests/runtime/projections (parity)", "python -m pytest tests/runtime/gdn/test_norm.py (norm)"], []),
 ])
 def test_runtime_block_points_at_its_own_lanes_tests(tmp_path, runtime, repo_checks, found):
     diags = _runtime_project(tmp_path, runtime, repo_checks)

@@ -699,6 +699,10 @@ def regress(
     results_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the first job
     err.print(f"device: {facts.get('name')} ({kind}); torch {facts.get('torch')}, triton {facts.get('triton')}")
     benches = _reused_benches(bench_json or [], {j.bench for j in jobs}, facts)
+    together = {}
+    if kind == "cpu":  # one pytest process for every job's tests (CUDA keeps one per job: a fault poisons it)
+        err.print(f"running the tests of {len(jobs)} job(s) in one pytest process")
+        together = rg.run_tests_together(jobs, kind, project.root)
     done = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as progress:
@@ -708,7 +712,7 @@ def regress(
             progress.update(task, description=what)
             if not err.is_terminal:  # a log gets one line per job instead of a bar
                 err.print(f"[{i}/{len(jobs)}] {what}")
-            result = rg.run_job(job, kind, project.root, facts, benches)
+            result = rg.run_job(job, kind, project.root, facts, benches, together.get(job.pr))
             rg.write_result(results_dir, result)
             done.append(result)
             progress.advance(task)

@@ -62,6 +62,8 @@ def _python(code: str, root: Path, env: dict) -> str:
 def resolve_device(choice: str, root: Path) -> str:
     if choice not in DEVICES:
         raise RegressError(f"--device must be one of {', '.join(DEVICES)}")
+    if choice == "cpu":
+        return "cpu"  # whatever torch sees: nothing to ask it (a subprocess importing torch)
     has_cuda = _python("import torch; print(torch.cuda.is_available())", root, dict(os.environ)).strip() == "True"
     if choice == "cuda" and not has_cuda:
         raise RegressError("--device cuda: torch sees no CUDA device here")
@@ -84,9 +86,8 @@ def device_facts(device: str, root: Path) -> dict:
     return json.loads(_python(code, root, _env(device)))
 
 
-def run_tests(job: Job, device: str, root: Path) -> list[dict]:
-    """Run the job's pytest node ids; one record per test: id, outcome, seconds, parity values. A node id that
-    does not exist is an error record naming why, and the others still run (pytest alone would run none)."""
+def _sort_out(job: Job, root: Path) -> tuple[list[dict], list[str]]:
+    """Error records for the job's node ids that do not exist, and the node ids that do."""
     from dossier.lint.links import missing_test
 
     records, runnable = [], []
@@ -99,20 +100,72 @@ def run_tests(job: Job, device: str, root: Path) -> list[dict]:
             records.append({"id": node, "outcome": "error", "seconds": 0.0, "parity": {}, "message": f"not run: {why}"})
         else:
             runnable.append(node)
-    if not runnable:
-        return records
+    return records, runnable
+
+
+def _pytest(nodes: list[str], device: str, root: Path, *extra: str) -> tuple[list[tuple[str, str, dict]], int, str]:
+    """Run ``nodes`` in one pytest process: (JUnit classname, name, record) per test, exit code, output tail."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *runnable]
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *extra, *nodes]
         if device == "cpu":
             cmd += ["-m", "not gpu"]
         proc = subprocess.run(cmd, cwd=root, env=_env(device), capture_output=True, text=True)
-        ran = parse_junit(report.read_text()) if report.is_file() else []
-        if not ran and proc.returncode not in (0, 5):  # nothing ran, and not because every test was deselected
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-            ran = [{"id": " ".join(runnable), "outcome": "error", "seconds": 0.0, "parity": {},
-                    "message": "\n".join(tail) or f"pytest exited {proc.returncode}"}]
-        return records + ran
+        cases = _junit_cases(report.read_text()) if report.is_file() else []
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:]) or f"pytest exited {proc.returncode}"
+    return cases, proc.returncode, tail
+
+
+def _ran(nodes: list[str], records: list[dict], returncode: int, tail: str) -> list[dict]:
+    if not records and returncode not in (0, 5):  # nothing ran, and not because every test was deselected
+        return [{"id": " ".join(nodes), "outcome": "error", "seconds": 0.0, "parity": {}, "message": tail}]
+    return records
+
+
+def run_tests(job: Job, device: str, root: Path) -> list[dict]:
+    """Run the job's pytest node ids; one record per test: id, outcome, seconds, parity values. A node id that
+    does not exist is an error record naming why, and the others still run (pytest alone would run none)."""
+    records, runnable = _sort_out(job, root)
+    if not runnable:
+        return records
+    cases, returncode, tail = _pytest(runnable, device, root)
+    return records + _ran(runnable, [r for _, _, r in cases], returncode, tail)
+
+
+def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, list[dict]]:
+    """:func:`run_tests` for every job, by PR, from one pytest process that runs each distinct node id once.
+
+    Cards share tests (a decode test backs four of them), and each process pays the torch import again; on
+    CUDA a kernel that faults poisons the process for every later test, so there each job keeps its own.
+    A file that fails to collect fails the jobs that name it; the others still run."""
+    sorted_out = {job.pr: _sort_out(job, root) for job in jobs}
+    nodes = list(dict.fromkeys(n for _, runnable in sorted_out.values() for n in runnable))
+    cases, returncode, tail = _pytest(nodes, device, root, "--continue-on-collection-errors") if nodes else ([], 0, "")
+    out = {}
+    for job in jobs:
+        records, runnable = sorted_out[job.pr]
+        if runnable and cases:
+            records = records + [r for classname, name, r in cases if any(_covers(n, classname, name) for n in runnable)]
+        elif runnable:
+            records = records + _ran(runnable, [], returncode, tail)
+        out[job.pr] = records
+    return out
+
+
+def _covers(node: str, classname: str, name: str) -> bool:
+    """Whether the JUnit test case (``classname``, ``name``) is one the node id ``path::[Class::]func`` selects
+    (pytest's JUnit address: the file as a dotted module, then the classes; a failed collection of the file is
+    the case named by the dotted module alone)."""
+    file, _, rest = node.partition("::")
+    module = file.removesuffix(".py").replace("/", ".")
+    if classname == "" and name == module:
+        return True
+    names = rest.split("::") if rest else []
+    scope = ".".join([module, *names])
+    if classname == scope or classname.startswith(scope + "."):  # the node is a file or a class
+        return True
+    return bool(names) and classname == ".".join([module, *names[:-1]]) and (
+        name == names[-1] or name.startswith(names[-1] + "["))
 
 
 def failures(result: dict) -> list[str]:
@@ -127,9 +180,14 @@ def failures(result: dict) -> list[str]:
 
 def parse_junit(xml_text: str) -> list[dict]:
     """Test records from a pytest JUnit report, with `parity:<name>` properties as {name: {err, tol}}."""
-    records = []
+    return [record for _, _, record in _junit_cases(xml_text)]
+
+
+def _junit_cases(xml_text: str) -> list[tuple[str, str, dict]]:
+    cases = []
     for case in ET.fromstring(xml_text).iter("testcase"):
-        module = case.get("classname", "").replace(".", "/")
+        classname, name = case.get("classname", ""), case.get("name", "")
+        module = classname.replace(".", "/")
         outcome = "passed"
         message = None
         for tag in ("failure", "error", "skipped"):
@@ -139,16 +197,16 @@ def parse_junit(xml_text: str) -> list[dict]:
                 message = (el.get("message") or "")[:300]
         parity = {}
         for prop in case.iter("property"):
-            name = prop.get("name", "")
-            if name.startswith(PARITY_PREFIX):
+            prop_name = prop.get("name", "")
+            if prop_name.startswith(PARITY_PREFIX):
                 err, _, tol = prop.get("value", "").partition("/")
-                parity[name[len(PARITY_PREFIX):]] = {"err": float(err), "tol": float(tol)}
-        record = {"id": f"{module}.py::{case.get('name')}", "outcome": outcome,
+                parity[prop_name[len(PARITY_PREFIX):]] = {"err": float(err), "tol": float(tol)}
+        record = {"id": f"{module}.py::{name}", "outcome": outcome,
                   "seconds": round(float(case.get("time", 0) or 0), 3), "parity": parity}
         if message:
             record["message"] = message
-        records.append(record)
-    return records
+        cases.append((classname, name, record))
+    return cases
 
 
 def run_bench(module: str, device: str, root: Path) -> dict:
@@ -182,9 +240,11 @@ def reuse_bench(module: str, path: Path, facts: dict) -> dict:
     return {"module": module, **doc, "reused_from": str(path)}
 
 
-def run_job(job: Job, device: str, root: Path, facts: dict, benches: dict[str, dict]) -> dict:
-    """Run one card's job; ``benches`` caches benchmark documents by module across jobs."""
-    tests = run_tests(job, device, root)
+def run_job(job: Job, device: str, root: Path, facts: dict, benches: dict[str, dict],
+            tests: list[dict] | None = None) -> dict:
+    """Run one card's job; ``benches`` caches benchmark documents by module across jobs; ``tests``: its test
+    records when they ran already (:func:`run_tests_together`)."""
+    tests = run_tests(job, device, root) if tests is None else tests
     if job.bench not in benches:
         benches[job.bench] = run_bench(job.bench, device, root)
     bench = benches[job.bench]

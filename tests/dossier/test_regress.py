@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.model import Card
-from dossier.regress import Job, gpu_annotator, gpu_runs, jobs_for, matrix, parse_junit
+from dossier.regress import Job, _covers, gpu_annotator, gpu_runs, jobs_for, matrix, parse_junit
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()
@@ -76,6 +76,53 @@ def test_a_missing_test_id_is_named_and_the_others_still_run(tmp_path):
     doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
     assert not doc["ok"] and doc["passed"] == 2 and doc["failed"] == 2  # the valid ones ran
     assert sorted(t["id"] for t in doc["tests"] if t["outcome"] == "error") == sorted(missing)
+
+
+def test_cpu_jobs_share_one_pytest_run(tmp_path):
+    """On the CPU every distinct node id runs once, in one pytest process, and each job gets the records of the
+    node ids it names: a test two cards name counts for both, a class node brings its methods, and a file
+    that fails to collect fails only the card that names it (the other tests still run)."""
+    root = _project(tmp_path)
+    runs = tmp_path / "runs.txt"
+    (root / "tests_fake" / "test_shared.py").write_text(
+        f"def test_shared():\n    open({str(runs)!r}, 'a').write('ran\\n')\n\n\n"
+        "class TestGroup:\n    def test_in_class(self):\n        pass\n")
+    (root / "tests_fake" / "test_broken.py").write_text("import a_module_that_is_nowhere\n")
+
+    def ref(*tests):
+        return {"reference": "fakeref", "tests": list(tests), "bench": "fakeref"}
+
+    write_project(root, [
+        make_card(100, runtime=ref("tests_fake/test_ok.py::test_close", "tests_fake/test_shared.py::test_shared")),
+        make_card(110, runtime=ref("tests_fake/test_shared.py::test_shared", "tests_fake/test_shared.py::TestGroup")),
+        make_card(120, runtime=ref("tests_fake/test_broken.py", "tests_fake/test_ok.py::test_other")),
+    ])
+    result = runner.invoke(app, ["regress", "--all", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 1, result.output
+    assert runs.read_text() == "ran\n"  # named by two cards, run once
+    doc = {pr: json.loads((root / ".dossier" / "results" / "cpu" / f"{pr}.json").read_text()) for pr in (100, 110, 120)}
+    assert [t["id"] for t in doc[100]["tests"]] == ["tests_fake/test_ok.py::test_close",
+                                                     "tests_fake/test_shared.py::test_shared"]
+    assert doc[100]["ok"] and doc[100]["parity"]["sum"]["tol"] == 1e-12
+    assert doc[110]["ok"] and doc[110]["passed"] == 2 and doc[110]["tests"][0]["id"] == "tests_fake/test_shared.py::test_shared"
+    assert not doc[120]["ok"] and (doc[120]["passed"], doc[120]["failed"]) == (1, 1)
+    assert [t.get("message") for t in doc[120]["tests"] if t["outcome"] == "error"] == ["collection failure"]
+    assert [line.split(":")[0] for line in result.output.splitlines() if line.startswith("#")] == ["#120"]
+
+
+def test_covers_matches_junit_addresses_to_node_ids():
+    assert _covers("t/test_a.py::test_x", "t.test_a", "test_x")
+    assert _covers("t/test_a.py::test_x", "t.test_a", "test_x[odd-8]")
+    assert not _covers("t/test_a.py::test_x", "t.test_a", "test_xy")
+    assert not _covers("t/test_a.py::test_x", "t.test_b", "test_x")
+    assert _covers("t/test_a.py::test_x[odd]", "t.test_a", "test_x[odd]")
+    assert not _covers("t/test_a.py::test_x[odd]", "t.test_a", "test_x[small]")
+    assert _covers("t/test_a.py", "t.test_a", "test_x") and _covers("t/test_a.py", "t.test_a.TestC", "test_y")
+    assert not _covers("t/test_a.py", "t.test_ab", "test_x")
+    assert _covers("t/test_a.py::TestC", "t.test_a.TestC", "test_y")
+    assert not _covers("t/test_a.py::TestC", "t.test_a.TestCD", "test_y")
+    assert _covers("t/test_a.py::TestC::test_y", "t.test_a.TestC", "test_y[1]")
+    assert _covers("t/test_a.py::test_x", "", "t.test_a")  # the file failed to collect
 
 
 def test_usage_errors(tmp_path):

@@ -65,7 +65,7 @@ def _pool_sizes(block_v: int) -> dict[str, object]:
 _GATE = {"THRESHOLD": SOFTPLUS_THRESHOLD}
 _RING = {"L": 16, "LP": 16}
 _VERIFY_IO = {"buf_idx_ptr": "i32", "fill_ptr": "i32"}
-_ANY_ROWS = {"FLUSHING": False, "NO_FLUSH": False}  # one launch, any row
+_ANY_ROWS = {"FLUSHING": False, "FORCED": False, "NO_FLUSH": False}  # one launch, any row
 _RING_IO = {"fill_ptr": "i32", "flush_ptr": "i32", "next_fill_ptr": "i32", "order_ptr": "i32"}
 _BF16_IO = {"qkv_ptr": "bf16", "a_ptr": "bf16", "b_ptr": "bf16", "out_ptr": "bf16", "idx_ptr": "i32"}
 _SPLIT_SHAPE = {
@@ -128,10 +128,16 @@ KERNELS = [
                                              "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": True},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
-    KernelSpec(  # the split step's flushing rows' launch (SPLIT_FLUSH_TILE: 8-row programs, the unrolled replay)
+    KernelSpec(  # the split step's flushing rows' launch below 8192 heads (SPLIT_FLUSH_TILE: 8-row programs, unrolled)
         "gdn.deferred_decode.flushing_rows", deferred_decode._deferred_decode_kernel,
         _pool_sizes(8) | _RING | _ANY_ROWS | {"FLUSHING": True, "BR": 8, "HAS_FLUSH": True, "HAS_ORDER": True,
                                             "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": False},
+        _BF16_IO | _RING_IO, ("scale",), num_warps=1,
+    ),
+    KernelSpec(  # the split step's flushing rows' launch from 8192 heads (WIDE_FLUSH_TILES: wide programs, the loop)
+        "gdn.deferred_decode.forced_rows", deferred_decode._deferred_decode_kernel,
+        _pool_sizes(64) | _RING | _ANY_ROWS | {"FORCED": True, "BR": 8, "HAS_FLUSH": True, "HAS_ORDER": True,
+                                             "FLUSH_ALL": False, "WRITE_FILL": True, "PIPELINE": False},
         _BF16_IO | _RING_IO, ("scale",), num_warps=1,
     ),
     KernelSpec(

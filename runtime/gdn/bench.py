@@ -550,7 +550,7 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     }
 
 
-DEFERRED_SWEEPS = ("order", "parts", "split", "wide")  # bench_deferred.sweep_<name>: deferred-decode rows only
+DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush")  # bench_deferred.sweep_<name>: deferred-decode rows only
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -559,7 +559,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep", nargs="?", const="all", choices=["all", "deferred", *DEFERRED_SWEEPS],
                         help="time tile choices instead of the comparison (deferred: only the deferred decode and verify; "
                              "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes; "
-                             "split: the split step's flush tiles against the one-launch step; wide: one-launch tiles at 8192+ heads)")
+                             "split: the split step's flush tiles against the one-launch step; wide: one-launch tiles at 8192+ heads; "
+                             "loop_flush: the split step with wide flushing programs on the entry loop)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
     parser.add_argument("--verify-only", action="store_true",

@@ -35,6 +35,7 @@ from runtime.gdn.deferred_decode import (
     flush_first_order,
     flush_split,
     flushes,
+    split_flush_tile,
     step_config,
 )
 from runtime.gdn.verify import verify
@@ -48,7 +49,12 @@ DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "batch_order_us", "ali
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
 ROW_ORDER = "flush-first"  # the deferred rows run with flush_first_order, built from the fills each step stages
 TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True))]
-TILE_CANDIDATES.append(DeferredConfig(64, 8, 1, pipeline=True, flush_tile=SPLIT_FLUSH_TILE))  # the split step
+
+
+def tile_candidates(case: RingCase) -> list[DeferredConfig]:
+    """The one-launch ``TILE_CANDIDATES`` and the split step with the flushing tile the code picks at the case's
+    size (:func:`split_flush_tile`)."""
+    return [*TILE_CANDIDATES, DeferredConfig(64, 8, 1, pipeline=True, flush_tile=split_flush_tile(case.B, case.HV))]
 DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
     (32, 8, False), (64, 8, False), (64, 8, True), (128, 8, True), (32, 4, False),
 ]
@@ -193,7 +199,7 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
                    lengths: tuple[int, ...] = RING_LENGTHS) -> list[dict]:
     """Deferred rows (every L, B, TP) and one dispatch row per (B, TP) at L=16.
 
-    Per (TP, B, L) the tiles of ``TILE_CANDIDATES`` are timed (staggered, rows in ``ROW_ORDER``; the split step's
+    Per (TP, B, L) the tiles of :func:`tile_candidates` are timed (staggered, rows in ``ROW_ORDER``; the split step's
     candidate with its flushing rows counted per step) and the fastest is the row (``tile``); ``batch_order_us`` is
     that tile without a row order (one launch only). The dispatch row times :func:`step_config`'s mode (``split``:
     the bench knows each step's flushing rows, as a scheduler does) with the code's own tiles; its in-place mode is timed in its steady state (every row
@@ -207,7 +213,7 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
             case = RingCase(tp, B, L)
             if in_place is None:
                 in_place = case.time_in_place()
-            tried = {c: case.time_deferred(config=c, order=_order(c)) for c in TILE_CANDIDATES}
+            tried = {c: case.time_deferred(config=c, order=_order(c)) for c in tile_candidates(case)}
             best = min((c for c in tried if tried[c] is not None), key=tried.get, default=TILE_CANDIDATES[0])
             ours = tried.get(best)
             sgl = case.time_sgl_replayssm(replay)
@@ -259,7 +265,8 @@ def bench_dispatch(peers: sglang_peers.SglangKernels | None) -> list[dict]:
 def _tile(cfg: DeferredConfig) -> str:
     tile = f"{cfg.block_v}/{cfg.block_rows}x{cfg.num_warps}{'p' if cfg.pipeline else ''}"
     f = cfg.flush_tile
-    return tile if f is None else f"{tile} + flush {f.block_v}/{f.block_rows}x{f.num_warps}{'p' if f.pipeline else ''}"
+    flush = f"{tile} + flush {f.block_v}/{f.block_rows}x{f.num_warps}{'p' if f.pipeline else ''}" if f else tile
+    return flush if f is None or f.unrolled else f"{flush} loop"
 
 
 def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,
@@ -430,3 +437,25 @@ def sweep_wide(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> lis
         return {_tile(c): case.time_deferred(config=c, order=ROW_ORDER) for c in WIDE_CHOICES}
 
     return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=WIDE_SHAPES)
+
+
+LOOP_FLUSH_STREAMS = [DeferredConfig(64, 8, 1, pipeline=True), DeferredConfig(64, 8, 1, pipeline=False)]
+LOOP_FLUSH_TILES = [FlushTile(64, 8, 1, unrolled=False), FlushTile(32, 8, 1, unrolled=False)]
+LOOP_FLUSH_SHAPES = (("TP1", 16), ("TP4", 64), ("TP1", 64), ("TP4", 256), ("TP1", 256), ("TP1", 1024), ("TP4", 1024))
+
+
+def sweep_loop_flush(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """At L = 16, the split step with wide flushing programs that run the one-launch step's own flush (the entry
+    loop, ``FlushTile(unrolled=False)``: 2-4 programs per state instead of 16) beside a stream without the flush
+    path, against :func:`step_config`'s step (``split=True``) and its one-launch tile."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
+        dispatch, one = step_config(case.B, case.HV, case.L, split=True), _deferred_tile(case)
+        timed = {f"dispatch {_tile(dispatch)}": case.time_deferred(config=dispatch, order=_order(dispatch))}
+        if one != dispatch:
+            timed[f"one launch {_tile(one)}"] = case.time_deferred(config=one, order=ROW_ORDER)
+        configs = [dataclasses.replace(c, flush_tile=f) for c in LOOP_FLUSH_STREAMS for f in LOOP_FLUSH_TILES]
+        timed |= {f"split {_tile(c)}": case.time_deferred(config=c, order="split") for c in configs}
+        timed[f"all-flush split {_tile(configs[0])}"] = case.time_deferred("all-flush", config=configs[0], order="split")
+        return timed
+
+    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=LOOP_FLUSH_SHAPES)

@@ -11,9 +11,10 @@ row's checkpoint block in registers, so it turns it into the new state (``decay 
 update per ring entry, ``d_j`` and ``k_j`` re-read from cache) and streams it out; no second launch, no
 second checkpoint read. Per step the state traffic drops from read + write to read + ``1/L`` write + the ring.
 
-On small grids the step can split (``flush_rows``, :func:`flush_split`; :func:`step_config` with ``split``): the
-flushing rows in a launch of narrow programs that replay the ring in straight-line code, the other rows beside it on
-a second stream, compiled without the flush path, whose registers would otherwise cost every program occupancy.
+The step can split (``flush_rows``, :func:`flush_split`; :func:`step_config` with ``split``): the flushing rows in
+a launch of their own (narrow programs that replay the ring in straight-line code on small grids, wide ones on the
+entry loop from 8192 batch x v-heads), the other rows beside it on a second stream, compiled without the flush path,
+whose registers would otherwise cost every program occupancy.
 
 The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each step: 0 after a flush,
 ``+1`` otherwise (:func:`next_fill`, or the kernel writes it to ``next_fill_out``). Flushes stagger by
@@ -94,14 +95,17 @@ FOLD_TILE = (32, 4)  # (block_v, num_warps) of fold_ring: at least 16 rows for i
 class FlushTile:
     """How the flushing rows' own launch (``deferred_decode(..., flush_rows=)``) is tiled: ``block_v`` rows of one
     state per program, ``block_rows`` at a time, ``num_warps`` warps; ``pipeline`` as in :class:`DeferredConfig`.
-    Each block takes the ring as one rank-1 update per ring slot in straight-line code (slots past the fill masked
-    to zero, :func:`ring_accumulate_unrolled`), so no load waits on the accumulator. (A loop over the live entries,
-    whose loads each wait on the last update, and a ``tl.dot`` replay lost on the H200: ``NOTES.md``.)"""
+    ``unrolled``: each block takes the ring as one rank-1 update per ring slot in straight-line code (slots past the
+    fill masked to zero, :func:`ring_accumulate_unrolled`), so no load waits on the accumulator (narrow programs);
+    otherwise the one-launch step's own flush (the checkpoint block turned into the new state, one rank-1 update per
+    live entry, :func:`ring_accumulate`), for wide programs whose registers the unrolled replay would overflow.
+    (A ``tl.dot`` replay lost on the H200: ``NOTES.md``.)"""
 
     block_v: int = 8
     block_rows: int = 8
     num_warps: int = 1
     pipeline: bool = False
+    unrolled: bool = True
 
 
 @dataclass(frozen=True)
@@ -127,13 +131,25 @@ IN_PLACE = DeferredConfig(block_v=4, block_rows=4, num_warps=1, flush_all=True, 
 DEFERRED_MIN_HEADS = 2048  # batch x v-heads per rank from which the one-launch deferred step wins (H200, NOTES.md)
 SPLIT_MIN_HEADS = 512  # ... from which the split step wins (H200, NOTES.md round 8: TP4 B=64, TP1 B=16)
 WIDE_HEADS = 8192  # batch x v-heads from which 64-row programs beat 32-row ones at L = 16 (H200, NOTES.md)
-SPLIT_FLUSH_TILE = FlushTile(8, 8, 1)  # the split step's flushing launch where it wins (NOTES.md)
+SPLIT_FLUSH_TILE = FlushTile(8, 8, 1)  # the split step's flushing launch below WIDE_HEADS (NOTES.md round 8)
+WIDE_FLUSH_TILES = (  # ... from WIDE_HEADS: wide programs on the entry loop, by batch x v-heads (NOTES.md round 10)
+    (32768, FlushTile(32, 8, 1, unrolled=False)),
+    (WIDE_HEADS, FlushTile(64, 8, 1, unrolled=False)),
+)
 
 
 def splits(batch: int, num_v_heads: int, ring_length: int) -> bool:
-    """Where the split step wins (H200 sweeps, ``NOTES.md``): ``8 < L <= 16`` on grids of ``SPLIT_MIN_HEADS`` up to
-    ``WIDE_HEADS`` batch x v-heads; wider, the narrow flushing launch does not hide behind the stream."""
-    return 8 < ring_length <= 16 and SPLIT_MIN_HEADS <= batch * num_v_heads < WIDE_HEADS
+    """Where the split step wins (H200 sweeps, ``NOTES.md``): ``8 < L <= 16`` from ``SPLIT_MIN_HEADS`` batch x
+    v-heads up, with the flushing tile of :func:`split_flush_tile`."""
+    return 8 < ring_length <= 16 and batch * num_v_heads >= SPLIT_MIN_HEADS
+
+
+def split_flush_tile(batch: int, num_v_heads: int) -> FlushTile:
+    """The split step's flushing launch: below ``WIDE_HEADS`` batch x v-heads, 8-row programs with the unrolled
+    replay (they hide behind the stream there); from it, where 16 narrow programs per state each redoing the
+    prologue did not hide, 64-row programs (32 from 32768 heads) running the one-launch step's flush loop."""
+    heads = batch * num_v_heads
+    return next((tile for least, tile in WIDE_FLUSH_TILES if heads >= least), SPLIT_FLUSH_TILE)
 
 
 def deferred_writes_pay(batch: int, num_v_heads: int, ring_length: int = 16, *, split: bool = False) -> bool:
@@ -148,14 +164,14 @@ def step_config(batch: int, num_v_heads: int, ring_length: int = 16, *, split: b
     """The mode and tile :func:`deferred_decode` runs a batch with when given no config: in place below the
     dispatch threshold (:func:`deferred_writes_pay`), else what won the H200 sweeps (``NOTES.md``). ``split`` (the
     caller can give ``flush_rows``) where :func:`splits`: the split step (the others' launch at 64 rows pipelined, no
-    flush path; the flushing rows in 8-row programs beside it). Otherwise one launch: short rings (``L <= 8``) 64
+    flush path; the flushing rows beside it, tiled by :func:`split_flush_tile`). Otherwise one launch: short rings (``L <= 8``) 64
     rows, the row loop pipelined; longer rings, whose flushing programs carry more entries, no pipelining, and
     32-row programs while the grid is about one wave (a flushing program's extra work is the step's tail there)."""
     heads = batch * num_v_heads
     if not deferred_writes_pay(batch, num_v_heads, ring_length, split=split):
         return IN_PLACE
     if split and splits(batch, num_v_heads, ring_length):
-        return DeferredConfig(64, 8, 1, pipeline=True, flush_tile=SPLIT_FLUSH_TILE)
+        return DeferredConfig(64, 8, 1, pipeline=True, flush_tile=split_flush_tile(batch, num_v_heads))
     if ring_length <= 8:
         return DeferredConfig(64, 8, 1, pipeline=True)
     return DeferredConfig(32 if heads < WIDE_HEADS else 64, 8, 1, pipeline=False)
@@ -239,6 +255,7 @@ def _deferred_decode_kernel(
     HAS_ORDER: tl.constexpr,
     FLUSH_ALL: tl.constexpr,
     FLUSHING: tl.constexpr,
+    FORCED: tl.constexpr,
     NO_FLUSH: tl.constexpr,
     WRITE_FILL: tl.constexpr,
     PIPELINE: tl.constexpr,
@@ -265,7 +282,7 @@ def _deferred_decode_kernel(
         h_next = tl.load(p_state + o_v[:, None] * s_pv, mask=m_v[:, None] & m_k[None, :], other=0.0,
                          eviction_policy="evict_first")
     n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
-    flush = FLUSH_ALL | FLUSHING | (n == L - 1)
+    flush = FLUSH_ALL | FLUSHING | FORCED | (n == L - 1)
     if HAS_FLUSH:
         flush = flush | (tl.load(flush_ptr + i_b) != 0)
     p_row = qkv_ptr + i_b.to(tl.int64) * s_qkv
@@ -420,7 +437,7 @@ def deferred_decode(
         raise ValueError(f"flush_rows needs the row order that lists those rows first and 0 <= flush_rows <= {B}")
     tile = cfg.flush_tile
     flushing = functools.partial(launch, flush_rows, order[:flush_rows], tile.block_v, tile.block_rows, tile.num_warps,
-                                 tile.pipeline, rows="flushing")
+                                 tile.pipeline, rows="flushing" if tile.unrolled else "forced")
     others = functools.partial(launch, B - flush_rows, order[flush_rows:], cfg.block_v, cfg.block_rows, cfg.num_warps,
                                cfg.pipeline, rows="deferred")
     if not (0 < flush_rows < B and pool.is_cuda):  # one part, or no second stream: one after the other
@@ -485,6 +502,7 @@ def _launch_step(mixed_qkv, a, b, A_log, dt_bias, out, pool, ring, slot_indices,
         HAS_ORDER=order is not None and not flush_all,  # every program flushes: nothing to reorder
         FLUSH_ALL=flush_all,
         FLUSHING=rows == "flushing",
+        FORCED=rows == "forced",
         NO_FLUSH=rows == "deferred",
         WRITE_FILL=next_fill_out is not None,
         PIPELINE=pipeline,

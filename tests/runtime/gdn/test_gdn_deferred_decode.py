@@ -40,7 +40,8 @@ CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_orde
     pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), "random", id="odd-L3-random-order"),
     pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), "flush-first",
                  id="tiny-L5-flush-first"),
-    pytest.param(TINY, 4, DeferredConfig(16, 4, 1, flush_tile=FlushTile(16, 16, 1)), "split", id="tiny-L4-split-wide"),
+    pytest.param(TINY, 4, DeferredConfig(16, 4, 1, flush_tile=FlushTile(16, 16, 1, unrolled=False)), "split",
+                 id="tiny-L4-split-wide-loop"),
     pytest.param(TINY, 5, DeferredConfig(16, 4, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1)), "split",
                  id="tiny-L5-split-narrow"),
     pytest.param(TINY, 6, DeferredConfig(16, 4, 1, flush_tile=FlushTile(8, 4, 1, pipeline=True)), "split",
@@ -56,6 +57,10 @@ CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_orde
     pytest.param(TP1, 8, DeferredConfig(64, 8, 1, flush_tile=FlushTile(16, 8, 1)), "split", id="tp1-L8-split-16",
                  marks=pytest.mark.gpu),
     pytest.param(TP1, 8, DeferredConfig(), "flush-first", id="tp1-L8-flush-first", marks=pytest.mark.gpu),
+    pytest.param(TP4, 16, DeferredConfig(64, 8, 1, pipeline=False, flush_tile=FlushTile(64, 8, 1, unrolled=False)),
+                 "split", id="tp4-L16-split-loop-64", marks=pytest.mark.gpu),
+    pytest.param(TP1, 16, DeferredConfig(64, 8, 1, flush_tile=FlushTile(32, 8, 1, unrolled=False)), "split",
+                 id="tp1-L16-split-loop-32", marks=pytest.mark.gpu),
 ]
 
 
@@ -200,12 +205,15 @@ def test_dispatch_rule_picks_in_place_below_threshold():
 
 
 def test_split_step_only_where_it_won():
-    """``split``: the split step at 8 < L <= 16 on grids of 512 up to 8192 batch x v-heads (deferred there even below
-    the one-launch threshold), in place below, one launch wider and at other L; without ``split`` never a flush tile."""
+    """``split``: the split step at 8 < L <= 16 from 512 batch x v-heads (deferred there even below the one-launch
+    threshold; narrow unrolled flushing programs below 8192 heads, wide ones on the entry loop from it), in place
+    below, one launch at other L; without ``split`` never a flush tile."""
     for batch, hv in ((16, 32), (64, 8), (64, 32), (256, 8)):  # 512 and 2048 heads
         cfg = step_config(batch, hv, 16, split=True)
         assert cfg.flush_tile is not None and not cfg.flush_all and deferred_writes_pay(batch, hv, 16, split=True)
-    assert step_config(256, 32, 16, split=True).flush_tile is None  # 8192 heads: the narrow launch does not hide
+        assert cfg.flush_tile.unrolled and cfg.flush_tile.block_v == 8
+    wide = [step_config(batch, hv, 16, split=True).flush_tile for batch, hv in ((256, 32), (1024, 8), (1024, 32))]
+    assert [(t.block_v, t.unrolled) for t in wide] == [(64, False), (64, False), (32, False)]
     assert step_config(64, 32, 8, split=True).flush_tile is None and step_config(64, 32, 32, split=True).flush_tile is None
     assert step_config(16, 8, 16, split=True).flush_all  # 128 heads: in place
     assert step_config(16, 32, 8, split=True).flush_all and step_config(16, 32, 32, split=True).flush_all  # no split

@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tp", nargs="?", default="TP4")
     parser.add_argument("batch", nargs="?", type=int, default=64)
-    parser.add_argument("--calls", type=int, default=0, help="only run this many eager in-place mul_ of the size (for ncu)")
+    parser.add_argument("--calls", type=int, default=0,
+                        help="only run this many eager in-place mul_ of the size (for ncu)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     with torch.inference_mode():

@@ -164,9 +164,10 @@ def step_config(batch: int, num_v_heads: int, ring_length: int = 16, *, split: b
     """The mode and tile :func:`deferred_decode` runs a batch with when given no config: in place below the
     dispatch threshold (:func:`deferred_writes_pay`), else what won the H200 sweeps (``NOTES.md``). ``split`` (the
     caller can give ``flush_rows``) where :func:`splits`: the split step (the others' launch at 64 rows pipelined, no
-    flush path; the flushing rows beside it, tiled by :func:`split_flush_tile`). Otherwise one launch: short rings (``L <= 8``) 64
-    rows, the row loop pipelined; longer rings, whose flushing programs carry more entries, no pipelining, and
-    32-row programs while the grid is about one wave (a flushing program's extra work is the step's tail there)."""
+    flush path; the flushing rows beside it, tiled by :func:`split_flush_tile`). Otherwise one launch: short rings
+    (``L <= 8``) 64 rows, the row loop pipelined; longer rings, whose flushing programs carry more entries, no
+    pipelining, and 32-row programs while the grid is about one wave (a flushing program's extra work is the step's
+    tail there)."""
     heads = batch * num_v_heads
     if not deferred_writes_pay(batch, num_v_heads, ring_length, split=split):
         return IN_PLACE

@@ -317,6 +317,7 @@ def test_a_match_in_another_file_of_the_pr_and_never_in_its_named_file_is_d318(t
 
 @pytest.mark.parametrize("text,made_up", [
     ("The loader now calls `fused_widget_gate_v9` before the split.", True),
+    ("`TestQwen3NextFp4.test_gsm8k` in test/registered covers it.", False),  # SGLang's test/ tree is not installed
     ("It moved into `ServerArgs.no_such_hook` last.", True),
     ("`ServerArgs.add_cli_args` gained the flag, and `qwen3_next` reads it.", False),  # in the tree (a module path)
     ("The gate was `fused_widget_gate_v9` before it was renamed.", False),  # marked as gone

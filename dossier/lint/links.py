@@ -14,6 +14,8 @@ from dossier.project import is_valid
 
 # "#19321" cites a PR; "issue #39342" names an issue, which needs no card
 PR_REF = re.compile(r"(?<![\w/])(?<!issue )(?<!issues )#(\d{4,6})\b", re.IGNORECASE)
+#: a PR's URL cites it as "#N" does: github.com/<owner>/<repo>/pull/N
+_PR_URL = re.compile(r"github\.com/([\w.-]+/[\w.-]+)/pulls?/(\d+)", re.IGNORECASE)
 
 
 def _cards_by_pr(ctx) -> dict[int, list]:
@@ -238,8 +240,11 @@ def runtime_of_another_lane(card: Card, doc, ctx) -> Iterator[Finding]:
 @rule("D510", "prose cites a PR that has no card", scope="card", severity="warning")
 def cited_without_card(card: Card, doc, ctx) -> Iterator[Finding]:
     known = _cards_by_pr(ctx)
+    repo = str(ctx.project.config.get("repo") or "sgl-project/sglang").lower()
     for name in ("motivation", "implementation"):
-        for pr in sorted({int(n) for n in PR_REF.findall(getattr(card, name))}):
+        text = getattr(card, name)
+        urls = {int(m.group(2)) for m in _PR_URL.finditer(text) if m.group(1).lower() == repo}
+        for pr in sorted({int(n) for n in PR_REF.findall(text)} | urls):
             if pr not in known and pr != card.pr:
                 message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
                 yield Finding(f"{name}#value", f"cites {message}", hint=hint)

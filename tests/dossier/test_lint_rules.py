@@ -242,6 +242,11 @@ def test_prose_citing_unknown_pr_warns(tmp_path):
     found = lint(root)
     assert any(d.code == "D510" and d.severity == "warning" for d in found)
     assert any(d.code == "D510" and d.severity == "error" for d in lint(root, strict=True))
+    # a URL of the project's repository cites as "#N" does; another repository's PR needs no card here
+    card["motivation"] = make_card()["motivation"] + (" Reverted later by https://github.com/example/repo/pull/4343; "
+                                                      "ported from https://github.com/fla-org/fla/pull/4444.")
+    root = write_project(tmp_path / "url", [card])
+    assert [d.message for d in lint(root) if d.code == "D510"] == ["cites #4343, which has no card"]
 
 
 def test_coverage_of_required_prs(tmp_path):

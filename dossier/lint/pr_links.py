@@ -23,7 +23,7 @@ _URL = r"(?:https?://)?(?:www\.)?github\.com/(?P<repo>[\w.-]+/[\w.-]+)/pulls?/(?
 #: "#N" as links.PR_REF reads it: "issue #N" names an issue, which shares GitHub's numbering
 _HASH = r"(?<![\w/&])(?<!issue )(?<!issues )(?<!RFC )#(?P<hash_n>\d{3,6})\b"
 REF = re.compile(f"{_URL}|{_HASH}", re.IGNORECASE)
-_THIS = r"\b(?:this|the)\s+(?:PR|pull\s+request)\b"
+_THIS = r"\b(?:(?:this|the)\s+(?:PR|pull\s+request)|this\s+(?:card|change))\b"
 #: "this PR (#N)", "this PR, URL", "the PR: URL", "this PR is #N"
 _BOUND_AFTER = re.compile(_THIS + r"\s*(?:[(,:\u2013\u2014-]|\bis\b|\bat\b)?\s*$", re.IGNORECASE)
 #: "#N (this PR)", "URL, this PR"

@@ -127,6 +127,7 @@ CARD_CASES = [
     ("D516", _set("implementation", "PR https://github.com/example/repo/pull/101: " + PROSE[0]["implementation"])),
     ("D516", _set("validation.claims", ["TTFT -2.6% (tp4; this PR, https://github.com/example/repo/pull/1010, description)"])),
     ("D516", _set("key_fragment.explain", PROSE[0]["explain"] + " Diff: https://github.com/other/fork/pull/100.")),
+    ("D516", _set("key_fragment.explain", PROSE[0]["explain"] + " See #1000 (this card) for the numbers.")),
 ]
 
 

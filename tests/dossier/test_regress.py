@@ -101,10 +101,11 @@ def test_cpu_jobs_share_one_pytest_run(tmp_path):
     assert result.exit_code == 1, result.output
     assert runs.read_text() == "ran\n"  # named by two cards, run once
     doc = {pr: json.loads((root / ".dossier" / "results" / "cpu" / f"{pr}.json").read_text()) for pr in (100, 110, 120)}
-    assert [t["id"] for t in doc[100]["tests"]] == ["tests_fake/test_ok.py::test_close",
-                                                     "tests_fake/test_shared.py::test_shared"]
+    assert sorted(t["id"] for t in doc[100]["tests"]) == ["tests_fake/test_ok.py::test_close",
+                                                           "tests_fake/test_shared.py::test_shared"]
     assert doc[100]["ok"] and doc[100]["parity"]["sum"]["tol"] == 1e-12
-    assert doc[110]["ok"] and doc[110]["passed"] == 2 and doc[110]["tests"][0]["id"] == "tests_fake/test_shared.py::test_shared"
+    assert doc[110]["ok"] and doc[110]["passed"] == 2
+    assert "tests_fake/test_shared.py::test_shared" in [t["id"] for t in doc[110]["tests"]]
     assert not doc[120]["ok"] and (doc[120]["passed"], doc[120]["failed"]) == (1, 1)
     assert [t.get("message") for t in doc[120]["tests"] if t["outcome"] == "error"] == ["collection failure"]
     assert [line.split(":")[0] for line in result.output.splitlines() if line.startswith("#")] == ["#120"]

@@ -120,7 +120,9 @@ def match_in_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """A merged card whose match no source shows in its named file, while today's SGLang holds it in another file
     the card lists as changed (or one named like it): the card names the wrong file. Not judged: a card whose PR
     diff is cached (D302/D303 read it), whose release evidence for this fragment saw it, or whose match moved
-    with a file of the same name; an unmerged PR's line need be in no tree."""
+    with a file of the same name; an unmerged PR's line need be in no tree. Whatever the PR's state, a lock
+    (evidence.lock's releases, drift.lock) that recorded this very match for this PR in another file places it
+    there: only the file changed since."""
     from pathlib import PurePosixPath
 
     from dossier.lint.claims import surface
@@ -129,9 +131,16 @@ def match_in_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
 
     kf = card.key_fragment
     s = surface(ctx)
-    if card.state != "merged" or s is None or evidence(card, ctx).files is not None:
+    if s is None or evidence(card, ctx).files is not None:
         return
     history = release_lock(ctx)[0].cards.get(card.pr)
+    recorded = _recorded_elsewhere(card, ctx, history)
+    if recorded:
+        yield Finding("key_fragment.file#value", f"{recorded[0]} recorded this match in {recorded[1]}, not in {kf.file}",
+                      hint="name the file the evidence places the line in (a moved line: key_fragment.today)")
+        return
+    if card.state != "merged":
+        return
     if history is not None and history.key_fragment == key_sha(kf) and history.present:
         return
     if _holds(s.tree, kf):
@@ -149,6 +158,38 @@ def match_in_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
                   f"{kf.match!r} is not in {kf.file} in SGLang {s.tree.version} (nor in any release on record), "
                   f"but is in {', '.join(other[:2])}, a file this card lists as changed (or named like one)",
                   hint=f"key_fragment.file: {other[0]}, if that is where the PR wrote the line")
+
+
+def _candidates(card: Card, history) -> set[str]:
+    return ({e.file for e in history.events} if history is not None else set()) | set(card.all_files)
+
+
+def _drift_entry(card: Card, ctx) -> dict | None:
+    from dossier.drift import read_lock as read_drift_lock
+
+    if "drift-lock" not in ctx.memo:
+        try:
+            ctx.memo["drift-lock"] = read_drift_lock(ctx.project.root)[1]
+        except LockError:
+            ctx.memo["drift-lock"] = {}  # D311's finding
+    return ctx.memo["drift-lock"].get(card.pr)
+
+
+def _recorded_elsewhere(card: Card, ctx, history) -> tuple[str, str] | None:
+    """(lock, file) when a lock recorded this very match for this PR in another file than the card names (its
+    sha256 is of file and match: the card changed only its file), else None."""
+    from dataclasses import replace
+
+    kf = card.key_fragment
+    drift = _drift_entry(card, ctx)
+    for lock, sha, extra in (("cards/evidence.lock", history.key_fragment if history else None, set()),
+                             ("cards/drift.lock", (drift or {}).get("key_fragment"), {(drift or {}).get("file")})):
+        if sha is None or sha == key_sha(kf):
+            continue
+        for f in sorted(f for f in _candidates(card, history) | extra if isinstance(f, str) and f != kf.file):
+            if key_sha(replace(kf, file=f)) == sha:
+                return lock, f
+    return None
 
 
 def _holds(tree, kf) -> bool:

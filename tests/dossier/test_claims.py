@@ -350,3 +350,18 @@ def test_a_qwen_model_of_a_size_no_source_knows_is_d614(tmp_path, text, wrong):
     write_project(tmp_path / "p", [card], config='models = ["Qwen/Qwen3-ASR-1.7B"]\n')
     found = run_lint(LintContext(Project.load(tmp_path / "p"), sglang_src=tree), select=["D614"])
     assert bool(found) is wrong, [d.text() for d in found]
+
+
+def test_a_lock_that_recorded_the_same_match_in_another_file_is_d318_whatever_the_state(tmp_path):
+    import hashlib
+
+    tree = _tree(tmp_path / "site", {"srt/models/qwen3_next.py": "# model\n"})
+    card = make_card(100, state="open", merged_at=None, status="candidate")
+    card["key_fragment"].update(file="python/sglang/srt/layers/linear.py", match="def gone_since(")
+    root = write_project(tmp_path / "p", [card])
+    sha = hashlib.sha256(b"python/sglang/srt/models/qwen3_next.py\ndef gone_since(").hexdigest()
+    (root / "cards" / "drift.lock").write_text(yaml.safe_dump({"version": 1, "sglang": "9.9.9", "cards": {100: {
+        "file": "python/sglang/srt/models/qwen3_next.py", "key_fragment": sha, "verdict": "missing"}}}))
+    found = run_lint(LintContext(Project.load(root), sglang_src=tree), select=["D318"])
+    assert [d.message for d in found] == ["cards/drift.lock recorded this match in python/sglang/srt/models/qwen3_next.py, "
+                                          "not in python/sglang/srt/layers/linear.py"]

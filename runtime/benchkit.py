@@ -55,6 +55,13 @@ def cuda_graph_median_us(fn: Callable[[], object], *, replays: int = 20, reps: i
     The graph holds ``replays`` back-to-back calls so launch gaps are amortised; ``fn`` must be
     capturable (no host syncs, static shapes). Rotate inputs inside ``fn`` if they would fit in L2.
     """
+    graph = _captured(fn, replays)
+    torch.cuda.synchronize()
+    return _event_median_us(graph.replay, reps) / replays
+
+
+def _captured(fn: Callable[[], object], replays: int) -> torch.cuda.CUDAGraph:
+    """A CUDA graph of ``replays`` back-to-back calls of ``fn`` (warmed up on a side stream first), replayed once."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -67,8 +74,7 @@ def cuda_graph_median_us(fn: Callable[[], object], *, replays: int = 20, reps: i
         for _ in range(replays):
             fn()
     graph.replay()
-    torch.cuda.synchronize()
-    return _event_median_us(graph.replay, reps) / replays
+    return graph
 
 
 GPU_DELAY_CYCLES = 200_000  # ~0.1 ms at boost clock: covers the host's enqueueing of a timed graph
@@ -83,21 +89,7 @@ def cuda_graph_medians_us(
     replay the stream gets a short spin kernel (``torch.cuda._sleep``), so the start event fires only once the host
     has enqueued the graph: the time is the GPU's, not the host's launch latency (which, timed, read 0.7 to 2.9 us
     per call for the same empty kernel depending on what ran before it). Median per name, in microseconds per call."""
-    graphs = {}
-    for name, fn in fns.items():
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):
-                fn()
-        torch.cuda.current_stream().wait_stream(stream)
-        torch.cuda.synchronize()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            for _ in range(replays):
-                fn()
-        graph.replay()
-        graphs[name] = graph
+    graphs = {name: _captured(fn, replays) for name, fn in fns.items()}
     torch.cuda.synchronize()
     order = list(graphs)
     rng = random.Random(seed)

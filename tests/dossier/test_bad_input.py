@@ -612,10 +612,16 @@ def test_an_interrupt_while_the_files_are_swapped_leaves_one_whole_manual(tmp_pa
         return replace(self, target)
 
     monkeypatch.setattr(Path, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_documents(new, tmp_path)
+    # Python's own handler, whatever this process inherited (a shell that starts a job in the background
+    # without job control has it ignore SIGINT)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_documents(new, tmp_path)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == new  # the new manual whole, no .tmp left
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # ---- a path given explicitly that holds nothing is an environment error, never a silent fallback (F, G, O) ----

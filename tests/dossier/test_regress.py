@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.model import Card
-from dossier.regress import Job, _covers, gpu_annotator, gpu_runs, jobs_for, matrix, parse_junit
+from dossier.regress import Job, _covers, gpu_annotator, gpu_runs, jobs_for, matrix, parse_junit, run_tests
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()
@@ -109,6 +109,18 @@ def test_cpu_jobs_share_one_pytest_run(tmp_path):
     assert not doc[120]["ok"] and (doc[120]["passed"], doc[120]["failed"]) == (1, 1)
     assert [t.get("message") for t in doc[120]["tests"] if t["outcome"] == "error"] == ["collection failure"]
     assert [line.split(":")[0] for line in result.output.splitlines() if line.startswith("#")] == ["#120"]
+
+
+def test_a_job_alone_runs_in_its_own_process(tmp_path):
+    """The per-job path (what a CUDA run takes): records of the job's tests, a missing node id named first."""
+    root = _project(tmp_path)
+    job = Job(100, "fakeref", ("tests_fake/test_gone.py::test_x", "tests_fake/test_ok.py"), "fakeref")
+    records = run_tests(job, "cpu", root)
+    assert records[0] == {"id": "tests_fake/test_gone.py::test_x", "outcome": "error", "seconds": 0.0, "parity": {},
+                          "message": "not run: test file tests_fake/test_gone.py not found"}
+    assert sorted(r["id"] for r in records[1:]) == ["tests_fake/test_ok.py::test_close", "tests_fake/test_ok.py::test_other"]
+    assert all(r["outcome"] == "passed" for r in records[1:])
+    assert [r["parity"]["sum"]["tol"] for r in records[1:] if r["parity"]] == [1e-12]
 
 
 def test_covers_matches_junit_addresses_to_node_ids():

@@ -604,4 +604,4 @@ def unknown_model(card, doc, ctx) -> Iterator[Finding]:
                                            f"{s.tree.version}, [tool.dossier] models)",
                           hint=(f"{family} sizes known: {', '.join(sizes)}" if sizes else f"no {family} model is known")
                           + "; if the name is real, add it to [tool.dossier] models with its source",
-                          at=_locate(doc, path, m.group(0), text.count(m.group(0), 0, m.start())))
+                          at=_locate(doc, path, m.group(0), _nth(text, m)))

@@ -14,8 +14,9 @@ from dossier.project import is_valid
 
 # "#19321" cites a PR; "issue #39342" names an issue, which needs no card
 PR_REF = re.compile(r"(?<![\w/])(?<!issue )(?<!issues )#(\d{4,6})\b", re.IGNORECASE)
-#: a PR's URL cites it as "#N" does: github.com/<owner>/<repo>/pull/N
-_PR_URL = re.compile(r"github\.com/([\w.-]+/[\w.-]+)/pulls?/(\d+)", re.IGNORECASE)
+#: a PR's URL cites it as "#N" does: [https://][www.]github.com/<owner>/<repo>/pull/N[/files#...]
+PR_URL = re.compile(r"(?:https?://)?(?:www\.)?github\.com/(?P<repo>[\w.-]+/[\w.-]+)/pulls?/(?P<url_n>\d+)[\w/#-]*",
+                    re.IGNORECASE)
 
 
 def _cards_by_pr(ctx) -> dict[int, list]:
@@ -240,10 +241,10 @@ def runtime_of_another_lane(card: Card, doc, ctx) -> Iterator[Finding]:
 @rule("D510", "prose cites a PR that has no card", scope="card", severity="warning")
 def cited_without_card(card: Card, doc, ctx) -> Iterator[Finding]:
     known = _cards_by_pr(ctx)
-    repo = str(ctx.project.config.get("repo") or "sgl-project/sglang").lower()
+    repo = ctx.project.repo.lower()
     for name in ("motivation", "implementation"):
         text = getattr(card, name)
-        urls = {int(m.group(2)) for m in _PR_URL.finditer(text) if m.group(1).lower() == repo}
+        urls = {int(m.group("url_n")) for m in PR_URL.finditer(text) if m.group("repo").lower() == repo}
         for pr in sorted({int(n) for n in PR_REF.findall(text)} | urls):
             if pr not in known and pr != card.pr:
                 message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")

@@ -16,13 +16,13 @@ import re
 from collections.abc import Iterator
 
 from dossier.cards import strings
+from dossier.lint.links import PR_URL
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
-_URL = r"(?:https?://)?(?:www\.)?github\.com/(?P<repo>[\w.-]+/[\w.-]+)/pulls?/(?P<url_n>\d+)[\w/#-]*"
 #: "#N" as links.PR_REF reads it: "issue #N" names an issue, which shares GitHub's numbering
 _HASH = r"(?<![\w/&])(?<!issue )(?<!issues )(?<!RFC )#(?P<hash_n>\d{3,6})\b"
-REF = re.compile(f"{_URL}|{_HASH}", re.IGNORECASE)
+REF = re.compile(f"{PR_URL.pattern}|{_HASH}", re.IGNORECASE)
 _THIS = r"\b(?:(?:this|the)\s+(?:PR|pull\s+request)|this\s+(?:card|change))\b"
 #: "this PR (#N)", "this PR, URL", "the PR: URL", "this PR is #N"
 _BOUND_AFTER = re.compile(_THIS + r"\s*(?:[(,:\u2013\u2014-]|\bis\b|\bat\b)?\s*$", re.IGNORECASE)
@@ -70,7 +70,7 @@ def wrong_refs(card: Card, text: str, repo: str, known: set[int]) -> Iterator[tu
 def wrong_pr_reference(card: Card, doc, ctx) -> Iterator[Finding]:
     from dossier.lint.claims import _locate
 
-    repo = str(ctx.project.config.get("repo") or "sgl-project/sglang")
+    repo = ctx.project.repo
     known = {c.pr for c in ctx.project.cards}
     for path, text in strings(doc.data):
         if path in ("pr",):

@@ -43,10 +43,13 @@ class Release:
 
 @dataclass(frozen=True)
 class Reverted:
-    """A reverted change some release shipped, and the release that dropped it (None: still in the last)."""
+    """A merged change later reverted or replaced (status reverted or superseded): the release that shipped it
+    (None: no release diff places it) and the release that dropped its line (None: still in the last release
+    scanned, or never shipped)."""
 
-    placed: Placed
-    reverted_in: str | None
+    card: Card
+    placed: Placed | None
+    gone_in: str | None
 
 
 @dataclass
@@ -126,8 +129,9 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
 
 
 def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list[Reverted], list[Card]]:
-    """Each release that first shipped a current change, newest first, with those changes; the reverted changes a
-    release shipped; and the current cards no release places."""
+    """Each release that first shipped a current change, newest first, with those changes; the merged changes
+    later reverted or replaced, with the releases that shipped and dropped them; and the current cards no
+    release places."""
     dates = merge_dates(project.cards)
     landed: dict[str, list[Placed]] = {}
     reverted: list[Reverted] = []
@@ -135,8 +139,9 @@ def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list
     for card in sorted(project.cards, key=lambda c: c.pr):
         v = lock.verdict(card, dates)
         placed = _place(card, v, lock)
-        if card.status == "reverted" and placed is not None:
-            reverted.append(Reverted(placed, v.removed.new.version if v.removed else None))
+        if card.state == "merged" and card.status in ("reverted", "superseded"):
+            gone = v.removed.new.version if placed is not None and v is not None and v.removed else None
+            reverted.append(Reverted(card, placed, gone))
         elif _current(card) and placed is None:
             unplaced.append(card)
         elif _current(card):

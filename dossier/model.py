@@ -172,7 +172,7 @@ LANE = Spec(
 
 _prs = Spec("list", items=Spec("int", min_value=1), doc="PRs that shaped this entry (each must have a card)")
 PHASES = ("prefill", "decode", "verify")
-HARDWARE = ("SM90", "SM100", "AMD", "NPU", "XPU")
+HARDWARE = ("SM80", "SM90", "SM100", "SM120", "AMD", "NPU", "XPU")
 
 #: answer blocks: short structured facts about SGLang 0.5.23 that render as tables and lists (references/answers.md)
 ANSWERS = Spec(

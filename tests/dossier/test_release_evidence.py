@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -366,6 +367,22 @@ def test_by_release_page_agrees_with_for_version_at_every_release(setup):
     for version in read_release_lock(root).built:
         data = json.loads(runner.invoke(app, ["for-version", version, "--format", "json", "--root", str(root)]).stdout)
         assert {r["pr"] for r in data["exposed"] if r["note"].startswith("fixed in")} <= marked, version
+
+
+def test_by_release_page_lists_merged_changes_later_reverted_or_replaced(setup):
+    """A merged superseded card a release shipped is listed with the releases that shipped and dropped its line;
+    a reverted card no release shipped is listed as unplaced; current cards are not; SKILL.md routes to it."""
+    root, cache = setup
+    verify(root, cache, "--record")
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    skill = skill_dir(Project.load(root))
+    page = (skill / "references/by-release.md").read_text()
+    section = page.split('<a id="taken-out"></a>', 1)[1].split("\n## ")[1]
+    lines = {int(m[1]): m[0] for m in re.finditer(r"^- \[#(\d+)\].*$", section, flags=re.M)}
+    assert set(lines) == {100, 109}, section
+    assert "superseded by [#101]" in lines[100] and "shipped in 0.1.0.post1, its line gone in 0.3.0" in lines[100]
+    assert "reverted; see [#110]" in lines[109] and "no release diff places it" in lines[109]
+    assert "(references/by-release.md#taken-out)" in (skill / "SKILL.md").read_text()
 
 
 def _not_newer(a: str, b: str) -> bool:

@@ -109,7 +109,7 @@ QUESTIONS = [
     # manual9 (session 8): twelve more questions, checked against 0.5.23, the release trees and PR threads
     Question("--enable-linear-replayssm made decode slower at batch 1-16: why, and what does it change?",
              "Decode throughput is low",
-             ("7.6 vs 5.9 us at TP1 B=1", "12.2 vs 8.9 us at TP4 B=16", "results/bench/gdn.log",
+             ("7.6 vs 5.9 us at TP1 B=1", "12.2 vs 8.9 us at TP4 B=16", "the reference-kernels page says how to read it",
               "Keep it off below that size", "overlap scheduling off")),
     Question("Which PR made FlashInfer GDN prefill the default on H100/H200, and since which release?", "after upgrading",
              ("Defaulting SM90 GDN prefill backend to FlashInfer.", "0.5.18 -> 0.5.19",
@@ -147,7 +147,7 @@ QUESTIONS = [
     Question("Requests share a 3,000-token system prompt; the second misses the cache, later ones hit. Why?",
              "Prefix cache hit rate",
              ("mamba_branching_seqlen", "reused from the third", "no_buffer never saves at a branching point",
-              "Sending the bare prefix once", "4,992", "runtime/scheduling")),
+              "Sending the bare prefix once", "4,992", "exact model of 0.5.23's state caching")),
     Question("0.5.16 has no --enable-linear-replayssm-spec, and the spec ring will not start with extra_buffer.",
              "extra_buffer and no_buffer",
              ("--enable-gdn-replayssm-spec", "since 0.5.17", "is not yet compatible with mamba extra_buffer",

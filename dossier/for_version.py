@@ -11,7 +11,6 @@ changed exists in V, so a fix to code V never had is not reported as a bug of V.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
@@ -22,6 +21,7 @@ from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates
 from dossier.source_tree import SourceTree
+
 
 @dataclass(frozen=True)
 class Placed:

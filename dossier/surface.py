@@ -20,6 +20,8 @@ from pathlib import Path, PurePosixPath
 from dossier.source_tree import PACKAGE_PREFIX, SourceTree
 
 FIELDS = "srt/arg_groups/fields/"
+#: the file that held the annotated argument fields before they moved under FIELDS (0.5.14 .. 0.5.19)
+SERVER_ARGS = "srt/server_args.py"
 #: top-level directories of a checkout whose files a reader is pointed at
 CHECKOUT_DIRS = ("test", "benchmark", "docs", "scripts", "sgl-kernel", "examples", "python")
 ENV_NAME = re.compile(r"""["'](SGLANG_[A-Z0-9_]*[A-Z0-9])["']""")
@@ -123,7 +125,7 @@ def read_surface(tree: SourceTree) -> Surface:
         constants.update(_string_lists(module))
         for flag in _argparse_flags(module, repo_path, constants, server):
             surface.flags.setdefault(flag.name, flag)
-        if rel.startswith(FIELDS):
+        if rel.startswith(FIELDS) or rel == SERVER_ARGS:
             for flag in _field_flags(module, repo_path, constants):
                 surface.flags.setdefault(flag.name, flag)
         if environ:

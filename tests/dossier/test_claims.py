@@ -76,6 +76,21 @@ def test_surface_reads_flags_choices_aliases_and_env(sglang_tree):
     assert s.flag("--cuda-graph-max-bs")[0] is None  # an ambiguous prefix is an argparse error
 
 
+def test_surface_reads_annotated_fields_still_in_server_args(sglang_tree):
+    """0.5.14 .. 0.5.19 declared the annotated argument fields in srt/server_args.py itself (the CLI derived
+    from them), before they moved under srt/arg_groups/fields/: their flags count from that release on."""
+    (sglang_tree / "srt/arg_groups/fields/exec_.py").unlink()
+    (sglang_tree / "srt/server_args.py").write_text(textwrap.dedent(SERVER_ARGS) + textwrap.dedent("""
+        @dataclasses.dataclass
+        class ServerArgs:
+            mamba_radix_cache_strategy: A[str, Arg(help="s", choices=["auto", "no_buffer"])] = "auto"
+            enable_linear_replayssm: A[bool, "ReplaySSM decode"] = False
+        """))
+    s = read_surface(locate(sglang_tree))
+    assert s.flags["--mamba-radix-cache-strategy"].choices == {"auto", "no_buffer"}
+    assert "--enable-linear-replayssm" in s.flags and "--sampling-backend" in s.flags
+
+
 def _lint(root: Path, tree: Path, cards: list[dict], lanes: dict | None = None):
     write_project(root, cards, lanes)
     return run_lint(LintContext(Project.load(root), sglang_src=tree), select=["D6"])

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
@@ -44,7 +45,7 @@ HEADER = (
 def read_anchors(root: Path) -> list[Anchor]:
     """The anchors by PR number (empty without a lock); raises OpenedError when they cannot all be right."""
     anchors = _load(root)
-    for a, b in zip(anchors, anchors[1:]):
+    for a, b in pairwise(anchors):
         if b.opened + TOLERANCE < a.opened:
             raise OpenedError(f"{OPENED_LOCK}: #{b.pr} opened {b.opened}, before #{a.pr} ({a.opened}), "
                               "yet PR numbers are given in opening order: one of the two days is wrong")

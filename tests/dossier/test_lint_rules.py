@@ -407,6 +407,6 @@ def test_runtime_block_points_at_its_own_lanes_tests(tmp_path, runtime, repo_che
     diags = _runtime_project(tmp_path, runtime, repo_checks)
     assert [d.code for d in diags] == ["D515"] * len(found), [d.text() for d in diags]
     card = (tmp_path / "cards/100.yaml").read_text().splitlines()
-    for d, (field, words) in zip(diags, found):
+    for d, (field, words) in zip(diags, found, strict=True):
         assert words in d.message, d.message
         assert field.split(".")[-1].split("[")[0] + ":" in card[d.line - 1] or card[d.line - 1].lstrip().startswith("- ")

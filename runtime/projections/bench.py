@@ -45,7 +45,7 @@ from runtime.benchkit import (
     write_results,
 )
 
-from . import fused, paths, sglang_peer, split_conv_kernel
+from . import fused, gemv_mma, gemv_split, paths, sglang_peer, split_conv_kernel
 from .gemm_split import gemm_split, launch_config
 from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
@@ -56,12 +56,17 @@ BATCHES = (1, 8, 32, 64, 128, 256, 512)
 TPS = (1, 4, 8)
 DECODE_MAX_TOKENS = 512
 GEMM_SPLIT_COLUMN_MAX_TOKENS = 512
+DISPATCH_CHECK_MAX_TOKENS = 128  # decode rows where every Triton launch is timed beside ours
+GEMV_MMA_COLUMN_MAX_TOKENS = 16  # the tensor-core GEMV pads tokens to 8 or 16 (more loses everywhere, round 9)
+DISPATCH_SLACK = 1.02  # ours may read this much over the fastest alternative of its row (run-to-run of one launch)
+ALTERNATIVES = ("cublas_split_us", "gemm_split_us", "gemm_split_tm_us", "gemv_split_us", "gemv_mma_us")
 MAX_GRAPH_CALLS = 256  # distinct rotated inputs captured in one graph
 GRAPH_CALLS = 20  # calls per graph at least (cycling the distinct inputs), so a replay's own cost is amortised
 REPS = 100  # interleaved replays of each row's graphs (:func:`runtime.benchkit.cuda_graph_medians_us`)
 PROJECTION_COLUMNS = (
     "model", "tp", "tokens", "phase", "sglang_us", "fallback_us", "fused_us", "speedup", "x_fallback",
-    "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us", "fused_nopdl_us", "empty_us",
+    "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us", "gemm_split_tm_us",
+    "gemv_split_us", "gemv_mma_us", "fused_nopdl_us", "empty_us",
 )
 SPLIT_CONV_COLUMNS = (
     "tp", "batch", "sglang_us", "ours_us", "speedup", "floor_us", "ours_x_floor", "sglang_x_floor", "empty_us",
@@ -144,6 +149,18 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
         timed["cublas_split_us"] = cublas_split
         if x.shape[0] <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
             timed["gemm_split_us"] = lambda: gemm_split(x, pick()[2], rs, layout)
+        if x.shape[0] <= DISPATCH_CHECK_MAX_TOKENS:  # every other launch the dispatch could have taken
+            w = sets[0][2]
+            if sets[0][3] is not None:
+                def gemm_split_tm():
+                    _, _, fused_w, tiles = pick()
+                    return gemm_split(x, fused_w, rs, layout, tile_major=tiles)
+
+                timed["gemm_split_tm_us"] = gemm_split_tm
+            if gemv_split.accepts(x, w):
+                timed["gemv_split_us"] = lambda: gemv_split.gemv_split(x, pick()[2], rs, layout)
+            if gemv_mma.accepts(x, w) and x.shape[0] <= GEMV_MMA_COLUMN_MAX_TOKENS:
+                timed["gemv_mma_us"] = lambda: gemv_mma.gemv_mma(x, pick()[2], rs, layout)
         if fused.fused_kernel(x, sets[0][2]) != "cublas+split":  # our path without PDL (maybe cuBLAS + split)
             timed["fused_nopdl_us"] = lambda: ours(pdl=False)
         return timed
@@ -192,6 +209,10 @@ def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rat
             row["fused_kernel"] = fused.fused_kernel(x, sets[0][2])
             if t <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
                 row["gemm_split_config"] = launch_config(t, n, rs.hidden, sms)
+            alts = {k: times[k] for k in ALTERNATIVES if k in times}
+            if t <= DISPATCH_CHECK_MAX_TOKENS and alts:
+                best = min(alts, key=alts.get)
+                row["fastest_alternative"], row["fused_x_fastest"] = best, times["fused_us"] / alts[best]
         if "sglang_us" in times:
             row["speedup"] = times["sglang_us"] / times["fused_us"]
         if "fallback_us" in times:
@@ -281,6 +302,8 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
         judge("prefill_ge_0.98x_sglang", values, lambda v: min(v) >= 0.98)
         values = [r["speedup"] for r in conv if r["batch"] >= 64 and "speedup" in r]
         judge("split_conv_ge_1.0x_sglang_at_B>=64", values, lambda v: min(v) >= 1.0)
+    values = [r["fused_x_fastest"] for r in proj if "fused_x_fastest" in r]
+    judge(f"next_dispatch_within_{DISPATCH_SLACK}x_of_fastest_launch", values, lambda v: max(v) <= DISPATCH_SLACK)
     values = [r["fused_x_wfloor"] for r in _select(proj, model="qwen3-next", tp=4) if r["tokens"] <= 32]
     judge("next_tp4_T<=32_within_1.5x_weight_floor", values, lambda v: max(v) <= 1.5)
     values = [r["ours_x_floor"] for r in conv if r["batch"] >= 64]
@@ -297,6 +320,10 @@ def notes(rows: list[dict]) -> list[str]:
             bound = "launch-bound: floor + launch > budget" if r.get("launch_bound") else "not launch-bound"
             out.append(f"split + conv TP{r['tp']} B={r['batch']}: 1.3x its floor is {r['budget_us']:.2f} us, floor "
                        f"{r['floor_us']:.2f} + one empty launch {r['empty_us']:.2f} ({bound}); ours {r['ours_us']:.2f}")
+    for r in rows:
+        if r.get("fused_x_fastest", 0) > DISPATCH_SLACK:
+            out.append(f"Qwen3-Next TP{r['tp']} T={r['tokens']}: our dispatch ({r['fused_kernel']}, {r['fused_us']:.2f} us) "
+                       f"lost to {r['fastest_alternative']} ({r[r['fastest_alternative']]:.2f} us)")
     for r in _select(rows, model="qwen3-next", tp=4):
         if r["tokens"] <= 32 and r["fused_x_wfloor"] > 1.5:
             out.append(f"Qwen3-Next TP4 T={r['tokens']}: 1.5x the weight floor is {1.5 * r['weight_floor_us']:.2f} "

@@ -4,7 +4,8 @@
 * :func:`two_gemm_forward`: two GEMMs + the split kernel.
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
-  GPU, one launch whose epilogue does the split: the CUDA-core GEMV for a few tokens
+  GPU, one launch whose epilogue does the split: with PDL, the tensor-core GEMV (:func:`.gemv_mma.gemv_mma`) where
+  :func:`.gemv_mma.wins` (TP4 T=1..8, TP8 T=3..16 on the H200); else the CUDA-core GEMV for a few tokens
   (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 3 where the GEMM swaps A and B), the
   Triton GEMM where :func:`.gemm_split.wins` (up to 32 tokens, and up to 128 on ranks wide enough to swap A and
   B; reading a tile-major copy of the weight where one is given, :func:`tile_major_weight`); larger batches
@@ -17,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import gemm_split, gemv_split
+from . import gemm_split, gemv_mma, gemv_split
 from .layer import GDNInputProjection
 from .naive import GDNShape, split_contiguous, split_interleaved
 from .pdl import pdl_launch
@@ -48,15 +49,17 @@ def _sms(t: torch.Tensor) -> int:
 
 
 def fused_kernel(x: torch.Tensor, weight: torch.Tensor, pdl: bool | None = None) -> str:
-    """The launch :func:`fused_forward` takes for these tensors and ``pdl``: ``gemv_split``, ``gemm_split`` or
-    ``cublas+split``."""
+    """The launch :func:`fused_forward` takes for these tensors and ``pdl``: ``gemv_mma``, ``gemv_split``,
+    ``gemm_split`` or ``cublas+split``."""
     t, k = x.shape
+    use_pdl = pdl_launch(x, pdl)["USE_PDL"]
+    if gemv_mma.accepts(x, weight) and gemv_mma.wins(t, weight.shape[0], k, _sms(x), use_pdl):
+        return "gemv_mma"
     if gemv_split.accepts(x, weight) and (
         t <= GEMV_MAX_TOKENS_WHERE_SWAPPED or not gemm_split.swaps(weight.shape[0], k, _sms(x))
     ):
         return "gemv_split"
-    pdl = pdl_launch(x, pdl)["USE_PDL"]
-    if gemm_split.accepts(x, weight) and gemm_split.wins(t, weight.shape[0], k, _sms(x), pdl=pdl):
+    if gemm_split.accepts(x, weight) and gemm_split.wins(t, weight.shape[0], k, _sms(x), pdl=use_pdl):
         return "gemm_split"
     return "cublas+split"
 
@@ -79,6 +82,8 @@ def fused_forward(
     weight's :func:`tile_major_weight` copy, which the swapped ``gemm_split`` launches read where they have a setting
     for it (faster on the H200, NOTES.md round 5)."""
     kernel = fused_kernel(x, weight, pdl)
+    if kernel == "gemv_mma":
+        return gemv_mma.gemv_mma(x, weight, shape, layout, pdl=pdl)
     if kernel == "gemv_split":
         return gemv_split.gemv_split(x, weight, shape, layout, pdl=pdl)
     if kernel == "gemm_split":

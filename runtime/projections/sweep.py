@@ -40,6 +40,13 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``l2tile``: round 8, TP4 on the tile-major weight with the rest of each program's tile (512, 1024 or all 1920
   columns past the peeled step, one contiguous run) asked into L2 before the PDL wait, against the landed launch
   (no prefetch); the GEMV at T=1, the bench's fused path and SGLang's beside;
+* ``mma``: round 9, :func:`.gemv_mma.gemv_mma` (16 or 32 weight rows per program on ``mma.sync``, K slices split
+  over the warps, 1 to 4 K steps requested before the PDL wait) at TP4 T 2 to 32 and TP1 T 2 to 32, over rows,
+  K step, warps and steps before the wait; the bench's fused path, the GEMV and SGLang's path beside;
+* ``mma2``: the follow-up on 4 warps (three programs per SM, so two calls' 193 TP4 programs are resident at once):
+  steps before the wait, 16-token blocks, TP4 T 1 to 16 and TP8 T 1 to 16;
+* ``mma3``: T=16 / 32 in 2 to 4 token blocks per program (the loaded weight reused), at TP4 and TP8; the default
+  launch against the GEMV at TP4 T=1 and TP8 T=2 again;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -64,12 +71,13 @@ from runtime.benchkit import cuda_graph_median_us, print_table, write_results
 from . import conv_update, naive, paths, sglang_peer, split_conv_kernel
 from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes
 from .gemm_split import gemm_split, launch_config, pack_weight
+from .gemv_mma import gemv_mma
 from .gemv_split import gemv_split
 from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "mma3")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -154,6 +162,12 @@ def cases(only=KINDS) -> list[Case]:
             out += [Case("l2tile", 4, t, landed | {"prefetch_k": pf}) for pf in (0, 512, 1024, 1920)]
             out += [Case("fused_path", 4, t), Case("ref", 4, t, {"path": "sglang"})]
         out += [Case("gemv_default", 4, 1), Case("fused_path", 4, 1)]
+    if "mma" in only:
+        out += _mma_cases()
+    if "mma2" in only:
+        out += _mma2_cases()
+    if "mma3" in only:
+        out += _mma3_cases()
     if "diag" in only:
         out += _diag_cases()
     if "tma" in only:
@@ -165,6 +179,58 @@ def cases(only=KINDS) -> list[Case]:
             landed = _landed(1, t, tile_major=True) | {"packed": True, "tma": True, "tma_x": True}
             out += [Case("tma3", 1, t, landed)]
             out += [Case("tma3", 1, t, landed | {"block_m": 16, "peel_k": peel}) for peel in (64, 128)]
+    return out
+
+
+def _mma_cases() -> list[Case]:
+    """Round 9: the tensor-core GEMV around its compiled resource use (sm_90: 16 rows, 512-wide steps, 8 warps,
+    all four steps before the wait: 100 registers, 24 KB shared, two programs per SM; NOTES.md)."""
+    settings = [  # (rows, K step, warps, steps before the wait)
+        (16, 512, 8, 4), (16, 512, 4, 4), (16, 1024, 8, 2), (16, 256, 8, 4), (16, 512, 8, 1), (32, 512, 8, 4),
+        (16, 512, 16, 4),
+    ]
+    out = []
+    for tp, t in ((4, 2), (4, 4), (4, 8), (4, 16), (4, 32), (1, 2), (1, 4), (1, 8), (1, 32)):
+        bt = max(8, 1 << (t - 1).bit_length())
+        out += [Case("mma", tp, t, {"block_n": bn, "block_k": bk, "block_t": bt, "warps": w, "pre": pre})
+                for bn, bk, w, pre in settings]
+        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
+        if t <= 4:
+            out.append(Case("gemv_default", tp, t))
+    return out
+
+
+def _mma2_cases() -> list[Case]:
+    """Round 9's second sweep: the 4-warp launch that won the first (TP4 T=4 4.52 us against the fused path's 6.02)."""
+    out = []
+    for tp, t in ((4, 1), (4, 2), (4, 3), (4, 4), (4, 6), (4, 8), (4, 12), (4, 16), (8, 1), (8, 2), (8, 4), (8, 8),
+                  (8, 16)):
+        bt = max(8, 1 << (t - 1).bit_length())
+        settings = [(16, 512, 4, 4), (16, 512, 4, 3), (16, 1024, 4, 2), (16, 2048, 4, 1), (16, 512, 8, 4)]
+        if bt == 16:
+            settings.append((16, 512, 4, 2))
+        out += [Case("mma", tp, t, {"block_n": bn, "block_k": bk, "block_t": bt, "warps": w, "pre": pre, "round": 2})
+                for bn, bk, w, pre in settings]
+        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
+        if t <= 4:
+            out.append(Case("gemv_default", tp, t))
+    return out
+
+
+def _mma3_cases() -> list[Case]:
+    """Round 9's third sweep: more tokens than one block, the weight's loaded steps reused per block."""
+    out = []
+    for tp, t, settings in (
+        (4, 16, [(512, 8, 4, 4), (1024, 8, 4, 2), (512, 8, 8, 4)]),
+        (4, 32, [(512, 8, 4, 4), (512, 16, 4, 4), (512, 8, 8, 4), (1024, 8, 4, 2)]),
+        (8, 32, [(1024, 8, 4, 2), (1024, 16, 4, 2), (512, 8, 4, 4)]),
+        (4, 1, [(512, 8, 4, 4)]), (8, 2, [(1024, 8, 4, 2)]),
+    ):
+        out += [Case("mma", tp, t, {"block_n": 16, "block_k": bk, "block_t": bt, "warps": w, "pre": pre, "round": 3})
+                for bk, bt, w, pre in settings]
+        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
+        if t <= 4:
+            out.append(Case("gemv_default", tp, t))
     return out
 
 
@@ -449,6 +515,9 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
     elif case.kind == "pdl":
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
+    elif case.kind == "mma":
+        fn = lambda: gemv_mma(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_k=p["block_k"],  # noqa: E731
+                              block_t=p["block_t"], num_warps=p["warps"], pre=p["pre"])
     elif case.kind == "gemv_default":
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
     elif case.kind == "fused_path":  # what the bench times as ours, on the sweep's inputs
@@ -601,7 +670,8 @@ def main(argv: list[str] | None = None) -> None:
             if r["kind"] == kind and "us" in r and r not in bad:
                 key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"),
                        r.get("packed"), r.get("block_n"), r.get("tma"), r.get("tma_x"), r.get("pairs"),
-                       r.get("block"), r.get("warps") if r["kind"] == "pairs" else None)
+                       r.get("block"), r.get("warps") if r["kind"] == "pairs" else None,
+                       (r.get("block_k"), r.get("warps"), r.get("pre")) if r["kind"] == "mma" else None)
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

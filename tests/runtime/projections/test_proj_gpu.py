@@ -170,16 +170,23 @@ def test_gpu_gemm_split_tma_launch_reads_a_misaligned_x(t):
 
 
 def test_gpu_fused_picks_gemv_or_gemm_by_rank_width():
-    """The GEMV keeps three tokens where the GEMM swaps A and B (TP4; TP1's row limit is two) and four on narrow
-    ranks (TP8); the layer
-    keeps a tile-major copy only where a launch reads one."""
+    """With PDL (H200 rules, 132 SMs): the tensor-core GEMV at TP4 T=1..8 and TP8 T=3..16, never at TP1 (772
+    programs); without PDL the earlier rules: the GEMV keeps three tokens where the GEMM swaps A and B
+    (TP4; TP1's row limit is two) and four on narrow ranks (TP8). The layer keeps a tile-major copy only where a
+    launch reads one."""
     from runtime.projections.fused import fused_kernel
 
-    for tp, t, want in ((4, 3, "gemv_split"), (4, 4, "gemm_split"), (1, 2, "gemv_split"), (1, 3, "gemm_split"),
-                        (8, 4, "gemv_split"), (8, 8, "gemm_split")):
+    for tp, t, pdl, want in (
+        (4, 1, True, "gemv_mma"), (4, 2, True, "gemv_mma"), (4, 8, True, "gemv_mma"), (4, 12, True, "gemm_split"),
+        (8, 2, True, "gemv_split"), (8, 3, True, "gemv_mma"), (8, 16, True, "gemv_mma"), (8, 32, True, "gemm_split"),
+        (1, 2, True, "gemv_split"), (1, 4, True, "gemm_split"),
+        (4, 3, False, "gemv_split"), (4, 4, False, "gemm_split"), (1, 2, False, "gemv_split"),
+        (1, 3, False, "gemm_split"), (8, 4, False, "gemv_split"), (8, 8, False, "gemm_split"),
+    ):
         rs = S.per_rank(tp)
         w = torch.zeros(rs.qkvz_width + rs.ba_width, S.hidden, device="cuda", dtype=torch.bfloat16)
-        assert fused_kernel(torch.ones(t, S.hidden, device="cuda", dtype=torch.bfloat16), w) == want, (tp, t)
+        x = torch.ones(t, S.hidden, device="cuda", dtype=torch.bfloat16)
+        assert fused_kernel(x, w, pdl=pdl) == want, (tp, t, pdl)
     for tp, has in ((1, True), (4, True), (8, False)):
         rs = S.per_rank(tp)
         qkvz = torch.randn(rs.qkvz_width, S.hidden, device="cuda").bfloat16()
@@ -266,6 +273,17 @@ def test_gpu_gemv_split_real_sizes(layout, tp, t):
     from runtime.projections.gemv_split import gemv_split
 
     _check_real_sizes(gemv_split, layout, tp, t, {})
+
+
+@pytest.mark.parametrize("layout", ["interleaved", "contiguous"])
+@pytest.mark.parametrize(("tp", "t"), [(4, 2), (4, 8), (8, 3), (8, 16), (1, 5)])
+@pytest.mark.parametrize("pdl", [False, True], ids=["no_pdl", "pdl"])
+def test_gpu_gemv_mma_real_sizes(layout, tp, t, pdl):
+    """The tensor-core GEMV's default launch at real sizes (TP1 too, where the fused path does not take it), as
+    :func:`_check_real_sizes`."""
+    from runtime.projections.gemv_mma import gemv_mma
+
+    _check_real_sizes(gemv_mma, layout, tp, t, {"pdl": pdl})
 
 
 def test_gpu_interleaved_graph_medians_see_the_work():

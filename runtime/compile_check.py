@@ -21,7 +21,7 @@ from triton.compiler import ASTSource
 from runtime.gdn import decode, deferred_decode, gated_norm, gating, ring_verify, verify
 from runtime.gdn.naive import SOFTPLUS_THRESHOLD
 from runtime.gdn.state_tile import launch_shape
-from runtime.projections import gemm_split, gemv_split, split_conv_kernel, split_kernel
+from runtime.projections import gemm_split, gemv_mma, gemv_split, split_conv_kernel, split_kernel
 from runtime.projections.naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B
 
 
@@ -98,6 +98,13 @@ def _gemv_config(tokens: int, tp: int) -> dict[str, int]:
     """The launch ``gemv_split`` takes for Qwen3-Next at ``tokens`` and ``tp``."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
     return gemv_split.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden)
+
+
+def _gemv_mma_config(tokens: int, tp: int) -> dict[str, int]:
+    """The launch ``gemv_mma`` takes for Qwen3-Next at ``tokens`` and ``tp`` on 132 SMs (H100/H200)."""
+    rs = QWEN3_NEXT_80B.per_rank(tp)
+    cfg = gemv_mma.launch_config(tokens, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
+    return cfg | {"SUB": cfg["num_warps"]}
 
 
 _SPLIT_CONV_SHAPE = {
@@ -216,6 +223,15 @@ KERNELS = [
             _SPLIT_IO, num_warps=_gemv_config(t, tp)["num_warps"],
         )
         for tp, t in ((1, 1), (4, 4))
+    ],
+    *[
+        KernelSpec(
+            f"projections.gemv_mma.tp{tp}.t{t}", gemv_mma._gemv_mma_kernel,
+            _SPLIT_SHAPE | {"NK": 16 // tp, "NV": 32 // tp, "K": QWEN3_NEXT_80B.hidden, "USE_PDL": True}
+            | {k: v for k, v in _gemv_mma_config(t, tp).items() if k != "num_warps"},
+            _SPLIT_IO, num_warps=_gemv_mma_config(t, tp)["num_warps"], aligned=("x_stride",),
+        )
+        for tp, t in ((4, 4), (8, 16))
     ],
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,

@@ -49,7 +49,6 @@ def _gemv_mma_kernel(
     DV: tl.constexpr,
     INTERLEAVED: tl.constexpr,
     BLOCK_T: tl.constexpr,
-    TOKEN_BLOCKS: tl.constexpr,
     BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr,
     SUB: tl.constexpr,
@@ -58,7 +57,7 @@ def _gemv_mma_kernel(
 ):
     """Each K step of ``BLOCK_K`` is ``SUB`` slices multiplied as one batched product (one slice per warp: the
     warps split K, none repeats another's MMAs), summed over the slices at the end; ``PRE`` (1 to 4) steps are
-    loaded before the PDL wait, the rest after it. Tokens go ``BLOCK_T`` at a time, the loaded steps reused."""
+    loaded before the PDL wait, the rest after it."""
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
     N: tl.constexpr = 2 * NK * DK + 2 * NV * DV + 2 * NV
@@ -77,20 +76,19 @@ def _gemv_mma_kernel(
         w3 = tl.load(w_rows + 3 * BLOCK_K, eviction_policy="evict_first")
     if USE_PDL:  # the weight is in flight; x and the outputs belong to the stream: wait for the previous kernel
         tl.extra.cuda.gdc_wait()
-    for tb in tl.static_range(TOKEN_BLOCKS):  # unrolled: a loop would move the converted weight to shared memory
-        rt = tb * BLOCK_T + tl.arange(0, BLOCK_T)
-        # [SUB, KS, BLOCK_T] of x, tokens past M reading row M-1 (never stored)
-        x_cols = x_ptr + tl.minimum(rt, M - 1)[None, None, :].to(tl.int64) * x_stride + rs + rk[None, :, None]
-        acc = _step(tl.zeros((SUB, BLOCK_N, BLOCK_T), dtype=tl.float32), w0, x_cols, 0)
-        if PRE > 1:
-            acc = _step(acc, w1, x_cols, BLOCK_K)
-        if PRE > 2:
-            acc = _step(acc, w2, x_cols, 2 * BLOCK_K)
-        if PRE > 3:
-            acc = _step(acc, w3, x_cols, 3 * BLOCK_K)
-        for k0 in range(PRE * BLOCK_K, K, BLOCK_K):
-            acc = _step(acc, tl.load(w_rows + k0, eviction_policy="evict_first"), x_cols, k0)
-        _scatter(tl.trans(tl.sum(acc, axis=0)), rt, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
+    rt = tl.arange(0, BLOCK_T)
+    # [SUB, KS, BLOCK_T] of x, tokens past M reading row M-1 (never stored)
+    x_cols = x_ptr + tl.minimum(rt, M - 1)[None, None, :] * x_stride + rs + rk[None, :, None]
+    acc = _step(tl.zeros((SUB, BLOCK_N, BLOCK_T), dtype=tl.float32), w0, x_cols, 0)
+    if PRE > 1:
+        acc = _step(acc, w1, x_cols, BLOCK_K)
+    if PRE > 2:
+        acc = _step(acc, w2, x_cols, 2 * BLOCK_K)
+    if PRE > 3:
+        acc = _step(acc, w3, x_cols, 3 * BLOCK_K)
+    for k0 in range(PRE * BLOCK_K, K, BLOCK_K):
+        acc = _step(acc, tl.load(w_rows + k0, eviction_policy="evict_first"), x_cols, k0)
+    _scatter(tl.trans(tl.sum(acc, axis=0)), rt, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
 
 
 BLOCK_N = 16  # weight rows per program: the MMA's 16-row minimum
@@ -167,15 +165,16 @@ def gemv_mma(
     if k % cfg["BLOCK_K"] or cfg["BLOCK_K"] % (16 * cfg["SUB"]) or not 1 <= cfg["PRE"] <= min(4, k // cfg["BLOCK_K"]):
         raise ValueError(f"gemv_mma: hidden {k} must be a multiple of block_k={cfg['BLOCK_K']}, itself of 16 x sub "
                          f"({cfg['SUB']}); pre {cfg['PRE']} must be 1 to 4 steps")
-    if x.stride(1) != 1 or not weight.is_contiguous():
-        raise ValueError("gemv_mma: x needs unit column stride and the weight must be contiguous")
+    if cfg["BLOCK_T"] < t or x.stride(1) != 1 or not weight.is_contiguous():
+        raise ValueError(f"gemv_mma: block_t {cfg['BLOCK_T']} must cover {t} tokens; x needs unit column stride and "
+                         "the weight must be contiguous")
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
     if t == 0:
         return mixed_qkv, z, b, a
     _gemv_mma_kernel[(triton.cdiv(n, cfg["BLOCK_N"]),)](
         x, weight, mixed_qkv, z, b, a, t, x.stride(0),
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
-        INTERLEAVED=layout == "interleaved", BLOCK_T=cfg["BLOCK_T"], TOKEN_BLOCKS=triton.cdiv(t, cfg["BLOCK_T"]), BLOCK_N=cfg["BLOCK_N"],
+        INTERLEAVED=layout == "interleaved", BLOCK_T=cfg["BLOCK_T"], BLOCK_N=cfg["BLOCK_N"],
         BLOCK_K=cfg["BLOCK_K"], SUB=cfg["SUB"], PRE=cfg["PRE"], num_warps=cfg["num_warps"], num_stages=num_stages,
         **pdl_launch(x, pdl),
     )

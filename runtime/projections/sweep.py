@@ -45,8 +45,8 @@ states rotated past L2 (as :mod:`.bench` does):
   K step, warps and steps before the wait; the bench's fused path, the GEMV and SGLang's path beside;
 * ``mma2``: the follow-up on 4 warps (three programs per SM, so two calls' 193 TP4 programs are resident at once):
   steps before the wait, 16-token blocks, TP4 T 1 to 16 and TP8 T 1 to 16;
-* ``mma3``: T=16 / 32 in 2 to 4 token blocks per program (the loaded weight reused), at TP4 and TP8; the default
-  launch against the GEMV at TP4 T=1 and TP8 T=2 again;
+  (round 9's third sweep, ``mma3``: 2 to 4 token blocks per program reusing the loaded weight, T=16 / 32, lost
+  everywhere and was removed: results/bench/projections-decode-sweep-mma3.json, the kernel of commit b540589);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -77,7 +77,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "mma3")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -166,8 +166,6 @@ def cases(only=KINDS) -> list[Case]:
         out += _mma_cases()
     if "mma2" in only:
         out += _mma2_cases()
-    if "mma3" in only:
-        out += _mma3_cases()
     if "diag" in only:
         out += _diag_cases()
     if "tma" in only:
@@ -211,23 +209,6 @@ def _mma2_cases() -> list[Case]:
             settings.append((16, 512, 4, 2))
         out += [Case("mma", tp, t, {"block_n": bn, "block_k": bk, "block_t": bt, "warps": w, "pre": pre, "round": 2})
                 for bn, bk, w, pre in settings]
-        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
-        if t <= 4:
-            out.append(Case("gemv_default", tp, t))
-    return out
-
-
-def _mma3_cases() -> list[Case]:
-    """Round 9's third sweep: more tokens than one block, the weight's loaded steps reused per block."""
-    out = []
-    for tp, t, settings in (
-        (4, 16, [(512, 8, 4, 4), (1024, 8, 4, 2), (512, 8, 8, 4)]),
-        (4, 32, [(512, 8, 4, 4), (512, 16, 4, 4), (512, 8, 8, 4), (1024, 8, 4, 2)]),
-        (8, 32, [(1024, 8, 4, 2), (1024, 16, 4, 2), (512, 8, 4, 4)]),
-        (4, 1, [(512, 8, 4, 4)]), (8, 2, [(1024, 8, 4, 2)]),
-    ):
-        out += [Case("mma", tp, t, {"block_n": 16, "block_k": bk, "block_t": bt, "warps": w, "pre": pre, "round": 3})
-                for bk, bt, w, pre in settings]
         out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
         if t <= 4:
             out.append(Case("gemv_default", tp, t))

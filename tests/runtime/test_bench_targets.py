@@ -87,7 +87,7 @@ def test_gdn_targets_ignore_small_batches_and_short_norms_but_fail_without_rows(
 
 def _next(tp: int, tokens: int, speedup: float, wfloor: float) -> dict:
     return {"model": "qwen3-next", "tp": tp, "tokens": tokens, "speedup": speedup, "fused_x_wfloor": wfloor,
-            "sglang_us": 1.0}
+            "sglang_us": 1.0, "fused_x_fastest": 1.01}
 
 
 def _proj_rows(override: dict | None = None) -> list[dict]:
@@ -117,6 +117,7 @@ def test_projection_targets_all_pass_on_good_rows():
         ((4, 32), {"fused_x_wfloor": 1.51}, "next_tp4_T<=32_within_1.5x_weight_floor"),
         ((1, 64), {"speedup": 0.99}, "split_conv_ge_1.0x_sglang_at_B>=64"),
         ((1, 64), {"ours_x_floor": 1.31}, "split_conv_within_1.3x_floor_at_B>=64"),
+        ((8, 1), {"fused_x_fastest": 1.03}, "next_dispatch_within_1.02x_of_fastest_launch"),  # every TP's rule
     ],
 )
 def test_projection_one_bad_row_fails_exactly_its_target(row, change, target):
@@ -127,7 +128,8 @@ def test_projection_one_bad_row_fails_exactly_its_target(row, change, target):
 def test_projection_targets_without_sglang_judge_only_the_floors():
     rows = [{k: v for k, v in r.items() if k not in ("sglang_us", "speedup")} for r in _proj_rows()]
     assert sorted(projection_targets(rows)) == [
-        "next_tp4_T<=32_within_1.5x_weight_floor", "split_conv_within_1.3x_floor_at_B>=64",
+        "next_dispatch_within_1.02x_of_fastest_launch", "next_tp4_T<=32_within_1.5x_weight_floor",
+        "split_conv_within_1.3x_floor_at_B>=64",
     ]
     assert not any(projection_targets([]).values())
 

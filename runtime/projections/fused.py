@@ -5,7 +5,7 @@
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
   GPU, one launch whose epilogue does the split: with PDL, the tensor-core GEMV (:func:`.gemv_mma.gemv_mma`) where
-  :func:`.gemv_mma.wins` (TP4 T=1..8, TP8 T=3..16 on the H200); else the CUDA-core GEMV for a few tokens
+  :func:`.gemv_mma.wins` (TP4 T=2..8, TP8 T=3..16 on the H200; 16-bit inputs); else the CUDA-core GEMV for a few tokens
   (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 3 where the GEMM swaps A and B), the
   Triton GEMM where :func:`.gemm_split.wins` (up to 32 tokens, and up to 128 on ranks wide enough to swap A and
   B; reading a tile-major copy of the weight where one is given, :func:`tile_major_weight`); larger batches

@@ -27,9 +27,9 @@ from .split_kernel import SplitLayout, split_outputs
 
 
 @triton.jit
-def _step(acc, w, x_cols, k0):
+def _step(acc, w, x_cols, k0, PRECISION: tl.constexpr):
     """``acc[s] += w[s] @ x[:, k0 + s * KS : k0 + (s + 1) * KS]^T`` for each of the step's ``SUB`` K slices."""
-    return tl.dot(w, tl.load(x_cols + k0), acc)
+    return tl.dot(w, tl.load(x_cols + k0), acc, input_precision=PRECISION)
 
 
 @triton.jit
@@ -53,6 +53,7 @@ def _gemv_mma_kernel(
     BLOCK_K: tl.constexpr,
     SUB: tl.constexpr,
     PRE: tl.constexpr,
+    PRECISION: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     """Each K step of ``BLOCK_K`` is ``SUB`` slices multiplied as one batched product (one slice per warp: the
@@ -79,15 +80,15 @@ def _gemv_mma_kernel(
     rt = tl.arange(0, BLOCK_T)
     # [SUB, KS, BLOCK_T] of x, tokens past M reading row M-1 (never stored)
     x_cols = x_ptr + tl.minimum(rt, M - 1)[None, None, :] * x_stride + rs + rk[None, :, None]
-    acc = _step(tl.zeros((SUB, BLOCK_N, BLOCK_T), dtype=tl.float32), w0, x_cols, 0)
+    acc = _step(tl.zeros((SUB, BLOCK_N, BLOCK_T), dtype=tl.float32), w0, x_cols, 0, PRECISION)
     if PRE > 1:
-        acc = _step(acc, w1, x_cols, BLOCK_K)
+        acc = _step(acc, w1, x_cols, BLOCK_K, PRECISION)
     if PRE > 2:
-        acc = _step(acc, w2, x_cols, 2 * BLOCK_K)
+        acc = _step(acc, w2, x_cols, 2 * BLOCK_K, PRECISION)
     if PRE > 3:
-        acc = _step(acc, w3, x_cols, 3 * BLOCK_K)
+        acc = _step(acc, w3, x_cols, 3 * BLOCK_K, PRECISION)
     for k0 in range(PRE * BLOCK_K, K, BLOCK_K):
-        acc = _step(acc, tl.load(w_rows + k0, eviction_policy="evict_first"), x_cols, k0)
+        acc = _step(acc, tl.load(w_rows + k0, eviction_policy="evict_first"), x_cols, k0, PRECISION)
     _scatter(tl.trans(tl.sum(acc, axis=0)), rt, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
 
 
@@ -110,22 +111,25 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
-    """Whether this launch beat the GEMV and :mod:`.gemm_split` in the H200 sweeps (NOTES.md round 9): with PDL only
-    (it was measured with it alone), where two calls' programs fit three to an SM (so the next call's weight loads
-    start while this call runs: TP4, TP8; not TP1's 772, where T=4 took 16.2 us against gemm_split's 13.9), K a
-    multiple of the step; up to 8 tokens where there are more programs than SMs (TP4: T=1 4.08 us against the GEMV's
-    4.26, T=2 4.53 against 4.88, T=8 4.54 against gemm_split's 5.88; T=12 6.33 against 5.92), 3 to 16 where there
-    are not (TP8: T=4 3.36 against the GEMV's 4.27, T=16 4.23 against gemm_split's 4.94; T=1 / 2 3.16 / 3.28 against
-    the GEMV's 2.64 / 3.19). The bench times every alternative beside the launch it picks (``fused_x_fastest``)."""
+    """Whether this launch beat the GEMV and :mod:`.gemm_split` on the H200 (NOTES.md round 9): with PDL only (it was
+    measured with it alone), where two calls' programs fit three to an SM (so the next call's weight loads start
+    while this call runs: TP4, TP8; not TP1's 772, where T=4 took 16.2 us against gemm_split's 13.9), K a multiple of
+    the step; 2 to 8 tokens where there are more programs than SMs (TP4, final bench: T=4 4.44 us against the tile-major
+    gemm_split's 5.79, T=8 4.54 against 5.83; sweeps: T=2 4.53 against the GEMV's 4.88, T=12 6.33 against gemm_split's
+    5.92), 3 to 16 where there are not (TP8, final bench: T=4 3.36 against the GEMV's 4.23, T=8 3.44 against
+    gemm_split's 4.71; sweep: T=16 4.23 against 4.94, T=2 3.28 against the GEMV's 3.19). One token stays with the GEMV:
+    at TP4 the final bench read 4.03 us against its 3.85 (the sweeps had it 1 to 4% the other way)."""
     p = programs(n)
     if not pdl or 2 * p > 3 * sms or k % launch_config(t, n, k, sms)["BLOCK_K"]:
         return False
-    return 1 <= t <= 8 if p > sms else 3 <= t <= 16
+    return 2 <= t <= 8 if p > sms else 3 <= t <= 16
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """On a GPU, ``x`` with unit column stride and a contiguous weight."""
-    return x.is_cuda and x.stride(1) == 1 and weight.is_contiguous()
+    """On a GPU, 16-bit ``x`` with unit column stride and a contiguous weight of its dtype (the launch was measured
+    in bf16 only; fp32 runs exact fp32 products, ``input_precision="ieee"``, as :mod:`.gemm_split` does)."""
+    return (x.is_cuda and x.dtype in (torch.bfloat16, torch.float16) and weight.dtype == x.dtype
+            and x.stride(1) == 1 and weight.is_contiguous())
 
 
 def gemv_mma(
@@ -175,7 +179,8 @@ def gemv_mma(
         x, weight, mixed_qkv, z, b, a, t, x.stride(0),
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
         INTERLEAVED=layout == "interleaved", BLOCK_T=cfg["BLOCK_T"], BLOCK_N=cfg["BLOCK_N"],
-        BLOCK_K=cfg["BLOCK_K"], SUB=cfg["SUB"], PRE=cfg["PRE"], num_warps=cfg["num_warps"], num_stages=num_stages,
+        BLOCK_K=cfg["BLOCK_K"], SUB=cfg["SUB"], PRE=cfg["PRE"],
+        PRECISION="ieee" if x.dtype == torch.float32 else "tf32", num_warps=cfg["num_warps"], num_stages=num_stages,
         **pdl_launch(x, pdl),
     )
     return mixed_qkv, z, b, a

@@ -154,7 +154,7 @@ def gemv_mma(
     per step (default one per warp); ``pre``: steps before the wait; ``pdl`` as :func:`.pdl.pdl_launch` (the weight,
     which no kernel writes, is read before the wait)."""
     t, k, n = check_inputs(x, weight, shape, layout)
-    sms = torch.cuda.get_device_properties(x.device).multi_processor_count if x.is_cuda else 132
+    sms = torch.cuda.get_device_properties(x.device).multi_processor_count if x.is_cuda else 132  # H200 off the GPU
     cfg = launch_config(t, n, k, sms)
     if block_k:  # an explicit step: all of K before the wait, up to four steps, unless pre says otherwise
         cfg["BLOCK_K"], cfg["PRE"] = block_k, min(4, max(1, k // block_k))

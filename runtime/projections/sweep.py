@@ -46,7 +46,7 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``mma2``: the follow-up on 4 warps (three programs per SM, so two calls' 193 TP4 programs are resident at once):
   steps before the wait, 16-token blocks, TP4 T 1 to 16 and TP8 T 1 to 16;
   (round 9's third sweep, ``mma3``: 2 to 4 token blocks per program reusing the loaded weight, T=16 / 32, lost
-  everywhere and was removed: results/bench/projections-decode-sweep-mma3.json, the kernel of commit b540589);
+  everywhere and was removed: results/bench/projections-decode-sweep-mma3.json, the kernel of commit bdb0b39);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 

@@ -573,11 +573,13 @@ def releases_surface(
         return
     try:
         committed = sh.read_history(base)
+        lost = committed and rl.would_drop(committed.releases, history.releases, str(sh.SURFACE_LOCK))
         state = ("is missing" if committed is None else "is up to date" if committed.to_data() == history.to_data()
                  else "differs from the releases")
     except sh.SurfaceLockError as exc:
-        state = f"cannot be read ({exc})"
-    err.print(f"{summary}; {sh.SURFACE_LOCK} {state}" + ("" if state == "is up to date" else ": run with --record"))
+        lost, state = None, f"cannot be read ({exc})"
+    err.print(f"{summary}; " + (lost or f"{sh.SURFACE_LOCK} {state}" + ("" if state == "is up to date" else
+                                                                         ": run with --record")))
     raise typer.Exit(0 if state == "is up to date" else 1)
 
 

@@ -35,6 +35,7 @@ from dossier.evidence import (
 )
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
+from dossier.releases import refuse_to_drop
 from dossier.render.markdown import code
 from dossier.source_tree import PACKAGE_PREFIX, SourceTree
 
@@ -453,6 +454,7 @@ def record(project: Project, trees: Sequence[SourceTree], recorded: str,
     """Scan every card through ``trees`` and write the releases section; keeps the date of a card whose
     history did not change, and the entries of cards not loaded this time while their card file exists."""
     old = read_release_lock(project.root)  # an unreadable lock is fixed first, never silently replaced
+    refuse_to_drop(old.built, [t.version for t in trees], LOCK_FILE)
     fresh = scan(project.cards, trees, recorded, on_release)
     cards_dir = project.root / "cards"
     out = {pr: h for pr, h in old.cards.items() if pr not in fresh and (cards_dir / f"{pr}.yaml").is_file()}

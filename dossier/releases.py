@@ -121,6 +121,24 @@ def select(versions: Iterable[str], first: str | None = FIRST, last: str | None 
     return [v for v in ordered(versions) if (lo is None or Version(v) >= lo) and (hi is None or Version(v) <= hi)]
 
 
+def would_drop(recorded: Iterable[str], versions: Iterable[str], lock: str) -> str | None:
+    """Why recording ``lock`` from ``versions`` (the synced releases) would lose history: it records a release
+    they lack (a partial sync, another machine's cache); None when they cover every release it records."""
+    missing = ordered(set(recorded) - set(versions))
+    if not missing:
+        return None
+    shown = ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "")
+    return (f"the release cache lacks {len(missing)} release(s) {lock} records ({shown}): recording from it would "
+            f"drop their history; sync them first (`dossier releases sync --from {missing[0]} --to {missing[-1]}`)")
+
+
+def refuse_to_drop(recorded: Iterable[str], versions: Iterable[str], lock: str) -> None:
+    """Raise ReleaseError when recording ``lock`` from ``versions`` would lose history (see :func:`would_drop`)."""
+    why = would_drop(recorded, versions, lock)
+    if why:
+        raise ReleaseError(why)
+
+
 def _pip(args: list[str], pip_args: tuple[str, ...], timeout: float = 600) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "pip", *args, "-vv", *pip_args]  # -vv: pip names unreachable URLs only so
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}

@@ -17,6 +17,7 @@ import yaml
 
 from dossier.errors import DossierError
 from dossier.locks import LockError, read_lock_file
+from dossier.releases import refuse_to_drop
 from dossier.source_tree import SourceTree
 
 SURFACE_LOCK = Path("cards") / "surface.lock"
@@ -115,6 +116,14 @@ def render(history: SurfaceHistory) -> str:
 
 
 def write_history(root: Path, history: SurfaceHistory) -> Path:
+    """Write the lock; refused (ReleaseError) when ``history`` lacks a release the committed lock records (an
+    unreadable lock is replaced: it holds nothing the releases do not)."""
+    try:
+        committed = read_history(root)
+    except SurfaceLockError:
+        committed = None
+    if committed is not None:
+        refuse_to_drop(committed.releases, history.releases, str(SURFACE_LOCK))
     path = lock_path(root)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(render(history))

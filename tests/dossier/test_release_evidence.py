@@ -271,6 +271,18 @@ def test_for_version_places_each_current_card(setup):
     assert text.startswith("SGLang 0.2.0 (release built 2026-02-20): 4 current change(s) in, 3 later")
 
 
+def test_verify_record_never_drops_a_release_the_cache_lacks(setup):
+    """Recording from a cache that lacks a release the lock holds would drop every event through it: refused."""
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code == 1
+    before = (root / "cards" / "evidence.lock").read_text()
+    (cache / "0.1.0.post1").rename(cache.parent / "0.1.0.post1-elsewhere")
+    result = verify(root, cache, "--record")
+    assert result.exit_code == 2 and "lacks 1 release(s) cards/evidence.lock records (0.1.0.post1)" in result.output
+    assert (root / "cards" / "evidence.lock").read_text() == before
+    assert verify(root, cache).exit_code == 1  # without --record the scan still answers
+
+
 def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):
     root = write_project(tmp_path / "p", [make_card(100)])
     result = runner.invoke(app, ["for-version", "0.5.10", "--root", str(root)])

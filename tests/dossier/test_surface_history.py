@@ -64,6 +64,21 @@ def test_record_writes_first_and_last_release_per_name_deterministically(project
     assert result.exit_code == 1 and "is missing" in result.output
 
 
+def test_record_never_drops_a_release_the_cache_lacks(project):
+    """A cache missing a release the lock records (a partial sync, another machine's cache) would rewrite the
+    lock without that release's history: refused (exit 2, lock untouched); the check says to sync it."""
+    root, cache, _ = project
+    assert _record(root, cache, "--record").exit_code == 0
+    text = (root / SURFACE_LOCK).read_text()
+    (cache / "0.5.1").rename(cache.parent / "0.5.1-elsewhere")
+    result = _record(root, cache, "--record")
+    assert result.exit_code == 2 and "lacks 1 release(s) cards/surface.lock records (0.5.1)" in result.output
+    assert "dossier releases sync --from 0.5.1 --to 0.5.1" in result.output
+    assert (root / SURFACE_LOCK).read_text() == text
+    check = _record(root, cache)
+    assert check.exit_code == 1 and "(0.5.1)" in check.output and "run with --record" not in check.output
+
+
 def _lint_prose(root: Path, pkg: Path, sentence: str):
     card = make_card(100)
     card["implementation"] += " " + sentence

@@ -16,8 +16,8 @@ def cell(text: object) -> str:
 
 
 def md_cell(text: object) -> str:
-    """Markdown authored for a table cell (code spans kept): one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Markdown authored for a table cell (code spans kept): one line, pipes and raw-HTML openers escaped."""
+    return prose(str(text)).replace("|", "\\|")
 
 
 def inline(text: object) -> str:
@@ -34,9 +34,16 @@ def code(text: object) -> str:
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
+# a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
+# GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
+_CODE_OR_HTML = re.compile(r"(`+).*?\1|(?<!\\)<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
+                           r"(?=[A-Za-z/!?])")
+
+
 def prose(text: str) -> str:
-    """A paragraph from a card: whitespace folded, kept as the author's markdown (backticks allowed)."""
-    return " ".join(text.split())
+    """A paragraph from a card: whitespace folded, kept as the author's markdown (backticks allowed); a `<` that
+    would open raw HTML outside code is escaped, so it shows as written."""
+    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", " ".join(text.split()))
 
 
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html, headings' PR

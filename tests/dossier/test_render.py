@@ -6,6 +6,7 @@ import json
 import re
 
 import yaml
+from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -19,7 +20,7 @@ from dossier.render import (
     write_documents,
 )
 from dossier.render.markdown import plain_pr_mentions
-from tests.dossier.factories import make_card, write_project
+from tests.dossier.factories import LANES, make_card, write_project
 
 runner = CliRunner()
 
@@ -59,6 +60,28 @@ def test_pipe_and_backtick_in_title_do_not_break_tables(tmp_path):
     rows = _table_rows(history, "| Merged | PR |")
     assert len(rows) == 1 and _cells(rows[0]) == 5, rows
     assert r"\|" in rows[0] and r"\`" in rows[0]
+
+
+def test_angle_brackets_in_card_text_stay_text(tmp_path):
+    """A placeholder like `<Qwen3-Next FP8>` or `<name>` parses as an HTML tag (GitHub drops it) and `<!--` hides the
+    rest of the page: card text shows them as written; code spans, autolinks and `<=` are left alone."""
+    card = make_card(7)
+    card["validation"]["lanes"].append("Serve with --model-path <Qwen3-Next FP8> --tp 4")
+    card["implementation"] += (" It builds prefix=add_prefix(<name>, prefix) as `<tensor>` <!-- more </div>; see "
+                               "<https://example.com/x> when a <= b.")
+    html = MarkdownIt("commonmark").render(render(write_project(tmp_path, [card]))["references/pr-history.md"])
+    assert "--model-path &lt;Qwen3-Next FP8&gt; --tp 4" in html
+    assert ("add_prefix(&lt;name&gt;, prefix) as <code>&lt;tensor&gt;</code> &lt;!-- more &lt;/div&gt;; see "
+            '<a href="https://example.com/x">https://example.com/x</a> when a &lt;= b.') in html
+
+
+def test_a_pipe_in_an_answer_row_stays_in_its_cell(tmp_path):
+    row = {"phase": "decode", "hardware": "SM90", "default": "triton | cutedsl", "prs": [7],
+           "select": "`--linear-attn-decode-backend triton|flashinfer`", "requires": "-"}
+    answers = {"gdn_backends": {"summary": "s", "source": ["python/sglang/srt/x.py"], "rows": [row]}}
+    root = write_project(tmp_path, [make_card(7)], lanes={**LANES, "answers": answers})
+    rows = _table_rows(render(root)["references/answers.md"], "| Phase |")
+    assert len(rows) == 1 and _cells(rows[0]) == 6, rows
 
 
 def test_sections_follow_lane_order_and_link_supersession(project_dir):

@@ -12,13 +12,14 @@ import math
 import os
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import requests
-from github import Auth, Github, GithubException
+from github import Auth, BadAttributeException, Github, GithubException
 from urllib3.util import Retry
 
-from dossier.diff import DiffError, file_patch_to_diff, parse_diff
+from dossier.diff import STATUSES, DiffError, file_patch_to_diff, parse_diff
 from dossier.errors import redact_url, url_host
 from dossier.sources import DEFAULT_API_URL, Fetched, SourceError, Unreachable
 
@@ -33,6 +34,8 @@ REQUIRED_META = {
 # GitHub file statuses outside the four a diff knows
 STATUS_MAP = {"copied": "added", "changed": "modified", "unchanged": "modified"}
 RETRY_STATUSES = (500, 502, 503, 504)
+#: the most files GitHub's API lists for one PR
+MAX_LISTED_FILES = 3000
 
 # PyGithub attaches an INFO stream handler to its logger at import; keep the CLI output ours.
 logging.getLogger("github").setLevel(logging.WARNING)
@@ -70,6 +73,10 @@ def _iso(value: dt.datetime | None) -> str | None:
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _type_name(expected) -> str:
+    return getattr(expected, "__name__", None) or str(expected)
 
 
 def _part(part) -> dict | None:
@@ -128,7 +135,9 @@ class GithubSource:
                 "base": _part(pull.base),
                 "head": _part(pull.head),
             }
-            files = list(pull.get_files())
+            # every attribute read here: PyGithub checks a field's type only when it is read
+            files = [{"filename": f.filename, "status": f.status, "patch": f.patch, "additions": f.additions,
+                      "deletions": f.deletions, "previous_filename": f.previous_filename} for f in pull.get_files()]
             if pull.number != pr:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -137,9 +146,18 @@ class GithubSource:
             raise SourceError(self.describe(exc, pr)) from None
         except GithubException as exc:
             raise SourceError(self.describe(exc, pr)) from None
+        except BadAttributeException as exc:  # a field of another type than GitHub's (a string for a number)
+            value, why = str(exc.actual_value)[:60], exc.transformation_exception
+            raise self._malformed(pr, f"{value!r}: {str(why)[:80]}" if why is not None else
+                                  f"{value!r} where {_type_name(exc.expected_type)} was expected") from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body PyGithub cannot read
-            raise SourceError(f"{self.host} answered #{pr} with malformed data ({type(exc).__name__}): "
-                              "not cached") from None
+            raise self._malformed(pr, type(exc).__name__) from None
+        except RuntimeError as exc:  # PyGithub refuses a redirect to another scheme or host, or to the same URL
+            if "redirect" not in str(exc):
+                raise
+            why = re.split(r", (?:please|you may need)", str(exc))[0]
+            raise SourceError(f"{self.public_url} answers with a redirect ({why}): set GITHUB_API_URL to the API's "
+                              f"own address (GitHub's is {DEFAULT_API_URL})") from None
         finally:
             gh.close()
         bad = [name for name, ok in REQUIRED_META.items() if not ok(meta[name])]
@@ -147,22 +165,27 @@ class GithubSource:
             bad.append("merged_at")
         if bad:
             raise SourceError(f"{self.host} answered #{pr} without a valid {', '.join(bad)}: not cached")
-        if any(not isinstance(f.filename, str) or not f.filename for f in files):
+        if any(not isinstance(f["filename"], str) or not f["filename"] for f in files):
             raise SourceError(f"{self.host} answered #{pr} with a file entry without a filename: not cached")
+        self._check_listing(pr, [f["filename"] for f in files], meta["changed_files"])
         entries, sections = [], []
         for f in files:
-            if f.patch is not None and f.patch.strip() and not f.patch.lstrip().startswith("@@"):
-                raise SourceError(f"{self.host} answered #{pr} with a patch for {f.filename} that is not a unified "
+            patch = f["patch"]
+            if patch is not None and patch.strip() and not patch.lstrip().startswith("@@"):
+                raise SourceError(f"{self.host} answered #{pr} with a patch for {f['filename']} that is not a unified "
                                   "diff (it does not start with a hunk header '@@'): not cached")
-            status = STATUS_MAP.get(f.status, f.status)
-            old = f.previous_filename if status == "renamed" else None
+            status = STATUS_MAP.get(f["status"], f["status"])
+            if status not in STATUSES:
+                raise self._malformed(pr, f"{f['filename']}: unknown status {str(status)[:40]!r}")
+            old = f["previous_filename"] if status == "renamed" else None
             # GitHub sends no patch for binary files (no line counts) and for very large text files
-            binary = f.patch is None and not (f.additions or f.deletions) and status != "renamed"
-            missing = f.patch is None and not binary and bool(f.additions or f.deletions)
-            entries.append({"filename": f.filename, "previous_filename": old, "status": status,
-                            "additions": f.additions, "deletions": f.deletions,
+            counted = bool(f["additions"] or f["deletions"])
+            binary = patch is None and not counted and status != "renamed"
+            missing = patch is None and not binary and counted
+            entries.append({"filename": f["filename"], "previous_filename": old, "status": status,
+                            "additions": f["additions"], "deletions": f["deletions"],
                             "patch_missing": missing, "binary": binary})
-            sections.append(file_patch_to_diff(f.filename, f.patch, status=status, old_path=old, binary=binary))
+            sections.append(file_patch_to_diff(f["filename"], patch, status=status, old_path=old, binary=binary))
         diff_text = "".join(sections)
         try:
             parse_diff(diff_text)
@@ -173,6 +196,22 @@ class GithubSource:
                       "merge_commit_sha": meta["merge_commit_sha"],
                       "base_sha": (meta["base"] or {}).get("sha"), "head_sha": (meta["head"] or {}).get("sha")}
         return Fetched(meta, diff_text, provenance)
+
+    def _malformed(self, pr: int, detail: str) -> SourceError:
+        return SourceError(f"{self.host} answered #{pr} with malformed data ({detail}): not cached")
+
+    def _check_listing(self, pr: int, names: list[str], changed: int) -> None:
+        """Refuse a file list that repeats a file or holds fewer than ``changed`` files: a diff missing files
+        would read as proof that the PR never changed them."""
+        twice = next((n for n, k in Counter(names).items() if k > 1), None)
+        if twice is not None:
+            raise SourceError(f"{self.host}'s file list of #{pr} listed {twice} twice (a page served again?): "
+                              "not cached")
+        if len(names) < changed:
+            why = (f"GitHub lists at most {MAX_LISTED_FILES}: fetch it with --source git or --import a saved diff"
+                   if len(names) >= MAX_LISTED_FILES else "a page of the list went missing; try again")
+            raise SourceError(f"{self.host} answered #{pr} with {len(names)} of its {changed} changed files ({why}): "
+                              "not cached")
 
     def describe(self, exc: Exception, pr: int) -> str:
         """One line for the user; never includes the token (only status, message, host and counts)."""

@@ -93,6 +93,42 @@ def test_pagination_reads_every_page_of_files(gh):
     assert {r.query["per_page"] for r in gh.requests if r.path.endswith("/files")} == {"100"}
 
 
+def test_a_file_list_that_repeats_or_stops_short_is_refused(gh):
+    """A proxy that replays a page (its Link says there is more) or drops the Link header: the files do not add
+    up to changed_files, and a diff missing files would read as evidence that the PR never changed them."""
+    files = [make_file(f"python/pkg/mod_{i}.py", PATCH) for i in range(3)]
+    add_pr(gh, files=files)
+    path = f"/repos/{REPO}/pulls/19321/files"
+    more = {"Link": f'<{gh.url}{path}?per_page=100&page=2>; rel="next"'}
+    gh.fail(path, Reply(200, files[:2], more), Reply(200, files[:2]))
+    with pytest.raises(SourceError, match=r"#19321 listed python/pkg/mod_0.py twice .*: not cached"):
+        source(gh).fetch(19321)
+    gh.fail(path, Reply(200, files[:2]))
+    with pytest.raises(SourceError, match=r"#19321 with 2 of its 3 changed files .*: not cached"):
+        source(gh).fetch(19321)
+    assert len(parse_diff(source(gh).fetch(19321).diff_text)) == 3  # the whole list is cached
+
+
+@pytest.mark.parametrize("where, bad", [("pull", {"merged_at": "yesterday"}), ("pull", {"user": "octo"}),
+                                        ("files", {"additions": "7"}), ("files", {"status": "teleported"})])
+def test_a_field_of_the_wrong_kind_is_malformed_data(gh, where, bad):
+    files = [make_file("python/ok.py", PATCH)]
+    add_pr(gh, files=files)
+    pull = gh.pulls[REPO, 19321]
+    gh.fail(f"/repos/{REPO}/pulls/19321" + ("/files" if where == "files" else ""),
+            Reply(200, [{**files[0], **bad}]) if where == "files" else Reply(200, {**pull, **bad}))
+    with pytest.raises(SourceError, match=r"answered #19321 with malformed data \(.+\): not cached$"):
+        source(gh).fetch(19321)
+
+
+def test_a_redirect_to_another_host_or_scheme_names_github_api_url(gh):
+    """`http://` for an https API (or an HTML host) answers 301: say which setting to fix, not PyGithub's."""
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(301, {}, {"Location": f"https://example.com/repos/{REPO}/pulls/19321"}))
+    with pytest.raises(SourceError, match=r"^http://.+ answers with a redirect \(.+ from http protocol to https\): set GITHUB_API_URL to "):
+        source(gh).fetch(19321)
+
+
 def test_file_without_patch_binary_and_rename_are_recorded(gh):
     files = [
         make_file("python/huge_table.py", None, additions=40000, deletions=12),

@@ -613,6 +613,7 @@ def for_version(
         version = tree.version
         label = tree.label
     else:
+        fv.parse_version(version)
         cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
         synced = rl.load(cache / version)
         tree = SourceTree.release(synced) if synced is not None else None

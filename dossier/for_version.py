@@ -70,7 +70,8 @@ class Report:
                 "exposed": rows(self.exposed), "unplaced": [c.pr for c in self.unplaced]}
 
 
-def _key(version: str) -> Version:
+def parse_version(version: str) -> Version:
+    """``version`` as a release version; DossierError when it is not one."""
     try:
         return Version(version)
     except InvalidVersion:
@@ -101,14 +102,15 @@ def _current(card: Card) -> bool:
 
 def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None) -> Report:
     """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
-    target = _key(version)
+    target = parse_version(version)
     report = Report(version, lock.built.get(version) or (tree.built if tree else None))
     dates = merge_dates(project.cards)
     for card in project.cards:
         v = lock.verdict(card, dates)
         placed = _place(card, v, lock)
         if card.status == "reverted":
-            if placed and _key(placed.version) <= target and (v.removed is None or _key(v.removed.new.version) > target):
+            if placed and parse_version(placed.version) <= target and (
+                    v.removed is None or parse_version(v.removed.new.version) > target):
                 gone = f"; reverted in {v.removed.new.version}" if v.removed else ""
                 report.exposed.append(replace(placed, note=f"ships this reverted change{gone}"))
             continue
@@ -117,7 +119,7 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
         if placed is None:
             report.unplaced.append(card)
             continue
-        if _key(placed.version) <= target:
+        if parse_version(placed.version) <= target:
             report.has.append(placed)
             continue
         report.lacks.append(placed)
@@ -147,7 +149,7 @@ def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list
         elif _current(card):
             landed.setdefault(placed.version, []).append(placed)
     releases = [Release(version, placed[0].built, tuple(placed)) for version, placed in landed.items()]
-    return sorted(releases, key=lambda r: _key(r.version), reverse=True), reverted, unplaced
+    return sorted(releases, key=lambda r: parse_version(r.version), reverse=True), reverted, unplaced
 
 
 def _landed_as_today(card: Card, lock: ReleaseLock) -> tuple[str, str, str] | None:

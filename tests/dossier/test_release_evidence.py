@@ -283,6 +283,15 @@ def test_verify_record_never_drops_a_release_the_cache_lacks(setup):
     assert verify(root, cache).exit_code == 1  # without --record the scan still answers
 
 
+@pytest.mark.parametrize("version", ["garbage", "../0.2.0"])
+def test_for_version_refuses_what_is_not_a_version_first(setup, version):
+    """One error line: no warning about a cache folder named after it, no sync command built from it."""
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code == 1
+    result = runner.invoke(app, ["for-version", version, "--cache-dir", str(cache), "--root", str(root)])
+    assert result.exit_code == 2 and result.output == f"error: not a version: {version!r}\n"
+
+
 def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):
     root = write_project(tmp_path / "p", [make_card(100)])
     result = runner.invoke(app, ["for-version", "0.5.10", "--root", str(root)])

@@ -88,6 +88,9 @@ class Project:
         for p in paths:
             if not p.exists():
                 raise ProjectError(f"no such file or directory: {p}")
+            if p.is_dir() and p != cards_dir and not (card_paths([p]) or finding_paths([p])
+                                                      or (p / LANES_FILE).is_file()):
+                raise ProjectError(f"{p} holds no card (<pr>.yaml), finding or {LANES_FILE}: nothing to lint")
         project = cls(root=root, config=read_config(root))
         # files and folders inside cards/, and card files outside it (a draft), are judged against the project
         judged = [p for p in paths if p.is_relative_to(cards_dir) or p.is_file()]

@@ -300,6 +300,19 @@ def test_pr_number_out_of_range_is_a_usage_error(root, args):
     assert not card_path(root, 0).exists() and not (root / ".dossier").exists()  # nothing written, no request
 
 
+def test_a_named_directory_that_holds_no_card_is_a_usage_error(root, tmp_path):
+    """`dossier lint docs/` (or an empty folder) is a slip, not a project without cards: one line, not a finding
+    for every PR the lanes cite."""
+    for where in (root / "docs", tmp_path / "empty"):
+        where.mkdir()
+        result = dossier(root, "lint", str(where))
+        assert result.exit_code == 2 and result.output == (
+            f"error: {where} holds no card (<pr>.yaml), finding or lanes.yaml: nothing to lint\n")
+    (root / "cards" / "100.yaml").unlink()
+    (root / "cards" / "90.yaml").unlink()
+    assert "0 card(s) checked" in dossier(root, "lint", str(root / "cards")).output  # a project's own cards/ may be empty
+
+
 def test_unknown_select_code_is_a_usage_error(root):
     result = dossier(root, "lint", "--select", "Z9")
     assert result.exit_code == 2 and "--select Z9 matches no rule code" in error_line(result)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from dossier.errors import DossierError
 from dossier.model import ANSWERS, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
 from dossier.render import markdown
@@ -211,6 +212,8 @@ def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
             data = text.encode()
             if path.is_file() and path.read_bytes() == data:
                 continue
+            if path.is_dir():  # the swap below cannot put a file over it: stop before anything is replaced
+                raise DossierError(f"{path} is a folder where render writes a file")
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
             staged.append((rel, path, tmp))

@@ -155,6 +155,21 @@ def test_render_into_an_unwritable_place_is_one_error_line(root):
     assert not list((root / "skills").rglob("*.tmp"))
 
 
+def test_a_folder_where_a_rendered_file_goes_is_named_and_nothing_changes(root):
+    """The swap cannot put a file over a folder: found while staging (naming the folder), before SKILL.md, which
+    comes first, is replaced."""
+    answers = next((root / "skills").glob("*/references/answers.md"))
+    answers.unlink()
+    (answers / "notes").mkdir(parents=True)
+    (answers / "notes" / "x.md").write_text("kept\n")
+    with (root / "pyproject.toml").open("a") as f:  # SKILL.md (written first) would change
+        f.write('\n[tool.dossier.skill]\ndescription = "Another description of the skill."\n')
+    before = snapshot(root)
+    result = dossier(root, "render")
+    assert result.exit_code == 2 and error_line(result) == f"error: {answers} is a folder where render writes a file"
+    assert snapshot(root) == before and not list((root / "skills").rglob("*.tmp"))
+
+
 # ---- card text is printed as written --------------------------------------------------------------
 
 def test_show_prints_brackets_literally(root):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -50,6 +52,7 @@ def _absolute(path: Path) -> Path:
 
 
 def read_config(root: Path) -> dict:
+    """[tool.dossier] of the root's pyproject.toml ({} without one); ProjectError when a value fails CONFIG_CHECKS."""
     py = root / "pyproject.toml"
     if not py.is_file():
         return {}
@@ -59,7 +62,29 @@ def read_config(root: Path) -> dict:
         raise ProjectError(f"{py}: cannot read [tool.dossier]: {exc}") from None
     if not isinstance(config, dict):
         raise ProjectError(f"{py}: [tool.dossier] must be a table")
+    skill = config.get("skill") if isinstance(config.get("skill"), dict) else {}
+    for key, value in [*config.items(), *((f"skill.{k}", v) for k, v in skill.items())]:
+        kind, ok = CONFIG_CHECKS.get(key, ("", None))
+        if ok is not None and not ok(value):
+            raise ProjectError(f"{py}: [tool.dossier] {key} must be {kind}, got {value!r}"[:300])
     return config
+
+
+def _text(limit: int, pattern: str = r".+") -> Callable[[object], bool]:
+    return lambda v: isinstance(v, str) and len(v) <= limit and re.fullmatch(pattern, v, re.S) is not None
+
+
+#: [tool.dossier] keys read as given, with what each must be (cover is D511's: a finding, not a stop)
+CONFIG_CHECKS: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "repo": ("OWNER/NAME text", _text(140, r"[\w.-]+/[\w.-]+")),
+    "api_url": ("an http(s) URL", _text(2000, r"https?://\S+")),
+    "models": ("a list of model names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "skill": ("a table (name, description)", lambda v: isinstance(v, dict)),
+    # the Agent Skills spec: the folder is named so, and an installer copies that folder
+    "skill.name": ("lower-case letters and digits in words joined by '-', at most 64",
+                   _text(64, r"[a-z0-9]+(-[a-z0-9]+)*")),
+    "skill.description": ("text of at most 1024 characters", _text(1024, r".*\S.*")),
+}
 
 
 @dataclass

@@ -358,6 +358,25 @@ def test_outside_a_project(tmp_path, monkeypatch):
                                              "[tool.dossier]"), args
 
 
+@pytest.mark.parametrize("config, key", [
+    ('repo = 5', "repo"), ('repo = "sglang"', "repo"), ('api_url = ["x"]', "api_url"),
+    ('models = "Qwen3.5-2B"', "models"), ('skill = "x"', "skill"), ('[tool.dossier.skill]\nname = 5', "skill.name"),
+    ('[tool.dossier.skill]\nname = "../../../outside"', "skill.name"),
+    ('[tool.dossier.skill]\ndescription = 5', "skill.description"),
+])
+def test_a_config_value_of_the_wrong_kind_is_one_error_line(tmp_path, config, key):
+    """[tool.dossier] is read once, up front: a bad value is named, not a crash in a rule or a skill folder
+    rendered outside skills/."""
+    root = tmp_path / "proj"
+    write_project(root, [make_card(100)])
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(text.replace('repo = "example/repo"\n', "") + config + "\n")
+    for args in (["lint"], ["render"], ["show", "100"]):
+        result = dossier(root, *args)
+        assert result.exit_code == 2 and f"[tool.dossier] {key} must be " in error_line(result), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"] and not (root / "skills").exists()
+
+
 @pytest.mark.parametrize("args", [["show", "1"], ["regress", "99999"], ["show", "100", "--diff"]])
 def test_a_missing_card_or_cache_entry_is_exit_2(root, args):
     result = dossier(root, *args)

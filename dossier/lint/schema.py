@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dossier.cards import LANES_FILE as LANES_NAME
 from dossier.cards import YamlDoc, strings
 from dossier.lint.registry import Finding, rule
+from dossier.model import FINDING, LANES_FILE
 
 
 def _read_errors(doc: YamlDoc, code: str) -> Iterator[Finding]:
@@ -39,12 +41,21 @@ def malformed_yaml(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _read_errors(doc, "D102")
 
 
+def _empty_hint(doc: YamlDoc) -> str:
+    """What to do about an empty file, by the kind of document it was read as."""
+    if doc.spec is FINDING:
+        return "a finding's fields: `dossier findings NAME` prints one to start from"
+    if doc.spec is LANES_FILE:
+        return f"it lists the lanes every card names: restore it (git checkout cards/{LANES_NAME})"
+    return "start from `dossier new PR`"
+
+
 @rule("D103", "document is empty or not a mapping", scope="doc")
 def not_a_mapping(doc: YamlDoc, ctx) -> Iterator[Finding]:
     if doc.read_errors:
         return
     if doc.data is None:
-        yield Finding("", "file is empty", hint="start from `dossier new PR`")
+        yield Finding("", "file is empty", hint=_empty_hint(doc))
     elif not isinstance(doc.data, dict):
         yield Finding("", f"top level must be a mapping of fields, got {type(doc.data).__name__}")
 

@@ -184,6 +184,20 @@ def test_show_prints_brackets_literally(root):
         assert span in flat, span
 
 
+def test_an_empty_lanes_file_or_finding_gets_a_hint_of_its_own(root):
+    """`dossier new PR` makes a card; it does not help an emptied lanes file or finding."""
+    (root / "cards" / "lanes.yaml").write_text("")
+    (root / "cards" / "findings").mkdir()
+    (root / "cards" / "findings" / "stale-slot.yaml").write_text("")
+    card_path(root).write_text("")
+    out = dossier(root, "lint").output
+    assert "cards/100.yaml:1:1: D103 file is empty\n    hint: start from `dossier new PR`" in out
+    assert "cards/lanes.yaml:1:1: D103 file is empty\n    hint: it lists the lanes every card names: restore it " \
+           "(git checkout cards/lanes.yaml)" in out
+    assert "cards/findings/stale-slot.yaml:1:1: D103 file is empty\n    hint: a finding's fields: " \
+           "`dossier findings NAME` prints one to start from" in out
+
+
 # ---- impossible dates: a positioned finding from lint, a clean refusal everywhere else ------------
 
 @pytest.mark.parametrize("date", ["2025-13-45", "2025-02-30"])

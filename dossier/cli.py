@@ -90,6 +90,13 @@ class Format(StrEnum):
     github = "github"
 
 
+class TextJson(StrEnum):
+    """--format of the commands without workflow annotations."""
+
+    text = "text"
+    json = "json"
+
+
 RootOpt = Annotated[
     Path | None, typer.Option("--root", help="Project root (default: nearest dir whose pyproject has [tool.dossier]).")
 ]
@@ -359,16 +366,11 @@ def render(
         err.print(f"warning: {project.rel(folder / rel)} is not rendered; remove it (an install would carry it)")
 
 
-class DriftFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
 @command()
 def drift(
     sglang_src: Annotated[Path | None, typer.Option(
         "--sglang-src", help="SGLang checkout or sglang package dir (default: the installed sglang).")] = None,
-    fmt: Annotated[DriftFormat, typer.Option("--format", help="text or json.")] = DriftFormat.text,
+    fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
     record: Annotated[bool, typer.Option(help="Write the result to cards/drift.lock (shown by render).")] = False,
     root: RootOpt = None,
 ) -> None:
@@ -384,7 +386,7 @@ def drift(
         err.print(f"warning: {exc}: removals it records are not known, so a removed fragment reads as missing")
         evidence = {}
     results = dr.check(project.cards, tree, evidence)
-    print(dr.format_json(results, tree) if fmt is DriftFormat.json else dr.format_text(results, tree))
+    print(dr.format_json(results, tree) if fmt is TextJson.json else dr.format_text(results, tree))
     if record:
         dr.write_lock(project.root, results, tree)
         err.print(f"wrote {dr.DRIFT_LOCK}")
@@ -583,16 +585,11 @@ def releases_surface(
     raise typer.Exit(0 if state == "is up to date" else 1)
 
 
-class ForVersionFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
 @command("for-version")
 def for_version(
     version: Annotated[str | None, typer.Argument(help="SGLang version, e.g. 0.5.10 (default: the installed sglang).")] = None,
     cache_dir: ReleasesDirOpt = None,
-    fmt: Annotated[ForVersionFormat, typer.Option("--format", help="text or json.")] = ForVersionFormat.text,
+    fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
     root: RootOpt = None,
 ) -> None:
     """Which current optimizations and fixes an SGLang version has, which later ones it lacks, and which
@@ -624,7 +621,7 @@ def for_version(
                       "an exposed bug even where its file is absent from that version (`dossier releases sync "
                       f"--from {version} --to {version}` sharpens the list)")
     report = fv.query(project, lock, version, tree)
-    print(fv.format_json(report) if fmt is ForVersionFormat.json else fv.format_text(report, label))
+    print(fv.format_json(report) if fmt is TextJson.json else fv.format_text(report, label))
 
 
 @command("list", group=releases_app)
@@ -666,7 +663,7 @@ def regress(
     all_: Annotated[bool, typer.Option("--all", help="Every card with a runtime reference.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit.")] = False,
     device: Annotated[str, typer.Option(help="auto, cuda or cpu.")] = "auto",
-    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
     results: Annotated[Path | None, typer.Option(
         help="Results directory (default: <root>/results for cuda, the untracked <root>/.dossier/results for cpu; "
         "render shows results/cuda only).")] = None,
@@ -719,7 +716,7 @@ def regress(
             rg.write_result(results_dir, result)
             done.append(result)
             progress.advance(task)
-    if fmt is Format.json:
+    if fmt is TextJson.json:
         print(json.dumps(done, indent=2))
     else:
         table = Table("PR", "tests", "parity (worst)", "bench", "verdict")

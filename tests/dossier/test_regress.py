@@ -143,6 +143,8 @@ def test_usage_errors(tmp_path):
     assert runner.invoke(app, ["regress", "--root", str(root)]).exit_code == 2
     assert runner.invoke(app, ["regress", "90", "--root", str(root)]).exit_code == 2
     assert runner.invoke(app, ["regress", "100", "--device", "tpu", "--root", str(root)]).exit_code == 2
+    github = runner.invoke(app, ["regress", "100", "--device", "cpu", "--format", "github", "--root", str(root)])
+    assert github.exit_code == 2 and "'github' is not one of 'text', 'json'" in github.output  # none was ever made
 
 
 def test_parse_junit_reads_outcomes_and_parity():

@@ -268,7 +268,8 @@ def lint(
         if opened:
             changed = record_opened(project.root, opened)
             err.print(f"recorded {changed} new opening day(s) of {len(opened)} fetched PR(s) in {OPENED_LOCK}")
-    diags = run_lint(ctx, select=select, strict=strict, promote=[UNVERIFIED] if strict_evidence else [])
+    with err.status(f"checking {len(project.checked_docs())} card(s)"):  # a terminal only; cleared after
+        diags = run_lint(ctx, select=select, strict=strict, promote=[UNVERIFIED] if strict_evidence else [])
     from dossier.diagnostics import fold_warnings, format_diagnostics, summarize
 
     shown, folded = (diags, "") if verbose or fmt is Format.json else fold_warnings(
@@ -385,7 +386,8 @@ def drift(
     except LockError as exc:
         err.print(f"warning: {exc}: removals it records are not known, so a removed fragment reads as missing")
         evidence = {}
-    results = dr.check(project.cards, tree, evidence)
+    with err.status(f"checking {len(project.cards)} card(s) against {tree.label}"):  # a terminal only
+        results = dr.check(project.cards, tree, evidence)
     print(dr.format_json(results, tree) if fmt is TextJson.json else dr.format_text(results, tree))
     if record:
         dr.write_lock(project.root, results, tree)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import jsonschema
 import pytest
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
+from dossier import cli
 from dossier.cli import app
 from dossier.model import json_schema
 from tests.dossier.factories import make_card, write_project
@@ -31,6 +34,17 @@ def test_lint_exit_codes(project_dir, tmp_path):
     assert result.exit_code == 1 and "cards/100.yaml:" in result.output and "D102" in result.output
     assert runner.invoke(app, ["lint", str(tmp_path / "missing"), "--root", str(project_dir)]).exit_code == 2
     assert runner.invoke(app, ["lint", "--format", "xml"]).exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["lint", "drift"])
+def test_a_long_check_says_what_it_is_doing_on_a_terminal(project_dir, monkeypatch, command):
+    """lint and drift read all of today's SGLang (seconds, 20 s on a busy machine): a terminal shows a spinner
+    naming the work, then clears it; off a terminal (CI logs, the other tests) nothing is added."""
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, highlight=False, markup=False))
+    result = runner.invoke(app, [command, "--root", str(project_dir)])
+    assert result.exit_code in (0, 1) and "checking 2 card(s)" in screen.getvalue(), screen.getvalue()
+    assert "checking" not in runner.invoke(app, [command, "--root", str(project_dir)]).output
 
 
 def test_lint_formats(tmp_path):

@@ -53,18 +53,28 @@ class HttpSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> HttpSettings:
-        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}."""
+        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}, each within :data:`KNOBS`."""
         env = os.environ if env is None else env
         kw = {}
-        for name, kind in (("retries", int), ("backoff", float), ("timeout", int), ("throttle", float),
-                           ("per_page", int)):
-            raw = env.get(f"DOSSIER_HTTP_{name.upper()}")
-            if raw:
-                try:
-                    kw[name] = kind(raw)
-                except ValueError:
-                    raise SourceError(f"DOSSIER_HTTP_{name.upper()} must be a number, got {raw!r}") from None
+        for name, (kind, low, high) in KNOBS.items():
+            var = f"DOSSIER_HTTP_{name.upper()}"
+            raw = env.get(var)
+            if not raw:
+                continue
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = None
+            if value is None or not low <= value <= high:  # NaN too
+                what = "a whole number" if kind is int else "a number"
+                raise SourceError(f"{var} must be {what} from {low:g} to {high:g}, got {raw!r}")
+            kw[name] = value
         return cls(**kw)
+
+
+#: each HTTP knob's type and range (a zero timeout or page size, a negative throttle: PyGithub cannot use them)
+KNOBS = {"retries": (int, 0, 20), "backoff": (float, 0, 60), "timeout": (int, 1, 3600), "throttle": (float, 0, 60),
+         "per_page": (int, 1, 100)}
 
 
 def _iso(value: dt.datetime | None) -> str | None:

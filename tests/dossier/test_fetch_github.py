@@ -243,8 +243,21 @@ def test_settings_from_env():
         {"DOSSIER_HTTP_RETRIES": "0", "DOSSIER_HTTP_BACKOFF": "0.5", "DOSSIER_HTTP_THROTTLE": "0"}
     )
     assert (s.retries, s.backoff, s.throttle, s.timeout) == (0, 0.5, 0.0, 30)
-    with pytest.raises(SourceError, match="DOSSIER_HTTP_TIMEOUT must be a number"):
+    with pytest.raises(SourceError, match="DOSSIER_HTTP_TIMEOUT must be a whole number"):
         HttpSettings.from_env({"DOSSIER_HTTP_TIMEOUT": "soon"})
+
+
+@pytest.mark.parametrize("name, value, expect", [
+    ("RETRIES", "-1", "a whole number from 0 to 20"), ("TIMEOUT", "0", "a whole number from 1 to 3600"),
+    ("TIMEOUT", "1e9", "a whole number from 1 to 3600"), ("BACKOFF", "nan", "a number from 0 to 60"),
+    ("THROTTLE", "-5", "a number from 0 to 60"), ("PER_PAGE", "0", "a whole number from 1 to 100"),
+    ("PER_PAGE", "1000", "a whole number from 1 to 100"),
+])
+def test_settings_out_of_range_are_refused_with_the_range(name, value, expect):
+    """A zero timeout read as 'malformed data', a negative throttle or zero page size as an AssertionError in
+    PyGithub: each knob says what it takes instead."""
+    with pytest.raises(SourceError, match=rf"^DOSSIER_HTTP_{name} must be {expect}, got '{value}'$"):
+        HttpSettings.from_env({f"DOSSIER_HTTP_{name}": value})
 
 
 def test_token_never_reaches_logs(gh, caplog):

@@ -118,8 +118,9 @@ def fetch(
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
     jobs: Annotated[int, typer.Option(help="Concurrent fetches.")] = 4,
     deadline: Annotated[float | None, typer.Option(
-        envvar="DOSSIER_FETCH_DEADLINE", min=0.1,
-        help="Seconds the whole fetch may take; what has not finished then fails (also $DOSSIER_FETCH_DEADLINE).")] = None,
+        envvar="DOSSIER_FETCH_DEADLINE", min=0.1, max=86400,
+        help="Seconds the whole fetch may take, at most a day; what has not finished then fails (also "
+        "$DOSSIER_FETCH_DEADLINE).")] = None,
     root: RootOpt = None,
 ) -> None:
     """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.

@@ -533,7 +533,8 @@ def test_environment_values_that_cannot_be_used_are_one_error_line(root, monkeyp
     assert result.exit_code == 2 and "SOURCE_DATE_EPOCH must be seconds since 1970" in error_line(result)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     for bad in ({"DOSSIER_HTTP_RETRIES": "many"}, {"GITHUB_API_URL": "ftp://example.com"},
-                {"DOSSIER_FETCH_DEADLINE": "soon"}):
+                {"DOSSIER_FETCH_DEADLINE": "soon"}, {"DOSSIER_FETCH_DEADLINE": "inf"},
+                {"DOSSIER_FETCH_DEADLINE": "1e308"}):  # no clock or thread wait takes those
         result = fetch(root, "100", api=bad.pop("GITHUB_API_URL", "http://127.0.0.1:9"), **bad)
         assert result.exit_code == 2, result.output
     assert dossier(root, "show", "100", "--diff", "--context", "-1").exit_code == 2

@@ -151,7 +151,7 @@ FINDING = Spec(
 LANE = Spec(
     "map",
     fields={
-        "id": Spec("str", doc="Lane id cards refer to"),
+        "id": Spec("str", doc="Lane id cards refer to", slug=True),
         "title": Spec("str"),
         "symptoms": Spec("list", items=_text, doc="What an engineer observes when this lane is at fault"),
         "first_files": Spec("list", items=_text, doc="Files to inspect first (SGLang paths)"),
@@ -216,7 +216,7 @@ ANSWERS = Spec(
             required=False,
             doc="Ordered first-check lists and constraint lists",
             items=Spec("map", fields={
-                "id": Spec("str", doc="Anchor of the list"),
+                "id": Spec("str", doc="Anchor of the list", slug=True),
                 "title": Spec("str"),
                 "summary": _text,
                 "items": Spec("list", items=Spec("map", fields={

@@ -16,6 +16,8 @@ _JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean"}
 _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 #: a repository-relative POSIX path: no leading slash or drive, no backslash, no "." or ".." part
 REL_PATH = r"^(?![A-Za-z]:)(?!/)(?!.*\\)(?!(?:.*/)?\.\.?(?:/|$))\S(?:.*\S)?$"
+#: an id that names an anchor (`#lane-<id>`, `<a id="<id>">`): lower-case words joined by "-"
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 #: how the schema's messages name a value of each kind, alone and several
@@ -48,6 +50,7 @@ class Spec:
     max_value: int | None = None
     nonempty: bool = False  # for str: blank text is reported as empty
     relpath: bool = False  # for str: a path relative to the repository root (see REL_PATH)
+    slug: bool = False  # for str: an id that names an anchor (see SLUG)
     max_len: int | None = None  # for str: the most characters the field may hold ...
     max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
 
@@ -72,6 +75,9 @@ class Spec:
             elif self.relpath and not re.match(REL_PATH, value):
                 yield Problem("format", path, f"{_name(path)} must be a path relative to the repository root "
                               f"(no leading /, no . or .. parts), got {value!r}"[:200])
+            elif self.slug and not re.match(SLUG, value):
+                yield Problem("format", path, f"{_name(path)} must be lower-case letters and digits joined by '-' "
+                              f"(it names an anchor), got {value!r}"[:200])
             elif self.max_len is not None and len(value) > self.max_len:
                 yield Problem("length", path, f"{_name(path)} is {len(value)} characters, over the limit of "
                               f"{self.max_len} for {self.max_len_of or 'this field'}")
@@ -141,6 +147,8 @@ class Spec:
                 out["pattern"] = r"\S"
             if self.relpath:
                 out["pattern"] = REL_PATH
+            if self.slug:
+                out["pattern"] = SLUG
             if self.max_len is not None:
                 out["maxLength"] = self.max_len
         elif self.kind == "date":

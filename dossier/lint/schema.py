@@ -94,7 +94,8 @@ def runtime_variant(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _problems(doc, "choice")
 
 
-@rule("D110", "value is malformed: a date that does not exist, a path outside the repository", scope="doc")
+@rule("D110", "value is malformed: a date that does not exist, a path outside the repository, an id that cannot "
+              "be an anchor", scope="doc")
 def malformed_value(doc: YamlDoc, ctx) -> Iterator[Finding]:
     for f in _problems(doc, "format"):
         yield f._replace(path=f.path + "#value")

@@ -307,6 +307,19 @@ def test_answer_block_schema_is_checked(tmp_path):
     assert bad and "hardware" in bad[0].message and "SM90" in bad[0].message
 
 
+def test_lane_and_answer_ids_must_be_anchors(tmp_path):
+    """Ids become `#lane-<id>` links and `<a id="...">` anchors: a space ends the link, a quote breaks the tag."""
+    answers = {"checklists": [{"id": 'slow"decode>', "title": "X", "summary": "s", "items": [{"check": "c"}]}]}
+    lane = {**LANES["lanes"][0], "id": "gdn proj"}
+    root = write_project(tmp_path, [make_card(100, lane="gdn proj")], lanes={**LANES, "answers": answers,
+                                                                            "lanes": [lane]})
+    found = sorted(d.message for d in lint(root) if d.code == "D110")
+    assert found == ["answers.checklists[0].id must be lower-case letters and digits joined by '-' (it names an "
+                     "anchor), got 'slow\"decode>'",
+                     "lanes[0].id must be lower-case letters and digits joined by '-' (it names an anchor), "
+                     "got 'gdn proj'"]
+
+
 def test_lane_naming_an_unknown_answer_block(tmp_path):
     answers = {"checklists": [{"id": "slow-decode", "title": "X", "summary": "s", "items": [{"check": "c"}]}]}
     lane = {**LANES["lanes"][0], "answers": ["slow-decode", "gdn-backends"]}

@@ -104,6 +104,11 @@ class GithubSource:
         self.public_url, self.host = redact_url(self.api_url), url_host(self.api_url)
         if not re.match(r"https?://[^/?#\s]+", self.api_url):
             raise SourceError(f"GITHUB_API_URL must be an http(s) URL, got {self.public_url!r}")
+        token = (token or "").strip()  # a pasted or file-read token often ends in a line break
+        odd = next((i for i, ch in enumerate(token) if not "!" <= ch <= "~"), None)
+        if odd is not None:  # an HTTP header cannot carry it; say where, never what the token is
+            raise SourceError(f"GITHUB_TOKEN holds a character no GitHub token has (at position {odd + 1}: "
+                              f"U+{ord(token[odd]):04X}); check how it was set")
         self._token = token or None
         self.settings = settings or HttpSettings()
         #: time.monotonic() by which the whole fetch must end (set by the caller): caps each request's timeout

@@ -180,6 +180,22 @@ def test_bad_token_is_401_and_the_token_is_sent(gh):
     assert source(gh, token="ghp_right").fetch(19321).meta["number"] == 19321
 
 
+def test_a_token_pasted_with_a_line_end_is_sent_without_it(gh):
+    """`GITHUB_TOKEN=$(cat token.txt)` in a CI secret often keeps the newline: an HTTP header cannot carry it."""
+    add_pr(gh)
+    gh.token = "ghp_right"
+    assert source(gh, token=" ghp_right\r\n").fetch(19321).meta["number"] == 19321
+
+
+@pytest.mark.parametrize("token", ["ghp\u20ac_ab", "ghp _ab", "ghp\x00_ab"])
+def test_a_token_with_a_character_no_token_has_is_refused_before_any_request(gh, token):
+    """Not 'malformed data' from the server (a non-ASCII character) nor an InvalidHeader per PR; never echoed."""
+    with pytest.raises(SourceError, match=r"^GITHUB_TOKEN holds a character no GitHub token has \(at position 4: "
+                                          r"U\+[0-9A-F]{4}\); check how it was set$"):
+        source(gh, token=token)
+    assert gh.requests == []
+
+
 def test_anonymous_requests_carry_no_authorization(gh):
     add_pr(gh)
     source(gh).fetch(19321)

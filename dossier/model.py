@@ -110,7 +110,7 @@ FINDING = Spec(
     doc="An upstream bug this project's runtime model finds, with no upstream PR yet "
     "(cards/findings/<name>.yaml). It becomes a PR card once a fix is opened upstream.",
     fields={
-        "name": _str("a name", doc="Slug; equals the file name"),
+        "name": _str("a name", doc="Slug; equals the file name", slug=True),
         "title": _str("a title", doc="One line: what goes wrong, where"),
         "status": Spec("enum", choices=("candidate",), doc="Always candidate: no upstream PR exists yet"),
         "lane": _str("a name", doc="A lane id from cards/lanes.yaml"),

@@ -54,6 +54,15 @@ def _codes(root):
     return {d.code for d in run_lint(LintContext(project), select=["D1", "D7"])}, project
 
 
+def test_a_finding_name_must_be_an_anchor(tmp_path):
+    """The name becomes `#finding-<name>` links and an `<a id>`: a space or quote would break both."""
+    root = _project(tmp_path, name="short key")
+    (root / "cards" / "findings" / "short-key.yaml").rename(root / "cards" / "findings" / "short key.yaml")
+    project = Project.load(root)
+    found = [d.message for d in run_lint(LintContext(project), select=["D110"])]
+    assert found == ["name must be lower-case letters and digits joined by '-' (it names an anchor), got 'short key'"]
+
+
 def test_a_valid_finding_loads_apart_from_the_cards(tmp_path):
     codes, project = _codes(_project(tmp_path))
     assert codes == set()

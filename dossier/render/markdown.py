@@ -17,7 +17,7 @@ def cell(text: object) -> str:
 
 def md_cell(text: object) -> str:
     """Markdown authored for a table cell (code spans kept): one line, pipes and raw-HTML openers escaped."""
-    return prose(str(text)).replace("|", "\\|")
+    return _inline(str(text)).replace("|", "\\|")
 
 
 def inline(text: object) -> str:
@@ -40,10 +40,26 @@ _CODE_OR_HTML = re.compile(r"(`+).*?\1|(?<!\\)<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[
                            r"(?=[A-Za-z/!?])")
 
 
+# what opens a block when it starts a list item (a heading, a quote, a nested list, a rule, a fence): its
+# punctuation escaped, the text stays the item's
+_BLOCK_START = re.compile(r"^(?:(#{1,6}|>|[-+*]|\d{1,9}(?=[.)]))(?=[.)]?(?:\s|$))|([-*_])(?=\s*(?:\2\s*){2,}$)|([`~])(?=\3\3))")
+
+
+def _inline(text: str) -> str:
+    """Whitespace folded into one line; a `<` that would open raw HTML outside code escaped."""
+    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", " ".join(text.split()))
+
+
 def prose(text: str) -> str:
     """A paragraph from a card: whitespace folded, kept as the author's markdown (backticks allowed); a `<` that
-    would open raw HTML outside code is escaped, so it shows as written."""
-    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", " ".join(text.split()))
+    would open raw HTML outside code, and a block marker at the start, are escaped, so they show as written."""
+    text = _inline(text)
+    m = _BLOCK_START.match(text)
+    if m is None:
+        return text
+    if m[1] and m[1][0].isdigit():  # "1. warm up": escape the dot (or parenthesis) after the number
+        return f"{m[1]}\\{text[m.end():]}"
+    return f"\\{text}"
 
 
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html, headings' PR

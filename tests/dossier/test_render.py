@@ -75,6 +75,18 @@ def test_angle_brackets_in_card_text_stay_text(tmp_path):
             '<a href="https://example.com/x">https://example.com/x</a> when a &lt;= b.') in html
 
 
+def test_a_claim_that_opens_like_markdown_block_syntax_stays_one_item(tmp_path):
+    """Claims and checks are list items: `# of requests`, `1. warm up`, `> 2x` or `---` at their start would turn
+    into a heading, a nested list (its number lost), a quote or a rule."""
+    claims = ["# of requests: 512 (PR description)", "1. warm up 2. measure (PR description)",
+              "> 2x decode (PR description)", "- 3% TTFT (PR description)", "---", "```", "TTFT -2.6% (PR description)"]
+    card = make_card(7)
+    card["validation"]["claims"] = claims
+    html = MarkdownIt("commonmark").render(render(write_project(tmp_path, [card]))["references/pr-history.md"])
+    items = re.findall(r"<li>(.*?)</li>", html, re.S)
+    assert [i for i in items if i in [c.replace(">", "&gt;") for c in claims]] == [c.replace(">", "&gt;") for c in claims]
+
+
 def test_a_pipe_in_an_answer_row_stays_in_its_cell(tmp_path):
     row = {"phase": "decode", "hardware": "SM90", "default": "triton | cutedsl", "prs": [7],
            "select": "`--linear-attn-decode-backend triton|flashinfer`", "requires": "-"}

@@ -71,6 +71,8 @@ def command(*name: str, group: typer.Typer | None = None, **kw):
                 raise typer.Exit(INTERRUPTED_EXIT) from None
             except DossierError as exc:
                 fail(str(exc))
+            except BrokenPipeError:  # the reader left (`| head`): click exits 1 without a word
+                raise
             except OSError as exc:
                 fail(_os_error(exc))
             except Exception as exc:

@@ -830,6 +830,19 @@ def test_every_module_entry_point_runs_the_cli(module):
     assert proc.returncode == 0 and "Usage:" in proc.stdout and "regress" in proc.stdout
 
 
+def test_a_reader_that_stops_early_is_not_an_error(root):
+    """`dossier drift | head -1`: the reader closing the pipe is no environment error (it was `error: [Errno 32]
+    Broken pipe`, exit 2); click's quiet exit 1 stands, as for every other command."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "dossier.cli", "drift", "--root", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    proc.stdout.close()
+    assert (proc.stderr.read(), proc.wait()) == ("", 1)
+
+
 # ---- wording: each message says what is wrong in plain words (S) ----------------------------------------
 
 def test_messages_say_plainly_what_is_wrong(root):

@@ -83,6 +83,8 @@ class Cache:
 
     def check_writable(self) -> None:
         """Raise DossierError unless entries can be written here (checked before any request is made)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise DossierError(f"the fetch cache {self.root} is not a directory")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-check.")

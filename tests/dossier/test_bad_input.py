@@ -501,6 +501,8 @@ def test_an_unwritable_cache_is_refused_before_any_request(root, gh, tmp_path):
     blocked.write_text("not a directory\n")
     result = fetch(root, "100", "90", "--cache-dir", str(blocked / "cache"), api=gh.url)
     assert result.exit_code == 2 and "is not writable" in error_line(result)
+    result = fetch(root, "100", "--cache-dir", str(blocked), api=gh.url)  # the cache is the file itself
+    assert result.exit_code == 2 and error_line(result) == f"error: the fetch cache {blocked} is not a directory"
     assert gh.requests == []
 
 

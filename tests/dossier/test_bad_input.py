@@ -170,6 +170,19 @@ def test_a_folder_where_a_rendered_file_goes_is_named_and_nothing_changes(root):
     assert snapshot(root) == before and not list((root / "skills").rglob("*.tmp"))
 
 
+def test_render_clears_the_staging_files_a_killed_render_left(root):
+    """kill -9 during staging leaves `<file>.tmp` in the skill folder: --check names it and says to run render,
+    and render (its own staging name, not a user's file) removes it, whether that file changed or not."""
+    references = next((root / "skills").glob("*/references"))
+    (references / "answers.md.tmp").write_text("half a page")
+    (references / "notes.tmp").write_text("someone's notes")
+    assert dossier(root, "render", "--check").exit_code == 1
+    assert dossier(root, "render").exit_code == 0
+    assert not (references / "answers.md.tmp").exists() and (references / "notes.tmp").exists()
+    (references / "notes.tmp").unlink()
+    assert dossier(root, "render", "--check").exit_code == 0
+
+
 # ---- card text is printed as written --------------------------------------------------------------
 
 def test_show_prints_brackets_literally(root):

@@ -33,8 +33,14 @@ class Diagnostic:
         """A GitHub Actions workflow command (annotation)."""
         level = "error" if self.severity == "error" else "warning"
         msg = f"{self.code} {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
-        msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{level} file={self.file},line={self.line},col={self.col},title={self.code}::{msg}"
+        return (f"::{level} file={_escape(self.file, in_property=True)},line={self.line},col={self.col},"
+                f"title={self.code}::{_escape(msg)}")
+
+
+def _escape(text: str, *, in_property: bool = False) -> str:
+    """``text`` for a workflow command: '%' and line breaks escaped, and in a property also ',' and ':'."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
 
 
 def format_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> str:

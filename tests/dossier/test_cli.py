@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from dossier import cli
 from dossier.cli import app
+from dossier.diagnostics import Diagnostic
 from dossier.model import json_schema
 from tests.dossier.factories import make_card, write_project
 
@@ -55,6 +56,14 @@ def test_lint_formats(tmp_path):
     gh = runner.invoke(app, ["lint", "--root", str(root), "--format", "github"])
     assert gh.stdout.startswith("::error file=cards/100.yaml,line=")
     assert "title=D501::" in gh.stdout
+
+
+
+def test_github_annotation_properties_are_escaped():
+    """GitHub splits an annotation's properties at ',' and ':': a draft's path holding them must be escaped."""
+    d = Diagnostic("drafts, v2: old/100.yaml", 3, 5, "D507", "50% off,\nnext", hint="h")
+    assert d.github() == ("::error file=drafts%2C v2%3A old/100.yaml,line=3,col=5,title=D507::D507 50%25 off,%0Anext "
+                          "(hint: h)")
 
 
 def test_list_rules_has_codes_and_summaries():

@@ -38,7 +38,8 @@ from runtime.gdn.deferred_decode import (
     split_flush_tile,
     step_config,
 )
-from runtime.gdn.verify import verify
+from runtime.gdn.state_bytes import move_state
+from runtime.gdn.verify import verify, verify_tile
 
 K = V = 128
 TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
@@ -59,7 +60,10 @@ DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
     (32, 8, False), (64, 8, False), (64, 8, True), (128, 8, True), (32, 4, False),
 ]
 VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
-VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "floor_us", "pct_floor", "x_sgl_verify"]
+VERIFY_BATCHES = (16, 64, 256)
+VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "pattern_us", "floor_us", "pct_floor",
+                  "pct_floor_pattern", "x_sgl_verify", "x_sgl_pattern"]
+PATTERN_TILES = [(4, 4, 1), (8, 8, 1), (32, 32, 4)]  # (block_v, block_rows, num_warps) of the no-arithmetic ceilings
 
 
 def _sets(bytes_per_call: int, cap: int = 256) -> int:
@@ -75,6 +79,14 @@ def _time(calls: list[Callable[[], object]], reps: int = 20) -> float | None:
     except (RuntimeError, ValueError, TypeError, AssertionError, AttributeError) as exc:
         print(f"  (timing failed: {type(exc).__name__}: {str(exc)[:200]})")
         return None
+
+
+def read_only_bytes(H: int, HV: int, B: int, L: int) -> int:
+    """A deferred step's read-only floor bytes: one state read + the ring traffic of a staggered step (mean
+    (L-1)/2 live entries, one append) + inputs and outputs."""
+    live = (L - 1) / 2
+    per_row = HV * V * K * 4 + 4 * ((live + 1) * (HV * V + H * K + HV))
+    return int(B * per_row) + 2 * B * (2 * H * K + HV * V + 2 * HV + HV * V)
 
 
 class RingCase:
@@ -122,10 +134,7 @@ class RingCase:
         return [(self.idx[i % self.n_sets], fills[i % len(fills)], orders[i % len(fills)]) for i in range(n)]
 
     def read_only_bytes(self) -> int:
-        """One state read + the ring traffic of a staggered step (mean (L-1)/2 live entries, one append)."""
-        live = (self.L - 1) / 2
-        per_row = self.state_bytes + 4 * ((live + 1) * (self.HV * V + self.H * K + self.HV))
-        return int(self.B * per_row) + self.io_bytes
+        return read_only_bytes(self.H, self.HV, self.B, self.L)
 
     def flush_write_bytes(self) -> int:
         """The state writes a step owes on average: each state once per ring cycle of ``L`` steps."""
@@ -269,42 +278,90 @@ def _tile(cfg: DeferredConfig) -> str:
     return flush if f is None or f.unrolled else f"{flush} loop"
 
 
-def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,
-                block_v: int, num_warps: int) -> dict:
-    H, HV = TP_HEADS[tp]
-    state = HV * V * K * 4
-    n_sets = _sets((T + 1) * B * state, cap=64)
-    pool = torch.randn(n_sets * B, HV, V, K, device="cuda") * 0.5
-    idx = list(torch.randperm(n_sets * B, device="cuda").to(torch.int32).view(n_sets, B))
-    buffer = torch.empty(B, T, HV, V, K, device="cuda")
-    buf_idx = torch.arange(B, device="cuda", dtype=torch.int32)
-    qkv = torch.randn(B * T, 2 * H * K + HV * V, device="cuda").bfloat16()
-    a = (torch.randn(B * T, HV, device="cuda") - 2).bfloat16()
-    b = torch.randn(B * T, HV, device="cuda").bfloat16()
-    A_log = torch.log(1 + 15 * torch.rand(HV, device="cuda"))
-    dt_bias = torch.randn(HV, device="cuda")
-    out = torch.empty(B * T, HV, V, device="cuda", dtype=torch.bfloat16)
-    ours = _time([lambda i=i: verify(qkv, a, b, A_log, dt_bias, pool, i, buffer, buf_idx, num_k_heads=H, num_tokens=T,
-                                     out=out, block_v=block_v, num_warps=num_warps) for i in idx])
-    sgl = None
-    if sgl_verify is not None:
-        q, k, v = (t.view(1, B * T, -1, K) for t in torch.split(qkv, [H * K, H * K, HV * V], dim=-1))
+class VerifyCase:
+    """``B`` requests of ``T`` drafts at a TP shape: a pool of ``n_sets * B`` slots visited in rotation, an
+    intermediate-state buffer of ``buffer_sets * B`` entries ``[T, HV, V, K]`` (ours and SGLang's target_verify
+    write the same one; each call writes the next set's ``B`` entries; by default enough sets that one pass
+    over them is 4x the L2, so no call's writes land on lines the last one left in the L2), inputs."""
+
+    def __init__(self, tp: str, B: int, T: int = 4, buffer_sets: int | None = None):
+        self.H, self.HV = TP_HEADS[tp]
+        self.tp, self.B, self.T = tp, B, T
+        buffer_sets = buffer_sets or _sets(self.buffer_bytes(tp, B, T))
+        self.state_bytes = self.HV * V * K * 4
+        self.n_sets = _sets((T + 1) * B * self.state_bytes, cap=64)
+        self.pool = torch.randn(self.n_sets * B, self.HV, V, K, device="cuda") * 0.5
+        self.idx = list(torch.randperm(self.n_sets * B, device="cuda").to(torch.int32).view(self.n_sets, B))
+        self.buffer = torch.empty(buffer_sets * B, T, self.HV, V, K, device="cuda")
+        self.buf_idx = torch.arange(buffer_sets * B, device="cuda", dtype=torch.int32).view(buffer_sets, B)
+        self.steps = [(i, self.buf_idx[n % buffer_sets]) for n, i in enumerate(self.idx * buffer_sets)]
+        self.qkv = torch.randn(B * T, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
+        self.a = (torch.randn(B * T, self.HV, device="cuda") - 2).bfloat16()
+        self.b = torch.randn(B * T, self.HV, device="cuda").bfloat16()
+        self.A_log = torch.log(1 + 15 * torch.rand(self.HV, device="cuda"))
+        self.dt_bias = torch.randn(self.HV, device="cuda")
+        self.out = torch.empty(B * T, self.HV, V, device="cuda", dtype=torch.bfloat16)
+        self.nbytes = (T + 1) * B * self.state_bytes + 2 * (self.qkv.numel() + 2 * self.a.numel() + self.out.numel())
+
+    def time_ours(self, block_v: int | None = None, num_warps: int | None = None, **kw) -> float | None:
+        """Our verify at the tile :func:`verify_tile` picks, or at ``(block_v, num_warps)``."""
+        return _time([lambda i=i, j=j: verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i,
+                                              self.buffer, j, num_k_heads=self.H, num_tokens=self.T, out=self.out,
+                                              block_v=block_v, num_warps=num_warps, **kw) for i, j in self.steps])
+
+    def time_sgl(self, fn: Callable | None) -> float | None:
+        """SGLang's target_verify as its GDN backend calls it (pool read only, every draft's state to the buffer)."""
+        if fn is None:
+            return None
+        B, T, H, HV = self.B, self.T, self.H, self.HV
+        q, k, v = (t.view(1, B * T, -1, K) for t in torch.split(self.qkv, [H * K, H * K, HV * V], dim=-1))
         cu = torch.arange(0, B * T + 1, T, device="cuda", dtype=torch.int32)
-        sgl = _time([lambda i=i: sgl_verify(
-            A_log=A_log, a=a, dt_bias=dt_bias, softplus_beta=1.0, softplus_threshold=20.0, q=q, k=k, v=v, b=b,
-            initial_state_source=pool, initial_state_indices=i, cu_seqlens=cu, use_qk_l2norm_in_kernel=True,
-            is_kda=False, disable_state_update=True, intermediate_states_buffer=buffer,
-            intermediate_state_indices=buf_idx, cache_steps=T) for i in idx])
-    nbytes = (T + 1) * B * state + 2 * (qkv.numel() + 2 * a.numel() + out.numel())
-    floor = nbytes / (copy_gbs * 1e3)
-    return {"kernel": "verify", "shape": f"{tp} B={B} T={T}", "ours_us": ours, "sgl_verify_us": sgl,
-            "floor_us": floor, "pct_floor": _ratio(100 * floor, ours), "x_sgl_verify": _ratio(sgl, ours),
-            "bytes": nbytes, "tile": f"{block_v}x{num_warps}"}
+        return _time([lambda i=i, j=j: fn(
+            A_log=self.A_log, a=self.a, dt_bias=self.dt_bias, softplus_beta=1.0, softplus_threshold=20.0, q=q, k=k, v=v,
+            b=self.b, initial_state_source=self.pool, initial_state_indices=i, cu_seqlens=cu,
+            use_qk_l2norm_in_kernel=True, is_kda=False, disable_state_update=True,
+            intermediate_states_buffer=self.buffer, intermediate_state_indices=j, cache_steps=T)
+            for i, j in self.steps])
+
+    def time_pattern(self, tile: tuple[int, int, int], store_modifier: str = ".cs") -> float | None:
+        """:func:`move_state`'s copies (this case's state reads and buffer writes, no arithmetic) at ``(block_v,
+        block_rows, num_warps)``."""
+        bv, br, w = tile
+        return _time([lambda i=i, j=j: move_state(self.pool, i, "copies", buffer=self.buffer, buffer_indices=j,
+                                                  block_v=bv, block_rows=br, num_warps=w, store_modifier=store_modifier)
+                      for i, j in self.steps])
+
+    def shape(self) -> str:
+        return f"{self.tp} B={self.B} T={self.T}"
+
+    @staticmethod
+    def buffer_bytes(tp: str, B: int, T: int = 4) -> int:
+        """One set of intermediate states: what a verify call writes."""
+        return B * T * TP_HEADS[tp][1] * V * K * 4
 
 
-def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, tile: tuple[int, int]) -> list[dict]:
+def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None) -> dict:
+    """Ours, SGLang's target_verify and ``pattern``: the fastest of ``PATTERN_TILES`` moving the same state bytes
+    with no arithmetic (:func:`move_state`), the ceiling of any verify of this contract at this size: ``x_sgl_pattern``
+    is the most any such kernel could lead SGLang by."""
+    case = VerifyCase(tp, B, T)
+    ours, sgl = case.time_ours(), case.time_sgl(sgl_verify)
+    pattern = _fastest([case.time_pattern(t, cm) for t, cm in itertools.product(PATTERN_TILES, (".cs", ""))])
+    floor = case.nbytes / (copy_gbs * 1e3)
+    block_v, num_warps = verify_tile(B, case.HV)
+    return {"kernel": "verify", "shape": case.shape(), "ours_us": ours, "sgl_verify_us": sgl, "pattern_us": pattern,
+            "floor_us": floor, "pct_floor": _ratio(100 * floor, ours), "pct_floor_pattern": _ratio(100 * floor, pattern),
+            "x_sgl_verify": _ratio(sgl, ours), "x_sgl_pattern": _ratio(sgl, pattern), "bytes": case.nbytes,
+            "tile": f"{block_v}x{num_warps}"}
+
+
+def _fastest(times: list[float | None]) -> float | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
     fn = peers.target_verify if peers else None
-    rows = [_verify_row(tp, B, 4, copy_gbs, fn, *tile) for tp, B in itertools.product(TP_HEADS, (16, 64, 256))]
+    rows = [_verify_row(tp, B, 4, copy_gbs, fn) for tp, B in itertools.product(TP_HEADS, VERIFY_BATCHES)]
     torch.cuda.empty_cache()
     return rows
 
@@ -412,14 +469,13 @@ def sweep(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dic
 
     rows = _sweep_cases(copy_gbs, peers, time_choices)
     fn = peers.target_verify if peers else None
-    for tp, B in itertools.product(TP_HEADS, (16, 64, 256)):
-        for i, tile in enumerate(VERIFY_CHOICES):
-            r = _verify_row(tp, B, 4, copy_gbs, fn if i == 0 else None, *tile)
-            rows.append({"kernel": "verify", "shape": r["shape"], "choice": str(tile), "us": r["ours_us"],
-                         "pct_floor": r["pct_floor"]})
-            if i == 0:
-                rows.append({"kernel": "verify", "shape": r["shape"], "choice": "sglang", "us": r["sgl_verify_us"],
-                             "pct_floor": _ratio(100 * r["floor_us"], r["sgl_verify_us"])})
+    for tp, B in itertools.product(TP_HEADS, VERIFY_BATCHES):
+        case = VerifyCase(tp, B)
+        floor = case.nbytes / (copy_gbs * 1e3)
+        timed = {str(tile): case.time_ours(*tile) for tile in VERIFY_CHOICES} | {"sglang": case.time_sgl(fn)}
+        rows += [{"kernel": "verify", "shape": case.shape(), "choice": c, "us": us, "pct_floor": _ratio(100 * floor, us)}
+                 for c, us in timed.items()]
+        del case
         torch.cuda.empty_cache()
     return rows
 

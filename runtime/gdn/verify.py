@@ -202,8 +202,8 @@ def verify(
     out: torch.Tensor | None = None,
     ring: StateRing | None = None,
     fill: torch.Tensor | None = None,
-    block_v: int = 4,
-    num_warps: int = 1,
+    block_v: int | None = None,
+    num_warps: int | None = None,
     unroll_ring: bool = False,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` draft tokens per request; returns ``o [B * T, HV, V]``, pool unchanged.
@@ -216,10 +216,13 @@ def verify(
     and no state at all (``T`` state writes become ``T`` rows of ``V`` floats); :func:`commit_records` keeps
     the accepted ones. ``unroll_ring``: the ring replayed in straight-line code over its ``L - 1`` slots (dead
     ones masked), so no entry's loads wait on the last update, instead of a loop over the live entries.
+    ``block_v``, ``num_warps``: the tile, by default :func:`verify_tile`'s.
     """
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
     BT = mixed_qkv.shape[0]
+    tile = verify_tile(BT // max(T, 1), HV)
+    block_v, num_warps = block_v or tile[0], num_warps or tile[1]
     if BT % T or slot_indices.shape != (BT // T,) or buffer_indices.shape != slot_indices.shape:
         raise ValueError("mixed_qkv must hold T tokens for each of the B slot / buffer indices")
     if mixed_qkv.shape[1] != 2 * H * K + HV * V or a.shape != (BT, HV) or b.shape != (BT, HV):
@@ -273,6 +276,15 @@ def verify(
         num_warps=num_warps,
     )
     return out
+
+
+SMALL_GRID_HEADS = 512  # below this many batch x v-heads, 8-row verify programs (fewer, for a grid of one wave)
+
+
+def verify_tile(batch: int, num_v_heads: int) -> tuple[int, int]:
+    """``(block_v, num_warps)`` of :func:`verify` for ``batch`` requests: one-warp programs of 4 rows, 8 rows
+    below ``SMALL_GRID_HEADS`` batch x v-heads (H200, ``runtime/gdn/NOTES.md``, round eleven)."""
+    return (8, 1) if batch * num_v_heads < SMALL_GRID_HEADS else (4, 1)
 
 
 def commit_accepted(

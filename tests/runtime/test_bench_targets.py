@@ -19,7 +19,7 @@ def _gdn_rows(override: dict | None = None) -> list[dict]:
     rows = [
         _decode("TP1 B=1", 40.0),  # below B=64: never judged
         _decode("TP1 B=64", 99.0),
-        _decode("TP4 B=64", 91.0),
+        dict(_decode("TP4 B=64", 91.0), ours_us=20.0, pattern_us=19.5, pct_floor_pattern=93.0),
         _decode("TP4 B=256", 95.0),
         _deferred("TP1 B=16 L=16", 20.0, 0.9, 50.0),  # below B=64: never judged
         _deferred("TP1 B=64 L=8", 50.0, 1.15, 80.0),  # slower than L=16 at this B: not the best L
@@ -28,8 +28,8 @@ def _gdn_rows(override: dict | None = None) -> list[dict]:
         _deferred("TP4 B=256 L=32", 47.0, 1.12, 70.0),  # best L here; its floor is judged at L=16 only
         {"kernel": "dispatch", "shape": "TP1 B=1 L=16", "x_best": 0.99},
         {"kernel": "dispatch", "shape": "TP1 B=1024 L=16", "x_best": 1.4},
-        {"kernel": "verify", "shape": "TP1 B=16 T=4", "x_sgl_verify": 1.12, "pct_floor": 70.0},
-        {"kernel": "verify", "shape": "TP4 B=64 T=4", "x_sgl_verify": 1.2, "pct_floor": 92.0},
+        {"kernel": "verify", "shape": "TP1 B=16 T=4", "x_sgl_verify": 1.12, "pct_floor": 70.0, "x_sgl_pattern": 1.2},
+        {"kernel": "verify", "shape": "TP4 B=64 T=4", "x_sgl_verify": 1.2, "pct_floor": 92.0, "x_sgl_pattern": 1.25},
         {"kernel": "ring_verify", "shape": "TP1 B=16 T=4 L=16", "x_sgl_spec": 1.2, "x_target_verify": 1.3},
         {"kernel": "ring_verify", "shape": "TP4 B=256 T=4 L=16", "x_sgl_spec": 1.15, "x_target_verify": 1.5},
         {"kernel": "gating", "shape": "T=1 HV=32", "x_eager": 12.0, "pct_floor": 0.01},
@@ -58,7 +58,9 @@ def test_gdn_targets_all_pass_on_good_rows():
         (("deferred", "TP4 B=256 L=32"), {"x_sgl_replayssm": 1.05}, "deferred_best_L_ge_1.1x_sgl_replayssm_at_B>=64"),
         (("deferred", "TP4 B=256 L=16"), {"pct_floor": 84.0}, "deferred_ge_85pct_read_only_floor_at_B>=256_L=16"),
         (("dispatch", "TP1 B=1 L=16"), {"x_best": 0.97}, "dispatch_never_slower_than_in_place_or_sgl_packed"),
-        (("verify", "TP1 B=16 T=4"), {"x_sgl_verify": 1.05}, "verify_ge_1.1x_sgl_target_verify"),
+        (("verify", "TP1 B=16 T=4"), {"x_sgl_verify": 1.05, "x_sgl_pattern": 1.08}, "verify_ge_1.1x_sgl_target_verify"),
+        (("verify", "TP1 B=16 T=4"), {"x_sgl_verify": 1.05},
+         ["verify_ge_1.1x_sgl_target_verify", "verify_ge_1.1x_sgl_target_verify_where_the_bytes_allow"]),
         (("verify", "TP4 B=64 T=4"), {"pct_floor": 89.0}, "verify_ge_90pct_floor_at_B>=64"),
         (("ring_verify", "TP1 B=16 T=4 L=16"), {"x_sgl_spec": 1.05}, "ring_verify_ge_1.1x_sgl_replayssm_spec"),
         (("ring_verify", "TP4 B=256 T=4 L=16"), {"x_target_verify": 0.9}, "ring_verify_ge_1.1x_sgl_target_verify"),
@@ -68,13 +70,26 @@ def test_gdn_one_bad_row_fails_exactly_its_target(row, change, target):
     result = gdn_targets(_gdn_rows({row: change}))
     failed = [name for name, ok in result.items() if not ok]
     if target == "decode_ge_90pct_copy_at_B>=64" and row[1] == "TP4 B=64":
-        target = [target, "in_place_TP4_B=64_ge_90pct_rw_floor"]
+        target = [target, "in_place_TP4_B=64_ge_90pct_rw_floor",
+                  "in_place_TP4_B=64_ge_90pct_or_at_slot_indexed_ceiling"]
     assert failed == ([target] if isinstance(target, str) else target)
 
 
-def test_in_place_tp4_b64_floor_is_its_own_target():
-    failed = [n for n, ok in gdn_targets(_gdn_rows({("decode", "TP4 B=64"): {"pct_floor": 89.0}})).items() if not ok]
-    assert failed == ["decode_ge_90pct_copy_at_B>=64", "in_place_TP4_B=64_ge_90pct_rw_floor"]
+@pytest.mark.parametrize(
+    ("change", "out_of_reach"),
+    [
+        ({"pct_floor": 89.0}, False),  # the no-arithmetic pattern reaches 93%: 90% is within reach, missed
+        ({"pct_floor": 84.0, "pct_floor_pattern": 85.0, "ours_us": 20.0, "pattern_us": 19.6}, True),
+        ({"pct_floor": 80.0, "pct_floor_pattern": 85.0, "ours_us": 21.0, "pattern_us": 19.0}, False),  # 10% off it
+        ({"pct_floor": 84.0, "pct_floor_pattern": None, "pattern_us": None}, False),  # no pattern measured
+    ],
+)
+def test_in_place_tp4_b64_floor_is_its_own_target_and_out_of_reach_only_by_measurement(change, out_of_reach):
+    """Under 90% the number fails; the issue's alternative passes only when the same bytes moved with no arithmetic
+    through the slot index also stay under 90% and ours runs within 3% of that pattern."""
+    failed = [n for n, ok in gdn_targets(_gdn_rows({("decode", "TP4 B=64"): change})).items() if not ok]
+    assert failed == ["decode_ge_90pct_copy_at_B>=64", "in_place_TP4_B=64_ge_90pct_rw_floor"] + (
+        [] if out_of_reach else ["in_place_TP4_B=64_ge_90pct_or_at_slot_indexed_ceiling"])
 
 
 def test_gdn_targets_ignore_small_batches_and_short_norms_but_fail_without_rows():
@@ -170,3 +185,17 @@ def test_resummarize_rewrites_only_the_summary(tmp_path):
     assert resummarize(path, summarize) == ["Qwen3-Next fused projection 1.29-1.86x SGLang 0.5.23's decode path at TP4 (T<=128)"]
     after = json.loads(path.read_text())
     assert {k: v for k, v in after.items() if k != "summary"} == {k: v for k, v in doc.items() if k != "summary"}
+
+
+def test_gdn_summary_gives_the_no_arithmetic_ceilings_beside_verify_and_the_in_place_step():
+    rows = [{"kernel": "verify", "shape": "TP1 B=64 T=4", "x_sgl_verify": 1.08, "pct_floor": 94.9,
+             "x_sgl_pattern": 1.081, "pct_floor_pattern": 94.9},
+            {"kernel": "verify", "shape": "TP4 B=16 T=4", "x_sgl_verify": 1.085, "pct_floor": 79.4,
+             "x_sgl_pattern": 1.22, "pct_floor_pattern": 88.7},
+            {"kernel": "decode", "shape": "TP4 B=64", "pct_floor": 83.2, "pct_floor_pattern": 84.6,
+             "pct_floor_pattern_in_order": 90.5}]
+    lines = gdn_summary(rows)
+    assert ("MTP verify (T=4) at 1.08-1.09x SGLang's target_verify, 79-95% of its floor; its bytes moved with no "
+            "arithmetic: 1.08-1.22x target_verify, 88-95% of the floor") in lines
+    assert ("in-place decode TP4 B=64 at 83.2% of its floor; its bytes moved with no arithmetic 84.6% through the "
+            "slot index, 90.5% in slot order with no index") in lines

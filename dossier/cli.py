@@ -99,8 +99,21 @@ class TextJson(StrEnum):
     json = "json"
 
 
+def given_path(raw: str) -> Path:
+    """A path given on the command line; an empty one (an unset shell variable) is a usage error, not the current
+    directory it would otherwise mean."""
+    if not raw.strip():
+        raise typer.BadParameter("is empty (an unset shell variable?): name a path, or leave the option out")
+    return Path(raw)
+
+
+def path_option(*names: str, **kw) -> typer.models.OptionInfo:
+    """A path option: :func:`given_path` parses it."""
+    return typer.Option(*names, parser=given_path, metavar="<path>", **kw)
+
+
 RootOpt = Annotated[
-    Path | None, typer.Option("--root", help="Project root (default: nearest dir whose pyproject has [tool.dossier]).")
+    Path | None, path_option("--root", help="Project root (default: nearest dir whose pyproject has [tool.dossier]).")
 ]
 
 
@@ -114,9 +127,9 @@ def fetch(
     all_: Annotated[bool, typer.Option("--all", help="Fetch every PR a card cites.")] = False,
     repo: Annotated[str | None, typer.Option(help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
     source: Annotated[str, typer.Option(help="github or git.")] = "github",
-    git_repo: Annotated[Path | None, typer.Option("--git-repo", help="Local clone for --source git.")] = None,
-    import_: Annotated[Path | None, typer.Option("--import", help="Bring a saved .diff into the cache.")] = None,
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Cache directory.")] = None,
+    git_repo: Annotated[Path | None, path_option("--git-repo", help="Local clone for --source git.")] = None,
+    import_: Annotated[Path | None, path_option("--import", help="Bring a saved .diff into the cache.")] = None,
+    cache_dir: Annotated[Path | None, path_option("--cache-dir", help="Cache directory.")] = None,
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
     jobs: Annotated[int, typer.Option(help="Concurrent fetches.")] = 4,
     deadline: Annotated[float | None, typer.Option(
@@ -208,7 +221,8 @@ def fetch(
 
 @command()
 def lint(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Card files or directories (default: cards/).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        parser=given_path, help="Card files or directories (default: cards/).")] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors (not D301 unverified evidence).")] = False,
     strict_evidence: Annotated[bool, typer.Option(
         "--strict-evidence", help="Treat unverified key fragments (D301: no cached diff, no lock entry) as errors.")] = False,
@@ -218,12 +232,12 @@ def lint(
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", help="With --record: also accept diffs fetched from this API host (repeatable); "
         "by default only the configured GitHub API ([tool.dossier] api_url, else api.github.com).")] = None,
-    cache_dir: Annotated[Path | None, typer.Option(
+    cache_dir: Annotated[Path | None, path_option(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
     select: Annotated[list[str] | None, typer.Option(help="Only rules whose code starts so (repeatable).")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
-    sglang_src: Annotated[Path | None, typer.Option(
+    sglang_src: Annotated[Path | None, path_option(
         "--sglang-src", help="SGLang checkout or package the claims (D6xx) are checked against "
         "(default: the installed sglang, as drift).")] = None,
     verbose: Annotated[bool, typer.Option(
@@ -372,7 +386,7 @@ def render(
 
 @command()
 def drift(
-    sglang_src: Annotated[Path | None, typer.Option(
+    sglang_src: Annotated[Path | None, path_option(
         "--sglang-src", help="SGLang checkout or sglang package dir (default: the installed sglang).")] = None,
     fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
     record: Annotated[bool, typer.Option(help="Write the result to cards/drift.lock (shown by render).")] = False,
@@ -405,7 +419,7 @@ releases_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(releases_app, name="releases")
-ReleasesDirOpt = Annotated[Path | None, typer.Option(
+ReleasesDirOpt = Annotated[Path | None, path_option(
     "--cache-dir", help="Release cache (default: $DOSSIER_RELEASES, else <root>/.dossier/releases).")]
 
 
@@ -415,7 +429,7 @@ def releases_sync(
     to: Annotated[str | None, typer.Option("--to", help="Last version (inclusive; default: the newest).")] = None,
     cache_dir: ReleasesDirOpt = None,
     index_url: Annotated[str | None, typer.Option("--index-url", help="Package index (default: pip's).")] = None,
-    find_links: Annotated[Path | None, typer.Option(
+    find_links: Annotated[Path | None, path_option(
         "--find-links", help="A directory of wheels to use instead of any index (offline).")] = None,
     root: RootOpt = None,
 ) -> None:
@@ -669,7 +683,7 @@ def regress(
     list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit.")] = False,
     device: Annotated[str, typer.Option(help="auto, cuda or cpu.")] = "auto",
     fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
-    results: Annotated[Path | None, typer.Option(
+    results: Annotated[Path | None, path_option(
         help="Results directory (default: <root>/results for cuda, the untracked <root>/.dossier/results for cpu; "
         "render shows results/cuda only).")] = None,
     bench_json: Annotated[list[str] | None, typer.Option(
@@ -751,7 +765,7 @@ def show(
     diff: Annotated[bool, typer.Option("--diff", help="Also print the changed lines around the key fragment "
                                        "(from the local fetch cache).")] = False,
     context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.", min=0, max=1000)] = 3,
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Fetch cache directory.")] = None,
+    cache_dir: Annotated[Path | None, path_option("--cache-dir", help="Fetch cache directory.")] = None,
     root: RootOpt = None,
 ) -> None:
     """Print one card (with --diff: the real changed lines its key fragment lands on)."""
@@ -825,7 +839,7 @@ def new(
 
 @command()
 def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    output: Annotated[Path | None, path_option("--output", "-o", help="Write to a file instead of stdout.")] = None,
 ) -> None:
     """Print the card schema as JSON Schema (for editors)."""
     from dossier.model import json_schema

@@ -404,6 +404,18 @@ def test_a_config_value_of_the_wrong_kind_is_one_error_line(tmp_path, config, ke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"] and not (root / "skills").exists()
 
 
+@pytest.mark.parametrize("args", [["fetch", "100", "--cache-dir", ""], ["lint", ""], ["lint", "--sglang-src", ""],
+                                  ["show", "100", "--cache-dir", ""], ["regress", "100", "--results", ""],
+                                  ["releases", "list", "--cache-dir", ""], ["schema", "-o", ""]])
+def test_an_empty_path_is_a_usage_error_not_the_current_directory(root, monkeypatch, args):
+    """`--cache-dir "$CACHE"` with CACHE unset passed "", which was the current directory: a fetch cache written
+    into it, results stored there, a release cache read from it."""
+    monkeypatch.chdir(root)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
+    assert sorted(p.name for p in root.iterdir()) == ["cards", "pyproject.toml", "skills"]
+
+
 @pytest.mark.parametrize("args", [["show", "1"], ["regress", "99999"], ["show", "100", "--diff"]])
 def test_a_missing_card_or_cache_entry_is_exit_2(root, args):
     result = dossier(root, *args)

@@ -23,6 +23,16 @@ ENV = "DOSSIER_CACHE"
 DOC_SUFFIXES = (".md", ".rst", ".ipynb")
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; done once, at import, before any fetch thread runs
+    os.umask(mask)
+    return mask
+
+
+#: what an entry's files get: what the process's umask allows a new file
+FILE_MODE = 0o666 & ~_umask()
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -140,6 +150,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     """Write to a temp file beside ``path``, fsync, then rename over it; the temp file never outlives a failure."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would survive the rename: a shared cache must stay readable
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -55,6 +55,16 @@ def test_round_trip_adds_checksums_and_time(tmp_path):
     assert got.files() == got.files() and got.files() is not got.files()  # memoised, handed out as copies
 
 
+def test_entry_files_get_the_modes_the_umask_allows(tmp_path):
+    """A temp file is created 0600; renamed into place it kept that, so a cache shared by a team (DOSSIER_CACHE)
+    was unreadable to everyone but the one who fetched (the entry read as absent, every fetch repeated)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    Cache(tmp_path).put(5, meta(), DIFF, {"source": "github"})
+    assert {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "5").iterdir()} == {
+        name: 0o666 & ~umask for name in ("meta.json", "pr.diff", "provenance.json")}
+
+
 def test_absent_entry_is_none(tmp_path):
     assert Cache(tmp_path).get(5) is None
     assert Cache(tmp_path / "missing").get(5) is None

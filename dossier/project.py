@@ -143,7 +143,7 @@ class Project:
         if not lanes_path.is_file():
             # a cards dir given explicitly carries its own lanes file
             lanes_path = next((p / LANES_FILE for p in paths if (p / LANES_FILE).is_file()), lanes_path)
-        if lanes_path.is_file():
+        if lanes_path.exists() or lanes_path.is_symlink():  # a folder or a dangling link: read_yaml says why (D100)
             project.lanes_doc = read_yaml(lanes_path, MAX_LANES_BYTES)
             project.lanes_doc.spec = LANES_SPEC
         return project

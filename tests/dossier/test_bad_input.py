@@ -211,6 +211,17 @@ def test_an_empty_lanes_file_or_finding_gets_a_hint_of_its_own(root):
            "`dossier findings NAME` prints one to start from" in out
 
 
+@pytest.mark.parametrize("kind", ["directory", "dangling link"])
+def test_a_lanes_file_that_cannot_be_read_is_named_not_called_missing(root, kind):
+    lanes = root / "cards" / "lanes.yaml"
+    lanes.unlink()
+    lanes.mkdir() if kind == "directory" else lanes.symlink_to(root / "nowhere.yaml")
+    out = dossier(root, "lint").output
+    assert "cards/lanes.yaml:1:1: D100 " in out
+    result = dossier(root, "render")
+    assert result.exit_code == 1 and "cards/lanes.yaml (D100)" in result.output and "is missing" not in result.output
+
+
 # ---- impossible dates: a positioned finding from lint, a clean refusal everywhere else ------------
 
 @pytest.mark.parametrize("date", ["2025-13-45", "2025-02-30"])

@@ -70,7 +70,7 @@ def load(relpath: str, stand_ins: dict[str, dict[str, object]]) -> types.ModuleT
 
 
 class Flag:
-    """Stand-in for one ``sglang.srt.environ.envs`` entry: ``.get()`` returns a fixed value."""
+    """Stand-in for one ``sglang/srt/environ.py: envs`` entry: ``.get()`` returns a fixed value."""
 
     def __init__(self, value: object) -> None:
         self.value = value

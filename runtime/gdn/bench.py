@@ -8,7 +8,9 @@ kernel, scatter); ``floor`` (bytes that
 must move / measured copy bandwidth); ``pct_floor`` (floor / ours); ``x_fla``, ``x_eager`` (speed-ups of
 ours). Inputs rotate across enough sets (decode and verify: pool slots) that one pass over them is four
 times the L2, so nothing is served from cache. ``--sweep`` times tile choices instead; its tables picked
-the defaults recorded in ``runtime/gdn/NOTES.md``.
+the defaults recorded in ``runtime/gdn/NOTES.md``. SGLang 0.5.23's own kernels (:mod:`.sglang_peers`) are
+timed in :mod:`.bench_deferred` and :mod:`.bench_spec_verify`: its packed decode (``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``), ReplaySSM
+decode (``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``), target_verify (``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ hold random entries. ``staggered``: row ``i`` at ring position ``(i + t) % L`` o
 over the steps); ``aligned``: every row at ``t % L`` (every row flushes on the same step); both timed over
 whole cycles of ``L`` steps, so each time is the mean step including its share of flushes. Our deferred steps
 get each step's row order (:func:`flush_first_order`, built from the fills the bench stages, before timing). SGLang's kernels
-get the same positions (``write_pos``) and run as SGLang's backend calls them.
+get the same positions (``write_pos``) and run as SGLang's backend calls them: ``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``,
+``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``, ``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update``.
 
 Floors: in-place decode moves the state twice (read + write). The deferred decode's read-only floor is one
 state read plus its ring traffic (live entries read, one entry appended), not counting the ``1/L`` flush

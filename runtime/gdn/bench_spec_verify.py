@@ -73,7 +73,8 @@ SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "sgl_spe
 
 @dataclass(frozen=True)
 class SglangSpec:
-    """SGLang's spec-verify entry points (``gdn_replayssm_spec_decode.py``)."""
+    """SGLang's spec-verify entry points
+    (``sglang/kernels/ops/attention/linear/gdn_replayssm_spec_decode.py: gdn_replayssm_spec_decode, commit_gdn_replayssm_spec, commit_gdn_replayssm_circular``)."""
 
     verify: Callable
     advance: Callable

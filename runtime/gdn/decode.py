@@ -13,6 +13,9 @@ over the updated tile.
 
 The kernel moves ``2 * B * HV * V * K * 4`` state bytes and little else, so its floor is that over the
 measured copy bandwidth; the bench reports the fraction reached.
+
+SGLang 0.5.23's counterpart: ``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``, which its Triton GDN backend runs for every decode
+(``sglang/srt/layers/attention/linear/kernels/gdn_triton.py: TritonGDNKernel.packed_decode``).
 """
 
 from __future__ import annotations

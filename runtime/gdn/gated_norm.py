@@ -5,6 +5,11 @@
 programs, so each program here takes ``block_rows`` rows as one ``[block_rows, D]`` tile. ``x`` and ``z``
 are ``[T, G, D]`` (or ``[N, D]``) with any token and head strides, so ``z`` can stay a view of the
 projection output.
+
+SGLang 0.5.23 runs ``sglang/kernels/ops/attention/fla/fused_norm_gate.py: FusedRMSNormGated`` for Qwen3-Next (32
+rows per program at ``D <= 512``) and ``sglang/kernels/ops/attention/fla/layernorm_gated.py: RMSNorm`` (up to
+``MAX_ROWS_PER_BLOCK`` = 4 rows per program) for Qwen3.5 and under piecewise prefill graphs
+(``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet.__init__``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ The unfused path is about seven elementwise kernels (upcast, add, softplus, exp,
 sigmoid). Here one program handles ``block_t`` tokens by all value heads, so a 16k-token prefill is a
 few hundred programs rather than one per token; ``a`` and ``b`` may be strided views of the projection
 output (any token stride, heads contiguous).
+
+SGLang 0.5.23's kernel (``sglang/kernels/ops/attention/linear/fused_gdn_gating.py: fused_gdn_gating``) runs one
+program per token and 8 heads, softplus linear above 20 as here, and rounds ``beta`` through ``b``'s dtype
+before storing it in fp32; ours keeps ``beta`` in fp32 (at most one bf16 ulp apart).
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ ground truth the Triton kernels beside it are tested against. Conventions (SGLan
 
 Where the HF model rounds (``sigmoid(b)`` in the activation dtype, the normalised row back to bf16 before
 the norm weight), these references and the kernels beside them stay in fp32; SGLang's packed decode keeps
-HF's bf16 rounding of ``beta``, a difference of at most one bf16 ulp in ``beta``.
+HF's bf16 rounding of ``beta``, a difference of at most one bf16 ulp in ``beta``
+(``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``; so does ``sglang/kernels/ops/attention/linear/fused_gdn_gating.py: fused_gdn_gating``).
+The pool layout is SGLang's ``temporal`` state (``sglang/srt/mem_cache/memory_pool.py: MambaPool.State.temporal``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Decision: delegate. The chunked kernel (WY representation, triangular solve of ``I + A`` per 64-token chunk,
 chunk-to-chunk state passing, tensor-core products) is the one piece of this layer where SGLang itself
-runs fla's code: ``sglang/kernels/ops/attention/fla/chunk.py`` is a vendored fork of fla's
-``chunk_gated_delta_rule``, and the PRs this lane tracks (#12508, #19434, #10466, #15631, #17981, #23273)
+runs fla's code: ``sglang/kernels/ops/attention/fla/chunk.py: chunk_gated_delta_rule`` is a vendored
+fork of fla's, and the PRs this lane tracks (#12508, #19434, #10466, #15631, #17981, #23273)
 change gating, norm, decode and verify around it, not the chunk math. A rewrite here could at best
 match a kernel that already ships (the issue's 0.9x-of-fla bar), while its correctness risk would land
 on the one path whose output every later decode step inherits. What this module adds is what SGLang

@@ -1,7 +1,8 @@
 """Run one decode case eagerly, for a profiler to attach: ``python -m runtime.gdn.profile_case KERNEL TP B``.
 
 ``KERNEL``: ``in_place`` (our packed decode), ``deferred`` (our deferred-write step, staggered rings, rows flush-first as in the bench),
-``sgl_replayssm`` (SGLang 0.5.23's ReplaySSM decode on the same pool and rings). The bench's inputs
+``sgl_replayssm`` (SGLang 0.5.23's ReplaySSM decode on the same pool and rings,
+``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``). The bench's inputs
 (:class:`runtime.gdn.bench_deferred.RingCase`, slot sets rotated past the L2), ``--calls`` launches one after
 another, no CUDA graph, so Nsight Compute can pick one launch, e.g.::
 

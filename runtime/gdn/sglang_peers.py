@@ -5,7 +5,12 @@ Loaded from the installed package's files by :mod:`runtime.sglang_files` (sglang
 runs), with stand-ins for the few helpers their imports read, set to what SGLang computes on an NVIDIA GPU:
 not HIP, the device's SM, programmatic dependent launch from sm_90, ``exp`` / ``input_guard`` from its fla port.
 Nothing is copied from SGLang; when sglang is not installed, or a file is missing or fails to load,
-:func:`load` returns ``None`` (or that entry ``None``) and the bench leaves the columns empty.
+:func:`load` returns ``None`` (or that entry ``None``) and the bench leaves the columns empty. The entry points:
+
+- ``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``
+- ``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``
+- ``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update``
+- ``sglang/kernels/ops/attention/linear/gdn_replayssm_spec_decode.py: gdn_replayssm_spec_decode, commit_gdn_replayssm_spec, commit_gdn_replayssm_circular``
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ accepted, :func:`commit_accepted` copies that step's state into the pool. Inputs
 With a deferred-write pool (:mod:`runtime.gdn.deferred_decode`), pass its ``ring`` and ``fill``: each tile is
 the checkpoint replayed through the live ring entries in registers before the first draft token, so no fold
 pass runs first; a commit then leaves the pool current and the committed rows' rings empty.
+
+SGLang 0.5.23's counterparts: ``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update`` with ``intermediate_states_buffer`` (its target_verify), and the commit
+``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: HybridLinearAttnBackend.update_mamba_state_after_mtp_verify``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
   floor (weight bytes over the measured copy rate) and a full floor (bytes or FLOPs). Qwen3.5 rows up to
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
-* ``split_conv``: the fused split + conv1d update kernel alone, ours vs SGLang's, against its byte floor.
+* ``split_conv``: the fused split + conv1d update kernel alone, ours vs SGLang's
+  (``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous``), against its byte floor.
 
 Weights, conv-state slots and kernel inputs rotate among copies spanning 3x L2, so every call reads them from
 HBM as in a full decode step. Each graph holds at least 20 calls (cycling the copies whole), and a row's graphs,

@@ -8,7 +8,8 @@ depthwise causal conv1d over the ``qkv`` channels whose last ``W - 1`` inputs li
     out = act(bias + state[0] * w[0] + ... + state[W-2] * w[W-2] + x * w[W-1])
 
 with each product rounded to the input dtype and the sum accumulated in fp32 in that order (the numerics of
-SGLang 0.5.23's Triton ``causal_conv1d_update`` and of ``fused_qkvzba_causal_conv1d_update_contiguous``);
+SGLang 0.5.23's ``sglang/kernels/ops/mamba/causal_conv1d_triton.py: causal_conv1d_update`` and
+``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous``);
 ``act`` is SiLU or nothing. The state then shifts left by one and takes ``x`` at position ``W - 2``. A row
 whose slot is padding (``pad_slot_id``, or any index outside ``[0, slots)``) passes ``x`` through unchanged
 and writes no state. ``z``, ``b``, ``a`` are copies.

@@ -1,7 +1,8 @@
 """FP8 (e4m3) quantization helpers for building and checking FP8 checkpoints.
 
 Only the two scale schemes the loader supports: block-wise ``weight_scale_inv`` (one scale per
-``block_n x block_k`` tile, as in the Qwen3-Next FP8 checkpoints) and per-tensor ``weight_scale``.
+``block_n x block_k`` tile, as in the Qwen3-Next FP8 checkpoints) and per-tensor ``weight_scale``, the two
+parameters SGLang's FP8 method registers (``sglang/srt/layers/quantization/fp8.py: Fp8LinearMethod.create_fp8_weight_``).
 The matmul itself is emulated by dequantizing to fp32; no FP8 GEMM is run here.
 """
 

@@ -4,9 +4,10 @@ The split kernel is chosen by how the weights were loaded: a packed checkpoint l
 interleaved per key-head group, a split checkpoint leaves it contiguous (#21019).
 
 ``model`` decides what a tensor fused on disk (shard id ``None``) means, as SGLang 0.5.23 does: for
-``"qwen3-next"`` it is packed per key-head group and takes a plain TP slice (``qwen3_next.py``,
-``_make_packed_weight_loader``); for ``"qwen3.5"`` it is ``[q|k|v|z]`` and is split by output sizes (the
-generic merged-column loader; ``qwen3_5.py``'s wrapper only intercepts tuple shard ids).
+``"qwen3-next"`` it is packed per key-head group and takes a plain TP slice
+(``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet._make_packed_weight_loader``); for ``"qwen3.5"`` it is
+``[q|k|v|z]`` and is split by output sizes (the generic merged-column loader; the Qwen3.5 wrapper,
+``sglang/srt/models/qwen3_5.py: Qwen3_5GatedDeltaNet._make_packed_weight_loader``, only intercepts tuple shard ids).
 """
 
 from __future__ import annotations

@@ -8,11 +8,14 @@ fused in the checkpoint) splits by ``output_sizes``. That last rule is right for
 Supported FP8 schemes (:class:`Fp8Scheme`): block-wise ``weight_scale_inv`` when every per-rank
 shard is a whole number of blocks, and per-tensor ``weight_scale`` with an optional static activation scale
 ``input_scale`` (one slot per shard, like ``weight_scale``; the layer quantizes its input with their maximum,
-as SGLang's FP8 method does after loading). Anything else raises.
+as SGLang's FP8 method does after loading,
+``sglang/srt/layers/quantization/fp8.py: Fp8LinearMethod.process_weights_after_loading``). Anything else raises.
 
 Per-tensor scales and shard ids: an int fills its slot; a tuple (a tensor holding several shards) takes one
 scale per shard or one scalar for all of them; ``None`` (the whole merged tensor fused on disk) takes one
-scalar for every slot, SGLang's ``MergedColumnParallelLinear.weight_loader_v2`` rule.
+scalar for every slot (``sglang/srt/layers/linear.py: MergedColumnParallelLinear.weight_loader_v2``); the tuple
+rule is Qwen3.5's wrapper's (``sglang/srt/models/qwen3_5.py: Qwen3_5GatedDeltaNet._get_split_sizes_for_param``).
+The generic loader is ``sglang/srt/layers/linear.py: MergedColumnParallelLinear.weight_loader``.
 """
 
 from __future__ import annotations

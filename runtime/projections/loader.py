@@ -10,8 +10,9 @@
 
 Scales follow their weights: ``weight_scale_inv`` (block) is sliced in block rows, ``weight_scale`` and
 ``input_scale`` (per tensor) fill one slot per logical shard. A packed tensor's one scalar scale fills all
-four slots; SGLang 0.5.23's Qwen3-Next loader rejects it instead (its shape check runs for scales too), a
-likely upstream bug reproduced in ``test_proj_fp8.py``.
+four slots; SGLang 0.5.23's Qwen3-Next loader rejects it instead (its shape check runs for scales too,
+``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet._make_packed_weight_loader``), a likely upstream bug
+reproduced in ``test_proj_fp8.py``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ Qwen3-Next stores ``in_proj_qkvz`` / ``in_proj_ba`` *packed*: grouped per key he
 Qwen3.5 stores ``in_proj_qkv``, ``in_proj_z``, ``in_proj_b``, ``in_proj_a`` separately; merged they give
 the *contiguous* layout ``[q_all | k_all | v_all | z_all]``, ``[b_all | a_all]`` (PR #19321, #21019).
 
+SGLang 0.5.23 undoes the packed layout per group in
+``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet.fix_query_key_value_ordering`` (its PyTorch fallback) and
+builds the merged linears with ``output_sizes`` ``[key, key, value, value]``
+(``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet.create_qkvz_proj``).
+
 Everything here is index arithmetic or fp32 math with no fused kernels, so the Triton kernels and
 loaders are checked against it.
 """
@@ -74,7 +79,8 @@ class GDNShape:
     def per_rank(self, tp: int) -> GDNShape:
         """The shape one rank sees (whole key-head groups per rank). ``tp`` is SGLang's attention-TP size
         (``attn_tp_size``, the group the GDN projections are built on, ``parallel_group="attn_tp"``): TP size
-        // attention-DP size (``--attn-dp-size``) // attention-CP size (``derive_attn_tp_size``), so ``--tp``
+        // attention-DP size (``--attn-dp-size``) // attention-CP size
+        (``sglang/srt/runtime_context.py: derive_attn_tp_size``), so ``--tp``
         only without DP or CP attention."""
         if self.num_k_heads % tp:
             raise ValueError(f"tp={tp} must divide num_k_heads={self.num_k_heads}")

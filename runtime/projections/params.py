@@ -2,7 +2,7 @@
 
 Plain (unquantized) parameters carry ``weight_loader`` as an ordinary attribute. Quantized ones model
 SGLang's ``BasevLLMParameter`` family: ``weight_loader`` is a *read-only property* over
-``_weight_loader``. Assigning to it raises ``AttributeError`` (the Qwen3-Next FP8 load failure that
+``_weight_loader`` (``sglang/srt/layers/parameter.py: BasevLLMParameter.weight_loader``). Assigning to it raises ``AttributeError`` (the Qwen3-Next FP8 load failure that
 #21313 fixed, #21496 reverted, and #21662 fixed again). :func:`bind_weight_loader` is the #21662
 shape of the fix: it writes the backing field of property-backed parameters and never assigns the
 property itself.

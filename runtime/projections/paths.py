@@ -1,12 +1,16 @@
 """The GDN input-projection paths the benchmark times, each returning what the GDN core consumes.
 
-SGLang 0.5.23 on CUDA (``models/qwen3_next.py`` and ``models/qwen3_5.py``, ``_forward_input_proj`` and
-``forward``): two GEMMs, the ``ba`` one on ``alt_stream`` inside the captured graph when ``T < 1024``; then
+SGLang 0.5.23 on CUDA (``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet._forward_input_proj, Qwen3GatedDeltaNet.forward``,
+``sglang/srt/models/qwen3_5.py: Qwen3_5GatedDeltaNet._forward_input_proj, Qwen3_5GatedDeltaNet.forward``): two GEMMs,
+the ``ba`` one on ``alt_stream`` inside the captured graph when ``T < 1024``; then
 
 * Qwen3-Next (interleaved): ``fused_qkvzba_split_reshape_cat`` at head ratios 1/2/4;
 * Qwen3.5 (contiguous): at prefill, zero-copy strided views (``qwen3_5_gdn_prefill_projection_views``); at
   decode, ``fused_qkvzba_causal_conv1d_update_contiguous`` (split folded into the conv-state update,
-  ``SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV``, default on).
+  ``sglang/srt/environ.py: Envs.SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV``, default on; called from
+  ``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend.forward_decode``). The kernels:
+  ``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_split_reshape_cat, fused_qkvzba_split_reshape_cat_contiguous``,
+  ``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: qwen3_5_gdn_prefill_projection_views, fused_qkvzba_causal_conv1d_update_contiguous``.
 
 The ``fallback`` paths are what SGLang runs when those kernels do not apply (other platforms, head ratios,
 or the environment switch off): the PyTorch split chain (Qwen3-Next), the contiguous split kernel followed

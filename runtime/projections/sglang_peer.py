@@ -2,7 +2,11 @@
 
 Loaded from their files by :mod:`runtime.sglang_files` with stand-ins for the few helpers their imports read,
 set to what SGLang computes on an NVIDIA GPU: not HIP, no aiter, and programmatic dependent launch from sm_90
-(``is_arch_support_pdl``). Each loader returns ``None`` when SGLang (or the file) is not installed.
+(``is_arch_support_pdl``). Each loader returns ``None`` when SGLang (or the file) is not installed. Loaded:
+``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_split_reshape_cat, fused_qkvzba_split_reshape_cat_contiguous``,
+``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: qwen3_5_gdn_prefill_projection_views, fused_qkvzba_causal_conv1d_update_contiguous``,
+``sglang/kernels/ops/mamba/causal_conv1d_triton.py: causal_conv1d_update``,
+``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet._make_packed_weight_loader``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ QWEN3_NEXT_MODEL = "srt/models/qwen3_next.py"
 
 
 def qwen3_next_packed_loader():
-    """``Qwen3GatedDeltaNet._make_packed_weight_loader`` from the installed ``qwen3_next.py``, compiled on its own
+    """``Qwen3GatedDeltaNet._make_packed_weight_loader`` from the installed model file, compiled on its own
     (the module imports SGLang's whole serving stack): only that function's definition is taken from the file's
     syntax tree, with the two platform flags it reads set as on a CUDA machine. ``None`` when absent."""
     root = sglang_files.package_dir()

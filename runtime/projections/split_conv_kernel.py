@@ -1,6 +1,7 @@
 """One Triton kernel for the decode step ``qkvz, ba -> conv1d(mixed_qkv), z, b, a`` with the conv-state update.
 
-The kernel form of :func:`.conv_update.split_conv_update` (same numerics: products in the input dtype,
+The kernel form of :func:`.conv_update.split_conv_update`, SGLang 0.5.23's counterpart being
+``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous`` (same numerics: products in the input dtype,
 fp32 accumulation in tap order, SiLU as ``acc / (1 + exp(-acc))``). ``ba`` may be any strided view (a column slice
 of one fused GEMM output), ``qkvz`` any row stride. Two launches, one row and a block of channels per program;
 programs of the first channel blocks also copy ``z`` and ``b``/``a``:

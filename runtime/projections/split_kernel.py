@@ -6,7 +6,8 @@ fused copy in prefill too) and :func:`.naive.split_contiguous` (#21019). Each pr
 column the input column it comes from; programs of column block 0 also copy ``b`` and ``a``.
 
 Inputs may be column slices of a wider tensor (row strides are arguments), so the two halves of one
-fused ``qkvz+ba`` GEMM output feed it without a copy. It is a pure copy: outputs are bit-exact.
+fused ``qkvz+ba`` GEMM output feed it without a copy. It is a pure copy: outputs are bit-exact. SGLang 0.5.23's
+kernels for the same two layouts: ``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_split_reshape_cat, fused_qkvzba_split_reshape_cat_contiguous``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``dot``: :func:`.gemm_split.gemm_split` over tiles, K step, stages, split-K and warps (T 8 to 128);
 * ``swap``: the same kernel with weight rows on the MMA's M side (``swap_ab``: 64/128-row weight tiles, Hopper's
   warpgroup MMA), over the same settings;
-* ``ref``: cuBLAS + our split kernel and SGLang 0.5.23's real path at the same sizes;
+* ``ref``: cuBLAS + our split kernel and SGLang 0.5.23's real path at the same sizes
+  (:mod:`.paths`; ``sglang/srt/models/qwen3_next.py: Qwen3GatedDeltaNet._forward_input_proj``);
 * ``split_conv``: :func:`.split_conv_kernel.split_conv_update` over channels per program, warps and PDL;
 * ``pdl``: the default launches of both decode kernels with and without programmatic dependent launch;
 * ``prewait``: the swapped ``gemm_split`` launches over what they request before the PDL wait (weight columns

@@ -1,16 +1,16 @@
 """Batches: ``prepare_for_extend`` with the track rule, ``prepare_for_decode`` and ``mix_with_running``.
 
-Mirrors ``ScheduleBatch`` of SGLang 0.5.23 (``srt/managers/schedule_batch.py``):
+Mirrors ``ScheduleBatch`` of SGLang 0.5.23 (``sglang/srt/managers/schedule_batch.py: ScheduleBatch``):
 
 - ``prepare_for_extend`` claims the next ping-pong slot of every tracked row *before* the scheduler
   decides whether to mix: ``last_track_idx`` and ``last_track_seqlen`` are stamped here
-  (``_mamba_radix_cache_v2_req_prepare_for_extend``).
-- ``prepare_for_decode`` tracks the rows whose new length is on the track grid, into the slot at
+  (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.prepare_for_extend, ScheduleBatch._mamba_radix_cache_v2_req_prepare_for_extend``).
+- ``prepare_for_decode`` (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.prepare_for_decode``) tracks the rows whose new length is on the track grid, into the slot at
   ``next_track_idx``, and stamps ``decode_batch_idx`` and ``mamba_track_mask_next_cpu``; the ping-pong swap
   happens when a result is processed, one step early under overlap
-  (``srt/managers/scheduler_components/batch_result_processor.py``, ``_handle_finish_state_updated_req``
-  and ``_mamba_prefix_cache_update``; modelled in ``Simulator._track_result``).
-- ``mix_with_running`` appends the decode rows as one-token extends after the prefill rows, keeps the
+  (``sglang/srt/managers/scheduler_components/batch_result_processor.py: SchedulerBatchResultProcessor._handle_finish_state_updated_req``,
+  ``sglang/srt/managers/scheduler_components/batch_result_processor.py: SchedulerBatchResultProcessor._mamba_prefix_cache_update``; modelled in ``Simulator._track_result``).
+- ``mix_with_running`` (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mix_with_running``) appends the decode rows as one-token extends after the prefill rows, keeps the
   prefill rows' tracking across the merge and leaves the decode rows untracked (the inline equivalent of
   #39526 in 0.5.23). Two bug variants rewind that: ``drop_track_on_mix`` lets the merge drop the tracking
   after the claim (#39342), and ``track_meta_short`` keeps the prefill-only metadata, shorter than the

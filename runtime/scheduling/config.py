@@ -3,29 +3,32 @@
 Facts, as read in the installed SGLang 0.5.23 source:
 
 - ``--mamba-radix-cache-strategy`` takes ``auto|no_buffer|extra_buffer|extra_buffer_lazy``
-  (``srt/arg_groups/fields/exec_.py``, class ``ExecMamba``); no ``--mamba-scheduler-strategy`` flag or
-  alias exists any more (renamed by #28151; the old name survives in PR texts such as #14792 and #23075).
+  (``sglang/srt/arg_groups/fields/exec_.py: ExecMamba.mamba_radix_cache_strategy``); no
+  ``--mamba-scheduler-strategy`` flag or alias exists any more (renamed by #28151; the old name survives in PR
+  texts such as #14792 and #23075).
 - ``auto`` resolves to ``extra_buffer`` when overlap scheduling or a page size above 1 is wanted and the
-  model supports it, else to ``no_buffer`` with overlap switched off
-  (``srt/arg_groups/overrides.py``, ``_mamba_radix_cache_resolution``). The radix cache being off skips
-  the mamba radix cache altogether (same function).
-- ``no_buffer`` asserts page size 1 and no overlap schedule (``srt/arg_groups/mamba_hook.py``,
-  ``validate_mamba_no_buffer``); ``extra_buffer`` asserts ``mamba_track_interval % page_size == 0`` and
-  warns when ``chunked_prefill_size`` is below the cache chunk (``validate_mamba_extra_buffer``; the warning
-  came with #30938); ``chunked_prefill_size % page_size == 0`` (``srt/arg_groups/validation_hook.py``).
-- ``--mamba-track-interval`` defaults to 256 (``ExecMamba.mamba_track_interval``).
+  model supports it, else to ``no_buffer`` with overlap switched off; the radix cache being off skips the
+  mamba radix cache altogether (``sglang/srt/arg_groups/overrides.py: _mamba_radix_cache_resolution``).
+- ``no_buffer`` asserts page size 1 and no overlap schedule; ``extra_buffer`` asserts
+  ``mamba_track_interval % page_size == 0`` and warns when ``chunked_prefill_size`` is below the cache chunk
+  (the warning came with #30938)
+  (``sglang/srt/arg_groups/mamba_hook.py: validate_mamba_no_buffer, validate_mamba_extra_buffer``);
+  ``chunked_prefill_size % page_size == 0`` (``sglang/srt/arg_groups/validation_hook.py: check_server_args``).
+- ``--mamba-track-interval`` defaults to 256 (``sglang/srt/arg_groups/fields/exec_.py: ExecMamba.mamba_track_interval``).
 - The cache chunk is ``max(model chunk, page)`` with the model chunk the FLA ``CHUNK_SIZE`` 64 unless the
-  HF config sets ``mamba_chunk_size`` (``srt/arg_groups/overrides.py``, ``mamba_cache_chunk_size``); the
+  HF config sets ``mamba_chunk_size`` (``sglang/srt/arg_groups/overrides.py: mamba_cache_chunk_size``); the
   prefill checkpoint grid is ``lcm(cache chunk, page)`` and the decode track grid is
-  ``lcm(checkpoint grid, mamba_track_interval)`` (``srt/runtime_context.py``, ``mamba_checkpoint_grid`` and
-  ``mamba_track_grid``).
+  ``lcm(checkpoint grid, mamba_track_interval)``
+  (``sglang/srt/runtime_context.py: mamba_checkpoint_grid, mamba_track_grid``).
 - Overlap scheduling gives each request two ping-pong track slots, one without it, and ``extra_buffer_lazy``
-  one whatever the overlap (``srt/mem_cache/allocation_sizing.py``, ``get_mamba_tracking_slots``); lazy is
+  one whatever the overlap (``sglang/srt/mem_cache/allocation_sizing.py: get_mamba_tracking_slots``); lazy is
   extra_buffer with the second slot allocated across a decode track boundary only
-  (``ScheduleBatch.mamba_lazy_prealloc_at_boundary``); ``auto`` never picks it.
+  (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mamba_lazy_prealloc_at_boundary``); ``auto`` never
+  picks it.
 - ``--enable-linear-replayssm`` requires ``no_buffer`` (an ``extra_buffer`` strategy, also ``auto`` resolved
-  to it, is refused) and ``--linear-replayssm-cache-len >= 1`` (``srt/arg_groups/attention_hook.py``);
-  nothing refuses it together with ``--enable-mixed-chunk``.
+  to it, is refused) and ``--linear-replayssm-cache-len >= 1``
+  (``sglang/srt/arg_groups/attention_hook.py: handle_linear_attn_backend``); nothing refuses it together with
+  ``--enable-mixed-chunk``.
 
 The tiny model scales the grids down (model chunk 4, track interval 16) so that every rule fires on
 prompts of tens of tokens; :data:`SGLANG_DEFAULTS` holds the real values for the worked example.
@@ -91,7 +94,8 @@ class Knobs:
 
 SGLANG_DEFAULTS = Knobs(chunk_size=8192, track_interval=256, state_chunk=64, kv_slots=16384)
 """SGLang's own values: FLA chunk 64, track interval 256, page 1, overlap on and the 8192-token
-chunked prefill that ``srt/arg_groups/memory_hook.py`` picks for an 80 GB GPU."""
+chunked prefill that SGLang picks for an 80 GB GPU
+(``sglang/srt/arg_groups/memory_hook.py: handle_gpu_memory_settings``)."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,11 @@
 
 Each finding has a card in ``cards/findings/<name>.yaml`` (minimal reproduction, the 0.5.23 files and
 functions, the fix). :func:`explain` tells a failing run caused by a known finding from an unexplained
-one: the run is repeated with one fix switched on at a time.
+one: the run is repeated with one fix switched on at a time. Where each one sits in 0.5.23:
+
+- ``page-grid-continuation-cut``: ``sglang/srt/managers/schedule_policy.py: PrefillAdder.add_chunked_req, PrefillAdder.floor_chunked_tokens``
+- ``replayssm-finish-conv-depth``: ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.prepare_for_caching_req``
+- ``replayssm-mixed-chunk-stale-state``: ``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mix_with_running``
 """
 
 from __future__ import annotations

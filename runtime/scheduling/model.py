@@ -2,7 +2,10 @@
 
 The layer pattern follows Qwen3-Next (three linear-attention layers per full-attention layer). Each GDN
 layer keeps the two states SGLang caches per slot: a conv state of ``conv_dim x (kernel - 1)`` raw inputs
-and an SSM state of ``HV x V x K`` (``srt/mem_cache/memory_pool.py`` sizes them the same way). The gated
+and an SSM state of ``HV x V x K``, the shapes SGLang gives Qwen3-Next
+(``sglang/srt/configs/qwen3_next.py: Qwen3NextConfig.mamba2_cache_params`` ->
+``sglang/srt/configs/mamba_utils.py: Mamba2StateShape.create``; allocated per slot by
+``sglang/srt/mem_cache/memory_pool.py: MambaPool.__init__``). The gated
 delta rule is ``S <- g S;  S <- S + beta (v - S k) k^T;  o = S q`` with L2-normalised q and k.
 
 Two independent code paths compute the same function:

@@ -1,18 +1,18 @@
 """State and KV pools with a slot allocator, poison on free and provenance.
 
-Slot 0 of each pool is a reserved dummy write target, as in SGLang's ``MambaSlotAllocator.clear``
-(``srt/mem_cache/allocator/mamba.py``), whose free list starts at 1. Fresh state slots are zeros, like
+Slot 0 of each pool is a reserved dummy write target, as in SGLang's allocator
+(``sglang/srt/mem_cache/allocator/mamba.py: MambaSlotAllocator.clear``), whose free list starts at 1. Fresh state slots are zeros, like
 SGLang's zero-initialised mamba pool; a freed slot is filled with NaN so that any later read of it
 shows up. Every slot records its provenance: the token sequence whose state (or whose last token's KV)
 it holds, :data:`UNWRITTEN` for a fresh slot, :data:`POISON` for a freed one and :data:`GARBAGE` for a
 snapshot assembled from mismatched rows. Every write bumps the slot's ``version``, so a checker can
 verify a slot once and trust it until the next write.
 
-The #21684 class (indices stored without owning their storage): 0.5.23's ``MambaSlotAllocator._do_alloc``
-(``srt/mem_cache/allocator/mamba.py``) still returns ``free_slots[:n]``, a view that pins the whole
-free-list storage for as long as a holder keeps it. Some holders clone (``MambaComponent.
-prepare_for_caching_req``), others keep the view (the request's ``mamba_pool_idx`` set in
-``MambaComponent.finalize_match_result_in_cache``). The allocator hands out views, as 0.5.23 does; the
+The #21684 class (indices stored without owning their storage): 0.5.23's allocator
+(``sglang/srt/mem_cache/allocator/mamba.py: MambaSlotAllocator._do_alloc``) still returns ``free_slots[:n]``, a view that pins the whole
+free-list storage for as long as a holder keeps it. Some holders clone
+(``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.prepare_for_caching_req``), others keep the view (the request's
+``mamba_pool_idx`` set in ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.finalize_match_result_in_cache``). The allocator hands out views, as 0.5.23 does; the
 free list never changes in place, so a view is never overwritten: the cost is stale storage kept alive,
 not corruption. :func:`pinned_bytes` measures it (a housekeeping number, not an invariant); the
 ``clone_alloc`` variant clones. (#21684 itself was closed with no recoverable diff.)
@@ -75,8 +75,9 @@ class StatePool:
     Conv state and recurrent state carry separate provenance (``prov_conv``, ``prov_ssm``); ``prov`` is
     their common prefix, or a ``<conv ... recurrent ...>`` marker when they disagree, which no key can name.
 
-    The ring (``--enable-linear-replayssm``, 0.5.23: ``MambaPool.State.replayssm_d/_k/_g`` in
-    ``srt/mem_cache/memory_pool.py``, cursor ``replayssm_write_pos``): ``ssm`` is the checkpoint
+    The ring (``--enable-linear-replayssm``, 0.5.23:
+    ``sglang/srt/mem_cache/memory_pool.py: MambaPool.State.replayssm_d, MambaPool.State.replayssm_k, MambaPool.State.replayssm_g``,
+    cursor ``sglang/srt/mem_cache/memory_pool.py: MambaPool.replayssm_write_pos``): ``ssm`` is the checkpoint
     (``temporal[slot]``); a decode step that does not flush appends one record and leaves the checkpoint
     alone, so the live recurrent state is ``fold(checkpoint, ring)``. A record holds the step's scalar decay
     ``g`` and its rank-one update ``U = S_new - g S_old``, computed from the state the step really read,

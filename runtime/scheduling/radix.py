@@ -3,27 +3,29 @@
 Rules, as read in SGLang 0.5.23:
 
 - A node carries a Mamba state only for the prefix ending at its last token ("point state"): the Mamba
-  component attaches the donated slot to the insert's target node (``srt/mem_cache/unified_cache/
-  unified_tree_core.py``, ``_insert_commit_step``; ``.../components/mamba.py``,
-  ``MambaComponent.commit_insert_component_data``), and when the node already has one the donated slot is
-  reported back as ``mamba_exist`` for the caller to free.
+  component attaches the donated slot to the insert's target node
+  (``sglang/srt/mem_cache/unified_cache/unified_tree_core.py: UnifiedTreeCore._insert_commit_step``;
+  ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.commit_insert_component_data``), and when the node already has one the
+  donated slot is reported back as ``mamba_exist`` for the caller to free.
 - A match walks page-aligned keys and splits a node it only partly matches; the usable prefix ends at the
-  deepest node every component validates, i.e. the deepest node holding a state (``UnifiedTreeCore.
-  _match_prefix_helper``; ``MambaComponent.create_match_validator``). The full-KV hit can run deeper; its
+  deepest node every component validates, i.e. the deepest node holding a state
+  (``sglang/srt/mem_cache/unified_cache/unified_tree_core.py: UnifiedTreeCore._match_prefix_helper``;
+  ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.create_match_validator``). The full-KV hit can run deeper; its
   checkpoint-grid floor past the usable prefix is the branching point
-  (``MambaComponent.finalize_match_result_in_tree_core``).
-- Splitting leaves the new parent without a state (``MambaComponent.redistribute_on_node_split``).
+  (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.finalize_match_result_in_tree_core``).
+- Splitting leaves the new parent without a state
+  (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.redistribute_on_node_split``).
 - Inserting the request's KV row frees the request's duplicates of positions the tree already holds and
-  hands the rest to the tree (``srt/mem_cache/unified_radix_cache.py``, ``UnifiedRadixCache.
-  checkpoint_into_tree``, where the Mamba prefix cache is one component of the unified radix cache).
+  hands the rest to the tree (``sglang/srt/mem_cache/unified_radix_cache.py: UnifiedRadixCache.checkpoint_into_tree``,
+  where the Mamba prefix cache is one component of the unified radix cache).
 - Locks: a request locks the KV of its whole path but the state of its own node only
-  (``MambaComponent.acquire_component_lock`` locks the one node). Eviction: dropping the state of an inner
-  or KV-locked node leaves a tombstone that keeps its KV (``MambaComponent.evict_component``); evicting an
-  unlocked leaf frees its KV and state.
+  (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.acquire_component_lock`` locks the one node). Eviction: dropping the
+  state of an inner or KV-locked node leaves a tombstone that keeps its KV
+  (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.evict_component``); evicting an unlocked leaf frees its KV and state.
 - Two LRUs: KV recency is refreshed along the whole matched or inserted path, Mamba recency only for the
   state a match uses (its best node) and for a state as it enters the tree or is donated again
-  (``MambaComponent.refresh_lru``: ``MATCH_END`` only, ``WALKDOWN``/``INSERT_END`` no-ops;
-  ``commit_insert_component_data``: ``insert_mru`` / ``reset_node_mru``). State eviction follows the Mamba
+  (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.refresh_lru``: ``MATCH_END`` only, ``WALKDOWN``/``INSERT_END``
+  no-ops; ``commit_insert_component_data``: ``insert_mru`` / ``reset_node_mru``). State eviction follows the Mamba
   LRU, KV eviction the KV one.
 """
 

@@ -30,7 +30,8 @@ def knob_grid(base: Knobs | None = None, chunk_sizes: Sequence[int] = (8, 32),
     or no radix cache) at page 1 without overlap.
 
     The strategy only matters with the radix cache on, so those duplicates are dropped; combinations SGLang
-    refuses at start-up (no_buffer with pages or overlap) too. Mixed rows come in SGLang's order.
+    refuses at start-up (no_buffer with pages or overlap,
+    ``sglang/srt/arg_groups/mamba_hook.py: validate_mamba_no_buffer``) too. Mixed rows come in SGLang's order.
     """
     base = base or Knobs()
     grid, seen = [], set()

@@ -1,12 +1,12 @@
 """A request's scheduling state: its KV row, its working state slot and its ping-pong track slots.
 
-Field names follow SGLang 0.5.23's ``Req`` / ``req.kv`` (``srt/managers/schedule_batch.py``):
+Field names follow SGLang 0.5.23's ``Req`` / ``req.kv`` (``sglang/srt/managers/schedule_batch.py: Req, ReqKvInfo``):
 ``prefix_len`` and ``extend_end`` bound the next extend, ``protected_len`` is the tree-owned head of the
-KV row (``cache_protected_len``), and ``next_track_idx`` / ``last_track_idx`` / ``last_track_seqlen`` /
+KV row (``sglang/srt/managers/schedule_batch.py: ReqKvInfo.cache_protected_len``), and ``next_track_idx`` / ``last_track_idx`` / ``last_track_seqlen`` /
 ``prev_track_seqlen`` are the ping-pong bookkeeping of extra_buffer (``mamba_*`` in SGLang); an
 ``extra_buffer_lazy`` buffer has two positions, the second ``None`` (SGLang's ``-1``) except across a decode
-track boundary. ``decode_batch_idx`` counts the decode batches prepared for the request (``Req.
-decode_batch_idx``), which is how result processing knows how far overlap has run ahead.
+track boundary. ``decode_batch_idx`` counts the decode batches prepared for the request
+(``sglang/srt/managers/schedule_batch.py: Req.decode_batch_idx``), which is how result processing knows how far overlap has run ahead.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ batch rather than on each request: the per-chunk states ``h`` of all rows and th
 flattened in batch order, and a tracked row ``i`` of the metadata reads
 
 - the SSM state from ``h[h_offset[i] + length // chunk]`` or, when ``length`` is on the chunk grid, the
-  final state in row ``i``'s working slot (``build_prefill_track_plan``);
+  final state in row ``i``'s working slot
+  (``sglang/srt/layers/attention/mamba/prefill_track_metadata.py: build_prefill_track_plan``);
 - the conv state from the ``kernel - 1`` inputs ending at ``query_start[i] + aligned_len``
-  (``HybridLinearAttnBackend._init_track_conv_indices``),
+  (``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._init_track_conv_indices``),
 
 with ``length = kernel_seqlen[i] - prefix_len[i]``. Metadata and rows must therefore agree row for row:
 the kernel walks every row of the batch and clamps its index into the metadata (what a shorter track
@@ -55,7 +56,8 @@ def forward(batch: Batch, model: TinyHybrid, sp: StatePool, kv: KVPool, res: Res
         working = int(req.working)
         k_prev, v_prev = kv.gather(req.kv_row[:row.prefix_len])
         # a decode batch reads checkpoint + ring; an extend (also a decode row riding a mixed batch) reads
-        # the checkpoint alone (gdn_backend.py: only forward_decode is handed replayssm_write_pos)
+        # the checkpoint alone: only decode is handed the ring cursor
+        # (``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend.forward_decode``)
         source, source_prov = (sp.live(working), sp.live_prov(working)) if ring else (
             sp.read(working), sp.prov[working])
         out = model.extend(source, row.tokens, k_prev, v_prev, chunk)
@@ -94,8 +96,9 @@ def forward(batch: Batch, model: TinyHybrid, sp: StatePool, kv: KVPool, res: Res
 def _flushes(fill: int, seq_len: int, res: Resolved) -> bool:
     """Whether a ReplaySSM decode step folds its ring into the checkpoint: the ring is full
     (``write_pos == L - 1``) or the step is a radix track boundary, ``seq_len % mamba_track_interval == 0``
-    (``HybridLinearAttnBackend._replayssm_track_flush_mask``; the cursor update beside it in
-    ``hybrid_linear_attn_backend.py`` sends a flushed slot to 0, any other to ``write_pos + 1``)."""
+    (``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._replayssm_track_flush_mask``;
+    the cursor update in ``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._forward_metadata``
+    sends a flushed slot to 0, any other to ``write_pos + 1``)."""
     return fill == res.knobs.ring_len - 1 or seq_len % res.knobs.track_interval == 0
 
 

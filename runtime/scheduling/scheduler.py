@@ -1,29 +1,35 @@
 """The scheduler loop: admission with prefix match, chunked prefill, mixed chunks, overlap, caching.
 
-One :meth:`Simulator.step` follows SGLang 0.5.23's event loop (``srt/managers/scheduler.py``):
+One :meth:`Simulator.step` follows SGLang 0.5.23's event loop
+(``sglang/srt/managers/scheduler.py: Scheduler.event_loop_overlap, Scheduler.get_next_batch_to_run``):
 
-1. the request being chunk-prefilled is checkpointed into the tree (``stash_chunked_request`` ->
-   ``checkpoint_kv_cache``, ``srt/mem_cache/common.py``);
+1. the request being chunk-prefilled is checkpointed into the tree
+   (``sglang/srt/managers/scheduler.py: Scheduler.stash_chunked_request`` ->
+   ``sglang/srt/mem_cache/common.py: checkpoint_kv_cache``);
 2. a prefill batch is built: the chunked request continues, then waiting requests are matched
-   (at most ``len - 1`` tokens, ``Req._compute_max_prefix_len``) and admitted while the chunk budget
-   lasts; with ``--enable-mixed-chunk`` the budget is first reduced by one token per running request
-   (``PrefillAdder.__init__``: ``rem_chunk_tokens -= num_mixed_decode_tokens``,
-   ``srt/managers/schedule_policy.py``) and the decode rows ride along (``Scheduler.
-   _get_new_batch_prefill_raw`` -> ``ScheduleBatch.mix_with_running``); otherwise a decode batch runs;
+   (at most ``len - 1`` tokens, ``sglang/srt/managers/schedule_batch.py: Req._compute_max_prefix_len``) and
+   admitted while the chunk budget lasts; with ``--enable-mixed-chunk`` the budget is first reduced by one
+   token per running request (``rem_chunk_tokens -= num_mixed_decode_tokens`` in
+   ``sglang/srt/managers/schedule_policy.py: PrefillAdder.__init__``) and the decode rows ride along
+   (``sglang/srt/managers/scheduler.py: Scheduler._get_new_batch_prefill_raw`` ->
+   ``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mix_with_running``); otherwise a decode batch runs;
 3. the batch is launched; with overlap the previous batch's result is processed only now, so the batch
    was built from a CPU view one result behind (its tokens come from the device, like SGLang's future map);
 4. results commit tokens, update the decode ping-pong, checkpoint finished prefills
-   (``checkpoint_kv_cache``) and release finished requests (``release_kv_cache``).
+   (``checkpoint_kv_cache``) and release finished requests
+   (``sglang/srt/mem_cache/common.py: release_kv_cache``).
 
-Caching (``srt/mem_cache/unified_cache/components/mamba.py``, ``MambaComponent.prepare_for_caching_req``
-and ``_select_finished_checkpoint``; ``UnifiedRadixCache.checkpoint_into_tree``):
+Caching
+(``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.prepare_for_caching_req, MambaComponent._select_finished_checkpoint``;
+``sglang/srt/mem_cache/unified_radix_cache.py: UnifiedRadixCache.checkpoint_into_tree``):
 
 - ``no_buffer``: each checkpoint copies the working state into a new slot keyed at the chunk end; at
   finish the working slot itself is donated at the KV length (with ReplaySSM: at the last ring flush,
   :meth:`Simulator._replay_cut`).
 - ``extra_buffer``: the slot at ``last_track_idx`` is donated without a copy, keyed at
-  ``last_track_seqlen``, and replaced by a fresh slot (``MambaPool.donate_mamba_ping_pong_slot``,
-  ``srt/mem_cache/memory_pool.py``); nothing is donated when nothing was tracked.
+  ``last_track_seqlen``, and replaced by a fresh slot
+  (``sglang/srt/mem_cache/memory_pool.py: HybridReqToTokenPool.donate_mamba_ping_pong_slot``); nothing is
+  donated when nothing was tracked.
 - The key is cut to the effective length (``min(up_to, state depth)``, page aligned); KV past the cut
   stays with the request.
 
@@ -37,7 +43,7 @@ Decode tracking results follow 0.5.23's overlap lookahead (:meth:`Simulator._tra
 
 Modelling choices (documented, not upstream): requests join the running batch when their prefill result
 is processed; requests whose last token is already in flight are left out of the next batch
-(``Scheduler._reqs_finishing_inflight``); there is no retraction, so admission reserves KV for every
+(``sglang/srt/managers/scheduler.py: Scheduler._reqs_finishing_inflight``); there is no retraction, so admission reserves KV for every
 admitted request's remaining tokens.
 """
 
@@ -191,18 +197,19 @@ class Simulator:
 
     def _admission_cut(self, prefix: int, remaining: int, budget: int) -> int:
         """Tokens a newly admitted request prefills: all of them when their page-ceiled length fits,
-        else the budget floored so that the chunk *ends* on the page grid (``schedule_policy.py``,
-        ``PrefillAdder._select_prefill_admission``: ``chunk_fit_tokens`` is the page-ceiled length, the
-        cut ``(prefix + page_floor(limit)) // page * page - prefix``)."""
+        else the budget floored so that the chunk *ends* on the page grid
+        (``sglang/srt/managers/schedule_policy.py: PrefillAdder._select_prefill_admission``:
+        ``chunk_fit_tokens`` is the page-ceiled length, the cut ``(prefix + page_floor(limit)) // page * page
+        - prefix``)."""
         page = self.res.knobs.page_size
         if self._paged(remaining) <= budget:
             return remaining
         return page_floor(prefix + page_floor(budget, page), page) - prefix
 
     def _continuation_cut(self, prefix: int, remaining: int, budget: int) -> int:
-        """Tokens the chunked request prefills next: the raw budget (``schedule_policy.py``,
-        ``PrefillAdder.add_chunked_req`` -> ``floor_chunked_tokens``, which rounds only under DCP,
-        ``mamba_prefill_chunk_grid``). With mixed chunk the budget is ``chunk - running`` and the chunk
+        """Tokens the chunked request prefills next: the raw budget
+        (``sglang/srt/managers/schedule_policy.py: PrefillAdder.add_chunked_req, PrefillAdder.floor_chunked_tokens``;
+        it rounds only under DCP, ``sglang/srt/managers/schedule_policy.py: mamba_prefill_chunk_grid``). With mixed chunk the budget is ``chunk - running`` and the chunk
         ends off the page grid. The ``page_grid_cut`` fix ends it on the grid like an admission."""
         if remaining <= budget:
             return remaining
@@ -372,8 +379,9 @@ class Simulator:
 
     def _track_result(self, batch: Batch, row: Row, tracked_idx: int | None) -> None:
         """Ping-pong bookkeeping when a decode row's result is processed
-        (``SchedulerOutputProcessorMixin._handle_finish_state_updated_req``, ``_mamba_prefix_cache_update``,
-        ``mamba_lazy_post_decode_at_boundary`` in ``batch_result_processor.py``).
+        (``sglang/srt/managers/scheduler_components/batch_result_processor.py: SchedulerBatchResultProcessor._handle_finish_state_updated_req``,
+        ``sglang/srt/managers/scheduler_components/batch_result_processor.py: SchedulerBatchResultProcessor._mamba_prefix_cache_update``,
+        ``sglang/srt/managers/scheduler_components/batch_result_processor.py: SchedulerBatchResultProcessor.mamba_lazy_post_decode_at_boundary``).
 
         ``lookahead`` is how many decode batches were prepared for the request after this one (0, or 1
         under overlap). A completed boundary names the slot it wrote and the depth

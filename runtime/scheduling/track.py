@@ -2,19 +2,20 @@
 
 Read in SGLang 0.5.23:
 
-- Prefill (``srt/managers/schedule_batch.py``, ``ScheduleBatch._mamba_radix_cache_v2_req_prepare_for_extend``,
-  non-DCP branch): a row is tracked when its extend is at least one checkpoint grid long; the snapshot
+- Prefill (``sglang/srt/managers/schedule_batch.py: ScheduleBatch._mamba_radix_cache_v2_req_prepare_for_extend``, non-DCP branch): a row is tracked when its extend is at least one checkpoint grid long; the snapshot
   depth is ``prefix + floor(extend / grid) * grid``, relative to the row's own prefix (#40907). The kernel is
   handed ``seq_end`` unless that depth is not the last model-chunk boundary of the extend, in which case it
-  is handed ``depth + 1`` (``_force_track_h``) so that the index arithmetic lands on the intermediate state
+  is handed ``depth + 1``
+  (``sglang/srt/managers/schedule_batch.py: ScheduleBatch._mamba_radix_cache_v2_req_prepare_for_extend._force_track_h``) so that the index arithmetic lands on the intermediate state
   ``h`` of the right chunk. A pending branching point inside the extend overrides the depth.
-- Kernel side (``srt/layers/attention/mamba/prefill_track_metadata.py``, ``build_prefill_track_plan``, and
-  ``srt/layers/attention/hybrid_linear_attn_backend.py``, ``_init_track_ssm_indices``): with
+- Kernel side (``sglang/srt/layers/attention/mamba/prefill_track_metadata.py: build_prefill_track_plan``;
+  ``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._init_track_ssm_indices``): with
   ``length = kernel_seqlen - prefix``, a length on the model-chunk grid copies the final recurrent state,
   any other length copies ``h[length // chunk]``, the state before that chunk. Conv snapshots take the
   ``kernel - 1`` inputs before ``floor(length / cache_chunk) * cache_chunk``
-  (``ForwardBatch.mamba_track_aligned_lens`` and ``_init_track_conv_indices``).
-- Decode (``ScheduleBatch.prepare_for_decode``): a row is tracked when its new sequence length is a
+  (``sglang/srt/model_executor/forward_batch_info.py: ForwardBatch.mamba_track_aligned_lens``;
+  ``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._init_track_conv_indices``).
+- Decode (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.prepare_for_decode``): a row is tracked when its new sequence length is a
   multiple of the track grid.
 """
 

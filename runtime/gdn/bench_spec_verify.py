@@ -17,6 +17,9 @@ slot set, so every row's ring runs through appends and folds at its own rate whi
   reset). Ring ``d``/``k`` in bf16 with bf16 low parts, ``g`` fp32: what its pool allocates for an fp32 checkpoint
   under ``--enable-linear-replayssm-spec``. Its ring keeps ``2T`` slots of headroom, so it folds more often.
 
+Its backend's call: ``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend._replayssm_target_verify``;
+the commits: ``sglang/srt/speculative/spec_utils.py: commit_mamba_states_after_verify``.
+
 In SGLang the two cursor kernels and the fold run once per step for all layers (one launch each); here they run per
 timed step of one layer, which overstates its commit by those launches (a few microseconds): ``sgl_spec_verify_us``
 (its verify launch alone) is the other bound. ``ours_verify_us`` is likewise our verify launch alone.

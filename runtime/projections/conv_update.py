@@ -12,7 +12,8 @@ SGLang 0.5.23's ``sglang/kernels/ops/mamba/causal_conv1d_triton.py: causal_conv1
 ``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous``);
 ``act`` is SiLU or nothing. The state then shifts left by one and takes ``x`` at position ``W - 2``. A row
 whose slot is padding (``pad_slot_id``, or any index outside ``[0, slots)``) passes ``x`` through unchanged
-and writes no state. ``z``, ``b``, ``a`` are copies.
+and writes no state, as SGLang's fused kernel does (its ``causal_conv1d_update`` skips only ``pad_slot_id`` rows
+and leaves their output unwritten, ``torch.empty_like``). ``z``, ``b``, ``a`` are copies.
 
 :func:`causal_conv1d_update` is the conv step alone; :func:`split_conv_update` is the fused step, written
 independently (it indexes ``qkvz`` directly), so that the two can be checked against each other bit for bit.

@@ -4,8 +4,9 @@ Facts, as read in the installed SGLang 0.5.23 source:
 
 - ``--mamba-radix-cache-strategy`` takes ``auto|no_buffer|extra_buffer|extra_buffer_lazy``
   (``sglang/srt/arg_groups/fields/exec_.py: ExecMamba.mamba_radix_cache_strategy``); no
-  ``--mamba-scheduler-strategy`` flag or alias exists any more (renamed by #28151; the old name survives in PR
-  texts such as #14792 and #23075).
+  ``--mamba-scheduler-strategy`` flag or alias exists any more (renamed by #28151; 0.5.13 was the last release
+  with it, ``sglang/srt/server_args.py: ServerArgs.mamba_scheduler_strategy @0.5.13``; the old name survives in
+  PR texts such as #14792 and #23075).
 - ``auto`` resolves to ``extra_buffer`` when overlap scheduling or a page size above 1 is wanted and the
   model supports it, else to ``no_buffer`` with overlap switched off; the radix cache being off skips the
   mamba radix cache altogether (``sglang/srt/arg_groups/overrides.py: _mamba_radix_cache_resolution``).

@@ -229,7 +229,8 @@ def test_every_module_that_loads_or_models_sglang_cites_it(sglang_root):
         if needs and not scan(source, rel)[0]:
             missing.append(rel)
     assert not [m for m in {*MODELS_SGLANG, *NO_CITATION} if not (RUNTIME / m).is_file()], "a list names a missing module"
-    assert not missing, f"runtime modules that load or model SGLang code but cite no SGLang file and name: {missing}"
+    assert not missing, (f"runtime modules that load or model SGLang code but cite no SGLang file and name: {missing}; "
+                         "add ``sglang/<path>.py: Name`` of what each follows to its docstring (or list it in NO_CITATION)")
 
 
 def test_the_check_fails_on_made_up_and_unformed_citations(sglang_root, tmp_path):

@@ -227,7 +227,8 @@ KERNELS = [
     *[
         KernelSpec(
             f"projections.gemv_mma.tp{tp}.t{t}", gemv_mma._gemv_mma_kernel,
-            _SPLIT_SHAPE | {"NK": 16 // tp, "NV": 32 // tp, "K": QWEN3_NEXT_80B.hidden, "USE_PDL": True}
+            _SPLIT_SHAPE | {"NK": 16 // tp, "NV": 32 // tp, "K": QWEN3_NEXT_80B.hidden, "USE_PDL": True,
+                            "PRECISION": "tf32"}  # what the launcher passes for 16-bit inputs
             | {k: v for k, v in _gemv_mma_config(t, tp).items() if k != "num_warps"},
             _SPLIT_IO, num_warps=_gemv_mma_config(t, tp)["num_warps"], aligned=("x_stride",),
         )

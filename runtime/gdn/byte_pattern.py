@@ -13,7 +13,9 @@ rows of one v-head's ``[V, K]`` state, ``block_rows`` at a time) and, by ``mode`
 
 Timed the bench's way (CUDA-graph median, pool slot sets rotated past 4x the L2; :class:`bench_deferred.VerifyCase`
 and :class:`bench.DecodeCase` hold the very inputs the bench times) beside our kernel at the same shape, SGLang
-0.5.23's target_verify for the verify pattern and an in-place ``Tensor.mul_`` of the decode's bytes. Each
+0.5.23's target_verify for the verify pattern
+(``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update``)
+and an in-place ``Tensor.mul_`` of the decode's bytes. Each
 pattern time is reported as a percentage of the bench's floor of the kernel it stands for (whose bytes also
 count the small inputs and outputs, so the pattern's percentage is, if anything, generous). The fastest tile is
 the measured ceiling of that pattern at that size; a target above it is out of reach for any kernel that moves

@@ -635,11 +635,11 @@ def for_version(
         tree = SourceTree.release(synced) if synced is not None else None
         built = lock.built.get(version)
         label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")
-        if tree is None:
-            err.print(f"warning: SGLang {version}'s sources are not in the release cache {cache}: a fix counts as "
-                      "an exposed bug even where its file is absent from that version (`dossier releases sync "
-                      f"--from {version} --to {version}` sharpens the list)")
     report = fv.query(project, lock, version, tree)
+    if tree is None and not report.exposed_not_judged:
+        err.print(f"warning: SGLang {version}'s sources are not in the release cache {cache}: a fix counts as "
+                  "an exposed bug even where its file is absent from that version (`dossier releases sync "
+                  f"--from {version} --to {version}` sharpens the list)")
     print(fv.format_json(report) if fmt is TextJson.json else fv.format_text(report, label))
 
 

@@ -60,6 +60,8 @@ class Report:
     lacks: list[Placed] = field(default_factory=list)
     exposed: list[Placed] = field(default_factory=list)
     unplaced: list[Card] = field(default_factory=list)  # current cards no release places
+    #: why no bug is listed as exposed (a version older than every release scanned, its sources not at hand)
+    exposed_not_judged: str | None = None
 
     def to_data(self) -> dict:
         def rows(items: list[Placed]) -> list[dict]:
@@ -67,7 +69,8 @@ class Report:
                      "built": p.built, **({"note": p.note} if p.note else {})} for p in items]
 
         return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
-                "exposed": rows(self.exposed), "unplaced": [c.pr for c in self.unplaced]}
+                "exposed": rows(self.exposed), "unplaced": [c.pr for c in self.unplaced],
+                **({"exposed_not_judged": self.exposed_not_judged} if self.exposed_not_judged else {})}
 
 
 def parse_version(version: str) -> Version:
@@ -104,6 +107,11 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
     """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
     target = parse_version(version)
     report = Report(version, lock.built.get(version) or (tree.built if tree else None))
+    first = next(iter(lock.built), None)
+    if tree is None and first is not None and target < parse_version(first):
+        # nothing scanned says a later fix's file existed in it: listing the fix as its bug would be a guess
+        report.exposed_not_judged = (f"{version} is older than every release scanned (the first, {first}) and its "
+                                     "sources are not in the release cache")
     dates = merge_dates(project.cards)
     for card in project.cards:
         v = lock.verdict(card, dates)
@@ -125,7 +133,8 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
         report.lacks.append(placed)
         # only a fix a release diff shows is placed as a bug of this version (its lines changed a file the
         # release before it had); one whose own lines never shipped gives no such proof
-        if card.is_fix and not placed.note and (tree is None or _touches(tree, v, placed.file)):
+        if card.is_fix and not placed.note and not report.exposed_not_judged and (
+                tree is None or _touches(tree, v, placed.file)):
             report.exposed.append(replace(placed, note=f"fixed in {placed.version}"))
     return report
 
@@ -179,13 +188,17 @@ def format_text(report: Report, label: str) -> str:
         when = f"{p.version}, built {p.built}"
         return f"  #{p.card.pr:<6} {p.card.title[:72]}  [{p.card.lane}; {when}]" + (f" {p.note}" if p.note else "")
 
-    out = [f"{label}: {len(report.has)} current change(s) in, {len(report.lacks)} later, "
-           f"{len(report.exposed)} known bug(s) exposed"]
+    exposed = "exposure not judged" if report.exposed_not_judged else f"{len(report.exposed)} known bug(s) exposed"
+    out = [f"{label}: {len(report.has)} current change(s) in, {len(report.lacks)} later, {exposed}"]
     out.append(f"has ({len(report.has)}): current optimizations and fixes shipped in or before {report.version}")
     out += [line(p) for p in report.has]
     out.append(f"lacks ({len(report.lacks)}): shipped after {report.version}")
     out += [line(p) for p in report.lacks]
-    out.append(f"exposed ({len(report.exposed)}): bugs the manual describes that {report.version} still carries")
+    if report.exposed_not_judged:
+        out.append(f"exposed: not judged: {report.exposed_not_judged}")
+    else:
+        out.append(f"exposed ({len(report.exposed)}): bugs the manual describes that {report.version} still "
+                   "carries")
     out += [line(p) for p in report.exposed]
     if report.unplaced:
         out.append(f"not placed ({len(report.unplaced)}): current cards no release places (see "

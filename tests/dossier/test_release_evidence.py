@@ -292,6 +292,24 @@ def test_for_version_refuses_what_is_not_a_version_first(setup, version):
     assert result.exit_code == 2 and result.output == f"error: not a version: {version!r}\n"
 
 
+def test_for_version_older_than_every_release_scanned_judges_no_bug_without_its_sources(setup):
+    """0.0.9 predates the first release scanned (0.1.0): the evidence cannot say a later fix's file was even there,
+    so no bug is listed as exposed (it listed #111); with its sources synced, the files decide as for any version."""
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code == 1
+    args = ["for-version", "0.0.9", "--root", str(root), "--cache-dir", str(cache)]
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert data["exposed"] == [] and data["exposed_not_judged"].startswith("0.0.9 is older than every release")
+    result = runner.invoke(app, args)
+    text = result.stdout
+    assert "warning:" not in result.output  # no "a fix counts as an exposed bug" for a list it does not make
+    assert ("exposed: not judged: 0.0.9 is older than every release scanned (the first, 0.1.0) and its sources are "
+            "not in the release cache") in text
+    write_release(cache, "0.0.9", "2025-12-01", {MODEL: BASE})
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert "exposed_not_judged" not in data and [r["pr"] for r in data["lacks"]]
+
+
 def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):
     root = write_project(tmp_path / "p", [make_card(100)])
     result = runner.invoke(app, ["for-version", "0.5.10", "--root", str(root)])

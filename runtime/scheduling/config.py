@@ -80,7 +80,7 @@ class Knobs:
     page_size: int = 1  # --page-size
     overlap: bool = True  # not --disable-overlap-schedule
     row_order: str = "prefill_first"  # rows of a mixed batch: SGLang appends the decode rows
-    # (ScheduleBatch.mix_with_running); "decode_first" only shows the snapshot indexing is order-proof
+    # (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mix_with_running``); "decode_first" only shows the snapshot indexing is order-proof
     track_interval: int = 16  # --mamba-track-interval
     state_chunk: int = 4  # the chunked kernel's chunk (FLA CHUNK_SIZE, or the HF config's mamba_chunk_size)
     replayssm: bool = False  # --enable-linear-replayssm

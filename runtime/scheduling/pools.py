@@ -161,7 +161,7 @@ class StatePool:
             self._mark(slot)
 
     def copy(self, src: int, dst: int) -> None:
-        """``MambaPool.copy_from``: conv state and checkpoint only; the destination's cursor is reset."""
+        """``sglang/srt/mem_cache/memory_pool.py: MambaPool.copy_from``: conv state and checkpoint only; the destination's cursor is reset."""
         self.conv[:, dst] = self.conv[:, src]
         self.ssm[:, dst] = self.ssm[:, src]
         self.ring.pop(dst, None)

@@ -270,7 +270,7 @@ class Simulator:
 
     def _lazy_prealloc(self, reqs: list[Request]) -> None:
         """extra_buffer_lazy: a request whose next step tracks gets its second slot now, and tracks into it
-        (``ScheduleBatch.mamba_lazy_prealloc_at_boundary``). No eviction is tried; without a free slot the
+        (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mamba_lazy_prealloc_at_boundary``). No eviction is tried; without a free slot the
         step tracks in place, over the kept checkpoint, which is then forgotten (``last_track_seqlen = None``).
         """
         for req in reqs:
@@ -289,7 +289,7 @@ class Simulator:
 
     def _lazy_undo(self, decode: Batch) -> None:
         """A lazy decode batch that rides a mixed batch is not tracked: give back its boundary slots
-        (``ScheduleBatch.mamba_lazy_undo_prealloc_at_boundary``, called from ``mix_with_running``)."""
+        (``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mamba_lazy_undo_prealloc_at_boundary``, called from ``mix_with_running``)."""
         for row, _, idx in decode.decode_track:
             req = row.req
             req.untracked_decode_batch_idx = req.decode_batch_idx
@@ -322,8 +322,9 @@ class Simulator:
         else:
             self.sp.clear(int(req.working))
         req.ping_pong = [self._alloc_state() for _ in range(res.ping_pong)] + ([None] if res.lazy else [])
+        # ``sglang/srt/mem_cache/memory_pool.py: HybridReqToTokenPool._alloc_ping_pong_buffer``
         req.next_track_idx = 0
-        req.last_track_idx = 0 if res.lazy else req.other(0)  # MambaPool._alloc_ping_pong_buffer
+        req.last_track_idx = 0 if res.lazy else req.other(0)
         req.prefix_len = req.state_len = req.protected_len = prefix
         req.kv_row = list(match.kv) if match else []
         req.last_node = match.node if match else None
@@ -465,10 +466,10 @@ class Simulator:
 
     def _replay_cut(self, slot: int, up_to: int) -> int:
         """The length a finishing no_buffer request donates its working slot at. With ReplaySSM 0.5.23 cuts
-        it back to the last flush and drops the ring (``MambaComponent.prepare_for_caching_req``:
+        it back to the last flush and drops the ring (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.prepare_for_caching_req``:
         ``cache_len -= write_pos[slot]``, then ``write_pos[slot] = 0``): right for the recurrent checkpoint,
         but the conv state was advanced every step (``causal_conv1d_update`` in
-        ``GDNAttnBackend.forward_decode``) and still holds ``up_to`` tokens. The
+        ``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend.forward_decode``) and still holds ``up_to`` tokens. The
         ``replayssm_fold_at_finish`` fix folds the ring and donates at ``up_to``."""
         if not self.res.knobs.replayssm:
             return up_to
@@ -480,7 +481,7 @@ class Simulator:
         return cut
 
     def _finished_checkpoint(self, req: Request, up_to: int) -> tuple[int, int] | None:
-        """``MambaComponent._select_finished_checkpoint``: the latest checkpoint if the key can name it, else
+        """``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent._select_finished_checkpoint``: the latest checkpoint if the key can name it, else
         the other ping-pong slot's (non-lazy, two slots), else nothing."""
         depth = req.last_track_seqlen or 0
         if depth <= up_to:

@@ -10,8 +10,9 @@ a function, class or attribute defined in that file (``Class.method``, ``Class.f
 level definitions, class bodies, ``self.x`` assignments in a class's methods). ``@<release>`` marks a name that
 0.5.23 no longer has; it is checked against that release in the release cache ($DOSSIER_RELEASES, else
 ``.dossier/releases``) when the cache holds it, and must not resolve in 0.5.23. Any other mention of an SGLang
-file in runtime/'s docstrings or comments (``schedule_policy.py``, ``srt/models/qwen3_next.py``) is a finding,
-and so is a runtime module that loads or models SGLang code without a citation. Skipped only when sglang is not
+file in runtime/'s docstrings or comments (``schedule_policy.py``, ``srt/models/qwen3_next.py``) is a finding, so
+is a short ``Class.member`` whose class sits in a file the module cites but that file does not define it, and so
+is a runtime module that loads or models SGLang code without a citation. Skipped only when sglang is not
 installed (CI installs 0.5.23 ``--no-deps``); sglang itself is never imported.
 """
 
@@ -38,6 +39,7 @@ CITATION = re.compile(
     r"`{1,2}sglang/(?P<path>[\w/]+\.py): (?P<names>[A-Za-z_][\w.]*(?:, [A-Za-z_][\w.]*)*)"
     r"(?: @(?P<release>\d+\.\d+\.\d+(?:\.post\d+)?))?`{1,2}"
 )
+SHORT_NAME = re.compile(r"(?<![\w.])([A-Z]\w*(?:\.\w+)+)")
 PY_PATH = re.compile(r"(?<![\w/.-])(?P<path>[\w./-]*\w\.py)\b")
 
 #: runtime modules that model SGLang behaviour without naming SGLang in their text; each must cite it too
@@ -76,20 +78,37 @@ def _text_spans(source: str) -> list[tuple[int, str]]:
     return out
 
 
-def scan(source: str, where: str) -> tuple[list[Cite], list[str]]:
-    """The citations of one module's text, and its SGLang file mentions outside the citation form."""
-    cites, strays = [], []
+def scan(source: str, where: str) -> tuple[list[Cite], list[str], list[tuple[str, str]]]:
+    """The citations of one module's text, its SGLang file mentions outside the citation form, and the
+    ``Class.member`` names it mentions outside a citation, as ``(where, name)``."""
+    cites, strays, shorts = [], [], []
     for first, text in _text_spans(source):
         for offset, line in enumerate(text.splitlines()):
             at = f"{where}:{first + offset}"
             for m in CITATION.finditer(line):
                 cites.append(Cite(at, m["path"], tuple(m["names"].split(", ")), m["release"]))
             rest = CITATION.sub("", line)
+            shorts += [(at, m[1]) for m in SHORT_NAME.finditer(rest)]
             for m in PY_PATH.finditer(rest):
                 if _is_sglang_file(m["path"]):
                     strays.append(f"{at}: `{m['path']}` names an SGLang file outside the citation form "
                                   "``sglang/<path>.py: name``")
-    return cites, strays
+    return cites, strays, shorts
+
+
+def check_short_names(cites: list[Cite], shorts: list[tuple[str, str]], root: Path) -> list[str]:
+    """A ``Class.member`` a module names outside a citation, whose class is defined in a file the module cites,
+    must be defined there too (``MambaPool.x`` beside a citation of memory_pool.py)."""
+    classes: dict[str, Path] = {}
+    for cite in cites:
+        path = root / cite.path
+        if cite.release is None and path.is_file():
+            for name, node in _members(_tree(path)).items():
+                if isinstance(node, ast.ClassDef):
+                    classes.setdefault(name, path)
+    return [f"{at}: `{name}` is not defined in sglang/{classes[name.split('.')[0]].relative_to(root).as_posix()} "
+            f"of {VERSION}, where this module cites its class" for at, name in shorts
+            if name.split(".")[0] in classes and not defines(classes[name.split(".")[0]], name)]
 
 
 @cache
@@ -211,9 +230,9 @@ def sglang_root() -> Path:
 def test_every_citation_names_a_file_and_definition_of_sglang(sglang_root):
     cites, errors = [], []
     for path in _runtime_modules():
-        found, strays = scan(path.read_text(), path.relative_to(ROOT).as_posix())
+        found, strays, shorts = scan(path.read_text(), path.relative_to(ROOT).as_posix())
         cites += found
-        errors += strays
+        errors += strays + check_short_names(found, shorts, sglang_root)
     for cite in cites:
         errors += check(cite, sglang_root, _release_cache())
     assert len(cites) >= 40, f"only {len(cites)} citations found: is the form still parsed?"
@@ -242,11 +261,12 @@ def test_the_check_fails_on_made_up_and_unformed_citations(sglang_root, tmp_path
     ``sglang/srt/managers/schedule_policy.py: NoSuchOldThing @0.5.2``
     """
     # follows schedule_policy.py and srt/managers/scheduler.py; ours: runtime/scheduling/model.py
+    # PrefillAdder.add_chunked_req and PrefillAdder.no_such_method; Simulator.step is ours
     '''
     old = tmp_path / "0.5.2" / "python" / "sglang" / "srt" / "managers"
     old.mkdir(parents=True)
     (old / "schedule_policy.py").write_text("class PrefillAdder:\n    def __init__(self):\n        self.x = 1\n")
-    cites, strays = scan(source, "m.py")
+    cites, strays, shorts = scan(source, "m.py")
     assert [c.names for c in cites] == [("PrefillAdder.add_chunked_req",), ("PrefillAdder.add_imaginary_req",),
                                         ("PrefillAdder",), ("PrefillAdder",), ("NoSuchOldThing",)]
     errors = [e for c in cites for e in check(c, sglang_root, tmp_path)]
@@ -256,5 +276,7 @@ def test_the_check_fails_on_made_up_and_unformed_citations(sglang_root, tmp_path
     assert "still in" in errors[2] and "drop @0.5.2" in errors[2]
     assert "defines no `NoSuchOldThing` in SGLang 0.5.2" in errors[3]
     assert [s.split("`")[1] for s in strays] == ["schedule_policy.py", "srt/managers/scheduler.py"]
+    short_errors = check_short_names(cites, shorts, sglang_root)
+    assert len(short_errors) == 1 and "`PrefillAdder.no_such_method` is not defined" in short_errors[0], short_errors
     assert defines(old / "schedule_policy.py", "PrefillAdder.x")
     assert not defines(old / "schedule_policy.py", "PrefillAdder.y")

@@ -23,7 +23,7 @@ HUNK_HEADER = re.compile(r"@@[^@\n]*@@[^;\n]*|(?<![\w/])[-+]\d+,\d+\b")
 #: "+0/-1", "(12 lines)", "3 files changed", "+80/-34"
 DIFF_STAT = re.compile(r"(?<!\w)\+\d+\s*/\s*-\d+\b|\(\d+ lines?\)|\b\d+ files? changed\b")
 
-_PATHLIKE = re.compile(r"(?<![\w.-])(?:[\w.-]+/)+[\w.-]+|(?<![\w-])[\w-]+\.(?:py|pyi|cu|cuh|cpp|cc|h|hpp|json|yaml|yml|md|toml|txt|sh)\b")
+PATHLIKE = re.compile(r"(?<![\w.-])(?:[\w.-]+/)+[\w.-]+|(?<![\w-])[\w-]+\.(?:py|pyi|cu|cuh|cpp|cc|h|hpp|json|yaml|yml|md|toml|txt|sh)\b")
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 IDENTIFIER = re.compile(
     r"(?<![\w./-])(?:"
@@ -83,6 +83,13 @@ GENERIC = re.compile(
     r"|(?:updated|adjusted|modified|changed|tweaked|refactored) accordingly"
     r"|(?:the )?(?:core|heart|crux|main thing|essence) of (?:the |this )?(?:optimi[sz]ation|change|fix|pr|patch)"
     r"|in order to work"
+    r"|improv(?:e|es|ed|ing) (?:the )?(?:overall )?(?:performance|efficiency|speed|robustness|readability|"
+    r"maintainability|stability)"
+    r"|(?:boost|enhance)(?:s|d|ing)? (?:the )?(?:overall )?performance"
+    r"|more (?:robust|efficient|maintainable|readable)|easier to (?:maintain|read|understand|extend)"
+    r"|(?:the )?code (?:quality|cleaner)|(?:makes?|made|making) (?:the code |it )?cleaner|cleaner (?:code|design)"
+    r"|significant(?:ly)? (?:performance )?(?:improvements?|gains?|speedups?|faster|better)"
+    r"|(?:better|improved) (?:efficiency|robustness|maintainability|readability)"
     r")\b",
     re.IGNORECASE,
 )
@@ -164,7 +171,7 @@ def identifiers(text: str) -> set[str]:
     """Distinct code identifiers (flags, env vars, functions, classes, attributes, tensors) in ``text``:
     paths, file names, diff statistics and hunk headers excluded."""
     text = clean(text)
-    text = _PATHLIKE.sub(" ", text)
+    text = PATHLIKE.sub(" ", text)
     found = {m.group(0).removesuffix("()") for m in IDENTIFIER.finditer(text)}
     for span in _CODE_SPAN.findall(text):  # a `code span` is an identifier even when it is one plain word
         span = span.strip().removesuffix("()")
@@ -183,7 +190,7 @@ def _meaningful(ident: str) -> bool:
 def concrete_terms(text: str) -> set[str]:
     """Identifiers, paths and numbers: the things in ``text`` a reader can look up or check."""
     text = clean(text)
-    return identifiers(text) | set(_PATHLIKE.findall(text)) | set(re.findall(r"\d+(?:\.\d+)?", text))
+    return identifiers(text) | set(PATHLIKE.findall(text)) | set(re.findall(r"\d+(?:\.\d+)?", text))
 
 
 #: a word a reader can check: it holds a digit, an underscore, an inner capital or an acronym, or is a path
@@ -222,6 +229,17 @@ def own_identifiers(text: str, title: str, paths: Iterable[str]) -> set[str]:
 
 def generic_phrases(text: str) -> list[str]:
     return [m.group(0) for m in GENERIC.finditer(text)]
+
+
+def empty_sentences(text: str) -> list[str]:
+    """Sentences built on a generic phrase that name nothing a reader can check (no number, identifier,
+    acronym but "PR", or path): "This PR improves performance and makes the code cleaner." fits any PR."""
+    out = []
+    for s in sentences(text):
+        if GENERIC.search(s) and not any(SPECIFIC.search(w) for w in clean(s).split() if w.strip(".,;:()") not in
+                                         ("PR", "PRs")):
+            out.append(s)
+    return out
 
 
 def states_problem(text: str) -> bool:
@@ -289,7 +307,7 @@ def skeleton(text: str, title: str) -> tuple[str, ...]:
     what is left is the frame a template fills."""
     title_words = {w.lower() for w in re.findall(r"[\w.-]+", title)}
     text = HUNK_HEADER.sub(" H ", DIFF_STAT.sub(" S ", text))
-    text = _PATHLIKE.sub(" P ", text)
+    text = PATHLIKE.sub(" P ", text)
     text = IDENTIFIER.sub(" I ", text)
     out: list[str] = []
     for w in re.findall(r"[\w.'-]+|[^\w\s]", text):

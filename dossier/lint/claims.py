@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from dossier import prose
 from dossier.cards import YamlDoc, strings
 from dossier.lint.links import module_exists
 from dossier.lint.registry import Finding, rule
@@ -605,3 +606,56 @@ def unknown_model(card, doc, ctx) -> Iterator[Finding]:
                           hint=(f"{family} sizes known: {', '.join(sizes)}" if sizes else f"no {family} model is known")
                           + "; if the name is real, add it to [tool.dossier] models with its source",
                           at=_locate(doc, path, m.group(0), _nth(text, m)))
+
+
+#: a clause saying code is still there today ("... all still exist", "is still in 0.5.23", "remains")
+_STILL = re.compile(r"\b(?:still (?:exists?|holds?|has|have|there|present|in|lives?|sits?|does|carr(?:y|ies)|reads?|"
+                    r"calls?|uses?|is|are|defines?)|all still|remains?|unchanged)\b", re.IGNORECASE)
+#: ... unless the clause also says something left or changed (then what it names need not be there)
+_NOT_STILL = re.compile(r"\b(?:gone|removed|no longer|not|never|renamed|moved|replaced|dropped|deleted|absent|"
+                        r"lost|was|were|until|instead|without)\b", re.IGNORECASE)
+#: a clause ends at ';', ', while', ', but', or ', and X is/are'
+_CLAUSE = re.compile(r";|, while |, but |, and (?=[\w.]+ (?:is|are|was|were) )")
+_CODE_WORD = re.compile(r"(?<![\w.`/-])(?:[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
+                        r"(?![\w/-]|\.\w)")
+
+
+@rule("D615", "a clause saying code is still in today's SGLang names a function, class or attribute it lacks",
+      scope="card")
+def still_there_but_gone(card, doc, ctx) -> Iterator[Finding]:
+    """"In SGLang 0.5.23 MambaPool, ... and MambaStateUpdateCudaGraphRunner all still exist": the reader takes the
+    card's word that the code is there. A sentence naming today's SGLang (its version, or "today") whose clause says
+    "still"/"remains" with no word of change (gone, renamed, moved, not, was ...) must name only code the tree
+    holds. The reverse ("X is gone" while it is there) is not judged: such clauses name the code that replaced it."""
+    s = surface(ctx)
+    if s is None:
+        return
+    today = re.compile(rf"{re.escape(s.tree.version)}\b|\btoday\b", re.IGNORECASE)
+    for path, text in _field_texts(doc.data):
+        for sentence in prose.sentences(text):
+            if not today.search(sentence):
+                continue
+            for clause in _CLAUSE.split(sentence):
+                if not _STILL.search(clause) or _NOT_STILL.search(clause):
+                    continue
+                bare = prose.PATHLIKE.sub(" ", clause)
+                for name in dict.fromkeys(_CODE_WORD.findall(bare)):
+                    if prose.is_model_name(name) or _in_tree(name, s.tree, ctx):
+                        continue
+                    yield Finding(path + "#value", f"says {name} is still in SGLang {s.tree.version}, which has no "
+                                                   f"{name}", at=_locate(doc, path, name, 0),
+                                  hint="check the name against today's tree; code that left says so ('X is gone')")
+
+
+def _in_tree(name: str, tree, ctx) -> bool:
+    """Whether ``name`` is a whole word of the tree's files (substring search, then the characters around it:
+    a regex with look-behind over the whole tree costs a second per name)."""
+    key = ("tree-words", str(tree.package), tree.version)
+    if key not in ctx.memo:
+        ctx.memo[key] = "\n".join(tree.texts.values())
+    blob, i = ctx.memo[key], -1
+    while (i := blob.find(name, i + 1)) >= 0:
+        if not (blob[i - 1:i].isalnum() or blob[i - 1:i] == "_") and not (
+                blob[i + len(name):i + len(name) + 1].isalnum() or blob[i + len(name):i + len(name) + 1] == "_"):
+            return True
+    return False

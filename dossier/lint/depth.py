@@ -53,6 +53,18 @@ def text_of(card: Card, name: str) -> str:
     return card.key_fragment.explain if name == "key_fragment.explain" else getattr(card, name)
 
 
+def card_texts(card: Card) -> Iterator[tuple[str, str]]:
+    """(YAML path, text) for every prose text of a card: the three prose fields, claims, validation lanes,
+    corrections and runtime.none."""
+    for name in ALL_FIELDS:
+        yield name, text_of(card, name)
+    for key, items in (("validation.claims", card.claims), ("validation.lanes", card.validation_lanes),
+                       ("corrections", card.corrections)):
+        yield from ((f"{key}[{i}]", t) for i, t in enumerate(items))
+    if card.runtime.none:
+        yield "runtime.none", card.runtime.none
+
+
 def content_words(text: str) -> list[str]:
     """Words of ``text`` without diff statistics, hunk headers and generic phrases."""
     return prose.words(prose.GENERIC.sub(" ", prose.clean(text)))
@@ -199,8 +211,8 @@ def filler(card: Card, doc, ctx) -> Iterator[Finding]:
             yield Finding(f"{name}#value", f"{name} does not read as English prose")
 
 
-@rule("D215", "prose leans on generic phrases ('works better', 'handled correctly', 'the key change')",
-      scope="card")
+@rule("D215", "prose leans on generic phrases ('works better', 'improves performance', 'the key change'), or a "
+              "sentence is only one", scope="card")
 def generic_phrases(card: Card, doc, ctx) -> Iterator[Finding]:
     for name in ALL_FIELDS:
         found = prose.generic_phrases(text_of(card, name))
@@ -208,6 +220,13 @@ def generic_phrases(card: Card, doc, ctx) -> Iterator[Finding]:
         if len(found) > (1 if name == "motivation" else 0):
             yield Finding(f"{name}#value", f"{name} says {', '.join(repr(f) for f in found[:3])}: "
                           "a phrase that fits any PR", hint="replace it with what the code does and how")
+    # a sentence that is only a stock phrase says nothing anywhere (the motivation's one allowance is for a
+    # phrase inside a sentence that names something)
+    for path, text in card_texts(card):
+        if path not in ("implementation", "key_fragment.explain"):  # any phrase there is a finding already
+            for s in prose.empty_sentences(text)[:1]:
+                yield Finding(f"{path}#value", f"{path} says {s!r}: a sentence that fits any PR and names no "
+                              "code, number or setup", hint="say what this PR changed and what it measured, or drop it")
 
 
 @rule("D216", "prose is generic: almost no numbers, identifiers, acronyms or paths", scope="card")
@@ -335,3 +354,27 @@ def own_numbers_unattributed(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"quotes this project's measurement ({_OUR_RESULTS.search(sentence).group(0)}) "
                               f"without naming {' or '.join(missing)}: a reader takes it for the PR's or SGLang's",
                               hint="say whose code ran where: 'this project's runtime.<lane>.bench on an NVIDIA H200: ...'")
+
+
+#: a setup or source beyond _SETUP's: a GPU generation or vendor platform named by its architecture
+_PLATFORM = re.compile(r"\b(?:Hopper|Blackwell|Ampere|Ada|Ascend|ROCm|CUDA|XPU|MUSA|claims?)\b")
+
+
+@rule("D218", "a measured number in motivation or implementation names no setup or source (device, model, "
+              "batch, benchmark, who measured)", scope="card")
+def unsourced_number(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"The merged layers cut the projection time by 18%" says neither where nor who: a number in the prose
+    carries its setup or source in its own sentence, as a claim does (D208)."""
+    for name in PROSE_FIELDS:
+        for s in prose.sentences(getattr(card, name)):
+            m = _MEASURED.search(s)
+            if m and not (_SETUP.search(s) or _PLATFORM.search(s)):
+                yield Finding(f"{name}#value", f"{name}: {m.group(0).strip()!r} in {_short(s)} names no device, "
+                              "model, batch, benchmark or who measured it",
+                              hint="give the setup and source (e.g. 'on H200, TP4, batch 64 (author, PR description)'), "
+                                   "or move the number into validation.claims with them")
+                break
+
+
+def _short(s: str, n: int = 90) -> str:
+    return repr(s if len(s) <= n else s[:n - 3] + "...")

@@ -8,6 +8,7 @@ the card. A card with neither is reported as unverified: a warning that only --s
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -273,3 +274,28 @@ def bad_lock(ctx) -> Iterator[Finding]:
             hint="dossier lint --record drops it",
             doc=doc,
         )
+
+
+#: a path given a diff statistic in prose ("memory_pool.py (+280)", "linear.py (+12/-3)"): a file the PR changed
+_STAT_PATH = re.compile(r"((?:[\w.-]+/)*[\w.-]+\.[A-Za-z]{1,5})`?\s*\(\+\d+(?:\s*/\s*-\d+)?\b")
+
+
+@rule("D320", "key_fragment.file, or a path the prose gives a diff statistic, is not among the card's files",
+      scope="card")
+def unlisted_file(card: Card, doc, ctx) -> Iterator[Finding]:
+    """The card's files are the PR's changed paths as far as the card knows them; its key fragment's file and
+    any path it quotes with the PR's line counts ("memory_pool.py (+280)") are changed paths too, so they are
+    listed (the key file is D302's when the PR's diff is cached or recorded). A pointer (explain starting "Unverified:") names code the PR targeted, not a file it changed."""
+    listed = card.all_files
+    ev = evidence(card, ctx)
+    # with the PR's diff cached or its evidence recorded, D302/D309 judge the key file against the diff itself
+    if not card.key_fragment.pointer and card.key_fragment.file not in listed and ev.files is None and ev.recorded is None:
+        yield Finding("key_fragment.file#value", f"{card.key_fragment.file} is not among the card's files",
+                      hint="list it under files (runtime/tests/docs), or name the file the PR changed")
+    for name in ("motivation", "implementation"):
+        for m in _STAT_PATH.finditer(getattr(card, name)):
+            path = m.group(1)
+            if not any(f == path or f.endswith("/" + path) for f in listed):
+                yield Finding(f"{name}#value", f"{name} gives {path} the PR's line counts ({m.group(0).split('(')[1]}), "
+                                               "but the card's files do not list it",
+                              hint="list the file under files, or drop the statistic if the PR did not change it")

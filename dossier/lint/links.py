@@ -358,3 +358,99 @@ def answer_findings(ctx) -> Iterator[Finding]:
                     yield Finding(f"answers.checklists[{i}].items[{j}].findings[{k}]",
                                   f"answer names finding {name!r}, which cards/findings/ does not hold",
                                   hint="findings: " + (", ".join(sorted(known)) or "none"), doc=doc)
+
+
+#: a results file of this project cited in prose, and the values a sentence quotes from it
+_RESULTS = re.compile(r"(?<![\w/.-])(results/[\w./-]*\w\.(?:json|txt|log))\b")
+_DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d+)(?![\d.]*\d)(?!\.\d)")
+_SHAPE = re.compile(r"\b(TP|B\s?=\s?)(\d+)\b")
+_SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_size")}
+
+
+@rule("D517", "a sentence citing a results/ file quotes a value or a TP/batch row that file does not hold",
+      scope="card")
+def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"(results/bench/projections.json): ... 65.6 us against a 28.3 us floor (TP1 B=512)": every decimal the
+    sentence gives is a value of that file at the precision written, and a TPn or B=n it names is a row's tp or
+    batch/tokens. A cited file that does not exist is D604's."""
+    from dossier.lint.depth import card_texts
+
+    for path, text in card_texts(card):
+        for sentence in _sentences(text):
+            files = [ctx.project.root / p for p in dict.fromkeys(_RESULTS.findall(sentence))]
+            files = [f for f in files if f.is_file()]
+            if not files:
+                continue
+            values, keyed = _result_values(files, ctx)
+            where = path if path.endswith("]") else f"{path}#value"
+            for m in _DECIMAL.finditer(sentence):
+                digits = len(m.group(1).split(".")[1])
+                if not any(round(v, digits) == float(m.group(1)) for v in values):
+                    yield Finding(where, f"{m.group(1)} is not a value of {', '.join(f.name for f in files)} "
+                                         f"(to {digits} decimal place{'s' if digits > 1 else ''})",
+                                  hint="quote the number as the results file has it, or cite the file it comes from")
+            for m in _SHAPE.finditer(sentence):
+                kind = "TP" if m.group(1) == "TP" else "B"
+                held = {v for k in _SHAPE_KEYS[kind] for v in keyed.get(k, ())}
+                if held and int(m.group(2)) not in held:
+                    yield Finding(where, f"{m.group(0)}: no row of {', '.join(f.name for f in files)} has "
+                                         f"{'/'.join(_SHAPE_KEYS[kind][:2])} {m.group(2)} (it has {sorted(held)})",
+                                  hint="name a row the results file holds")
+
+
+def _sentences(text: str) -> list[str]:
+    from dossier import prose
+
+    return prose.sentences(text)
+
+
+def _result_values(files: list[Path], ctx) -> tuple[list[float], dict[str, set]]:
+    """Every number in the files (JSON values and numbers inside strings, or numbers of a text file), and the
+    integer values under each JSON key."""
+    import json
+
+    memo = ctx.memo.setdefault("result-values", {})
+    values: list[float] = []
+    keyed: dict[str, set] = {}
+    for f in files:
+        if f not in memo:
+            vals, keys = [], {}
+            text = f.read_text(errors="replace")
+            try:
+                stack = [json.loads(text)] if f.suffix == ".json" else []
+            except ValueError:
+                stack = []
+            if not stack:
+                vals += [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
+            while stack:
+                node = stack.pop()
+                items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+                for k, v in items:
+                    if isinstance(v, (dict, list)):
+                        stack.append(v)
+                    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                        vals.append(float(v))
+                        if isinstance(k, str) and float(v).is_integer():
+                            keys.setdefault(k, set()).add(int(v))
+                    elif isinstance(v, str):
+                        vals += [float(x) for x in re.findall(r"\d+(?:\.\d+)?", v)]
+            memo[f] = (vals, keys)
+        values += memo[f][0]
+        for k, v in memo[f][1].items():
+            keyed.setdefault(k, set()).update(v)
+    return values, keyed
+
+
+@rule("D518", "a card's title is another card's (a PR and the one that superseded it excepted)", scope="card")
+def shared_title(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A card copied from another keeps its title unless someone changes it: GitHub titles name one PR. A PR
+    reopened under the same title is linked to its successor by superseded_by, and may share it."""
+    key = " ".join(card.title.lower().split())
+    for other in ctx.project.cards:
+        if other.pr == card.pr or " ".join(other.title.lower().split()) != key:
+            continue
+        if other.pr in card.superseded_by or card.pr in other.superseded_by:
+            continue
+        yield Finding("title#value", f"#{other.pr}'s card has the same title: {card.title!r}",
+                      hint="take this PR's title from its thread")
+        return

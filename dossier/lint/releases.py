@@ -8,6 +8,7 @@ so a fixed merged_at clears its finding without a new scan.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from dossier.cards import read_yaml
@@ -197,3 +198,76 @@ def _holds(tree, kf) -> bool:
 
     text = tree.text(kf.file)
     return text is not None and kf.match in text and bool(lines_with(text, kf.match, kf.file))
+
+
+#: "(first) shipped in 0.5.11" and whose: the nearest "#N" before it in its clause, else the card's own PR
+_SHIPPED = re.compile(r"\b(first )?(?:shipped|released) in (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b",
+                      re.IGNORECASE)
+_CITE = re.compile(r"#(\d+)\b")
+
+
+@rule("D319", "prose says a PR shipped in a release that the release evidence contradicts (or it never merged)",
+      scope="card")
+def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"First shipped in 0.5.9" where the releases first hold the card's line in 0.5.10, or a closed PR's card
+    saying its change shipped: the release story a reader trusts is wrong. Judged against the release evidence
+    recorded for the current key fragment of the PR named (the card's own, or the nearest #N before it in the
+    clause); a PR without a card, or without fresh evidence, is not judged."""
+    from dossier.lint.depth import card_texts
+
+    lock = release_lock(ctx)[0]
+    order = {v: i for i, v in enumerate(lock.built)}
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _SHIPPED.finditer(flat):
+            clause = flat[max(flat.rfind(";", 0, m.start()), flat.rfind(". ", 0, m.start()), 0):m.start()]
+            cited = _CITE.findall(clause[-60:])
+            if not cited and _CITE.search(flat, m.end(), m.end() + 40):
+                continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
+            pr = int(cited[-1]) if cited else card.pr
+            other = card if pr == card.pr else ctx.project.card(pr)
+            if other is None:
+                continue
+            first, version = bool(m.group(1)), m.group(2)
+            where = path if path.endswith("]") else f"{path}#value"
+            if other.state != "merged":
+                yield Finding(where, f"says #{pr} shipped in {version}, but #{pr} is {other.state}: an unmerged PR "
+                                     "ships in no release", hint="say which merged PR carried the change, if one did")
+                continue
+            v, h = release_verdict(other, ctx), lock.cards.get(pr)
+            if v is None or h is None or version not in order or v.shipped is None:
+                continue
+            shipped = v.shipped.new.version
+            spans = [(a, b) for a, b in h.present if a in order and b in order and order[b] >= order[shipped]]
+            held = any(order[a] <= order[version] <= order[b] for a, b in spans)
+            if (first and version != shipped) or not held:
+                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in spans)
+                yield Finding(where, f"says #{pr} {'first ' if first else ''}shipped in {version}, but the releases "
+                                     f"first hold its line in {shipped} (built {v.shipped.new.built}; present {said})",
+                              hint="take the release from `dossier releases verify`, or fix the key fragment")
+
+
+@rule("D321", "status current, yet no release scanned holds its line nor its `today` place", scope="card")
+def current_never_shipped(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A merged card that calls its change current while no release from the first scanned to the last (0.5.23)
+    ever held its line, nor its `today` place: the change is not in today's SGLang, or the card names the wrong
+    line. Not judged within 14 days of the last release's build (the change may not have shipped yet) or on a
+    pointer card (D407's). D313 warns about a late first release; this is the card's status itself."""
+    import datetime as dt
+
+    from dossier.evidence import key_sha
+
+    h = release_lock(ctx)[0].cards.get(card.pr)
+    built = release_lock(ctx)[0].built
+    if (card.status != "current" or card.state != "merged" or card.merged_at is None or card.key_fragment.pointer
+            or h is None or h.key_fragment != key_sha(card.key_fragment) or h.present or h.last not in built):
+        return
+    if h.today:  # the behaviour lives on where `today` says, in some release
+        return
+    last = dt.date.fromisoformat(built[h.last])
+    if (last - card.merged_at).days <= 14:
+        return
+    yield Finding("status#value", f"status is current, but no release from {h.first} to {h.last} (built {last}) "
+                                  f"holds its key fragment{' or its today place' if card.key_fragment.today else ''}",
+                  hint="if the PR merged, the match is not its line (check the fragment against the PR); if it "
+                       "did not, state and status are wrong")

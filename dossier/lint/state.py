@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 from dossier.cards import read_yaml
@@ -90,3 +91,43 @@ def merged_before_opened(ctx) -> Iterator[Finding]:
                       f"merged_at {card.merged_at} is impossible: {who} on {anchor.opened} ({anchor.source}), and "
                       f"PR numbers are given in opening order, so #{card.pr} was opened, and merged, no earlier",
                       hint="take the merge date from the PR thread or a dated commit log", doc=doc)
+
+
+#: "#N ... merged 2026-03-30" (the nearest #N before the date, within its clause), and a card's own
+#: "Merged 2026-06-12" opening a sentence or "this PR merged 2026-06-12"
+_CITED_MERGE = re.compile(r"#(\d+)\b[^#\n;]{0,40}?(?<!un)\bmerged (?:on )?(\d{4}-\d{2}-\d{2})\b")
+_OWN_MERGE = re.compile(r"(?:^|[.;]\s+)Merged (?:on )?(\d{4}-\d{2}-\d{2})\b|\bthis PR (?:was )?merged (?:on )?"
+                        r"(\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
+
+
+@rule("D406", "prose gives a merge date (its own, or of a PR with a card) that the card of that PR contradicts",
+      scope="card")
+def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"(reverted by #21496, merged 2026-02-11)" while #21496's card says 2026-03-26: one of the two is wrong, and
+    a reader who orders the history by it is misled. A PR without a card is not judged."""
+    from dossier.lint.depth import card_texts
+
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        said = [(int(m.group(1)), m.group(2)) for m in _CITED_MERGE.finditer(flat)]
+        said += [(card.pr, m.group(1) or m.group(2)) for m in _OWN_MERGE.finditer(flat)]
+        for pr, day in said:
+            other = card if pr == card.pr else ctx.project.card(pr)
+            if other is None or str(other.merged_at) == day:
+                continue
+            whose = "this card's merged_at" if other is card else f"#{pr}'s card"
+            actual = f"merged {other.merged_at}" if other.merged_at else f"{other.state}, never merged"
+            yield Finding(f"{path}#value" if not path.endswith("]") else path,
+                          f"says #{pr} merged {day}, but {whose} has it {actual}",
+                          hint="take the date from the PR thread and make the card and the prose agree")
+
+
+@rule("D407", "a merged, current card's explain says no source holds the PR's lines (a pointer)", scope="card")
+def current_pointer(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Unverified: no source we hold shows a line of this PR" fits an open or closed PR, or a merged one reverted
+    before any release; a merged PR whose change is current is in today's SGLang, which is a source we hold."""
+    if card.key_fragment.pointer and card.state == "merged" and card.status == "current":
+        yield Finding("key_fragment.explain#value",
+                      "explain declares the match a pointer (no source holds the PR's lines), but the card says the "
+                      "PR merged and its change is current: today's SGLang holds those lines",
+                      hint="quote a line the PR added (it is in 0.5.23), or fix state and status")

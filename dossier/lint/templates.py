@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from itertools import combinations
 
 from dossier import prose
-from dossier.lint.depth import ALL_FIELDS, text_of
+from dossier.lint.depth import ALL_FIELDS, card_texts, text_of
 from dossier.lint.registry import Finding, rule
 
 MIN_SHARED_SKELETON = 3  # cards sharing one masked skeleton
@@ -98,3 +98,55 @@ def self_copy(ctx) -> Iterator[Finding]:
                               hint="motivation is the problem, implementation the code change, explain the "
                                    "matched lines")
 
+
+
+MIN_SENTENCE_SELF = 8  # 5-grams (about 12 words) of a sentence repeated in another field of its card
+MIN_SENTENCE_CROSS = 10  # 5-grams (about 14 words) of a sentence found in another card: shorter stock sentences
+#: recur ("Unverified: no source we hold shows a line of this PR.", "no kernel ... of its own to reproduce")
+CROSS_FIELDS = ("motivation", "implementation", "key_fragment.explain", "validation.claims", "corrections")
+
+
+@rule("D223", "a sentence pasted into a second field of the card, or from another card's prose", scope="project")
+def pasted_sentence(ctx) -> Iterator[Finding]:
+    """A field's sentence whose word 5-grams are 80% inside another field of its card (any text: claims,
+    validation lanes, corrections, runtime.none too), or inside another card's prose (validation lanes and
+    runtime.none excepted: cards of one lane share their checks). Whole-field copies are D221/D222's."""
+    cards = _cards(ctx)
+    texts = {c.pr: list(card_texts(c)) for c, _ in cards}
+    prose_grams: dict[tuple[str, ...], set[int]] = {}
+    for c, _ in cards:
+        for path, text in texts[c.pr]:
+            if path.partition("[")[0] in CROSS_FIELDS:
+                for g in prose.shingles(text):
+                    prose_grams.setdefault(g, set()).add(c.pr)
+    order = {c.pr: i for i, (c, _) in enumerate(cards)}
+    for c, d in cards:
+        own = [(path, prose.shingles(text)) for path, text in texts[c.pr]]
+        for path, text in texts[c.pr]:
+            for s in prose.sentences(text):
+                g = prose.shingles(s)
+                if len(g) < MIN_SENTENCE_SELF:
+                    continue
+                other = next((p for p, og in own if p != path and len(g & og) >= MAX_CONTAINED * len(g)), None)
+                if other:
+                    yield Finding(f"{path}#value", f"{path} repeats a sentence of {other}: {_short(s)}", doc=d,
+                                  hint="each field says its own thing: the problem, the change, the lines, the evidence")
+                    break
+                if len(g) < MIN_SENTENCE_CROSS or path.partition("[")[0] not in CROSS_FIELDS:
+                    continue
+                hits: dict[int, int] = {}
+                for gram in g:
+                    for pr in prose_grams.get(gram, ()):
+                        hits[pr] = hits.get(pr, 0) + 1
+                src = [pr for pr, n in hits.items() if pr != c.pr and n >= MAX_CONTAINED * len(g)]
+                # the later card is the copy, unless only the earlier one is judged (a named file, a draft)
+                src = [pr for pr in src if order[pr] < order[c.pr] or not ctx.project.in_scope(
+                    next(dd for cc, dd in cards if cc.pr == pr).path)]
+                if src:
+                    yield Finding(f"{path}#value", f"{path} has a sentence of #{min(src)}'s card: {_short(s)}", doc=d,
+                                  hint="each card describes its own PR in its own words")
+                    break
+
+
+def _short(s: str, n: int = 90) -> str:
+    return repr(s if len(s) <= n else s[:n - 3] + "...")

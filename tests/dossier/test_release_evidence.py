@@ -100,6 +100,9 @@ CARDS = {
     111: make_card(111, title="Fix a wrong gate value in the moved kernel", merged_at=dt.date(2026, 3, 20),
                    key_fragment=kf("def gate_v2(", f"python/sglang/{OLD_GATING}")),
 }
+for _card in CARDS.values():  # a card lists its key file among the PR's files (D320)
+    if _card["key_fragment"]["file"] not in _card["files"]["runtime"]:
+        _card["files"]["runtime"].append(_card["key_fragment"]["file"])
 
 
 @pytest.fixture

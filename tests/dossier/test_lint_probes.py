@@ -1,0 +1,247 @@
+"""Rules added against realistic defects (lint9): each case is a valid card with one defect, and a near miss
+that a real card writes and must pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dossier.evidence import key_sha
+from dossier.lint import LintContext, run_lint
+from dossier.model import Card
+from dossier.project import Project
+from tests.dossier.factories import PROSE, make_card, write_project
+
+NEW = ("D215", "D218", "D223", "D319", "D320", "D406", "D517")  # D615 reads an SGLang tree: its own test
+
+
+def _lint(root: Path, sglang_src: Path | None = None, select=NEW):
+    return run_lint(LintContext(Project.load(root), sglang_src=sglang_src), select=select)
+
+
+def _codes(root: Path, **kw) -> list[str]:
+    return [d.code for d in _lint(root, **kw) if d.file == "cards/100.yaml"]
+
+
+def _project(tmp_path: Path, edit, others=()) -> Path:
+    card = make_card(100)
+    edit(card)
+    return write_project(tmp_path, [card, *others])
+
+
+def _append(field: str, text: str):
+    def edit(card):
+        if field == "explain":
+            card["key_fragment"]["explain"] += " " + text
+        else:
+            card[field] += " " + text
+    return edit
+
+
+# (code, defect, near miss a real card writes)
+PROSE_CASES = [
+    # a sentence of stock phrases; the near miss gives the same verb its number and setup
+    ("D215", _append("motivation", "This PR improves performance and makes the code cleaner and easier to maintain."),
+     _append("motivation", "The author measured TTFT -2.6% at TP4 (PR description).")),
+    ("D215", _append("implementation", "Overall the change improves performance and code quality."),
+     _append("implementation", "in_proj_ba keeps its two num_v_heads slots.")),
+    # a measured number with no setup or source; the near miss names the device and who measured
+    ("D218", _append("motivation", "The merged layers cut the projection time by 18%."),
+     _append("motivation", "On H200 the author saw the projection time drop by 18%.")),
+    # own merge date against the card's merged_at
+    ("D406", _append("implementation", "Merged 2026-03-02 after review."),
+     _append("implementation", "Merged 2026-03-20 after review.")),
+]
+
+
+@pytest.mark.parametrize("code,defect,near", PROSE_CASES, ids=[f"{c}-{i}" for i, (c, *_) in enumerate(PROSE_CASES)])
+def test_prose_defect_fires_and_near_miss_passes(tmp_path, code, defect, near):
+    assert code in _codes(_project(tmp_path / "bad", defect))
+    assert _codes(_project(tmp_path / "ok", near)) == []
+
+
+def test_a_cited_cards_merge_date_must_agree_with_that_card_d406(tmp_path):
+    other = make_card(90, merged_at=dt.date(2026, 3, 26), status="superseded", superseded_by=[100])
+    closed = make_card(91, state="closed", merged_at=None, status="adjacent")
+    bad = _project(tmp_path / "bad", _append("implementation", "It replaces #90 (merged 2026-02-11)."), [other, closed])
+    assert _codes(bad) == ["D406"]
+    never = _project(tmp_path / "never", _append("implementation", "#91, merged 2026-03-01, had the same fix."),
+                     [other, closed])
+    assert _codes(never) == ["D406"]
+    ok = _project(tmp_path / "ok", _append("implementation", "It replaces #90 (merged 2026-03-26); #4242 (merged "
+                                                             "2025-01-01) has no card."), [other, closed])
+    assert _codes(ok) == []
+
+
+def test_a_sentence_pasted_into_another_field_or_card_is_d223(tmp_path):
+    sentence = ("In MergedColumnParallelLinear the loader now asks whether loaded_shard_id is a tuple of slot indices "
+                "before it splits the tensor.")
+
+    def into_claim(card):
+        card["key_fragment"]["explain"] += " " + sentence
+        card["validation"]["claims"].append(sentence)
+    assert "D223" in _codes(_project(tmp_path / "self", into_claim))
+    # a sentence of card #99's motivation pasted into #100's implementation (the later card is the copy)
+    donor = make_card(99)
+    donor["motivation"] += " " + sentence
+    assert "D223" in _codes(_project(tmp_path / "cross", _append("implementation", sentence), [donor]))
+    # near misses: a short stock sentence shared by two cards, and the same validation lane on two cards
+    stock = "Unverified: no source we hold shows a line of this PR."
+    donor = make_card(99)
+    donor["key_fragment"]["explain"] += " " + stock
+    lane = "Start the server with --enable-mixed-chunk and check the answers against a run without it on GSM8K."
+
+    def near(card):
+        card["key_fragment"]["explain"] += " " + stock
+        card["validation"]["lanes"].append(lane)
+    donor["validation"]["lanes"].append(lane)
+    assert _codes(_project(tmp_path / "ok", near, [donor])) == []
+
+
+def test_key_fragment_file_and_a_path_with_line_counts_are_listed_d320(tmp_path):
+    def unlisted(card):
+        card["files"]["runtime"] = ["python/sglang/srt/layers/linear.py"]
+    assert _codes(_project(tmp_path / "kf", unlisted)) == ["D320"]
+    stat = _project(tmp_path / "stat", _append("implementation", "python/sglang/srt/layers/attention/backend.py (+42) "
+                                                                 "gains a tuple path."))
+    assert _codes(stat) == ["D320"]
+    # near misses: the listed file by its name alone, and a pointer card naming code the PR did not change
+    assert _codes(_project(tmp_path / "ok", _append("implementation", "qwen3_next.py (+42/-3) gains a tuple path."))) == []
+
+    def pointer(card):
+        card.update(state="closed", merged_at=None, status="adjacent")
+        card["files"]["runtime"] = ["python/sglang/srt/layers/linear.py"]
+        card["key_fragment"]["explain"] = "Unverified: no source we hold shows a line of this PR. " + PROSE[0]["explain"]
+    assert _codes(_project(tmp_path / "pointer", pointer)) == []
+
+
+def _results_project(tmp_path: Path, sentence: str) -> Path:
+    root = _project(tmp_path, lambda c: c["validation"]["claims"].append(sentence))
+    (root / "results" / "bench").mkdir(parents=True)
+    rows = [{"tp": tp, "tokens": b, "ours_us": 65.61 * tp / b * 512, "floor_us": 28.27} for tp in (1, 4) for b in (64, 512)]
+    (root / "results" / "bench" / "proj.json").write_text(json.dumps({"device": {"name": "NVIDIA H200"}, "rows": rows}))
+    return root
+
+
+@pytest.mark.parametrize("sentence,ok", [
+    ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us against a 28.3 us floor at TP1 B=512.", True),
+    ("This project (NVIDIA H200, results/bench/proj.json): 56.6 us against a 28.3 us floor at TP1 B=512.", False),
+    ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us against a 28.3 us floor at TP2 B=512.", False),
+    ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us against a 28.3 us floor at TP1 B=256.", False),
+    # a version is no value; a sentence citing no results file is not judged
+    ("This project (NVIDIA H200, results/bench/proj.json) on SGLang 0.5.23: 65.6 us at TP4 B=2048 is not judged.", False),
+    ("The author measured 56.6 us at TP2 B=256 on H200 (PR description).", True),
+])
+def test_a_value_quoted_from_a_results_file_is_in_it_d517(tmp_path, sentence, ok):
+    assert (_codes(_results_project(tmp_path, sentence)) == []) is ok
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    pkg = root / "sglang"
+    for rel, text in {"__init__.py": "", "version.py": '__version__ = "9.9.9"\n', **files}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    return pkg
+
+
+@pytest.mark.parametrize("text,stale", [
+    ("In SGLang 9.9.9 MambaPool, HybridLinearKVPool and MambaStateUpdateCudaGraphRunner all still exist.", True),
+    ("create_qkvz_proj and fused_qkvz_loader are still in today's SGLang.", True),
+    # near misses: code that is there, a clause that says what left, a sentence not about today
+    ("In SGLang 9.9.9 MambaPool and HybridLinearKVPool all still exist; MambaStateUpdateCudaGraphRunner is gone.", False),
+    ("MambaStateUpdateCudaGraphRunner was renamed, and HybridLinearKVPool is still in 9.9.9.", False),
+    ("At the time MambaStateUpdateCudaGraphRunner still committed the state after verify.", False),
+])
+def test_code_said_to_be_still_there_today_is_in_the_tree_d615(tmp_path, text, stale):
+    tree = _tree(tmp_path / "site", {"srt/mem_cache/memory_pool.py": "class MambaPool:\n    pass\n"
+                                     "class HybridLinearKVPool:\n    pass\n",
+                                     "srt/models/qwen3_next.py": "def create_qkvz_proj():\n    pass\n"})
+    root = _project(tmp_path / "p", _append("implementation", text))
+    found = [d for d in _lint(root, sglang_src=tree, select=["D615"]) if d.file == "cards/100.yaml"]
+    assert bool(found) is stale, [d.text() for d in found]
+
+
+BUILT = [("0.1.0", "2026-01-05"), ("0.2.0", "2026-02-20"), ("0.3.0", "2026-04-01")]
+
+
+def _released(tmp_path: Path, text: str, state: str = "merged") -> Path:
+    """#100 merged 2026-01-10, its line first shipped in 0.2.0 (release evidence in cards/evidence.lock)."""
+    card = make_card(100, merged_at=dt.date(2026, 1, 10))
+    if state != "merged":
+        card.update(state=state, merged_at=None, status="adjacent")
+    card["implementation"] += " " + text
+    root = write_project(tmp_path, [card, make_card(101, merged_at=dt.date(2026, 3, 1))])
+    entry = {"kind": "release-diff", "key_fragment": key_sha(Card.from_data(card).key_fragment), "first": "0.1.0",
+             "last": "0.3.0", "present": [["0.2.0", "0.3.0"]], "recorded": "2026-11-30",
+             "events": [{"change": "added", "file": card["key_fragment"]["file"], "lines": [3],
+                         "old": {"version": "0.1.0", "built": "2026-01-05", "sha256": None},
+                         "new": {"version": "0.2.0", "built": "2026-02-20", "sha256": "0" * 64}}]}
+    lock = {"version": 1, "cards": {}, "releases": {"built": [list(b) for b in BUILT], "cards": {100: entry}}}
+    (root / "cards" / "evidence.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+    return root
+
+
+@pytest.mark.parametrize("text,state,wrong", [
+    ("The change first shipped in 0.1.0.", "merged", True),
+    ("The change shipped in 0.1.0.", "merged", True),
+    ("The change first shipped in 0.2.0 and is still in 0.3.0.", "merged", False),
+    ("The change shipped in 0.3.0.", "merged", False),
+    ("This fix shipped in 0.2.0.", "closed", True),
+    # whose release it is: another PR's (without evidence: not judged), or not for a pattern to decide
+    ("Its successor #101, first shipped in 0.1.0, kept the idea.", "closed", False),
+    ("The idea shipped in 0.2.0 through #101 instead.", "closed", False),
+])
+def test_a_release_the_prose_says_a_pr_shipped_in_agrees_with_the_evidence_d319(tmp_path, text, state, wrong):
+    found = [d for d in _lint(_released(tmp_path, text, state), select=["D319"]) if d.file == "cards/100.yaml"]
+    assert bool(found) is wrong, [d.text() for d in found]
+
+
+def _unshipped(tmp_path: Path, merged: dt.date, status: str = "current", today: list | None = None) -> Path:
+    """#100's line is in no release scanned (0.1.0 .. 0.3.0, the last built 2026-04-01)."""
+    card = make_card(100, merged_at=merged, status=status)
+    if status != "current":
+        card["superseded_by"] = [101]
+    root = write_project(tmp_path, [card, make_card(101, merged_at=dt.date(2026, 3, 1))])
+    entry = {"kind": "release-scan", "key_fragment": key_sha(Card.from_data(card).key_fragment), "first": "0.1.0",
+             "last": "0.3.0", "present": [], "recorded": "2026-11-30", "events": []}
+    if today is not None:
+        entry.update(today=today, today_key="0" * 64)
+    lock = {"version": 1, "cards": {}, "releases": {"built": [list(b) for b in BUILT], "cards": {100: entry}}}
+    (root / "cards" / "evidence.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+    return root
+
+
+def test_a_current_card_whose_line_no_release_holds_is_d321(tmp_path):
+    def found(root):
+        return [d.code for d in _lint(root, select=["D321"]) if d.file == "cards/100.yaml"]
+    assert found(_unshipped(tmp_path / "bad", dt.date(2026, 1, 10))) == ["D321"]
+    # near misses: merged days before the last release, replaced (not current), or alive where `today` says
+    assert found(_unshipped(tmp_path / "late", dt.date(2026, 3, 25))) == []
+    assert found(_unshipped(tmp_path / "replaced", dt.date(2026, 1, 10), status="superseded")) == []
+    assert found(_unshipped(tmp_path / "today", dt.date(2026, 1, 10), today=[["0.2.0", "0.3.0"]])) == []
+
+
+@pytest.mark.parametrize("state,status,wrong", [("merged", "current", True), ("merged", "reverted", False),
+                                                ("closed", "adjacent", False)])
+def test_a_pointer_on_a_merged_current_card_is_d407(tmp_path, state, status, wrong):
+    def pointer(card):
+        card.update(state=state, status=status, merged_at=card["merged_at"] if state == "merged" else None)
+        card["superseded_by"] = [90] if status == "reverted" else []
+        card["key_fragment"]["explain"] = "Unverified: no source we hold shows a line of this PR. " + PROSE[0]["explain"]
+    root = _project(tmp_path, pointer, [make_card(90)])
+    assert ([d.code for d in _lint(root, select=["D407"])] == ["D407"]) is wrong
+
+
+def test_a_title_copied_from_another_card_is_d518(tmp_path):
+    donor = make_card(99, title="[Qwen3.5] Fuse split/reshape/cat ops in GDN projection with Triton kernel")
+    copied = _project(tmp_path / "bad", lambda c: c.update(title=donor["title"]), [donor])
+    assert _codes(copied, select=["D518"]) == ["D518"]
+    # near miss: a closed PR reopened under the same title, linked to its successor
+    reopened = make_card(99, title=donor["title"], state="closed", merged_at=None, status="superseded",
+                         superseded_by=[100])
+    assert _codes(_project(tmp_path / "ok", lambda c: c.update(title=donor["title"]), [reopened]),
+                  select=["D518"]) == []

@@ -285,7 +285,8 @@ _STAT_PATH = re.compile(r"((?:[\w.-]+/)*[\w.-]+\.[A-Za-z]{1,5})`?\s*\(\+\d+(?:\s
 def unlisted_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """The card's files are the PR's changed paths as far as the card knows them; its key fragment's file and
     any path it quotes with the PR's line counts ("memory_pool.py (+280)") are changed paths too, so they are
-    listed (the key file is D302's when the PR's diff is cached or recorded). A pointer (explain starting "Unverified:") names code the PR targeted, not a file it changed."""
+    listed (the key file is D302's when the PR's diff is cached or recorded). A pointer (explain starting
+    "Unverified:") names code the PR targeted, not a file it changed."""
     listed = card.all_files
     ev = evidence(card, ctx)
     # with the PR's diff cached or its evidence recorded, D302/D309 judge the key file against the diff itself

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from dossier import prose
 from dossier.lint.registry import Finding, rule
 from dossier.model import REPLACED, Card, answer_titles
 from dossier.project import is_valid
@@ -376,7 +377,7 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     from dossier.lint.depth import card_texts
 
     for path, text in card_texts(card):
-        for sentence in _sentences(text):
+        for sentence in prose.sentences(text):
             files = [ctx.project.root / p for p in dict.fromkeys(_RESULTS.findall(sentence))]
             files = [f for f in files if f.is_file()]
             if not files:
@@ -396,12 +397,6 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
                     yield Finding(where, f"{m.group(0)}: no row of {', '.join(f.name for f in files)} has "
                                          f"{'/'.join(_SHAPE_KEYS[kind][:2])} {m.group(2)} (it has {sorted(held)})",
                                   hint="name a row the results file holds")
-
-
-def _sentences(text: str) -> list[str]:
-    from dossier import prose
-
-    return prose.sentences(text)
 
 
 def _result_values(files: list[Path], ctx) -> tuple[list[float], dict[str, set]]:

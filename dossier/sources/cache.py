@@ -139,15 +139,23 @@ class Cache:
         }
         d = self.path(pr)
         d.mkdir(parents=True, exist_ok=True)
-        (d / PROVENANCE).unlink(missing_ok=True)  # the old entry stops being valid before anything changes
-        _write_atomic(d / DIFF, diff_bytes)
-        _write_atomic(d / META, meta_bytes)
-        _write_atomic(d / PROVENANCE, _json_bytes(provenance))
+        staged: list[tuple[Path, Path]] = []
+        try:
+            # every file is written in full before the old entry is touched: a full disk keeps the old entry
+            for name, data in ((DIFF, diff_bytes), (META, meta_bytes), (PROVENANCE, _json_bytes(provenance))):
+                staged.append((_staged(d / name, data), d / name))
+            (d / PROVENANCE).unlink(missing_ok=True)  # the old entry stops being valid before anything changes
+            for tmp, path in staged:
+                os.replace(tmp, path)
+        except BaseException:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
         return CacheEntry(pr, meta, diff_text, provenance)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path``, fsync, then rename over it; the temp file never outlives a failure."""
+def _staged(path: Path, data: bytes) -> Path:
+    """``data`` written and fsynced to a temp file beside ``path`` (its path); the file never outlives a failure."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would survive the rename: a shared cache must stay readable
@@ -155,7 +163,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)

@@ -152,6 +152,30 @@ def _interrupt_at(monkeypatch, n: int) -> None:
     monkeypatch.setattr(cache_mod.os, "replace", replace)
 
 
+@pytest.mark.parametrize("failing", [1, 2, 3])
+def test_a_refresh_that_cannot_write_keeps_the_old_entry(tmp_path, monkeypatch, failing):
+    """A full disk while the new entry is staged (any of its three files) leaves the old entry whole and valid."""
+    cache = Cache(tmp_path)
+    cache.put(5, meta(title="Old title"), DIFF.replace("+b", "+old"), {"source": "github"})
+    calls = {"n": 0}
+    real = os.fdopen
+
+    def fdopen(fd, *args, **kw):
+        calls["n"] += 1
+        if calls["n"] == failing:
+            os.close(fd)
+            raise OSError(28, "No space left on device")
+        return real(fd, *args, **kw)
+
+    monkeypatch.setattr(cache_mod.os, "fdopen", fdopen)
+    with pytest.raises(OSError, match="No space"):
+        cache.put(5, meta(), DIFF, {"source": "github"})
+    monkeypatch.undo()
+    old = cache.get(5)
+    assert old is not None and old.meta["title"] == "Old title" and "+old" in old.diff_text
+    assert not [p for p in cache.path(5).iterdir() if p.name.endswith(".tmp")]
+
+
 @pytest.mark.parametrize("step", [1, 2, 3])
 @pytest.mark.parametrize("existing", [False, True], ids=["fresh", "overwrite"])
 def test_interrupted_put_leaves_no_valid_entry_and_no_temp_files(tmp_path, monkeypatch, step, existing):

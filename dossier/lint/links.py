@@ -373,7 +373,8 @@ _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_si
 def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(results/bench/projections.json): ... 65.6 us against a 28.3 us floor (TP1 B=512)": every decimal the
     sentence gives is a value of that file at the precision written, and a TPn or B=n it names is a row's tp or
-    batch/tokens. A cited file that does not exist is D604's."""
+    batch/tokens. A sentence naming one TP and one B (one row) quotes that row's values or the file's values
+    outside every row (ceilings, notes), not another row's. A cited file that does not exist is D604's."""
     from dossier.lint.depth import card_texts
 
     for path, text in card_texts(card):
@@ -382,7 +383,13 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
             files = [f for f in files if f.is_file()]
             if not files:
                 continue
-            values, keyed = _result_values(files, ctx)
+            values, keyed, rows = _result_values(files, ctx)
+            named = {kind: {int(m.group(2)) for m in _SHAPE.finditer(sentence) if (m.group(1) == "TP") == (kind == "TP")}
+                     for kind in ("TP", "B")}
+            if all(len(v) == 1 for v in named.values()):
+                row = rows.get((*named["TP"], *named["B"]))
+                if row:
+                    values = rows[None] + row
             where = path if path.endswith("]") else f"{path}#value"
             for m in _DECIMAL.finditer(sentence):
                 digits = len(m.group(1).split(".")[1])
@@ -399,41 +406,60 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
                                   hint="name a row the results file holds")
 
 
-def _result_values(files: list[Path], ctx) -> tuple[list[float], dict[str, set]]:
-    """Every number in the files (JSON values and numbers inside strings, or numbers of a text file), and the
-    integer values under each JSON key."""
+def _result_values(files: list[Path], ctx) -> tuple[list[float], dict[str, set], dict]:
+    """Every number in the files (JSON values and numbers inside strings, or numbers of a text file), the integer
+    values under each JSON key, and the numbers by row: ``(tp, batch or tokens)`` for each JSON object holding both
+    (everything under it), ``None`` for what no such object holds."""
     import json
 
     memo = ctx.memo.setdefault("result-values", {})
     values: list[float] = []
     keyed: dict[str, set] = {}
+    rows: dict = {None: []}
     for f in files:
         if f not in memo:
-            vals, keys = [], {}
             text = f.read_text(errors="replace")
             try:
-                stack = [json.loads(text)] if f.suffix == ".json" else []
+                doc = json.loads(text) if f.suffix == ".json" else None
             except ValueError:
-                stack = []
-            if not stack:
-                vals += [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
-            while stack:
-                node = stack.pop()
-                items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-                for k, v in items:
-                    if isinstance(v, (dict, list)):
-                        stack.append(v)
-                    elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                        vals.append(float(v))
-                        if isinstance(k, str) and float(v).is_integer():
-                            keys.setdefault(k, set()).add(int(v))
-                    elif isinstance(v, str):
-                        vals += [float(x) for x in re.findall(r"\d+(?:\.\d+)?", v)]
-            memo[f] = (vals, keys)
+                doc = None
+            keys: dict[str, set] = {}
+            by_row: dict = {None: []}
+            if doc is None:
+                by_row[None] = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
+            else:
+                _walk(doc, None, keys, by_row)
+            memo[f] = ([v for vals in by_row.values() for v in vals], keys, by_row)
         values += memo[f][0]
         for k, v in memo[f][1].items():
             keyed.setdefault(k, set()).update(v)
-    return values, keyed
+        for k, v in memo[f][2].items():
+            rows.setdefault(k, []).extend(v)
+    return values, keyed, rows
+
+
+def _walk(node, row, keys: dict[str, set], by_row: dict) -> None:
+    """Numbers under ``node`` into ``by_row[row]``; a JSON object naming a tp and a batch/tokens starts a row."""
+    if isinstance(node, dict):
+        tp = next((node[k] for k in _SHAPE_KEYS["TP"] if isinstance(node.get(k), int)), None)
+        b = next((node[k] for k in _SHAPE_KEYS["B"] if isinstance(node.get(k), int)), None)
+        if row is None and tp is not None and b is not None:
+            row = (tp, b)
+        items = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return
+    out = by_row.setdefault(row, [])
+    for k, v in items:
+        if isinstance(v, (dict, list)):
+            _walk(v, row, keys, by_row)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(float(v))
+            if isinstance(k, str) and float(v).is_integer():
+                keys.setdefault(k, set()).add(int(v))
+        elif isinstance(v, str):
+            out += [float(x) for x in re.findall(r"\d+(?:\.\d+)?", v)]
 
 
 @rule("D518", "a card's title is another card's (a PR and the one that superseded it excepted)", scope="card")

@@ -132,6 +132,10 @@ def _results_project(tmp_path: Path, sentence: str) -> Path:
     ("This project (NVIDIA H200, results/bench/proj.json): 56.6 us against a 28.3 us floor at TP1 B=512.", False),
     ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us against a 28.3 us floor at TP2 B=512.", False),
     ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us against a 28.3 us floor at TP1 B=256.", False),
+    # one row named: its values must come from that row (262.4 is TP4 B=512's), not from anywhere in the file
+    ("This project (NVIDIA H200, results/bench/proj.json): 262.4 us against a 28.3 us floor at TP1 B=512.", False),
+    ("This project (NVIDIA H200, results/bench/proj.json): 262.4 us at TP4, B=512, against a 28.3 us floor.", True),
+    ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us (TP1 B=512) to 262.4 us (TP4 B=512).", True),
     # a version is no value; a sentence citing no results file is not judged
     ("This project (NVIDIA H200, results/bench/proj.json) on SGLang 0.5.23: 65.6 us at TP4 B=2048 is not judged.", False),
     ("The author measured 56.6 us at TP2 B=256 on H200 (PR description).", True),

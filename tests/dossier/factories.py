@@ -134,3 +134,12 @@ def write_project(root: Path, cards: list[dict], lanes: dict | None = None, conf
     for card in cards:
         (root / "cards" / f"{card['pr']}.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
     return root
+
+
+def sglang_package(root: Path, files: dict[str, str]) -> Path:
+    """An installed-looking ``sglang`` package (version 9.9.9) under ``root`` holding ``files`` (path -> text)."""
+    pkg = root / "sglang"
+    for rel, text in {"__init__.py": "", "version.py": '__version__ = "9.9.9"\n', **files}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    return pkg

@@ -13,7 +13,7 @@ from dossier.lint import LintContext, run_lint
 from dossier.mentions import find_mentions
 from dossier.project import Project
 from dossier.surface import read_surface
-from tests.dossier.factories import LANES, make_card, write_project
+from tests.dossier.factories import LANES, make_card, sglang_package, write_project
 
 SERVER_ARGS = '''
 class ServerArgs:
@@ -273,14 +273,6 @@ def test_a_flag_typeset_with_a_dash_is_the_flag_and_its_typography_is_reported(t
             assert "typeset with a dash (U+2" in d.message, d.message
 
 
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    pkg = root / "sglang"
-    for rel, text in {"__init__.py": "", "version.py": '__version__ = "9.9.9"\n', **files}.items():
-        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
-        (pkg / rel).write_text(text)
-    return pkg
-
-
 GENERIC_MATCHES = [
     ("return out", True),  # every name common
     ("if x is None:", True),  # keywords and a common name
@@ -301,7 +293,7 @@ def test_a_match_that_names_nothing_distinctive_is_d612(tmp_path, match, generic
     files = {f"srt/layers/mod{i}.py": "def forward(x):\n    out = x + 1\n    return out\n" for i in range(50)}
     files |= {f"srt/layers/gate{i}.py": "y = self.fused_gate(h)\n" for i in range(4)}  # with the card's file, 5 of 57: not common
     files["srt/models/qwen3_next.py"] = f"def widget(mixed_qkv, idx):\n    {match}\n"
-    tree = _tree(tmp_path / "site", files)
+    tree = sglang_package(tmp_path / "site", files)
     card = make_card(100)
     card["key_fragment"]["match"] = match
     write_project(tmp_path / "p", [card])
@@ -310,7 +302,7 @@ def test_a_match_that_names_nothing_distinctive_is_d612(tmp_path, match, generic
 
 
 def _moved_project(tmp_path: Path, kf_file: str, state: str = "merged", holder: str = "srt/layers/linear.py"):
-    tree = _tree(tmp_path / "site", {holder: "if isinstance(loaded_shard_id, tuple):\n    pass\n",
+    tree = sglang_package(tmp_path / "site", {holder: "if isinstance(loaded_shard_id, tuple):\n    pass\n",
                                      "srt/models/qwen3_next.py": "# model\n"})
     card = make_card(100, state=state)
     if state != "merged":
@@ -358,7 +350,7 @@ def test_a_backticked_code_name_no_source_holds_is_d613(tmp_path, sglang_tree, t
     ("Measured on Qwen3.5-122B/397B and qwen3_5_35b_a3b test names.", False),  # no sized name but the 397B's prefix
 ])
 def test_a_qwen_model_of_a_size_no_source_knows_is_d614(tmp_path, text, wrong):
-    tree = _tree(tmp_path / "site", {"test/models.py": 'M = ["Qwen/Qwen3-Next-80B-A3B-Instruct", "Qwen3.5-397B-A17B"]\n'
+    tree = sglang_package(tmp_path / "site", {"test/models.py": 'M = ["Qwen/Qwen3-Next-80B-A3B-Instruct", "Qwen3.5-397B-A17B"]\n'
                                                       'N = "Qwen3.5-122B"\n'})
     card = make_card(100)
     card["validation"]["claims"] = [text]
@@ -370,7 +362,7 @@ def test_a_qwen_model_of_a_size_no_source_knows_is_d614(tmp_path, text, wrong):
 def test_a_lock_that_recorded_the_same_match_in_another_file_is_d318_whatever_the_state(tmp_path):
     import hashlib
 
-    tree = _tree(tmp_path / "site", {"srt/models/qwen3_next.py": "# model\n"})
+    tree = sglang_package(tmp_path / "site", {"srt/models/qwen3_next.py": "# model\n"})
     card = make_card(100, state="open", merged_at=None, status="candidate")
     card["key_fragment"].update(file="python/sglang/srt/layers/linear.py", match="def gone_since(")
     root = write_project(tmp_path / "p", [card])

@@ -14,7 +14,7 @@ from dossier.evidence import key_sha
 from dossier.lint import LintContext, run_lint
 from dossier.model import Card
 from dossier.project import Project
-from tests.dossier.factories import PROSE, make_card, write_project
+from tests.dossier.factories import PROSE, make_card, sglang_package, write_project
 
 NEW = ("D215", "D218", "D223", "D319", "D320", "D406", "D517")  # D615 reads an SGLang tree: its own test
 
@@ -144,14 +144,6 @@ def test_a_value_quoted_from_a_results_file_is_in_it_d517(tmp_path, sentence, ok
     assert (_codes(_results_project(tmp_path, sentence)) == []) is ok
 
 
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    pkg = root / "sglang"
-    for rel, text in {"__init__.py": "", "version.py": '__version__ = "9.9.9"\n', **files}.items():
-        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
-        (pkg / rel).write_text(text)
-    return pkg
-
-
 @pytest.mark.parametrize("text,stale", [
     ("In SGLang 9.9.9 MambaPool, HybridLinearKVPool and MambaStateUpdateCudaGraphRunner all still exist.", True),
     ("create_qkvz_proj and fused_qkvz_loader are still in today's SGLang.", True),
@@ -161,7 +153,7 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
     ("At the time MambaStateUpdateCudaGraphRunner still committed the state after verify.", False),
 ])
 def test_code_said_to_be_still_there_today_is_in_the_tree_d615(tmp_path, text, stale):
-    tree = _tree(tmp_path / "site", {"srt/mem_cache/memory_pool.py": "class MambaPool:\n    pass\n"
+    tree = sglang_package(tmp_path / "site", {"srt/mem_cache/memory_pool.py": "class MambaPool:\n    pass\n"
                                      "class HybridLinearKVPool:\n    pass\n",
                                      "srt/models/qwen3_next.py": "def create_qkvz_proj():\n    pass\n"})
     root = _project(tmp_path / "p", _append("implementation", text))

@@ -188,32 +188,30 @@ def _mma_cases() -> list[Case]:
         (16, 512, 8, 4), (16, 512, 4, 4), (16, 1024, 8, 2), (16, 256, 8, 4), (16, 512, 8, 1), (32, 512, 8, 4),
         (16, 512, 16, 4),
     ]
-    out = []
-    for tp, t in ((4, 2), (4, 4), (4, 8), (4, 16), (4, 32), (1, 2), (1, 4), (1, 8), (1, 32)):
-        bt = max(8, 1 << (t - 1).bit_length())
-        out += [Case("mma", tp, t, {"block_n": bn, "block_k": bk, "block_t": bt, "warps": w, "pre": pre})
-                for bn, bk, w, pre in settings]
-        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
-        if t <= 4:
-            out.append(Case("gemv_default", tp, t))
-    return out
+    return [case for tp, t in ((4, 2), (4, 4), (4, 8), (4, 16), (4, 32), (1, 2), (1, 4), (1, 8), (1, 32))
+            for case in _mma_shape(tp, t, settings)]
 
 
 def _mma2_cases() -> list[Case]:
     """Round 9's second sweep: the 4-warp launch that won the first (TP4 T=4 4.52 us against the fused path's 6.02)."""
-    out = []
-    for tp, t in ((4, 1), (4, 2), (4, 3), (4, 4), (4, 6), (4, 8), (4, 12), (4, 16), (8, 1), (8, 2), (8, 4), (8, 8),
-                  (8, 16)):
-        bt = max(8, 1 << (t - 1).bit_length())
-        settings = [(16, 512, 4, 4), (16, 512, 4, 3), (16, 1024, 4, 2), (16, 2048, 4, 1), (16, 512, 8, 4)]
-        if bt == 16:
-            settings.append((16, 512, 4, 2))
-        out += [Case("mma", tp, t, {"block_n": bn, "block_k": bk, "block_t": bt, "warps": w, "pre": pre, "round": 2})
-                for bn, bk, w, pre in settings]
-        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
-        if t <= 4:
-            out.append(Case("gemv_default", tp, t))
-    return out
+    settings = [(16, 512, 4, 4), (16, 512, 4, 3), (16, 1024, 4, 2), (16, 2048, 4, 1), (16, 512, 8, 4)]
+    return [case for tp, t in ((4, 1), (4, 2), (4, 3), (4, 4), (4, 6), (4, 8), (4, 12), (4, 16), (8, 1), (8, 2),
+                               (8, 4), (8, 8), (8, 16))
+            for case in _mma_shape(tp, t, settings + [(16, 512, 4, 2)] * (_token_block(t) == 16), round=2)]
+
+
+def _token_block(t: int) -> int:
+    """The tensor-core GEMV's padded token count: 8 or the next power of two."""
+    return max(8, 1 << (t - 1).bit_length())
+
+
+def _mma_shape(tp: int, t: int, settings: list[tuple[int, int, int, int]], **extra) -> list[Case]:
+    """One shape of an ``mma`` sweep: each (rows, K step, warps, steps before the wait), the fused path, SGLang's
+    path and, up to four tokens, the GEMV."""
+    out = [Case("mma", tp, t, {"block_n": bn, "block_k": bk, "block_t": _token_block(t), "warps": w, "pre": pre}
+                | extra) for bn, bk, w, pre in settings]
+    out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
+    return out + [Case("gemv_default", tp, t)] * (t <= 4)
 
 
 def _margin_cases() -> list[Case]:

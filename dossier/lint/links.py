@@ -383,7 +383,8 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
             files = [f for f in files if f.is_file()]
             if not files:
                 continue
-            values, keyed, rows = _result_values(files, ctx)
+            keyed, rows = _result_values(files, ctx)
+            values = [v for vals in rows.values() for v in vals]
             named = {kind: {int(m.group(2)) for m in _SHAPE.finditer(sentence) if (m.group(1) == "TP") == (kind == "TP")}
                      for kind in ("TP", "B")}
             if all(len(v) == 1 for v in named.values()):
@@ -406,14 +407,13 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
                                   hint="name a row the results file holds")
 
 
-def _result_values(files: list[Path], ctx) -> tuple[list[float], dict[str, set], dict]:
-    """Every number in the files (JSON values and numbers inside strings, or numbers of a text file), the integer
-    values under each JSON key, and the numbers by row: ``(tp, batch or tokens)`` for each JSON object holding both
+def _result_values(files: list[Path], ctx) -> tuple[dict[str, set], dict]:
+    """The integer values under each JSON key of the files, and every number in them (JSON values and numbers inside
+    strings, or numbers of a text file) by row: ``(tp, batch or tokens)`` for each JSON object holding both
     (everything under it), ``None`` for what no such object holds."""
     import json
 
     memo = ctx.memo.setdefault("result-values", {})
-    values: list[float] = []
     keyed: dict[str, set] = {}
     rows: dict = {None: []}
     for f in files:
@@ -429,13 +429,12 @@ def _result_values(files: list[Path], ctx) -> tuple[list[float], dict[str, set],
                 by_row[None] = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
             else:
                 _walk(doc, None, keys, by_row)
-            memo[f] = ([v for vals in by_row.values() for v in vals], keys, by_row)
-        values += memo[f][0]
-        for k, v in memo[f][1].items():
+            memo[f] = (keys, by_row)
+        for k, v in memo[f][0].items():
             keyed.setdefault(k, set()).update(v)
-        for k, v in memo[f][2].items():
+        for k, v in memo[f][1].items():
             rows.setdefault(k, []).extend(v)
-    return values, keyed, rows
+    return keyed, rows
 
 
 def _walk(node, row, keys: dict[str, set], by_row: dict) -> None:

@@ -92,11 +92,7 @@ def in_place_patterns(copy_gbs: float) -> list[dict]:
     """Our in-place decode, an in-place ``mul_`` of its bytes, the in-place pattern at every tile through the slot
     index (streaming stores: write-back ones lost at every tile in round eleven's first call) and, at two tiles, with
     each set's slots sorted and taken in order without an index."""
-    rows = []
-    for tp, B in IN_PLACE_SHAPES:
-        rows += _in_place_case(DecodeCase(tp, B), copy_gbs)
-        torch.cuda.empty_cache()
-    return rows
+    return _over_shapes(IN_PLACE_SHAPES, _in_place_case, copy_gbs)
 
 
 def _in_place_case(case: DecodeCase, copy_gbs: float) -> list[dict]:
@@ -109,9 +105,14 @@ def _in_place_case(case: DecodeCase, copy_gbs: float) -> list[dict]:
 def read_patterns(copy_gbs: float) -> list[dict]:
     """The read pattern at every tile at the deferred decode's L = 16 shapes from B = 256, against that decode's
     read-only floor (state read + ring traffic + inputs and outputs; the pattern reads only the states)."""
+    return _over_shapes(READ_SHAPES, _read_case, copy_gbs)
+
+
+def _over_shapes(shapes, case_rows, copy_gbs: float) -> list[dict]:
+    """``case_rows`` of each ``(tp, B)`` shape's decode case, freeing the case's pool before the next."""
     rows = []
-    for tp, B in READ_SHAPES:
-        rows += _read_case(DecodeCase(tp, B), copy_gbs)
+    for tp, B in shapes:
+        rows += case_rows(DecodeCase(tp, B), copy_gbs)
         torch.cuda.empty_cache()
     return rows
 

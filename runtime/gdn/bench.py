@@ -599,7 +599,7 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     }
 
 
-DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush")  # bench_deferred.sweep_<name>: deferred-decode rows only
+DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush", "sorted")  # bench_deferred.sweep_<name>: deferred-decode rows only
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -609,7 +609,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="time tile choices instead of the comparison (deferred: only the deferred decode and verify; "
                              "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes; "
                              "split: the split step's flush tiles against the one-launch step; wide: one-launch tiles at 8192+ heads; "
-                             "loop_flush: the split step with wide flushing programs on the entry loop)")
+                             "loop_flush: the split step with wide flushing programs on the entry loop; sorted: the split step's rows in "
+                             "pool-slot order)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
     parser.add_argument("--verify-only", action="store_true",

@@ -5,14 +5,21 @@ slots, rotated past 4x the L2; rings (ours and SGLang's ReplaySSM take the same 
 hold random entries. ``staggered``: row ``i`` at ring position ``(i + t) % L`` on step ``t`` (flushes spread
 over the steps); ``aligned``: every row at ``t % L`` (every row flushes on the same step); both timed over
 whole cycles of ``L`` steps, so each time is the mean step including its share of flushes. Our deferred steps
-get each step's row order (:func:`flush_first_order`, built from the fills the bench stages, before timing). SGLang's kernels
+get each step's row order (:func:`flush_first_order`; the split step's :func:`flush_split`, in pool-slot order where
+:func:`split_by_slot`), built from the slots and fills the bench stages, before timing: a forward builds it once for
+all its GDN layers, as SGLang builds its slot indices and ring cursors once per forward
+(``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._forward_metadata``). Its cost is
+a column, not hidden: ``order_us`` (L = 16 rows) is the GPU time of building that order (one sort), and
+``pct_floor_order`` charges each layer its share (``order_us / GDN_LAYERS``). SGLang's kernels
 get the same positions (``write_pos``) and run as SGLang's backend calls them: ``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``,
 ``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``, ``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update``.
 
 Floors: in-place decode moves the state twice (read + write). The deferred decode's read-only floor is one
 state read plus its ring traffic (live entries read, one entry appended), not counting the ``1/L`` flush
 writes (issue 18's definition); ``pct_floor_flush`` adds them (each state written once per ring cycle: the
-least any deferred-write decode moves). Verify: one state read + ``T`` state writes.
+least any deferred-write decode moves); ``no_flush_us`` (L = 16) times the row's tile on steps where no row flushes
+(fills cycling below ``L - 1``; the rings read as in a staggered step): what the flushes add is ``ours - no_flush``.
+Verify: one state read + ``T`` state writes.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from runtime.gdn.deferred_decode import (
     flush_first_order,
     flush_split,
     flushes,
+    slot_order,
+    split_by_slot,
     split_flush_tile,
     step_config,
 )
@@ -46,10 +55,13 @@ K = V = 128
 TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
 BATCHES = (1, 16, 64, 256, 1024)
 RING_LENGTHS = (4, 8, 16, 32)
-DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "batch_order_us", "aligned_us", "sgl_replayssm_us",
-                    "in_place_us", "floor_us", "pct_floor", "pct_floor_flush", "x_sgl_replayssm", "x_in_place"]
+DEFERRED_COLUMNS = ["kernel", "shape", "tile", "ours_us", "batch_order_us", "aligned_us", "no_flush_us", "order_us",
+                    "sgl_replayssm_us", "in_place_us", "floor_us", "pct_floor", "pct_floor_order", "pct_floor_flush",
+                    "x_sgl_replayssm", "x_in_place"]
+GDN_LAYERS = 36  # Qwen3-Next-80B: 48 layers, 3 of every 4 Gated DeltaNet; a forward's row order serves all of them
 DISPATCH_COLUMNS = ["kernel", "shape", "mode", "tile", "ours_us", "in_place_us", "sgl_packed_us", "x_best"]
 ROW_ORDER = "flush-first"  # the deferred rows run with flush_first_order, built from the fills each step stages
+SLOT_ORDER = "split-slot"  # the split step's groups each in pool-slot order (flush_split(..., slots=))
 TILE_CANDIDATES = [DeferredConfig(b, 8, 1, pipeline=p) for b, p in ((32, False), (64, False), (64, True))]
 
 
@@ -119,6 +131,7 @@ class RingCase:
                              for p, fs in self.fills.items()},
             "split": {p: [flush_split(f, L) for f in fs] for p, fs in self.fills.items()},  # (order, flush_rows)
         }
+        self._slot_orders: dict[tuple[str, str], list[tuple[torch.Tensor, int]]] = {}
         self.qkv = torch.randn(B, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
         self.a = (torch.randn(B, self.HV, device="cuda") - 2).bfloat16()
         self.b = torch.randn(B, self.HV, device="cuda").bfloat16()
@@ -128,11 +141,29 @@ class RingCase:
         self.io_bytes = 2 * (self.qkv.numel() + 2 * self.a.numel() + self.out.numel())
 
     def _steps(self, pattern: str, order: str | None = None) -> list[tuple]:
-        """(slots, fill, row order) of each call: whole ring cycles, every slot set visited."""
+        """(slots, fill, row order) of each call: whole ring cycles, every slot set visited. ``order``
+        ``split-slot`` (the split's groups each in slot order) is built per call, from its slots and fills."""
         n = self.L * math.ceil(max(self.n_sets, 20) / self.L)
         fills = self.fills[pattern]
+        steps = [(self.idx[i % self.n_sets], fills[i % len(fills)], i % len(fills)) for i in range(n)]
+        if order == SLOT_ORDER:
+            key = (pattern, order)
+            if key not in self._slot_orders:
+                self._slot_orders[key] = [flush_split(f, self.L, slots=i) for i, f, _ in steps]
+            return [(i, f, o) for (i, f, _), o in zip(steps, self._slot_orders[key], strict=True)]
         orders = self.orders[order][pattern] if order else [None] * len(fills)
-        return [(self.idx[i % self.n_sets], fills[i % len(fills)], orders[i % len(fills)]) for i in range(n)]
+        return [(i, f, orders[j]) for i, f, j in steps]
+
+    def time_order(self, order: str) -> float | None:
+        """GPU time of building one step's row order ``order`` from its slots and fills (staggered steps): a sort,
+        which a forward builds once for all its GDN layers (its slots and ring fills are the same in every layer).
+        ``split-slot``: :func:`slot_order` over the flushing rows and the slots; ``split`` and ``flush-first``: the
+        flush-first order (:func:`flush_first_order`, the same sort). The split's count of flushing rows is known on
+        the host (the scheduler counts each request's steps) and not timed."""
+        def build(i: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+            return slot_order(i, flushes(f, self.L)) if order == SLOT_ORDER else flush_first_order(f, self.L)
+
+        return _time([lambda i=i, f=f: build(i, f) for i, f, _ in self._steps("staggered")])
 
     def read_only_bytes(self) -> int:
         return read_only_bytes(self.H, self.HV, self.B, self.L)
@@ -196,9 +227,12 @@ class RingCase:
         return None if fn is None else _time(self.sgl_packed_calls(fn, pattern))
 
 
-def _order(cfg: DeferredConfig) -> str:
-    """The row order a config's steps run with: ``ROW_ORDER``, or the split step's (order, flush_rows)."""
-    return "split" if cfg.flush_tile else ROW_ORDER
+def _order(cfg: DeferredConfig, case: RingCase) -> str:
+    """The row order a config's steps run with: ``ROW_ORDER``, or the split step's (order, flush_rows), in slot
+    order where :func:`split_by_slot`."""
+    if cfg.flush_tile is None:
+        return ROW_ORDER
+    return SLOT_ORDER if split_by_slot(case.B, case.HV) else "split"
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -223,16 +257,20 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
             case = RingCase(tp, B, L)
             if in_place is None:
                 in_place = case.time_in_place()
-            tried = {c: case.time_deferred(config=c, order=_order(c)) for c in tile_candidates(case)}
+            tried = {c: case.time_deferred(config=c, order=_order(c, case)) for c in tile_candidates(case)}
             best = min((c for c in tried if tried[c] is not None), key=tried.get, default=TILE_CANDIDATES[0])
             ours = tried.get(best)
             sgl = case.time_sgl_replayssm(replay)
             floor = case.read_only_bytes() / (copy_gbs * 1e3)
             floor_flush = floor + case.flush_write_bytes() / (copy_gbs * 1e3)
+            order_us = case.time_order(_order(best, case)) if L == 16 else None
+            with_order = None if order_us is None or ours is None else ours + order_us / GDN_LAYERS
             rows.append({
                 "kernel": "deferred", "shape": f"{tp} B={B} L={L}", "ours_us": ours,
                 "batch_order_us": None if best.flush_tile else case.time_deferred(config=best),
-                "aligned_us": case.time_deferred("aligned", best, order=_order(best)) if L == 16 else None,
+                "aligned_us": case.time_deferred("aligned", best, order=_order(best, case)) if L == 16 else None,
+                "no_flush_us": case.time_deferred("no-flush", best, order=_order(best, case)) if L == 16 else None,
+                "order_us": order_us, "pct_floor_order": _ratio(100 * floor, with_order),
                 "sgl_replayssm_us": sgl,
                 "in_place_us": in_place, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
                 "pct_floor_flush": _ratio(100 * floor_flush, ours), "x_sgl_replayssm": _ratio(sgl, ours), "x_in_place": _ratio(in_place, ours),
@@ -252,7 +290,7 @@ def _dispatch_row(case: RingCase, tp: str, B: int, sgl_packed_fn: Callable | Non
     cfg = step_config(B, case.HV, case.L, split=True)
     pattern = "empty" if cfg.flush_all else "staggered"
     ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all,
-                              order=None if cfg.flush_all else _order(cfg))
+                              order=None if cfg.flush_all else _order(cfg, case))
     in_place, sgl_packed = case.time_in_place(pattern), case.time_sgl_packed(sgl_packed_fn, pattern)
     peers_t = [t for t in (in_place, sgl_packed) if t is not None]
     return {"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": "in-place" if cfg.flush_all else "deferred",
@@ -507,7 +545,7 @@ def sweep_loop_flush(copy_gbs: float, peers: sglang_peers.SglangKernels | None) 
     path, against :func:`step_config`'s step (``split=True``) and its one-launch tile."""
     def time_choices(case: RingCase) -> dict[str, float | None]:
         dispatch, one = step_config(case.B, case.HV, case.L, split=True), _deferred_tile(case)
-        timed = {f"dispatch {_tile(dispatch)}": case.time_deferred(config=dispatch, order=_order(dispatch))}
+        timed = {f"dispatch {_tile(dispatch)}": case.time_deferred(config=dispatch, order=_order(dispatch, case))}
         if one != dispatch:
             timed[f"one launch {_tile(one)}"] = case.time_deferred(config=one, order=ROW_ORDER)
         configs = [dataclasses.replace(c, flush_tile=f) for c in LOOP_FLUSH_STREAMS for f in LOOP_FLUSH_TILES]
@@ -516,3 +554,31 @@ def sweep_loop_flush(copy_gbs: float, peers: sglang_peers.SglangKernels | None) 
         return timed
 
     return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=LOOP_FLUSH_SHAPES)
+
+
+SORT_STREAMS = [DeferredConfig(b, r, 1, pipeline=p) for b, r, p in (
+    (64, 8, True), (32, 8, True), (64, 4, True), (128, 8, True), (32, 4, True))]
+SORT_FLUSH_TILES = [FlushTile(16, 8, 1), FlushTile(32, 8, 1, unrolled=False)]
+SORT_SHAPES = (("TP4", 256), ("TP1", 64), ("TP1", 256), ("TP4", 1024))
+
+
+def sweep_sorted(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """Rows visited in pool-slot order (``SLOT_ORDER``), L = 16: the split step in flush-first order (``landed``:
+    round eleven's) against the split with each group in slot order over stream tiles ``SORT_STREAMS`` (the code's
+    flushing tile) and flush tiles ``SORT_FLUSH_TILES`` (the 64/8 pipelined stream); the stream alone (no row
+    flushing) in both orders and at each stream tile; the slot order's own GPU time (``order``)."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
+        landed = step_config(case.B, case.HV, case.L, split=True)
+        flush_tile = split_flush_tile(case.B, case.HV)
+        timed = {f"landed {_tile(landed)}": case.time_deferred(config=landed, order="split")}
+        for c in [dataclasses.replace(s, flush_tile=flush_tile) for s in SORT_STREAMS] + [
+                dataclasses.replace(SPLIT_STREAM, flush_tile=f) for f in SORT_FLUSH_TILES]:
+            timed[f"slot {_tile(c)}"] = case.time_deferred(config=c, order=SLOT_ORDER)
+        stream = dataclasses.replace(SPLIT_STREAM, flush_tile=flush_tile)
+        timed["no-flush split"] = case.time_deferred("no-flush", config=stream, order="split")
+        timed |= {f"no-flush slot {_tile(s)}": case.time_deferred(
+            "no-flush", config=dataclasses.replace(s, flush_tile=flush_tile), order=SLOT_ORDER) for s in SORT_STREAMS}
+        timed["order"] = case.time_order(SLOT_ORDER)
+        return timed
+
+    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=SORT_SHAPES)

@@ -14,7 +14,9 @@ second checkpoint read. Per step the state traffic drops from read + write to re
 The step can split (``flush_rows``, :func:`flush_split`; :func:`step_config` with ``split``): the flushing rows in
 a launch of their own (narrow programs that replay the ring in straight-line code on small grids, wide ones on the
 entry loop from 8192 batch x v-heads), the other rows beside it on a second stream, compiled without the flush path,
-whose registers would otherwise cost every program occupancy.
+whose registers would otherwise cost every program occupancy. Below ``WIDE_HEADS`` the split's rows go in pool-slot
+order within each launch (:func:`split_by_slot`, :func:`flush_split` with ``slots``): one sort per forward, shared
+by every GDN layer.
 
 The caller owns ``fill`` (entries held per row, ``0..L-1``) and advances it each step: 0 after a flush,
 ``+1`` otherwise (:func:`next_fill`, or the kernel writes it to ``next_fill_out``). Flushes stagger by
@@ -138,6 +140,12 @@ WIDE_FLUSH_TILES = (  # ... from WIDE_HEADS: wide programs on the entry loop, by
 )
 
 
+def split_by_slot(batch: int, num_v_heads: int) -> bool:
+    """Whether the split step's rows go in pool-slot order (:func:`flush_split` with ``slots``): below ``WIDE_HEADS``
+    batch x v-heads, where it was 3% faster at 2048 heads; from it, longest first (H200, ``NOTES.md`` round 12)."""
+    return batch * num_v_heads < WIDE_HEADS
+
+
 def splits(batch: int, num_v_heads: int, ring_length: int) -> bool:
     """Where the split step wins (H200 sweeps, ``NOTES.md``): ``8 < L <= 16`` from ``SPLIT_MIN_HEADS`` batch x
     v-heads up, with the flushing tile of :func:`split_flush_tile`."""
@@ -201,12 +209,28 @@ def flush_first_order(fill: torch.Tensor, length: int, flush: torch.Tensor | Non
     return _longest_first(fill, length, flushes(fill, length, flush))
 
 
-def flush_split(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+def flush_split(fill: torch.Tensor, length: int, flush: torch.Tensor | None = None, *,
+                slots: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
     """:func:`flush_first_order` and how many rows it lists first that flush this step: the ``order`` and
     ``flush_rows`` of a split step (:func:`deferred_decode`). The count is read on the host (one device sync when
-    ``fill`` is on the GPU): build it where the fills are known, with the step's other inputs."""
+    ``fill`` is on the GPU): build it where the fills are known, with the step's other inputs. ``slots`` (the
+    step's ``slot_indices``): each of the two groups in ascending pool slot instead of by live entries, so the
+    programs of each launch walk the pool in address order (:func:`slot_order`)."""
     due = flushes(fill, length, flush)
-    return _longest_first(fill, length, due), int(due.sum())
+    order = _longest_first(fill, length, due) if slots is None else slot_order(slots, due)
+    return order, int(due.sum())
+
+
+def slot_order(slots: torch.Tensor, first: torch.Tensor | None = None) -> torch.Tensor:
+    """Rows in ascending pool slot (int32 ``[B]``), the rows marked ``first`` (bool ``[B]``) ahead of the others,
+    each group by slot. Every GDN layer of a forward steps the same requests in the same slots (SGLang builds
+    the slot indices and ring cursors once per forward for all of them:
+    ``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._forward_metadata``), so
+    one sort per forward serves every layer."""
+    key = slots.to(torch.int64)
+    if first is not None:
+        key = key + torch.where(first, 0, 1 << 40)
+    return torch.argsort(key, stable=True).to(torch.int32)
 
 
 def _longest_first(fill: torch.Tensor, length: int, due: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,8 @@ from runtime.gdn.deferred_decode import (
     flushes,
     fold_ring,
     next_fill,
+    slot_order,
+    split_by_slot,
     step_config,
 )
 
@@ -35,7 +37,8 @@ from ._gdn_cases import (
 )
 from ._gdn_cases import gen as make_gen
 
-CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_order) or "random" (any permutation))
+CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_order), "random" (any permutation),
+    # "split" (flush_split) or "split-slot" (flush_split in slot order))
     pytest.param(TINY, 4, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=True), None, id="tiny-L4"),
     pytest.param(ODD, 3, DeferredConfig(block_v=64, block_rows=16, num_warps=1), "random", id="odd-L3-random-order"),
     pytest.param(TINY, 5, DeferredConfig(block_v=16, block_rows=4, num_warps=1, pipeline=False), "flush-first",
@@ -48,6 +51,9 @@ CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_orde
                  id="tiny-L6-split-pipelined"),
     pytest.param(ODD, 5, DeferredConfig(64, 16, 1, pipeline=False, flush_tile=FlushTile(32, 8, 2)), "split",
                  id="odd-L5-split-two-warps"),
+    pytest.param(TINY, 5, DeferredConfig(16, 4, 1, flush_tile=FlushTile(8, 8, 1)), "split-slot", id="tiny-L5-split-slot"),
+    pytest.param(ODD, 4, DeferredConfig(64, 16, 1, flush_tile=FlushTile(16, 8, 1, unrolled=False)), "split-slot",
+                 id="odd-L4-split-slot"),
     pytest.param(TP4, 16, None, None, id="tp4-L16", marks=pytest.mark.gpu),
     pytest.param(TP4, 16, None, "split", id="tp4-L16-split", marks=pytest.mark.gpu),
     pytest.param(TP4, 16, DeferredConfig(32, 8, 1, pipeline=False, flush_tile=FlushTile(8, 8, 1)), "split",
@@ -61,6 +67,9 @@ CASES = [  # (shape, L, config, row order: None, "flush-first" (flush_first_orde
                  "split", id="tp4-L16-split-loop-64", marks=pytest.mark.gpu),
     pytest.param(TP1, 16, DeferredConfig(64, 8, 1, flush_tile=FlushTile(32, 8, 1, unrolled=False)), "split",
                  id="tp1-L16-split-loop-32", marks=pytest.mark.gpu),
+    pytest.param(TP4, 16, None, "split-slot", id="tp4-L16-split-slot", marks=pytest.mark.gpu),
+    pytest.param(TP1, 16, DeferredConfig(64, 8, 1, flush_tile=FlushTile(64, 8, 1, unrolled=False)), "split-slot",
+                 id="tp1-L16-split-loop-64-slot", marks=pytest.mark.gpu),
 ]
 
 
@@ -127,7 +136,8 @@ def test_deferred_decode_tracks_replay_and_in_place(s, L, cfg, order, parity):
         nxt = torch.full((B,), -7, dtype=torch.int32, device=DEVICE)
         rows, split = {None: (None, None), "flush-first": (flush_first_order(fill, L, force), None),
                        "random": (torch.randperm(B, generator=g0, device=DEVICE).to(torch.int32), None),
-                       "split": flush_split(fill, L, force)}[order]
+                       "split": flush_split(fill, L, force),
+                       "split-slot": flush_split(fill, L, force, slots=idx)}[order]
         out = deferred_decode(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, num_k_heads=s.H, flush=force,
                               next_fill_out=nxt, order=rows, flush_rows=split, out=nan_like((B, s.HV, s.V)), config=cfg)
         ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g,
@@ -191,6 +201,21 @@ def test_flush_first_order_puts_the_longest_programs_first():
     assert flush_first_order(fill, 4).dtype == torch.int32
     fill[2] = -7  # a padding row's fill is never advanced by the kernel: any value, still first when forced
     assert flush_first_order(fill, 4, force).tolist()[:3] == [1, 3, 2]
+
+
+def test_slot_order_walks_each_group_by_slot():
+    """A permutation: the rows marked first (flushing) before the others, each group in ascending slot, a padding
+    row (-1) first in its group; ``flush_split(..., slots=)`` gives it with the count of flushing rows; the slot
+    order is the split's below 8192 batch x v-heads."""
+    slots = torch.tensor([40, 7, -1, 12, 3, 25, 9], dtype=torch.int32)
+    fill = torch.tensor([0, 3, 1, 3, 2, 0, 1], dtype=torch.int32)
+    force = torch.tensor([0, 0, 1, 0, 0, 0, 0], dtype=torch.int32)
+    assert slot_order(slots).tolist() == [2, 4, 1, 6, 3, 5, 0]
+    assert slot_order(slots).dtype == torch.int32
+    order, count = flush_split(fill, 4, force, slots=slots)
+    assert count == 3 and order.tolist() == [2, 1, 3, 4, 6, 5, 0]
+    assert flush_split(fill, 4, force)[1] == count
+    assert split_by_slot(256, 8) and split_by_slot(16, 32) and not split_by_slot(256, 32)
 
 
 def test_dispatch_rule_picks_in_place_below_threshold():

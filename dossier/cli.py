@@ -140,8 +140,10 @@ def fetch(
 ) -> None:
     """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.
 
-    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries/backoff/timeout from
-    $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT}. A cached PR costs no request unless --refresh.
+    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries/backoff/timeout/
+    pause between requests/page size from $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}. A PR
+    GitHub keeps answering "202 still computing" fails after $DOSSIER_HTTP_WAIT_202 seconds (default 60).
+    A cached PR costs no request unless --refresh.
     Exit 1 if any PR failed (the others still land in the cache). After 3 consecutive connection failures
     to a host its remaining PRs fail at once (one summary line). The cache must be writable before any
     request is made (exit 2).

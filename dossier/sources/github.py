@@ -13,10 +13,11 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
-from github import Auth, BadAttributeException, Github, GithubException
+from github import Auth, BadAttributeException, Consts, Github, GithubException
 from urllib3.util import Retry
 
 from dossier.diff import STATUSES, DiffError, file_patch_to_diff, parse_diff
@@ -50,10 +51,12 @@ class HttpSettings:
     timeout: int = 30  # seconds per request
     throttle: float = 0.25  # minimum seconds between two requests of one client
     per_page: int = 100  # files per page (GitHub's maximum)
+    wait_202: float = 60  # seconds one PR may keep being answered 202 ("still computing") before it fails
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> HttpSettings:
-        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}, each within :data:`KNOBS`."""
+        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE,WAIT_202}, each within
+        :data:`KNOBS`."""
         env = os.environ if env is None else env
         kw = {}
         for name, (kind, low, high) in KNOBS.items():
@@ -74,7 +77,35 @@ class HttpSettings:
 
 #: each HTTP knob's type and range (a zero timeout or page size, a negative throttle: PyGithub cannot use them)
 KNOBS = {"retries": (int, 0, 20), "backoff": (float, 0, 60), "timeout": (int, 1, 3600), "throttle": (float, 0, 60),
-         "per_page": (int, 1, 100)}
+         "per_page": (int, 1, 100), "wait_202": (float, 0, 3600)}
+
+
+class StillComputing(Exception):
+    """GitHub kept answering 202 ("accepted, still computing") for longer than allowed: PyGithub itself would
+    ask again every few seconds, forever."""
+
+    def __init__(self, replies: int, waited: float, by_deadline: bool):
+        super().__init__(replies, waited, by_deadline)
+        self.replies, self.waited, self.by_deadline = replies, waited, by_deadline
+
+
+class _WatchedRetry(Retry):
+    """urllib3's Retry that also shows every reply's status to ``on_status`` (which may raise to end the request):
+    the one hook that sees the 202 replies PyGithub answers by sleeping and asking again."""
+
+    def __init__(self, *args, on_status: Callable[[int], None] | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.on_status = on_status
+
+    def new(self, **kw) -> _WatchedRetry:
+        fresh = super().new(**kw)
+        fresh.on_status = self.on_status
+        return fresh
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if self.on_status is not None:
+            self.on_status(status_code)
+        return super().is_retry(method, status_code, has_retry_after)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -125,11 +156,32 @@ class GithubSource:
         timeout = s.timeout
         if self.deadline is not None:
             timeout = max(1, min(timeout, math.ceil(self.deadline - time.monotonic())))
-        retry = Retry(total=s.retries, backoff_factor=s.backoff, status_forcelist=RETRY_STATUSES,
-                      allowed_methods=("GET",), raise_on_status=False, respect_retry_after_header=False)
+        retry = _WatchedRetry(total=s.retries, backoff_factor=s.backoff, status_forcelist=RETRY_STATUSES,
+                              allowed_methods=("GET",), raise_on_status=False, respect_retry_after_header=False,
+                              on_status=self._bound_202())
         return Github(base_url=self.api_url, auth=Auth.Token(self._token) if self._token else None,
                       timeout=timeout, per_page=s.per_page, retry=retry,
                       seconds_between_requests=s.throttle or None, seconds_between_writes=None, lazy=True)
+
+    def _bound_202(self) -> Callable[[int], None]:
+        """A status watcher for one PR's client: it raises StillComputing at the 202 after which PyGithub's
+        next wait would pass the allowed wait (``settings.wait_202``) or the fetch deadline."""
+        first: float | None = None
+        replies = 0
+
+        def on_status(status: int) -> None:
+            nonlocal first, replies
+            if status != 202:
+                return
+            now = time.monotonic()
+            first = now if first is None else first
+            replies += 1
+            after = now + Consts.PROCESSING_202_WAIT_TIME  # when PyGithub would ask again
+            by_deadline = self.deadline is not None and after >= self.deadline
+            if by_deadline or after - first > self.settings.wait_202:
+                raise StillComputing(replies, now - first, by_deadline)
+
+        return on_status
 
     def fetch(self, pr: int) -> Fetched:
         gh = self._client()  # one client per PR: PyGithub's connection is not shared across threads
@@ -155,6 +207,8 @@ class GithubSource:
                       "deletions": f.deletions, "previous_filename": f.previous_filename} for f in pull.get_files()]
             if pull.number != pr:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
+        except StillComputing as exc:
+            raise SourceError(self._still_computing(pr, exc)) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unreachable(self.describe(exc, pr)) from None
         except requests.RequestException as exc:
@@ -211,6 +265,14 @@ class GithubSource:
                       "merge_commit_sha": meta["merge_commit_sha"],
                       "base_sha": (meta["base"] or {}).get("sha"), "head_sha": (meta["head"] or {}).get("sha")}
         return Fetched(meta, diff_text, provenance)
+
+    def _still_computing(self, pr: int, exc: StillComputing) -> str:
+        said = (f"{self.host} answered #{pr} with HTTP 202 (accepted, still computing) {exc.replies} time(s) "
+                f"over {exc.waited:.0f}s: not cached; ")
+        if exc.by_deadline:
+            return said + f"the fetch deadline (--deadline) left no time to wait: run `dossier fetch {pr}` again later"
+        return said + (f"run `dossier fetch {pr}` again in a few minutes, or wait longer with DOSSIER_HTTP_WAIT_202="
+                       f"SECONDS (now {self.settings.wait_202:g})")
 
     def _malformed(self, pr: int, detail: str) -> SourceError:
         return SourceError(f"{self.host} answered #{pr} with malformed data ({detail}): not cached")

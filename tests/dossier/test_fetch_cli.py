@@ -106,6 +106,15 @@ def test_one_failure_exits_1_and_the_others_land(gh, project_dir):
     assert "failed" in failed_row
 
 
+def test_a_pr_github_keeps_computing_fails_alone_within_the_wait(gh, project_dir):
+    gh.fail(f"/repos/{REPO}/pulls/101", *[Reply(202, {})] * 50)
+    result = fetch(gh, project_dir, "100", "101", DOSSIER_HTTP_WAIT_202="0")
+    assert result.exit_code == 1
+    assert (f"error: #101: {gh.url[7:]} answered #101 with HTTP 202 (accepted, still computing) 1 time(s) over 0s: "
+            "not cached; run `dossier fetch 101` again in a few minutes") in result.stderr
+    assert "1 fetched, 0 cached, 1 failed" in result.stderr
+
+
 def test_rate_limit_one_line_per_pr(gh, project_dir):
     gh.rate_limit_reset = 4102444800  # 2100-01-01 00:00 UTC
     result = fetch(gh, project_dir, "100")

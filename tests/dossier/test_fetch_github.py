@@ -267,7 +267,8 @@ def test_settings_from_env():
     ("RETRIES", "-1", "a whole number from 0 to 20"), ("TIMEOUT", "0", "a whole number from 1 to 3600"),
     ("TIMEOUT", "1e9", "a whole number from 1 to 3600"), ("BACKOFF", "nan", "a number from 0 to 60"),
     ("THROTTLE", "-5", "a number from 0 to 60"), ("PER_PAGE", "0", "a whole number from 1 to 100"),
-    ("PER_PAGE", "1000", "a whole number from 1 to 100"),
+    ("PER_PAGE", "1000", "a whole number from 1 to 100"), ("WAIT_202", "-1", "a number from 0 to 3600"),
+    ("WAIT_202", "inf", "a number from 0 to 3600"),
 ])
 def test_settings_out_of_range_are_refused_with_the_range(name, value, expect):
     """A zero timeout read as 'malformed data', a negative throttle or zero page size as an AssertionError in
@@ -285,3 +286,36 @@ def test_token_never_reaches_logs(gh, caplog):
             source(gh, token="ghp_wrong_secret").fetch(19321)
     assert caplog.records  # PyGithub and urllib3 did log at DEBUG
     assert "ghp_right" not in caplog.text and "ghp_wrong_secret" not in caplog.text
+
+
+@pytest.mark.parametrize("where", ["", "/files"])
+def test_a_pr_github_keeps_computing_fails_naming_it_instead_of_waiting_forever(gh, where):
+    """PyGithub answers a 202 by sleeping 2 s and asking again, with no end: the wait is bounded
+    (DOSSIER_HTTP_WAIT_202, here 0) and the error names the PR and what to do."""
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321{where}", *[Reply(202, {})] * 3)
+    started = time.monotonic()
+    with pytest.raises(SourceError) as err:
+        source(gh, wait_202=0).fetch(19321)
+    assert time.monotonic() - started < 1.5  # no 2 s sleep before failing
+    assert str(err.value).startswith(f"{gh.url.removeprefix('http://')} answered #19321 with HTTP 202 "
+                                     "(accepted, still computing) 1 time(s) over 0s: not cached; run "
+                                     "`dossier fetch 19321` again in a few minutes, or wait longer with "
+                                     "DOSSIER_HTTP_WAIT_202=SECONDS (now 0)")
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19321{where}") == 1
+
+
+def test_the_fetch_deadline_also_ends_a_202_wait(gh):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", *[Reply(202, {})] * 3)
+    src = source(gh)
+    src.deadline = time.monotonic() + 1  # PyGithub's next ask (2 s) would pass it
+    with pytest.raises(SourceError, match=r"202 .* the fetch deadline \(--deadline\) left no time to wait"):
+        src.fetch(19321)
+
+
+def test_a_202_within_the_wait_is_asked_again_and_fetched(gh):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(202, {}))
+    assert source(gh, wait_202=10).fetch(19321).meta["number"] == 19321
+    assert HttpSettings().wait_202 == 60  # bounded by default

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dossier.errors import DossierError
-from dossier.main import INTERRUPTED_EXIT
+from dossier.main import INTERRUPTED_EXIT, interrupted
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
 
@@ -66,9 +66,10 @@ def command(*name: str, group: typer.Typer | None = None, **kw):
                 return fn(*args, **kwargs)
             except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
                 raise
-            except KeyboardInterrupt:  # Ctrl-C: one line and 130, as a shell reports it, not click's exit 1
-                err.print("interrupted")
-                raise typer.Exit(INTERRUPTED_EXIT) from None
+            except KeyboardInterrupt as exc:  # Ctrl-C: one line and 130 (SIGTERM 143), not click's exit 1
+                line, code = interrupted(exc)
+                err.print(line)
+                raise typer.Exit(code) from None
             except DossierError as exc:
                 fail(str(exc))
             except BrokenPipeError:  # the reader left (`| head`): click exits 1 without a word
@@ -848,10 +849,14 @@ def schema(
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output:
-        output.write_text(text)
+        from dossier.atomic import write_atomic
+
+        write_atomic(output, text)
     else:
         sys.stdout.write(text)
 
 
 if __name__ == "__main__":
-    app()
+    from dossier.main import main
+
+    main()

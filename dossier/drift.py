@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from dossier.atomic import write_atomic
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
 from dossier.model import REPLACED, Card
 from dossier.project import Project
@@ -183,11 +184,7 @@ def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path
         f"version: {LOCK_VERSION}\nsglang: {json.dumps(tree.version)}\n"
         + yaml.safe_dump({"cards": cards}, sort_keys=True, default_flow_style=None, width=120)
     )
-    path = root / DRIFT_LOCK
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return write_atomic(root / DRIFT_LOCK, text)
 
 
 def read_lock(root: Path) -> tuple[str, dict[int, dict]]:

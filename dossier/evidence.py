@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from dossier.atomic import write_atomic
 from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
 from dossier.locks import LockError, read_lock_file
@@ -306,11 +307,7 @@ def write_section(root: Path, name: str, value: object) -> Path:
         yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
         for k in ("cards", "releases") if k in body
     )
-    path = lock_path(root)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return write_atomic(lock_path(root), text)
 
 
 def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from dossier.atomic import write_atomic
+
 OPENED_LOCK = Path("cards") / "opened.lock"
 #: the day a thread shows and the UTC day GitHub records may differ by one
 TOLERANCE = dt.timedelta(days=1)
@@ -60,10 +62,7 @@ def record_opened(root: Path, fetched: dict[int, Anchor]) -> int:
     anchors.update(fetched)
     body = "".join(f"  {a.pr}: {{opened: {a.opened.isoformat()}, source: {_scalar(a.source)}}}\n"
                    for a in sorted(anchors.values(), key=lambda a: a.pr))
-    path = root / OPENED_LOCK
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(HEADER + "version: 1\nopened:\n" + body)
-    tmp.replace(path)
+    write_atomic(root / OPENED_LOCK, HEADER + "version: 1\nopened:\n" + body)
     return changed
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from dossier.atomic import write_atomic
 from dossier.errors import DossierError
 from dossier.model import Card
 
@@ -282,10 +283,7 @@ def default_results(root: Path, device: str) -> Path:
 def write_result(results_dir: Path, result: dict) -> Path:
     path = results_dir / result["device_kind"] / f"{result['pr']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, json.dumps(result, indent=2, sort_keys=True) + "\n")
 
 
 def read_result(results_dir: Path, pr: int, device: str = "cuda") -> dict | None:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from dossier.atomic import write_atomic
 from dossier.errors import DossierError
 from dossier.model import STATES
 from dossier.project import Project, is_valid
@@ -97,5 +98,8 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
         runtime=json.dumps(files.get("runtime", [])), tests=json.dumps(files.get("tests", [])), docs=json.dumps(files.get("docs", [])),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    try:
+        write_atomic(path, text, exclusive=True)  # a card written meanwhile is never replaced
+    except FileExistsError:
+        raise ScaffoldError(f"{project.rel(path)} exists; edit it instead") from None
     return path

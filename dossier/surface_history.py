@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from dossier.atomic import write_atomic
 from dossier.errors import DossierError
 from dossier.locks import LockError, read_lock_file
 from dossier.releases import refuse_to_drop
@@ -124,8 +125,4 @@ def write_history(root: Path, history: SurfaceHistory) -> Path:
         committed = None
     if committed is not None:
         refuse_to_drop(committed.releases, history.releases, str(SURFACE_LOCK))
-    path = lock_path(root)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(history))
-    tmp.replace(path)
-    return path
+    return write_atomic(lock_path(root), render(history))

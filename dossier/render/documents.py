@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from dossier.atomic import remove_stale, stage
 from dossier.errors import DossierError
 from dossier.model import ANSWERS, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
@@ -204,22 +205,19 @@ def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
     written. Every changed file is staged first, so a failure (a full disk, a path that cannot be written)
     leaves the folder as it was, not half-rendered; the staged files then replace the old ones with SIGINT and
     SIGTERM held back until the last is in place, so an interrupt leaves the old manual or the new one, never
-    a mix. Staging files a killed render left (``<file>.tmp``) are removed."""
+    a mix. Staging files a killed render left are removed (see :mod:`dossier.atomic`)."""
     staged: list[tuple[str, Path, Path]] = []
     try:
         for rel, text in docs.items():
             path = folder / rel
             data = text.encode()
-            tmp = path.with_name(path.name + ".tmp")
-            if tmp.is_file():  # this function's own staging file, left by a render that was killed
-                tmp.unlink()
+            remove_stale(path)  # whether the file changes or not
             if path.is_file() and path.read_bytes() == data:
                 continue
             if path.is_dir():  # the swap below cannot put a file over it: stop before anything is replaced
                 raise DossierError(f"{path} is a folder where render writes a file")
             path.parent.mkdir(parents=True, exist_ok=True)
-            staged.append((rel, path, tmp))
-            tmp.write_bytes(data)
+            staged.append((rel, path, stage(path, data)))
         with signals_deferred():
             for _, path, tmp in staged:
                 tmp.replace(path)

@@ -15,22 +15,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from dossier.atomic import stage
 from dossier.diff import DiffFile, parse_diff
 from dossier.errors import DossierError
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
 ENV = "DOSSIER_CACHE"
 DOC_SUFFIXES = (".md", ".rst", ".ipynb")
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it; done once, at import, before any fetch thread runs
-    os.umask(mask)
-    return mask
-
-
-#: what an entry's files get: what the process's umask allows a new file
-FILE_MODE = 0o666 & ~_umask()
 
 
 def _sha256(data: bytes) -> str:
@@ -143,7 +134,7 @@ class Cache:
         try:
             # every file is written in full before the old entry is touched: a full disk keeps the old entry
             for name, data in ((DIFF, diff_bytes), (META, meta_bytes), (PROVENANCE, _json_bytes(provenance))):
-                staged.append((_staged(d / name, data), d / name))
+                staged.append((stage(d / name, data), d / name))
             (d / PROVENANCE).unlink(missing_ok=True)  # the old entry stops being valid before anything changes
             for tmp, path in staged:
                 os.replace(tmp, path)
@@ -153,17 +144,3 @@ class Cache:
             raise
         return CacheEntry(pr, meta, diff_text, provenance)
 
-
-def _staged(path: Path, data: bytes) -> Path:
-    """``data`` written and fsynced to a temp file beside ``path`` (its path); the file never outlives a failure."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would survive the rename: a shared cache must stay readable
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)

@@ -277,29 +277,41 @@ def test_symlink_loops_and_dangling_links_are_findings(root, kind):
 
 # ---- unwritable places: one `error:` line, exit 2 --------------------------------------------------
 
-def test_lint_record_into_an_unwritable_cards_dir(root):
-    (root / "cards" / "evidence.lock.tmp").mkdir()  # the lock's temp file cannot be created (also as root)
+def unwritable(monkeypatch, folder: Path) -> None:
+    """No file can be created in ``folder`` (chmod cannot show it: the tests may run as root)."""
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kw):
+        if dir is not None and Path(dir) == folder:
+            raise PermissionError(13, "Permission denied", str(Path(dir) / "tmpXYZ"))
+        return real(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def test_lint_record_into_an_unwritable_cards_dir(root, monkeypatch):
+    unwritable(monkeypatch, root / "cards")
     result = dossier(root, "lint", "--record")
-    assert result.exit_code == 2 and "evidence.lock.tmp" in error_line(result)
+    assert result.exit_code == 2 and error_line(result) == f"error: {root / 'cards' / 'evidence.lock'}: Permission denied"
 
 
-def test_drift_record_into_an_unwritable_cards_dir(root, tmp_path):
+def test_drift_record_into_an_unwritable_cards_dir(root, tmp_path, monkeypatch):
     sglang = tmp_path / "sglang"
     sglang.mkdir()
     (sglang / "__init__.py").write_text("")
     (sglang / "version.py").write_text('__version__ = "0.0.1"\n')
-    (root / "cards" / "drift.lock.tmp").mkdir()
+    unwritable(monkeypatch, root / "cards")
     result = dossier(root, "drift", "--sglang-src", str(sglang), "--record")
-    assert result.exit_code == 2 and "drift.lock.tmp" in error_line(result)
+    assert result.exit_code == 2 and error_line(result) == f"error: {root / 'cards' / 'drift.lock'}: Permission denied"
 
 
 def test_new_into_an_unwritable_cards_dir(root, monkeypatch):
-    def denied(self, *a, **k):
-        raise PermissionError(13, "Permission denied", str(self))
-
-    monkeypatch.setattr(Path, "write_text", denied)
+    unwritable(monkeypatch, root / "cards")
     result = dossier(root, "new", "555", "--title", "T", "--state", "open")
-    assert result.exit_code == 2 and error_line(result).endswith("555.yaml: Permission denied")
+    assert result.exit_code == 2 and error_line(result) == f"error: {root / 'cards' / '555.yaml'}: Permission denied"
+    assert not (root / "cards" / "555.yaml").exists()
 
 
 def test_schema_to_an_impossible_path(tmp_path):

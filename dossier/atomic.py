@@ -1,0 +1,103 @@
+"""Writing a file whole or not at all: every file dossier writes (locks, cards, results, the manual, the fetch
+cache) goes through here.
+
+The bytes go to a temp file beside the target, ``.<name>.<pid>.<random>.tmp`` (hidden, unique to one writer,
+never a name a reader asks for), are flushed to disk, then renamed over the target. A failure or an interrupt
+(Ctrl-C, or SIGTERM, which the CLI turns into one) removes the temp file and leaves the target as it was. Only
+a kill that runs no Python (SIGKILL, a power cut) can leave one behind: the next write of the same target
+removes those whose writer is no longer running, and the fixed ``<name>.tmp`` that older versions used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; done once, at import, before any thread runs
+    os.umask(mask)
+    return mask
+
+
+#: what a written file gets: what the process's umask allows a new file (mkstemp's 0600 would survive the
+#: rename: a shared cache or a checkout must stay readable to others)
+FILE_MODE = 0o666 & ~_umask()
+#: a temp file of this module: target name, writer's pid, mkstemp's random part
+_TEMP = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
+
+
+def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> Path:
+    """Replace ``path`` with ``data`` (text is written as UTF-8) whole, or leave it as it was. ``exclusive``:
+    fail with FileExistsError when ``path`` exists (checked and taken in one step)."""
+    tmp = stage(path, data)
+    try:
+        if exclusive:
+            os.link(tmp, path)
+            tmp.unlink()
+        else:
+            os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # e.g. a folder where the file goes: named, not the temp file
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+    return path
+
+
+def stage(path: Path, data: str | bytes) -> Path:
+    """``data`` written and flushed to disk in a new temp file beside ``path``; returns the temp file, which the
+    caller renames over ``path`` (or removes). The file never outlives a failure here. Leftovers of writers of
+    ``path`` that are no longer running are removed first."""
+    path = Path(path)
+    remove_stale(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as exc:  # named after the file meant, not the temp file (an unwritable folder, a full disk)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+    return Path(tmp)
+
+
+def remove_stale(path: Path) -> list[Path]:
+    """Remove the temp files of ``path`` whose writer is no longer running, and ``<name>.tmp`` (older versions'
+    fixed name); returns what was removed. A folder that cannot be listed is left alone."""
+    folder = Path(path).parent
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        m = _TEMP.fullmatch(name)
+        if name == f"{Path(path).name}.tmp" or (m and m["target"] == Path(path).name and not _running(int(m["pid"]))):
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                continue  # not ours to remove (permissions): it stays hidden, and no reader asks for it
+            removed.append(folder / name)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists under another user, or cannot be asked: leave its file alone
+    return True

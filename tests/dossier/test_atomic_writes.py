@@ -1,0 +1,197 @@
+"""Every file dossier writes lands whole or not at all (dossier.atomic): an interrupt or a failure at any step
+leaves the old file and no temp file; a kill that runs no Python leaves one that the next write removes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dossier import atomic
+from dossier.cli import app
+from tests.dossier.factories import make_card, write_project
+
+#: a pid no process can have (above Linux's largest pid_max): the writer of a leftover that is not running
+DEAD_PID = 2**22 + 1
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _evidence(root: Path) -> Path:
+    from dossier.evidence import write_section
+
+    return write_section(root, "releases", {"built": {"0.5.1": "2025-08-23"}})
+
+
+def _drift(root: Path) -> Path:
+    from dossier.drift import write_lock
+    from dossier.source_tree import SourceTree
+
+    pkg = root / "site" / "sglang"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "version.py").write_text('__version__ = "0.0.1"\n')
+    return write_lock(root, [], SourceTree.at(pkg))
+
+
+def _opened(root: Path) -> Path:
+    import datetime as dt
+
+    from dossier.opened import OPENED_LOCK, Anchor, record_opened
+
+    record_opened(root, {100: Anchor(100, dt.date(2026, 3, 1), "github created_at")})
+    return root / OPENED_LOCK
+
+
+def _surface(root: Path) -> Path:
+    from dossier.surface_history import SurfaceHistory, write_history
+
+    return write_history(root, SurfaceHistory(releases=["0.5.1", "0.5.2"]))
+
+
+def _result(root: Path) -> Path:
+    from dossier.regress import write_result
+
+    return write_result(root / "results", {"device_kind": "cpu", "pr": 100, "ok": True})
+
+
+def _card(root: Path) -> Path:
+    from dossier.project import Project
+    from dossier.scaffold import scaffold_card
+
+    pr = next(n for n in range(555, 600) if not (root / "cards" / f"{n}.yaml").exists())  # a card is never replaced
+    return scaffold_card(Project.load(root), pr, title="T", state="open", merged_at=None, lane="")
+
+
+def _schema(root: Path) -> Path:
+    result = CliRunner().invoke(app, ["schema", "-o", str(root / "card.schema.json")])
+    if result.exit_code == 130:  # the CLI's Ctrl-C: one line, exit 130
+        raise KeyboardInterrupt
+    assert result.exit_code == 0, result.output
+    return root / "card.schema.json"
+
+
+WRITERS = {"evidence.lock": _evidence, "drift.lock": _drift, "opened.lock": _opened, "surface.lock": _surface,
+           "regress result": _result, "new card": _card, "schema -o": _schema}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "p", [make_card(100)])
+
+
+def _temps(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def _interrupt(monkeypatch, where: str) -> None:
+    """Ctrl-C while the bytes are written (the flush to disk) or while the file is renamed (or, for a card that
+    must not replace one, linked) into place."""
+    def stop(*args, **kw):
+        raise KeyboardInterrupt
+
+    for name in ("fsync",) if where == "write" else ("replace", "link"):
+        monkeypatch.setattr(os, name, stop)
+
+
+@pytest.mark.parametrize("where", ["write", "rename"])
+@pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
+def test_an_interrupted_write_leaves_the_old_file_and_no_temp_file(root, monkeypatch, writer, where):
+    target = writer(root)
+    if writer is _card:  # the next card is interrupted
+        target, before = target.with_name("556.yaml"), None
+    else:
+        before = target.read_bytes()
+        assert stat.S_IMODE(target.stat().st_mode) == atomic.FILE_MODE  # not mkstemp's 0600
+    _interrupt(monkeypatch, where)
+    with pytest.raises(KeyboardInterrupt):
+        writer(root)
+    monkeypatch.undo()
+    assert (target.read_bytes() if target.exists() else None) == before
+    assert _temps(target.parent) == []
+
+
+@pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
+def test_the_leftovers_of_a_killed_writer_are_removed_by_the_next_write(root, writer):
+    """kill -9 leaves a temp file: the next write of that file removes it (and `<name>.tmp`, the fixed name of
+    older versions), but never a running writer's, another file's or a user's."""
+    target = writer(root)
+    if writer is _card:
+        target.unlink()
+    folder, name = target.parent, target.name
+    dead, legacy = f".{name}.{DEAD_PID}.k1ll3d_x.tmp", f"{name}.tmp"
+    live, other, users = f".{name}.{os.getpid()}.runn1ng_.tmp", f".x{name}.{DEAD_PID}.abcdefgh.tmp", "notes.tmp"
+    for leftover in (dead, legacy, live, other, users):
+        (folder / leftover).write_text("half a file")
+    writer(root)
+    assert _temps(folder) == sorted([live, other, users])
+
+
+def test_a_write_that_fails_names_the_file_meant_not_its_temp_file(root, monkeypatch):
+    def full(*args, **kw):
+        raise OSError(28, "No space left on device")
+
+    _drift(root)
+    monkeypatch.setattr(os, "fsync", full)
+    result = CliRunner().invoke(app, ["drift", "--record", "--sglang-src", str(root / "site" / "sglang"),
+                                      "--root", str(root)])
+    monkeypatch.undo()
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"error: {root / 'cards' / 'drift.lock'}: No space left on device"
+    assert _temps(root / "cards") == []
+
+
+def test_two_renders_at_once_each_write_a_whole_manual(tmp_path, monkeypatch):
+    """A second render that runs while the first is between staging and swapping (two terminals, a loop in CI):
+    they shared one staging name, so the second removed or replaced the first's file and the first failed."""
+    from dossier.render import write_documents
+
+    write_documents({"a.md": "0\n", "b.md": "0\n"}, tmp_path)
+    real, nested = os.replace, []
+
+    def replace(src, dst):
+        if not nested:
+            nested.append("running")
+            nested[0] = write_documents({"a.md": "second\n", "b.md": "second\n"}, tmp_path)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert write_documents({"a.md": "first\n", "b.md": "first\n"}, tmp_path) == ["a.md", "b.md"]
+    assert nested == [["a.md", "b.md"]]
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.md": "first\n", "b.md": "first\n"}
+
+
+def test_sigterm_mid_write_is_one_line_exit_143_and_the_file_is_kept(tmp_path):
+    """`kill` (or a CI timeout) unwinds as Ctrl-C does: the temp file is removed, the old file kept."""
+    out = tmp_path / "card.schema.json"
+    out.write_text("old\n")
+    code = ("import os, signal, sys\n"
+            "def kill(*a):\n    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "os.replace = kill\n"
+            f"sys.argv = ['dossier', 'schema', '-o', {str(out)!r}]\n"
+            "from dossier.main import main\nmain()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert (proc.returncode, proc.stderr) == (143, "terminated\n")
+    assert out.read_text() == "old\n" and _temps(tmp_path) == []
+
+
+def test_releases_surface_record_interrupted_exits_130_and_keeps_the_lock(root, tmp_path, monkeypatch):
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "releases"
+    for version, built in (("0.5.1", "2025-08-23"), ("0.5.2", "2025-09-11")):
+        write_release(cache, version, built, {"srt/server_args.py": 'p.add_argument("--tp-size")\n'})
+    lock = _surface(root)
+    before = lock.read_bytes()
+    _interrupt(monkeypatch, "rename")
+    result = CliRunner().invoke(app, ["releases", "surface", "--record", "--cache-dir", str(cache),
+                                      "--root", str(root)])
+    monkeypatch.undo()
+    assert result.exit_code == 130 and result.stderr.splitlines()[-1] == "interrupted"
+    assert lock.read_bytes() == before and _temps(lock.parent) == []
+    assert yaml.safe_load(before)["releases"] == ["0.5.1", "0.5.2"]

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from dossier.errors import DossierError
+from dossier.files import MAX_FILE_BYTES, read_bytes
 
 LANES_FILE = "lanes.yaml"
 #: the folder of cards/ that holds findings (upstream bugs without a PR), not PR cards
@@ -67,17 +68,18 @@ class YamlDoc:
         return self.positions.get("", (1, 1))
 
 
-def read_yaml(path: Path, max_bytes: int | None = None) -> YamlDoc:
+def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     """Parse one YAML file; never raises for bad content (problems land in ``read_errors``). A file over
-    ``max_bytes`` is not parsed (a D100 finding): the prose rules would take minutes over megabytes."""
+    ``max_bytes`` is not parsed (a D100 finding): the prose rules would take minutes over megabytes. What is
+    not a regular file (a pipe, a device) is not read at all (D100): it could block forever."""
     doc = YamlDoc(path=path)
     try:
-        if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+        if (size := path.stat().st_size) > max_bytes:
             doc.read_errors.append(("D100", f"file is {size:,} bytes, over the {max_bytes:,} this kind of file may "
                                     "hold (the largest real one is a small fraction of that)", 1, 1))
             return doc
-        raw = path.read_bytes()
-    except OSError as exc:  # a dangling or looping symlink, a directory, no permission
+        raw = read_bytes(path, max_bytes)
+    except OSError as exc:  # a dangling or looping symlink, a directory, no permission, a pipe
         doc.read_errors.append(("D100", f"cannot read the file: {exc.strerror or exc}", 1, 1))
         return doc
     try:

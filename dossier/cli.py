@@ -849,7 +849,7 @@ def schema(
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output:
-        from dossier.atomic import write_atomic
+        from dossier.files import write_atomic
 
         write_atomic(output, text)
     else:

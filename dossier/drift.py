@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from dossier.atomic import write_atomic
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
+from dossier.files import write_atomic
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.render.markdown import code

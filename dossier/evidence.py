@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from dossier.atomic import write_atomic
 from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
+from dossier.files import write_atomic
 from dossier.locks import LockError, read_lock_file
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code

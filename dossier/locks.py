@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from dossier.errors import DossierError
+from dossier.files import read_bytes
 
 
 class LockError(DossierError, ValueError):
@@ -27,7 +28,7 @@ def read_lock_file(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_bytes(path).decode())
     except OSError as exc:
         raise LockError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -1,6 +1,6 @@
 """The `dossier` console script: the CLI, where Ctrl-C at any moment (while its modules are still being
 imported too) ends with exit 130 and one line, never a traceback. SIGTERM (`kill`, a CI timeout) takes the
-same path, exit 143: files being written are left as they were (see :mod:`dossier.atomic`)."""
+same path, exit 143: files being written are left as they were (see :mod:`dossier.files`)."""
 
 from __future__ import annotations
 

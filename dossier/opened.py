@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from dossier.atomic import write_atomic
+from dossier.files import read_bytes, write_atomic
 
 OPENED_LOCK = Path("cards") / "opened.lock"
 #: the day a thread shows and the UTC day GitHub records may differ by one
@@ -71,7 +71,7 @@ def _load(root: Path) -> list[Anchor]:
     if not path.exists():
         return []
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_bytes(path).decode())
         anchors = sorted((Anchor(int(pr), _date(v["opened"]), str(v["source"])) for pr, v in data["opened"].items()),
                          key=lambda a: a.pr)
     except OSError as exc:

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dossier.atomic import write_atomic
 from dossier.errors import DossierError
+from dossier.files import read_bytes, write_atomic
 from dossier.model import Card
 
 DEVICES = ("auto", "cuda", "cpu")
@@ -293,7 +293,7 @@ def read_result(results_dir: Path, pr: int, device: str = "cuda") -> dict | None
     if not path.exists():
         return None
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(read_bytes(path))
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
         raise RegressError(f"{path}: cannot be read ({why}); restore it from git or run "

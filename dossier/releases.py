@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
+from dossier.files import read_bytes
 
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
@@ -90,7 +91,7 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
             continue
         record = p / RECORD
         try:
-            json.loads(record.read_text())
+            json.loads(read_bytes(record))
         except FileNotFoundError:
             why = f"no {RECORD}"
         except OSError as exc:
@@ -171,7 +172,7 @@ def available(pip_args: tuple[str, ...] = ()) -> list[str]:
 def load(path: Path) -> Release | None:
     """The release synced at ``path``, or None when it is not complete."""
     try:
-        data = json.loads((path / RECORD).read_text())
+        data = json.loads(read_bytes(path / RECORD))
         return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from dossier.atomic import write_atomic
 from dossier.errors import DossierError
+from dossier.files import write_atomic
 from dossier.model import STATES
 from dossier.project import Project, is_valid
 

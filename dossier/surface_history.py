@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from dossier.atomic import write_atomic
 from dossier.errors import DossierError
+from dossier.files import write_atomic
 from dossier.locks import LockError, read_lock_file
 from dossier.releases import refuse_to_drop
 from dossier.source_tree import SourceTree

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jinja2
 
-from dossier.atomic import remove_stale, stage
 from dossier.errors import DossierError
+from dossier.files import remove_stale, stage
 from dossier.model import ANSWERS, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
 from dossier.render import markdown
@@ -205,7 +205,7 @@ def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
     written. Every changed file is staged first, so a failure (a full disk, a path that cannot be written)
     leaves the folder as it was, not half-rendered; the staged files then replace the old ones with SIGINT and
     SIGTERM held back until the last is in place, so an interrupt leaves the old manual or the new one, never
-    a mix. Staging files a killed render left are removed (see :mod:`dossier.atomic`)."""
+    a mix. Staging files a killed render left are removed (see :mod:`dossier.files`)."""
     staged: list[tuple[str, Path, Path]] = []
     try:
         for rel, text in docs.items():

@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dossier.atomic import stage
 from dossier.diff import DiffFile, parse_diff
 from dossier.errors import DossierError
+from dossier.files import read_bytes, stage
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
 ENV = "DOSSIER_CACHE"
@@ -101,9 +101,9 @@ class Cache:
         """The entry for ``pr``; None when absent, incomplete or corrupt (a sha256 that does not match)."""
         d = self.path(pr)
         try:
-            provenance = json.loads((d / PROVENANCE).read_bytes())
-            meta_bytes = (d / META).read_bytes()
-            diff_bytes = (d / DIFF).read_bytes()
+            provenance = json.loads(read_bytes(d / PROVENANCE))
+            meta_bytes = read_bytes(d / META)
+            diff_bytes = read_bytes(d / DIFF)
         except (OSError, ValueError):
             return None
         if not isinstance(provenance, dict) or provenance.get("sha256") != _sha256(diff_bytes) \

@@ -1,5 +1,10 @@
-"""Writing a file whole or not at all: every file dossier writes (locks, cards, results, the manual, the fetch
-cache) goes through here.
+"""Reading and writing the project's files safely.
+
+Reading (:func:`read_bytes`): a file the tools find for themselves (a card, a lock, a stored result, a cache
+entry) must be a regular file of bounded size: a pipe or a device in its place (``cards/100.yaml`` a FIFO, a
+symlink to /dev/zero) would block the command forever or fill memory.
+
+Writing: every file dossier writes (locks, cards, results, the manual, the fetch cache) lands whole or not at all.
 
 The bytes go to a temp file beside the target, ``.<name>.<pid>.<random>.tmp`` (hidden, unique to one writer,
 never a name a reader asks for), are flushed to disk, then renamed over the target. A failure or an interrupt
@@ -10,8 +15,10 @@ removes those whose writer is no longer running, and the fixed ``<name>.tmp`` th
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -27,6 +34,27 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 #: a temp file of this module: target name, writer's pid, mkstemp's random part
 _TEMP = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
+
+
+#: the most a project file without a smaller limit of its own may hold (a lock is ~100 KB, a diff a few MB)
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of the regular file at ``path`` (a symlink to one too). Raises OSError, naming ``path`` with a
+    plain reason, for what is not one (a pipe, a device, a socket: never opened in a way that could block) and
+    for a file of more than ``limit`` bytes (never read whole)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO opens at once
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a pipe, a device or a socket)", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes, the most this kind of file may hold", str(path))
+    return data
 
 
 def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> Path:

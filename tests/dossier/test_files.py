@@ -1,4 +1,4 @@
-"""Every file dossier writes lands whole or not at all (dossier.atomic): an interrupt or a failure at any step
+"""Every file dossier writes lands whole or not at all (dossier.files): an interrupt or a failure at any step
 leaves the old file and no temp file; a kill that runs no Python leaves one that the next write removes."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from dossier import atomic
+from dossier import files
 from dossier.cli import app
 from tests.dossier.factories import make_card, write_project
 
@@ -107,7 +107,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temp_file(root, monkeyp
         target, before = target.with_name("556.yaml"), None
     else:
         before = target.read_bytes()
-        assert stat.S_IMODE(target.stat().st_mode) == atomic.FILE_MODE  # not mkstemp's 0600
+        assert stat.S_IMODE(target.stat().st_mode) == files.FILE_MODE  # not mkstemp's 0600
     _interrupt(monkeypatch, where)
     with pytest.raises(KeyboardInterrupt):
         writer(root)
@@ -195,3 +195,63 @@ def test_releases_surface_record_interrupted_exits_130_and_keeps_the_lock(root, 
     assert result.exit_code == 130 and result.stderr.splitlines()[-1] == "interrupted"
     assert lock.read_bytes() == before and _temps(lock.parent) == []
     assert yaml.safe_load(before)["releases"] == ["0.5.1", "0.5.2"]
+
+
+def test_read_bytes_refuses_pipes_devices_and_oversized_files_without_reading_them(tmp_path):
+    fifo, zero, big, ok = tmp_path / "fifo", tmp_path / "zero", tmp_path / "big", tmp_path / "ok"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer, forever
+    zero.symlink_to("/dev/zero")  # reading it would never end
+    big.write_bytes(b"x" * 11)
+    ok.write_bytes(b"x" * 10)
+    for path in (fifo, zero):
+        with pytest.raises(OSError, match=r"not a regular file \(a pipe, a device or a socket\)") as err:
+            files.read_bytes(path, 10)
+        assert err.value.filename == str(path)
+    with pytest.raises(OSError, match="larger than 10 bytes"):
+        files.read_bytes(big, 10)
+    assert files.read_bytes(ok, 10) == b"x" * 10
+
+
+PIPES = """
+import os, sys
+from pathlib import Path
+root = Path(sys.argv[1])
+os.mkfifo(root / "cards" / "200.yaml")
+(root / "cards" / "201.yaml").symlink_to("/dev/zero")
+os.mkfifo(root / "cards" / "evidence.lock")
+os.mkfifo(root / "cards" / "opened.lock")
+(root / "results" / "cuda").mkdir(parents=True)
+os.mkfifo(root / "results" / "cuda" / "100.json")
+(root / "cache" / "100").mkdir(parents=True)
+for name in ("meta.json", "pr.diff", "provenance.json"):
+    os.mkfifo(root / "cache" / "100" / name)
+(root / "rel" / "0.5.1").mkdir(parents=True)
+(root / "rel" / "0.5.1" / "release.json").symlink_to("/dev/zero")
+
+from dossier import opened, regress, releases
+from dossier.sources.cache import Cache
+assert Cache(root / "cache").get(100) is None  # unreadable: absent, fetched again
+assert releases.load(root / "rel" / "0.5.1") is None
+assert "not a regular file" in releases.incomplete(root / "rel")[0][1]
+for read in (lambda: regress.read_result(root / "results", 100), lambda: opened._load(root)):
+    try:
+        read()
+    except Exception as exc:
+        assert "not a regular file" in str(exc), exc
+    else:
+        raise AssertionError("read a pipe")
+sys.argv = ["dossier", "lint", "--root", str(root)]
+from dossier.main import main
+main()
+"""
+
+
+def test_a_pipe_or_device_in_place_of_a_project_file_is_reported_never_read(root):
+    """A FIFO (or a symlink to /dev/zero) as a card, lock, stored result, cache entry or release record blocked
+    the command forever (or filled memory until the kernel killed it)."""
+    proc = subprocess.run([sys.executable, "-c", PIPES, str(root)], capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    for name in ("200.yaml:1:1: D100", "201.yaml:1:1: D100", "evidence.lock:1:1: D311"):
+        assert f"cards/{name} cannot read the file: not a regular file (a pipe, a device or a socket)" \
+            in proc.stdout.replace("D311 cards/evidence.lock: ", "D311 "), proc.stdout

@@ -129,8 +129,11 @@ def fetch(
     repo: Annotated[str | None, typer.Option(help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
     source: Annotated[str, typer.Option(help="github or git.")] = "github",
     git_repo: Annotated[Path | None, path_option("--git-repo", help="Local clone for --source git.")] = None,
-    import_: Annotated[Path | None, path_option("--import", help="Bring a saved .diff into the cache.")] = None,
-    cache_dir: Annotated[Path | None, path_option("--cache-dir", help="Cache directory.")] = None,
+    import_: Annotated[Path | None, path_option(
+        "--import", help="Bring a saved unified diff (`git diff`, GitHub's .diff page) into the cache as the one "
+        "PR named; a pipe (`<(curl ...)`) works too.")] = None,
+    cache_dir: Annotated[Path | None, path_option(
+        "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
     jobs: Annotated[int, typer.Option(help="Concurrent fetches.")] = 4,
     deadline: Annotated[float | None, typer.Option(
@@ -141,8 +144,8 @@ def fetch(
 ) -> None:
     """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.
 
-    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries/backoff/timeout/
-    pause between requests/page size from $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}. A PR
+    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries, backoff, timeout,
+    pause between requests and page size from $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}. A PR
     GitHub keeps answering "202 still computing" fails after $DOSSIER_HTTP_WAIT_202 seconds (default 60).
     A cached PR costs no request unless --refresh.
     Exit 1 if any PR failed (the others still land in the cache). After 3 consecutive connection failures
@@ -684,7 +687,8 @@ def regress(
         help="Cards to run (default with --all: every card with a runtime reference).", min=1, max=MAX_PR)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every card with a runtime reference.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit.")] = False,
-    device: Annotated[str, typer.Option(help="auto, cuda or cpu.")] = "auto",
+    device: Annotated[str, typer.Option(
+        help="cuda, cpu, or auto: cuda when torch sees a CUDA device, else cpu.")] = "auto",
     fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
     results: Annotated[Path | None, path_option(
         help="Results directory (default: <root>/results for cuda, the untracked <root>/.dossier/results for cpu; "
@@ -695,7 +699,15 @@ def regress(
         "again (repeatable; the file must name the same device).")] = None,
     root: RootOpt = None,
 ) -> None:
-    """Run each card's runtime tests and benchmark (GPU or CPU) and store results."""
+    """Run each card's runtime tests and benchmark (GPU or CPU) and store one result per card,
+    <results>/<device>/<pr>.json.
+
+    CPU: the tests of every job run in one pytest process under TRITON_INTERPRET=1, without `gpu` tests, and no
+    benchmark runs (a check, not a measurement). CUDA: one pytest process per job, then each benchmark module
+    once. A job's result is written whole as soon as it ends, so Ctrl-C keeps the finished ones. Exit 1 when a
+    job failed (its failures are printed, and listed in its result), 2 for bad usage or no CUDA with
+    --device cuda.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -768,10 +780,14 @@ def show(
     diff: Annotated[bool, typer.Option("--diff", help="Also print the changed lines around the key fragment "
                                        "(from the local fetch cache).")] = False,
     context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.", min=0, max=1000)] = 3,
-    cache_dir: Annotated[Path | None, path_option("--cache-dir", help="Fetch cache directory.")] = None,
+    cache_dir: Annotated[Path | None, path_option(
+        "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     root: RootOpt = None,
 ) -> None:
-    """Print one card (with --diff: the real changed lines its key fragment lands on)."""
+    """Print one card (with --diff: the real changed lines its key fragment lands on).
+
+    Exit 1 when --diff finds no changed line the key fragment matches, 2 when the card is missing or invalid
+    or (with --diff) the PR is not fetched."""
     from dossier.manual import card_notes, unreadable_locks
     from dossier.show import print_card
 
@@ -827,12 +843,17 @@ def missing_card(project: Project, pr: int) -> None:
 def new(
     pr: Annotated[int, typer.Argument(help="PR number.", min=1, max=MAX_PR)],
     title: Annotated[str | None, typer.Option(help="PR title (default: from the fetch cache).")] = None,
-    state: Annotated[str | None, typer.Option(help="merged, open or closed.")] = None,
-    merged_at: Annotated[str | None, typer.Option("--merged-at", help="YYYY-MM-DD.")] = None,
-    lane: Annotated[str, typer.Option(help="Lane id from cards/lanes.yaml.")] = "",
+    state: Annotated[str | None, typer.Option(
+        help="merged, open or closed (default: from the fetch cache).")] = None,
+    merged_at: Annotated[str | None, typer.Option(
+        "--merged-at", help="YYYY-MM-DD, for a merged PR (default: from the fetch cache).")] = None,
+    lane: Annotated[str, typer.Option(help="Lane id from cards/lanes.yaml (default: left empty for you).")] = "",
     root: RootOpt = None,
 ) -> None:
-    """Scaffold cards/PR.yaml from known facts; the prose is left for you to write."""
+    """Scaffold cards/PR.yaml from known facts; the prose is left for you to write.
+
+    Without `dossier fetch PR` first, --title and --state are needed. Never replaces a card: exit 2 when
+    cards/PR.yaml exists or another card holds the PR."""
     from dossier.scaffold import scaffold_card
 
     project = _project(root)

@@ -80,6 +80,34 @@ def test_every_command_explains_itself(cmd):
     assert "not implemented" not in result.output
 
 
+def _commands():
+    """(path, click command) of every command and `releases` subcommand."""
+    import typer
+
+    top = typer.main.get_command(app)
+    for name, command in top.commands.items():
+        if hasattr(command, "commands"):  # a group
+            yield from ((f"{name} {sub}", c) for sub, c in command.commands.items())
+        else:
+            yield name, command
+
+
+def test_every_command_option_and_argument_says_what_it_is():
+    """Each command has a description, each parameter a help text, and each cache, results or source folder says
+    where it is when the option is left out (`show --cache-dir` said only "Fetch cache directory.")."""
+    seen = []
+    for path, command in _commands():
+        assert command.help and len(command.help.split()) >= 6, path
+        for param in command.params:
+            if param.name == "help":
+                continue
+            assert getattr(param, "help", None), f"{path} {param.name}"
+            if param.name in ("cache_dir", "results", "root", "sglang_src"):
+                assert "(default" in param.help, f"{path} --{param.name}: {param.help}"
+                seen.append(path)
+    assert {"fetch", "show", "lint", "regress", "releases sync", "for-version"} <= set(seen)
+
+
 def test_show_prints_card(project_dir):
     result = runner.invoke(app, ["show", "100", "--root", str(project_dir)])
     assert result.exit_code == 0

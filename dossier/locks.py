@@ -21,6 +21,21 @@ class LockError(DossierError, ValueError):
         self.line = line
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reports an impossible date (2026-13-45, from a hand edit or a merge) as a YAML error at its
+    line, instead of the ValueError that would crash every rule reading the lock."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is no real date ({exc})",
+                                                    node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def read_lock_file(path: Path) -> dict | None:
     """A lock file's YAML mapping (None: there is no lock); raises LockError when it cannot be read, is not
     YAML or is not a mapping."""
@@ -28,7 +43,7 @@ def read_lock_file(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        data = yaml.safe_load(read_bytes(path).decode())
+        data = yaml.load(read_bytes(path).decode(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except OSError as exc:
         raise LockError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -38,6 +53,8 @@ def read_lock_file(path: Path) -> dict | None:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         why = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
         raise LockError(f"{name}: not valid YAML{where}: {why}", mark.line + 1 if mark is not None else None) from None
+    except RecursionError:
+        raise LockError(f"{name}: not valid YAML: nested too deep") from None
     if not isinstance(data, dict):
         raise LockError(f"{name}: expected a mapping, got "
                         + (type(data).__name__ if data is not None else "an empty file"))

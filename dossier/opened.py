@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-import yaml
-
-from dossier.files import read_bytes, write_atomic
+from dossier.errors import DossierError
+from dossier.files import write_atomic
+from dossier.locks import LockError, read_lock_file
 
 OPENED_LOCK = Path("cards") / "opened.lock"
 #: the day a thread shows and the UTC day GitHub records may differ by one
@@ -32,7 +32,7 @@ class Anchor:
     source: str
 
 
-class OpenedError(ValueError):
+class OpenedError(DossierError, ValueError):
     """The lock is malformed, or its days go backwards as the numbers rise (an anchor is wrong)."""
 
 
@@ -67,16 +67,16 @@ def record_opened(root: Path, fetched: dict[int, Anchor]) -> int:
 
 
 def _load(root: Path) -> list[Anchor]:
-    path = root / OPENED_LOCK
-    if not path.exists():
+    try:
+        data = read_lock_file(root / OPENED_LOCK)
+    except LockError as exc:
+        raise OpenedError(str(exc)) from None
+    if data is None:
         return []
     try:
-        data = yaml.safe_load(read_bytes(path).decode())
         anchors = sorted((Anchor(int(pr), _date(v["opened"]), str(v["source"])) for pr, v in data["opened"].items()),
                          key=lambda a: a.pr)
-    except OSError as exc:
-        raise OpenedError(f"{OPENED_LOCK}: cannot read the file: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise OpenedError(f"{OPENED_LOCK}: expected opened: {{PR: {{opened: YYYY-MM-DD, source: URL}}}} "
                           f"({type(exc).__name__}: {exc})") from None
     return anchors

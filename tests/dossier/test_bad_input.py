@@ -600,6 +600,9 @@ LOCKS = {
     "drift-wrong-version": ("drift.lock", b"version: 99\nsglang: 0.5.23\ncards: {}\n"),
     "drift-bad-entry": ("drift.lock", b"version: 1\nsglang: 0.5.23\ncards: {100: in-place}\n"),
     "drift-not-utf8": ("drift.lock", b"version: 1\n\xff\n"),
+    # a hand edit or a merge: PyYAML raised ValueError (every rule reading the lock crashed, D000 each)
+    "evidence-impossible-date": ("evidence.lock", b"version: 1\ncards:\n  100: {recorded: 2026-13-45}\n"),
+    "drift-nested-too-deep": ("drift.lock", b"version: 1\nsglang: 0.5.23\ncards: " + b"[" * 5000 + b"\n"),
 }
 
 
@@ -631,6 +634,8 @@ def test_render_refuses_an_unreadable_lock_and_lint_says_so_once(root, case):
     assert shown.exit_code == 0 and f"warning: cards/{name}: " in shown.output
     if case.endswith("not-yaml"):  # positioned where the file stops being YAML
         assert lines[0].startswith(f"cards/{name}:2:1: D311 cards/{name}: not valid YAML at line 2"), lines[0]
+    if case.endswith("date"):
+        assert lines[0].endswith("not valid YAML at line 3: '2026-13-45' is no real date (month must be in 1..12)")
 
 
 def test_a_corrupt_release_section_is_one_finding_and_refuses_render(root):

@@ -74,7 +74,7 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     not a regular file (a pipe, a device) is not read at all (D100): it could block forever."""
     doc = YamlDoc(path=path)
     try:
-        if (size := path.stat().st_size) > max_bytes:
+        if (size := path.stat().st_size if path.exists() else 0) > max_bytes:  # a dangling link: read_bytes says so
             doc.read_errors.append(("D100", f"file is {size:,} bytes, over the {max_bytes:,} this kind of file may "
                                     "hold (the largest real one is a small fraction of that)", 1, 1))
             return doc
@@ -226,13 +226,21 @@ class UnreadableDirectory(DossierError):
 
 
 def yaml_files(folder: Path) -> list[Path]:
-    """The ``*.yaml`` files directly in ``folder``; raises UnreadableDirectory when it cannot be listed (a glob
-    would silently find nothing, and every card or finding in it would drop out of lint and the manual)."""
+    """The ``*.yaml`` files directly in ``folder``, hidden ones aside (see :func:`hidden`); raises
+    UnreadableDirectory when it cannot be listed (a glob would silently find nothing, and every card or finding
+    in it would drop out of lint and the manual)."""
     try:
         names = os.listdir(folder)
     except OSError as exc:
         raise UnreadableDirectory(f"cannot read {folder}/: {exc.strerror or exc}") from None
-    return [folder / n for n in names if n.endswith(".yaml")]
+    return [folder / n for n in names if n.endswith(".yaml") and not hidden(n)]
+
+
+def hidden(name: str) -> bool:
+    """A hidden name is never a card, finding or lanes file: what editors and systems put beside the file being
+    edited (Emacs's lock `.#100.yaml`, a dangling link while the card is open; macOS's `._100.yaml`), and
+    dossier's own temp files. Reading one would stop render while a card is merely open in an editor."""
+    return name.startswith(".")
 
 
 def card_paths(paths: Iterable[Path]) -> list[Path]:
@@ -268,7 +276,8 @@ def stray_files(cards_dir: Path) -> list[Path]:
         raise UnreadableDirectory(f"cannot read {exc.filename}/: {exc.strerror or exc}")
 
     for dirpath, dirnames, filenames in os.walk(cards_dir, onerror=unreadable):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if not hidden(d))
+        filenames = [n for n in filenames if not hidden(n)]
         # cards sit directly in cards/, findings directly in cards/findings/
         read = Path(dirpath) in (cards_dir, cards_dir / FINDINGS_DIR)
         for name in sorted(filenames):

@@ -42,9 +42,14 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of the regular file at ``path`` (a symlink to one too). Raises OSError, naming ``path`` with a
-    plain reason, for what is not one (a pipe, a device, a socket: never opened in a way that could block) and
-    for a file of more than ``limit`` bytes (never read whole)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO opens at once
+    plain reason, for what is not one (a pipe, a device, a socket: never opened in a way that could block; a
+    dangling symlink) and for a file of more than ``limit`` bytes (never read whole)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO opens at once
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            raise
+        raise OSError(errno.ENOENT, f"a symlink to {os.readlink(path)}, which does not exist", str(path)) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file (a pipe, a device or a socket)", str(path))

@@ -923,3 +923,20 @@ def test_every_other_lock_that_cannot_be_read_is_one_finding(root, name):
     lines = [ln for ln in result.output.splitlines() if f"cards/{name}: cannot read the file" in ln]
     assert result.exit_code == 1 and len(lines) == 1, result.output
     assert "D000" not in result.output
+
+
+def test_what_editors_and_systems_leave_beside_a_card_is_not_a_card(root):
+    """Emacs's lock `.#100.yaml` (a dangling link while the card is open), macOS's `._100.yaml` and a hidden folder
+    under cards/ made lint fail (D100/D102) and render refuse while a card was merely open in an editor."""
+    cards = root / "cards"
+    (cards / ".#100.yaml").symlink_to("someone@host.4242:1733000000")
+    (cards / "._100.yaml").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (cards / ".backup").mkdir()
+    (cards / ".backup" / "100.yaml").write_text("pr: [\n")
+    before = snapshot(root)
+    lint = dossier(root, "lint")
+    assert lint.exit_code == 0 and ".#100" not in lint.output and "._100" not in lint.output, lint.output
+    assert dossier(root, "render", "--check").exit_code == 0 and snapshot(root) == before
+    (cards / "300.yaml").symlink_to(root / "gone.yaml")  # not hidden: a card whose target is gone
+    assert f"cards/300.yaml:1:1: D100 cannot read the file: a symlink to {root / 'gone.yaml'}, which does not exist" \
+        in dossier(root, "lint").output

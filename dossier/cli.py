@@ -730,7 +730,9 @@ def regress(
     kind = rg.resolve_device(device, project.root)
     facts = rg.device_facts(kind, project.root)
     results_dir = results or rg.default_results(project.root, kind)
-    results_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the first job
+    from dossier.files import check_writable
+
+    check_writable(results_dir / kind)  # an unwritable place fails now, not after the first job's minutes
     err.print(f"device: {facts.get('name')} ({kind}); torch {facts.get('torch')}, triton {facts.get('triton')}")
     benches = _reused_benches(bench_json or [], {j.bench for j in jobs}, facts)
     together = {}

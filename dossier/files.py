@@ -80,6 +80,18 @@ def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> P
     return path
 
 
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and make sure a file can be written in it (a temp file, removed at once);
+    raises OSError naming the folder. For work that writes only after minutes: fail before it starts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".write-check.{os.getpid()}.", suffix=".tmp")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(folder)) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def stage(path: Path, data: str | bytes) -> Path:
     """``data`` written and flushed to disk in a new temp file beside ``path``; returns the temp file, which the
     caller renames over ``path`` (or removes). The file never outlives a failure here. Leftovers of writers of

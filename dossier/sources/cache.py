@@ -11,13 +11,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dossier.diff import DiffFile, parse_diff
 from dossier.errors import DossierError
-from dossier.files import read_bytes, stage
+from dossier.files import check_writable, read_bytes, stage
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
 ENV = "DOSSIER_CACHE"
@@ -87,10 +86,7 @@ class Cache:
         if self.root.exists() and not self.root.is_dir():
             raise DossierError(f"the fetch cache {self.root} is not a directory")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-check.")
-            os.close(fd)
-            os.unlink(probe)
+            check_writable(self.root)
         except OSError as exc:
             raise DossierError(f"the fetch cache {self.root} is not writable: {exc.strerror or exc}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -145,6 +146,32 @@ def test_usage_errors(tmp_path):
     assert runner.invoke(app, ["regress", "100", "--device", "tpu", "--root", str(root)]).exit_code == 2
     github = runner.invoke(app, ["regress", "100", "--device", "cpu", "--format", "github", "--root", str(root)])
     assert github.exit_code == 2 and "'github' is not one of 'text', 'json'" in github.output  # none was ever made
+
+
+def test_an_unwritable_results_folder_fails_before_any_job_runs(tmp_path, monkeypatch):
+    """mkdir(exist_ok=True) passed on a read-only results folder: the jobs ran (minutes on a GPU), then the first
+    result could not be written and was lost."""
+    import tempfile
+
+    from dossier import regress as rg
+
+    root = _project(tmp_path)
+    folder = root / ".dossier" / "results" / "cpu"
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kw):
+        if dir is not None and Path(dir) == folder:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kw)
+
+    def ran(*args, **kw):
+        raise AssertionError("a job ran")
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(rg, "run_tests_together", ran)
+    monkeypatch.setattr(rg, "run_job", ran)
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 2 and result.stderr.splitlines()[-1] == f"error: {folder}: Permission denied"
 
 
 def test_parse_junit_reads_outcomes_and_parity():

@@ -20,7 +20,7 @@ import yaml
 
 from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
-from dossier.files import write_atomic
+from dossier.files import serialized, write_atomic
 from dossier.locks import LockError, read_lock_file
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
@@ -299,15 +299,16 @@ def write_section(root: Path, name: str, value: object) -> Path:
     """Replace one section of the lock (``cards`` or ``releases``), keeping the other (unless the lock cannot
     be read: then it raises LockError, so that recording never drops what it could not read), atomically and
     deterministically."""
-    sections = {other: lock_section(root, other) for other in ("cards", "releases") if other != name}
-    sections[name] = value
-    body = {k: v for k, v in sections.items() if v is not None}
-    body.setdefault("cards", {})
-    text = LOCK_HEADER + f"version: {LOCK_VERSION}\n" + "".join(
-        yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
-        for k in ("cards", "releases") if k in body
-    )
-    return write_atomic(lock_path(root), text)
+    with serialized(lock_path(root).parent):  # another recording of the other section waits, never drops ours
+        sections = {other: lock_section(root, other) for other in ("cards", "releases") if other != name}
+        sections[name] = value
+        body = {k: v for k, v in sections.items() if v is not None}
+        body.setdefault("cards", {})
+        text = LOCK_HEADER + f"version: {LOCK_VERSION}\n" + "".join(
+            yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
+            for k in ("cards", "releases") if k in body
+        )
+        return write_atomic(lock_path(root), text)
 
 
 def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:

@@ -16,10 +16,13 @@ removes those whose writer is no longer running, and the fixed ``<name>.tmp`` th
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -78,6 +81,19 @@ def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> P
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     return path
+
+
+@contextmanager
+def serialized(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` for the block: a read-modify-write of a file in it (one section of
+    cards/evidence.lock while another process records the other) waits for another one, never interleaves
+    with it and drops its change. No file is created; the lock ends with the block (or the process)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def check_writable(folder: Path) -> None:

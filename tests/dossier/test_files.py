@@ -255,3 +255,28 @@ def test_a_pipe_or_device_in_place_of_a_project_file_is_reported_never_read(root
     for name in ("200.yaml:1:1: D100", "201.yaml:1:1: D100", "evidence.lock:1:1: D311"):
         assert f"cards/{name} cannot read the file: not a regular file (a pipe, a device or a socket)" \
             in proc.stdout.replace("D311 cards/evidence.lock: ", "D311 "), proc.stdout
+
+
+def test_two_recordings_of_evidence_lock_sections_at_once_keep_both(root, monkeypatch):
+    """`lint --record` (cards section) and `releases verify --record` (releases section) at once: each read the
+    other's section, then wrote the whole lock, so the one that wrote last dropped what the other recorded."""
+    import threading
+    import time
+
+    from dossier import evidence
+
+    real, other = evidence.write_atomic, []
+
+    def write(path, text):
+        if not other:  # the first writer has read the releases section (none yet): the other records it now
+            other.append(threading.Thread(target=evidence.write_section,
+                                          args=(root, "releases", {"built": [["0.5.1", "2025-08-23"]], "cards": {}})))
+            other[0].start()
+            time.sleep(0.5)
+        return real(path, text)
+
+    monkeypatch.setattr(evidence, "write_atomic", write)
+    evidence.write_section(root, "cards", {100: {"file": "x.py"}})
+    other[0].join(10)
+    lock = yaml.safe_load(evidence.lock_path(root).read_text())
+    assert lock["cards"] == {100: {"file": "x.py"}} and lock["releases"]["built"] == [["0.5.1", "2025-08-23"]]

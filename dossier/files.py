@@ -143,7 +143,7 @@ def remove_stale(path: Path) -> list[Path]:
     removed = []
     for name in names:
         m = _TEMP.fullmatch(name)
-        if name == f"{Path(path).name}.tmp" or (m and m["target"] == Path(path).name and not _running(int(m["pid"]))):
+        if name == f"{Path(path).name}.tmp" or (m and m["target"] == Path(path).name and not running(int(m["pid"]))):
             try:
                 (folder / name).unlink()
             except FileNotFoundError:
@@ -154,7 +154,8 @@ def remove_stale(path: Path) -> list[Path]:
     return removed
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether a process ``pid`` exists here (a temp file's writer: its file is left alone while it runs)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
-from dossier.files import read_bytes
+from dossier.files import read_bytes, running
 
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
@@ -223,7 +223,7 @@ def _sha256(path: Path) -> str:
 def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Release:
     """Download, reduce and commit one release (atomically: a temporary dir renamed into place)."""
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=cache))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-{os.getpid()}-", dir=cache))
     try:
         wheels = tmp / "wheel"
         proc = _pip(["download", "--no-deps", "--dest", str(wheels), f"{PACKAGE}=={version}", *PIN], pip_args)
@@ -262,8 +262,10 @@ class SyncOutcome:
 def sync(versions: list[str], cache: Path, pip_args: tuple[str, ...] = (),
          on_done: Callable[[SyncOutcome], None] | None = None) -> list[SyncOutcome]:
     """Sync ``versions`` in order; complete ones are skipped, a failed one does not stop the others."""
-    for stale in cache.glob(".tmp-*") if cache.is_dir() else ():
-        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    for stale in cache.glob(".tmp-*") if cache.is_dir() else ():  # left by an interrupted run, not a running one
+        pid = re.fullmatch(r"\.tmp-.+-(\d+)-[^-]+", stale.name)
+        if pid is None or not running(int(pid[1])):
+            shutil.rmtree(stale, ignore_errors=True)
     out = []
     for version in versions:
         have = load(cache / version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -52,12 +53,15 @@ def test_sync_resumes_and_never_reads_a_partial_version(wheels, tmp_path):
     cache = tmp_path / "cache"
     assert sync(wheels, cache, "--to", "0.1.0.post1", "--from", "0.1.0").exit_code == 0
     (cache / "0.1.0.post1" / "release.json").unlink()  # as if interrupted before the commit record
-    (cache / ".tmp-0.1.1-x").mkdir()  # a temporary dir left by a killed run
+    (cache / ".tmp-0.1.1-x").mkdir()  # a temporary dir left by a killed run (of an older version)
+    (cache / f".tmp-0.1.1-{2**22 + 1}-abcd1234").mkdir()  # ... whose process is gone
+    running = cache / f".tmp-0.1.1-{os.getpid()}-abcd1234"  # a sync running beside this one
+    running.mkdir()
     assert [r.version for r in releases.synced(cache)] == ["0.1.0"]
     result = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1")
     assert result.exit_code == 0, result.output
     assert "1 synced" not in result.output and "2 synced, 1 cached" in result.output
-    assert not (cache / ".tmp-0.1.1-x").exists()
+    assert sorted(p.name for p in cache.glob(".tmp-*")) == [running.name]  # a running sync's is not removed
     assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.1.1"]
 
 

@@ -108,6 +108,14 @@ def given_path(raw: str) -> Path:
     return Path(raw)
 
 
+def given_text(raw: str) -> str:
+    """A value given on the command line that means nothing empty (a rule prefix, a host, a title): an empty one
+    (an unset shell variable) is a usage error, not the default it would otherwise silently fall back to."""
+    if not raw.strip():
+        raise typer.BadParameter("is empty (an unset shell variable?): give a value, or leave the option out")
+    return raw
+
+
 def path_option(*names: str, **kw) -> typer.models.OptionInfo:
     """A path option: :func:`given_path` parses it."""
     return typer.Option(*names, parser=given_path, metavar="<path>", **kw)
@@ -126,7 +134,8 @@ def _project(root: Path | None, paths: list[Path] | None = None) -> Project:
 def fetch(
     prs: Annotated[list[int] | None, typer.Argument(help="PR numbers to fetch.", min=1, max=MAX_PR)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Fetch every PR a card cites.")] = False,
-    repo: Annotated[str | None, typer.Option(help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
+    repo: Annotated[str | None, typer.Option(
+        parser=given_text, help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
     source: Annotated[str, typer.Option(help="github or git.")] = "github",
     git_repo: Annotated[Path | None, path_option("--git-repo", help="Local clone for --source git.")] = None,
     import_: Annotated[Path | None, path_option(
@@ -236,12 +245,13 @@ def lint(
         help="First write cards/evidence.lock from the cached diffs of the cards checked, and the days GitHub says "
         "their PRs were opened into cards/opened.lock (D405's floors).")] = False,
     allow_host: Annotated[list[str] | None, typer.Option(
-        "--allow-host", help="With --record: also accept diffs fetched from this API host (repeatable); "
+        "--allow-host", parser=given_text, help="With --record: also accept diffs fetched from this API host (repeatable); "
         "by default only the configured GitHub API ([tool.dossier] api_url, else api.github.com).")] = None,
     cache_dir: Annotated[Path | None, path_option(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
-    select: Annotated[list[str] | None, typer.Option(help="Only rules whose code starts so (repeatable).")] = None,
+    select: Annotated[list[str] | None, typer.Option(
+        parser=given_text, help="Only rules whose code starts so (repeatable).")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
     sglang_src: Annotated[Path | None, path_option(
         "--sglang-src", help="SGLang checkout or package the claims (D6xx) are checked against "
@@ -434,7 +444,8 @@ def releases_sync(
     from_: Annotated[str, typer.Option("--from", help="First version (inclusive).")] = "0.5.2",
     to: Annotated[str | None, typer.Option("--to", help="Last version (inclusive; default: the newest).")] = None,
     cache_dir: ReleasesDirOpt = None,
-    index_url: Annotated[str | None, typer.Option("--index-url", help="Package index (default: pip's).")] = None,
+    index_url: Annotated[str | None, typer.Option(
+        "--index-url", parser=given_text, help="Package index (default: pip's).")] = None,
     find_links: Annotated[Path | None, path_option(
         "--find-links", help="A directory of wheels to use instead of any index (offline).")] = None,
     root: RootOpt = None,
@@ -844,11 +855,11 @@ def missing_card(project: Project, pr: int) -> None:
 @command()
 def new(
     pr: Annotated[int, typer.Argument(help="PR number.", min=1, max=MAX_PR)],
-    title: Annotated[str | None, typer.Option(help="PR title (default: from the fetch cache).")] = None,
+    title: Annotated[str | None, typer.Option(parser=given_text, help="PR title (default: from the fetch cache).")] = None,
     state: Annotated[str | None, typer.Option(
-        help="merged, open or closed (default: from the fetch cache).")] = None,
+        parser=given_text, help="merged, open or closed (default: from the fetch cache).")] = None,
     merged_at: Annotated[str | None, typer.Option(
-        "--merged-at", help="YYYY-MM-DD, for a merged PR (default: from the fetch cache).")] = None,
+        "--merged-at", parser=given_text, help="YYYY-MM-DD, for a merged PR (default: from the fetch cache).")] = None,
     lane: Annotated[str, typer.Option(help="Lane id from cards/lanes.yaml (default: left empty for you).")] = "",
     root: RootOpt = None,
 ) -> None:

@@ -439,6 +439,19 @@ def test_an_empty_path_is_a_usage_error_not_the_current_directory(root, monkeypa
     assert sorted(p.name for p in root.iterdir()) == ["cards", "pyproject.toml", "skills"]
 
 
+@pytest.mark.parametrize("args", [["lint", "--select", ""], ["lint", "--select", "D1", "--select", " "],
+                                  ["lint", "--record", "--allow-host", ""], ["fetch", "100", "--repo", ""],
+                                  ["new", "500", "--title", "", "--state", "open"],
+                                  ["new", "500", "--title", "T", "--state", ""],
+                                  ["releases", "sync", "--index-url", ""]])
+def test_an_empty_value_is_a_usage_error_not_the_default(root, args):
+    """`--select "$RULES"` with RULES unset ran every rule; `--title ""` said the PR was not in the fetch cache;
+    `--repo ""` and `--index-url ""` fell back to the default without a word."""
+    result = runner.invoke(app, [*args, "--root", str(root)])
+    assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
+    assert not (root / "cards" / "500.yaml").exists() and not (root / "cards" / "evidence.lock").exists()
+
+
 @pytest.mark.parametrize("args", [["show", "1"], ["regress", "99999"], ["show", "100", "--diff"]])
 def test_a_missing_card_or_cache_entry_is_exit_2(root, args):
     result = dossier(root, *args)

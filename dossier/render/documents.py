@@ -39,6 +39,8 @@ DEFAULT_SKILL = {
     "description": (
         "PR-diff-backed optimization manual for SGLang's Qwen3-Next family (Qwen3-Next, its MTP head, "
         "Qwen3-Coder-Next and the Qwen3.5 hybrid paths they share), checked against SGLang 0.5.23. Use when "
+        "choosing launch flags or sizing GPU memory for these models, chasing a regression across SGLang "
+        "releases, locating a GDN kernel in SGLang's source, porting one to another engine, or when "
         "auditing, extending or debugging GatedDeltaNet/Mamba state, GDN decode/prefill/verify kernel "
         "backends, fused GDN projections, MTP/NEXTN verify, FP8/NVFP4/W8A8 loading, CPU offload, CUDA "
         "graphs, extra_buffer/no_buffer prefix caching with mixed chunk, or the NPU/AMD/Blackwell paths."

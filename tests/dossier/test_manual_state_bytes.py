@@ -58,3 +58,25 @@ def test_quoted_slot_bytes_match_sglangs_shape(tp, ssm_bytes):
     if tp == 1 and ssm_bytes == 4:
         assert f"{per_layer:,} bytes per layer at TP1" in text
     assert f"{slot:,}" in text, (tp, ssm_bytes, slot)
+
+
+def test_quoted_speculative_scratch_matches_sglangs_shape():
+    """Pool-sizing item 3: Qwen3-Next at TP4 with 8 draft tokens, fp32 state. Per request: one SSM state per
+    draft token; conv windows deduplicated (top-k 1: draft tokens + window - 1 columns) or one window per draft
+    token (tree drafts); the budget reserves a whole slot per draft token."""
+    s, tp, draft = SIZES, 4, 8
+    shape = _shape_module().Mamba2StateShape.create(
+        tp_world_size=tp, intermediate_size=s["dv"] * s["hv"], n_groups=s["hk"], num_heads=s["hv"],
+        head_dim=s["dv"], state_size=s["dk"], conv_kernel=s["conv"],
+        conv_shard_groups=[s["dk"] * s["hk"], s["dk"] * s["hk"], s["dv"] * s["hv"]],
+    )
+    layers = sum(1 for i in range(s["layers"]) if (i + 1) % s["interval"])
+    channels, window = shape.conv[0]
+    ssm = math.prod(shape.temporal) * 4 * draft * layers
+    tree_conv = channels * window * 2 * draft * layers
+    chain_conv = channels * (draft + window - 1) * 2 * layers
+    slot = _slot_bytes(tp, 4)[1]
+    text = ANSWERS.read_text(encoding="utf-8")
+    for value in (ssm, chain_conv, tree_conv, slot * draft, 5 * slot):
+        assert f"{value:,}" in text, value
+    assert f"about {round((5 * slot + ssm + chain_conv) / 1e6)} MB per request" in text

@@ -107,9 +107,6 @@ def _gemv_mma_config(tokens: int, tp: int) -> dict[str, int]:
     return cfg | {"SUB": cfg["num_warps"]}
 
 
-_GEMV_MMA_SPLIT_K = {"BLOCK_N": 64, "BLOCK_K": 128, "BLOCK_T": 32, "PRE": 4, "SPLIT_K": 4, "SUB": 1, "num_warps": 4}
-
-
 _SPLIT_CONV_SHAPE = {
     "QKV": QWEN3_5_397B.qkv_width,
     "VD": QWEN3_5_397B.value_dim,
@@ -233,16 +230,10 @@ KERNELS = [
             _SPLIT_SHAPE | {"NK": 16 // tp, "NV": 32 // tp, "K": QWEN3_NEXT_80B.hidden, "USE_PDL": True,
                             "PRECISION": "tf32"}  # what the launcher passes for 16-bit inputs
             | {k: v for k, v in _gemv_mma_config(t, tp).items() if k != "num_warps"},
-            _GEMM_IO, num_warps=_gemv_mma_config(t, tp)["num_warps"], aligned=("x_stride",),
+            _SPLIT_IO, num_warps=_gemv_mma_config(t, tp)["num_warps"], aligned=("x_stride",),
         )
         for tp, t in ((4, 4), (8, 16))
     ],
-    KernelSpec(  # split K: 64-row blocks, four K ranges, the partials' reduction and the counter
-        "projections.gemv_mma.splitk.tp4.t32", gemv_mma._gemv_mma_kernel,
-        _SPLIT_SHAPE | {"NK": 4, "NV": 8, "K": QWEN3_NEXT_80B.hidden, "USE_PDL": True, "PRECISION": "tf32"}
-        | {k: v for k, v in _GEMV_MMA_SPLIT_K.items() if k != "num_warps"},
-        _GEMM_IO, num_warps=_GEMV_MMA_SPLIT_K["num_warps"], aligned=("x_stride",),
-    ),
     KernelSpec(
         "projections.split_conv", split_conv_kernel._split_conv_kernel,
         _SPLIT_CONV_SHAPE, _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.NUM_WARPS,
@@ -250,7 +241,7 @@ KERNELS = [
     KernelSpec(
         "projections.split_conv.pairs", split_conv_kernel._split_conv_pairs_kernel,
         {k: v for k, v in _SPLIT_CONV_SHAPE.items() if k not in ("W", "BLOCK")}
-        | {"BLOCK_P": split_conv_kernel.PAIRS_BLOCK // 2, "CHANNELS_FIRST": False},
+        | {"BLOCK_P": split_conv_kernel.PAIRS_BLOCK // 2},
         _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.PAIRS_WARPS, aligned=("qkvz_stride",),
     ),
 ]

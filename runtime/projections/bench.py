@@ -15,7 +15,9 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
 * ``split_conv``: the fused split + conv1d update kernel alone, ours vs SGLang's
-  (``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous``), against its byte floor.
+  (``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous``), against its byte floor;
+  ``copy_us``: one device-to-device copy moving the row's bytes and nothing else, in the same graphs: where it
+  takes longer than 1.3x the floor (``launch_bound``), no one launch can meet that target at that size.
 
 Weights, conv-state slots and kernel inputs rotate among copies spanning 3x L2, so every call reads them from
 HBM as in a full decode step. Each graph holds at least 20 calls (cycling the copies whole), and a row's graphs,
@@ -94,7 +96,7 @@ def empty_launch(out: torch.Tensor) -> Callable[[], object]:
 def copy_launch(nbytes: int) -> Callable[[], object]:
     """One device-to-device copy moving ``nbytes`` (half read, half written; the copy the floor's rate is measured
     with), rotating source/destination pairs spanning 3x L2: what one launch that only moves a row's bytes costs."""
-    n = nbytes // 4  # fp32 elements per side
+    n = nbytes // 8  # fp32 elements per side: nbytes / 2 read, nbytes / 2 written
     pairs = [(torch.empty(n, device="cuda").uniform_(), torch.empty(n, device="cuda")) for _ in range(_copies(nbytes))]
     pick = _cycle(pairs)
 

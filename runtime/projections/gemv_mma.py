@@ -20,7 +20,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .gemm_split import _scatter, _workspace, check_inputs
+from .gemm_split import _scatter, check_inputs
 from .naive import GDNShape
 from .pdl import pdl_launch
 from .split_kernel import SplitLayout, split_outputs
@@ -40,8 +40,6 @@ def _gemv_mma_kernel(
     z_ptr,
     b_ptr,
     a_ptr,
-    ws_ptr,
-    count_ptr,
     M,
     x_stride,
     K: tl.constexpr,
@@ -55,24 +53,18 @@ def _gemv_mma_kernel(
     BLOCK_K: tl.constexpr,
     SUB: tl.constexpr,
     PRE: tl.constexpr,
-    SPLIT_K: tl.constexpr,
     PRECISION: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     """Each K step of ``BLOCK_K`` is ``SUB`` slices multiplied as one batched product (one slice per warp: the
     warps split K, none repeats another's MMAs), summed over the slices at the end; ``PRE`` (1 to 4) steps are
-    loaded before the PDL wait, the rest after it. ``SPLIT_K > 1``: program ``(i, j)`` takes the j-th of ``SPLIT_K``
-    equal K ranges of row block i; its fp32 partial goes to ``ws``, and the last program of the row block to arrive
-    (``count``) sums the partials in K order and runs the epilogue, then resets the counter for the next call."""
+    loaded before the PDL wait, the rest after it."""
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
     N: tl.constexpr = 2 * NK * DK + 2 * NV * DV + 2 * NV
     KS: tl.constexpr = BLOCK_K // SUB
-    K_PART: tl.constexpr = K // SPLIT_K
-    pid_n = tl.program_id(0)
-    pid_k = tl.program_id(1)
-    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    rs = tl.arange(0, SUB)[:, None, None] * KS + pid_k * K_PART
+    rn = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
+    rs = tl.arange(0, SUB)[:, None, None] * KS
     rk = tl.arange(0, KS)
     # [SUB, BLOCK_N, KS] of clamped rows (unmasked, vector loads)
     w_rows = w_ptr + tl.minimum(rn, N - 1)[None, :, None].to(tl.int64) * K + rs + rk[None, None, :]
@@ -95,23 +87,9 @@ def _gemv_mma_kernel(
         acc = _step(acc, w2, x_cols, 2 * BLOCK_K, PRECISION)
     if PRE > 3:
         acc = _step(acc, w3, x_cols, 3 * BLOCK_K, PRECISION)
-    for k0 in range(PRE * BLOCK_K, K_PART, BLOCK_K):
+    for k0 in range(PRE * BLOCK_K, K, BLOCK_K):
         acc = _step(acc, tl.load(w_rows + k0, eviction_policy="evict_first"), x_cols, k0, PRECISION)
-    out = tl.trans(tl.sum(acc, axis=0))
-    if SPLIT_K == 1:
-        _scatter(out, rt, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
-    else:  # partials of row block pid_n: ws[pid_n, pid_k, tokens, rows]
-        PART: tl.constexpr = BLOCK_T * BLOCK_N
-        block_ws = ws_ptr + pid_n.to(tl.int64) * (SPLIT_K * PART)
-        offs = rt[:, None] * BLOCK_N + tl.arange(0, BLOCK_N)[None, :]
-        tl.store(block_ws + pid_k * PART + offs, out)
-        tl.debug_barrier()  # every thread's partial is written before the release below
-        if tl.atomic_add(count_ptr + pid_n, 1, sem="acq_rel") == SPLIT_K - 1:  # last of the block: sum in K order
-            total = tl.zeros((BLOCK_T, BLOCK_N), dtype=tl.float32)
-            for s in range(SPLIT_K):
-                total += tl.load(block_ws + s * PART + offs, cache_modifier=".cg")
-            _scatter(total, rt, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
-            tl.atomic_xchg(count_ptr + pid_n, 0)  # ready for the next call
+    _scatter(tl.trans(tl.sum(acc, axis=0)), rt, rn, M, qkv_ptr, z_ptr, b_ptr, a_ptr, NK, NV, DK, DV, INTERLEAVED)
 
 
 BLOCK_N = 16  # weight rows per program: the MMA's 16-row minimum
@@ -129,7 +107,7 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     5.03 for two 1024-wide steps and 6.76 with the fourth 512-wide step after the wait; TP8 T=8 3.48 against 3.57)."""
     block_k = 512 if programs(n) > sms else 1024
     return {"BLOCK_N": BLOCK_N, "BLOCK_K": min(k, block_k), "BLOCK_T": max(8, triton.next_power_of_2(t)),
-            "PRE": min(4, k // min(k, block_k)), "SPLIT_K": 1, "num_warps": 4}
+            "PRE": min(4, k // min(k, block_k)), "num_warps": 4}
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
@@ -168,23 +146,18 @@ def gemv_mma(
     num_warps: int | None = None,
     num_stages: int = 2,
     pre: int | None = None,
-    split_k: int | None = None,
     pdl: bool | None = None,
 ):
     """``mixed_qkv, z, b, a`` of ``x [T, hidden] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, ``[N, hidden]``
     contiguous, ``x`` with unit column stride). ``hidden`` must be a multiple of the K step; unset launch settings
     come from :func:`launch_config` (``block_k`` alone: every step of K before the wait, up to four); ``sub``: K slices
-    per step (default one per warp); ``pre``: steps before the wait (of each K range); ``split_k``: K ranges per row
-    block, one program each (``block_k`` then defaults to a quarter of a range); ``pdl`` as :func:`.pdl.pdl_launch` (the weight,
+    per step (default one per warp); ``pre``: steps before the wait; ``pdl`` as :func:`.pdl.pdl_launch` (the weight,
     which no kernel writes, is read before the wait)."""
     t, k, n = check_inputs(x, weight, shape, layout)
     sms = torch.cuda.get_device_properties(x.device).multi_processor_count if x.is_cuda else 132  # H200 off the GPU
     cfg = launch_config(t, n, k, sms)
-    split_k = split_k or cfg["SPLIT_K"]
-    if split_k > 1 and not block_k:
-        block_k = max(16 * (sub or num_warps or cfg["num_warps"]), k // split_k // 4)
-    if block_k:  # an explicit step: all of the K range before the wait, up to four steps, unless pre says otherwise
-        cfg["BLOCK_K"], cfg["PRE"] = block_k, min(4, max(1, k // split_k // block_k))
+    if block_k:  # an explicit step: all of K before the wait, up to four steps, unless pre says otherwise
+        cfg["BLOCK_K"], cfg["PRE"] = block_k, min(4, max(1, k // block_k))
     cfg = {
         "BLOCK_N": block_n or cfg["BLOCK_N"],
         "BLOCK_K": cfg["BLOCK_K"],
@@ -193,24 +166,20 @@ def gemv_mma(
         "num_warps": num_warps or cfg["num_warps"],
     }
     cfg["SUB"] = sub or cfg["num_warps"]
-    part = k // split_k
-    if (k % (split_k * cfg["BLOCK_K"]) or cfg["BLOCK_K"] % (16 * cfg["SUB"])
-            or not 1 <= cfg["PRE"] <= min(4, part // cfg["BLOCK_K"])):
-        raise ValueError(f"gemv_mma: hidden {k} must be a multiple of split_k ({split_k}) x block_k={cfg['BLOCK_K']}, "
-                         f"block_k of 16 x sub ({cfg['SUB']}); pre {cfg['PRE']} must be 1 to 4 steps of the K range")
+    if k % cfg["BLOCK_K"] or cfg["BLOCK_K"] % (16 * cfg["SUB"]) or not 1 <= cfg["PRE"] <= min(4, k // cfg["BLOCK_K"]):
+        raise ValueError(f"gemv_mma: hidden {k} must be a multiple of block_k={cfg['BLOCK_K']}, itself of 16 x sub "
+                         f"({cfg['SUB']}); pre {cfg['PRE']} must be 1 to 4 steps")
     if cfg["BLOCK_T"] < t or x.stride(1) != 1 or not weight.is_contiguous():
         raise ValueError(f"gemv_mma: block_t {cfg['BLOCK_T']} must cover {t} tokens; x needs unit column stride and "
                          "the weight must be contiguous")
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
     if t == 0:
         return mixed_qkv, z, b, a
-    grid = (triton.cdiv(n, cfg["BLOCK_N"]), split_k)
-    ws, count = _workspace(x.device, grid[0], split_k, cfg["BLOCK_T"], cfg["BLOCK_N"])
-    _gemv_mma_kernel[grid](
-        x, weight, mixed_qkv, z, b, a, ws, count, t, x.stride(0),
+    _gemv_mma_kernel[(triton.cdiv(n, cfg["BLOCK_N"]),)](
+        x, weight, mixed_qkv, z, b, a, t, x.stride(0),
         K=k, NK=shape.num_k_heads, NV=shape.num_v_heads, DK=shape.head_k, DV=shape.head_v,
         INTERLEAVED=layout == "interleaved", BLOCK_T=cfg["BLOCK_T"], BLOCK_N=cfg["BLOCK_N"],
-        BLOCK_K=cfg["BLOCK_K"], SUB=cfg["SUB"], PRE=cfg["PRE"], SPLIT_K=split_k,
+        BLOCK_K=cfg["BLOCK_K"], SUB=cfg["SUB"], PRE=cfg["PRE"],
         PRECISION="ieee" if x.dtype == torch.float32 else "tf32", num_warps=cfg["num_warps"], num_stages=num_stages,
         **pdl_launch(x, pdl),
     )

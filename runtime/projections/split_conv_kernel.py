@@ -190,25 +190,18 @@ def _split_conv_pairs_kernel(
     SILU: tl.constexpr,
     BLOCK_P: tl.constexpr,
     BLOCK_HV: tl.constexpr,
-    CHANNELS_FIRST: tl.constexpr,
     USE_PDL: tl.constexpr,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
     z, the conv output, 2 x 2 for the weights) holding two values, twice the bytes per load and per register of
-    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`. ``CHANNELS_FIRST``: the grid is
-    ``(channel blocks, rows)``, so programs launched one after another walk one row's slot and projection row in
-    order, instead of one channel block across rows."""
+    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`."""
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
     DTYPE: tl.constexpr = qkv_ptr.dtype.element_ty
     words = tl.pointer_type(tl.uint32)
-    if CHANNELS_FIRST:
-        row = tl.program_id(1).to(tl.int64)
-        pid_c = tl.program_id(0)
-    else:
-        row = tl.program_id(0).to(tl.int64)
-        pid_c = tl.program_id(1)
+    row = tl.program_id(0).to(tl.int64)
+    pid_c = tl.program_id(1)
     pairs = pid_c * BLOCK_P + tl.arange(0, BLOCK_P)
     ok = pairs < QKV // 2
     # weights [QKV, 4]: words 2c, 2c + 1 of channel c = (w0, w1), (w2, w3)
@@ -288,15 +281,13 @@ def split_conv_update(
     block: int | None = None,
     num_warps: int | None = None,
     pairs: bool | None = None,
-    channels_first: bool = False,
     pdl: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
     ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pairs``: the paired launch (default:
     where :func:`pairs_apply`; ``True`` elsewhere raises); ``block`` (channels per program) and ``num_warps`` default
-    to the chosen launch's; ``channels_first``: the paired launch's grid in row order (:func:`_split_conv_pairs_kernel`).
-    ``pdl``: programmatic dependent launch (:func:`.pdl.pdl_launch`; the conv weight is read
+    to the chosen launch's. ``pdl``: programmatic dependent launch (:func:`.pdl.pdl_launch`; the conv weight is read
     before the wait), off by default (NOTES.md)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
@@ -324,11 +315,9 @@ def split_conv_update(
         raise ValueError("pairs=True needs 16-bit data, W=4, [slots, qkv, 3] windows and 32-bit aligned words")
     if pairs:
         block = block or PAIRS_BLOCK
-        grid = (batch, triton.cdiv(qkv // 2, block // 2))
-        channels_first = channels_first and batch < 65536  # rows on the grid's second axis, at most 65535
-        _split_conv_pairs_kernel[grid[::-1] if channels_first else grid](
+        _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
             *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
-            BLOCK_P=block // 2, CHANNELS_FIRST=channels_first, num_warps=num_warps or PAIRS_WARPS, **common,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

@@ -48,13 +48,9 @@ states rotated past L2 (as :mod:`.bench` does):
   steps before the wait, 16-token blocks, TP4 T 1 to 16 and TP8 T 1 to 16;
   (round 9's third sweep, ``mma3``: 2 to 4 token blocks per program reusing the loaded weight, T=16 / 32, lost
   everywhere and was removed: results/bench/projections-decode-sweep-mma3.json, the kernel of commit bdb0b39);
-* ``splitk``: round 10, :func:`.gemv_mma.gemv_mma` with split K (``split_k`` ranges per row block, one program
-  each, the whole range requested before the PDL wait, partials summed by the last program of the block) on 32 or
-  64-row blocks, so that T=16 to 32 reads x once per 32/64 weight rows while two calls' ~200 programs stay resident
-  (TP4 T 8 to 128, TP1 T=4 / 32, TP8 T=32); the bench's fused path and SGLang's beside;
-* ``conv10``: the split + conv paired launch with its grid in row order (``channels_first``) against the landed
-  order, over channels per program and warps, where its 1.3x floor is not launch-bound (TP1 B 64 to 512, TP4 B 256 /
-  512, TP8 B=512);
+  (round 10's ``splitk`` and ``conv10``: the tensor-core GEMV with K split over 2 to 8 programs per 32/64-row block,
+  the last to arrive summing the partials, and the split + conv paired launch with its grid in row order, lost
+  everywhere and were removed: results/bench/projections-decode-sweep-splitk.json, the code of commit 6154d35);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -85,7 +81,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "splitk", "conv10")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -159,13 +155,6 @@ def cases(only=KINDS) -> list[Case]:
             out.append(Case("pairs", tp, batch, {"block": 256, "warps": 8, "pdl": False, "pairs": False}))
             for block, warps in ((512, 8), (1024, 8), (256, 4), (512, 4)):
                 out.append(Case("pairs", tp, batch, {"block": block, "warps": warps, "pdl": False, "pairs": True}))
-    if "conv10" in only:
-        for tp, batch in ((1, 64), (1, 128), (1, 256), (1, 512), (4, 256), (4, 512), (8, 512)):
-            for block, warps, first in ((256, 4, False), (256, 4, True), (512, 8, True), (128, 2, True), (128, 2, False)):
-                out.append(Case("pairs", tp, batch, {"block": block, "warps": warps, "pdl": False, "pairs": True,
-                                                     "channels_first": first}))
-    if "splitk" in only:
-        out += _splitk_cases()
     if "steps32" in only:
         for t, stages in ((32, (8, 10)), (128, (6, 8))):
             landed = _landed(1, t, tile_major=True) | {"packed": True, "tma": True, "tma_x": True}
@@ -212,27 +201,6 @@ def _mma2_cases() -> list[Case]:
     return [case for tp, t in ((4, 1), (4, 2), (4, 3), (4, 4), (4, 6), (4, 8), (4, 12), (4, 16), (8, 1), (8, 2),
                                (8, 4), (8, 8), (8, 16))
             for case in _mma_shape(tp, t, settings + [(16, 512, 4, 2)] * (_token_block(t) == 16), round=2)]
-
-
-def _splitk_cases() -> list[Case]:
-    """Round 10: split K on the tensor-core GEMV, one slice per step (``sub`` 1: the warps split the rows), sm_90
-    (local Triton 3.9): 64 rows x 4 x 128 before the wait 166 to 168 registers, 18 to 24 KB shared at T 8 to 32
-    (three programs per SM); 64 rows x 4 x 64 at T=128 255 registers, no spill (two per SM)."""
-    settings = {  # tokens: (rows, K step, ranges, steps before the wait, K slices)
-        8: [(64, 128, 4, 4, 1)],
-        16: [(64, 128, 4, 4, 1), (32, 256, 2, 4, 1), (16, 512, 1, 4, 4)],
-        32: [(64, 128, 4, 4, 1), (64, 256, 4, 2, 1), (64, 128, 4, 3, 1), (32, 256, 2, 4, 1), (32, 128, 4, 4, 1),
-             (64, 64, 8, 4, 1)],
-        128: [(64, 64, 8, 4, 1), (32, 64, 8, 4, 1)],
-    }
-    out = []
-    other = {1: [(64, 128, 4, 4, 1), (64, 128, 4, 2, 1)], 8: [(64, 128, 4, 4, 1), (64, 64, 8, 4, 1)]}
-    for tp, t in ((4, 8), (4, 16), (4, 32), (4, 128), (1, 4), (1, 32), (8, 32)):
-        for bn, bk, sk, pre, sub in settings[t] if tp == 4 else other[tp]:
-            out.append(Case("mma", tp, t, {"block_n": bn, "block_k": bk, "block_t": _token_block(t), "warps": 4,
-                                           "pre": pre, "split_k": sk, "sub": sub}))
-        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
-    return out
 
 
 def _token_block(t: int) -> int:
@@ -532,8 +500,7 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", pdl=p["pdl"])  # noqa: E731
     elif case.kind == "mma":
         fn = lambda: gemv_mma(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_k=p["block_k"],  # noqa: E731
-                              block_t=p["block_t"], num_warps=p["warps"], pre=p["pre"], split_k=p.get("split_k", 1),
-                              sub=p.get("sub"))
+                              block_t=p["block_t"], num_warps=p["warps"], pre=p["pre"])
     elif case.kind == "gemv_default":
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
     elif case.kind == "fused_path":  # what the bench times as ours, on the sweep's inputs
@@ -600,8 +567,6 @@ def _split_conv_call(case: Case, ctx: _Context):
         )
 
     kw = {"block": p["block"], "num_warps": p["warps"], "pdl": p["pdl"], "pairs": p.get("pairs", False)}
-    if p.get("channels_first"):
-        kw["channels_first"] = True
 
     def fn():
         return run(*both(), **kw)
@@ -689,8 +654,7 @@ def main(argv: list[str] | None = None) -> None:
                 key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"),
                        r.get("packed"), r.get("block_n"), r.get("tma"), r.get("tma_x"), r.get("pairs"),
                        r.get("block"), r.get("warps") if r["kind"] == "pairs" else None,
-                       (r.get("block_k"), r.get("warps"), r.get("pre"), r.get("split_k")) if r["kind"] == "mma" else None,
-                       r.get("channels_first"))
+                       (r.get("block_k"), r.get("warps"), r.get("pre")) if r["kind"] == "mma" else None)
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

@@ -286,6 +286,19 @@ def test_gpu_gemv_mma_real_sizes(layout, tp, t, pdl):
     _check_real_sizes(gemv_mma, layout, tp, t, {"pdl": pdl})
 
 
+def test_gpu_copy_launch_time_grows_with_its_bytes():
+    """The split + conv rows' ``copy_us``: moving 256 MiB (rotated past L2) takes over ten times moving 1 MiB, and a
+    call fills its destination (half the bytes) from its uniform source."""
+    from runtime.benchkit import cuda_graph_medians_us
+    from runtime.projections.bench import copy_launch
+
+    small, big = copy_launch(1 << 20), copy_launch(256 << 20)
+    dst = small()
+    assert dst.numel() == (1 << 20) // 8 and not dst.isnan().any() and dst.min() >= 0 and dst.max() <= 1
+    times = cuda_graph_medians_us({"small": small, "big": big}, replays=20, reps=20)
+    assert times["big"] > 10 * times["small"] > 0
+
+
 def test_gpu_interleaved_graph_medians_see_the_work():
     """The bench's interleaved timing: one more launch per call in one graph costs more than in the other, every
     name gets a positive median, and an empty launch costs under 5 us (a sanity bound, not a target)."""

@@ -118,18 +118,16 @@ def test_kernel_matches_reference(dtype, width, activation, state_len, parity):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
 @pytest.mark.parametrize("activation", ["silu", None])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
-@pytest.mark.parametrize("channels_first", [False, True], ids=["rows_first", "channels_first"])
-def test_paired_kernel_matches_reference(dtype, activation, bias, channels_first, parity):
-    """The channel-pair launch (32-bit words, W=4, 3-position windows), with its grid in either order: state, z, b, a
-    bit for bit, and the conv output bit for bit against the one-channel launch (the same arithmetic) and as the
-    generic test against the reference; 7 rows with a padding row, 16-pair programs, so rows span programs."""
+def test_paired_kernel_matches_reference(dtype, activation, bias, parity):
+    """The channel-pair launch (32-bit words, W=4, 3-position windows): state, z, b, a bit for bit, and the conv
+    output bit for bit against the one-channel launch (the same arithmetic) and as the generic test against the
+    reference; 7 rows with a padding row, 16-pair programs, so rows span programs."""
     qkvz, ba, state, weight, b, idx = _case(SMALL, 7, 4, dtype, seed=30, state_len=3, bias=bias, extra=4)
     assert split_conv_kernel.pairs_apply(qkvz, state, weight, b, SMALL)
     state_ref, state_p, state_1 = state.clone(), state.clone(), state.clone()
     want = conv_update.split_conv_update(qkvz, ba, state_ref, weight, b, idx, SMALL, activation)
     kw = {"block": 32, "num_warps": 4}
-    got = split_conv_kernel.split_conv_update(qkvz, ba, state_p, weight, b, idx, SMALL, activation, pairs=True,
-                                              channels_first=channels_first, **kw)
+    got = split_conv_kernel.split_conv_update(qkvz, ba, state_p, weight, b, idx, SMALL, activation, pairs=True, **kw)
     one = split_conv_kernel.split_conv_update(qkvz, ba, state_1, weight, b, idx, SMALL, activation, pairs=False, **kw)
     assert torch.equal(state_p, state_ref) and torch.equal(state_1, state_ref)
     for g, o in zip(got, one, strict=True):

@@ -16,8 +16,9 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
   prefill (views, no conv).
 * ``split_conv``: the fused split + conv1d update kernel alone, ours vs SGLang's
   (``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous``), against its byte floor;
-  ``copy_us``: one device-to-device copy moving the row's bytes and nothing else, in the same graphs: where it
-  takes longer than 1.3x the floor (``launch_bound``), no one launch can meet that target at that size.
+  ``launch_bound`` where one empty launch of the same run plus the bytes at the copy rate already exceed 1.3x the
+  floor; ``copy_us``, torch's device-to-device copy of the row's bytes in the same graphs (a memcpy node), for
+  comparison only: at these sizes it is no lower bound (NOTES.md round 10: slower than ours at TP8 B=256 / 512).
 
 Weights, conv-state slots and kernel inputs rotate among copies spanning 3x L2, so every call reads them from
 HBM as in a full decode step. Each graph holds at least 20 calls (cycling the copies whole), and a row's graphs,
@@ -95,7 +96,7 @@ def empty_launch(out: torch.Tensor) -> Callable[[], object]:
 
 def copy_launch(nbytes: int) -> Callable[[], object]:
     """One device-to-device copy moving ``nbytes`` (half read, half written; the copy the floor's rate is measured
-    with), rotating source/destination pairs spanning 3x L2: what one launch that only moves a row's bytes costs."""
+    with, at 1 GiB), rotating source/destination pairs spanning 3x L2."""
     n = nbytes // 8  # fp32 elements per side: nbytes / 2 read, nbytes / 2 written
     pairs = [(torch.empty(n, device="cuda").uniform_(), torch.empty(n, device="cuda")) for _ in range(_copies(nbytes))]
     pick = _cycle(pairs)
@@ -282,12 +283,18 @@ def split_conv_row(rs: GDNShape, tp: int, batch: int, peer, bw: float, g: torch.
            "distinct_inputs": n, "graph_calls": calls, "budget_us": 1.3 * floor,
            **cuda_graph_medians_us(timed, replays=calls, reps=REPS)}
     row["ours_x_floor"] = row["ours_us"] / floor
-    # launch-bound, measured: one copy launch moving the row's bytes (and nothing else) already exceeds the budget
-    row["launch_bound"] = row["copy_us"] > row["budget_us"]
+    row["launch_bound"] = launch_bound(row)
     if peer is not None:
         row["sglang_x_floor"] = row["sglang_us"] / floor
         row["speedup"] = row["sglang_us"] / row["ours_us"]
     return row
+
+
+def launch_bound(row: dict) -> bool:
+    """Whether one empty launch of the row's run plus its bytes at the copy rate, not overlapped, already exceed 1.3x
+    its floor: then no single launch meets that target there. (A copy of the same bytes is no such bound: torch's,
+    ``copy_us``, ran slower than our kernel at TP8 B=256 / 512 on the H200, NOTES.md round 10.)"""
+    return row["floor_us"] + row["empty_us"] > row["budget_us"]
 
 
 def split_conv_rows(tp: int, batches, peer, bw: float) -> list[dict]:
@@ -330,15 +337,15 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
 
 def notes(rows: list[dict]) -> list[str]:
     """Where a floor target is missed, what one launch costs against its budget in the same run (plain lines): a
-    split + conv row is launch-bound where one copy launch moving its bytes, and nothing else, already takes longer
-    than 1.3x its floor."""
+    split + conv row is launch-bound where one empty launch plus its bytes at the copy rate exceed 1.3x its floor
+    (:func:`launch_bound`); torch's copy of the same bytes is shown beside."""
     out = []
     for r in rows:
         if r.get("table") == "split_conv" and r["batch"] >= 64 and r["ours_x_floor"] > 1.3:
-            bound = "launch-bound: copy > budget" if r.get("launch_bound") else "not launch-bound"
+            bound = "launch-bound: floor + launch > budget" if r.get("launch_bound") else "not launch-bound"
             out.append(f"split + conv TP{r['tp']} B={r['batch']}: 1.3x its floor is {r['budget_us']:.2f} us, floor "
-                       f"{r['floor_us']:.2f}; one copy launch of its bytes {r['copy_us']:.2f}, one empty launch "
-                       f"{r['empty_us']:.2f} ({bound}); ours {r['ours_us']:.2f}")
+                       f"{r['floor_us']:.2f} + one empty launch {r['empty_us']:.2f} ({bound}); torch's copy of its "
+                       f"bytes {r['copy_us']:.2f}; ours {r['ours_us']:.2f}")
     for r in rows:
         if r.get("fused_x_fastest", 0) > DISPATCH_SLACK:
             out.append(f"Qwen3-Next TP{r['tp']} T={r['tokens']}: our dispatch ({r['fused_kernel']}, {r['fused_us']:.2f} us) "

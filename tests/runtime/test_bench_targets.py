@@ -5,6 +5,7 @@ import pytest
 from runtime.gdn.bench import check_targets as gdn_targets
 from runtime.gdn.bench import summarize as gdn_summary
 from runtime.projections.bench import check_targets as projection_targets
+from runtime.projections.bench import launch_bound
 
 
 def _decode(shape: str, pct: float) -> dict:
@@ -147,6 +148,14 @@ def test_projection_targets_without_sglang_judge_only_the_floors():
         "split_conv_within_1.3x_floor_at_B>=64",
     ]
     assert not any(projection_targets([]).values())
+
+
+@pytest.mark.parametrize(("floor", "empty", "copy", "bound"), [
+    (0.9, 0.9, 2.7, True),  # TP4 B=64 on the H200: an empty launch plus the bytes already exceed 1.3x the floor
+    (3.6, 0.94, 5.4, False),  # TP1 B=64: they do not; the slower copy proves nothing (it is no lower bound)
+])
+def test_split_conv_launch_bound_is_empty_launch_plus_bytes(floor, empty, copy, bound):
+    assert launch_bound({"floor_us": floor, "empty_us": empty, "copy_us": copy, "budget_us": 1.3 * floor}) is bound
 
 
 def test_gdn_summary_states_the_deferred_floor_with_and_without_flush_writes():

@@ -50,7 +50,7 @@ states rotated past L2 (as :mod:`.bench` does):
   everywhere and was removed: results/bench/projections-decode-sweep-mma3.json, the kernel of commit bdb0b39);
   (round 10's ``splitk`` and ``conv10``: the tensor-core GEMV with K split over 2 to 8 programs per 32/64-row block,
   the last to arrive summing the partials, and the split + conv paired launch with its grid in row order, lost
-  everywhere and were removed: results/bench/projections-decode-sweep-splitk.json, the code of commit 07f01a6);
+  everywhere and were removed: results/bench/projections-decode-sweep-splitk.json, the code of commit ec11ef2);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dossier.errors import DossierError
-from dossier.main import INTERRUPTED_EXIT, interrupted
+from dossier.main import interrupted
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
 
@@ -212,8 +212,8 @@ def fetch(
     try:
         outcomes = fetch_with_progress(numbers, src, cache, err, refresh=refresh or import_ is not None, jobs=jobs,
                                        deadline=deadline)
-    except FetchInterrupted as stop:  # say what landed and what did not, then exit as Ctrl-C does
-        outcomes = stop.outcomes
+    except FetchInterrupted as stop:  # say what landed and what did not, then exit as Ctrl-C (SIGTERM) does
+        outcomes, cause = stop.outcomes, stop.cause
     out.print(summary_table(outcomes))
     for o in outcomes:
         if o.error and not o.skipped:
@@ -229,8 +229,9 @@ def fetch(
         del counts[INTERRUPTED]
     err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {cache.root})")
     if counts.get(INTERRUPTED):
-        err.print("interrupted: run the same command again to fetch the rest (what landed is cached)")
-        raise typer.Exit(INTERRUPTED_EXIT)
+        line, code = interrupted(cause)
+        err.print(f"{line}: run the same command again to fetch the rest (what landed is cached)")
+        raise typer.Exit(code)
     raise typer.Exit(1 if counts["failed"] else 0)
 
 

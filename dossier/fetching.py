@@ -39,11 +39,12 @@ INTERRUPTED = "interrupted"
 
 
 class FetchInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a fetch, carrying every PR's outcome so far (unfinished ones: INTERRUPTED)."""
+    """Ctrl-C (or SIGTERM) during a fetch, carrying every PR's outcome so far (unfinished ones: INTERRUPTED) and
+    the interrupt itself."""
 
-    def __init__(self, outcomes: list[Outcome]):
+    def __init__(self, outcomes: list[Outcome], cause: KeyboardInterrupt | None = None):
         super().__init__()
-        self.outcomes = outcomes
+        self.outcomes, self.cause = outcomes, cause or KeyboardInterrupt()
 
 
 #: consecutive connection failures to one host after which its remaining PRs are not tried
@@ -150,12 +151,12 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
                     done[pr] = Outcome(pr, "failed", error=f"did not finish within the fetch deadline ({deadline:g}s)")
                     if on_done:
                         on_done(done[pr])
-        except KeyboardInterrupt:  # Ctrl-C: drop what has not started; running writes stay atomic
+        except KeyboardInterrupt as stop:  # Ctrl-C: drop what has not started; running writes stay atomic
             pool.shutdown(wait=False, cancel_futures=True)
             for pr in order:
                 done.setdefault(pr, Outcome(pr, INTERRUPTED, error="interrupted before it finished (a cache "
                                             "entry being written lands whole or not at all)", skipped=True))
-            raise FetchInterrupted([done[pr] for pr in order]) from None
+            raise FetchInterrupted([done[pr] for pr in order], stop) from None
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

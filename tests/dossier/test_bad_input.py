@@ -848,19 +848,24 @@ def test_new_refuses_a_pr_another_card_file_holds(root):
 
 # ---- Ctrl-C: what landed is said, the exit is 130, never a traceback (P, Q) ------------------------------
 
-def test_ctrl_c_during_fetch_says_what_landed_and_what_did_not(root, gh, monkeypatch):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_ctrl_c_during_fetch_says_what_landed_and_what_did_not(root, gh, monkeypatch, stop):
+    """SIGTERM takes the same path, as `terminated` and exit 143 (it said `interrupted`, 130)."""
+    from dossier.main import Terminated
     from dossier.sources.github import GithubSource
 
     real = GithubSource.fetch
 
     def interrupted_at_100(self, pr):
         if pr == 100:
-            raise KeyboardInterrupt
+            raise Terminated if stop == "sigterm" else KeyboardInterrupt
         return real(self, pr)
 
     monkeypatch.setattr(GithubSource, "fetch", interrupted_at_100)
     result = fetch(root, "90", "100", "--jobs", "1", api=gh.url)
-    assert result.exit_code == 130
+    word, code = ("terminated", 143) if stop == "sigterm" else ("interrupted", 130)
+    assert result.exit_code == code
+    assert f"{word}: run the same command again to fetch the rest" in result.output
     assert "#90 fetched" in result.output and "#100 │ -" in result.output and "interrupted" in result.output
     assert "1 fetched, 0 cached, 0 failed, 1 interrupted" in result.output and "error:" not in result.output
     assert (root / ".dossier" / "cache" / "90" / "provenance.json").is_file()

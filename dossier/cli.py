@@ -9,6 +9,7 @@ never interprets card text as markup.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import sys
@@ -254,6 +255,8 @@ def lint(
     select: Annotated[list[str] | None, typer.Option(
         parser=given_text, help="Only rules whose code starts so (repeatable).")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
+    explain: Annotated[str | None, typer.Option(
+        "--explain", metavar="CODE", help="Print what a rule checks and what it lets pass, and exit.")] = None,
     sglang_src: Annotated[Path | None, path_option(
         "--sglang-src", help="SGLang checkout or package the claims (D6xx) are checked against "
         "(default: the installed sglang, as drift).")] = None,
@@ -273,6 +276,14 @@ def lint(
     if list_rules:
         for code, rule in sorted(RULES.items()):
             out.print(f"{code}  {rule.family:<9} {rule.severity:<7} {rule.summary}")
+        return
+    if explain is not None:
+        found = RULES.get(explain.strip().upper())
+        if found is None:
+            fail(f"--explain {explain}: no such rule (see `dossier lint --list-rules`)")
+        out.print(f"{found.code}  {found.family} {found.severity}: {found.summary}")
+        doc = inspect.getdoc(found.check)
+        out.print(doc or "(no further text: the summary is the rule)")
         return
     unknown = unknown_selectors(select or [])
     if unknown:

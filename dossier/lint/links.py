@@ -361,10 +361,8 @@ def answer_findings(ctx) -> Iterator[Finding]:
                                   hint="findings: " + (", ".join(sorted(known)) or "none"), doc=doc)
 
 
-#: a results file of this project cited in prose, and the values a sentence quotes from it
+#: a results file of this project cited in prose
 _RESULTS = re.compile(r"(?<![\w/.-])(results/[\w./-]*\w\.(?:json|txt|log))\b")
-_DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d+)(?![\d.]*\d)(?!\.\d)")
-_SHAPE = re.compile(r"\b(TP|B\s?=\s?)(\d+)\b")
 _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_size")}
 
 
@@ -373,9 +371,12 @@ _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_si
 def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(results/bench/projections.json): ... 65.6 us against a 28.3 us floor (TP1 B=512)": every decimal the
     sentence gives is a value of that file at the precision written, and a TPn or B=n it names is a row's tp or
-    batch/tokens. A sentence naming one TP and one B (one row) quotes that row's values or the file's values
-    outside every row (ceilings, notes), not another row's. A cited file that does not exist is D604's."""
+    batch/tokens (a ``TPn B=m`` pair: one row's). A number the sentence's shape pairs with one row (a clause naming
+    one row; ``2.32x (TP1 B=512)``; "TP1 B=64 and TP4 B=256 reach 1.15x and 1.16x": see
+    :mod:`dossier.lint.result_rows`) is that row's value or one outside every row (ceilings, notes), not another
+    row's; a number the shape does not pair is checked against the whole file. A missing file is D604's."""
     from dossier.lint.depth import card_texts
+    from dossier.lint.result_rows import DECIMAL, ROW, SHAPE, bindings
 
     for path, text in card_texts(card):
         for sentence in prose.sentences(text):
@@ -384,27 +385,44 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
             if not files:
                 continue
             keyed, rows = _result_values(files, ctx)
-            values = [v for vals in rows.values() for v in vals]
-            named = {kind: {int(m.group(2)) for m in _SHAPE.finditer(sentence) if (m.group(1) == "TP") == (kind == "TP")}
-                     for kind in ("TP", "B")}
-            if all(len(v) == 1 for v in named.values()):
-                row = rows.get((*named["TP"], *named["B"]))
-                if row:
-                    values = rows[None] + row
+            names = ", ".join(f.name for f in files)
+            everywhere = [v for vals in rows.values() for v in vals]
+            bound = bindings(sentence)
             where = path if path.endswith("]") else f"{path}#value"
-            for m in _DECIMAL.finditer(sentence):
+            for m in DECIMAL.finditer(sentence):
                 digits = len(m.group(1).split(".")[1])
-                if not any(round(v, digits) == float(m.group(1)) for v in values):
-                    yield Finding(where, f"{m.group(1)} is not a value of {', '.join(f.name for f in files)} "
+                row = bound.get(m.start())
+                if row is not None and row in rows:
+                    if not _holds(rows[None] + rows[row], m.group(1)):
+                        others = [r for r in rows if r and _holds(rows[r], m.group(1))]
+                        yield Finding(where, f"{m.group(1)} is not a value of {names}'s TP{row[0]} B={row[1]} row, "
+                                             "which the sentence gives it to" + (
+                                                 f" (TP{others[0][0]} B={others[0][1]} has it)" if others else ""),
+                                      hint="quote the row's own number, or name the row it comes from")
+                elif not _holds(everywhere, m.group(1)):
+                    yield Finding(where, f"{m.group(1)} is not a value of {names} "
                                          f"(to {digits} decimal place{'s' if digits > 1 else ''})",
                                   hint="quote the number as the results file has it, or cite the file it comes from")
-            for m in _SHAPE.finditer(sentence):
+            shape_bad = False
+            for m in SHAPE.finditer(sentence):
                 kind = "TP" if m.group(1) == "TP" else "B"
                 held = {v for k in _SHAPE_KEYS[kind] for v in keyed.get(k, ())}
                 if held and int(m.group(2)) not in held:
-                    yield Finding(where, f"{m.group(0)}: no row of {', '.join(f.name for f in files)} has "
+                    shape_bad = True
+                    yield Finding(where, f"{m.group(0)}: no row of {names} has "
                                          f"{'/'.join(_SHAPE_KEYS[kind][:2])} {m.group(2)} (it has {sorted(held)})",
                                   hint="name a row the results file holds")
+            for m in ROW.finditer(sentence):
+                row = (int(m.group(1)), int(m.group(2)))
+                if not shape_bad and len(rows) > 1 and row not in rows:
+                    yield Finding(where, f"{m.group(0)}: {names} has no row of tp {row[0]} with batch/tokens "
+                                         f"{row[1]}", hint="name a row the results file holds")
+
+
+def _holds(values: list[float], written: str) -> bool:
+    """Whether a value rounds to the number as written (to its decimal places)."""
+    digits = len(written.split(".")[1])
+    return any(round(v, digits) == float(written) for v in values)
 
 
 def _result_values(files: list[Path], ctx) -> tuple[dict[str, set], dict]:

@@ -73,6 +73,13 @@ def test_list_rules_has_codes_and_summaries():
     assert len(lines) >= 25 and all(re.match(r"D\d{3}\s+\w+\s+(error|warning)\s+\S", line) for line in lines)
 
 
+def test_explain_prints_a_rules_text_and_refuses_an_unknown_code():
+    result = runner.invoke(app, ["lint", "--explain", "d517"])
+    assert result.exit_code == 0
+    assert result.output.startswith("D517  links error: ") and "TP1 B=64 and TP4 B=256" in result.output
+    assert runner.invoke(app, ["lint", "--explain", "D999"]).exit_code == 2
+
+
 @pytest.mark.parametrize("cmd", ["fetch", "lint", "render", "drift", "regress", "show", "new", "schema"])
 def test_every_command_explains_itself(cmd):
     result = runner.invoke(app, [cmd, "--help"])

@@ -122,7 +122,8 @@ def test_key_fragment_file_and_a_path_with_line_counts_are_listed_d320(tmp_path)
 def _results_project(tmp_path: Path, sentence: str) -> Path:
     root = _project(tmp_path, lambda c: c["validation"]["claims"].append(sentence))
     (root / "results" / "bench").mkdir(parents=True)
-    rows = [{"tp": tp, "tokens": b, "ours_us": 65.61 * tp / b * 512, "floor_us": 28.27} for tp in (1, 4) for b in (64, 512)]
+    rows = [{"tp": tp, "tokens": b, "ours_us": 65.61 * tp / b * 512, "floor_us": 28.27}  # no TP4 B=64 row
+            for tp, b in ((1, 64), (1, 512), (4, 512))]
     (root / "results" / "bench" / "proj.json").write_text(json.dumps({"device": {"name": "NVIDIA H200"}, "rows": rows}))
     return root
 
@@ -139,9 +140,38 @@ def _results_project(tmp_path: Path, sentence: str) -> Path:
     # a version is no value; a sentence citing no results file is not judged
     ("This project (NVIDIA H200, results/bench/proj.json) on SGLang 0.5.23: 65.6 us at TP4 B=2048 is not judged.", False),
     ("The author measured 56.6 us at TP2 B=256 on H200 (PR description).", True),
+    # TP4 and B=64 are both in the file, but no row holds the pair
+    ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us at TP1 B=512, 28.3 us at TP4 B=64.", False),
 ])
 def test_a_value_quoted_from_a_results_file_is_in_it_d517(tmp_path, sentence, ok):
     assert (_codes(_results_project(tmp_path, sentence)) == []) is ok
+
+
+_CITE = "This project (NVIDIA H200, results/bench/proj.json): "
+
+
+@pytest.mark.parametrize("sentence,ok", [
+    # rows and numbers as two lists of one length ("respectively"), either order
+    ("TP1 B=512 and TP4 B=512 take 65.6 us and 262.4 us.", True),
+    ("TP1 B=512 and TP4 B=512 take 262.4 us and 65.6 us.", False),
+    ("65.6 us and 262.4 us at TP1 B=512 and TP4 B=512 respectively.", True),
+    ("262.4 us and 65.6 us at TP1 B=512 and TP4 B=512 respectively.", False),
+    # each row beside its number, in parentheses or not
+    ("65.6 us (TP1 B=512) to 262.4 us (TP4 B=512).", True),
+    ("262.4 us (TP1 B=512) to 65.6 us (TP4 B=512).", False),
+    ("262.4 us for TP1 B=512, 65.6 us for TP4 B=512.", False),
+    ("TP1 B=512 (262.4 us) and TP4 B=512 (65.6 us).", False),
+    ("TP1 B=512 takes 65.6 us; TP4 B=512 takes 262.4 us.", True),
+    ("TP1 B=512 takes 262.4 us; TP4 B=512 takes 65.6 us.", False),
+    ("Ours (TP1 B=512: 262.4 us against a 28.3 us floor).", False),
+    # shapes that pair nothing: a range, lists of other lengths, a row in parentheses after a range
+    ("From 262.4 us to 65.6 us across TP1 B=512 and TP4 B=512.", True),
+    ("TP1 B=512, TP4 B=512 and TP1 B=64 take 262.4 us and 65.6 us.", True),
+    ("The kernel takes 262.4 us to 524.9 us (65.6 us at TP1 B=512).", True),
+])
+def test_numbers_are_judged_row_by_row_where_the_sentence_pairs_them_d517(tmp_path, sentence, ok):
+    found = _lint(_results_project(tmp_path, _CITE + sentence), select=["D517"])
+    assert (found == []) is ok, [d.text() for d in found]
 
 
 @pytest.mark.parametrize("text,stale", [

@@ -6,6 +6,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     evidence,
     findings,
     links,
+    paths,
     pr_links,
     releases,
     schema,

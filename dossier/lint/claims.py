@@ -566,7 +566,7 @@ def _known_name(name: str, tree, card, ctx) -> bool:
 
 #: a Qwen model name with its size: Qwen3-Next-80B-A3B-Instruct, Qwen/Qwen3.5-397B-A17B-FP8, Qwen3-ASR-1.7B
 MODEL = re.compile(r"(?<![\w.-])(?:Qwen/)?Qwen(?P<version>\d+(?:\.\d+)?)(?P<variant>(?:-(?!\d)[A-Za-z][A-Za-z0-9]*)*)"
-                   r"-(?P<size>\d+(?:\.\d+)?)B(?:-A(?P<active>\d+(?:\.\d+)?)B)?(?![\w.])", re.IGNORECASE)
+                   r"-(?P<size>\d+(?:\.\d+)?)B(?:-A(?P<active>\d+(?:\.\d+)?)B)?(?!\w|\.\w)", re.IGNORECASE)
 
 
 def _model_key(m: re.Match) -> tuple[str, str, str, str | None]:
@@ -588,6 +588,9 @@ def _known_models(ctx, tree) -> set[tuple[str, str, str, str | None]]:
 @rule("D614", "a Qwen model name whose size (or active size) no known model has (today's SGLang, [tool.dossier] "
               "models)", scope="card")
 def unknown_model(card, doc, ctx) -> Iterator[Finding]:
+    """"Qwen3-Next-70B", "Qwen3.5-35B-A5B": a model a reader would look for and not find. Sizes come from the
+    names today's SGLang spells out plus `[tool.dossier] models`; a size known with its active sizes (A3B) takes
+    only those, one known only bare ("Qwen3.5-27B") takes any."""
     s = surface(ctx)
     if s is None:
         return
@@ -596,7 +599,9 @@ def unknown_model(card, doc, ctx) -> Iterator[Finding]:
         for m in MODEL.finditer(text):
             v, variant, size, active = _model_key(m)
             same = [k for k in known if k[:3] == (v, variant, size)]
-            if any(active is None or k[3] is None or k[3] == active for k in same):
+            actives = {k[3] for k in same if k[3] is not None}
+            # a size known with its active sizes takes only those ("Qwen3.5-35B-A5B" when A3B is the one known)
+            if same and (active is None or active in actives or not actives):
                 continue
             sizes = [f"{k[2]}B" + (f"-A{k[3]}B" if k[3] else "") for k in
                      sorted({k for k in known if k[:2] == (v, variant)}, key=lambda k: (float(k[2]), k[3] or ""))]
@@ -616,7 +621,7 @@ _NOT_STILL = re.compile(r"\b(?:gone|removed|no longer|not|never|renamed|moved|re
                         r"lost|was|were|until|instead|without)\b", re.IGNORECASE)
 #: a clause ends at ';', ', while', ', but', or ', and X is/are'
 _CLAUSE = re.compile(r";|, while |, but |, and (?=[\w.]+ (?:is|are|was|were) )")
-_CODE_WORD = re.compile(r"(?<![\w.`/-])(?:[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
+_CODE_WORD = re.compile(r"(?<![\w.`/-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_*[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
                         r"(?![\w/-]|\.\w)")
 
 
@@ -626,7 +631,8 @@ def still_there_but_gone(card, doc, ctx) -> Iterator[Finding]:
     """"In SGLang 0.5.23 MambaPool, ... and MambaStateUpdateCudaGraphRunner all still exist": the reader takes the
     card's word that the code is there. A sentence naming today's SGLang (its version, or "today") whose clause says
     "still"/"remains" with no word of change (gone, renamed, moved, not, was ...) must name only code the tree
-    holds. The reverse ("X is gone" while it is there) is not judged: such clauses name the code that replaced it."""
+    holds, and what it says is "still in <file>" is in that file. The reverse ("X is gone" while it is there) is not
+    judged: such clauses name the code that replaced it."""
     s = surface(ctx)
     if s is None:
         return
@@ -645,6 +651,31 @@ def still_there_but_gone(card, doc, ctx) -> Iterator[Finding]:
                     yield Finding(path + "#value", f"says {name} is still in SGLang {s.tree.version}, which has no "
                                                    f"{name}", at=_locate(doc, path, name, 0),
                                   hint="check the name against today's tree; code that left says so ('X is gone')")
+                yield from _still_in_file(clause, s, ctx, doc, path)
+
+
+#: "... is still in python/sglang/srt/server_args.py": the code named before it sits in that file
+_STILL_IN_FILE = re.compile(r"\bstill (?:in|lives in|sits in|defined in|at) `?((?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
+
+
+def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
+    """Names before "still in <file>" in a clause about today: each is in that file when today's tree has the file
+    and the name (a file it does not hold is D604's, a name it does not hold anywhere the clause check's)."""
+    m = _STILL_IN_FILE.search(clause)
+    if not m:
+        return
+    where = m.group(1).removeprefix("python/").removeprefix("sglang/")
+    files = [f for f in s.tree.texts if f.endswith("/" + where)]
+    if len(files) != 1:
+        return
+    text = s.tree.texts[files[0]]
+    for name in dict.fromkeys(_CODE_WORD.findall(prose.PATHLIKE.sub(" ", clause[:m.start()]))):
+        if prose.is_model_name(name) or _has_word(text, name) or not _in_tree(name, s.tree, ctx):
+            continue
+        held = sorted(f for f, t in s.tree.texts.items() if _has_word(t, name))
+        yield Finding(path + "#value", f"says {name} is still in {m.group(1)}, but SGLang {s.tree.version} has it in "
+                                       f"{held[0]}" + (f" (and {len(held) - 1} more)" if len(held) > 1 else ""),
+                      at=_locate(doc, path, name, 0), hint="name the file today's SGLang holds it in")
 
 
 def _in_tree(name: str, tree, ctx) -> bool:

@@ -43,6 +43,13 @@ PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME|XXX|lorem ipsum|fill (?:me|in)|to b
 #: a labelled field of a filled-in form ("Title: ...; category: ...; main diff: ...")
 FORM_LABEL = re.compile(r"(?:^|;)\s*[A-Za-z][\w /-]{0,24}:\s")
 MAX_LABELS = 2
+#: what pasted PR-description text carries: a markdown heading, a checkbox, an HTML comment, a sign-off, a review
+#: request, the author's "I"
+TEMPLATE_RESIDUE = re.compile(r"(?:^|\s)#{2,6} ?[A-Z][a-z]+|(?:^|\s)[-*] \[[ xX]\](?=\s)|<!--|"
+                              r"\b(?:Co-authored-by|Signed-off-by):|\bPTAL\b|\bcc @[\w-]+|"
+                              # the author's own voice, outside a quotation: "I added", "I tested"
+                              r"(?<![\w\"'\u201c/#.-])I (?:have |also |then |just )?(?:add|added|tested|ran|fixed|changed|"
+                              r"implemented|refactored|modified|think|found|use|used|will|am)\b")
 #: padding: one word four times in a row, one character eight times in a row
 PADDING = re.compile(r"\b(\w+)(?:\W+\1\b){3,}|(\S)\2{7,}", re.IGNORECASE)
 #: identifier-like tokens of a code line (3+ characters, not Python keywords)
@@ -185,8 +192,8 @@ def low_variety(card: Card, doc, ctx) -> Iterator[Finding]:
                           f"(minimum {MIN_DISTINCT:.0%}); it says the same thing again")
 
 
-@rule("D211", "filler: repeated sentences, padding, a form of labelled fields, or text that is not English prose",
-      scope="card")
+@rule("D211", "filler: repeated sentences, padding, a form of labelled fields, pasted PR-description text (## "
+              "headings, [x] boxes, sign-offs, the author's 'I added'), or text that is not English prose", scope="card")
 def filler(card: Card, doc, ctx) -> Iterator[Finding]:
     for name in ALL_FIELDS:
         text = text_of(card, name)
@@ -194,6 +201,8 @@ def filler(card: Card, doc, ctx) -> Iterator[Finding]:
         if repeated:
             yield Finding(f"{name}#value", f"{name} repeats a sentence: {repeated[0][:60]!r}")
             continue
+        if TEMPLATE_RESIDUE.search(text):
+            continue  # below
         labels = FORM_LABEL.findall(text) if name in PROSE_FIELDS else []
         if len(labels) > MAX_LABELS:
             yield Finding(f"{name}#value", f"{name} is a form of labelled fields "
@@ -209,6 +218,13 @@ def filler(card: Card, doc, ctx) -> Iterator[Finding]:
         # explain may be mostly pseudo-code; motivation and implementation are prose
         if name in PROSE_FIELDS and len(alpha) >= 15 and prose.english_share(ws) < MIN_ENGLISH:
             yield Finding(f"{name}#value", f"{name} does not read as English prose")
+    for path, text in card_texts(card):
+        residue = TEMPLATE_RESIDUE.search(re.sub(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d", " ", text))  # not in quotes
+        if residue:
+            yield Finding(path if path.endswith("]") else f"{path}#value", f"{path} holds "
+                          f"{residue.group(0).strip()!r}: PR-description text pasted as the card's own",
+                          hint="say in your own words what the problem was and how the code changed; cite the "
+                               "description for its numbers")
 
 
 @rule("D215", "prose leans on generic phrases ('works better', 'improves performance', 'the key change'), or a "
@@ -354,6 +370,34 @@ def own_numbers_unattributed(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"quotes this project's measurement ({_OUR_RESULTS.search(sentence).group(0)}) "
                               f"without naming {' or '.join(missing)}: a reader takes it for the PR's or SGLang's",
                               hint="say whose code ran where: 'this project's runtime.<lane>.bench on an NVIDIA H200: ...'")
+
+
+#: whose code: this project's words for itself, and SGLang's (or the PR's, or a peer library's) ...
+_OUR_WORDS = r"(?:\bour|\bthis (?:project|repo(?:sitory)?)'s|\bthe runtime's)"
+_THEIR_WORDS = r"(?:\bSGLang(?: v?\d+\.\d+\.\d+)?'s|\bupstream(?:'s)?|\bthe PR's|\bFlashInfer's|\bvLLM's|\bfla's)"
+#: ... then the code named in apposition ("our kernel, python/sglang/...", "SGLang's reference (runtime.gdn...)")
+_APPOSED = r"(?:\s+|(?:\s+[\w-]+){1,3}?(?:\s*[,(:]\s*|\s+(?:is|lives in|sits in)\s+))`?"
+_SGLANG_CODE_AS_OURS = re.compile(_OUR_WORDS + _APPOSED + r"((?:python/)?sglang[/.][\w./]*\w)", re.IGNORECASE)
+_OUR_CODE_AS_THEIRS = re.compile(_THEIR_WORDS + _APPOSED + r"(runtime\.[a-z_]\w*(?:\.\w+)*)", re.IGNORECASE)
+
+
+@rule("D219", "a clause gives SGLang's code (a python/sglang path, an sglang.* module) to this project, or this "
+              "project's runtime.<lane> code to SGLang or the PR", scope="card")
+def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Our reference kernel, python/sglang/jit_kernel/cutedsl_gdn.py, ..." or "SGLang's own reference,
+    runtime.gdn.replayssm, ...": the reader credits the wrong code base, and looks for the code in the wrong
+    repository. Judged only where the owner word and the code stand together: "our python/sglang/...", or at
+    most three words, then a comma, a parenthesis, a colon, "is" or "lives in", then the code. "Our
+    runtime.gdn.decode mirrors python/sglang/..." names both owners rightly and passes."""
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for pattern, owner, real in ((_SGLANG_CODE_AS_OURS, "this project", "SGLang's"),
+                                     (_OUR_CODE_AS_THEIRS, "SGLang or the PR", "this project's")):
+            for m in pattern.finditer(flat):
+                yield Finding(path if path.endswith("]") else f"{path}#value",
+                              f"{m.group(0)!r} gives {m.group(1)} to {owner}, but it is {real} code",
+                              hint="name the owner rightly: SGLang's code lives under python/sglang, this project's "
+                                   "under runtime/")
 
 
 #: a setup or source beyond _SETUP's: a GPU generation or vendor platform named by its architecture

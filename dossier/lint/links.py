@@ -492,3 +492,19 @@ def shared_title(card: Card, doc, ctx) -> Iterator[Finding]:
         yield Finding("title#value", f"#{other.pr}'s card has the same title: {card.title!r}",
                       hint="take this PR's title from its thread")
         return
+
+
+@rule("D519", "superseded_by names a PR that the card's prose never mentions (what replaced it is unexplained)",
+      scope="card")
+def unexplained_successor(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A superseded or reverted card says which PR replaced it and how; a successor its prose never names was
+    likely set by mistake (a neighbouring card's number, a PR of the same area). Every real card names each of
+    its successors (#N or the PR's URL) somewhere in its prose."""
+    from dossier.lint.depth import card_texts
+
+    said = {int(n) for _, text in card_texts(card) for n in re.findall(r"(?<![\w/])#(\d+)\b", text)}
+    said |= {int(m.group("url_n")) for _, text in card_texts(card) for m in PR_URL.finditer(text)}
+    for i, pr in enumerate(card.superseded_by):
+        if pr not in said:
+            yield Finding(f"superseded_by[{i}]", f"#{pr} is named as this PR's successor, but the card never says "
+                                                 f"what #{pr} did", hint=f"say how #{pr} replaced this PR, or fix the number")

@@ -201,7 +201,8 @@ def _holds(tree, kf) -> bool:
 
 
 #: "(first) shipped in 0.5.11" and whose: the nearest "#N" before it in its clause, else the card's own PR
-_SHIPPED = re.compile(r"\b(first )?(?:shipped|released) in (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b",
+_SHIPPED = re.compile(r"\b(first )?(?:shipped|released|landed) in (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b|"
+                      r"\b(?:available|shipping|released) (?:since|from) (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
 
@@ -209,10 +210,11 @@ _CITE = re.compile(r"#(\d+)\b")
 @rule("D319", "prose says a PR shipped in a release that the release evidence contradicts (or it never merged)",
       scope="card")
 def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
-    """"First shipped in 0.5.9" where the releases first hold the card's line in 0.5.10, or a closed PR's card
-    saying its change shipped: the release story a reader trusts is wrong. Judged against the release evidence
-    recorded for the current key fragment of the PR named (the card's own, or the nearest #N before it in the
-    clause); a PR without a card, or without fresh evidence, is not judged."""
+    """"First shipped in 0.5.9" (or "landed in"; "available since v0.5.9" names a first release too) where the
+    releases first hold the card's line in 0.5.10, or a closed PR's card saying its change shipped: the release
+    story a reader trusts is wrong. Judged against the release evidence recorded for the current key fragment of
+    the PR named (the card's own, or the nearest #N before it in the clause); a PR without a card, or without
+    fresh evidence, is not judged."""
     from dossier.lint.depth import card_texts
 
     lock = release_lock(ctx)[0]
@@ -228,7 +230,7 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
             other = card if pr == card.pr else ctx.project.card(pr)
             if other is None:
                 continue
-            first, version = bool(m.group(1)), m.group(2)
+            first, version = bool(m.group(1) or m.group(3)), m.group(2) or m.group(3)
             where = path if path.endswith("]") else f"{path}#value"
             if other.state != "merged":
                 yield Finding(where, f"says #{pr} shipped in {version}, but #{pr} is {other.state}: an unmerged PR "
@@ -245,6 +247,52 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
                 yield Finding(where, f"says #{pr} {'first ' if first else ''}shipped in {version}, but the releases "
                                      f"first hold its line in {shipped} (built {v.shipped.new.built}; present {said})",
                               hint="take the release from `dossier releases verify`, or fix the key fragment")
+
+
+#: an SGLang release named as such: "SGLang 0.5.17.post4", "sglang==0.5.24", "v0.5.24", "the 0.5.24 wheel/release"
+_RELEASE_NAMED = re.compile(r"\bSGLang(?: |==)v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
+                            r"(?<![\w.])(?:v(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
+                            r"(\d+\.\d+\.\d+(?:\.post\d+)?) (?:wheel|release)\b)", re.IGNORECASE)
+#: another package's version, which SGLang's numbering says nothing about ("FlashInfer v0.6.7")
+_OTHER_PACKAGE = re.compile(r"\b(?:flashinfer|cutlass|cuda|torch|triton|transformers|vllm|fla|python|nccl|deepep|"
+                            r"aiter|sgl-kernel|sgl_kernel)\S*\s*(?:[<>=]=?\s*)?$", re.IGNORECASE)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    main, _, post = version.partition(".post")
+    return (*map(int, main.split(".")), int(post or -1))
+
+
+@rule("D322", "prose names an SGLang release that never existed (not among the built releases of evidence.lock)",
+      scope="card")
+def unknown_release(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Backported to SGLang 0.5.17.post4", "fixed in v0.5.24": a release a reader would install, which SGLang
+    never published. Judged against the releases evidence.lock lists as built (0.5.1 .. 0.5.23 here), from the
+    first listed on: a version written "SGLang X" or "sglang==X", or a bare "vX" / "X wheel" in their series
+    (0.5.x). An older version, another package's version ("FlashInfer v0.6.7") or a project without the list is
+    not judged."""
+    from dossier.lint.depth import card_texts
+
+    built = release_lock(ctx)[0].built
+    if not built:
+        return
+    series = {".".join(v.split(".")[:2]) for v in built}
+    first, last = min(built, key=_version_key), max(built, key=_version_key)
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _RELEASE_NAMED.finditer(flat):
+            version = m.group(1) or m.group(2) or m.group(3)
+            # "SGLang 0.6.0" is SGLang's whatever its series; a bare "v0.6.0" only in the series of the releases
+            if (version in built or (m.group(1) is None and ".".join(version.split(".")[:2]) not in series)
+                    or _version_key(version) < _version_key(first) or _OTHER_PACKAGE.search(flat[:m.start()][-40:])):
+                continue
+            newer = _version_key(version) > _version_key(last)
+            yield Finding(path if path.endswith("]") else f"{path}#value",
+                          f"names SGLang {version}, " + (f"newer than the last release, {last}" if newer else
+                                                         "which was never released")
+                          + f" (evidence.lock lists {first} .. {last})",
+                          hint="name a release that shipped it (`dossier releases verify`), or sync newer releases "
+                               f"({VERIFY})")
 
 
 @rule("D321", "status current, yet no release scanned holds its line nor its `today` place", scope="card")

@@ -95,16 +95,34 @@ def merged_before_opened(ctx) -> Iterator[Finding]:
 
 #: "#N ... merged 2026-03-30" (the nearest #N before the date, within its clause), and a card's own
 #: "Merged 2026-06-12" opening a sentence or "this PR merged 2026-06-12"
-_CITED_MERGE = re.compile(r"#(\d+)\b[^#\n;]{0,40}?(?<!un)\bmerged (?:on )?(\d{4}-\d{2}-\d{2})\b")
-_OWN_MERGE = re.compile(r"(?:^|[.;]\s+)Merged (?:on )?(\d{4}-\d{2}-\d{2})\b|\bthis PR (?:was )?merged (?:on )?"
-                        r"(\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
+#: a day as ISO (2026-03-30) or in words (March 30, 2026; Mar. 30 2026; 30 March 2026)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_DAY = rf"(\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} {_MONTH},? \d{{4}})"
+_CITED_MERGE = re.compile(rf"#(\d+)\b[^#\n;]{{0,40}}?(?<!un)\bmerged (?:on )?{_DAY}(?!\d)")
+_OWN_MERGE = re.compile(rf"(?:^|[.;]\s+)Merged (?:on )?{_DAY}(?!\d)|\bthis PR (?:was )?merged (?:on )?{_DAY}(?!\d)",
+                        re.IGNORECASE)
+
+
+def _iso(day: str) -> str:
+    """``day`` as ISO; a day in words that names no real date stays as written (it then disagrees)."""
+    if day[:4].isdigit():
+        return day
+    parts = re.findall(r"[A-Za-z]+|\d+", day)
+    month = next((p for p in parts if p.isalpha()), "")[:3].lower()
+    d, y = [int(p) for p in parts if p.isdigit()]
+    try:
+        return dt.date(y, _MONTHS.index(month) + 1, d).isoformat()
+    except ValueError:
+        return day
 
 
 @rule("D406", "prose gives a merge date (its own, or of a PR with a card) that the card of that PR contradicts",
       scope="card")
 def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(reverted by #21496, merged 2026-02-11)" while #21496's card says 2026-03-26: one of the two is wrong, and
-    a reader who orders the history by it is misled. A PR without a card is not judged."""
+    a reader who orders the history by it is misled. A day may be written in words ("Merged on September 14,
+    2026", "merged 4 Sep 2026"). A PR without a card is not judged."""
     from dossier.lint.depth import card_texts
 
     for path, text in card_texts(card):
@@ -113,7 +131,7 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
         said += [(card.pr, m.group(1) or m.group(2)) for m in _OWN_MERGE.finditer(flat)]
         for pr, day in said:
             other = card if pr == card.pr else ctx.project.card(pr)
-            if other is None or str(other.merged_at) == day:
+            if other is None or str(other.merged_at) == _iso(day):
                 continue
             whose = "this card's merged_at" if other is card else f"#{pr}'s card"
             actual = f"merged {other.merged_at}" if other.merged_at else f"{other.state}, never merged"
@@ -131,3 +149,62 @@ def current_pointer(card: Card, doc, ctx) -> Iterator[Finding]:
                       "explain declares the match a pointer (no source holds the PR's lines), but the card says the "
                       "PR merged and its change is current: today's SGLang holds those lines",
                       hint="quote a line the PR added (it is in 0.5.23), or fix state and status")
+
+
+#: "reverted by #N" / "reverted in #N" (the nearest #M before it in the clause is the PR reverted; none: the card's)
+_REVERTED_BY = re.compile(r"\breverted (?:by|in) #\d+", re.IGNORECASE)
+
+
+@rule("D408", "prose says a PR was reverted, but that PR's card calls its change current (or it never merged)",
+      scope="card")
+def reverted_but_current(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Reverted by #21496 two days after merge" on a card whose status is current, or "#M was reverted by #N"
+    where #M's card says current: one of the two misleads. The PR reverted is the nearest #M before the words in
+    their clause (not a source: "#19024's description"), else the card's own; a PR without a card is not judged."""
+    from dossier.lint.depth import card_texts
+
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _REVERTED_BY.finditer(flat):
+            clause = flat[max(flat.rfind(";", 0, m.start()), flat.rfind(". ", 0, m.start()), 0):m.start()]
+            cited = re.findall(r"#(\d+)\b(?!'s)", clause)  # "#19024's description" is a source, not the PR
+            pr = int(cited[-1]) if cited else card.pr
+            other = card if pr == card.pr else ctx.project.card(pr)
+            if other is None or (other.state == "merged" and other.status != "current"):
+                continue
+            whose = "this card" if other is card else f"#{pr}'s card"
+            said = "is current" if other.state == "merged" else f"is {other.state}, never merged"
+            yield Finding(path if path.endswith("]") else f"{path}#value",
+                          f"says #{pr} was {m.group(0)}, but {whose} {said}",
+                          hint="make the status (reverted, with superseded_by) and the prose agree")
+
+
+#: "this kernel no longer exists", "the PR's code was removed in 0.5.15": the card's own change said to be gone
+_OWN_GONE = re.compile(r"\b(?:this|the PR's) (?:[\w-]+ ){0,2}?(?:kernel|change|code|fix|function|class|line|lines|op|"
+                       r"path|helper|wrapper|check|feature|module|file)s? (?:is |are |was |were |has been |have been )?"
+                       r"(?:gone|no longer\b|removed|deleted|dropped)", re.IGNORECASE)
+#: a PR whose change is a removal: "this code is gone" is what it did
+_REMOVAL_TITLE = re.compile(r"\b(?:remove[sd]?|revert(?:s|ed)?|retire[sd]?|drop(?:s|ped)?|delete[sd]?|deprecate[sd]?)\b",
+                            re.IGNORECASE)
+_NO_LONGER_HAS = re.compile(r"\bno longer (?:has|holds|contains|ships|carries) (?:this|the PR's) ", re.IGNORECASE)
+
+
+@rule("D409", "a current card with no `today` place says the PR's own code is gone", scope="card")
+def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
+    """Status current with no `today` place says the PR's lines are in today's SGLang (drift checks them there);
+    "SGLang 0.5.23 no longer has this kernel" or "this change was removed in 0.5.15" on the same card tells the
+    reader the opposite. A card whose lines were rewritten names the new place in `today` and may say the old
+    text is gone; a superseded or reverted card says so by its status; a PR titled as a removal (Remove, Revert,
+    Retire, Drop ...) made its code go, so "this code is gone" is what it did."""
+    from dossier.lint.depth import card_texts
+
+    if card.status != "current" or card.key_fragment.today is not None or _REMOVAL_TITLE.search(card.title):
+        return
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        m = _OWN_GONE.search(flat) or _NO_LONGER_HAS.search(flat)
+        if m:
+            yield Finding(path if path.endswith("]") else f"{path}#value",
+                          f"says {m.group(0)!r}, but the card's status is current with no `today` place: its lines "
+                          "are said to be in today's SGLang", hint="fix the status (superseded/reverted with "
+                          "superseded_by), or name where the behaviour lives today (key_fragment.today)")

@@ -271,3 +271,131 @@ def test_a_title_copied_from_another_card_is_d518(tmp_path):
                          superseded_by=[100])
     assert _codes(_project(tmp_path / "ok", lambda c: c.update(title=donor["title"]), [reopened]),
                   select=["D518"]) == []
+
+
+# lint10: rules added against the session-9 probes (a real card with one defect each)
+
+@pytest.mark.parametrize("field,text,code", [
+    # PR-template markup pasted from the description: a heading, a checkbox
+    ("motivation", "## Checklist - [x] Format your code according to the Code Formatting with Pre-Commit.", "D211"),
+    ("implementation", "- [x] Add unit tests for chunk_fwd.py.", "D211"),
+    ("implementation", "In this PR I added chunk_fwd.py and tested it on H200. PTAL @reviewer.", "D211"),
+    # whose code: SGLang's path given to this project, and this project's module given to SGLang
+    ("implementation", "Our reference kernel, python/sglang/jit_kernel/cutedsl_gdn.py, is what the tests run.", "D219"),
+    ("implementation", "SGLang's own reference, runtime.gdn.replayssm, checks the ring.", "D219"),
+    # a merge day written in words
+    ("implementation", "Merged on March 2, 2026 after review.", "D406"),
+    # the card's own change said to be reverted, and said to be gone, while the card calls it current
+    ("implementation", "Reverted by #90 two days after merge.", "D408"),
+    ("implementation", "SGLang 0.5.23 no longer has this kernel (removed in 0.5.15).", "D409"),
+])
+def test_round10_prose_defects_fire(tmp_path, field, text, code):
+    root = _project(tmp_path, _append(field, text), [make_card(90, merged_at=dt.date(2026, 3, 26))])
+    assert code in _codes(root, select=[code])
+
+
+@pytest.mark.parametrize("field,text", [
+    ("motivation", "#21404 fixed the leak; x[0] is the slot and a # comment marks it."),
+    ("motivation", 'The author wrote "I added a guard" after the GPU I/O stalls at TP 4.'),
+    ("implementation", "Our runtime.gdn.decode mirrors python/sglang/srt/layers/attention/fla/fused_recurrent.py."),
+    ("implementation", "SGLang 0.5.23's kernel runs at 2.32x; the runtime's kernel, runtime.projections.split_conv, at 1.2x."),
+    ("implementation", "Our test covers code in python/sglang/srt/models/qwen3_next.py."),
+    ("implementation", "Merged on March 20, 2026 after review."),
+    ("implementation", "#91 was reverted by #90 the next day (#92's description says so)."),
+    ("implementation", "The old helper this kernel replaced was removed in 0.5.15."),
+])
+def test_round10_prose_near_misses_pass(tmp_path, field, text):
+    others = [make_card(90, merged_at=dt.date(2026, 3, 26)),
+              make_card(91, status="reverted", superseded_by=[90], merged_at=dt.date(2026, 3, 1))]
+    root = _project(tmp_path, _append(field, text), others)
+    assert _codes(root, select=["D211", "D219", "D406", "D408", "D409"]) == []
+
+
+def test_own_change_said_gone_is_judged_only_on_a_current_card_without_today_d409(tmp_path):
+    gone = "SGLang 0.5.23 no longer has this kernel."
+
+    def superseded(card):
+        card.update(status="superseded", superseded_by=[90])
+        card["implementation"] += " " + gone + " #90 replaced it."
+
+    def rewritten(card):
+        card["implementation"] += " " + gone
+        card["key_fragment"]["today"] = {"file": "python/sglang/srt/models/qwen3_next.py", "match": "def forward("}
+    for name, edit in (("superseded", superseded), ("today", rewritten)):
+        root = _project(tmp_path / name, edit, [make_card(90, merged_at=dt.date(2026, 3, 26))])
+        assert _codes(root, select=["D409"]) == []
+
+
+def test_a_successor_the_card_never_mentions_is_d519(tmp_path):
+    def superseded(mention: str):
+        def edit(card):
+            card.update(status="superseded", superseded_by=[90])
+            card["implementation"] += mention
+        return edit
+    others = [make_card(90, merged_at=dt.date(2026, 3, 26))]
+    assert _codes(_project(tmp_path / "bad", superseded(""), others), select=["D519"]) == ["D519"]
+    ok = _project(tmp_path / "ok", superseded(" https://github.com/example/repo/pull/90 replaced it."), others)
+    assert _codes(ok, select=["D519"]) == []
+
+
+@pytest.mark.parametrize("text,code", [
+    ("It was backported to SGLang 0.2.0.post4.", "D322"),
+    ("Fixed again in SGLang 0.4.0 and in v0.3.1.", "D322"),
+    ("It is available since SGLang v0.1.0.", "D319"),
+    ("It landed in 0.1.0.", "D319"),
+    # near misses: a release that exists, another package's version, one older than the releases listed
+    ("It is available since SGLang v0.2.0 and needs FlashInfer v0.2.5; SGLang 0.0.9 predates it.", None),
+])
+def test_a_release_named_exists_and_agrees_with_the_evidence_d322_d319(tmp_path, text, code):
+    found = [d.code for d in _lint(_released(tmp_path, text), select=["D319", "D322"]) if d.file == "cards/100.yaml"]
+    assert set(found) == ({code} if code else set()), found
+
+
+def test_a_sized_model_takes_only_its_known_active_sizes_d614(tmp_path):
+    tree = sglang_package(tmp_path / "site", {"srt/configs/names.py": 'NAMES = ["Qwen3.5-35B", "Qwen3.5-27B"]\n'})
+
+    def found(text: str) -> list[str]:
+        root = _project(tmp_path / str(abs(hash(text))), _append("implementation", text))
+        (root / "pyproject.toml").write_text('[tool.dossier]\nrepo = "example/repo"\nmodels = ["Qwen/Qwen3.5-35B-A3B"]\n')
+        return [d.code for d in _lint(root, sglang_src=tree, select=["D614"]) if d.file == "cards/100.yaml"]
+    assert found("Measured on Qwen/Qwen3.5-35B-A5B.") == ["D614"]
+    assert found("Measured on Qwen/Qwen3.5-35B-A3B and Qwen3.5-27B-A3B.") == []  # 27B: only the bare size known
+
+
+def test_a_listed_file_one_keystroke_off_a_real_one_is_d616(tmp_path):
+    tree = sglang_package(tmp_path / "site", {"srt/layers/attention/linear/gdn_backend.py": "X = 1\n",
+                                              "srt/models/qwen3_next.py": "Y = 2\n"})
+
+    def listed(path: str):
+        def edit(card):
+            card["files"]["runtime"].append(path)
+        return edit
+
+    def found(name: str, path: str) -> list[str]:
+        root = _project(tmp_path / name, listed(path))
+        return [d.code for d in _lint(root, sglang_src=tree, select=["D616"]) if d.file == "cards/100.yaml"]
+    assert found("typo", "python/sglang/srt/layers/attention/linear/gdn_backends.py") == ["D616"]
+    assert found("swap", "python/sglang/srt/layers/attention/linear/gdn_bakcend.py") == ["D616"]
+    # near misses: a file that left (no neighbour one edit away), the real file
+    assert found("gone", "python/sglang/srt/layers/attention/linear/kda_backend.py") == []
+    assert found("real", "python/sglang/srt/layers/attention/linear/gdn_backend.py") == []
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("In SGLang 9.9.9 MambaPool is still in python/sglang/srt/models/qwen3_next.py.", True),
+    ("In SGLang 9.9.9 MambaPool is still in srt/mem_cache/memory_pool.py.", False),
+    ("In SGLang 9.9.9 create_qkvz_proj still lives in models/qwen3_next.py.", False),
+])
+def test_code_said_to_be_still_in_a_file_is_in_that_file_d615(tmp_path, text, wrong):
+    tree = sglang_package(tmp_path / "site", {"srt/mem_cache/memory_pool.py": "class MambaPool:\n    pass\n",
+                                              "srt/models/qwen3_next.py": "def create_qkvz_proj():\n    pass\n"})
+    root = _project(tmp_path / "p", _append("implementation", text))
+    found = [d for d in _lint(root, sglang_src=tree, select=["D615"]) if d.file == "cards/100.yaml"]
+    assert bool(found) is wrong, [d.text() for d in found]
+
+
+def test_a_removal_pr_may_say_its_code_is_gone_d409(tmp_path):
+    def removal(card):
+        card["title"] = "Remove the widget projection kernel"
+        card["implementation"] += " SGLang 0.5.23 no longer has this kernel."
+    assert _codes(_project(tmp_path, removal), select=["D409"]) == []

@@ -1,0 +1,63 @@
+"""D616: a card's listed SGLang file one keystroke off a file that exists (a typo in files or key_fragment.file)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+
+from dossier.lint.claims import surface
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one character inserted, deleted, replaced, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
+    if len(a) < len(b):
+        return a[i:] == b[i + 1:]
+    return a[i + 1:] == b[i + 1:] or (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2]
+                                      and a[i + 2:] == b[i + 2:])
+
+
+@rule("D616", "a listed SGLang file is one character off a file of today's SGLang in its folder, and no source "
+              "holds it (a typo)", scope="card")
+def misspelt_file(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"python/sglang/srt/layers/attention/linear/gdn_backends.py" where 0.5.23 has gdn_backend.py beside it: a
+    reader who opens the path finds nothing. A path today's SGLang lacks is usually code that moved or left since
+    the PR, so only a path one edit (insert, delete, replace, swap) from a file in the same folder today is
+    judged, and only when no synced release and no cached diff of the PR holds it. The card's own paths stand:
+    they are the PR's changed files, or where its key fragment sits."""
+    from dossier.lint.evidence import evidence
+    from dossier.lint.grounds import _release_trees
+
+    s = surface(ctx)
+    if s is None:
+        return
+    changed = set(evidence(card, ctx).files or ())
+    listed = [(f"files.{kind}[{i}]", p) for kind in ("runtime", "tests", "docs") for i, p in enumerate(card.files[kind])]
+    listed.append(("key_fragment.file", card.key_fragment.file))
+    for path, repo in listed:
+        if repo in changed or s.knows_path(repo) is not False:
+            continue
+        p = PurePosixPath(repo)
+        near = sorted(q for q in _folder(s, str(p.parent), ctx) if one_edit(p.name, PurePosixPath(q).name))
+        if not near or any(t.local(repo) is not None and t.local(repo).is_file() for t in _release_trees(ctx).values()):
+            continue
+        yield Finding(f"{path}#value" if not path.endswith("]") else path,
+                      f"{repo} is in no SGLang source held (SGLang {s.tree.version}, synced releases, the PR's cached "
+                      f"diff), and {near[0]} sits beside it: a typo?", hint=f"did you mean {near[0]}?")
+
+
+def _folder(s, folder: str, ctx) -> list[str]:
+    """The paths of today's tree directly inside ``folder``."""
+    key = ("folders", str(s.tree.package))
+    if key not in ctx.memo:
+        by: dict[str, list[str]] = {}
+        for q in s.paths:
+            by.setdefault(q.rsplit("/", 1)[0], []).append(q)
+        ctx.memo[key] = by
+    return ctx.memo[key].get(folder, [])

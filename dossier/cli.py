@@ -394,8 +394,8 @@ def render(
         raise typer.Exit(USAGE)
     docs = render_manual(project)
     folder = skill_dir(project)
-    extra = unexpected_files(docs, folder)
     if check:
+        extra = unexpected_files(docs, folder)
         stale = stale_documents(docs, folder)
         for rel in stale:
             out.print(f"stale: {project.rel(folder / rel)}")
@@ -406,9 +406,9 @@ def render(
             raise typer.Exit(1)
         err.print(f"up to date: {project.rel(folder)}/ ({', '.join(docs)})")
         return
-    written = write_documents(docs, folder)
+    written = write_documents(docs, folder)  # also removes what killed renders left of these files
     err.print(f"wrote {', '.join(project.rel(folder / rel) for rel in written)}" if written else "nothing changed")
-    for rel in extra:
+    for rel in unexpected_files(docs, folder):
         err.print(f"warning: {project.rel(folder / rel)} is not rendered; remove it (an install would carry it)")
 
 

@@ -154,6 +154,12 @@ def remove_stale(path: Path) -> list[Path]:
     return removed
 
 
+def in_progress(path: Path) -> bool:
+    """Whether ``path`` is the temp file of a writer still running (it is renamed or removed when that ends)."""
+    m = _TEMP.fullmatch(Path(path).name)
+    return bool(m) and running(int(m["pid"]))
+
+
 def running(pid: int) -> bool:
     """Whether a process ``pid`` exists here (a temp file's writer: its file is left alone while it runs)."""
     try:

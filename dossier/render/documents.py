@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 from dossier.errors import DossierError
-from dossier.files import remove_stale, stage
+from dossier.files import in_progress, remove_stale, stage
 from dossier.model import ANSWERS, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
 from dossier.render import markdown
@@ -256,8 +256,9 @@ def stale_documents(docs: dict[str, str], folder: Path) -> list[str]:
 
 
 def unexpected_files(docs: dict[str, str], folder: Path) -> list[str]:
-    """Files in the skill folder that render does not produce: an install would carry them too."""
+    """Files in the skill folder that render does not produce: an install would carry them too. A render running
+    beside this one is not blamed for the temp files it is about to rename (a dead one's are)."""
     if not folder.is_dir():
         return []
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if p.is_file() and str(p.relative_to(folder)) not in docs)
+                  if p.is_file() and str(p.relative_to(folder)) not in docs and not in_progress(p))

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import yaml
 
+#: a pid no process can have (above Linux's largest pid_max): the writer of a leftover that is not running
+DEAD_PID = 2**22 + 1
+
 LANES = {
     "investigation_order": ["Reproduce without speculative decoding."],
     "lanes": [

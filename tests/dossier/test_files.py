@@ -15,10 +15,8 @@ from typer.testing import CliRunner
 
 from dossier import files
 from dossier.cli import app
-from tests.dossier.factories import make_card, write_project
+from tests.dossier.factories import DEAD_PID, make_card, write_project
 
-#: a pid no process can have (above Linux's largest pid_max): the writer of a leftover that is not running
-DEAD_PID = 2**22 + 1
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import yaml
@@ -20,7 +21,7 @@ from dossier.render import (
     write_documents,
 )
 from dossier.render.markdown import plain_pr_mentions
-from tests.dossier.factories import LANES, make_card, write_project
+from tests.dossier.factories import DEAD_PID, LANES, make_card, write_project
 
 runner = CliRunner()
 
@@ -201,6 +202,24 @@ def test_check_fails_on_a_file_render_does_not_write(project_dir):
     assert result.exit_code == 1 and "not rendered: skills/sglang-qwen3-next-optimization/references/old-playbook.md" in result.output
     result = runner.invoke(app, ["render", "--root", str(project_dir)])
     assert "old-playbook.md is not rendered; remove it" in result.output
+
+
+def test_check_skips_a_running_renders_temp_file_and_names_a_dead_ones(project_dir):
+    """A render in progress beside `render --check` stages hidden temp files: not strays while their writer
+    runs; a killed render's leftover is one (an install would carry it), and the next render removes it."""
+    assert runner.invoke(app, ["render", "--root", str(project_dir)]).exit_code == 0
+    folder = skill_dir(Project.load(project_dir))
+    live = folder / f".SKILL.md.{os.getpid()}.abc123.tmp"
+    live.write_text("half a manual\n")
+    result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    live.unlink()
+    dead = folder / f".SKILL.md.{DEAD_PID}.abc123.tmp"
+    dead.write_text("half a manual\n")
+    result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
+    assert result.exit_code == 1 and f"not rendered: skills/sglang-qwen3-next-optimization/{dead.name}" in result.output
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 0 and not dead.exists() and "not rendered" not in result.output
 
 
 def test_write_is_idempotent(project_dir):

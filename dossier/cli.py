@@ -101,20 +101,18 @@ class TextJson(StrEnum):
     json = "json"
 
 
-def given_path(raw: str) -> Path:
-    """A path given on the command line; an empty one (an unset shell variable) is a usage error, not the current
-    directory it would otherwise mean."""
-    if not raw.strip():
-        raise typer.BadParameter("is empty (an unset shell variable?): name a path, or leave the option out")
-    return Path(raw)
-
-
-def given_text(raw: str) -> str:
+def given_text(raw: str, what: str = "give a value") -> str:
     """A value given on the command line that means nothing empty (a rule prefix, a host, a title): an empty one
     (an unset shell variable) is a usage error, not the default it would otherwise silently fall back to."""
     if not raw.strip():
-        raise typer.BadParameter("is empty (an unset shell variable?): give a value, or leave the option out")
+        raise typer.BadParameter(f"is empty (an unset shell variable?): {what}, or leave the option out")
     return raw
+
+
+def given_path(raw: str) -> Path:
+    """A path given on the command line; an empty one is a usage error (:func:`given_text`), not the current
+    directory it would otherwise mean."""
+    return Path(given_text(raw, "name a path"))
 
 
 def path_option(*names: str, **kw) -> typer.models.OptionInfo:

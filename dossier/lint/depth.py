@@ -72,6 +72,16 @@ def card_texts(card: Card) -> Iterator[tuple[str, str]]:
         yield "runtime.none", card.runtime.none
 
 
+def text_location(path: str) -> str:
+    """Where a finding on a :func:`card_texts` text points: a list item as it is, a field at its value."""
+    return path if path.endswith("]") else f"{path}#value"
+
+
+def clause_before(flat: str, end: int) -> str:
+    """The text of ``flat`` from the start of the clause (after the last ``;`` or sentence end) up to ``end``."""
+    return flat[max(flat.rfind(";", 0, end), flat.rfind(". ", 0, end), 0):end]
+
+
 def content_words(text: str) -> list[str]:
     """Words of ``text`` without diff statistics, hunk headers and generic phrases."""
     return prose.words(prose.GENERIC.sub(" ", prose.clean(text)))
@@ -221,7 +231,7 @@ def filler(card: Card, doc, ctx) -> Iterator[Finding]:
     for path, text in card_texts(card):
         residue = TEMPLATE_RESIDUE.search(re.sub(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d", " ", text))  # not in quotes
         if residue:
-            yield Finding(path if path.endswith("]") else f"{path}#value", f"{path} holds "
+            yield Finding(text_location(path), f"{path} holds "
                           f"{residue.group(0).strip()!r}: PR-description text pasted as the card's own",
                           hint="say in your own words what the problem was and how the code changed; cite the "
                                "description for its numbers")
@@ -366,7 +376,7 @@ def own_numbers_unattributed(card: Card, doc, ctx) -> Iterator[Finding]:
             missing = [what for what, pattern in (("this project as the one measuring", _OURS),
                                                    ("the device", _DEVICE)) if not pattern.search(sentence)]
             if missing:
-                yield Finding(f"{path}#value" if not path.endswith("]") else path,
+                yield Finding(text_location(path),
                               f"quotes this project's measurement ({_OUR_RESULTS.search(sentence).group(0)}) "
                               f"without naming {' or '.join(missing)}: a reader takes it for the PR's or SGLang's",
                               hint="say whose code ran where: 'this project's runtime.<lane>.bench on an NVIDIA H200: ...'")
@@ -394,7 +404,7 @@ def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
         for pattern, owner, real in ((_SGLANG_CODE_AS_OURS, "this project", "SGLang's"),
                                      (_OUR_CODE_AS_THEIRS, "SGLang or the PR", "this project's")):
             for m in pattern.finditer(flat):
-                yield Finding(path if path.endswith("]") else f"{path}#value",
+                yield Finding(text_location(path),
                               f"{m.group(0)!r} gives {m.group(1)} to {owner}, but it is {real} code",
                               hint="name the owner rightly: SGLang's code lives under python/sglang, this project's "
                                    "under runtime/")

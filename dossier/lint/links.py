@@ -375,7 +375,7 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     one row; ``2.32x (TP1 B=512)``; "TP1 B=64 and TP4 B=256 reach 1.15x and 1.16x": see
     :mod:`dossier.lint.result_rows`) is that row's value or one outside every row (ceilings, notes), not another
     row's; a number the shape does not pair is checked against the whole file. A missing file is D604's."""
-    from dossier.lint.depth import card_texts
+    from dossier.lint.depth import card_texts, text_location
     from dossier.lint.result_rows import DECIMAL, ROW, SHAPE, bindings
 
     for path, text in card_texts(card):
@@ -388,7 +388,7 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
             names = ", ".join(f.name for f in files)
             everywhere = [v for vals in rows.values() for v in vals]
             bound = bindings(sentence)
-            where = path if path.endswith("]") else f"{path}#value"
+            where = text_location(path)
             for m in DECIMAL.finditer(sentence):
                 digits = len(m.group(1).split(".")[1])
                 row = bound.get(m.start())

@@ -31,6 +31,7 @@ def misspelt_file(card: Card, doc, ctx) -> Iterator[Finding]:
     the PR, so only a path one edit (insert, delete, replace, swap) from a file in the same folder today is
     judged, and only when no synced release and no cached diff of the PR holds it. The card's own paths stand:
     they are the PR's changed files, or where its key fragment sits."""
+    from dossier.lint.depth import text_location
     from dossier.lint.evidence import evidence
     from dossier.lint.grounds import _release_trees
 
@@ -47,7 +48,7 @@ def misspelt_file(card: Card, doc, ctx) -> Iterator[Finding]:
         near = sorted(q for q in _folder(s, str(p.parent), ctx) if one_edit(p.name, PurePosixPath(q).name))
         if not near or any(t.local(repo) is not None and t.local(repo).is_file() for t in _release_trees(ctx).values()):
             continue
-        yield Finding(f"{path}#value" if not path.endswith("]") else path,
+        yield Finding(text_location(path),
                       f"{repo} is in no SGLang source held (SGLang {s.tree.version}, synced releases, the PR's cached "
                       f"diff), and {near[0]} sits beside it: a typo?", hint=f"did you mean {near[0]}?")
 

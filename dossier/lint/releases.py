@@ -215,14 +215,14 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     story a reader trusts is wrong. Judged against the release evidence recorded for the current key fragment of
     the PR named (the card's own, or the nearest #N before it in the clause); a PR without a card, or without
     fresh evidence, is not judged."""
-    from dossier.lint.depth import card_texts
+    from dossier.lint.depth import card_texts, clause_before, text_location
 
     lock = release_lock(ctx)[0]
     order = {v: i for i, v in enumerate(lock.built)}
     for path, text in card_texts(card):
         flat = " ".join(text.split())
         for m in _SHIPPED.finditer(flat):
-            clause = flat[max(flat.rfind(";", 0, m.start()), flat.rfind(". ", 0, m.start()), 0):m.start()]
+            clause = clause_before(flat, m.start())
             cited = _CITE.findall(clause[-60:])
             if not cited and _CITE.search(flat, m.end(), m.end() + 40):
                 continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
@@ -231,7 +231,7 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
             if other is None:
                 continue
             first, version = bool(m.group(1) or m.group(3)), m.group(2) or m.group(3)
-            where = path if path.endswith("]") else f"{path}#value"
+            where = text_location(path)
             if other.state != "merged":
                 yield Finding(where, f"says #{pr} shipped in {version}, but #{pr} is {other.state}: an unmerged PR "
                                      "ships in no release", hint="say which merged PR carried the change, if one did")
@@ -271,7 +271,7 @@ def unknown_release(card: Card, doc, ctx) -> Iterator[Finding]:
     first listed on: a version written "SGLang X" or "sglang==X", or a bare "vX" / "X wheel" in their series
     (0.5.x). An older version, another package's version ("FlashInfer v0.6.7") or a project without the list is
     not judged."""
-    from dossier.lint.depth import card_texts
+    from dossier.lint.depth import card_texts, text_location
 
     built = release_lock(ctx)[0].built
     if not built:
@@ -287,7 +287,7 @@ def unknown_release(card: Card, doc, ctx) -> Iterator[Finding]:
                     or _version_key(version) < _version_key(first) or _OTHER_PACKAGE.search(flat[:m.start()][-40:])):
                 continue
             newer = _version_key(version) > _version_key(last)
-            yield Finding(path if path.endswith("]") else f"{path}#value",
+            yield Finding(text_location(path),
                           f"names SGLang {version}, " + (f"newer than the last release, {last}" if newer else
                                                          "which was never released")
                           + f" (evidence.lock lists {first} .. {last})",

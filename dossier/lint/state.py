@@ -123,7 +123,7 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(reverted by #21496, merged 2026-02-11)" while #21496's card says 2026-03-26: one of the two is wrong, and
     a reader who orders the history by it is misled. A day may be written in words ("Merged on September 14,
     2026", "merged 4 Sep 2026"). A PR without a card is not judged."""
-    from dossier.lint.depth import card_texts
+    from dossier.lint.depth import card_texts, text_location
 
     for path, text in card_texts(card):
         flat = " ".join(text.split())
@@ -135,7 +135,7 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue
             whose = "this card's merged_at" if other is card else f"#{pr}'s card"
             actual = f"merged {other.merged_at}" if other.merged_at else f"{other.state}, never merged"
-            yield Finding(f"{path}#value" if not path.endswith("]") else path,
+            yield Finding(text_location(path),
                           f"says #{pr} merged {day}, but {whose} has it {actual}",
                           hint="take the date from the PR thread and make the card and the prose agree")
 
@@ -161,12 +161,12 @@ def reverted_but_current(card: Card, doc, ctx) -> Iterator[Finding]:
     """"Reverted by #21496 two days after merge" on a card whose status is current, or "#M was reverted by #N"
     where #M's card says current: one of the two misleads. The PR reverted is the nearest #M before the words in
     their clause (not a source: "#19024's description"), else the card's own; a PR without a card is not judged."""
-    from dossier.lint.depth import card_texts
+    from dossier.lint.depth import card_texts, clause_before, text_location
 
     for path, text in card_texts(card):
         flat = " ".join(text.split())
         for m in _REVERTED_BY.finditer(flat):
-            clause = flat[max(flat.rfind(";", 0, m.start()), flat.rfind(". ", 0, m.start()), 0):m.start()]
+            clause = clause_before(flat, m.start())
             cited = re.findall(r"#(\d+)\b(?!'s)", clause)  # "#19024's description" is a source, not the PR
             pr = int(cited[-1]) if cited else card.pr
             other = card if pr == card.pr else ctx.project.card(pr)
@@ -174,7 +174,7 @@ def reverted_but_current(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue
             whose = "this card" if other is card else f"#{pr}'s card"
             said = "is current" if other.state == "merged" else f"is {other.state}, never merged"
-            yield Finding(path if path.endswith("]") else f"{path}#value",
+            yield Finding(text_location(path),
                           f"says #{pr} was {m.group(0)}, but {whose} {said}",
                           hint="make the status (reverted, with superseded_by) and the prose agree")
 
@@ -196,7 +196,7 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
     reader the opposite. A card whose lines were rewritten names the new place in `today` and may say the old
     text is gone; a superseded or reverted card says so by its status; a PR titled as a removal (Remove, Revert,
     Retire, Drop ...) made its code go, so "this code is gone" is what it did."""
-    from dossier.lint.depth import card_texts
+    from dossier.lint.depth import card_texts, text_location
 
     if card.status != "current" or card.key_fragment.today is not None or _REMOVAL_TITLE.search(card.title):
         return
@@ -204,7 +204,7 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
         flat = " ".join(text.split())
         m = _OWN_GONE.search(flat) or _NO_LONGER_HAS.search(flat)
         if m:
-            yield Finding(path if path.endswith("]") else f"{path}#value",
+            yield Finding(text_location(path),
                           f"says {m.group(0)!r}, but the card's status is current with no `today` place: its lines "
                           "are said to be in today's SGLang", hint="fix the status (superseded/reverted with "
                           "superseded_by), or name where the behaviour lives today (key_fragment.today)")

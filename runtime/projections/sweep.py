@@ -51,9 +51,9 @@ states rotated past L2 (as :mod:`.bench` does):
   (round 10's ``splitk`` and ``conv10``: the tensor-core GEMV with K split over 2 to 8 programs per 32/64-row block,
   the last to arrive summing the partials, and the split + conv paired launch with its grid in row order, lost
   everywhere and were removed: results/bench/projections-decode-sweep-splitk.json, the code of commit ec11ef2);
-* ``cluster``: round 11, the CUDA cluster kernel (:mod:`.cluster_mma`: K split over a 4-CTA cluster, partials
-  summed in distributed shared memory) at TP1 / 4 / 8, T 4 to 128, 16- and 32-token passes, with and without PDL;
-  the bench's fused path and SGLang's path beside;
+  (round 11's ``cluster``: a CUDA C++ kernel, K split over a 4-CTA cluster and summed in distributed shared memory,
+  with a decomposition leaving out its MMA, reduction or x staging, lost everywhere and was removed:
+  results/bench/projections-decode-sweep-cluster.json and -cluster2.json, the code of commit 32003fb);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -75,7 +75,7 @@ import torch.nn.functional as F
 
 from runtime.benchkit import cuda_graph_median_us, print_table, write_results
 
-from . import cluster_mma, conv_update, naive, paths, sglang_peer, split_conv_kernel
+from . import conv_update, naive, paths, sglang_peer, split_conv_kernel
 from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes
 from .gemm_split import gemm_split, launch_config, pack_weight
 from .gemv_mma import gemv_mma
@@ -84,7 +84,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "cluster")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -175,8 +175,6 @@ def cases(only=KINDS) -> list[Case]:
         out += _mma2_cases()
     if "diag" in only:
         out += _diag_cases()
-    if "cluster" in only:
-        out += _cluster_cases()
     if "tma" in only:
         out += _tma_cases()
     if "tma2" in only:
@@ -206,23 +204,6 @@ def _mma2_cases() -> list[Case]:
     return [case for tp, t in ((4, 1), (4, 2), (4, 3), (4, 4), (4, 6), (4, 8), (4, 12), (4, 16), (8, 1), (8, 2),
                                (8, 4), (8, 8), (8, 16))
             for case in _mma_shape(tp, t, settings + [(16, 512, 4, 2)] * (_token_block(t) == 16), round=2)]
-
-
-def _cluster_cases() -> list[Case]:
-    """Round 11: the CUDA cluster kernel (:mod:`.cluster_mma`) over tokens per MMA pass (``tb``) and per staged x slice
-    (``stage``), with and without PDL, and with parts left out (``diag``: 1 no MMA, 2 no cluster reduction, 4 no x
-    staging; 7 only the weight loads and the stores), beside the bench's fused path and SGLang's path."""
-    out = []
-    for tp, t, settings in (
-        (4, 8, [(8, 8, 0), (8, 8, 1), (8, 8, 2), (8, 8, 4), (8, 8, 7)]),
-        (4, 16, [(16, 16, 0), (8, 16, 0)]),
-        (4, 32, [(16, 16, 0), (16, 32, 0), (32, 32, 0), (16, 32, 1), (16, 32, 2), (16, 32, 4), (16, 32, 7), (8, 32, 0)]),
-        (4, 128, [(16, 32, 0), (32, 32, 0)]),
-        (8, 32, [(16, 32, 0)]),
-    ):
-        out += [Case("cluster", tp, t, {"tb": tb, "stage": st, "diag": d, "pdl": True}) for tb, st, d in settings]
-        out += [Case("fused_path", tp, t), Case("ref", tp, t, {"path": "sglang"})]
-    return out + [Case("cluster", 4, 32, {"tb": 16, "stage": 32, "diag": 0, "pdl": False})]
 
 
 def _token_block(t: int) -> int:
@@ -523,9 +504,6 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
     elif case.kind == "mma":
         fn = lambda: gemv_mma(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_k=p["block_k"],  # noqa: E731
                               block_t=p["block_t"], num_warps=p["warps"], pre=p["pre"])
-    elif case.kind == "cluster":
-        fn = lambda: cluster_mma.cluster_mma(x, pick()[2], rs, "interleaved", tb=p["tb"], stage=p["stage"],  # noqa: E731
-                                             pdl=p["pdl"], diag=p["diag"])
     elif case.kind == "gemv_default":
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
     elif case.kind == "fused_path":  # what the bench times as ours, on the sweep's inputs
@@ -679,8 +657,7 @@ def main(argv: list[str] | None = None) -> None:
                 key = (r["tp"], r["size"], r.get("path"), r.get("variant"), r.get("pdl"), r.get("k_heads"),
                        r.get("packed"), r.get("block_n"), r.get("tma"), r.get("tma_x"), r.get("pairs"),
                        r.get("block"), r.get("warps") if r["kind"] == "pairs" else None,
-                       (r.get("block_k"), r.get("warps"), r.get("pre")) if r["kind"] == "mma" else None,
-                       (r.get("tb"), r.get("stage"), r.get("diag")))
+                       (r.get("block_k"), r.get("warps"), r.get("pre")) if r["kind"] == "mma" else None)
                 if key not in best or r["us"] < best[key]["us"]:
                     best[key] = r
         cols = sorted({c for r in best.values() for c in r} - {"kind", "rel_err"}, key=lambda c: (c != "tp", c != "size", c))

@@ -389,14 +389,18 @@ def _commit_records_kernel(
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
     rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
-    if n + acc <= L - 1:  # room in the ring: the accepted entries follow the live ones
-        first_rows = pid % ((V + BV - 1) // BV) == 0
-        for j in range(acc):
-            tl.store(d_row + (n + j) * V + o_v, tl.load(rd_row + j * V + o_v, mask=m_v), mask=m_v)
-            if first_rows:
-                tl.store(g_row + n + j, tl.load(rg_row + j))
-                if i_hv % (HV // H) == 0:
-                    tl.store(k_row + (n + j) * K + o_k, tl.load(rk_row + j * K + o_k, mask=m_k), mask=m_k)
+    if n + acc <= L - 1:  # room in the ring: the accepted entries follow the live ones, copied as one tile
+        o_a = tl.arange(0, TMP)
+        m_a = o_a < acc
+        m_va = m_v[:, None] & m_a[None, :]
+        tl.store(d_row + (n + o_a)[None, :] * V + o_v[:, None],
+                 tl.load(rd_row + o_a[None, :] * V + o_v[:, None], mask=m_va), mask=m_va)
+        if pid % ((V + BV - 1) // BV) == 0:
+            tl.store(g_row + n + o_a, tl.load(rg_row + o_a, mask=m_a), mask=m_a)
+            if i_hv % (HV // H) == 0:
+                m_ak = m_a[:, None] & m_k[None, :]
+                tl.store(k_row + (n + o_a)[:, None] * K + o_k[None, :],
+                         tl.load(rk_row + o_a[:, None] * K + o_k[None, :], mask=m_ak), mask=m_ak)
     else:  # fold ring and accepted drafts into the checkpoint
         m_h = m_v[:, None] & m_k[None, :]
         p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk

@@ -6,7 +6,7 @@ import torch
 from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
-from runtime.gdn.ring_verify import ring_verify
+from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
 from runtime.gdn.verify import commit_accepted, commit_records, verify
 
 from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
@@ -203,7 +203,7 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     the reference state within 1e-5. Random acceptance (none to all drafts) drives appends, folds and ring wrap;
     a padding row keeps zeros out and touches nothing; ``fill`` itself is never written. ``replayed``: verify with
     the ring replayed into the state, unrolled (``unroll_ring``) in odd rounds, in a loop in even ones;
-    ``output-only``: ring_verify, which builds no state."""
+    ``output-only``: ring_verify, which builds no state (two 8-row blocks a program, ``K`` in chunks of 16)."""
     g0, B, T, _, _, _, A_log, dt_bias, states, idx, buf_idx, _ = _case(s, 260 + s.K)
     L = 6
     ring = _random_ring(s, states.shape[0], L, g0)
@@ -219,7 +219,7 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
         qkv, a, b = step_inputs(s, B * T, g0)
         if verifier == "output-only":
             out = ring_verify(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, records, buf_idx, num_k_heads=s.H,
-                              num_tokens=T, out=nan_like((B * T, s.HV, s.V)), block_v=16, block_rows=4)
+                              num_tokens=T, out=nan_like((B * T, s.HV, s.V)), block_v=16, block_rows=8, chunk_k=16)
         else:
             out = verify(qkv, a, b, A_log, dt_bias, states, idx, records, buf_idx, num_k_heads=s.H, num_tokens=T,
                          out=nan_like((B * T, s.HV, s.V)), ring=ring, fill=fill, unroll_ring=r % 2 == 1)
@@ -245,3 +245,10 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     now = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill[valid].long())
     parity("state after five rounds", now, ref, 1e-5)
     assert folded and appended  # both commit paths ran
+
+
+def test_ring_verify_tile_is_the_measured_winner():
+    """The default rows per program are the fastest of 16 / 32 / 64 / 128 at each ring-verify bench shape ((batch,
+    v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round thirteen)."""
+    measured = {(16, 32): 64, (64, 32): 128, (256, 32): 128, (16, 8): 16, (64, 8): 64, (256, 8): 128}
+    assert {shape: ring_verify_tile(*shape) for shape in measured} == measured

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
-from dossier.files import write_atomic
+from dossier.files import record
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.render.markdown import code
@@ -184,7 +184,7 @@ def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path
         f"version: {LOCK_VERSION}\nsglang: {json.dumps(tree.version)}\n"
         + yaml.safe_dump({"cards": cards}, sort_keys=True, default_flow_style=None, width=120)
     )
-    return write_atomic(root / DRIFT_LOCK, text)
+    return record(root / DRIFT_LOCK, lambda: text)
 
 
 def read_lock(root: Path) -> tuple[str, dict[int, dict]]:

@@ -20,7 +20,8 @@ import yaml
 
 from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
-from dossier.files import serialized, write_atomic
+from dossier.files import record as record_file
+from dossier.files import serialized
 from dossier.locks import LockError, read_lock_file
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
@@ -299,16 +300,17 @@ def write_section(root: Path, name: str, value: object) -> Path:
     """Replace one section of the lock (``cards`` or ``releases``), keeping the other (unless the lock cannot
     be read: then it raises LockError, so that recording never drops what it could not read), atomically and
     deterministically."""
-    with serialized(lock_path(root).parent):  # another recording of the other section waits, never drops ours
+    def text() -> str:  # read while another recording of the other section waits: it never drops ours
         sections = {other: lock_section(root, other) for other in ("cards", "releases") if other != name}
         sections[name] = value
         body = {k: v for k, v in sections.items() if v is not None}
         body.setdefault("cards", {})
-        text = LOCK_HEADER + f"version: {LOCK_VERSION}\n" + "".join(
+        return LOCK_HEADER + f"version: {LOCK_VERSION}\n" + "".join(
             yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
             for k in ("cards", "releases") if k in body
         )
-        return write_atomic(lock_path(root), text)
+
+    return record_file(lock_path(root), text)
 
 
 def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:
@@ -393,10 +395,11 @@ def record_lock(
     project: Project, entry_for: Callable[[int], CacheEntry | None], recorded: str | None = None
 ) -> dict[int, LockEntry]:
     """Rewrite cards/evidence.lock from the cache (an unreadable one raises LockError:
-    fix it, e.g. take main's copy after a merge conflict, or delete it, first); returns its entries."""
-    old = read_lock(project.root)
-    new = record(project, old, entry_for, recorded or today())
-    write_lock(project.root, new)
+    fix it, e.g. take main's copy after a merge conflict, or delete it, first); returns its entries. The old
+    entries are read while holding cards/: another recording's cards are kept, never put back as they were."""
+    with serialized(lock_path(project.root).parent):
+        new = record(project, read_lock(project.root), entry_for, recorded or today())
+        write_lock(project.root, new)
     return new
 
 

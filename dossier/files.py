@@ -21,7 +21,8 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,17 +84,37 @@ def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> P
     return path
 
 
+_held = threading.local()  # the folders this thread holds the lock of (a nested serialized() is a no-op)
+
+
 @contextmanager
 def serialized(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` for the block: a read-modify-write of a file in it (one section of
     cards/evidence.lock while another process records the other) waits for another one, never interleaves
-    with it and drops its change. No file is created; the lock ends with the block (or the process)."""
+    with it and drops its change. No file is created; the lock ends with the block (or the process). Nested
+    in the same thread (a recording that reads, then calls a writer that locks too), it is held once."""
+    key = os.path.realpath(folder)
+    held = _held.__dict__.setdefault("folders", set())
+    if key in held:
+        yield
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(key)
         yield
     finally:
+        held.discard(key)
         os.close(fd)
+
+
+def record(path: Path, text: Callable[[], str | bytes]) -> Path:
+    """Write ``text()`` to ``path`` whole (:func:`write_atomic`), calling it while holding the lock on the
+    folder (:func:`serialized`): what it reads of the file or its neighbours (the lock's other section, the
+    releases it must keep) is not replaced by another recording before this one lands. Every lock under
+    cards/ is written this way."""
+    with serialized(Path(path).parent):
+        return write_atomic(path, text())
 
 
 def check_writable(folder: Path) -> None:

@@ -17,7 +17,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from dossier.errors import DossierError
-from dossier.files import serialized, write_atomic
+from dossier.files import record
 from dossier.locks import LockError, read_lock_file
 
 OPENED_LOCK = Path("cards") / "opened.lock"
@@ -57,13 +57,18 @@ def read_anchors(root: Path) -> list[Anchor]:
 def record_opened(root: Path, fetched: dict[int, Anchor]) -> int:
     """Add the opening days of fetched PRs to the lock (a fetched day replaces a hand-written one: it is
     GitHub's own record); returns how many anchors were added or changed."""
-    with serialized((root / OPENED_LOCK).parent):  # a concurrent recording adds its days, never drops ours
+    changed = 0
+
+    def text() -> str:  # read while holding cards/: a concurrent recording adds its days, never drops ours
+        nonlocal changed
         anchors = {a.pr: a for a in _load(root)}
         changed = sum(anchors.get(pr) != a for pr, a in fetched.items())
         anchors.update(fetched)
-        body = "".join(f"  {a.pr}: {{opened: {a.opened.isoformat()}, source: {_scalar(a.source)}}}\n"
-                       for a in sorted(anchors.values(), key=lambda a: a.pr))
-        write_atomic(root / OPENED_LOCK, HEADER + "version: 1\nopened:\n" + body)
+        return HEADER + "version: 1\nopened:\n" + "".join(
+            f"  {a.pr}: {{opened: {a.opened.isoformat()}, source: {_scalar(a.source)}}}\n"
+            for a in sorted(anchors.values(), key=lambda a: a.pr))
+
+    record(root / OPENED_LOCK, text)
     return changed
 
 

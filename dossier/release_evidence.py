@@ -33,6 +33,7 @@ from dossier.evidence import (
     lock_section,
     write_section,
 )
+from dossier.files import serialized
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.releases import refuse_to_drop
@@ -452,17 +453,21 @@ def write_release_lock(root: Path, lock: ReleaseLock, cards: Iterable[Card]) -> 
 def record(project: Project, trees: Sequence[SourceTree], recorded: str,
            on_release: Callable[[SourceTree], None] | None = None) -> ReleaseLock:
     """Scan every card through ``trees`` and write the releases section; keeps the date of a card whose
-    history did not change, and the entries of cards not loaded this time while their card file exists."""
-    old = read_release_lock(project.root)  # an unreadable lock is fixed first, never silently replaced
-    refuse_to_drop(old.built, [t.version for t in trees], LOCK_FILE)
+    history did not change, and the entries of cards not loaded this time while their card file exists. The
+    lock is checked before the scan (minutes) and read again, for what is kept, while holding cards/."""
+    versions = [t.version for t in trees]
+    refuse_to_drop(read_release_lock(project.root).built, versions, LOCK_FILE)  # an unreadable lock: fixed first
     fresh = scan(project.cards, trees, recorded, on_release)
     cards_dir = project.root / "cards"
-    out = {pr: h for pr, h in old.cards.items() if pr not in fresh and (cards_dir / f"{pr}.yaml").is_file()}
-    for pr, h in fresh.items():
-        prev = old.cards.get(pr)
-        out[pr] = prev if prev is not None and replace(prev, recorded=recorded) == h else h
-    lock = ReleaseLock({t.version: t.built or "" for t in trees}, dict(sorted(out.items())))
-    write_release_lock(project.root, lock, project.cards)
+    with serialized(cards_dir):  # another recording meanwhile is kept, never replaced by our stale copy
+        old = read_release_lock(project.root)
+        refuse_to_drop(old.built, versions, LOCK_FILE)
+        out = {pr: h for pr, h in old.cards.items() if pr not in fresh and (cards_dir / f"{pr}.yaml").is_file()}
+        for pr, h in fresh.items():
+            prev = old.cards.get(pr)
+            out[pr] = prev if prev is not None and replace(prev, recorded=recorded) == h else h
+        lock = ReleaseLock({t.version: t.built or "" for t in trees}, dict(sorted(out.items())))
+        write_release_lock(project.root, lock, project.cards)
     return lock
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from dossier.errors import DossierError
-from dossier.files import write_atomic
+from dossier.files import record
 from dossier.locks import LockError, read_lock_file
 from dossier.releases import refuse_to_drop
 from dossier.source_tree import SourceTree
@@ -118,11 +118,15 @@ def render(history: SurfaceHistory) -> str:
 
 def write_history(root: Path, history: SurfaceHistory) -> Path:
     """Write the lock; refused (ReleaseError) when ``history`` lacks a release the committed lock records (an
-    unreadable lock is replaced: it holds nothing the releases do not)."""
-    try:
-        committed = read_history(root)
-    except SurfaceLockError:
-        committed = None
-    if committed is not None:
-        refuse_to_drop(committed.releases, history.releases, str(SURFACE_LOCK))
-    return write_atomic(lock_path(root), render(history))
+    unreadable lock is replaced: it holds nothing the releases do not). The lock is read while recording holds
+    cards/ (files.record), so a release another recording has just added is seen."""
+    def text() -> str:
+        try:
+            committed = read_history(root)
+        except SurfaceLockError:
+            committed = None
+        if committed is not None:
+            refuse_to_drop(committed.releases, history.releases, str(SURFACE_LOCK))
+        return render(history)
+
+    return record(lock_path(root), text)

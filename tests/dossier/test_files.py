@@ -263,18 +263,141 @@ def test_two_recordings_of_evidence_lock_sections_at_once_keep_both(root, monkey
 
     from dossier import evidence
 
-    real, other = evidence.write_atomic, []
+    real, other = evidence.lock_section, []
 
-    def write(path, text):
-        if not other:  # the first writer has read the releases section (none yet): the other records it now
+    def read(r, name):
+        if not other:  # the first writer reads the releases section (none yet): the other records it now
             other.append(threading.Thread(target=evidence.write_section,
                                           args=(root, "releases", {"built": [["0.5.1", "2025-08-23"]], "cards": {}})))
             other[0].start()
             time.sleep(0.5)
-        return real(path, text)
+        return real(r, name)
 
-    monkeypatch.setattr(evidence, "write_atomic", write)
+    monkeypatch.setattr(evidence, "lock_section", read)
     evidence.write_section(root, "cards", {100: {"file": "x.py"}})
     other[0].join(10)
     lock = yaml.safe_load(evidence.lock_path(root).read_text())
     assert lock["cards"] == {100: {"file": "x.py"}} and lock["releases"]["built"] == [["0.5.1", "2025-08-23"]]
+
+
+LOCK_WRITERS = {name: WRITERS[name] for name in ("evidence.lock", "drift.lock", "opened.lock", "surface.lock")}
+
+
+@pytest.mark.parametrize("writer", LOCK_WRITERS.values(), ids=LOCK_WRITERS.keys())
+def test_every_lock_recording_waits_while_another_process_records_in_cards(root, writer):
+    """A lock under cards/ is recorded only while holding the folder lock (files.serialized): `drift --record`
+    and `releases surface --record` wrote without it, so what they checked against the committed lock (the
+    releases surface.lock must keep) could be replaced meanwhile by another recording."""
+    import threading
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); "
+         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()", str(root / "cards")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        done = []
+        worker = threading.Thread(target=lambda: done.append(writer(root)))
+        worker.start()
+        worker.join(0.5)
+        assert not done, "wrote while another process held cards/"
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    worker.join(10)
+    assert done and done[0].is_file()
+
+
+def test_a_surface_recording_never_drops_a_release_another_recorded_meanwhile(root, monkeypatch):
+    """Two `releases surface --record` at once from caches with different releases: one read the lock before
+    the other recorded 0.5.1 and wrote last, dropping 0.5.1's history. Whatever order they take, every
+    release a recording that succeeded wrote is still in the lock (the other is refused, naming it)."""
+    import threading
+    import time
+
+    from dossier import surface_history as sh
+    from dossier.releases import ReleaseError
+
+    sh.write_history(root, sh.SurfaceHistory(releases=["0.5.2"]))
+    real, other, wrote = sh.read_history, [], []
+
+    def record(releases: list[str]) -> None:
+        try:
+            sh.write_history(root, sh.SurfaceHistory(releases=releases))
+            wrote.append(releases)
+        except ReleaseError as exc:
+            assert "drop their history" in str(exc)
+
+    def read(r):
+        committed = real(r)
+        if not other:  # this recording has read the lock: one from a cache with 0.5.1 records now
+            other.append(threading.Thread(target=record, args=(["0.5.1", "0.5.2"],)))
+            other[0].start()
+            time.sleep(0.5)
+        return committed
+
+    monkeypatch.setattr(sh, "read_history", read)
+    record(["0.5.2", "0.5.3"])
+    other[0].join(10)
+    assert wrote and {v for releases in wrote for v in releases} <= set(real(root).releases)
+
+
+def test_two_recordings_of_one_evidence_section_at_once_keep_both_cards(root, monkeypatch):
+    """`lint --record cards/100.yaml` and `lint --record cards/200.yaml` at once: each read the old entries
+    before the folder lock, and the one that wrote last put back the other's card as it was."""
+    import threading
+    import time
+    from dataclasses import replace
+
+    from dossier import evidence
+    from dossier.project import Project
+
+    root = write_project(root.parent / "two", [make_card(100), make_card(200)])
+    old = evidence.LockEntry(key_fragment="0" * 64, diff_sha256="1" * 64, source="github", file="x.py",
+                             side="new", lines=(1,), recorded="2026-01-01", files=1, additions=1, deletions=0)
+    evidence.write_lock(root, {100: old, 200: old})
+    real, other = evidence.read_lock, []
+
+    def read(r):
+        entries = real(r)
+        if not other:  # this recording (card 100) has read the lock: the one of card 200 records now
+            other.append(threading.Thread(target=evidence.record_lock, args=(Project.load(root), lambda n: 200)))
+            other[0].start()
+            time.sleep(0.5)
+        return entries
+
+    def record(project, entries, entry_for, recorded):  # what a fresh diff proves: card entry_for()'s entry
+        return {**entries, entry_for(0): replace(old, recorded="2026-02-02")}
+
+    monkeypatch.setattr(evidence, "read_lock", read)
+    monkeypatch.setattr(evidence, "record", record)
+    evidence.record_lock(Project.load(root), lambda n: 100)
+    other[0].join(10)
+    assert {pr: e.recorded for pr, e in real(root).items()} == {100: "2026-02-02", 200: "2026-02-02"}
+
+
+def test_a_release_recording_never_drops_a_release_recorded_during_its_scan(root, monkeypatch):
+    """`releases verify --record` from a cache without 0.5.1 checked the lock, scanned for minutes, then wrote
+    its stale copy: one from a cache with 0.5.1 that recorded meanwhile lost 0.5.1's history."""
+    from types import SimpleNamespace
+
+    from dossier import release_evidence as rv
+    from dossier.project import Project
+    from dossier.releases import ReleaseError
+
+    project = Project.load(root)
+    trees = {v: SimpleNamespace(version=v, built="2025-09-01") for v in ("0.5.1", "0.5.2", "0.5.3")}
+    monkeypatch.setattr(rv, "scan", lambda *args: {})
+    rv.record(project, [trees["0.5.2"]], "2026-02-02")
+    real, reads = rv.read_release_lock, []
+
+    def read(r):
+        reads.append(lock := real(r))
+        if len(reads) == 1:  # checked before its scan: the one with 0.5.1 records now
+            rv.record(project, [trees["0.5.1"], trees["0.5.2"]], "2026-02-02")
+        return lock
+
+    monkeypatch.setattr(rv, "read_release_lock", read)
+    with pytest.raises(ReleaseError, match="0.5.1"):
+        rv.record(project, [trees["0.5.2"], trees["0.5.3"]], "2026-02-02")
+    assert list(real(root).built) == ["0.5.1", "0.5.2"]

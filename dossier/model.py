@@ -43,35 +43,33 @@ CARD = Spec(
     doc="One PR of the manual (cards/<pr>.yaml).",
     fields={
         "pr": Spec("int", doc="PR number; equals the file name", min_value=1, max_value=MAX_PR),
-        "title": _str("a title", doc="The PR title exactly as GitHub has it", nonempty=True),
+        "title": _str("a title", doc="The PR title exactly as GitHub has it"),
         "state": Spec("enum", choices=STATES, doc="GitHub's state of the PR"),
         "merged_at": Spec("date", nullable=True, doc="Merge date (YYYY-MM-DD); null unless merged"),
-        "lane": _str("a name", doc="A lane id from cards/lanes.yaml", nonempty=True),
+        "lane": _str("a name", doc="A lane id from cards/lanes.yaml"),
         "status": Spec("enum", choices=STATUSES, doc="What the PR means for today's SGLang"),
         "superseded_by": Spec(
             "list", items=Spec("int", min_value=1, max_value=MAX_PR), doc="PRs that superseded or reverted this one (cards)"
         ),
-        "motivation": _str("prose", doc="The concrete problem: symptom, numbers, root cause", nonempty=True),
-        "implementation": _str("prose", doc="Which code path changed and how (files, functions, flags)",
-                               nonempty=True),
+        "motivation": _str("prose", doc="The concrete problem: symptom, numbers, root cause"),
+        "implementation": _str("prose", doc="Which code path changed and how (files, functions, flags)"),
         "key_fragment": Spec(
             "map",
             doc="The changed line(s) that carry the change",
             fields={
-                "file": _str("a path or test id", doc="A file the PR changed (path in the PR diff)", nonempty=True, relpath=True),
+                "file": _str("a path or test id", doc="A file the PR changed (path in the PR diff)", relpath=True),
                 "match": Spec("str", doc="A short string found on a changed line of that file (with an explain "
-                                              "starting 'Unverified:', on the code the PR targeted)", nonempty=True),
-                "explain": _str("a paragraph", doc="Our own pseudo-fragment / explanation of those lines", nonempty=True),
+                                              "starting 'Unverified:', on the code the PR targeted)"),
+                "explain": _str("a paragraph", doc="Our own pseudo-fragment / explanation of those lines"),
                 "today": Spec(
                     "map",
                     required=False,
                     doc="Where the behaviour lives in today's SGLang when later PRs rewrote the changed lines "
                     "(dossier drift checks it when the PR's own match is gone)",
                     fields={
-                        "file": _str("a path or test id", doc="Path in today's SGLang (python/sglang/...)", nonempty=True,
+                        "file": _str("a path or test id", doc="Path in today's SGLang (python/sglang/...)",
                                      relpath=True),
-                        "match": _str("a match", doc="A short string on the line that carries the behaviour today",
-                                      nonempty=True),
+                        "match": _str("a match", doc="A short string on the line that carries the behaviour today"),
                     },
                 ),
             },
@@ -92,10 +90,10 @@ CARD = Spec(
             "map",
             doc="The runnable reference in runtime/, or why there is none",
             fields={
-                "reference": _str("a module", doc="Import path of the reference module", nonempty=True),
-                "tests": Spec("list", items=_str("a path or test id", nonempty=True), doc="pytest node ids"),
-                "bench": _str("a module", doc="Module run with `python -m` for the benchmark", nonempty=True),
-                "none": _str("a list item", doc="Why this card has no runnable reference", nonempty=True),
+                "reference": _str("a module", doc="Import path of the reference module"),
+                "tests": Spec("list", items=_str("a path or test id"), doc="pytest node ids"),
+                "bench": _str("a module", doc="Module run with `python -m` for the benchmark"),
+                "none": _str("a list item", doc="Why this card has no runnable reference"),
             },
             one_of_keys=(frozenset({"reference", "tests", "bench"}), frozenset({"none"})),
         ),

@@ -48,7 +48,6 @@ class Spec:
     one_of_keys: tuple[frozenset[str], ...] = ()  # for map: the allowed key sets (exclusive variants)
     min_value: int | None = None
     max_value: int | None = None
-    nonempty: bool = False  # for str: blank text is reported as empty
     relpath: bool = False  # for str: a path relative to the repository root (see REL_PATH)
     slug: bool = False  # for str: an id that names an anchor (see SLUG)
     max_len: int | None = None  # for str: the most characters the field may hold ...
@@ -70,7 +69,7 @@ class Spec:
         elif self.kind == "str":
             if not isinstance(value, str):
                 yield _type(path, self, value)
-            elif self.nonempty and not value.strip():
+            elif not value.strip():  # the manual would show nothing there: an empty bullet, cell or label
                 yield Problem("empty", path, f"{_name(path)} is empty")
             elif self.relpath and not re.match(REL_PATH, value):
                 yield Problem("format", path, f"{_name(path)} must be a path relative to the repository root "
@@ -143,7 +142,7 @@ class Spec:
                 out["minimum"] = self.min_value
             if self.max_value is not None:
                 out["maximum"] = self.max_value
-            if self.nonempty:
+            if self.kind == "str":
                 out["pattern"] = r"\S"
             if self.relpath:
                 out["pattern"] = REL_PATH

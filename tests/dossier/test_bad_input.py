@@ -98,6 +98,8 @@ BROKEN_CARDS = {
     "deep-nesting": b"pr: " + b"[" * 5000 + b"\n",
     "alias-loop": b"pr: &x [*x]\ntitle: t\n",
     "bad-tag": b"pr: !!int x\n",
+    "blank-claim": yaml.safe_dump({**make_card(100), "validation": {**make_card(100)["validation"],
+                                                                    "claims": ["  "]}}).encode(),
     "billion-laughs": b"a: &a [x,x,x,x,x,x,x,x,x,x]\n" + b"".join(
         b"%c: &%c [%s]\n" % (98 + i, 98 + i, b",".join([b"*%c" % (97 + i)] * 10)) for i in range(8)),
 }
@@ -112,6 +114,30 @@ def test_render_refuses_a_broken_card_and_touches_nothing(root, name):
         assert result.exit_code == 1
         assert "not rendering" in result.output and "cards/100.yaml" in result.output
     assert snapshot(root) == before
+
+
+def _text_specs(spec, path: str = ""):
+    """Every text field of ``spec`` (list items and nested fields included), by dotted path."""
+    if spec.kind == "str":
+        yield path, spec
+    for name, sub in spec.fields.items():
+        yield from _text_specs(sub, f"{path}.{name}" if path else name)
+    if spec.items is not None:
+        yield from _text_specs(spec.items, f"{path}[0]")
+
+
+def test_every_text_field_of_a_card_finding_or_lanes_file_must_hold_text():
+    """Blank text rendered an empty bullet (a claim, a validation lane, an investigation step), a bold label
+    with nothing after it (a finding's symptom) or an empty table cell (an answer's select): the manual lost
+    the line without a word. Every text field of the schema is D104 "is empty" when blank."""
+    from dossier.model import CARD, FINDING, LANES_FILE
+
+    fields = [(name, path) for name, spec in (("card", CARD), ("finding", FINDING), ("lanes", LANES_FILE))
+              for path, _ in _text_specs(spec)]
+    assert len(fields) > 40
+    blank = {(name, path) for name, spec in (("card", CARD), ("finding", FINDING), ("lanes", LANES_FILE))
+             for path, text in _text_specs(spec) if [p.kind for p in text.check(" \n\t")] != ["empty"]}
+    assert blank == set()
 
 
 @pytest.mark.parametrize("raw,expect", [

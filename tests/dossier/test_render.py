@@ -88,6 +88,20 @@ def test_a_claim_that_opens_like_markdown_block_syntax_stays_one_item(tmp_path):
     assert [i for i in items if i in [c.replace(">", "&gt;") for c in claims]] == [c.replace(">", "&gt;") for c in claims]
 
 
+def test_a_claim_shaped_like_a_link_reference_definition_is_shown_not_swallowed(tmp_path):
+    """`[bench]: benchmark/x.py` at the start of a list item (a claim, a check, a playbook step) is a link
+    reference definition in markdown: the item rendered empty, and every `[bench]` elsewhere in the page
+    became a link to it."""
+    claims = ["[bench]: benchmark/gsm8k/bench_sglang.py", "[1]: https://example.com/run"]
+    card = make_card(7)
+    card["validation"]["claims"] = claims
+    card["motivation"] += " The [bench] numbers come from the PR description."
+    html = MarkdownIt("commonmark").render(render(write_project(tmp_path, [card]))["references/pr-history.md"])
+    items = re.findall(r"<li>(.*?)</li>", html, re.S)
+    assert [i for i in items if i in claims] == claims
+    assert "The [bench] numbers" in html
+
+
 def test_a_pipe_in_an_answer_row_stays_in_its_cell(tmp_path):
     row = {"phase": "decode", "hardware": "SM90", "default": "triton | cutedsl", "prs": [7],
            "select": "`--linear-attn-decode-backend triton|flashinfer`", "requires": "-"}

@@ -84,9 +84,16 @@ class Spec:
             if not isinstance(value, bool):
                 yield _type(path, self, value)
         elif self.kind == "date":
-            if isinstance(value, str) and _DATE_SHAPE.fullmatch(value) and not _is_date(value):
-                yield Problem("format", path, f"{_name(path)} is {value}, which is not a real date")
-            elif not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            if isinstance(value, str) and _DATE_SHAPE.fullmatch(value):
+                if not _is_date(value):
+                    yield Problem("format", path, f"{_name(path)} is {value}, which is not a real date")
+                else:  # quoted in YAML: exactly the asked-for shape, so say what is wrong with it
+                    yield Problem("type", path, f"{_name(path)} is the text {value!r}, not a date: write it "
+                                  "without quotes")
+            elif isinstance(value, dt.datetime):
+                yield Problem("type", path, f"{_name(path)} is {value}, a date with a time: write the day only, "
+                              f"{value.date()}")
+            elif not isinstance(value, dt.date):
                 yield _type(path, self, value)
         elif self.kind == "enum":
             if not isinstance(value, str) or value not in self.choices:

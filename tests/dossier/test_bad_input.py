@@ -250,6 +250,19 @@ def test_a_lanes_file_that_cannot_be_read_is_named_not_called_missing(root, kind
 
 # ---- impossible dates: a positioned finding from lint, a clean refusal everywhere else ------------
 
+@pytest.mark.parametrize("written, expect", [
+    ('"2026-03-20"', "merged_at is the text '2026-03-20', not a date: write it without quotes"),
+    ("2026-03-20T10:00:00Z", "merged_at is 2026-03-20 10:00:00+00:00, a date with a time: write the day only, "
+                             "2026-03-20"),
+])
+def test_a_date_written_as_text_or_with_a_time_says_how_to_write_it(root, written, expect):
+    """`merged_at: "2026-03-20"` was "must be a date YYYY-MM-DD, got str '2026-03-20'": the value looks exactly
+    like what is asked for, and the message did not say the quotes are the problem."""
+    card_path(root).write_text(yaml.safe_dump(make_card(100)).replace("2026-03-20", written))
+    result = dossier(root, "lint")
+    assert result.exit_code == 1 and f"D106 {expect}" in result.output
+
+
 @pytest.mark.parametrize("date", ["2025-13-45", "2025-02-30"])
 def test_impossible_date_is_a_positioned_finding(root, date):
     text = yaml.safe_dump(make_card(100)).replace("2026-03-20", date)

@@ -303,7 +303,7 @@ class GithubSource:
                 return "GitHub rejected the token in GITHUB_TOKEN (HTTP 401): check it, or unset it to go anonymous"
             if status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0"
                                          or "rate limit" in message.lower()):
-                return self._rate_limit(headers)
+                return self._rate_limit(headers, message)
             if status >= 500:
                 return f"{host} answered HTTP {status} {tries} time(s); try again later"
             return f"GitHub API error HTTP {status}: {message or 'no message'}"
@@ -316,7 +316,14 @@ class GithubSource:
             return f"cannot reach {self.public_url} ({tries} attempt(s)); check the host and GITHUB_API_URL"
         return f"request to {host} failed: {type(exc).__name__}"
 
-    def _rate_limit(self, headers: dict) -> str:
+    def _rate_limit(self, headers: dict, message: str) -> str:
+        """The hourly limit (no requests left: wait for its reset, or a token), or the secondary one (too many at
+        once, requests left: the hourly reset and a token do not matter; Retry-After and fewer at once do)."""
+        if "secondary" in message.lower() or headers.get("x-ratelimit-remaining", "0") != "0":
+            after = headers.get("retry-after", "")
+            return ("GitHub's secondary rate limit (too many requests at once or in a short time): "
+                    + (f"retry after {after}s" if after.isdigit() else "wait a minute or more")
+                    + ", with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1)")
         reset = headers.get("x-ratelimit-reset")
         when = ""
         if reset and reset.isdigit():

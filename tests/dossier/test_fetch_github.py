@@ -215,6 +215,26 @@ def test_rate_limit_says_when_it_resets_and_how_to_pass_a_token(gh, token, hint)
     assert len(gh.requests) == 1  # a rate limit is not retried
 
 
+@pytest.mark.parametrize("status", [403, 429])
+@pytest.mark.parametrize("token", [None, "ghp_x"])
+def test_a_secondary_rate_limit_says_retry_after_and_to_slow_down_not_to_wait_for_the_hourly_reset(gh, status, token):
+    """GitHub's secondary limit (too many requests at once: 403/429, Retry-After, requests left this hour) read as
+    the hourly limit exhausted: "it resets at HH:MM (in 52 min)" from the hourly window's reset, and, without a
+    token, "set GITHUB_TOKEN", which does not lift it."""
+    add_pr(gh)
+    reset = int(time.time()) + 52 * 60
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(status, {
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+        {"Retry-After": "60", "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4990",
+         "X-RateLimit-Reset": str(reset)}))
+    with pytest.raises(SourceError) as info:
+        source(gh, token=token).fetch(19321)
+    msg = str(info.value)
+    assert msg == ("GitHub's secondary rate limit (too many requests at once or in a short time): retry after 60s, "
+                   "with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1)")
+
+
 def test_server_error_is_retried_then_succeeds(gh):
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321", Reply(500, {"message": "Server Error"}))

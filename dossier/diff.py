@@ -102,13 +102,7 @@ def parse_diff(text: str) -> list[DiffFile]:
         raise DiffError(f"line {seen[0]}: {str(exc).strip()}") from None
     if lines and not patch:
         raise DiffError("line 1: no file header found (expected 'diff --git' or '---'/'+++' lines)")
-    in_hunks = {ln.diff_line_no for pf in patch for h in pf for ln in h}
-    for no, line in enumerate(lines, 1):
-        # a +/- line right after a hunk's last line: the hunk is longer than its header says
-        # ("-- " is the signature separator that `git format-patch` puts after the last hunk)
-        if (no - 1 in in_hunks and no not in in_hunks and line[:1] in ("+", "-")
-                and line.rstrip("\n") != "-- "):
-            raise DiffError(f"line {no}: changed line outside any hunk (is the hunk longer than its header says?)")
+    _check_every_line(lines, {ln.diff_line_no for pf in patch for h in pf for ln in h})
     files = []
     for pf in patch:
         status = _status(pf)
@@ -120,6 +114,50 @@ def parse_diff(text: str) -> list[DiffFile]:
             hunks=tuple(_hunk(h) for h in pf),
         ))
     return files
+
+
+#: the lines git writes between `diff --git` and a file's first hunk (or instead of hunks)
+_FILE_HEADER = re.compile(r"(diff --git|index|old mode|new mode|deleted file mode|new file mode|similarity index|"
+                          r"dissimilarity index|rename from|rename to|copy from|copy to|---|\+\+\+) |Binary files ")
+_HUNK_HEADER = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
+
+
+def _check_every_line(lines: list[str], in_hunks: set[int]) -> None:
+    """Raise DiffError unless every line from the first file on is a file header line, a hunk header or a line
+    of a hunk (unidiff skips any other line: a damaged hunk header dropped its hunk, and a diff cut after a
+    file's ---/+++ header read as a file without changes). Text before the first file (a mail's header and
+    message) and after a `-- ` signature line (`git format-patch`) is not the diff's."""
+    started = binary = False
+    waiting = None  # (line, path) of a ---/+++ header whose first hunk has not come yet
+    for no, line in enumerate(lines, 1):
+        if no in in_hunks:
+            continue
+        text = line.rstrip("\r\n")
+        starts = text.startswith("diff --git ") or (
+            text.startswith("--- ") and no < len(lines) and lines[no].startswith("+++ "))
+        if starts or (started and text == "-- "):
+            if waiting:
+                break
+            if text == "-- ":
+                return
+            started, binary = True, False
+        if not started or binary or not text.strip():
+            continue
+        if _HUNK_HEADER.match(text):
+            waiting = None
+        elif text.startswith("GIT binary patch"):  # base85 data follows, up to the next file
+            binary = True
+        elif text.startswith(("--- ", "+++ ")):
+            name = _strip_prefix(text[4:].split("\t")[0])
+            waiting = (no, name) if waiting is None or waiting[1] == "/dev/null" else waiting
+        elif not _FILE_HEADER.match(text) and not text.startswith("\\ "):  # "\ No newline at end of file"
+            if no - 1 in in_hunks and text[:1] in ("+", "-"):
+                raise DiffError(f"line {no}: changed line outside any hunk (is the hunk longer than its header "
+                                "says?)")
+            raise DiffError(f"line {no}: {text[:60]!r} is neither a file header nor a line of a hunk (a damaged "
+                            "or cut diff)")
+    if waiting:
+        raise DiffError(f"line {waiting[0]}: {waiting[1]} has a file header but no hunk (the diff is cut short?)")
 
 
 def file_patch_to_diff(path: str, patch: str | None, *, status: str, old_path: str | None = None,

@@ -108,6 +108,27 @@ def test_content_with_form_feed_and_carriage_return_stays_on_its_line():
     assert files[0].added()[0].text == "a\rb"
 
 
+def test_what_git_writes_without_hunks_or_beside_them_parses():
+    """Every line git writes is a file header, a hunk line or a hunk: a mode change, a pure rename, an empty new
+    file, binary files (with or without the binary patch), `\\ No newline at end of file`, blank lines, CRLF."""
+    text = ("diff --git a/x.sh b/x.sh\nold mode 100644\nnew mode 100755\n"
+            "diff --git a/a.py b/b.py\nsimilarity index 100%\nrename from a.py\nrename to b.py\n"
+            "diff --git a/e.py b/e.py\nnew file mode 100644\nindex 0000000..e69de29\n"
+            "diff --git a/x.bin b/x.bin\nindex 1..2 100644\nBinary files a/x.bin and b/x.bin differ\n"
+            "diff --git a/y.bin b/y.bin\nindex 1..2 100644\nGIT binary patch\nliteral 5\nMcmZ?wbYx%v0Rf2s\n\n"
+            "literal 0\nHcmV?d00001\n\n"
+            "diff --git a/n.py b/n.py\nindex 1..2 100644\n--- a/n.py\n+++ b/n.py\n@@ -1,2 +1,2 @@\n a\r\n-b\n"
+            "\\ No newline at end of file\n+B\n\\ No newline at end of file\n\n"
+            "diff --git a/old.py b/old.py\ndeleted file mode 100644\nindex 1..0\n--- a/old.py\n+++ /dev/null\n"
+            "@@ -1 +0,0 @@\n-gone\n")
+    files = {f.path: f for f in parse_diff(text)}
+    assert {p: (f.status, f.binary, len(f.hunks)) for p, f in files.items()} == {
+        "x.sh": ("modified", False, 0), "b.py": ("renamed", False, 0), "e.py": ("added", False, 0),
+        "x.bin": ("modified", True, 0), "y.bin": ("modified", True, 0), "n.py": ("modified", False, 1),
+        "old.py": ("removed", False, 1)}
+    assert [ln.text for ln in files["n.py"].added()] == ["B"]
+
+
 def test_empty_text_is_an_empty_diff():
     assert parse_diff("") == []
 
@@ -128,8 +149,16 @@ def test_format_patch_mail_with_signature_parses():
         ("--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\nXYZ\n", "line 5", "Hunk diff line expected"),
         ("@@ -1 +1 @@\n-a\n+b\n", "line 1", "Unexpected hunk"),
         ("--- a/x\n+++ b/x\n@@ -1,1 +1,1 @@\n-a\n+b\n+c\n", "line 6", "outside any hunk"),
+        ("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @\n a\n-b\n+B\n c\n", "line 3", "'@@ -1,3 +1,3 @' is neither"),
+        ("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n@@ -9,2 +9,2\n x\n-y\n+Y\n", "line 6", "is neither"),
+        ("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\nsome text\n", "line 6", "'some text' is neither"),
+        ("--- a/x\n+++ b/x\n@@ -1,3 +1", "line 3", "is neither"),
+        ("diff --git a/x b/x\n--- a/x\n+++ b/x\n", "line 2", "x has a file header but no hunk"),
+        ("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\ndiff --git a/y b/y\n--- a/y\n", "line 7", "y has a file header"),
     ],
-    ids=["prose", "short-hunk", "junk-in-hunk", "hunk-without-file", "long-hunk"],
+    ids=["prose", "short-hunk", "junk-in-hunk", "hunk-without-file", "long-hunk", "broken-hunk-header",
+         "broken-second-hunk-header", "text-after-a-hunk", "cut-in-a-hunk-header", "cut-after-file-header",
+         "cut-in-second-file-header"],
 )
 def test_malformed_text_is_a_diff_error_with_line_number(text, where, why):
     with pytest.raises(DiffError) as info:

@@ -286,9 +286,10 @@ def write_result(results_dir: Path, result: dict) -> Path:
     return write_atomic(path, json.dumps(result, indent=2, sort_keys=True) + "\n")
 
 
-def read_result(results_dir: Path, pr: int, device: str = "cuda") -> dict | None:
+def read_result(results_dir: Path, pr: int, device: str = "cuda", bench: str | None = None) -> dict | None:
     """A card's stored result (None: none stored); raises RegressError when the file cannot be read or is
-    not a result document, so that render never shows "no GPU result" for a result it failed to read."""
+    not a result document of this card (of its benchmark ``bench``, when given), so that render never shows "no
+    GPU result" for a result it failed to read, nor another card's run as this one's."""
     path = results_dir / device / f"{pr}.json"
     if not path.exists():
         return None
@@ -298,10 +299,39 @@ def read_result(results_dir: Path, pr: int, device: str = "cuda") -> dict | None
         why = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
         raise RegressError(f"{path}: cannot be read ({why}); restore it from git or run "
                            f"`dossier regress {pr} --device {device}` again") from None
-    if not isinstance(doc, dict) or not {"device", "date", "ok", "passed", "failed", "parity", "bench"} <= set(doc):
-        raise RegressError(f"{path}: not a result of `dossier regress` (fields missing); restore it from git or run "
-                           f"`dossier regress {pr} --device {device}` again")
+    why = _not_a_result(doc, pr, device, bench)
+    if why:
+        raise RegressError(f"{path}: {why}; restore it from git or run `dossier regress {pr} --device {device}` again")
     return doc
+
+
+def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
+    """Why ``doc`` is not the stored result of card ``pr`` on ``device`` (of benchmark ``bench``) as render reads
+    it ("" when it is): a result copied from another card, or a field of another kind, would be shown as this
+    card's run."""
+    if not isinstance(doc, dict) or not {"pr", "device", "date", "ok", "passed", "failed", "parity", "bench"} <= set(doc):
+        return "not a result of `dossier regress` (fields missing)"
+    kinds = [("pr", int, "a whole number"), ("device", dict, "a mapping"), ("bench", dict, "a mapping"),
+             ("parity", dict, "a mapping"), ("date", str, "text"), ("ok", bool, "true or false"),
+             ("passed", int, "a whole number"), ("failed", int, "a whole number")]
+    for name, kind, words in kinds:
+        if not isinstance(doc[name], kind) or (kind is int and isinstance(doc[name], bool)):
+            return f"{name} must be {words}"
+    if doc["pr"] != pr:
+        return f"the result of #{doc['pr']}, not of #{pr}"
+    if doc.get("device_kind", device) != device:
+        return f"a {doc['device_kind']} run, not a {device} one"
+    for name, check in doc["parity"].items():
+        for key in ("err", "tol"):
+            value = check.get(key) if isinstance(check, dict) else None
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return f"parity.{name}.{key} must be a number"
+    if bench is not None and doc["bench"].get("module") != bench:
+        return f"measured {doc['bench'].get('module')}; the card's benchmark is {bench}"
+    summary = doc["bench"].get("summary")
+    if summary is not None and not (isinstance(summary, list) and all(isinstance(x, str) for x in summary)):
+        return "bench.summary must be a list of texts"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -327,7 +357,7 @@ def gpu_runs(results_dir: Path, *, strict: bool = True) -> Callable[[Card], GpuR
 
     def run(card: Card) -> GpuRun | None:
         try:
-            result = read_result(results_dir, card.pr) if card.runtime.reference else None
+            result = read_result(results_dir, card.pr, bench=card.runtime.bench) if card.runtime.reference else None
         except RegressError:
             if strict:
                 raise

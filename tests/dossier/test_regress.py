@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -197,8 +198,8 @@ def test_annotator_shows_only_measured_numbers(tmp_path):
     assert note(card) == ["**GPU regression.** no GPU result committed yet (`dossier regress 100 --device cuda`)."]
     (tmp_path / "cuda").mkdir()
     (tmp_path / "cuda" / "100.json").write_text(json.dumps({
-        "ok": True, "device": {"name": "NVIDIA H100 80GB HBM3"}, "date": "2026-11-23",
-        "bench": {"summary": ["decode 93% of copy bandwidth at B=256"]},
+        "pr": 100, "ok": True, "device": {"name": "NVIDIA H100 80GB HBM3"}, "date": "2026-11-23",
+        "bench": {"module": "runtime.gdn.bench", "summary": ["decode 93% of copy bandwidth at B=256"]},
         "parity": {"decode": {"err": 2e-7, "tol": 1e-5}}, "passed": 12, "failed": 0}))
     line = note(card)[0]
     assert "reproduced on NVIDIA H100 80GB HBM3, 2026-11-23" in line
@@ -212,8 +213,9 @@ def test_a_reused_benchmark_keeps_its_own_date(tmp_path):
                                                   "bench": "runtime.gdn.bench"}))
     (tmp_path / "cuda").mkdir()
     (tmp_path / "cuda" / "100.json").write_text(json.dumps({
-        "ok": True, "device": {"name": "NVIDIA H200"}, "date": "2026-12-01",
-        "bench": {"summary": ["decode 94% of copy bandwidth"], "date": "2026-11-30", "reused_from": "b.json"},
+        "pr": 100, "ok": True, "device": {"name": "NVIDIA H200"}, "date": "2026-12-01",
+        "bench": {"module": "runtime.gdn.bench", "summary": ["decode 94% of copy bandwidth"], "date": "2026-11-30",
+                  "reused_from": "b.json"},
         "parity": {}, "passed": 3, "failed": 0}))
     run = gpu_runs(tmp_path)(card)
     assert (run.date, run.bench_date) == ("2026-12-01", "2026-11-30")
@@ -235,6 +237,35 @@ def test_render_refuses_a_stored_result_it_cannot_read(tmp_path):
         assert {p: p.read_bytes() for p in (root / "skills").rglob("*.md")} == manual
     shown = runner.invoke(app, ["show", "100", "--root", str(root)])  # show still prints the card
     assert shown.exit_code == 0 and "no GPU result committed" in shown.output
+
+
+GOOD_RESULT = {"pr": 100, "device_kind": "cuda", "ok": True, "device": {"name": "NVIDIA H200"}, "date": "2026-12-01",
+               "bench": {"module": "fakeref", "summary": ["one row"]}, "parity": {"x": {"err": 1e-7, "tol": 1e-5}},
+               "passed": 3, "failed": 0}
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"pr": 90}, "the result of #90, not of #100"),
+    ({"device_kind": "cpu"}, "a cpu run, not a cuda one"),
+    ({"bench": {"module": "runtime.other.bench", "summary": ["other"]}},
+     "measured runtime.other.bench; the card's benchmark is fakeref"),
+    ({"parity": {"x": {"err": "big", "tol": 1e-5}}}, "parity.x.err must be a number"),
+    ({"bench": ["x"]}, "bench must be a mapping"),
+    ({"passed": "3"}, "passed must be a whole number"),
+    ({"bench": {"module": "fakeref", "summary": "one row"}}, "bench.summary must be a list of texts"),
+])
+def test_render_refuses_a_stored_result_that_is_not_this_cards(tmp_path, change, why):
+    """A valid result copied from another card (or a CPU run, or one of the card's former benchmark) was shown
+    as this card's GPU regression; a field of another kind was an internal error."""
+    root = _project(tmp_path)
+    stored = root / "results" / "cuda" / "100.json"
+    stored.parent.mkdir(parents=True)
+    stored.write_text(json.dumps(GOOD_RESULT))
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    stored.write_text(json.dumps({**GOOD_RESULT, **change}))
+    result = runner.invoke(app, ["render", "--check", "--root", str(root)])
+    assert result.exit_code == 2 and f"error: {stored}: {why}" in result.output, result.output
+    assert "dossier regress 100 --device cuda" in result.output
 
 
 def test_jobs_only_for_cards_with_references():

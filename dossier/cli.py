@@ -29,7 +29,10 @@ from dossier.project import Project, find_root
 
 app = typer.Typer(
     help="Build, check and render the PR-diff-backed Qwen3-Next optimization manual.\n\n"
-    "Exit codes: 0 clean, 1 findings or failures, 2 usage or environment error.",
+    "Exit codes: 0 clean, 1 findings or failures, 2 usage or environment error.\n\n"
+    "Check the project: dossier lint; dossier render --check; dossier drift. "
+    "Add a card: dossier fetch PR; dossier new PR; write its prose; dossier lint cards/PR.yaml; "
+    "dossier lint --record (proves its key fragment against the diff); dossier render.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -265,7 +268,9 @@ def lint(
     """Check cards: schema, depth of prose, diff evidence, state/status, links, coverage, and claims
     (flags, env vars, paths, commands) against today's SGLang.
 
-    Naming some card files checks them against the whole project and reports only on them.
+    Naming some card files checks them against the whole project and reports only on them. Exit 0 when no
+    error is found (warnings pass unless --strict), 1 when one is, 2 for a usage or environment error (an
+    unknown --select code, a folder that holds no card, an unreadable fetch cache).
     """
     from dossier.lint import RULES, LintContext, has_errors, run_lint
     from dossier.lint.engine import unknown_selectors
@@ -418,7 +423,14 @@ def drift(
     record: Annotated[bool, typer.Option(help="Write the result to cards/drift.lock (shown by render).")] = False,
     root: RootOpt = None,
 ) -> None:
-    """Are the key fragments of current cards still in today's SGLang source? Exit 1 when one is missing."""
+    """Are the key fragments of current cards still in today's SGLang source?
+
+    Each card's fragment is in-place (its file, at the lines shown), relocated (a file of the same name
+    elsewhere: SGLang moved the code), rewritten (gone, but the card's key_fragment.today is found), missing
+    (nowhere), or outside (its file is not in the sglang package: pass a checkout). Exit 1 when a current
+    card's added fragment is missing, 2 when no SGLang source is found (neither --sglang-src nor the installed
+    sglang).
+    """
     from dossier import drift as dr
     from dossier.evidence import LockError, read_lock
 
@@ -640,7 +652,11 @@ def for_version(
 ) -> None:
     """Which current optimizations and fixes an SGLang version has, which later ones it lacks, and which
     bugs described in the manual it is exposed to (answered from the release evidence in cards/evidence.lock;
-    the version's sources, from the release cache or the installed package, sharpen the bug list)."""
+    the version's sources, from the release cache or the installed package, sharpen the bug list).
+
+    Exit 0 with the answer (an exposed bug is an answer, not a failure), 2 when cards/evidence.lock holds no
+    release evidence, the version is not a version number, or the release cache named does not exist.
+    """
     from dossier import for_version as fv
     from dossier import releases as rl
     from dossier.release_evidence import read_release_lock
@@ -672,7 +688,8 @@ def for_version(
 
 @command("list", group=releases_app)
 def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> None:
-    """The synced releases with their build dates and file counts."""
+    """The synced releases with their build dates and file counts; an incomplete one is named (warning).
+    Exit 0, also when none is synced (it says so), 2 when the cache folder does not exist."""
     from dossier import releases as rl
 
     cache = rl.cache_dir(root or find_root(), cache_dir, must_exist=True)
@@ -836,7 +853,8 @@ def findings(
     name: Annotated[str | None, typer.Argument(help="A finding's name (its file in cards/findings/).")] = None,
     root: RootOpt = None,
 ) -> None:
-    """List the findings (upstream bugs without a PR, cards/findings/), or print one."""
+    """List the findings (upstream bugs without a PR, cards/findings/), or print one. Exit 2 when NAME is not
+    a valid finding (`dossier lint cards/findings/` says why a file is invalid)."""
     from dossier.show import print_finding, print_findings
 
     project = _project(root)
@@ -888,7 +906,8 @@ def new(
 def schema(
     output: Annotated[Path | None, path_option("--output", "-o", help="Write to a file instead of stdout.")] = None,
 ) -> None:
-    """Print the card schema as JSON Schema (for editors)."""
+    """Print the card schema as JSON Schema (for editors: point yaml-language-server at it). Exit 2 when
+    --output cannot be written (the file is then left as it was)."""
     from dossier.model import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"

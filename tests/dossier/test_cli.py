@@ -115,6 +115,20 @@ def test_every_command_option_and_argument_says_what_it_is():
     assert {"fetch", "show", "lint", "regress", "releases sync", "for-version"} <= set(seen)
 
 
+def test_every_command_says_what_its_exit_codes_mean_and_the_tool_where_to_start():
+    """A script (CI, a pre-commit hook) branches on the exit code: each command's --help says when it exits 1 or
+    2 (lint, drift's 2, for-version, findings, schema and releases list did not); `dossier --help` names the
+    commands a first session runs, in order."""
+    import re
+
+    silent = [path for path, command in _commands() if not re.search(r"\b[Ee]xits? (?:0|1|2)\b", command.help)]
+    assert silent == []
+    drift = dict(_commands())["drift"].help
+    assert all(verdict in drift for verdict in ("in-place", "relocated", "rewritten", "missing", "outside"))
+    top = runner.invoke(app, ["--help"]).output
+    assert all(step in top for step in ("dossier fetch", "dossier new", "dossier lint", "dossier render"))
+
+
 def test_show_prints_card(project_dir):
     result = runner.invoke(app, ["show", "100", "--root", str(project_dir)])
     assert result.exit_code == 0

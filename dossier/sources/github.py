@@ -297,8 +297,9 @@ class GithubSource:
         if isinstance(exc, GithubException):
             status, headers = exc.status, {k.lower(): v for k, v in (exc.headers or {}).items()}
             message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
-            if status == 404:
-                return f"not found in {self.repo} (HTTP 404)"
+            if status == 404:  # GitHub's answer for an issue's number too (issues and PRs share numbers)
+                return (f"no pull request #{pr} in {self.repo} (HTTP 404): an issue's number, a PR of another "
+                        "repository (--repo), or a private repository (GITHUB_TOKEN)?")
             if status == 401:
                 return "GitHub rejected the token in GITHUB_TOKEN (HTTP 401): check it, or unset it to go anonymous"
             if status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0"

@@ -95,7 +95,8 @@ def test_one_failure_exits_1_and_the_others_land(gh, project_dir):
     assert result.exit_code == 1
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
     assert errors == [
-        "error: #404404: not found in example/repo (HTTP 404)",
+        "error: #404404: no pull request #404404 in example/repo (HTTP 404): an issue's number, a PR of another "
+        "repository (--repo), or a private repository (GITHUB_TOKEN)?",
         f"error: #101: {gh.url[7:]} answered HTTP 500 2 time(s); try again later",
     ]
     assert "Traceback" not in result.output

@@ -165,9 +165,13 @@ def test_a_patch_that_is_not_a_diff_is_refused_naming_the_pr_and_file(gh, patch)
         source(gh).fetch(19321)
 
 
-def test_unknown_pr_is_404(gh):
-    with pytest.raises(SourceError, match=r"^not found in sgl-project/sglang \(HTTP 404\)$"):
+def test_unknown_pr_is_404_and_says_what_the_number_may_be(gh):
+    """GitHub answers 404 for an issue's number (issues and PRs share numbers), a PR of another repository and a
+    private repository without a token: "not found" alone left the user guessing."""
+    with pytest.raises(SourceError) as info:
         source(gh).fetch(99999)
+    assert str(info.value) == ("no pull request #99999 in sgl-project/sglang (HTTP 404): an issue's number, a PR of "
+                               "another repository (--repo), or a private repository (GITHUB_TOKEN)?")
 
 
 def test_bad_token_is_401_and_the_token_is_sent(gh):

@@ -212,6 +212,7 @@ ANSWERS = Spec(
         "checklists": Spec(
             "list",
             required=False,
+            unique="id",
             doc="Ordered first-check lists and constraint lists",
             items=Spec("map", fields={
                 "id": Spec("str", doc="Anchor of the list", slug=True),
@@ -244,7 +245,7 @@ LANES_FILE = Spec(
     fields={
         "investigation_order": Spec("list", items=_text, doc="Global order in which to bisect a problem"),
         "answers": ANSWERS,
-        "lanes": Spec("list", items=LANE),
+        "lanes": Spec("list", items=LANE, unique="id"),
     },
 )
 

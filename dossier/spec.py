@@ -29,7 +29,7 @@ _WORDS = {"int": ("an integer", "integers"), "str": ("text", "texts"),
 class Problem:
     """One schema violation: which rule family member, where (dotted path) and what."""
 
-    kind: str  # missing | empty | unknown | type | enum | choice | format | length
+    kind: str  # missing | empty | unknown | type | enum | choice | format | length | duplicate
     path: str
     message: str
 
@@ -50,6 +50,7 @@ class Spec:
     max_value: int | None = None
     relpath: bool = False  # for str: a path relative to the repository root (see REL_PATH)
     slug: bool = False  # for str: an id that names an anchor (see SLUG)
+    unique: str = ""  # for a list of maps: the field no two items may share (an id that names an anchor)
     max_len: int | None = None  # for str: the most characters the field may hold ...
     max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
 
@@ -104,8 +105,13 @@ class Spec:
             if not isinstance(value, list):
                 yield _type(path, self, value)
                 return
+            first: dict[str, int] = {}
             for i, item in enumerate(value):
                 yield from self.items.check(item, f"{path}[{i}]")
+                key = item.get(self.unique) if self.unique and isinstance(item, dict) else None
+                if isinstance(key, str) and first.setdefault(key, i) != i:
+                    yield Problem("duplicate", f"{path}[{i}].{self.unique}", f"{path}[{i}].{self.unique} {key!r} is "
+                                  f"also {path}[{first[key]}]'s: one would take the other's anchor and place")
         elif self.kind == "map":
             yield from self._check_map(value, path)
 

@@ -84,9 +84,12 @@ def bad_enum(doc: YamlDoc, ctx) -> Iterator[Finding]:
         yield f._replace(path=f.path + "#value")
 
 
-@rule("D108", "duplicate key in a mapping (the file is not used until each key is named once)", scope="doc")
+@rule("D108", "duplicate key in a mapping (the file is not used until each key is named once), or an id two "
+              "items of a list share (two lanes or checklists with one anchor)", scope="doc")
 def duplicate_key(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _read_errors(doc, "D108")
+    for f in _problems(doc, "duplicate"):
+        yield f._replace(path=f.path + "#value")
 
 
 @rule("D109", "runtime is neither {reference, tests, bench} nor {none}", scope="doc")

@@ -140,6 +140,26 @@ def test_every_text_field_of_a_card_finding_or_lanes_file_must_hold_text():
     assert blank == set()
 
 
+@pytest.mark.parametrize("where", ["lanes", "checklists"])
+def test_an_id_given_twice_in_lanes_yaml_is_refused_not_rendered_over_the_other(root, where):
+    """Two lanes (or answer checklists) with one id: the second's anchor and PR trail went to the first's, its own
+    cards moved to a lane without a playbook entry, and render went ahead."""
+    from tests.dossier.factories import LANES
+
+    lane = LANES["lanes"][0]
+    checklist = {"id": "first-checks", "title": "First checks", "summary": "What to check first on a slow decode.",
+                 "items": [{"check": "Record the flags the server resolved."}]}
+    lanes = ({**LANES, "lanes": [lane, {**lane, "title": "Another lane"}]} if where == "lanes" else
+             {**LANES, "answers": {"checklists": [checklist, {**checklist, "title": "Other checks"}]}})
+    (root / "cards" / "lanes.yaml").write_text(yaml.safe_dump(lanes, sort_keys=False))
+    before = snapshot(root)
+    result = dossier(root, "render")
+    assert result.exit_code == 1 and "cards/lanes.yaml (D108)" in result.output
+    key = "lanes[1].id 'gdn-projection'" if where == "lanes" else "answers.checklists[1].id 'first-checks'"
+    assert f"D108 {key} is also" in result.output
+    assert snapshot(root) == before
+
+
 @pytest.mark.parametrize("raw,expect", [
     (b"pr: 100\ntitle: a\x00b\n", "cards/100.yaml:2:9: D102 malformed YAML: control character #x0000"),
     (b"pr: " + b"[" * 5000 + b"\n", "cards/100.yaml:1:69: D102 malformed YAML: [ and { nested more than 64 deep"),

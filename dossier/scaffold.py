@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 from dossier.errors import DossierError
@@ -83,16 +84,18 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
     if state not in STATES:
         raise ScaffoldError(f"--state must be one of {', '.join(STATES)}")
     if merged_at:
-        try:
-            dt.date.fromisoformat(str(merged_at)[:10])
+        try:  # exactly a day as a card writes it (fromisoformat alone also reads 20250101 and 2025-W01-1)
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", merged_at):
+                raise ValueError
+            dt.date.fromisoformat(merged_at)
         except ValueError:
-            raise ScaffoldError(f"--merged-at must be YYYY-MM-DD, got {merged_at!r}") from None
+            raise ScaffoldError(f"--merged-at must be a real day YYYY-MM-DD, got {merged_at!r}") from None
         if state != "merged":
             raise ScaffoldError(f"--merged-at is for a merged PR, but the state is {state}")
     files = facts.get("files", {})
     every = [*files.get("runtime", []), *files.get("tests", []), *files.get("docs", [])]
     text = TEMPLATE.format(
-        pr=pr, title=json.dumps(title), state=state, merged_at=str(merged_at)[:10] if merged_at else "null",
+        pr=pr, title=json.dumps(title), state=state, merged_at=merged_at or "null",
         lane=lane or '""', status={"merged": "current", "open": "candidate"}.get(state, "adjacent"),
         first_file=json.dumps(every[0]) if every else '""',
         runtime=json.dumps(files.get("runtime", [])), tests=json.dumps(files.get("tests", [])), docs=json.dumps(files.get("docs", [])),

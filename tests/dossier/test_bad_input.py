@@ -517,6 +517,15 @@ def test_a_missing_card_or_cache_entry_is_exit_2(root, args):
     assert result.exit_code == 2 and error_line(result)
 
 
+@pytest.mark.parametrize("given", ["2025-01-01xyz", "2025-01-01T10:00", "20250101", "2025-W01-1", "2025-02-30"])
+def test_new_takes_merged_at_only_as_a_real_day_written_in_full(root, given):
+    """`--merged-at 2025-01-01xyz` wrote merged_at: 2025-01-01 (the rest cut off without a word), and `20250101`
+    or `2025-W01-1` (other ISO spellings Python reads) a day the user never wrote."""
+    result = dossier(root, "new", "7", "--state", "merged", "--title", "T", "--merged-at", given)
+    assert result.exit_code == 2 and error_line(result) == f"error: --merged-at must be a real day YYYY-MM-DD, got {given!r}"
+    assert not card_path(root, 7).exists()
+
+
 def test_new_card_gets_one_empty_finding_per_field_and_a_known_lane(root):
     bad_lane = dossier(root, "new", "555", "--title", "T", "--state", "open", "--lane", "nolane")
     assert bad_lane.exit_code == 2 and "--lane 'nolane' is not a lane" in error_line(bad_lane)

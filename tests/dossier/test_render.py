@@ -172,8 +172,9 @@ def test_bench_summary_ends_with_one_period(tmp_path):
     root = write_project(tmp_path, [make_card(5, runtime=ref)])
     (root / "results" / "cuda").mkdir(parents=True)
     (root / "results" / "cuda" / "5.json").write_text(json.dumps({
-        "ok": True, "device": {"name": "NVIDIA H200"}, "date": "2026-11-30", "passed": 1, "failed": 0, "parity": {},
-        "bench": {"summary": ["decode at 95% of copy", "PASS: all 54 combinations keep every invariant."]}}))
+        "pr": 5, "ok": True, "device": {"name": "NVIDIA H200"}, "date": "2026-11-30", "passed": 1, "failed": 0,
+        "parity": {}, "bench": {"module": "runtime.gdn.bench",
+                                "summary": ["decode at 95% of copy", "PASS: all 54 combinations keep every invariant."]}}))
     from dossier.manual import render_manual
 
     kernels = render_manual(Project.load(root))["references/reference-kernels.md"]

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from dossier import prose
 from dossier.cards import YamlDoc, strings
-from dossier.lint.links import module_exists
+from dossier.lint.links import missing_test, module_exists
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import DASHES, ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
 from dossier.project import is_valid
@@ -306,7 +306,9 @@ def _path(text: str, s, root: Path, own: set[str]) -> tuple[str, str, str | None
     if path.startswith(_OWN):
         if not (root / path).exists():
             return "D604", f"{path} does not exist in this project", None
-        return None
+        missing = missing_test(text, root) if "::" in text and path.endswith(".py") else None
+        return ("D604", f"{text}: {missing}", "name a test the file defines (pytest --collect-only)") if missing \
+            else None
     repo = "python/" + path if path.startswith("sglang/") else path
     if PurePosixPath(repo).parts[0] in REPO_DIRS:
         known = s.knows_path(repo)
@@ -503,8 +505,12 @@ def _has_word(text: str, word: str) -> bool:
     return word in text and re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
 
-@rule("D613", "a backticked code name that no source holds (today's SGLang, a synced release, the PR's cached diff, "
-              "this project)", scope="card")
+#: a server argument named as code without backticks, server_args.<name> or ServerArgs.<name> (not server_args.py)
+_SERVER_ARG = re.compile(r"(?<![\w.`/])((?:server_args|ServerArgs)\.(?!py\b)[a-z_]\w*)(?![\w`(/])")
+
+
+@rule("D613", "a code name, backticked or a server_args.<name>, that no source holds (today's SGLang, a synced "
+              "release, the PR's cached diff, this project)", scope="card")
 def made_up_name(card, doc, ctx) -> Iterator[Finding]:
     from dossier.mentions import MARK_ATTRIBUTED, _Text
 
@@ -513,7 +519,7 @@ def made_up_name(card, doc, ctx) -> Iterator[Finding]:
         return
     for path, text in _field_texts(doc.data):
         marks = None
-        for m in _TICKED.finditer(text):
+        for m in [*_TICKED.finditer(text), *_SERVER_ARG.finditer(text)]:
             name = m.group(1)
             if not _code_name(name):
                 continue

@@ -43,9 +43,18 @@ PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME|XXX|lorem ipsum|fill (?:me|in)|to b
 #: a labelled field of a filled-in form ("Title: ...; category: ...; main diff: ...")
 FORM_LABEL = re.compile(r"(?:^|;)\s*[A-Za-z][\w /-]{0,24}:\s")
 MAX_LABELS = 2
+#: the sections of a PR description (SGLang's template and common ones)
+_SECTIONS = (r"Motivation|Modifications?|Accuracy Tests?|Benchmark(?:ing)?(?: and| &) Profiling|Speed Tests?(?: and "
+             r"Profiling)?|Checklist|Test Plan")
+_SECTION = rf"(?:{_SECTIONS})"
+#: ... and, only when bold, more common words
+_BOLD_SECTION = rf"(?:{_SECTIONS}|Test Results?|Summary|Description|Changes|Related Issues?)"
 #: what pasted PR-description text carries: a markdown heading, a checkbox, an HTML comment, a sign-off, a review
 #: request, the author's "I"
 TEMPLATE_RESIDUE = re.compile(r"(?:^|\s)#{2,6} ?[A-Z][a-z]+|(?:^|\s)[-*] \[[ xX]\](?=\s)|<!--|"
+                              # a section of SGLang's PR template, bold or as a label: "**Modifications**", "Accuracy
+                              # Tests: ..."
+                              rf"\*\*{_BOLD_SECTION}:?\*\*|(?:^|(?<=[.!?]\s))\**{_SECTION}\**:|"
                               r"\b(?:Co-authored-by|Signed-off-by):|\bPTAL\b|\bcc @[\w-]+|"
                               # the author's own voice, outside a quotation: "I added", "I tested"
                               r"(?<![\w\"'\u201c/#.-])I (?:have |also |then |just )?(?:add|added|tested|ran|fixed|changed|"
@@ -150,10 +159,11 @@ def match_size(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 #: a claim's measured number (a percentage, a ratio, a time or a rate) ...
-_MEASURED = re.compile(r"\d(?:[\d.,]*)\s*(?:%|x\b|×|ms\b|us\b|µs\b|s\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)", re.I)
-#: ... and what says where it comes from: hardware, model, parallelism, batch, benchmark, or who measured it
+_MEASURED = re.compile(r"(?<![\w.])\d(?:[\d.,]*)\s*(?:%|x\b|×|ms\b|us\b|µs\b|s\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)", re.I)
+#: ... and what says where it comes from: hardware, model, parallelism, batch (not a "small-batch kernel"), benchmark,
+#: or who measured it
 _SETUP = re.compile(r"(?:[HBAL]\d{2,3}|GB\d{3}|MI\d{3}X?)(?![\d])|\b(?:RTX|SM\d+|GPUs?|NPUs?|TP\s?=?\s?\d+|DP\s?=?\s?\d+|EP\s?\d+|"
-                    r"batch|B\s?=|bs|concurrency|Qwen[\w.-]*|model|checkpoint|author|PR|description|review\w*|thread|"
+                    r"(?<!-)batch(?!-)|B\s?=|bs|concurrency|Qwen[\w.-]*|model|checkpoint|author|PR|description|review\w*|thread|"
                     r"comment|bench\w*|GSM8K|MMLU|GPQA|CI|tests?|profil\w*|nsys|ncu|reported|measured by)\b", re.I)
 #: a validation lane that can be run: a command, a module, a test path or a flag
 _RUNNABLE = re.compile(r"python3? |pytest|--[a-z]|/|\.py\b")
@@ -414,16 +424,19 @@ def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
 _PLATFORM = re.compile(r"\b(?:Hopper|Blackwell|Ampere|Ada|Ascend|ROCm|CUDA|XPU|MUSA|claims?)\b")
 
 
-@rule("D218", "a measured number in motivation or implementation names no setup or source (device, model, "
-              "batch, benchmark, who measured)", scope="card")
+@rule("D218", "a measured number in the card's prose (not a claim: D208's) names no setup or source (device, "
+              "model, batch, benchmark, who measured)", scope="card")
 def unsourced_number(card: Card, doc, ctx) -> Iterator[Finding]:
     """"The merged layers cut the projection time by 18%" says neither where nor who: a number in the prose
-    carries its setup or source in its own sentence, as a claim does (D208)."""
-    for name in PROSE_FIELDS:
-        for s in prose.sentences(getattr(card, name)):
+    (motivation, implementation, explain, lanes, corrections) carries its setup or source in its own sentence, as a
+    claim does (D208). "SM10x" is an architecture, not a measured 10x."""
+    for name, text in card_texts(card):
+        if name.startswith("validation.claims"):
+            continue
+        for s in prose.sentences(text):
             m = _MEASURED.search(s)
             if m and not (_SETUP.search(s) or _PLATFORM.search(s)):
-                yield Finding(f"{name}#value", f"{name}: {m.group(0).strip()!r} in {_short(s)} names no device, "
+                yield Finding(text_location(name), f"{name}: {m.group(0).strip()!r} in {_short(s)} names no device, "
                               "model, batch, benchmark or who measured it",
                               hint="give the setup and source (e.g. 'on H200, TP4, batch 64 (author, PR description)'), "
                                    "or move the number into validation.claims with them")
@@ -432,3 +445,36 @@ def unsourced_number(card: Card, doc, ctx) -> Iterator[Finding]:
 
 def _short(s: str, n: int = 90) -> str:
     return repr(s if len(s) <= n else s[:n - 3] + "...")
+
+
+#: units of one kind: a number written with two of them in one card has one of them wrong
+_UNIT_KINDS = {"time": ("ns", "us", "µs", "μs", "ms", "s", "sec", "seconds", "milliseconds", "microseconds"),
+               "ratio": ("%", "x", "×"),
+               "size": ("KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")}
+_UNIT_OF = {u.lower(): kind for kind, units in _UNIT_KINDS.items() for u in units}
+_CANON = {"sec": "s", "seconds": "s", "milliseconds": "ms", "microseconds": "us", "µs": "us", "μs": "us", "×": "x"}
+#: a number precise enough to be one measurement (a decimal, or three digits): "965.52 ms", "2.6%", "248 us"
+_NUMBER_UNIT = re.compile(r"(?<![\w.])(\d+\.\d+|\d{3,})\s?(%|×|[A-Za-zµμ]+)(?![\w/])")
+
+
+@rule("D224", "one number is given two units of one kind in a card (2.6% and 2.6x, 965.52 ms and 965.52 s)",
+      scope="card")
+def unit_changes(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A measurement copied from one field to another keeps its unit; "about 2.6x better TTFT" in the motivation
+    and "TTFT about -2.6%" in the claims, or "965.52 ms" in a claim and "965.52 s" in the motivation, tell the
+    reader two different things, one of them wrong by a factor. Only numbers with a decimal point or three digits
+    are compared (small integers recur for unrelated things), and only units of one kind (time, ratio, size)."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (number, kind) -> (unit, where)
+    for path, text in card_texts(card):
+        for m in _NUMBER_UNIT.finditer(" ".join(text.split())):
+            unit = m.group(2)
+            kind = _UNIT_OF.get(unit.lower()) if unit not in ("S", "Ms") else None
+            if kind is None:
+                continue
+            unit = _CANON.get(unit, unit) if kind != "size" else unit.upper().replace("I", "i")
+            first = seen.setdefault((m.group(1), kind), (unit, path))
+            if first[0] != unit:
+                yield Finding(text_location(path), f"gives {m.group(1)} {unit}, but {first[1]} gives the same number "
+                                                   f"as {m.group(1)} {first[0]}: one of the two units is wrong",
+                              hint="take the unit from the source (PR description, benchmark log) and use it everywhere")
+                seen[(m.group(1), kind)] = (unit, path)

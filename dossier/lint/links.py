@@ -366,7 +366,11 @@ _RESULTS = re.compile(r"(?<![\w/.-])(results/[\w./-]*\w\.(?:json|txt|log))\b")
 _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_size")}
 
 
-@rule("D517", "a sentence citing a results/ file quotes a value or a TP/batch row that file does not hold",
+#: a GPU by its model name ("H200", "B200", "A100", "GB200", "MI300X", "L40S")
+_GPU = re.compile(r"\b(?:GB\d{3}|[HBAL]\d{2,3}S?|MI\d{3}X?)\b")
+
+
+@rule("D517", "a sentence citing a results/ file quotes a value, a TP/batch row or a GPU that file does not hold",
       scope="card")
 def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(results/bench/projections.json): ... 65.6 us against a 28.3 us floor (TP1 B=512)": every decimal the
@@ -374,7 +378,8 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     batch/tokens (a ``TPn B=m`` pair: one row's). A number the sentence's shape pairs with one row (a clause naming
     one row; ``2.32x (TP1 B=512)``; "TP1 B=64 and TP4 B=256 reach 1.15x and 1.16x": see
     :mod:`dossier.lint.result_rows`) is that row's value or one outside every row (ceilings, notes), not another
-    row's; a number the shape does not pair is checked against the whole file. A missing file is D604's."""
+    row's; a number the shape does not pair is checked against the whole file. A sentence that names GPUs names
+    the one the file was measured on (its ``device``), among others if it compares. A missing file is D604's."""
     from dossier.lint.depth import card_texts, text_location
     from dossier.lint.result_rows import DECIMAL, ROW, SHAPE, bindings
 
@@ -386,6 +391,11 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue
             keyed, rows = _result_values(files, ctx)
             names = ", ".join(f.name for f in files)
+            named, measured = set(_GPU.findall(sentence)), _devices(files)
+            if named and measured and not named & measured:
+                yield Finding(text_location(path), f"names {', '.join(sorted(named))}, but {names} was measured on "
+                                                   f"{', '.join(sorted(measured))} (its device)",
+                              hint="name the GPU the results file records")
             everywhere = [v for vals in rows.values() for v in vals]
             bound = bindings(sentence)
             where = text_location(path)
@@ -417,6 +427,21 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
                 if not shape_bad and len(rows) > 1 and row not in rows:
                     yield Finding(where, f"{m.group(0)}: {names} has no row of tp {row[0]} with batch/tokens "
                                          f"{row[1]}", hint="name a row the results file holds")
+
+
+def _devices(files: list[Path]) -> set[str]:
+    """The GPUs the JSON results ``files`` record as their ``device`` (its name)."""
+    import json
+
+    out: set[str] = set()
+    for f in files:
+        try:
+            device = json.loads(f.read_text(errors="replace")).get("device") if f.suffix == ".json" else None
+        except (ValueError, AttributeError):
+            continue
+        name = device.get("name") if isinstance(device, dict) else device
+        out.update(_GPU.findall(name) if isinstance(name, str) else ())
+    return out
 
 
 def _holds(values: list[float], written: str) -> bool:

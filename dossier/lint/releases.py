@@ -202,7 +202,8 @@ def _holds(tree, kf) -> bool:
 
 #: "(first) shipped in 0.5.11" and whose: the nearest "#N" before it in its clause, else the card's own PR
 _SHIPPED = re.compile(r"\b(first )?(?:shipped|released|landed) in (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b|"
-                      r"\b(?:available|shipping|released) (?:since|from) (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b",
+                      r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?) "
+                      r"(?:since|from) (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)(?! ?(?:to|through|until|-) )",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
 
@@ -210,9 +211,9 @@ _CITE = re.compile(r"#(\d+)\b")
 @rule("D319", "prose says a PR shipped in a release that the release evidence contradicts (or it never merged)",
       scope="card")
 def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
-    """"First shipped in 0.5.9" (or "landed in"; "available since v0.5.9" names a first release too) where the
-    releases first hold the card's line in 0.5.10, or a closed PR's card saying its change shipped: the release
-    story a reader trusts is wrong. Judged against the release evidence recorded for the current key fragment of
+    """"First shipped in 0.5.9" (or "landed in"; "available since v0.5.9" or "in SGLang since 0.5.9" names a first
+    release too, not "present from 0.5.10 through 0.5.13", a span) where the releases first hold the card's line in
+    0.5.10, or a closed PR's card saying its change shipped: the release story a reader trusts is wrong. Judged against the release evidence recorded for the current key fragment of
     the PR named (the card's own, or the nearest #N before it in the clause); a PR without a card, or without
     fresh evidence, is not judged."""
     from dossier.lint.depth import card_texts, clause_before, text_location
@@ -319,3 +320,79 @@ def current_never_shipped(card: Card, doc, ctx) -> Iterator[Finding]:
                                   f"holds its key fragment{' or its today place' if card.key_fragment.today else ''}",
                   hint="if the PR merged, the match is not its line (check the fragment against the PR); if it "
                        "did not, state and status are wrong")
+
+
+_V = r"v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
+#: a span of releases: "from 0.5.10 through 0.5.13", "between 0.5.10.post1 and 0.5.11", "0.5.14-0.5.19"
+_RANGE = re.compile(rf"\b(?:from|between) (?:SGLang )?{_V} (?:to|through|until|till|and) (?:SGLang )?{_V}(?![\w.]*\d)|"
+                    rf"(?<![\w.-]){_V} ?(?:-|\u2013|\.\.) ?{_V}(?![\w.]*\d)", re.IGNORECASE)
+#: "downgrading from 0.5.23 to 0.5.19" moves backwards on purpose; a package's "from 0.6.7 to 0.6.3" is a change
+_BACKWARDS = re.compile(r"\b(?:downgrad\w*|roll\w* back|rolled back|going back|went back|back from|revert\w*)\b[^.;]*$",
+                        re.IGNORECASE)
+
+
+@rule("D323", "prose gives a span of releases that runs backwards (its first release is newer than its last)",
+      scope="card")
+def inverted_range(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Present from 0.5.13.post1 through 0.5.10" or "0.5.19-0.5.14 still accepted the old flag": the reader
+    cannot tell which end is wrong, and a check of "was it in my release?" against it answers nonsense. A span is
+    "from/between X to/through/until/and Y" or "X-Y" (an en dash or ".." too); a move written as one
+    ("downgrading from 0.5.23 to 0.5.19", "reverted ... from"), or a "from ... to" of another package's versions
+    ("flashinfer from 0.6.7 to 0.6.3": a change, not a span), is not judged."""
+    from dossier.lint.depth import card_texts, clause_before, text_location
+
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _RANGE.finditer(flat):
+            a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            before = clause_before(flat, m.start())
+            if _version_key(a) <= _version_key(b) or _BACKWARDS.search(before) or (
+                    m.group(0)[:4].lower() == "from" and _OTHER_PACKAGE.search(before[-40:] + " ")):
+                continue
+            yield Finding(text_location(path), f"gives the releases {m.group(0)!r}, a span that runs backwards "
+                                               f"({a} is newer than {b})",
+                          hint="write the older release first; check both ends against `dossier releases verify`")
+
+
+_VS = r"v?\d+\.\d+\.\d+(?:\.post\d+)?"
+_DAYS = r"\d{4}-\d{2}-\d{2}"
+#: "0.5.10 (built 2026-04-05)", "0.5.9, built 2026-02-23", "0.5.10 and 0.5.10.post1 (built 2026-04-05 and 2026-04-08)"
+_DATED = re.compile(rf"(?<![\w.])({_VS}(?:(?:,| and|, and) {_VS})*)(?: wheels?| releases?)?,? \(?(?:wheels? |first )?"
+                    rf"(built|released|published|tagged)(?: on)? ({_DAYS}(?:(?:,| and|, and) {_DAYS})*)")
+#: a release's day as written may differ from its wheel's build by a day or two (tag, upload, time zones)
+DATED_SLACK = 2
+
+
+@rule("D324", "prose gives an SGLang release a build or release day that evidence.lock's build day contradicts",
+      scope="card")
+def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"0.5.10 (released 2026-03-01)" while the 0.5.10 wheel was built 2026-04-05: a reader who dates a fix or
+    a regression by the release is misled by a month. Judged against the built releases of evidence.lock (the
+    wheels' build days), with DATED_SLACK (2) days' slack for a day of tagging or upload; lists pair one to one
+    ("0.5.10 and 0.5.10.post1 (built 2026-04-05 and 2026-04-08)"), and lists of unequal length are not judged,
+    nor a release the lock does not list (D322's) or another package's version ("flashinfer 0.6.7 (released ...)")."""
+    import datetime as dt
+
+    from dossier.lint.depth import card_texts, text_location
+
+    built = dict(release_lock(ctx)[0].built)
+    if not built:
+        return
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _DATED.finditer(flat):
+            versions = [v.lstrip("v") for v in re.findall(_VS, m.group(1))]
+            days = re.findall(_DAYS, m.group(3))
+            if len(versions) != len(days) or _OTHER_PACKAGE.search(flat[:m.start()][-40:]):
+                continue
+            for version, day in zip(versions, days, strict=True):
+                if version not in built:
+                    continue
+                try:
+                    off = abs((dt.date.fromisoformat(day) - dt.date.fromisoformat(built[version])).days)
+                except ValueError:
+                    continue
+                if off > DATED_SLACK:
+                    yield Finding(text_location(path), f"says SGLang {version} was {m.group(2)} {day}, but its wheel "
+                                                       f"was built {built[version]} (evidence.lock)",
+                                  hint="take the day from `dossier releases verify` or the release page")

@@ -186,7 +186,11 @@ _OWN_GONE = re.compile(r"\b(?:this|the PR's) (?:[\w-]+ ){0,2}?(?:kernel|change|c
 #: a PR whose change is a removal: "this code is gone" is what it did
 _REMOVAL_TITLE = re.compile(r"\b(?:remove[sd]?|revert(?:s|ed)?|retire[sd]?|drop(?:s|ped)?|delete[sd]?|deprecate[sd]?)\b",
                             re.IGNORECASE)
-_NO_LONGER_HAS = re.compile(r"\bno longer (?:has|holds|contains|ships|carries) (?:this|the PR's) ", re.IGNORECASE)
+_NO_LONGER_HAS = re.compile(r"\bno longer (?:has|holds|contains|ships|carries) (?:this|the PR's) |"
+                            # "0.5.23 dropped the kernel this PR added"
+                            r"\b(?:dropped|removed|deleted|retired|no longer (?:has|holds|ships)) the (?:[\w-]+ ){0,2}?"
+                            r"(?:kernel|code|fix|function|class|lines?|op|path|helper|wrapper|check|feature|module|file)s? "
+                            r"(?:that )?(?:this|the) PR (?:added|introduced|wrote|created)\b", re.IGNORECASE)
 
 
 @rule("D409", "a current card with no `today` place says the PR's own code is gone", scope="card")
@@ -208,3 +212,110 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
                           f"says {m.group(0)!r}, but the card's status is current with no `today` place: its lines "
                           "are said to be in today's SGLang", hint="fix the status (superseded/reverted with "
                           "superseded_by), or name where the behaviour lives today (key_fragment.today)")
+
+
+#: what GitHub says of a PR, in prose: closed without merging, never merged, still open
+_STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|unmerged|(?:and |but )?(?:never|not) merged))|"
+                          r"\b(?P<never>never (?:got |been |was )?merged|(?:was|were) not merged|unmerged)\b|"
+                          r"\b(?P<open>(?:is|are|remains?|was) still open|still open|(?:is|are|remains?) open)\b",
+                          re.IGNORECASE)
+#: the card's own PR as the subject: "This PR is still open", "the PR was closed without merging"
+_OWN_SUBJECT = re.compile(r"\b(?:this|the) PR (?:itself )?(?:is |was |has |remains )?(?:still |also |then )?$",
+                          re.IGNORECASE)
+_PLURAL = re.compile(r"\b(?:were|are|both|all)\b", re.IGNORECASE)
+
+
+@rule("D410", "prose says a PR is open, closed or never merged, but that PR's card has another GitHub state",
+      scope="card")
+def stated_state(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"#13081 (closed without merging) had wrapped ..." while #13081's card says it merged, or "This PR is still
+    open" on a merged card: the reader takes a merged change for a dead one, or the reverse. The PR is the
+    nearest #N before the words in their clause (every #N there for "were both closed"), or the card's own when
+    the clause opens "this PR"; a PR without a card, or words with no PR bound to them ("the question is still
+    open"), are not judged."""
+    from dossier.lint.depth import card_texts, clause_before, text_location
+
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _STATE_WORDS.finditer(flat):
+            clause = clause_before(flat, m.start())
+            cited = [int(n) for n in re.findall(r"#(\d+)\b", clause)]
+            if cited:
+                # "#14502 and #16488 were both closed": the PRs listed right before the words (after a ':' or ')')
+                listed = [int(n) for n in re.findall(r"#(\d+)\b", re.split(r"[:()]", clause)[-1])]
+                prs = (listed or cited[-1:]) if _PLURAL.search(flat, m.start() - 12, m.start()) else cited[-1:]
+            elif _OWN_SUBJECT.search(clause):
+                prs = [card.pr]
+            else:
+                continue
+            said = "open" if m.group("open") else "closed" if m.group("closed") else "unmerged"
+            for pr in prs:
+                other = card if pr == card.pr else ctx.project.card(pr)
+                if other is None or other.state == said or (said == "unmerged" and other.state != "merged"):
+                    continue
+                whose = "this card" if other is card else f"#{pr}'s card"
+                yield Finding(text_location(path), f"says #{pr} {m.group(0)!r}, but {whose} has its state as "
+                                                   f"{other.state}" + (f" (merged {other.merged_at})"
+                                                                       if other.merged_at else ""),
+                              hint="take the state from the PR thread and make the card and the prose agree")
+
+
+#: an event of a thread with its day: "(comment of 2026-03-19)", "review on 2026-04-21", "opened 2026-03-16"
+_EVENT = re.compile(rf"\b(?P<what>comment(?:ed)?|review(?:ed)?|repl(?:y|ied)|opened|posted|approved|reported)"
+                    rf"(?: (?:of|on|at))? {_DAY}(?!\d)", re.IGNORECASE)
+_ANY_DAY = re.compile(rf"(?<![\w-]){_DAY}(?![\w-])")
+#: "#N" of this repository (not "flashinfer-ai/flashinfer#2726", whose numbers are another sequence)
+_THIS_REPO_CITE = re.compile(r"(?<![\w/.-])#(\d+)\b")
+
+
+@rule("D411", "prose dates an event before its PR (or issue) existed, after its PR merged (its opening), or after today",
+      scope="card")
+def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"(comment of 2026-01-19)" on a PR opened in February, "opened 2026-03-16" for a PR merged in January, or any
+    day after today: one of them is mistyped or taken from another thread, and a reader who orders the history
+    by it is misled. The thread is the nearest #N before the words in their sentence (an issue shares the PR
+    numbers), else the card's own PR; its first possible day is the floor cards/opened.lock gives (as D405's).
+    A number of another repository ("flashinfer-ai/flashinfer#2726") is not judged."""
+    from dossier.lint.depth import card_texts, text_location
+
+    now = dt.date.fromisoformat(today())
+    if "opened-anchors" not in ctx.memo:
+        try:
+            ctx.memo["opened-anchors"] = read_anchors(ctx.project.root)
+        except OpenedError:
+            ctx.memo["opened-anchors"] = []  # D405 reports the lock
+    anchors = ctx.memo["opened-anchors"]
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        where = text_location(path)
+        for m in _ANY_DAY.finditer(flat):
+            day = _date(m.group(1))
+            if day is not None and day > now:
+                yield Finding(where, f"gives the day {m.group(1)}, after today ({now})",
+                              hint="a card records what happened; check the day against its source")
+        for m in _EVENT.finditer(flat):
+            day = _date(m.group(2))
+            if day is None or day > now:
+                continue
+            sentence = flat[max(flat.rfind(". ", 0, m.start()), 0):m.start()]  # "#20655 (merged; opened ...)"
+            cited = _THIS_REPO_CITE.findall(sentence)
+            if not cited and re.search(r"[\w-]#\d+\b[^.;#]*$", sentence):
+                continue  # another repository's thread
+            pr = int(cited[-1]) if cited else card.pr
+            anchor = floor(anchors, pr)
+            if anchor is not None and day + TOLERANCE < anchor.opened:
+                who = "it was opened" if anchor.pr == pr else f"#{anchor.pr} was opened"
+                yield Finding(where, f"dates #{pr}'s {m.group('what')} {m.group(2)}, but {who} on {anchor.opened} "
+                                     f"({anchor.source}), so #{pr} did not exist before then",
+                              hint="take the day from the thread itself")
+            elif (pr == card.pr and m.group("what").lower() == "opened" and card.merged_at is not None
+                  and day > card.merged_at):
+                yield Finding(where, f"says #{pr} was opened {m.group(2)}, after its merged_at {card.merged_at}",
+                              hint="take both days from the PR thread")
+
+
+def _date(day: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(_iso(day))
+    except ValueError:
+        return None

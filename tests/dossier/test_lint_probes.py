@@ -3,6 +3,7 @@ that a real card writes and must pass."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -14,7 +15,7 @@ from dossier.evidence import key_sha
 from dossier.lint import LintContext, run_lint
 from dossier.model import Card
 from dossier.project import Project
-from tests.dossier.factories import PROSE, make_card, sglang_package, write_project
+from tests.dossier.factories import LANES, PROSE, make_card, sglang_package, write_project
 
 NEW = ("D215", "D218", "D223", "D319", "D320", "D406", "D517")  # D615 reads an SGLang tree: its own test
 
@@ -399,3 +400,159 @@ def test_a_removal_pr_may_say_its_code_is_gone_d409(tmp_path):
         card["title"] = "Remove the widget projection kernel"
         card["implementation"] += " SGLang 0.5.23 no longer has this kernel."
     assert _codes(_project(tmp_path, removal), select=["D409"]) == []
+
+
+# lint11: rules added against the session-10 probes (a real card with one defect each)
+
+@pytest.mark.parametrize("text,wrong", [
+    ("Present from 0.5.13.post1 through 0.5.10 in the wheels.", True),
+    ("0.5.19-0.5.14 still accepted the old flag.", True),
+    ("Between SGLang 0.5.11 and 0.5.10.post1 the comment went away.", True),
+    # near misses: spans in order, a move written as one, another package's change
+    ("Present from 0.5.10 through 0.5.13.post1; 0.5.14-0.5.19 accepted the alias.", False),
+    ("Downgrading from 0.5.23 to 0.5.19 brings the old path back.", False),
+    ("The revert pinned flashinfer from 0.6.7 to 0.6.3.", False),
+])
+def test_a_span_of_releases_runs_forwards_d323(tmp_path, text, wrong):
+    assert (_codes(_project(tmp_path, _append("implementation", text)), select=["D323"]) == ["D323"]) is wrong
+
+
+def _states() -> list[dict]:
+    return [make_card(90, merged_at=dt.date(2026, 3, 1)),
+            make_card(91, state="closed", merged_at=None, status="adjacent"),
+            make_card(92, state="open", merged_at=None, status="candidate"),
+            make_card(93, state="closed", merged_at=None, status="adjacent")]
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("#90 (closed without merging) had wrapped the layer.", True),
+    ("This PR is still open and awaiting review.", True),
+    ("#91 and #90 were both closed without merging.", True),
+    ("#92 never merged, and #91 is still open.", True),
+    # near misses: states the cards agree with, plural after another PR's parenthesis, words bound to no PR
+    ("#91 was closed without merging; #92 is still open and #93 never merged.", False),
+    ("#92 (opened 2026-03-01, still open in its thread): #91 and #93 were both closed unmerged.", False),
+    ("Whether the padding rows matter is still open.", False),
+    ("#4242 was closed without merging.", False),
+])
+def test_a_prs_state_in_prose_agrees_with_its_card_d410(tmp_path, text, wrong):
+    root = _project(tmp_path, _append("implementation", text), _states())
+    assert (_codes(root, select=["D410"]) == ["D410"]) is wrong
+
+
+def _opened(tmp_path: Path, text: str) -> Path:
+    """#100 merged 2026-03-20; cards/opened.lock says #95 opened 2026-02-10 (so #100 opened no earlier)."""
+    root = _project(tmp_path, _append("implementation", text))
+    (root / "cards" / "opened.lock").write_text(
+        "version: 1\nopened:\n  95: {opened: 2026-02-10, source: https://github.com/example/repo/pull/95}\n")
+    return root
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("A reviewer (comment of 2026-01-19) asked for a test.", True),
+    ("A reviewer (comment of 2099-03-19) asked for a test.", True),
+    ("The PR was opened 2026-04-01 and merged soon after.", True),
+    ("#96 (review on 2026-02-01) asked for the same.", True),
+    # near misses: days after the floor, another repository's thread, a PR below every anchor, a ';' in between
+    ("A reviewer (comment of 2026-03-18) asked for a test; the PR opened 2026-02-11.", False),
+    ("It needs flashinfer-ai/flashinfer#2726 (opened 2025-01-02).", False),
+    ("#50 (opened 2025-12-01) tried it first.", False),
+    ("#96 (merged; opened 2026-02-12) fixed the offsets.", False),
+])
+def test_a_day_in_prose_is_possible_for_its_thread_d411(tmp_path, text, wrong):
+    assert (_codes(_opened(tmp_path, text), select=["D411"]) == ["D411"]) is wrong
+
+
+@pytest.mark.parametrize("field,text,wrong", [
+    ("motivation", "The author reported about 2.6x better TTFT.", True),  # the claim says -2.6%
+    ("motivation", "On A100 tp4 median TTFT was 965.52 ms (author); the rerun took 965.52 s.", True),
+    ("implementation", "The dump is 1.50 GB on H200; the author measured 1.50 GiB.", True),
+    # near misses: the same unit, units of other kinds, small integers
+    ("motivation", "The author reported about 2.6% better TTFT at tp4.", False),
+    ("motivation", "On H200 the 128 x 128 tile runs 128 us per layer (author) and writes 1.50 GB.", False),
+    ("motivation", "On H200 it took 4 ms per step against 4 s to warm up (author).", False),
+])
+def test_one_number_keeps_one_unit_d224(tmp_path, field, text, wrong):
+    assert (_codes(_project(tmp_path, _append(field, text)), select=["D224"]) == ["D224"]) is wrong
+
+
+@pytest.mark.parametrize("field,text,wrong", [
+    ("explain", "The small-batch kernel cuts decode latency by 30% against Triton.", True),
+    ("explain", "On H200 the author saw the small-batch kernel cut decode latency by 30%.", False),
+    ("explain", "It is loaded lazily on SM10x only.", False),
+    ("explain", "It uses the batch-invariant path, 4.2x slower than the default on H200.", False),
+])
+def test_a_measured_number_in_any_prose_names_its_setup_d218(tmp_path, field, text, wrong):
+    assert (_codes(_project(tmp_path, _append(field, text)), select=["D218"]) == ["D218"]) is wrong
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("**Modifications** Removed the contiguous copies.", True),
+    ("The copies are gone. Accuracy Tests: GSM8K unchanged on H200.", True),
+    ("**Summary** The copies are gone.", True),
+    # near misses: the words in a sentence, a label of the card's own
+    ("The accuracy tests in the PR description show GSM8K unchanged on H200.", False),
+    ("Summary: the copies are gone, per the motivation: fewer launches.", False),
+])
+def test_pasted_pr_template_sections_are_d211(tmp_path, text, wrong):
+    assert (_codes(_project(tmp_path, _append("implementation", text)), select=["D211"]) == ["D211"]) is wrong
+
+
+@pytest.mark.parametrize("sentence,ok", [
+    ("This project (NVIDIA H100, results/bench/proj.json): 65.6 us at TP1 B=512.", False),
+    ("This project (NVIDIA H200, results/bench/proj.json): 65.6 us at TP1 B=512, where the author's B200 run gave "
+     "no number.", True),
+    ("This project (results/bench/proj.json): 65.6 us at TP1 B=512.", True),
+])
+def test_a_results_file_is_quoted_with_its_own_gpu_d517(tmp_path, sentence, ok):
+    assert (_lint(_results_project(tmp_path, sentence), select=["D517"]) == []) is ok
+
+
+@pytest.mark.parametrize("check,wrong", [
+    ("python -m pytest tests/runtime/x/test_a.py::test_missing", True),
+    ("python -m pytest tests/runtime/x/test_a.py::TestK::test_gone", True),
+    ("python -m pytest tests/runtime/x/test_a.py::test_real (parity)", False),
+    ("python -m pytest tests/runtime/x/test_a.py::TestK::test_m[bf16]", False),
+])
+def test_a_test_node_named_in_lanes_exists_d604(tmp_path, check, wrong):
+    tree = sglang_package(tmp_path / "site", {"srt/models/qwen3_next.py": "X = 1\n"})
+    lanes = copy.deepcopy(LANES)
+    lanes["lanes"][0]["validation"] = [check]
+    root = write_project(tmp_path / "p", [make_card(100)], lanes=lanes)
+    (root / "tests" / "runtime" / "x").mkdir(parents=True)
+    (root / "tests" / "runtime" / "x" / "test_a.py").write_text(
+        "def test_real():\n    pass\n\n\nclass TestK:\n    def test_m(self):\n        pass\n")
+    found = [d for d in _lint(root, sglang_src=tree, select=["D604"]) if d.file == "cards/lanes.yaml"]
+    assert bool(found) is wrong, [d.text() for d in found]
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("It only runs when server_args." + "enable_" + "gdn_fused_split is set.", True),  # built so no source holds it
+    ("It only runs when server_args.enable_mixed_chunk is set (server_args.py).", False),
+])
+def test_a_server_argument_named_as_code_exists_d613(tmp_path, text, wrong):
+    tree = sglang_package(tmp_path / "site", {"srt/server_args.py": "class ServerArgs:\n    enable_mixed_chunk = False\n"})
+    root = _project(tmp_path / "p", _append("implementation", text))
+    found = [d for d in _lint(root, sglang_src=tree, select=["D613"]) if d.file == "cards/100.yaml"]
+    assert bool(found) is wrong, [d.text() for d in found]
+
+
+@pytest.mark.parametrize("text,code", [
+    ("It has been in SGLang since v0.1.0.", "D319"),
+    ("The 0.2.0 wheel (released 2026-01-01) first held it.", "D324"),
+    ("0.2.0 (built 2026-04-01) first held it.", "D324"),
+    # near misses: a span, days within two of the build, a list paired one to one, another package's release
+    ("Present from 0.2.0 through 0.3.0; 0.2.0 (built 2026-02-21) first held it.", None),
+    ("It was present from 0.3.0 through 0.3.0.post1 as well.", None),  # a span, not a first release
+    ("0.1.0 and 0.2.0 (built 2026-01-05 and 2026-02-20) bracket it; flashinfer 0.2.0 (released 2025-01-01).", None),
+])
+def test_a_release_and_its_day_agree_with_the_evidence_d319_d324(tmp_path, text, code):
+    found = [d.code for d in _lint(_released(tmp_path, text), select=["D319", "D324"]) if d.file == "cards/100.yaml"]
+    assert set(found) == ({code} if code else set()), found
+
+
+def test_a_current_card_saying_sglang_dropped_its_code_is_d409(tmp_path):
+    bad = _project(tmp_path / "bad", _append("implementation", "SGLang 0.5.23 dropped the kernel this PR added."))
+    assert _codes(bad, select=["D409"]) == ["D409"]
+    ok = _project(tmp_path / "ok", _append("implementation", "SGLang 0.5.23 dropped the helper this kernel replaced."))
+    assert _codes(ok, select=["D409"]) == []

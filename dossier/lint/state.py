@@ -273,10 +273,11 @@ _THIS_REPO_CITE = re.compile(r"(?<![\w/.-])#(\d+)\b")
 def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(comment of 2026-01-19)" on a PR opened in February, "opened 2026-03-16" for a PR merged in January, or any
     day after today: one of them is mistyped or taken from another thread, and a reader who orders the history
-    by it is misled. The thread is the nearest #N before the words in their sentence (an issue shares the PR
-    numbers), else the card's own PR; its first possible day is the floor cards/opened.lock gives (as D405's).
-    A number of another repository ("flashinfer-ai/flashinfer#2726") is not judged."""
-    from dossier.lint.depth import card_texts, text_location
+    by it is misled. The thread is the nearest #N before the words in their clause, or before the parenthesis they
+    are in ("#20655 (merged; opened ...)"); an issue shares the PR numbers. Else it is the card's own PR. Its first
+    possible day is the floor cards/opened.lock gives (as D405's). A number of another repository
+    ("flashinfer-ai/flashinfer#2726") is not judged."""
+    from dossier.lint.depth import card_texts, clause_before, text_location
 
     now = dt.date.fromisoformat(today())
     if "opened-anchors" not in ctx.memo:
@@ -297,9 +298,15 @@ def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
             day = _date(m.group(2))
             if day is None or day > now:
                 continue
-            sentence = flat[max(flat.rfind(". ", 0, m.start()), 0):m.start()]  # "#20655 (merged; opened ...)"
-            cited = _THIS_REPO_CITE.findall(sentence)
-            if not cited and re.search(r"[\w-]#\d+\b[^.;#]*$", sentence):
+            clause = clause_before(flat, m.start())
+            cited = _THIS_REPO_CITE.findall(clause)
+            paren = clause.rfind("(")
+            if not cited and paren < 0:  # "#20655 (merged; opened 2026-03-16)": the PR before the parenthesis
+                before = flat[:m.start()]
+                paren = before.rfind("(")
+                if paren > before.rfind(")"):
+                    cited = _THIS_REPO_CITE.findall(before[max(paren - 30, 0):paren])
+            if not cited and re.search(r"[\w-]#\d+\b[^.;#]*$", clause):
                 continue  # another repository's thread
             pr = int(cited[-1]) if cited else card.pr
             anchor = floor(anchors, pr)

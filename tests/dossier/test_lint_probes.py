@@ -458,6 +458,9 @@ def _opened(tmp_path: Path, text: str) -> Path:
     ("It needs flashinfer-ai/flashinfer#2726 (opened 2025-01-02).", False),
     ("#50 (opened 2025-12-01) tried it first.", False),
     ("#96 (merged; opened 2026-02-12) fixed the offsets.", False),
+    ("#96 (merged; opened 2026-01-12) fixed the offsets.", True),
+    ("#4000 came first; this PR (opened 2026-03-01) followed it.", False),  # #4000: no anchor at or below it
+    ("#96 replaced it; the PR (opened 2026-01-05) had stalled.", True),  # the card's own, opened after #95
 ])
 def test_a_day_in_prose_is_possible_for_its_thread_d411(tmp_path, text, wrong):
     assert (_codes(_opened(tmp_path, text), select=["D411"]) == ["D411"]) is wrong

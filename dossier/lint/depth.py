@@ -478,3 +478,35 @@ def unit_changes(card: Card, doc, ctx) -> Iterator[Finding]:
                                                    f"as {m.group(1)} {first[0]}: one of the two units is wrong",
                               hint="take the unit from the source (PR description, benchmark log) and use it everywhere")
                 seen[(m.group(1), kind)] = (unit, path)
+
+
+#: a sentence saying the source named no device for its numbers: "GPU type not stated", "GPU not named"
+_NO_DEVICE = re.compile(r"\b(?:GPU|device|hardware)(?: (?:type|model))? (?:was |is )?(?:not stated|not named|not given|"
+                        r"unstated|unnamed|unknown)\b", re.IGNORECASE)
+
+
+@rule("D225", "a number the card says came with no device is given a device in another sentence of the card",
+      scope="card")
+def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A claim says "2.6% better TTFT ... GPU type not stated" (the source named none) and the motivation says
+    "about 2.6% better TTFT on H100": the device was made up, or the claim is wrong. Judged on the numbers of
+    D224 (a decimal or three digits, with a unit of time, ratio or size) of a sentence saying its GPU (device,
+    hardware) was not stated / not named / unknown, against every other sentence of the card that holds the same
+    number and unit and names a device (H100, A100, B200, MI300X, RTX 4090, CPU) without saying so itself."""
+    unnamed: dict[tuple[str, str], str] = {}  # (number, unit) -> where the card says no device was named
+    named: list[tuple[str, str, set[tuple[str, str]]]] = []  # (where, device, numbers) of sentences naming one
+    for path, text in card_texts(card):
+        for s in prose.sentences(" ".join(text.split())):
+            pairs = {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in _NUMBER_UNIT.finditer(s)
+                     if _UNIT_OF.get(m.group(2).lower())}
+            if _NO_DEVICE.search(s):
+                for p in pairs:
+                    unnamed.setdefault(p, path)
+            elif (d := _DEVICE.search(s)) and pairs:
+                named.append((path, d.group(0), pairs))
+    for path, device, pairs in named:
+        for number, unit in sorted(pairs & unnamed.keys()):
+            yield Finding(text_location(path), f"gives {number}{unit} on {device}, but {unnamed[(number, unit)]} "
+                                               "says the source named no device for it",
+                          hint="drop the device, or say where the source names it (and fix the other field)")
+            break

@@ -200,10 +200,16 @@ def _holds(tree, kf) -> bool:
     return text is not None and kf.match in text and bool(lines_with(text, kf.match, kf.file))
 
 
-#: "(first) shipped in 0.5.11" and whose: the nearest "#N" before it in its clause, else the card's own PR
-_SHIPPED = re.compile(r"\b(first )?(?:shipped|released|landed) in (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b|"
+#: "(first) shipped in 0.5.11" (or "shipped with", "went out in"), "0.5.11 was the first release to carry it", "the
+#: first release to ship it was 0.5.11", "available since 0.5.11"; whose: the nearest "#N" before it in its clause,
+#: else the card's own PR
+_VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
+_FIRST_REL = r"the first (?:SGLang )?release (?:to (?:carry|ship|include|contain|have) (?:it|this|the (?:change|fix))|with (?:it|this (?:change|fix|PR)))\b"
+_SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out) (?:in|with) {_VER}\b|"
                       r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?) "
-                      r"(?:since|from) (?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)(?! ?(?:to|through|until|-) )",
+                      rf"(?:since|from) {_VER}(?![\w.]*\d)(?! ?(?:to|through|until|-) )|"
+                      rf"{_VER}(?: wheel| release)?,? (?:(?:was|is|became) )?{_FIRST_REL}|"
+                      rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
 
@@ -211,7 +217,8 @@ _CITE = re.compile(r"#(\d+)\b")
 @rule("D319", "prose says a PR shipped in a release that the release evidence contradicts (or it never merged)",
       scope="card")
 def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
-    """"First shipped in 0.5.9" (or "landed in"; "available since v0.5.9" or "in SGLang since 0.5.9" names a first
+    """"First shipped in 0.5.9" (or "landed in", "shipped with", "went out in"; "0.5.9 was the first release to carry
+    it" and "the first release to ship it was 0.5.9" name a first release; "available since v0.5.9" or "in SGLang since 0.5.9" names a first
     release too, not "present from 0.5.10 through 0.5.13", a span) where the releases first hold the card's line in
     0.5.10, or a closed PR's card saying its change shipped: the release story a reader trusts is wrong. Judged against the release evidence recorded for the current key fragment of
     the PR named (the card's own, or the nearest #N before it in the clause); a PR without a card, or without
@@ -231,7 +238,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
             other = card if pr == card.pr else ctx.project.card(pr)
             if other is None:
                 continue
-            first, version = bool(m.group(1) or m.group(3)), m.group(2) or m.group(3)
+            version = next(g for g in m.groups()[1:] if g)
+            first = bool(m.group("first")) or m.group(2) is None
             where = text_location(path)
             if other.state != "merged":
                 yield Finding(where, f"says #{pr} shipped in {version}, but #{pr} is {other.state}: an unmerged PR "

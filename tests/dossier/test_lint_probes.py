@@ -221,6 +221,14 @@ def _released(tmp_path: Path, text: str, state: str = "merged") -> Path:
     # whose release it is: another PR's (without evidence: not judged), or not for a pattern to decide
     ("Its successor #101, first shipped in 0.1.0, kept the idea.", "closed", False),
     ("The idea shipped in 0.2.0 through #101 instead.", "closed", False),
+    # lint12: other words for the first release (probes first-release-to-carry, shipped-with-version on #20627)
+    ("It went out with 0.1.0, the first release to carry it.", "merged", True),
+    ("It shipped with SGLang v0.1.0.", "merged", True),
+    ("0.1.0 was the first release with this fix.", "merged", True),
+    ("The first release to ship it was 0.1.0.", "merged", True),
+    ("0.2.0 was the first release with this fix; it shipped with v0.3.0 too.", "merged", False),
+    ("The first release to ship it was 0.2.0.", "merged", False),
+    ("In the 0.1.0 wheel, the first release with the module, the helper was new.", "merged", False),
 ])
 def test_a_release_the_prose_says_a_pr_shipped_in_agrees_with_the_evidence_d319(tmp_path, text, state, wrong):
     found = [d for d in _lint(_released(tmp_path, text, state), select=["D319"]) if d.file == "cards/100.yaml"]
@@ -477,6 +485,20 @@ def test_a_day_in_prose_is_possible_for_its_thread_d411(tmp_path, text, wrong):
 ])
 def test_one_number_keeps_one_unit_d224(tmp_path, field, text, wrong):
     assert (_codes(_project(tmp_path, _append(field, text)), select=["D224"]) == ["D224"]) is wrong
+
+
+@pytest.mark.parametrize("field,text,wrong", [
+    # lint12 probe device-contradicts-claim (#19321): the claim says the GPU was not stated
+    ("motivation", "The author reported 2.61% better TTFT on H100. The claim: 2.61% (author, GPU type not stated).", True),
+    ("implementation", "It ran 123.4 us on B200 (author). Earlier runs gave 123.4 us, device not stated.", True),
+    # near misses: another number, another unit, the same sentence saying both, no device named
+    ("motivation", "The author reported 2.61% better TTFT on H100. The claim: 2.71% (author, GPU type not stated).", False),
+    ("motivation", "The author reported 2.61x better TTFT on H100. The claim: 2.61% (author, GPU type not stated).", False),
+    ("motivation", "On H100 a rerun gave 2.61% where the author's 2.61% (GPU not named) came from.", False),
+    ("motivation", "The author reported 2.61% better TTFT at tp4. The claim: 2.61% (author, GPU type not stated).", False),
+])
+def test_a_number_without_a_stated_device_gets_none_elsewhere_d225(tmp_path, field, text, wrong):
+    assert (_codes(_project(tmp_path, _append(field, text)), select=["D225"]) == ["D225"]) is wrong
 
 
 @pytest.mark.parametrize("field,text,wrong", [

@@ -230,6 +230,23 @@ QUESTIONS = [
              ("modelopt_fp4", "SGLANG_DISABLE_SILU_FP4_QUANT_FUSION", "trtllm_mha", "accept length above 3.3", "#17627")),
     Question("Which SGLang tests guard MTP accuracy for Qwen3-Next and Qwen3.5?", "GSM8K dropped after enabling MTP",
              ("test_qwen3_next_models_mtp.py", "nvidia/Qwen3.5-397B-A17B-NVFP4", "above 3.3")),
+    # manual12: error messages users quote from their logs, a complete launch, GB10
+    Question("ValueError: Speculative decoding for Qwen3_5MoeForConditionalGeneration is not compatible with radix "
+             "cache when using --mamba-scheduler-strategy no_buffer: what now?", "An error message quoted",
+             ("is not compatible with radix cache when using", "0.5.13.post1", "--disable-radix-cache",
+              "--mamba-radix-cache-strategy", "--disable-overlap-schedule")),
+    Question("AssertionError: Page size must be 1 for MambaRadixCache v1, got 128 on an NPU", "An error message quoted",
+             ("Page size must be 1 for MambaRadixCache v1", "no_buffer only supports page_size=1.", "Ascend",
+              "extra_buffer")),
+    Question("Mamba Radix tree sanity check failed: Incorrect LRU list, then the scheduler dies", "An error message quoted",
+             ("Incorrect LRU list", "#30468", "#40313", "0.5.16", "--disable-radix-cache")),
+    Question("AssertionError: no_buffer do not support overlap schedule", "An error message quoted",
+             ("no_buffer do not support overlap schedule", "--disable-overlap-schedule", "extra_buffer")),
+    Question("Launch flags for Qwen3-Next-80B-A3B-FP8 on 4x H100 with MTP and prefix caching", "Turning on MTP",
+             ("Qwen/Qwen3-Next-80B-A3B-Instruct-FP8 --tp-size 4 --speculative-algorithm NEXTN", "fa3",
+              "extra_buffer with overlap scheduling", "249 MB", "block-FP8")),
+    Question("Which GDN kernels run on a DGX Spark (GB10, sm_121)?", "Which GDN kernel runs",
+             ("GB10", "12.1", "major only")),
 ]
 
 
@@ -267,3 +284,19 @@ def test_question_is_answered_from_skill_plus_one_section(q):
     missing = [m for m in q.must if m not in skill + section]
     assert not missing, f"{q.ask!r}: the answer lacks {missing}"
     assert len(section.split()) <= SECTION_WORD_LIMIT, f"{q.ask!r}: section is {len(section.split())} words"
+
+
+def test_which_card_covers_a_file_and_which_release_has_a_pr_are_answered_from_skill_md():
+    """A file of SGLang 0.5.23 -> its cards, and PR -> release, including cards by-release leaves out (manual12)."""
+    skill = (SKILL / "SKILL.md").read_text()
+    history = (SKILL / "references" / "pr-history.md").read_text()
+    assert "grep -n 'mem_cache/registry.py' references/pr-history.md" in skill
+    assert "**Releases**" in skill and "references/by-release.md" in skill
+    heading, covering = None, set()
+    for line in history.splitlines():  # the grep SKILL.md gives, then the nearest card heading above each hit
+        heading = line.split()[1] if line.startswith("### #") else heading
+        if "mem_cache/registry.py" in line and heading:
+            covering.add(heading)
+    assert "#30468" in covering, covering
+    card = history.split("### #29368 ", 1)[1].split("\n### #", 1)[0]
+    assert "Removed in 0.5.15" in card and "#29368" not in (SKILL / "references" / "by-release.md").read_text()

@@ -290,7 +290,7 @@ def test_which_card_covers_a_file_and_which_release_has_a_pr_are_answered_from_s
     """A file of SGLang 0.5.23 -> its cards, and PR -> release, including cards by-release leaves out (manual12)."""
     skill = (SKILL / "SKILL.md").read_text()
     history = (SKILL / "references" / "pr-history.md").read_text()
-    assert "grep -n 'mem_cache/registry.py' references/pr-history.md" in skill
+    assert "grep -n -F \"$FILE\" references/pr-history.md" in skill and "nearest '### #' above" in skill
     assert "**Releases**" in skill and "references/by-release.md" in skill
     heading, covering = None, set()
     for line in history.splitlines():  # the grep SKILL.md gives, then the nearest card heading above each hit

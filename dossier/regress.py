@@ -98,29 +98,47 @@ def _sort_out(job: Job, root: Path) -> tuple[list[dict], list[str]]:
         except (SyntaxError, ValueError, OSError):  # a file that does not parse: pytest says why
             why = None
         if why:
-            records.append({"id": node, "outcome": "error", "seconds": 0.0, "parity": {}, "message": f"not run: {why}"})
+            records.append(_error(node, f"not run: {why}"))
         else:
             runnable.append(node)
     return records, runnable
 
 
-def _pytest(nodes: list[str], device: str, root: Path, *extra: str) -> tuple[list[tuple[str, str, dict]], int, str]:
-    """Run ``nodes`` in one pytest process: (JUnit classname, name, record) per test, exit code, output tail."""
+def _error(node: str, message: str) -> dict:
+    return {"id": node, "outcome": "error", "seconds": 0.0, "parity": {}, "message": message}
+
+
+def _pytest(nodes: list[str], device: str, root: Path, *extra: str) -> tuple[list[tuple[str, str, dict]], str | None]:
+    """Run ``nodes`` in one pytest process: (JUnit classname, name, record) per test, and why the process did not
+    run to its end (None: it did; see :func:`_unfinished`)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *extra, *nodes]
         if device == "cpu":
             cmd += ["-m", "not gpu"]
         proc = subprocess.run(cmd, cwd=root, env=_env(device), capture_output=True, text=True)
-        cases = _junit_cases(report.read_text()) if report.is_file() else []
-    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:]) or f"pytest exited {proc.returncode}"
-    return cases, proc.returncode, tail
+        cases = _junit_cases(report.read_text()) if report.is_file() else None
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
+    return cases or [], _unfinished(proc.returncode, tail, cases)
 
 
-def _ran(nodes: list[str], records: list[dict], returncode: int, tail: str) -> list[dict]:
-    if not records and returncode not in (0, 5):  # nothing ran, and not because every test was deselected
-        return [{"id": " ".join(nodes), "outcome": "error", "seconds": 0.0, "parity": {}, "message": tail}]
-    return records
+#: pytest's exit codes for a run that did not get through its tests
+_STOPPED = {2: "interrupted", 3: "internal error", 4: "usage error"}
+
+
+def _unfinished(returncode: int, tail: str, cases: list | None) -> str | None:
+    """Why (an error message) for a pytest process that did not run to its end: it stopped early (a KeyboardInterrupt
+    or pytest.exit in a test, a signal), wrote no report, or ran nothing and failed. The tests it never reached
+    are unknown, so the tests it did run cannot make the job ok."""
+    if returncode in _STOPPED or returncode < 0:
+        why = f"pytest exited {returncode} ({_STOPPED.get(returncode) or f'killed by signal {-returncode}'})"
+    elif cases is None:
+        why = f"pytest wrote no report (exit {returncode})"
+    elif not cases and returncode not in (0, 5):  # nothing ran, and not because every test was deselected
+        why = f"pytest exited {returncode}"
+    else:
+        return None
+    return f"{why}: {tail}" if tail else why
 
 
 def run_tests(job: Job, device: str, root: Path) -> list[dict]:
@@ -129,8 +147,8 @@ def run_tests(job: Job, device: str, root: Path) -> list[dict]:
     records, runnable = _sort_out(job, root)
     if not runnable:
         return records
-    cases, returncode, tail = _pytest(runnable, device, root)
-    return records + _ran(runnable, [r for _, _, r in cases], returncode, tail)
+    cases, stopped = _pytest(runnable, device, root)
+    return records + [r for _, _, r in cases] + ([_error(" ".join(runnable), stopped)] if stopped else [])
 
 
 def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, list[dict]]:
@@ -141,14 +159,13 @@ def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, li
     A file that fails to collect fails the jobs that name it; the others still run."""
     sorted_out = {job.pr: _sort_out(job, root) for job in jobs}
     nodes = list(dict.fromkeys(n for _, runnable in sorted_out.values() for n in runnable))
-    cases, returncode, tail = _pytest(nodes, device, root, "--continue-on-collection-errors") if nodes else ([], 0, "")
+    cases, stopped = _pytest(nodes, device, root, "--continue-on-collection-errors") if nodes else ([], None)
     out = {}
     for job in jobs:
         records, runnable = sorted_out[job.pr]
-        if runnable and cases:
+        if runnable:
             records = records + [r for classname, name, r in cases if any(_covers(n, classname, name) for n in runnable)]
-        elif runnable:
-            records = records + _ran(runnable, [], returncode, tail)
+            records += [_error(" ".join(runnable), stopped)] if stopped else []
         out[job.pr] = records
     return out
 

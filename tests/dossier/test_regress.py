@@ -299,3 +299,29 @@ def test_bench_json_refuses_another_device_and_bad_values(tmp_path):
         assert result.exit_code == 2, (value, result.output)
         assert says in result.output, (value, result.output)
     assert not (root / ".dossier" / "results" / "cpu" / "100.json").exists()  # refused before any job ran
+
+
+@pytest.mark.parametrize("stop, says, together", [
+    ("raise KeyboardInterrupt", "pytest exited 2 (interrupted)", True),
+    ("pytest.exit('out of memory')", "pytest exited 2 (interrupted)", False),
+    ("os._exit(0)", "pytest wrote no report", False),
+], ids=["keyboard-interrupt-cpu-together", "pytest-exit-job-alone", "no-report-job-alone"])
+def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_path, stop, says, together):
+    """A pytest process that stops before its last test (a KeyboardInterrupt or pytest.exit inside a test, a
+    process that exits with no report) ran some tests: they are kept, and the job is not ok, whatever they did
+    (test_c would have failed)."""
+    root = _project(tmp_path)
+    (root / "tests_fake" / "test_ok.py").write_text(
+        f"import os\nimport pytest\n\ndef test_a():\n    pass\n\ndef test_b():\n    {stop}\n\n"
+        "def test_c():\n    assert False\n")
+    job = Job(100, "fakeref", ("tests_fake/test_ok.py",), "fakeref")
+    from dossier.regress import run_job, run_tests_together
+
+    records = run_tests_together([job], "cpu", root)[100] if together else run_tests(job, "cpu", root)
+    result = run_job(job, "cpu", root, {"name": "cpu"}, {}, records)
+    assert not result["ok"], records
+    errors = [t for t in records if t["outcome"] == "error"]
+    assert len(errors) == 1 and says in errors[0]["message"], records
+    ran = {t["id"]: t["outcome"] for t in records}
+    assert "tests_fake/test_ok.py::test_c" not in ran
+    assert ran.get("tests_fake/test_ok.py::test_a") == (None if "no report" in says else "passed"), records

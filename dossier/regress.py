@@ -252,6 +252,12 @@ def reuse_bench(module: str, path: Path, facts: dict) -> dict:
         raise RegressError(f"--bench-json {module}={path}: not a readable JSON document ({exc})") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("device"), dict):
         raise RegressError(f"--bench-json {module}={path}: no 'device' in it (not written by a benchmark's --json)")
+    lane = doc.get("lane")
+    if not isinstance(lane, str) or lane not in module.split("."):  # runtime.gdn.bench writes lane "gdn"
+        by = f"the {lane!r} benchmark" if isinstance(lane, str) else "no benchmark's --json (it names no lane)"
+        raise RegressError(f"--bench-json {module}={path}: written by {by}, not by {module}")
+    if not isinstance(doc.get("rows"), list):
+        raise RegressError(f"--bench-json {module}={path}: rows must be a list")
     if doc["device"].get("name") != facts.get("name"):
         raise RegressError(f"--bench-json {module}={path}: measured on {doc['device'].get('name')}, "
                            f"this run is on {facts.get('name')}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,18 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.model import Card
-from dossier.regress import Job, _covers, gpu_annotator, gpu_runs, jobs_for, matrix, parse_junit, run_tests
+from dossier.regress import (
+    Job,
+    RegressError,
+    _covers,
+    gpu_annotator,
+    gpu_runs,
+    jobs_for,
+    matrix,
+    parse_junit,
+    reuse_bench,
+    run_tests,
+)
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()
@@ -278,7 +290,8 @@ def test_jobs_only_for_cards_with_references():
 def test_bench_json_reuses_a_document_from_the_same_device(tmp_path):
     root = _project(tmp_path)
     doc = tmp_path / "bench.json"
-    doc.write_text(json.dumps({"device": {"name": "cpu"}, "rows": [{"us": 1.0}], "summary": ["one row"]}))
+    doc.write_text(json.dumps({"lane": "fakeref", "device": {"name": "cpu"}, "rows": [{"us": 1.0}],
+                               "summary": ["one row"]}))
     result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root),
                                  "--bench-json", f"fakeref={doc}"])
     assert result.exit_code == 0, result.output
@@ -289,7 +302,7 @@ def test_bench_json_reuses_a_document_from_the_same_device(tmp_path):
 def test_bench_json_refuses_another_device_and_bad_values(tmp_path):
     root = _project(tmp_path)
     h200 = tmp_path / "h200.json"
-    h200.write_text(json.dumps({"device": {"name": "NVIDIA H200"}, "rows": []}))
+    h200.write_text(json.dumps({"lane": "fakeref", "device": {"name": "NVIDIA H200"}, "rows": []}))
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     for value, says in ((f"fakeref={h200}", "measured on NVIDIA H200"), (f"fakeref={broken}", "not a readable JSON"),
@@ -325,3 +338,21 @@ def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_pat
     ran = {t["id"]: t["outcome"] for t in records}
     assert "tests_fake/test_ok.py::test_c" not in ran
     assert ran.get("tests_fake/test_ok.py::test_a") == (None if "no report" in says else "passed"), records
+
+
+@pytest.mark.parametrize("doc, says", [
+    ({"lane": "projections", "rows": [], "summary": ["projections: 0.9x"]}, "written by the 'projections' benchmark"),
+    ({"lane": "fakeref-sweep", "rows": []}, "written by the 'fakeref-sweep' benchmark"),
+    ({"rows": [], "summary": ["no lane"]}, "written by no benchmark's --json (it names no lane)"),
+    ({"lane": "fakeref", "rows": {"us": 1.0}}, "rows must be a list"),
+])
+def test_bench_json_refuses_a_document_another_benchmark_wrote(tmp_path, doc, says):
+    """Every benchmark document names the lane that wrote it (benchkit.write_results), and a module's lane is a
+    part of its name (runtime.gdn.bench writes "gdn"): another lane's document, or a sweep's, given for a module
+    would be stored as that module's run, its summary shown on the module's cards."""
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"device": {"name": "cpu"}, **doc}))
+    with pytest.raises(RegressError, match=re.escape(f"--bench-json runtime.fakeref.bench={path}: {says}")):
+        reuse_bench("runtime.fakeref.bench", path, {"name": "cpu"})
+    path.write_text(json.dumps({"device": {"name": "cpu"}, **doc, "lane": "fakeref", "rows": []}))
+    assert reuse_bench("runtime.fakeref.bench", path, {"name": "cpu"})["lane"] == "fakeref"

@@ -674,8 +674,9 @@ def for_version(
     else:
         fv.parse_version(version)
         cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
-        synced = rl.load(cache / version)
-        tree = SourceTree.release(synced) if synced is not None else None
+        synced = {r.version: r for r in rl.synced(cache)}
+        version = fv.release_name(version, [*lock.built, *synced])
+        tree = SourceTree.release(synced[version]) if version in synced else None
         built = lock.built.get(version)
         label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")
     report = fv.query(project, lock, version, tree)

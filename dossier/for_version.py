@@ -11,6 +11,7 @@ changed exists in V, so a fix to code V never had is not reported as a bug of V.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
@@ -79,6 +80,20 @@ def parse_version(version: str) -> Version:
         return Version(version)
     except InvalidVersion:
         raise DossierError(f"not a version: {version!r}") from None
+
+
+def release_name(version: str, known: Iterable[str]) -> str:
+    """How the releases spell ``version`` (PEP 440: v0.5.9, 0.5.9.0 and 0.5.9 are one release): the spelling among
+    ``known`` equal to it, else its normal form; DossierError when it is not a version."""
+    target = parse_version(version)
+    return next((k for k in known if _same(k, target)), str(target))
+
+
+def _same(name: str, target: Version) -> bool:
+    try:
+        return Version(name) == target
+    except InvalidVersion:
+        return False
 
 
 def _landed(v: Verdict) -> tuple[str, str, str] | None:

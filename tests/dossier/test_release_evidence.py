@@ -297,6 +297,21 @@ def test_for_version_refuses_what_is_not_a_version_first(setup, version):
     assert result.exit_code == 2 and result.output == f"error: not a version: {version!r}\n"
 
 
+@pytest.mark.parametrize("spelled", ["v0.2.0", "0.2.0.0", "0.2"])
+def test_for_version_reads_a_release_spelled_another_way_as_that_release(setup, spelled):
+    """v0.2.0 (a git tag), 0.2.0.0 and 0.2 are release 0.2.0 (PEP 440): they were answered as a version "not among
+    the releases scanned", without its build date, and its sources in the cache were not found (the warning
+    then built `releases sync --from v0.2.0`)."""
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code == 1
+    args = ["for-version", spelled, "--root", str(root), "--cache-dir", str(cache)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and result.stdout.startswith("SGLang 0.2.0 (release built 2026-02-20): "), result.output
+    assert "warning:" not in result.output  # its sources are in the cache
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert data["version"] == "0.2.0" and data["built"] == "2026-02-20" and data["exposed"] == []
+
+
 def test_for_version_older_than_every_release_scanned_judges_no_bug_without_its_sources(setup):
     """0.0.9 predates the first release scanned (0.1.0): the evidence cannot say a later fix's file was even there,
     so no bug is listed as exposed (it listed #111); with its sources synced, the files decide as for any version."""

@@ -91,7 +91,7 @@ CARD = Spec(
             doc="The runnable reference in runtime/, or why there is none",
             fields={
                 "reference": _str("a module", doc="Import path of the reference module"),
-                "tests": Spec("list", items=_str("a path or test id"), doc="pytest node ids"),
+                "tests": Spec("list", items=_str("a path or test id"), min_items=1, doc="pytest node ids"),
                 "bench": _str("a module", doc="Module run with `python -m` for the benchmark"),
                 "none": _str("a list item", doc="Why this card has no runnable reference"),
             },
@@ -129,7 +129,7 @@ FINDING = Spec(
             doc="How to see it fail",
             fields={
                 "command": _str("a list item", doc="A command that shows the failure"),
-                "tests": Spec("list", items=_str("a path or test id"), doc="pytest node ids that pin the failing schedule and the fix"),
+                "tests": Spec("list", items=_str("a path or test id"), min_items=1, doc="pytest node ids that pin the failing schedule and the fix"),
             },
         ),
         "fix": _str("a paragraph", doc="The proposed change, in the files above"),

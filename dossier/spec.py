@@ -50,6 +50,7 @@ class Spec:
     max_value: int | None = None
     relpath: bool = False  # for str: a path relative to the repository root (see REL_PATH)
     slug: bool = False  # for str: an id that names an anchor (see SLUG)
+    min_items: int = 0  # for list: the fewest items it may hold
     unique: str = ""  # for a list of maps: the field no two items may share (an id that names an anchor)
     max_len: int | None = None  # for str: the most characters the field may hold ...
     max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
@@ -105,6 +106,9 @@ class Spec:
             if not isinstance(value, list):
                 yield _type(path, self, value)
                 return
+            if len(value) < self.min_items:
+                yield Problem("empty", path, f"{_name(path)} is empty" if not value else
+                              f"{_name(path)} holds {len(value)} item(s), fewer than {self.min_items}")
             first: dict[str, int] = {}
             for i, item in enumerate(value):
                 yield from self.items.check(item, f"{path}[{i}]")
@@ -169,6 +173,8 @@ class Spec:
             out = {"enum": list(self.choices)}
         elif self.kind == "list":
             out = {"type": "array", "items": self.items.json_schema()}
+            if self.min_items:
+                out["minItems"] = self.min_items
         else:
             props = {k: s.json_schema() for k, s in self.fields.items()}
             out = {"type": "object", "properties": props, "additionalProperties": False}

@@ -290,13 +290,20 @@ def module_exists(name: str, root: Path) -> bool:
 
 def missing_test(node: str, root: Path) -> str | None:
     """Why the pytest node id ``path::[Class::]func[params]`` does not exist, or None when it does."""
-    file, _, rest = node.partition("::")
+    file, sep, rest = node.partition("::")
     path = root / file
+    if not sep and path.is_dir():  # a folder: pytest runs the test files in it
+        return None
     if not path.is_file():
         return f"test file {file} not found"
-    if not rest:
+    if not sep:
         return None
-    names = [n.split("[")[0] for n in rest.split("::")]
+    parts = rest.split("::")
+    if not all(parts):
+        return f"empty test name after '::' in {node}"
+    if any("[" in n and not n.endswith("]") for n in parts):
+        return f"unclosed '[' in {node}"
+    names = [n.split("[")[0] for n in parts]
     tree = ast.parse(path.read_text())
     scope: list[ast.stmt] = tree.body
     for n in names:

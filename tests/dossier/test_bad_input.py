@@ -1026,3 +1026,23 @@ def test_what_editors_and_systems_leave_beside_a_card_is_not_a_card(root):
     (cards / "300.yaml").symlink_to(root / "gone.yaml")  # not hidden: a card whose target is gone
     assert f"cards/300.yaml:1:1: D100 cannot read the file: a symlink to {root / 'gone.yaml'}, which does not exist" \
         in dossier(root, "lint").output
+
+
+@pytest.mark.parametrize("tests, says", [
+    ([], "D104 runtime.tests is empty"),
+    (["tests_fake"], None),  # a folder is a pytest target: its test files
+    (["tests_fake/test_ok.py::"], "D509 empty test name after '::' in tests_fake/test_ok.py::"),
+    (["tests_fake/test_ok.py::test_close[1"], "D509 unclosed '[' in tests_fake/test_ok.py::test_close[1"),
+])
+def test_a_runtime_test_list_pytest_cannot_run_is_refused_by_lint(tmp_path, tests, says):
+    """A reference with no tests lint passed, and regress failed its job without a reason (0 passed, 0 failed);
+    a test folder was "test file not found" (pytest runs it, and so does regress); an empty name after '::' or
+    an unclosed '[' passed lint and pytest ran nothing ("no tests ran")."""
+    root = write_project(tmp_path / "proj", [make_card(100, runtime={"reference": "fakeref", "tests": tests,
+                                                                     "bench": "fakeref"})])
+    (root / "fakeref.py").write_text('"""A stand-in reference module."""\n')
+    (root / "tests_fake").mkdir()
+    (root / "tests_fake" / "test_ok.py").write_text("def test_close():\n    pass\n")
+    result = dossier(root, "lint", str(root / "cards"))
+    errors = [line.split(": ", 1)[1] for line in result.output.splitlines() if ": D" in line]
+    assert errors == ([says] if says else []), result.output

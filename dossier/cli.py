@@ -13,6 +13,8 @@ import inspect
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +45,17 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 USAGE = 2
 DEBUG_ENV = "DOSSIER_DEBUG"
+
+
+@contextmanager
+def working(what: str) -> Iterator[None]:
+    """Say what a step of seconds is doing: a spinner on a terminal, cleared after; one line in a log."""
+    if err.is_terminal:
+        with err.status(what):
+            yield
+    else:
+        err.print(what, markup=False)
+        yield
 
 
 def fail(message: str) -> None:
@@ -316,7 +329,7 @@ def lint(
         if opened:
             changed = record_opened(project.root, opened)
             err.print(f"recorded {changed} new opening day(s) of {len(opened)} fetched PR(s) in {OPENED_LOCK}")
-    with err.status(f"checking {len(project.checked_docs())} card(s)"):  # a terminal only; cleared after
+    with working(f"checking {len(project.checked_docs())} card(s)"):
         diags = run_lint(ctx, select=select, strict=strict, promote=[UNVERIFIED] if strict_evidence else [])
     from dossier.diagnostics import fold_warnings, format_diagnostics, summarize
 
@@ -441,7 +454,7 @@ def drift(
     except LockError as exc:
         err.print(f"warning: {exc}: removals it records are not known, so a removed fragment reads as missing")
         evidence = {}
-    with err.status(f"checking {len(project.cards)} card(s) against {tree.label}"):  # a terminal only
+    with working(f"checking {len(project.cards)} card(s) against {tree.label}"):
         results = dr.check(project.cards, tree, evidence)
     print(dr.format_json(results, tree) if fmt is TextJson.json else dr.format_text(results, tree))
     if record:

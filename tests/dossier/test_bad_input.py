@@ -981,7 +981,8 @@ def test_a_reader_that_stops_early_is_not_an_error(root):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     proc.stdout.close()
-    assert (proc.stderr.read(), proc.wait()) == ("", 1)
+    said = proc.stderr.read()
+    assert (proc.wait(), said.startswith("checking 2 card(s)"), said.count("\n")) == (1, True, 1), said
 
 
 # ---- wording: each message says what is wrong in plain words (S) ----------------------------------------

@@ -121,7 +121,7 @@ CARD_CASES = [
     ("D502", lambda c: {**c, "status": "superseded", "superseded_by": [999]}),
     ("D504", _set("status", "reverted")),
     ("D505", _set("superseded_by", [90])),
-    ("D508", _set("runtime", {"reference": "runtime.nope.nothing", "tests": [], "bench": "runtime.benchkit"})),
+    ("D508", _set("runtime", {"reference": "runtime.nope.nothing", "tests": ["tests/test_x.py"], "bench": "runtime.benchkit"})),
     ("D509", _set("runtime", {"reference": "runtime.benchkit", "tests": ["tests/nope.py::test_x"],
                               "bench": "runtime.benchkit"})),
     # another PR given out as this one: bound to "this PR", two digits swapped, another repository's pull 100

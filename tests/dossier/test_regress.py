@@ -319,10 +319,11 @@ def test_bench_json_refuses_another_device_and_bad_values(tmp_path):
     ("pytest.exit('out of memory')", "pytest exited 2 (interrupted)", False),
     ("os._exit(0)", "pytest wrote no report", False),
 ], ids=["keyboard-interrupt-cpu-together", "pytest-exit-job-alone", "no-report-job-alone"])
-def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_path, stop, says, together):
+def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_path, monkeypatch, stop, says, together):
     """A pytest process that stops before its last test (a KeyboardInterrupt or pytest.exit inside a test, a
     process that exits with no report) ran some tests: they are kept, and the job is not ok, whatever they did
-    (test_c would have failed)."""
+    (test_c would have failed). The inner pytest runs without CI's PYTEST_ADDOPTS (xdist): see the next test."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     root = _project(tmp_path)
     (root / "tests_fake" / "test_ok.py").write_text(
         f"import os\nimport pytest\n\ndef test_a():\n    pass\n\ndef test_b():\n    {stop}\n\n"
@@ -338,6 +339,24 @@ def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_pat
     ran = {t["id"]: t["outcome"] for t in records}
     assert "tests_fake/test_ok.py::test_c" not in ran
     assert ran.get("tests_fake/test_ok.py::test_a") == (None if "no report" in says else "passed"), records
+
+
+def test_under_xdist_a_test_that_ends_its_worker_fails_the_job(tmp_path, monkeypatch):
+    """Under xdist (CI sets PYTEST_ADDOPTS=-n auto) a test that ends its process crashes only its worker: xdist
+    records that test as an error and runs the rest, so the job fails on it as well as on test_c."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-n 1")
+    root = _project(tmp_path)
+    (root / "tests_fake" / "test_ok.py").write_text(
+        "import os\n\ndef test_a():\n    pass\n\ndef test_b():\n    os._exit(0)\n\ndef test_c():\n    assert False\n")
+    job = Job(100, "fakeref", ("tests_fake/test_ok.py",), "fakeref")
+    from dossier.regress import run_job
+
+    records = run_tests(job, "cpu", root)
+    result = run_job(job, "cpu", root, {"name": "cpu"}, {}, records)
+    assert not result["ok"], records
+    ran = {t["id"]: t["outcome"] for t in records}
+    assert ran.get("tests_fake/test_ok.py::test_a") == "passed", records
+    assert ran.get("tests_fake/test_ok.py::test_b") == "error", records
 
 
 @pytest.mark.parametrize("doc, says", [

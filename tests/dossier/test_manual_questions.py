@@ -247,6 +247,63 @@ QUESTIONS = [
               "extra_buffer with overlap scheduling", "249 MB", "block-FP8")),
     Question("Which GDN kernels run on a DGX Spark (GB10, sm_121)?", "Which GDN kernel runs",
              ("GB10", "12.1", "major only")),
+    # manual13 (session 11): launch lines as published, startup memory errors, TTFT, measuring hits, runtime/ output
+    Question("Qwen's model-card line (--speculative-algo NEXTN ... --context-length 262144): does it still work on 0.5.23?",
+             "Turning on MTP", ("`--speculative-algo NEXTN", "unambiguous prefix of `--speculative-algorithm`",
+                                "48 running requests")),
+    Question("1M-token context with YaRN on 0.5.23: is SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN still needed, and the KV?",
+             "Choosing TP", ("SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1", "derives 262,144 tokens", "get_context_length",
+                             "about 12.4 GB of KV per GPU")),
+    Question("TTFT for 32K-token prompts is high on Qwen3-Next, H200 TP4: which knobs, in which order?", "Slow first token",
+             ("--random-output-len 1 --max-concurrency 1", "Defaulting SM90 GDN prefill backend to FlashInfer.",
+              "1 to 32768", "--chunked-prefill-size", "#cached-token", "PD disaggregation")),
+    Question("Long prompts on B200: how do I get the FlashInfer GDN prefill?", "Slow first token",
+             ("--chunked-prefill-size 8192 --mamba-ssm-dtype bfloat16", "CUDA 13", "chunk 16384",
+              "--linear-attn-prefill-backend flashinfer")),
+    Question("Which --chunked-prefill-size does 0.5.23 pick on an A100 40GB, an H200, a B200?", "Slow first token",
+             ("4096 below 60 GB", "8192 below 160 GB", "16384 above", "`-1` (no chunking)")),
+    Question("Does the breakable prefill CUDA graph make a 32K-token prompt faster?", "Slow first token",
+             ("eager_on_graph", "not the GDN kernel time of a long prompt", "--cuda-graph-backend-prefill breakable")),
+    Question("RuntimeError: Not enough GPU memory for hybrid (mamba/linear-attention) state cache, MTP on 2x H100",
+             "An error message quoted", ("Not enough GPU memory for hybrid", "both from 0.5.13",
+                                         "--speculative-num-draft-tokens", "--enable-linear-replayssm-spec",
+                                         "--mamba-ssm-dtype bfloat16")),
+    Question("ValueError: Loaded weights leave no GPU memory for the KV cache under --mem-fraction-static=0.8",
+             "An error message quoted", ("Loaded weights leave no GPU memory", "from 0.5.14",
+                                         "draft weights are now counted", "--mem-fraction-static")),
+    Question("AssertionError: Lazy extra buffer requires overlap schedule", "An error message quoted",
+             ("Lazy extra buffer requires overlap schedule", "extra_buffer_lazy needs overlap scheduling")),
+    Question("'Falling back from fused GDN decode projection/Conv1D: ...' in the Qwen3.5 log: a problem?",
+             "An error message quoted", ("Falling back from fused GDN decode projection/Conv1D", "is not an error")),
+    Question("AssertionError: GDN fused real-tensor parity failed at layer_id=3", "An error message quoted",
+             ("GDN fused real-tensor parity failed", "SGLANG_GDN_DECODE_FUSION_VERIFY_REAL_TENSORS=1",
+              "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV=0")),
+    Question("MTP accept length collapses and output loops, but only under heavy load with the radix cache on",
+             "GSM8K dropped after enabling MTP", ("issue 36537", "extra_buffer_lazy", "'mamba usage'",
+                                                  "not confirmed by a PR")),
+    Question("How do I measure the prefix cache hit rate of my server?", "Prefix cache hit rate",
+             ("#cached-token", "--enable-cache-report", "usage.prompt_tokens_details.cached_tokens",
+              "sglang:cache_hit_rate")),
+    Question("Launch flags for Qwen3.5-397B W4A8 on Ascend NPUs with MTP", "Ascend NPU: setup",
+             ("--quantization modelslim", "--speculative-draft-model-quantization unquant", "--attn-dp-size 8",
+              "predates 0.5.20")),
+    Question("MI300X, Qwen3-Next with MTP: is verify greedy, and what does ROCm turn on?", "Turning on MTP",
+             ("ROCm, from 0.5.21", "--speculative-use-rejection-sampling")),
+    Question("Porting Qwen3-Next's MTP to vLLM: does the draft layer keep a GDN state to roll back?",
+             "Porting a GDN optimization", ("`full_attention_interval = 1`", "carries no GDN state",
+                                            "models/qwen3_5_mtp.py")),
+    Question("python -m runtime.scheduling --quick prints 'FAIL: 2 of 26' and 2 + 1 fixes: is my SGLang broken?",
+             "this repository's state-caching model", ("may sum above N", "not a fault of your install", "exits 0",
+                                                       "26 with --quick")),
+    Question("runtime.scheduling shows hit_rate 0.514 for extra_buffer: is that what my server will get?",
+             "this repository's state-caching model", ("not a server's rate", "model chunk 4, track interval 16")),
+    Question("Run only the MTP verify rows of runtime.gdn.bench and keep the rows as JSON", "A number from this repository",
+             ("--verify-only", "--json FILE", "needs a CUDA device")),
+    Question("dossier regress 20627 on a laptop without a GPU said ok: did it measure anything?",
+             "Running one card's reference kernel", ("a correctness check, no timing",)),
+    Question("Qwen3-Next-80B BF16 on one H200 (141 GB): can it run at TP1?", "Choosing TP", ("about 160 GB",)),
+    Question("Is the older advice 'MambaRadixCacheV1 is the default and turns overlap off' still true in 0.5.23?",
+             "after upgrading", ("auto` resolves to extra_buffer with overlap scheduling", "unified radix tree")),
 ]
 
 
@@ -300,3 +357,52 @@ def test_which_card_covers_a_file_and_which_release_has_a_pr_are_answered_from_s
     assert "#30468" in covering, covering
     card = history.split("### #29368 ", 1)[1].split("\n### #", 1)[0]
     assert "Removed in 0.5.15" in card and "#29368" not in (SKILL / "references" / "by-release.md").read_text()
+
+
+def test_maintainer_workflow_is_in_skill_md():
+    """Adding a card for a new PR, proving it, regenerating, and re-checking a new SGLang release (manual13)."""
+    skill = (SKILL / "SKILL.md").read_text()
+    for step in ("dossier fetch $PR && dossier new $PR", "dossier lint --record cards/$PR.yaml",
+                 "dossier render && dossier render --check && dossier drift", "dossier releases sync",
+                 "dossier releases verify --record", "dossier releases surface --record"):
+        assert step in skill, step
+
+
+def _dossier_commands(text: str) -> list[list[str]]:
+    """Every `dossier ...` command written in a code span or block, as its words up to a shell separator."""
+    code = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S) + re.findall(r"`([^`\n]+)`", text)
+    found = []
+    for chunk in code:
+        for m in re.finditer(r"\bdossier ([^&|;#`\n)]*)", chunk):
+            words = m.group(1).split()
+            if words:
+                found.append(words)
+    return found
+
+
+def test_every_dossier_command_the_skill_gives_parses():
+    """An agent runs the manual's `dossier` commands as written: each names a real (sub)command and real options."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    runner = CliRunner()
+    text = "\n".join(p.read_text() for p in [SKILL / "SKILL.md", *sorted((SKILL / "references").glob("*.md"))])
+    commands = _dossier_commands(text)
+    assert len(commands) >= 10, commands
+    checked = set()
+    for words in commands:
+        path = words[:2] if words[0] == "releases" else words[:1]
+        options = tuple(w.split("=")[0] for w in words if w.startswith("--"))
+        if (tuple(path), options) in checked:
+            continue
+        checked.add((tuple(path), options))
+        result = runner.invoke(app, [*path, "--help"], terminal_width=200)
+        assert result.exit_code == 0, (words, result.output)
+        for option in options:
+            assert option in result.output, (words, option)
+
+
+def test_command_extraction_sees_blocks_spans_and_separators():
+    text = "Run `dossier lint --record cards/1.yaml && dossier render`.\n```bash\ndossier drift   # note\n```\n"
+    assert sorted(_dossier_commands(text)) == [["drift"], ["lint", "--record", "cards/1.yaml"], ["render"]]

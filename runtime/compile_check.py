@@ -21,7 +21,7 @@ from triton.compiler import ASTSource
 from runtime.gdn import decode, deferred_decode, gated_norm, gating, ring_verify, verify
 from runtime.gdn.naive import SOFTPLUS_THRESHOLD
 from runtime.gdn.state_tile import launch_shape
-from runtime.projections import gemm_split, gemv_mma, gemv_split, split_conv_kernel, split_kernel
+from runtime.projections import context, gemm_split, gemv_mma, gemv_split, split_conv_kernel, split_kernel
 from runtime.projections.naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B
 
 
@@ -243,6 +243,11 @@ KERNELS = [
         {k: v for k, v in _SPLIT_CONV_SHAPE.items() if k not in ("W", "BLOCK")}
         | {"BLOCK_P": split_conv_kernel.PAIRS_BLOCK // 2},
         _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.PAIRS_WARPS, aligned=("qkvz_stride",),
+    ),
+    KernelSpec(  # the bench's stand-in for the layer's input norm (in-context timing)
+        "projections.context.norm", context._gemma_add_rmsnorm_kernel,
+        {"N": QWEN3_NEXT_80B.hidden, "BLOCK": QWEN3_NEXT_80B.hidden, "USE_PDL": True},
+        {"x_ptr": "bf16", "res_ptr": "bf16", "w_ptr": "bf16"}, floats=("eps",),
     ),
 ]
 

@@ -11,14 +11,23 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
   programmatic dependent launch, where ours is a Triton kernel: up to 128 tokens, cuBLAS + split where the
   Triton launch wins only with PDL; ``gemm_split_us``: the Triton GEMM's launch on the row-major weight alone,
   round 4's, next to ours on the tile-major copy), ``speedup = sglang / fused``, the weight
-  floor (weight bytes over the measured copy rate) and a full floor (bytes or FLOPs). Qwen3.5 rows up to
+  floor (weight bytes over the measured copy rate) and a full floor (bytes or FLOPs). ``sglang_serial_us``: SGLang's
+  path with both GEMMs on one stream (as it runs outside capture). Qwen3-Next decode rows up to ``CONTEXT_MAX_TOKENS``
+  also time each path right after the layer's input norm (:mod:`.context`; ``<path>_ctx_us`` = graph of norm + path
+  minus graph of the norm alone): back to back, a PDL launch of ours overlaps its weight loads with the previous
+  projection, which no decode step has before it (NOTES.md round 12). Targets judge those rows in context
+  (``speedup_ctx`` against the faster of SGLang's two stream arrangements, ``fused_ctx_x_wfloor``). Qwen3.5 rows up to
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
 * ``split_conv``: the fused split + conv1d update kernel alone, ours vs SGLang's
   (``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous``), against its byte floor;
   ``launch_bound`` where one empty launch of the same run plus the bytes at the copy rate already exceed 1.3x the
   floor; ``copy_us``, torch's device-to-device copy of the row's bytes in the same graphs (a memcpy node), for
-  comparison only: at these sizes it is no lower bound (NOTES.md round 10: slower than ours at TP8 B=256 / 512).
+  comparison only: at these sizes it is no lower bound (NOTES.md round 10: slower than ours at TP8 B=256 / 512);
+  ``stream_us``, one plain Triton copy kernel of the same bytes on the SMs (:func:`stream_launch`): what a single
+  streaming launch of that size reaches, launch and ramp included (also no lower bound, NOTES.md round 12). The floor
+  counts every byte the step must move: projection row in; conv window read and written; conv output, z, b, a out;
+  conv weight once (the slot indices, 4 bytes a row, are left out).
 
 Weights, conv-state slots and kernel inputs rotate among copies spanning 3x L2, so every call reads them from
 HBM as in a full decode step. Each graph holds at least 20 calls (cycling the copies whole), and a row's graphs,
@@ -38,6 +47,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 import triton
+import triton.language as tl
 
 from runtime import benchkit, sglang_files
 from runtime.benchkit import (
@@ -49,7 +59,7 @@ from runtime.benchkit import (
     write_results,
 )
 
-from . import fused, gemv_mma, gemv_split, paths, sglang_peer, split_conv_kernel
+from . import context, fused, gemv_mma, gemv_split, paths, sglang_peer, split_conv_kernel
 from .gemm_split import gemm_split, launch_config
 from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
@@ -61,6 +71,7 @@ TPS = (1, 4, 8)
 DECODE_MAX_TOKENS = 512
 GEMM_SPLIT_COLUMN_MAX_TOKENS = 512
 DISPATCH_CHECK_MAX_TOKENS = 128  # decode rows where every Triton launch is timed beside ours
+CONTEXT_MAX_TOKENS = 128  # Qwen3-Next decode rows also timed after the layer's input norm (:mod:`.context`)
 GEMV_MMA_COLUMN_MAX_TOKENS = 16  # the tensor-core GEMV pads tokens to 8 or 16 (more loses everywhere, round 9)
 DISPATCH_SLACK = 1.02  # ours may read this much over the fastest alternative of its row (run-to-run of one launch)
 ALTERNATIVES = ("cublas_split_us", "gemm_split_us", "gemm_split_tm_us", "gemv_split_us", "gemv_mma_us")
@@ -70,11 +81,29 @@ REPS = 100  # interleaved replays of each row's graphs (:func:`runtime.benchkit.
 PROJECTION_COLUMNS = (
     "model", "tp", "tokens", "phase", "sglang_us", "fallback_us", "fused_us", "speedup", "x_fallback",
     "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us", "gemm_split_tm_us",
-    "gemv_split_us", "gemv_mma_us", "fused_nopdl_us", "empty_us",
+    "gemv_split_us", "gemv_mma_us", "fused_nopdl_us", "empty_us", "sglang_serial_us", "norm_us", "fused_ctx_us",
+    "sglang_ctx_us", "sglang_serial_ctx_us", "speedup_ctx", "fused_ctx_x_wfloor",
 )
+# timed after the layer's input norm too (``<name>_ctx_us``: graph of norm + path minus graph of the norm alone)
+CONTEXT_PATHS = ("fused_us", "sglang_us", "sglang_serial_us", "fused_nopdl_us", *ALTERNATIVES)
+
+
+def ctx_name(name: str) -> str:
+    """``fused_us`` -> ``fused_ctx_us``: the in-context timing of a path."""
+    return name.removesuffix("_us") + "_ctx_us"
+
+
+def judged_speedup(row: dict) -> float:
+    """The speedup a target judges: in context where the row has it (``speedup_ctx``), else back to back."""
+    return row.get("speedup_ctx", row["speedup"])
+
+
+def judged_wfloor(row: dict) -> float:
+    """Our time over the weight floor as a target judges it: in context where measured, else back to back."""
+    return row.get("fused_ctx_x_wfloor", row["fused_x_wfloor"])
 SPLIT_CONV_COLUMNS = (
     "tp", "batch", "sglang_us", "ours_us", "speedup", "floor_us", "ours_x_floor", "sglang_x_floor", "empty_us",
-    "copy_us", "budget_us",
+    "copy_us", "stream_us", "stream_x_floor", "budget_us",
 )
 
 
@@ -104,6 +133,35 @@ def copy_launch(nbytes: int) -> Callable[[], object]:
     def fn():
         src, dst = pick()
         return dst.copy_(src)
+
+    return fn
+
+
+STREAM_BLOCK = 2048  # 32-bit words per program of :func:`stream_launch`
+
+
+@triton.jit
+def _stream_kernel(src_ptr, dst_ptr, n, BLOCK: tl.constexpr):
+    """Copies ``n`` 32-bit words, ``BLOCK`` a program: the plainest single kernel moving a row's bytes."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    ok = offs < n
+    tl.store(dst_ptr + offs, tl.load(src_ptr + offs, mask=ok), mask=ok)
+
+
+def stream_launch(nbytes: int, device: str = "cuda") -> Callable[[], object]:
+    """One launch of a Triton copy kernel moving ``nbytes`` (half read, half written) on the SMs, rotating
+    source/destination pairs spanning 3x L2 (one pair off the GPU): what one streaming kernel of a row's bytes costs at
+    that size, launch and ramp included, where torch's copy is a memcpy node."""
+    n = nbytes // 8
+    count = _copies(nbytes) if device == "cuda" else 1
+    pairs = [(torch.empty(n, device=device).uniform_(), torch.full((n,), float("nan"), device=device))
+             for _ in range(count)]
+    pick = _cycle(pairs)
+
+    def fn():
+        src, dst = pick()
+        _stream_kernel[(triton.cdiv(n, STREAM_BLOCK),)](src, dst, n, BLOCK=STREAM_BLOCK, num_warps=4)
+        return dst
 
     return fn
 
@@ -158,6 +216,11 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
         timed["fallback_us"] = lambda: paths.fallback_next(x, *pick()[:2], rs, alt)
         if peer is not None:
             timed["sglang_us"] = lambda: paths.sglang_next(peer, x, *pick()[:2], rs, alt)
+            if phase == "decode":  # both GEMMs on one stream, as SGLang outside capture: the baseline's other form
+                timed["sglang_serial_us"] = lambda: paths.sglang_next(peer, x, *pick()[:2], rs, None)
+                # its parts alone (JSON only): where SGLang's time goes
+                timed["qkvz_gemm_us"] = lambda: F.linear(x, pick()[0])
+                timed["ba_gemm_us"] = lambda: F.linear(x, pick()[1])
         n = rs.qkvz_width
 
         def cublas_split():
@@ -218,7 +281,15 @@ def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rat
         phase = "decode" if t <= DECODE_MAX_TOKENS else "prefill"
         timed = _paths(model, phase, x, rs, sets, peer, conv_peer, alt, g)
         timed["empty_us"] = empty_launch(x)
+        in_context = model == "qwen3-next" and t <= CONTEXT_MAX_TOKENS
+        if in_context:
+            ctx = context.DecodeContext(x, g)
+            timed["norm_us"] = ctx.norm
+            timed.update({f"norm+{p}": ctx.then(timed[p]) for p in CONTEXT_PATHS if p in timed})
         times = cuda_graph_medians_us(timed, replays=GRAPH_CALLS, reps=REPS)
+        for p in CONTEXT_PATHS:
+            if f"norm+{p}" in times:
+                times[ctx_name(p)] = times.pop(f"norm+{p}") - times["norm_us"]
         wfloor, floor = _floors(rs, t, bw, rate)
         row = {"model": model, "tp": tp, "tokens": t, "phase": phase, **times, "weight_floor_us": wfloor,
                "floor_us": floor, "fused_x_wfloor": times["fused_us"] / wfloor, "weight_copies": len(sets)}
@@ -233,11 +304,22 @@ def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rat
                 row["fastest_alternative"], row["fused_x_fastest"] = best, times["fused_us"] / alts[best]
         if "sglang_us" in times:
             row["speedup"] = times["sglang_us"] / times["fused_us"]
+        if "fused_ctx_us" in times:
+            row["fused_ctx_x_wfloor"] = times["fused_ctx_us"] / wfloor
+            baseline = [times[k] for k in ("sglang_ctx_us", "sglang_serial_ctx_us") if k in times]
+            if baseline:  # the faster of SGLang's two stream arrangements
+                row["speedup_ctx"] = min(baseline) / times["fused_ctx_us"]
+            alts = {k: times[ctx_name(k)] for k in ALTERNATIVES if ctx_name(k) in times}
+            if alts:
+                best = min(alts, key=alts.get)
+                row["fastest_alternative_ctx"], row["fused_ctx_x_fastest"] = best, times["fused_ctx_us"] / alts[best]
         if "fallback_us" in times:
             row["x_fallback"] = times["fallback_us"] / times["fused_us"]
         rows.append(row)
+        ctx_line = (f"; after the norm {times['fused_ctx_us']:.2f} / {times.get('sglang_ctx_us', float('nan')):.2f}"
+                    if "fused_ctx_us" in times else "")
         print(f"  {model} tp={tp} T={t}: fused {times['fused_us']:.1f} us, "
-              f"SGLang {times.get('sglang_us', float('nan')):.1f} us", flush=True)
+              f"SGLang {times.get('sglang_us', float('nan')):.1f} us{ctx_line}", flush=True)
     return rows
 
 
@@ -276,13 +358,15 @@ def split_conv_row(rs: GDNShape, tp: int, batch: int, peer, bw: float, g: torch.
     floor = per_call / (bw * 1e3)
     # each graph cycles the n input sets whole (n calls alone was 2 at TP1 B=512 before round 8)
     calls = n * math.ceil(GRAPH_CALLS / n)
-    timed = {"ours_us": ours, "empty_us": empty_launch(inputs[0]), "copy_us": copy_launch(per_call)}
+    timed = {"ours_us": ours, "empty_us": empty_launch(inputs[0]), "copy_us": copy_launch(per_call),
+             "stream_us": stream_launch(per_call)}
     if peer is not None:
         timed["sglang_us"] = theirs
     row = {"table": "split_conv", "model": "qwen3.5", "tp": tp, "batch": batch, "floor_us": floor,
            "distinct_inputs": n, "graph_calls": calls, "budget_us": 1.3 * floor,
            **cuda_graph_medians_us(timed, replays=calls, reps=REPS)}
     row["ours_x_floor"] = row["ours_us"] / floor
+    row["stream_x_floor"] = row["stream_us"] / floor
     row["launch_bound"] = launch_bound(row)
     if peer is not None:
         row["sglang_x_floor"] = row["sglang_us"] / floor
@@ -308,8 +392,9 @@ def _select(rows, **where):
 
 
 def check_targets(rows: list[dict]) -> dict[str, bool]:
-    """Issue 20's targets, judged from the rows. A target whose SGLang column is missing everywhere is left out
-    (the run says SGLang is absent); one whose rows are missing fails."""
+    """Issue 20's targets, judged from the rows (in context where a row has it: :func:`judged_speedup`,
+    :func:`judged_wfloor`). A target whose SGLang column is missing everywhere is left out (the run says SGLang is
+    absent); one whose rows are missing fails."""
     proj = [r for r in rows if r.get("table", "projection") == "projection"]
     conv = [r for r in rows if r.get("table") == "split_conv"]
     targets: dict[str, bool] = {}
@@ -320,7 +405,7 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     have_sglang = any("sglang_us" in r for r in rows)
     if have_sglang:
         for tp in (1, 4):
-            values = [r["speedup"] for r in _select(proj, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
+            values = [judged_speedup(r) for r in _select(proj, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
             judge(f"next_tp{tp}_decode_ge_1.3x_sglang", values, lambda v: min(v) >= 1.3)
         values = [r["speedup"] for r in proj if r["tokens"] >= 2048 and "speedup" in r]
         judge("prefill_ge_0.98x_sglang", values, lambda v: min(v) >= 0.98)
@@ -328,7 +413,7 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
         judge("split_conv_ge_1.0x_sglang_at_B>=64", values, lambda v: min(v) >= 1.0)
     values = [r["fused_x_fastest"] for r in proj if "fused_x_fastest" in r]
     judge(f"next_dispatch_within_{DISPATCH_SLACK}x_of_fastest_launch", values, lambda v: max(v) <= DISPATCH_SLACK)
-    values = [r["fused_x_wfloor"] for r in _select(proj, model="qwen3-next", tp=4) if r["tokens"] <= 32]
+    values = [judged_wfloor(r) for r in _select(proj, model="qwen3-next", tp=4) if r["tokens"] <= 32]
     judge("next_tp4_T<=32_within_1.5x_weight_floor", values, lambda v: max(v) <= 1.5)
     values = [r["ours_x_floor"] for r in conv if r["batch"] >= 64]
     judge("split_conv_within_1.3x_floor_at_B>=64", values, lambda v: max(v) <= 1.3)
@@ -345,15 +430,22 @@ def notes(rows: list[dict]) -> list[str]:
             bound = "launch-bound: floor + launch > budget" if r.get("launch_bound") else "not launch-bound"
             out.append(f"split + conv TP{r['tp']} B={r['batch']}: 1.3x its floor is {r['budget_us']:.2f} us, floor "
                        f"{r['floor_us']:.2f} + one empty launch {r['empty_us']:.2f} ({bound}); torch's copy of its "
-                       f"bytes {r['copy_us']:.2f}; ours {r['ours_us']:.2f}")
+                       f"bytes {r['copy_us']:.2f}, one Triton copy kernel of them {r['stream_us']:.2f}; ours "
+                       f"{r['ours_us']:.2f}")
     for r in rows:
         if r.get("fused_x_fastest", 0) > DISPATCH_SLACK:
             out.append(f"Qwen3-Next TP{r['tp']} T={r['tokens']}: our dispatch ({r['fused_kernel']}, {r['fused_us']:.2f} us) "
                        f"lost to {r['fastest_alternative']} ({r[r['fastest_alternative']]:.2f} us)")
+    for r in rows:
+        if r.get("fused_ctx_x_fastest", 0) > DISPATCH_SLACK:
+            alt = r["fastest_alternative_ctx"]
+            out.append(f"Qwen3-Next TP{r['tp']} T={r['tokens']} in context: our dispatch ({r['fused_kernel']}, "
+                       f"{r['fused_ctx_us']:.2f} us) lost to {alt} ({r[ctx_name(alt)]:.2f} us)")
     for r in _select(rows, model="qwen3-next", tp=4):
-        if r["tokens"] <= 32 and r["fused_x_wfloor"] > 1.5:
+        if r["tokens"] <= 32 and judged_wfloor(r) > 1.5:
+            ctx = f", in context {r['fused_ctx_us']:.2f}" if "fused_ctx_us" in r else ""
             out.append(f"Qwen3-Next TP4 T={r['tokens']}: 1.5x the weight floor is {1.5 * r['weight_floor_us']:.2f} "
-                       f"us; fused {r['fused_us']:.2f}, one empty launch {r['empty_us']:.2f}")
+                       f"us; fused {r['fused_us']:.2f} back to back{ctx}, one empty launch {r['empty_us']:.2f}")
     return out
 
 
@@ -365,9 +457,11 @@ def summarize(rows: list[dict]) -> list[str]:
 
     out = []
     for tp in (1, 4):
-        v = [r["speedup"] for r in _select(rows, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
-        if v:
-            out.append(f"Qwen3-Next fused projection {span(v)} SGLang 0.5.23's decode path at TP{tp} (T<=128)")
+        sel = [r for r in _select(rows, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
+        if sel:
+            where = " after the layer's input norm" if any("speedup_ctx" in r for r in sel) else ""
+            out.append(f"Qwen3-Next fused projection {span([judged_speedup(r) for r in sel])} SGLang 0.5.23's decode "
+                       f"path at TP{tp} (T<=128){where}")
     v = [r["speedup"] for r in rows if r.get("phase") == "prefill" and "speedup" in r]
     if v:
         out.append(f"{span(v)} at prefill (T>=2048, both models)")

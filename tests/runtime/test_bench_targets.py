@@ -134,11 +134,21 @@ def test_projection_targets_all_pass_on_good_rows():
         ((1, 64), {"speedup": 0.99}, "split_conv_ge_1.0x_sglang_at_B>=64"),
         ((1, 64), {"ours_x_floor": 1.31}, "split_conv_within_1.3x_floor_at_B>=64"),
         ((8, 1), {"fused_x_fastest": 1.03}, "next_dispatch_within_1.02x_of_fastest_launch"),  # every TP's rule
+        # measured after the layer's input norm: that number is judged, not the back-to-back one
+        ((4, 1), {"speedup": 1.5, "speedup_ctx": 1.29}, "next_tp4_decode_ge_1.3x_sglang"),
+        ((4, 32), {"fused_x_wfloor": 1.4, "fused_ctx_x_wfloor": 1.51}, "next_tp4_T<=32_within_1.5x_weight_floor"),
     ],
 )
 def test_projection_one_bad_row_fails_exactly_its_target(row, change, target):
     result = projection_targets(_proj_rows({row: change}))
     assert [name for name, ok in result.items() if not ok] == [target]
+
+
+def test_projection_targets_judge_a_row_in_context_where_it_was_timed_there():
+    """A back-to-back miss with an in-context pass passes: the in-context number is the one judged."""
+    rows = _proj_rows({(1, 128): {"speedup": 1.2, "speedup_ctx": 1.31}, (4, 32): {"fused_x_wfloor": 1.7,
+                                                                               "fused_ctx_x_wfloor": 1.49}})
+    assert all(projection_targets(rows).values())
 
 
 def test_projection_targets_without_sglang_judge_only_the_floors():

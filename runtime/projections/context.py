@@ -1,9 +1,9 @@
 """The kernel that runs right before the GDN input projection in a decode step, for the bench's in-context timing.
 
 In SGLang 0.5.23's Qwen3-Next layer (``sglang/srt/models/qwen3_next.py: Qwen3HybridLinearDecoderLayer.forward``)
-the projection's input is written by ``input_layernorm`` (``sglang/srt/layers/layernorm.py:
-GemmaRMSNorm._forward_impl``): sgl_kernel's ``gemma_fused_add_rmsnorm``, in place on the hidden states and the
-residual, with programmatic dependent launch on by default on Hopper. Its kernel (flashinfer ``norm.cuh``,
+the projection's input is written by ``input_layernorm``
+(``sglang/srt/layers/layernorm.py: GemmaRMSNorm._forward_impl``): sgl_kernel's ``gemma_fused_add_rmsnorm``, in place
+on the hidden states and the residual, with programmatic dependent launch on by default on Hopper. Its kernel (flashinfer ``norm.cuh``,
 ``FusedAddRMSNormKernel``) waits for the previous grid first and lets its dependents launch only after its stores.
 sgl_kernel is a compiled extension the device's image does not carry, so :func:`gemma_add_rmsnorm` is a Triton
 kernel of that shape (one program per token, the same PDL points): a projection launched after it can start its

@@ -171,6 +171,9 @@ def fetch(
     GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries, backoff, timeout,
     pause between requests and page size from $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}. A PR
     GitHub keeps answering "202 still computing" fails after $DOSSIER_HTTP_WAIT_202 seconds (default 60).
+    A fetch waits out a rate limit as GitHub asks (Retry-After, or the hourly reset), saying so in a line, for
+    at most $DOSSIER_HTTP_WAIT_RATE_LIMIT seconds in all (default 300; 0 reports it at once); Ctrl-C ends the
+    wait and keeps what landed.
     A cached PR costs no request unless --refresh.
     Exit 1 if any PR failed (the others still land in the cache). After 3 consecutive connection failures
     to a host its remaining PRs fail at once (one summary line). The cache must be writable before any

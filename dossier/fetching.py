@@ -146,27 +146,41 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
                 if on_done:
                     on_done(done[futures[fut]])
         except FuturesTimeout:  # the deadline: what is still running is abandoned, never half-written
+            _cancel(source)
             for pr in futures.values():
                 if pr not in done:
                     done[pr] = Outcome(pr, "failed", error=f"did not finish within the fetch deadline ({deadline:g}s)")
                     if on_done:
                         on_done(done[pr])
         except KeyboardInterrupt as stop:  # Ctrl-C: drop what has not started; running writes stay atomic
+            _cancel(source)
             pool.shutdown(wait=False, cancel_futures=True)
             for pr in order:
                 done.setdefault(pr, Outcome(pr, INTERRUPTED, error="interrupted before it finished (a cache "
                                             "entry being written lands whole or not at all)", skipped=True))
             raise FetchInterrupted([done[pr] for pr in order], stop) from None
         except BaseException:
+            _cancel(source)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=until is None, cancel_futures=True)
     return [done[pr] for pr in order]
 
 
+def _cancel(source: Source) -> None:
+    """End the source's waits (a rate limit's): the pool's threads are joined at exit, so one asleep in a wait
+    would keep an interrupted process alive until the wait was over."""
+    cancel = getattr(source, "cancel", None)
+    if cancel is not None:
+        cancel()
+
+
 def fetch_with_progress(prs: list[int], source: Source, cache: Cache, console: Console, *,
                         refresh: bool = False, jobs: int = 4, deadline: float | None = None) -> list[Outcome]:
-    """:func:`fetch_many` behind a rich progress bar on a terminal (cleared at the end), else one line per PR."""
+    """:func:`fetch_many` behind a rich progress bar on a terminal (cleared at the end), else one line per PR;
+    a source's waits (a rate limit's) are said in a line either way."""
+    if hasattr(source, "on_wait"):
+        source.on_wait = lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True)
     total = len(set(prs))
     columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                TimeElapsedColumn())

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -52,11 +53,12 @@ class HttpSettings:
     throttle: float = 0.25  # minimum seconds between two requests of one client
     per_page: int = 100  # files per page (GitHub's maximum)
     wait_202: float = 60  # seconds one PR may keep being answered 202 ("still computing") before it fails
+    wait_rate_limit: float = 300  # seconds a run may spend waiting out rate limits, in all (0: report them at once)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> HttpSettings:
-        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE,WAIT_202}, each within
-        :data:`KNOBS`."""
+        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE,WAIT_202,WAIT_RATE_LIMIT}, each
+        within :data:`KNOBS`."""
         env = os.environ if env is None else env
         kw = {}
         for name, (kind, low, high) in KNOBS.items():
@@ -77,7 +79,9 @@ class HttpSettings:
 
 #: each HTTP knob's type and range (a zero timeout or page size, a negative throttle: PyGithub cannot use them)
 KNOBS = {"retries": (int, 0, 20), "backoff": (float, 0, 60), "timeout": (int, 1, 3600), "throttle": (float, 0, 60),
-         "per_page": (int, 1, 100), "wait_202": (float, 0, 3600)}
+         "per_page": (int, 1, 100), "wait_202": (float, 0, 3600), "wait_rate_limit": (float, 0, 86400)}
+#: seconds to wait out a secondary rate limit GitHub gives no Retry-After for ("wait at least one minute", its docs)
+SECONDARY_WAIT = 60
 
 
 class StillComputing(Exception):
@@ -87,6 +91,15 @@ class StillComputing(Exception):
     def __init__(self, replies: int, waited: float, by_deadline: bool):
         super().__init__(replies, waited, by_deadline)
         self.replies, self.waited, self.by_deadline = replies, waited, by_deadline
+
+
+class RateLimited(Exception):
+    """GitHub's hourly or secondary rate limit: ``what`` names it, ``advice`` says what to do (it follows ``what``
+    in the one-line report), ``wait`` is how many seconds GitHub asks to wait before asking again."""
+
+    def __init__(self, what: str, advice: str, wait: float):
+        super().__init__(what, advice, wait)
+        self.what, self.advice, self.wait = what, advice, wait
 
 
 class _WatchedRetry(Retry):
@@ -144,6 +157,14 @@ class GithubSource:
         self.settings = settings or HttpSettings()
         #: time.monotonic() by which the whole fetch must end (set by the caller): caps each request's timeout
         self.deadline: float | None = None
+        #: told one line when a rate limit is being waited out (set by the caller to show it)
+        self.on_wait: Callable[[str], None] = lambda line: None
+        # rate limits are the client's (token or address), not a PR's: every thread holds until one's wait ends,
+        # and the run's waits share one budget (settings.wait_rate_limit)
+        self._pause = threading.Condition()
+        self._paused_until = 0.0  # time.monotonic()
+        self._waited = 0.0
+        self._cancelled = False
 
     @classmethod
     def from_env(cls, repo: str) -> GithubSource:
@@ -183,7 +204,55 @@ class GithubSource:
 
         return on_status
 
+    def cancel(self) -> None:
+        """End every wait now (Ctrl-C): a thread asleep in one would keep the process alive until it was over."""
+        with self._pause:
+            self._cancelled = True
+            self._pause.notify_all()
+
     def fetch(self, pr: int) -> Fetched:
+        """The PR's metadata and diff; a rate limit is waited out as GitHub asks, within the run's budget."""
+        while True:
+            self._hold()
+            try:
+                return self._fetch_once(pr)
+            except RateLimited as limit:
+                self._wait_out(pr, limit)
+
+    def _hold(self) -> None:
+        """Wait while another PR's rate limit is being waited out."""
+        with self._pause:
+            while not self._cancelled and (left := self._paused_until - time.monotonic()) > 0:
+                self._pause.wait(left)
+            if self._cancelled:
+                raise SourceError("interrupted while waiting out GitHub's rate limit: not cached")
+
+    def _wait_out(self, pr: int, limit: RateLimited) -> None:
+        """Pause every PR for ``limit.wait`` seconds (at least 1, so a `Retry-After: 0` that comes back each time
+        still spends the budget), or raise SourceError when the budget left or the fetch deadline is shorter."""
+        cap = self.settings.wait_rate_limit
+        with self._pause:
+            now = time.monotonic()
+            start = max(now, self._paused_until)  # already paused: only the part beyond that counts
+            until = max(start, now + max(1.0, limit.wait))
+            left = max(0.0, cap - self._waited)
+            said = limit.what + limit.advice
+            if math.isinf(limit.wait):  # GitHub did not say when
+                raise SourceError(said)
+            if until - start > left:
+                raise SourceError(f"{said}; not waited out: {until - start:.0f}s is more than the {left:.0f}s "
+                                  f"left of DOSSIER_HTTP_WAIT_RATE_LIMIT={cap:g}")
+            if self.deadline is not None and until >= self.deadline:
+                raise SourceError(f"{said}; not waited out: the fetch deadline (--deadline) ends before it")
+            self._waited += until - start
+            if until > self._paused_until:
+                self._paused_until = until
+                at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=until - now)
+                self.on_wait(f"#{pr}: {limit.what}: waiting {until - now:.0f}s, until {at:%H:%M:%S} UTC, then asking "
+                             f"again ({self._waited:.0f}s of at most {cap:g}s of waiting a run, "
+                             "DOSSIER_HTTP_WAIT_RATE_LIMIT)")
+
+    def _fetch_once(self, pr: int) -> Fetched:
         gh = self._client()  # one client per PR: PyGithub's connection is not shared across threads
         try:
             pull = gh.get_repo(self.repo).get_pull(pr)
@@ -214,6 +283,9 @@ class GithubSource:
         except requests.RequestException as exc:
             raise SourceError(self.describe(exc, pr)) from None
         except GithubException as exc:
+            limit = self._rate_limit(exc)
+            if limit is not None:
+                raise limit from None
             raise SourceError(self.describe(exc, pr)) from None
         except BadAttributeException as exc:  # a field of another type than GitHub's (a string for a number)
             value, why = str(exc.actual_value)[:60], exc.transformation_exception
@@ -295,16 +367,16 @@ class GithubSource:
         host = self.host
         tries = self.settings.retries + 1
         if isinstance(exc, GithubException):
-            status, headers = exc.status, {k.lower(): v for k, v in (exc.headers or {}).items()}
+            status = exc.status
             message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
             if status == 404:  # GitHub's answer for an issue's number too (issues and PRs share numbers)
                 return (f"no pull request #{pr} in {self.repo} (HTTP 404): an issue's number, a PR of another "
                         "repository (--repo), or a private repository (GITHUB_TOKEN)?")
             if status == 401:
                 return "GitHub rejected the token in GITHUB_TOKEN (HTTP 401): check it, or unset it to go anonymous"
-            if status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0"
-                                         or "rate limit" in message.lower()):
-                return self._rate_limit(headers, message)
+            limit = self._rate_limit(exc)
+            if limit is not None:
+                return limit.what + limit.advice
             if status >= 500:
                 return f"{host} answered HTTP {status} {tries} time(s); try again later"
             return f"GitHub API error HTTP {status}: {message or 'no message'}"
@@ -317,22 +389,30 @@ class GithubSource:
             return f"cannot reach {self.public_url} ({tries} attempt(s)); check the host and GITHUB_API_URL"
         return f"request to {host} failed: {type(exc).__name__}"
 
-    def _rate_limit(self, headers: dict, message: str) -> str:
-        """The hourly limit (no requests left: wait for its reset, or a token), or the secondary one (too many at
-        once, requests left: the hourly reset and a token do not matter; Retry-After and fewer at once do)."""
+    def _rate_limit(self, exc: GithubException) -> RateLimited | None:
+        """The hourly limit (no requests left: its reset is when to ask again; a token raises it), or the secondary
+        one (too many at once, requests left: Retry-After, else a minute; the hourly reset and a token do not
+        matter, fewer at once does). None for any other error."""
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
+        if exc.status not in (403, 429) or not (headers.get("x-ratelimit-remaining") == "0"
+                                                or "rate limit" in message.lower()):
+            return None
+        after = headers.get("retry-after", "")
         if "secondary" in message.lower() or headers.get("x-ratelimit-remaining", "0") != "0":
-            after = headers.get("retry-after", "")
-            return ("GitHub's secondary rate limit (too many requests at once or in a short time): "
-                    + (f"retry after {after}s" if after.isdigit() else "wait a minute or more")
-                    + ", with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1)")
-        reset = headers.get("x-ratelimit-reset")
-        when = ""
-        if reset and reset.isdigit():
-            at = dt.datetime.fromtimestamp(int(reset), dt.UTC)
-            minutes = max(0, round((at - dt.datetime.now(dt.UTC)).total_seconds() / 60))
-            when = f"; it resets at {at:%H:%M} UTC (in {minutes} min)"
-        elif headers.get("retry-after"):
-            when = f"; retry after {headers['retry-after']}s"
+            return RateLimited(
+                "GitHub's secondary rate limit (too many requests at once or in a short time)",
+                (f": retry after {after}s" if after.isdigit() else ": wait a minute or more")
+                + ", with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1)",
+                int(after) if after.isdigit() else SECONDARY_WAIT)
+        reset = headers.get("x-ratelimit-reset", "")
+        when, wait = "", float("inf")  # no reset said: not waited out
+        if reset.isdigit():
+            at = dt.datetime.fromtimestamp(min(int(reset), 2**33), dt.UTC)
+            wait = max(0.0, int(reset) - time.time())
+            when = f"; it resets at {at:%H:%M} UTC (in {round(wait / 60)} min)"
+        elif after.isdigit():
+            when, wait = f"; retry after {after}s", int(after)
         hint = ("wait for the reset or use another token" if self._token else
                 "set GITHUB_TOKEN to a personal access token for 5,000 requests/hour instead of 60")
-        return f"GitHub API rate limit exhausted{when}: {hint}"
+        return RateLimited("GitHub API rate limit exhausted", f"{when}: {hint}", wait)

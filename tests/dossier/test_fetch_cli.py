@@ -124,6 +124,55 @@ def test_rate_limit_one_line_per_pr(gh, project_dir):
     assert "set GITHUB_TOKEN to a personal access token" in result.stderr
 
 
+def secondary_limit(after: str) -> Reply:
+    return Reply(429, {"message": "You have exceeded a secondary rate limit."},
+                 {"Retry-After": after, "X-RateLimit-Remaining": "4990"})
+
+
+def test_a_secondary_rate_limit_is_waited_out_with_a_line_in_the_log(gh, project_dir):
+    """It failed the PR ("retry after 1s"); now the wait is said (off a terminal too) and the PR lands."""
+    gh.fail(f"/repos/{REPO}/pulls/101", secondary_limit("1"))
+    result = fetch(gh, project_dir, "100", "101", "--jobs", "1", DOSSIER_HTTP_WAIT_RATE_LIMIT="30")
+    assert result.exit_code == 0, result.output
+    assert ("#101: GitHub's secondary rate limit (too many requests at once or in a short time): waiting 1s, "
+            "until ") in result.stderr
+    assert "2 fetched, 0 cached, 0 failed" in result.stderr
+    assert "waits out a rate limit" in CliRunner().invoke(app, ["fetch", "--help"]).output
+
+
+def test_ctrl_c_while_waiting_out_a_rate_limit_ends_at_once_and_keeps_what_landed(gh, project_dir):
+    """A worker thread asleep in the wait kept the process alive after Ctrl-C until the wait was over (here
+    600 s): the interrupt cancels the wait, exit 130, #100 stays cached."""
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    gh.fail(f"/repos/{REPO}/pulls/101", secondary_limit("600"))
+    env = {k: v for k, v in os.environ.items() if k not in ("DOSSIER_CACHE", "GITHUB_TOKEN")}
+    env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", DOSSIER_HTTP_WAIT_RATE_LIMIT="3600",
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.Popen([sys.executable, "-m", "dossier.cli", "fetch", "100", "101", "--jobs", "1", "--root",
+                             str(project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=lambda: [*map(lines.put, proc.stderr), lines.put(None)], daemon=True).start()
+    seen = [""]
+    try:
+        while "waiting 600s" not in seen[-1]:
+            seen.append(lines.get(timeout=60))
+            assert seen[-1] is not None, "".join(seen[:-1])  # ended without waiting
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert code == 130
+    assert Cache(project_dir / ".dossier" / "cache").get(100) is not None
+    assert Cache(project_dir / ".dossier" / "cache").get(101) is None
+
+
 def test_jobs_run_concurrently(gh, project_dir):
     for n in (90, 100, 101, 102):
         gh.delay[f"/repos/{REPO}/pulls/{n}"] = 0.3

@@ -14,7 +14,7 @@ from dossier.sources.github import GithubSource, HttpSettings
 from tests.dossier.fake_github import FakeGitHub, Reply, make_file, make_pull
 
 REPO = "sgl-project/sglang"
-FAST = HttpSettings(retries=2, backoff=0, timeout=5, throttle=0)
+FAST = HttpSettings(retries=2, backoff=0, timeout=5, throttle=0, wait_rate_limit=0)
 PATCH = "@@ -5,2 +5,3 @@ def f():\n     x = 1\n-    y = 2\n+    y = 3\n+    z = 4"
 
 
@@ -236,7 +236,104 @@ def test_a_secondary_rate_limit_says_retry_after_and_to_slow_down_not_to_wait_fo
         source(gh, token=token).fetch(19321)
     msg = str(info.value)
     assert msg == ("GitHub's secondary rate limit (too many requests at once or in a short time): retry after 60s, "
-                   "with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1)")
+                   "with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1); not waited out: 60s is more than the 0s "
+                   "left of DOSSIER_HTTP_WAIT_RATE_LIMIT=0")
+
+
+SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+             "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
+
+
+def limited(status: int, after: str | None = "1", **headers: str) -> Reply:
+    """A secondary rate limit reply: requests left this hour, Retry-After (when given)."""
+    extra = {"Retry-After": after} if after is not None else {}
+    return Reply(status, SECONDARY, {"X-RateLimit-Remaining": "4990", **extra, **headers})
+
+
+@pytest.mark.parametrize(("status", "where"), [(429, ""), (403, "/files")])
+def test_a_secondary_rate_limit_is_waited_out_then_the_pr_is_fetched(gh, status, where):
+    """It was reported at once ("retry after 60s"), so `fetch --all` lost every PR the limit caught: now the
+    source waits as GitHub asks (Retry-After), says so, and asks again."""
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321{where}", limited(status))
+    said: list[str] = []
+    src = source(gh, wait_rate_limit=30)
+    src.on_wait = said.append
+    got = src.fetch(19321)
+    assert got.meta["files"][0]["filename"] == "python/sglang/srt/layers/linear.py"
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19321{where}") == 2
+    assert len(said) == 1 and said[0].startswith(
+        "#19321: GitHub's secondary rate limit (too many requests at once or in a short time): waiting 1s, until ")
+    assert said[0].endswith(" UTC, then asking again (1s of at most 30s of waiting a run, "
+                            "DOSSIER_HTTP_WAIT_RATE_LIMIT)")
+
+
+def test_a_rate_limit_wait_beyond_what_is_left_is_reported_at_once_and_the_total_is_bounded(gh):
+    """The cap is for the whole run (every PR a limit catches shares it), and a Retry-After: 0 that GitHub keeps
+    sending counts a second each time: the waiting ends."""
+    add_pr(gh)
+    add_pr(gh, 19322)
+    gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "120"))
+    src = source(gh, wait_rate_limit=1)
+    with pytest.raises(SourceError, match=r"retry after 120s, .*; not waited out: 120s is more than the 1s left "
+                                          r"of DOSSIER_HTTP_WAIT_RATE_LIMIT=1$"):
+        src.fetch(19321)
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19321") == 1  # reported at once, not asked again
+    gh.fail(f"/repos/{REPO}/pulls/19322", *[limited(403, "0")] * 50)
+    with pytest.raises(SourceError, match=r"retry after 0s, .*; not waited out: 1s is more than the 0s left "
+                                          r"of DOSSIER_HTTP_WAIT_RATE_LIMIT=1$"):
+        src.fetch(19322)
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19322") == 2  # waited (counted 1 s) once, then refused
+
+
+def test_a_rate_limit_wait_the_fetch_deadline_would_cut_is_reported_at_once(gh):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "5"))
+    src = source(gh, wait_rate_limit=60)
+    src.deadline = time.monotonic() + 2
+    with pytest.raises(SourceError, match=r"retry after 5s, .*; not waited out: the fetch deadline \(--deadline\) "
+                                          r"ends before it$"):
+        src.fetch(19321)
+    assert len(gh.requests) == 1
+
+
+def test_the_hourly_limit_is_waited_out_when_it_resets_within_the_cap(gh):
+    """The same rule for the hourly limit: its reset is when to ask again (37 minutes away above: reported)."""
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(403, {"message": "API rate limit exceeded for 127.0.0.1."}, {
+        "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 1)}))
+    said: list[str] = []
+    src = source(gh, wait_rate_limit=30)
+    src.on_wait = said.append
+    assert src.fetch(19321).meta["number"] == 19321
+    assert len(said) == 1 and said[0].startswith("#19321: GitHub API rate limit exhausted: waiting ")
+
+
+def test_a_cancelled_source_stops_waiting_at_once(gh):
+    """Ctrl-C during a wait: the fetch loop cancels the source, and a worker thread asleep in the wait ends
+    (the process would otherwise hang at exit until the wait was over)."""
+    import threading
+
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "600"))
+    src = source(gh, wait_rate_limit=3600)
+    waiting = threading.Event()
+    src.on_wait = lambda line: waiting.set()
+    failed: list[BaseException] = []
+
+    def run():
+        try:
+            src.fetch(19321)
+        except SourceError as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    assert waiting.wait(10)
+    src.cancel()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert [str(e) for e in failed] == ["interrupted while waiting out GitHub's rate limit: not cached"]
 
 
 def test_server_error_is_retried_then_succeeds(gh):
@@ -292,7 +389,8 @@ def test_settings_from_env():
     ("TIMEOUT", "1e9", "a whole number from 1 to 3600"), ("BACKOFF", "nan", "a number from 0 to 60"),
     ("THROTTLE", "-5", "a number from 0 to 60"), ("PER_PAGE", "0", "a whole number from 1 to 100"),
     ("PER_PAGE", "1000", "a whole number from 1 to 100"), ("WAIT_202", "-1", "a number from 0 to 3600"),
-    ("WAIT_202", "inf", "a number from 0 to 3600"),
+    ("WAIT_202", "inf", "a number from 0 to 3600"), ("WAIT_RATE_LIMIT", "-1", "a number from 0 to 86400"),
+    ("WAIT_RATE_LIMIT", "1e9", "a number from 0 to 86400"),
 ])
 def test_settings_out_of_range_are_refused_with_the_range(name, value, expect):
     """A zero timeout read as 'malformed data', a negative throttle or zero page size as an AssertionError in

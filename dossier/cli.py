@@ -741,7 +741,9 @@ def regress(
     prs: Annotated[list[int] | None, typer.Argument(
         help="Cards to run (default with --all: every card with a runtime reference).", min=1, max=MAX_PR)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every card with a runtime reference.")] = False,
-    list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit.")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit; with no job "
+                                         "to run it prints nothing and exits 2 (GitHub Actions refuses an empty "
+                                         "matrix).")] = False,
     device: Annotated[str, typer.Option(
         help="cuda, cpu, or auto: cuda when torch sees a CUDA device, else cpu.")] = "auto",
     fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
@@ -760,8 +762,8 @@ def regress(
     CPU: the tests of every job run in one pytest process under TRITON_INTERPRET=1, without `gpu` tests, and no
     benchmark runs (a check, not a measurement). CUDA: one pytest process per job, then each benchmark module
     once. A job's result is written whole as soon as it ends, so Ctrl-C keeps the finished ones. Exit 1 when a
-    job failed (its failures are printed, and listed in its result), 2 for bad usage or no CUDA with
-    --device cuda.
+    job failed (its failures are printed, and listed in its result), 2 for bad usage, no CUDA with
+    --device cuda, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -779,6 +781,13 @@ def regress(
         jobs = [j for j in jobs if j.pr in prs]
     elif not (all_ or list_):
         fail("name PRs or pass --all (or --list)")
+    if not jobs:
+        invalid = sum(isinstance(d.data, dict) and isinstance(d.data.get("runtime"), dict)
+                      and bool(d.data["runtime"].get("reference")) for d in project.invalid_docs())
+        fail("no valid card has a runtime reference, so there is no job to run"
+             + (f" ({invalid} invalid card{'s' if invalid > 1 else ''} name{'' if invalid > 1 else 's'} one: "
+                "see `dossier lint`)" if invalid else "")
+             + ("; no matrix printed: GitHub Actions refuses an empty one" if list_ else ""))
     if list_:
         print(rg.matrix(jobs))
         return

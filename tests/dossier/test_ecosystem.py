@@ -30,6 +30,35 @@ def test_workflows_are_valid_and_wired():
     assert "fromJson(needs.matrix.outputs.jobs)" in regress["strategy"]["matrix"]
 
 
+@pytest.mark.parametrize(("listed", "code"), [('{"include": [{"pr": 1}]}', 0), ("", 2)])
+def test_the_gpu_matrix_step_fails_when_regress_list_does(tmp_path, listed, code):
+    """`echo "jobs=$(dossier regress --list | jq -c .)"` hid the command's exit: with no job to run the step passed
+    with an empty output, and the regress job failed later on `fromJson('')`. The step, under GitHub's own bash
+    options (-e, pipefail), now fails where regress --list does, and writes the matrix on one line."""
+    import os
+    import subprocess
+    import sys
+
+    gpu = yaml.safe_load((ROOT / ".github/workflows/gpu.yml").read_text())
+    step = gpu["jobs"]["matrix"]["steps"][-1]["run"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = {"dossier": f"printf '%s' '{listed}'; exit {code}",
+            "jq": f"exec {sys.executable} -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))'"}
+    for name, body in fake.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    out = tmp_path / "output"
+    out.write_text("")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out)}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step], env=env,
+                          capture_output=True, text=True)
+    if code:
+        assert proc.returncode != 0 and "jobs=" not in out.read_text()
+    else:
+        assert proc.returncode == 0 and out.read_text() == 'jobs={"include": [{"pr": 1}]}\n'
+
+
 def test_pre_commit_hooks_are_published_and_used():
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert {h["id"] for h in hooks} == {"dossier-lint", "dossier-render-check"}

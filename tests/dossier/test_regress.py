@@ -56,6 +56,23 @@ def test_list_prints_a_ci_matrix(tmp_path):
                                  "bench": "fakeref"}]}
 
 
+@pytest.mark.parametrize("args", [["--list"], ["--all"], ["--all", "--device", "cpu"]])
+def test_no_job_to_run_is_said_and_no_empty_matrix_is_printed(tmp_path, args):
+    """`--list` printed `{"include": []}`, which GitHub Actions refuses ("Matrix vector 'include' does not contain
+    any values", in the next job); `--all` ran nothing and passed. Both say why there is nothing, exit 2."""
+    broken = make_card(100, runtime={"reference": "fakeref", "tests": ["tests_fake/test_ok.py"], "bench": "fakeref"})
+    del broken["title"]
+    root = write_project(tmp_path, [make_card(90), broken])
+    result = runner.invoke(app, ["regress", *args, "--root", str(root)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: no valid card has a runtime reference, so there is no job to run "
+                                    "(1 invalid card names one: see `dossier lint`)")
+    if "--list" in args:
+        assert "no matrix printed: GitHub Actions refuses an empty one" in result.stderr
+    assert "no job to run" in " ".join(runner.invoke(app, ["regress", "--help"]).output.split())
+
+
 def test_cpu_run_records_tests_and_parity(tmp_path):
     root = _project(tmp_path)
     result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])

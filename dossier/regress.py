@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import subprocess
 import sys
@@ -50,6 +51,23 @@ def jobs_for(cards: list[Card]) -> list[Job]:
 def matrix(jobs: list[Job]) -> str:
     """The jobs as JSON for a CI matrix (`include` entries)."""
     return json.dumps({"include": [asdict(j) | {"tests": list(j.tests)} for j in jobs]}, indent=2)
+
+
+def non_finite(value: object, path: str = "") -> tuple[str, str] | None:
+    """The first number standard JSON cannot hold in ``value`` (NaN or an infinity, which Python's json reads and
+    writes): its path (``rows[1].us``) and how Python's json writes it; None when there is none. A document
+    runtime.benchkit wrote lists such values (written as null) under ``not_finite``: the first of those."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if not path and isinstance(value, dict) and isinstance(value.get("not_finite"), dict) and value["not_finite"]:
+        where, written = next(iter(value["not_finite"].items()))
+        return str(where), str(written)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = non_finite(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
 
 
 def _python(code: str, root: Path, env: dict) -> str:
@@ -217,14 +235,48 @@ def _junit_cases(xml_text: str) -> list[tuple[str, str, dict]]:
         for prop in case.iter("property"):
             prop_name = prop.get("name", "")
             if prop_name.startswith(PARITY_PREFIX):
-                err, _, tol = prop.get("value", "").partition("/")
-                parity[prop_name[len(PARITY_PREFIX):]] = {"err": float(err), "tol": float(tol)}
+                check, why = _parity(prop.get("value", ""))
+                if why:  # no parity shown: a NaN error compares below every tolerance
+                    said = f"{prop_name} = {prop.get('value', '')[:60]!r}: {why}"
+                    outcome, message = "error", f"{said}; {message}" if message else said
+                else:
+                    parity[prop_name[len(PARITY_PREFIX):]] = check
         record = {"id": f"{module}.py::{name}", "outcome": outcome,
-                  "seconds": round(float(case.get("time", 0) or 0), 3), "parity": parity}
+                  "seconds": _seconds(case.get("time")), "parity": parity}
         if message:
             record["message"] = message
         cases.append((classname, name, record))
     return cases
+
+
+def _seconds(value: str | None) -> float:
+    """A JUnit case's time, 0.0 when it is none a result can hold."""
+    try:
+        seconds = float(value or 0)
+    except ValueError:
+        return 0.0
+    return round(seconds, 3) if math.isfinite(seconds) else 0.0
+
+
+def _parity(value: str) -> tuple[dict, str]:
+    """A ``parity:<name>`` property's "ERR/TOL" as {err, tol}, or why it is no parity check ("" when it is)."""
+    err, _, tol = value.partition("/")
+    try:
+        check = {"err": float(err), "tol": float(tol)}
+    except ValueError:
+        return {}, "not ERR/TOL, two numbers"
+    bad = non_finite(check)
+    if bad:
+        return {}, f"the {'error' if bad[0] == 'err' else 'tolerance'} is {bad[1]}"
+    if check["tol"] <= 0:
+        return {}, f"the tolerance is {check['tol']:g}, not above 0"
+    if check["err"] < 0:
+        return {}, f"the error is {check['err']:g}, below 0"
+    return check, ""
+
+
+def _cannot_hold(found: tuple[str, str]) -> str:
+    return f"{found[0]} is {found[1]}, not a number JSON can hold"
 
 
 def run_bench(module: str, device: str, root: Path) -> dict:
@@ -238,7 +290,17 @@ def run_bench(module: str, device: str, root: Path) -> dict:
         if proc.returncode != 0 or not out.is_file():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
             return {"module": module, "error": "\n".join(tail)}
-        return {"module": module, **json.loads(out.read_text())}
+        try:
+            doc = json.loads(out.read_text())
+        except (ValueError, RecursionError) as exc:
+            return {"module": module, "error": f"its --json document is not valid JSON ({str(exc)[:80]})"}
+    if not isinstance(doc, dict):
+        return {"module": module, "error": "its --json document is not a JSON object"}
+    found = non_finite(doc)
+    if found:
+        return {"module": module, "error": f"its --json document: {_cannot_hold(found)}: the benchmark measured "
+                                           "nothing there"}
+    return {"module": module, **doc}
 
 
 def reuse_bench(module: str, path: Path, facts: dict) -> dict:
@@ -248,7 +310,7 @@ def reuse_bench(module: str, path: Path, facts: dict) -> dict:
     """
     try:
         doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RegressError(f"--bench-json {module}={path}: not a readable JSON document ({exc})") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("device"), dict):
         raise RegressError(f"--bench-json {module}={path}: no 'device' in it (not written by a benchmark's --json)")
@@ -258,6 +320,10 @@ def reuse_bench(module: str, path: Path, facts: dict) -> dict:
         raise RegressError(f"--bench-json {module}={path}: written by {by}, not by {module}")
     if not isinstance(doc.get("rows"), list):
         raise RegressError(f"--bench-json {module}={path}: rows must be a list")
+    found = non_finite(doc)
+    if found:
+        raise RegressError(f"--bench-json {module}={path}: {_cannot_hold(found)}: the benchmark measured nothing "
+                           "there; run it again")
     if doc["device"].get("name") != facts.get("name"):
         raise RegressError(f"--bench-json {module}={path}: measured on {doc['device'].get('name')}, "
                            f"this run is on {facts.get('name')}")
@@ -306,7 +372,7 @@ def default_results(root: Path, device: str) -> Path:
 def write_result(results_dir: Path, result: dict) -> Path:
     path = results_dir / result["device_kind"] / f"{result['pr']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_atomic(path, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return write_atomic(path, json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_result(results_dir: Path, pr: int, device: str = "cuda", bench: str | None = None) -> dict | None:
@@ -340,6 +406,9 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
     for name, kind, words in kinds:
         if not isinstance(doc[name], kind) or (kind is int and isinstance(doc[name], bool)):
             return f"{name} must be {words}"
+    found = non_finite(doc)
+    if found:
+        return _cannot_hold(found)
     if doc["pr"] != pr:
         return f"the result of #{doc['pr']}, not of #{pr}"
     if doc.get("device_kind", device) != device:

@@ -4,6 +4,8 @@ Every lane's ``bench`` module prints a table with :func:`print_table` and writes
 :func:`write_results`, whose JSON shape ``dossier regress`` and ``dossier render`` read:
 
     {"lane": str, "device": {...}, "date": "YYYY-MM-DD", "ceilings": {...}, "rows": [{...}, ...]}
+
+always standard JSON: a NaN or infinity is written as null and listed under ``"not_finite": {"rows[1].us": "NaN"}``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import os
 import random
 import statistics
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -194,10 +197,32 @@ def resummarize(path: str | os.PathLike, summarize: Callable[[list[dict]], list[
     return doc["summary"]
 
 
+def _finite(value: object, path: str, found: dict[str, str]) -> object:
+    """``value`` with every NaN or infinity replaced by None, each recorded in ``found`` by its path (``rows[1].us``)
+    as Python's json would write it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        found[path] = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v, f"{path}.{k}" if path else str(k), found) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
 def _write_json(path: Path, doc: dict) -> None:
-    """Write ``doc`` to ``path`` atomically (a reader never sees half a document)."""
+    """Write ``doc`` to ``path`` atomically (a reader never sees half a document), as standard JSON: a NaN or an
+    infinity (a broken kernel's error, a division by a zero time) is written as null and listed under
+    ``not_finite`` by its field, with a warning; `dossier regress` refuses such a document as a card's benchmark."""
+    found: dict[str, str] = {}
+    doc = _finite(doc, "", found)
+    if found:
+        doc["not_finite"] = {**(doc.get("not_finite") or {}), **found}
+        listed = ", ".join(f"{where} {word}" for where, word in found.items())
+        print(f"warning: {path}: {len(found)} number(s) JSON cannot hold, written as null and listed under "
+              f"not_finite: {listed}", file=sys.stderr)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
     tmp.replace(path)
 
 

@@ -282,6 +282,9 @@ GOOD_RESULT = {"pr": 100, "device_kind": "cuda", "ok": True, "device": {"name": 
     ({"bench": ["x"]}, "bench must be a mapping"),
     ({"passed": "3"}, "passed must be a whole number"),
     ({"bench": {"module": "fakeref", "summary": "one row"}}, "bench.summary must be a list of texts"),
+    ({"parity": {"x": {"err": float("nan"), "tol": 1e-5}}}, "parity.x.err is NaN, not a number JSON can hold"),
+    ({"bench": {"module": "fakeref", "rows": [{"us": 1.0}, {"us": float("-inf")}]}},
+     "bench.rows[1].us is -Infinity, not a number JSON can hold"),
 ])
 def test_render_refuses_a_stored_result_that_is_not_this_cards(tmp_path, change, why):
     """A valid result copied from another card (or a CPU run, or one of the card's former benchmark) was shown
@@ -295,6 +298,62 @@ def test_render_refuses_a_stored_result_that_is_not_this_cards(tmp_path, change,
     result = runner.invoke(app, ["render", "--check", "--root", str(root)])
     assert result.exit_code == 2 and f"error: {stored}: {why}" in result.output, result.output
     assert "dossier regress 100 --device cuda" in result.output
+
+
+NON_FINITE = [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("1e999", "Infinity")]
+
+
+@pytest.mark.parametrize(("written", "reads"), NON_FINITE)
+def test_bench_json_refuses_a_number_json_cannot_hold_naming_the_field(tmp_path, written, reads):
+    """Python reads NaN/Infinity (and 1e999 as Infinity) and wrote them back into the stored result: a document
+    no standard JSON reader (jq, JavaScript, GitHub) can read, and a benchmark that measured nothing there."""
+    path = tmp_path / "bench.json"
+    path.write_text('{"lane": "fakeref", "device": {"name": "cpu"}, "rows": [{"us": 1.0}, {"tp": 1, "us": '
+                    + written + "}]}")
+    with pytest.raises(RegressError, match=re.escape(
+            f"--bench-json fakeref={path}: rows[1].us is {reads}, not a number JSON can hold: the benchmark "
+            "measured nothing there; run it again")):
+        reuse_bench("fakeref", path, {"name": "cpu"})
+
+
+def test_bench_json_refuses_the_values_benchkit_wrote_as_not_finite(tmp_path):
+    """runtime.benchkit writes a NaN as null and lists it under not_finite: still nothing measured there."""
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"lane": "fakeref", "device": {"name": "cpu"}, "rows": [{"us": None}],
+                                "not_finite": {"rows[0].us": "NaN"}}))
+    with pytest.raises(RegressError, match=re.escape(f"--bench-json fakeref={path}: rows[0].us is NaN, not a number")):
+        reuse_bench("fakeref", path, {"name": "cpu"})
+
+
+def test_a_benchmark_run_whose_document_holds_nan_is_the_benchmarks_error(tmp_path):
+    """run_bench stored the document as read (NaN and all) in the result, and the job was ok."""
+    from dossier.regress import run_bench
+
+    (tmp_path / "nanbench.py").write_text(
+        "import sys\nopen(sys.argv[2], 'w').write('{\"lane\": \"nanbench\", \"device\": {}, "
+        "\"rows\": [{\"us\": NaN}]}')\n")
+    bench = run_bench("nanbench", "cuda", tmp_path)
+    assert bench == {"module": "nanbench", "error": "its --json document: rows[0].us is NaN, not a number JSON can "
+                                                    "hold: the benchmark measured nothing there"}
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("nan/1.0e-05", "parity:decode = 'nan/1.0e-05': the error is NaN"),
+    ("2.0e-07/inf", "parity:decode = '2.0e-07/inf': the tolerance is Infinity"),
+    ("2.0e-07/0", "parity:decode = '2.0e-07/0': the tolerance is 0, not above 0"),
+    ("big", "parity:decode = 'big': not ERR/TOL, two numbers"),
+])
+def test_a_parity_value_that_is_no_finite_number_is_the_tests_error(value, says):
+    """A NaN error compared below every tolerance (NaN > tol is false), so the parity check passed and the result
+    held NaN; an unreadable value was a ValueError out of regress."""
+    xml = f"""<testsuites><testsuite>
+      <testcase classname="tests.runtime.gdn.test_decode" name="test_a" time="0.5">
+        <properties><property name="parity:decode" value="{value}"/></properties></testcase>
+    </testsuite></testsuites>"""
+    [record] = parse_junit(xml)
+    assert record["outcome"] == "error" and record["parity"] == {}
+    assert record["message"].startswith(says)
+    json.dumps(record, allow_nan=False)
 
 
 def test_jobs_only_for_cards_with_references():

@@ -6,6 +6,7 @@ from runtime.gdn.bench import check_targets as gdn_targets
 from runtime.gdn.bench import summarize as gdn_summary
 from runtime.projections.bench import check_targets as projection_targets
 from runtime.projections.bench import launch_bound
+from runtime.projections.sweep import mismatched
 
 
 def _decode(shape: str, pct: float) -> dict:
@@ -218,3 +219,14 @@ def test_gdn_summary_gives_the_no_arithmetic_ceilings_beside_verify_and_the_in_p
             "arithmetic: 1.08-1.22x target_verify, 88-95% of the floor") in lines
     assert ("in-place decode TP4 B=64 at 83.2% of its floor; its bytes moved with no arithmetic 84.6% through the "
             "slot index, 90.5% in slot order with no index") in lines
+
+
+@pytest.mark.parametrize(("row", "bad"), [
+    ({"us": 4.6, "rel_err": 1e-3}, False), ({"us": 4.6}, False), ({"us": 4.6, "rel_err": 0.02}, True),
+    ({"us": 4.7, "rel_err": float("nan")}, True), ({"us": 4.7, "rel_err": float("inf")}, True),
+    ({"error": "compile"}, True), ({"us": 4.6, "check_error": "ValueError"}, True),
+])
+def test_a_sweep_row_whose_error_is_nan_is_a_mismatch_not_a_candidate(row, bad):
+    """`rel_err > 1e-2` is false for NaN: a kernel whose output was NaN (two rows of
+    results/bench/projections-decode-sweep-cluster2.json) counted as matching and could be the best per size."""
+    assert mismatched(row) is bad

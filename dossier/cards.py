@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +31,15 @@ MAX_LANES_BYTES = 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
+#: how a number is written to be read as the author reads it: YAML 1.1 takes 0144 as octal, 0x64 as hexadecimal,
+#: 1:40 as base 60 and drops `_`
+PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps a date-shaped scalar which is no real date (2025-02-30) as text, so the schema
-    reports it at its position instead of the parser raising."""
+    """SafeLoader that keeps, as the text written, a date-shaped scalar which is no real date (2025-02-30) and a
+    number not written in plain decimal digits (`superseded_by: [0144]` is #100 to YAML 1.1): the schema reports
+    each at its position instead of the parser raising, or the card silently naming another PR."""
 
     def construct_yaml_timestamp(self, node):
         try:
@@ -40,8 +47,14 @@ class _Loader(yaml.SafeLoader):
         except ValueError:
             return self.construct_scalar(node)
 
+    def construct_yaml_int(self, node):
+        if not PLAIN_INT.fullmatch(node.value):
+            return self.construct_scalar(node)
+        return super().construct_yaml_int(node)
+
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 @dataclass

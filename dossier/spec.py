@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 _JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean"}
 _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 #: a repository-relative POSIX path: no leading slash or drive, no backslash, no "." or ".." part
@@ -62,7 +64,10 @@ class Spec:
                 yield Problem("type", path, f"{_name(path)} must not be empty (expected {self.describe()})")
             return
         if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and (reads := _yaml11_int(value)):
+                yield Problem("type", path, f"{_name(path)} is written {value}, which YAML 1.1 reads as {reads}: "
+                              "write the number in plain decimal digits"[:200])
+            elif isinstance(value, bool) or not isinstance(value, int):
                 yield _type(path, self, value)
             elif self.min_value is not None and value < self.min_value:
                 yield Problem("type", path, f"{_name(path)} must be >= {self.min_value}, got {value}")
@@ -189,6 +194,21 @@ class Spec:
         if self.doc:
             out["description"] = self.doc
         return out
+
+
+def _yaml11_int(text: str) -> str:
+    """What YAML 1.1 makes of ``text`` when it reads it as a number other than its plain decimal digits (the card
+    loader keeps such a scalar as text), else ""."""
+    try:
+        value = yaml.safe_load(text) if len(text) < 40 else None
+    except yaml.YAMLError:
+        return ""
+    if not isinstance(value, int) or isinstance(value, bool) or str(value) == text:
+        return ""
+    digits = text.lstrip("+-").replace("_", "")
+    base = ("hexadecimal " if digits[:2] in ("0x", "0X") else "binary " if digits[:2] == "0b" else
+            "base-60 " if ":" in digits else "octal " if digits[:1] == "0" and len(digits) > 1 else "")
+    return f"the {base}number {value}"
 
 
 def _is_date(text: str) -> bool:

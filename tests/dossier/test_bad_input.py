@@ -283,6 +283,26 @@ def test_a_date_written_as_text_or_with_a_time_says_how_to_write_it(root, writte
     assert result.exit_code == 1 and f"D106 {expect}" in result.output
 
 
+@pytest.mark.parametrize(("written", "reads"), [
+    ("0144", "the octal number 100"), ("0x64", "the hexadecimal number 100"), ("1:40", "the base-60 number 100"),
+    ("1_00", "the number 100"), ("00100", "the octal number 64"),
+])
+def test_a_number_yaml_reads_as_another_is_refused_not_taken(root, written, reads):
+    """YAML 1.1 reads `0144` as octal 100, `0x64` as hex, `1:40` as base 60 and ignores `_`: `superseded_by: [0144]`
+    (meant: #144) linked the manual's "superseded by" to #100 with lint silent, and `pr: 0144` passed in 100.yaml.
+    A number is taken only as plain decimal digits; any other spelling is refused, saying what YAML makes of it."""
+    older = card_path(root, 90)
+    older.write_text(older.read_text().replace("superseded_by:\n- 100", f"superseded_by:\n- {written}"))
+    result = dossier(root, "lint")
+    assert result.exit_code == 1
+    assert (f"D106 superseded_by[0] is written {written}, which YAML 1.1 reads as {reads}: write the number in "
+            "plain decimal digits") in result.output
+    render = dossier(root, "render", "--check")
+    assert render.exit_code == 1 and "not rendering" in render.output
+    card_path(root).write_text(yaml.safe_dump(make_card(100)).replace("pr: 100", f"pr: {written}"))
+    assert f"D106 pr is written {written}, which YAML 1.1 reads as {reads}" in dossier(root, "lint").output
+
+
 @pytest.mark.parametrize("date", ["2025-13-45", "2025-02-30"])
 def test_impossible_date_is_a_positioned_finding(root, date):
     text = yaml.safe_dump(make_card(100)).replace("2026-03-20", date)

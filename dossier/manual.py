@@ -66,12 +66,8 @@ RENDER_GUARD = ("D1", "D311", "D316", "D506", "D507")
 
 
 def blockers(project: Project) -> list[Diagnostic]:
-    """Why the manual cannot be rendered from ``project`` as it stands: the errors of the RENDER_GUARD rules,
-    and a missing cards/lanes.yaml. Render and render --check refuse while there is any."""
+    """Why the manual cannot be rendered from ``project`` as it stands: the errors of the RENDER_GUARD rules (a
+    missing cards/lanes.yaml is D100). Render and render --check refuse while there is any."""
     from dossier.lint import LintContext, run_lint
 
-    found = [d for d in run_lint(LintContext(project), select=RENDER_GUARD) if d.severity == "error"]
-    if project.lanes_doc is None:
-        found.append(Diagnostic("cards/lanes.yaml", 1, 1, "D100", "cards/lanes.yaml is missing: the playbook "
-                                "and every lane come from it", "error"))
-    return found
+    return [d for d in run_lint(LintContext(project), select=RENDER_GUARD) if d.severity == "error"]

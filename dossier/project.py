@@ -145,7 +145,10 @@ class Project:
             lanes_path = next((p / LANES_FILE for p in paths if (p / LANES_FILE).is_file()), lanes_path)
         if lanes_path.exists() or lanes_path.is_symlink():  # a folder or a dangling link: read_yaml says why (D100)
             project.lanes_doc = read_yaml(lanes_path, MAX_LANES_BYTES)
-            project.lanes_doc.spec = LANES_SPEC
+        else:  # lint reports it (D100) as render refuses for it, with cards or without
+            project.lanes_doc = YamlDoc(lanes_path, read_errors=[
+                ("D100", f"cards/{LANES_FILE} is missing: the playbook and every lane come from it", 1, 1)])
+        project.lanes_doc.spec = LANES_SPEC
         return project
 
     def in_scope(self, path: Path) -> bool:

@@ -457,6 +457,21 @@ def test_a_named_directory_that_holds_no_card_is_a_usage_error(root, tmp_path):
     assert "0 card(s) checked" in dossier(root, "lint", str(root / "cards")).output  # a project's own cards/ may be empty
 
 
+def test_a_missing_lanes_file_is_lints_error_too_not_only_renders(root):
+    """Without cards/lanes.yaml render refused ("D100 cards/lanes.yaml is missing ... `dossier lint` lists them")
+    while lint passed with no card (0 errors, exit 0) and with cards showed only their D501s: the gate said clean
+    where render would not run."""
+    (root / "cards" / "lanes.yaml").unlink()
+    said = "cards/lanes.yaml:1:1: D100 cards/lanes.yaml is missing: the playbook and every lane come from it"
+    for remove in ([], ["100.yaml", "90.yaml"]):
+        for name in remove:
+            (root / "cards" / name).unlink()
+        result = dossier(root, "lint")
+        assert result.exit_code == 1 and said in result.output, result.output
+        render = dossier(root, "render", "--check")
+        assert render.exit_code == 1 and said in render.output
+
+
 def test_unknown_select_code_is_a_usage_error(root):
     result = dossier(root, "lint", "--select", "Z9")
     assert result.exit_code == 2 and "--select Z9 matches no rule code" in error_line(result)

@@ -48,9 +48,8 @@ class _Loader(yaml.SafeLoader):
             return self.construct_scalar(node)
 
     def construct_yaml_int(self, node):
-        if not PLAIN_INT.fullmatch(node.value):
-            return self.construct_scalar(node)
-        return super().construct_yaml_int(node)
+        value = super().construct_yaml_int(node)  # `!!int x` raises: malformed (D102)
+        return value if PLAIN_INT.fullmatch(node.value) else self.construct_scalar(node)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)

@@ -125,7 +125,7 @@ class Project:
             project.selected = {*named, *findings, *(p for p in paths if p.name == LANES_FILE)}
             named = sorted({*named, *card_paths([cards_dir])}, key=lambda f: (len(f.stem), f.stem, str(f)))
             findings = sorted({*findings, *finding_paths([cards_dir])})
-        docs = [read_yaml(path, MAX_CARD_BYTES) for path in named]
+        docs = [_linked_out(read_yaml(path, MAX_CARD_BYTES), cards_dir, root) for path in named]
         # a draft stands in for the project's card of its PR (it is that card, edited elsewhere)
         drafted = {pr for d in docs if d.path in drafts and isinstance(pr := _pr_of(d), int)}
         for doc in docs:
@@ -134,7 +134,7 @@ class Project:
             doc.spec = CARD
             project.docs.append(doc)
         for path in findings:
-            doc = read_yaml(path, MAX_CARD_BYTES)
+            doc = _linked_out(read_yaml(path, MAX_CARD_BYTES), cards_dir, root)
             doc.spec = FINDING
             project.finding_docs.append(doc)
         if cards_dir in paths:
@@ -144,7 +144,7 @@ class Project:
             # a cards dir given explicitly carries its own lanes file
             lanes_path = next((p / LANES_FILE for p in paths if (p / LANES_FILE).is_file()), lanes_path)
         if lanes_path.exists() or lanes_path.is_symlink():  # a folder or a dangling link: read_yaml says why (D100)
-            project.lanes_doc = read_yaml(lanes_path, MAX_LANES_BYTES)
+            project.lanes_doc = _linked_out(read_yaml(lanes_path, MAX_LANES_BYTES), cards_dir, root)
         else:  # lint reports it (D100) as render refuses for it, with cards or without
             project.lanes_doc = YamlDoc(lanes_path, read_errors=[
                 ("D100", f"cards/{LANES_FILE} is missing: the playbook and every lane come from it", 1, 1)])
@@ -230,6 +230,18 @@ class Project:
             if data_pr == pr or (not isinstance(data_pr, int) and d.path.stem == str(pr)):
                 return d
         return None
+
+
+def _linked_out(doc: YamlDoc, cards_dir: Path, root: Path) -> YamlDoc:
+    """``doc`` refused (D100) when its file under cards/ is a link to a file outside the project: it reads here,
+    but git commits the link, so a clone has a dangling link there (or another machine's file)."""
+    if doc.path.is_symlink() and not doc.read_errors and doc.path.is_relative_to(cards_dir):
+        target = doc.path.resolve()
+        if not target.is_relative_to(root):
+            doc.read_errors.append(("D100", f"a link to {target}, outside the project: a clone has no such file; "
+                                    "put the file itself here", 1, 1))
+            doc.data = None
+    return doc
 
 
 def _pr_of(doc: YamlDoc) -> int | None:

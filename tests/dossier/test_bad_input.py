@@ -1064,6 +1064,29 @@ def test_what_editors_and_systems_leave_beside_a_card_is_not_a_card(root):
         in dossier(root, "lint").output
 
 
+@pytest.mark.parametrize("name", ["100.yaml", "lanes.yaml"])
+def test_a_project_file_that_links_outside_the_project_is_refused(root, tmp_path, name):
+    """cards/100.yaml as a link to a file outside the project read here, lint passed and render used it; git
+    commits the link, so every clone (CI) has a dangling link there, or another file where the path exists."""
+    where = root / "cards" / name
+    elsewhere = tmp_path / "elsewhere" / name
+    elsewhere.parent.mkdir()
+    where.rename(elsewhere)
+    where.symlink_to(elsewhere)
+    said = (f"cards/{name}:1:1: D100 a link to {elsewhere}, outside the project: a clone has no such file; put "
+            "the file itself here")
+    lint = dossier(root, "lint")
+    assert lint.exit_code == 1 and said in lint.output, lint.output
+    render = dossier(root, "render", "--check")
+    assert render.exit_code == 1 and said in render.output
+    inside = root / "drafts" / name  # a link within the project is the same file in every clone
+    inside.parent.mkdir()
+    elsewhere.rename(inside)
+    where.unlink()
+    where.symlink_to(Path("..") / "drafts" / name)
+    assert dossier(root, "lint").exit_code == 0
+
+
 @pytest.mark.parametrize("tests, says", [
     ([], "D104 runtime.tests is empty"),
     (["tests_fake"], None),  # a folder is a pytest target: its test files

@@ -226,4 +226,10 @@ def _name(path: str) -> str:
 
 def _type(path: str, spec: Spec, value: Any) -> Problem:
     got = type(value).__name__
-    return Problem("type", path, f"{_name(path)} must be {spec.describe()}, got {got} {value!r}"[:200])
+    said = f"{_name(path)} must be {spec.describe()}, got {got} {value!r}"[:160]
+    if spec.kind == "str":  # the author wrote text that YAML 1.1 reads as something else
+        if isinstance(value, bool):
+            said += ": YAML 1.1 reads yes, no, on and off as true or false; put the text in quotes"
+        elif isinstance(value, dt.date | int | float):
+            said += f": YAML read it as a {'date' if isinstance(value, dt.date) else 'number'}; put the text in quotes"
+    return Problem("type", path, said)

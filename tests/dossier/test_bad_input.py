@@ -303,6 +303,23 @@ def test_a_number_yaml_reads_as_another_is_refused_not_taken(root, written, read
     assert f"D106 pr is written {written}, which YAML 1.1 reads as {reads}" in dossier(root, "lint").output
 
 
+@pytest.mark.parametrize(("written", "says"), [
+    ("yes", "title must be text, got bool True: YAML 1.1 reads yes, no, on and off as true or false; put the text "
+            "in quotes"),
+    ("Off", "title must be text, got bool False: YAML 1.1 reads yes, no, on and off as true or false"),
+    ("2026-03-26", "title must be text, got date datetime.date(2026, 3, 26): YAML read it as a date; put the text in "
+                   "quotes"),
+    ("1.10", "title must be text, got float 1.1: YAML read it as a number; put the text in quotes"),
+])
+def test_text_yaml_reads_as_something_else_says_to_quote_it(root, written, says):
+    """`title: yes` said "title must be text, got bool True": the author wrote yes, and was not told why it
+    became True nor what to do."""
+    card_path(root).write_text(yaml.safe_dump(make_card(100)).replace(
+        "title: Fuse the widget projection in layer 100", f"title: {written}"))
+    result = dossier(root, "lint")
+    assert result.exit_code == 1 and f"D106 {says}" in result.output, result.output
+
+
 @pytest.mark.parametrize("date", ["2025-13-45", "2025-02-30"])
 def test_impossible_date_is_a_positioned_finding(root, date):
     text = yaml.safe_dump(make_card(100)).replace("2026-03-20", date)
@@ -326,7 +343,8 @@ def test_impossible_date_gives_every_command_a_clean_answer(root, tmp_path):
     assert shown.exit_code == 2 and "invalid" in error_line(shown)
     assert dossier(root, "show", "90").exit_code == 0
     assert dossier(root, "drift", "--sglang-src", str(sglang)).exit_code in (0, 1)
-    assert dossier(root, "regress", "--list").exit_code == 0
+    listed = dossier(root, "regress", "--list")  # no card has a runtime reference: said, no empty matrix
+    assert listed.exit_code == 2 and "no job to run" in error_line(listed)
     new = dossier(root, "new", "555", "--title", "T", "--state", "merged", "--merged-at", "2025-02-30")
     assert new.exit_code == 2 and "--merged-at" in error_line(new)
     new = dossier(root, "new", "555", "--title", "T", "--state", "open", "--merged-at", "2025-02-03")

@@ -706,7 +706,8 @@ def for_version(
 @command("list", group=releases_app)
 def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> None:
     """The synced releases with their build dates and file counts; an incomplete one is named (warning).
-    Exit 0, also when none is synced (it says so), 2 when the cache folder does not exist."""
+    Exit 0, also when none is synced or the default folder is absent (it says so), 2 when the folder --cache-dir or
+    $DOSSIER_RELEASES names is not there (a typo)."""
     from dossier import releases as rl
 
     cache = rl.cache_dir(root or find_root(), cache_dir, must_exist=True)

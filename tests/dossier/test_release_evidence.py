@@ -491,6 +491,11 @@ def test_a_release_cache_named_but_not_there_is_an_environment_error(setup, tmp_
             assert len(lines) == 1 and ("does not exist" in lines[0] or "is not a directory" in lines[0])
             assert ("$DOSSIER_RELEASES " if env else "--cache-dir ") in lines[0]
     monkeypatch.delenv("DOSSIER_RELEASES")
+    # the default folder absent is no typo: none synced, as its --help says (it said "2 when the folder does not exist")
+    listed = runner.invoke(app, ["releases", "list", "--root", str(root)])
+    assert listed.exit_code == 0 and "0 release(s)" in listed.stderr
+    assert "the folder --cache-dir or $DOSSIER_RELEASES names" in " ".join(
+        runner.invoke(app, ["releases", "list", "--help"]).output.split())
     # without a named cache, a missing release is a visible warning: the bug list is not sharpened
     result = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--root", str(root)])
     assert result.exit_code == 0 and "warning: SGLang 0.2.0's sources are not in the release cache" in result.stderr

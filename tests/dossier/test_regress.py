@@ -381,7 +381,10 @@ def test_bench_json_refuses_another_device_and_bad_values(tmp_path):
     h200.write_text(json.dumps({"lane": "fakeref", "device": {"name": "NVIDIA H200"}, "rows": []}))
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
+    deep = tmp_path / "deep.json"  # json.loads raises RecursionError, no ValueError: it was an internal error
+    deep.write_text("[" * 100_000 + "]" * 100_000)
     for value, says in ((f"fakeref={h200}", "measured on NVIDIA H200"), (f"fakeref={broken}", "not a readable JSON"),
+                        (f"fakeref={deep}", "not a readable JSON"),
                         (f"other.bench={h200}", "no job in this run uses"), ("fakeref", "wants MODULE=FILE"),
                         (f"fakeref={tmp_path / 'absent.json'}", "not a readable JSON")):
         result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root), "--bench-json", value])

@@ -309,6 +309,16 @@ def test_the_hourly_limit_is_waited_out_when_it_resets_within_the_cap(gh):
     assert len(said) == 1 and said[0].startswith("#19321: GitHub API rate limit exhausted: waiting ")
 
 
+def test_an_hourly_reset_beyond_any_date_is_reported_not_a_crash(gh):
+    """X-RateLimit-Reset: 99999999999999 made datetime raise ("year is out of range"): `unexpected ValueError`."""
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(403, {"message": "API rate limit exceeded"}, {
+        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999999"}))
+    with pytest.raises(SourceError, match=r"^GitHub API rate limit exhausted; it resets at \d\d:\d\d UTC .*: set "
+                                          r"GITHUB_TOKEN.*; not waited out: "):
+        source(gh, wait_rate_limit=60).fetch(19321)
+
+
 def test_a_cancelled_source_stops_waiting_at_once(gh):
     """Ctrl-C during a wait: the fetch loop cancels the source, and a worker thread asleep in the wait ends
     (the process would otherwise hang at exit until the wait was over)."""

@@ -38,8 +38,10 @@ SHALLOW = {"follow-up", "followup", "bugfix", "bug", "fix", "fixes", "fixed", "f
            "changed", "works", "work", "key"}
 STOP = {"a", "an", "the", "of", "for", "to", "in", "on", "and", "or", "with", "this", "that", "it", "is", "was",
         "be", "by", "as", "at", "pr", "from", "into", "its", "are", "which", "so", "also", "when"}
-PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME|XXX|lorem ipsum|fill (?:me|in)|to be written|placeholder)\b"
-                         r"|^\s*(\.\.\.|-|n/?a|none|pending)\s*\.?\s*$", re.IGNORECASE)
+#: a word or mark left where text should be: TODO, XXXXXXX, an unfilled "{{ pr_url }}", a number written "N%"
+PLACEHOLDER_WORD = re.compile(r"\b(TODO|TBD|FIXME|X{3,}|lorem ipsum|fill (?:me|in)|to be written|placeholder)\b|"
+                              r"\{\{[^{}]*\}\}|\{%[^{}]*%\}|(?<![\w.])(?:N ?%|X ?%|Nx\b)", re.IGNORECASE)
+PLACEHOLDER = re.compile(rf"{PLACEHOLDER_WORD.pattern}|^\s*(\.\.\.|-|n/?a|none|pending)\s*\.?\s*$", re.IGNORECASE)
 #: a labelled field of a filled-in form ("Title: ...; category: ...; main diff: ...")
 FORM_LABEL = re.compile(r"(?:^|;)\s*[A-Za-z][\w /-]{0,24}:\s")
 MAX_LABELS = 2
@@ -55,10 +57,18 @@ TEMPLATE_RESIDUE = re.compile(r"(?:^|\s)#{2,6} ?[A-Z][a-z]+|(?:^|\s)[-*] \[[ xX]
                               # a section of SGLang's PR template, bold or as a label: "**Modifications**", "Accuracy
                               # Tests: ..."
                               rf"\*\*{_BOLD_SECTION}:?\*\*|(?:^|(?<=[.!?]\s))\**{_SECTION}\**:|"
-                              r"\b(?:Co-authored-by|Signed-off-by):|\bPTAL\b|\bcc @[\w-]+|"
+                              r"\b(?:Co-authored-by|Signed-off-by):|\bPTAL\b|\bcc @[\w-]+|\b[Pp]lease (?:help )?(?:review|take "
+                              r"a look)\b|\b[Ii]n this PR,? we\b|"
+                              # a row of a markdown table: "| bs | triton | cutedsl |"
+                              r"(?:^|\s)\|(?: ?[^|\n\[\]()]{1,24} ?\|){3,}(?=\s|$)|"
                               # the author's own voice, outside a quotation: "I added", "I tested"
                               r"(?<![\w\"'\u201c/#.-])I (?:have |also |then |just )?(?:add|added|tested|ran|fixed|changed|"
-                              r"implemented|refactored|modified|think|found|use|used|will|am)\b")
+                              r"implemented|refactored|modified|think|found|use|used|will|am|could|couldn't|cannot|can't|"
+                              r"was|did|didn't|do|don't|hope|believe|guess|assume|would)\b|"
+                              # a chat assistant's voice: "Sure! Here is the card", "As an AI model"
+                              r"\b(?:Sure|Certainly|Absolutely)[,!] (?:here|I)\b|\bHere(?:'s| is) (?:the|a|an|your) "
+                              r"(?:updated |revised |completed |filled[- ]in )?(?:card|summary|dossier|YAML)\b|"
+                              r"\b[Aa]s an AI\b|\bAI (?:language )?model\b|\bI hope this helps\b|\b[Ll]et me know if\b")
 #: padding: one word four times in a row, one character eight times in a row
 PADDING = re.compile(r"\b(\w+)(?:\W+\1\b){3,}|(\S)\2{7,}", re.IGNORECASE)
 #: identifier-like tokens of a code line (3+ characters, not Python keywords)
@@ -115,12 +125,19 @@ def repeats_title(card: Card, doc, ctx) -> Iterator[Finding]:
                           hint="say what broke or was slow, with numbers, and where")
 
 
-@rule("D202", "prose is a placeholder", scope="card")
+@rule("D202", "prose is a placeholder, or holds one (TODO, TBD, XXX, an unfilled {{ template }} field, 'N%')",
+      scope="card")
 def placeholder(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A field that is only "TBD" or "n/a", or any text of the card (claims, lanes, corrections too) holding a word
+    or mark left for later: the reader takes the rest of the card as finished."""
     for name in ALL_FIELDS:
         m = PLACEHOLDER.search(text_of(card, name))
         if m:
             yield Finding(f"{name}#value", f"{name} is a placeholder ({m.group(0).strip()!r})")
+    for path, text in card_texts(card):
+        m = PLACEHOLDER_WORD.search(text) if path not in ALL_FIELDS else None
+        if m:
+            yield Finding(text_location(path), f"{path} holds a placeholder ({m.group(0).strip()!r})")
 
 
 @rule("D204", "prose is shorter than a useful minimum (words, after diff statistics and generic phrases)",
@@ -510,3 +527,81 @@ def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
                                                "says the source named no device for it",
                           hint="drop the device, or say where the source names it (and fix the other field)")
             break
+
+
+#: a measured value: "965.52", "15,314.80", "89"
+_VAL = r"(\d[\d,]*(?:\.\d+)?)"
+_UNIT = r"(?:\s?(?:%|[A-Za-zµμ]+(?:/[A-Za-z]+)?))?"
+#: a stated change: "+1.8%", "-10%", "about +10%", "-0.31 pp", "6.4x"
+_CHANGE = r"(about |~|roughly |approximately |nearly |almost )?([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|pp|x|×)"
+#: "A -> B unit (+P%)", "A -> B unit, Nx" (the change right after the pair)
+_PAIR_THEN_CHANGE = re.compile(rf"(?<![\w.]){_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT} ?(?:\(|, ){_CHANGE}(?![\w.])")
+#: "-9.2% (965.52 -> 876.80 ms)" (the pair in a parenthesis right after the change)
+_CHANGE_THEN_PAIR = re.compile(rf"(?<![\w.]){_CHANGE} \({_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT}\)")
+#: "2.24x (TP1 B=512: 63.9 us against a 28.5 us floor)": a factor and the two values it divides
+_FACTOR_OF = re.compile(rf"(?<![\w.])(about |~)?()(\d+(?:\.\d+)?) ?(x|×) \([^()]*?(?<![\w.=]){_VAL} ?([A-Za-zµμ]+(?:/[A-Za-z]+)?) "
+                        rf"(?:against|vs\.?|versus|over|compared to) (?:a |an |the )?{_VAL} ?([A-Za-zµμ]+(?:/[A-Za-z]+)?)\b")
+
+
+def _span(number: str) -> tuple[float, float]:
+    """The interval a number written so stands for (half a unit of its last digit either side)."""
+    number = number.replace(",", "")
+    half = 0.5 * 10 ** -(len(number.split(".")[1]) if "." in number else 0)
+    return float(number) - half, float(number) + half
+
+
+def _change_span(a: tuple[float, float], b: tuple[float, float], unit: str) -> tuple[float, float] | None:
+    """Every change "a -> b" can be, given the rounding of a and b: percent, percentage points or factor."""
+    if unit == "%":
+        if a[0] <= 0:
+            return None
+        ends = [(y - x) / x * 100 for x in a for y in b]
+    elif unit == "pp":
+        scale = 100 if max(a[1], b[1]) <= 1 else 1  # fractions (0.8746) or percentages (87.46)
+        ends = [(y - x) * scale for x in a for y in b]
+    else:  # a factor, either way round ("6.4x less memory", "1.6x faster")
+        if min(a[0], b[0]) <= 0:
+            return None
+        ends = [max(x / y, y / x) for x in a for y in b]
+    return min(ends), max(ends)
+
+
+@rule("D226", "a change given with its two values (A -> B) states a percentage or factor those values do not give",
+      scope="card")
+def change_arithmetic(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"median TTFT -19.2% (965.52 -> 876.80 ms)", "89 us -> 79 us (1.6x)", "2.84x (63.9 us against a 28.5 us
+    floor)": the values and the change cannot all be right, and a reader who quotes either is misled. Judged
+    only where the change sits right beside its pair (in the parenthesis after "A -> B", or with the pair in
+    one right after it); a change passes when any rounding of the written values gives it (half a unit of each
+    last digit), "about" allows 10% more, a sign must agree (a percentage with none is a size), a factor may
+    read either way round, and "pp" is a difference of fractions or percentages."""
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _PAIR_THEN_CHANGE.finditer(flat):
+            yield from _check_change(path, m.group(0), m.group(1), m.group(2), *m.group(3, 4, 5, 6))
+        for m in _CHANGE_THEN_PAIR.finditer(flat):
+            yield from _check_change(path, m.group(0), m.group(5), m.group(6), *m.group(1, 2, 3, 4))
+        for m in _FACTOR_OF.finditer(flat):
+            if m.group(6) == m.group(8):  # "63.9 us against a 28.5 us": one unit, so one ratio
+                yield from _check_change(path, m.group(0), m.group(5), m.group(7), *m.group(1, 2, 3, 4))
+
+
+def _check_change(path: str, said: str, a: str, b: str, about: str | None, sign: str, size: str,
+                  unit: str) -> Iterator[Finding]:
+    unit = "x" if unit == "×" else unit
+    span = _change_span(_span(a), _span(b), unit)
+    if span is None:
+        return
+    low, high = _span(size)
+    if unit != "x" and sign:
+        low, high = (-high, -low) if sign in "-\u2212" else (low, high)
+    elif unit != "x":
+        span = (min(abs(span[0]), abs(span[1])) if span[0] * span[1] > 0 else 0.0, max(abs(span[0]), abs(span[1])))
+    if about:
+        low, high = low - 0.1 * abs(low), high + 0.1 * abs(high)
+    if high < span[0] or low > span[1]:
+        ends = [f"{v:+.3g}" if unit != "x" else f"{v:.3g}" for v in span]
+        got = ends[0] if ends[0] == ends[1] else "..".join(ends)
+        yield Finding(text_location(path), f"{said!r}: {a} -> {b} is {got}{unit}, not {sign}{size}{unit}",
+                      hint="take the values and the change from the source and make them agree (or drop the "
+                           "change and keep the values)")

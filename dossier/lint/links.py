@@ -540,3 +540,24 @@ def unexplained_successor(card: Card, doc, ctx) -> Iterator[Finding]:
         if pr not in said:
             yield Finding(f"superseded_by[{i}]", f"#{pr} is named as this PR's successor, but the card never says "
                                                  f"what #{pr} did", hint=f"say how #{pr} replaced this PR, or fix the number")
+
+
+@rule("D520", "superseded_by names a PR whose own card never mentions the PR it replaced", scope="card")
+def successor_silent(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Superseded by #34763" on #31942's card while #34763's card never names #31942: either the link is wrong
+    (a neighbouring number, a PR of the same area) or the successor's reader is never told what it replaced. The
+    successor's card names the PR it replaced (#N or the PR's URL) somewhere in its prose; a successor without a
+    card is D502's."""
+    from dossier.lint.depth import card_texts
+
+    for i, pr in enumerate(card.superseded_by):
+        successor = ctx.project.card(pr)
+        if successor is None or successor.pr == card.pr:
+            continue
+        texts = [text for _, text in card_texts(successor)] + [successor.title]
+        said = {int(n) for text in texts for n in re.findall(r"(?:(?<![\w/])|(?<=\d/))#(\d+)\b", text)}  # "#22876/#24613"
+        said |= {int(m.group("url_n")) for text in texts for m in PR_URL.finditer(text)}
+        if card.pr not in said:
+            yield Finding(f"superseded_by[{i}]", f"#{pr} is named as this PR's successor, but #{pr}'s card never "
+                                                 f"mentions #{card.pr}",
+                          hint=f"say in #{pr}'s card what it replaced (#{card.pr}), or fix the number")

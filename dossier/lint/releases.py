@@ -206,15 +206,21 @@ def _holds(tree, kf) -> bool:
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
 _FIRST_REL = r"the first (?:SGLang )?release (?:to (?:carry|ship|include|contain|have) (?:it|this|the (?:change|fix))|with (?:it|this (?:change|fix|PR)))\b"
 _SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out) (?:in|with) {_VER}\b|"
-                      r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?) "
+                      r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?|"
+                      r"(?:every|each|all) (?:SGLang )?(?:release|wheel)s?) "
                       rf"(?:since|from) {_VER}(?![\w.]*\d)(?! ?(?:to|through|until|-) )|"
                       rf"{_VER}(?: wheel| release)?,? (?:(?:was|is|became) )?{_FIRST_REL}|"
                       rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
+#: "0.5.20 was the last release to carry it", "the last release with it was 0.5.20"
+_LAST_REL = r"the last (?:SGLang )?(?:release|wheel) (?:to (?:carry|ship|include|contain|have|hold) (?:it|this|the (?:change|fix|line|code))|with (?:it|this (?:change|fix|line|code|PR)))\b"
+_LAST = re.compile(rf"{_VER}(?: wheel| release)?,? (?:(?:was|is) )?{_LAST_REL}|{_LAST_REL} (?:was|is) {_VER}(?![\w.]*\d)",
+                   re.IGNORECASE)
 
 
-@rule("D319", "prose says a PR shipped in a release that the release evidence contradicts (or it never merged)",
+@rule("D319", "prose says a PR shipped (first, or last) in a release that the release evidence contradicts (or it "
+              "never merged)",
       scope="card")
 def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     """"First shipped in 0.5.9" (or "landed in", "shipped with", "went out in"; "0.5.9 was the first release to carry
@@ -222,7 +228,9 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     release too, not "present from 0.5.10 through 0.5.13", a span) where the releases first hold the card's line in
     0.5.10, or a closed PR's card saying its change shipped: the release story a reader trusts is wrong. Judged against the release evidence recorded for the current key fragment of
     the PR named (the card's own, or the nearest #N before it in the clause); a PR without a card, or without
-    fresh evidence, is not judged."""
+    fresh evidence, is not judged. "0.5.20 was the last release to carry it" (or "the last release with this
+    change was 0.5.20") is judged against the last release holding the line; "every wheel since 0.5.9" names a
+    first release."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
     lock = release_lock(ctx)[0]
@@ -256,12 +264,27 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
                 yield Finding(where, f"says #{pr} {'first ' if first else ''}shipped in {version}, but the releases "
                                      f"first hold its line in {shipped} (built {v.shipped.new.built}; present {said})",
                               hint="take the release from `dossier releases verify`, or fix the key fragment")
+        for m in _LAST.finditer(flat):
+            clause = clause_before(flat, m.start())
+            cited = _CITE.findall(clause[-60:])
+            pr = int(cited[-1]) if cited else card.pr
+            other = card if pr == card.pr else ctx.project.card(pr)
+            h = lock.cards.get(pr) if other is not None else None
+            version = m.group(1) or m.group(2)
+            if h is None or release_verdict(other, ctx) is None or version not in order or not h.present:
+                continue
+            last = max((b for _, b in h.present if b in order), key=order.get, default=None)
+            if last is not None and last != version:
+                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present)
+                yield Finding(text_location(path), f"says {version} was the last release with #{pr}'s line, but the "
+                                                   f"releases hold it last in {last} (present {said})",
+                              hint="take the release from `dossier releases verify`, or fix the key fragment")
 
 
-#: an SGLang release named as such: "SGLang 0.5.17.post4", "sglang==0.5.24", "v0.5.24", "the 0.5.24 wheel/release"
+#: an SGLang release named as such: "SGLang 0.5.17.post4", "sglang==0.5.24", "v0.5.24", "0.5.24 wheel", bare "0.5.24"
 _RELEASE_NAMED = re.compile(r"\bSGLang(?: |==)v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                             r"(?<![\w.])(?:v(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
-                            r"(\d+\.\d+\.\d+(?:\.post\d+)?) (?:wheel|release)\b)", re.IGNORECASE)
+                            r"(\d+\.\d+\.\d+(?:\.post\d+)?)(?: (?:wheel|release)\b|(?![\w.]*\d)))", re.IGNORECASE)
 #: another package's version, which SGLang's numbering says nothing about ("FlashInfer v0.6.7")
 _OTHER_PACKAGE = re.compile(r"\b(?:flashinfer|cutlass|cuda|torch|triton|transformers|vllm|fla|python|nccl|deepep|"
                             r"aiter|sgl-kernel|sgl_kernel)\S*\s*(?:[<>=]=?\s*)?$", re.IGNORECASE)
@@ -277,7 +300,7 @@ def _version_key(version: str) -> tuple[int, ...]:
 def unknown_release(card: Card, doc, ctx) -> Iterator[Finding]:
     """"Backported to SGLang 0.5.17.post4", "fixed in v0.5.24": a release a reader would install, which SGLang
     never published. Judged against the releases evidence.lock lists as built (0.5.1 .. 0.5.23 here), from the
-    first listed on: a version written "SGLang X" or "sglang==X", or a bare "vX" / "X wheel" in their series
+    first listed on: a version written "SGLang X" or "sglang==X", or a bare "X", "vX" or "X wheel" in their series
     (0.5.x). An older version, another package's version ("FlashInfer v0.6.7") or a project without the list is
     not judged."""
     from dossier.lint.depth import card_texts, text_location

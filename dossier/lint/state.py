@@ -58,13 +58,24 @@ def merged_at_range(card: Card, doc, ctx) -> Iterator[Finding]:
         yield Finding("merged_at#value", f"merged_at {card.merged_at} is in the future (today is {now})")
 
 
-@rule("D404", "a reverting or superseding PR merged before the PR it replaces", scope="card")
+@rule("D404", "a reverting or superseding PR merged before the PR it replaces (or never merged, for a merged PR)",
+      scope="card")
 def successor_before(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A successor that merged before the PR it replaces came first, so it replaced nothing; and code that merged
+    stays in SGLang until a merged PR replaces it, so an open or closed-unmerged successor of a merged card
+    replaced nothing either (an unmerged PR may well supersede another unmerged one: #39526, still open,
+    supersedes three closed attempts)."""
     if card.merged_at is None:
         return
     for i, pr in enumerate(card.superseded_by):
         successor = ctx.project.card(pr)
-        if successor is not None and successor.merged_at is not None and successor.merged_at < card.merged_at:
+        if successor is not None and successor.state != "merged":
+            verb = "reverts" if card.status == "reverted" else "supersedes"
+            yield Finding(f"superseded_by[{i}]",
+                          f"#{pr} {verb} #{card.pr}, but #{pr}'s card says it is {successor.state}, never merged: "
+                          f"#{card.pr}'s merged code stays until a merged PR replaces it",
+                          hint="name the merged PR that replaced it, or mark the card current (or adjacent)")
+        elif successor is not None and successor.merged_at is not None and successor.merged_at < card.merged_at:
             verb = "reverts" if card.status == "reverted" else "supersedes"
             yield Finding(f"superseded_by[{i}]",
                           f"#{pr} {verb} #{card.pr} but merged {successor.merged_at}, before #{card.pr} "
@@ -100,6 +111,8 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
 _DAY = rf"(\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} {_MONTH},? \d{{4}})"
 _CITED_MERGE = re.compile(rf"#(\d+)\b[^#\n;]{{0,40}}?(?<!un)\bmerged (?:on )?{_DAY}(?!\d)")
+#: "on 2026-03-26, the day #21313 merged": a day given as another PR's merge day
+_DAY_OF_MERGE = re.compile(rf"{_DAY},? (?:the (?:same )?day|when) #(\d+) (?:was )?merged\b")
 _OWN_MERGE = re.compile(rf"(?:^|[.;]\s+)Merged (?:on )?{_DAY}(?!\d)|\bthis PR (?:was )?merged (?:on )?{_DAY}(?!\d)",
                         re.IGNORECASE)
 
@@ -122,13 +135,15 @@ def _iso(day: str) -> str:
 def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(reverted by #21496, merged 2026-02-11)" while #21496's card says 2026-03-26: one of the two is wrong, and
     a reader who orders the history by it is misled. A day may be written in words ("Merged on September 14,
-    2026", "merged 4 Sep 2026"). A PR without a card is not judged."""
+    2026", "merged 4 Sep 2026"), or be given as a merge day ("opened on 2026-03-19, the day #21313 merged"). A PR
+    without a card is not judged."""
     from dossier.lint.depth import card_texts, text_location
 
     for path, text in card_texts(card):
         flat = " ".join(text.split())
         said = [(int(m.group(1)), m.group(2)) for m in _CITED_MERGE.finditer(flat)]
         said += [(card.pr, m.group(1) or m.group(2)) for m in _OWN_MERGE.finditer(flat)]
+        said += [(int(m.group(2)), m.group(1)) for m in _DAY_OF_MERGE.finditer(flat)]
         for pr, day in said:
             other = card if pr == card.pr else ctx.project.card(pr)
             if other is None or str(other.merged_at) == _iso(day):
@@ -326,3 +341,53 @@ def _date(day: str) -> dt.date | None:
         return dt.date.fromisoformat(_iso(day))
     except ValueError:
         return None
+
+
+#: "reverted by #N", "superseded by #N and #M", "was later superseded by #N"
+_REPLACED_BY = re.compile(r"\b(?P<verb>reverted|superseded)\b (?:(?:later|again|then|soon|eventually) )?(?:by|in) "
+                          r"(?P<by>#\d+(?:(?:,| and|, and) #\d+)*)", re.IGNORECASE)
+#: the card's own PR as the subject right before the words: "so this card is superseded by", "It was reverted by"
+_OWN_BEFORE = re.compile(r"\b(?:this (?:card|PR|change)|it)(?: itself)? (?:is|was|has been|got)(?: (?:later|then|soon|"
+                         r"also|eventually))? $", re.IGNORECASE)
+
+
+@rule("D412", "prose says a PR was reverted or superseded by #N, but that PR's card does not name #N in superseded_by",
+      scope="card")
+def replaced_by_whom(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"#21313 (reverted by #21698)" while #21313's card names #21496 and #21662, or "This PR was later superseded by
+    #21019" on a current card with no superseded_by: the card and the prose give the reader two histories. The PR
+    replaced is the nearest #M before the words in their clause (not a source: "#19024's description"), or the
+    card's own when the clause names none or the words follow "this card/PR is", "it was"; a PR without a card on
+    either side is not judged (a revert no stored source holds, as #16067's #18910)."""
+    from dossier.lint.depth import card_texts, clause_before, text_location
+
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _REPLACED_BY.finditer(flat):
+            clause = clause_before(flat, m.start())
+            cited = re.findall(r"#(\d+)\b(?!'s)", clause)
+            pr = card.pr if not cited or _OWN_BEFORE.search(clause) else int(cited[-1])
+            other = card if pr == card.pr else ctx.project.card(pr)
+            if other is None:
+                continue
+            reverts = [n for n in other.superseded_by if _is_revert(ctx.project.card(n))]
+            for by in (int(n) for n in re.findall(r"\d+", m.group("by"))):
+                if by == pr or ctx.project.card(by) is None:
+                    continue
+                if by in other.superseded_by:
+                    if m.group("verb").lower() == "reverted" and reverts and by not in reverts:
+                        yield Finding(text_location(path), f"says #{pr} was reverted by #{by}, but the revert of "
+                                                           f"#{pr} is {', '.join(f'#{n}' for n in reverts)} (its "
+                                                           f"title says so); #{by} came after",
+                                      hint="name the PR that reverted it; say what the later one did")
+                    continue
+                whose = "this card" if other is card else f"#{pr}'s card"
+                named = ", ".join(f"#{n}" for n in other.superseded_by) or "none"
+                yield Finding(text_location(path), f"says #{pr} was {m.group('verb').lower()} by #{by}, but {whose} "
+                                                   f"names {named} in superseded_by (status {other.status})",
+                              hint="make superseded_by, the status and the prose tell one history")
+
+
+def _is_revert(card: Card | None) -> bool:
+    """A card of a revert PR (GitHub titles one 'Revert "..."')."""
+    return card is not None and card.title.lower().startswith("revert")

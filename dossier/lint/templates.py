@@ -66,12 +66,20 @@ def _copied(a: set, b: set) -> str:
     return ""
 
 
+#: validation lanes two cards may share word for word (real cards of one lane share at most one)
+MIN_SHARED_LANES = 3
+
+
 @rule("D221", "a field (or the claims) nearly copies another card's (word 5-gram Jaccard > 0.5, or 80% of one "
-              "inside the other)", scope="project")
+              "inside the other), or its validation lanes repeat another card's", scope="project")
 def cross_copy(ctx) -> Iterator[Finding]:
+    """Prose fields and claims are compared by word 5-grams; validation lanes item by item: three checks the same
+    word for word, or the same list of two, are another PR's checks taken over (real cards of one lane share at
+    most one standard check, such as the lane's model test)."""
     cards = _cards(ctx)
     grams = {c.pr: {name: prose.shingles(text_of(c, name)) for name in ALL_FIELDS} for c, _ in cards}
     claims = {c.pr: prose.shingles(" ".join(c.claims)) for c, _ in cards}
+    lanes = {c.pr: {" ".join(t.lower().split()) for t in c.validation_lanes} for c, _ in cards}
     for pair in combinations(cards, 2):
         # the copy is the later card, unless only the earlier one is being judged (a named file, a draft)
         (a, _), (b, db) = pair if ctx.project.in_scope(pair[1][1].path) else pair[::-1]
@@ -85,6 +93,12 @@ def cross_copy(ctx) -> Iterator[Finding]:
         if min(len(claims[a.pr]), len(claims[b.pr])) >= MIN_CONTAINED and (how := _copied(claims[b.pr], claims[a.pr])):
             yield Finding("validation.claims", f"validation.claims {how} validation.claims of #{a.pr}", doc=db,
                           hint="record this PR's own numbers and setup, or say that it gave none")
+        # cards of one lane share a standard check or two; a whole list taken over is another PR's checks
+        same = lanes[a.pr] & lanes[b.pr]
+        if len(same) >= MIN_SHARED_LANES or (len(same) >= 2 and lanes[a.pr] == lanes[b.pr]):
+            yield Finding("validation.lanes", f"validation.lanes repeats {len(same)} of the checks of #{a.pr} word "
+                                              "for word", doc=db,
+                          hint="name the checks that exercise this PR's change (a shared standard check is fine)")
 
 
 @rule("D222", "a card's motivation, implementation and explain copy each other", scope="project")

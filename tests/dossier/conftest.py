@@ -14,7 +14,9 @@ from tests.dossier.factories import LANES, make_card, write_project
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     """A project with lanes and two valid cards (#100 current, #90 superseded by #100)."""
-    return write_project(tmp_path, [make_card(100), make_card(90, status="superseded", superseded_by=[100])])
+    current = make_card(100)
+    current["implementation"] += " It replaces the earlier attempt #90."  # lint D520: a successor names what it replaced
+    return write_project(tmp_path, [current, make_card(90, status="superseded", superseded_by=[100])])
 
 
 @pytest.fixture

@@ -66,10 +66,12 @@ def error_line(result) -> str:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A rendered project: #100 current, #90 superseded by #100 and citing it."""
+    """A rendered project: #100 current, #90 superseded by #100, each citing the other."""
     older = make_card(90, status="superseded", superseded_by=[100])
     older["implementation"] += " Replaced by #100."
-    root = write_project(tmp_path / "proj", [make_card(100), older])
+    current = make_card(100)
+    current["implementation"] += " It replaces #90."  # lint D520: a successor names what it replaced
+    root = write_project(tmp_path / "proj", [current, older])
     assert dossier(root, "render").exit_code == 0
     return root
 

@@ -581,3 +581,154 @@ def test_a_current_card_saying_sglang_dropped_its_code_is_d409(tmp_path):
     assert _codes(bad, select=["D409"]) == ["D409"]
     ok = _project(tmp_path / "ok", _append("implementation", "SGLang 0.5.23 dropped the helper this kernel replaced."))
     assert _codes(ok, select=["D409"]) == []
+
+
+# lint13: probes of session 11 (harness /tmp/probes13), one defect each and near misses real cards write
+@pytest.mark.parametrize("text,wrong", [
+    ("On A100 tp4 (author): median TTFT -19.2% (965.52 -> 876.80 ms).", True),  # probe pct-arith-wrong (#19321)
+    ("On A100 tp4 (author): median TTFT +9.2% (965.52 -> 876.80 ms).", True),  # the sign
+    ("On 4x H100 (author): gating 89 us -> 79 us (1.6x).", True),  # probe ratio-arith-wrong (#12508)
+    ("On H200 (author): 2.84x (TP1 B=512: 63.9 us against a 28.5 us floor).", True),  # probe ratio-against-floor
+    ("On B200 (author): decode step 353 -> 316 us (-20%).", True),
+    # near misses: real cards' changes (rounded values, 'about', points, a factor either way round)
+    ("On A100 tp4 (author): median TTFT -9.2% (965.52 -> 876.80 ms), +1.2% (3221.55 -> 3260.17 tok/s).", False),
+    ("On B200 (author): decode step 353 -> 316 us (-10%), GDN kernel 30 -> 16 us (-47%).", False),
+    ("On B200 (author): 2967.035 -> 3266.447 tok/s (about +10%).", False),
+    ("On H200 (author): MMLU 0.8746 -> 0.8715 (-0.31 pp), GSM8K 0.9627 -> 0.9688 (+0.61 pp).", False),
+    ("On H200 (author): 11.5 GB -> 1.8 GB, 6.4x less memory.", False),
+    ("On H200 (author): 2.24x (TP1 B=512: 63.9 us against a 28.5 us floor).", False),
+    ("On H200 (author): 3.5 us -> 1.4 us (-60%), TP 2 -> 4 (2x ranks).", False),
+])
+def test_a_change_agrees_with_its_two_values_d226(tmp_path, text, wrong):
+    assert (_codes(_project(tmp_path, _append("implementation", text)), select=["D226"]) == ["D226"]) is wrong
+
+
+def _history(tmp_path: Path, text: str) -> Path:
+    """#90 merged, reverted by #95 (a revert by its title) and later replaced by #96; #97 merged, current."""
+    revert = make_card(95, title='Revert "Fuse the widget projection in layer 90"', merged_at=dt.date(2026, 3, 21),
+                       status="superseded", superseded_by=[96])
+    cards = [make_card(90, merged_at=dt.date(2026, 3, 1), status="reverted", superseded_by=[95, 96]), revert,
+             make_card(96, merged_at=dt.date(2026, 3, 22)), make_card(97, merged_at=dt.date(2026, 3, 23))]
+    return _project(tmp_path, _append("implementation", text), cards)
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("#90 (reverted by #96) had wrapped the loader.", True),  # probe reverted-by-wrong-pr: #96 came after the revert
+    ("#90 (reverted by #97) had wrapped the loader.", True),  # probe reverted-by-unlisted-pr
+    ("#90 was superseded by #97.", True),  # probe superseded-by-wrong-pr
+    ("This PR was later superseded by #96, which replaced these loaders.", True),  # probe current-says-superseded
+    ("It fixed the loader; so this card is superseded by #97.", True),
+    # near misses: the history the cards give, a PR without a card, a source's possessive
+    ("#90 (reverted by #95) had wrapped the loader; #96 replaced it.", False),
+    ("#90 was superseded by #95 and #96.", False),
+    ("#4242 (reverted by #97) tried the same.", False),
+    ("#90 was merged and reverted by #18910, which no source holds.", False),
+])
+def test_who_reverted_or_superseded_a_pr_agrees_with_its_card_d412(tmp_path, text, wrong):
+    assert (_codes(_history(tmp_path, text), select=["D412"]) == ["D412"]) is wrong
+
+
+def test_a_merged_pr_is_superseded_only_by_a_merged_one_d404(tmp_path):
+    def superseded_by(n):
+        return lambda card: card.update(status="superseded", superseded_by=[n],
+                                        implementation=card["implementation"] + f" #{n} replaced it.")
+    others = [make_card(91, state="closed", merged_at=None, status="adjacent"),
+              make_card(92, state="open", merged_at=None, status="candidate"),
+              make_card(93, merged_at=dt.date(2026, 4, 1))]
+    assert _codes(_project(tmp_path / "closed", superseded_by(91), others), select=["D404"]) == ["D404"]
+    assert _codes(_project(tmp_path / "open", superseded_by(92), others), select=["D404"]) == ["D404"]
+    assert _codes(_project(tmp_path / "merged", superseded_by(93), others), select=["D404"]) == []
+    # an unmerged PR may supersede another unmerged one (#39526, open, supersedes three closed attempts)
+    closed = make_card(100, state="closed", merged_at=None, status="superseded", superseded_by=[92])
+    closed["implementation"] += " #92 re-proposed it."
+    assert [d.code for d in _lint(write_project(tmp_path / "unmerged", [closed, *others]), select=["D404"])] == []
+
+
+@pytest.mark.parametrize("mention,wrong", [
+    ("", True),  # probe successor-omits-predecessor (#22097 without #21422)
+    (" It replaced #90.", False),
+    (" Reproduced as in #22876/#90.", False),  # a '/'-joined pair of this repository's PRs
+    (" See https://github.com/example/repo/pull/90 for the first try.", False),
+])
+def test_a_successor_names_the_pr_it_replaced_d520(tmp_path, mention, wrong):
+    root = _project(tmp_path, _append("implementation", mention) if mention else (lambda card: None),
+                    [make_card(90, merged_at=dt.date(2026, 3, 1), status="superseded", superseded_by=[100])])
+    found = [d for d in _lint(root, select=["D520"]) if d.file == "cards/90.yaml"]
+    assert bool(found) is wrong, [d.text() for d in found]
+
+
+@pytest.mark.parametrize("path,text,wrong", [
+    ("validation.claims", "TBD", True),  # probe tbd-claim (#36267)
+    ("validation.lanes", "TODO: add the GPU lane", True),
+    ("implementation", "See {{ pr_url }} for the benchmark table.", True),  # probe jinja-left (#20627)
+    ("motivation", "The packed path cuts decode step time by N% on H200 at batch 64.", True),  # placeholder-number
+    ("implementation", "Merged as commit XXXXXXXXXX (daily commit digest).", True),  # probe xxx-commit (#21422)
+    ("corrections", "The earlier manual says {% if merged %}merged{% endif %}.", True),
+    # near misses: a grid written Nx1, a set in braces, N as a size
+    ("implementation", "The grid is Nx1 over {q, k, v}, with N = 4 draft tokens per request.", False),
+    ("validation.lanes", "Parity at N = 1, 4 and 16 tokens on H200 (python -m pytest tests/runtime/gdn)", False),
+])
+def test_a_placeholder_in_any_text_of_the_card_is_d202(tmp_path, path, text, wrong):
+    def edit(card):
+        if path in ("motivation", "implementation"):
+            card[path] += " " + text
+        elif path == "corrections":
+            card["corrections"] = [text]
+        else:
+            card["validation"][path.split(".")[1]].append(text)
+    assert (_codes(_project(tmp_path, edit), select=["D202"]) == ["D202"]) is wrong
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("Sure! Here is the card for this PR, written from the description.", True),  # probe agent-chatter (#20627)
+    ("As an AI model I could not open the diff, so this is my best guess.", True),  # probe agent-cannot-access
+    ("I could not open the diff, so the hunk is inferred.", True),
+    ("Here's the updated card: the loader now takes a tuple.", True),
+    ("In this PR, we add a packed decode kernel, please review.", True),  # probe in-this-pr-we (#20627)
+    ("| bs | triton | cutedsl | | 128 | 1.00 | 1.05 |", True),  # probe pasted-table (#15631)
+    # near misses: the author quoted, a vision-language model, 'we' of this project
+    ("The author wrote \"I could not reproduce it on H100\" in the thread.", False),
+    ("Qwen3.5 is a vision-language model; the parts of the thread we could read give no numbers.", False),
+    ("The layout is [all q | all k | all v | all z]; conv_state is cat([q | k | v]); the module is new in this PR.",
+     False),
+])
+def test_a_chat_assistants_voice_or_pasted_pr_text_is_d211(tmp_path, text, wrong):
+    assert (_codes(_project(tmp_path, _append("implementation", text)), select=["D211"]) == ["D211"]) is wrong
+
+
+@pytest.mark.parametrize("text,code", [
+    ("Every wheel since 0.1.0 carries it.", "D319"),  # probe since-release-wrong (#20627)
+    ("0.2.0 was the last release to carry it.", "D319"),  # the releases hold it through 0.3.0
+    ("The last release with this change was 0.2.0.", "D319"),
+    ("It shipped in 0.2.0 and was tuned again for 0.3.5.", "D322"),  # probe release-nonexistent: a bare version
+    # near misses: the evidence's first and last releases, another package's bare version
+    ("Every wheel since 0.2.0 carries it; the last release with this change was 0.3.0.", None),
+    ("It needs flashinfer-python 0.3.5 or newer.", None),
+])
+def test_first_and_last_releases_and_bare_versions_d319_d322(tmp_path, text, code):
+    found = [d.code for d in _lint(_released(tmp_path, text), select=["D319", "D322"]) if d.file == "cards/100.yaml"]
+    assert set(found) == ({code} if code else set()), found
+
+
+@pytest.mark.parametrize("text,wrong", [
+    ("The revert was opened on 2026-03-19, the day #90 merged.", True),  # probe revert-opened-before-merge (#21496)
+    ("The revert was opened on 2026-03-26, the day #90 merged.", False),
+])
+def test_a_day_given_as_another_prs_merge_day_agrees_with_its_card_d406(tmp_path, text, wrong):
+    root = _project(tmp_path, _append("implementation", text), [make_card(90, merged_at=dt.date(2026, 3, 26))])
+    assert (_codes(root, select=["D406"]) == ["D406"]) is wrong
+
+
+@pytest.mark.parametrize("shared,extra,wrong", [
+    (3, [], True),  # probe lanes-copied: #19321's lanes pasted into #21019
+    (2, [], True),  # the same list of two
+    (2, ["Parity of this PR's own kernel on H200"], False),  # real cards of one lane share one or two checks
+    (1, [], False),
+])
+def test_validation_lanes_taken_over_from_another_card_are_d221(tmp_path, shared, extra, wrong):
+    checks = [f"python -m pytest test/registered/models/test_model_{i}.py (the lane's model test {i})" for i in range(3)]
+    other = make_card(90, merged_at=dt.date(2026, 3, 1))
+    other["validation"]["lanes"] = checks[:shared]
+    root = _project(tmp_path, lambda card: card["validation"].update(lanes=checks[:shared] + extra), [other])
+    found = [d for d in _lint(root, select=["D221"]) if d.file == "cards/100.yaml" and "lanes" in d.message]
+    assert bool(found) is wrong, [d.text() for d in found]

@@ -535,7 +535,10 @@ _UNIT = r"(?:\s?(?:%|[A-Za-zµμ]+(?:/[A-Za-z]+)?))?"
 #: a stated change: "+1.8%", "-10%", "about +10%", "-0.31 pp", "6.4x"
 _CHANGE = r"(about |~|roughly |approximately |nearly |almost )?([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|pp|x|×)"
 #: "A -> B unit (+P%)", "A -> B unit, Nx" (the change right after the pair)
-_PAIR_THEN_CHANGE = re.compile(rf"(?<![\w.]){_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT} ?(?:\(|, ){_CHANGE}(?![\w.])")
+_PAIR_THEN_CHANGE = re.compile(rf"(?<![\w.]){_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT} ?(?:\(|, ){_CHANGE}(?![\w.])"
+                               # the change itself, not "(55% of the aggregated score)"
+                               r"(?=[),;]|$| (?:faster|slower|less|more|lower|higher|fewer|better|worse|smaller|"
+                               r"larger|speed-?up|reduction|drop|gain|increase|decrease|cut)\b)")
 #: "-9.2% (965.52 -> 876.80 ms)" (the pair in a parenthesis right after the change)
 _CHANGE_THEN_PAIR = re.compile(rf"(?<![\w.]){_CHANGE} \({_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT}\)")
 #: "2.24x (TP1 B=512: 63.9 us against a 28.5 us floor)": a factor and the two values it divides

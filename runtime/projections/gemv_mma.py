@@ -111,18 +111,19 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
-    """Whether this launch beat the GEMV and :mod:`.gemm_split` on the H200 (NOTES.md round 9): with PDL only (it was
-    measured with it alone), where two calls' programs fit three to an SM (so the next call's weight loads start
-    while this call runs: TP4, TP8; not TP1's 772, where T=4 took 16.2 us against gemm_split's 13.9), K a multiple of
-    the step; 2 to 8 tokens where there are more programs than SMs (TP4, final bench: T=4 4.44 us against the tile-major
-    gemm_split's 5.79, T=8 4.54 against 5.83; sweeps: T=2 4.53 against the GEMV's 4.88, T=12 6.33 against gemm_split's
-    5.92), 3 to 16 where there are not (TP8, final bench: T=4 3.36 against the GEMV's 4.23, T=8 3.44 against
-    gemm_split's 4.71; sweep: T=16 4.23 against 4.94, T=2 3.28 against the GEMV's 3.19). One token stays with the GEMV:
-    at TP4 the final bench read 4.03 us against its 3.85 (the sweeps had it 1 to 4% the other way)."""
+    """Whether this launch beats the GEMV and :mod:`.gemm_split` on the H200 as a decode step runs it, after the
+    layer's input norm (NOTES.md round 13, from round 12's final bench): with PDL only (it was measured with it alone),
+    K a multiple of the step, no more programs than SMs (one wave: TP8's 97; not TP4's 193 or TP1's 772) and 4 to 16
+    tokens. After the norm TP8 T=4 took 4.72 us against the GEMV's 4.89 and gemm_split's 5.91, T=8 4.74 against 5.93
+    (T=16: sweep, back to back only, 4.23 against 4.94); at T=3 the GEMV's 0.62 us a token after the norm (3.04 at one
+    token, 4.89 at four) puts it near 4.3 against this launch's flat 4.7 (T=2 / 3 not timed after the norm). At TP4,
+    where round 9 chose this launch because two calls' programs stay resident together (so back to back the next
+    call's weight loads overlapped this call), the tile-major gemm_split beat it after the norm: T=4 6.41 us against
+    6.74, T=8 6.33 against 6.71."""
     p = programs(n)
-    if not pdl or 2 * p > 3 * sms or k % launch_config(t, n, k, sms)["BLOCK_K"]:
+    if not pdl or p > sms or k % launch_config(t, n, k, sms)["BLOCK_K"]:
         return False
-    return 2 <= t <= 8 if p > sms else 3 <= t <= 16
+    return 4 <= t <= 16
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:

@@ -75,14 +75,16 @@ def launch_config(t: int, n: int, k: int) -> dict[str, int]:
     return {"BLOCK_N": 4, "BLOCK_K": min(k, 2048), "num_warps": 4 if t == 1 else 2}
 
 
+def takes(t: int, n: int, k: int) -> bool:
+    """Whether the launch takes ``T`` tokens over an ``[n, k]`` weight: 1 to :data:`MAX_TOKENS` tokens, tokens x
+    weight rows within :data:`MAX_TOKEN_ROWS`, rows a multiple of the K step."""
+    return 0 < t <= MAX_TOKENS and t * n <= MAX_TOKEN_ROWS and k % launch_config(t, n, k)["BLOCK_K"] == 0
+
+
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """On a GPU, 1 to :data:`MAX_TOKENS` rows of ``x`` (tokens x weight rows within :data:`MAX_TOKEN_ROWS`)
-    with unit column stride, a contiguous weight whose rows are a multiple of the K step."""
-    t, k = x.shape
-    return (
-        x.is_cuda and 0 < t <= MAX_TOKENS and t * weight.shape[0] <= MAX_TOKEN_ROWS and x.stride(1) == 1
-        and weight.is_contiguous() and k % launch_config(t, weight.shape[0], k)["BLOCK_K"] == 0
-    )
+    """On a GPU, ``x`` with unit column stride and a contiguous weight of a shape :func:`takes`."""
+    return (x.is_cuda and x.stride(1) == 1 and weight.is_contiguous()
+            and takes(x.shape[0], weight.shape[0], x.shape[1]))
 
 
 def gemv_split(

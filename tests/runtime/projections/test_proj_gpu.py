@@ -170,15 +170,15 @@ def test_gpu_gemm_split_tma_launch_reads_a_misaligned_x(t):
 
 
 def test_gpu_fused_picks_gemv_or_gemm_by_rank_width():
-    """With PDL (H200 rules, 132 SMs): the tensor-core GEMV at TP4 T=2..8 and TP8 T=3..16, never at TP1 (772
-    programs) or one token; without PDL the earlier rules: the GEMV keeps three tokens where the GEMM swaps A and B
-    (TP4; TP1's row limit is two) and four on narrow ranks (TP8). The layer keeps a tile-major copy only where a
+    """With PDL (H200 rules, 132 SMs, round 13): the tensor-core GEMV at TP8 T=4..16 only, never at TP4 (193
+    programs), TP1 (772) or below four tokens; the GEMV keeps three tokens where the GEMM swaps A and B (TP4; TP1's
+    row limit is two) and, without PDL, four on narrow ranks (TP8). The layer keeps a tile-major copy only where a
     launch reads one."""
     from runtime.projections.fused import fused_kernel
 
     for tp, t, pdl, want in (
-        (4, 1, True, "gemv_split"), (4, 2, True, "gemv_mma"), (4, 8, True, "gemv_mma"), (4, 12, True, "gemm_split"),
-        (8, 2, True, "gemv_split"), (8, 3, True, "gemv_mma"), (8, 16, True, "gemv_mma"), (8, 32, True, "gemm_split"),
+        (4, 1, True, "gemv_split"), (4, 3, True, "gemv_split"), (4, 4, True, "gemm_split"), (4, 8, True, "gemm_split"),
+        (8, 3, True, "gemv_split"), (8, 4, True, "gemv_mma"), (8, 16, True, "gemv_mma"), (8, 32, True, "gemm_split"),
         (1, 2, True, "gemv_split"), (1, 4, True, "gemm_split"),
         (4, 3, False, "gemv_split"), (4, 4, False, "gemm_split"), (1, 2, False, "gemv_split"),
         (1, 3, False, "gemm_split"), (8, 4, False, "gemv_split"), (8, 8, False, "gemm_split"),

@@ -155,8 +155,11 @@ def test_ctrl_c_while_waiting_out_a_rate_limit_ends_at_once_and_keeps_what_lande
     env = {k: v for k, v in os.environ.items() if k not in ("DOSSIER_CACHE", "GITHUB_TOKEN")}
     env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", DOSSIER_HTTP_WAIT_RATE_LIMIT="3600",
                PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    # a shell without job control starts background jobs (CI's runner, say) with SIGINT ignored, and Python
+    # installs no KeyboardInterrupt handler for an ignored SIGINT: give the child the default disposition
     proc = subprocess.Popen([sys.executable, "-m", "dossier.cli", "fetch", "100", "101", "--jobs", "1", "--root",
-                             str(project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             str(project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=lambda: [*map(lines.put, proc.stderr), lines.put(None)], daemon=True).start()
     seen = [""]

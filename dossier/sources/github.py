@@ -374,9 +374,6 @@ class GithubSource:
                         "repository (--repo), or a private repository (GITHUB_TOKEN)?")
             if status == 401:
                 return "GitHub rejected the token in GITHUB_TOKEN (HTTP 401): check it, or unset it to go anonymous"
-            limit = self._rate_limit(exc)
-            if limit is not None:
-                return limit.what + limit.advice
             if status >= 500:
                 return f"{host} answered HTTP {status} {tries} time(s); try again later"
             return f"GitHub API error HTTP {status}: {message or 'no message'}"

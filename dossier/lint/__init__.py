@@ -5,11 +5,13 @@ from dossier.lint import (  # noqa: F401  (registration)
     depth,
     evidence,
     findings,
+    lane_names,
     links,
     paths,
     pr_links,
     releases,
     schema,
+    slips,
     state,
     templates,
 )

@@ -38,9 +38,12 @@ SHALLOW = {"follow-up", "followup", "bugfix", "bug", "fix", "fixes", "fixed", "f
            "changed", "works", "work", "key"}
 STOP = {"a", "an", "the", "of", "for", "to", "in", "on", "and", "or", "with", "this", "that", "it", "is", "was",
         "be", "by", "as", "at", "pr", "from", "into", "its", "are", "which", "so", "also", "when"}
-#: a word or mark left where text should be: TODO, XXXXXXX, an unfilled "{{ pr_url }}", a number written "N%"
+#: a word or mark left where text should be: TODO, XXXXXXX, an unfilled "{{ pr_url }}", a number written "N%", an
+#: instruction in brackets ("[Insert the benchmark table here]")
 PLACEHOLDER_WORD = re.compile(r"\b(TODO|TBD|FIXME|X{3,}|lorem ipsum|fill (?:me|in)|to be written|placeholder)\b|"
-                              r"\{\{[^{}]*\}\}|\{%[^{}]*%\}|(?<![\w.])(?:N ?%|X ?%|Nx\b)", re.IGNORECASE)
+                              r"\{\{[^{}]*\}\}|\{%[^{}]*%\}|(?<![\w.])(?:N ?%|X ?%|Nx\b)|"
+                              # an instruction left in brackets: "[Insert the benchmark table here]", "<your numbers>"
+                              r"[\[<] ?(?:insert|add|paste|put|enter|describe|your)\b[^\]>]{0,80}[\]>]", re.IGNORECASE)
 PLACEHOLDER = re.compile(rf"{PLACEHOLDER_WORD.pattern}|^\s*(\.\.\.|-|n/?a|none|pending)\s*\.?\s*$", re.IGNORECASE)
 #: a labelled field of a filled-in form ("Title: ...; category: ...; main diff: ...")
 FORM_LABEL = re.compile(r"(?:^|;)\s*[A-Za-z][\w /-]{0,24}:\s")
@@ -68,7 +71,12 @@ TEMPLATE_RESIDUE = re.compile(r"(?:^|\s)#{2,6} ?[A-Z][a-z]+|(?:^|\s)[-*] \[[ xX]
                               # a chat assistant's voice: "Sure! Here is the card", "As an AI model"
                               r"\b(?:Sure|Certainly|Absolutely)[,!] (?:here|I)\b|\bHere(?:'s| is) (?:the|a|an|your) "
                               r"(?:updated |revised |completed |filled[- ]in )?(?:card|summary|dossier|YAML)\b|"
-                              r"\b[Aa]s an AI\b|\bAI (?:language )?model\b|\bI hope this helps\b|\b[Ll]et me know if\b")
+                              r"\b[Aa]s an AI\b|\bAI (?:language )?model\b|\bI hope this helps\b|\b[Ll]et me know if\b|"
+                              # ... its contractions and its limits: "I'm not able to", "my knowledge cutoff"
+                              r"(?<![\w\"'\u201c/#.-])I(?:'m|\u2019m|'ve|'d|'ll)\b|\bknowledge cut-?off\b|"
+                              r"\b[Aa]s a (?:large )?language model\b|"
+                              # a markdown code fence, and the check marks and emoji of PR descriptions and chat replies
+                              r"```|[\u2705\u2714\u2716\u274c\u274e\u2611\U0001F300-\U0001FAFF]")
 #: padding: one word four times in a row, one character eight times in a row
 PADDING = re.compile(r"\b(\w+)(?:\W+\1\b){3,}|(\S)\2{7,}", re.IGNORECASE)
 #: identifier-like tokens of a code line (3+ characters, not Python keywords)

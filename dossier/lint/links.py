@@ -386,7 +386,8 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     one row; ``2.32x (TP1 B=512)``; "TP1 B=64 and TP4 B=256 reach 1.15x and 1.16x": see
     :mod:`dossier.lint.result_rows`) is that row's value or one outside every row (ceilings, notes), not another
     row's; a number the shape does not pair is checked against the whole file. A sentence that names GPUs names
-    the one the file was measured on (its ``device``), among others if it compares. A missing file is D604's."""
+    the one the file was measured on (its ``device``), among others if it compares; so does one giving this card's
+    `dossier regress` run a GPU without citing results/cuda/<pr>.json. A missing file is D604's."""
     from dossier.lint.depth import card_texts, text_location
     from dossier.lint.result_rows import DECIMAL, ROW, SHAPE, bindings
 
@@ -395,6 +396,7 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
             files = [ctx.project.root / p for p in dict.fromkeys(_RESULTS.findall(sentence))]
             files = [f for f in files if f.is_file()]
             if not files:
+                yield from _regress_device(card, sentence, path, ctx)
                 continue
             keyed, rows = _result_values(files, ctx)
             names = ", ".join(f.name for f in files)
@@ -434,6 +436,29 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
                 if not shape_bad and len(rows) > 1 and row not in rows:
                     yield Finding(where, f"{m.group(0)}: {names} has no row of tp {row[0]} with batch/tokens "
                                          f"{row[1]}", hint="name a row the results file holds")
+
+
+#: this project's GPU regression run of a card, named without its results file
+_OWN_REGRESS = re.compile(r"\bdossier regress\b|\b(?:this project's|our) (?:GPU |CUDA )?regression (?:jobs?|runs?|tests?)\b",
+                          re.IGNORECASE)
+
+
+def _regress_device(card: Card, sentence: str, path: str, ctx) -> Iterator[Finding]:
+    """A clause giving this card's regression run ("This project's dossier regress run of this card passed on an
+    H100") to a GPU that the stored result, results/cuda/<pr>.json, does not record: the file is cited by name. A
+    clause that names the author, the description or the thread gives the GPU to them."""
+    from dossier.lint.depth import _THEIRS, text_location
+
+    stored = ctx.project.root / "results" / "cuda" / f"{card.pr}.json"
+    if not stored.is_file():
+        return
+    measured = _devices([stored])
+    for clause in re.split(r";|, but\b|, while\b", sentence):  # the run and its GPU in one clause, not the author's
+        named = set(_GPU.findall(clause))
+        if named and measured and _OWN_REGRESS.search(clause) and not _THEIRS.search(clause) and not named & measured:
+            yield Finding(text_location(path), f"gives this card's regression run to {', '.join(sorted(named))}, "
+                                               f"but results/cuda/{card.pr}.json records {', '.join(sorted(measured))}",
+                          hint="name the GPU the stored result records, and cite the file")
 
 
 def _devices(files: list[Path]) -> set[str]:

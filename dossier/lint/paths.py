@@ -62,3 +62,35 @@ def _folder(s, folder: str, ctx) -> list[str]:
             by.setdefault(q.rsplit("/", 1)[0], []).append(q)
         ctx.memo[key] = by
     return ctx.memo[key].get(folder, [])
+
+
+#: SGLang's own source (not its tests): the package and the kernel library
+_SOURCE_ROOTS = ("python/sglang/", "sgl-kernel/")
+_TEST_PART = ("test", "tests", "testing", "benchmark", "benchmarks")
+
+
+def is_runtime_source(repo: str) -> bool:
+    """A path of SGLang's package or kernel library that is no test, test helper or benchmark."""
+    p = PurePosixPath(repo)
+    if not repo.startswith(_SOURCE_ROOTS) or p.suffix not in {".py", ".cu", ".cuh", ".cc", ".cpp", ".h", ".hpp"}:
+        return False
+    name = p.name
+    return not (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+                or any(part in _TEST_PART for part in p.parts[:-1]))
+
+
+@rule("D325", "files.tests or files.docs lists SGLang runtime source (python/sglang/..., sgl-kernel/...), which "
+              "belongs in files.runtime", scope="card")
+def misfiled_source(card: Card, doc, ctx) -> Iterator[Finding]:
+    """The manual tells a reader what a PR tested and documented from files.tests and files.docs: the backend
+    module listed as a test ("tests: gdn_backend.py") says the PR added tests it did not, and hides a runtime file
+    from the checks that read files.runtime. Real cards list test files, CI scripts and .md/.mdx pages there."""
+    from dossier.lint.depth import text_location
+
+    for kind in ("tests", "docs"):
+        for i, repo in enumerate(card.files[kind]):
+            if is_runtime_source(repo):
+                yield Finding(text_location(f"files.{kind}[{i}]"),
+                              f"{repo} is SGLang runtime source, not a {'test' if kind == 'tests' else 'doc'}: "
+                              f"listed under files.{kind} it reads as one",
+                              hint="move it to files.runtime")

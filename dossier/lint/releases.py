@@ -205,18 +205,28 @@ def _holds(tree, kf) -> bool:
 #: else the card's own PR
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
 _FIRST_REL = r"the first (?:SGLang )?release (?:to (?:carry|ship|include|contain|have) (?:it|this|the (?:change|fix))|with (?:it|this (?:change|fix|PR)))\b"
-_SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out) (?:in|with) {_VER}\b|"
+_SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out|(?<=first )(?:available|"
+                      rf"included|present)) (?:in|with) {_VER}\b|"
                       r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?|"
                       r"(?:every|each|all) (?:SGLang )?(?:release|wheel)s?) "
                       rf"(?:since|from) {_VER}(?![\w.]*\d)(?! ?(?:to|through|until|-) )|"
                       rf"{_VER}(?: wheel| release)?,? (?:(?:was|is|became) )?{_FIRST_REL}|"
-                      rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)",
+                      rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)|"
+                      # "0.5.9 (built 2026-02-23) already carries it": a release said to hold the change
+                      rf"(?P<held>{_VER})(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?:already )?(?:carries|holds|includes|"
+                      rf"contains|has) (?:it|this (?:change|fix|PR)|the (?:change|fix))\b",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
 #: "0.5.20 was the last release to carry it", "the last release with it was 0.5.20"
 _LAST_REL = r"the last (?:SGLang )?(?:release|wheel) (?:to (?:carry|ship|include|contain|have|hold) (?:it|this|the (?:change|fix|line|code))|with (?:it|this (?:change|fix|line|code|PR)))\b"
 _LAST = re.compile(rf"{_VER}(?: wheel| release)?,? (?:(?:was|is) )?{_LAST_REL}|{_LAST_REL} (?:was|is) {_VER}(?![\w.]*\d)",
                    re.IGNORECASE)
+
+
+def _clause_after(flat: str, start: int) -> str:
+    """Up to 40 characters of ``flat`` from ``start``, cut at the end of the clause (a ``;`` or a sentence end)."""
+    rest = flat[start:start + 40]
+    return re.split(r";|\.\s", rest, maxsplit=1)[0]
 
 
 @rule("D319", "prose says a PR shipped (first, or last) in a release that the release evidence contradicts (or it "
@@ -229,8 +239,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     0.5.10, or a closed PR's card saying its change shipped: the release story a reader trusts is wrong. Judged against the release evidence recorded for the current key fragment of
     the PR named (the card's own, or the nearest #N before it in the clause); a PR without a card, or without
     fresh evidence, is not judged. "0.5.20 was the last release to carry it" (or "the last release with this
-    change was 0.5.20") is judged against the last release holding the line; "every wheel since 0.5.9" names a
-    first release."""
+    change was 0.5.20") is judged against the last release holding the line; "every wheel since 0.5.9" (or
+    "in every release from 0.5.9 on") and "first available in 0.5.9" name a first release."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
     lock = release_lock(ctx)[0]
@@ -240,14 +250,15 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
         for m in _SHIPPED.finditer(flat):
             clause = clause_before(flat, m.start())
             cited = _CITE.findall(clause[-60:])
-            if not cited and _CITE.search(flat, m.end(), m.end() + 40):
+            if not cited and _CITE.search(_clause_after(flat, m.end())):
                 continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
             pr = int(cited[-1]) if cited else card.pr
             other = card if pr == card.pr else ctx.project.card(pr)
             if other is None:
                 continue
-            version = next(g for g in m.groups()[1:] if g)
-            first = bool(m.group("first")) or m.group(2) is None
+            held = m.re.groupindex["held"]  # the whole "SGLang v0.5.9"; the version is the group inside it
+            version = next(g for i, g in enumerate(m.groups(), 1) if i > 1 and i != held and g)
+            first = bool(m.group("first")) or (m.group(2) is None and m.group("held") is None)
             where = text_location(path)
             if other.state != "merged":
                 yield Finding(where, f"says #{pr} shipped in {version}, but #{pr} is {other.state}: an unmerged PR "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from dossier.cards import LANES_FILE as LANES_NAME
@@ -119,8 +120,20 @@ def stray_file(ctx) -> Iterator[Finding]:
 
 
 #: characters a reader cannot see or that change how the rendered manual displays: C0/C1 controls (not tab or
-#: newline), zero-width characters, bidirectional overrides and isolates, the byte-order mark
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+#: newline), zero-width characters, bidirectional overrides and isolates, the byte-order mark; the rest of
+#: Unicode's format class (a soft hyphen, U+180E, interlinear annotation marks) is read by category below, and
+#: the Hangul fillers (letters by category, blank on screen) are named here
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+                     "\u115f\u1160\u3164\uffa0]")
+
+
+def _hidden(text: str) -> re.Match | int | None:
+    """The first hidden character's match (the named set), else the index of a format (Cf) character, else None."""
+    if m := _HIDDEN.search(text):
+        return m
+    if text.isascii():
+        return None
+    return next((i for i, ch in enumerate(text) if unicodedata.category(ch) == "Cf"), None)
 
 
 @rule("D112", "text holds an invisible or control character (zero-width, bidi override, terminal escape)",
@@ -129,7 +142,56 @@ def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
     if doc.read_errors or not isinstance(doc.data, dict):
         return
     for path, text in strings(doc.data):
-        if m := _HIDDEN.search(text):
-            yield Finding(path, f"U+{ord(m.group()):04X} at character {m.start() + 1}: it hides text from a "
+        if (m := _hidden(text)) is not None:
+            at = m if isinstance(m, int) else m.start()
+            yield Finding(path, f"U+{ord(text[at]):04X} at character {at + 1}: it hides text from a "
                                 "reader, defeats the copy and claim checks, or garbles the rendered manual",
                           hint="delete it (a card is plain text)")
+
+
+#: scripts whose letters pass for Latin ones (Cyrillic а/е/о/р/с, Greek Ο/ν, Armenian օ, Cherokee Ꭺ) and
+#: styled copies of Latin letters and digits (mathematical alphanumerics, fullwidth forms)
+_LOOKALIKE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "MATHEMATICAL", "FULLWIDTH")
+_WORD = re.compile(r"\w+")
+#: a unit with a Greek mu ("12 \u03bcs"), which prose writes as often as "us"
+_UNIT = re.compile("\u03bc(?:s|m|g|W|V|A|F|l|L)")
+
+
+def lookalike(text: str) -> str | None:
+    """Why ``text`` holds a character that passes for another, or None.
+
+    A space other than U+0020 (a no-break or thin space: it joins or splits what looks like one name), a digit
+    that is not 0-9 (a fullwidth #２１０１９ is no PR number to a machine), a fullwidth letter, or a word that
+    mixes ASCII letters or digits with a letter of a look-alike script ("Lin\u0435ar", "#3\u039f437"). A word
+    wholly in another script (a Greek β, a Chinese bracket) is not judged."""
+    if text.isascii():
+        return None
+    for i, ch in enumerate(text):
+        if ch.isspace() and ch not in " \t\n\r":
+            return f"U+{ord(ch):04X} {unicodedata.name(ch, 'SPACE')} at character {i + 1} (a space that is not one)"
+        if not ch.isascii() and (ch.isdigit() or unicodedata.name(ch, "").startswith("FULLWIDTH")):
+            return f"U+{ord(ch):04X} {unicodedata.name(ch, '?')} at character {i + 1}"
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word.isascii() or not any(c.isascii() and c.isalnum() for c in word) or _UNIT.fullmatch(word):
+            continue
+        for j, ch in enumerate(word):
+            if not ch.isascii() and unicodedata.name(ch, "").startswith(_LOOKALIKE_SCRIPTS):
+                return (f"'{word}' mixes Latin with U+{ord(ch):04X} {unicodedata.name(ch)} at character "
+                        f"{m.start() + j + 1}")
+    return None
+
+
+@rule("D114", "text holds a look-alike character: a letter of another script inside a Latin word, a non-ASCII "
+              "digit or fullwidth form, a space that is not U+0020", scope="doc")
+def lookalike_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
+    """A name, flag or PR number that looks right and is not: "MergedColumnParallelLin\u0435ar" (a Cyrillic е)
+    names nothing in SGLang, "#３４７６３" cites no PR, "--dfl\u0430sh" is no flag, and a no-break space inside
+    a key match keeps it from matching any source. Every check that reads names (D213, D601, D613, D519) sees
+    another string than the reader does. Real cards are ASCII but for two CJK brackets."""
+    if doc.read_errors or not isinstance(doc.data, dict):
+        return
+    for path, text in strings(doc.data):
+        if why := lookalike(text):
+            yield Finding(path, f"{why}: it reads as a name, number or flag it is not, to a reader and to the checks",
+                          hint="retype it in plain ASCII (a card is plain text)")

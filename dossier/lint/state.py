@@ -113,8 +113,76 @@ _DAY = rf"(\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|
 _CITED_MERGE = re.compile(rf"#(\d+)\b[^#\n;]{{0,40}}?(?<!un)\bmerged (?:on )?{_DAY}(?!\d)")
 #: "on 2026-03-26, the day #21313 merged": a day given as another PR's merge day
 _DAY_OF_MERGE = re.compile(rf"{_DAY},? (?:the (?:same )?day|when) #(\d+) (?:was )?merged\b")
-_OWN_MERGE = re.compile(rf"(?:^|[.;]\s+)Merged (?:on )?{_DAY}(?!\d)|\bthis PR (?:was )?merged (?:on )?{_DAY}(?!\d)",
-                        re.IGNORECASE)
+_OWN_MERGE = re.compile(rf"(?:^|[.;]\s+)Merged (?:on )?{_DAY}(?!\d)|\bthis PR (?:was )?merged (?:on )?{_DAY}(?!\d)|"
+                        # "It landed on 2026-03-12." / "The PR was merged on ...": a sentence's subject, the card's PR
+                        rf"(?:^|[.;]\s+)(?:It|This PR|The PR|This change|This fix) (?:was )?(?:merged|landed) "
+                        rf"(?:on )?{_DAY}(?!\d)", re.IGNORECASE)
+#: a merge month: "merged in February 2026" (the card's own: opening a sentence, or "this PR"; another's: "#N ...")
+_MONTH_YEAR = rf"(?:in )?({_MONTH},? \d{{4}})"
+_OWN_MONTH = re.compile(rf"(?:(?:^|[.;]\s+)(?:It|This PR|The PR|This change|This fix)|\bthis PR) (?:was )?"
+                        rf"(?:merged|landed) {_MONTH_YEAR}(?!\d)", re.IGNORECASE)
+_CITED_MONTH = re.compile(rf"#(\d+)\b[^#\n;]{{0,40}}?(?<!un)\b(?:was )?merged {_MONTH_YEAR}(?!\d)")
+
+
+#: a merge given relative to another PR's: "#10233 (merged one day earlier)", "It was merged two days before
+#: #21496.", "Merged 2026-07-21, an hour after #30437"
+_AMOUNT = r"(?P<n>an?|one|two|three|four|five|six|seven|eight|nine|ten|\d+) (?P<unit>hour|day|week|month)s?"
+_NUMBER_WORDS = ("a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_CITED_RELATIVE = re.compile(rf"(?<![\w/.-])#(?P<pr>\d+),? \((?:was )?(?:merged|landed) {_AMOUNT} "
+                             rf"(?P<dir>earlier|later|before|after)\b", re.IGNORECASE)
+_OWN_RELATIVE = re.compile(rf"(?:(?:^|[.;]\s+)(?:It|This PR|The PR|This change|This fix)|\bthis PR|(?:^|[.;]\s+)Merged "
+                           rf"{_DAY}(?!\d),?) (?:was )?(?:(?:merged|landed) )?{_AMOUNT} (?P<dir>before|after|earlier than|"
+                           rf"later than) #(?P<pr>\d+)\b", re.IGNORECASE)
+#: days a relative amount may stand for: (least, most) per unit
+_UNIT_DAYS = {"hour": (0, 1), "day": (1, 1), "week": (7, 7), "month": (28, 31)}
+
+
+def _relative_merges(card: Card, flat: str) -> Iterator[tuple[int, int, int, str]]:
+    """(PR, least, most, words) for each merge of ``flat`` given relative to another PR: the card's merged_at
+    minus that PR's must lie within [least, most] days."""
+    for m in _CITED_RELATIVE.finditer(flat):  # #M merged <amount> earlier than this card: card - M = +amount
+        yield (int(m.group("pr")), *_days(m.group("n"), m.group("unit"), m.group("dir").lower() in ("earlier", "before")),
+               m.group(0))
+    for m in _OWN_RELATIVE.finditer(flat):  # this card merged <amount> after #M: card - M = +amount
+        later = m.group("dir").lower().startswith(("after", "later"))
+        yield (int(m.group("pr")), *_days(m.group("n"), m.group("unit"), later), m.group(0))
+
+
+def _days(count: str, unit: str, later: bool) -> tuple[int, int]:
+    """The span of days (card minus the other PR) that "<count> <unit>s after/before" allows."""
+    n = int(count) if count.isdigit() else max(_NUMBER_WORDS.index(count.lower().replace("an", "a")), 1)
+    lo, hi = _UNIT_DAYS[unit.lower()]
+    lo, hi = n * lo, n * hi
+    if unit.lower() == "hour":
+        lo, hi = 0, (n + 23) // 24
+    if unit.lower() == "week":
+        lo, hi = lo - 3, hi + 3
+    return (lo, hi) if later else (-hi, -lo)
+
+
+#: "The PR (merged 2026-03-20)", "For Qwen3-Next itself (merged 2026-03-20)", "opened and merged 2026-06-03": a
+#: merge day whose clause names no PR is the card's own (all 18 such real mentions are)
+_BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed) (?:on )?{_DAY}(?!\d)", re.IGNORECASE)
+#: words that put another PR in a clause without its number
+_OTHER_PR_WORDS = re.compile(r"\b(?:revert|successor|follow-?up|predecessor|another|other|earlier|later|upstream|"
+                             r"backport|cherry-pick)\b", re.IGNORECASE)
+
+
+def _unbound(flat: str, start: int) -> bool:
+    """Whether the clause before ``start`` names no PR (by number, URL, or as 'the revert', 'its successor')."""
+    from dossier.lint.depth import clause_before
+
+    clause = clause_before(flat, start)
+    return not re.search(r"#\d+|/pull/\d+", clause) and not _OTHER_PR_WORDS.search(clause)
+
+
+def _same_day(merged: dt.date | None, day: str) -> bool:
+    """Whether ``day`` (a day, or a month "February 2026") names ``merged``."""
+    parts = re.findall(r"[A-Za-z]+|\d+", day)
+    if len(parts) == 2 and parts[0].isalpha():  # a month and a year
+        month = parts[0][:3].lower()
+        return merged is not None and (merged.year, merged.month) == (int(parts[1]), _MONTHS.index(month) + 1)
+    return str(merged) == _iso(day)
 
 
 def _iso(day: str) -> str:
@@ -135,18 +203,36 @@ def _iso(day: str) -> str:
 def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(reverted by #21496, merged 2026-02-11)" while #21496's card says 2026-03-26: one of the two is wrong, and
     a reader who orders the history by it is misled. A day may be written in words ("Merged on September 14,
-    2026", "merged 4 Sep 2026"), or be given as a merge day ("opened on 2026-03-19, the day #21313 merged"). A PR
-    without a card is not judged."""
+    2026", "merged 4 Sep 2026"), or be given as a merge day ("opened on 2026-03-19, the day #21313 merged"); the
+    card's own also as "It landed on 2026-03-12." (the sentence's subject) or a merge day in a clause that names no
+    other PR ("The PR (merged 2026-03-20)"), and a month ("merged in February 2026") must be merged_at's. A PR without a card is not judged."""
     from dossier.lint.depth import card_texts, text_location
 
     for path, text in card_texts(card):
         flat = " ".join(text.split())
         said = [(int(m.group(1)), m.group(2)) for m in _CITED_MERGE.finditer(flat)]
-        said += [(card.pr, m.group(1) or m.group(2)) for m in _OWN_MERGE.finditer(flat)]
+        said += [(card.pr, next(g for g in m.groups() if g)) for m in _OWN_MERGE.finditer(flat)]
         said += [(int(m.group(2)), m.group(1)) for m in _DAY_OF_MERGE.finditer(flat)]
+        said += [(card.pr, m.group(1)) for m in _OWN_MONTH.finditer(flat)]
+        said += [(card.pr, m.group(1)) for m in _BARE_MERGE.finditer(flat) if _unbound(flat, m.start())]
+        said += [(int(m.group(1)), m.group(2)) for m in _CITED_MONTH.finditer(flat)]
+        for pr, lo, hi, words in _relative_merges(card, flat):
+            other = ctx.project.card(pr)
+            if other is None or pr == card.pr or card.merged_at is None:
+                continue
+            if other.merged_at is None:
+                yield Finding(text_location(path), f"says {words!r}, but #{pr}'s card has it {other.state}, never "
+                                                   "merged", hint="take both days from the PR threads")
+                continue
+            gap = (card.merged_at - other.merged_at).days
+            if not lo <= gap <= hi:
+                yield Finding(text_location(path),
+                              f"says {words!r}, but the cards have #{card.pr} merged {card.merged_at} and #{pr} "
+                              f"{other.merged_at} ({abs(gap)} day(s) {'after' if gap >= 0 else 'before'})",
+                              hint="take both days from the PR threads and make the cards and the prose agree")
         for pr, day in said:
             other = card if pr == card.pr else ctx.project.card(pr)
-            if other is None or str(other.merged_at) == _iso(day):
+            if other is None or _same_day(other.merged_at, day):
                 continue
             whose = "this card's merged_at" if other is card else f"#{pr}'s card"
             actual = f"merged {other.merged_at}" if other.merged_at else f"{other.state}, never merged"
@@ -230,7 +316,8 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 #: what GitHub says of a PR, in prose: closed without merging, never merged, still open
-_STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|unmerged|(?:and |but )?(?:never|not) merged))|"
+_STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|unmerged|(?:and |but )?(?:never|not) merged|"
+                          r"in favou?r of|as (?:a )?(?:duplicate|stale)))|"
                           r"\b(?P<never>never (?:got |been |was )?merged|(?:was|were) not merged|unmerged)\b|"
                           r"\b(?P<open>(?:is|are|remains?|was) still open|still open|(?:is|are|remains?) open)\b",
                           re.IGNORECASE)
@@ -238,6 +325,9 @@ _STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|un
 _OWN_SUBJECT = re.compile(r"\b(?:this|the) PR (?:itself )?(?:is |was |has |remains )?(?:still |also |then )?$",
                           re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:were|are|both|all)\b", re.IGNORECASE)
+#: a PR said to have merged: "#14502 (merged 2026-...)", "the merged #14502"
+_SAID_MERGED = re.compile(r"(?<![\w/.-])#(\d+) \((?:merged|landed)\b|\b(?:the|a|its|this) merged #(\d+)\b",
+                          re.IGNORECASE)
 
 
 @rule("D410", "prose says a PR is open, closed or never merged, but that PR's card has another GitHub state",
@@ -247,7 +337,8 @@ def stated_state(card: Card, doc, ctx) -> Iterator[Finding]:
     open" on a merged card: the reader takes a merged change for a dead one, or the reverse. The PR is the
     nearest #N before the words in their clause (every #N there for "were both closed"), or the card's own when
     the clause opens "this PR"; a PR without a card, or words with no PR bound to them ("the question is still
-    open"), are not judged."""
+    open"), are not judged. "Closed in favour of #M" is a close without merging; "#N (merged ...)" and "the merged
+    #N" say #N merged."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
     for path, text in card_texts(card):
@@ -273,6 +364,13 @@ def stated_state(card: Card, doc, ctx) -> Iterator[Finding]:
                                                    f"{other.state}" + (f" (merged {other.merged_at})"
                                                                        if other.merged_at else ""),
                               hint="take the state from the PR thread and make the card and the prose agree")
+        for m in _SAID_MERGED.finditer(flat):
+            pr = int(m.group(1) or m.group(2))
+            other = ctx.project.card(pr)
+            if other is not None and other.state != "merged":
+                yield Finding(text_location(path), f"says {m.group(0)!r}, but #{pr}'s card has its state as "
+                                                   f"{other.state}, never merged",
+                              hint="take the state from the PR thread and make the card and the prose agree")
 
 
 #: an event of a thread with its day: "(comment of 2026-03-19)", "review on 2026-04-21", "opened 2026-03-16"
@@ -291,7 +389,8 @@ def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
     by it is misled. The thread is the nearest #N before the words in their clause, or before the parenthesis they
     are in ("#20655 (merged; opened ...)"); an issue shares the PR numbers. Else it is the card's own PR. Its first
     possible day is the floor cards/opened.lock gives (as D405's). A number of another repository
-    ("flashinfer-ai/flashinfer#2726") is not judged."""
+    ("flashinfer-ai/flashinfer#2726") is not judged. A day no calendar has ("2026-02-31") is wrong wherever it
+    stands."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
     now = dt.date.fromisoformat(today())
@@ -306,6 +405,9 @@ def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
         where = text_location(path)
         for m in _ANY_DAY.finditer(flat):
             day = _date(m.group(1))
+            if day is None and re.fullmatch(r"20\d\d-(?:0[1-9]|1[0-2])-\d\d", m.group(1)):
+                yield Finding(where, f"gives the day {m.group(1)}, which no calendar has",
+                              hint="take the day from the thread itself")
             if day is not None and day > now:
                 yield Finding(where, f"gives the day {m.group(1)}, after today ({now})",
                               hint="a card records what happened; check the day against its source")
@@ -343,8 +445,8 @@ def _date(day: str) -> dt.date | None:
         return None
 
 
-#: "reverted by #N", "superseded by #N and #M", "was later superseded by #N"
-_REPLACED_BY = re.compile(r"\b(?P<verb>reverted|superseded)\b (?:(?:later|again|then|soon|eventually) )?(?:by|in) "
+#: "reverted by #N", "superseded by #N and #M", "was later superseded by #N", "It was replaced by #N"
+_REPLACED_BY = re.compile(r"\b(?P<verb>reverted|superseded|replaced)\b (?:(?:later|again|then|soon|eventually) )?(?:by|in) "
                           r"(?P<by>#\d+(?:(?:,| and|, and) #\d+)*)", re.IGNORECASE)
 #: the card's own PR as the subject right before the words: "so this card is superseded by", "It was reverted by"
 _OWN_BEFORE = re.compile(r"\b(?:this (?:card|PR|change)|it)(?: itself)? (?:is|was|has been|got)(?: (?:later|then|soon|"
@@ -355,9 +457,10 @@ _OWN_BEFORE = re.compile(r"\b(?:this (?:card|PR|change)|it)(?: itself)? (?:is|wa
       scope="card")
 def replaced_by_whom(card: Card, doc, ctx) -> Iterator[Finding]:
     """"#21313 (reverted by #21698)" while #21313's card names #21496 and #21662, or "This PR was later superseded by
-    #21019" on a current card with no superseded_by: the card and the prose give the reader two histories. The PR
+    #21019" (or "It was replaced by #28451") on a current card with no superseded_by: the card and the prose give the reader two histories. The PR
     replaced is the nearest #M before the words in their clause (not a source: "#19024's description"), or the
-    card's own when the clause names none or the words follow "this card/PR is", "it was"; a PR without a card on
+    card's own when the clause names none or the words follow "this card/PR is", "it was"; "This PR supersedes
+    #N" (or "It reverted #N", "#N was replaced by this PR") needs this PR in #N's superseded_by; a PR without a card on
     either side is not judged (a revert no stored source holds, as #16067's #18910)."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
@@ -386,8 +489,61 @@ def replaced_by_whom(card: Card, doc, ctx) -> Iterator[Finding]:
                 yield Finding(text_location(path), f"says #{pr} was {m.group('verb').lower()} by #{by}, but {whose} "
                                                    f"names {named} in superseded_by (status {other.status})",
                               hint="make superseded_by, the status and the prose tell one history")
+        for pr, words, other in _own_replaces(card, flat, ctx):
+            named = ", ".join(f"#{n}" for n in other.superseded_by) or "none"
+            yield Finding(text_location(path), f"says {words!r}, but #{pr}'s card names {named} in superseded_by "
+                                               f"(status {other.status}), not #{card.pr}",
+                          hint="make superseded_by, the status and the prose tell one history")
+
+
+#: the card's own PR said to replace another: "This PR supersedes #21698", "It reverted #21313", "#21313 was
+#: reverted by this PR"
+_OWN_REPLACES = re.compile(r"(?:(?:^|[.;]\s+)(?:It|This PR|This change|This fix)|\bthis PR)(?: (?:later|then|also))? "
+                           r"(?P<verb>supersedes|superseded|replaces|replaced|reverts|reverted) #(?P<pr>\d+)\b|"
+                           r"(?<![\w/.-])#(?P<pr2>\d+) (?:is|was|has been) (?P<verb2>superseded|replaced|reverted) by "
+                           r"this PR\b", re.IGNORECASE)
+
+
+def _own_replaces(card: Card, flat: str, ctx) -> Iterator[tuple[int, str, Card]]:
+    """(PR, words, its card) for each PR ``flat`` says the card's own PR replaced, whose card does not name it in
+    superseded_by."""
+    for m in _OWN_REPLACES.finditer(flat):
+        pr = int(m.group("pr") or m.group("pr2"))
+        other = ctx.project.card(pr)
+        if other is not None and pr != card.pr and card.pr not in other.superseded_by:
+            yield pr, m.group(0).strip(" .;"), other
 
 
 def _is_revert(card: Card | None) -> bool:
     """A card of a revert PR (GitHub titles one 'Revert "..."')."""
     return card is not None and card.title.lower().startswith("revert")
+
+
+#: a revert named in prose: "reverted in #18910", "the revert #18910", "#18910 reverted it"
+_NAMES_REVERT = re.compile(r"\breverted (?:by|in) #\d+|\brevert(?: PR)? #\d+|#\d+ reverted (?:it|this|the)\b",
+                           re.IGNORECASE)
+_REVERTS = r"\b(?:revert(?:s|ed)?|revert of|inverse of|undoes|undid|undoing)\b[^.;]{{0,30}}?#{pr}\b"
+
+
+@rule("D413", "status reverted, yet no superseded_by PR is a revert of it and the prose names no revert",
+      scope="card")
+def reverted_without_revert(card: Card, doc, ctx) -> Iterator[Finding]:
+    """Status reverted says a revert PR undid this one; superseded_by then names that revert (its title is
+    'Revert "..."', or its card says it reverts #N), or the prose names the revert no stored source holds
+    ("reverted in #18910", as #16067). A revert PR marked reverted because a later PR replaced it (the revert
+    #21496 is superseded by #21662, not reverted) or a fix whose successor is only a better fix is superseded."""
+    if card.status != "reverted" or not card.superseded_by:
+        return
+    from dossier.lint.depth import card_texts
+
+    if any(_NAMES_REVERT.search(text) for _, text in card_texts(card)):
+        return
+    reverts = re.compile(_REVERTS.format(pr=card.pr), re.IGNORECASE)
+    for n in card.superseded_by:
+        other = ctx.project.card(n)
+        if other is None or _is_revert(other) or any(reverts.search(t) for _, t in card_texts(other)):
+            return
+    named = ", ".join(f"#{n}" for n in card.superseded_by)
+    yield Finding("status#value", f"status reverted, but no PR in superseded_by ({named}) reverts #{card.pr} (no "
+                                  "'Revert' title, no card saying it reverts it) and the prose names no revert",
+                  hint="status superseded when a later PR replaced the change; reverted names the revert PR")

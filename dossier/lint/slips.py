@@ -1,0 +1,137 @@
+"""D227-D230: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
+gain and a loss, an explain of another file than the key fragment's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dossier.lint.depth import ALL_FIELDS, card_texts, text_location, text_of
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+
+#: what a finished sentence (or a closing quotation, parenthesis or code span after one) ends with
+_END = re.compile(r"[.!?)\]\"'`:;]\s*$")
+
+
+@rule("D227", "motivation, implementation or explain stops mid-sentence (no closing punctuation): text was cut off",
+      scope="card")
+def cut_off(card: Card, doc, ctx) -> Iterator[Finding]:
+    """An agent's reply truncated at its output limit, or a paste that lost its tail, ends on a word ("... so the
+    second grid dimension is batch x local value"): the reader gets half a claim and takes it as the whole.
+    Every real card's three prose fields end with a full stop or a closing parenthesis."""
+    for name in ALL_FIELDS:
+        text = text_of(card, name).rstrip()
+        if text and not _END.search(text):
+            yield Finding(f"{name}#value", f"{name} ends mid-sentence ({text[-40:]!r}): the rest was cut off",
+                          hint="finish the sentence (or drop it) and end the field with a full stop")
+
+
+_PCT = r"(\d+(?:\.\d+)?) ?%"
+#: a fall given as more than all of a quantity: "-140%", "140% shorter", "cut ... by 140%"
+_FALL = re.compile(rf"(?<![\w.])[-\u2212]{_PCT}|(?<![\w.]){_PCT} (?:shorter|less|lower|fewer|smaller|cheaper|"
+                   rf"reduction|decrease|drop|saving|cut)\b|\b(?:cut|cuts|reduced?|reduces|lowers?|lowered|shortens?|"
+                   rf"shortened|decreased?|decreases|drops?|dropped|saves?|saved|shrinks?|shrank)\b[^.;%]{{0,60}}? by "
+                   rf"(?:about |~|roughly |nearly )?{_PCT}", re.IGNORECASE)
+
+
+@rule("D228", "a quantity said to fall by more than 100% (a time, memory or count cannot go below zero)",
+      scope="card")
+def impossible_fall(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Cuts decode latency by 140%" or "TTFT -120%": no time, size or count falls by more than all of it. The
+    writer meant a factor (2.4x faster), or computed the change against the new value; either way the number is
+    not the PR's. A rise ("+140% throughput", "140% faster") is not judged."""
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _FALL.finditer(flat):
+            value = float(next(g for g in m.groups() if g))
+            if value > 100:
+                yield Finding(text_location(path),
+                              f"{path} gives a fall of {value:g}% ({m.group(0)!r}): nothing falls by more than all "
+                              "of itself",
+                              hint="give the two values, or the factor ('2.4x shorter' is 'down to 42%' of it)")
+
+
+#: serving metrics by the direction that is good: lower (times, memory) or higher (rates, accuracy)
+_LOWER_BETTER = ("ttft", "tpot", "itl", "latency", "e2e", "time", "memory")
+_METRIC = r"(TTFT|TPOT|ITL|latency|E2E|time|memory|throughput|accuracy)"
+_UP, _DOWN = ("higher", "more", "rose", "increased", "grew", "+"), ("lower", "less", "fewer", "shorter", "dropped",
+                                                                     "fell", "decreased", "-", "\u2212")
+_GOOD, _BAD = ("better", "faster", "improved"), ("worse", "slower", "regressed", "longer")
+#: "2.6% better TTFT", "2.6% worse TTFT and throughput"; "TTFT about -2.6%", "median TTFT -9.2%"
+_WORD_FIRST = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)% (better|worse|faster|slower|higher|lower|shorter|longer|more|less|"
+                         rf"fewer) (?:[\w/-]+ ){{0,2}}?{_METRIC}\b", re.IGNORECASE)
+_METRIC_FIRST = re.compile(rf"\b{_METRIC}(?: (?:about|median|mean|p50|p90|p99|roughly|~))? ?([+\-\u2212])(\d+(?:\.\d+)?)%",
+                           re.IGNORECASE)
+
+
+def _verdicts(text: str) -> Iterator[tuple[str, str, bool, str]]:
+    """(value, metric, good?, words) for each change of a serving metric with a direction in ``text``."""
+    for m in _WORD_FIRST.finditer(text):
+        value, word, metric = m.group(1), m.group(2).lower(), m.group(3).lower()
+        yield value, metric, _good(word, metric), m.group(0)
+    for m in _METRIC_FIRST.finditer(text):
+        metric, sign, value = m.group(1).lower(), m.group(2), m.group(3)
+        yield value, metric, _good(sign, metric), m.group(0)
+
+
+def _good(word: str, metric: str) -> bool:
+    if word in _GOOD or word in _BAD:
+        return word in _GOOD
+    return (word in _DOWN) is (metric in _LOWER_BETTER)
+
+
+@rule("D229", "one change of a serving metric is a gain in one place of the card and a loss in another", scope="card")
+def direction_flip(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"About 2.6% worse TTFT" in the motivation while the claims give "TTFT about -2.6%" (TTFT falls, which is
+    better): the reader cannot tell whether the PR helped. A lower TTFT, TPOT, ITL, latency, E2E time or memory is
+    better, a higher throughput or accuracy; one value of one metric must point one way throughout the card."""
+    seen: dict[tuple[str, str], tuple[bool, str, str]] = {}
+    for path, text in card_texts(card):
+        for value, metric, good, words in _verdicts(" ".join(text.split())):
+            key = (str(float(value)), metric)
+            if key in seen and seen[key][0] != good:
+                was, where = seen[key][1], seen[key][2]
+                yield Finding(text_location(path),
+                              f"{words!r} makes {value}% of {metric.upper() if len(metric) <= 4 else metric} a "
+                              f"{'gain' if good else 'loss'}, but {where} has {was!r}, a {'loss' if good else 'gain'}",
+                              hint="take the direction from the PR's numbers (before -> after) and say it once")
+            seen.setdefault(key, (good, words, path))
+
+
+#: a code name in prose: snake_case with an underscore, a leading underscore, or camelCase / CamelCase with a hump
+_CODE_NAME = re.compile(r"\b(?:[A-Za-z]+_[A-Za-z0-9_]+|_[A-Za-z0-9_]+|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*)\b")
+MIN_ELSEWHERE = 4  # real explains name at most 2 names that only another listed file holds
+
+
+@rule("D230", "key_fragment.explain describes another listed file: most of its code names are in that file, not in "
+              "key_fragment.file", scope="card")
+def explains_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
+    """An explain written for the PR's other file ("create_qkvz_proj builds in_proj_qkvz ...", qwen3_next.py) under a
+    key fragment in linear.py passes D214 on one shared name (output_sizes) and tells the reader the wrong lines.
+    Read in today's SGLang: the names of the explain that the key file lacks and another file of files.runtime
+    holds must be fewer than 4 and at most twice those the key file holds (real explains: at most 2)."""
+    from dossier.lint.claims import surface
+
+    s = surface(ctx)
+    kf = card.key_fragment
+    key = s.tree.text(kf.file) if s is not None else None
+    if not key:
+        return
+    others = [t for t in (s.tree.text(f) for f in card.files["runtime"] if f != kf.file) if t]
+    names = set(_CODE_NAME.findall(kf.explain))
+    if not others or len(names) < MIN_ELSEWHERE:
+        return
+
+    def holds(text: str, name: str) -> bool:
+        return re.search(rf"\b{re.escape(name)}\b", text) is not None
+
+    in_key = {n for n in names if holds(key, n)}
+    elsewhere = sorted(n for n in names - in_key if any(holds(t, n) for t in others))
+    if len(elsewhere) >= MIN_ELSEWHERE and len(elsewhere) > 2 * len(in_key):
+        yield Finding("key_fragment.explain#value",
+                      f"explain names {', '.join(elsewhere[:5])}{' ...' if len(elsewhere) > 5 else ''}, which "
+                      f"{kf.file} lacks in SGLang {s.tree.version} and another listed file holds ({len(in_key)} of "
+                      "its names are in the key file): it explains another file's lines",
+                      hint="explain the matched line in key_fragment.file, or move the key fragment to the file "
+                           "the explain describes")

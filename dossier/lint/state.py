@@ -522,7 +522,8 @@ def _is_revert(card: Card | None) -> bool:
 #: a revert named in prose: "reverted in #18910", "the revert #18910", "#18910 reverted it"
 _NAMES_REVERT = re.compile(r"\breverted (?:by|in) #\d+|\brevert(?: PR)? #\d+|#\d+ reverted (?:it|this|the)\b",
                            re.IGNORECASE)
-_REVERTS = r"\b(?:revert(?:s|ed)?|revert of|inverse of|undoes|undid|undoing)\b[^.;]{{0,30}}?#{pr}\b"
+#: a card saying its PR reverts #N: "reverts #N", "the revert of #N", "undoes #N" (not "was reverted by #N")
+_REVERTS = r"\b(?:reverts|reverted|reverting|revert of|inverse of|undoes|undid|undoing) (?:the )?(?:PR )?#{pr}\b"
 
 
 @rule("D413", "status reverted, yet no superseded_by PR is a revert of it and the prose names no revert",

@@ -93,12 +93,14 @@ def test_a_current_card_said_replaced_by_a_pr_is_d412(tmp_path):
 
 @pytest.mark.parametrize("title,text,wrong", [
     ("Fix the loader again", "", True),  # probe t1: a fix that replaced it is no revert
+    ("Fix the loader: #77 had been reverted by #100", "", True),  # #100 reverted another PR; #90 does not revert it
     ('Revert "Fuse the widget projection in layer 100"', "", False),
     ("Fix the loader again", " It was reverted in #18910, which no source holds.", False),  # real: #16067
 ])
 def test_a_reverted_card_names_its_revert_d413(tmp_path, title, text, wrong):
     successor = make_card(90, merged_at=dt.date(2026, 3, 26), title=title)
-    successor["implementation"] += " It undoes #100 on purpose." if title.startswith("Revert") else " It fixes #100."
+    successor["implementation"] += (" It undoes #100 on purpose." if title.startswith("Revert") else
+                                    f" It fixes #100. {title.partition(': ')[2]}.")
 
     def edit(card):
         card.update(status="reverted", superseded_by=[90])

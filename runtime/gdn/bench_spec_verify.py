@@ -8,7 +8,8 @@ slot set, so every row's ring runs through appends and folds at its own rate whi
 - ours (``ring_verify``): :func:`runtime.gdn.ring_verify.ring_verify` (``dot`` tiles: the drafts' outputs and updates
   from checkpoint rows and ring keys by matrix products, no state formed), writing the drafts' ``(u, k, g)`` as records
   and no state; the fastest tile is the row. Then :func:`commit_records` (the accepted records appended to the ring, or ring and records folded into the checkpoint
-  when they do not fit; the new fills written by the kernel to a second fill buffer). Rings fp32, as the pool.
+  when they do not fit; the new fills written by the kernel to a second fill buffer), timed both in one launch and
+  split (appends, then a persistent fold of the listed rows); the faster is the row. Rings fp32, as the pool.
 - SGLang (``gdn_replayssm_spec_decode``, ``launch_mode="verify"``, as its GDN backend calls it): the window's outputs
   from the checkpoint and the ring's compact history by a chunked ``(I + A)^-1`` form, the drafts' ``d``, ``k``, ``g``
   written into the circular ring at the request's cursor; then ``commit_gdn_replayssm_spec`` (cursor advance, one
@@ -70,7 +71,8 @@ class VerifyTile:
 
 
 SPEC_TILES = [VerifyTile(True, bv) for bv in (16, 64, 128)]  # each the fastest at some shape (H200, NOTES.md round 13)
-SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "sgl_spec_verify_us", "sgl_spec_us",
+SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "ours_fused_commit_us", "ours_split_commit_us",
+                "sgl_spec_verify_us", "sgl_spec_us",
                 "sgl_target_verify_us", "floor_us", "pct_floor", "sgl_floor_us", "sgl_pct_floor", "x_sgl_spec",
                 "x_sgl_spec_verify", "x_target_verify"]
 
@@ -143,10 +145,10 @@ class SpecCase:
                num_k_heads=self.H, num_tokens=self.T, out=self.out, ring=self.ring, fill=self.fills[s][parity],
                block_v=tile.block_v, num_warps=tile.num_warps, unroll_ring=tile.unroll)
 
-    def ours_step(self, s: int, parity: int, tile: VerifyTile) -> None:
+    def ours_step(self, s: int, parity: int, tile: VerifyTile, split: bool | None = None) -> None:
         self.ours_verify(s, parity, tile)
         commit_records(self.pool, self.ring, self.idx[s], self.fills[s][parity], self.records, self.rec_idx,
-                       self.accepted[s] - 1, num_k_heads=self.H, next_fill_out=self.fills[s][1 - parity])
+                       self.accepted[s] - 1, num_k_heads=self.H, next_fill_out=self.fills[s][1 - parity], split=split)
 
     def agrees(self, tile: VerifyTile, tol: float = 1e-2) -> bool:
         """Whether ``tile``'s outputs (poisoned first) match the replayed verify's on the first slot set within ``tol``
@@ -191,13 +193,13 @@ class SpecCase:
 
     def step_lists(self, fn: SglangSpec | None, tile: VerifyTile) -> dict[str, list[Callable[[], None]]]:
         """Per timed quantity, one pass of calls (each set's two fill parities, so a replayed pass stays
-        consistent), repeated to at least 20 calls."""
+        consistent), repeated to at least 20 calls: ``ours_us`` with :func:`commit_records`'s default commit,
+        ``ours_fused_commit_us`` / ``ours_split_commit_us`` with each of its two commits."""
         sets = range(self.n_sets)
         reps = -(-20 // (2 * self.n_sets))
-        lists = {
-            "ours_verify_us": [lambda s=s: self.ours_verify(s, 0, tile) for s in sets],
-            "ours_us": [lambda s=s, p=p: self.ours_step(s, p, tile) for p in (0, 1) for s in sets] * reps,
-        }
+        lists = {"ours_verify_us": [lambda s=s: self.ours_verify(s, 0, tile) for s in sets]}
+        for key, split in (("ours_us", None), ("ours_fused_commit_us", False), ("ours_split_commit_us", True)):
+            lists[key] = [lambda s=s, p=p, x=split: self.ours_step(s, p, tile, x) for p in (0, 1) for s in sets] * reps
         if fn is not None:
             lists["sgl_spec_verify_us"] = [lambda s=s: self.sgl_verify(fn, s) for s in sets]
             lists["sgl_spec_us"] = [lambda s=s: self.sgl_step(fn, s) for s in sets] * (2 * reps)
@@ -236,18 +238,22 @@ class SpecCase:
 
 def spec_verify_row(tp: str, B: int, copy_gbs: float, fn: SglangSpec | None, target_us: float | None,
                     tiles: list[VerifyTile] = SPEC_TILES) -> tuple[dict, dict[str, float | None]]:
-    """One row: our ring verify + commit at the fastest of ``tiles`` against SGLang's spec verify + commit, with
-    both floors; also every tile's time (printed by the caller)."""
+    """One row: our ring verify + commit at the fastest of ``tiles`` (each timed with :func:`commit_records`'s default
+    commit) and the faster of its two commits there, against SGLang's spec verify + commit, with both floors; also
+    every tile's time (printed by the caller)."""
     case = SpecCase(tp, B)
     by_tile = {t: _time(case.step_lists(None, t)["ours_us"]) if case.agrees(t) else None for t in tiles}
     best = min((t for t in tiles if by_tile[t] is not None), key=by_tile.get, default=tiles[0])
     timed = {key: _time(calls) for key, calls in case.step_lists(fn, best).items() if key != "ours_us"}
-    timed["ours_us"] = by_tile[best]
+    commits = {c: timed[f"ours_{c}_commit_us"] for c in ("fused", "split") if timed[f"ours_{c}_commit_us"] is not None}
+    commit = min(commits, key=commits.get, default=None)  # the faster commit at the fastest tile is the row
+    timed["ours_us"] = commits[commit] if commit else None
     floor_b, sgl_floor_b = case.floors()
     floor, sgl_floor = floor_b / (copy_gbs * 1e3), sgl_floor_b / (copy_gbs * 1e3)
     ours, sgl = timed["ours_us"], timed.get("sgl_spec_us")
-    row = {"kernel": "ring_verify", "shape": f"{tp} B={B} T={T_DRAFTS} L={RING_LENGTH}", "tile": str(best),
-           **{k: timed.get(k) for k in ("ours_verify_us", "ours_us", "sgl_spec_verify_us", "sgl_spec_us")},
+    row = {"kernel": "ring_verify", "shape": f"{tp} B={B} T={T_DRAFTS} L={RING_LENGTH}", "tile": f"{best} {commit} commit",
+           **{k: timed.get(k) for k in ("ours_verify_us", "ours_us", "ours_fused_commit_us", "ours_split_commit_us",
+                                        "sgl_spec_verify_us", "sgl_spec_us")},
            "sgl_target_verify_us": target_us, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
            "sgl_floor_us": sgl_floor, "sgl_pct_floor": _ratio(100 * sgl_floor, sgl),
            "x_sgl_spec": _ratio(sgl, ours), "x_sgl_spec_verify": _ratio(timed.get("sgl_spec_verify_us"),

@@ -413,6 +413,125 @@ def _commit_records_kernel(
         tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
 
 
+@triton.jit
+def _append_or_list_kernel(
+    idx_ptr,
+    ring_d_ptr,
+    ring_k_ptr,
+    ring_g_ptr,
+    fill_ptr,
+    rec_d_ptr,
+    rec_k_ptr,
+    rec_g_ptr,
+    rec_idx_ptr,
+    step_ptr,
+    next_fill_ptr,
+    work_ptr,
+    H: tl.constexpr,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+    L: tl.constexpr,
+    TM: tl.constexpr,
+    TMP: tl.constexpr,
+    WRITE_FILL: tl.constexpr,
+):
+    """One program per (request, v-head): appends the accepted records where they fit beside the live entries;
+    a row that must fold is listed once (``work[0]`` counts them, ``work[1:]`` lists them) for the fold launch."""
+    pid = tl.program_id(0)
+    i_b = pid // HV
+    i_hv = pid % HV
+    i_h = i_hv // (HV // H)
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    acc = tl.load(step_ptr + i_b) + 1
+    fill = tl.load(fill_ptr + i_b)
+    n = tl.minimum(fill, L - 1)
+    kept = (slot < 0) | (acc <= 0)
+    fits = n + acc <= L - 1
+    if WRITE_FILL:
+        if i_hv == 0:
+            tl.store(next_fill_ptr + i_b, tl.where(kept, fill, tl.where(fits, n + acc, 0)))
+    if kept:
+        return
+    if fits:
+        o_v = tl.arange(0, BV)
+        o_k = tl.arange(0, BK)
+        o_a = tl.arange(0, TMP)
+        m_a = o_a < acc
+        m_va = (o_v < V)[:, None] & m_a[None, :]
+        d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+        i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
+        rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
+        tl.store(d_row + (n + o_a)[None, :] * V + o_v[:, None],
+                 tl.load(rd_row + o_a[None, :] * V + o_v[:, None], mask=m_va), mask=m_va)
+        tl.store(g_row + n + o_a, tl.load(rg_row + o_a, mask=m_a), mask=m_a)
+        if i_hv % (HV // H) == 0:
+            m_ak = m_a[:, None] & (o_k < K)[None, :]
+            tl.store(k_row + (n + o_a)[:, None] * K + o_k[None, :],
+                     tl.load(rk_row + o_a[:, None] * K + o_k[None, :], mask=m_ak), mask=m_ak)
+    elif i_hv == 0:
+        tl.store(work_ptr + 1 + tl.atomic_add(work_ptr, 1), i_b)
+
+
+@triton.jit
+def _fold_listed_kernel(
+    pool_ptr,
+    idx_ptr,
+    ring_d_ptr,
+    ring_k_ptr,
+    ring_g_ptr,
+    fill_ptr,
+    rec_d_ptr,
+    rec_k_ptr,
+    rec_g_ptr,
+    rec_idx_ptr,
+    step_ptr,
+    work_ptr,
+    s_pn,
+    s_ph,
+    s_pv,
+    s_pk,
+    H: tl.constexpr,
+    HV: tl.constexpr,
+    K: tl.constexpr,
+    V: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
+    L: tl.constexpr,
+    LP: tl.constexpr,
+    TM: tl.constexpr,
+    TMP: tl.constexpr,
+):
+    """Persistent: the programs stride over the ``BV``-row tiles of the rows :func:`_append_or_list_kernel` listed,
+    each tile's ring and accepted records folded into its checkpoint rows (straight-line replays)."""
+    NVB: tl.constexpr = (V + BV - 1) // BV
+    o_k = tl.arange(0, BK)
+    m_k = o_k < K
+    zero = tl.full([], 0.0, tl.float32)
+    for item in range(tl.program_id(0), tl.load(work_ptr) * (HV * NVB), tl.num_programs(0)):
+        i_b = tl.load(work_ptr + 1 + item // (HV * NVB))
+        i_hv = item % (HV * NVB) // NVB
+        i_h = i_hv // (HV // H)
+        o_v = item % NVB * BV + tl.arange(0, BV)
+        m_v = o_v < V
+        slot = tl.load(idx_ptr + i_b).to(tl.int64)
+        acc = tl.load(step_ptr + i_b) + 1
+        n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+        d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+        i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
+        rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
+        m_h = m_v[:, None] & m_k[None, :]
+        p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+        h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
+        decay, _ = ring_decays(zero, g_row, n, LP)
+        h = ring_accumulate_unrolled(decay * h, zero, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
+        decay, _ = ring_decays(zero, rg_row, acc, TMP)
+        h = ring_accumulate_unrolled(decay * h, zero, acc, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, TM + 1)
+        tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+
+
 def commit_records(
     pool: torch.Tensor,
     ring: StateRing,
@@ -426,6 +545,7 @@ def commit_records(
     next_fill_out: torch.Tensor | None = None,
     block_v: int = 8,
     num_warps: int = 1,
+    split: bool | None = None,
 ) -> None:
     """Keep drafts ``0..last_step`` of a verify that wrote draft records: appended to the row's ring when they
     fit beside its live entries (``fill + accepted <= L - 1``), else folded with the ring into the checkpoint
@@ -433,7 +553,10 @@ def commit_records(
     with ``next_fill_out`` (int32 ``[B]``, apart from ``fill``), the kernel writes the new fills there and
     ``fill`` is left as it was (one launch in all: a double-buffered fill, as the decode's ``next_fill_out``).
     A fold replays ring and records in straight-line code (:func:`ring_accumulate_unrolled`); 8 rows per program keep
-    that at 176 registers without spills (16 rows: 254 and a stack)."""
+    that at 176 registers without spills (16 rows: 254 and a stack). ``split`` (default :func:`commit_split`): two
+    launches instead of one, so only the folding rows' programs hold the fold's registers: one program per
+    (request, v-head) appends or lists the row, then a persistent launch (``FOLD_PROGRAMS_PER_SM`` programs per SM)
+    folds the listed rows' ``block_v``-row tiles."""
     B = slot_indices.shape[0]
     if fill.shape != (B,) or record_indices.shape != (B,) or last_step.shape != (B,):
         raise ValueError("slot_indices, fill, record_indices and last_step must all be [B]")
@@ -446,14 +569,47 @@ def commit_records(
     if B == 0:
         return
     grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
-    _commit_records_kernel[grid](
-        pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
-        last_step, fill if next_fill_out is None else next_fill_out, *pool.stride(), L=ring.length,
-        LP=ring_pad(ring.length), TM=records.length, TMP=ring_pad(records.length), WRITE_FILL=next_fill_out is not None,
-        **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")}, num_warps=num_warps,
-    )
+    if commit_split(B) if split is None else split:
+        _commit_split(pool, ring, slot_indices, fill, records, record_indices, last_step, next_fill_out, grid[0],
+                      sizes, num_warps)
+    else:
+        _commit_records_kernel[grid](
+            pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
+            last_step, fill if next_fill_out is None else next_fill_out, *pool.stride(), L=ring.length,
+            LP=ring_pad(ring.length), TM=records.length, TMP=ring_pad(records.length),
+            WRITE_FILL=next_fill_out is not None, **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")},
+            num_warps=num_warps,
+        )
     if next_fill_out is not None:
         return
     acc = torch.where(slot_indices >= 0, last_step + 1, 0).clamp_min(0)
     grown = fill + acc
     fill.copy_(torch.where(acc > 0, torch.where(grown <= ring.length - 1, grown, 0), fill))
+
+
+FOLD_PROGRAMS_PER_SM = 16  # one-warp fold programs resident per SM at the fold's ~110-128 registers a thread
+SPLIT_COMMIT_BATCH = 256  # from this many requests :func:`commit_records` splits (H200, runtime/gdn/NOTES.md round 15)
+
+
+def commit_split(batch: int) -> bool:
+    """Whether :func:`commit_records` runs as two launches (appends, then a persistent fold of the listed rows): the
+    faster commit at each ring-verify bench shape (B = 256 at TP1 and TP4; one launch at B = 16 and 64)."""
+    return batch >= SPLIT_COMMIT_BATCH
+
+
+def _commit_split(pool, ring, slot_indices, fill, records, record_indices, last_step, next_fill_out, tiles, sizes,
+                  num_warps) -> None:
+    B = slot_indices.shape[0]
+    work = torch.zeros(B + 1, dtype=torch.int32, device=pool.device)  # the fold count, then the listed rows
+    common = {k: sizes[k] for k in ("H", "HV", "K", "V", "BK")} | {"L": ring.length, "TM": records.length,
+                                                                   "TMP": ring_pad(records.length)}
+    _append_or_list_kernel[(B * sizes["HV"],)](
+        slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices, last_step,
+        fill if next_fill_out is None else next_fill_out, work, BV=triton.next_power_of_2(sizes["V"]),
+        WRITE_FILL=next_fill_out is not None, **common, num_warps=4,
+    )
+    sms = torch.cuda.get_device_properties(pool.device).multi_processor_count if pool.is_cuda else 2
+    _fold_listed_kernel[(min(tiles, sms * FOLD_PROGRAMS_PER_SM),)](
+        pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices, last_step,
+        work, *pool.stride(), BV=sizes["BV"], LP=ring_pad(ring.length), **common, num_warps=num_warps,
+    )

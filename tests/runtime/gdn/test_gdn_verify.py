@@ -7,7 +7,7 @@ from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
 from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
-from runtime.gdn.verify import commit_accepted, commit_records, verify
+from runtime.gdn.verify import commit_accepted, commit_records, commit_split, verify
 
 from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
 from ._gdn_cases import gen as make_gen
@@ -155,12 +155,14 @@ def test_verify_on_checkpoint_plus_ring(s, parity):
     parity("deferred decode after commit", o, o_ref, 1e-5)
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["one-launch", "split"])
 @pytest.mark.parametrize("s", SHAPES)
-def test_verify_to_draft_records_then_commit(s, parity):
+def test_verify_to_draft_records_then_commit(s, split, parity):
     """Verify writing draft records (no intermediate states) gives exactly the outputs of verify with a state
     buffer and leaves the pool alone; commit_records then leaves every slot standing for the buffer's state at
     its last accepted step (1e-5), by appending to the ring where the drafts fit and folding where they do not;
-    rows that accept nothing and padding rows keep pool, ring and fill."""
+    rows that accept nothing and padding rows keep pool, ring and fill. Both commits: one launch, and ``split``
+    (appends, then a persistent launch folding the listed rows, fewer programs than tiles so they loop)."""
     g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 250 + s.K)
     L = 6
     ring = _random_ring(s, states.shape[0], L, g0)
@@ -179,7 +181,7 @@ def test_verify_to_draft_records_then_commit(s, parity):
     valid = idx >= 0
     rows = torch.arange(B * T, device=DEVICE) // T
     assert torch.equal(out[valid[rows]], ref[valid[rows]]) and torch.equal(states, frozen)
-    commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H)
+    commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H, split=split)
     keep = valid & (last >= 0)
     used = idx[keep].long()
     now = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill[keep].long())
@@ -201,7 +203,8 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     double-buffered fill (``next_fill_out``), against naive.verify_gdn on the states the rows stand for: every
     round's outputs within 1e-5, and after the last round each slot's checkpoint replayed through its ring equals
     the reference state within 1e-5. Random acceptance (none to all drafts) drives appends, folds and ring wrap;
-    a padding row keeps zeros out and touches nothing; ``fill`` itself is never written. ``replayed``: verify with
+    a padding row keeps zeros out and touches nothing; ``fill`` itself is never written. Even rounds commit in two
+    launches (``split``), odd ones in one. ``replayed``: verify with
     the ring replayed into the state, unrolled (``unroll_ring``) in odd rounds, in a loop in even ones;
     ``output-only``: ring_verify, which builds no state (two 8-row blocks a program, ``K`` in chunks of 16)."""
     g0, B, T, _, _, _, A_log, dt_bias, states, idx, buf_idx, _ = _case(s, 260 + s.K)
@@ -232,7 +235,8 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
         parity(f"round {r} output", out[valid], o_ref, 1e-5)
         assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
         last = torch.randint(-1, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
-        commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H, next_fill_out=fill_next)
+        commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H, next_fill_out=fill_next,
+                       split=r % 2 == 0)
         assert torch.equal(fill, kept)
         lv = last[valid].long()
         ref = torch.where((lv >= 0)[:, None, None, None], inter[torch.arange(lv.numel(), device=DEVICE), lv.clamp_min(0)], ref)
@@ -252,3 +256,10 @@ def test_ring_verify_tile_is_the_measured_winner():
     v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round thirteen)."""
     measured = {(16, 32): 64, (64, 32): 128, (256, 32): 128, (16, 8): 16, (64, 8): 64, (256, 8): 128}
     assert {shape: ring_verify_tile(*shape) for shape in measured} == measured
+
+
+def test_commit_split_is_the_measured_winner():
+    """commit_records splits (appends, then a persistent fold of the listed rows) exactly where that commit was the
+    faster at the ring-verify bench shapes (batch at TP1 and TP4; H200, runtime/gdn/NOTES.md round fifteen)."""
+    measured = {16: False, 64: False, 256: True}
+    assert {batch: commit_split(batch) for batch in measured} == measured

@@ -225,7 +225,7 @@ KERNELS = [
     _gemm_spec("projections.gemm_split.tp4.t8", 8, tp=4),
     _gemm_spec("projections.gemm_split.tp1.t128", 128, tp=1),
     _gemm_spec("projections.gemm_splitk.tp8.t8", 8, tp=8),
-    _gemm_spec("projections.gemm_split.tiles.tp1.t8", 8, tp=1, tile_major=True),
+    _gemm_spec("projections.gemm_split.tiles.tp1.t32", 32, tp=1, tile_major=True),
     _gemm_spec("projections.gemm_split.tiles.tp4.t32", 32, tp=4, tile_major=True),
     _gemm_spec("projections.gemm_split.tiles.tp4.t128", 128, tp=4, tile_major=True),
     _gemm_spec("projections.gemm_split.tiles.tp1.t128", 128, tp=1, tile_major=True),

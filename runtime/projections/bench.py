@@ -62,12 +62,12 @@ from runtime.benchkit import (
 )
 
 from . import context, fused, gemv_mma, gemv_split, paths, sglang_peer, split_conv_kernel
-from .gemm_split import gemm_split, launch_config
+from .gemm_split import gemm_split, launch_config, reads_tile_major
 from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 MODELS = {"qwen3-next": (QWEN3_NEXT_80B, "interleaved"), "qwen3.5": (QWEN3_5_397B, "contiguous")}
-TOKENS = (1, 4, 8, 32, 128, 512, 2048, 8192)
+TOKENS = (1, 2, 3, 4, 8, 32, 128, 512, 2048, 8192)
 BATCHES = (1, 8, 32, 64, 128, 256, 512)
 TPS = (1, 4, 8)
 DECODE_MAX_TOKENS = 512
@@ -108,7 +108,8 @@ def judged_wfloor(row: dict) -> float:
 
 def launch_column(kernel: str, tile_major: bool) -> str:
     """The column timing the launch our dispatch took (``fused_kernel``) on its own: ``gemm_split`` reads the
-    tile-major copy where the layer keeps one (``gemm_split_tm_us``), else the row-major weight."""
+    tile-major copy where ``tile_major`` (the layer keeps one and the launch reads it,
+    :func:`.gemm_split.reads_tile_major`: ``gemm_split_tm_us``), else the row-major weight."""
     if kernel == "gemm_split":
         return "gemm_split_tm_us" if tile_major else "gemm_split_us"
     return LAUNCH_COLUMNS[kernel]
@@ -181,10 +182,13 @@ def _stream_kernel(src_ptr, dst_ptr, n, BLOCK: tl.constexpr):
     tl.store(dst_ptr + offs, tl.load(src_ptr + offs, mask=ok), mask=ok)
 
 
-def stream_launch(nbytes: int, device: str = "cuda") -> Callable[[], object]:
+def stream_launch(
+    nbytes: int, device: str = "cuda", block: int = STREAM_BLOCK, num_warps: int = 4
+) -> Callable[[], object]:
     """One launch of a Triton copy kernel moving ``nbytes`` (half read, half written) on the SMs, rotating
     source/destination pairs spanning 3x L2 (one pair off the GPU): what one streaming kernel of a row's bytes costs at
-    that size, launch and ramp included, where torch's copy is a memcpy node."""
+    that size, launch and ramp included, where torch's copy is a memcpy node. ``block`` (32-bit words a program) and
+    ``num_warps``: the bench's launch by default; the sweep (``copy14``) tries others."""
     n = nbytes // 8
     count = _copies(nbytes) if device == "cuda" else 1
     pairs = [(torch.empty(n, device=device).uniform_(), torch.full((n,), float("nan"), device=device))
@@ -193,7 +197,7 @@ def stream_launch(nbytes: int, device: str = "cuda") -> Callable[[], object]:
 
     def fn():
         src, dst = pick()
-        _stream_kernel[(triton.cdiv(n, STREAM_BLOCK),)](src, dst, n, BLOCK=STREAM_BLOCK, num_warps=4)
+        _stream_kernel[(triton.cdiv(n, block),)](src, dst, n, BLOCK=block, num_warps=num_warps)
         return dst
 
     return fn
@@ -329,7 +333,8 @@ def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rat
         if model == "qwen3-next":
             n = rs.qkvz_width + rs.ba_width
             row["fused_kernel"] = fused.fused_kernel(x, sets[0][2])
-            row["fused_launch"] = launch_column(row["fused_kernel"], sets[0][3] is not None)
+            reads = sets[0][3] is not None and reads_tile_major(t, n, rs.hidden, sms)
+            row["fused_launch"] = launch_column(row["fused_kernel"], reads)
             if t <= GEMM_SPLIT_COLUMN_MAX_TOKENS:
                 row["gemm_split_config"] = launch_config(t, n, rs.hidden, sms)
             if t <= DISPATCH_CHECK_MAX_TOKENS:

@@ -5,13 +5,14 @@
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
   GPU, one launch whose epilogue does the split (:func:`launch_for`): with PDL, the tensor-core GEMV
-  (:func:`.gemv_mma.gemv_mma`) where :func:`.gemv_mma.wins` (TP8 T=4..16 on the H200; 16-bit inputs); else the
-  CUDA-core GEMV for a few tokens (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 3
+  (:func:`.gemv_mma.gemv_mma`) where :func:`.gemv_mma.wins` (TP8 T=3..16 on the H200; 16-bit inputs); else the
+  CUDA-core GEMV for a few tokens (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 2
   where the GEMM swaps A and B), the
   Triton GEMM where :func:`.gemm_split.wins` (up to 32 tokens, and up to 128 on ranks wide enough to swap A and
-  B; reading a tile-major copy of the weight where one is given, :func:`tile_major_weight`); larger batches
-  run cuBLAS, whose two column slices feed the split kernel directly (strided, no copy). The crossovers come
-  from the H200 sweeps and, since round 13, round 12's bench after the layer's input norm (``NOTES.md``).
+  B; reading a tile-major copy of the weight where one is given, :func:`tile_major_weight`, and the launch reads
+  it, :func:`.gemm_split.reads_tile_major`); larger batches run cuBLAS, whose two column slices feed the split
+  kernel directly (strided, no copy). The crossovers come from the H200 sweeps and, since round 13, the benches and
+  sweeps after the layer's input norm (``NOTES.md`` rounds 13 and 14).
 """
 
 from __future__ import annotations
@@ -39,12 +40,11 @@ def two_gemm_forward(
     return split_qkvzba(F.linear(x, qkvz_weight), F.linear(x, ba_weight), shape, layout)
 
 
-# On ranks where gemm_split swaps A and B, the GEMV takes at most this many tokens: at TP4 on the H200 (round 5,
-# NOTES.md) the GEMV ran T=2 in 4.86 us against the swapped GEMM's 5.85, and T=4 in 6.25 against 5.86 (T=3 not
-# measured: about 5.55 for the GEMV by its 0.65 us per token). After the layer's input norm (round 12's bench) the GEMV
-# read 4.57 us at T=1 and 6.80 at T=4 (about 6.06 at T=3) against the tile-major GEMM's 6.29 and 6.41: still three.
-# At TP1 the GEMV's row limit stops at two tokens.
-GEMV_MAX_TOKENS_WHERE_SWAPPED = 3
+# On ranks where gemm_split swaps A and B, the GEMV takes at most this many tokens: at TP4 on the H200 after the
+# layer's input norm (round 14's sweep, NOTES.md) the GEMV ran T=2 in 5.29 us against the tile-major GEMM's 6.32, and
+# T=3 in 6.55 against 6.32 (round 13 had interpolated 6.06 for T=3 and kept three). At TP1 the GEMV's row limit stops
+# at two tokens too (T=2 14.25 against 14.95).
+GEMV_MAX_TOKENS_WHERE_SWAPPED = 2
 
 
 def _sms(t: torch.Tensor) -> int:
@@ -55,7 +55,8 @@ def launch_for(t: int, n: int, k: int, sms: int, pdl: bool, *, mma: bool = True,
     """The launch for ``T`` tokens over an ``[n, k]`` weight on ``sms`` SMs, ``pdl`` on or off, where the inputs suit
     every launch (16-bit on a GPU, contiguous weight; ``mma`` / ``gemm``: whether :func:`.gemv_mma.accepts` /
     :func:`.gemm_split.accepts` them): ``gemv_mma``, ``gemv_split``, ``gemm_split`` or ``cublas+split``. The rule was
-    re-derived from round 12's H200 bench after the layer's input norm, as a decode step runs (NOTES.md round 13)."""
+    re-derived from round 12's H200 bench after the layer's input norm, as a decode step runs (NOTES.md round 13),
+    and at 2 / 3 tokens from round 14's sweep there."""
     if mma and gemv_mma.wins(t, n, k, sms, pdl):
         return "gemv_mma"
     if gemv_split.takes(t, n, k) and (t <= GEMV_MAX_TOKENS_WHERE_SWAPPED or not gemm_split.swaps(n, k, sms)):

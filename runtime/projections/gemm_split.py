@@ -258,12 +258,22 @@ PREWAIT = {
 # loop's weight and x steps by bulk tensor copies) on TP1, T=4 / 8 / 32 13.95 / 14.04 / 15.18 -> 13.67 / 13.81 /
 # 14.83, and above 32 tokens 64-row tiles of 128-token blocks in four stages (T=128 18.82 on round 3's row-major
 # 128 x 128 tiles -> 18.68); slower at TP4 (T=8 5.90 -> 6.17, T=128 7.54 -> 7.76; x alone by TMA 5.94 -> 6.52).
+# Round 14: after the layer's input norm (as a decode step runs) TP1 above 32 tokens reads 64-token blocks (two
+# programs a weight tile, 386 at T=128): T=128 19.26 -> 18.67 us there, though 18.65 -> 18.88 back to back.
 TILE_MAJOR_LAUNCH = {
-    (True, True): (5, 128, 64, 0, True, None),
+    (True, True): (5, 128, 64, 0, True, None),  # TP1 from 17 tokens (ROW_MAJOR_MAX_TOKENS_WIDE)
     (True, False): (6, 128, 128, 0, False, None),
-    (False, True): (4, 64, 64, 0, True, 128),
+    (False, True): (4, 64, 64, 0, True, None),
     (False, False): (5, 128, 128, 0, False, None),
 }
+
+
+# Where there are more 64-row tiles than SMs (TP1), up to this many tokens (one 16-token block) the row-major launch
+# (round 4's) reads faster than the tile-major one after the layer's input norm, as a decode step runs: round 14's
+# bench, T=3 / 4 / 8 14.79 / 14.79 / 14.89 us against 15.14 / 15.16 / 14.96 (rounds 12 / 13, T=4 14.81 / 14.79
+# against 14.88 / 14.87); back to back the tile-major launch had won (round 5). From 17 tokens it still wins (T=32
+# 15.43 against 15.57).
+ROW_MAJOR_MAX_TOKENS_WIDE = 16
 
 
 def swaps(n: int, k: int, sms: int) -> bool:
@@ -281,6 +291,18 @@ def packing(n: int, k: int, sms: int) -> tuple[int, int] | None:
     return 64, 64 if triton.cdiv(n, 64) > sms else 128
 
 
+def reads_tile_major(t: int, n: int, k: int, sms: int) -> bool:
+    """Whether :func:`launch_config`'s launch for ``T`` tokens reads the tile-major copy where one is there: a swapped
+    launch with a :data:`TILE_MAJOR_LAUNCH` setting, except up to :data:`ROW_MAJOR_MAX_TOKENS_WIDE` tokens on ranks
+    with more 64-row tiles than SMs (TP1)."""
+    if packing(n, k, sms) is None:
+        return False
+    wide = triton.cdiv(n, 64) > sms
+    return (max(16, min(64, triton.next_power_of_2(t))) <= 32, wide) in TILE_MAJOR_LAUNCH and not (
+        wide and t <= ROW_MAJOR_MAX_TOKENS_WIDE
+    )
+
+
 def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True, tile_major: bool = False) -> dict[str, int]:
     """Tile sizes, split-K and orientation for ``T`` tokens, ``N`` output columns, ``K`` hidden on ``sms`` SMs;
     ``tile_major``: a tile-major copy of the weight (:func:`packing`) is there to read.
@@ -294,8 +316,9 @@ def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True, tile_major
     before the PDL wait: :data:`PREWAIT` (round 4); without PDL no L2 prefetch (it was swept only with PDL, and
     with nothing to overlap it cost TP4 T=8 8.81 us against 7.77 without it). With a tile-major copy, the same
     tiles read it where :data:`TILE_MAJOR_LAUNCH` has a setting (round 5), whose launch it gives (round 6: on TP1
-    the loop's weight and x steps by TMA, ``TMA`` / ``TMA_X``, and above 32 tokens 64-row tiles of 128-token blocks
-    in place of the row-major 128 x 128 tiles; other launches leave both flags out).
+    the loop's weight and x steps by TMA, ``TMA`` / ``TMA_X``, and above 32 tokens 64-row tiles in place of the
+    row-major 128 x 128 tiles, of 64-token blocks since round 14; other launches leave both flags out; since round 14
+    not at TP1 up to 16 tokens, :func:`reads_tile_major`).
 
     Smaller ranks (TP8) keep tokens on M: 32-column tiles, 4 stages up to 16 tokens and 3 above, 512-wide K steps
     when no more tiles than SMs (else 256), and split K into ranges of at least 512 while the programs stay
@@ -306,7 +329,7 @@ def launch_config(t: int, n: int, k: int, sms: int, pdl: bool = True, tile_major
     wide = triton.cdiv(n, 64)
     if swaps(n, k, sms):
         regime = (block_m <= 32, wide > sms)
-        if tile_major and regime in TILE_MAJOR_LAUNCH:
+        if tile_major and reads_tile_major(t, n, k, sms):
             stages, peel_few, peel_many, prefetch_k, tma, token_block = TILE_MAJOR_LAUNCH[regime]
             return {"BLOCK_M": token_block or block_m, "BLOCK_N": 64, "BLOCK_K": packing(n, k, sms)[1], "SPLIT_K": 1,
                     "SWAP_AB": True, "PEEL_K": peel_few if t <= 16 else peel_many,

@@ -112,18 +112,18 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
     """Whether this launch beats the GEMV and :mod:`.gemm_split` on the H200 as a decode step runs it, after the
-    layer's input norm (NOTES.md round 13, from round 12's final bench): with PDL only (it was measured with it alone),
-    K a multiple of the step, no more programs than SMs (one wave: TP8's 97; not TP4's 193 or TP1's 772) and 4 to 16
-    tokens. After the norm TP8 T=4 took 4.72 us against the GEMV's 4.89 and gemm_split's 5.91, T=8 4.74 against 5.93
-    (T=16: sweep, back to back only, 4.23 against 4.94); at T=3 the GEMV's 0.62 us a token after the norm (3.04 at one
-    token, 4.89 at four) puts it near 4.3 against this launch's flat 4.7 (T=2 / 3 not timed after the norm). At TP4,
+    layer's input norm (NOTES.md rounds 13 and 14): with PDL only (it was measured with it alone), K a multiple of the
+    step, no more programs than SMs (one wave: TP8's 97; not TP4's 193 or TP1's 772) and 3 to 16 tokens. After the
+    norm TP8 T=4 took 4.72 us against the GEMV's 4.89 and gemm_split's 5.91, T=8 4.74 against 5.93 (round 12's bench;
+    T=16: sweep, back to back only, 4.23 against 4.94); T=3 4.72 against the GEMV's 4.83 in round 14's bench (4.66 /
+    4.66 in its sweep; round 13 had interpolated about 4.3 for the GEMV), T=2 4.73 against 3.80. At TP4,
     where round 9 chose this launch because two calls' programs stay resident together (so back to back the next
     call's weight loads overlapped this call), the tile-major gemm_split beat it after the norm: T=4 6.41 us against
     6.74, T=8 6.33 against 6.71."""
     p = programs(n)
     if not pdl or p > sms or k % launch_config(t, n, k, sms)["BLOCK_K"]:
         return False
-    return 4 <= t <= 16
+    return 3 <= t <= 16
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:

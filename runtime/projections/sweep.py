@@ -54,6 +54,14 @@ states rotated past L2 (as :mod:`.bench` does):
   (round 11's ``cluster``: a CUDA C++ kernel, K split over a 4-CTA cluster and summed in distributed shared memory,
   with a decomposition leaving out its MMA, reduction or x staging, lost everywhere and was removed:
   results/bench/projections-decode-sweep-cluster.json and -cluster2.json, the code of commit 32003fb);
+* ``ctx14``: round 14, every case timed back to back and right after the layer's input norm (:mod:`.context`, as
+  the bench's ``_ctx_us`` columns): where the TP4 / TP1 decode time goes after the norm (an empty launch with and
+  without PDL; a kernel that only streams the weight, with PDL, in contiguous chunks of 4, 16, 32 and 64 rows or
+  spread evenly over the SMs; the landed launches), the launches at T=2 / 3, and ``gemm_split`` on 16- and 32-row
+  tile-major weight tiles and in 2 or 4 K ranges (TP4 T=4 / 8 / 32, TP1 T=4 / 32);
+* ``copy14``: one Triton copy kernel (the bench's ``stream_us`` launch) over words a program and warps at the split +
+  conv rows' byte counts, against that floor (copy rate measured in the same run): whether any single streaming launch
+  reaches 1.3x the floor there;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -72,11 +80,19 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+import triton
+import triton.language as tl
 
-from runtime.benchkit import cuda_graph_median_us, print_table, write_results
+from runtime.benchkit import (
+    copy_bandwidth_gbs,
+    cuda_graph_median_us,
+    cuda_graph_medians_us,
+    print_table,
+    write_results,
+)
 
-from . import conv_update, naive, paths, sglang_peer, split_conv_kernel
-from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes
+from . import context, conv_update, naive, paths, sglang_peer, split_conv_kernel
+from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes, stream_launch
 from .gemm_split import gemm_split, launch_config, pack_weight
 from .gemv_mma import gemv_mma
 from .gemv_split import gemv_split
@@ -84,7 +100,7 @@ from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -169,6 +185,13 @@ def cases(only=KINDS) -> list[Case]:
             out += [Case("l2tile", 4, t, landed | {"prefetch_k": pf}) for pf in (0, 512, 1024, 1920)]
             out += [Case("fused_path", 4, t), Case("ref", 4, t, {"path": "sglang"})]
         out += [Case("gemv_default", 4, 1), Case("fused_path", 4, 1)]
+    if "ctx14" in only:
+        out += _ctx14_cases()
+    if "copy14" in only:
+        for tp, batch in ((1, 64), (1, 128), (1, 256), (1, 512), (4, 64)):
+            for block, warps in itertools.product((1024, 2048, 4096, 8192, 16384), (4, 8, 16)):
+                if block >= 128 * warps:  # at least four words a thread
+                    out.append(Case("copy14", tp, batch, {"block": block, "warps": warps}))
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -185,6 +208,66 @@ def cases(only=KINDS) -> list[Case]:
             out += [Case("tma3", 1, t, landed)]
             out += [Case("tma3", 1, t, landed | {"block_m": 16, "peel_k": peel}) for peel in (64, 128)]
     return out
+
+
+def _ctx14_cases() -> list[Case]:
+    """Round 14 (NOTES.md): all timed after the layer's input norm as well as back to back."""
+    out = []
+    for tp, t in ((4, 4), (1, 4)):  # what a launch costs after the norm before it moves a byte
+        out += [Case("ctx14", tp, t, {"what": "empty", "pdl": pdl}) for pdl in (False, True)]
+    # streaming alone, PDL on, loads before the wait: contiguous chunks of `rows` weight rows a program (4: the GEMV's
+    # grid, 64: gemm_split's), or the weight spread evenly over 132 or 264 programs
+    for tp in (1, 4, 8):
+        for rows, step_rows, stages, warps in ((4, 4, 1, 4), (16, 2, 4, 4), (32, 4, 4, 4), (64, 4, 6, 4),
+                                               (64, 2, 5, 4), (0, 4, 6, 4), (-2, 4, 6, 4)):
+            out.append(Case("ctx14", tp, 4, {"what": "stream", "rows": rows, "step_rows": step_rows,
+                                             "stages": stages, "warps": warps}))
+        out.append(Case("ctx14", tp, 4, {"what": "stream", "rows": 4, "step_rows": 4, "stages": 1, "warps": 4,
+                                         "pdl": False}))
+    for tp, t in itertools.product((1, 4, 8), (1, 2, 3, 4, 8, 32, 128)):
+        if tp == 8 and t == 128 or tp == 1 and t == 1:
+            continue
+        out.append(Case("ctx14", tp, t, {"what": "fused_path"}))
+        if t in (2, 3):  # every launch the dispatch could take there
+            out.append(Case("ctx14", tp, t, {"what": "gemv_default"}))
+            if tp > 1:
+                out.append(Case("ctx14", tp, t, {"what": "mma_default"}))
+            out.append(Case("ctx14", tp, t, {"what": "gemm", **_landed(tp, t, tile_major=tp < 8),
+                                             "packed": tp < 8, "swap": tp < 8, **_tma_of(tp)}))
+    tm = {"what": "gemm", "split_k": 1, "warps": 4, "prefetch_k": 0, "peel_last": True, "packed": True, "swap": True}
+    for t in (4, 8, 32):
+        bm = 16 if t <= 16 else 32
+        out.append(Case("ctx14", 4, t, {"what": "gemm", **_landed(4, t, tile_major=True), "packed": True,
+                                        "swap": True}))
+        for bn, bk, stages in ((16, 128, 4), (16, 128, 6), (16, 256, 4), (16, 256, 6), (32, 128, 4), (32, 128, 6),
+                               (32, 256, 4)):
+            out.append(Case("ctx14", 4, t, tm | {"block_m": bm, "block_n": bn, "block_k": bk, "stages": stages,
+                                                 "peel_k": bk}))
+        for sk in (2, 4):
+            out.append(Case("ctx14", 4, t, tm | {"block_m": bm, "block_n": 64, "block_k": 128, "stages": 4,
+                                                 "peel_k": 128, "split_k": sk}))
+    for t in (4, 32):
+        bm = 16 if t <= 16 else 32
+        landed = {"what": "gemm", **_landed(1, t, tile_major=True), "packed": True, "swap": True, **_tma_of(1)}
+        out.append(Case("ctx14", 1, t, landed))
+        out.append(Case("ctx14", 1, t, landed | {"block_n": 32}))
+        out.append(Case("ctx14", 1, t, tm | {"block_m": bm, "block_n": 16, "block_k": 128, "stages": 6, "peel_k": 128}))
+        out.append(Case("ctx14", 1, t, landed | {"split_k": 2}))
+    # the rows 1 to 2% short of 1.3x SGLang after the norm in round 13 (TP4 T=32, TP1 T=128), and TP4 T=128
+    for tp, t, changes in ((4, 32, ({"stages": 5}, {"stages": 7}, {"peel_k": 256})),
+                           (1, 128, ({"stages": 3}, {"stages": 5}, {"block_m": 64}, {"peel_k": 128})),
+                           (4, 128, ({"stages": 4}, {"stages": 6}, {"tma": True, "tma_x": True}))):
+        landed = {"what": "gemm", **_landed(tp, t, tile_major=True), "packed": True, "swap": True, **_tma_of(tp)}
+        out += [Case("ctx14", tp, t, landed | c) for c in ({}, *changes)]
+    # the CUDA-core GEMV above one token on more warps (its fp32 rows cut occupancy, round 5)
+    for t, warps in itertools.product((2, 3, 4), (4, 8)):
+        out.append(Case("ctx14", 4, t, {"what": "gemv", "block_n": 4, "block_k": 2048, "warps": warps}))
+    return out
+
+
+def _tma_of(tp: int) -> dict:
+    """The TMA flags of the landed tile-major launch at ``tp`` (round 6: TP1 only)."""
+    return {"tma": tp == 1, "tma_x": tp == 1}
 
 
 def _mma_cases() -> list[Case]:
@@ -426,6 +509,92 @@ def _swap_cases(k: int = 2048) -> list[Case]:
     return out
 
 
+@triton.jit
+def _stream_pdl_kernel(w_ptr, out_ptr, total, CHUNK: tl.constexpr, STEP: tl.constexpr, STAGES: tl.constexpr,
+                       USE_PDL: tl.constexpr):
+    """Sums ``CHUNK`` contiguous weight elements a program in ``STEP``-wide pipelined loads, all before the PDL wait,
+    and stores one fp32 sum after it: a projection launch's weight stream with nothing else."""
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    start = tl.program_id(0).to(tl.int64) * CHUNK
+    acc = tl.zeros((STEP,), dtype=tl.float32)
+    for k in tl.range(0, CHUNK, STEP, num_stages=STAGES):
+        offs = start + k + tl.arange(0, STEP)
+        acc += tl.load(w_ptr + offs, mask=offs < total, other=0.0).to(tl.float32)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+    tl.store(out_ptr + tl.program_id(0), tl.sum(acc))
+
+
+@triton.jit
+def _empty_pdl_kernel(out_ptr, USE_PDL: tl.constexpr):
+    """An empty launch with a projection launch's PDL points (dependents first, then the wait)."""
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+        tl.extra.cuda.gdc_wait()
+    tl.store(out_ptr, 1.0)
+
+
+def _ctx14_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callable[[tuple], float] | None]:
+    """The timed call of one ``ctx14`` case (and its check, for the projection launches)."""
+    p = case.params
+    what = p["what"]
+    pdl = {"USE_PDL": True, "launch_pdl": True} if p.get("pdl", True) else {"USE_PDL": False}
+    if what == "empty":
+        out = torch.empty(1, device="cuda")
+        return lambda: _empty_pdl_kernel[(1,)](out, **pdl), None
+    if what == "stream":
+        pick = _cycle(ctx.weights("qwen3-next", case.tp))
+        w0 = pick()[2]
+        total, k = w0.numel(), w0.shape[1]
+        step = p["step_rows"] * k
+        if p["rows"] > 0:
+            chunk = p["rows"] * k
+        else:  # the weight spread evenly over 132 x -rows programs (132 where rows is 0), whole steps each
+            chunk = -(-total // (132 * max(1, -p["rows"]) * step)) * step
+        grid = (-(-total // chunk),)
+        out = torch.empty(grid[0], device="cuda")
+
+        def fn():
+            _stream_pdl_kernel[grid](pick()[2], out, total, CHUNK=chunk, STEP=step, STAGES=p["stages"],
+                                     num_warps=p["warps"], num_stages=p["stages"], **pdl)
+
+        return fn, None
+    rs = QWEN3_NEXT_80B.per_rank(case.tp)
+    sets = ctx.weights("qwen3-next", case.tp)
+    pick = _cycle(sets)
+    x = ctx.x(rs.hidden, case.size)
+    if what == "fused_path":
+        def fn():
+            _, _, fused_w, tiles = pick()
+            return paths.ours_next(x, fused_w, rs, tiles)
+    elif what == "gemv_default":
+        fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
+    elif what == "mma_default":
+        fn = lambda: gemv_mma(x, pick()[2], rs, "interleaved")  # noqa: E731
+    elif what == "gemv":
+        fn = lambda: gemv_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_k=p["block_k"],  # noqa: E731
+                                num_warps=p["warps"])
+    else:
+        prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last", "tma", "tma_x") if k in p}
+        tiles = _cycle(ctx.packed(rs, case.tp, p["block_n"], p["block_k"])) if p.get("packed") else lambda: None
+        fn = lambda: gemm_split(x, pick()[2], rs, "interleaved", block_n=p["block_n"], block_m=p["block_m"],  # noqa: E731
+                                block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
+                                num_warps=p["warps"], swap_ab=p["swap"], tile_major=tiles(), **prewait)
+
+    def check(outs) -> float:
+        full = naive.project(x.float(), sets[0][2].float())
+        want = naive.split_interleaved(full[:, : rs.qkvz_width], full[:, rs.qkvz_width :], rs)
+        return max(((o.float() - w).norm() / w.norm()).item() for o, w in zip(outs, want, strict=True))
+
+    return fn, check
+
+
+def _copy14_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], None]:
+    nbytes = split_conv_bytes(QWEN3_5_397B.per_rank(case.tp), case.size)
+    return stream_launch(nbytes, block=case.params["block"], num_warps=case.params["warps"]), None
+
+
 _READ_FLOOR = None
 
 
@@ -462,6 +631,7 @@ class _Context:
         self._x: dict = {}
         self.peer = sglang_peer.fused_proj()
         self.alt = torch.cuda.Stream()
+        self._copy: float | None = None
 
     def weights(self, model: str, tp: int, rs: GDNShape | None = None) -> list[tuple]:
         """Weight copies of one rank, or of ``rs`` (another head count) where given."""
@@ -477,6 +647,19 @@ class _Context:
         if key not in self._weights:
             self._weights[key] = [pack_weight(s[2], block_n, block_k) for s in self.weights("qwen3-next", tp, rs)]
         return self._weights[key]
+
+    def decode(self, hidden: int, t: int) -> context.DecodeContext:
+        """The layer's input norm over :meth:`x` (in place), for the in-context timings."""
+        if ("norm", hidden, t) not in self._x:
+            g = torch.Generator(device="cuda").manual_seed(7 * hidden + t)
+            self._x[("norm", hidden, t)] = context.DecodeContext(self.x(hidden, t), g)
+        return self._x[("norm", hidden, t)]
+
+    def copy_gbs(self) -> float:
+        """The device's copy rate (:func:`runtime.benchkit.copy_bandwidth_gbs`), measured once."""
+        if self._copy is None:
+            self._copy = copy_bandwidth_gbs()
+        return self._copy
 
     def x(self, hidden: int, t: int) -> torch.Tensor:
         if (hidden, t) not in self._x:
@@ -596,6 +779,10 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
         replays = 20
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
+        elif case.kind == "ctx14":
+            fn, check = _ctx14_call(case, ctx)
+        elif case.kind == "copy14":
+            fn, check = _copy14_call(case, ctx)
         elif case.kind == "floor":
             fn, check = _floor_call(case, ctx)
         else:
@@ -606,7 +793,16 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it:
+        if time_it and case.kind == "ctx14":  # back to back and after the norm, interleaved as the bench times
+            norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
+            times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
+                                          replays=20, reps=50)
+            row.update(us=times["us"], norm_us=times["norm_us"], ctx_us=times["with_norm"] - times["norm_us"])
+        elif time_it and case.kind == "copy14":
+            row["us"] = cuda_graph_medians_us({"us": fn}, replays=20, reps=50)["us"]  # as the bench's stream_us
+            row["floor_us"] = split_conv_bytes(QWEN3_5_397B.per_rank(case.tp), case.size) / (ctx.copy_gbs() * 1e3)
+            row["x_floor"] = row["us"] / row["floor_us"]
+        elif time_it:
             row["us"] = cuda_graph_median_us(fn, replays=max(20, replays))
     except Exception as exc:  # noqa: BLE001 - a config that fails to compile or launch is a row, not a crash
         row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
@@ -657,6 +853,11 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
+        if kind in ("ctx14", "copy14"):  # every case: the decomposition needs them all
+            sel = [r for r in rows if r["kind"] == kind]
+            cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
+            print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")
+            continue
         best: dict = {}
         for r in rows:
             if r["kind"] == kind and "us" in r and r not in bad:
@@ -670,8 +871,9 @@ def main(argv: list[str] | None = None) -> None:
         print_table(sorted(best.values(), key=lambda r: (r["tp"], r["size"])), cols,
                     title=f"best {kind} per size, {torch.cuda.get_device_name()}")
     print(f"{len(bad)} cases failed or mismatched: {bad[:5]}")
-    if args.json:
-        write_results(args.json, "projections-sweep", rows)
+    if args.json:  # the copy rate where a case measured it (copy14's floors)
+        write_results(args.json, "projections-sweep", rows,
+                      ceilings={"copy_gbs": ctx._copy} if ctx._copy is not None else None)
 
 
 if __name__ == "__main__":

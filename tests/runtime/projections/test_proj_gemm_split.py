@@ -206,28 +206,30 @@ def test_launch_config_swaps_ab_where_wide_tiles_fill_the_sms():
 
 def test_tile_major_launches_read_the_packing_they_name():
     """Where a tile-major copy is there, the swapped launches read it in the tiles :func:`packing` packs (TP1
-    above 32 tokens in 128-token blocks, round 6); TP8 packs nothing."""
+    above 32 tokens in 64-token blocks, and not up to 16 tokens, round 14); TP8 packs nothing."""
     from runtime.projections.gemm_split import launch_config, packing
 
     assert packing(12352, 2048, 132) == (64, 64) and packing(3088, 2048, 132) == (64, 128)
     assert packing(1544, 2048, 132) is None and packing(3088, 2000, 132) is None
-    assert launch_config(128, 12352, 2048, 132, tile_major=True)["BLOCK_M"] == 128
-    for t, n, steps, stages in ((4, 12352, 2, 5), (32, 12352, 1, 5), (8, 3088, 1, 6), (128, 3088, 1, 5),
-                                (128, 12352, 1, 4)):
+    assert launch_config(128, 12352, 2048, 132, tile_major=True)["BLOCK_M"] == 64
+    for t, n, steps, stages in ((17, 12352, 1, 5), (32, 12352, 1, 5), (8, 3088, 1, 6), (128, 3088, 1, 5),
+                                (128, 12352, 1, 4), (3, 3088, 1, 6)):
         cfg = launch_config(t, n, 2048, 132, tile_major=True)
         assert cfg["TILE_MAJOR"] and cfg["SWAP_AB"] and cfg["SPLIT_K"] == 1 and cfg["PEEL_LAST"]
         assert (cfg["BLOCK_N"], cfg["BLOCK_K"]) == packing(n, 2048, 132)
         assert (cfg["PEEL_K"], cfg["num_stages"]) == (steps * cfg["BLOCK_K"], stages)
         assert not launch_config(t, n, 2048, 132)["TILE_MAJOR"]  # without a copy: round 4's row-major launch
     assert not launch_config(8, 1544, 2048, 132, tile_major=True)["TILE_MAJOR"]
+    for t in (1, 3, 4, 16):  # TP1 up to one 16-token block: round 4's row-major launch, copy or not
+        assert launch_config(t, 12352, 2048, 132, tile_major=True) == launch_config(t, 12352, 2048, 132)
 
 
 def test_tma_launches_are_the_tp1_tiles():
-    """Round 6: TP1's tile-major launches load their steps by TMA (weight and x); TP4's and the launches without
-    a tile-major copy keep per-thread loads."""
+    """Round 6: TP1's tile-major launches (from 17 tokens since round 14) load their steps by TMA (weight and x);
+    TP4's and the launches without a tile-major copy keep per-thread loads."""
     from runtime.projections.gemm_split import launch_config
 
-    for t in (3, 4, 16, 32, 100, 128):
+    for t in (17, 32, 100, 128):
         cfg = launch_config(t, 12352, 2048, 132, tile_major=True)
         assert cfg["TMA"] and cfg["TMA_X"], t
     for t, n in ((4, 3088), (32, 3088), (128, 3088)):

@@ -169,11 +169,13 @@ def fetch(
     """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.
 
     GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries, backoff, timeout,
-    pause between requests and page size from $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}. A PR
-    GitHub keeps answering "202 still computing" fails after $DOSSIER_HTTP_WAIT_202 seconds (default 60).
-    A fetch waits out a rate limit as GitHub asks (Retry-After, or the hourly reset), saying so in a line, for
-    at most $DOSSIER_HTTP_WAIT_RATE_LIMIT seconds in all (default 300; 0 reports it at once); Ctrl-C ends the
-    wait and keeps what landed.
+    pause between requests and page size from $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}.
+    A fetch waits when GitHub asks: out a rate limit (Retry-After, in seconds or as a date, else a minute; or
+    the hourly reset), every PR holding, one line per pause; and for a PR answered "202 still computing"
+    (asked again every 2 s). A run's waits, both kinds, share one budget: $DOSSIER_HTTP_WAIT seconds of
+    waiting in all (default 300; 0 never waits); a wait it cannot cover, or --deadline would cut, fails that
+    PR at once, saying why. A PR limited inside its file list goes on from the page it stopped at. Ctrl-C
+    ends a wait at once and keeps what landed.
     A cached PR costs no request unless --refresh.
     Exit 1 if any PR failed (the others still land in the cache). After 3 consecutive connection failures
     to a host its remaining PRs fail at once (one summary line). The cache must be writable before any

@@ -7,23 +7,26 @@ become one-line :class:`SourceError` messages; the token is only ever handed to 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import math
 import os
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 from github import Auth, BadAttributeException, Consts, Github, GithubException
+from github.File import File
 from urllib3.util import Retry
 
 from dossier.diff import STATUSES, DiffError, file_patch_to_diff, parse_diff
 from dossier.errors import redact_url, url_host
 from dossier.sources import DEFAULT_API_URL, Fetched, SourceError, Unreachable
+from dossier.sources.waits import ENV as WAIT_ENV
+from dossier.sources.waits import Cancelled, NotWaited, Waits
 
 #: the pull fields a cache entry needs, with the check each must pass (a 200 without them is no answer)
 REQUIRED_META = {
@@ -52,14 +55,17 @@ class HttpSettings:
     timeout: int = 30  # seconds per request
     throttle: float = 0.25  # minimum seconds between two requests of one client
     per_page: int = 100  # files per page (GitHub's maximum)
-    wait_202: float = 60  # seconds one PR may keep being answered 202 ("still computing") before it fails
-    wait_rate_limit: float = 300  # seconds a run may spend waiting out rate limits, in all (0: report them at once)
+    #: seconds a run may spend waiting on GitHub in all, for 202 answers and rate limits alike (0: never wait)
+    wait: float = 300
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> HttpSettings:
-        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE,WAIT_202,WAIT_RATE_LIMIT}, each
-        within :data:`KNOBS`."""
+        """Overrides from DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE,WAIT}, each within :data:`KNOBS`."""
         env = os.environ if env is None else env
+        retired = next((var for var in RETIRED if env.get(var)), None)
+        if retired is not None:  # ignoring it would wait as long as the user meant to prevent
+            raise SourceError(f"{retired} is gone: {WAIT_ENV}=SECONDS bounds a run's waiting, for 202 answers and "
+                              "rate limits alike")
         kw = {}
         for name, (kind, low, high) in KNOBS.items():
             var = f"DOSSIER_HTTP_{name.upper()}"
@@ -79,14 +85,16 @@ class HttpSettings:
 
 #: each HTTP knob's type and range (a zero timeout or page size, a negative throttle: PyGithub cannot use them)
 KNOBS = {"retries": (int, 0, 20), "backoff": (float, 0, 60), "timeout": (int, 1, 3600), "throttle": (float, 0, 60),
-         "per_page": (int, 1, 100), "wait_202": (float, 0, 3600), "wait_rate_limit": (float, 0, 86400)}
+         "per_page": (int, 1, 100), "wait": (float, 0, 86400)}
+#: the two budgets DOSSIER_HTTP_WAIT replaced (a 202's per PR, rate limits' per run)
+RETIRED = ("DOSSIER_HTTP_WAIT_202", "DOSSIER_HTTP_WAIT_RATE_LIMIT")
 #: seconds to wait out a secondary rate limit GitHub gives no Retry-After for ("wait at least one minute", its docs)
 SECONDARY_WAIT = 60
 
 
 class StillComputing(Exception):
-    """GitHub kept answering 202 ("accepted, still computing") for longer than allowed: PyGithub itself would
-    ask again every few seconds, forever."""
+    """GitHub kept answering 202 ("accepted, still computing") for longer than the run's waiting allows: PyGithub
+    itself would ask again every few seconds, forever."""
 
     def __init__(self, replies: int, waited: float, by_deadline: bool):
         super().__init__(replies, waited, by_deadline)
@@ -94,12 +102,43 @@ class StillComputing(Exception):
 
 
 class RateLimited(Exception):
-    """GitHub's hourly or secondary rate limit: ``what`` names it, ``advice`` says what to do (it follows ``what``
-    in the one-line report), ``wait`` is how many seconds GitHub asks to wait before asking again."""
+    """GitHub's hourly or secondary rate limit: ``what`` names it (and how its wait was read), ``advice`` says what
+    to do (it follows ``what`` in the one-line report), ``wait`` is how many seconds to wait before asking again."""
 
     def __init__(self, what: str, advice: str, wait: float):
         super().__init__(what, advice, wait)
         self.what, self.advice, self.wait = what, advice, wait
+
+
+def retry_after(value: str, now: dt.datetime) -> float | None:
+    """The seconds a Retry-After header asks to wait: delay-seconds or an HTTP date (RFC 9110 10.2.3; a date in
+    the past: 0, ask now); None when it is neither."""
+    value = value.strip()
+    if value.isdigit() and value.isascii():
+        return float(min(int(value[:12]), 10**11))  # past any budget, without a 400-digit int's cost
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC with no zone named
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+@dataclass
+class _Listing:
+    """How far one PR's file list was read: a rate limit's wait keeps it, so the next attempt asks only for the
+    pages not read yet, while the PR's head is the commit they were listed at."""
+
+    head: str | None = None
+    files: list[dict] = field(default_factory=list)
+    pages: int = 0
+    next_url: str | None = None  # the page after the last one read (GitHub's Link header); None: no more
+
+    def at(self, head: str | None) -> None:
+        """Start the list again unless it was read at ``head``."""
+        if head != self.head:
+            self.head, self.files, self.pages, self.next_url = head, [], 0, None
 
 
 class _WatchedRetry(Retry):
@@ -159,12 +198,9 @@ class GithubSource:
         self.deadline: float | None = None
         #: told one line when a rate limit is being waited out (set by the caller to show it)
         self.on_wait: Callable[[str], None] = lambda line: None
-        # rate limits are the client's (token or address), not a PR's: every thread holds until one's wait ends,
-        # and the run's waits share one budget (settings.wait_rate_limit)
-        self._pause = threading.Condition()
-        self._paused_until = 0.0  # time.monotonic()
-        self._waited = 0.0
-        self._cancelled = False
+        # rate limits are the client's (token or address), not a PR's: every thread holds until one's pause ends,
+        # and every wait of the run, a 202's too, draws on one budget (settings.wait)
+        self._waits = Waits(self.settings.wait)
 
     @classmethod
     def from_env(cls, repo: str) -> GithubSource:
@@ -185,8 +221,8 @@ class GithubSource:
                       seconds_between_requests=s.throttle or None, seconds_between_writes=None, lazy=True)
 
     def _bound_202(self) -> Callable[[int], None]:
-        """A status watcher for one PR's client: it raises StillComputing at the 202 after which PyGithub's
-        next wait would pass the allowed wait (``settings.wait_202``) or the fetch deadline."""
+        """A status watcher for one PR's client: it raises StillComputing at the 202 whose wait (PyGithub asks
+        again after it) the run's wait budget cannot cover or the fetch deadline would cut."""
         first: float | None = None
         replies = 0
 
@@ -197,62 +233,69 @@ class GithubSource:
             now = time.monotonic()
             first = now if first is None else first
             replies += 1
-            after = now + Consts.PROCESSING_202_WAIT_TIME  # when PyGithub would ask again
-            by_deadline = self.deadline is not None and after >= self.deadline
-            if by_deadline or after - first > self.settings.wait_202:
-                raise StillComputing(replies, now - first, by_deadline)
+            by_deadline = self.deadline is not None and now + Consts.PROCESSING_202_WAIT_TIME >= self.deadline
+            try:
+                if not by_deadline:
+                    self._waits.computing(Consts.PROCESSING_202_WAIT_TIME)
+                    return
+            except NotWaited:
+                pass
+            raise StillComputing(replies, now - first, by_deadline)
 
         return on_status
 
     def cancel(self) -> None:
         """End every wait now (Ctrl-C): a thread asleep in one would keep the process alive until it was over."""
-        with self._pause:
-            self._cancelled = True
-            self._pause.notify_all()
+        self._waits.cancel()
 
     def fetch(self, pr: int) -> Fetched:
-        """The PR's metadata and diff; a rate limit is waited out as GitHub asks, within the run's budget."""
+        """The PR's metadata and diff; a rate limit is waited out as GitHub asks, within the run's budget, and the
+        file list goes on from the page it stopped at."""
+        listing = _Listing()
         while True:
-            self._hold()
             try:
-                return self._fetch_once(pr)
+                self._waits.hold()
+            except Cancelled:
+                raise SourceError("interrupted while waiting out GitHub's rate limit: not cached") from None
+            try:
+                return self._fetch_once(pr, listing)
             except RateLimited as limit:
                 self._wait_out(pr, limit)
 
-    def _hold(self) -> None:
-        """Wait while another PR's rate limit is being waited out."""
-        with self._pause:
-            while not self._cancelled and (left := self._paused_until - time.monotonic()) > 0:
-                self._pause.wait(left)
-            if self._cancelled:
-                raise SourceError("interrupted while waiting out GitHub's rate limit: not cached")
-
     def _wait_out(self, pr: int, limit: RateLimited) -> None:
-        """Pause every PR for ``limit.wait`` seconds (at least 1, so a `Retry-After: 0` that comes back each time
-        still spends the budget), or raise SourceError when the budget left or the fetch deadline is shorter."""
-        cap = self.settings.wait_rate_limit
-        with self._pause:
-            now = time.monotonic()
-            start = max(now, self._paused_until)  # already paused: only the part beyond that counts
-            until = max(start, now + max(1.0, limit.wait))
-            left = max(0.0, cap - self._waited)
-            said = limit.what + limit.advice
-            if math.isinf(limit.wait):  # GitHub did not say when
-                raise SourceError(said)
-            if until - start > left:
-                raise SourceError(f"{said}; not waited out: {until - start:.0f}s is more than the {left:.0f}s "
-                                  f"left of DOSSIER_HTTP_WAIT_RATE_LIMIT={cap:g}")
-            if self.deadline is not None and until >= self.deadline:
-                raise SourceError(f"{said}; not waited out: the fetch deadline (--deadline) ends before it")
-            self._waited += until - start
-            if until > self._paused_until:
-                self._paused_until = until
-                at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=until - now)
-                self.on_wait(f"#{pr}: {limit.what}: waiting {until - now:.0f}s, until {at:%H:%M:%S} UTC, then asking "
-                             f"again ({self._waited:.0f}s of at most {cap:g}s of waiting a run, "
-                             "DOSSIER_HTTP_WAIT_RATE_LIMIT)")
+        """Pause every PR as ``limit`` asks, saying so in a line when the pause begins (or moves later), or raise
+        SourceError when the budget left or the fetch deadline is shorter."""
+        said = limit.what + limit.advice
+        if math.isinf(limit.wait):  # GitHub did not say when
+            raise SourceError(said)
+        try:
+            wait = self._waits.pause(limit.wait, self.deadline)
+        except NotWaited as why:
+            raise SourceError(f"{said}; not waited out: {why}") from None
+        if wait is not None:
+            at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+            self.on_wait(f"#{pr}: {limit.what}: waiting {wait:.0f}s, until {at:%H:%M:%S} UTC, then asking again "
+                         f"({self._waits.spent:.0f}s of at most {self._waits.budget:g}s of waiting a run, {WAIT_ENV})")
 
-    def _fetch_once(self, pr: int) -> Fetched:
+    def _list_files(self, gh: Github, pull_url: str, listing: _Listing) -> None:
+        """Read the rest of the PR's file list into ``listing``, a page at a time (GitHub's Link header names the
+        next); a page lands in ``listing`` whole, so an attempt cut by a rate limit resumes at the page it was at."""
+        url, params = listing.next_url, None
+        if not listing.pages:
+            url, params = f"{pull_url}/files", {"per_page": self.settings.per_page}
+        while url is not None:
+            headers, data = gh.requester.requestJsonAndCheck("GET", url, parameters=params)
+            if not isinstance(data or [], list):
+                raise TypeError("a page of the file list is not a list")
+            page = [gh.create_from_raw_data(File, item, headers) for item in data or [] if item is not None]
+            # every attribute read here: PyGithub checks a field's type only when it is read
+            rows = [{"filename": f.filename, "status": f.status, "patch": f.patch, "additions": f.additions,
+                     "deletions": f.deletions, "previous_filename": f.previous_filename} for f in page]
+            links = requests.utils.parse_header_links(str(headers.get("link", ""))) if rows else []
+            url, params = next((ln.get("url") for ln in links if ln.get("rel") == "next"), None), None
+            listing.files, listing.pages, listing.next_url = listing.files + rows, listing.pages + 1, url
+
+    def _fetch_once(self, pr: int, listing: _Listing) -> Fetched:
         gh = self._client()  # one client per PR: PyGithub's connection is not shared across threads
         try:
             pull = gh.get_repo(self.repo).get_pull(pr)
@@ -271,9 +314,9 @@ class GithubSource:
                 "base": _part(pull.base),
                 "head": _part(pull.head),
             }
-            # every attribute read here: PyGithub checks a field's type only when it is read
-            files = [{"filename": f.filename, "status": f.status, "patch": f.patch, "additions": f.additions,
-                      "deletions": f.deletions, "previous_filename": f.previous_filename} for f in pull.get_files()]
+            listing.at((meta["head"] or {}).get("sha"))
+            self._list_files(gh, pull.url, listing)
+            files = listing.files
             if pull.number != pr:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
         except StillComputing as exc:
@@ -343,8 +386,8 @@ class GithubSource:
                 f"over {exc.waited:.0f}s: not cached; ")
         if exc.by_deadline:
             return said + f"the fetch deadline (--deadline) left no time to wait: run `dossier fetch {pr}` again later"
-        return said + (f"run `dossier fetch {pr}` again in a few minutes, or wait longer with DOSSIER_HTTP_WAIT_202="
-                       f"SECONDS (now {self.settings.wait_202:g})")
+        return said + (f"run `dossier fetch {pr}` again in a few minutes, or allow a run more waiting with {WAIT_ENV}="
+                       f"SECONDS (now {self._waits.budget:g}, {self._waits.left():.0f}s of it left)")
 
     def _malformed(self, pr: int, detail: str) -> SourceError:
         return SourceError(f"{self.host} answered #{pr} with malformed data ({detail}): not cached")
@@ -388,28 +431,31 @@ class GithubSource:
 
     def _rate_limit(self, exc: GithubException) -> RateLimited | None:
         """The hourly limit (no requests left: its reset is when to ask again; a token raises it), or the secondary
-        one (too many at once, requests left: Retry-After, else a minute; the hourly reset and a token do not
-        matter, fewer at once does). None for any other error."""
+        one (too many at once, requests left: Retry-After in seconds or as a date, else a minute; the hourly reset
+        and a token do not matter, fewer at once does). None for any other error."""
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
         if exc.status not in (403, 429) or not (headers.get("x-ratelimit-remaining") == "0"
                                                 or "rate limit" in message.lower()):
             return None
-        after = headers.get("retry-after", "")
+        after = headers.get("retry-after")
+        asked = None if after is None else retry_after(str(after), dt.datetime.now(dt.UTC))
         if "secondary" in message.lower() or headers.get("x-ratelimit-remaining", "0") != "0":
-            return RateLimited(
-                "GitHub's secondary rate limit (too many requests at once or in a short time)",
-                (f": retry after {after}s" if after.isdigit() else ": wait a minute or more")
-                + ", with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1)",
-                int(after) if after.isdigit() else SECONDARY_WAIT)
+            what = "GitHub's secondary rate limit (too many requests at once or in a short time)"
+            if after is not None and asked is None:
+                what = (f"{what[:-1]}; its Retry-After {str(after)[:40]!r} is neither seconds nor an HTTP date, so a "
+                        "minute as GitHub advises)")
+            return RateLimited(what, (f": retry after {asked:.0f}s" if asked is not None else ": wait a minute or more")
+                               + ", with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1)",
+                               SECONDARY_WAIT if asked is None else asked)
         reset = headers.get("x-ratelimit-reset", "")
         when, wait = "", float("inf")  # no reset said: not waited out
         if reset.isdigit():
             at = dt.datetime.fromtimestamp(min(int(reset), 2**33), dt.UTC)
             wait = max(0.0, int(reset) - time.time())
             when = f"; it resets at {at:%H:%M} UTC (in {round(wait / 60)} min)"
-        elif after.isdigit():
-            when, wait = f"; retry after {after}s", int(after)
+        elif asked is not None:
+            when, wait = f"; retry after {asked:.0f}s", asked
         hint = ("wait for the reset or use another token" if self._token else
                 "set GITHUB_TOKEN to a personal access token for 5,000 requests/hour instead of 60")
         return RateLimited("GitHub API rate limit exhausted", f"{when}: {hint}", wait)

@@ -2,7 +2,8 @@
 
 Serves GET /repos/{owner}/{name}/pulls/{n} and .../pulls/{n}/files (paged with Link headers, like GitHub),
 records every request (so a test can assert a cache hit made none), and injects faults: scripted responses
-per path (e.g. one 500 then success), a delay, a required token (401 otherwise), an exhausted rate limit.
+per path (e.g. one 500 then success), a delay or a gate (an event the answer waits for), a required token (401
+otherwise), an exhausted rate limit.
 
 Run it by hand to try the CLI without the network; it serves fake PRs built from the cards' own facts:
     python -m tests.dossier.fake_github cards/   # then GITHUB_API_URL=<printed url> dossier fetch --all
@@ -117,6 +118,8 @@ class FakeGitHub:
         self.requests: list[Request] = []
         self.scripted: dict[str, list[Reply]] = {}
         self.delay: dict[str, float] = {}
+        self.gate: dict[str, threading.Event] = {}  # a request for the path is answered once its event is set
+        self._arrivals: dict[str, threading.Event] = {}
         self.token: str | None = None  # when set, a request with another token gets 401 (none: anonymous ok)
         self.rate_limit_reset: int | None = None  # when set, every request gets 403, remaining 0
         self.in_flight = self.max_in_flight = 0  # concurrent requests, now and at most
@@ -130,6 +133,12 @@ class FakeGitHub:
     def fail(self, path: str, *replies: Reply) -> None:
         """Answer the next requests for ``path`` with ``replies``, in order, before serving normally."""
         self.scripted.setdefault(path, []).extend(replies)
+
+    def arrived(self, path: str, timeout: float) -> bool:
+        """Wait until a request for ``path`` has reached the server (answered or still held by a gate)."""
+        with self._lock:
+            seen = self._arrivals.setdefault(path, threading.Event())
+        return seen.wait(timeout)
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -216,7 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            fake._arrivals.setdefault(url.path, threading.Event()).set()
         try:
+            if url.path in fake.gate:
+                fake.gate[url.path].wait(60)
             time.sleep(fake.delay.get(url.path, 0))
             reply = fake.answer(url.path, query, headers)
         finally:

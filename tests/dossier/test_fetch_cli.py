@@ -109,7 +109,7 @@ def test_one_failure_exits_1_and_the_others_land(gh, project_dir):
 
 def test_a_pr_github_keeps_computing_fails_alone_within_the_wait(gh, project_dir):
     gh.fail(f"/repos/{REPO}/pulls/101", *[Reply(202, {})] * 50)
-    result = fetch(gh, project_dir, "100", "101", DOSSIER_HTTP_WAIT_202="0")
+    result = fetch(gh, project_dir, "100", "101", DOSSIER_HTTP_WAIT="0")
     assert result.exit_code == 1
     assert (f"error: #101: {gh.url[7:]} answered #101 with HTTP 202 (accepted, still computing) 1 time(s) over 0s: "
             "not cached; run `dossier fetch 101` again in a few minutes") in result.stderr
@@ -132,12 +132,14 @@ def secondary_limit(after: str) -> Reply:
 def test_a_secondary_rate_limit_is_waited_out_with_a_line_in_the_log(gh, project_dir):
     """It failed the PR ("retry after 1s"); now the wait is said (off a terminal too) and the PR lands."""
     gh.fail(f"/repos/{REPO}/pulls/101", secondary_limit("1"))
-    result = fetch(gh, project_dir, "100", "101", "--jobs", "1", DOSSIER_HTTP_WAIT_RATE_LIMIT="30")
+    result = fetch(gh, project_dir, "100", "101", "--jobs", "1", DOSSIER_HTTP_WAIT="30")
     assert result.exit_code == 0, result.output
     assert ("#101: GitHub's secondary rate limit (too many requests at once or in a short time): waiting 1s, "
             "until ") in result.stderr
     assert "2 fetched, 0 cached, 0 failed" in result.stderr
-    assert "waits out a rate limit" in CliRunner().invoke(app, ["fetch", "--help"]).output
+    told = " ".join(CliRunner().invoke(app, ["fetch", "--help"]).output.split())
+    assert "A run's waits, both kinds, share one budget: $DOSSIER_HTTP_WAIT seconds of waiting in all" in told
+    assert "A PR limited inside its file list goes on from the page it stopped at" in told
 
 
 def test_ctrl_c_while_waiting_out_a_rate_limit_ends_at_once_and_keeps_what_landed(gh, project_dir):
@@ -153,7 +155,7 @@ def test_ctrl_c_while_waiting_out_a_rate_limit_ends_at_once_and_keeps_what_lande
 
     gh.fail(f"/repos/{REPO}/pulls/101", secondary_limit("600"))
     env = {k: v for k, v in os.environ.items() if k not in ("DOSSIER_CACHE", "GITHUB_TOKEN")}
-    env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", DOSSIER_HTTP_WAIT_RATE_LIMIT="3600",
+    env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", DOSSIER_HTTP_WAIT="3600",
                PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     # a shell without job control starts background jobs (CI's runner, say) with SIGINT ignored, and Python
     # installs no KeyboardInterrupt handler for an ignored SIGINT: give the child the default disposition

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 import time
@@ -14,7 +15,7 @@ from dossier.sources.github import GithubSource, HttpSettings
 from tests.dossier.fake_github import FakeGitHub, Reply, make_file, make_pull
 
 REPO = "sgl-project/sglang"
-FAST = HttpSettings(retries=2, backoff=0, timeout=5, throttle=0, wait_rate_limit=0)
+FAST = HttpSettings(retries=2, backoff=0, timeout=5, throttle=0, wait=0)
 PATCH = "@@ -5,2 +5,3 @@ def f():\n     x = 1\n-    y = 2\n+    y = 3\n+    z = 4"
 
 
@@ -237,7 +238,7 @@ def test_a_secondary_rate_limit_says_retry_after_and_to_slow_down_not_to_wait_fo
     msg = str(info.value)
     assert msg == ("GitHub's secondary rate limit (too many requests at once or in a short time): retry after 60s, "
                    "with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1); not waited out: 60s is more than the 0s "
-                   "left of DOSSIER_HTTP_WAIT_RATE_LIMIT=0")
+                   "left of DOSSIER_HTTP_WAIT=0")
 
 
 SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
@@ -257,7 +258,7 @@ def test_a_secondary_rate_limit_is_waited_out_then_the_pr_is_fetched(gh, status,
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321{where}", limited(status))
     said: list[str] = []
-    src = source(gh, wait_rate_limit=30)
+    src = source(gh, wait=30)
     src.on_wait = said.append
     got = src.fetch(19321)
     assert got.meta["files"][0]["filename"] == "python/sglang/srt/layers/linear.py"
@@ -265,7 +266,7 @@ def test_a_secondary_rate_limit_is_waited_out_then_the_pr_is_fetched(gh, status,
     assert len(said) == 1 and said[0].startswith(
         "#19321: GitHub's secondary rate limit (too many requests at once or in a short time): waiting 1s, until ")
     assert said[0].endswith(" UTC, then asking again (1s of at most 30s of waiting a run, "
-                            "DOSSIER_HTTP_WAIT_RATE_LIMIT)")
+                            "DOSSIER_HTTP_WAIT)")
 
 
 def test_a_rate_limit_wait_beyond_what_is_left_is_reported_at_once_and_the_total_is_bounded(gh):
@@ -274,14 +275,14 @@ def test_a_rate_limit_wait_beyond_what_is_left_is_reported_at_once_and_the_total
     add_pr(gh)
     add_pr(gh, 19322)
     gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "120"))
-    src = source(gh, wait_rate_limit=1)
+    src = source(gh, wait=1)
     with pytest.raises(SourceError, match=r"retry after 120s, .*; not waited out: 120s is more than the 1s left "
-                                          r"of DOSSIER_HTTP_WAIT_RATE_LIMIT=1$"):
+                                          r"of DOSSIER_HTTP_WAIT=1$"):
         src.fetch(19321)
     assert gh.paths().count(f"/repos/{REPO}/pulls/19321") == 1  # reported at once, not asked again
     gh.fail(f"/repos/{REPO}/pulls/19322", *[limited(403, "0")] * 50)
     with pytest.raises(SourceError, match=r"retry after 0s, .*; not waited out: 1s is more than the 0s left "
-                                          r"of DOSSIER_HTTP_WAIT_RATE_LIMIT=1$"):
+                                          r"of DOSSIER_HTTP_WAIT=1$"):
         src.fetch(19322)
     assert gh.paths().count(f"/repos/{REPO}/pulls/19322") == 2  # waited (counted 1 s) once, then refused
 
@@ -289,7 +290,7 @@ def test_a_rate_limit_wait_beyond_what_is_left_is_reported_at_once_and_the_total
 def test_a_rate_limit_wait_the_fetch_deadline_would_cut_is_reported_at_once(gh):
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "5"))
-    src = source(gh, wait_rate_limit=60)
+    src = source(gh, wait=60)
     src.deadline = time.monotonic() + 2
     with pytest.raises(SourceError, match=r"retry after 5s, .*; not waited out: the fetch deadline \(--deadline\) "
                                           r"ends before it$"):
@@ -303,7 +304,7 @@ def test_the_hourly_limit_is_waited_out_when_it_resets_within_the_cap(gh):
     gh.fail(f"/repos/{REPO}/pulls/19321", Reply(403, {"message": "API rate limit exceeded for 127.0.0.1."}, {
         "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 1)}))
     said: list[str] = []
-    src = source(gh, wait_rate_limit=30)
+    src = source(gh, wait=30)
     src.on_wait = said.append
     assert src.fetch(19321).meta["number"] == 19321
     assert len(said) == 1 and said[0].startswith("#19321: GitHub API rate limit exhausted: waiting ")
@@ -316,7 +317,7 @@ def test_an_hourly_reset_beyond_any_date_is_reported_not_a_crash(gh):
         "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999999"}))
     with pytest.raises(SourceError, match=r"^GitHub API rate limit exhausted; it resets at \d\d:\d\d UTC .*: set "
                                           r"GITHUB_TOKEN.*; not waited out: "):
-        source(gh, wait_rate_limit=60).fetch(19321)
+        source(gh, wait=60).fetch(19321)
 
 
 def test_a_cancelled_source_stops_waiting_at_once(gh):
@@ -326,7 +327,7 @@ def test_a_cancelled_source_stops_waiting_at_once(gh):
 
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "600"))
-    src = source(gh, wait_rate_limit=3600)
+    src = source(gh, wait=3600)
     waiting = threading.Event()
     src.on_wait = lambda line: waiting.set()
     failed: list[BaseException] = []
@@ -398,15 +399,23 @@ def test_settings_from_env():
     ("RETRIES", "-1", "a whole number from 0 to 20"), ("TIMEOUT", "0", "a whole number from 1 to 3600"),
     ("TIMEOUT", "1e9", "a whole number from 1 to 3600"), ("BACKOFF", "nan", "a number from 0 to 60"),
     ("THROTTLE", "-5", "a number from 0 to 60"), ("PER_PAGE", "0", "a whole number from 1 to 100"),
-    ("PER_PAGE", "1000", "a whole number from 1 to 100"), ("WAIT_202", "-1", "a number from 0 to 3600"),
-    ("WAIT_202", "inf", "a number from 0 to 3600"), ("WAIT_RATE_LIMIT", "-1", "a number from 0 to 86400"),
-    ("WAIT_RATE_LIMIT", "1e9", "a number from 0 to 86400"),
+    ("PER_PAGE", "1000", "a whole number from 1 to 100"), ("WAIT", "inf", "a number from 0 to 86400"),
+    ("WAIT", "-1", "a number from 0 to 86400"), ("WAIT", "1e9", "a number from 0 to 86400"),
 ])
 def test_settings_out_of_range_are_refused_with_the_range(name, value, expect):
     """A zero timeout read as 'malformed data', a negative throttle or zero page size as an AssertionError in
     PyGithub: each knob says what it takes instead."""
     with pytest.raises(SourceError, match=rf"^DOSSIER_HTTP_{name} must be {expect}, got '{value}'$"):
         HttpSettings.from_env({f"DOSSIER_HTTP_{name}": value})
+
+
+@pytest.mark.parametrize("name", ["DOSSIER_HTTP_WAIT_202", "DOSSIER_HTTP_WAIT_RATE_LIMIT"])
+def test_a_wait_budget_by_its_former_name_is_refused_naming_the_one_that_replaced_it(name):
+    """Ignoring it would wait the 300 s default where the user set 0 (as CI jobs do to fail fast)."""
+    with pytest.raises(SourceError, match=rf"^{name} is gone: DOSSIER_HTTP_WAIT=SECONDS bounds a run's waiting, "
+                                          r"for 202 answers and rate limits alike$"):
+        HttpSettings.from_env({name: "0"})
+    assert HttpSettings.from_env({name: "", "DOSSIER_HTTP_WAIT": "0"}).wait == 0  # set empty: not set
 
 
 def test_token_never_reaches_logs(gh, caplog):
@@ -423,17 +432,17 @@ def test_token_never_reaches_logs(gh, caplog):
 @pytest.mark.parametrize("where", ["", "/files"])
 def test_a_pr_github_keeps_computing_fails_naming_it_instead_of_waiting_forever(gh, where):
     """PyGithub answers a 202 by sleeping 2 s and asking again, with no end: the wait is bounded
-    (DOSSIER_HTTP_WAIT_202, here 0) and the error names the PR and what to do."""
+    (DOSSIER_HTTP_WAIT, here 0) and the error names the PR and what to do."""
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321{where}", *[Reply(202, {})] * 3)
     started = time.monotonic()
     with pytest.raises(SourceError) as err:
-        source(gh, wait_202=0).fetch(19321)
+        source(gh, wait=0).fetch(19321)
     assert time.monotonic() - started < 1.5  # no 2 s sleep before failing
     assert str(err.value).startswith(f"{gh.url.removeprefix('http://')} answered #19321 with HTTP 202 "
                                      "(accepted, still computing) 1 time(s) over 0s: not cached; run "
-                                     "`dossier fetch 19321` again in a few minutes, or wait longer with "
-                                     "DOSSIER_HTTP_WAIT_202=SECONDS (now 0)")
+                                     "`dossier fetch 19321` again in a few minutes, or allow a run more waiting "
+                                     "with DOSSIER_HTTP_WAIT=SECONDS (now 0, 0s of it left)")
     assert gh.paths().count(f"/repos/{REPO}/pulls/19321{where}") == 1
 
 
@@ -449,5 +458,115 @@ def test_the_fetch_deadline_also_ends_a_202_wait(gh):
 def test_a_202_within_the_wait_is_asked_again_and_fetched(gh):
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321", Reply(202, {}))
-    assert source(gh, wait_202=10).fetch(19321).meta["number"] == 19321
-    assert HttpSettings().wait_202 == 60  # bounded by default
+    assert source(gh, wait=10).fetch(19321).meta["number"] == 19321
+    assert HttpSettings().wait == 300  # bounded by default
+
+
+def file_pages(gh: FakeGitHub, files: list[dict], *numbers: int) -> list[Reply]:
+    """The fake's own pages of 100 files (with their Link header), to script before a fault."""
+    path = f"/repos/{REPO}/pulls/19321/files"
+    return [Reply(200, files[(n - 1) * 100:n * 100], {"Link": f'<{gh.url}{path}?per_page=100&page={n + 1}>; '
+                                                              f'rel="next"'}) for n in numbers]
+
+
+def test_a_rate_limit_caught_mid_list_resumes_at_the_page_it_stopped_at(gh):
+    """A PR of 3 pages limited at its third was listed again from its first page after the wait (every page
+    asked again, under a limit that counts requests): the pages read are kept, the metadata is asked again (its
+    head says whether they still hold), and the list goes on from the page that was limited."""
+    files = [make_file(f"python/pkg/mod_{i:03d}.py", PATCH) for i in range(250)]
+    add_pr(gh, files=files)
+    gh.fail(f"/repos/{REPO}/pulls/19321/files", *file_pages(gh, files, 1, 2), limited(429))
+    got = source(gh, wait=30).fetch(19321)
+    assert [f["filename"] for f in got.meta["files"]] == [f["filename"] for f in files]
+    asked = [r.query.get("page", "1") if r.path.endswith("/files") else "pull" for r in gh.requests]
+    assert asked == ["pull", "1", "2", "3", "pull", "3"]
+
+
+def test_a_pr_whose_head_moved_during_the_wait_is_listed_again_from_the_first_page(gh):
+    """Pages listed at another commit are not this commit's list: resuming would mix two lists."""
+    files = [make_file(f"python/pkg/mod_{i:03d}.py", PATCH) for i in range(250)]
+    add_pr(gh, files=files)
+    gh.fail(f"/repos/{REPO}/pulls/19321/files", *file_pages(gh, files, 1, 2), limited(429))
+    src = source(gh, wait=30)
+    src.on_wait = lambda line: gh.pulls[REPO, 19321]["head"].update(sha="e" * 40)  # pushed to meanwhile
+    got = src.fetch(19321)
+    assert len(got.meta["files"]) == 250 and got.provenance["head_sha"] == "e" * 40
+    asked = [r.query.get("page", "1") if r.path.endswith("/files") else "pull" for r in gh.requests]
+    assert asked == ["pull", "1", "2", "3", "pull", "1", "2", "3"]
+
+
+def test_retry_after_as_an_http_date_is_honoured():
+    """RFC 9110 allows `Retry-After: <HTTP date>`; it was read as "no number": a minute."""
+    from dossier.sources.github import retry_after
+
+    now = dt.datetime(2026, 12, 2, 0, 0, 0, tzinfo=dt.UTC)
+    assert retry_after("Wed, 02 Dec 2026 00:01:30 GMT", now) == 90
+    assert retry_after("Wednesday, 02-Dec-26 00:00:07 GMT", now) == 7  # RFC 850, obsolete but allowed
+    assert retry_after("Tue, 01 Dec 2026 23:00:00 GMT", now) == 0  # in the past: ask now
+    assert retry_after(" 120 ", now) == 120
+    assert retry_after("9" * 5000, now) > 86400  # past any budget (int() refuses 4300 digits and more)
+    for bad in ("soon", "-5", "1.5", "", "\u0661\u0662", "Wed, 32 Dec 2026 00:00:00 GMT"):
+        assert retry_after(bad, now) is None, bad
+
+
+def test_a_retry_after_date_in_the_past_is_waited_as_now_not_a_minute(gh):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "Wed, 21 Oct 2015 07:28:00 GMT"))
+    said: list[str] = []
+    src = source(gh, wait=30)  # a minute would not fit
+    src.on_wait = said.append
+    assert src.fetch(19321).meta["number"] == 19321
+    assert len(said) == 1 and ": waiting 1s, until " in said[0]
+
+
+@pytest.mark.parametrize("after", ["soon", "1.5"])
+def test_a_retry_after_that_is_no_delay_nor_date_says_the_minute_it_falls_back_to(gh, after):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, after))
+    with pytest.raises(SourceError, match=rf"Retry-After {after!r} is neither seconds nor an HTTP date, so a minute "
+                                          r"as GitHub advises.*; not waited out: 60s is more than the 30s left"):
+        source(gh, wait=30).fetch(19321)
+
+
+def test_a_202_wait_and_a_rate_limit_draw_on_one_wait_budget_for_the_run(gh, monkeypatch):
+    """Two budgets (60 s per PR for 202 answers, 300 s a run for rate limits) bounded a run's waiting by neither:
+    `fetch --all` could wait 60 s for every PR. One budget, DOSSIER_HTTP_WAIT, covers both."""
+    from github import Consts
+
+    monkeypatch.setattr(Consts, "PROCESSING_202_WAIT_TIME", 0.5)
+    add_pr(gh)
+    add_pr(gh, 19322)
+    gh.fail(f"/repos/{REPO}/pulls/19321", *[Reply(202, {})] * 3)
+    src = source(gh, wait=2)
+    assert src.fetch(19321).meta["number"] == 19321  # 1.5 s of the 2 s waited
+    gh.fail(f"/repos/{REPO}/pulls/19322", limited(429, "1"))
+    with pytest.raises(SourceError, match=r"not waited out: 1s is more than the 0s left of DOSSIER_HTTP_WAIT=2$"):
+        src.fetch(19322)
+    gh.fail(f"/repos/{REPO}/pulls/19322", Reply(202, {}), Reply(202, {}))  # the first 202 takes the 0.5 s left
+    with pytest.raises(SourceError, match=r"202 \(accepted, still computing\) 2 time\(s\) .* not cached; run `dossier fetch 19322` again in a few minutes, or "
+                                          r"allow a run more waiting with DOSSIER_HTTP_WAIT=SECONDS \(now 2, 0s of "
+                                          r"it left\)$"):
+        src.fetch(19322)
+
+
+def test_two_prs_limited_at_once_print_one_wait_line(gh):
+    """Requests in flight when a limit starts are limited too, a moment later: that is the same pause (it
+    printed a second line for the milliseconds the second one moved its end)."""
+    import threading
+
+    add_pr(gh)
+    add_pr(gh, 19322)
+    gh.fail(f"/repos/{REPO}/pulls/19321", limited(429, "1"))
+    gh.fail(f"/repos/{REPO}/pulls/19322", limited(429, "1"))
+    gate = gh.gate[f"/repos/{REPO}/pulls/19322"] = threading.Event()
+    said: list[str] = []
+    src = source(gh, wait=30)
+    src.on_wait = lambda line: (said.append(line), gate.set())
+    got = {}
+    second = threading.Thread(target=lambda: got.update(b=src.fetch(19322)), daemon=True)
+    second.start()
+    assert gh.arrived(f"/repos/{REPO}/pulls/19322", timeout=10)  # in flight, held by the server
+    got["a"] = src.fetch(19321)
+    second.join(30)
+    assert {k: v.meta["number"] for k, v in got.items()} == {"a": 19321, "b": 19322}
+    assert len(said) == 1, said

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 from github import Auth, BadAttributeException, Consts, Github, GithubException
@@ -160,6 +161,20 @@ class _WatchedRetry(Retry):
         return super().is_retry(method, status_code, has_retry_after)
 
 
+def _unusable(url: str) -> str | None:
+    """Why an http(s) ``url`` cannot be an API's base address (PyGithub puts each request's path after it), or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (read for its check: a port out of range or not a number raises)
+    except ValueError as exc:
+        return str(exc)
+    if not parts.hostname:
+        return "it names no host"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "a ?query or #fragment would come before every request's path"
+    return None
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -187,6 +202,9 @@ class GithubSource:
         self.public_url, self.host = redact_url(self.api_url), url_host(self.api_url)
         if not re.match(r"https?://[^/?#\s]+", self.api_url):
             raise SourceError(f"GITHUB_API_URL must be an http(s) URL, got {self.public_url!r}")
+        why = _unusable(self.api_url)
+        if why is not None:  # PyGithub would fail each PR alone, or send every request somewhere else
+            raise SourceError(f"GITHUB_API_URL is not the address of an API ({why}), got {self.public_url!r}")
         token = (token or "").strip()  # a pasted or file-read token often ends in a line break
         odd = next((i for i, ch in enumerate(token) if not "!" <= ch <= "~"), None)
         if odd is not None:  # an HTTP header cannot carry it; say where, never what the token is

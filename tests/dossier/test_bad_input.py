@@ -726,6 +726,21 @@ def test_environment_values_that_cannot_be_used_are_one_error_line(root, monkeyp
     assert dossier(root, "show", "100", "--diff", "--context", "-1").exit_code == 2
 
 
+@pytest.mark.parametrize("url, why", [
+    ("http://[::1", "Invalid IPv6 URL"), ("http://h:99999", "Port out of range 0-65535"),
+    ("http://h:abc", "Port could not be cast to integer value as 'abc'"), ("http://user@", "it names no host"),
+    ("http://:80", "it names no host"), ("http://h/api?x=1", "a ?query or #fragment"), ("http://h#x", "a ?query"),
+])
+def test_a_github_api_url_that_names_no_usable_host_is_one_error_line_before_any_request(root, url, why):
+    """Each PR failed alone with "unexpected ValueError: Port out of range 0-65535" or "AttributeError: 'NoneType'
+    object has no attribute 'removeprefix'" (`fetch --all`: one such line per card); a query or fragment was glued
+    before every request's path (`http://h/api?x=1/repos/...`)."""
+    result = fetch(root, "100", "101", api=url)
+    assert result.exit_code == 2, result.output
+    assert error_line(result).startswith("error: GITHUB_API_URL is not the address of an API (") and why in error_line(result)
+    assert "unexpected" not in result.output
+
+
 # ---- render refuses every input that would silently drop or garble content (audit A-E, K, M) ----------
 
 LOCKS = {

@@ -175,6 +175,12 @@ def _unusable(url: str) -> str | None:
     return None
 
 
+def _server(url: str) -> tuple[str | None, int | None]:
+    """The host and port a request to ``url`` goes to, as PyGithub compares them."""
+    parts = urlsplit(url)
+    return parts.hostname, parts.port
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -295,7 +301,7 @@ class GithubSource:
             self.on_wait(f"#{pr}: {limit.what}: waiting {wait:.0f}s, until {at:%H:%M:%S} UTC, then asking again "
                          f"({self._waits.spent:.0f}s of at most {self._waits.budget:g}s of waiting a run, {WAIT_ENV})")
 
-    def _list_files(self, gh: Github, pull_url: str, listing: _Listing) -> None:
+    def _list_files(self, pr: int, gh: Github, pull_url: str, listing: _Listing) -> None:
         """Read the rest of the PR's file list into ``listing``, a page at a time (GitHub's Link header names the
         next); a page lands in ``listing`` whole, so an attempt cut by a rate limit resumes at the page it was at."""
         url, params = listing.next_url, None
@@ -311,6 +317,9 @@ class GithubSource:
                      "deletions": f.deletions, "previous_filename": f.previous_filename} for f in page]
             links = requests.utils.parse_header_links(str(headers.get("link", ""))) if rows else []
             url, params = next((ln.get("url") for ln in links if ln.get("rel") == "next"), None), None
+            if url is not None and _server(url) != _server(self.api_url):  # PyGithub asserts it, uncaught
+                raise SourceError(f"{self.host} answered #{pr} with a next page of its file list on another address "
+                                  f"({redact_url(url)[:100]!r}): not cached")
             listing.files, listing.pages, listing.next_url = listing.files + rows, listing.pages + 1, url
 
     def _fetch_once(self, pr: int, listing: _Listing) -> Fetched:
@@ -333,7 +342,7 @@ class GithubSource:
                 "head": _part(pull.head),
             }
             listing.at((meta["head"] or {}).get("sha"))
-            self._list_files(gh, pull.url, listing)
+            self._list_files(pr, gh, pull.url, listing)
             files = listing.files
             if pull.number != pr:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")

@@ -570,3 +570,15 @@ def test_two_prs_limited_at_once_print_one_wait_line(gh):
     second.join(30)
     assert {k: v.meta["number"] for k, v in got.items()} == {"a": 19321, "b": 19322}
     assert len(said) == 1, said
+
+
+@pytest.mark.parametrize("link", ["<http://evil.example:1/repos/o/r/pulls/19321/files?page=2>", "<>"])
+def test_a_next_page_on_another_host_is_refused_naming_it(gh, link):
+    """PyGithub asserts that a Link header stays on the API's host: "unexpected AssertionError: evil.example"."""
+    files = [make_file(f"python/pkg/mod_{i}.py", PATCH) for i in range(3)]
+    add_pr(gh, files=files)
+    gh.fail(f"/repos/{REPO}/pulls/19321/files", Reply(200, files[:2], {"Link": f'{link}; rel="next"'}))
+    host = gh.url.removeprefix("http://")
+    with pytest.raises(SourceError, match=rf"^{host} answered #19321 with a next page of its file list on another "
+                                          r"address \(.*\): not cached$"):
+        source(gh).fetch(19321)

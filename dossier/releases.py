@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -192,7 +193,10 @@ def build_date(zf: zipfile.ZipFile) -> str:
     if not stamps:
         raise ReleaseError(f"the wheel holds no {PACKAGE}/ package")
     y, m, d = max(stamps)[:3]
-    return dt.date(y, m, d).isoformat()
+    try:
+        return dt.date(y, m, d).isoformat()
+    except ValueError:  # a zip entry's DOS date can hold month 0 or day 0
+        raise zipfile.BadZipFile(f"its newest {PACKAGE}/ entry is dated {y}-{m:02d}-{d:02d}, no real day") from None
 
 
 def extract(wheel: Path, dest: Path) -> tuple[str, int]:
@@ -234,8 +238,8 @@ def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Relea
         tree = tmp / "tree"
         try:
             built, files = extract(wheel, tree)
-        except zipfile.BadZipFile as exc:
-            raise ReleaseError(f"{wheel.name} is not a valid wheel: {exc}") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # not a zip; a damaged or cut member
+            raise ReleaseError(f"{wheel.name} is not a valid wheel: {exc or type(exc).__name__}") from None
         record = {"version": version, "built": built, "wheel": wheel.name, "wheel_sha256": _sha256(wheel),
                   "files": files, "synced": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         (tree / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

@@ -65,13 +65,50 @@ def test_sync_resumes_and_never_reads_a_partial_version(wheels, tmp_path):
     assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.1.1"]
 
 
-def test_a_broken_wheel_fails_alone(wheels, tmp_path):
-    (wheels / "sglang-0.1.1-cp311-cp311-manylinux_2_34_x86_64.whl").write_bytes(b"not a zip")
+def deflated(path: Path, *, month: int | None = None) -> bytearray:
+    """``path``'s wheel with every entry deflated (as real wheels are), dated ``month`` when given (0: no month)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        entries = [(info, zf.read(info)) for info in zf.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in entries:
+            zf.writestr(zipfile.ZipInfo(info.filename, date_time=info.date_time), data, zipfile.ZIP_DEFLATED)
+    data = bytearray(out.getvalue())
+    if month is not None:  # a DOS date's month: bits 5-8 of the date at +12 (local header) and +14 (central)
+        for magic, at in ((b"PK\x03\x04", 12), (b"PK\x01\x02", 14)):
+            start = data.find(magic)
+            while start >= 0:
+                day = int.from_bytes(data[start + at:start + at + 2], "little") & ~(0xF << 5) | month << 5
+                data[start + at:start + at + 2] = day.to_bytes(2, "little")
+                start = data.find(magic, start + 4)
+    return data
+
+
+def damaged_member(data: bytearray) -> bytearray:
+    """The first deflated byte of sglang/srt/a.py (right after its name in its local header) made a block of the
+    reserved type: zlib cannot read it."""
+    data[data.find(b"sglang/srt/a.py") + len("sglang/srt/a.py")] = 0b111
+    return data
+
+
+@pytest.mark.parametrize("damage", ["not a zip", "a damaged member", "no real date"])
+def test_a_broken_wheel_fails_alone(wheels, tmp_path, damage):
+    """A deflated member whose bytes were damaged (zlib.error) or entries dated month 0 (ValueError) ended the
+    whole sync as an internal error: the releases after it were never synced."""
+    wheel = wheels / "sglang-0.1.1-cp311-cp311-manylinux_2_34_x86_64.whl"
+    wheel.write_bytes(b"not a zip" if damage == "not a zip" else damaged_member(deflated(wheel))
+                      if damage == "a damaged member" else deflated(wheel, month=0))
     cache = tmp_path / "cache"
     result = sync(wheels, cache, "--from", "0.1.0")
-    assert result.exit_code == 1
-    assert "error: 0.1.1:" in result.output
+    assert result.exit_code == 1, result.output
+    assert "error: 0.1.1: " + ("cannot download sglang 0.1.1: ERROR: Wheel 'sglang' located at " if damage ==
+                               "not a zip" else f"{wheel.name} is not a valid wheel: ") in result.output  # pip's, ours
+    assert "internal error" not in result.output
     assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.2.0"]
+    assert not list(cache.glob(".tmp-*"))
 
 
 def test_unreachable_index_is_a_clear_usage_error(tmp_path, monkeypatch):

@@ -764,7 +764,8 @@ def regress(
 
     CPU: the tests of every job run in one pytest process under TRITON_INTERPRET=1, without `gpu` tests, and no
     benchmark runs (a check, not a measurement). CUDA: one pytest process per job, then each benchmark module
-    once. A job's result is written whole as soon as it ends, so Ctrl-C keeps the finished ones. Exit 1 when a
+    once. A job's result is written whole as soon as it ends, so Ctrl-C (or SIGTERM) keeps the finished ones,
+    and ends the running pytest or benchmark with everything it started (xdist workers too). Exit 1 when a
     job failed (its failures are printed, and listed in its result), 2 for bad usage, no CUDA with
     --device cuda, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
     """

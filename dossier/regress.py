@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,23 @@ def resolve_device(choice: str, root: Path) -> str:
     return "cuda" if choice == "cuda" or (choice == "auto" and has_cuda) else "cpu"
 
 
+def _run(cmd: list[str], root: Path, env: dict) -> subprocess.CompletedProcess:
+    """``cmd``'s output, run in a process group of its own that is killed whole when this command is interrupted
+    (Ctrl-C, SIGTERM): what it started, xdist's workers or a test's own child, would otherwise run on, orphaned,
+    on a GPU job holding the device. Ctrl-C on a terminal reaches it through this process only."""
+    with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # before the leader is reaped: its id is still the group's
+            except ProcessLookupError:
+                pass
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def _env(device: str) -> dict:
     env = dict(os.environ)
     if device == "cpu":
@@ -134,7 +152,7 @@ def _pytest(nodes: list[str], device: str, root: Path, *extra: str) -> tuple[lis
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *extra, *nodes]
         if device == "cpu":
             cmd += ["-m", "not gpu"]
-        proc = subprocess.run(cmd, cwd=root, env=_env(device), capture_output=True, text=True)
+        proc = _run(cmd, root, _env(device))
         cases = _junit_cases(report.read_text()) if report.is_file() else None
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
     return cases or [], _unfinished(proc.returncode, tail, cases)
@@ -285,8 +303,7 @@ def run_bench(module: str, device: str, root: Path) -> dict:
         return {"module": module, "skipped": "benchmarks run on CUDA only"}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench.json"
-        proc = subprocess.run([sys.executable, "-m", module, "--json", str(out)], cwd=root, env=_env(device),
-                              capture_output=True, text=True)
+        proc = _run([sys.executable, "-m", module, "--json", str(out)], root, _env(device))
         if proc.returncode != 0 or not out.is_file():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
             return {"module": module, "error": "\n".join(tail)}

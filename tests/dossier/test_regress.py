@@ -454,3 +454,54 @@ def test_bench_json_refuses_a_document_another_benchmark_wrote(tmp_path, doc, sa
         reuse_bench("runtime.fakeref.bench", path, {"name": "cpu"})
     path.write_text(json.dumps({"device": {"name": "cpu"}, **doc, "lane": "fakeref", "rows": []}))
     assert reuse_bench("runtime.fakeref.bench", path, {"name": "cpu"})["lane"] == "fakeref"
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie no one reaped yet is dead)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def test_an_interrupted_regress_ends_what_its_pytest_started(tmp_path):
+    """`kill` (or a SIGINT sent to dossier alone: the same path) during a job killed pytest but not what pytest had
+    started: xdist's workers (CI runs them, PYTEST_ADDOPTS=-n auto), or a test's own child, ran on orphaned, on a
+    GPU job holding the device. The job's process group ends with the command."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = _project(tmp_path)
+    pid_file = tmp_path / "grandchild.pid"
+    (root / "tests_fake" / "test_ok.py").write_text(
+        "import subprocess, time\n\ndef test_a():\n    child = subprocess.Popen(['sleep', '300'])\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n    time.sleep(300)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "dossier.cli", "regress", "100", "--device", "cpu", "--root",
+                             str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    grandchild = None
+    try:
+        for _ in range(1200):  # the inner pytest starts (seconds), then its test writes the pid
+            if pid_file.is_file() and pid_file.read_text():
+                grandchild = int(pid_file.read_text())
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        assert grandchild is not None and _alive(grandchild)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143 and err.endswith("terminated\n"), (out, err)
+        for _ in range(200):  # SIGKILL is delivered at once; reaping the orphan may take a moment
+            if not _alive(grandchild):
+                break
+            time.sleep(0.05)
+        assert not _alive(grandchild), "pytest's child outlived the interrupted regress"
+    finally:
+        proc.kill()
+        if grandchild is not None and _alive(grandchild):
+            os.kill(grandchild, signal.SIGKILL)

@@ -155,7 +155,7 @@ def fetch(
     git_repo: Annotated[Path | None, path_option("--git-repo", help="Local clone for --source git.")] = None,
     import_: Annotated[Path | None, path_option(
         "--import", help="Bring a saved unified diff (`git diff`, GitHub's .diff page) into the cache as the one "
-        "PR named; a pipe (`<(curl ...)`) works too.")] = None,
+        "PR named; a pipe (`<(curl ...)`) works too; read up to 256 MiB.")] = None,
     cache_dir: Annotated[Path | None, path_option(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,

@@ -11,6 +11,9 @@ from pathlib import Path
 from dossier.diff import DiffError, parse_diff
 from dossier.sources import Fetched, SourceError, meta_from_diff
 
+#: the most a saved diff may hold (a 600,000-line diff is about 30 MB); /dev/zero or an endless pipe stops here
+MAX_DIFF_BYTES = 256 << 20
+
 
 class SavedDiffSource:
     name = "import"
@@ -21,9 +24,13 @@ class SavedDiffSource:
 
     def fetch(self, pr: int) -> Fetched:
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as fh:  # a pipe too (`<(gh pr diff N)`): read up to the bound, never past it
+                raw = fh.read(MAX_DIFF_BYTES + 1)
         except OSError as exc:
             raise SourceError(f"cannot read {self.path}: {exc.strerror}") from None
+        if len(raw) > MAX_DIFF_BYTES:
+            raise SourceError(f"{self.path} holds more than {MAX_DIFF_BYTES >> 20} MiB, more than any PR's diff: "
+                              "not cached")
         diff_text = raw.decode(errors="replace")
         try:
             files = parse_diff(diff_text)

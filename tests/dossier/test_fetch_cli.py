@@ -246,6 +246,21 @@ def test_import_rejects_what_is_not_a_diff(project_dir, tmp_path):
     assert Cache(project_dir / ".dossier" / "cache").get(19321) is None
 
 
+def test_import_of_an_endless_input_stops_at_a_bound_no_diff_reaches(project_dir, monkeypatch):
+    """`--import /dev/zero` (or `<(yes)`, a pipe that never ends) read until memory ran out: "unexpected
+    MemoryError", or the kernel's kill (exit 137). It is read up to a bound no PR's diff comes near."""
+    from dossier.sources import saved
+
+    assert saved.MAX_DIFF_BYTES >= 64 << 20  # a 600,000-line diff is about 30 MB
+    monkeypatch.setattr(saved, "MAX_DIFF_BYTES", 1 << 20)
+    result = CliRunner().invoke(
+        app, ["fetch", "19321", "--import", "/dev/zero", "--root", str(project_dir)], env={"DOSSIER_CACHE": None}
+    )
+    assert result.exit_code == 1, result.output
+    assert "error: #19321: /dev/zero holds more than 1 MiB, more than any PR's diff: not cached" in result.stderr
+    assert Cache(project_dir / ".dossier" / "cache").get(19321) is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

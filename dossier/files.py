@@ -132,8 +132,16 @@ def check_writable(folder: Path) -> None:
 def stage(path: Path, data: str | bytes) -> Path:
     """``data`` written and flushed to disk in a new temp file beside ``path``; returns the temp file, which the
     caller renames over ``path`` (or removes). The file never outlives a failure here. Leftovers of writers of
-    ``path`` that are no longer running are removed first."""
+    ``path`` that are no longer running are removed first. A ``path`` that is a device, a pipe or a socket (or a
+    link to one: `-o /dev/stdout`) is refused: the rename would replace it, for every process of the machine."""
     path = Path(path)
+    try:
+        mode = os.stat(path).st_mode  # where a link leads
+    except (FileNotFoundError, NotADirectoryError):  # nothing there yet, or a dangling link: replaced
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # the rename would replace the node
+        raise OSError(errno.EINVAL, "not a regular file (a device, a pipe or a socket); dossier replaces a file "
+                      "whole, which would replace it", str(path))
     remove_stale(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")

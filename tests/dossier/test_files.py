@@ -401,3 +401,25 @@ def test_a_release_recording_never_drops_a_release_recorded_during_its_scan(root
     with pytest.raises(ReleaseError, match="0.5.1"):
         rv.record(project, [trees["0.5.2"], trees["0.5.3"]], "2026-02-02")
     assert list(real(root).built) == ["0.5.1", "0.5.2"]
+
+
+def test_a_write_never_replaces_a_device_pipe_or_socket_in_place_of_the_file(tmp_path):
+    """Every write lands by renaming a temp file over the target: `dossier schema -o /dev/stdout` (or /dev/null)
+    run as root replaced the device, or the link to it, with a regular file, for every process of the machine.
+    A target that is not a regular file (itself or where its link leads) is refused, left as it was."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "out.json"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        with pytest.raises(OSError, match=r"not a regular file \(a device, a pipe or a socket\)") as err:
+            files.write_atomic(target, "{}\n")
+        assert err.value.filename == str(target)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
+    result = CliRunner().invoke(app, ["schema", "-o", str(link)])
+    assert result.exit_code == 2 and f"error: {link}: not a regular file" in result.output
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "pipe"]
+    regular = tmp_path / "schema.json"  # a file, or a link to one, is written as before
+    files.write_atomic(regular, "{}\n")
+    files.write_atomic(regular, "[]\n")
+    assert regular.read_text() == "[]\n"

@@ -7,11 +7,10 @@ connection failures to a host, its remaining PRs fail at once) and an optional t
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -138,38 +137,63 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
         else:
             todo.append(pr)
     if todo:
-        pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo))))
-        futures = {pool.submit(_fetch_one, pr, source, cache, breaker, until): pr for pr in todo}
+        pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for pr in todo:
+            pending.put(pr)
+        finished: queue.SimpleQueue[Outcome | BaseException] = queue.SimpleQueue()
+        ended = threading.Event()  # the run is over: no PR starts after it
+
+        def work() -> None:
+            while not ended.is_set():
+                try:
+                    pr = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    finished.put(_fetch_one(pr, source, cache, breaker, until))
+                except BaseException as exc:  # raised where the run waits, as a pool's future would
+                    finished.put(exc)
+                    return
+
+        # daemon threads: a request in flight when the run ends (Ctrl-C, SIGTERM, the deadline) is abandoned, not
+        # waited for at exit as a thread pool's are (up to DOSSIER_HTTP_TIMEOUT for each of its attempts)
+        for _ in range(max(1, min(jobs, len(todo)))):
+            threading.Thread(target=work, name="fetch", daemon=True).start()
         try:
-            for fut in as_completed(futures, timeout=None if until is None else max(0.0, until - time.monotonic())):
-                done[futures[fut]] = fut.result()
+            while len(done) < len(order):
+                left = None if until is None else max(0.0, until - time.monotonic())
+                try:
+                    outcome = finished.get(timeout=left)
+                except queue.Empty:  # the deadline: what is still running is abandoned, never half-written
+                    _cancel(source)
+                    for pr in todo:
+                        if pr not in done:
+                            done[pr] = Outcome(pr, "failed",
+                                               error=f"did not finish within the fetch deadline ({deadline:g}s)")
+                            if on_done:
+                                on_done(done[pr])
+                    break
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                done[outcome.pr] = outcome
                 if on_done:
-                    on_done(done[futures[fut]])
-        except FuturesTimeout:  # the deadline: what is still running is abandoned, never half-written
-            _cancel(source)
-            for pr in futures.values():
-                if pr not in done:
-                    done[pr] = Outcome(pr, "failed", error=f"did not finish within the fetch deadline ({deadline:g}s)")
-                    if on_done:
-                        on_done(done[pr])
+                    on_done(outcome)
         except KeyboardInterrupt as stop:  # Ctrl-C: drop what has not started; running writes stay atomic
             _cancel(source)
-            pool.shutdown(wait=False, cancel_futures=True)
             for pr in order:
                 done.setdefault(pr, Outcome(pr, INTERRUPTED, error="interrupted before it finished (a cache "
                                             "entry being written lands whole or not at all)", skipped=True))
             raise FetchInterrupted([done[pr] for pr in order], stop) from None
         except BaseException:
             _cancel(source)
-            pool.shutdown(wait=False, cancel_futures=True)
             raise
-        pool.shutdown(wait=until is None, cancel_futures=True)
+        finally:
+            ended.set()
     return [done[pr] for pr in order]
 
 
 def _cancel(source: Source) -> None:
-    """End the source's waits (a rate limit's): the pool's threads are joined at exit, so one asleep in a wait
-    would keep an interrupted process alive until the wait was over."""
+    """End the source's waits (a rate limit's): a thread asleep in one would go on to ask again after it."""
     cancel = getattr(source, "cancel", None)
     if cancel is not None:
         cancel()

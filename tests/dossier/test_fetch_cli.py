@@ -178,6 +178,38 @@ def test_ctrl_c_while_waiting_out_a_rate_limit_ends_at_once_and_keeps_what_lande
     assert Cache(project_dir / ".dossier" / "cache").get(101) is None
 
 
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_fetch_does_not_wait_for_a_request_in_flight(gh, project_dir, how):
+    """After Ctrl-C or SIGTERM the summary was printed, then the process stayed alive until a request still in
+    flight ended (the pool's threads are joined at exit): up to DOSSIER_HTTP_TIMEOUT for each of its attempts.
+    What is in flight is abandoned (its cache entry lands whole or not at all). (The deadline caps each request's
+    timeout, so it ends them in time.)"""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    stuck = gh.gate[f"/repos/{REPO}/pulls/101"] = threading.Event()  # answered only when the test ends
+    env = {k: v for k, v in os.environ.items() if k not in ("DOSSIER_CACHE", "GITHUB_TOKEN")}
+    env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", DOSSIER_HTTP_TIMEOUT="600",
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.Popen([sys.executable, "-m", "dossier.cli", "fetch", "100", "101", "--jobs", "1", "--root",
+                             str(project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert gh.arrived(f"/repos/{REPO}/pulls/101", timeout=60)  # #100 landed, #101 is in flight
+        proc.send_signal(getattr(signal, how))
+        out, err = proc.communicate(timeout=30)  # the request would hold it 600 s (the gate: 60 s)
+    finally:
+        proc.kill()
+        stuck.set()
+    assert proc.returncode == {"SIGINT": 130, "SIGTERM": 143}[how], err
+    assert Cache(project_dir / ".dossier" / "cache").get(100) is not None
+    assert Cache(project_dir / ".dossier" / "cache").get(101) is None
+
+
 def test_jobs_run_concurrently(gh, project_dir):
     for n in (90, 100, 101, 102):
         gh.delay[f"/repos/{REPO}/pulls/{n}"] = 0.3

@@ -342,6 +342,39 @@ def check_records(records: StateRing, H: int, HV: int, V: int, K: int, T: int) -
 
 
 @triton.jit
+def _append_records(d_row, k_row, g_row, rd_row, rk_row, rg_row, n, acc, o_v, m_v, o_k, m_k, lead_tile, lead_k_head,
+                    V: tl.constexpr, K: tl.constexpr, TMP: tl.constexpr):
+    """The accepted records follow the ring's ``n`` live entries, copied as one tile; the tile leading its row also
+    copies the gates, and the key too when its v-head leads its k-head."""
+    o_a = tl.arange(0, TMP)
+    m_a = o_a < acc
+    m_va = m_v[:, None] & m_a[None, :]
+    tl.store(d_row + (n + o_a)[None, :] * V + o_v[:, None],
+             tl.load(rd_row + o_a[None, :] * V + o_v[:, None], mask=m_va), mask=m_va)
+    if lead_tile:
+        tl.store(g_row + n + o_a, tl.load(rg_row + o_a, mask=m_a), mask=m_a)
+        if lead_k_head:
+            m_ak = m_a[:, None] & m_k[None, :]
+            tl.store(k_row + (n + o_a)[:, None] * K + o_k[None, :],
+                     tl.load(rk_row + o_a[:, None] * K + o_k[None, :], mask=m_ak), mask=m_ak)
+
+
+@triton.jit
+def _fold_records(p_h, m_h, n, acc, d_row, k_row, g_row, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k,
+                  V: tl.constexpr, K: tl.constexpr, L: tl.constexpr, LP: tl.constexpr, TM: tl.constexpr,
+                  TMP: tl.constexpr):
+    """Ring and accepted records folded into the checkpoint rows at ``p_h``: both replays straight-line, so no
+    entry's loads wait on the last update."""
+    h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
+    zero = tl.full([], 0.0, tl.float32)
+    decay, _ = ring_decays(zero, g_row, n, LP)
+    h = ring_accumulate_unrolled(decay * h, zero, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
+    decay, _ = ring_decays(zero, rg_row, acc, TMP)
+    h = ring_accumulate_unrolled(decay * h, zero, acc, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, TM + 1)
+    tl.store(p_h, h.to(p_h.dtype.element_ty), mask=m_h)
+
+
+@triton.jit
 def _commit_records_kernel(
     pool_ptr,
     idx_ptr,
@@ -389,28 +422,14 @@ def _commit_records_kernel(
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
     rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
-    if n + acc <= L - 1:  # room in the ring: the accepted entries follow the live ones, copied as one tile
-        o_a = tl.arange(0, TMP)
-        m_a = o_a < acc
-        m_va = m_v[:, None] & m_a[None, :]
-        tl.store(d_row + (n + o_a)[None, :] * V + o_v[:, None],
-                 tl.load(rd_row + o_a[None, :] * V + o_v[:, None], mask=m_va), mask=m_va)
-        if pid % ((V + BV - 1) // BV) == 0:
-            tl.store(g_row + n + o_a, tl.load(rg_row + o_a, mask=m_a), mask=m_a)
-            if i_hv % (HV // H) == 0:
-                m_ak = m_a[:, None] & m_k[None, :]
-                tl.store(k_row + (n + o_a)[:, None] * K + o_k[None, :],
-                         tl.load(rk_row + o_a[:, None] * K + o_k[None, :], mask=m_ak), mask=m_ak)
+    if n + acc <= L - 1:  # room in the ring
+        _append_records(d_row, k_row, g_row, rd_row, rk_row, rg_row, n, acc, o_v, m_v, o_k, m_k,
+                        pid % ((V + BV - 1) // BV) == 0, i_hv % (HV // H) == 0, V, K, TMP)
     else:  # fold ring and accepted drafts into the checkpoint
         m_h = m_v[:, None] & m_k[None, :]
         p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-        h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
-        zero = tl.full([], 0.0, tl.float32)  # both replays straight-line: no entry's loads wait on the last update
-        decay, _ = ring_decays(zero, g_row, n, LP)
-        h = ring_accumulate_unrolled(decay * h, zero, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
-        decay, _ = ring_decays(zero, rg_row, acc, TMP)
-        h = ring_accumulate_unrolled(decay * h, zero, acc, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, TM + 1)
-        tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+        _fold_records(p_h, m_h, n, acc, d_row, k_row, g_row, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, L, LP,
+                      TM, TMP)
 
 
 @triton.jit
@@ -458,19 +477,11 @@ def _append_or_list_kernel(
     if fits:
         o_v = tl.arange(0, BV)
         o_k = tl.arange(0, BK)
-        o_a = tl.arange(0, TMP)
-        m_a = o_a < acc
-        m_va = (o_v < V)[:, None] & m_a[None, :]
         d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
         i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
         rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
-        tl.store(d_row + (n + o_a)[None, :] * V + o_v[:, None],
-                 tl.load(rd_row + o_a[None, :] * V + o_v[:, None], mask=m_va), mask=m_va)
-        tl.store(g_row + n + o_a, tl.load(rg_row + o_a, mask=m_a), mask=m_a)
-        if i_hv % (HV // H) == 0:
-            m_ak = m_a[:, None] & (o_k < K)[None, :]
-            tl.store(k_row + (n + o_a)[:, None] * K + o_k[None, :],
-                     tl.load(rk_row + o_a[:, None] * K + o_k[None, :], mask=m_ak), mask=m_ak)
+        _append_records(d_row, k_row, g_row, rd_row, rk_row, rg_row, n, acc, o_v, o_v < V, o_k, o_k < K, True,
+                        i_hv % (HV // H) == 0, V, K, TMP)
     elif i_hv == 0:
         tl.store(work_ptr + 1 + tl.atomic_add(work_ptr, 1), i_b)
 
@@ -509,7 +520,6 @@ def _fold_listed_kernel(
     NVB: tl.constexpr = (V + BV - 1) // BV
     o_k = tl.arange(0, BK)
     m_k = o_k < K
-    zero = tl.full([], 0.0, tl.float32)
     for item in range(tl.program_id(0), tl.load(work_ptr) * (HV * NVB), tl.num_programs(0)):
         i_b = tl.load(work_ptr + 1 + item // (HV * NVB))
         i_hv = item % (HV * NVB) // NVB
@@ -524,12 +534,8 @@ def _fold_listed_kernel(
         rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
         m_h = m_v[:, None] & m_k[None, :]
         p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-        h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
-        decay, _ = ring_decays(zero, g_row, n, LP)
-        h = ring_accumulate_unrolled(decay * h, zero, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
-        decay, _ = ring_decays(zero, rg_row, acc, TMP)
-        h = ring_accumulate_unrolled(decay * h, zero, acc, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, TM + 1)
-        tl.store(p_h, h.to(pool_ptr.dtype.element_ty), mask=m_h)
+        _fold_records(p_h, m_h, n, acc, d_row, k_row, g_row, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, L, LP,
+                      TM, TMP)
 
 
 def commit_records(

@@ -535,6 +535,17 @@ def _empty_pdl_kernel(out_ptr, USE_PDL: tl.constexpr):
     tl.store(out_ptr, 1.0)
 
 
+def _split_check(x: torch.Tensor, w: torch.Tensor, rs) -> Callable[[tuple], float]:
+    """The worst relative error of a launch's split outputs against the plain projection split in PyTorch."""
+
+    def check(outs) -> float:
+        full = naive.project(x.float(), w.float())
+        want = naive.split_interleaved(full[:, : rs.qkvz_width], full[:, rs.qkvz_width :], rs)
+        return max(((o.float() - r).norm() / r.norm()).item() for o, r in zip(outs, want, strict=True))
+
+    return check
+
+
 def _ctx14_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callable[[tuple], float] | None]:
     """The timed call of one ``ctx14`` case (and its check, for the projection launches)."""
     p = case.params
@@ -582,12 +593,7 @@ def _ctx14_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callab
                                 block_k=p["block_k"], num_stages=p["stages"], split_k=p["split_k"],
                                 num_warps=p["warps"], swap_ab=p["swap"], tile_major=tiles(), **prewait)
 
-    def check(outs) -> float:
-        full = naive.project(x.float(), sets[0][2].float())
-        want = naive.split_interleaved(full[:, : rs.qkvz_width], full[:, rs.qkvz_width :], rs)
-        return max(((o.float() - w).norm() / w.norm()).item() for o, w in zip(outs, want, strict=True))
-
-    return fn, check
+    return fn, _split_check(x, sets[0][2], rs)
 
 
 def _copy14_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], None]:
@@ -712,12 +718,7 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
             raise RuntimeError("SGLang is not installed")
         fn = lambda: paths.sglang_next(ctx.peer, x, *pick()[:2], rs, ctx.alt)  # noqa: E731
 
-    def check(outs) -> float:
-        full = naive.project(x.float(), sets[0][2].float())
-        want = naive.split_interleaved(full[:, : rs.qkvz_width], full[:, rs.qkvz_width :], rs)
-        return max(((o.float() - w).norm() / w.norm()).item() for o, w in zip(outs, want, strict=True))
-
-    return fn, check
+    return fn, _split_check(x, sets[0][2], rs)
 
 
 def _floor_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], None]:

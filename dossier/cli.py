@@ -45,6 +45,19 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 USAGE = 2
 DEBUG_ENV = "DOSSIER_DEBUG"
+#: DEBUG_ENV's values, case-insensitive: these show an internal error's traceback, those (and unset) do not
+DEBUG_ON, DEBUG_OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def debug_wanted() -> bool:
+    """Whether $DOSSIER_DEBUG asks for tracebacks; a value that is neither on nor off is a usage error, not a
+    guess (``DOSSIER_DEBUG=0`` turned them on)."""
+    raw = os.environ.get(DEBUG_ENV, "")
+    value = raw.strip().lower()
+    if value not in DEBUG_ON + DEBUG_OFF:
+        raise DossierError(f"{DEBUG_ENV} must be {', '.join(DEBUG_ON[:-1])} or {DEBUG_ON[-1]} (tracebacks) or "
+                           f"{', '.join(DEBUG_OFF[:-1])} or empty (none), got {raw!r}")
+    return value in DEBUG_ON
 
 
 @contextmanager
@@ -74,12 +87,15 @@ def _os_error(exc: OSError) -> str:
 
 def command(*name: str, group: typer.Typer | None = None, **kw):
     """Register a command (on ``group``, default the app) whose DossierError/OSError becomes `error: ...` + exit 2 instead of a traceback.
-    Anything else is a bug: one `error: internal error` line (DOSSIER_DEBUG=1 re-raises it)."""
+    Anything else is a bug: one `error: internal error` line (DOSSIER_DEBUG=1 re-raises it: :func:`debug_wanted`,
+    read before the command runs)."""
 
     def register(fn):
         @functools.wraps(fn)
         def run(*args, **kwargs):
+            debug = False
             try:
+                debug = debug_wanted()
                 return fn(*args, **kwargs)
             except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
                 raise
@@ -94,7 +110,7 @@ def command(*name: str, group: typer.Typer | None = None, **kw):
             except OSError as exc:
                 fail(_os_error(exc))
             except Exception as exc:
-                if os.environ.get(DEBUG_ENV):
+                if debug:
                     raise
                 fail(f"internal error: {type(exc).__name__}: {exc} (a bug in dossier; {DEBUG_ENV}=1 shows where)")
 

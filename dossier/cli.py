@@ -175,7 +175,7 @@ def fetch(
     cache_dir: Annotated[Path | None, path_option(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
-    jobs: Annotated[int, typer.Option(help="Concurrent fetches.")] = 4,
+    jobs: Annotated[int, typer.Option(help="Concurrent fetches, 1 to 32.")] = 4,
     deadline: Annotated[float | None, typer.Option(
         envvar="DOSSIER_FETCH_DEADLINE", min=0.1, max=86400,
         help="Seconds the whole fetch may take, at most a day; what has not finished then fails (also "
@@ -200,7 +200,8 @@ def fetch(
     import re
     import time
 
-    from dossier.fetching import INTERRUPTED, FetchInterrupted, cited_prs, fetch_with_progress, summary_table
+    from dossier.fetching import (INTERRUPTED, MAX_JOBS, FetchInterrupted, cited_prs, fetch_with_progress,
+                                  summary_table)
     from dossier.project import read_config
     from dossier.sources import SourceError
     from dossier.sources.cache import Cache
@@ -212,8 +213,8 @@ def fetch(
         fail("--import takes exactly one PR number and no --all or --source")
     if source == "git" and git_repo is None:
         fail("--source git needs --git-repo PATH (a local clone)")
-    if jobs < 1:
-        fail("--jobs must be at least 1")
+    if not 1 <= jobs <= MAX_JOBS:
+        fail(f"--jobs must be from 1 to {MAX_JOBS}, got {jobs}")
     if all_:
         project = _project(root)
     else:  # explicit PR numbers need no cards, only the configuration

@@ -48,6 +48,8 @@ class FetchInterrupted(KeyboardInterrupt):
 
 #: consecutive connection failures to one host after which its remaining PRs are not tried
 BREAKER_LIMIT = 3
+#: the most PRs fetched at once (--jobs): a thread and a client each; GitHub asks for few concurrent requests
+MAX_JOBS = 32
 
 
 @dataclass

@@ -297,7 +297,7 @@ def test_import_of_an_endless_input_stops_at_a_bound_no_diff_reaches(project_dir
     ("args", "message"),
     [
         ([], "name PR numbers, or pass --all"),
-        (["1", "--jobs", "0"], "--jobs must be at least 1"),
+        (["1", "--jobs", "0"], "--jobs must be from 1 to 32, got 0"),
         (["1", "--repo", "not a repo"], "--repo must be OWNER/NAME"),
         (["1", "--source", "svn"], "--source must be github or git"),
         (["1", "2", "--import", "x.diff"], "--import takes exactly one PR number"),
@@ -328,3 +328,16 @@ def test_new_scaffolds_from_the_fetched_facts(gh, project_dir):
         "tests": ["test/test_m101.py"],
         "docs": [],
     }
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "33", "100000"])
+def test_jobs_outside_its_range_is_one_line_naming_the_range_before_any_request(gh, project_dir, jobs):
+    """--jobs 100000 started a thread per PR (each with its own GitHub client), 0 and -1 were refused without the range."""
+    result = fetch(gh, project_dir, "100", "--jobs", jobs)
+    assert result.exit_code == 2 and result.output == f"error: --jobs must be from 1 to 32, got {jobs}\n"
+    assert gh.requests == []
+
+
+def test_jobs_at_the_ends_of_its_range_fetch(gh, project_dir):
+    assert fetch(gh, project_dir, "100", "--jobs", "1").exit_code == 0
+    assert fetch(gh, project_dir, "101", "--jobs", "32").exit_code == 0

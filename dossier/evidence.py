@@ -319,14 +319,21 @@ def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:
     return write_section(root, "cards", {pr: entries[pr].to_data() for pr in sorted(entries)})
 
 
+#: the last second of 9999 (a date has four digits of year)
+LAST_EPOCH = 253402300799
+
+
 def today() -> str:
-    """UTC today, or the day of $SOURCE_DATE_EPOCH (reproducible records)."""
+    """UTC today, or the day of $SOURCE_DATE_EPOCH (reproducible records): ASCII digits only, as `date +%s` writes
+    them, up to the end of 9999 (int() would also take -1, " 5", "+5", "1_000" and other scripts' digits)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    try:
-        moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
-    except (ValueError, OverflowError, OSError):
-        raise DossierError(f"SOURCE_DATE_EPOCH must be seconds since 1970, got {epoch!r}") from None
-    return moment.date().isoformat()
+    if not epoch:
+        return dt.datetime.now(dt.UTC).date().isoformat()
+    digits = epoch.lstrip("0") or "0"
+    if not (epoch.isascii() and epoch.isdigit() and len(digits) <= len(str(LAST_EPOCH)) and int(digits) <= LAST_EPOCH):
+        raise DossierError(f"SOURCE_DATE_EPOCH must be seconds since 1970, a whole number from 0 to {LAST_EPOCH} "
+                           f"(the end of 9999), got {epoch[:40]!r}")
+    return dt.datetime.fromtimestamp(int(digits), dt.UTC).date().isoformat()
 
 
 def diff_coverage(entry: CacheEntry) -> tuple[int, int, int]:

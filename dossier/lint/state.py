@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 
 from dossier.cards import read_yaml
-from dossier.evidence import today
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 from dossier.opened import OPENED_LOCK, TOLERANCE, OpenedError, floor, read_anchors
@@ -50,7 +49,7 @@ def status_vs_state(card: Card, doc, ctx) -> Iterator[Finding]:
 def merged_at_range(card: Card, doc, ctx) -> Iterator[Finding]:
     if card.merged_at is None:
         return
-    now = dt.date.fromisoformat(today())
+    now = dt.date.fromisoformat(ctx.today)
     if card.merged_at < EARLIEST:
         yield Finding("merged_at#value", f"merged_at {card.merged_at} is before {EARLIEST}",
                       hint="check the PR's merge date")
@@ -393,7 +392,7 @@ def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
     stands."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
-    now = dt.date.fromisoformat(today())
+    now = dt.date.fromisoformat(ctx.today)
     if "opened-anchors" not in ctx.memo:
         try:
             ctx.memo["opened-anchors"] = read_anchors(ctx.project.root)

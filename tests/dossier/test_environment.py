@@ -45,3 +45,40 @@ def test_a_debug_value_that_is_neither_is_a_usage_error_for_every_command(value)
     assert result.exit_code == 2
     assert result.output == (f"error: DOSSIER_DEBUG must be 1, true, yes or on (tracebacks) or 0, false, no, off or "
                              f"empty (none), got {value!r}\n")
+
+
+@pytest.mark.parametrize("value", ["-1", "+5", " 5", "5\n", "1_000", "\uff11\uff12", "1.5", "1e9", "0x10",
+                                   "253402300800", "9" * 5000, "yesterday"])
+def test_a_source_date_epoch_that_is_not_a_day_up_to_9999_is_refused(monkeypatch, value):
+    """-1 read as 1969-12-31, "+5", " 5", "1_000" and full-width digits as 1970 (int() takes them all)."""
+    from dossier.errors import DossierError
+    from dossier.evidence import today
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    with pytest.raises(DossierError) as refused:
+        today()
+    assert str(refused.value) == ("SOURCE_DATE_EPOCH must be seconds since 1970, a whole number from 0 to "
+                                  f"253402300799 (the end of 9999), got {value[:40]!r}")
+
+
+@pytest.mark.parametrize("value, day", [("0", "1970-01-01"), ("1764633600", "2025-12-02"),
+                                        ("253402300799", "9999-12-31"), ("", None)])
+def test_a_source_date_epoch_in_range_is_its_day(monkeypatch, value, day):
+    import datetime as dt
+
+    from dossier.evidence import today
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    assert today() == (day or dt.datetime.now(dt.UTC).date().isoformat())
+
+
+@pytest.mark.parametrize("args", [["lint"], ["lint", "cards/100.yaml"], ["render"], ["render", "--check"]])
+def test_every_command_judging_by_the_day_refuses_a_bad_source_date_epoch_in_one_line(project_dir, args):
+    """lint gave a "D000 rule D403 crashed: DossierError" finding per card (and render refused on them)."""
+    before = {p: p.read_bytes() for p in project_dir.rglob("*") if p.is_file()}
+    args = [a.replace("cards/", f"{project_dir}/cards/") for a in args]
+    result = runner.invoke(app, [*args, "--root", str(project_dir)], env={"SOURCE_DATE_EPOCH": "-1"})
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: SOURCE_DATE_EPOCH must be seconds since 1970")
+    assert len([ln for ln in result.output.splitlines() if "SOURCE_DATE_EPOCH" in ln]) == 1
+    assert {p: p.read_bytes() for p in project_dir.rglob("*") if p.is_file()} == before

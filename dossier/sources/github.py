@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from github import Auth, BadAttributeException, Consts, Github, GithubException
@@ -181,6 +181,14 @@ def _server(url: str) -> tuple[str | None, int | None]:
     return parts.hostname, parts.port
 
 
+def _repo_id(pull: dict) -> int | None:
+    """The id of the repository a PR is in (its ``base.repo.id``), or None."""
+    base = pull.get("base")
+    repo = base.get("repo") if isinstance(base, dict) else None
+    found = repo.get("id") if isinstance(repo, dict) else None
+    return found if type(found) is int and found > 0 else None
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -301,12 +309,17 @@ class GithubSource:
             self.on_wait(f"#{pr}: {limit.what}: waiting {wait:.0f}s, until {at:%H:%M:%S} UTC, then asking again "
                          f"({self._waits.spent:.0f}s of at most {self._waits.budget:g}s of waiting a run, {WAIT_ENV})")
 
-    def _list_files(self, pr: int, gh: Github, pull_url: str, listing: _Listing) -> None:
+    def _list_files(self, pr: int, gh: Github, repo_id: int | None, listing: _Listing) -> None:
         """Read the rest of the PR's file list into ``listing``, a page at a time (GitHub's Link header names the
-        next); a page lands in ``listing`` whole, so an attempt cut by a rate limit resumes at the page it was at."""
+        next); a page lands in ``listing`` whole, so an attempt cut by a rate limit resumes at the page it was at.
+        The list is asked for at the PR's own address (never where an answer points), and a Link is followed only
+        to the next page of that list (:meth:`_not_next_page`)."""
+        own, base = f"/repos/{self.repo}/pulls/{pr}/files", urlsplit(self.api_url).path  # PyGithub puts base first
+        # GitHub's Link headers name the repository by its id (base.repo.id)
+        paths = {base + own, *([f"{base}/repositories/{repo_id}/pulls/{pr}/files"] if repo_id else [])}
         url, params = listing.next_url, None
         if not listing.pages:
-            url, params = f"{pull_url}/files", {"per_page": self.settings.per_page}
+            url, params = own, {"per_page": self.settings.per_page}
         while url is not None:
             headers, data = gh.requester.requestJsonAndCheck("GET", url, parameters=params)
             if not isinstance(data or [], list):
@@ -317,10 +330,28 @@ class GithubSource:
                      "deletions": f.deletions, "previous_filename": f.previous_filename} for f in page]
             links = requests.utils.parse_header_links(str(headers.get("link", ""))) if rows else []
             url, params = next((ln.get("url") for ln in links if ln.get("rel") == "next"), None), None
-            if url is not None and _server(url) != _server(self.api_url):  # PyGithub asserts it, uncaught
-                raise SourceError(f"{self.host} answered #{pr} with a next page of its file list on another address "
+            why = None if url is None else self._not_next_page(url, paths, listing.pages + 2)
+            if why is not None:
+                raise SourceError(f"{self.host} answered #{pr} with a next page of its file list {why} "
                                   f"({redact_url(url)[:100]!r}): not cached")
             listing.files, listing.pages, listing.next_url = listing.files + rows, listing.pages + 1, url
+
+    def _not_next_page(self, url: str, paths: set[str], page: int) -> str | None:
+        """Why a Link's ``url`` is not page ``page`` of the file list at one of ``paths`` (as first asked: same
+        server, path and per_page), or None. PyGithub asserts the host uncaught and follows any path on it: another
+        PR's files, another endpoint, or the same page again, forever."""
+        parts = urlsplit(url)
+        if _server(url) != _server(self.api_url):
+            return "on another address"
+        if parts.path not in paths:
+            return "at another path"
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        pages = [v for k, v in query if k == "page"]
+        if pages != [str(page)]:
+            return f"that is not page {page}"
+        if [(k, v) for k, v in query if k != "page"] != [("per_page", str(self.settings.per_page))]:
+            return "with another query"
+        return None
 
     def _fetch_once(self, pr: int, listing: _Listing) -> Fetched:
         gh = self._client()  # one client per PR: PyGithub's connection is not shared across threads
@@ -342,7 +373,7 @@ class GithubSource:
                 "head": _part(pull.head),
             }
             listing.at((meta["head"] or {}).get("sha"))
-            self._list_files(pr, gh, pull.url, listing)
+            self._list_files(pr, gh, _repo_id(pull.raw_data), listing)
             files = listing.files
             if pull.number != pr:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")

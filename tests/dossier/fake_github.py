@@ -1,6 +1,7 @@
 """A fake GitHub REST API for tests: the two endpoints `dossier fetch` uses, on 127.0.0.1, threaded.
 
-Serves GET /repos/{owner}/{name}/pulls/{n} and .../pulls/{n}/files (paged with Link headers, like GitHub),
+Serves GET /repos/{owner}/{name}/pulls/{n} and .../pulls/{n}/files (paged with Link headers, like GitHub; with
+``link_by_id`` the Link names /repositories/{id}/pulls/{n}/files, as GitHub's do, and serves that path too),
 records every request (so a test can assert a cache hit made none), and injects faults: scripted responses
 per path (e.g. one 500 then success), a delay or a gate (an event the answer waits for), a required token (401
 otherwise), an exhausted rate limit.
@@ -122,6 +123,7 @@ class FakeGitHub:
         self._arrivals: dict[str, threading.Event] = {}
         self.token: str | None = None  # when set, a request with another token gets 401 (none: anonymous ok)
         self.rate_limit_reset: int | None = None  # when set, every request gets 403, remaining 0
+        self.link_by_id = False  # Link headers name the repository by its id (base.repo.id), as GitHub's do
         self.in_flight = self.max_in_flight = 0  # concurrent requests, now and at most
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -129,6 +131,13 @@ class FakeGitHub:
     def add(self, repo: str, pull: dict, files: list[dict]) -> None:
         self.pulls[repo, pull["number"]] = pull
         self.files[repo, pull["number"]] = list(files)
+
+    def repo_ids(self) -> list[str]:
+        return list(dict.fromkeys(repo for repo, _ in self.pulls))
+
+    def repo_id(self, repo: str) -> int:
+        """The repository's id: GitHub's Link headers name it by that."""
+        return 1000 + self.repo_ids().index(repo)
 
     def fail(self, path: str, *replies: Reply) -> None:
         """Answer the next requests for ``path`` with ``replies``, in order, before serving normally."""
@@ -187,15 +196,20 @@ class FakeGitHub:
             return Reply(
                 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
             )
-        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls/(\d+)(/files)?", path)
-        key = (m.group(1), int(m.group(2))) if m else None
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls/(\d+)(/files)?", path) or re.fullmatch(
+            r"/repositories/(\d+)/pulls/(\d+)(/files)?", path)
+        repo = m and next((r for r in self.repo_ids() if m.group(1) in (r, str(self.repo_id(r)))), None)
+        key = (repo, int(m.group(2))) if m else None
         if key not in self.pulls:
             return Reply(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
         if not m.group(3):
+            pull, base = self.pulls[key], self.pulls[key].get("base")
+            if isinstance(base, dict):  # the repository the PR is in, by id too
+                pull = {**pull, "base": {**base, "repo": {"id": self.repo_id(key[0]), "full_name": key[0]}}}
             return Reply(
                 200,
                 {
-                    **self.pulls[key],
+                    **pull,
                     "url": f"{self.url}{path}",
                     "html_url": f"https://github.com/{key[0]}/pull/{key[1]}",
                 },
@@ -204,8 +218,9 @@ class FakeGitHub:
         page = int(query.get("page", 1))
         files = self.files[key]
         last = max(1, -(-len(files) // per_page))
+        at = f"/repositories/{self.repo_id(key[0])}/pulls/{key[1]}/files" if self.link_by_id else path
         links = [
-            f'<{self.url}{path}?per_page={per_page}&page={p}>; rel="{rel}"'
+            f'<{self.url}{at}?per_page={per_page}&page={p}>; rel="{rel}"'
             for p, rel in ((page + 1, "next"), (last, "last"))
             if page < last
         ]

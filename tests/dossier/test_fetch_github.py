@@ -582,3 +582,61 @@ def test_a_next_page_on_another_host_is_refused_naming_it(gh, link):
     with pytest.raises(SourceError, match=rf"^{host} answered #19321 with a next page of its file list on another "
                                           r"address \(.*\): not cached$"):
         source(gh).fetch(19321)
+
+
+def test_a_file_list_github_pages_by_repository_id_is_read_whole(gh):
+    """GitHub's Link headers name the repository by its id (/repositories/{id}/pulls/{n}/files?...&page=2)."""
+    files = [make_file(f"python/pkg/mod_{i:03d}.py", PATCH) for i in range(250)]
+    add_pr(gh, files=files)
+    gh.link_by_id = True
+    got = source(gh).fetch(19321)
+    assert [f["filename"] for f in got.meta["files"]] == [f["filename"] for f in files]
+    listed = [(r.path, r.query.get("page", "1")) for r in gh.requests if r.path.endswith("/files")]
+    assert listed == [(f"/repos/{REPO}/pulls/19321/files", "1"), ("/repositories/1000/pulls/19321/files", "2"),
+                      ("/repositories/1000/pulls/19321/files", "3")]
+
+
+NEXT = f"/repos/{REPO}/pulls/19321/files"
+
+
+@pytest.mark.parametrize("link, why", [
+    ("/repos/other/repo/pulls/19321/files?per_page=100&page=2", "at another path"),
+    ("/orgs/x?per_page=100&page=2", "at another path"),
+    (f"/repos/{REPO}/pulls/1/files?per_page=100&page=2", "at another path"),
+    ("/repositories/999/pulls/19321/files?per_page=100&page=2", "at another path"),  # another repository's id
+    (f"{NEXT}/../../1/files?per_page=100&page=2", "at another path"),
+    (f"{NEXT}/?per_page=100&page=2", "at another path"),
+    (f"/repos/{REPO.upper()}/pulls/19321/files?per_page=100&page=2", "at another path"),
+    (f"{NEXT}?per_page=100&page=1", "that is not page 2"),  # the page just read, again and again
+    (f"{NEXT}?per_page=100&page=3", "that is not page 2"),  # a page skipped
+    (f"{NEXT}?per_page=100", "that is not page 2"),
+    (f"{NEXT}?per_page=100&page=2&page=3", "that is not page 2"),
+    (f"{NEXT}?per_page=100&page=%EF%BC%92", "that is not page 2"),  # a full-width 2
+    (f"{NEXT}?per_page=7&page=2", "with another query"),
+    (f"{NEXT}?page=2", "with another query"),
+    (f"{NEXT}?per_page=100&page=2&state=all", "with another query"),
+])
+def test_a_next_page_at_another_path_or_page_of_the_same_host_is_refused_not_followed(gh, link, why):
+    """Only the PR's own file list, its next page, is followed: a Link to another PR's files or another endpoint of
+    the same host was read as this PR's files; one back to the same page looped until the files did not add up."""
+    files = [make_file(f"python/pkg/mod_{i}.py", PATCH) for i in range(3)]
+    add_pr(gh, files=files)
+    add_pr(gh, 1, files=files[2:])
+    gh.fail(NEXT, Reply(200, files[:2], {"Link": f'<{gh.url}{link}>; rel="next"'}))
+    host = gh.url.removeprefix("http://")
+    with pytest.raises(SourceError, match=rf"^{host} answered #19321 with a next page of its file list {why}"
+                                          r".*\): not cached$"):
+        source(gh).fetch(19321)
+    assert [r.path for r in gh.requests] == [f"/repos/{REPO}/pulls/19321", NEXT]
+
+
+def test_the_file_list_is_read_at_the_prs_own_address_not_where_its_answer_points(gh):
+    """The file list was read from the pull's "url" field: an answer naming another PR's address cached that PR's
+    files as this one's."""
+    add_pr(gh, files=[make_file("python/pkg/own.py", PATCH)])
+    add_pr(gh, 1, files=[make_file("python/pkg/other.py", PATCH)])
+    pull = make_pull(19321, "[Qwen3-Next] Fuse GDN projections", files=gh.files[REPO, 19321])
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(200, {**pull, "url": f"{gh.url}/repos/{REPO}/pulls/1"}))
+    got = source(gh).fetch(19321)
+    assert [f["filename"] for f in got.meta["files"]] == ["python/pkg/own.py"]
+    assert [r.path for r in gh.requests] == [f"/repos/{REPO}/pulls/19321", NEXT]

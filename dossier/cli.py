@@ -23,13 +23,49 @@ import click
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer._click import exceptions as usage  # typer vendors click: its parser raises these, not click's own
 
 from dossier.errors import DossierError
 from dossier.main import interrupted
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
 
+class OneLineUsage(usage.ClickException):
+    """A usage error click would print as four lines (the usage, a hint, a blank line, `Error: ...`): one
+    ``error:`` line like every other error, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.message}", file=file or sys.stderr)
+
+
+class Commands(typer.core.TyperGroup):
+    """The command group: a usage error, at any level (no such command or option, a bad value, a value missing),
+    becomes :class:`OneLineUsage`; no command at all still prints the help."""
+
+    @contextmanager
+    def _one_line(self) -> Iterator[None]:
+        try:
+            yield
+        except usage.NoArgsIsHelpError:
+            raise
+        except usage.UsageError as exc:
+            where = f"; `{exc.ctx.command_path} --help` says more" if exc.ctx is not None else ""
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            raise OneLineUsage(f"{message} ({where.removeprefix('; ')})" if where else message) from None
+
+    def make_context(self, *args, **kwargs):
+        with self._one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with self._one_line():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=Commands,
     help="Build, check and render the PR-diff-backed Qwen3-Next optimization manual.\n\n"
     "Exit codes: 0 clean, 1 findings or failures, 2 usage or environment error.\n\n"
     "Check the project: dossier lint; dossier render --check; dossier drift. "

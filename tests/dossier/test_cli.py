@@ -177,3 +177,32 @@ def test_committed_schema_is_current():
 
     path = Path(__file__).resolve().parents[2] / "dossier" / "schema" / "card.schema.json"
     assert json.loads(path.read_text()) == json_schema()
+
+
+@pytest.mark.parametrize("args, env, says", [
+    (["frob"], {}, "No such command 'frob'"),
+    (["releases", "frob"], {}, "No such command 'frob'"),
+    (["show"], {}, "Missing argument 'pr' (`root show --help` says more)"),
+    (["show", "abc"], {}, "Invalid value for 'pr': Input should be a valid integer"),
+    (["show", "0"], {}, "Invalid value for 'pr': Input should be greater than or equal to 1"),
+    (["show", "1", "2"], {}, "Got unexpected extra argument(s) (2)"),
+    (["lint", "--format", "xml"], {}, "Invalid value for '--format'"),
+    (["lint", "--nope"], {}, "No such option: --nope"),
+    (["releases", "sync", "--from"], {}, "Option '--from' requires an argument"),
+    (["fetch", "1", "--jobs", "x"], {}, "Invalid value for '--jobs'"),
+    (["new", "1", "--title", " "], {}, "Invalid value for '--title': is empty"),
+    (["fetch", "1"], {"DOSSIER_FETCH_DEADLINE": "nan"}, "(env var: 'DOSSIER_FETCH_DEADLINE')"),
+])
+def test_a_usage_error_is_one_error_line_like_every_other(args, env, says):
+    """click printed four lines (the usage, a hint, a blank line, `Error: ...`), unlike every other error's one
+    `error:` line."""
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("error: "), result.output
+    assert says in result.output
+
+
+@pytest.mark.parametrize("args", [[], ["releases"]])
+def test_no_command_still_prints_the_help(args):
+    result = runner.invoke(app, args)
+    assert result.output.startswith("Usage:") and "error:" not in result.output.lower()

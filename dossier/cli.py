@@ -19,7 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -37,7 +36,7 @@ class OneLineUsage(usage.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", file=file or sys.stderr)
+        typer.echo(f"error: {self.message}", file=file, err=True)
 
 
 class Commands(typer.core.TyperGroup):
@@ -133,7 +132,7 @@ def command(*name: str, group: typer.Typer | None = None, **kw):
             try:
                 debug = debug_wanted()
                 return fn(*args, **kwargs)
-            except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            except (typer.Exit, typer.Abort, usage.ClickException):
                 raise
             except KeyboardInterrupt as exc:  # Ctrl-C: one line and 130 (SIGTERM 143), not click's exit 1
                 line, code = interrupted(exc)

@@ -917,15 +917,21 @@ def show(
     card = project.card(pr)
     if card is None:
         missing_card(project, pr)
+    entry = None
+    if diff:  # before the card is printed: a card followed by an error reads as a half answer
+        cache = _cache(project, cache_dir)
+        entry = cache.get(pr)
+        if entry is None and cache.damaged(pr):
+            fail(f"the fetch cache entry of #{pr} is damaged ({cache.damaged(pr)}): `dossier fetch --refresh {pr}` "
+                 "fetches it again")
+        if entry is None:
+            fail(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}`")
     print_card(card, project, out, notes=card_notes(project, card))
     for problem in unreadable_locks(project):
         err.print(f"warning: {problem}: what it records is left out above (`dossier lint` says more)")
-    if diff:
+    if entry is not None:
         from dossier.excerpt import print_excerpt
 
-        entry = _cache(project, cache_dir).get(pr)
-        if entry is None:
-            fail(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}`")
         if not print_excerpt(card, entry, out, context):
             raise typer.Exit(1)
 

@@ -40,7 +40,7 @@ from dossier.model import Card
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile
-    from dossier.sources.cache import CacheEntry
+    from dossier.sources.cache import Cache, CacheEntry
 
 #: the warning --strict-evidence turns into an error (and --strict does not)
 UNVERIFIED = "D301"
@@ -54,15 +54,21 @@ class CardEvidence:
     recorded: LockEntry | None
 
 
-def cache_entry(ctx, pr: int) -> CacheEntry | None:
-    """The cached PR, or None (no cache dir in this run, not fetched, or corrupt)."""
+def _cache(ctx) -> Cache | None:
+    """The run's fetch cache (None: no cache dir in this run)."""
     if ctx.cache_dir is None:
         return None
     if "cache" not in ctx.memo:
         from dossier.sources.cache import Cache
 
         ctx.memo["cache"] = Cache(ctx.cache_dir)
-    return ctx.memo["cache"].get(pr)
+    return ctx.memo["cache"]
+
+
+def cache_entry(ctx, pr: int) -> CacheEntry | None:
+    """The cached PR, or None (no cache dir in this run, not fetched, or damaged: D330)."""
+    cache = _cache(ctx)
+    return cache.get(pr) if cache is not None else None
 
 
 def lock(ctx) -> tuple[dict[int, LockEntry], str | None]:
@@ -124,6 +130,18 @@ def unverified(card: Card, doc, ctx) -> Iterator[Finding]:
             f"unverified: the diff has no patch text for {card.key_fragment.file} (binary or too large)",
             hint="fetch from a local clone (--source git), or choose a key file that has a patch",
         )
+
+
+@rule("D330", "the PR's fetch cache entry is damaged", scope="card", severity="warning")
+def damaged_cache_entry(card: Card, doc, ctx) -> Iterator[Finding]:
+    """An entry whose pr.diff or meta.json no longer matches the sha256 its provenance.json records (edited or cut
+    since), or that is not JSON, UTF-8 or this PR's, is never used: without this the card read as never fetched
+    (D301's folded count). An entry a write left unfinished (no provenance.json) is absent, not damaged."""
+    cache = _cache(ctx)
+    why = cache.damaged(card.pr) if cache is not None and evidence(card, ctx).entry is None else None
+    if why is not None:
+        yield Finding("pr", f"the fetch cache entry of #{card.pr} is damaged ({why}): it is not used",
+                      hint=f"dossier fetch --refresh {card.pr}")
 
 
 @rule("D302", "key_fragment.file is not a file the PR changed", scope="card")

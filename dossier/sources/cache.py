@@ -94,25 +94,50 @@ class Cache:
         return self.root / str(pr)
 
     def get(self, pr: int) -> CacheEntry | None:
-        """The entry for ``pr``; None when absent, incomplete or corrupt (a sha256 that does not match)."""
+        """The entry for ``pr``; None when absent, unfinished or damaged (:meth:`damaged` says why)."""
+        return self._read(pr)[0]
+
+    def damaged(self, pr: int) -> str | None:
+        """Why the entry for ``pr`` is there (its commit record, provenance.json, was written) but cannot be used:
+        a file edited or cut since (a sha256 that does not match), not JSON or UTF-8, another PR's; None when it is
+        whole or absent (never fetched, or a write cut before its commit record)."""
+        return self._read(pr)[1]
+
+    def _read(self, pr: int) -> tuple[CacheEntry | None, str | None]:
         d = self.path(pr)
+        if d.exists() and not d.is_dir():
+            return None, f"{d.name} is not a folder"
         try:
             provenance = json.loads(read_bytes(d / PROVENANCE))
-            meta_bytes = read_bytes(d / META)
-            diff_bytes = read_bytes(d / DIFF)
-        except (OSError, ValueError):
-            return None
-        if not isinstance(provenance, dict) or provenance.get("sha256") != _sha256(diff_bytes) \
-                or provenance.get("meta_sha256") != _sha256(meta_bytes):
-            return None
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            return None, f"{PROVENANCE}: {exc.strerror or exc}"
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to parse
+            provenance = None
+        if not isinstance(provenance, dict):
+            return None, f"{PROVENANCE} is not a JSON object"
+        files = {}
+        for name, key in ((META, "meta_sha256"), (DIFF, "sha256")):
+            try:
+                files[name] = read_bytes(d / name)
+            except OSError as exc:
+                return None, f"{name}: {exc.strerror or exc}"
+            if provenance.get(key) != _sha256(files[name]):
+                return None, f"{name} does not match the sha256 {PROVENANCE} records"
         try:
-            meta = json.loads(meta_bytes)
-            diff_text = diff_bytes.decode()
-        except ValueError:
-            return None
-        if not isinstance(meta, dict) or meta.get("number") != pr:
-            return None
-        return CacheEntry(pr, meta, diff_text, provenance)
+            meta = json.loads(files[META])
+        except (ValueError, RecursionError):
+            meta = None
+        if not isinstance(meta, dict):
+            return None, f"{META} is not a JSON object"
+        if meta.get("number") != pr:
+            return None, f"{META} is the metadata of #{meta.get('number')}, not #{pr}"
+        try:
+            diff_text = files[DIFF].decode()
+        except UnicodeDecodeError:
+            return None, f"{DIFF} is not UTF-8 text"
+        return CacheEntry(pr, meta, diff_text, provenance), None
 
     def put(self, pr: int, meta: dict, diff_text: str, provenance: dict) -> CacheEntry:
         """Write an entry atomically; provenance gains sha256 (of the diff), meta_sha256 and fetched_at."""

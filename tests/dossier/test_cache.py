@@ -88,6 +88,70 @@ def test_damaged_entry_is_none(tmp_path, damage):
     assert cache.get(5) is None
 
 
+def _recorded(d: Path, **files: bytes) -> None:
+    """Write ``files`` into the entry with provenance recording their sha256 (a consistent entry of bad content)."""
+    import hashlib
+
+    prov = json.loads((d / "provenance.json").read_text())
+    for name, data in files.items():
+        (d / name.replace("_", ".")).write_bytes(data)
+        prov["sha256" if name == "pr_diff" else "meta_sha256"] = hashlib.sha256(data).hexdigest()
+    (d / "provenance.json").write_text(json.dumps(prov))
+
+
+@pytest.mark.parametrize("damage, why", [
+    (lambda d: (d / "pr.diff").write_text(DIFF.replace("+b", "+c")),
+     "pr.diff does not match the sha256 provenance.json records"),
+    (lambda d: (d / "meta.json").write_text(json.dumps(meta(title="Other"))),
+     "meta.json does not match the sha256 provenance.json records"),
+    (lambda d: (d / "provenance.json").write_text("{not json"), "provenance.json is not a JSON object"),
+    (lambda d: (d / "provenance.json").write_text("[]"), "provenance.json is not a JSON object"),
+    (lambda d: (d / "pr.diff").unlink(), "pr.diff: No such file or directory"),
+    (lambda d: _recorded(d, pr_diff=b"\xff\n"), "pr.diff is not UTF-8 text"),
+    (lambda d: _recorded(d, meta_json=b"[1]"), "meta.json is not a JSON object"),
+    (lambda d: _recorded(d, meta_json=json.dumps(meta(pr=6)).encode()), "meta.json is the metadata of #6, not #5"),
+])
+def test_a_damaged_entry_says_why_it_is_not_used(tmp_path, damage, why):
+    """A damaged entry read as one never fetched: lint called the card unverified, `show --diff` said to fetch it."""
+    cache = Cache(tmp_path)
+    cache.put(5, meta(), DIFF, {"source": "github"})
+    damage(cache.path(5))
+    assert cache.get(5) is None and cache.damaged(5) == why
+
+
+def test_an_absent_unfinished_or_whole_entry_is_not_damaged(tmp_path):
+    cache = Cache(tmp_path)
+    assert cache.damaged(5) is None  # never fetched
+    cache.put(5, meta(), DIFF, {"source": "github"})
+    assert cache.damaged(5) is None
+    (cache.path(5) / "provenance.json").unlink()  # a write cut before its commit record: absent
+    assert cache.get(5) is None and cache.damaged(5) is None
+    (tmp_path / "7").write_text("a file where an entry's folder goes\n")
+    assert cache.get(7) is None and cache.damaged(7) == "7 is not a folder"
+
+
+def test_a_damaged_entry_is_reported_by_lint_and_show_and_fetched_again(tmp_path):
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.factories import make_card, write_project
+
+    root = write_project(tmp_path / "p", [make_card(100)])
+    cache = Cache(root / ".dossier" / "cache")
+    cache.put(100, meta(100), DIFF, {"source": "import"})
+    runner = CliRunner()
+    assert "D330" not in runner.invoke(app, ["lint", "--root", str(root)], env={"DOSSIER_CACHE": None}).output
+    (cache.path(100) / "pr.diff").write_text(DIFF + "+more\n")
+    linted = runner.invoke(app, ["lint", "--root", str(root)], env={"DOSSIER_CACHE": None})
+    assert "cards/100.yaml:1:1: D330 the fetch cache entry of #100 is damaged (pr.diff does not match the sha256 " \
+           "provenance.json records): it is not used" in linted.output
+    assert "dossier fetch --refresh 100" in linted.output
+    shown = runner.invoke(app, ["show", "100", "--diff", "--root", str(root)], env={"DOSSIER_CACHE": None})
+    assert shown.exit_code == 2 and shown.output == (
+        "error: the fetch cache entry of #100 is damaged (pr.diff does not match the sha256 provenance.json records): "
+        "`dossier fetch --refresh 100` fetches it again\n")
+
+
 def test_entry_under_the_wrong_number_is_none(tmp_path):
     cache = Cache(tmp_path)
     cache.put(5, meta(), DIFF, {"source": "github"})

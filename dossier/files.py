@@ -44,6 +44,15 @@ _TEMP = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
+def node_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in a word or two ("a folder", "a pipe", ...)."""
+    for check, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"),
+                        (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if check(mode):
+            return kind
+    return "not a file"
+
+
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of the regular file at ``path`` (a symlink to one too). Raises OSError, naming ``path`` with a
     plain reason, for what is not one (a pipe, a device, a socket: never opened in a way that could block; a
@@ -55,8 +64,9 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
             raise
         raise OSError(errno.ENOENT, f"a symlink to {os.readlink(path)}, which does not exist", str(path)) from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file (a pipe, a device or a socket)", str(path))
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({node_kind(mode)})", str(path))
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(limit + 1)
     finally:
@@ -140,7 +150,7 @@ def stage(path: Path, data: str | bytes) -> Path:
     except (FileNotFoundError, NotADirectoryError):  # nothing there yet, or a dangling link: replaced
         mode = None
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # the rename would replace the node
-        raise OSError(errno.EINVAL, "not a regular file (a device, a pipe or a socket); dossier replaces a file "
+        raise OSError(errno.EINVAL, f"not a regular file ({node_kind(mode)}); dossier replaces a file "
                       "whole, which would replace it", str(path))
     remove_stale(path)
     try:

@@ -561,6 +561,9 @@ def releases_sync(
     if index_url:
         pip_args += ("--index-url", index_url)
     if find_links is not None:
+        if not find_links.is_dir():  # pip reads it as an index without sglang
+            fail(f"--find-links {find_links} {'is not a folder' if find_links.exists() else 'does not exist'} "
+                 "(a folder of sglang wheels)")
         pip_args += ("--no-index", "--find-links", str(find_links.resolve()))
     base = root or find_root()
     cache = rl.cache_dir(base, cache_dir)

@@ -21,6 +21,10 @@ class SavedDiffSource:
     def __init__(self, path: Path, repo: str):
         self.path = Path(path).resolve()
         self.repo = repo
+        if not self.path.exists():  # a usage error before anything is fetched, not a failed PR
+            raise SourceError(f"--import {self.path} does not exist")
+        if self.path.is_dir():
+            raise SourceError(f"--import {self.path} is a folder, not a saved diff")
 
     def fetch(self, pr: int) -> Fetched:
         try:

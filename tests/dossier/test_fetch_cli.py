@@ -341,3 +341,14 @@ def test_jobs_outside_its_range_is_one_line_naming_the_range_before_any_request(
 def test_jobs_at_the_ends_of_its_range_fetch(gh, project_dir):
     assert fetch(gh, project_dir, "100", "--jobs", "1").exit_code == 0
     assert fetch(gh, project_dir, "101", "--jobs", "32").exit_code == 0
+
+
+@pytest.mark.parametrize("where, says", [("missing.diff", "does not exist"), (".", "is a folder, not a saved diff")])
+def test_an_import_path_that_is_no_file_is_a_usage_error_before_the_cache_is_touched(project_dir, tmp_path, where,
+                                                                                      says):
+    """It failed as the PR's fetch (exit 1, 'cannot read ...: Is a directory'), after the cache was made."""
+    path = tmp_path / where
+    result = CliRunner().invoke(app, ["fetch", "19321", "--import", str(path), "--root", str(project_dir)],
+                                env={"DOSSIER_CACHE": None})
+    assert result.exit_code == 2 and result.output == f"error: --import {path.resolve()} {says}\n"
+    assert not (project_dir / ".dossier").exists()

@@ -140,3 +140,12 @@ def test_cache_location_flag_env_default(tmp_path, monkeypatch):
 def test_versions_order_post_releases_after_their_base():
     assert releases.select(["0.5.10", "0.5.9", "0.5.10.post1", "0.5.2", "junk", "0.5.1.post3"], "0.5.2", "0.5.10.post1") \
         == ["0.5.2", "0.5.9", "0.5.10", "0.5.10.post1"]
+
+
+@pytest.mark.parametrize("where, says", [("missing", "does not exist"), ("file.whl", "is not a folder")])
+def test_find_links_that_is_no_folder_is_named_not_read_as_an_empty_index(tmp_path, where, says):
+    """pip said "No matching distribution found for sglang", read as an index without releases."""
+    (tmp_path / "file.whl").write_text("not a folder\n")
+    result = sync(tmp_path / where, tmp_path / "c")
+    assert result.exit_code == 2
+    assert result.output == f"error: --find-links {tmp_path / where} {says} (a folder of sglang wheels)\n"

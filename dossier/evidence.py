@@ -256,13 +256,20 @@ def lock_path(root: Path) -> Path:
     return root / LOCK_FILE
 
 
+def _lock_data(root: Path) -> dict | None:
+    """The lock as written (None when there is none); raises LockError when it cannot be read or is not this
+    version's (every section's reader and writer goes through here)."""
+    data = read_lock_file(lock_path(root))
+    if data is not None and (data.get("version") != LOCK_VERSION or not isinstance(data.get("cards"), dict)):
+        raise LockError(f"{LOCK_FILE}: expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}")
+    return data
+
+
 def read_lock(root: Path) -> dict[int, LockEntry]:
     """The recorded evidence by PR (empty when there is no lock); raises LockError when malformed."""
-    data = read_lock_file(lock_path(root))
+    data = _lock_data(root)
     if data is None:
         return {}
-    if data.get("version") != LOCK_VERSION or not isinstance(data.get("cards"), dict):
-        raise LockError(f"{LOCK_FILE}: expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}")
     try:
         return {pr: _lock_entry(pr, entry) for pr, entry in data["cards"].items()}
     except LockError as exc:
@@ -292,7 +299,7 @@ def _lock_entry(pr: object, data: object) -> LockEntry:
 def lock_section(root: Path, name: str) -> object:
     """One top-level section of the lock as written (None when absent); raises LockError when the lock cannot
     be read."""
-    data = read_lock_file(lock_path(root))
+    data = _lock_data(root)
     return None if data is None else data.get(name)
 
 

@@ -237,3 +237,23 @@ def test_round_trip_through_fetch_import(tmp_path):
     assert entry.diff_sha256 == hashlib.sha256(ev.PR100.encode()).hexdigest()
     offline = dossier(root, "lint", "--strict-evidence", cache=empty_cache(tmp_path))
     assert offline.exit_code == 0 and "0 error(s), 0 warning(s)" in offline.output
+
+
+@pytest.mark.parametrize("lock", ["version: 99\ncards: {}\nreleases: {built: [[0.5.1, '2026-01-01']], cards: {}}\n",
+                                  "version: 1\ncards: [1]\nreleases: {built: [[0.5.1, '2026-01-01']], cards: {}}\n"])
+def test_a_lock_of_another_version_or_shape_is_refused_by_every_reader_of_a_section(tmp_path, lock):
+    """The releases section was read from a lock of any version (and `version: 99` without it read as "no release
+    evidence"), and a recording of one section rewrote a lock of another version as version 1."""
+    from dossier.evidence import LockError, write_section
+    from dossier.release_evidence import read_release_lock
+
+    root = write_project(tmp_path / "p", [make_card(100)])
+    (root / "cards" / "evidence.lock").write_text(lock)
+    with pytest.raises(LockError, match=r"^cards/evidence.lock: expected a mapping with version: 1 and cards: \{PR: entry\}$"):
+        read_release_lock(root)
+    with pytest.raises(LockError, match="expected a mapping with version: 1"):
+        write_section(root, "releases", {"built": [], "cards": {}})
+    assert (root / "cards" / "evidence.lock").read_text() == lock
+    result = CliRunner().invoke(app, ["for-version", "0.5.1", "--root", str(root)])
+    assert result.exit_code == 2 and result.output.startswith(
+        "error: cards/evidence.lock: expected a mapping with version: 1 and cards: {PR: entry}")

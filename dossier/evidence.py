@@ -260,8 +260,11 @@ def _lock_data(root: Path) -> dict | None:
     """The lock as written (None when there is none); raises LockError when it cannot be read or is not this
     version's (every section's reader and writer goes through here)."""
     data = read_lock_file(lock_path(root))
-    if data is not None and (data.get("version") != LOCK_VERSION or not isinstance(data.get("cards"), dict)):
-        raise LockError(f"{LOCK_FILE}: expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}")
+    if data is not None and (data.get("version") != LOCK_VERSION or not isinstance(data.get("cards"), dict)
+                             or set(data) - {"version", "cards", "releases"}):
+        unknown = ", ".join(map(str, sorted(set(data) - {"version", "cards", "releases"}, key=str)))
+        raise LockError(f"{LOCK_FILE}: expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}"
+                        + (f" (and releases), not {unknown}" if unknown else ""))
     return data
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from dossier.cards import read_yaml
-from dossier.evidence import LockError, key_sha, lock_path, read_lock_file
+from dossier.evidence import LockError, key_sha, lock_path, lock_section
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
@@ -86,9 +86,9 @@ def stale_release_evidence(ctx) -> Iterator[Finding]:
     path = lock_path(ctx.project.root)
     if error:
         try:
-            read_lock_file(path)
+            lock_section(ctx.project.root, "cards")
         except LockError:
-            return  # the whole file is unreadable: D311 says so, once
+            return  # the whole file is unreadable or of another version or shape: D311 says so, once
         yield Finding("releases", error, hint=VERIFY, doc=read_yaml(path))
         return
     stale = [(card.pr, h.recorded) for card in ctx.project.cards

@@ -746,6 +746,8 @@ def test_a_github_api_url_that_names_no_usable_host_is_one_error_line_before_any
 LOCKS = {
     "evidence-not-yaml": ("evidence.lock", b"{not json\n"),
     "evidence-wrong-shape": ("evidence.lock", b"version: 1\ncards: [1, 2]\n"),
+    # a section misspelt in a merge: read as no release evidence, dropped by the next recording
+    "evidence-unknown-section": ("evidence.lock", b"version: 1\ncards: {}\nrelease: {built: []}\n"),
     "evidence-a-directory": ("evidence.lock", None),
     "drift-not-yaml": ("drift.lock", b"garbage: [\n"),
     "drift-wrong-version": ("drift.lock", b"version: 99\nsglang: 0.5.23\ncards: {}\n"),

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dossier import prose
+from dossier.files import read_bytes
 from dossier.lint.registry import Finding, rule
 from dossier.model import REPLACED, Card, answer_titles
 from dossier.project import is_valid
@@ -304,7 +305,11 @@ def missing_test(node: str, root: Path) -> str | None:
     if any("[" in n and not n.endswith("]") for n in parts):
         return f"unclosed '[' in {node}"
     names = [n.split("[")[0] for n in parts]
-    tree = ast.parse(path.read_text())
+    try:  # decoded as an import does (its coding declaration, else UTF-8, strictly)
+        tree = ast.parse(importlib.util.decode_source(read_bytes(path)))
+    except (SyntaxError, ValueError, OSError) as exc:
+        why = f"{exc.msg} (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else str(exc)
+        return f"test file {file} is not Python pytest can read ({why})"
     scope: list[ast.stmt] = tree.body
     for n in names:
         found = next((s for s in scope if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))

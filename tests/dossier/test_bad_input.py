@@ -1142,3 +1142,21 @@ def test_a_runtime_test_list_pytest_cannot_run_is_refused_by_lint(tmp_path, test
     result = dossier(root, "lint", str(root / "cards"))
     errors = [line.split(": ", 1)[1] for line in result.output.splitlines() if ": D" in line]
     assert errors == ([says] if says else []), result.output
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"def test_close(:\n", "invalid syntax (line 1)"),
+    (b"# caf\xe9\ndef test_close():\n    pass\n", "invalid or missing encoding declaration"),
+    (b"def test_close():\n    pass\x00\n", "source code string cannot contain null bytes"),
+])
+def test_a_runtime_test_file_python_cannot_read_is_a_finding_not_a_crash(tmp_path, content, says):
+    """'D000 rule D509 crashed: SyntaxError' (or UnicodeDecodeError) for a listed test file that does not parse."""
+    root = write_project(tmp_path / "proj", [make_card(100, runtime={
+        "reference": "fakeref", "tests": ["tests_fake/test_bad.py::test_close"], "bench": "fakeref"})])
+    (root / "fakeref.py").write_text('"""A stand-in reference module."""\n')
+    (root / "tests_fake").mkdir()
+    (root / "tests_fake" / "test_bad.py").write_bytes(content)
+    result = dossier(root, "lint", str(root / "cards"))
+    errors = [line.split(": ", 1)[1] for line in result.output.splitlines() if ": D" in line]
+    assert len(errors) == 1 and errors[0].startswith("D509 test file tests_fake/test_bad.py is not Python pytest can "
+                                                     "read (") and says in errors[0], result.output

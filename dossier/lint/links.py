@@ -158,7 +158,8 @@ def _test_lane(node: str, root: Path, lane: str) -> str | None:
     if len(parts) > 3 and parts[2] != lane:
         return f"{file} tests runtime/{parts[2]}/, not runtime/{lane}/ where the reference is"
     path = root / file
-    if len(parts) == 3 and path.is_file() and lane not in {m.group(1) for m in _RUNTIME_LANE.finditer(path.read_text())}:
+    if len(parts) == 3 and path.is_file() and lane not in {
+            m.group(1) for m in _RUNTIME_LANE.finditer(read_bytes(path).decode(errors="replace"))}:
         return f"{file} is a shared runtime test that never names runtime.{lane}"
     return None
 

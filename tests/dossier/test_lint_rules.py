@@ -374,8 +374,10 @@ def test_a_field_longer_than_its_kind_allows_is_d113_with_limit_and_length(tmp_p
 
 
 
-def _runtime_project(tmp_path: Path, runtime: dict, repo_checks: list[str] | None = None) -> list:
-    """A project with runtime lanes gdn and projections (reference, bench, tests) and one card using ``runtime``."""
+def _runtime_project(tmp_path: Path, runtime: dict, repo_checks: list[str] | None = None,
+                     raw: dict[str, bytes] | None = None) -> list:
+    """A project with runtime lanes gdn and projections (reference, bench, tests; ``raw`` replaces some) and one
+    card using ``runtime``."""
     for rel, text in {"runtime/__init__.py": "", "runtime/benchkit.py": "",
                       "runtime/gdn/__init__.py": "", "runtime/gdn/decode.py": "", "runtime/gdn/bench.py": "",
                       "runtime/projections/__init__.py": "", "runtime/projections/linear.py": "",
@@ -388,6 +390,8 @@ def _runtime_project(tmp_path: Path, runtime: dict, repo_checks: list[str] | Non
                       "tests/dossier/test_cli.py": "def test_help():\n    pass\n"}.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
+    for rel, data in (raw or {}).items():
+        (tmp_path / rel).write_bytes(data)
     lanes = {**LANES, "lanes": [{**LANES["lanes"][0], **({"repo_checks": repo_checks} if repo_checks else {})}]}
     write_project(tmp_path, [make_card(100, runtime=runtime)], lanes)
     return [d for d in lint(tmp_path) if d.code in ("D515", "D508", "D509")]
@@ -395,6 +399,16 @@ def _runtime_project(tmp_path: Path, runtime: dict, repo_checks: list[str] | Non
 
 GDN = {"reference": "runtime.gdn.decode", "bench": "runtime.gdn.bench",
        "tests": ["tests/runtime/gdn/test_decode.py::test_decode", "tests/runtime/test_compile.py::test_lowers"]}
+
+
+def test_a_shared_runtime_test_that_is_not_utf8_is_read_not_a_crash(tmp_path):
+    """'D000 rule D515 crashed: UnicodeDecodeError' for a shared test file holding a Latin-1 byte."""
+    shared = {"tests/runtime/test_compile.py": b"# caf\xe9\nimport runtime.gdn.decode\ndef test_lowers():\n    pass\n"}
+    projections = {**GDN, "reference": "runtime.projections.linear", "bench": "runtime.projections.bench",
+                   "tests": ["tests/runtime/test_compile.py::test_lowers"]}
+    found = _runtime_project(tmp_path, projections, raw=shared)
+    assert [d.code for d in found] == ["D509", "D515"]  # pytest cannot import it either
+    assert "encoding declaration" in found[0].message and "never names runtime.projections" in found[1].message
 
 
 @pytest.mark.parametrize("runtime,repo_checks,found", [

@@ -237,7 +237,7 @@ def fetch(
 
     from dossier.fetching import (INTERRUPTED, MAX_JOBS, FetchInterrupted, cited_prs, fetch_with_progress,
                                   summary_table)
-    from dossier.project import read_config
+    from dossier.project import REPO_PATTERN, read_config
     from dossier.sources import SourceError
     from dossier.sources.cache import Cache
 
@@ -256,7 +256,7 @@ def fetch(
         base = (root or find_root()).resolve()
         project = Project(root=base, config=read_config(base))
     repo = repo or project.repo
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+    if not re.fullmatch(REPO_PATTERN, repo):
         fail(f"--repo must be OWNER/NAME, got {repo!r}")
     numbers = [*(prs or []), *(cited_prs(project) if all_ else [])]
     if not numbers:

@@ -74,9 +74,13 @@ def _text(limit: int, pattern: str = r".+") -> Callable[[object], bool]:
     return lambda v: isinstance(v, str) and len(v) <= limit and re.fullmatch(pattern, v, re.S) is not None
 
 
+#: OWNER/NAME as GitHub spells them: ASCII letters, digits, '.', '_' and '-', neither part '.' or '..' (a path out of
+#: /repos/ on the API and in every link of the manual)
+REPO_PATTERN = r"(?!\.\.?/)[A-Za-z0-9._-]+/(?!\.\.?$)[A-Za-z0-9._-]+"
+
 #: [tool.dossier] keys read as given, with what each must be (cover is D511's: a finding, not a stop)
 CONFIG_CHECKS: dict[str, tuple[str, Callable[[object], bool]]] = {
-    "repo": ("OWNER/NAME text", _text(140, r"[\w.-]+/[\w.-]+")),
+    "repo": ("OWNER/NAME text", _text(140, REPO_PATTERN)),
     "api_url": ("an http(s) URL", _text(2000, r"https?://\S+")),
     "models": ("a list of model names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
     "skill": ("a table (name, description)", lambda v: isinstance(v, dict)),

@@ -524,6 +524,8 @@ def test_outside_a_project(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("config, key", [
     ('repo = 5', "repo"), ('repo = "sglang"', "repo"), ('api_url = ["x"]', "api_url"),
+    # a path out of /repos/ on the API and in every link of the manual; letters GitHub names never hold
+    ('repo = "../.."', "repo"), ('repo = "sgl-project/.."', "repo"), ('repo = "s\u0261lang/x"', "repo"),
     ('models = "Qwen3.5-2B"', "models"), ('skill = "x"', "skill"), ('[tool.dossier.skill]\nname = 5', "skill.name"),
     ('[tool.dossier.skill]\nname = "../../../outside"', "skill.name"),
     ('[tool.dossier.skill]\ndescription = 5', "skill.description"),

@@ -352,3 +352,11 @@ def test_an_import_path_that_is_no_file_is_a_usage_error_before_the_cache_is_tou
                                 env={"DOSSIER_CACHE": None})
     assert result.exit_code == 2 and result.output == f"error: --import {path.resolve()} {says}\n"
     assert not (project_dir / ".dossier").exists()
+
+
+@pytest.mark.parametrize("repo", ["../..", "owner/..", "./x", "\u0455gl-project/sglang", "a/b/c", "a b/c"])
+def test_a_repo_that_is_no_github_name_is_refused_before_any_request(gh, project_dir, repo):
+    """'../..' sent GET /repos/../../pulls/N (a path out of /repos/), a Cyrillic letter passed as a word character."""
+    result = fetch(gh, project_dir, "100", "--repo", repo)
+    assert result.exit_code == 2 and result.output == f"error: --repo must be OWNER/NAME, got {repo!r}\n"
+    assert gh.requests == []

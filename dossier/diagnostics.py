@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+from dossier.terminal import visible
+
 SEVERITIES = ("error", "warning")
 
 
@@ -27,14 +29,14 @@ class Diagnostic:
             out += f" [{self.severity}]"
         if self.hint:
             out += f"\n    hint: {self.hint}"
-        return out
+        return visible(out)
 
     def github(self) -> str:
         """A GitHub Actions workflow command (annotation)."""
         level = "error" if self.severity == "error" else "warning"
         msg = f"{self.code} {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
-        return (f"::{level} file={_escape(self.file, in_property=True)},line={self.line},col={self.col},"
-                f"title={self.code}::{_escape(msg)}")
+        return visible(f"::{level} file={_escape(self.file, in_property=True)},line={self.line},col={self.col},"
+                       f"title={self.code}::{_escape(msg)}")
 
 
 def _escape(text: str, *, in_property: bool = False) -> str:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from dossier.evidence import NO_PATCH, PROBLEM_TEXT, Located, diff_files, find_fragment, patch_missing
 from dossier.model import Card
+from dossier.show import shown
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile, DiffLine
@@ -44,29 +45,29 @@ def print_excerpt(card: Card, entry: CacheEntry, console: Console, context: int 
     sha = (entry.provenance.get("sha256") or "")[:12]
     source = entry.provenance.get("source", "?")
     if located.file is None:
-        console.print(f"#{card.pr} did not change {card.key_fragment.file} ({located.hint})")
+        console.print(shown(f"#{card.pr} did not change {card.key_fragment.file} ({located.hint})"))
         return False
     head = f"{located.file.path}" + (
         f" (renamed from {located.file.old_path})" if located.file.old_path else ""
     )
-    console.print(Text.assemble(("diff ", "bold"), (head, "cyan"), f"  sha256:{sha} ({source})"))
+    console.print(shown(Text.assemble(("diff ", "bold"), (head, "cyan"), f"  sha256:{sha} ({source})")))
     if not located.hits:
         why = (
             "has no patch text (binary or too large)"
             if located.problem == NO_PATCH
             else f"holds the match {PROBLEM_TEXT[located.problem]}"
         )
-        console.print(f"the diff of this file {why}" + (f"; {located.hint}" if located.hint else ""))
+        console.print(shown(f"the diff of this file {why}" + (f"; {located.hint}" if located.hint else "")))
         return False
     for header, lines in excerpt(located.file, located, context):
-        console.print(Text(header, style="cyan"))
+        console.print(shown(Text(header, style="cyan")))
         for line, hit in lines:
             old = "" if line.old_lineno is None else str(line.old_lineno)
             new = "" if line.new_lineno is None else str(line.new_lineno)
             style = STYLE[line.kind] + (" bold reverse" if hit else "")
             console.print(
-                Text(f"{old:>6} {new:>6} ", style="dim") + Text(f"{line.kind}{line.text}", style=style)
+                Text(f"{old:>6} {new:>6} ", style="dim") + shown(Text(f"{line.kind}{line.text}", style=style))
             )
     if located.problem:
-        console.print(f"note: the match is {PROBLEM_TEXT[located.problem]}; {located.hint}")
+        console.print(shown(f"note: the match is {PROBLEM_TEXT[located.problem]}; {located.hint}"))
     return located.problem is None

@@ -9,19 +9,27 @@ from rich.text import Text
 
 from dossier.model import Card, FindingCard
 from dossier.project import Project
+from dossier.terminal import visible
 
 STATUS_STYLE = {"current": "green", "superseded": "yellow", "reverted": "red", "candidate": "cyan",
                 "adjacent": "magenta"}
 
 
+def shown(value: str | Text) -> Text:
+    """Card or finding text as a Text to print: never read as markup, its control characters made visible."""
+    text = value if isinstance(value, Text) else Text(value)
+    text.plain = visible(text.plain)  # one character for one: the styled spans stay in place
+    return text
+
+
 def print_card(card: Card, project: Project, console: Console, notes: list[str] = ()) -> None:
     """The card as a panel; ``notes`` are the recorded evidence/drift/GPU lines (markdown)."""
-    head = Text.assemble(
+    head = shown(Text.assemble(
         (f"#{card.pr} ", "bold"), (card.title, "bold"), "\n",
         (card.status, STATUS_STYLE[card.status]), f" · {card.state}",
         f" {card.merged_at}" if card.merged_at else "", f" · lane {card.lane}",
         f" · https://github.com/{project.repo}/pull/{card.pr}",
-    )
+    ))
     if card.superseded_by:
         head.append(f"\n{card.status} by " + ", ".join(f"#{n}" for n in card.superseded_by), "yellow")
     facts = Table.grid(padding=(0, 2))
@@ -29,7 +37,7 @@ def print_card(card: Card, project: Project, console: Console, notes: list[str] 
     facts.add_column()
 
     def row(name: str, value: str | Text) -> None:  # card text is shown as written, never read as markup
-        facts.add_row(Text(name), value if isinstance(value, Text) else Text(value))
+        facts.add_row(Text(name), shown(value))
 
     row("Motivation", card.motivation)
     row("Implementation", card.implementation)
@@ -49,7 +57,7 @@ def print_card(card: Card, project: Project, console: Console, notes: list[str] 
         row("Corrections", "\n".join(f"- {c}" for c in card.corrections))
     if notes:
         row("Recorded", "\n".join(n.replace("**", "").replace("`", "") for n in notes))
-    console.print(Panel(Group(head, Text(""), facts), title=Text(project.rel(card.path)), expand=True))
+    console.print(Panel(Group(head, Text(""), facts), title=shown(project.rel(card.path)), expand=True))
 
 
 def print_findings(findings: list[FindingCard], console: Console) -> None:
@@ -59,15 +67,15 @@ def print_findings(findings: list[FindingCard], console: Console) -> None:
     for column in ("status", "lane", "sglang", "title"):
         table.add_column(column, overflow="fold")
     for f in findings:
-        table.add_row(Text(f.name), Text(f.status, STATUS_STYLE["candidate"]), Text(f.lane), Text(f.sglang),
-                      Text(f.title))
+        table.add_row(shown(f.name), shown(Text(f.status, STATUS_STYLE["candidate"])), shown(f.lane),
+                      shown(f.sglang), shown(f.title))
     console.print(table)
 
 
 def print_finding(finding: FindingCard, project: Project, console: Console) -> None:
     """A finding as a panel: symptom, cause, the SGLang code it runs through, reproduction and fix."""
-    head = Text.assemble((finding.title, "bold"), "\n", (finding.status, STATUS_STYLE["candidate"]),
-                         f" · no upstream PR · SGLang {finding.sglang} · lane {finding.lane}")
+    head = shown(Text.assemble((finding.title, "bold"), "\n", (finding.status, STATUS_STYLE["candidate"]),
+                               f" · no upstream PR · SGLang {finding.sglang} · lane {finding.lane}"))
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column()
@@ -80,5 +88,5 @@ def print_finding(finding: FindingCard, project: Project, console: Console) -> N
         ("Model", f"{finding.reference}  --variant {finding.variant}"),
         *((("Limits", "\n".join(f"- {x}" for x in finding.limits)),) if finding.limits else ()),
     ):
-        facts.add_row(Text(name), Text(value))
-    console.print(Panel(Group(head, Text(""), facts), title=Text(project.rel(finding.path)), expand=True))
+        facts.add_row(Text(name), shown(value))
+    console.print(Panel(Group(head, Text(""), facts), title=shown(project.rel(finding.path)), expand=True))

@@ -206,3 +206,19 @@ def test_a_usage_error_is_one_error_line_like_every_other(args, env, says):
 def test_no_command_still_prints_the_help(args):
     result = runner.invoke(app, args)
     assert result.output.startswith("Usage:") and "error:" not in result.output.lower()
+
+
+def test_control_characters_of_a_card_reach_no_terminal_raw(tmp_path):
+    """`show` and lint's hints wrote card text as it was: ESC sequences in a card cleared the screen, set the
+    window title or hid lines (lint's D112 says what is wrong; the terminal must not act on it meanwhile)."""
+    card = make_card(100)
+    card["title"] = "Fuse \x1b[2Jthe projections"
+    card["key_fragment"]["match"] = "self.x\x1b[8m = 1"
+    card["motivation"] += " \x1b]0;title\x07\x9b31m"
+    root = write_project(tmp_path, [card])
+    shown = runner.invoke(app, ["show", "100", "--root", str(root)])
+    linted = runner.invoke(app, ["lint", "--root", str(root)])
+    github = runner.invoke(app, ["lint", "--format", "github", "--root", str(root)])
+    for result in (shown, linted, github):
+        assert not any(ch in result.output for ch in "\x1b\x07\x9b"), result.output
+    assert "Fuse \u241b[2Jthe projections" in shown.output and "self.x\u241b[8m = 1" in linted.output

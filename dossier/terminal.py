@@ -1,0 +1,14 @@
+"""Text bound for a terminal: control characters from cards, diffs or answers are shown, never acted on."""
+
+from __future__ import annotations
+
+#: C0 controls but tab and line feed -> their Control Pictures (ESC -> U+241B), DEL -> U+2421, C1 -> U+FFFD: one
+#: character each, so a Text's styled spans stay where they were
+_PICTURES = str.maketrans({**{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}, 0x7F: 0x2421,
+                           **{c: 0xFFFD for c in range(0x80, 0xA0)}})
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character a terminal would act on (an ESC sequence clears the screen, sets the
+    window title or hides what follows) replaced by a visible stand-in of the same length."""
+    return text.translate(_PICTURES)

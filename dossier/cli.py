@@ -187,9 +187,18 @@ def path_option(*names: str, **kw) -> typer.models.OptionInfo:
     return typer.Option(*names, parser=given_path, metavar="<path>", **kw)
 
 
-RootOpt = Annotated[
-    Path | None, path_option("--root", help="Project root (default: nearest dir whose pyproject has [tool.dossier]).")
-]
+def given_folder(raw: str) -> Path:
+    """A folder given on the command line that must be there (:func:`given_path`): a typo is a usage error, not a
+    folder that a command would create or search in vain."""
+    path = given_path(raw)
+    if not path.is_dir():
+        raise typer.BadParameter(f"{path} {'is not a folder' if path.exists() else 'does not exist'}")
+    return path
+
+
+RootOpt = Annotated[Path | None, typer.Option(
+    "--root", parser=given_folder, metavar="<path>",
+    help="Project root (default: nearest dir whose pyproject has [tool.dossier]).")]
 
 
 def _project(root: Path | None, paths: list[Path] | None = None) -> Project:

@@ -222,3 +222,15 @@ def test_control_characters_of_a_card_reach_no_terminal_raw(tmp_path):
     for result in (shown, linted, github):
         assert not any(ch in result.output for ch in "\x1b\x07\x9b"), result.output
     assert "Fuse \u241b[2Jthe projections" in shown.output and "self.x\u241b[8m = 1" in linted.output
+
+
+@pytest.mark.parametrize("args", [["fetch", "100"], ["lint"], ["releases", "list"], ["new", "5", "--title", "T",
+                                                                                          "--state", "open"]])
+def test_a_root_that_is_no_folder_is_a_usage_error_and_nothing_is_made_there(tmp_path, args):
+    """`fetch 100 --root /missing` made /missing/.dossier/cache (fetch needs only the configuration); the others said
+    "/missing has no cards/ directory"."""
+    (tmp_path / "file").write_text("not a project\n")
+    for root, says in ((tmp_path / "missing", "does not exist"), (tmp_path / "file", "is not a folder")):
+        result = runner.invoke(app, [*args, "--root", str(root)], env={"GITHUB_API_URL": "http://127.0.0.1:9"})
+        assert result.exit_code == 2 and result.output.startswith(f"error: Invalid value for '--root': {root} {says}")
+        assert result.output.count("\n") == 1 and not (tmp_path / "missing").exists()

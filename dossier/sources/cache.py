@@ -8,6 +8,7 @@ a valid mix of old and new files.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -19,6 +20,9 @@ from dossier.errors import DossierError
 from dossier.files import check_writable, read_bytes, stage
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
+#: the most a cached PR diff may hold (a 600,000-line diff is about 30 MB): a source reads no more and put refuses
+#: more, so that what is cached can be read back
+MAX_DIFF_BYTES = 256 << 20
 ENV = "DOSSIER_CACHE"
 DOC_SUFFIXES = (".md", ".rst", ".ipynb")
 
@@ -120,7 +124,7 @@ class Cache:
         files = {}
         for name, key in ((META, "meta_sha256"), (DIFF, "sha256")):
             try:
-                files[name] = read_bytes(d / name)
+                files[name] = read_bytes(d / name, MAX_DIFF_BYTES) if name == DIFF else read_bytes(d / name)
             except OSError as exc:
                 return None, f"{name}: {exc.strerror or exc}"
             if provenance.get(key) != _sha256(files[name]):
@@ -143,6 +147,9 @@ class Cache:
         """Write an entry atomically; provenance gains sha256 (of the diff), meta_sha256 and fetched_at."""
         meta = {**meta, "number": pr}
         meta_bytes, diff_bytes = _json_bytes(meta), diff_text.encode()
+        if len(diff_bytes) > MAX_DIFF_BYTES:  # it could not be read back
+            raise OSError(errno.EFBIG, f"more than {MAX_DIFF_BYTES:,} bytes, the most a cached diff may hold",
+                          str(self.path(pr) / DIFF))
         provenance = {
             "fetched_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             **provenance,

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
 from dossier.sources import Fetched, SourceError, meta_from_diff
-
-#: the most a saved diff may hold (a 600,000-line diff is about 30 MB); /dev/zero or an endless pipe stops here
-MAX_DIFF_BYTES = 256 << 20
+from dossier.sources.cache import MAX_DIFF_BYTES  # the cache's bound; /dev/zero or an endless pipe stops here
 
 
 class SavedDiffSource:

@@ -152,6 +152,18 @@ def test_a_damaged_entry_is_reported_by_lint_and_show_and_fetched_again(tmp_path
         "`dossier fetch --refresh 100` fetches it again\n")
 
 
+def test_a_diff_past_the_bound_is_never_cached_and_one_within_it_reads_back(tmp_path, monkeypatch):
+    """An imported diff of 64-256 MiB (the import's bound) was cached, then read back against the 64 MiB bound of
+    project files: cached, yet never there."""
+    monkeypatch.setattr(cache_mod, "MAX_DIFF_BYTES", len(DIFF) - 1)
+    with pytest.raises(OSError, match=f"more than {len(DIFF) - 1:,} bytes, the most a cached diff may hold"):
+        Cache(tmp_path).put(5, meta(), DIFF, {"source": "import"})
+    assert not (tmp_path / "5" / "pr.diff").exists()
+    monkeypatch.setattr(cache_mod, "MAX_DIFF_BYTES", len(DIFF))
+    Cache(tmp_path).put(5, meta(), DIFF, {"source": "import"})
+    assert Cache(tmp_path).get(5).diff_text == DIFF
+
+
 def test_entry_under_the_wrong_number_is_none(tmp_path):
     cache = Cache(tmp_path)
     cache.put(5, meta(), DIFF, {"source": "github"})

@@ -33,7 +33,12 @@ class SavedDiffSource:
         if len(raw) > MAX_DIFF_BYTES:
             raise SourceError(f"{self.path} holds more than {MAX_DIFF_BYTES >> 20} MiB, more than any PR's diff: "
                               "not cached")
-        diff_text = raw.decode(errors="replace")
+        try:
+            diff_text = raw.decode()
+        except UnicodeDecodeError as exc:  # replaced, the cache would hold another text than the file named
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise SourceError(f"{self.path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}): save "
+                              "the diff as UTF-8 (iconv -t UTF-8): not cached") from None
         try:
             files = parse_diff(diff_text)
         except DiffError as exc:

@@ -360,3 +360,15 @@ def test_a_repo_that_is_no_github_name_is_refused_before_any_request(gh, project
     result = fetch(gh, project_dir, "100", "--repo", repo)
     assert result.exit_code == 2 and result.output == f"error: --repo must be OWNER/NAME, got {repo!r}\n"
     assert gh.requests == []
+
+
+def test_an_import_that_is_not_utf8_is_refused_naming_where_not_cached_with_replacements(project_dir, tmp_path):
+    """Each byte UTF-8 cannot read became U+FFFD in the cached diff, silently: the cache held another text than
+    the file its provenance names."""
+    saved = tmp_path / "latin1.diff"
+    saved.write_bytes(SAVED.encode().replace(b"+added one", b"+added caf\xe9"))
+    result = CliRunner().invoke(app, ["fetch", "19321", "--import", str(saved), "--root", str(project_dir)],
+                                env={"DOSSIER_CACHE": None})
+    assert result.exit_code == 1
+    assert f"error: #19321: {saved} is not UTF-8 text (byte 0xe9 on line " in result.stderr
+    assert Cache(project_dir / ".dossier" / "cache").get(19321) is None

@@ -168,18 +168,26 @@ class TextJson(StrEnum):
     json = "json"
 
 
-def given_text(raw: str, what: str = "give a value") -> str:
-    """A value given on the command line that means nothing empty (a rule prefix, a host, a title): an empty one
-    (an unset shell variable) is a usage error, not the default it would otherwise silently fall back to."""
+def _given(raw: str, what: str) -> str:
     if not raw.strip():
         raise typer.BadParameter(f"is empty (an unset shell variable?): {what}, or leave the option out")
     return raw
 
 
+def given_text(raw: str, what: str = "give a value") -> str:
+    """A value given on the command line that means nothing empty (a rule prefix, a host, a title): an empty one
+    (an unset shell variable) is a usage error, not the default it would otherwise silently fall back to; so is
+    one holding a control character (a pasted line break, an escape sequence)."""
+    odd = next((i for i, ch in enumerate(_given(raw, what)) if ch < " " or "\x7f" <= ch <= "\x9f"), None)
+    if odd is not None:  # never part of a title, code, name or address
+        raise typer.BadParameter(f"holds a control character (U+{ord(raw[odd]):04X} at position {odd + 1})")
+    return raw
+
+
 def given_path(raw: str) -> Path:
-    """A path given on the command line; an empty one is a usage error (:func:`given_text`), not the current
-    directory it would otherwise mean."""
-    return Path(given_text(raw, "name a path"))
+    """A path given on the command line; an empty one is a usage error, not the current directory it would
+    otherwise mean (any other character may be in a file name)."""
+    return Path(_given(raw, "name a path"))
 
 
 def path_option(*names: str, **kw) -> typer.models.OptionInfo:

@@ -234,3 +234,13 @@ def test_a_root_that_is_no_folder_is_a_usage_error_and_nothing_is_made_there(tmp
         result = runner.invoke(app, [*args, "--root", str(root)], env={"GITHUB_API_URL": "http://127.0.0.1:9"})
         assert result.exit_code == 2 and result.output.startswith(f"error: Invalid value for '--root': {root} {says}")
         assert result.output.count("\n") == 1 and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("args", [["new", "5", "--title", "Fuse\nthe projections", "--state", "open"],
+                                  ["new", "5", "--title", "Fuse \x1b[2J", "--state", "open"],
+                                  ["lint", "--select", "D1\t"], ["fetch", "5", "--repo", "o/r\r"]])
+def test_a_control_character_in_a_text_option_is_a_usage_error_before_anything_is_written(project_dir, args):
+    """`new --title $'a\\nb'` wrote a card lint then refused (D112), render with it."""
+    result = runner.invoke(app, [*args, "--root", str(project_dir)], env={"GITHUB_API_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "holds a control character (U+00" in result.output and not (project_dir / "cards" / "5.yaml").exists()

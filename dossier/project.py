@@ -57,7 +57,11 @@ def read_config(root: Path) -> dict:
     if not py.is_file():
         return {}
     try:
-        config = tomllib.loads(py.read_text()).get("tool", {}).get("dossier", {})
+        text = py.read_text()
+        if text.startswith("\ufeff"):  # tomllib's "Invalid statement (at line 1, column 1)" names nothing to fix
+            raise ProjectError(f"{py}: cannot read [tool.dossier]: the file starts with a byte-order mark (U+FEFF), "
+                               "which TOML does not allow: save it without one")
+        config = tomllib.loads(text).get("tool", {}).get("dossier", {})
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProjectError(f"{py}: cannot read [tool.dossier]: {exc}") from None
     if not isinstance(config, dict):

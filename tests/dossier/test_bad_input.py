@@ -543,6 +543,16 @@ def test_a_config_value_of_the_wrong_kind_is_one_error_line(tmp_path, config, ke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"] and not (root / "skills").exists()
 
 
+def test_a_pyproject_saved_with_a_byte_order_mark_says_so(tmp_path):
+    """TOML allows none: "cannot read [tool.dossier]: Invalid statement (at line 1, column 1)" named nothing to fix."""
+    root = write_project(tmp_path / "proj", [make_card(100)])
+    (root / "pyproject.toml").write_bytes(b"\xef\xbb\xbf" + (root / "pyproject.toml").read_bytes())
+    result = dossier(root, "lint")
+    assert result.exit_code == 2 and error_line(result) == (
+        f"error: {root / 'pyproject.toml'}: cannot read [tool.dossier]: the file starts with a byte-order mark "
+        "(U+FEFF), which TOML does not allow: save it without one")
+
+
 @pytest.mark.parametrize("args", [["fetch", "100", "--cache-dir", ""], ["lint", ""], ["lint", "--sglang-src", ""],
                                   ["show", "100", "--cache-dir", ""], ["regress", "100", "--results", ""],
                                   ["releases", "list", "--cache-dir", ""], ["schema", "-o", ""]])

@@ -85,7 +85,7 @@ REPO_PATTERN = r"(?!\.\.?/)[A-Za-z0-9._-]+/(?!\.\.?$)[A-Za-z0-9._-]+"
 #: [tool.dossier] keys read as given, with what each must be (cover is D511's: a finding, not a stop)
 CONFIG_CHECKS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "repo": ("OWNER/NAME text", _text(140, REPO_PATTERN)),
-    "api_url": ("an http(s) URL", _text(2000, r"https?://\S+")),
+    "api_url": ("an http(s) URL", _text(2000, r"(?i:https?)://\S+")),
     "models": ("a list of model names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
     "skill": ("a table (name, description)", lambda v: isinstance(v, dict)),
     # the Agent Skills spec: the folder is named so, and an installer copies that folder

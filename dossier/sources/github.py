@@ -214,7 +214,7 @@ class GithubSource:
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")  # may hold user:password: only the client sees it
         #: what may be shown or stored: the URL without credentials, and its host
         self.public_url, self.host = redact_url(self.api_url), url_host(self.api_url)
-        if not re.match(r"https?://[^/?#\s]+", self.api_url):
+        if not re.match(r"(?i)https?://[^/?#\s]+", self.api_url):  # a scheme in any case (RFC 3986 3.1)
             raise SourceError(f"GITHUB_API_URL must be an http(s) URL, got {self.public_url!r}")
         why = _unusable(self.api_url)
         if why is not None:  # PyGithub would fail each PR alone, or send every request somewhere else

@@ -640,3 +640,10 @@ def test_the_file_list_is_read_at_the_prs_own_address_not_where_its_answer_point
     got = source(gh).fetch(19321)
     assert [f["filename"] for f in got.meta["files"]] == ["python/pkg/own.py"]
     assert [r.path for r in gh.requests] == [f"/repos/{REPO}/pulls/19321", NEXT]
+
+
+def test_an_api_url_whose_scheme_is_in_capitals_is_used(gh):
+    """URL schemes are case-insensitive (RFC 3986 3.1): "HTTP://..." was refused as not an http(s) URL."""
+    add_pr(gh)
+    got = GithubSource(REPO, api_url=gh.url.replace("http://", "HTTP://"), settings=FAST).fetch(19321)
+    assert got.meta["number"] == 19321

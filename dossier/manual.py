@@ -16,6 +16,7 @@ from dossier.project import Project
 from dossier.regress import gpu_annotator, gpu_runs
 from dossier.release_evidence import read_release_lock
 from dossier.render import Annotator, RenderInput, render_documents
+from dossier.surface_history import read_history
 
 
 def annotators(project: Project) -> list[Annotator]:
@@ -54,7 +55,8 @@ def releases(project: Project) -> dict | None:
 def render_manual(project: Project) -> dict[str, str]:
     """Every rendered file (path relative to the skill folder -> text), with the notes recorded here."""
     return render_documents(RenderInput(project, annotators=annotators(project),
-                                        gpu_runs=gpu_runs(project.root / "results"), releases=releases(project)))
+                                        gpu_runs=gpu_runs(project.root / "results"), releases=releases(project),
+                                        surface=read_history(project.root)))
 
 
 #: lint rules whose errors mean the manual would come out wrong or incomplete, so render refuses while any

@@ -15,6 +15,7 @@ import jinja2
 
 from dossier.errors import DossierError
 from dossier.files import in_progress, remove_stale, stage
+from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 from dossier.model import ANSWERS, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
 from dossier.render import markdown
@@ -29,6 +30,7 @@ TEMPLATES = {
     "references/corrections.md": "corrections.md.j2",
     "references/reference-kernels.md": "reference-kernels.md.j2",
     "references/by-release.md": "by-release.md.j2",
+    "references/flags.md": "flags.md.j2",
 }
 OUTPUTS = tuple(TEMPLATES)
 #: where a `#NNNN` link to a card points from each rendered file
@@ -65,6 +67,13 @@ class RenderInput:
     #: the current changes by the release that first shipped them (an object with groups, reverted and
     #: unplaced; see dossier.for_version.by_release), shown in references/by-release.md
     releases: object = None
+    #: every release's flags and env vars, each with its first and last release (an object with releases, flags
+    #: and env; see dossier.surface_history), shown for the names the routing pages mention, in references/flags.md
+    surface: object = None
+
+
+#: the pages whose flags and env vars references/flags.md dates (what a reader is told to set)
+SURFACE_PAGES = ("SKILL.md", "references/answers.md", "references/playbook.md")
 
 
 def skill_config(project: Project) -> dict:
@@ -136,6 +145,7 @@ def _context(inp: RenderInput) -> dict:
         "answer_titles": answer_titles(project.answers),
         "investigation_order": project.investigation_order,
         "releases": inp.releases or NO_RELEASES,
+        "has_surface": inp.surface is not None,
     }
 
 
@@ -188,12 +198,32 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
     """Every output file (path relative to the skill folder -> text); every `#NNNN` is a link."""
     env = _env()
     ctx = _context(inp)
-    docs = {}
+    docs: dict[str, str] = {}
     for out, template in TEMPLATES.items():
+        if out == "references/flags.md":  # dates what the pages rendered before it name
+            ctx["surface"] = _surface_rows([docs[p] for p in SURFACE_PAGES], inp.surface)
         text = env.get_template(template).render(**ctx)
         page = CARD_PAGE.get(out, "pr-history.md")
         docs[out] = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
     return docs
+
+
+def _surface_rows(pages: list[str], surface) -> dict:
+    """The SGLang flags and SGLANG_* env vars ``pages`` name, each with the first and last release that had it
+    (names the surface lock does not know, and flags given to other programs, are left out)."""
+    if surface is None:
+        return {"first": "", "newest": "", "flags": [], "env": []}
+    named = {FLAG: set(), ENV: set()}
+    for page in pages:
+        for m in find_mentions(page):
+            if m.kind == ENV or (m.kind == FLAG and is_sglang_command(m.command)):
+                named[m.kind].add(m.text)
+    rows = {}
+    for kind, spans in ((FLAG, surface.flags), (ENV, surface.env)):
+        rows[kind] = [{"name": n, "first": spans[n].first, "last": spans[n].last}
+                      for n in sorted(named[kind]) if n in spans]
+    return {"first": surface.releases[0] if surface.releases else "", "newest": surface.newest, "flags": rows[FLAG],
+            "env": rows[ENV]}
 
 
 def _pr_target(pr: int, page: str, ctx: dict) -> str:

@@ -285,3 +285,27 @@ def test_a_pointer_fragment_is_not_called_a_changed_line(tmp_path):
     five, six = sections["5"], sections["6"]
     assert "the changed line matching" in five and "the code the PR targeted" not in five
     assert "the code the PR targeted, matching" in six and "the changed line matching" not in six
+
+
+def test_flags_page_dates_what_the_routing_pages_name(tmp_path):
+    """references/flags.md lists the SGLang flags and env vars SKILL.md, the answers and the playbook name, each with
+    its first and last release; a flag given to another program and a name no release had stay out (manual15)."""
+    from dossier.surface_history import Span, SurfaceHistory
+
+    check = ("Set `--mamba-ssm-dtype bfloat16` (old: `--mamba-scheduler-strategy`), `SGLANG_MAMBA_CONV_DTYPE`; "
+             "`python -m runtime.gdn.bench --json FILE`; `--made-up-flag`.")
+    answers = {"checklists": [{"id": "c", "title": "T", "summary": "s", "items": [{"check": check}]}]}
+    root = write_project(tmp_path, [make_card(7)], lanes={**LANES, "answers": answers})
+    surface = SurfaceHistory(["0.5.1", "0.5.2", "0.5.9"],
+                             flags={"--mamba-ssm-dtype": Span("0.5.2", "0.5.9"), "--json": Span("0.5.1", "0.5.9"),
+                                    "--mamba-scheduler-strategy": Span("0.5.1", "0.5.2")},
+                             env={"SGLANG_MAMBA_CONV_DTYPE": Span("0.5.9", "0.5.9")})
+    docs = render_documents(RenderInput(Project.load(root), surface=surface))
+    page = docs["references/flags.md"]
+    assert "| `--mamba-ssm-dtype` | 0.5.2 | 0.5.9 |" in page
+    assert "| `--mamba-scheduler-strategy` | 0.5.1 | 0.5.2: gone from the next |" in page
+    assert "| `SGLANG_MAMBA_CONV_DTYPE` | 0.5.9 | 0.5.9 |" in page
+    assert "`--json`" not in page and "--made-up-flag" not in page
+    assert "(references/flags.md#flags)" in docs["SKILL.md"] and "(references/flags.md#env)" in docs["SKILL.md"]
+    bare = render(root)
+    assert "No surface lock recorded" in bare["references/flags.md"] and "references/flags.md#" not in bare["SKILL.md"]

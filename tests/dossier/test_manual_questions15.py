@@ -70,7 +70,7 @@ QUESTIONS = [
              ("says nothing about SGLang's kernels", "tests/runtime/projections/test_proj_sglang_parity.py",
               "None of\nthem runs a server")),
     Question("Can I switch SGLang to this repository's deferred-write decode?", RUNTIME,
-             ("Nothing in `runtime/` can be switched on in SGLang", "--enable-linear-replayssm")),
+             ("Nothing in `runtime/` can be switched on in SGLang", "ships as its own ReplaySSM decode")),
     # a wrong fix: 0.5.12 and 0.5.13 do not parse --mamba-radix-cache-strategy (WRONG below)
     Question("Ascend NPU on 0.5.12: 'Page size must be 1 for MambaRadixCache v1, got 128'", "An error message quoted",
              ("the then flag `--mamba-scheduler-strategy extra_buffer` before (NPU from 0.5.12)",)),

@@ -131,6 +131,9 @@ def command(*name: str, group: typer.Typer | None = None, **kw):
             debug = False
             try:
                 debug = debug_wanted()
+                if sys.stdout is None:  # `>&-`: print() writes nowhere, silently; sys.stdout.write raises
+                    raise DossierError("standard output is closed: what this command prints would be lost (send it "
+                                       "to a file or to /dev/null instead)")
                 return fn(*args, **kwargs)
             except (typer.Exit, typer.Abort, usage.ClickException):
                 raise

@@ -244,3 +244,18 @@ def test_a_control_character_in_a_text_option_is_a_usage_error_before_anything_i
     result = runner.invoke(app, [*args, "--root", str(project_dir)], env={"GITHUB_API_URL": "http://127.0.0.1:9"})
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "holds a control character (U+00" in result.output and not (project_dir / "cards" / "5.yaml").exists()
+
+
+@pytest.mark.parametrize("command", ["schema", "lint", "show 100"])
+def test_a_closed_standard_output_is_an_environment_error_not_a_lost_answer(project_dir, command):
+    """`dossier schema >&-` was 'internal error: AttributeError'; lint and show printed their answer nowhere and
+    exited 0."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(["sh", "-c", f'exec "$0" -m dossier {command} --root "$1" >&-' if command != "schema" else
+                           f'exec "$0" -m dossier {command} >&-', sys.executable, str(project_dir)],
+                          capture_output=False, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[-1] == ("error: standard output is closed: what this command prints would be "
+                                            "lost (send it to a file or to /dev/null instead)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -193,6 +194,18 @@ def given_path(raw: str) -> Path:
     return Path(_given(raw, "name a path"))
 
 
+def given_seconds(raw: str) -> float:
+    """A duration of 0.1 s to a day (--deadline): anything else, NaN and infinity too, is a usage error naming it
+    (no clock or thread wait takes those)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.1 <= value <= 86400:  # NaN fails too
+        raise typer.BadParameter(f"must be seconds from 0.1 to 86400 (a day), got {raw!r}")
+    return value
+
+
 def path_option(*names: str, **kw) -> typer.models.OptionInfo:
     """A path option: :func:`given_path` parses it."""
     return typer.Option(*names, parser=given_path, metavar="<path>", **kw)
@@ -232,7 +245,7 @@ def fetch(
     refresh: Annotated[bool, typer.Option(help="Fetch again even when cached.")] = False,
     jobs: Annotated[int, typer.Option(help="Concurrent fetches, 1 to 32.")] = 4,
     deadline: Annotated[float | None, typer.Option(
-        envvar="DOSSIER_FETCH_DEADLINE", min=0.1, max=86400,
+        envvar="DOSSIER_FETCH_DEADLINE", parser=given_seconds, metavar="SECONDS",
         help="Seconds the whole fetch may take, at most a day; what has not finished then fails (also "
         "$DOSSIER_FETCH_DEADLINE).")] = None,
     root: RootOpt = None,

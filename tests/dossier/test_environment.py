@@ -82,3 +82,17 @@ def test_every_command_judging_by_the_day_refuses_a_bad_source_date_epoch_in_one
     assert result.output.startswith("error: SOURCE_DATE_EPOCH must be seconds since 1970")
     assert len([ln for ln in result.output.splitlines() if "SOURCE_DATE_EPOCH" in ln]) == 1
     assert {p: p.read_bytes() for p in project_dir.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5", "86401", "soon"])
+def test_a_fetch_deadline_outside_a_day_says_the_range_and_what_was_given(tmp_path, how, value):
+    """NaN read "Input should be less than or equal to 86400" (NaN fails every comparison), naming neither."""
+    from tests.dossier.factories import write_project
+
+    root = write_project(tmp_path / "p", [])
+    args, env = (["--deadline", value], {}) if how == "flag" else ([], {"DOSSIER_FETCH_DEADLINE": value})
+    result = runner.invoke(app, ["fetch", "100", *args, "--root", str(root)],
+                           env={"GITHUB_API_URL": "http://127.0.0.1:9", **env})
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"must be seconds from 0.1 to 86400 (a day), got {value!r}" in result.output, result.output

@@ -13,6 +13,7 @@ from dossier.files import read_bytes
 from dossier.lint.registry import Finding, rule
 from dossier.model import REPLACED, Card, answer_titles
 from dossier.project import is_valid
+from dossier.pytest_ids import id_problem
 
 # "#19321" cites a PR; "issue #39342" names an issue, which needs no card
 PR_REF = re.compile(r"(?<![\w/])(?<!issue )(?<!issues )#(\d{4,6})\b", re.IGNORECASE)
@@ -300,12 +301,12 @@ def missing_test(node: str, root: Path) -> str | None:
         return f"test file {file} not found"
     if not sep:
         return None
-    parts = rest.split("::")
-    if not all(parts):
-        return f"empty test name after '::' in {node}"
-    if any("[" in n and not n.endswith("]") for n in parts):
+    head, bracket, wanted = rest.partition("[")  # an id may hold "::" or "[" itself
+    if bracket and not wanted.endswith("]"):
         return f"unclosed '[' in {node}"
-    names = [n.split("[")[0] for n in parts]
+    names = head.split("::")
+    if not all(names):
+        return f"empty test name after '::' in {node}"
     try:  # decoded as an import does (its coding declaration, else UTF-8, strictly)
         tree = ast.parse(importlib.util.decode_source(read_bytes(path)))
     except (SyntaxError, ValueError, OSError) as exc:
@@ -318,7 +319,7 @@ def missing_test(node: str, root: Path) -> str | None:
         if found is None:
             return f"{n!r} not found in {file}"
         scope = found.body if isinstance(found, ast.ClassDef) else []
-    return None
+    return id_problem(path, names, wanted[:-1], root) if bracket else None
 
 
 @rule("D512", "an answer block in lanes.yaml cites a PR that has no card", scope="project")

@@ -538,6 +538,7 @@ def test_a_results_file_is_quoted_with_its_own_gpu_d517(tmp_path, sentence, ok):
     ("python -m pytest tests/runtime/x/test_a.py::TestK::test_gone", True),
     ("python -m pytest tests/runtime/x/test_a.py::test_real (parity)", False),
     ("python -m pytest tests/runtime/x/test_a.py::TestK::test_m[bf16]", False),
+    ("python -m pytest tests/runtime/x/test_a.py::TestK::test_m[fp4]", True),  # an id its parametrize lacks (lint15)
 ])
 def test_a_test_node_named_in_lanes_exists_d604(tmp_path, check, wrong):
     tree = sglang_package(tmp_path / "site", {"srt/models/qwen3_next.py": "X = 1\n"})
@@ -546,7 +547,8 @@ def test_a_test_node_named_in_lanes_exists_d604(tmp_path, check, wrong):
     root = write_project(tmp_path / "p", [make_card(100)], lanes=lanes)
     (root / "tests" / "runtime" / "x").mkdir(parents=True)
     (root / "tests" / "runtime" / "x" / "test_a.py").write_text(
-        "def test_real():\n    pass\n\n\nclass TestK:\n    def test_m(self):\n        pass\n")
+        "import pytest\n\n\ndef test_real():\n    pass\n\n\nclass TestK:\n"
+        "    @pytest.mark.parametrize('m', ['bf16', 'fp8'])\n    def test_m(self, m):\n        pass\n")
     found = [d for d in _lint(root, sglang_src=tree, select=["D604"]) if d.file == "cards/lanes.yaml"]
     assert bool(found) is wrong, [d.text() for d in found]
 

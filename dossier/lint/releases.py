@@ -438,3 +438,32 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
                     yield Finding(text_location(path), f"says SGLang {version} was {m.group(2)} {day}, but its wheel "
                                                        f"was built {built[version]} (evidence.lock)",
                                   hint="take the day from `dossier releases verify` or the release page")
+
+
+@rule("D326", "a card whose key file ships in SGLang's wheel has no entry in evidence.lock's release evidence, "
+              "which records the releases for the other cards (an entry deleted, or never recorded)", scope="card")
+def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
+    """`dossier releases verify --record` writes an entry for every card whose key file is in python/sglang/ (a
+    Dockerfile or a test under test/ is in no wheel). Without it the card's status, merge date and the releases
+    its prose names are checked against nothing (D312-D321 stay silent), and the manual drops its release lines:
+    an entry removed from the lock by hand, or a card added after the last recording, reads as proven."""
+    from dossier.lint.depth import card_texts, text_location
+    from dossier.release_evidence import in_wheel
+
+    lock, error = release_lock(ctx)
+    if error or not lock.built or card.pr in lock.cards or not in_wheel(card.key_fragment.file):
+        return
+    built = list(lock.built)
+    named = sorted({v for _, text in card_texts(card) for m in _RELEASE_NAMED.finditer(" ".join(text.split()))
+                    if (v := m.group(1) or m.group(2) or m.group(3)) in lock.built}, key=_version_key)
+    if card.state == "merged":
+        relies = f"nothing shows that its line shipped, nor that status {card.status} still holds"
+    else:
+        relies = f"nothing shows that a {card.state} PR's line is in no release"
+    if named:
+        relies += f"; the releases its prose names ({', '.join(named[:4])}) go unchecked"
+    yield Finding(text_location("key_fragment.file"),
+                  f"cards/evidence.lock records SGLang {built[0]} .. {built[-1]} for the cards, but has no release "
+                  f"evidence for #{card.pr}, whose key file {card.key_fragment.file} ships in the wheel: {relies}",
+                  hint=f"re-record it: {VERIFY} (DOSSIER_RELEASES names the release cache); or restore the entry "
+                       "removed from cards/evidence.lock")

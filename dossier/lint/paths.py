@@ -1,13 +1,16 @@
-"""D616: a card's listed SGLang file one keystroke off a file that exists (a typo in files or key_fragment.file)."""
+"""D616/D617: an SGLang path a card names one keystroke off a path that exists (a typo); D325: source listed as a
+test or doc."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from dossier.lint.claims import surface
+from dossier.lint.claims import REPO_DIRS, _field_texts, _locate, surface
 from dossier.lint.registry import Finding, rule
+from dossier.mentions import PATH, find_mentions
 from dossier.model import Card
+from dossier.release_evidence import in_wheel
 
 
 def one_edit(a: str, b: str) -> bool:
@@ -32,13 +35,12 @@ def misspelt_file(card: Card, doc, ctx) -> Iterator[Finding]:
     judged, and only when no synced release and no cached diff of the PR holds it. The card's own paths stand:
     they are the PR's changed files, or where its key fragment sits."""
     from dossier.lint.depth import text_location
-    from dossier.lint.evidence import evidence
     from dossier.lint.grounds import _release_trees
 
     s = surface(ctx)
     if s is None:
         return
-    changed = set(evidence(card, ctx).files or ())
+    changed = diff_paths(card, ctx)
     listed = [(f"files.{kind}[{i}]", p) for kind in ("runtime", "tests", "docs") for i, p in enumerate(card.files[kind])]
     listed.append(("key_fragment.file", card.key_fragment.file))
     for path, repo in listed:
@@ -51,6 +53,88 @@ def misspelt_file(card: Card, doc, ctx) -> Iterator[Finding]:
         yield Finding(text_location(path),
                       f"{repo} is in no SGLang source held (SGLang {s.tree.version}, synced releases, the PR's cached "
                       f"diff), and {near[0]} sits beside it: a typo?", hint=f"did you mean {near[0]}?")
+
+
+def diff_paths(card: Card, ctx) -> set[str]:
+    """Every path the card's cached PR diff touched (empty when the PR is not cached)."""
+    from dossier.evidence import changed_paths
+    from dossier.lint.evidence import evidence
+
+    ev = evidence(card, ctx)
+    return changed_paths(ev.files, ev.entry.meta) if ev.files is not None else set()
+
+
+def outside_wheel(repo: str) -> bool:
+    """A path of the SGLang repository that no wheel ships (test/, scripts/, docker/, docs/, sgl-kernel/...)."""
+    parts = PurePosixPath(repo).parts
+    return len(parts) > 1 and parts[0] in REPO_DIRS and not in_wheel(repo)
+
+
+def _named(card: Card, doc) -> list[tuple[str, str, tuple[int, int] | None, bool]]:
+    """(YAML path, repo path, position or None, whether it is the PR's record) for every SGLang path outside the
+    wheel the card names: its files and key file (the PR's record), and the paths in its prose."""
+    from dossier.lint.depth import text_location
+
+    out = [(text_location(f"files.{kind}[{i}]"), p, None, True)
+           for kind in ("runtime", "tests", "docs") for i, p in enumerate(card.files[kind])]
+    out.append(("key_fragment.file#value", card.key_fragment.file, None, True))
+    for path, text in _field_texts(doc.data):
+        seen: dict[str, int] = {}
+        for m in find_mentions(text):
+            if m.kind == PATH:
+                n = seen[m.raw] = seen.get(m.raw, -1) + 1
+                out.append((path, m.text.split("::")[0].rstrip("/"), _locate(doc, path, m.raw, n), False))
+    return [x for x in out if outside_wheel(x[1])]
+
+
+def _holders(ctx) -> dict[str, set[str]]:
+    """Per SGLang path outside the wheel: who names it ("#N" for a card's files or prose, "lanes.yaml", "#N's
+    diff" for a cached PR diff)."""
+    if "outside-holders" not in ctx.memo:
+        out: dict[str, set[str]] = {}
+        for doc in ctx.project.valid_docs():
+            card = Card.from_data(doc.data, doc.path)
+            for _, repo, _, _ in _named(card, doc):
+                out.setdefault(repo, set()).add(f"#{card.pr}")
+            for repo in diff_paths(card, ctx):
+                out.setdefault(repo, set()).add(f"#{card.pr}'s diff")
+        lanes = ctx.project.lanes_doc
+        if lanes is not None and isinstance(lanes.data, dict):
+            from dossier.cards import strings
+
+            for _, text in strings(lanes.data):
+                for m in find_mentions(text):
+                    if m.kind == PATH and outside_wheel(repo := m.text.split("::")[0].rstrip("/")):
+                        out.setdefault(repo, set()).add("lanes.yaml")
+        ctx.memo["outside-holders"] = out
+    return ctx.memo["outside-holders"]
+
+
+@rule("D617", "an SGLang path outside the wheel (test/, scripts/, docker/...) that no source holds, one keystroke "
+              "off a path a source holds (a typo)", scope="card")
+def misspelt_outside_path(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"test/registered/4-gpu-models/test_qwen3_next_model.py" where another card lists test_qwen3_next_models.py:
+    wheels ship no test/, scripts/ or docker/ files, so no release can say whether such a path exists. What can:
+    an SGLang checkout (--sglang-src; D604 and D616 then judge every path against it), the cached PR diffs, and
+    the other cards and lanes.yaml, which name the paths they hold. A path none of them holds is judged only when
+    it is one edit from one they do hold (this card's own files count for its prose): a path with no such
+    neighbour may be real, and nothing held here can say otherwise."""
+    s = surface(ctx)
+    if s is not None and s.tree.kind == "checkout":
+        return
+    holders = _holders(ctx)
+    mine = f"#{card.pr}"
+    own = {repo for _, repo, _, record in _named(card, doc) if record} | diff_paths(card, ctx)
+    for yaml_path, repo, at, record in _named(card, doc):
+        if holders.get(repo, set()) - {mine} or (not record and repo in own):
+            continue
+        near = sorted(q for q, who in holders.items()
+                      if q != repo and (who - {mine} or (not record and q in own)) and one_edit(repo, q))
+        if near:
+            who = sorted(holders[near[0]] - {mine}) or ["this card's files"]
+            yield Finding(yaml_path, f"{repo} is in no source held (no checkout, no cached diff, no other card), "
+                                     f"and {near[0]} ({', '.join(who[:2])}) is one keystroke off: a typo?",
+                          hint=f"did you mean {near[0]}?", at=at)
 
 
 def _folder(s, folder: str, ctx) -> list[str]:

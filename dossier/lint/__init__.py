@@ -5,6 +5,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     depth,
     evidence,
     findings,
+    flag_releases,
     lane_names,
     links,
     paths,

@@ -540,13 +540,19 @@ def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
 #: a measured value: "965.52", "15,314.80", "89"
 _VAL = r"(\d[\d,]*(?:\.\d+)?)"
 _UNIT = r"(?:\s?(?:%|[A-Za-zµμ]+(?:/[A-Za-z]+)?))?"
+#: what the values are counted in, after the pair: "121 us -> 60 us per call (-50%)"
+_PER = r"(?: per [a-z]+(?: [a-z]+)?)?"
 #: a stated change: "+1.8%", "-10%", "about +10%", "-0.31 pp", "6.4x"
 _CHANGE = r"(about |~|roughly |approximately |nearly |almost )?([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|pp|x|×)"
 #: "A -> B unit (+P%)", "A -> B unit, Nx" (the change right after the pair)
-_PAIR_THEN_CHANGE = re.compile(rf"(?<![\w.]){_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT} ?(?:\(|, ){_CHANGE}(?![\w.])"
+_PAIR_THEN_CHANGE = re.compile(rf"(?<![\w.]){_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT}{_PER} ?(?:\(|, ){_CHANGE}(?![\w.])"
                                # the change itself, not "(55% of the aggregated score)"
                                r"(?=[),;]|$| (?:faster|slower|less|more|lower|higher|fewer|better|worse|smaller|"
                                r"larger|speed-?up|reduction|drop|gain|increase|decrease|cut)\b)")
+#: "from 121 us to 60 us, a 50% cut": the pair in words, the change right after it
+_FROM_TO_THEN_CHANGE = re.compile(rf"(?<![\w.])from {_VAL}{_UNIT} to {_VAL}{_UNIT}{_PER} ?(?:\(|, (?:a |an |or )?){_CHANGE}"
+                                  r"(?![\w.])(?=[),;.]|$| (?:faster|slower|less|more|lower|higher|fewer|better|worse|"
+                                  r"smaller|larger|speed-?up|reduction|drop|gain|increase|decrease|cut)\b)")
 #: "-9.2% (965.52 -> 876.80 ms)" (the pair in a parenthesis right after the change)
 _CHANGE_THEN_PAIR = re.compile(rf"(?<![\w.]){_CHANGE} \({_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT}\)")
 #: "2.24x (TP1 B=512: 63.9 us against a 28.5 us floor)": a factor and the two values it divides
@@ -588,7 +594,7 @@ def change_arithmetic(card: Card, doc, ctx) -> Iterator[Finding]:
     read either way round, and "pp" is a difference of fractions or percentages."""
     for path, text in card_texts(card):
         flat = " ".join(text.split())
-        for m in _PAIR_THEN_CHANGE.finditer(flat):
+        for m in [*_PAIR_THEN_CHANGE.finditer(flat), *_FROM_TO_THEN_CHANGE.finditer(flat)]:
             yield from _check_change(path, m.group(0), m.group(1), m.group(2), *m.group(3, 4, 5, 6))
         for m in _CHANGE_THEN_PAIR.finditer(flat):
             yield from _check_change(path, m.group(0), m.group(5), m.group(6), *m.group(1, 2, 3, 4))

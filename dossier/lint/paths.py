@@ -115,10 +115,10 @@ def _holders(ctx) -> dict[str, set[str]]:
 def misspelt_outside_path(card: Card, doc, ctx) -> Iterator[Finding]:
     """"test/registered/4-gpu-models/test_qwen3_next_model.py" where another card lists test_qwen3_next_models.py:
     wheels ship no test/, scripts/ or docker/ files, so no release can say whether such a path exists. What can:
-    an SGLang checkout (--sglang-src; D604 and D616 then judge every path against it), the cached PR diffs, and
-    the other cards and lanes.yaml, which name the paths they hold. A path none of them holds is judged only when
-    it is one edit from one they do hold (this card's own files count for its prose): a path with no such
-    neighbour may be real, and nothing held here can say otherwise."""
+    an SGLang checkout (--sglang-src: D604 then judges every path in prose, D616 a listed one), the cached PR
+    diffs, and the other cards and lanes.yaml, which name the paths they hold. A path none of them holds is judged
+    only when it is one edit from one they do hold (this card's own files count for its prose): a path with no
+    such neighbour may be real, and nothing held here can say otherwise."""
     s = surface(ctx)
     if s is not None and s.tree.kind == "checkout":
         return

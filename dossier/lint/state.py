@@ -376,8 +376,9 @@ def stated_state(card: Card, doc, ctx) -> Iterator[Finding]:
 _EVENT = re.compile(rf"\b(?P<what>comment(?:ed)?|review(?:ed)?|repl(?:y|ied)|opened|posted|approved|reported)"
                     rf"(?: (?:of|on|at))? {_DAY}(?!\d)", re.IGNORECASE)
 _ANY_DAY = re.compile(rf"(?<![\w-]){_DAY}(?![\w-])")
-#: "#N" of this repository (not "flashinfer-ai/flashinfer#2726", whose numbers are another sequence)
-_THIS_REPO_CITE = re.compile(r"(?<![\w/.-])#(\d+)\b")
+#: "#N", "PR N" or "pull request N" of this repository (not "flashinfer-ai/flashinfer#2726", whose numbers are
+#: another sequence); cards write "PR N" for a PR without a card (D510)
+_THIS_REPO_CITE = re.compile(r"(?:(?<![\w/.-])#|\b(?:PR|[Pp]ull request) #?)(\d+)\b")
 
 
 @rule("D411", "prose dates an event before its PR (or issue) existed, after its PR merged (its opening), or after today",
@@ -385,8 +386,8 @@ _THIS_REPO_CITE = re.compile(r"(?<![\w/.-])#(\d+)\b")
 def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(comment of 2026-01-19)" on a PR opened in February, "opened 2026-03-16" for a PR merged in January, or any
     day after today: one of them is mistyped or taken from another thread, and a reader who orders the history
-    by it is misled. The thread is the nearest #N before the words in their clause, or before the parenthesis they
-    are in ("#20655 (merged; opened ...)"); an issue shares the PR numbers. Else it is the card's own PR. Its first
+    by it is misled. The thread is the nearest #N (or "PR N") before the words in their clause, or before the
+    parenthesis they are in ("#20655 (merged; opened ...)"); an issue shares the PR numbers. Else it is the card's own PR. Its first
     possible day is the floor cards/opened.lock gives (as D405's). A number of another repository
     ("flashinfer-ai/flashinfer#2726") is not judged. A day no calendar has ("2026-02-31") is wrong wherever it
     stands."""

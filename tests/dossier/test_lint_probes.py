@@ -469,6 +469,10 @@ def _opened(tmp_path: Path, text: str) -> Path:
     ("#96 (merged; opened 2026-01-12) fixed the offsets.", True),
     ("#4000 came first; this PR (opened 2026-03-01) followed it.", False),  # #4000: no anchor at or below it
     ("#96 replaced it; the PR (opened 2026-01-05) had stalled.", True),  # the card's own, opened after #95
+    # "PR N" names another thread as "#N" does (cards write it for a PR without a card): not the card's own opening
+    ("PR 96 was opened on 2026-03-25, after this one merged.", False),
+    ("A pull request 96 was opened 2026-03-25 for the rest.", False),
+    ("PR 96 was opened on 2026-01-25.", True),  # before #95's anchor
 ])
 def test_a_day_in_prose_is_possible_for_its_thread_d411(tmp_path, text, wrong):
     assert (_codes(_opened(tmp_path, text), select=["D411"]) == ["D411"]) is wrong

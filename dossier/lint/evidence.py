@@ -37,6 +37,7 @@ from dossier.evidence import (
 )
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
+from dossier.release_evidence import in_wheel
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile
@@ -112,11 +113,13 @@ def unverified(card: Card, doc, ctx) -> Iterator[Finding]:
     todo = f"dossier fetch {card.pr} && dossier lint --record"
     released = release_verdict(card, ctx)
     if ev.entry is None and ev.recorded is None and (released is None or released.kind != RELEASE_DIFF):
+        beyond_releases = _beyond_releases(card)
         yield Finding(
             "key_fragment",
             f"unverified: #{card.pr} is not in the fetch cache nor in cards/evidence.lock, "
             "and no release diff proves it",
-            hint=f"{todo}; or, for a change that shipped, dossier releases verify --record",
+            hint=f"{todo} (only the PR's diff can: {beyond_releases})" if beyond_releases
+            else f"{todo}; or, for a change that shipped, dossier releases verify --record",
         )
     elif ev.entry is not None and ev.files is None:
         yield Finding(
@@ -130,6 +133,15 @@ def unverified(card: Card, doc, ctx) -> Iterator[Finding]:
             f"unverified: the diff has no patch text for {card.key_fragment.file} (binary or too large)",
             hint="fetch from a local clone (--source git), or choose a key file that has a patch",
         )
+
+
+def _beyond_releases(card: Card) -> str | None:
+    """Why no release diff can ever prove ``card``'s key fragment, or None where one may."""
+    if card.state != "merged":
+        return f"#{card.pr} was never merged"
+    if not in_wheel(card.key_fragment.file):
+        return f"no release wheel ships {card.key_fragment.file}"
+    return None
 
 
 @rule("D330", "the PR's fetch cache entry is damaged", scope="card", severity="warning")

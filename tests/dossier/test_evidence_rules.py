@@ -232,6 +232,19 @@ def test_unverified_without_cache_or_lock_is_a_warning_strict_does_not_promote(t
     assert RULES["D301"].strict_exempt and not RULES["D309"].strict_exempt
 
 
+@pytest.mark.parametrize("card,why", [
+    (_card(state="closed", merged_at=None), "#100 was never merged"),
+    (_card(key_fragment=kf("docker/Dockerfile", "RUN pip install sglang")), "no release wheel ships docker/Dockerfile"),
+])
+def test_unverified_says_when_no_release_diff_can_prove_it(tmp_path, card, why):
+    """The hint offered `releases verify --record` to a card no release can prove (a PR never merged, a key file
+    outside the wheel): only the PR's own diff can."""
+    (d,) = [d for d in lint(ev.project_with(tmp_path / "p", card), None) if d.code == "D301"]
+    assert why in d.hint and "releases verify" not in d.hint
+    (plain,) = lint(ev.project_with(tmp_path / "q"), None)
+    assert "releases verify --record" in plain.hint
+
+
 def test_unverified_when_the_cached_text_is_not_a_diff(tmp_path):
     cache = tmp_path / "cache"
     Cache(cache).put(100, ev.github_meta(100, ev.PR100), "this is not a diff\n", {"source": "import"})

@@ -121,9 +121,22 @@ def test_sections_follow_lane_order_and_link_supersession(project_dir):
 def test_lane_lists_its_trail_once_current_first(project_dir):
     playbook = render(project_dir)["references/playbook.md"]
     trail = next(line for line in playbook.splitlines() if line.startswith("**PRs.**"))
-    assert trail.index("#100") < trail.index("#90") and "(superseded)" in trail
+    assert trail.index("#100") < trail.index("#90") and "; superseded: [#90]" in trail
     assert playbook.count("pr-history.md#pr-100") == 1  # one source per fact: the trail, once
     assert "python/sglang/srt/models/qwen3_next.py" in playbook and playbook.count("qwen3_next.py`") == 1
+
+
+def test_a_trail_groups_prs_by_status_current_first(tmp_path):
+    """One label per status group, not one per PR (the playbook's word budget grew by two words for every card
+    that was not current); a lane with no current card starts with its first group."""
+    cards = [make_card(90, status="superseded", superseded_by=[100]), make_card(100), make_card(91, status="adjacent"),
+             make_card(92, status="superseded", superseded_by=[100]), make_card(101)]
+    playbook = render(write_project(tmp_path / "a", cards))["references/playbook.md"]
+    trail = next(line for line in playbook.splitlines() if line.startswith("**PRs.**"))
+    assert re.sub(r"\]\([^)]*\)|\[", "", trail) in ("**PRs.** #100, #101; superseded: #90, #92; adjacent: #91.",
+                                                  "**PRs.** #100, #101; adjacent: #91; superseded: #90, #92.")
+    only_old = render(write_project(tmp_path / "b", [make_card(90, status="adjacent")]))["references/playbook.md"]
+    assert re.sub(r"\]\([^)]*\)|\[", "", only_old).count("**PRs.** adjacent: #90.") == 1
 
 
 def test_skill_routes_each_symptom_to_an_anchor_that_exists(project_dir):

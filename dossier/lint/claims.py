@@ -4,8 +4,8 @@ Checked against the SGLang tree ``drift`` uses (:mod:`dossier.surface`, read wit
 the cards' prose, validation lanes, corrections and ``key_fragment.today``, every string of
 cards/lanes.yaml and of the findings (cards/findings/), and the literal text of the render templates. Not checked, because they are the PR's
 record rather than advice: ``title``, ``files``, ``key_fragment.file``/``match`` (the D3xx rules check
-them against the diff), ``validation.claims`` (what was run when the PR was written), and paths the card
-itself lists as changed by its PR. A mention marked historical is exempt: a ``historical:`` key or entry
+them against the diff), ``validation.claims`` (what was run when the PR was written: of a merged PR, its flags and
+env vars are held to D610 as history), and paths the card itself lists as changed by its PR. A mention marked historical is exempt: a ``historical:`` key or entry
 prefix in lanes.yaml, or the prose forms of :mod:`dossier.mentions` ("was `old/path`", "`--flag`
 (removed in ...)", "... no longer exists").
 """
@@ -133,6 +133,12 @@ def _card(doc: YamlDoc, s, ctx) -> list[Stale]:
     out = []
     for path, text in _field_texts(data):
         out += _check_text(doc, path, text, s, ctx.project.root, own, history(ctx))
+    if data.get("state") == "merged":  # what was run then: its flags and env vars shipped, if not today's (D610)
+        claims = (data.get("validation") or {}).get("claims") or []
+        for i, text in enumerate(claims):
+            if isinstance(text, str):
+                out += _check_text(doc, f"validation.claims[{i}]", text, s, ctx.project.root, own, history(ctx),
+                                   historical=True)
     today = data["key_fragment"].get("today")
     if isinstance(today, dict) and isinstance(today.get("file"), str) and s.knows_path(today["file"]) is False:
         out.append(Stale("D604", doc, doc.where("key_fragment.today.file#value"),
@@ -262,7 +268,7 @@ def _never_shipped(m: Mention, s, past) -> tuple[str, str, str | None] | None:
     kind, today = ("flags", s.flags) if m.kind == FLAG else ("env", s.env)
     if m.text in today or (m.kind == FLAG and s.flag(m.text)[1]) or past.span(kind, m.text):
         return None
-    return ("D610", f"{m.text} is marked historical, but no SGLang release ({past.releases[0]} .. {past.newest}) "
+    return ("D610", f"{m.text} is named as history, but no SGLang release ({past.releases[0]} .. {past.newest}) "
             f"had this {m.kind}", _near(m.text, getattr(past, kind)) or "a made-up or misspelt name")
 
 
@@ -364,7 +370,8 @@ STALE_RULES = (
     ("D605", "a `python -m` module that does not exist", "error"),
     ("D606", "a deprecated flag or env var (SGLang names the replacement)", "warning"),
     ("D608", "key_fragment.today's match is not in its file in today's SGLang", "error"),
-    ("D610", "a --flag or SGLANG_* env var marked historical that no SGLang release had (cards/surface.lock)", "error"),
+    ("D610", "a --flag or SGLANG_* env var marked historical (or in a merged PR's validation.claims) that no SGLang "
+             "release had (cards/surface.lock)", "error"),
     ("D611", "a --flag typeset with an en/em dash for its '--' (read as the flag; copied, it is not one)", "error"),
 )
 for _code, _summary, _severity in STALE_RULES:

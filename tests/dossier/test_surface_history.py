@@ -115,6 +115,27 @@ def test_a_historical_name_some_release_had_or_a_prs_own_wording_passes(project,
     assert _lint_prose(root, pkg, sentence) == []
 
 
+@pytest.mark.parametrize("claim,state,found", [
+    ("TTFT -3% with SGLANG_GDN_TURBO=1 (PR description; TP4).", "merged", ["D610"]),
+    ("TTFT -3% with --enable-gdn-turbo (PR description; TP4).", "merged", ["D610"]),
+    # near misses: a name some release had, a name the PR's own text gives, an unmerged PR's proposal
+    ("TTFT -3% with --enable-piecewise-cuda-graph and SGLANG_OLD_SWITCH=1 (PR description; TP4).", "merged", []),
+    ("TTFT -3% with the PR's --enable-gdn-turbo (PR description; TP4).", "merged", []),
+    ("TTFT -3% with --enable-gdn-turbo (PR description; TP4).", "closed", []),
+])
+def test_a_merged_prs_claims_name_flags_and_env_vars_some_release_had(project, claim, state, found):
+    """validation.claims was not checked at all: a made-up env var or flag in a merged PR's numbers passed, though
+    what was run for them was real then (an unmerged PR's claims may name what never shipped)."""
+    root, cache, pkg = project
+    assert _record(root, cache, "--record").exit_code == 0
+    card = make_card(100, state=state, **({} if state == "merged" else {"merged_at": None, "status": "candidate"}))
+    card["validation"]["claims"] = [claim]
+    write_project(root, [card])
+    got = [d for d in run_lint(LintContext(Project.load(root), sglang_src=pkg), select=["D6"])]
+    assert [d.code for d in got] == found, [d.text() for d in got]
+    assert all(d.line > 0 and "no SGLang release (0.5.1 .. 0.5.3)" in d.message for d in got)
+
+
 def test_a_current_mention_of_a_name_that_left_names_its_last_release(project):
     root, cache, pkg = project
     assert _record(root, cache, "--record").exit_code == 0

@@ -375,7 +375,9 @@ STALE_RULES = (
     ("D611", "a --flag typeset with an en/em dash for its '--' (read as the flag; copied, it is not one)", "error"),
 )
 for _code, _summary, _severity in STALE_RULES:
-    rule(_code, _summary, scope="project", severity=_severity)(functools.partial(_emit, code=_code))
+    _check = functools.partial(_emit, code=_code)
+    _check.__doc__ = __doc__  # `lint --explain` reads it: what the family checks and what it leaves alone
+    rule(_code, _summary, scope="project", severity=_severity)(_check)
 
 
 @rule("D607", "an answer-block step names a function or class its file lacks in today's SGLang", scope="project")

@@ -211,12 +211,17 @@ def path_option(*names: str, **kw) -> typer.models.OptionInfo:
     return typer.Option(*names, parser=given_path, metavar="<path>", **kw)
 
 
+def not_a_folder(path: Path) -> str | None:
+    """Why ``path`` is no folder ("does not exist", "is not a folder"), or None when it is one."""
+    return None if path.is_dir() else "is not a folder" if path.exists() else "does not exist"
+
+
 def given_folder(raw: str) -> Path:
     """A folder given on the command line that must be there (:func:`given_path`): a typo is a usage error, not a
     folder that a command would create or search in vain."""
     path = given_path(raw)
-    if not path.is_dir():
-        raise typer.BadParameter(f"{path} {'is not a folder' if path.exists() else 'does not exist'}")
+    if why := not_a_folder(path):
+        raise typer.BadParameter(f"{path} {why}")
     return path
 
 
@@ -594,9 +599,8 @@ def releases_sync(
     if index_url:
         pip_args += ("--index-url", index_url)
     if find_links is not None:
-        if not find_links.is_dir():  # pip reads it as an index without sglang
-            fail(f"--find-links {find_links} {'is not a folder' if find_links.exists() else 'does not exist'} "
-                 "(a folder of sglang wheels)")
+        if why := not_a_folder(find_links):  # pip reads it as an index without sglang
+            fail(f"--find-links {find_links} {why} (a folder of sglang wheels)")
         pip_args += ("--no-index", "--find-links", str(find_links.resolve()))
     base = root or find_root()
     cache = rl.cache_dir(base, cache_dir)
@@ -957,9 +961,8 @@ def show(
     if diff:  # before the card is printed: a card followed by an error reads as a half answer
         cache = _cache(project, cache_dir)
         entry = cache.get(pr)
-        if entry is None and cache.damaged(pr):
-            fail(f"the fetch cache entry of #{pr} is damaged ({cache.damaged(pr)}): `dossier fetch --refresh {pr}` "
-                 "fetches it again")
+        if entry is None and (why := cache.damaged(pr)):
+            fail(f"the fetch cache entry of #{pr} is damaged ({why}): `dossier fetch --refresh {pr}` fetches it again")
         if entry is None:
             fail(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}`")
     print_card(card, project, out, notes=card_notes(project, card))

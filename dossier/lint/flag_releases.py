@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from dossier.lint.claims import _field_texts, _locate, history
 from dossier.lint.registry import Finding, rule
+from dossier.lint.releases import version_key
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 from dossier.model import Card
 
@@ -19,11 +20,6 @@ _SINCE = re.compile(r"[`'\"]*\s*\(?(?:from|since|added in|introduced in|new in|f
 _ON = re.compile(rf"\b(?:in|on|with|for|under)\s+(?:SGLang\s+)?{_VERSION}\s*[,:]?", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;.!?](?:\s|$)|->|\u2192|\bthen\b|\bbefore\b|\bafter\b|\buntil\b|\bup to\b|\bsince\b"
                          r"|\bfrom\b|\bremoved\b|\brenamed\b", re.IGNORECASE)
-
-
-def _key(version: str) -> tuple[int, ...]:
-    main, _, post = version.partition(".post")
-    return (*map(int, main.split(".")), int(post or -1))
 
 
 @rule("D618", "a --flag or SGLANG_* env var said to start in, or given for, a release that did not have it "
@@ -56,8 +52,8 @@ def name_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
                 said += [(v, "given for") for end, v in opens
                          if end <= m.start and not _CLAUSE_END.search(text, end, m.start)]
             for version, how in said:
-                if _key(version) < _key(span.first) or _key(version) > _key(span.last):
-                    when = (f"first shipped in {span.first}" if _key(version) < _key(span.first)
+                if version_key(version) < version_key(span.first) or version_key(version) > version_key(span.last):
+                    when = (f"first shipped in {span.first}" if version_key(version) < version_key(span.first)
                             else f"last shipped in {span.last}")
                     yield Finding(path, f"{m.text} is {how} SGLang {version}, but it {when} (releases with it: "
                                         f"{span})", hint=f"name a release from {span}, or mark it historical",

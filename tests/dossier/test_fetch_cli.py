@@ -142,26 +142,33 @@ def test_a_secondary_rate_limit_is_waited_out_with_a_line_in_the_log(gh, project
     assert "A PR limited inside its file list goes on from the page it stopped at" in told
 
 
-def test_ctrl_c_while_waiting_out_a_rate_limit_ends_at_once_and_keeps_what_landed(gh, project_dir):
-    """A worker thread asleep in the wait kept the process alive after Ctrl-C until the wait was over (here
-    600 s): the interrupt cancels the wait, exit 130, #100 stays cached."""
+def _fetch_100_101_in_a_child(gh, project_dir, **env_vars):
+    """`dossier fetch 100 101 --jobs 1` in a child process against the fake GitHub, to be signalled."""
     import os
-    import queue
     import signal
     import subprocess
     import sys
-    import threading
     from pathlib import Path
 
-    gh.fail(f"/repos/{REPO}/pulls/101", secondary_limit("600"))
     env = {k: v for k, v in os.environ.items() if k not in ("DOSSIER_CACHE", "GITHUB_TOKEN")}
-    env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", DOSSIER_HTTP_WAIT="3600",
-               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+               **env_vars)
     # a shell without job control starts background jobs (CI's runner, say) with SIGINT ignored, and Python
     # installs no KeyboardInterrupt handler for an ignored SIGINT: give the child the default disposition
-    proc = subprocess.Popen([sys.executable, "-m", "dossier.cli", "fetch", "100", "101", "--jobs", "1", "--root",
+    return subprocess.Popen([sys.executable, "-m", "dossier.cli", "fetch", "100", "101", "--jobs", "1", "--root",
                              str(project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def test_ctrl_c_while_waiting_out_a_rate_limit_ends_at_once_and_keeps_what_landed(gh, project_dir):
+    """A worker thread asleep in the wait kept the process alive after Ctrl-C until the wait was over (here
+    600 s): the interrupt cancels the wait, exit 130, #100 stays cached."""
+    import queue
+    import signal
+    import threading
+
+    gh.fail(f"/repos/{REPO}/pulls/101", secondary_limit("600"))
+    proc = _fetch_100_101_in_a_child(gh, project_dir, DOSSIER_HTTP_WAIT="3600")
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=lambda: [*map(lines.put, proc.stderr), lines.put(None)], daemon=True).start()
     seen = [""]
@@ -184,20 +191,11 @@ def test_an_interrupted_fetch_does_not_wait_for_a_request_in_flight(gh, project_
     flight ended (the pool's threads are joined at exit): up to DOSSIER_HTTP_TIMEOUT for each of its attempts.
     What is in flight is abandoned (its cache entry lands whole or not at all). (The deadline caps each request's
     timeout, so it ends them in time.)"""
-    import os
     import signal
-    import subprocess
-    import sys
     import threading
-    from pathlib import Path
 
     stuck = gh.gate[f"/repos/{REPO}/pulls/101"] = threading.Event()  # answered only when the test ends
-    env = {k: v for k, v in os.environ.items() if k not in ("DOSSIER_CACHE", "GITHUB_TOKEN")}
-    env.update(GITHUB_API_URL=gh.url, DOSSIER_HTTP_THROTTLE="0", DOSSIER_HTTP_TIMEOUT="600",
-               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    proc = subprocess.Popen([sys.executable, "-m", "dossier.cli", "fetch", "100", "101", "--jobs", "1", "--root",
-                             str(project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = _fetch_100_101_in_a_child(gh, project_dir, DOSSIER_HTTP_TIMEOUT="600")
     try:
         assert gh.arrived(f"/repos/{REPO}/pulls/101", timeout=60)  # #100 landed, #101 is in flight
         proc.send_signal(getattr(signal, how))

@@ -362,7 +362,9 @@ def lint(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
     select: Annotated[list[str] | None, typer.Option(
-        parser=given_text, help="Only rules whose code starts so (repeatable).")] = None,
+        parser=given_text, help="Only rules whose code starts so, in any case (repeatable).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(
+        parser=given_text, help="Leave out rules whose code starts so, in any case (repeatable).")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
     explain: Annotated[str | None, typer.Option(
         "--explain", metavar="CODE", help="Print what a rule checks and what it lets pass, and exit.")] = None,
@@ -381,7 +383,7 @@ def lint(
     unknown --select code, a folder that holds no card, an unreadable fetch cache).
     """
     from dossier.lint import RULES, LintContext, has_errors, run_lint
-    from dossier.lint.engine import unknown_selectors
+    from dossier.lint.engine import chosen_rules, code_prefix, unknown_selectors
     from dossier.lint.evidence import UNVERIFIED
 
     if list_rules:
@@ -389,16 +391,18 @@ def lint(
             out.print(f"{code}  {rule.family:<9} {rule.severity:<7} {rule.summary}")
         return
     if explain is not None:
-        found = RULES.get(explain.strip().upper())
+        found = RULES.get(code_prefix(explain))
         if found is None:
             fail(f"--explain {explain}: no such rule (see `dossier lint --list-rules`)")
         out.print(f"{found.code}  {found.family} {found.severity}: {found.summary}")
         doc = inspect.getdoc(found.check)
         out.print(doc or "(no further text: the summary is the rule)")
         return
-    unknown = unknown_selectors(select or [])
-    if unknown:
-        fail(f"--select {', '.join(unknown)} matches no rule code (see `dossier lint --list-rules`)")
+    for option, given in (("--select", select), ("--ignore", ignore)):
+        if unknown := unknown_selectors(given or []):
+            fail(f"{option} {', '.join(unknown)} matches no rule code (see `dossier lint --list-rules`)")
+    if not chosen_rules(select, ignore or ()):
+        fail(f"--ignore {', '.join(ignore or [])} leaves out every rule --select chose: nothing would be checked")
     project = _project(root, paths)
     cache = _cache(project, cache_dir)
     _explicit_paths(project, sglang_src)
@@ -425,7 +429,8 @@ def lint(
             changed = record_opened(project.root, opened)
             err.print(f"recorded {changed} new opening day(s) of {len(opened)} fetched PR(s) in {OPENED_LOCK}")
     with working(f"checking {len(project.checked_docs())} card(s)"):
-        diags = run_lint(ctx, select=select, strict=strict, promote=[UNVERIFIED] if strict_evidence else [])
+        diags = run_lint(ctx, select=select, ignore=ignore or (), strict=strict,
+                         promote=[UNVERIFIED] if strict_evidence else [])
     from dossier.diagnostics import fold_warnings, format_diagnostics, summarize
 
     shown, folded = (diags, "") if verbose or fmt is Format.json else fold_warnings(

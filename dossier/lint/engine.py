@@ -12,11 +12,11 @@ from dossier.model import Card, FindingCard
 from dossier.project import is_valid
 
 
-def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: bool = False,
-             promote: Iterable[str] = ()) -> list[Diagnostic]:
-    """All findings, sorted. ``select`` limits rules by code prefix (e.g. "D2", "D301");
-    ``strict`` turns warnings into errors except for strict-exempt rules, which ``promote`` can name."""
-    prefixes = tuple(select or ())
+def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, ignore: Iterable[str] = (),
+             strict: bool = False, promote: Iterable[str] = ()) -> list[Diagnostic]:
+    """All findings, sorted. ``select`` limits rules by code prefix (e.g. "D2", "D301"), ``ignore`` leaves rules
+    out by prefix (both in any case); ``strict`` turns warnings into errors except for strict-exempt rules, which
+    ``promote`` can name."""
     promote = set(promote)
     project = ctx.project
     # only the files asked about are judged (against the whole project); rules never see the rest's findings
@@ -26,9 +26,7 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
     cards = [(d, Card.from_data(d.data, d.path)) for d in project.valid_docs() if project.in_scope(d.path)]
     findings = [(d, FindingCard.from_data(d.data, d.path)) for d in project.checked_findings() if is_valid(d)]
     out: list[Diagnostic] = []
-    for rule in sorted(RULES.values(), key=lambda r: r.code):
-        if prefixes and not rule.code.startswith(prefixes):
-            continue
+    for rule in chosen_rules(select, ignore):
         severity = rule.severity
         if severity == "warning" and ((strict and not rule.strict_exempt) or rule.code in promote):
             severity = "error"
@@ -48,9 +46,22 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, strict: b
     return sorted(set(out))
 
 
+def code_prefix(raw: str) -> str:
+    """A rule code or prefix as given (``d301``, `` D3 ``) in the registry's spelling (``D301``, ``D3``)."""
+    return raw.strip().upper()
+
+
+def chosen_rules(select: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> list[Rule]:
+    """The rules, by code, whose code starts with a ``select`` prefix (all when none) and with no ``ignore`` one."""
+    chosen = tuple(map(code_prefix, select or ("",)))
+    dropped = tuple(map(code_prefix, ignore))
+    return [r for r in sorted(RULES.values(), key=lambda r: r.code)
+            if r.code.startswith(chosen) and not (dropped and r.code.startswith(dropped))]
+
+
 def unknown_selectors(select: Iterable[str]) -> list[str]:
-    """The ``--select`` prefixes that match no rule code."""
-    return [s for s in select if not any(code.startswith(s) for code in RULES)]
+    """The prefixes (``--select``, ``--ignore``) that match no rule code, as given."""
+    return [s for s in select if not any(code.startswith(code_prefix(s)) for code in RULES)]
 
 
 def _apply(rule: Rule, doc: YamlDoc | None, args: tuple, severity: str, project) -> list[Diagnostic]:
@@ -72,4 +83,4 @@ def has_errors(diags: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diags)
 
 
-__all__ = ["run_lint", "has_errors", "is_valid", "unknown_selectors"]
+__all__ = ["run_lint", "has_errors", "is_valid", "chosen_rules", "unknown_selectors"]

@@ -498,6 +498,25 @@ def test_unknown_select_code_is_a_usage_error(root):
     assert dossier(root, "lint", "--select", "D5").exit_code == 0
 
 
+def test_rule_codes_are_read_in_any_case_and_an_unknown_or_empty_choice_is_a_usage_error(root):
+    """`--select d501` was refused as matching no rule (codes are D501): a code is one in any case, for --select,
+    --ignore and --explain; an --ignore that matches nothing, or leaves nothing --select chose, is refused too
+    (either would be a silent run of other rules than asked, or of none)."""
+    card = yaml.safe_load(card_path(root).read_text())
+    card["lane"] = "no-such-lane"  # D501: a lane lanes.yaml does not define
+    card_path(root).write_text(yaml.safe_dump(card))
+    for select in ("D501", "d501", " d5 "):
+        found = dossier(root, "lint", "--select", select)
+        assert found.exit_code == 1 and "D501" in found.stdout, (select, found.output)
+    left_out = dossier(root, "lint", "--select", "d5", "--ignore", "d501")
+    assert left_out.exit_code == 0 and "D501" not in left_out.output
+    assert dossier(root, "lint", "--explain", "d501").stdout == dossier(root, "lint", "--explain", "D501").stdout
+    for args, said in ((["--ignore", "z9"], "--ignore z9 matches no rule code"),
+                       (["--select", "D501", "--ignore", "d5"], "--ignore d5 leaves out every rule --select chose")):
+        refused = dossier(root, "lint", *args)
+        assert refused.exit_code == 2 and said in error_line(refused), refused.output
+
+
 def test_yaml_files_never_read_as_cards_are_reported(root):
     (root / "cards" / "12345.yml").write_text("pr: 12345\n")
     (root / "cards" / "X.YAML").write_text("pr: 1\n")

@@ -14,6 +14,7 @@ from dossier.cards import (
     LANES_FILE,
     MAX_CARD_BYTES,
     MAX_LANES_BYTES,
+    YAML_SUFFIXES,
     YamlDoc,
     card_paths,
     finding_paths,
@@ -134,6 +135,7 @@ class Project:
             named = sorted({*named, *card_paths([cards_dir])}, key=lambda f: (len(f.stem), f.stem, str(f)))
             findings = sorted({*findings, *finding_paths([cards_dir])})
         docs = [_linked_out(read_yaml(path, MAX_CARD_BYTES), cards_dir, root) for path in named]
+        _refuse_strangers(docs, paths, CARD, "pr", "card")
         # a draft stands in for the project's card of its PR (it is that card, edited elsewhere)
         drafted = {pr for d in docs if d.path in drafts and isinstance(pr := _pr_of(d), int)}
         for doc in docs:
@@ -145,6 +147,7 @@ class Project:
             doc = _linked_out(read_yaml(path, MAX_CARD_BYTES), cards_dir, root)
             doc.spec = FINDING
             project.finding_docs.append(doc)
+        _refuse_strangers(project.finding_docs, paths, FINDING, "name", "finding")
         if cards_dir in paths:
             project.strays = stray_files(cards_dir)
         lanes_path = cards_dir / LANES_FILE
@@ -250,6 +253,34 @@ def _linked_out(doc: YamlDoc, cards_dir: Path, root: Path) -> YamlDoc:
                                     "put the file itself here", 1, 1))
             doc.data = None
     return doc
+
+
+def _not_one(doc: YamlDoc, spec, key: str, named_as_one: bool) -> str | None:
+    """Why a file named to lint is not a card (``spec`` CARD, ``key`` pr) or finding at all (a README, notes, a CI
+    workflow), or None: a YAML file that does not parse, is empty or is named as one (``named_as_one``) is one
+    with problems (findings), as is a file that cannot be read as one (D100: a pipe, over the size cap)."""
+    codes = [code for code, *_ in doc.read_errors]
+    data, fields = doc.data, spec.fields.keys() & (doc.data.keys() if isinstance(doc.data, dict) else set())
+    if "D100" in codes or key in fields or len(fields) >= 2:
+        return None
+    if doc.path.suffix.lower() in YAML_SUFFIXES and (not isinstance(data, dict) or named_as_one):
+        return None
+    if fields:
+        return f"of the fields it needs it holds only {next(iter(fields))}"
+    if isinstance(data, dict):
+        return "it holds none of the fields it needs"
+    return {"D101": "not UTF-8 text", "D102": "not YAML"}.get(codes[0] if codes else "",
+                                                              "empty" if data is None else "not a YAML mapping")
+
+
+def _refuse_strangers(docs: list[YamlDoc], named: list[Path], spec, key: str, kind: str) -> None:
+    """ProjectError for the first of ``docs`` named on its own (not found in a folder) that is no ``kind``."""
+    for doc in docs:
+        named_as_one = kind == "finding" or doc.path.stem.isdigit()
+        if doc.path in named and (why := _not_one(doc, spec, key, named_as_one)):
+            raise ProjectError(f"{doc.path} is not a {kind} ({why}): a {kind} is YAML with a {kind}'s fields, as "
+                               + ("`dossier new PR` writes" if kind == "card" else "cards/findings/ holds")
+                               + "; nothing to lint")
 
 
 def _pr_of(doc: YamlDoc) -> int | None:

@@ -989,7 +989,56 @@ def test_a_card_outside_cards_is_judged_against_the_project(tmp_path):
     assert all(ln.startswith(str(drafts / "202.yaml")) for ln in result.output.splitlines() if " D5" in ln)
     (drafts / "notes.md").write_text("# notes\n\nnot a card\n")
     result = dossier(root, "lint", str(drafts / "notes.md"))
-    assert result.exit_code == 1 and "D103" in result.output and "D511" not in result.output
+    assert result.exit_code == 2 and "D511" not in result.output
+    assert error_line(result) == (f"error: {drafts / 'notes.md'} is not a card (not a YAML mapping): a card is YAML "
+                                  "with a card's fields, as `dossier new PR` writes; nothing to lint")
+
+
+NOT_CARDS = {  # file name -> (bytes, why it is not a card)
+    "README.md": (b"# Notes\n\n- a list: with a colon\nkey: [unclosed\n", "not YAML"),
+    "empty.md": (b"", "empty"),
+    "ci.yml": (b"name: ci\non: push\njobs: {}\n", "it holds none of the fields it needs"),
+    "front.md": (b"title: a page\n", "of the fields it needs it holds only title"),
+    "logo.png": (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CARDS))
+@pytest.mark.parametrize("where", ["drafts", "cards"])
+def test_a_file_named_to_lint_that_is_no_card_is_a_usage_error(root, name, where):
+    """`dossier lint README.md` answered with a D103/D102 finding (exit 1) as if a card were broken: a file that
+    is no card at all (not YAML, empty, a mapping without a card's fields, binary) is a usage error naming it,
+    wherever it is, and nothing else is judged."""
+    folder = root / where
+    folder.mkdir(exist_ok=True)
+    raw, why = NOT_CARDS[name]
+    (folder / name).write_bytes(raw)
+    result = dossier(root, "lint", str(folder / name), str(card_path(root)))
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert error_line(result).startswith(f"error: {folder / name} is not a card ({why}): ")
+
+
+@pytest.mark.parametrize("name, raw, code", [
+    ("100.yaml", b"", "D103"),  # named as a card: an empty card
+    ("draft.yaml", b"pr: 100\ntitle: [unclosed\n", "D102"),  # YAML that does not parse: a card being written
+    ("draft.yaml", b"- pr: 100\n", "D103"),  # YAML, but not a mapping
+    ("notes.txt", b"pr: 100\n", "D104"),  # its pr makes it a card, misnamed and incomplete
+])
+def test_a_broken_card_named_to_lint_stays_a_finding(tmp_path, root, name, raw, code):
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    (drafts / name).write_bytes(raw)
+    result = dossier(root, "lint", str(drafts / name))
+    assert result.exit_code == 1 and f" {code} " in result.stdout, result.output
+
+
+def test_a_file_in_findings_that_is_no_finding_is_a_usage_error(root):
+    (root / "cards" / "findings").mkdir(exist_ok=True)
+    notes = root / "cards" / "findings" / "README.md"
+    notes.write_text("See each finding's cause: the scheduler, the pool.\n")
+    result = dossier(root, "lint", str(notes))
+    assert result.exit_code == 2 and error_line(result).startswith(f"error: {notes} is not a finding (")
+    assert dossier(root, "lint").exit_code == 0  # in the folder, a README is never read as one
 
 
 # ---- a card file too large to be a card is one finding, found at once (L) ------------------------------

@@ -770,7 +770,8 @@ def for_version(
     the version's sources, from the release cache or the installed package, sharpen the bug list).
 
     Exit 0 with the answer (an exposed bug is an answer, not a failure), 2 when cards/evidence.lock holds no
-    release evidence, the version is not a version number, or the release cache named does not exist.
+    release evidence, the version is not a version number or is newer than every release scanned (nothing
+    vouches for it), or the release cache named does not exist.
     """
     from dossier import for_version as fv
     from dossier import releases as rl

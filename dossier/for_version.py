@@ -3,7 +3,8 @@
 Answered from the release evidence in cards/evidence.lock (no network, no release cache needed): a
 current card's change is in version V when the release that shipped it (or, for a removal, removed the
 old code) is V or older. "Exposed" lists the bugs the manual describes that V still carries: fixes it
-lacks (cards whose title says they fix something) and changes it ships that were reverted later. With a
+lacks (cards whose title says they fix something) and changes it ships that were reverted later. A version
+newer than every release scanned is refused: a later release may have dropped any change. With a
 tree of V at hand (the release cache, or the installed package) a fix only counts when the file it
 changed exists in V, so a fix to code V never had is not reported as a bug of V.
 """
@@ -121,6 +122,13 @@ def _current(card: Card) -> bool:
 def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None) -> Report:
     """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
     target = parse_version(version)
+    newest = max(lock.built, key=parse_version, default=None)
+    if newest is not None and Version(target.public) > parse_version(newest):
+        # the evidence ends there: a later release may have dropped any current change or kept any reverted one
+        raise DossierError(f"SGLang {version} is newer than every release scanned (the newest is {newest}, built "
+                           f"{lock.built[newest]}): the release evidence cannot say what it has or which bugs it "
+                           "carries; `dossier drift --sglang-src <its tree>` checks the current cards against it, and "
+                           "once released, `dossier releases sync && dossier releases verify --record` scans it")
     report = Report(version, lock.built.get(version) or (tree.built if tree else None))
     first = next(iter(lock.built), None)
     if tree is None and first is not None and target < parse_version(first):

@@ -18,6 +18,7 @@ from dossier.evidence import read_lock
 from dossier.project import Project
 from dossier.release_evidence import ADDED, RELEASE_DIFF, RELEASE_SCAN, REMOVED, read_release_lock
 from dossier.render.documents import skill_dir
+from dossier.source_tree import SourceTree
 from tests.dossier.factories import make_card, write_project
 from tests.dossier.release_support import write_release
 
@@ -328,6 +329,31 @@ def test_for_version_older_than_every_release_scanned_judges_no_bug_without_its_
     write_release(cache, "0.0.9", "2025-12-01", {MODEL: BASE})
     data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
     assert "exposed_not_judged" not in data and [r["pr"] for r in data["lacks"]]
+
+
+@pytest.mark.parametrize("version", ["0.3.1", "0.3.0.post1", "0.4.0rc1", "1!0.1"])
+def test_for_version_newer_than_every_release_scanned_is_refused(setup, version):
+    """0.3.1 (after 0.3.0, the newest scanned) was answered as having every current change and carrying no bug,
+    labelled "not among the releases scanned": a later release may have dropped any change, so nothing is vouched
+    for: one error line (exit 2) saying why and what would answer; a local build of the newest (0.3.0+cu124) is
+    that release."""
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code == 1
+    result = runner.invoke(app, ["for-version", version, "--cache-dir", str(cache), "--root", str(root)])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.output.startswith(f"error: SGLang {version} is newer than every release scanned (the newest is "
+                                    "0.3.0, built ") and "dossier drift --sglang-src" in result.output
+    local = runner.invoke(app, ["for-version", "0.3.0+cu124", "--format", "json", "--root", str(root)])
+    assert local.exit_code == 0 and json.loads(local.stdout)["lacks"] == []
+
+
+def test_for_version_of_an_installed_sglang_newer_than_every_release_scanned_is_refused(setup, tmp_path, monkeypatch):
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code == 1
+    newer = write_release(tmp_path / "site", "0.9.0", "2026-12-01", {MODEL: BASE, "version.py": "__version__ = '0.9.0'\n"})
+    monkeypatch.setattr(SourceTree, "installed", classmethod(lambda cls: SourceTree.at(newer)))
+    result = runner.invoke(app, ["for-version", "--root", str(root)])
+    assert result.exit_code == 2 and "error: SGLang 0.9.0 is newer than every release scanned" in result.output
 
 
 def test_for_version_without_release_evidence_is_a_usage_error(tmp_path):

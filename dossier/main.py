@@ -1,6 +1,8 @@
 """The `dossier` console script: the CLI, where Ctrl-C at any moment (while its modules are still being
 imported too) ends with exit 130 and one line, never a traceback. SIGTERM (`kill`, a CI timeout) takes the
-same path, exit 143: files being written are left as they were (see :mod:`dossier.files`)."""
+same path, exit 143: files being written are left as they were (see :mod:`dossier.files`). A standard error
+that cannot be written (closed, `2>&-`; a reader gone; a read-only descriptor) costs no error line: see
+:class:`ErrorsReachTheUser`."""
 
 from __future__ import annotations
 
@@ -9,6 +11,71 @@ import sys
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports
 TERMINATED_EXIT = 128 + signal.SIGTERM
+
+
+#: how the text begins that ends a command without its answer, what a user must see: an error line, an interrupt's,
+#: the help that a command given no arguments answers with (exit 2)
+ERROR_LINES = ("error:", "interrupted", "terminated", "Usage:")
+
+
+class ErrorsReachTheUser:
+    """Standard error that never fails the command: when it cannot be written, what was meant for it is dropped
+    (a warning, progress, a summary), except an error line (:data:`ERROR_LINES`), which goes to standard output
+    instead: exit 2 with no word said left the user guessing, and a failed write of the error line itself became
+    exit 1."""
+
+    def __init__(self, stream):
+        self.stream = stream  # None once it has failed (or when stderr was closed at start)
+        self._line_start, self._forward = True, False
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # as a text stream does: click asks with b"" whether it takes bytes
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if not text:
+            return 0
+        if self.stream is not None:
+            try:
+                self.stream.write(text)
+                self.stream.flush()  # a failure shows now, with the text it lost
+                return len(text)
+            except (OSError, ValueError):  # ValueError: the stream was closed
+                self.stream = None
+        if self._line_start:  # a print is one write: an error's lines go with its first
+            self._forward = text.startswith(ERROR_LINES)
+        if self._forward and sys.stdout is not None:
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                pass
+        self._line_start = text.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.stream is not None:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.stream = None
+
+    def isatty(self) -> bool:
+        return self.stream is not None and self.stream.isatty()
+
+    def fileno(self) -> int:
+        if self.stream is None:
+            raise OSError("standard error cannot be written")
+        return self.stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:
+        return getattr(self.stream, "errors", None) or "backslashreplace"
 
 
 class Terminated(KeyboardInterrupt):
@@ -25,6 +92,8 @@ def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
 
 
 def main() -> None:
+    real = sys.stderr
+    sys.stderr = ErrorsReachTheUser(real)
     try:
         signal.signal(signal.SIGTERM, _terminate)
         from dossier.cli import app
@@ -34,6 +103,9 @@ def main() -> None:
         line, code = interrupted(exc)
         sys.stderr.write(line + "\n")
         sys.exit(code)
+    finally:
+        if sys.stderr.stream is not None:  # a failed one stays out of reach: exit would flush it and fail (120)
+            sys.stderr = real
 
 
 if __name__ == "__main__":

@@ -272,3 +272,43 @@ def test_a_closed_standard_output_is_an_environment_error_not_a_lost_answer(proj
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines()[-1] == ("error: standard output is closed: what this command prints would be "
                                             "lost (send it to a file or to /dev/null instead)")
+
+
+def _with_broken_stderr(how: str, args: list[str], tmp_path) -> tuple[int, str]:
+    """Run `python -m dossier ARGS` with a standard error that cannot be written; (exit code, standard output)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("DOSSIER_DEBUG", None)
+    if how == "reader gone":  # a pipe whose reader left before the first line
+        proc = subprocess.Popen([sys.executable, "-m", "dossier", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+        proc.stderr.close()
+        out = proc.stdout.read()
+        return proc.wait(timeout=300), out.decode()
+    readonly = tmp_path / "stderr.txt"
+    readonly.write_text("")
+    redirect = {"closed": "2>&-", "read-only": '2<"$f"'}[how]  # read-only: fd 2 open, every write fails (EBADF)
+    proc = subprocess.run(["sh", "-c", f'f="$1"; shift; exec "$0" -m dossier "$@" {redirect}', sys.executable,
+                           str(readonly), *args], stdout=subprocess.PIPE, env=env, timeout=300)
+    assert readonly.read_text() == ""
+    return proc.returncode, proc.stdout.decode()
+
+
+@pytest.mark.parametrize("how", ["closed", "read-only", "reader gone"])
+def test_an_error_reaches_the_user_when_standard_error_cannot_be_written(project_dir, tmp_path, how):
+    """`dossier show 5 2>&-` exited 2 without a word; with fd 2 open but unwritable (a pyenv shim leaves it so)
+    the failed write of the error line became exit 1. The error line now goes to standard output (warnings and
+    progress are dropped), and the exit code is the one an open stderr gets."""
+    root = ["--root", str(project_dir)]
+    code, out = _with_broken_stderr(how, ["show", "5", *root], tmp_path)
+    assert (code, out) == (2, "error: no card for #5 (cards/5.yaml does not exist; `dossier new 5` starts one)\n")
+    code, out = _with_broken_stderr(how, ["nosuch"], tmp_path)
+    assert (code, out) == (2, "error: No such command 'nosuch' (`python -m dossier --help` says more)\n")
+    code, out = _with_broken_stderr(how, [], tmp_path)  # no command: the help is the answer, exit 2
+    assert code == 2 and out.startswith("Usage: python -m dossier [OPTIONS] COMMAND")
+    code, out = _with_broken_stderr(how, ["lint", "--format", "json", *root], tmp_path)
+    assert code == 0 and {d["code"] for d in json.loads(out)} == {"D301"}  # no "checking" line, no summary in it

@@ -370,3 +370,40 @@ def test_an_import_that_is_not_utf8_is_refused_naming_where_not_cached_with_repl
     assert result.exit_code == 1
     assert f"error: #19321: {saved} is not UTF-8 text (byte 0xe9 on line " in result.stderr
     assert Cache(project_dir / ".dossier" / "cache").get(19321) is None
+
+
+def test_an_interrupt_is_said_on_standard_output_when_standard_error_is_closed(project_dir, tmp_path):
+    """`dossier fetch ... 2>&-` stopped by SIGTERM exited 143 without a word: the summary table was on stdout, the
+    line saying it was cut short (and how to go on) went nowhere. It now follows the table."""
+    import errno
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    fifo = tmp_path / "pr.diff"
+    os.mkfifo(fifo)  # the import reads it: the fetch waits there until it is signalled
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "DOSSIER_CACHE": str(tmp_path / "c")}
+    proc = subprocess.Popen(["sh", "-c", 'exec "$0" -m dossier fetch 5 --import "$1" --root "$2" 2>&-', sys.executable,
+                             str(fifo), str(project_dir)], stdout=subprocess.PIPE, text=True, env=env)
+    writer = None
+    try:
+        for _ in range(600):  # opening to write succeeds once the fetch has opened it to read
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as exc:
+                assert exc.errno == errno.ENXIO
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.1)
+        assert writer is not None
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        if writer is not None:
+            os.close(writer)
+    assert proc.returncode == 143
+    assert out.splitlines()[-1] == "terminated: run the same command again to fetch the rest (what landed is cached)"

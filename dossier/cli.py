@@ -265,7 +265,8 @@ def fetch(
     waiting in all (default 300; 0 never waits); a wait it cannot cover, or --deadline would cut, fails that
     PR at once, saying why. A PR limited inside its file list goes on from the page it stopped at. Ctrl-C
     ends a wait at once and keeps what landed.
-    A cached PR costs no request unless --refresh.
+    A cached PR costs no request unless --refresh. --source git caches a file whose diff is not UTF-8 with U+FFFD in
+    place of each byte it cannot read, and names the file (warning).
     Exit 1 if any PR failed (the others still land in the cache). After 3 consecutive connection failures
     to a host its remaining PRs fail at once (one summary line). The cache must be writable before any
     request is made (exit 2).
@@ -276,7 +277,7 @@ def fetch(
     from dossier.fetching import (INTERRUPTED, MAX_JOBS, FetchInterrupted, cited_prs, fetch_with_progress,
                                   summary_table)
     from dossier.project import REPO_PATTERN, read_config
-    from dossier.sources import SourceError
+    from dossier.sources import SourceError, not_utf8
     from dossier.sources.cache import Cache
 
 
@@ -334,6 +335,10 @@ def fetch(
             skipped[o.error] = skipped.get(o.error, 0) + 1
     for why, n in skipped.items():
         err.print(f"error: {n} PR(s) failed at once: {why}")
+    for o in outcomes:
+        for path, lines in not_utf8(o.entry.provenance if o.result == "fetched" and o.entry else {}).items():
+            err.print(f"warning: #{o.pr}: {path}: {lines} diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in "
+                      "place of each byte UTF-8 cannot read: a key fragment there is checked against that text")
     counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed", INTERRUPTED)}
     if not counts[INTERRUPTED]:
         del counts[INTERRUPTED]

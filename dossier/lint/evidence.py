@@ -38,6 +38,7 @@ from dossier.evidence import (
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 from dossier.release_evidence import in_wheel
+from dossier.sources import not_utf8
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile
@@ -174,8 +175,15 @@ def match_not_changed(card: Card, doc, ctx) -> Iterator[Finding]:
         yield Finding(
             "key_fragment.match#value",
             f"match is {PROBLEM_TEXT[located.problem]} of {located.file.path} in #{card.pr}",
-            hint=located.hint,
+            hint=(located.hint or "") + _not_utf8(card, ctx, located.file.path),
         )
+
+
+def _not_utf8(card: Card, ctx, path: str) -> str:
+    """The hint's note that ``path``'s cached diff lost bytes to U+FFFD (a match quoting them cannot land), or ""."""
+    lines = not_utf8(evidence(card, ctx).entry.provenance).get(path)
+    return (f"; {lines} line(s) of {path} in the cached diff were not UTF-8 and hold U+FFFD where its bytes were: "
+            "quote a part of the line without them") if lines else ""
 
 
 @rule("D304", "key_fragment.match lands only on import lines of the diff", scope="card")

@@ -136,8 +136,8 @@ def _hidden(text: str) -> re.Match | int | None:
     return next((i for i, ch in enumerate(text) if unicodedata.category(ch) == "Cf"), None)
 
 
-@rule("D112", "text holds an invisible or control character (zero-width, bidi override, terminal escape)",
-      scope="doc")
+@rule("D112", "text holds an invisible or control character (zero-width, bidi override, terminal escape), or "
+              "U+FFFD where bytes were lost", scope="doc")
 def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
     if doc.read_errors or not isinstance(doc.data, dict):
         return
@@ -147,6 +147,10 @@ def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
             yield Finding(path, f"U+{ord(text[at]):04X} at character {at + 1}: it hides text from a "
                                 "reader, defeats the copy and claim checks, or garbles the rendered manual",
                           hint="delete it (a card is plain text)")
+        elif (at := text.find("\ufffd")) >= 0:  # copied from a diff cached from a file that is not UTF-8
+            yield Finding(path, f"U+FFFD at character {at + 1}: the replacement character, where a decoder lost "
+                                "bytes it could not read; the source has other characters there",
+                          hint="write the characters the source has (`dossier fetch` names the files it cached so)")
 
 
 #: scripts whose letters pass for Latin ones (Cyrillic а/е/о/р/с, Greek Ο/ν, Armenian օ, Cherokee Ꭺ) and

@@ -13,6 +13,8 @@ from dossier.diff import DiffFile
 #: the GitHub REST API a fetch talks to unless $GITHUB_API_URL (or [tool.dossier] api_url) says otherwise
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_API_HOST = "api.github.com"
+#: the provenance key of the diff lines (by file) cached with U+FFFD for bytes that are not UTF-8 (a git source's)
+NOT_UTF8 = "not_utf8"
 
 
 class SourceError(Exception):
@@ -21,6 +23,12 @@ class SourceError(Exception):
 
 class Unreachable(SourceError):
     """The source's host did not answer at all (refused, timed out, no route): the fetch breaker counts these."""
+
+
+def not_utf8(provenance: dict) -> dict[str, int]:
+    """The diff lines, by file, that a fetch cached with U+FFFD in place of bytes that are not UTF-8."""
+    lost = provenance.get(NOT_UTF8)
+    return {k: v for k, v in lost.items() if isinstance(v, int)} if isinstance(lost, dict) else {}
 
 
 @dataclass(frozen=True)

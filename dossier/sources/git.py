@@ -1,5 +1,9 @@
 """Git source: find PR N's commit in a local clone (squash "... (#N)" or "Merge pull request #N") and diff it
-against its first parent. No network."""
+against its first parent. No network.
+
+A file whose diff is not UTF-8 (a Latin-1 source) is cached with U+FFFD in place of each byte UTF-8 cannot read,
+as the provenance records (``not_utf8``: lines by file): the cache holds text, and refusing the PR would lose every other
+file of it. The fetch names each such file; lint's D303 says so when a key fragment is not found there."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
-from dossier.sources import Fetched, SourceError, meta_from_diff
+from dossier.sources import NOT_UTF8, Fetched, SourceError, meta_from_diff
 
 FIELD, RECORD = "\x1f", "\x1e"
 LOG_FORMAT = FIELD.join(("%H", "%P", "%an", "%cI", "%s", "%b")) + RECORD
@@ -47,6 +51,9 @@ class GitSource:
         self._git("rev-parse", "--git-dir", what=f"{self.repo_path} is not a git repository")
 
     def _git(self, *args: str, what: str) -> str:
+        return self._git_bytes(*args, what=what).decode(errors="replace")
+
+    def _git_bytes(self, *args: str, what: str) -> bytes:
         cmd = ["git", "-C", str(self.repo_path), "-c", "core.quotepath=false", *args]
         try:
             done = subprocess.run(cmd, capture_output=True, check=False)
@@ -55,7 +62,7 @@ class GitSource:
         if done.returncode != 0:
             detail = done.stderr.decode(errors="replace").strip().splitlines()
             raise SourceError(f"{what}: {detail[-1] if detail else f'git exited {done.returncode}'}")
-        return done.stdout.decode(errors="replace")
+        return done.stdout
 
     def find_commit(self, pr: int) -> Commit:
         """The one commit on ``ref`` for PR ``pr``; SourceError when none or several match."""
@@ -81,9 +88,10 @@ class GitSource:
         if not commit.parents:
             raise SourceError(f"commit {commit.sha[:10]} has no parent to diff against")
         parent = commit.parents[0]
-        diff_text = self._git("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
+        raw = self._git_bytes("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
                               "--src-prefix=a/", "--dst-prefix=b/", parent, commit.sha,
                               what=f"git diff {parent[:10]}..{commit.sha[:10]} failed")
+        diff_text, replaced = _decode(raw)
         try:
             files = parse_diff(diff_text)
         except DiffError as exc:
@@ -95,6 +103,35 @@ class GitSource:
             merged_at=merged_at.strftime("%Y-%m-%dT%H:%M:%SZ"), author=commit.author,
             merge_commit_sha=commit.sha, base={"ref": None, "sha": parent}, head={"ref": None, "sha": head},
         )
+
         provenance = {"source": "git", "repo": self.repo, "repo_path": str(self.repo_path),
-                      "ref": self.ref, "commit": commit.sha, "parent": parent}
+                      "ref": self.ref, "commit": commit.sha, "parent": parent,
+                      **({NOT_UTF8: replaced} if replaced else {})}
         return Fetched(meta, diff_text, provenance)
+
+
+def _decode(raw: bytes) -> tuple[str, dict[str, int]]:
+    """``raw`` diff as text, each byte UTF-8 cannot read as U+FFFD; and by file path, how many of that file's
+    diff lines (its header included) held such bytes."""
+    sections = re.split(rb"(?m)^(?=diff --git )", raw)
+    replaced: dict[str, int] = {}
+    texts = []
+    for section in sections:
+        text = section.decode(errors="replace")
+        texts.append(text)
+        lost = sum(1 for line in section.split(b"\n") if not _utf8(line))
+        if lost:
+            try:
+                path = next((f.path for f in parse_diff(text)), None)
+            except DiffError:
+                path = None
+            replaced[path or "(diff header)"] = lost
+    return "".join(texts), replaced
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -164,3 +164,41 @@ def test_cli_git_source_needs_a_clone(project_dir):
     result = CliRunner().invoke(app, ["fetch", "12", "--source", "git", "--root", str(project_dir)])
     assert result.exit_code == 2
     assert "--source git needs --git-repo" in result.stderr
+
+
+def test_a_file_whose_diff_is_not_utf8_is_named_by_the_fetch_and_by_lint(project_dir, tmp_path):
+    """A Latin-1 file's diff was cached with U+FFFD in place of its bytes and nothing said so: a card quoting the
+    line as the source has it ('caf\\xe9') then failed D303 with no reason given, and one copying the cached line
+    put U+FFFD into the manual. The fetch names the file and its lines, provenance records them, D303's hint says
+    why, D112 refuses U+FFFD in a card; the PR's other files are cached as they are."""
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+    from tests.dossier.factories import make_card, write_project
+
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "Initial import", {"python/latin.py": b"a = 1\nname = 'caf\xe9'\nb = 2\n", "python/ok.py": "x = 1\n"})
+    commit(repo, "Rename the dish (#77)", {"python/latin.py": b"a = 1\nname = 'th\xe9 cr\xe8me'\nb = 2\n",
+                                           "python/ok.py": "x = 'th\u00e9'\n"})
+    cache_dir = tmp_path / "cache"
+    result = CliRunner().invoke(app, ["fetch", "77", "--source", "git", "--git-repo", str(repo), "--cache-dir",
+                                      str(cache_dir), "--root", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert ("warning: #77: python/latin.py: 2 diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in place of each "
+            "byte UTF-8 cannot read") in result.stderr
+    entry = Cache(cache_dir).get(77)
+    assert entry.provenance["not_utf8"] == {"python/latin.py": 2}
+    assert "+name = 'th\ufffd cr\ufffdme'" in entry.diff_text and "+x = 'th\u00e9'" in entry.diff_text
+
+    def lint(match: str) -> list:
+        card = make_card(77, key_fragment={**make_card(77)["key_fragment"], "file": "python/latin.py",
+                                           "match": match})
+        root = write_project(tmp_path / f"p{len(match)}", [card])
+        return run_lint(LintContext(Project.load(root), cache_dir=cache_dir), select=["D303", "D112"])
+
+    quoted = lint("name = 'th\u00e9 cr\u00e8me'")
+    assert [d.code for d in quoted] == ["D303"]
+    assert "2 line(s) of python/latin.py in the cached diff were not UTF-8 and hold U+FFFD" in quoted[0].hint
+    copied = lint("name = 'th\ufffd cr\ufffdme'")
+    assert [d.code for d in copied] == ["D112"] and "U+FFFD at character 11" in copied[0].message

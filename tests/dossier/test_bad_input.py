@@ -118,6 +118,18 @@ def test_render_refuses_a_broken_card_and_touches_nothing(root, name):
     assert snapshot(root) == before
 
 
+@pytest.mark.parametrize("encoding, name", [("utf-16", "UTF-16LE"), ("utf-16-be", "UTF-16BE"), ("utf-32", "UTF-32LE")])
+def test_a_card_saved_in_a_wide_encoding_is_named_so(root, encoding, name):
+    """A card PowerShell's `>` saved (UTF-16LE with its byte-order mark) read "not valid UTF-8 (byte 0xff)": the
+    finding names the encoding the mark shows and what to do."""
+    text = card_path(root).read_text()
+    card_path(root).write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding) + text.encode(encoding))
+    result = dossier(root, "lint", str(card_path(root)))
+    assert result.exit_code == 1
+    assert (f"cards/100.yaml:1:1: D101 file is {name} (it starts with that byte-order mark), not UTF-8: save it as "
+            "UTF-8") in result.stdout
+
+
 def _text_specs(spec, path: str = ""):
     """Every text field of ``spec`` (list items and nested fields included), by dotted path."""
     if spec.kind == "str":

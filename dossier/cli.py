@@ -877,6 +877,8 @@ def regress(
 
     from dossier import regress as rg
 
+    if device not in rg.DEVICES:  # --list too: a typo in a CI matrix step must not pass
+        fail(f"--device must be one of {', '.join(rg.DEVICES)}, got {device!r}")
     project = _project(root)
     jobs = rg.jobs_for(project.cards)
     if prs:

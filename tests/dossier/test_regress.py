@@ -173,7 +173,9 @@ def test_usage_errors(tmp_path):
     root = _project(tmp_path)
     assert runner.invoke(app, ["regress", "--root", str(root)]).exit_code == 2
     assert runner.invoke(app, ["regress", "90", "--root", str(root)]).exit_code == 2
-    assert runner.invoke(app, ["regress", "100", "--device", "tpu", "--root", str(root)]).exit_code == 2
+    for args in (["100"], ["--list"]):  # --list printed the matrix and exit 0 whatever --device said
+        tpu = runner.invoke(app, ["regress", *args, "--device", "tpu", "--root", str(root)])
+        assert tpu.exit_code == 2 and tpu.output == "error: --device must be one of auto, cuda, cpu, got 'tpu'\n"
     github = runner.invoke(app, ["regress", "100", "--device", "cpu", "--format", "github", "--root", str(root)])
     assert github.exit_code == 2 and "'github' is not one of 'text', 'json'" in github.output  # none was ever made
 

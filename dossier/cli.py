@@ -370,7 +370,8 @@ def lint(
         parser=given_text, help="Only rules whose code starts so, in any case (repeatable).")] = None,
     ignore: Annotated[list[str] | None, typer.Option(
         parser=given_text, help="Leave out rules whose code starts so, in any case (repeatable).")] = None,
-    list_rules: Annotated[bool, typer.Option("--list-rules", help="List rule codes and exit.")] = False,
+    list_rules: Annotated[bool, typer.Option(
+        "--list-rules", help="List the rule codes (those --select and --ignore choose) and exit.")] = False,
     explain: Annotated[str | None, typer.Option(
         "--explain", metavar="CODE", help="Print what a rule checks and what it lets pass, and exit.")] = None,
     sglang_src: Annotated[Path | None, path_option(
@@ -391,9 +392,14 @@ def lint(
     from dossier.lint.engine import chosen_rules, code_prefix, unknown_selectors
     from dossier.lint.evidence import UNVERIFIED
 
-    if list_rules:
-        for code, rule in sorted(RULES.items()):
-            out.print(f"{code}  {rule.family:<9} {rule.severity:<7} {rule.summary}")
+    for option, given in (("--select", select), ("--ignore", ignore)):
+        if unknown := unknown_selectors(given or []):
+            fail(f"{option} {', '.join(unknown)} matches no rule code (see `dossier lint --list-rules`)")
+    if not chosen_rules(select, ignore or ()):
+        fail(f"--ignore {', '.join(ignore or [])} leaves out every rule --select chose: nothing would be checked")
+    if list_rules:  # those --select and --ignore choose
+        for rule in chosen_rules(select, ignore or ()):
+            out.print(f"{rule.code}  {rule.family:<9} {rule.severity:<7} {rule.summary}")
         return
     if explain is not None:
         found = RULES.get(code_prefix(explain))
@@ -403,11 +409,6 @@ def lint(
         doc = inspect.getdoc(found.check)
         out.print(doc or "(no further text: the summary is the rule)")
         return
-    for option, given in (("--select", select), ("--ignore", ignore)):
-        if unknown := unknown_selectors(given or []):
-            fail(f"{option} {', '.join(unknown)} matches no rule code (see `dossier lint --list-rules`)")
-    if not chosen_rules(select, ignore or ()):
-        fail(f"--ignore {', '.join(ignore or [])} leaves out every rule --select chose: nothing would be checked")
     project = _project(root, paths)
     cache = _cache(project, cache_dir)
     _explicit_paths(project, sglang_src)

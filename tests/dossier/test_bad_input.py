@@ -523,6 +523,8 @@ def test_rule_codes_are_read_in_any_case_and_an_unknown_or_empty_choice_is_a_usa
     left_out = dossier(root, "lint", "--select", "d5", "--ignore", "d501")
     assert left_out.exit_code == 0 and "D501" not in left_out.output
     assert dossier(root, "lint", "--explain", "d501").stdout == dossier(root, "lint", "--explain", "D501").stdout
+    listed = dossier(root, "lint", "--list-rules", "--select", "d50", "--ignore", "D501").stdout  # it listed all
+    assert [ln[:4] for ln in listed.splitlines()] == ["D502", "D503", "D504", "D505", "D506", "D507", "D508", "D509"]
     for args, said in ((["--ignore", "z9"], "--ignore z9 matches no rule code"),
                        (["--select", "D501", "--ignore", "d5"], "--ignore d5 leaves out every rule --select chose")):
         refused = dossier(root, "lint", *args)

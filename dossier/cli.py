@@ -602,10 +602,12 @@ def releases_sync(
     try:
         from packaging.version import InvalidVersion, Version
 
-        Version(from_), Version(to) if to else None
+        first, last = Version(from_), Version(to) if to else None
     except InvalidVersion as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(USAGE) from None
+    if last is not None and first > last:  # the index was asked, then said to hold no such release
+        fail(f"--from {from_} is after --to {to}: name the older release first")
     pip_args: tuple[str, ...] = ()
     if index_url:
         pip_args += ("--index-url", index_url)

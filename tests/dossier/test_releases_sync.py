@@ -127,6 +127,9 @@ def test_no_release_in_range_and_bad_versions_are_usage_errors(wheels, tmp_path)
     assert sync(wheels, tmp_path / "c", "--from", "9.0").exit_code == 2
     bad = sync(wheels, tmp_path / "c", "--from", "latest")
     assert bad.exit_code == 2 and "Invalid version" in bad.output
+    backwards = sync(wheels, tmp_path / "c", "--from", "0.1.1", "--to", "0.1.0")  # said: the index has none
+    assert backwards.exit_code == 2
+    assert backwards.output == "error: --from 0.1.1 is after --to 0.1.0: name the older release first\n"
 
 
 def test_cache_location_flag_env_default(tmp_path, monkeypatch):

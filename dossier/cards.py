@@ -265,13 +265,19 @@ def hidden(name: str) -> bool:
     return name.startswith(".")
 
 
+def named_file(path: Path) -> bool:
+    """Whether ``path``, named on the command line, stands for a file: anything there but a folder (a pipe such as
+    `<(cat card)` too, which read_yaml refuses without blocking: D100)."""
+    return path.exists() and not path.is_dir()
+
+
 def card_paths(paths: Iterable[Path]) -> list[Path]:
     """Expand files and directories into card files (sorted, lanes.yaml and findings excluded)."""
     out: set[Path] = set()
     for p in paths:
         if p.is_dir() and p.name != FINDINGS_DIR:
             out.update(f for f in yaml_files(p) if f.name not in NOT_CARDS)
-        elif p.is_file() and p.name not in NOT_CARDS and p.parent.name != FINDINGS_DIR:
+        elif named_file(p) and p.name not in NOT_CARDS and p.parent.name != FINDINGS_DIR:
             out.add(p)
     return sorted(out, key=lambda f: (len(f.stem), f.stem, str(f)))
 

@@ -18,6 +18,7 @@ from dossier.cards import (
     YamlDoc,
     card_paths,
     finding_paths,
+    named_file,
     read_yaml,
     stray_files,
 )
@@ -127,8 +128,8 @@ class Project:
                 raise ProjectError(f"{p} holds no card (<pr>.yaml), finding or {LANES_FILE}: nothing to lint")
         project = cls(root=root, config=read_config(root))
         # files and folders inside cards/, and card files outside it (a draft), are judged against the project
-        judged = [p for p in paths if p.is_relative_to(cards_dir) or p.is_file()]
-        drafts = [p for p in paths if not p.is_relative_to(cards_dir) and p.is_file()]
+        judged = [p for p in paths if p.is_relative_to(cards_dir) or named_file(p)]
+        drafts = [p for p in paths if not p.is_relative_to(cards_dir) and named_file(p)]
         named, findings = card_paths(paths), finding_paths(paths)
         if judged and paths != [cards_dir] and len(judged) == len(paths) and cards_dir.is_dir():
             project.selected = {*named, *findings, *(p for p in paths if p.name == LANES_FILE)}

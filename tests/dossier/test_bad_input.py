@@ -1046,6 +1046,18 @@ def test_a_broken_card_named_to_lint_stays_a_finding(tmp_path, root, name, raw, 
     assert result.exit_code == 1 and f" {code} " in result.stdout, result.output
 
 
+def test_a_pipe_named_to_lint_is_that_card_refused_not_a_run_over_no_card(root, tmp_path):
+    """`dossier lint <(cat card)` (a pipe) was neither a file nor a folder: lint ran over no card at all, every card
+    lanes.yaml cites reported missing (D511, D512; 0 cards checked), exit 1. The pipe is the one card named, refused
+    unread (D100: a pipe could block)."""
+    fifo = tmp_path / "100.yaml"
+    os.mkfifo(fifo)
+    result = dossier(root, "lint", str(fifo))
+    assert result.exit_code == 1
+    assert result.stdout == f"{fifo}:1:1: D100 cannot read the file: not a regular file (a pipe)\n"
+    assert "1 card(s) checked: 1 error(s)" in result.stderr
+
+
 def test_a_file_in_findings_that_is_no_finding_is_a_usage_error(root):
     (root / "cards" / "findings").mkdir(exist_ok=True)
     notes = root / "cards" / "findings" / "README.md"

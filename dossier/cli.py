@@ -805,9 +805,12 @@ def for_version(
         label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")
     report = fv.query(project, lock, version, tree)
     if tree is None and not report.exposed_not_judged:
-        err.print(f"warning: SGLang {version}'s sources are not in the release cache {cache}: a fix counts as "
-                  "an exposed bug even where its file is absent from that version (`dossier releases sync "
-                  f"--from {version} --to {version}` sharpens the list)")
+        why = next((why for path, why in rl.incomplete(cache) if path.name == version), None)
+        where = (f"are incomplete in the release cache {cache} ({why}; remove {cache / version} first)" if why
+                 else f"are not in the release cache {cache}")
+        err.print(f"warning: SGLang {version}'s sources {where}: a fix counts as an exposed bug even where its file "
+                  f"is absent from that version (`dossier releases sync --from {version} --to {version}` sharpens "
+                  "the list)")
     print(fv.format_json(report) if fmt is TextJson.json else fv.format_text(report, label))
 
 

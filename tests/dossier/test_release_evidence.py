@@ -528,6 +528,12 @@ def test_a_release_cache_named_but_not_there_is_an_environment_error(setup, tmp_
     assert [r["pr"] for r in json.loads(result.stdout)["exposed"]] == [111]
     sharp = runner.invoke(app, ["for-version", "0.2.0", "--cache-dir", str(cache), "--root", str(root)])
     assert "warning" not in sharp.stderr
+    # a damaged copy there is not "not in the release cache": the warning says what is wrong with it
+    (cache / "0.2.0" / "release.json").write_text("{not json")
+    damaged = runner.invoke(app, ["for-version", "0.2.0", "--cache-dir", str(cache), "--root", str(root)])
+    assert damaged.exit_code == 0 and (f"warning: SGLang 0.2.0's sources are incomplete in the release cache {cache} "
+                                       f"(release.json is not valid JSON; remove {cache / '0.2.0'} first)"
+                                       ) in damaged.stderr
 
 
 def test_releases_list_names_a_release_folder_it_cannot_use(setup):

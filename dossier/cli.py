@@ -1005,8 +1005,9 @@ def findings(
 
     project = _project(root)
     if name is None:
-        if not project.findings:
-            err.print("no valid findings in cards/findings/")
+        if not project.findings:  # not a table of no row
+            err.print("no valid findings in cards/findings/ (`dossier lint cards/findings/` says why a file is invalid)")
+            return
         print_findings(project.findings, out)
         return
     found = next((f for f in project.findings if f.name == name), None)

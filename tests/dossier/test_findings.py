@@ -117,3 +117,7 @@ def test_findings_command_lists_and_shows(tmp_path):
     assert "--variant page_grid_cut" in shown.output
     missing = runner.invoke(app, ["findings", "nope", "--root", str(root)])
     assert missing.exit_code == 2 and "short-key" in missing.output
+    for path in (root / "cards" / "findings").iterdir():
+        path.unlink()
+    none = runner.invoke(app, ["findings", "--root", str(root)])  # it printed a table of headers and no row
+    assert none.exit_code == 0 and none.stdout == "" and none.stderr.startswith("no valid findings in cards/findings/")

@@ -13,6 +13,7 @@ from rich.text import Text
 from dossier.evidence import NO_PATCH, PROBLEM_TEXT, Located, diff_files, find_fragment, patch_missing
 from dossier.model import Card
 from dossier.show import shown
+from dossier.sources import not_utf8
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile, DiffLine
@@ -51,6 +52,9 @@ def print_excerpt(card: Card, entry: CacheEntry, console: Console, context: int 
         f" (renamed from {located.file.old_path})" if located.file.old_path else ""
     )
     console.print(shown(Text.assemble(("diff ", "bold"), (head, "cyan"), f"  sha256:{sha} ({source})")))
+    if lost := not_utf8(entry.provenance).get(located.file.path):
+        console.print(f"note: {lost} line(s) of this file were not UTF-8 when fetched: U+FFFD (\ufffd) stands where "
+                      "their bytes were")
     if not located.hits:
         why = (
             "has no patch text (binary or too large)"

@@ -191,14 +191,21 @@ def test_a_file_whose_diff_is_not_utf8_is_named_by_the_fetch_and_by_lint(project
     assert entry.provenance["not_utf8"] == {"python/latin.py": 2}
     assert "+name = 'th\ufffd cr\ufffdme'" in entry.diff_text and "+x = 'th\u00e9'" in entry.diff_text
 
-    def lint(match: str) -> list:
+    def project(match: str) -> Path:
         card = make_card(77, key_fragment={**make_card(77)["key_fragment"], "file": "python/latin.py",
                                            "match": match})
-        root = write_project(tmp_path / f"p{len(match)}", [card])
-        return run_lint(LintContext(Project.load(root), cache_dir=cache_dir), select=["D303", "D112"])
+        return write_project(tmp_path / f"p{len(match)}", [card])
+
+    def lint(match: str) -> list:
+        return run_lint(LintContext(Project.load(project(match)), cache_dir=cache_dir), select=["D303", "D112"])
 
     quoted = lint("name = 'th\u00e9 cr\u00e8me'")
     assert [d.code for d in quoted] == ["D303"]
     assert "2 line(s) of python/latin.py in the cached diff were not UTF-8 and hold U+FFFD" in quoted[0].hint
+    shown = CliRunner().invoke(app, ["show", "77", "--diff", "--cache-dir", str(cache_dir), "--root",
+                                     str(project("name = 'th"))])
+    assert shown.exit_code == 0, shown.output
+    assert ("note: 2 line(s) of this file were not UTF-8 when fetched: U+FFFD (\ufffd) stands where their bytes were"
+            in shown.stdout)
     copied = lint("name = 'th\ufffd cr\ufffdme'")
     assert [d.code for d in copied] == ["D112"] and "U+FFFD at character 11" in copied[0].message

@@ -195,17 +195,21 @@ class Project:
 
     @cached_property
     def cards(self) -> list[Card]:
-        """Valid cards, one per PR (the first file wins on duplicates), sorted by PR number."""
+        """Valid cards, one per PR, sorted by PR number. On duplicates (D506, D507) the file named for the PR wins,
+        else the first: a copy under another name (`x.yaml` sorts first) never stands for the PR in show or drift."""
         seen: dict[int, Card] = {}
-        for d in self.valid_docs():
+        for d in sorted(self.valid_docs(), key=lambda d: d.path.stem != str(d.data["pr"])):  # stable
             seen.setdefault(d.data["pr"], Card.from_data(d.data, d.path))
         return sorted(seen.values(), key=lambda c: c.pr)
 
     @cached_property
     def findings(self) -> list[FindingCard]:
-        """Valid findings (upstream bugs without a PR), sorted by name."""
-        return sorted((FindingCard.from_data(d.data, d.path) for d in self.finding_docs if is_valid(d)),
-                      key=lambda f: f.name)
+        """Valid findings (upstream bugs without a PR), one per name (on duplicates, D701, the file named for it
+        wins, else the first), sorted by name."""
+        seen: dict[str, FindingCard] = {}
+        for d in sorted((d for d in self.finding_docs if is_valid(d)), key=lambda d: d.path.stem != d.data["name"]):
+            seen.setdefault(d.data["name"], FindingCard.from_data(d.data, d.path))
+        return sorted(seen.values(), key=lambda f: f.name)
 
     @cached_property
     def lanes(self) -> list[Lane]:

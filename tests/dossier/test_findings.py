@@ -121,3 +121,28 @@ def test_findings_command_lists_and_shows(tmp_path):
         path.unlink()
     none = runner.invoke(app, ["findings", "--root", str(root)])  # it printed a table of headers and no row
     assert none.exit_code == 0 and none.stdout == "" and none.stderr.startswith("no valid findings in cards/findings/")
+
+
+def test_a_copy_under_another_name_never_stands_for_the_card_or_finding(tmp_path):
+    """A copy of a card or finding under another file name (D506/D507, D701) won wherever it sorted first: `show`
+    printed `cards/1.yaml`'s text as #100's card, `findings` listed the finding twice and printed the copy, and
+    render put two sections with one anchor into the manual. The file named for the PR (finding) is the one."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    root = write_project(tmp_path, [make_card(100)])
+    folder = root / "cards" / "findings"
+    folder.mkdir()
+    (folder / "short-key.yaml").write_text(yaml.safe_dump(FINDING))
+    (folder / "a-copy.yaml").write_text(yaml.safe_dump({**FINDING, "title": "An old draft of the title"}))
+    copied = yaml.safe_load((root / "cards" / "100.yaml").read_text())
+    (root / "cards" / "1.yaml").write_text(yaml.safe_dump({**copied, "title": "An old draft of the card"}))
+    project = Project.load(root)
+    assert [(c.pr, c.path.name) for c in project.cards] == [(100, "100.yaml")]
+    assert [(f.name, f.path.name) for f in project.findings] == [("short-key", "short-key.yaml")]
+    runner = CliRunner()
+    shown = runner.invoke(app, ["show", "100", "--root", str(root)])
+    assert shown.exit_code == 0 and "An old draft" not in shown.stdout and "cards/100.yaml" in shown.stdout
+    listed = runner.invoke(app, ["findings", "--root", str(root)])
+    assert listed.stdout.count("short-key") == 1 and "An old draft" not in listed.stdout

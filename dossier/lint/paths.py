@@ -3,6 +3,7 @@ test or doc."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
@@ -178,3 +179,79 @@ def misfiled_source(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"{repo} is SGLang runtime source, not a {'test' if kind == 'tests' else 'doc'}: "
                               f"listed under files.{kind} it reads as one",
                               hint="move it to files.runtime")
+
+
+def _path_words(repo: str) -> set[str]:
+    """The words of a path's folders and file name past its top folder, lower-case, that could be misspelt: three
+    letters or more, no digit (sizes, counts and model versions: "8p", "397b", "qwen3" are not judged)."""
+    return {w for part in PurePosixPath(repo).parts[1:] for w in re.split(r"[^a-z0-9]+", part.lower().removesuffix(".py"))
+            if len(w) >= 3 and not any(c.isdigit() for c in w)}
+
+
+def _known_words(s, ctx) -> set[str]:
+    """Words of every path, flag and env var of today's SGLang."""
+    if "path-words" not in ctx.memo:
+        words: set[str] = set()
+        for name in (*s.paths, *s.flags, *s.env):
+            words |= set(re.split(r"[^a-z0-9]+", name.lower()))
+        ctx.memo["path-words"] = words
+    return ctx.memo["path-words"]
+
+
+def _held_words(ctx, mine: str) -> set[str]:
+    """Words of the outside-the-wheel paths a source other than card ``mine`` holds."""
+    return {w for repo, who in _holders(ctx).items() if who - {mine} for w in re.split(r"[^a-z0-9]+", repo.lower())}
+
+
+_DEFINED = re.compile(r"\b(?:def|class)\s+(\w+)")
+_STRING = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'")
+
+
+def _name_words(name: str) -> set[str]:
+    """The words of an identifier or a string: split at anything but letters and digits, and at camelCase."""
+    return {w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)}
+
+
+def _spelt_in_source(word: str, s, ctx) -> bool:
+    """Whether today's SGLang names ``word`` in a function or class name or a string literal (a model, a feature, a
+    suite): a local variable's abbreviation ("nxt_kv_lens") is not a name a test file is called after."""
+    memo = ctx.memo.setdefault(("source-words", str(s.tree.package)), {})
+    if word not in memo:
+        memo[word] = any(word in _name_words(" ".join(_DEFINED.findall(text)) + " " + " ".join(_STRING.findall(text)))
+                         for text in s.tree.texts.values() if word in text.lower())
+    return memo[word]
+
+
+@rule("D620", "an SGLang path outside the wheel (test/, scripts/...) that no source holds, with a word no SGLang "
+              "path, identifier or held path has (a made-up or misspelt name)", scope="card")
+def unsupported_outside_path(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"test/srt/models/test_qwen3_nxt.py": wheels ship no test/ directory, so no release in the cache vouches for
+    a test path, and D617 judges only a path one keystroke off one a source holds. What a test or script file is
+    named after (a model, a kernel, a feature, a suite folder) is spelt somewhere in SGLang: its package paths,
+    flags, env vars, function and class names or string literals (not a local variable: "nxt_kv_lens"), or
+    another card's, lanes.yaml's or a cached diff's path. A path no source holds (no checkout, no cached diff of
+    the PR, no other card) is judged by its words past the top folder: one of three letters or more, with no
+    digit, that none of those spells ("nxt") is a finding. A real but unheld path passes when its words are
+    SGLang's (most are: "test_qwen3_next_models_fp4.py"), so a wrong but well-spelt name
+    ("test_qwen3_next_models_v2.py") is not caught; an SGLang checkout (--sglang-src) judges every path exactly
+    (D604, D616), and this rule steps aside for it."""
+    s = surface(ctx)
+    if s is None or s.tree.kind == "checkout":
+        return
+    holders = _holders(ctx)
+    mine = f"#{card.pr}"
+    diff = diff_paths(card, ctx)
+    known = _known_words(s, ctx) | _held_words(ctx, mine)
+    seen: set[str] = set()
+    for yaml_path, repo, at, _ in _named(card, doc):
+        if repo in seen or repo in diff or holders.get(repo, set()) - {mine}:
+            continue
+        seen.add(repo)
+        odd = sorted(w for w in _path_words(repo) - known if not _spelt_in_source(w, s, ctx))
+        if odd:
+            yield Finding(yaml_path, f"{repo} is in no source held (no checkout, no cached diff, no other card), and "
+                                     f"{', '.join(repr(w) for w in odd)} is spelt by no SGLang {s.tree.version} path, "
+                                     "flag, env var, function or class name or string, nor by any path a source "
+                                     "holds: a made-up or misspelt name?",
+                          hint="copy the path from the PR's file list (dossier fetch N), or check it in a checkout "
+                               "(lint --sglang-src)", at=at)

@@ -338,3 +338,78 @@ def unlisted_file(card: Card, doc, ctx) -> Iterator[Finding]:
                 yield Finding(f"{name}#value", f"{name} gives {path} the PR's line counts ({m.group(0).split('(')[1]}), "
                                                "but the card's files do not list it",
                               hint="list the file under files, or drop the statistic if the PR did not change it")
+
+
+#: prose saying the key fragment was read from, or checked against, the PR's own diff ("From the PR diff", "verified
+#: against #123's diff", "the PR's diff adds ...", "Evidence (PR diff)")
+_PR_DIFF_SAID = re.compile(
+    r"\b(?:from|in|per|against|according to|read (?:from|in)|verified (?:against|by|in)|checked (?:against|in)|"
+    r"proven by|proved by|shown by|as)\s+(?:the |its |this )?(?:PR(?:'s)?|#(?P<pr>\d+)(?:'s)?|pull request(?:'s)?)"
+    r"(?: own)? diff\b|"
+    r"(?<!\w)(?:the |its |this )?(?:PR(?:'s)?|#(?P<pr2>\d+)(?:'s)?)(?: own)? diff (?:shows|adds|removes|changes|puts|holds|"
+    r"proves|has|touches|replaces|moves|makes)\b|"
+    r"\bEvidence \(PR diff\)", re.IGNORECASE)
+#: a negation earlier in the clause ("no PR diff is stored", "not the PR diff", "without the PR's diff")
+_NEGATED = re.compile(r"\b(?:no|not|never|without|nor|n't|instead of|rather than|unverified|lacks?|missing)\b",
+                      re.IGNORECASE)
+#: a card heading of the rendered pr-history.md and the PR-diff evidence line under it
+_MANUAL_CARD = re.compile(r"^### #(\d+)\b", re.MULTILINE)
+_MANUAL_PROOF = re.compile(r"\*\*Evidence \(PR diff\)\.\*\* Fragment verified against the PR's diff sha256:([0-9a-f]+)")
+
+
+def _manual_proofs(ctx) -> dict[int, str]:
+    """PR -> the diff sha256 prefix the committed manual (references/pr-history.md) shows as the card's proof: the
+    record of what the lock held when the manual was last rendered."""
+    if "manual_proofs" not in ctx.memo:
+        from dossier.errors import DossierError
+        from dossier.render import skill_dir
+
+        out: dict[int, str] = {}
+        try:
+            text = (skill_dir(ctx.project) / "references" / "pr-history.md").read_text(errors="replace")
+        except (OSError, DossierError):
+            text = ""
+        heads = list(_MANUAL_CARD.finditer(text))
+        for i, h in enumerate(heads):
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+            if (m := _MANUAL_PROOF.search(text, h.end(), end)) is not None:
+                out[int(h.group(1))] = m.group(1)
+        ctx.memo["manual_proofs"] = out
+    return ctx.memo["manual_proofs"]
+
+
+@rule("D328", "a card proven by its PR's diff (its prose says so, or the committed manual shows the proof) has no "
+              "PR-diff evidence: not in the fetch cache, no entry in evidence.lock's cards section", scope="card")
+def lost_pr_diff_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
+    """`dossier lint --record` keeps the proof of a card whose key fragment was found in its PR's diff; deleting
+    that entry from cards/evidence.lock (with no cached diff) left only D301, the warning every honest card without
+    a PR diff also gets. Two records show that a PR diff proved the card: its own prose ("From the PR diff",
+    "verified against #N's diff", "the PR's diff adds ...", not negated in the clause: "no PR diff is stored"
+    passes) and the committed manual's "Evidence (PR diff)" line under its heading in references/pr-history.md
+    (what the lock held at the last render). Either one, with neither the cached diff nor a lock entry for the
+    card, is an error; a card that never claimed a PR diff keeps D301."""
+    from dossier.lint.depth import card_texts, clause_before, text_location
+
+    ev = evidence(card, ctx)
+    if ev.entry is not None or ev.recorded is not None or lock(ctx)[1] is not None:
+        return
+    shown = _manual_proofs(ctx).get(card.pr)
+    if shown is not None:
+        yield Finding("key_fragment", f"the committed manual shows #{card.pr} proven by its PR's diff "
+                                      f"(sha256:{shown}), but cards/evidence.lock has no entry for it and the diff is "
+                                      "not in the fetch cache: the proof was deleted",
+                      hint=f"restore the entry (git log -p cards/evidence.lock), or dossier fetch {card.pr} && "
+                           "dossier lint --record")
+        return
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        for m in _PR_DIFF_SAID.finditer(flat):
+            cited = m.group("pr") or m.group("pr2")
+            if (cited and int(cited) != card.pr) or _NEGATED.search(clause_before(flat, m.start())):
+                continue
+            yield Finding(text_location(path), f"says its evidence is the PR's diff ({m.group(0)!r}), but #{card.pr} "
+                                               "has no PR-diff evidence: no entry in cards/evidence.lock, no cached "
+                                               "diff",
+                          hint=f"dossier fetch {card.pr} && dossier lint --record (or restore the deleted entry); if no "
+                               "PR diff was read, say what the card rests on (a release diff, the description)")
+            return

@@ -468,3 +468,105 @@ def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
                   f"evidence for #{card.pr}, whose key file {card.key_fragment.file} ships in the wheel: {relies}",
                   hint=f"re-record it: {VERIFY} (DOSSIER_RELEASES names the release cache); or restore the entry "
                        "removed from cards/evidence.lock")
+
+
+#: "removed in 0.5.20", "was dropped with v0.5.20", "gone from SGLang 0.5.20 on", "(deprecated since 0.5.20)"
+_GONE = re.compile(r"\b(?P<verb>removed|dropped|deleted|retired|reverted|taken out|ripped out|gone|deprecated)"
+                   r"(?: again| entirely| for good| upstream)?(?: from SGLang)? (?P<how>in|with|as of|since|from|by) "
+                   rf"{_VER}(?![\w.]*\d)", re.IGNORECASE)
+#: the words a clause may hold before the verb and still be about the card's own change ("It was later removed in")
+_OWN_SUBJECT = frozenset("it this that the its change fix line lines key fragment code optimization optimisation "
+                         "feature pr pr's patch was were is has been got had later eventually then finally and but "
+                         "so also quietly upstream".split())
+#: a removal at one release ("removed in 0.5.20"), not a state from it on ("gone from 0.5.20", "deprecated since")
+_MOMENT = ("removed", "dropped", "deleted", "retired", "reverted", "taken out", "ripped out")
+
+
+def _held_just_before(order: dict[str, int], i: int, spans) -> bool:
+    """Whether a release just before the one at index ``i`` holds the name or line: the newest plain release before
+    it or any of its post releases (a removal in 0.5.11 follows 0.5.10 or 0.5.10.post1)."""
+    before = sorted((j, v) for v, j in order.items() if j < i)
+    plain = [j for j, v in before if ".post" not in v]
+    first = plain[-1] if plain else (before[-1][0] if before else i)
+    return any(order.get(a, -1) <= j <= order.get(b, -1) for j, _ in before if j >= first for a, b in spans)
+
+
+def _gone_subject(flat: str, start: int, card: Card, ctx, mentions) -> tuple[str, object] | None:
+    """What a removal clause ending at ``start`` is about: ("flags"/"env", name) for a flag or env var just before
+    it, ("card", Card) for the card's own change or a cited #N's, None for anything else (a file, a helper)."""
+    from dossier.mentions import ENV, FLAG
+
+    near = [m for m in mentions if m.kind in (FLAG, ENV) and m.start + len(m.raw) <= start
+            and start - (m.start + len(m.raw)) <= 30
+            and not re.search(r"[.;]\s|--|\bSGLANG_", flat[m.start + len(m.raw):start])]
+    if near:
+        m = near[-1]
+        return ("flags" if m.kind == FLAG else "env"), m.text
+    head = re.split(r"[.;:!?](?:\s|$)|\(", flat[:start])[-1]
+    cited = _CITE.findall(head)
+    words = re.sub(r"#\d+(?:'s)?", " ", head).lower().split()
+    if any(w.strip(",") not in _OWN_SUBJECT for w in words):
+        return None
+    other = card if not cited or int(cited[-1]) == card.pr else ctx.project.card(int(cited[-1]))
+    return ("card", other) if other is not None else None
+
+
+@rule("D327", "prose says a change, flag or env var was removed (dropped, deprecated) in a release that still holds "
+              "it, or had lost it already (release evidence, cards/surface.lock)", scope="card")
+def removed_in(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Removed in 0.5.20" (or dropped, deleted, retired, reverted, gone, deprecated; "in", "with", "as of",
+    "since", "from") where the subject is the card's own change (the clause holds only "it", "this change", "the
+    fix", "its line" and the like, or a cited #N with a card: judged against that PR's release evidence) or a
+    --flag or SGLANG_* env var just before it (judged against cards/surface.lock). A release that still holds the
+    line or name contradicts "removed/dropped/gone" (0.5.23 still ships it: the reader drops a working feature);
+    "removed in X" (a moment) also needs the release before X to hold it; "deprecated in X" needs X to hold the
+    name (a deprecated flag still parses). A card's line is judged only from fresh release evidence, and a
+    clause about anything else ("the file is gone from 0.5.15", "the helper was removed in 0.5.22") is not
+    judged; "deprecated" of a card's own change is not judged (nothing recorded says whether code is deprecated)."""
+    from dossier.lint.claims import history
+    from dossier.lint.depth import card_texts, text_location
+    from dossier.mentions import find_mentions
+
+    lock = release_lock(ctx)[0]
+    past = history(ctx)
+    for path, text in card_texts(card):
+        flat = " ".join(text.split())
+        mentions = None
+        for m in _GONE.finditer(flat):
+            mentions = find_mentions(flat) if mentions is None else mentions
+            subject = _gone_subject(flat, m.start(), card, ctx, mentions)
+            verb, version = m.group("verb").lower(), m.group(3)
+            if subject is None:
+                continue
+            if subject[0] == "card":
+                other = subject[1]
+                h = lock.cards.get(other.pr)
+                if verb == "deprecated" or h is None or release_verdict(other, ctx) is None or not h.present:
+                    continue
+                order = {v: i for i, v in enumerate(lock.built)}
+                spans, what = h.present, f"#{other.pr}'s line"
+            else:
+                span = past.span(*subject) if past is not None else None
+                if span is None:
+                    continue
+                order = {v: i for i, v in enumerate(past.releases)}
+                spans, what = [(span.first, span.last)], subject[1]
+            if version not in order:
+                continue
+            i = order[version]
+            held = any(order.get(a, -1) <= i <= order.get(b, -1) for a, b in spans)
+            said = ", ".join(a if a == b else f"{a}..{b}" for a, b in spans)
+            if verb == "deprecated":
+                if not held:
+                    yield Finding(text_location(path), f"says {what} was deprecated in {version}, but {version} does "
+                                                       f"not have it (releases with it: {said})",
+                                  hint="a deprecated name still parses: name a release that has it, or say removed")
+            elif held:
+                yield Finding(text_location(path), f"says {what} was {verb} in {version}, but {version} still holds "
+                                                   f"it (releases with it: {said})",
+                              hint="take the release from `dossier releases verify` / cards/surface.lock, or say "
+                                   "what was removed")
+            elif verb in _MOMENT and m.group("how").lower() in ("in", "with") and not _held_just_before(order, i, spans):
+                yield Finding(text_location(path), f"says {what} was {verb} in {version}, but it was gone before "
+                                                   f"that (releases with it: {said})",
+                              hint="name the first release without it")

@@ -1,60 +1,111 @@
-"""D618: a --flag or SGLANG_* env var given to a release that did not have it (cards/surface.lock's spans)."""
+"""D618: a --flag or SGLANG_* env var given to a release that did not have it (cards/surface.lock's spans), in every
+text the manual is rendered from."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
-from dossier.lint.claims import _field_texts, _locate, history
+from dossier.cards import YamlDoc
+from dossier.lint.claims import _JINJA, HISTORICAL_KEY, _field_texts, _locate, history, template_dir
 from dossier.lint.registry import Finding, rule
 from dossier.lint.releases import version_key
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
-from dossier.model import Card
 
 _VERSION = r"v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
-#: "`--flag` from 0.5.17", "--flag (added in SGLang 0.5.17)": the release the name is said to start in
-_SINCE = re.compile(r"[`'\"]*\s*\(?(?:from|since|added in|introduced in|new in|first in|available from|available "
-                    rf"since)\s+(?:SGLang\s+)?{_VERSION}", re.IGNORECASE)
-#: "On SGLang 0.5.12, start the server with ...", "on 0.5.12: python -m ...": the release a command or setting
-#: is given for
-_ON = re.compile(rf"\b(?:in|on|with|for|under)\s+(?:SGLang\s+)?{_VERSION}\s*[,:]?", re.IGNORECASE)
+_NEWER = r"(?:\+|\s+(?:and|or)\s+(?:later|newer|above)|\s+onwards?|\s+on\b)"
+#: "`--flag` from 0.5.17", "--flag (added in SGLang 0.5.17)", "--flag (0.5.17+)", "--flag (requires SGLang >= 0.5.17)",
+#: "--flag, as of v0.5.17": the release the name is said to start in (a keyword, or a bare release with "+"/"or later")
+_SINCE = re.compile(r"[`'\"]*\s*[(,]?\s*(?:(?:is|was|are|were)\s+)?(?:(?:from|since|added in|introduced in|new in|"
+                    r"first in|available (?:from|since|in)|as of|starting (?:with|from|in|at)|beginning with|"
+                    r"requires?|needs?|shipped in|landed in|appeared in|arrived in)\s+(?:SGLang\s+)?(?:>=\s*|\u2265\s*)?" + _VERSION + "|"
+                    r"(?:SGLang\s+)?(?:>=\s*|\u2265\s*)" + _VERSION + r"|(?:SGLang\s+)?" + _VERSION + _NEWER + ")",
+                    re.IGNORECASE)
+#: "On SGLang 0.5.12, start the server with ...", "on 0.5.12: python -m ...", "Since 0.5.17, pass ...", "From SGLang
+#: 0.5.17 on, ...", "sglang==0.5.12 ... --flag", "SGLang 0.5.12 users: ...", "0.5.17 adds --flag": the release a
+#: command or setting is given for
+_ON = re.compile(r"(?:\b(?:in|on|with|for|under)\s+(?:SGLang\s+)?" + _VERSION + r"|(?:^|(?<=[.;:!?]\s)|(?<=\n))"
+                 r"(?:since|from|as of|starting (?:with|from|in|at)|beginning with)\s+(?:SGLang\s+)?" + _VERSION
+                 + "(?:" + _NEWER + r")?(?=\s*,)|\bsglang==" + _VERSION + r"|\bSGLang\s+"
+                 + _VERSION + r"(?:" + _NEWER + r")?\s+users\b|(?<![\w.])" + _VERSION
+                 + r"\s+(?:adds|added|introduces|introduced|brings|brought|ships|shipped|gains|gained)\b)\s*[,:]?",
+                 re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;.!?](?:\s|$)|->|\u2192|\bthen\b|\bbefore\b|\bafter\b|\buntil\b|\bup to\b|\bsince\b"
-                         r"|\bfrom\b|\bremoved\b|\brenamed\b", re.IGNORECASE)
+                         r"|\bfrom\b|\bremoved\b|\brenamed\b|\bwas\b|\bwere\b|\bformerly\b|\bold\b|\bprevious(?:ly)?\b"
+                         r"|\bdeprecated\b|\bolder\b|\bearlier\b|\)|\d+\.\d+\.\d+", re.IGNORECASE)
+#: "fixed in 0.5.13", "shipped in 0.5.13": the release is said to do something, not handed a setting
+_STATEMENT = re.compile(r"\b(?:fixed|shipped|landed|added|introduced|removed|changed|merged|released|broken|broke|"
+                        r"made|became|default|renamed|deprecated|first|last|new|back|present|gone|kept|dropped|"
+                        r"appeared|arrived|reverted|moved|started|began)\s+$", re.IGNORECASE)
+
+
+def _version(m: re.Match) -> str:
+    return next(g for g in m.groups() if g)
 
 
 @rule("D618", "a --flag or SGLANG_* env var said to start in, or given for, a release that did not have it "
-              "(cards/surface.lock)", scope="card")
-def name_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
+              "(cards/surface.lock)", scope="project")
+def name_of_another_release(ctx) -> Iterator[Finding]:
     """"`--linear-attn-verify-backend` from 0.5.12" or "On SGLang 0.5.12, start the server with
     --linear-attn-verify-backend triton" when the flag first shipped in 0.5.17: a reader on 0.5.12 gets a parse
-    error. Judged only in those two forms: right after the name ("from/since/added in V"), or a clause that
-    opens "in/on/with SGLang V" and then hands the name over with no other release, arrow or time word between;
-    a name the surface lock does not know is D601's/D603's, and a release it did not scan is not judged."""
+    error. Judged in every text the manual is rendered from: the cards' prose, cards/lanes.yaml (answers,
+    playbook), the findings, and the literal text of the render templates. Two kinds of phrasing: right after
+    the name, a release it is said to start in ("from/since/as of/added in/introduced in/new in/available in/
+    requires (SGLang) V", "(V+)", "(>= V)", "V and later", "starting with V"); or a clause that opens on a release
+    ("in/on/with/for/since/from/as of SGLang V", "sglang==V", "SGLang V users", "V adds/introduces") and then
+    hands the name over with no other release, arrow or time word ("then", "before", "was", "old",
+    "deprecated"...) between. A name marked historical is judged only in the first kind; a name the surface lock
+    does not know is D601's/D603's, and a release it did not scan is not judged."""
+    from dossier.cards import strings
+    from dossier.project import is_valid
+
     past = history(ctx)
     if past is None or not past.releases:
         return
+    project = ctx.project
+    texts = [(doc, path, text, False) for doc in project.valid_docs() for path, text in _field_texts(doc.data)]
+    if project.lanes_doc is not None and isinstance(project.lanes_doc.data, dict):
+        texts += [(project.lanes_doc, path, text, HISTORICAL_KEY in re.split(r"[.\[]", path)
+                   or text.lstrip().lower().startswith(HISTORICAL_KEY + ":"))
+                  for path, text in strings(project.lanes_doc.data)]
+    texts += [(doc, path, text, False) for doc in project.finding_docs if is_valid(doc)
+              for path, text in strings(doc.data) if not path.startswith("code")]
+    for doc, path, text, historical in texts:
+        yield from _judge(doc, path, text, past, historical,
+                          lambda m, n, doc=doc, path=path: _locate(doc, path, m.raw, n))
+    for template in sorted(template_dir().glob("*.j2")):
+        raw = template.read_text()
+        literal = _JINJA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), raw)
+        yield from _judge(YamlDoc(path=template, positions={"": (1, 1)}), "", literal, past, False,
+                          lambda m, n, raw=raw: (raw.count("\n", 0, m.start) + 1,
+                                                 m.start - raw.rfind("\n", 0, m.start)))
+
+
+def _judge(doc: YamlDoc, path: str, text: str, past, historical: bool, where) -> Iterator[Finding]:
+    """D618's findings in one text; ``where(mention, nth)`` places a mention in its file."""
     scanned = set(past.releases)
-    for path, text in _field_texts(doc.data):
-        opens = [(m.end(), m.group(1)) for m in _ON.finditer(text) if m.group(1) in scanned]
-        seen: dict[str, int] = {}
-        for m in find_mentions(text):
-            if m.kind not in (FLAG, ENV) or (m.kind == FLAG and not is_sglang_command(m.command)):
-                continue
-            n = seen[m.raw] = seen.get(m.raw, -1) + 1
-            span = past.span("flags" if m.kind == FLAG else "env", m.text)
-            if span is None:
-                continue
-            said = []
-            after = _SINCE.match(text, m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0))
-            if after and after.group(1) in scanned:
-                said.append((after.group(1), "said to start in"))
-            if not m.historical:
-                said += [(v, "given for") for end, v in opens
-                         if end <= m.start and not _CLAUSE_END.search(text, end, m.start)]
-            for version, how in said:
-                if version_key(version) < version_key(span.first) or version_key(version) > version_key(span.last):
-                    when = (f"first shipped in {span.first}" if version_key(version) < version_key(span.first)
-                            else f"last shipped in {span.last}")
-                    yield Finding(path, f"{m.text} is {how} SGLang {version}, but it {when} (releases with it: "
-                                        f"{span})", hint=f"name a release from {span}, or mark it historical",
-                                  at=_locate(doc, path, m.raw, n))
+    opens = [(m.end(), _version(m)) for m in _ON.finditer(text)
+             if _version(m) in scanned and not _STATEMENT.search(text, max(0, m.start() - 20), m.start())]
+    seen: dict[str, int] = {}
+    for m in find_mentions(text):
+        if m.kind not in (FLAG, ENV) or (m.kind == FLAG and not is_sglang_command(m.command)):
+            continue
+        n = seen[m.raw] = seen.get(m.raw, -1) + 1
+        span = past.span("flags" if m.kind == FLAG else "env", m.text)
+        if span is None:
+            continue
+        said = []
+        after = _SINCE.match(text, m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0))
+        if after and _version(after) in scanned:
+            said.append((_version(after), "said to start in"))
+        if not (m.historical or historical):
+            said += [(v, "given for") for end, v in opens
+                     if end <= m.start and not _CLAUSE_END.search(text, end, m.start)]
+        for version, how in said:
+            if version_key(version) < version_key(span.first) or version_key(version) > version_key(span.last):
+                when = (f"first shipped in {span.first}" if version_key(version) < version_key(span.first)
+                        else f"last shipped in {span.last}")
+                yield Finding(path, f"{m.text} is {how} SGLang {version}, but it {when} (releases with it: "
+                                    f"{span})", hint=f"name a release from {span}, or mark it historical",
+                              doc=doc, at=where(m, n))
+                break

@@ -5,7 +5,7 @@ the cards' prose, validation lanes, corrections and ``key_fragment.today``, ever
 cards/lanes.yaml and of the findings (cards/findings/), and the literal text of the render templates. Not checked, because they are the PR's
 record rather than advice: ``title``, ``files``, ``key_fragment.file``/``match`` (the D3xx rules check
 them against the diff), ``validation.claims`` (what was run when the PR was written: of a merged PR, its flags and
-env vars are held to D610 as history), and paths the card itself lists as changed by its PR. A mention marked historical is exempt: a ``historical:`` key or entry
+env vars are held to D610 as history, and to D619 against the releases of its merge), and paths the card itself lists as changed by its PR. A mention marked historical is exempt: a ``historical:`` key or entry
 prefix in lanes.yaml, or the prose forms of :mod:`dossier.mentions` ("was `old/path`", "`--flag`
 (removed in ...)", "... no longer exists").
 """

@@ -1,0 +1,85 @@
+"""D619: a merged PR's validation.claims name the flags and env vars of the SGLang the PR was written against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dossier.lint.claims import _locate, history
+from dossier.lint.registry import Finding, rule
+from dossier.lint.releases import release_lock, release_verdict, version_key
+from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
+from dossier.model import Card
+
+
+def _window(card: Card, ctx) -> tuple[str, str] | None:
+    """(the last release built before the merge, the release the card landed in): the releases whose flags a
+    merged PR's author could run. The landing release is the release evidence's first to ship the line, else the
+    first built after the merge (evidence.lock's build days); None when either end is unknown."""
+    import datetime as dt
+
+    built = release_lock(ctx)[0].built
+    if card.merged_at is None or not built:
+        return None
+    days = [(v, dt.date.fromisoformat(d)) for v, d in built.items()]
+    before = [v for v, d in days if d < card.merged_at]
+    after = [v for v, d in days if d >= card.merged_at]
+    verdict = release_verdict(card, ctx)
+    landed = verdict.shipped.new.version if verdict is not None and verdict.shipped is not None else \
+        (after[0] if after else None)
+    if not before or landed is None:
+        return None
+    return before[-1], landed
+
+
+def _overlaps(span, lo: tuple[int, ...], hi: tuple[int, ...]) -> bool:
+    return version_key(span.first) <= hi and version_key(span.last) >= lo
+
+
+def _in_diff(card: Card, ctx, name: str) -> bool:
+    """Whether the PR's cached diff names ``name`` (a flag or env var the PR itself added or touched)."""
+    from dossier.lint.evidence import evidence
+
+    entry = evidence(card, ctx).entry
+    return entry is not None and name.lstrip("-").replace("-", "_") in entry.diff_text.replace("-", "_")
+
+
+@rule("D619", "a merged PR's validation.claims names a --flag or SGLANG_* env var SGLang did not have when the PR "
+              "merged (cards/surface.lock, the PR's cached diff)", scope="card")
+def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A merged PR's claims say what was run when it was written, so their flags and env vars are those of the
+    PR's SGLang: "TTFT -3% with --enable-linear-replayssm" on a PR merged in 0.5.9's window, when that flag first
+    shipped in 0.5.21, names a later release's flag (D610 catches only a name no release ever had). A name passes
+    when its releases (surface lock) reach the window from the last release built before the merge to the release
+    the card landed in (the release evidence's first to ship its line, else the first built after the merge), or
+    when the PR's cached diff names it (a flag the PR added or renamed), or a flag is the prefix of one of
+    the window (argparse's abbreviation: "--dp" for --dp-size). Not judged: an unmerged PR, a name the
+    PR's own wording is said to use ("the PR calls it ..."), a card without a merge day or release days, a
+    name no release had (D610's)."""
+    past = history(ctx)
+    if card.state != "merged" or past is None or not past.releases:
+        return
+    window = _window(card, ctx)
+    if window is None or not all(v in past.releases for v in window):
+        return
+    lo, hi = (version_key(v) for v in window)
+    for i, text in enumerate((doc.data.get("validation") or {}).get("claims") or []):
+        if not isinstance(text, str):
+            continue
+        path = f"validation.claims[{i}]"
+        seen: dict[str, int] = {}
+        for m in find_mentions(text):
+            if m.kind not in (FLAG, ENV) or m.attributed or (m.kind == FLAG and not is_sglang_command(m.command)):
+                continue
+            n = seen[m.raw] = seen.get(m.raw, -1) + 1
+            kind = "flags" if m.kind == FLAG else "env"
+            span = past.span(kind, m.text)
+            if span is None or _overlaps(span, lo, hi) or _in_diff(card, ctx, m.text):
+                continue
+            if m.kind == FLAG and any(_overlaps(s, lo, hi) for name, s in past.flags.items()
+                                      if name.startswith(m.text)):
+                continue  # argparse took it as an abbreviation of a longer flag then ("--dp" for --dp-size)
+            when = f"first shipped in {span.first}" if version_key(span.first) > hi else f"last shipped in {span.last}"
+            yield Finding(path, f"{m.text} is in a claim of #{card.pr} (merged {card.merged_at}, between SGLang "
+                                f"{window[0]} and {window[1]}), but it {when} (releases with it: {span})",
+                          hint="name the flag the PR's thread names (check the description), or say the run is "
+                               "from a later release", at=_locate(doc, path, m.raw, n))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import json
 import os
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -315,12 +317,38 @@ def write_section(root: Path, name: str, value: object) -> Path:
         sections[name] = value
         body = {k: v for k, v in sections.items() if v is not None}
         body.setdefault("cards", {})
-        return LOCK_HEADER + f"version: {LOCK_VERSION}\n" + "".join(
+        # the cards section's seal: written with the section, carried over as it was by a releases recording
+        digest = cards_digest(value) if name == "cards" else recorded_cards_digest(root)
+        seal = f"{CARDS_SEAL}{digest}\n" if digest else ""
+        return LOCK_HEADER + seal + f"version: {LOCK_VERSION}\n" + "".join(
             yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
             for k in ("cards", "releases") if k in body
         )
 
     return record_file(lock_path(root), text)
+
+
+#: the comment line that seals the cards section: the sha256 of the section `dossier lint --record` wrote (lint D329)
+CARDS_SEAL = "# cards sha256: "
+
+
+def cards_digest(cards: object) -> str | None:
+    """The seal of a cards section as parsed (PR -> entry data); None for an empty or absent one."""
+    if not cards:
+        return None
+    canonical = json.dumps({str(k): v for k, v in cards.items()} if isinstance(cards, dict) else cards,
+                           sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def recorded_cards_digest(root: Path) -> str | None:
+    """The seal the lock's header carries (None: none, e.g. a lock written before seals, or no lock)."""
+    try:
+        text = lock_path(root).read_text(errors="replace")
+    except OSError:
+        return None
+    m = re.search(rf"^{re.escape(CARDS_SEAL)}([0-9a-f]{{64}})$", text, re.MULTILINE)
+    return m.group(1) if m else None
 
 
 def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:

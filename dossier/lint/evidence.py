@@ -413,3 +413,31 @@ def lost_pr_diff_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
                           hint=f"dossier fetch {card.pr} && dossier lint --record (or restore the deleted entry); if no "
                                "PR diff was read, say what the card rests on (a release diff, the description)")
             return
+
+
+@rule("D329", "evidence.lock's cards section is not the one `dossier lint --record` sealed (an entry deleted or "
+              "edited by hand)", scope="project")
+def broken_cards_seal(ctx) -> Iterator[Finding]:
+    """`dossier lint --record` writes a comment line with the sha256 of the cards section beside it (`releases
+    verify --record` carries it over untouched). An entry deleted by hand leaves its card, in a clone without the
+    fetch cache, with D301's warning, the one every honest card without a PR diff gets: the seal makes the edit
+    an error. A lock without the line (written before seals, or with no PR-diff entry) is not judged; a lock that
+    cannot be read is D311's."""
+    from dossier.evidence import CARDS_SEAL, cards_digest, lock_section, recorded_cards_digest
+
+    sealed = recorded_cards_digest(ctx.project.root)
+    if sealed is None or lock(ctx)[1] is not None:
+        return
+    try:
+        now = cards_digest(lock_section(ctx.project.root, "cards"))
+    except LockError:
+        return
+    if now != sealed:
+        doc = read_yaml(lock_path(ctx.project.root))
+        text = lock_path(ctx.project.root).read_text(errors="replace")
+        line = text[:text.find(CARDS_SEAL)].count("\n") + 1
+        yield Finding("cards", f"the cards section is not the one `dossier lint --record` sealed (sha256 {sealed[:12]}, "
+                               f"now {now[:12] if now else 'empty'}): an entry was deleted or edited by hand, and the "
+                               "cards it proved now read as unverified (D301)",
+                      hint="restore the section (git diff cards/evidence.lock), or re-record it from the fetch cache: "
+                           "dossier fetch --all && dossier lint --record", doc=doc, at=(line, 1))

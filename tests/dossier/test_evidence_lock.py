@@ -259,3 +259,41 @@ def test_a_lock_of_another_version_or_shape_is_refused_by_every_reader_of_a_sect
     result = CliRunner().invoke(app, ["for-version", "0.5.1", "--root", str(root)])
     assert result.exit_code == 2 and result.output.startswith(
         "error: cards/evidence.lock: expected a mapping with version: 1 and cards: {PR: entry}")
+
+
+def test_a_pr_diff_entry_deleted_by_hand_breaks_the_seal(setup, tmp_path):
+    """lint16 gap 2: in a clone without the fetch cache the lock is the proof; deleting #100's entry left D301, the
+    warning an honest card without a PR diff gets. The seal `lint --record` writes makes it an error (D329), a
+    releases recording carries the seal over, and re-recording after a real change seals again."""
+    from dossier.release_evidence import write_section
+
+    root, cache = setup
+    dossier(root, "lint", "--record", cache=cache)
+    lock = root / "cards" / "evidence.lock"
+    assert "# cards sha256: " in lock.read_text()
+    offline = dossier(root, "lint", cache=empty_cache(tmp_path))
+    assert "D329" not in offline.stdout
+    write_section(root, "releases", {"built": [["0.5.9", "2026-02-23"]], "cards": {}})  # what releases verify writes
+    assert "D329" not in dossier(root, "lint", cache=empty_cache(tmp_path)).stdout
+    data = yaml.safe_load(lock.read_text())
+    del data["cards"][100]
+    header = "".join(line for line in lock.read_text().splitlines(keepends=True) if line.startswith("#"))
+    lock.write_text(header + yaml.safe_dump(data, sort_keys=True))
+    broken = dossier(root, "lint", cache=empty_cache(tmp_path))
+    assert broken.exit_code == 1 and "D329 the cards section is not the one" in broken.stdout, broken.stdout
+    assert "evidence.lock:3:1: D329" in broken.stdout  # the seal's own line
+    # an edited entry is caught too; a fresh recording from the cache seals the section again
+    dossier(root, "lint", "--record", cache=cache)
+    data = yaml.safe_load(lock.read_text())
+    data["cards"][102]["lines"] = [2]
+    header = "".join(line for line in lock.read_text().splitlines(keepends=True) if line.startswith("#"))
+    lock.write_text(header + yaml.safe_dump(data, sort_keys=True))
+    assert "D329" in dossier(root, "lint", cache=empty_cache(tmp_path)).stdout
+    dossier(root, "lint", "--record", cache=cache)  # exit 1: #101's match lands in two hunks (D305)
+    assert "D329" not in dossier(root, "lint", cache=empty_cache(tmp_path)).stdout
+
+
+def test_a_lock_without_a_seal_is_not_judged(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    (root / "cards" / "evidence.lock").write_text("version: 1\ncards: {}\n")
+    assert "D329" not in dossier(root, "lint", cache=empty_cache(tmp_path)).stdout

@@ -30,6 +30,11 @@ _ON = re.compile(r"(?:\b(?:in|on|with|for|under)\s+(?:SGLang\s+)?" + _VERSION + 
                  + _VERSION + r"(?:" + _NEWER + r")?\s+users\b|(?<![\w.])" + _VERSION
                  + r"\s+(?:adds|added|introduces|introduced|brings|brought|ships|shipped|gains|gained)\b)\s*[,:]?",
                  re.IGNORECASE)
+#: "--flag on 0.5.12", "--flag triton on 0.5.12", "`--flag` works in SGLang 0.5.12": right after the name (and a value),
+#: the release it is handed to
+_AFTER_ON = re.compile(r"(?:[= ][a-z0-9_.]+(?=[`'\"]?\s+(?:on|in|with|for|under)\s))?[`'\"]*\s*(?:(?:only |also )?(?:works?|exists?|applies|is available|is accepted|runs?|is "
+                       r"needed|is required)\s+)?(?:on|in|with|for|under)\s+(?:SGLang\s+)?" + _VERSION
+                       + r"(?!\s*(?:->|\u2192|to\b|through\b|until\b|and\b|-\s*\d))", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;.!?](?:\s|$)|->|\u2192|\bthen\b|\bbefore\b|\bafter\b|\buntil\b|\bup to\b|\bsince\b"
                          r"|\bfrom\b|\bremoved\b|\brenamed\b|\bwas\b|\bwere\b|\bformerly\b|\bold\b|\bprevious(?:ly)?\b"
                          r"|\bdeprecated\b|\bolder\b|\bearlier\b|\)|\d+\.\d+\.\d+", re.IGNORECASE)
@@ -98,7 +103,10 @@ def _judge(doc: YamlDoc, path: str, text: str, past, historical: bool, where) ->
         after = _SINCE.match(text, m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0))
         if after and _version(after) in scanned:
             said.append((_version(after), "said to start in"))
+        handed = _AFTER_ON.match(text, m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0))
         if not (m.historical or historical):
+            if handed and _version(handed) in scanned and not after:
+                said.append((_version(handed), "given for"))
             said += [(v, "given for") for end, v in opens
                      if end <= m.start and not _CLAUSE_END.search(text, end, m.start)]
         for version, how in said:

@@ -493,7 +493,8 @@ def _held_just_before(order: dict[str, int], i: int, spans) -> bool:
 
 def _gone_subject(flat: str, start: int, card: Card, ctx, mentions) -> tuple[str, object] | None:
     """What a removal clause ending at ``start`` is about: ("flags"/"env", name) for a flag or env var just before
-    it, ("card", Card) for the card's own change or a cited #N's, None for anything else (a file, a helper)."""
+    it, ("card", Card) for the card's own change (or code its key fragment quotes) or a cited #N's, None for
+    anything else (a file, a helper)."""
     from dossier.mentions import ENV, FLAG
 
     near = [m for m in mentions if m.kind in (FLAG, ENV) and m.start + len(m.raw) <= start
@@ -506,7 +507,10 @@ def _gone_subject(flat: str, start: int, card: Card, ctx, mentions) -> tuple[str
     cited = _CITE.findall(head)
     words = re.sub(r"#\d+(?:'s)?", " ", head).lower().split()
     if any(w.strip(",") not in _OWN_SUBJECT for w in words):
-        return None
+        # "the `self.output_gate_type` assignment was removed in ...": code the key fragment quotes is its line
+        code = [x.rstrip("()") for pair in re.findall(r"`([^`]+)`|\b([A-Za-z_]\w*(?:[._]\w+)+)\b", head)
+                for x in pair if x]
+        return ("card", card) if any(len(c) >= 4 and c in card.key_fragment.match for c in code) else None
     other = card if not cited or int(cited[-1]) == card.pr else ctx.project.card(int(cited[-1]))
     return ("card", other) if other is not None else None
 
@@ -516,7 +520,8 @@ def _gone_subject(flat: str, start: int, card: Card, ctx, mentions) -> tuple[str
 def removed_in(card: Card, doc, ctx) -> Iterator[Finding]:
     """"Removed in 0.5.20" (or dropped, deleted, retired, reverted, gone, deprecated; "in", "with", "as of",
     "since", "from") where the subject is the card's own change (the clause holds only "it", "this change", "the
-    fix", "its line" and the like, or a cited #N with a card: judged against that PR's release evidence) or a
+    fix", "its line" and the like, or code the key fragment quotes, or a cited #N with a card: judged against that
+    PR's release evidence) or a
     --flag or SGLANG_* env var just before it (judged against cards/surface.lock). A release that still holds the
     line or name contradicts "removed/dropped/gone" (0.5.23 still ships it: the reader drops a working feature);
     "removed in X" (a moment) also needs the release before X to hold it; "deprecated in X" needs X to hold the

@@ -56,12 +56,16 @@ PROBES = [
     ("flag-as-of", 19775, (), _append("implementation", f"`{VERIFY}` as of v0.5.12 picks it."), "D618"),
     ("flag-and-later", 19775, (), _append("implementation", f"{VERIFY}, available in 0.5.12 and later, picks it."),
      "D618"),
+    ("flag-value-on-a-release", 19775, (), _append("implementation", f"Pass {VERIFY} triton on 0.5.12."), "D618"),
+    ("flag-works-in", 19775, (), _append("implementation", f"`{VERIFY}=triton` works in SGLang 0.5.12."), "D618"),
     ("env-said-to-start", 27964, (), _append("implementation", "SGLANG_ENABLE_SPEC_V2 (added in 0.5.2) turned it on."),
      "D618"),
     # 4. removed / dropped / deprecated in a release that still holds it
     ("own-line-removed-while-current", 19775, (), _append("implementation", "It was removed in 0.5.20."), "D327"),
     ("own-line-dropped-bare", 19775, (), _append("implementation", "Dropped in v0.5.21."), "D327"),
     ("own-line-reverted", 19775, (), _append("implementation", "This change was reverted in 0.5.18."), "D327"),
+    ("quoted-code-removed", 25401, (), _append("implementation", "The `self.output_gate_type` assignment was "
+                                                                 "removed in 0.5.20."), "D327"),
     ("own-line-removed-too-early", 19169, (28151,), _append("implementation", "Removed in 0.5.12."), "D327"),
     ("flag-removed-while-shipping", 19775, (), _append("implementation", f"{VERIFY} was removed in 0.5.20."), "D327"),
     ("flag-removed-long-after", 22458, (), _append("implementation", "--mamba-scheduler-strategy was removed in "
@@ -85,6 +89,8 @@ NEAR = [
     ("flag-from-its-release", 19775, (), _append("implementation", f"`{VERIFY}` (0.5.17+) picks the verify kernel.")),
     ("flag-fixed-in-a-release", 19775, (), _append("implementation", f"It was fixed in 0.5.12, so {VERIFY} triton "
                                                                       "is the safe choice.")),
+    ("flag-on-its-release", 19775, (), _append("implementation", f"Pass {VERIFY} triton on 0.5.17.")),
+    ("flag-across-releases", 19775, (), _append("implementation", f"{VERIFY} triton in 0.5.17 -> 0.5.18 got faster.")),
     ("other-thing-removed", 19775, (), _append("implementation", "The old helper was removed in 0.5.20.")),
     ("flag-removed-when-it-was", 22458, (), _append("implementation", "--mamba-scheduler-strategy was removed in "
                                                                       "0.5.20.")),

@@ -217,8 +217,9 @@ def _spelt_in_source(word: str, s, ctx) -> bool:
     suite): a local variable's abbreviation ("nxt_kv_lens") is not a name a test file is called after."""
     memo = ctx.memo.setdefault(("source-words", str(s.tree.package)), {})
     if word not in memo:
+        spellings = (word, word.upper(), word.capitalize())  # as written in snake_case, CONSTANTS and CamelCase
         memo[word] = any(word in _name_words(" ".join(_DEFINED.findall(text)) + " " + " ".join(_STRING.findall(text)))
-                         for text in s.tree.texts.values() if word in text.lower())
+                         for text in s.tree.texts.values() if any(w in text for w in spellings))
     return memo[word]
 
 

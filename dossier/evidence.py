@@ -22,8 +22,8 @@ import yaml
 
 from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
+from dossier.files import read_bytes, serialized
 from dossier.files import record as record_file
-from dossier.files import serialized
 from dossier.locks import LockError, read_lock_file
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
@@ -341,14 +341,20 @@ def cards_digest(cards: object) -> str | None:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def recorded_cards_digest(root: Path) -> str | None:
-    """The seal the lock's header carries (None: none, e.g. a lock written before seals, or no lock)."""
+def cards_seal(root: Path) -> tuple[str, int] | None:
+    """The seal the lock's header carries and its line (None: none, e.g. a lock written before seals, or no lock,
+    or one that cannot be read: D311's)."""
     try:
-        text = lock_path(root).read_text(errors="replace")
+        text = read_bytes(lock_path(root)).decode(errors="replace")
     except OSError:
         return None
     m = re.search(rf"^{re.escape(CARDS_SEAL)}([0-9a-f]{{64}})$", text, re.MULTILINE)
-    return m.group(1) if m else None
+    return (m.group(1), text.count("\n", 0, m.start()) + 1) if m else None
+
+
+def recorded_cards_digest(root: Path) -> str | None:
+    seal = cards_seal(root)
+    return seal[0] if seal else None
 
 
 def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:

@@ -362,12 +362,13 @@ def _manual_proofs(ctx) -> dict[int, str]:
     record of what the lock held when the manual was last rendered."""
     if "manual_proofs" not in ctx.memo:
         from dossier.errors import DossierError
+        from dossier.files import read_bytes
         from dossier.render import skill_dir
 
         out: dict[int, str] = {}
         try:
-            text = (skill_dir(ctx.project) / "references" / "pr-history.md").read_text(errors="replace")
-        except (OSError, DossierError):
+            text = read_bytes(skill_dir(ctx.project) / "references" / "pr-history.md").decode(errors="replace")
+        except (OSError, DossierError):  # none (a project not rendered yet), or not a regular file: nothing shown
             text = ""
         heads = list(_MANUAL_CARD.finditer(text))
         for i, h in enumerate(heads):
@@ -423,19 +424,18 @@ def broken_cards_seal(ctx) -> Iterator[Finding]:
     fetch cache, with D301's warning, the one every honest card without a PR diff gets: the seal makes the edit
     an error. A lock without the line (written before seals, or with no PR-diff entry) is not judged; a lock that
     cannot be read is D311's."""
-    from dossier.evidence import CARDS_SEAL, cards_digest, lock_section, recorded_cards_digest
+    from dossier.evidence import cards_digest, cards_seal, lock_section
 
-    sealed = recorded_cards_digest(ctx.project.root)
-    if sealed is None or lock(ctx)[1] is not None:
+    seal = cards_seal(ctx.project.root)
+    if seal is None or lock(ctx)[1] is not None:
         return
+    sealed, line = seal
     try:
         now = cards_digest(lock_section(ctx.project.root, "cards"))
     except LockError:
         return
     if now != sealed:
         doc = read_yaml(lock_path(ctx.project.root))
-        text = lock_path(ctx.project.root).read_text(errors="replace")
-        line = text[:text.find(CARDS_SEAL)].count("\n") + 1
         yield Finding("cards", f"the cards section is not the one `dossier lint --record` sealed (sha256 {sealed[:12]}, "
                                f"now {now[:12] if now else 'empty'}): an entry was deleted or edited by hand, and the "
                                "cards it proved now read as unverified (D301)",

@@ -282,12 +282,15 @@ def verify(
 
 
 SMALL_GRID_HEADS = 512  # below this many batch x v-heads, 8-row verify programs (fewer, for a grid of one wave)
+LARGE_GRID_HEADS = 8192  # ... and from this many, where 8-row programs were 1% faster in two runs
 
 
 def verify_tile(batch: int, num_v_heads: int) -> tuple[int, int]:
     """``(block_v, num_warps)`` of :func:`verify` for ``batch`` requests: one-warp programs of 4 rows, 8 rows
-    below ``SMALL_GRID_HEADS`` batch x v-heads (H200, ``runtime/gdn/NOTES.md``, round eleven)."""
-    return (8, 1) if batch * num_v_heads < SMALL_GRID_HEADS else (4, 1)
+    below ``SMALL_GRID_HEADS`` batch x v-heads (H200, ``runtime/gdn/NOTES.md``, round eleven) and from
+    ``LARGE_GRID_HEADS`` (rounds fifteen and sixteen)."""
+    heads = batch * num_v_heads
+    return (8, 1) if heads < SMALL_GRID_HEADS or heads >= LARGE_GRID_HEADS else (4, 1)
 
 
 def commit_accepted(

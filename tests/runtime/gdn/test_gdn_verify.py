@@ -7,7 +7,7 @@ from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
 from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
-from runtime.gdn.verify import commit_accepted, commit_records, commit_split, verify
+from runtime.gdn.verify import commit_accepted, commit_records, commit_split, verify, verify_tile
 
 from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
 from ._gdn_cases import gen as make_gen
@@ -256,6 +256,14 @@ def test_ring_verify_tile_is_the_measured_winner():
     v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round thirteen)."""
     measured = {(16, 32): 64, (64, 32): 128, (256, 32): 128, (16, 8): 16, (64, 8): 64, (256, 8): 128}
     assert {shape: ring_verify_tile(*shape) for shape in measured} == measured
+
+
+def test_verify_tile_is_the_measured_winner():
+    """The default verify tile is the faster of 4 and 8 one-warp rows at each verify bench shape ((batch, v-heads)
+    at TP1 and TP4; H200, runtime/gdn/NOTES.md rounds eleven, fifteen and sixteen)."""
+    measured = {(16, 32): 4, (64, 32): 4, (256, 32): 8, (16, 8): 8, (64, 8): 4, (256, 8): 4}
+    assert {shape: verify_tile(*shape)[0] for shape in measured} == measured
+    assert all(verify_tile(*shape)[1] == 1 for shape in measured)
 
 
 def test_commit_split_is_the_measured_winner():

@@ -61,7 +61,7 @@ from runtime.benchkit import (
     write_results,
 )
 
-from . import context, fused, gemv_mma, gemv_split, paths, sglang_peer, split_conv_kernel
+from . import context, fused, gemv_mma, gemv_split, paths, sglang_peer, split_conv_kernel, stream_mma
 from .gemm_split import gemm_split, launch_config, reads_tile_major
 from .naive import CONV_WIDTH, QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
@@ -75,17 +75,19 @@ GEMM_SPLIT_COLUMN_MAX_TOKENS = 512
 DISPATCH_CHECK_MAX_TOKENS = 128  # decode rows where every Triton launch is timed beside ours
 CONTEXT_MAX_TOKENS = 128  # Qwen3-Next decode rows also timed after the layer's input norm (:mod:`.context`)
 GEMV_MMA_COLUMN_MAX_TOKENS = 16  # the tensor-core GEMV pads tokens to 8 or 16 (more loses everywhere, round 9)
+STREAM_MMA_COLUMN_MAX_TOKENS = 16  # the persistent tensor-core GEMV: timed where the dispatch can take it (round 15)
 DISPATCH_SLACK = 1.02  # ours may read this much over the fastest other launch of its row (run-to-run of one launch)
-ALTERNATIVES = ("cublas_split_us", "gemm_split_us", "gemm_split_tm_us", "gemv_split_us", "gemv_mma_us")
-LAUNCH_COLUMNS = {"gemv_mma": "gemv_mma_us", "gemv_split": "gemv_split_us", "cublas+split": "cublas_split_us"}
+ALTERNATIVES = ("cublas_split_us", "gemm_split_us", "gemm_split_tm_us", "gemv_split_us", "gemv_mma_us", "stream_mma_us")
+LAUNCH_COLUMNS = {"gemv_mma": "gemv_mma_us", "gemv_split": "gemv_split_us", "cublas+split": "cublas_split_us",
+                  "stream_mma": "stream_mma_us"}
 MAX_GRAPH_CALLS = 256  # distinct rotated inputs captured in one graph
 GRAPH_CALLS = 20  # calls per graph at least (cycling the distinct inputs), so a replay's own cost is amortised
 REPS = 100  # interleaved replays of each row's graphs (:func:`runtime.benchkit.cuda_graph_medians_us`)
 PROJECTION_COLUMNS = (
     "model", "tp", "tokens", "phase", "sglang_us", "fallback_us", "fused_us", "speedup", "x_fallback",
     "weight_floor_us", "fused_x_wfloor", "floor_us", "cublas_split_us", "gemm_split_us", "gemm_split_tm_us",
-    "gemv_split_us", "gemv_mma_us", "fused_nopdl_us", "empty_us", "sglang_serial_us", "norm_us", "fused_ctx_us",
-    "sglang_ctx_us", "sglang_serial_ctx_us", "speedup_ctx", "fused_ctx_x_wfloor",
+    "gemv_split_us", "gemv_mma_us", "stream_mma_us", "fused_nopdl_us", "empty_us", "sglang_serial_us", "norm_us",
+    "fused_ctx_us", "sglang_ctx_us", "sglang_serial_ctx_us", "speedup_ctx", "fused_ctx_x_wfloor",
 )
 # timed after the layer's input norm too (``<name>_ctx_us``: graph of norm + path minus graph of the norm alone)
 CONTEXT_PATHS = ("fused_us", "sglang_us", "sglang_serial_us", "fused_nopdl_us", *ALTERNATIVES)
@@ -209,15 +211,15 @@ def _cycle(items: list) -> Callable[[], object]:
 
 
 def _weight_sets(rs: GDNShape, seed: int) -> list[tuple]:
-    """``(qkvz, ba, [qkvz; ba], its tile-major copy or None)`` bf16 weight copies spanning 3x L2 (as each call
-    reads one of the last two, the tile-major copies do not count towards the span)."""
+    """``(qkvz, ba, [qkvz; ba], its tile-major copy or None, its unit-major copy or None)`` bf16 weight copies spanning
+    3x L2 (as each call reads one of the last three, the packed copies do not count towards the span)."""
     g = torch.Generator(device="cuda").manual_seed(seed)
     sets = []
     for _ in range(_copies((rs.qkvz_width + rs.ba_width) * rs.hidden * 2)):
         qkvz = (torch.randn(rs.qkvz_width, rs.hidden, device="cuda", generator=g) * rs.hidden**-0.5).bfloat16()
         ba = (torch.randn(rs.ba_width, rs.hidden, device="cuda", generator=g) * rs.hidden**-0.5).bfloat16()
         fused_w = torch.cat([qkvz, ba]).contiguous()
-        sets.append((qkvz, ba, fused_w, fused.tile_major_weight(fused_w)))
+        sets.append((qkvz, ba, fused_w, fused.tile_major_weight(fused_w), fused.unit_major_weight(fused_w)))
     return sets
 
 
@@ -246,8 +248,8 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
     timed: dict[str, Callable[[], object]] = {}
     if model == "qwen3-next":
         def ours(pdl: bool | None = None):
-            _, _, fused_w, tiles = pick()
-            return paths.ours_next(x, fused_w, rs, tiles, pdl=pdl)
+            _, _, fused_w, tiles, units = pick()
+            return paths.ours_next(x, fused_w, rs, tiles, pdl=pdl, units=units)
 
         timed["fused_us"] = ours
         timed["fallback_us"] = lambda: paths.fallback_next(x, *pick()[:2], rs, alt)
@@ -271,7 +273,7 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
             w = sets[0][2]
             if sets[0][3] is not None:
                 def gemm_split_tm():
-                    _, _, fused_w, tiles = pick()
+                    _, _, fused_w, tiles, _ = pick()
                     return gemm_split(x, fused_w, rs, layout, tile_major=tiles)
 
                 timed["gemm_split_tm_us"] = gemm_split_tm
@@ -279,6 +281,12 @@ def _paths(model: str, phase: str, x: torch.Tensor, rs: GDNShape, sets, peer, co
                 timed["gemv_split_us"] = lambda: gemv_split.gemv_split(x, pick()[2], rs, layout)
             if gemv_mma.accepts(x, w) and x.shape[0] <= GEMV_MMA_COLUMN_MAX_TOKENS:
                 timed["gemv_mma_us"] = lambda: gemv_mma.gemv_mma(x, pick()[2], rs, layout)
+            if stream_mma.accepts(x, w) and x.shape[0] <= STREAM_MMA_COLUMN_MAX_TOKENS:
+                def stream():
+                    _, _, fused_w, _, units = pick()
+                    return stream_mma.stream_mma(x, fused_w, rs, layout, packed=units)
+
+                timed["stream_mma_us"] = stream
         if fused.fused_kernel(x, sets[0][2]) != "cublas+split":  # our path without PDL (maybe cuBLAS + split)
             timed["fused_nopdl_us"] = lambda: ours(pdl=False)
         return timed

@@ -4,15 +4,17 @@
 * :func:`two_gemm_forward`: two GEMMs + the split kernel.
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
-  GPU, one launch whose epilogue does the split (:func:`launch_for`): with PDL, the tensor-core GEMV
-  (:func:`.gemv_mma.gemv_mma`) where :func:`.gemv_mma.wins` (TP8 T=3..16 on the H200; 16-bit inputs); else the
+  GPU, one launch whose epilogue does the split (:func:`launch_for`): with PDL, the persistent tensor-core GEMV
+  (:func:`.stream_mma.stream_mma`, one CTA per SM streaming 8-row units) where :func:`.stream_mma.wins` (TP4 T=2..16,
+  TP8 T=2..8, TP1 T=3..8 on the H200; 16-bit inputs), the tensor-core GEMV
+  (:func:`.gemv_mma.gemv_mma`) where :func:`.gemv_mma.wins` (TP8 T=9..16 on the H200 since; 16-bit inputs); else the
   CUDA-core GEMV for a few tokens (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 2
   where the GEMM swaps A and B), the
   Triton GEMM where :func:`.gemm_split.wins` (up to 32 tokens, and up to 128 on ranks wide enough to swap A and
   B; reading a tile-major copy of the weight where one is given, :func:`tile_major_weight`, and the launch reads
   it, :func:`.gemm_split.reads_tile_major`); larger batches run cuBLAS, whose two column slices feed the split
   kernel directly (strided, no copy). The crossovers come from the H200 sweeps and, since round 13, the benches and
-  sweeps after the layer's input norm (``NOTES.md`` rounds 13 and 14).
+  sweeps after the layer's input norm (``NOTES.md`` rounds 13 to 15).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import gemm_split, gemv_mma, gemv_split
+from . import gemm_split, gemv_mma, gemv_split, stream_mma
 from .layer import GDNInputProjection
 from .naive import GDNShape, split_contiguous, split_interleaved
 from .pdl import pdl_launch
@@ -51,12 +53,16 @@ def _sms(t: torch.Tensor) -> int:
     return torch.cuda.get_device_properties(t.device).multi_processor_count
 
 
-def launch_for(t: int, n: int, k: int, sms: int, pdl: bool, *, mma: bool = True, gemm: bool = True) -> str:
+def launch_for(t: int, n: int, k: int, sms: int, pdl: bool, *, mma: bool = True, gemm: bool = True,
+               stream: bool = True) -> str:
     """The launch for ``T`` tokens over an ``[n, k]`` weight on ``sms`` SMs, ``pdl`` on or off, where the inputs suit
-    every launch (16-bit on a GPU, contiguous weight; ``mma`` / ``gemm``: whether :func:`.gemv_mma.accepts` /
-    :func:`.gemm_split.accepts` them): ``gemv_mma``, ``gemv_split``, ``gemm_split`` or ``cublas+split``. The rule was
-    re-derived from round 12's H200 bench after the layer's input norm, as a decode step runs (NOTES.md round 13),
-    and at 2 / 3 tokens from round 14's sweep there."""
+    every launch (16-bit on a GPU, contiguous weight; ``mma`` / ``gemm`` / ``stream``: whether
+    :func:`.gemv_mma.accepts` / :func:`.gemm_split.accepts` / :func:`.stream_mma.accepts` them): ``stream_mma``,
+    ``gemv_mma``, ``gemv_split``, ``gemm_split`` or ``cublas+split``. The rule was re-derived from round 12's H200 bench
+    after the layer's input norm, as a decode step runs (NOTES.md round 13), at 2 / 3 tokens from round 14's sweep
+    there, and for the persistent tensor-core GEMV from round 15's."""
+    if stream and stream_mma.wins(t, n, k, sms, pdl):
+        return "stream_mma"
     if mma and gemv_mma.wins(t, n, k, sms, pdl):
         return "gemv_mma"
     if gemv_split.takes(t, n, k) and (t <= GEMV_MAX_TOKENS_WHERE_SWAPPED or not gemm_split.swaps(n, k, sms)):
@@ -67,13 +73,14 @@ def launch_for(t: int, n: int, k: int, sms: int, pdl: bool, *, mma: bool = True,
 
 
 def fused_kernel(x: torch.Tensor, weight: torch.Tensor, pdl: bool | None = None) -> str:
-    """The launch :func:`fused_forward` takes for these tensors and ``pdl``: ``gemv_mma``, ``gemv_split``,
-    ``gemm_split`` or ``cublas+split`` (:func:`launch_for`; off the GPU, ``cublas+split``)."""
+    """The launch :func:`fused_forward` takes for these tensors and ``pdl``: ``stream_mma``, ``gemv_mma``,
+    ``gemv_split``, ``gemm_split`` or ``cublas+split`` (:func:`launch_for`; off the GPU, ``cublas+split``)."""
     t, k = x.shape
     if not (x.is_cuda and x.stride(1) == 1 and weight.is_contiguous()):
         return "cublas+split"
     return launch_for(t, weight.shape[0], k, _sms(x), pdl_launch(x, pdl)["USE_PDL"],
-                      mma=gemv_mma.accepts(x, weight), gemm=gemm_split.accepts(x, weight))
+                      mma=gemv_mma.accepts(x, weight), gemm=gemm_split.accepts(x, weight),
+                      stream=stream_mma.accepts(x, weight))
 
 
 def tile_major_weight(weight: torch.Tensor) -> torch.Tensor | None:
@@ -85,15 +92,30 @@ def tile_major_weight(weight: torch.Tensor) -> torch.Tensor | None:
     return None if tiles is None else gemm_split.pack_weight(weight, *tiles)
 
 
+def unit_major_weight(weight: torch.Tensor) -> torch.Tensor | None:
+    """The unit-major copy of ``weight = [qkvz; ba]`` (:func:`.stream_mma.pack_weight`) that :func:`.stream_mma.stream_mma`
+    reads where the dispatch takes it on this GPU at some batch, or ``None`` (off the GPU, other widths)."""
+    if not weight.is_cuda:
+        return None
+    n, k = weight.shape
+    sms = _sms(weight)
+    if not any(stream_mma.wins(t, n, k, sms, True) for t in range(1, stream_mma.MAX_TOKENS + 1)):
+        return None
+    return stream_mma.pack_weight(weight)
+
+
 def fused_forward(
     x: torch.Tensor, weight: torch.Tensor, shape: GDNShape, layout: SplitLayout, *, pdl: bool | None = None,
-    tiles: torch.Tensor | None = None,
+    tiles: torch.Tensor | None = None, units: torch.Tensor | None = None,
 ):
     """``mixed_qkv, z, b, a`` from one GEMM over ``weight = [qkvz; ba]`` (one rank, ``[N, hidden]``); ``pdl``
-    for the Triton kernels as :func:`.pdl.pdl_launch` (default: on where the GPU has it); ``tiles``: the
+    for the kernels as :func:`.pdl.pdl_launch` (default: on where the GPU has it); ``tiles``: the
     weight's :func:`tile_major_weight` copy, which the swapped ``gemm_split`` launches read where they have a setting
-    for it (faster on the H200, NOTES.md round 5)."""
+    for it (faster on the H200, NOTES.md round 5); ``units``: its :func:`unit_major_weight` copy, which
+    :func:`.stream_mma.stream_mma` reads in its place (0.5 us faster at TP4 on the H200, NOTES.md round 15)."""
     kernel = fused_kernel(x, weight, pdl)
+    if kernel == "stream_mma":
+        return stream_mma.stream_mma(x, weight, shape, layout, packed=units)
     if kernel == "gemv_mma":
         return gemv_mma.gemv_mma(x, weight, shape, layout, pdl=pdl)
     if kernel == "gemv_split":
@@ -110,8 +132,9 @@ class FusedGDNProjection:
 
     On a GPU whose swapped launches read a tile-major copy (:func:`tile_major_weight`), the layer keeps one next to the
     row-major weight (which cuBLAS reads above 128 tokens): the projection weight's memory twice over, for
-    0.3 to 1.1 us per decode call on the H200 (NOTES.md rounds 5 and 6); ``tile_major=False`` keeps the row-major one
-    only."""
+    0.3 to 1.1 us per decode call on the H200 (NOTES.md rounds 5 and 6); where :func:`.stream_mma.stream_mma` runs
+    some batch, a unit-major copy too (:func:`unit_major_weight`: three times over, for 0.5 us at TP4, round 15);
+    ``tile_major=False`` keeps the row-major one only."""
 
     def __init__(
         self, qkvz_weight: torch.Tensor, ba_weight: torch.Tensor, shape: GDNShape, layout: SplitLayout,
@@ -121,6 +144,7 @@ class FusedGDNProjection:
             raise ValueError("weights do not match the per-rank shape")
         self.weight = torch.cat([qkvz_weight, ba_weight]).contiguous()
         self.tiles = tile_major_weight(self.weight) if tile_major else None
+        self.units = unit_major_weight(self.weight) if tile_major else None
         self.shape, self.layout = shape, layout
 
     @classmethod
@@ -133,4 +157,4 @@ class FusedGDNProjection:
         )
 
     def __call__(self, x: torch.Tensor):
-        return fused_forward(x, self.weight, self.shape, self.layout, tiles=self.tiles)
+        return fused_forward(x, self.weight, self.shape, self.layout, tiles=self.tiles, units=self.units)

@@ -72,8 +72,8 @@ def fallback_next(x, qkvz_w, ba_w, rs: GDNShape, alt):
     return split_interleaved(qkvz, ba, rs)
 
 
-def ours_next(x, fused_w, rs: GDNShape, tiles=None, pdl: bool | None = None):
-    return fused_forward(x, fused_w, rs, "interleaved", tiles=tiles, pdl=pdl)
+def ours_next(x, fused_w, rs: GDNShape, tiles=None, pdl: bool | None = None, units=None):
+    return fused_forward(x, fused_w, rs, "interleaved", tiles=tiles, pdl=pdl, units=units)
 
 
 def sglang_prefill_35(peer, x, qkvz_w, ba_w, rs: GDNShape, alt):

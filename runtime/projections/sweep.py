@@ -62,6 +62,10 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``copy14``: one Triton copy kernel (the bench's ``stream_us`` launch) over words a program and warps at the split +
   conv rows' byte counts, against that floor (copy rate measured in the same run): whether any single streaming launch
   reaches 1.3x the floor there;
+* ``sm15``, ``sm15b``, ``sm15c``: round 15, :func:`.stream_mma.stream_mma` (one CTA per SM streaming 8-row units,
+  x in registers, ``mma.sync``) over warps, units in flight and before the wait, accumulators, CTAs an SM and the
+  unit-major weight, beside the landed path, SGLang's path and the weight stream on the GEMV's grid, all timed back to
+  back and after the layer's input norm (``sm15``'s default then: 8 warps; ``sm15c`` ran after the final bench);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -98,9 +102,11 @@ from .gemv_mma import gemv_mma
 from .gemv_split import gemv_split
 from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
+from .stream_mma import pack_weight as pack_weight_units
+from .stream_mma import stream_mma
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -192,6 +198,17 @@ def cases(only=KINDS) -> list[Case]:
             for block, warps in itertools.product((1024, 2048, 4096, 8192, 16384), (4, 8, 16)):
                 if block >= 128 * warps:  # at least four words a thread
                     out.append(Case("copy14", tp, batch, {"block": block, "warps": warps}))
+    if "sm15" in only:
+        out += _sm15_cases()
+    if "sm15b" in only:
+        out += _sm15b_cases()
+    if "sm15c" in only:
+        for tp, t in ((1, 3), (1, 4), (1, 8), (4, 1), (4, 8)):
+            base = {"what": "stream_mma", "packed": True}
+            out += [Case("sm15c", tp, t, base), Case("sm15c", tp, t, {"what": "fused_path"})]
+            if tp == 1:
+                out += [Case("sm15c", tp, t, base | {"PRE": 1}),
+                        Case("sm15c", tp, t, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2})]
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -262,6 +279,53 @@ def _ctx14_cases() -> list[Case]:
     # the CUDA-core GEMV above one token on more warps (its fp32 rows cut occupancy, round 5)
     for t, warps in itertools.product((2, 3, 4), (4, 8)):
         out.append(Case("ctx14", 4, t, {"what": "gemv", "block_n": 4, "block_k": 2048, "warps": warps}))
+    return out
+
+
+def _sm15_cases() -> list[Case]:
+    """Round 15: :func:`.stream_mma.stream_mma` (one CTA per SM, 8-row units dealt round robin, x in registers) at
+    its default launch and over warps, units in flight and accumulators, beside the landed path, SGLang's path and the
+    weight stream on the GEMV's grid; all timed back to back and after the layer's input norm."""
+    out = []
+    for tp, t in itertools.product((1, 4, 8), (1, 2, 3, 4, 8, 16, 32)):
+        if tp == 8 and t in (2, 3, 16):
+            continue
+        # the launch this sweep ran as default: 8 warps, three units in flight (two and 16 warps above 16 tokens)
+        w8 = {"what": "stream_mma", "W": 8, "D": 3} if t <= 16 else {"what": "stream_mma", "W": 16, "D": 2}
+        out.append(Case("sm15", tp, t, w8))
+        if tp < 8 and t > 16:
+            out += [Case("sm15", tp, t, w8 | {"W": 8}), Case("sm15", tp, t, w8 | {"NACC": 1})]
+        elif tp < 8 and t in (3, 4, 8):
+            out += [Case("sm15", tp, t, w8 | {"NACC": 1}), Case("sm15", tp, t, w8 | {"W": 16})]
+            if tp == 1:
+                out += [Case("sm15", tp, t, w8 | {"D": d}) for d in (2, 4)]
+        if tp == 4 and t == 4:
+            out.append(Case("sm15", tp, t, w8 | {"pdl": False}))
+        out += [Case("sm15", tp, t, {"what": "fused_path"}), Case("sm15", tp, t, {"what": "sglang"})]
+    out += [Case("sm15", tp, 4, {"what": "stream", "rows": 4, "step_rows": 4, "stages": 1, "warps": 4})
+            for tp in (1, 4)]
+    return out
+
+
+def _sm15b_cases() -> list[Case]:
+    """Round 15's second sweep, around the 16-warp launch that won the first at TP4 / TP8: the unit-major weight
+    (:func:`.stream_mma.pack_weight`), one unit before the PDL wait (the rest behind x), 32 warps, two CTAs an SM,
+    units in flight at TP1."""
+    out = []
+    shapes = [(1, 3), (1, 4), (1, 8), (4, 1), (4, 2), (4, 3), (4, 4), (4, 8), (4, 16), (8, 3), (8, 4), (8, 8)]
+    for tp, t in shapes:
+        base = {"what": "stream_mma"}
+        out += [Case("sm15b", tp, t, base), Case("sm15b", tp, t, base | {"packed": True}),
+                Case("sm15b", tp, t, base | {"packed": True, "PRE": 1})]
+        if t <= 8:
+            out += [Case("sm15b", tp, t, base | {"packed": True, "W": 32, "D": 4 if tp == 1 else 3}),
+                    Case("sm15b", tp, t, base | {"packed": True, "W": 8, "D": 2, "MINB": 2})]
+        if tp == 1:
+            out += [Case("sm15b", tp, t, base | {"packed": True, "D": d}) for d in (2, 4)]
+            out.append(Case("sm15b", tp, t, base | {"packed": True, "W": 32, "D": 4, "PRE": 1}))
+        out += [Case("sm15b", tp, t, {"what": "fused_path"}), Case("sm15b", tp, t, {"what": "sglang"})]
+    out += [Case("sm15b", tp, 4, {"what": "stream", "rows": 4, "step_rows": 4, "stages": 1, "warps": 4})
+            for tp in (1, 4)]
     return out
 
 
@@ -577,8 +641,21 @@ def _ctx14_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callab
     x = ctx.x(rs.hidden, case.size)
     if what == "fused_path":
         def fn():
-            _, _, fused_w, tiles = pick()
-            return paths.ours_next(x, fused_w, rs, tiles)
+            _, _, fused_w, tiles, units = pick()
+            return paths.ours_next(x, fused_w, rs, tiles, units=units)
+    elif what == "sglang":
+        fn = lambda: paths.sglang_next(ctx.peer, x, *pick()[:2], rs, ctx.alt)  # noqa: E731
+    elif what == "stream_mma":
+        kw = {k: p[k] for k in p if k not in ("what", "packed")}
+        if p.get("packed"):
+            packs = ctx.stream_packed(rs, case.tp)
+            both = _cycle([(s[2], pk) for s, pk in zip(sets, packs, strict=True)])
+
+            def fn():
+                w, pk = both()
+                return stream_mma(x, w, rs, "interleaved", packed=pk, **kw)
+        else:
+            fn = lambda: stream_mma(x, pick()[2], rs, "interleaved", **kw)  # noqa: E731
     elif what == "gemv_default":
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
     elif what == "mma_default":
@@ -654,6 +731,12 @@ class _Context:
             self._weights[key] = [pack_weight(s[2], block_n, block_k) for s in self.weights("qwen3-next", tp, rs)]
         return self._weights[key]
 
+    def stream_packed(self, rs: GDNShape, tp: int) -> list[torch.Tensor]:
+        """Unit-major copies (:func:`.stream_mma.pack_weight`) of :meth:`weights`."""
+        if ("stream", rs) not in self._weights:
+            self._weights[("stream", rs)] = [pack_weight_units(s[2]) for s in self.weights("qwen3-next", tp, rs)]
+        return self._weights[("stream", rs)]
+
     def decode(self, hidden: int, t: int) -> context.DecodeContext:
         """The layer's input norm over :meth:`x` (in place), for the in-context timings."""
         if ("norm", hidden, t) not in self._x:
@@ -697,8 +780,8 @@ def _projection_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], C
         fn = lambda: gemv_split(x, pick()[2], rs, "interleaved")  # noqa: E731
     elif case.kind == "fused_path":  # what the bench times as ours, on the sweep's inputs
         def fn():
-            _, _, fused_w, tiles = pick()
-            return paths.ours_next(x, fused_w, rs, tiles)
+            _, _, fused_w, tiles, units = pick()
+            return paths.ours_next(x, fused_w, rs, tiles, units=units)
     elif case.kind in ("dot", "swap", "prewait", "packed", "splitpeel", "refine", "t128", "diag", "tma", "tma2", "tma3",
                        "margins", "steps32", "l2tile"):
         prewait = {k: p[k] for k in ("peel_k", "prefetch_k", "peel_last", "tma", "tma_x") if k in p}
@@ -780,7 +863,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
         replays = 20
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
-        elif case.kind == "ctx14":
+        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c"):
             fn, check = _ctx14_call(case, ctx)
         elif case.kind == "copy14":
             fn, check = _copy14_call(case, ctx)
@@ -794,7 +877,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it and case.kind == "ctx14":  # back to back and after the norm, interleaved as the bench times
+        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c"):  # back to back and after the norm, interleaved as the bench times
             norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
             times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
                                           replays=20, reps=50)
@@ -854,7 +937,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

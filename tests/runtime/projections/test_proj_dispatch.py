@@ -21,10 +21,12 @@ def _pick(tp: int, t: int, pdl: bool = True) -> str:
 
 
 @pytest.mark.parametrize(("tp", "pdl", "spans"), [
-    # after the norm the tensor-core GEMV wins only where its programs fit one wave (TP8, 97 on 132) from 3 tokens
-    (1, True, {"gemv_split": (1, 2), "gemm_split": (3, 128), "cublas+split": (129, 512)}),
-    (4, True, {"gemv_split": (1, 2), "gemm_split": (3, 128), "cublas+split": (129, 512)}),
-    (8, True, {"gemv_split": (1, 2), "gemv_mma": (3, 16), "gemm_split": (17, 32), "cublas+split": (33, 512)}),
+    # after the norm the persistent tensor-core GEMV (round 15) takes a few tokens on every rank; the tensor-core GEMV
+    # keeps TP8 T=9..16, where its programs fit one wave (97 on 132)
+    (1, True, {"gemv_split": (1, 2), "stream_mma": (3, 8), "gemm_split": (9, 128), "cublas+split": (129, 512)}),
+    (4, True, {"gemv_split": (1, 1), "stream_mma": (2, 16), "gemm_split": (17, 128), "cublas+split": (129, 512)}),
+    (8, True, {"gemv_split": (1, 1), "stream_mma": (2, 8), "gemv_mma": (9, 16), "gemm_split": (17, 32),
+               "cublas+split": (33, 512)}),
     # without PDL the Triton GEMM stops at 32 tokens and the tensor-core GEMV is never taken
     (4, False, {"gemv_split": (1, 2), "gemm_split": (3, 32), "cublas+split": (33, 128)}),
     (8, False, {"gemv_split": (1, 4), "gemm_split": (5, 32), "cublas+split": (33, 128)}),
@@ -35,13 +37,16 @@ def test_launch_rule_by_rank_width_and_tokens(tp, pdl, spans):
         assert set(got.values()) == {want}, {t: k for t, k in got.items() if k != want}
 
 
-def test_launch_rule_without_the_tensor_core_gemv_or_the_triton_gemm():
-    """fp32 inputs (no ``gemv_mma``) keep the GEMV's token span; a hidden size off the GEMM's steps goes to cuBLAS."""
+def test_launch_rule_without_the_tensor_core_gemvs_or_the_triton_gemm():
+    """fp32 inputs (no ``stream_mma`` or ``gemv_mma``) keep the GEMV's token span; a hidden size off the GEMM's steps
+    goes to cuBLAS; a K the persistent launch cannot split over its warps never goes to it."""
     rs = S.per_rank(8)
     n = rs.qkvz_width + rs.ba_width
-    assert launch_for(4, n, S.hidden, H200_SMS, True, mma=False) == "gemv_split"
-    assert launch_for(8, n, S.hidden, H200_SMS, True, mma=False) == "gemm_split"
-    assert launch_for(8, n, S.hidden, H200_SMS, True, mma=False, gemm=False) == "cublas+split"
+    assert launch_for(4, n, S.hidden, H200_SMS, True) == "stream_mma"
+    assert launch_for(4, n, S.hidden, H200_SMS, True, mma=False, stream=False) == "gemv_split"
+    assert launch_for(8, n, S.hidden, H200_SMS, True, mma=False, stream=False) == "gemm_split"
+    assert launch_for(8, n, S.hidden, H200_SMS, True, mma=False, gemm=False, stream=False) == "cublas+split"
+    assert launch_for(4, n, 2048 + 256, H200_SMS, True) != "stream_mma"
 
 
 def _bench_rows() -> list[dict]:

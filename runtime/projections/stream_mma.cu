@@ -1,0 +1,193 @@
+// x [T, K] @ [qkvz; ba].T straight into mixed_qkv, z, b, a for decode batches (runtime/projections/stream_mma.py).
+// One persistent CTA per SM streams its share of the row-major weight, in units of 8 rows (32 KB at K=2048): unit
+// cta + i * gridDim.x for i = 0, 1, ... Each of the W warps owns K columns [warp * K / W, (warp + 1) * K / W) of every
+// unit: its x slice sits in registers for the whole kernel (mma.sync A fragments, tokens on M), each unit's weight
+// slice arrives as 16-byte loads straight into B fragments (no shared memory), D units in flight, the first D
+// requested before the PDL wait. A thread's 16 bytes of a 32-column chunk feed two m16n8k16 steps, x taking the same
+// columns (K is permuted inside each chunk, so every load is 16 bytes wide). Each warp writes its fp32 partial of a
+// unit to shared memory; after the last unit the CTA sums the W partials of each output in warp order and stores
+// them where the split puts them.
+// Constants come as -D defines: K, W (warps), MINB (CTAs an SM), PACKED (1: the weight in pack_weight's unit-major
+// layout), D (units in flight), PRE (of which requested before the PDL wait, the rest right after x), UMAX (units of the busiest CTA), MT (16-token MMA
+// tiles: 1 or 2), NACC (accumulators a tile: 1, 2 or 4), ROWS8 (1: at most 8 tokens, the tile's rows 8..15 are zeros and not loaded), NK, NV, DK, DV,
+// INTERLEAVED, FP16, USE_PDL.
+
+#define CW (K / 32 / W)  // 32-column chunks per warp
+#define R_ (NV / NK)
+#define QK (NK * DK)
+#define VD (NV * DV)
+#define QKV_W (2 * QK + VD)
+#define QKVZ_W (QKV_W + VD)
+#define NROWS (QKVZ_W + 2 * NV)
+#define GW (2 * DK + 2 * R_ * DV)
+
+#if FP16
+#define MMA "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
+#define CVT "cvt.rn.f16.f32"
+#else
+#define MMA "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"
+#define CVT "cvt.rn.bf16.f32"
+#endif
+
+typedef unsigned short u16;
+
+__device__ __forceinline__ void mma(float* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0,
+                                    unsigned b1) {
+  asm volatile(MMA " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint4 load_weight(const uint4* p) {  // read once, never written by a kernel
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+
+__device__ __forceinline__ uint4 load_x(const uint4* p) {  // written by the previous kernel: after the wait only
+  uint4 v;
+  asm volatile("ld.global.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p) : "memory");
+  return v;
+}
+
+__device__ __forceinline__ void store(u16* base, long long i, float v) {
+  u16 h;
+  asm(CVT " %0, %1;" : "=h"(h) : "f"(v));
+  base[i] = h;
+}
+
+// Where the split puts GEMM column n (a weight row) of token t.
+__device__ __forceinline__ void scatter(u16* qkv, u16* z, u16* b, u16* a, int t, int n, float v) {
+  if (n < QKVZ_W) {
+#if INTERLEAVED
+    int g = n / GW, o = n % GW;
+    if (o < 2 * DK + R_ * DV) {
+      int dst = o < DK ? g * DK + o : (o < 2 * DK ? QK + g * DK + o - DK : 2 * QK + g * R_ * DV + o - 2 * DK);
+      store(qkv, (long long)t * QKV_W + dst, v);
+    } else {
+      store(z, (long long)t * VD + g * R_ * DV + o - 2 * DK - R_ * DV, v);
+    }
+#else
+    if (n < QKV_W) store(qkv, (long long)t * QKV_W + n, v);
+    else store(z, (long long)t * VD + n - QKV_W, v);
+#endif
+  } else if (n < NROWS) {
+    int c = n - QKVZ_W;
+#if INTERLEAVED
+    int ob = c % (2 * R_), dst = (c / (2 * R_)) * R_ + (ob < R_ ? ob : ob - R_);
+    store(ob < R_ ? b : a, (long long)t * NV + dst, v);
+#else
+    if (c < NV) store(b, (long long)t * NV + c, v);
+    else store(a, (long long)t * NV + c - NV, v);
+#endif
+  }
+}
+
+__device__ __forceinline__ unsigned word(const uint4& v, int i) {
+  return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
+
+extern "C" __global__ void __launch_bounds__(W * 32, MINB)
+stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, int T,
+                  int xs, int units) {
+  extern __shared__ float4 red[];  // [UMAX][W][MT][32 lanes] partials, four fp32 each
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+  const int cta = blockIdx.x, G = gridDim.x;
+#if USE_PDL
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+  // lane's 16 bytes of chunk c of a unit: row g of the unit, columns col0 + 32 c + 8 q
+  const int col0 = warp * CW * 32 + 8 * q;
+#if PACKED  // [units][K / 32 chunks][8 rows][32 columns]: a warp's load is 512 contiguous bytes
+  const uint4* wlane = reinterpret_cast<const uint4*>(w) + (warp * CW) * 32 + lane;
+#define WADDR(u, c) (wlane + ((long long)(u) * (K / 32) + (c)) * 32)
+#else
+  const uint4* wlane = reinterpret_cast<const uint4*>(w + (long long)g * K + col0);
+#define WADDR(u, c) (wlane + ((long long)(u) * 8 * K + 32 * (c)) / 8)
+#endif
+  uint4 wb[D][CW];
+#pragma unroll
+  for (int i = 0; i < PRE; ++i) {
+    int u = cta + i * G;
+    if (u < units) {
+#pragma unroll
+      for (int c = 0; c < CW; ++c) wb[i][c] = load_weight(WADDR(u, c));
+    }
+  }
+#if USE_PDL
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+  // x's A fragments: rows g and g + 8 of each 16-token tile, the warp's columns (zeros past T)
+  uint4 xa[MT][2][CW];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      int t = 16 * mt + 8 * h + g;
+      bool ok = t < T && !(ROWS8 && h == 1);
+      const uint4* xp = reinterpret_cast<const uint4*>(x + (long long)(ok ? t : 0) * xs + col0);
+#pragma unroll
+      for (int c = 0; c < CW; ++c) xa[mt][h][c] = ok ? load_x(xp + 4 * c) : make_uint4(0, 0, 0, 0);
+    }
+  }
+#pragma unroll
+  for (int i = PRE; i < D; ++i) {  // the rest of the first D units, behind x
+    int u = cta + i * G;
+    if (u < units) {
+#pragma unroll
+      for (int c = 0; c < CW; ++c) wb[i][c] = load_weight(WADDR(u, c));
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < UMAX; ++i) {
+    const int s = i % D;
+    if (cta + i * G < units) {
+      float c4[MT][NACC][4];  // NACC accumulators a tile (by chunk parity and step): short dependent MMA chains
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int p = 0; p < NACC; ++p) c4[mt][p][0] = c4[mt][p][1] = c4[mt][p][2] = c4[mt][p][3] = 0.f;
+#pragma unroll
+      for (int c = 0; c < CW; ++c) {
+#pragma unroll
+        for (int st = 0; st < 2; ++st) {
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt) {
+            mma(c4[mt][((c & 1) * 2 + st) % NACC], word(xa[mt][0][c], 2 * st), word(xa[mt][1][c], 2 * st),
+                word(xa[mt][0][c], 2 * st + 1), word(xa[mt][1][c], 2 * st + 1), word(wb[s][c], 2 * st),
+                word(wb[s][c], 2 * st + 1));
+          }
+        }
+      }
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        float v[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          v[e] = c4[mt][0][e];
+#pragma unroll
+          for (int p = 1; p < NACC; ++p) v[e] += c4[mt][p][e];
+        }
+        red[((i * W + warp) * MT + mt) * 32 + lane] = make_float4(v[0], v[1], v[2], v[3]);
+      }
+      int u = cta + (i + D) * G;
+      if (i + D < UMAX && u < units) {
+#pragma unroll
+        for (int c = 0; c < CW; ++c) wb[s][c] = load_weight(WADDR(u, c));
+      }
+    }
+  }
+  __syncthreads();
+  const int mine = (units - cta + G - 1) / G;  // units this CTA multiplied
+  const float* rf = reinterpret_cast<const float*>(red);
+  for (int idx = threadIdx.x; idx < mine * MT * 128; idx += W * 32) {
+    int i = idx / (MT * 128), rem = idx % (MT * 128), mt = rem / 128, l = (rem / 4) % 32, j = rem % 4;
+    int t = 16 * mt + l / 4 + 8 * (j >> 1);
+    if (t >= T) continue;
+    float v = 0.f;
+#pragma unroll
+    for (int ww = 0; ww < W; ++ww) v += rf[(((i * W + ww) * MT + mt) * 32 + l) * 4 + j];
+    scatter(qkv, z, b, a, t, (cta + i * G) * 8 + 2 * (l % 4) + (j & 1), v);
+  }
+}

@@ -1,0 +1,199 @@
+"""A persistent tensor-core GEMV for decode batches on Hopper: ``x [T, K] @ [qkvz; ba].T`` straight into
+``mixed_qkv, z, b, a`` (the split in the epilogue, as :func:`.gemm_split._scatter` places columns), one CTA per SM
+streaming its share of the row-major weight (``stream_mma.cu``).
+
+Why: after the layer's input norm, what sets 3 to 32 tokens is how the weight streams (NOTES.md round 14): on
+``gemm_split``'s 49 (TP4) or 193 (TP1) programs of 64 rows the stream alone reads 5.71 / 13.48 us, against 4.15 /
+12.76 on the GEMV's grid, which requests every byte at once. Here every SM streams: 8-row units (32 KB) dealt round
+robin to one CTA per SM, each warp's K slice of x held in registers for the whole kernel (read once per CTA, not per
+tile), each unit's weight loaded in 16-byte vectors straight into ``mma.sync`` B fragments (K permuted inside each
+32-column chunk, x the same), ``D`` units in flight, the first ``D`` requested before the PDL wait (at TP4 that is
+the whole weight). Compiled at first use by NVRTC (torch's ``torch.cuda._utils`` wrappers, which need the CUDA
+headers) or ``nvcc``, launched with ``cuLaunchKernelEx`` for programmatic dependent launch. Accumulates in fp32 in
+its own order (each warp's K slice, then the warps in order): matches cuBLAS to rounding.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import torch
+
+from .gemm_split import check_inputs
+from .naive import GDNShape
+from .split_kernel import SplitLayout, split_outputs
+
+SOURCE = pathlib.Path(__file__).with_name("stream_mma.cu")
+UNIT = 8  # weight rows a unit: the MMA's N
+MAX_TOKENS = 32  # two 16-token MMA tiles
+_PROGRAMMATIC_STREAM_SERIALIZATION = 6  # CUlaunchAttributeID
+
+
+class _Attr(ctypes.Structure):  # CUlaunchAttribute: id, 4 bytes of padding, a 64-byte union
+    _fields_ = [("id", ctypes.c_int), ("pad", ctypes.c_char * 4), ("value", ctypes.c_uint * 16)]
+
+
+class _Config(ctypes.Structure):  # CUlaunchConfig
+    _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3), ("smem", ctypes.c_uint),
+                ("stream", ctypes.c_void_p), ("attrs", ctypes.POINTER(_Attr)), ("num_attrs", ctypes.c_uint)]
+
+
+def units_per_cta(n: int, sms: int) -> int:
+    """8-row units of an ``[n, K]`` weight each of ``sms`` CTAs streams (the busiest)."""
+    return -(-(n // UNIT) // sms)
+
+
+def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
+    """Warps, units in flight (``PRE`` of them before the PDL wait, the rest right after x), 16-token tiles,
+    accumulators, CTAs an SM and CTAs for ``T`` tokens over an ``[n, k]`` weight on ``sms`` SMs. Where a CTA's whole
+    share fits the units in flight (TP4 / TP8 on 132 SMs) 16 warps, one unit before the wait; where it does not (TP1,
+    12 units a CTA) two CTAs an SM of 8 warps, two units in flight, up to 8 tokens (H200 sweeps ``sm15`` / ``sm15b``,
+    NOTES.md round 15). Registers for sm_90 (nvcc 13.0): 92 to 232 a thread, no spills."""
+    mt = 1 if t <= 16 else 2
+    if units_per_cta(n, sms) > 3 and t <= 8:
+        cfg = {"W": 8, "D": 2, "PRE": 2, "MINB": 2}
+    else:
+        cfg = {"W": 16, "D": 3 if mt == 1 else 2, "PRE": 1, "MINB": 1}
+    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CTAS": min(sms * cfg["MINB"], n // UNIT)}
+
+
+def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
+    """Whether this launch beats the GEMVs and :mod:`.gemm_split` on the H200 after the layer's input norm (round 15's
+    sweeps, unit-major weight): with PDL only (measured with it alone), rows a multiple of 8, K of 512; where each CTA
+    streams at most three units (TP4: 2 to 16 tokens, T=4 4.74 us against the tile-major gemm_split's 6.38; TP8: 2 to 8,
+    T=4 3.24 against the tensor-core GEMV's 4.76), else (TP1) 3 to 8 tokens (T=3 / 4 14.1 / 14.2 against gemm_split's
+    15.0 / 15.1; T=8 15.0 against 15.2). One token stays on the GEMV (TP4 4.46 against 4.74), TP1 T=2 too (its
+    row limit; 14.1 either way), and above 16 tokens the two-tile launch loses (TP4 T=32 8.1 against 6.95)."""
+    if not pdl or n % UNIT or k % 512:
+        return False
+    per = units_per_cta(n, sms)
+    if per <= 3:
+        return 2 <= t <= (16 if per == 3 else 8)
+    return 3 <= t <= 8
+
+
+def pack_weight(weight: torch.Tensor) -> torch.Tensor:
+    """The unit-major copy of ``weight [n, K]`` the kernel reads with ``packed=``: ``[n / 8, K / 32, 8, 32]``, so a
+    warp's 16-byte loads of one 32-column chunk of a unit are 512 contiguous bytes."""
+    n, k = weight.shape
+    return weight.view(n // UNIT, UNIT, k // 32, 32).permute(0, 2, 1, 3).contiguous()
+
+
+def shared_bytes(units: int, ctas: int, w: int, mt: int) -> int:
+    """Shared memory of one CTA: each warp's fp32 partial of each of its units (32 lanes x 4 values a tile)."""
+    return -(-units // ctas) * w * mt * 512
+
+
+def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """On a Hopper-or-later GPU, 16-bit ``x [T <= 32, K]`` (K a multiple of 512) whose rows start 16-byte aligned and a
+    contiguous, 16-byte aligned weight of its dtype with a multiple of 8 rows."""
+    return (x.is_cuda and torch.cuda.get_device_capability(x.device)[0] >= 9
+            and x.dtype in (torch.bfloat16, torch.float16) and weight.dtype == x.dtype
+            and x.shape[0] <= MAX_TOKENS and x.shape[1] % 512 == 0 and x.stride(1) == 1 and x.stride(0) % 8 == 0
+            and x.data_ptr() % 16 == 0 and weight.is_contiguous() and weight.data_ptr() % 16 == 0
+            and weight.shape[0] % UNIT == 0)
+
+
+def _cubin(defines: dict, arch: str) -> bytes:
+    """The kernel's cubin: NVRTC through torch's wrappers, else ``nvcc`` where one is on the PATH."""
+    from torch.cuda import _utils
+
+    flags = [f"-D{k}={v}" for k, v in defines.items()]
+    try:
+        return _utils._nvrtc_compile(SOURCE.read_text(), "stream_mma_kernel", arch, nvcc_options=flags)[0]
+    except Exception:  # noqa: BLE001 - no NVRTC or no CUDA headers: try the compiler, else raise its error
+        if not shutil.which("nvcc"):
+            raise
+        with tempfile.TemporaryDirectory() as tmp:
+            out = pathlib.Path(tmp) / "k.cubin"
+            subprocess.run(["nvcc", "-cubin", f"-arch=sm_{arch}", *flags, "-x", "cu", str(SOURCE), "-o", str(out)],
+                           check=True, capture_output=True)
+            return out.read_bytes()
+
+
+def defines(k: int, cfg: dict, umax: int, rows8: bool, packed: bool, shape: GDNShape, interleaved: bool, fp16: bool,
+            pdl: bool) -> dict:
+    """The kernel's compile-time constants (``stream_mma.cu``'s header)."""
+    return {"K": k, "W": cfg["W"], "MINB": cfg["MINB"], "PACKED": int(packed), "D": cfg["D"], "PRE": cfg["PRE"],
+            "UMAX": umax, "MT": cfg["MT"], "NACC": cfg["NACC"],
+            "ROWS8": int(rows8), "NK": shape.num_k_heads, "NV": shape.num_v_heads, "DK": shape.head_k,
+            "DV": shape.head_v, "INTERLEAVED": int(interleaved), "FP16": int(fp16), "USE_PDL": int(pdl)}
+
+
+@functools.cache
+def _kernel(defs: tuple, smem: int, device: int):
+    from torch.cuda import _utils
+
+    with torch.cuda.device(device):
+        major, minor = torch.cuda.get_device_capability(device)
+        kernel = _utils._cuda_load_module(_cubin(dict(defs), f"{major}{minor}"), ["stream_mma_kernel"])
+        kernel = kernel["stream_mma_kernel"]
+        kernel.set_shared_memory_config(smem)
+    return kernel
+
+
+def stream_mma(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    shape: GDNShape,
+    layout: SplitLayout,
+    *,
+    out: tuple[torch.Tensor, ...] | None = None,
+    packed: torch.Tensor | None = None,
+    pdl: bool = True,
+    **overrides: int,
+):
+    """``mixed_qkv, z, b, a`` of ``x [T, K] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, as :func:`accepts`
+    says); ``pdl``: launch with programmatic dependent launch (the first units of weight, which no kernel writes, are
+    requested before the wait); ``warps`` / ``depth`` / ``ctas`` / ``accumulators``: override
+    :func:`launch_config`."""
+    t, k, n = check_inputs(x, weight, shape, layout)
+    if not accepts(x, weight):
+        raise ValueError("stream_mma: needs a Hopper GPU, 16-bit x [T <= 32, K % 512 == 0] with 16-byte aligned rows "
+                         "and a contiguous weight of its dtype with rows a multiple of 8")
+    mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
+    if t == 0:
+        return mixed_qkv, z, b, a
+    sms = torch.cuda.get_device_properties(x.device).multi_processor_count
+    cfg = launch_config(t, n, k, sms)
+    if overrides.keys() - cfg.keys():
+        raise ValueError(f"stream_mma: unknown launch settings {sorted(overrides.keys() - cfg.keys())}")
+    cfg.update(overrides)
+    if "CTAS" not in overrides:
+        cfg["CTAS"] = min(sms * cfg["MINB"], n // UNIT)
+    if k % (32 * cfg["W"]):
+        raise ValueError(f"stream_mma: K={k} is not a multiple of 32 x {cfg['W']} warps")
+    if packed is not None and (packed.shape != (n // UNIT, k // 32, UNIT, 32) or packed.dtype != weight.dtype
+                               or not packed.is_contiguous()):
+        raise ValueError("stream_mma: packed must be pack_weight(weight)")
+    units = n // UNIT
+    umax = -(-units // cfg["CTAS"])
+    cfg["D"] = min(cfg["D"], umax)
+    cfg["PRE"] = min(cfg["PRE"], cfg["D"])
+    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"])
+    defs = defines(k, cfg, umax, t <= 8, packed is not None, shape, layout == "interleaved", x.dtype == torch.float16,
+                   pdl)
+    kernel = _kernel(tuple(sorted(defs.items())), smem, x.device.index or 0)
+    attrs = (_Attr * 1)()
+    attrs[0].id = _PROGRAMMATIC_STREAM_SERIALIZATION
+    attrs[0].value[0] = 1
+    c = _Config()
+    c.grid[:] = [cfg["CTAS"], 1, 1]
+    c.block[:] = [32 * cfg["W"], 1, 1]
+    c.smem = smem
+    c.stream = torch.cuda.current_stream(x.device).cuda_stream
+    c.attrs = attrs
+    c.num_attrs = 1 if pdl else 0
+    ptrs = [ctypes.c_void_p(v.data_ptr()) for v in (x, weight if packed is None else packed, mixed_qkv, z, b, a)]
+    ints = [ctypes.c_int(t), ctypes.c_int(x.stride(0)), ctypes.c_int(units)]
+    params = (ctypes.c_void_p * 9)(*[ctypes.cast(ctypes.byref(v), ctypes.c_void_p) for v in ptrs + ints])
+    from torch.cuda import _utils
+
+    lib = _utils._get_gpu_runtime_library()
+    _utils._check_cuda(lib.cuLaunchKernelEx(ctypes.byref(c), kernel.func, params, None))
+    return mixed_qkv, z, b, a

@@ -1,0 +1,106 @@
+"""The persistent tensor-core GEMV (one CTA per SM, 8-row units, x in registers, the split in the epilogue): parity
+with a float64 GEMM + split on fresh random inputs and poisoned outputs (GPU, real Qwen3-Next widths and a contiguous
+shape); its launch settings, shared memory and ctypes launch structures (CPU)."""
+
+import ctypes
+import dataclasses
+
+import pytest
+import torch
+
+from runtime.projections import naive, stream_mma
+from runtime.projections.naive import QWEN3_NEXT_80B
+from runtime.projections.split_kernel import split_outputs
+
+TOL = {torch.bfloat16: 8e-3, torch.float16: 2e-3}  # 16-bit outputs rounded once from fp32 sums
+
+
+def test_launch_structures_match_the_driver_layout():
+    """``CUlaunchAttribute`` is 72 bytes (id, padding, a 64-byte union at offset 8); ``CUlaunchConfig`` puts the
+    stream at byte 32 after seven 32-bit fields and padding, then the attribute pointer and count."""
+    assert ctypes.sizeof(stream_mma._Attr) == 72 and stream_mma._Attr.value.offset == 8
+    cfg = stream_mma._Config
+    assert (cfg.smem.offset, cfg.stream.offset, cfg.attrs.offset, cfg.num_attrs.offset) == (24, 32, 40, 48)
+    assert ctypes.sizeof(cfg) == 56
+
+
+@pytest.mark.parametrize(("tp", "t", "per_sm"), [(1, 1, 2), (1, 8, 2), (1, 16, 1), (1, 32, 1), (4, 4, 1), (4, 32, 1),
+                                                 (8, 8, 1)])
+def test_launch_fits_its_ctas_on_an_sm(tp, t, per_sm):
+    """One CTA an SM where a CTA's share fits the units in flight or above 8 tokens, else two (TP1); never more CTAs
+    than units; the partials of an SM's CTAs fit its 228 KB; whole chunks a warp; one unit before the wait where the
+    whole share is in flight."""
+    rs = QWEN3_NEXT_80B.per_rank(tp)
+    n = rs.qkvz_width + rs.ba_width
+    cfg = stream_mma.launch_config(t, n, rs.hidden, 132)
+    assert cfg["MINB"] == per_sm and cfg["CTAS"] == min(132 * per_sm, n // 8) and cfg["MT"] == (1 if t <= 16 else 2)
+    assert per_sm * (stream_mma.shared_bytes(n // 8, cfg["CTAS"], cfg["W"], cfg["MT"]) + 1024) <= 228 * 1024
+    assert rs.hidden % (32 * cfg["W"]) == 0
+    if stream_mma.units_per_cta(n, 132) <= 3 and t <= 16:
+        assert cfg["PRE"] == 1 and cfg["D"] >= stream_mma.units_per_cta(n, 132)
+
+
+def test_pack_weight_puts_each_chunk_of_a_unit_in_512_contiguous_bytes():
+    w = torch.arange(16 * 64, dtype=torch.float32).view(16, 64)
+    p = stream_mma.pack_weight(w)
+    assert p.shape == (2, 2, 8, 32)
+    assert torch.equal(p[1, 1], w[8:16, 32:64]) and torch.equal(p[0, 1].flatten(), w[:8, 32:].flatten())
+
+
+def test_rejects_cpu_tensors_and_large_batches():
+    x = torch.randn(4, 2048, dtype=torch.bfloat16)
+    w = torch.randn(64, 2048, dtype=torch.bfloat16)
+    assert not stream_mma.accepts(x, w)
+    rs = QWEN3_NEXT_80B.per_rank(8)
+    with pytest.raises(ValueError, match="stream_mma"):
+        stream_mma.stream_mma(x, torch.randn(rs.qkvz_width + rs.ba_width, 2048, dtype=torch.bfloat16), rs,
+                              "interleaved")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize(("t", "pdl", "kw"), [
+    (1, True, {}), (3, True, {}), (8, False, {}), (9, True, {}), (16, True, {"W": 8}), (17, True, {}),
+    (32, True, {"W": 8}), (5, True, {"D": 1, "NACC": 1}), (4, True, {"CTAS": 100}), (4, True, {"packed": True}),
+    (2, True, {"W": 32, "D": 4, "PRE": 1, "packed": True}), (6, True, {"W": 8, "D": 2, "MINB": 2}),
+])
+@pytest.mark.parametrize(("tp", "layout"), [(4, "interleaved"), (1, "interleaved"), (8, "interleaved"), (2, "contiguous")])
+def test_gpu_stream_mma_matches_gemm_then_split(tp, layout, t, dtype, pdl, kw):
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability()[0] < 9:
+        pytest.skip("needs a Hopper GPU")
+    shape = QWEN3_NEXT_80B.per_rank(tp)
+    if layout == "contiguous":
+        shape = dataclasses.replace(shape, num_v_heads=4 * shape.num_k_heads)  # head ratio 4, as Qwen3.5
+    g = torch.Generator().manual_seed(100 * tp + t)
+    n = shape.qkvz_width + shape.ba_width
+    x = torch.randn(t, shape.hidden, generator=g).to("cuda", dtype)
+    w = (torch.randn(n, shape.hidden, generator=g) * shape.hidden**-0.5).to("cuda", dtype)
+    out = split_outputs(t, shape, x, dtype)
+    for o in out:
+        o.fill_(float("nan"))
+    kw = dict(kw)  # parametrize shares the dict between the dtype cases
+    if kw.pop("packed", False):
+        kw["packed"] = stream_mma.pack_weight(w)
+    got = stream_mma.stream_mma(x, w, shape, layout, out=out, pdl=pdl, **kw)
+    full = naive.project(x.double(), w.double())
+    split = naive.split_interleaved if layout == "interleaved" else naive.split_contiguous
+    want = split(full[:, : shape.qkvz_width], full[:, shape.qkvz_width :], shape)
+    torch.cuda.synchronize()
+    for g_, w_ in zip(got, want, strict=True):
+        assert g_.shape == w_.shape and g_.dtype == dtype and not g_.isnan().any()
+        assert ((g_.double() - w_).norm() / w_.norm()).item() < TOL[dtype]
+
+
+@pytest.mark.gpu
+def test_gpu_stream_mma_reads_a_strided_x():
+    """x as a row slice of a wider buffer (row stride 2056, 16-byte aligned): the same bits as a contiguous copy."""
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability()[0] < 9:
+        pytest.skip("needs a Hopper GPU")
+    shape = QWEN3_NEXT_80B.per_rank(4)
+    g = torch.Generator().manual_seed(5)
+    buf = torch.randn(6, 2056, generator=g).to("cuda", torch.bfloat16)
+    x = buf[:, :2048]
+    w = (torch.randn(shape.qkvz_width + shape.ba_width, 2048, generator=g) * 2048**-0.5).to("cuda", torch.bfloat16)
+    got = stream_mma.stream_mma(x, w, shape, "interleaved")
+    want = stream_mma.stream_mma(x.contiguous(), w, shape, "interleaved")
+    assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))

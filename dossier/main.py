@@ -93,7 +93,7 @@ def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
 
 def main() -> None:
     real = sys.stderr
-    sys.stderr = ErrorsReachTheUser(real)
+    sys.stderr = wrapped = ErrorsReachTheUser(real)
     try:
         signal.signal(signal.SIGTERM, _terminate)
         from dossier.cli import app
@@ -104,8 +104,8 @@ def main() -> None:
         sys.stderr.write(line + "\n")
         sys.exit(code)
     finally:
-        if sys.stderr.stream is not None:  # a failed one stays out of reach: exit would flush it and fail (120)
-            sys.stderr = real
+        if sys.stderr is wrapped and wrapped.stream is not None:  # a failed one stays out of reach: exit would
+            sys.stderr = real  # flush it, fail, and exit 120
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -13,7 +12,7 @@ from typing import Any
 import yaml
 
 from dossier.errors import DossierError
-from dossier.files import MAX_FILE_BYTES, read_bytes
+from dossier.files import MAX_FILE_BYTES, read_bytes, wide_encoding
 
 LANES_FILE = "lanes.yaml"
 #: the folder of cards/ that holds findings (upstream bugs without a PR), not PR cards
@@ -81,12 +80,6 @@ class YamlDoc:
         return self.positions.get("", (1, 1))
 
 
-#: the byte-order marks of the encodings an editor or shell may save a card in instead of UTF-8 (PowerShell's `>`
-#: writes UTF-16LE); UTF-32's first, as UTF-32LE's mark begins with UTF-16LE's
-_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32LE"), (codecs.BOM_UTF32_BE, "UTF-32BE"), (codecs.BOM_UTF16_LE, "UTF-16LE"),
-              (codecs.BOM_UTF16_BE, "UTF-16BE"))
-
-
 def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     """Parse one YAML file; never raises for bad content (problems land in ``read_errors``). A file over
     ``max_bytes`` is not parsed (a D100 finding): the prose rules would take minutes over megabytes. What is
@@ -106,7 +99,7 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        wide = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+        wide = wide_encoding(raw)
         doc.read_errors.append(("D101", f"file is {wide} (it starts with that byte-order mark), not UTF-8: save it as "
                                         "UTF-8" if wide else f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                                 line, col))

@@ -15,6 +15,7 @@ removes those whose writer is no longer running, and the fixed ``<name>.tmp`` th
 
 from __future__ import annotations
 
+import codecs
 import errno
 import fcntl
 import os
@@ -74,6 +75,17 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit:,} bytes, the most this kind of file may hold", str(path))
     return data
+
+
+#: the byte-order marks of the encodings an editor or shell may save text in instead of UTF-8 (PowerShell's `>`
+#: writes UTF-16LE); UTF-32's first, as UTF-32LE's mark begins with UTF-16LE's
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32LE"), (codecs.BOM_UTF32_BE, "UTF-32BE"), (codecs.BOM_UTF16_LE, "UTF-16LE"),
+              (codecs.BOM_UTF16_BE, "UTF-16BE"))
+
+
+def wide_encoding(raw: bytes) -> str | None:
+    """The UTF-16 or UTF-32 encoding whose byte-order mark ``raw`` starts with, or None."""
+    return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
 
 
 def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> Path:

@@ -6,9 +6,11 @@ merge date stay None (facts() reports them unknown); the file list and line coun
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
+from dossier.files import wide_encoding
 from dossier.sources import Fetched, SourceError, meta_from_diff
 from dossier.sources.cache import MAX_DIFF_BYTES  # the cache's bound; /dev/zero or an endless pipe stops here
 
@@ -34,11 +36,14 @@ class SavedDiffSource:
             raise SourceError(f"{self.path} holds more than {MAX_DIFF_BYTES >> 20} MiB, more than any PR's diff: "
                               "not cached")
         try:
-            diff_text = raw.decode()
+            diff_text = raw.removeprefix(codecs.BOM_UTF8).decode()  # the mark Notepad writes is no line of the diff
         except UnicodeDecodeError as exc:  # replaced, the cache would hold another text than the file named
             line = raw.count(b"\n", 0, exc.start) + 1
-            raise SourceError(f"{self.path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}): save "
-                              "the diff as UTF-8 (iconv -t UTF-8): not cached") from None
+            wide = wide_encoding(raw)
+            raise SourceError(f"{self.path} is " + (f"{wide} (it starts with that byte-order mark)" if wide else
+                              f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})")
+                              + f": save the diff as UTF-8 (iconv {f'-f {wide[:6]} ' if wide else ''}-t UTF-8): not cached"
+                              ) from None
         try:
             files = parse_diff(diff_text)
         except DiffError as exc:

@@ -360,6 +360,25 @@ def test_a_repo_that_is_no_github_name_is_refused_before_any_request(gh, project
     assert gh.requests == []
 
 
+def test_an_import_saved_with_a_byte_order_mark_is_read_or_named(project_dir, tmp_path):
+    """Notepad's UTF-8 mark made the first line no diff header ('line 2: Unexpected new file found'): it is dropped
+    as the encoding's, not the diff's. A UTF-16 save (PowerShell's `>`) read 'byte 0xff on line 1': it is named."""
+    cache = Cache(project_dir / ".dossier" / "cache")
+    marked = tmp_path / "notepad.diff"
+    marked.write_bytes(b"\xef\xbb\xbf" + SAVED.encode())
+    args = ["fetch", "19321", "--import", str(marked), "--root", str(project_dir)]
+    result = CliRunner().invoke(app, args, env={"DOSSIER_CACHE": None})
+    assert result.exit_code == 0, result.output
+    assert cache.get(19321).diff_text == SAVED
+    wide = tmp_path / "powershell.diff"
+    wide.write_bytes(SAVED.encode("utf-16"))
+    result = CliRunner().invoke(app, [*args[:3], str(wide), *args[4:], "--refresh"], env={"DOSSIER_CACHE": None})
+    assert result.exit_code == 1
+    assert (f"error: #19321: {wide} is UTF-16LE (it starts with that byte-order mark): save the diff as UTF-8 (iconv "
+            "-f UTF-16 -t UTF-8): not cached") in result.stderr
+    assert cache.get(19321).diff_text == SAVED  # the entry it had
+
+
 def test_an_import_that_is_not_utf8_is_refused_naming_where_not_cached_with_replacements(project_dir, tmp_path):
     """Each byte UTF-8 cannot read became U+FFFD in the cached diff, silently: the cache held another text than
     the file its provenance names."""

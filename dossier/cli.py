@@ -373,7 +373,8 @@ def lint(
     list_rules: Annotated[bool, typer.Option(
         "--list-rules", help="List the rule codes (those --select and --ignore choose) and exit.")] = False,
     explain: Annotated[str | None, typer.Option(
-        "--explain", metavar="CODE", help="Print what a rule checks and what it lets pass, and exit.")] = None,
+        "--explain", metavar="CODE", parser=given_text,
+        help="Print what a rule checks and what it lets pass, and exit.")] = None,
     sglang_src: Annotated[Path | None, path_option(
         "--sglang-src", help="SGLang checkout or package the claims (D6xx) are checked against "
         "(default: the installed sglang, as drift).")] = None,
@@ -404,7 +405,10 @@ def lint(
     if explain is not None:
         found = RULES.get(code_prefix(explain))
         if found is None:
-            fail(f"--explain {explain}: no such rule (see `dossier lint --list-rules`)")
+            family = chosen_rules([explain]) if not unknown_selectors([explain]) else []
+            fail(f"--explain {explain}: " + (f"not one rule but the first part of {len(family)} (`dossier lint "
+                                             f"--list-rules --select {code_prefix(explain)}` lists them)" if family
+                                             else "no such rule (see `dossier lint --list-rules`)"))
         out.print(f"{found.code}  {found.family} {found.severity}: {found.summary}")
         doc = inspect.getdoc(found.check)
         out.print(doc or "(no further text: the summary is the rule)")

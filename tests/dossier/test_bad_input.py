@@ -526,6 +526,8 @@ def test_rule_codes_are_read_in_any_case_and_an_unknown_or_empty_choice_is_a_usa
     listed = dossier(root, "lint", "--list-rules", "--select", "d50", "--ignore", "D501").stdout  # it listed all
     assert [ln[:4] for ln in listed.splitlines()] == ["D502", "D503", "D504", "D505", "D506", "D507", "D508", "D509"]
     for args, said in ((["--ignore", "z9"], "--ignore z9 matches no rule code"),
+                       (["--explain", "d5"], "--explain d5: not one rule but the first part of "),
+                       (["--explain", ""], "Invalid value for '--explain': is empty"),
                        (["--select", "D501", "--ignore", "d5"], "--ignore d5 leaves out every rule --select chose")):
         refused = dossier(root, "lint", *args)
         assert refused.exit_code == 2 and said in error_line(refused), refused.output

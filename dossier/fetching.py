@@ -163,10 +163,8 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
             threading.Thread(target=work, name="fetch", daemon=True).start()
         try:
             while len(done) < len(order):
-                left = None if until is None else max(0.0, until - time.monotonic())
-                try:
-                    outcome = finished.get(timeout=left)
-                except queue.Empty:  # the deadline: what is still running is abandoned, never half-written
+                outcome = _next(finished, until)
+                if outcome is None:  # the deadline: what is still running is abandoned, never half-written
                     _cancel(source)
                     for pr in todo:
                         if pr not in done:
@@ -192,6 +190,24 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
         finally:
             ended.set()
     return [done[pr] for pr in order]
+
+
+#: the longest the main thread sleeps in one wait for a PR to end
+WAKE_EVERY = 0.25
+
+
+def _next(finished: queue.SimpleQueue, until: float | None):
+    """The next PR's outcome (or exception), or None once ``until`` (clock time) has passed. The main thread sleeps
+    at most :data:`WAKE_EVERY` at a time: a Ctrl-C that lands just before it sleeps, or on a worker thread, is acted
+    on only when it wakes, and a wait for a rate limit kept it asleep for minutes (about one fetch in forty ignored
+    Ctrl-C under load)."""
+    while True:
+        left = None if until is None else max(0.0, until - time.monotonic())
+        try:
+            return finished.get(timeout=WAKE_EVERY if left is None else min(left, WAKE_EVERY))
+        except queue.Empty:
+            if until is not None and time.monotonic() >= until:
+                return None
 
 
 def _cancel(source: Source) -> None:

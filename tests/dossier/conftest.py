@@ -20,6 +20,12 @@ def project_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def no_release_cache(tmp_path: Path, monkeypatch) -> None:
+    """No SGLang release cache: the rules that read one step aside (the probes judge the rest)."""
+    monkeypatch.setenv("DOSSIER_RELEASES", str(tmp_path / "no-releases"))
+
+
+@pytest.fixture
 def lanes() -> dict:
     return copy.deepcopy(LANES)
 

@@ -481,11 +481,6 @@ def _errors(root: Path, pr: int) -> set[str]:
     return {d.code for d in run_lint(ctx) if d.severity == "error" and d.file == f"cards/{pr}.yaml"}
 
 
-@pytest.fixture
-def no_release_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DOSSIER_RELEASES", str(tmp_path / "no-releases"))
-
-
 def test_the_real_cards_the_probes_start_from_lint_clean(tmp_path, no_release_cache):
     prs = sorted({n for p in PROBES for n in (p[1], *p[2])})
     root = _real_project(tmp_path, prs[0], prs[1:])

@@ -13,7 +13,7 @@ import yaml
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
 from dossier.render import skill_dir
-from tests.dossier.test_lint_probes15 import REAL, _append
+from tests.dossier.test_lint_probes15 import REAL, _append, _errors
 from tests.dossier.test_lint_probes15 import _real_project as _cut_project
 
 VERIFY = "--linear-attn-verify-backend"  # first shipped in 0.5.17
@@ -105,16 +105,6 @@ def _real_project(root: Path, pr: int, others, edit=None) -> Path:
     _cut_project(root, pr, others, edit)
     (root / "cards" / "surface.lock").write_text((REAL / "cards" / "surface.lock").read_text())
     return root
-
-
-def _errors(root: Path, pr: int) -> set[str]:
-    ctx = LintContext(Project.load(root, [root / "cards" / f"{pr}.yaml"]))
-    return {d.code for d in run_lint(ctx) if d.severity == "error" and d.file == f"cards/{pr}.yaml"}
-
-
-@pytest.fixture
-def no_release_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DOSSIER_RELEASES", str(tmp_path / "no-releases"))
 
 
 def test_the_real_cards_the_probes_start_from_lint_clean(tmp_path, no_release_cache):

@@ -77,7 +77,7 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
         check_lane(project, lane)
     facts = _facts_from_cache(project, pr)
     title = title or facts.get("title")
-    state = state or facts.get("state")
+    state = state.strip().lower() if state else facts.get("state")  # GitHub's UI writes MERGED, Open
     merged_at = merged_at or facts.get("merged_at")
     if not title or not state:
         raise ScaffoldError(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}` or pass --title and --state")

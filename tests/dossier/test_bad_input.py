@@ -366,6 +366,20 @@ def test_impossible_date_gives_every_command_a_clean_answer(root, tmp_path):
     assert not card_path(root, 555).exists()
 
 
+@pytest.mark.parametrize("given", ["MERGED", "Merged", " merged "])
+def test_new_reads_a_state_in_any_case(project_dir, given):
+    """`--state MERGED` (as GitHub's UI shows it) was refused as no state; the card gets the schema's spelling."""
+    made = dossier(project_dir, "new", "555", "--title", "T", "--state", given, "--merged-at", "2025-02-03")
+    assert made.exit_code == 0, made.output
+    assert yaml.safe_load(card_path(project_dir, 555).read_text())["state"] == "merged"
+
+
+def test_new_still_refuses_a_state_that_is_none_of_them(project_dir):
+    made = dossier(project_dir, "new", "555", "--title", "T", "--state", "draft")
+    assert made.exit_code == 2 and "--state must be one of merged, open, closed" in error_line(made)
+    assert not card_path(project_dir, 555).exists()
+
+
 # ---- files that cannot be read -------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["self", "cycle", "dangling"])

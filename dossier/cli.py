@@ -277,7 +277,7 @@ def fetch(
     from dossier.fetching import (INTERRUPTED, MAX_JOBS, FetchInterrupted, cited_prs, fetch_with_progress,
                                   summary_table)
     from dossier.project import REPO_PATTERN, read_config
-    from dossier.sources import SourceError, not_utf8
+    from dossier.sources import SourceError, meta_not_utf8, not_utf8
     from dossier.sources.cache import Cache
 
 
@@ -336,9 +336,14 @@ def fetch(
     for why, n in skipped.items():
         err.print(f"error: {n} PR(s) failed at once: {why}")
     for o in outcomes:
-        for path, lines in not_utf8(o.entry.provenance if o.result == "fetched" and o.entry else {}).items():
+        provenance = o.entry.provenance if o.result == "fetched" and o.entry else {}
+        for path, lines in not_utf8(provenance).items():
             err.print(f"warning: #{o.pr}: {path}: {lines} diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in "
                       "place of each byte UTF-8 cannot read: a key fragment there is checked against that text")
+        if fields := meta_not_utf8(provenance):
+            err.print(f"warning: #{o.pr}: the commit's {' and '.join(fields)} not UTF-8, cached with U+FFFD (\ufffd) "
+                      "in place of each byte UTF-8 cannot read: write the card's title yourself (lint refuses "
+                      "U+FFFD in a card, D112)")
     counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed", INTERRUPTED)}
     if not counts[INTERRUPTED]:
         del counts[INTERRUPTED]

@@ -15,6 +15,8 @@ DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_API_HOST = "api.github.com"
 #: the provenance key of the diff lines (by file) cached with U+FFFD for bytes that are not UTF-8 (a git source's)
 NOT_UTF8 = "not_utf8"
+#: provenance: the metadata fields (title, author) a fetch read from bytes that were not UTF-8
+NOT_UTF8_META = "not_utf8_meta"
 
 
 class SourceError(Exception):
@@ -29,6 +31,12 @@ def not_utf8(provenance: dict) -> dict[str, int]:
     """The diff lines, by file, that a fetch cached with U+FFFD in place of bytes that are not UTF-8."""
     lost = provenance.get(NOT_UTF8)
     return {k: v for k, v in lost.items() if isinstance(v, int)} if isinstance(lost, dict) else {}
+
+
+def meta_not_utf8(provenance: dict) -> list[str]:
+    """The metadata fields that a fetch cached with U+FFFD in place of bytes that are not UTF-8."""
+    lost = provenance.get(NOT_UTF8_META)
+    return [f for f in lost if isinstance(f, str)] if isinstance(lost, list) else []
 
 
 @dataclass(frozen=True)

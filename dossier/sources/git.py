@@ -3,7 +3,8 @@ against its first parent. No network.
 
 A file whose diff is not UTF-8 (a Latin-1 source) is cached with U+FFFD in place of each byte UTF-8 cannot read,
 as the provenance records (``not_utf8``: lines by file): the cache holds text, and refusing the PR would lose every other
-file of it. The fetch names each such file; lint's D303 says so when a key fragment is not found there."""
+file of it. The fetch names each such file; lint's D303 says so when a key fragment is not found there. A commit's
+title or author that is not UTF-8 is read the same way, recorded (``not_utf8_meta``) and named by the fetch."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
-from dossier.sources import NOT_UTF8, Fetched, SourceError, meta_from_diff
+from dossier.sources import NOT_UTF8, NOT_UTF8_META, Fetched, SourceError, meta_from_diff
 
 FIELD, RECORD = "\x1f", "\x1e"
 LOG_FORMAT = FIELD.join(("%H", "%P", "%an", "%cI", "%s", "%b")) + RECORD
@@ -28,12 +29,22 @@ class Commit:
     committed: str
     subject: str
     body: str
+    #: the fields among author, subject and body whose bytes were not UTF-8 (read with U+FFFD in their place)
+    not_utf8: frozenset[str] = frozenset()
+
+    def _title_field(self) -> str:
+        return "body" if self.subject.startswith("Merge pull request") and self.body.strip() else "subject"
 
     def title(self, pr: int) -> str:
         """The PR title: a squash subject without " (#N)", or a merge commit's first body line."""
-        if self.subject.startswith("Merge pull request"):
-            return next((ln.strip() for ln in self.body.splitlines() if ln.strip()), self.subject)
+        if self._title_field() == "body":
+            return next(ln.strip() for ln in self.body.splitlines() if ln.strip())
         return re.sub(rf"\s*\(#{pr}\)$", "", self.subject.rstrip())
+
+    def meta_not_utf8(self) -> list[str]:
+        """The metadata fields (title, author) read from bytes that were not UTF-8."""
+        return [name for name, field in (("title", self._title_field()), ("author", "author"))
+                if field in self.not_utf8]
 
 
 def _matches(commit: Commit, pr: int) -> bool:
@@ -66,14 +77,17 @@ class GitSource:
 
     def find_commit(self, pr: int) -> Commit:
         """The one commit on ``ref`` for PR ``pr``; SourceError when none or several match."""
-        out = self._git("log", self.ref, "-F", f"--grep=(#{pr})", f"--grep=Merge pull request #{pr}",
-                        f"--format={LOG_FORMAT}", what=f"git log failed in {self.repo_path}")
+        # --encoding: a clone whose i18n.logOutputEncoding is not UTF-8 had every non-ASCII subject read as U+FFFD
+        out = self._git_bytes("log", "--encoding=UTF-8", self.ref, "-F", f"--grep=(#{pr})", f"--grep=Merge pull request #{pr}",
+                              f"--format={LOG_FORMAT}", what=f"git log failed in {self.repo_path}")
         commits = []
-        for record in out.split(RECORD):
-            fields = record.strip("\n").split(FIELD)
+        for record in out.split(RECORD.encode()):
+            fields = record.strip(b"\n").split(FIELD.encode())
             if len(fields) == 6:
-                sha, parents, author, committed, subject, body = fields
-                commits.append(Commit(sha, tuple(parents.split()), author, committed, subject, body))
+                sha, parents, author, committed, subject, body = (f.decode(errors="replace") for f in fields)
+                lost = frozenset(name for name, raw in zip(("author", "subject", "body"), fields[2:3] + fields[4:], strict=True)
+                                 if not _utf8(raw))
+                commits.append(Commit(sha, tuple(parents.split()), author, committed, subject, body, lost))
         found = [c for c in commits if _matches(c, pr)]
         if not found:
             raise SourceError(f"no commit in {self.repo_path} ({self.ref}) whose subject ends in "
@@ -106,7 +120,8 @@ class GitSource:
 
         provenance = {"source": "git", "repo": self.repo, "repo_path": str(self.repo_path),
                       "ref": self.ref, "commit": commit.sha, "parent": parent,
-                      **({NOT_UTF8: replaced} if replaced else {})}
+                      **({NOT_UTF8: replaced} if replaced else {}),
+                      **({NOT_UTF8_META: lost} if (lost := commit.meta_not_utf8()) else {})}
         return Fetched(meta, diff_text, provenance)
 
 

@@ -209,3 +209,55 @@ def test_a_file_whose_diff_is_not_utf8_is_named_by_the_fetch_and_by_lint(project
             in shown.stdout)
     copied = lint("name = 'th\ufffd cr\ufffdme'")
     assert [d.code for d in copied] == ["D112"] and "U+FFFD at character 11" in copied[0].message
+
+
+def test_a_commit_title_that_is_not_utf8_is_named_by_the_fetch(project_dir, tmp_path):
+    """A Latin-1 commit subject became the cached PR title with U+FFFD in it and nothing said so (a card scaffolded
+    from it is then refused by D112 with no hint why): the fetch names the field and provenance records it; the
+    diff's own files, all UTF-8, are not named."""
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    parent = commit(repo, "Initial import", {"python/ok.py": "x = 1\n"})
+    (repo / "python/ok.py").write_text("x = 2\n")
+    git(repo, "add", "python/ok.py")
+    # git commit re-reads a message that is not UTF-8 as Latin-1; an imported history keeps the bytes as they were
+    raw = (f"tree {git(repo, 'write-tree')}\nparent {parent}\nauthor Ada <ada@example.com> 1774000000 +0000\n"
+           f"committer Ada <ada@example.com> 1774000000 +0000\n\n").encode() + b"Caf\xe9 kernels (#78)\n"
+    made = subprocess.run(["git", "-C", str(repo), "hash-object", "-t", "commit", "-w", "--stdin"], input=raw,
+                          env=ENV, check=True, capture_output=True).stdout.decode().strip()
+    git(repo, "update-ref", "refs/heads/main", made)
+    cache_dir = tmp_path / "cache"
+    result = CliRunner().invoke(app, ["fetch", "78", "--source", "git", "--git-repo", str(repo), "--cache-dir",
+                                      str(cache_dir), "--root", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert "warning: #78: the commit's title not UTF-8, cached with U+FFFD" in result.stderr
+    assert "D112" in result.stderr and "diff line(s)" not in result.stderr
+    entry = Cache(cache_dir).get(78)
+    assert entry.meta["title"] == "Caf\ufffd kernels"
+    assert entry.provenance["not_utf8_meta"] == ["title"] and "not_utf8" not in entry.provenance
+
+
+def test_a_utf8_title_and_author_are_not_named(clone, project_dir, tmp_path):
+    cache_dir = tmp_path / "cache"
+    result = CliRunner().invoke(app, ["fetch", "12", "34", "--source", "git", "--git-repo", str(clone), "--cache-dir",
+                                      str(cache_dir), "--root", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert "not UTF-8" not in result.stderr
+    assert all("not_utf8_meta" not in Cache(cache_dir).get(pr).provenance for pr in (12, 34))
+
+
+def test_a_clone_whose_log_encoding_is_latin1_still_reads_utf8_titles(tmp_path, project_dir):
+    """With i18n.logOutputEncoding=ISO-8859-1 in the clone's config, git log wrote Latin-1 and every non-ASCII title
+    was cached with U+FFFD: the log is asked for in UTF-8."""
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "i18n.logOutputEncoding", "ISO-8859-1")
+    commit(repo, "Initial import", {"a.txt": "1\n"})
+    commit(repo, "Th\u00e9 kernels (#79)", {"a.txt": "2\n"})
+    cache_dir = tmp_path / "cache"
+    result = CliRunner().invoke(app, ["fetch", "79", "--source", "git", "--git-repo", str(repo), "--cache-dir",
+                                      str(cache_dir), "--root", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert Cache(cache_dir).get(79).meta["title"] == "Th\u00e9 kernels" and "not UTF-8" not in result.stderr

@@ -318,7 +318,7 @@ def write_section(root: Path, name: str, value: object) -> Path:
         body = {k: v for k, v in sections.items() if v is not None}
         body.setdefault("cards", {})
         # the cards section's seal: written with the section, carried over as it was by a releases recording
-        digest = cards_digest(value) if name == "cards" else recorded_cards_digest(root)
+        digest = cards_digest(value) if name == "cards" else (cards_seal(root) or (None,))[0]
         seal = f"{CARDS_SEAL}{digest}\n" if digest else ""
         return LOCK_HEADER + seal + f"version: {LOCK_VERSION}\n" + "".join(
             yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
@@ -350,11 +350,6 @@ def cards_seal(root: Path) -> tuple[str, int] | None:
         return None
     m = re.search(rf"^{re.escape(CARDS_SEAL)}([0-9a-f]{{64}})$", text, re.MULTILINE)
     return (m.group(1), text.count("\n", 0, m.start()) + 1) if m else None
-
-
-def recorded_cards_digest(root: Path) -> str | None:
-    seal = cards_seal(root)
-    return seal[0] if seal else None
 
 
 def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:

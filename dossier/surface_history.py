@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from packaging.version import Version
 
 from dossier.errors import DossierError
 from dossier.files import record
@@ -41,6 +42,14 @@ class Span:
 
     def __str__(self) -> str:
         return self.first if self.first == self.last else f"{self.first}..{self.last}"
+
+    def holds(self, version: str) -> bool:
+        """Whether release ``version`` lies within the span (release order: 0.5.10.post1 after 0.5.10)."""
+        return Version(self.first) <= Version(version) <= Version(self.last)
+
+    def meets(self, first: str, last: str) -> bool:
+        """Whether the span shares a release with ``first`` .. ``last``."""
+        return Version(self.first) <= Version(last) and Version(first) <= Version(self.last)
 
 
 @dataclass

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from packaging.version import Version
+
 from dossier.lint.claims import _locate, history
 from dossier.lint.registry import Finding, rule
-from dossier.lint.releases import release_lock, release_verdict, version_key
+from dossier.lint.releases import release_lock, release_verdict
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 from dossier.model import Card
 
@@ -29,10 +31,6 @@ def _window(card: Card, ctx) -> tuple[str, str] | None:
     if not before or landed is None:
         return None
     return before[-1], landed
-
-
-def _overlaps(span, lo: tuple[int, ...], hi: tuple[int, ...]) -> bool:
-    return version_key(span.first) <= hi and version_key(span.last) >= lo
 
 
 def _in_diff(card: Card, ctx, name: str) -> bool:
@@ -61,7 +59,6 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
     window = _window(card, ctx)
     if window is None or not all(v in past.releases for v in window):
         return
-    lo, hi = (version_key(v) for v in window)
     for i, text in enumerate((doc.data.get("validation") or {}).get("claims") or []):
         if not isinstance(text, str):
             continue
@@ -73,12 +70,13 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
             kind = "flags" if m.kind == FLAG else "env"
             span = past.span(kind, m.text)
-            if span is None or _overlaps(span, lo, hi) or _in_diff(card, ctx, m.text):
+            if span is None or span.meets(*window) or _in_diff(card, ctx, m.text):
                 continue
-            if m.kind == FLAG and any(_overlaps(s, lo, hi) for name, s in past.flags.items()
+            if m.kind == FLAG and any(s.meets(*window) for name, s in past.flags.items()
                                       if name.startswith(m.text)):
                 continue  # argparse took it as an abbreviation of a longer flag then ("--dp" for --dp-size)
-            when = f"first shipped in {span.first}" if version_key(span.first) > hi else f"last shipped in {span.last}"
+            when = f"first shipped in {span.first}" if Version(span.first) > Version(window[1]) else \
+                f"last shipped in {span.last}"
             yield Finding(path, f"{m.text} is in a claim of #{card.pr} (merged {card.merged_at}, between SGLang "
                                 f"{window[0]} and {window[1]}), but it {when} (releases with it: {span})",
                           hint="name the flag the PR's thread names (check the description), or say the run is "

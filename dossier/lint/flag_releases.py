@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from packaging.version import Version
+
 from dossier.cards import YamlDoc
 from dossier.lint.claims import _JINJA, HISTORICAL_KEY, _field_texts, _locate, history, template_dir
 from dossier.lint.registry import Finding, rule
-from dossier.lint.releases import version_key
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 
 _VERSION = r"v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
@@ -100,18 +101,19 @@ def _judge(doc: YamlDoc, path: str, text: str, past, historical: bool, where) ->
         if span is None:
             continue
         said = []
-        after = _SINCE.match(text, m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0))
+        end = m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0)
+        after = _SINCE.match(text, end)
         if after and _version(after) in scanned:
             said.append((_version(after), "said to start in"))
-        handed = _AFTER_ON.match(text, m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0))
+        handed = _AFTER_ON.match(text, end)
         if not (m.historical or historical):
             if handed and _version(handed) in scanned and not after:
                 said.append((_version(handed), "given for"))
             said += [(v, "given for") for end, v in opens
                      if end <= m.start and not _CLAUSE_END.search(text, end, m.start)]
         for version, how in said:
-            if version_key(version) < version_key(span.first) or version_key(version) > version_key(span.last):
-                when = (f"first shipped in {span.first}" if version_key(version) < version_key(span.first)
+            if not span.holds(version):
+                when = (f"first shipped in {span.first}" if Version(version) < Version(span.first)
                         else f"last shipped in {span.last}")
                 yield Finding(path, f"{m.text} is {how} SGLang {version}, but it {when} (releases with it: "
                                     f"{span})", hint=f"name a release from {span}, or mark it historical",

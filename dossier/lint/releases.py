@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from packaging.version import Version
+
 from dossier.cards import read_yaml
 from dossier.evidence import LockError, key_sha, lock_path, lock_section
 from dossier.lint.registry import Finding, rule
@@ -301,12 +303,6 @@ _OTHER_PACKAGE = re.compile(r"\b(?:flashinfer|cutlass|cuda|torch|triton|transfor
                             r"aiter|sgl-kernel|sgl_kernel)\S*\s*(?:[<>=]=?\s*)?$", re.IGNORECASE)
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """An SGLang release's order: 0.5.9 < 0.5.10 < 0.5.10.post1."""
-    main, _, post = version.partition(".post")
-    return (*map(int, main.split(".")), int(post or -1))
-
-
 @rule("D322", "prose names an SGLang release that never existed (not among the built releases of evidence.lock)",
       scope="card")
 def unknown_release(card: Card, doc, ctx) -> Iterator[Finding]:
@@ -321,16 +317,16 @@ def unknown_release(card: Card, doc, ctx) -> Iterator[Finding]:
     if not built:
         return
     series = {".".join(v.split(".")[:2]) for v in built}
-    first, last = min(built, key=version_key), max(built, key=version_key)
+    first, last = min(built, key=Version), max(built, key=Version)
     for path, text in card_texts(card):
         flat = " ".join(text.split())
         for m in _RELEASE_NAMED.finditer(flat):
             version = m.group(1) or m.group(2) or m.group(3)
             # "SGLang 0.6.0" is SGLang's whatever its series; a bare "v0.6.0" only in the series of the releases
             if (version in built or (m.group(1) is None and ".".join(version.split(".")[:2]) not in series)
-                    or version_key(version) < version_key(first) or _OTHER_PACKAGE.search(flat[:m.start()][-40:])):
+                    or Version(version) < Version(first) or _OTHER_PACKAGE.search(flat[:m.start()][-40:])):
                 continue
-            newer = version_key(version) > version_key(last)
+            newer = Version(version) > Version(last)
             yield Finding(text_location(path),
                           f"names SGLang {version}, " + (f"newer than the last release, {last}" if newer else
                                                          "which was never released")
@@ -389,7 +385,7 @@ def inverted_range(card: Card, doc, ctx) -> Iterator[Finding]:
         for m in _RANGE.finditer(flat):
             a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
             before = clause_before(flat, m.start())
-            if version_key(a) <= version_key(b) or _BACKWARDS.search(before) or (
+            if Version(a) <= Version(b) or _BACKWARDS.search(before) or (
                     m.group(0)[:4].lower() == "from" and _OTHER_PACKAGE.search(before[-40:] + " ")):
                 continue
             yield Finding(text_location(path), f"gives the releases {m.group(0)!r}, a span that runs backwards "
@@ -456,7 +452,7 @@ def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
         return
     built = list(lock.built)
     named = sorted({v for _, text in card_texts(card) for m in _RELEASE_NAMED.finditer(" ".join(text.split()))
-                    if (v := m.group(1) or m.group(2) or m.group(3)) in lock.built}, key=version_key)
+                    if (v := m.group(1) or m.group(2) or m.group(3)) in lock.built}, key=Version)
     if card.state == "merged":
         relies = f"nothing shows that its line shipped, nor that status {card.status} still holds"
     else:

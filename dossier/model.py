@@ -228,6 +228,26 @@ ANSWERS = Spec(
                 })),
             }),
         ),
+        "errors": Spec(
+            "list",
+            required=False,
+            unique="id",
+            doc="Error messages users quote, one section per subsystem (references/errors.md, indexed by message)",
+            items=Spec("map", fields={
+                "id": Spec("str", doc="Anchor of the section", slug=True),
+                "title": Spec("str"),
+                "summary": _text,
+                "items": Spec("list", items=Spec("map", fields={
+                    "messages": Spec("list", items=_text, min_items=1,
+                                     doc="Fixed words of each message this item explains, as the log prints "
+                                         "them and as the item's text quotes them (the page's index)"),
+                    "check": Spec("str", doc="What the message means and the fix, by release"),
+                    "flags": Spec("list", items=_text, required=False, doc="Flags / env vars involved"),
+                    "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that raises it"),
+                    "prs": Spec("list", items=Spec("int", min_value=1), required=False),
+                })),
+            }),
+        ),
     },
 )
 

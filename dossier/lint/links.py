@@ -375,6 +375,29 @@ def answer_findings(ctx) -> Iterator[Finding]:
                                   hint="findings: " + (", ".join(sorted(known)) or "none"), doc=doc)
 
 
+@rule("D522", "an error-page message is not quoted in its item's text, or is another item's message too", scope="project")
+def error_messages_indexed(ctx) -> Iterator[Finding]:
+    """references/errors.md is read through its index, message -> section: a message its item never quotes sends a
+    reader to a section without it, and one message under two items (or one inside another) sends them to two."""
+    doc = ctx.project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return
+    seen: dict[str, tuple[str, tuple[int, int]]] = {}
+    for i, group in enumerate((doc.data.get("answers") or {}).get("errors") or []):
+        for j, item in enumerate(group["items"]):
+            for k, message in enumerate(item["messages"]):
+                path = f"answers.errors[{i}].items[{j}].messages[{k}]"
+                if message not in item["check"]:
+                    yield Finding(path, f"message {message!r} is not quoted in its item's text",
+                                  hint="copy the message's words into `check` as the log prints them", doc=doc)
+                clash = next((other for other, (_, item_at) in seen.items()
+                              if item_at != (i, j) and (message in other or other in message)), None)
+                if clash is not None:
+                    yield Finding(path, f"message {message!r} also matches {clash!r} ({seen[clash][0]}): a quoted "
+                                  "log line would lead to two items", hint="quote more of the message", doc=doc)
+                seen[message] = (path, (i, j))
+
+
 #: a results file of this project cited in prose
 _RESULTS = re.compile(r"(?<![\w/.-])(results/[\w./-]*\w\.(?:json|txt|log))\b")
 _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_size")}

@@ -24,6 +24,7 @@ from dossier.render import markdown
 TEMPLATES = {
     "SKILL.md": "skill.md.j2",
     "references/answers.md": "answers.md.j2",
+    "references/errors.md": "errors.md.j2",
     "references/playbook.md": "playbook.md.j2",
     "references/pr-history.md": "pr-history.md.j2",
     "references/findings.md": "findings.md.j2",
@@ -73,7 +74,7 @@ class RenderInput:
 
 
 #: the pages whose flags and env vars references/flags.md dates (what a reader is told to set)
-SURFACE_PAGES = ("SKILL.md", "references/answers.md", "references/playbook.md")
+SURFACE_PAGES = ("SKILL.md", "references/answers.md", "references/errors.md", "references/playbook.md")
 
 
 def skill_config(project: Project) -> dict:
@@ -178,6 +179,10 @@ def _answers(data: dict) -> dict:
     out["checklists"] = [
         {**c, "entries": [{"flags": [], "where": "", "prs": [], "findings": [], **i} for i in c["items"]]}
         for c in data.get("checklists") or []
+    ]
+    out["errors"] = [
+        {**g, "entries": [{"flags": [], "where": "", "prs": [], **i} for i in g["items"]]}
+        for g in data.get("errors") or []
     ]
     return out
 

@@ -30,7 +30,7 @@ def test_valid_project_is_clean(project_dir):
 
 
 def test_every_registered_rule_has_a_test_here():
-    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513", "D514", "D515"}
+    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513", "D514", "D515", "D522"}
     tested |= {"D100", "D111"}  # in test_bad_input.py (symlinks, misnamed files)
     tested |= {"D220", "D221", "D222", "D404", "D213", "D215", "D216"}  # tests/dossier/test_shallow_corpus.py
     tested |= {"D405"}  # tests/dossier/test_opened.py
@@ -337,6 +337,19 @@ def test_answer_item_naming_an_unknown_finding(tmp_path):
     root = write_project(tmp_path, [make_card(100)], lanes={**LANES, "answers": answers})
     found = [d for d in lint(root) if d.code == "D514"]
     assert len(found) == 1 and "'no-such-finding'" in found[0].message
+
+
+def test_error_messages_must_be_quoted_by_their_item_and_lead_to_one_item(tmp_path):
+    errors = [{"id": "e", "title": "E", "summary": "s", "items": [
+        {"messages": ["page size must be 1"], "check": "'page size must be 1, got 64': use extra_buffer."},
+        {"messages": ["no such words"], "check": "'Out of memory': lower the batch."},
+        {"messages": ["page size must be 1, got"], "check": "'page size must be 1, got 128' on an NPU."},
+        {"messages": ["lower", "lower the"], "check": "lower the batch"},  # one item's own overlap is fine
+    ]}]
+    root = write_project(tmp_path, [make_card(100)], lanes={**LANES, "answers": {"errors": errors}})
+    found = sorted(d.message for d in lint(root) if d.code == "D522")
+    assert len(found) == 2, found
+    assert "'no such words' is not quoted" in found[0] and "also matches 'page size must be 1'" in found[1]
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -379,14 +379,31 @@ def _section(page: str, anchor: str) -> str:
     return re.split(r'\n<a id="', rest, maxsplit=1)[0]
 
 
+#: an index row of references/errors.md: the message's words (a code span) -> the section that explains it
+_INDEX_ROW = re.compile(r"^\| (`+) ?(.+?) ?\1 \| \[[^\]]*\]\(#([\w-]+)\) \|$", re.M)
+
+
+def index_target(index: str, ask: str) -> str:
+    """The section an index (message words -> anchor) sends a quoted message to: every row whose words the
+    question quotes must lead to one section, as a reader scanning the index for their message would go."""
+    hits = {anchor for _, words, anchor in _INDEX_ROW.findall(index) if words.replace("\\|", "|") in ask}
+    assert len(hits) == 1, f"{ask!r}: the index sends it to {sorted(hits) or 'no section'}"
+    return hits.pop()
+
+
 def answer(q: Question) -> tuple[str, str]:
-    """(SKILL.md, the one section its row links) for a question."""
+    """(SKILL.md, the one section its row links) for a question; a row linking an index (errors.md#by-message)
+    goes on to the one section the index names for the quoted message, and the index counts as read."""
     skill = (SKILL / "SKILL.md").read_text()
     rows = [r for r in _rows(skill) if q.row in r.split("|")[1]]
     assert len(rows) == 1, f"{q.ask!r}: {len(rows)} symptom rows match {q.row!r}"
     target = re.search(r"\]\((references/[\w.-]+\.md)#([\w-]+)\)", rows[0])
     assert target, rows[0]
-    return skill, _section((SKILL / target[1]).read_text(), target[2])
+    page = (SKILL / target[1]).read_text()
+    section = _section(page, target[2])
+    if target[2] == "by-message":
+        return skill + section, _section(page, index_target(section, q.ask))
+    return skill, section
 
 
 def test_there_are_at_least_ten_questions():

@@ -15,7 +15,7 @@ from dossier.render.markdown import plain_pr_mentions
 
 ROOT = Path(__file__).resolve().parents[2]
 SKILL = next((ROOT / "skills").glob("*/SKILL.md")).parent
-ROUTING = ("SKILL.md", "references/playbook.md", "references/answers.md")
+ROUTING = ("SKILL.md", "references/playbook.md", "references/answers.md", "references/errors.md")
 _LABEL = re.compile(r"\*\*[^*\n]{1,40}?[.:]\*\*")  # "**Motivation.**", "**SGLang 0.5.23:**": structure, not text
 
 
@@ -29,10 +29,51 @@ def test_skill_md_routes_in_at_most_150_lines():
     assert len((SKILL / "SKILL.md").read_text().splitlines()) <= 150
 
 
-def test_playbook_fits_in_2500_words_and_leaves_corrections_out():
+def anchored_sections(page: str) -> dict[str, str]:
+    """Anchor -> text of every `<a id>` section of a rendered page (to the next anchor)."""
+    parts = re.split(r'^<a id="([\w-]+)"></a>$', page, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def without_pr_trails(page: str) -> str:
+    """The playbook without its `**PRs.**` lines: one link per card of the lane, which pr-history.md holds."""
+    return "\n".join(line for line in page.splitlines() if not line.startswith("**PRs.** "))
+
+
+def test_playbook_prose_fits_in_2500_words_each_lane_in_600_and_corrections_stay_out():
+    """The playbook is read whole: its prose stays within 2500 words; the PR trails, which grow by one link per
+    new card, are bounded per lane (a lane section, trail included, is one short read)."""
     playbook = (SKILL / "references/playbook.md").read_text()
-    assert len(playbook.split()) <= 2500
+    assert len(without_pr_trails(playbook).split()) <= 2500
+    lanes = {a: len(t.split()) for a, t in anchored_sections(playbook).items()}
+    assert len(lanes) >= 10 and max(lanes.values()) <= 600, lanes
     assert "earlier manual" not in playbook.lower()
+
+
+def test_pr_trail_lines_are_all_that_the_prose_count_leaves_out():
+    page = "## Lane\n\n**Symptoms.** slow decode.\n\n**PRs.** [#1](x), [#2](y).\n"
+    assert without_pr_trails(page).split() == ["##", "Lane", "**Symptoms.**", "slow", "decode."]
+
+
+def test_every_answer_and_error_section_is_one_short_read():
+    """What a symptom row or the error index links is at most 1200 words, asked about by a test or not."""
+    for page in ("answers.md", "errors.md"):
+        sections = anchored_sections((SKILL / "references" / page).read_text())
+        long = {a: len(t.split()) for a, t in sections.items() if len(t.split()) > 1200}
+        assert sections and not long, (page, long)
+
+
+def test_error_index_sends_each_message_to_a_section_that_quotes_it():
+    """references/errors.md is read through its index: every row's words are in the section it links, every
+    section is indexed, and the index stays a table to scan (at most 150 rows)."""
+    from tests.dossier.test_manual_questions import _INDEX_ROW
+
+    sections = anchored_sections((SKILL / "references/errors.md").read_text())
+    rows = _INDEX_ROW.findall(sections.pop("by-message"))
+    assert 10 <= len(rows) <= 150, len(rows)
+    for _, words, anchor in rows:
+        assert words.replace("\\|", "|") in " ".join(sections[anchor].split()), (words, anchor)
+    assert {anchor for *_, anchor in rows} == set(sections)
 
 
 def card_section_words(history: str) -> list[int]:
@@ -104,3 +145,4 @@ def test_skill_md_routes_to_every_lane_and_every_answer_block():
     for page in ("playbook.md", "answers.md"):
         anchors = re.findall(r'<a id="([\w-]+)"></a>', (SKILL / "references" / page).read_text())
         assert anchors and {f"{page}#{a}" for a in anchors} <= linked, page
+    assert "errors.md#by-message" in linked  # its sections are reached through its index (test above)

@@ -410,24 +410,22 @@ def record(
     project: Project, old: dict[int, LockEntry], entry_for: Callable[[int], CacheEntry | None], recorded: str
 ) -> dict[int, LockEntry]:
     """The new lock. A loaded card whose fragment lands on one changed place of its cached diff gets a fresh
-    entry (keeping the old date when nothing else changed); one without a cached diff keeps its old entry;
-    one that fails against its cached diff is dropped. Entries of cards not loaded this time are kept
-    while their card file exists."""
+    entry (keeping the old date when nothing else changed); one without a cached diff, or whose cached text is
+    no diff (judges nothing), keeps its old entry; one that fails against its cached diff is dropped. Entries of
+    cards not loaded this time are kept while their card file exists."""
     checked = [card for card in project.cards if project.in_scope(card.path)]
     loaded = {card.pr for card in checked}
     cards_dir = project.root / "cards"
     out = {pr: e for pr, e in old.items() if pr not in loaded and (cards_dir / f"{pr}.yaml").is_file()}
     for card in checked:
         entry = entry_for(card.pr)
-        if entry is None:
+        files = diff_files(entry) if entry is not None else None
+        if files is None:
             if card.pr in old:
                 out[card.pr] = old[card.pr]
             continue
-        files = diff_files(entry)
-        located = (
-            find_fragment(files, card.key_fragment, patch_missing(entry.meta)) if files is not None else None
-        )
-        if located is None or located.problem is not None:
+        located = find_fragment(files, card.key_fragment, patch_missing(entry.meta))
+        if located.problem is not None:
             continue
         new = lock_entry(card, entry, located, recorded)
         prev = old.get(card.pr)

@@ -17,6 +17,7 @@ from dossier.evidence import (
     NOT_CHANGED,
     find_fragment,
     import_lines,
+    read_lock,
     record_lock,
 )
 from dossier.lint import RULES, LintContext, run_lint
@@ -335,3 +336,15 @@ def test_every_evidence_rule_has_a_failing_and_a_passing_case():
     tested_pass = {c for c, _ in PASSING} | {"D309", "D310", "D311"} | releases
     evidence_rules = {c for c in RULES if c.startswith("D3")}
     assert evidence_rules <= tested_fail and evidence_rules <= tested_pass
+
+
+def test_recording_keeps_the_entry_of_a_card_whose_cached_text_is_no_diff(tmp_path, cache):
+    """A cached text that is no diff (an entry an older version cached, a file replaced by hand with its sha256)
+    judges nothing, yet `lint --record` dropped the card's recorded evidence as if its fragment had failed."""
+    root = ev.project_with(tmp_path / "p")
+    record(root, cache)
+    before = read_lock(root)
+    assert set(before) == {100}
+    Cache(cache).put(100, ev.github_meta(100, ev.PR100), "this is not a diff\n", {"source": "import"})
+    record(root, cache)
+    assert read_lock(root) == before

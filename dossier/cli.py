@@ -277,7 +277,7 @@ def fetch(
     from dossier.fetching import (INTERRUPTED, MAX_JOBS, FetchInterrupted, cited_prs, fetch_with_progress,
                                   summary_table)
     from dossier.project import REPO_PATTERN, read_config
-    from dossier.sources import SourceError, meta_not_utf8, not_utf8
+    from dossier.sources import SAVED_CRLF, SourceError, meta_not_utf8, not_utf8
     from dossier.sources.cache import Cache
 
 
@@ -344,6 +344,9 @@ def fetch(
             err.print(f"warning: #{o.pr}: the commit's {' and '.join(fields)} not UTF-8, cached with U+FFFD (\ufffd) "
                       "in place of each byte UTF-8 cannot read: write the card's title yourself (lint refuses "
                       "U+FFFD in a card, D112)")
+        if lines := provenance.get(SAVED_CRLF):
+            err.print(f"note: #{o.pr}: every line of the saved diff ended in CRLF (saved on Windows?), which git never "
+                      f"writes: cached with LF, the text git gives ({lines} lines; provenance: {SAVED_CRLF})")
     counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed", INTERRUPTED)}
     if not counts[INTERRUPTED]:
         del counts[INTERRUPTED]

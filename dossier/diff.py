@@ -119,6 +119,8 @@ def parse_diff(text: str) -> list[DiffFile]:
 #: the lines git writes between `diff --git` and a file's first hunk (or instead of hunks)
 _FILE_HEADER = re.compile(r"(diff --git|index|old mode|new mode|deleted file mode|new file mode|similarity index|"
                           r"dissimilarity index|rename from|rename to|copy from|copy to|---|\+\+\+) |Binary files ")
+#: the header lines that name a file (git ends them with LF, whatever line ends the files have)
+_PATH_LINES = ("diff --git ", "--- ", "+++ ", "rename from ", "rename to ", "copy from ", "copy to ")
 _HUNK_HEADER = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
@@ -143,6 +145,9 @@ def _check_every_line(lines: list[str], in_hunks: set[int]) -> None:
             started, binary = True, False
         if not started or binary or not text.strip():
             continue
+        if line.endswith("\r\n") and text.startswith(_PATH_LINES):  # its path would end in CR: another file
+            raise DiffError(f"line {no}: a file header ends in CRLF, which git never writes (a diff saved with CRLF "
+                            "line ends on some lines only?): convert it to LF line ends (dos2unix)")
         if _HUNK_HEADER.match(text):
             waiting = None
         elif text.startswith("GIT binary patch"):  # base85 data follows, up to the next file

@@ -17,6 +17,8 @@ DEFAULT_API_HOST = "api.github.com"
 NOT_UTF8 = "not_utf8"
 #: provenance: the metadata fields (title, author) a fetch read from bytes that were not UTF-8
 NOT_UTF8_META = "not_utf8_meta"
+#: provenance: the lines of a saved diff (`fetch --import`) that ended in CRLF, every line, cached with LF
+SAVED_CRLF = "saved_crlf"
 
 
 class SourceError(Exception):

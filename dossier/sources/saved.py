@@ -2,6 +2,11 @@
 
 The diff is parsed and must hold at least one file. A saved diff carries no PR metadata, so title, state and
 merge date stay None (facts() reports them unknown); the file list and line counts come from the diff.
+
+A diff every line of which ends in CRLF was saved so (Windows, `unix2dos`): git writes a diff's own lines with LF
+whatever the files hold, so those CRs are the save's, not the PR's. It is cached with LF (the text git or GitHub
+give for the PR, one sha256), and the provenance says how many lines were changed (``saved_crlf``). A CR that only
+some lines end in is the changed files' own and is kept.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
 from dossier.files import wide_encoding
-from dossier.sources import Fetched, SourceError, meta_from_diff
+from dossier.sources import SAVED_CRLF, Fetched, SourceError, meta_from_diff
 from dossier.sources.cache import MAX_DIFF_BYTES  # the cache's bound; /dev/zero or an endless pipe stops here
 
 
@@ -44,11 +49,16 @@ class SavedDiffSource:
                               f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})")
                               + f": save the diff as UTF-8 (iconv {f'-f {wide[:6]} ' if wide else ''}-t UTF-8): not cached"
                               ) from None
+        lines = diff_text.count("\n")
+        saved_crlf = lines if lines and diff_text.count("\r\n") == lines else 0
+        if saved_crlf:
+            diff_text = diff_text.replace("\r\n", "\n")
         try:
             files = parse_diff(diff_text)
         except DiffError as exc:
             raise SourceError(f"{self.path} is not a unified diff: {exc}") from None
         if not files:
             raise SourceError(f"{self.path} is empty: no file in the diff")
-        provenance = {"source": "import", "repo": self.repo, "import_path": str(self.path)}
+        provenance = {"source": "import", "repo": self.repo, "import_path": str(self.path),
+                      **({SAVED_CRLF: saved_crlf} if saved_crlf else {})}
         return Fetched(meta_from_diff(pr, files), diff_text, provenance)

@@ -155,10 +155,13 @@ def test_format_patch_mail_with_signature_parses():
         ("--- a/x\n+++ b/x\n@@ -1,3 +1", "line 3", "is neither"),
         ("diff --git a/x b/x\n--- a/x\n+++ b/x\n", "line 2", "x has a file header but no hunk"),
         ("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\ndiff --git a/y b/y\n--- a/y\n", "line 7", "y has a file header"),
+        ("diff --git a/x b/x\r\n--- a/x\r\n+++ b/x\r\n@@ -1 +1 @@\n-a\n+b\n", "line 1", "file header ends in CRLF"),
+        ("--- a/x\n+++ b/x\r\n@@ -1 +1 @@\n-a\n+b\n", "line 2", "file header ends in CRLF"),
+        ("diff --git a/a b/b\nsimilarity index 100%\nrename from a\r\nrename to b\n", "line 3", "ends in CRLF"),
     ],
     ids=["prose", "short-hunk", "junk-in-hunk", "hunk-without-file", "long-hunk", "broken-hunk-header",
          "broken-second-hunk-header", "text-after-a-hunk", "cut-in-a-hunk-header", "cut-after-file-header",
-         "cut-in-second-file-header"],
+         "cut-in-second-file-header", "crlf-git-header", "crlf-path-header", "crlf-rename"],
 )
 def test_malformed_text_is_a_diff_error_with_line_number(text, where, why):
     with pytest.raises(DiffError) as info:

@@ -379,6 +379,46 @@ def test_an_import_saved_with_a_byte_order_mark_is_read_or_named(project_dir, tm
     assert cache.get(19321).diff_text == SAVED  # the entry it had
 
 
+def test_an_import_saved_with_crlf_line_ends_is_cached_as_git_wrote_it(project_dir, tmp_path):
+    """A diff saved with CRLF (Windows) was cached with its CRs: every path ended in CR, so the file read as a rename
+    of itself and evidence.lock recorded 'qwen3_next.py\\r', and the same PR fetched as git writes it had another
+    sha256. Git ends every line of a diff's own with LF, so CRLF on every line is the save's: cached with LF and
+    said so (provenance saved_crlf); a CR that a changed line holds, in a CRLF save too, is the file's and kept."""
+    cache = Cache(project_dir / ".dossier" / "cache")
+
+    def imported(text: str, name: str):
+        saved = tmp_path / name
+        saved.write_bytes(text.encode())
+        result = CliRunner().invoke(app, ["fetch", "19321", "--import", str(saved), "--root", str(project_dir)],
+                                    env={"DOSSIER_CACHE": None})
+        return result, cache.get(19321)
+
+    result, lf = imported(SAVED, "lf.diff")
+    assert result.exit_code == 0 and "saved_crlf" not in lf.provenance
+    result, crlf = imported(SAVED.replace("\n", "\r\n"), "crlf.diff")
+    assert result.exit_code == 0, result.output
+    assert crlf.diff_text == SAVED and crlf.provenance["sha256"] == lf.provenance["sha256"]
+    assert crlf.provenance["saved_crlf"] == SAVED.count("\n")
+    (f,) = crlf.files()
+    assert (f.path, f.status) == ("python/sglang/srt/layers/linear.py", "modified")
+    assert ("note: #19321: every line of the saved diff ended in CRLF (saved on Windows?), which git never writes: "
+            "cached with LF, the text git gives (9 lines; provenance: saved_crlf)") in result.stderr
+    own = SAVED.replace("+added one\n", "+added one\r\n")  # a changed file with CRLF line ends of its own
+    result, kept = imported(own, "own.diff")
+    assert result.exit_code == 0 and kept.diff_text == own and "saved_crlf" not in kept.provenance
+    result, both = imported(own.replace("\n", "\r\n"), "own-crlf.diff")
+    assert result.exit_code == 0 and both.diff_text == own and both.provenance["saved_crlf"] == 9
+    mixed = tmp_path / "mixed.diff"
+    mixed.write_bytes(SAVED.replace("\n", "\r\n", 4).encode())  # the headers saved with CRLF, the hunk not
+    result = CliRunner().invoke(app, ["fetch", "19321", "--import", str(mixed), "--root", str(project_dir)],
+                                env={"DOSSIER_CACHE": None})
+    assert result.exit_code == 1
+    assert (f"error: #19321: {mixed} is not a unified diff: line 1: a file header ends in CRLF, which git never "
+            "writes (a diff saved with CRLF line ends on some lines only?): convert it to LF line ends (dos2unix)"
+            ) in result.stderr
+    assert cache.get(19321) == both  # the entry it had
+
+
 def test_an_import_that_is_not_utf8_is_refused_naming_where_not_cached_with_replacements(project_dir, tmp_path):
     """Each byte UTF-8 cannot read became U+FFFD in the cached diff, silently: the cache held another text than
     the file its provenance names."""

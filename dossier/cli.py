@@ -894,6 +894,7 @@ def regress(
     from rich.table import Table
 
     from dossier import regress as rg
+    from dossier.json_out import dumps
 
     if device not in rg.DEVICES:  # --list too: a typo in a CI matrix step must not pass
         fail(f"--device must be one of {', '.join(rg.DEVICES)}, got {device!r}")
@@ -944,7 +945,7 @@ def regress(
             done.append(result)
             progress.advance(task)
     if fmt is TextJson.json:
-        print(json.dumps(done, indent=2))
+        print(dumps(done, indent=2))
     else:
         table = Table("PR", "tests", "parity (worst)", "bench", "verdict")
         for r in done:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+from dossier.json_out import dumps
 from dossier.terminal import visible
 
 SEVERITIES = ("error", "warning")
@@ -48,7 +48,7 @@ def _escape(text: str, *, in_property: bool = False) -> str:
 def format_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> str:
     """Render findings as text, json or github annotations."""
     if fmt == "json":
-        return json.dumps([asdict(d) for d in diags], indent=2)
+        return dumps([asdict(d) for d in diags], indent=2)
     if fmt == "github":
         return "\n".join(d.github() for d in diags)
     return "\n".join(d.text() for d in diags)

@@ -17,6 +17,7 @@ import yaml
 
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
 from dossier.files import record
+from dossier.json_out import dumps
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.render.markdown import code
@@ -171,7 +172,7 @@ def format_json(results: list[DriftResult], tree: SourceTree) -> str:
         },
         "cards": [{**r.to_data(), "note": r.note, "problem": r.problem} for r in results],
     }
-    return json.dumps(data, indent=2)
+    return dumps(data, indent=2)
 
 
 def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path:

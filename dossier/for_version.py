@@ -11,7 +11,6 @@ changed exists in V, so a fix to code V never had is not reported as a bug of V.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -19,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
 from dossier.evidence import key_sha
+from dossier.json_out import dumps
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates
@@ -230,4 +230,4 @@ def format_text(report: Report, label: str) -> str:
 
 
 def format_json(report: Report) -> str:
-    return json.dumps(report.to_data(), indent=2)
+    return dumps(report.to_data(), indent=2)

@@ -6,6 +6,7 @@ that cannot be written (closed, `2>&-`; a reader gone; a read-only descriptor) c
 
 from __future__ import annotations
 
+import codecs
 import signal
 import sys
 
@@ -91,7 +92,23 @@ def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
     return ("terminated", TERMINATED_EXIT) if isinstance(exc, Terminated) else ("interrupted", INTERRUPTED_EXIT)
 
 
+def _as_read(exc: UnicodeEncodeError) -> tuple[bytes, int]:
+    """The console streams' encoding error handler: a byte of a file name that is not UTF-8 (Python reads it as
+    U+DC80..U+DCFF) is written as that byte, as `ls` writes the name; any other character the stream cannot encode
+    as its backslash escape. Under a UTF-8 locale Python's own handler ("strict") made such a name an internal
+    error of `dossier lint`, and stderr's ("backslashreplace") printed it as '\\udce9'."""
+    out = b""
+    for ch in exc.object[exc.start:exc.end]:
+        code = ord(ch)
+        out += bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else ch.encode("ascii", "backslashreplace")
+    return out, exc.end
+
+
 def main() -> None:
+    codecs.register_error("dossier.as_read", _as_read)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # None when closed (`>&-`)
+            stream.reconfigure(errors="dossier.as_read")
     real = sys.stderr
     sys.stderr = wrapped = ErrorsReachTheUser(real)
     try:

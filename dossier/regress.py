@@ -23,6 +23,7 @@ from pathlib import Path
 
 from dossier.errors import DossierError
 from dossier.files import read_bytes, write_atomic
+from dossier.json_out import dumps
 from dossier.model import Card
 
 DEVICES = ("auto", "cuda", "cpu")
@@ -51,7 +52,7 @@ def jobs_for(cards: list[Card]) -> list[Job]:
 
 def matrix(jobs: list[Job]) -> str:
     """The jobs as JSON for a CI matrix (`include` entries)."""
-    return json.dumps({"include": [asdict(j) | {"tests": list(j.tests)} for j in jobs]}, indent=2)
+    return dumps({"include": [asdict(j) | {"tests": list(j.tests)} for j in jobs]}, indent=2)
 
 
 def non_finite(value: object, path: str = "") -> tuple[str, str] | None:
@@ -387,7 +388,7 @@ def default_results(root: Path, device: str) -> Path:
 def write_result(results_dir: Path, result: dict) -> Path:
     path = results_dir / result["device_kind"] / f"{result['pr']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_atomic(path, json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return write_atomic(path, dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_result(results_dir: Path, pr: int, device: str = "cuda", bench: str | None = None) -> dict | None:

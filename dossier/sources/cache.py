@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from dossier.diff import DiffFile, parse_diff
 from dossier.errors import DossierError
 from dossier.files import check_writable, read_bytes, stage
+from dossier.json_out import dumps
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
 #: the most a cached PR diff may hold (a 600,000-line diff is about 30 MB): a source reads no more and put refuses
@@ -32,7 +33,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _json_bytes(data: dict) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+    return (dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 def group_paths(paths: list[str]) -> dict[str, list[str]]:

@@ -211,6 +211,25 @@ def path_option(*names: str, **kw) -> typer.models.OptionInfo:
     return typer.Option(*names, parser=given_path, metavar="<path>", **kw)
 
 
+def given_options(*names: str) -> list[str]:
+    """The parameters among ``names`` (their Python names) that this command's caller set, on the command line or
+    through the environment, as the caller spells them (``--record``; an argument by its name, ``PATHS``)."""
+    from typer._click.core import ParameterSource
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context()
+    spelled = {p.name: p.opts[0] if p.param_type_name == "option" else p.name.upper()
+               for p in ctx.command.params}
+    return [spelled[n] for n in names if ctx.get_parameter_source(n) not in (None, ParameterSource.DEFAULT)]
+
+
+def ignored_with(option: str, does: str, *names: str) -> None:
+    """A usage error when ``option`` (which ``does`` something else than the command's work, then exits) comes with
+    any of ``names`` set: each would be ignored, and the caller would take it for done (a `--record`)."""
+    if ignored := given_options(*names):
+        fail(f"{option} {does}: {', '.join(ignored)} would be ignored")
+
+
 def not_a_folder(path: Path) -> str | None:
     """Why ``path`` is no folder ("does not exist", "is not a folder"), or None when it is one."""
     return None if path.is_dir() else "is not a folder" if path.exists() else "does not exist"
@@ -287,6 +306,8 @@ def fetch(
         fail("--import takes exactly one PR number and no --all or --source")
     if source == "git" and git_repo is None:
         fail("--source git needs --git-repo PATH (a local clone)")
+    if git_repo is not None and source != "git":
+        fail("--git-repo is for --source git: without it the PRs would come from GitHub")
     if not 1 <= jobs <= MAX_JOBS:
         fail(f"--jobs must be from 1 to {MAX_JOBS}, got {jobs}")
     if all_:
@@ -406,6 +427,14 @@ def lint(
             fail(f"{option} {', '.join(unknown)} matches no rule code (see `dossier lint --list-rules`)")
     if not chosen_rules(select, ignore or ()):
         fail(f"--ignore {', '.join(ignore or [])} leaves out every rule --select chose: nothing would be checked")
+    if list_rules and explain is not None:
+        fail("--list-rules and --explain do not go together: each prints what rules check and exits")
+    if list_rules or explain is not None:
+        ignored_with("--list-rules" if list_rules else "--explain", "prints what rules check and exits, checking no "
+                     "card", "paths", "record", "allow_host", "cache_dir", "fmt", "sglang_src", "strict",
+                     "strict_evidence", "verbose", *(() if list_rules else ("select", "ignore")))
+    if allow_host and not record:
+        fail("--allow-host is for --record: it names the hosts whose cached diffs may be recorded")
     if list_rules:  # those --select and --ignore choose
         for rule in chosen_rules(select, ignore or ()):
             out.print(f"{rule.code}  {rule.family:<9} {rule.severity:<7} {rule.summary}")
@@ -620,6 +649,9 @@ def releases_sync(
         raise typer.Exit(USAGE) from None
     if last is not None and first > last:  # the index was asked, then said to hold no such release
         fail(f"--from {from_} is after --to {to}: name the older release first")
+    if index_url and find_links is not None:
+        fail("--index-url and --find-links do not go together: --find-links reads only that folder of wheels, no "
+             "index")
     pip_args: tuple[str, ...] = ()
     if index_url:
         pip_args += ("--index-url", index_url)
@@ -898,6 +930,11 @@ def regress(
 
     if device not in rg.DEVICES:  # --list too: a typo in a CI matrix step must not pass
         fail(f"--device must be one of {', '.join(rg.DEVICES)}, got {device!r}")
+    if prs and all_:
+        fail("name PRs or pass --all, not both: with PRs named, --all would be ignored")
+    if list_:
+        ignored_with("--list", "prints the jobs as a CI matrix and exits, running none", "results", "bench_json",
+                     "fmt")
     project = _project(root)
     jobs = rg.jobs_for(project.cards)
     if prs:
@@ -985,6 +1022,8 @@ def show(
     from dossier.manual import card_notes, unreadable_locks
     from dossier.show import print_card
 
+    if not diff:
+        ignored_with("without --diff", "the card alone is printed", "context", "cache_dir")
     project = _project(root)
     card = project.card(pr)
     if card is None:

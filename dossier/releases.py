@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
-from dossier.files import read_bytes, running
+from dossier.files import read_bytes, running, serialized
 
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
@@ -245,9 +245,12 @@ def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Relea
         (tree / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
         wheel.unlink()
         final = cache / version
-        if final.exists():  # an incomplete leftover (complete ones are skipped by the caller)
-            shutil.rmtree(final)
-        tree.rename(final)
+        with serialized(cache):  # a sync beside this one (another process) may have landed it since the caller looked
+            if (landed := load(final)) is not None:
+                return landed  # kept: removing it pulled a release from under its readers (or failed our rename)
+            if final.exists():  # an incomplete leftover
+                shutil.rmtree(final)
+            tree.rename(final)
         return Release(version, built, final, wheel.name, files)
     except OSError as exc:
         raise ReleaseError(f"cannot write {version} into {cache}: {exc.strerror or exc}") from None

@@ -2,7 +2,9 @@
 
 provenance.json is the commit record: it is removed first and written last, and it carries the sha256 of
 the other two files. An entry interrupted at any point (Ctrl-C, kill) therefore reads as absent, never as
-a valid mix of old and new files.
+a valid mix of old and new files. A writer swaps the files in, and a reader reads them, holding the entry
+folder's lock (:func:`dossier.files.serialized`): two fetches of one PR at once (two processes) never leave one's
+diff under the other's provenance, and a read never sees a swap half done.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import errno
 import hashlib
 import json
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dossier.diff import DiffFile, parse_diff
 from dossier.errors import DossierError
-from dossier.files import check_writable, read_bytes, stage
+from dossier.files import check_writable, read_bytes, serialized, stage
 from dossier.json_out import dumps
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
@@ -110,8 +113,16 @@ class Cache:
 
     def _read(self, pr: int) -> tuple[CacheEntry | None, str | None]:
         d = self.path(pr)
-        if d.exists() and not d.is_dir():
-            return None, f"{d.name} is not a folder"
+        if not d.is_dir():
+            return None, f"{d.name} is not a folder" if d.exists() else None
+        with ExitStack() as held:
+            try:  # a writer swaps the entry's files holding it: read mid-swap (the new diff, the old provenance),
+                held.enter_context(serialized(d))  # an entry being fetched read as damaged
+            except OSError:
+                pass  # a folder this user cannot open: what cannot be read is said below
+            return self._read_files(d, pr)
+
+    def _read_files(self, d: Path, pr: int) -> tuple[CacheEntry | None, str | None]:
         try:
             provenance = json.loads(read_bytes(d / PROVENANCE))
         except FileNotFoundError:
@@ -164,9 +175,10 @@ class Cache:
             # every file is written in full before the old entry is touched: a full disk keeps the old entry
             for name, data in ((DIFF, diff_bytes), (META, meta_bytes), (PROVENANCE, _json_bytes(provenance))):
                 staged.append((stage(d / name, data), d / name))
-            (d / PROVENANCE).unlink(missing_ok=True)  # the old entry stops being valid before anything changes
-            for tmp, path in staged:
-                os.replace(tmp, path)
+            with serialized(d):  # another fetch of this PR (a second process) swapping its files in between left
+                (d / PROVENANCE).unlink(missing_ok=True)  # the old entry stops being valid before anything changes
+                for tmp, path in staged:  # one's diff under the other's provenance: a damaged entry
+                    os.replace(tmp, path)
         except BaseException:
             for tmp, _ in staged:
                 tmp.unlink(missing_ok=True)

@@ -152,3 +152,25 @@ def test_find_links_that_is_no_folder_is_named_not_read_as_an_empty_index(tmp_pa
     result = sync(tmp_path / where, tmp_path / "c")
     assert result.exit_code == 2
     assert result.output == f"error: --find-links {tmp_path / where} {says} (a folder of sglang wheels)\n"
+
+
+def test_a_release_another_sync_landed_meanwhile_is_kept_not_replaced(wheels, tmp_path, monkeypatch):
+    """Two syncs at once: both find 0.1.0 missing and download it; the second removed the first's complete tree to
+    put its own in its place (a reader of it lost its files; landing between the removal and the rename failed the
+    second with 'Directory not empty')."""
+    cache = tmp_path / "cache"
+    real = releases.extract
+
+    def extract_beside_another_sync(wheel, dest):
+        done = real(wheel, dest)
+        theirs = cache / "0.1.0"  # the other sync lands its copy now, a reader inside it
+        real(wheel, theirs)
+        (theirs / "release.json").write_text(json.dumps({"version": "0.1.0", "built": done[0], "files": done[1]}))
+        (theirs / "being-read").touch()
+        return done
+
+    monkeypatch.setattr(releases, "extract", extract_beside_another_sync)
+    result = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.0")
+    assert result.exit_code == 0, result.output
+    assert (cache / "0.1.0" / "being-read").exists() and [r.version for r in releases.synced(cache)] == ["0.1.0"]
+    assert [p.name for p in cache.iterdir()] == ["0.1.0"]  # its own copy is gone with its temp folder

@@ -23,6 +23,7 @@ from dossier.cards import (
     stray_files,
 )
 from dossier.errors import DossierError
+from dossier.files import read_bytes
 from dossier.model import CARD, FINDING, Card, FindingCard, Lane
 from dossier.model import LANES_FILE as LANES_SPEC
 
@@ -33,16 +34,26 @@ class ProjectError(DossierError):
     """The project cannot be used as asked (not a project, missing cards dir, unreadable config): exit 2."""
 
 
+def _pyproject(py: Path) -> bytes | None:
+    """The bytes of ``py`` (None when there is none); ProjectError when it is there but cannot be read (a pipe, a
+    folder, a dangling or looping link, no permission): taken for absent, a command went on with the default
+    [tool.dossier] (another repository, another skill name), or with the project of a folder above."""
+    if not os.path.lexists(py):
+        return None
+    try:
+        return read_bytes(py)
+    except OSError as exc:
+        raise ProjectError(f"{py} cannot be read: {exc.strerror or exc} (it decides the project and its "
+                           "[tool.dossier])") from None
+
+
 def find_root(start: Path | None = None) -> Path:
     """The nearest directory at or above ``start`` whose pyproject.toml has a [tool.dossier] table."""
     start = (start or Path.cwd()).resolve()
     for d in (start, *start.parents):
-        py = d / "pyproject.toml"
-        try:
-            if py.is_file() and "[tool.dossier]" in py.read_text(errors="replace"):
-                return d
-        except OSError:
-            continue
+        raw = _pyproject(d / "pyproject.toml")
+        if raw is not None and b"[tool.dossier]" in raw:
+            return d
     raise ProjectError(f"not inside a dossier project (no pyproject.toml with [tool.dossier] at or above {start}); "
                        "cd into one or pass --root")
 
@@ -56,10 +67,11 @@ def _absolute(path: Path) -> Path:
 def read_config(root: Path) -> dict:
     """[tool.dossier] of the root's pyproject.toml ({} without one); ProjectError when a value fails CONFIG_CHECKS."""
     py = root / "pyproject.toml"
-    if not py.is_file():
+    raw = _pyproject(py)
+    if raw is None:
         return {}
     try:
-        text = py.read_text()
+        text = raw.decode()
         if text.startswith("\ufeff"):  # tomllib's "Invalid statement (at line 1, column 1)" names nothing to fix
             raise ProjectError(f"{py}: cannot read [tool.dossier]: the file starts with a byte-order mark (U+FEFF), "
                                "which TOML does not allow: save it without one")
@@ -118,6 +130,8 @@ class Project:
         cards_dir = root / "cards"
         if not paths and not cards_dir.is_dir():
             raise ProjectError(f"{cards_dir} is not a directory" if cards_dir.exists() else
+                               f"{cards_dir} is a symlink to {os.readlink(cards_dir)}, which leads to no directory "
+                               "(it does not exist, or the links loop)" if cards_dir.is_symlink() else
                                f"{root} has no cards/ directory")
         paths = [_absolute(p) for p in paths or [cards_dir]]
         for p in paths:

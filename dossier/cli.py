@@ -78,6 +78,11 @@ app = typer.Typer(
 )
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+#: the narrowest layout: narrower, a table drops whole columns and a panel crops its text (`COLUMNS=0 dossier show N`
+#: printed nothing, `findings` at 40 columns the names alone); a terminal narrower than this wraps the lines instead
+MIN_WIDTH = 80
+for _console in (out, err):
+    _console.width = max(_console.width, MIN_WIDTH)
 
 USAGE = 2
 DEBUG_ENV = "DOSSIER_DEBUG"

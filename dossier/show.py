@@ -57,7 +57,9 @@ def print_card(card: Card, project: Project, console: Console, notes: list[str] 
         row("Corrections", "\n".join(f"- {c}" for c in card.corrections))
     if notes:
         row("Recorded", "\n".join(n.replace("**", "").replace("`", "") for n in notes))
-    console.print(Panel(Group(head, Text(""), facts), title=shown(project.rel(card.path)), expand=True))
+    # wrapped: the CLI's consoles print a line whole (soft_wrap), which inside a panel cut off what passed its edge
+    console.print(Panel(Group(head, Text(""), facts), title=shown(project.rel(card.path)), expand=True),
+                  soft_wrap=False)
 
 
 def print_findings(findings: list[FindingCard], console: Console) -> None:
@@ -89,4 +91,6 @@ def print_finding(finding: FindingCard, project: Project, console: Console) -> N
         *((("Limits", "\n".join(f"- {x}" for x in finding.limits)),) if finding.limits else ()),
     ):
         facts.add_row(Text(name), shown(value))
-    console.print(Panel(Group(head, Text(""), facts), title=shown(project.rel(finding.path)), expand=True))
+    # wrapped: the CLI's consoles print a line whole (soft_wrap), which inside a panel cut off what passed its edge
+    console.print(Panel(Group(head, Text(""), facts), title=shown(project.rel(finding.path)), expand=True),
+                  soft_wrap=False)

@@ -1,0 +1,49 @@
+"""What `show` and `findings` print is whole at any width: nothing cut off at a panel's edge, no column dropped."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from tests.dossier.factories import make_card, write_project
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLE = ("Keep the mixed chunk's query_start_loc and mamba_cache_indices on the prefill-only prefix so that every "
+         "tracking helper sees one consistent view")
+
+
+def words(text: str) -> str:
+    """``text`` without a panel's borders, its words joined by single spaces (a wrapped line reads as one)."""
+    return " ".join(re.sub("[│╭╮╰╯─]", " ", text).split())
+
+
+def test_a_long_title_and_the_pr_link_are_wrapped_in_the_panel_not_cut_off(tmp_path):
+    """A title longer than the panel lost its end, and with it the line of state, lane and the PR's link (the
+    consoles print a line whole, which a panel crops): #23075's card showed '... to the pref'."""
+    root = write_project(tmp_path, [make_card(100, title=TITLE)])
+    result = CliRunner().invoke(app, ["show", "100", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert f"#100 {TITLE}" in words(result.stdout)
+    assert "lane gdn-projection · https://github.com/example/repo/pull/100" in words(result.stdout)
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "40"])
+def test_a_narrow_terminal_loses_nothing(tmp_path, columns):
+    """COLUMNS=0 printed a card as nothing and COLUMNS=1 as an empty box, exit 0; `findings` at 40 columns listed the
+    names alone, every other column dropped. Below 80 columns the layout is 80's and the terminal wraps."""
+    root = write_project(tmp_path, [make_card(100, title=TITLE)])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": columns}
+    shown = subprocess.run([sys.executable, "-m", "dossier", "show", "100", "--root", str(root)], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and f"#100 {TITLE}" in words(shown.stdout), shown.stdout
+    listed = subprocess.run([sys.executable, "-m", "dossier", "findings", "--root", str(ROOT)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0
+    assert "finding status lane sglang title" in words(listed.stdout) and "candidate" in listed.stdout

@@ -3,12 +3,13 @@ clear error that names the file."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
 
 from dossier.errors import DossierError
-from dossier.files import read_bytes
+from dossier.files import read_bytes, wide_encoding
 
 
 class LockError(DossierError, ValueError):
@@ -40,14 +41,16 @@ def read_lock_file(path: Path) -> dict | None:
     """A lock file's YAML mapping (None: there is no lock); raises LockError when it cannot be read, is not
     YAML or is not a mapping."""
     name = f"{path.parent.name}/{path.name}"
-    if not path.exists():
+    if not os.path.lexists(path):  # a link that leads nowhere is a lock that cannot be read, not no lock
         return None
     try:
         data = yaml.load(read_bytes(path).decode(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except OSError as exc:
         raise LockError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise LockError(f"{name}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})") from None
+        wide = wide_encoding(exc.object)
+        raise LockError(f"{name}: " + (f"{wide} (it starts with that byte-order mark), not UTF-8: save it as UTF-8"
+                                       if wide else f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})")) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

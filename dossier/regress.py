@@ -396,7 +396,7 @@ def read_result(results_dir: Path, pr: int, device: str = "cuda", bench: str | N
     not a result document of this card (of its benchmark ``bench``, when given), so that render never shows "no
     GPU result" for a result it failed to read, nor another card's run as this one's."""
     path = results_dir / device / f"{pr}.json"
-    if not path.exists():
+    if not os.path.lexists(path):  # a link that leads nowhere is a result that cannot be read, not none
         return None
     try:
         doc = json.loads(read_bytes(path))

@@ -8,6 +8,7 @@ the card. A card with neither is reported as unverified: a warning that only --s
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -292,7 +293,7 @@ def bad_lock(ctx) -> Iterator[Finding]:
     except LockError as exc:
         yield Finding("", str(exc), hint="run `dossier drift --record`", doc=read_yaml(drift), at=(exc.line or 1, 1))
     path = lock_path(ctx.project.root)
-    if not path.exists():
+    if not os.path.lexists(path):
         return
     entries, error = lock(ctx)
     doc = read_yaml(path)

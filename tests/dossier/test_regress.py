@@ -259,8 +259,12 @@ def test_render_refuses_a_stored_result_it_cannot_read(tmp_path):
     manual = {p: p.read_bytes() for p in (root / "skills").rglob("*.md")}
     stored = root / "results" / "cuda" / "100.json"
     stored.parent.mkdir(parents=True)
-    for broken in ("{not json", json.dumps({"ok": True})):
-        stored.write_text(broken)
+    for broken in ("{not json", json.dumps({"ok": True}), None):
+        if broken is None:  # a link that leads nowhere read as no result stored: "no GPU result committed"
+            stored.unlink()
+            stored.symlink_to("/nonexistent/100.json")
+        else:
+            stored.write_text(broken)
         for args in (["render"], ["render", "--check"]):
             result = runner.invoke(app, [*args, "--root", str(root)])
             assert result.exit_code == 2, result.output

@@ -893,6 +893,8 @@ def _reused_benches(specs: list[str], modules: set[str], facts: dict) -> dict[st
             fail(f"--bench-json wants MODULE=FILE, got {spec!r}")
         if module not in modules:
             fail(f"--bench-json {module}: no job in this run uses that benchmark ({', '.join(sorted(modules))})")
+        if module in benches:  # the last would replace the first without a word
+            fail(f"--bench-json {module} is given twice: one document per benchmark")
         benches[module] = rg.reuse_bench(module, Path(file), facts)
     return benches
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dossier.errors import DossierError
-from dossier.files import read_bytes, write_atomic
+from dossier.files import MAX_FILE_BYTES, read_bytes, write_atomic
 from dossier.json_out import dumps
 from dossier.model import Card
 
@@ -325,7 +325,12 @@ def reuse_bench(module: str, path: Path, facts: dict) -> dict:
     It must come from the device this run is on: a bench from another GPU would be recorded as this one's.
     """
     try:
-        doc = json.loads(path.read_text())
+        with open(path, "rb") as fh:  # `<(cat b.json)` too; /dev/zero or an endless pipe stops at the bound
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise RegressError(f"--bench-json {module}={path}: holds more than {MAX_FILE_BYTES >> 20} MiB, more than "
+                               "any benchmark's document")
+        doc = json.loads(raw)
     except (OSError, ValueError, RecursionError) as exc:
         raise RegressError(f"--bench-json {module}={path}: not a readable JSON document ({exc})") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("device"), dict):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -511,3 +513,29 @@ def test_an_interrupted_regress_ends_what_its_pytest_started(tmp_path):
         proc.kill()
         if grandchild is not None and _alive(grandchild):
             os.kill(grandchild, signal.SIGKILL)
+
+
+def test_bench_json_given_twice_or_endless_is_refused_before_any_job(tmp_path, monkeypatch):
+    """The same benchmark named twice ran with the last document, the first dropped without a word; an endless
+    input (/dev/zero, `<(yes)`) was read until memory ran out. A pipe holding a document (`<(cat b.json)`) is read."""
+    from dossier import regress
+
+    root = _project(tmp_path)
+    doc = tmp_path / "bench.json"
+    doc.write_text(json.dumps({"lane": "fakeref", "device": {"name": "cpu"}, "rows": [], "summary": ["s"]}))
+    args = ["regress", "100", "--device", "cpu", "--root", str(root)]
+    twice = runner.invoke(app, [*args, "--bench-json", f"fakeref={doc}", "--bench-json", f"fakeref={doc}"])
+    assert (twice.exit_code, twice.output.splitlines()[-1]) == (
+        2, "error: --bench-json fakeref is given twice: one document per benchmark")
+    monkeypatch.setattr(regress, "MAX_FILE_BYTES", 1 << 20)
+    endless = runner.invoke(app, [*args, "--bench-json", "fakeref=/dev/zero"])
+    assert endless.exit_code == 2 and endless.output.splitlines()[-1] == (
+        "error: --bench-json fakeref=/dev/zero: holds more than 1 MiB, more than any benchmark's document")
+    assert not (root / ".dossier" / "results" / "cpu" / "100.json").exists()
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', str(doc), str(fifo)])
+    try:
+        assert regress.reuse_bench("fakeref", fifo, {"name": "cpu"})["summary"] == ["s"]
+    finally:
+        writer.wait(timeout=60)

@@ -74,7 +74,7 @@ def non_finite(value: object, path: str = "") -> tuple[str, str] | None:
 
 def _python(code: str, root: Path, env: dict) -> str:
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
-                         timeout=120)
+                         errors="replace", timeout=120)
     if out.returncode != 0:
         raise RegressError(f"python failed: {out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode}")
     return out.stdout
@@ -94,7 +94,7 @@ def _run(cmd: list[str], root: Path, env: dict) -> subprocess.CompletedProcess:
     (Ctrl-C, SIGTERM): what it started, xdist's workers or a test's own child, would otherwise run on, orphaned,
     on a GPU job holding the device. Ctrl-C on a terminal reaches it through this process only."""
     with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          start_new_session=True) as proc:
+                          errors="replace", start_new_session=True) as proc:  # a test may print any bytes
         try:
             out, err = proc.communicate()
         except BaseException:

@@ -539,3 +539,13 @@ def test_bench_json_given_twice_or_endless_is_refused_before_any_job(tmp_path, m
         assert regress.reuse_bench("fakeref", fifo, {"name": "cpu"})["summary"] == ["s"]
     finally:
         writer.wait(timeout=60)
+
+
+def test_a_test_that_prints_bytes_that_are_not_utf8_is_its_own_failure(tmp_path):
+    """A test whose failure names a file that is not UTF-8 (pytest prints it as its bytes) made regress an internal
+    error (UnicodeDecodeError reading the pytest process's output): the job's result was lost."""
+    root = _project(tmp_path, outcome='False, __import__("os").fsdecode(b"caf\\xe9.yaml")')  # a name read from disk
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 1, result.output
+    stored = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
+    assert (stored["passed"], stored["failed"]) == (1, 1)

@@ -163,8 +163,12 @@ _STOPPED = {2: "interrupted", 3: "internal error", 4: "usage error"}
 
 def _unfinished(returncode: int, tail: str, cases: list | None) -> str | None:
     """Why (an error message) for a pytest process that did not run to its end: it stopped early (a KeyboardInterrupt
-    or pytest.exit in a test, a signal), wrote no report, or ran nothing and failed. The tests it never reached
-    are unknown, so the tests it did run cannot make the job ok."""
+    or pytest.exit in a test, a signal), wrote no report, ran nothing and failed, or reported an internal error (the
+    case pytest names pytest.internal: pytest-xdist, sending a failure whose message names a file that is not UTF-8,
+    loses that test and exits 0). The tests it never reached are unknown, so the tests it did run cannot make the
+    job ok."""
+    if any((c, n) == ("pytest", "internal") for c, n, _ in cases or ()):
+        return "pytest reported an internal error, so tests may be missing from its report" + (f": {tail}" if tail else "")
     if returncode in _STOPPED or returncode < 0:
         why = f"pytest exited {returncode} ({_STOPPED.get(returncode) or f'killed by signal {-returncode}'})"
     elif cases is None:

@@ -180,8 +180,8 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.ring_verify", ring_verify._ring_verify_kernel,
-        _pool_sizes(128) | _RING | {"BR": 16, "KC": 32, "TM": 4, "T": 4, "TP": 4, "PRECISION": "tf32x3"},
-        _BF16_IO | _VERIFY_IO | {"rec_idx_ptr": "i32"}, ("scale",), num_warps=1, num_stages=2,
+        _pool_sizes(128) | _RING | {"BR": 16, "TM": 4, "T": 4, "TP": 4, "VP": 16},
+        _BF16_IO | _VERIFY_IO | {"rec_idx_ptr": "i32"}, ("scale",), num_warps=1, num_stages=3,
     ),
     KernelSpec(
         "gdn.verify.commit_records", verify._commit_records_kernel,

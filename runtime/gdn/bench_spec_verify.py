@@ -5,8 +5,8 @@ neither writes ``T`` intermediate states; then each commits an accepted prefix. 
 layer, as a caller runs it, over the same slots, inputs and acceptance (``accepted`` drafts per row, 1..T, fixed per
 slot set, so every row's ring runs through appends and folds at its own rate while the timed graph replays):
 
-- ours (``ring_verify``): :func:`runtime.gdn.ring_verify.ring_verify` (``dot`` tiles: the drafts' outputs and updates
-  from checkpoint rows and ring keys by matrix products, no state formed), writing the drafts' ``(u, k, g)`` as records
+- ours (``ring_verify``): :func:`runtime.gdn.ring_verify.ring_verify` (``dot`` tiles: the drafts' updates and outputs
+  from checkpoint rows, ring updates and values by three matrix products a block, no state formed), writing the drafts' ``(u, k, g)`` as records
   and no state; the fastest tile is the row. Then :func:`commit_records` (the accepted records appended to the ring, or ring and records folded into the checkpoint
   when they do not fit; the new fills written by the kernel to a second fill buffer), timed both in one launch and
   split (appends, then a persistent fold of the listed rows); the faster is the row. Rings fp32, as the pool.
@@ -53,24 +53,23 @@ BATCHES = (16, 64, 256)
 @dataclass(frozen=True)
 class VerifyTile:
     """How our side verifies: ``output_only`` (:func:`ring_verify`: ``block_v`` rows per program, ``block_rows`` at a
-    time, ``K`` in chunks of ``chunk_k``) or the ring replayed into the state (:func:`verify`, ``block_v`` rows,
+    time, ``num_stages`` of pipelined loads) or the ring replayed into the state (:func:`verify`, ``block_v`` rows,
     ``unroll``: straight-line replay)."""
 
     output_only: bool
     block_v: int
     block_rows: int = 16
-    num_warps: int = 1
-    unroll: bool = False
-    chunk_k: int = 32
     num_stages: int = 2
+    unroll: bool = False
 
     def __str__(self) -> str:
         if self.output_only:
-            return f"dot {self.block_v}/{self.block_rows}/k{self.chunk_k}x{self.num_warps}s{self.num_stages}"
-        return f"replayed {self.block_v}x{self.num_warps}{' unrolled' if self.unroll else ''}"
+            return f"dot {self.block_v}/{self.block_rows}s{self.num_stages}"
+        return f"replayed {self.block_v}{' unrolled' if self.unroll else ''}"
 
 
-SPEC_TILES = [VerifyTile(True, bv) for bv in (16, 64, 128)]  # each the fastest at some shape (H200, NOTES.md round 13)
+SPEC_TILES = [VerifyTile(True, 32), VerifyTile(True, 64), VerifyTile(True, 128, num_stages=3),
+              VerifyTile(True, 128, 32)]  # the fastest four of round seventeen's sweep (H200, NOTES.md)
 SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "ours_fused_commit_us", "ours_split_commit_us",
                 "sgl_spec_verify_us", "sgl_spec_us",
                 "sgl_target_verify_us", "floor_us", "pct_floor", "sgl_floor_us", "sgl_pct_floor", "x_sgl_spec",
@@ -138,12 +137,11 @@ class SpecCase:
         if tile.output_only:
             ring_verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, self.idx[s],
                         self.fills[s][parity], self.records, self.rec_idx, num_k_heads=self.H, num_tokens=self.T,
-                        out=self.out, block_v=tile.block_v, block_rows=tile.block_rows, num_warps=tile.num_warps,
-                        chunk_k=tile.chunk_k, num_stages=tile.num_stages)
+                        out=self.out, block_v=tile.block_v, block_rows=tile.block_rows, num_stages=tile.num_stages)
             return
         verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.idx[s], self.records, self.rec_idx,
                num_k_heads=self.H, num_tokens=self.T, out=self.out, ring=self.ring, fill=self.fills[s][parity],
-               block_v=tile.block_v, num_warps=tile.num_warps, unroll_ring=tile.unroll)
+               block_v=tile.block_v, unroll_ring=tile.unroll)
 
     def ours_step(self, s: int, parity: int, tile: VerifyTile, split: bool | None = None) -> None:
         self.ours_verify(s, parity, tile)

@@ -9,7 +9,7 @@ from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_deco
 from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
 from runtime.gdn.verify import commit_accepted, commit_records, commit_split, verify, verify_tile
 
-from ._gdn_cases import DEVICE, SHAPES, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
+from ._gdn_cases import DEVICE, SHAPES, SMALL, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
 from ._gdn_cases import gen as make_gen
 
 
@@ -206,7 +206,8 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     a padding row keeps zeros out and touches nothing; ``fill`` itself is never written. Even rounds commit in two
     launches (``split``), odd ones in one. ``replayed``: verify with
     the ring replayed into the state, unrolled (``unroll_ring``) in odd rounds, in a loop in even ones;
-    ``output-only``: ring_verify, which builds no state (two 8-row blocks a program, ``K`` in chunks of 16)."""
+    ``output-only``: ring_verify, which builds no state (two 8-row blocks a program in even rounds, its default tile in
+    odd ones)."""
     g0, B, T, _, _, _, A_log, dt_bias, states, idx, buf_idx, _ = _case(s, 260 + s.K)
     L = 6
     ring = _random_ring(s, states.shape[0], L, g0)
@@ -221,8 +222,9 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
         kept = fill.clone()
         qkv, a, b = step_inputs(s, B * T, g0)
         if verifier == "output-only":
+            tile = {} if r % 2 else {"block_v": 16, "block_rows": 8}
             out = ring_verify(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, records, buf_idx, num_k_heads=s.H,
-                              num_tokens=T, out=nan_like((B * T, s.HV, s.V)), block_v=16, block_rows=8, chunk_k=16)
+                              num_tokens=T, out=nan_like((B * T, s.HV, s.V)), **tile)
         else:
             out = verify(qkv, a, b, A_log, dt_bias, states, idx, records, buf_idx, num_k_heads=s.H, num_tokens=T,
                          out=nan_like((B * T, s.HV, s.V)), ring=ring, fill=fill, unroll_ring=r % 2 == 1)
@@ -251,10 +253,42 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     assert folded and appended  # both commit paths ran
 
 
+@pytest.mark.parametrize("T", [1, 2, 5])
+def test_ring_verify_any_draft_count(T, parity):
+    """ring_verify at draft counts other than the bench's 4 (one draft: no recurrence; five: 8 padded columns of
+    keys and 8 of queries) against naive.verify_gdn on the replayed states: outputs within 1e-5, each draft's record
+    ``g`` the gate and its ``k`` the unit key; pool, ring and fill unchanged."""
+    s = SMALL
+    g0 = make_gen(300 + T)
+    B, L = 3, 8
+    qkv, a, b = step_inputs(s, B * T, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 2 * B, g0)
+    idx = slot_indices(B, 2 * B, g0)
+    ring = _random_ring(s, 2 * B, L, g0)
+    fill = torch.randint(0, L, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    frozen, ring_d, kept = states.clone(), ring.d.clone(), fill.clone()
+    records = StateRing.allocate(B, s.H, s.HV, s.K, s.V, length=T, device=DEVICE)
+    out = ring_verify(qkv, a, b, A_log, dt_bias, states, ring, idx, fill, records,
+                      torch.arange(B, device=DEVICE, dtype=torch.int32), num_k_heads=s.H, num_tokens=T,
+                      out=nan_like((B * T, s.HV, s.V)))
+    used = idx.long()
+    ref = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill.long())
+    q, k, v = naive.split_qkv(qkv.view(B, T, -1), s.H, s.K, s.HV, s.V)
+    g, beta = naive.gdn_gating(a.view(B, T, -1), b.view(B, T, -1), A_log, dt_bias)
+    o_ref, _ = naive.verify_gdn(naive.l2norm(q), naive.l2norm(k), v, g, beta, ref,
+                                torch.arange(B, device=DEVICE, dtype=torch.int32))
+    parity(f"T={T} outputs", out.view(B, T, s.HV, s.V), o_ref, 1e-5)
+    parity(f"T={T} record gates", records.g, g.transpose(1, 2), 1e-6)
+    parity(f"T={T} record keys", records.k, naive.l2norm(k).float().transpose(1, 2), 1e-6)
+    assert torch.equal(states, frozen) and torch.equal(ring.d, ring_d) and torch.equal(fill, kept)
+
+
 def test_ring_verify_tile_is_the_measured_winner():
-    """The default rows per program are the fastest of 16 / 32 / 64 / 128 at each ring-verify bench shape ((batch,
-    v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round thirteen)."""
-    measured = {(16, 32): 64, (64, 32): 128, (256, 32): 128, (16, 8): 16, (64, 8): 64, (256, 8): 128}
+    """The default (rows per program, pipeline stages) is the fastest of round seventeen's 13 tiles at each ring-verify
+    bench shape ((batch, v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round seventeen)."""
+    measured = {(16, 32): (128, 3), (64, 32): (128, 3), (256, 32): (128, 3), (16, 8): (32, 2), (64, 8): (128, 3),
+                (256, 8): (128, 3)}
     assert {shape: ring_verify_tile(*shape) for shape in measured} == measured
 
 

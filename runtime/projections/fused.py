@@ -6,7 +6,7 @@
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
   GPU, one launch whose epilogue does the split (:func:`launch_for`): with PDL, the persistent tensor-core GEMV
   (:func:`.stream_mma.stream_mma`, one CTA per SM streaming 8-row units) where :func:`.stream_mma.wins` (TP4 T=2..16,
-  TP8 T=2..8, TP1 T=3..8 on the H200; 16-bit inputs), the tensor-core GEMV
+  TP8 T=2..8 and, x multicast in 8-CTA clusters, T=17..32, TP1 T=2..8 on the H200; 16-bit inputs), the tensor-core GEMV
   (:func:`.gemv_mma.gemv_mma`) where :func:`.gemv_mma.wins` (TP8 T=9..16 on the H200 since; 16-bit inputs); else the
   CUDA-core GEMV for a few tokens (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 2
   where the GEMM swaps A and B), the
@@ -60,7 +60,7 @@ def launch_for(t: int, n: int, k: int, sms: int, pdl: bool, *, mma: bool = True,
     :func:`.gemv_mma.accepts` / :func:`.gemm_split.accepts` / :func:`.stream_mma.accepts` them): ``stream_mma``,
     ``gemv_mma``, ``gemv_split``, ``gemm_split`` or ``cublas+split``. The rule was re-derived from round 12's H200 bench
     after the layer's input norm, as a decode step runs (NOTES.md round 13), at 2 / 3 tokens from round 14's sweep
-    there, and for the persistent tensor-core GEMV from round 15's."""
+    there, and for the persistent tensor-core GEMV from rounds 15 and 16's."""
     if stream and stream_mma.wins(t, n, k, sms, pdl):
         return "stream_mma"
     if mma and gemv_mma.wins(t, n, k, sms, pdl):

@@ -10,7 +10,9 @@
 // Constants come as -D defines: K, W (warps), MINB (CTAs an SM), PACKED (1: the weight in pack_weight's unit-major
 // layout), D (units in flight), PRE (of which requested before the PDL wait, the rest right after x), UMAX (units of the busiest CTA), MT (16-token MMA
 // tiles: 1 or 2), NACC (accumulators a tile: 1, 2 or 4), ROWS8 (1: at most 8 tokens, the tile's rows 8..15 are zeros and not loaded), NK, NV, DK, DV,
-// INTERLEAVED, FP16, USE_PDL.
+// INTERLEAVED, FP16, USE_PDL, CL (CTAs a cluster). CL > 1: x reaches the registers through shared memory, each row
+// copied once a cluster by a bulk copy multicast to every CTA of it (cp.async.bulk ... .multicast::cluster, sm_90a),
+// so L2 serves x once a cluster instead of once a CTA; the region is reused for the partials after a CTA barrier.
 
 #define CW (K / 32 / W)  // 32-column chunks per warp
 #define R_ (NV / NK)
@@ -20,6 +22,7 @@
 #define QKVZ_W (QKV_W + VD)
 #define NROWS (QKVZ_W + 2 * NV)
 #define GW (2 * DK + 2 * R_ * DV)
+#define XROW (2 * K + 64)  // bytes of one staged x row: 64 bytes of padding, so 8 rows of a warp's load hit 4 wavefronts
 
 #if FP16
 #define MMA "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
@@ -50,6 +53,14 @@ __device__ __forceinline__ uint4 load_x(const uint4* p) {  // written by the pre
   asm volatile("ld.global.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p) : "memory");
   return v;
 }
+
+#if CL > 1
+__device__ __forceinline__ unsigned smem_addr(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+}
+#endif
 
 __device__ __forceinline__ void store(u16* base, long long i, float v) {
   u16 h;
@@ -91,11 +102,19 @@ __device__ __forceinline__ unsigned word(const uint4& v, int i) {
 extern "C" __global__ void __launch_bounds__(W * 32, MINB)
 stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, int T,
                   int xs, int units) {
-  extern __shared__ float4 red[];  // [UMAX][W][MT][32 lanes] partials, four fp32 each
+  extern __shared__ float4 red[];  // [UMAX][W][MT][32 lanes] partials, four fp32 each (CL > 1: first x's rows)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
   const int cta = blockIdx.x, G = gridDim.x;
 #if USE_PDL
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+#if CL > 1
+  __shared__ alignas(8) unsigned long long xbar;  // completes when every staged x row has landed here
+  if (threadIdx.x == 0) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n\tfence.mbarrier_init.release.cluster;"
+                 :: "r"(smem_addr(&xbar)) : "memory");
+  }
+  cluster_sync();  // every CTA's barrier is initialised before any copy may complete on it (before the PDL wait)
 #endif
   // lane's 16 bytes of chunk c of a unit: row g of the unit, columns col0 + 32 c + 8 q
   const int col0 = warp * CW * 32 + 8 * q;
@@ -118,6 +137,24 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
 #if USE_PDL
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+#if CL > 1
+  unsigned rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
+  char* xsm = reinterpret_cast<char*>(red);
+  if (threadIdx.x == 0) {  // this CTA's rows of x, to the same place in every CTA of the cluster
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;"
+                 :: "r"(smem_addr(&xbar)), "r"(T * 2 * K) : "memory");
+    for (int t = rank; t < T; t += CL) {
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
+                   " [%0], [%1], %2, [%3], %4;"
+                   :: "r"(smem_addr(xsm + t * XROW)), "l"(x + (long long)t * xs), "r"(2 * K),
+                      "r"(smem_addr(&xbar)), "h"((unsigned short)((1 << CL) - 1)) : "memory");
+    }
+  }
+  asm volatile("{\n\t.reg .pred p;\n\tWAIT_%=:\n\t"
+               "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], 0;\n\t@!p bra WAIT_%=;\n\t}"
+               :: "r"(smem_addr(&xbar)) : "memory");
+#endif
   // x's A fragments: rows g and g + 8 of each 16-token tile, the warp's columns (zeros past T)
   uint4 xa[MT][2][CW];
 #pragma unroll
@@ -126,11 +163,21 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
     for (int h = 0; h < 2; ++h) {
       int t = 16 * mt + 8 * h + g;
       bool ok = t < T && !(ROWS8 && h == 1);
+#if CL > 1
+      const uint4* xp = reinterpret_cast<const uint4*>(xsm + (ok ? t : 0) * XROW + 2 * col0);
+#pragma unroll
+      for (int c = 0; c < CW; ++c) xa[mt][h][c] = ok ? xp[4 * c] : make_uint4(0, 0, 0, 0);
+#else
       const uint4* xp = reinterpret_cast<const uint4*>(x + (long long)(ok ? t : 0) * xs + col0);
 #pragma unroll
       for (int c = 0; c < CW; ++c) xa[mt][h][c] = ok ? load_x(xp + 4 * c) : make_uint4(0, 0, 0, 0);
+#endif
     }
   }
+#if CL > 1
+  __syncthreads();  // every warp holds its x before any partial overwrites the rows
+  asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");  // x landed here: copies into us are done
+#endif
 #pragma unroll
   for (int i = PRE; i < D; ++i) {  // the rest of the first D units, behind x
     int u = cta + i * G;
@@ -190,4 +237,7 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
     for (int ww = 0; ww < W; ++ww) v += rf[(((i * W + ww) * MT + mt) * 32 + l) * 4 + j];
     scatter(qkv, z, b, a, t, (cta + i * G) * 8 + 2 * (l % 4) + (j & 1), v);
   }
+#if CL > 1
+  asm volatile("barrier.cluster.wait.aligned;" ::: "memory");  // no CTA leaves while its copies may still land
+#endif
 }

@@ -3,14 +3,15 @@
 streaming its share of the row-major weight (``stream_mma.cu``).
 
 Why: after the layer's input norm, what sets 3 to 32 tokens is how the weight streams (NOTES.md round 14): on
-``gemm_split``'s 49 (TP4) or 193 (TP1) programs of 64 rows the stream alone reads 5.71 / 13.48 us, against 4.15 /
-12.76 on the GEMV's grid, which requests every byte at once. Here every SM streams: 8-row units (32 KB) dealt round
-robin to one CTA per SM, each warp's K slice of x held in registers for the whole kernel (read once per CTA, not per
-tile), each unit's weight loaded in 16-byte vectors straight into ``mma.sync`` B fragments (K permuted inside each
-32-column chunk, x the same), ``D`` units in flight, the first ``D`` requested before the PDL wait (at TP4 that is
-the whole weight). Compiled at first use by NVRTC (torch's ``torch.cuda._utils`` wrappers, which need the CUDA
-headers) or ``nvcc``, launched with ``cuLaunchKernelEx`` for programmatic dependent launch. Accumulates in fp32 in
-its own order (each warp's K slice, then the warps in order): matches cuBLAS to rounding.
+``gemm_split``'s 49 (TP4) or 193 (TP1) programs of 64 rows the stream alone reads 5.71 / 13.48 us, against 4.15 / 12.76
+on the GEMV's grid, which requests every byte at once. Here every SM streams: 8-row units (32 KB) dealt round robin to
+one CTA per SM, each warp's K slice of x held in registers for the whole kernel (read once per CTA, not per tile), each
+unit's weight loaded in 16-byte vectors straight into ``mma.sync`` B fragments (K permuted inside each 32-column chunk,
+x the same), ``D`` units in flight, the first ``D`` requested before the PDL wait (at TP4 that is the whole weight).
+With ``CL > 1`` (TP8 above 16 tokens) x reaches the registers through shared memory, each row copied from L2 once a
+thread-block cluster and multicast to its CTAs. Compiled at first use by NVRTC (torch's ``torch.cuda._utils`` wrappers,
+which need the CUDA headers) or ``nvcc``, launched with ``cuLaunchKernelEx`` for programmatic dependent launch.
+Accumulates in fp32 in its own order (each warp's K slice, then the warps in order): matches cuBLAS to rounding.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from .split_kernel import SplitLayout, split_outputs
 SOURCE = pathlib.Path(__file__).with_name("stream_mma.cu")
 UNIT = 8  # weight rows a unit: the MMA's N
 MAX_TOKENS = 32  # two 16-token MMA tiles
-_PROGRAMMATIC_STREAM_SERIALIZATION = 6  # CUlaunchAttributeID
+_CLUSTER_DIMENSION = 4  # CUlaunchAttributeID
+_PROGRAMMATIC_STREAM_SERIALIZATION = 6
 
 
 class _Attr(ctypes.Structure):  # CUlaunchAttribute: id, 4 bytes of padding, a 64-byte union
@@ -50,31 +52,39 @@ def units_per_cta(n: int, sms: int) -> int:
 
 def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     """Warps, units in flight (``PRE`` of them before the PDL wait, the rest right after x), 16-token tiles,
-    accumulators, CTAs an SM and CTAs for ``T`` tokens over an ``[n, k]`` weight on ``sms`` SMs. Where a CTA's whole
-    share fits the units in flight (TP4 / TP8 on 132 SMs) 16 warps, one unit before the wait; where it does not (TP1,
-    12 units a CTA) two CTAs an SM of 8 warps, two units in flight, up to 8 tokens (H200 sweeps ``sm15`` / ``sm15b``,
-    NOTES.md round 15). Registers for sm_90 (nvcc 13.0): 92 to 232 a thread, no spills."""
+    accumulators, CTAs an SM, CTAs a cluster and CTAs for ``T`` tokens over an ``[n, k]`` weight on ``sms`` SMs. Where
+    a CTA's whole share fits the units in flight (TP4 / TP8 on 132 SMs) 16 warps, one unit before the wait; where it
+    does not (TP1, 12 units a CTA) two CTAs an SM of 8 warps, two units in flight, up to 8 tokens (H200 sweeps
+    ``sm15`` / ``sm15b``, NOTES.md round 15). Above 16 tokens where a CTA streams at most two units (TP8), x reaches
+    the CTAs of an 8-CTA cluster by one multicast copy (sweep ``sm16``, round 16: TP8 T=32 5.86 us against 7.59 without
+    the cluster). Registers for sm_90 (nvcc 13.0): 87 to 232 a thread, no spills."""
     mt = 1 if t <= 16 else 2
-    if units_per_cta(n, sms) > 3 and t <= 8:
+    per = units_per_cta(n, sms)
+    if per > 3 and t <= 8:
         cfg = {"W": 8, "D": 2, "PRE": 2, "MINB": 2}
     else:
         cfg = {"W": 16, "D": 3 if mt == 1 else 2, "PRE": 1, "MINB": 1}
-    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CTAS": min(sms * cfg["MINB"], n // UNIT)}
+    cl = 8 if mt == 2 and per <= 2 else 1
+    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CL": cl, "CTAS": min(sms * cfg["MINB"], n // UNIT)}
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
     """Whether this launch beats the GEMVs and :mod:`.gemm_split` on the H200 after the layer's input norm (round 15's
-    sweeps, unit-major weight): with PDL only (measured with it alone), rows a multiple of 8, K of 512; where each CTA
-    streams at most three units (TP4: 2 to 16 tokens, T=4 4.74 us against the tile-major gemm_split's 6.38; TP8: 2 to 8,
-    T=4 3.24 against the tensor-core GEMV's 4.76), else (TP1) 3 to 8 tokens (T=3 / 4 14.1 / 14.2 against gemm_split's
-    15.0 / 15.1; T=8 15.0 against 15.2). One token stays on the GEMV (TP4 4.46 against 4.74), TP1 T=2 too (its
-    row limit; 14.1 either way), and above 16 tokens the two-tile launch loses (TP4 T=32 8.1 against 6.95)."""
+    sweeps, unit-major weight; round 16's ``sm16``): with PDL only (measured with it alone), rows a multiple of 8, K of
+    512; where each CTA streams three units (TP4) 2 to 16 tokens (T=4 4.74 us against the tile-major gemm_split's 6.38);
+    where at most two (TP8) 2 to 8 tokens (T=4 3.24 against the tensor-core GEMV's 4.76) and, in 8-CTA clusters, 17 to
+    32 (T=32 5.86 against gemm_split's 6.97; T=17..31 not timed); else (TP1) 2 to 8 tokens (T=2 14.0 against the GEMV's
+    14.3, 13.74 against 13.97 in round 15's bench; T=3 / 4 14.1 / 14.2 against gemm_split's 15.0 / 15.1; T=8 15.0
+    against 15.2). One token stays on the GEMV (TP4 4.47 against 4.76), and above 16 tokens the launch loses at TP1
+    and TP4 with or without a cluster (TP4 T=32 8.12 in 8-CTA clusters, 9.56 without, against gemm_split's 6.91)."""
     if not pdl or n % UNIT or k % 512:
         return False
     per = units_per_cta(n, sms)
-    if per <= 3:
-        return 2 <= t <= (16 if per == 3 else 8)
-    return 3 <= t <= 8
+    if per <= 2:
+        return 2 <= t <= 8 or 17 <= t <= MAX_TOKENS
+    if per == 3:
+        return 2 <= t <= 16
+    return 2 <= t <= 8
 
 
 def pack_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -84,9 +94,11 @@ def pack_weight(weight: torch.Tensor) -> torch.Tensor:
     return weight.view(n // UNIT, UNIT, k // 32, 32).permute(0, 2, 1, 3).contiguous()
 
 
-def shared_bytes(units: int, ctas: int, w: int, mt: int) -> int:
-    """Shared memory of one CTA: each warp's fp32 partial of each of its units (32 lanes x 4 values a tile)."""
-    return -(-units // ctas) * w * mt * 512
+def shared_bytes(units: int, ctas: int, w: int, mt: int, t: int = 0, k: int = 0, cl: int = 1) -> int:
+    """Shared memory of one CTA: each warp's fp32 partial of each of its units (32 lanes x 4 values a tile); in a
+    cluster (``cl > 1``) at least ``t`` staged x rows of ``2 k + 64`` bytes, which the partials reuse."""
+    partials = -(-units // ctas) * w * mt * 512
+    return max(partials, t * (2 * k + 64)) if cl > 1 else partials
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -122,7 +134,39 @@ def defines(k: int, cfg: dict, umax: int, rows8: bool, packed: bool, shape: GDNS
     return {"K": k, "W": cfg["W"], "MINB": cfg["MINB"], "PACKED": int(packed), "D": cfg["D"], "PRE": cfg["PRE"],
             "UMAX": umax, "MT": cfg["MT"], "NACC": cfg["NACC"],
             "ROWS8": int(rows8), "NK": shape.num_k_heads, "NV": shape.num_v_heads, "DK": shape.head_k,
-            "DV": shape.head_v, "INTERLEAVED": int(interleaved), "FP16": int(fp16), "USE_PDL": int(pdl)}
+            "DV": shape.head_v, "INTERLEAVED": int(interleaved), "FP16": int(fp16), "USE_PDL": int(pdl),
+            "CL": cfg["CL"]}
+
+
+def _attrs(pdl: bool, cl: int):
+    """The launch attributes: programmatic stream serialisation where ``pdl``, the cluster's shape where ``cl > 1``."""
+    out = []
+    if pdl:
+        a = _Attr()
+        a.id, a.value[0] = _PROGRAMMATIC_STREAM_SERIALIZATION, 1
+        out.append(a)
+    if cl > 1:
+        a = _Attr()
+        a.id = _CLUSTER_DIMENSION
+        a.value[0], a.value[1], a.value[2] = cl, 1, 1
+        out.append(a)
+    return (_Attr * max(1, len(out)))(*out), len(out)
+
+
+@functools.cache
+def _cluster_ctas(kernel, threads: int, smem: int, cl: int, want: int) -> int:
+    """CTAs of the largest whole number of ``cl``-CTA clusters, at most ``want`` CTAs, that the GPU holds at once."""
+    from torch.cuda import _utils
+
+    attrs, count = _attrs(False, cl)
+    c = _Config()
+    c.grid[:] = [want - want % cl, 1, 1]
+    c.block[:] = [threads, 1, 1]
+    c.smem, c.attrs, c.num_attrs = smem, attrs, count
+    clusters = ctypes.c_int()
+    lib = _utils._get_gpu_runtime_library()
+    _utils._check_cuda(lib.cuOccupancyMaxActiveClusters(ctypes.byref(clusters), kernel.func, ctypes.byref(c)))
+    return min(want - want % cl, clusters.value * cl)
 
 
 @functools.cache
@@ -131,7 +175,8 @@ def _kernel(defs: tuple, smem: int, device: int):
 
     with torch.cuda.device(device):
         major, minor = torch.cuda.get_device_capability(device)
-        kernel = _utils._cuda_load_module(_cubin(dict(defs), f"{major}{minor}"), ["stream_mma_kernel"])
+        arch = f"{major}{minor}" + ("a" if dict(defs)["CL"] > 1 else "")  # the multicast copy wants sm_90a
+        kernel = _utils._cuda_load_module(_cubin(dict(defs), arch), ["stream_mma_kernel"])
         kernel = kernel["stream_mma_kernel"]
         kernel.set_shared_memory_config(smem)
     return kernel
@@ -172,23 +217,28 @@ def stream_mma(
                                or not packed.is_contiguous()):
         raise ValueError("stream_mma: packed must be pack_weight(weight)")
     units = n // UNIT
+    cl = cfg["CL"]
+    if cl > 1:  # whole clusters, as many as the GPU holds at once (a compile for the smaller CTA count's UMAX)
+        probe = _kernel(tuple(sorted(defines(k, cfg, -(-units // cfg["CTAS"]), t <= 8, packed is not None, shape,
+                                             layout == "interleaved", x.dtype == torch.float16, pdl).items())),
+                        shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), x.device.index or 0)
+        cfg["CTAS"] = _cluster_ctas(probe, 32 * cfg["W"],
+                                    shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), cl, cfg["CTAS"])
     umax = -(-units // cfg["CTAS"])
     cfg["D"] = min(cfg["D"], umax)
     cfg["PRE"] = min(cfg["PRE"], cfg["D"])
-    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"])
+    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl)
     defs = defines(k, cfg, umax, t <= 8, packed is not None, shape, layout == "interleaved", x.dtype == torch.float16,
                    pdl)
     kernel = _kernel(tuple(sorted(defs.items())), smem, x.device.index or 0)
-    attrs = (_Attr * 1)()
-    attrs[0].id = _PROGRAMMATIC_STREAM_SERIALIZATION
-    attrs[0].value[0] = 1
+    attrs, count = _attrs(pdl, cl)
     c = _Config()
     c.grid[:] = [cfg["CTAS"], 1, 1]
     c.block[:] = [32 * cfg["W"], 1, 1]
     c.smem = smem
     c.stream = torch.cuda.current_stream(x.device).cuda_stream
     c.attrs = attrs
-    c.num_attrs = 1 if pdl else 0
+    c.num_attrs = count
     ptrs = [ctypes.c_void_p(v.data_ptr()) for v in (x, weight if packed is None else packed, mixed_qkv, z, b, a)]
     ints = [ctypes.c_int(t), ctypes.c_int(x.stride(0)), ctypes.c_int(units)]
     params = (ctypes.c_void_p * 9)(*[ctypes.cast(ctypes.byref(v), ctypes.c_void_p) for v in ptrs + ints])

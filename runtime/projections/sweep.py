@@ -66,6 +66,10 @@ states rotated past L2 (as :mod:`.bench` does):
   x in registers, ``mma.sync``) over warps, units in flight and before the wait, accumulators, CTAs an SM and the
   unit-major weight, beside the landed path, SGLang's path and the weight stream on the GEMV's grid, all timed back to
   back and after the layer's input norm (``sm15``'s default then: 8 warps; ``sm15c`` ran after the final bench);
+* ``sm16``: round 16, the same kernel with x staged through shared memory by a bulk copy multicast to each CTA of a
+  2-, 4- or 8-CTA cluster (``CL``: L2 serves x once a cluster, not once a CTA) at TP1 T=4 to 32, TP4 T=4 to 32 and
+  TP8 T=8 to 32, against the same launch without a cluster; TP1 T=2 and TP4 T=1 on the plain launch; the bench's
+  fused path and SGLang's path beside, all after the layer's input norm;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -106,7 +110,7 @@ from .stream_mma import pack_weight as pack_weight_units
 from .stream_mma import stream_mma
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -209,6 +213,8 @@ def cases(only=KINDS) -> list[Case]:
             if tp == 1:
                 out += [Case("sm15c", tp, t, base | {"PRE": 1}),
                         Case("sm15c", tp, t, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2})]
+    if "sm16" in only:
+        out += _sm16_cases()
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -326,6 +332,21 @@ def _sm15b_cases() -> list[Case]:
         out += [Case("sm15b", tp, t, {"what": "fused_path"}), Case("sm15b", tp, t, {"what": "sglang"})]
     out += [Case("sm15b", tp, 4, {"what": "stream", "rows": 4, "step_rows": 4, "stages": 1, "warps": 4})
             for tp in (1, 4)]
+    return out
+
+
+def _sm16_cases() -> list[Case]:
+    """Round 16: :func:`.stream_mma.stream_mma` with x multicast to a cluster's CTAs (``CL`` 2 / 4 / 8) against the
+    same launch without one, over the token counts x in registers lost at (TP1 T=8 / 32, TP4 T=32) and around them;
+    the plain launch at TP1 T=2 and TP4 T=1; the bench's fused path and SGLang's path beside."""
+    base = {"what": "stream_mma", "packed": True}
+    out = [Case("sm16", 1, 2, base), Case("sm16", 4, 1, base)]
+    for tp, t in ((1, 4), (1, 8), (1, 16), (1, 32), (4, 4), (4, 8), (4, 16), (4, 32), (8, 8), (8, 16), (8, 32)):
+        out += [Case("sm16", tp, t, base | {"CL": cl}) for cl in (1, 2, 4, 8)]
+        if tp == 1 and t <= 8:  # one CTA an SM of 16 warps
+            out += [Case("sm16", tp, t, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2, "CL": cl}) for cl in (2, 4)]
+    for tp, t in ((1, 2), (1, 8), (1, 32), (4, 1), (4, 8), (4, 32), (8, 32)):
+        out += [Case("sm16", tp, t, {"what": "fused_path"}), Case("sm16", tp, t, {"what": "sglang"})]
     return out
 
 
@@ -863,7 +884,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
         replays = 20
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
-        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c"):
+        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16"):
             fn, check = _ctx14_call(case, ctx)
         elif case.kind == "copy14":
             fn, check = _copy14_call(case, ctx)
@@ -877,7 +898,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c"):  # back to back and after the norm, interleaved as the bench times
+        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16"):  # back to back and after the norm, interleaved as the bench times
             norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
             times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
                                           replays=20, reps=50)
@@ -937,7 +958,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

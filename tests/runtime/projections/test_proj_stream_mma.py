@@ -40,6 +40,29 @@ def test_launch_fits_its_ctas_on_an_sm(tp, t, per_sm):
         assert cfg["PRE"] == 1 and cfg["D"] >= stream_mma.units_per_cta(n, 132)
 
 
+@pytest.mark.parametrize(("tp", "t", "cl"), [(8, 32, 8), (8, 17, 8), (8, 16, 1), (4, 32, 1), (1, 32, 1), (1, 2, 1)])
+def test_cluster_only_where_x_is_multicast_and_its_rows_fit(tp, t, cl):
+    """8-CTA clusters only above 16 tokens where a CTA streams at most two units (TP8); there the staged x rows (64
+    bytes of padding each) and the partials that reuse them fit one CTA's shared memory."""
+    rs = QWEN3_NEXT_80B.per_rank(tp)
+    n = rs.qkvz_width + rs.ba_width
+    cfg = stream_mma.launch_config(t, n, rs.hidden, 132)
+    assert cfg["CL"] == cl
+    smem = stream_mma.shared_bytes(n // 8, cfg["CTAS"] - cfg["CTAS"] % 8, cfg["W"], cfg["MT"], t, rs.hidden, cl)
+    assert smem >= (t * (2 * rs.hidden + 64) if cl > 1 else 0) and smem + 1024 <= 228 * 1024
+
+
+def test_launch_attributes_carry_pdl_and_the_cluster_shape():
+    """Programmatic stream serialisation (id 6, on) where PDL is asked, the cluster dimension (id 4: x, y, z) where
+    ``cl > 1``, in that order; none for a plain launch."""
+    attrs, count = stream_mma._attrs(True, 8)
+    assert count == 2 and (attrs[0].id, attrs[0].value[0]) == (6, 1)
+    assert attrs[1].id == 4 and list(attrs[1].value[:3]) == [8, 1, 1]
+    attrs, count = stream_mma._attrs(False, 4)
+    assert count == 1 and attrs[0].id == 4 and attrs[0].value[0] == 4
+    assert stream_mma._attrs(False, 1)[1] == 0 and stream_mma._attrs(True, 1)[1] == 1
+
+
 def test_pack_weight_puts_each_chunk_of_a_unit_in_512_contiguous_bytes():
     w = torch.arange(16 * 64, dtype=torch.float32).view(16, 64)
     p = stream_mma.pack_weight(w)
@@ -63,6 +86,7 @@ def test_rejects_cpu_tensors_and_large_batches():
     (1, True, {}), (3, True, {}), (8, False, {}), (9, True, {}), (16, True, {"W": 8}), (17, True, {}),
     (32, True, {"W": 8}), (5, True, {"D": 1, "NACC": 1}), (4, True, {"CTAS": 100}), (4, True, {"packed": True}),
     (2, True, {"W": 32, "D": 4, "PRE": 1, "packed": True}), (6, True, {"W": 8, "D": 2, "MINB": 2}),
+    (3, True, {"CL": 2, "packed": True}), (8, False, {"CL": 4}), (13, True, {"CL": 8}), (32, True, {"CL": 4}),
 ])
 @pytest.mark.parametrize(("tp", "layout"), [(4, "interleaved"), (1, "interleaved"), (8, "interleaved"), (2, "contiguous")])
 def test_gpu_stream_mma_matches_gemm_then_split(tp, layout, t, dtype, pdl, kw):

@@ -92,7 +92,7 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
             continue
         record = p / RECORD
         try:
-            json.loads(read_bytes(record))
+            data = json.loads(read_bytes(record))
         except FileNotFoundError:
             why = f"no {RECORD}"
         except OSError as exc:
@@ -100,7 +100,9 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
         except ValueError:
             why = f"{RECORD} is not valid JSON"
         else:
-            why = f"{RECORD} lacks a version or build date, or holds a value of the wrong type"
+            named = data.get("version") if isinstance(data, dict) else None
+            why = (f"{RECORD} is the record of {named}, not of {p.name}" if isinstance(named, str) and named != p.name
+                   else f"{RECORD} lacks a version or build date, or holds a value of the wrong type")
         out.append((p, why))
     return out
 
@@ -171,9 +173,12 @@ def available(pip_args: tuple[str, ...] = ()) -> list[str]:
 
 
 def load(path: Path) -> Release | None:
-    """The release synced at ``path``, or None when it is not complete."""
+    """The release synced at ``path``, or None when it is not complete (or its record is of another version than the
+    folder's name, a folder copied by hand: it would stand in for that version, or hide it)."""
     try:
         data = json.loads(read_bytes(path / RECORD))
+        if data["version"] != path.name or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["built"]):
+            return None
         return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -174,3 +174,20 @@ def test_a_release_another_sync_landed_meanwhile_is_kept_not_replaced(wheels, tm
     assert result.exit_code == 0, result.output
     assert (cache / "0.1.0" / "being-read").exists() and [r.version for r in releases.synced(cache)] == ["0.1.0"]
     assert [p.name for p in cache.iterdir()] == ["0.1.0"]  # its own copy is gone with its temp folder
+
+
+def test_a_folder_whose_record_names_another_release_is_not_that_release(wheels, tmp_path):
+    """A release folder copied by hand (`cp -r 0.1.0 0.1.1`) was a complete 0.1.1 to sync, which skipped it as
+    cached, and stood in for 0.1.0 or hid it (releases are keyed by the version its record names)."""
+    import shutil
+
+    cache = tmp_path / "cache"
+    assert sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.0").exit_code == 0
+    shutil.copytree(cache / "0.1.0", cache / "0.1.1")
+    assert [(r.version, r.path.name) for r in releases.synced(cache)] == [("0.1.0", "0.1.0")]
+    listed = runner.invoke(app, ["releases", "list", "--cache-dir", str(cache), "--root", str(tmp_path)])
+    assert f"{cache / '0.1.1'}: not a complete release (release.json is the record of 0.1.0, not of 0.1.1)" in (
+        listed.output)
+    result = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1")
+    assert result.exit_code == 0 and "0.1.1          synced" in result.output, result.output
+    assert (cache / "0.1.1" / "python/sglang/srt/b.py").is_file()

@@ -341,7 +341,7 @@ def fetch(
             src = GithubSource.from_env(repo)
     except SourceError as exc:
         fail(str(exc))
-    cache = Cache.for_project(project, cache_dir)
+    cache = Cache.for_project(project, cache_dir, repo)
     if refresh or import_ is not None or any(cache.get(n) is None for n in numbers):
         cache.check_writable()  # before the first request, not after it
     if deadline is not None and hasattr(src, "deadline"):

@@ -64,7 +64,7 @@ def _cache(ctx) -> Cache | None:
     if "cache" not in ctx.memo:
         from dossier.sources.cache import Cache
 
-        ctx.memo["cache"] = Cache(ctx.cache_dir)
+        ctx.memo["cache"] = Cache(ctx.cache_dir, ctx.project.repo)
     return ctx.memo["cache"]
 
 

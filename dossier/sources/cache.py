@@ -79,15 +79,19 @@ class CacheEntry:
 
 
 class Cache:
-    def __init__(self, root: Path):
+    """The entries under ``root``; with ``repo``, only that repository's PRs are read (an entry `fetch --repo OWNER/X`
+    left under the same number is another PR: it would prove a card, or date its opening, with another change)."""
+
+    def __init__(self, root: Path, repo: str | None = None):
         self.root = Path(root)
+        self.repo = repo
 
     @classmethod
-    def for_project(cls, project, cache_dir: Path | None = None) -> Cache:
-        """--cache-dir, else $DOSSIER_CACHE, else <project root>/.dossier/cache."""
+    def for_project(cls, project, cache_dir: Path | None = None, repo: str | None = None) -> Cache:
+        """--cache-dir, else $DOSSIER_CACHE, else <project root>/.dossier/cache; of ``repo``, else the project's."""
         if cache_dir is None and os.environ.get(ENV):
             cache_dir = Path(os.environ[ENV])
-        return cls(cache_dir if cache_dir is not None else project.root / ".dossier" / "cache")
+        return cls(cache_dir if cache_dir is not None else project.root / ".dossier" / "cache", repo or project.repo)
 
     def check_writable(self) -> None:
         """Raise DossierError unless entries can be written here (checked before any request is made)."""
@@ -133,6 +137,8 @@ class Cache:
             provenance = None
         if not isinstance(provenance, dict):
             return None, f"{PROVENANCE} is not a JSON object"
+        if self.repo is not None and provenance.get("repo", self.repo) != self.repo:
+            return None, f"it holds #{pr} of {provenance['repo']}, not of {self.repo}"
         files = {}
         for name, key in ((META, "meta_sha256"), (DIFF, "sha256")):
             try:

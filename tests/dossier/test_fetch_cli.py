@@ -466,3 +466,20 @@ def test_an_interrupt_is_said_on_standard_output_when_standard_error_is_closed(p
             os.close(writer)
     assert proc.returncode == 143
     assert out.splitlines()[-1] == "terminated: run the same command again to fetch the rest (what landed is cached)"
+
+
+def test_a_pr_cached_from_another_repository_proves_nothing_of_the_projects(gh, project_dir):
+    """`fetch 100 --repo other/fork` cached the fork's #100 where the project's #100 goes: lint then checked the card
+    against that other change (and `lint --record` would record it as the card's proof). It is read as another
+    repository's, not used, and said so (D330)."""
+    files = [make_file("python/sglang/srt/models/qwen3_next.py",
+                       "@@ -1 +1 @@\n-x\n+        self.in_proj_qkvzba = MergedColumnParallelLinear(")]
+    gh.add("other/fork", make_pull(100, "Another PR", files=files), files)
+    assert fetch(gh, project_dir, "100", "--repo", "other/fork").exit_code == 0
+    card = str(project_dir / "cards" / "100.yaml")
+    result = CliRunner().invoke(app, ["lint", card, "--root", str(project_dir), "--select", "D3"],
+                                env={"DOSSIER_CACHE": None})
+    assert ("D330 the fetch cache entry of #100 is damaged (it holds #100 of other/fork, not of example/repo): it "
+            "is not used") in result.output, result.output
+    shown = CliRunner().invoke(app, ["show", "100", "--diff", "--root", str(project_dir)], env={"DOSSIER_CACHE": None})
+    assert shown.exit_code == 2 and "it holds #100 of other/fork, not of example/repo" in shown.output

@@ -50,6 +50,9 @@ class SavedDiffSource:
                               + f": save the diff as UTF-8 (iconv {f'-f {wide[:6]} ' if wide else ''}-t UTF-8): not cached"
                               ) from None
         lines = diff_text.count("\n")
+        if not lines and "\r" in diff_text:  # read as one line: "no file header found" named nothing to fix
+            raise SourceError(f"{self.path} ends its lines in CR alone (a classic Mac save): convert it to LF line "
+                              "ends (mac2unix): not cached")
         saved_crlf = lines if lines and diff_text.count("\r\n") == lines else 0
         if saved_crlf:
             diff_text = diff_text.replace("\r\n", "\n")

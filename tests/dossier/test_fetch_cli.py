@@ -417,6 +417,12 @@ def test_an_import_saved_with_crlf_line_ends_is_cached_as_git_wrote_it(project_d
             "writes (a diff saved with CRLF line ends on some lines only?): convert it to LF line ends (dos2unix)"
             ) in result.stderr
     assert cache.get(19321) == both  # the entry it had
+    mac = tmp_path / "mac.diff"
+    mac.write_bytes(SAVED.replace("\n", "\r").encode())  # read as one line: "no file header found"
+    result = CliRunner().invoke(app, ["fetch", "19321", "--import", str(mac), "--root", str(project_dir)],
+                                env={"DOSSIER_CACHE": None})
+    assert result.exit_code == 1 and (f"error: #19321: {mac} ends its lines in CR alone (a classic Mac save): convert "
+                                      "it to LF line ends (mac2unix): not cached") in result.stderr
 
 
 def test_an_import_that_is_not_utf8_is_refused_naming_where_not_cached_with_replacements(project_dir, tmp_path):

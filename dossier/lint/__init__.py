@@ -9,6 +9,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     flag_releases,
     lane_names,
     links,
+    manual_links,
     paths,
     pr_links,
     releases,

@@ -167,6 +167,31 @@ _OTHER_PR_WORDS = re.compile(r"\b(?:revert|successor|follow-?up|predecessor|anot
                              r"backport|cherry-pick)\b", re.IGNORECASE)
 
 
+#: the card's own merge bounded by days: "Merged between 2026-08-12 and 2026-08-16", "it merged no later than
+#: 2026-03-10", "merged after 2026-02-19", "the merge falls in the window 2026-03-04 to 2026-03-08"
+_MERGE_WORDS = r"(?<![\w-])(?:merged|landed|merge (?:lies|falls|happened|took place|came))(?: sometime| somewhere)?"
+_MERGED_BETWEEN = re.compile(rf"{_MERGE_WORDS} (?:between|in the window(?: from)?|within) {_DAY}(?!\d),? "
+                             rf"(?:and|to|through|until|-) {_DAY}(?!\d)", re.IGNORECASE)
+_MERGED_BY = re.compile(rf"{_MERGE_WORDS} (?:by|before|no later than|on or before|not after) {_DAY}(?!\d)",
+                        re.IGNORECASE)
+_MERGED_AFTER = re.compile(rf"{_MERGE_WORDS} (?:after|no earlier than|on or after|not before) {_DAY}(?!\d)",
+                           re.IGNORECASE)
+
+
+def _own_bounds(flat: str) -> Iterator[tuple[str, str | None, str | None]]:
+    """(words, earliest, latest) of every bound the text puts on the card's own merge day (ISO days; a clause
+    naming another PR is that PR's)."""
+    for m in _MERGED_BETWEEN.finditer(flat):
+        if _unbound(flat, m.start()):
+            yield m.group(0), _iso(m.group(1)), _iso(m.group(2))
+    for m in _MERGED_BY.finditer(flat):
+        if _unbound(flat, m.start()):
+            yield m.group(0), None, _iso(m.group(1))
+    for m in _MERGED_AFTER.finditer(flat):
+        if _unbound(flat, m.start()):
+            yield m.group(0), _iso(m.group(1)), None
+
+
 def _unbound(flat: str, start: int) -> bool:
     """Whether the clause before ``start`` names no PR (by number, URL, or as 'the revert', 'its successor')."""
     from dossier.lint.depth import clause_before
@@ -229,6 +254,14 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"says {words!r}, but the cards have #{card.pr} merged {card.merged_at} and #{pr} "
                               f"{other.merged_at} ({abs(gap)} day(s) {'after' if gap >= 0 else 'before'})",
                               hint="take both days from the PR threads and make the cards and the prose agree")
+        for words, earliest, latest in _own_bounds(flat):
+            merged = str(card.merged_at) if card.merged_at else None
+            days = [d for d in (earliest, latest) if d]
+            if not merged or not all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in days):
+                continue  # a day in words no calendar has is D411's
+            if (earliest and merged < earliest) or (latest and merged > latest):
+                yield Finding(text_location(path), f"says {words!r}, but this card's merged_at is {merged}",
+                              hint="make merged_at a day inside the bound the prose gives (and say it is a stand-in)")
         for pr, day in said:
             other = card if pr == card.pr else ctx.project.card(pr)
             if other is None or _same_day(other.merged_at, day):

@@ -16,20 +16,25 @@ from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 _VERSION = r"v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
 _NEWER = r"(?:\+|\s+(?:and|or)\s+(?:later|newer|above)|\s+onwards?|\s+on\b)"
 #: "`--flag` from 0.5.17", "--flag (added in SGLang 0.5.17)", "--flag (0.5.17+)", "--flag (requires SGLang >= 0.5.17)",
-#: "--flag, as of v0.5.17": the release the name is said to start in (a keyword, or a bare release with "+"/"or later")
+#: "--flag, as of v0.5.17", "--flag first appeared in 0.5.17", "--flag exists since 0.5.17": the release the name is said to start in (a keyword, or a bare release with "+"/"or later")
 _SINCE = re.compile(r"[`'\"]*\s*[(,]?\s*(?:(?:is|was|are|were)\s+)?(?:(?:from|since|added in|introduced in|new in|"
                     r"first in|available (?:from|since|in)|as of|starting (?:with|from|in|at)|beginning with|"
-                    r"requires?|needs?|shipped in|landed in|appeared in|arrived in)\s+(?:SGLang\s+)?(?:>=\s*|\u2265\s*)?" + _VERSION + "|"
+                    r"requires?|needs?|shipped in|landed in|appeared in|arrived in|came in|showed up in|"
+                    r"first (?:appeared|shipped|landed|showed up) in|exists? since|has existed since|"
+                    r"has been (?:there|available|around) since)\s+(?:SGLang\s+)?(?:>=\s*|\u2265\s*)?" + _VERSION + "|"
                     r"(?:SGLang\s+)?(?:>=\s*|\u2265\s*)" + _VERSION + r"|(?:SGLang\s+)?" + _VERSION + _NEWER + ")",
                     re.IGNORECASE)
 #: "On SGLang 0.5.12, start the server with ...", "on 0.5.12: python -m ...", "Since 0.5.17, pass ...", "From SGLang
-#: 0.5.17 on, ...", "sglang==0.5.12 ... --flag", "SGLang 0.5.12 users: ...", "0.5.17 adds --flag": the release a
-#: command or setting is given for
+#: 0.5.17 on, ...", "sglang==0.5.12 ... --flag", "SGLang 0.5.12 users: ...", "0.5.17 adds --flag", "0.5.17 has
+#: --flag" (not "has no"), "Upgrade to 0.5.17 to get --flag": the release a command or setting is given for
 _ON = re.compile(r"(?:\b(?:in|on|with|for|under)\s+(?:SGLang\s+)?" + _VERSION + r"|(?:^|(?<=[.;:!?]\s)|(?<=\n))"
                  r"(?:since|from|as of|starting (?:with|from|in|at)|beginning with)\s+(?:SGLang\s+)?" + _VERSION
                  + "(?:" + _NEWER + r")?(?=\s*,)|\bsglang==" + _VERSION + r"|\bSGLang\s+"
                  + _VERSION + r"(?:" + _NEWER + r")?\s+users\b|(?<![\w.])" + _VERSION
-                 + r"\s+(?:adds|added|introduces|introduced|brings|brought|ships|shipped|gains|gained)\b)\s*[,:]?",
+                 + r"\s+(?:adds|added|introduces|introduced|brings|brought|ships|shipped|gains|gained|"
+                 r"(?:has|accepts|supports|parses|takes)(?!\s+(?:no|not|neither|never)\b))\b"
+                 r"|\bupgrade to (?:SGLang\s+)?" + _VERSION + r"(?:" + _NEWER + r")?\s+(?:to get|to use|for|and (?:use|pass|"
+                 r"set|add))\b)\s*[,:]?",
                  re.IGNORECASE)
 #: "--flag on 0.5.12", "--flag triton on 0.5.12", "`--flag` works in SGLang 0.5.12": right after the name (and a value),
 #: the release it is handed to

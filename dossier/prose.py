@@ -90,6 +90,15 @@ GENERIC = re.compile(
     r"|(?:the )?code (?:quality|cleaner)|(?:makes?|made|making) (?:the code |it )?cleaner|cleaner (?:code|design)"
     r"|significant(?:ly)? (?:performance )?(?:improvements?|gains?|speedups?|faster|better)"
     r"|(?:better|improved) (?:efficiency|robustness|maintainability|readability)"
+    # promotion in place of facts: "a significant step forward", "crucial for production deployments at scale"
+    r"|(?:significant|major|important|big|huge|crucial|key) step(?: forward)?|step forward"
+    r"|(?:crucial|essential|critical|vital|key|important) for (?:production|real-world|modern|large-scale|efficient|"
+    r"performance|users|deployments?|workloads?|scalability|inference|serving)"
+    r"|at scale|production[- ]ready|production[- ]grade|state[- ]of[- ]the[- ]art|cutting[- ]edge|game[- ]?changer"
+    r"|paves? the way|seamless(?:ly)?|modern hardware|real[- ]world (?:workloads|scenarios|deployments|use cases)"
+    r"|(?:a )?wide (?:range|variety) of|(?:many|various|diverse) (?:scenarios|use cases|workloads|settings)"
+    r"|(?:greatly|dramatically|substantially|considerably|vastly) (?:improv|enhanc|reduc|benefit|boost|simplif)\w*"
+    r"|(?:benefits?|helps?) (?:users|everyone|all users|the community)|(?:overall )?user experience"
     r")\b",
     re.IGNORECASE,
 )

@@ -415,6 +415,36 @@ def own_numbers_unattributed(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"quotes this project's measurement ({_OUR_RESULTS.search(sentence).group(0)}) "
                               f"without naming {' or '.join(missing)}: a reader takes it for the PR's or SGLang's",
                               hint="say whose code ran where: 'this project's runtime.<lane>.bench on an NVIDIA H200: ...'")
+    yield from _own_rows_unattributed(fields, ctx)
+
+
+def _own_rows_unattributed(fields: list[tuple[str, str]], ctx) -> Iterator[Finding]:
+    """A sentence that cites nothing of ours but gives a TP/batch row the very number a results/ file the card cites
+    holds for that row ("The author measured 65.4 us at TP1 B=512 on an H200", "SGLang's kernel runs at 2.28x its
+    floor at TP1 B=512"): our measurement, handed to the PR or SGLang. Only numbers the sentence's shape pairs
+    with one row are judged (:mod:`dossier.lint.result_rows`): a PR's number matching our row by chance is rare."""
+    from dossier.lint.links import _RESULTS, _holds, _result_values
+    from dossier.lint.result_rows import DECIMAL, bindings
+
+    files = [ctx.project.root / p for p in dict.fromkeys(p for _, text in fields for p in _RESULTS.findall(text))]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        return
+    rows = _result_values(files, ctx)[1]
+    for path, text in fields:
+        for sentence in prose.sentences(text):
+            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence):
+                continue
+            bound = bindings(sentence)
+            ours = next(((m.group(1), row) for m in DECIMAL.finditer(sentence)
+                        if (row := bound.get(m.start())) is not None and row in rows and _holds(rows[row], m.group(1))), None)
+            if ours:
+                value, (tp, batch) = ours
+                yield Finding(text_location(path),
+                              f"{value} at TP{tp} B={batch} is this project's measurement "
+                              f"({', '.join(f.name for f in files)} holds it for that row), given without naming this "
+                              "project: a reader takes it for the PR's or SGLang's",
+                              hint="say whose code ran where: 'this project's runtime.<lane>.bench on an NVIDIA H200: ...'")
 
 
 #: whose code: this project's words for itself, and SGLang's (or the PR's, or a peer library's) ...
@@ -505,9 +535,11 @@ def unit_changes(card: Card, doc, ctx) -> Iterator[Finding]:
                 seen[(m.group(1), kind)] = (unit, path)
 
 
-#: a sentence saying the source named no device for its numbers: "GPU type not stated", "GPU not named"
+#: a sentence saying the source named no device for its numbers: "GPU type not stated", "GPU not named", "the device
+#: and how many launches each number covers are not stated"
 _NO_DEVICE = re.compile(r"\b(?:GPU|device|hardware)(?: (?:type|model))? (?:was |is )?(?:not stated|not named|not given|"
-                        r"unstated|unnamed|unknown)\b", re.IGNORECASE)
+                        r"unstated|unnamed|unknown)\b|\b(?:the|its) (?:GPU|device|hardware)\b[^.;]{0,60}?\b(?:is|are|was|"
+                        r"were) not (?:stated|named|given)\b", re.IGNORECASE)
 
 
 @rule("D225", "a number the card says came with no device is given a device in another sentence of the card",
@@ -530,11 +562,24 @@ def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
             elif (d := _DEVICE.search(s)) and pairs:
                 named.append((path, d.group(0), pairs))
     for path, device, pairs in named:
-        for number, unit in sorted(pairs & unnamed.keys()):
-            yield Finding(text_location(path), f"gives {number}{unit} on {device}, but {unnamed[(number, unit)]} "
-                                               "says the source named no device for it",
-                          hint="drop the device, or say where the source names it (and fix the other field)")
-            break
+        for (number, unit), (other, other_unit) in sorted((p, q) for p in pairs for q in unnamed):
+            if unit == other_unit and one_measure(number, other):
+                yield Finding(text_location(path), f"gives {number}{unit} on {device}, but {unnamed[(other, unit)]} "
+                                                   "says the source named no device for it",
+                              hint="drop the device, or say where the source names it (and fix the other field)")
+                break
+
+
+def one_measure(a: str, b: str) -> bool:
+    """Whether two written numbers are one measurement: equal, or the shorter the longer rounded ("44.4" and
+    "44.42"; "113.9" and "113.899"), when the shorter keeps three significant digits."""
+    if a == b:
+        return True
+    short, full = sorted((a.replace(",", ""), b.replace(",", "")), key=len)
+    places = len(short.partition(".")[2])
+    if len(short.replace(".", "").lstrip("0")) < 3 or places >= len(full.partition(".")[2]):
+        return False
+    return abs(round(float(full), places) - float(short)) < 10 ** -(places + 3)
 
 
 #: a measured value: "965.52", "15,314.80", "89"

@@ -1,5 +1,5 @@
-"""D227-D230: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
-gain and a loss, an explain of another file than the key fragment's."""
+"""D227-D231: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
+gain and a loss, an explain of another file than the key fragment's, one number on two devices."""
 
 from __future__ import annotations
 
@@ -135,3 +135,38 @@ def explains_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
                       "its names are in the key file): it explains another file's lines",
                       hint="explain the matched line in key_fragment.file, or move the key fragment to the file "
                            "the explain describes")
+
+
+#: a timed number: "89 us", "3.5 us", "136.2 ms" (two digits are enough for a time; ratios and sizes need D224's)
+_TIMED = re.compile(r"(?<![\w.])(\d{2,}(?:\.\d+)?|\d\.\d+)\s?(ns|us|µs|μs|ms)\b")
+
+
+@rule("D231", "one measured number is given on two different devices in a card (89 us on H100 here, on B200 there)",
+      scope="card")
+def two_devices(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A claim has "89 us ... on 4x H100" and the motivation "89 us ... on B200": the number was measured once, on one
+    GPU, so one of the two sentences sends the reader to the wrong hardware. Judged on times (89 us) and on the
+    numbers of D224 (a decimal or three digits with a unit of time, ratio or size), a rounding counting as the same
+    number (44.4 us, 44.42 us), in sentences that name exactly one device (a sentence comparing two GPUs pairs no
+    number with either)."""
+    from dossier import prose
+    from dossier.lint.depth import _CANON, _DEVICE, _NUMBER_UNIT, _UNIT_OF, one_measure
+
+    seen: list[tuple[str, str, str, str]] = []  # (number, unit, device, where)
+    for path, text in card_texts(card):
+        for s in prose.sentences(" ".join(text.split())):
+            devices = {re.sub(r"\s", "", m.group(0)).upper() for m in _DEVICE.finditer(s)}
+            if len(devices) != 1:
+                continue
+            device = devices.pop()
+            found = [m for m in _NUMBER_UNIT.finditer(s) if _UNIT_OF.get(m.group(2).lower())]
+            numbers = {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in [*found, *_TIMED.finditer(s)]}
+            clash = next(((n, u, o) for n, u in sorted(numbers) for o in seen
+                          if o[1] == u and o[2] != device and one_measure(n, o[0])), None)
+            if clash:
+                n, u, (_, _, other, where) = clash
+                yield Finding(text_location(path), f"gives {n}{u} on {device}, but {where} gives the same number on "
+                                                   f"{other}: one of the two devices is wrong",
+                              hint="take the device from the source (PR description, benchmark log) and use it "
+                                   "everywhere the number appears")
+            seen += [(n, u, device, path) for n, u in numbers]

@@ -224,6 +224,14 @@ _LAST_REL = r"the last (?:SGLang )?(?:release|wheel) (?:to (?:carry|ship|include
 _LAST = re.compile(rf"{_VER}(?: wheel| release)?,? (?:(?:was|is) )?{_LAST_REL}|{_LAST_REL} (?:was|is) {_VER}(?![\w.]*\d)",
                    re.IGNORECASE)
 
+#: "0.5.18 (built 2026-08-21) lacks the kernel", "0.5.19 does not have it", "not yet in 0.5.19": a release said to be
+#: without the change
+_CHANGE = r"(?:it|this (?:change|fix|PR|kernel|code|line)|the (?:change|fix|kernel|line|code)|its (?:line|code|kernel))\b"
+_LACKS = re.compile(rf"(?<![\w.]){_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?:still )?(?:lacks|misses|is missing|"
+                    rf"does not (?:have|carry|hold|include|contain|ship)|doesn't (?:have|carry|hold|include|contain|ship)|"
+                    rf"has no trace of) {_CHANGE}|\b{_CHANGE} (?:is|was) (?:still )?(?:not|missing|absent) (?:yet )?"
+                    rf"(?:in|from) {_VER}(?![\w.]*\d)", re.IGNORECASE)
+
 
 def _clause_after(flat: str, start: int) -> str:
     """Up to 40 characters of ``flat`` from ``start``, cut at the end of the clause (a ``;`` or a sentence end)."""
@@ -231,8 +239,8 @@ def _clause_after(flat: str, start: int) -> str:
     return re.split(r";|\.\s", rest, maxsplit=1)[0]
 
 
-@rule("D319", "prose says a PR shipped (first, or last) in a release that the release evidence contradicts (or it "
-              "never merged)",
+@rule("D319", "prose says a PR shipped (first, or last) in a release, or is missing from one, that the release evidence "
+              "contradicts (or it never merged)",
       scope="card")
 def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     """"First shipped in 0.5.9" (or "landed in", "shipped with", "went out in"; "0.5.9 was the first release to carry
@@ -242,7 +250,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     the PR named (the card's own, or the nearest #N before it in the clause); a PR without a card, or without
     fresh evidence, is not judged. "0.5.20 was the last release to carry it" (or "the last release with this
     change was 0.5.20") is judged against the last release holding the line; "every wheel since 0.5.9" (or
-    "in every release from 0.5.9 on") and "first available in 0.5.9" name a first release."""
+    "in every release from 0.5.9 on") and "first available in 0.5.9" name a first release. "0.5.19 lacks the
+    kernel" (does not have it, "it is not yet in 0.5.19") is wrong when 0.5.19 holds the line."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
     lock = release_lock(ctx)[0]
@@ -277,6 +286,19 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
                 yield Finding(where, f"says #{pr} {'first ' if first else ''}shipped in {version}, but the releases "
                                      f"first hold its line in {shipped} (built {v.shipped.new.built}; present {said})",
                               hint="take the release from `dossier releases verify`, or fix the key fragment")
+        for m in _LACKS.finditer(flat):
+            cited = _CITE.findall(clause_before(flat, m.start())[-60:])
+            pr = int(cited[-1]) if cited else card.pr
+            other = card if pr == card.pr else ctx.project.card(pr)
+            h = lock.cards.get(pr) if other is not None else None
+            version = m.group(1) or m.group(2)
+            if h is None or release_verdict(other, ctx) is None or version not in order:
+                continue
+            if any(a in order and b in order and order[a] <= order[version] <= order[b] for a, b in h.present):
+                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present)
+                yield Finding(text_location(path), f"says {version} lacks #{pr}'s change, but {version} holds its line "
+                                                   f"(present {said})",
+                              hint="take the releases from `dossier releases verify`, or fix the key fragment")
         for m in _LAST.finditer(flat):
             clause = clause_before(flat, m.start())
             cited = _CITE.findall(clause[-60:])

@@ -318,13 +318,21 @@ def bad_lock(ctx) -> Iterator[Finding]:
 #: a path given a diff statistic in prose ("memory_pool.py (+280)", "linear.py (+12/-3)"): a file the PR changed
 _STAT_PATH = re.compile(r"((?:[\w.-]+/)*[\w.-]+\.[A-Za-z]{1,5})`?\s*\(\+\d+(?:\s*/\s*-\d+)?\b")
 
+#: a path the prose says the card's PR added, changed or deleted: "Adds python/sglang/.../x.py", "The PR also edits
+#: test/registered/y.py", "It deletes `z.py`" (a sentence's own verb, or "this PR"/"the PR" right before it)
+_CHANGED_PATH = re.compile(r"(?:(?:^|[.;:]\s+)(?:It |This PR |The PR |This change |The change )?|\b(?:this|the) PR )"
+                           r"(?:also )?(?:adds|added|creates|created|introduces|introduced|changes|changed|modifies|"
+                           r"modified|edits|edited|touches|touched|deletes|deleted|rewrites|rewrote|extends|extended)\s+"
+                           r"(?:a |the |its )?(?:new )?(?:test |file |module |script )?`?((?:[\w.-]+/)+[\w.-]+\.(?:py|cu|"
+                           r"cuh|cc|cpp|h|yaml|yml|md|sh|txt|toml|json))\b`?", re.IGNORECASE)
 
-@rule("D320", "key_fragment.file, or a path the prose gives a diff statistic, is not among the card's files",
-      scope="card")
+
+@rule("D320", "key_fragment.file, or a path the prose gives a diff statistic or says the PR added or changed, is not "
+              "among the card's files", scope="card")
 def unlisted_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """The card's files are the PR's changed paths as far as the card knows them; its key fragment's file and
-    any path it quotes with the PR's line counts ("memory_pool.py (+280)") are changed paths too, so they are
-    listed (the key file is D302's when the PR's diff is cached or recorded). A pointer (explain starting
+    any path it quotes with the PR's line counts ("memory_pool.py (+280)") or says the PR added, changed or deleted
+    ("The PR adds test/registered/x.py") are changed paths too, so they are listed (the key file is D302's when the PR's diff is cached or recorded). A pointer (explain starting
     "Unverified:") names code the PR targeted, not a file it changed."""
     listed = card.all_files
     ev = evidence(card, ctx)
@@ -339,6 +347,11 @@ def unlisted_file(card: Card, doc, ctx) -> Iterator[Finding]:
                 yield Finding(f"{name}#value", f"{name} gives {path} the PR's line counts ({m.group(0).split('(')[1]}), "
                                                "but the card's files do not list it",
                               hint="list the file under files, or drop the statistic if the PR did not change it")
+        for m in _CHANGED_PATH.finditer(" ".join(getattr(card, name).split())):
+            path = m.group(1)
+            if not any(f == path or f.endswith("/" + path) for f in listed):
+                yield Finding(f"{name}#value", f"{name} says the PR changed {path}, but the card's files do not list it",
+                              hint="list the file under files (runtime, tests or docs), or say which PR changed it")
 
 
 #: prose saying the key fragment was read from, or checked against, the PR's own diff ("From the PR diff", "verified

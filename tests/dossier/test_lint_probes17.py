@@ -1,0 +1,149 @@
+"""Rules added against lint17's probes (session 15): links into the manual that go nowhere (D522), a merge day outside
+the bound the prose gives (D406), more ways to hand a flag to a release (D618), promotion in place of facts (D215),
+one number on two devices or on a device the source never named (D231, D225), this project's numbers given to the PR
+or SGLang (D217), a release said to lack a change it holds (D319), a path the prose says the PR changed that the card
+does not list (D320). Each bad card is a real card mutated by hand; the real cards stay clean."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from dossier.lint import LintContext, run_lint
+from dossier.project import Project
+from tests.dossier.test_lint_probes15 import _append, _errors
+from tests.dossier.test_lint_probes16 import _claims_append, _real_project
+
+VERIFY = "--linear-attn-verify-backend"  # first shipped in 0.5.17
+
+
+def _replace(field: str, old: str, new: str):
+    def edit(card):
+        assert old in card[field], (field, old)
+        card[field] = card[field].replace(old, new)
+    return edit
+
+
+# (id, card, other real cards in the project, edit of the card, the code expected)
+PROBES = [
+    # 1. links written into a card that lead nowhere in the rendered manual
+    ("link-anchor-misspelt", 19775, (), _append("implementation", "See [the verify path](answers.md#mtp-verify) for "
+                                                                  "the flags."), "D522"),
+    ("link-to-another-pr", 19775, (12508,), _append("implementation", "It builds on [#12508](pr-history.md#pr-12580)."),
+     "D522"),
+    ("link-to-no-page", 19775, (), _append("implementation", "The kernel map is in [the kernel map](kernels.md)."),
+     "D522"),
+    ("link-lane-anchor", 19775, (), _append("implementation", "[The lane](playbook.md#lane-gdn-kernel) lists the "
+                                                              "checks."), "D522"),
+    # 2. a merge day outside the bound the prose itself gives
+    ("merged-between", 32919, (), _append("implementation", "It merged between 2026-09-05 and 2026-09-10."), "D406"),
+    ("merged-no-later-than", 32919, (), _append("implementation", "It was merged no later than 2026-08-25."), "D406"),
+    ("merged-after", 32919, (), _append("implementation", "It was merged after 2026-09-02."), "D406"),
+    ("merged-by", 32919, (), _append("implementation", "It had merged by 2026-08-20."), "D406"),
+    ("merge-window", 19775, (), _append("motivation", "The merge falls in the window 2026-03-09 to 2026-03-10."),
+     "D406"),
+    # 3. a flag handed to a release that did not have it, in more words
+    ("flag-upgrade-to", 19775, (), _append("implementation", f"Upgrade to 0.5.12 to get {VERIFY}."), "D618"),
+    ("flag-first-appeared", 19775, (), _append("implementation", f"{VERIFY} first appeared in SGLang 0.5.12."), "D618"),
+    ("flag-exists-since", 19775, (), _append("implementation", f"{VERIFY} exists since 0.5.12."), "D618"),
+    ("flag-release-has", 19775, (), _append("implementation", f"0.5.12 has {VERIFY}."), "D618"),
+    # 4. promotion in place of facts
+    ("filler-step-forward", 19775, (), _append("implementation", "This is a significant step forward for efficient "
+                                                                 "inference on modern hardware."), "D215"),
+    ("filler-at-scale", 19775, (), _append("motivation", "Such optimizations are crucial for production deployments "
+                                                         "at scale."), "D215"),
+    ("filler-paves-the-way", 21019, (), _append("implementation", "It seamlessly paves the way for future fusions."),
+     "D215"),
+    # 5. one number, two devices (or a device the source never named)
+    ("number-on-two-gpus", 12508, (), _append("motivation", "The 89 us figure was measured on B200."), "D231"),
+    ("rounded-number-on-two-gpus", 22664, (), _append("implementation", "On B200 the reduce took 136 ms."), "D231"),
+    ("device-the-source-never-named", 32919, (), _replace("motivation", "The author (samuellees) reports",
+                                                          "The author (samuellees) reports on an H100"), "D225"),
+    # 6. this project's numbers given to the PR's author or to SGLang
+    ("ours-as-the-authors", 32919, (), _append("motivation", "The author measured 65.4 us at TP1 B=512 on an H200."),
+     "D217"),
+    ("ours-as-sglangs", 32919, (), _append("implementation", "SGLang's kernel runs at 2.28x its byte floor at TP1 "
+                                                             "B=512 on H200."), "D217"),
+    # 7. a release said to lack the change it holds
+    ("release-lacks-it", 32919, (), _append("implementation", "0.5.19 lacks the kernel."), "D319"),
+    ("not-yet-in-release", 32919, (), _append("implementation", "It is not yet in 0.5.20."), "D319"),
+    # 8. a path the prose says the PR changed, missing from the card's files
+    ("prose-adds-unlisted-test", 19775, (), _append("implementation", "The PR adds test/registered/4-gpu-models/"
+                                                                      "test_qwen3_next_models_mtp.py."), "D320"),
+    ("prose-edits-unlisted-file", 19775, (), _append("implementation", "It also edits "
+                                                                       "python/sglang/srt/server_args.py."), "D320"),
+]
+
+# near misses: the same shapes, true of the records (each must add no error)
+NEAR = [
+    ("link-that-lands", 19775, (), _append("implementation", "See [the lane](playbook.md#lane-gdn-kernels) and "
+                                                             "[#19775](pr-history.md#pr-19775).")),
+    ("url-link", 19775, (), _append("implementation", "The thread is [on GitHub](https://github.com/sgl-project/"
+                                                      "sglang/pull/19775).")),
+    ("merged-inside-its-bound", 32919, (), _append("implementation", "It merged between 2026-08-22 and 2026-09-04.")),
+    ("other-pr-merged-after", 32919, (), _append("implementation", "A ROCm follow-up merged after 2026-09-10.")),
+    ("flag-release-has-not", 19775, (), _append("implementation", f"0.5.12 has no {VERIFY}.")),
+    ("flag-upgrade-to-its-release", 19775, (), _append("implementation", f"Upgrade to 0.5.17 to get {VERIFY}.")),
+    ("same-number-same-gpu", 12508, (), _append("motivation", "The 89 us figure was measured on H100.")),
+    ("two-gpus-compared", 12508, (), _append("motivation", "The 89 us are on H100, not B200.")),
+    ("authors-own-number", 32919, (), _append("motivation", "The author measured 46.02 us at batch 128.")),
+    ("release-lacks-it-truly", 32919, (), _append("implementation", "0.5.18 (built 2026-08-21) lacks the kernel.")),
+    ("later-pr-adds-a-file", 19775, (), _append("implementation", "A later PR adds python/sglang/srt/server_args.py.")),
+    ("listed-file-added", 12508, (), _append("implementation", "It adds python/sglang/srt/layers/attention/fla/"
+                                                               "fused_gdn_gating.py.")),
+]
+
+
+def test_the_real_cards_the_probes_start_from_lint_clean(tmp_path, no_release_cache):
+    prs = sorted({n for p in PROBES + NEAR for n in (p[1], *p[2])})
+    root = _real_project(tmp_path, prs[0], prs[1:])
+    errors = [d.text() for d in run_lint(LintContext(Project.load(root)))
+              if d.severity == "error" and re.fullmatch(r"cards/\d+\.yaml", d.file)]
+    assert errors == []
+
+
+@pytest.mark.parametrize("name,pr,others,edit,code", PROBES, ids=[p[0] for p in PROBES])
+def test_a_hand_made_bad_card_is_caught(tmp_path, no_release_cache, name, pr, others, edit, code):
+    bad = _errors(_real_project(tmp_path, pr, others, edit), pr)
+    assert code in bad, bad
+
+
+@pytest.mark.parametrize("name,pr,others,edit", NEAR, ids=[p[0] for p in NEAR])
+def test_a_near_miss_stays_clean(tmp_path, no_release_cache, name, pr, others, edit):
+    assert _errors(_real_project(tmp_path, pr, others, edit), pr) == set()
+
+
+def _lanes_with(root, field: str, text: str) -> None:
+    lanes = yaml.safe_load((root / "cards" / "lanes.yaml").read_text())
+    lanes["lanes"][0][field] = [*lanes["lanes"][0].get(field, []), text]
+    (root / "cards" / "lanes.yaml").write_text(yaml.safe_dump(lanes, sort_keys=False))
+
+
+@pytest.mark.parametrize("field,link,dead", [
+    ("investigation", "[#19775](pr-history.md#pr-19775)", False),  # the playbook is in references/: the link lands
+    ("investigation", "[#19775](references/pr-history.md#pr-19775)", True),
+    ("investigation", "[#19775](pr-history.md#pr-19757)", True),
+    ("symptoms", "[#19775](pr-history.md#pr-19775)", True),  # a symptom is a row of SKILL.md too, beside references/
+])
+def test_a_link_in_lanes_yaml_is_read_from_the_pages_it_is_rendered_on(tmp_path, no_release_cache, field, link, dead):
+    root = _real_project(tmp_path, 19775, ())
+    _lanes_with(root, field, f"For the verify kernel see {link}.")
+    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D522"]) if d.file == "cards/lanes.yaml"]
+    assert bool(found) is dead, [d.text() for d in found]
+
+
+def test_a_bound_on_another_prs_merge_is_not_the_cards(tmp_path, no_release_cache):
+    edit = _append("implementation", "The revert (#99999) merged after 2026-10-01.")
+    assert "D406" not in _errors(_real_project(tmp_path, 32919, (), edit), 32919)
+
+
+def test_a_day_in_words_bounds_the_merge_too(tmp_path, no_release_cache):
+    edit = _append("implementation", "It merged after September 5, 2026.")
+    assert "D406" in _errors(_real_project(tmp_path, 32919, (), edit), 32919)
+
+
+def test_a_claim_of_ours_given_to_the_author_in_the_claims_is_d217(tmp_path, no_release_cache):
+    edit = _claims_append("Author: 2.28x its byte floor at TP1 B=512 on an H200.")
+    assert "D217" in _errors(_real_project(tmp_path, 32919, (), edit), 32919)

@@ -1,5 +1,6 @@
-"""D227-D231: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
-gain and a loss, an explain of another file than the key fragment's, one number on two devices."""
+"""D227-D232: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
+gain and a loss, an explain of another file than the key fragment's, one number on two devices, an explain that
+misquotes its own line."""
 
 from __future__ import annotations
 
@@ -170,3 +171,25 @@ def two_devices(card: Card, doc, ctx) -> Iterator[Finding]:
                               hint="take the device from the source (PR description, benchmark log) and use it "
                                    "everywhere the number appears")
             seen += [(n, u, device, path) for n, u in numbers]
+
+
+#: a name given a literal in code: "is_kda=False", "BV = 32", "mode == 'decode'" (keyword, assignment, comparison)
+_LITERAL_SET = re.compile(r"\b([A-Za-z_]\w*)\s*(==|!=|=)\s*(True|False|None|-?\d+(?:\.\d+)?|'[^']*'|\"[^\"]*\")(?![\w.])")
+
+
+@rule("D232", "key_fragment.explain quotes a name of the matched line with another literal than the line gives it "
+              "(is_kda=True for is_kda=False)", scope="card")
+def explain_misquotes_match(card: Card, doc, ctx) -> Iterator[Finding]:
+    """The match is "is_kda=False" and the explain says "is_kda=True marks the GDN call": the reader is told the
+    opposite of the line the card quotes. Judged where the match gives a name a literal (True, False, None, a
+    number, a quoted string) and the explain writes the same name with the same operator (=, ==, !=) and another
+    literal; names the explain gives other values in prose ("block size 64") are not read."""
+    kf = card.key_fragment
+    given = {(name, op): value for name, op, value in _LITERAL_SET.findall(kf.match)}
+    for name, op, value in _LITERAL_SET.findall(" ".join(kf.explain.split())):
+        line = given.get((name, op))
+        if line is not None and value.strip("'\"") != line.strip("'\""):
+            yield Finding("key_fragment.explain#value", f"explain says {name}{op}{value}, but the matched line has "
+                                                        f"{name}{op}{line}",
+                          hint="quote the line as the diff has it (or match the line the explain describes)")
+            return

@@ -1,8 +1,9 @@
 """Rules added against lint17's probes (session 15): links into the manual that go nowhere (D522), a merge day outside
 the bound the prose gives (D406), more ways to hand a flag to a release (D618), promotion in place of facts (D215),
 one number on two devices or on a device the source never named (D231, D225), this project's numbers given to the PR
-or SGLang (D217), a release said to lack a change it holds (D319), a path the prose says the PR changed that the card
-does not list (D320). Each bad card is a real card mutated by hand; the real cards stay clean."""
+or SGLang (D217), a release said to lack a change it holds (D319), an explain quoting its own line with another
+literal (D232), a path the prose says the PR changed that the card does not list (D320). Each bad card is a real card
+mutated by hand; the real cards stay clean."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def _replace(field: str, old: str, new: str):
     def edit(card):
         assert old in card[field], (field, old)
         card[field] = card[field].replace(old, new)
+    return edit
+
+
+def _explain(old: str, new: str):
+    def edit(card):
+        assert old in card["key_fragment"]["explain"], old
+        card["key_fragment"]["explain"] = card["key_fragment"]["explain"].replace(old, new)
     return edit
 
 
@@ -69,7 +77,11 @@ PROBES = [
     # 7. a release said to lack the change it holds
     ("release-lacks-it", 32919, (), _append("implementation", "0.5.19 lacks the kernel."), "D319"),
     ("not-yet-in-release", 32919, (), _append("implementation", "It is not yet in 0.5.20."), "D319"),
-    # 8. a path the prose says the PR changed, missing from the card's files
+    # 8. an explain that quotes its own line with another literal
+    ("explain-flips-the-flag", 19775, (), _explain("is_kda=False marks", "is_kda=True marks"), "D232"),
+    ("explain-flips-keep-vars", 40310, (), _explain("state_dict(keep_vars=True)", "state_dict(keep_vars=False)"),
+     "D232"),
+    # 9. a path the prose says the PR changed, missing from the card's files
     ("prose-adds-unlisted-test", 19775, (), _append("implementation", "The PR adds test/registered/4-gpu-models/"
                                                                       "test_qwen3_next_models_mtp.py."), "D320"),
     ("prose-edits-unlisted-file", 19775, (), _append("implementation", "It also edits "
@@ -90,6 +102,9 @@ NEAR = [
     ("two-gpus-compared", 12508, (), _append("motivation", "The 89 us are on H100, not B200.")),
     ("authors-own-number", 32919, (), _append("motivation", "The author measured 46.02 us at batch 128.")),
     ("release-lacks-it-truly", 32919, (), _append("implementation", "0.5.18 (built 2026-08-21) lacks the kernel.")),
+    ("explain-quotes-its-line", 19775, (), _append("explain", "With is_kda=False the gate inputs stay raw.")),
+    ("explain-names-another-value-in-words", 19775, (), _append("explain", "The KDA path (is_kda set) is not this "
+                                                                           "one.")),
     ("later-pr-adds-a-file", 19775, (), _append("implementation", "A later PR adds python/sglang/srt/server_args.py.")),
     ("listed-file-added", 12508, (), _append("implementation", "It adds python/sglang/srt/layers/attention/fla/"
                                                                "fused_gdn_gating.py.")),

@@ -509,10 +509,17 @@ def _held_just_before(order: dict[str, int], i: int, spans) -> bool:
     return any(order.get(a, -1) <= j <= order.get(b, -1) for j, _ in before if j >= first for a, b in spans)
 
 
-def _gone_subject(flat: str, start: int, card: Card, ctx, mentions) -> tuple[str, object] | None:
+#: what a removed file or name may be called in the clause that removes it ("the `x` call", "the file y.py")
+_NAMED_SUBJECT = _OWN_SUBJECT | frozenset("file module call calls function class kernel method assignment wrapper "
+                                          "branch whole entire".split())
+
+
+def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tuple | None:
     """What a removal clause ending at ``start`` is about: ("flags"/"env", name) for a flag or env var just before
-    it, ("card", Card) for the card's own change (or code its key fragment quotes) or a cited #N's, None for
-    anything else (a file, a helper)."""
+    it, ("card", Card) for the card's own change (or code its key fragment quotes) or a cited #N's, ("file", path,
+    repo paths) for a file the card lists or a python/sglang path, ("code", name, the card's runtime files) for code
+    in backticks that is the clause's whole subject, None for anything else ("the helper in x.py"). Without a card
+    (lanes.yaml, a finding) only flags and env vars."""
     from dossier.mentions import ENV, FLAG
 
     near = [m for m in mentions if m.kind in (FLAG, ENV) and m.start + len(m.raw) <= start
@@ -521,6 +528,8 @@ def _gone_subject(flat: str, start: int, card: Card, ctx, mentions) -> tuple[str
     if near:
         m = near[-1]
         return ("flags" if m.kind == FLAG else "env"), m.text
+    if card is None:
+        return None
     head = re.split(r"[.;:!?](?:\s|$)|\(", flat[:start])[-1]
     cited = _CITE.findall(head)
     words = re.sub(r"#\d+(?:'s)?", " ", head).lower().split()
@@ -528,68 +537,156 @@ def _gone_subject(flat: str, start: int, card: Card, ctx, mentions) -> tuple[str
         # "the `self.output_gate_type` assignment was removed in ...": code the key fragment quotes is its line
         code = [x.rstrip("()") for pair in re.findall(r"`([^`]+)`|\b([A-Za-z_]\w*(?:[._]\w+)+)\b", head)
                 for x in pair if x]
-        return ("card", card) if any(len(c) >= 4 and c in card.key_fragment.match for c in code) else None
+        if any(len(c) >= 4 and c in card.key_fragment.match for c in code):
+            return ("card", card)
+        return _named_subject(head, card)
     other = card if not cited or int(cited[-1]) == card.pr else ctx.project.card(int(cited[-1]))
     return ("card", other) if other is not None else None
 
 
-@rule("D327", "prose says a change, flag or env var was removed (dropped, deprecated) in a release that still holds "
-              "it, or had lost it already (release evidence, cards/surface.lock)", scope="card")
-def removed_in(card: Card, doc, ctx) -> Iterator[Finding]:
+def _named_subject(head: str, card: Card) -> tuple | None:
+    """("file", path, repo paths) or ("code", name, files) when the clause ``head`` is only a path or a backticked
+    name with words that call it one (see _gone_subject)."""
+    path = re.fullmatch(r"`?((?:[\w.-]+/)*[\w-]+\.py)`?", next((w for w in head.split() if ".py" in w), "").strip(",'\"")
+                        ) if ".py" in head else None
+    code = re.findall(r"`([A-Za-z_]\w*(?:\.\w+)*)(?:\(\))?`", head)
+    rest = re.sub(r"`[^`]*`|\S*\.py\b`?", " ", head).lower().split()
+    if any(w.strip(",") not in _NAMED_SUBJECT for w in rest) or (path is None) == (len(code) != 1):
+        return None
+    if path is not None:
+        named = path.group(1)
+        repo = [f for f in card.all_files if f == named or f.endswith("/" + named)]
+        repo += [named] if named.startswith("python/sglang/") and named not in repo else []
+        return ("file", named, tuple(repo)) if repo else None
+    files = tuple(dict.fromkeys([card.key_fragment.file, *card.files["runtime"]]))
+    return ("code", f"`{code[0]}`", files) if len(code[0]) >= 4 else None
+
+
+@rule("D327", "prose says a change, file, flag or env var was removed (dropped, deprecated) in a release that still "
+              "holds it, or had lost it already (release evidence, the release cache, cards/surface.lock)",
+      scope="project")
+def removed_in(ctx) -> Iterator[Finding]:
     """"Removed in 0.5.20" (or dropped, deleted, retired, reverted, gone, deprecated; "in", "with", "as of",
     "since", "from") where the subject is the card's own change (the clause holds only "it", "this change", "the
     fix", "its line" and the like, or code the key fragment quotes, or a cited #N with a card: judged against that
-    PR's release evidence) or a
-    --flag or SGLANG_* env var just before it (judged against cards/surface.lock). A release that still holds the
-    line or name contradicts "removed/dropped/gone" (0.5.23 still ships it: the reader drops a working feature);
-    "removed in X" (a moment) also needs the release before X to hold it; "deprecated in X" needs X to hold the
-    name (a deprecated flag still parses). A card's line is judged only from fresh release evidence, and a
-    clause about anything else ("the file is gone from 0.5.15", "the helper was removed in 0.5.22") is not
-    judged; "deprecated" of a card's own change is not judged (nothing recorded says whether code is deprecated)."""
-    from dossier.lint.claims import history
+    PR's release evidence), a --flag or SGLANG_* env var just before it (judged against cards/surface.lock, in the
+    cards, cards/lanes.yaml and the findings), or, with the release cache synced, a file the card lists or a
+    python/sglang path ("eagle_info_v2.py was removed in 0.5.23": the releases that hold the file) or code in
+    backticks ("the `fused_gdn_gating` call was removed in 0.5.20": wrong when that release still holds the name in
+    a file the card lists). A release that still holds the line or name contradicts "removed/dropped/gone" (0.5.23
+    still ships it: the reader drops a working feature); "removed in X" (a moment) also needs the release before X
+    to hold it (not judged for code in backticks, which may have moved to a file the card does not list);
+    "deprecated in X" needs X to hold the name (a deprecated flag still parses). A card's line is judged only from
+    fresh release evidence, and a clause about anything else ("the helper was removed in 0.5.22") is not judged;
+    "deprecated" of a card's own change, file or code is not judged (nothing recorded says whether code is
+    deprecated)."""
+    from dossier.cards import strings
     from dossier.lint.depth import card_texts, text_location
+    from dossier.project import is_valid
+
+    project = ctx.project
+    texts = [(doc, Card.from_data(doc.data, doc.path)) for doc in project.valid_docs()]
+    for doc, card in texts:
+        for path, text in card_texts(card):
+            for finding in _removals(" ".join(text.split()), card, ctx):
+                yield finding._replace(path=text_location(path), doc=doc)
+    others = [d for d in project.finding_docs if is_valid(d)]
+    if project.lanes_doc is not None and is_valid(project.lanes_doc):
+        others.append(project.lanes_doc)
+    for doc in others:
+        for path, text in strings(doc.data):
+            if not path.startswith("code"):
+                for finding in _removals(" ".join(text.split()), None, ctx):
+                    yield finding._replace(path=path, doc=doc)
+
+
+def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
+    """D327's findings in one text of ``card`` (None: lanes.yaml or a finding, where only flags and env vars are
+    judged); each Finding's path is filled in by the caller."""
+    from dossier.lint.claims import history
     from dossier.mentions import find_mentions
 
     lock = release_lock(ctx)[0]
     past = history(ctx)
-    for path, text in card_texts(card):
-        flat = " ".join(text.split())
-        mentions = None
-        for m in _GONE.finditer(flat):
-            mentions = find_mentions(flat) if mentions is None else mentions
-            subject = _gone_subject(flat, m.start(), card, ctx, mentions)
-            verb, version = m.group("verb").lower(), m.group(3)
-            if subject is None:
+    mentions = None
+    for m in _GONE.finditer(flat):
+        mentions = find_mentions(flat) if mentions is None else mentions
+        subject = _gone_subject(flat, m.start(), card, ctx, mentions)
+        verb, version = m.group("verb").lower(), m.group(3)
+        if subject is None:
+            continue
+        moment = verb in _MOMENT and m.group("how").lower() in ("in", "with")
+        if subject[0] == "card":
+            other = subject[1]
+            h = lock.cards.get(other.pr)
+            if verb == "deprecated" or h is None or release_verdict(other, ctx) is None or not h.present:
                 continue
-            if subject[0] == "card":
-                other = subject[1]
-                h = lock.cards.get(other.pr)
-                if verb == "deprecated" or h is None or release_verdict(other, ctx) is None or not h.present:
-                    continue
-                order = {v: i for i, v in enumerate(lock.built)}
-                spans, what = h.present, f"#{other.pr}'s line"
-            else:
-                span = past.span(*subject) if past is not None else None
-                if span is None:
-                    continue
-                order = {v: i for i, v in enumerate(past.releases)}
-                spans, what = [(span.first, span.last)], subject[1]
-            if version not in order:
-                continue
-            i = order[version]
-            held = any(order.get(a, -1) <= i <= order.get(b, -1) for a, b in spans)
-            said = ", ".join(a if a == b else f"{a}..{b}" for a, b in spans)
+            order = {v: i for i, v in enumerate(lock.built)}
+            spans, what = h.present, f"#{other.pr}'s line"
+        elif subject[0] in ("file", "code"):
             if verb == "deprecated":
-                if not held:
-                    yield Finding(text_location(path), f"says {what} was deprecated in {version}, but {version} does "
-                                                       f"not have it (releases with it: {said})",
-                                  hint="a deprecated name still parses: name a release that has it, or say removed")
-            elif held:
-                yield Finding(text_location(path), f"says {what} was {verb} in {version}, but {version} still holds "
-                                                   f"it (releases with it: {said})",
-                              hint="take the release from `dossier releases verify` / cards/surface.lock, or say "
-                                   "what was removed")
-            elif verb in _MOMENT and m.group("how").lower() in ("in", "with") and not _held_just_before(order, i, spans):
-                yield Finding(text_location(path), f"says {what} was {verb} in {version}, but it was gone before "
-                                                   f"that (releases with it: {said})",
-                              hint="name the first release without it")
+                continue
+            trees = _release_trees_by_version(ctx)
+            if version not in trees:
+                continue
+            order = {v: i for i, v in enumerate(trees)}
+            kind, name, paths = subject
+            if kind == "code":  # only "still there": earlier the name may have lived in a file the card lacks
+                bare = name.strip("`").rsplit(".", 1)[-1]
+                holder = next((p for p in paths if _code_in(trees[version].text(p), bare)), None)
+                if holder is not None:
+                    yield Finding("", f"says {name} was {verb} in {version}, but {version} still has it in {holder}",
+                                  hint="take the release from the release trees (`dossier releases list`), or say "
+                                       "what was removed")
+                continue
+            held = [v for v, tree in trees.items() if any(tree.text(p) is not None for p in paths)]
+            spans, what = [(v, v) for v in held], name
+        else:
+            span = past.span(*subject) if past is not None else None
+            if span is None:
+                continue
+            order = {v: i for i, v in enumerate(past.releases)}
+            spans, what = [(span.first, span.last)], subject[1]
+        if version not in order:
+            continue
+        i = order[version]
+        held = any(order.get(a, -1) <= i <= order.get(b, -1) for a, b in spans)
+        said = _runs(spans, order)
+        if verb == "deprecated":
+            if not held:
+                yield Finding("", f"says {what} was deprecated in {version}, but {version} does not have it "
+                                  f"(releases with it: {said})",
+                              hint="a deprecated name still parses: name a release that has it, or say removed")
+        elif held:
+            yield Finding("", f"says {what} was {verb} in {version}, but {version} still holds it (releases with "
+                              f"it: {said})",
+                          hint="take the release from `dossier releases verify` / cards/surface.lock, or say what "
+                               "was removed")
+        elif moment and not _held_just_before(order, i, spans):
+            yield Finding("", f"says {what} was {verb} in {version}, but it was gone before that (releases with "
+                              f"it: {said})", hint="name the first release without it")
+
+
+def _runs(spans, order: dict[str, int]) -> str:
+    """Spans of releases as "a..b, c", runs of neighbouring releases joined; "none" when empty."""
+    runs: list[list[str]] = []
+    for a, b in sorted(spans, key=lambda s: order.get(s[0], -1)):
+        if runs and order.get(a, -1) == order.get(runs[-1][1], -2) + 1:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b])
+    return ", ".join(a if a == b else f"{a}..{b}" for a, b in runs) or "none"
+
+
+def _release_trees_by_version(ctx) -> dict:
+    """The synced release trees, oldest first (empty without a release cache)."""
+    from dossier.lint.grounds import _release_trees
+
+    trees = _release_trees(ctx)
+    return {v: trees[v] for v in sorted(trees, key=Version)}
+
+
+def _code_in(text: str | None, name: str) -> bool:
+    return text is not None and re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
+
+

@@ -162,3 +162,40 @@ def test_a_day_in_words_bounds_the_merge_too(tmp_path, no_release_cache):
 def test_a_claim_of_ours_given_to_the_author_in_the_claims_is_d217(tmp_path, no_release_cache):
     edit = _claims_append("Author: 2.28x its byte floor at TP1 B=512 on an H200.")
     assert "D217" in _errors(_real_project(tmp_path, 32919, (), edit), 32919)
+
+
+def _d327(root, file: str) -> list[str]:
+    return [d.text() for d in run_lint(LintContext(Project.load(root)), select=["D327"]) if d.file == file]
+
+
+def test_a_flag_removed_in_the_wrong_release_in_lanes_yaml_is_d327(tmp_path, no_release_cache):
+    root = _real_project(tmp_path, 19775, ())
+    _lanes_with(root, "investigation", "`--mamba-scheduler-strategy` (removed in 0.5.23) picked the buffer strategy.")
+    assert _d327(root, "cards/lanes.yaml")
+    _lanes_with(root, "investigation", "`--mamba-scheduler-strategy` (removed in 0.5.20) picked the buffer strategy.")
+    assert len(_d327(root, "cards/lanes.yaml")) == 1  # 0.5.19 was its last release: only the first line is wrong
+
+
+SPEC = "srt/speculative/eagle_info_v2.py"
+GDN = "srt/layers/attention/linear/kernels/gdn_triton.py"
+
+
+@pytest.mark.parametrize("pr,text,wrong", [
+    (22458, "eagle_info_v2.py was removed in 0.5.20.", True),  # gone from 0.5.15 on
+    (22458, "eagle_info_v2.py was removed in 0.5.14.", True),  # 0.5.14 still has it
+    (22458, "eagle_info_v2.py was removed in 0.5.15.", False),
+    (22458, "The helper in eagle_info_v2.py was removed in 0.5.20.", False),  # the helper, not the file
+    (19775, "The `fused_sigmoid_gating_delta_rule_update` call was removed in 0.5.20.", True),
+    (19775, "The `fused_recurrent_gated_delta_rule_update` call was removed in 0.5.20.", False),
+])
+def test_a_file_or_name_said_removed_is_judged_by_the_release_trees(tmp_path, monkeypatch, pr, text, wrong):
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "releases"
+    call = "fused_sigmoid_gating_delta_rule_update(q, k, v)\n"
+    write_release(cache, "0.5.14", "2026-05-01", {SPEC: "x = 1\n", GDN: call})
+    write_release(cache, "0.5.15", "2026-05-20", {GDN: call})
+    write_release(cache, "0.5.20", "2026-09-20", {GDN: call})
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    root = _real_project(tmp_path / "p", pr, (), _append("implementation", text))
+    assert bool(_d327(root, f"cards/{pr}.yaml")) is wrong

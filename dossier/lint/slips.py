@@ -1,6 +1,6 @@
-"""D227-D232: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
+"""D227-D233: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
 gain and a loss, an explain of another file than the key fragment's, one number on two devices, an explain that
-misquotes its own line."""
+misquotes its own line, performance numbers with no device anywhere."""
 
 from __future__ import annotations
 
@@ -193,3 +193,32 @@ def explain_misquotes_match(card: Card, doc, ctx) -> Iterator[Finding]:
                                                         f"{name}{op}{line}",
                           hint="quote the line as the diff has it (or match the line the explain describes)")
             return
+
+
+#: a performance number: a time, a rate or a speed-up ("89 us", "3332 tok/s", "-11% TTFT", "1.8x")
+_PERF = re.compile(r"(?<![\w.])\d[\d.,]*\s*(?:%|x\b|×|ns\b|us\b|µs\b|ms\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)",
+                   re.IGNORECASE)
+#: hardware named in words: a GPU or accelerator family, a platform, an architecture
+_HARDWARE = re.compile(r"\b(?:GPUs?|NPUs?|Ascend|ROCm|Hopper|Blackwell|Ampere|SM\d+\w*|XPU|MUSA|Gaudi|TPU)\b")
+#: the card saying the source named no device: "GPU not stated", "the hardware is not given in the excerpt"
+_NO_HARDWARE = re.compile(r"\b(?:GPU|device|hardware|setup)s?\b[^.;]{0,60}?\b(?:not stated|not named|not given|"
+                          r"not shown|unstated|unknown|cut off|not in the stored|not visible)", re.IGNORECASE)
+
+
+@rule("D233", "validation.claims give performance numbers, yet the card names no device anywhere nor says the source "
+              "named none", scope="card")
+def numbers_without_hardware(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"+12% decode throughput at batch 32 (author)" in a card that nowhere says on what: a time or a speed-up means
+    nothing without the GPU it ran on, and a reader assumes theirs. The card names a device (H100, 4x B200, CPU) or
+    a platform (Ascend, ROCm, SM100) somewhere, or says the source named none ("GPU not stated"). Lenient: a device
+    named for anything else in the card passes too (real cards give numbers of several setups, one device each)."""
+    from dossier.lint.depth import _DEVICE
+
+    numbered = [i for i, c in enumerate(card.claims) if _PERF.search(c)]
+    texts = [text for _, text in card_texts(card)] + [card.title]
+    if numbered and not any(_DEVICE.search(t) or _HARDWARE.search(t) or _NO_HARDWARE.search(t) for t in texts):
+        claim = card.claims[numbered[0]]
+        yield Finding(f"validation.claims[{numbered[0]}]",
+                      f"{_PERF.search(claim).group(0).strip()!r}: the card gives performance numbers but names no "
+                      "device (GPU, NPU, CPU) anywhere, nor says the source named none",
+                      hint="name the GPU the numbers came from (e.g. '4x H100, author'), or say 'GPU not stated'")

@@ -1,6 +1,7 @@
 """Rules added against lint17's probes (session 15): links into the manual that go nowhere (D522), a merge day outside
 the bound the prose gives (D406), more ways to hand a flag to a release (D618), promotion in place of facts (D215),
-one number on two devices or on a device the source never named (D231, D225), this project's numbers given to the PR
+one number on two devices or on a device the source never named (D231, D225), performance numbers in a card that names
+no device (D233), this project's numbers given to the PR
 or SGLang (D217), a release said to lack a change it holds (D319), an explain quoting its own line with another
 literal (D232), a path the prose says the PR changed that the card does not list (D320). Each bad card is a real card
 mutated by hand; the real cards stay clean."""
@@ -24,6 +25,15 @@ def _replace(field: str, old: str, new: str):
     def edit(card):
         assert old in card[field], (field, old)
         card[field] = card[field].replace(old, new)
+    return edit
+
+
+def _without(pattern: str):
+    """The card with every match of ``pattern`` cut from its prose and claims (a device the author left out)."""
+    def edit(card):
+        for field in ("motivation", "implementation"):
+            card[field] = re.sub(pattern, "", card[field])
+        card["validation"]["claims"] = [re.sub(pattern, "", c) for c in card["validation"]["claims"]]
     return edit
 
 
@@ -69,6 +79,7 @@ PROBES = [
     ("rounded-number-on-two-gpus", 22664, (), _append("implementation", "On B200 the reduce took 136 ms."), "D231"),
     ("device-the-source-never-named", 32919, (), _replace("motivation", "The author (samuellees) reports",
                                                           "The author (samuellees) reports on an H100"), "D225"),
+    ("numbers-with-no-device", 17094, (), _without(r",? (?:on )?B200"), "D233"),
     # 6. this project's numbers given to the PR's author or to SGLang
     ("ours-as-the-authors", 32919, (), _append("motivation", "The author measured 65.4 us at TP1 B=512 on an H200."),
      "D217"),
@@ -100,6 +111,8 @@ NEAR = [
     ("flag-upgrade-to-its-release", 19775, (), _append("implementation", f"Upgrade to 0.5.17 to get {VERIFY}.")),
     ("same-number-same-gpu", 12508, (), _append("motivation", "The 89 us figure was measured on H100.")),
     ("two-gpus-compared", 12508, (), _append("motivation", "The 89 us are on H100, not B200.")),
+    ("device-said-unstated", 17094, (), lambda c: (_without(r",? (?:on )?B200")(c), _claims_append(
+        "The GPU of the serving runs is not stated in the thread excerpt (author).")(c))),
     ("authors-own-number", 32919, (), _append("motivation", "The author measured 46.02 us at batch 128.")),
     ("release-lacks-it-truly", 32919, (), _append("implementation", "0.5.18 (built 2026-08-21) lacks the kernel.")),
     ("explain-quotes-its-line", 19775, (), _append("explain", "With is_kda=False the gate inputs stay raw.")),

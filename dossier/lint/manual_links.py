@@ -58,9 +58,9 @@ def _broken(page: str, text: str, target: str, anchors: dict[str, set[str]]) -> 
 @rule("D522", "a markdown link in a card, cards/lanes.yaml or a finding leads to no page or anchor of the rendered "
               "manual (or its #N text names another PR than the section it opens)", scope="project")
 def dead_manual_links(ctx) -> Iterator[Finding]:
-    """"[the verify path](answers.md#mtp-verify)" when answers.md's anchor is `mtp-verify-path`, "[#12508](pr-history
-    .md#pr-12580)", "[the playbook](references/playbook.md)" in text that lands in references/ (the link is read
-    from the page it is rendered on). The manual is rendered in memory from the project as it stands, so a link is
+    """"[the verify path](answers.md#mtp-verify)" when answers.md's anchor is `mtp-verify-path`,
+    "[#12508](pr-history.md#pr-12580)", "[the playbook](references/playbook.md)" in text that lands in references/
+    (the link is read from the page it is rendered on). The manual is rendered in memory from the project as it stands, so a link is
     judged against the pages, card sections, lanes, findings and checklists it would really have; each dead link
     is reported where its text is written. A URL is not judged."""
     from dossier.render import RenderInput, render_documents

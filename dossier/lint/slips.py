@@ -1,6 +1,7 @@
-"""D227-D233: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
+"""D227-D234: slips a reader trips on: prose cut off mid-sentence, a fall of more than 100%, one change given as a
 gain and a loss, an explain of another file than the key fragment's, one number on two devices, an explain that
-misquotes its own line, performance numbers with no device anywhere."""
+misquotes its own line, performance numbers with no device anywhere, a number
+the claims say the PR never gave."""
 
 from __future__ import annotations
 
@@ -222,3 +223,39 @@ def numbers_without_hardware(card: Card, doc, ctx) -> Iterator[Finding]:
                       f"{_PERF.search(claim).group(0).strip()!r}: the card gives performance numbers but names no "
                       "device (GPU, NPU, CPU) anywhere, nor says the source named none",
                       hint="name the GPU the numbers came from (e.g. '4x H100, author'), or say 'GPU not stated'")
+
+
+#: a claim saying the PR's own text gave no numbers ("No numbers: the description only states ...", "the description
+#: quotes no numbers", "so no speed-up figure is recorded here")
+_NO_NUMBERS = re.compile(r"\b(?:no (?:performance |benchmark |speed-?up |timing |measured )?(?:numbers?|figures?)|"
+                         r"(?:reports?|quotes?|gives?|gave|shows?) no (?:[\w-]+,? (?:or |and )?){0,3}?(?:numbers|results|"
+                         r"measurements?|benchmarks?|speed|timing|performance)\w*|gave none)\b", re.IGNORECASE)
+#: a sentence giving a number to the PR's author or description
+_FROM_THE_PR = re.compile(r"\b(?:the author|author's|authors?|PR description|the description|the PR (?:reports?|"
+                          r"measured|shows)|per the (?:PR|description)|measured by)\b", re.IGNORECASE)
+_MEASURED_NUMBER = re.compile(r"(?<![\w.])[+\-]?\d+(?:\.\d+)?\s?(?:%|x\b|×|ns\b|us\b|µs\b|ms\b|tok/s|tokens/s)",
+                              re.IGNORECASE)
+#: the number is someone else's: this project's, an issue's, another PR's
+_NOT_THE_PR = re.compile(r"\bthis project\b|\bour\b|\bruntime\.|\bissue\b|#\d+", re.IGNORECASE)
+
+
+@rule("D234", "validation.claims say the PR gave no numbers, yet the prose quotes a measured number from its author or "
+              "description", scope="card")
+def numbers_from_nowhere(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A claim says "No numbers: the description only states ..." and the motivation says "the author measured 12%
+    higher throughput": either the claim hides the PR's evidence or the prose made a number up; a reader trusts the
+    number. Judged in motivation and implementation, on sentences that give a time, rate, percentage or factor to
+    the PR's author or description and name no other source (this project, an issue, another #N)."""
+    from dossier import prose
+
+    said = next((c for c in card.claims if _NO_NUMBERS.search(c)), None)
+    if said is None:
+        return
+    for name in ("motivation", "implementation"):
+        for s in prose.sentences(" ".join(getattr(card, name).split())):
+            number = _MEASURED_NUMBER.search(s)
+            if number and _FROM_THE_PR.search(s) and not _NOT_THE_PR.search(s.replace(f"#{card.pr}", "")):
+                yield Finding(f"{name}#value", f"gives {number.group(0).strip()!r} to the PR ({s[:70]!r}...), but a "
+                                               f"claim says it gave no numbers ({said[:60]!r}...)",
+                              hint="record the number with its setup in validation.claims, or drop it from the prose")
+                return

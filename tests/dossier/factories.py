@@ -121,7 +121,7 @@ def make_card(pr: int = 100, **overrides) -> dict:
         },
         "files": {"runtime": ["python/sglang/srt/models/qwen3_next.py"], "tests": [], "docs": []},
         "validation": {
-            "claims": ["TTFT -2.6% (PR description; tp4 dp4, NEXTN, 200 prompts)"],
+            "claims": ["TTFT -2.6% (PR description; tp4 dp4, NEXTN, 200 prompts; device not stated)"],
             "lanes": ["python -m pytest test/registered/4-gpu-models/test_qwen3_next_models.py"],
         },
         "runtime": {"none": "no reference for this test card"},

@@ -1,7 +1,7 @@
 """Rules added against lint17's probes (session 15): links into the manual that go nowhere (D522), a merge day outside
 the bound the prose gives (D406), more ways to hand a flag to a release (D618), promotion in place of facts (D215),
 one number on two devices or on a device the source never named (D231, D225), performance numbers in a card that names
-no device (D233), this project's numbers given to the PR
+no device (D233), a number the claims say the PR never gave (D234), this project's numbers given to the PR
 or SGLang (D217), a release said to lack a change it holds (D319), an explain quoting its own line with another
 literal (D232), a path the prose says the PR changed that the card does not list (D320). Each bad card is a real card
 mutated by hand; the real cards stay clean."""
@@ -80,6 +80,11 @@ PROBES = [
     ("device-the-source-never-named", 32919, (), _replace("motivation", "The author (samuellees) reports",
                                                           "The author (samuellees) reports on an H100"), "D225"),
     ("numbers-with-no-device", 17094, (), _without(r",? (?:on )?B200"), "D233"),
+    ("number-the-claims-say-the-pr-never-gave", 21019, (), _append("motivation", "The author measured 12% higher "
+                                                                                 "output throughput on H100 with the "
+                                                                                 "new kernel."), "D234"),
+    ("speed-up-in-a-pr-without-numbers", 35081, (), _append("motivation", "The author measured decode 9% faster on "
+                                                                          "H100 with the fix."), "D234"),
     # 6. this project's numbers given to the PR's author or to SGLang
     ("ours-as-the-authors", 32919, (), _append("motivation", "The author measured 65.4 us at TP1 B=512 on an H200."),
      "D217"),
@@ -113,6 +118,8 @@ NEAR = [
     ("two-gpus-compared", 12508, (), _append("motivation", "The 89 us are on H100, not B200.")),
     ("device-said-unstated", 17094, (), lambda c: (_without(r",? (?:on )?B200")(c), _claims_append(
         "The GPU of the serving runs is not stated in the thread excerpt (author).")(c))),
+    ("an-issues-number-in-a-pr-without-numbers", 19415, (), _append("motivation", "Issue #9999 measured decode 9% "
+                                                                                  "faster on H100 (its author).")),
     ("authors-own-number", 32919, (), _append("motivation", "The author measured 46.02 us at batch 128.")),
     ("release-lacks-it-truly", 32919, (), _append("implementation", "0.5.18 (built 2026-08-21) lacks the kernel.")),
     ("explain-quotes-its-line", 19775, (), _append("explain", "With is_kda=False the gate inputs stay raw.")),

@@ -1,4 +1,4 @@
-"""D522: a markdown link written in a card, cards/lanes.yaml or a finding that goes nowhere in the rendered manual."""
+"""D523: a markdown link written in a card, cards/lanes.yaml or a finding that goes nowhere in the rendered manual."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _broken(page: str, text: str, target: str, anchors: dict[str, set[str]]) -> 
     return None
 
 
-@rule("D522", "a markdown link in a card, cards/lanes.yaml or a finding leads to no page or anchor of the rendered "
+@rule("D523", "a markdown link in a card, cards/lanes.yaml or a finding leads to no page or anchor of the rendered "
               "manual (or its #N text names another PR than the section it opens)", scope="project")
 def dead_manual_links(ctx) -> Iterator[Finding]:
     """"[the verify path](answers.md#mtp-verify)" when answers.md's anchor is `mtp-verify-path`,

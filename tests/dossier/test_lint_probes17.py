@@ -1,4 +1,4 @@
-"""Rules added against lint17's probes (session 15): links into the manual that go nowhere (D522), a merge day outside
+"""Rules added against lint17's probes (session 15): links into the manual that go nowhere (D523), a merge day outside
 the bound the prose gives (D406), more ways to hand a flag to a release (D618), promotion in place of facts (D215),
 one number on two devices or on a device the source never named (D231, D225), performance numbers in a card that names
 no device (D233), a number the claims say the PR never gave (D234), this project's numbers given to the PR
@@ -48,13 +48,13 @@ def _explain(old: str, new: str):
 PROBES = [
     # 1. links written into a card that lead nowhere in the rendered manual
     ("link-anchor-misspelt", 19775, (), _append("implementation", "See [the verify path](answers.md#mtp-verify) for "
-                                                                  "the flags."), "D522"),
+                                                                  "the flags."), "D523"),
     ("link-to-another-pr", 19775, (12508,), _append("implementation", "It builds on [#12508](pr-history.md#pr-12580)."),
-     "D522"),
+     "D523"),
     ("link-to-no-page", 19775, (), _append("implementation", "The kernel map is in [the kernel map](kernels.md)."),
-     "D522"),
+     "D523"),
     ("link-lane-anchor", 19775, (), _append("implementation", "[The lane](playbook.md#lane-gdn-kernel) lists the "
-                                                              "checks."), "D522"),
+                                                              "checks."), "D523"),
     # 2. a merge day outside the bound the prose itself gives
     ("merged-between", 32919, (), _append("implementation", "It merged between 2026-09-05 and 2026-09-10."), "D406"),
     ("merged-no-later-than", 32919, (), _append("implementation", "It was merged no later than 2026-08-25."), "D406"),
@@ -165,7 +165,7 @@ def _lanes_with(root, field: str, text: str) -> None:
 def test_a_link_in_lanes_yaml_is_read_from_the_pages_it_is_rendered_on(tmp_path, no_release_cache, field, link, dead):
     root = _real_project(tmp_path, 19775, ())
     _lanes_with(root, field, f"For the verify kernel see {link}.")
-    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D522"]) if d.file == "cards/lanes.yaml"]
+    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D523"]) if d.file == "cards/lanes.yaml"]
     assert bool(found) is dead, [d.text() for d in found]
 
 

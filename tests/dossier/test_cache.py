@@ -301,26 +301,32 @@ def test_killed_writer_never_leaves_a_mixed_entry(tmp_path):
         assert f"+line {version}\n" in entry.diff_text
 
 
+def _another_process_could_lock(folder: Path) -> bool:
+    """Whether a second process could take the entry folder's lock now (what a writer or reader elsewhere opens)."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def test_another_writer_of_the_entry_waits_while_its_files_are_swapped(tmp_path, monkeypatch):
     """Two fetches of one PR at once (two processes on one cache): the second's files swapped in between the first's
     left one's diff under the other's provenance, a damaged entry. The swap holds the entry folder's lock, which
     every writer of the entry takes (files.serialized)."""
-    import fcntl
-
     cache = Cache(tmp_path)
     cache.put(5, meta(title="Old title"), DIFF, {"source": "github"})
     taken = []
     real = os.replace
 
     def replace(src, dst):
-        fd = os.open(Path(dst).parent, os.O_RDONLY)  # what a second process opens
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _another_process_could_lock(Path(dst).parent):
             taken.append(Path(dst).name)
-        except BlockingIOError:
-            pass
-        finally:
-            os.close(fd)
         real(src, dst)
 
     monkeypatch.setattr(cache_mod.os, "replace", replace)
@@ -331,22 +337,14 @@ def test_another_writer_of_the_entry_waits_while_its_files_are_swapped(tmp_path,
 def test_a_reader_holds_the_entry_while_it_reads_its_files(tmp_path, monkeypatch):
     """Read while another process swapped the entry's files (lint beside `fetch --refresh`), the new diff under the
     old provenance made an entry being fetched read as damaged (D330: fetch it again)."""
-    import fcntl
-
     cache = Cache(tmp_path)
     cache.put(5, meta(), DIFF, {"source": "github"})
     free = []
     real = cache_mod.read_bytes
 
     def read_bytes(path, *args):
-        fd = os.open(Path(path).parent, os.O_RDONLY)  # what a writer in another process opens
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _another_process_could_lock(Path(path).parent):
             free.append(Path(path).name)
-        except BlockingIOError:
-            pass
-        finally:
-            os.close(fd)
         return real(path, *args)
 
     monkeypatch.setattr(cache_mod, "read_bytes", read_bytes)

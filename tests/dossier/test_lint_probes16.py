@@ -107,23 +107,30 @@ def _real_project(root: Path, pr: int, others, edit=None) -> Path:
     return root
 
 
-def test_the_real_cards_the_probes_start_from_lint_clean(tmp_path, no_release_cache):
-    prs = sorted({n for p in PROBES + NEAR for n in (p[1], *p[2])})
-    root = _real_project(tmp_path, prs[0], prs[1:])
-    errors = [d.text() for d in run_lint(LintContext(Project.load(root)))
-              if d.severity == "error" and re.fullmatch(r"cards/\d+\.yaml", d.file)]
-    assert errors == []
+def probe_round(probes, near):
+    """A probe round's three tests: the real cards it starts from lint clean, each bad card is caught by the rule it
+    names, each near miss stays clean (bind them to test_* names in the round's module)."""
+    def real_cards_clean(tmp_path, no_release_cache):
+        prs = sorted({n for p in probes + near for n in (p[1], *p[2])})
+        root = _real_project(tmp_path, prs[0], prs[1:])
+        errors = [d.text() for d in run_lint(LintContext(Project.load(root)))
+                  if d.severity == "error" and re.fullmatch(r"cards/\d+\.yaml", d.file)]
+        assert errors == []
+
+    @pytest.mark.parametrize("name,pr,others,edit,code", probes, ids=[p[0] for p in probes])
+    def bad_card_caught(tmp_path, no_release_cache, name, pr, others, edit, code):
+        bad = _errors(_real_project(tmp_path, pr, others, edit), pr)
+        assert code in bad, bad
+
+    @pytest.mark.parametrize("name,pr,others,edit", near, ids=[p[0] for p in near])
+    def near_miss_clean(tmp_path, no_release_cache, name, pr, others, edit):
+        assert _errors(_real_project(tmp_path, pr, others, edit), pr) == set()
+
+    return real_cards_clean, bad_card_caught, near_miss_clean
 
 
-@pytest.mark.parametrize("name,pr,others,edit,code", PROBES, ids=[p[0] for p in PROBES])
-def test_a_hand_made_bad_card_is_caught(tmp_path, no_release_cache, name, pr, others, edit, code):
-    bad = _errors(_real_project(tmp_path, pr, others, edit), pr)
-    assert code in bad, bad
-
-
-@pytest.mark.parametrize("name,pr,others,edit", NEAR, ids=[p[0] for p in NEAR])
-def test_a_near_miss_stays_clean(tmp_path, no_release_cache, name, pr, others, edit):
-    assert _errors(_real_project(tmp_path, pr, others, edit), pr) == set()
+(test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
+ test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)
 
 
 def test_a_proof_the_committed_manual_shows_but_the_lock_lost_is_an_error(tmp_path, no_release_cache):

@@ -16,7 +16,7 @@ import yaml
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.test_lint_probes15 import _append, _errors
-from tests.dossier.test_lint_probes16 import _claims_append, _real_project
+from tests.dossier.test_lint_probes16 import _claims_append, _real_project, probe_round
 
 VERIFY = "--linear-attn-verify-backend"  # first shipped in 0.5.17
 
@@ -131,23 +131,8 @@ NEAR = [
 ]
 
 
-def test_the_real_cards_the_probes_start_from_lint_clean(tmp_path, no_release_cache):
-    prs = sorted({n for p in PROBES + NEAR for n in (p[1], *p[2])})
-    root = _real_project(tmp_path, prs[0], prs[1:])
-    errors = [d.text() for d in run_lint(LintContext(Project.load(root)))
-              if d.severity == "error" and re.fullmatch(r"cards/\d+\.yaml", d.file)]
-    assert errors == []
-
-
-@pytest.mark.parametrize("name,pr,others,edit,code", PROBES, ids=[p[0] for p in PROBES])
-def test_a_hand_made_bad_card_is_caught(tmp_path, no_release_cache, name, pr, others, edit, code):
-    bad = _errors(_real_project(tmp_path, pr, others, edit), pr)
-    assert code in bad, bad
-
-
-@pytest.mark.parametrize("name,pr,others,edit", NEAR, ids=[p[0] for p in NEAR])
-def test_a_near_miss_stays_clean(tmp_path, no_release_cache, name, pr, others, edit):
-    assert _errors(_real_project(tmp_path, pr, others, edit), pr) == set()
+(test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
+ test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)
 
 
 def _lanes_with(root, field: str, text: str) -> None:

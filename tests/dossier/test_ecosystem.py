@@ -170,3 +170,39 @@ def test_ci_runs_the_readme_commands_verbatim():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     for command in block:
         assert command in ci, f".ci/run does not run: {command}"
+
+
+
+def _run_ci_with_stubs(tmp_path: Path, fail: str = "") -> tuple[subprocess.CompletedProcess, list[str]]:
+    """.ci/run with every command it calls (pip, dossier, python) a stub that logs its words; the call starting with
+    ``fail`` exits 3."""
+    repo, stubs, log = tmp_path / "repo", tmp_path / "bin", tmp_path / "calls"
+    (repo / ".ci").mkdir(parents=True)
+    shutil.copy(ROOT / ".ci" / "run", repo / ".ci" / "run")
+    stubs.mkdir()
+    for name in ("pip", "dossier", "python"):
+        (stubs / name).write_text(f'#!/bin/sh\necho "{name} $*" >> {log}\n'
+                                  f'case "{name} $*" in "{fail}"*) [ -n "{fail}" ] && exit 3;; esac\nexit 0\n')
+        (stubs / name).chmod(0o755)
+    proc = subprocess.run(["bash", str(repo / ".ci" / "run")], env={"PATH": f"{stubs}:/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=60)
+    return proc, log.read_text().splitlines()
+
+
+@pytest.mark.parametrize("fail", ["pip install -e", "pip install --no-deps sglang", "dossier lint", "dossier render",
+                                  "dossier drift"])
+def test_ci_stops_when_a_step_of_the_main_job_fails(tmp_path, fail):
+    """The main job is one && list, which `set -e` does not stop inside: a failed lint (or install, render --check,
+    drift) let CI go on to the regression jobs and the tests and pass on the tests' exit code."""
+    proc, calls = _run_ci_with_stubs(tmp_path, fail)
+    assert proc.returncode == 3, (proc.returncode, calls, proc.stderr)
+    assert calls[-1].startswith(fail) and not any(c.startswith(("dossier regress", "python")) for c in calls), calls
+
+
+def test_ci_runs_every_step_when_the_main_job_passes(tmp_path):
+    """The same stubs all passing: the main job, the regression jobs and the tests each run once, and CI passes."""
+    proc, calls = _run_ci_with_stubs(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [c.split()[:2] for c in calls] == [["pip", "install"], ["pip", "install"], ["dossier", "lint"],
+                                              ["dossier", "render"], ["dossier", "drift"], ["dossier", "regress"],
+                                              ["python", "-m"]]

@@ -89,15 +89,17 @@ def wide_encoding(raw: bytes) -> str | None:
 
 
 def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> Path:
-    """Replace ``path`` with ``data`` (text is written as UTF-8) whole, or leave it as it was. ``exclusive``:
-    fail with FileExistsError when ``path`` exists (checked and taken in one step)."""
-    tmp = stage(path, data)
+    """Replace ``path`` with ``data`` (text is written as UTF-8) whole, or leave it as it was. A link to a file is
+    written through (the file it leads to is replaced and the link kept: a lock linked from a shared checkout).
+    ``exclusive``: fail with FileExistsError when ``path`` exists (checked and taken in one step)."""
+    target = Path(os.path.realpath(path)) if not exclusive and os.path.islink(path) and os.path.isfile(path) else path
+    tmp = stage(target, data)
     try:
         if exclusive:
             os.link(tmp, path)
             tmp.unlink()
         else:
-            os.replace(tmp, path)
+            os.replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):  # e.g. a folder where the file goes: named, not the temp file

@@ -422,7 +422,32 @@ def test_a_write_never_replaces_a_device_pipe_or_socket_in_place_of_the_file(tmp
     result = CliRunner().invoke(app, ["schema", "-o", str(link)])
     assert result.exit_code == 2 and f"error: {link}: not a regular file" in result.output
     assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "pipe"]
-    regular = tmp_path / "schema.json"  # a file, or a link to one, is written as before
+    regular = tmp_path / "schema.json"  # a file is written as before
     files.write_atomic(regular, "{}\n")
     files.write_atomic(regular, "[]\n")
     assert regular.read_text() == "[]\n"
+
+
+def test_a_link_to_a_file_is_written_through_and_kept(tmp_path):
+    """A lock under cards/ linked to a file elsewhere (a shared checkout's evidence.lock): recording replaced the link
+    with a plain file and left the file it led to as it was, so the shared lock never saw the recording. The file
+    the link leads to is replaced whole (beside itself, so the rename stays on its file system); the link stays."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "evidence.lock").write_text("old\n")
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    link = cards / "evidence.lock"
+    link.symlink_to(shared / "evidence.lock")
+    files.record(link, lambda: "new\n")
+    assert link.is_symlink() and (shared / "evidence.lock").read_text() == "new\n"
+    assert sorted(p.name for p in cards.iterdir()) == ["evidence.lock"]
+    assert sorted(p.name for p in shared.iterdir()) == ["evidence.lock"]  # no temp file left
+    relative = cards / "drift.lock"  # a relative link, through a linked folder
+    (tmp_path / "alias").symlink_to(shared)
+    relative.symlink_to(Path("..") / "alias" / "evidence.lock")
+    files.write_atomic(relative, "again\n")
+    assert relative.is_symlink() and (shared / "evidence.lock").read_text() == "again\n"
+    with pytest.raises(FileExistsError):  # `new` never writes through an existing name
+        files.write_atomic(link, "card\n", exclusive=True)
+    assert (shared / "evidence.lock").read_text() == "again\n"

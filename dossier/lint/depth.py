@@ -536,10 +536,9 @@ def unit_changes(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 #: a sentence saying the source named no device for its numbers: "GPU type not stated", "GPU not named", "the device
-#: and how many launches each number covers are not stated"
-_NO_DEVICE = re.compile(r"\b(?:GPU|device|hardware)(?: (?:type|model))? (?:was |is )?(?:not stated|not named|not given|"
-                        r"unstated|unnamed|unknown)\b|\b(?:the|its) (?:GPU|device|hardware)\b[^.;]{0,60}?\b(?:is|are|was|"
-                        r"were) not (?:stated|named|given)\b", re.IGNORECASE)
+#: and how many launches each number covers are not stated", "the hardware is not given in the excerpt"
+NO_DEVICE = re.compile(r"\b(?:GPU|device|hardware|setup)s?\b[^.;]{0,60}?\b(?:not stated|not named|not given|not shown|"
+                       r"unstated|unnamed|unknown|cut off|not in the stored|not visible)", re.IGNORECASE)
 
 
 @rule("D225", "a number the card says came with no device is given a device in another sentence of the card",
@@ -556,7 +555,7 @@ def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
         for s in prose.sentences(" ".join(text.split())):
             pairs = {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in _NUMBER_UNIT.finditer(s)
                      if _UNIT_OF.get(m.group(2).lower())}
-            if _NO_DEVICE.search(s):
+            if NO_DEVICE.search(s):
                 for p in pairs:
                     unnamed.setdefault(p, path)
             elif (d := _DEVICE.search(s)) and pairs:

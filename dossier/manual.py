@@ -49,7 +49,7 @@ def releases(project: Project) -> dict | None:
     if not lock.built:
         return None
     groups, reverted, unplaced = by_release(project, lock)
-    return {"groups": groups, "reverted": reverted, "unplaced": unplaced}
+    return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built)}
 
 
 def render_manual(project: Project) -> dict[str, str]:

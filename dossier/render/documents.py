@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+from packaging.version import Version
 
 from dossier.errors import DossierError
 from dossier.files import in_progress, remove_stale, stage
@@ -36,6 +37,8 @@ TEMPLATES = {
 OUTPUTS = tuple(TEMPLATES)
 #: where a `#NNNN` link to a card points from each rendered file
 CARD_PAGE = {"SKILL.md": "references/pr-history.md", "references/pr-history.md": ""}
+#: the page with one section per release, which other pages link a release's build date to
+RELEASE_PAGE = "references/by-release.md"
 SKILLS_DIR = "skills"
 DEFAULT_SKILL = {
     "name": "sglang-qwen3-next-optimization",
@@ -51,7 +54,7 @@ DEFAULT_SKILL = {
 }
 
 #: what by-release.md shows without release evidence
-NO_RELEASES = {"groups": [], "reverted": [], "unplaced": []}
+NO_RELEASES = {"groups": [], "reverted": [], "unplaced": [], "built": {}}
 
 #: extra per-card facts shown in the manual, filled by other modules (evidence lock, drift, GPU results)
 Annotator = Callable[[Card], list[str]]
@@ -97,7 +100,7 @@ def _env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, prose=markdown.prose,
-                       md_cell=markdown.md_cell)
+                       md_cell=markdown.md_cell, release_anchor=markdown.release_anchor)
     return env
 
 
@@ -146,6 +149,7 @@ def _context(inp: RenderInput) -> dict:
         "answer_titles": answer_titles(project.answers),
         "investigation_order": project.investigation_order,
         "releases": inp.releases or NO_RELEASES,
+        "release_sections": _release_sections(inp.releases or NO_RELEASES),
         "has_surface": inp.surface is not None,
     }
 
@@ -187,6 +191,20 @@ def _answers(data: dict) -> dict:
     return out
 
 
+def _release_sections(releases) -> list[dict]:
+    """One section per release scanned, newest first (each gets a stable anchor, whether or not a change the
+    manual cites landed in it): the current changes it first shipped, and the merged ones whose line it dropped."""
+    get = releases.get if isinstance(releases, dict) else lambda key, default=None: getattr(releases, key, default)
+    groups = {g.version: g for g in get("groups", [])}
+    built = {**{v: g.built for v, g in groups.items()}, **(get("built", None) or {})}
+    gone: dict[str, list] = {}
+    for r in get("reverted", []):
+        if r.gone_in:
+            gone.setdefault(r.gone_in, []).append(r)
+    return [{"version": v, "built": built[v], "landed": groups[v].landed if v in groups else (),
+             "gone": gone.get(v, [])} for v in sorted(built, key=Version, reverse=True)]
+
+
 def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[dict]:
     """This repository's benchmarks, each with the cards whose reference it measures and their last GPU runs."""
     benches: dict[str, dict] = {}
@@ -203,13 +221,17 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
     """Every output file (path relative to the skill folder -> text); every `#NNNN` is a link."""
     env = _env()
     ctx = _context(inp)
+    releases = {r["version"] for r in ctx["release_sections"]}
     docs: dict[str, str] = {}
     for out, template in TEMPLATES.items():
         if out == "references/flags.md":  # dates what the pages rendered before it name
             ctx["surface"] = _surface_rows([docs[p] for p in SURFACE_PAGES], inp.surface)
         text = env.get_template(template).render(**ctx)
         page = CARD_PAGE.get(out, "pr-history.md")
-        docs[out] = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
+        text = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
+        if out != RELEASE_PAGE:
+            text = markdown.link_releases(text, _relative(RELEASE_PAGE, out), releases)
+        docs[out] = text
     return docs
 
 
@@ -229,6 +251,11 @@ def _surface_rows(pages: list[str], surface) -> dict:
                       for n in sorted(named[kind]) if n in spans]
     return {"first": surface.releases[0] if surface.releases else "", "newest": surface.newest, "flags": rows[FLAG],
             "env": rows[ENV]}
+
+
+def _relative(target: str, page: str) -> str:
+    """``target`` (a path in the skill folder) as a link from ``page`` (SKILL.md sits one level above references/)."""
+    return target if "/" not in page else target.rsplit("/", 1)[1]
 
 
 def _pr_target(pr: int, page: str, ctx: dict) -> str:

@@ -10,6 +10,11 @@ from collections.abc import Callable
 _INLINE_SPECIAL = re.compile(r"([\\`*\[<|]|(?<!\w)_|_(?!\w))")
 
 
+def release_anchor(version: object) -> str:
+    """The anchor of one release's section of by-release.md: `release-0-5-21`, `release-0-5-5-post3`."""
+    return "release-" + re.sub(r"[^0-9A-Za-z]+", "-", str(version)).strip("-").lower()
+
+
 def cell(text: object) -> str:
     """Text safe inside one table cell: one line, pipes and backticks escaped."""
     return _INLINE_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
@@ -77,6 +82,27 @@ def link_prs(text: str, target: Callable[[int], str]) -> str:
         out.append(m[0])
         pos = m.end()
     out.append(_PR_MENTION.sub(lambda p: f"[#{p[1]}]({target(int(p[1]))})", text[pos:]))
+    return "".join(out)
+
+
+#: a release named with its build date, as the evidence and release notes write it: "0.5.21 (built 2026-10-01"
+_RELEASE_BUILT = re.compile(r"\b(\d+(?:\.\d+)+(?:\.post\d+)?) \(built (\d{4}-\d{2}-\d{2})")
+
+
+def link_releases(text: str, page: str, known: set[str]) -> str:
+    """Every "V (built DATE" outside code, links and html, V a release in ``known``, links its date to V's section of
+    ``page`` (by-release.md): the version's words stay as written."""
+    def link(m: re.Match) -> str:
+        if m[1] not in known:
+            return m[0]
+        return f"{m[1]} ([built {m[2]}]({page}#{release_anchor(m[1])})"
+
+    out, pos = [], 0
+    for m in _PROTECTED.finditer(text):
+        out.append(_RELEASE_BUILT.sub(link, text[pos:m.start()]))
+        out.append(m[0])
+        pos = m.end()
+    out.append(_RELEASE_BUILT.sub(link, text[pos:]))
     return "".join(out)
 
 

@@ -146,3 +146,33 @@ def test_skill_md_routes_to_every_lane_and_every_answer_block():
         anchors = re.findall(r'<a id="([\w-]+)"></a>', (SKILL / "references" / page).read_text())
         assert anchors and {f"{page}#{a}" for a in anchors} <= linked, page
     assert "errors.md#by-message" in linked  # its sections are reached through its index (test above)
+
+
+def test_every_release_has_a_stable_anchor_that_skill_md_and_the_cards_link():
+    """'What changed in 0.5.21' is one link: each release section of by-release.md opens with the anchor
+    `release-0-5-21`, SKILL.md links every release that is not a post release, and every link to a release
+    section, from any page, lands on one."""
+    from dossier.render.markdown import release_anchor
+
+    page = (SKILL / "references/by-release.md").read_text()
+    headed = re.findall(r'^<a id="([\w-]+)"></a>\n## SGLang (\S+)', page, flags=re.M)
+    assert len(headed) >= 20 and len(headed) == len(re.findall(r"^## SGLang ", page, flags=re.M))
+    assert all(anchor == release_anchor(version) for anchor, version in headed), headed
+    anchors = {a for a, _ in headed}
+    skill = (SKILL / "SKILL.md").read_text()
+    linked = set(re.findall(r"\(references/by-release\.md#(release-[\w-]+)\)", skill))
+    assert {release_anchor(v) for _, v in headed if "post" not in v} <= linked, sorted(anchors - linked)
+    for other in [SKILL / "SKILL.md", *sorted((SKILL / "references").glob("*.md"))]:
+        targets = set(re.findall(r"by-release\.md#(release-[\w-]+)\)", other.read_text()))
+        assert targets <= anchors, (other.name, sorted(targets - anchors))
+    history = (SKILL / "references/pr-history.md").read_text()
+    assert "0.5.21 ([built 2026-10-01](by-release.md#release-0-5-21))" in history
+
+
+def test_release_links_keep_the_words_and_skip_code_and_unknown_versions():
+    from dossier.render.markdown import link_releases, release_anchor
+
+    assert release_anchor("0.5.5.post3") == "release-0-5-5-post3"
+    text = "in 0.5.10 (built 2026-04-05), `0.5.10 (built x)`, 0.9.9 (built 2027-01-01)"
+    assert link_releases(text, "by-release.md", {"0.5.10"}) == (
+        "in 0.5.10 ([built 2026-04-05](by-release.md#release-0-5-10)), `0.5.10 (built x)`, 0.9.9 (built 2027-01-01)")

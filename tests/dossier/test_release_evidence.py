@@ -209,8 +209,8 @@ def test_render_and_show_name_the_kind_and_the_releases(setup):
     section = history.split("### #100 ")[1].split("### #")[0]
     assert "**Evidence (release diff, not the PR's own diff).**" in section
     assert "PR diff)" not in section
-    assert ("Shipped in SGLang 0.1.0.post1 (built 2026-01-20), `qwen3_next.py` line(s) 4; removed in 0.3.0 "
-            "(built 2026-04-01)." in section)
+    assert ("Shipped in SGLang 0.1.0.post1 ([built 2026-01-20](by-release.md#release-0-1-0-post1)), `qwen3_next.py` "
+            "line(s) 4; removed in 0.3.0 ([built 2026-04-01](by-release.md#release-0-3-0))." in section)
     shown = runner.invoke(app, ["show", "105", "--root", str(root)]).output
     assert "release diff, not the PR's own diff" in " ".join(shown.split())
     assert "removed line(s)" in " ".join(shown.split())

@@ -171,6 +171,12 @@ LANE = Spec(
 _prs = Spec("list", items=Spec("int", min_value=1), doc="PRs that shaped this entry (each must have a card)")
 PHASES = ("prefill", "decode", "verify")
 HARDWARE = ("SM80", "SM90", "SM100", "SM120", "AMD", "NPU", "XPU")
+#: the GPUs most launches of these models run on: the backend matrix's first section; the other rows get their own
+#: (one table of every phase on every hardware outgrew one short read)
+PRIMARY_HARDWARE = ("SM90", "SM100")
+#: anchor and title of the backend matrix's second section
+OTHER_HARDWARE_ANSWER = ("gdn-backends-other",
+                         "GDN kernel backends on A100/L40S (SM80), SM120 (RTX PRO 6000, GB10), AMD, Ascend NPU and Intel XPU")
 
 #: answer blocks: short structured facts about SGLang 0.5.23 that render as tables and lists (references/answers.md)
 ANSWERS = Spec(
@@ -253,7 +259,10 @@ ANSWERS = Spec(
 
 def answer_titles(answers: dict) -> dict[str, str]:
     """Anchor -> title of every answer block in valid ``answers`` data (the names a lane's `answers` may use)."""
-    titles = {"gdn-backends": "GDN kernel backends"} if answers.get("gdn_backends") else {}
+    backends = answers.get("gdn_backends")
+    titles = {"gdn-backends": "GDN kernel backends (H100/H200 SM90, B200 SM100)"} if backends else {}
+    if backends and any(r["hardware"] not in PRIMARY_HARDWARE for r in backends["rows"]):
+        titles[OTHER_HARDWARE_ANSWER[0]] = OTHER_HARDWARE_ANSWER[1]
     if answers.get("mtp_verify_path"):
         titles["mtp-verify-path"] = "MTP verify path"
     return {**titles, **{c["id"]: c["title"] for c in answers.get("checklists") or []}}

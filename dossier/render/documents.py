@@ -17,7 +17,7 @@ from packaging.version import Version
 from dossier.errors import DossierError
 from dossier.files import in_progress, remove_stale, stage
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
-from dossier.model import ANSWERS, STATUSES, Card, Lane, answer_titles
+from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
 from dossier.render import markdown
 
@@ -180,6 +180,10 @@ def _sglang_first(lines: list[str]) -> list[dict]:
 def _answers(data: dict) -> dict:
     """The answer blocks with every optional field present (templates read them without guards)."""
     out: dict = {key: data.get(key) for key in ANSWERS.fields}
+    if out["gdn_backends"]:
+        rows = out["gdn_backends"]["rows"]
+        out["gdn_backends"] = {**out["gdn_backends"], "rows": [r for r in rows if r["hardware"] in PRIMARY_HARDWARE],
+                               "other_rows": [r for r in rows if r["hardware"] not in PRIMARY_HARDWARE]}
     out["checklists"] = [
         {**c, "entries": [{"flags": [], "where": "", "prs": [], "findings": [], **i} for i in c["items"]]}
         for c in data.get("checklists") or []

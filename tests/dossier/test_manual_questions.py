@@ -398,7 +398,7 @@ def answer(q: Question) -> tuple[str, str]:
     skill = (SKILL / "SKILL.md").read_text()
     rows = [r for r in _rows(skill) if q.row in r.split("|")[1]]
     assert len(rows) == 1, f"{q.ask!r}: {len(rows)} symptom rows match {q.row!r}"
-    target = re.search(r"\]\((references/[\w.-]+\.md)#([\w-]+)\)", rows[0])
+    target = re.search(r"\]\((references/[\w.-]+\.md)#([\w-]+)\)", rows[0].rsplit(" | ", 1)[1])  # the Read cell
     assert target, rows[0]
     page = (SKILL / target[1]).read_text()
     section = _section(page, target[2])

@@ -69,7 +69,8 @@ class RenderInput:
     #: verdict, summary, parity, tests), shown apart from the cards, in references/reference-kernels.md
     gpu_runs: Callable[[Card], object | None] = lambda card: None
     #: the current changes by the release that first shipped them (an object with groups, reverted and
-    #: unplaced; see dossier.for_version.by_release), shown in references/by-release.md
+    #: unplaced, see dossier.for_version.by_release, and built: every release scanned -> its build date, so each
+    #: gets a section), shown in references/by-release.md
     releases: object = None
     #: every release's flags and env vars, each with its first and last release (an object with releases, flags
     #: and env; see dossier.surface_history), shown for the names the routing pages mention, in references/flags.md

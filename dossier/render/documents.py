@@ -79,6 +79,8 @@ class RenderInput:
 
 #: the pages whose flags and env vars references/flags.md dates (what a reader is told to set)
 SURFACE_PAGES = ("SKILL.md", "references/answers.md", "references/errors.md", "references/playbook.md")
+#: the pages that date those names: flags.md by name, by-release.md by the release that added or dropped them
+SURFACE_READERS = ("references/by-release.md", "references/flags.md")
 
 
 def skill_config(project: Project) -> dict:
@@ -229,7 +231,7 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
     releases = {r["version"] for r in ctx["release_sections"]}
     docs: dict[str, str] = {}
     for out, template in TEMPLATES.items():
-        if out == "references/flags.md":  # dates what the pages rendered before it name
+        if out in SURFACE_READERS and "surface" not in ctx:  # dates what the pages rendered before it name
             ctx["surface"] = _surface_rows([docs[p] for p in SURFACE_PAGES], inp.surface)
         text = env.get_template(template).render(**ctx)
         page = CARD_PAGE.get(out, "pr-history.md")
@@ -242,7 +244,8 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
 
 def _surface_rows(pages: list[str], surface) -> dict:
     """The SGLang flags and SGLANG_* env vars ``pages`` name, each with the first and last release that had it
-    (names the surface lock does not know, and flags given to other programs, are left out)."""
+    (names the surface lock does not know, and flags given to other programs, are left out), and the release
+    that no longer has it ('' while the newest does)."""
     if surface is None:
         return {"first": "", "newest": "", "flags": [], "env": []}
     named = {FLAG: set(), ENV: set()}
@@ -251,9 +254,10 @@ def _surface_rows(pages: list[str], surface) -> dict:
             if m.kind == ENV or (m.kind == FLAG and is_sglang_command(m.command)):
                 named[m.kind].add(m.text)
     rows = {}
+    after = dict(zip(surface.releases, surface.releases[1:], strict=False))  # each release -> the next one read
     for kind, spans in ((FLAG, surface.flags), (ENV, surface.env)):
-        rows[kind] = [{"name": n, "first": spans[n].first, "last": spans[n].last}
-                      for n in sorted(named[kind]) if n in spans]
+        rows[kind] = [{"name": n, "first": spans[n].first, "last": spans[n].last,
+                       "gone_in": after.get(spans[n].last, "")} for n in sorted(named[kind]) if n in spans]
     return {"first": surface.releases[0] if surface.releases else "", "newest": surface.newest, "flags": rows[FLAG],
             "env": rows[ENV]}
 

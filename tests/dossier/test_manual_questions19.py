@@ -1,10 +1,10 @@
-"""Thirty-four more tasks an inference engineer or a coding agent brings to the manual (manual19, session 16),
+"""Thirty-six more tasks an inference engineer or a coding agent brings to the manual (manual19, session 16),
 each answered by following links from SKILL.md: a symptom row and the one section it links (for an error message,
 the errors page's index, then the section it names), or a release link and that release's section of
 by-release.md. Each was checked against SGLang 0.5.23's source, the release trees and the cards.
 
-Twenty-two were not answered on the path an agent took through main's manual before this session (judged with
-the row it would have picked then): the four release tasks (what one release added or dropped), --mamba-ssm-dtype
+Twenty-four were not answered on the path an agent took through main's manual before this session (judged with
+the row it would have picked then): the six release tasks (what one release added or dropped: cards, flags, variables), --mamba-ssm-dtype
 by GPU, the flags and variables older scripts pass that 0.5.23 no longer parses or reads and what replaced them,
 the ReplaySSM ring's memory, three startup errors (ring length, per-path state cap, a mismatched --quantization),
 --quantization for a pre-quantized checkpoint, what each radix strategy keeps, chunked prefill against the Mamba
@@ -104,8 +104,8 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_thirty_four_tasks():
-    assert len(QUESTIONS) + len(RELEASE_TASKS) + 1 == 34 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+def test_there_are_thirty_six_tasks():
+    assert len(QUESTIONS) + len(RELEASE_TASKS) + 1 == 36 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])
@@ -128,6 +128,10 @@ RELEASE_TASKS = [
     ("What changed for Qwen3-Next and Qwen3.5 in SGLang 0.5.21?", "0.5.21", ("#40310", "#33778", "#40313")),
     ("I run 0.5.18: what would 0.5.19 add, and which of it are fixes?", "0.5.19", ("#32919", "#35632", "**fix**")),
     ("Which changes the manual cites did 0.5.18 take out?", "0.5.18", ("Gone here", "#19663", "#31942")),
+    ("My 0.5.19 launch script breaks on 0.5.20: which flags stopped parsing there?", "0.5.20",
+     ("no longer parsed from here", "`--mamba-scheduler-strategy`", "`--enable-gdn-replayssm-spec`")),
+    ("Which GDN environment switches did 0.5.19 add?", "0.5.19",
+     ("first read here", "`SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV`")),
 ]
 
 

@@ -1,14 +1,14 @@
-"""Thirty-six more tasks an inference engineer or a coding agent brings to the manual (manual19, session 16),
+"""Thirty-seven more tasks an inference engineer or a coding agent brings to the manual (manual19, session 16),
 each answered by following links from SKILL.md: a symptom row and the one section it links (for an error message,
 the errors page's index, then the section it names), or a release link and that release's section of
 by-release.md. Each was checked against SGLang 0.5.23's source, the release trees and the cards.
 
-Twenty-four were not answered on the path an agent took through main's manual before this session (judged with
+Twenty-five were not answered on the path an agent took through main's manual before this session (judged with
 the row it would have picked then): the six release tasks (what one release added or dropped: cards, flags, variables), --mamba-ssm-dtype
 by GPU, the flags and variables older scripts pass that 0.5.23 no longer parses or reads and what replaced them,
 the ReplaySSM ring's memory, three startup errors (ring length, per-path state cap, a mismatched --quantization),
 --quantization for a pre-quantized checkpoint, what each radix strategy keeps, chunked prefill against the Mamba
-chunk, Qwen3.5 against Qwen3-Next (two), and the three "which release fixed it" rows. The rest guard answers that
+chunk, Qwen3.5 against Qwen3-Next (three), and the three "which release fixed it" rows. The rest guard answers that
 moved into the blocks this session split out (ReplaySSM launch and exclusivity, SM80/XPU kernels, vLLM's status,
 old flag names, which kernels honour the dtype, the pointers from slow decode and porting) or were already there
 (CUDA-graph sizes under MTP).
@@ -80,6 +80,8 @@ QUESTIONS = [
     Question("Same SGLang, Qwen3.5 and Qwen3-Next: why do their decode profiles differ, and do their MTP heads?",
              FAMILY, ("SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV", "never reads that variable", "#36267",
                       "Qwen3_5ForCausalLMMTP")),
+    Question("A Qwen3.5 checkpoint fails to load where Qwen3-Next loads: where do the two families differ?",
+             "Model fails to load", ("answers.md#qwen35-vs-qwen3-next", "models/qwen3_5.py")),
     Question("MTP at TP4 hangs in an NCCL all-gather on 0.5.10: which release has the fix?", "Hang in an NCCL collective",
              ("#22458", "fixed in 0.5.11", "broadcast")),
     Question("--cpu-offload-gb crashes Qwen3.5 on 0.5.19: which release fixes it?", "--cpu-offload-gb",
@@ -104,8 +106,8 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_thirty_six_tasks():
-    assert len(QUESTIONS) + len(RELEASE_TASKS) + 1 == 36 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+def test_there_are_thirty_seven_tasks():
+    assert len(QUESTIONS) + len(RELEASE_TASKS) + 1 == 37 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])

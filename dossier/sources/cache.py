@@ -1,8 +1,11 @@
 """The fetch cache: one directory per PR holding meta.json, pr.diff and provenance.json.
 
-provenance.json is the commit record: it is removed first and written last, and it carries the sha256 of
-the other two files. An entry interrupted at any point (Ctrl-C, kill) therefore reads as absent, never as
-a valid mix of old and new files. A writer swaps the files in, and a reader reads them, holding the entry
+provenance.json is the commit record: it carries the sha256 of the other two files, and replacing it is the one
+step that turns an old entry into the new one. A writer first puts the new files beside the old ones under names of
+their own (``.pr.diff.<sha256>``, ``.meta.json.<sha256>``), then replaces provenance.json, then moves them to their
+places; a reader takes a file whose sha256 is not the record's from the name beside it. An entry interrupted at any
+point (Ctrl-C, SIGTERM, kill -9) therefore reads as the old entry or the new one, whole, never as absent or a mix,
+and the next write removes what was left. A writer swaps the files in, and a reader reads them, holding the entry
 folder's lock (:func:`dossier.files.serialized`): two fetches of one PR at once (two processes) never leave one's
 diff under the other's provenance, and a read never sees a swap half done.
 """
@@ -14,13 +17,14 @@ import errno
 import hashlib
 import json
 import os
+import re
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dossier.diff import DiffFile, parse_diff
 from dossier.errors import DossierError
-from dossier.files import check_writable, read_bytes, serialized, stage
+from dossier.files import MAX_FILE_BYTES, check_writable, read_bytes, serialized, stage
 from dossier.json_out import dumps
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
@@ -33,6 +37,14 @@ DOC_SUFFIXES = (".md", ".rst", ".ipynb")
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+#: a file of a new entry waiting beside the old one: its name and the sha256 the commit record gives it
+_STAGED = re.compile(r"\.(?P<name>pr\.diff|meta\.json)\.(?P<sha>[0-9a-f]{64})")
+
+
+def _staged(name: str, sha: str) -> str:
+    return f".{name}.{sha}"
 
 
 def _json_bytes(data: dict) -> bytes:
@@ -141,12 +153,10 @@ class Cache:
             return None, f"it holds #{pr} of {provenance['repo']}, not of {self.repo}"
         files = {}
         for name, key in ((META, "meta_sha256"), (DIFF, "sha256")):
-            try:
-                files[name] = read_bytes(d / name, MAX_DIFF_BYTES) if name == DIFF else read_bytes(d / name)
-            except OSError as exc:
-                return None, f"{name}: {exc.strerror or exc}"
-            if provenance.get(key) != _sha256(files[name]):
-                return None, f"{name} does not match the sha256 {PROVENANCE} records"
+            data, why = _recorded(d, name, provenance.get(key))
+            if data is None:
+                return None, why
+            files[name] = data
         try:
             meta = json.loads(files[META])
         except (ValueError, RecursionError):
@@ -176,18 +186,65 @@ class Cache:
         }
         d = self.path(pr)
         d.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[Path, Path]] = []
+        files = ((DIFF, diff_bytes, provenance["sha256"]), (META, meta_bytes, provenance["meta_sha256"]))
+        temps: list[Path] = []
         try:
             # every file is written in full before the old entry is touched: a full disk keeps the old entry
             for name, data in ((DIFF, diff_bytes), (META, meta_bytes), (PROVENANCE, _json_bytes(provenance))):
-                staged.append((stage(d / name, data), d / name))
+                temps.append(stage(d / name, data))
             with serialized(d):  # another fetch of this PR (a second process) swapping its files in between left
-                (d / PROVENANCE).unlink(missing_ok=True)  # the old entry stops being valid before anything changes
-                for tmp, path in staged:  # one's diff under the other's provenance: a damaged entry
-                    os.replace(tmp, path)
+                _settle(d)  # one's diff under the other's provenance: a damaged entry
+                for tmp, (name, _, sha) in zip(temps[:2], files, strict=True):  # beside the old files, which the
+                    os.replace(tmp, d / _staged(name, sha))  # old record names
+                os.replace(temps[-1], d / PROVENANCE)  # the commit: from here on the entry is the new one
+                _settle(d)
         except BaseException:
-            for tmp, _ in staged:
+            committed = len(temps) == 3 and not temps[-1].exists()  # renamed: an interrupt right after it lands here
+            for tmp in temps:
                 tmp.unlink(missing_ok=True)
+            if not committed:  # what this write put beside the old entry goes, the old entry stays as it was
+                for name, _, sha in files:
+                    (d / _staged(name, sha)).unlink(missing_ok=True)
             raise
         return CacheEntry(pr, meta, diff_text, provenance)
 
+
+def _settle(d: Path) -> None:
+    """Finish a write that committed and was cut before its files reached their places (they wait beside them),
+    and remove what a write cut before its commit left. Called holding the entry's lock."""
+    try:
+        record = json.loads(read_bytes(d / PROVENANCE))
+    except (OSError, ValueError, RecursionError):
+        record = None
+    names = dict.fromkeys(os.listdir(d))
+    if isinstance(record, dict):
+        for name, key in ((DIFF, "sha256"), (META, "meta_sha256")):
+            waiting = _staged(name, str(record.get(key)))
+            if waiting in names:
+                os.replace(d / waiting, d / name)
+                del names[waiting]
+    for name in names:
+        if _STAGED.fullmatch(name):
+            (d / name).unlink(missing_ok=True)
+
+
+def _recorded(d: Path, name: str, sha: object) -> tuple[bytes | None, str | None]:
+    """The bytes of the entry's file ``name`` whose sha256 the commit record gives as ``sha``: at its place, or
+    beside it where a write committed and was cut before moving it there; else None and why."""
+    limit = MAX_DIFF_BYTES if name == DIFF else MAX_FILE_BYTES
+    try:
+        data = read_bytes(d / name, limit)
+    except OSError as exc:
+        why = f"{name}: {exc.strerror or exc}"
+    else:
+        if sha == _sha256(data):
+            return data, None
+        why = f"{name} does not match the sha256 {PROVENANCE} records"
+    if isinstance(sha, str) and _STAGED.fullmatch(_staged(name, sha)):
+        try:
+            waiting = read_bytes(d / _staged(name, sha), limit)
+        except OSError:
+            return None, why
+        if sha == _sha256(waiting):
+            return waiting, None
+    return None, why

@@ -252,9 +252,16 @@ def test_a_refresh_that_cannot_write_keeps_the_old_entry(tmp_path, monkeypatch, 
     assert not [p for p in cache.path(5).iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.parametrize("step", [1, 2, 3])
+#: a put's renames: the diff and the metadata beside the old entry, the commit record, each file to its place
+PUT_RENAMES = 5
+
+
+@pytest.mark.parametrize("step", range(1, PUT_RENAMES + 1))
 @pytest.mark.parametrize("existing", [False, True], ids=["fresh", "overwrite"])
-def test_interrupted_put_leaves_no_valid_entry_and_no_temp_files(tmp_path, monkeypatch, step, existing):
+def test_an_interrupted_put_leaves_the_old_entry_or_the_new_one(tmp_path, monkeypatch, step, existing):
+    """Ctrl-C at any rename of a refresh: the old entry's commit record was removed first, so an interrupt before
+    the new one was whole left no entry at all (read as never fetched). It reads as the old entry until the new
+    commit record lands, then as the new one; no temp file is left, and a later fetch writes over it."""
     cache = Cache(tmp_path)
     if existing:
         cache.put(5, meta(title="Old title"), DIFF.replace("+b", "+old"), {"source": "github"})
@@ -262,10 +269,55 @@ def test_interrupted_put_leaves_no_valid_entry_and_no_temp_files(tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         cache.put(5, meta(), DIFF, {"source": "github"})
     monkeypatch.undo()
-    assert cache.get(5) is None  # neither the old entry nor a mix of old and new
+    _assert_old_or_new(cache, step, existing)
     assert not [p for p in cache.path(5).iterdir() if p.name.endswith(".tmp")]
-    cache.put(5, meta(), DIFF, {"source": "github"})  # a later fetch repairs it
-    assert cache.get(5).meta["title"] == "Fix x"
+    cache.put(5, meta(title="Later"), DIFF, {"source": "github"})
+    assert cache.get(5).meta["title"] == "Later"
+    assert sorted(p.name for p in cache.path(5).iterdir()) == ["meta.json", "pr.diff", "provenance.json"]
+
+
+def _assert_old_or_new(cache: Cache, step: int, existing: bool) -> None:
+    """Cut at rename ``step``: the old entry (or none) before the commit record's rename (3), the new one after."""
+    entry = cache.get(5)
+    assert cache.damaged(5) is None
+    if step <= 3 and not existing:
+        assert entry is None
+    elif step <= 3:
+        assert entry.meta["title"] == "Old title" and "+old" in entry.diff_text
+    else:
+        assert entry.meta["title"] == "Fix x" and entry.diff_text == DIFF
+
+
+KILLED_AT = """
+import os, sys
+from dossier.sources import cache as cache_mod
+from tests.dossier.test_cache import DIFF, meta
+step, real, n = int(sys.argv[2]), os.replace, [0]
+def replace(src, dst):
+    n[0] += 1
+    if n[0] == step:
+        os._exit(9)  # as kill -9 would: no handler, no cleanup
+    real(src, dst)
+cache_mod.os.replace = replace
+cache_mod.Cache(sys.argv[1]).put(5, meta(), DIFF, {"source": "github"})
+"""
+
+
+@pytest.mark.parametrize("step", range(1, PUT_RENAMES + 1))
+def test_a_put_killed_at_any_rename_leaves_the_old_entry_or_the_new_one(tmp_path, step):
+    """kill -9 during `fetch --refresh` (no cleanup runs): between removing the old commit record and landing the
+    new one the entry was gone, the old diff lost and the new one not there. The new files wait beside the old
+    ones until the commit record's rename; after it a reader takes a file not yet moved from beside its place,
+    and the next write moves it there and removes what a cut write left."""
+    cache = Cache(tmp_path)
+    cache.put(5, meta(title="Old title"), DIFF.replace("+b", "+old"), {"source": "github"})
+    proc = subprocess.run([sys.executable, "-c", KILLED_AT, str(tmp_path), str(step)],
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True)
+    assert proc.returncode == 9, proc.stderr
+    _assert_old_or_new(cache, step, existing=True)
+    cache.put(5, meta(title="Later"), DIFF, {"source": "github"})
+    assert cache.get(5).meta["title"] == "Later"
+    assert sorted(p.name for p in cache.path(5).iterdir()) == ["meta.json", "pr.diff", "provenance.json"]
 
 
 WRITER = """
@@ -274,6 +326,8 @@ from dossier.sources.cache import Cache
 cache = Cache(sys.argv[1])
 body = "".join(f"+line {i}\\n" for i in range(20000))
 i = 0
+cache.put(5, {"number": 5, "title": "v0"}, f"--- a/x\\n+++ b/x\\n@@ -0,0 +1,20000 @@\\n{body}".replace("line 0", "line v0"),
+          {"source": "github"})
 print("ready", flush=True)
 while True:
     i += 1
@@ -283,7 +337,8 @@ while True:
 
 
 def test_killed_writer_never_leaves_a_mixed_entry(tmp_path):
-    """SIGKILL a process rewriting one entry in a loop: what remains is absent or wholly one version."""
+    """SIGKILL a process rewriting one entry in a loop: what remains is wholly one version (never none: the entry was
+    there before the loop began)."""
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -296,9 +351,8 @@ def test_killed_writer_never_leaves_a_mixed_entry(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     entry = Cache(tmp_path).get(5)
-    if entry is not None:
-        version = entry.meta["title"]
-        assert f"+line {version}\n" in entry.diff_text
+    assert entry is not None
+    assert f"+line {entry.meta['title']}\n" in entry.diff_text
 
 
 def _another_process_could_lock(folder: Path) -> bool:

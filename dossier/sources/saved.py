@@ -12,6 +12,7 @@ some lines end in is the changed files' own and is kept.
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
@@ -24,7 +25,8 @@ class SavedDiffSource:
     name = "import"
 
     def __init__(self, path: Path, repo: str):
-        self.path = Path(path).resolve()
+        self.path = Path(os.path.abspath(path))  # not resolved: `<(gh pr diff N)` is /dev/fd/63, a link to
+        # pipe:[...], a name no file has
         self.repo = repo
         if not self.path.exists():  # a usage error before anything is fetched, not a failed PR
             raise SourceError(f"--import {self.path} does not exist")

@@ -263,6 +263,50 @@ def test_import_saved_diff(project_dir, tmp_path):
     assert "import" in result.stdout
 
 
+def _import_from_pipe(project_dir, tmp_path, *args: str, writes: bytes | None):
+    """`dossier fetch 19321 --import /dev/fd/N ...` as bash runs `--import <(cmd)`: N is a pipe's read end; the
+    write end gets ``writes`` and is closed, or (None) is held open and never written, as `<(sleep 60)` does."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    read, write = os.pipe()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "DOSSIER_CACHE": str(tmp_path / "c")}
+    try:
+        if writes is not None:
+            os.write(write, writes)
+            os.close(write)
+        return subprocess.run([sys.executable, "-m", "dossier", "fetch", "19321", "--import", f"/dev/fd/{read}",
+                               *args, "--root", str(project_dir)], pass_fds=(read,), capture_output=True, text=True,
+                              env=env, timeout=60)
+    finally:
+        os.close(read)
+        if writes is None:
+            os.close(write)
+
+
+def test_import_from_a_process_substitution(project_dir, tmp_path):
+    """`--import <(gh pr diff 19321)`, which --help offers: the path, /dev/fd/63, was resolved to where its link
+    leads, `pipe:[12482]`, a name no file has: 'error: --import /proc/.../fd/pipe:[12482] does not exist', exit 2."""
+    result = _import_from_pipe(project_dir, tmp_path, writes=SAVED.encode())
+    assert result.returncode == 0, result.stderr
+    assert Cache(tmp_path / "c").get(19321).diff_text == SAVED
+
+
+def test_import_from_a_pipe_that_never_writes_ends_at_the_deadline(project_dir, tmp_path):
+    """`--import <(sleep 60) --deadline 0.5`: the pipe is open and sends nothing; the fetch fails the PR at the
+    deadline, one line, exit 1, nothing cached (the refusal of /dev/fd paths above ended it before it read)."""
+    import time
+
+    started = time.monotonic()
+    result = _import_from_pipe(project_dir, tmp_path, "--deadline", "0.5", writes=None)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1, result.stderr
+    assert "error: #19321: did not finish within the fetch deadline (0.5s)" in result.stderr.splitlines()
+    assert Cache(tmp_path / "c").get(19321) is None
+
+
 def test_import_rejects_what_is_not_a_diff(project_dir, tmp_path):
     bad = tmp_path / "bad.diff"
     bad.write_text(SAVED.replace("@@ -1,2 +1,3 @@", "@@ -1,5 +1,5 @@"))

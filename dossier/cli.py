@@ -362,6 +362,8 @@ def fetch(
     for why, n in skipped.items():
         err.print(f"error: {n} PR(s) failed at once: {why}")
     for o in outcomes:
+        if o.note:
+            err.print(f"note: #{o.pr}: {o.note}")
         provenance = o.entry.provenance if o.result == "fetched" and o.entry else {}
         for path, lines in not_utf8(provenance).items():
             err.print(f"warning: #{o.pr}: {path}: {lines} diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in "
@@ -1040,7 +1042,7 @@ def show(
         cache = _cache(project, cache_dir)
         entry = cache.get(pr)
         if entry is None and (why := cache.damaged(pr)):
-            fail(f"the fetch cache entry of #{pr} is damaged ({why}): `dossier fetch --refresh {pr}` fetches it again")
+            fail(f"the fetch cache entry of #{pr} is damaged ({why}): {cache.remedy(pr)}")
         if entry is None:
             fail(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}`")
     print_card(card, project, out, notes=card_notes(project, card))

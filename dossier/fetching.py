@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dossier.project import Project
-from dossier.sources import Source, SourceError, Unreachable
+from dossier.sources import SAVED_CRLF, Source, SourceError, Unreachable
 from dossier.sources.cache import Cache, CacheEntry
 
 
@@ -31,6 +31,7 @@ class Outcome:
     error: str | None = None  # one line, without the "#N: " that the CLI puts in front
     #: not tried at all (the breaker was open or the deadline had passed): reported once, as a group
     skipped: bool = False
+    note: str | None = None  # one line on what was done to the cached entry
 
 
 #: the result of a PR that had not finished when the run was interrupted
@@ -131,9 +132,13 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
     done: dict[int, Outcome] = {}
     todo = []
     for pr in order:
-        entry = None if refresh else cache.get(pr)
+        entry, note = (None, None) if refresh else (cache.get(pr), None)
+        if entry is None and not refresh and (entry := _mended(cache, pr)) is not None:
+            note = (f"the cached diff, which an older `fetch --import` kept with the CRLF line ends of its save, was "
+                    f"converted to LF, as an import does today ({entry.provenance[SAVED_CRLF]} lines; provenance: "
+                    f"{SAVED_CRLF})")
         if entry is not None and entry.provenance.get("repo") == source.repo:
-            done[pr] = Outcome(pr, "cached", entry=entry)
+            done[pr] = Outcome(pr, "cached", entry=entry, note=note)
             if on_done:
                 on_done(done[pr])
         else:
@@ -190,6 +195,15 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
         finally:
             ended.set()
     return [done[pr] for pr in order]
+
+
+def _mended(cache: Cache, pr: int) -> CacheEntry | None:
+    """The entry of ``pr`` once :meth:`Cache.mend` has converted an older import's CRLF save; None when it is no such
+    entry or cannot be rewritten (it is then fetched again)."""
+    try:
+        return cache.mend(pr)
+    except OSError:
+        return None
 
 
 #: the longest the main thread sleeps in one wait for a PR to end

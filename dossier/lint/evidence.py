@@ -149,13 +149,14 @@ def _beyond_releases(card: Card) -> str | None:
 @rule("D330", "the PR's fetch cache entry is damaged", scope="card", severity="warning")
 def damaged_cache_entry(card: Card, doc, ctx) -> Iterator[Finding]:
     """An entry whose pr.diff or meta.json no longer matches the sha256 its provenance.json records (edited or cut
-    since), or that is not JSON, UTF-8 or this PR's, is never used: without this the card read as never fetched
-    (D301's folded count). An entry a write left unfinished (no provenance.json) is absent, not damaged."""
+    since), or that is not JSON, UTF-8 or this PR's, or a saved diff an older `fetch --import` cached with CRLF line
+    ends (`dossier fetch N` converts it), is never used: without this the card read as never fetched (D301's folded
+    count). An entry a write left unfinished (no provenance.json) is absent, not damaged."""
     cache = _cache(ctx)
     why = cache.damaged(card.pr) if cache is not None and evidence(card, ctx).entry is None else None
     if why is not None:
         yield Finding("pr", f"the fetch cache entry of #{card.pr} is damaged ({why}): it is not used",
-                      hint=f"dossier fetch --refresh {card.pr}")
+                      hint=cache.remedy(card.pr))
 
 
 @rule("D302", "key_fragment.file is not a file the PR changed", scope="card")

@@ -22,10 +22,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dossier.diff import DiffFile, parse_diff
+from dossier.diff import DiffError, DiffFile, parse_diff
 from dossier.errors import DossierError
 from dossier.files import MAX_FILE_BYTES, check_writable, read_bytes, serialized, stage
 from dossier.json_out import dumps
+from dossier.sources import SAVED_CRLF, meta_from_diff
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
 #: the most a cached PR diff may hold (a 600,000-line diff is about 30 MB): a source reads no more and put refuses
@@ -123,11 +124,41 @@ class Cache:
 
     def damaged(self, pr: int) -> str | None:
         """Why the entry for ``pr`` is there (its commit record, provenance.json, was written) but cannot be used:
-        a file edited or cut since (a sha256 that does not match), not JSON or UTF-8, another PR's; None when it is
-        whole or absent (never fetched, or a write cut before its commit record)."""
+        a file edited or cut since (a sha256 that does not match), not JSON or UTF-8, another PR's, an older import's
+        CRLF save (:meth:`mend` converts it); None when it is whole or absent (never fetched, or a write cut before
+        its commit record)."""
         return self._read(pr)[1]
 
-    def _read(self, pr: int) -> tuple[CacheEntry | None, str | None]:
+    def remedy(self, pr: int) -> str:
+        """What mends the damaged entry of ``pr``, a command and what it does."""
+        entry = self._read(pr, as_stored=True)[0]
+        if entry is not None and _saved_crlf(entry):
+            return f"`dossier fetch {pr}` converts it to LF, as an import does today (no request)"
+        return f"`dossier fetch --refresh {pr}` fetches it again"
+
+    def mend(self, pr: int) -> CacheEntry | None:
+        """Rewrite an entry that an older `fetch --import` cached with the CRLF line ends of its file's save as the
+        import caches it today: LF, the file list and counts read from that text, ``saved_crlf`` in provenance
+        (the source, path and fetch time kept). None, and nothing written, for any other entry."""
+        d = self.path(pr)
+        if not d.is_dir():
+            return None
+        with serialized(d):
+            entry, _ = self._read(pr, as_stored=True)
+            lines = _saved_crlf(entry) if entry is not None else 0
+            if not lines:
+                return None
+            text = entry.diff_text.replace("\r\n", "\n")
+            try:
+                files = parse_diff(text)
+            except DiffError:
+                return None
+            counted = meta_from_diff(pr, files)
+            meta = {**entry.meta, **{k: counted[k] for k in ("additions", "deletions", "changed_files", "files")}}
+            provenance = {k: v for k, v in entry.provenance.items() if k not in ("sha256", "meta_sha256")}
+            return self.put(pr, meta, text, {**provenance, SAVED_CRLF: lines})
+
+    def _read(self, pr: int, as_stored: bool = False) -> tuple[CacheEntry | None, str | None]:
         d = self.path(pr)
         if not d.is_dir():
             return None, f"{d.name} is not a folder" if d.exists() else None
@@ -136,7 +167,11 @@ class Cache:
                 held.enter_context(serialized(d))  # an entry being fetched read as damaged
             except OSError:
                 pass  # a folder this user cannot open: what cannot be read is said below
-            return self._read_files(d, pr)
+            entry, why = self._read_files(d, pr)
+        if entry is not None and not as_stored and (lines := _saved_crlf(entry)):
+            return None, (f"{DIFF} is a saved diff an older `fetch --import` cached with its CRLF line ends, {lines} "
+                          "lines: every path in it ends in CR")
+        return entry, why
 
     def _read_files(self, d: Path, pr: int) -> tuple[CacheEntry | None, str | None]:
         try:
@@ -207,6 +242,15 @@ class Cache:
                     (d / _staged(name, sha)).unlink(missing_ok=True)
             raise
         return CacheEntry(pr, meta, diff_text, provenance)
+
+
+def _saved_crlf(entry: CacheEntry) -> int:
+    """The lines of an imported diff whose every line ends in CRLF, cached so by a `fetch --import` older than its
+    conversion (which records ``saved_crlf``); 0 for any other entry (another source's CR is the files' own)."""
+    if entry.provenance.get("source") != "import" or SAVED_CRLF in entry.provenance:
+        return 0
+    lines = entry.diff_text.count("\n")
+    return lines if lines and entry.diff_text.count("\r\n") == lines else 0
 
 
 def _settle(d: Path) -> None:

@@ -481,6 +481,47 @@ def test_an_import_that_is_not_utf8_is_refused_naming_where_not_cached_with_repl
     assert Cache(project_dir / ".dossier" / "cache").get(19321) is None
 
 
+def test_an_entry_an_older_import_cached_with_crlf_is_named_and_converted_by_fetch(gh, project_dir, tmp_path):
+    """An entry `fetch --import` cached with a CRLF save's line ends before it converted them: the parser now
+    refuses a path ending in CR, so the entry was useless, yet lint folded it into D301's count, `show --diff`
+    printed the card then 'not a unified diff', and `fetch N` called it cached and left it so; its hint, `fetch
+    --refresh N`, asks GitHub, not the saved file. Lint and show name it (one line), and `fetch N` converts it as
+    an import does today, without a request."""
+    cache = Cache(project_dir / ".dossier" / "cache")
+    path = "python/sglang/srt/layers/linear.py"
+    old_meta = {"title": None, "state": None, "merged": None, "merged_at": None, "author": None, "additions": 2,
+                "deletions": 1, "changed_files": 1, "merge_commit_sha": None, "base": None, "head": None, "files": [{"filename": path + "\r", "previous_filename": path + "\r",
+                                               "status": "renamed", "additions": 2, "deletions": 1,
+                                               "patch_missing": False, "binary": False}]}
+    cache.put(100, old_meta, SAVED.replace("\n", "\r\n"), {"source": "import", "repo": REPO,
+                                                          "import_path": "/mnt/c/pr.diff"})
+    env = {"DOSSIER_CACHE": None}
+    why = (f"pr.diff is a saved diff an older `fetch --import` cached with its CRLF line ends, {SAVED.count(chr(10))} "
+           "lines: every path in it ends in CR")
+    linted = CliRunner().invoke(app, ["lint", "--root", str(project_dir)], env=env)
+    assert (f"cards/100.yaml:1:1: D330 the fetch cache entry of #100 is damaged ({why}): it is not used [warning]\n"
+            "    hint: `dossier fetch 100` converts it to LF, as an import does today (no request)\n") in linted.output
+    shown = CliRunner().invoke(app, ["show", "100", "--diff", "--root", str(project_dir)], env=env)
+    assert shown.exit_code == 2 and shown.output == (f"error: the fetch cache entry of #100 is damaged ({why}): "
+                                                     "`dossier fetch 100` converts it to LF, as an import does "
+                                                     "today (no request)\n")
+    fetched = fetch(gh, project_dir, "100")
+    assert fetched.exit_code == 0, fetched.output
+    assert gh.requests == []
+    assert ("note: #100: the cached diff, which an older `fetch --import` kept with the CRLF line ends of its save, "
+            "was converted to LF, as an import does today (9 lines; provenance: saved_crlf)") in fetched.stderr
+    mended = cache.get(100)
+    saved = tmp_path / "crlf.diff"
+    saved.write_bytes(SAVED.replace("\n", "\r\n").encode())
+    assert CliRunner().invoke(app, ["fetch", "100", "--import", str(saved), "--cache-dir", str(tmp_path / "today"),
+                                    "--root", str(project_dir)], env=env).exit_code == 0
+    today = Cache(tmp_path / "today").get(100)
+    assert (mended.diff_text, mended.meta, mended.provenance["sha256"]) == (
+        today.diff_text, today.meta, today.provenance["sha256"])
+    assert (mended.provenance["saved_crlf"], mended.provenance["import_path"]) == (9, "/mnt/c/pr.diff")
+    assert "D330" not in CliRunner().invoke(app, ["lint", "--root", str(project_dir)], env=env).output
+
+
 def test_an_interrupt_is_said_on_standard_output_when_standard_error_is_closed(project_dir, tmp_path):
     """`dossier fetch ... 2>&-` stopped by SIGTERM exited 143 without a word: the summary table was on stdout, the
     line saying it was cut short (and how to go on) went nowhere. It now follows the table."""

@@ -34,6 +34,23 @@ class _Loader(yaml.SafeLoader):
                                                     node.start_mark) from None
 
 
+    def construct_mapping(self, node, deep=False):
+        """A key given twice is an error at its line: YAML keeps the last silently, and a merge that kept both
+        sides' entry for one PR (drift.lock's verdict, evidence.lock's proof) had the manual show either."""
+        if isinstance(node, yaml.MappingNode):
+            first: dict[object, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, (str, int, float, bool)) and key in first:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} given twice (first at line {first[key]}): YAML would keep only "
+                        "the last", key_node.start_mark)
+                first.setdefault(key, key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep=deep)
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 

@@ -79,13 +79,17 @@ def _load(root: Path) -> list[Anchor]:
         raise OpenedError(str(exc)) from None
     if data is None:
         return []
+    entry = None
     try:
-        anchors = sorted((Anchor(int(pr), _date(v["opened"]), str(v["source"])) for pr, v in data["opened"].items()),
-                         key=lambda a: a.pr)
+        anchors = []
+        for entry, v in data["opened"].items():
+            anchors.append(Anchor(int(entry), _date(v["opened"]), str(v["source"])))
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        raise OpenedError(f"{OPENED_LOCK}: expected opened: {{PR: {{opened: YYYY-MM-DD, source: URL}}}} "
-                          f"({type(exc).__name__}: {exc})") from None
-    return anchors
+        where = f" (entry {entry!r}: {type(exc).__name__}: {exc})" if entry is not None else \
+            f" ({type(exc).__name__}: {exc})"
+        raise OpenedError(f"{OPENED_LOCK}: expected opened: {{PR: {{opened: YYYY-MM-DD, source: URL}}}}{where}") \
+            from None
+    return sorted(anchors, key=lambda a: a.pr)
 
 
 def floor(anchors: list[Anchor], pr: int) -> Anchor | None:
@@ -100,6 +104,8 @@ def _scalar(text: str) -> str:
 
 
 def _date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):  # a day is asked: compared with days, a time raised TypeError in D405
+        raise ValueError(f"{value} is a time, not a day")
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))

@@ -817,6 +817,10 @@ LOCKS = {
     # a hand edit or a merge: PyYAML raised ValueError (every rule reading the lock crashed, D000 each)
     "evidence-impossible-date": ("evidence.lock", b"version: 1\ncards:\n  100: {recorded: 2026-13-45}\n"),
     "drift-nested-too-deep": ("drift.lock", b"version: 1\nsglang: 0.5.23\ncards: " + b"[" * 5000 + b"\n"),
+    # a merge that kept both sides' entry for one PR: YAML kept the last silently, and the manual showed its verdict
+    "drift-an-entry-twice": ("drift.lock", b"version: 1\nsglang: 0.5.23\ncards:\n  100: {verdict: in-place}\n"
+                             b"  100: {verdict: missing}\n"),
+    "evidence-a-section-twice": ("evidence.lock", b"version: 1\ncards: {}\nreleases: {built: []}\ncards: {}\n"),
 }
 
 
@@ -850,6 +854,12 @@ def test_render_refuses_an_unreadable_lock_and_lint_says_so_once(root, case):
         assert lines[0].startswith(f"cards/{name}:2:1: D311 cards/{name}: not valid YAML at line 2"), lines[0]
     if case.endswith("date"):
         assert lines[0].endswith("not valid YAML at line 3: '2026-13-45' is no real date (month must be in 1..12)")
+    if case.endswith("twice"):
+        first, again = (4, 5) if name == "drift.lock" else (2, 4)
+        key = 100 if name == "drift.lock" else "'cards'"
+        assert lines[0] == (f"cards/{name}:{again}:1: D311 cards/{name}: not valid "
+                            f"YAML at line {again}: key {key} given twice (first at line {first}): YAML would keep "
+                            "only the last"), lines[0]
 
 
 def test_a_corrupt_release_section_is_one_finding_and_refuses_render(root):

@@ -82,3 +82,27 @@ def test_lint_record_copies_githubs_opening_days_from_the_fetch_cache(tmp_path, 
     assert anchors[100].opened == dt.date(2026, 3, 10) and "created_at" in anchors[100].source
     found = _d405(root)
     assert [d.file for d in found] == ["cards/150.yaml"] and "#100 was opened on 2026-03-10" in found[0].message
+
+
+@pytest.mark.parametrize(("entry", "why"), [
+    # a time where the day goes: compared with days, it crashed the rule ('D000 rule D405 crashed: TypeError')
+    ("  100: {opened: 2025-01-05 10:00:00, source: x}\n", "entry 100: ValueError: 2025-01-05 10:00:00 is a time, "
+                                                          "not a day"),
+    ("  100: {opened: soon, source: x}\n", "entry 100: ValueError: Invalid isoformat string: 'soon'"),
+])
+def test_an_opening_day_that_is_no_day_is_one_finding_naming_the_entry(tmp_path, entry, why):
+    root = write_project(tmp_path, [make_card(100)])
+    (root / "cards" / "opened.lock").write_text("version: 1\nopened:\n" + entry)
+    assert [d.message for d in _d405(root)] == [
+        "merge dates not checked against opening days: cards/opened.lock: expected opened: {PR: {opened: "
+        f"YYYY-MM-DD, source: URL}}}} ({why})"]
+
+
+def test_an_anchor_given_twice_is_refused_not_one_of_them_taken(tmp_path):
+    """Two days for one PR (a merge of two recordings): YAML kept the last, silently."""
+    root = write_project(tmp_path, [make_card(100)])
+    (root / "cards" / "opened.lock").write_text("version: 1\nopened:\n  100: {opened: 2025-01-05, source: x}\n"
+                                                "  100: {opened: 2025-01-07, source: y}\n")
+    assert [d.message for d in _d405(root)] == [
+        "merge dates not checked against opening days: cards/opened.lock: not valid YAML at line 4: key 100 "
+        "given twice (first at line 3): YAML would keep only the last"]

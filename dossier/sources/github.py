@@ -394,6 +394,8 @@ class GithubSource:
                                   f"{value!r} where {_type_name(exc.expected_type)} was expected") from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body PyGithub cannot read
             raise self._malformed(pr, type(exc).__name__) from None
+        except RecursionError:  # JSON nested deeper than Python parses: 'unexpected RecursionError'
+            raise self._malformed(pr, "JSON nested too deep") from None
         except RuntimeError as exc:  # PyGithub refuses a redirect to another scheme or host, or to the same URL
             if "redirect" not in str(exc):
                 raise
@@ -493,12 +495,15 @@ class GithubSource:
         and a token do not matter, fewer at once does). None for any other error."""
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
-        if exc.status not in (403, 429) or not (headers.get("x-ratelimit-remaining") == "0"
-                                                or "rate limit" in message.lower()):
+        remaining, after = headers.get("x-ratelimit-remaining"), headers.get("retry-after")
+        # 429 is Too Many Requests whatever its text (a proxy's 'slow down' failed the PR with no wait); a 403 is a
+        # limit when it says so, has no requests left, or names a Retry-After
+        if exc.status != 429 and not (exc.status == 403 and (remaining == "0" or "rate limit" in message.lower()
+                                                              or after is not None)):
             return None
-        after = headers.get("retry-after")
         asked = None if after is None else retry_after(str(after), dt.datetime.now(dt.UTC))
-        if "secondary" in message.lower() or headers.get("x-ratelimit-remaining", "0") != "0":
+        hourly = remaining == "0" or (remaining is None and after is None and exc.status == 403)
+        if "secondary" in message.lower() or not hourly:
             what = "GitHub's secondary rate limit (too many requests at once or in a short time)"
             if after is not None and asked is None:
                 what = (f"{what[:-1]}; its Retry-After {str(after)[:40]!r} is neither seconds nor an HTTP date, so a "

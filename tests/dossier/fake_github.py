@@ -37,7 +37,7 @@ class Request:
 @dataclass
 class Reply:
     status: int
-    body: dict | list
+    body: dict | list | bytes  # bytes: sent as they are (a body that is not JSON, cut, or nested too deep)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -249,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with fake._lock:
                 fake.in_flight -= 1
-        body = json.dumps(reply.body).encode()
+        body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

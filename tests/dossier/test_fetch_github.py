@@ -122,6 +122,20 @@ def test_a_field_of_the_wrong_kind_is_malformed_data(gh, where, bad):
         source(gh).fetch(19321)
 
 
+@pytest.mark.parametrize(("where", "body", "why"), [
+    ("", b'{"number": 19321, "title": ', "JSONDecodeError"),  # cut short, Content-Length agreeing
+    ("/files", b"[" * 100_000 + b"]" * 100_000, "JSON nested too deep"),  # was 'unexpected RecursionError: ...'
+    ("", b"[" * 100_000 + b"]" * 100_000, "JSON nested too deep"),
+    ("", b"null", "TypeError"),
+])
+def test_a_body_that_is_no_json_object_is_malformed_data(gh, where, body, why):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321{where}", Reply(200, body))
+    with pytest.raises(SourceError) as info:
+        source(gh).fetch(19321)
+    assert str(info.value) == f"{gh.url.removeprefix('http://')} answered #19321 with malformed data ({why}): not cached"
+
+
 def test_a_redirect_to_another_host_or_scheme_names_github_api_url(gh):
     """`http://` for an https API (or an HTML host) answers 301: say which setting to fix, not PyGithub's."""
     add_pr(gh)
@@ -267,6 +281,33 @@ def test_a_secondary_rate_limit_is_waited_out_then_the_pr_is_fetched(gh, status,
         "#19321: GitHub's secondary rate limit (too many requests at once or in a short time): waiting 1s, until ")
     assert said[0].endswith(" UTC, then asking again (1s of at most 30s of waiting a run, "
                             "DOSSIER_HTTP_WAIT)")
+
+
+@pytest.mark.parametrize(("status", "body", "headers"), [
+    (429, {"message": "slow down"}, {"Retry-After": "1"}),  # a gateway's own words: Too Many Requests all the same
+    (429, {"message": "Too Many Requests"}, {}),  # no Retry-After: a minute, as GitHub advises
+    (403, {"message": "Forbidden"}, {"Retry-After": "1"}),
+])
+def test_a_too_many_requests_answer_is_a_rate_limit_whatever_its_text(gh, status, body, headers):
+    """An HTTP 429 (or a 403 naming a Retry-After) whose message does not say 'rate limit' and that carries no
+    X-RateLimit-Remaining, as a proxy or GitHub Enterprise's gateway answer: the PR failed at once, 'GitHub API
+    error HTTP 429: slow down', never waited out. It is the secondary limit: waited as asked, then asked again."""
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(status, body, headers))
+    said: list[str] = []
+    src = source(gh, wait=30 if headers else 0)
+    src.on_wait = said.append
+    if not headers:
+        with pytest.raises(SourceError) as info:
+            src.fetch(19321)
+        assert str(info.value) == ("GitHub's secondary rate limit (too many requests at once or in a short time): "
+                                   "wait a minute or more, with fewer at once (--jobs 1, DOSSIER_HTTP_THROTTLE=1); "
+                                   "not waited out: 60s is more than the 0s left of DOSSIER_HTTP_WAIT=0")
+        return
+    assert src.fetch(19321).meta["title"]
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19321") == 2
+    assert len(said) == 1 and said[0].startswith("#19321: GitHub's secondary rate limit (too many requests at once "
+                                                 "or in a short time): waiting 1s, until ")
 
 
 def test_a_rate_limit_wait_beyond_what_is_left_is_reported_at_once_and_the_total_is_bounded(gh):

@@ -145,6 +145,9 @@ def _context(inp: RenderInput) -> dict:
         "known": {c.pr for c in cards},
         "notes": {c.pr: [n for a in inp.annotators for n in a(c)] for c in cards},
         "benches": _benches([c for c in cards if c.runtime.reference], inp.gpu_runs),
+        # lane -> the benchmarks of its cards' reference kernels, each a section of its own in reference-kernels.md
+        "lane_benches": {lid: sorted({c.runtime.bench for c in cs if c.runtime.reference and c.runtime.bench})
+                         for lid, cs in by_lane.items()},
         "common_validation": common,
         "own_validation": {c.pr: _sglang_first([v for v in c.validation_lanes if v not in common]) for c in cards},
         "corrections": [c for c in sorted(cards, key=lambda c: c.pr) if c.corrections],

@@ -60,12 +60,13 @@ def test_pr_trail_lines_are_all_that_the_prose_count_leaves_out():
 SECTION_BUDGET = 1100
 
 
-def test_every_answer_and_error_section_is_one_short_read():
-    """What a symptom row or the error index links is at most SECTION_BUDGET words, asked about by a test or not."""
+def test_every_linked_section_is_one_short_read():
+    """What a symptom row, the error index or a release link leads to is at most SECTION_BUDGET words, asked about by
+    a test or not (a reference-kernels lane ends where its benchmark's own anchored section starts)."""
     from tests.dossier.test_manual_questions import SECTION_WORD_LIMIT
 
     assert SECTION_BUDGET < SECTION_WORD_LIMIT
-    for page in ("answers.md", "errors.md"):
+    for page in ("answers.md", "errors.md", "reference-kernels.md", "findings.md", "flags.md", "by-release.md"):
         sections = anchored_sections((SKILL / "references" / page).read_text())
         long = {a: len(t.split()) for a, t in sections.items() if len(t.split()) > SECTION_BUDGET}
         assert sections and not long, (page, long)

@@ -191,18 +191,10 @@ KERNELS = [
         num_warps=1,
     ),
     KernelSpec(
-        "gdn.verify.commit_records.append", verify._append_or_list_kernel,
-        {k: v for k, v in _pool_sizes(128).items() if k in ("H", "HV", "K", "V", "BK", "BV")}
-        | {"L": 16, "TM": 4, "TMP": 16, "WRITE_FILL": True},
-        {"idx_ptr": "i32", "fill_ptr": "i32", "rec_idx_ptr": "i32", "step_ptr": "i32", "next_fill_ptr": "i32",
-         "work_ptr": "i32"},
-    ),
-    KernelSpec(
-        "gdn.verify.commit_records.fold", verify._fold_listed_kernel,
-        {k: v for k, v in _pool_sizes(8).items() if k in ("H", "HV", "K", "V", "BK", "BV")}
-        | _RING | {"TM": 4, "TMP": 16},
-        {"idx_ptr": "i32", "fill_ptr": "i32", "rec_idx_ptr": "i32", "step_ptr": "i32", "work_ptr": "i32"},
-        num_warps=1,
+        "gdn.verify.commit_records.products", verify._commit_products_kernel,
+        {k: v for k, v in _pool_sizes(64).items() if k in ("H", "HV", "K", "V", "BK", "BV")}
+        | {"BR": 16, "L": 16, "TM": 4, "TMP": 16, "JP": 32, "WRITE_FILL": True},
+        {"idx_ptr": "i32", "fill_ptr": "i32", "rec_idx_ptr": "i32", "step_ptr": "i32", "next_fill_ptr": "i32"},
     ),
     KernelSpec(
         "gdn.verify.commit", verify._commit_kernel,

@@ -7,9 +7,9 @@ slot set, so every row's ring runs through appends and folds at its own rate whi
 
 - ours (``ring_verify``): :func:`runtime.gdn.ring_verify.ring_verify` (``dot`` tiles: the drafts' updates and outputs
   from checkpoint rows, ring updates and values by three matrix products a block, no state formed), writing the drafts' ``(u, k, g)`` as records
-  and no state; the fastest tile is the row. Then :func:`commit_records` (the accepted records appended to the ring, or ring and records folded into the checkpoint
-  when they do not fit; the new fills written by the kernel to a second fill buffer), timed both in one launch and
-  split (appends, then a persistent fold of the listed rows); the faster is the row. Rings fp32, as the pool.
+  and no state; the fastest tile is the row. Then :func:`commit_records` (the accepted records appended to the ring, or
+  ring and records folded into the checkpoint when they do not fit; the new fills written by the kernel to a second
+  fill buffer), timed at each of ``COMMIT_TILES``; the fastest is the row. Rings fp32, as the pool.
 - SGLang (``gdn_replayssm_spec_decode``, ``launch_mode="verify"``, as its GDN backend calls it): the window's outputs
   from the checkpoint and the ring's compact history by a chunked ``(I + A)^-1`` form, the drafts' ``d``, ``k``, ``g``
   written into the circular ring at the request's cursor; then ``commit_gdn_replayssm_spec`` (cursor advance, one
@@ -43,7 +43,7 @@ from runtime.gdn import sglang_peers
 from runtime.gdn.bench_deferred import TP_HEADS, K, V, _ratio, _sets, _time
 from runtime.gdn.deferred_decode import StateRing
 from runtime.gdn.ring_verify import ring_verify
-from runtime.gdn.verify import commit_records, verify
+from runtime.gdn.verify import CommitTile, commit_records, verify
 
 T_DRAFTS = 4
 RING_LENGTH = 16  # SGLang's spec ring: a power of two >= 2T
@@ -68,10 +68,11 @@ class VerifyTile:
         return f"replayed {self.block_v}{' unrolled' if self.unroll else ''}"
 
 
-SPEC_TILES = [VerifyTile(True, 32), VerifyTile(True, 64), VerifyTile(True, 128, num_stages=3),
-              VerifyTile(True, 128, 32)]  # the fastest four of round seventeen's sweep (H200, NOTES.md)
-SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "ours_fused_commit_us", "ours_split_commit_us",
-                "sgl_spec_verify_us", "sgl_spec_us",
+SPEC_TILES = [VerifyTile(True, 32, 32), VerifyTile(True, 64), VerifyTile(True, 128, num_stages=3),
+              VerifyTile(True, 128, 32)]  # the fastest four of rounds seventeen and eighteen's sweeps (H200, NOTES.md)
+COMMIT_TILES = [CommitTile("fused", 8, 8, 1), CommitTile(), CommitTile(block_v=128)]  # commit_tile's three
+SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "ours_commit_us", "sgl_spec_verify_us",
+                "sgl_spec_us", "sgl_commit_us",
                 "sgl_target_verify_us", "floor_us", "pct_floor", "sgl_floor_us", "sgl_pct_floor", "x_sgl_spec",
                 "x_sgl_spec_verify", "x_target_verify"]
 
@@ -143,10 +144,10 @@ class SpecCase:
                num_k_heads=self.H, num_tokens=self.T, out=self.out, ring=self.ring, fill=self.fills[s][parity],
                block_v=tile.block_v, unroll_ring=tile.unroll)
 
-    def ours_step(self, s: int, parity: int, tile: VerifyTile, split: bool | None = None) -> None:
+    def ours_step(self, s: int, parity: int, tile: VerifyTile, commit: CommitTile | None = None) -> None:
         self.ours_verify(s, parity, tile)
         commit_records(self.pool, self.ring, self.idx[s], self.fills[s][parity], self.records, self.rec_idx,
-                       self.accepted[s] - 1, num_k_heads=self.H, next_fill_out=self.fills[s][1 - parity], split=split)
+                       self.accepted[s] - 1, num_k_heads=self.H, next_fill_out=self.fills[s][1 - parity], tile=commit)
 
     def agrees(self, tile: VerifyTile, tol: float = 1e-2) -> bool:
         """Whether ``tile``'s outputs (poisoned first) match the replayed verify's on the first slot set within ``tol``
@@ -189,15 +190,17 @@ class SpecCase:
                 state_batch_indices=idx, replay_indices=idx, write_pos=self.write_pos, cache_base=self.cache_base,
                 is_flush=self.is_flush, accept_lens=acc, null_block_id=-1)
 
-    def step_lists(self, fn: SglangSpec | None, tile: VerifyTile) -> dict[str, list[Callable[[], None]]]:
+    def step_lists(self, fn: SglangSpec | None, tile: VerifyTile,
+                   commits: tuple[CommitTile | None, ...] = (None,)) -> dict[str, list[Callable[[], None]]]:
         """Per timed quantity, one pass of calls (each set's two fill parities, so a replayed pass stays
-        consistent), repeated to at least 20 calls: ``ours_us`` with :func:`commit_records`'s default commit,
-        ``ours_fused_commit_us`` / ``ours_split_commit_us`` with each of its two commits."""
+        consistent), repeated to at least 20 calls: ``ours_us`` with :func:`commit_records`'s default commit (``None``
+        in ``commits``), ``ours_us <commit>`` with each other commit tile."""
         sets = range(self.n_sets)
         reps = -(-20 // (2 * self.n_sets))
         lists = {"ours_verify_us": [lambda s=s: self.ours_verify(s, 0, tile) for s in sets]}
-        for key, split in (("ours_us", None), ("ours_fused_commit_us", False), ("ours_split_commit_us", True)):
-            lists[key] = [lambda s=s, p=p, x=split: self.ours_step(s, p, tile, x) for p in (0, 1) for s in sets] * reps
+        for c in commits:
+            lists["ours_us" if c is None else f"ours_us {c}"] = [
+                lambda s=s, p=p, c=c: self.ours_step(s, p, tile, c) for p in (0, 1) for s in sets] * reps
         if fn is not None:
             lists["sgl_spec_verify_us"] = [lambda s=s: self.sgl_verify(fn, s) for s in sets]
             lists["sgl_spec_us"] = [lambda s=s: self.sgl_step(fn, s) for s in sets] * (2 * reps)
@@ -235,29 +238,36 @@ class SpecCase:
 
 
 def spec_verify_row(tp: str, B: int, copy_gbs: float, fn: SglangSpec | None, target_us: float | None,
-                    tiles: list[VerifyTile] = SPEC_TILES) -> tuple[dict, dict[str, float | None]]:
+                    tiles: list[VerifyTile] = SPEC_TILES,
+                    commit_tiles: list[CommitTile] = COMMIT_TILES) -> tuple[dict, dict[str, float | None]]:
     """One row: our ring verify + commit at the fastest of ``tiles`` (each timed with :func:`commit_records`'s default
-    commit) and the faster of its two commits there, against SGLang's spec verify + commit, with both floors; also
-    every tile's time (printed by the caller)."""
+    commit) and the fastest of ``commit_tiles`` there, against SGLang's spec verify + commit, with both floors; also
+    every verify tile's and commit tile's time (printed by the caller). ``ours_commit_us`` / ``sgl_commit_us``: each
+    side's step minus its verify launch."""
     case = SpecCase(tp, B)
     by_tile = {t: _time(case.step_lists(None, t)["ours_us"]) if case.agrees(t) else None for t in tiles}
     best = min((t for t in tiles if by_tile[t] is not None), key=by_tile.get, default=tiles[0])
-    timed = {key: _time(calls) for key, calls in case.step_lists(fn, best).items() if key != "ours_us"}
-    commits = {c: timed[f"ours_{c}_commit_us"] for c in ("fused", "split") if timed[f"ours_{c}_commit_us"] is not None}
-    commit = min(commits, key=commits.get, default=None)  # the faster commit at the fastest tile is the row
+    timed = {key: _time(calls) for key, calls in case.step_lists(fn, best, tuple(commit_tiles)).items()}
+    commits = {str(c): timed.pop(f"ours_us {c}") for c in commit_tiles}
+    commit = min((c for c in commits if commits[c] is not None), key=commits.get, default=None)  # fastest is the row
     timed["ours_us"] = commits[commit] if commit else None
     floor_b, sgl_floor_b = case.floors()
     floor, sgl_floor = floor_b / (copy_gbs * 1e3), sgl_floor_b / (copy_gbs * 1e3)
     ours, sgl = timed["ours_us"], timed.get("sgl_spec_us")
-    row = {"kernel": "ring_verify", "shape": f"{tp} B={B} T={T_DRAFTS} L={RING_LENGTH}", "tile": f"{best} {commit} commit",
-           **{k: timed.get(k) for k in ("ours_verify_us", "ours_us", "ours_fused_commit_us", "ours_split_commit_us",
-                                        "sgl_spec_verify_us", "sgl_spec_us")},
+    row = {"kernel": "ring_verify", "shape": f"{tp} B={B} T={T_DRAFTS} L={RING_LENGTH}", "tile": f"{best} + {commit}",
+           **{k: timed.get(k) for k in ("ours_verify_us", "ours_us", "sgl_spec_verify_us", "sgl_spec_us")},
+           "ours_commit_us": _diff(ours, timed["ours_verify_us"]),
+           "sgl_commit_us": _diff(sgl, timed.get("sgl_spec_verify_us")), "commits": commits,
            "sgl_target_verify_us": target_us, "floor_us": floor, "pct_floor": _ratio(100 * floor, ours),
            "sgl_floor_us": sgl_floor, "sgl_pct_floor": _ratio(100 * sgl_floor, sgl),
            "x_sgl_spec": _ratio(sgl, ours), "x_sgl_spec_verify": _ratio(timed.get("sgl_spec_verify_us"),
                                                                        timed["ours_verify_us"]),
            "x_target_verify": _ratio(target_us, ours), "bytes": floor_b, "sgl_bytes": sgl_floor_b}
-    return row, {str(t): us for t, us in by_tile.items()}
+    return row, {str(t): us for t, us in by_tile.items()} | {f"+ {c}": us for c, us in commits.items()}
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
 
 
 def bench_spec_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, verify_rows: list[dict]) -> list[dict]:

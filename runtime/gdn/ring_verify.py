@@ -13,8 +13,8 @@ no per-row recurrence, no per-row reduction. Each draft's ``(u, k, g)`` is writt
 checkpoint). The pool and the ring are only read.
 
 The products run on tensor cores at about fp32 accuracy from three tf32 products with the operands split by a
-mask (:func:`_dot3`), in one-warp programs that stream 16-row blocks of the checkpoint through Triton's pipelined
-loads, as SGLang's spec verify projects its 64-row tiles with ``tl.dot``:
+mask (:func:`runtime.gdn.state_tile.dot3`), in one-warp programs that stream 16-row blocks of the checkpoint through
+Triton's pipelined loads, as SGLang's spec verify projects its 64-row tiles with ``tl.dot``:
 `sglang/kernels/ops/attention/linear/gdn_replayssm_spec_decode.py: gdn_replayssm_spec_circular_kernel` (which
 still runs the recurrence per tile: a ``(I + A)^-1`` solve there). Round thirteen's kernel projected ``h`` on the
 ``2T`` keys and queries and ran the recurrence per row (124 SASS instructions a row against 29 here; NOTES.md round
@@ -29,7 +29,7 @@ import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate
 from runtime.gdn.deferred_decode import StateRing, ring_pad
-from runtime.gdn.state_tile import launch_shape, program_rows, ring_decays, ring_rows
+from runtime.gdn.state_tile import dot3, hi_part, launch_shape, program_rows, ring_decays, ring_rows
 from runtime.gdn.verify import check_records
 
 
@@ -43,22 +43,6 @@ def _row(m, o, i):
 def _mm(a, b):
     """``a [M, N] @ b [N, P]`` for the program's small per-head matrices (broadcast and sum, no ``tl.dot``)."""
     return tl.sum(a[:, :, None] * b[None, :, :], axis=1)
-
-
-@triton.jit
-def _hi(x):
-    """``x`` with the low 13 mantissa bits cleared: exact in tf32, so ``x - _hi(x)`` is exact in fp32."""
-    return (x.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
-
-
-@triton.jit
-def _dot3(a, b_hi, b_lo, acc):
-    """``acc + a @ b`` to about fp32 accuracy from three tf32 products (``b`` given split, ``a`` split here: one mask
-    and one subtraction an element, where Triton's ``tf32x3`` rounds each part with several instructions)."""
-    a_hi = _hi(a)
-    acc = tl.dot(a_hi, b_lo, acc, input_precision="tf32")
-    acc = tl.dot(a - a_hi, b_hi, acc, input_precision="tf32")
-    return tl.dot(a_hi, b_hi, acc, input_precision="tf32")
 
 
 @triton.jit
@@ -161,11 +145,11 @@ def _ring_verify_kernel(
     for i in tl.static_range(2 * TP):
         y += _row(w_mat, o_x, i)[:, None] * _row(x, o_x, i)[None, :]
     y = tl.trans(y * decay)  # [BK, 2TP]
-    y_hi = _hi(y)
+    y_hi = hi_part(y)
     y_lo = y - y_hi
-    zw_hi = _hi(zw)
+    zw_hi = hi_part(zw)
     zw_lo = zw - zw_hi
-    wv_hi = _hi(w_v)
+    wv_hi = hi_part(w_v)
     wv_lo = w_v - wv_hi
     p_state = pool_ptr + slot * s_pn + i_hv * s_ph
     p_v = qkv_ptr + (i_b.to(tl.int64) * T + o_c)[None, :] * s_qkv + 2 * H * K + i_hv * V  # [1, VP]; + rows
@@ -176,9 +160,9 @@ def _ring_verify_kernel(
                     other=0.0, eviction_policy="evict_first").to(tl.float32)
         d = tl.load(d_row + o_j[None, :] * V + o_v[:, None], mask=m_v[:, None] & m_j[None, :], other=0.0)
         v = tl.load(p_v + o_v[:, None], mask=m_v[:, None] & (o_c < T)[None, :], other=0.0).to(tl.float32)
-        acc = _dot3(h, y_hi, y_lo, tl.zeros([BR, 2 * TP], dtype=tl.float32))  # [BR, 2TP]: u, then o
-        acc = _dot3(d, zw_hi, zw_lo, acc)
-        acc = _dot3(v, wv_hi, wv_lo, acc)
+        acc = dot3(h, y_hi, y_lo, tl.zeros([BR, 2 * TP], dtype=tl.float32))  # [BR, 2TP]: u, then o
+        acc = dot3(d, zw_hi, zw_lo, acc)
+        acc = dot3(v, wv_hi, wv_lo, acc)
         tl.store(p_out + o_v[:, None], acc.to(out_ptr.dtype.element_ty), mask=m_v[:, None] & m_o[None, :])
         tl.store(rec_d + t_x[None, :] * V + o_v[:, None], acc, mask=m_v[:, None] & m_u[None, :])
 
@@ -201,7 +185,7 @@ def ring_verify(
     scale: float | None = None,
     out: torch.Tensor | None = None,
     block_v: int | None = None,
-    block_rows: int = 16,
+    block_rows: int | None = None,
     num_stages: int | None = None,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` drafts per request from checkpoint + ring; returns ``o [B * T, HV, V]``.
@@ -210,8 +194,8 @@ def ring_verify(
     HV]``); ``fill [B]`` the live entries of each row's ring (``0..L-1``). Draft ``t`` of request ``i`` writes its
     record ``(u, k, g)`` at position ``t`` of ``records`` slot ``record_indices[i]`` (length ``>= T``); pool, ring and
     ``fill`` are only read. Padding rows (negative slot) give zeros and write no record. A program owns ``block_v``
-    rows of one state, ``block_rows`` at a time, in one warp, with ``num_stages`` of Triton's pipelined loads (both
-    by default :func:`ring_verify_tile`'s)."""
+    rows of one state, ``block_rows`` at a time, in one warp, with ``num_stages`` of Triton's pipelined loads (all
+    three by default :func:`ring_verify_tile`'s)."""
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
     BT = mixed_qkv.shape[0]
@@ -228,14 +212,14 @@ def ring_verify(
         out = torch.empty(BT, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
     if B == 0:
         return out
-    rows, stages = ring_verify_tile(B, HV)
+    rows, block, stages = ring_verify_tile(B, HV)
     grid, sizes = launch_shape(B, H, pool.shape, block_v or rows)
     args = (mixed_qkv, a, b, A_log.contiguous(), dt_bias.contiguous(), out, pool, slot_indices,
             ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
             K**-0.5 if scale is None else scale, mixed_qkv.stride(0), a.stride(0), b.stride(0), out.stride(0),
             out.stride(1), *pool.stride())
     TP = max(2, triton.next_power_of_2(T))
-    block_rows = min(block_rows, sizes["BV"])
+    block_rows = min(block_rows or block, sizes["BV"])
     if sizes["BV"] % block_rows:
         raise ValueError(f"block_rows={block_rows} must divide block_v={sizes['BV']}")
     _ring_verify_kernel[grid](*args, BR=block_rows, L=ring.length, LP=ring_pad(ring.length), TM=records.length, T=T,
@@ -243,8 +227,9 @@ def ring_verify(
     return out
 
 
-def ring_verify_tile(batch: int, num_v_heads: int) -> tuple[int, int]:
-    """``(rows per program, pipeline stages)``: 32 rows and 2 stages below 512 requests x v-heads, 128 rows and 3
-    stages from there (the fastest of 13 tiles at each ring-verify bench shape, H200, NOTES.md round seventeen: at
-    128 heads more, shorter programs; from 512 the prologue amortised over 8 blocks, two of them in flight)."""
-    return (32, 2) if batch * num_v_heads < 512 else (128, 3)
+def ring_verify_tile(batch: int, num_v_heads: int) -> tuple[int, int, int]:
+    """``(rows per program, rows per block, pipeline stages)``: one 32-row block and 2 stages below 512 requests x
+    v-heads, 128 rows in 16-row blocks and 3 stages from there (the fastest of 13 tiles at each ring-verify bench
+    shape, H200, NOTES.md round seventeen: at 128 heads more, shorter programs; from 512 the prologue amortised over
+    8 blocks, two of them in flight; the one 32-row block at 128 heads from round eighteen)."""
+    return (32, 32, 2) if batch * num_v_heads < 512 else (128, 16, 3)

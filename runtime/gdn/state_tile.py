@@ -144,3 +144,19 @@ def ring_accumulate_unrolled(acc, g, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k,
         k_j = tl.load(k_row + j * K + o_k, mask=m_k & (o_k * 0 + j < n), other=0.0)  # interpreter takes no scalar one
         acc += (w_j * d_j)[:, None] * k_j[None, :]
     return acc
+
+
+@triton.jit
+def hi_part(x):
+    """``x`` with the low 13 mantissa bits cleared: exact in tf32, so ``x - hi_part(x)`` is exact in fp32."""
+    return (x.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def dot3(a, b_hi, b_lo, acc):
+    """``acc + a @ b`` to about fp32 accuracy from three tf32 products (``b`` given split, ``a`` split here: one mask
+    and one subtraction an element, where Triton's ``tf32x3`` rounds each part with several instructions)."""
+    a_hi = hi_part(a)
+    acc = tl.dot(a_hi, b_lo, acc, input_precision="tf32")
+    acc = tl.dot(a - a_hi, b_hi, acc, input_precision="tf32")
+    return tl.dot(a_hi, b_hi, acc, input_precision="tf32")

@@ -17,6 +17,8 @@ SGLang 0.5.23's counterparts: ``sglang/kernels/ops/attention/linear/fused_sigmoi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import triton
 import triton.language as tl
@@ -25,7 +27,10 @@ from runtime.gdn.activations import gdn_gate, l2_normalize
 from runtime.gdn.deferred_decode import StateRing, ring_pad
 from runtime.gdn.state_tile import (
     delta_rule_update,
+    dot3,
+    hi_part,
     launch_shape,
+    program_rows,
     program_tile,
     replay_rows,
     ring_accumulate_unrolled,
@@ -436,61 +441,36 @@ def _commit_records_kernel(
 
 
 @triton.jit
-def _append_or_list_kernel(
-    idx_ptr,
-    ring_d_ptr,
-    ring_k_ptr,
-    ring_g_ptr,
-    fill_ptr,
-    rec_d_ptr,
-    rec_k_ptr,
-    rec_g_ptr,
-    rec_idx_ptr,
-    step_ptr,
-    next_fill_ptr,
-    work_ptr,
-    H: tl.constexpr,
-    HV: tl.constexpr,
-    K: tl.constexpr,
-    V: tl.constexpr,
-    BK: tl.constexpr,
-    BV: tl.constexpr,
-    L: tl.constexpr,
-    TM: tl.constexpr,
-    TMP: tl.constexpr,
-    WRITE_FILL: tl.constexpr,
-):
-    """One program per (request, v-head): appends the accepted records where they fit beside the live entries;
-    a row that must fold is listed once (``work[0]`` counts them, ``work[1:]`` lists them) for the fold launch."""
-    pid = tl.program_id(0)
-    i_b = pid // HV
-    i_hv = pid % HV
-    i_h = i_hv // (HV // H)
-    slot = tl.load(idx_ptr + i_b).to(tl.int64)
-    acc = tl.load(step_ptr + i_b) + 1
-    fill = tl.load(fill_ptr + i_b)
-    n = tl.minimum(fill, L - 1)
-    kept = (slot < 0) | (acc <= 0)
-    fits = n + acc <= L - 1
-    if WRITE_FILL:
-        if i_hv == 0:
-            tl.store(next_fill_ptr + i_b, tl.where(kept, fill, tl.where(fits, n + acc, 0)))
-    if kept:
-        return
-    if fits:
-        o_v = tl.arange(0, BV)
-        o_k = tl.arange(0, BK)
-        d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-        i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
-        rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
-        _append_records(d_row, k_row, g_row, rd_row, rk_row, rg_row, n, acc, o_v, o_v < V, o_k, o_k < K, True,
-                        i_hv % (HV // H) == 0, V, K, TMP)
-    elif i_hv == 0:
-        tl.store(work_ptr + 1 + tl.atomic_add(work_ptr, 1), i_b)
+def _fold_products(p_state, s_pv, s_pk, n, acc, d_row, k_row, g_row, rd_row, rk_row, rg_row, v0, o_k, m_k,
+                   V: tl.constexpr, K: tl.constexpr, BV: tl.constexpr, BR: tl.constexpr, JP: tl.constexpr):
+    """Ring and accepted records folded into checkpoint rows ``v0 .. v0 + BV`` (state at ``p_state``) as one product
+    a ``BR``-row block: ``decay h + D (w K)`` over the ``n + acc`` entries (ring first, then records) laid side by
+    side as ``JP`` columns, the weighted keys split for :func:`dot3` once."""
+    o_j = tl.arange(0, JP)  # entry j: ring entry j below n, record j - n from there
+    ring_j = o_j < n
+    m_j = o_j < n + acc
+    rec_j = tl.maximum(o_j - n, 0)
+    g_j = tl.load(tl.where(ring_j, g_row + o_j, rg_row + rec_j), mask=m_j, other=0.0)
+    later = tl.where(o_j[None, :] > o_j[:, None], g_j[None, :], 0.0)  # [j, i]: g_i for i > j
+    decay = tl.exp(tl.sum(g_j, axis=0))
+    w = tl.where(m_j, tl.exp(tl.sum(later, axis=1)), 0.0)
+    p_k = tl.where(ring_j, k_row + o_j * K, rk_row + rec_j * K)
+    kw = tl.load(p_k[:, None] + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0) * w[:, None]
+    kw_hi = hi_part(kw)
+    kw_lo = kw - kw_hi
+    p_d = tl.where(ring_j, d_row + o_j * V, rd_row + rec_j * V)  # [JP]; + rows
+    for r in range(0, BV, BR):
+        o_v = v0 + r + tl.arange(0, BR)
+        m_v = o_v < V
+        p_h = p_state + o_v[:, None] * s_pv + o_k[None, :] * s_pk
+        m_h = m_v[:, None] & m_k[None, :]
+        h = tl.load(p_h, mask=m_h, other=0.0).to(tl.float32)
+        d = tl.load(p_d[None, :] + o_v[:, None], mask=m_v[:, None] & m_j[None, :], other=0.0)
+        tl.store(p_h, dot3(d, kw_hi, kw_lo, decay * h).to(p_h.dtype.element_ty), mask=m_h)
 
 
 @triton.jit
-def _fold_listed_kernel(
+def _commit_products_kernel(
     pool_ptr,
     idx_ptr,
     ring_d_ptr,
@@ -502,7 +482,7 @@ def _fold_listed_kernel(
     rec_g_ptr,
     rec_idx_ptr,
     step_ptr,
-    work_ptr,
+    next_fill_ptr,
     s_pn,
     s_ph,
     s_pv,
@@ -513,32 +493,62 @@ def _fold_listed_kernel(
     V: tl.constexpr,
     BK: tl.constexpr,
     BV: tl.constexpr,
+    BR: tl.constexpr,
     L: tl.constexpr,
-    LP: tl.constexpr,
     TM: tl.constexpr,
     TMP: tl.constexpr,
+    JP: tl.constexpr,
+    WRITE_FILL: tl.constexpr,
 ):
-    """Persistent: the programs stride over the ``BV``-row tiles of the rows :func:`_append_or_list_kernel` listed,
-    each tile's ring and accepted records folded into its checkpoint rows (straight-line replays)."""
-    NVB: tl.constexpr = (V + BV - 1) // BV
+    """A program per ``BV`` rows of a (request, v-head): appends the accepted records, or folds ring and records
+    into its checkpoint rows (:func:`_fold_products`)."""
+    pid = tl.program_id(0)
+    i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    acc = tl.load(step_ptr + i_b) + 1
+    fill = tl.load(fill_ptr + i_b)
+    n = tl.minimum(fill, L - 1)
+    fits = n + acc <= L - 1
+    if WRITE_FILL:  # one program per row: the fill after this commit (the next step reads it)
+        if (v0 == 0) & (i_hv == 0):
+            kept = (slot < 0) | (acc <= 0)
+            tl.store(next_fill_ptr + i_b, tl.where(kept, fill, tl.where(fits, n + acc, 0)))
+    if (slot < 0) | (acc <= 0):
+        return
     o_k = tl.arange(0, BK)
     m_k = o_k < K
-    for item in range(tl.program_id(0), tl.load(work_ptr) * (HV * NVB), tl.num_programs(0)):
-        i_b = tl.load(work_ptr + 1 + item // (HV * NVB))
-        i_hv = item % (HV * NVB) // NVB
-        i_h = i_hv // (HV // H)
-        o_v = item % NVB * BV + tl.arange(0, BV)
-        m_v = o_v < V
-        slot = tl.load(idx_ptr + i_b).to(tl.int64)
-        acc = tl.load(step_ptr + i_b) + 1
-        n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
-        d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-        i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
-        rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
-        m_h = m_v[:, None] & m_k[None, :]
-        p_h = pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk
-        _fold_records(p_h, m_h, n, acc, d_row, k_row, g_row, rd_row, rk_row, rg_row, o_v, m_v, o_k, m_k, V, K, L, LP,
-                      TM, TMP)
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+    i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
+    rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
+    if fits:
+        o_v = v0 + tl.arange(0, BV)
+        _append_records(d_row, k_row, g_row, rd_row, rk_row, rg_row, n, acc, o_v, o_v < V, o_k, m_k, v0 == 0,
+                        i_hv % (HV // H) == 0, V, K, TMP)
+    else:
+        _fold_products(pool_ptr + slot * s_pn + i_hv * s_ph, s_pv, s_pk, n, acc, d_row, k_row, g_row, rd_row, rk_row,
+                       rg_row, v0, o_k, m_k, V, K, BV, BR, JP)
+
+
+@dataclass(frozen=True)
+class CommitTile:
+    """How :func:`commit_records` runs: ``kind`` ``"products"`` (:func:`_commit_products_kernel`, one launch:
+    ``block_v`` rows a program in ``block_rows`` blocks, ``num_warps`` warps) or ``"fused"`` (a replaying fold,
+    :func:`_commit_records_kernel`, in ``block_v``-row programs)."""
+
+    kind: str = "products"
+    block_v: int = 64
+    block_rows: int = 16
+    num_warps: int = 4
+
+    def __post_init__(self):
+        if self.kind not in ("products", "fused") or self.block_v % self.block_rows:
+            raise ValueError(f"unknown commit {self.kind!r} or block_rows={self.block_rows} not dividing "
+                             f"block_v={self.block_v}")
+
+    def __str__(self) -> str:
+        if self.kind == "products":
+            return f"products {self.block_v}/{self.block_rows}w{self.num_warps}"
+        return f"{self.kind} {self.block_v}"
 
 
 def commit_records(
@@ -552,20 +562,16 @@ def commit_records(
     *,
     num_k_heads: int,
     next_fill_out: torch.Tensor | None = None,
-    block_v: int = 8,
-    num_warps: int = 1,
-    split: bool | None = None,
+    tile: CommitTile | None = None,
 ) -> None:
     """Keep drafts ``0..last_step`` of a verify that wrote draft records: appended to the row's ring when they
     fit beside its live entries (``fill + accepted <= L - 1``), else folded with the ring into the checkpoint
     (``fill`` becomes 0). ``last_step`` -1 or a padding row: nothing changes. Updates ``fill`` in place, or,
     with ``next_fill_out`` (int32 ``[B]``, apart from ``fill``), the kernel writes the new fills there and
     ``fill`` is left as it was (one launch in all: a double-buffered fill, as the decode's ``next_fill_out``).
-    A fold replays ring and records in straight-line code (:func:`ring_accumulate_unrolled`); 8 rows per program keep
-    that at 176 registers without spills (16 rows: 254 and a stack). ``split`` (default :func:`commit_split`): two
-    launches instead of one, so only the folding rows' programs hold the fold's registers: one program per
-    (request, v-head) appends or lists the row, then a persistent launch (``FOLD_PROGRAMS_PER_SM`` programs per SM)
-    folds the listed rows' ``block_v``-row tiles."""
+    ``tile`` (default :func:`commit_tile`) picks the kernel: the fold as matrix products, or as straight-line
+    replays (:func:`ring_accumulate_unrolled`; 8 rows per one-warp program keep that at 176 registers without
+    spills). One launch either way."""
     B = slot_indices.shape[0]
     if fill.shape != (B,) or record_indices.shape != (B,) or last_step.shape != (B,):
         raise ValueError("slot_indices, fill, record_indices and last_step must all be [B]")
@@ -577,18 +583,18 @@ def commit_records(
     check_records(records, num_k_heads, HV, V, K, 1)
     if B == 0:
         return
-    grid, sizes = launch_shape(B, num_k_heads, pool.shape, block_v)
-    if commit_split(B) if split is None else split:
-        _commit_split(pool, ring, slot_indices, fill, records, record_indices, last_step, next_fill_out, grid[0],
-                      sizes, num_warps)
+    tile = tile or commit_tile(B, HV)
+    grid, sizes = launch_shape(B, num_k_heads, pool.shape, tile.block_v)
+    common = {k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")} | {
+        "L": ring.length, "TM": records.length, "TMP": ring_pad(records.length), "WRITE_FILL": next_fill_out is not None}
+    args = (pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
+            last_step, fill if next_fill_out is None else next_fill_out, *pool.stride())
+    if tile.kind == "fused":
+        _commit_records_kernel[grid](*args, LP=ring_pad(ring.length), **common, num_warps=tile.num_warps)
     else:
-        _commit_records_kernel[grid](
-            pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
-            last_step, fill if next_fill_out is None else next_fill_out, *pool.stride(), L=ring.length,
-            LP=ring_pad(ring.length), TM=records.length, TMP=ring_pad(records.length),
-            WRITE_FILL=next_fill_out is not None, **{k: sizes[k] for k in ("H", "HV", "K", "V", "BK", "BV")},
-            num_warps=num_warps,
-        )
+        _commit_products_kernel[grid](*args, BR=min(tile.block_rows, sizes["BV"]),
+                                      JP=ring_pad(ring.length - 1 + records.length), **common,
+                                      num_warps=tile.num_warps)
     if next_fill_out is not None:
         return
     acc = torch.where(slot_indices >= 0, last_step + 1, 0).clamp_min(0)
@@ -596,29 +602,12 @@ def commit_records(
     fill.copy_(torch.where(acc > 0, torch.where(grown <= ring.length - 1, grown, 0), fill))
 
 
-FOLD_PROGRAMS_PER_SM = 16  # one-warp fold programs resident per SM at the fold's ~110-128 registers a thread
-SPLIT_COMMIT_BATCH = 256  # from this many requests :func:`commit_records` splits (H200, runtime/gdn/NOTES.md round 15)
-
-
-def commit_split(batch: int) -> bool:
-    """Whether :func:`commit_records` runs as two launches (appends, then a persistent fold of the listed rows): the
-    faster commit at each ring-verify bench shape (B = 256 at TP1 and TP4; one launch at B = 16 and 64)."""
-    return batch >= SPLIT_COMMIT_BATCH
-
-
-def _commit_split(pool, ring, slot_indices, fill, records, record_indices, last_step, next_fill_out, tiles, sizes,
-                  num_warps) -> None:
-    B = slot_indices.shape[0]
-    work = torch.zeros(B + 1, dtype=torch.int32, device=pool.device)  # the fold count, then the listed rows
-    common = {k: sizes[k] for k in ("H", "HV", "K", "V", "BK")} | {"L": ring.length, "TM": records.length,
-                                                                   "TMP": ring_pad(records.length)}
-    _append_or_list_kernel[(B * sizes["HV"],)](
-        slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices, last_step,
-        fill if next_fill_out is None else next_fill_out, work, BV=triton.next_power_of_2(sizes["V"]),
-        WRITE_FILL=next_fill_out is not None, **common, num_warps=4,
-    )
-    sms = torch.cuda.get_device_properties(pool.device).multi_processor_count if pool.is_cuda else 2
-    _fold_listed_kernel[(min(tiles, sms * FOLD_PROGRAMS_PER_SM),)](
-        pool, slot_indices, ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices, last_step,
-        work, *pool.stride(), BV=sizes["BV"], LP=ring_pad(ring.length), **common, num_warps=num_warps,
-    )
+def commit_tile(batch: int, num_v_heads: int) -> CommitTile:
+    """The commit :func:`commit_records` runs by default, by requests x v-heads: below 2048 the replaying fold in
+    8-row one-warp programs, from 2048 the fold as products in 64-row 4-warp programs, from 8192 in 128-row ones (the
+    fastest of 13 commits at each ring-verify bench shape, H200, runtime/gdn/NOTES.md round eighteen: where few
+    rows fold, short programs; where many do, the products' fewer, longer programs)."""
+    heads = batch * num_v_heads
+    if heads < 2048:
+        return CommitTile("fused", 8, 8, 1)
+    return CommitTile(block_v=128 if heads >= 8192 else 64)

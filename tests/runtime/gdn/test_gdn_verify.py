@@ -7,7 +7,7 @@ from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
 from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
-from runtime.gdn.verify import commit_accepted, commit_records, commit_split, verify, verify_tile
+from runtime.gdn.verify import CommitTile, commit_accepted, commit_records, commit_tile, verify, verify_tile
 
 from ._gdn_cases import DEVICE, SHAPES, SMALL, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
 from ._gdn_cases import gen as make_gen
@@ -155,14 +155,17 @@ def test_verify_on_checkpoint_plus_ring(s, parity):
     parity("deferred decode after commit", o, o_ref, 1e-5)
 
 
-@pytest.mark.parametrize("split", [False, True], ids=["one-launch", "split"])
+COMMITS = [CommitTile(), CommitTile(block_v=128), CommitTile("fused", 8, 8, 1)]  # commit_tile's three
+
+
+@pytest.mark.parametrize("tile", COMMITS, ids=str)
 @pytest.mark.parametrize("s", SHAPES)
-def test_verify_to_draft_records_then_commit(s, split, parity):
+def test_verify_to_draft_records_then_commit(s, tile, parity):
     """Verify writing draft records (no intermediate states) gives exactly the outputs of verify with a state
     buffer and leaves the pool alone; commit_records then leaves every slot standing for the buffer's state at
     its last accepted step (1e-5), by appending to the ring where the drafts fit and folding where they do not;
-    rows that accept nothing and padding rows keep pool, ring and fill. Both commits: one launch, and ``split``
-    (appends, then a persistent launch folding the listed rows, fewer programs than tiles so they loop)."""
+    rows that accept nothing and padding rows keep pool, ring and fill. Every commit :func:`commit_tile` picks: the fold as products (64- and 128-row 4-warp programs of 16-row
+    blocks) and replayed (8-row one-warp programs)."""
     g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 250 + s.K)
     L = 6
     ring = _random_ring(s, states.shape[0], L, g0)
@@ -181,7 +184,7 @@ def test_verify_to_draft_records_then_commit(s, split, parity):
     valid = idx >= 0
     rows = torch.arange(B * T, device=DEVICE) // T
     assert torch.equal(out[valid[rows]], ref[valid[rows]]) and torch.equal(states, frozen)
-    commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H, split=split)
+    commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H, tile=tile)
     keep = valid & (last >= 0)
     used = idx[keep].long()
     now = naive.replay_ring(states[used], ring.d[used], ring.k[used], ring.g[used], fill[keep].long())
@@ -203,8 +206,8 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     double-buffered fill (``next_fill_out``), against naive.verify_gdn on the states the rows stand for: every
     round's outputs within 1e-5, and after the last round each slot's checkpoint replayed through its ring equals
     the reference state within 1e-5. Random acceptance (none to all drafts) drives appends, folds and ring wrap;
-    a padding row keeps zeros out and touches nothing; ``fill`` itself is never written. Even rounds commit in two
-    launches (``split``), odd ones in one. ``replayed``: verify with
+    a padding row keeps zeros out and touches nothing; ``fill`` itself is never written. Round r commits with
+    ``COMMITS[r % 3]`` (products at two tiles, replayed), so each runs. ``replayed``: verify with
     the ring replayed into the state, unrolled (``unroll_ring``) in odd rounds, in a loop in even ones;
     ``output-only``: ring_verify, which builds no state (two 8-row blocks a program in even rounds, its default tile in
     odd ones)."""
@@ -238,7 +241,7 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
         assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
         last = torch.randint(-1, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
         commit_records(states, ring, idx, fill, records, buf_idx, last, num_k_heads=s.H, next_fill_out=fill_next,
-                       split=r % 2 == 0)
+                       tile=COMMITS[r % len(COMMITS)])
         assert torch.equal(fill, kept)
         lv = last[valid].long()
         ref = torch.where((lv >= 0)[:, None, None, None], inter[torch.arange(lv.numel(), device=DEVICE), lv.clamp_min(0)], ref)
@@ -285,10 +288,11 @@ def test_ring_verify_any_draft_count(T, parity):
 
 
 def test_ring_verify_tile_is_the_measured_winner():
-    """The default (rows per program, pipeline stages) is the fastest of round seventeen's 13 tiles at each ring-verify
-    bench shape ((batch, v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round seventeen)."""
-    measured = {(16, 32): (128, 3), (64, 32): (128, 3), (256, 32): (128, 3), (16, 8): (32, 2), (64, 8): (128, 3),
-                (256, 8): (128, 3)}
+    """The default (rows per program, rows per block, pipeline stages) is the fastest of round seventeen's 13 tiles at
+    each ring-verify bench shape ((batch, v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round seventeen), and at
+    128 heads round eighteen's one 32-row block."""
+    measured = {(16, 32): (128, 16, 3), (64, 32): (128, 16, 3), (256, 32): (128, 16, 3), (16, 8): (32, 32, 2),
+                (64, 8): (128, 16, 3), (256, 8): (128, 16, 3)}
     assert {shape: ring_verify_tile(*shape) for shape in measured} == measured
 
 
@@ -300,8 +304,12 @@ def test_verify_tile_is_the_measured_winner():
     assert all(verify_tile(*shape)[1] == 1 for shape in measured)
 
 
-def test_commit_split_is_the_measured_winner():
-    """commit_records splits (appends, then a persistent fold of the listed rows) exactly where that commit was the
-    faster at the ring-verify bench shapes (batch at TP1 and TP4; H200, runtime/gdn/NOTES.md round fifteen)."""
-    measured = {16: False, 64: False, 256: True}
-    assert {batch: commit_split(batch) for batch in measured} == measured
+def test_commit_tile_is_the_measured_winner():
+    """The default commit is the fastest of round eighteen's 13 at each ring-verify bench shape ((batch, v-heads) at
+    TP1 and TP4; H200, runtime/gdn/NOTES.md round eighteen)."""
+    fused, products = CommitTile("fused", 8, 8, 1), CommitTile(block_v=64)
+    measured = {(16, 32): fused, (64, 32): products, (256, 32): CommitTile(block_v=128), (16, 8): fused,
+                (64, 8): fused, (256, 8): products}
+    assert {shape: commit_tile(*shape) for shape in measured} == measured
+    with pytest.raises(ValueError):
+        CommitTile("split")

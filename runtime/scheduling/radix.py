@@ -22,8 +22,12 @@ Rules, as read in SGLang 0.5.23:
   (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.acquire_component_lock`` locks the one node). Eviction: dropping the
   state of an inner or KV-locked node leaves a tombstone that keeps its KV
   (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.evict_component``); evicting an unlocked leaf frees its KV and state.
-- Two LRUs: KV recency is refreshed along the whole matched or inserted path, Mamba recency only for the
-  state a match uses (its best node) and for a state as it enters the tree or is donated again
+- Two LRUs: KV recency is refreshed on a match for its best node and that node's ancestors only (deeper
+  ones newer; nodes walked past the best node keep theirs), on an insert for every node it walks and the
+  node its state lands on, and on a split for the new parent and then the suffix
+  (``sglang/srt/mem_cache/unified_cache/unified_tree_core.py: UnifiedTreeCore._match_post_processor, UnifiedTreeCore._touch_node, UnifiedTreeCore._split_node``;
+  ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.commit_insert_component_data`` refreshes the target). Mamba
+  recency only for the state a match uses (its best node) and for a state as it enters the tree or is donated again
   (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.refresh_lru``: ``MATCH_END`` only, ``WALKDOWN``/``INSERT_END``
   no-ops; ``commit_insert_component_data``: ``insert_mru`` / ``reset_node_mru``). State eviction follows the Mamba
   LRU, KV eviction the KV one.
@@ -102,8 +106,12 @@ class RadixTree:
         return n
 
     def _split(self, node: Node, at: int) -> Node:
+        """Cut ``node`` after ``at`` tokens: the new parent is a fresh node, and the suffix's KV recency is
+        refreshed after it (``sglang/srt/mem_cache/unified_cache/unified_tree_core.py: UnifiedTreeCore._split_node``)."""
         parent = node.parent
-        top = Node(node.key[:at], node.kv[:at], parent, lock_ref=node.lock_ref, last_access=node.last_access)
+        top = Node(node.key[:at], node.kv[:at], parent, lock_ref=node.lock_ref)
+        self._touch(top)
+        self._touch(node)
         parent.children[self._child_key(node.key, 0)] = top
         node.key, node.kv, node.parent = node.key[at:], node.kv[at:], top
         top.children[self._child_key(node.key, 0)] = node
@@ -125,7 +133,6 @@ class RadixTree:
             kv.extend(child.kv)
             pos += n
             node = child
-            self._touch(node)
             if node.state is not None:
                 best = Match(node, pos, list(kv), pos)
             if partial:
@@ -133,6 +140,12 @@ class RadixTree:
         best.full_hit = pos
         if best.node is not self.root:
             self._touch_state(best.node)
+        path, n = [], best.node
+        while n is not None:  # KV recency: the best node and its ancestors only, deeper ones newer
+            path.append(n)
+            n = n.parent
+        for n in reversed(path):
+            self._touch(n)
         return best
 
     def insert(self, tokens: tuple[int, ...], row: list[int], protected_len: int,
@@ -148,6 +161,7 @@ class RadixTree:
             child = node.children.get(self._child_key(tokens, pos))
             if child is None:
                 break
+            self._touch(child)
             n = self._common(child.key, tokens, pos)
             if n < len(child.key):
                 child = self._split(child, n)
@@ -156,8 +170,8 @@ class RadixTree:
             for p in range(pos, pos + n):
                 row[p] = child.kv[p - pos]
             node, pos = child, pos + n
-            self._touch(node)
-        if pos < len(tokens):
+        is_new_leaf = pos < len(tokens)
+        if is_new_leaf:
             leaf = Node(tokens[pos:], row[pos:len(tokens)], node)
             node.children[self._child_key(tokens, pos)] = leaf
             node = leaf
@@ -165,6 +179,8 @@ class RadixTree:
         if state is None:
             return node, False
         self._touch_state(node)
+        if node.parent is not None and not is_new_leaf:
+            self._touch(node)
         if node.state is None:
             node.state = state
             self.stats.donated += 1

@@ -9,8 +9,10 @@ One :meth:`Simulator.step` follows SGLang 0.5.23's event loop
 2. a prefill batch is built: the chunked request continues, then waiting requests are matched
    (at most ``len - 1`` tokens, ``sglang/srt/managers/schedule_batch.py: Req._compute_max_prefix_len``) and
    admitted while the chunk budget lasts; with ``--enable-mixed-chunk`` the budget is first reduced by one
-   token per running request (``rem_chunk_tokens -= num_mixed_decode_tokens`` in
-   ``sglang/srt/managers/schedule_policy.py: PrefillAdder.__init__``) and the decode rows ride along
+   token per running request, including one whose last token is already in flight
+   (``rem_chunk_tokens -= num_mixed_decode_tokens`` in ``sglang/srt/managers/schedule_policy.py: PrefillAdder.__init__``,
+   with ``running_bs`` counted in ``sglang/srt/managers/scheduler.py: Scheduler._get_new_batch_prefill_raw``
+   before ``Scheduler._reqs_finishing_inflight`` filters the rows that ride) and the decode rows ride along
    (``sglang/srt/managers/scheduler.py: Scheduler._get_new_batch_prefill_raw`` ->
    ``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mix_with_running``); otherwise a decode batch runs;
 3. the batch is launched; with overlap the previous batch's result is processed only now, so the batch
@@ -220,7 +222,9 @@ class Simulator:
     def _schedule(self) -> Batch | None:
         decodable = [r for r in self.running if r.sampled < r.spec.max_new]
         mix = self.res.knobs.mixed and bool(decodable)
-        budget = self.res.knobs.chunk_size - (len(decodable) if mix else 0)
+        # the chunk budget is cut by every running request, also one whose last token is in flight and
+        # will not ride the mixed batch (``running_bs`` is counted before ``_reqs_finishing_inflight``)
+        budget = self.res.knobs.chunk_size - (len(self.running) if self.res.knobs.mixed else 0)
         rows: list[Row] = []
         if self.chunked is not None:
             req = self.chunked
@@ -369,11 +373,13 @@ class Simulator:
                 self.stats.discarded_rows += 1
                 continue
             if row.is_decode:
+                self._append(req, token)
                 if self.res.mode == "extra_buffer" and batch.mode == "decode":
                     self._track_result(batch, row, tracked.get(id(row)))
-                self._commit(req, token)
+                self._release_if_finished(req)
             elif row.end == req.prompt_len:
-                self._commit(req, token)
+                self._append(req, token)
+                self._release_if_finished(req)
                 if not req.done:
                     self._checkpoint(req)
                     self.running.append(req)
@@ -390,7 +396,9 @@ class Simulator:
         this row's own boundary without lookahead, the next row's (``mamba_track_mask_next_cpu``) with it,
         i.e. one step early. Lazy acts on completed boundaries only: it keeps the new slot and frees the
         old one; and a request finishing while its in-flight next step tracks in place, over the kept
-        slot, donates nothing (``mamba_lazy_checkpoint = False``).
+        slot, donates nothing (``mamba_lazy_checkpoint = False``, set only for a request this very result
+        finishes). Runs after the row's token is appended and before a finished request is released, as
+        0.5.23 runs it after ``update_finish_state``.
         """
         req = row.req
         lookahead = req.decode_batch_idx - batch.decode_batch_idx[id(row)]
@@ -406,9 +414,9 @@ class Simulator:
                 if old is not None:
                     self.sp.free(old)
                     req.ping_pong[1 - tracked_idx] = None
-            elif (lookahead == 1 and known and req.next_track_idx == req.last_track_idx
+            elif (req.finished and lookahead == 1 and known and req.next_track_idx == req.last_track_idx
                   and req.untracked_decode_batch_idx != req.decode_batch_idx):
-                req.lazy_checkpoint = False  # read at finish only, as in 0.5.23
+                req.lazy_checkpoint = False
             return
         if tracked_idx is not None:
             req.last_track_idx = tracked_idx
@@ -417,10 +425,13 @@ class Simulator:
         if known:
             req.next_track_idx = req.other(req.next_track_idx)
 
-    def _commit(self, req: Request, token: int) -> None:
+    def _append(self, req: Request, token: int) -> None:
+        """Commit a sampled token (``req.output_ids.append`` then ``update_finish_state``)."""
         req.outputs.append(token)
         if self.checker:
             self.checker.on_output(req)
+
+    def _release_if_finished(self, req: Request) -> None:
         if req.finished:
             self._release(req)
 

@@ -103,3 +103,36 @@ def test_state_eviction_follows_the_mamba_lru_not_the_path():
     assert a.last_access > c.last_access and a.mamba_access < c.mamba_access
     tree.evict_states(sp.allocator.available() + 1)
     assert a.state is None and c.state is not None and b.state is not None
+
+
+def _kv_lru_setup():
+    """Prefix ``a`` with a state, then two leaves below it: ``a + b`` (older) and ``a + c`` (newer)."""
+    tree, kv, sp = _tree()
+    a, b, c = [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]
+    _insert(tree, kv, sp, a)
+    return tree, kv, sp, a, b, c
+
+
+def test_a_match_refreshes_kv_recency_only_up_to_its_best_node():
+    """``UnifiedTreeCore._match_post_processor`` refreshes the best node and its ancestors; a stateless node
+    the walk passes beyond the best one keeps its age, so it is still the first leaf KV eviction takes."""
+    tree, kv, sp, a, b, c = _kv_lru_setup()
+    older, *_ = _insert(tree, kv, sp, a + b, with_state=False)
+    newer, *_ = _insert(tree, kv, sp, a + c)
+    m = tree.match(a + b + [99], 9)
+    assert m.prefix_len == 4 and m.full_hit == 8  # best: the state at 4; the walk went through a + b
+    tree.evict_kv(kv.allocator.available() + 1)
+    assert older.parent is None or older not in older.parent.children.values()
+    assert tree.match(a + c + [99], 9).prefix_len == 8 and newer.state is not None
+
+
+def test_a_split_refreshes_the_suffix():
+    """``UnifiedTreeCore._split_node`` gives the cut-off suffix a fresh KV time, so after a match splits the
+    older leaf the other one is the least recently used."""
+    tree, kv, sp, a, b, c = _kv_lru_setup()
+    older, *_ = _insert(tree, kv, sp, a + b)
+    newer, *_ = _insert(tree, kv, sp, a + c)
+    assert tree.match(a + b[:2] + [98, 99], 7).full_hit == 6  # splits a + b after 6 tokens
+    tree.evict_kv(kv.allocator.available() + 1)
+    assert tree.match(a + b + [99], 9).prefix_len == 8  # the split suffix survived
+    assert tree.match(a + c + [99], 9).prefix_len == 4  # a + c was evicted

@@ -166,3 +166,20 @@ def test_eviction_under_pool_pressure(strategy, overlap):
 def test_a_request_that_cannot_fit_is_reported_not_spun_on():
     with pytest.raises(SimulationError, match="cannot be admitted"):
         Simulator(Knobs(kv_slots=10), [ReqSpec(0, _prompt(40, 20), 3)]).run()
+
+
+def test_mixed_chunk_budget_counts_a_request_whose_last_token_is_in_flight():
+    """SGLang builds the PrefillAdder with ``running_bs`` (every running request) before
+    ``_reqs_finishing_inflight`` drops the one whose last token is in flight: the chunk budget is 8 - 1 even
+    though that request does not ride the batch (none does, so the batch is not mixed)."""
+    specs = [ReqSpec(0, _prompt(80, 4), 2), ReqSpec(1, _prompt(81, 30), 2, arrival=3)]
+    sim = Simulator(MIXED.with_(chunk_size=8), specs)
+    first = None
+    while first is None:
+        sim.step()
+        rows = sim.in_flight.rows if sim.in_flight else []
+        first = next((r for r in rows if r.req.rid == 1), None)
+        if first is not None:
+            assert sim.in_flight.mode == "extend" and sim.requests[0].sampled == 2
+    assert (first.prefix_len, first.extend_len) == (0, 7)
+    assert sim.run().outputs() == expected_outputs(specs)

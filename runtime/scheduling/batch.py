@@ -63,7 +63,10 @@ class Batch:
 
 
 def prepare_for_extend(rows: list[Row], res: Resolved) -> Batch:
-    """An extend batch; with extra_buffer each row gets the track rule and claims its slot."""
+    """An extend batch; with extra_buffer each row gets the track rule and claims its slot.
+
+    ``sglang/srt/managers/schedule_batch.py: ScheduleBatch.prepare_for_extend``.
+    """
     batch = Batch("extend", rows)
     if res.mode != "extra_buffer":
         return batch
@@ -86,6 +89,8 @@ def prepare_for_decode(reqs: list[Request], res: Resolved) -> Batch:
     """A decode batch: one token per request; rows landing on the track grid snapshot their state into the
     slot at ``next_track_idx``. Each request's ``decode_batch_idx`` advances and is stamped on the batch;
     under overlap the batch also records which rows' next step tracks (``mamba_track_mask_next_cpu``:
+
+    ``sglang/srt/managers/schedule_batch.py: ScheduleBatch.prepare_for_decode``.
     ``seq_len % grid == grid - 1``), so that result processing one batch behind can swap early."""
     rows = [Row(req, len(req.tokens) - 1, 1, True) for req in reqs]
     batch = Batch("decode", rows)
@@ -103,7 +108,10 @@ def prepare_for_decode(reqs: list[Request], res: Resolved) -> Batch:
 
 
 def mix_with_running(extend: Batch, decode: Batch, res: Resolved) -> Batch:
-    """Merge decode rows into an extend batch as one-token extends."""
+    """Merge decode rows into an extend batch as one-token extends.
+
+    ``sglang/srt/managers/schedule_batch.py: ScheduleBatch.mix_with_running``.
+    """
     first, second = (extend.rows, decode.rows) if res.knobs.row_order == "prefill_first" else (
         decode.rows, extend.rows)
     mixed = Batch("mixed", first + second)

@@ -118,7 +118,11 @@ class Resolved:
 
 
 def resolve(knobs: Knobs) -> Resolved:
-    """Resolve ``auto`` and apply SGLang's start-up assertions; raise :class:`ConfigError` on a refusal."""
+    """Resolve ``auto`` and apply SGLang's start-up assertions; raise :class:`ConfigError` on a refusal.
+
+    Follows ``sglang/srt/arg_groups/model_hook.py: handle_mamba_radix_cache`` (resolution, then validation) and
+    ``sglang/srt/arg_groups/attention_hook.py: handle_linear_attn_backend``; each rule is cited in the module docstring.
+    """
     k = knobs
     if k.strategy not in STRATEGIES:
         raise ConfigError(f"strategy {k.strategy!r} is not modelled (choose from {STRATEGIES})")

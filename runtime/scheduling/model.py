@@ -76,7 +76,11 @@ def _rms(x: torch.Tensor) -> torch.Tensor:
 
 
 class TinyHybrid:
-    """Fixed-seed weights and the batched extend used by the runner."""
+    """Fixed-seed weights and the batched extend used by the runner.
+
+    State shapes as ``sglang/srt/configs/mamba_utils.py: Mamba2StateShape.create``; ``h`` as the FLA kernel's
+    ``sglang/kernels/ops/attention/fla/chunk_delta_h.py: chunk_gated_delta_rule_fwd_h`` (the state before each chunk).
+    """
 
     def __init__(self, dims: Dims = Dims(), seed: int = 0, dtype: torch.dtype = torch.float64,
                  device: str = "cpu") -> None:

@@ -45,7 +45,11 @@ def pinned_bytes(indices: list[torch.Tensor]) -> int:
 
 
 class SlotAllocator:
-    """Free list of slot ids ``1..size``."""
+    """Free list of slot ids ``1..size``.
+
+    ``sglang/srt/mem_cache/allocator/mamba.py: MambaSlotAllocator._do_alloc, MambaSlotAllocator.free``; with
+    ``views`` it hands out slices of the free list, as 0.5.23 does.
+    """
 
     def __init__(self, size: int, views: bool = False) -> None:
         self.size, self.views = size, views
@@ -117,7 +121,10 @@ class StatePool:
         return len(self.ring.get(slot, ()))
 
     def live(self, slot: int) -> States:
-        """Conv state and ``fold(checkpoint, ring)``: what a ReplaySSM decode step reads."""
+        """Conv state and ``fold(checkpoint, ring)``: what a ReplaySSM decode step reads.
+
+        The decode kernel's replay (``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend.forward_decode``).
+        """
         states = self.read(slot)
         for g, update in self.ring.get(slot, ()):
             states.ssm = states.ssm * g[..., None, None] + update
@@ -138,6 +145,8 @@ class StatePool:
 
     def record(self, slot: int, new: States, decay: torch.Tensor, prov: tuple) -> None:
         """A ReplaySSM decode step that does not flush: conv state updated in place
+
+        ``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend.forward_decode``.
         (``causal_conv1d_update``), one ring record appended, checkpoint untouched."""
         old = self.live(slot).ssm
         if not self.fill(slot):
@@ -148,7 +157,10 @@ class StatePool:
         self._mark(slot, conv=prov)
 
     def fold(self, slot: int) -> None:
-        """Fold the ring into the checkpoint (a flush without a token); the cursor goes to 0."""
+        """Fold the ring into the checkpoint (a flush without a token); the cursor goes to 0.
+
+        As a flush of ``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend.forward_decode``.
+        """
         if self.fill(slot):
             prov = self.live_prov(slot)
             self.ssm[:, slot] = self.live(slot).ssm
@@ -156,7 +168,10 @@ class StatePool:
             self._mark(slot, ssm=prov)
 
     def reset_ring(self, slot: int) -> None:
-        """Cursor to 0 without folding: the pending records are dropped."""
+        """Cursor to 0 without folding: the pending records are dropped.
+
+        ``write_pos[slot] = 0`` in ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.prepare_for_caching_req``.
+        """
         if self.ring.pop(slot, None) is not None:
             self._mark(slot)
 
@@ -168,7 +183,10 @@ class StatePool:
         self._mark(dst, self.prov_conv[src], self.prov_ssm[src])
 
     def clear(self, slot: int) -> None:
-        """The empty-prefix state (what SGLang's ``mamba_needs_clear`` produces), with an empty ring."""
+        """The empty-prefix state (what SGLang's ``mamba_needs_clear`` produces), with an empty ring.
+
+        ``sglang/srt/mem_cache/memory_pool.py: HybridReqToTokenPool.alloc`` (``mamba_needs_clear``, ``write_pos = 0``).
+        """
         self.conv[:, slot] = 0
         self.ssm[:, slot] = 0
         self.ring.pop(slot, None)
@@ -188,7 +206,10 @@ def _depth(prov: tuple) -> str:
 
 
 class KVPool:
-    """Per-token attention keys and values of the single attention layer."""
+    """Per-token attention keys and values of the single attention layer.
+
+    Its free list as ``sglang/srt/mem_cache/allocator/token.py: TokenToKVPoolAllocator.alloc, TokenToKVPoolAllocator.free``.
+    """
 
     def __init__(self, size: int, dims: Dims, dtype: torch.dtype, device: str = "cpu") -> None:
         self.allocator = SlotAllocator(size)

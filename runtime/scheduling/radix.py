@@ -118,7 +118,10 @@ class RadixTree:
         return top
 
     def match(self, tokens: tuple[int, ...] | list[int], limit: int) -> Match:
-        """Longest usable prefix of ``tokens[:limit]``."""
+        """Longest usable prefix of ``tokens[:limit]``.
+
+        ``sglang/srt/mem_cache/unified_cache/unified_tree_core.py: UnifiedTreeCore._match_prefix_helper, UnifiedTreeCore._match_post_processor``.
+        """
         tokens = tuple(tokens[: limit // self.page * self.page])
         node, pos, kv = self.root, 0, []
         best = Match(self.root, 0, [], 0)
@@ -154,6 +157,8 @@ class RadixTree:
 
         Rewrites ``row`` in place to the tree's slots where the tree already held the position and frees
         the request's duplicates. Returns the target node and whether ``state`` was kept.
+
+        ``sglang/srt/mem_cache/unified_cache/unified_tree_core.py: UnifiedTreeCore._insert_walk_step, UnifiedTreeCore._insert_commit_step``.
         """
         assert len(tokens) % self.page == 0 and len(tokens) >= protected_len
         node, pos = self.root, 0
@@ -189,12 +194,16 @@ class RadixTree:
         return node, False
 
     def lock(self, node: Node) -> None:
+        """The KV of the path (``sglang/srt/mem_cache/unified_cache/components/full.py: FullComponent.acquire_component_lock``)
+        and this node's state (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.acquire_component_lock``).
+        """
         node.state_lock += 1
         while node is not None and node is not self.root:
             node.lock_ref += 1
             node = node.parent
 
     def unlock(self, node: Node) -> None:
+        """``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.release_component_lock``."""
         node.state_lock -= 1
         while node is not None and node is not self.root:
             node.lock_ref -= 1
@@ -226,7 +235,10 @@ class RadixTree:
         del node.parent.children[self._child_key(node.key, 0)]
 
     def evict_kv(self, need: int) -> None:
-        """Evict unlocked leaves, least recently used first, until ``need`` KV slots are free."""
+        """Evict unlocked leaves, least recently used first, until ``need`` KV slots are free.
+
+        ``sglang/srt/mem_cache/unified_cache/components/full.py: FullComponent._evict_device_start, FullComponent._evict_device_next_node``.
+        """
         heap = [(n.last_access, n.id, n) for n in self.nodes() if self._evictable_leaf(n)]
         heapq.heapify(heap)
         while heap and self.kv_pool.allocator.available() < need:
@@ -237,7 +249,10 @@ class RadixTree:
                 heapq.heappush(heap, (parent.last_access, parent.id, parent))
 
     def evict_states(self, need: int) -> None:
-        """Drop unlocked states, least recently used first: tombstone inner nodes, remove leaves."""
+        """Drop unlocked states, least recently used first: tombstone inner nodes, remove leaves.
+
+        ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent._evict_device_next_node, MambaComponent.evict_component``.
+        """
         cands = sorted((n for n in self.nodes() if n.state is not None and n.state_lock == 0),
                        key=lambda n: (n.mamba_access, n.id))
         for node in cands:

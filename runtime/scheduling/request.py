@@ -32,6 +32,7 @@ class ReqSpec:
 
 @dataclass(eq=False)
 class Request:
+    """The fields of ``sglang/srt/managers/schedule_batch.py: Req, ReqKvInfo`` the model needs."""
     spec: ReqSpec
     tokens: list[int] = field(default_factory=list)  # prompt + sampled tokens, as the device sees them
     outputs: list[int] = field(default_factory=list)  # tokens the scheduler has committed
@@ -71,12 +72,16 @@ class Request:
 
     @property
     def finished(self) -> bool:
+        """The length cap or a stop token (``sglang/srt/managers/schedule_batch.py: Req.update_finish_state``)."""
         if len(self.outputs) >= self.spec.max_new:
             return True
         return bool(self.outputs) and self.outputs[-1] in self.spec.stop
 
     def other(self, idx: int) -> int:
-        """The other ping-pong position (the same one when there is only one)."""
+        """The other ping-pong position (the same one when there is only one).
+
+        ``sglang/srt/mem_cache/memory_pool.py: HybridReqToTokenPool.get_mamba_ping_pong_other_idx``.
+        """
         return 1 - idx if len(self.ping_pong) == 2 else idx
 
     def held_state_slots(self) -> list[torch.Tensor]:

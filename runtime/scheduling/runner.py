@@ -47,7 +47,10 @@ class _Flat:
 
 
 def forward(batch: Batch, model: TinyHybrid, sp: StatePool, kv: KVPool, res: Resolved) -> None:
-    """Run ``batch``: fills ``batch.outputs`` and ``batch.write_targets`` and appends sampled tokens."""
+    """Run ``batch``: fills ``batch.outputs`` and ``batch.write_targets`` and appends sampled tokens.
+
+    ``sglang/srt/layers/attention/linear/gdn_backend.py: GDNAttnBackend.forward_extend, GDNAttnBackend.forward_decode``.
+    """
     chunk, flat = res.knobs.state_chunk, _Flat()
     ring = res.knobs.replayssm and batch.mode == "decode"
     for b, row in enumerate(batch.rows):
@@ -109,7 +112,10 @@ def _write(batch: Batch, sp: StatePool, slot: int, states: States, prov: tuple) 
 
 
 def _snapshot(batch: Batch, i: int, entry: TrackEntry, flat: _Flat, sp: StatePool, res: Resolved) -> None:
-    """Copy the state metadata row ``i`` asks for into its track slot, reading batch row ``i``."""
+    """Copy the state metadata row ``i`` asks for into its track slot, reading batch row ``i``.
+
+    ``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._init_track_ssm_indices, MambaAttnBackendBase._init_track_conv_indices``.
+    """
     nan = float("nan")
     states = States(torch.full_like(sp.conv[:, 0], nan), torch.full_like(sp.ssm[:, 0], nan))
     ssm_at = conv_at = None

@@ -161,6 +161,7 @@ class Simulator:
         return [self.in_flight] if self.in_flight is not None else []
 
     def step(self) -> None:
+        """One iteration of ``sglang/srt/managers/scheduler.py: Scheduler.event_loop_overlap, Scheduler.event_loop_normal``."""
         self._arrivals()
         if self.chunked is not None and self._stash:
             self._stash = False
@@ -220,6 +221,9 @@ class Simulator:
         return budget
 
     def _schedule(self) -> Batch | None:
+        """``sglang/srt/managers/scheduler.py: Scheduler._get_new_batch_prefill_raw``, else the decode batch of
+        ``sglang/srt/managers/scheduler.py: Scheduler.update_running_batch``.
+        """
         decodable = [r for r in self.running if r.sampled < r.spec.max_new]
         mix = self.res.knobs.mixed and bool(decodable)
         # the chunk budget is cut by every running request, also one whose last token is in flight and
@@ -253,6 +257,7 @@ class Simulator:
         return self._decode_batch(decodable) if decodable else None
 
     def _paged(self, n: int) -> int:
+        """``sglang/srt/managers/schedule_policy.py: PrefillAdder.ceil_paged_tokens``."""
         page = self.res.knobs.page_size
         return -(-n // page) * page
 
@@ -305,7 +310,11 @@ class Simulator:
                 self.stats.lazy_undone += 1
 
     def _admit(self, req: Request, budget: int) -> Row | None:
-        """Match, reserve and allocate for a waiting request; None leaves it waiting."""
+        """Match, reserve and allocate for a waiting request; None leaves it waiting.
+
+        ``sglang/srt/managers/schedule_batch.py: Req.init_next_round_input``; the state copy is
+        ``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent.finalize_match_result_in_cache``.
+        """
         res, tree = self.res, self.tree
         match = tree.match(req.spec.prompt, req.prompt_len - 1) if tree is not None else None
         prefix = match.prefix_len if match else 0
@@ -344,11 +353,13 @@ class Simulator:
         return sum(max(r.prompt_len + r.spec.max_new - 1 - len(r.kv_row), 0) for r in self.active_requests())
 
     def _ensure_kv(self, n: int) -> bool:
+        """Evict, then allocate (``sglang/srt/mem_cache/common.py: evict_from_tree_cache``)."""
         if self.kv.allocator.available() < n and self.tree is not None:
             self.tree.evict_kv(n)
         return self.kv.allocator.available() >= n
 
     def _ensure_states(self, n: int) -> bool:
+        """Evict, then allocate (``sglang/srt/mem_cache/unified_cache/components/mamba.py: MambaComponent._alloc_mamba_slot``)."""
         if self.sp.allocator.available() < n and self.tree is not None:
             self.tree.evict_states(n)
         return self.sp.allocator.available() >= n
@@ -366,6 +377,7 @@ class Simulator:
     # -- results and caching -------------------------------------------------------------------------
 
     def _process(self, batch: Batch) -> None:
+        """``sglang/srt/managers/scheduler_components/batch_result_processor.py: SchedulerBatchResultProcessor.process_batch_result_prefill, SchedulerBatchResultProcessor.process_batch_result_decode``."""
         tracked = {id(row): idx for row, _, idx in batch.decode_track}
         for row, token in zip(batch.rows, batch.outputs, strict=True):
             req = row.req
@@ -436,7 +448,10 @@ class Simulator:
             self._release(req)
 
     def _checkpoint(self, req: Request) -> None:
-        """Insert what an unfinished request has computed (after each prefill chunk)."""
+        """Insert what an unfinished request has computed (after each prefill chunk).
+
+        ``sglang/srt/mem_cache/common.py: checkpoint_kv_cache``.
+        """
         up_to = req.extend_end
         if self.tree is not None:
             if self.res.mode == "no_buffer":
@@ -451,7 +466,10 @@ class Simulator:
         req.prefix_len = up_to
 
     def _release(self, req: Request) -> None:
-        """Finish: donate the final checkpoint, free everything else, drop the lock."""
+        """Finish: donate the final checkpoint, free everything else, drop the lock.
+
+        ``sglang/srt/mem_cache/common.py: release_kv_cache``.
+        """
         up_to = req.prompt_len + len(req.outputs) - 1  # committed KV; an in-flight row may hold more
         if self.tree is not None:
             if self.res.mode == "no_buffer":
@@ -503,7 +521,10 @@ class Simulator:
         return None
 
     def _insert(self, req: Request, depth: int, up_to: int, slot, kind: str) -> None:
-        """Key ``slot`` (a state of ``depth`` tokens) and the KV before it into the tree."""
+        """Key ``slot`` (a state of ``depth`` tokens) and the KV before it into the tree.
+
+        ``sglang/srt/mem_cache/unified_radix_cache.py: UnifiedRadixCache.checkpoint_into_tree``.
+        """
         length = page_floor(min(depth, up_to), self.res.knobs.page_size)
         if length <= 0:
             self.sp.free(slot)

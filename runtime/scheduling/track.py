@@ -35,7 +35,10 @@ class PrefillTrack:
 
 def prefill_track(prefix_len: int, extend_len: int, checkpoint_grid: int, state_chunk: int,
                   cache_chunk: int, branching: int | None = None) -> PrefillTrack:
-    """The extra_buffer track rule for an extend of ``extend_len`` tokens after ``prefix_len``."""
+    """The extra_buffer track rule for an extend of ``extend_len`` tokens after ``prefix_len``.
+
+    ``sglang/srt/managers/schedule_batch.py: ScheduleBatch._mamba_radix_cache_v2_req_prepare_for_extend`` (non-DCP).
+    """
     if extend_len < checkpoint_grid:
         return PrefillTrack(False, -1, None)
     seq_end = prefix_len + extend_len
@@ -50,7 +53,10 @@ def prefill_track(prefix_len: int, extend_len: int, checkpoint_grid: int, state_
 
 
 def kernel_source(kernel_seqlen: int, prefix_len: int, state_chunk: int) -> tuple[str, int]:
-    """``("final", -1)`` or ``("h", j)``: which recurrent state the kernel copies for a tracked row."""
+    """``("final", -1)`` or ``("h", j)``: which recurrent state the kernel copies for a tracked row.
+
+    ``sglang/srt/layers/attention/mamba/prefill_track_metadata.py: build_prefill_track_plan``.
+    """
     length = kernel_seqlen - prefix_len
     if length % state_chunk == 0:
         return "final", -1
@@ -58,18 +64,27 @@ def kernel_source(kernel_seqlen: int, prefix_len: int, state_chunk: int) -> tupl
 
 
 def conv_aligned_len(kernel_seqlen: int, prefix_len: int, cache_chunk: int) -> int:
-    """Extend tokens covered by the conv snapshot (the ``+1`` of a forced track vanishes under the floor)."""
+    """Extend tokens covered by the conv snapshot (the ``+1`` of a forced track vanishes under the floor).
+
+    ``sglang/srt/model_executor/forward_batch_info.py: ForwardBatch.mamba_track_aligned_lens``.
+    """
     return ((kernel_seqlen - prefix_len) // cache_chunk) * cache_chunk
 
 
 def snapshot_depth(kernel_seqlen: int, prefix_len: int, extend_len: int, state_chunk: int) -> int:
-    """The depth of the recurrent state the kernel actually copies."""
+    """The depth of the recurrent state the kernel actually copies.
+
+    ``sglang/srt/layers/attention/mamba/prefill_track_metadata.py: build_prefill_track_plan``.
+    """
     source, j = kernel_source(kernel_seqlen, prefix_len, state_chunk)
     return prefix_len + extend_len if source == "final" else prefix_len + j * state_chunk
 
 
 def decode_tracks(seq_len: int, track_grid: int) -> bool:
-    """Whether a decode step whose sequence length becomes ``seq_len`` snapshots its state."""
+    """Whether a decode step whose sequence length becomes ``seq_len`` snapshots its state.
+
+    ``sglang/srt/managers/schedule_batch.py: ScheduleBatch.prepare_for_decode`` (``seq_lens_cpu % grid == 0``).
+    """
     return seq_len % track_grid == 0
 
 

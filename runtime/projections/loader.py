@@ -6,7 +6,9 @@
   splits it by output sizes, as SGLang 0.5.23 does.
 * Split checkpoint (Qwen3.5): ``in_proj_qkv`` -> shards ``(0, 1, 2)`` of qkvz, ``in_proj_z`` -> shard 3,
   ``in_proj_b`` / ``in_proj_a`` -> shards 0 / 1 of ba; these go to the generic merged-column loader
-  (#19321, #21019).
+  (#19321, #21019). For Qwen3-Next that is Qwen3.5's rule, not 0.5.23's: its wrapper hands the tuple to a
+  loader that refuses it unquantized and misreads block scales (finding qwen3-next-split-tuple-shard,
+  ``tests/runtime/projections/test_proj_sglang_split_loader.py``).
 
 Scales follow their weights: ``weight_scale_inv`` (block) is sliced in block rows, ``weight_scale`` and
 ``input_scale`` (per tensor) fill one slot per logical shard. A packed tensor's one scalar scale fills all

@@ -20,8 +20,7 @@ from runtime.scheduling.request import ReqSpec, Request
 from runtime.scheduling.scheduler import Simulator
 from runtime.scheduling.track import kernel_source, prefill_track
 from runtime.scheduling.workload import expected_outputs, random_workload, shared_prefix
-
-from . import _sglang_source as sglang_source
+from tests.runtime import _sglang_source as sglang_source
 
 pytestmark = pytest.mark.skipif(sglang_files.package_dir() is None, reason="SGLang is not installed")
 

@@ -1,7 +1,7 @@
 """One function or method of the installed SGLang 0.5.23, compiled on its own from its file.
 
-The modules the scheduling model follows (``schedule_batch.py``, ``batch_result_processor.py``, the Mamba cache
-component) import SGLang's whole serving stack, which a ``--no-deps`` install cannot import. :func:`function`
+The modules the runtime models follow (``schedule_batch.py``, ``batch_result_processor.py``, the Mamba cache
+component, ``linear.py``) import SGLang's whole serving stack, which a ``--no-deps`` install cannot import. :func:`function`
 takes one definition from the file's syntax tree, as installed and unmodified, and executes it with the
 globals it reads given by the caller, so a test can run SGLang's own rule next to the model's. ``None`` when
 SGLang or the definition is absent (the caller skips).

@@ -735,6 +735,7 @@ def releases_verify(
     if len(found) < 2:
         err.print(f"error: {len(found)} release(s) in {cache}: run `dossier releases sync` first")
         raise typer.Exit(USAGE)
+    _left_out(rl, cache)
     trees = [SourceTree.release(r) for r in found]
     err.print(f"scanning {len(project.cards)} card(s) through {len(trees)} releases "
               f"({trees[0].version} .. {trees[-1].version}) in {cache}")
@@ -792,6 +793,7 @@ def releases_surface(
     found = rl.synced(cache)
     if len(found) < 2:
         fail(f"{len(found)} release(s) in {cache}: run `dossier releases sync` first")
+    _left_out(rl, cache)
 
     def progress(tree) -> None:
         if not err.is_terminal:
@@ -882,6 +884,14 @@ def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> Non
                   "once it is removed", markup=False)
     err.print(f"{len(found)} release(s) in {cache}" + (f", {len(broken)} incomplete" if broken else "")
               + ("" if found else ": run `dossier releases sync`"))
+
+
+def _left_out(rl, cache: Path) -> None:
+    """Say which folders of the release cache a scan leaves out (incomplete): without them a change reads as made by
+    the next release."""
+    for path, why in rl.incomplete(cache):
+        err.print(f"warning: {path}: not a complete release ({why}): left out of the scan, so its changes read as the "
+                  "next release's; `dossier releases sync` syncs it again", markup=False)
 
 
 def _reused_benches(specs: list[str], modules: set[str], facts: dict) -> dict[str, dict]:

@@ -88,6 +88,8 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
         return []
     out = []
     for p in sorted(cache.iterdir()):
+        if not p.is_dir() and not p.name.startswith(".") and ordered([p.name]):  # where a release's folder goes
+            out.append((p, "a file, not a release's folder"))
         if not p.is_dir() or p.name.startswith(".tmp-") or load(p) is not None:
             continue
         record = p / RECORD
@@ -101,7 +103,10 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
             why = f"{RECORD} is not valid JSON"
         else:
             named = data.get("version") if isinstance(data, dict) else None
+            recorded = data.get("files") if isinstance(data, dict) else None
             why = (f"{RECORD} is the record of {named}, not of {p.name}" if isinstance(named, str) and named != p.name
+                   else f"it holds {_sources(p)} .py files, {RECORD} records {recorded}: one was deleted or the copy "
+                   "cut short, and its diffs would show changes no release made" if _count_differs(data, p)
                    else f"{RECORD} lacks a version or build date, or holds a value of the wrong type")
         out.append((p, why))
     return out
@@ -179,9 +184,22 @@ def load(path: Path) -> Release | None:
         data = json.loads(read_bytes(path / RECORD))
         if data["version"] != path.name or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["built"]):
             return None
+        if _count_differs(data, path):  # a source missing: a release diff would say the release removed it
+            return None
         return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _sources(path: Path) -> int:
+    """The .py files under a release's folder (what sync wrote and counted)."""
+    return sum(name.endswith(".py") for _, _, names in os.walk(path / "python") for name in names)
+
+
+def _count_differs(record: dict, path: Path) -> bool:
+    """Whether the release at ``path`` holds another number of sources than its record counts (a record without a
+    count is not judged)."""
+    return isinstance(record.get("files"), int) and record["files"] != _sources(path)
 
 
 def synced(cache: Path) -> list[Release]:
@@ -253,8 +271,10 @@ def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Relea
         with serialized(cache):  # a sync beside this one (another process) may have landed it since the caller looked
             if (landed := load(final)) is not None:
                 return landed  # kept: removing it pulled a release from under its readers (or failed our rename)
-            if final.exists():  # an incomplete leftover
+            if final.is_dir() and not final.is_symlink():  # an incomplete leftover
                 shutil.rmtree(final)
+            elif os.path.lexists(final):  # a file or a link where its folder goes: 'Not a directory' failed the sync
+                final.unlink()
             tree.rename(final)
         return Release(version, built, final, wheel.name, files)
     except OSError as exc:

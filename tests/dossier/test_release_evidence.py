@@ -536,6 +536,20 @@ def test_a_release_cache_named_but_not_there_is_an_environment_error(setup, tmp_
                                        ) in damaged.stderr
 
 
+def test_verify_leaves_out_a_release_missing_a_source_and_says_so(setup):
+    """0.1.0.post1 without the model file (deleted by hand, a copy cut short) was scanned: #100's line read as
+    added by 0.2.0, a release that did not add it. The release is left out, with a line saying so (with --record
+    the lock then refuses to drop its history)."""
+    root, cache = setup
+    (cache / "0.1.0.post1" / "python" / "sglang" / MODEL).unlink()
+    result = verify(root, cache)
+    assert result.stderr.splitlines()[:2] == [
+        f"warning: {cache / '0.1.0.post1'}: not a complete release (it holds 4 .py files, release.json records 5: one "
+        "was deleted or the copy cut short, and its diffs would show changes no release made): left out of the scan, "
+        "so its changes read as the next release's; `dossier releases sync` syncs it again",
+        f"scanning {len(CARDS)} card(s) through 3 releases (0.1.0 .. 0.3.0) in {cache}"]
+
+
 def test_releases_list_names_a_release_folder_it_cannot_use(setup):
     root, cache = setup
     (cache / "0.1.0" / "release.json").write_text("{not json")

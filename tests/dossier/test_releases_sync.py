@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -191,3 +192,28 @@ def test_a_folder_whose_record_names_another_release_is_not_that_release(wheels,
     result = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1")
     assert result.exit_code == 0 and "0.1.1          synced" in result.output, result.output
     assert (cache / "0.1.1" / "python/sglang/srt/b.py").is_file()
+
+
+def test_a_release_missing_a_source_or_a_file_in_its_place_is_named_and_synced_again(wheels, tmp_path):
+    """A release folder missing a .py file (deleted, a copy cut short) read as complete: release diffs then showed
+    the file, and every change in it, removed by that release and added by the next (`releases verify` moved
+    #10233's shipping release). A file where a release's folder goes was not named by `releases list`, and sync
+    failed on it ('Not a directory'). Both are incomplete: named, left out of scans, synced again."""
+    cache = tmp_path / "cache"
+    assert sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1").exit_code == 0
+    (cache / "0.1.1" / "python/sglang/srt/b.py").unlink()
+    shutil.rmtree(cache / "0.1.0.post1")
+    (cache / "0.1.0.post1").write_text("not a release\n")
+    assert [r.version for r in releases.synced(cache)] == ["0.1.0"]
+    listed = runner.invoke(app, ["releases", "list", "--cache-dir", str(cache), "--root", str(tmp_path)])
+    assert listed.exit_code == 0
+    assert [ln for ln in listed.stderr.splitlines() if ln.startswith("warning: ")] == [
+        f"warning: {cache / '0.1.0.post1'}: not a complete release (a file, not a release's folder); `dossier "
+        "releases sync` fills it again once it is removed",
+        f"warning: {cache / '0.1.1'}: not a complete release (it holds 3 .py files, release.json records 4: one was "
+        "deleted or the copy cut short, and its diffs would show changes no release made); `dossier releases sync` "
+        "fills it again once it is removed"]
+    again = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1")
+    assert again.exit_code == 0, again.output
+    assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.1.1"]
+    assert (cache / "0.1.1" / "python/sglang/srt/b.py").read_text() == "y = 1\n"

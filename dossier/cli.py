@@ -29,6 +29,7 @@ from dossier.errors import DossierError
 from dossier.main import interrupted
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
+from dossier.terminal import one_line
 
 class OneLineUsage(usage.ClickException):
     """A usage error click would print as four lines (the usage, a hint, a blank line, `Error: ...`): one
@@ -37,7 +38,7 @@ class OneLineUsage(usage.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        typer.echo(f"error: {self.message}", file=file, err=True)
+        typer.echo(f"error: {one_line(self.message)}", file=file, err=True)
 
 
 class Commands(typer.core.TyperGroup):
@@ -114,7 +115,7 @@ def working(what: str) -> Iterator[None]:
 
 def fail(message: str) -> None:
     """Print ``error: message`` and exit 2 (usage or environment)."""
-    err.print(f"error: {message}")
+    err.print(f"error: {one_line(message)}")
     raise typer.Exit(USAGE)
 
 
@@ -354,13 +355,13 @@ def fetch(
     out.print(summary_table(outcomes))
     for o in outcomes:
         if o.error and not o.skipped:
-            err.print(f"error: #{o.pr}: {o.error}")
+            err.print(f"error: #{o.pr}: {one_line(o.error)}")
     skipped: dict[str, int] = {}
     for o in outcomes:
         if o.skipped and o.result != INTERRUPTED:  # the summary line counts those
             skipped[o.error] = skipped.get(o.error, 0) + 1
     for why, n in skipped.items():
-        err.print(f"error: {n} PR(s) failed at once: {why}")
+        err.print(f"error: {n} PR(s) failed at once: {one_line(why)}")
     for o in outcomes:
         if o.note:
             err.print(f"note: #{o.pr}: {o.note}")
@@ -378,7 +379,7 @@ def fetch(
     counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed", INTERRUPTED)}
     if not counts[INTERRUPTED]:
         del counts[INTERRUPTED]
-    err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {cache.root})")
+    err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {one_line(str(cache.root))})")
     if counts.get(INTERRUPTED):
         line, code = interrupted(cause)
         err.print(f"{line}: run the same command again to fetch the rest (what landed is cached)")
@@ -652,7 +653,7 @@ def releases_sync(
 
         first, last = Version(from_), Version(to) if to else None
     except InvalidVersion as exc:
-        err.print(f"error: {exc}")
+        err.print(f"error: {one_line(str(exc))}")
         raise typer.Exit(USAGE) from None
     if last is not None and first > last:  # the index was asked, then said to hold no such release
         fail(f"--from {from_} is after --to {to}: name the older release first")
@@ -671,7 +672,7 @@ def releases_sync(
     try:
         versions = rl.select(rl.available(pip_args), from_, to)
     except rl.ReleaseError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {one_line(str(exc))}", markup=False)
         raise typer.Exit(USAGE) from None
     if not versions:
         err.print(f"error: the index has no sglang release from {from_} to {to or 'the newest'}")
@@ -679,7 +680,7 @@ def releases_sync(
     outcomes = _sync_with_progress(rl, versions, cache, pip_args)
     for o in outcomes:
         if o.error:
-            err.print(f"error: {o.version}: {o.error}", markup=False)
+            err.print(f"error: {o.version}: {one_line(o.error)}", markup=False)
     counts = {r: sum(o.result == r for o in outcomes) for r in ("synced", "cached", "failed")}
     pinned = [o.version for o in outcomes if o.release and rl.platform_specific(o.release)]
     if pinned:

@@ -12,3 +12,9 @@ def visible(text: str) -> str:
     """``text`` with every control character a terminal would act on (an ESC sequence clears the screen, sets the
     window title or hides what follows) replaced by a visible stand-in of the same length."""
     return text.translate(_PICTURES)
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line a terminal only shows: :func:`visible`, and a line break as U+240A (a path given with
+    one split an `error:` line in two)."""
+    return visible(text).replace("\n", "\u240a")

@@ -602,6 +602,20 @@ def test_a_pyproject_saved_with_a_byte_order_mark_says_so(tmp_path):
         "(U+FEFF), which TOML does not allow: save it without one")
 
 
+@pytest.mark.parametrize(("args", "says"), [
+    (["lint", "{dir}/no\nsuch\x1b[2J"], "no such file or directory: {dir}/no\u240asuch\u241b[2J"),
+    (["fetch", "100", "--import", "{dir}/saved\n.diff"], "--import {dir}/saved\u240a.diff does not exist"),
+    (["show", "100", "--diff", "--cache-dir", "{dir}/c\nache"], "--cache-dir {dir}/c\u240aache does not exist (the "
+                                                               "fetch cache: `dossier fetch` fills one)"),
+])
+def test_an_error_naming_a_path_with_a_line_break_or_escape_is_one_line_that_shows_them(root, tmp_path, args, says):
+    """A path holding a line break split the `error:` line in two (what followed it read as a second message), and an
+    escape sequence in one (ESC [2J clears the screen) reached the terminal: each is shown as its Control Picture."""
+    result = dossier(root, *[a.format(dir=tmp_path) for a in args])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"error: {says.format(dir=tmp_path)}"]
+
+
 @pytest.mark.parametrize("args", [["fetch", "100", "--cache-dir", ""], ["lint", ""], ["lint", "--sglang-src", ""],
                                   ["show", "100", "--cache-dir", ""], ["regress", "100", "--results", ""],
                                   ["releases", "list", "--cache-dir", ""], ["schema", "-o", ""]])

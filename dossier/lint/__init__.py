@@ -5,6 +5,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     claims,
     depth,
     evidence,
+    figures,
     findings,
     flag_releases,
     lane_names,

@@ -197,29 +197,58 @@ def explain_misquotes_match(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 #: a performance number: a time, a rate or a speed-up ("89 us", "3332 tok/s", "-11% TTFT", "1.8x")
-_PERF = re.compile(r"(?<![\w.])\d[\d.,]*\s*(?:%|x\b|×|ns\b|us\b|µs\b|ms\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)",
+_PERF = re.compile(r"(?<![\w.])\d[\d.,]*\s*(?:%|x\b(?!\s*[(\d])|×|ns\b|us\b|µs\b|ms\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)",
                    re.IGNORECASE)
 #: hardware named in words: a GPU or accelerator family, a platform, an architecture
 _HARDWARE = re.compile(r"\b(?:GPUs?|NPUs?|Ascend|ROCm|Hopper|Blackwell|Ampere|SM\d+\w*|XPU|MUSA|Gaudi|TPU)\b")
+#: a claim that continues the one before it: "Accuracy, same setup: ...", "on the same run", "as above"
+_SAME_SETUP = re.compile(r"\b(?:same (?:setup|run|runs|machine|hardware|GPUs?|node|cluster|benchmark|configuration|"
+                         r"config|server|deployment)|as above|the above (?:setup|run))\b", re.IGNORECASE)
+#: a sentence saying where all of the card's numbers ran: "All numbers are from 8x H200", "every run used B200"
+_ALL_NUMBERS = re.compile(r"\b(?:all|every|each) (?:of the |the )?(?:numbers?|figures?|runs?|measurements?|results?|"
+                          r"benchmarks?|claims?|timings?)\b|\bthroughout\b", re.IGNORECASE)
+#: the figures of a claim that D231/D225 compare: a decimal or three digits, with a unit
+_FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+|\d{3,})\s?(?:%|×|x\b|ms\b|us\b|µs\b|s\b|tok/s|req/s)")
 
 
-@rule("D233", "validation.claims give performance numbers, yet the card names no device anywhere nor says the source "
-              "named none", scope="card")
-def numbers_without_hardware(card: Card, doc, ctx) -> Iterator[Finding]:
-    """"+12% decode throughput at batch 32 (author)" in a card that nowhere says on what: a time or a speed-up means
-    nothing without the GPU it ran on, and a reader assumes theirs. The card names a device (H100, 4x B200, CPU) or
-    a platform (Ascend, ROCm, SM100) somewhere, or says the source named none ("GPU not stated"). Lenient: a device
-    named for anything else in the card passes too (real cards give numbers of several setups, one device each)."""
+def _says_where(text: str) -> bool:
+    """Whether a text names a device or platform, or says its source named none ("GPU not stated")."""
     from dossier.lint.depth import _DEVICE, NO_DEVICE
 
-    numbered = [i for i, c in enumerate(card.claims) if _PERF.search(c)]
-    texts = [text for _, text in card_texts(card)] + [card.title]
-    if numbered and not any(_DEVICE.search(t) or _HARDWARE.search(t) or NO_DEVICE.search(t) for t in texts):
-        claim = card.claims[numbered[0]]
-        yield Finding(f"validation.claims[{numbered[0]}]",
-                      f"{_PERF.search(claim).group(0).strip()!r}: the card gives performance numbers but names no "
-                      "device (GPU, NPU, CPU) anywhere, nor says the source named none",
-                      hint="name the GPU the numbers came from (e.g. '4x H100, author'), or say 'GPU not stated'")
+    return bool(_DEVICE.search(text) or _HARDWARE.search(text) or NO_DEVICE.search(text))
+
+
+@rule("D233", "a validation.claims entry with performance numbers says nowhere where they ran (in it, in the claim it "
+              "continues, beside its numbers, for all numbers) nor that the source named no device", scope="card")
+def numbers_without_hardware(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"+12% decode throughput at batch 32 (author)": a time or a speed-up means nothing without the GPU it ran on,
+    and a reader assumes theirs, or the one another claim of the card names. Each claim with a time, rate,
+    percentage or factor says where it ran: it names a device (H100, 4x B200, CPU) or platform (ROCm, Ascend, SM100)
+    or says the source named none ("GPU not stated"), or it continues the claim before it ("Accuracy, same setup:
+    ...") and that one says, or another sentence of the card gives one of its figures (a decimal or three digits
+    with a unit) and says where, or a sentence of the card says where all of its numbers ran ("all numbers are from
+    8x H200 (author)"). A device named only for another claim's numbers does not carry over."""
+    from dossier import prose
+    from dossier.lint.depth import one_measure
+
+    said = [s for _, text in card_texts(card) for s in prose.sentences(" ".join(text.split()))]
+    if any(_ALL_NUMBERS.search(s) and _says_where(s) for s in said):
+        return
+    placed = [(s, [m.group(1) for m in _FIGURE.finditer(s)]) for s in said if _says_where(s)]
+    ok_before = False
+    for i, claim in enumerate(card.claims):
+        number = _PERF.search(claim)
+        ok = _says_where(claim) or (ok_before and bool(_SAME_SETUP.search(claim)))
+        if not ok and number:
+            mine = [m.group(1) for m in _FIGURE.finditer(claim)]
+            ok = any(one_measure(a, b) for s, theirs in placed if s not in claim for a in mine for b in theirs)
+        if number and not ok:
+            yield Finding(f"validation.claims[{i}]",
+                          f"{number.group(0).strip()!r}: this claim gives performance numbers but says nowhere where "
+                          "they ran (no device or platform in it, in the claim it continues, or beside its numbers "
+                          "elsewhere), nor that the source named none",
+                          hint="name the GPU the numbers came from (e.g. '4x H100, author'), or say 'GPU not stated'")
+        ok_before = ok
 
 
 #: a claim saying the PR's own text gave no numbers ("No numbers: the description only states ...", "the description

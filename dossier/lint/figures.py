@@ -1,0 +1,180 @@
+"""D235: a figure in a card's prose that none of its evidence holds (its claims, a cited PR's claims, its diff)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from dossier import prose
+from dossier.lint.depth import (
+    _CHANGE_THEN_PAIR,
+    _FACTOR_OF,
+    _FROM_TO_THEN_CHANGE,
+    _OUR_RESULTS,
+    _OURS,
+    _PAIR_THEN_CHANGE,
+    _change_span,
+    _span,
+    card_texts,
+    text_location,
+)
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+
+#: units by kind: a figure is matched only against a number of the same kind
+_KINDS = {"time": r"ns|us|µs|μs|ms|s|sec|seconds|minutes|hours",
+          "ratio": r"%|pp|x|×",
+          "size": r"[KMGT]i?B",
+          "rate": r"tok/s|tokens/s|req/s|[GT]B/s|TFLOPS"}
+_UNIT = "|".join(f"(?P<{k}>{v})" for k, v in _KINDS.items())
+#: the word a rate may carry before its unit: "1470.56 output tok/s"
+_RATE_WORD = r"(?:(?:output|input|total|decode|prefill|generation) (?=tok|req))?"
+#: a measured figure: a number and its unit ("1.4x", "-12%", "3 GB", "89 us", "3332 tok/s"); not a count of devices
+#: or a product ("2x H200", "128 x 128"), not part of a name, version, PR number or shape ("T=4", "SM100", "0.5.9")
+_FIGURE = re.compile(rf"(?<![\w.#/=:^-])[+\-\u2212~]?(?P<num>\d[\d,]*(?:\.\d+)?) ?{_RATE_WORD}(?:{_UNIT})"
+                     r"(?![\w/])(?!\s?(?:\d|[A-Z]\w*\d|GPUs?\b|NPUs?\b|cards?\b))")
+#: a benchmark score without a unit: "GSM8K 0.945", "accuracy 0.9802", "accept length 3.83"
+_SCORE = re.compile(r"\b(?:GSM8K|MMLU(?:-Pro)?|GPQA|AIME\w*|HumanEval|MATH|accuracy|score|accept(?:ance)? length)"
+                    r"(?: of| at| is| was| to| from|:|,)? (?:about |~)?(?P<num>\d+\.\d+)(?![\w.])", re.IGNORECASE)
+#: any number in evidence text (a claim, a diff), with what follows it
+_NUMBER = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)(?![\d])")
+#: what joins the numbers of a list or range before their one unit: "80.58 / 80.51 us", "44.4 to 46.8 us"
+_LIST_GAP = re.compile(r"\s*(?:/|to|->|\u2192|-|,|and|or|vs\.?|against)\s*[+\-]?(?:about |~)?\d[\d,]*(?:\.\d+)?")
+_UNIT_AFTER = re.compile(rf"\s?{_RATE_WORD}(?:{_UNIT})(?![\w/])")
+#: a sentence that shows or states its own arithmetic: "32 heads x 128 x 128 ... (our arithmetic from the config)"
+_ARITHMETIC = re.compile(r"\d\s?(?:x|×|\*)\s?\d|\d\s?=\s?\d|\s=\s|\b(?:our arithmetic|our own arithmetic|computed from|"
+                         r"derived from|we compute|by our count)\b", re.IGNORECASE)
+_CITED_PR = re.compile(r"(?<![\w&])#(\d+)\b")
+
+
+def _kind(m: re.Match) -> str | None:
+    return next((k for k in _KINDS if m.group(k)), None)
+
+
+def _evidence_numbers(text: str) -> list[tuple[str, str | None]]:
+    """Every number of ``text`` with the kind of the unit it carries, or the unit its list or range ends in
+    ("80.58 / 80.51 / 84.23 us": all three are times); None where no unit follows."""
+    flat = " ".join(text.split())
+    out = []
+    for m in _NUMBER.finditer(flat):
+        end = m.end()
+        while (gap := _LIST_GAP.match(flat, end)) is not None:
+            end = gap.end()
+        unit = _UNIT_AFTER.match(flat, m.end()) or _UNIT_AFTER.match(flat, end)
+        out.append((m.group(1).replace(",", ""), _kind(unit) if unit else None))
+    return out
+
+
+def _held(value: str, kind: str | None, numbers: list[tuple[str, str | None]]) -> bool:
+    """Whether ``value`` (as the prose writes it) is one of ``numbers`` or one of them rounded to its places; a
+    figure of under three significant digits ("3 GB", "12%") must also have the unit's kind there."""
+    try:
+        want = Decimal(value)
+    except InvalidOperation:
+        return True
+    places = Decimal(1).scaleb(want.as_tuple().exponent)
+    short = len(value.replace(".", "").lstrip("0")) < 3
+    for number, other in numbers:
+        if short and kind is not None and other != kind:
+            continue
+        got = Decimal(number)
+        if got == want or (got.as_tuple().exponent < want.as_tuple().exponent
+                           and got.quantize(places, rounding=ROUND_HALF_UP) == want):
+            return True
+    return False
+
+
+def _claims_by_pr(ctx) -> dict[int, str]:
+    """Every card's claims, joined, by PR (read once per run)."""
+    memo = ctx.memo
+    if "figures.claims" not in memo:
+        out: dict[int, str] = {}
+        for d in ctx.project.valid_docs():
+            data = d.data or {}
+            claims = (data.get("validation") or {}).get("claims") or []
+            if isinstance(data.get("pr"), int):
+                out[data["pr"]] = " ".join(c for c in claims if isinstance(c, str))
+        memo["figures.claims"] = out
+    return memo["figures.claims"]
+
+
+#: a change in parentheses after the two values it is of, with words between: "from 3252.81 to 3453.59 output tok/s
+#: (+6.2%)", "max_running_requests 24 -> 32 (+33%)"
+_PAIR_WORDS_CHANGE = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?(?:\bto\b|->|\u2192) ?(?:about |~)?"
+                                r"(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?\((?:about |~)?([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|x|×)")
+
+
+def _derived_spans(sentence: str) -> list[tuple[int, int]]:
+    """The changes a sentence gives beside the two values they come from ("3252.81 -> 3453.59 tok/s (+6.2%)",
+    "24 -> 32 (+33%)"), where those values give them (any rounding, 10% slack): they need no source of their own.
+    D226 judges the changes those values do not give."""
+    out = [m.span(g) for p in (_PAIR_THEN_CHANGE, _FROM_TO_THEN_CHANGE) for m in p.finditer(sentence) for g in (5,)] + \
+        [m.span(3) for p in (_CHANGE_THEN_PAIR, _FACTOR_OF) for m in p.finditer(sentence)]
+    for m in _PAIR_WORDS_CHANGE.finditer(sentence):
+        unit = "x" if m.group(5) == "×" else m.group(5)
+        span = _change_span(_span(m.group(1)), _span(m.group(2)), unit)
+        if span is not None:
+            size = float(m.group(4))
+            low, high = (min(map(abs, span)), max(map(abs, span))) if unit != "x" else span
+            if 0.9 * low - 0.05 <= size <= 1.1 * high + 0.05:
+                out.append(m.span(4))
+    return out
+
+
+def figures(sentence: str) -> Iterator[tuple[re.Match, str | None]]:
+    """The measured figures of a sentence with their unit's kind (None for a score)."""
+    for m in _FIGURE.finditer(sentence):
+        yield m, _kind(m)
+    for m in _SCORE.finditer(sentence):
+        yield m, None
+
+
+@rule("D235", "a figure in the card's prose (1.4x, -12% TTFT, 3 GB, 89 us, GSM8K 0.95) that no validation.claims "
+              "entry, no cited PR's claims and no text of the PR's change holds", scope="card")
+def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"Decode is 1.4x faster" in the motivation while the claims say 1.27x, or "saves 3 GB" that no claim gives: a
+    figure drifted from its source or made up, and the reader quotes it. The claims are the card's ledger of what
+    the PR and its thread measured, so every measured figure of the other texts (motivation, implementation,
+    explain, lanes, corrections) is one of them: the same number, or one of them rounded ("113.9 s" for 113.899 s),
+    with a unit of the same kind when it has under three significant digits ("3 GB" is not the "3" of "3 draft
+    tokens"). Also held: a figure in the claims of a PR the sentence cites (#N with a card), in the PR's change (its
+    cached diff, or the files of the release that shipped it, D213's grounds),
+    a change beside the two values it comes from ("24 -> 32 (+33%)", D226 checks it), a sentence that shows or
+    states its arithmetic ("32 heads x 128 x 128 ..., 2 MiB in fp32 (our arithmetic from the config)"). A sentence
+    citing this project's results is D517's and D217's. Not figures: versions, PR numbers, dates, shapes (T=4),
+    counts without a unit (36 GDN layers), device counts (2x H200)."""
+    from dossier.lint.grounds import ground_texts
+
+    claims = _evidence_numbers(" ".join(card.claims))
+    diff: list[tuple[str, str | None]] | None = None
+    others = _claims_by_pr(ctx)
+    for path, text in card_texts(card):
+        if path.startswith("validation.claims"):
+            continue
+        for sentence in prose.sentences(" ".join(text.split())):
+            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence) or _ARITHMETIC.search(sentence):
+                continue
+            derived = _derived_spans(sentence)
+            cited = [n for n in map(int, _CITED_PR.findall(sentence)) if n != card.pr and n in others]
+            for m, kind in figures(sentence):
+                value = m.group("num").replace(",", "")
+                if any(a <= m.start("num") < b for a, b in derived) or _held(value, kind, claims):
+                    continue
+                if any(_held(value, kind, _evidence_numbers(others[n])) for n in cited):
+                    continue
+                if diff is None:
+                    diff = [n for t in ground_texts(card, ctx) for n in _evidence_numbers(t)]
+                if _held(value, kind, diff):
+                    continue
+                yield Finding(text_location(path),
+                              f"{m.group(0).strip()!r} in {_quote(sentence, m.start())} is in no validation.claims "
+                              "entry (nor a cited PR's claims, nor the PR's change): a figure the card's evidence does "
+                              "not hold", hint="record it in validation.claims with its setup and source, or write "
+                                               "the figure the source gives")
+                break
+
+
+def _quote(sentence: str, at: int, reach: int = 40) -> str:
+    start, end = max(0, at - reach), min(len(sentence), at + reach)
+    return repr(("..." if start else "") + sentence[start:end] + ("..." if end < len(sentence) else ""))

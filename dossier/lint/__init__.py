@@ -13,11 +13,13 @@ from dossier.lint import (  # noqa: F401  (registration)
     manual_links,
     paths,
     pr_links,
+    release_lines,
     releases,
     schema,
     slips,
     state,
     templates,
+    urls,
 )
 from dossier.lint.context import LintContext
 from dossier.lint.engine import has_errors, run_lint

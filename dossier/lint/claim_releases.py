@@ -15,22 +15,26 @@ from dossier.model import Card
 
 def _window(card: Card, ctx) -> tuple[str, str] | None:
     """(the last release built before the merge, the release the card landed in): the releases whose flags a
-    merged PR's author could run. The landing release is the release evidence's first to ship the line, else the
-    first built after the merge (evidence.lock's build days); None when either end is unknown."""
+    merged PR's author could run. Where the release evidence shows the release that first shipped the card's line,
+    the window is that release and the one scanned before it (the merge fell between their builds), whatever
+    merged_at says: a stand-in merge day weeks early (D313 only warns) would widen it to releases the PR never
+    ran on. Else the last release built before merged_at to the first built on or after it (evidence.lock's build
+    days); None when either end is unknown."""
     import datetime as dt
 
     built = release_lock(ctx)[0].built
     if card.merged_at is None or not built:
         return None
+    verdict = release_verdict(card, ctx)
+    shipped = verdict.shipped if verdict is not None else None
+    if shipped is not None and shipped.old.version in built and shipped.new.version in built:
+        return shipped.old.version, shipped.new.version
     days = [(v, dt.date.fromisoformat(d)) for v, d in built.items()]
     before = [v for v, d in days if d < card.merged_at]
     after = [v for v, d in days if d >= card.merged_at]
-    verdict = release_verdict(card, ctx)
-    landed = verdict.shipped.new.version if verdict is not None and verdict.shipped is not None else \
-        (after[0] if after else None)
-    if not before or landed is None:
+    if not before or not after:
         return None
-    return before[-1], landed
+    return before[-1], after[0]
 
 
 def _in_diff(card: Card, ctx, name: str) -> bool:
@@ -48,7 +52,8 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
     PR's SGLang: "TTFT -3% with --enable-linear-replayssm" on a PR merged in 0.5.9's window, when that flag first
     shipped in 0.5.21, names a later release's flag (D610 catches only a name no release ever had). A name passes
     when its releases (surface lock) reach the window from the last release built before the merge to the release
-    the card landed in (the release evidence's first to ship its line, else the first built after the merge), or
+    the card landed in: the release evidence's first release to ship the card's line and the one scanned before it
+    (a stand-in merged_at weeks early does not widen it), else the releases either side of merged_at; or
     when the PR's cached diff names it (a flag the PR added or renamed), or a flag is the prefix of one of
     the window (argparse's abbreviation: "--dp" for --dp-size). Not judged: an unmerged PR, a name the
     PR's own wording is said to use ("the PR calls it ..."), a card without a merge day or release days, a

@@ -62,7 +62,7 @@ def dead_manual_links(ctx) -> Iterator[Finding]:
     "[#12508](pr-history.md#pr-12580)", "[the playbook](references/playbook.md)" in text that lands in references/
     (the link is read from the page it is rendered on). The manual is rendered in memory from the project as it stands, so a link is
     judged against the pages, card sections, lanes, findings and checklists it would really have; each dead link
-    is reported where its text is written. A URL is not judged."""
+    is reported where its text is written. A github.com URL is D524's."""
     from dossier.render import RenderInput, render_documents
 
     project = ctx.project

@@ -93,13 +93,13 @@ def stale_release_evidence(ctx) -> Iterator[Finding]:
             return  # the whole file is unreadable or of another version or shape: D311 says so, once
         yield Finding("releases", error, hint=VERIFY, doc=read_yaml(path))
         return
-    stale = [(card.pr, h.recorded) for card in ctx.project.cards
-             if (h := lock.cards.get(card.pr)) is not None and h.key_fragment != key_sha(card.key_fragment)]
-    doc = read_yaml(path) if stale else None
-    for pr, recorded in stale:
-        yield Finding(f"releases.cards.{pr}",
-                      f"release evidence of #{pr} was recorded on {recorded} for an earlier key fragment",
-                      hint=VERIFY, doc=doc)
+    # reported on the card's key fragment (the text that changed): `dossier lint cards/N.yaml` shows it too
+    for doc in ctx.project.valid_docs():
+        card = Card.from_data(doc.data, doc.path)
+        if (h := lock.cards.get(card.pr)) is not None and h.key_fragment != key_sha(card.key_fragment):
+            yield Finding("key_fragment.match#value", f"release evidence of #{card.pr} was recorded on {h.recorded} "
+                                                      f"for an earlier key fragment ({path.name}: releases.cards."
+                                                      f"{card.pr})", hint=VERIFY, doc=doc)
 
 
 @rule("D317", "status current, yet the releases show its line gone and the card names no `today` place",

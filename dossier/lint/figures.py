@@ -46,6 +46,10 @@ _UNIT_AFTER = re.compile(rf"\s?{_RATE_WORD}(?:{_UNIT})(?![\w/])")
 _ARITHMETIC = re.compile(r"\d\s?(?:x|×|\*)\s?\d|\d\s?=\s?\d|\s=\s|\b(?:our arithmetic|our own arithmetic|computed from|"
                          r"derived from|we compute|by our count)\b", re.IGNORECASE)
 _CITED_PR = re.compile(r"(?<![\w&])#(\d+)\b")
+#: a setting, not a measurement: "a default of 30 s", "capped at 256 MB", "a timeout of 5 s", "set to 90%"
+_SETTING = re.compile(r"\b(?:default(?:s| value)?(?: of| is| to|:)?|set to|capped at|limit(?:ed)?(?: of| to| at)?|"
+                      r"threshold(?: of)?|timeout(?: of)?|budget(?: of)?|tolerance(?: of)?|floor(?: of)?)\s?(?:a |an |the )?"
+                      r"$", re.IGNORECASE)
 
 
 def _kind(m: re.Match) -> str | None:
@@ -66,9 +70,13 @@ def _evidence_numbers(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
+#: how far a rounded figure may be from the value it rounds: "9%" for 9.2% is a rounding, "3x" for 2.6x is not
+_ROUNDING = Decimal("0.05")
+
+
 def _held(value: str, kind: str | None, numbers: list[tuple[str, str | None]]) -> bool:
-    """Whether ``value`` (as the prose writes it) is one of ``numbers`` or one of them rounded to its places; a
-    figure of under three significant digits ("3 GB", "12%") must also have the unit's kind there."""
+    """Whether ``value`` (as the prose writes it) is one of ``numbers`` or one of them rounded to its places (within
+    5% of it); a figure of under three significant digits ("3 GB", "12%") must also have the unit's kind there."""
     try:
         want = Decimal(value)
     except InvalidOperation:
@@ -80,7 +88,8 @@ def _held(value: str, kind: str | None, numbers: list[tuple[str, str | None]]) -
             continue
         got = Decimal(number)
         if got == want or (got.as_tuple().exponent < want.as_tuple().exponent
-                           and got.quantize(places, rounding=ROUND_HALF_UP) == want):
+                           and got.quantize(places, rounding=ROUND_HALF_UP) == want
+                           and abs(got - want) <= _ROUNDING * abs(got)):
             return True
     return False
 
@@ -101,8 +110,15 @@ def _claims_by_pr(ctx) -> dict[int, str]:
 
 #: a change in parentheses after the two values it is of, with words between: "from 3252.81 to 3453.59 output tok/s
 #: (+6.2%)", "max_running_requests 24 -> 32 (+33%)"
+_CHANGE_WORDS_PAIR = re.compile(r"(?<![\w.])([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|x|×)[^()\d]{0,40}?\((?:from )?(\d[\d,]*(?:\.\d+)?)"
+                                r"[^()\d]{0,20}?(?:\bto\b|->|\u2192) ?(\d[\d,]*(?:\.\d+)?)")
 _PAIR_WORDS_CHANGE = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?(?:\bto\b|->|\u2192) ?(?:about |~)?"
                                 r"(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?\((?:about |~)?([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|x|×)")
+
+
+def _exact(value: str) -> tuple[float, float]:
+    """The interval a written value stands for: a count (no decimals) is exact, a decimal its rounding."""
+    return _span(value) if "." in value else (float(value.replace(",", "")),) * 2
 
 
 def _derived_spans(sentence: str) -> list[tuple[int, int]]:
@@ -111,14 +127,15 @@ def _derived_spans(sentence: str) -> list[tuple[int, int]]:
     D226 judges the changes those values do not give."""
     out = [m.span(g) for p in (_PAIR_THEN_CHANGE, _FROM_TO_THEN_CHANGE) for m in p.finditer(sentence) for g in (5,)] + \
         [m.span(3) for p in (_CHANGE_THEN_PAIR, _FACTOR_OF) for m in p.finditer(sentence)]
-    for m in _PAIR_WORDS_CHANGE.finditer(sentence):
-        unit = "x" if m.group(5) == "×" else m.group(5)
-        span = _change_span(_span(m.group(1)), _span(m.group(2)), unit)
+    pairs = [(m.group(1), m.group(2), m.group(4), m.group(5), m.span(4)) for m in _PAIR_WORDS_CHANGE.finditer(sentence)]
+    pairs += [(m.group(4), m.group(5), m.group(2), m.group(3), m.span(2)) for m in _CHANGE_WORDS_PAIR.finditer(sentence)]
+    for a, b, size, unit, at in pairs:
+        unit = "x" if unit == "×" else unit
+        span = _change_span(_exact(a), _exact(b), unit)
         if span is not None:
-            size = float(m.group(4))
             low, high = (min(map(abs, span)), max(map(abs, span))) if unit != "x" else span
-            if 0.9 * low - 0.05 <= size <= 1.1 * high + 0.05:
-                out.append(m.span(4))
+            if 0.9 * low - 0.05 <= float(size) <= 1.1 * high + 0.05:
+                out.append(at)
     return out
 
 
@@ -136,11 +153,13 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     """"Decode is 1.4x faster" in the motivation while the claims say 1.27x, or "saves 3 GB" that no claim gives: a
     figure drifted from its source or made up, and the reader quotes it. The claims are the card's ledger of what
     the PR and its thread measured, so every measured figure of the other texts (motivation, implementation,
-    explain, lanes, corrections) is one of them: the same number, or one of them rounded ("113.9 s" for 113.899 s),
+    explain, lanes, corrections) is one of them: the same number, or one of them rounded ("113.9 s" for 113.899 s;
+    within 5%: "3x" is no rounding of 2.6x),
     with a unit of the same kind when it has under three significant digits ("3 GB" is not the "3" of "3 draft
     tokens"). Also held: a figure in the claims of a PR the sentence cites (#N with a card), in the PR's change (its
     cached diff, or the files of the release that shipped it, D213's grounds),
-    a change beside the two values it comes from ("24 -> 32 (+33%)", D226 checks it), a sentence that shows or
+    a change beside the two values it comes from ("24 -> 32 (+33%)", "2x fewer launches (4 -> 2)", when they give
+    it), a setting rather than a measurement ("a default of 30 s", "capped at 256 MB"), a sentence that shows or
     states its arithmetic ("32 heads x 128 x 128 ..., 2 MiB in fp32 (our arithmetic from the config)"). A sentence
     citing this project's results is D517's and D217's. Not figures: versions, PR numbers, dates, shapes (T=4),
     counts without a unit (36 GDN layers), device counts (2x H200)."""
@@ -159,7 +178,8 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
             cited = [n for n in map(int, _CITED_PR.findall(sentence)) if n != card.pr and n in others]
             for m, kind in figures(sentence):
                 value = m.group("num").replace(",", "")
-                if any(a <= m.start("num") < b for a, b in derived) or _held(value, kind, claims):
+                if any(a <= m.start("num") < b for a, b in derived) or _SETTING.search(sentence[:m.start()]) \
+                        or _held(value, kind, claims):
                     continue
                 if any(_held(value, kind, _evidence_numbers(others[n])) for n in cited):
                     continue

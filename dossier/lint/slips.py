@@ -199,6 +199,10 @@ def explain_misquotes_match(card: Card, doc, ctx) -> Iterator[Finding]:
 #: a performance number: a time, a rate or a speed-up ("89 us", "3332 tok/s", "-11% TTFT", "1.8x")
 _PERF = re.compile(r"(?<![\w.])\d[\d.,]*\s*(?:%|x\b(?!\s*[(\d])|×|ns\b|us\b|µs\b|ms\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)",
                    re.IGNORECASE)
+#: an accuracy score given as a percentage ("GSM8K 95.2%", "accuracy of 93.1%", "pass@1 90.00%"): a model's quality,
+#: not the speed of the device it ran on
+_SCORE_PERCENT = re.compile(r"\b(?:GSM8K|MMLU\w*|GPQA\w*|AIME\w*|HumanEval|MATH\w*|accuracy|score|pass@\d+|acceptance rate)"
+                            r"[^;.%]{0,25}?\d[\d.]*\s?%", re.IGNORECASE)
 #: hardware named in words: a GPU or accelerator family, a platform, an architecture
 _HARDWARE = re.compile(r"\b(?:GPUs?|NPUs?|Ascend|ROCm|Hopper|Blackwell|Ampere|SM\d+\w*|XPU|MUSA|Gaudi|TPU)\b")
 #: a claim that continues the one before it: "Accuracy, same setup: ...", "on the same run", "as above"
@@ -227,7 +231,8 @@ def numbers_without_hardware(card: Card, doc, ctx) -> Iterator[Finding]:
     or says the source named none ("GPU not stated"), or it continues the claim before it ("Accuracy, same setup:
     ...") and that one says, or another sentence of the card gives one of its figures (a decimal or three digits
     with a unit) and says where, or a sentence of the card says where all of its numbers ran ("all numbers are from
-    8x H200 (author)"). A device named only for another claim's numbers does not carry over."""
+    8x H200 (author)"). A device named only for another claim's numbers does not carry over. An accuracy given as a
+    percentage ("GSM8K 95.2%") is a model's score, not a speed, and needs no device."""
     from dossier import prose
     from dossier.lint.depth import one_measure
 
@@ -237,7 +242,7 @@ def numbers_without_hardware(card: Card, doc, ctx) -> Iterator[Finding]:
     placed = [(s, [m.group(1) for m in _FIGURE.finditer(s)]) for s in said if _says_where(s)]
     ok_before = False
     for i, claim in enumerate(card.claims):
-        number = _PERF.search(claim)
+        number = _PERF.search(_SCORE_PERCENT.sub(" ", claim))
         ok = _says_where(claim) or (ok_before and bool(_SAME_SETUP.search(claim)))
         if not ok and number:
             mine = [m.group(1) for m in _FIGURE.finditer(claim)]

@@ -73,6 +73,11 @@ PROBES = [
                                                                    "linear_fused.py."), "D524"),
     ("url-blob-made-up-test", 19321, (), _append("implementation", f"CI runs {BLOB}test/registered/4-gpu-models/"
                                                                    "test_qwen3_next_loader.py."), "D524"),
+    ("figure-change-before-a-pair-it-does-not-fit", 19321, (), _append("implementation", "For Qwen3.5 that is 3x "
+                                                                                          "fewer GEMMs (4 -> 2) per "
+                                                                                          "layer."), "D235"),
+    ("claim-speed-percent-beside-accuracy", 22664, (), _claims_append("GSM8K accuracy 96.9% and 8.5% faster decode "
+                                                                      "(author, PR description)."), "D233"),
     # 4. a release line number that points at another hunk (D331)
     ("release-line-other-hunk", 22664, (), _explain_replace("0.5.11 line 2341", "0.5.11 line 2314"), "D331"),
     ("release-line-after-name", 22664, (), _append("implementation", "In 0.5.10 the line sits at server_args.py "
@@ -124,6 +129,12 @@ NEAR = [
                                                                "description; GPU not stated).")),
     ("claim-numbers-given-a-device-beside-them", 12508, (), _claims_append("Verify gating 3.5 us -> 1.4 us again in "
                                                                             "a rerun (author).")),
+    ("figure-change-before-its-pair", 19321, (), _append("implementation", "For Qwen3.5 that is 2x fewer GEMMs "
+                                                                           "(4 -> 2) per layer.")),
+    ("figure-is-a-setting", 19321, (), _append("implementation", "The checkpoint loader keeps a default of "
+                                                                 "30 s for the download timeout.")),
+    ("claim-accuracy-percent-without-device", 22664, (), _claims_append("GSM8K accuracy 96.9% after the change "
+                                                                        "(author, PR description).")),
     ("url-own-pr", 19321, (), _append("implementation", f"The thread is [#19321]({PULL}19321).")),
     ("url-cited-pr", 19321, (), _append("implementation", f"The follow-up #21019 ({PULL}21019) uses the tuple.")),
     ("url-blob-held-file", 19321, (), _append("implementation", f"The loader is {BLOB}python/sglang/srt/layers/"

@@ -231,13 +231,16 @@ def numbers_without_hardware(card: Card, doc, ctx) -> Iterator[Finding]:
     or says the source named none ("GPU not stated"), or it continues the claim before it ("Accuracy, same setup:
     ...") and that one says, or another sentence of the card gives one of its figures (a decimal or three digits
     with a unit) and says where, or a sentence of the card says where all of its numbers ran ("all numbers are from
-    8x H200 (author)"). A device named only for another claim's numbers does not carry over. An accuracy given as a
-    percentage ("GSM8K 95.2%") is a model's score, not a speed, and needs no device."""
+    8x H200 (author)") or, giving no number itself, that the source named no device ("The GPU of the serving runs is
+    not stated in the thread excerpt."). A device named only for another claim's numbers does not carry over. An
+    accuracy given as a percentage ("GSM8K 95.2%") is a model's score, not a speed, and needs no device."""
     from dossier import prose
-    from dossier.lint.depth import one_measure
+    from dossier.lint.depth import NO_DEVICE, one_measure
 
     said = [s for _, text in card_texts(card) for s in prose.sentences(" ".join(text.split()))]
-    if any(_ALL_NUMBERS.search(s) and _says_where(s) for s in said):
+    # the card's word for all its numbers: "all numbers are from 8x H200", or a sentence of its own saying the
+    # source named no device ("The GPU of the serving runs is not stated in the thread excerpt.")
+    if any(_ALL_NUMBERS.search(s) and _says_where(s) or NO_DEVICE.search(s) and not _PERF.search(s) for s in said):
         return
     placed = [(s, [m.group(1) for m in _FIGURE.finditer(s)]) for s in said if _says_where(s)]
     ok_before = False

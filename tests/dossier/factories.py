@@ -34,8 +34,7 @@ PROSE = [
         "motivation": (
             "Decode ran two GEMMs per layer over the same hidden states at TP4, because in_proj_qkvz and "
             "in_proj_ba were separate column-parallel layers that each read the activations from HBM; at batch 1 "
-            "the second launch was pure overhead in every GDN layer's step, and the author measured 2.6% lower "
-            "TTFT once they were fused."
+            "the second launch was pure overhead in every GDN layer's step, paid again on every decode token."
         ),
         "implementation": (
             "Qwen3GatedDeltaNet now builds one MergedColumnParallelLinear, in_proj_qkvzba, whose weight_loader "

@@ -45,6 +45,16 @@ _TEMP = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
+def resolved(path: Path) -> Path:
+    """``path`` made absolute with every link followed (:meth:`Path.resolve`). A link that leads back to itself is an
+    OSError naming ``path`` ("a symbolic link that loops"), not the RuntimeError Python 3.11 raises: an internal
+    error in every command given such a path (`--sglang-src`, `--git-repo`, a card to lint)."""
+    try:
+        return Path(path).resolve()
+    except RuntimeError:
+        raise OSError(errno.ELOOP, "a symbolic link that loops, or a path through one", str(path)) from None
+
+
 def node_kind(mode: int) -> str:
     """What a file that is not a regular file is, in a word or two ("a folder", "a pipe", ...)."""
     for check, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"),

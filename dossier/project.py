@@ -23,7 +23,7 @@ from dossier.cards import (
     stray_files,
 )
 from dossier.errors import DossierError
-from dossier.files import read_bytes
+from dossier.files import read_bytes, resolved
 from dossier.model import CARD, FINDING, Card, FindingCard, Lane
 from dossier.model import LANES_FILE as LANES_SPEC
 
@@ -61,7 +61,7 @@ def find_root(start: Path | None = None) -> Path:
 def _absolute(path: Path) -> Path:
     """``path`` made absolute with its directory resolved but not its last part (a symlinked card stays itself)."""
     path = Path(os.path.abspath(path))
-    return path.parent.resolve() / path.name
+    return resolved(path.parent) / path.name
 
 
 def read_config(root: Path) -> dict:

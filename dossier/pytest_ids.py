@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dossier.files import read_bytes
+from dossier.files import read_bytes, resolved
 
 #: a part of an id that may be anything
 ANY = ".*"
@@ -84,7 +84,7 @@ class _Module:
 
     @classmethod
     def load(cls, path: Path, root: Path) -> _Module | None:
-        path = path.resolve()
+        path = resolved(path)
         if path not in cls._loaded or cls._loaded[path] is not None and cls._loaded[path].stale():
             try:
                 mod = cls(path, ast.parse(importlib.util.decode_source(read_bytes(path))), root)

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from dossier.code_lines import lines_in_code
 from dossier.errors import DossierError
+from dossier.files import resolved
 from dossier.releases import Release
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
@@ -60,7 +61,7 @@ class SourceTree:
     @classmethod
     def at(cls, src: Path) -> SourceTree:
         """A checkout (``python/sglang/``), a package dir, or a dir holding ``sglang/``."""
-        src = src.resolve()
+        src = resolved(src)
         if not src.exists():
             raise TreeError(f"SGLang source {src} does not exist")
         if (src / PACKAGE_PREFIX / "__init__.py").is_file():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
+from dossier.files import resolved
 from dossier.sources import NOT_UTF8, NOT_UTF8_META, Fetched, SourceError, meta_from_diff
 
 FIELD, RECORD = "\x1f", "\x1e"
@@ -56,7 +57,7 @@ class GitSource:
     name = "git"
 
     def __init__(self, repo_path: Path, repo: str, ref: str = "HEAD"):
-        self.repo_path = Path(repo_path).resolve()
+        self.repo_path = resolved(repo_path)
         self.repo = repo
         self.ref = ref
         self._git("rev-parse", "--git-dir", what=f"{self.repo_path} is not a git repository")

@@ -602,6 +602,19 @@ def test_a_pyproject_saved_with_a_byte_order_mark_says_so(tmp_path):
         "(U+FEFF), which TOML does not allow: save it without one")
 
 
+@pytest.mark.parametrize("args", [["drift", "--sglang-src", "{loop}"], ["lint", "--sglang-src", "{loop}"],
+                                  ["fetch", "100", "--source", "git", "--git-repo", "{loop}"], ["lint", "{loop}/100.yaml"]])
+def test_a_path_that_is_a_symlink_loop_is_one_error_line(root, tmp_path, args):
+    """`--sglang-src`, `--git-repo` or a card's folder that is a link leading back to itself: Path.resolve raised
+    RuntimeError, 'error: internal error: RuntimeError: Symlink loop from ...'."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(loop)
+    result = dossier(root, *[a.format(loop=loop) for a in args])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"error: {loop}: a symbolic link that loops, or a path through one"]
+
+
 @pytest.mark.parametrize(("args", "says"), [
     (["lint", "{dir}/no\nsuch\x1b[2J"], "no such file or directory: {dir}/no\u240asuch\u241b[2J"),
     (["fetch", "100", "--import", "{dir}/saved\n.diff"], "--import {dir}/saved\u240a.diff does not exist"),

@@ -47,6 +47,8 @@ _ARITHMETIC = re.compile(r"\d\s?(?:x|×|\*)\s?\d|\d\s?=\s?\d|\s=\s|\b(?:our arit
                          r"derived from|we compute|by our count)\b", re.IGNORECASE)
 _CITED_PR = re.compile(r"(?<![\w&])(?<!issue )(?<!issues )#(\d+)\b", re.IGNORECASE)
 _ISSUE = re.compile(r"\bissues? #\d+", re.IGNORECASE)
+#: the manual a correction corrects: its figures are what the card says was wrong, not the card's own
+_EARLIER = re.compile(r"\b(?:earlier|original|old|previous|prior) (?:manual|playbook|skill)\b", re.IGNORECASE)
 #: a setting, not a measurement: "a default of 30 s", "capped at 256 MB", "a timeout of 5 s", "set to 90%"
 _SETTING = re.compile(r"\b(?:default(?:s| value)?(?: of| is| to|:)?|set to|capped at|limit(?:ed)?(?: of| to| at)?|"
                       r"threshold(?: of)?|timeout(?: of)?|budget(?: of)?|tolerance(?: of)?|floor(?: of)?)\s?(?:a |an |the )?"
@@ -162,8 +164,9 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     cached diff, or the files of the release that shipped it, D213's grounds),
     a change beside the two values it comes from ("24 -> 32 (+33%)", "2x fewer launches (4 -> 2)", when they give
     it), a setting rather than a measurement ("a default of 30 s", "capped at 256 MB"), a sentence that shows or
-    states its arithmetic ("32 heads x 128 x 128 ..., 2 MiB in fp32 (our arithmetic from the config)"). A sentence
-    citing this project's results is D517's and D217's. Not figures: versions, PR numbers, dates, shapes (T=4),
+    states its arithmetic ("32 heads x 128 x 128 ..., 2 MiB in fp32 (our arithmetic from the config)"), a sentence
+    quoting the earlier manual a correction corrects ("The earlier manual credits it with 30% faster decode"). A
+    sentence citing this project's results is D517's and D217's. Not figures: versions, PR numbers, dates, shapes (T=4),
     counts without a unit (36 GDN layers), device counts (2x H200)."""
     from dossier.lint.grounds import ground_texts
 
@@ -174,7 +177,8 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
         if path.startswith("validation.claims"):
             continue
         for sentence in prose.sentences(" ".join(text.split())):
-            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence) or _ARITHMETIC.search(sentence):
+            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence) or _ARITHMETIC.search(sentence) \
+                    or _EARLIER.search(sentence):
                 continue
             derived = _derived_spans(sentence)
             if _ISSUE.search(sentence) or any(n != card.pr and n not in others

@@ -57,7 +57,12 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     does not (TP1, 12 units a CTA) two CTAs an SM of 8 warps, two units in flight, up to 8 tokens (H200 sweeps
     ``sm15`` / ``sm15b``, NOTES.md round 15). Above 16 tokens where a CTA streams at most two units (TP8), x reaches
     the CTAs of an 8-CTA cluster by one multicast copy (sweep ``sm16``, round 16: TP8 T=32 5.86 us against 7.59 without
-    the cluster). Registers for sm_90 (nvcc 13.0): 87 to 232 a thread, no spills."""
+    the cluster). The loads issue in the source's order (``PIN``, round 17: ptxas otherwise puts the PDL wait before
+    every weight load) except above 8 tokens where a CTA streams at most two units (TP8), where ptxas's order (the
+    weight right after the wait, then x) measured faster after the norm (sweep ``sm17``: T=12 / 16 3.67 / 3.73 us
+    against 4.07 / 4.14, T=32 5.89 against 5.99). ``GR`` (groups of warps a CTA sharing one copy of x) stays 1: two
+    groups lost to two CTAs at TP1 T=2..8 (+1.0 us) and to one CTA at TP4 (+0.5). Registers for sm_90 (nvcc 13.0): 70
+    to 232 a thread, no spills."""
     mt = 1 if t <= 16 else 2
     per = units_per_cta(n, sms)
     if per > 3 and t <= 8:
@@ -65,26 +70,39 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     else:
         cfg = {"W": 16, "D": 3 if mt == 1 else 2, "PRE": 1, "MINB": 1}
     cl = 8 if mt == 2 and per <= 2 else 1
-    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CL": cl, "CTAS": min(sms * cfg["MINB"], n // UNIT)}
+    pin = 0 if per <= 2 and t > 8 else 1
+    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CL": cl, "GR": 1, "PIN": pin,
+                  "CTAS": min(sms * cfg["MINB"], n // UNIT)}
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
     """Whether this launch beats the GEMVs and :mod:`.gemm_split` on the H200 after the layer's input norm (round 15's
     sweeps, unit-major weight; round 16's ``sm16``): with PDL only (measured with it alone), rows a multiple of 8, K of
     512; where each CTA streams three units (TP4) 2 to 16 tokens (T=4 4.74 us against the tile-major gemm_split's 6.38);
-    where at most two (TP8) 2 to 8 tokens (T=4 3.24 against the tensor-core GEMV's 4.76) and, in 8-CTA clusters, 17 to
-    32 (T=32 5.86 against gemm_split's 6.97; T=17..31 not timed); else (TP1) 2 to 8 tokens (T=2 14.0 against the GEMV's
-    14.3, 13.74 against 13.97 in round 15's bench; T=3 / 4 14.1 / 14.2 against gemm_split's 15.0 / 15.1; T=8 15.0
-    against 15.2). One token stays on the GEMV (TP4 4.47 against 4.76), and above 16 tokens the launch loses at TP1
+    where at most two (TP8) 2 to 32 tokens (T=4 3.24 against the tensor-core GEMV's 4.76; round 17's ``sm17``: T=12 / 16
+    3.67 / 3.73 against its 5.23 / 5.24; in 8-CTA clusters above 16, T=32 5.86 against gemm_split's 6.97; T=9..11,
+    13..15 and 17..31 not timed, the launch's cost being flat over a 16-token tile); else (TP1) 2 to 8 tokens (T=2
+    14.0 against the GEMV's 14.3, 13.74 against 13.97 in round 15's bench; T=3 / 4 14.1 / 14.2 against gemm_split's
+    15.0 / 15.1; T=8 15.0 against 15.2). One token stays on the GEMV (TP4 4.47 against 4.76), and above 16 tokens the launch loses at TP1
     and TP4 with or without a cluster (TP4 T=32 8.12 in 8-CTA clusters, 9.56 without, against gemm_split's 6.91)."""
     if not pdl or n % UNIT or k % 512:
         return False
     per = units_per_cta(n, sms)
     if per <= 2:
-        return 2 <= t <= 8 or 17 <= t <= MAX_TOKENS
+        return 2 <= t <= MAX_TOKENS
     if per == 3:
         return 2 <= t <= 16
     return 2 <= t <= 8
+
+
+def check_config(cfg: dict, k: int) -> None:
+    """Raise ``ValueError`` for launch settings the kernel cannot run: warps that do not form ``GR`` whole groups,
+    groups inside a cluster, or K not a multiple of a group's 32-column slices."""
+    w, gr = cfg["W"], cfg["GR"]
+    if w % gr or (gr > 1 and cfg["CL"] > 1):
+        raise ValueError(f"stream_mma: {w} warps do not form {gr} groups (or groups in a cluster)")
+    if k % (32 * (w // gr)):
+        raise ValueError(f"stream_mma: K={k} is not a multiple of 32 x {w // gr} warps a group")
 
 
 def pack_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -94,11 +112,12 @@ def pack_weight(weight: torch.Tensor) -> torch.Tensor:
     return weight.view(n // UNIT, UNIT, k // 32, 32).permute(0, 2, 1, 3).contiguous()
 
 
-def shared_bytes(units: int, ctas: int, w: int, mt: int, t: int = 0, k: int = 0, cl: int = 1) -> int:
-    """Shared memory of one CTA: each warp's fp32 partial of each of its units (32 lanes x 4 values a tile); in a
-    cluster (``cl > 1``) at least ``t`` staged x rows of ``2 k + 64`` bytes, which the partials reuse."""
-    partials = -(-units // ctas) * w * mt * 512
-    return max(partials, t * (2 * k + 64)) if cl > 1 else partials
+def shared_bytes(units: int, ctas: int, w: int, mt: int, t: int = 0, k: int = 0, cl: int = 1, gr: int = 1) -> int:
+    """Shared memory of one CTA: each warp's fp32 partial of each of its group's units (32 lanes x 4 values a tile);
+    in a cluster (``cl > 1``) or with ``gr > 1`` groups at least ``t`` staged x rows of ``2 k + 64`` bytes, which the
+    partials reuse."""
+    partials = -(-units // (ctas * gr)) * w * mt * 512
+    return max(partials, t * (2 * k + 64)) if cl > 1 or gr > 1 else partials
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -135,7 +154,7 @@ def defines(k: int, cfg: dict, umax: int, rows8: bool, packed: bool, shape: GDNS
             "UMAX": umax, "MT": cfg["MT"], "NACC": cfg["NACC"],
             "ROWS8": int(rows8), "NK": shape.num_k_heads, "NV": shape.num_v_heads, "DK": shape.head_k,
             "DV": shape.head_v, "INTERLEAVED": int(interleaved), "FP16": int(fp16), "USE_PDL": int(pdl),
-            "CL": cfg["CL"]}
+            "CL": cfg["CL"], "GR": cfg["GR"], "PIN": cfg["PIN"]}
 
 
 def _attrs(pdl: bool, cl: int):
@@ -211,8 +230,8 @@ def stream_mma(
     cfg.update(overrides)
     if "CTAS" not in overrides:
         cfg["CTAS"] = min(sms * cfg["MINB"], n // UNIT)
-    if k % (32 * cfg["W"]):
-        raise ValueError(f"stream_mma: K={k} is not a multiple of 32 x {cfg['W']} warps")
+    check_config(cfg, k)
+    gr = cfg["GR"]
     if packed is not None and (packed.shape != (n // UNIT, k // 32, UNIT, 32) or packed.dtype != weight.dtype
                                or not packed.is_contiguous()):
         raise ValueError("stream_mma: packed must be pack_weight(weight)")
@@ -224,10 +243,10 @@ def stream_mma(
                         shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), x.device.index or 0)
         cfg["CTAS"] = _cluster_ctas(probe, 32 * cfg["W"],
                                     shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), cl, cfg["CTAS"])
-    umax = -(-units // cfg["CTAS"])
+    umax = -(-units // (cfg["CTAS"] * gr))
     cfg["D"] = min(cfg["D"], umax)
     cfg["PRE"] = min(cfg["PRE"], cfg["D"])
-    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl)
+    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl, gr)
     defs = defines(k, cfg, umax, t <= 8, packed is not None, shape, layout == "interleaved", x.dtype == torch.float16,
                    pdl)
     kernel = _kernel(tuple(sorted(defs.items())), smem, x.device.index or 0)

@@ -70,6 +70,9 @@ states rotated past L2 (as :mod:`.bench` does):
   2-, 4- or 8-CTA cluster (``CL``: L2 serves x once a cluster, not once a CTA) at TP1 T=4 to 32, TP4 T=4 to 32 and
   TP8 T=8 to 32, against the same launch without a cluster; TP1 T=2 and TP4 T=1 on the plain launch; the bench's
   fused path and SGLang's path beside, all after the layer's input norm;
+* ``sm17``: round 17, the same kernel with its loads in the source's order (``PIN``; ptxas had put the PDL wait before
+  every weight load) over the units requested before the wait, two groups of warps a CTA sharing one copy of x in
+  shared memory (``GR``), TP8 at 12 / 16 tokens, beside the fused path and SGLang's path, after the norm;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -110,7 +113,7 @@ from .stream_mma import pack_weight as pack_weight_units
 from .stream_mma import stream_mma
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -215,6 +218,8 @@ def cases(only=KINDS) -> list[Case]:
                         Case("sm15c", tp, t, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2})]
     if "sm16" in only:
         out += _sm16_cases()
+    if "sm17" in only:
+        out += _sm17_cases()
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -347,6 +352,30 @@ def _sm16_cases() -> list[Case]:
             out += [Case("sm16", tp, t, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2, "CL": cl}) for cl in (2, 4)]
     for tp, t in ((1, 2), (1, 8), (1, 32), (4, 1), (4, 8), (4, 32), (8, 32)):
         out += [Case("sm16", tp, t, {"what": "fused_path"}), Case("sm16", tp, t, {"what": "sglang"})]
+    return out
+
+
+def _sm17_cases() -> list[Case]:
+    """Round 17: :func:`.stream_mma.stream_mma` with its loads issued in the source's order (``PIN=1``: the first
+    ``PRE`` units before the PDL wait, then x, then the rest) against ptxas's order (``PIN=0``: the wait first), over
+    the units requested before the wait; two groups of 8 warps a CTA sharing one copy of x in shared memory (``GR=2``)
+    at TP1 / TP4; TP8 at 12 and 16 tokens; the bench's fused path and SGLang's path beside, all after the norm."""
+    base = {"what": "stream_mma", "packed": True}
+    grouped = base | {"GR": 2, "W": 16, "MINB": 1}
+    out = [Case("sm17", 1, 1, base), Case("sm17", 4, 1, base | {"PRE": 3})]
+    for t in (2, 4, 8):
+        out += [Case("sm17", 1, t, base | {"PIN": pin}) for pin in (0, 1)]
+        out += [Case("sm17", 1, t, base | {"PRE": 1}), Case("sm17", 1, t, grouped | {"D": 2, "PRE": 2})]
+        out += [Case("sm17", 1, t, grouped | {"D": 2, "PRE": 2, "PIN": 0})]
+    for t in (2, 4, 8, 16):
+        out += [Case("sm17", 4, t, base | {"PIN": 0})] + [Case("sm17", 4, t, base | {"PRE": pre}) for pre in (1, 2, 3)]
+        if t in (4, 8):
+            out.append(Case("sm17", 4, t, base | {"GR": 2, "D": 2, "PRE": 2}))
+    for t in (4, 8, 12, 16, 32):
+        out += [Case("sm17", 8, t, base | {"PIN": pin}) for pin in (0, 1)] + [Case("sm17", 8, t, base | {"PRE": 2})]
+    for tp, t in ((1, 1), (1, 2), (1, 4), (1, 8), (4, 1), (4, 2), (4, 4), (4, 8), (4, 16), (8, 4), (8, 8), (8, 12),
+                  (8, 16), (8, 32)):
+        out += [Case("sm17", tp, t, {"what": "fused_path"}), Case("sm17", tp, t, {"what": "sglang"})]
     return out
 
 
@@ -884,7 +913,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
         replays = 20
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
-        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16"):
+        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):
             fn, check = _ctx14_call(case, ctx)
         elif case.kind == "copy14":
             fn, check = _copy14_call(case, ctx)
@@ -898,7 +927,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16"):  # back to back and after the norm, interleaved as the bench times
+        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):  # back to back and after the norm, interleaved as the bench times
             norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
             times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
                                           replays=20, reps=50)
@@ -958,7 +987,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

@@ -14,6 +14,7 @@ from runtime.projections.naive import QWEN3_NEXT_80B as S
 H200_SMS = 132
 BENCH = Path(__file__).resolve().parents[3] / "results" / "bench" / "projections.json"
 SWEEP16 = BENCH.with_name("projections-decode-sweep-sm16.json")
+SWEEP17 = BENCH.with_name("projections-decode-sweep-sm17.json")
 
 
 def _pick(tp: int, t: int, pdl: bool = True) -> str:
@@ -22,12 +23,11 @@ def _pick(tp: int, t: int, pdl: bool = True) -> str:
 
 
 @pytest.mark.parametrize(("tp", "pdl", "spans"), [
-    # after the norm the persistent tensor-core GEMV (rounds 15, 16) takes a few tokens on every rank and, in 8-CTA
-    # clusters, TP8 T=17..32; the tensor-core GEMV keeps TP8 T=9..16, where its programs fit one wave (97 on 132)
+    # after the norm the persistent tensor-core GEMV (rounds 15 to 17) takes a few tokens on every rank and all of
+    # TP8 T=2..32 (in 8-CTA clusters above 16 tokens; T=9..16 from the tensor-core GEMV since round 17)
     (1, True, {"gemv_split": (1, 1), "stream_mma": (2, 8), "gemm_split": (9, 128), "cublas+split": (129, 512)}),
     (4, True, {"gemv_split": (1, 1), "stream_mma": (2, 16), "gemm_split": (17, 128), "cublas+split": (129, 512)}),
-    (8, True, {"gemv_split": (1, 1), "stream_mma": (2, 8), "gemv_mma": (9, 16), "cublas+split": (33, 512)}),
-    (8, True, {"stream_mma": (17, 32)}),
+    (8, True, {"gemv_split": (1, 1), "stream_mma": (2, 32), "cublas+split": (33, 512)}),
     # without PDL the Triton GEMM stops at 32 tokens and the tensor-core GEMV is never taken
     (4, False, {"gemv_split": (1, 2), "gemm_split": (3, 32), "cublas+split": (33, 128)}),
     (8, False, {"gemv_split": (1, 4), "gemm_split": (5, 32), "cublas+split": (33, 128)}),
@@ -105,3 +105,43 @@ def test_rule_changes_of_round_16_win_in_the_sweep_that_set_them():
     assert stream_mma.launch_config(32, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS)["CL"] == 8
     assert _pick(8, 32) == "stream_mma" and rows[(8, 32)]["stream_mma_cl8"] < rows[(8, 32)]["fused_path"] / 1.1
     assert all((tp, t) in rows for tp, t in SWEEP16_JUDGED)
+
+
+def _sweep17() -> dict:
+    """``(tp, T) -> {label: ctx_us}`` of round 17's sweep: ``PIN0`` / ``PIN1`` (the launch's own settings, ptxas's load
+    order or the source's), ``PRE<n>``, ``GR2`` (two groups of warps a CTA), ``fused_path``, ``sglang``."""
+    out: dict = {}
+    for r in json.loads(SWEEP17.read_text())["rows"]:
+        if r["what"] != "stream_mma":
+            label = r["what"]
+        elif "GR" in r:
+            label = "GR2" if "PIN" not in r else "GR2_PIN0"
+        elif "PIN" in r:
+            label = f"PIN{r['PIN']}"
+        elif "PRE" in r:
+            label = f"PRE{r['PRE']}"
+        else:
+            label = "default"
+        out.setdefault((r["tp"], r["size"]), {})[label] = r["ctx_us"]
+    return out
+
+
+def test_rule_changes_of_round_17_win_in_the_sweep_that_set_them():
+    """Where the launch keeps the source's load order (``PIN`` 1: units before the PDL wait) it beat ptxas's order
+    after the norm (TP1 T=2..8, TP4 T=2..8, TP8 T=4 / 8); TP8 above 8 tokens keeps ptxas's order, which won there, and
+    T=12 / 16 moved from the tensor-core GEMV (the sweep's fused path then) to this launch by over 1.2x; two groups of
+    warps a CTA lost to the launch's own CTAs. One sweep after the norm (``sm17``, NVIDIA H200)."""
+    rows = _sweep17()
+    for tp, t in ((1, 2), (1, 4), (1, 8), (4, 2), (4, 4), (4, 8), (8, 4), (8, 8), (8, 12), (8, 16), (8, 32)):
+        rs = S.per_rank(tp)
+        cfg = stream_mma.launch_config(t, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS)
+        mine, other = rows[(tp, t)][f"PIN{cfg['PIN']}" if tp != 4 else "PRE1"], rows[(tp, t)]["PIN0"]
+        assert cfg["GR"] == 1 and _pick(tp, t) == "stream_mma"
+        if cfg["PIN"] == 1:
+            assert mine < other, (tp, t, mine, other)
+        else:
+            assert tp == 8 and t > 8 and rows[(tp, t)]["PIN0"] < rows[(tp, t)]["PIN1"], (tp, t)
+    for t in (12, 16):
+        assert rows[(8, t)]["PIN0"] < rows[(8, t)]["fused_path"] / 1.2
+    for tp, t in ((1, 2), (1, 4), (1, 8), (4, 4), (4, 8)):
+        assert rows[(tp, t)]["GR2"] > rows[(tp, t)]["PIN1" if tp == 1 else "PRE1"]

@@ -10,16 +10,11 @@
 // Constants come as -D defines: K, W (warps), MINB (CTAs an SM), PACKED (1: the weight in pack_weight's unit-major
 // layout), D (units in flight), PRE (of which requested before the PDL wait, the rest right after x), UMAX (units of the busiest CTA), MT (16-token MMA
 // tiles: 1 or 2), NACC (accumulators a tile: 1, 2 or 4), ROWS8 (1: at most 8 tokens, the tile's rows 8..15 are zeros and not loaded), NK, NV, DK, DV,
-// INTERLEAVED, FP16, USE_PDL, CL (CTAs a cluster), GR (groups a CTA), PIN (1: the loads issue in the source's order). CL > 1: x reaches the registers through shared
-// memory, each row copied once a cluster by a bulk copy multicast to every CTA of it (cp.async.bulk ...
-// .multicast::cluster, sm_90a), so L2 serves x once a cluster instead of once a CTA; the region is reused for the
-// partials after a CTA barrier. GR > 1: the CTA's warps form GR groups of W / GR warps that stream their own units
-// as GR CTAs would (group r of CTA c is stream c + r * gridDim.x of GR * gridDim.x), and x reaches their registers
-// through shared memory, loaded once by the whole CTA: L2 serves x once a CTA, not once a group.
+// INTERLEAVED, FP16, USE_PDL, CL (CTAs a cluster), PIN (1: the loads issue in the source's order). CL > 1: x reaches the registers through shared memory, each row
+// copied once a cluster by a bulk copy multicast to every CTA of it (cp.async.bulk ... .multicast::cluster, sm_90a),
+// so L2 serves x once a cluster instead of once a CTA; the region is reused for the partials after a CTA barrier.
 
-#define WG (W / GR)  // warps a group
-#define CW (K / 32 / WG)  // 32-column chunks per warp
-#define XSM (CL > 1 || GR > 1)  // x staged in shared memory
+#define CW (K / 32 / W)  // 32-column chunks per warp
 #define R_ (NV / NK)
 #define QK (NK * DK)
 #define VD (NV * DV)
@@ -73,9 +68,9 @@ __device__ __forceinline__ uint4 load_x(const uint4* p) {  // written by the pre
   return v;
 }
 
+#if CL > 1
 __device__ __forceinline__ unsigned smem_addr(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
 
-#if CL > 1
 __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 }
@@ -121,10 +116,9 @@ __device__ __forceinline__ unsigned word(const uint4& v, int i) {
 extern "C" __global__ void __launch_bounds__(W * 32, MINB)
 stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, int T,
                   int xs, int units) {
-  extern __shared__ float4 red[];  // [UMAX][W][MT][32 lanes] partials, four fp32 each (XSM: first x's rows)
+  extern __shared__ float4 red[];  // [UMAX][W][MT][32 lanes] partials, four fp32 each (CL > 1: first x's rows)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
-  const int wk = warp % WG, grp = warp / WG;  // the warp's K slice and its group
-  const int cta = blockIdx.x + grp * gridDim.x, G = GR * gridDim.x;  // the group's stream of units, of G
+  const int cta = blockIdx.x, G = gridDim.x;
 #if USE_PDL
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
@@ -137,9 +131,9 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
   cluster_sync();  // every CTA's barrier is initialised before any copy may complete on it (before the PDL wait)
 #endif
   // lane's 16 bytes of chunk c of a unit: row g of the unit, columns col0 + 32 c + 8 q
-  const int col0 = wk * CW * 32 + 8 * q;
+  const int col0 = warp * CW * 32 + 8 * q;
 #if PACKED  // [units][K / 32 chunks][8 rows][32 columns]: a warp's load is 512 contiguous bytes
-  const uint4* wlane = reinterpret_cast<const uint4*>(w) + (wk * CW) * 32 + lane;
+  const uint4* wlane = reinterpret_cast<const uint4*>(w) + (warp * CW) * 32 + lane;
 #define WADDR(u, c) (wlane + ((long long)(u) * (K / 32) + (c)) * 32)
 #else
   const uint4* wlane = reinterpret_cast<const uint4*>(w + (long long)g * K + col0);
@@ -175,15 +169,6 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
   asm volatile("{\n\t.reg .pred p;\n\tWAIT_%=:\n\t"
                "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], 0;\n\t@!p bra WAIT_%=;\n\t}"
                :: "r"(smem_addr(&xbar)) : "memory");
-#elif GR > 1
-  char* xsm = reinterpret_cast<char*>(red);
-  for (int idx = threadIdx.x; idx < T * (K / 8); idx += W * 32) {  // x's rows, 16 bytes a copy, all in flight
-    int t = idx / (K / 8), c = idx % (K / 8);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;"
-                 :: "r"(smem_addr(xsm + t * XROW + 16 * c)), "l"(x + (long long)t * xs + 8 * c) : "memory");
-  }
-  asm volatile("cp.async.wait_all;" ::: "memory");
-  __syncthreads();
 #endif
   // x's A fragments: rows g and g + 8 of each 16-token tile, the warp's columns (zeros past T)
   uint4 xa[MT][2][CW];
@@ -193,7 +178,7 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
     for (int h = 0; h < 2; ++h) {
       int t = 16 * mt + 8 * h + g;
       bool ok = t < T && !(ROWS8 && h == 1);
-#if XSM
+#if CL > 1
       const uint4* xp = reinterpret_cast<const uint4*>(xsm + (ok ? t : 0) * XROW + 2 * col0);
 #pragma unroll
       for (int c = 0; c < CW; ++c) xa[mt][h][c] = ok ? xp[4 * c] : make_uint4(0, 0, 0, 0);
@@ -204,10 +189,8 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
 #endif
     }
   }
-#if XSM
-  __syncthreads();  // every warp holds its x before any partial overwrites the rows
-#endif
 #if CL > 1
+  __syncthreads();  // every warp holds its x before any partial overwrites the rows
   asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");  // x landed here: copies into us are done
 #endif
   pin(qkv + threadIdx.x, T);  // x before the rest
@@ -259,16 +242,16 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
     }
   }
   __syncthreads();
+  const int mine = (units - cta + G - 1) / G;  // units this CTA multiplied
   const float* rf = reinterpret_cast<const float*>(red);
-  for (int idx = threadIdx.x; idx < GR * UMAX * MT * 128; idx += W * 32) {  // each group's units, its warps in order
-    int r = idx / (UMAX * MT * 128), i = (idx / (MT * 128)) % UMAX, rem = idx % (MT * 128), mt = rem / 128,
-        l = (rem / 4) % 32, j = rem % 4;
-    int t = 16 * mt + l / 4 + 8 * (j >> 1), u = blockIdx.x + r * gridDim.x + i * G;
-    if (t >= T || u >= units) continue;
+  for (int idx = threadIdx.x; idx < mine * MT * 128; idx += W * 32) {
+    int i = idx / (MT * 128), rem = idx % (MT * 128), mt = rem / 128, l = (rem / 4) % 32, j = rem % 4;
+    int t = 16 * mt + l / 4 + 8 * (j >> 1);
+    if (t >= T) continue;
     float v = 0.f;
 #pragma unroll
-    for (int ww = 0; ww < WG; ++ww) v += rf[(((i * W + r * WG + ww) * MT + mt) * 32 + l) * 4 + j];
-    scatter(qkv, z, b, a, t, u * 8 + 2 * (l % 4) + (j & 1), v);
+    for (int ww = 0; ww < W; ++ww) v += rf[(((i * W + ww) * MT + mt) * 32 + l) * 4 + j];
+    scatter(qkv, z, b, a, t, (cta + i * G) * 8 + 2 * (l % 4) + (j & 1), v);
   }
 #if CL > 1
   asm volatile("barrier.cluster.wait.aligned;" ::: "memory");  // no CTA leaves while its copies may still land

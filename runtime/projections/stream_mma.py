@@ -60,9 +60,7 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
     the cluster). The loads issue in the source's order (``PIN``, round 17: ptxas otherwise puts the PDL wait before
     every weight load) except above 8 tokens where a CTA streams at most two units (TP8), where ptxas's order (the
     weight right after the wait, then x) measured faster after the norm (sweep ``sm17``: T=12 / 16 3.67 / 3.73 us
-    against 4.07 / 4.14, T=32 5.89 against 5.99). ``GR`` (groups of warps a CTA sharing one copy of x) stays 1: two
-    groups lost to two CTAs at TP1 T=2..8 (+1.0 us) and to one CTA at TP4 (+0.5). Registers for sm_90 (nvcc 13.0): 70
-    to 232 a thread, no spills."""
+    against 4.07 / 4.14, T=32 5.89 against 5.99). Registers for sm_90 (nvcc 13.0): 70 to 232 a thread, no spills."""
     mt = 1 if t <= 16 else 2
     per = units_per_cta(n, sms)
     if per > 3 and t <= 8:
@@ -71,7 +69,7 @@ def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
         cfg = {"W": 16, "D": 3 if mt == 1 else 2, "PRE": 1, "MINB": 1}
     cl = 8 if mt == 2 and per <= 2 else 1
     pin = 0 if per <= 2 and t > 8 else 1
-    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CL": cl, "GR": 1, "PIN": pin,
+    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CL": cl, "PIN": pin,
                   "CTAS": min(sms * cfg["MINB"], n // UNIT)}
 
 
@@ -95,16 +93,6 @@ def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
     return 2 <= t <= 8
 
 
-def check_config(cfg: dict, k: int) -> None:
-    """Raise ``ValueError`` for launch settings the kernel cannot run: warps that do not form ``GR`` whole groups,
-    groups inside a cluster, or K not a multiple of a group's 32-column slices."""
-    w, gr = cfg["W"], cfg["GR"]
-    if w % gr or (gr > 1 and cfg["CL"] > 1):
-        raise ValueError(f"stream_mma: {w} warps do not form {gr} groups (or groups in a cluster)")
-    if k % (32 * (w // gr)):
-        raise ValueError(f"stream_mma: K={k} is not a multiple of 32 x {w // gr} warps a group")
-
-
 def pack_weight(weight: torch.Tensor) -> torch.Tensor:
     """The unit-major copy of ``weight [n, K]`` the kernel reads with ``packed=``: ``[n / 8, K / 32, 8, 32]``, so a
     warp's 16-byte loads of one 32-column chunk of a unit are 512 contiguous bytes."""
@@ -112,12 +100,11 @@ def pack_weight(weight: torch.Tensor) -> torch.Tensor:
     return weight.view(n // UNIT, UNIT, k // 32, 32).permute(0, 2, 1, 3).contiguous()
 
 
-def shared_bytes(units: int, ctas: int, w: int, mt: int, t: int = 0, k: int = 0, cl: int = 1, gr: int = 1) -> int:
-    """Shared memory of one CTA: each warp's fp32 partial of each of its group's units (32 lanes x 4 values a tile);
-    in a cluster (``cl > 1``) or with ``gr > 1`` groups at least ``t`` staged x rows of ``2 k + 64`` bytes, which the
-    partials reuse."""
-    partials = -(-units // (ctas * gr)) * w * mt * 512
-    return max(partials, t * (2 * k + 64)) if cl > 1 or gr > 1 else partials
+def shared_bytes(units: int, ctas: int, w: int, mt: int, t: int = 0, k: int = 0, cl: int = 1) -> int:
+    """Shared memory of one CTA: each warp's fp32 partial of each of its units (32 lanes x 4 values a tile); in a
+    cluster (``cl > 1``) at least ``t`` staged x rows of ``2 k + 64`` bytes, which the partials reuse."""
+    partials = -(-units // ctas) * w * mt * 512
+    return max(partials, t * (2 * k + 64)) if cl > 1 else partials
 
 
 def accepts(x: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -154,7 +141,7 @@ def defines(k: int, cfg: dict, umax: int, rows8: bool, packed: bool, shape: GDNS
             "UMAX": umax, "MT": cfg["MT"], "NACC": cfg["NACC"],
             "ROWS8": int(rows8), "NK": shape.num_k_heads, "NV": shape.num_v_heads, "DK": shape.head_k,
             "DV": shape.head_v, "INTERLEAVED": int(interleaved), "FP16": int(fp16), "USE_PDL": int(pdl),
-            "CL": cfg["CL"], "GR": cfg["GR"], "PIN": cfg["PIN"]}
+            "CL": cfg["CL"], "PIN": cfg["PIN"]}
 
 
 def _attrs(pdl: bool, cl: int):
@@ -230,8 +217,8 @@ def stream_mma(
     cfg.update(overrides)
     if "CTAS" not in overrides:
         cfg["CTAS"] = min(sms * cfg["MINB"], n // UNIT)
-    check_config(cfg, k)
-    gr = cfg["GR"]
+    if k % (32 * cfg["W"]):
+        raise ValueError(f"stream_mma: K={k} is not a multiple of 32 x {cfg['W']} warps")
     if packed is not None and (packed.shape != (n // UNIT, k // 32, UNIT, 32) or packed.dtype != weight.dtype
                                or not packed.is_contiguous()):
         raise ValueError("stream_mma: packed must be pack_weight(weight)")
@@ -243,10 +230,10 @@ def stream_mma(
                         shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), x.device.index or 0)
         cfg["CTAS"] = _cluster_ctas(probe, 32 * cfg["W"],
                                     shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), cl, cfg["CTAS"])
-    umax = -(-units // (cfg["CTAS"] * gr))
+    umax = -(-units // cfg["CTAS"])
     cfg["D"] = min(cfg["D"], umax)
     cfg["PRE"] = min(cfg["PRE"], cfg["D"])
-    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl, gr)
+    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl)
     defs = defines(k, cfg, umax, t <= 8, packed is not None, shape, layout == "interleaved", x.dtype == torch.float16,
                    pdl)
     kernel = _kernel(tuple(sorted(defs.items())), smem, x.device.index or 0)

@@ -71,8 +71,8 @@ states rotated past L2 (as :mod:`.bench` does):
   TP8 T=8 to 32, against the same launch without a cluster; TP1 T=2 and TP4 T=1 on the plain launch; the bench's
   fused path and SGLang's path beside, all after the layer's input norm;
 * ``sm17``: round 17, the same kernel with its loads in the source's order (``PIN``; ptxas had put the PDL wait before
-  every weight load) over the units requested before the wait, two groups of warps a CTA sharing one copy of x in
-  shared memory (``GR``), TP8 at 12 / 16 tokens, beside the fused path and SGLang's path, after the norm;
+  every weight load) over the units requested before the wait, TP8 at 12 / 16 tokens, beside the fused path and
+  SGLang's path, after the norm (two groups of warps a CTA sharing one copy of x, ``GR``, lost and were removed);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -358,19 +358,15 @@ def _sm16_cases() -> list[Case]:
 def _sm17_cases() -> list[Case]:
     """Round 17: :func:`.stream_mma.stream_mma` with its loads issued in the source's order (``PIN=1``: the first
     ``PRE`` units before the PDL wait, then x, then the rest) against ptxas's order (``PIN=0``: the wait first), over
-    the units requested before the wait; two groups of 8 warps a CTA sharing one copy of x in shared memory (``GR=2``)
-    at TP1 / TP4; TP8 at 12 and 16 tokens; the bench's fused path and SGLang's path beside, all after the norm."""
+    the units requested before the wait; TP8 at 12 and 16 tokens; the bench's fused path and SGLang's path beside, all
+    after the norm. (The committed run also timed two groups of 8 warps a CTA sharing one copy of x in shared memory,
+    ``GR=2``, at TP1 T=2..8 and TP4 T=4 / 8: it lost everywhere and was removed, the kernel of commit 2182354.)"""
     base = {"what": "stream_mma", "packed": True}
-    grouped = base | {"GR": 2, "W": 16, "MINB": 1}
     out = [Case("sm17", 1, 1, base), Case("sm17", 4, 1, base | {"PRE": 3})]
     for t in (2, 4, 8):
-        out += [Case("sm17", 1, t, base | {"PIN": pin}) for pin in (0, 1)]
-        out += [Case("sm17", 1, t, base | {"PRE": 1}), Case("sm17", 1, t, grouped | {"D": 2, "PRE": 2})]
-        out += [Case("sm17", 1, t, grouped | {"D": 2, "PRE": 2, "PIN": 0})]
+        out += [Case("sm17", 1, t, base | {"PIN": pin}) for pin in (0, 1)] + [Case("sm17", 1, t, base | {"PRE": 1})]
     for t in (2, 4, 8, 16):
         out += [Case("sm17", 4, t, base | {"PIN": 0})] + [Case("sm17", 4, t, base | {"PRE": pre}) for pre in (1, 2, 3)]
-        if t in (4, 8):
-            out.append(Case("sm17", 4, t, base | {"GR": 2, "D": 2, "PRE": 2}))
     for t in (4, 8, 12, 16, 32):
         out += [Case("sm17", 8, t, base | {"PIN": pin}) for pin in (0, 1)] + [Case("sm17", 8, t, base | {"PRE": 2})]
     for tp, t in ((1, 1), (1, 2), (1, 4), (1, 8), (4, 1), (4, 2), (4, 4), (4, 8), (4, 16), (8, 4), (8, 8), (8, 12),

@@ -52,30 +52,15 @@ def test_cluster_only_where_x_is_multicast_and_its_rows_fit(tp, t, cl):
     assert smem >= (t * (2 * rs.hidden + 64) if cl > 1 else 0) and smem + 1024 <= 228 * 1024
 
 
-def test_groups_share_one_staged_x_and_split_the_units():
-    """``GR`` groups of ``W / GR`` warps stream as ``GR`` CTAs would: the partials cover each group's share of the
-    units, x's rows are staged once a CTA (and the partials reuse them); warps that do not form whole groups, K not a
-    multiple of a group's 32-column slices, or groups inside a cluster are refused before any launch."""
-    units, k = 1544, 2048
-    assert stream_mma.shared_bytes(units, 132, 16, 1, 8, k, 1, 2) == max(6 * 16 * 512, 8 * (2 * k + 64))
-    assert stream_mma.shared_bytes(units, 132, 16, 1, 8, k, 1, 1) == 12 * 16 * 512  # no staging without groups
-    cfg = stream_mma.launch_config(8, units * 8, k, 132)
-    stream_mma.check_config(cfg | {"GR": 2, "W": 16}, k)
-    for bad, kk in (({"GR": 3, "W": 16}, k), ({"GR": 2, "CL": 2}, k), ({"GR": 2, "W": 16}, 2048 + 128)):
-        with pytest.raises(ValueError, match="stream_mma"):
-            stream_mma.check_config(cfg | bad, kk)
-
-
 @pytest.mark.parametrize(("tp", "t", "pin"), [(1, 2, 1), (1, 8, 1), (4, 8, 1), (4, 16, 1), (8, 8, 1), (8, 9, 0),
                                                (8, 16, 0), (8, 32, 0)])
 def test_launch_pins_the_load_order_except_above_8_tokens_on_two_units(tp, t, pin):
     """The launch keeps the source's load order (``PIN=1``: the first units before the wait) except above 8 tokens
-    where a CTA streams at most two units (TP8); always one group a CTA; both reach the kernel's defines."""
+    where a CTA streams at most two units (TP8); it reaches the kernel's defines."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
     cfg = stream_mma.launch_config(t, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
-    assert (cfg["PIN"], cfg["GR"]) == (pin, 1)
-    d = stream_mma.defines(rs.hidden, cfg, 3, t <= 8, True, rs, True, False, True)
-    assert (d["PIN"], d["GR"]) == (pin, 1)
+    assert cfg["PIN"] == pin
+    assert stream_mma.defines(rs.hidden, cfg, 3, t <= 8, True, rs, True, False, True)["PIN"] == pin
 
 
 def test_launch_attributes_carry_pdl_and_the_cluster_shape():
@@ -113,8 +98,7 @@ def test_rejects_cpu_tensors_and_large_batches():
     (32, True, {"W": 8}), (5, True, {"D": 1, "NACC": 1}), (4, True, {"CTAS": 100}), (4, True, {"packed": True}),
     (2, True, {"W": 32, "D": 4, "PRE": 1, "packed": True}), (6, True, {"W": 8, "D": 2, "MINB": 2}),
     (3, True, {"CL": 2, "packed": True}), (8, False, {"CL": 4}), (13, True, {"CL": 8}), (32, True, {"CL": 4}),
-    (8, True, {"GR": 2, "W": 16, "MINB": 1, "D": 2, "PRE": 2, "packed": True}), (5, False, {"GR": 2, "CTAS": 40}),
-    (16, True, {"GR": 4, "W": 16, "D": 1}), (3, True, {"PIN": 0}), (4, True, {"PRE": 3, "D": 3}),
+    (3, True, {"PIN": 0}), (4, True, {"PRE": 3, "D": 3}), (12, True, {"PIN": 1}), (32, True, {"CL": 8, "PIN": 1}),
 ])
 @pytest.mark.parametrize(("tp", "layout"), [(4, "interleaved"), (1, "interleaved"), (8, "interleaved"), (2, "contiguous")])
 def test_gpu_stream_mma_matches_gemm_then_split(tp, layout, t, dtype, pdl, kw):

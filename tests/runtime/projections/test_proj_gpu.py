@@ -170,16 +170,16 @@ def test_gpu_gemm_split_tma_launch_reads_a_misaligned_x(t):
 
 
 def test_gpu_fused_picks_gemv_or_gemm_by_rank_width():
-    """With PDL (H200 rules, 132 SMs, rounds 13 to 16): the persistent tensor-core GEMV at TP4 T=2..16, TP8 T=2..8 and
-    17..32 and TP1 T=2..8, the tensor-core GEMV at TP8 T=9..16; the GEMV keeps one token with PDL (four on TP8
-    without). The layer keeps a tile-major copy only where a launch reads one, and a unit-major copy where the
+    """With PDL (H200 rules, 132 SMs, rounds 13 to 17): the persistent tensor-core GEMV at TP4 T=2..16, TP8 T=2..32
+    and TP1 T=2..8 (TP8 T=9..16 on the tensor-core GEMV before round 17); the GEMV keeps one token with PDL (four on
+    TP8 without). The layer keeps a tile-major copy only where a launch reads one, and a unit-major copy where the
     persistent launch runs."""
     from runtime.projections.fused import fused_kernel
 
     for tp, t, pdl, want in (
         (4, 1, True, "gemv_split"), (4, 2, True, "stream_mma"), (4, 16, True, "stream_mma"),
         (4, 17, True, "gemm_split"), (8, 1, True, "gemv_split"), (8, 2, True, "stream_mma"), (8, 8, True, "stream_mma"),
-        (8, 9, True, "gemv_mma"), (8, 16, True, "gemv_mma"), (8, 17, True, "stream_mma"), (8, 32, True, "stream_mma"),
+        (8, 9, True, "stream_mma"), (8, 16, True, "stream_mma"), (8, 17, True, "stream_mma"), (8, 32, True, "stream_mma"),
         (1, 1, True, "gemv_split"), (1, 2, True, "stream_mma"), (1, 3, True, "stream_mma"), (1, 8, True, "stream_mma"), (1, 9, True, "gemm_split"),
         (4, 2, False, "gemv_split"), (4, 3, False, "gemm_split"), (1, 2, False, "gemv_split"),
         (1, 3, False, "gemm_split"), (8, 4, False, "gemv_split"), (8, 8, False, "gemm_split"),

@@ -7,7 +7,8 @@ Why: after the layer's input norm, what sets 3 to 32 tokens is how the weight st
 on the GEMV's grid, which requests every byte at once. Here every SM streams: 8-row units (32 KB) dealt round robin to
 one CTA per SM, each warp's K slice of x held in registers for the whole kernel (read once per CTA, not per tile), each
 unit's weight loaded in 16-byte vectors straight into ``mma.sync`` B fragments (K permuted inside each 32-column chunk,
-x the same), ``D`` units in flight, the first ``D`` requested before the PDL wait (at TP4 that is the whole weight).
+x the same), ``D`` units in flight, the first ``PRE`` requested before the PDL wait and the rest after x (``PIN``: in
+that order; ptxas otherwise issues the wait before every weight load, NOTES.md round 17).
 With ``CL > 1`` (TP8 above 16 tokens) x reaches the registers through shared memory, each row copied from L2 once a
 thread-block cluster and multicast to its CTAs. Compiled at first use by NVRTC (torch's ``torch.cuda._utils`` wrappers,
 which need the CUDA headers) or ``nvcc``, launched with ``cuLaunchKernelEx`` for programmatic dependent launch.

@@ -360,7 +360,7 @@ def _sm17_cases() -> list[Case]:
     ``PRE`` units before the PDL wait, then x, then the rest) against ptxas's order (``PIN=0``: the wait first), over
     the units requested before the wait; TP8 at 12 and 16 tokens; the bench's fused path and SGLang's path beside, all
     after the norm. (The committed run also timed two groups of 8 warps a CTA sharing one copy of x in shared memory,
-    ``GR=2``, at TP1 T=2..8 and TP4 T=4 / 8: it lost everywhere and was removed, the kernel of commit 2182354.)"""
+    ``GR=2``, at TP1 T=2..8 and TP4 T=4 / 8: it lost everywhere and was removed, the kernel of commit 9628867.)"""
     base = {"what": "stream_mma", "packed": True}
     out = [Case("sm17", 1, 1, base), Case("sm17", 4, 1, base | {"PRE": 3})]
     for t in (2, 4, 8):

@@ -411,6 +411,11 @@ class GithubSource:
             raise SourceError(f"{self.host} answered #{pr} without a valid {', '.join(bad)}: not cached")
         if any(not isinstance(f["filename"], str) or not f["filename"] for f in files):
             raise SourceError(f"{self.host} answered #{pr} with a file entry without a filename: not cached")
+        odd = next((name for f in files for name in (f["filename"], f["previous_filename"])
+                    if isinstance(name, str) and ("\n" in name or "\r" in name)), None)
+        if odd is not None:  # its diff header would end mid-name: 'GitHub sent a patch that is not a valid diff'
+            raise SourceError(f"{self.host} answered #{pr} with the file name {odd!r}, which holds a line break no "
+                              "diff header can carry unquoted: not cached")
         self._check_listing(pr, [f["filename"] for f in files], meta["changed_files"])
         entries, sections = [], []
         for f in files:

@@ -136,6 +136,19 @@ def test_a_body_that_is_no_json_object_is_malformed_data(gh, where, body, why):
     assert str(info.value) == f"{gh.url.removeprefix('http://')} answered #19321 with malformed data ({why}): not cached"
 
 
+@pytest.mark.parametrize("entry", [make_file("python/a\nb.py", PATCH),
+                                   make_file("python/b.py", PATCH, status="renamed", previous_filename="python/a\r")])
+def test_a_file_name_with_a_line_break_is_named_not_blamed_on_the_patch(gh, entry):
+    """A name git allows but a diff header cannot carry unquoted: the fetch said 'GitHub sent a patch that is not a
+    valid diff (line 8: Unexpected hunk found ...)', blaming a patch that was fine."""
+    add_pr(gh, files=[entry])
+    with pytest.raises(SourceError) as info:
+        source(gh).fetch(19321)
+    name = entry.get("previous_filename") or entry["filename"]
+    assert str(info.value) == (f"{gh.url.removeprefix('http://')} answered #19321 with the file name {name!r}, which "
+                               "holds a line break no diff header can carry unquoted: not cached")
+
+
 def test_a_redirect_to_another_host_or_scheme_names_github_api_url(gh):
     """`http://` for an https API (or an HTML host) answers 301: say which setting to fix, not PyGithub's."""
     add_pr(gh)

@@ -16,7 +16,7 @@ from packaging.version import Version
 from dossier.cards import read_yaml
 from dossier.evidence import LockError, key_sha, lock_path, lock_section
 from dossier.lint.registry import Finding, rule
-from dossier.model import Card
+from dossier.model import REPLACED, Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
 
 VERIFY = "dossier releases sync && dossier releases verify --record"
@@ -174,8 +174,28 @@ def _drift_entry(card: Card, ctx) -> dict | None:
         try:
             ctx.memo["drift-lock"] = read_drift_lock(ctx.project.root)[1]
         except LockError:
-            ctx.memo["drift-lock"] = {}  # D311's finding
-    return ctx.memo["drift-lock"].get(card.pr)
+            ctx.memo["drift-lock"] = None  # D311's finding
+    return (ctx.memo["drift-lock"] or {}).get(card.pr)
+
+
+@rule("D332", "a current, superseded or reverted card has no verdict in cards/drift.lock: the manual shows no "
+      "'SGLang <version>' note for it", scope="card")
+def drift_unrecorded(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A drift.lock cut at an entry boundary is still valid YAML: the cards past the cut lost their "SGLang 0.5.23:
+    in place, file line N" notes from the manual with nothing said (only `render --check` saw the page change). Every
+    card drift judges (current, superseded, reverted) has a verdict once drift.lock exists; a card added since the
+    last `dossier drift --record` is the other way to get here. Not judged: no drift.lock yet, or one D311 reports
+    unreadable; candidates and adjacent PRs (drift does not judge them)."""
+    from dossier.drift import DRIFT_LOCK
+
+    if card.status != "current" and card.status not in REPLACED:
+        return
+    if not (ctx.project.root / DRIFT_LOCK).is_file() or _drift_entry(card, ctx) is not None:
+        return
+    if ctx.memo["drift-lock"] is not None:
+        yield Finding("status", f"#{card.pr} is {card.status} but has no verdict in {DRIFT_LOCK}: the manual shows no "
+                                "note of where its line sits in today's SGLang (the lock cut short, or the card added "
+                                "since it was recorded)", hint="dossier drift --record")
 
 
 def _recorded_elsewhere(card: Card, ctx, history) -> tuple[str, str] | None:

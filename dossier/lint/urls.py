@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from dossier.cards import strings
 from dossier.lint.claims import _locate
+from dossier.lint.links import PR_REF
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
@@ -19,15 +20,13 @@ _LINK_TEXT = re.compile(r"\[(?P<text>[^\]\n]*)\]\($")
 #: link text naming one PR ("#21019", "PR 21019", "pull 21019") or the card's own ("this PR")
 _NAMES_PR = re.compile(r"(?:#|\bPR\s?#?|\bpull\s?#?)(\d+)\b", re.IGNORECASE)
 _THIS_PR = re.compile(r"^\W*(?:this|the) (?:PR|pull request|change)\W*$", re.IGNORECASE)
-#: a PR cited in a card's text: "#21019" (not an issue's number)
-_CITED = re.compile(r"(?<![\w/&])(?<!issue )(?<!issues )#(\d+)\b", re.IGNORECASE)
 
 
 def _cited(card: Card, doc) -> set[int]:
     """The PRs the card cites by number in any text, and those it names in superseded_by."""
     out = set(card.superseded_by)
     for _, text in strings(doc.data):
-        out |= {int(n) for n in _CITED.findall(text)}
+        out |= {int(n) for n in PR_REF.findall(text)}
     return out
 
 

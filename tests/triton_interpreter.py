@@ -13,6 +13,7 @@ functions are in place either way.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 _MARK = "_dossier_skips_nested_repatch"
@@ -56,3 +57,31 @@ def skip_nested_repatch() -> bool:
     setattr(patch_lang, _MARK, True)
     interpreter._patch_lang = patch_lang
     return True
+
+
+@contextlib.contextmanager
+def boolean_masks():
+    """While active, a load or store mask the interpreter holds as integers is read as ``mask != 0``.
+
+    Triton 3.x's interpreter can carry the ``&`` of a block mask and a scalar comparison (``mask_k & (pos < L)``)
+    as an int32 array, which its native load and store refuse (``mask has unsupported dtype``); compiled, the same
+    mask is an ``i1``. SGLang's ReplaySSM decode and fused split + conv kernels build such masks, so the parity
+    tests that run them on the CPU hold this. Boolean masks pass through untouched.
+    """
+    import numpy as np
+    from triton.runtime import interpreter
+
+    builder = interpreter.InterpreterBuilder
+    load, store = builder.create_masked_load, builder.create_masked_store
+
+    def as_bool(mask):
+        if mask.data.dtype == np.bool_:
+            return mask
+        return interpreter.TensorHandle(mask.data != 0, mask.dtype)
+
+    builder.create_masked_load = lambda self, ptrs, mask, *rest: load(self, ptrs, as_bool(mask), *rest)
+    builder.create_masked_store = lambda self, ptrs, value, mask, *rest: store(self, ptrs, value, as_bool(mask), *rest)
+    try:
+        yield
+    finally:
+        builder.create_masked_load, builder.create_masked_store = load, store

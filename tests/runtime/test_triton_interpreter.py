@@ -58,3 +58,28 @@ def test_helpers_run_without_rescanning_the_language():
     torch.testing.assert_close(many, 5 * x.sum(1), rtol=1e-6, atol=1e-5)
     assert few_scans == many_scans and many_scans < 6 * 5  # 6 programs x 5 calls would each have scanned
     assert tl.core.is_builtin(tl.arange)  # restored: the compiler's function again outside a launch
+
+
+@triton.jit
+def _cursor_store_kernel(pos_ptr, out_ptr, BK: tl.constexpr, L: tl.constexpr):
+    o_k = tl.arange(0, BK)
+    pos = tl.load(pos_ptr + tl.program_id(0)).to(tl.int64)
+    tl.store(out_ptr + tl.program_id(0) * BK + o_k, o_k.to(tl.float32), mask=(o_k < BK) & (pos < L))
+
+
+def test_boolean_masks_let_a_block_and_scalar_mask_through():
+    """A block mask ``&`` a scalar comparison, as SGLang's ReplaySSM decode stores its ring key: refused by the bare
+    interpreter, stored where the scalar holds (and nowhere else) under ``boolean_masks``; restored on exit."""
+    from tests.triton_interpreter import boolean_masks
+
+    pos = torch.tensor([0, 5, 2], dtype=torch.int32)
+    out = torch.full((3, 4), -1.0)
+    with pytest.raises(Exception, match="mask has unsupported dtype"):
+        _cursor_store_kernel[(3,)](pos, out, BK=4, L=3)
+    with boolean_masks():
+        _cursor_store_kernel[(3,)](pos, out, BK=4, L=3)
+    want = torch.arange(4.0).expand(3, 4).clone()
+    want[1] = -1.0
+    assert torch.equal(out, want)
+    with pytest.raises(Exception, match="mask has unsupported dtype"):
+        _cursor_store_kernel[(3,)](pos, out, BK=4, L=3)

@@ -1,6 +1,7 @@
 """The reference and kernels against SGLang 0.5.23's own kernels, loaded from the installed package (skipped
-when it is absent). The split kernels also run on CPU under TRITON_INTERPRET=1; SGLang's fused split + conv
-kernel needs a GPU (it combines a scalar and a block mask, which the interpreter rejects)."""
+when it is absent). The split kernels and ``causal_conv1d_update`` also run on CPU under TRITON_INTERPRET=1 (the
+latter with :func:`tests.triton_interpreter.boolean_masks`, in fp32 and fp16: the interpreter has no bf16
+arithmetic); SGLang's fused split + conv kernel needs a GPU (its wrapper refuses CPU tensors)."""
 
 import pytest
 import torch
@@ -8,6 +9,7 @@ import torch
 from runtime.projections import conv_update, naive, sglang_peer, split_conv_kernel
 from runtime.projections.naive import GDNShape
 from runtime.projections.split_kernel import split_qkvzba
+from tests.triton_interpreter import boolean_masks
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 PEER = sglang_peer.fused_proj()
@@ -52,6 +54,35 @@ def test_prefill_views_are_the_contiguous_split(peer):
     for view, want in zip(views, naive.split_contiguous(qkvz, ba, shape), strict=True):
         assert torch.equal(view, want)
         assert view.untyped_storage().data_ptr() == fused.untyped_storage().data_ptr()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32], ids=str)
+@pytest.mark.parametrize("width", [2, 4])
+@pytest.mark.parametrize("activation", ["silu", None])
+def test_causal_conv1d_update_matches_sglang(dtype, width, activation):
+    """SGLang's Triton ``causal_conv1d_update`` (its GDN decode when the fused split + conv path is off) and our
+    reference on 5 rows over non-monotonic slots of a pool wider than W - 1, one row ``pad_slot_id`` (-1), a bias:
+    the state pool bit for bit; the live rows' output bit for bit in fp16, and in fp32 bit for bit without SiLU
+    and within 1e-6 with it (torch's exp and the interpreter's). The padding row: ours passes ``x`` through,
+    SGLang's leaves its ``empty_like`` output unwritten; neither writes its state."""
+    module = sglang_peer.causal_conv1d()
+    shape, g = SHAPES["ratio4"], torch.Generator().manual_seed(40 + width)
+    x = _rand(g, 5, shape.qkv_width, dtype=dtype)
+    state = _rand(g, 9, shape.qkv_width, width + 1, dtype=dtype)
+    weight, bias = _rand(g, shape.qkv_width, width, dtype=dtype), _rand(g, shape.qkv_width, dtype=dtype)
+    idx = torch.tensor([6, -1, 0, 3, 8], dtype=torch.int32, device=DEVICE)
+    theirs_state, ours_state = state.clone(), state.clone()
+    with boolean_masks():
+        theirs = module.causal_conv1d_update(x, theirs_state, weight, bias, activation, conv_state_indices=idx)
+    ours = conv_update.causal_conv1d_update(x, ours_state, weight, bias, idx, activation)
+    assert torch.equal(theirs_state, ours_state) and not torch.equal(ours_state, state)
+    assert torch.equal(ours_state[[1, 2, 4, 5, 7]], state[[1, 2, 4, 5, 7]])
+    live = idx >= 0
+    if dtype == torch.float16 or activation is None:
+        assert torch.equal(theirs[live], ours[live])
+    else:
+        torch.testing.assert_close(theirs[live], ours[live], rtol=1e-6, atol=1e-6)
+    assert torch.equal(ours[~live], x[~live])
 
 
 @pytest.mark.gpu

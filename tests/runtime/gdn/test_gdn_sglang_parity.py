@@ -28,7 +28,8 @@ from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode, flushes, next_fill
 from runtime.gdn.gated_norm import gated_rmsnorm
 from runtime.gdn.gating import fused_gating
-from runtime.gdn.verify import verify
+from runtime.gdn.verify import commit_accepted, verify
+from tests.runtime import _sglang_source as sglang_source
 from tests.triton_interpreter import boolean_masks
 
 from ._gdn_cases import DEVICE, Shape, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
@@ -134,6 +135,27 @@ def test_target_verify_is_sglangs():
     assert rel_err(theirs_buf[rows], ref_states[live]) < 1e-5 and rel_err(ours_buf[rows], ref_states[live]) < 1e-5
     assert theirs[pad].abs().amax() > 0 and not ours[pad].any()
     assert not torch.isnan(theirs_buf[buf_idx[pad].long()]).any() and torch.isnan(ours_buf[buf_idx[pad].long()]).all()
+
+
+def test_commit_accepted_is_sglangs():
+    """``verify.commit_accepted`` against the scatter SGLang's ``update_mamba_state_after_mtp_verify`` ends in
+    (``HybridLinearAttnBackend._scatter_speculative_state_with_mask``, its PyTorch path compiled from the installed
+    file; one layer): ``pool[slot] = buffer[buffer_index, last_step]``, nothing for a negative step or slot.
+    Six requests, accepted steps from -1 to T - 1, one padding slot: the pools agree bit for bit."""
+    theirs_fn = sglang_source.function("srt/layers/attention/hybrid_linear_attn_backend.py",
+                                       "HybridLinearAttnBackend._scatter_speculative_state_with_mask",
+                                       {"torch": torch, "fused_mamba_state_scatter_with_mask": None})
+    g0 = make_gen(1706)
+    B, T = 6, 3
+    states = pool(S, 2 * B, g0)
+    buffer = randn(B + 2, T, S.HV, S.V, S.K, gen=g0)
+    idx = slot_indices(B, 2 * B, g0, padding=1)
+    buf_idx = torch.randperm(B + 2, generator=g0, device=DEVICE)[:B].to(torch.int32)
+    last = torch.tensor([-1, 0, 1, 2, 2, 0], dtype=torch.int32, device=DEVICE)
+    theirs, ours = states.clone(), states.clone()
+    theirs_fn(theirs[None], buffer[None], idx, last, buf_idx)
+    commit_accepted(ours, idx, buffer, buf_idx, last)
+    assert torch.equal(theirs, ours) and not torch.equal(ours, states)
 
 
 def test_replayssm_decode_is_sglangs():

@@ -9,9 +9,12 @@ the way ``qwen3_5.py``'s wrapper does and loads all three. Parameters are stand-
 parameter module imports the serving stack); the code that dispatches and slices is SGLang's own.
 """
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
+from runtime import sglang_files
 from runtime.projections import fp8, naive, sglang_peer
 from runtime.projections.layer import GDNInputProjection
 from runtime.projections.linear import Fp8Scheme
@@ -46,10 +49,11 @@ class ModelWeightParameter(_Param):
     pass
 
 
-def _sglang_qkvz(tp: int, rank: int):
+def _sglang_qkvz(tp: int, rank: int, sizes: tuple[int, ...] = SMALL.qkvz_sizes):
     """SGLang's merged-column ``in_proj_qkvz`` loader methods (``weight_loader``, ``weight_loader_v2`` and the two
-    helpers it calls), compiled from the installed ``linear.py``, on a layer of SMALL's output sizes."""
+    helpers it calls), compiled from the installed ``linear.py``, on a layer of ``sizes`` (SMALL's qkvz)."""
     glob = {"get_group_rank_size": lambda group: (group.rank_in_group, group.world_size), "_is_cpu": False,
+            "envs": SimpleNamespace(SGLANG_NPU_W4A4_NEW_PACKING=sglang_files.Flag(False)),
             "PerTensorScaleParameter": PerTensorScaleParameter, "BlockQuantScaleParameter": BlockQuantScaleParameter,
             "RowvLLMParameter": type("RowvLLMParameter", (), {}), "BasevLLMParameter": type("BasevLLMParameter", (), {}),
             "PackedColumnParameter": type("PackedColumnParameter", (), {}),
@@ -57,7 +61,7 @@ def _sglang_qkvz(tp: int, rank: int):
     names = ("weight_loader", "weight_loader_v2", "_load_merged_block_scale", "_load_fused_module_from_checkpoint")
     methods = {n: _sglang_source.function(LINEAR, f"MergedColumnParallelLinear.{n}", glob) for n in names}
     layer = type("MergedColumnParallelLinear", (), methods)()
-    layer.output_sizes, layer.use_presharded_weights = list(SMALL.qkvz_sizes), False
+    layer.output_sizes, layer.use_presharded_weights = list(sizes), False
     layer.tp_group = type("Group", (), {"rank_in_group": rank, "world_size": tp})()
     layer.quant_method = type("Fp8", (), {"quant_config": type("Cfg", (), {"weight_block_size": list(BLOCK)})()})()
     return layer

@@ -234,6 +234,17 @@ ANSWERS = Spec(
                 })),
             }),
         ),
+        "release_notes": Spec(
+            "list",
+            required=False,
+            unique="version",
+            doc="What a release changed on the GDN path that no card covers (the upgrade block's findings from release "
+                "diffs), shown in that release's section of references/by-release.md",
+            items=Spec("map", fields={
+                "version": Spec("str", doc="The SGLang release, as by-release.md heads it (0.5.23)"),
+                "note": Spec("str", doc="What changed there, in a sentence or two"),
+            }),
+        ),
         "errors": Spec(
             "list",
             required=False,

@@ -1,11 +1,18 @@
 """The reference and kernels against SGLang 0.5.23's own kernels, loaded from the installed package (skipped
 when it is absent). The split kernels and ``causal_conv1d_update`` also run on CPU under TRITON_INTERPRET=1 (the
 latter with :func:`tests.triton_interpreter.boolean_masks`, in fp32 and fp16: the interpreter has no bf16
-arithmetic); SGLang's fused split + conv kernel needs a GPU (its wrapper refuses CPU tensors)."""
+arithmetic); so does SGLang's fused split + conv kernel, from a private copy of its module whose eligibility gate
+(which refuses CPU tensors) is set to pass: the launch and the kernel are as installed. On a GPU the fused kernel
+also runs as installed, in bf16 too."""
+
+import sys
+import types
+from unittest import mock
 
 import pytest
 import torch
 
+from runtime import sglang_files
 from runtime.projections import conv_update, naive, sglang_peer, split_conv_kernel
 from runtime.projections.naive import GDNShape
 from runtime.projections.split_kernel import split_qkvzba
@@ -23,6 +30,18 @@ SHAPES = {
 @pytest.fixture
 def peer():
     return PEER
+
+
+def _fused_proj_on_cpu():
+    """A private copy of SGLang's ``triton_gdn_fused_proj`` module whose
+    ``can_use_fused_qkvzba_causal_conv1d_update_contiguous`` answers eligible (it refuses CPU tensors first)."""
+    envs = types.SimpleNamespace(SGLANG_USE_AITER=sglang_files.Flag(False))
+    with mock.patch.dict(sys.modules):
+        sys.modules.pop("_sglang_file." + sglang_peer.FUSED_PROJ.removesuffix(".py").replace("/", "."), None)
+        module = sglang_files.load(sglang_peer.FUSED_PROJ, {"sglang.srt.environ": {"envs": envs},
+                                                            "sglang.srt.utils": {"is_hip": lambda: False}})
+    module.can_use_fused_qkvzba_causal_conv1d_update_contiguous = lambda *args, **kwargs: (True, "eligible")
+    return module
 
 
 def _rand(g, *size, dtype=torch.float32):
@@ -83,6 +102,38 @@ def test_causal_conv1d_update_matches_sglang(dtype, width, activation):
     else:
         torch.testing.assert_close(theirs[live], ours[live], rtol=1e-6, atol=1e-6)
     assert torch.equal(ours[~live], x[~live])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32], ids=str)
+@pytest.mark.parametrize("width", [2, 4])
+@pytest.mark.parametrize("activation", ["silu", None])
+def test_split_conv_matches_sglang_fused_kernel_on_cpu(dtype, width, activation):
+    """SGLang's ``fused_qkvzba_causal_conv1d_update_contiguous`` under the interpreter (:func:`_fused_proj_on_cpu`),
+    our kernel and the reference: the state pool and every output (conv, z, b, a; the padding row's ``x`` passed
+    through) bit for bit between the two kernels; the reference's likewise, except fp32 SiLU within 1e-6 (torch's
+    exp). Non-monotonic slots, one padding row, a pool wider than W - 1, a column-strided ba, a bias."""
+    module = _fused_proj_on_cpu()
+    shape, g = SHAPES["ratio4"], torch.Generator().manual_seed(60 + width)
+    fused = _rand(g, 5, shape.qkvz_width + shape.ba_width + 2, dtype=dtype)
+    qkvz, ba = fused[:, : shape.qkvz_width], fused[:, shape.qkvz_width : shape.qkvz_width + shape.ba_width]
+    state = _rand(g, 9, shape.qkv_width, width + 1, dtype=dtype)
+    weight, bias = _rand(g, shape.qkv_width, width, dtype=dtype), _rand(g, shape.qkv_width, dtype=dtype)
+    idx = torch.tensor([6, -1, 0, 3, 8], dtype=torch.int32, device=DEVICE)
+    states = [state.clone() for _ in range(3)]
+    with boolean_masks():
+        theirs = module.fused_qkvzba_causal_conv1d_update_contiguous(
+            qkvz, ba, states[0], weight, bias, idx, qkv_dim=shape.qkv_width, v_dim=shape.value_dim,
+            num_v_heads=shape.num_v_heads, head_v_dim=shape.head_v, activation=activation,
+        )
+    ours = split_conv_kernel.split_conv_update(qkvz, ba, states[1], weight, bias, idx, shape, activation, block=64)
+    ref = conv_update.split_conv_update(qkvz, ba, states[2], weight, bias, idx, shape, activation)
+    assert torch.equal(states[0], states[1]) and torch.equal(states[1], states[2]) and not torch.equal(state, states[0])
+    assert all(torch.equal(t, o) for t, o in zip(theirs, ours, strict=True))
+    assert all(torch.equal(t, r) for t, r in zip(theirs[1:], ref[1:], strict=True))
+    if dtype == torch.float32 and activation:
+        torch.testing.assert_close(theirs[0], ref[0], rtol=1e-6, atol=1e-6)
+    else:
+        assert torch.equal(theirs[0], ref[0])
 
 
 @pytest.mark.gpu

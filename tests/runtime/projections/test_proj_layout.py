@@ -5,6 +5,7 @@ import torch
 
 from runtime.projections import naive
 from runtime.projections.naive import QWEN3_NEXT_80B, GDNShape
+from tests.runtime import _sglang_source
 
 SMALL = GDNShape(hidden=64, num_k_heads=8, num_v_heads=16, head_k=16, head_v=16)
 SHAPES = [QWEN3_NEXT_80B, SMALL, GDNShape(32, 8, 24, 8, 16), GDNShape(32, 8, 8, 16, 8)]
@@ -100,3 +101,23 @@ def test_naive_splits_match_head_by_head_reference(tp):
 def test_tp_must_divide_key_heads():
     with pytest.raises(ValueError, match="tp=3"):
         QWEN3_NEXT_80B.per_rank(3)
+
+
+def test_per_rank_is_the_attention_tp_share_sglang_derives():
+    """``per_rank`` takes the attention-TP size, which SGLang's own ``derive_attn_tp_size`` (compiled from the
+    installed ``runtime_context.py``) makes of ``--tp``, ``--attn-dp-size`` and the attention-CP size: each rank's
+    key and value heads are the model's over it, and its projection widths the model's over it."""
+    derive = _sglang_source.function("srt/runtime_context.py", "derive_attn_tp_size", {})
+    if derive is None:
+        pytest.skip("SGLang is not installed")
+    seen = set()
+    for tp_size in (1, 2, 4, 8, 16):
+        for dp in (d for d in (1, 2, 4) if tp_size % d == 0):
+            for cp in (c for c in (1, 2) if tp_size // dp % c == 0):
+                attn_tp = derive(tp_size=tp_size, attn_cp_size=cp, attn_dp_size=dp)
+                seen.add(attn_tp)
+                rank = QWEN3_NEXT_80B.per_rank(attn_tp)
+                assert (rank.num_k_heads * attn_tp, rank.num_v_heads * attn_tp) == (16, 32)
+                assert (rank.qkvz_width * attn_tp, rank.ba_width * attn_tp) == (QWEN3_NEXT_80B.qkvz_width,
+                                                                                 QWEN3_NEXT_80B.ba_width)
+    assert derive(tp_size=8, attn_cp_size=1, attn_dp_size=2) == 4 and seen == {1, 2, 4, 8, 16}

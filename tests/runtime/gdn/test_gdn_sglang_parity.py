@@ -72,16 +72,18 @@ def _qkv_views(qkv, T):
     return q.view(1, -1, S.H, S.K), k.view(1, -1, S.H, S.K), v.view(1, -1, S.HV, S.V)
 
 
-def test_packed_decode_is_sglangs():
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_packed_decode_is_sglangs(dtype):
     """``decode.packed_decode`` and ``naive.gdn_decode_step`` against SGLang's
     ``fused_recurrent_gated_delta_rule_packed_decode`` (as ``TritonGDNKernel.packed_decode`` calls it: in-kernel L2
     norm, scale ``K^-1/2``): one step of 6 rows over non-monotonic slots with one padding row. Outputs and the
-    whole pool within 1e-5 relative of the reference (fp32; measured ~2e-7); the padding row's output is zero in
-    both kernels and no slot outside the batch changes."""
+    whole pool within 1e-5 relative of the reference (measured ~2e-7); the padding row's output is zero in both
+    kernels and no slot outside the batch changes. With bf16 inputs SGLang rounds ``beta`` to bf16 (ours keeps
+    fp32): its outputs and pool then sit within 2^-8 relative of the reference, and measurably off it (> 1e-5)."""
     fn = _load(PACKED).fused_recurrent_gated_delta_rule_packed_decode
     g0 = make_gen(1701)
     B = 6
-    qkv, a, b = step_inputs(S, B, g0, dtype=torch.float32)
+    qkv, a, b = step_inputs(S, B, g0, dtype=dtype)
     A_log, dt_bias = params(S, g0)
     states = pool(S, 2 * B, g0)
     idx = slot_indices(B, 2 * B, g0, padding=1)
@@ -91,8 +93,11 @@ def test_packed_decode_is_sglangs():
        ssm_state_indices=idx, use_qk_l2norm_in_kernel=True)
     ours = packed_decode(qkv, a, b, A_log, dt_bias, ours_pool, idx, num_k_heads=S.H, out=nan_like((B, S.HV, S.V)))
     ref = naive.gdn_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, idx, num_k_heads=S.H)
-    assert rel_err(theirs[:, 0], ref) < 1e-5 and rel_err(ours, ref) < 1e-5
-    assert rel_err(theirs_pool, ref_pool) < 1e-5 and rel_err(ours_pool, ref_pool) < 1e-5
+    assert rel_err(ours, ref) < 1e-5 and rel_err(ours_pool, ref_pool) < 1e-5
+    if dtype == torch.float32:
+        assert rel_err(theirs[:, 0], ref) < 1e-5 and rel_err(theirs_pool, ref_pool) < 1e-5
+    else:
+        assert 1e-5 < rel_err(theirs[:, 0], ref) < 2**-8 and 1e-5 < rel_err(theirs_pool, ref_pool) < 2**-8
     pad = idx < 0
     assert not theirs[pad].any() and not ours[pad].any()
     outside = torch.ones(2 * B, dtype=torch.bool, device=DEVICE)

@@ -1,4 +1,4 @@
-"""Forty-two more tasks an inference engineer or a coding agent brings to the manual (manual20, session 17), each
+"""Forty-three more tasks an inference engineer or a coding agent brings to the manual (manual20, session 17), each
 answered by following links from SKILL.md only: a symptom row and the one section it links (for a quoted message,
 the errors page's index, then the one section it names), or a release link and that release's section. They were
 checked against SGLang 0.5.23's source, the release trees (0.5.1 to 0.5.23), the cards and results/bench/*.json.
@@ -9,7 +9,7 @@ tree drafts, tree drafts with pages, CuTe DSL/FlashInfer off CUDA, Helion, NVFP4
 quoted as if they were errors (the capped and reset running-request lines, the PD decode cache, the FlashInfer prefill
 default, the breakable graph turned off, requantization), what the 0.5.21-0.5.23 release sections left out when no
 card covers a change, what this repository's kernels measured (the latest committed H200 run, ours and SGLang's kept
-apart), and questions whose right answer is that nothing here measured or covers it. Twenty-seven of the forty-two
+apart), and questions whose right answer is that nothing here measured or covers it. Twenty-eight of the forty-three
 failed on main's manual at the start of the session (judged with the row an agent would pick then); the rest guard
 answers already on the routed path.
 """
@@ -115,6 +115,8 @@ QUESTIONS = [
              REPLAY, ("7.6 vs 5.8 us at TP1 B=1", "TP1 B=256 187 vs 276", "NVIDIA H200", "2026-12-02")),
     Question("This repository's fused GDN projection against SGLang's decode path at TP4: how much, on which GPU?",
              OURS_PROJ, ("1.16x to 1.91x at TP4", "NVIDIA H200", "2026-12-02", "not SGLang's")),
+    Question("How close to the H200's memory bandwidth does this repository's GDN decode get, and what copy rate?",
+             OURS_GDN, ("94-96% of the copy rate at TP1", "4,214 GB/s", "NVIDIA H200")),
     Question("Can I switch SGLang to this repository's deferred-write decode with a flag?", RUN,
              ("Nothing in `runtime/` can be switched on in SGLang", "ReplaySSM decode")),
     Question("Have this repository's kernels been run on a B200 or an A100?", RUN,
@@ -133,8 +135,8 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_forty_two_tasks():
-    assert len(QUESTIONS) + len(RELEASE_TASKS) == 42 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+def test_there_are_forty_three_tasks():
+    assert len(QUESTIONS) + len(RELEASE_TASKS) == 43 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])
@@ -179,7 +181,8 @@ def test_the_replayssm_block_quotes_the_latest_committed_h200_run():
         shape, a, b = (shape, a, b) if shape else (shape2, a2, b2)
         replay = rows[("deferred", f"{shape} L=16")]["sgl_replayssm_us"]
         packed = rows[("dispatch", f"{shape} L=16")]["sgl_packed_us"]
-        assert (a, b) == (_us(replay), _us(packed)), (shape, a, b, _us(replay), _us(packed))
+        assert (a, b) == (_us(replay), _us(packed)), (shape, a, b, _us(replay), _us(packed), "update the replayssm "
+                                                      "block of cards/lanes.yaml from results/bench/gdn.json")
 
 
 def test_the_replayssm_spec_timings_are_the_latest_committed_h200_run():
@@ -195,3 +198,28 @@ def test_the_replayssm_spec_timings_are_the_latest_committed_h200_run():
     for a, b, shape in pairs:
         row = rows[f"{shape} T=4 L=16"]
         assert (a, b) == (_us(row["sgl_spec_us"]), _us(row["sgl_target_verify_us"])), (shape, a, b)
+
+
+def test_our_ratios_against_sglang_are_those_of_the_latest_committed_run():
+    """The reference-kernels lanes quote this repository's ratios against SGLang's kernels from the summaries of
+    results/bench/gdn.json and projections.json, with their device and date: a new committed run that moves a ratio
+    must move the manual."""
+    gdn = json.loads((ROOT / "results/bench/gdn.json").read_text())
+    proj = json.loads((ROOT / "results/bench/projections.json").read_text())
+    _, gdn_lane = answer(Question("", OURS_GDN, ()))
+    _, proj_lane = answer(Question("", OURS_PROJ, ()))
+    ranges = {}
+    for line in gdn["summary"] + proj["summary"]:
+        for m in re.finditer(r"(\d+\.\d+)-(\d+\.\d+)x (SGLang's ReplaySSM(?: spec verify \+ commit| at L=16)|SGLang "
+                             r"0\.5\.23's decode path at TP\d)", line):
+            ranges[m[3]] = (m[1], m[2])
+    assert len(ranges) == 4, ranges
+    stale = "a new committed bench run: update the lane's repo_notes in cards/lanes.yaml from its summary"
+    replay, spec = ranges["SGLang's ReplaySSM at L=16"], ranges["SGLang's ReplaySSM spec verify + commit"]
+    assert f"{replay[0]}-{replay[1]}x SGLang 0.5.23's ReplaySSM kernel at L=16" in gdn_lane, stale
+    assert f"{spec[0]}-{spec[1]}x SGLang 0.5.23's ReplaySSM spec verify + commit" in gdn_lane, stale
+    for tp in ("TP1", "TP4"):
+        low, high = ranges[f"SGLang 0.5.23's decode path at {tp}"]
+        assert f"{low}x to {high}x at {tp}" in proj_lane, (tp, stale)
+    for bench, lane in ((gdn, gdn_lane), (proj, proj_lane)):
+        assert bench["device"]["name"] in lane and bench["date"] in lane, stale

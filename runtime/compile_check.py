@@ -253,7 +253,7 @@ KERNELS = [
     KernelSpec(  # the bench's stand-in for the layer's input norm (in-context timing)
         "projections.context.norm", context._gemma_add_rmsnorm_kernel,
         {"N": QWEN3_NEXT_80B.hidden, "BLOCK": QWEN3_NEXT_80B.hidden, "USE_PDL": True},
-        {"x_ptr": "bf16", "res_ptr": "bf16", "w_ptr": "bf16"}, floats=("eps",),
+        {"x_ptr": "bf16", "res_ptr": "bf16", "w_ptr": "bf16", "y_ptr": "bf16", "s_ptr": "bf16"}, floats=("eps",),
     ),
 ]
 

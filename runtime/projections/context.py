@@ -23,7 +23,8 @@ EPS = 1e-6
 
 
 @triton.jit
-def _gemma_add_rmsnorm_kernel(x_ptr, res_ptr, w_ptr, eps, N: tl.constexpr, BLOCK: tl.constexpr, USE_PDL: tl.constexpr):
+def _gemma_add_rmsnorm_kernel(x_ptr, res_ptr, w_ptr, y_ptr, s_ptr, eps, N: tl.constexpr, BLOCK: tl.constexpr,
+                              USE_PDL: tl.constexpr):
     if USE_PDL:  # as flashinfer's kernel: wait for the previous grid before reading anything
         tl.extra.cuda.gdc_wait()
     row = tl.program_id(0).to(tl.int64)
@@ -31,10 +32,10 @@ def _gemma_add_rmsnorm_kernel(x_ptr, res_ptr, w_ptr, eps, N: tl.constexpr, BLOCK
     ok = cols < N
     s = tl.load(x_ptr + row * N + cols, mask=ok, other=0.0).to(tl.float32)
     s += tl.load(res_ptr + row * N + cols, mask=ok, other=0.0).to(tl.float32)
-    tl.store(res_ptr + row * N + cols, s.to(res_ptr.dtype.element_ty), mask=ok)
+    tl.store(s_ptr + row * N + cols, s.to(s_ptr.dtype.element_ty), mask=ok)
     rms = tl.rsqrt(tl.sum(s * s, axis=0) / N + eps)
     w = tl.load(w_ptr + cols, mask=ok, other=0.0).to(tl.float32)
-    tl.store(x_ptr + row * N + cols, (s * rms * (1.0 + w)).to(x_ptr.dtype.element_ty), mask=ok)
+    tl.store(y_ptr + row * N + cols, (s * rms * (1.0 + w)).to(y_ptr.dtype.element_ty), mask=ok)
     if USE_PDL:  # dependents launch only once this program has stored
         tl.extra.cuda.gdc_launch_dependents()
 
@@ -47,16 +48,21 @@ def gemma_add_rmsnorm_reference(x: torch.Tensor, residual: torch.Tensor, weight:
 
 
 def gemma_add_rmsnorm(
-    x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor, eps: float = EPS, pdl: bool | None = None
+    x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor, eps: float = EPS, pdl: bool | None = None,
+    *, out: torch.Tensor | None = None, residual_out: torch.Tensor | None = None,
 ) -> None:
     """In place, as sgl_kernel's ``gemma_fused_add_rmsnorm``: ``residual += x``, ``x = norm(residual) * (1 + w)``
-    (rows of contiguous ``[T, hidden]``); ``pdl`` as :func:`.pdl.pdl_launch` (default: on where the GPU has it)."""
+    (rows of contiguous ``[T, hidden]``); ``out`` / ``residual_out``: write there instead (contiguous, x's shape);
+    ``pdl`` as :func:`.pdl.pdl_launch` (default: on where the GPU has it)."""
     t, n = x.shape
-    if residual.shape != x.shape or weight.shape != (n,) or not (x.is_contiguous() and residual.is_contiguous()):
-        raise ValueError("need contiguous x and residual [T, hidden] and weight [hidden]")
+    out = x if out is None else out
+    residual_out = residual if residual_out is None else residual_out
+    if any(v.shape != x.shape or not v.is_contiguous() for v in (x, residual, out, residual_out)) or weight.shape != (n,):
+        raise ValueError("need contiguous x, residual and outputs [T, hidden] and weight [hidden]")
     if t:
         _gemma_add_rmsnorm_kernel[(t,)](
-            x, residual, weight, eps, N=n, BLOCK=triton.next_power_of_2(n), num_warps=4, **pdl_launch(x, pdl)
+            x, residual, weight, out, residual_out, eps, N=n, BLOCK=triton.next_power_of_2(n), num_warps=4,
+            **pdl_launch(x, pdl)
         )
 
 

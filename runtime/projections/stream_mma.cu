@@ -10,9 +10,14 @@
 // Constants come as -D defines: K, W (warps), MINB (CTAs an SM), PACKED (1: the weight in pack_weight's unit-major
 // layout), D (units in flight), PRE (of which requested before the PDL wait, the rest right after x), UMAX (units of the busiest CTA), MT (16-token MMA
 // tiles: 1 or 2), NACC (accumulators a tile: 1, 2 or 4), ROWS8 (1: at most 8 tokens, the tile's rows 8..15 are zeros and not loaded), NK, NV, DK, DV,
-// INTERLEAVED, FP16, USE_PDL, CL (CTAs a cluster), PIN (1: the loads issue in the source's order). CL > 1: x reaches the registers through shared memory, each row
+// INTERLEAVED, FP16, USE_PDL, CL (CTAs a cluster), PIN (1: the loads issue in the source's order), NORM (below). CL > 1: x reaches the registers through shared memory, each row
 // copied once a cluster by a bulk copy multicast to every CTA of it (cp.async.bulk ... .multicast::cluster, sm_90a),
 // so L2 serves x once a cluster instead of once a CTA; the region is reused for the partials after a CTA barrier.
+// NORM (1): the layer's input norm folded in (sgl_kernel's gemma_fused_add_rmsnorm): x and res are the norm's inputs;
+// each CTA forms s = x + res in fp32 from the rows it loads anyway, rounds it to the 16-bit dtype (what CTA 0 stores to
+// res_out, the new residual, out of place: every CTA reads res), sums the squares of the fp32 s over the CTA's warps,
+// and multiplies by the projection x = s * rsqrt(mean(s^2) + eps) * (1 + nw), 16-bit, computed from the rounded s; the
+// norm weight nw is staged in shared memory before the PDL wait. The normalised x is not stored.
 
 #define CW (K / 32 / W)  // 32-column chunks per warp
 #define R_ (NV / NK)
@@ -76,11 +81,35 @@ __device__ __forceinline__ void cluster_sync() {
 }
 #endif
 
-__device__ __forceinline__ void store(u16* base, long long i, float v) {
+__device__ __forceinline__ u16 to_h(float v) {
   u16 h;
   asm(CVT " %0, %1;" : "=h"(h) : "f"(v));
-  base[i] = h;
+  return h;
 }
+
+__device__ __forceinline__ void store(u16* base, long long i, float v) { base[i] = to_h(v); }
+
+#if NORM
+__device__ __forceinline__ float to_f(unsigned h) {  // the low 16 bits of h
+  float f;
+#if FP16
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"((unsigned short)h));
+#else
+  asm("mov.b32 %0, %1;" : "=f"(f) : "r"(h << 16));
+#endif
+  return f;
+}
+
+__device__ __forceinline__ unsigned pack2(float lo, float hi) { return (unsigned)to_h(lo) | ((unsigned)to_h(hi) << 16); }
+
+__device__ __forceinline__ float warp_sum4(float v) {  // over the 4 lanes of one row g (lanes 4 g .. 4 g + 3)
+  float o;
+  asm volatile("shfl.sync.bfly.b32 %0, %1, 1, 31, 0xffffffff;" : "=f"(o) : "f"(v));
+  v += o;
+  asm volatile("shfl.sync.bfly.b32 %0, %1, 2, 31, 0xffffffff;" : "=f"(o) : "f"(v));
+  return v + o;
+}
+#endif
 
 // Where the split puts GEMM column n (a weight row) of token t.
 __device__ __forceinline__ void scatter(u16* qkv, u16* z, u16* b, u16* a, int t, int n, float v) {
@@ -115,7 +144,7 @@ __device__ __forceinline__ unsigned word(const uint4& v, int i) {
 
 extern "C" __global__ void __launch_bounds__(W * 32, MINB)
 stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, int T,
-                  int xs, int units) {
+                  int xs, int units, const u16* res, const u16* nw, u16* res_out, float eps) {
   extern __shared__ float4 red[];  // [UMAX][W][MT][32 lanes] partials, four fp32 each (CL > 1: first x's rows)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
   const int cta = blockIdx.x, G = gridDim.x;
@@ -148,6 +177,11 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
       for (int c = 0; c < CW; ++c) wb[i][c] = load_weight(WADDR(u, c));
     }
   }
+#if NORM
+  __shared__ uint4 nsm[K / 8];  // the norm weight, staged before the wait (no kernel writes it)
+  __shared__ float ssq[MT * 16][W];  // each warp's sum of squares of each row
+  for (int i = threadIdx.x; i < K / 8; i += W * 32) nsm[i] = load_weight(reinterpret_cast<const uint4*>(nw) + i);
+#endif
   pin(qkv + threadIdx.x, T);  // the first PRE units before the wait
 #if USE_PDL
   asm volatile("griddepcontrol.wait;" ::: "memory");
@@ -193,7 +227,21 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
   __syncthreads();  // every warp holds its x before any partial overwrites the rows
   asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");  // x landed here: copies into us are done
 #endif
-  pin(qkv + threadIdx.x, T);  // x before the rest
+#if NORM
+  uint4 ra[MT][2][CW];  // the residual's rows, beside x's
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      int t = 16 * mt + 8 * h + g;
+      bool ok = t < T && !(ROWS8 && h == 1);
+      const uint4* rp = reinterpret_cast<const uint4*>(res + (long long)(ok ? t : 0) * K + col0);
+#pragma unroll
+      for (int c = 0; c < CW; ++c) ra[mt][h][c] = ok ? load_x(rp + 4 * c) : make_uint4(0, 0, 0, 0);
+    }
+  }
+#endif
+  pin(qkv + threadIdx.x, T);  // x (and the residual) before the rest
 #pragma unroll
   for (int i = PRE; i < D; ++i) {  // the rest of the first D units, behind x
     int u = cta + i * G;
@@ -202,6 +250,66 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
       for (int c = 0; c < CW; ++c) wb[i][c] = load_weight(WADDR(u, c));
     }
   }
+#if NORM
+  {  // s = x + res; res_out = s (CTA 0); x = s * rsqrt(mean(s^2) + eps) * (1 + nw)
+    float rs[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        int t = 16 * mt + 8 * h + g;
+        bool ok = t < T && !(ROWS8 && h == 1);
+        float acc = 0.f;
+#pragma unroll
+        for (int c = 0; c < CW; ++c) {
+          const uint4 rv = ra[mt][h][c];
+          unsigned sw[4];
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            unsigned xw = word(xa[mt][h][c], e), rw = word(rv, e);
+            float s0 = to_f(xw & 0xffff) + to_f(rw & 0xffff), s1 = to_f(xw >> 16) + to_f(rw >> 16);
+            acc += s0 * s0 + s1 * s1;
+            sw[e] = pack2(s0, s1);
+          }
+          xa[mt][h][c] = make_uint4(sw[0], sw[1], sw[2], sw[3]);
+          if (cta == 0 && ok) reinterpret_cast<uint4*>(res_out + (long long)t * K + col0)[4 * c] = xa[mt][h][c];
+        }
+        acc = warp_sum4(acc);
+        if (q == 0) ssq[16 * mt + 8 * h + g][warp] = acc;
+      }
+    }
+    __syncthreads();  // every warp's sums and the staged norm weight
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        float acc = 0.f;
+#pragma unroll
+        for (int ww = 0; ww < W; ++ww) acc += ssq[16 * mt + 8 * h + g][ww];
+        rs[mt][h] = rsqrtf(acc / K + eps);
+      }
+    }
+#pragma unroll
+    for (int c = 0; c < CW; ++c) {
+      uint4 gv = nsm[(col0 + 32 * c) / 8];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          if (ROWS8 && h == 1) continue;
+          unsigned sw[4];
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            unsigned xw = word(xa[mt][h][c], e), gw = word(gv, e);
+            sw[e] = pack2(to_f(xw & 0xffff) * rs[mt][h] * (1.f + to_f(gw & 0xffff)),
+                          to_f(xw >> 16) * rs[mt][h] * (1.f + to_f(gw >> 16)));
+          }
+          xa[mt][h][c] = make_uint4(sw[0], sw[1], sw[2], sw[3]);
+        }
+      }
+    }
+  }
+#endif
 #pragma unroll
   for (int i = 0; i < UMAX; ++i) {
     const int s = i % D;

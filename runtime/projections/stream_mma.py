@@ -23,6 +23,7 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+from typing import NamedTuple
 
 import torch
 
@@ -35,6 +36,34 @@ UNIT = 8  # weight rows a unit: the MMA's N
 MAX_TOKENS = 32  # two 16-token MMA tiles
 _CLUSTER_DIMENSION = 4  # CUlaunchAttributeID
 _PROGRAMMATIC_STREAM_SERIALIZATION = 6
+
+
+class AddNorm(NamedTuple):
+    """The layer's input norm folded into the launch (sgl_kernel's ``gemma_fused_add_rmsnorm`` before the projection):
+    ``s = x + residual``, the projection's input ``s * rsqrt(mean(s^2) + eps) * (1 + weight)``; ``s`` is stored to
+    ``residual_out`` (contiguous ``[T, K]``, not overlapping ``residual``: every CTA reads ``residual`` while one
+    writes), rounded to the dtype, and the normalised x is computed from that rounded ``s`` and not stored."""
+
+    residual: torch.Tensor
+    weight: torch.Tensor
+    residual_out: torch.Tensor
+    eps: float = 1e-6
+
+
+def check_add_norm(x: torch.Tensor, norm: AddNorm) -> None:
+    """Raise ``ValueError`` unless ``norm`` fits ``x [T, K]``: contiguous residuals of its shape and dtype, 16-byte
+    aligned, ``residual_out`` apart from ``residual`` and ``x``, a ``[K]`` weight of its dtype."""
+    t, k = x.shape
+    r, w, o = norm.residual, norm.weight, norm.residual_out
+    ok = (all(v.shape == (t, k) and v.dtype == x.dtype and v.is_contiguous() and v.data_ptr() % 16 == 0 for v in (r, o))
+          and w.shape == (k,) and w.dtype == x.dtype and w.is_contiguous() and w.data_ptr() % 16 == 0
+          and all(v.device == x.device for v in (r, w, o)))
+    if not ok:
+        raise ValueError("stream_mma: the norm needs contiguous residual / residual_out [T, K] and weight [K] of x's "
+                         "dtype and device, 16-byte aligned")
+    span = lambda v: (v.data_ptr(), v.data_ptr() + v.numel() * v.element_size())  # noqa: E731
+    if t and any(a < d and c < b for (a, b), (c, d) in ((span(o), span(r)), (span(o), span(x)))):
+        raise ValueError("stream_mma: residual_out must not overlap residual or x")
 
 
 class _Attr(ctypes.Structure):  # CUlaunchAttribute: id, 4 bytes of padding, a 64-byte union
@@ -136,13 +165,13 @@ def _cubin(defines: dict, arch: str) -> bytes:
 
 
 def defines(k: int, cfg: dict, umax: int, rows8: bool, packed: bool, shape: GDNShape, interleaved: bool, fp16: bool,
-            pdl: bool) -> dict:
-    """The kernel's compile-time constants (``stream_mma.cu``'s header)."""
+            pdl: bool, norm: bool = False) -> dict:
+    """The kernel's compile-time constants (``stream_mma.cu``'s header); ``norm``: the input norm folded in."""
     return {"K": k, "W": cfg["W"], "MINB": cfg["MINB"], "PACKED": int(packed), "D": cfg["D"], "PRE": cfg["PRE"],
             "UMAX": umax, "MT": cfg["MT"], "NACC": cfg["NACC"],
             "ROWS8": int(rows8), "NK": shape.num_k_heads, "NV": shape.num_v_heads, "DK": shape.head_k,
             "DV": shape.head_v, "INTERLEAVED": int(interleaved), "FP16": int(fp16), "USE_PDL": int(pdl),
-            "CL": cfg["CL"], "PIN": cfg["PIN"]}
+            "CL": cfg["CL"], "PIN": cfg["PIN"], "NORM": int(norm)}
 
 
 def _attrs(pdl: bool, cl: int):
@@ -198,16 +227,19 @@ def stream_mma(
     out: tuple[torch.Tensor, ...] | None = None,
     packed: torch.Tensor | None = None,
     pdl: bool = True,
+    norm: AddNorm | None = None,
     **overrides: int,
 ):
     """``mixed_qkv, z, b, a`` of ``x [T, K] @ weight.T`` (``weight = [qkvz; ba]`` of one rank, as :func:`accepts`
     says); ``pdl``: launch with programmatic dependent launch (the first units of weight, which no kernel writes, are
-    requested before the wait); ``warps`` / ``depth`` / ``ctas`` / ``accumulators``: override
-    :func:`launch_config`."""
+    requested before the wait); ``norm``: x is the input norm's input, normalised in the launch (:class:`AddNorm`);
+    the keys of :func:`launch_config` override it."""
     t, k, n = check_inputs(x, weight, shape, layout)
     if not accepts(x, weight):
         raise ValueError("stream_mma: needs a Hopper GPU, 16-bit x [T <= 32, K % 512 == 0] with 16-byte aligned rows "
                          "and a contiguous weight of its dtype with rows a multiple of 8")
+    if norm is not None:
+        check_add_norm(x, norm)
     mixed_qkv, z, b, a = split_outputs(t, shape, x, x.dtype, out)
     if t == 0:
         return mixed_qkv, z, b, a
@@ -227,7 +259,8 @@ def stream_mma(
     cl = cfg["CL"]
     if cl > 1:  # whole clusters, as many as the GPU holds at once (a compile for the smaller CTA count's UMAX)
         probe = _kernel(tuple(sorted(defines(k, cfg, -(-units // cfg["CTAS"]), t <= 8, packed is not None, shape,
-                                             layout == "interleaved", x.dtype == torch.float16, pdl).items())),
+                                             layout == "interleaved", x.dtype == torch.float16, pdl,
+                                             norm is not None).items())),
                         shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), x.device.index or 0)
         cfg["CTAS"] = _cluster_ctas(probe, 32 * cfg["W"],
                                     shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), cl, cfg["CTAS"])
@@ -236,7 +269,7 @@ def stream_mma(
     cfg["PRE"] = min(cfg["PRE"], cfg["D"])
     smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl)
     defs = defines(k, cfg, umax, t <= 8, packed is not None, shape, layout == "interleaved", x.dtype == torch.float16,
-                   pdl)
+                   pdl, norm is not None)
     kernel = _kernel(tuple(sorted(defs.items())), smem, x.device.index or 0)
     attrs, count = _attrs(pdl, cl)
     c = _Config()
@@ -248,7 +281,10 @@ def stream_mma(
     c.num_attrs = count
     ptrs = [ctypes.c_void_p(v.data_ptr()) for v in (x, weight if packed is None else packed, mixed_qkv, z, b, a)]
     ints = [ctypes.c_int(t), ctypes.c_int(x.stride(0)), ctypes.c_int(units)]
-    params = (ctypes.c_void_p * 9)(*[ctypes.cast(ctypes.byref(v), ctypes.c_void_p) for v in ptrs + ints])
+    tensors = norm[:3] if norm is not None else ()  # residual, norm weight, residual_out (NULL without the norm)
+    args = ptrs + ints + [ctypes.c_void_p(v.data_ptr()) for v in tensors] + [ctypes.c_void_p(0)] * (3 - len(tensors))
+    args.append(ctypes.c_float(norm.eps if norm is not None else 0.0))
+    params = (ctypes.c_void_p * len(args))(*[ctypes.cast(ctypes.byref(v), ctypes.c_void_p) for v in args])
     from torch.cuda import _utils
 
     lib = _utils._get_gpu_runtime_library()

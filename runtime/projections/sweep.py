@@ -73,6 +73,9 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``sm17``: round 17, the same kernel with its loads in the source's order (``PIN``; ptxas had put the PDL wait before
   every weight load) over the units requested before the wait, TP8 at 12 / 16 tokens, beside the fused path and
   SGLang's path, after the norm (two groups of warps a CTA sharing one copy of x, ``GR``, lost and were removed);
+* ``nf18``: round 18, the layer's input norm folded into :func:`.stream_mma.stream_mma` (``norm=``) against the norm
+  followed by our path or SGLang's, each side timed over the same span: from a norm-shaped predecessor (the stand-in
+  norm, which releases its dependents after its stores) to the projection's end (``ctx_us``);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -109,11 +112,11 @@ from .gemv_mma import gemv_mma
 from .gemv_split import gemv_split
 from .naive import QWEN3_5_397B, QWEN3_NEXT_80B, GDNShape
 from .split_kernel import split_qkvzba
+from .stream_mma import AddNorm, stream_mma
 from .stream_mma import pack_weight as pack_weight_units
-from .stream_mma import stream_mma
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -220,6 +223,8 @@ def cases(only=KINDS) -> list[Case]:
         out += _sm16_cases()
     if "sm17" in only:
         out += _sm17_cases()
+    if "nf18" in only:
+        out += _nf18_cases()
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -373,6 +378,63 @@ def _sm17_cases() -> list[Case]:
                   (8, 16), (8, 32)):
         out += [Case("sm17", tp, t, {"what": "fused_path"}), Case("sm17", tp, t, {"what": "sglang"})]
     return out
+
+
+def _nf18_cases() -> list[Case]:
+    """Round 18: the input norm folded into :func:`.stream_mma.stream_mma` (``what="stream_norm"``, its launch
+    settings, two CTAs of 8 warps at TP1 or one of 16) against the norm then our path (``ours_span``) or SGLang's
+    (``sglang_span``), and the norm alone (``norm``), all after the same norm-shaped predecessor."""
+    base = {"what": "stream_norm", "packed": True}
+    out = []
+    for tp, tokens in ((1, (1, 2, 4, 8, 16, 32)), (4, (1, 2, 4, 8, 16, 32)), (8, (1, 2, 4, 8, 16, 32))):
+        for t in tokens:
+            out += [Case("nf18", tp, t, base)] + [Case("nf18", tp, t, {"what": w})
+                                                  for w in ("ours_span", "sglang_span", "norm")]
+            if tp == 1 and t <= 8:
+                out.append(Case("nf18", tp, t, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2}))
+            if t == 32 and tp < 8:
+                out.append(Case("nf18", tp, t, base | {"CL": 8}))
+    return out
+
+
+def _nf18_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callable[[tuple], float] | None]:
+    """The timed call of one ``nf18`` case (and its check, for the folded norm: the residual it writes bit for bit,
+    the projection against the PyTorch norm then an fp32 GEMM + split)."""
+    p = case.params
+    rs = QWEN3_NEXT_80B.per_rank(case.tp)
+    sets = ctx.weights("qwen3-next", case.tp)
+    pick = _cycle(sets)
+    dc = ctx.decode(rs.hidden, case.size)
+    if p["what"] == "norm":
+        return dc.norm, None
+    if p["what"] == "ours_span":
+        def fn():
+            dc.norm()
+            _, _, fused_w, tiles, units = pick()
+            return paths.ours_next(dc.x, fused_w, rs, tiles, units=units)
+
+        return fn, None
+    if p["what"] == "sglang_span":
+        def fn():
+            dc.norm()
+            return paths.sglang_next(ctx.peer, dc.x, *pick()[:2], rs, ctx.alt)
+
+        return fn, None
+    kw = {k: p[k] for k in p if k not in ("what", "packed")}
+    res_out = torch.empty_like(dc.residual)
+    norm = AddNorm(dc.residual, dc.weight, res_out, context.EPS)
+    both = _cycle([(s[2], pk) for s, pk in zip(sets, ctx.stream_packed(rs, case.tp), strict=True)])
+
+    def fn():
+        w, pk = both()
+        return stream_mma(dc.x, w, rs, "interleaved", packed=pk, norm=norm, **kw)
+
+    def check(outs) -> float:
+        y, s = context.gemma_add_rmsnorm_reference(dc.x, dc.residual, dc.weight)
+        err = _split_check(y, sets[0][2], rs)(outs)
+        return err if torch.equal(res_out, s) else float("inf")
+
+    return fn, check
 
 
 def _tma_of(tp: int) -> dict:
@@ -911,6 +973,8 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
             fn, check, replays = _split_conv_call(case, ctx)
         elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):
             fn, check = _ctx14_call(case, ctx)
+        elif case.kind == "nf18":
+            fn, check = _nf18_call(case, ctx)
         elif case.kind == "copy14":
             fn, check = _copy14_call(case, ctx)
         elif case.kind == "floor":
@@ -923,7 +987,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):  # back to back and after the norm, interleaved as the bench times
+        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18"):  # back to back and after the norm, interleaved as the bench times
             norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
             times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
                                           replays=20, reps=50)
@@ -983,7 +1047,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

@@ -148,6 +148,36 @@ def test_projection_one_bad_row_fails_exactly_its_target(row, change, target):
     assert [name for name, ok in result.items() if not ok] == [target]
 
 
+SPAN_TARGETS = sorted(["span_next_tp1_decode_ge_1.3x_sglang", "span_next_tp4_decode_ge_1.3x_sglang",
+                       "span_next_tp4_T<=32_within_1.5x_weight_floor"])
+
+
+def _span_rows(override: dict | None = None) -> list[dict]:
+    rows = _proj_rows(override)
+    for r in rows:
+        if r.get("model") == "qwen3-next":
+            r.setdefault("fused_span_us", 5.0)
+            r.setdefault("speedup_span", 1.4)
+            r.setdefault("fused_span_x_wfloor", 1.45)
+    return rows
+
+
+@pytest.mark.parametrize(("row", "change", "target"), [
+    ((1, 128), {"speedup_span": 1.29}, "span_next_tp1_decode_ge_1.3x_sglang"),
+    ((4, 1), {"speedup_span": 1.2}, "span_next_tp4_decode_ge_1.3x_sglang"),
+    ((4, 32), {"fused_span_x_wfloor": 1.51}, "span_next_tp4_T<=32_within_1.5x_weight_floor"),
+])
+def test_span_targets_judge_the_span_beside_the_issues_targets(row, change, target):
+    """Where a run timed the norm + projection span, its own targets judge it; a span miss fails only its own target
+    and a span pass does not hide a miss of the projection alone."""
+    assert all(projection_targets(_span_rows()).values())
+    assert sorted(set(projection_targets(_span_rows())) - set(projection_targets(_proj_rows()))) == SPAN_TARGETS
+    result = projection_targets(_span_rows({row: change}))
+    assert [name for name, ok in result.items() if not ok] == [target]
+    result = projection_targets(_span_rows({(4, 1): {"speedup": 1.2, "speedup_span": 2.0}}))
+    assert [name for name, ok in result.items() if not ok] == ["next_tp4_decode_ge_1.3x_sglang"]
+
+
 def test_projection_targets_judge_a_row_in_context_where_it_was_timed_there():
     """A back-to-back miss with an in-context pass passes: the in-context number is the one judged."""
     rows = _proj_rows({(1, 128): {"speedup": 1.2, "speedup_ctx": 1.31}, (4, 32): {"fused_x_wfloor": 1.7,

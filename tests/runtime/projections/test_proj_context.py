@@ -30,12 +30,31 @@ def test_norm_kernel_matches_reference(dtype, t, hidden):
     assert not torch.equal(x, want_s.to(dtype))  # the output is normalised, not the sum
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_norm_out_of_place_leaves_its_inputs(dtype):
+    """``out`` / ``residual_out``: the same values as in place, written there; x and the residual unchanged."""
+    g = torch.Generator().manual_seed(11)
+    x, residual = ((torch.randn(3, 96, generator=g) * 2).to(dtype).to(DEVICE) for _ in range(2))
+    weight = (torch.randn(96, generator=g) * 0.1).to(dtype).to(DEVICE)
+    x0, r0 = x.clone(), residual.clone()
+    y, s = torch.full_like(x, float("nan")), torch.full_like(x, float("nan"))
+    context.gemma_add_rmsnorm(x, residual, weight, out=y, residual_out=s)
+    want_y, want_s = context.gemma_add_rmsnorm_reference(x0, r0, weight)
+    assert torch.equal(x, x0) and torch.equal(residual, r0)
+    assert _rel(y, want_y) < TOL[dtype] and _rel(s, want_s) < TOL[dtype]
+    context.gemma_add_rmsnorm(x, residual, weight)
+    assert torch.equal(x, y) and torch.equal(residual, s)  # in place: the same kernel, the same bits
+
+
 def test_norm_refuses_mismatched_shapes():
     x = torch.randn(2, 64, device=DEVICE)
     with pytest.raises(ValueError):
         context.gemma_add_rmsnorm(x, torch.randn(2, 32, device=DEVICE), torch.randn(64, device=DEVICE))
     with pytest.raises(ValueError):
         context.gemma_add_rmsnorm(x, torch.randn(2, 64, device=DEVICE), torch.randn(32, device=DEVICE))
+    with pytest.raises(ValueError):
+        context.gemma_add_rmsnorm(x, torch.randn(2, 64, device=DEVICE), torch.randn(64, device=DEVICE),
+                                  out=torch.empty(64, 2, device=DEVICE).t())
 
 
 def test_context_runs_the_norm_then_the_path():

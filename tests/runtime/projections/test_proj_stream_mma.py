@@ -140,3 +140,73 @@ def test_gpu_stream_mma_reads_a_strided_x():
     got = stream_mma.stream_mma(x, w, shape, "interleaved")
     want = stream_mma.stream_mma(x.contiguous(), w, shape, "interleaved")
     assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+
+
+def _norm_inputs(t: int, k: int, dtype, device: str = "cpu", seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x, res = (torch.randn(t, k, generator=g).to(device, dtype) for _ in range(2))
+    nw = (torch.randn(k, generator=g) * 0.1).to(device, dtype)
+    return x, res, nw
+
+
+def test_add_norm_inputs_are_checked_before_any_launch():
+    """A residual of another shape, dtype or layout, a weight of another width, or a ``residual_out`` that overlaps
+    ``residual`` or x is refused with a one-line ``ValueError``; fitting inputs pass."""
+    x, res, nw = _norm_inputs(4, 2048, torch.bfloat16)
+    out = torch.empty_like(res)
+    stream_mma.check_add_norm(x, stream_mma.AddNorm(res, nw, out))
+    for bad in (stream_mma.AddNorm(res[:3], nw, out), stream_mma.AddNorm(res.float(), nw, out),
+                stream_mma.AddNorm(res, nw[:1024], out), stream_mma.AddNorm(res.t().contiguous().t(), nw, out)):
+        with pytest.raises(ValueError, match="contiguous residual"):
+            stream_mma.check_add_norm(x, bad)
+    buf = torch.empty(8, 2048, dtype=torch.bfloat16)
+    for alias in (buf[:4], x, buf[2:6]):
+        with pytest.raises(ValueError, match="must not overlap"):
+            stream_mma.check_add_norm(x, stream_mma.AddNorm(buf[:4], nw, alias))
+    stream_mma.check_add_norm(x, stream_mma.AddNorm(buf[:4], nw, buf[4:]))  # neighbours, not overlapping
+
+
+def test_the_norm_reaches_the_kernel_defines():
+    rs = QWEN3_NEXT_80B.per_rank(4)
+    cfg = stream_mma.launch_config(4, rs.qkvz_width + rs.ba_width, rs.hidden, 132)
+    assert stream_mma.defines(rs.hidden, cfg, 3, True, True, rs, True, False, True, True)["NORM"] == 1
+    assert stream_mma.defines(rs.hidden, cfg, 3, True, True, rs, True, False, True)["NORM"] == 0
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize(("tp", "t", "kw"), [
+    (4, 1, {}), (4, 4, {}), (4, 8, {"packed": True}), (4, 13, {}), (4, 32, {"CL": 8}), (1, 2, {}), (1, 8, {"packed": True}),
+    (1, 5, {"W": 16, "D": 2, "MINB": 1, "PRE": 2}), (1, 32, {}), (8, 3, {}), (8, 16, {"PIN": 0}), (8, 32, {}),
+    (8, 7, {"CTAS": 50}),
+])
+def test_gpu_stream_mma_with_the_norm_matches_the_norm_then_gemm_and_split(tp, t, kw, dtype):
+    """The input norm folded in: ``residual_out`` is ``x + residual`` rounded once, bit for bit; the outputs match the
+    PyTorch norm (fp32) followed by a float64 GEMM + split within the plain launch's tolerance (the kernel normalises
+    the rounded sum: one more rounding of its input); x, the residual and the norm weight are left as they were."""
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability()[0] < 9:
+        pytest.skip("needs a Hopper GPU")
+    from runtime.projections import context
+
+    shape = QWEN3_NEXT_80B.per_rank(tp)
+    x, res, nw = _norm_inputs(t, shape.hidden, dtype, "cuda", seed=10 * tp + t)
+    g = torch.Generator().manual_seed(t)
+    w = (torch.randn(shape.qkvz_width + shape.ba_width, shape.hidden, generator=g) * shape.hidden**-0.5).to("cuda", dtype)
+    before = [v.clone() for v in (x, res, nw)]
+    res_out = torch.full_like(res, float("nan"))
+    out = split_outputs(t, shape, x, dtype)
+    for o in out:
+        o.fill_(float("nan"))
+    kw = dict(kw)
+    if kw.pop("packed", False):
+        kw["packed"] = stream_mma.pack_weight(w)
+    got = stream_mma.stream_mma(x, w, shape, "interleaved", out=out, norm=stream_mma.AddNorm(res, nw, res_out), **kw)
+    y, s = context.gemma_add_rmsnorm_reference(x, res, nw)
+    full = naive.project(y.double(), w.double())
+    want = naive.split_interleaved(full[:, : shape.qkvz_width], full[:, shape.qkvz_width :], shape)
+    torch.cuda.synchronize()
+    assert torch.equal(res_out, s)
+    assert all(torch.equal(a, b) for a, b in zip((x, res, nw), before, strict=True))
+    for g_, w_ in zip(got, want, strict=True):
+        assert g_.dtype == dtype and not g_.isnan().any()
+        assert ((g_.double() - w_).norm() / w_.norm()).item() < TOL[dtype]

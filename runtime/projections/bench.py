@@ -23,7 +23,9 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
   predecessor, then the norm and SGLang's path, or our :func:`.norm_projection.norm_then_project`, which folds the norm
   into the projection's launch where :func:`.norm_projection.folds`, minus graph of the predecessor alone):
   ``speedup_span``, ``fused_span_x_wfloor``, judged by their own ``span_`` targets beside the issue's, which judge
-  the projection alone and are unchanged. Qwen3.5 rows up to
+  the projection alone and are unchanged. A row whose SGLang path reads its one-stream time (the second stream did not
+  overlap on that lend, :func:`overlap_lost`) is flattered: the ``>= 1.3x`` targets fail over it and the summary leaves
+  it out. Qwen3.5 rows up to
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
 * ``split_conv``: the fused split + conv1d update kernel alone, ours vs SGLang's
@@ -92,6 +94,8 @@ CONTEXT_MAX_TOKENS = 128  # Qwen3-Next decode rows also timed after the layer's 
 GEMV_MMA_COLUMN_MAX_TOKENS = 16  # the tensor-core GEMV pads tokens to 8 or 16 (more loses everywhere, round 9)
 STREAM_MMA_COLUMN_MAX_TOKENS = stream_mma.MAX_TOKENS  # the persistent tensor-core GEMV: every batch it accepts (rounds 15, 16)
 DISPATCH_SLACK = 1.02  # ours may read this much over the fastest other launch of its row (run-to-run of one launch)
+# SGLang's path within this fraction of its one-stream form: its ba GEMM (5 us alone) did not overlap (NOTES.md round 18)
+OVERLAP_LOST = 0.95
 ALTERNATIVES = ("cublas_split_us", "gemm_split_us", "gemm_split_tm_us", "gemv_split_us", "gemv_mma_us", "stream_mma_us")
 LAUNCH_COLUMNS = {"gemv_mma": "gemv_mma_us", "gemv_split": "gemv_split_us", "cublas+split": "cublas_split_us",
                   "stream_mma": "stream_mma_us"}
@@ -150,6 +154,15 @@ def dispatch_check(times: dict[str, float], launch: str, suffix: str = "") -> di
     if col(launch) in times:
         out[f"same_launch{suffix}_ratio"] = ours / times[col(launch)]
     return out
+
+
+def overlap_lost(row: dict) -> bool:
+    """Whether SGLang's path read within ``OVERLAP_LOST`` of its one-stream form (after the norm where timed there): its
+    ``ba`` GEMM on the second stream did not overlap in that run (some lends, NOTES.md rounds 12 and 18), so the row's
+    ratios against SGLang are flattered and no target or summary takes them."""
+    ctx = "sglang_ctx_us" in row and "sglang_serial_ctx_us" in row
+    ours, serial = ("sglang_ctx_us", "sglang_serial_ctx_us") if ctx else ("sglang_us", "sglang_serial_us")
+    return ours in row and serial in row and row[ours] >= OVERLAP_LOST * row[serial]
 
 
 def judged_dispatch(row: dict) -> float:
@@ -490,9 +503,10 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
 
     have_sglang = any("sglang_us" in r for r in rows)
     if have_sglang:
-        for tp in (1, 4):
-            values = [judged_speedup(r) for r in _select(proj, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
-            judge(f"next_tp{tp}_decode_ge_1.3x_sglang", values, lambda v: min(v) >= 1.3)
+        for tp in (1, 4):  # a row whose SGLang overlap was lost is not evidence: the target fails (a note says why)
+            sel = [r for r in _select(proj, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
+            judge(f"next_tp{tp}_decode_ge_1.3x_sglang", [judged_speedup(r) for r in sel],
+                  lambda v, sel=sel: min(v) >= 1.3 and not any(map(overlap_lost, sel)))
         values = [r["speedup"] for r in proj if r["tokens"] >= 2048 and "speedup" in r]
         judge("prefill_ge_0.98x_sglang", values, lambda v: min(v) >= 0.98)
         values = [r["speedup"] for r in conv if r["batch"] >= 64 and "speedup" in r]
@@ -506,10 +520,10 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     judge("split_conv_within_1.3x_floor_at_B>=64", values, lambda v: max(v) <= 1.3)
     if any("fused_span_us" in r for r in proj):  # the norm + projection span, where the run timed it
         for tp in (1, 4):
-            values = [r["speedup_span"] for r in _select(proj, model="qwen3-next", tp=tp)
-                      if r["tokens"] <= 128 and "speedup_span" in r]
+            sel = [r for r in _select(proj, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup_span" in r]
             if have_sglang:
-                judge(f"span_next_tp{tp}_decode_ge_1.3x_sglang", values, lambda v: min(v) >= 1.3)
+                judge(f"span_next_tp{tp}_decode_ge_1.3x_sglang", [r["speedup_span"] for r in sel],
+                      lambda v, sel=sel: min(v) >= 1.3 and not any(map(overlap_lost, sel)))
         values = [r["fused_span_x_wfloor"] for r in _select(proj, model="qwen3-next", tp=4) if r["tokens"] <= 32]
         judge("span_next_tp4_T<=32_within_1.5x_weight_floor", values, lambda v: max(v) <= 1.5)
     return targets
@@ -543,6 +557,12 @@ def notes(rows: list[dict]) -> list[str]:
             out.append(f"dispatch check, {where}: our path and its own launch's column (one launch, two graphs) differ "
                        f"by up to {100 * worst:.1f}% (TP{r['tp']} T={r['tokens']}, {r['fused_launch']}); the check "
                        f"compares other launches only, with {100 * (DISPATCH_SLACK - 1):.0f}% slack")
+    lost = [f"TP{r['tp']} T={r['tokens']}" for r in rows
+            if r.get("model") == "qwen3-next" and r["tokens"] <= CONTEXT_MAX_TOKENS and overlap_lost(r)]
+    if lost:
+        out.append(f"SGLang's second stream did not overlap at {', '.join(lost)} (its path within "
+                   f"{100 * (1 - OVERLAP_LOST):.0f}% of its one-stream form): those rows' ratios against SGLang are "
+                   "flattered, so the >= 1.3x targets over them fail and the summary leaves them out")
     folded = [f"TP{r['tp']} T={r['tokens']}" for r in rows if r.get("span_folds")]
     if any("fused_span_us" in r for r in rows):
         out.append("span = norm + projection, both sides timed from the same norm-shaped predecessor (the Triton "
@@ -566,15 +586,17 @@ def summarize(rows: list[dict]) -> list[str]:
 
     out = []
     for tp in (1, 4):
-        sel = [r for r in _select(rows, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
-        if sel:
+        every = [r for r in _select(rows, model="qwen3-next", tp=tp) if r["tokens"] <= 128 and "speedup" in r]
+        sel = [r for r in every if not overlap_lost(r)]
+        if every and not sel:
+            out.append(f"Qwen3-Next at TP{tp}: not summarized, SGLang's second stream did not overlap in this run")
+        elif sel:
             where = " after the layer's input norm" if any("speedup_ctx" in r for r in sel) else ""
             out.append(f"Qwen3-Next fused projection {span([judged_speedup(r) for r in sel])} SGLang 0.5.23's decode "
                        f"path at TP{tp} (T<=128){where}")
-    for tp in (1, 4):
-        v = [r["speedup_span"] for r in _select(rows, model="qwen3-next", tp=tp) if "speedup_span" in r]
-        if v:
-            out.append(f"norm + projection over the same span: {span(v)} SGLang's norm + path at TP{tp} (T<=128)")
+            v = [r["speedup_span"] for r in sel if "speedup_span" in r]
+            if v:
+                out.append(f"norm + projection over the same span {span(v)} SGLang's norm + path at TP{tp}")
     v = [r["speedup"] for r in rows if r.get("phase") == "prefill" and "speedup" in r]
     if v:
         out.append(f"{span(v)} at prefill (T>=2048, both models)")

@@ -178,6 +178,25 @@ def test_span_targets_judge_the_span_beside_the_issues_targets(row, change, targ
     assert [name for name, ok in result.items() if not ok] == ["next_tp4_decode_ge_1.3x_sglang"]
 
 
+def test_a_row_whose_sglang_overlap_was_lost_fails_its_speedup_targets_and_leaves_the_summary():
+    """SGLang's path within 5% of its one-stream form (after the norm where timed there) means its second stream did
+    not overlap in that run: the row's ratio is flattered, so the >= 1.3x targets over it fail however large it reads,
+    a note names it, and the summary leaves it out; an overlapped row (round 17's TP4: 8.8 against 14.5 us) is judged."""
+    from runtime.projections.bench import notes, overlap_lost, summarize
+
+    lost = {"sglang_ctx_us": 14.5, "sglang_serial_ctx_us": 14.6, "speedup_ctx": 3.0, "speedup_span": 3.0}
+    rows = _span_rows({(4, 1): lost})
+    result = projection_targets(rows)
+    assert [name for name, ok in result.items() if not ok] == ["next_tp4_decode_ge_1.3x_sglang",
+                                                               "span_next_tp4_decode_ge_1.3x_sglang"]
+    assert any("did not overlap at TP4 T=1" in line for line in notes(rows))
+    assert not any("TP4" in line and "3.00" in line for line in summarize(rows))
+    assert overlap_lost({"sglang_us": 9.0, "sglang_serial_us": 9.2}) and not overlap_lost({"sglang_us": 1.0})
+    ok = _span_rows({(4, 1): {"sglang_ctx_us": 8.8, "sglang_serial_ctx_us": 14.5, "sglang_us": 20.0,
+                              "sglang_serial_us": 20.1}})
+    assert all(projection_targets(ok).values())  # after the norm is what is read where it was timed
+
+
 def test_projection_targets_judge_a_row_in_context_where_it_was_timed_there():
     """A back-to-back miss with an in-context pass passes: the in-context number is the one judged."""
     rows = _proj_rows({(1, 128): {"speedup": 1.2, "speedup_ctx": 1.31}, (4, 32): {"fused_x_wfloor": 1.7,

@@ -107,3 +107,20 @@ def test_gpu_folded_launch_is_repeatable_on_the_same_inputs():
     first = [o.clone() for o in norm_projection.norm_then_project(x, res, nw, res_out, w, rs, "interleaved")]
     again = norm_projection.norm_then_project(x, res, nw, res_out, w, rs, "interleaved")
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_committed_bench_folds_where_the_rule_says_and_the_fold_beats_norm_then_path():
+    """In the committed bench (NVIDIA H200) every Qwen3-Next decode row up to 128 tokens has both spans, the rows it
+    folded are exactly the rule's, and each folded span is below the same run's stand-in norm plus our after-norm path
+    (the span the fold replaces)."""
+    rows = [r for r in json.loads(SWEEP.with_name("projections.json").read_text())["rows"]
+            if r.get("model") == "qwen3-next" and r["tokens"] <= 128]
+    assert len(rows) == 21 and all("fused_span_us" in r and "sglang_span_us" in r for r in rows)
+    for r in rows:
+        rs = QWEN3_NEXT_80B.per_rank(r["tp"])
+        assert r["span_folds"] == norm_projection.folds(r["tokens"], rs.qkvz_width + rs.ba_width, rs.hidden,
+                                                        H200_SMS, True)
+        if r["span_folds"]:
+            assert r["fused_span_us"] < r["norm_us"] + r["fused_ctx_us"], r
+    assert {(r["tp"], r["tokens"]) for r in rows if r["span_folds"]} == {(4, 1), (4, 2), (4, 3), (4, 4), (4, 8),
+                                                                       (8, 2), (8, 3), (8, 4)}

@@ -1,4 +1,4 @@
-"""Forty-three more tasks an inference engineer or a coding agent brings to the manual (manual20, session 17), each
+"""Forty-six more tasks an inference engineer or a coding agent brings to the manual (manual20, session 17), each
 answered by following links from SKILL.md only: a symptom row and the one section it links (for a quoted message,
 the errors page's index, then the one section it names), or a release link and that release's section. They were
 checked against SGLang 0.5.23's source, the release trees (0.5.1 to 0.5.23), the cards and results/bench/*.json.
@@ -9,7 +9,7 @@ tree drafts, tree drafts with pages, CuTe DSL/FlashInfer off CUDA, Helion, NVFP4
 quoted as if they were errors (the capped and reset running-request lines, the PD decode cache, the FlashInfer prefill
 default, the breakable graph turned off, requantization), what the 0.5.21-0.5.23 release sections left out when no
 card covers a change, what this repository's kernels measured (the latest committed H200 run, ours and SGLang's kept
-apart), and questions whose right answer is that nothing here measured or covers it. Twenty-eight of the forty-three
+apart), and questions whose right answer is that nothing here measured or covers it. Thirty-one of the forty-six
 failed on main's manual at the start of the session (judged with the row an agent would pick then); the rest guard
 answers already on the routed path.
 """
@@ -92,6 +92,13 @@ QUESTIONS = [
              ("`--mamba-ssm-dtype bfloat16` makes FlashInfer the decode (and verify) default",)),
     Question("Has anyone timed SGLang's FlashInfer GDN decode against its Triton decode on an H200?", SLOW,
              ("expect it to lose as the batch grows; not timed here",)),
+    Question("Which release and PR first have --enable-linear-replayssm, and its spec flag?", REPLAY,
+             ("#28451", "from 0.5.15", "from 0.5.16, whose flag was `--enable-gdn-replayssm-spec`")),
+    Question("ReplaySSM decode with --enable-mixed-chunk and the radix cache on: any known problems?", REPLAY,
+             ("findings.md#finding-replayssm-mixed-chunk-stale-state", "findings.md#finding-replayssm-finish-conv-depth",
+              "keep `--enable-mixed-chunk` off with it")),
+    Question("H200, Qwen3-Next without MTP: which full-attention backend and page size run by default?",
+             "Which GDN kernel runs", ("fa3 with page size 1",)),
     # porting to vLLM
     Question("Porting extra_buffer prefix caching to vLLM: what does the state pool need per request?",
              "Porting a GDN optimization", ("two ping-pong track slots per running request", "5 slots per request",
@@ -135,8 +142,8 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_forty_three_tasks():
-    assert len(QUESTIONS) + len(RELEASE_TASKS) == 43 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+def test_there_are_forty_six_tasks():
+    assert len(QUESTIONS) + len(RELEASE_TASKS) == 46 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])

@@ -220,12 +220,17 @@ def test_our_ratios_against_sglang_are_those_of_the_latest_committed_run():
         for m in re.finditer(r"(\d+\.\d+)-(\d+\.\d+)x (SGLang's ReplaySSM(?: spec verify \+ commit| at L=16)|SGLang "
                              r"0\.5\.23's decode path at TP\d)", line):
             ranges[m[3]] = (m[1], m[2])
-    assert len(ranges) == 4, ranges
+    # a TP whose SGLang path lost its second-stream overlap in that run is not summarized (bench.overlap_lost)
+    unsummarized = {m for line in proj["summary"] for m in re.findall(r"Qwen3-Next at (TP\d): not summarized", line)}
+    assert len(ranges) + len(unsummarized) == 4, (ranges, unsummarized)
     stale = "a new committed bench run: update the lane's repo_notes in cards/lanes.yaml from its summary"
     replay, spec = ranges["SGLang's ReplaySSM at L=16"], ranges["SGLang's ReplaySSM spec verify + commit"]
     assert f"{replay[0]}-{replay[1]}x SGLang 0.5.23's ReplaySSM kernel at L=16" in gdn_lane, stale
     assert f"{spec[0]}-{spec[1]}x SGLang 0.5.23's ReplaySSM spec verify + commit" in gdn_lane, stale
     for tp in ("TP1", "TP4"):
+        if tp in unsummarized:
+            assert f"{tp} is not summarized from that run" in proj_lane, (tp, stale)
+            continue
         low, high = ranges[f"SGLang 0.5.23's decode path at {tp}"]
         assert f"{low}x to {high}x at {tp}" in proj_lane, (tp, stale)
     for bench, lane in ((gdn, gdn_lane), (proj, proj_lane)):

@@ -11,11 +11,13 @@ shard ids ``Qwen3_5ForCausalLM.load_weights`` maps the split tensors to. The par
 import pytest
 import torch
 
-from runtime.projections import naive
+from runtime.projections import naive, sglang_peer
 from runtime.projections.layer import GDNInputProjection
 from tests.runtime import _sglang_source
 
 from .test_proj_sglang_split_loader import SMALL, _sglang_qkvz, _wrapped
+
+pytestmark = pytest.mark.skipif(sglang_peer.qwen3_next_packed_loader() is None, reason="SGLang is not installed")
 
 QWEN3_5 = "srt/models/qwen3_5.py"
 SHARDS_3_5 = {"in_proj_qkv": ("in_proj_qkvz", (0, 1, 2)), "in_proj_z": ("in_proj_qkvz", 3),

@@ -5,10 +5,11 @@ Interpreter notes, none of which changes what SGLang's kernels compute: its fla 
 module name, which the interpreter does not patch, so the files that import it are loaded here with a ``@triton.jit``
 wrapper of ``tl.exp`` in its place (:func:`_load`); the interpreter holds some ``&``-combined masks as integers, which
 :func:`tests.triton_interpreter.boolean_masks` reads as booleans; and it has no 16-bit float arithmetic, so every
-comparison is in fp32 (bf16 ``beta`` rounding is checked on the gating kernel, which only casts). SGLang's
+kernels get fp32 inputs, or bf16 ones they only cast (gating, packed decode: its bf16 ``beta``). SGLang's
 ``FusedRMSNormGated`` kernel uses block pointers, which this Triton's interpreter no longer has: the gated norm is
 compared with SGLang's other gated norm (``layernorm_gated.RMSNorm``, the same math, run for Qwen3.5).
-Skipped only when SGLang is not installed.
+On a GPU the same tests run the kernels compiled; SGLang's ReplaySSM ring product then runs on TF32 tensor cores
+(its kernel's own choice), hence its looser tolerance there. Skipped only when SGLang is not installed.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def test_commit_accepted_is_sglangs():
     """``verify.commit_accepted`` against the scatter SGLang's ``update_mamba_state_after_mtp_verify`` ends in
     (``HybridLinearAttnBackend._scatter_speculative_state_with_mask``, its PyTorch path compiled from the installed
     file; one layer): ``pool[slot] = buffer[buffer_index, last_step]``, nothing for a negative step or slot.
-    Six requests, accepted steps from -1 to T - 1, one padding slot: the pools agree bit for bit."""
+    Six requests, accepted steps from -1 to T - 1, one padding slot: the pools agree bit for bit (SGLang's scatter
+    on CPU copies: on CUDA tensors it would take its fused kernel instead)."""
     theirs_fn = sglang_source.function("srt/layers/attention/hybrid_linear_attn_backend.py",
                                        "HybridLinearAttnBackend._scatter_speculative_state_with_mask",
                                        {"torch": torch, "fused_mamba_state_scatter_with_mask": None})
@@ -158,9 +160,10 @@ def test_commit_accepted_is_sglangs():
     buf_idx = torch.randperm(B + 2, generator=g0, device=DEVICE)[:B].to(torch.int32)
     last = torch.tensor([-1, 0, 1, 2, 2, 0], dtype=torch.int32, device=DEVICE)
     theirs, ours = states.clone(), states.clone()
-    theirs_fn(theirs[None], buffer[None], idx, last, buf_idx)
+    theirs = theirs.cpu()
+    theirs_fn(theirs[None], buffer.cpu()[None], idx.cpu(), last.cpu(), buf_idx.cpu())
     commit_accepted(ours, idx, buffer, buf_idx, last)
-    assert torch.equal(theirs, ours) and not torch.equal(ours, states)
+    assert torch.equal(theirs, ours.cpu()) and not torch.equal(ours, states)
 
 
 def test_replayssm_decode_is_sglangs():
@@ -169,7 +172,7 @@ def test_replayssm_decode_is_sglangs():
     2L steps of a ring of L = 3 from staggered cursors, with random forced flushes (radix track boundaries) and one
     padding row; the cursor advanced as SGLang's backend does (0 after a flush, else +1: ``next_fill``). Each step's
     outputs, and at the end the checkpoints and the live ring entries (d, k, g), within 1e-5 relative of the
-    step-by-step reference (fp32: the interpreter's ``tl.dot`` is exact)."""
+    step-by-step reference (fp32: the interpreter's ``tl.dot`` is exact; SGLang's within 2e-3 on a GPU, TF32)."""
     fn = _load(REPLAY).fused_recurrent_linear_replayssm_decode
     g0 = make_gen(1703)
     B, L = 4, 3
@@ -183,7 +186,7 @@ def test_replayssm_decode_is_sglangs():
     copies = [(states.clone(), StateRing(ring.d.clone(), ring.k.clone(), ring.g.clone())) for _ in range(3)]
     (theirs_pool, theirs_ring), (ours_pool, ours_ring), (ref_pool, ref_ring) = copies
     fill = (torch.arange(B, device=DEVICE) % L).to(torch.int32)
-    flushed = 0
+    flushed, tol = 0, 1e-5 if DEVICE == "cpu" else 2e-3
     for _ in range(2 * L):
         qkv, a, b = step_inputs(S, B, g0, dtype=torch.float32)
         force = (torch.rand(B, generator=g0, device=DEVICE) < 0.25).to(torch.int32)
@@ -196,16 +199,16 @@ def test_replayssm_decode_is_sglangs():
         due = flushes(fill, L, force)
         ref = naive.deferred_decode_step(qkv, a, b, A_log, dt_bias, ref_pool, ref_ring.d, ref_ring.k, ref_ring.g,
                                          idx, fill, due, num_k_heads=S.H)
-        assert rel_err(theirs[:, 0], ref) < 1e-5 and rel_err(ours, ref) < 1e-5
+        assert rel_err(theirs[:, 0], ref) < tol and rel_err(ours, ref) < 1e-5
         flushed += int(due[idx >= 0].sum())
         fill = next_fill(fill, L, force)
     assert flushed >= B
     used, live_fill = idx[idx >= 0].long(), fill[idx >= 0].long()
     live = torch.arange(L, device=DEVICE)[None, :] < live_fill[:, None]
-    for pool_, ring_ in ((theirs_pool, theirs_ring), (ours_pool, ours_ring)):
-        assert rel_err(pool_[used], ref_pool[used]) < 1e-5
+    for pool_, ring_, tol_ in ((theirs_pool, theirs_ring, tol), (ours_pool, ours_ring, 1e-5)):
+        assert rel_err(pool_[used], ref_pool[used]) < tol_
         for mine, want in ((ring_.d, ref_ring.d), (ring_.g, ref_ring.g), (ring_.k, ref_ring.k)):
-            assert rel_err(mine[used].transpose(1, 2)[live], want[used].transpose(1, 2)[live]) < 1e-5
+            assert rel_err(mine[used].transpose(1, 2)[live], want[used].transpose(1, 2)[live]) < tol_
 
 
 def test_gating_is_sglangs():

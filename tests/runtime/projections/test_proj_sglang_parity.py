@@ -81,9 +81,10 @@ def test_prefill_views_are_the_contiguous_split(peer):
 def test_causal_conv1d_update_matches_sglang(dtype, width, activation):
     """SGLang's Triton ``causal_conv1d_update`` (its GDN decode when the fused split + conv path is off) and our
     reference on 5 rows over non-monotonic slots of a pool wider than W - 1, one row ``pad_slot_id`` (-1), a bias:
-    the state pool bit for bit; the live rows' output bit for bit in fp16, and in fp32 bit for bit without SiLU
-    and within 1e-6 with it (torch's exp and the interpreter's). The padding row: ours passes ``x`` through,
-    SGLang's leaves its ``empty_like`` output unwritten; neither writes its state."""
+    the state pool bit for bit; the live rows' output bit for bit in fp16 and, without SiLU, in fp32; fp32 SiLU
+    within 1e-6 (torch's exp and the kernel's). On a GPU, as there for the fused kernel: fp32 within 1e-6 (FMA
+    contraction), fp16 SiLU within one ulp. The padding row: ours passes ``x`` through, SGLang's leaves its
+    ``empty_like`` output unwritten; neither writes its state."""
     module = sglang_peer.causal_conv1d()
     shape, g = SHAPES["ratio4"], torch.Generator().manual_seed(40 + width)
     x = _rand(g, 5, shape.qkv_width, dtype=dtype)
@@ -97,13 +98,17 @@ def test_causal_conv1d_update_matches_sglang(dtype, width, activation):
     assert torch.equal(theirs_state, ours_state) and not torch.equal(ours_state, state)
     assert torch.equal(ours_state[[1, 2, 4, 5, 7]], state[[1, 2, 4, 5, 7]])
     live = idx >= 0
-    if dtype == torch.float16 or activation is None:
+    if DEVICE == "cpu" and (dtype == torch.float16 or activation is None):
         assert torch.equal(theirs[live], ours[live])
-    else:
+    elif dtype == torch.float32:
         torch.testing.assert_close(theirs[live], ours[live], rtol=1e-6, atol=1e-6)
+    else:
+        eps = torch.finfo(dtype).eps
+        assert torch.allclose(theirs[live].float(), ours[live].float(), rtol=2 * eps, atol=eps)
     assert torch.equal(ours[~live], x[~live])
 
 
+@pytest.mark.skipif(DEVICE == "cuda", reason="on a GPU test_split_conv_matches_sglang_fused_kernel runs it as installed")
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32], ids=str)
 @pytest.mark.parametrize("width", [2, 4])
 @pytest.mark.parametrize("activation", ["silu", None])

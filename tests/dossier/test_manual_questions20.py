@@ -1,4 +1,4 @@
-"""Forty-six more tasks an inference engineer or a coding agent brings to the manual (manual20, session 17), each
+"""Forty-seven more tasks an inference engineer or a coding agent brings to the manual (manual20, session 17), each
 answered by following links from SKILL.md only: a symptom row and the one section it links (for a quoted message,
 the errors page's index, then the one section it names), or a release link and that release's section. They were
 checked against SGLang 0.5.23's source, the release trees (0.5.1 to 0.5.23), the cards and results/bench/*.json.
@@ -9,7 +9,7 @@ tree drafts, tree drafts with pages, CuTe DSL/FlashInfer off CUDA, Helion, NVFP4
 quoted as if they were errors (the capped and reset running-request lines, the PD decode cache, the FlashInfer prefill
 default, the breakable graph turned off, requantization), what the 0.5.21-0.5.23 release sections left out when no
 card covers a change, what this repository's kernels measured (the latest committed H200 run, ours and SGLang's kept
-apart), and questions whose right answer is that nothing here measured or covers it. Thirty-one of the forty-six
+apart), and questions whose right answer is that nothing here measured or covers it. Thirty-two of the forty-seven
 failed on main's manual at the start of the session (judged with the row an agent would pick then); the rest guard
 answers already on the routed path.
 """
@@ -75,6 +75,9 @@ QUESTIONS = [
              ("Radix cache is disabled for decode server", "--disaggregation-decode-enable-radix-cache", "from 0.5.22")),
     Question("After upgrading to 0.5.19 the H200 log says 'Defaulting SM90 GDN prefill backend to FlashInfer.'", ERROR,
              ("GDN prefill backend to FlashInfer", "SM90 from 0.5.19", "--linear-attn-prefill-backend triton")),
+    Question("B200 log: 'SM100+ detected with mamba-ssm-dtype=bfloat16, defaulting --linear-attn-decode-backend to "
+             "flashinfer.' Can I keep Triton decode?", ERROR,
+             ("SM100+ detected with mamba-ssm-dtype=bfloat16", "from 0.5.11", "--linear-attn-decode-backend triton")),
     Question("'Breakable CUDA graph is incompatible with two-batch overlap; disabling prefill CUDA graph.'", ERROR,
              ("Breakable CUDA graph is incompatible with", "from 0.5.14", "[CUDA-graph block]")),
     Question("FP8 checkpoint, --quantization w8a8_fp8: \"Requantizing from quant_method='fp8' to the requested online "
@@ -142,8 +145,8 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_forty_six_tasks():
-    assert len(QUESTIONS) + len(RELEASE_TASKS) == 46 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+def test_there_are_forty_seven_tasks():
+    assert len(QUESTIONS) + len(RELEASE_TASKS) == 47 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])

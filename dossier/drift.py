@@ -121,14 +121,19 @@ def _today(kf, tree: SourceTree) -> Where | None:
     return Where(kf.today.file, lines) if lines else None
 
 
+def judges(card: Card) -> bool:
+    """Drift judges current, superseded and reverted cards (candidates and adjacent PRs are not behaviour)."""
+    return card.status == "current" or card.status in REPLACED
+
+
 def check(
     cards: Iterable[Card], tree: SourceTree, evidence: dict[int, LockEntry] | None = None
 ) -> list[DriftResult]:
-    """Drift of every current, superseded or reverted card (candidates and adjacent PRs are not behaviour)."""
+    """Drift of every card drift :func:`judges`."""
     evidence = evidence or {}
     out = []
     for card in cards:
-        if card.status != "current" and card.status not in REPLACED:
+        if not judges(card):
             continue
         e = evidence.get(card.pr)
         removal = e is not None and e.side == "old" and e.key_fragment == key_sha(card.key_fragment)
@@ -202,7 +207,43 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
     if bad is not None:
         raise LockError(f"{DRIFT_LOCK}: entry {bad!r} must be a PR number mapping to its verdict; "
                         "run `dossier drift --record`")
+    for pr, entry in cards.items():
+        if why := _malformed(entry):
+            raise LockError(f"{DRIFT_LOCK}: the entry of #{pr} {why} (the lock cut short, or edited by hand?); "
+                            "run `dossier drift --record`")
     return str(data.get("sglang", "unknown")), cards
+
+
+VERDICTS = (IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE)
+
+
+def _malformed(entry: dict) -> str | None:
+    """Why one drift.lock entry cannot give its card's note, or None. A lock cut inside an entry is still YAML:
+    its keys are written sorted, the verdict last, so a cut there drops the verdict first, and the manual showed
+    "**SGLang 0.5.23:** ." for that card."""
+    verdict = entry.get("verdict")
+    if verdict not in VERDICTS:
+        return "has no verdict" if verdict is None else f"has the verdict {str(verdict)[:40]!r}, not one of " \
+            + ", ".join(VERDICTS)
+    for key in ("file", "key_fragment"):
+        if not isinstance(entry.get(key), str):
+            return f"has no {key}"
+    found = entry.get("found", [])
+    if not isinstance(found, list) or not all(
+            isinstance(w, dict) and isinstance(w.get("file"), str) and isinstance(w.get("lines"), list)
+            and all(type(n) is int for n in w["lines"]) for w in found):
+        return "has a 'found' that is not a list of {file, lines}"
+    if not isinstance(entry.get("removal", False), bool):
+        return "has a 'removal' that is not true or false"
+    return None
+
+
+def without_verdict(recorded: dict[int, dict], cards: Iterable[Card]) -> list[int]:
+    """The PRs of ``cards`` that drift :func:`judges` and ``recorded`` (drift.lock's verdicts, :func:`read_lock`)
+    holds no verdict for: a lock cut at an entry boundary is still valid YAML, and the manual would silently lose
+    those cards' "SGLang <version>" notes (or the cards were added since `dossier drift --record`). Lint's D332,
+    and through it render and render --check, read this one answer."""
+    return sorted(c.pr for c in cards if judges(c) and c.pr not in recorded)
 
 
 def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list[str]]:

@@ -62,9 +62,10 @@ def render_manual(project: Project) -> dict[str, str]:
 #: lint rules whose errors mean the manual would come out wrong or incomplete, so render refuses while any
 #: fires: the schema family (a card, finding or lanes.yaml that cannot be read as written, a file under cards/
 #: never read, text with control characters or over its length), a malformed or unreadable lock
-#: (evidence.lock, drift.lock: D311, its releases section: D316), two cards for one PR or a card under
+#: (evidence.lock, drift.lock: D311, its releases section: D316), a card drift judges with no verdict in drift.lock
+#: (D332: the lock cut short at an entry boundary drops those cards' notes), two cards for one PR or a card under
 #: another PR's name (D506, D507: one would silently replace the other)
-RENDER_GUARD = ("D1", "D311", "D316", "D506", "D507")
+RENDER_GUARD = ("D1", "D311", "D316", "D332", "D506", "D507")
 
 
 def blockers(project: Project) -> list[Diagnostic]:

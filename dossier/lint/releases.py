@@ -8,6 +8,7 @@ so a fixed merged_at clears its finding without a new scan.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 
@@ -16,7 +17,7 @@ from packaging.version import Version
 from dossier.cards import read_yaml
 from dossier.evidence import LockError, key_sha, lock_path, lock_section
 from dossier.lint.registry import Finding, rule
-from dossier.model import REPLACED, Card
+from dossier.model import Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
 
 VERIFY = "dossier releases sync && dossier releases verify --record"
@@ -182,17 +183,17 @@ def _drift_entry(card: Card, ctx) -> dict | None:
       "'SGLang <version>' note for it", scope="card")
 def drift_unrecorded(card: Card, doc, ctx) -> Iterator[Finding]:
     """A drift.lock cut at an entry boundary is still valid YAML: the cards past the cut lost their "SGLang 0.5.23:
-    in place, file line N" notes from the manual with nothing said (only `render --check` saw the page change). Every
-    card drift judges (current, superseded, reverted) has a verdict once drift.lock exists; a card added since the
-    last `dossier drift --record` is the other way to get here. Not judged: no drift.lock yet, or one D311 reports
-    unreadable; candidates and adjacent PRs (drift does not judge them)."""
-    from dossier.drift import DRIFT_LOCK
+    in place, file line N" notes from the manual with nothing said. Every card drift judges (current, superseded,
+    reverted) has a verdict once drift.lock exists; a card added since the last `dossier drift --record` is the
+    other way to get here. Render and render --check refuse while it fires (one reading: drift.without_verdict).
+    Not judged: no drift.lock yet, or one D311 reports unreadable; candidates and adjacent PRs."""
+    from dossier.drift import DRIFT_LOCK, without_verdict
 
-    if card.status != "current" and card.status not in REPLACED:
+    if not os.path.lexists(ctx.project.root / DRIFT_LOCK):
         return
-    if not (ctx.project.root / DRIFT_LOCK).is_file() or _drift_entry(card, ctx) is not None:
-        return
-    if ctx.memo["drift-lock"] is not None:
+    _drift_entry(card, ctx)
+    recorded = ctx.memo["drift-lock"]  # None: D311's finding
+    if recorded is not None and without_verdict(recorded, [card]):
         yield Finding("status", f"#{card.pr} is {card.status} but has no verdict in {DRIFT_LOCK}: the manual shows no "
                                 "note of where its line sits in today's SGLang (the lock cut short, or the card added "
                                 "since it was recorded)", hint="dossier drift --record")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.factories import make_card, write_project
@@ -43,3 +45,70 @@ def test_no_lock_yet_judges_nothing(tmp_path):
 def test_an_unreadable_lock_is_d311s_alone(tmp_path):
     root = with_lock(tmp_path, "  - not a mapping\n")
     assert [d.code for d in run_lint(LintContext(Project.load(root)), select=["D332", "D311"])] == ["D311"]
+
+
+# ---- render, render --check and lint read one answer (robust9: render wrote a manual without the cut cards' notes) --
+
+def recorded(tmp_path: Path) -> Path:
+    """Two current cards, drift recorded against a package holding their line, the manual rendered."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.factories import sglang_package
+
+    root = write_project(tmp_path / "p", [make_card(100), make_card(101)])
+    pkg = sglang_package(tmp_path / "site", {"srt/models/qwen3_next.py":
+                                             "x = 1\nself.in_proj_qkvzba = MergedColumnParallelLinear(\n"})
+    runner = CliRunner()
+    assert runner.invoke(app, ["drift", "--sglang-src", str(pkg), "--record", "--root", str(root)]).exit_code == 0
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    return root
+
+
+def manual(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "skills").rglob("*")) if p.is_file()}
+
+
+def render(root: Path, *args: str):
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    return CliRunner().invoke(app, ["render", *args, "--root", str(root)])
+
+
+def test_render_refuses_a_lock_cut_at_an_entry_boundary_naming_the_card(tmp_path):
+    root = recorded(tmp_path)
+    lock = root / "cards" / "drift.lock"
+    text = lock.read_text()
+    assert "**SGLang 9.9.9:** in place" in "".join(t.decode() for t in manual(root).values())
+    lock.write_text(text[:text.index("  101:")])  # valid YAML: #101's verdict is gone
+    before = manual(root)
+    for args in ((), ("--check",)):
+        result = render(root, *args)
+        assert result.exit_code == 1, result.output
+        assert result.output.splitlines()[0] == ("error: not rendering: 1 file(s) would make the manual wrong or "
+                                                 "incomplete: cards/101.yaml (D332)"), result.output
+    assert manual(root) == before  # #101's note was silently dropped from references/pr-history.md
+    found = d332(root)  # lint says the same of the same card
+    assert len(found) == 1 and found[0].startswith("#101 is current but has no verdict in cards/drift.lock")
+
+
+CUTS = {
+    "no-verdict": lambda t: t[:t.rindex("    verdict:")],
+    "no-status-nor-verdict": lambda t: t[:t.rindex("    status:")],
+    "a-cut-verdict": lambda t: t[:t.rindex("in-place")] + "in-pl",
+}
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_lock_cut_inside_an_entry_is_d311_and_render_refuses(tmp_path, cut):
+    """Keys are written sorted, the verdict last: a cut inside #101's entry rendered '**SGLang 9.9.9:** .'."""
+    root = recorded(tmp_path)
+    lock = root / "cards" / "drift.lock"
+    lock.write_text(CUTS[cut](lock.read_text()))
+    before = manual(root)
+    result = render(root)
+    assert result.exit_code == 1 and "cards/drift.lock (D311)" in result.output.splitlines()[0], result.output
+    assert "D311 cards/drift.lock: the entry of #101 has " in result.output, result.output
+    assert manual(root) == before

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import logging
 import math
 import os
@@ -100,6 +101,15 @@ class StillComputing(Exception):
     def __init__(self, replies: int, waited: float, by_deadline: bool):
         super().__init__(replies, waited, by_deadline)
         self.replies, self.waited, self.by_deadline = replies, waited, by_deadline
+
+
+class CutShort(Exception):
+    """An answer that ended before its end (the connection dropped mid-body, a chunk or a gzip stream broken, JSON
+    that stops mid-value): worth asking again. ``part`` names what was being read."""
+
+    def __init__(self, part: str):
+        super().__init__(part)
+        self.part = part
 
 
 class RateLimited(Exception):
@@ -284,6 +294,7 @@ class GithubSource:
         """The PR's metadata and diff; a rate limit is waited out as GitHub asks, within the run's budget, and the
         file list goes on from the page it stopped at."""
         listing = _Listing()
+        cut = 0
         while True:
             try:
                 self._waits.hold()
@@ -293,6 +304,25 @@ class GithubSource:
                 return self._fetch_once(pr, listing)
             except RateLimited as limit:
                 self._wait_out(pr, limit)
+            except CutShort as short:
+                cut += 1
+                self._ask_again(pr, short, cut)
+
+    def _ask_again(self, pr: int, short: CutShort, cut: int) -> None:
+        """Sleep before asking again for an answer that came cut short (urllib3's backoff: none, then 2x, 4x ...
+        the factor), or raise SourceError once the retries are spent or the fetch deadline would pass first."""
+        said = (f"{self.host} cut its answer short while sending {short.part} of #{pr} (the connection dropped or the "
+                f"body ended mid-way, {cut} time(s)): not cached; ")
+        again = f"run `dossier fetch {pr}` again"
+        if cut > self.settings.retries:
+            raise SourceError(said + again + " (a proxy or a flaky network? DOSSIER_HTTP_RETRIES asks more times)")
+        pause = 0.0 if cut == 1 else self.settings.backoff * 2 ** (cut - 1)
+        if self.deadline is not None and time.monotonic() + pause >= self.deadline:
+            raise SourceError(said + "the fetch deadline (--deadline) left no time to ask again: " + again)
+        try:
+            self._waits.sleep(pause)
+        except Cancelled:
+            raise SourceError(said + "interrupted before asking again") from None
 
     def _wait_out(self, pr: int, limit: RateLimited) -> None:
         """Pause every PR as ``limit`` asks, saying so in a line when the pause begins (or moves later), or raise
@@ -355,6 +385,7 @@ class GithubSource:
 
     def _fetch_once(self, pr: int, listing: _Listing) -> Fetched:
         gh = self._client()  # one client per PR: PyGithub's connection is not shared across threads
+        part = "the metadata"
         try:
             pull = gh.get_repo(self.repo).get_pull(pr)
             meta = {
@@ -373,12 +404,20 @@ class GithubSource:
                 "head": _part(pull.head),
             }
             listing.at((meta["head"] or {}).get("sha"))
+            part = "the file list"
             self._list_files(pr, gh, _repo_id(pull.raw_data), listing)
             files = listing.files
             if pull.number != pr:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
         except StillComputing as exc:
             raise SourceError(self._still_computing(pr, exc)) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            raise CutShort(part) from None
+        except json.JSONDecodeError as exc:
+            # JSON that stops mid-value or mid-string was cut; wrong before its end, it is a body no one can read
+            if exc.pos < len(exc.doc.rstrip()) and not exc.msg.startswith("Unterminated string"):
+                raise self._malformed(pr, f"not JSON: {exc.msg}") from None
+            raise CutShort(part) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unreachable(self.describe(exc, pr)) from None
         except requests.RequestException as exc:

@@ -84,6 +84,15 @@ class Waits:
             if self._cancelled:
                 raise Cancelled
 
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` (a retry's backoff: not drawn from the budget); Cancelled once :meth:`cancel` is called."""
+        with self._cond:
+            end = self._clock() + seconds
+            while not self._cancelled and (left := end - self._clock()) > 0:
+                self._cond.wait(left)
+            if self._cancelled:
+                raise Cancelled
+
     def cancel(self) -> None:
         """End every hold now (Ctrl-C): a thread asleep in one would keep the process alive until it was over."""
         with self._cond:

@@ -39,6 +39,8 @@ class Reply:
     status: int
     body: dict | list | bytes  # bytes: sent as they are (a body that is not JSON, cut, or nested too deep)
     headers: dict[str, str] = field(default_factory=dict)
+    #: send only this many bytes of the body, under the whole body's Content-Length, then drop the connection
+    cut: int | None = None
 
 
 def make_file(
@@ -257,7 +259,9 @@ class _Handler(BaseHTTPRequestHandler):
             for k, v in reply.headers.items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(body if reply.cut is None else body[:reply.cut])
+            if reply.cut is not None:
+                self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
             pass
 

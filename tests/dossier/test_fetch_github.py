@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import socket
 import time
@@ -123,7 +124,7 @@ def test_a_field_of_the_wrong_kind_is_malformed_data(gh, where, bad):
 
 
 @pytest.mark.parametrize(("where", "body", "why"), [
-    ("", b'{"number": 19321, "title": ', "JSONDecodeError"),  # cut short, Content-Length agreeing
+    ("", b'{"number": 19321, "title": 7 8}', "not JSON: Expecting ',' delimiter"),
     ("/files", b"[" * 100_000 + b"]" * 100_000, "JSON nested too deep"),  # was 'unexpected RecursionError: ...'
     ("", b"[" * 100_000 + b"]" * 100_000, "JSON nested too deep"),
     ("", b"null", "TypeError"),
@@ -701,3 +702,52 @@ def test_an_api_url_whose_scheme_is_in_capitals_is_used(gh):
     add_pr(gh)
     got = GithubSource(REPO, api_url=gh.url.replace("http://", "HTTP://"), settings=FAST).fetch(19321)
     assert got.meta["number"] == 19321
+
+
+# ---- an answer cut short (robust9: 'request to ... failed: ChunkedEncodingError', never asked again) -------------
+
+CUT = {  # what a dropped connection leaves: fewer bytes than Content-Length said, or JSON that stops mid-value
+    "dropped": lambda body: Reply(200, body, cut=len(body) // 2),
+    "json-stops": lambda body: Reply(200, body[:len(body) // 2]),
+}
+
+
+def _body(gh: FakeGitHub, where: str) -> bytes:
+    pull = gh.pulls[REPO, 19321]
+    return json.dumps(gh.files[REPO, 19321] if where else {**pull, "url": "x"}).encode()
+
+
+@pytest.mark.parametrize("how", CUT)
+@pytest.mark.parametrize("where", ["", "/files"])
+def test_an_answer_cut_short_is_asked_again_and_fetched(gh, how, where):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321{where}", CUT[how](_body(gh, where)))
+    got = source(gh).fetch(19321)
+    assert got.meta["title"] == "[Qwen3-Next] Fuse GDN projections" and "+    z = 4" in got.diff_text
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19321{where}") == 2
+
+
+@pytest.mark.parametrize(("where", "part"), [("", "the metadata"), ("/files", "the file list")])
+def test_an_answer_cut_short_every_time_says_what_and_what_to_do(gh, where, part):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321{where}", *[CUT["dropped"](_body(gh, where))] * 3)
+    with pytest.raises(SourceError) as info:
+        source(gh).fetch(19321)
+    assert str(info.value) == (f"{gh.url.removeprefix('http://')} cut its answer short while sending {part} of #19321 "
+                               "(the connection dropped or the body ended mid-way, 3 time(s)): not cached; run `dossier "
+                               "fetch 19321` again (a proxy or a flaky network? DOSSIER_HTTP_RETRIES asks more times)")
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19321{where}") == 3  # retries=2: three attempts, no more
+
+
+def test_a_cut_answer_is_not_asked_again_past_the_fetch_deadline(gh):
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", *[CUT["dropped"](_body(gh, ""))] * 3)
+    src = source(gh, backoff=30)  # the second retry would sleep 60 s
+    src.deadline = time.monotonic() + 10
+    start = time.monotonic()
+    with pytest.raises(SourceError) as info:
+        src.fetch(19321)
+    assert str(info.value).endswith("mid-way, 2 time(s)): not cached; the fetch deadline (--deadline) left no time to "
+                                    "ask again: run `dossier fetch 19321` again"), str(info.value)
+    assert time.monotonic() - start < 5
+    assert gh.paths().count(f"/repos/{REPO}/pulls/19321") == 2

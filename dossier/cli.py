@@ -290,8 +290,9 @@ def fetch(
     waiting in all (default 300; 0 never waits); a wait it cannot cover, or --deadline would cut, fails that
     PR at once, saying why. A PR limited inside its file list goes on from the page it stopped at. Ctrl-C
     ends a wait at once and keeps what landed.
-    A cached PR costs no request unless --refresh. --source git caches a file whose diff is not UTF-8 with U+FFFD in
-    place of each byte it cannot read, and names the file (warning).
+    A cached PR costs no request unless --refresh. A file whose diff is not UTF-8 (--source git; from GitHub, an
+    answer holding U+FFFD: bytes that were not UTF-8, replaced on reading or by GitHub) is cached with U+FFFD in
+    place of each byte it cannot read, named (warning) and recorded in the entry's provenance; so is a title.
     Exit 1 if any PR failed (the others still land in the cache). After 3 consecutive connection failures
     to a host its remaining PRs fail at once (one summary line). The cache must be writable before any
     request is made (exit 2).
@@ -370,7 +371,8 @@ def fetch(
             err.print(f"warning: #{o.pr}: {path}: {lines} diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in "
                       "place of each byte UTF-8 cannot read: a key fragment there is checked against that text")
         if fields := meta_not_utf8(provenance):
-            err.print(f"warning: #{o.pr}: the commit's {' and '.join(fields)} not UTF-8, cached with U+FFFD (\ufffd) "
+            whose = "commit's" if provenance.get("source") == "git" else "PR's"
+            err.print(f"warning: #{o.pr}: the {whose} {' and '.join(fields)} not UTF-8, cached with U+FFFD (\ufffd) "
                       "in place of each byte UTF-8 cannot read: write the card's title yourself (lint refuses "
                       "U+FFFD in a card, D112)")
         if lines := provenance.get(SAVED_CRLF):

@@ -26,7 +26,7 @@ from urllib3.util import Retry
 
 from dossier.diff import STATUSES, DiffError, file_patch_to_diff, parse_diff
 from dossier.errors import redact_url, url_host
-from dossier.sources import DEFAULT_API_URL, Fetched, SourceError, Unreachable
+from dossier.sources import DEFAULT_API_URL, NOT_UTF8, NOT_UTF8_META, Fetched, SourceError, Unreachable
 from dossier.sources.waits import ENV as WAIT_ENV
 from dossier.sources.waits import Cancelled, NotWaited, Waits
 
@@ -38,6 +38,8 @@ REQUIRED_META = {
     "deletions": lambda v: isinstance(v, int),
     "changed_files": lambda v: isinstance(v, int),
 }
+#: what a byte that was not UTF-8 reads as (requests decodes a body so; GitHub sends a file that is not UTF-8 so)
+REPLACEMENT = "\ufffd"
 # GitHub file statuses outside the four a diff knows
 STATUS_MAP = {"copied": "added", "changed": "modified", "unchanged": "modified"}
 RETRY_STATUSES = (500, 502, 503, 504)
@@ -213,6 +215,17 @@ def _type_name(expected) -> str:
 
 def _part(part) -> dict | None:
     return {"ref": part.ref, "sha": part.sha} if part is not None else None
+
+
+def _replaced(meta: dict, files: list[dict]) -> dict:
+    """Provenance naming what the answer holds U+FFFD in, as a git source's does for bytes that are not UTF-8: the
+    patch lines by file, and title or author. A body that is not UTF-8 is read with U+FFFD for each such byte
+    (requests), and GitHub itself sends a file that is not UTF-8 so: either way the text is not the source's bytes,
+    and the cache must not hold it as if it were (the fetch warns; D303's hint names the lines)."""
+    lines = {f["filename"]: n for f in files if isinstance(f["patch"], str)
+             and (n := sum(REPLACEMENT in line for line in f["patch"].split("\n")))}
+    fields = [name for name in ("title", "author") if REPLACEMENT in (meta[name] or "")]
+    return {**({NOT_UTF8: lines} if lines else {}), **({NOT_UTF8_META: fields} if fields else {})}
 
 
 class GithubSource:
@@ -482,7 +495,8 @@ class GithubSource:
         meta["files"] = entries
         provenance = {"source": "github", "repo": self.repo, "api_url": self.public_url, "api_host": self.host,
                       "merge_commit_sha": meta["merge_commit_sha"],
-                      "base_sha": (meta["base"] or {}).get("sha"), "head_sha": (meta["head"] or {}).get("sha")}
+                      "base_sha": (meta["base"] or {}).get("sha"), "head_sha": (meta["head"] or {}).get("sha"),
+                      **_replaced(meta, files)}
         return Fetched(meta, diff_text, provenance)
 
     def _still_computing(self, pr: int, exc: StillComputing) -> str:

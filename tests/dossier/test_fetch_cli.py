@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -574,3 +576,24 @@ def test_a_pr_cached_from_another_repository_proves_nothing_of_the_projects(gh, 
             "is not used") in result.output, result.output
     shown = CliRunner().invoke(app, ["show", "100", "--diff", "--root", str(project_dir)], env={"DOSSIER_CACHE": None})
     assert shown.exit_code == 2 and "it holds #100 of other/fork, not of example/repo" in shown.output
+
+
+def test_bytes_github_sent_that_are_not_utf8_are_named_and_recorded_not_cached_silently(gh, project_dir):
+    """A GitHub answer with bytes that are not UTF-8 (a patch of a Latin-1 file, a title) was cached with U+FFFD in
+    their place and nothing said so (robust9): the fetch now warns as a git source's does, provenance records them."""
+    files = [make_file("python/sglang/srt/latin.py", PATCH.replace("new = 2", "new = 'caf\u00e9'"))]
+    pull = make_pull(100, "Caf\u00e9 title", files=files)
+    latin = {"\u00e9": b"\xe9"}  # the UTF-8 JSON of each answer, with its one non-ASCII character as Latin-1
+    for path, body in ((f"/repos/{REPO}/pulls/100", pull), (f"/repos/{REPO}/pulls/100/files", files)):
+        raw = json.dumps(body, ensure_ascii=False).encode().replace("\u00e9".encode(), latin["\u00e9"])
+        gh.fail(path, Reply(200, raw))
+    result = fetch(gh, project_dir, "100")
+    assert result.exit_code == 0, result.output
+    assert ("warning: #100: python/sglang/srt/latin.py: 1 diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in place "
+            "of each byte UTF-8 cannot read") in result.stderr
+    assert "warning: #100: the PR's title not UTF-8, cached with U+FFFD" in result.stderr
+    entry = Cache(project_dir / ".dossier" / "cache").get(100)
+    assert entry.provenance["not_utf8"] == {"python/sglang/srt/latin.py": 1}
+    assert entry.provenance["not_utf8_meta"] == ["title"]
+    clean = fetch(gh, project_dir, "101")  # a PR in UTF-8 says nothing and records nothing
+    assert "warning" not in clean.stderr and "not_utf8" not in Cache(project_dir / ".dossier" / "cache").get(101).provenance

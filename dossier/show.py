@@ -63,15 +63,24 @@ def print_card(card: Card, project: Project, console: Console, notes: list[str] 
 
 
 def print_findings(findings: list[FindingCard], console: Console) -> None:
-    """One line per finding: name, lane, SGLang release and title."""
-    table = Table(box=None, show_header=True, header_style="bold")
-    table.add_column("finding", no_wrap=True)
-    for column in ("status", "lane", "sglang", "title"):
-        table.add_column(column, overflow="fold")
-    for f in findings:
-        table.add_row(shown(f.name), shown(Text(f.status, STATUS_STYLE["candidate"])), shown(f.lane),
-                      shown(f.sglang), shown(f.title))
-    console.print(table)
+    """One line per finding, name, status, lane and SGLang release aligned and never wrapped (a line wider than the
+    terminal is wrapped by it), and the title under it, indented and wrapped to the width: beside a long name the
+    title had a few columns and the status and lane were folded mid-word."""
+    head = [Text(h) for h in ("finding", "status", "lane", "sglang")]
+    rows = [[shown(f.name), shown(Text(f.status, STATUS_STYLE["candidate"])), shown(f.lane), shown(f.sglang)]
+            for f in findings]
+    widths = [max(cell.cell_len for cell in column) for column in zip(head, *rows, strict=True)]
+
+    def line(cells: list[Text], style: str = "") -> Text:
+        gaps = [" " * (w - cell.cell_len + 2) for cell, w in zip(cells[:-1], widths, strict=False)]
+        return Text.assemble(*(part for pair in zip(cells, [*gaps, ""], strict=True) for part in pair), style=style)
+
+    console.print(line(head, "bold"), soft_wrap=True)
+    for finding, cells in zip(findings, rows, strict=True):
+        console.print(line(cells), soft_wrap=True)
+        for part in shown(finding.title).wrap(console, console.width - 4):
+            part.rstrip()
+            console.print(Text("    ") + part, soft_wrap=True)
 
 
 def print_finding(finding: FindingCard, project: Project, console: Console) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -46,4 +47,41 @@ def test_a_narrow_terminal_loses_nothing(tmp_path, columns):
     listed = subprocess.run([sys.executable, "-m", "dossier", "findings", "--root", str(ROOT)], env=env,
                             capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0
-    assert "finding status lane sglang title" in words(listed.stdout) and "candidate" in listed.stdout
+    assert "finding status lane sglang" in words(listed.stdout) and "candidate" in listed.stdout
+
+
+LONG_NAME = "replayssm-mixed-chunk-stale-state-under-overlap-with-page-size-8"  # 64: the longest a name may be
+
+
+def _findings_project(tmp_path: Path) -> Path:
+    from tests.dossier.test_findings import FINDING
+
+    root = write_project(tmp_path, [make_card(100)])
+    (root / "cards" / "findings").mkdir()
+    for name in ("short-key", LONG_NAME):
+        finding = {**FINDING, "name": name, "title": f"{TITLE} ({name})"}
+        (root / "cards" / "findings" / f"{name}.yaml").write_text(yaml.safe_dump(finding, sort_keys=False))
+    return root
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+def test_findings_keep_status_and_lane_whole_and_give_the_title_the_width(tmp_path, columns):
+    """At 80 columns a long finding name left the status column a few characters and the title ~10: 'candidate'
+    and the lane were folded mid-word, the title one word a line (robust9). Now each finding is one line of name,
+    status, lane and release, aligned, and its title under it, wrapped at the width (below 80: 80's layout)."""
+    root = _findings_project(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": columns}
+    listed = subprocess.run([sys.executable, "-m", "dossier", "findings", "--root", str(root)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["finding", "status", "lane", "sglang"]
+    rows = [ln for ln in lines[1:] if not ln.startswith("    ")]
+    assert [r.split() for r in rows] == [[LONG_NAME, "candidate", "gdn-projection", "0.5.23"],
+                                         ["short-key", "candidate", "gdn-projection", "0.5.23"]]
+    assert len({ln.index("candidate") for ln in rows} | {lines[0].index("status")}) == 1  # aligned
+    titles = [ln for ln in lines if ln.startswith("    ")]
+    assert all(len(ln) <= 80 and ln == ln.rstrip() for ln in titles)
+    assert len(titles) == 6  # each ~200-character title in 3 lines at 80 columns (the old table: one word a line)
+    below = listed.stdout.split(rows[1])  # each row, then its title's lines
+    assert words(below[0]).endswith(f"{TITLE} ({LONG_NAME})") and words(below[1]) == f"{TITLE} (short-key)"

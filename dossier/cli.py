@@ -542,8 +542,9 @@ def render(
     manual, while lint reports an error of: the schema family (D1xx: a card, finding or lanes.yaml that cannot
     be read as written, a YAML file under cards/ never read, control characters, over-long text), a lock that
     cannot be read or names a PR without a card (D311: cards/evidence.lock, cards/drift.lock; D316: the
-    releases section), a card drift judges with no verdict in cards/drift.lock (D332: the lock cut short, or the
-    card added since `dossier drift --record`), two cards for one
+    releases section), a lock cut short at an entry boundary (still YAML): a card drift judges with no verdict in
+    cards/drift.lock (D332; or the card added since `dossier drift --record`), a card with no release evidence
+    (D326), a PR-diff section that is not the one `lint --record` sealed (D329); two cards for one
     PR or a card under another PR's file name (D506, D507); or while cards/lanes.yaml is missing. A stored
     GPU result (results/cuda/<pr>.json) that cannot be read is an error (exit 2). An interrupted render leaves
     the old manual or the new one, never a mix.

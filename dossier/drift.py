@@ -207,11 +207,15 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
     if bad is not None:
         raise LockError(f"{DRIFT_LOCK}: entry {bad!r} must be a PR number mapping to its verdict; "
                         "run `dossier drift --record`")
+    version = data.get("sglang")
+    if not isinstance(version, str) or not version.strip():  # every note would read "SGLang unknown" or "SGLang None"
+        raise LockError(f"{DRIFT_LOCK}: sglang must be the SGLang version drift compared against (a quoted string), "
+                        f"got {'nothing' if version is None else repr(version)[:40]}; run `dossier drift --record`")
     for pr, entry in cards.items():
         if why := _malformed(entry):
             raise LockError(f"{DRIFT_LOCK}: the entry of #{pr} {why} (the lock cut short, or edited by hand?); "
                             "run `dossier drift --record`")
-    return str(data.get("sglang", "unknown")), cards
+    return version, cards
 
 
 VERDICTS = (IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE)

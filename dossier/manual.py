@@ -62,10 +62,12 @@ def render_manual(project: Project) -> dict[str, str]:
 #: lint rules whose errors mean the manual would come out wrong or incomplete, so render refuses while any
 #: fires: the schema family (a card, finding or lanes.yaml that cannot be read as written, a file under cards/
 #: never read, text with control characters or over its length), a malformed or unreadable lock
-#: (evidence.lock, drift.lock: D311, its releases section: D316), a card drift judges with no verdict in drift.lock
-#: (D332: the lock cut short at an entry boundary drops those cards' notes), two cards for one PR or a card under
-#: another PR's name (D506, D507: one would silently replace the other)
-RENDER_GUARD = ("D1", "D311", "D316", "D332", "D506", "D507")
+#: (evidence.lock, drift.lock: D311, its releases section: D316), a lock cut short at an entry boundary, which is still
+#: YAML and drops the cards past the cut from the manual: a card with no release evidence (D326: its release lines, and
+#: by-release.md says no release places it), a cards section that is not the one `lint --record` sealed (D329: its
+#: "Evidence (PR diff)" line), a card drift judges with no verdict (D332: its "SGLang <version>" note); two cards for
+#: one PR or a card under another PR's name (D506, D507: one would silently replace the other)
+RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D506", "D507")
 
 
 def blockers(project: Project) -> list[Diagnostic]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
@@ -111,4 +112,40 @@ def test_a_lock_cut_inside_an_entry_is_d311_and_render_refuses(tmp_path, cut):
     result = render(root)
     assert result.exit_code == 1 and "cards/drift.lock (D311)" in result.output.splitlines()[0], result.output
     assert "D311 cards/drift.lock: the entry of #101 has " in result.output, result.output
+    assert manual(root) == before
+
+
+@pytest.mark.parametrize("line", ["", "sglang: null\n", "sglang: 0.10\n", "sglang: ''\n"])
+def test_a_lock_without_the_version_it_was_compared_against_is_d311(tmp_path, line):
+    """Without `sglang:` every note of the manual read '**SGLang unknown:**' (null: 'SGLang None'; 0.10: 0.1)."""
+    root = recorded(tmp_path)
+    lock = root / "cards" / "drift.lock"
+    lock.write_text("".join(ln if not ln.startswith("sglang:") else line for ln in lock.read_text().splitlines(True)))
+    before = manual(root)
+    result = render(root)
+    assert result.exit_code == 1 and "cards/drift.lock (D311)" in result.output.splitlines()[0], result.output
+    assert "D311 cards/drift.lock: sglang must be the SGLang version drift compared against" in result.output
+    assert manual(root) == before
+
+
+def test_render_refuses_release_evidence_cut_at_an_entry_boundary(tmp_path):
+    """evidence.lock's releases section cut before #101's entry is still YAML: render wrote the manual without #101's
+    release lines and listed it under 'no release places them' (lint's D326 said so; render did not refuse)."""
+    from dossier.evidence import key_sha
+
+    root = write_project(tmp_path / "p", [make_card(100), make_card(101)])
+    entry = {"first": "0.1.0", "last": "0.2.0", "key_fragment": key_sha(Project.load(root).cards[0].key_fragment),
+             "kind": "release-scan", "present": [], "events": [], "recorded": "2026-11-30"}
+    releases = {"built": [["0.1.0", "2026-01-05"], ["0.2.0", "2026-04-01"]], "cards": {100: entry, 101: entry}}
+    lock = root / "cards" / "evidence.lock"
+    lock.write_text(yaml.safe_dump({"version": 1, "cards": {}, "releases": releases}, sort_keys=False))
+    assert render(root).exit_code == 0
+    text = lock.read_text()
+    lock.write_text(text[:text.index("    101:")])
+    before = manual(root)
+    for args in ((), ("--check",)):
+        result = render(root, *args)
+        assert result.exit_code == 1, result.output
+        assert result.output.splitlines()[0] == ("error: not rendering: 1 file(s) would make the manual wrong or "
+                                                 "incomplete: cards/101.yaml (D326)"), result.output
     assert manual(root) == before

@@ -282,6 +282,10 @@ def test_a_pr_diff_entry_deleted_by_hand_breaks_the_seal(setup, tmp_path):
     broken = dossier(root, "lint", cache=empty_cache(tmp_path))
     assert broken.exit_code == 1 and "D329 the cards section is not the one" in broken.stdout, broken.stdout
     assert "evidence.lock:3:1: D329" in broken.stdout  # the seal's own line
+    refused = CliRunner().invoke(app, ["render", "--root", str(root)])  # it wrote the manual without #100's evidence
+    first = refused.output.splitlines()[0]
+    assert refused.exit_code == 1 and first.startswith("error: not rendering: ") and first.endswith(
+        "cards/evidence.lock (D329)"), refused.output
     # an edited entry is caught too; a fresh recording from the cache seals the section again
     dossier(root, "lint", "--record", cache=cache)
     data = yaml.safe_load(lock.read_text())

@@ -82,8 +82,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 #: the narrowest layout: narrower, a table drops whole columns and a panel crops its text (`COLUMNS=0 dossier show N`
 #: printed nothing, `findings` at 40 columns the names alone); a terminal narrower than this wraps the lines instead
 MIN_WIDTH = 80
+#: the widest layout: a panel pads every line to the width, and COLUMNS=1000000 printed 46 MB for one card (1e11: an
+#: internal MemoryError); a terminal wider than this gets this layout
+MAX_WIDTH = 1000
 for _console in (out, err):
-    _console.width = max(_console.width, MIN_WIDTH)
+    _console.width = min(max(_console.width, MIN_WIDTH), MAX_WIDTH)
 
 USAGE = 2
 DEBUG_ENV = "DOSSIER_DEBUG"

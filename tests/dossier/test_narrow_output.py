@@ -85,3 +85,14 @@ def test_findings_keep_status_and_lane_whole_and_give_the_title_the_width(tmp_pa
     assert len(titles) == 6  # each ~200-character title in 3 lines at 80 columns (the old table: one word a line)
     below = listed.stdout.split(rows[1])  # each row, then its title's lines
     assert words(below[0]).endswith(f"{TITLE} ({LONG_NAME})") and words(below[1]) == f"{TITLE} (short-key)"
+
+
+def test_a_huge_columns_is_laid_out_at_a_thousand(tmp_path):
+    """COLUMNS=1000000 padded each line of the card's panel to a million characters (46 MB for one card) and
+    COLUMNS=99999999999 ended in 'internal error: MemoryError' (robust9): the layout is at most 1000 columns."""
+    root = write_project(tmp_path, [make_card(100, title=TITLE)])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "99999999999"}
+    shown = subprocess.run([sys.executable, "-m", "dossier", "show", "100", "--root", str(root)], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert f"#100 {TITLE}" in words(shown.stdout) and max(map(len, shown.stdout.splitlines())) == 1000

@@ -1,6 +1,7 @@
 """Lint engine and rule families. Importing this package registers every rule."""
 
 from dossier.lint import (  # noqa: F401  (registration)
+    added_names,
     claim_releases,
     claims,
     depth,

@@ -452,8 +452,31 @@ _OUR_WORDS = r"(?:\bour|\bthis (?:project|repo(?:sitory)?)'s|\bthe runtime's)"
 _THEIR_WORDS = r"(?:\bSGLang(?: v?\d+\.\d+\.\d+)?'s|\bupstream(?:'s)?|\bthe PR's|\bFlashInfer's|\bvLLM's|\bfla's)"
 #: ... then the code named in apposition ("our kernel, python/sglang/...", "SGLang's reference (runtime.gdn...)")
 _APPOSED = r"(?:\s+|(?:\s+[\w-]+){1,3}?(?:\s*[,(:]\s*|\s+(?:is|lives in|sits in)\s+))`?"
-_SGLANG_CODE_AS_OURS = re.compile(_OUR_WORDS + _APPOSED + r"((?:python/)?sglang[/.][\w./]*\w)", re.IGNORECASE)
-_OUR_CODE_AS_THEIRS = re.compile(_THEIR_WORDS + _APPOSED + r"(runtime\.[a-z_]\w*(?:\.\w+)*)", re.IGNORECASE)
+_SGLANG_CODE = r"((?:python/)?sglang[/.][\w./]*\w)"
+#: this project's code: a runtime module, or a file under runtime/ or tests/runtime/ (not inside a longer path)
+_OUR_CODE = r"((?<![\w/.-])(?:runtime\.[a-z_]\w*(?:\.\w+)*|(?:tests/)?runtime/[\w./-]*\w))"
+_SGLANG_CODE_AS_OURS = re.compile(_OUR_WORDS + _APPOSED + _SGLANG_CODE, re.IGNORECASE)
+_OUR_CODE_AS_THEIRS = re.compile(_THEIR_WORDS + _APPOSED + _OUR_CODE, re.IGNORECASE)
+#: a verb that makes its subject the code's author ("we implemented ...", "the PR added ..."), or its shipper
+#: ("SGLang 0.5.23 ships ...", "SGLang's CI runs ...")
+_AUTHORED = r"(?:implement(?:s|ed)?|wr(?:ote|ites?)|add(?:s|ed)?|author(?:s|ed)|buil(?:t|ds?)|contribut(?:es|ed)|" \
+            r"chang(?:es|ed)|fix(?:es|ed)|land(?:s|ed)|merg(?:es|ed)|introduc(?:es|ed)|refactor(?:s|ed)?)"
+_SHIPPED = r"(?:" + _AUTHORED[3:-1] + r"|ship(?:s|ped)?|carr(?:ies|ied)|runs?|ran|include(?:s|d)?|contain(?:s|ed)?|" \
+           r"provide(?:s|d)?|has|had)"
+#: where the clause turns (a negation, another clause, this project's own word): the code after it is not the object
+_ANOTHER_CLAUSE = r"\b(?:no|not|never|nothing|none|without|which|that|where|while|whereas|and|but|our|ours|this project)\b"
+#: the clause's subject and its verb, then (in the same clause, no negation, no other owner's code first) the code
+_WE_AUTHORED_SGLANG = re.compile(r"\b(?:we|this (?:project|repo(?:sitory)?))(?:\s+\w+)?\s+" + _AUTHORED + r"\b"
+                                 + r"(?:(?!" + _ANOTHER_CLAUSE + r"|runtime[./])[^.,;:()])*?"
+                                 + _SGLANG_CODE, re.IGNORECASE)
+_THEY_AUTHORED_OURS = re.compile(r"(?:\bSGLang(?: v?\d+\.\d+\.\d+(?:\.post\d+)?)?(?:'s)?|\bupstream(?:'s)?|"
+                                 r"\b(?:the|this) PR(?:'s)?|(?<![\w&])(?:PR )?#\d+(?:'s)?)(?:\s+[A-Za-z]\w*){0,2}?\s+"
+                                 + _SHIPPED + r"\b"
+                                 + r"(?:(?!" + _ANOTHER_CLAUSE + r"|sglang[./])[^.,;:()])*?"
+                                 + _OUR_CODE, re.IGNORECASE)
+#: "our <name> in python/sglang/...": this project's word for code SGLang's tree holds
+_OURS_IN_SGLANG = re.compile(_OUR_WORDS + r"(?:\s+[`\w.()]+){1,3}?\s+(?:in|inside|under|at)\s+`?" + _SGLANG_CODE,
+                             re.IGNORECASE)
 
 
 @rule("D219", "a clause gives SGLang's code (a python/sglang path, an sglang.* module) to this project, or this "
@@ -462,15 +485,22 @@ def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
     """"Our reference kernel, python/sglang/jit_kernel/cutedsl_gdn.py, ..." or "SGLang's own reference,
     runtime.gdn.replayssm, ...": the reader credits the wrong code base, and looks for the code in the wrong
     repository. Judged only where the owner word and the code stand together: "our python/sglang/...", or at
-    most three words, then a comma, a parenthesis, a colon, "is" or "lives in", then the code. "Our
-    runtime.gdn.decode mirrors python/sglang/..." names both owners rightly and passes."""
+    most three words, then a comma, a parenthesis, a colon, "is" or "lives in", then the code; "our <name> in
+    python/sglang/..."; this project as the author of SGLang code in its clause ("we implemented ... in
+    python/sglang/..."), SGLang, upstream, the PR or a #N as the author or shipper of ours ("SGLang 0.5.23 ships
+    runtime.projections.linear", "the PR added runtime/projections/linear.py", "SGLang's CI runs tests/runtime/...").
+    "Our runtime.gdn.decode mirrors python/sglang/..." names both owners rightly and passes, as does a clause that
+    turns before the code ("#19321 added the branch, which our runtime.projections.linear models")."""
     for path, text in card_texts(card):
         flat = " ".join(text.split())
         for pattern, owner, real in ((_SGLANG_CODE_AS_OURS, "this project", "SGLang's"),
-                                     (_OUR_CODE_AS_THEIRS, "SGLang or the PR", "this project's")):
+                                     (_WE_AUTHORED_SGLANG, "this project", "SGLang's"),
+                                     (_OURS_IN_SGLANG, "this project", "SGLang's"),
+                                     (_OUR_CODE_AS_THEIRS, "SGLang or the PR", "this project's"),
+                                     (_THEY_AUTHORED_OURS, "SGLang or the PR", "this project's")):
             for m in pattern.finditer(flat):
                 yield Finding(text_location(path),
-                              f"{m.group(0)!r} gives {m.group(1)} to {owner}, but it is {real} code",
+                              f"{m.group(0)!r} gives {m.group(m.lastindex)} to {owner}, but it is {real} code",
                               hint="name the owner rightly: SGLang's code lives under python/sglang, this project's "
                                    "under runtime/")
 

@@ -24,7 +24,8 @@ from dossier.model import Card
 
 #: units by kind: a figure is matched only against a number of the same kind
 _KINDS = {"time": r"ns|us|µs|μs|ms|s|sec|seconds|minutes|hours",
-          "ratio": r"%|pp|x|×",
+          "percent": r"%|pp",
+          "factor": r"x|×",
           "size": r"[KMGT]i?B",
           "rate": r"tok/s|tokens/s|req/s|[GT]B/s|TFLOPS"}
 _UNIT = "|".join(f"(?P<{k}>{v})" for k, v in _KINDS.items())
@@ -46,7 +47,6 @@ _UNIT_AFTER = re.compile(rf"\s?{_RATE_WORD}(?:{_UNIT})(?![\w/])")
 _ARITHMETIC = re.compile(r"\d\s?(?:x|×|\*)\s?\d|\d\s?=\s?\d|\s=\s|\b(?:our arithmetic|our own arithmetic|computed from|"
                          r"derived from|we compute|by our count)\b", re.IGNORECASE)
 _CITED_PR = re.compile(r"(?<![\w&])(?<!issue )(?<!issues )#(\d+)\b", re.IGNORECASE)
-_ISSUE = re.compile(r"\bissues? #\d+", re.IGNORECASE)
 #: the manual a correction corrects: its figures are what the card says was wrong, not the card's own
 _EARLIER = re.compile(r"\b(?:earlier|original|old|previous|prior) (?:manual|playbook|skill)\b", re.IGNORECASE)
 #: a setting, not a measurement: "a default of 30 s", "capped at 256 MB", "a timeout of 5 s", "set to 90%"
@@ -159,8 +159,9 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     explain, lanes, corrections) is one of them: the same number, or one of them rounded ("113.9 s" for 113.899 s;
     within 5%: "3x" is no rounding of 2.6x),
     with a unit of the same kind when it has under three significant digits ("3 GB" is not the "3" of "3 draft
-    tokens"). Also held: a figure in the claims of a PR the sentence cites (#N with a card; a sentence citing an
-    issue or a PR without a card is not judged: nothing here holds their numbers), in the PR's change (its
+    tokens"). Also held: a figure in the claims of a PR the sentence cites (#N with a card; a figure credited to an
+    issue or a PR without a card, "Issue #19999 reports 31% lower throughput", must be in this card's own claims,
+    with its source: nothing else here holds it), in the PR's change (its
     cached diff, or the files of the release that shipped it, D213's grounds),
     a change beside the two values it comes from ("24 -> 32 (+33%)", "2x fewer launches (4 -> 2)", when they give
     it), a setting rather than a measurement ("a default of 30 s", "capped at 256 MB"), a sentence that shows or
@@ -181,10 +182,7 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                     or _EARLIER.search(sentence):
                 continue
             derived = _derived_spans(sentence)
-            if _ISSUE.search(sentence) or any(n != card.pr and n not in others
-                                              for n in map(int, _CITED_PR.findall(sentence))):
-                continue  # an issue's or a PR's without a card: its figures have no evidence here to be held to
-            cited = [n for n in map(int, _CITED_PR.findall(sentence)) if n != card.pr]
+            cited = [n for n in map(int, _CITED_PR.findall(sentence)) if n != card.pr and n in others]
             for m, kind in figures(sentence):
                 value = m.group("num").replace(",", "")
                 if any(a <= m.start("num") < b for a, b in derived) or _SETTING.search(sentence[:m.start()]) \

@@ -17,6 +17,8 @@ from packaging.version import Version
 from dossier.cards import read_yaml
 from dossier.evidence import LockError, key_sha, lock_path, lock_section
 from dossier.lint.registry import Finding, rule
+from dossier.lint.state import WORD_DAY as _WORD_DAY
+from dossier.lint.state import iso_day
 from dossier.model import Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
 
@@ -116,6 +118,55 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
                                   f"{e.new.version} (built {e.new.built}) and is not in {h.last}",
                   hint="if a later PR replaced it, status superseded with superseded_by; if the behaviour lives "
                        "on in rewritten code, key_fragment.today naming where")
+
+
+#: the PR said to take code out: "the PR deletes ...", "#19321 removed ...", "it drops ..."
+_TAKES_OUT = re.compile(r"\b(?:remov(?:es|ed|ing)|delet(?:es|ed|ing)|drop(?:s|ped|ping)|strip(?:s|ped)|"
+                        r"t(?:akes|ook) out|g(?:ets|ot) rid of|eliminat(?:es|ed))\b", re.IGNORECASE)
+#: a clause that gives the removal to another change or a release (D327, D408 and D412 judge those), or only asks
+#: for it
+_OTHER_REMOVER = re.compile(r"#\d+|\b(?:later|afterwards?|since|follow-?ups?|successors?|reverts?|reverted|in "
+                            r"(?:SGLang )?v?\d+\.\d+\.\d+|release|refactor|not|never|asked|suggest\w*|propos\w*|would|could|"
+                            r"should|might)\b|n't\b", re.IGNORECASE)
+
+
+@rule("D333", "prose says the PR removed the line its key fragment quotes, while the releases show the PR adding it",
+      scope="card")
+def said_removed_while_added(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"The PR deletes the isinstance(loaded_shard_id, tuple) check" on a card whose key fragment is that line, while
+    the release evidence shows the line arriving in the release that first shipped the PR: the reader is told the
+    opposite of what the change did. Judged where a clause quotes the whole match (whitespace aside) after a
+    removal verb whose subject is this PR (the card's own #N, "the PR", "it": no other PR, no release, nothing
+    "later" in the clause); a card whose change is a removal (its line leaves SGLang in the release after the merge)
+    is not judged."""
+    from dossier.lint.depth import card_texts, clause_before, text_location
+
+    v = release_verdict(card, ctx)
+    match = " ".join(card.key_fragment.match.split())
+    if v is None or v.shipped is None or v.shipped.change != "added" or len(match) < 8:
+        return
+    for path, text in card_texts(card):
+        if path.startswith("validation.claims"):
+            continue
+        flat = " ".join(text.split())
+        start = 0
+        while (at := flat.find(match, start)) >= 0:
+            start = at + 1
+            clause = clause_before(flat, at)
+            verb = next(reversed(list(_TAKES_OUT.finditer(clause))), None)
+            if verb is None:
+                continue
+            own = re.sub(rf"#{card.pr}\b", "", clause)
+            if _OTHER_REMOVER.search(own) or re.search(r"\b(?:adds?|added|introduc\w+|new)\b", clause[verb.end():],
+                                                       re.IGNORECASE):
+                continue
+            yield Finding(text_location(path),
+                          f"says the PR {verb.group(0).lower()} {match!r}, the line its key fragment quotes, but the "
+                          f"releases show it arriving with the PR ({v.shipped.new.version}, built "
+                          f"{v.shipped.new.built})",
+                          hint="say what the PR added; if the change is a removal, quote a line it removed in "
+                               "key_fragment.match")
+            break
 
 
 @rule("D318", "key_fragment.match is in another file of the PR, never in key_fragment.file (today's SGLang, "
@@ -253,6 +304,12 @@ _LACKS = re.compile(rf"(?<![\w.]){_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\)
                     rf"has no trace of) {_CHANGE}|\b{_CHANGE} (?:is|was) (?:still )?(?:not|missing|absent) (?:yet )?"
                     rf"(?:in|from) {_VER}(?![\w.]*\d)", re.IGNORECASE)
 
+#: "this change is still in 0.5.23", "every release from 0.5.10 through 0.5.23 carries this line": a release, or each
+#: release of a span, said to hold the change
+_HOLDS = re.compile(rf"\b{_CHANGE} (?:is|was|remains) still (?:in|present in|shipped in|part of) {_VER}(?![\w.]*\d)|"
+                    rf"\b(?:every|each|all) (?:SGLang )?(?:release|wheel)s? from {_VER} (?:through|to|until) {_VER} "
+                    rf"(?:carries|carry|holds?|includes?|contains?|ships?|has|have) {_CHANGE}", re.IGNORECASE)
+
 
 def _clause_after(flat: str, start: int) -> str:
     """Up to 40 characters of ``flat`` from ``start``, cut at the end of the clause (a ``;`` or a sentence end)."""
@@ -272,7 +329,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     fresh evidence, is not judged. "0.5.20 was the last release to carry it" (or "the last release with this
     change was 0.5.20") is judged against the last release holding the line; "every wheel since 0.5.9" (or
     "in every release from 0.5.9 on") and "first available in 0.5.9" name a first release. "0.5.19 lacks the
-    kernel" (does not have it, "it is not yet in 0.5.19") is wrong when 0.5.19 holds the line."""
+    kernel" (does not have it, "it is not yet in 0.5.19") is wrong when 0.5.19 holds the line; "this change is still
+    in 0.5.23" and "every release from 0.5.10 through 0.5.23 carries this line" are wrong when one of them lacks it."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
     lock = release_lock(ctx)[0]
@@ -318,6 +376,21 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
             if any(a in order and b in order and order[a] <= order[version] <= order[b] for a, b in h.present):
                 said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present)
                 yield Finding(text_location(path), f"says {version} lacks #{pr}'s change, but {version} holds its line "
+                                                   f"(present {said})",
+                              hint="take the releases from `dossier releases verify`, or fix the key fragment")
+        for m in _HOLDS.finditer(flat):
+            cited = _CITE.findall(clause_before(flat, m.start())[-60:])
+            pr = int(cited[-1]) if cited else card.pr
+            other = card if pr == card.pr else ctx.project.card(pr)
+            h = lock.cards.get(pr) if other is not None else None
+            first, last = (m.group(1), m.group(1)) if m.group(1) else (m.group(2), m.group(3))
+            if h is None or release_verdict(other, ctx) is None or first not in order or last not in order:
+                continue
+            if not any(a in order and b in order and order[a] <= order[first] and order[last] <= order[b]
+                       for a, b in h.present):
+                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present) or "in no release scanned"
+                span = first if first == last else f"every release from {first} through {last}"
+                yield Finding(text_location(path), f"says {span} holds #{pr}'s change, but the releases do not "
                                                    f"(present {said})",
                               hint="take the releases from `dossier releases verify`, or fix the key fragment")
         for m in _LAST.finditer(flat):
@@ -437,10 +510,13 @@ def inverted_range(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 _VS = r"v?\d+\.\d+\.\d+(?:\.post\d+)?"
-_DAYS = r"\d{4}-\d{2}-\d{2}"
-#: "0.5.10 (built 2026-04-05)", "0.5.9, built 2026-02-23", "0.5.10 and 0.5.10.post1 (built 2026-04-05 and 2026-04-08)"
+#: a day, as ISO or in words ("2026-03-01", "March 1, 2026", "1 March 2026")
+_DAYS = r"(?:\d{4}-\d{2}-\d{2}|" + _WORD_DAY + ")"
+#: "0.5.10 (built 2026-04-05)", "0.5.9, built 2026-02-23", "0.5.10 and 0.5.10.post1 (built 2026-04-05 and 2026-04-08)",
+#: "0.5.10 was released on March 1, 2026", "0.5.10, came out on 2026-03-01"
 _DATED = re.compile(rf"(?<![\w.])({_VS}(?:(?:,| and|, and) {_VS})*)(?: wheels?| releases?)?,? \(?(?:wheels? |first )?"
-                    rf"(built|released|published|tagged)(?: on)? ({_DAYS}(?:(?:,| and|, and) {_DAYS})*)")
+                    rf"(?:(?:was|were) )?(built|released|published|tagged|came out|went out|shipped)(?: on)? "
+                    rf"({_DAYS}(?:(?:,| and|, and) {_DAYS})*)")
 #: a release's day as written may differ from its wheel's build by a day or two (tag, upload, time zones)
 DATED_SLACK = 2
 
@@ -448,7 +524,8 @@ DATED_SLACK = 2
 @rule("D324", "prose gives an SGLang release a build or release day that evidence.lock's build day contradicts",
       scope="card")
 def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
-    """"0.5.10 (released 2026-03-01)" while the 0.5.10 wheel was built 2026-04-05: a reader who dates a fix or
+    """"0.5.10 (released 2026-03-01)" or "0.5.10 came out on March 1, 2026" while the 0.5.10 wheel was built
+    2026-04-05: a reader who dates a fix or
     a regression by the release is misled by a month. Judged against the built releases of evidence.lock (the
     wheels' build days), with DATED_SLACK (2) days' slack for a day of tagging or upload; lists pair one to one
     ("0.5.10 and 0.5.10.post1 (built 2026-04-05 and 2026-04-08)"), and lists of unequal length are not judged,
@@ -464,7 +541,7 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
         flat = " ".join(text.split())
         for m in _DATED.finditer(flat):
             versions = [v.lstrip("v") for v in re.findall(_VS, m.group(1))]
-            days = re.findall(_DAYS, m.group(3))
+            days = [iso_day(d) for d in re.findall(_DAYS, m.group(3))]
             if len(versions) != len(days) or _OTHER_PACKAGE.search(flat[:m.start()][-40:]):
                 continue
             for version, day in zip(versions, days, strict=True):

@@ -108,7 +108,9 @@ def merged_before_opened(ctx) -> Iterator[Finding]:
 #: a day as ISO (2026-03-30) or in words (March 30, 2026; Mar. 30 2026; 30 March 2026)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
-_DAY = rf"(\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} {_MONTH},? \d{{4}})"
+#: a day in words: "March 1, 2026", "1st March 2026"
+WORD_DAY = rf"(?:{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? {_MONTH},? \d{{4}})"
+_DAY = rf"(\d{{4}}-\d{{2}}-\d{{2}}|{WORD_DAY})"
 _CITED_MERGE = re.compile(rf"#(\d+)\b[^#\n;]{{0,40}}?(?<!un)\bmerged (?:on )?{_DAY}(?!\d)")
 #: "on 2026-03-26, the day #21313 merged": a day given as another PR's merge day
 _DAY_OF_MERGE = re.compile(rf"{_DAY},? (?:the (?:same )?day|when) #(\d+) (?:was )?merged\b")
@@ -183,13 +185,13 @@ def _own_bounds(flat: str) -> Iterator[tuple[str, str | None, str | None]]:
     naming another PR is that PR's)."""
     for m in _MERGED_BETWEEN.finditer(flat):
         if _unbound(flat, m.start()):
-            yield m.group(0), _iso(m.group(1)), _iso(m.group(2))
+            yield m.group(0), iso_day(m.group(1)), iso_day(m.group(2))
     for m in _MERGED_BY.finditer(flat):
         if _unbound(flat, m.start()):
-            yield m.group(0), None, _iso(m.group(1))
+            yield m.group(0), None, iso_day(m.group(1))
     for m in _MERGED_AFTER.finditer(flat):
         if _unbound(flat, m.start()):
-            yield m.group(0), _iso(m.group(1)), None
+            yield m.group(0), iso_day(m.group(1)), None
 
 
 def _unbound(flat: str, start: int) -> bool:
@@ -206,15 +208,15 @@ def _same_day(merged: dt.date | None, day: str) -> bool:
     if len(parts) == 2 and parts[0].isalpha():  # a month and a year
         month = parts[0][:3].lower()
         return merged is not None and (merged.year, merged.month) == (int(parts[1]), _MONTHS.index(month) + 1)
-    return str(merged) == _iso(day)
+    return str(merged) == iso_day(day)
 
 
-def _iso(day: str) -> str:
+def iso_day(day: str) -> str:
     """``day`` as ISO; a day in words that names no real date stays as written (it then disagrees)."""
     if day[:4].isdigit():
         return day
     parts = re.findall(r"[A-Za-z]+|\d+", day)
-    month = next((p for p in parts if p.isalpha()), "")[:3].lower()
+    month = next((p[:3].lower() for p in parts if p.isalpha() and p[:3].lower() in _MONTHS), "")
     d, y = [int(p) for p in parts if p.isdigit()]
     try:
         return dt.date(y, _MONTHS.index(month) + 1, d).isoformat()
@@ -473,7 +475,7 @@ def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
 
 def _date(day: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(_iso(day))
+        return dt.date.fromisoformat(iso_day(day))
     except ValueError:
         return None
 

@@ -1,4 +1,4 @@
-"""D524: a GitHub URL of the project's repository in a card that leads elsewhere than the card can vouch for: a pull
+"""D524: a GitHub URL of the project's repository in a card, cards/lanes.yaml or a finding that leads elsewhere than the card can vouch for: a pull
 request its link text or its citations do not name, or a file (blob/tree) no source holds."""
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ def _file_of(rest: str, ctx) -> tuple[str, bool | None]:
     return path, _held(path, ctx) if path else True
 
 
-def _wrong(card: Card, text: str, cited: set[int], cards: set[int], repo: str, ctx) -> Iterator[tuple[str, str, str]]:
+def _wrong(card: Card | None, text: str, cited: set[int], cards: set[int], repo: str, ctx) -> Iterator[tuple[str, str, str]]:
     """(URL as written, message, hint) for each URL of the project's repository in ``text`` that leads elsewhere
-    than the card can vouch for."""
+    than its document (a card; ``card`` None: lanes.yaml or a finding) can vouch for."""
+    own = card.pr if card is not None else None
     for m in URL.finditer(text):
         if m.group("repo").lower() != repo.lower():
             continue  # another project's page is a citation of its own
@@ -98,11 +99,11 @@ def _wrong(card: Card, text: str, cited: set[int], cards: set[int], repo: str, c
             if named and int(named.group(1)) != n:
                 yield url, f"the link [{words}] says #{named.group(1)} but leads to pull {n}", \
                     f"https://github.com/{repo}/pull/{named.group(1)}"
-            elif _THIS_PR.match(words) and n != card.pr:
+            elif card is not None and _THIS_PR.match(words) and n != card.pr:
                 yield url, f"the link [{words}] is this card's PR, #{card.pr}, but leads to pull {n}", \
                     f"https://github.com/{repo}/pull/{card.pr}"
-            elif not named and n != card.pr and n not in cited and n not in cards:
-                yield url, f"{url} leads to pull {n}, which the card cites nowhere else (no #{n}, no superseded_by) " \
+            elif not named and n != own and n not in cited and n not in cards:
+                yield url, f"{url} leads to pull {n}, which {'the card' if card else 'the file'} cites nowhere else (no #{n}, no superseded_by) " \
                            "and no card holds: a mistyped or swapped number?", \
                     f"cite #{n} by number where the card says what it is, or link the PR it means"
         else:
@@ -113,9 +114,10 @@ def _wrong(card: Card, text: str, cited: set[int], cards: set[int], repo: str, c
                     "link the file as the PR's diff or a release has it (dossier show --diff)"
 
 
-@rule("D524", "a github.com URL of the project's repository leads elsewhere than the card can vouch for: a pull "
-              "request another than its link text names or the card cites, or a file no source holds", scope="card")
-def misleading_url(card: Card, doc, ctx) -> Iterator[Finding]:
+@rule("D524", "a github.com URL of the project's repository (in a card, cards/lanes.yaml or a finding) leads "
+              "elsewhere than its text can vouch for: a pull request another than its link text names or the text "
+              "cites, or a file no source holds", scope="project")
+def misleading_url(ctx) -> Iterator[Finding]:
     """"[#21019](https://github.com/sgl-project/sglang/pull/21091)", "[this PR](.../pull/19312)" on #19321's card,
     ".../pull/21091" in a card that cites no #21091 and with no card of its own (a swapped digit), or
     ".../blob/main/python/sglang/srt/layers/attention/linear/gdn_kernels.py", a file no card, cached diff, today's
@@ -123,13 +125,22 @@ def misleading_url(card: Card, doc, ctx) -> Iterator[Finding]:
     when it is the card's own PR, a PR the card cites by number (#N) or names in superseded_by, or a PR with a card
     in the project, and its link text names no other; a blob or tree URL when some source holds its path after the
     ref (a branch, tag or commit, slashes and all; a path outside the wheel only a card, lanes.yaml or a cached diff
-    can hold). URLs of other repositories, and a file in the wheel with no SGLang tree or release at hand, are not
-    judged."""
-    repo = ctx.project.repo
-    cited = _cited(card, doc)
-    cards = {c.pr for c in ctx.project.cards}
-    for path, text in strings(doc.data):
-        seen: dict[str, int] = {}
-        for url, message, hint in _wrong(card, text, cited, cards, repo, ctx):
-            n = seen[url] = seen.get(url, -1) + 1
-            yield Finding(path, message, hint=hint, at=_locate(doc, path, url, n))
+    can hold). cards/lanes.yaml and the findings are read the same way (the manual renders them too), a pull URL
+    vouched for by a PR the file cites by number or one with a card. URLs of other repositories, and a file in the
+    wheel with no SGLang tree or release at hand, are not judged."""
+    from dossier.project import is_valid
+
+    project = ctx.project
+    cards = {c.pr for c in project.cards}
+    docs = [(d, Card.from_data(d.data, d.path)) for d in project.valid_docs()]
+    docs += [(d, None) for d in [*project.checked_findings(), project.lanes_doc] if d is not None and is_valid(d)]
+    for doc, card in docs:
+        if not project.in_scope(doc.path):
+            continue
+        cited = _cited(card, doc) if card is not None else {int(n) for _, t in strings(doc.data)
+                                                             for n in PR_REF.findall(t)}
+        for path, text in strings(doc.data):
+            seen: dict[str, int] = {}
+            for url, message, hint in _wrong(card, text, cited, cards, project.repo, ctx):
+                n = seen[url] = seen.get(url, -1) + 1
+                yield Finding(path, message, hint=hint, doc=doc, at=_locate(doc, path, url, n))

@@ -15,7 +15,7 @@ import yaml
 
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
-from tests.dossier.test_lint_probes15 import _append, _errors
+from tests.dossier.test_lint_probes15 import _append, _both, _errors
 from tests.dossier.test_lint_probes16 import _claims_append, _real_project, probe_round
 
 VERIFY = "--linear-attn-verify-backend"  # first shipped in 0.5.17
@@ -119,8 +119,10 @@ NEAR = [
     ("two-gpus-compared", 12508, (), _append("motivation", "The 89 us are on H100, not B200.")),
     ("device-said-unstated", 17094, (), lambda c: (_without(r",? (?:on )?B200")(c), _claims_append(
         "The GPU of the serving runs is not stated in the thread excerpt (author).")(c))),
-    ("an-issues-number-in-a-pr-without-numbers", 19415, (), _append("motivation", "Issue #9999 measured decode 9% "
-                                                                                  "faster on H100 (its author).")),
+    # lint19: a figure credited to an issue is held to the card's own claims (D235), so the claims record it
+    ("an-issues-number-in-a-pr-without-numbers", 19415, (), _both(
+        _claims_append("Issue #9999 (its author, H100): decode 9% faster; not the PR's number."),
+        _append("motivation", "Issue #9999 measured decode 9% faster on H100 (its author)."))),
     ("authors-own-number", 32919, (), _append("motivation", "The author measured 46.02 us at batch 128.")),
     ("release-lacks-it-truly", 32919, (), _append("implementation", "0.5.18 (built 2026-08-21) lacks the kernel.")),
     ("explain-quotes-its-line", 19775, (), _append("explain", "With is_kda=False the gate inputs stay raw.")),

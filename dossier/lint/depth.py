@@ -479,6 +479,49 @@ _OURS_IN_SGLANG = re.compile(_OUR_WORDS + r"(?:\s+[`\w.()]+){1,3}?\s+(?:in|insid
                              re.IGNORECASE)
 
 
+#: this project's word, or SGLang's, right before a code name: "our fused_gdn_gating kernel", "SGLang's `ring_commit`"
+_CODE_NAME = r"\s+(?:own\s+)?`?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)`?"
+_OUR_NAME = re.compile(_OUR_WORDS + _CODE_NAME, re.IGNORECASE)
+_SGLANGS_NAME = re.compile(r"(?:\bSGLang(?: v?\d+\.\d+\.\d+)?'s|\bupstream(?:'s)?|\bthe PR's)" + _CODE_NAME, re.IGNORECASE)
+_CODE_LIKE = re.compile(r"_|[a-z][A-Z]")
+
+
+def _runtime_text(ctx) -> str:
+    """This project's runtime/ sources and module paths, as one text (read once per run)."""
+    if "runtime-text" not in ctx.memo:
+        root = ctx.project.root / "runtime"
+        ctx.memo["runtime-text"] = "\n".join(
+            [".".join(p.relative_to(ctx.project.root).with_suffix("").parts) + "\n" + p.read_text(errors="replace")
+             for p in sorted(root.rglob("*.py"))] if root.is_dir() else [])
+    return ctx.memo["runtime-text"]
+
+
+def _swapped_names(card: Card, text: str, ctx) -> Iterator[tuple[str, str, str]]:
+    """(as written, name, whose it is) for "our <name>" where only SGLang's tree defines the name, and "SGLang's
+    <name>" where only this project's runtime/ does (nor a synced release, nor the PR's change)."""
+    from dossier.lint.claims import _has_word, _in_a_release, surface
+    from dossier.lint.grounds import ground_texts
+
+    s = surface(ctx)
+    if s is None:
+        return
+    key = ("tree-names", str(s.tree.package), s.tree.version)
+    if key not in ctx.memo:
+        ctx.memo[key] = ("\n".join(s.tree.texts.values()) + "\n" + "\n".join(s.tree.texts)).replace("/", ".")
+    for pattern, ours in ((_OUR_NAME, True), (_SGLANGS_NAME, False)):
+        for m in pattern.finditer(text):
+            name = m.group(1).rsplit(".", 1)[-1]
+            if not _CODE_LIKE.search(name):
+                continue
+            in_sglang = _has_word(ctx.memo[key], name)
+            in_ours = _has_word(_runtime_text(ctx), name)
+            if ours and in_sglang and not in_ours:
+                yield m.group(0), m.group(1), "SGLang's"
+            elif not ours and in_ours and not in_sglang and not any(_has_word(t, name) for t in ground_texts(card, ctx)) \
+                    and not _in_a_release(name, ctx):
+                yield m.group(0), m.group(1), "this project's"
+
+
 @rule("D219", "a clause gives SGLang's code (a python/sglang path, an sglang.* module) to this project, or this "
               "project's runtime.<lane> code to SGLang or the PR", scope="card")
 def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
@@ -490,7 +533,9 @@ def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
     python/sglang/..."), SGLang, upstream, the PR or a #N as the author or shipper of ours ("SGLang 0.5.23 ships
     runtime.projections.linear", "the PR added runtime/projections/linear.py", "SGLang's CI runs tests/runtime/...").
     "Our runtime.gdn.decode mirrors python/sglang/..." names both owners rightly and passes, as does a clause that
-    turns before the code ("#19321 added the branch, which our runtime.projections.linear models")."""
+    turns before the code ("#19321 added the branch, which our runtime.projections.linear models"). By name: "our
+    _load_fused_module_from_checkpoint" where only today's SGLang has the name (runtime/ never spells it), "SGLang's
+    split_conv_rows" where only runtime/ does (no release, no PR change either)."""
     for path, text in card_texts(card):
         flat = " ".join(text.split())
         for pattern, owner, real in ((_SGLANG_CODE_AS_OURS, "this project", "SGLang's"),
@@ -503,6 +548,11 @@ def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"{m.group(0)!r} gives {m.group(m.lastindex)} to {owner}, but it is {real} code",
                               hint="name the owner rightly: SGLang's code lives under python/sglang, this project's "
                                    "under runtime/")
+        for said, name, real in _swapped_names(card, flat, ctx):
+            owner = "this project" if real == "SGLang's" else "SGLang"
+            yield Finding(text_location(path), f"{said!r} gives {name} to {owner}, but only {real} code has it",
+                          hint="name the owner rightly: SGLang's code lives under python/sglang, this project's "
+                               "under runtime/")
 
 
 #: a setup or source beyond _SETUP's: a GPU generation or vendor platform named by its architecture

@@ -156,10 +156,12 @@ def said_removed_while_added(card: Card, doc, ctx) -> Iterator[Finding]:
             verb = next(reversed(list(_TAKES_OUT.finditer(clause))), None)
             if verb is None:
                 continue
-            own = re.sub(rf"#{card.pr}\b", "", clause)
-            if _OTHER_REMOVER.search(own) or re.search(r"\b(?:adds?|added|introduc\w+|new)\b", clause[verb.end():],
+            rest = re.split(r";|\.\s", flat[at + len(match):], maxsplit=1)[0]
+            own = re.sub(rf"#{card.pr}\b", "", clause + rest)
+            if _OTHER_REMOVER.search(own) or re.search(r"\b(?:adds?|added|introduc\w+|new|mov(?:es|ed|ing)|"
+                                                       r"relocat\w+|replac\w+)\b", clause[verb.end():] + rest,
                                                        re.IGNORECASE):
-                continue
+                continue  # "removes X from a.py and adds it to b.py": a move
             yield Finding(text_location(path),
                           f"says the PR {verb.group(0).lower()} {match!r}, the line its key fragment quotes, but the "
                           f"releases show it arriving with the PR ({v.shipped.new.version}, built "

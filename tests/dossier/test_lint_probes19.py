@@ -114,6 +114,10 @@ PROBES = [
     ("still-in-today-said-of-a-cited-pr", 28267, (24595,), _append(
         "implementation", "As for #24595's change, it is still in SGLang 0.5.23."), "D319"),
     ("release-day-day-first", 19321, (), _append("implementation", "0.5.10 was released on 2 March 2026."), "D324"),
+    ("our-name-only-sglang-has", 19321, (), _append(
+        "implementation", "Our _load_fused_module_from_checkpoint splits the tuple by the slots' sizes."), "D219"),
+    ("sglangs-name-only-ours-has", 19321, (), _append(
+        "implementation", "SGLang's split_conv_rows sizes the rows of the split."), "D219"),
 ]
 
 # near misses: the same shapes, true of the records (each must add no error)
@@ -145,6 +149,9 @@ NEAR = [
     ("superseded-named-right", 21313, (21496, 21662), _append("implementation", "#21313 was reverted by #21496.")),
     ("added-line-said-added", 19321, (), _explain_append(
         "The PR adds the isinstance(loaded_shard_id, tuple) check to linear.py.")),
+    ("line-moved-not-removed", 19321, (), _append(
+        "implementation", "The PR removes isinstance(loaded_shard_id, tuple) from an old helper and adds it to "
+                          "MergedColumnParallelLinear.weight_loader.")),
     ("removed-other-code", 19321, (), _append(
         "implementation", "The PR removed the old int-only assertion on loaded_shard_id in weight_loader_v2.")),
     ("merged-day-right", 19321, (), _append("implementation", "It merged on March 20, 2026.")),
@@ -154,6 +161,8 @@ NEAR = [
         "implementation", "#19321 added the tuple branch, which our runtime.projections.linear models.")),
     ("sglang-has-no-our-module", 19321, (), _append(
         "implementation", "SGLang has no runtime.projections module; that is this project's.")),
+    ("our-name-ours-has", 19321, (), _append("implementation", "Our projection_rows sizes the rows of the split.")),
+    ("sglangs-name-sglang-has", 19321, (), _append("implementation", "SGLang's weight_loader_v2 takes the tuple.")),
     ("we-ran-sglang", 19321, (), _append("implementation", "We ran python -m sglang.launch_server with the packed "
                                                            "checkpoint.")),
     ("figure-of-an-uncarded-pr-in-claims", 19321, (), _both(_claims_append(

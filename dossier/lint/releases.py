@@ -137,8 +137,8 @@ def said_removed_while_added(card: Card, doc, ctx) -> Iterator[Finding]:
     the release evidence shows the line arriving in the release that first shipped the PR: the reader is told the
     opposite of what the change did. Judged where a clause quotes the whole match (whitespace aside) after a
     removal verb whose subject is this PR (the card's own #N, "the PR", "it": no other PR, no release, nothing
-    "later" in the clause); a card whose change is a removal (its line leaves SGLang in the release after the merge)
-    is not judged."""
+    "later" in the clause, no move: "removes it from a.py and adds it to b.py"); a card whose change is a removal
+    (its line leaves SGLang in the release after the merge) is not judged."""
     from dossier.lint.depth import card_texts, clause_before, text_location
 
     v = release_verdict(card, ctx)

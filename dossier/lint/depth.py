@@ -463,8 +463,10 @@ _AUTHORED = r"(?:implement(?:s|ed)?|wr(?:ote|ites?)|add(?:s|ed)?|author(?:s|ed)|
             r"chang(?:es|ed)|fix(?:es|ed)|land(?:s|ed)|merg(?:es|ed)|introduc(?:es|ed)|refactor(?:s|ed)?)"
 _SHIPPED = r"(?:" + _AUTHORED[3:-1] + r"|ship(?:s|ped)?|carr(?:ies|ied)|runs?|ran|include(?:s|d)?|contain(?:s|ed)?|" \
            r"provide(?:s|d)?|has|had)"
-#: where the clause turns (a negation, another clause, this project's own word): the code after it is not the object
-_ANOTHER_CLAUSE = r"\b(?:no|not|never|nothing|none|without|which|that|where|while|whereas|and|but|our|ours|this project)\b"
+#: where the clause turns (a negation, another clause, a comparison, this project's own word): the code after it is
+#: not the object ("SGLang 0.5.23 has the same layout as runtime.projections.linear")
+_ANOTHER_CLAUSE = r"\b(?:no|not|never|nothing|none|without|which|that|where|while|whereas|and|but|our|ours|" \
+                  r"this project|as|like|than|same|unlike|versus|vs)\b"
 #: the clause's subject and its verb, then (in the same clause, no negation, no other owner's code first) the code
 _WE_AUTHORED_SGLANG = re.compile(r"\b(?:we|this (?:project|repo(?:sitory)?))(?:\s+\w+)?\s+" + _AUTHORED + r"\b"
                                  + r"(?:(?!" + _ANOTHER_CLAUSE + r"|runtime[./])[^.,;:()])*?"

@@ -163,6 +163,10 @@ NEAR = [
         "implementation", "SGLang has no runtime.projections module; that is this project's.")),
     ("our-name-ours-has", 19321, (), _append("implementation", "Our projection_rows sizes the rows of the split.")),
     ("sglangs-name-sglang-has", 19321, (), _append("implementation", "SGLang's weight_loader_v2 takes the tuple.")),
+    ("sglang-has-the-same-layout-as-ours", 19321, (), _append(
+        "implementation", "SGLang 0.5.23 has the same slot layout as runtime.projections.linear.")),
+    ("we-implemented-the-same-check-as-sglang", 19321, (), _append(
+        "implementation", "We implemented the same tuple check as python/sglang/srt/layers/linear.py in our loader.")),
     ("we-ran-sglang", 19321, (), _append("implementation", "We ran python -m sglang.launch_server with the packed "
                                                            "checkpoint.")),
     ("figure-of-an-uncarded-pr-in-claims", 19321, (), _both(_claims_append(

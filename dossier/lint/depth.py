@@ -476,9 +476,10 @@ _THEY_AUTHORED_OURS = re.compile(r"(?:\bSGLang(?: v?\d+\.\d+\.\d+(?:\.post\d+)?)
                                  + _SHIPPED + r"\b"
                                  + r"(?:(?!" + _ANOTHER_CLAUSE + r"|sglang[./])[^.,;:()])*?"
                                  + _OUR_CODE, re.IGNORECASE)
-#: "our <name> in python/sglang/...": this project's word for code SGLang's tree holds
-_OURS_IN_SGLANG = re.compile(_OUR_WORDS + r"(?:\s+[`\w.()]+){1,3}?\s+(?:in|inside|under|at)\s+`?" + _SGLANG_CODE,
-                             re.IGNORECASE)
+#: "our <name> in python/sglang/...": this project's word for code SGLang's tree holds (the name written as code:
+#: backticked, snake_case, camelCase or dotted; "our test covers code in python/sglang/..." names no code of ours)
+_OURS_IN_SGLANG = re.compile(_OUR_WORDS + r"\s+(?:`[\w.]+`|\w*(?:_|[a-z][A-Z]|\.\w)[\w.]*)(?:\(\))?(?:\s+[a-z]+)?"
+                             r"\s+(?:in|inside|under|at)\s+`?" + _SGLANG_CODE, re.IGNORECASE)
 
 
 #: this project's word, or SGLang's, right before a code name: "our fused_gdn_gating kernel", "SGLang's `ring_commit`"

@@ -244,10 +244,12 @@ def _malformed(entry: dict) -> str | None:
 
 def without_verdict(recorded: dict[int, dict], cards: Iterable[Card]) -> list[int]:
     """The PRs of ``cards`` that drift :func:`judges` and ``recorded`` (drift.lock's verdicts, :func:`read_lock`)
-    holds no verdict for: a lock cut at an entry boundary is still valid YAML, and the manual would silently lose
-    those cards' "SGLang <version>" notes (or the cards were added since `dossier drift --record`). Lint's D332,
-    and through it render and render --check, read this one answer."""
-    return sorted(c.pr for c in cards if judges(c) and c.pr not in recorded)
+    holds no verdict for their key fragment: none (a lock cut at an entry boundary is still valid YAML, and the manual
+    silently lost those cards' "SGLang <version>" notes; or the cards were added since `dossier drift --record`),
+    or one recorded for another (the match or file edited since: the manual told its reader to run `dossier drift
+    --record`). Lint's D332, and through it render and render --check, read this one answer."""
+    return sorted(c.pr for c in cards if judges(c) and (c.pr not in recorded
+                                                        or recorded[c.pr].get("key_fragment") != key_sha(c.key_fragment)))
 
 
 def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list[str]]:

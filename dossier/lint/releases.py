@@ -232,24 +232,33 @@ def _drift_entry(card: Card, ctx) -> dict | None:
     return (ctx.memo["drift-lock"] or {}).get(card.pr)
 
 
-@rule("D332", "a current, superseded or reverted card has no verdict in cards/drift.lock: the manual shows no "
-      "'SGLang <version>' note for it", scope="card")
+@rule("D332", "a current, superseded or reverted card has no verdict in cards/drift.lock for its key fragment: the "
+      "manual shows no 'SGLang <version>' note for it, or one telling its reader to run `dossier drift --record`",
+      scope="card")
 def drift_unrecorded(card: Card, doc, ctx) -> Iterator[Finding]:
     """A drift.lock cut at an entry boundary is still valid YAML: the cards past the cut lost their "SGLang 0.5.23:
     in place, file line N" notes from the manual with nothing said. Every card drift judges (current, superseded,
     reverted) has a verdict once drift.lock exists; a card added since the last `dossier drift --record` is the
-    other way to get here. Render and render --check refuse while it fires (one reading: drift.without_verdict).
-    Not judged: no drift.lock yet, or one D311 reports unreadable; candidates and adjacent PRs."""
+    other way to get here. A verdict recorded for another key fragment (the match or file edited since) put "recorded
+    for an earlier key fragment; run `dossier drift --record`" in the manual. Render and render --check refuse while
+    it fires (one reading: drift.without_verdict). Not judged: no drift.lock yet, or one D311 reports unreadable;
+    candidates and adjacent PRs."""
     from dossier.drift import DRIFT_LOCK, without_verdict
 
     if not os.path.lexists(ctx.project.root / DRIFT_LOCK):
         return
-    _drift_entry(card, ctx)
+    entry = _drift_entry(card, ctx)
     recorded = ctx.memo["drift-lock"]  # None: D311's finding
-    if recorded is not None and without_verdict(recorded, [card]):
+    if recorded is None or not without_verdict(recorded, [card]):
+        return
+    if entry is None:
         yield Finding("status", f"#{card.pr} is {card.status} but has no verdict in {DRIFT_LOCK}: the manual shows no "
                                 "note of where its line sits in today's SGLang (the lock cut short, or the card added "
                                 "since it was recorded)", hint="dossier drift --record")
+    else:
+        yield Finding("key_fragment.match", f"#{card.pr}'s verdict in {DRIFT_LOCK} was recorded for an earlier key "
+                                            "fragment: the manual would tell its reader to run `dossier drift --record` "
+                                            "instead of where the line sits in today's SGLang", hint="dossier drift --record")
 
 
 def _recorded_elsewhere(card: Card, ctx, history) -> tuple[str, str] | None:

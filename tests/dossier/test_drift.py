@@ -223,6 +223,9 @@ def test_render_shows_the_recorded_drift(root, package):
         "recorded for an earlier key fragment"
         in drift.annotator(Project.load(root))(Project.load(root).card(100))[0]
     )
+    refused = runner.invoke(app, ["render", "--root", str(root)])  # the note is for the maintainer, not the reader
+    assert refused.exit_code == 1 and "cards/100.yaml (D332)" in refused.output.splitlines()[0], refused.output
+    runner.invoke(app, ["drift", "--sglang-src", str(package), "--record", "--root", str(root)])
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
     history = (skill_dir(Project.load(root)) / "references" / "pr-history.md").read_text()
     assert "**SGLang 9.9.1:** moved to `python/sglang/kernels/ops/gating/fused_gating.py`" in history

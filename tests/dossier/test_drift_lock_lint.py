@@ -20,8 +20,12 @@ def d332(root: Path) -> list[str]:
 
 
 def with_lock(tmp_path: Path, cards: str, *made: dict) -> Path:
+    """A project with ``made`` (#100 and #101) and a drift.lock of ``cards``, its key fragments their cards' own."""
+    from dossier.evidence import key_sha
+
     root = write_project(tmp_path / "p", list(made) or [make_card(100), make_card(101)])
-    (root / "cards" / "drift.lock").write_text(f'version: 1\nsglang: "0.5.23"\ncards:\n{cards}')
+    sha = key_sha(Project.load(root).cards[0].key_fragment)  # every factory card quotes the same line
+    (root / "cards" / "drift.lock").write_text(f'version: 1\nsglang: "0.5.23"\ncards:\n{cards.replace("abc", sha)}')
     return root
 
 
@@ -148,4 +152,19 @@ def test_render_refuses_release_evidence_cut_at_an_entry_boundary(tmp_path):
         assert result.exit_code == 1, result.output
         assert result.output.splitlines()[0] == ("error: not rendering: 1 file(s) would make the manual wrong or "
                                                  "incomplete: cards/101.yaml (D326)"), result.output
+    assert manual(root) == before
+
+
+def test_render_refuses_a_verdict_recorded_for_an_earlier_key_fragment(tmp_path):
+    """#101's match edited after `dossier drift --record`: the manual read '**SGLang 9.9.9:** recorded for an earlier
+    key fragment; run `dossier drift --record`.', an instruction to the maintainer in the reader's skill (robust9)."""
+    root = recorded(tmp_path)
+    card = root / "cards" / "101.yaml"
+    card.write_text(card.read_text().replace("match: self.in_proj_qkvzba = MergedColumnParallelLinear(",
+                                             "match: x = MergedColumnParallelLinear("))
+    before = manual(root)
+    result = render(root)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[0].endswith("incomplete: cards/101.yaml (D332)"), result.output
+    assert "D332 #101's verdict in cards/drift.lock was recorded for an earlier key fragment" in result.output
     assert manual(root) == before

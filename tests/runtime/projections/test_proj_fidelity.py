@@ -12,7 +12,7 @@ from tests.runtime import _fidelity
 ROOT = Path(__file__).resolve().parents[3]
 LANE = ROOT / "runtime" / "projections"
 MODULES = ("naive", "conv_update", "split_kernel", "split_conv_kernel", "linear", "loader", "layer", "params", "fp8",
-           "fused", "paths")
+           "fused", "paths", "context", "norm_projection")
 
 
 def test_fidelity_table_is_true_of_the_code_the_tests_and_sglang():

@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from runtime import sglang_files
-from runtime.projections import conv_update, naive, sglang_peer, split_conv_kernel
+from runtime.projections import context, conv_update, naive, sglang_peer, split_conv_kernel
 from runtime.projections.naive import GDNShape
 from runtime.projections.split_kernel import split_qkvzba
+from tests.runtime import _sglang_source
 from tests.triton_interpreter import boolean_masks
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -180,3 +181,23 @@ def test_split_conv_matches_sglang_fused_kernel(peer, dtype, width, activation):
     else:  # torch's exp and the kernels' exp may differ in the last bit
         eps = torch.finfo(dtype).eps
         assert torch.allclose(theirs[0].float(), ref[0].float(), rtol=2 * eps, atol=eps)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_input_norm_reference_is_sglangs(dtype):
+    """The layer's input norm before the projection: ``context.gemma_add_rmsnorm_reference`` against SGLang's
+    ``GemmaRMSNorm.forward_native`` (compiled from the installed ``layernorm.py``; its CUDA path is sgl_kernel's
+    ``gemma_fused_add_rmsnorm``, which sums in fp32 as ours does): ``s = x + residual`` and
+    ``s * rsqrt(mean(s^2) + eps) * (1 + w)`` on 6 rows of 64. fp32: within 1e-6. bf16: the new residual bit for bit,
+    the output within one bf16 ulp (``forward_native`` normalises the bf16-rounded sum)."""
+    native = _sglang_source.function("srt/layers/layernorm.py", "GemmaRMSNorm.forward_native", {"torch": torch})
+    g = torch.Generator().manual_seed(70)
+    x, residual, weight = _rand(g, 6, 64, dtype=dtype), _rand(g, 6, 64, dtype=dtype), _rand(g, 64) * 0.1
+    norm = types.SimpleNamespace(weight=weight, variance_epsilon=1e-6)
+    theirs, theirs_residual = native(norm, x, residual)
+    ours, ours_residual = context.gemma_add_rmsnorm_reference(x, residual, weight, 1e-6)
+    assert torch.equal(theirs_residual, ours_residual)
+    if dtype == torch.float32:
+        torch.testing.assert_close(theirs, ours, rtol=1e-6, atol=1e-6)
+    else:
+        assert torch.allclose(theirs.float(), ours.float(), rtol=2**-7, atol=2**-7)

@@ -1,6 +1,7 @@
 """The layer's input norm and the GDN input projection as one decode step: ``s = x + residual`` (the new residual),
 ``y = s * rsqrt(mean(s^2) + eps) * (1 + w)`` (sgl_kernel's ``gemma_fused_add_rmsnorm``, which SGLang 0.5.23 runs in
-place right before ``in_proj_qkvz`` / ``in_proj_ba``), then ``mixed_qkv, z, b, a`` of ``y @ [qkvz; ba].T``.
+place right before ``in_proj_qkvz`` / ``in_proj_ba``: ``sglang/srt/layers/layernorm.py: GemmaRMSNorm._forward_impl``),
+then ``mixed_qkv, z, b, a`` of ``y @ [qkvz; ba].T``.
 
 Where :func:`folds` says so the norm runs inside the projection's launch (:func:`.stream_mma.stream_mma` with
 ``norm=``: each CTA normalises the rows it loads, CTA 0 stores the residual), which removes the hand-off between two

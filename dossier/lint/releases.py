@@ -528,6 +528,9 @@ _DAYS = r"(?:\d{4}-\d{2}-\d{2}|" + _WORD_DAY + ")"
 _DATED = re.compile(rf"(?<![\w.])({_VS}(?:(?:,| and|, and) {_VS})*)(?: wheels?| releases?)?,? \(?(?:wheels? |first )?"
                     rf"(?:(?:was|were) )?(built|released|published|tagged|came out|went out|shipped)(?: on)? "
                     rf"({_DAYS}(?:(?:,| and|, and) {_DAYS})*)")
+#: the day first: "It shipped on 2026-03-28 with 0.5.10", "came out on March 28, 2026 as v0.5.10"
+_DAY_FIRST = re.compile(rf"\b(built|released|published|tagged|came out|went out|shipped) on ({_DAYS}),? (?:with|as|in) "
+                        rf"(?:SGLang )?({_VS})(?![\w.]*\d)")
 #: a release's day as written may differ from its wheel's build by a day or two (tag, upload, time zones)
 DATED_SLACK = 2
 
@@ -550,10 +553,12 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
         return
     for path, text in card_texts(card):
         flat = " ".join(text.split())
-        for m in _DATED.finditer(flat):
-            versions = [v.lstrip("v") for v in re.findall(_VS, m.group(1))]
-            days = [iso_day(d) for d in re.findall(_DAYS, m.group(3))]
-            if len(versions) != len(days) or _OTHER_PACKAGE.search(flat[:m.start()][-40:]):
+        said = [(m.group(1), m.group(2), m.group(3), m.start()) for m in _DATED.finditer(flat)]
+        said += [(m.group(3), m.group(1), m.group(2), m.start()) for m in _DAY_FIRST.finditer(flat)]
+        for named, verb, dated, start in said:
+            versions = [v.lstrip("v") for v in re.findall(_VS, named)]
+            days = [iso_day(d) for d in re.findall(_DAYS, dated)]
+            if len(versions) != len(days) or _OTHER_PACKAGE.search(flat[:start][-40:]):
                 continue
             for version, day in zip(versions, days, strict=True):
                 if version not in built:
@@ -563,7 +568,7 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
                 except ValueError:
                     continue
                 if off > DATED_SLACK:
-                    yield Finding(text_location(path), f"says SGLang {version} was {m.group(2)} {day}, but its wheel "
+                    yield Finding(text_location(path), f"says SGLang {version} was {verb} {day}, but its wheel "
                                                        f"was built {built[version]} (evidence.lock)",
                                   hint="take the day from `dossier releases verify` or the release page")
 

@@ -114,6 +114,8 @@ PROBES = [
     ("still-in-today-said-of-a-cited-pr", 28267, (24595,), _append(
         "implementation", "As for #24595's change, it is still in SGLang 0.5.23."), "D319"),
     ("release-day-day-first", 19321, (), _append("implementation", "0.5.10 was released on 2 March 2026."), "D324"),
+    ("release-day-after-the-verb", 19321, (), _append("implementation", "It shipped on 2026-03-28 with 0.5.10."),
+     "D324"),
     ("our-name-only-sglang-has", 19321, (), _append(
         "implementation", "Our _load_fused_module_from_checkpoint splits the tuple by the slots' sizes."), "D219"),
     ("sglangs-name-only-ours-has", 19321, (), _append(
@@ -167,6 +169,8 @@ NEAR = [
         "implementation", "SGLang 0.5.23 has the same slot layout as runtime.projections.linear.")),
     ("we-implemented-the-same-check-as-sglang", 19321, (), _append(
         "implementation", "We implemented the same tuple check as python/sglang/srt/layers/linear.py in our loader.")),
+    ("release-day-after-the-verb-right", 19321, (), _append("implementation", "It shipped on 2026-04-05 with "
+                                                                              "0.5.10.")),
     ("we-ran-sglang", 19321, (), _append("implementation", "We ran python -m sglang.launch_server with the packed "
                                                            "checkpoint.")),
     ("figure-of-an-uncarded-pr-in-claims", 19321, (), _both(_claims_append(

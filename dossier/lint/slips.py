@@ -106,13 +106,26 @@ _CODE_NAME = re.compile(r"\b(?:[A-Za-z]+_[A-Za-z0-9_]+|_[A-Za-z0-9_]+|[a-z]+[A-Z
 MIN_ELSEWHERE = 4  # real explains name at most 2 names that only another listed file holds
 
 
+#: the explain placing its line: "The line sits in Qwen3GatedDeltaNet.forward", "is inside `weight_loader_v2`" (not
+#: "is in the fused_gdn_gating call": a call names code defined anywhere)
+_PLACED_IN = re.compile(r"\b(?:sits|is|lives|appears|stands|lies)(?: \w+ly)? (?:in|inside|within) (?:the )?`?"
+                        r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)`?(?:\(\))?(?! ?(?:calls?|invocation|import|argument|"
+                        r"call site|branch|check|result|output|path|call\b))")
+
+
+def _defines(text: str, name: str) -> bool:
+    return re.search(rf"^\s*(?:async\s+)?(?:class|def)\s+{re.escape(name)}\b", text, re.MULTILINE) is not None
+
+
 @rule("D230", "key_fragment.explain describes another listed file: most of its code names are in that file, not in "
               "key_fragment.file", scope="card")
 def explains_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """An explain written for the PR's other file ("create_qkvz_proj builds in_proj_qkvz ...", qwen3_next.py) under a
     key fragment in linear.py passes D214 on one shared name (output_sizes) and tells the reader the wrong lines.
     Read in today's SGLang: the names of the explain that the key file lacks and another file of files.runtime
-    holds must be fewer than 4 and at most twice those the key file holds (real explains: at most 2)."""
+    holds must be fewer than 4 and at most twice those the key file holds (real explains: at most 2). An explain
+    that places its line in a class or function ("The line sits in Qwen3GatedDeltaNet.forward") that the key file
+    does not define and another listed file does is the same slip, said in one name."""
     from dossier.lint.claims import surface
 
     s = surface(ctx)
@@ -121,6 +134,14 @@ def explains_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
     if not key:
         return
     others = [t for t in (s.tree.text(f) for f in card.files["runtime"] if f != kf.file) if t]
+    for m in _PLACED_IN.finditer(" ".join(kf.explain.split())):
+        owner = m.group(1).split(".")[0]
+        if not _defines(key, owner) and any(_defines(t, owner) for t in others):
+            yield Finding("key_fragment.explain#value",
+                          f"explain places the line in {m.group(1)}, but {kf.file} defines no {owner} in SGLang "
+                          f"{s.tree.version} and another listed file does: it explains another file's lines",
+                          hint="say where the matched line sits in key_fragment.file")
+            return
     names = set(_CODE_NAME.findall(kf.explain))
     if not others or len(names) < MIN_ELSEWHERE:
         return

@@ -116,6 +116,8 @@ PROBES = [
     ("release-day-day-first", 19321, (), _append("implementation", "0.5.10 was released on 2 March 2026."), "D324"),
     ("release-day-after-the-verb", 19321, (), _append("implementation", "It shipped on 2026-03-28 with 0.5.10."),
      "D324"),
+    ("explain-places-the-line-in-another-files-class", 19321, (), _explain_append(
+        "The line sits in Qwen3GatedDeltaNet.forward and runs once per decode step."), "D230"),
     ("our-name-only-sglang-has", 19321, (), _append(
         "implementation", "Our _load_fused_module_from_checkpoint splits the tuple by the slots' sizes."), "D219"),
     ("sglangs-name-only-ours-has", 19321, (), _append(
@@ -171,6 +173,10 @@ NEAR = [
         "implementation", "We implemented the same tuple check as python/sglang/srt/layers/linear.py in our loader.")),
     ("release-day-after-the-verb-right", 19321, (), _append("implementation", "It shipped on 2026-04-05 with "
                                                                               "0.5.10.")),
+    ("explain-places-the-line-in-its-class", 19321, (), _explain_append(
+        "The line sits in MergedColumnParallelLinear.weight_loader.")),
+    ("explain-names-a-call-of-another-file", 19321, (), _explain_append(
+        "The same tuple is in the create_qkvz_proj call path of the model.")),
     ("we-ran-sglang", 19321, (), _append("implementation", "We ran python -m sglang.launch_server with the packed "
                                                            "checkpoint.")),
     ("figure-of-an-uncarded-pr-in-claims", 19321, (), _both(_claims_append(

@@ -188,7 +188,8 @@ def defines(path: Path, dotted: str) -> bool:
     return True
 
 
-def _release_cache() -> Path:
+def release_cache() -> Path:
+    """The release cache historical (``@<release>``) citations are checked against: $DOSSIER_RELEASES, else the default."""
     env = os.environ.get("DOSSIER_RELEASES")
     return Path(env) if env else ROOT / ".dossier" / "releases"
 
@@ -234,7 +235,7 @@ def test_every_citation_names_a_file_and_definition_of_sglang(sglang_root):
         cites += found
         errors += strays + check_short_names(found, shorts, sglang_root)
     for cite in cites:
-        errors += check(cite, sglang_root, _release_cache())
+        errors += check(cite, sglang_root, release_cache())
     assert len(cites) >= 40, f"only {len(cites)} citations found: is the form still parsed?"
     assert not errors, "\n".join(errors)
 

@@ -8,6 +8,7 @@ import pytest
 
 from runtime import sglang_files
 from tests.runtime import _fidelity
+from tests.runtime.test_sglang_citations import release_cache
 
 ROOT = Path(__file__).resolve().parents[3]
 LANE = ROOT / "runtime" / "gdn"
@@ -20,7 +21,7 @@ def test_fidelity_table_is_true_of_the_code_the_tests_and_sglang(tmp_path):
     if root is None:
         pytest.skip("sglang not installed")
     errors = _fidelity.check(LANE / "FIDELITY.md", LANE, MODULES, Path(__file__).parent, root,
-                             ROOT / ".dossier" / "releases", min_rows=15)
+                             release_cache(), min_rows=15)
     assert not errors, "\n".join(errors)
 
 
@@ -38,7 +39,7 @@ def test_the_check_finds_a_stale_table(tmp_path):
     assert stale.count("\n") == text.count("\n")
     (tmp_path / "FIDELITY.md").write_text(stale)
     errors = "\n".join(_fidelity.check(tmp_path / "FIDELITY.md", LANE, MODULES, Path(__file__).parent, root,
-                                       ROOT / ".dossier" / "releases", min_rows=15))
+                                       release_cache(), min_rows=15))
     for part in ("state_tile.dot3: public and not listed", "state_tile.dot4: listed, but",
                  "no test test_gating_is_sglang in", "defines no `fused_gdn_gate_kernel`", "names no test"):
         assert part in errors, errors

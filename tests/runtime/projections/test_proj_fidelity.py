@@ -8,6 +8,7 @@ import pytest
 
 from runtime import sglang_files
 from tests.runtime import _fidelity
+from tests.runtime.test_sglang_citations import release_cache
 
 ROOT = Path(__file__).resolve().parents[3]
 LANE = ROOT / "runtime" / "projections"
@@ -20,5 +21,5 @@ def test_fidelity_table_is_true_of_the_code_the_tests_and_sglang():
     if root is None:
         pytest.skip("sglang not installed")
     errors = _fidelity.check(LANE / "FIDELITY.md", LANE, MODULES, Path(__file__).parent, root,
-                             ROOT / ".dossier" / "releases", min_rows=17)
+                             release_cache(), min_rows=17)
     assert not errors, "\n".join(errors)

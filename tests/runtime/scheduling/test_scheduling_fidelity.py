@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runtime import sglang_files
-from tests.runtime.test_sglang_citations import CITATION, Cite, check
+from tests.runtime.test_sglang_citations import CITATION, Cite, check, release_cache
 
 ROOT = Path(__file__).resolve().parents[3]
 LANE = ROOT / "runtime" / "scheduling"
@@ -69,7 +69,7 @@ def test_every_behaviour_cites_sglang_in_its_own_docstring_and_names_a_test(sgla
         if not cites:
             errors.append(f"{behaviour[:60]}: no SGLang citation")
         for cite in cites:
-            errors += check(cite, sglang_root, ROOT / ".dossier" / "releases")
+            errors += check(cite, sglang_root, release_cache())
         errors += [f"{behaviour[:60]}: no test {t}" for t in TEST.findall(verified) if t not in tests]
         errors += [f"{behaviour[:60]}: names no test" for _ in [0] if not TEST.findall(verified)]
         for name in NAME.findall(model):

@@ -77,18 +77,18 @@ class Waits:
             return until - now
 
     def hold(self) -> None:
-        """Wait while a pause lasts; Cancelled once :meth:`cancel` is called."""
-        with self._cond:
-            while not self._cancelled and (left := self._paused_until - self._clock()) > 0:
-                self._cond.wait(left)
-            if self._cancelled:
-                raise Cancelled
+        """Wait while a pause lasts (it may move later meanwhile); Cancelled once :meth:`cancel` is called."""
+        self._wait_until(lambda: self._paused_until)
 
     def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` (a retry's backoff: not drawn from the budget); Cancelled once :meth:`cancel` is called."""
+        end = self._clock() + seconds
+        self._wait_until(lambda: end)
+
+    def _wait_until(self, until: Callable[[], float]) -> None:
+        """Block until the clock reaches ``until()`` (read again on each wake), or raise Cancelled."""
         with self._cond:
-            end = self._clock() + seconds
-            while not self._cancelled and (left := end - self._clock()) > 0:
+            while not self._cancelled and (left := until() - self._clock()) > 0:
                 self._cond.wait(left)
             if self._cancelled:
                 raise Cancelled

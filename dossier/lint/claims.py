@@ -76,6 +76,23 @@ def _read(tree):
     return _SURFACES[key]
 
 
+#: what is read off the whole text of a surface's tree, by what and tree: kept with the surface, not per run
+_FROM_TREE: dict[tuple[str, str, str, str], object] = {}
+
+
+def _from_tree(what: str, tree, read):
+    key = (what, str(tree.package), tree.version, tree.kind)
+    if key not in _FROM_TREE:
+        _FROM_TREE[key] = read(tree)
+    return _FROM_TREE[key]
+
+
+def tree_names(tree) -> str:
+    """Every source text of ``tree`` and every path, dotted, as one text to find names in."""
+    return _from_tree("names", tree, lambda t: ("\n".join(t.texts.values()) + "\n" + "\n".join(t.texts))
+                      .replace("/", "."))
+
+
 def history(ctx):
     """The committed surface lock of the releases (None: none recorded, or unreadable: D610 says so)."""
     if "history" not in ctx.memo:
@@ -413,7 +430,7 @@ def common_match(ctx) -> Iterator[Finding]:
         match = doc.data["key_fragment"]["match"]
         if len(match) > 40:  # a line that long is specific whatever it holds
             continue
-        sources = sources if sources is not None else "\n".join(s.tree.texts.values())
+        sources = sources if sources is not None else _from_tree("sources", s.tree, lambda t: "\n".join(t.texts.values()))
         if (n := sources.count(match)) >= COMMON_MATCH:
             yield Finding("key_fragment.match#value",
                           f"{match!r} occurs {n} times in SGLang {s.tree.version}: it cannot identify this PR's line",
@@ -432,19 +449,18 @@ _GENERIC = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset
 #: document frequencies of names come from a fixed sample of the tree's files: every DF_STRIDE-th in path order
 #: (all 5,000 files of SGLang take about 3 s to tokenize; the sample about 0.4 s)
 DF_STRIDE = 8
-_DF: dict[tuple[str, str, int], tuple[int, dict[str, int]]] = {}
 
 
 def _sampled_df(tree) -> tuple[int, dict[str, int]]:
-    key = (str(tree.package), tree.version, DF_STRIDE)
-    if key not in _DF:
+    def read(tree) -> tuple[int, dict[str, int]]:
         files = [text for _, text in sorted(tree.texts.items())][::DF_STRIDE]
         df: dict[str, int] = {}
         for text in files:
             for name in set(_NAME.findall(text)):
                 df[name] = df.get(name, 0) + 1
-        _DF[key] = (len(files), df)
-    return _DF[key]
+        return len(files), df
+
+    return _from_tree(f"df/{DF_STRIDE}", tree, read)
 
 
 def generic_match(match: str, tree) -> str | None:
@@ -570,12 +586,9 @@ def _in_a_release(name: str, ctx) -> bool:
 def _known_name(name: str, tree, card, ctx) -> bool:
     from dossier.lint.grounds import ground_texts
 
-    key = ("tree-names", str(tree.package), tree.version)
-    if key not in ctx.memo:
-        ctx.memo[key] = ("\n".join(tree.texts.values()) + "\n" + "\n".join(tree.texts)).replace("/", ".")
     if "project-names" not in ctx.memo:
         ctx.memo["project-names"] = _project_names(ctx.project.root)
-    return (_has_word(ctx.memo[key], name) or _has_word(ctx.memo["project-names"], name)
+    return (_has_word(tree_names(tree), name) or _has_word(ctx.memo["project-names"], name)
             or any(_has_word(t, name) for t in ground_texts(card, ctx)))
 
 
@@ -591,13 +604,13 @@ def _model_key(m: re.Match) -> tuple[str, str, str, str | None]:
 def _known_models(ctx, tree) -> set[tuple[str, str, str, str | None]]:
     """The sized model names today's SGLang spells out, and those `[tool.dossier] models` adds (names SGLang's
     source never spells, each checked against a thread)."""
-    key = ("models", str(tree.package), tree.version)
-    if key not in ctx.memo:
-        found = {_model_key(m) for text in tree.texts.values() if "wen" in text for m in MODEL.finditer(text)}
+    if "models" not in ctx.memo:
+        found = _from_tree("models", tree, lambda t: frozenset(
+            _model_key(m) for text in t.texts.values() if "wen" in text for m in MODEL.finditer(text)))
         extra = ctx.project.config.get("models") or []
-        found |= {_model_key(m) for name in extra if isinstance(name, str) for m in MODEL.finditer(name)}
-        ctx.memo[key] = found
-    return ctx.memo[key]
+        ctx.memo["models"] = found | {_model_key(m) for name in extra if isinstance(name, str)
+                                      for m in MODEL.finditer(name)}
+    return ctx.memo["models"]
 
 
 @rule("D614", "a Qwen model name whose size (or active size) no known model has (today's SGLang, [tool.dossier] "

@@ -502,21 +502,18 @@ def _runtime_text(ctx) -> str:
 def _swapped_names(card: Card, text: str, ctx) -> Iterator[tuple[str, str, str]]:
     """(as written, name, whose it is) for "our <name>" where only SGLang's tree defines the name, and "SGLang's
     <name>" where only this project's runtime/ does (nor a synced release, nor the PR's change)."""
-    from dossier.lint.claims import _has_word, _in_a_release, surface
+    from dossier.lint.claims import _has_word, _in_a_release, surface, tree_names
     from dossier.lint.grounds import ground_texts
 
     s = surface(ctx)
     if s is None:
         return
-    key = ("tree-names", str(s.tree.package), s.tree.version)
-    if key not in ctx.memo:
-        ctx.memo[key] = ("\n".join(s.tree.texts.values()) + "\n" + "\n".join(s.tree.texts)).replace("/", ".")
     for pattern, ours in ((_OUR_NAME, True), (_SGLANGS_NAME, False)):
         for m in pattern.finditer(text):
             name = m.group(1).rsplit(".", 1)[-1]
             if not _CODE_LIKE.search(name):
                 continue
-            in_sglang = _has_word(ctx.memo[key], name)
+            in_sglang = _has_word(tree_names(s.tree), name)
             in_ours = _has_word(_runtime_text(ctx), name)
             if ours and in_sglang and not in_ours:
                 yield m.group(0), m.group(1), "SGLang's"

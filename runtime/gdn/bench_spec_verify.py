@@ -68,8 +68,8 @@ class VerifyTile:
         return f"replayed {self.block_v}{' unrolled' if self.unroll else ''}"
 
 
-SPEC_TILES = [VerifyTile(True, 32, 32), VerifyTile(True, 64), VerifyTile(True, 128, num_stages=3),
-              VerifyTile(True, 128, 32)]  # the fastest four of rounds seventeen and eighteen's sweeps (H200, NOTES.md)
+SPEC_TILES = [VerifyTile(True, 32, 32), VerifyTile(True, 128, num_stages=3), VerifyTile(True, 128, 32)]
+# the fastest three of rounds seventeen to twenty's sweeps (H200, NOTES.md)
 COMMIT_TILES = [CommitTile("fused", 8, 8, 1), CommitTile(), CommitTile(block_v=128)]  # commit_tile's three
 SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "ours_commit_us", "sgl_spec_verify_us",
                 "sgl_spec_us", "sgl_commit_us",
@@ -245,7 +245,11 @@ def spec_verify_row(tp: str, B: int, copy_gbs: float, fn: SglangSpec | None, tar
     every verify tile's and commit tile's time (printed by the caller). ``ours_commit_us`` / ``sgl_commit_us``: each
     side's step minus its verify launch."""
     case = SpecCase(tp, B)
-    by_tile = {t: _time(case.step_lists(None, t)["ours_us"]) if case.agrees(t) else None for t in tiles}
+    by_tile, verify_by_tile = {}, {}
+    for t in tiles:
+        lists = case.step_lists(None, t) if case.agrees(t) else None
+        by_tile[t] = _time(lists["ours_us"]) if lists else None
+        verify_by_tile[t] = _time(lists["ours_verify_us"]) if lists else None
     best = min((t for t in tiles if by_tile[t] is not None), key=by_tile.get, default=tiles[0])
     timed = {key: _time(calls) for key, calls in case.step_lists(fn, best, tuple(commit_tiles)).items()}
     commits = {str(c): timed.pop(f"ours_us {c}") for c in commit_tiles}
@@ -263,6 +267,7 @@ def spec_verify_row(tp: str, B: int, copy_gbs: float, fn: SglangSpec | None, tar
            "x_sgl_spec": _ratio(sgl, ours), "x_sgl_spec_verify": _ratio(timed.get("sgl_spec_verify_us"),
                                                                        timed["ours_verify_us"]),
            "x_target_verify": _ratio(target_us, ours), "bytes": floor_b, "sgl_bytes": sgl_floor_b}
+    row["tiles"] = {str(t): {"verify_us": verify_by_tile[t], "step_us": by_tile[t]} for t in tiles}
     return row, {str(t): us for t, us in by_tile.items()} | {f"+ {c}": us for c, us in commits.items()}
 
 
@@ -278,6 +283,8 @@ def bench_spec_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
     rows = []
     for tp, B in itertools.product(TP_HEADS, BATCHES):
         row, tiles = spec_verify_row(tp, B, copy_gbs, fn, target.get(f"{tp} B={B} T={T_DRAFTS}"))
+        print(f"  ring verify {row['shape']}: verify alone " + ", ".join(
+            f"{t} {v['verify_us']:.1f}" for t, v in row["tiles"].items() if v["verify_us"]), flush=True)
         print(f"  ring verify {row['shape']}: tiles " + ", ".join(f"{t} {us:.1f}" for t, us in tiles.items() if us)
               + (f"; sglang spec {row['sgl_spec_us']:.1f}" if row["sgl_spec_us"] else ""), flush=True)
         rows.append(row)

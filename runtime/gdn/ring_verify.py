@@ -18,7 +18,9 @@ Triton's pipelined loads, as SGLang's spec verify projects its 64-row tiles with
 `sglang/kernels/ops/attention/linear/gdn_replayssm_spec_decode.py: gdn_replayssm_spec_circular_kernel` (which
 still runs the recurrence per tile: a ``(I + A)^-1`` solve there). Round thirteen's kernel projected ``h`` on the
 ``2T`` keys and queries and ran the recurrence per row (124 SASS instructions a row against 29 here; NOTES.md round
-seventeen).
+seventeen). The per-program prologue (round twenty) works on the drafts' rows as read: one Gram product gives the
+key-key and key-query products, the norms are folded into ``W``, and on 16-bit inputs the drafts are exact tf32
+operands, so their products need no split.
 """
 
 from __future__ import annotations
@@ -41,8 +43,136 @@ def _row(m, o, i):
 
 @triton.jit
 def _mm(a, b):
-    """``a [M, N] @ b [N, P]`` for the program's small per-head matrices (broadcast and sum, no ``tl.dot``)."""
-    return tl.sum(a[:, :, None] * b[None, :, :], axis=1)
+    """``a [M, N] @ b [N, P]`` in fp32 for the program's small per-head matrices (broadcast and sum, no ``tl.dot``).
+    From ``M, P >= 16`` (``T >= 5``: ``2TP = 16``) summed over the last axis of ``[M, P, N]``: Triton's combine pass
+    rewrites ``sum(a[:, :, None] * b[None, :, :], axis=1)`` at those sizes into a tf32 ``tl.dot``, about 4e-4 off
+    (NOTES.md round twenty); below them that form, which needs no transpose."""
+    if a.shape[0] >= 16 and b.shape[1] >= 16:
+        return tl.sum(a[:, None, :] * tl.trans(b)[None, :, :], axis=2)
+    else:
+        return tl.sum(a[:, :, None] * b[None, :, :], axis=1)
+
+
+@triton.jit
+def _gates(a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, s_a, s_b, i_b, i_hv, T: tl.constexpr, TP: tl.constexpr,
+           THRESHOLD: tl.constexpr):
+    """The drafts' log decays ``g`` and ``beta`` ``[TP]`` (zero past ``T``)."""
+    o_t = tl.arange(0, TP)
+    m_t = o_t < T
+    tok = i_b.to(tl.int64) * T + o_t
+    g, beta = gdn_gate(
+        tl.load(a_ptr + tok * s_a + i_hv, mask=m_t, other=0.0),
+        tl.load(b_ptr + tok * s_b + i_hv, mask=m_t, other=0.0),
+        tl.load(A_log_ptr + i_hv),
+        tl.load(dt_bias_ptr + i_hv),
+        THRESHOLD,
+    )
+    return tl.where(m_t, g, 0.0), tl.where(m_t, beta, 0.0)
+
+
+@triton.jit
+def _solve(kk, kq, g, beta, T: tl.constexpr, TP: tl.constexpr):
+    """The drafts' recurrence from their unit key-key and key-query products ``kk``, ``kq [s, t]``: returns
+    ``[P | P Cq] [TP, 2TP]`` and ``e [TP]`` (the cumulative decays). ``u_t = b_t (v_t - e_t R k_t - sum_{s<t} u_s
+    ck_st)``, ``o_t = e_t R q_t + sum_{s<=t} u_s cq_st``, as row vectors ``u = (v - (R k) E) P`` with ``P = B (I + Ck
+    B)^-1`` (unit upper triangular: a Neumann series of ``T - 1`` terms), ``o = (R q) E + u Cq``."""
+    o_t = tl.arange(0, TP)
+    o_x = tl.arange(0, 2 * TP)
+    gc = tl.cumsum(g, axis=0)
+    later = o_t[:, None] < o_t[None, :]
+    span = tl.exp(gc[None, :] - gc[:, None])  # [s, t]: e^{Gc_t - Gc_s}
+    n_ck = tl.where(later, span * kk, 0.0) * beta[None, :]  # Ck B
+    cq = tl.where(later | (o_t[:, None] == o_t[None, :]), span * kq, 0.0)
+    eye = tl.where(o_t[:, None] == o_t[None, :], 1.0, 0.0)
+    inv = eye
+    for _ in tl.static_range(T - 1):
+        inv = eye - _mm(n_ck, inv)
+    pm = beta[:, None] * inv  # P
+    pcq = _mm(pm, cq)  # P Cq
+    sel_t = tl.where(o_t[:, None] == (o_x % TP)[None, :], 1.0, 0.0)  # [TP, 2TP]: a column's draft
+    return tl.where(o_x[None, :] < TP, _mm(pm, sel_t), _mm(pcq, sel_t)), tl.exp(gc)
+
+
+@triton.jit
+def _split(x):
+    """``(hi, lo)`` of ``x`` for :func:`dot3` (``hi`` exact in tf32, ``lo = x - hi`` exact in fp32)."""
+    hi = hi_part(x)
+    return hi, x - hi
+
+
+@triton.jit
+def _dot_exact_b(a, b, B_TF32: tl.constexpr):
+    """``a @ b`` to about fp32 accuracy; ``B_TF32``: ``b`` is exact in tf32 (16-bit inputs), so only ``a`` is split
+    (two tf32 products, not three)."""
+    if B_TF32:
+        a_hi, a_lo = _split(a)
+        acc = tl.dot(a_lo, b, input_precision="tf32")
+        return tl.dot(a_hi, b, acc, input_precision="tf32")
+    else:
+        b_hi, b_lo = _split(b)
+        return dot3(a, b_hi, b_lo, tl.zeros([a.shape[0], b.shape[1]], dtype=tl.float32))
+
+
+@triton.jit
+def _prologue(qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_ptr, ring_g_ptr, fill_ptr,
+              rec_d_ptr, rec_k_ptr, rec_g_ptr, rec_idx_ptr, scale, s_qkv, s_a, s_b, i_b, i_hv, i_h, v0, slot,
+              H: tl.constexpr, HV: tl.constexpr, K: tl.constexpr, V: tl.constexpr, BK: tl.constexpr,
+              L: tl.constexpr, LP: tl.constexpr, TM: tl.constexpr, T: tl.constexpr, TP: tl.constexpr,
+              VP: tl.constexpr, THRESHOLD: tl.constexpr, EPS: tl.constexpr):
+    """The per-program matrices from the drafts' rows ``X [2TP, K]`` as read (keys, then queries; never normalised in
+    place): one Gram product ``X X^T`` (tf32, exact for 16-bit inputs; else split), scaled by the rows' inverse norms,
+    its key rows ``kk`` and ``kq`` (picked by small selection products), the norms folded into ``W``'s rows; ``Z``
+    from two tf32 products on 16-bit inputs (only the ring's fp32 keys split); ``Y^T = decay W^T X`` as ``T`` outer
+    products for the key rows and a scaling of ``X`` for the query rows."""
+    IS16: tl.constexpr = qkv_ptr.dtype.element_ty.primitive_bitwidth == 16
+    o_t = tl.arange(0, TP)
+    m_t = o_t < T
+    o_x = tl.arange(0, 2 * TP)
+    t_x = o_x % TP
+    o_k = tl.arange(0, BK)
+    m_k = o_k < K
+    p_x = qkv_ptr + (i_b.to(tl.int64) * T + t_x)[:, None] * s_qkv + tl.where(o_x >= TP, i_h, H + i_h)[:, None] * K
+    x = tl.load(p_x + o_k[None, :], mask=(t_x < T)[:, None] & m_k[None, :], other=0.0).to(tl.float32)
+    r_x = tl.where(o_x >= TP, scale, 1.0) / tl.sqrt(tl.sum(x * x, axis=1) + EPS)  # [2TP]: inverse norms (x scale)
+    if IS16:  # 16-bit values are exact tf32 operands, their products exact in the fp32 accumulator
+        gram = tl.dot(x, tl.trans(x), input_precision="tf32")
+    else:
+        gram = _dot_exact_b(x, tl.trans(x), False)
+    gram = gram * r_x[:, None] * r_x[None, :]
+    sel = tl.where(t_x[:, None] == o_t[None, :], 1.0, 0.0)  # [2TP, TP]: a row or column's draft
+    g_k = _mm(tl.where(o_x[None, :] == o_t[:, None], 1.0, 0.0), gram)  # [TP, 2TP]: the key rows
+    kk = _mm(g_k, tl.where(o_x[:, None] < TP, sel, 0.0))
+    kq = _mm(g_k, tl.where(o_x[:, None] >= TP, sel, 0.0))
+    g, beta = _gates(a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, s_a, s_b, i_b, i_hv, T, TP, THRESHOLD)
+    cols, eg = _solve(kk, kq, g, beta, T, TP)
+    e_x = tl.sum(sel * eg[None, :], axis=1)  # [2TP]: e of the row's draft
+    w_mat = tl.where(o_x[:, None] < TP, -e_x[:, None] * _mm(sel, cols),
+                     tl.where((o_x[None, :] >= TP) & (t_x[:, None] == t_x[None, :]), e_x[:, None], 0.0))
+    w_mat = w_mat * r_x[:, None]  # on the raw rows
+    o_c = tl.arange(0, VP)
+    w_v = _mm(tl.where(o_c[:, None] == o_t[None, :], 1.0, 0.0), cols)  # [VP, 2TP]
+    rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
+    if v0 == 0:
+        tl.store(rec_g_ptr + (rec * HV + i_hv) * TM + o_t, g, mask=m_t)
+        if i_hv % (HV // H) == 0:
+            tl.store(rec_k_ptr + (rec * H + i_h) * (TM * K) + t_x[:, None] * K + o_k[None, :], x * r_x[:, None],
+                     mask=(o_x < T)[:, None] & m_k[None, :])
+    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+    o_j = tl.arange(0, LP)
+    m_j = o_j < n
+    decay, w = ring_decays(tl.full([], 0.0, tl.float32), g_row, n, LP)
+    kr = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
+    zw = _mm(_dot_exact_b(kr, tl.trans(x), IS16) * w[:, None], w_mat)  # [LP, 2TP]
+    # Y^T [2TP, BK] = decay W^T X: the key rows' T outer products, the query rows X's own scaled
+    y = tl.zeros([2 * TP, BK], dtype=tl.float32)
+    for t in tl.static_range(T):
+        y += _row(w_mat, o_x, t)[:, None] * _row(x, o_x, t)[None, :]
+    y += tl.where(o_x >= TP, e_x * r_x, 0.0)[:, None] * x
+    y_hi, y_lo = _split(tl.trans(y * decay))
+    zw_hi, zw_lo = _split(zw)
+    wv_hi, wv_lo = _split(w_v)
+    return y_hi, y_lo, zw_hi, zw_lo, wv_hi, wv_lo, n, d_row, o_j, m_j, o_c
 
 
 @triton.jit
@@ -60,8 +190,6 @@ def _ring_verify_kernel(
     outputs: ``h Y + D (Z W) + v W_v``, nothing per row but the products and the stores."""
     pid = tl.program_id(0)
     i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
-    o_t = tl.arange(0, TP)
-    m_t = o_t < T
     o_x = tl.arange(0, 2 * TP)  # columns: 0..TP-1 the drafts' keys / updates, TP..2TP-1 queries / outputs
     t_x = o_x % TP
     tok_x = i_b.to(tl.int64) * T + t_x  # [2TP]
@@ -75,82 +203,13 @@ def _ring_verify_kernel(
             tl.store(p_out + o_v[:, None], tl.zeros([BR, 2 * TP], dtype=tl.float32).to(out_ptr.dtype.element_ty),
                      mask=(o_v < V)[:, None] & m_o[None, :])
         return
-    # X [2TP, K]: rows 0..TP-1 the drafts' unit keys, TP..2TP-1 their unit queries times the scale
+    y_hi, y_lo, zw_hi, zw_lo, wv_hi, wv_lo, n, d_row, o_j, m_j, o_c = _prologue(
+        qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_ptr, ring_g_ptr, fill_ptr,
+        rec_d_ptr, rec_k_ptr, rec_g_ptr, rec_idx_ptr, scale, s_qkv, s_a, s_b, i_b, i_hv, i_h, v0, slot,
+        H, HV, K, V, BK, L, LP, TM, T, TP, VP, THRESHOLD, EPS)
     o_k = tl.arange(0, BK)
     m_k = o_k < K
-    p_x = qkv_ptr + tok_x[:, None] * s_qkv + tl.where(o_x >= TP, i_h, H + i_h)[:, None] * K
-    x = tl.load(p_x + o_k[None, :], mask=(t_x < T)[:, None] & m_k[None, :], other=0.0).to(tl.float32)
-    x = x * (tl.where(o_x >= TP, scale, 1.0) / tl.sqrt(tl.sum(x * x, axis=1) + EPS))[:, None]
-    m_tk = m_t[:, None] & m_k[None, :]
-    tok = i_b.to(tl.int64) * T + o_t  # [TP]
-    p_tok = qkv_ptr + tok[:, None] * s_qkv + o_k[None, :]
-    q = tl.load(p_tok + i_h * K, mask=m_tk, other=0.0).to(tl.float32)
-    k = tl.load(p_tok + (H + i_h) * K, mask=m_tk, other=0.0).to(tl.float32)
-    q = q / tl.sqrt(tl.sum(q * q, axis=1) + EPS)[:, None] * scale
-    k = k / tl.sqrt(tl.sum(k * k, axis=1) + EPS)[:, None]
-    g, beta = gdn_gate(
-        tl.load(a_ptr + tok * s_a + i_hv, mask=m_t, other=0.0),
-        tl.load(b_ptr + tok * s_b + i_hv, mask=m_t, other=0.0),
-        tl.load(A_log_ptr + i_hv),
-        tl.load(dt_bias_ptr + i_hv),
-        THRESHOLD,
-    )
-    g = tl.where(m_t, g, 0.0)
-    beta = tl.where(m_t, beta, 0.0)
-    gc = tl.cumsum(g, axis=0)
-    eg = tl.exp(gc)
-    kk = tl.zeros([TP, TP], dtype=tl.float32)  # [s, t]: k_s . k_t
-    kq = tl.zeros([TP, TP], dtype=tl.float32)  # [s, t]: k_s . q_t
-    for t in tl.static_range(T):
-        kk = tl.where(o_t[None, :] == t, tl.sum(k * _row(k, o_t, t)[None, :], axis=1)[:, None], kk)
-        kq = tl.where(o_t[None, :] == t, tl.sum(k * _row(q, o_t, t)[None, :], axis=1)[:, None], kq)
-    later = o_t[:, None] < o_t[None, :]
-    span = tl.exp(gc[None, :] - gc[:, None])  # [s, t]: e^{Gc_t - Gc_s}
-    # u_t = b_t (v_t - e_t R k_t - sum_{s<t} u_s ck_st), o_t = e_t R q_t + sum_{s<=t} u_s cq_st, as row vectors:
-    # u = (v - (R k) E) P with P = B (I + Ck B)^-1 (unit upper triangular: a Neumann series of T - 1 terms),
-    # o = (R q) E + u Cq.
-    n_ck = tl.where(later, span * kk, 0.0) * beta[None, :]  # Ck B
-    cq = tl.where(later | (o_t[:, None] == o_t[None, :]), span * kq, 0.0)
-    eye = tl.where(o_t[:, None] == o_t[None, :], 1.0, 0.0)
-    inv = eye
-    for _ in tl.static_range(T - 1):
-        inv = eye - _mm(n_ck, inv)
-    pm = beta[:, None] * inv  # P
-    pcq = _mm(pm, cq)  # P Cq
-    # W [2TP, 2TP] (rows: R k_s then R q_s; columns: u_t then o_t) and W_v [VP, 2TP] (rows: v_s, zero past T)
-    sel = tl.where(t_x[:, None] == o_t[None, :], 1.0, 0.0)  # [2TP, TP]: a row or column's draft
-    cols = tl.where(o_x[None, :] < TP, _mm(pm, tl.trans(sel)), _mm(pcq, tl.trans(sel)))  # [TP, 2TP]: [P | P Cq]
-    e_w = tl.sum(sel * eg[None, :], axis=1)  # [2TP]: e of the row's draft
-    w_mat = tl.where(o_x[:, None] < TP, -e_w[:, None] * _mm(sel, cols),
-                     tl.where((o_x[None, :] >= TP) & (t_x[:, None] == t_x[None, :]), e_w[:, None], 0.0))
-    o_c = tl.arange(0, VP)
-    w_v = _mm(tl.where(o_c[:, None] == o_t[None, :], 1.0, 0.0), cols)  # [VP, 2TP]
-    # records: keys and gates once per state (first rows), keys once per k-head
-    i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
-    rec_d, rec_k, rec_g = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
-    if v0 == 0:
-        tl.store(rec_g + o_t, g, mask=m_t)
-        if i_hv % (HV // H) == 0:
-            tl.store(rec_k + o_t[:, None] * K + o_k[None, :], k, mask=m_tk)
-    # the ring: Z = w (K_ring X^T) [LP, 2TP], its share of [u | o] Z W; the checkpoint's projection Y = decay X^T W
-    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
-    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-    o_j = tl.arange(0, LP)
-    m_j = o_j < n
-    decay, w = ring_decays(tl.full([], 0.0, tl.float32), g_row, n, LP)
-    kr = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
-    z = tl.dot(kr, tl.trans(x), input_precision="tf32x3") * w[:, None]
-    zw = _mm(z, w_mat)  # [LP, 2TP]
-    y = tl.zeros([2 * TP, BK], dtype=tl.float32)  # Y^T: row c = decay sum_i W[i, c] X[i]
-    for i in tl.static_range(2 * TP):
-        y += _row(w_mat, o_x, i)[:, None] * _row(x, o_x, i)[None, :]
-    y = tl.trans(y * decay)  # [BK, 2TP]
-    y_hi = hi_part(y)
-    y_lo = y - y_hi
-    zw_hi = hi_part(zw)
-    zw_lo = zw - zw_hi
-    wv_hi = hi_part(w_v)
-    wv_lo = w_v - wv_hi
+    rec_d = rec_d_ptr + (tl.load(rec_idx_ptr + i_b).to(tl.int64) * HV + i_hv) * (TM * V)
     p_state = pool_ptr + slot * s_pn + i_hv * s_ph
     p_v = qkv_ptr + (i_b.to(tl.int64) * T + o_c)[None, :] * s_qkv + 2 * H * K + i_hv * V  # [1, VP]; + rows
     for r0 in range(0, BV, BR):
@@ -162,7 +221,11 @@ def _ring_verify_kernel(
         v = tl.load(p_v + o_v[:, None], mask=m_v[:, None] & (o_c < T)[None, :], other=0.0).to(tl.float32)
         acc = dot3(h, y_hi, y_lo, tl.zeros([BR, 2 * TP], dtype=tl.float32))  # [BR, 2TP]: u, then o
         acc = dot3(d, zw_hi, zw_lo, acc)
-        acc = dot3(v, wv_hi, wv_lo, acc)
+        if qkv_ptr.dtype.element_ty.primitive_bitwidth == 16:  # v exact in tf32: two products
+            acc = tl.dot(v, wv_lo, acc, input_precision="tf32")
+            acc = tl.dot(v, wv_hi, acc, input_precision="tf32")
+        else:
+            acc = dot3(v, wv_hi, wv_lo, acc)
         tl.store(p_out + o_v[:, None], acc.to(out_ptr.dtype.element_ty), mask=m_v[:, None] & m_o[None, :])
         tl.store(rec_d + t_x[None, :] * V + o_v[:, None], acc, mask=m_v[:, None] & m_u[None, :])
 
@@ -223,7 +286,8 @@ def ring_verify(
     if sizes["BV"] % block_rows:
         raise ValueError(f"block_rows={block_rows} must divide block_v={sizes['BV']}")
     _ring_verify_kernel[grid](*args, BR=block_rows, L=ring.length, LP=ring_pad(ring.length), TM=records.length, T=T,
-                              TP=TP, VP=max(16, TP), **sizes, num_warps=1, num_stages=num_stages or stages)
+                              TP=TP, VP=max(16, TP), **sizes, num_warps=1,
+                              num_stages=num_stages or stages)
     return out
 
 

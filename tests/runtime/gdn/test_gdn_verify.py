@@ -9,7 +9,19 @@ from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_deco
 from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
 from runtime.gdn.verify import CommitTile, commit_accepted, commit_records, commit_tile, verify, verify_tile
 
-from ._gdn_cases import DEVICE, SHAPES, SMALL, nan_like, params, pool, randn, rel_err, slot_indices, step_inputs
+from ._gdn_cases import (
+    DEVICE,
+    SHAPES,
+    SMALL,
+    TP4,
+    nan_like,
+    params,
+    pool,
+    randn,
+    rel_err,
+    slot_indices,
+    step_inputs,
+)
 from ._gdn_cases import gen as make_gen
 
 
@@ -256,15 +268,18 @@ def test_draft_record_rounds_match_sequential_reference(s, verifier, parity):
     assert folded and appended  # both commit paths ran
 
 
-@pytest.mark.parametrize("T", [1, 2, 5])
-def test_ring_verify_any_draft_count(T, parity):
+@pytest.mark.parametrize("T, dtype, s", [
+    (1, torch.bfloat16, SMALL), (2, torch.bfloat16, SMALL), (5, torch.bfloat16, SMALL), (3, torch.float32, SMALL),
+    pytest.param(5, torch.bfloat16, TP4, marks=pytest.mark.gpu, id="5-tp4"),
+])
+def test_ring_verify_any_draft_count(T, dtype, s, parity):
     """ring_verify at draft counts other than the bench's 4 (one draft: no recurrence; five: 8 padded columns of
-    keys and 8 of queries) against naive.verify_gdn on the replayed states: outputs within 1e-5, each draft's record
-    ``g`` the gate and its ``k`` the unit key; pool, ring and fill unchanged."""
-    s = SMALL
+    keys and 8 of queries, where compiled Triton once turned the small broadcast products into tf32 dots) and on fp32
+    inputs (the split Gram product) against naive.verify_gdn on the replayed states: outputs within 1e-5, each
+    draft's record ``g`` the gate and its ``k`` the unit key; pool, ring and fill unchanged."""
     g0 = make_gen(300 + T)
     B, L = 3, 8
-    qkv, a, b = step_inputs(s, B * T, g0)
+    qkv, a, b = step_inputs(s, B * T, g0, dtype=dtype)
     A_log, dt_bias = params(s, g0)
     states = pool(s, 2 * B, g0)
     idx = slot_indices(B, 2 * B, g0)

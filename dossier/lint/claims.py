@@ -653,13 +653,14 @@ _CODE_WORD = re.compile(r"(?<![\w.`/-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+
                         r"(?![\w/-]|\.\w)")
 
 
-@rule("D615", "a clause saying code is still in today's SGLang names a function, class or attribute it lacks",
-      scope="card")
+@rule("D615", "a clause saying code is still in (or lives in) today's SGLang names a function, class, attribute or "
+              "package file it lacks", scope="card")
 def still_there_but_gone(card, doc, ctx) -> Iterator[Finding]:
     """"In SGLang 0.5.23 MambaPool, ... and MambaStateUpdateCudaGraphRunner all still exist": the reader takes the
     card's word that the code is there. A sentence naming today's SGLang (its version, or "today") whose clause says
     "still"/"remains" with no word of change (gone, renamed, moved, not, was ...) must name only code the tree
-    holds, and what it says is "still in <file>" is in that file. The reverse ("X is gone" while it is there) is not
+    holds, and what it says is "still in <file>" (or "lives in", "sits in", "is in" <file>) is in that file, which
+    today's tree has. The reverse ("X is gone" while it is there) is not
     judged: such clauses name the code that replaced it."""
     s = surface(ctx)
     if s is None:
@@ -670,30 +671,39 @@ def still_there_but_gone(card, doc, ctx) -> Iterator[Finding]:
             if not today.search(sentence):
                 continue
             for clause in _CLAUSE.split(sentence):
-                if not _STILL.search(clause) or _NOT_STILL.search(clause):
+                if _NOT_STILL.search(clause):
                     continue
-                bare = prose.PATHLIKE.sub(" ", clause)
-                for name in dict.fromkeys(_CODE_WORD.findall(bare)):
-                    if prose.is_model_name(name) or _in_tree(name, s.tree, ctx):
-                        continue
-                    yield Finding(path + "#value", f"says {name} is still in SGLang {s.tree.version}, which has no "
-                                                   f"{name}", at=_locate(doc, path, name, 0),
-                                  hint="check the name against today's tree; code that left says so ('X is gone')")
+                if _STILL.search(clause):
+                    bare = prose.PATHLIKE.sub(" ", clause)
+                    for name in dict.fromkeys(_CODE_WORD.findall(bare)):
+                        if prose.is_model_name(name) or _in_tree(name, s.tree, ctx):
+                            continue
+                        yield Finding(path + "#value", f"says {name} is still in SGLang {s.tree.version}, which has "
+                                                       f"no {name}", at=_locate(doc, path, name, 0),
+                                      hint="check the name against today's tree; code that left says so ('X is gone')")
                 yield from _still_in_file(clause, s, ctx, doc, path)
 
 
-#: "... is still in python/sglang/srt/server_args.py": the code named before it sits in that file
-_STILL_IN_FILE = re.compile(r"\bstill (?:in|lives in|sits in|defined in|at) `?((?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
+#: "... is still in python/sglang/srt/server_args.py", "now lives in ...": the code named before it sits in that file
+_STILL_IN_FILE = re.compile(r"\b(?:still (?:in|lives? in|sits? in|defined in|at)|(?:now |still )?(?:lives?|sits?) in|"
+                            r"(?:is|are) (?:now |still )?(?:defined |found )?in) `?((?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
 
 
 def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
     """Names before "still in <file>" in a clause about today: each is in that file when today's tree has the file
-    and the name (a file it does not hold is D604's, a name it does not hold anywhere the clause check's)."""
+    and the name (a name it does not hold anywhere is the clause check's). An SGLang package path the tree lacks
+    ("In 0.5.23 both kernels still sit in python/sglang/jit_kernel/triton/gdn_fused_proj.py", a file that moved
+    before that release) is a finding of its own: a card's listed files are exempt from D604, not from this."""
     m = _STILL_IN_FILE.search(clause)
     if not m:
         return
     where = m.group(1).removeprefix("python/").removeprefix("sglang/")
     files = [f for f in s.tree.texts if f.endswith("/" + where)]
+    if not files and m.group(1).startswith(("python/sglang/", "sglang/")):
+        yield Finding(path + "#value", f"says code is in {m.group(1)} in SGLang {s.tree.version}, which has no such "
+                                       "file", at=_locate(doc, path, m.group(1), 0),
+                      hint="name the file today's SGLang holds the code in (`dossier drift` says where it moved)")
+        return
     if len(files) != 1:
         return
     text = s.tree.texts[files[0]]

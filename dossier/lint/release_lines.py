@@ -52,6 +52,29 @@ def _recorded(card: Card, ctx) -> dict[str, set[int]]:
     return out
 
 
+def _drift_lines(card: Card, ctx) -> tuple[str, dict[str, set[int]]]:
+    """(the SGLang version drift.lock was recorded against, file name -> the lines it found the card's current
+    match on); ("", {}) without a verdict for this key fragment."""
+    from dossier.drift import read_lock
+    from dossier.evidence import LockError, key_sha
+
+    if "drift-version" not in ctx.memo:
+        try:
+            ctx.memo["drift-version"] = read_lock(ctx.project.root)
+        except LockError:
+            ctx.memo["drift-version"] = ("", {})  # D311's finding
+    version, cards = ctx.memo["drift-version"]
+    entry = cards.get(card.pr) or {}
+    if entry.get("key_fragment") != key_sha(card.key_fragment):
+        return "", {}
+    out: dict[str, set[int]] = {}
+    for where in entry.get("found") or []:
+        if isinstance(where, dict) and isinstance(where.get("file"), str):
+            out.setdefault(PurePosixPath(where["file"]).name, set()).update(
+                n for n in where.get("lines") or [] if isinstance(n, int))
+    return version, out
+
+
 def _in_release(card: Card, version: str, ctx) -> set[int] | None:
     """The lines of the key file holding the match in a synced release (None: not synced, or no such file)."""
     from dossier.lint.grounds import _release_trees
@@ -63,27 +86,33 @@ def _in_release(card: Card, version: str, ctx) -> set[int] | None:
     return {i for i, line in enumerate(text.splitlines(), 1) if card.key_fragment.match in line}
 
 
-@rule("D331", "prose gives the card's line a line number in a release that the release evidence (or that release's "
-              "file) puts elsewhere", scope="card")
+@rule("D331", "prose gives the card's line a line number in a release that the release evidence, drift.lock (or that "
+              "release's file) puts elsewhere", scope="card")
 def wrong_release_line(card: Card, doc, ctx) -> Iterator[Finding]:
     """"the PR's copy is the one the 0.5.11 release diff adds (0.5.11 line 2314)" when evidence.lock records the
     match added at line 2341 of the key file in 0.5.11: a reader who opens the release at that line reads another
     hunk and takes it for the change. Judged where the sentence is about the card's line: it names the key file
     or quotes the match, or gives a release whose diff the lock records adding the match. The number (or one of a
     list or span: "lines 1955 and 1978", "lines 2339-2343") must be a line the lock records for that release, else
-    one holding the match in that release's key file (synced release cache), within one line."""
+    one holding the match in that release's key file (synced release cache), within one line. For the release
+    cards/drift.lock was recorded against (today's), a line of the key file, or of the file the match moved to
+    ("In 0.5.23 the check is at linear.py line 300"), is held to the lines drift found, so CI judges it too."""
     recorded = _recorded(card, ctx)
+    drift_version, drifted = _drift_lines(card, ctx)
     name = PurePosixPath(card.key_fragment.file).name
     for path, text in card_texts(card):
         for sentence in prose.sentences(" ".join(text.split())):
             for m in _LINE.finditer(sentence):
                 version = _release_of(sentence, m)
-                if version is None or (m.group(1) and m.group(1) != name):
-                    continue  # no release, or another file's line
                 about = m.group(1) == name or name in sentence or card.key_fragment.match in sentence
-                held = recorded.get(version)
-                if held is None and about:
-                    held = _in_release(card, version, ctx)
+                if version == drift_version and (m.group(1) or (about and name)) in drifted:
+                    held = drifted[m.group(1) or name]  # where drift --record found the match in that release
+                elif version is None or (m.group(1) and m.group(1) != name):
+                    continue  # no release, or another file's line
+                else:
+                    held = recorded.get(version)
+                    if held is None and about:
+                        held = _in_release(card, version, ctx)
                 numbers = _lines(m)
                 if not held or any(abs(n - h) <= _SLACK for n in numbers for h in held):
                     continue

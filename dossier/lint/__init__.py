@@ -5,6 +5,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     claim_releases,
     claims,
     depth,
+    drift_words,
     evidence,
     figures,
     findings,

@@ -18,6 +18,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     release_lines,
     releases,
     schema,
+    shipped_files,
     slips,
     state,
     templates,

@@ -407,8 +407,8 @@ _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_si
 _GPU = re.compile(r"\b(?:GB\d{3}|[HBAL]\d{2,3}S?|MI\d{3}X?)\b")
 
 
-@rule("D517", "a sentence citing a results/ file quotes a value, a TP/batch row or a GPU that file does not hold",
-      scope="card")
+@rule("D517", "a sentence citing a results/ file (or giving figures to runtime.<lane>.bench: results/bench/<lane>.json) "
+              "quotes a value, a TP/batch row or a GPU that file does not hold", scope="card")
 def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(results/bench/projections.json): ... 65.6 us against a 28.3 us floor (TP1 B=512)": every decimal the
     sentence gives is a value of that file at the precision written, and a TPn or B=n it names is a row's tp or
@@ -417,7 +417,10 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     :mod:`dossier.lint.result_rows`) is that row's value or one outside every row (ceilings, notes), not another
     row's; a number the shape does not pair is checked against the whole file. A sentence that names GPUs names
     the one the file was measured on (its ``device``), among others if it compares; so does one giving this card's
-    `dossier regress` run a GPU without citing results/cuda/<pr>.json. A missing file is D604's."""
+    `dossier regress` run a GPU without citing results/cuda/<pr>.json. A missing file is D604's. A sentence that
+    gives its figures to this project's bench by module, citing no file ("This project (H200,
+    runtime.projections.bench): the fused split runs 3.7x faster at TP1 B=64"), is judged against what that bench
+    writes, results/bench/<lane>.json; one crediting the PR's author, description or thread is not."""
     from dossier.lint.depth import card_texts, text_location
     from dossier.lint.result_rows import DECIMAL, ROW, SHAPE, bindings
 
@@ -427,7 +430,9 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
             files = [f for f in files if f.is_file()]
             if not files:
                 yield from _regress_device(card, sentence, path, ctx)
-                continue
+                files = [f] if (f := _bench_file(sentence, ctx)) is not None else []
+                if not files:
+                    continue
             keyed, rows = _result_values(files, ctx)
             names = ", ".join(f.name for f in files)
             named, measured = set(_GPU.findall(sentence)), _devices(files)
@@ -489,6 +494,23 @@ def _regress_device(card: Card, sentence: str, path: str, ctx) -> Iterator[Findi
             yield Finding(text_location(path), f"gives this card's regression run to {', '.join(sorted(named))}, "
                                                f"but results/cuda/{card.pr}.json records {', '.join(sorted(measured))}",
                           hint="name the GPU the stored result records, and cite the file")
+
+
+#: this project's bench named as a figure's source: "runtime.projections.bench", "python -m runtime.gdn.bench"
+_BENCH = re.compile(r"(?<![\w.])runtime\.(\w+)\.bench\b")
+
+
+def _bench_file(sentence: str, ctx) -> Path | None:
+    """The stored results of the bench a sentence gives its figures to by module ("This project (H200,
+    runtime.projections.bench): ... 3.7x"): results/bench/<lane>.json, what `python -m runtime.<lane>.bench --json`
+    writes (None: no bench named, the figures given to the PR's author, description or thread, or no such file)."""
+    from dossier.lint.depth import _THEIRS
+
+    m = _BENCH.search(sentence)
+    if m is None or _THEIRS.search(sentence):
+        return None
+    f = ctx.project.root / "results" / "bench" / f"{m.group(1)}.json"
+    return f if f.is_file() else None
 
 
 def _devices(files: list[Path]) -> set[str]:

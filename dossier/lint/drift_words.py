@@ -14,7 +14,8 @@ from dossier.model import Card
 #: the line is where the PR wrote it: its file, its place
 _PLACE = re.compile(r"\b(?:(?:is|are|stays?|remains?|sits?|still) (?:still )?in place|has(?:n't| not) moved|never moved|"
                     r"where (?:the PR|this PR|#\d+) (?:put|left|wrote|added) (?:it|them)|"
-                    r"(?:in|at) (?:its|the same|the original) (?:own )?(?:file|place|spot))\b", re.IGNORECASE)
+                    r"(?:in|at) (?:its (?:same |original |own )*|the (?:same |original )+)(?:file|place|spot))\b",
+                    re.IGNORECASE)
 #: the line is there as written, wherever it is
 _PRESENT = re.compile(r"\b(?:still (?:holds|matches|present|there|exists|ships)|(?:is|are|stays?|remains?) (?:still )?"
                       r"(?:unchanged|untouched|intact|verbatim)|(?:is|are) still (?:present|there|found))\b",

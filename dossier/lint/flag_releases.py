@@ -24,14 +24,17 @@ _SINCE = re.compile(r"[`'\"]*\s*[(,]?\s*(?:(?:is|was|are|were)\s+)?(?:(?:from|si
                     r"has been (?:there|available|around) since)\s+(?:SGLang\s+)?(?:>=\s*|\u2265\s*)?" + _VERSION + "|"
                     r"(?:SGLang\s+)?(?:>=\s*|\u2265\s*)" + _VERSION + r"|(?:SGLang\s+)?" + _VERSION + _NEWER + ")",
                     re.IGNORECASE)
-#: "On SGLang 0.5.12, start the server with ...", "on 0.5.12: python -m ...", "Since 0.5.17, pass ...", "From SGLang
-#: 0.5.17 on, ...", "sglang==0.5.12 ... --flag", "SGLang 0.5.12 users: ...", "0.5.17 adds --flag", "0.5.17 has
-#: --flag" (not "has no"), "Upgrade to 0.5.17 to get --flag": the release a command or setting is given for
+#: "On SGLang 0.5.12, start the server with ...", "on 0.5.12: python -m ...", "Since 0.5.17, pass ...", "Since SGLang
+#: 0.5.17 the kernel is picked with ...", "From SGLang 0.5.17 on, ...", "sglang==0.5.12 ... --flag", "SGLang 0.5.12
+#: users: ...", "0.5.17 adds --flag", "0.5.17 has --flag" (not "has no"), "The 0.5.17 wheel already takes --flag",
+#: "Upgrade to 0.5.17 to get --flag": the release a command or setting is given for
 _ON = re.compile(r"(?:\b(?:in|on|with|for|under)\s+(?:SGLang\s+)?" + _VERSION + r"|(?:^|(?<=[.;:!?]\s)|(?<=\n))"
                  r"(?:since|from|as of|starting (?:with|from|in|at)|beginning with)\s+(?:SGLang\s+)?" + _VERSION
-                 + "(?:" + _NEWER + r")?(?=\s*,)|\bsglang==" + _VERSION + r"|\bSGLang\s+"
+                 + "(?:" + _NEWER + r")?(?=\s*,|\s+(?:the|a|an|this|it|you|we|SGLang|pass|set|start|launch|add|use)\b)"
+                 r"|\bsglang==" + _VERSION + r"|\bSGLang\s+"
                  + _VERSION + r"(?:" + _NEWER + r")?\s+users\b|(?<![\w.])" + _VERSION
-                 + r"\s+(?:adds|added|introduces|introduced|brings|brought|ships|shipped|gains|gained|"
+                 + r"(?:'s)?\s+(?:(?:wheel|release|build|package|image|server)\s+)?(?:already\s+|also\s+|now\s+)?"
+                 r"(?:adds|added|introduces|introduced|brings|brought|ships|shipped|gains|gained|"
                  r"(?:has|accepts|supports|parses|takes)(?!\s+(?:no|not|neither|never)\b))\b"
                  r"|\bupgrade to (?:SGLang\s+)?" + _VERSION + r"(?:" + _NEWER + r")?\s+(?:to get|to use|for|and (?:use|pass|"
                  r"set|add))\b)\s*[,:]?",

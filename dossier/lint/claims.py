@@ -691,15 +691,17 @@ _STILL_IN_FILE = re.compile(r"\b(?:still (?:in|lives? in|sits? in|defined in|at)
 
 def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
     """Names before "still in <file>" in a clause about today: each is in that file when today's tree has the file
-    and the name (a name it does not hold anywhere is the clause check's). An SGLang package path the tree lacks
+    and the name (a name it does not hold anywhere is the clause check's). A file the card lists that the tree lacks
     ("In 0.5.23 both kernels still sit in python/sglang/jit_kernel/triton/gdn_fused_proj.py", a file that moved
-    before that release) is a finding of its own: a card's listed files are exempt from D604, not from this."""
+    before that release) is a finding of its own: listed files are exempt from D604, which judges the others."""
     m = _STILL_IN_FILE.search(clause)
     if not m:
         return
     where = m.group(1).removeprefix("python/").removeprefix("sglang/")
     files = [f for f in s.tree.texts if f.endswith("/" + where)]
-    if not files and m.group(1).startswith(("python/sglang/", "sglang/")):
+    listed = {p for group in (doc.data.get("files") or {}).values() for p in (group or [])}
+    listed.add((doc.data.get("key_fragment") or {}).get("file"))
+    if not files and "python/sglang/" + where in listed:  # another path D604 judges
         yield Finding(path + "#value", f"says code is in {m.group(1)} in SGLang {s.tree.version}, which has no such "
                                        "file", at=_locate(doc, path, m.group(1), 0),
                       hint="name the file today's SGLang holds the code in (`dossier drift` says where it moved)")

@@ -55,7 +55,7 @@ PROBES = [
     ("name-in-the-wrong-file-today", 19321, (), _append(
         "implementation", "In 0.5.23 create_qkvz_proj is in python/sglang/srt/layers/linear.py."), "D615"),
     ("made-up-path-today", 19321, (), _append(
-        "implementation", "Today the tuple branch lives in python/sglang/srt/layers/linear_loader.py."), "D615"),
+        "implementation", "Today the tuple branch lives in python/sglang/srt/layers/linear_loader.py."), "D604"),
     # 4. a flag handed to a release that did not have it, in more phrasings
     ("flag-since-without-comma", 19775, (), _append(
         "implementation", f"Since SGLang 0.5.15 the verify kernel is picked with {VERIFY}."), "D618"),

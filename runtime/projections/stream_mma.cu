@@ -142,6 +142,23 @@ __device__ __forceinline__ unsigned word(const uint4& v, int i) {
   return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 
+// A fragments of rows [T, stride] written by the previous kernel (x, the residual): rows g and g + 8 of each
+// 16-token tile, the warp's columns from col0, zeros past T (and for rows 8..15 where ROWS8).
+__device__ __forceinline__ void load_rows(uint4 (&dst)[MT][2][CW], const u16* src, long long stride, int T, int g,
+                                          int col0) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      int t = 16 * mt + 8 * h + g;
+      bool ok = t < T && !(ROWS8 && h == 1);
+      const uint4* p = reinterpret_cast<const uint4*>(src + (ok ? t : 0) * stride + col0);
+#pragma unroll
+      for (int c = 0; c < CW; ++c) dst[mt][h][c] = ok ? load_x(p + 4 * c) : make_uint4(0, 0, 0, 0);
+    }
+  }
+}
+
 extern "C" __global__ void __launch_bounds__(W * 32, MINB)
 stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, int T,
                   int xs, int units, const u16* res, const u16* nw, u16* res_out, float eps) {
@@ -206,40 +223,28 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
 #endif
   // x's A fragments: rows g and g + 8 of each 16-token tile, the warp's columns (zeros past T)
   uint4 xa[MT][2][CW];
+#if CL > 1
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       int t = 16 * mt + 8 * h + g;
       bool ok = t < T && !(ROWS8 && h == 1);
-#if CL > 1
       const uint4* xp = reinterpret_cast<const uint4*>(xsm + (ok ? t : 0) * XROW + 2 * col0);
 #pragma unroll
       for (int c = 0; c < CW; ++c) xa[mt][h][c] = ok ? xp[4 * c] : make_uint4(0, 0, 0, 0);
-#else
-      const uint4* xp = reinterpret_cast<const uint4*>(x + (long long)(ok ? t : 0) * xs + col0);
-#pragma unroll
-      for (int c = 0; c < CW; ++c) xa[mt][h][c] = ok ? load_x(xp + 4 * c) : make_uint4(0, 0, 0, 0);
-#endif
     }
   }
+#else
+  load_rows(xa, x, xs, T, g, col0);
+#endif
 #if CL > 1
   __syncthreads();  // every warp holds its x before any partial overwrites the rows
   asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");  // x landed here: copies into us are done
 #endif
 #if NORM
   uint4 ra[MT][2][CW];  // the residual's rows, beside x's
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      int t = 16 * mt + 8 * h + g;
-      bool ok = t < T && !(ROWS8 && h == 1);
-      const uint4* rp = reinterpret_cast<const uint4*>(res + (long long)(ok ? t : 0) * K + col0);
-#pragma unroll
-      for (int c = 0; c < CW; ++c) ra[mt][h][c] = ok ? load_x(rp + 4 * c) : make_uint4(0, 0, 0, 0);
-    }
-  }
+  load_rows(ra, res, K, T, g, col0);
 #endif
   pin(qkv + threadIdx.x, T);  // x (and the residual) before the rest
 #pragma unroll

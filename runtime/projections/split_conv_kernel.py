@@ -191,11 +191,16 @@ def _split_conv_pairs_kernel(
     BLOCK_P: tl.constexpr,
     BLOCK_HV: tl.constexpr,
     USE_PDL: tl.constexpr,
+    STREAMING: tl.constexpr = False,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
     z, the conv output, 2 x 2 for the weights) holding two values, twice the bytes per load and per register of
-    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`."""
+    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`. ``STREAMING``: cache hints, the rows,
+    windows and z read evict-first and written streaming (``.cs``), the conv weight kept (evict-last)."""
+    EV: tl.constexpr = "evict_first" if STREAMING else ""
+    CS: tl.constexpr = ".cs" if STREAMING else ""
+    WEV: tl.constexpr = "evict_last" if STREAMING else ""
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
     DTYPE: tl.constexpr = qkv_ptr.dtype.element_ty
@@ -206,10 +211,10 @@ def _split_conv_pairs_kernel(
     ok = pairs < QKV // 2
     # weights [QKV, 4]: words 2c, 2c + 1 of channel c = (w0, w1), (w2, w3)
     w_pairs = w_ptr.to(words, bitcast=True) + pairs * 4
-    w00, w01 = _halves(tl.load(w_pairs, mask=ok, other=0))
-    w02, w03 = _halves(tl.load(w_pairs + 1, mask=ok, other=0))
-    w10, w11 = _halves(tl.load(w_pairs + 2, mask=ok, other=0))
-    w12, w13 = _halves(tl.load(w_pairs + 3, mask=ok, other=0))
+    w00, w01 = _halves(tl.load(w_pairs, mask=ok, other=0, eviction_policy=WEV))
+    w02, w03 = _halves(tl.load(w_pairs + 1, mask=ok, other=0, eviction_policy=WEV))
+    w10, w11 = _halves(tl.load(w_pairs + 2, mask=ok, other=0, eviction_policy=WEV))
+    w12, w13 = _halves(tl.load(w_pairs + 3, mask=ok, other=0, eviction_policy=WEV))
     if HAS_BIAS:
         b0, b1 = _halves(tl.load(bias_ptr.to(words, bitcast=True) + pairs, mask=ok, other=0))
         acc0 = b0.to(DTYPE, bitcast=True).to(tl.float32)
@@ -220,14 +225,14 @@ def _split_conv_pairs_kernel(
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     x_row = qkvz_ptr.to(words, bitcast=True) + row * (qkvz_stride // 2)
-    xw = tl.load(x_row + pairs, mask=ok, other=0)
+    xw = tl.load(x_row + pairs, mask=ok, other=0, eviction_policy=EV)
     slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
     # the pair's windows: c0 (t0, t1, t2), c1 (t0, t1, t2) in three words
     window = state_ptr.to(words, bitcast=True) + slot * (state_stride_slot // 2) + pairs * 3
-    s0 = tl.load(window, mask=valid, other=0)
-    s1 = tl.load(window + 1, mask=valid, other=0)
-    s2 = tl.load(window + 2, mask=valid, other=0)
+    s0 = tl.load(window, mask=valid, other=0, eviction_policy=EV)
+    s1 = tl.load(window + 1, mask=valid, other=0, eviction_policy=EV)
+    s2 = tl.load(window + 2, mask=valid, other=0, eviction_policy=EV)
     c0t0, c0t1 = _halves(s0)
     c0t2, c1t0 = _halves(s1)
     c1t1, c1t2 = _halves(s2)
@@ -241,15 +246,15 @@ def _split_conv_pairs_kernel(
     acc1 += _tap(c1t2, w12, DTYPE)
     acc1 += _tap(x1, w13, DTYPE)
     # shifted windows: c0 (t1, t2, x0), c1 (t1, t2, x1)
-    tl.store(window, _word(c0t1, c0t2), mask=valid)
-    tl.store(window + 1, _word(x0, c1t1), mask=valid)
-    tl.store(window + 2, _word(c1t2, x1), mask=valid)
+    tl.store(window, _word(c0t1, c0t2), mask=valid, cache_modifier=CS)
+    tl.store(window + 1, _word(x0, c1t1), mask=valid, cache_modifier=CS)
+    tl.store(window + 2, _word(c1t2, x1), mask=valid, cache_modifier=CS)
     out = tl.where(valid, _word(_conv_out(acc0, SILU, DTYPE), _conv_out(acc1, SILU, DTYPE)), xw)
-    tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok)
+    tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok, cache_modifier=CS)
 
     z_ok = pairs < VD // 2
-    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
-    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
+    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok, eviction_policy=EV)
+    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok, cache_modifier=CS)
     if pid_c == 0:
         _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
 
@@ -282,13 +287,14 @@ def split_conv_update(
     num_warps: int | None = None,
     pairs: bool | None = None,
     pdl: bool = False,
+    streaming: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
     ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pairs``: the paired launch (default:
     where :func:`pairs_apply`; ``True`` elsewhere raises); ``block`` (channels per program) and ``num_warps`` default
     to the chosen launch's. ``pdl``: programmatic dependent launch (:func:`.pdl.pdl_launch`; the conv weight is read
-    before the wait), off by default (NOTES.md)."""
+    before the wait), off by default (NOTES.md); ``streaming``: the paired launch's cache hints (round 19's sweep)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")
@@ -317,7 +323,7 @@ def split_conv_update(
         block = block or PAIRS_BLOCK
         _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
             *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
-            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
+            BLOCK_P=block // 2, STREAMING=streaming, num_warps=num_warps or PAIRS_WARPS, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

@@ -11,7 +11,9 @@ programs of the first channel blocks also copy ``z`` and ``b``/``a``:
   bytes, and moves everything as 32-bit words: half the loads and stores, and twice the bytes per register, of
   one 16-bit access per value. On the H200 (NOTES.md round 7, same-run sweep) TP1 B=512 45.3 -> 33.9 us, B=128
   12.9 -> 9.5, TP4 B=512 12.8 -> 9.6; 256 channels on 4 warps (one pair per thread) beat 512 on 8 by 0 to 2%, and
-  two pairs per thread were 30 to 40% slower;
+  two pairs per thread were 30 to 40% slower. With cache hints (``streaming``, round 19): the rows, windows and z
+  are read evict-first and written streaming, the conv weight kept in L2 (TP1 B=64 6.10 -> 5.70 us, B=128 9.49 ->
+  9.29, TP8 B=512 6.15 -> 5.83, TP1 B=512 level);
 * one channel per thread (:func:`_split_conv_kernel`, any W from 2 to 4, dtype and window stride): each program
   owns ``BLOCK`` channels and reads a window one strided vector per tap. 256 channels on 8 warps won the earlier
   tuners; more rows per program (with or without an L2 bulk prefetch of their runs, round 7), more channels per
@@ -191,7 +193,7 @@ def _split_conv_pairs_kernel(
     BLOCK_P: tl.constexpr,
     BLOCK_HV: tl.constexpr,
     USE_PDL: tl.constexpr,
-    STREAMING: tl.constexpr = False,
+    STREAMING: tl.constexpr,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
@@ -287,14 +289,15 @@ def split_conv_update(
     num_warps: int | None = None,
     pairs: bool | None = None,
     pdl: bool = False,
-    streaming: bool = False,
+    streaming: bool = True,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
     ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pairs``: the paired launch (default:
     where :func:`pairs_apply`; ``True`` elsewhere raises); ``block`` (channels per program) and ``num_warps`` default
     to the chosen launch's. ``pdl``: programmatic dependent launch (:func:`.pdl.pdl_launch`; the conv weight is read
-    before the wait), off by default (NOTES.md); ``streaming``: the paired launch's cache hints (round 19's sweep)."""
+    before the wait), off by default (NOTES.md); ``streaming``: the paired launch's cache hints (NOTES.md round 19:
+    1 to 7% faster at B 64 to 256 on the H200, level at 512; the same values)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")

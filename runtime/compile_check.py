@@ -247,7 +247,7 @@ KERNELS = [
     KernelSpec(
         "projections.split_conv.pairs", split_conv_kernel._split_conv_pairs_kernel,
         {k: v for k, v in _SPLIT_CONV_SHAPE.items() if k not in ("W", "BLOCK")}
-        | {"BLOCK_P": split_conv_kernel.PAIRS_BLOCK // 2, "STREAMING": True},
+        | {"BLOCK_P": split_conv_kernel.PAIRS_BLOCK // 2},
         _SPLIT_IO | {"idx_ptr": "i32"}, num_warps=split_conv_kernel.PAIRS_WARPS, aligned=("qkvz_stride",),
     ),
     KernelSpec(  # the bench's stand-in for the layer's input norm (in-context timing)

@@ -11,9 +11,7 @@ programs of the first channel blocks also copy ``z`` and ``b``/``a``:
   bytes, and moves everything as 32-bit words: half the loads and stores, and twice the bytes per register, of
   one 16-bit access per value. On the H200 (NOTES.md round 7, same-run sweep) TP1 B=512 45.3 -> 33.9 us, B=128
   12.9 -> 9.5, TP4 B=512 12.8 -> 9.6; 256 channels on 4 warps (one pair per thread) beat 512 on 8 by 0 to 2%, and
-  two pairs per thread were 30 to 40% slower. With cache hints (``streaming``, round 19): the rows, windows and z
-  are read evict-first and written streaming, the conv weight kept in L2 (TP1 B=64 6.10 -> 5.70 us, B=128 9.49 ->
-  9.29, TP8 B=512 6.15 -> 5.83, TP1 B=512 level);
+  two pairs per thread were 30 to 40% slower;
 * one channel per thread (:func:`_split_conv_kernel`, any W from 2 to 4, dtype and window stride): each program
   owns ``BLOCK`` channels and reads a window one strided vector per tap. 256 channels on 8 warps won the earlier
   tuners; more rows per program (with or without an L2 bulk prefetch of their runs, round 7), more channels per
@@ -193,16 +191,11 @@ def _split_conv_pairs_kernel(
     BLOCK_P: tl.constexpr,
     BLOCK_HV: tl.constexpr,
     USE_PDL: tl.constexpr,
-    STREAMING: tl.constexpr,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
     z, the conv output, 2 x 2 for the weights) holding two values, twice the bytes per load and per register of
-    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`. ``STREAMING``: cache hints, the rows,
-    windows and z read evict-first and written streaming (``.cs``), the conv weight kept (evict-last)."""
-    EV: tl.constexpr = "evict_first" if STREAMING else ""
-    CS: tl.constexpr = ".cs" if STREAMING else ""
-    WEV: tl.constexpr = "evict_last" if STREAMING else ""
+    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`."""
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
     DTYPE: tl.constexpr = qkv_ptr.dtype.element_ty
@@ -213,10 +206,10 @@ def _split_conv_pairs_kernel(
     ok = pairs < QKV // 2
     # weights [QKV, 4]: words 2c, 2c + 1 of channel c = (w0, w1), (w2, w3)
     w_pairs = w_ptr.to(words, bitcast=True) + pairs * 4
-    w00, w01 = _halves(tl.load(w_pairs, mask=ok, other=0, eviction_policy=WEV))
-    w02, w03 = _halves(tl.load(w_pairs + 1, mask=ok, other=0, eviction_policy=WEV))
-    w10, w11 = _halves(tl.load(w_pairs + 2, mask=ok, other=0, eviction_policy=WEV))
-    w12, w13 = _halves(tl.load(w_pairs + 3, mask=ok, other=0, eviction_policy=WEV))
+    w00, w01 = _halves(tl.load(w_pairs, mask=ok, other=0))
+    w02, w03 = _halves(tl.load(w_pairs + 1, mask=ok, other=0))
+    w10, w11 = _halves(tl.load(w_pairs + 2, mask=ok, other=0))
+    w12, w13 = _halves(tl.load(w_pairs + 3, mask=ok, other=0))
     if HAS_BIAS:
         b0, b1 = _halves(tl.load(bias_ptr.to(words, bitcast=True) + pairs, mask=ok, other=0))
         acc0 = b0.to(DTYPE, bitcast=True).to(tl.float32)
@@ -227,14 +220,14 @@ def _split_conv_pairs_kernel(
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     x_row = qkvz_ptr.to(words, bitcast=True) + row * (qkvz_stride // 2)
-    xw = tl.load(x_row + pairs, mask=ok, other=0, eviction_policy=EV)
+    xw = tl.load(x_row + pairs, mask=ok, other=0)
     slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
     # the pair's windows: c0 (t0, t1, t2), c1 (t0, t1, t2) in three words
     window = state_ptr.to(words, bitcast=True) + slot * (state_stride_slot // 2) + pairs * 3
-    s0 = tl.load(window, mask=valid, other=0, eviction_policy=EV)
-    s1 = tl.load(window + 1, mask=valid, other=0, eviction_policy=EV)
-    s2 = tl.load(window + 2, mask=valid, other=0, eviction_policy=EV)
+    s0 = tl.load(window, mask=valid, other=0)
+    s1 = tl.load(window + 1, mask=valid, other=0)
+    s2 = tl.load(window + 2, mask=valid, other=0)
     c0t0, c0t1 = _halves(s0)
     c0t2, c1t0 = _halves(s1)
     c1t1, c1t2 = _halves(s2)
@@ -248,15 +241,15 @@ def _split_conv_pairs_kernel(
     acc1 += _tap(c1t2, w12, DTYPE)
     acc1 += _tap(x1, w13, DTYPE)
     # shifted windows: c0 (t1, t2, x0), c1 (t1, t2, x1)
-    tl.store(window, _word(c0t1, c0t2), mask=valid, cache_modifier=CS)
-    tl.store(window + 1, _word(x0, c1t1), mask=valid, cache_modifier=CS)
-    tl.store(window + 2, _word(c1t2, x1), mask=valid, cache_modifier=CS)
+    tl.store(window, _word(c0t1, c0t2), mask=valid)
+    tl.store(window + 1, _word(x0, c1t1), mask=valid)
+    tl.store(window + 2, _word(c1t2, x1), mask=valid)
     out = tl.where(valid, _word(_conv_out(acc0, SILU, DTYPE), _conv_out(acc1, SILU, DTYPE)), xw)
-    tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok, cache_modifier=CS)
+    tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok)
 
     z_ok = pairs < VD // 2
-    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok, eviction_policy=EV)
-    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok, cache_modifier=CS)
+    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
+    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
     if pid_c == 0:
         _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
 
@@ -289,15 +282,13 @@ def split_conv_update(
     num_warps: int | None = None,
     pairs: bool | None = None,
     pdl: bool = False,
-    streaming: bool = True,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
     ``qkvz``'s dtype. Rows naming the same slot twice race (as in SGLang). ``pairs``: the paired launch (default:
     where :func:`pairs_apply`; ``True`` elsewhere raises); ``block`` (channels per program) and ``num_warps`` default
     to the chosen launch's. ``pdl``: programmatic dependent launch (:func:`.pdl.pdl_launch`; the conv weight is read
-    before the wait), off by default (NOTES.md); ``streaming``: the paired launch's cache hints (NOTES.md round 19:
-    1 to 7% faster at B 64 to 256 on the H200, level at 512; the same values)."""
+    before the wait), off by default (NOTES.md)."""
     batch, qkv, nv = qkvz.shape[0], shape.qkv_width, shape.num_v_heads
     if qkvz.shape != (batch, shape.qkvz_width) or ba.shape != (batch, shape.ba_width):
         raise ValueError(f"need qkvz [B, {shape.qkvz_width}] and ba [B, {shape.ba_width}]")
@@ -326,7 +317,7 @@ def split_conv_update(
         block = block or PAIRS_BLOCK
         _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
             *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
-            BLOCK_P=block // 2, STREAMING=streaming, num_warps=num_warps or PAIRS_WARPS, **common,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

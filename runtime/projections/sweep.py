@@ -76,10 +76,9 @@ states rotated past L2 (as :mod:`.bench` does):
 * ``nf18``: round 18, the layer's input norm folded into :func:`.stream_mma.stream_mma` (``norm=``) against the norm
   followed by our path or SGLang's, each side timed over the same span: from a norm-shaped predecessor (the stand-in
   norm, which releases its dependents after its stores) to the projection's end (``ctx_us``);
-* ``k19``: round 19, TP4 T=32 / 128 on the tile-major ``gemm_split`` with 256-wide K steps (32 KB of weight a
-  pipeline step on the 49-program grid) or eight stages of 128, beside the landed launch, the fused path and SGLang's
-  path, all back to back and after the norm; and the split +
-  conv paired launch with cache hints (``streaming``) against the landed launch, B 64 to 512, with its byte floor;
+  (round 19's ``k19``: TP4 T=32 / 128 on the tile-major ``gemm_split`` in 256-wide K steps or eight 128-wide stages,
+  after the norm, lost everywhere; the split + conv paired launch with cache hints won in this sweep and lost in the
+  bench; both removed: results/bench/projections-decode-sweep-k19.json, NOTES.md round 19);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -120,8 +119,7 @@ from .stream_mma import AddNorm, stream_mma
 from .stream_mma import pack_weight as pack_weight_units
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "k19")
-CTX_KINDS = ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "k19")  # timed back to back and after the norm
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -230,8 +228,6 @@ def cases(only=KINDS) -> list[Case]:
         out += _sm17_cases()
     if "nf18" in only:
         out += _nf18_cases()
-    if "k19" in only:
-        out += _k19_cases()
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -401,21 +397,6 @@ def _nf18_cases() -> list[Case]:
                 out.append(Case("nf18", tp, t, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2}))
             if t == 32 and tp < 8:
                 out.append(Case("nf18", tp, t, base | {"CL": 8}))
-    return out
-
-
-def _k19_cases() -> list[Case]:
-    """Round 19 (NOTES.md): the TP4 ``gemm_split`` grid in larger pipeline steps, and the split + conv cache hints."""
-    out = []
-    for t, changes in ((32, ({"block_k": 256, "peel_k": 256, "stages": 3}, {"block_k": 256, "peel_k": 256, "stages": 4},
-                             {"stages": 8})),
-                       (128, ({"block_k": 256, "peel_k": 256, "stages": 3},))):
-        landed = {"what": "gemm", **_landed(4, t, tile_major=True), "packed": True, "swap": True, **_tma_of(4)}
-        out += [Case("k19", 4, t, landed | c) for c in ({}, *changes)]
-        out += [Case("k19", 4, t, {"what": w}) for w in ("fused_path", "sglang")]
-    for tp, batch in ((1, 64), (1, 128), (1, 256), (1, 512), (4, 256), (4, 512), (8, 512)):  # twice: the spread
-        out += [Case("k19", tp, batch, {"block": 256, "warps": 4, "pdl": False, "pairs": True, "streaming": st})
-                for st in (False, True, False, True)]
     return out
 
 
@@ -967,7 +948,6 @@ def _split_conv_call(case: Case, ctx: _Context):
         )
 
     kw = {"block": p["block"], "num_warps": p["warps"], "pdl": p["pdl"], "pairs": p.get("pairs", False)}
-    kw["streaming"] = p.get("streaming", False)  # cases before round 19 timed the launch without cache hints
 
     def fn():
         return run(*both(), **kw)
@@ -992,10 +972,9 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
     row = case.row()
     try:
         replays = 20
-        conv = case.kind in ("split_conv", "pairs") or case.kind == "k19" and "pairs" in case.params
-        if conv:
+        if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
-        elif case.kind in CTX_KINDS:
+        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):
             fn, check = _ctx14_call(case, ctx)
         elif case.kind == "nf18":
             fn, check = _nf18_call(case, ctx)
@@ -1011,7 +990,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it and (case.kind in CTX_KINDS or case.kind == "nf18") and not conv:  # back to back and after the norm, interleaved as the bench times
+        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18"):  # back to back and after the norm, interleaved as the bench times
             norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
             times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
                                           replays=20, reps=50)
@@ -1022,9 +1001,6 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
             row["x_floor"] = row["us"] / row["floor_us"]
         elif time_it:
             row["us"] = cuda_graph_median_us(fn, replays=max(20, replays))
-            if case.kind == "k19":  # the split + conv row against its byte floor at this run's copy rate
-                row["x_floor"] = row["us"] / (split_conv_bytes(QWEN3_5_397B.per_rank(case.tp), case.size)
-                                              / (ctx.copy_gbs() * 1e3))
     except Exception as exc:  # noqa: BLE001 - a config that fails to compile or launch is a row, not a crash
         row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
     return row
@@ -1074,7 +1050,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in CTX_KINDS or kind in ("copy14", "nf18"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

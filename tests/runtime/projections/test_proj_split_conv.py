@@ -141,22 +141,6 @@ def test_paired_kernel_matches_reference(dtype, activation, bias, parity):
         parity(f"paired split_conv kernel {dtype} {activation}", got[0], want[0], 4 * torch.finfo(dtype).eps)
 
 
-def test_paired_kernel_cache_hints_change_no_bits():
-    """The paired launch with and without its cache hints (``streaming``, the default since round 19): the same state,
-    outputs and conv values bit for bit, a padding row passing x through."""
-    qkvz, ba, state, weight, b, idx = _case(SMALL, 5, 4, torch.bfloat16, seed=32, state_len=3, bias=True, extra=4)
-    runs = []
-    for streaming in (True, False):
-        st = state.clone()
-        out = split_conv_kernel.split_conv_update(qkvz, ba, st, weight, b, idx, SMALL, "silu", pairs=True, block=32,
-                                                  num_warps=4, streaming=streaming)
-        runs.append((st, *out))
-    assert not torch.equal(runs[0][0], state)  # the state moved
-    for hinted, plain in zip(*runs, strict=True):
-        assert torch.equal(hinted, plain)
-    assert torch.equal(runs[0][1][1], qkvz[1, : SMALL.qkv_width])
-
-
 def test_paired_kernel_only_where_its_words_line_up():
     """The default launch takes channel pairs only where every 32-bit word lines up; ``pairs=True`` elsewhere is an
     error, not a wrong answer."""

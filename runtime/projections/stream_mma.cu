@@ -142,19 +142,23 @@ __device__ __forceinline__ unsigned word(const uint4& v, int i) {
   return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 
-// A fragments of rows [T, stride] written by the previous kernel (x, the residual): rows g and g + 8 of each
-// 16-token tile, the warp's columns from col0, zeros past T (and for rows 8..15 where ROWS8).
-__device__ __forceinline__ void load_rows(uint4 (&dst)[MT][2][CW], const u16* src, long long stride, int T, int g,
-                                          int col0) {
+// A fragments of T rows of row_bytes each from base (the warp's first column of row 0): rows g and g + 8 of each
+// 16-token tile, zeros past T (and for rows 8..15 where ROWS8). STAGED: x staged in shared memory (CL > 1), else rows
+// the previous kernel wrote to global memory (x, the residual), read after the wait.
+template <bool STAGED>
+__device__ __forceinline__ void load_rows(uint4 (&dst)[MT][2][CW], const char* base, long long row_bytes, int T,
+                                          int g) {
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       int t = 16 * mt + 8 * h + g;
       bool ok = t < T && !(ROWS8 && h == 1);
-      const uint4* p = reinterpret_cast<const uint4*>(src + (ok ? t : 0) * stride + col0);
+      const uint4* p = reinterpret_cast<const uint4*>(base + (ok ? t : 0) * row_bytes);
 #pragma unroll
-      for (int c = 0; c < CW; ++c) dst[mt][h][c] = ok ? load_x(p + 4 * c) : make_uint4(0, 0, 0, 0);
+      for (int c = 0; c < CW; ++c) {
+        dst[mt][h][c] = !ok ? make_uint4(0, 0, 0, 0) : STAGED ? p[4 * c] : load_x(p + 4 * c);
+      }
     }
   }
 }
@@ -224,19 +228,9 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
   // x's A fragments: rows g and g + 8 of each 16-token tile, the warp's columns (zeros past T)
   uint4 xa[MT][2][CW];
 #if CL > 1
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      int t = 16 * mt + 8 * h + g;
-      bool ok = t < T && !(ROWS8 && h == 1);
-      const uint4* xp = reinterpret_cast<const uint4*>(xsm + (ok ? t : 0) * XROW + 2 * col0);
-#pragma unroll
-      for (int c = 0; c < CW; ++c) xa[mt][h][c] = ok ? xp[4 * c] : make_uint4(0, 0, 0, 0);
-    }
-  }
+  load_rows<true>(xa, xsm + 2 * col0, XROW, T, g);
 #else
-  load_rows(xa, x, xs, T, g, col0);
+  load_rows<false>(xa, reinterpret_cast<const char*>(x + col0), 2LL * xs, T, g);
 #endif
 #if CL > 1
   __syncthreads();  // every warp holds its x before any partial overwrites the rows
@@ -244,7 +238,7 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
 #endif
 #if NORM
   uint4 ra[MT][2][CW];  // the residual's rows, beside x's
-  load_rows(ra, res, K, T, g, col0);
+  load_rows<false>(ra, reinterpret_cast<const char*>(res + col0), 2LL * K, T, g);
 #endif
   pin(qkv + threadIdx.x, T);  // x (and the residual) before the rest
 #pragma unroll

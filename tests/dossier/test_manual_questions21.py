@@ -1,4 +1,4 @@
-"""Forty-six more tasks an inference engineer or a coding agent brings to the manual (manual21, session 18), each
+"""Fifty more tasks an inference engineer or a coding agent brings to the manual (manual21, session 18), each
 answered by following links from SKILL.md only: a symptom row and the one section it links (for a message quoted
 from a log, the errors page's index, then the one section it names). They were checked against SGLang 0.5.23's
 source, the release trees (0.5.1 to 0.5.23), the cards and results/bench/*.json.
@@ -154,18 +154,31 @@ QUESTIONS = [
              ("| `--enable-int8-mamba-checkpoint` | 0.5.14 | 0.5.23 |",)),
     Question("Six H100s for Qwen3-Next-80B: can I run --tp-size 6?", "Choosing TP (and EP)",
              ("on six GPUs run TP2 or TP4 servers instead", "divisibility assertions")),
+    Question("Every MTP step copies the accepted draft state into the slot after verify: has anyone removed that "
+             "copy, and what did it buy?", "Where MTP / NEXTN target verify runs",
+             ("[#12892](pr-history.md#pr-12892)", "9.47%", "update_mamba_state_after_mtp_verify")),
+    Question("A 601-token prompt right after a 608-token one with the same start shows #cached-token 0 under "
+             "no_buffer: why?", "Prefix cache hit rate",
+             ("no_buffer never saves at a branching point", "Sending the bare prefix once")),
+    Question("Qwen3-Next on a Xeon server with --device cpu at TP3: does it load?", "Choosing TP (and EP)",
+             ("Xeon CPUs (`--device cpu`) are the exception", "adjust_config_with_unaligned_cpu_tp",
+              "[#12525](pr-history.md#pr-12525)")),
+    Question("What ratio of the free memory goes to the Mamba state pool by default, and did it change?",
+             "max_running_requests is capped", ("0.9 when unset; 0.2 before 0.5.3.post3",
+                                                "[#11679](pr-history.md#pr-11679)")),
     Question("HiCache on 0.5.15 with --hicache-size 100 used about twice the host memory: expected?",
              "Prefix cache hit rate", ("about twice the host memory asked for", "[#32915](pr-history.md#pr-32915)")),
 ]
 
 
-def test_there_are_forty_six_tasks():
+def test_there_are_fifty_tasks():
     """Eleven failed on main's manual at the start of the session (judged with the row named): the taken-out page on
     a current card, ReplaySSM with extra_buffer, the two ModuleNotFoundError messages as Python quotes them, the idle
     leak check, the SM90 FlashInfer pool-indexed decode proposal, Qwen3.5 MTP's shared expert on AMD, a PD decode
     server's retraction, the state layout's PR, the packed decode's grid limit and all-reduce fusion's release in the
-    defaults block. The rest guard answers already on the routed path."""
-    assert len(QUESTIONS) == 46 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+    defaults block; added later in the session, the TP4 re-run of the projection bench and the open proposal to skip
+    the commit copy after MTP verify also failed before their fixes. The rest guard answers already on the routed path."""
+    assert len(QUESTIONS) == 50 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])
@@ -214,3 +227,30 @@ def test_a_names_release_span_is_one_story_on_flags_by_release_and_the_answers()
             if order.index(said) < order.index(first) or order.index(said) > order.index(last):
                 wrong.append(f"{name}: the answers say from {said}, flags.md spans {first}..{last}")
     assert not wrong, wrong
+
+
+def _first_release_of_each_card(by_release: str) -> dict[str, str]:
+    """PR number -> the release by-release.md says first shipped its change (a release section, or the taken-out
+    list's 'shipped in')."""
+    placed: dict[str, str] = {}
+    for version, body in re.findall(r"\n## SGLang ([\w.]+) [^\n]*\n(.*?)(?=\n<a id=)", by_release, re.S):
+        for pr in re.findall(r"^- \[#(\d+)\]", body, re.M):
+            placed.setdefault(pr, version)
+    for pr, version in re.findall(r"^- \[#(\d+)\].*?: shipped in ([\w.]+),", _section(by_release, "taken-out"), re.M):
+        placed.setdefault(pr, version)
+    return placed
+
+
+def test_a_release_the_answers_give_a_pr_is_the_one_by_release_places_it_in():
+    """"from 0.5.15 ([#28451](...))", "([#40310](...), from 0.5.21)", "fixed in 0.5.11 by [#22458](...)": the release
+    the routing pages give a PR's change is the one by-release.md lists it under (its card's release evidence)."""
+    pages = SKILL / "references"
+    placed = _first_release_of_each_card((pages / "by-release.md").read_text())
+    text = (SKILL / "SKILL.md").read_text() + "".join(
+        (pages / page).read_text() for page in ("answers.md", "errors.md", "playbook.md"))
+    said = [(m[2], m[1]) for m in re.finditer(r"(?:from|in) (0\.5\.\d+(?:\.post\d)?) (?:by )?\(?\[#(\d+)\]", text)]
+    said += [(m[1], m[2]) for m in re.finditer(r"\(\[#(\d+)\]\(pr-history\.md#pr-\d+\), from (0\.5\.\d+(?:\.post\d)?)\)",
+                                               text)]
+    assert len(said) > 50, len(said)
+    wrong = [(pr, version, placed.get(pr)) for pr, version in said if placed.get(pr) != version]
+    assert not wrong, f"(PR, release the answers give, release by-release.md places it in): {wrong}"

@@ -1,4 +1,4 @@
-"""Fifty more tasks an inference engineer or a coding agent brings to the manual (manual21, session 18), each
+"""Fifty-one more tasks an inference engineer or a coding agent brings to the manual (manual21, session 18), each
 answered by following links from SKILL.md only: a symptom row and the one section it links (for a message quoted
 from a log, the errors page's index, then the one section it names). They were checked against SGLang 0.5.23's
 source, the release trees (0.5.1 to 0.5.23), the cards and results/bench/*.json.
@@ -99,6 +99,9 @@ QUESTIONS = [
              "evictable=12, protected=0, session_held=0, uncached=0, leaked_mamba_pages={17, 18}\"", ERROR,
              ("memory leak detected!", "SGLANG_ENABLE_STRICT_MEM_CHECK_DURING_IDLE", "[#21404](pr-history.md#pr-21404)",
               "[#23496](pr-history.md#pr-23496)", "from 0.5.10", "from 0.5.11")),
+    Question("Our out-of-tree GDN kernel registered its name, but startup says 'ValueError: Unsupported GDN decode "
+             "backend: mykernel'", ERROR, ("GDNKernelDispatcher.__init__", "add_linear_attn_kernel_backend_choices",
+                                          "(answers.md#kernel-map)")),
     Question("'AssertionError: Lazy extra buffer requires overlap schedule (--disable-overlap-schedule is "
              "incompatible)'", ERROR, ("drop `--disable-overlap-schedule` or pick extra_buffer",)),
     Question("MI300X on 0.5.15: every default launch aborts with 'extra_buffer needs CUDA/MUSA/NPU (FLA).'", ERROR,
@@ -171,14 +174,15 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_fifty_tasks():
+def test_there_are_fifty_one_tasks():
     """Eleven failed on main's manual at the start of the session (judged with the row named): the taken-out page on
     a current card, ReplaySSM with extra_buffer, the two ModuleNotFoundError messages as Python quotes them, the idle
     leak check, the SM90 FlashInfer pool-indexed decode proposal, Qwen3.5 MTP's shared expert on AMD, a PD decode
     server's retraction, the state layout's PR, the packed decode's grid limit and all-reduce fusion's release in the
-    defaults block; added later in the session, the TP4 re-run of the projection bench and the open proposal to skip
-    the commit copy after MTP verify also failed before their fixes. The rest guard answers already on the routed path."""
-    assert len(QUESTIONS) == 50 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+    defaults block; added later in the session, the TP4 re-run of the projection bench, the open proposal to skip
+    the commit copy after MTP verify and the dispatcher's 'Unsupported GDN decode backend' also failed before their
+    fixes. The rest guard answers already on the routed path."""
+    assert len(QUESTIONS) == 51 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])

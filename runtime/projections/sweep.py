@@ -78,7 +78,8 @@ states rotated past L2 (as :mod:`.bench` does):
   norm, which releases its dependents after its stores) to the projection's end (``ctx_us``);
   (round 19's ``k19``: TP4 T=32 / 128 on the tile-major ``gemm_split`` in 256-wide K steps or eight 128-wide stages,
   after the norm, lost everywhere; the split + conv paired launch with cache hints won in this sweep and lost in the
-  bench; both removed: results/bench/projections-decode-sweep-k19.json, NOTES.md round 19);
+  bench; both removed: results/bench/projections-decode-sweep-k19.json, the code of commits 8ef101e and
+  99ddd10, NOTES.md round 19);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dossier import prose
 from dossier.lint.depth import card_texts, text_location
 from dossier.lint.registry import Finding, rule
+from dossier.lint.release_lines import current_drift_entry
 from dossier.model import Card
 
 #: the line is where the PR wrote it: its file, its place
@@ -41,18 +42,9 @@ def still_holds_against_drift(card: Card, doc, ctx) -> Iterator[Finding]:
     saying the line moved, was rewritten or is gone, or speaking of the past, is not judged. A place ("in place",
     "has not moved", "where the PR put it") contradicts relocated, rewritten and missing; presence ("still holds",
     "unchanged") only rewritten and missing. Only the verdict recorded for the card's current key fragment counts."""
-    from dossier.drift import read_lock
-    from dossier.evidence import LockError, key_sha
-
-    if "drift-version" not in ctx.memo:
-        try:
-            ctx.memo["drift-version"] = read_lock(ctx.project.root)
-        except LockError:
-            ctx.memo["drift-version"] = ("", {})  # D311's finding
-    version, cards = ctx.memo["drift-version"]
-    entry = cards.get(card.pr) or {}
-    verdict = entry.get("verdict")
-    if entry.get("key_fragment") != key_sha(card.key_fragment) or verdict not in _CONTRADICTS["place"]:
+    version, entry = current_drift_entry(card, ctx)
+    verdict = (entry or {}).get("verdict")
+    if verdict not in _CONTRADICTS["place"]:
         return
     match = re.escape(card.key_fragment.match.strip())
     subject = re.compile(rf"{_SUBJECT}|{match}", re.IGNORECASE)

@@ -52,9 +52,9 @@ def _recorded(card: Card, ctx) -> dict[str, set[int]]:
     return out
 
 
-def _drift_lines(card: Card, ctx) -> tuple[str, dict[str, set[int]]]:
-    """(the SGLang version drift.lock was recorded against, file name -> the lines it found the card's current
-    match on); ("", {}) without a verdict for this key fragment."""
+def current_drift_entry(card: Card, ctx) -> tuple[str, dict | None]:
+    """(the SGLang version drift.lock was recorded against, its entry for this card) — the entry None unless it
+    judged the card's current key fragment. The lock is read once per lint run."""
     from dossier.drift import read_lock
     from dossier.evidence import LockError, key_sha
 
@@ -65,7 +65,14 @@ def _drift_lines(card: Card, ctx) -> tuple[str, dict[str, set[int]]]:
             ctx.memo["drift-version"] = ("", {})  # D311's finding
     version, cards = ctx.memo["drift-version"]
     entry = cards.get(card.pr) or {}
-    if entry.get("key_fragment") != key_sha(card.key_fragment):
+    return version, entry if entry.get("key_fragment") == key_sha(card.key_fragment) else None
+
+
+def _drift_lines(card: Card, ctx) -> tuple[str, dict[str, set[int]]]:
+    """(the SGLang version drift.lock was recorded against, file name -> the lines it found the card's current
+    match on); ("", {}) without a verdict for this key fragment."""
+    version, entry = current_drift_entry(card, ctx)
+    if entry is None:
         return "", {}
     out: dict[str, set[int]] = {}
     for where in entry.get("found") or []:

@@ -31,6 +31,7 @@ from dossier.model import MAX_PR
 from dossier.project import Project, find_root
 from dossier.terminal import one_line
 
+
 class OneLineUsage(usage.ClickException):
     """A usage error click would print as four lines (the usage, a hint, a blank line, `Error: ...`): one
     ``error:`` line like every other error, exit 2."""
@@ -303,8 +304,14 @@ def fetch(
     import re
     import time
 
-    from dossier.fetching import (INTERRUPTED, MAX_JOBS, FetchInterrupted, cited_prs, fetch_with_progress,
-                                  summary_table)
+    from dossier.fetching import (
+        INTERRUPTED,
+        MAX_JOBS,
+        FetchInterrupted,
+        cited_prs,
+        fetch_with_progress,
+        summary_table,
+    )
     from dossier.project import REPO_PATTERN, read_config
     from dossier.sources import SAVED_CRLF, SourceError, meta_not_utf8, not_utf8
     from dossier.sources.cache import Cache
@@ -550,9 +557,11 @@ def render(
     (D326), a PR-diff section that is not the one `lint --record` sealed (D329); two cards for one
     PR or a card under another PR's file name (D506, D507); or while cards/lanes.yaml is missing. A stored
     GPU result (results/cuda/<pr>.json) that cannot be read is an error (exit 2). An interrupted render leaves
-    the old manual or the new one, never a mix.
+    the old manual or the new one, never a mix (the folder is built aside and swapped in whole; what a kill -9
+    mid-swap left, --check names and the next render recovers).
     """
     from dossier.diagnostics import format_diagnostics
+    from dossier.folder_swap import leftovers
     from dossier.manual import blockers, render_manual
     from dossier.render import skill_dir, stale_documents, unexpected_files, write_documents
 
@@ -575,11 +584,14 @@ def render(
     if check:
         extra = unexpected_files(docs, folder)
         stale = stale_documents(docs, folder)
+        killed = leftovers(folder)
         for rel in stale:
             out.print(f"stale: {project.rel(folder / rel)}")
         for rel in extra:
             out.print(f"not rendered: {project.rel(folder / rel)} (an install would carry it)")
-        if stale or extra:
+        for path in killed:
+            out.print(f"left by a killed render: {project.rel(path)} (the next `dossier render` recovers it)")
+        if stale or extra or killed:
             err.print("run `dossier render` and commit the result")
             raise typer.Exit(1)
         err.print(f"up to date: {project.rel(folder)}/ ({', '.join(docs)})")

@@ -34,9 +34,12 @@ def _umask() -> int:
     return mask
 
 
+_UMASK = _umask()
 #: what a written file gets: what the process's umask allows a new file (mkstemp's 0600 would survive the
 #: rename: a shared cache or a checkout must stay readable to others)
-FILE_MODE = 0o666 & ~_umask()
+FILE_MODE = 0o666 & ~_UMASK
+#: what a folder built aside and renamed into place gets (mkdtemp's 0700 would survive the rename)
+DIR_MODE = 0o777 & ~_UMASK
 #: a temp file of this module: target name, writer's pid, mkstemp's random part
 _TEMP = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
 
@@ -215,6 +218,11 @@ def remove_stale(path: Path) -> list[Path]:
                 continue  # not ours to remove (permissions): it stays hidden, and no reader asks for it
             removed.append(folder / name)
     return removed
+
+
+def is_temp(name: str) -> bool:
+    """Whether ``name`` is a temp file of this module (a writer's, running or not)."""
+    return bool(_TEMP.fullmatch(name))
 
 
 def in_progress(path: Path) -> bool:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-import signal
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 from packaging.version import Version
 
-from dossier.errors import DossierError
-from dossier.files import in_progress, remove_stale, stage
+from dossier.files import in_progress
+from dossier.folder_swap import replace_files
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, Card, Lane, answer_titles
 from dossier.project import Project
@@ -278,48 +275,10 @@ def _pr_target(pr: int, page: str, ctx: dict) -> str:
 
 def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
     """Write what changed under ``folder`` (byte for byte: a CRLF or BOM copy is rewritten); returns the paths
-    written. Every changed file is staged first, so a failure (a full disk, a path that cannot be written)
-    leaves the folder as it was, not half-rendered; the staged files then replace the old ones with SIGINT and
-    SIGTERM held back until the last is in place, so an interrupt leaves the old manual or the new one, never
-    a mix. Staging files a killed render left are removed (see :mod:`dossier.files`)."""
-    staged: list[tuple[str, Path, Path]] = []
-    try:
-        for rel, text in docs.items():
-            path = folder / rel
-            data = text.encode()
-            remove_stale(path)  # whether the file changes or not
-            if path.is_file() and path.read_bytes() == data:
-                continue
-            if path.is_dir():  # the swap below cannot put a file over it: stop before anything is replaced
-                raise DossierError(f"{path} is a folder where render writes a file")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staged.append((rel, path, stage(path, data)))
-        with signals_deferred():
-            for _, path, tmp in staged:
-                tmp.replace(path)
-    except BaseException:
-        for _, _, tmp in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    return [rel for rel, _, _ in staged]
-
-
-@contextmanager
-def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
-    """Hold ``signums`` back for the block and deliver the first that arrived once it ends (only the main
-    thread can handle signals; elsewhere the block runs as is)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    previous = {n: signal.signal(n, lambda n, frame: pending.append(n)) for n in signums}
-    try:
-        yield
-    finally:
-        for n, handler in previous.items():
-            signal.signal(n, signal.SIG_DFL if handler is None else handler)
-        if pending:
-            signal.raise_signal(pending[0])
+    written. The folder is swapped whole (:func:`dossier.folder_swap.replace_files`): a failure (a full disk, a
+    path that cannot be written), an interrupt or a kill at any point leaves the old manual or the new one, never
+    a mix, and other files in the folder are kept."""
+    return replace_files(folder, {rel: text.encode() for rel, text in docs.items()})
 
 
 def stale_documents(docs: dict[str, str], folder: Path) -> list[str]:

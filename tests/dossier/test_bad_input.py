@@ -963,35 +963,6 @@ def test_render_check_compares_bytes_and_render_restores_them(root, how):
     assert dossier(root, "render", "--check").exit_code == 0
 
 
-def test_an_interrupt_while_the_files_are_swapped_leaves_one_whole_manual(tmp_path, monkeypatch):
-    import signal
-
-    from dossier.render import write_documents
-
-    old = {f"f{i}.md": f"old {i}\n" for i in range(4)}
-    new = {rel: text.replace("old", "new") for rel, text in old.items()}
-    write_documents(old, tmp_path)
-    replace, calls = Path.replace, []
-
-    def interrupted(self, target):
-        calls.append(target)
-        if len(calls) == 2:  # Ctrl-C between the first and the second swap
-            os.kill(os.getpid(), signal.SIGINT)
-        return replace(self, target)
-
-    monkeypatch.setattr(Path, "replace", interrupted)
-    # Python's own handler, whatever this process inherited (a shell that starts a job in the background
-    # without job control has it ignore SIGINT)
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            write_documents(new, tmp_path)
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    finally:
-        signal.signal(signal.SIGINT, inherited)
-    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == new  # the new manual whole, no .tmp left
-
-
 # ---- a path given explicitly that holds nothing is an environment error, never a silent fallback (F, G, O) ----
 
 def empty_package(tmp_path: Path) -> Path:

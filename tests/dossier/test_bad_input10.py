@@ -1,0 +1,174 @@
+"""Bad input and interruptions, round 10: the manual swapped in whole, locks with keys no reader knows, fetch's
+deadline, and what the other commands made of damaged input."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dossier import folder_swap
+from dossier.cli import app
+from dossier.render import write_documents
+from tests.dossier.factories import DEAD_PID
+
+runner = CliRunner()
+
+OLD = {"SKILL.md": "old skill\n", "references/a.md": "old a\n", "references/b.md": "old b\n"}
+NEW = {"SKILL.md": "new skill\n", "references/a.md": "new a\n", "references/b.md": "old b\n",
+       "references/c.md": "new c\n"}
+STRAY = ("notes/mine.md", "not rendered, kept\n")
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _manual(tmp_path: Path) -> Path:
+    folder = tmp_path / "skills" / "manual"
+    write_documents(OLD, folder)
+    (folder / STRAY[0]).parent.mkdir()
+    (folder / STRAY[0]).write_text(STRAY[1])
+    return folder
+
+
+def _whole(folder: Path) -> str:
+    """Which manual ``folder`` holds, whole: "old" or "new" (anything else fails), the stray file kept."""
+    tree = _tree(folder)
+    assert tree.pop(STRAY[0]) == STRAY[1]
+    assert tree in (OLD, NEW), tree
+    return "old" if tree == OLD else "new"
+
+
+#: every step of a swap that touches the disk, where a kill or a failure can land
+STEPS = [(tempfile, "mkdtemp"), (shutil, "copytree"), (folder_swap, "_write"), (folder_swap, "_fsync_dir"),
+         (os, "replace")]
+
+
+def _at_step(monkeypatch, k: int, act) -> list[int]:
+    """Make the k-th step (counted over STEPS) call ``act()`` before it runs; returns the count of steps run."""
+    count = [0]
+    for owner, name in STEPS:
+        real = getattr(owner, name)
+
+        def step(*args, _real=real, **kwargs):
+            count[0] += 1
+            if count[0] == k:
+                act()
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, step)
+    return count
+
+
+def _steps(tmp_path: Path, monkeypatch) -> int:
+    count = _at_step(monkeypatch, 0, lambda: None)
+    write_documents(NEW, _manual(tmp_path / "count"))
+    monkeypatch.undo()
+    return count[0]
+
+
+def test_a_kill_at_any_step_of_the_swap_leaves_one_whole_manual_after_the_next_render(tmp_path, monkeypatch):
+    """kill -9 (no Python runs: no cleanup, no deferred signal) at each step, in a forked child: the folder holds
+    the old manual or the new one, or, killed between the two renames, is recovered whole by the next render;
+    its file-by-file swap left a mix of old and new files at every step between the first and the last rename."""
+    steps = _steps(tmp_path, monkeypatch)
+    assert steps >= 7
+    outcomes = []
+    for k in range(1, steps + 1):
+        folder = _manual(tmp_path / str(k))
+        pid = os.fork()
+        if pid == 0:  # the child: killed at step k
+            try:
+                _at_step(monkeypatch, k, lambda: os._exit(9))
+                write_documents(NEW, folder)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        monkeypatch.undo()
+        between = not folder.exists()
+        if not between:
+            _whole(folder)
+        assert bool(folder_swap.leftovers(folder)) or not between
+        folder_swap.recover(folder)
+        outcomes.append(("between" if between else "") + _whole(folder))
+        assert sorted(os.listdir(folder.parent)) == ["manual"]
+        write_documents(NEW, folder)
+        assert _whole(folder) == "new" and sorted(os.listdir(folder.parent)) == ["manual"]
+    assert "betweennew" in outcomes  # rolled forward: the new manual was complete before the old one moved
+    assert outcomes[0] == "old" and outcomes[-1] == "new"
+
+
+@pytest.mark.parametrize("how", ["full-disk", "sigint", "sigterm"])
+def test_a_failure_or_an_interrupt_at_any_step_leaves_one_whole_manual_and_nothing_beside_it(tmp_path, monkeypatch,
+                                                                                               how):
+    def full():
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    act = full if how == "full-disk" else lambda: os.kill(os.getpid(), getattr(signal, how.upper()))
+    steps = _steps(tmp_path, monkeypatch)
+    handlers = {n: signal.signal(n, signal.default_int_handler) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for k in range(1, steps + 1):
+            folder = _manual(tmp_path / str(k))
+            _at_step(monkeypatch, k, act)
+            try:
+                write_documents(NEW, folder)
+            except (OSError, KeyboardInterrupt):
+                pass
+            monkeypatch.undo()
+            _whole(folder)
+            assert sorted(os.listdir(folder.parent)) == ["manual"], k
+    finally:
+        for n, handler in handlers.items():
+            signal.signal(n, handler)
+
+
+def test_render_check_names_what_a_killed_swap_left_and_render_recovers_it(project_dir):
+    """Killed between the two renames: the skill folder is gone and its two versions sit beside it; --check named
+    every file stale and nothing else, and an installer scanning skills/ would find a SKILL.md in the leftovers."""
+    assert runner.invoke(app, ["render", "--root", str(project_dir)]).exit_code == 0
+    folder = next((project_dir / "skills").iterdir())
+    manual = _tree(folder)
+    folder.rename(folder.with_name(f".{folder.name}.{DEAD_PID}.abc123.old"))
+    result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
+    assert result.exit_code == 1
+    assert f"left by a killed render: skills/.{folder.name}.{DEAD_PID}.abc123.old" in result.output
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 0 and "nothing changed" in result.output, result.output
+    assert _tree(folder) == manual and os.listdir(folder.parent) == [folder.name]
+
+
+def test_the_swap_keeps_modes_links_and_other_files(tmp_path):
+    """The new folder gets the old one's mode; a skill folder that is a link is swapped where it leads (the link
+    kept); a rendered file that is a link is replaced by the file, its target untouched."""
+    real = tmp_path / "elsewhere" / "manual"
+    write_documents(OLD, real)
+    real.chmod(0o750)
+    link = tmp_path / "skills" / "manual"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    target = tmp_path / "target.md"
+    target.write_text("not the manual's\n")
+    (real / "references" / "b.md").unlink()
+    (real / "references" / "b.md").symlink_to(target)
+    assert write_documents(NEW, link) == ["SKILL.md", "references/a.md", "references/b.md", "references/c.md"]
+    assert link.is_symlink() and _tree(link) == NEW and target.read_text() == "not the manual's\n"
+    assert real.stat().st_mode & 0o777 == 0o750
+    assert sorted(os.listdir(real.parent)) == ["manual"]
+
+
+def test_a_link_to_a_folder_inside_the_manual_is_refused_before_anything_changes(tmp_path):
+    folder = tmp_path / "skills" / "manual"
+    write_documents({"SKILL.md": "old\n"}, folder)
+    (tmp_path / "shared").mkdir()
+    (folder / "references").symlink_to(tmp_path / "shared")
+    with pytest.raises(Exception, match="references is a link"):
+        write_documents(NEW, folder)
+    assert (folder / "SKILL.md").read_text() == "old\n" and os.listdir(tmp_path / "shared") == []

@@ -18,6 +18,7 @@ import yaml
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
 from dossier.files import record
 from dossier.json_out import dumps
+from dossier.locks import check_keys
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.render.markdown import code
@@ -211,7 +212,12 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
     if not isinstance(version, str) or not version.strip():  # every note would read "SGLang unknown" or "SGLang None"
         raise LockError(f"{DRIFT_LOCK}: sglang must be the SGLang version drift compared against (a quoted string), "
                         f"got {'nothing' if version is None else repr(version)[:40]}; run `dossier drift --record`")
+    fix = "run `dossier drift --record`"
+    check_keys(data, ("version", "sglang", "cards"), str(DRIFT_LOCK), fix)
     for pr, entry in cards.items():
+        check_keys(entry, ENTRY_KEYS, f"{DRIFT_LOCK}: the entry of #{pr}", fix)
+        for where in entry.get("found") if isinstance(entry.get("found"), list) else []:
+            check_keys(where, ("file", "lines"), f"{DRIFT_LOCK}: the entry of #{pr}: found", fix)
         if why := _malformed(entry):
             raise LockError(f"{DRIFT_LOCK}: the entry of #{pr} {why} (the lock cut short, or edited by hand?); "
                             "run `dossier drift --record`")
@@ -219,6 +225,8 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
 
 
 VERDICTS = (IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE)
+#: the keys of one drift.lock entry (DriftResult.to_data, less the PR it is filed under)
+ENTRY_KEYS = ("status", "file", "verdict", "removal", "key_fragment", "found")
 
 
 def _malformed(entry: dict) -> str | None:

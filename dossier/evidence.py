@@ -24,7 +24,7 @@ from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
 from dossier.files import read_bytes, serialized
 from dossier.files import record as record_file
-from dossier.locks import LockError, read_lock_file
+from dossier.locks import LockError, check_keys, read_lock_file
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
 from dossier.sources import DEFAULT_API_HOST, DEFAULT_API_URL
@@ -286,6 +286,7 @@ def _lock_entry(pr: object, data: object) -> LockEntry:
     if isinstance(data, dict):
         data = {"kind": PR_DIFF, **data}  # entries written before kinds existed are PR-diff evidence
     required = set(names) - OPTIONAL_FIELDS
+    check_keys(data, tuple(names), f"entry {pr!r}", "run `dossier lint --record`")
     if not isinstance(pr, int) or not isinstance(data, dict) or not required <= set(data) <= set(names):
         raise LockError(f"entry {pr!r} must be a PR number mapping to the fields {', '.join(sorted(required))}"
                         f" (optional: {', '.join(sorted(OPTIONAL_FIELDS))})")

@@ -79,3 +79,14 @@ def read_lock_file(path: Path) -> dict | None:
         raise LockError(f"{name}: expected a mapping, got "
                         + (type(data).__name__ if data is not None else "an empty file"))
     return data
+
+
+def check_keys(data: object, known: tuple[str, ...], where: str, fix: str) -> None:
+    """Raise LockError for a key of ``data`` (when a mapping) that no reader of the lock knows: YAML keeps it and every reader skipped
+    it, so a mistyped key (``cardz:``, ``verdictt:``, a merge's ``<<<<<<< HEAD`` line read as a key) lost what it held
+    from the manual with nothing said. ``where``: the file and the place in it; ``fix``: what to run."""
+    unknown = [k for k in data if k not in known] if isinstance(data, dict) else []
+    if unknown:
+        names = ", ".join(repr(k)[:60] for k in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        raise LockError(f"{where}: unknown key{'s' * (len(unknown) > 1)} {names} (the keys are {', '.join(known)}): "
+                        f"what it holds would be lost; correct the key, or {fix}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dossier.errors import DossierError
 from dossier.files import record
-from dossier.locks import LockError, read_lock_file
+from dossier.locks import LockError, check_keys, read_lock_file
 
 OPENED_LOCK = Path("cards") / "opened.lock"
 #: the day a thread shows and the UTC day GitHub records may differ by one
@@ -80,10 +80,15 @@ def _load(root: Path) -> list[Anchor]:
     if data is None:
         return []
     entry = None
+    fix = "remove it and run `dossier lint --record`, which records the days of fetched PRs"
     try:
+        check_keys(data, ("version", "opened"), str(OPENED_LOCK), fix)
         anchors = []
         for entry, v in data["opened"].items():
+            check_keys(v, ("opened", "source"), f"{OPENED_LOCK}: entry {entry!r}", fix)
             anchors.append(Anchor(int(entry), _date(v["opened"]), str(v["source"])))
+    except LockError as exc:
+        raise OpenedError(str(exc)) from None
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         where = f" (entry {entry!r}: {type(exc).__name__}: {exc})" if entry is not None else \
             f" ({type(exc).__name__}: {exc})"

@@ -34,6 +34,7 @@ from dossier.evidence import (
     write_section,
 )
 from dossier.files import serialized
+from dossier.locks import check_keys
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.releases import refuse_to_drop
@@ -76,6 +77,11 @@ class Event:
     def from_data(cls, data: dict) -> Event:
         return cls(data["change"], data["file"], tuple(data["lines"]),
                    FileAt(**data["old"]), FileAt(**data["new"]))
+
+
+#: the keys of one card's entry in the releases section, and of one of its events (to_data's)
+HISTORY_KEYS = ("kind", "key_fragment", "first", "last", "present", "events", "recorded", "today")
+EVENT_KEYS = ("change", "file", "lines", "old", "new")
 
 
 @dataclass(frozen=True)
@@ -429,9 +435,18 @@ def read_release_lock(root: Path) -> ReleaseLock:
     data = lock_section(root, "releases")
     if data is None:
         return ReleaseLock({}, {})
+    fix = "run `dossier releases verify --record`"
     try:
+        check_keys(data, ("built", "cards"), f"{LOCK_FILE}: releases", fix)
         built = {str(v): str(d) for v, d in data["built"]}
+        for pr, h in data["cards"].items():
+            check_keys(h, HISTORY_KEYS, f"{LOCK_FILE}: releases: #{pr}", fix)
+            check_keys(h.get("today"), ("place", "present"), f"{LOCK_FILE}: releases: #{pr}: today", fix)
+            for event in h["events"]:
+                check_keys(event, EVENT_KEYS, f"{LOCK_FILE}: releases: #{pr}: events", fix)
         cards = {int(pr): History.from_data(h) for pr, h in data["cards"].items()}
+    except LockError:
+        raise
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise LockError(f"{LOCK_FILE}: releases section is malformed ({type(exc).__name__}: {exc}); "
                         "run `dossier releases verify --record`") from None

@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from dossier.errors import DossierError
 from dossier.files import record
-from dossier.locks import LockError, read_lock_file
+from dossier.locks import LockError, check_keys, read_lock_file
 from dossier.releases import refuse_to_drop
 from dossier.source_tree import SourceTree
 
@@ -77,6 +77,10 @@ class SurfaceHistory:
                 and isinstance(data.get("releases"), list) and all(isinstance(data.get(k), dict) for k in KINDS)):
             raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
                                    "env: {}; run `dossier releases surface --record`")
+        try:
+            check_keys(data, ("version", "releases", *KINDS), str(SURFACE_LOCK), "run `dossier releases surface --record`")
+        except LockError as exc:
+            raise SurfaceLockError(str(exc)) from None
         releases = [str(v) for v in data["releases"]]
         known = set(releases)
         out = cls(releases)

@@ -172,3 +172,102 @@ def test_a_link_to_a_folder_inside_the_manual_is_refused_before_anything_changes
     with pytest.raises(Exception, match="references is a link"):
         write_documents(NEW, folder)
     assert (folder / "SKILL.md").read_text() == "old\n" and os.listdir(tmp_path / "shared") == []
+
+
+# ---- a lock's key that no reader knows is an error, never skipped (its content was lost with nothing said) ----
+
+def _d311(root: Path) -> list[str]:
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    return [f"{d.code} {d.message}" for d in run_lint(LintContext(Project.load(root)), select=["D311", "D332"])]
+
+
+DRIFT_TYPOS = {  # what the manual lost: the verdict's places, a second section, the lines of a place
+    "entry": (lambda t: t.replace("    found: []", "    foundd: []", 1), "the entry of #100: unknown key 'foundd'"),
+    "top": (lambda t: t + "notes:\n  100: kept by hand\n", "cards/drift.lock: unknown key 'notes'"),
+    "place": (lambda t: t.replace("    found: []", "    found:\n    - file: a.py\n      line: [3]", 1),
+              "the entry of #100: found: unknown key 'line'"),
+}
+
+
+@pytest.mark.parametrize("typo", DRIFT_TYPOS)
+def test_a_key_drift_lock_does_not_know_is_d311_naming_it(tmp_path, typo):
+    from tests.dossier.test_drift_lock_lint import VERDICT, with_lock
+
+    edit, said = DRIFT_TYPOS[typo]
+    root = with_lock(tmp_path, VERDICT + VERDICT.replace("100:", "101:"))
+    assert _d311(root) == []
+    lock = root / "cards" / "drift.lock"
+    lock.write_text(edit(lock.read_text()))
+    found = _d311(root)
+    assert len(found) == 1 and found[0].startswith("D311 ") and said in found[0], found
+    assert "correct the key, or run `dossier drift --record`" in found[0]
+
+
+def test_render_refuses_a_drift_lock_with_a_mistyped_key(tmp_path):
+    from tests.dossier.test_drift_lock_lint import manual, recorded, render
+
+    root = recorded(tmp_path)
+    lock = root / "cards" / "drift.lock"
+    lock.write_text(lock.read_text().replace("    found:", "    fuond:", 1))  # #100's note lost where its line sits
+    before = manual(root)
+    for args in ((), ("--check",)):
+        result = render(root, *args)
+        assert result.exit_code == 1 and "cards/drift.lock (D311)" in result.output.splitlines()[0], result.output
+        assert "unknown key 'fuond'" in result.output
+    assert manual(root) == before
+
+
+def _release_lock(root: Path, history: dict) -> None:
+    import yaml
+
+    (root / "cards").mkdir(parents=True, exist_ok=True)
+    (root / "cards" / "evidence.lock").write_text(yaml.safe_dump(
+        {"version": 1, "cards": {}, "releases": {"built": [["0.5.1", "2025-09-01"]], "cards": {100: history}}}))
+
+
+def test_a_key_the_releases_section_does_not_know_is_an_error_naming_it(tmp_path):
+    from dossier.locks import LockError
+    from dossier.release_evidence import History, read_release_lock
+
+    good = History("0" * 64, "0.5.1", "0.5.1", (("0.5.1", "0.5.1"),), (), "2026-01-01",
+                   (("0.5.1", "0.5.1"),), "a.py").to_data("release-scan")
+    _release_lock(tmp_path, good)
+    assert read_release_lock(tmp_path).cards[100].today_key == "a.py"
+    for bad, said in (({**good, "todya": good["today"]}, "releases: #100: unknown key 'todya'"),
+                      ({**good, "today": {**good["today"], "plcae": "a.py"}}, "#100: today: unknown key 'plcae'")):
+        _release_lock(tmp_path, bad)
+        with pytest.raises(LockError, match=said):
+            read_release_lock(tmp_path)
+
+
+def test_a_key_the_surface_lock_does_not_know_is_an_error_naming_it(tmp_path):
+    from dossier.surface_history import SurfaceLockError, read_history
+
+    (tmp_path / "cards").mkdir()
+    lock = tmp_path / "cards" / "surface.lock"
+    lock.write_text("version: 1\nreleases: [0.5.1]\nflags: {--a: 0.5.1}\nenv: {}\n")
+    assert read_history(tmp_path).flags["--a"].first == "0.5.1"
+    lock.write_text(lock.read_text() + "envs: {SGLANG_X: 0.5.1}\n")  # its variables were not in the lock at all
+    with pytest.raises(SurfaceLockError, match="surface.lock: unknown key 'envs'.*releases surface --record"):
+        read_history(tmp_path)
+
+
+def test_a_key_opened_lock_does_not_know_is_an_error_and_recording_keeps_the_lock(tmp_path):
+    """`lint --record` rewrote opened.lock from what it read: a mistyped key was dropped from the file."""
+    import datetime as dt
+
+    from dossier.opened import Anchor, OpenedError, read_anchors, record_opened
+
+    (tmp_path / "cards").mkdir()
+    lock = tmp_path / "cards" / "opened.lock"
+    lock.write_text("version: 1\nopened:\n  100: {opened: 2025-01-02, source: x}\n")
+    assert [a.pr for a in read_anchors(tmp_path)] == [100]
+    lock.write_text("version: 1\nopened:\n  100: {opened: 2025-01-02, source: x, note: from a thread}\n")
+    with pytest.raises(OpenedError, match="entry 100: unknown key 'note'"):
+        read_anchors(tmp_path)
+    text = lock.read_text()
+    with pytest.raises(OpenedError):
+        record_opened(tmp_path, {200: Anchor(200, dt.date(2025, 2, 1), "y")})
+    assert lock.read_text() == text

@@ -105,6 +105,15 @@ class StillComputing(Exception):
         self.replies, self.waited, self.by_deadline = replies, waited, by_deadline
 
 
+class BackoffCut(Exception):
+    """urllib3 was about to sleep its backoff before asking again (after a 5xx or a failed connection), and the
+    fetch deadline would pass first: the request ends now, naming what failed, rather than sleep past it."""
+
+    def __init__(self, last: object, attempts: int, pause: float):
+        super().__init__(last, attempts, pause)
+        self.last, self.attempts, self.pause = last, attempts, pause
+
+
 class CutShort(Exception):
     """An answer that ended before its end (the connection dropped mid-body, a chunk or a gzip stream broken, JSON
     that stops mid-value): worth asking again. ``part`` names what was being read."""
@@ -158,14 +167,23 @@ class _WatchedRetry(Retry):
     """urllib3's Retry that also shows every reply's status to ``on_status`` (which may raise to end the request):
     the one hook that sees the 202 replies PyGithub answers by sleeping and asking again."""
 
-    def __init__(self, *args, on_status: Callable[[int], None] | None = None, **kw):
+    def __init__(self, *args, on_status: Callable[[int], None] | None = None, deadline: float | None = None, **kw):
         super().__init__(*args, **kw)
-        self.on_status = on_status
+        self.on_status, self.deadline = on_status, deadline
 
     def new(self, **kw) -> _WatchedRetry:
         fresh = super().new(**kw)
-        fresh.on_status = self.on_status
+        fresh.on_status, fresh.deadline = self.on_status, self.deadline
         return fresh
+
+    def sleep(self, response=None) -> None:
+        """The backoff before asking again, or BackoffCut when the fetch deadline (time.monotonic()) would pass
+        first: the sleep ran past it, and the run could only say the PR 'did not finish within the deadline'."""
+        pause = self.get_backoff_time()
+        if self.deadline is not None and time.monotonic() + pause >= self.deadline:
+            last = self.history[-1] if self.history else None
+            raise BackoffCut(last.status or last.error if last else None, len(self.history), pause)
+        super().sleep(response)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if self.on_status is not None:
@@ -270,7 +288,7 @@ class GithubSource:
             timeout = max(1, min(timeout, math.ceil(self.deadline - time.monotonic())))
         retry = _WatchedRetry(total=s.retries, backoff_factor=s.backoff, status_forcelist=RETRY_STATUSES,
                               allowed_methods=("GET",), raise_on_status=False, respect_retry_after_header=False,
-                              on_status=self._bound_202())
+                              on_status=self._bound_202(), deadline=self.deadline)
         return Github(base_url=self.api_url, auth=Auth.Token(self._token) if self._token else None,
                       timeout=timeout, per_page=s.per_page, retry=retry,
                       seconds_between_requests=s.throttle or None, seconds_between_writes=None, lazy=True)
@@ -424,6 +442,8 @@ class GithubSource:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
         except StillComputing as exc:
             raise SourceError(self._still_computing(pr, exc)) from None
+        except BackoffCut as exc:  # a host that could not be reached counts toward the run's breaker
+            raise (SourceError if isinstance(exc.last, int) else Unreachable)(self._backoff_cut(pr, exc)) from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             raise CutShort(part) from None
         except json.JSONDecodeError as exc:
@@ -506,6 +526,14 @@ class GithubSource:
             return said + f"the fetch deadline (--deadline) left no time to wait: run `dossier fetch {pr}` again later"
         return said + (f"run `dossier fetch {pr}` again in a few minutes, or allow a run more waiting with {WAIT_ENV}="
                        f"SECONDS (now {self._waits.budget:g}, {self._waits.left():.0f}s of it left)")
+
+    def _backoff_cut(self, pr: int, exc: BackoffCut) -> str:
+        answered = isinstance(exc.last, int)
+        what = f"answered HTTP {exc.last}" if answered else f"could not be reached ({type(exc.last).__name__})"
+        return (f"{self.host} {what} ({exc.attempts} attempt(s)); the next attempt, after a backoff of {exc.pause:g}s "
+                f"(DOSSIER_HTTP_BACKOFF={self.settings.backoff:g}), would start past the fetch deadline (--deadline): "
+                f"not cached; run `dossier fetch {pr}` again " + ("later, with a longer --deadline" if answered else
+                                                                  "once the host answers (check GITHUB_API_URL)"))
 
     def _malformed(self, pr: int, detail: str) -> SourceError:
         return SourceError(f"{self.host} answered #{pr} with malformed data ({detail}): not cached")

@@ -271,3 +271,49 @@ def test_a_key_opened_lock_does_not_know_is_an_error_and_recording_keeps_the_loc
     with pytest.raises(OpenedError):
         record_opened(tmp_path, {200: Anchor(200, dt.date(2025, 2, 1), "y")})
     assert lock.read_text() == text
+
+
+# ---- fetch: a deadline shorter than urllib3's backoff says what failed (it said the PR 'did not finish') ----
+
+def test_a_backoff_the_fetch_deadline_would_cut_names_the_failure_and_costs_no_sleep():
+    """A 503, then urllib3's backoff of 20 s before the third attempt against a deadline 3 s away: the request slept
+    past the deadline and the run reported only 'did not finish within the fetch deadline'."""
+    import time
+
+    from dossier.sources import SourceError, Unreachable
+    from dossier.sources.github import GithubSource, HttpSettings
+    from tests.dossier.fake_github import FakeGitHub, Reply
+    from tests.dossier.test_fetch_github import REPO, add_pr
+
+    with FakeGitHub() as gh:
+        add_pr(gh)
+        gh.fail(f"/repos/{REPO}/pulls/19321", *[Reply(503, {"message": "Unavailable"})] * 3)
+        src = GithubSource(REPO, api_url=gh.url, settings=HttpSettings(retries=3, backoff=10, timeout=5, wait=0))
+        src.deadline = time.monotonic() + 3
+        start = time.monotonic()
+        with pytest.raises(SourceError) as info:
+            src.fetch(19321)
+        assert time.monotonic() - start < 2.5 and len(gh.requests) == 2
+        assert not isinstance(info.value, Unreachable)
+        assert str(info.value) == (
+            f"{gh.url.removeprefix('http://')} answered HTTP 503 (2 attempt(s)); the next attempt, after a backoff of "
+            "20s (DOSSIER_HTTP_BACKOFF=10), would start past the fetch deadline (--deadline): not cached; run "
+            "`dossier fetch 19321` again later, with a longer --deadline")
+
+
+def test_a_host_that_refuses_names_itself_when_the_backoff_would_pass_the_deadline():
+    import socket
+    import time
+
+    from dossier.sources import Unreachable
+    from dossier.sources.github import GithubSource, HttpSettings
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = GithubSource("a/b", api_url=f"http://127.0.0.1:{port}", settings=HttpSettings(retries=3, backoff=10,
+                                                                                          timeout=5, wait=0))
+    src.deadline = time.monotonic() + 3
+    with pytest.raises(Unreachable, match=r"could not be reached \(NewConnectionError\) \(2 attempt\(s\)\); the next "
+                                          r"attempt, after a backoff of 20s .* again once the host answers"):
+        src.fetch(1)

@@ -82,6 +82,11 @@ def read_config(root: Path) -> dict:
         raise ProjectError(f"{py}: [tool.dossier] must be a table")
     skill = config.get("skill") if isinstance(config.get("skill"), dict) else {}
     for key, value in [*config.items(), *((f"skill.{k}", v) for k, v in skill.items())]:
+        if key not in CONFIG_KEYS:  # skipped, what it said was lost (a `descripton` left the default in SKILL.md)
+            table, _, name = key.rpartition(".")
+            known = ", ".join(k.removeprefix(f"{table}.") for k in CONFIG_KEYS if k.rpartition(".")[0] == table)
+            raise ProjectError(f"{py}: [tool.dossier{'.' + table if table else ''}] has no key {name!r} (the keys "
+                               f"are {known}): it would be ignored; correct or remove it"[:400])
         kind, ok = CONFIG_CHECKS.get(key, ("", None))
         if ok is not None and not ok(value):
             raise ProjectError(f"{py}: [tool.dossier] {key} must be {kind}, got {value!r}"[:300])
@@ -107,6 +112,8 @@ CONFIG_CHECKS: dict[str, tuple[str, Callable[[object], bool]]] = {
                    _text(64, r"[a-z0-9]+(-[a-z0-9]+)*")),
     "skill.description": ("text of at most 1024 characters", _text(1024, r".*\S.*")),
 }
+#: every key [tool.dossier] may hold (``cover``, the PRs lint D511 wants cards for, is checked there)
+CONFIG_KEYS = (*CONFIG_CHECKS, "cover")
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -317,3 +318,26 @@ def test_a_host_that_refuses_names_itself_when_the_backoff_would_pass_the_deadli
     with pytest.raises(Unreachable, match=r"could not be reached \(NewConnectionError\) \(2 attempt\(s\)\); the next "
                                           r"attempt, after a backoff of 20s .* again once the host answers"):
         src.fetch(1)
+
+
+# ---- [tool.dossier]: a key no reader knows is a usage error (a mistyped skill description left the default) ----
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ('[tool.dossier.skill]\ndescripton = "What my skill does."\n',
+     "[tool.dossier.skill] has no key 'descripton' (the keys are name, description)"),
+    ("coverr = [100]\n", "[tool.dossier] has no key 'coverr' (the keys are repo, api_url, models, skill, cover)"),
+])
+def test_a_config_key_no_reader_knows_is_one_error_line(tmp_path, extra, said):
+    from dossier.project import ProjectError, read_config
+
+    (tmp_path / "pyproject.toml").write_text('[tool.dossier]\nrepo = "a/b"\ncover = [1]\n' + extra)
+    with pytest.raises(ProjectError, match=r"pyproject.toml: " + re.escape(said) + ": it would be ignored"):
+        read_config(tmp_path)
+
+
+def test_every_config_key_the_readers_use_is_accepted(tmp_path):
+    from dossier.project import read_config
+
+    (tmp_path / "pyproject.toml").write_text('[tool.dossier]\nrepo = "a/b"\napi_url = "http://h"\ncover = [1]\n'
+                                             'models = ["m"]\n[tool.dossier.skill]\nname = "x"\ndescription = "d"\n')
+    assert read_config(tmp_path)["skill"] == {"name": "x", "description": "d"}

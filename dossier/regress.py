@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -434,6 +435,12 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
     found = non_finite(doc)
     if found:
         return _cannot_hold(found)
+    name = doc["device"].get("name")
+    if not isinstance(name, str) or not name.strip() or not name.isprintable() or "|" in name:
+        return "device.name must be the GPU's name on one line (the manual shows it: 'reproduced on ?' without it)"
+    for key, date in (("date", doc["date"]), ("bench.date", doc["bench"].get("date", doc["date"]))):
+        if not (isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)):
+            return f"{key} must be the day of the run, YYYY-MM-DD (the manual shows it)"
     if doc["pr"] != pr:
         return f"the result of #{doc['pr']}, not of #{pr}"
     if doc.get("device_kind", device) != device:

@@ -341,3 +341,29 @@ def test_every_config_key_the_readers_use_is_accepted(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.dossier]\nrepo = "a/b"\napi_url = "http://h"\ncover = [1]\n'
                                              'models = ["m"]\n[tool.dossier.skill]\nname = "x"\ndescription = "d"\n')
     assert read_config(tmp_path)["skill"] == {"name": "x", "description": "d"}
+
+
+# ---- a stored GPU result the manual would show garbled: no device name, a date that is no day ----
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"device": {}}, "device.name must be the GPU's name on one line"),
+    ({"device": {"name": "NVIDIA H200 | 141 GB"}}, "device.name must be the GPU's name on one line"),
+    ({"device": {"name": "NVIDIA\nH200"}}, "device.name must be the GPU's name on one line"),
+    ({"date": ""}, "date must be the day of the run, YYYY-MM-DD"),
+    ({"bench": {"module": "fakeref", "date": "yesterday"}}, "bench.date must be the day of the run"),
+])
+def test_a_stored_result_the_manual_would_show_garbled_is_refused(tmp_path, change, why):
+    """Shown in reference-kernels.md: 'reproduced on ?, 2026-12-01' without a name, a table row split by a '|',
+    'on NVIDIA H200, ):' without a date."""
+    import json
+
+    from dossier.regress import RegressError, read_result
+    from tests.dossier.test_regress import GOOD_RESULT
+
+    (tmp_path / "cuda").mkdir()
+    stored = tmp_path / "cuda" / "100.json"
+    stored.write_text(json.dumps(GOOD_RESULT))
+    assert read_result(tmp_path, 100, bench="fakeref")["device"]["name"] == "NVIDIA H200"
+    stored.write_text(json.dumps({**GOOD_RESULT, **change}))
+    with pytest.raises(RegressError, match=re.escape(why)):
+        read_result(tmp_path, 100, bench="fakeref")

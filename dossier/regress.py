@@ -153,7 +153,7 @@ def _pytest(nodes: list[str], device: str, root: Path, *extra: str) -> tuple[lis
         if device == "cpu":
             cmd += ["-m", "not gpu"]
         proc = _run(cmd, root, _env(device))
-        cases = _junit_cases(report.read_text()) if report.is_file() else None
+        cases = _junit_cases(report.read_text(encoding="utf-8")) if report.is_file() else None
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
     return cases or [], _unfinished(proc.returncode, tail, cases)
 
@@ -312,7 +312,7 @@ def run_bench(module: str, device: str, root: Path) -> dict:
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
             return {"module": module, "error": "\n".join(tail)}
         try:
-            doc = json.loads(out.read_text())
+            doc = json.loads(out.read_text(encoding="utf-8"))
         except (ValueError, RecursionError) as exc:
             return {"module": module, "error": f"its --json document is not valid JSON ({str(exc)[:80]})"}
     if not isinstance(doc, dict):

@@ -265,7 +265,7 @@ def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Relea
             raise ReleaseError(f"{wheel.name} is not a valid wheel: {exc or type(exc).__name__}") from None
         record = {"version": version, "built": built, "wheel": wheel.name, "wheel_sha256": _sha256(wheel),
                   "files": files, "synced": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        (tree / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        (tree / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         wheel.unlink()
         final = cache / version
         with serialized(cache):  # a sync beside this one (another process) may have landed it since the caller looked

@@ -97,7 +97,7 @@ class SourceTree:
             self._texts = {}
             for path in sorted(self.package.rglob("*")):
                 if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
-                    self._texts[self.repo_path(path)] = path.read_text(errors="replace")
+                    self._texts[self.repo_path(path)] = path.read_text(encoding="utf-8", errors="replace")
         return self._texts
 
     def text(self, repo_path: str) -> str | None:
@@ -106,7 +106,7 @@ class SourceTree:
             return self._texts[repo_path]
         if repo_path not in self._read:
             path = self.local(repo_path)
-            self._read[repo_path] = path.read_text(errors="replace") if path is not None and path.is_file() else None
+            self._read[repo_path] = path.read_text(encoding="utf-8", errors="replace") if path is not None and path.is_file() else None
         return self._read[repo_path]
 
     def search(self, match: str) -> list[Where]:
@@ -135,11 +135,11 @@ def read_version(package: Path) -> str:
     """__version__ from version.py (following ``from sglang._version import``), else dist metadata."""
     for name in ("version.py", "_version.py"):
         path = package / name
-        m = _VERSION.search(path.read_text(errors="replace")) if path.is_file() else None
+        m = _VERSION.search(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else None
         if m:
             return m.group(1)
     for meta in sorted(package.parent.glob("sglang-*.dist-info/METADATA")):
-        m = re.search(r"^Version:\s*(\S+)", meta.read_text(errors="replace"), re.MULTILINE)
+        m = re.search(r"^Version:\s*(\S+)", meta.read_text(encoding="utf-8", errors="replace"), re.MULTILINE)
         if m:
             return m.group(1)
     return "unknown"

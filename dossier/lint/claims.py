@@ -187,7 +187,7 @@ def _lanes(doc: YamlDoc, s, ctx) -> list[Stale]:
 
 
 def _template(path: Path, s, ctx) -> list[Stale]:
-    raw = path.read_text()
+    raw = path.read_text(encoding="utf-8")
     literal = _JINJA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), raw)
     doc = YamlDoc(path=path, positions={"": (1, 1)})
     out = []
@@ -222,7 +222,7 @@ def _check_text(doc: YamlDoc, path: str, text: str, s, root: Path, own: set[str]
 @functools.lru_cache(maxsize=64)
 def _lines(path: Path, mtime_ns: int) -> list[str]:
     """A file's lines, read once per version of it (a card may hold many stale mentions)."""
-    return path.read_text(errors="replace").splitlines()
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()
 
 
 def _locate(doc: YamlDoc, path: str, what: str, nth: int) -> tuple[int, int]:
@@ -522,7 +522,7 @@ def _project_names(root: Path) -> str:
     for sub in ("runtime", "tests", "dossier"):
         for path in sorted((root / sub).rglob("*.py")):
             parts.append(".".join(path.relative_to(root).with_suffix("").parts))
-            parts.append(path.read_text(errors="replace"))
+            parts.append(path.read_text(encoding="utf-8", errors="replace"))
     return "\n".join(parts)
 
 

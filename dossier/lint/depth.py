@@ -494,7 +494,7 @@ def _runtime_text(ctx) -> str:
     if "runtime-text" not in ctx.memo:
         root = ctx.project.root / "runtime"
         ctx.memo["runtime-text"] = "\n".join(
-            [".".join(p.relative_to(ctx.project.root).with_suffix("").parts) + "\n" + p.read_text(errors="replace")
+            [".".join(p.relative_to(ctx.project.root).with_suffix("").parts) + "\n" + p.read_text(encoding="utf-8", errors="replace")
              for p in sorted(root.rglob("*.py"))] if root.is_dir() else [])
     return ctx.memo["runtime-text"]
 

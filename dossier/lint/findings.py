@@ -96,8 +96,8 @@ def _module_text(name: str, root: Path) -> str | None:
     rel = Path(*name.split("."))
     for path in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
         if path.is_file():
-            text = path.read_text(errors="replace")
+            text = path.read_text(encoding="utf-8", errors="replace")
             if path.name == "__init__.py":  # a package: every module of it
-                text += "".join(p.read_text(errors="replace") for p in path.parent.glob("*.py"))
+                text += "".join(p.read_text(encoding="utf-8", errors="replace") for p in path.parent.glob("*.py"))
             return text
     return None

@@ -88,7 +88,7 @@ def name_of_another_release(ctx) -> Iterator[Finding]:
         yield from _judge(doc, path, text, past, historical,
                           lambda m, n, doc=doc, path=path: _locate(doc, path, m.raw, n))
     for template in sorted(template_dir().glob("*.j2")):
-        raw = template.read_text()
+        raw = template.read_text(encoding="utf-8")
         literal = _JINJA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), raw)
         yield from _judge(YamlDoc(path=template, positions={"": (1, 1)}), "", literal, past, False,
                           lambda m, n, raw=raw: (raw.count("\n", 0, m.start) + 1,

@@ -194,7 +194,7 @@ def _names_module(path: Path, module: str | None) -> bool:
     if module is None or not path.is_file():
         return False
     head, _, last = module.rpartition(".")
-    text = path.read_text(errors="replace")
+    text = path.read_text(encoding="utf-8", errors="replace")
     return re.search(rf"\b{re.escape(module)}\b|\bfrom {re.escape(head)} import [^\n]*\b{re.escape(last)}\b", text) is not None
 
 
@@ -274,7 +274,7 @@ def coverage(ctx) -> Iterator[Finding]:
         if not isinstance(cover, list) or len(required) != len(cover):
             yield Finding("", "[tool.dossier] cover must be a list of PR numbers", doc=lanes_doc)
     if lanes_doc is not None and is_valid(lanes_doc):
-        text = lanes_doc.path.read_text()
+        text = lanes_doc.path.read_text(encoding="utf-8")
         for pr in sorted({int(n) for n in PR_REF.findall(text)} - set(known)):
             message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
             yield Finding("", f"lanes.yaml cites {message}", hint=hint, doc=lanes_doc)
@@ -520,7 +520,7 @@ def _devices(files: list[Path]) -> set[str]:
     out: set[str] = set()
     for f in files:
         try:
-            device = json.loads(f.read_text(errors="replace")).get("device") if f.suffix == ".json" else None
+            device = json.loads(f.read_text(encoding="utf-8", errors="replace")).get("device") if f.suffix == ".json" else None
         except (ValueError, AttributeError):
             continue
         name = device.get("name") if isinstance(device, dict) else device
@@ -545,7 +545,7 @@ def _result_values(files: list[Path], ctx) -> tuple[dict[str, set], dict]:
     rows: dict = {None: []}
     for f in files:
         if f not in memo:
-            text = f.read_text(errors="replace")
+            text = f.read_text(encoding="utf-8", errors="replace")
             try:
                 doc = json.loads(text) if f.suffix == ".json" else None
             except ValueError:

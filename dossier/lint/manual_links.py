@@ -34,7 +34,7 @@ def _anchors(docs: dict[str, str]) -> dict[str, set[str]]:
     out = {}
     for page, text in docs.items():
         ids = set(_ANCHOR.findall(text)) | {_slug(h) for h in _HEADING.findall(text)}
-        template = (template_dir() / TEMPLATES[page]).read_text()
+        template = (template_dir() / TEMPLATES[page]).read_text(encoding="utf-8")
         out[page] = ids | {a for a in _ANCHOR.findall(template) if "{" not in a}
     return out
 

@@ -367,3 +367,50 @@ def test_a_stored_result_the_manual_would_show_garbled_is_refused(tmp_path, chan
     stored.write_text(json.dumps({**GOOD_RESULT, **change}))
     with pytest.raises(RegressError, match=re.escape(why)):
         read_result(tmp_path, 100, bench="fakeref")
+
+
+# ---- a C or POSIX locale (LC_ALL=C, no UTF-8 mode) reads every text file as UTF-8 all the same ----
+
+def _reads_without_encoding(tree) -> list[int]:
+    import ast
+
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or any(k.arg == "encoding" for k in node.keywords):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        mode = node.args[1] if name == "open" and len(node.args) > 1 else next(
+            (k.value for k in node.keywords if k.arg == "mode"), None)
+        binary = isinstance(mode, ast.Constant) and "b" in str(mode.value)
+        if name in ("read_text", "write_text") or (name == "open" and isinstance(node.func, ast.Name) and not binary):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_every_text_file_dossier_reads_or_writes_names_utf8():
+    """Without an encoding Python takes the locale's: under LC_ALL=C, ASCII, and lint's claims rules (D601-D611)
+    crashed on the templates' first non-ASCII byte ('rule D601 crashed: UnicodeDecodeError'), while SGLang's
+    sources were read with U+FFFD for every other character."""
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "dossier"
+    found = {str(p.relative_to(package.parent)): hits for p in sorted(package.rglob("*.py"))
+             if (hits := _reads_without_encoding(ast.parse(p.read_bytes())))}
+    assert found == {}
+    assert _reads_without_encoding(ast.parse("p.read_text()\nopen(f)\nopen(f, 'rb')\np.read_text(encoding='utf-8')")) \
+        == [1, 2]
+
+
+def test_a_source_tree_is_read_as_utf8_under_the_c_locale(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.dossier.factories import sglang_package
+
+    pkg = sglang_package(tmp_path, {"srt/layers/norm.py": "def f(x):\n    return x  # ε-safe\n    y = 'ε'\n"})
+    code = ("import sys; from pathlib import Path; from dossier.source_tree import SourceTree\n"
+            "t = SourceTree.at(Path(sys.argv[1])); print([(w.file, w.lines) for w in t.search(\"y = '\\u03b5'\")])")
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "utf-8"}
+    out = subprocess.run([sys.executable, "-c", code, str(pkg)], capture_output=True, text=True, encoding="utf-8",
+                         env=env, cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert out.stdout.strip() == "[('python/sglang/srt/layers/norm.py', (3,))]", out.stderr

@@ -1098,8 +1098,13 @@ def findings(
     if name is None:
         if not project.findings:  # not a table of no row
             err.print("no valid findings in cards/findings/ (`dossier lint cards/findings/` says why a file is invalid)")
-            return
-        print_findings(project.findings, out)
+        else:
+            print_findings(project.findings, out)
+        listed = {f.path for f in project.findings}
+        left = sorted(project.rel(d.path) for d in project.finding_docs if d.path not in listed)
+        if left:  # the list was silently one short
+            err.print(f"warning: not listed: {', '.join(left)} (not a valid finding, or another file's name; "
+                      "`dossier lint cards/findings/` says why)")
         return
     found = next((f for f in project.findings if f.name == name), None)
     if found is None:

@@ -414,3 +414,27 @@ def test_a_source_tree_is_read_as_utf8_under_the_c_locale(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(pkg)], capture_output=True, text=True, encoding="utf-8",
                          env=env, cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert out.stdout.strip() == "[('python/sglang/srt/layers/norm.py', (3,))]", out.stderr
+
+
+# ---- `dossier findings` names the files it does not list (an invalid one, a second file of one name) ----
+
+def test_findings_names_the_files_it_cannot_list(tmp_path):
+    """The list was silently one short: an invalid finding (a typo'd field) and a copy under another file name
+    were left out with nothing said, and with no valid finding left it said only 'no valid findings'."""
+    import yaml
+
+    from tests.dossier.test_findings import FINDING, _project
+
+    root = _project(tmp_path)
+    folder = root / "cards" / "findings"
+    (folder / "broken.yaml").write_text(yaml.safe_dump({**FINDING, "name": "broken", "symptm": "typo"}))
+    (folder / "copy.yaml").write_text((folder / "short-key.yaml").read_text())
+    listed = runner.invoke(app, ["findings", "--root", str(root)])
+    assert listed.exit_code == 0 and "short-key" in listed.stdout and "broken" not in listed.stdout
+    assert listed.stderr.splitlines()[-1] == ("warning: not listed: cards/findings/broken.yaml, cards/findings/copy.yaml"
+                                              " (not a valid finding, or another file's name; `dossier lint "
+                                              "cards/findings/` says why)")
+    (folder / "short-key.yaml").unlink()
+    (folder / "copy.yaml").unlink()
+    none = runner.invoke(app, ["findings", "--root", str(root)])
+    assert none.stdout == "" and "warning: not listed: cards/findings/broken.yaml " in none.stderr

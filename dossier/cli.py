@@ -15,7 +15,7 @@ import math
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -561,6 +561,7 @@ def render(
     mid-swap left, --check names and the next render recovers).
     """
     from dossier.diagnostics import format_diagnostics
+    from dossier.files import serialized
     from dossier.folder_swap import leftovers
     from dossier.manual import blockers, render_manual
     from dossier.render import skill_dir, stale_documents, unexpected_files, write_documents
@@ -582,9 +583,10 @@ def render(
     docs = render_manual(project)
     folder = skill_dir(project)
     if check:
-        extra = unexpected_files(docs, folder)
-        stale = stale_documents(docs, folder)
-        killed = leftovers(folder)
+        with serialized(folder.parent) if folder.parent.is_dir() else nullcontext():  # never mid-swap
+            extra = unexpected_files(docs, folder)
+            stale = stale_documents(docs, folder)
+            killed = leftovers(folder)
         for rel in stale:
             out.print(f"stale: {project.rel(folder / rel)}")
         for rel in extra:

@@ -438,3 +438,39 @@ def test_findings_names_the_files_it_cannot_list(tmp_path):
     (folder / "copy.yaml").unlink()
     none = runner.invoke(app, ["findings", "--root", str(root)])
     assert none.stdout == "" and "warning: not listed: cards/findings/broken.yaml " in none.stderr
+
+
+def test_render_check_waits_for_a_swap_in_progress(project_dir, monkeypatch):
+    """Between the swap's two renames the skill folder is not there: --check beside a render read every file as
+    stale; it takes the same lock the swap holds."""
+    import threading
+    import time
+
+    import dossier.manual
+    from dossier.files import serialized
+
+    assert runner.invoke(app, ["render", "--root", str(project_dir)]).exit_code == 0
+    folder = next((project_dir / "skills").iterdir())
+    aside = folder.with_name(f".{folder.name}.{os.getpid()}.abc123.old")
+    held = threading.Event()
+
+    def swap():
+        with serialized(folder.parent):
+            folder.rename(aside)
+            held.set()
+            time.sleep(0.5)
+            aside.rename(folder)
+
+    worker = threading.Thread(target=swap)
+    built = dossier.manual.render_manual
+
+    def render_then_swap(project):  # a render's swap begins just as --check reads the folder
+        docs = built(project)
+        worker.start()
+        held.wait(10)
+        return docs
+
+    monkeypatch.setattr(dossier.manual, "render_manual", render_then_swap)
+    result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
+    worker.join(10)
+    assert result.exit_code == 0, result.output

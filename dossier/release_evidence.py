@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,7 @@ from dossier.files import serialized
 from dossier.locks import check_keys
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
-from dossier.releases import refuse_to_drop
+from dossier.releases import ordered, refuse_to_drop
 from dossier.render.markdown import code
 from dossier.source_tree import PACKAGE_PREFIX, SourceTree
 
@@ -439,6 +440,13 @@ def read_release_lock(root: Path) -> ReleaseLock:
     try:
         check_keys(data, ("built", "cards"), f"{LOCK_FILE}: releases", fix)
         built = {str(v): str(d) for v, d in data["built"]}
+        versions = [v for v, _ in data["built"]]
+        if any(not isinstance(v, str) for v in versions) or ordered(versions) != versions or len(built) != len(versions):
+            raise LockError(f"{LOCK_FILE}: releases: built must list each release once, oldest first, as a quoted "
+                            f"version and its build date (a merge that kept both sides' lists?); {fix}")
+        odd = next((d for d in built.values() if not re.fullmatch(r"(\d{4}-\d{2}-\d{2})?", d)), None)
+        if odd is not None:  # by-release.md prints it as the day the release was built
+            raise LockError(f"{LOCK_FILE}: releases: built: {odd[:40]!r} is no build date (YYYY-MM-DD); {fix}")
         for pr, h in data["cards"].items():
             check_keys(h, HISTORY_KEYS, f"{LOCK_FILE}: releases: #{pr}", fix)
             check_keys(h.get("today"), ("place", "present"), f"{LOCK_FILE}: releases: #{pr}: today", fix)

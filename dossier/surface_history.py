@@ -19,7 +19,7 @@ from packaging.version import Version
 from dossier.errors import DossierError
 from dossier.files import record
 from dossier.locks import LockError, check_keys, read_lock_file
-from dossier.releases import refuse_to_drop
+from dossier.releases import ordered, refuse_to_drop
 from dossier.source_tree import SourceTree
 
 SURFACE_LOCK = Path("cards") / "surface.lock"
@@ -82,6 +82,14 @@ class SurfaceHistory:
         except LockError as exc:
             raise SurfaceLockError(str(exc)) from None
         releases = [str(v) for v in data["releases"]]
+        fix = "; run `dossier releases surface --record`"
+        bad = next((v for v in data["releases"] if not isinstance(v, str) or ordered([v]) != [v]), None)
+        if bad is not None:  # 0.10 unquoted is the number 0.1; 'abc' crashed lint's rules that read spans
+            raise SurfaceLockError(f"{SURFACE_LOCK}: releases: {bad!r} is not a release version (quoted text such as "
+                                   f"'0.5.10')" + fix)
+        if ordered(releases) != releases or len(set(releases)) != len(releases):  # a merge kept both sides' lists
+            raise SurfaceLockError(f"{SURFACE_LOCK}: releases must be listed once each, oldest first (the newest "
+                                   "decides what lint calls removed)" + fix)
         known = set(releases)
         out = cls(releases)
         for kind in KINDS:
@@ -89,6 +97,8 @@ class SurfaceHistory:
                 first, _, last = str(value).partition("..")
                 if first not in known or (last or first) not in known:
                     raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} names a release the lock does not list")
+                if releases.index(first) > releases.index(last or first):  # flags.md: 'from 0.5.9 to 0.5.1'
+                    raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} ends before it begins" + fix)
                 getattr(out, kind)[str(name)] = Span(first, last or first)
         return out
 

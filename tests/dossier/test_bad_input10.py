@@ -474,3 +474,41 @@ def test_render_check_waits_for_a_swap_in_progress(project_dir, monkeypatch):
     result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
     worker.join(10)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("lock", "said"), [
+    ("releases: [0.5.1, abc]\nflags: {--a: abc}\n", "releases: 'abc' is not a release version"),
+    ("releases: [0.5.9, 0.10]\nflags: {--a: 0.5.9}\n", "releases: 0.1 is not a release version"),
+    ("releases: [0.5.9, 0.5.1]\nflags: {--a: 0.5.9}\n", "releases must be listed once each, oldest first"),
+    ("releases: [0.5.1, 0.5.9, 0.5.9]\nflags: {--a: 0.5.9}\n", "releases must be listed once each, oldest first"),
+    ("releases: [0.5.1, 0.5.9]\nflags: {--a: 0.5.9..0.5.1}\n", "--a: '0.5.9..0.5.1' ends before it begins"),
+])
+def test_a_surface_lock_whose_releases_are_out_of_order_or_no_versions_is_an_error(tmp_path, lock, said):
+    """A hand-merged lock: an invalid version crashed lint's rules that read spans (InvalidVersion), a list out
+    of order made the wrong release the newest, a reversed span printed 'from 0.5.9 to 0.5.1' in flags.md."""
+    from dossier.surface_history import SurfaceLockError, read_history
+
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "surface.lock").write_text("version: 1\n" + lock + "env: {}\n")
+    with pytest.raises(SurfaceLockError, match=re.escape(said)):
+        read_history(tmp_path)
+
+
+@pytest.mark.parametrize(("built", "said"), [
+    ([["0.5.9", "2025-09-20"], ["0.5.1", "2025-08-23"]], "built must list each release once, oldest first"),
+    ([["0.5.1", "2025-08-23"], ["0.5.1", "2025-08-24"]], "built must list each release once, oldest first"),
+    ([["0.5.1", "yesterday"]], "built: 'yesterday' is no build date"),
+])
+def test_release_evidence_whose_releases_are_out_of_order_or_undated_is_an_error(tmp_path, built, said):
+    """by-release.md listed the releases in the lock's order and printed a build date as written; a release listed
+    twice kept the last of its dates with nothing said."""
+    import yaml
+
+    from dossier.locks import LockError
+    from dossier.release_evidence import read_release_lock
+
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "evidence.lock").write_text(yaml.safe_dump(
+        {"version": 1, "cards": {}, "releases": {"built": built, "cards": {}}}))
+    with pytest.raises(LockError, match=re.escape(said)):
+        read_release_lock(tmp_path)

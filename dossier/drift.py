@@ -245,6 +245,8 @@ def _malformed(entry: dict) -> str | None:
             isinstance(w, dict) and isinstance(w.get("file"), str) and isinstance(w.get("lines"), list)
             and all(type(n) is int for n in w["lines"]) for w in found):
         return "has a 'found' that is not a list of {file, lines}"
+    if verdict in (IN_PLACE, RELOCATED, REWRITTEN) and not (found and all(w["lines"] for w in found)):
+        return f"has the verdict {verdict} and no place with its lines"  # the note read 'in place, .'
     if not isinstance(entry.get("removal", False), bool):
         return "has a 'removal' that is not true or false"
     return None

@@ -512,3 +512,19 @@ def test_release_evidence_whose_releases_are_out_of_order_or_undated_is_an_error
         {"version": 1, "cards": {}, "releases": {"built": built, "cards": {}}}))
     with pytest.raises(LockError, match=re.escape(said)):
         read_release_lock(tmp_path)
+
+
+@pytest.mark.parametrize(("verdict", "found"), [
+    ("in-place", "[]"), ("relocated", "[]"), ("rewritten", "[]"),
+    ("in-place", "\n    - file: python/sglang/srt/models/qwen3_next.py\n      lines: []"),
+])
+def test_a_drift_verdict_that_places_the_code_nowhere_is_d311(tmp_path, verdict, found):
+    """drift --record writes every place it names with its lines; an entry edited or merged to none printed
+    '**SGLang 0.5.23:** in place, .' (or 'moved to .', '`file` line .') in the manual."""
+    from tests.dossier.test_drift_lock_lint import VERDICT, with_lock
+
+    entry = VERDICT.replace("verdict: missing", f"verdict: {verdict}").replace("found: []", f"found: {found}")
+    root = with_lock(tmp_path, entry + VERDICT.replace("100:", "101:"))
+    messages = _d311(root)
+    assert len(messages) == 1 and f"the entry of #100 has the verdict {verdict} and no place with its lines" in \
+        messages[0], messages

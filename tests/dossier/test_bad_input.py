@@ -1198,7 +1198,7 @@ def test_messages_say_plainly_what_is_wrong(root):
     references.write_text("a file where a directory belongs\n")
     result = dossier(root, "render")
     assert result.exit_code == 2
-    assert error_line(result) == f"error: {references}: a file is in the way where a directory is needed"
+    assert error_line(result) == f"error: {references} is a file where render writes a folder"
     shutil.rmtree(root / "cards")
     (root / "cards").write_text("a file where the cards folder belongs\n")
     result = dossier(root, "lint")

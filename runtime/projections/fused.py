@@ -5,8 +5,8 @@
 * :func:`fused_forward` / :class:`FusedGDNProjection`: one GEMM over the row-concatenated ``[qkvz; ba]``
   weight (#19321 fused the two projections into one GEMM; the split kernel is #18917 / #21019's). On a
   GPU, one launch whose epilogue does the split (:func:`launch_for`): with PDL, the persistent tensor-core GEMV
-  (:func:`.stream_mma.stream_mma`, one CTA per SM streaming 8-row units) where :func:`.stream_mma.wins` (TP4 T=2..16,
-  TP8 T=2..32, above 16 tokens with x multicast in 8-CTA clusters, TP1 T=2..8 on the H200; 16-bit inputs), the
+  (:func:`.stream_mma.stream_mma`, one CTA per SM streaming 8-row units) where :func:`.stream_mma.wins` (TP4 and
+  TP8 T=2..32, above 16 tokens in two token groups, TP1 T=2..8 on the H200; 16-bit inputs), the
   tensor-core GEMV (:func:`.gemv_mma.gemv_mma`) where :func:`.gemv_mma.wins` and the persistent one does not (shapes
   whose K or rows it cannot split; 16-bit inputs); else the
   CUDA-core GEMV for a few tokens (:func:`.gemv_split.gemv_split`, up to 4 tokens within ``MAX_TOKEN_ROWS``, 2

@@ -10,7 +10,10 @@
 // Constants come as -D defines: K, W (warps), MINB (CTAs an SM), PACKED (1: the weight in pack_weight's unit-major
 // layout), D (units in flight), PRE (of which requested before the PDL wait, the rest right after x), UMAX (units of the busiest CTA), MT (16-token MMA
 // tiles: 1 or 2), NACC (accumulators a tile: 1, 2 or 4), ROWS8 (1: at most 8 tokens, the tile's rows 8..15 are zeros and not loaded), NK, NV, DK, DV,
-// INTERLEAVED, FP16, USE_PDL, CL (CTAs a cluster), PIN (1: the loads issue in the source's order), NORM (below). CL > 1: x reaches the registers through shared memory, each row
+// INTERLEAVED, FP16, USE_PDL, CL (CTAs a cluster), PIN (1: the loads issue in the source's order), NORM (below), TH and
+// TG (token groups: CTA TH c + h takes tokens [TG h, TG (h + 1)) of the units CTA c of gridDim.x / TH deals, so a
+// 32-token batch runs as two 16-token halves, each CTA holding one half of x and the pair reading each unit, the second
+// read from L2; TH = 1: every CTA takes all T tokens). CL > 1: x reaches the registers through shared memory, each row
 // copied once a cluster by a bulk copy multicast to every CTA of it (cp.async.bulk ... .multicast::cluster, sm_90a),
 // so L2 serves x once a cluster instead of once a CTA; the region is reused for the partials after a CTA barrier.
 // NORM (1): the layer's input norm folded in (sgl_kernel's gemma_fused_add_rmsnorm): x and res are the norm's inputs;
@@ -168,7 +171,21 @@ stream_mma_kernel(const u16* x, const u16* w, u16* qkv, u16* z, u16* b, u16* a, 
                   int xs, int units, const u16* res, const u16* nw, u16* res_out, float eps) {
   extern __shared__ float4 red[];  // [UMAX][W][MT][32 lanes] partials, four fp32 each (CL > 1: first x's rows)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+#if TH > 1  // this CTA's token group: its rows of x, the residuals and the outputs from here on, T its token count
+  const int cta = blockIdx.x / TH, G = gridDim.x / TH, h0 = (blockIdx.x % TH) * TG;
+  x += (long long)h0 * xs;
+  qkv += (long long)h0 * QKV_W;
+  z += (long long)h0 * VD;
+  b += (long long)h0 * NV;
+  a += (long long)h0 * NV;
+#if NORM
+  res += (long long)h0 * K;
+  res_out += (long long)h0 * K;
+#endif
+  T = max(0, min(T - h0, TG));
+#else
   const int cta = blockIdx.x, G = gridDim.x;
+#endif
 #if USE_PDL
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif

@@ -80,46 +80,67 @@ def units_per_cta(n: int, sms: int) -> int:
     return -(-(n // UNIT) // sms)
 
 
-def launch_config(t: int, n: int, k: int, sms: int) -> dict[str, int]:
+def group_tokens(t: int, th: int) -> int:
+    """Tokens one CTA takes of a ``T``-token batch in ``th`` token groups: all of them where ``th`` is 1, else the
+    group's size, 8 or 16 (``TG``)."""
+    return t if th == 1 else (8 if -(-t // th) <= 8 else 16)
+
+
+def launch_config(t: int, n: int, k: int, sms: int, th: int | None = None) -> dict[str, int]:
     """Warps, units in flight (``PRE`` of them before the PDL wait, the rest right after x), 16-token tiles,
-    accumulators, CTAs an SM, CTAs a cluster and CTAs for ``T`` tokens over an ``[n, k]`` weight on ``sms`` SMs. Where
+    accumulators, CTAs an SM, CTAs a cluster, token groups (``TH``, ``th`` where given) and CTAs for ``T`` tokens over
+    an ``[n, k]`` weight on ``sms`` SMs. Where
     a CTA's whole share fits the units in flight (TP4 / TP8 on 132 SMs) 16 warps, one unit before the wait; where it
-    does not (TP1, 12 units a CTA) two CTAs an SM of 8 warps, two units in flight, up to 8 tokens (H200 sweeps
-    ``sm15`` / ``sm15b``, NOTES.md round 15). Above 16 tokens where a CTA streams at most two units (TP8), x reaches
-    the CTAs of an 8-CTA cluster by one multicast copy (sweep ``sm16``, round 16: TP8 T=32 5.86 us against 7.59 without
-    the cluster). The loads issue in the source's order (``PIN``, round 17: ptxas otherwise puts the PDL wait before
+    does not (TP1, 12 units a CTA) two CTAs an SM of 8 warps, two units in flight, up to 4 tokens (H200 sweeps
+    ``sm15`` / ``sm15b``, NOTES.md round 15; to 8 tokens before round 20). In one token group (``th=1``) above 16
+    tokens where a CTA streams at most two units (TP8), x reaches the CTAs of an 8-CTA cluster by one multicast copy
+    (sweep ``sm16``, round 16: TP8 T=32 5.86 us against 7.59 without the cluster; the default until round 20). The loads issue in the source's order (``PIN``, round 17: ptxas otherwise puts the PDL wait before
     every weight load) except above 8 tokens where a CTA streams at most two units (TP8), where ptxas's order (the
     weight right after the wait, then x) measured faster after the norm (sweep ``sm17``: T=12 / 16 3.67 / 3.73 us
-    against 4.07 / 4.14, T=32 5.89 against 5.99). Registers for sm_90 (nvcc 13.0): 70 to 232 a thread, no spills."""
-    mt = 1 if t <= 16 else 2
+    against 4.07 / 4.14, T=32 5.89 against 5.99). Round 20 (sweeps ``th20`` / ``th20b``): above 16 tokens where a CTA
+    streams at most three units (TP4, TP8) the batch runs as two 16-token groups (``TH=2``: each CTA pair is dealt the
+    units one CTA was, each CTA holds one half of x and the pair reads each unit twice, the second time from L2), two
+    units in flight at TP4 (T=32 6.47 / 6.64 us against 7.66 / 7.83 with three; the tile-major gemm_split read 6.84 in
+    the first call's bench, 6.92 in ``th20b``), three at TP8 (T=32 4.40 / 4.50 against 5.82 / 5.91 in 8-CTA clusters;
+    two units read 3.92 / 4.06 / 4.26 at T=17 / 24 / 32 in ``th20b``, after the bench that set this was run: not
+    taken); TP1 at 5 to 8 tokens one CTA an SM of 16 warps, three units in flight (T=8 14.5 / 14.5 against 14.8 /
+    14.7; T=5..7 not timed; at T=4 14.4 against 14.0, so up to 4 tokens two CTAs an SM stay). Registers for sm_90 (nvcc 13.0): 70 to 232 a thread, no spills."""
     per = units_per_cta(n, sms)
-    if per > 3 and t <= 8:
+    if th is None:
+        th = 2 if per <= 3 and t > 16 else 1
+    tc = group_tokens(t, th)
+    mt = 1 if tc <= 16 else 2
+    if per > 3 and tc <= 4:
         cfg = {"W": 8, "D": 2, "PRE": 2, "MINB": 2}
     else:
-        cfg = {"W": 16, "D": 3 if mt == 1 else 2, "PRE": 1, "MINB": 1}
+        cfg = {"W": 16, "D": 2 if mt == 2 or (th == 2 and per == 3) else 3, "PRE": 1, "MINB": 1}
     cl = 8 if mt == 2 and per <= 2 else 1
-    pin = 0 if per <= 2 and t > 8 else 1
-    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CL": cl, "PIN": pin,
-                  "CTAS": min(sms * cfg["MINB"], n // UNIT)}
+    pin = 0 if per <= 2 and tc > 8 else 1
+    ctas = min(sms * cfg["MINB"], n // UNIT * th)
+    return cfg | {"MT": mt, "NACC": 4 if mt == 1 else 2, "CL": cl, "PIN": pin, "TH": th, "CTAS": ctas - ctas % th}
 
 
 def wins(t: int, n: int, k: int, sms: int, pdl: bool) -> bool:
     """Whether this launch beats the GEMVs and :mod:`.gemm_split` on the H200 after the layer's input norm (round 15's
     sweeps, unit-major weight; round 16's ``sm16``): with PDL only (measured with it alone), rows a multiple of 8, K of
-    512; where each CTA streams three units (TP4) 2 to 16 tokens (T=4 4.74 us against the tile-major gemm_split's 6.38);
+    512; where each CTA streams three units (TP4) 2 to 32 tokens (T=4 4.74 us against the tile-major gemm_split's 6.38;
+    above 16 tokens in two token groups since round 20: T=17 / 24 / 32 6.02 / 6.33 / 6.60 against its 6.86 / 6.86 / 6.92
+    in sweep ``th20b``, 6.64 against 6.86 at T=32 in round 20's TP4 re-run of the bench);
     where at most two (TP8) 2 to 32 tokens (T=4 3.24 against the tensor-core GEMV's 4.76; round 17's ``sm17``: T=12 / 16
-    3.67 / 3.73 against its 5.23 / 5.24; in 8-CTA clusters above 16, T=32 5.86 against gemm_split's 6.97; T=9..11,
+    3.67 / 3.73 against its 5.23 / 5.24; in 8-CTA clusters above 16, T=32 5.86 against gemm_split's 6.97, in two token
+    groups since round 20; T=9..11,
     13..15 and 17..31 not timed, the launch's cost being flat over a 16-token tile); else (TP1) 2 to 8 tokens (T=2
     14.0 against the GEMV's 14.3, 13.74 against 13.97 in round 15's bench; T=3 / 4 14.1 / 14.2 against gemm_split's
-    15.0 / 15.1; T=8 15.0 against 15.2). One token stays on the GEMV (TP4 4.47 against 4.76), and above 16 tokens the launch loses at TP1
-    and TP4 with or without a cluster (TP4 T=32 8.12 in 8-CTA clusters, 9.56 without, against gemm_split's 6.91)."""
+    15.0 / 15.1; T=8 15.0 against 15.2). One token stays on the GEMV (TP4 4.47 against 4.76), and above 16 tokens the
+    launch loses at TP1 in one token group, with or without a cluster (T=32 18.4 / 20.3 against gemm_split's 15.5), and
+    in two (``th20``: T=32 20.6 against the fused path's 15.4)."""
     if not pdl or n % UNIT or k % 512:
         return False
     per = units_per_cta(n, sms)
     if per <= 2:
         return 2 <= t <= MAX_TOKENS
     if per == 3:
-        return 2 <= t <= 16
+        return 2 <= t <= MAX_TOKENS
     return 2 <= t <= 8
 
 
@@ -165,13 +186,14 @@ def _cubin(defines: dict, arch: str) -> bytes:
 
 
 def defines(k: int, cfg: dict, umax: int, rows8: bool, packed: bool, shape: GDNShape, interleaved: bool, fp16: bool,
-            pdl: bool, norm: bool = False) -> dict:
-    """The kernel's compile-time constants (``stream_mma.cu``'s header); ``norm``: the input norm folded in."""
+            pdl: bool, norm: bool = False, tg: int = 0) -> dict:
+    """The kernel's compile-time constants (``stream_mma.cu``'s header); ``norm``: the input norm folded in; ``tg``:
+    the tokens of a group where ``cfg["TH"] > 1``."""
     return {"K": k, "W": cfg["W"], "MINB": cfg["MINB"], "PACKED": int(packed), "D": cfg["D"], "PRE": cfg["PRE"],
             "UMAX": umax, "MT": cfg["MT"], "NACC": cfg["NACC"],
             "ROWS8": int(rows8), "NK": shape.num_k_heads, "NV": shape.num_v_heads, "DK": shape.head_k,
             "DV": shape.head_v, "INTERLEAVED": int(interleaved), "FP16": int(fp16), "USE_PDL": int(pdl),
-            "CL": cfg["CL"], "PIN": cfg["PIN"], "NORM": int(norm)}
+            "CL": cfg["CL"], "PIN": cfg["PIN"], "NORM": int(norm), "TH": cfg.get("TH", 1), "TG": tg}
 
 
 def _attrs(pdl: bool, cl: int):
@@ -244,32 +266,38 @@ def stream_mma(
     if t == 0:
         return mixed_qkv, z, b, a
     sms = torch.cuda.get_device_properties(x.device).multi_processor_count
-    cfg = launch_config(t, n, k, sms)
+    cfg = launch_config(t, n, k, sms, th=overrides.get("TH", 1 if overrides.get("CL", 1) > 1 else None))
     if overrides.keys() - cfg.keys():
         raise ValueError(f"stream_mma: unknown launch settings {sorted(overrides.keys() - cfg.keys())}")
     cfg.update(overrides)
+    th = cfg["TH"]
     if "CTAS" not in overrides:
-        cfg["CTAS"] = min(sms * cfg["MINB"], n // UNIT)
+        cfg["CTAS"] = min(sms * cfg["MINB"], n // UNIT * th)
+        cfg["CTAS"] -= cfg["CTAS"] % th
     if k % (32 * cfg["W"]):
         raise ValueError(f"stream_mma: K={k} is not a multiple of 32 x {cfg['W']} warps")
+    if th not in (1, 2) or cfg["CTAS"] % th or (th > 1 and (t <= 8 or cfg["CL"] > 1 or cfg["MT"] > 1)):
+        raise ValueError("stream_mma: token groups (TH=2) need more than 8 tokens, one 16-token tile, no cluster and "
+                         "an even CTA count")
+    tc = group_tokens(t, th)
     if packed is not None and (packed.shape != (n // UNIT, k // 32, UNIT, 32) or packed.dtype != weight.dtype
                                or not packed.is_contiguous()):
         raise ValueError("stream_mma: packed must be pack_weight(weight)")
     units = n // UNIT
     cl = cfg["CL"]
     if cl > 1:  # whole clusters, as many as the GPU holds at once (a compile for the smaller CTA count's UMAX)
-        probe = _kernel(tuple(sorted(defines(k, cfg, -(-units // cfg["CTAS"]), t <= 8, packed is not None, shape,
+        probe = _kernel(tuple(sorted(defines(k, cfg, -(-units // cfg["CTAS"]), tc <= 8, packed is not None, shape,
                                              layout == "interleaved", x.dtype == torch.float16, pdl,
                                              norm is not None).items())),
                         shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), x.device.index or 0)
         cfg["CTAS"] = _cluster_ctas(probe, 32 * cfg["W"],
                                     shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl), cl, cfg["CTAS"])
-    umax = -(-units // cfg["CTAS"])
+    umax = -(-units // (cfg["CTAS"] // th))
     cfg["D"] = min(cfg["D"], umax)
     cfg["PRE"] = min(cfg["PRE"], cfg["D"])
-    smem = shared_bytes(units, cfg["CTAS"], cfg["W"], cfg["MT"], t, k, cl)
-    defs = defines(k, cfg, umax, t <= 8, packed is not None, shape, layout == "interleaved", x.dtype == torch.float16,
-                   pdl, norm is not None)
+    smem = shared_bytes(units, cfg["CTAS"] // th, cfg["W"], cfg["MT"], t, k, cl)
+    defs = defines(k, cfg, umax, tc <= 8, packed is not None, shape, layout == "interleaved", x.dtype == torch.float16,
+                   pdl, norm is not None, tc if th > 1 else 0)
     kernel = _kernel(tuple(sorted(defs.items())), smem, x.device.index or 0)
     attrs, count = _attrs(pdl, cl)
     c = _Config()

@@ -80,6 +80,14 @@ states rotated past L2 (as :mod:`.bench` does):
   after the norm, lost everywhere; the split + conv paired launch with cache hints won in this sweep and lost in the
   bench; both removed: results/bench/projections-decode-sweep-k19.json, the code of commits 8ef101e and
   99ddd10, NOTES.md round 19);
+* ``th20``: round 20, :func:`.stream_mma.stream_mma` with the batch in two token groups (``TH=2``: each CTA pair reads
+  its units twice, one half of x each) at TP4 T=16 / 24 / 32, TP1 T=16 / 32 and TP8 T=32, over the units before the
+  wait and the load order; TP1 T=8 on one CTA an SM of 16 warps with the loads pinned; the landed launches, the
+  bench's fused path and SGLang's path beside, after the norm;
+* ``th20b``: its follow-up around the launches round 20 took (two token groups at TP4 / TP8 T=17 to 32 over units in
+  flight, before the wait and load order; TP1 T=8 on one CTA an SM of 16 warps over units in flight), against the
+  launches they replaced (the tile-major ``gemm_split``, the 8-CTA cluster, two CTAs an SM of 8 warps), the bench's
+  fused path and SGLang's path beside, after the norm;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -120,7 +128,7 @@ from .stream_mma import AddNorm, stream_mma
 from .stream_mma import pack_weight as pack_weight_units
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -229,6 +237,10 @@ def cases(only=KINDS) -> list[Case]:
         out += _sm17_cases()
     if "nf18" in only:
         out += _nf18_cases()
+    if "th20" in only:
+        out += _th20_cases()
+    if "th20b" in only:
+        out += _th20b_cases()
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -381,6 +393,44 @@ def _sm17_cases() -> list[Case]:
     for tp, t in ((1, 1), (1, 2), (1, 4), (1, 8), (4, 1), (4, 2), (4, 4), (4, 8), (4, 16), (8, 4), (8, 8), (8, 12),
                   (8, 16), (8, 32)):
         out += [Case("sm17", tp, t, {"what": "fused_path"}), Case("sm17", tp, t, {"what": "sglang"})]
+    return out
+
+
+def _th20_cases() -> list[Case]:
+    """Round 20: :func:`.stream_mma.stream_mma` in two token groups (``TH=2``) against the landed launches, after the
+    norm as the bench times them; TP1 T=8 on one CTA an SM of 16 warps, pinned."""
+    base = {"what": "stream_mma", "packed": True}
+    out = []
+    for tp, t in ((4, 16), (4, 24), (4, 32), (1, 16), (1, 32), (8, 32)):
+        out.append(Case("th20", tp, t, base | {"TH": 2}))
+        if tp == 4 and t == 32:
+            out += [Case("th20", tp, t, base | {"TH": 2} | p) for p in ({"PRE": 2}, {"PIN": 0}, {"D": 2})]
+        if t == 16 or tp == 8:
+            out.append(Case("th20", tp, t, base | {"TH": 1}))
+    out += [Case("th20", 1, 8, base | {"TH": 1}), Case("th20", 1, 8, base | {"W": 16, "D": 2, "MINB": 1, "PRE": 2}),
+            Case("th20", 1, 8, base | {"W": 16, "D": 3, "MINB": 1, "PRE": 1})]
+    for tp, t in ((1, 8), (1, 16), (1, 32), (4, 16), (4, 24), (4, 32), (8, 32)):
+        out += [Case("th20", tp, t, {"what": "fused_path"}), Case("th20", tp, t, {"what": "sglang"})]
+    return out
+
+
+def _th20b_cases() -> list[Case]:
+    """Round 20's second sweep: around the launches the first set (see :func:`_th20_cases`), against the ones they
+    replaced."""
+    base = {"what": "stream_mma", "packed": True}
+    out = []
+    for t in (17, 24, 32):
+        out.append(Case("th20b", 4, t, {"what": "gemm", **_landed(4, t, tile_major=True), "packed": True, "swap": True}))
+        out += [Case("th20b", 4, t, base | {"TH": 2, "D": d}) for d in (1, 2, 3)]
+        out += [Case("th20b", 8, t, base | {"TH": 2, "D": d}) for d in (2, 3)] + [Case("th20b", 8, t, base | {"TH": 1})]
+    out += [Case("th20b", 4, 32, base | {"TH": 2, "D": 2} | p) for p in ({"PRE": 2}, {"PIN": 0})]
+    out += [Case("th20b", 8, 32, base | {"TH": 2, "PIN": 1})]
+    w8 = {"W": 8, "D": 2, "PRE": 2, "MINB": 2}
+    out += [Case("th20b", 1, t, base | w8) for t in (4, 8)]
+    out += [Case("th20b", 1, t, base | {"W": 16, "MINB": 1} | p) for t in (4, 8)
+            for p in ({"D": 3, "PRE": 1}, {"D": 4, "PRE": 1}, {"D": 3, "PRE": 2}, {"D": 4, "PRE": 2})]
+    for tp, t in ((1, 4), (1, 8), (4, 17), (4, 24), (4, 32), (8, 17), (8, 24), (8, 32)):
+        out += [Case("th20b", tp, t, {"what": "fused_path"}), Case("th20b", tp, t, {"what": "sglang"})]
     return out
 
 
@@ -975,7 +1025,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
         replays = 20
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
-        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17"):
+        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "th20", "th20b"):
             fn, check = _ctx14_call(case, ctx)
         elif case.kind == "nf18":
             fn, check = _nf18_call(case, ctx)
@@ -991,7 +1041,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18"):  # back to back and after the norm, interleaved as the bench times
+        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b"):  # back to back and after the norm, interleaved as the bench times
             norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
             times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
                                           replays=20, reps=50)
@@ -1051,7 +1101,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

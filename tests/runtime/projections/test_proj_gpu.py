@@ -178,7 +178,7 @@ def test_gpu_fused_picks_gemv_or_gemm_by_rank_width():
 
     for tp, t, pdl, want in (
         (4, 1, True, "gemv_split"), (4, 2, True, "stream_mma"), (4, 16, True, "stream_mma"),
-        (4, 17, True, "gemm_split"), (8, 1, True, "gemv_split"), (8, 2, True, "stream_mma"), (8, 8, True, "stream_mma"),
+        (4, 17, True, "stream_mma"), (4, 32, True, "stream_mma"), (4, 33, True, "gemm_split"), (8, 1, True, "gemv_split"), (8, 2, True, "stream_mma"), (8, 8, True, "stream_mma"),
         (8, 9, True, "stream_mma"), (8, 16, True, "stream_mma"), (8, 17, True, "stream_mma"), (8, 32, True, "stream_mma"),
         (1, 1, True, "gemv_split"), (1, 2, True, "stream_mma"), (1, 3, True, "stream_mma"), (1, 8, True, "stream_mma"), (1, 9, True, "gemm_split"),
         (4, 2, False, "gemv_split"), (4, 3, False, "gemm_split"), (1, 2, False, "gemv_split"),

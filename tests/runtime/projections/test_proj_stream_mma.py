@@ -24,29 +24,49 @@ def test_launch_structures_match_the_driver_layout():
     assert ctypes.sizeof(cfg) == 56
 
 
-@pytest.mark.parametrize(("tp", "t", "per_sm"), [(1, 1, 2), (1, 8, 2), (1, 16, 1), (1, 32, 1), (4, 4, 1), (4, 32, 1),
-                                                 (8, 8, 1)])
+@pytest.mark.parametrize(("tp", "t", "per_sm"), [(1, 1, 2), (1, 4, 2), (1, 5, 1), (1, 8, 1), (1, 16, 1), (1, 32, 1),
+                                                 (4, 4, 1), (4, 32, 1), (8, 8, 1)])
 def test_launch_fits_its_ctas_on_an_sm(tp, t, per_sm):
-    """One CTA an SM where a CTA's share fits the units in flight or above 8 tokens, else two (TP1); never more CTAs
-    than units; the partials of an SM's CTAs fit its 228 KB; whole chunks a warp; one unit before the wait where the
-    whole share is in flight."""
+    """One CTA an SM where a CTA's share fits the units in flight or above 4 tokens, else two (TP1 up to 4 tokens);
+    never more CTAs than units; the partials of an SM's CTAs fit its 228 KB; whole chunks a warp; one unit before the
+    wait where the whole share is in flight."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
     n = rs.qkvz_width + rs.ba_width
     cfg = stream_mma.launch_config(t, n, rs.hidden, 132)
-    assert cfg["MINB"] == per_sm and cfg["CTAS"] == min(132 * per_sm, n // 8) and cfg["MT"] == (1 if t <= 16 else 2)
-    assert per_sm * (stream_mma.shared_bytes(n // 8, cfg["CTAS"], cfg["W"], cfg["MT"]) + 1024) <= 228 * 1024
+    tc = stream_mma.group_tokens(t, cfg["TH"])
+    assert cfg["MINB"] == per_sm and cfg["CTAS"] == min(132 * per_sm, n // 8) and cfg["MT"] == (1 if tc <= 16 else 2)
+    shared = stream_mma.shared_bytes(n // 8, cfg["CTAS"] // cfg["TH"], cfg["W"], cfg["MT"])
+    assert per_sm * (shared + 1024) <= 228 * 1024
     assert rs.hidden % (32 * cfg["W"]) == 0
     if stream_mma.units_per_cta(n, 132) <= 3 and t <= 16:
         assert cfg["PRE"] == 1 and cfg["D"] >= stream_mma.units_per_cta(n, 132)
 
 
-@pytest.mark.parametrize(("tp", "t", "cl"), [(8, 32, 8), (8, 17, 8), (8, 16, 1), (4, 32, 1), (1, 32, 1), (1, 2, 1)])
-def test_cluster_only_where_x_is_multicast_and_its_rows_fit(tp, t, cl):
-    """8-CTA clusters only above 16 tokens where a CTA streams at most two units (TP8); there the staged x rows (64
-    bytes of padding each) and the partials that reuse them fit one CTA's shared memory."""
+@pytest.mark.parametrize(("tp", "t", "th", "tc", "d"), [(4, 17, 2, 16, 2), (4, 32, 2, 16, 2), (4, 16, 1, 16, 3),
+                                                        (4, 2, 1, 2, 3), (1, 32, 1, 32, 2), (8, 32, 2, 16, 3),
+                                                        (8, 17, 2, 16, 3), (8, 16, 1, 16, 3)])
+def test_two_token_groups_above_16_tokens_where_a_cta_streams_at_most_three_units(tp, t, th, tc, d):
+    """TP4 / TP8 above 16 tokens run two 16-token groups (``TH=2``): one MMA tile a CTA, no cluster, an even CTA count,
+    every CTA pair dealt the share one CTA of the plain launch is, two units in flight at TP4 (six a CTA), three at
+    TP8; elsewhere one group of all the tokens (TP1 above 16 tokens: two tiles)."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
     n = rs.qkvz_width + rs.ba_width
     cfg = stream_mma.launch_config(t, n, rs.hidden, 132)
+    assert cfg["TH"] == th and stream_mma.group_tokens(t, th) == tc and cfg["CTAS"] % th == 0 and cfg["D"] == d
+    assert cfg["MT"] == (1 if tc <= 16 else 2) and (th == 1 or cfg["CL"] == 1)
+    defs = stream_mma.defines(rs.hidden, cfg, 6, tc <= 8, True, rs, True, False, True, tg=tc if th > 1 else 0)
+    assert (defs["TH"], defs["TG"]) == (th, tc if th > 1 else 0)
+    assert stream_mma.group_tokens(12, 2) == 8 and stream_mma.group_tokens(9, 2) == 8 and stream_mma.group_tokens(7, 1) == 7
+
+
+@pytest.mark.parametrize(("tp", "t", "cl"), [(8, 32, 8), (8, 17, 8), (8, 16, 1), (4, 32, 1), (1, 32, 1), (1, 2, 1)])
+def test_cluster_only_where_x_is_multicast_and_its_rows_fit(tp, t, cl):
+    """In one token group (``TH=1``; the default above 16 tokens at TP8 is two groups since round 20), 8-CTA clusters
+    only above 16 tokens where a CTA streams at most two units (TP8); there the staged x rows (64 bytes of padding
+    each) and the partials that reuse them fit one CTA's shared memory."""
+    rs = QWEN3_NEXT_80B.per_rank(tp)
+    n = rs.qkvz_width + rs.ba_width
+    cfg = stream_mma.launch_config(t, n, rs.hidden, 132, th=1)
     assert cfg["CL"] == cl
     smem = stream_mma.shared_bytes(n // 8, cfg["CTAS"] - cfg["CTAS"] % 8, cfg["W"], cfg["MT"], t, rs.hidden, cl)
     assert smem >= (t * (2 * rs.hidden + 64) if cl > 1 else 0) and smem + 1024 <= 228 * 1024
@@ -99,6 +119,8 @@ def test_rejects_cpu_tensors_and_large_batches():
     (2, True, {"W": 32, "D": 4, "PRE": 1, "packed": True}), (6, True, {"W": 8, "D": 2, "MINB": 2}),
     (3, True, {"CL": 2, "packed": True}), (8, False, {"CL": 4}), (13, True, {"CL": 8}), (32, True, {"CL": 4}),
     (3, True, {"PIN": 0}), (4, True, {"PRE": 3, "D": 3}), (12, True, {"PIN": 1}), (32, True, {"CL": 8, "PIN": 1}),
+    (9, True, {"TH": 2}), (16, True, {"TH": 2, "packed": True}), (24, True, {"TH": 2}), (32, True, {"TH": 2}),
+    (32, False, {"TH": 2, "PRE": 2, "PIN": 0}), (31, True, {"TH": 2, "CTAS": 200, "packed": True}),
 ])
 @pytest.mark.parametrize(("tp", "layout"), [(4, "interleaved"), (1, "interleaved"), (8, "interleaved"), (2, "contiguous")])
 def test_gpu_stream_mma_matches_gemm_then_split(tp, layout, t, dtype, pdl, kw):
@@ -178,7 +200,8 @@ def test_the_norm_reaches_the_kernel_defines():
 @pytest.mark.parametrize(("tp", "t", "kw"), [
     (4, 1, {}), (4, 4, {}), (4, 8, {"packed": True}), (4, 13, {}), (4, 32, {"CL": 8}), (1, 2, {}), (1, 8, {"packed": True}),
     (1, 5, {"W": 16, "D": 2, "MINB": 1, "PRE": 2}), (1, 32, {}), (8, 3, {}), (8, 16, {"PIN": 0}), (8, 32, {}),
-    (8, 7, {"CTAS": 50}),
+    (8, 7, {"CTAS": 50}), (4, 24, {"TH": 2}), (4, 32, {"packed": True}), (1, 32, {"TH": 2}), (8, 20, {"TH": 2}),
+    (4, 12, {"TH": 2, "CTAS": 64}),
 ])
 def test_gpu_stream_mma_with_the_norm_matches_the_norm_then_gemm_and_split(tp, t, kw, dtype):
     """The input norm folded in: ``residual_out`` is ``x + residual`` rounded once, bit for bit; the outputs match the

@@ -219,7 +219,7 @@ def test_citing_other_prs_as_other_prs_is_not_d516(tmp_path, text):
 
 @pytest.mark.parametrize("claim", [
     "This project (NVIDIA H200, bf16, runtime.projections.bench, results/bench/projections.json): SGLang 0.5.23's "
-    "kernel runs at 2.31x its byte floor at TP1 B=512.",
+    "kernel runs at 2.32x its byte floor at TP1 B=512.",
     "Our reference decode ran 1.26x the in-place one on an H100 (python -m runtime.gdn.bench).",
     "TTFT -2.6% at tp4 (author, PR description); runtime.projections.bench has no row for it.",  # cites, quotes no number of ours
 ])

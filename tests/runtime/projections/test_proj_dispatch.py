@@ -15,6 +15,7 @@ H200_SMS = 132
 BENCH = Path(__file__).resolve().parents[3] / "results" / "bench" / "projections.json"
 SWEEP16 = BENCH.with_name("projections-decode-sweep-sm16.json")
 SWEEP17 = BENCH.with_name("projections-decode-sweep-sm17.json")
+SWEEP20 = BENCH.with_name("projections-decode-sweep-th20b.json")
 
 
 def _pick(tp: int, t: int, pdl: bool = True) -> str:
@@ -26,7 +27,7 @@ def _pick(tp: int, t: int, pdl: bool = True) -> str:
     # after the norm the persistent tensor-core GEMV (rounds 15 to 17) takes a few tokens on every rank and all of
     # TP8 T=2..32 (in 8-CTA clusters above 16 tokens; T=9..16 from the tensor-core GEMV since round 17)
     (1, True, {"gemv_split": (1, 1), "stream_mma": (2, 8), "gemm_split": (9, 128), "cublas+split": (129, 512)}),
-    (4, True, {"gemv_split": (1, 1), "stream_mma": (2, 16), "gemm_split": (17, 128), "cublas+split": (129, 512)}),
+    (4, True, {"gemv_split": (1, 1), "stream_mma": (2, 32), "gemm_split": (33, 128), "cublas+split": (129, 512)}),
     (8, True, {"gemv_split": (1, 1), "stream_mma": (2, 32), "cublas+split": (33, 512)}),
     # without PDL the Triton GEMM stops at 32 tokens and the tensor-core GEMV is never taken
     (4, False, {"gemv_split": (1, 2), "gemm_split": (3, 32), "cublas+split": (33, 128)}),
@@ -102,7 +103,7 @@ def test_rule_changes_of_round_16_win_in_the_sweep_that_set_them():
     assert _pick(1, 2) == "stream_mma" and rows[(1, 2)]["stream_mma_cl1"] < rows[(1, 2)]["fused_path"]
     assert _pick(4, 1) == "gemv_split" and rows[(4, 1)]["fused_path"] < rows[(4, 1)]["stream_mma_cl1"]
     rs = S.per_rank(8)
-    assert stream_mma.launch_config(32, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS)["CL"] == 8
+    assert stream_mma.launch_config(32, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS, th=1)["CL"] == 8
     assert _pick(8, 32) == "stream_mma" and rows[(8, 32)]["stream_mma_cl8"] < rows[(8, 32)]["fused_path"] / 1.1
     assert all((tp, t) in rows for tp, t in SWEEP16_JUDGED)
 
@@ -143,3 +144,38 @@ def test_rule_changes_of_round_17_win_in_the_sweep_that_set_them():
             assert tp == 8 and t > 8 and rows[(tp, t)]["PIN0"] < rows[(tp, t)]["PIN1"], (tp, t)
     for t in (12, 16):
         assert rows[(8, t)]["PIN0"] < rows[(8, t)]["fused_path"] / 1.2
+
+
+def _sweep20() -> dict:
+    """``(tp, T) -> {label: ctx_us}`` of round 20's second sweep: ``gemm`` (the tile-major gemm_split), ``fused_path``,
+    ``sglang``, and ``stream_mma`` rows by their settings (``TH2_D2``, ``TH1``, ``W16_D3_PRE1``, ``W8``, ...)."""
+    out: dict = {}
+    for r in json.loads(SWEEP20.read_text())["rows"]:
+        if r["what"] != "stream_mma":
+            label = r["what"]
+        else:
+            label = "_".join(f"{k}{r[k]}" for k in ("W", "TH", "D", "PRE", "PIN") if k in r)
+        out.setdefault((r["tp"], r["size"]), {})[label] = r["ctx_us"]
+    return out
+
+
+def test_rule_changes_of_round_20_win_in_the_sweep_that_set_them():
+    """TP4 T=17..32 moved from the tile-major gemm_split to ``stream_mma`` in two 16-token groups with two units in
+    flight (three lose there by over 1 us after the norm), TP8 T=17..32 from 8-CTA clusters to two token groups, TP1
+    T=5..8 from two CTAs an SM of 8 warps to one of 16 (T=4 stays). One sweep after the norm (``th20b``, NVIDIA H200)."""
+    rows = _sweep20()
+    for t in (17, 24, 32):
+        for tp in (4, 8):
+            rs = S.per_rank(tp)
+            cfg = stream_mma.launch_config(t, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS)
+            assert _pick(tp, t) == "stream_mma" and cfg["TH"] == 2 and cfg["CL"] == 1
+            mine = rows[(tp, t)][f"TH2_D{cfg['D']}"]
+            if tp == 4:
+                assert cfg["D"] == 2 and mine < rows[(tp, t)]["gemm"] and mine < rows[(tp, t)]["TH2_D3"] - 1.0
+            else:
+                assert mine < rows[(tp, t)]["TH1"] / 1.15
+    rs = S.per_rank(1)
+    for t, warps in ((4, 8), (8, 16)):
+        assert stream_mma.launch_config(t, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS)["W"] == warps
+    assert rows[(1, 8)]["W16_D3_PRE1"] < rows[(1, 8)]["W8_D2_PRE2"]
+    assert rows[(1, 4)]["W8_D2_PRE2"] < rows[(1, 4)]["W16_D3_PRE1"]

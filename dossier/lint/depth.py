@@ -125,12 +125,49 @@ def card_paths(card: Card) -> tuple[str, ...]:
     return card.all_files + (card.key_fragment.file,)
 
 
-@rule("D201", "motivation or implementation only repeats the PR title", scope="card")
+#: the fewest words a title needs before a copy of it is a paste rather than a common phrase
+_TITLE_WORDS = 4
+#: a quotation mark: a title quoted as the title ("the PR, titled '...'") is cited, not passed off as the card's words
+_QUOTES = "\"'`\u2018\u2019\u201c\u201d"
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def pasted_title(text: str, title: str) -> bool:
+    """Whether ``text`` holds the PR title (its "[Tag]" prefixes dropped, case and spacing folded, 4 words or more)
+    word for word outside quotation marks."""
+    bare = re.sub(r"^(?:\s*\[[^\]]*\]\s*)+", "", title).strip().rstrip(".!:;")
+    if len(bare.split()) < _TITLE_WORDS:
+        return False
+    needle, flat = _folded(bare), _folded(text)
+    for m in re.finditer(re.escape(needle), flat):
+        before, after = flat[:m.start()].rstrip()[-1:], flat[m.end():].lstrip(".!?,;: ")[:1]
+        edges = (flat[m.start() - 1:m.start()], flat[m.end():m.end() + 1])
+        if any(c.isalnum() or c == "_" for c in edges):
+            continue  # inside a longer word
+        if not (before and before in _QUOTES and after and after in _QUOTES):
+            return True
+    return False
+
+
+@rule("D201", "motivation or implementation only repeats the PR title, or a text of the card pastes it word for word",
+      scope="card")
 def repeats_title(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A motivation or implementation with fewer than six content words the title lacks says nothing the title
+    does not. A text that holds the whole title word for word (4 words or more, "[Tag]" prefixes dropped, any case;
+    "Fuse Qwen3-Next GDN's qkvz_proj and ba_proj. This PR makes it faster.") is a summary pasted from the PR page:
+    the reader gets the author's words, not what the card checked. A title in quotation marks is a citation and
+    passes ('the PR, titled "Fuse Qwen3-Next GDN's qkvz_proj and ba_proj", ...'); no real card pastes its title."""
     for name in PROSE_FIELDS:
         if not adds_to_title(getattr(card, name), card.title):
             yield Finding(f"{name}#value", f"{name} repeats the PR title without adding the concrete problem",
                           hint="say what broke or was slow, with numbers, and where")
+    for path, text in card_texts(card):
+        if (path not in PROSE_FIELDS or adds_to_title(text, card.title)) and pasted_title(text, card.title):
+            yield Finding(text_location(path), f"{path} pastes the PR title word for word",
+                          hint="say what the change does in the card's own words (quote the title only as a title)")
 
 
 @rule("D202", "prose is a placeholder, or holds one (TODO, TBD, XXX, an unfilled {{ template }} field, 'N%')",

@@ -288,10 +288,24 @@ def _holds(tree, kf) -> bool:
 #: "(first) shipped in 0.5.11" (or "shipped with", "went out in"), "0.5.11 was the first release to carry it", "the
 #: first release to ship it was 0.5.11", "available since 0.5.11"; whose: the nearest "#N" before it in its clause,
 #: else the card's own PR
+#: what names the card's line in a few words of its own: "the tuple branch", "this gating kernel" (see _grounded)
+_LINE_NOUN = (r"(?:change|fix|kernel|code|line|lines|check|branch|path|call|guard|patch|optimi[sz]ation|feature|logic|"
+              r"workaround|condition|dispatch|assignment|wrapper)")
+_DESCRIBED = rf"(?:the|this|its) (?:[\w`().-]+ ){{1,2}}?{_LINE_NOUN}"
+#: the card's change named as such ("this change", "its line", "the tuple branch"); not "it", which may be anything
+_NAMED_CHANGE = (r"(?:this (?:change|fix|PR|kernel|code|line)|the (?:change|fix|kernel|line|code)|its (?:line|code|kernel)|"
+                 rf"{_DESCRIBED})\b")
+_CHANGE = rf"(?:it\b|this(?= (?:is|was|remains)\b)|{_NAMED_CHANGE})"
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
 _FIRST_REL = r"the first (?:SGLang )?release (?:to (?:carry|ship|include|contain|have) (?:it|this|the (?:change|fix))|with (?:it|this (?:change|fix|PR)))\b"
-_SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out|(?<=first )(?:available|"
-                      rf"included|present)) (?:in|with) {_VER}\b|"
+_SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out|"
+                      rf"(?<=first )(?:available|included|present)) (?:in|with) (?:the )?{_VER}\b|"
+                      # "the tuple branch first appeared in 0.5.11", "it made it into 0.5.11": the card's change arriving
+                      rf"\b{_CHANGE} (?:(?:was|were|has|had) )?(?:first )?(?:appeared|arrived|made it) (?:in|into|with) "
+                      rf"(?:the )?{_VER}\b|"
+                      # "needs SGLang 0.5.11 or later", "upgrade to 0.5.11 to get this fix": where it first is
+                      rf"\b(?:needs?|requires?|upgrade to) {_VER}(?: or (?:later|newer|above)| to get {_NAMED_CHANGE})|"
+                      rf"\bpart of {_VER} (?:onwards|and later|on)\b|"
                       r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?|"
                       r"(?:every|each|all) (?:SGLang )?(?:release|wheel)s?) "
                       rf"(?:since|from) {_VER}(?![\w.]*\d)(?! ?(?:to|through|until|-) )|"
@@ -299,7 +313,7 @@ _SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out
                       rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)|"
                       # "0.5.9 (built 2026-02-23) already carries it": a release said to hold the change
                       rf"(?P<held>{_VER})(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?:already )?(?:carries|holds|includes|"
-                      rf"contains|has) (?:it|this (?:change|fix|PR)|the (?:change|fix))\b",
+                      rf"contains|has) (?:it\b|{_NAMED_CHANGE})",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
 #: "0.5.20 was the last release to carry it", "the last release with it was 0.5.20"
@@ -309,11 +323,12 @@ _LAST = re.compile(rf"{_VER}(?: wheel| release)?,? (?:(?:was|is) )?{_LAST_REL}|{
 
 #: "0.5.18 (built 2026-08-21) lacks the kernel", "0.5.19 does not have it", "not yet in 0.5.19": a release said to be
 #: without the change
-_CHANGE = r"(?:it|this (?:change|fix|PR|kernel|code|line)|the (?:change|fix|kernel|line|code)|its (?:line|code|kernel))\b"
 _LACKS = re.compile(rf"(?<![\w.]){_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?:still )?(?:lacks|misses|is missing|"
                     rf"does not (?:have|carry|hold|include|contain|ship)|doesn't (?:have|carry|hold|include|contain|ship)|"
                     rf"has no trace of) {_CHANGE}|\b{_CHANGE} (?:is|was) (?:still )?(?:not|missing|absent) (?:yet )?"
-                    rf"(?:in|from) {_VER}(?![\w.]*\d)", re.IGNORECASE)
+                    rf"(?:in|from) {_VER}(?![\w.]*\d)|"
+                    # "It missed the 0.5.10 release": the release went out without it
+                    rf"\b(?:it|{_NAMED_CHANGE}|this PR|the PR) (?:just )?missed (?:the )?{_VER}", re.IGNORECASE)
 
 #: "this change is still in 0.5.23", "every release from 0.5.10 through 0.5.23 carries this line": a release, or each
 #: release of a span, said to hold the change
@@ -326,6 +341,19 @@ def _clause_after(flat: str, start: int) -> str:
     """Up to 40 characters of ``flat`` from ``start``, cut at the end of the clause (a ``;`` or a sentence end)."""
     rest = flat[start:start + 40]
     return re.split(r";|\.\s", rest, maxsplit=1)[0]
+
+
+def _grounded(words: str, card: Card) -> bool:
+    """Whether the subject in ``words`` ("the tuple branch is still in 0.5.23") is the card's line: "it", "this
+    change" and the like, or a phrase whose describing words are all in its key fragment's match or its title (or
+    are the plain words of _OWN_SUBJECT): "the tuple branch" under the match "isinstance(loaded_shard_id, tuple)".
+    Any other phrase ("the helper branch") may be about other code, and is not judged."""
+    m = re.search(rf"\b(?:the|this|its) ((?:[\w`().-]+ ){{1,2}}?){_LINE_NOUN}\b", words, re.IGNORECASE)
+    if m is None:
+        return True
+    own = set(re.findall(r"[a-z0-9]+", f"{card.key_fragment.match} {card.title}".lower()))
+    described = [w for w in re.findall(r"[a-z0-9]+", m.group(1).lower())]
+    return all(w in own or w in _OWN_SUBJECT for w in described)
 
 
 @rule("D319", "prose says a PR shipped (first, or last) in a release, or is missing from one, that the release evidence "
@@ -355,7 +383,7 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
             pr = int(cited[-1]) if cited else card.pr
             other = card if pr == card.pr else ctx.project.card(pr)
-            if other is None:
+            if other is None or not _grounded(m.group(0), other):
                 continue
             held = m.re.groupindex["held"]  # the whole "SGLang v0.5.9"; the version is the group inside it
             version = next(g for i, g in enumerate(m.groups(), 1) if i > 1 and i != held and g)
@@ -381,8 +409,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
             pr = int(cited[-1]) if cited else card.pr
             other = card if pr == card.pr else ctx.project.card(pr)
             h = lock.cards.get(pr) if other is not None else None
-            version = m.group(1) or m.group(2)
-            if h is None or release_verdict(other, ctx) is None or version not in order:
+            version = next(g for g in m.groups() if g)
+            if h is None or release_verdict(other, ctx) is None or version not in order or not _grounded(m.group(0), other):
                 continue
             if any(a in order and b in order and order[a] <= order[version] <= order[b] for a, b in h.present):
                 said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present)
@@ -395,7 +423,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
             other = card if pr == card.pr else ctx.project.card(pr)
             h = lock.cards.get(pr) if other is not None else None
             first, last = (m.group(1), m.group(1)) if m.group(1) else (m.group(2), m.group(3))
-            if h is None or release_verdict(other, ctx) is None or first not in order or last not in order:
+            if h is None or release_verdict(other, ctx) is None or first not in order or last not in order \
+                    or not _grounded(m.group(0), other):
                 continue
             if not any(a in order and b in order and order[a] <= order[first] and order[last] <= order[b]
                        for a, b in h.present):
@@ -610,6 +639,12 @@ _GONE = re.compile(r"\b(?P<verb>removed|dropped|deleted|retired|reverted|taken o
 _OWN_SUBJECT = frozenset("it this that the its change fix line lines key fragment code optimization optimisation "
                          "feature pr pr's patch was were is has been got had later eventually then finally and but "
                          "so also quietly upstream".split())
+#: a clause that is only a described line and its verb: "The tuple branch was later", "this gating check has been"
+_DESCRIBED_HEAD = re.compile(rf"{_DESCRIBED}(?: (?:was|were|is|has been|had been|got))?(?: (?:later|eventually|then|"
+                             r"finally|quietly|upstream|also))?", re.IGNORECASE)
+#: a release as the one that removed the card's change: "0.5.14 removed it", "the 0.5.14 release dropped the check"
+_GONE_BY_RELEASE = re.compile(rf"(?<![\w.]){_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?P<verb>removed|dropped|"
+                              rf"deleted|took out|ripped out) {_NAMED_CHANGE}", re.IGNORECASE)
 #: a removal at one release ("removed in 0.5.20"), not a state from it on ("gone from 0.5.20", "deprecated since")
 _MOMENT = ("removed", "dropped", "deleted", "retired", "reverted", "taken out", "ripped out")
 
@@ -652,6 +687,9 @@ def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tu
         code = [x.rstrip("()") for pair in re.findall(r"`([^`]+)`|\b([A-Za-z_]\w*(?:[._]\w+)+)\b", head)
                 for x in pair if x]
         if any(len(c) >= 4 and c in card.key_fragment.match for c in code):
+            return ("card", card)
+        # "The tuple branch was removed in ...": a few words of the card's match or title naming its line
+        if _DESCRIBED_HEAD.fullmatch(re.sub(r"#\d+(?:'s)?", " ", head).strip()) and not cited and _grounded(head, card):
             return ("card", card)
         return _named_subject(head, card)
     other = card if not cited or int(cited[-1]) == card.pr else ctx.project.card(int(cited[-1]))
@@ -720,16 +758,23 @@ def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
     from dossier.lint.claims import history
     from dossier.mentions import find_mentions
 
+    from dossier.lint.depth import clause_before
+
     lock = release_lock(ctx)[0]
     past = history(ctx)
     mentions = None
+    said = []  # (subject, verb, release, a removal at that release rather than a state from it on)
     for m in _GONE.finditer(flat):
         mentions = find_mentions(flat) if mentions is None else mentions
-        subject = _gone_subject(flat, m.start(), card, ctx, mentions)
-        verb, version = m.group("verb").lower(), m.group(3)
+        verb = m.group("verb").lower()
+        said.append((_gone_subject(flat, m.start(), card, ctx, mentions), verb, m.group(3),
+                     verb in _MOMENT and m.group("how").lower() in ("in", "with")))
+    for m in _GONE_BY_RELEASE.finditer(flat) if card is not None else ():
+        if not _CITE.search(clause_before(flat, m.end())) and _grounded(m.group(0), card):
+            said.append((("card", card), "removed", m.group(1), True))
+    for subject, verb, version, moment in said:
         if subject is None:
             continue
-        moment = verb in _MOMENT and m.group("how").lower() in ("in", "with")
         if subject[0] == "card":
             other = subject[1]
             h = lock.cards.get(other.pr)

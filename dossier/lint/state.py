@@ -149,6 +149,34 @@ def _relative_merges(card: Card, flat: str) -> Iterator[tuple[int, int, int, str
         yield (int(m.group("pr")), *_days(m.group("n"), m.group("unit"), later), m.group(0))
 
 
+#: the card's own merge given relative to a release: "It was merged a week after 0.5.10", "merged two days before
+#: SGLang 0.5.11 was released", "landed after v0.5.10 shipped", "merged just before the 0.5.12 release"
+_RELEASE_RELATIVE = re.compile(
+    rf"(?<![\w-])(?:merged|landed)(?: on| only| just| about| roughly| some| around)? (?:{_AMOUNT} )?"
+    r"(?P<dir>after|before|earlier than|later than) (?:the )?(?:release of )?(?:SGLang )?v?"
+    r"(?P<ver>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)", re.IGNORECASE)
+#: how far a wheel's build day may lie from the release a thread names (D324's slack)
+_BUILD_SLACK = 2
+
+
+def _release_relative_merges(card: Card, flat: str, built: dict[str, str]) -> Iterator[str]:
+    """Messages for each merge of the card's own PR that ``flat`` gives relative to a release (a clause naming no
+    other PR) and that merged_at and the release's build day (evidence.lock) contradict, by more than 2 days."""
+    if card.merged_at is None:
+        return
+    for m in _RELEASE_RELATIVE.finditer(flat):
+        day = built.get(m.group("ver"))
+        if day is None or not _unbound(flat, m.start()):
+            continue
+        later = m.group("dir").lower().startswith(("after", "later"))
+        lo, hi = _days(m.group("n"), m.group("unit"), later) if m.group("n") else \
+            ((0, 10 ** 6) if later else (-10 ** 6, 0))
+        gap = (card.merged_at - dt.date.fromisoformat(day)).days
+        if not lo - _BUILD_SLACK <= gap <= hi + _BUILD_SLACK:
+            yield (f"says {m.group(0)!r}, but this card's merged_at is {card.merged_at} and {m.group('ver')} was built "
+                   f"{day} ({abs(gap)} day(s) {'after' if gap >= 0 else 'before'})")
+
+
 def _days(count: str, unit: str, later: bool) -> tuple[int, int]:
     """The span of days (card minus the other PR) that "<count> <unit>s after/before" allows."""
     n = int(count) if count.isdigit() else max(_NUMBER_WORDS.index(count.lower().replace("an", "a")), 1)
@@ -231,8 +259,12 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     a reader who orders the history by it is misled. A day may be written in words ("Merged on September 14,
     2026", "merged 4 Sep 2026"), or be given as a merge day ("opened on 2026-03-19, the day #21313 merged"); the
     card's own also as "It landed on 2026-03-12." (the sentence's subject) or a merge day in a clause that names no
-    other PR ("The PR (merged 2026-03-20)"), and a month ("merged in February 2026") must be merged_at's. A PR without a card is not judged."""
+    other PR ("The PR (merged 2026-03-20)"), and a month ("merged in February 2026") must be merged_at's. A PR without a card is not judged.
+    The card's own merge given relative to a release ("It was merged a week after 0.5.10", "merged two days before
+    SGLang 0.5.11", "landed after v0.5.10") is judged against merged_at and the release's build day in
+    evidence.lock (2 days' slack either way, as D324's; a week is 4 to 10 days)."""
     from dossier.lint.depth import card_texts, text_location
+    from dossier.lint.releases import release_lock
 
     for path, text in card_texts(card):
         flat = " ".join(text.split())
@@ -256,6 +288,9 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"says {words!r}, but the cards have #{card.pr} merged {card.merged_at} and #{pr} "
                               f"{other.merged_at} ({abs(gap)} day(s) {'after' if gap >= 0 else 'before'})",
                               hint="take both days from the PR threads and make the cards and the prose agree")
+        for message in _release_relative_merges(card, flat, release_lock(ctx)[0].built):
+            yield Finding(text_location(path), message,
+                          hint="take the merge day from the PR thread and the release's from `dossier releases list`")
         for words, earliest, latest in _own_bounds(flat):
             merged = str(card.merged_at) if card.merged_at else None
             days = [d for d in (earliest, latest) if d]

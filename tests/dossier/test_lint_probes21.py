@@ -1,0 +1,99 @@
+"""Rules added against lint21's probes (session 19): a merge day given relative to a release (D406), a card's line
+named by a few words of its own match or title (D319, D327: "the tuple branch was removed in 0.5.14", "this is
+still in 0.5.23" on a superseded card), more ways to say which release first has a change (D319), and a PR title
+pasted as the card's own words (D201). Each bad card is a real card mutated the way a careless author gets it
+wrong; each near miss is the nearest true text and must stay clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.dossier.test_lint_probes15 import _append, _set
+from tests.dossier.test_lint_probes16 import probe_round
+
+REAL = Path(__file__).resolve().parents[2]
+#: #19321: merged 2026-03-20, first in 0.5.10 (built 2026-04-05), present 0.5.10 .. 0.5.23
+TITLE = "Fuse Qwen3-Next GDN's qkvz_proj and ba_proj"  # its title without the "[Qwen3-Next]" tag
+
+
+def _motivation_after_title(card):
+    card["motivation"] = f"{TITLE}. {card['motivation']}"
+
+
+# (id, card, other real cards in the project, edit of the card, the code expected)
+PROBES = [
+    # 1. the card's own merge given relative to a release that merged_at and the release's build day contradict
+    ("merged-a-week-after-a-release", 19321, (), _append("implementation", "It was merged a week after 0.5.10."), "D406"),
+    ("landed-after-a-release-it-preceded", 19321, (), _append(
+        "implementation", "It landed after v0.5.10 shipped."), "D406"),
+    ("merged-days-before-a-release-wrong", 19321, (), _append(
+        "implementation", "The PR merged two days before SGLang 0.5.10."), "D406"),
+    # 2. the card's line named by words of its match or title, said removed where the releases still hold it
+    ("described-line-removed-though-held", 19321, (), _append(
+        "implementation", "The tuple branch was removed in 0.5.14."), "D327"),
+    ("release-removed-the-described-check", 19321, (), _append("implementation", "0.5.14 removed the tuple check."),
+     "D327"),
+    # 3. "still in 0.5.23" on a superseded card whose line left in 0.5.14
+    ("superseded-this-is-still-in", 19169, (28151,), _append("implementation", "This is still in 0.5.23."), "D319"),
+    ("superseded-described-check-still-in", 19169, (28151,), _append(
+        "implementation", "The radix cache check is still in 0.5.23."), "D319"),
+    # 4. which release first has the change, in more words
+    ("described-line-first-appeared-later", 19321, (), _append(
+        "implementation", "The tuple branch first appeared in v0.5.11."), "D319"),
+    ("needs-a-later-release", 19321, (), _append("implementation", "Users need SGLang 0.5.11 or later to get it."),
+     "D319"),
+    ("upgrade-to-a-later-release", 19321, (), _append("implementation", "Upgrade to 0.5.11 to get this fix."), "D319"),
+    ("made-it-into-a-later-release", 19321, (), _append("implementation", "It made it into 0.5.11."), "D319"),
+    ("missed-the-release-that-has-it", 19321, (), _append("implementation", "It missed the 0.5.10 release."), "D319"),
+    ("release-already-has-the-described-line", 19321, (), _append(
+        "implementation", "0.5.9 already has the tuple branch."), "D319"),
+    # 5. the PR title pasted as the card's own words
+    ("title-pasted-before-the-motivation", 19321, (), _motivation_after_title, "D201"),
+    ("title-pasted-into-the-explain", 19321, (), _append("explain", f"In short: {TITLE.lower()}."), "D201"),
+    ("title-is-the-implementation", 19321, (), _set("implementation", f"{TITLE}."), "D201"),
+]
+
+NEAR = [
+    ("merged-two-weeks-before-a-release", 19321, (), _append(
+        "implementation", "It was merged two weeks before SGLang 0.5.10 was released.")),
+    ("merged-before-a-release", 19321, (), _append("implementation", "It was merged before 0.5.10.")),
+    ("another-pr-merged-after-a-release", 19321, (21019,), _append(
+        "implementation", "The follow-up #21019 was merged after 0.5.10.")),
+    ("described-line-removed-when-it-was", 19169, (28151,), _append(
+        "implementation", "The radix cache check was removed in 0.5.14.")),
+    ("other-code-removed", 19321, (), _append("implementation", "The helper branch was removed in 0.5.14.")),
+    ("release-dropped-another-name", 19321, (), _append("implementation", "0.5.14 dropped it from the docs.")),
+    ("superseded-described-check-gone", 19169, (28151,), _append(
+        "implementation", "The radix cache check is no longer in 0.5.23.")),
+    ("described-line-still-in", 19321, (), _append("implementation", "The tuple branch is still in 0.5.23.")),
+    ("described-line-first-appeared-in-its-release", 19321, (), _append(
+        "implementation", "The tuple branch first appeared in v0.5.10.")),
+    ("needs-its-release", 19321, (), _append("implementation", "Users need SGLang 0.5.10 or later to get it.")),
+    ("missed-an-earlier-release", 19321, (), _append("implementation", "It missed the 0.5.9 release.")),
+    ("release-has-the-described-line", 19321, (), _append("implementation", "0.5.11 already has the tuple branch.")),
+    ("another-row-arrived-later", 19321, (), _append(
+        "implementation", "A BF16 row for the loader table arrived in 0.5.19.")),
+    ("title-quoted-as-the-title", 19321, (), _append(
+        "implementation", f'The PR is titled "{TITLE}", though for Qwen3-Next it fuses no GEMM.')),
+]
+
+
+(test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
+ test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)
+
+
+def test_the_probe_round_names_each_probe_once():
+    names = [p[0] for p in PROBES + NEAR]
+    assert len(set(names)) == len(names) and len(PROBES) >= 15 and len(NEAR) >= 12
+
+
+def test_no_real_card_pastes_its_title():
+    """The D201 paste check is the real cards' practice: none holds its own title word for word."""
+    from dossier.lint.depth import card_texts, pasted_title
+    from dossier.model import Card
+
+    for path in sorted((REAL / "cards").glob("[0-9]*.yaml")):
+        card = Card.from_data(yaml.safe_load(path.read_text()), path)
+        assert not [p for p, text in card_texts(card) if pasted_title(text, card.title)], path.name

@@ -756,9 +756,8 @@ def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
     """D327's findings in one text of ``card`` (None: lanes.yaml or a finding, where only flags and env vars are
     judged); each Finding's path is filled in by the caller."""
     from dossier.lint.claims import history
-    from dossier.mentions import find_mentions
-
     from dossier.lint.depth import clause_before
+    from dossier.mentions import find_mentions
 
     lock = release_lock(ctx)[0]
     past = history(ctx)

@@ -491,6 +491,11 @@ def lint(
         err.print(f"recorded evidence for {len(entries)} card(s) in cards/evidence.lock")
         from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
 
+        from dossier.lint.checked import CHECKED_LOCK, record_checked
+
+        named = [c for c in project.cards if project.in_scope(c.path)]
+        written = record_checked(project.root, named, project.selected is not None)
+        err.print(f"recorded the claims' numbers and listed files of {written} card(s) in {CHECKED_LOCK}")
         opened = fetched_anchors([c.pr for c in project.cards if project.in_scope(c.path)], cache.get)
         if opened:
             changed = record_opened(project.root, opened)

@@ -2,6 +2,7 @@
 
 from dossier.lint import (  # noqa: F401  (registration)
     added_names,
+    checked,
     claim_releases,
     claims,
     depth,

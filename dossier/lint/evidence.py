@@ -282,17 +282,19 @@ def diff_changed(card: Card, doc, ctx) -> Iterator[Finding]:
         )
 
 
-@rule("D311", "a lock (evidence.lock, drift.lock) is unreadable or malformed, or names a PR without a card",
-      scope="project")
+@rule("D311", "a lock (evidence.lock, drift.lock, checked.lock) is unreadable or malformed, or names a PR without a "
+              "card", scope="project")
 def bad_lock(ctx) -> Iterator[Finding]:
     from dossier.drift import DRIFT_LOCK
     from dossier.drift import read_lock as read_drift_lock
+    from dossier.lint.checked import CHECKED_LOCK, read_checked
 
-    drift = ctx.project.root / DRIFT_LOCK
-    try:
-        read_drift_lock(ctx.project.root)
-    except LockError as exc:
-        yield Finding("", str(exc), hint="run `dossier drift --record`", doc=read_yaml(drift), at=(exc.line or 1, 1))
+    for name, read, hint in ((DRIFT_LOCK, read_drift_lock, "run `dossier drift --record`"),
+                             (CHECKED_LOCK, read_checked, "take main's copy, then `dossier lint --record`")):
+        try:
+            read(ctx.project.root)
+        except LockError as exc:
+            yield Finding("", str(exc), hint=hint, doc=read_yaml(ctx.project.root / name), at=(exc.line or 1, 1))
     path = lock_path(ctx.project.root)
     if not os.path.lexists(path):
         return

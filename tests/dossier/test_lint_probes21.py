@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.dossier.test_lint_probes15 import _append, _set
-from tests.dossier.test_lint_probes16 import probe_round
+from tests.dossier.test_lint_probes16 import _claims_append, _tests_append, probe_round
 
 REAL = Path(__file__).resolve().parents[2]
 #: #19321: merged 2026-03-20, first in 0.5.10 (built 2026-04-05), present 0.5.10 .. 0.5.23
@@ -97,3 +98,101 @@ def test_no_real_card_pastes_its_title():
     for path in sorted((REAL / "cards").glob("[0-9]*.yaml")):
         card = Card.from_data(yaml.safe_load(path.read_text()), path)
         assert not [p for p, text in card_texts(card) if pasted_title(text, card.title)], path.name
+
+
+# ---- cards/checked.lock: the claims' figures and the listed files as last checked against the PR's page ----------
+
+def _checked_project(root: Path, pr: int, others, edit=None) -> Path:
+    """A probe project (test_lint_probes16's) with the real checked.lock cut to its cards."""
+    from tests.dossier.test_lint_probes16 import _real_project
+
+    _real_project(root, pr, others, edit)
+    data = yaml.safe_load((REAL / "cards" / "checked.lock").read_text())
+    data["cards"] = {n: e for n, e in data["cards"].items() if n in (pr, *others)}
+    (root / "cards" / "checked.lock").write_text(yaml.safe_dump(data, sort_keys=False))
+    return root
+
+
+def _checked_errors(root: Path, pr: int) -> set[str]:
+    from tests.dossier.test_lint_probes15 import _errors
+
+    return _errors(root, pr)
+
+
+def _claim_edit(i: int, old: str, new: str):
+    def edit(card):
+        assert old in card["validation"]["claims"][i]
+        card["validation"]["claims"][i] = card["validation"]["claims"][i].replace(old, new)
+    return edit
+
+
+def _files_append(group: str, path: str):
+    def edit(card):
+        card["files"][group].append(path)
+    return edit
+
+
+def _runtime_reversed(card):
+    card["files"]["runtime"].reverse()
+
+
+CHECKED = [
+    ("invented-author-figure-in-a-claim", 19321, _claims_append(
+        "The author also measured 1.9x faster decode on H200 (PR description)."), "D237"),
+    ("claim-figure-changed", 19321, _claim_edit(0, "15733.74 tok/s", "16733.74 tok/s"), "D237"),
+    ("invented-reviewer-figure", 19321, _claims_append(
+        "Reviewer kaixih measured 4.1 ms lower TPOT on H100 (comment of 2026-03-18)."), "D237"),
+    ("invented-score", 19321, _claims_append("GSM8K 0.912 after the change (author; H200)."), "D237"),
+    ("invented-figure-on-another-card", 21019, _claims_append(
+        "The author reports 12% higher output throughput on H200 for Qwen3.5 (PR description)."), "D237"),
+    ("real-test-of-another-pr", 19321, _tests_append("test/registered/4-gpu-models/test_qwen35_models.py"), "D337"),
+    ("real-runtime-file-of-another-pr", 19321, _files_append(
+        "runtime", "python/sglang/srt/models/qwen3_5.py"), "D337"),
+]
+CHECKED_NEAR = [
+    ("claim-reworded-same-figures", 19321, _claim_edit(0, "(author, PR description)", "(the author's PR description)")),
+    ("claim-figure-rounded", 19321, _claim_edit(2, "median TTFT -9.2%", "median TTFT about -9%")),
+    ("claim-without-figures", 19321, _claims_append(
+        "The PR description shows no accuracy row for Qwen3-Next-80B-A3B-Thinking itself.")),
+    ("listed-files-reordered", 19321, _runtime_reversed),
+    ("claim-citing-our-results", 19321, _claims_append(
+        "This project (NVIDIA H200, runtime.projections.bench) times the split kernels, not serving.")),
+]
+
+
+@pytest.mark.parametrize("name,pr,edit,code", CHECKED, ids=[p[0] for p in CHECKED])
+def test_a_figure_or_file_no_check_vouches_for_is_caught(tmp_path, no_release_cache, name, pr, edit, code):
+    assert code in _checked_errors(_checked_project(tmp_path, pr, (), edit), pr)
+
+
+@pytest.mark.parametrize("name,pr,edit", CHECKED_NEAR, ids=[p[0] for p in CHECKED_NEAR])
+def test_checked_figures_and_files_pass(tmp_path, no_release_cache, name, pr, edit):
+    assert _checked_errors(_checked_project(tmp_path, pr, (), edit), pr) == set()
+
+
+def test_a_card_without_an_entry_is_not_judged_until_recorded(tmp_path, no_release_cache):
+    """No entry: nothing says what was checked, so D237/D337 are silent (a new card); `lint --record` naming the card
+    records it as it stands, and a plain `lint --record` adds only the cards without an entry."""
+    from dossier.lint.checked import read_checked, record_checked
+    from dossier.project import Project
+
+    invented = _claims_append("The author also measured 1.9x faster decode on H200 (PR description).")
+    root = _checked_project(tmp_path, 19321, (21019,), invented)
+    data = yaml.safe_load((root / "cards" / "checked.lock").read_text())
+    del data["cards"][19321]
+    (root / "cards" / "checked.lock").write_text(yaml.safe_dump(data))
+    assert {"D237", "D337"}.isdisjoint(_checked_errors(root, 19321))
+    before = read_checked(root)[21019]
+    assert record_checked(root, Project.load(root).cards, named=False) == 1
+    assert read_checked(root)[21019] == before and "1.9 factor" in read_checked(root)[19321]["numbers"]
+    assert "D237" not in _checked_errors(root, 19321)
+
+
+def test_a_malformed_checked_lock_is_d311(tmp_path, no_release_cache):
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    root = _checked_project(tmp_path, 19321, ())
+    (root / "cards" / "checked.lock").write_text("version: 1\ncards: [19321]\n")
+    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D311"]) if d.file == "cards/checked.lock"]
+    assert len(found) == 1 and "checked.lock" in found[0].message

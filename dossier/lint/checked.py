@@ -1,0 +1,147 @@
+"""What each card's PR-page facts were when someone last checked them against the PR's page (cards/checked.lock):
+the numbers its validation.claims give and the files it lists. No PR description, thread or file list is stored
+here (a diff only once fetched), so a figure credited to the author, or a test file said to be the PR's, could not
+be told from an invented one. The lock is the record of a check: D237 holds every measured figure of the claims to
+it, D337 every listed file; `dossier lint --record cards/N.yaml` records a card after its claims and files were
+checked (a plain `dossier lint --record` adds only the cards without an entry)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from dossier import prose
+from dossier.files import record
+from dossier.lint.depth import _OUR_RESULTS, _OURS
+from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
+from dossier.lint.registry import Finding, rule
+from dossier.locks import LockError, read_lock_file
+from dossier.model import Card
+
+CHECKED_LOCK = Path("cards") / "checked.lock"
+HEADER = (
+    "# Written by `dossier lint --record` (a named card: re-recorded; otherwise only cards without an entry): the\n"
+    "# numbers each card's validation.claims gave and the files it listed when they were checked against the PR's\n"
+    "# page (description, thread, files changed). Lint D237 and D337 hold the card to it: record a card only after\n"
+    "# checking what changed.\n"
+)
+
+
+def numbers(card: Card) -> list[str]:
+    """The numbers of the card's claims as the lock keeps them: "2.6 percent", "23169.69 time", "3.83"."""
+    found = _evidence_numbers(" ".join(card.claims))
+    return sorted({f"{n} {kind}" if kind else n for n, kind in found})
+
+
+def _entries(data: dict) -> dict[int, dict]:
+    cards = data.get("cards")
+    if data.get("version") != 1 or not isinstance(cards, dict) or not all(
+            isinstance(pr, int) and isinstance(e, dict) and isinstance(e.get("numbers"), list)
+            and isinstance(e.get("files"), list) for pr, e in cards.items()):
+        raise LockError(f"{CHECKED_LOCK}: expected version: 1 and cards: {{PR: {{numbers: [...], files: [...]}}}}")
+    return cards
+
+
+def read_checked(root: Path) -> dict[int, dict]:
+    """The entries by PR (empty without a lock); raises LockError when the lock cannot be read."""
+    data = read_lock_file(root / CHECKED_LOCK)
+    return {} if data is None else _entries(data)
+
+
+def record_checked(root: Path, cards: Iterable[Card], named: bool) -> int:
+    """Record ``cards`` (``named``: each, replacing its entry; else only those without one); returns how many entries
+    were written. The old entries are read while holding cards/, so a concurrent recording's are kept."""
+    written = 0
+
+    def text() -> str:
+        nonlocal written
+        entries = read_checked(root)
+        for card in cards:
+            if named or card.pr not in entries:
+                entries[card.pr] = {"numbers": numbers(card), "files": sorted(set(card.all_files))}
+                written += 1
+        lines = [HEADER, "version: 1\n", "cards:\n"]
+        for pr in sorted(entries):
+            lines.append(f"  {pr}:\n    numbers: {_flow(entries[pr]['numbers'])}\n"
+                         f"    files: {_flow(entries[pr]['files'])}\n")
+        return "".join(lines)
+
+    record(root / CHECKED_LOCK, text)
+    return written
+
+
+def _flow(items: list[str]) -> str:
+    return "[" + ", ".join(f"'{str(i).replace(chr(39), chr(39) * 2)}'" for i in items) + "]"
+
+
+def _entry(card: Card, ctx) -> dict | None:
+    """The card's entry (None: no lock, no entry, or a lock that cannot be read: D311 says so)."""
+    if "checked" not in ctx.memo:
+        try:
+            ctx.memo["checked"] = read_checked(ctx.project.root)
+        except LockError:
+            ctx.memo["checked"] = {}
+    return ctx.memo["checked"].get(card.pr)
+
+
+def _recorded(entry: dict) -> list[tuple[str, str | None]]:
+    return [(n.split(" ")[0], n.split(" ")[1] if " " in n else None) for n in map(str, entry["numbers"])]
+
+
+@rule("D237", "a measured figure in validation.claims that cards/checked.lock (the claims as last checked against "
+              "the PR's page) does not hold", scope="card")
+def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A claim credits a figure to the PR, its author or its thread ("The author measured 1.9x faster decode on
+    H200"), and nothing stored here holds the PR's words to check it. cards/checked.lock records the numbers of each
+    card's claims as they stood when someone checked them against the PR's page; a measured figure (a number with a
+    unit of time, ratio, size or rate, or a benchmark score) that is none of them, as written or rounded within 5%
+    (D235's reading), was added or changed since: invented, or unchecked. Also held: a figure of the PR's change
+    (its cached diff, or the shipping release's files); a sentence citing this project's results or runtime is
+    D517's. A card with no entry is not judged (`dossier lint --record` adds it); reworded claims with the same
+    figures pass."""
+    from dossier.lint.grounds import ground_texts
+
+    entry = _entry(card, ctx)
+    if entry is None:
+        return
+    held = _recorded(entry)
+    diff: list[tuple[str, str | None]] | None = None
+    for i, text in enumerate(card.claims):
+        path = f"validation.claims[{i}]"
+        for sentence in prose.sentences(" ".join(text.split())):
+            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence):
+                continue
+            for m, kind in figures(sentence):
+                value = m.group("num").replace(",", "")
+                if _held(value, kind, held):
+                    continue
+                if diff is None:
+                    diff = [n for t in ground_texts(card, ctx) for n in _evidence_numbers(t)]
+                if _held(value, kind, diff):
+                    continue
+                yield Finding(path, f"{m.group(0).strip()!r} in {_quote(sentence, m.start())} is not among the figures "
+                                    f"recorded for #{card.pr}'s claims in {CHECKED_LOCK}: a figure no check of the PR's "
+                                    "page vouches for", hint=f"check it against the PR's description and thread; then "
+                                                             f"`dossier lint --record cards/{card.pr}.yaml`")
+                break
+
+
+@rule("D337", "a file listed under files (runtime, tests, docs) that cards/checked.lock (the files as last checked "
+              "against the PR's page) does not hold", scope="card")
+def unchecked_listed_file(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A test path that exists in SGLang but belongs to another PR (test/registered/4-gpu-models/test_qwen35_models.py
+    on a Qwen3-Next loader card) passes every check of its spelling, and no wheel ships test/: offline, nothing but
+    the PR's file list says which tests it touched. cards/checked.lock records the files each card listed when
+    someone checked them against the PR's page; a listed file that is not among them was added since, unchecked.
+    With the PR's diff cached, D306 holds the list to the diff itself. A card with no entry is not judged."""
+    entry = _entry(card, ctx)
+    if entry is None:
+        return
+    held = set(map(str, entry["files"]))
+    for group in ("runtime", "tests", "docs"):
+        for i, path in enumerate(card.files[group]):
+            if path not in held:
+                yield Finding(f"files.{group}[{i}]", f"{path} is not among the files recorded for #{card.pr} in "
+                                                     f"{CHECKED_LOCK}: no check of the PR's files changed vouches "
+                                                     "for it", hint="check it against the PR's files changed; then "
+                                                                    f"`dossier lint --record cards/{card.pr}.yaml`")

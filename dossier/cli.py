@@ -489,9 +489,8 @@ def lint(
                  f"again from it, or pass --allow-host {hosts[0]} to record them with their host")
         entries = record_lock(project, cache.get)
         err.print(f"recorded evidence for {len(entries)} card(s) in cards/evidence.lock")
-        from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
-
         from dossier.lint.checked import CHECKED_LOCK, record_checked
+        from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
 
         named = [c for c in project.cards if project.in_scope(c.path)]
         written = record_checked(project.root, named, project.selected is not None)

@@ -145,6 +145,8 @@ CHECKED = [
     ("invented-score", 19321, _claims_append("GSM8K 0.912 after the change (author; H200)."), "D237"),
     ("invented-figure-on-another-card", 21019, _claims_append(
         "The author reports 12% higher output throughput on H200 for Qwen3.5 (PR description)."), "D237"),
+    ("made-up-test-path-of-real-words", 19321, _tests_append("test/registered/models/test_qwen3_next_tuple_shard.py"),
+     "D337"),
     ("real-test-of-another-pr", 19321, _tests_append("test/registered/4-gpu-models/test_qwen35_models.py"), "D337"),
     ("real-runtime-file-of-another-pr", 19321, _files_append(
         "runtime", "python/sglang/srt/models/qwen3_5.py"), "D337"),

@@ -1,7 +1,7 @@
 """What each card's PR-page facts were when someone last checked them against the PR's page (cards/checked.lock):
 the numbers its validation.claims give and the files it lists. No PR description, thread or file list is stored
 here (a diff only once fetched), so a figure credited to the author, or a test file said to be the PR's, could not
-be told from an invented one. The lock is the record of a check: D237 holds every measured figure of the claims to
+be told from an invented one. The lock is the record of a check: D236 holds every measured figure of the claims to
 it, D337 every listed file; `dossier lint --record cards/N.yaml` records a card after its claims and files were
 checked (a plain `dossier lint --record` adds only the cards without an entry)."""
 
@@ -22,7 +22,7 @@ CHECKED_LOCK = Path("cards") / "checked.lock"
 HEADER = (
     "# Written by `dossier lint --record` (a named card: re-recorded; otherwise only cards without an entry): the\n"
     "# numbers each card's validation.claims gave and the files it listed when they were checked against the PR's\n"
-    "# page (description, thread, files changed). Lint D237 and D337 hold the card to it: record a card only after\n"
+    "# page (description, thread, files changed). Lint D236 and D337 hold the card to it: record a card only after\n"
     "# checking what changed.\n"
 )
 
@@ -88,7 +88,7 @@ def _recorded(entry: dict) -> list[tuple[str, str | None]]:
     return [(n.split(" ")[0], n.split(" ")[1] if " " in n else None) for n in map(str, entry["numbers"])]
 
 
-@rule("D237", "a measured figure in validation.claims that cards/checked.lock (the claims as last checked against "
+@rule("D236", "a measured figure in validation.claims that cards/checked.lock (the claims as last checked against "
               "the PR's page) does not hold", scope="card")
 def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     """A claim credits a figure to the PR, its author or its thread ("The author measured 1.9x faster decode on

@@ -138,13 +138,13 @@ def _runtime_reversed(card):
 
 CHECKED = [
     ("invented-author-figure-in-a-claim", 19321, _claims_append(
-        "The author also measured 1.9x faster decode on H200 (PR description)."), "D237"),
-    ("claim-figure-changed", 19321, _claim_edit(0, "15733.74 tok/s", "16733.74 tok/s"), "D237"),
+        "The author also measured 1.9x faster decode on H200 (PR description)."), "D236"),
+    ("claim-figure-changed", 19321, _claim_edit(0, "15733.74 tok/s", "16733.74 tok/s"), "D236"),
     ("invented-reviewer-figure", 19321, _claims_append(
-        "Reviewer kaixih measured 4.1 ms lower TPOT on H100 (comment of 2026-03-18)."), "D237"),
-    ("invented-score", 19321, _claims_append("GSM8K 0.912 after the change (author; H200)."), "D237"),
+        "Reviewer kaixih measured 4.1 ms lower TPOT on H100 (comment of 2026-03-18)."), "D236"),
+    ("invented-score", 19321, _claims_append("GSM8K 0.912 after the change (author; H200)."), "D236"),
     ("invented-figure-on-another-card", 21019, _claims_append(
-        "The author reports 12% higher output throughput on H200 for Qwen3.5 (PR description)."), "D237"),
+        "The author reports 12% higher output throughput on H200 for Qwen3.5 (PR description)."), "D236"),
     ("made-up-test-path-of-real-words", 19321, _tests_append("test/registered/models/test_qwen3_next_tuple_shard.py"),
      "D337"),
     ("real-test-of-another-pr", 19321, _tests_append("test/registered/4-gpu-models/test_qwen35_models.py"), "D337"),
@@ -173,7 +173,7 @@ def test_checked_figures_and_files_pass(tmp_path, no_release_cache, name, pr, ed
 
 
 def test_a_card_without_an_entry_is_not_judged_until_recorded(tmp_path, no_release_cache):
-    """No entry: nothing says what was checked, so D237/D337 are silent (a new card); `lint --record` naming the card
+    """No entry: nothing says what was checked, so D236/D337 are silent (a new card); `lint --record` naming the card
     records it as it stands, and a plain `lint --record` adds only the cards without an entry."""
     from dossier.lint.checked import read_checked, record_checked
     from dossier.project import Project
@@ -183,11 +183,11 @@ def test_a_card_without_an_entry_is_not_judged_until_recorded(tmp_path, no_relea
     data = yaml.safe_load((root / "cards" / "checked.lock").read_text())
     del data["cards"][19321]
     (root / "cards" / "checked.lock").write_text(yaml.safe_dump(data))
-    assert {"D237", "D337"}.isdisjoint(_checked_errors(root, 19321))
+    assert {"D236", "D337"}.isdisjoint(_checked_errors(root, 19321))
     before = read_checked(root)[21019]
     assert record_checked(root, Project.load(root).cards, named=False) == 1
     assert read_checked(root)[21019] == before and "1.9 factor" in read_checked(root)[19321]["numbers"]
-    assert "D237" not in _checked_errors(root, 19321)
+    assert "D236" not in _checked_errors(root, 19321)
 
 
 def test_a_malformed_checked_lock_is_d311(tmp_path, no_release_cache):

@@ -4,7 +4,9 @@
 release in the release cache and writes ``cards/surface.lock``: per name, the first and the last release
 that had it. Lint reads the lock offline (CI has no release cache): a mention marked historical must name
 something some release had, and a mention of a name that left SGLang can say which release last had it.
-A name that left and came back is recorded by its first and last release only.
+A name that left and came back is recorded by its first and last release only. The lock ends with how many
+names each kind holds (``names:``): a lock cut short, even inside its last section, is still YAML, and the names
+past the cut would be lost with nothing said.
 """
 
 from __future__ import annotations
@@ -69,20 +71,23 @@ class SurfaceHistory:
 
     def to_data(self) -> dict:
         return {"version": LOCK_VERSION, "releases": list(self.releases),
-                **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in KINDS}}
+                **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in KINDS},
+                "names": {k: len(getattr(self, k)) for k in KINDS}}
 
     @classmethod
     def from_data(cls, data: object) -> SurfaceHistory:
         if not (isinstance(data, dict) and data.get("version") == LOCK_VERSION
                 and isinstance(data.get("releases"), list) and all(isinstance(data.get(k), dict) for k in KINDS)):
             raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
-                                   "env: {}; run `dossier releases surface --record`")
+                                   "env: {}, names: {}; run `dossier releases surface --record`")
         try:
-            check_keys(data, ("version", "releases", *KINDS), str(SURFACE_LOCK), "run `dossier releases surface --record`")
+            check_keys(data, ("version", "releases", *KINDS, "names"), str(SURFACE_LOCK),
+                       "run `dossier releases surface --record`")
         except LockError as exc:
             raise SurfaceLockError(str(exc)) from None
-        releases = [str(v) for v in data["releases"]]
         fix = "; run `dossier releases surface --record`"
+        _check_counts(data)
+        releases = [str(v) for v in data["releases"]]
         bad = next((v for v in data["releases"] if not isinstance(v, str) or ordered([v]) != [v]), None)
         if bad is not None:  # 0.10 unquoted is the number 0.1; 'abc' crashed lint's rules that read spans
             raise SurfaceLockError(f"{SURFACE_LOCK}: releases: {bad!r} is not a release version (quoted text such as "
@@ -101,6 +106,22 @@ class SurfaceHistory:
                     raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} ends before it begins" + fix)
                 getattr(out, kind)[str(name)] = Span(first, last or first)
         return out
+
+
+def _check_counts(data: dict) -> None:
+    """The closing ``names:`` counts must be there and match each kind's entries: a lock cut short (a copy or a
+    download that stopped, a merge tool's truncation) ends before them or, cut inside a section, holds fewer."""
+    fix = f"; take the committed copy (git checkout -- {SURFACE_LOCK}) or run `dossier releases surface --record`"
+    counts = data.get("names")
+    if not (isinstance(counts, dict) and all(type(counts.get(k)) is int for k in KINDS)):
+        raise SurfaceLockError(f"{SURFACE_LOCK}: no closing `names:` count of flags and env, which recording writes "
+                               "last: the lock is cut short (or not written by dossier), and the names past the cut "
+                               "are lost" + fix)
+    for kind in KINDS:
+        if len(data[kind]) != counts[kind]:
+            raise SurfaceLockError(f"{SURFACE_LOCK}: {kind} lists {len(data[kind])} name(s) where `names:` counts "
+                                   f"{counts[kind]}: the lock is cut short or was edited by hand, and names are lost"
+                                   + fix)
 
 
 def lock_path(root: Path) -> Path:

@@ -248,7 +248,7 @@ def test_a_key_the_surface_lock_does_not_know_is_an_error_naming_it(tmp_path):
 
     (tmp_path / "cards").mkdir()
     lock = tmp_path / "cards" / "surface.lock"
-    lock.write_text("version: 1\nreleases: [0.5.1]\nflags: {--a: 0.5.1}\nenv: {}\n")
+    lock.write_text("version: 1\nreleases: [0.5.1]\nflags: {--a: 0.5.1}\nenv: {}\nnames: {flags: 1, env: 0}\n")
     assert read_history(tmp_path).flags["--a"].first == "0.5.1"
     lock.write_text(lock.read_text() + "envs: {SGLANG_X: 0.5.1}\n")  # its variables were not in the lock at all
     with pytest.raises(SurfaceLockError, match="surface.lock: unknown key 'envs'.*releases surface --record"):
@@ -489,7 +489,7 @@ def test_a_surface_lock_whose_releases_are_out_of_order_or_no_versions_is_an_err
     from dossier.surface_history import SurfaceLockError, read_history
 
     (tmp_path / "cards").mkdir()
-    (tmp_path / "cards" / "surface.lock").write_text("version: 1\n" + lock + "env: {}\n")
+    (tmp_path / "cards" / "surface.lock").write_text("version: 1\n" + lock + "env: {}\nnames: {flags: 1, env: 0}\n")
     with pytest.raises(SurfaceLockError, match=re.escape(said)):
         read_history(tmp_path)
 

@@ -261,7 +261,7 @@ def test_a_project_that_never_recorded_releases_is_not_d326(tmp_path):
 SURFACE = {"version": 1, "releases": ["0.5.10", "0.5.12", "0.5.17", "0.5.19", "0.5.20", "0.5.23"],
            "flags": {"--linear-attn-verify-backend": "0.5.17..0.5.23", "--mamba-scheduler-strategy": "0.5.10..0.5.19",
                      "--linear-attn-decode-backend": "0.5.10..0.5.23"},
-           "env": {"SGLANG_ENABLE_SPEC_V2": "0.5.10..0.5.20"}}
+           "env": {"SGLANG_ENABLE_SPEC_V2": "0.5.10..0.5.20"}, "names": {"flags": 3, "env": 1}}
 
 
 @pytest.mark.parametrize("text,wrong", [
@@ -468,6 +468,7 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     text = "\n".join(texts)
     surface = {**locks["surface.lock"], **{kind: {k: v for k, v in locks["surface.lock"][kind].items() if k in text}
                                            for kind in ("flags", "env")}}
+    surface["names"] = {kind: len(surface[kind]) for kind in ("flags", "env")}
     lanes = {k: v for k, v in locks["lanes.yaml"].items() if k != "answers"}
     lanes["lanes"] = [{k: v for k, v in lane.items() if k != "answers"} for lane in lanes["lanes"]]
     for name, data in (("evidence.lock", evidence), ("drift.lock", drift), ("surface.lock", surface),

@@ -104,6 +104,10 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
                                         "UTF-8" if wide else f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                                 line, col))
         return doc
+    cut = ends_mid_line(text)
+    if cut:
+        doc.read_errors.append(("D100", cut + "; restore the file, or end it with a line break if it is whole",
+                                text.count("\n") + 1, len(text) - text.rfind("\n")))
     deep = _too_deep(text)
     if deep:
         doc.read_errors.append(("D102", f"malformed YAML: [ and {{ nested more than {MAX_FLOW_DEPTH} deep", *deep))
@@ -145,6 +149,16 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
         if loader is not None:
             loader.dispose()
     return doc
+
+
+def ends_mid_line(text: str) -> str:
+    """Why ``text`` reads as cut short ("" when it is not): every file written whole, by an editor or by dossier,
+    ends with a line break; a copy or a download that stopped mid-line is still YAML, its last value shortened (a
+    sentence of the manual ending in "there is no new") with nothing said."""
+    if not text or text.endswith(("\n", "\r")):
+        return ""
+    return (f"file ends mid-line, after {text.splitlines()[-1][-30:]!r}: a copy cut short ends so, and the rest of "
+            "its last value would be lost")
 
 
 def _alias_problem(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:

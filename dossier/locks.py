@@ -8,8 +8,15 @@ from pathlib import Path
 
 import yaml
 
+from dossier.cards import ends_mid_line
 from dossier.errors import DossierError
 from dossier.files import read_bytes, wide_encoding
+
+
+#: what writes each lock under cards/ (what to run when one cannot be read)
+RECORDED_BY = {"evidence.lock": "`dossier lint --record` and `dossier releases verify --record`",
+               "drift.lock": "`dossier drift --record`", "surface.lock": "`dossier releases surface --record`",
+               "opened.lock": "`dossier lint --record` (anchors from threads are added by hand)"}
 
 
 class LockError(DossierError, ValueError):
@@ -61,7 +68,11 @@ def read_lock_file(path: Path) -> dict | None:
     if not os.path.lexists(path):  # a link that leads nowhere is a lock that cannot be read, not no lock
         return None
     try:
-        data = yaml.load(read_bytes(path).decode(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        text = read_bytes(path).decode()
+        if cut := ends_mid_line(text):  # dossier writes every lock whole
+            raise LockError(f"{name}: {cut}; take the committed copy (git checkout -- {name}) or run "
+                            f"{RECORDED_BY.get(path.name, 'the command that records it')}")
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except OSError as exc:
         raise LockError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -26,7 +26,8 @@ def _problems(doc: YamlDoc, kind: str) -> Iterator[Finding]:
             yield Finding(p.path, p.message)
 
 
-@rule("D100", "file cannot be read (a dangling or looping symlink, a directory, no permission, too large)",
+@rule("D100", "file cannot be read (a dangling or looping symlink, a directory, no permission, too large, or cut "
+              "short: it ends mid-line)",
       scope="doc")
 def unreadable(doc: YamlDoc, ctx) -> Iterator[Finding]:
     yield from _read_errors(doc, "D100")

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dossier.cards import read_yaml
 from dossier.cli import app
+from dossier.lint import LintContext, run_lint
+from dossier.locks import LockError, read_lock_file
+from dossier.project import Project
 from dossier.surface_history import SURFACE_LOCK, Span, SurfaceHistory, SurfaceLockError, read_history, write_history
 
 runner = CliRunner()
@@ -40,3 +44,59 @@ def test_a_surface_lock_that_lost_a_name_says_how_many_and_render_refuses(projec
     result = runner.invoke(app, ["render", "--root", str(project_dir)])
     assert result.exit_code == 2, result.output
     assert "cards/surface.lock: env lists 4 name(s) where `names:` counts 5" in " ".join(result.output.split())
+
+
+def _cuts_that_parse(text: str) -> list[str]:
+    """``text`` cut inside its last line wherever what is left is still YAML (a value shortened, no error)."""
+    import yaml
+
+    out = []
+    for k in range(1, len(text) - text.rstrip("\n").rfind("\n") - 1):
+        try:
+            yaml.safe_load(text[:-k])
+        except yaml.YAMLError:
+            continue
+        out.append(text[:-k])
+    return out
+
+
+def test_a_card_cut_mid_line_is_d100_and_not_used(project_dir):
+    """A card copied or saved cut short in its last field ('no reference for this te') was a valid card: the manual
+    printed the shortened sentence, and lint passed."""
+    card = project_dir / "cards" / "100.yaml"
+    cuts = _cuts_that_parse(card.read_text())
+    assert len(cuts) > 10
+    for text in cuts[::7]:
+        card.write_text(text)
+        found = [d for d in run_lint(LintContext(Project.load(project_dir)), select=["D1"])]
+        assert [(d.code, d.line) for d in found] == [("D100", text.count("\n") + 1)], [d.text() for d in found]
+        assert f"file ends mid-line, after {text.splitlines()[-1][-30:]!r}: a copy cut short" in found[0].text()
+    card.write_text(cuts[0] + "\n")  # whole, as an editor that forgot the line break leaves it: fine once ended
+    assert read_yaml(card).read_errors == []
+
+
+LOCKS = {
+    "opened.lock": "version: 1\nopened:\n  2735:\n    opened: 2025-01-05\n"
+                   "    source: https://github.com/sgl-project/sglang/pull/2735\n",
+    "drift.lock": 'version: 1\nsglang: "0.5.23"\ncards:\n  100:\n    file: python/sglang/srt/a.py\n'
+                  "    key_fragment: 626d1bd57e4b23c8d491de61fa04f031436d70ffe8e09fcbd9b9756b70d6289e\n",
+    "evidence.lock": "version: 1\ncards: {}\nreleases:\n  built:\n  - ['0.5.1', '2025-08-23']\n  cards:\n    100:\n"
+                     "      today:\n        place: 2d92d176ff4f7d83d63c5570e588490dc3cec4b99337bec65379d851d985a7f9\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCKS))
+def test_a_lock_cut_mid_line_is_an_error_naming_it_and_what_to_run(tmp_path, name):
+    """A lock cut inside its last line that is still YAML read as whole: a source URL, a version or a hash shortened
+    (today's place no longer the card's: its release lines dropped with nothing said)."""
+    (tmp_path / "cards").mkdir()
+    lock = tmp_path / "cards" / name
+    lock.write_text(LOCKS[name])
+    assert read_lock_file(lock)
+    cuts = _cuts_that_parse(LOCKS[name])
+    assert len(cuts) > 10
+    for text in cuts:
+        lock.write_text(text)
+        with pytest.raises(LockError, match=rf"^cards/{name}: file ends mid-line, after .*: a copy cut short ends so.*"
+                                            rf"git checkout -- cards/{name}\) or run `dossier "):
+            read_lock_file(lock)

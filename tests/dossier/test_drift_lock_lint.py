@@ -99,10 +99,10 @@ def test_render_refuses_a_lock_cut_at_an_entry_boundary_naming_the_card(tmp_path
     assert len(found) == 1 and found[0].startswith("#101 is current but has no verdict in cards/drift.lock")
 
 
-CUTS = {
-    "no-verdict": lambda t: t[:t.rindex("    verdict:")],
-    "no-status-nor-verdict": lambda t: t[:t.rindex("    status:")],
-    "a-cut-verdict": lambda t: t[:t.rindex("in-place")] + "in-pl",
+CUTS = {  # where the lock is cut, and what D311 says
+    "no-verdict": (lambda t: t[:t.rindex("    verdict:")], "the entry of #101 has "),
+    "no-status-nor-verdict": (lambda t: t[:t.rindex("    status:")], "the entry of #101 has "),
+    "a-cut-verdict": (lambda t: t[:t.rindex("in-place")] + "in-pl", "file ends mid-line, after '    verdict: in-pl'"),
 }
 
 
@@ -111,11 +111,11 @@ def test_a_lock_cut_inside_an_entry_is_d311_and_render_refuses(tmp_path, cut):
     """Keys are written sorted, the verdict last: a cut inside #101's entry rendered '**SGLang 9.9.9:** .'."""
     root = recorded(tmp_path)
     lock = root / "cards" / "drift.lock"
-    lock.write_text(CUTS[cut](lock.read_text()))
+    lock.write_text(CUTS[cut][0](lock.read_text()))
     before = manual(root)
     result = render(root)
     assert result.exit_code == 1 and "cards/drift.lock (D311)" in result.output.splitlines()[0], result.output
-    assert "D311 cards/drift.lock: the entry of #101 has " in result.output, result.output
+    assert f"D311 cards/drift.lock: {CUTS[cut][1]}" in result.output, result.output
     assert manual(root) == before
 
 

@@ -134,7 +134,7 @@ QUESTIONS = [
              ("sgl_verify_us is fused_sigmoid_gating_delta_rule_update", "NVIDIA H200", "2026-12-02")),
     Question("Did this repository's fused projection beat SGLang's decode path at TP4 in the latest committed run?",
              OURS_PROJ, ("TP4 is not summarized from that run", "the second stream did not overlap",
-                        "projections-r18-tp4-rerun.json", "1.18x to 1.91x at TP4", "1.28x at T=32")),
+                        "projections-r20-tp4-rerun.json", "1.19x to 1.92x at TP4", "1.34x at T=32")),
     Question("Was this repository's GDN decode ever timed on an H100, or only on the H200?", OURS_GDN,
              ("NVIDIA H100 80GB HBM3", "NVIDIA H200")),
     Question("Do the tests under tests/runtime prove my SGLang install's kernels are right?", RUN,

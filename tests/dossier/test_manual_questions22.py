@@ -1,4 +1,4 @@
-"""Twenty-two more tasks an inference engineer brings to the manual (manual22, session 19), each answered by
+"""Twenty-three more tasks an inference engineer brings to the manual (manual22, session 19), each answered by
 following links from SKILL.md only: a symptom row and the one section it links. They were checked against SGLang
 0.5.23's source, the release trees (0.5.12.post1 -> 0.5.13 for the prefill split and the chunk-state tile, 0.5.15 for
 ReplaySSM's flags, 0.5.19 for the graph-replay index check), the cards and the PR threads.
@@ -7,7 +7,7 @@ They cover bisecting a wrong output or an accuracy drop down to one switch of th
 the prefix cache, the kernel backends, CUDA graphs, the debug checks SGLang carries), the prefill chunk-state tile
 (its three environment variables, why it stays one config, the open gfx950 proposal), the post-conv q/k/v split a
 profile shows in prefill, what SGLANG_VALIDATE_MAMBA_REPLAY_STATE_INDICES checks (a CUDA-graph replay's slots, not
-ReplaySSM: the manual had said ReplaySSM), the decode track boundary under overlap scheduling before 0.5.18, and guards on answers already on the routed path.
+ReplaySSM: the manual had said ReplaySSM), the decode track boundary under overlap scheduling before 0.5.18, Qwen3.5's Triton launch limits on Ascend, and guards on answers already on the routed path.
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ QUESTIONS = [
     Question("0.5.16, extra_buffer with overlap scheduling: prefix hits sometimes continue wrongly, never with "
              "--disable-overlap-schedule. Known?", "Wrong continuations for requests that reuse a cached prefix",
              ("kv_committed_len", "0.5.18 subtracts that lead", "[#33477](pr-history.md#pr-33477)", "--disable-overlap-schedule")),
+    Question("Ascend 910B, Qwen3.5-35B-A3B on 0.5.14: large batches, any Triton launch limits left on the GDN or gate "
+             "path?", "Ascend NPU: setup", ("65536 tokens", "PR 23815", "0.5.21 calls sgl_kernel_npu's contiguous split "
+                                             "kernel", "[#28293](pr-history.md#pr-28293)")),
     # guards on answers already on the routed path
     Question("RTX PRO 6000 (SM120): does SGLang 0.5.23 pick FlashInfer GDN prefill by itself?", "GDN kernels on an A100",
              ("SM120",)),
@@ -75,14 +78,14 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_twenty_two_tasks():
-    """Thirteen failed on main's manual at the start of the session (judged with the row named): the four bisecting
+def test_there_are_twenty_three_tasks():
+    """Fourteen failed on main's manual at the start of the session (judged with the row named): the four bisecting
     tasks routed to no row, the link from the ReplaySSM block to the bisect block, the replay index check (the manual
     called it ReplaySSM's), the chunk-state tile's variables, why it stays one config and their release, the gfx950
     tile proposal, the prefill split kernel, Qwen3-Next's split in prefill (the kernel map gave only a PR number) and
-    the overlap lookahead of the decode track boundary before 0.5.18. The rest guard answers already on the routed
+    the overlap lookahead of the decode track boundary before 0.5.18 and Qwen3.5's NPU launch limits. The rest guard answers already on the routed
     path."""
-    assert len(QUESTIONS) == 22 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+    assert len(QUESTIONS) == 23 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])

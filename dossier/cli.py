@@ -955,17 +955,21 @@ def regress(
         "--bench-json", metavar="MODULE=FILE",
         help="Reuse the document MODULE's benchmark wrote with --json on this device instead of running it "
         "again (repeatable; the file must name the same device).")] = None,
+    junit: Annotated[Path | None, path_option(
+        "--junit", help="CPU: take the tests' outcomes from this JUnit report (pytest --junitxml) of a run of the "
+        "suite on this machine, as CI's, instead of running them again.")] = None,
     root: RootOpt = None,
 ) -> None:
     """Run each card's runtime tests and benchmark (GPU or CPU) and store one result per card,
     <results>/<device>/<pr>.json.
 
     CPU: the tests of every job run in one pytest process under TRITON_INTERPRET=1, without `gpu` tests, and no
-    benchmark runs (a check, not a measurement). CUDA: one pytest process per job, then each benchmark module
+    benchmark runs (a check, not a measurement); with --junit they are read from the report of a run that ran them
+    (CI's pytest run), where `gpu` tests are skipped ones. CUDA: one pytest process per job, then each benchmark module
     once. A job's result is written whole as soon as it ends, so Ctrl-C (or SIGTERM) keeps the finished ones,
     and ends the running pytest or benchmark with everything it started (xdist workers too). Exit 1 when a
     job failed (its failures are printed, and listed in its result), 2 for bad usage, no CUDA with
-    --device cuda, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
+    --device cuda, --junit on CUDA or not a JUnit report, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -979,7 +983,7 @@ def regress(
         fail("name PRs or pass --all, not both: with PRs named, --all would be ignored")
     if list_:
         ignored_with("--list", "prints the jobs as a CI matrix and exits, running none", "results", "bench_json",
-                     "fmt")
+                     "fmt", "junit")
     project = _project(root)
     jobs = rg.jobs_for(project.cards)
     if prs:
@@ -1002,6 +1006,9 @@ def regress(
         print(rg.matrix(jobs))
         return
     kind = rg.resolve_device(device, project.root)
+    if junit is not None and kind != "cpu":
+        fail("--junit reads CPU runs only: on CUDA each job runs its tests in a process of its own")
+    together = rg.tests_from_report(jobs, junit, project.root) if junit is not None else {}
     facts = rg.device_facts(kind, project.root)
     results_dir = results or rg.default_results(project.root, kind)
     from dossier.files import check_writable
@@ -1009,8 +1016,9 @@ def regress(
     check_writable(results_dir / kind)  # an unwritable place fails now, not after the first job's minutes
     err.print(f"device: {facts.get('name')} ({kind}); torch {facts.get('torch')}, triton {facts.get('triton')}")
     benches = _reused_benches(bench_json or [], {j.bench for j in jobs}, facts)
-    together = {}
-    if kind == "cpu":  # one pytest process for every job's tests (CUDA keeps one per job: a fault poisons it)
+    if junit is not None:
+        err.print(f"the tests of {len(jobs)} job(s) from {junit}")
+    elif kind == "cpu":  # one pytest process for every job's tests (CUDA keeps one per job: a fault poisons it)
         err.print(f"running the tests of {len(jobs)} job(s) in one pytest process")
         together = rg.run_tests_together(jobs, kind, project.root)
     done = []

@@ -210,6 +210,25 @@ def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, li
     return out
 
 
+def tests_from_report(jobs: list[Job], path: Path, root: Path) -> dict[int, list[dict]]:
+    """:func:`run_tests_together` without running a test: every job's records from the JUnit report (``--junitxml``)
+    of a pytest run on this device that ran the suite already (CI's). A node id the report holds no case of is the
+    job's error, as is a report with pytest's internal error; `gpu` tests there are records skipped, not left out."""
+    try:
+        cases = _junit_cases(read_bytes(path).decode(errors="replace"))
+    except (OSError, ET.ParseError) as exc:
+        raise RegressError(f"--junit {path}: not a readable JUnit report ({exc})") from None
+    stopped = _unfinished(0, "", cases)
+    out = {}
+    for job in jobs:
+        records, runnable = _sort_out(job, root)
+        records += [r for classname, name, r in cases if any(_covers(n, classname, name) for n in runnable)]
+        records += [_error(n, f"not run: {path} holds no test of it") for n in runnable
+                    if not any(_covers(n, classname, name) for classname, name, _ in cases)]
+        out[job.pr] = records + ([_error(" ".join(runnable), stopped)] if stopped and runnable else [])
+    return out
+
+
 def _covers(node: str, classname: str, name: str) -> bool:
     """Whether the JUnit test case (``classname``, ``name``) is one the node id ``path::[Class::]func`` selects
     (pytest's JUnit address: the file as a dotted module, then the classes; a failed collection of the file is

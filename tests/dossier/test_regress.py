@@ -563,3 +563,41 @@ def test_a_report_holding_pytests_internal_error_fails_the_job():
     assert _unfinished(0, "INTERNALERROR> x", _junit_cases(xml)) == (
         "pytest reported an internal error, so tests may be missing from its report: INTERNALERROR> x")
     assert _unfinished(0, "", _junit_cases(xml)[:1]) is None
+
+
+REPORT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="3">
+<testcase classname="tests_fake.test_ok" name="test_close" time="0.010"><properties>
+<property name="parity:sum" value="1.850372e-16/1.0e-12"/></properties></testcase>
+<testcase classname="tests_fake.test_ok" name="test_other" time="0.001"/>
+<testcase classname="tests_fake.test_unnamed" name="test_x" time="0.001"/>
+</testsuite></testsuites>"""
+
+
+def test_junit_reads_the_outcomes_of_a_run_that_ran_the_tests_already(tmp_path, monkeypatch):
+    """CI runs the suite once (pytest --junitxml) and regress takes each card's tests from that report instead of
+    running them again: test_other fails if run, but the report says it passed. A node id the report holds no case
+    of is the job's error; a file that is no report, or --junit on CUDA or with --list, is refused (exit 2)."""
+    from dossier import regress as rg
+
+    monkeypatch.setattr(rg, "device_facts", lambda device, root: {"name": "cpu"})  # a torch import: seconds
+    root = _project(tmp_path, outcome="False")
+    report = tmp_path / "junit.xml"
+    report.write_text(REPORT)
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--junit", str(report), "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
+    assert doc["ok"] and doc["passed"] == 2 and doc["parity"]["sum"]["tol"] == 1e-12
+    assert sorted(t["id"] for t in doc["tests"]) == ["tests_fake/test_ok.py::test_close", "tests_fake/test_ok.py::test_other"]
+
+    (root / "tests_fake" / "test_more.py").write_text("def test_y():\n    pass\n")
+    write_project(root, [make_card(100, runtime={"reference": "fakeref", "bench": "fakeref",
+                                                 "tests": ["tests_fake/test_ok.py", "tests_fake/test_more.py::test_y"]})])
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--junit", str(report), "--root", str(root)])
+    assert result.exit_code == 1
+    assert f"#100: tests_fake/test_more.py::test_y: not run: {report} holds no test of it" in result.output
+
+    report.write_text("not xml")
+    for args in (["--device", "cpu"], ["--list"]):
+        result = runner.invoke(app, ["regress", "--all", *args, "--junit", str(report), "--root", str(root)])
+        assert result.exit_code == 2 and ("not a readable JUnit report" in result.output or "would be ignored"
+                                          in result.output), result.output

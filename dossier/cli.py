@@ -957,7 +957,9 @@ def regress(
         "again (repeatable; the file must name the same device).")] = None,
     junit: Annotated[Path | None, path_option(
         "--junit", help="CPU: take the tests' outcomes from this JUnit report (pytest --junitxml) of a run of the "
-        "suite on this machine, as CI's, instead of running them again.")] = None,
+        "suite on this machine, as CI's, instead of running them again. A card's test the report lacks is its "
+        "job's error; a report from another machine, from a run older than the tests' or references' files, or "
+        "holding none of the cards' tests is refused (exit 2).")] = None,
     root: RootOpt = None,
 ) -> None:
     """Run each card's runtime tests and benchmark (GPU or CPU) and store one result per card,
@@ -969,7 +971,7 @@ def regress(
     once. A job's result is written whole as soon as it ends, so Ctrl-C (or SIGTERM) keeps the finished ones,
     and ends the running pytest or benchmark with everything it started (xdist workers too). Exit 1 when a
     job failed (its failures are printed, and listed in its result), 2 for bad usage, no CUDA with
-    --device cuda, --junit on CUDA or not a JUnit report, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
+    --device cuda, --junit on CUDA or a report it refuses, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table

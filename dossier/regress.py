@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import math
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -212,21 +213,53 @@ def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, li
 
 def tests_from_report(jobs: list[Job], path: Path, root: Path) -> dict[int, list[dict]]:
     """:func:`run_tests_together` without running a test: every job's records from the JUnit report (``--junitxml``)
-    of a pytest run on this device that ran the suite already (CI's). A node id the report holds no case of is the
-    job's error, as is a report with pytest's internal error; `gpu` tests there are records skipped, not left out."""
+    of a pytest run on this machine that ran the suite already (CI's). A node id the report holds no case of is the
+    job's error, as is a report with pytest's internal error; `gpu` tests there are records skipped, not left out.
+    A report that is not one of these tests as they are now is refused (RegressError): written on another machine,
+    by a run that began before one of the jobs' test or reference files last changed, or holding none of their tests."""
     try:
-        cases = _junit_cases(read_bytes(path).decode(errors="replace"))
+        text = read_bytes(path).decode(errors="replace")
+        tree, cases = ET.fromstring(text), _junit_cases(text)
     except (OSError, ET.ParseError) as exc:
         raise RegressError(f"--junit {path}: not a readable JUnit report ({exc})") from None
+    sorted_out = {job.pr: _sort_out(job, root) for job in jobs}
+    nodes = {n for _, runnable in sorted_out.values() for n in runnable}
+    why = _foreign([tree] if tree.tag == "testsuite" else tree.findall("testsuite"), path, jobs, root)
+    if not why and nodes and not any(_covers(n, c, name) for n in nodes for c, name, _ in cases):
+        why = f"it holds none of the {len(nodes)} test(s) the jobs name (a report of other tests?)"
+    if why:
+        raise RegressError(f"--junit {path}: {why}; run the tests again with --junitxml")
     stopped = _unfinished(0, "", cases)
     out = {}
     for job in jobs:
-        records, runnable = _sort_out(job, root)
+        records, runnable = sorted_out[job.pr]
         records += [r for classname, name, r in cases if any(_covers(n, classname, name) for n in runnable)]
         records += [_error(n, f"not run: {path} holds no test of it") for n in runnable
                     if not any(_covers(n, classname, name) for classname, name, _ in cases)]
         out[job.pr] = records + ([_error(" ".join(runnable), stopped)] if stopped and runnable else [])
     return out
+
+
+def _foreign(suites: list[ET.Element], path: Path, jobs: list[Job], root: Path) -> str:
+    """Why a JUnit report cannot stand for a run of the jobs' tests here and now ("" when it can): pytest wrote it on
+    another machine (its ``hostname``), or its run began (``timestamp``; without one, when the file was written)
+    before a Python file under the top folders of the jobs' tests and references last changed."""
+    hosts = {s.get("hostname") for s in suites} - {None}
+    if hosts - {platform.node()}:
+        return f"written on {', '.join(sorted(hosts))}, not on this machine ({platform.node()})"
+    try:
+        began = min(dt.datetime.fromisoformat(s.get("timestamp")).timestamp() for s in suites if s.get("timestamp"))
+    except ValueError:
+        began = path.stat().st_mtime
+    tops = {n.partition("::")[0].split("/")[0] for job in jobs for n in job.tests}
+    tops |= {job.reference.split(".")[0] for job in jobs}
+    files = [f for top in sorted(tops) for f in ([root / f"{top}.py"] if (root / f"{top}.py").is_file()
+                                                 else (root / top).rglob("*.py") if (root / top).is_dir() else [])]
+    changed = max(files, key=lambda f: f.stat().st_mtime, default=None)
+    if changed is not None and changed.stat().st_mtime > began:
+        when = dt.datetime.fromtimestamp(began).isoformat(timespec="seconds")
+        return f"its run began {when}, before {changed.relative_to(root)} last changed"
+    return ""
 
 
 def _covers(node: str, classname: str, name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -38,6 +39,28 @@ def test_close(record_property):
 def test_other():
     assert {outcome}
 '''
+
+
+@pytest.fixture(scope="session")
+def cpu_facts() -> dict:
+    """The CPU's device facts as regress reads them (a python importing torch and triton: seconds), read once."""
+    from dossier.regress import device_facts
+
+    return device_facts("cpu", Path(__file__).resolve().parents[2])
+
+
+@pytest.fixture(autouse=True)
+def _inner_runs(monkeypatch, cpu_facts):
+    """Every regress here reads the CPU's facts read once, and its inner pytest runs without CI's PYTEST_ADDOPTS
+    (xdist workers: processes to start for a fake project's three tests); the tests of xdist's paths set it."""
+    from dossier import regress as rg
+
+    def facts(device, root):
+        assert device == "cpu", device
+        return dict(cpu_facts)
+
+    monkeypatch.setattr(rg, "device_facts", facts)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
 
 
 def _project(tmp_path, outcome="True"):
@@ -406,11 +429,10 @@ def test_bench_json_refuses_another_device_and_bad_values(tmp_path):
     ("pytest.exit('out of memory')", "pytest exited 2 (interrupted)", False),
     ("os._exit(0)", "pytest wrote no report", False),
 ], ids=["keyboard-interrupt-cpu-together", "pytest-exit-job-alone", "no-report-job-alone"])
-def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_path, monkeypatch, stop, says, together):
+def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_path, stop, says, together):
     """A pytest process that stops before its last test (a KeyboardInterrupt or pytest.exit inside a test, a
     process that exits with no report) ran some tests: they are kept, and the job is not ok, whatever they did
     (test_c would have failed). The inner pytest runs without CI's PYTEST_ADDOPTS (xdist): see the next test."""
-    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     root = _project(tmp_path)
     (root / "tests_fake" / "test_ok.py").write_text(
         f"import os\nimport pytest\n\ndef test_a():\n    pass\n\ndef test_b():\n    {stop}\n\n"
@@ -565,25 +587,33 @@ def test_a_report_holding_pytests_internal_error_fails_the_job():
     assert _unfinished(0, "", _junit_cases(xml)[:1]) is None
 
 
-REPORT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="3">
+REPORT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="3"{suite}>
 <testcase classname="tests_fake.test_ok" name="test_close" time="0.010"><properties>
 <property name="parity:sum" value="1.850372e-16/1.0e-12"/></properties></testcase>
-<testcase classname="tests_fake.test_ok" name="test_other" time="0.001"/>
+<testcase classname="tests_fake.test_ok" name="test_other" time="0.001">{other}</testcase>
 <testcase classname="tests_fake.test_unnamed" name="test_x" time="0.001"/>
 </testsuite></testsuites>"""
 
 
-def test_junit_reads_the_outcomes_of_a_run_that_ran_the_tests_already(tmp_path, monkeypatch):
+def _junit(tmp_path, suite="", other=""):
+    """A project whose test_other fails when run, a JUnit report of it, and regress on that report."""
+    root = _project(tmp_path, outcome="False")
+    report = tmp_path / "junit.xml"
+    report.write_text(REPORT.format(suite=suite, other=other))
+
+    def regress(*args):
+        return runner.invoke(app, ["regress", *(args or ["100", "--device", "cpu"]), "--junit", str(report),
+                                   "--root", str(root)])
+
+    return root, report, regress
+
+
+def test_junit_reads_the_outcomes_of_a_run_that_ran_the_tests_already(tmp_path):
     """CI runs the suite once (pytest --junitxml) and regress takes each card's tests from that report instead of
     running them again: test_other fails if run, but the report says it passed. A node id the report holds no case
     of is the job's error; a file that is no report, or --junit on CUDA or with --list, is refused (exit 2)."""
-    from dossier import regress as rg
-
-    monkeypatch.setattr(rg, "device_facts", lambda device, root: {"name": "cpu"})  # a torch import: seconds
-    root = _project(tmp_path, outcome="False")
-    report = tmp_path / "junit.xml"
-    report.write_text(REPORT)
-    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--junit", str(report), "--root", str(root)])
+    root, report, regress = _junit(tmp_path)
+    result = regress()
     assert result.exit_code == 0, result.output
     doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
     assert doc["ok"] and doc["passed"] == 2 and doc["parity"]["sum"]["tol"] == 1e-12
@@ -592,12 +622,56 @@ def test_junit_reads_the_outcomes_of_a_run_that_ran_the_tests_already(tmp_path, 
     (root / "tests_fake" / "test_more.py").write_text("def test_y():\n    pass\n")
     write_project(root, [make_card(100, runtime={"reference": "fakeref", "bench": "fakeref",
                                                  "tests": ["tests_fake/test_ok.py", "tests_fake/test_more.py::test_y"]})])
-    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--junit", str(report), "--root", str(root)])
+    report.write_text(report.read_text())  # written after the new test file: not stale
+    result = regress()
     assert result.exit_code == 1
     assert f"#100: tests_fake/test_more.py::test_y: not run: {report} holds no test of it" in result.output
 
     report.write_text("not xml")
     for args in (["--device", "cpu"], ["--list"]):
-        result = runner.invoke(app, ["regress", "--all", *args, "--junit", str(report), "--root", str(root)])
+        result = regress("--all", *args)
         assert result.exit_code == 2 and ("not a readable JUnit report" in result.output or "would be ignored"
                                           in result.output), result.output
+
+
+@pytest.mark.parametrize("other, outcome", [
+    ('<failure message="assert False">x</failure>', "failed"),
+    ('<skipped type="pytest.skip" message="needs CUDA">x</skipped>', "skipped"),
+])
+def test_junit_keeps_a_failure_and_a_gpu_tests_skip(tmp_path, other, outcome):
+    """A test the report says failed fails its job, as if regress had run it; a `gpu` test (skipped without CUDA, not
+    deselected as regress's own CPU run does) is a skipped record beside the passed ones."""
+    root, _, regress = _junit(tmp_path, other=other)
+    result = regress()
+    doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
+    assert [t["outcome"] for t in doc["tests"]] == ["passed", outcome]
+    assert (result.exit_code, doc["ok"]) == ((1, False) if outcome == "failed" else (0, True)), result.output
+    assert ("test_other: assert False" in result.output) == (outcome == "failed")
+
+
+def test_junit_refuses_a_stale_or_foreign_report(tmp_path):
+    """A report is refused (exit 2, before any result is written) when pytest wrote it on another machine, when its run
+    began before a test or reference file last changed, or when it holds none of the cards' tests."""
+    import platform
+
+    _, report, regress = _junit(tmp_path, suite=' hostname="elsewhere"')
+    assert "written on elsewhere, not on this machine" in " ".join(regress().output.split())
+
+    began = dt.datetime.now(dt.UTC)
+    here = f' hostname="{platform.node()}" timestamp="{began.isoformat()}"'
+    root, report, regress = _junit(tmp_path / "stale", suite=here)
+    for f in [root / "fakeref.py", *(root / "tests_fake").iterdir()]:
+        os.utime(f, (began.timestamp() - 60,) * 2)  # written before the run began: its report stands
+    assert regress().exit_code == 0
+    os.utime(root / "fakeref.py", (began.timestamp() + 1,) * 2)  # the reference changed after the run began
+    result = regress()
+    assert result.exit_code == 2 and "before fakeref.py last changed" in " ".join(result.output.split())
+    report.write_text(REPORT.format(suite="", other=""))  # no timestamp: when the report was written
+    os.utime(report, (began.timestamp(),) * 2)
+    assert "before fakeref.py last changed" in " ".join(regress().output.split())
+
+    root, report, regress = _junit(tmp_path / "other")
+    report.write_text(REPORT.format(suite="", other="").replace("tests_fake.test_ok", "elsewhere.test_ok"))
+    result = regress()
+    assert result.exit_code == 2 and "holds none of the 1 test(s) the jobs name" in " ".join(result.output.split())
+    assert not (root / ".dossier" / "results").exists()

@@ -23,6 +23,8 @@ def test_workflows_are_valid_and_wired():
     steps = " ".join(s.get("run", "") for s in ci["jobs"]["lint-render-test"]["steps"])
     assert "dossier lint cards/" in steps and "dossier render --check" in steps and "pytest" in steps
     assert "dossier regress --all --device cpu" in steps
+    # the regression jobs read the report the tests wrote (CI runs the cards' tests once)
+    assert '--junitxml="$RUNNER_TEMP/junit.xml"' in steps and '--junit "$RUNNER_TEMP/junit.xml"' in steps
     gpu = yaml.safe_load((ROOT / ".github/workflows/gpu.yml").read_text())
     assert "dossier regress --list" in gpu["jobs"]["matrix"]["steps"][-1]["run"]
     regress = gpu["jobs"]["regress"]
@@ -168,8 +170,9 @@ def test_ci_runs_the_readme_commands_verbatim():
     block = readme.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
     assert len(block) == 2, "the README starts with exactly two commands"
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    for command in block:
-        assert command in ci, f".ci/run does not run: {command}"
+    assert block[0] in ci, f".ci/run does not run: {block[0]}"
+    # the tests as written, plus only the JUnit report the regression jobs read
+    assert f'{block[1]} --junitxml="$report"' in ci, f".ci/run does not run: {block[1]}"
 
 
 
@@ -199,10 +202,15 @@ def test_ci_stops_when_a_step_of_the_main_job_fails(tmp_path, fail):
     assert calls[-1].startswith(fail) and not any(c.startswith(("dossier regress", "python")) for c in calls), calls
 
 
-def test_ci_runs_every_step_when_the_main_job_passes(tmp_path):
-    """The same stubs all passing: the main job, the regression jobs and the tests each run once, and CI passes."""
-    proc, calls = _run_ci_with_stubs(tmp_path)
-    assert proc.returncode == 0, proc.stderr
+@pytest.mark.parametrize("fail", ["", "python -m pytest"])
+def test_ci_runs_every_step_when_the_main_job_passes(tmp_path, fail):
+    """The same stubs: the main job, the tests and the regression jobs each run once, regress reading the JUnit report
+    the tests wrote (`--junit`: their outcomes, not a second run of the cards' tests); failing tests still get their
+    regression jobs judged, and CI exits with the tests' status."""
+    proc, calls = _run_ci_with_stubs(tmp_path, fail)
+    assert proc.returncode == (3 if fail else 0), proc.stderr
     assert [c.split()[:2] for c in calls] == [["pip", "install"], ["pip", "install"], ["dossier", "lint"],
-                                              ["dossier", "render"], ["dossier", "drift"], ["dossier", "regress"],
-                                              ["python", "-m"]]
+                                              ["dossier", "render"], ["dossier", "drift"], ["python", "-m"],
+                                              ["dossier", "regress"]]
+    [written] = [w.removeprefix("--junitxml=") for w in calls[-2].split() if w.startswith("--junitxml=")]
+    assert calls[-1].split()[-2:] == ["--junit", written], calls

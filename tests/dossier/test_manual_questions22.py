@@ -62,8 +62,9 @@ QUESTIONS = [
              "path?", "Ascend NPU: setup", ("65536 tokens", "PR 23815", "0.5.21 calls sgl_kernel_npu's contiguous split "
                                              "kernel", "[#28293](pr-history.md#pr-28293)")),
     # guards on answers already on the routed path
-    Question("RTX PRO 6000 (SM120): does SGLang 0.5.23 pick FlashInfer GDN prefill by itself?", "GDN kernels on an A100",
-             ("SM120",)),
+    Question("RTX PRO 6000 (SM120): does SGLang 0.5.23 pick FlashInfer GDN prefill by itself, and is that changing?",
+             "GDN kernels on an A100", ("the automatic FlashInfer prefill covers SM90 and SM100 only", "PR 36357",
+                                        "open when crawled")),
     Question("Which kernel runs MTP verify with --enable-linear-replayssm-spec?", "Where MTP / NEXTN target verify runs",
              ("gdn_replayssm_spec_decode",)),
     Question("How much speculative scratch does --enable-linear-replayssm-spec save for Qwen3-Next at TP4 with 8 draft "
@@ -79,12 +80,12 @@ QUESTIONS = [
 
 
 def test_there_are_twenty_three_tasks():
-    """Fourteen failed on main's manual at the start of the session (judged with the row named): the four bisecting
+    """Fifteen failed on main's manual at the start of the session (judged with the row named): the four bisecting
     tasks routed to no row, the link from the ReplaySSM block to the bisect block, the replay index check (the manual
     called it ReplaySSM's), the chunk-state tile's variables, why it stays one config and their release, the gfx950
-    tile proposal, the prefill split kernel, Qwen3-Next's split in prefill (the kernel map gave only a PR number) and
-    the overlap lookahead of the decode track boundary before 0.5.18 and Qwen3.5's NPU launch limits. The rest guard answers already on the routed
-    path."""
+    tile proposal, the prefill split kernel, Qwen3-Next's split in prefill (the kernel map gave only a PR number), the
+    overlap lookahead of the decode track boundary before 0.5.18, Qwen3.5's NPU launch limits and the open SM120
+    prefill-default proposal. The rest guard answers already on the routed path."""
     assert len(QUESTIONS) == 23 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field, replace
 from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
-from dossier.evidence import key_sha
 from dossier.json_out import dumps
-from dossier.model import Card, KeyFragment
+from dossier.model import Card
 from dossier.project import Project
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates
 from dossier.source_tree import SourceTree
@@ -188,16 +187,14 @@ def _landed_as_today(card: Card, lock: ReleaseLock) -> tuple[str, str, str] | No
     """The first release built on or after the merge that holds the card's `today` place (a change whose
     own lines were rewritten before any release shipped them)."""
     h = lock.cards.get(card.pr)
-    kf = card.key_fragment
-    if h is None or h.today is None or kf.today is None or card.merged_at is None:
-        return None
-    if h.today_key != key_sha(KeyFragment(kf.today.file, kf.today.match, "")):
+    today = h.today_of(card) if h is not None else None
+    if today is None or card.merged_at is None:
         return None
     order = list(lock.built)
-    held = {v for a, b in h.today if a in lock.built and b in lock.built
+    held = {v for a, b in today if a in lock.built and b in lock.built
             for v in order[order.index(a): order.index(b) + 1]}
     first = next((v for v in order if v in held and lock.built[v] >= card.merged_at.isoformat()), None)
-    return (first, lock.built[first], kf.today.file) if first else None
+    return (first, lock.built[first], card.key_fragment.today.file) if first else None
 
 
 def _touches(tree: SourceTree, v: Verdict, file: str) -> bool:

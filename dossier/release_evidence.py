@@ -107,6 +107,13 @@ class History:
             data["today"] = {"place": self.today_key, "present": [list(s) for s in self.today]}
         return data
 
+    def today_of(self, card: Card) -> tuple[tuple[str, str], ...] | None:
+        """Where ``card``'s key_fragment.today match is present (None: the card names no `today` place, or this
+        history was recorded without it or for another one)."""
+        if card.key_fragment.today is None or self.today is None or self.today_key != key_sha(_today(card)):
+            return None
+        return self.today
+
     @classmethod
     def from_data(cls, data: dict) -> History:
         today = data.get("today")
@@ -376,8 +383,7 @@ def judge(card: Card, history: History, built: dict[str, str],
         late = [v for v in after if _date(built[v]) > merged + SHIP_WITHIN]
         if late:
             due = after[: after.index(late[0]) + 1]
-            today = history.today if card.key_fragment.today is not None and history.today_key == key_sha(
-                _today(card)) else None
+            today = history.today_of(card)
             rewritten = today is not None and any(_in(today, order, v) for v in due)
             if not rewritten and not any(_holds(history, order, v) for v in due):
                 findings.append(("D313", f"merged on {merged} but the match is in no release built since, "

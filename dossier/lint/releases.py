@@ -20,7 +20,7 @@ from dossier.lint.registry import Finding, rule
 from dossier.lint.state import WORD_DAY as _WORD_DAY
 from dossier.lint.state import iso_day
 from dossier.model import Card
-from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
+from dossier.release_evidence import ReleaseLock, Verdict, in_wheel, merge_dates, read_release_lock
 
 VERIFY = "dossier releases sync && dossier releases verify --record"
 
@@ -85,7 +85,8 @@ def unmerged_but_released(card: Card, doc, ctx) -> Iterator[Finding]:
     yield from _findings(card, ctx, "D315", "state#value")
 
 
-@rule("D316", "release evidence is malformed or was recorded for an earlier key fragment", scope="project")
+@rule("D316", "release evidence is malformed or was recorded for an earlier key fragment (or without the card's "
+              "key_fragment.today place, or for another)", scope="project")
 def stale_release_evidence(ctx) -> Iterator[Finding]:
     lock, error = release_lock(ctx)
     path = lock_path(ctx.project.root)
@@ -103,6 +104,14 @@ def stale_release_evidence(ctx) -> Iterator[Finding]:
             yield Finding("key_fragment.match#value", f"release evidence of #{card.pr} was recorded on {h.recorded} "
                                                       f"for an earlier key fragment ({path.name}: releases.cards."
                                                       f"{card.pr})", hint=VERIFY, doc=doc)
+        elif h is not None and card.key_fragment.today is not None and in_wheel(card.key_fragment.today.file) \
+                and h.today_of(card) is None:  # a lock cut before its last entry's today, or today edited since
+            which = "without its key_fragment.today place" if h.today is None else "for an earlier key_fragment.today"
+            yield Finding("key_fragment.today.match#value", f"release evidence of #{card.pr} was recorded on "
+                                                            f"{h.recorded} {which} ({path.name}: releases.cards."
+                                                            f"{card.pr}.today): the releases that hold the code where "
+                                                            "it lives today are left out of its release lines",
+                          hint=VERIFY, doc=doc)
 
 
 @rule("D317", "status current, yet the releases show its line gone and the card names no `today` place",
@@ -610,7 +619,6 @@ def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
     its prose names are checked against nothing (D312-D321 stay silent), and the manual drops its release lines:
     an entry removed from the lock by hand, or a card added after the last recording, reads as proven."""
     from dossier.lint.depth import card_texts, text_location
-    from dossier.release_evidence import in_wheel
 
     lock, error = release_lock(ctx)
     if error or not lock.built or card.pr in lock.cards or not in_wheel(card.key_fragment.file):

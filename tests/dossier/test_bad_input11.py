@@ -100,3 +100,52 @@ def test_a_lock_cut_mid_line_is_an_error_naming_it_and_what_to_run(tmp_path, nam
         with pytest.raises(LockError, match=rf"^cards/{name}: file ends mid-line, after .*: a copy cut short ends so.*"
                                             rf"git checkout -- cards/{name}\) or run `dossier "):
             read_lock_file(lock)
+
+
+def _with_today(root: Path, match: str = "def split_heads(") -> Path:
+    """Card #100 naming a `today` place, and release evidence recorded for it (the place is the lock's last lines,
+    as the highest-numbered card's is in the real lock)."""
+    import yaml
+
+    from dossier.evidence import key_sha
+    from dossier.model import KeyFragment
+    from tests.dossier.factories import make_card, write_project
+
+    card = make_card(100)
+    card["key_fragment"]["today"] = {"file": "python/sglang/srt/models/qwen3_next.py", "match": match}
+    write_project(root, [card])
+    kf, today = card["key_fragment"], card["key_fragment"]["today"]
+    entry = {"kind": "release-scan", "key_fragment": key_sha(KeyFragment(kf["file"], kf["match"], "")),
+             "first": "0.5.1", "last": "0.5.2", "present": [["0.5.1", "0.5.2"]], "events": [],
+             "recorded": "2026-11-30", "today": {"place": key_sha(KeyFragment(today["file"], "def split_heads(", "")),
+                                                 "present": [["0.5.1", "0.5.2"]]}}
+    lock = {"version": 1, "cards": {}, "releases": {"built": [["0.5.1", "2025-08-23"], ["0.5.2", "2025-09-11"]],
+                                                    "cards": {100: entry}}}
+    (root / "cards" / "evidence.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+    return root / "cards" / "evidence.lock"
+
+
+def _d316(root: Path) -> list[str]:
+    return [d.message for d in run_lint(LintContext(Project.load(root)), select=["D316"])]
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda t: t[:t.index("      today:")], "without its key_fragment.today place"),  # cut at an entry's line
+    (lambda t: t[:t.index("        place:")], "without its key_fragment.today place"),  # cut just after `today:`
+], ids=["before-today", "after-today"])
+def test_release_evidence_cut_before_the_today_place_is_d316(tmp_path, edit, said):
+    """The today block ends the last entry: a lock cut before it was still whole to every reader, and the card's
+    release lines lost where its code lives today with nothing said."""
+    lock = _with_today(tmp_path)
+    assert _d316(tmp_path) == []
+    lock.write_text(edit(lock.read_text()))
+    assert _d316(tmp_path) == [f"release evidence of #100 was recorded on 2026-11-30 {said} (evidence.lock: "
+                               "releases.cards.100.today): the releases that hold the code where it lives today are "
+                               "left out of its release lines"]
+
+
+def test_a_today_place_edited_since_the_recording_is_d316(tmp_path):
+    _with_today(tmp_path, match="def split_heads_v2(")
+    assert [m.split(" (")[0] for m in _d316(tmp_path)] == [
+        "release evidence of #100 was recorded on 2026-11-30 for an earlier key_fragment.today"]
+

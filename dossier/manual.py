@@ -66,8 +66,11 @@ def render_manual(project: Project) -> dict[str, str]:
 #: YAML and drops the cards past the cut from the manual: a card with no release evidence (D326: its release lines, and
 #: by-release.md says no release places it), a cards section that is not the one `lint --record` sealed (D329: its
 #: "Evidence (PR diff)" line), a card drift judges with no verdict (D332: its "SGLang <version>" note); two cards for
-#: one PR or a card under another PR's name (D506, D507: one would silently replace the other)
-RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D506", "D507")
+#: one PR or a card under another PR's name (D506, D507: one would silently replace the other); a name that leads
+#: nowhere: a card's lane cards/lanes.yaml does not define (D501: a lane section of its own, with no title or
+#: symptoms), a lane's answer block that is not defined (D513: its link dropped), an item's finding that
+#: cards/findings/ does not hold (D514: a link to no section)
+RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D501", "D506", "D507", "D513", "D514")
 
 
 def blockers(project: Project) -> list[Diagnostic]:

@@ -11,6 +11,7 @@ from dossier.cards import read_yaml
 from dossier.cli import app
 from dossier.lint import LintContext, run_lint
 from dossier.locks import LockError, read_lock_file
+from dossier.manual import blockers
 from dossier.project import Project
 from dossier.surface_history import SURFACE_LOCK, Span, SurfaceHistory, SurfaceLockError, read_history, write_history
 
@@ -149,3 +150,35 @@ def test_a_today_place_edited_since_the_recording_is_d316(tmp_path):
     assert [m.split(" (")[0] for m in _d316(tmp_path)] == [
         "release evidence of #100 was recorded on 2026-11-30 for an earlier key_fragment.today"]
 
+
+def _lanes_with_a_checklist(root: Path, edit) -> None:
+    import yaml
+
+    lanes = yaml.safe_load((root / "cards" / "lanes.yaml").read_text())
+    lanes["answers"] = {"checklists": [{"id": "first-checks", "title": "First checks", "summary": "Check these.",
+                                        "items": [{"check": "Measure decode alone first.", "findings": []}]}]}
+    lanes["lanes"][0]["answers"] = ["first-checks"]
+    edit(lanes)
+    (root / "cards" / "lanes.yaml").write_text(yaml.safe_dump(lanes, sort_keys=False))
+
+
+@pytest.mark.parametrize(("code", "edit"), [
+    ("D501", lambda root: (root / "cards" / "100.yaml").write_text(  # a lane id one letter off
+        (root / "cards" / "100.yaml").read_text().replace("lane: gdn-projection", "lane: gdn-projections"))),
+    ("D513", lambda root: _lanes_with_a_checklist(root, lambda lanes: lanes["lanes"][0].update(
+        answers=["first-check"]))),
+    ("D514", lambda root: _lanes_with_a_checklist(root, lambda lanes: lanes["answers"]["checklists"][0]["items"][0]
+                                                  .update(findings=["no-such-finding"]))),
+], ids=["unknown-lane", "unknown-answer", "unknown-finding"])
+def test_render_refuses_a_reference_lint_finds_broken(project_dir, code, edit):
+    """Render wrote the manual while lint named the error: the lane's link to a mistyped answer block was dropped
+    (D513), a card with a mistyped lane got a lane section of its own with no title or symptoms (D501), and an item
+    linked a finding findings.md does not hold (D514)."""
+    _lanes_with_a_checklist(project_dir, lambda lanes: None)
+    assert [d.code for d in blockers(Project.load(project_dir))] == []
+    edit(project_dir)
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: not rendering: 1 file(s) would make the manual wrong or incomplete: ")
+    assert f"({code})" in result.output.splitlines()[0], result.output
+    assert not (project_dir / "skills").exists()  # nothing written

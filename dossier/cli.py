@@ -559,8 +559,9 @@ def render(
     releases section), a lock cut short at an entry boundary (still YAML): a card drift judges with no verdict in
     cards/drift.lock (D332; or the card added since `dossier drift --record`), a card with no release evidence
     (D326), a PR-diff section that is not the one `lint --record` sealed (D329); two cards for one
-    PR or a card under another PR's file name (D506, D507); a card's lane, a lane's answer block or an item's
-    finding that is not defined (D501, D513, D514); or while cards/lanes.yaml is missing. A stored
+    PR or a card under another PR's file name (D506, D507); a card's lane, a lane's answer block, an item's
+    finding or a release note's release that is not defined (D501, D513, D514); or while cards/lanes.yaml is
+    missing. A stored
     GPU result (results/cuda/<pr>.json) that cannot be read is an error (exit 2). An interrupted render leaves
     the old manual or the new one, never a mix (the folder is built aside and swapped in whole; what a kill -9
     mid-swap left, --check names and the next render recovers).

@@ -359,8 +359,11 @@ def lane_answers(ctx) -> Iterator[Finding]:
                               "not defined", hint="answers: " + ", ".join(sorted(known)), doc=doc)
 
 
-@rule("D514", "an answer-block item names a finding that cards/findings/ does not hold", scope="project")
+@rule("D514", "an answer-block item names a finding that cards/findings/ does not hold, or a release note a release "
+              "cards/evidence.lock does not record (by-release.md has no section to show it in)", scope="project")
 def answer_findings(ctx) -> Iterator[Finding]:
+    from dossier.lint.releases import release_lock
+
     doc = ctx.project.lanes_doc
     if doc is None or not is_valid(doc):
         return
@@ -372,6 +375,17 @@ def answer_findings(ctx) -> Iterator[Finding]:
                     yield Finding(f"answers.checklists[{i}].items[{j}].findings[{k}]",
                                   f"answer names finding {name!r}, which cards/findings/ does not hold",
                                   hint="findings: " + (", ".join(sorted(known)) or "none"), doc=doc)
+    lock, error = release_lock(ctx)
+    if error:  # D311/D316 say why
+        return
+    for i, note in enumerate((doc.data.get("answers") or {}).get("release_notes") or []):
+        if note["version"] not in lock.built:  # by-release.md shows a note in its release's section: it was dropped
+            newest = list(lock.built)[-3:]
+            yield Finding(f"answers.release_notes[{i}].version#value",
+                          f"release note for SGLang {note['version']}, which cards/evidence.lock does not record: "
+                          "by-release.md has no section for it, and the note would be left out",
+                          hint=f"the releases recorded end {', '.join(newest)}" if newest else
+                          "no release evidence recorded: `dossier releases verify --record`", doc=doc)
 
 
 @rule("D522", "an error-page message is not quoted in its item's text, or is another item's message too", scope="project")

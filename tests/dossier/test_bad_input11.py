@@ -169,11 +169,14 @@ def _lanes_with_a_checklist(root: Path, edit) -> None:
         answers=["first-check"]))),
     ("D514", lambda root: _lanes_with_a_checklist(root, lambda lanes: lanes["answers"]["checklists"][0]["items"][0]
                                                   .update(findings=["no-such-finding"]))),
-], ids=["unknown-lane", "unknown-answer", "unknown-finding"])
+    ("D514", lambda root: _lanes_with_a_checklist(root, lambda lanes: lanes["answers"].update(  # no such release
+        release_notes=[{"version": "0.5.12.post2", "note": "The decode kernel moved to kernels/ops."}]))),
+], ids=["unknown-lane", "unknown-answer", "unknown-finding", "unrecorded-release"])
 def test_render_refuses_a_reference_lint_finds_broken(project_dir, code, edit):
     """Render wrote the manual while lint named the error: the lane's link to a mistyped answer block was dropped
-    (D513), a card with a mistyped lane got a lane section of its own with no title or symptoms (D501), and an item
-    linked a finding findings.md does not hold (D514)."""
+    (D513), a card with a mistyped lane got a lane section of its own with no title or symptoms (D501), an item
+    linked a finding findings.md does not hold (D514), and a release note for a release by-release.md has no section
+    for was left out (D514)."""
     _lanes_with_a_checklist(project_dir, lambda lanes: None)
     assert [d.code for d in blockers(Project.load(project_dir))] == []
     edit(project_dir)

@@ -164,11 +164,15 @@ def _prologue(qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_
     decay, w = ring_decays(tl.full([], 0.0, tl.float32), g_row, n, LP)
     kr = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
     zw = _mm(_dot_exact_b(kr, tl.trans(x), IS16) * w[:, None], w_mat)  # [LP, 2TP]
-    # Y^T [2TP, BK] = decay W^T X: the key rows' T outer products, the query rows X's own scaled
+    # Y^T [2TP, BK] = decay W^T X: the key rows' T outer products, the query rows X's own scaled. X enters through a
+    # sum over a unit axis (free): were Y elementwise in the 16-bit load, Triton would give the row loop's checkpoint
+    # products its 16-bit operand layout (kWidth 2: scalar shared-memory reads and register moves instead of
+    # ldmatrix, 635 -> 432 SASS instructions a 16-row block; NOTES.md round twenty-one)
     y = tl.zeros([2 * TP, BK], dtype=tl.float32)
     for t in tl.static_range(T):
         y += _row(w_mat, o_x, t)[:, None] * _row(x, o_x, t)[None, :]
-    y += tl.where(o_x >= TP, e_x * r_x, 0.0)[:, None] * x
+    x_q = tl.sum(tl.reshape(x, [2 * TP, 1, BK]), axis=1)
+    y += tl.where(o_x >= TP, e_x * r_x, 0.0)[:, None] * x_q
     y_hi, y_lo = _split(tl.trans(y * decay))
     zw_hi, zw_lo = _split(zw)
     wv_hi, wv_lo = _split(w_v)

@@ -180,7 +180,7 @@ KERNELS = [
     ),
     KernelSpec(
         "gdn.ring_verify", ring_verify._ring_verify_kernel,
-        _pool_sizes(128) | _RING | {"BR": 16, "TM": 4, "T": 4, "TP": 4, "VP": 16},
+        _pool_sizes(128) | _RING | {"BR": 16, "TM": 4, "T": 4, "TP": 4, "VP": 16, "PREFETCH": True},
         _BF16_IO | _VERIFY_IO | {"rec_idx_ptr": "i32"}, ("scale",), num_warps=1, num_stages=3,
     ),
     KernelSpec(

@@ -31,7 +31,7 @@ import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate
 from runtime.gdn.deferred_decode import StateRing, ring_pad
-from runtime.gdn.state_tile import dot3, hi_part, launch_shape, program_rows, ring_decays, ring_rows
+from runtime.gdn.state_tile import dot3, hi_part, launch_shape, prefetch_l2, program_rows, ring_decays, ring_rows
 from runtime.gdn.verify import check_records
 
 
@@ -186,7 +186,7 @@ def _ring_verify_kernel(
     scale, s_qkv, s_a, s_b, s_ot, s_oh, s_pn, s_ph, s_pv, s_pk,
     H: tl.constexpr, HV: tl.constexpr, K: tl.constexpr, V: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
     BR: tl.constexpr, L: tl.constexpr, LP: tl.constexpr, TM: tl.constexpr, T: tl.constexpr, TP: tl.constexpr,
-    VP: tl.constexpr, THRESHOLD: tl.constexpr, EPS: tl.constexpr,
+    VP: tl.constexpr, PREFETCH: tl.constexpr, THRESHOLD: tl.constexpr, EPS: tl.constexpr,
 ):
     """Per program (one request and v-head): the drafts' recurrence solved once as a ``[2TP, 2TP]`` matrix ``W``
     (``[u | o] = [R k | R q] W + v W_v``), folded into the projection ``Y = decay X^T W [K, 2TP]`` and the ring's
@@ -207,6 +207,12 @@ def _ring_verify_kernel(
             tl.store(p_out + o_v[:, None], tl.zeros([BR, 2 * TP], dtype=tl.float32).to(out_ptr.dtype.element_ty),
                      mask=(o_v < V)[:, None] & m_o[None, :])
         return
+    if PREFETCH:  # the program's checkpoint rows and the head's live ring updates (each contiguous) head for the L2
+        H_BYTES: tl.constexpr = pool_ptr.dtype.element_ty.primitive_bitwidth // 8  # while the prologue runs
+        D_BYTES: tl.constexpr = ring_d_ptr.dtype.element_ty.primitive_bitwidth // 8
+        prefetch_l2(pool_ptr + slot * s_pn + i_hv * s_ph + v0 * s_pv, BV * K * H_BYTES)
+        live = tl.maximum(tl.minimum(tl.load(fill_ptr + i_b), L - 1), 1)
+        prefetch_l2(ring_d_ptr + (slot * HV + i_hv) * (L * V), live * (V * D_BYTES))
     y_hi, y_lo, zw_hi, zw_lo, wv_hi, wv_lo, n, d_row, o_j, m_j, o_c = _prologue(
         qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_ptr, ring_g_ptr, fill_ptr,
         rec_d_ptr, rec_k_ptr, rec_g_ptr, rec_idx_ptr, scale, s_qkv, s_a, s_b, i_b, i_hv, i_h, v0, slot,
@@ -254,6 +260,7 @@ def ring_verify(
     block_v: int | None = None,
     block_rows: int | None = None,
     num_stages: int | None = None,
+    prefetch: bool = True,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` drafts per request from checkpoint + ring; returns ``o [B * T, HV, V]``.
 
@@ -262,7 +269,8 @@ def ring_verify(
     record ``(u, k, g)`` at position ``t`` of ``records`` slot ``record_indices[i]`` (length ``>= T``); pool, ring and
     ``fill`` are only read. Padding rows (negative slot) give zeros and write no record. A program owns ``block_v``
     rows of one state, ``block_rows`` at a time, in one warp, with ``num_stages`` of Triton's pipelined loads (all
-    three by default :func:`ring_verify_tile`'s)."""
+    three by default :func:`ring_verify_tile`'s); ``prefetch``: the program first sends its checkpoint rows and ring
+    updates toward the L2 (bulk prefetches), so their DRAM reads overlap its prologue (GPU only)."""
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
     BT = mixed_qkv.shape[0]
@@ -290,9 +298,20 @@ def ring_verify(
     if sizes["BV"] % block_rows:
         raise ValueError(f"block_rows={block_rows} must divide block_v={sizes['BV']}")
     _ring_verify_kernel[grid](*args, BR=block_rows, L=ring.length, LP=ring_pad(ring.length), TM=records.length, T=T,
-                              TP=TP, VP=max(16, TP), **sizes, num_warps=1,
+                              TP=TP, VP=max(16, TP), PREFETCH=prefetch and _prefetchable(pool, ring, sizes["BV"]),
+                              **sizes, num_warps=1,
                               num_stages=num_stages or stages)
     return out
+
+
+def _prefetchable(pool: torch.Tensor, ring: StateRing, block_v: int) -> bool:
+    """Whether a program's checkpoint rows are one contiguous span and its bulk L2 prefetches 16-byte sized and
+    aligned (and on the GPU: the interpreter runs no PTX)."""
+    _, _, V, K = pool.shape
+    return (pool.is_cuda and pool.stride(-1) == 1 and pool.stride(-2) == K and V % block_v == 0
+            and block_v * K * pool.element_size() % 16 == 0 and V * ring.d.element_size() % 16 == 0
+            and all(t.data_ptr() % 16 == 0 for t in (pool, ring.d))
+            and all(st * pool.element_size() % 16 == 0 for st in pool.stride()[:2]))
 
 
 def ring_verify_tile(batch: int, num_v_heads: int) -> tuple[int, int, int]:

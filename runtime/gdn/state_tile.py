@@ -147,6 +147,16 @@ def ring_accumulate_unrolled(acc, g, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k,
 
 
 @triton.jit
+def prefetch_l2(ptr, nbytes):
+    """Ask the L2 for the ``nbytes`` (a multiple of 16) contiguous bytes at ``ptr`` (16-byte aligned): one bulk
+    prefetch, a uniform instruction (every lane gives the same address); a hint, with no registers, shared memory or
+    wait. The interpreter runs no PTX."""
+    one = tl.zeros([1], dtype=tl.int32)
+    tl.inline_asm_elementwise("cp.async.bulk.prefetch.L2.global [$1], $2; mov.u32 $0, 0;", "=r,l,r",
+                              [ptr + one, one + nbytes], dtype=tl.int32, is_pure=False, pack=1)
+
+
+@triton.jit
 def hi_part(x):
     """``x`` with the low 13 mantissa bits cleared: exact in tf32, so ``x - hi_part(x)`` is exact in fp32."""
     return (x.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)

@@ -68,8 +68,8 @@ class VerifyTile:
         return f"replayed {self.block_v}{' unrolled' if self.unroll else ''}"
 
 
-SPEC_TILES = [VerifyTile(True, 32, 32), VerifyTile(True, 128, num_stages=3), VerifyTile(True, 128, 32)]
-# the fastest three of rounds seventeen to twenty's sweeps (H200, NOTES.md)
+SPEC_TILES = [VerifyTile(True, 32, 32), VerifyTile(True, 64), VerifyTile(True, 128, num_stages=3)]
+# ring_verify_tile's three (rounds seventeen to twenty-one's sweeps, H200, NOTES.md)
 COMMIT_TILES = [CommitTile("fused", 8, 8, 1), CommitTile(), CommitTile(block_v=128)]  # commit_tile's three
 SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "ours_commit_us", "sgl_spec_verify_us",
                 "sgl_spec_us", "sgl_commit_us",

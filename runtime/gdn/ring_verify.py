@@ -31,7 +31,15 @@ import triton.language as tl
 
 from runtime.gdn.activations import gdn_gate
 from runtime.gdn.deferred_decode import StateRing, ring_pad
-from runtime.gdn.state_tile import dot3, hi_part, launch_shape, prefetch_l2, program_rows, ring_decays, ring_rows
+from runtime.gdn.state_tile import (
+    dot3,
+    hi_part,
+    launch_shape,
+    prefetch_l2,
+    program_rows,
+    ring_decays,
+    ring_rows,
+)
 from runtime.gdn.verify import check_records
 
 
@@ -260,7 +268,7 @@ def ring_verify(
     block_v: int | None = None,
     block_rows: int | None = None,
     num_stages: int | None = None,
-    prefetch: bool = True,
+    prefetch: bool | None = None,
 ) -> torch.Tensor:
     """Verify ``num_tokens`` drafts per request from checkpoint + ring; returns ``o [B * T, HV, V]``.
 
@@ -269,8 +277,8 @@ def ring_verify(
     record ``(u, k, g)`` at position ``t`` of ``records`` slot ``record_indices[i]`` (length ``>= T``); pool, ring and
     ``fill`` are only read. Padding rows (negative slot) give zeros and write no record. A program owns ``block_v``
     rows of one state, ``block_rows`` at a time, in one warp, with ``num_stages`` of Triton's pipelined loads (all
-    three by default :func:`ring_verify_tile`'s); ``prefetch``: the program first sends its checkpoint rows and ring
-    updates toward the L2 (bulk prefetches), so their DRAM reads overlap its prologue (GPU only)."""
+    three by default :func:`ring_verify_tile`'s); ``prefetch`` (default the tile's): the program first sends its
+    checkpoint rows and ring updates toward the L2 (bulk prefetches) before its prologue (GPU only)."""
     _, HV, V, K = pool.shape
     H, T = num_k_heads, num_tokens
     BT = mixed_qkv.shape[0]
@@ -287,7 +295,7 @@ def ring_verify(
         out = torch.empty(BT, HV, V, dtype=mixed_qkv.dtype, device=mixed_qkv.device)
     if B == 0:
         return out
-    rows, block, stages = ring_verify_tile(B, HV)
+    rows, block, stages, tile_prefetch = ring_verify_tile(B, HV)
     grid, sizes = launch_shape(B, H, pool.shape, block_v or rows)
     args = (mixed_qkv, a, b, A_log.contiguous(), dt_bias.contiguous(), out, pool, slot_indices,
             ring.d, ring.k, ring.g, fill, records.d, records.k, records.g, record_indices,
@@ -298,7 +306,8 @@ def ring_verify(
     if sizes["BV"] % block_rows:
         raise ValueError(f"block_rows={block_rows} must divide block_v={sizes['BV']}")
     _ring_verify_kernel[grid](*args, BR=block_rows, L=ring.length, LP=ring_pad(ring.length), TM=records.length, T=T,
-                              TP=TP, VP=max(16, TP), PREFETCH=prefetch and _prefetchable(pool, ring, sizes["BV"]),
+                              TP=TP, VP=max(16, TP), PREFETCH=(tile_prefetch if prefetch is None else prefetch)
+                              and _prefetchable(pool, ring, sizes["BV"]),
                               **sizes, num_warps=1,
                               num_stages=num_stages or stages)
     return out
@@ -314,9 +323,11 @@ def _prefetchable(pool: torch.Tensor, ring: StateRing, block_v: int) -> bool:
             and all(st * pool.element_size() % 16 == 0 for st in pool.stride()[:2]))
 
 
-def ring_verify_tile(batch: int, num_v_heads: int) -> tuple[int, int, int]:
-    """``(rows per program, rows per block, pipeline stages)``: one 32-row block and 2 stages below 512 requests x
-    v-heads, 128 rows in 16-row blocks and 3 stages from there (the fastest of 13 tiles at each ring-verify bench
-    shape, H200, NOTES.md round seventeen: at 128 heads more, shorter programs; from 512 the prologue amortised over
-    8 blocks, two of them in flight; the one 32-row block at 128 heads from round eighteen)."""
-    return (32, 32, 2) if batch * num_v_heads < 512 else (128, 16, 3)
+def ring_verify_tile(batch: int, num_v_heads: int) -> tuple[int, int, int, bool]:
+    """``(rows per program, rows per block, pipeline stages, L2 prefetch)``: below 512 requests x v-heads one 32-row
+    block, 2 stages, the rows prefetched; below 2048 64 rows in 16-row blocks, 2 stages; from there 128 rows in 16-row
+    blocks, 3 stages (H200 sweeps, NOTES.md rounds seventeen, eighteen and twenty-one: at 128 heads more, shorter
+    programs; at 512, with round twenty-one's row loop, 64-row programs overtook 128-row ones; from 2048 the prologue
+    amortised over 8 blocks, two in flight. The prefetch only paid at 128 heads and cost 5-14% from 2048)."""
+    heads = batch * num_v_heads
+    return (32, 32, 2, True) if heads < 512 else (64, 16, 2, False) if heads < 2048 else (128, 16, 3, False)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from runtime.gdn import naive
+from runtime.gdn.bench_spec_verify import SPEC_TILES
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
 from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
@@ -303,12 +304,13 @@ def test_ring_verify_any_draft_count(T, dtype, s, parity):
 
 
 def test_ring_verify_tile_is_the_measured_winner():
-    """The default (rows per program, rows per block, pipeline stages) is the fastest of round seventeen's 13 tiles at
-    each ring-verify bench shape ((batch, v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md round seventeen), and at
-    128 heads round eighteen's one 32-row block."""
-    measured = {(16, 32): (128, 16, 3), (64, 32): (128, 16, 3), (256, 32): (128, 16, 3), (16, 8): (32, 32, 2),
-                (64, 8): (128, 16, 3), (256, 8): (128, 16, 3)}
+    """The default (rows per program, rows per block, pipeline stages, L2 prefetch) is the fastest tile at each
+    ring-verify bench shape ((batch, v-heads) at TP1 and TP4; H200, runtime/gdn/NOTES.md rounds seventeen, eighteen and
+    twenty-one), the bench times each rule's tile, and a rule that prefetches has one-block programs."""
+    measured = {(16, 32): (64, 16, 2, False), (64, 32): (128, 16, 3, False), (256, 32): (128, 16, 3, False),
+                (16, 8): (32, 32, 2, True), (64, 8): (64, 16, 2, False), (256, 8): (128, 16, 3, False)}
     assert {shape: ring_verify_tile(*shape) for shape in measured} == measured
+    assert {(t.block_v, t.block_rows, t.num_stages) for t in SPEC_TILES} == {m[:3] for m in measured.values()}
 
 
 def test_verify_tile_is_the_measured_winner():

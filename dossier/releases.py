@@ -83,14 +83,18 @@ def cache_dir(root: Path, override: Path | None = None, *, must_exist: bool = Fa
 
 
 def incomplete(cache: Path) -> list[tuple[Path, str]]:
-    """Folders of the cache that are not a complete release, with why (a sync in progress is not listed)."""
+    """Folders of the cache that are not a complete release, with why (a sync in progress is not listed). Only a
+    name a release's folder has is one (`releases list --cache-dir .` called a project's cards/ and skills/ incomplete
+    releases, to be removed)."""
     if not cache.is_dir():
         return []
     out = []
     for p in sorted(cache.iterdir()):
-        if not p.is_dir() and not p.name.startswith(".") and ordered([p.name]):  # where a release's folder goes
+        if p.name.startswith(".") or not ordered([p.name]):  # no release's folder: a sync never reads or writes it
+            continue
+        if not p.is_dir():
             out.append((p, "a file, not a release's folder"))
-        if not p.is_dir() or p.name.startswith(".tmp-") or load(p) is not None:
+        if not p.is_dir() or load(p) is not None:
             continue
         record = p / RECORD
         try:

@@ -185,3 +185,15 @@ def test_render_refuses_a_reference_lint_finds_broken(project_dir, code, edit):
     assert result.output.startswith("error: not rendering: 1 file(s) would make the manual wrong or incomplete: ")
     assert f"({code})" in result.output.splitlines()[0], result.output
     assert not (project_dir / "skills").exists()  # nothing written
+
+
+def test_a_release_cache_named_by_mistake_calls_no_folder_of_it_a_release_to_remove(tmp_path):
+    """`releases list --cache-dir .` in a project warned of cards/ and skills/ as incomplete releases that a sync
+    'fills again once it is removed'; only a folder named as a release is one."""
+    for name in ("cards", "skills", "0.5.9"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.dossier]\nrepo = "example/repo"\n')
+    result = runner.invoke(app, ["releases", "list", "--cache-dir", str(tmp_path), "--root", str(tmp_path)])
+    warned = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
+    assert warned == [f"warning: {tmp_path / '0.5.9'}: not a complete release (no release.json); `dossier releases "
+                      "sync` fills it again once it is removed"], result.stderr

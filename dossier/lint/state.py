@@ -155,6 +155,12 @@ _RELEASE_RELATIVE = re.compile(
     rf"(?<![\w-])(?:merged|landed)(?: on| only| just| about| roughly| some| around)? (?:{_AMOUNT} )?"
     r"(?P<dir>after|before|earlier than|later than) (?:the )?(?:release of )?(?:SGLang )?v?"
     r"(?P<ver>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)", re.IGNORECASE)
+#: the card's own merge placed between two releases or on a release's day: "merged between 0.5.9 and 0.5.10",
+#: "merged the same day as 0.5.10", "landed on the day 0.5.10 was released"
+_V_REL = r"(?:the )?(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
+_RELEASE_WINDOW = re.compile(rf"(?<![\w-])(?:merged|landed) (?:sometime )?between {_V_REL} and {_V_REL}|"
+                             rf"(?<![\w-])(?:merged|landed) (?:on )?the (?:same )?day (?:as|of|that|when) {_V_REL}",
+                             re.IGNORECASE)
 #: how far a wheel's build day may lie from the release a thread names (D324's slack)
 _BUILD_SLACK = 2
 
@@ -175,6 +181,23 @@ def _release_relative_merges(card: Card, flat: str, built: dict[str, str]) -> It
         if not lo - _BUILD_SLACK <= gap <= hi + _BUILD_SLACK:
             yield (f"says {m.group(0)!r}, but this card's merged_at is {card.merged_at} and {m.group('ver')} was built "
                    f"{day} ({abs(gap)} day(s) {'after' if gap >= 0 else 'before'})")
+
+
+def _release_windows(card: Card, flat: str, built: dict[str, str]) -> Iterator[str]:
+    """Messages for the card's own merge placed between two releases, or on a release's day, that merged_at and the
+    build days (evidence.lock) contradict by more than 2 days."""
+    if card.merged_at is None:
+        return
+    for m in _RELEASE_WINDOW.finditer(flat):
+        versions = [v for v in m.groups() if v]
+        days = [built.get(v) for v in versions]
+        if None in days or not _unbound(flat, m.start()):
+            continue
+        first, last = (dt.date.fromisoformat(d) for d in (min(days), max(days)))
+        slack = dt.timedelta(days=_BUILD_SLACK)
+        if not first - slack <= card.merged_at <= last + slack:
+            built_at = ", ".join(f"{v} was built {d}" for v, d in zip(versions, days, strict=True))
+            yield f"says {m.group(0)!r}, but this card's merged_at is {card.merged_at} ({built_at})"
 
 
 def _days(count: str, unit: str, later: bool) -> tuple[int, int]:
@@ -261,7 +284,8 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     card's own also as "It landed on 2026-03-12." (the sentence's subject) or a merge day in a clause that names no
     other PR ("The PR (merged 2026-03-20)"), and a month ("merged in February 2026") must be merged_at's. A PR without a card is not judged.
     The card's own merge given relative to a release ("It was merged a week after 0.5.10", "merged two days before
-    SGLang 0.5.11", "landed after v0.5.10") is judged against merged_at and the release's build day in
+    SGLang 0.5.11", "landed after v0.5.10", "merged between 0.5.9 and 0.5.10", "merged the same day as 0.5.10") is
+    judged against merged_at and the release's build day in
     evidence.lock (2 days' slack either way, as D324's; a week is 4 to 10 days)."""
     from dossier.lint.depth import card_texts, text_location
     from dossier.lint.releases import release_lock
@@ -288,7 +312,8 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"says {words!r}, but the cards have #{card.pr} merged {card.merged_at} and #{pr} "
                               f"{other.merged_at} ({abs(gap)} day(s) {'after' if gap >= 0 else 'before'})",
                               hint="take both days from the PR threads and make the cards and the prose agree")
-        for message in _release_relative_merges(card, flat, release_lock(ctx)[0].built):
+        built = release_lock(ctx)[0].built
+        for message in [*_release_relative_merges(card, flat, built), *_release_windows(card, flat, built)]:
             yield Finding(text_location(path), message,
                           hint="take the merge day from the PR thread and the release's from `dossier releases list`")
         for words, earliest, latest in _own_bounds(flat):

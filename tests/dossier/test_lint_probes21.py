@@ -31,6 +31,10 @@ PROBES = [
         "implementation", "It landed after v0.5.10 shipped."), "D406"),
     ("merged-days-before-a-release-wrong", 19321, (), _append(
         "implementation", "The PR merged two days before SGLang 0.5.10."), "D406"),
+    ("merged-between-later-releases", 19321, (), _append(
+        "implementation", "It was merged between 0.5.10 and 0.5.11."), "D406"),
+    ("merged-the-day-of-a-later-release", 19321, (), _append(
+        "implementation", "It merged the same day as 0.5.10."), "D406"),
     # 2. the card's line named by words of its match or title, said removed where the releases still hold it
     ("described-line-removed-though-held", 19321, (), _append(
         "implementation", "The tuple branch was removed in 0.5.14."), "D327"),
@@ -59,6 +63,8 @@ PROBES = [
 NEAR = [
     ("merged-two-weeks-before-a-release", 19321, (), _append(
         "implementation", "It was merged two weeks before SGLang 0.5.10 was released.")),
+    ("merged-between-its-releases", 19321, (), _append(
+        "implementation", "It was merged between 0.5.9 and 0.5.10.")),
     ("merged-before-a-release", 19321, (), _append("implementation", "It was merged before 0.5.10.")),
     ("another-pr-merged-after-a-release", 19321, (21019,), _append(
         "implementation", "The follow-up #21019 was merged after 0.5.10.")),
@@ -87,7 +93,7 @@ NEAR = [
 
 def test_the_probe_round_names_each_probe_once():
     names = [p[0] for p in PROBES + NEAR]
-    assert len(set(names)) == len(names) and len(PROBES) >= 15 and len(NEAR) >= 12
+    assert len(set(names)) == len(names) and len(PROBES) >= 17 and len(NEAR) >= 13
 
 
 def test_no_real_card_pastes_its_title():

@@ -52,7 +52,9 @@ def cpu_facts() -> dict:
 @pytest.fixture(autouse=True)
 def _inner_runs(monkeypatch, cpu_facts):
     """Every regress here reads the CPU's facts read once, and its inner pytest runs without CI's PYTEST_ADDOPTS
-    (xdist workers: processes to start for a fake project's three tests); the tests of xdist's paths set it."""
+    (xdist workers: processes to start for a fake project's three tests; the tests of xdist's paths set it) and
+    without the plugins installed beside pytest (hypothesis's import alone is most of a bare pytest's start; the
+    xdist test names its plugin)."""
     from dossier import regress as rg
 
     def facts(device, root):
@@ -61,6 +63,7 @@ def _inner_runs(monkeypatch, cpu_facts):
 
     monkeypatch.setattr(rg, "device_facts", facts)
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 def _project(tmp_path, outcome="True"):
@@ -453,7 +456,7 @@ def test_a_pytest_run_that_stopped_early_fails_the_job_it_never_finished(tmp_pat
 def test_under_xdist_a_test_that_ends_its_worker_fails_the_job(tmp_path, monkeypatch):
     """Under xdist (CI sets PYTEST_ADDOPTS=-n auto) a test that ends its process crashes only its worker: xdist
     records that test as an error and runs the rest, so the job fails on it as well as on test_c."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-n 1")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p xdist -n 1")
     root = _project(tmp_path)
     (root / "tests_fake" / "test_ok.py").write_text(
         "import os\n\ndef test_a():\n    pass\n\ndef test_b():\n    os._exit(0)\n\ndef test_c():\n    assert False\n")

@@ -108,7 +108,7 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     if cut:
         doc.read_errors.append(("D100", cut + "; restore the file, or end it with a line break if it is whole",
                                 text.count("\n") + 1, len(text) - text.rfind("\n")))
-    deep = _too_deep(text)
+    deep = too_deep(text)
     if deep:
         doc.read_errors.append(("D102", f"malformed YAML: [ and {{ nested more than {MAX_FLOW_DEPTH} deep", *deep))
         return doc
@@ -194,7 +194,7 @@ class _Cycle(Exception):
         self.node = node
 
 
-def _too_deep(text: str) -> tuple[int, int] | None:
+def too_deep(text: str) -> tuple[int, int] | None:
     """Where flow collections first nest deeper than MAX_FLOW_DEPTH (quotes and comments roughly skipped)."""
     depth, quote, line, col = 0, "", 1, 0
     for ch in text:

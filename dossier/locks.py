@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from dossier.cards import ends_mid_line
+from dossier.cards import MAX_FLOW_DEPTH, ends_mid_line, too_deep
 from dossier.errors import DossierError
 from dossier.files import read_bytes, wide_encoding
 
@@ -72,6 +72,9 @@ def read_lock_file(path: Path) -> dict | None:
         if cut := ends_mid_line(text):  # dossier writes every lock whole
             raise LockError(f"{name}: {cut}; take the committed copy (git checkout -- {name}) or run "
                             f"{RECORDED_BY.get(path.name, 'the command that records it')}")
+        if deep := too_deep(text):  # refused before parsing: the parser would recurse until Python gives up
+            raise LockError(f"{name}: not valid YAML at line {deep[0]}: [ and {{ nested more than {MAX_FLOW_DEPTH} "
+                            "deep", deep[0])
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except OSError as exc:
         raise LockError(f"{name}: cannot read the file: {exc.strerror or exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -90,6 +91,7 @@ def skill_dir(project: Project) -> Path:
     return project.root / SKILLS_DIR / skill_config(project)["name"]
 
 
+@functools.cache  # one per process: the templates are the package's, and a lint's manual-link check renders too
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dossier.render", "templates"),

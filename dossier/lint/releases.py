@@ -356,11 +356,19 @@ def _grounded(words: str, card: Card) -> bool:
     """Whether the subject in ``words`` ("the tuple branch is still in 0.5.23") is the card's line: "it", "this
     change" and the like, or a phrase whose describing words are all in its key fragment's match or its title (or
     are the plain words of _OWN_SUBJECT): "the tuple branch" under the match "isinstance(loaded_shard_id, tuple)".
-    Any other phrase ("the helper branch") may be about other code, and is not judged."""
+    Any other phrase ("the helper branch") may be about other code, and is not judged; nor is a code name the match
+    does not hold whole: "the `fused_recurrent_gated_delta_rule_update` call" is that function's, judged as a name,
+    even where the PR's title names it (#19775's line is `is_kda=False`)."""
     m = re.search(rf"\b(?:the|this|its) ((?:[\w`().-]+ ){{1,2}}?){_LINE_NOUN}\b", words, re.IGNORECASE)
     if m is None:
         return True
-    own = set(re.findall(r"[a-z0-9]+", f"{card.key_fragment.match} {card.title}".lower()))
+    text = f"{card.key_fragment.match} {card.title}"
+    own = set(re.findall(r"[a-z0-9]+", text.lower()))
+    for token in m.group(1).split():
+        name = token.strip("`().-")
+        if ("`" in token or "_" in name or "(" in token) and not re.search(rf"(?<!\w){re.escape(name)}(?!\w)",
+                                                                          card.key_fragment.match):
+            return False
     described = [w for w in re.findall(r"[a-z0-9]+", m.group(1).lower())]
     return all(w in own or w in _OWN_SUBJECT for w in described)
 

@@ -153,7 +153,8 @@ def _lanes_with(root, field: str, text: str) -> None:
 def test_a_link_in_lanes_yaml_is_read_from_the_pages_it_is_rendered_on(tmp_path, no_release_cache, field, link, dead):
     root = _real_project(tmp_path, 19775, ())
     _lanes_with(root, field, f"For the verify kernel see {link}.")
-    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D523"]) if d.file == "cards/lanes.yaml"]
+    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D523"])
+             if d.file == "cards/lanes.yaml" and link in d.message]  # the lanes name cards this project lacks
     assert bool(found) is dead, [d.text() for d in found]
 
 

@@ -15,7 +15,7 @@ from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
 from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError, read_lock_file
+from dossier.locks import LockError, check_keys, read_lock_file
 from dossier.model import Card
 
 CHECKED_LOCK = Path("cards") / "checked.lock"
@@ -39,6 +39,10 @@ def _entries(data: dict) -> dict[int, dict]:
             isinstance(pr, int) and isinstance(e, dict) and isinstance(e.get("numbers"), list)
             and isinstance(e.get("files"), list) for pr, e in cards.items()):
         raise LockError(f"{CHECKED_LOCK}: expected version: 1 and cards: {{PR: {{numbers: [...], files: [...]}}}}")
+    fix = "run `dossier lint --record`"
+    check_keys(data, ("version", "cards"), str(CHECKED_LOCK), fix)
+    for pr, entry in cards.items():
+        check_keys(entry, ("numbers", "files"), f"{CHECKED_LOCK}: the entry of #{pr}", fix)
     return cards
 
 

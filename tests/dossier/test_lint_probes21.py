@@ -204,3 +204,15 @@ def test_a_malformed_checked_lock_is_d311(tmp_path, no_release_cache):
     (root / "cards" / "checked.lock").write_text("version: 1\ncards: [19321]\n")
     found = [d for d in run_lint(LintContext(Project.load(root)), select=["D311"]) if d.file == "cards/checked.lock"]
     assert len(found) == 1 and "checked.lock" in found[0].message
+
+
+def test_a_mistyped_key_in_checked_lock_is_d311(tmp_path, no_release_cache):
+    """A mistyped key (numbrs:) left the entry's figures unread, and D236 silent, with nothing said."""
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    root = _checked_project(tmp_path, 19321, ())
+    (root / "cards" / "checked.lock").write_text(
+        "version: 1\ncards:\n  19321: {numbers: [], files: [], numbrs: ['2.6 percent']}\n")
+    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D311"]) if d.file == "cards/checked.lock"]
+    assert len(found) == 1 and "unknown key 'numbrs'" in found[0].message, [d.text() for d in found]

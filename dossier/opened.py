@@ -4,7 +4,9 @@ GitHub numbers pull requests (and issues) in the order they are opened, and a PR
 opened. So a PR known to have been opened on a day is a floor for every higher number: PR N cannot have
 been merged before the opening day of any PR numbered at or below N. The lock holds such anchors, each with
 the thread that shows its opening day (the day of its description), or GitHub's created_at, which
-``dossier lint --record`` copies from the fetch cache; lint D405 reads it offline.
+``dossier lint --record`` copies from the fetch cache; lint D405 reads it offline. The lock ends with how many
+anchors it holds (``anchors:``): a lock cut at an entry boundary is still YAML, and the anchors past the cut (the
+floors of the highest PR numbers) would be lost with nothing said.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ HEADER = (
     "# The day a PR (or issue: both share one sequence) was opened: the day of its description in a stored\n"
     "# thread, or GitHub's created_at as `dossier lint --record` finds it in the fetch cache. GitHub numbers them\n"
     "# in opening order, so an anchor is a floor for the merge date of every higher number (lint D405). Add an\n"
-    "# anchor when a thread shows one; keep its source.\n"
+    "# anchor when a thread shows one; keep its source, and raise the closing `anchors:` count by one.\n"
 )
 
 
@@ -66,7 +68,7 @@ def record_opened(root: Path, fetched: dict[int, Anchor]) -> int:
         anchors.update(fetched)
         return HEADER + "version: 1\nopened:\n" + "".join(
             f"  {a.pr}: {{opened: {a.opened.isoformat()}, source: {_scalar(a.source)}}}\n"
-            for a in sorted(anchors.values(), key=lambda a: a.pr))
+            for a in sorted(anchors.values(), key=lambda a: a.pr)) + f"anchors: {len(anchors)}\n"
 
     record(root / OPENED_LOCK, text)
     return changed
@@ -82,9 +84,10 @@ def _load(root: Path) -> list[Anchor]:
     entry = None
     fix = "remove it and run `dossier lint --record`, which records the days of fetched PRs"
     try:
-        check_keys(data, ("version", "opened"), str(OPENED_LOCK), fix)
+        check_keys(data, ("version", "opened", "anchors"), str(OPENED_LOCK), fix)
+        _check_count(data)
         anchors = []
-        for entry, v in data["opened"].items():
+        for entry, v in (data["opened"] if data["opened"] is not None else {}).items():
             check_keys(v, ("opened", "source"), f"{OPENED_LOCK}: entry {entry!r}", fix)
             anchors.append(Anchor(int(entry), _date(v["opened"]), str(v["source"])))
     except LockError as exc:
@@ -95,6 +98,22 @@ def _load(root: Path) -> list[Anchor]:
         raise OpenedError(f"{OPENED_LOCK}: expected opened: {{PR: {{opened: YYYY-MM-DD, source: URL}}}}{where}") \
             from None
     return sorted(anchors, key=lambda a: a.pr)
+
+
+def _check_count(data: dict) -> None:
+    """The closing ``anchors:`` count must be there and match the entries: a lock cut short (a copy or a download
+    that stopped, a merge tool's truncation) at an entry boundary ends before it."""
+    fix = (f"; take the committed copy (git checkout -- {OPENED_LOCK}), or, after adding or removing an anchor by "
+           "hand, set `anchors:` to the number of entries")
+    count, entries = data.get("anchors"), data.get("opened")
+    if type(count) is not int:
+        raise LockError(f"{OPENED_LOCK}: no closing `anchors:` count, which recording writes last: the lock is cut "
+                        "short (or not written by dossier), and the anchors past the cut are lost" + fix)
+    held = len(entries) if isinstance(entries, dict) else 0
+    if held != count:
+        raise LockError(f"{OPENED_LOCK}: opened lists {held} anchor(s) where `anchors:` counts {count}: the lock "
+                        "is cut short or was edited by hand" + (", and anchors are lost" if held < count else "")
+                        + fix)
 
 
 def floor(anchors: list[Anchor], pr: int) -> Anchor | None:

@@ -263,9 +263,9 @@ def test_a_key_opened_lock_does_not_know_is_an_error_and_recording_keeps_the_loc
 
     (tmp_path / "cards").mkdir()
     lock = tmp_path / "cards" / "opened.lock"
-    lock.write_text("version: 1\nopened:\n  100: {opened: 2025-01-02, source: x}\n")
+    lock.write_text("version: 1\nopened:\n  100: {opened: 2025-01-02, source: x}\nanchors: 1\n")
     assert [a.pr for a in read_anchors(tmp_path)] == [100]
-    lock.write_text("version: 1\nopened:\n  100: {opened: 2025-01-02, source: x, note: from a thread}\n")
+    lock.write_text("version: 1\nopened:\n  100: {opened: 2025-01-02, source: x, note: from a thread}\nanchors: 1\n")
     with pytest.raises(OpenedError, match="entry 100: unknown key 'note'"):
         read_anchors(tmp_path)
     text = lock.read_text()

@@ -78,7 +78,7 @@ def test_a_card_cut_mid_line_is_d100_and_not_used(project_dir):
 
 LOCKS = {
     "opened.lock": "version: 1\nopened:\n  2735:\n    opened: 2025-01-05\n"
-                   "    source: https://github.com/sgl-project/sglang/pull/2735\n",
+                   "    source: https://github.com/sgl-project/sglang/pull/2735\nanchors: 1\n",
     "drift.lock": 'version: 1\nsglang: "0.5.23"\ncards:\n  100:\n    file: python/sglang/srt/a.py\n'
                   "    key_fragment: 626d1bd57e4b23c8d491de61fa04f031436d70ffe8e09fcbd9b9756b70d6289e\n",
     "evidence.lock": "version: 1\ncards: {}\nreleases:\n  built:\n  - ['0.5.1', '2025-08-23']\n  cards:\n    100:\n"
@@ -95,7 +95,7 @@ def test_a_lock_cut_mid_line_is_an_error_naming_it_and_what_to_run(tmp_path, nam
     lock.write_text(LOCKS[name])
     assert read_lock_file(lock)
     cuts = _cuts_that_parse(LOCKS[name])
-    assert len(cuts) > 10
+    assert len(cuts) > (2 if name == "opened.lock" else 10)  # opened.lock ends with its short `anchors:` count
     for text in cuts:
         lock.write_text(text)
         with pytest.raises(LockError, match=rf"^cards/{name}: file ends mid-line, after .*: a copy cut short ends so.*"

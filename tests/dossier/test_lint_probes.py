@@ -452,7 +452,7 @@ def _opened(tmp_path: Path, text: str) -> Path:
     """#100 merged 2026-03-20; cards/opened.lock says #95 opened 2026-02-10 (so #100 opened no earlier)."""
     root = _project(tmp_path, _append("implementation", text))
     (root / "cards" / "opened.lock").write_text(
-        "version: 1\nopened:\n  95: {opened: 2026-02-10, source: https://github.com/example/repo/pull/95}\n")
+        "version: 1\nopened:\n  95: {opened: 2026-02-10, source: https://github.com/example/repo/pull/95}\nanchors: 1\n")
     return root
 
 

@@ -17,6 +17,7 @@ ANCHORS = """version: 1
 opened:
   20903: {opened: 2026-03-19, source: https://github.com/sgl-project/sglang/pull/20903}
   26865: {opened: 2026-05-31, source: https://github.com/sgl-project/sglang/pull/26865}
+anchors: 2
 """
 
 
@@ -92,7 +93,7 @@ def test_lint_record_copies_githubs_opening_days_from_the_fetch_cache(tmp_path, 
 ])
 def test_an_opening_day_that_is_no_day_is_one_finding_naming_the_entry(tmp_path, entry, why):
     root = write_project(tmp_path, [make_card(100)])
-    (root / "cards" / "opened.lock").write_text("version: 1\nopened:\n" + entry)
+    (root / "cards" / "opened.lock").write_text("version: 1\nopened:\n" + entry + "anchors: 1\n")
     assert [d.message for d in _d405(root)] == [
         "merge dates not checked against opening days: cards/opened.lock: expected opened: {PR: {opened: "
         f"YYYY-MM-DD, source: URL}}}} ({why})"]
@@ -102,7 +103,7 @@ def test_an_anchor_given_twice_is_refused_not_one_of_them_taken(tmp_path):
     """Two days for one PR (a merge of two recordings): YAML kept the last, silently."""
     root = write_project(tmp_path, [make_card(100)])
     (root / "cards" / "opened.lock").write_text("version: 1\nopened:\n  100: {opened: 2025-01-05, source: x}\n"
-                                                "  100: {opened: 2025-01-07, source: y}\n")
+                                                "  100: {opened: 2025-01-07, source: y}\nanchors: 2\n")
     assert [d.message for d in _d405(root)] == [
         "merge dates not checked against opening days: cards/opened.lock: not valid YAML at line 4: key 100 "
         "given twice (first at line 3): YAML would keep only the last"]

@@ -1,4 +1,9 @@
-"""GDN kernel benchmark: ``python -m runtime.gdn.bench [--json PATH] [--sweep]``.
+"""GDN kernel benchmark: ``python -m runtime.gdn.bench [--json PATH] [--parts ...] [--part-dir DIR] [--sweep]``.
+
+The full bench runs in four parts (``PARTS``: decode, deferred, verify, small), each table timed within one part;
+``--part-dir`` writes each part's rows as it finishes, so a run cut short keeps what it finished, the rest can run
+in a second process (``--parts``), and ``--merge`` joins one document per part into ``--json`` and judges every target
+there (the part documents keep their own copy rates).
 
 Every time is a CUDA-graph median (:mod:`runtime.benchkit`) except the eager prefill reference, which is
 timed eagerly (hundreds of small triangular solves). Columns: ``ours``; ``eager`` (the unfused PyTorch
@@ -18,8 +23,11 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import itertools
+import json
 import math
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -600,6 +608,74 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
 
 
 DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush", "sorted")  # bench_deferred.sweep_<name>: deferred-decode rows only
+PARTS = ("decode", "deferred", "verify", "small")  # the bench's parts, in the order a full run times them
+TARGET_KERNELS = (  # the rows each target is judged on (first matching name prefix): a part judges only its own
+    ("decode_", "decode"), ("in_place_", "decode"), ("gating_", "gating"), ("gated_norm_", "gated_norm"),
+    ("deferred_", "deferred"), ("dispatch_", "dispatch"), ("verify_", "verify"), ("ring_verify_", "ring_verify"),
+)
+
+
+def judged(targets: dict[str, bool], rows: list[dict]) -> dict[str, bool]:
+    """The targets whose rows this run measured (a run of some parts judges those parts' targets only)."""
+    kernels = {r["kernel"] for r in rows}
+    return {name: ok for name, ok in targets.items()
+            if next(k for prefix, k in TARGET_KERNELS if name.startswith(prefix)) in kernels}
+
+
+def run_part(part: str, copy_gbs: float, peers: sglang_peers.SglangKernels | None, lengths: tuple[int, ...],
+             fla: tuple[Callable | None, ...]) -> list[dict]:
+    """One part's rows, every comparison of a table timed within it: ``decode`` (in place, fla-core, eager, the
+    no-arithmetic pattern), ``deferred`` (every L, with the dispatch rows), ``verify`` (in place against SGLang's
+    target_verify, then on checkpoint + ring against its spec verify), ``small`` (gating, gated norm, prefill)."""
+    chunk, recurrent, gate, norm = fla
+    if part == "decode":
+        return bench_decode(copy_gbs, recurrent)
+    if part == "deferred":
+        return bench_deferred.bench_deferred(copy_gbs, peers, lengths)
+    if part == "verify":
+        rows = bench_deferred.bench_verify(copy_gbs, peers)
+        return rows + bench_spec_verify.bench_spec_verify(copy_gbs, peers, rows)
+    return ([_gating_row(T, copy_gbs, gate) for T in (1, 256, 16384)]
+            + [_norm_row(T, copy_gbs, norm) for T in (1, 256, 16384)] + bench_prefill(copy_gbs, chunk))
+
+
+def report(rows: list[dict], targets: dict[str, bool], sgl: str | None, title: str) -> None:
+    """The bench's tables and its judged targets, as printed after a run (or a merge of parts)."""
+    own = {"deferred": bench_deferred.DEFERRED_COLUMNS, "dispatch": bench_deferred.DISPATCH_COLUMNS,
+           "verify": bench_deferred.VERIFY_COLUMNS, "ring_verify": bench_spec_verify.SPEC_COLUMNS}
+    benchkit.print_table([r for r in rows if r["kernel"] not in own], COLUMNS, title=title)
+    benchkit.print_table([r for r in rows if r["kernel"] == "decode" and "pattern_us" in r], CEILING_COLUMNS,
+                         title="in-place decode against the same bytes moved with no arithmetic (runtime.gdn.state_bytes)")
+    for kernel, columns in own.items():
+        benchkit.print_table([r for r in rows if r["kernel"] == kernel], columns, title=f"{kernel} (sglang {sgl})")
+    benchkit.print_targets(targets)
+
+
+def merge(paths: list[str], out: str) -> dict[str, bool]:
+    """Part documents (``--part-dir``, from one or more runs on one device) into one bench document at ``out``:
+    their rows, every target judged over all of them, the summary; each part's own ceilings, date and wall time
+    under ``parts``, the first part's ceilings and date at the top. Refuses parts from different devices, a part
+    given twice, or a set that lacks one of ``PARTS``."""
+    docs = [json.loads(Path(p).read_text()) for p in paths]
+    names = [d.get("part") for d in docs]
+    if sorted(names, key=str) != sorted(PARTS):
+        raise SystemExit(f"merge wants each of {', '.join(PARTS)} once, got {names}")
+    devices = {d["device"]["name"] for d in docs}
+    if len(devices) != 1:
+        raise SystemExit(f"parts from different devices: {sorted(devices)}")
+    docs.sort(key=lambda d: PARTS.index(d["part"]))
+    rows = [r for d in docs for r in d["rows"]]
+    targets = check_targets(rows)
+    first = docs[0]
+    benchkit.write_results(
+        out, "gdn", rows, first["ceilings"], device=first["device"], date=first["date"], fla_core=first.get("fla_core"),
+        sglang=first.get("sglang"), summary=summarize(rows), targets=targets,
+        parts={d["part"]: {"ceilings": d["ceilings"], "date": d["date"], "wall_s": d.get("wall_s")} for d in docs},
+    )
+    copy = "/".join(f"{d['ceilings']['copy_gbs']:.0f}" for d in docs)
+    report(rows, targets, first.get("sglang"), f"GDN kernels on {first['device']['name']}, microseconds (copy "
+                                                f"bandwidth {copy} GB/s in parts {'/'.join(PARTS)})")
+    return targets
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -611,6 +687,15 @@ def main(argv: list[str] | None = None) -> None:
                              "split: the split step's flush tiles against the one-launch step; wide: one-launch tiles at 8192+ heads; "
                              "loop_flush: the split step with wide flushing programs on the entry loop; sorted: the split step's rows in "
                              "pool-slot order)")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="which parts of the full bench to run (default all, in this order); each part's tables "
+                             "are timed within it, and the run judges the targets of the parts it ran")
+    parser.add_argument("--part-dir", metavar="DIR",
+                        help="also write each part's rows to DIR/gdn-<part>.json as soon as it finishes (a run cut short "
+                             "keeps the parts it finished; --merge joins them)")
+    parser.add_argument("--merge", nargs="+", metavar="FILE",
+                        help="join part files (one of each part) into --json, judge every target over them, print the "
+                             "tables and exit (no device needed)")
     parser.add_argument("--deferred-only", action="store_true",
                         help="only the in-place, deferred-write, dispatch and verify rows (no fla, gating, norm, prefill)")
     parser.add_argument("--verify-only", action="store_true",
@@ -625,6 +710,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.resummarize:
         print("\n".join(benchkit.resummarize(args.resummarize, summarize)))
+        return
+    if args.merge:
+        merge(args.merge, args.json)
         return
     if not torch.cuda.is_available():
         raise SystemExit("runtime.gdn.bench needs a CUDA device")
@@ -656,19 +744,26 @@ def main(argv: list[str] | None = None) -> None:
                     [r for r in rows if r["kernel"] == kernel], SWEEP_COLUMNS, title=f"sweep: {kernel}"
                 )
             return
-        partial = args.deferred_only or args.dispatch_only or args.verify_only
-        chunk, recurrent, gate, norm = (None,) * 4 if partial else _fla_peers()
         if args.dispatch_only:
             rows = bench_deferred.bench_dispatch(peers)
-        else:
-            rows = [] if args.verify_only else bench_decode(copy_gbs, recurrent)
+        elif args.verify_only or args.deferred_only:
+            rows = [] if args.verify_only else bench_decode(copy_gbs, None)
             rows += [] if args.verify_only else bench_deferred.bench_deferred(copy_gbs, peers, tuple(args.lengths))
-            rows += bench_deferred.bench_verify(copy_gbs, peers)
-            rows += bench_spec_verify.bench_spec_verify(copy_gbs, peers, rows)
-        if not partial:
-            rows += [_gating_row(T, copy_gbs, gate) for T in (1, 256, 16384)]
-            rows += [_norm_row(T, copy_gbs, norm) for T in (1, 256, 16384)]
-            rows += bench_prefill(copy_gbs, chunk)
+            rows += run_part("verify", copy_gbs, peers, (), (None,) * 4)
+        else:
+            fla = _fla_peers() if {"decode", "small"} & set(args.parts) else (None,) * 4
+            rows = []
+            for part in [p for p in PARTS if p in args.parts]:
+                start = time.monotonic()
+                part_rows = run_part(part, copy_gbs, peers, tuple(args.lengths), fla)
+                wall = time.monotonic() - start
+                print(f"part {part}: {len(part_rows)} rows in {wall:.0f} s", flush=True)
+                if args.part_dir:
+                    benchkit.write_results(
+                        Path(args.part_dir) / f"gdn-{part}.json", "gdn", part_rows, ceilings, part=part, wall_s=wall,
+                        fla_core=_fla_version(), sglang=sgl, targets=judged(check_targets(part_rows), part_rows),
+                    )
+                rows += part_rows
     targets = check_targets(rows)
     if args.dispatch_only:  # the other targets have no rows in this run
         targets = {k: v for k, v in targets.items() if k.startswith("dispatch")}
@@ -676,19 +771,13 @@ def main(argv: list[str] | None = None) -> None:
         targets = {k: v for k, v in targets.items() if k.startswith(("verify", "ring_verify"))}
     elif args.deferred_only:  # no gating or norm rows in this run
         targets = {k: v for k, v in targets.items() if not k.startswith(("gating", "gated_norm"))}
+    else:
+        targets = judged(targets, rows)
     benchkit.write_results(
         args.json, "gdn", rows, ceilings, fla_core=_fla_version(), sglang=sgl, summary=summarize(rows),
         targets=targets,
     )
-    title = f"GDN kernels on {torch.cuda.get_device_name()}, microseconds (copy bandwidth {copy_gbs:.0f} GB/s)"
-    own = {"deferred": bench_deferred.DEFERRED_COLUMNS, "dispatch": bench_deferred.DISPATCH_COLUMNS,
-           "verify": bench_deferred.VERIFY_COLUMNS, "ring_verify": bench_spec_verify.SPEC_COLUMNS}
-    benchkit.print_table([r for r in rows if r["kernel"] not in own], COLUMNS, title=title)
-    benchkit.print_table([r for r in rows if r["kernel"] == "decode" and "pattern_us" in r], CEILING_COLUMNS,
-                         title="in-place decode against the same bytes moved with no arithmetic (runtime.gdn.state_bytes)")
-    for kernel, columns in own.items():
-        benchkit.print_table([r for r in rows if r["kernel"] == kernel], columns, title=f"{kernel} (sglang {sgl})")
-    benchkit.print_targets(targets)
+    report(rows, targets, sgl, f"GDN kernels on {torch.cuda.get_device_name()}, microseconds (copy bandwidth {copy_gbs:.0f} GB/s)")
 
 
 if __name__ == "__main__":

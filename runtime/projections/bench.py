@@ -23,9 +23,10 @@ Two tables, every path a captured CUDA graph (:mod:`.paths` says what each path 
   predecessor, then the norm and SGLang's path, or our :func:`.norm_projection.norm_then_project`, which folds the norm
   into the projection's launch where :func:`.norm_projection.folds`, minus graph of the predecessor alone):
   ``speedup_span``, ``fused_span_x_wfloor``, judged by their own ``span_`` targets beside the issue's, which judge
-  the projection alone and are unchanged. A row whose SGLang path reads its one-stream time (the second stream did not
-  overlap on that lend, :func:`overlap_lost`) is flattered: the ``>= 1.3x`` targets fail over it and the summary leaves
-  it out. Qwen3.5 rows up to
+  the projection alone and are unchanged. SGLang's second stream is one of its own (:func:`.paths.alt_stream`: a torch
+  pool stream could be the capture stream, which cost the overlap in rounds 18 and 20); a row whose SGLang path still
+  reads its one-stream time (:func:`overlap_lost`) is measured again in the same run (:func:`remeasure_lost_overlap`),
+  and if it stays so it is flattered: the ``>= 1.3x`` targets fail over it and the summary leaves it out. Qwen3.5 rows up to
   ``DECODE_MAX_TOKENS`` are decode steps (conv-state update included: B sequences of one token), larger ones
   prefill (views, no conv).
 * ``split_conv``: the fused split + conv1d update kernel alone, ours vs SGLang's
@@ -96,6 +97,7 @@ STREAM_MMA_COLUMN_MAX_TOKENS = stream_mma.MAX_TOKENS  # the persistent tensor-co
 DISPATCH_SLACK = 1.02  # ours may read this much over the fastest other launch of its row (run-to-run of one launch)
 # SGLang's path within this fraction of its one-stream form: its ba GEMM (5 us alone) did not overlap (NOTES.md round 18)
 OVERLAP_LOST = 0.95
+OVERLAP_RETRIES = 2  # re-measurements of such rows in the same run, each on a new second stream
 ALTERNATIVES = ("cublas_split_us", "gemm_split_us", "gemm_split_tm_us", "gemv_split_us", "gemv_mma_us", "stream_mma_us")
 LAUNCH_COLUMNS = {"gemv_mma": "gemv_mma_us", "gemv_split": "gemv_split_us", "cublas+split": "cublas_split_us",
                   "stream_mma": "stream_mma_us"}
@@ -163,6 +165,23 @@ def overlap_lost(row: dict) -> bool:
     ctx = "sglang_ctx_us" in row and "sglang_serial_ctx_us" in row
     ours, serial = ("sglang_ctx_us", "sglang_serial_ctx_us") if ctx else ("sglang_us", "sglang_serial_us")
     return ours in row and serial in row and row[ours] >= OVERLAP_LOST * row[serial]
+
+
+def remeasure_lost_overlap(rows: list[dict], measure: Callable[[list[int]], list[dict]],
+                           tries: int = OVERLAP_RETRIES) -> list[dict]:
+    """``rows`` of one model and TP with those whose SGLang path read its one-stream time (:func:`overlap_lost`) measured
+    again, all of their paths, by ``measure(tokens)`` (:func:`projection_rows`, which takes a new second stream), up to
+    ``tries`` times; a replaced row carries ``overlap_retries``, the try that measured it. A row still lost after that
+    stays, and :func:`check_targets` fails the targets over it."""
+    for attempt in range(1, tries + 1):
+        lost = [r["tokens"] for r in rows if overlap_lost(r)]
+        if not lost:
+            break
+        print(f"  SGLang's second stream did not overlap at T={lost}: measuring those rows again ({attempt}/{tries})",
+              flush=True)
+        again = {r["tokens"]: r | {"overlap_retries": attempt} for r in measure(lost)}
+        rows = [again.get(r["tokens"], r) for r in rows]
+    return rows
 
 
 def judged_dispatch(row: dict) -> float:
@@ -366,7 +385,7 @@ def projection_rows(model: str, tp: int, tokens, peer, conv_peer, bw: float, rat
     rs = shape.per_rank(tp)
     sets = _weight_sets(rs, seed=tp)
     g = torch.Generator(device="cuda").manual_seed(1000 + tp)
-    alt = torch.cuda.Stream()
+    alt = paths.alt_stream()  # never the stream graphs are captured on (:func:`.paths.alt_stream`)
     sms = torch.cuda.get_device_properties(0).multi_processor_count
     rows = []
     for t in tokens:
@@ -563,6 +582,10 @@ def notes(rows: list[dict]) -> list[str]:
         out.append(f"SGLang's second stream did not overlap at {', '.join(lost)} (its path within "
                    f"{100 * (1 - OVERLAP_LOST):.0f}% of its one-stream form): those rows' ratios against SGLang are "
                    "flattered, so the >= 1.3x targets over them fail and the summary leaves them out")
+    again = [f"TP{r['tp']} T={r['tokens']}" for r in rows if r.get("overlap_retries")]
+    if again:
+        out.append(f"measured again in this run because SGLang's second stream did not overlap the first time: "
+                   f"{', '.join(again)} (all of each row's paths; the row kept is the later one)")
     folded = [f"TP{r['tp']} T={r['tokens']}" for r in rows if r.get("span_folds")]
     if any("fused_span_us" in r for r in rows):
         out.append("span = norm + projection, both sides timed from the same norm-shaped predecessor (the Triton "
@@ -629,7 +652,10 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for model in args.models:
         for tp in args.tp:
-            rows += projection_rows(model, tp, args.tokens, peer, conv_peer, bw, rate)
+            def measure(tokens, model=model, tp=tp):
+                return projection_rows(model, tp, tokens, peer, conv_peer, bw, rate)
+
+            rows += remeasure_lost_overlap(measure(args.tokens), measure)
     print_table(
         rows, PROJECTION_COLUMNS,
         title=f"GDN input projection, bf16, {device} (copy {bw:.0f} GB/s, GEMM {rate:.0f} TFLOP/s); "

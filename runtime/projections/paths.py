@@ -24,6 +24,7 @@ overlaps it only below 1024 tokens).
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,26 @@ from .fused import fused_forward
 from .naive import GDNShape, split_interleaved
 
 ALT_STREAM_MAX_TOKENS = 1023  # SGLang's DUAL_STREAM_TOKEN_THRESHOLD = 1024 (seq_len < threshold)
+_CU_STREAM_NON_BLOCKING = 1
+
+
+def alt_stream() -> torch.cuda.ExternalStream:
+    """The second stream of SGLang's ``ba`` GEMM, as a CUDA stream of its own (``cuStreamCreate``, non-blocking, default
+    priority: what torch's pool streams are). SGLang takes one torch pool stream at model init
+    (``sglang/srt/models/qwen3_next.py: Qwen3NextModel``, through ``sglang/srt/runtime_context.py:
+    RuntimeContext.get_stream``) and captures its graphs on another
+    (``sglang/srt/distributed/parallel_state.py: GroupCoordinator.graph_capture``). torch hands out its 32 pool streams
+    round robin (``c10::cuda::getStreamFromPool``), and a bench drawing a pool stream per graph and per TP could draw
+    the very stream ``torch.cuda.graph`` captures on (its ``default_capture_stream``): then the ``ba`` GEMM is captured
+    in line, SGLang's one-stream time (the TP4 rows of rounds 18 and 20's full runs, NOTES.md round 21). This stream is
+    none of them. It lives as long as the process (a few a run)."""
+    from torch.cuda import _utils
+
+    torch.cuda.synchronize()  # a runtime call: the primary context exists and is current on this thread
+    handle = ctypes.c_void_p()
+    lib = _utils._get_gpu_runtime_library()
+    _utils._check_cuda(lib.cuStreamCreate(ctypes.byref(handle), ctypes.c_uint(_CU_STREAM_NON_BLOCKING)))
+    return torch.cuda.ExternalStream(handle.value)
 
 
 def two_gemms(

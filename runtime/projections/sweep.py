@@ -88,6 +88,9 @@ states rotated past L2 (as :mod:`.bench` does):
   flight, before the wait and load order; TP1 T=8 on one CTA an SM of 16 warps over units in flight), against the
   launches they replaced (the tile-major ``gemm_split``, the 8-CTA cluster, two CTAs an SM of 8 warps), the bench's
   fused path and SGLang's path beside, after the norm;
+* ``r21``: round 21, SGLang's path with its second stream drawn as the graph's capture stream against a stream of its
+  own (:func:`.paths.alt_stream`); TP8 in two token groups over units in flight; TP4 T=32 over load order; one CTA
+  an SM of 32 warps at TP1 / TP4; the bench's fused path beside, after the norm;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -128,7 +131,7 @@ from .stream_mma import AddNorm, stream_mma
 from .stream_mma import pack_weight as pack_weight_units
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -241,6 +244,8 @@ def cases(only=KINDS) -> list[Case]:
         out += _th20_cases()
     if "th20b" in only:
         out += _th20b_cases()
+    if "r21" in only:
+        out += _r21_cases()
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -431,6 +436,23 @@ def _th20b_cases() -> list[Case]:
             for p in ({"D": 3, "PRE": 1}, {"D": 4, "PRE": 1}, {"D": 3, "PRE": 2}, {"D": 4, "PRE": 2})]
     for tp, t in ((1, 4), (1, 8), (4, 17), (4, 24), (4, 32), (8, 17), (8, 24), (8, 32)):
         out += [Case("th20b", tp, t, {"what": "fused_path"}), Case("th20b", tp, t, {"what": "sglang"})]
+    return out
+
+
+def _r21_cases() -> list[Case]:
+    """Round 21: SGLang's path with its second stream drawn as the capture stream (``alt="capture"``: the collision
+    :func:`.paths.alt_stream` rules out) against its own stream; TP8 in two token groups with two units in flight
+    against three (round 20's lead); TP4 T=32 in groups with ptxas's load order; one CTA an SM of 32 warps at TP1 / TP4
+    against the landed launches; the bench's fused path beside."""
+    base = {"what": "stream_mma", "packed": True}
+    out = [Case("r21", tp, 8, {"what": "sglang", "alt": alt}) for tp in (1, 4) for alt in ("own", "capture")]
+    for t in (17, 24, 32):
+        out += [Case("r21", 8, t, base | {"TH": 2, "D": d}) for d in (2, 3)] + [Case("r21", 8, t, {"what": "fused_path"})]
+    out += [Case("r21", 4, 32, base | {"TH": 2, "D": 2, "PIN": p}) for p in (0, 1)] + [Case("r21", 4, 32, {"what": "fused_path"})]
+    w32 = {"W": 32, "MINB": 1, "PRE": 1}
+    for tp, t in ((1, 4), (1, 8), (4, 2), (4, 8)):
+        out += [Case("r21", tp, t, base | w32 | {"D": d}) for d in (3, 4)] + [Case("r21", tp, t, {"what": "fused_path"})]
+    out += [Case("r21", 8, 32, {"what": "sglang", "alt": "own"})]
     return out
 
 
@@ -806,7 +828,11 @@ def _ctx14_call(case: Case, ctx: _Context) -> tuple[Callable[[], object], Callab
             _, _, fused_w, tiles, units = pick()
             return paths.ours_next(x, fused_w, rs, tiles, units=units)
     elif what == "sglang":
-        fn = lambda: paths.sglang_next(ctx.peer, x, *pick()[:2], rs, ctx.alt)  # noqa: E731
+        if p.get("alt") == "capture":  # the stream the graph is captured on (set once a graph was made)
+            fn = lambda: paths.sglang_next(ctx.peer, x, *pick()[:2], rs,  # noqa: E731
+                                           torch.cuda.graph.default_capture_stream or ctx.alt)
+        else:
+            fn = lambda: paths.sglang_next(ctx.peer, x, *pick()[:2], rs, ctx.alt)  # noqa: E731
     elif what == "stream_mma":
         kw = {k: p[k] for k in p if k not in ("what", "packed")}
         if p.get("packed"):
@@ -875,7 +901,7 @@ class _Context:
         self._weights: dict = {}
         self._x: dict = {}
         self.peer = sglang_peer.fused_proj()
-        self.alt = torch.cuda.Stream()
+        self.alt = paths.alt_stream()
         self._copy: float | None = None
 
     def weights(self, model: str, tp: int, rs: GDNShape | None = None) -> list[tuple]:
@@ -1025,7 +1051,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
         replays = 20
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
-        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "th20", "th20b"):
+        elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "th20", "th20b", "r21"):
             fn, check = _ctx14_call(case, ctx)
         elif case.kind == "nf18":
             fn, check = _nf18_call(case, ctx)
@@ -1041,7 +1067,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
                 row["rel_err"] = check(outs)
             except Exception as exc:  # noqa: BLE001 - a broken check must not cost the timing
                 row["check_error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
-        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b"):  # back to back and after the norm, interleaved as the bench times
+        if time_it and case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21"):  # back to back and after the norm, interleaved as the bench times
             norm = ctx.decode(QWEN3_NEXT_80B.hidden, case.size)
             times = cuda_graph_medians_us({"us": fn, "norm_us": norm.norm, "with_norm": norm.then(fn)},
                                           replays=20, reps=50)
@@ -1101,7 +1127,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

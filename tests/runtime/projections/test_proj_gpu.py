@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from runtime.projections import fp8, naive
+from runtime.projections import fp8, naive, paths
 from runtime.projections.fused import FusedGDNProjection, two_gemm_forward
 from runtime.projections.layer import GDNInputProjection
 from runtime.projections.linear import Fp8Scheme
@@ -318,3 +318,29 @@ def test_gpu_interleaved_graph_medians_see_the_work():
     assert set(times) == {"one", "four"}
     assert 0 < times["one"] < 5
     assert times["four"] > 2 * times["one"]
+
+
+def test_gpu_alt_stream_is_no_pool_stream_and_overlaps_inside_a_captured_graph():
+    """SGLang's second stream in the bench is none of torch's 32 round-robin pool streams, so never the stream
+    ``torch.cuda.graph`` captures on (a pool stream drawn for it was that stream in rounds 18 and 20's full runs);
+    the two GEMMs captured with it, outputs poisoned before the replay, give the plain GEMMs' results."""
+    alt = paths.alt_stream()
+    pool = {torch.cuda.Stream().cuda_stream for _ in range(64)}
+    assert alt.cuda_stream not in pool and alt.cuda_stream != torch.cuda.current_stream().cuda_stream
+    g = torch.Generator().manual_seed(21)
+    rs = S.per_rank(4)
+    x = torch.randn(8, S.hidden, generator=g).cuda().bfloat16()
+    qkvz_w = torch.randn(rs.qkvz_width, S.hidden, generator=g).cuda().bfloat16()
+    ba_w = torch.randn(rs.ba_width, S.hidden, generator=g).cuda().bfloat16()
+    paths.two_gemms(x, qkvz_w, ba_w, alt)  # warm up (cuBLAS handles) outside the capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        qkvz, ba = paths.two_gemms(x, qkvz_w, ba_w, alt)
+    assert alt.cuda_stream != torch.cuda.graph.default_capture_stream.cuda_stream
+    qkvz.fill_(float("nan"))
+    ba.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    torch.testing.assert_close(qkvz, torch.nn.functional.linear(x, qkvz_w))
+    torch.testing.assert_close(ba, torch.nn.functional.linear(x, ba_w))

@@ -101,9 +101,9 @@ def launch_config(t: int, n: int, k: int, sms: int, th: int | None = None) -> di
     streams at most three units (TP4, TP8) the batch runs as two 16-token groups (``TH=2``: each CTA pair is dealt the
     units one CTA was, each CTA holds one half of x and the pair reads each unit twice, the second time from L2), two
     units in flight at TP4 (T=32 6.47 / 6.64 us against 7.66 / 7.83 with three; the tile-major gemm_split read 6.84 in
-    the first call's bench, 6.92 in ``th20b``), three at TP8 (T=32 4.40 / 4.50 against 5.82 / 5.91 in 8-CTA clusters;
-    two units read 3.92 / 4.06 / 4.26 at T=17 / 24 / 32 in ``th20b``, after the bench that set this was run: not
-    taken); TP1 at 5 to 8 tokens one CTA an SM of 16 warps, three units in flight (T=8 14.5 / 14.5 against 14.8 /
+    the first call's bench, 6.92 in ``th20b``) and, since round 21, at TP8 (T=17 / 24 / 32 3.94 / 4.04 / 4.37 against
+    4.37 / 4.45 / 4.47 with three in sweep ``r21``, 3.92 / 4.06 / 4.26 against 4.34 / 4.44 / 4.50 in ``th20b``; in 8-CTA
+    clusters 5.15 / 5.49 / 5.82); TP1 at 5 to 8 tokens one CTA an SM of 16 warps, three units in flight (T=8 14.5 / 14.5 against 14.8 /
     14.7; T=5..7 not timed; at T=4 14.4 against 14.0, so up to 4 tokens two CTAs an SM stay). Registers for sm_90 (nvcc 13.0): 70 to 232 a thread, no spills."""
     per = units_per_cta(n, sms)
     if th is None:
@@ -113,7 +113,7 @@ def launch_config(t: int, n: int, k: int, sms: int, th: int | None = None) -> di
     if per > 3 and tc <= 4:
         cfg = {"W": 8, "D": 2, "PRE": 2, "MINB": 2}
     else:
-        cfg = {"W": 16, "D": 2 if mt == 2 or (th == 2 and per == 3) else 3, "PRE": 1, "MINB": 1}
+        cfg = {"W": 16, "D": 2 if mt == 2 or th == 2 else 3, "PRE": 1, "MINB": 1}
     cl = 8 if mt == 2 and per <= 2 else 1
     pin = 0 if per <= 2 and tc > 8 else 1
     ctas = min(sms * cfg["MINB"], n // UNIT * th)

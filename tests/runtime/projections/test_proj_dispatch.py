@@ -16,6 +16,7 @@ BENCH = Path(__file__).resolve().parents[3] / "results" / "bench" / "projections
 SWEEP16 = BENCH.with_name("projections-decode-sweep-sm16.json")
 SWEEP17 = BENCH.with_name("projections-decode-sweep-sm17.json")
 SWEEP20 = BENCH.with_name("projections-decode-sweep-th20b.json")
+SWEEP21 = BENCH.with_name("projections-decode-sweep-r21.json")
 
 
 def _pick(tp: int, t: int, pdl: bool = True) -> str:
@@ -146,13 +147,14 @@ def test_rule_changes_of_round_17_win_in_the_sweep_that_set_them():
         assert rows[(8, t)]["PIN0"] < rows[(8, t)]["fused_path"] / 1.2
 
 
-def _sweep20() -> dict:
-    """``(tp, T) -> {label: ctx_us}`` of round 20's second sweep: ``gemm`` (the tile-major gemm_split), ``fused_path``,
-    ``sglang``, and ``stream_mma`` rows by their settings (``TH2_D2``, ``TH1``, ``W16_D3_PRE1``, ``W8``, ...)."""
+def _sweep20(path: Path = SWEEP20) -> dict:
+    """``(tp, T) -> {label: ctx_us}`` of round 20's second sweep (or ``path``'s): ``gemm`` (the tile-major gemm_split),
+    ``fused_path``, ``sglang`` (``sglang_capture`` where its second stream was drawn as the capture stream), and
+    ``stream_mma`` rows by their settings (``TH2_D2``, ``TH1``, ``W16_D3_PRE1``, ``W8``, ...)."""
     out: dict = {}
-    for r in json.loads(SWEEP20.read_text())["rows"]:
+    for r in json.loads(path.read_text())["rows"]:
         if r["what"] != "stream_mma":
-            label = r["what"]
+            label = r["what"] + ("_capture" if r.get("alt") == "capture" else "")
         else:
             label = "_".join(f"{k}{r[k]}" for k in ("W", "TH", "D", "PRE", "PIN") if k in r)
         out.setdefault((r["tp"], r["size"]), {})[label] = r["ctx_us"]
@@ -179,3 +181,21 @@ def test_rule_changes_of_round_20_win_in_the_sweep_that_set_them():
         assert stream_mma.launch_config(t, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS)["W"] == warps
     assert rows[(1, 8)]["W16_D3_PRE1"] < rows[(1, 8)]["W8_D2_PRE2"]
     assert rows[(1, 4)]["W8_D2_PRE2"] < rows[(1, 4)]["W16_D3_PRE1"]
+
+
+def test_rule_change_of_round_21_wins_in_the_sweep_that_set_it():
+    """TP8 T=17..32 in two token groups moved from three units in flight to two, which read faster at every size timed
+    in sweep ``r21`` after the norm (and in round 20's ``th20b``, where it was first seen); TP4 keeps its two, and the
+    32-warp CTA tried beside lost at TP1 and TP4. The same sweep shows why SGLang's path lost its overlap in full
+    bench runs: with its second stream drawn as the capture stream it reads its one-stream time, 5.7 us more at TP1
+    and TP4 T=8 (NVIDIA H200)."""
+    rows, old = _sweep20(SWEEP21), _sweep20()
+    for t in (17, 24, 32):
+        rs = S.per_rank(8)
+        cfg = stream_mma.launch_config(t, rs.qkvz_width + rs.ba_width, S.hidden, H200_SMS)
+        assert (cfg["TH"], cfg["D"]) == (2, 2)
+        assert rows[(8, t)]["TH2_D2"] < rows[(8, t)]["TH2_D3"] and old[(8, t)]["TH2_D2"] < old[(8, t)]["TH2_D3"]
+    for tp, t in ((1, 4), (1, 8), (4, 2), (4, 8)):
+        assert min(v for k, v in rows[(tp, t)].items() if k.startswith("W32")) > rows[(tp, t)]["fused_path"]
+    for tp in (1, 4):
+        assert rows[(tp, 8)]["sglang_capture"] > rows[(tp, 8)]["sglang"] + 4.0  # its ba GEMM (5 us) in line

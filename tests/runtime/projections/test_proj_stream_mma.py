@@ -43,12 +43,12 @@ def test_launch_fits_its_ctas_on_an_sm(tp, t, per_sm):
 
 
 @pytest.mark.parametrize(("tp", "t", "th", "tc", "d"), [(4, 17, 2, 16, 2), (4, 32, 2, 16, 2), (4, 16, 1, 16, 3),
-                                                        (4, 2, 1, 2, 3), (1, 32, 1, 32, 2), (8, 32, 2, 16, 3),
-                                                        (8, 17, 2, 16, 3), (8, 16, 1, 16, 3)])
+                                                        (4, 2, 1, 2, 3), (1, 32, 1, 32, 2), (8, 32, 2, 16, 2),
+                                                        (8, 17, 2, 16, 2), (8, 16, 1, 16, 3)])
 def test_two_token_groups_above_16_tokens_where_a_cta_streams_at_most_three_units(tp, t, th, tc, d):
     """TP4 / TP8 above 16 tokens run two 16-token groups (``TH=2``): one MMA tile a CTA, no cluster, an even CTA count,
-    every CTA pair dealt the share one CTA of the plain launch is, two units in flight at TP4 (six a CTA), three at
-    TP8; elsewhere one group of all the tokens (TP1 above 16 tokens: two tiles)."""
+    every CTA pair dealt the share one CTA of the plain launch is, two units in flight (TP4: six a CTA; TP8 three at
+    most, three in flight until round 21); elsewhere one group of all the tokens (TP1 above 16 tokens: two tiles)."""
     rs = QWEN3_NEXT_80B.per_rank(tp)
     n = rs.qkvz_width + rs.ba_width
     cfg = stream_mma.launch_config(t, n, rs.hidden, 132)

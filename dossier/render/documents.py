@@ -156,6 +156,9 @@ def _context(inp: RenderInput) -> dict:
         "releases": inp.releases or NO_RELEASES,
         "release_sections": _release_sections(inp.releases or NO_RELEASES),
         "has_surface": inp.surface is not None,
+        "shipped": _shipped_labels(cards, inp.releases or NO_RELEASES),
+        "since": _since_labels(inp.surface),
+        "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",
     }
 
 
@@ -200,6 +203,38 @@ def _answers(data: dict) -> dict:
     return out
 
 
+def _shipped_labels(cards: list[Card], releases) -> dict[int, str]:
+    """PR -> what a PR list on the routing pages says after its link: the release that first shipped its change
+    ("0.5.15"), with the one that dropped it for a change taken out ("0.5.6, gone in 0.5.10"), "open" or "not merged"
+    for a PR that never merged; no entry where no release diff places the change."""
+    get = releases.get if isinstance(releases, dict) else lambda key, default=None: getattr(releases, key, default)
+    labels = {p.card.pr: p.version for g in get("groups", []) for p in g.landed}
+    for r in get("reverted", []):
+        if r.placed is not None:
+            labels[r.card.pr] = r.placed.version + (f", gone in {r.gone_in}" if r.gone_in else "")
+    for card in cards:
+        if card.merged_at is None and card.state in ("open", "closed"):
+            labels[card.pr] = "open" if card.state == "open" else "not merged"
+    return labels
+
+
+def _since_labels(surface) -> dict[str, str]:
+    """Flag or env var -> what a Flags list says after its name: the first release whose source has it, where that is
+    newer than the oldest release read ("from 0.5.15"), and the one that no longer has it ("gone in 0.5.20")."""
+    if surface is None or not surface.releases:
+        return {}
+    oldest, newest = surface.releases[0], surface.newest
+    after = dict(zip(surface.releases, surface.releases[1:], strict=False))
+    labels = {}
+    for spans in (surface.flags, surface.env):
+        for name, span in spans.items():
+            parts = ([f"from {span.first}"] if span.first != oldest else []) + (
+                [f"gone in {after[span.last]}"] if span.last != newest and span.last in after else [])
+            if parts:
+                labels[name] = ", ".join(parts)
+    return labels
+
+
 def _release_sections(releases) -> list[dict]:
     """One section per release scanned, newest first (each gets a stable anchor, whether or not a change the
     manual cites landed in it): the current changes it first shipped, and the merged ones whose line it dropped."""
@@ -235,6 +270,7 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
     for out, template in TEMPLATES.items():
         if out in SURFACE_READERS and "surface" not in ctx:  # dates what the pages rendered before it name
             ctx["surface"] = _surface_rows([docs[p] for p in SURFACE_PAGES], inp.surface)
+            _add_explained_in(ctx["surface"], {p: docs[p] for p in EXPLAINING_PAGES})
         text = env.get_template(template).render(**ctx)
         page = CARD_PAGE.get(out, "pr-history.md")
         text = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
@@ -262,6 +298,39 @@ def _surface_rows(pages: list[str], surface) -> dict:
                        "gone_in": after.get(spans[n].last, "")} for n in sorted(named[kind]) if n in spans]
     return {"first": surface.releases[0] if surface.releases else "", "newest": surface.newest, "flags": rows[FLAG],
             "env": rows[ENV]}
+
+
+#: the pages whose sections flags.md sends a name to, in the order it prefers them (answers first)
+EXPLAINING_PAGES = ("references/answers.md", "references/errors.md", "references/playbook.md")
+#: how many sections flags.md links for one name (one: the flags table stays one short read)
+EXPLAINED_IN = 1
+_ANCHOR = re.compile(r'^<a id="([\w-]+)"></a>$', re.M)
+#: an answer item's list of the names it has the reader set
+_FLAGS_LIST = re.compile(r"Flags: ((?:`[^`]+`(?: \([^)]*\))?(?:, )?)+)\.")
+
+
+def _title(section: str) -> str:
+    """The heading line of a rendered section."""
+    return next((line for line in section.splitlines() if line.startswith("#")), "")
+
+
+def _add_explained_in(rows: dict, pages: dict[str, str]) -> None:
+    """Give each flag and env var row the sections that say what it does (``explained``: (page, anchor) pairs, at most
+    EXPLAINED_IN): sections whose items list it under "Flags:" first, then those whose heading names it, then those naming
+    it most, answers before errors before the playbook."""
+    scores: dict[str, list[tuple]] = {}
+    for rank, (path, text) in enumerate(pages.items()):
+        parts = _ANCHOR.split(text)
+        for anchor, body in zip(parts[1::2], parts[2::2], strict=True):
+            if anchor == "by-message":
+                continue
+            listed = {n for lst in _FLAGS_LIST.findall(body) for n in re.findall(r"`([^`]+)`", lst)}
+            named = Counter(m.text for m in find_mentions(body) if m.kind in (FLAG, ENV))
+            for name, count in named.items():
+                scores.setdefault(name, []).append((name not in listed, name not in _title(body), -count, rank,
+                                                    path.rsplit("/", 1)[1], anchor))
+    for row in [*rows["flags"], *rows["env"]]:
+        row["explained"] = [(page, anchor) for *_, page, anchor in sorted(scores.get(row["name"], []))[:EXPLAINED_IN]]
 
 
 def _relative(target: str, page: str) -> str:

@@ -112,7 +112,7 @@ def test_flag_releases_match_the_surface_lock():
     page = (SKILL / "references" / "flags.md").read_text()
     rows = [line.split(" | ") for line in page.splitlines() if line.startswith("| `")]
     assert len(rows) >= 100, len(rows)
-    for name, first, last in rows:
+    for name, first, last, _explained in rows:
         name = name.strip("| `")
         span = history.span("flags" if name.startswith("--") else "env", name)
         assert span is not None and (span.first, span.last) == (first, last.split(":")[0].strip(" |")), name

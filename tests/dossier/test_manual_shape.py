@@ -19,10 +19,14 @@ ROUTING = ("SKILL.md", "references/playbook.md", "references/answers.md", "refer
 _LABEL = re.compile(r"\*\*[^*\n]{1,40}?[.:]\*\*")  # "**Motivation.**", "**SGLang 0.5.23:**": structure, not text
 
 
+#: the structured lists after an answer item ("Flags: `--x` (from 0.5.14).", "PRs: ..."): data, not prose
+_LIST = re.compile(r"^(?:Flags|Where|PRs): ")
+
+
 def sentences(text: str) -> list[str]:
-    """Sentences of at least four words (markdown labels dropped)."""
+    """Sentences of at least four words (markdown labels and an item's Flags/Where/PRs lists dropped)."""
     parts = re.split(r"(?<=[.!?])\s+|\n", _LABEL.sub("", text))
-    return [p.strip() for p in parts if len(p.split()) >= 4]
+    return [p.strip() for p in parts if len(p.split()) >= 4 and not _LIST.match(p.strip())]
 
 
 def test_skill_md_routes_in_at_most_150_lines():
@@ -112,6 +116,9 @@ def test_no_sentence_repeats_more_than_five_times_across_the_references():
 def test_sentence_counting_sees_boilerplate():
     page = "**Evidence.** Unverified: run the fetch command first.\n" * 6
     assert Counter(sentences(page)).most_common(1)[0][1] == 6
+    item = "1. Keep it on. Flags: `--mamba-radix-cache-strategy` (from 0.5.14). PRs: [#1](x) (0.5.2), [#2](y) (0.5.3).\n"
+    assert sentences(item * 6) == []  # an item's lists are data; its four-word prose would count
+    assert sentences("Keep overlap scheduling on here.\n" * 6) == ["Keep overlap scheduling on here."] * 6
 
 
 def test_every_pr_mention_in_the_manual_is_a_link():

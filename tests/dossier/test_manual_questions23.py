@@ -1,0 +1,110 @@
+"""Tasks an inference engineer brings to the manual (skill23, session 20), answered by following links from SKILL.md
+only, as an agent would: a symptom row, the section it links, and for a flag or SGLANG_* variable the index row of
+references/flags.md and the one section its "Explained in" cell links (three hops, bounded bytes).
+
+What they guard: a PR list on the routing pages names the release that first shipped each PR's change (the question
+"which PRs matter, from which release?" was answered with bare PR numbers, a hop into the 676 KB card page each), a
+"Flags:" list dates the names the oldest release read lacked, and the flags index sends a name to the section that
+says what it does and its default (it gave only the first and last release, and no way on to the answer).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.dossier.test_manual_questions import SKILL, Question, _section, answer, assert_answered
+
+DECODE = "Decode throughput is low"
+FLAGS = "Which SGLang release first (or last) accepts a flag"
+ENV = "reads an SGLANG_* environment variable"
+#: SKILL.md, one section, one index row's target: what an agent reads to answer a name's question
+HOP_BYTES = 60_000
+
+QUESTIONS = [
+    # which PRs and flags matter, from which release: the routing pages date each PR and each newer flag
+    Question("Qwen3-Next decode is slow at TP4 with MTP: which flags and PRs matter, and from which release?", DECODE,
+             ("`--linear-attn-verify-backend` (from 0.5.17)", "`--enable-linear-replayssm-spec` (from 0.5.17)",
+              "[#28451](pr-history.md#pr-28451) (0.5.15)", "[#23273](pr-history.md#pr-23273) (0.5.13)",
+              "`--cuda-graph-max-bs-decode` (from 0.5.14)")),
+    Question("H100 on 0.5.14: can I try the FlashInfer decode that indexes the pool in place?", DECODE,
+             ("[#27905](pr-history.md#pr-27905) (open)", "gathers")),
+    Question("We run 0.5.10: does the B200 bf16-state FlashInfer decode default exist there?", "Which GDN kernel runs",
+             ("[#21861](pr-history.md#pr-21861) (0.5.11)",)),
+    Question("Which release added --enable-linear-replayssm, and which PR?", "ReplaySSM decode and MTP verify",
+             ("`--enable-linear-replayssm` (from 0.5.15)", "[#28451](pr-history.md#pr-28451) (0.5.15)")),
+    Question("Which prefix-cache changes landed after 0.5.9 (we are upgrading to 0.5.23)?",
+             "Wrong continuations for requests that reuse a cached prefix",
+             ("[#40313](pr-history.md#pr-40313) (0.5.21)", "[#33477](pr-history.md#pr-33477) (0.5.18)",
+              "[#28151](pr-history.md#pr-28151) (0.5.14)")),
+    Question("Our 0.5.12 fleet: does its extra_buffer accept --mamba-radix-cache-strategy?", "extra_buffer and no_buffer",
+             ("`--mamba-radix-cache-strategy` (from 0.5.14)",)),
+    Question("Qwen3.5 per-tensor FP8 fails to load on 0.5.10: which PR fixed it, in which release?",
+             "Loading FP8/NVFP4 weights", ("since 0.5.11", "[#23062](pr-history.md#pr-23062) (0.5.11)")),
+    Question("The PRs after each link in the answers: what does the number in brackets mean?", DECODE,
+             ("each PR link is followed by the first SGLang release that shipped its change",)),
+    Question("MTP verify crashed with an illegal memory access on 0.5.12: is a fix in a later release?",
+             "Illegal memory access", ("(0.5.",)),
+    Question("Ascend NPU Qwen3.5 on 0.5.14: which NPU fixes came later?", "Ascend NPU: setup",
+             ("[#36187](pr-history.md#pr-36187) (0.5.21)",)),
+]
+
+#: a flag or variable, its first release, and what the section its index row links must say about it
+NAMES = [
+    ("--mamba-track-interval", FLAGS, "0.5.7", ("(default 256)",)),
+    ("--linear-replayssm-cache-len", FLAGS, "0.5.15", ("(default 16)", "below 1 is refused")),
+    ("--enable-linear-replayssm-spec", FLAGS, "0.5.17", ("linear draft chains only", "off by default")),
+    ("--mamba-ssm-dtype", FLAGS, "0.5.2", ("float32", "bfloat16")),
+    ("--chunked-prefill-size", FLAGS, "0.5.1", ("16384", "8192")),
+    ("SGLANG_GDN_CHUNK_H_NUM_STAGES", ENV, "0.5.13", ("[2]", "chunk_gated_delta_rule_fwd_kernel_h")),
+    ("SGLANG_MAMBA_CONV_DTYPE", ENV, "0.5.9", ("conv",)),
+]
+
+
+def test_there_are_seventeen_tasks():
+    """All seventeen failed on main's manual at the start of the session: its PR lists had no releases, its Flags
+    lists no first release, and the flags index linked no section."""
+    assert len(QUESTIONS) + len(NAMES) == 17 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+
+
+@pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])
+def test_question_is_answered_from_skill_plus_one_section(q):
+    assert_answered(q)
+
+
+def _index_row(section: str, name: str) -> list[str]:
+    rows = [line for line in section.splitlines() if line.startswith(f"| `{name}` |")]
+    assert len(rows) == 1, (name, rows)
+    return [c.strip() for c in rows[0].strip("|").split(" | ")]
+
+
+@pytest.mark.parametrize("name, row, first, facts", NAMES, ids=[n[0] for n in NAMES])
+def test_a_name_leads_from_the_index_to_the_section_that_explains_it(name, row, first, facts):
+    """SKILL.md -> flags.md's row (first release) -> the one section its "Explained in" cell links, which names it and
+    holds what it does; the three reads stay within HOP_BYTES."""
+    skill, index = answer(Question(f"What does {name} do and since when?", row, ()))
+    _, since, _last, explained = _index_row(index, name)
+    assert since == first
+    link = re.fullmatch(r"\[[\w-]+\]\(([\w.-]+\.md)#([\w-]+)\)", explained)
+    assert link, (name, explained)
+    target = _section((SKILL / "references" / link[1]).read_text(), link[2])
+    assert f"`{name}`" in target and re.search(rf"Flags: [^\n]*`{re.escape(name)}`", target), (name, link[2])
+    missing = [f for f in facts if f not in target]
+    assert not missing, (name, link[2], missing)
+    assert len(skill) + len(index) + len(target) <= HOP_BYTES
+
+
+def test_every_index_row_links_a_section_that_names_it():
+    """No row of the flags index is a dead end: each links an anchored section of the routing pages naming it."""
+    page = (SKILL / "references" / "flags.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    assert len(rows) >= 100
+    pages: dict[str, str] = {}
+    for line in rows:
+        name = line.split("`")[1]
+        cell = line.rstrip(" |").rsplit(" | ", 1)[1]
+        link = re.fullmatch(r"\[[\w-]+\]\((answers|errors|playbook)\.md#([\w-]+)\)", cell)
+        assert link, (name, cell)
+        text = pages.setdefault(link[1], (SKILL / "references" / f"{link[1]}.md").read_text())
+        assert name in _section(text, link[2]), (name, link[2])

@@ -124,6 +124,8 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
             doc.read_errors.append(("D102", f"malformed YAML: {problem[0]}", *problem[1]))
             return doc
         _record_positions(node, "", doc, set())
+        if not cut and (cut_text := _ends_mid_sentence(node)):
+            doc.read_errors.append(("D100", cut_text[0], *cut_text[1]))
         doc.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -159,6 +161,30 @@ def ends_mid_line(text: str) -> str:
         return ""
     return (f"file ends mid-line, after {text.splitlines()[-1][-30:]!r}: a copy cut short ends so, and the rest of "
             "its last value would be lost")
+
+
+#: how a whole text block ends: a full stop, question or exclamation mark, or a colon before what follows it,
+#: then any closing quotes, brackets or backticks
+SENTENCE_END = re.compile(r"[.!?:][\"')\]`*_]*\Z")
+
+
+def _ends_mid_sentence(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:
+    """Why the document reads as cut at a line end, and where: its last value is a block text (``>-``, ``|``) whose
+    last line stops mid-sentence. A copy cut after a whole line is still YAML and ends there; the text shortened
+    to its first lines ("there is no single kernel to") reached the manual with nothing said."""
+    node = root
+    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.value:
+        node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
+    if not (isinstance(node, yaml.ScalarNode) and node.style in (">", "|")):
+        return None
+    text = node.value.rstrip()
+    if not text or SENTENCE_END.search(text):
+        return None
+    end = node.end_mark
+    line = end.line if end.column == 0 else end.line + 1
+    return (f"file ends mid-sentence, after {text.splitlines()[-1][-30:]!r} (the last line of its last text block): "
+            "a copy cut at a line end ends so, and the rest of that text would be lost; restore the file, or end "
+            "the text with a full stop if it is whole"), (line, 1)
 
 
 def _alias_problem(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:

@@ -22,6 +22,7 @@ from dossier.cards import (
     read_yaml,
     stray_files,
 )
+from dossier.committed import cut_since_commit
 from dossier.errors import DossierError
 from dossier.files import read_bytes, resolved
 from dossier.model import CARD, FINDING, Card, FindingCard, Lane
@@ -182,6 +183,7 @@ class Project:
             project.lanes_doc = YamlDoc(lanes_path, read_errors=[
                 ("D100", f"cards/{LANES_FILE} is missing: the playbook and every lane come from it", 1, 1)])
         project.lanes_doc.spec = LANES_SPEC
+        _cut_since_commit(root, [*project.docs, *project.finding_docs, project.lanes_doc])
         return project
 
     def in_scope(self, path: Path) -> bool:
@@ -267,6 +269,18 @@ class Project:
             if data_pr == pr or (not isinstance(data_pr, int) and d.path.stem == str(pr)):
                 return d
         return None
+
+
+def _cut_since_commit(root: Path, docs: list[YamlDoc]) -> None:
+    """Refuse (D100) a file that is its committed version cut after a whole line: still YAML, it would reach the
+    manual without its last list items, field or sentences (a cut inside a line or a text block: read_yaml)."""
+    readable = [d for d in docs if not d.read_errors and d.path.is_file()]
+    for path, (kept, total) in cut_since_commit(root, [d.path for d in readable]).items():
+        doc = next(d for d in readable if d.path == path)
+        doc.read_errors.append(("D100", f"file is its committed version (git HEAD) cut after line {kept} of {total}: "
+                                "a copy or save cut short ends so, and what followed would be lost; restore it (git "
+                                "checkout -- the file), or commit it if those lines were removed on purpose",
+                                max(kept, 1), 1))
 
 
 def _linked_out(doc: YamlDoc, cards_dir: Path, root: Path) -> YamlDoc:

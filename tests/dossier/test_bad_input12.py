@@ -75,3 +75,69 @@ def test_the_committed_opened_lock_is_what_recording_writes():
     root = Path(__file__).resolve().parents[2]
     text = (root / "cards" / "opened.lock").read_text()
     assert text.endswith(f"anchors: {len(read_anchors(root))}\n")
+
+
+# ---- a card cut exactly at a line end: still YAML, its last text, items or field gone from the manual ----
+
+RUNTIME_NONE = ("runtime:\n  none: >-\n    Whole-model bring-up (model file, config, state pools); there is no single\n"
+                "    kernel to reproduce here, and the Triton helpers it added are referenced\n"
+                "    under the projection cards.\n")
+
+
+def _lint_d1(root: Path) -> list:
+    return [d for d in run_lint(LintContext(Project.load(root)), select=["D1"])]
+
+
+def test_a_card_cut_at_a_line_end_inside_its_last_text_block_is_d100(project_dir):
+    """`none: >-` cut after a whole line was a valid card: the manual said 'there is no single' and lint passed."""
+    card = project_dir / "cards" / "100.yaml"
+    text = card.read_text()
+    text = text[:text.index("\nruntime:") + 1] + RUNTIME_NONE
+    card.write_text(text)
+    assert _lint_d1(project_dir) == []
+    for dropped in (2, 1):  # the block's first line kept, its first two
+        cut = "".join(text.splitlines(keepends=True)[:-dropped])
+        card.write_text(cut)
+        found = _lint_d1(project_dir)
+        assert [(d.code, d.line) for d in found] == [("D100", cut.count("\n"))], [d.text() for d in found]
+        assert "file ends mid-sentence, after" in found[0].message and "a copy cut at a line end" in found[0].message
+        result = runner.invoke(app, ["render", "--root", str(project_dir)])
+        assert result.exit_code == 1 and "D100" in result.output, result.output
+        assert not (project_dir / "skills").exists()
+
+
+def _git(root: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-C", str(root), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True,
+                   capture_output=True)
+
+
+def test_a_card_that_is_its_committed_version_cut_after_a_whole_line_is_d100(project_dir):
+    """Cut after a whole correction, the card was still valid and the manual lost the corrections past the cut with
+    nothing said: where git holds the card, a file that is its committed text cut short is refused, naming it."""
+    card = project_dir / "cards" / "100.yaml"
+    text = card.read_text() + ("corrections:\n  - The earlier manual filed this PR under loading; it is a decode fix.\n"
+                               "  - The earlier manual gave it no runtime test; runtime.gdn pins the layout.\n")
+    card.write_text(text)
+    _git(project_dir, "init", "-q")
+    _git(project_dir, "add", "-A")
+    _git(project_dir, "commit", "-qm", "cards")
+    assert _lint_d1(project_dir) == []
+    lines = text.splitlines(keepends=True)
+    card.write_text("".join(lines[:-1]))  # the last correction gone
+    found = _lint_d1(project_dir)
+    assert [(d.code, d.file) for d in found] == [("D100", "cards/100.yaml")], [d.text() for d in found]
+    assert f"file is its committed version (git HEAD) cut after line {len(lines) - 1} of {len(lines)}" \
+        in found[0].message
+    card.write_text("".join(lines[:-3]))  # the whole optional field gone
+    assert [d.code for d in _lint_d1(project_dir)] == ["D100"]
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 1 and "cut after line" in _flat(result)
+    card.write_text("".join(lines[:-2] + lines[-1:]))  # an item removed inside the list is an edit, not a cut
+    assert _lint_d1(project_dir) == []
+    _git(project_dir, "commit", "-qam", "one correction less")  # and a shorter card once committed is the card
+    card.write_text("".join(lines[:-3]))
+    assert [d.code for d in _lint_d1(project_dir)] == ["D100"]
+    _git(project_dir, "commit", "-qam", "no corrections")
+    assert _lint_d1(project_dir) == []

@@ -493,8 +493,10 @@ def lint(
         from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
 
         named = [c for c in project.cards if project.in_scope(c.path)]
-        written = record_checked(project.root, named, project.selected is not None)
-        err.print(f"recorded the claims' numbers and listed files of {written} card(s) in {CHECKED_LOCK}")
+        changed: list[str] = []
+        written = record_checked(project.root, named, project.selected is not None, changed)
+        err.print(f"recorded the claims' numbers and listed files of {written} card(s) in {CHECKED_LOCK}"
+                  + "".join(f"\n  {line}" for line in changed))
         opened = fetched_anchors([c.pr for c in project.cards if project.in_scope(c.path)], cache.get)
         if opened:
             changed = record_opened(project.root, opened)

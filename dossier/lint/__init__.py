@@ -11,6 +11,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     figures,
     findings,
     flag_releases,
+    github_facts,
     lane_names,
     links,
     manual_links,

@@ -3,7 +3,9 @@ the numbers its validation.claims give and the files it lists. No PR description
 here (a diff only once fetched), so a figure credited to the author, or a test file said to be the PR's, could not
 be told from an invented one. The lock is the record of a check: D236 holds every measured figure of the claims to
 it, D337 every listed file; `dossier lint --record cards/N.yaml` records a card after its claims and files were
-checked (a plain `dossier lint --record` adds only the cards without an entry)."""
+checked (a plain `dossier lint --record` adds only the cards without an entry). A card with no entry is D338: nothing
+vouches for its claims until someone checks them and records it. Recording refuses a card whose title, state, merge
+day or counts contradict GitHub's record (cards/pr-facts.json, D414), and says what each re-recorded entry changed."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dossier import prose
+from dossier.errors import DossierError
 from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
 from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError, check_keys, read_lock_file
 from dossier.model import Card
+from dossier.pr_facts import conflicts, read_facts
 
 CHECKED_LOCK = Path("cards") / "checked.lock"
 HEADER = (
@@ -52,18 +56,33 @@ def read_checked(root: Path) -> dict[int, dict]:
     return {} if data is None else _entries(data)
 
 
-def record_checked(root: Path, cards: Iterable[Card], named: bool) -> int:
+class RecordRefused(DossierError):
+    """A card to record contradicts GitHub's record of its PR: an entry would vouch for what is known false."""
+
+
+def record_checked(root: Path, cards: Iterable[Card], named: bool, report: list[str] | None = None) -> int:
     """Record ``cards`` (``named``: each, replacing its entry; else only those without one); returns how many entries
-    were written. The old entries are read while holding cards/, so a concurrent recording's are kept."""
+    were written, and appends to ``report`` what each replaced entry changed. Refused (RecordRefused, nothing
+    written) while a card contradicts GitHub's record (cards/pr-facts.json). The old entries are read while holding
+    cards/, so a concurrent recording's are kept."""
     written = 0
+    facts = read_facts(root)
 
     def text() -> str:
         nonlocal written
         entries = read_checked(root)
-        for card in cards:
-            if named or card.pr not in entries:
-                entries[card.pr] = {"numbers": numbers(card), "files": sorted(set(card.all_files))}
-                written += 1
+        chosen = [c for c in cards if named or c.pr not in entries]
+        wrong = [f"#{c.pr} {path}: {message}" for c in chosen if c.pr in facts
+                 for path, message in conflicts(c, facts[c.pr])]
+        if wrong:
+            raise RecordRefused(f"not recording {CHECKED_LOCK}: " + "; ".join(wrong[:3]) + (
+                f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else "") + ": fix the card from the PR's page first")
+        for card in chosen:
+            new = {"numbers": numbers(card), "files": sorted(set(card.all_files))}
+            if report is not None and card.pr in entries and (change := _change(entries[card.pr], new)):
+                report.append(f"#{card.pr}: {change}")
+            entries[card.pr] = new
+            written += 1
         lines = [HEADER, "version: 1\n", "cards:\n"]
         for pr in sorted(entries):
             lines.append(f"  {pr}:\n    numbers: {_flow(entries[pr]['numbers'])}\n"
@@ -72,6 +91,17 @@ def record_checked(root: Path, cards: Iterable[Card], named: bool) -> int:
 
     record(root / CHECKED_LOCK, text)
     return written
+
+
+def _change(old: dict, new: dict) -> str:
+    """What re-recording changes in an entry: "numbers +['1.9 factor'] -['2.6 percent']" ("" when nothing)."""
+    parts = []
+    for key in ("numbers", "files"):
+        added = sorted(set(map(str, new[key])) - set(map(str, old[key])))
+        gone = sorted(set(map(str, old[key])) - set(map(str, new[key])))
+        if added or gone:
+            parts.append(f"{key} " + " ".join(f"{sign}{items}" for sign, items in (("+", added), ("-", gone)) if items))
+    return "; ".join(parts)
 
 
 def _flow(items: list[str]) -> str:
@@ -149,3 +179,17 @@ def unchecked_listed_file(card: Card, doc, ctx) -> Iterator[Finding]:
                                                      f"{CHECKED_LOCK}: no check of the PR's files changed vouches "
                                                      "for it", hint="check it against the PR's files changed; then "
                                                                     f"`dossier lint --record cards/{card.pr}.yaml`")
+
+
+@rule("D338", "a card with no entry in cards/checked.lock: no check of the PR's page vouches for its claims and files",
+      scope="card")
+def unchecked_card(card: Card, doc, ctx) -> Iterator[Finding]:
+    """D236 and D337 hold a card to what someone checked against the PR's page; a card with no entry (a new card, or
+    an entry deleted) is held to nothing, and an invented figure or test in it passes. Once its claims and files
+    are checked against the PR's page, `dossier lint --record cards/N.yaml` records it. A project without a
+    checked.lock is not judged, nor one D311 reports unreadable."""
+    if _entry(card, ctx) is None and ctx.memo["checked"]:
+        yield Finding("validation.claims", f"#{card.pr} has no entry in {CHECKED_LOCK}: nothing checked its claims' "
+                                           "figures and listed files against the PR's page",
+                      hint=f"check them against the PR's description, thread and files changed; then "
+                           f"`dossier lint --record cards/{card.pr}.yaml`")

@@ -8,6 +8,9 @@ forms give another PR out as the card's own:
 - its number swaps two adjacent digits of the card's number (#28541 on the card of #28451) and no card holds
   it: a typo, not a citation (a last digit that differs is not one: follow-ups are often numbered so);
 - a URL with the card's own number in another repository than the project's (``[tool.dossier] repo``).
+
+A bare #N with no card that swaps two adjacent digits of another card's PR (#21091 where #21019 has a card) is the
+same typo pointing elsewhere, unless GitHub's record shows #N exists (cards/pr-facts.json, cards/opened.lock).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 from collections.abc import Iterator
 
 from dossier.cards import strings
+from dossier.errors import DossierError
 from dossier.lint.links import PR_URL
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
@@ -65,17 +69,40 @@ def wrong_refs(card: Card, text: str, repo: str, known: set[int]) -> Iterator[tu
                 f"#{own} if this PR is meant"
 
 
+def near_card_refs(card: Card, text: str, known: set[int], real: set[int]) -> Iterator[tuple[str, str, str]]:
+    """(reference, message, hint) for each bare #N in ``text`` that has no card, is not a PR GitHub is known to
+    have (``real``), and swaps two adjacent digits of a PR that has a card."""
+    for m in REF.finditer(text):
+        n = m.group("hash_n")
+        if n is None or int(n) in known or int(n) in real or n == str(card.pr):
+            continue
+        near = sorted(k for k in known if swapped(str(k), n))
+        if near:
+            yield m.group(0), f"#{n} has no card and swaps two digits of #{near[0]}, which has one: a typo?", \
+                f"#{near[0]} if that PR is meant"
+
+
 @rule("D516", "a reference (#N or PR URL) gives another PR out as the card's own (bound to 'this PR', "
-              "swapped digits, another repository)", scope="card")
+              "swapped digits, another repository), or a #N with no card swaps two digits of a card's PR",
+      scope="card")
 def wrong_pr_reference(card: Card, doc, ctx) -> Iterator[Finding]:
     from dossier.lint.claims import _locate
 
     repo = ctx.project.repo
+    from dossier.lint.github_facts import facts
+    from dossier.opened import read_anchors
+
     known = {c.pr for c in ctx.project.cards}
+    if "real-prs" not in ctx.memo:
+        try:
+            ctx.memo["real-prs"] = {a.pr for a in read_anchors(ctx.project.root)} | set(facts(ctx))
+        except DossierError:
+            ctx.memo["real-prs"] = set(facts(ctx))
     for path, text in strings(doc.data):
         if path in ("pr",):
             continue
         seen: dict[str, int] = {}
-        for ref, message, hint in wrong_refs(card, text, repo, known):
+        for ref, message, hint in [*wrong_refs(card, text, repo, known),
+                                   *near_card_refs(card, text, known, ctx.memo["real-prs"])]:
             n = seen[ref] = seen.get(ref, -1) + 1
             yield Finding(path + "#value", message, hint=hint, at=_locate(doc, path, ref, n))

@@ -325,6 +325,11 @@ _SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out
                       rf"contains|has) (?:it\b|{_NAMED_CHANGE})",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
+#: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in
+_ALSO = re.compile(r"\b(?:also|still|too|again|as well|even|remains?|stays?|kept|unchanged|as|when|as it was|as it)\W*"
+                   r"(?:(?:is|was|been|being)\W+)?$", re.IGNORECASE)
+_LATER = re.compile(r"\W*(?:and|or|through|to|until|-|onwards|on\b|too|as well|(?:and )?(?:later|every|each|all))",
+                    re.IGNORECASE)
 #: "0.5.20 was the last release to carry it", "the last release with it was 0.5.20"
 _LAST_REL = r"the last (?:SGLang )?(?:release|wheel) (?:to (?:carry|ship|include|contain|have|hold) (?:it|this|the (?:change|fix|line|code))|with (?:it|this (?:change|fix|line|code|PR)))\b"
 _LAST = re.compile(rf"{_VER}(?: wheel| release)?,? (?:(?:was|is) )?{_LAST_REL}|{_LAST_REL} (?:was|is) {_VER}(?![\w.]*\d)",
@@ -404,7 +409,10 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue
             held = m.re.groupindex["held"]  # the whole "SGLang v0.5.9"; the version is the group inside it
             version = next(g for i, g in enumerate(m.groups(), 1) if i > 1 and i != held and g)
-            first = bool(m.group("first")) or (m.group(2) is None and m.group("held") is None)
+            # "It shipped in 0.5.11" names the release it went out in, as "first shipped in" does; "... also shipped
+            # in", "still shipped in", "shipped in 0.5.11 and later releases" name one that holds it
+            first = m.group("held") is None and not (m.group(2) is not None and not m.group("first") and (
+                _ALSO.search(clause_before(flat, m.start())[-30:]) or _LATER.match(flat, m.end())))
             where = text_location(path)
             if other.state != "merged":
                 yield Finding(where, f"says #{pr} shipped in {version}, but #{pr} is {other.state}: an unmerged PR "
@@ -418,7 +426,7 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
             held = any(order[a] <= order[version] <= order[b] for a, b in spans)
             if (first and version != shipped) or not held:
                 said = ", ".join(a if a == b else f"{a}..{b}" for a, b in spans)
-                yield Finding(where, f"says #{pr} {'first ' if first else ''}shipped in {version}, but the releases "
+                yield Finding(where, f"says #{pr} {'first ' if m.group('first') else ''}shipped in {version}, but the releases "
                                      f"first hold its line in {shipped} (built {v.shipped.new.built}; present {said})",
                               hint="take the release from `dossier releases verify`, or fix the key fragment")
         for m in _LACKS.finditer(flat):

@@ -107,24 +107,27 @@ def _real_project(root: Path, pr: int, others, edit=None) -> Path:
     return root
 
 
-def probe_round(probes, near):
+def probe_round(probes, near, project=None):
     """A probe round's three tests: the real cards it starts from lint clean, each bad card is caught by the rule it
-    names, each near miss stays clean (bind them to test_* names in the round's module)."""
+    names, each near miss stays clean (bind them to test_* names in the round's module). ``project`` builds the probe
+    project (default: :func:`_real_project`)."""
+    make = project or _real_project
+
     def real_cards_clean(tmp_path, no_release_cache):
         prs = sorted({n for p in probes + near for n in (p[1], *p[2])})
-        root = _real_project(tmp_path, prs[0], prs[1:])
+        root = make(tmp_path, prs[0], prs[1:])
         errors = [d.text() for d in run_lint(LintContext(Project.load(root)))
                   if d.severity == "error" and re.fullmatch(r"cards/\d+\.yaml", d.file)]
         assert errors == []
 
     @pytest.mark.parametrize("name,pr,others,edit,code", probes, ids=[p[0] for p in probes])
     def bad_card_caught(tmp_path, no_release_cache, name, pr, others, edit, code):
-        bad = _errors(_real_project(tmp_path, pr, others, edit), pr)
+        bad = _errors(make(tmp_path, pr, others, edit), pr)
         assert code in bad, bad
 
     @pytest.mark.parametrize("name,pr,others,edit", near, ids=[p[0] for p in near])
     def near_miss_clean(tmp_path, no_release_cache, name, pr, others, edit):
-        assert _errors(_real_project(tmp_path, pr, others, edit), pr) == set()
+        assert _errors(make(tmp_path, pr, others, edit), pr) == set()
 
     return real_cards_clean, bad_card_caught, near_miss_clean
 

@@ -1,0 +1,140 @@
+"""What GitHub recorded of a PR, as the project's stored snapshot has it (cards/pr-facts.json): its title, state,
+merge day (or opening day, if unmerged), how many files it changed and how many lines it added and removed, and its
+main files with the names each defines or touches. A copy of the shared PR facts snapshot; lint (D414) holds a card's
+title, state, merged_at and the PR's totals its prose gives to it, and `dossier lint --record` refuses to record a
+card in cards/checked.lock while they conflict. The snapshot covers some PRs only; a PR it lacks is not judged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dossier import prose
+from dossier.locks import LockError
+
+PR_FACTS = Path("cards") / "pr-facts.json"
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+
+
+@dataclass(frozen=True)
+class PrFacts:
+    number: int
+    title: str
+    state: str  # merged, open or closed
+    date: dt.date  # the merge day of a merged PR
+    changed_files: int
+    additions: int
+    deletions: int
+    #: repository path of a main file -> (lines added, lines removed, the names the PR's hunks define or touch)
+    files: dict[str, tuple[int, int, tuple[str, ...]]]
+
+    @property
+    def symbols(self) -> set[str]:
+        return {name for _, _, names in self.files.values() for name in names}
+
+
+def read_facts(root: Path) -> dict[int, PrFacts]:
+    """The snapshot's PRs by number (empty without a snapshot); raises LockError when it cannot be read."""
+    path = root / PR_FACTS
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {int(e["number"]): PrFacts(
+            int(e["number"]), str(e["title"]), str(e["state"]), dt.date.fromisoformat(str(e["date"])),
+            int(e["changed_files"]), int(e["additions"]), int(e["deletions"]),
+            {str(f["path"]): (int(f["additions"]), int(f["deletions"]), tuple(map(str, f.get("symbols") or ())))
+             for f in e.get("main_files") or ()})
+            for e in data}
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise LockError(f"{PR_FACTS}: not a PR facts snapshot (a list of {{number, title, state, date, changed_files, "
+                        f"additions, deletions, main_files}}): {type(exc).__name__}: {exc}; take the committed copy "
+                        f"(git checkout -- {PR_FACTS})") from None
+
+
+def _bare_title(title: str) -> str:
+    """A title without its leading [Tag]s, case and spacing: '[codex] Enable X' and 'Enable  x' are one title."""
+    return " ".join(re.sub(r"^(?:\s*\[[^\]]*\])+", "", title).split()).casefold()
+
+
+def _count(word: str) -> int:
+    return _NUMBER_WORDS[word.lower()] if word.lower() in _NUMBER_WORDS else int(word.replace(",", ""))
+
+
+_N = r"(?P<{}>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r")"
+_LINES = r"\+\s?(?P<add>\d[\d,]*)\s*/\s*-\s?(?P<del>\d[\d,]*)"
+#: the PR's totals as a card gives them: "19 files (+3224/-8)", "Four files, +29/-18", "+79/-26 over 10 files",
+#: "13 files changed", "the PR touches 19 files"; a figure after a path is that file's, not the PR's
+TOTALS = [
+    re.compile(r"(?<![\w.+/-])" + _N.format("files") + r"\s+(?:changed\s+)?files?(?:\s+changed)?\s*[,;(:]?\s*(?:"
+               + _LINES + r")?", re.IGNORECASE),
+    re.compile(r"(?<![\w/])" + _LINES + r"\)?\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b",
+               re.IGNORECASE),
+]
+#: what makes "N files" the PR's count: a verb of the PR's change, "changed", or the lines beside it
+_PR_COUNT = re.compile(r"\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|spans?|edits?|PR metadata|the PR)\W*$",
+                       re.IGNORECASE)
+
+
+#: one file's lines: "python/sglang/srt/models/qwen3_next.py (+62/-1)", "fused_recurrent.py, +2/-2)"
+FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES)
+_NOT_GITHUB = re.compile(r"\s*[;,]?\s*(?:per|in|from|according to)\s+(?:the\s+)?(?:description|an earlier|the older|"
+                         r"the author)", re.IGNORECASE)
+
+
+def totals(text: str) -> Iterator[tuple[re.Match, int | None, int | None, int | None]]:
+    """(match, files, additions, deletions) for each total of a PR's change in ``text`` (None: not given). A
+    figure in quotation marks ("the description's '2 files, ~15 lines'") or credited to the description is the
+    author's summary, not GitHub's count, and is skipped."""
+    for pattern in TOTALS:
+        for m in pattern.finditer(text):
+            files = m.group("files")
+            add, dele = m.group("add"), m.group("del")
+            after = text[m.end():m.end() + 40]
+            before = text[max(0, m.start() - 40):m.start()]
+            if add is None and "changed" not in m.group(0).lower() and not _PR_COUNT.search(before):
+                continue  # "the 4 files listed above": a count of the card's own, not the PR's
+            if text.count('"', 0, m.start()) % 2:
+                continue
+            if _NOT_GITHUB.match(after):
+                continue
+            yield m, _count(files) if files else None, \
+                int(add.replace(",", "")) if add else None, int(dele.replace(",", "")) if dele else None
+
+
+def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
+    """(field path, message) for each fact of ``card`` that GitHub's recorded ``facts`` contradict."""
+    if _bare_title(card.title) != _bare_title(facts.title):
+        yield "title", f"the title is not #{facts.number}'s: GitHub's record has {facts.title!r}"
+    if facts.state == "merged" and card.state != "merged":
+        yield "state", f"#{facts.number} is recorded merged on {facts.date}, not {card.state}"
+    elif facts.state == "merged" and card.merged_at is not None and card.merged_at != facts.date:
+        yield "merged_at", f"merged_at {card.merged_at} is not the day GitHub records #{facts.number} merged, " \
+                           f"{facts.date}"
+    for path, text in (("motivation", card.motivation), ("implementation", card.implementation),
+                       *((f"validation.claims[{i}]", t) for i, t in enumerate(card.claims)),
+                       *((f"corrections[{i}]", t) for i, t in enumerate(card.corrections))):
+        for sentence in prose.sentences(" ".join(text.split())):
+            if any(n != str(card.pr) for n in re.findall(r"#(\d{3,6})\b", sentence)):
+                continue  # a sentence citing another PR may give that PR's totals
+            for m, files, add, dele in totals(sentence):
+                wrong = [f"{what} {given}" for what, given, real in (
+                    ("files", files, facts.changed_files), ("+", add, facts.additions), ("-", dele, facts.deletions))
+                    if given is not None and given != real]
+                if wrong:
+                    yield path, f"{m.group(0).strip()!r} is not #{facts.number}'s change: GitHub records " \
+                                f"{facts.changed_files} files, +{facts.additions}/-{facts.deletions}"
+            for m in FILE_LINES.finditer(sentence):
+                named = [f for f in facts.files if f == m.group("path") or f.endswith("/" + m.group("path"))]
+                if len(named) != 1 or _NOT_GITHUB.match(sentence, m.end()):
+                    continue
+                real = facts.files[named[0]]
+                if (int(m.group("add").replace(",", "")), int(m.group("del").replace(",", ""))) != real[:2]:
+                    yield path, f"{m.group(0).strip()!r}: GitHub records {named[0]} in #{facts.number} at " \
+                                f"+{real[0]}/-{real[1]}"

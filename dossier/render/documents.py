@@ -31,6 +31,7 @@ TEMPLATES = {
     "references/reference-kernels.md": "reference-kernels.md.j2",
     "references/by-release.md": "by-release.md.j2",
     "references/flags.md": "flags.md.j2",
+    "references/by-file.md": "by-file.md.j2",
 }
 OUTPUTS = tuple(TEMPLATES)
 #: where a `#NNNN` link to a card points from each rendered file
@@ -158,6 +159,7 @@ def _context(inp: RenderInput) -> dict:
         "has_surface": inp.surface is not None,
         "shipped": _shipped_labels(cards, inp.releases or NO_RELEASES),
         "since": _since_labels(inp.surface),
+        "by_file": _by_file(cards),
         "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",
     }
 
@@ -201,6 +203,21 @@ def _answers(data: dict) -> dict:
         for g in data.get("errors") or []
     ]
     return out
+
+
+def _by_file(cards: list[Card]) -> list[dict]:
+    """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today), by
+    directory: each file with its cards in merge order, which is release order."""
+    by_path: dict[str, list[Card]] = {}
+    for card in sorted(cards, key=_sort_key):
+        today = card.key_fragment.today.file if card.key_fragment.today else None
+        for path in dict.fromkeys([*card.files["runtime"], card.key_fragment.file, *([today] if today else [])]):
+            by_path.setdefault(path, []).append(card)
+    dirs: dict[str, list[dict]] = {}
+    for path in sorted(by_path):
+        dirs.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append({"path": path, "cards": by_path[path]})
+    return [{"dir": d, "anchor": "dir-" + (re.sub(r"[^0-9a-z]+", "-", d.lower()).strip("-") or "root"), "files": files}
+            for d, files in dirs.items()]
 
 
 def _shipped_labels(cards: list[Card], releases) -> dict[int, str]:

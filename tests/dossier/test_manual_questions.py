@@ -428,14 +428,11 @@ def test_which_card_covers_a_file_and_which_release_has_a_pr_are_answered_from_s
     """A file of SGLang 0.5.23 -> its cards, and PR -> release, including cards by-release leaves out (manual12)."""
     skill = (SKILL / "SKILL.md").read_text()
     history = (SKILL / "references" / "pr-history.md").read_text()
-    assert "grep -n -F \"$FILE\" references/pr-history.md" in skill and "nearest '### #' above" in skill
+    assert "grep -n -F \"$FILE\" references/by-file.md" in skill
     assert "**Releases**" in skill and "references/by-release.md" in skill
-    heading, covering = None, set()
-    for line in history.splitlines():  # the grep SKILL.md gives, then the nearest card heading above each hit
-        heading = line.split()[1] if line.startswith("### #") else heading
-        if "mem_cache/registry.py" in line and heading:
-            covering.add(heading)
-    assert "#30468" in covering, covering
+    rows = [line for line in (SKILL / "references" / "by-file.md").read_text().splitlines()
+            if "mem_cache/registry.py" in line]  # the grep SKILL.md gives: one row, the file's cards
+    assert len(rows) == 1 and "[#30468](pr-history.md#pr-30468)" in rows[0], rows
     card = history.split("### #29368 ", 1)[1].split("\n### #", 1)[0]
     assert "Removed in 0.5.15" in card and "#29368" not in (SKILL / "references" / "by-release.md").read_text()
 

@@ -48,6 +48,16 @@ QUESTIONS = [
              "Illegal memory access", ("(0.5.",)),
     Question("Ascend NPU Qwen3.5 on 0.5.14: which NPU fixes came later?", "Ascend NPU: setup",
              ("[#36187](pr-history.md#pr-36187) (0.5.21)",)),
+    # Blackwell parts beyond the B200: which rows apply
+    Question("We deploy on B300 (GB300 NVL72): do the SM100 GDN defaults apply?", "Which GDN kernel runs",
+             ("B300 or GB300 at 10.3", "test the major version only")),
+]
+
+#: an SGLang file, and (PR, its release) pairs the one row `grep -n -F FILE references/by-file.md` finds must list
+FILES = [
+    ("mem_cache/memory_pool.py", (("22493", "0.5.11"), ("26941", "0.5.13"), ("28451", "0.5.15"), ("35544", "0.5.20"))),
+    ("models/qwen3_5.py", (("23062", "0.5.11"), ("21019", None))),
+    ("srt/models/qwen3_next.py", (("19321", None), ("21662", None))),
 ]
 
 #: a flag or variable, its first release, and what the section its index row links must say about it
@@ -62,10 +72,29 @@ NAMES = [
 ]
 
 
-def test_there_are_seventeen_tasks():
-    """All seventeen failed on main's manual at the start of the session: its PR lists had no releases, its Flags
-    lists no first release, and the flags index linked no section."""
-    assert len(QUESTIONS) + len(NAMES) == 17 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+def test_there_are_twenty_one_tasks():
+    """All twenty-one failed on main's manual at the start of the session: its PR lists had no releases, its Flags
+    lists no first release, the flags index linked no section, a file led to 27 grep hits in the 676 KB card page,
+    each to be walked up to its card's heading, and no row said which Blackwell parts the SM100 rows cover."""
+    assert len(QUESTIONS) + len(NAMES) + len(FILES) == 21 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+
+
+@pytest.mark.parametrize("path, changes", FILES, ids=[f[0] for f in FILES])
+def test_what_changed_in_a_file_is_one_grep_from_skill_md(path, changes):
+    """SKILL.md routes "what changed in FILE between two releases" to by-file.md and gives the grep; the one row it
+    finds lists the file's cards, each linked, with the release that shipped it, in merge order."""
+    skill = (SKILL / "SKILL.md").read_text()
+    assert "(references/by-file.md)" in skill and 'grep -n -F "$FILE" references/by-file.md' in skill
+    rows = [line for line in (SKILL / "references" / "by-file.md").read_text().splitlines() if path in line
+            and line.startswith("- `")]
+    assert len(rows) == 1, (path, len(rows))
+    at = []
+    for pr, release in changes:
+        link = f"[#{pr}](pr-history.md#pr-{pr})"
+        assert link + (f" ({release})" if release else "") in rows[0], (path, pr, release)
+        at.append(rows[0].index(link))
+    if all(r for _, r in changes):
+        assert at == sorted(at), (path, "not in release order")
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])

@@ -7,7 +7,9 @@ resolve the same on any host), keeps only the package's ``.py`` files under thei
 
 A version is complete when ``<cache>/<version>/release.json`` exists: it is written into a temporary
 directory that is renamed into place last, so an interrupted sync leaves nothing that reads as a release,
-and the next run skips what is complete.
+and the next run skips what is complete. Beside it, ``files.json`` holds each source's size and sha256 as the
+wheel had it: a source read later (drift, release evidence, lint) that differs, cut short at a line end and still
+Python, is refused by name (:class:`DamagedRelease`) instead of giving verdicts from a module that lost its end.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ REPO_PREFIX = PurePosixPath("python/sglang")
 ENV = "DOSSIER_RELEASES"
 DEFAULT_DIR = Path(".dossier") / "releases"
 RECORD = "release.json"
+#: each source's [size, sha256] by repository path, as the wheel had it (written by sync since session 20)
+INDEX = "files.json"
 #: the first release with Qwen3-Next
 FIRST = "0.5.2"
 #: where a wheel is platform-specific, resolve it as on the machines SGLang serves from
@@ -50,6 +54,57 @@ _HOST = re.compile(r"(?:https?://|host=')([\w.-]+)")
 
 class ReleaseError(DossierError):
     """The registry cannot be used (unreachable, no such version) or the cache cannot be written."""
+
+
+class DamagedRelease(DossierError):
+    """A source of a synced release is not what its wheel held (cut short, edited, deleted): every answer read
+    from it would be wrong, so the command stops (exit 2) naming the file and the sync that restores it."""
+
+    def __init__(self, release: Path, repo_path: str, why: str):
+        super().__init__(f"release cache: {release / repo_path} {why}: the file was cut short or changed after "
+                         f"`releases sync` wrote it, and what is read from it would be wrong; remove {release} and run "
+                         f"`dossier releases sync --cache-dir {release.parent}` to fetch {release.name} again")
+
+
+def check_source(release: Path, repo_path: str, data: bytes | None, index: dict | None) -> None:
+    """Raise DamagedRelease when ``data`` (None: no such file) is not the source ``repo_path`` of the release at
+    ``release`` as sync recorded it in ``index`` (None: synced before sizes were recorded, when only a file that
+    ends mid-line is known to be cut: no source of 38 releases' 68,714 does)."""
+    if index is None:
+        if data and not data.endswith(b"\n"):
+            last = data.rsplit(b"\n", 1)[-1][-30:].decode(errors="replace")
+            raise DamagedRelease(release, repo_path, f"ends mid-line, after {last!r}")
+        return
+    entry = index.get(repo_path)
+    if data is None:
+        if entry is not None:
+            raise DamagedRelease(release, repo_path, "is missing, though its wheel held it")
+        return
+    if entry is None:
+        raise DamagedRelease(release, repo_path, "was not in its wheel")
+    size, digest = entry
+    if len(data) != size:
+        raise DamagedRelease(release, repo_path, f"is {len(data):,} bytes where the wheel's copy was {size:,}")
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise DamagedRelease(release, repo_path, "differs from the wheel's copy (sha256)")
+
+
+def read_index(release: Path) -> dict | None:
+    """A release's per-source sizes and hashes (None: synced before sync recorded them); raises DamagedRelease
+    when the index is there but cannot be read whole."""
+    try:
+        raw = read_bytes(release / INDEX, 64 << 20)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DamagedRelease(release, INDEX, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not (isinstance(data, dict) and all(isinstance(v, list) and len(v) == 2 for v in data.values())):
+        raise DamagedRelease(release, INDEX, "is not the index sync writes (cut short?)")
+    return data
 
 
 @dataclass(frozen=True)
@@ -227,20 +282,23 @@ def build_date(zf: zipfile.ZipFile) -> str:
 
 
 def extract(wheel: Path, dest: Path) -> tuple[str, int]:
-    """Write the package's .py files of ``wheel`` under ``dest/python/sglang/``; (build date, file count)."""
-    n = 0
+    """Write the package's .py files of ``wheel`` under ``dest/python/sglang/`` and their sizes and hashes in
+    ``dest/files.json``; (build date, file count)."""
+    index: dict[str, list] = {}
     with zipfile.ZipFile(wheel) as zf:
         built = build_date(zf)
         for info in zf.infolist():
             name = PurePosixPath(info.filename)
             if info.is_dir() or name.parts[0] != PACKAGE or name.suffix != ".py" or ".." in name.parts:
                 continue
-            target = dest / REPO_PREFIX / PurePosixPath(*name.parts[1:])
+            repo_path = REPO_PREFIX / PurePosixPath(*name.parts[1:])
+            target = dest / repo_path
             target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-            n += 1
-    return built, n
+            data = zf.read(info)
+            target.write_bytes(data)
+            index[repo_path.as_posix()] = [len(data), hashlib.sha256(data).hexdigest()]
+    (dest / INDEX).write_text(json.dumps(index, sort_keys=True) + "\n", encoding="utf-8")
+    return built, len(index)
 
 
 def _sha256(path: Path) -> str:

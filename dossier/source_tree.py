@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from dossier.code_lines import lines_in_code
 from dossier.errors import DossierError
 from dossier.files import resolved
-from dossier.releases import Release
+from dossier.releases import Release, check_source, read_index
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
 SOURCE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".jinja2"}
@@ -41,6 +41,7 @@ class SourceTree:
     kind: str = "package"  # package | checkout | release
     _texts: dict[str, str] | None = field(default=None, repr=False)
     _read: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _index: dict | None | bool = field(default=False, repr=False)  # a release's files.json (False: not read yet)
 
     @property
     def label(self) -> str:
@@ -97,7 +98,7 @@ class SourceTree:
             self._texts = {}
             for path in sorted(self.package.rglob("*")):
                 if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
-                    self._texts[self.repo_path(path)] = path.read_text(encoding="utf-8", errors="replace")
+                    self._texts[self.repo_path(path)] = self._decode(self.repo_path(path), path.read_bytes())
         return self._texts
 
     def text(self, repo_path: str) -> str | None:
@@ -105,9 +106,21 @@ class SourceTree:
         if self._texts is not None and repo_path in self._texts:
             return self._texts[repo_path]
         if repo_path not in self._read:
-            path = self.local(repo_path)
-            self._read[repo_path] = path.read_text(encoding="utf-8", errors="replace") if path is not None and path.is_file() else None
+            self._read[repo_path] = self.read(repo_path)
         return self._read[repo_path]
+
+    def read(self, repo_path: str) -> str | None:
+        """One file's text, not kept (a scan of every file of many releases); None: not in this tree."""
+        path = self.local(repo_path)
+        return self._decode(repo_path, path.read_bytes() if path is not None and path.is_file() else None)
+
+    def _decode(self, repo_path: str, data: bytes | None) -> str | None:
+        """A source's text; in a release, only once it is what the wheel held (else DamagedRelease)."""
+        if self.kind == "release" and self.checkout is not None and repo_path.endswith(".py"):
+            if self._index is False:
+                self._index = read_index(self.checkout)
+            check_source(self.checkout, repo_path, data, self._index)
+        return data.decode("utf-8", errors="replace") if data is not None else None
 
     def search(self, match: str) -> list[Where]:
         """Every file holding ``match`` as code (not in a comment or docstring), with the lines it is on."""

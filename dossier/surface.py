@@ -112,7 +112,7 @@ def read_surface(tree: SourceTree) -> Surface:
         surface.paths.add(repo_path)
         if not rel.endswith(".py"):
             continue
-        text = (tree.package / rel).read_text(encoding="utf-8", errors="replace")
+        text = tree.read(repo_path) or ""
         for m in ENV_NAME.finditer(text):
             surface.env.setdefault(m.group(1), "")
         server, environ = _is_server(rel), rel == "srt/environ.py"

@@ -141,3 +141,78 @@ def test_a_card_that_is_its_committed_version_cut_after_a_whole_line_is_d100(pro
     assert [d.code for d in _lint_d1(project_dir)] == ["D100"]
     _git(project_dir, "commit", "-qam", "no corrections")
     assert _lint_d1(project_dir) == []
+
+
+# ---- a release-cache source cut short: still Python, and every verdict read from it wrong ----
+
+MODULE = "class Model:\n    def forward(self, x):\n        return x\n\n\ndef fused_split(x):\n    return x\n"
+
+
+def _synced(tmp_path: Path) -> Path:
+    """Two releases as `releases sync` leaves them (its extraction and record, without pip)."""
+    import json
+
+    from dossier.releases import RECORD, extract
+    from tests.dossier.release_support import make_wheel
+
+    cache = tmp_path / "cache"
+    args = 'def add(parser):\n    parser.add_argument("--tp-size", type=int)\n'
+    for version, extra in (("0.1.0", ""), ("0.1.1", "\n\ndef extra():\n    pass\n")):
+        wheel = make_wheel(tmp_path / "wheels", version, {"srt/model.py": MODULE + extra, "srt/server_args.py": args})
+        built, files = extract(wheel, cache / version)
+        (cache / version / RECORD).write_text(json.dumps({"version": version, "built": built, "files": files}))
+    return cache
+
+
+@pytest.mark.parametrize("cut", ["line end", "mid-line", "deleted", "edited"])
+def test_a_release_source_cut_short_is_refused_by_name_wherever_it_is_read(tmp_path, cut):
+    """A module of the release cache cut after `class Model` (still Python) made every card whose code sat past the
+    cut 'removed' in that release. Sync now records each source's size and sha256 (files.json); reading one that
+    differs stops the command with the file's path and the sync that restores it."""
+    from dossier.releases import DamagedRelease, synced
+    from dossier.source_tree import SourceTree
+
+    cache = _synced(tmp_path)
+    release = cache / "0.1.0"
+    assert (release / "files.json").is_file()
+    path = release / "python/sglang/srt/model.py"
+    tree = SourceTree.release(synced(cache)[0])
+    assert tree.text("python/sglang/srt/model.py") == MODULE
+    if cut == "deleted":
+        path.write_text(MODULE.replace("x", "y"))  # the same size, other bytes
+    elif cut == "edited":
+        path.write_text(MODULE + "# a local note\n")
+    else:
+        path.write_text(MODULE[:MODULE.index("def fused_split")] if cut == "line end" else MODULE[:-5])
+    for read in (lambda t: t.text("python/sglang/srt/model.py"), lambda t: t.texts, lambda t: t.search("fused_split")):
+        with pytest.raises(DamagedRelease, match=rf"^release cache: {path} (is \d+ bytes where the wheel's copy was "
+                                                  rf"{len(MODULE)}|differs from the wheel's copy).*remove {release} "
+                                                  r"and run `dossier releases sync --cache-dir "):
+            read(SourceTree.release(synced(cache)[0]))
+
+
+def test_a_damaged_release_stops_the_command_with_one_error_line(tmp_path, monkeypatch):
+    cache = _synced(tmp_path)
+    (cache / "0.1.1/python/sglang/srt/server_args.py").write_text("def add(parser):\n")
+    root = write_project(tmp_path / "p", [make_card(100)])
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    result = runner.invoke(app, ["releases", "surface", "--root", str(root)])
+    assert result.exit_code == 2 and "error: release cache: " in result.output and "server_args.py is 17 bytes" in \
+        _flat(result), result.output
+    assert "Traceback" not in result.output and "D000" not in result.output
+
+
+def test_a_release_synced_before_sizes_were_recorded_is_still_refused_when_a_source_ends_mid_line(tmp_path):
+    """No files.json (a cache synced by an older dossier): a source that ends mid-line is cut (no source of the 38
+    real releases does); one cut at a line end cannot be told from a whole one there."""
+    from dossier.releases import DamagedRelease, synced
+    from dossier.source_tree import SourceTree
+
+    cache = _synced(tmp_path)
+    (cache / "0.1.0" / "files.json").unlink()
+    path = cache / "0.1.0/python/sglang/srt/model.py"
+    path.write_text(MODULE[:-5])
+    with pytest.raises(DamagedRelease, match="model.py ends mid-line, after '    retu'"):
+        SourceTree.release(synced(cache)[0]).text("python/sglang/srt/model.py")
+    path.write_text(MODULE[:MODULE.index("def fused_split")])
+    assert "fused_split" not in SourceTree.release(synced(cache)[0]).text("python/sglang/srt/model.py")

@@ -11,6 +11,8 @@ says what it does and its default (it gave only the first and last release, and 
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
 
 import pytest
 
@@ -137,3 +139,23 @@ def test_every_index_row_links_a_section_that_names_it():
         assert link, (name, cell)
         text = pages.setdefault(link[1], (SKILL / "references" / f"{link[1]}.md").read_text())
         assert name in _section(text, link[2]), (name, link[2])
+
+
+def test_the_section_recipe_of_skill_md_prints_each_routed_section_alone():
+    """The pages are long (answers.md 170 KB, pr-history.md 680 KB); SKILL.md's `sed` line prints one anchored
+    section. Run as given for every anchor the symptom table links (and one card), it prints that section's heading
+    and stops at the next anchor: one short read each."""
+    from tests.dossier.test_manual_questions import SECTION_WORD_LIMIT
+
+    skill = (SKILL / "SKILL.md").read_text()
+    recipe = re.search(r"`(sed -n '/id=\"slow-decode\"/,/\^<a id=/p' references/answers\.md)`", skill)
+    assert recipe, "SKILL.md gives no command that prints one section"
+    targets = set(re.findall(r"\]\((references/[\w.-]+\.md)#([\w-]+)\) \|$", skill, flags=re.M)) | {
+        ("references/pr-history.md", "pr-28451")}
+    assert len(targets) >= 40
+    for page, anchor in sorted(targets):
+        command = recipe[1].replace("slow-decode", anchor).replace("references/answers.md", page)
+        out = subprocess.run(shlex.split(command), cwd=SKILL, capture_output=True, text=True, check=True).stdout
+        body = out.split("\n", 1)[1]
+        assert out.startswith(f'<a id="{anchor}"></a>') and body.lstrip().startswith("#"), (page, anchor)
+        assert body.count('<a id="') <= 1 and len(out.split()) <= SECTION_WORD_LIMIT, (page, anchor, len(out.split()))

@@ -110,7 +110,7 @@ QUESTIONS = [
     # manual9 (session 8): twelve more questions, checked against 0.5.23, the release trees and PR threads
     Question("--enable-linear-replayssm made decode slower at batch 1-16: why, and what does it change?",
              "ReplaySSM decode and MTP verify",
-             ("7.6 vs 5.8 us at TP1 B=1", "12.4 vs 8.8 us at TP4 B=16", "the reference-kernels page says how to read it",
+             ("7.6 vs 5.9 us at TP1 B=1", "12.3 vs 8.8 us at TP4 B=16", "the reference-kernels page says how to read it",
               "Keep it off below that size", "overlap scheduling off", "nothing between 128 (slower) and 512 was timed")),
     Question("Which PR made FlashInfer GDN prefill the default on H100/H200, and since which release?", "after upgrading",
              ("Defaulting SM90 GDN prefill backend to FlashInfer.", "0.5.18 -> 0.5.19",
@@ -205,7 +205,7 @@ QUESTIONS = [
     Question("Minimum SGLang release for Qwen3.5 with MTP and extra_buffer prefix caching?", "Minimum SGLang release",
              ("#18489", "#19415", "0.5.13 or later", "--mamba-scheduler-strategy")),
     Question("What does --enable-linear-replayssm-spec trade off, and when does it lose?", "ReplaySSM decode and MTP verify",
-             ("150,994,944", "19.4 vs 13.8", "an explicit bfloat16 is kept", "#35544", "cutedsl")),
+             ("150,994,944", "19.3 vs 14.0", "an explicit bfloat16 is kept", "#35544", "cutedsl")),
     Question("Are the fused GDN projection, prefix caching and FlashInfer GDN kernels in vLLM too?",
              "already in vLLM", ("34683", "align", "55715", "41966", "50172")),
     Question("Which card's reference kernel can I run on my A100, and how?", "Running one card's reference kernel",

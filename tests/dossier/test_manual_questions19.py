@@ -49,7 +49,7 @@ QUESTIONS = [
              ("395,264", "about 18%", "outside the pool budget", "--max-mamba-cache-size")),
     Question("H200 TP1, batch 256 decode: should I turn on ReplaySSM, and with which exact flags?", REPLAY,
              ("--enable-linear-replayssm --mamba-radix-cache-strategy no_buffer --disable-overlap-schedule",
-              "TP1 B=256 187 vs 276", "#28451")),
+              "TP1 B=256 191 vs 272", "#28451")),
     Question("Can I run --enable-linear-replayssm together with MTP's --enable-linear-replayssm-spec?", REPLAY,
              ("cannot be combined", "share the ring storage", "#28695")),
     Question("Startup: '--linear-replayssm-cache-len must be >= 1, got 0.'", ERROR,

@@ -131,7 +131,7 @@ QUESTIONS = [
              "prefill CUDA graphs on a GDN model", ("[#25110](pr-history.md#pr-25110)", "from 0.5.13")),
     # what this repository's runtime measures, against whose kernels, on which device
     Question("What does runtime.gdn.bench's sgl_verify_us column time, and on which GPU was the last run?", OURS_GDN,
-             ("sgl_verify_us is fused_sigmoid_gating_delta_rule_update", "NVIDIA H200", "2026-12-02")),
+             ("sgl_verify_us is fused_sigmoid_gating_delta_rule_update", "NVIDIA H200", "2026-12-03")),
     Question("Did this repository's fused projection beat SGLang's decode path at TP4 in the latest committed run?",
              OURS_PROJ, ("1.16x to 1.92x at TP4", "1.35x at T=32", "one-stream time at TP4",
                         "a stream of its own", "projections-decode-sweep-r21.json")),

@@ -41,8 +41,8 @@ _CU_STREAM_NON_BLOCKING = 1
 def alt_stream() -> torch.cuda.ExternalStream:
     """The second stream of SGLang's ``ba`` GEMM, as a CUDA stream of its own (``cuStreamCreate``, non-blocking, default
     priority: what torch's pool streams are). SGLang takes one torch pool stream at model init
-    (``sglang/srt/models/qwen3_next.py: Qwen3NextModel``, through ``sglang/srt/runtime_context.py:
-    RuntimeContext.get_stream``) and captures its graphs on another
+    (``sglang/srt/models/qwen3_next.py: Qwen3NextModel``, through
+    ``sglang/srt/runtime_context.py: RuntimeContext.get_stream``) and captures its graphs on another
     (``sglang/srt/distributed/parallel_state.py: GroupCoordinator.graph_capture``). torch hands out its 32 pool streams
     round robin (``c10::cuda::getStreamFromPool``), and a bench drawing a pool stream per graph and per TP could draw
     the very stream ``torch.cuda.graph`` captures on (its ``default_capture_stream``): then the ``ba`` GEMM is captured

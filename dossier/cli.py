@@ -124,11 +124,9 @@ def fail(message: str) -> None:
 
 
 def _os_error(exc: OSError) -> str:
-    if isinstance(exc, FileExistsError) and exc.filename is not None:  # mkdir(exist_ok=True) met a file
-        return f"{exc.filename}: a file is in the way where a directory is needed"
-    if exc.filename is not None:
-        return f"{exc.filename}: {exc.strerror or exc}"
-    return str(exc)
+    from dossier.files import write_failure
+
+    return write_failure(exc) if exc.filename is not None else str(exc)
 
 
 def command(*name: str, group: typer.Typer | None = None, **kw):

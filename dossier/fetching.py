@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from dossier.files import write_failure
 from dossier.project import Project
 from dossier.sources import SAVED_CRLF, Source, SourceError, Unreachable
 from dossier.sources.cache import Cache, CacheEntry
@@ -113,7 +114,7 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
         breaker.record(host, None)
         return Outcome(pr, "failed", error=str(exc))
     except OSError as exc:
-        return Outcome(pr, "failed", error=f"cannot write the cache entry in {cache.path(pr)}: {exc.strerror}")
+        return Outcome(pr, "failed", error=f"cannot write the cache entry {cache.path(pr)}: {write_failure(exc)}")
     except Exception as exc:  # noqa: BLE001 (a bug or unforeseen library error: report it, keep the others going)
         return Outcome(pr, "failed", error=f"unexpected {type(exc).__name__}: {exc}")
 

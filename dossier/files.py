@@ -58,6 +58,26 @@ def resolved(path: Path) -> Path:
         raise OSError(errno.ELOOP, "a symbolic link that loops, or a path through one", str(path)) from None
 
 
+def write_failure(exc: OSError) -> str:
+    """Why a write failed, naming the path and what is in its way (one line): a file where a folder is needed (any
+    part of the path), a folder where a file goes, a full disk or a read-only mount."""
+    where = exc.filename2 if exc.errno == errno.EISDIR and exc.filename2 else exc.filename  # a rename's target
+    if where is None:
+        return exc.strerror or str(exc)
+    if isinstance(exc, FileExistsError) or exc.errno == errno.ENOTDIR:  # mkdir met a file, or a part of the path is one
+        blocker = next((p for p in (Path(where), *Path(where).parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            inside = "" if blocker == Path(where) else f" (on the way to {where})"
+            return f"{blocker}: a file is in the way where a directory is needed{inside}; move it away"
+    if exc.errno == errno.EISDIR:
+        return f"{where}: a directory is in the way where a file is written; move it away"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{where}: {exc.strerror} (nothing was replaced: free space and run again)"
+    if exc.errno == errno.EROFS:
+        return f"{where}: {exc.strerror} (write somewhere else)"
+    return f"{where}: {exc.strerror or exc}"
+
+
 def node_kind(mode: int) -> str:
     """What a file that is not a regular file is, in a word or two ("a folder", "a pipe", ...)."""
     for check, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"),

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
-from dossier.files import read_bytes, running, serialized
+from dossier.files import read_bytes, running, serialized, write_failure
 
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
@@ -340,7 +340,7 @@ def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Relea
             tree.rename(final)
         return Release(version, built, final, wheel.name, files)
     except OSError as exc:
-        raise ReleaseError(f"cannot write {version} into {cache}: {exc.strerror or exc}") from None
+        raise ReleaseError(f"cannot write {version} into {cache}: {write_failure(exc)}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -216,3 +216,40 @@ def test_a_release_synced_before_sizes_were_recorded_is_still_refused_when_a_sou
         SourceTree.release(synced(cache)[0]).text("python/sglang/srt/model.py")
     path.write_text(MODULE[:MODULE.index("def fused_split")])
     assert "fused_split" not in SourceTree.release(synced(cache)[0]).text("python/sglang/srt/model.py")
+
+
+# ---- output places that cannot be written: one line naming what is in the way, nothing half-written ----
+
+DIFF = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"
+
+
+@pytest.mark.parametrize("block,said", [
+    ("entry-file", "cache/100: a file is in the way where a directory is needed; move it away"),
+    ("diff-folder", "cache/100/pr.diff: a directory is in the way where a file is written; move it away"),
+])
+def test_a_fetch_cache_entry_that_cannot_be_written_names_what_is_in_the_way(project_dir, block, said):
+    """A file where the entry's folder goes said 'File exists'; a folder where pr.diff goes named a hidden staging
+    file (.pr.diff.<sha256>) as the one in the way."""
+    cache = project_dir / "cache"
+    cache.mkdir()
+    if block == "entry-file":
+        (cache / "100").write_text("x\n")
+    else:
+        (cache / "100" / "pr.diff").mkdir(parents=True)
+    (project_dir / "d.diff").write_text(DIFF)
+    result = runner.invoke(app, ["fetch", "100", "--import", str(project_dir / "d.diff"), "--cache-dir", str(cache),
+                                 "--root", str(project_dir)])
+    assert result.exit_code == 1 and f"{cache.parent}/{said}" in _flat(result), result.output
+    assert ".pr.diff." not in result.output
+
+
+def test_a_file_in_the_way_of_an_output_folder_is_named_with_the_path_it_blocks(tmp_path):
+    """`regress --results FILE` said 'FILE/cpu: Not a directory'; the blocker is named, and what it blocks."""
+    from dossier.files import check_writable, write_failure
+
+    (tmp_path / "results").write_text("x\n")
+    with pytest.raises(OSError) as caught:
+        check_writable(tmp_path / "results" / "cpu")
+    assert write_failure(caught.value) == (f"{tmp_path}/results: a file is in the way where a directory is needed (on "
+                                           f"the way to {tmp_path}/results/cpu); move it away")
+    assert (tmp_path / "results").read_text() == "x\n"

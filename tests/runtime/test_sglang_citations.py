@@ -56,6 +56,7 @@ MODELS_SGLANG = {
 NO_CITATION = {
     "gdn/__init__.py": "the package index; each module it lists cites",
     "scheduling/__main__.py": "the command line; the rules it runs are cited in the modules",
+    "gdn/readme_tables.py": "prints the README's tables from a bench document; it models nothing",
 }
 
 

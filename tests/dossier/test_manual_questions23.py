@@ -47,9 +47,20 @@ QUESTIONS = [
     Question("The PRs after each link in the answers: what does the number in brackets mean?", DECODE,
              ("each PR link is followed by the first SGLang release that shipped its change",)),
     Question("MTP verify crashed with an illegal memory access on 0.5.12: is a fix in a later release?",
-             "Illegal memory access", ("(0.5.",)),
+             "Illegal memory access", ("[#24954](pr-history.md#pr-24954) (0.5.13)",)),
     Question("Ascend NPU Qwen3.5 on 0.5.14: which NPU fixes came later?", "Ascend NPU: setup",
              ("[#36187](pr-history.md#pr-36187) (0.5.21)",)),
+    # porting and the verify path name the kernel and the release
+    Question("Port SGLang's fused qkvzba split to vLLM: which kernel, where, since when?", "Porting a GDN optimization",
+             ("`fused_qkvzba_split_reshape_cat`", "kernels/ops/attention/triton_gdn_fused_proj.py",
+              "[#18917](pr-history.md#pr-18917)")),
+    Question("Does MTP verify still copy q/k/v with fused_qkv_split_gdn_prefill on 0.5.23?",
+             "Where MTP / NEXTN target verify runs",
+             ("_use_strided_target_verify_qkv", "[#33778](pr-history.md#pr-33778) (0.5.21)")),
+    Question("How do I tune the Triton GDN prefill kernel's tile, and why is it not autotuned?", "Slow first token",
+             ("SGLANG_GDN_CHUNK_H_BV", "single config on purpose", "[#24271](pr-history.md#pr-24271)")),
+    Question("Which GDN kernel runs prefill on H100 vs B200, and where do I tune it?", "Which GDN kernel runs",
+             ("(#slow-prefill)", "32768", "8192")),
     # Blackwell parts beyond the B200: which rows apply
     Question("We deploy on B300 (GB300 NVL72): do the SM100 GDN defaults apply?", "Which GDN kernel runs",
              ("B300 or GB300 at 10.3", "test the major version only")),
@@ -74,11 +85,12 @@ NAMES = [
 ]
 
 
-def test_there_are_twenty_one_tasks():
-    """All twenty-one failed on main's manual at the start of the session: its PR lists had no releases, its Flags
+def test_there_are_twenty_five_tasks():
+    """All twenty-five failed on main's manual at the start of the session: its PR lists had no releases, its Flags
     lists no first release, the flags index linked no section, a file led to 27 grep hits in the 676 KB card page,
-    each to be walked up to its card's heading, and no row said which Blackwell parts the SM100 rows cover."""
-    assert len(QUESTIONS) + len(NAMES) + len(FILES) == 21 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+    each to be walked up to its card's heading, no row said which Blackwell parts the SM100 rows cover, the porting
+    block named no split kernel, the verify path missed #33778's strided views and slow prefill the tile knobs."""
+    assert len(QUESTIONS) + len(NAMES) + len(FILES) == 25 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("path, changes", FILES, ids=[f[0] for f in FILES])

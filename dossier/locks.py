@@ -104,3 +104,13 @@ def check_keys(data: object, known: tuple[str, ...], where: str, fix: str) -> No
         names = ", ".join(repr(k)[:60] for k in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
         raise LockError(f"{where}: unknown key{'s' * (len(unknown) > 1)} {names} (the keys are {', '.join(known)}): "
                         f"what it holds would be lost; correct the key, or {fix}")
+
+
+def check_pr_keys(data: object, where: str, fix: str) -> None:
+    """Raise LockError for a key of ``data`` (when a mapping) that is not a PR number as recording writes it (a plain
+    whole number): a quoted "100" beside 100 is another key to YAML, so one PR held two entries and a reader that
+    converted each with int() kept either with nothing said; "abc" crashed it."""
+    bad = next((k for k in data if type(k) is not int) if isinstance(data, dict) else (), None)
+    if bad is not None:
+        raise LockError(f"{where}: key {bad!r} is not a PR number written as recording writes it (an unquoted whole "
+                        f"number): a quoted one is another key beside it, and one of the two would be lost; {fix}")

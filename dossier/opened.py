@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dossier.errors import DossierError
 from dossier.files import record
-from dossier.locks import LockError, check_keys, read_lock_file
+from dossier.locks import LockError, check_keys, check_pr_keys, read_lock_file
 
 OPENED_LOCK = Path("cards") / "opened.lock"
 #: the day a thread shows and the UTC day GitHub records may differ by one
@@ -86,6 +86,7 @@ def _load(root: Path) -> list[Anchor]:
     try:
         check_keys(data, ("version", "opened", "anchors"), str(OPENED_LOCK), fix)
         _check_count(data)
+        check_pr_keys(data["opened"], f"{OPENED_LOCK}: opened", fix)
         anchors = []
         for entry, v in (data["opened"] if data["opened"] is not None else {}).items():
             check_keys(v, ("opened", "source"), f"{OPENED_LOCK}: entry {entry!r}", fix)

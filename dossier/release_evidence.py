@@ -35,7 +35,7 @@ from dossier.evidence import (
     write_section,
 )
 from dossier.files import serialized
-from dossier.locks import check_keys
+from dossier.locks import check_keys, check_pr_keys
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.releases import ordered, refuse_to_drop
@@ -453,6 +453,7 @@ def read_release_lock(root: Path) -> ReleaseLock:
         odd = next((d for d in built.values() if not re.fullmatch(r"(\d{4}-\d{2}-\d{2})?", d)), None)
         if odd is not None:  # by-release.md prints it as the day the release was built
             raise LockError(f"{LOCK_FILE}: releases: built: {odd[:40]!r} is no build date (YYYY-MM-DD); {fix}")
+        check_pr_keys(data["cards"], f"{LOCK_FILE}: releases: cards", fix)
         for pr, h in data["cards"].items():
             check_keys(h, HISTORY_KEYS, f"{LOCK_FILE}: releases: #{pr}", fix)
             check_keys(h.get("today"), ("place", "present"), f"{LOCK_FILE}: releases: #{pr}: today", fix)

@@ -253,3 +253,31 @@ def test_a_file_in_the_way_of_an_output_folder_is_named_with_the_path_it_blocks(
     assert write_failure(caught.value) == (f"{tmp_path}/results: a file is in the way where a directory is needed (on "
                                            f"the way to {tmp_path}/results/cpu); move it away")
     assert (tmp_path / "results").read_text() == "x\n"
+
+
+# ---- one PR under two keys of a lock: YAML tells 100 from "100", and int() made them one PR, either kept ----
+
+def test_an_opened_lock_key_that_is_no_plain_pr_number_is_refused(tmp_path):
+    from dossier.opened import OpenedError, read_anchors
+
+    (tmp_path / "cards").mkdir()
+    lock = tmp_path / "cards" / "opened.lock"
+    for keys in ('100: {opened: 2025-01-02, source: x}\n  "100": {opened: 2025-03-02, source: y}\n',
+                 '"100": {opened: 2025-01-02, source: x}\n  110: {opened: 2025-01-03, source: y}\n'):
+        lock.write_text(f"version: 1\nopened:\n  {keys}anchors: 2\n")
+        with pytest.raises(OpenedError, match=r"opened.lock: opened: key '100' is not a PR number written as "
+                                              r"recording writes it \(an unquoted whole number\)"):
+            read_anchors(tmp_path)
+
+
+def test_release_evidence_under_a_quoted_pr_key_is_refused(tmp_path):
+    from dossier.locks import LockError
+    from dossier.release_evidence import read_release_lock
+
+    (tmp_path / "cards").mkdir()
+    history = "{events: [], today: null}"
+    (tmp_path / "cards" / "evidence.lock").write_text(
+        "version: 1\ncards: {}\nreleases:\n  built:\n  - ['0.5.1', '2025-08-23']\n  cards:\n"
+        f"    100: {history}\n    '100': {history}\n")
+    with pytest.raises(LockError, match=r"evidence.lock: releases: cards: key '100' is not a PR number"):
+        read_release_lock(tmp_path)

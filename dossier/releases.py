@@ -41,6 +41,8 @@ DEFAULT_DIR = Path(".dossier") / "releases"
 RECORD = "release.json"
 #: each source's [size, sha256] by repository path, as the wheel had it (written by sync since session 20)
 INDEX = "files.json"
+#: the key of release.json holding the sha256 of files.json
+INDEX_SHA = "files_json_sha256"
 #: the first release with Qwen3-Next
 FIRST = "0.5.2"
 #: where a wheel is platform-specific, resolve it as on the machines SGLang serves from
@@ -91,19 +93,26 @@ def check_source(release: Path, repo_path: str, data: bytes | None, index: dict 
 
 def read_index(release: Path) -> dict | None:
     """A release's per-source sizes and hashes (None: synced before sync recorded them); raises DamagedRelease
-    when the index is there but cannot be read whole."""
+    when the index is not the one its record names (deleted, cut short, edited)."""
+    try:
+        expected = json.loads(read_bytes(release / RECORD)).get(INDEX_SHA)
+    except (OSError, ValueError, AttributeError):
+        expected = None
     try:
         raw = read_bytes(release / INDEX, 64 << 20)
     except FileNotFoundError:
-        return None
+        if expected is None:
+            return None
+        raise DamagedRelease(release, INDEX, f"is missing, though {RECORD} records it") from None
     except OSError as exc:
         raise DamagedRelease(release, INDEX, f"cannot be read ({exc.strerror or exc})") from None
     try:
         data = json.loads(raw)
     except ValueError:
         data = None
-    if not (isinstance(data, dict) and all(isinstance(v, list) and len(v) == 2 for v in data.values())):
-        raise DamagedRelease(release, INDEX, "is not the index sync writes (cut short?)")
+    if (expected is not None and hashlib.sha256(raw).hexdigest() != expected) or not (
+            isinstance(data, dict) and all(isinstance(v, list) and len(v) == 2 for v in data.values())):
+        raise DamagedRelease(release, INDEX, f"is not the index sync wrote ({RECORD} records its sha256)")
     return data
 
 
@@ -326,7 +335,8 @@ def sync_one(version: str, cache: Path, pip_args: tuple[str, ...] = ()) -> Relea
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # not a zip; a damaged or cut member
             raise ReleaseError(f"{wheel.name} is not a valid wheel: {exc or type(exc).__name__}") from None
         record = {"version": version, "built": built, "wheel": wheel.name, "wheel_sha256": _sha256(wheel),
-                  "files": files, "synced": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+                  "files": files, INDEX_SHA: _sha256(tree / INDEX),
+                  "synced": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         (tree / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         wheel.unlink()
         final = cache / version

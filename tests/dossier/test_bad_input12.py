@@ -152,7 +152,7 @@ def _synced(tmp_path: Path) -> Path:
     """Two releases as `releases sync` leaves them (its extraction and record, without pip)."""
     import json
 
-    from dossier.releases import RECORD, extract
+    from dossier.releases import INDEX, INDEX_SHA, RECORD, _sha256, extract
     from tests.dossier.release_support import make_wheel
 
     cache = tmp_path / "cache"
@@ -160,7 +160,8 @@ def _synced(tmp_path: Path) -> Path:
     for version, extra in (("0.1.0", ""), ("0.1.1", "\n\ndef extra():\n    pass\n")):
         wheel = make_wheel(tmp_path / "wheels", version, {"srt/model.py": MODULE + extra, "srt/server_args.py": args})
         built, files = extract(wheel, cache / version)
-        (cache / version / RECORD).write_text(json.dumps({"version": version, "built": built, "files": files}))
+        (cache / version / RECORD).write_text(json.dumps({"version": version, "built": built, "files": files,
+                                                          INDEX_SHA: _sha256(cache / version / INDEX)}))
     return cache
 
 
@@ -208,8 +209,13 @@ def test_a_release_synced_before_sizes_were_recorded_is_still_refused_when_a_sou
     from dossier.releases import DamagedRelease, synced
     from dossier.source_tree import SourceTree
 
+    import json
+
     cache = _synced(tmp_path)
     (cache / "0.1.0" / "files.json").unlink()
+    record = json.loads((cache / "0.1.0" / "release.json").read_text())
+    del record["files_json_sha256"]  # as an older sync wrote it
+    (cache / "0.1.0" / "release.json").write_text(json.dumps(record))
     path = cache / "0.1.0/python/sglang/srt/model.py"
     path.write_text(MODULE[:-5])
     with pytest.raises(DamagedRelease, match="model.py ends mid-line, after '    retu'"):
@@ -281,3 +287,18 @@ def test_release_evidence_under_a_quoted_pr_key_is_refused(tmp_path):
         f"    100: {history}\n    '100': {history}\n")
     with pytest.raises(LockError, match=r"evidence.lock: releases: cards: key '100' is not a PR number"):
         read_release_lock(tmp_path)
+
+
+def test_a_release_index_deleted_or_cut_is_refused_not_taken_for_an_old_release(tmp_path):
+    """Without its files.json a release read as one synced before sizes were recorded: nothing checked."""
+    from dossier.releases import DamagedRelease, synced
+    from dossier.source_tree import SourceTree
+
+    cache = _synced(tmp_path)
+    index = cache / "0.1.0" / "files.json"
+    text = index.read_text()
+    for damage, said in ((lambda: index.write_text(text[:text.rindex(",")] + "}\n"), "is not the index sync wrote"),
+                         (index.unlink, "is missing, though release.json records it")):
+        damage()
+        with pytest.raises(DamagedRelease, match=f"files.json {said}"):
+            SourceTree.release(synced(cache)[0]).text("python/sglang/srt/model.py")

@@ -834,6 +834,14 @@ def releases_surface(
     if record:
         sh.write_history(base, history)
         err.print(f"{summary}: wrote {sh.SURFACE_LOCK}")
+        from dossier.lint.code_names import NAMES_LOCK, card_names, record_names
+        from dossier.project import Project
+
+        project = Project.load(base)
+        with err.status("reading releases for the cards' code names"):
+            names = record_names(base, card_names(project.valid_docs()), SourceTree.installed(),
+                                 (SourceTree.release(r) for r in found))
+        err.print(f"{len(names)} code name(s) of older releases the cards use: wrote {NAMES_LOCK}")
         return
     try:
         committed = sh.read_history(base)

@@ -107,6 +107,7 @@ CONFIG_CHECKS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "repo": ("OWNER/NAME text", _text(140, REPO_PATTERN)),
     "api_url": ("an http(s) URL", _text(2000, r"(?i:https?)://\S+")),
     "models": ("a list of model names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "other_names": ("a list of names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
     "skill": ("a table (name, description)", lambda v: isinstance(v, dict)),
     # the Agent Skills spec: the folder is named so, and an installer copies that folder
     "skill.name": ("lower-case letters and digits in words joined by '-', at most 64",

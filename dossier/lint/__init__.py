@@ -5,6 +5,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     checked,
     claim_releases,
     claims,
+    code_names,
     depth,
     drift_words,
     evidence,

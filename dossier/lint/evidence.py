@@ -282,16 +282,18 @@ def diff_changed(card: Card, doc, ctx) -> Iterator[Finding]:
         )
 
 
-@rule("D311", "a lock (evidence.lock, drift.lock, checked.lock, pr-facts.json) is unreadable or malformed, or names "
+@rule("D311", "a lock (evidence.lock, drift.lock, checked.lock, names.lock, pr-facts.json) is unreadable or malformed, or names "
               "a PR without a card", scope="project")
 def bad_lock(ctx) -> Iterator[Finding]:
     from dossier.drift import DRIFT_LOCK
     from dossier.drift import read_lock as read_drift_lock
     from dossier.lint.checked import CHECKED_LOCK, read_checked
+    from dossier.lint.code_names import NAMES_LOCK, read_names
     from dossier.pr_facts import PR_FACTS, read_facts
 
     for name, read, hint in ((DRIFT_LOCK, read_drift_lock, "run `dossier drift --record`"),
                              (CHECKED_LOCK, read_checked, "take main's copy, then `dossier lint --record`"),
+                             (NAMES_LOCK, read_names, "run `dossier releases surface --record`"),
                              (PR_FACTS, read_facts, f"take main's copy (git checkout -- {PR_FACTS})")):
         try:
             read(ctx.project.root)

@@ -29,6 +29,13 @@ def _project(root: Path, pr: int, others, edit=None) -> Path:
     return root
 
 
+def _explain_first(text: str):
+    """The explain opening with ``text`` (appended, it would land in the explain's closing "Pseudo:" sketch)."""
+    def edit(card):
+        card["key_fragment"]["explain"] = f"{text} {card['key_fragment']['explain']}"
+    return edit
+
+
 def _closed(card):
     card["state"], card["merged_at"] = "closed", None
 
@@ -55,6 +62,15 @@ PROBES = [
     ("shipped-in-a-later-release", 19321, (), _append("implementation", "It shipped in 0.5.11."), "D319"),
     ("went-out-in-a-later-release", 19321, (), _append("implementation", "The tuple branch went out in 0.5.12."),
      "D319"),
+    # 4. a code name no source holds, written without backticks
+    ("invented-function-unticked", 19321, (), _append(
+        "implementation", "The loader now calls split_tuple_shard_ids before weight_loader_v2."), "D621"),
+    ("invented-class-unticked", 19321, (), _append(
+        "implementation", "A new TupleShardLoader class wraps the merged loader for Qwen3-Next."), "D621"),
+    ("invented-method-of-a-real-class", 19321, (), _explain_first(
+        "MergedColumnParallelLinear.load_tuple_shards copies each piece into its slot."), "D621"),
+    ("invented-private-helper", 21019, (), _append(
+        "implementation", "The kernel launch goes through _launch_fused_qkvzba_split, a small wrapper."), "D621"),
 ]
 
 NEAR = [
@@ -77,6 +93,16 @@ NEAR = [
     ("shipped-in-its-release", 19321, (), _append("implementation", "It shipped in 0.5.10.")),
     ("still-shipped-in-a-later-release", 19321, (), _append("implementation", "It is still shipped in 0.5.23.")),
     ("shipped-in-a-span", 19321, (), _append("implementation", "It shipped in 0.5.10 and every later release.")),
+    ("real-method-unticked", 19321, (), _explain_first(
+        "MergedColumnParallelLinear.weight_loader_v2 copies each piece into its slot.")),
+    ("a-handle-beside-what-a-person-did", 19321, (), _append(
+        "implementation", "The decode check came from contributor EdwinGao28, who reported it in the thread.")),
+    ("pseudo-locals", 19321, (), _append("explain", "Pseudo: pieces = split_by_sizes(tensor, slot_sizes).")),
+    ("name-said-absent", 19321, (), _append("implementation", "0.5.23 has no split_tuple_shard_ids helper.")),
+    ("name-marked-historical", 19321, (), _append(
+        "implementation", "The helper was formerly split_tuple_shard_ids, before the rename.")),
+    ("another-projects-name", 19321, (), _append(
+        "implementation", "The copy is one PyTorch index_copy_ per slot, as CUDA's cudaMemcpyAsync would be.")),
 ]
 
 

@@ -1,0 +1,216 @@
+"""D621: a code name written without backticks (snake_case with an inner '_', or a CamelCase class name) that no
+source holds. D613 judges a name in backticks; an author who writes "the loader now calls split_tuple_shard_ids"
+plainly hands the reader the same invented function. The sources are what the evidence has offline: today's SGLang
+(its code and module paths), this project's code, the stored PR facts snapshot (each PR's main files and the names
+its hunks define or touch), cards/surface.lock (every flag, as its server_args field, and env var of the releases),
+cards/names.lock (names the cards use that only older releases had), the PR's cached diff or shipping release diff,
+the card's own title, key fragment and files, Python's standard library, `[tool.dossier] other_names` (other
+projects' names that read as code, each with its source), and, when synced, the release cache.
+
+Not judged: an unmerged PR's card (its own names may never have shipped), a name the text marks as gone or as the
+PR's or a thread's wording (D613's marks), the names of a "Pseudo:" sketch (its locals), a name beside what a person
+does ("the author (McZyWu)", "HyeonjeCho reported", "co-authored by ShangmingCai": GitHub handles look like
+CamelCase), a name the sentence says is absent ("0.5.23 has no mamba_ssm_k_last"), lowerCamelCase (CUDA, C++ and
+JavaScript names: SGLang's Python has none of its own), the plural of a known name, and a family of classes named by
+their shared ending ("the ForConditionalGeneration classes")."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from dossier.lint.claims import (
+    _field_texts,
+    _from_tree,
+    _locate,
+    _nth,
+    history,
+    surface,
+    tree_names,
+)
+from dossier.lint.registry import Finding, rule
+from dossier.locks import LockError, read_lock_file
+
+NAMES_LOCK = Path("cards") / "names.lock"
+#: a bare dotted name, not inside a path, a URL, a flag, a handle or backticks
+_BARE = re.compile(r"(?<![\w.`/@$-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?(?![\w`/@-]|\.[A-Za-z_])")
+_FILE = re.compile(r"\.(?:py|pyi|cu|cuh|cc|cpp|h|hpp|json|yaml|yml|md|txt|sh|toml)$")
+_PSEUDO = re.compile(r"\bpseudo(?:code|-code)?\b", re.IGNORECASE)
+#: what a person does beside their handle: "(author X", "co-authored by X", "X (opened ...)", "X reported"
+_PERSON_BEFORE = re.compile(r"\b(?:authors?|reviewers?|contributors?|maintainers?|co-authored by|thanks to)\b"
+                            r"[^.;:]{0,40}$|\bby\s+$", re.IGNORECASE)
+_PERSON_AFTER = re.compile(r"\W{0,3}(?:\(?opened|reported|wrote|measured|asked|found|said|noted|showed|confirmed|"
+                           r"commented|flagged|hit|reused|proposed|profiled|replied|suggested|agreed)\b", re.IGNORECASE)
+#: a clause giving a name to someone else's words or code: "the review thread shows", "X flagged a conflict with",
+#: "the author profiled ...: cross_device_reduce_2stage took", "which PyTorch runs as index_elementwise kernels"
+_THREAD = re.compile(r"\b(?:thread|review|comment|issue|traceback|profile|trace)\s+(?:shows?|showed|names?|named|"
+                     r"lists?|listed|says|said|reports?|reported)\b|\b(?:flagged|reported|asked|suggested|profiled|quotes?|quoted)\b",
+                     re.IGNORECASE)
+#: another project's name just before: "which PyTorch runs as many small index_elementwise kernels"
+_OTHER = re.compile(r"\b(?:PyTorch|torch|CUDA|cuBLAS|cuDNN|NCCL|Triton|FlashInfer|DeepEP|DeepGEMM|vLLM|transformers|"
+                    r"Hugging ?Face|flash-linear-attention|FLA|sgl-kernel|sgl_kernel\w*|CANN|ROCm|AITER)(?:'s)?\b"
+                    r"[^.;:]{0,40}$", re.IGNORECASE)
+#: "X, in server_args.py, occurs nowhere in 0.5.23", "X is missing from main"
+_ABSENT_AFTER = re.compile(r"(?:[^.;]|\.(?=\w)){0,60}?\b(?:occurs nowhere|is nowhere|exists nowhere|(?:is|was|were) (?:reported )?"
+                           r"missing|never shipped|never existed)\b", re.IGNORECASE)
+#: "0.5.23 has no X", "lacks X", "without X", "never had X"
+_ABSENT = re.compile(r"\b(?:has no|have no|had no|no|lacks?|lacked|without|never (?:had|has|shipped))\s+"
+                     r"(?:[\w.]+\s+){0,2}$", re.IGNORECASE)
+
+
+def code_like(part: str) -> bool:
+    """Whether a bare word reads as code: snake_case with an inner '_' (not ALL_CAPS: D603 judges SGLang's env vars),
+    or an UpperCamelCase class name; not a file name, a test name (no wheel ships SGLang's test/) or lowerCamelCase."""
+    if _FILE.search(part) or re.match(r"(?:test_|Test[A-Z])", part) or not re.search(r"[a-z]", part):
+        return False
+    if "_" in part.strip("_"):
+        return True
+    return bool(re.fullmatch(r"[A-Z]\w*", part) and re.search(r"[a-z][A-Z]", part))
+
+
+def read_names(root: Path) -> set[str]:
+    """cards/names.lock's names (empty without one); raises LockError when it cannot be read."""
+    data = read_lock_file(root / NAMES_LOCK)
+    if data is None:
+        return set()
+    names = data.get("names") if isinstance(data, dict) else None
+    if data.get("version") != 1 or not isinstance(names, dict) or not all(isinstance(n, str) for n in names):
+        raise LockError(f"{NAMES_LOCK}: expected version: 1 and names: {{name: first..last release}}; run "
+                        "`dossier releases surface --record`")
+    return set(names)
+
+
+def _words(ctx) -> set[str]:
+    """Every name the offline sources hold (today's tree, this project, the snapshot, the surface and names locks,
+    Python's standard library)."""
+    if "code-words" not in ctx.memo:
+        from dossier.lint.github_facts import facts
+
+        s = surface(ctx)
+        words = set(_from_tree("words", s.tree, lambda t: set(re.findall(r"\w+", tree_names(t))))) if s else set()
+        words |= _runtime_words(ctx.project.root)
+        for f in facts(ctx).values():
+            words |= f.symbols | {w for p in f.files for w in re.findall(r"\w+", p)}
+        h = history(ctx)
+        if h is not None:
+            words |= {n.lstrip("-").replace("-", "_") for n in h.flags} | set(h.env)
+        try:
+            words |= read_names(ctx.project.root)
+        except LockError:
+            pass
+        words |= {str(n) for n in ctx.project.config.get("other_names", [])}
+        words |= set(sys.stdlib_module_names) | set(dir(__builtins__) if isinstance(__builtins__, dict) else ())
+        ctx.memo["code-words"] = words
+    return ctx.memo["code-words"]
+
+
+def _runtime_words(root: Path) -> set[str]:
+    """The names of this project's runtime code and its tests, and the card's own keys (not dossier/'s code nor
+    tests/dossier/, whose probes and docstrings spell invented names on purpose)."""
+    words = set(re.findall(r"\w+", "\n".join(p.read_text() for p in (Path(__file__).parents[1] / "schema").glob("*"))))
+    for path in [*(root / "runtime").rglob("*.py"), *(root / "tests" / "runtime").rglob("*.py")]:
+        words |= set(re.findall(r"\w+", path.read_text(encoding="utf-8", errors="replace")))
+        words |= set(path.relative_to(root).with_suffix("").parts)
+    return words
+
+
+def _known(part: str, words: set[str], own: set[str]) -> bool:
+    return part in words or part in own or (part.endswith("s") and (part[:-1] in words or part[:-1] in own))
+
+
+def _family(part: str, after: str, words: set[str]) -> bool:
+    """"the ForConditionalGeneration classes": the shared ending of known class names."""
+    return bool(re.match(r"\s+(?:classes|class names|names|family|subclasses|variants)\b", after)) and any(
+        w.endswith(part) and w != part and w[len(w) - len(part)].isupper() for w in words)
+
+
+def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
+    """(field path, name, match) for each bare code name of the card's prose that no source holds."""
+    from dossier.lint.claims import _in_a_release
+    from dossier.lint.grounds import ground_texts
+    from dossier.mentions import MARK_ATTRIBUTED, _Text
+
+    if card.state != "merged" or surface(ctx) is None:
+        return
+    words = _words(ctx)
+    own = set(re.findall(r"\w+", " ".join((card.title, card.key_fragment.match, *card.all_files))))
+    grounds = None
+    for path, text in _field_texts(doc.data):
+        pseudo = _PSEUDO.search(text)
+        marks = None
+        for m in _BARE.finditer(text):
+            if pseudo and m.start() > pseudo.start():
+                break
+            parts = [p for p in m.group(1).split(".") if code_like(p) and not _known(p, words, own)]
+            if not parts:
+                continue
+            marks = marks or _Text(text)
+            _, begin, stop = marks.sentence(m.start())
+            before, after = text[begin:m.start()], text[m.end():stop]
+            if (marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(before) or _THREAD.search(before)
+                    or _ABSENT.search(before) or _OTHER.search(before[-60:])
+                    or _PERSON_BEFORE.search(before[-50:]) or _PERSON_AFTER.match(after) or _ABSENT_AFTER.match(after)):
+                continue
+            if grounds is None:
+                grounds = {w for t in ground_texts(card, ctx) for w in re.findall(r"\w+", t)}
+            parts = [p for p in parts if p not in grounds and not _family(p, after, words)]
+            if parts and not all(_in_a_release(p, ctx) for p in parts):
+                yield path, ", ".join(parts), m
+
+
+@rule("D621", "a code name written without backticks (snake_case, CamelCase) that no source holds (today's SGLang, "
+              "the PR facts snapshot, the surface and names locks, the PR's change, this project, a synced release)",
+      scope="card")
+def invented_bare_name(card, doc, ctx) -> Iterator[Finding]:
+    """"The loader now calls split_tuple_shard_ids", "a new TupleShardLoader class": a function or class no source
+    has, handed to the reader as SGLang's. The same check as D613, for names written plainly: a name must be in
+    today's SGLang, this project, the stored PR facts snapshot, cards/surface.lock (a flag as its server_args field),
+    cards/names.lock (names of older releases the cards use; `dossier releases surface --record` writes it from the
+    release cache), the PR's change, the card's own title, key fragment and files, or a synced release. Marked
+    history, a PR's or thread's wording, a "Pseudo:" sketch, a person's handle, a name said to be absent, an
+    unmerged PR's card and lowerCamelCase are not judged."""
+    for path, names, m in unknown_names(card, doc, ctx):
+        text = dict(_field_texts(doc.data))[path]
+        yield Finding(path + "#value", f"{names}: not in SGLang {surface(ctx).tree.version}, a release, the PR facts "
+                                       "snapshot, the PR's change or this project: a code name no source holds",
+                      hint="name code as SGLang has it; a name that is gone says so ('was x', 'x (removed in ...)')",
+                      at=_locate(doc, path, m.group(0), _nth(text, m)))
+
+
+def card_names(cards_docs) -> set[str]:
+    """Every bare code-like name in the prose of the given card documents."""
+    out = set()
+    for doc in cards_docs:
+        for _, text in _field_texts(doc.data):
+            out |= {p for m in _BARE.finditer(text) for p in m.group(1).split(".") if code_like(p)}
+    return out
+
+
+def record_names(root: Path, wanted: set[str], today, trees) -> dict[str, str]:
+    """Write cards/names.lock: each of ``wanted`` that today's tree lacks and a release of ``trees`` (release order)
+    has, with the first and last such release; returns the entries."""
+    from dossier.files import record
+
+    now = set(re.findall(r"\w+", tree_names(today)))
+    wanted = {n for n in wanted if n not in now}
+    spans: dict[str, list[str]] = {}
+    for tree in trees:
+        held = set()
+        for text in tree.texts.values():
+            held |= wanted.intersection(re.findall(r"\w+", text))
+        for name in held:
+            spans.setdefault(name, [tree.version, tree.version])[1] = tree.version
+        tree.unload()
+    entries = {n: a if a == b else f"{a}..{b}" for n, (a, b) in sorted(spans.items())}
+    record(root / NAMES_LOCK, lambda: NAMES_HEADER + "version: 1\nnames:\n" + "".join(
+        f"  {n}: '{s}'\n" for n, s in entries.items()))
+    return entries
+
+
+NAMES_HEADER = (
+    "# Written by `dossier releases surface --record`: the code names the cards write without backticks that today's\n"
+    "# SGLang lacks and an older release had, with the first and last release that had it (lint D621 reads it; CI\n"
+    "# has no release cache).\n"
+)

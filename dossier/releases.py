@@ -58,9 +58,13 @@ class ReleaseError(DossierError):
     """The registry cannot be used (unreachable, no such version) or the cache cannot be written."""
 
 
-class DamagedRelease(DossierError):
-    """A source of a synced release is not what its wheel held (cut short, edited, deleted): every answer read
-    from it would be wrong, so the command stops (exit 2) naming the file and the sync that restores it."""
+class DamagedSource(DossierError):
+    """A source file of SGLang is not what its wheel held (cut short, edited, deleted): every answer read from it
+    would be wrong, so the command stops (exit 2) naming the file and what restores it."""
+
+
+class DamagedRelease(DamagedSource):
+    """A source of a synced release is not what its wheel held."""
 
     def __init__(self, release: Path, repo_path: str, why: str):
         super().__init__(f"release cache: {release / repo_path} {why}: the file was cut short or changed after "

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from dossier.code_lines import lines_in_code
 from dossier.errors import DossierError
 from dossier.files import resolved
-from dossier.releases import Release, check_source, read_index
+from dossier.releases import RECORD, DamagedSource, Release, check_source, read_index
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
 SOURCE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".jinja2"}
@@ -115,11 +115,18 @@ class SourceTree:
         return self._decode(repo_path, path.read_bytes() if path is not None and path.is_file() else None)
 
     def _decode(self, repo_path: str, data: bytes | None) -> str | None:
-        """A source's text; in a release, only once it is what the wheel held (else DamagedRelease)."""
-        if self.kind == "release" and self.checkout is not None and repo_path.endswith(".py"):
-            if self._index is False:
-                self._index = read_index(self.checkout)
-            check_source(self.checkout, repo_path, data, self._index)
+        """A source's text, once it is what the wheel held where that is known (else DamagedSource): a release of
+        the cache (also named with --sglang-src) against what sync recorded, an installed package against pip's
+        RECORD."""
+        if repo_path.endswith(".py"):
+            if self.checkout is not None and (self.checkout / RECORD).is_file():
+                if self._index is False:
+                    self._index = read_index(self.checkout)
+                check_source(self.checkout, repo_path, data, self._index)
+            elif self.checkout is None and data is not None:
+                if self._index is False:
+                    self._index = installed_record(self.package)
+                _check_installed(self, repo_path, data)
         return data.decode("utf-8", errors="replace") if data is not None else None
 
     def search(self, match: str) -> list[Where]:
@@ -131,6 +138,45 @@ class SourceTree:
         """Forget the texts read so far (trees of many releases do not fit in memory at once)."""
         self._texts = None
         self._read.clear()
+
+
+def installed_record(package: Path) -> dict | None:
+    """pip's RECORD of an installed ``sglang`` (repo path -> [size, sha256 hex], and the RECORD's path under
+    ``None``), or None where there is none (a checkout, an editable install)."""
+    import base64
+    import csv
+
+    for record in sorted(package.parent.glob("sglang-*.dist-info/RECORD")):
+        try:
+            rows = list(csv.reader(record.read_text(encoding="utf-8", errors="replace").splitlines()))
+        except (OSError, csv.Error):
+            return None
+        out: dict = {None: record}
+        for row in rows:
+            path = PurePosixPath(row[0]) if row else None
+            if len(row) < 3 or path.parts[:1] != ("sglang",) or not row[1].startswith("sha256=") or not row[2].isdigit():
+                continue
+            b64 = row[1][len("sha256="):]
+            out[(PACKAGE_PREFIX / PurePosixPath(*path.parts[1:])).as_posix()] = [
+                int(row[2]), base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).hex()]
+        return out
+    return None
+
+
+def _check_installed(tree: SourceTree, repo_path: str, data: bytes) -> None:
+    """Raise DamagedSource when an installed file differs from what pip's RECORD says its wheel held."""
+    import hashlib
+
+    entry = tree._index.get(repo_path) if isinstance(tree._index, dict) else None
+    if entry is None:
+        return
+    size, digest = entry
+    why = (f"is {len(data):,} bytes where {tree._index[None]} records {size:,}" if len(data) != size else
+           f"differs from the sha256 {tree._index[None]} records" if hashlib.sha256(data).hexdigest() != digest else "")
+    if why:
+        raise DamagedSource(f"SGLang package: {tree.local(repo_path)} {why}: the file was cut short or changed after "
+                            "pip installed it, and what is read from it would be wrong; reinstall it (pip install "
+                            f"--force-reinstall --no-deps sglang=={tree.version})")
 
 
 def _holds_sglang(package: Path, what: str = "") -> str:

@@ -214,3 +214,136 @@ NAMES_HEADER = (
     "# SGLang lacks and an older release had, with the first and last release that had it (lint D621 reads it; CI\n"
     "# has no release cache).\n"
 )
+
+
+def _class_members(tree, name: str, depth: int = 0) -> set[str] | None:
+    """Every method, attribute and nested class the class ``name`` of ``tree`` has, its bases' included (None: not
+    a class of the tree, or a base from outside it, whose members cannot be read here)."""
+    import ast
+
+    if depth > 6:
+        return None
+    pattern = re.compile(rf"^\s*class {re.escape(name)}\b", re.MULTILINE)
+    found = None
+    for path, text in tree.texts.items():
+        if not path.endswith(".py") or f"class {name}" not in text or not pattern.search(text):
+            continue
+        try:
+            module = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return None
+        for node in ast.walk(module):
+            if not (isinstance(node, ast.ClassDef) and node.name == name):
+                continue
+            members = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                    ast.ClassDef))}
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Assign | ast.AnnAssign):
+                    for target in sub.targets if isinstance(sub, ast.Assign) else [sub.target]:
+                        if isinstance(target, ast.Name):
+                            members.add(target.id)
+                        elif isinstance(target, ast.Attribute):
+                            members.add(target.attr)
+            for base in node.bases:
+                base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+                if base_name in (None, "object"):
+                    continue
+                inherited = _class_members(tree, base_name, depth + 1)
+                if inherited is None and base_name == "Module":
+                    inherited = _torch_module_members()
+                if inherited is None:
+                    return None
+                members |= inherited
+            found = (found or set()) | members
+    return found
+
+
+def _torch_module_members() -> set[str] | None:
+    """torch.nn.Module's members, read from the installed torch's source without importing it (None: no torch)."""
+    import ast
+    import functools
+    import importlib.util
+
+    @functools.cache
+    def read() -> frozenset[str] | None:
+        spec = importlib.util.find_spec("torch")
+        path = Path(spec.origin).parent / "nn" / "modules" / "module.py" if spec and spec.origin else None
+        if path is None or not path.is_file():
+            return None
+        module = ast.parse(path.read_text(encoding="utf-8"))
+        cls = next((n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Module"), None)
+        if cls is None:
+            return None
+        return frozenset({n.name for n in ast.walk(cls) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+                         | {t.attr for n in ast.walk(cls) if isinstance(n, ast.Assign) for t in n.targets
+                            if isinstance(t, ast.Attribute)}
+                         | {t.id for n in cls.body if isinstance(n, ast.Assign | ast.AnnAssign)
+                            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)})
+
+    found = read()
+    return None if found is None else set(found)
+
+
+_DOTTED = re.compile(r"(?<![\w.`/@$-])`?([A-Z]\w*[a-z]\w*)\.([a-z_]\w*)(?:\(\))?`?(?![\w/@-]|\.[A-Za-z_])")
+
+
+@rule("D622", "a Class.method (or attribute) a sentence about today's SGLang names that the class lacks, its bases "
+              "included", scope="card")
+def missing_member(card, doc, ctx) -> Iterator[Finding]:
+    """"In 0.5.23 MergedColumnParallelLinear.forward_extend copies each piece": the class is real and so is a
+    forward_extend elsewhere, so no name check (D613, D621) finds anything wrong, yet the reader looks in the class for
+    a method it lacks. Judged in a sentence about today's SGLang ("in 0.5.23", "today", "still", "now"): a PR's code
+    as it merged may since have left the class. The class is read from today's SGLang (its methods, class attributes, `self.x = ...` assignments, nested
+    classes, and those of its bases); a class with a base from outside SGLang (torch.nn.Module...) is not judged, nor
+    a member of the PR's change, of cards/names.lock, or in marked history, a PR's or thread's wording, a "Pseudo:"
+    sketch, or an unmerged PR's card."""
+    from dossier.lint.grounds import ground_texts
+    from dossier.mentions import MARK_ATTRIBUTED, _Text
+
+    s = surface(ctx)
+    if card.state != "merged" or s is None:
+        return
+    memo = ctx.memo.setdefault("class-members", {})
+    grounds = None
+    for path, text in _field_texts(doc.data):
+        pseudo = _PSEUDO.search(text)
+        marks = None
+        for m in _DOTTED.finditer(text):
+            if pseudo and m.start() > pseudo.start():
+                break
+            cls, member = m.group(1), m.group(2)
+            if member.startswith("__"):
+                continue
+            if cls not in memo:
+                memo[cls] = _class_members(s.tree, cls)
+            members = memo[cls]
+            if members is None or member in members:
+                continue
+            marks = marks or _Text(text)
+            _, begin, stop = marks.sentence(m.start())
+            before = text[begin:m.start()]
+            if not _today(text[begin:stop], s.tree.version) or marks.historical(m.start(), m.end()) \
+                    or MARK_ATTRIBUTED.search(before) or _THREAD.search(before):
+                continue
+            if grounds is None:
+                grounds = {w for t in ground_texts(card, ctx) for w in re.findall(r"\w+", t)} | _words_of_lock(ctx)
+            if member in grounds:
+                continue
+            yield Finding(path + "#value", f"{cls}.{member}: SGLang {s.tree.version}'s {cls} has no {member} (nor "
+                                           "any base of it)",
+                          hint=f"name the class that defines {member}, or the method {cls} has",
+                          at=_locate(doc, path, m.group(0), _nth(text, m)))
+
+
+def _today(sentence: str, version: str) -> bool:
+    """Whether a sentence speaks of today's SGLang ("in 0.5.23", "today", "still", "now"): a PR's own code, as it
+    was when it merged, may since have left the class."""
+    return bool(re.search(rf"(?<![\w.]){re.escape(version)}(?![\w.]*\d)|\b(?:today|still|now|currently)\b", sentence,
+                          re.IGNORECASE))
+
+
+def _words_of_lock(ctx) -> set[str]:
+    try:
+        return read_names(ctx.project.root)
+    except LockError:
+        return set()

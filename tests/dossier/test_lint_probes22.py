@@ -71,6 +71,11 @@ PROBES = [
         "MergedColumnParallelLinear.load_tuple_shards copies each piece into its slot."), "D621"),
     ("invented-private-helper", 21019, (), _append(
         "implementation", "The kernel launch goes through _launch_fused_qkvzba_split, a small wrapper."), "D621"),
+    # 5. a real method given to a real class that lacks it, in a sentence about today's SGLang
+    ("today-method-of-another-class", 19321, (), _append(
+        "implementation", "In 0.5.23, MergedColumnParallelLinear.forward_extend copies each piece into its slot."), "D622"),
+    ("still-attribute-of-another-class", 19321, (), _append(
+        "implementation", "The split sizes still live in ColumnParallelLinear.output_partition_sizes_by_slot."), "D621"),
 ]
 
 NEAR = [
@@ -103,6 +108,12 @@ NEAR = [
         "implementation", "The helper was formerly split_tuple_shard_ids, before the rename.")),
     ("another-projects-name", 19321, (), _append(
         "implementation", "The copy is one PyTorch index_copy_ per slot, as CUDA's cudaMemcpyAsync would be.")),
+    ("today-method-of-its-class", 19321, (), _append(
+        "implementation", "In 0.5.23, MergedColumnParallelLinear.weight_loader_v2 copies each piece into its slot.")),
+    ("today-method-inherited-from-torch", 19321, (), _append(
+        "implementation", "In 0.5.23, MergedColumnParallelLinear.named_parameters lists the merged weight once.")),
+    ("pr-code-as-it-merged", 19321, (), _append(
+        "implementation", "At the merge, Qwen3GatedDeltaNet._forward ran the mixer; the loader was untouched.")),
 ]
 
 

@@ -41,7 +41,7 @@ class SourceTree:
     kind: str = "package"  # package | checkout | release
     _texts: dict[str, str] | None = field(default=None, repr=False)
     _read: dict[str, str | None] = field(default_factory=dict, repr=False)
-    _index: dict | None | bool = field(default=False, repr=False)  # a release's files.json (False: not read yet)
+    _index: dict | None | bool = field(default=False, repr=False)  # files.json or pip RECORD (False: not read yet)
 
     @property
     def label(self) -> str:

@@ -966,10 +966,11 @@ def regress(
         help="Reuse the document MODULE's benchmark wrote with --json on this device instead of running it "
         "again (repeatable; the file must name the same device).")] = None,
     junit: Annotated[Path | None, path_option(
-        "--junit", help="CPU: take the tests' outcomes from this JUnit report (pytest --junitxml) of a run of the "
-        "suite on this machine, as CI's, instead of running them again. A card's test the report lacks is its "
-        "job's error; a report from another machine, from a run older than the tests' or references' files, or "
-        "holding none of the cards' tests is refused (exit 2).")] = None,
+        "--junit", help="Take the tests' outcomes from this JUnit report (pytest --junitxml) of a run of the "
+        "suite on this machine (CI's on CPU; on CUDA one run of the GPU tests instead of a process per job) instead "
+        "of running them again. A card's test the report lacks is its job's error, and on CUDA so is a `gpu` test "
+        "that run skipped for want of CUDA; a report from another machine, from a run older than the tests' or "
+        "references' files, or holding none of the cards' tests is refused (exit 2).")] = None,
     root: RootOpt = None,
 ) -> None:
     """Run each card's runtime tests and benchmark (GPU or CPU) and store one result per card,
@@ -977,11 +978,11 @@ def regress(
 
     CPU: the tests of every job run in one pytest process under TRITON_INTERPRET=1, without `gpu` tests, and no
     benchmark runs (a check, not a measurement); with --junit they are read from the report of a run that ran them
-    (CI's pytest run), where `gpu` tests are skipped ones. CUDA: one pytest process per job, then each benchmark module
-    once. A job's result is written whole as soon as it ends, so Ctrl-C (or SIGTERM) keeps the finished ones,
+    (CI's pytest run), where `gpu` tests are skipped ones. CUDA: one pytest process per job (a kernel fault poisons a
+    process), or with --junit the outcomes of one run of the suite on that GPU; then each benchmark module once. A job's result is written whole as soon as it ends, so Ctrl-C (or SIGTERM) keeps the finished ones,
     and ends the running pytest or benchmark with everything it started (xdist workers too). Exit 1 when a
     job failed (its failures are printed, and listed in its result), 2 for bad usage, no CUDA with
-    --device cuda, --junit on CUDA or a report it refuses, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
+    --device cuda, a report it refuses, or no job to run (no valid card has a runtime reference; --list then prints no matrix).
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -1018,9 +1019,7 @@ def regress(
         print(rg.matrix(jobs))
         return
     kind = rg.resolve_device(device, project.root)
-    if junit is not None and kind != "cpu":
-        fail("--junit reads CPU runs only: on CUDA each job runs its tests in a process of its own")
-    together = rg.tests_from_report(jobs, junit, project.root) if junit is not None else {}
+    together = rg.tests_from_report(jobs, junit, project.root, kind) if junit is not None else {}
     facts = rg.device_facts(kind, project.root)
     results_dir = results or rg.default_results(project.root, kind)
     from dossier.files import check_writable

@@ -211,10 +211,15 @@ def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, li
     return out
 
 
-def tests_from_report(jobs: list[Job], path: Path, root: Path) -> dict[int, list[dict]]:
+#: the reason tests/conftest.py skips a `gpu` test on a machine without CUDA
+NO_CUDA = "needs CUDA"
+
+
+def tests_from_report(jobs: list[Job], path: Path, root: Path, device: str = "cpu") -> dict[int, list[dict]]:
     """:func:`run_tests_together` without running a test: every job's records from the JUnit report (``--junitxml``)
-    of a pytest run on this machine that ran the suite already (CI's). A node id the report holds no case of is the
-    job's error, as is a report with pytest's internal error; `gpu` tests there are records skipped, not left out.
+    of a pytest run on this machine that ran the suite already (CI's; on CUDA, one run of the GPU suite instead of a
+    process per job). A node id the report holds no case of is the job's error, as is a report with pytest's internal
+    error; `gpu` tests there are records skipped on CPU, and on CUDA errors (that run had no GPU).
     A report that is not one of these tests as they are now is refused (RegressError): written on another machine,
     by a run that began before one of the jobs' test or reference files last changed, or holding none of their tests."""
     try:
@@ -236,6 +241,9 @@ def tests_from_report(jobs: list[Job], path: Path, root: Path) -> dict[int, list
         records += [r for classname, name, r in cases if any(_covers(n, classname, name) for n in runnable)]
         records += [_error(n, f"not run: {path} holds no test of it") for n in runnable
                     if not any(_covers(n, classname, name) for classname, name, _ in cases)]
+        if device == "cuda":
+            records = [_error(r["id"], f"skipped in {path}'s run ({NO_CUDA}): not a run on this GPU")
+                       if r["outcome"] == "skipped" and r.get("message") == NO_CUDA else r for r in records]
         out[job.pr] = records + ([_error(" ".join(runnable), stopped)] if stopped and runnable else [])
     return out
 

@@ -24,7 +24,9 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 def pytest_collection_modifyitems(config, items):
     if _HAS_CUDA:
         return
-    skip = pytest.mark.skip(reason="needs CUDA")
+    from dossier.regress import NO_CUDA
+
+    skip = pytest.mark.skip(reason=NO_CUDA)
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)

@@ -614,7 +614,7 @@ def _junit(tmp_path, suite="", other=""):
 def test_junit_reads_the_outcomes_of_a_run_that_ran_the_tests_already(tmp_path):
     """CI runs the suite once (pytest --junitxml) and regress takes each card's tests from that report instead of
     running them again: test_other fails if run, but the report says it passed. A node id the report holds no case
-    of is the job's error; a file that is no report, or --junit on CUDA or with --list, is refused (exit 2)."""
+    of is the job's error; a file that is no report, or --junit with --list, is refused (exit 2)."""
     root, report, regress = _junit(tmp_path)
     result = regress()
     assert result.exit_code == 0, result.output
@@ -650,6 +650,22 @@ def test_junit_keeps_a_failure_and_a_gpu_tests_skip(tmp_path, other, outcome):
     assert [t["outcome"] for t in doc["tests"]] == ["passed", outcome]
     assert (result.exit_code, doc["ok"]) == ((1, False) if outcome == "failed" else (0, True)), result.output
     assert ("test_other: assert False" in result.output) == (outcome == "failed")
+
+
+def test_junit_on_cuda_takes_a_gpu_run_and_refuses_a_gpu_test_skipped_for_want_of_cuda(tmp_path):
+    """On CUDA the report stands for one run of the GPU suite (instead of a pytest process per job): a `gpu` test that
+    run skipped because it had no CUDA is the job's error there, while another skip stays a skipped record."""
+    from dossier import regress as rg
+    from dossier.regress import NO_CUDA
+
+    for reason, outcome in ((NO_CUDA, "error"), ("sglang is not installed", "skipped")):
+        root, report, _ = _junit(tmp_path / outcome, other=f'<skipped type="pytest.skip" message="{reason}">x</skipped>')
+        jobs = [rg.Job(100, "fakeref", ("tests_fake/test_ok.py",), "fakeref")]
+        for device, expected in (("cpu", "skipped"), ("cuda", outcome)):
+            records = rg.tests_from_report(jobs, report, root, device)[100]
+            assert [r["outcome"] for r in records] == ["passed", expected], (device, reason, records)
+        if outcome == "error":
+            assert "not a run on this GPU" in records[1]["message"]
 
 
 def test_junit_refuses_a_stale_or_foreign_report(tmp_path):

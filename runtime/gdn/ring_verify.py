@@ -32,12 +32,12 @@ import triton.language as tl
 from runtime.gdn.activations import gdn_gate
 from runtime.gdn.deferred_decode import StateRing, ring_pad
 from runtime.gdn.state_tile import (
+    decays_of,
     dot3,
     hi_part,
     launch_shape,
     prefetch_l2,
     program_rows,
-    ring_decays,
     ring_rows,
 )
 from runtime.gdn.verify import check_records
@@ -122,25 +122,32 @@ def _dot_exact_b(a, b, B_TF32: tl.constexpr):
 
 
 @triton.jit
-def _prologue(qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_ptr, ring_g_ptr, fill_ptr,
-              rec_d_ptr, rec_k_ptr, rec_g_ptr, rec_idx_ptr, scale, s_qkv, s_a, s_b, i_b, i_hv, i_h, v0, slot,
-              H: tl.constexpr, HV: tl.constexpr, K: tl.constexpr, V: tl.constexpr, BK: tl.constexpr,
-              L: tl.constexpr, LP: tl.constexpr, TM: tl.constexpr, T: tl.constexpr, TP: tl.constexpr,
-              VP: tl.constexpr, THRESHOLD: tl.constexpr, EPS: tl.constexpr):
+def _drafts(qkv_ptr, s_qkv, i_b, i_h, H: tl.constexpr, K: tl.constexpr, BK: tl.constexpr, T: tl.constexpr,
+            TP: tl.constexpr):
+    """The drafts' rows ``X [2TP, BK]`` as read: keys, then queries (zero past ``T`` and ``K``)."""
+    o_x = tl.arange(0, 2 * TP)
+    t_x = o_x % TP
+    o_k = tl.arange(0, BK)
+    p_x = qkv_ptr + (i_b.to(tl.int64) * T + t_x)[:, None] * s_qkv + tl.where(o_x >= TP, i_h, H + i_h)[:, None] * K
+    return tl.load(p_x + o_k[None, :], mask=(t_x < T)[:, None] & (o_k < K)[None, :], other=0.0).to(tl.float32)
+
+
+@triton.jit
+def _prologue(x, g, beta, n, rec, g_ring, k_row, rec_k_ptr, rec_g_ptr, scale, i_hv, i_h, v0, H: tl.constexpr,
+              HV: tl.constexpr, K: tl.constexpr, BK: tl.constexpr, LP: tl.constexpr, TM: tl.constexpr,
+              T: tl.constexpr, TP: tl.constexpr, VP: tl.constexpr, IS16: tl.constexpr, EPS: tl.constexpr):
     """The per-program matrices from the drafts' rows ``X [2TP, K]`` as read (keys, then queries; never normalised in
     place): one Gram product ``X X^T`` (tf32, exact for 16-bit inputs; else split), scaled by the rows' inverse norms,
     its key rows ``kk`` and ``kq`` (picked by small selection products), the norms folded into ``W``'s rows; ``Z``
     from two tf32 products on 16-bit inputs (only the ring's fp32 keys split); ``Y^T = decay W^T X`` as ``T`` outer
-    products for the key rows and a scaling of ``X`` for the query rows."""
-    IS16: tl.constexpr = qkv_ptr.dtype.element_ty.primitive_bitwidth == 16
+    products for the key rows and a scaling of ``X`` for the query rows. ``g_ring``: the ring's ``LP`` log decays as
+    loaded, of which the first ``n`` are live (the rest may hold anything); its keys load here, from ``k_row``."""
     o_t = tl.arange(0, TP)
     m_t = o_t < T
     o_x = tl.arange(0, 2 * TP)
     t_x = o_x % TP
     o_k = tl.arange(0, BK)
     m_k = o_k < K
-    p_x = qkv_ptr + (i_b.to(tl.int64) * T + t_x)[:, None] * s_qkv + tl.where(o_x >= TP, i_h, H + i_h)[:, None] * K
-    x = tl.load(p_x + o_k[None, :], mask=(t_x < T)[:, None] & m_k[None, :], other=0.0).to(tl.float32)
     r_x = tl.where(o_x >= TP, scale, 1.0) / tl.sqrt(tl.sum(x * x, axis=1) + EPS)  # [2TP]: inverse norms (x scale)
     if IS16:  # 16-bit values are exact tf32 operands, their products exact in the fp32 accumulator
         gram = tl.dot(x, tl.trans(x), input_precision="tf32")
@@ -151,7 +158,6 @@ def _prologue(qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_
     g_k = _mm(tl.where(o_x[None, :] == o_t[:, None], 1.0, 0.0), gram)  # [TP, 2TP]: the key rows
     kk = _mm(g_k, tl.where(o_x[:, None] < TP, sel, 0.0))
     kq = _mm(g_k, tl.where(o_x[:, None] >= TP, sel, 0.0))
-    g, beta = _gates(a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, s_a, s_b, i_b, i_hv, T, TP, THRESHOLD)
     cols, eg = _solve(kk, kq, g, beta, T, TP)
     e_x = tl.sum(sel * eg[None, :], axis=1)  # [2TP]: e of the row's draft
     w_mat = tl.where(o_x[:, None] < TP, -e_x[:, None] * _mm(sel, cols),
@@ -159,17 +165,14 @@ def _prologue(qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_
     w_mat = w_mat * r_x[:, None]  # on the raw rows
     o_c = tl.arange(0, VP)
     w_v = _mm(tl.where(o_c[:, None] == o_t[None, :], 1.0, 0.0), cols)  # [VP, 2TP]
-    rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
     if v0 == 0:
         tl.store(rec_g_ptr + (rec * HV + i_hv) * TM + o_t, g, mask=m_t)
         if i_hv % (HV // H) == 0:
             tl.store(rec_k_ptr + (rec * H + i_h) * (TM * K) + t_x[:, None] * K + o_k[None, :], x * r_x[:, None],
                      mask=(o_x < T)[:, None] & m_k[None, :])
-    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
-    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
     o_j = tl.arange(0, LP)
     m_j = o_j < n
-    decay, w = ring_decays(tl.full([], 0.0, tl.float32), g_row, n, LP)
+    decay, w = decays_of(tl.full([], 0.0, tl.float32), g_ring, m_j)
     kr = tl.load(k_row + o_j[:, None] * K + o_k[None, :], mask=m_j[:, None] & m_k[None, :], other=0.0)
     zw = _mm(_dot_exact_b(kr, tl.trans(x), IS16) * w[:, None], w_mat)  # [LP, 2TP]
     # Y^T [2TP, BK] = decay W^T X: the key rows' T outer products, the query rows X's own scaled. X enters through a
@@ -184,7 +187,7 @@ def _prologue(qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_
     y_hi, y_lo = _split(tl.trans(y * decay))
     zw_hi, zw_lo = _split(zw)
     wv_hi, wv_lo = _split(w_v)
-    return y_hi, y_lo, zw_hi, zw_lo, wv_hi, wv_lo, n, d_row, o_j, m_j, o_c
+    return y_hi, y_lo, zw_hi, zw_lo, wv_hi, wv_lo, o_j, m_j, o_c
 
 
 @triton.jit
@@ -199,35 +202,44 @@ def _ring_verify_kernel(
     """Per program (one request and v-head): the drafts' recurrence solved once as a ``[2TP, 2TP]`` matrix ``W``
     (``[u | o] = [R k | R q] W + v W_v``), folded into the projection ``Y = decay X^T W [K, 2TP]`` and the ring's
     ``Z W [LP, 2TP]``; then per block of ``BR`` checkpoint rows three matrix products give the rows' updates and
-    outputs: ``h Y + D (Z W) + v W_v``, nothing per row but the products and the stores."""
+    outputs: ``h Y + D (Z W) + v W_v``, nothing per row but the products and the stores. What needs only the request
+    (drafts, gates, fill, record slot) loads beside the slot, before the padding check, and the ring's log decays
+    load whole as soon as the slot is known, not after the fill: the prologue's chain starts a load latency or two
+    sooner (NOTES.md round twenty-three; loading the ring's keys so too held 25 more registers and lost)."""
+    IS16: tl.constexpr = qkv_ptr.dtype.element_ty.primitive_bitwidth == 16
     pid = tl.program_id(0)
     i_b, i_hv, i_h, v0 = program_rows(pid, H, HV, V, BV)
+    slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    x = _drafts(qkv_ptr, s_qkv, i_b, i_h, H, K, BK, T, TP)
+    g, beta = _gates(a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, s_a, s_b, i_b, i_hv, T, TP, THRESHOLD)
+    n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
+    rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
     o_x = tl.arange(0, 2 * TP)  # columns: 0..TP-1 the drafts' keys / updates, TP..2TP-1 queries / outputs
     t_x = o_x % TP
     tok_x = i_b.to(tl.int64) * T + t_x  # [2TP]
     m_u = o_x < T
     m_o = (o_x >= TP) & (t_x < T)
     p_out = out_ptr + tok_x[None, :] * s_ot + i_hv * s_oh  # [1, 2TP]; + rows (the output columns)
-    slot = tl.load(idx_ptr + i_b).to(tl.int64)
     if slot < 0:
         for r in range(0, BV, BR):
             o_v = v0 + r + tl.arange(0, BR)
             tl.store(p_out + o_v[:, None], tl.zeros([BR, 2 * TP], dtype=tl.float32).to(out_ptr.dtype.element_ty),
                      mask=(o_v < V)[:, None] & m_o[None, :])
         return
+    o_k = tl.arange(0, BK)
+    m_k = o_k < K
+    d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
+    o_l = tl.arange(0, LP)
+    g_ring = tl.load(g_row + o_l, mask=o_l < L, other=0.0)
     if PREFETCH:  # the program's checkpoint rows and the head's live ring updates (each contiguous) head for the L2
         H_BYTES: tl.constexpr = pool_ptr.dtype.element_ty.primitive_bitwidth // 8  # while the prologue runs
         D_BYTES: tl.constexpr = ring_d_ptr.dtype.element_ty.primitive_bitwidth // 8
         prefetch_l2(pool_ptr + slot * s_pn + i_hv * s_ph + v0 * s_pv, BV * K * H_BYTES)
-        live = tl.maximum(tl.minimum(tl.load(fill_ptr + i_b), L - 1), 1)
-        prefetch_l2(ring_d_ptr + (slot * HV + i_hv) * (L * V), live * (V * D_BYTES))
-    y_hi, y_lo, zw_hi, zw_lo, wv_hi, wv_lo, n, d_row, o_j, m_j, o_c = _prologue(
-        qkv_ptr, a_ptr, b_ptr, A_log_ptr, dt_bias_ptr, ring_d_ptr, ring_k_ptr, ring_g_ptr, fill_ptr,
-        rec_d_ptr, rec_k_ptr, rec_g_ptr, rec_idx_ptr, scale, s_qkv, s_a, s_b, i_b, i_hv, i_h, v0, slot,
-        H, HV, K, V, BK, L, LP, TM, T, TP, VP, THRESHOLD, EPS)
-    o_k = tl.arange(0, BK)
-    m_k = o_k < K
-    rec_d = rec_d_ptr + (tl.load(rec_idx_ptr + i_b).to(tl.int64) * HV + i_hv) * (TM * V)
+        prefetch_l2(d_row, tl.maximum(n, 1) * (V * D_BYTES))
+    y_hi, y_lo, zw_hi, zw_lo, wv_hi, wv_lo, o_j, m_j, o_c = _prologue(
+        x, g, beta, n, rec, g_ring, k_row, rec_k_ptr, rec_g_ptr, scale, i_hv, i_h, v0, H, HV, K, BK, LP, TM, T, TP, VP,
+        IS16, EPS)
+    rec_d = rec_d_ptr + (rec * HV + i_hv) * (TM * V)
     p_state = pool_ptr + slot * s_pn + i_hv * s_ph
     p_v = qkv_ptr + (i_b.to(tl.int64) * T + o_c)[None, :] * s_qkv + 2 * H * K + i_hv * V  # [1, VP]; + rows
     for r0 in range(0, BV, BR):
@@ -239,7 +251,7 @@ def _ring_verify_kernel(
         v = tl.load(p_v + o_v[:, None], mask=m_v[:, None] & (o_c < T)[None, :], other=0.0).to(tl.float32)
         acc = dot3(h, y_hi, y_lo, tl.zeros([BR, 2 * TP], dtype=tl.float32))  # [BR, 2TP]: u, then o
         acc = dot3(d, zw_hi, zw_lo, acc)
-        if qkv_ptr.dtype.element_ty.primitive_bitwidth == 16:  # v exact in tf32: two products
+        if IS16:  # v exact in tf32: two products
             acc = tl.dot(v, wv_lo, acc, input_precision="tf32")
             acc = tl.dot(v, wv_hi, acc, input_precision="tf32")
         else:

@@ -94,8 +94,15 @@ def ring_weights(g, o_k, m_k, k_row, g_row, n, K: tl.constexpr, LP: tl.constexpr
 def ring_decays(g, g_row, n, LP: tl.constexpr):
     """``decay = e^(g + sum g_i)`` and ``w_j = e^(g + sum_{i>j} g_i)`` over the first ``n`` entries."""
     o_j = tl.arange(0, LP)
-    m_j = o_j < n
-    g_j = tl.load(g_row + o_j, mask=m_j, other=0.0)
+    return decays_of(g, tl.load(g_row + o_j, mask=o_j < n, other=0.0), o_j < n)
+
+
+@triton.jit
+def decays_of(g, g_j, m_j):
+    """:func:`ring_decays` from the entries' log decays as loaded ``g_j [LP]`` (``m_j``: the live ones; the rest may
+    hold anything, so a caller can load them before it knows ``n``)."""
+    o_j = tl.arange(0, g_j.shape[0])
+    g_j = tl.where(m_j, g_j, 0.0)
     later = tl.where(o_j[None, :] > o_j[:, None], g_j[None, :], 0.0)  # [j, i]: g_i for i > j
     return tl.exp(g + tl.sum(g_j, axis=0)), tl.where(m_j, tl.exp(g + tl.sum(later, axis=1)), 0.0)
 

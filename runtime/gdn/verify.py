@@ -417,6 +417,7 @@ def _commit_records_kernel(
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
     acc = tl.load(step_ptr + i_b) + 1
     fill = tl.load(fill_ptr + i_b)
+    i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)  # with the others: the records' loads wait on one latency
     n = tl.minimum(fill, L - 1)
     if WRITE_FILL:  # one program per row: the fill after this commit (the next step reads it)
         if (pid % ((V + BV - 1) // BV) == 0) & (i_hv == 0):
@@ -428,7 +429,6 @@ def _commit_records_kernel(
     m_v = o_v < V
     m_k = o_k < K
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-    i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
     rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
     if n + acc <= L - 1:  # room in the ring
         _append_records(d_row, k_row, g_row, rd_row, rk_row, rg_row, n, acc, o_v, m_v, o_k, m_k,
@@ -507,6 +507,7 @@ def _commit_products_kernel(
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
     acc = tl.load(step_ptr + i_b) + 1
     fill = tl.load(fill_ptr + i_b)
+    i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)  # with the others: the records' loads wait on one latency
     n = tl.minimum(fill, L - 1)
     fits = n + acc <= L - 1
     if WRITE_FILL:  # one program per row: the fill after this commit (the next step reads it)
@@ -518,7 +519,6 @@ def _commit_products_kernel(
     o_k = tl.arange(0, BK)
     m_k = o_k < K
     d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
-    i_rec = tl.load(rec_idx_ptr + i_b).to(tl.int64)
     rd_row, rk_row, rg_row = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_rec, i_hv, i_h, HV, H, TM, V, K)
     if fits:
         o_v = v0 + tl.arange(0, BV)

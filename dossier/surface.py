@@ -25,6 +25,9 @@ SERVER_ARGS = "srt/server_args.py"
 #: top-level directories of a checkout whose files a reader is pointed at
 CHECKOUT_DIRS = ("test", "benchmark", "docs", "scripts", "sgl-kernel", "examples", "python")
 ENV_NAME = re.compile(r"""["'](SGLANG_[A-Z0-9_]*[A-Z0-9])["']""")
+#: ``os.getenv("SGLANG_X", "32")`` / ``os.environ.get(...)`` with a literal fallback: the variable's default
+_GETENV = re.compile(r"""os\.(?:getenv|environ\.get)\(\s*["'](SGLANG_[A-Z0-9_]*[A-Z0-9])["']\s*,\s*"""
+                     r"""(["'][^"'\n]*["']|-?\d+(?:\.\d+)?|True|False|None)\s*\)""")
 _ARG_DEFS = "add_argument("
 
 
@@ -38,6 +41,8 @@ class Flag:
     defined_in: str = ""
     #: a server argument (``sglang serve`` / ``launch_server``), where argparse also takes unique prefixes
     server: bool = False
+    #: the default as the source declares it (``256``, ``'auto'``, ``None``); None when computed or not given
+    default: str | None = None
 
 
 @dataclass
@@ -48,6 +53,8 @@ class Surface:
     flags: dict[str, Flag] = field(default_factory=dict)
     #: env var -> the name to use instead ("" when current)
     env: dict[str, str] = field(default_factory=dict)
+    #: env var -> its default as the source declares it (an ``Env*`` declaration or an ``os.getenv`` fallback)
+    env_defaults: dict[str, str] = field(default_factory=dict)
     #: repository paths of every file and directory (python/sglang/...; the whole repo for a checkout)
     paths: set[str] = field(default_factory=set)
     _by_name: dict[str, list[str]] | None = field(default=None, repr=False)
@@ -115,6 +122,8 @@ def read_surface(tree: SourceTree) -> Surface:
         text = tree.read(repo_path) or ""
         for m in ENV_NAME.finditer(text):
             surface.env.setdefault(m.group(1), "")
+        for m in _GETENV.finditer(text):
+            surface.env_defaults.setdefault(m.group(1), _literal(m.group(2)))
         server, environ = _is_server(rel), rel == "srt/environ.py"
         if not (server or environ or _ARG_DEFS in text):
             continue
@@ -130,6 +139,7 @@ def read_surface(tree: SourceTree) -> Surface:
                 surface.flags.setdefault(flag.name, flag)
         if environ:
             surface.env.update(_env_aliases(module))
+            surface.env_defaults.update(_env_defaults(module))
     if tree.kind == "checkout":
         for top in root.iterdir():
             surface.paths.add(top.name)
@@ -194,8 +204,9 @@ def _argparse_flags(module: ast.Module, rel: str, constants: dict, server: bool)
                  and a.value.startswith("--")]
         choices = _strings(_keyword(node, "choices"), constants)
         deprecated = _deprecation(node)
+        default = _literal(_keyword(node, "default"))
         for n in names:
-            yield Flag(n, choices, deprecated, rel, server)
+            yield Flag(n, choices, deprecated, rel, server, default)
 
 
 def _literal_choices(annotation: ast.AST) -> frozenset[str] | None:
@@ -220,8 +231,9 @@ def _field_flags(module: ast.Module, rel: str, constants: dict):
                     and isinstance(ann.slice, ast.Tuple) and len(ann.slice.elts) >= 2):
                 continue
             typ, meta = ann.slice.elts[0], ann.slice.elts[1]
+            default = _literal(stmt.value)
             if isinstance(meta, ast.Constant) and isinstance(meta.value, str):
-                yield Flag("--" + stmt.target.id.replace("_", "-"), _literal_choices(typ), "", rel, True)
+                yield Flag("--" + stmt.target.id.replace("_", "-"), _literal_choices(typ), "", rel, True, default)
                 continue
             if not (isinstance(meta, ast.Call) and getattr(meta.func, "id", None) == "Arg"):
                 continue
@@ -238,8 +250,36 @@ def _field_flags(module: ast.Module, rel: str, constants: dict):
             aliases = _strings(_keyword(meta, "aliases")) or frozenset()
             action = _keyword(meta, "action")
             negatable = isinstance(action, ast.Attribute) and action.attr == "BooleanOptionalAction"
-            for n in (name, *sorted(aliases), *(["--no-" + name[2:]] if negatable else [])):
-                yield Flag(n, choices, deprecated, rel, True)
+            for n in (name, *sorted(aliases)):
+                yield Flag(n, choices, deprecated, rel, True, default)
+            if negatable:
+                yield Flag("--no-" + name[2:], choices, deprecated, rel, True)
+
+
+def _literal(node: ast.AST | str | None) -> str | None:
+    """A default written as a literal, as a reader sets it: ``256``, ``-1``, ``auto`` (a string bare, ``''`` when
+    empty), ``None``, ``[]``; None for one computed (a call, a name) or absent."""
+    if node is None:
+        return None
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return (value or "''") if isinstance(value, str) else repr(value)
+
+
+def _env_defaults(module: ast.Module) -> dict[str, str]:
+    """``SGLANG_X = EnvInt(32)`` (or ``default=32``): {"SGLANG_X": "32"}, for a literal default."""
+    out: dict[str, str] = {}
+    for node in ast.walk(module):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", "").startswith("Env")):
+            continue
+        targets = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id.startswith("SGLANG_")]
+        value = _literal(node.value.args[0] if node.value.args else _keyword(node.value, "default"))
+        if targets and value is not None:
+            out[targets[0]] = value
+    return out
 
 
 def _env_aliases(module: ast.Module) -> dict[str, str]:

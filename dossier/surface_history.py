@@ -61,6 +61,8 @@ class SurfaceHistory:
     releases: list[str] = field(default_factory=list)
     flags: dict[str, Span] = field(default_factory=dict)
     env: dict[str, Span] = field(default_factory=dict)
+    #: flag or env var -> its default as the newest release declares it (a literal only; absent when computed)
+    defaults: dict[str, str] = field(default_factory=dict)
 
     def span(self, kind: str, name: str) -> Span | None:
         return getattr(self, kind).get(name)
@@ -72,7 +74,9 @@ class SurfaceHistory:
     def to_data(self) -> dict:
         return {"version": LOCK_VERSION, "releases": list(self.releases),
                 **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in KINDS},
-                "names": {k: len(getattr(self, k)) for k in KINDS}}
+                **({"defaults": dict(sorted(self.defaults.items()))} if self.defaults else {}),
+                "names": {**{k: len(getattr(self, k)) for k in KINDS},
+                          **({"defaults": len(self.defaults)} if self.defaults else {})}}
 
     @classmethod
     def from_data(cls, data: object) -> SurfaceHistory:
@@ -81,7 +85,7 @@ class SurfaceHistory:
             raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
                                    "env: {}, names: {}; run `dossier releases surface --record`")
         try:
-            check_keys(data, ("version", "releases", *KINDS, "names"), str(SURFACE_LOCK),
+            check_keys(data, ("version", "releases", *KINDS, "defaults", "names"), str(SURFACE_LOCK),
                        "run `dossier releases surface --record`")
         except LockError as exc:
             raise SurfaceLockError(str(exc)) from None
@@ -105,6 +109,10 @@ class SurfaceHistory:
                 if releases.index(first) > releases.index(last or first):  # flags.md: 'from 0.5.9 to 0.5.1'
                     raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} ends before it begins" + fix)
                 getattr(out, kind)[str(name)] = Span(first, last or first)
+        defaults = data.get("defaults") or {}
+        if not (isinstance(defaults, dict) and all(isinstance(v, str) for v in defaults.values())):
+            raise SurfaceLockError(f"{SURFACE_LOCK}: defaults: expected name: 'value' text" + fix)
+        out.defaults = {str(n): v for n, v in defaults.items() if n in out.flags or n in out.env}
         return out
 
 
@@ -117,6 +125,9 @@ def _check_counts(data: dict) -> None:
         raise SurfaceLockError(f"{SURFACE_LOCK}: no closing `names:` count of flags and env, which recording writes "
                                "last: the lock is cut short (or not written by dossier), and the names past the cut "
                                "are lost" + fix)
+    if "defaults" in counts and len(data.get("defaults") or {}) != counts["defaults"]:
+        raise SurfaceLockError(f"{SURFACE_LOCK}: defaults lists {len(data.get('defaults') or {})} name(s) where `names:` "
+                               f"counts {counts.get('defaults')}: the lock is cut short or was edited by hand" + fix)
     for kind in KINDS:
         if len(data[kind]) != counts[kind]:
             raise SurfaceLockError(f"{SURFACE_LOCK}: {kind} lists {len(data[kind])} name(s) where `names:` counts "
@@ -149,6 +160,8 @@ def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] |
             spans = getattr(history, kind)
             for name in names:
                 spans[name] = Span(spans[name].first if name in spans else tree.version, tree.version)
+        history.defaults = {**{n: f.default for n, f in s.flags.items() if f.default is not None},
+                            **{n: v for n, v in s.env_defaults.items() if v is not None and n in s.env}}
         tree.unload()
         if on_release is not None:
             on_release(tree)

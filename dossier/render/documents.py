@@ -311,8 +311,9 @@ def _surface_rows(pages: list[str], surface) -> dict:
     rows = {}
     after = dict(zip(surface.releases, surface.releases[1:], strict=False))  # each release -> the next one read
     for kind, spans in ((FLAG, surface.flags), (ENV, surface.env)):
-        rows[kind] = [{"name": n, "first": spans[n].first, "last": spans[n].last,
-                       "gone_in": after.get(spans[n].last, "")} for n in sorted(named[kind]) if n in spans]
+        rows[kind] = [{"name": n, "first": spans[n].first, "last": spans[n].last, "gone_in": after.get(spans[n].last, ""),
+                       "default": surface.defaults.get(n) if spans[n].last == surface.newest else None}
+                      for n in sorted(named[kind]) if n in spans]
     return {"first": surface.releases[0] if surface.releases else "", "newest": surface.newest, "flags": rows[FLAG],
             "env": rows[ENV]}
 

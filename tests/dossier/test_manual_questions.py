@@ -398,11 +398,13 @@ def answer(q: Question) -> tuple[str, str]:
     skill = (SKILL / "SKILL.md").read_text()
     rows = [r for r in _rows(skill) if q.row in r.split("|")[1]]
     assert len(rows) == 1, f"{q.ask!r}: {len(rows)} symptom rows match {q.row!r}"
-    target = re.search(r"\]\((references/[\w.-]+\.md)#([\w-]+)\)", rows[0].rsplit(" | ", 1)[1])  # the Read cell
-    assert target, rows[0]
-    page = (SKILL / target[1]).read_text()
-    section = _section(page, target[2])
-    if target[2] == "by-message":
+    targets = re.findall(r"\]\((references/[\w.-]+\.md)#([\w-]+)\)", rows[0].rsplit(" | ", 1)[1])  # the Read cell
+    assert targets, rows[0]
+    # a cell linking several sections (the flags index, split by name) is read where the asked-about name is
+    sections = [(t, _section((SKILL / t[0]).read_text(), t[1])) for t in targets]
+    target, section = max(sections, key=lambda ts: sum(m in ts[1] for m in q.must))
+    page = (SKILL / target[0]).read_text()
+    if target[1] == "by-message":
         return skill + section, _section(page, index_target(section, q.ask))
     return skill, section
 

@@ -112,7 +112,9 @@ def test_flag_releases_match_the_surface_lock():
     page = (SKILL / "references" / "flags.md").read_text()
     rows = [line.split(" | ") for line in page.splitlines() if line.startswith("| `")]
     assert len(rows) >= 100, len(rows)
-    for name, first, last, _explained in rows:
+    for name, first, last, default, _explained in rows:
         name = name.strip("| `")
         span = history.span("flags" if name.startswith("--") else "env", name)
         assert span is not None and (span.first, span.last) == (first, last.split(":")[0].strip(" |")), name
+        declared = history.defaults.get(name) if span.last == history.newest else None
+        assert default == (f"`{declared}`" if declared is not None else "-"), (name, default)

@@ -73,15 +73,16 @@ FILES = [
     ("srt/models/qwen3_next.py", (("19321", None), ("21662", None))),
 ]
 
-#: a flag or variable, its first release, and what the section its index row links must say about it
+#: a flag or variable, its first release, the default 0.5.23 declares (cards/surface.lock), and what the section its
+#: index row links must say about it
 NAMES = [
-    ("--mamba-track-interval", FLAGS, "0.5.7", ("(default 256)",)),
-    ("--linear-replayssm-cache-len", FLAGS, "0.5.15", ("(default 16)", "below 1 is refused")),
-    ("--enable-linear-replayssm-spec", FLAGS, "0.5.17", ("linear draft chains only", "off by default")),
-    ("--mamba-ssm-dtype", FLAGS, "0.5.2", ("float32", "bfloat16")),
-    ("--chunked-prefill-size", FLAGS, "0.5.1", ("16384", "8192")),
-    ("SGLANG_GDN_CHUNK_H_NUM_STAGES", ENV, "0.5.13", ("[2]", "chunk_gated_delta_rule_fwd_kernel_h")),
-    ("SGLANG_MAMBA_CONV_DTYPE", ENV, "0.5.9", ("conv",)),
+    ("--mamba-track-interval", FLAGS, "0.5.7", "`256`", ("(default 256)",)),
+    ("--linear-replayssm-cache-len", FLAGS, "0.5.15", "`16`", ("(default 16)", "below 1 is refused")),
+    ("--enable-linear-replayssm-spec", FLAGS, "0.5.17", "`False`", ("linear draft chains only", "off by default")),
+    ("--mamba-ssm-dtype", FLAGS, "0.5.2", "`None`", ("float32", "bfloat16")),
+    ("--chunked-prefill-size", FLAGS, "0.5.1", "`None`", ("16384", "8192")),
+    ("SGLANG_GDN_CHUNK_H_NUM_STAGES", ENV, "0.5.13", "`2`", ("[2]", "chunk_gated_delta_rule_fwd_kernel_h")),
+    ("SGLANG_MAMBA_CONV_DTYPE", ENV, "0.5.9", "`bfloat16`", ("conv",)),
 ]
 
 
@@ -122,13 +123,13 @@ def _index_row(section: str, name: str) -> list[str]:
     return [c.strip() for c in rows[0].strip("|").split(" | ")]
 
 
-@pytest.mark.parametrize("name, row, first, facts", NAMES, ids=[n[0] for n in NAMES])
-def test_a_name_leads_from_the_index_to_the_section_that_explains_it(name, row, first, facts):
-    """SKILL.md -> flags.md's row (first release) -> the one section its "Explained in" cell links, which names it and
-    holds what it does; the three reads stay within HOP_BYTES."""
-    skill, index = answer(Question(f"What does {name} do and since when?", row, ()))
-    _, since, _last, explained = _index_row(index, name)
-    assert since == first
+@pytest.mark.parametrize("name, row, first, declared, facts", NAMES, ids=[n[0] for n in NAMES])
+def test_a_name_leads_from_the_index_to_the_section_that_explains_it(name, row, first, declared, facts):
+    """SKILL.md -> flags.md's row (first release, the default 0.5.23 declares) -> the one section its "Explained in"
+    cell links, which names it and holds what it does; the three reads stay within HOP_BYTES."""
+    skill, index = answer(Question(f"What does {name} do and since when?", row, (f"| `{name}` |",)))
+    _, since, _last, default, explained = _index_row(index, name)
+    assert since == first and default == declared
     link = re.fullmatch(r"\[[\w-]+\]\(([\w.-]+\.md)#([\w-]+)\)", explained)
     assert link, (name, explained)
     target = _section((SKILL / "references" / link[1]).read_text(), link[2])
@@ -147,6 +148,7 @@ def test_every_index_row_links_a_section_that_names_it():
     for line in rows:
         name = line.split("`")[1]
         cell = line.rstrip(" |").rsplit(" | ", 1)[1]
+        assert line.count(" | ") == 4, line  # name | first | last | default | explained
         link = re.fullmatch(r"\[[\w-]+\]\((answers|errors|playbook)\.md#([\w-]+)\)", cell)
         assert link, (name, cell)
         text = pages.setdefault(link[1], (SKILL / "references" / f"{link[1]}.md").read_text())

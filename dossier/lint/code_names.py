@@ -8,7 +8,7 @@ the card's own title, key fragment and files, Python's standard library, `[tool.
 projects' names that read as code, each with its source), and, when synced, the release cache.
 
 Not judged: an unmerged PR's card (its own names may never have shipped), a name the text marks as gone or as the
-PR's or a thread's wording (D613's marks), the names of a "Pseudo:" sketch (its locals), a name beside what a person
+PR's or a thread's wording (D613's marks), a command line's program or module ("lm_eval --model", "python -m x"), the names of a "Pseudo:" sketch (its locals), a name beside what a person
 does ("the author (McZyWu)", "HyeonjeCho reported", "co-authored by ShangmingCai": GitHub handles look like
 CamelCase), a name the sentence says is absent ("0.5.23 has no mamba_ssm_k_last"), lowerCamelCase (CUDA, C++ and
 JavaScript names: SGLang's Python has none of its own), the plural of a known name, and a family of classes named by
@@ -55,6 +55,9 @@ _OTHER = re.compile(r"\b(?:PyTorch|torch|CUDA|cuBLAS|cuDNN|NCCL|Triton|FlashInfe
 #: "X, in server_args.py, occurs nowhere in 0.5.23", "X is missing from main"
 _ABSENT_AFTER = re.compile(r"(?:[^.;]|\.(?=\w)){0,60}?\b(?:occurs nowhere|is nowhere|exists nowhere|(?:is|was|were) (?:reported )?"
                            r"missing|never shipped|never existed)\b", re.IGNORECASE)
+#: a command line's program or module, not a name of SGLang's code: "python -m X" (D605 judges the module), "X --flag"
+_COMMAND_BEFORE = re.compile(r"(?:^|\s)-m\s+$")
+_COMMAND_AFTER = re.compile(r"\s+--?[A-Za-z]")
 #: "0.5.23 has no X", "lacks X", "without X", "never had X"
 _ABSENT = re.compile(r"\b(?:has no|have no|had no|no|lacks?|lacked|without|never (?:had|has|shipped))\s+"
                      r"(?:[\w.]+\s+){0,2}$", re.IGNORECASE)
@@ -151,6 +154,7 @@ def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
             before, after = text[begin:m.start()], text[m.end():stop]
             if (marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(before) or _THREAD.search(before)
                     or _ABSENT.search(before) or _OTHER.search(before[-60:])
+                    or _COMMAND_BEFORE.search(before) or _COMMAND_AFTER.match(after)
                     or _PERSON_BEFORE.search(before[-50:]) or _PERSON_AFTER.match(after) or _ABSENT_AFTER.match(after)):
                 continue
             if grounds is None:

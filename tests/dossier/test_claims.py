@@ -13,7 +13,7 @@ from dossier.lint import LintContext, run_lint
 from dossier.mentions import find_mentions
 from dossier.project import Project
 from dossier.surface import read_surface
-from tests.dossier.factories import LANES, make_card, sglang_package, write_project
+from tests.dossier.factories import FACTORY_NAMES, LANES, factory_names_module, make_card, sglang_package, write_project
 
 SERVER_ARGS = '''
 class ServerArgs:
@@ -56,6 +56,7 @@ def sglang_tree(tmp_path: Path) -> Path:
         "srt/environ.py": ENVIRON,
         "srt/models/qwen3_next.py": "# model\n",
         "srt/layers/linear.py": "# linear\n",
+        FACTORY_NAMES: factory_names_module(),
     }
     for rel, text in files.items():
         (pkg / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -140,7 +140,8 @@ def test_a_write_that_fails_names_the_file_meant_not_its_temp_file(root, monkeyp
                                       "--root", str(root)])
     monkeypatch.undo()
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == f"error: {root / 'cards' / 'drift.lock'}: No space left on device"
+    assert result.stderr.splitlines()[-1] == (f"error: {root / 'cards' / 'drift.lock'}: No space left on device "
+                                              "(nothing was replaced: free space and run again)")
     assert _temps(root / "cards") == []
 
 

@@ -216,7 +216,9 @@ def _released(tmp_path: Path, text: str, state: str = "merged") -> Path:
     ("The change first shipped in 0.1.0.", "merged", True),
     ("The change shipped in 0.1.0.", "merged", True),
     ("The change first shipped in 0.2.0 and is still in 0.3.0.", "merged", False),
-    ("The change shipped in 0.3.0.", "merged", False),
+    # "shipped in" without "first" is the release it went out in (lint22, D319); "also"/"still" a release holding it
+    ("The change shipped in 0.3.0.", "merged", True),
+    ("The change also shipped in 0.3.0.", "merged", False),
     ("This fix shipped in 0.2.0.", "closed", True),
     # whose release it is: another PR's (without evidence: not judged), or not for a pattern to decide
     ("Its successor #101, first shipped in 0.1.0, kept the idea.", "closed", False),

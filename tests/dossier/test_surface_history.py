@@ -11,7 +11,7 @@ from dossier.cli import app
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
 from dossier.surface_history import SURFACE_LOCK, read_history
-from tests.dossier.factories import make_card, write_project
+from tests.dossier.factories import FACTORY_NAMES, factory_names_module, make_card, write_project
 from tests.dossier.release_support import write_release
 
 OLD = ('def add(parser):\n    parser.add_argument("--cuda-graph-max-bs", type=int)\n'
@@ -19,8 +19,9 @@ OLD = ('def add(parser):\n    parser.add_argument("--cuda-graph-max-bs", type=in
        'import os\nos.environ.get("SGLANG_OLD_SWITCH")\n')
 NEW = ('def add(parser):\n    parser.add_argument("--cuda-graph-max-bs-decode", type=int)\n'
        'import os\nos.environ.get("SGLANG_NEW_SWITCH")\n')
-#: today's package holds what the factory card names too (its key file, --tp-size)
+#: today's package holds what the factory card names too (its key file, code names, --tp-size)
 TODAY = {"__init__.py": "", "version.py": '__version__ = "0.5.3"\n', "srt/models/qwen3_next.py": "",
+         FACTORY_NAMES: factory_names_module(),
          "srt/server_args.py": NEW + 'def add_tp(parser):\n    parser.add_argument("--tp-size", type=int)\n'}
 
 

@@ -445,7 +445,8 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     (root / "cards").mkdir(parents=True)
     models = tomllib.loads((REAL / "pyproject.toml").read_text())["tool"]["dossier"].get("models", [])
     (root / "pyproject.toml").write_text(f'[tool.dossier]\nrepo = "sgl-project/sglang"\nmodels = {models!r}\n')
-    shutil.copy(REAL / "cards" / "opened.lock", root / "cards" / "opened.lock")
+    for lock in ("opened.lock", "names.lock"):  # names.lock: the older releases' names the cards use (D621)
+        shutil.copy(REAL / "cards" / lock, root / "cards" / lock)
     for name in ("runtime", "tests", "results"):
         os.symlink(REAL / name, root / name)
     texts = []

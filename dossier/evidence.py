@@ -25,6 +25,7 @@ from dossier.errors import DossierError, url_host
 from dossier.files import read_bytes, serialized
 from dossier.files import record as record_file
 from dossier.locks import LockError, check_keys, read_lock_file
+from dossier.mentions import code_like
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
 from dossier.sources import DEFAULT_API_HOST, DEFAULT_API_URL
@@ -220,14 +221,17 @@ class LockEntry:
     #: clone or a saved diff); lint --record refuses other hosts unless allowed explicitly
     host: str | None = None
     kind: str = PR_DIFF
+    #: the code names of the card's prose that the diff's lines hold: lint D621 takes them as the PR's change
+    #: when the diff is not cached (CI), so a card proven here stays proven offline
+    names: tuple[str, ...] = ()
 
     def to_data(self) -> dict:
-        data = {**asdict(self), "lines": list(self.lines)}
-        return {k: v for k, v in data.items() if not (k in OPTIONAL_FIELDS and v is None)}
+        data = {**asdict(self), "lines": list(self.lines), "names": list(self.names)}
+        return {k: v for k, v in data.items() if not (k in OPTIONAL_FIELDS and not v)}
 
 
 #: LockEntry fields an entry may leave out
-OPTIONAL_FIELDS = frozenset({"host"})
+OPTIONAL_FIELDS = frozenset({"host", "names"})
 
 
 def entry_host(entry: CacheEntry) -> str | None:
@@ -291,15 +295,17 @@ def _lock_entry(pr: object, data: object) -> LockEntry:
         raise LockError(f"entry {pr!r} must be a PR number mapping to the fields {', '.join(sorted(required))}"
                         f" (optional: {', '.join(sorted(OPTIONAL_FIELDS))})")
     data = {**data, "recorded": str(data["recorded"])}
-    lines = data["lines"]
+    lines, code_names = data["lines"], data.get("names", [])
     if not isinstance(lines, list) or not all(isinstance(n, int) for n in lines):
         raise LockError(f"entry {pr}: lines must be a list of line numbers")
+    if not isinstance(code_names, list) or not all(isinstance(n, str) for n in code_names):
+        raise LockError(f"entry {pr}: names must be a list of code names")
     for name, field in names.items():
-        if name != "lines" and name in data and not isinstance(data[name], int if field.type == "int" else str):
+        if name not in ("lines", "names") and name in data and not isinstance(data[name], int if field.type == "int" else str):
             raise LockError(f"entry {pr}: {name} must be {'a number' if field.type == 'int' else 'text'}")
     if data["kind"] != PR_DIFF:
         raise LockError(f"entry {pr}: kind must be {PR_DIFF} in the cards section")
-    return LockEntry(**{**data, "lines": tuple(lines)})
+    return LockEntry(**{**data, "lines": tuple(lines), "names": tuple(code_names)})
 
 
 def lock_section(root: Path, name: str) -> object:
@@ -385,6 +391,18 @@ def diff_coverage(entry: CacheEntry) -> tuple[int, int, int]:
     return (len(files), sum(len(f.added()) for f in files), sum(len(f.removed()) for f in files))
 
 
+def diff_names(card: Card, files: Sequence[DiffFile]) -> tuple[str, ...]:
+    """The code names the card's prose writes (snake_case, CamelCase) that a line of the diff holds."""
+    prose = " ".join((card.motivation, card.implementation, card.key_fragment.explain, *card.claims,
+                      *card.corrections))
+    written = {w for w in re.findall(r"\w+", prose) if code_like(w)}
+    held = set()
+    for df in files:
+        for hunk in df.hunks:
+            held |= written.intersection(re.findall(r"\w+", "\n".join(ln.text for ln in hunk.lines)))
+    return tuple(sorted(held))
+
+
 def lock_entry(card: Card, entry: CacheEntry, located: Located, recorded: str) -> LockEntry:
     files, additions, deletions = diff_coverage(entry)
     host = entry_host(entry)
@@ -400,6 +418,7 @@ def lock_entry(card: Card, entry: CacheEntry, located: Located, recorded: str) -
         additions=additions,
         deletions=deletions,
         host=host if host != DEFAULT_API_HOST else None,
+        names=diff_names(card, entry.files()),
     )
 
 

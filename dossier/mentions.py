@@ -82,6 +82,20 @@ class Mention:
         return self.written or self.text
 
 
+#: a file name, never a code name
+_FILE = re.compile(r"\.(?:py|pyi|cu|cuh|cc|cpp|h|hpp|json|yaml|yml|md|txt|sh|toml)$")
+
+
+def code_like(part: str) -> bool:
+    """Whether a bare word reads as code: snake_case with an inner '_' (not ALL_CAPS: D603 judges SGLang's env vars),
+    or an UpperCamelCase class name; not a file name, a test name (no wheel ships SGLang's test/) or lowerCamelCase."""
+    if _FILE.search(part) or re.match(r"(?:test_|Test[A-Z])", part) or not re.search(r"[a-z]", part):
+        return False
+    if "_" in part.strip("_"):
+        return True
+    return bool(re.fullmatch(r"[A-Z]\w*", part) and re.search(r"[a-z][A-Z]", part))
+
+
 def find_mentions(text: str) -> list[Mention]:
     """Every flag, env var, path and ``python -m`` module in ``text``, in order."""
     t = _Text(text)

@@ -3,9 +3,10 @@ source holds. D613 judges a name in backticks; an author who writes "the loader 
 plainly hands the reader the same invented function. The sources are what the evidence has offline: today's SGLang
 (its code and module paths), this project's code, the stored PR facts snapshot (each PR's main files and the names
 its hunks define or touch), cards/surface.lock (every flag, as its server_args field, and env var of the releases),
-cards/names.lock (names the cards use that only older releases had), the PR's cached diff or shipping release diff,
-the card's own title, key fragment and files, Python's standard library, `[tool.dossier] other_names` (other
-projects' names that read as code, each with its source), and, when synced, the release cache.
+cards/names.lock (names the cards use that only older releases had), the PR's cached diff or shipping release diff
+(or, offline, the diff's names cards/evidence.lock kept), the card's own title, key fragment and files, Python's
+standard library, `[tool.dossier] other_names` (other projects' names that read as code, each with its source), and,
+when synced, the release cache.
 
 Not judged: an unmerged PR's card (its own names may never have shipped), a name the text marks as gone or as the
 PR's or a thread's wording (D613's marks), a command line's program or module ("lm_eval --model", "python -m x"), the names of a "Pseudo:" sketch (its locals), a name beside what a person
@@ -32,11 +33,11 @@ from dossier.lint.claims import (
 )
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError, read_lock_file
+from dossier.mentions import code_like
 
 NAMES_LOCK = Path("cards") / "names.lock"
 #: a bare dotted name, not inside a path, a URL, a flag, a handle or backticks
 _BARE = re.compile(r"(?<![\w.`/@$-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?(?![\w`/@-]|\.[A-Za-z_])")
-_FILE = re.compile(r"\.(?:py|pyi|cu|cuh|cc|cpp|h|hpp|json|yaml|yml|md|txt|sh|toml)$")
 _PSEUDO = re.compile(r"\bpseudo(?:code|-code)?\b", re.IGNORECASE)
 #: what a person does beside their handle: "(author X", "co-authored by X", "X (opened ...)", "X reported"
 _PERSON_BEFORE = re.compile(r"\b(?:authors?|reviewers?|contributors?|maintainers?|co-authored by|thanks to)\b"
@@ -61,16 +62,6 @@ _COMMAND_AFTER = re.compile(r"\s+--?[A-Za-z]")
 #: "0.5.23 has no X", "lacks X", "without X", "never had X"
 _ABSENT = re.compile(r"\b(?:has no|have no|had no|no|lacks?|lacked|without|never (?:had|has|shipped))\s+"
                      r"(?:[\w.]+\s+){0,2}$", re.IGNORECASE)
-
-
-def code_like(part: str) -> bool:
-    """Whether a bare word reads as code: snake_case with an inner '_' (not ALL_CAPS: D603 judges SGLang's env vars),
-    or an UpperCamelCase class name; not a file name, a test name (no wheel ships SGLang's test/) or lowerCamelCase."""
-    if _FILE.search(part) or re.match(r"(?:test_|Test[A-Z])", part) or not re.search(r"[a-z]", part):
-        return False
-    if "_" in part.strip("_"):
-        return True
-    return bool(re.fullmatch(r"[A-Z]\w*", part) and re.search(r"[a-z][A-Z]", part))
 
 
 def read_names(root: Path) -> set[str]:
@@ -112,7 +103,8 @@ def _words(ctx) -> set[str]:
 def _runtime_words(root: Path) -> set[str]:
     """The names of this project's runtime code and its tests, and the card's own keys (not dossier/'s code nor
     tests/dossier/, whose probes and docstrings spell invented names on purpose)."""
-    words = set(re.findall(r"\w+", "\n".join(p.read_text() for p in (Path(__file__).parents[1] / "schema").glob("*"))))
+    schema = (Path(__file__).parents[1] / "schema").glob("*")
+    words = set(re.findall(r"\w+", "\n".join(p.read_text(encoding="utf-8") for p in schema)))
     for path in [*(root / "runtime").rglob("*.py"), *(root / "tests" / "runtime").rglob("*.py")]:
         words |= set(re.findall(r"\w+", path.read_text(encoding="utf-8", errors="replace")))
         words |= set(path.relative_to(root).with_suffix("").parts)
@@ -132,6 +124,7 @@ def _family(part: str, after: str, words: set[str]) -> bool:
 def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
     """(field path, name, match) for each bare code name of the card's prose that no source holds."""
     from dossier.lint.claims import _in_a_release
+    from dossier.lint.evidence import lock
     from dossier.lint.grounds import ground_texts
     from dossier.mentions import MARK_ATTRIBUTED, _Text
 
@@ -159,6 +152,8 @@ def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
                 continue
             if grounds is None:
                 grounds = {w for t in ground_texts(card, ctx) for w in re.findall(r"\w+", t)}
+                recorded = lock(ctx)[0].get(card.pr)  # the diff's names lint --record kept (the diff's not cached)
+                grounds |= set(recorded.names) if recorded is not None else set()
             parts = [p for p in parts if p not in grounds and not _family(p, after, words)]
             if parts and not all(_in_a_release(p, ctx) for p in parts):
                 yield path, ", ".join(parts), m
@@ -307,7 +302,6 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
     s = surface(ctx)
     if card.state != "merged" or s is None:
         return
-    memo = ctx.memo.setdefault("class-members", {})
     grounds = None
     for path, text in _field_texts(doc.data):
         pseudo = _PSEUDO.search(text)
@@ -318,9 +312,8 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
             cls, member = m.group(1), m.group(2)
             if member.startswith("__"):
                 continue
-            if cls not in memo:
-                memo[cls] = _class_members(s.tree, cls)
-            members = memo[cls]
+            # read once per tree and process (a test suite lints many projects against the same SGLang)
+            members = _from_tree(f"class-members {cls}", s.tree, lambda tree: _class_members(tree, cls))
             if members is None or member in members:
                 continue
             marks = marks or _Text(text)

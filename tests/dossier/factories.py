@@ -55,7 +55,8 @@ PROSE = [
             "copied it."
         ),
         "implementation": (
-            "cache_finished_req now copies the conv and SSM state into a fresh slot from MambaPool.alloc "
+            "The finished-request path now copies the conv and SSM state into a fresh slot from "
+            "HybridReqToTokenPool.alloc "
             "before free_mamba_cache releases the request's own slot, and HybridReqToTokenPool records the "
             "copied index in mamba_index_mapping so later lookups read the snapshot, not the reused slot; "
             "the layer's in_proj_qkvzba MergedColumnParallelLinear is not involved."

@@ -325,7 +325,7 @@ def test_a_host_that_refuses_names_itself_when_the_backoff_would_pass_the_deadli
 @pytest.mark.parametrize(("extra", "said"), [
     ('[tool.dossier.skill]\ndescripton = "What my skill does."\n',
      "[tool.dossier.skill] has no key 'descripton' (the keys are name, description)"),
-    ("coverr = [100]\n", "[tool.dossier] has no key 'coverr' (the keys are repo, api_url, models, skill, cover)"),
+    ("coverr = [100]\n", "[tool.dossier] has no key 'coverr' (the keys are repo, api_url, models, other_names, skill, cover)"),
 ])
 def test_a_config_key_no_reader_knows_is_one_error_line(tmp_path, extra, said):
     from dossier.project import ProjectError, read_config

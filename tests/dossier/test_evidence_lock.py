@@ -99,6 +99,22 @@ def test_record_then_lint_round_trips(setup, tmp_path):
     )
 
 
+def test_the_diffs_names_keep_an_offline_lint_clean(setup, tmp_path):
+    """D621 takes a name from the PR's change; offline (CI: no cache) the lock's names stand in for the diff, so a
+    card proven by lint --record is not an invented-name error on the next machine."""
+    from dossier.evidence import LockEntry, read_lock, write_lock
+
+    root, cache = setup
+    dossier(root, "lint", "--record", cache=cache)
+    offline = dossier(root, "lint", "--select", "D621", cache=empty_cache(tmp_path))
+    assert offline.exit_code == 0, offline.output
+    entries = read_lock(root)
+    assert 101 not in entries and "in_proj_qkvzba" in entries[102].names  # 101's match is ambiguous: not recorded
+    write_lock(root, {pr: LockEntry(**{**e.__dict__, "names": ()}) for pr, e in entries.items()})
+    bare = dossier(root, "lint", "--select", "D621", cache=empty_cache(tmp_path))
+    assert bare.exit_code == 1 and "cards/102.yaml:" in bare.stdout and "D621 in_proj_qkvzba" in bare.stdout
+
+
 def test_lock_content_is_what_the_diff_says(setup):
     root, cache = setup
     dossier(root, "lint", "--record", cache=cache)
@@ -114,6 +130,9 @@ def test_lock_content_is_what_the_diff_says(setup):
         "key_fragment": hashlib.sha256(f"{ev.MODEL}\n{GOOD['key_fragment']['match']}".encode()).hexdigest(),
         "kind": "pr-diff",
         "lines": [18],
+        # the code names of the prose that the diff's lines hold (fused_qkvzba_split_reshape_cat is the prose's only)
+        "names": ["MergedColumnParallelLinear", "in_proj_ba", "in_proj_qkvz", "in_proj_qkvzba", "output_sizes",
+                  "weight_loader"],
         "recorded": "2026-04-01",
         "side": "new",
         "source": "github",

@@ -443,10 +443,12 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     """The real card ``pr`` (edited) with the real ``others``, lanes and locks, and this repository's runtime and
     tests (for test ids), as a project of its own."""
     (root / "cards").mkdir(parents=True)
-    models = tomllib.loads((REAL / "pyproject.toml").read_text())["tool"]["dossier"].get("models", [])
-    (root / "pyproject.toml").write_text(f'[tool.dossier]\nrepo = "sgl-project/sglang"\nmodels = {models!r}\n')
-    for lock in ("opened.lock", "names.lock"):  # names.lock: the older releases' names the cards use (D621)
-        shutil.copy(REAL / "cards" / lock, root / "cards" / lock)
+    config = tomllib.loads((REAL / "pyproject.toml").read_text())["tool"]["dossier"]
+    (root / "pyproject.toml").write_text(f'[tool.dossier]\nrepo = "sgl-project/sglang"\n' + "".join(
+        f"{key} = {config[key]!r}\n" for key in ("models", "other_names") if key in config))
+    # D621's offline sources of names beside today's SGLang: the older releases' names the cards use, the PR facts
+    for name in ("opened.lock", "names.lock", "pr-facts.json"):
+        shutil.copy(REAL / "cards" / name, root / "cards" / name)
     for name in ("runtime", "tests", "results"):
         os.symlink(REAL / name, root / name)
     texts = []

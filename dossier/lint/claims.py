@@ -93,6 +93,19 @@ def tree_names(tree) -> str:
                       .replace("/", "."))
 
 
+def tree_has_word(tree, word: str) -> bool:
+    """Whether ``word`` stands whole in ``tree``'s sources or paths (a set lookup for a plain word: its words are
+    read once per tree and process, where a search of the whole text takes a tenth of a second)."""
+    if re.fullmatch(r"\w+", word):
+        return word in tree_words(tree)
+    return _has_word(tree_names(tree), word)
+
+
+def tree_words(tree) -> frozenset[str]:
+    """Every word of ``tree``'s sources and paths (read once per tree and process)."""
+    return _from_tree("words", tree, lambda t: frozenset(re.findall(r"\w+", tree_names(t))))
+
+
 def history(ctx):
     """The committed surface lock of the releases (None: none recorded, or unreadable: D610 says so)."""
     if "history" not in ctx.memo:
@@ -430,8 +443,10 @@ def common_match(ctx) -> Iterator[Finding]:
         match = doc.data["key_fragment"]["match"]
         if len(match) > 40:  # a line that long is specific whatever it holds
             continue
-        sources = sources if sources is not None else _from_tree("sources", s.tree, lambda t: "\n".join(t.texts.values()))
-        if (n := sources.count(match)) >= COMMON_MATCH:
+        # as UTF-8 bytes: a quarter of the memory of the joined text (one non-ASCII character makes it 4 bytes a
+        # character) and counted 2-4x faster; UTF-8 keeps every occurrence an occurrence
+        sources = sources or _from_tree("source-bytes", s.tree, lambda t: "\n".join(t.texts.values()).encode())
+        if (n := sources.count(match.encode())) >= COMMON_MATCH:
             yield Finding("key_fragment.match#value",
                           f"{match!r} occurs {n} times in SGLang {s.tree.version}: it cannot identify this PR's line",
                           hint="quote a line only this change wrote (an identifier, a call with its arguments)",
@@ -588,7 +603,7 @@ def _known_name(name: str, tree, card, ctx) -> bool:
 
     if "project-names" not in ctx.memo:
         ctx.memo["project-names"] = _project_names(ctx.project.root)
-    return (_has_word(tree_names(tree), name) or _has_word(ctx.memo["project-names"], name)
+    return (tree_has_word(tree, name) or _has_word(ctx.memo["project-names"], name)
             or any(_has_word(t, name) for t in ground_texts(card, ctx)))
 
 

@@ -30,6 +30,7 @@ from dossier.lint.claims import (
     history,
     surface,
     tree_names,
+    tree_words,
 )
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError, read_lock_file
@@ -83,7 +84,7 @@ def _words(ctx) -> set[str]:
         from dossier.lint.github_facts import facts
 
         s = surface(ctx)
-        words = set(_from_tree("words", s.tree, lambda t: set(re.findall(r"\w+", tree_names(t))))) if s else set()
+        words = set(tree_words(s.tree)) if s else set()
         words |= _runtime_words(ctx.project.root)
         for f in facts(ctx).values():
             words |= f.symbols | {w for p in f.files for w in re.findall(r"\w+", p)}
@@ -121,11 +122,20 @@ def _family(part: str, after: str, words: set[str]) -> bool:
         w.endswith(part) and w != part and w[len(w) - len(part)].isupper() for w in words)
 
 
+def change_words(card, ctx) -> set[str]:
+    """The words of the card's PR change: its grounds (the cached diff, the shipping release) and the diff's code
+    names cards/evidence.lock kept (offline, where CI lints, the lock stands in for the diff it was recorded from)."""
+    from dossier.lint.evidence import lock
+    from dossier.lint.grounds import ground_texts
+
+    words = {w for t in ground_texts(card, ctx) for w in re.findall(r"\w+", t)}
+    recorded = lock(ctx)[0].get(card.pr)
+    return words | set(recorded.names) if recorded is not None else words
+
+
 def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
     """(field path, name, match) for each bare code name of the card's prose that no source holds."""
     from dossier.lint.claims import _in_a_release
-    from dossier.lint.evidence import lock
-    from dossier.lint.grounds import ground_texts
     from dossier.mentions import MARK_ATTRIBUTED, _Text
 
     if card.state != "merged" or surface(ctx) is None:
@@ -151,9 +161,7 @@ def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
                     or _PERSON_BEFORE.search(before[-50:]) or _PERSON_AFTER.match(after) or _ABSENT_AFTER.match(after)):
                 continue
             if grounds is None:
-                grounds = {w for t in ground_texts(card, ctx) for w in re.findall(r"\w+", t)}
-                recorded = lock(ctx)[0].get(card.pr)  # the diff's names lint --record kept (the diff's not cached)
-                grounds |= set(recorded.names) if recorded is not None else set()
+                grounds = change_words(card, ctx)
             parts = [p for p in parts if p not in grounds and not _family(p, after, words)]
             if parts and not all(_in_a_release(p, ctx) for p in parts):
                 yield path, ", ".join(parts), m
@@ -215,6 +223,29 @@ NAMES_HEADER = (
 )
 
 
+def _class_files(tree) -> dict[str, list[str]]:
+    """The Python files of ``tree`` that define each class name (read once per tree and process)."""
+    def read(t) -> dict[str, list[str]]:
+        files: dict[str, list[str]] = {}
+        for path, text in t.texts.items():
+            if path.endswith(".py"):
+                for name in dict.fromkeys(re.findall(r"^\s*class\s+(\w+)", text, re.MULTILINE)):
+                    files.setdefault(name, []).append(path)
+        return files
+
+    return _from_tree("class-files", tree, read)
+
+
+def _members(tree, name: str, depth: int = 0) -> frozenset[str] | None:
+    """:func:`_class_members`, once per class, tree and process (a test suite lints many projects against one
+    SGLang; a base is read once for all its subclasses)."""
+    def read(t):
+        found = _class_members(t, name, depth)
+        return None if found is None else frozenset(found)
+
+    return _from_tree(f"class-members {name}", tree, read)
+
+
 def _class_members(tree, name: str, depth: int = 0) -> set[str] | None:
     """Every method, attribute and nested class the class ``name`` of ``tree`` has, its bases' included (None: not
     a class of the tree, or a base from outside it, whose members cannot be read here)."""
@@ -222,11 +253,9 @@ def _class_members(tree, name: str, depth: int = 0) -> set[str] | None:
 
     if depth > 6:
         return None
-    pattern = re.compile(rf"^\s*class {re.escape(name)}\b", re.MULTILINE)
     found = None
-    for path, text in tree.texts.items():
-        if not path.endswith(".py") or f"class {name}" not in text or not pattern.search(text):
-            continue
+    for path in _class_files(tree).get(name, ()):
+        text = tree.texts[path]
         try:
             module = ast.parse(text)
         except (SyntaxError, ValueError):
@@ -247,7 +276,7 @@ def _class_members(tree, name: str, depth: int = 0) -> set[str] | None:
                 base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
                 if base_name in (None, "object"):
                     continue
-                inherited = _class_members(tree, base_name, depth + 1)
+                inherited = _members(tree, base_name, depth + 1)
                 if inherited is None and base_name == "Module":
                     inherited = _torch_module_members()
                 if inherited is None:
@@ -294,9 +323,9 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
     a method it lacks. Judged in a sentence about today's SGLang ("in 0.5.23", "today", "still", "now"): a PR's code
     as it merged may since have left the class. The class is read from today's SGLang (its methods, class attributes, `self.x = ...` assignments, nested
     classes, and those of its bases); a class with a base from outside SGLang (torch.nn.Module...) is not judged, nor
-    a member of the PR's change, of cards/names.lock, or in marked history, a PR's or thread's wording, a "Pseudo:"
+    a member of the PR's change (offline, the diff's names
+    cards/evidence.lock kept), of cards/names.lock, or in marked history, a PR's or thread's wording, a "Pseudo:"
     sketch, or an unmerged PR's card."""
-    from dossier.lint.grounds import ground_texts
     from dossier.mentions import MARK_ATTRIBUTED, _Text
 
     s = surface(ctx)
@@ -312,8 +341,7 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
             cls, member = m.group(1), m.group(2)
             if member.startswith("__"):
                 continue
-            # read once per tree and process (a test suite lints many projects against the same SGLang)
-            members = _from_tree(f"class-members {cls}", s.tree, lambda tree: _class_members(tree, cls))
+            members = _members(s.tree, cls)
             if members is None or member in members:
                 continue
             marks = marks or _Text(text)
@@ -323,7 +351,7 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
                     or MARK_ATTRIBUTED.search(before) or _THREAD.search(before):
                 continue
             if grounds is None:
-                grounds = {w for t in ground_texts(card, ctx) for w in re.findall(r"\w+", t)} | _words_of_lock(ctx)
+                grounds = change_words(card, ctx) | _words_of_lock(ctx)
             if member in grounds:
                 continue
             yield Finding(path + "#value", f"{cls}.{member}: SGLang {s.tree.version}'s {cls} has no {member} (nor "

@@ -539,7 +539,7 @@ def _runtime_text(ctx) -> str:
 def _swapped_names(card: Card, text: str, ctx) -> Iterator[tuple[str, str, str]]:
     """(as written, name, whose it is) for "our <name>" where only SGLang's tree defines the name, and "SGLang's
     <name>" where only this project's runtime/ does (nor a synced release, nor the PR's change)."""
-    from dossier.lint.claims import _has_word, _in_a_release, surface, tree_names
+    from dossier.lint.claims import _has_word, _in_a_release, surface, tree_has_word
     from dossier.lint.grounds import ground_texts
 
     s = surface(ctx)
@@ -550,7 +550,7 @@ def _swapped_names(card: Card, text: str, ctx) -> Iterator[tuple[str, str, str]]
             name = m.group(1).rsplit(".", 1)[-1]
             if not _CODE_LIKE.search(name):
                 continue
-            in_sglang = _has_word(tree_names(s.tree), name)
+            in_sglang = tree_has_word(s.tree, name)
             in_ours = _has_word(_runtime_text(ctx), name)
             if ours and in_sglang and not in_ours:
                 yield m.group(0), m.group(1), "SGLang's"

@@ -432,6 +432,10 @@ PROBES = [
 ]
 
 
+#: libyaml's dumper where PyYAML has it (the cut locks are most of a probe project's set-up time)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 @functools.cache
 def _locks() -> dict[str, dict]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -457,7 +461,7 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
         if n == pr and edit is not None:
             card = yaml.safe_load(text)
             edit(card)
-            text = yaml.safe_dump(card, sort_keys=False, width=120)
+            text = yaml.dump(card, Dumper=_DUMPER, sort_keys=False, width=120)
         (root / "cards" / f"{n}.yaml").write_text(text)
         texts.append(text)
     # the locks and lanes cut to these cards (whole, they take seconds to parse on every run): the releases and
@@ -476,7 +480,7 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     lanes["lanes"] = [{k: v for k, v in lane.items() if k != "answers"} for lane in lanes["lanes"]]
     for name, data in (("evidence.lock", evidence), ("drift.lock", drift), ("surface.lock", surface),
                        ("lanes.yaml", lanes)):
-        (root / "cards" / name).write_text(yaml.safe_dump(data, sort_keys=False))
+        (root / "cards" / name).write_text(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
     return root
 
 

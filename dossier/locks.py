@@ -50,6 +50,10 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parse
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     continue
                 key = self.construct_object(key_node, deep=True)
+                if isinstance(key, (list, dict, set)):  # `? [a, b]`: no key a lock writes (and no dict key)
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"a key that is a {type(key).__name__}, not a name or a number",
+                        key_node.start_mark)
                 if isinstance(key, (str, int, float, bool)) and key in first:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"key {key!r} given twice (first at line {first[key]}): YAML would keep only "

@@ -211,8 +211,9 @@ def record_names(root: Path, wanted: set[str], today, trees) -> dict[str, str]:
             spans.setdefault(name, [tree.version, tree.version])[1] = tree.version
         tree.unload()
     entries = {n: a if a == b else f"{a}..{b}" for n, (a, b) in sorted(spans.items())}
-    record(root / NAMES_LOCK, lambda: NAMES_HEADER + "version: 1\nnames:\n" + "".join(
-        f"  {n}: '{s}'\n" for n, s in entries.items()))
+    # `names:` with nothing under it would be null to YAML, which read_names refuses
+    record(root / NAMES_LOCK, lambda: NAMES_HEADER + "version: 1\nnames:" + ("".join(
+        f"\n  {n}: '{s}'" for n, s in entries.items()) or " {}") + "\n")
     return entries
 
 

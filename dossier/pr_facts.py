@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from dossier import prose
+from dossier.files import read_bytes
 from dossier.locks import LockError
 
 PR_FACTS = Path("cards") / "pr-facts.json"
@@ -40,22 +42,63 @@ class PrFacts:
 
 
 def read_facts(root: Path) -> dict[int, PrFacts]:
-    """The snapshot's PRs by number (empty without a snapshot); raises LockError when it cannot be read."""
+    """The snapshot's PRs by number (empty without a snapshot); raises LockError when it cannot be read: not a
+    regular file (a pipe is never opened to wait on), not JSON, a field of another type than the snapshot writes, or
+    a PR given twice."""
     path = root / PR_FACTS
-    if not path.exists():
+    if not os.path.lexists(path):  # a link that leads nowhere is a snapshot that cannot be read, not no snapshot
         return {}
+    fix = f"take the committed copy (git checkout -- {PR_FACTS})"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {int(e["number"]): PrFacts(
-            int(e["number"]), str(e["title"]), str(e["state"]), dt.date.fromisoformat(str(e["date"])),
-            int(e["changed_files"]), int(e["additions"]), int(e["deletions"]),
-            {str(f["path"]): (int(f["additions"]), int(f["deletions"]), tuple(map(str, f.get("symbols") or ())))
-             for f in e.get("main_files") or ()})
-            for e in data}
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
-        raise LockError(f"{PR_FACTS}: not a PR facts snapshot (a list of {{number, title, state, date, changed_files, "
-                        f"additions, deletions, main_files}}): {type(exc).__name__}: {exc}; take the committed copy "
-                        f"(git checkout -- {PR_FACTS})") from None
+        data = json.loads(read_bytes(path).decode("utf-8"))
+    except OSError as exc:
+        raise LockError(f"{PR_FACTS}: cannot read the file: {exc.strerror or exc}; {fix}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = "nested too deep" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+        raise LockError(f"{PR_FACTS}: not a PR facts snapshot: not valid JSON in UTF-8 ({why}); {fix}") from None
+    if not isinstance(data, list):
+        raise LockError(f"{PR_FACTS}: not a PR facts snapshot: {_JSON.get(type(data), type(data).__name__)}, not "
+                        f"a list of PR entries; {fix}")
+    out: dict[int, PrFacts] = {}
+    for i, e in enumerate(data, 1):
+        try:
+            facts = _entry(e)
+        except (ValueError, TypeError, KeyError) as exc:
+            why = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) else str(exc)
+            raise LockError(f"{PR_FACTS}: not a PR facts snapshot: entry {i}: {why} (an entry is {{number, title, "
+                            "state, date, changed_files, additions, deletions, main_files: [{path, additions, "
+                            f"deletions, symbols}}]}}); {fix}") from None
+        if facts.number in out:
+            raise LockError(f"{PR_FACTS}: entry {i}: PR {facts.number} is given twice, and one of the two would be lost; "
+                            f"{fix}")
+        out[facts.number] = facts
+    return out
+
+
+_JSON = {dict: "an object", list: "a list", str: "a string", int: "a whole number", float: "a fraction",
+         bool: "true or false", type(None): "null"}
+
+
+def _entry(e: object) -> PrFacts:
+    """One PR of the snapshot, each field of the type the snapshot writes (TypeError, KeyError otherwise): a
+    string's letters are no list of names, true is no PR number."""
+    def typed(value, kind, what):
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TypeError(f"{what} is {_JSON.get(type(value), type(value).__name__)}, not {_JSON[kind]}")
+        return value
+
+    typed(e, dict, "the entry")
+    number = typed(e["number"], int, "number")
+    files = {}
+    for f in typed(e.get("main_files") or [], list, "main_files"):
+        typed(f, dict, "a main file")
+        symbols = typed(f.get("symbols") or [], list, f"the symbols of {f.get('path')!r}")
+        files[typed(f["path"], str, "a main file's path")] = (
+            typed(f["additions"], int, "a main file's additions"), typed(f["deletions"], int, "a main file's deletions"),
+            tuple(typed(n, str, f"a symbol of {f['path']!r}") for n in symbols))
+    return PrFacts(number, typed(e["title"], str, "title"), typed(e["state"], str, "state"),
+                   dt.date.fromisoformat(typed(e["date"], str, "date")), typed(e["changed_files"], int, "changed_files"),
+                   typed(e["additions"], int, "additions"), typed(e["deletions"], int, "deletions"), files)
 
 
 def _bare_title(title: str) -> str:

@@ -47,3 +47,54 @@ def test_a_names_lock_recorded_with_no_names_reads_back(tmp_path):
     assert record_names(tmp_path, {"gone_name"}, today, [_tree("9.9.1", {"a.py": "gone_name = 1\n"})]) == {
         "gone_name": "9.9.1"}
     assert read_names(tmp_path) == {"gone_name"}
+
+
+# ---- cards/pr-facts.json (D414's snapshot): a pipe hung every lint; other bad content crashed or read wrong --------
+
+_FACT = {"number": 100, "title": "Fuse it", "state": "merged", "date": "2026-03-20", "changed_files": 1,
+         "additions": 3, "deletions": 1,
+         "main_files": [{"path": "python/sglang/a.py", "additions": 3, "deletions": 1, "symbols": ["fuse_it"]}]}
+
+
+def _facts(root: Path, text: str | bytes):
+    from dossier.pr_facts import PR_FACTS, read_facts
+
+    (root / "cards").mkdir(exist_ok=True)
+    path = root / PR_FACTS
+    if path.exists():
+        path.unlink()
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return read_facts(root)
+
+
+def test_a_pipe_in_place_of_the_pr_facts_snapshot_is_refused_at_once(tmp_path):
+    """read_text opened the FIFO and waited for a writer: lint, render and lint --record hung."""
+    from dossier.pr_facts import read_facts
+
+    (tmp_path / "cards").mkdir()
+    os.mkfifo(tmp_path / "cards" / "pr-facts.json")
+    with pytest.raises(LockError, match=r"^cards/pr-facts\.json: cannot read the file: not a regular file \(a pipe\); "
+                                        r"take the committed copy"):
+        read_facts(tmp_path)
+
+
+def test_a_pr_facts_snapshot_with_wrong_types_or_a_pr_twice_is_one_error_naming_the_entry(tmp_path):
+    """Before: nesting crashed with RecursionError and 1e400 with OverflowError (tracebacks); a symbols string was
+    read as its letters, true as PR 1, 100.7 as 100, "100" as 100, and a PR given twice kept the last with nothing
+    said. Each is now a LockError (D311) naming the file, the entry and what to do."""
+    assert _facts(tmp_path, json.dumps([_FACT]))[100].symbols == {"fuse_it"}
+    cases = {
+        "[" * 50000 + "]" * 50000: r"not valid JSON in UTF-8 \(nested too deep\)",
+        json.dumps([{**_FACT, "additions": 1e400}]).replace("Infinity", "1e400"): r"entry 1: additions is a fraction",
+        json.dumps([_FACT, {**_FACT, "title": "Other"}]): r"entry 2: PR 100 is given twice",
+        json.dumps([{**_FACT, "number": True}]): r"entry 1: number is true or false, not a whole number",
+        json.dumps([{**_FACT, "number": "100"}]): r"entry 1: number is a string",
+        json.dumps([{**_FACT, "main_files": [{**_FACT["main_files"][0], "symbols": "fuse_it"}]}]):
+            r"entry 1: the symbols of 'python/sglang/a.py' is a string, not a list",
+        json.dumps([{k: v for k, v in _FACT.items() if k != "title"}]): r"entry 1: no 'title' field",
+        json.dumps({"100": _FACT}): r"an object, not a list of PR entries",
+    }
+    for text, why in cases.items():
+        with pytest.raises(LockError, match=rf"^cards/pr-facts\.json: (not a PR facts snapshot: )?{why}.*"
+                                            r"git checkout -- cards/pr-facts\.json\)$"):
+            _facts(tmp_path, text)

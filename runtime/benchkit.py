@@ -188,10 +188,29 @@ def span(values: Sequence[float], digits: int = 2) -> str:
     return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}-{fmt.format(hi)}"
 
 
+def read_document(path: str | os.PathLike, fields: Sequence[str] = ("rows",)) -> dict:
+    """A results document (write_results') holding ``fields``; SystemExit with one line naming ``path`` when it is
+    missing, not a file, not JSON (a copy cut short), or not such a document."""
+    if not Path(path).is_file():  # a pipe is never opened to wait on
+        raise SystemExit(f"{path}: {'not a file' if os.path.lexists(path) else 'no such file'}; give the results "
+                         "document the run wrote (its --json or --part-dir)")
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise SystemExit(f"{path}: not a readable results document ({why}); write it again (the run's --json or "
+                         "--part-dir)") from None
+    missing = [f for f in fields if not isinstance(doc, dict) or f not in doc]
+    if missing:
+        raise SystemExit(f"{path}: not a results document (it has no {', '.join(missing)}); write it again (the "
+                         "run's --json or --part-dir)")
+    return doc
+
+
 def resummarize(path: str | os.PathLike, summarize: Callable[[list[dict]], list[str]]) -> list[str]:
     """Rewrite a results document's summary lines from its own rows (device, date and rows kept as measured)."""
     path = Path(path)
-    doc = json.loads(path.read_text())
+    doc = read_document(path)
     doc["summary"] = summarize(doc["rows"])
     _write_json(path, doc)
     return doc["summary"]

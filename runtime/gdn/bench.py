@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import itertools
-import json
 import math
 import time
 from collections.abc import Callable
@@ -656,11 +655,17 @@ def merge(paths: list[str], out: str) -> dict[str, bool]:
     their rows, every target judged over all of them, the summary; each part's own ceilings, date and wall time
     under ``parts``, the first part's ceilings and date at the top. Refuses parts from different devices, a part
     given twice, or a set that lacks one of ``PARTS``."""
-    docs = [json.loads(Path(p).read_text()) for p in paths]
-    names = [d.get("part") for d in docs]
+    docs = [benchkit.read_document(p, ("part", "device", "date", "ceilings", "rows")) for p in paths]
+    for path, d in zip(paths, docs, strict=True):
+        if not (isinstance(d["device"], dict) and isinstance(d["device"].get("name"), str)
+                and isinstance(d["ceilings"], dict) and isinstance(d["ceilings"].get("copy_gbs"), int | float)
+                and isinstance(d["rows"], list)):
+            raise SystemExit(f"{path}: not a part document (a device with a name, ceilings with copy_gbs, a list of "
+                             "rows); write it again with --part-dir")
+    names = [d["part"] for d in docs]
     if sorted(names, key=str) != sorted(PARTS):
         raise SystemExit(f"merge wants each of {', '.join(PARTS)} once, got {names}")
-    devices = {d["device"]["name"] for d in docs}
+    devices = {d["device"].get("name") for d in docs}
     if len(devices) != 1:
         raise SystemExit(f"parts from different devices: {sorted(devices)}")
     docs.sort(key=lambda d: PARTS.index(d["part"]))

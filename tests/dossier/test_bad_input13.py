@@ -98,3 +98,30 @@ def test_a_pr_facts_snapshot_with_wrong_types_or_a_pr_twice_is_one_error_naming_
         with pytest.raises(LockError, match=rf"^cards/pr-facts\.json: (not a PR facts snapshot: )?{why}.*"
                                             r"git checkout -- cards/pr-facts\.json\)$"):
             _facts(tmp_path, text)
+
+
+# ---- python -m runtime.gdn.bench --merge: a part file missing, cut short or of another kind was a traceback --------
+
+def test_bench_merge_names_a_part_file_it_cannot_read(tmp_path, capsys):
+    """A part missing (FileNotFoundError), cut short by the device call's end (JSONDecodeError), a folder, or a JSON
+    list (AttributeError) was a traceback; now one line naming the file and what to do."""
+    from runtime.gdn import bench
+
+    good = {"part": "decode", "device": {"name": "NVIDIA H200"}, "date": "2026-12-03", "ceilings": {"copy_gbs": 4000.0},
+            "rows": []}
+    part = tmp_path / "gdn-decode.json"
+    part.write_text(json.dumps(good))
+    (tmp_path / "folder.json").mkdir()
+    cases = {
+        "missing.json": (None, r"no such file"),
+        "folder.json": (None, r"not a file"),
+        "cut.json": (json.dumps(good)[:40], r"not a readable results document \(Unterminated string"),
+        "list.json": ("[]", r"not a results document \(it has no part, device, date, ceilings, rows\)"),
+        "nodevice.json": (json.dumps({**good, "device": "H200"}), r"not a part document"),
+    }
+    for name, (text, why) in cases.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        with pytest.raises(SystemExit, match=rf"^{tmp_path / name}: {why}.*(--part-dir|--json)"):
+            bench.merge([str(part), str(tmp_path / name)], str(tmp_path / "gdn.json"))
+    assert not (tmp_path / "gdn.json").exists()

@@ -107,7 +107,9 @@ CONFIG_CHECKS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "repo": ("OWNER/NAME text", _text(140, REPO_PATTERN)),
     "api_url": ("an http(s) URL", _text(2000, r"(?i:https?)://\S+")),
     "models": ("a list of model names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
-    "other_names": ("a list of names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    # lint D621 matches one word at a time: "", "a b" or "pkg.mod" would match nothing with nothing said
+    "other_names": ("a list of names, each one word of code (letters, digits, _)",
+                    lambda v: isinstance(v, list) and all(_text(200, r"[A-Za-z_]\w*")(x) for x in v)),
     "skill": ("a table (name, description)", lambda v: isinstance(v, dict)),
     # the Agent Skills spec: the folder is named so, and an installer copies that folder
     "skill.name": ("lower-case letters and digits in words joined by '-', at most 64",

@@ -125,3 +125,20 @@ def test_bench_merge_names_a_part_file_it_cannot_read(tmp_path, capsys):
         with pytest.raises(SystemExit, match=rf"^{tmp_path / name}: {why}.*(--part-dir|--json)"):
             bench.merge([str(part), str(tmp_path / name)], str(tmp_path / "gdn.json"))
     assert not (tmp_path / "gdn.json").exists()
+
+
+# ---- [tool.dossier] other_names: an entry D621 can never match was taken with nothing said -------------------------
+
+def test_other_names_entries_that_match_no_word_are_refused(tmp_path):
+    """D621 matches one word at a time, so "", "two words" or "pkg.module" matched nothing: the card's name stayed an
+    error while the config looked right. Each is now refused naming the key; one-word names load."""
+    from dossier.project import Project, ProjectError
+
+    for bad in ('[""]', '["specforge.train"]', '["two words"]'):
+        root = write_project(tmp_path / bad.strip('[]"').replace(" ", "_") / "p", [make_card(100)],
+                             config=f"other_names = {bad}\n")
+        with pytest.raises(ProjectError, match=r"pyproject\.toml: \[tool\.dossier\] other_names must be a list of "
+                                               r"names, each one word of code"):
+            Project.load(root)
+    root = write_project(tmp_path / "good", [make_card(100)], config='other_names = ["SpecForge", "train_eagle3"]\n')
+    assert Project.load(root).config["other_names"] == ["SpecForge", "train_eagle3"]

@@ -112,7 +112,11 @@ class SurfaceHistory:
         defaults = data.get("defaults") or {}
         if not (isinstance(defaults, dict) and all(isinstance(v, str) for v in defaults.values())):
             raise SurfaceLockError(f"{SURFACE_LOCK}: defaults: expected name: 'value' text" + fix)
-        out.defaults = {str(n): v for n, v in defaults.items() if n in out.flags or n in out.env}
+        stray = next((n for n in defaults if n not in out.flags and n not in out.env), None)
+        if stray is not None:  # recording writes defaults of listed names only: dropping it hid a hand edit
+            raise SurfaceLockError(f"{SURFACE_LOCK}: defaults: {stray!r} is no flag or env var the lock lists (a "
+                                   "name mistyped or edited by hand)" + fix)
+        out.defaults = {str(n): v for n, v in defaults.items()}
         return out
 
 

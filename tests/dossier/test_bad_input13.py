@@ -142,3 +142,22 @@ def test_other_names_entries_that_match_no_word_are_refused(tmp_path):
             Project.load(root)
     root = write_project(tmp_path / "good", [make_card(100)], config='other_names = ["SpecForge", "train_eagle3"]\n')
     assert Project.load(root).config["other_names"] == ["SpecForge", "train_eagle3"]
+
+
+# ---- cards/surface.lock defaults: a name no flag or env var of the lock has was dropped with nothing said ----------
+
+def test_a_surface_lock_default_of_no_listed_name_is_refused(tmp_path):
+    """Recording writes defaults for listed names only; a mistyped or hand-edited name (`--tp-sizee`) was dropped
+    on reading, and the flags index showed no default for the real flag with lint and render silent."""
+    from dossier.surface_history import Span, SurfaceHistory, SurfaceLockError, read_history, render
+
+    history = SurfaceHistory(["0.5.1", "0.5.2"], flags={"--tp-size": Span("0.5.1", "0.5.2")},
+                             env={"SGLANG_X": Span("0.5.2", "0.5.2")}, defaults={"--tp-size": "1", "SGLANG_X": "0"})
+    (tmp_path / "cards").mkdir()
+    lock = tmp_path / "cards" / "surface.lock"
+    lock.write_text(render(history))
+    assert read_history(tmp_path).defaults == {"--tp-size": "1", "SGLANG_X": "0"}
+    lock.write_text(render(history).replace("  --tp-size: '1'", "  --tp-sizee: '1'"))
+    with pytest.raises(SurfaceLockError, match=r"^cards/surface\.lock: defaults: '--tp-sizee' is no flag or env var "
+                                               r"the lock lists .*dossier releases surface --record"):
+        read_history(tmp_path)

@@ -443,12 +443,26 @@ def broken_cards_seal(ctx) -> Iterator[Finding]:
     """`dossier lint --record` writes a comment line with the sha256 of the cards section beside it (`releases
     verify --record` carries it over untouched). An entry deleted by hand leaves its card, in a clone without the
     fetch cache, with D301's warning, the one every honest card without a PR diff gets: the seal makes the edit
-    an error. A lock without the line (written before seals, or with no PR-diff entry) is not judged; a lock that
-    cannot be read is D311's."""
+    an error. A lock without the line (written before seals, or with no PR-diff entry) is not judged, unless an
+    entry holds the diff's code names (names:, recorded only since seals were); a lock that cannot be read is
+    D311's."""
     from dossier.evidence import cards_digest, cards_seal, lock_section
 
     seal = cards_seal(ctx.project.root)
-    if seal is None or lock(ctx)[1] is not None:
+    if lock(ctx)[1] is not None:
+        return
+    if seal is None:  # an entry's names: (lint D621's offline grounds) is newer than seals: its lock had one
+        try:
+            section = lock_section(ctx.project.root, "cards")
+        except LockError:
+            return
+        if isinstance(section, dict) and any(isinstance(e, dict) and e.get("names") for e in section.values()):
+            yield Finding("cards", "the cards section holds the diffs' code names (names:), which only `dossier lint "
+                                   "--record` writes, sealing the section, but the seal line is gone: the section "
+                                   "was edited by hand, and a name added there would pass D621",
+                          hint="restore the lock (git diff cards/evidence.lock), or re-record it from the fetch "
+                               "cache: dossier fetch --all && dossier lint --record",
+                          doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
         return
     sealed, line = seal
     try:

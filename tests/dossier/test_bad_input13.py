@@ -161,3 +161,25 @@ def test_a_surface_lock_default_of_no_listed_name_is_refused(tmp_path):
     with pytest.raises(SurfaceLockError, match=r"^cards/surface\.lock: defaults: '--tp-sizee' is no flag or env var "
                                                r"the lock lists .*dossier releases surface --record"):
         read_history(tmp_path)
+
+
+# ---- evidence.lock's names: (D621's offline grounds) with the seal line deleted: a hand-added name passed D621 -----
+
+def test_an_evidence_lock_with_names_and_no_seal_is_d329(tmp_path):
+    """D329 judged only a lock with a seal line; deleting the line made the cards section unjudged, so a name added to
+    an entry's names: passed D621 with nothing said. names: is newer than seals, so a lock holding it had a seal."""
+    from dossier.evidence import LockEntry, lock_path, write_lock
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    root = write_project(tmp_path, [make_card(100)])
+    write_lock(root, {100: LockEntry("a" * 64, "b" * 64, "github", "python/sglang/srt/models/qwen3_next.py", "new",
+                                     (3,), "2026-04-01", 1, 1, 0, names=("in_proj_qkvzba",))})
+    text = lock_path(root).read_text()
+    assert "# cards sha256: " in text and "names: [in_proj_qkvzba]" in text
+    lock_path(root).write_text("".join(line for line in text.splitlines(keepends=True)
+                                       if not line.startswith("# cards sha256: "))
+                               .replace("[in_proj_qkvzba]", "[in_proj_qkvzba, invented_name]"))
+    found = [d.text() for d in run_lint(LintContext(Project.load(root)), select=["D329"])]
+    assert len(found) == 1 and found[0].startswith("cards/evidence.lock:1:1: D329 the cards section holds the diffs' "
+                                                   "code names (names:)"), found

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from dossier.code_lines import lines_in_code
 from dossier.errors import DossierError
-from dossier.files import resolved
+from dossier.files import read_bytes, resolved
 from dossier.releases import RECORD, DamagedSource, Release, check_source, read_index
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
@@ -148,17 +148,24 @@ def installed_record(package: Path) -> dict | None:
 
     for record in sorted(package.parent.glob("sglang-*.dist-info/RECORD")):
         try:
-            rows = list(csv.reader(record.read_text(encoding="utf-8", errors="replace").splitlines()))
+            rows = list(csv.reader(read_bytes(record).decode("utf-8", errors="replace").splitlines()))
         except (OSError, csv.Error):
             return None
         out: dict = {None: record}
-        for row in rows:
+        for number, row in enumerate(rows, 1):
             path = PurePosixPath(row[0]) if row else None
-            if len(row) < 3 or path.parts[:1] != ("sglang",) or not row[1].startswith("sha256=") or not row[2].isdigit():
+            if len(row) < 3 or path.parts[:1] != ("sglang",) or not row[1].startswith("sha256="):
                 continue
             b64 = row[1][len("sha256="):]
-            out[(PACKAGE_PREFIX / PurePosixPath(*path.parts[1:])).as_posix()] = [
-                int(row[2]), base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).hex()]
+            try:
+                if not (row[2].isascii() and row[2].isdigit()):
+                    raise ValueError(f"size {row[2]!r} is no number of bytes")
+                digest = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).hex()
+            except ValueError as exc:  # binascii.Error is one: a sha256 that is no base64
+                raise DamagedSource(f"SGLang package: {record} line {number} ({row[0]}): {exc}: pip's record of the "
+                                    "files is damaged, and no file can be checked against it; reinstall it (pip "
+                                    f"install --force-reinstall --no-deps sglang=={read_version(package)})") from None
+            out[(PACKAGE_PREFIX / PurePosixPath(*path.parts[1:])).as_posix()] = [int(row[2]), digest]
         return out
     return None
 

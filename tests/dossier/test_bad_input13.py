@@ -183,3 +183,26 @@ def test_an_evidence_lock_with_names_and_no_seal_is_d329(tmp_path):
     found = [d.text() for d in run_lint(LintContext(Project.load(root)), select=["D329"])]
     assert len(found) == 1 and found[0].startswith("cards/evidence.lock:1:1: D329 the cards section holds the diffs' "
                                                    "code names (names:)"), found
+
+
+# ---- pip's RECORD of today's SGLang with a row that cannot be read: a traceback from every reader of the tree -------
+
+def test_a_record_row_with_a_sha256_that_is_no_base64_is_one_damaged_source_error(tmp_path):
+    """36753ce checks installed files against pip's RECORD; a row whose sha256 is no base64 raised binascii.Error and
+    one whose size is '²' (str.isdigit takes it) ValueError, out of every rule or command reading the package."""
+    from dossier.releases import DamagedSource
+    from dossier.source_tree import installed_record
+    from tests.dossier.factories import sglang_package
+
+    package = sglang_package(tmp_path, {})
+    record = tmp_path / "sglang-9.9.9.dist-info" / "RECORD"
+    record.parent.mkdir()
+    record.write_text("sglang/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n"
+                      "sglang-9.9.9.dist-info/RECORD,,\n")
+    assert installed_record(package)["python/sglang/__init__.py"] == [0, "e3b0c44298fc1c149afbf4c8996fb924"
+                                                                          "27ae41e4649b934ca495991b7852b855"]
+    for row, why in (("sglang/version.py,sha256=a,3", "Invalid base64"), ("sglang/version.py,sha256=AAAA,²", "size '²'")):
+        record.write_text(f"sglang/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n{row}\n")
+        with pytest.raises(DamagedSource, match=rf"^SGLang package: {record} line 2 \(sglang/version\.py\): {why}.*"
+                                                r"reinstall it \(pip install --force-reinstall --no-deps sglang==9\.9\.9\)"):
+            installed_record(package)

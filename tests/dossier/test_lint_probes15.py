@@ -475,7 +475,9 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     text = "\n".join(texts)
     surface = {**locks["surface.lock"], **{kind: {k: v for k, v in locks["surface.lock"][kind].items() if k in text}
                                            for kind in ("flags", "env")}}
-    surface["names"] = {kind: len(surface[kind]) for kind in ("flags", "env")}
+    # the defaults of the names kept (a default of no listed name is an unreadable lock)
+    surface["defaults"] = {k: v for k, v in surface.get("defaults", {}).items() if k in surface["flags"] or k in surface["env"]}
+    surface["names"] = {kind: len(surface[kind]) for kind in ("flags", "env", "defaults")}
     lanes = {k: v for k, v in locks["lanes.yaml"].items() if k != "answers"}
     lanes["lanes"] = [{k: v for k, v in lane.items() if k != "answers"} for lane in lanes["lanes"]]
     for name, data in (("evidence.lock", evidence), ("drift.lock", drift), ("surface.lock", surface),

@@ -659,9 +659,14 @@ def merge(paths: list[str], out: str) -> dict[str, bool]:
     for path, d in zip(paths, docs, strict=True):
         if not (isinstance(d["device"], dict) and isinstance(d["device"].get("name"), str)
                 and isinstance(d["ceilings"], dict) and isinstance(d["ceilings"].get("copy_gbs"), int | float)
-                and isinstance(d["rows"], list)):
+                and isinstance(d["rows"], list) and all(isinstance(r, dict) for r in d["rows"])):
             raise SystemExit(f"{path}: not a part document (a device with a name, ceilings with copy_gbs, a list of "
                              "rows); write it again with --part-dir")
+        try:  # a row without a field the targets read (a hand edit, another bench's row) was a KeyError
+            check_targets(d["rows"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SystemExit(f"{path}: a row the targets cannot read ({type(exc).__name__}: {exc}); write it again "
+                             "with --part-dir") from None
     names = [d["part"] for d in docs]
     if sorted(names, key=str) != sorted(PARTS):
         raise SystemExit(f"merge wants each of {', '.join(PARTS)} once, got {names}")

@@ -103,8 +103,9 @@ def test_a_pr_facts_snapshot_with_wrong_types_or_a_pr_twice_is_one_error_naming_
 # ---- python -m runtime.gdn.bench --merge: a part file missing, cut short or of another kind was a traceback --------
 
 def test_bench_merge_names_a_part_file_it_cannot_read(tmp_path, capsys):
-    """A part missing (FileNotFoundError), cut short by the device call's end (JSONDecodeError), a folder, or a JSON
-    list (AttributeError) was a traceback; now one line naming the file and what to do."""
+    """A part missing (FileNotFoundError), cut short by the device call's end (JSONDecodeError), a folder, a JSON
+    list (AttributeError) or a row the targets cannot read (TypeError, KeyError) was a traceback; now one line naming
+    the file and what to do."""
     from runtime.gdn import bench
 
     good = {"part": "decode", "device": {"name": "NVIDIA H200"}, "date": "2026-12-03", "ceilings": {"copy_gbs": 4000.0},
@@ -118,6 +119,9 @@ def test_bench_merge_names_a_part_file_it_cannot_read(tmp_path, capsys):
         "cut.json": (json.dumps(good)[:40], r"not a readable results document \(Unterminated string"),
         "list.json": ("[]", r"not a results document \(it has no part, device, date, ceilings, rows\)"),
         "nodevice.json": (json.dumps({**good, "device": "H200"}), r"not a part document"),
+        "notrow.json": (json.dumps({**good, "rows": [1]}), r"not a part document"),
+        "noshape.json": (json.dumps({**good, "rows": [{"kernel": "decode"}]}), r"a row the targets cannot read "
+                                                                               r"\(KeyError: 'shape'\)"),
     }
     for name, (text, why) in cases.items():
         if text is not None:

@@ -403,7 +403,7 @@ def diff_names(card: Card, files: Sequence[DiffFile]) -> tuple[str, ...]:
     return tuple(sorted(held))
 
 
-def lock_entry(card: Card, entry: CacheEntry, located: Located, recorded: str) -> LockEntry:
+def lock_entry(card: Card, entry: CacheEntry, diff: Sequence[DiffFile], located: Located, recorded: str) -> LockEntry:
     files, additions, deletions = diff_coverage(entry)
     host = entry_host(entry)
     return LockEntry(
@@ -418,7 +418,7 @@ def lock_entry(card: Card, entry: CacheEntry, located: Located, recorded: str) -
         additions=additions,
         deletions=deletions,
         host=host if host != DEFAULT_API_HOST else None,
-        names=diff_names(card, entry.files()),
+        names=diff_names(card, diff),
     )
 
 
@@ -447,7 +447,7 @@ def record(
         located = find_fragment(files, card.key_fragment, patch_missing(entry.meta))
         if located.problem is not None:
             continue
-        new = lock_entry(card, entry, located, recorded)
+        new = lock_entry(card, entry, files, located, recorded)
         prev = old.get(card.pr)
         if prev is not None and LockEntry(**{**asdict(prev), "recorded": recorded}) == new:
             new = prev

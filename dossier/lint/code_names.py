@@ -17,6 +17,7 @@ their shared ending ("the ForConditionalGeneration classes")."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from collections.abc import Iterator
@@ -122,6 +123,12 @@ def _family(part: str, after: str, words: set[str]) -> bool:
         w.endswith(part) and w != part and w[len(w) - len(part)].isupper() for w in words)
 
 
+def _unsketched(pattern: re.Pattern, text: str) -> Iterator[re.Match]:
+    """The matches of ``pattern`` in ``text`` up to a "Pseudo:" sketch (whose names are its own locals)."""
+    pseudo = _PSEUDO.search(text)
+    return itertools.takewhile(lambda m: not pseudo or m.start() <= pseudo.start(), pattern.finditer(text))
+
+
 def change_words(card, ctx) -> set[str]:
     """The words of the card's PR change: its grounds (the cached diff, the shipping release) and the diff's code
     names cards/evidence.lock kept (offline, where CI lints, the lock stands in for the diff it was recorded from)."""
@@ -144,11 +151,8 @@ def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
     own = set(re.findall(r"\w+", " ".join((card.title, card.key_fragment.match, *card.all_files))))
     grounds = None
     for path, text in _field_texts(doc.data):
-        pseudo = _PSEUDO.search(text)
         marks = None
-        for m in _BARE.finditer(text):
-            if pseudo and m.start() > pseudo.start():
-                break
+        for m in _unsketched(_BARE, text):
             parts = [p for p in m.group(1).split(".") if code_like(p) and not _known(p, words, own)]
             if not parts:
                 continue
@@ -322,9 +326,9 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
     """"In 0.5.23 MergedColumnParallelLinear.forward_extend copies each piece": the class is real and so is a
     forward_extend elsewhere, so no name check (D613, D621) finds anything wrong, yet the reader looks in the class for
     a method it lacks. Judged in a sentence about today's SGLang ("in 0.5.23", "today", "still", "now"): a PR's code
-    as it merged may since have left the class. The class is read from today's SGLang (its methods, class attributes, `self.x = ...` assignments, nested
-    classes, and those of its bases); a class with a base from outside SGLang (torch.nn.Module...) is not judged, nor
-    a member of the PR's change (offline, the diff's names
+    as it merged may since have left the class. The class is read from today's SGLang (its methods, class
+    attributes, `self.x = ...` assignments, nested classes, and those of its bases); a class with a base from outside
+    SGLang (torch.nn.Module...) is not judged, nor a member of the PR's change (offline, the diff's names
     cards/evidence.lock kept), of cards/names.lock, or in marked history, a PR's or thread's wording, a "Pseudo:"
     sketch, or an unmerged PR's card."""
     from dossier.mentions import MARK_ATTRIBUTED, _Text
@@ -334,11 +338,8 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
         return
     grounds = None
     for path, text in _field_texts(doc.data):
-        pseudo = _PSEUDO.search(text)
         marks = None
-        for m in _DOTTED.finditer(text):
-            if pseudo and m.start() > pseudo.start():
-                break
+        for m in _unsketched(_DOTTED, text):
             cls, member = m.group(1), m.group(2)
             if member.startswith("__"):
                 continue

@@ -191,6 +191,7 @@ def _split_conv_pairs_kernel(
     BLOCK_P: tl.constexpr,
     BLOCK_HV: tl.constexpr,
     USE_PDL: tl.constexpr,
+    EARLY: tl.constexpr = False,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
@@ -220,6 +221,14 @@ def _split_conv_pairs_kernel(
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     x_row = qkvz_ptr.to(words, bitcast=True) + row * (qkvz_stride // 2)
+    z_ok = pairs < VD // 2
+    if EARLY:
+        z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
+        heads = tl.arange(0, BLOCK_HV)
+        h_ok = heads < tl.where(pid_c == 0, NV, 0)  # b and a: the row's first program
+        ba_row = ba_ptr + row * ba_stride_row
+        bv = tl.load(ba_row + heads * ba_stride_col, mask=h_ok)
+        av = tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok)
     xw = tl.load(x_row + pairs, mask=ok, other=0)
     slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
@@ -247,11 +256,15 @@ def _split_conv_pairs_kernel(
     out = tl.where(valid, _word(_conv_out(acc0, SILU, DTYPE), _conv_out(acc1, SILU, DTYPE)), xw)
     tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok)
 
-    z_ok = pairs < VD // 2
-    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
-    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
-    if pid_c == 0:
-        _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
+    if EARLY:
+        tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
+        tl.store(b_ptr + row * NV + heads, bv, mask=h_ok)
+        tl.store(a_ptr + row * NV + heads, av, mask=h_ok)
+    else:
+        z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
+        tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
+        if pid_c == 0:
+            _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
 
 
 def pairs_apply(qkvz, conv_state, conv_weight, bias, shape: GDNShape) -> bool:
@@ -282,6 +295,7 @@ def split_conv_update(
     num_warps: int | None = None,
     pairs: bool | None = None,
     pdl: bool = False,
+    early: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
@@ -317,7 +331,7 @@ def split_conv_update(
         block = block or PAIRS_BLOCK
         _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
             *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
-            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, EARLY=early, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

@@ -192,6 +192,7 @@ def _split_conv_pairs_kernel(
     BLOCK_HV: tl.constexpr,
     USE_PDL: tl.constexpr,
     EARLY: tl.constexpr = False,
+    NO_IDX: tl.constexpr = False,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
@@ -230,7 +231,10 @@ def _split_conv_pairs_kernel(
         bv = tl.load(ba_row + heads * ba_stride_col, mask=h_ok)
         av = tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok)
     xw = tl.load(x_row + pairs, mask=ok, other=0)
-    slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
+    if NO_IDX:  # timing only (sweep r22b): slot = row, no index load before the window loads
+        slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + row
+    else:
+        slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
     # the pair's windows: c0 (t0, t1, t2), c1 (t0, t1, t2) in three words
     window = state_ptr.to(words, bitcast=True) + slot * (state_stride_slot // 2) + pairs * 3
@@ -296,6 +300,7 @@ def split_conv_update(
     pairs: bool | None = None,
     pdl: bool = False,
     early: bool = False,
+    no_idx: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
@@ -331,7 +336,7 @@ def split_conv_update(
         block = block or PAIRS_BLOCK
         _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
             *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
-            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, EARLY=early, **common,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, EARLY=early, NO_IDX=no_idx, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

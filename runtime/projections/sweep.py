@@ -95,6 +95,9 @@ states rotated past L2 (as :mod:`.bench` does):
   any store, ``early``) against the landed launch (those loads after the stores), over channels a program and warps;
   every launch of a row, SGLang's kernel, the copy kernel and an empty launch timed interleaved in one run, as the
   bench times its split + conv rows;
+* ``r22b``: its second run beside a timing-only decomposition: the early launch with the row's slot taken as its
+  row number (no slot index load before the window loads, ``no_idx``; outputs differ, not checked): what the index's
+  round trip costs;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -148,7 +151,7 @@ from .stream_mma import AddNorm, stream_mma
 from .stream_mma import pack_weight as pack_weight_units
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21", "r22")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21", "r22", "r22b")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -266,6 +269,8 @@ def cases(only=KINDS) -> list[Case]:
     if "r22" in only:
         out += [Case("r22", tp, b) for tp, b in ((1, 64), (1, 128), (1, 256), (1, 512), (4, 128), (4, 256), (4, 512),
                                                   (8, 256), (8, 512))]
+    if "r22b" in only:
+        out += [Case("r22b", tp, b) for tp, b in ((1, 64), (1, 128), (1, 256), (1, 512), (4, 256), (4, 512), (8, 512))]
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -1063,8 +1068,10 @@ def _split_conv_call(case: Case, ctx: _Context):
     return fn, check, n
 
 
-R22_LAUNCHES = {  # name: (early, channels a program, warps)
-    "landed": (False, 256, 4), "early": (True, 256, 4), "early_128_2w": (True, 128, 2), "early_512_8w": (True, 512, 8),
+R22_LAUNCHES = {  # name: (early, channels a program, warps[, no_idx])
+    "r22": {"landed": (False, 256, 4), "early": (True, 256, 4), "early_128_2w": (True, 128, 2),
+            "early_512_8w": (True, 512, 8)},
+    "r22b": {"landed": (False, 256, 4), "early": (True, 256, 4), "early_no_idx": (True, 256, 4, True)},
 }
 
 
@@ -1080,15 +1087,17 @@ def _r22_row(case: Case, ctx: _Context, time_it: bool) -> dict:
     inputs = [torch.randn(case.size, rs.qkvz_width + rs.ba_width, device="cuda", generator=g, dtype=torch.bfloat16)
               for _ in range(n)]
 
-    def launch(out, c, early, block, warps):
+    def launch(out, c, early, block, warps, no_idx=False):
         return split_conv_kernel.split_conv_update(
             out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices, rs, "silu",
-            block=block, num_warps=warps, early=early,
+            block=block, num_warps=warps, early=early, no_idx=no_idx,
         )
 
     row = case.row()
     base = None
-    for name, setting in R22_LAUNCHES.items():
+    launches = R22_LAUNCHES[case.kind]
+    checked = {name: s for name, s in launches.items() if len(s) == 3}
+    for name, setting in checked.items():
         c = convs[0]
         pool = c.pool.clone()
         got = launch(inputs[0], paths.ConvState(pool, c.indices, c.weight), *setting)
@@ -1099,13 +1108,15 @@ def _r22_row(case: Case, ctx: _Context, time_it: bool) -> dict:
             row["rel_err"] = ((got[0].float() - want[0].float()).norm() / want[0].float().norm()).item()
             base = got
         row[f"{name}_bits"] = all(torch.equal(a, b) for a, b in zip(got, base, strict=True))
-    if not all(row[f"{name}_bits"] for name in R22_LAUNCHES):
+    if not all(row[f"{name}_bits"] for name in checked):
         row["rel_err"] = float("inf")
     if not time_it:
         return row
     timed = {}
-    for name, setting in R22_LAUNCHES.items():
-        pick = _cycle(list(zip(inputs, convs, strict=True)))
+    # the timing-only launch takes slot = row: give each call its own B slots of the pool (still rotated past L2)
+    own = [paths.ConvState(c.pool[i * case.size : (i + 1) * case.size], c.indices, c.weight) for i, c in enumerate(convs)]
+    for name, setting in launches.items():
+        pick = _cycle(list(zip(inputs, own if len(setting) > 3 else convs, strict=True)))
         timed[name] = lambda pick=pick, setting=setting: launch(*pick(), *setting)
     if ctx.peer is not None:
         pick = _cycle(list(zip(inputs, convs, strict=True)))
@@ -1126,7 +1137,7 @@ def _r22_row(case: Case, ctx: _Context, time_it: bool) -> dict:
     for run in (1, 2):
         times = cuda_graph_medians_us(timed, replays=calls, reps=REPS)
         row.update({f"{k}_us{run}": v for k, v in times.items()})
-        row.update({f"{k}_x{run}": v / floor for k, v in times.items() if k in R22_LAUNCHES or k == "stream"})
+        row.update({f"{k}_x{run}": v / floor for k, v in times.items() if k in launches or k == "stream"})
     return row
 
 
@@ -1136,7 +1147,7 @@ def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
     row = case.row()
     try:
         replays = 20
-        if case.kind == "r22":
+        if case.kind in R22_LAUNCHES:
             return _r22_row(case, ctx, time_it)
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
@@ -1216,7 +1227,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21", "r22"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21", "r22", "r22b"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

@@ -4,7 +4,9 @@ The kernel form of :func:`.conv_update.split_conv_update`, SGLang 0.5.23's count
 ``sglang/kernels/ops/attention/triton_gdn_fused_proj.py: fused_qkvzba_causal_conv1d_update_contiguous`` (same numerics: products in the input dtype,
 fp32 accumulation in tap order, SiLU as ``acc / (1 + exp(-acc))``). ``ba`` may be any strided view (a column slice
 of one fused GEMM output), ``qkvz`` any row stride. Two launches, one row and a block of channels per program;
-programs of the first channel blocks also copy ``z`` and ``b``/``a``:
+programs of the first channel blocks also copy ``z`` and ``b``/``a``, whose loads are issued with the row's, before
+any store: after one, ptxas keeps them there (the pointers may alias), a further dependent round trip to memory
+(NOTES.md round 22: 0.5 to 7% on the H200):
 
 * paired (:func:`_split_conv_pairs_kernel`, taken where :func:`pairs_apply`: 16-bit data, W = 4, windows of exactly
   3 positions, as Qwen3.5 decodes): each thread owns two adjacent channels, whose two windows are 12 contiguous
@@ -45,13 +47,21 @@ def _product(a, b):
 
 
 @triton.jit
-def _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV: tl.constexpr, BLOCK_HV: tl.constexpr):
-    """One row's ``b`` and ``a`` out of the strided ``ba`` view."""
+def _load_ba(ba_ptr, row, pid_c, ba_stride_row, ba_stride_col, NV: tl.constexpr, BLOCK_HV: tl.constexpr):
+    """One row's ``b`` and ``a`` out of the strided ``ba`` view, loaded by the row's first program only (the mask
+    :func:`_store_ba` takes)."""
     heads = tl.arange(0, BLOCK_HV)
-    h_ok = heads < NV
+    h_ok = heads < tl.where(pid_c == 0, NV, 0)
     ba_row = ba_ptr + row * ba_stride_row
-    tl.store(b_ptr + row * NV + heads, tl.load(ba_row + heads * ba_stride_col, mask=h_ok), mask=h_ok)
-    tl.store(a_ptr + row * NV + heads, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), mask=h_ok)
+    b = tl.load(ba_row + heads * ba_stride_col, mask=h_ok)
+    return b, tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok), h_ok
+
+
+@triton.jit
+def _store_ba(b_ptr, a_ptr, row, b, a, h_ok, NV: tl.constexpr, BLOCK_HV: tl.constexpr):
+    heads = tl.arange(0, BLOCK_HV)
+    tl.store(b_ptr + row * NV + heads, b, mask=h_ok)
+    tl.store(a_ptr + row * NV + heads, a, mask=h_ok)
 
 
 @triton.jit
@@ -107,6 +117,10 @@ def _split_conv_kernel(
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     x = tl.load(qkvz_ptr + row * qkvz_stride + cols, mask=ok, other=0.0)
+    # z and b / a loaded with x, before any store (ptxas keeps loads behind stores that may alias)
+    z_ok = cols < VD
+    z = tl.load(qkvz_ptr + row * qkvz_stride + QKV + cols, mask=z_ok)
+    b, a, h_ok = _load_ba(ba_ptr, row, pid_c, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
     # the row's slot, broadcast per channel (a scalar mask does not combine with a block one everywhere)
     slot = tl.zeros((BLOCK,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
@@ -133,11 +147,8 @@ def _split_conv_kernel(
     out = tl.where(valid, acc, x.to(tl.float32))
     tl.store(qkv_ptr + row * QKV + cols, out.to(qkv_ptr.dtype.element_ty), mask=ok)
 
-    z_ok = cols < VD
-    z = tl.load(qkvz_ptr + row * qkvz_stride + QKV + cols, mask=z_ok)
     tl.store(z_ptr + row * VD + cols, z, mask=z_ok)
-    if pid_c == 0:
-        _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
+    _store_ba(b_ptr, a_ptr, row, b, a, h_ok, NV, BLOCK_HV)
 
 
 @triton.jit
@@ -191,8 +202,6 @@ def _split_conv_pairs_kernel(
     BLOCK_P: tl.constexpr,
     BLOCK_HV: tl.constexpr,
     USE_PDL: tl.constexpr,
-    EARLY: tl.constexpr = False,
-    NO_IDX: tl.constexpr = False,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
@@ -222,19 +231,11 @@ def _split_conv_pairs_kernel(
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     x_row = qkvz_ptr.to(words, bitcast=True) + row * (qkvz_stride // 2)
-    z_ok = pairs < VD // 2
-    if EARLY:
-        z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
-        heads = tl.arange(0, BLOCK_HV)
-        h_ok = heads < tl.where(pid_c == 0, NV, 0)  # b and a: the row's first program
-        ba_row = ba_ptr + row * ba_stride_row
-        bv = tl.load(ba_row + heads * ba_stride_col, mask=h_ok)
-        av = tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok)
     xw = tl.load(x_row + pairs, mask=ok, other=0)
-    if NO_IDX:  # timing only (sweep r22b): slot = row, no index load before the window loads
-        slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + row
-    else:
-        slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
+    z_ok = pairs < VD // 2
+    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
+    b, a, h_ok = _load_ba(ba_ptr, row, pid_c, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
+    slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
     # the pair's windows: c0 (t0, t1, t2), c1 (t0, t1, t2) in three words
     window = state_ptr.to(words, bitcast=True) + slot * (state_stride_slot // 2) + pairs * 3
@@ -260,15 +261,8 @@ def _split_conv_pairs_kernel(
     out = tl.where(valid, _word(_conv_out(acc0, SILU, DTYPE), _conv_out(acc1, SILU, DTYPE)), xw)
     tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok)
 
-    if EARLY:
-        tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
-        tl.store(b_ptr + row * NV + heads, bv, mask=h_ok)
-        tl.store(a_ptr + row * NV + heads, av, mask=h_ok)
-    else:
-        z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
-        tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
-        if pid_c == 0:
-            _copy_ba(ba_ptr, b_ptr, a_ptr, row, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
+    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
+    _store_ba(b_ptr, a_ptr, row, b, a, h_ok, NV, BLOCK_HV)
 
 
 def pairs_apply(qkvz, conv_state, conv_weight, bias, shape: GDNShape) -> bool:
@@ -299,8 +293,6 @@ def split_conv_update(
     num_warps: int | None = None,
     pairs: bool | None = None,
     pdl: bool = False,
-    early: bool = False,
-    no_idx: bool = False,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
@@ -336,7 +328,7 @@ def split_conv_update(
         block = block or PAIRS_BLOCK
         _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
             *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
-            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, EARLY=early, NO_IDX=no_idx, **common,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

@@ -177,31 +177,65 @@ def _conv_out(acc, SILU: tl.constexpr, DTYPE: tl.constexpr):
 
 
 @triton.jit
-def _pairs_inputs(qkvz_ptr, ba_ptr, idx_ptr, row, batch, pid_c, pairs, ok, qkvz_stride, ba_stride_row, ba_stride_col,
-                  pad_slot, QKV: tl.constexpr, VD: tl.constexpr, NV: tl.constexpr, BLOCK_P: tl.constexpr,
-                  BLOCK_HV: tl.constexpr):
-    """A row's x and z words, its ``b`` / ``a`` (first program only) and its slot; nothing past ``batch`` rows."""
+def _split_conv_pairs_kernel(
+    qkvz_ptr,
+    ba_ptr,
+    state_ptr,
+    w_ptr,
+    bias_ptr,
+    idx_ptr,
+    qkv_ptr,
+    z_ptr,
+    b_ptr,
+    a_ptr,
+    qkvz_stride,
+    ba_stride_row,
+    ba_stride_col,
+    state_stride_slot,
+    slots,
+    pad_slot,
+    QKV: tl.constexpr,
+    VD: tl.constexpr,
+    NV: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    SILU: tl.constexpr,
+    BLOCK_P: tl.constexpr,
+    BLOCK_HV: tl.constexpr,
+    USE_PDL: tl.constexpr,
+):
+    """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
+    whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
+    z, the conv output, 2 x 2 for the weights) holding two values, twice the bytes per load and per register of
+    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`."""
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    DTYPE: tl.constexpr = qkv_ptr.dtype.element_ty
     words = tl.pointer_type(tl.uint32)
-    live = (tl.zeros((BLOCK_P,), dtype=tl.int64) + row) < batch
+    row = tl.program_id(0).to(tl.int64)
+    pid_c = tl.program_id(1)
+    pairs = pid_c * BLOCK_P + tl.arange(0, BLOCK_P)
+    ok = pairs < QKV // 2
+    # weights [QKV, 4]: words 2c, 2c + 1 of channel c = (w0, w1), (w2, w3)
+    w_pairs = w_ptr.to(words, bitcast=True) + pairs * 4
+    w00, w01 = _halves(tl.load(w_pairs, mask=ok, other=0))
+    w02, w03 = _halves(tl.load(w_pairs + 1, mask=ok, other=0))
+    w10, w11 = _halves(tl.load(w_pairs + 2, mask=ok, other=0))
+    w12, w13 = _halves(tl.load(w_pairs + 3, mask=ok, other=0))
+    if HAS_BIAS:
+        b0, b1 = _halves(tl.load(bias_ptr.to(words, bitcast=True) + pairs, mask=ok, other=0))
+        acc0 = b0.to(DTYPE, bitcast=True).to(tl.float32)
+        acc1 = b1.to(DTYPE, bitcast=True).to(tl.float32)
+    else:
+        acc0 = tl.zeros((BLOCK_P,), dtype=tl.float32)
+        acc1 = tl.zeros((BLOCK_P,), dtype=tl.float32)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
     x_row = qkvz_ptr.to(words, bitcast=True) + row * (qkvz_stride // 2)
-    xw = tl.load(x_row + pairs, mask=ok & live, other=0)
-    z = tl.load(x_row + QKV // 2 + pairs, mask=(pairs < VD // 2) & live)
-    heads = tl.arange(0, BLOCK_HV)
-    h_ok = heads < tl.where((pid_c == 0) & (row < batch), NV, 0)
-    ba_row = ba_ptr + row * ba_stride_row
-    b = tl.load(ba_row + heads * ba_stride_col, mask=h_ok)
-    a = tl.load(ba_row + (NV + heads) * ba_stride_col, mask=h_ok)
-    slot = tl.load(idx_ptr + row + tl.zeros((BLOCK_P,), dtype=tl.int64), mask=live, other=pad_slot).to(tl.int64)
-    return xw, z, b, a, slot
-
-
-@triton.jit
-def _pairs_update(state_ptr, qkv_ptr, z_ptr, b_ptr, a_ptr, row, pid_c, pairs, ok, xw, z, b, a, slot,
-                  w00, w01, w02, w03, w10, w11, w12, w13, acc0, acc1, state_stride_slot, slots, pad_slot,
-                  QKV: tl.constexpr, VD: tl.constexpr, NV: tl.constexpr, SILU: tl.constexpr, BLOCK_HV: tl.constexpr,
-                  DTYPE: tl.constexpr):
-    """One row's conv taps, state shift and stores, from what :func:`_pairs_inputs` loaded."""
-    words = tl.pointer_type(tl.uint32)
+    xw = tl.load(x_row + pairs, mask=ok, other=0)
+    z_ok = pairs < VD // 2
+    z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
+    b, a, h_ok = _load_ba(ba_ptr, row, pid_c, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
+    slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
     # the pair's windows: c0 (t0, t1, t2), c1 (t0, t1, t2) in three words
     window = state_ptr.to(words, bitcast=True) + slot * (state_stride_slot // 2) + pairs * 3
@@ -226,93 +260,9 @@ def _pairs_update(state_ptr, qkv_ptr, z_ptr, b_ptr, a_ptr, row, pid_c, pairs, ok
     tl.store(window + 2, _word(c1t2, x1), mask=valid)
     out = tl.where(valid, _word(_conv_out(acc0, SILU, DTYPE), _conv_out(acc1, SILU, DTYPE)), xw)
     tl.store(qkv_ptr.to(words, bitcast=True) + row * (QKV // 2) + pairs, out, mask=ok)
-    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=pairs < VD // 2)
-    heads = tl.arange(0, BLOCK_HV)
-    h_ok = heads < tl.where(pid_c == 0, NV, 0)
-    tl.store(b_ptr + row * NV + heads, b, mask=h_ok)
-    tl.store(a_ptr + row * NV + heads, a, mask=h_ok)
 
-
-@triton.jit
-def _split_conv_pairs_kernel(
-    qkvz_ptr,
-    ba_ptr,
-    state_ptr,
-    w_ptr,
-    bias_ptr,
-    idx_ptr,
-    qkv_ptr,
-    z_ptr,
-    b_ptr,
-    a_ptr,
-    qkvz_stride,
-    ba_stride_row,
-    ba_stride_col,
-    state_stride_slot,
-    slots,
-    pad_slot,
-    batch,
-    QKV: tl.constexpr,
-    VD: tl.constexpr,
-    NV: tl.constexpr,
-    HAS_BIAS: tl.constexpr,
-    SILU: tl.constexpr,
-    BLOCK_P: tl.constexpr,
-    BLOCK_HV: tl.constexpr,
-    USE_PDL: tl.constexpr,
-    PIPE: tl.constexpr = False,
-):
-    """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
-    whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
-    z, the conv output, 2 x 2 for the weights) holding two values, twice the bytes per load and per register of
-    one 16-bit access per value. Same numerics as :func:`_split_conv_kernel`. ``PIPE``: program r of the grid's
-    first axis takes rows r, r + P, ... (P programs), loading the next row's x, z, b / a and slot before this
-    row's windows, so its window loads wait on no index."""
-    if USE_PDL:
-        tl.extra.cuda.gdc_launch_dependents()
-    DTYPE: tl.constexpr = qkv_ptr.dtype.element_ty
-    words = tl.pointer_type(tl.uint32)
-    pid_c = tl.program_id(1)
-    pairs = pid_c * BLOCK_P + tl.arange(0, BLOCK_P)
-    ok = pairs < QKV // 2
-    # weights [QKV, 4]: words 2c, 2c + 1 of channel c = (w0, w1), (w2, w3)
-    w_pairs = w_ptr.to(words, bitcast=True) + pairs * 4
-    w00, w01 = _halves(tl.load(w_pairs, mask=ok, other=0))
-    w02, w03 = _halves(tl.load(w_pairs + 1, mask=ok, other=0))
-    w10, w11 = _halves(tl.load(w_pairs + 2, mask=ok, other=0))
-    w12, w13 = _halves(tl.load(w_pairs + 3, mask=ok, other=0))
-    if HAS_BIAS:
-        b0, b1 = _halves(tl.load(bias_ptr.to(words, bitcast=True) + pairs, mask=ok, other=0))
-        acc0 = b0.to(DTYPE, bitcast=True).to(tl.float32)
-        acc1 = b1.to(DTYPE, bitcast=True).to(tl.float32)
-    else:
-        acc0 = tl.zeros((BLOCK_P,), dtype=tl.float32)
-        acc1 = tl.zeros((BLOCK_P,), dtype=tl.float32)
-    if USE_PDL:
-        tl.extra.cuda.gdc_wait()
-    if PIPE:
-        step = tl.num_programs(0)
-        first = tl.program_id(0)
-        row = first.to(tl.int64)
-        xw, z, b, a, slot = _pairs_inputs(qkvz_ptr, ba_ptr, idx_ptr, row, batch, pid_c, pairs,
-                                          ok, qkvz_stride, ba_stride_row, ba_stride_col, pad_slot, QKV, VD, NV,
-                                          BLOCK_P, BLOCK_HV)
-        for _ in range(first, batch, step):
-            nxt = row + step
-            xw_n, z_n, b_n, a_n, slot_n = _pairs_inputs(qkvz_ptr, ba_ptr, idx_ptr, nxt, batch, pid_c, pairs,
-                                                        ok, qkvz_stride, ba_stride_row, ba_stride_col, pad_slot,
-                                                        QKV, VD, NV, BLOCK_P, BLOCK_HV)
-            _pairs_update(state_ptr, qkv_ptr, z_ptr, b_ptr, a_ptr, row, pid_c, pairs, ok, xw, z, b, a,
-                          slot, w00, w01, w02, w03, w10, w11, w12, w13, acc0, acc1, state_stride_slot, slots,
-                          pad_slot, QKV, VD, NV, SILU, BLOCK_HV, DTYPE)
-            row, xw, z, b, a, slot = nxt, xw_n, z_n, b_n, a_n, slot_n
-    else:
-        row = tl.program_id(0).to(tl.int64)
-        xw, z, b, a, slot = _pairs_inputs(qkvz_ptr, ba_ptr, idx_ptr, row, batch, pid_c, pairs, ok, qkvz_stride,
-                                          ba_stride_row, ba_stride_col, pad_slot, QKV, VD, NV, BLOCK_P, BLOCK_HV)
-        _pairs_update(state_ptr, qkv_ptr, z_ptr, b_ptr, a_ptr, row, pid_c, pairs, ok, xw, z, b, a, slot,
-                      w00, w01, w02, w03, w10, w11, w12, w13, acc0, acc1, state_stride_slot, slots, pad_slot,
-                      QKV, VD, NV, SILU, BLOCK_HV, DTYPE)
+    tl.store(z_ptr.to(words, bitcast=True) + row * (VD // 2) + pairs, z, mask=z_ok)
+    _store_ba(b_ptr, a_ptr, row, b, a, h_ok, NV, BLOCK_HV)
 
 
 def pairs_apply(qkvz, conv_state, conv_weight, bias, shape: GDNShape) -> bool:
@@ -343,7 +293,6 @@ def split_conv_update(
     num_warps: int | None = None,
     pairs: bool | None = None,
     pdl: bool = False,
-    pipe: int = 0,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
@@ -377,10 +326,9 @@ def split_conv_update(
         raise ValueError("pairs=True needs 16-bit data, W=4, [slots, qkv, 3] windows and 32-bit aligned words")
     if pairs:
         block = block or PAIRS_BLOCK
-        rows = triton.cdiv(batch, pipe) if pipe else batch  # pipe: rows a program
-        _split_conv_pairs_kernel[(rows, triton.cdiv(qkv // 2, block // 2))](
-            *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id, batch,
-            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, PIPE=pipe > 0, num_stages=1, **common,
+        _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
+            *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

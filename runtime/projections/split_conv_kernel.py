@@ -202,7 +202,6 @@ def _split_conv_pairs_kernel(
     BLOCK_P: tl.constexpr,
     BLOCK_HV: tl.constexpr,
     USE_PDL: tl.constexpr,
-    DIAG: tl.constexpr = 0,
 ):
     """W = 4 over 16-bit data, conv windows of exactly 3 positions: each thread takes a pair of adjacent channels,
     whose two windows are 12 contiguous bytes, so every access is a 32-bit word (3 for the windows, 1 each for x,
@@ -236,12 +235,7 @@ def _split_conv_pairs_kernel(
     z_ok = pairs < VD // 2
     z = tl.load(x_row + QKV // 2 + pairs, mask=z_ok)
     b, a, h_ok = _load_ba(ba_ptr, row, pid_c, ba_stride_row, ba_stride_col, NV, BLOCK_HV)
-    if DIAG == 1:  # timing only (sweep r22d): slot = row, no index load
-        slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + row
-    elif DIAG == 2:  # timing only: slot = row, but the window loads still wait on the index load
-        slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + row + (tl.load(idx_ptr + row) == -7).to(tl.int64)
-    else:
-        slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
+    slot = tl.zeros((BLOCK_P,), dtype=tl.int64) + tl.load(idx_ptr + row).to(tl.int64)
     valid = ok & (slot != pad_slot) & (slot >= 0) & (slot < slots)
     # the pair's windows: c0 (t0, t1, t2), c1 (t0, t1, t2) in three words
     window = state_ptr.to(words, bitcast=True) + slot * (state_stride_slot // 2) + pairs * 3
@@ -299,7 +293,6 @@ def split_conv_update(
     num_warps: int | None = None,
     pairs: bool | None = None,
     pdl: bool = False,
-    diag: int = 0,
 ):
     """Kernel twin of :func:`.conv_update.split_conv_update` (same arguments and outputs; ``conv_state``
     updated in place). ``qkvz`` needs unit column stride; ``conv_state``, ``conv_weight`` and ``bias`` share
@@ -335,7 +328,7 @@ def split_conv_update(
         block = block or PAIRS_BLOCK
         _split_conv_pairs_kernel[(batch, triton.cdiv(qkv // 2, block // 2))](
             *tensors, conv_state.stride(0), conv_state.shape[0], pad_slot_id,
-            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, DIAG=diag, **common,
+            BLOCK_P=block // 2, num_warps=num_warps or PAIRS_WARPS, **common,
         )
         return mixed_qkv, z, b, a
     block = block or BLOCK

@@ -95,9 +95,6 @@ states rotated past L2 (as :mod:`.bench` does):
   against the landed order, the copy kernel and SGLang's kernel interleaved as the bench times them, and a timing-only
   launch with no slot-index load; the early order was taken: results/bench/projections-decode-sweep-r22.json /
   -r22b.json, the code of commit 340f943);
-* ``r22d``: the landed split + conv launch against two pairs a thread (512 channels on 4 warps) and two timing-only
-  launches with slot = row on a per-call slice of the pool: without the index load, and with the window loads still
-  waiting on it (what the index's round trip costs, apart from where the slots lie); timed as ``r22``;
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 
@@ -111,7 +108,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -129,19 +125,7 @@ from runtime.benchkit import (
 )
 
 from . import context, conv_update, naive, paths, sglang_peer, split_conv_kernel
-from .bench import (
-    GRAPH_CALLS,
-    MAX_GRAPH_CALLS,
-    MODELS,
-    REPS,
-    _conv_states,
-    _copies,
-    _cycle,
-    _weight_sets,
-    empty_launch,
-    split_conv_bytes,
-    stream_launch,
-)
+from .bench import MODELS, _conv_states, _copies, _cycle, _weight_sets, split_conv_bytes, stream_launch
 from .gemm_split import gemm_split, launch_config, pack_weight
 from .gemv_mma import gemv_mma
 from .gemv_split import gemv_split
@@ -151,7 +135,7 @@ from .stream_mma import AddNorm, stream_mma
 from .stream_mma import pack_weight as pack_weight_units
 
 KINDS = ("floor", "ref", "gemv", "split_conv", "dot", "swap", "pdl", "prewait", "packed", "splitpeel", "refine", "t128", "diag",
-         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21", "r22d")
+         "tma", "tma2", "tma3", "margins", "pairs", "steps32", "l2tile", "mma", "mma2", "ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21")
 SMEM = 227 * 1024  # shared memory one H100/H200 program may take
 
 
@@ -266,8 +250,6 @@ def cases(only=KINDS) -> list[Case]:
         out += _th20b_cases()
     if "r21" in only:
         out += _r21_cases()
-    if "r22d" in only:
-        out += [Case("r22d", tp, b) for tp, b in ((1, 64), (1, 128), (1, 512), (4, 256), (4, 512), (8, 512))]
     if "mma" in only:
         out += _mma_cases()
     if "mma2" in only:
@@ -1065,85 +1047,12 @@ def _split_conv_call(case: Case, ctx: _Context):
     return fn, check, n
 
 
-R22_LAUNCHES = {  # name: split_conv_update's launch options (``diag``: timing only, slot = row)
-    "r22d": {"landed": {}, "two_pairs_512_4w": {"block": 512, "num_warps": 4}, "no_idx": {"diag": 1},
-             "idx_wait_row_slot": {"diag": 2}},
-}
-
-
-def _r22_row(case: Case, ctx: _Context, time_it: bool) -> dict:
-    """Round 22: the split + conv launches of :data:`R22_LAUNCHES` on one row, each checked bit for bit against the
-    landed launch on a fresh state copy, then all timed interleaved beside SGLang's kernel, the copy kernel and an
-    empty launch (as :func:`.bench.split_conv_row`), twice."""
-    rs = QWEN3_5_397B.per_rank(case.tp)
-    g = torch.Generator(device="cuda").manual_seed(2000 + case.tp * 7 + case.size)
-    per_call = split_conv_bytes(rs, case.size)
-    n = min(MAX_GRAPH_CALLS, _copies(per_call))
-    convs = _conv_states(rs, case.size, n, g)
-    inputs = [torch.randn(case.size, rs.qkvz_width + rs.ba_width, device="cuda", generator=g, dtype=torch.bfloat16)
-              for _ in range(n)]
-
-    def launch(out, c, setting):
-        return split_conv_kernel.split_conv_update(
-            out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices, rs, "silu", **setting
-        )
-
-    row = case.row()
-    base = None
-    launches = R22_LAUNCHES[case.kind]
-    checked = {name: s for name, s in launches.items() if "diag" not in s}
-    for name, setting in checked.items():
-        c = convs[0]
-        pool = c.pool.clone()
-        got = launch(inputs[0], paths.ConvState(pool, c.indices, c.weight), setting)
-        got = (*got, pool)
-        if base is None:
-            want = conv_update.split_conv_update(inputs[0][:, : rs.qkvz_width], inputs[0][:, rs.qkvz_width :],
-                                                 c.pool.clone(), c.weight, None, c.indices, rs, "silu")
-            row["rel_err"] = ((got[0].float() - want[0].float()).norm() / want[0].float().norm()).item()
-            base = got
-        row[f"{name}_bits"] = all(torch.equal(a, b) for a, b in zip(got, base, strict=True))
-    if not all(row[f"{name}_bits"] for name in checked):
-        row["rel_err"] = float("inf")
-    if not time_it:
-        return row
-    timed = {}
-    # the timing-only launches take slot = row: each call its own B slots of the pool (still rotated past L2)
-    own = [paths.ConvState(c.pool[i * case.size : (i + 1) * case.size], c.indices, c.weight) for i, c in enumerate(convs)]
-    for name, setting in launches.items():
-        pick = _cycle(list(zip(inputs, own if "diag" in setting else convs, strict=True)))
-        timed[name] = lambda pick=pick, setting=setting: launch(*pick(), setting)
-    if ctx.peer is not None:
-        pick = _cycle(list(zip(inputs, convs, strict=True)))
-
-        def theirs(pick=pick):
-            out, c = pick()
-            return ctx.peer.fused_qkvzba_causal_conv1d_update_contiguous(
-                out[:, : rs.qkvz_width], out[:, rs.qkvz_width :], c.pool, c.weight, None, c.indices,
-                qkv_dim=rs.qkv_width, v_dim=rs.value_dim, num_v_heads=rs.num_v_heads, head_v_dim=rs.head_v,
-                activation="silu",
-            )
-
-        timed["sglang"] = theirs
-    timed |= {"stream": stream_launch(per_call), "empty": empty_launch(inputs[0])}
-    calls = n * math.ceil(GRAPH_CALLS / n)
-    floor = per_call / (ctx.copy_gbs() * 1e3)
-    row.update(floor_us=floor, graph_calls=calls)
-    for run in (1, 2):
-        times = cuda_graph_medians_us(timed, replays=calls, reps=REPS)
-        row.update({f"{k}_us{run}": v for k, v in times.items()})
-        row.update({f"{k}_x{run}": v / floor for k, v in times.items() if k in launches or k == "stream"})
-    return row
-
-
 def run_case(case: Case, ctx: _Context, time_it: bool) -> dict:
     """One case's row: its relative error against the reference (``inf``: a copied value differs) and, when
     ``time_it``, its CUDA-graph median; a case that fails to build, compile or launch gets an ``error``."""
     row = case.row()
     try:
         replays = 20
-        if case.kind in R22_LAUNCHES:
-            return _r22_row(case, ctx, time_it)
         if case.kind in ("split_conv", "pairs"):
             fn, check, replays = _split_conv_call(case, ctx)
         elif case.kind in ("ctx14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "th20", "th20b", "r21"):
@@ -1222,7 +1131,7 @@ def main(argv: list[str] | None = None) -> None:
             write_results(args.json, "projections-sweep", rows)
     bad = [r for r in rows if mismatched(r)]
     for kind in args.only:
-        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21", "r22d"):  # every case: the decomposition needs them all
+        if kind in ("ctx14", "copy14", "sm15", "sm15b", "sm15c", "sm16", "sm17", "nf18", "th20", "th20b", "r21"):  # every case: the decomposition needs them all
             sel = [r for r in rows if r["kind"] == kind]
             cols = sorted({c for r in sel for c in r} - {"kind"}, key=lambda c: (c != "tp", c != "size", c))
             print_table(sel, cols, title=f"{kind}, {torch.cuda.get_device_name()}")

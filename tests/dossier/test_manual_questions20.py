@@ -124,7 +124,7 @@ QUESTIONS = [
     Question("SGLang's own ReplaySSM against its packed decode at TP1 B=1 and B=256: the numbers and the device?",
              REPLAY, ("7.6 vs 5.9 us at TP1 B=1", "TP1 B=256 191 vs 272", "NVIDIA H200", "2026-12-03")),
     Question("This repository's fused GDN projection against SGLang's decode path at TP4: how much, on which GPU?",
-             OURS_PROJ, ("1.16x to 1.92x at TP4", "NVIDIA H200", "2026-12-03", "not SGLang's")),
+             OURS_PROJ, ("1.17x to 1.93x at TP4", "NVIDIA H200", "2026-12-03", "not SGLang's")),
     Question("How close to the H200's memory bandwidth does this repository's GDN decode get, and what copy rate?",
              OURS_GDN, ("94-96% of the copy rate at TP1", "4,184 GB/s", "NVIDIA H200")),
     Question("Can I switch SGLang to this repository's deferred-write decode with a flag?", RUN,

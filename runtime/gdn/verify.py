@@ -40,6 +40,23 @@ from runtime.gdn.state_tile import (
 
 
 @triton.jit
+def _draft_loads(qkv_ptr, a_ptr, b_ptr, s_qkv, s_a, s_b, tok0, i_hv, i_h, o_v, m_v, o_k, m_k, H: tl.constexpr,
+                 K: tl.constexpr, V: tl.constexpr, T: tl.constexpr):
+    """The ``T`` drafts' rows as read, as tuples ``(q, k, v, a, b)`` over the drafts: issued together, before any
+    store, so no draft's loads wait on the last draft's stores (which they cannot be moved past)."""
+    qs, ks, vs, a_s, b_s = (), (), (), (), ()
+    for t in tl.static_range(T):
+        tok = tok0 + t
+        p_row = qkv_ptr + tok * s_qkv
+        qs = qs + (tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0),)
+        ks = ks + (tl.load(p_row + (H + i_h) * K + o_k, mask=m_k, other=0.0),)
+        vs = vs + (tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0),)
+        a_s = a_s + (tl.load(a_ptr + tok * s_a + i_hv),)
+        b_s = b_s + (tl.load(b_ptr + tok * s_b + i_hv),)
+    return qs, ks, vs, a_s, b_s
+
+
+@triton.jit
 def _verify_kernel(
     qkv_ptr,
     a_ptr,
@@ -96,7 +113,22 @@ def _verify_kernel(
     m_k = o_k < K
     m_h = m_v[:, None] & m_k[None, :]
     tok0 = i_b.to(tl.int64) * T
+    # Every load that does not wait on the state goes first: the request's (its drafts, gates, buffer index) beside
+    # the slot, then the state tile (none for a padding row), all above a barrier that keeps the compiler from sinking
+    # them back past the padding branch (without it the drafts' loads went there: NOTES.md round twenty-four).
     slot = tl.load(idx_ptr + i_b).to(tl.int64)
+    i_buf = tl.load(buf_idx_ptr + i_b).to(tl.int64)
+    A_log = tl.load(A_log_ptr + i_hv)
+    dt_bias = tl.load(dt_bias_ptr + i_hv)
+    qs, ks, vs, a_s, b_s = _draft_loads(qkv_ptr, a_ptr, b_ptr, s_qkv, s_a, s_b, tok0, i_hv, i_h, o_v, m_v, o_k, m_k,
+                                        H, K, V, T)
+    h = tl.load(
+        pool_ptr + tl.maximum(slot, 0) * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk,
+        mask=(m_v & (o_v * 0 + slot >= 0))[:, None] & m_k[None, :],  # vector masks: the interpreter takes no scalar one
+        other=0.0,
+        eviction_policy="evict_first",
+    ).to(tl.float32)
+    tl.debug_barrier()
     if slot < 0:
         for t in tl.static_range(T):
             tl.store(
@@ -105,12 +137,6 @@ def _verify_kernel(
                 mask=m_v,
             )
         return
-    h = tl.load(
-        pool_ptr + slot * s_pn + i_hv * s_ph + o_v[:, None] * s_pv + o_k[None, :] * s_pk,
-        mask=m_h,
-        other=0.0,
-        eviction_policy="evict_first",
-    ).to(tl.float32)
     if HAS_RING:
         d_row, k_row, g_row = ring_rows(ring_d_ptr, ring_k_ptr, ring_g_ptr, slot, i_hv, i_h, HV, H, L, V, K)
         n = tl.minimum(tl.load(fill_ptr + i_b), L - 1)
@@ -120,24 +146,15 @@ def _verify_kernel(
             h = ring_accumulate_unrolled(decay * h, zero, n, d_row, k_row, g_row, o_v, m_v, o_k, m_k, V, K, L)
         else:
             h = replay_rows(h, o_v, m_v, o_k, m_k, d_row, k_row, g_row, n, V, K)
-    i_buf = tl.load(buf_idx_ptr + i_b).to(tl.int64)
     p_buf = buf_ptr + i_buf * s_bn + i_hv * s_bh + o_v[:, None] * s_bv + o_k[None, :] * s_bk
     rec_d, rec_k, rec_g = ring_rows(rec_d_ptr, rec_k_ptr, rec_g_ptr, i_buf, i_hv, i_h, HV, H, TM, V, K)
     first_rows = pid % ((V + BV - 1) // BV) == 0
-    for t in tl.static_range(T):  # unrolled: every draft's inputs load up front
+    for t in tl.static_range(T):
         tok = tok0 + t
-        p_row = qkv_ptr + tok * s_qkv
-        q = l2_normalize(tl.load(p_row + i_h * K + o_k, mask=m_k, other=0.0).to(tl.float32), EPS) * scale
-        k = l2_normalize(tl.load(p_row + (H + i_h) * K + o_k, mask=m_k, other=0.0).to(tl.float32), EPS)
-        v = tl.load(p_row + 2 * H * K + i_hv * V + o_v, mask=m_v, other=0.0).to(tl.float32)
-        g, beta = gdn_gate(
-            tl.load(a_ptr + tok * s_a + i_hv),
-            tl.load(b_ptr + tok * s_b + i_hv),
-            tl.load(A_log_ptr + i_hv),
-            tl.load(dt_bias_ptr + i_hv),
-            THRESHOLD,
-        )
-        h, o, u = delta_rule_update(h, q, k, v, g, beta)
+        q = l2_normalize(qs[t].to(tl.float32), EPS) * scale
+        k = l2_normalize(ks[t].to(tl.float32), EPS)
+        g, beta = gdn_gate(a_s[t], b_s[t], A_log, dt_bias, THRESHOLD)
+        h, o, u = delta_rule_update(h, q, k, vs[t].to(tl.float32), g, beta)
         tl.store(out_ptr + tok * s_ot + i_hv * s_oh + o_v, o.to(out_ptr.dtype.element_ty), mask=m_v)
         if RECORD:  # the draft's ring entry instead of its state
             tl.store(rec_d + t * V + o_v, u, mask=m_v)

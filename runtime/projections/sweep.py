@@ -94,9 +94,9 @@ states rotated past L2 (as :mod:`.bench` does):
   (round 22's ``r22`` / ``r22b``: the split + conv launches with their ``z`` and ``b``/``a`` loads before any store
   against the landed order, the copy kernel and SGLang's kernel interleaved as the bench times them, and a timing-only
   launch with no slot-index load; the early order was taken: results/bench/projections-decode-sweep-r22.json /
-  -r22b.json, the code of commit 340f943; ``r22c``: several rows a program with the next row's inputs loaded ahead,
-  lost everywhere: -r22c.json, commit 6dcbec2; ``r22d``: two pairs a thread and the index's round trip apart from
-  where the slots lie: the index's wait is most of it, -r22d.json, commit e3683a7 (run in session 23, its first
+  -r22b.json, the code of commit a23b8bc; ``r22c``: several rows a program with the next row's inputs loaded ahead,
+  lost everywhere: -r22c.json, commit c6c667c; ``r22d``: two pairs a thread and the index's round trip apart from
+  where the slots lie: the index's wait is most of it, -r22d.json, commit adf3376 (run in session 23, its first
   run lost); NOTES.md round 22);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.

@@ -97,7 +97,8 @@ states rotated past L2 (as :mod:`.bench` does):
   -r22b.json, the code of commit a23b8bc; ``r22c``: several rows a program with the next row's inputs loaded ahead,
   lost everywhere: -r22c.json, commit c6c667c; ``r22d``: two pairs a thread and the index's round trip apart from
   where the slots lie: the index's wait is most of it, -r22d.json, commit adf3376 (run in session 23, its first
-  run lost); NOTES.md round 22);
+  run lost); NOTES.md round 22; round 23's ``r23`` / ``r23b``, two rows a program with every load before any store,
+  lost 11-58%: -r23.json / -r23b.json, timed by a scratch module not kept, NOTES.md round 23);
 * ``diag``: a handful of launches to profile (``--eager`` under ``ncu``): GEMV T=1/4, the swapped launch
   row-major / tile-major / split-K, T=128.
 

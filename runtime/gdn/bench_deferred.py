@@ -208,9 +208,13 @@ class RingCase:
                                use_qk_l2norm_in_kernel=True) for i in idx]
 
     def calls(self, kernel: str, peers: sglang_peers.SglangKernels | None = None) -> list[Callable[[], object]]:
-        """The step list of ``kernel`` (``in_place``, ``deferred`` or ``sgl_replayssm``) by name."""
+        """The step list of ``kernel`` (``in_place``, ``deferred``, ``deferred_split``: the dispatch's step with each
+        step's flushing rows counted, or ``sgl_replayssm``) by name."""
         if kernel == "sgl_replayssm":
             return self.sgl_replayssm_calls(peers.replayssm_decode)
+        if kernel == "deferred_split":
+            cfg = step_config(self.B, self.HV, self.L, split=True)
+            return self.deferred_calls(config=cfg, order=_order(cfg, self))
         return self.deferred_calls(order=ROW_ORDER) if kernel == "deferred" else self.in_place_calls()
 
     def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None,

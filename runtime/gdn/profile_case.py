@@ -1,6 +1,8 @@
 """Run one decode case eagerly, for a profiler to attach: ``python -m runtime.gdn.profile_case KERNEL TP B``.
 
 ``KERNEL``: ``in_place`` (our packed decode), ``deferred`` (our deferred-write step, staggered rings, rows flush-first as in the bench),
+``deferred_split`` (the step as the dispatch runs it where the caller counts each step's flushing rows: at L = 16 the
+split step, its flushing rows' launch, then the others' launch, each a ``_deferred_decode_kernel`` launch),
 ``sgl_replayssm`` (SGLang 0.5.23's ReplaySSM decode on the same pool and rings,
 ``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``). The bench's inputs
 (:class:`runtime.gdn.bench_deferred.RingCase`, slot sets rotated past the L2), ``--calls`` launches one after
@@ -23,7 +25,7 @@ from runtime.gdn.bench_deferred import TP_HEADS, RingCase
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kernel", choices=["in_place", "deferred", "sgl_replayssm"])
+    parser.add_argument("kernel", choices=["in_place", "deferred", "deferred_split", "sgl_replayssm"])
     parser.add_argument("tp", choices=list(TP_HEADS))
     parser.add_argument("batch", type=int)
     parser.add_argument("--ring-length", type=int, default=16)

@@ -324,3 +324,21 @@ def test_in_place_mode_on_empty_rings_is_the_in_place_kernel():
     assert torch.equal(out[~valid], torch.zeros_like(out[~valid]))
     assert torch.equal(ring.d, ring_before.d) and torch.equal(ring.k, ring_before.k) and torch.equal(ring.g, ring_before.g)
     assert not nxt.any()
+
+
+@pytest.mark.gpu
+def test_profile_case_split_step_answers_as_the_one_launch_step():
+    """``profile_case deferred_split`` profiles the step the dispatch runs with flushing rows counted (the split step at
+    TP4 B=64, L=16): on the bench's first staggered step it answers as the one-launch step does on the same state
+    (normwise relative error < 5e-3: bf16 outputs, the flushing rows replayed in another order), so the profiled
+    launches are that step's."""
+    from runtime.gdn.bench_deferred import RingCase
+
+    case = RingCase("TP4", 64, 16)
+    pool, d, k, g = (t.clone() for t in (case.pool, case.ring.d, case.ring.k, case.ring.g))
+    case.calls("deferred")[0]()
+    one_launch = case.out.float().clone()
+    for t, saved in ((case.pool, pool), (case.ring.d, d), (case.ring.k, k), (case.ring.g, g)):
+        t.copy_(saved)
+    case.calls("deferred_split")[0]()
+    assert rel_err(case.out.float(), one_launch) < 5e-3

@@ -59,6 +59,7 @@ def _load_ba(ba_ptr, row, pid_c, ba_stride_row, ba_stride_col, NV: tl.constexpr,
 
 @triton.jit
 def _store_ba(b_ptr, a_ptr, row, b, a, h_ok, NV: tl.constexpr, BLOCK_HV: tl.constexpr):
+    """The row's ``b`` and ``a`` as :func:`_load_ba` loaded them, to the contiguous ``[B, NV]`` outputs."""
     heads = tl.arange(0, BLOCK_HV)
     tl.store(b_ptr + row * NV + heads, b, mask=h_ok)
     tl.store(a_ptr + row * NV + heads, a, mask=h_ok)

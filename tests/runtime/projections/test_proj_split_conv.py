@@ -192,7 +192,6 @@ def test_kernel_rejects_what_it_cannot_run():
         kernel(qkvz[:, 1:], ba, state, weight, bias, idx, SMALL)
 
 
-
 SWEEP22 = Path(__file__).resolve().parents[3] / "results" / "bench" / "projections-decode-sweep-r22.json"
 
 

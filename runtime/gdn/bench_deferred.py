@@ -208,14 +208,21 @@ class RingCase:
                                use_qk_l2norm_in_kernel=True) for i in idx]
 
     def calls(self, kernel: str, peers: sglang_peers.SglangKernels | None = None) -> list[Callable[[], object]]:
-        """The step list of ``kernel`` (``in_place``, ``deferred``, ``deferred_split``: the dispatch's step with each
-        step's flushing rows counted, or ``sgl_replayssm``) by name."""
+        """The step list of ``kernel`` (``in_place``, ``deferred``, ``deferred_split``: :meth:`dispatch_step`'s
+        step, or ``sgl_replayssm``) by name."""
         if kernel == "sgl_replayssm":
             return self.sgl_replayssm_calls(peers.replayssm_decode)
         if kernel == "deferred_split":
-            cfg = step_config(self.B, self.HV, self.L, split=True)
-            return self.deferred_calls(config=cfg, order=_order(cfg, self))
+            cfg, pattern, order = self.dispatch_step()
+            return self.deferred_calls(pattern, cfg, rings_empty=cfg.flush_all, order=order)
         return self.deferred_calls(order=ROW_ORDER) if kernel == "deferred" else self.in_place_calls()
+
+    def dispatch_step(self) -> tuple[DeferredConfig, str, str | None]:
+        """:func:`step_config`'s choice with each step's flushing rows counted (``split=True``): its config, fill
+        pattern and row order. Its in-place mode runs in its steady state: every row flushed last step, so the rings
+        are empty and the host knows it."""
+        cfg = step_config(self.B, self.HV, self.L, split=True)
+        return (cfg, "empty", None) if cfg.flush_all else (cfg, "staggered", _order(cfg, self))
 
     def time_deferred(self, pattern: str = "staggered", config: DeferredConfig | None = None,
                       rings_empty: bool = False, order: str | None = None) -> float | None:
@@ -288,13 +295,10 @@ def bench_deferred(copy_gbs: float, peers: sglang_peers.SglangKernels | None,
 
 
 def _dispatch_row(case: RingCase, tp: str, B: int, sgl_packed_fn: Callable | None) -> dict:
-    """:func:`step_config`'s choice at ``(tp, B)`` (deferred: rows in ``ROW_ORDER``) against the better of our
-    in-place kernel and SGLang's packed decode, all three timed over the same list of slot sets, one after another. Its in-place mode is timed in its
-    steady state: every row flushed last step, so the rings are empty and the host knows it (``rings_empty``)."""
-    cfg = step_config(B, case.HV, case.L, split=True)
-    pattern = "empty" if cfg.flush_all else "staggered"
-    ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all,
-                              order=None if cfg.flush_all else _order(cfg, case))
+    """The case's :meth:`RingCase.dispatch_step` against the better of our in-place kernel and SGLang's packed decode,
+    all three timed over the same list of slot sets (the same fill pattern), one after another."""
+    cfg, pattern, order = case.dispatch_step()
+    ours = case.time_deferred(pattern, config=cfg, rings_empty=cfg.flush_all, order=order)
     in_place, sgl_packed = case.time_in_place(pattern), case.time_sgl_packed(sgl_packed_fn, pattern)
     peers_t = [t for t in (in_place, sgl_packed) if t is not None]
     return {"kernel": "dispatch", "shape": f"{tp} B={B} L=16", "mode": "in-place" if cfg.flush_all else "deferred",

@@ -606,7 +606,7 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     }
 
 
-DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush", "sorted")  # bench_deferred.sweep_<name>: deferred-decode rows only
+DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush", "sorted", "fills")  # bench_deferred.sweep_<name>: deferred-decode rows only
 PARTS = ("decode", "deferred", "verify", "small")  # the bench's parts, in the order a full run times them
 TARGET_KERNELS = (  # the rows each target is judged on (first matching name prefix): a part judges only its own
     ("decode_", "decode"), ("in_place_", "decode"), ("gating_", "gating"), ("gated_norm_", "gated_norm"),
@@ -696,7 +696,8 @@ def main(argv: list[str] | None = None) -> None:
                              "order: the deferred decode's row orders at L = 16 and 8; parts: where a deferred step's time goes; "
                              "split: the split step's flush tiles against the one-launch step; wide: one-launch tiles at 8192+ heads; "
                              "loop_flush: the split step with wide flushing programs on the entry loop; sorted: the split step's rows in "
-                             "pool-slot order)")
+                             "pool-slot order; fills: the split step's stream at fixed ring fills beside the same slots read with no "
+                             "arithmetic)")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
                         help="which parts of the full bench to run (default all, in this order); each part's tables "
                              "are timed within it, and the run judges the targets of the parts it ran")

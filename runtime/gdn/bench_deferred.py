@@ -125,12 +125,9 @@ class RingCase:
             "no-flush": [((rows + t) % max(L - 1, 1)).to(torch.int32) for t in range(L)],  # never full: no flush
             "all-flush": [torch.full((B,), L - 1, device="cuda", dtype=torch.int32)],  # every row flushes, ring full
         }
-        self.orders = {  # per fill pattern: the bench knows each step's fills, as a scheduler does
-            "flush-first": {p: [flush_first_order(f, L) for f in fs] for p, fs in self.fills.items()},
-            "flushes-only": {p: [torch.argsort((~flushes(f, L)).int(), stable=True).to(torch.int32) for f in fs]
-                             for p, fs in self.fills.items()},
-            "split": {p: [flush_split(f, L) for f in fs] for p, fs in self.fills.items()},  # (order, flush_rows)
-        }
+        self.orders: dict[str, dict[str, list]] = {"flush-first": {}, "flushes-only": {}, "split": {}}
+        for pattern in list(self.fills):
+            self._add_orders(pattern)
         self._slot_orders: dict[tuple[str, str], list[tuple[torch.Tensor, int]]] = {}
         self.qkv = torch.randn(B, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
         self.a = (torch.randn(B, self.HV, device="cuda") - 2).bfloat16()
@@ -139,6 +136,22 @@ class RingCase:
         self.dt_bias = torch.randn(self.HV, device="cuda")
         self.out = torch.empty(B, self.HV, V, device="cuda", dtype=torch.bfloat16)
         self.io_bytes = 2 * (self.qkv.numel() + 2 * self.a.numel() + self.out.numel())
+
+    def _add_orders(self, pattern: str) -> None:
+        """Each row order of ``pattern``'s steps (the bench knows each step's fills, as a scheduler does)."""
+        fills, L = self.fills[pattern], self.L
+        self.orders["flush-first"][pattern] = [flush_first_order(f, L) for f in fills]
+        self.orders["flushes-only"][pattern] = [torch.argsort((~flushes(f, L)).int(), stable=True).to(torch.int32)
+                                                for f in fills]
+        self.orders["split"][pattern] = [flush_split(f, L) for f in fills]  # (order, flush_rows)
+
+    def fixed_fill(self, live: int) -> str:
+        """A fill pattern (its name) with every row at ``live`` ring entries on every step."""
+        pattern = f"fill {live}"
+        if pattern not in self.fills:
+            self.fills[pattern] = [torch.full((self.B,), live, device="cuda", dtype=torch.int32)]
+            self._add_orders(pattern)
+        return pattern
 
     def _steps(self, pattern: str, order: str | None = None) -> list[tuple]:
         """(slots, fill, row order) of each call: whole ring cycles, every slot set visited. ``order``
@@ -568,6 +581,8 @@ SORT_STREAMS = [DeferredConfig(b, r, 1, pipeline=p) for b, r, p in (
     (64, 8, True), (32, 8, True), (64, 4, True), (128, 8, True), (32, 4, True))]
 SORT_FLUSH_TILES = [FlushTile(16, 8, 1), FlushTile(32, 8, 1, unrolled=False)]
 SORT_SHAPES = (("TP4", 256), ("TP1", 64), ("TP1", 256), ("TP4", 1024))
+FIXED_FILLS = (0, 2, 4, 8, 14)  # live ring entries of every row (below L - 1 at L = 16: no row flushes)
+READ_GEOMETRIES = ((64, 8, 1), (8, 8, 1), (128, 8, 1))  # (block_v, block_rows, num_warps) of the no-arithmetic read
 
 
 def sweep_sorted(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
@@ -587,6 +602,27 @@ def sweep_sorted(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> l
         timed |= {f"no-flush slot {_tile(s)}": case.time_deferred(
             "no-flush", config=dataclasses.replace(s, flush_tile=flush_tile), order=SLOT_ORDER) for s in SORT_STREAMS}
         timed["order"] = case.time_order(SLOT_ORDER)
+        return timed
+
+    return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=SORT_SHAPES)
+
+
+def sweep_fills(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """Where the split step's stream spends its time, L = 16 (NOTES.md round twenty-seven): the landed step, its
+    no-flush stream on staggered fills and with every row at each of ``FIXED_FILLS`` live entries (what the ring
+    reads cost, entry by entry), and the same slots read with no arithmetic at the stream's program geometry and
+    others (``state_bytes.move_state``'s ``read``: what the checkpoint alone costs)."""
+    def time_choices(case: RingCase) -> dict[str, float | None]:
+        landed = step_config(case.B, case.HV, case.L, split=True)
+        order = _order(landed, case)
+        timed = {f"landed {_tile(landed)}": case.time_deferred(config=landed, order=order),
+                 "no-flush": case.time_deferred("no-flush", landed, order=order)}
+        timed |= {f"no-flush, {p}": case.time_deferred(p, landed, order=order)
+                  for p in map(case.fixed_fill, FIXED_FILLS)}
+        sums = torch.empty(case.B, case.HV, V, device="cuda")
+        for bv, br, w in READ_GEOMETRIES:
+            timed[f"read only {bv}/{br}x{w}"] = _time([lambda i=i, bv=bv, br=br, w=w: move_state(
+                case.pool, i, "read", sums=sums, block_v=bv, block_rows=br, num_warps=w) for i in case.idx])
         return timed
 
     return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=SORT_SHAPES)

@@ -342,3 +342,17 @@ def test_profile_case_split_step_answers_as_the_one_launch_step():
         t.copy_(saved)
     case.calls("deferred_split")[0]()
     assert rel_err(case.out.float(), one_launch) < 5e-3
+
+
+@pytest.mark.gpu
+def test_fixed_fill_steps_hold_every_row_at_that_fill():
+    """``RingCase.fixed_fill`` (``--sweep fills``) names one pattern per fill, steps every row at it, and counts the
+    rows a split step flushes as the fill says: none below ``L - 1``, every row at a full ring."""
+    from runtime.gdn.bench_deferred import RingCase
+
+    case = RingCase("TP4", 16, 16)
+    name = case.fixed_fill(8)
+    assert case.fixed_fill(8) == name and len(case.fills[name]) == 1
+    steps = case._steps(name, "split")
+    assert steps and all(torch.equal(f, torch.full_like(f, 8)) and split[1] == 0 for _, f, split in steps)
+    assert all(split[1] == case.B for _, _, split in case._steps(case.fixed_fill(15), "split"))

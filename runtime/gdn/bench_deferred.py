@@ -613,8 +613,7 @@ def sweep_fills(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> li
     reads cost, entry by entry), and the same slots read with no arithmetic at the stream's program geometry and
     others (``state_bytes.move_state``'s ``read``: what the checkpoint alone costs)."""
     def time_choices(case: RingCase) -> dict[str, float | None]:
-        landed = step_config(case.B, case.HV, case.L, split=True)
-        order = _order(landed, case)
+        landed, _, order = case.dispatch_step()
         timed = {f"landed {_tile(landed)}": case.time_deferred(config=landed, order=order),
                  "no-flush": case.time_deferred("no-flush", landed, order=order)}
         timed |= {f"no-flush, {p}": case.time_deferred(p, landed, order=order)

@@ -49,7 +49,7 @@ from runtime.gdn.deferred_decode import (
     step_config,
 )
 from runtime.gdn.state_bytes import move_state
-from runtime.gdn.verify import verify, verify_tile
+from runtime.gdn.verify import commit_accepted, verify, verify_tile
 
 K = V = 128
 TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
@@ -75,7 +75,7 @@ DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
 VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
 VERIFY_BATCHES = (16, 64, 256)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "pattern_us", "floor_us", "pct_floor",
-                  "pct_floor_pattern", "x_sgl_verify", "x_sgl_pattern"]
+                  "pct_floor_pattern", "x_sgl_verify", "x_sgl_pattern", "ours_step_us", "sgl_step_us", "x_sgl_step"]
 PATTERN_TILES = [(4, 4, 1), (8, 8, 1), (32, 32, 4)]  # (block_v, block_rows, num_warps) of the no-arithmetic ceilings
 
 
@@ -355,6 +355,8 @@ class VerifyCase:
         self.buffer = torch.empty(buffer_sets * B, T, self.HV, V, K, device="cuda")
         self.buf_idx = torch.arange(buffer_sets * B, device="cuda", dtype=torch.int32).view(buffer_sets, B)
         self.steps = [(i, self.buf_idx[n % buffer_sets]) for n, i in enumerate(self.idx * buffer_sets)]
+        # each slot set's last accepted draft per request (0..T-1), for the steps that accept after verifying
+        self.last_step = [torch.randint(0, T, (B,), device="cuda", dtype=torch.int32) for _ in self.idx]
         self.qkv = torch.randn(B * T, 2 * self.H * K + self.HV * V, device="cuda").bfloat16()
         self.a = (torch.randn(B * T, self.HV, device="cuda") - 2).bfloat16()
         self.b = torch.randn(B * T, self.HV, device="cuda").bfloat16()
@@ -371,17 +373,44 @@ class VerifyCase:
 
     def time_sgl(self, fn: Callable | None) -> float | None:
         """SGLang's target_verify as its GDN backend calls it (pool read only, every draft's state to the buffer)."""
-        if fn is None:
-            return None
+        return None if fn is None else _time(self._sgl_calls(fn))
+
+    def _sgl_calls(self, fn: Callable) -> list[Callable[[], object]]:
+        """One target_verify call per step of ``steps``."""
         B, T, H, HV = self.B, self.T, self.H, self.HV
         q, k, v = (t.view(1, B * T, -1, K) for t in torch.split(self.qkv, [H * K, H * K, HV * V], dim=-1))
         cu = torch.arange(0, B * T + 1, T, device="cuda", dtype=torch.int32)
-        return _time([lambda i=i, j=j: fn(
+        return [lambda i=i, j=j: fn(
             A_log=self.A_log, a=self.a, dt_bias=self.dt_bias, softplus_beta=1.0, softplus_threshold=20.0, q=q, k=k, v=v,
             b=self.b, initial_state_source=self.pool, initial_state_indices=i, cu_seqlens=cu,
             use_qk_l2norm_in_kernel=True, is_kda=False, disable_state_update=True,
             intermediate_states_buffer=self.buffer, intermediate_state_indices=j, cache_steps=T)
-            for i, j in self.steps])
+            for i, j in self.steps]
+
+    def time_ours_step(self) -> float | None:
+        """Our verify, then :func:`commit_accepted`: each request's accepted state from the buffer into its slot."""
+        def step(i: torch.Tensor, j: torch.Tensor, last: torch.Tensor) -> None:
+            verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i, self.buffer, j,
+                   num_k_heads=self.H, num_tokens=self.T, out=self.out)
+            commit_accepted(self.pool, i, self.buffer, j, last)
+
+        return _time([lambda s=s: step(*s) for s in self._accepting_steps()])
+
+    def time_sgl_step(self, fn: Callable | None, accept: Callable | None) -> float | None:
+        """SGLang's target_verify, then its accept: ``accept`` is ``fused_mamba_state_scatter_with_mask`` on one
+        layer (``dst [1, slots, ...]`` the pool, ``src [1, buffers, T, ...]`` the buffer), as
+        ``sglang/kernels/ops/mamba/mamba_state_scatter_triton.py: scatter_mamba_states_after_mtp_verify`` calls it
+        for the recurrent states (the conv windows' scatter is not this lane's)."""
+        if fn is None or accept is None:
+            return None
+        verify_calls = self._sgl_calls(fn)
+        return _time([lambda n=n, i=i, j=j, last=last: (verify_calls[n](), accept(self.pool[None], self.buffer[None], i,
+                                                                                    last, j))
+                      for n, (i, j, last) in enumerate(self._accepting_steps())])
+
+    def _accepting_steps(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``steps`` with each slot set's ``last_step``."""
+        return [(i, j, self.last_step[n % len(self.idx)]) for n, (i, j) in enumerate(self.steps)]
 
     def time_pattern(self, tile: tuple[int, int, int], store_modifier: str = ".cs") -> float | None:
         """:func:`move_state`'s copies (this case's state reads and buffer writes, no arithmetic) at ``(block_v,
@@ -400,19 +429,23 @@ class VerifyCase:
         return B * T * TP_HEADS[tp][1] * V * K * 4
 
 
-def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None) -> dict:
+def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable | None,
+                sgl_accept: Callable | None = None) -> dict:
     """Ours, SGLang's target_verify and ``pattern``: the fastest of ``PATTERN_TILES`` moving the same state bytes
     with no arithmetic (:func:`move_state`), the ceiling of any verify of this contract at this size: ``x_sgl_pattern``
-    is the most any such kernel could lead SGLang by."""
+    is the most any such kernel could lead SGLang by. ``*_step_us``: each side's verify followed by its accept (the
+    accepted draft's state copied into the pool), ``x_sgl_step`` their ratio."""
     case = VerifyCase(tp, B, T)
     ours, sgl = case.time_ours(), case.time_sgl(sgl_verify)
+    ours_step, sgl_step = case.time_ours_step(), case.time_sgl_step(sgl_verify, sgl_accept)
     pattern = _fastest([case.time_pattern(t, cm) for t, cm in itertools.product(PATTERN_TILES, (".cs", ""))])
     floor = case.nbytes / (copy_gbs * 1e3)
     block_v, num_warps = verify_tile(B, case.HV)
     return {"kernel": "verify", "shape": case.shape(), "ours_us": ours, "sgl_verify_us": sgl, "pattern_us": pattern,
             "floor_us": floor, "pct_floor": _ratio(100 * floor, ours), "pct_floor_pattern": _ratio(100 * floor, pattern),
             "x_sgl_verify": _ratio(sgl, ours), "x_sgl_pattern": _ratio(sgl, pattern), "bytes": case.nbytes,
-            "tile": f"{block_v}x{num_warps}"}
+            "tile": f"{block_v}x{num_warps}", "ours_step_us": ours_step, "sgl_step_us": sgl_step,
+            "x_sgl_step": _ratio(sgl_step, ours_step)}
 
 
 def _fastest(times: list[float | None]) -> float | None:
@@ -420,8 +453,8 @@ def _fastest(times: list[float | None]) -> float | None:
 
 
 def bench_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
-    fn = peers.target_verify if peers else None
-    rows = [_verify_row(tp, B, 4, copy_gbs, fn) for tp, B in itertools.product(TP_HEADS, VERIFY_BATCHES)]
+    fn, accept = (peers.target_verify, peers.target_accept) if peers else (None, None)
+    rows = [_verify_row(tp, B, 4, copy_gbs, fn, accept) for tp, B in itertools.product(TP_HEADS, VERIFY_BATCHES)]
     torch.cuda.empty_cache()
     return rows
 

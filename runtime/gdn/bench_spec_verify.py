@@ -28,7 +28,10 @@ Floors (bytes / copy rate, at the long-run mean of each contract's cursor under 
 checkpoint read, the live ring entries read, ``T`` records written, the commit's appends (read + write) or folds
 (state read + write plus the entries), inputs and outputs. Ours reads fp32 entries; SGLang's verify reads the bf16
 high parts and its fold both parts. ``x_target_verify``: SGLang's ``target_verify`` (same run, the ``verify`` rows:
-one state read and ``T`` state writes, its commit copy not included) over our verify + commit.
+one state read and ``T`` state writes, its commit copy not included) over our verify + commit. ``x_target_step``:
+the same with SGLang's accept after it (``sgl_target_step_us``, the ``verify`` rows' ``sgl_step_us``: its scatter of
+each request's accepted state into the pool, the step a server runs after target_verify), which is the work our
+commit stands for.
 """
 
 from __future__ import annotations
@@ -73,8 +76,8 @@ SPEC_TILES = [VerifyTile(True, 32, 32), VerifyTile(True, 64), VerifyTile(True, 1
 COMMIT_TILES = [CommitTile("fused", 8, 8, 1), CommitTile(), CommitTile(block_v=128)]  # commit_tile's three
 SPEC_COLUMNS = ["kernel", "shape", "tile", "ours_verify_us", "ours_us", "ours_commit_us", "sgl_spec_verify_us",
                 "sgl_spec_us", "sgl_commit_us",
-                "sgl_target_verify_us", "floor_us", "pct_floor", "sgl_floor_us", "sgl_pct_floor", "x_sgl_spec",
-                "x_sgl_spec_verify", "x_target_verify"]
+                "sgl_target_verify_us", "sgl_target_step_us", "floor_us", "pct_floor", "sgl_floor_us", "sgl_pct_floor",
+                "x_sgl_spec", "x_sgl_spec_verify", "x_target_verify", "x_target_step"]
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class SpecCase:
 
 
 def spec_verify_row(tp: str, B: int, copy_gbs: float, fn: SglangSpec | None, target_us: float | None,
-                    tiles: list[VerifyTile] = SPEC_TILES,
+                    target_step_us: float | None = None, tiles: list[VerifyTile] = SPEC_TILES,
                     commit_tiles: list[CommitTile] = COMMIT_TILES) -> tuple[dict, dict[str, float | None]]:
     """One row: our ring verify + commit at the fastest of ``tiles`` (each timed with :func:`commit_records`'s default
     commit) and the fastest of ``commit_tiles`` there, against SGLang's spec verify + commit, with both floors; also
@@ -266,7 +269,8 @@ def spec_verify_row(tp: str, B: int, copy_gbs: float, fn: SglangSpec | None, tar
            "sgl_floor_us": sgl_floor, "sgl_pct_floor": _ratio(100 * sgl_floor, sgl),
            "x_sgl_spec": _ratio(sgl, ours), "x_sgl_spec_verify": _ratio(timed.get("sgl_spec_verify_us"),
                                                                        timed["ours_verify_us"]),
-           "x_target_verify": _ratio(target_us, ours), "bytes": floor_b, "sgl_bytes": sgl_floor_b}
+           "x_target_verify": _ratio(target_us, ours), "sgl_target_step_us": target_step_us,
+           "x_target_step": _ratio(target_step_us, ours), "bytes": floor_b, "sgl_bytes": sgl_floor_b}
     row["tiles"] = {str(t): {"verify_us": verify_by_tile[t], "step_us": by_tile[t]} for t in tiles}
     return row, {str(t): us for t, us in by_tile.items()} | {f"+ {c}": us for c, us in commits.items()}
 
@@ -276,13 +280,13 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 def bench_spec_verify(copy_gbs: float, peers: sglang_peers.SglangKernels | None, verify_rows: list[dict]) -> list[dict]:
-    """One ``ring_verify`` row per (TP, B in ``BATCHES``), SGLang's target_verify time taken from ``verify_rows``
-    (the same run's ``verify`` rows at T = 4)."""
+    """One ``ring_verify`` row per (TP, B in ``BATCHES``), SGLang's target_verify time, alone and with its accept,
+    taken from ``verify_rows`` (the same run's ``verify`` rows at T = 4)."""
     fn = SglangSpec.of(peers)
-    target = {r["shape"]: r.get("sgl_verify_us") for r in verify_rows if r["kernel"] == "verify"}
+    target = {r["shape"]: (r.get("sgl_verify_us"), r.get("sgl_step_us")) for r in verify_rows if r["kernel"] == "verify"}
     rows = []
     for tp, B in itertools.product(TP_HEADS, BATCHES):
-        row, tiles = spec_verify_row(tp, B, copy_gbs, fn, target.get(f"{tp} B={B} T={T_DRAFTS}"))
+        row, tiles = spec_verify_row(tp, B, copy_gbs, fn, *target.get(f"{tp} B={B} T={T_DRAFTS}", (None, None)))
         print(f"  ring verify {row['shape']}: verify alone " + ", ".join(
             f"{t} {v['verify_us']:.1f}" for t, v in row["tiles"].items() if v["verify_us"]), flush=True)
         print(f"  ring verify {row['shape']}: tiles " + ", ".join(f"{t} {us:.1f}" for t, us in tiles.items() if us)

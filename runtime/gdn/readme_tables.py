@@ -105,7 +105,8 @@ def verify_table(doc: dict) -> str:
         _col("SGLang target_verify (us)", "sgl_verify_us"), _col("same bytes, no arithmetic (us)", "pattern_us"),
         _col("floor (us)", "floor_us"), _col("% of floor", "pct_floor", fixed(1)),
         _col("pattern's %", "pct_floor_pattern", fixed(1)), _col("vs SGLang", "x_sgl_verify", fixed(3)),
-        _col("SGLang / pattern", "x_sgl_pattern", fixed(3)),
+        _col("SGLang / pattern", "x_sgl_pattern", fixed(3)), _col("ours + accept (us)", "ours_step_us"),
+        _col("SGLang + its accept (us)", "sgl_step_us"), _col("vs SGLang, with accept", "x_sgl_step", fixed(3)),
     ])
 
 
@@ -122,6 +123,8 @@ def ring_verify_table(doc: dict) -> str:
         _col("SGLang's floor (us)", "sgl_floor_us"), _col("%", "sgl_pct_floor", fixed(0)),
         _col("vs SGLang spec", "x_sgl_spec", fixed(3)), _col("vs SGLang spec, verify alone", "x_sgl_spec_verify", fixed(2)),
         _col("vs target_verify", "x_target_verify", fixed(2)),
+        _col("target_verify + its accept (us)", "sgl_target_step_us"),
+        _col("vs target_verify + accept", "x_target_step", fixed(2)),
     ])
 
 

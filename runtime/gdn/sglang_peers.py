@@ -1,5 +1,6 @@
-"""SGLang 0.5.23's own GDN kernels as benchmark peers: packed decode, ReplaySSM decode, target_verify, and the
-ReplaySSM spec verify with its two commit steps (cursor advance, capacity fold).
+"""SGLang 0.5.23's own GDN kernels as benchmark peers: packed decode, ReplaySSM decode, target_verify with the state
+scatter that accepts its drafts, and the ReplaySSM spec verify with its two commit steps (cursor advance, capacity
+fold).
 
 Loaded from the installed package's files by :mod:`runtime.sglang_files` (sglang's package ``__init__`` never
 runs), with stand-ins for the few helpers their imports read, set to what SGLang computes on an NVIDIA GPU:
@@ -11,6 +12,9 @@ Nothing is copied from SGLang; when sglang is not installed, or a file is missin
 - ``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``
 - ``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update``
 - ``sglang/kernels/ops/attention/linear/gdn_replayssm_spec_decode.py: gdn_replayssm_spec_decode, commit_gdn_replayssm_spec, commit_gdn_replayssm_circular``
+- ``sglang/kernels/ops/mamba/mamba_state_scatter_triton.py: fused_mamba_state_scatter_with_mask`` (the accept after
+  target_verify: ``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: HybridLinearAttnBackend.update_mamba_state_after_mtp_verify``
+  reaches it through ``scatter_mamba_states_after_mtp_verify`` on CUDA)
 """
 
 from __future__ import annotations
@@ -38,13 +42,15 @@ _FILES = {
     "spec_verify": (_SPEC, "gdn_replayssm_spec_decode"),
     "spec_advance": (_SPEC, "commit_gdn_replayssm_spec"),
     "spec_fold": (_SPEC, "commit_gdn_replayssm_circular"),
+    "target_accept": ("kernels/ops/mamba/mamba_state_scatter_triton.py", "fused_mamba_state_scatter_with_mask"),
 }
 
 
 @dataclass(frozen=True)
 class SglangKernels:
-    """Entry points of SGLang's packed decode, ReplaySSM decode, target-verify and ReplaySSM spec-verify kernels
-    (``spec_verify``, then ``spec_advance`` and ``spec_fold`` to commit), and where from."""
+    """Entry points of SGLang's packed decode, ReplaySSM decode, target-verify (``target_accept``: the scatter of each
+    request's accepted intermediate state into the pool) and ReplaySSM spec-verify kernels (``spec_verify``, then
+    ``spec_advance`` and ``spec_fold`` to commit), and where from."""
 
     root: Path
     version: str | None
@@ -54,6 +60,7 @@ class SglangKernels:
     spec_verify: Callable | None
     spec_advance: Callable | None
     spec_fold: Callable | None
+    target_accept: Callable | None
 
 
 def _stand_ins() -> dict[str, dict[str, object]]:
@@ -73,7 +80,15 @@ def _stand_ins() -> dict[str, dict[str, object]]:
         },
         "sglang.kernels.ops.attention.fla.op": {"exp": tl.exp},
         "sglang.kernels.ops.attention.fla.utils": {"input_guard": lambda fn: fn, "is_tf32_supported": cuda and sm[0] >= 8},
+        "sglang.srt.utils.common": {"get_device_core_count": lambda device_id=0: (
+            torch.cuda.get_device_properties(device_id).multi_processor_count if cuda else 0)},
+        "sglang.kernels.ops.memory.ptr_table": {"make_ptr_table": _no_ptr_tables},
     }
+
+
+def _no_ptr_tables(*args, **kwargs):
+    """The state-scatter file's pointer tables serve its multi-layer conv-window paths, which no bench row runs."""
+    raise NotImplementedError("SGLang's pointer tables are not stood in: the bench times one layer's state scatter")
 
 
 def _entry(relpath: str, attr: str) -> Callable | None:

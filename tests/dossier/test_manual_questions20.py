@@ -120,7 +120,7 @@ QUESTIONS = [
              ("1.13-1.31x SGLang 0.5.23's ReplaySSM kernel at L=16 for B>=64", "NVIDIA H200", "2026-12-03",
               "not SGLang's")),
     Question("Is this repository's ring verify + commit faster than SGLang's --enable-linear-replayssm-spec kernels?",
-             OURS_GDN, ("1.12-1.29x SGLang 0.5.23's ReplaySSM spec verify + commit", "NVIDIA H200", "2026-12-03")),
+             OURS_GDN, ("1.14-1.27x SGLang 0.5.23's ReplaySSM spec verify + commit", "NVIDIA H200", "2026-12-03")),
     Question("SGLang's own ReplaySSM against its packed decode at TP1 B=1 and B=256: the numbers and the device?",
              REPLAY, ("7.6 vs 5.9 us at TP1 B=1", "TP1 B=256 191 vs 272", "NVIDIA H200", "2026-12-03")),
     Question("This repository's fused GDN projection against SGLang's decode path at TP4: how much, on which GPU?",

@@ -32,8 +32,10 @@ def _gdn_rows(override: dict | None = None) -> list[dict]:
         {"kernel": "dispatch", "shape": "TP1 B=1024 L=16", "x_best": 1.4},
         {"kernel": "verify", "shape": "TP1 B=16 T=4", "x_sgl_verify": 1.12, "pct_floor": 70.0, "x_sgl_pattern": 1.2},
         {"kernel": "verify", "shape": "TP4 B=64 T=4", "x_sgl_verify": 1.2, "pct_floor": 92.0, "x_sgl_pattern": 1.25},
-        {"kernel": "ring_verify", "shape": "TP1 B=16 T=4 L=16", "x_sgl_spec": 1.2, "x_target_verify": 1.3},
-        {"kernel": "ring_verify", "shape": "TP4 B=256 T=4 L=16", "x_sgl_spec": 1.15, "x_target_verify": 1.5},
+        {"kernel": "ring_verify", "shape": "TP1 B=16 T=4 L=16", "x_sgl_spec": 1.2, "x_target_verify": 1.3,
+         "x_target_step": 1.6},
+        {"kernel": "ring_verify", "shape": "TP4 B=256 T=4 L=16", "x_sgl_spec": 1.15, "x_target_verify": 1.5,
+         "x_target_step": 1.9},
         {"kernel": "gating", "shape": "T=1 HV=32", "x_eager": 12.0, "pct_floor": 0.01},
         {"kernel": "gating", "shape": "T=16384 HV=32", "x_eager": 7.0, "pct_floor": 50.0},
         {"kernel": "gated_norm", "shape": "T=256 G=32", "x_eager": 8.0, "pct_floor": 50.0},  # below T=8192
@@ -66,6 +68,10 @@ def test_gdn_targets_all_pass_on_good_rows():
         (("verify", "TP4 B=64 T=4"), {"pct_floor": 89.0}, "verify_ge_90pct_floor_at_B>=64"),
         (("ring_verify", "TP1 B=16 T=4 L=16"), {"x_sgl_spec": 1.05}, "ring_verify_ge_1.1x_sgl_replayssm_spec"),
         (("ring_verify", "TP4 B=256 T=4 L=16"), {"x_target_verify": 0.9}, "ring_verify_ge_1.1x_sgl_target_verify"),
+        (("ring_verify", "TP1 B=16 T=4 L=16"), {"x_target_step": 1.09},
+         "ring_verify_ge_1.1x_sgl_target_verify_with_accept"),
+        (("ring_verify", "TP1 B=16 T=4 L=16"), {"x_target_step": None},  # not measured at one shape: not a pass
+         "ring_verify_ge_1.1x_sgl_target_verify_with_accept"),
     ],
 )
 def test_gdn_one_bad_row_fails_exactly_its_target(row, change, target):

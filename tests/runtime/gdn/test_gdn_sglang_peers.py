@@ -21,7 +21,8 @@ def test_peers_load_from_the_installed_files_without_importing_sglang(fresh_load
         pytest.skip("sglang not installed")
     peers = sglang_peers.load()
     assert peers.version and (peers.root / "kernels").is_dir()
-    for name in ("packed_decode", "replayssm_decode", "target_verify", "spec_verify", "spec_advance", "spec_fold"):
+    for name in ("packed_decode", "replayssm_decode", "target_verify", "spec_verify", "spec_advance", "spec_fold",
+                 "target_accept"):
         fn = getattr(peers, name)
         assert callable(fn) and fn.__module__.startswith("_sglang_file."), name
     assert peers.replayssm_decode.__name__ == "fused_recurrent_linear_replayssm_decode"
@@ -76,3 +77,29 @@ def test_sglang_spec_verify_does_the_work_ours_does(fresh_loader, parity):
         folds += int((case.cache_base[idx] != base).sum())
         parity(f"round {r}: SGLang spec verify vs ours", case.out.float(), ours, 1e-2)
     assert folds
+
+
+@pytest.mark.gpu
+def test_sglang_accept_scatter_is_our_commit(fresh_loader):
+    """The bench's verify step accepts SGLang's drafts with its fused state scatter (one layer, as
+    ``scatter_mamba_states_after_mtp_verify`` passes the pool and the intermediate-state buffer) and ours with
+    ``commit_accepted``: from the same pool and buffer the two leave the same pool, bit for bit: accepted steps from -1
+    (nothing) to T - 1, buffer rows apart from the requests' order, one padding slot."""
+    from runtime.gdn.verify import commit_accepted
+
+    if sglang_files.package_dir() is None:
+        pytest.skip("sglang not installed")
+    accept = sglang_peers.load().target_accept
+    assert accept is not None
+    g = torch.Generator(device="cuda").manual_seed(31)
+    B, T, HV, V, K = 6, 4, 8, 128, 128
+    pool = torch.randn(2 * B, HV, V, K, device="cuda", generator=g)
+    buffer = torch.randn(B + 2, T, HV, V, K, device="cuda", generator=g)
+    slots = torch.randperm(2 * B, device="cuda", generator=g)[:B].to(torch.int32)
+    slots[3] = -1
+    rows = torch.randperm(B + 2, device="cuda", generator=g)[:B].to(torch.int32)
+    last = torch.tensor([-1, 0, 1, 2, 3, 3], device="cuda", dtype=torch.int32)
+    ours, theirs = pool.clone(), pool.clone()
+    commit_accepted(ours, slots, buffer, rows, last)
+    accept(theirs[None], buffer[None], slots, last, rows)
+    assert torch.equal(ours, theirs) and not torch.equal(ours, pool)

@@ -49,7 +49,7 @@ from runtime.gdn.deferred_decode import (
     step_config,
 )
 from runtime.gdn.state_bytes import move_state
-from runtime.gdn.verify import commit_accepted, verify, verify_tile
+from runtime.gdn.verify import accepted_slots, commit_accepted, verify, verify_tile
 
 K = V = 128
 TP_HEADS = {"TP1": (16, 32), "TP4": (4, 8)}
@@ -75,7 +75,8 @@ DEFERRED_CHOICES = [  # (block_v, block_rows, pipeline)
 VERIFY_CHOICES = [(4, 1), (8, 1)]  # (block_v, num_warps)
 VERIFY_BATCHES = (16, 64, 256)
 VERIFY_COLUMNS = ["kernel", "shape", "ours_us", "sgl_verify_us", "pattern_us", "floor_us", "pct_floor",
-                  "pct_floor_pattern", "x_sgl_verify", "x_sgl_pattern", "ours_step_us", "sgl_step_us", "x_sgl_step"]
+                  "pct_floor_pattern", "x_sgl_verify", "x_sgl_pattern", "ours_step_us", "sgl_step_us", "x_sgl_step",
+                  "ours_zero_copy_us", "x_sgl_step_zero_copy"]
 PATTERN_TILES = [(4, 4, 1), (8, 8, 1), (32, 32, 4)]  # (block_v, block_rows, num_warps) of the no-arithmetic ceilings
 
 
@@ -352,7 +353,7 @@ class VerifyCase:
         self.n_sets = _sets((T + 1) * B * self.state_bytes, cap=64)
         self.pool = torch.randn(self.n_sets * B, self.HV, V, K, device="cuda") * 0.5
         self.idx = list(torch.randperm(self.n_sets * B, device="cuda").to(torch.int32).view(self.n_sets, B))
-        self.buffer = torch.empty(buffer_sets * B, T, self.HV, V, K, device="cuda")
+        self.buffer = torch.randn(buffer_sets * B, T, self.HV, V, K, device="cuda")  # zero-copy steps read it too
         self.buf_idx = torch.arange(buffer_sets * B, device="cuda", dtype=torch.int32).view(buffer_sets, B)
         self.steps = [(i, self.buf_idx[n % buffer_sets]) for n, i in enumerate(self.idx * buffer_sets)]
         # each slot set's last accepted draft per request (0..T-1), for the steps that accept after verifying
@@ -396,6 +397,15 @@ class VerifyCase:
 
         return _time([lambda s=s: step(*s) for s in self._accepting_steps()])
 
+    def time_ours_zero_copy(self) -> float | None:
+        """Our verify with the drafts written into the requests' own pool slots, so accepting them copies nothing
+        (:func:`accepted_slots`): the buffer is the pool, each step reads the accepted draft's slot of the group it
+        writes. The slots are built once per step for every layer, as SGLang builds its indices (not timed)."""
+        pool = self.buffer.view(-1, self.HV, V, K)
+        return _time([lambda j=j, at=accepted_slots(j, last, self.T): verify(
+            self.qkv, self.a, self.b, self.A_log, self.dt_bias, pool, at, self.buffer, j, num_k_heads=self.H,
+            num_tokens=self.T, out=self.out) for _, j, last in self._accepting_steps()])
+
     def time_sgl_step(self, fn: Callable | None, accept: Callable | None) -> float | None:
         """SGLang's target_verify, then its accept: ``accept`` is ``fused_mamba_state_scatter_with_mask`` on one
         layer (``dst [1, slots, ...]`` the pool, ``src [1, buffers, T, ...]`` the buffer), as
@@ -434,10 +444,13 @@ def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable |
     """Ours, SGLang's target_verify and ``pattern``: the fastest of ``PATTERN_TILES`` moving the same state bytes
     with no arithmetic (:func:`move_state`), the ceiling of any verify of this contract at this size: ``x_sgl_pattern``
     is the most any such kernel could lead SGLang by. ``*_step_us``: each side's verify followed by its accept (the
-    accepted draft's state copied into the pool), ``x_sgl_step`` their ratio."""
+    accepted draft's state copied into the pool), ``x_sgl_step`` their ratio; ``ours_zero_copy_us`` our verify writing
+    its drafts into the requests' own pool slots, whose accept copies nothing (``x_sgl_step_zero_copy`` against
+    SGLang's verify + accept)."""
     case = VerifyCase(tp, B, T)
     ours, sgl = case.time_ours(), case.time_sgl(sgl_verify)
     ours_step, sgl_step = case.time_ours_step(), case.time_sgl_step(sgl_verify, sgl_accept)
+    zero_copy = case.time_ours_zero_copy()
     pattern = _fastest([case.time_pattern(t, cm) for t, cm in itertools.product(PATTERN_TILES, (".cs", ""))])
     floor = case.nbytes / (copy_gbs * 1e3)
     block_v, num_warps = verify_tile(B, case.HV)
@@ -445,7 +458,8 @@ def _verify_row(tp: str, B: int, T: int, copy_gbs: float, sgl_verify: Callable |
             "floor_us": floor, "pct_floor": _ratio(100 * floor, ours), "pct_floor_pattern": _ratio(100 * floor, pattern),
             "x_sgl_verify": _ratio(sgl, ours), "x_sgl_pattern": _ratio(sgl, pattern), "bytes": case.nbytes,
             "tile": f"{block_v}x{num_warps}", "ours_step_us": ours_step, "sgl_step_us": sgl_step,
-            "x_sgl_step": _ratio(sgl_step, ours_step)}
+            "x_sgl_step": _ratio(sgl_step, ours_step), "ours_zero_copy_us": zero_copy,
+            "x_sgl_step_zero_copy": _ratio(sgl_step, zero_copy)}
 
 
 def _fastest(times: list[float | None]) -> float | None:

@@ -107,6 +107,8 @@ def verify_table(doc: dict) -> str:
         _col("pattern's %", "pct_floor_pattern", fixed(1)), _col("vs SGLang", "x_sgl_verify", fixed(3)),
         _col("SGLang / pattern", "x_sgl_pattern", fixed(3)), _col("ours + accept (us)", "ours_step_us"),
         _col("SGLang + its accept (us)", "sgl_step_us"), _col("vs SGLang, with accept", "x_sgl_step", fixed(3)),
+        _col("ours, drafts in the pool's slots (us)", "ours_zero_copy_us"),
+        _col("vs SGLang + its accept", "x_sgl_step_zero_copy", fixed(3)),
     ])
 
 

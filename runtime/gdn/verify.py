@@ -357,6 +357,21 @@ def commit_accepted(
         fill.masked_fill_((slot_indices >= 0) & (last_step >= 0), 0)
 
 
+def accepted_slots(groups: torch.Tensor, last_step: torch.Tensor, num_tokens: int) -> torch.Tensor:
+    """The pool slot of each request's accepted state when the verify writes its drafts into the pool itself, so no
+    state is copied to accept them (vLLM's GDN spec decode reads ``ssm_state_indices[n, num_accepted - 1]``; SGLang
+    0.5.23 does so for KDA only, its GDN path copies with :func:`commit_accepted`).
+
+    Request ``i`` owns the ``num_tokens`` consecutive slots from ``groups[i] * num_tokens``: :func:`verify` runs
+    with ``buffer = pool.view(-1, num_tokens, HV, V, K)``, ``buffer_indices = groups`` and ``slot_indices`` this
+    function's last answer for the request (a program reads its state tile before it stores a draft, so reading a slot
+    of the group it writes is safe). Built once per step for every layer. A request always accepts its first draft
+    (``last_step >= 0``: the target's own token); ``-1`` there, or a padding group, gives ``-1``: the next verify
+    returns zeros for that row, since its pre-verify state may be overwritten."""
+    live = (groups >= 0) & (last_step >= 0)
+    return torch.where(live, groups * num_tokens + last_step, -1).to(torch.int32)
+
+
 def check_records(records: StateRing, H: int, HV: int, V: int, K: int, T: int) -> None:
     """Raise unless ``records`` are contiguous draft records for ``H`` k-heads, ``HV`` v-heads and ``>= T`` drafts."""
     n, TM = records.d.shape[0], records.length

@@ -205,7 +205,7 @@ QUESTIONS = [
     Question("Minimum SGLang release for Qwen3.5 with MTP and extra_buffer prefix caching?", "Minimum SGLang release",
              ("#18489", "#19415", "0.5.13 or later", "--mamba-scheduler-strategy")),
     Question("What does --enable-linear-replayssm-spec trade off, and when does it lose?", "ReplaySSM decode and MTP verify",
-             ("150,994,944", "19.3 vs 13.8", "an explicit bfloat16 is kept", "#35544", "cutedsl")),
+             ("150,994,944", "19.3 vs 13.8", "accept copy counted", "an explicit bfloat16 is kept", "#35544", "cutedsl")),
     Question("Are the fused GDN projection, prefix caching and FlashInfer GDN kernels in vLLM too?",
              "already in vLLM", ("34683", "align", "55715", "41966", "50172")),
     Question("Which card's reference kernel can I run on my A100, and how?", "Running one card's reference kernel",

@@ -9,9 +9,10 @@ tree drafts, tree drafts with pages, CuTe DSL/FlashInfer off CUDA, Helion, NVFP4
 quoted as if they were errors (the capped and reset running-request lines, the PD decode cache, the FlashInfer prefill
 default, the breakable graph turned off, requantization), what the 0.5.21-0.5.23 release sections left out when no
 card covers a change, what this repository's kernels measured (the latest committed H200 run, ours and SGLang's kept
-apart), and questions whose right answer is that nothing here measured or covers it. Thirty-two of the forty-seven
-failed on main's manual at the start of the session (judged with the row an agent would pick then); the rest guard
-answers already on the routed path.
+apart), and questions whose right answer is that nothing here measured or covers it. Thirty-two of the first
+forty-seven failed on main's manual at the start of the session that wrote them (judged with the row an agent would
+pick then); the rest guard answers already on the routed path. The forty-eighth (session 27) asks about the state copy
+after an MTP verify, a lanes note added with its measurement.
 """
 
 from __future__ import annotations
@@ -120,7 +121,10 @@ QUESTIONS = [
              ("1.13-1.31x SGLang 0.5.23's ReplaySSM kernel at L=16 for B>=64", "NVIDIA H200", "2026-12-03",
               "not SGLang's")),
     Question("Is this repository's ring verify + commit faster than SGLang's --enable-linear-replayssm-spec kernels?",
-             OURS_GDN, ("1.14-1.27x SGLang 0.5.23's ReplaySSM spec verify + commit", "NVIDIA H200", "2026-12-03")),
+             OURS_GDN, ("1.14-1.28x SGLang 0.5.23's ReplaySSM spec verify + commit", "NVIDIA H200", "2026-12-03")),
+    Question("After an MTP verify, does SGLang copy the accepted GDN state, and what would skipping the copy buy?",
+             OURS_GDN, ("fused_mamba_state_scatter_with_mask", "vLLM avoids the copy", "1.49-1.59x faster",
+                        "NVIDIA H200", "not SGLang's")),
     Question("SGLang's own ReplaySSM against its packed decode at TP1 B=1 and B=256: the numbers and the device?",
              REPLAY, ("7.6 vs 5.9 us at TP1 B=1", "TP1 B=256 191 vs 272", "NVIDIA H200", "2026-12-03")),
     Question("This repository's fused GDN projection against SGLang's decode path at TP4: how much, on which GPU?",
@@ -145,8 +149,8 @@ QUESTIONS = [
 ]
 
 
-def test_there_are_forty_seven_tasks():
-    assert len(QUESTIONS) + len(RELEASE_TASKS) == 47 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
+def test_there_are_forty_eight_tasks():
+    assert len(QUESTIONS) + len(RELEASE_TASKS) == 48 and len({q.ask for q in QUESTIONS}) == len(QUESTIONS)
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.ask[:40])
@@ -197,7 +201,7 @@ def test_the_replayssm_block_quotes_the_latest_committed_h200_run():
 
 def test_the_replayssm_spec_timings_are_the_latest_committed_h200_run():
     """Item 2's verify + commit against target_verify, per shape, are the ring_verify rows' SGLang columns of
-    results/bench/gdn.json."""
+    results/bench/gdn.json, and so are target_verify's times with its accept copy."""
     bench = json.loads((ROOT / "results/bench/gdn.json").read_text())
     rows = {r["shape"]: r for r in bench["rows"] if r["kernel"] == "ring_verify"}
     _, section = answer(Question("", REPLAY, ()))
@@ -208,6 +212,9 @@ def test_the_replayssm_spec_timings_are_the_latest_committed_h200_run():
     for a, b, shape in pairs:
         row = rows[f"{shape} T=4 L=16"]
         assert (a, b) == (_us(row["sgl_spec_us"]), _us(row["sgl_target_verify_us"])), (shape, a, b)
+    counted = re.findall(r"(?<![=P\d.])\d+(?:\.\d+)?", spec.split("accept copy counted")[1].split(")")[0])
+    order = ["TP1 B=16", "TP1 B=64", "TP1 B=256", "TP4 B=64", "TP4 B=256", "TP4 B=16"]
+    assert counted == [_us(rows[f"{s} T=4 L=16"]["sgl_target_step_us"]) for s in order], counted
 
 
 def test_our_ratios_against_sglang_are_those_of_the_latest_committed_run():

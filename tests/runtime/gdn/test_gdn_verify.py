@@ -8,7 +8,15 @@ from runtime.gdn.bench_spec_verify import SPEC_TILES
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.deferred_decode import DeferredConfig, StateRing, deferred_decode
 from runtime.gdn.ring_verify import ring_verify, ring_verify_tile
-from runtime.gdn.verify import CommitTile, commit_accepted, commit_records, commit_tile, verify, verify_tile
+from runtime.gdn.verify import (
+    CommitTile,
+    accepted_slots,
+    commit_accepted,
+    commit_records,
+    commit_tile,
+    verify,
+    verify_tile,
+)
 
 from ._gdn_cases import (
     DEVICE,
@@ -113,6 +121,37 @@ def test_commit_accepted_steps(s):
             expect[idx[i]] = buffer[buf_idx[i], last[i]]
     assert torch.equal(states, expect)
     assert (idx >= 0).logical_and(last >= 0).any()
+
+
+@pytest.mark.parametrize("s", SHAPES)
+def test_zero_copy_accept_rounds_equal_commit_accepted(s):
+    """Three verify rounds two ways from the same states: SGLang's contract (pool slot per request, intermediate buffer,
+    ``commit_accepted``) and the drafts written into the requests' own pool slots, the next round reading
+    ``accepted_slots`` (no copy; every round reads a slot of the group it overwrites). Outputs and accepted states
+    equal bit for bit each round; accepted steps from 0 to T - 1; a padding request; groups out of request order."""
+    g0, B, T, qkv, a, b, A_log, dt_bias, states, idx, buf_idx, buffer = _case(s, 235 + s.K)
+    groups = torch.randperm(B + 1, generator=g0, device=DEVICE)[:B].to(torch.int32)
+    groups[idx < 0] = -1
+    slots = nan_like((B + 1, T, s.HV, s.V, s.K))
+    first = torch.randint(0, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
+    live = (idx >= 0).nonzero().flatten()
+    slots[groups[live].long(), first[live].long()] = states[idx[live].long()]
+    at = accepted_slots(groups, first, T)
+    flat = slots.view(-1, s.HV, s.V, s.K)
+    for r in range(3):
+        rows = torch.arange(B * T, device=DEVICE)
+        q, a_r, b_r = qkv[rows.roll(r * 5)], a[rows.roll(r * 3)], b[rows.roll(r * 7)]
+        ours = verify(q, a_r, b_r, A_log, dt_bias, flat, at, slots, groups, num_k_heads=s.H, num_tokens=T,
+                      out=nan_like((B * T, s.HV, s.V)))
+        theirs = verify(q, a_r, b_r, A_log, dt_bias, states, idx, buffer, buf_idx, num_k_heads=s.H, num_tokens=T,
+                        out=nan_like((B * T, s.HV, s.V)))
+        last = torch.randint(0, T, (B,), generator=g0, device=DEVICE).to(torch.int32)
+        last[0], last[-1] = 0, T - 1
+        commit_accepted(states, idx, buffer, buf_idx, last)
+        at = accepted_slots(groups, last, T)
+        assert torch.equal(ours, theirs), f"round {r}: outputs"
+        assert torch.equal(flat[at[live].long()], states[idx[live].long()]), f"round {r}: accepted states"
+    assert (at[idx < 0] == -1).all() and (idx < 0).any()
 
 
 def test_verify_rejects_mismatched_buffer():

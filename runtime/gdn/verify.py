@@ -230,7 +230,8 @@ def verify(
     """Verify ``num_tokens`` draft tokens per request; returns ``o [B * T, HV, V]``, pool unchanged.
 
     ``buffer: [buffers, >= T, HV, V, K]`` receives request ``i``'s state after step ``t`` at
-    ``buffer[buffer_indices[i], t]``; padding rows (negative slot) write nothing there. With ``ring`` and
+    ``buffer[buffer_indices[i], t]``; padding rows (negative slot) write nothing there. ``buffer`` may be the pool
+    itself, viewed as ``[groups, T, HV, V, K]``, for an accept with no copy (:func:`accepted_slots`). With ``ring`` and
     ``fill`` (``[B]``, live entries per row) each request starts from its checkpoint replayed through its ring.
     ``buffer`` may instead be draft records, a :class:`StateRing` of ``buffers`` slots and length ``>= T``:
     step ``t`` then writes its ring entry ``(u, k, g)`` at position ``t`` of record slot ``buffer_indices[i]``

@@ -366,11 +366,15 @@ class VerifyCase:
         self.out = torch.empty(B * T, self.HV, V, device="cuda", dtype=torch.bfloat16)
         self.nbytes = (T + 1) * B * self.state_bytes + 2 * (self.qkv.numel() + 2 * self.a.numel() + self.out.numel())
 
+    def _verify(self, pool: torch.Tensor, slots: torch.Tensor, rows: torch.Tensor, **kw) -> None:
+        """Our verify of this case's drafts from ``pool[slots]``, the states to ``buffer[rows]``."""
+        verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, pool, slots, self.buffer, rows, num_k_heads=self.H,
+               num_tokens=self.T, out=self.out, **kw)
+
     def time_ours(self, block_v: int | None = None, num_warps: int | None = None, **kw) -> float | None:
         """Our verify at the tile :func:`verify_tile` picks, or at ``(block_v, num_warps)``."""
-        return _time([lambda i=i, j=j: verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i,
-                                              self.buffer, j, num_k_heads=self.H, num_tokens=self.T, out=self.out,
-                                              block_v=block_v, num_warps=num_warps, **kw) for i, j in self.steps])
+        return _time([lambda i=i, j=j: self._verify(self.pool, i, j, block_v=block_v, num_warps=num_warps, **kw)
+                      for i, j in self.steps])
 
     def time_sgl(self, fn: Callable | None) -> float | None:
         """SGLang's target_verify as its GDN backend calls it (pool read only, every draft's state to the buffer)."""
@@ -391,8 +395,7 @@ class VerifyCase:
     def time_ours_step(self) -> float | None:
         """Our verify, then :func:`commit_accepted`: each request's accepted state from the buffer into its slot."""
         def step(i: torch.Tensor, j: torch.Tensor, last: torch.Tensor) -> None:
-            verify(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, i, self.buffer, j,
-                   num_k_heads=self.H, num_tokens=self.T, out=self.out)
+            self._verify(self.pool, i, j)
             commit_accepted(self.pool, i, self.buffer, j, last)
 
         return _time([lambda s=s: step(*s) for s in self._accepting_steps()])
@@ -402,9 +405,8 @@ class VerifyCase:
         (:func:`accepted_slots`): the buffer is the pool, each step reads the accepted draft's slot of the group it
         writes. The slots are built once per step for every layer, as SGLang builds its indices (not timed)."""
         pool = self.buffer.view(-1, self.HV, V, K)
-        return _time([lambda j=j, at=accepted_slots(j, last, self.T): verify(
-            self.qkv, self.a, self.b, self.A_log, self.dt_bias, pool, at, self.buffer, j, num_k_heads=self.H,
-            num_tokens=self.T, out=self.out) for _, j, last in self._accepting_steps()])
+        return _time([lambda j=j, at=accepted_slots(j, last, self.T): self._verify(pool, at, j)
+                      for _, j, last in self._accepting_steps()])
 
     def time_sgl_step(self, fn: Callable | None, accept: Callable | None) -> float | None:
         """SGLang's target_verify, then its accept: ``accept`` is ``fused_mamba_state_scatter_with_mask`` on one

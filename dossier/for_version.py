@@ -20,7 +20,7 @@ from dossier.errors import DossierError
 from dossier.json_out import dumps
 from dossier.model import Card
 from dossier.project import Project
-from dossier.release_evidence import ReleaseLock, Verdict, merge_dates
+from dossier.release_evidence import ReleaseLock, Verdict, away_text, merge_dates
 from dossier.source_tree import SourceTree
 
 
@@ -51,6 +51,12 @@ class Reverted:
     card: Card
     placed: Placed | None
     gone_in: str | None
+    away: tuple[tuple[str, str, str], ...] = ()  # after it shipped, releases without its line, before it came back
+
+    @property
+    def absences(self) -> tuple[str, ...]:
+        """The ``away`` spans as prose ("its line absent from 0.5.12 to 0.5.18, back in 0.5.19")."""
+        return tuple(away_text(a) for a in self.away)
 
 
 @dataclass
@@ -138,8 +144,9 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
     for card in project.cards:
         v = lock.verdict(card, dates)
         placed = _place(card, v, lock)
+        away = v.away_in(version) if v is not None and placed is not None else None
         if card.status == "reverted":
-            if placed and parse_version(placed.version) <= target and (
+            if placed and parse_version(placed.version) <= target and away is None and (
                     v.removed is None or parse_version(v.removed.new.version) > target):
                 gone = f"; reverted in {v.removed.new.version}" if v.removed else ""
                 report.exposed.append(replace(placed, note=f"ships this reverted change{gone}"))
@@ -150,7 +157,8 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
             report.unplaced.append(card)
             continue
         if parse_version(placed.version) <= target:
-            report.has.append(placed)
+            report.has.append(replace(placed, note=f"but {away_text(away)}: rewritten or taken out in this release") if away
+                              else placed)
             continue
         report.lacks.append(placed)
         # only a fix a release diff shows is placed as a bug of this version (its lines changed a file the
@@ -174,7 +182,7 @@ def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list
         placed = _place(card, v, lock)
         if card.state == "merged" and card.status in ("reverted", "superseded"):
             gone = v.removed.new.version if placed is not None and v is not None and v.removed else None
-            reverted.append(Reverted(card, placed, gone))
+            reverted.append(Reverted(card, placed, gone, v.away if placed is not None and v is not None else ()))
         elif _current(card) and placed is None:
             unplaced.append(card)
         elif _current(card):

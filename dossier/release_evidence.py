@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from packaging.version import Version
+
 from dossier.diff import DiffFile, parse_diff
 from dossier.evidence import (
     AMBIGUOUS,
@@ -304,8 +306,16 @@ class Verdict:
     kind: str  # release-diff | release-scan
     evidence: Event | None  # the event that proves the card's change
     shipped: Event | None  # first release that shipped the fragment (added after the merge)
-    removed: Event | None  # the release in which it disappeared (after it shipped)
+    removed: Event | None  # the release in which it disappeared for good (after it shipped; None: still in the last)
     findings: tuple[tuple[str, str], ...]  # (code, message)
+    #: after it shipped, the line's absences that ended: (first release without it, last without it, release it came
+    #: back in), oldest first
+    away: tuple[tuple[str, str, str], ...] = ()
+
+    def away_in(self, version: str) -> tuple[str, str, str] | None:
+        """The absence ``version`` falls in (None: it falls in none)."""
+        target = Version(version)
+        return next((a for a in self.away if Version(a[0]) <= target <= Version(a[1])), None)
 
 
 def _date(s: str) -> dt.date:
@@ -365,7 +375,10 @@ def judge(card: Card, history: History, built: dict[str, str],
         evidence = shipped
     since = order[shipped.new.version] if shipped is not None else -1
     after_ship = [e for e in events if e.change == REMOVED and order[e.new.version] > since]
-    removed = evidence if removal else (after_ship[0] if after_ship else None)
+    # a line that left and came back was away, not removed: only its last disappearance counts, if it is still gone
+    gone_now = history.last in order and not _holds(history, order, history.last)
+    removed = evidence if removal else (after_ship[-1] if after_ship and gone_now else None)
+    away = () if removal or shipped is None else _away(history.present, list(order), since)
     # a reverted change's own lines are gone by definition: only its window's diff could show them
     judged = not removal and not in_window and card.status != "reverted"
     if judged and first_seen is not None and prev is not None and _date(built[first_seen]) < merged:
@@ -392,7 +405,16 @@ def judge(card: Card, history: History, built: dict[str, str],
     kind = RELEASE_DIFF if evidence is not None and not findings else RELEASE_SCAN
     if removal or (card.status == "reverted" and evidence is None):
         shipped = None  # a later line with the same text is not this change shipping
-    return Verdict(kind, evidence, shipped, removed, tuple(findings))
+    return Verdict(kind, evidence, shipped, removed, tuple(findings), away)
+
+
+def _away(present: tuple[tuple[str, str], ...], versions: list[str], since: int) -> tuple[tuple[str, str, str], ...]:
+    """The gaps between ``present``'s spans that open after release index ``since``: (first absent, last absent,
+    back in)."""
+    index = {v: i for i, v in enumerate(versions)}
+    spans = [(index[a], index[b]) for a, b in present if a in index and b in index]
+    return tuple((versions[b + 1], versions[a2 - 1], versions[a2])
+                 for (_, b), (a2, _) in zip(spans, spans[1:]) if b >= since and a2 > b + 1)
 
 
 def shipped_line(verdict: Verdict, where: Callable[[str], str] = str, current: bool = False) -> str:
@@ -406,6 +428,7 @@ def shipped_line(verdict: Verdict, where: Callable[[str], str] = str, current: b
     if verdict.shipped is not None:
         e = verdict.shipped
         parts.append(f"shipped in SGLang {e.new.version} (built {e.new.built}){at(e)}")
+    parts += [away_text(a) for a in verdict.away]
     if verdict.removed is not None:
         e = verdict.removed
         rewritten = current and verdict.shipped is not None  # a removal that is the change itself stays "removed"
@@ -413,6 +436,13 @@ def shipped_line(verdict: Verdict, where: Callable[[str], str] = str, current: b
         still = ", the change still current in its rewritten form" if rewritten else ""
         parts.append(f"{gone} {e.new.version} (built {e.new.built}){at(e) if verdict.shipped is None else ''}{still}")
     return "; ".join(parts)
+
+
+def away_text(away: tuple[str, str, str]) -> str:
+    """"its line absent from 0.5.13 to 0.5.16, back in 0.5.17" (one release: "absent in 0.5.13")."""
+    first, last, back = away
+    where = f"in {first}" if first == last else f"from {first} to {last}"
+    return f"its line absent {where}, back in {back}"
 
 
 # ---- the releases section of cards/evidence.lock -----------------------------------------------
@@ -529,7 +559,7 @@ def release_notes(project: Project, *, strict: bool = True) -> Callable[[Card], 
             e = v.evidence
             side = "added" if e.change == ADDED else "removed"
             # the release that proves the change is usually the first to ship it: say so here, not on a line of its own
-            folded = v.shipped is not None and v.removed is None and v.shipped.new.version == e.new.version
+            folded = v.shipped is not None and v.removed is None and not v.away and v.shipped.new.version == e.new.version
             proof = (
                 f"**Evidence (release diff, not the PR's own diff).** Match on {side} line(s) "
                 f"{', '.join(map(str, e.lines))} of {code(e.file)} between SGLang {e.old.version} "

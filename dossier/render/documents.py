@@ -216,8 +216,18 @@ def _by_file(cards: list[Card]) -> list[dict]:
     dirs: dict[str, list[dict]] = {}
     for path in sorted(by_path):
         dirs.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append({"path": path, "cards": by_path[path]})
-    return [{"dir": d, "anchor": "dir-" + (re.sub(r"[^0-9a-z]+", "-", d.lower()).strip("-") or "root"), "files": files}
-            for d, files in dirs.items()]
+    used: set[str] = set()
+    out = []
+    for d, files in dirs.items():
+        # "unified_cache/components" and "unified_cache_components" slug alike: the later one is numbered
+        slug = anchor = "dir-" + (re.sub(r"[^0-9a-z]+", "-", d.lower()).strip("-") or "root")
+        n = 1
+        while anchor in used:
+            n += 1
+            anchor = f"{slug}-{n}"
+        used.add(anchor)
+        out.append({"dir": d, "anchor": anchor, "files": files})
+    return out
 
 
 def _shipped_labels(cards: list[Card], releases) -> dict[int, str]:

@@ -193,3 +193,34 @@ def test_release_links_keep_the_words_and_skip_code_and_unknown_versions():
     text = "in 0.5.10 (built 2026-04-05), `0.5.10 (built x)`, 0.9.9 (built 2027-01-01)"
     assert link_releases(text, "by-release.md", {"0.5.10"}) == (
         "in 0.5.10 ([built 2026-04-05](by-release.md#release-0-5-10)), `0.5.10 (built x)`, 0.9.9 (built 2027-01-01)")
+
+
+def test_every_anchor_of_a_page_is_defined_once():
+    """A link to an anchor a page defines twice lands on the first: the second section cannot be reached."""
+    for page in sorted(SKILL.rglob("*.md")):
+        twice = [a for a, n in Counter(re.findall(r'<a id="([^"]+)"></a>', page.read_text())).items() if n > 1]
+        assert not twice, (page.name, twice)
+
+
+def test_directories_whose_names_slug_alike_get_their_own_anchors(tmp_path):
+    """`unified_cache/components/` and `unified_cache_components/` both slug to ...-unified-cache-components: the
+    later one is numbered, and the index links each to its own section."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from dossier.project import Project
+    from dossier.render.documents import skill_dir
+    from tests.dossier.factories import make_card, write_project
+
+    files = ["python/sglang/srt/cache/components/a.py", "python/sglang/srt/cache_components/b.py",
+             "python/sglang/srt/cache-components-2/c.py"]
+    cards = [make_card(100 + i) for i in range(3)]
+    for card, file in zip(cards, files, strict=True):
+        card["files"]["runtime"].append(file)
+    root = write_project(tmp_path / "p", cards)
+    assert CliRunner().invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    page = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    sections = anchored_sections(page)
+    owner = {d: a for a, text in sections.items() for d in ("cache/components/", "cache_components/",
+                                                                "cache-components-2/") if f"srt/{d}`" in text}
+    assert len(set(owner.values())) == 3, owner

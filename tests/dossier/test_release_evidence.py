@@ -421,6 +421,64 @@ def test_a_current_cards_rewritten_line_is_not_called_removed():
     assert shipped_line(removal, current=True) == "removed in 0.3.0 (built 2026-03-01), x.py line(s) 9"
 
 
+AWAY = "srt/mem_cache/cache.py"
+AWAY_RELEASES = [  # each card's line ships, leaves for a while (rewritten), then comes back; #202's leaves again
+    ("0.1.0", "2026-01-05", {AWAY: "pass\n"}),
+    ("0.2.0", "2026-02-05", {AWAY: "class Cache(Base):\ndef keep():\ndef undo():\n"}),
+    ("0.3.0", "2026-03-05", {AWAY: "class Cache(Mixin, Base):\ndef keep2():\ndef undo():\n"}),
+    ("0.4.0", "2026-04-05", {AWAY: "class Cache(Mixin, Base):\ndef keep2():\n"}),
+    ("0.5.0", "2026-05-05", {AWAY: "class Cache(Base):\ndef keep():\ndef undo():\n"}),
+    ("0.6.0", "2026-06-05", {AWAY: "def keep():\ndef undo():\n"}),
+]
+
+
+def test_a_line_that_left_and_came_back_was_away_not_removed(tmp_path, monkeypatch):
+    """A line absent for some releases and then back was not removed when it first left: the card's Releases line,
+    the by-release page and for-version name the absence and, where it left again for good, only that release."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")
+    cache = tmp_path / "releases"
+    for version, built, files in AWAY_RELEASES:
+        write_release(cache, version, built, files)
+    file = f"python/sglang/{AWAY}"
+    cards = [make_card(201, merged_at=dt.date(2026, 1, 20), key_fragment=kf("def keep():", file)),
+             make_card(202, merged_at=dt.date(2026, 1, 20), status="superseded", superseded_by=[201],
+                       key_fragment=kf("class Cache(Base):", file)),
+             make_card(203, merged_at=dt.date(2026, 1, 20), status="reverted", superseded_by=[201],
+                       key_fragment=kf("def undo():", file))]
+    for c in cards:
+        c["files"]["runtime"].append(file)
+    root = write_project(tmp_path / "proj", cards)
+    assert verify(root, cache, "--record").exit_code == 0
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    skill = skill_dir(Project.load(root))
+    history = (skill / "references/pr-history.md").read_text()
+    releases = {int(n): line for n, line in re.findall(r'<a id="pr-(\d+)"></a>.*?\*\*Releases\.\*\* (.*?)\n',
+                                                       history, flags=re.S)}
+    assert "its line absent from 0.3.0 to 0.4.0, back in 0.5.0" in releases[201]
+    assert "rewritten" not in releases[201] and "removed" not in releases[201]  # back in the last release scanned
+    assert "its line absent from 0.3.0 to 0.4.0, back in 0.5.0; removed in 0.6.0" in releases[202]
+    assert "removed in 0.3.0" not in releases[202]
+    assert "its line absent in 0.4.0, back in 0.5.0" in releases[203]
+    page = (skill / "references/by-release.md").read_text()
+    taken_out = page.split('<a id="taken-out"></a>', 1)[1]
+    assert ("shipped in 0.2.0 (its line absent from 0.3.0 to 0.4.0, back in 0.5.0), its line gone in 0.6.0"
+            in taken_out)
+    sections = dict(re.findall(r"^## SGLang (\S+) .*?\n(.*?)(?=^## |\Z)", page, flags=re.M | re.S))
+    assert "[#202]" in sections["0.6.0"] and "[#202]" not in sections["0.3.0"]
+
+    def for_version(v: str) -> dict:
+        out = runner.invoke(app, ["for-version", v, "--format", "json", "--root", str(root)])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    note = {r["pr"]: r.get("note", "") for r in for_version("0.4.0")["has"]}
+    assert "its line absent from 0.3.0 to 0.4.0, back in 0.5.0" in note[201]
+    assert {r["pr"]: r.get("note", "") for r in for_version("0.5.0")["has"]}[201] == ""
+    # the reverted change's line is in 0.3.0 and 0.5.0, not in 0.4.0: only those carry it
+    exposed = {v: {r["pr"] for r in for_version(v)["exposed"]} for v in ("0.3.0", "0.4.0", "0.5.0")}
+    assert exposed == {"0.3.0": {203}, "0.4.0": set(), "0.5.0": {203}}
+
+
 def test_by_release_page_agrees_with_for_version_at_every_release(setup):
     """references/by-release.md answers 'what does version V have' the way `dossier for-version V` does, for
     every scanned V: the cards listed under V and older releases are exactly V's `has`."""

@@ -151,6 +151,14 @@ def totals(text: str) -> Iterator[tuple[re.Match, int | None, int | None, int | 
                 int(add.replace(",", "")) if add else None, int(dele.replace(",", "")) if dele else None
 
 
+#: prose that calls the merge or its day unknown: "merged_at is a stand-in", "the merge is inferred", "merged_at is
+#: an upper bound", "no dated public source gives the merge"
+_MERGE_HEDGE = re.compile(
+    r"\bmerged?(?:_at| day| date)?\b[^.;]{0,80}?\b(?:(?:is|as) (?:a |an )?(?:stand-in|upper bound|inferred|"
+    r"unconfirmed|not a known date|bounded)|not (?:a )?known)"
+    r"|\b(?:no dated (?:public )?source gives the merge|stand-in (?:for|inside) [^.;]{0,40}merge)", re.IGNORECASE)
+
+
 def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
     """(field path, message) for each fact of ``card`` that GitHub's recorded ``facts`` contradict."""
     if _bare_title(card.title) != _bare_title(facts.title):
@@ -166,6 +174,9 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
         for sentence in prose.sentences(" ".join(text.split())):
             if any(n != str(card.pr) for n in re.findall(r"#(\d{3,6})\b", sentence)):
                 continue  # a sentence citing another PR may give that PR's totals
+            if facts.state == "merged" and card.merged_at == facts.date and (m := _MERGE_HEDGE.search(sentence)):
+                yield path, f"{m.group(0)!r} hedges #{facts.number}'s merge, but GitHub records its merge day, " \
+                            f"{facts.date}: say so"
             for m, files, add, dele in totals(sentence):
                 wrong = [f"{what} {given}" for what, given, real in (
                     ("files", files, facts.changed_files), ("+", add, facts.additions), ("-", dele, facts.deletions))

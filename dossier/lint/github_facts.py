@@ -1,6 +1,7 @@
 """D414: what a card says of its PR that GitHub's record (cards/pr-facts.json, the stored PR facts snapshot)
 contradicts: the title, a merged PR given another state, a merge day inside the right month but on the wrong day,
-and the files and lines the PR changed, in total or for one of its main files, as the prose gives them."""
+prose that calls a merge day GitHub records a stand-in or inferred, and the files and lines the PR changed, in total
+or for one of its main files, as the prose gives them."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def contradicts_github(card: Card, doc, ctx) -> Iterator[Finding]:
     compares a card with itself or with the releases can tell. Where the stored PR facts snapshot has the PR, its
     title (leading [Tag]s, case and spacing aside), state (merged is final: a card may close an open PR the snapshot
     saw), merge day and counts are GitHub's. A count in quotation marks, "per the description" or "per an earlier
-    snapshot", or in a sentence citing another PR, is not judged; a PR the snapshot lacks is not judged."""
+    snapshot", or in a sentence citing another PR, is not judged; a PR the snapshot lacks is not judged. Prose that
+    hedges the merge ("merged_at is a stand-in", "the merge is inferred") where GitHub records the day undersells
+    what is known."""
     known = facts(ctx).get(card.pr)
     if known is None:
         return

@@ -53,6 +53,12 @@ PROBES = [
     ("lines-over-files-wrong", 10233, (), _append("implementation", "It adds +3224/-80 over 19 files."), "D414"),
     ("one-file-lines-wrong", 19321, (), _append(
         "implementation", "python/sglang/srt/models/qwen3_next.py (+83/-1) builds the merged layers."), "D414"),
+    ("merge-day-called-a-stand-in", 19321, (), _append(
+        "implementation", "merged_at is a stand-in inside that window, not a known date."), "D414"),
+    ("merge-called-inferred", 21019, (), _append("implementation", "The merge is inferred from the 0.5.10 build."),
+     "D414"),
+    ("merge-said-undated", 19321, (), _append(
+        "implementation", "No dated public source gives the merge; 0.5.10 is the first release with it."), "D414"),
     # 2. a #N with no card, one swap from a card's PR
     ("swapped-digits-of-another-card", 19321, (21019,), _append(
         "implementation", "The follow-up #21091 reuses the tuple shard id for Qwen3.5."), "D516"),
@@ -96,6 +102,10 @@ NEAR = [
     ("uncarded-pr-not-a-swap", 19321, (21019,), _append(
         "implementation", "The follow-up #21020 reuses the tuple shard id for Qwen3.5.")),
     ("shipped-in-its-release", 19321, (), _append("implementation", "It shipped in 0.5.10.")),
+    ("another-prs-merge-inferred", 19321, (21019,), _append(
+        "implementation", "The merge of its follow-up #21019 is inferred from the 0.5.10 build.")),
+    ("release-day-a-stand-in", 19321, (), _append(
+        "implementation", "The build day of 0.5.10 is a stand-in for when users could run it.")),
     ("still-shipped-in-a-later-release", 19321, (), _append("implementation", "It is still shipped in 0.5.23.")),
     ("shipped-in-a-span", 19321, (), _append("implementation", "It shipped in 0.5.10 and every later release.")),
     ("real-method-unticked", 19321, (), _explain_first(

@@ -110,7 +110,7 @@ class Resolved:
     cache_chunk: int
     checkpoint_grid: int
     track_grid: int
-    ping_pong: int  # track slots a request gets at admission (extra_buffer_lazy: 1, its buffer holds 2)
+    ping_pong: int  # track slots a request gets at admission (extra_buffer_lazy: 1, its buffer holds 2, as overlap's)
     warnings: tuple[str, ...]
 
     def has(self, variant: str) -> bool:
@@ -157,6 +157,10 @@ def resolve(knobs: Knobs) -> Resolved:
                 overlap = False
         lazy = mode == "extra_buffer_lazy"
         mode = "extra_buffer" if lazy else mode
+        if lazy and not overlap:
+            # kv_cache_configurator.py: KVCacheConfigurator._calculate_mamba_ratio asserts it (the pool would build a
+            # one-position buffer that ScheduleBatch.mamba_lazy_prealloc_at_boundary indexes at position 1)
+            raise ConfigError("extra_buffer_lazy requires the overlap schedule")
         if mode == "no_buffer":
             if k.page_size != 1:
                 raise ConfigError("no_buffer only supports page_size=1")

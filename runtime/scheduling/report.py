@@ -25,20 +25,21 @@ RESULT_COLUMNS = ["hit_rate", "donated", "evicted", "peak_states", "peak_tree_st
 
 def knob_grid(base: Knobs | None = None, chunk_sizes: Sequence[int] = (8, 32),
               pages: Sequence[int] = (1, 4)) -> list[Knobs]:
-    """Every valid combination of strategy, radix, mixed, chunk size, page size and overlap;
-    extra_buffer_lazy with overlap (what it saves slots under); ReplaySSM where 0.5.23 accepts it (no_buffer
-    or no radix cache) at page 1 without overlap.
+    """Every valid combination of strategy, radix, mixed, chunk size, page size and overlap; ReplaySSM where
+    0.5.23 accepts it (no_buffer or no radix cache) at page 1 without overlap.
 
     The strategy only matters with the radix cache on, so those duplicates are dropped; combinations SGLang
     refuses at start-up (no_buffer with pages or overlap,
-    ``sglang/srt/arg_groups/mamba_hook.py: validate_mamba_no_buffer``) too. Mixed rows come in SGLang's order.
+    ``sglang/srt/arg_groups/mamba_hook.py: validate_mamba_no_buffer``; extra_buffer_lazy without overlap,
+    ``sglang/srt/mem_cache/kv_cache_configurator.py: KVCacheConfigurator._calculate_mamba_ratio``) too. Mixed rows
+    come in SGLang's order.
     """
     base = base or Knobs()
     grid, seen = [], set()
     for strategy, radix, mixed, chunk, page, overlap, replayssm in itertools.product(
             ("no_buffer", "extra_buffer", "extra_buffer_lazy"), (True, False), (False, True), chunk_sizes, pages,
             (False, True), (False, True)):
-        if (replayssm and (page > 1 or overlap)) or (strategy == "extra_buffer_lazy" and not overlap):
+        if replayssm and (page > 1 or overlap):
             continue
         knobs = base.with_(strategy=strategy if radix else "auto", radix=radix, mixed=mixed, chunk_size=chunk,
                            page_size=page, overlap=overlap, replayssm=replayssm)

@@ -55,7 +55,7 @@ def test_strategy_table_covers_all_four_strategies(capsys):
     lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
     for strategy in ("auto", "no_buffer", "extra_buffer", "extra_buffer_lazy", "no_buffer + ReplaySSM"):
         assert any(line.startswith(f"{strategy} ") for line in lines), strategy
-    assert any(line.startswith("extra_buffer_lazy extra_buffer_lazy 8 6 page-grid-continuation-cut")
+    assert any(line.startswith("extra_buffer_lazy extra_buffer_lazy 4 3 page-grid-continuation-cut")
                for line in lines)
 
 

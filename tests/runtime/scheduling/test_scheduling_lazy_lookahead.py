@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from runtime.scheduling.config import Knobs, resolve
+from runtime.scheduling.config import ConfigError, Knobs, resolve
 from runtime.scheduling.invariants import InvariantViolation
 from runtime.scheduling.request import ReqSpec
 from runtime.scheduling.scheduler import Simulator
@@ -25,15 +25,24 @@ def test_lazy_resolves_to_extra_buffer_with_one_slot():
     assert not resolve(Knobs()).lazy  # auto never picks lazy
 
 
-@pytest.mark.parametrize("overlap", [False, True])
-def test_lazy_holds_fewer_slots_and_returns_the_same_tokens(overlap):
+def test_lazy_without_the_overlap_schedule_is_refused():
+    """KVCacheConfigurator._calculate_mamba_ratio asserts lazy needs the overlap schedule: without it the pool
+    builds a one-position buffer that the boundary step (mamba_lazy_prealloc_at_boundary) indexes at position 1."""
+    with pytest.raises(ConfigError, match="overlap"):
+        resolve(LAZY.with_(overlap=False))
+    with pytest.raises(ConfigError):
+        Simulator(LAZY.with_(overlap=False), shared_prefix())
+    assert resolve(LAZY.with_(radix=False, overlap=False)).mode == "none"  # no radix cache: no buffer to refuse
+
+
+def test_lazy_holds_fewer_slots_and_returns_the_same_tokens():
     specs = shared_prefix()
-    lazy = Simulator(LAZY.with_(overlap=overlap, state_slots=64), specs).run()
-    eager = Simulator(LAZY.with_(strategy="extra_buffer", overlap=overlap, state_slots=64), specs).run()
+    lazy = Simulator(LAZY.with_(state_slots=64), specs).run()
+    eager = Simulator(LAZY.with_(strategy="extra_buffer", state_slots=64), specs).run()
     assert lazy.outputs() == eager.outputs() == expected_outputs(specs)
     assert lazy.stats.lazy_prealloc > 0
-    if overlap:  # eager holds two track slots per request all the time, lazy one
-        assert lazy.stats.peak_state_slots < eager.stats.peak_state_slots
+    # eager holds two track slots per request all the time under overlap, lazy one
+    assert lazy.stats.peak_state_slots < eager.stats.peak_state_slots
 
 
 def test_lazy_boundary_slot_lives_for_one_step():
@@ -50,14 +59,13 @@ def test_lazy_boundary_slot_lives_for_one_step():
     assert ("finish", 16) in [(d.kind, d.depth) for d in sim.stats.donations]
 
 
-def _boundary_rides_a_mixed_batch(overlap):
+def _boundary_rides_a_mixed_batch():
     return [ReqSpec(0, _prompt(70, 6), 20), ReqSpec(1, _prompt(71, 20), 2, arrival=9)]
 
 
-@pytest.mark.parametrize("overlap", [False, True])
-def test_lazy_gives_the_slot_back_when_the_boundary_rides_a_mixed_batch(overlap):
-    knobs = LAZY.with_(mixed=True, overlap=overlap)
-    specs = _boundary_rides_a_mixed_batch(overlap)
+def test_lazy_gives_the_slot_back_when_the_boundary_rides_a_mixed_batch():
+    knobs = LAZY.with_(mixed=True)
+    specs = _boundary_rides_a_mixed_batch()
     sim = Simulator(knobs, specs).run()
     assert sim.stats.lazy_undone == 1 and sim.outputs() == expected_outputs(specs)
     with pytest.raises(InvariantViolation) as err:
@@ -65,12 +73,11 @@ def test_lazy_gives_the_slot_back_when_the_boundary_rides_a_mixed_batch(overlap)
     assert err.value.name == "track-slots"
 
 
-@pytest.mark.parametrize("overlap", [False, True])
-def test_lazy_tracks_in_place_without_a_free_slot(overlap):
+def test_lazy_tracks_in_place_without_a_free_slot():
     """With the pool full the boundary step overwrites the kept checkpoint, which is then forgotten; no
     stale slot is donated, and the tokens are right."""
     specs = [ReqSpec(0, _prompt(60, 10), 30)]
-    sim = Simulator(LAZY.with_(state_slots=3, overlap=overlap), specs).run()
+    sim = Simulator(LAZY.with_(state_slots=3), specs).run()
     assert sim.stats.lazy_in_place > 0 and sim.outputs() == expected_outputs(specs)
 
 

@@ -158,8 +158,8 @@ def resolve(knobs: Knobs) -> Resolved:
         lazy = mode == "extra_buffer_lazy"
         mode = "extra_buffer" if lazy else mode
         if lazy and not overlap:
-            # kv_cache_configurator.py: KVCacheConfigurator._calculate_mamba_ratio asserts it (the pool would build a
-            # one-position buffer that ScheduleBatch.mamba_lazy_prealloc_at_boundary indexes at position 1)
+            # ``sglang/srt/mem_cache/kv_cache_configurator.py: KVCacheConfigurator._calculate_mamba_ratio`` asserts it
+            # (the pool would build a one-position buffer that the decode boundary step indexes at position 1)
             raise ConfigError("extra_buffer_lazy requires the overlap schedule")
         if mode == "no_buffer":
             if k.page_size != 1:

@@ -352,6 +352,10 @@ def fetch(
     except SourceError as exc:
         fail(str(exc))
     cache = Cache.for_project(project, cache_dir, repo)
+    held = cache.get(numbers[0]) if import_ is not None and not refresh else None
+    if held is not None and held.provenance.get("source") not in (None, "import"):
+        fail(f"#{numbers[0]} is cached from {held.provenance['source']} (its title, state, merge day and whole diff); "
+             "a saved diff would replace that with less: pass --refresh to replace it anyway")
     if refresh or import_ is not None or any(cache.get(n) is None for n in numbers):
         cache.check_writable()  # before the first request, not after it
     if deadline is not None and hasattr(src, "deadline"):
@@ -507,7 +511,7 @@ def lint(
     shown, folded = (diags, "") if verbose or fmt is Format.json else fold_warnings(
         diags, UNVERIFIED, fmt.value, "card(s) have an unverified key fragment",
         "dossier fetch --all && dossier lint --record; --verbose lists them")
-    if shown or folded:
+    if shown or folded or fmt is Format.json:  # json: `[]` when clean, so a tool always parses the output
         print("\n".join(x for x in (format_diagnostics(shown, fmt.value), folded) if x))
     if fmt is Format.text:
         counts = summarize(diags)
@@ -675,13 +679,15 @@ def releases_sync(
     """
     from dossier import releases as rl
 
-    try:
-        from packaging.version import InvalidVersion, Version
+    from packaging.version import InvalidVersion, Version
 
-        first, last = Version(from_), Version(to) if to else None
-    except InvalidVersion as exc:
-        err.print(f"error: {one_line(str(exc))}")
-        raise typer.Exit(USAGE) from None
+    def version(option: str, text: str) -> Version:
+        try:
+            return Version(text)
+        except InvalidVersion:
+            fail(f"{option} {text!r} is not a release version (such as 0.5.9 or 0.5.10.post1)")
+
+    first, last = version("--from", from_), version("--to", to) if to else None
     if last is not None and first > last:  # the index was asked, then said to hold no such release
         fail(f"--from {from_} is after --to {to}: name the older release first")
     if index_url and find_links is not None:

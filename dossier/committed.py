@@ -36,6 +36,14 @@ def cut_since_commit(root: Path, files: list[Path]) -> dict[Path, tuple[int, int
     return out
 
 
+def committed_but_missing(root: Path, files: list[Path]) -> list[Path]:
+    """The files of ``files`` (paths relative to ``root``) that git's HEAD holds and the working tree does not: a
+    lock deleted by hand or lost in a merge. Empty where there is no git, no repository or no commit."""
+    listed = _git(root, "ls-tree", "-z", "--name-only", "HEAD", "--", *(f.as_posix() for f in files))
+    held = {os.fsdecode(n) for n in (listed or b"").split(b"\0") if n}
+    return [f for f in files if f.as_posix() in held and not os.path.lexists(root / f)]
+
+
 def _git(root: Path, *args: str) -> bytes | None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # the project's own repository
     try:

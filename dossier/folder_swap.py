@@ -105,8 +105,22 @@ def replace_files(folder: Path, files: dict[str, bytes]) -> list[str]:
         for rel in files:
             remove_stale(folder / rel)  # what killed writers of older versions left beside the file
         if changed:
+            _copyable(folder)
             _swap(folder, {rel: files[rel] for rel in changed})
     return changed
+
+
+def _copyable(folder: Path) -> None:
+    """Raise DossierError, naming it, where ``folder`` holds what a swap cannot copy (a pipe, a socket, a device):
+    the new folder is a copy of the old one with the changed files written in."""
+    if not folder.is_dir():
+        return
+    for top, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            path = Path(top) / name
+            if not (path.is_symlink() or path.is_dir() or path.is_file()):
+                raise DossierError(f"{path} is not a file or folder (a pipe, socket or device): render copies "
+                                   f"{folder} whole to replace it; remove it")
 
 
 def _swap(folder: Path, changed: dict[str, bytes]) -> None:

@@ -92,6 +92,10 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
             raise ScaffoldError(f"--merged-at must be a real day YYYY-MM-DD, got {merged_at!r}") from None
         if state != "merged":
             raise ScaffoldError(f"--merged-at is for a merged PR, but the state is {state}")
+        if dt.date.fromisoformat(merged_at) > dt.date.today():
+            raise ScaffoldError(f"--merged-at {merged_at} is after today: a merge day is one that has been")
+    elif state == "merged":
+        raise ScaffoldError(f"#{pr} is merged: pass --merged-at YYYY-MM-DD (the fetch cache has no merge day for it)")
     files = facts.get("files", {})
     every = [*files.get("runtime", []), *files.get("tests", []), *files.get("docs", [])]
     text = TEMPLATE.format(

@@ -107,14 +107,14 @@ def tree_words(tree) -> frozenset[str]:
 
 
 def history(ctx):
-    """The committed surface lock of the releases (None: none recorded, or unreadable: D610 says so)."""
+    """The committed surface lock of the releases (None: none recorded, or unreadable: D311 says so)."""
     if "history" not in ctx.memo:
         from dossier.surface_history import SurfaceLockError, read_history
 
         try:
             ctx.memo["history"] = read_history(ctx.project.root)
-        except SurfaceLockError as exc:
-            ctx.memo["history"], ctx.memo["history_error"] = None, str(exc)
+        except SurfaceLockError:  # D311 says why, at the lock
+            ctx.memo["history"] = None
     return ctx.memo["history"]
 
 
@@ -137,9 +137,6 @@ def stale(ctx) -> list[Stale]:
                     found += _finding(doc, s, ctx)
             for path in sorted(template_dir().glob("*.j2")):
                 found += _template(path, s, ctx)
-            if "history_error" in ctx.memo and ctx.project.lanes_doc is not None:
-                found.append(Stale("D610", ctx.project.lanes_doc, (1, 1),
-                                   f"historical mentions not checked: {ctx.memo['history_error']}"))
         ctx.memo["stale"] = found
     return ctx.memo["stale"]
 

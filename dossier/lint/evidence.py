@@ -25,6 +25,7 @@ from dossier.evidence import (
     PROBLEM_TEXT,
     RELEASE_DIFF,
     Located,
+    LOCK_FILE,
     LockEntry,
     LockError,
     changed_paths,
@@ -282,24 +283,37 @@ def diff_changed(card: Card, doc, ctx) -> Iterator[Finding]:
         )
 
 
-@rule("D311", "a lock (evidence.lock, drift.lock, checked.lock, names.lock, pr-facts.json) is unreadable or malformed, or names "
-              "a PR without a card", scope="project")
+@rule("D311", "a lock (evidence.lock, drift.lock, checked.lock, names.lock, surface.lock, pr-facts.json) is "
+              "unreadable or malformed, committed but missing, or names a PR without a card", scope="project")
 def bad_lock(ctx) -> Iterator[Finding]:
+    from dossier.committed import committed_but_missing
     from dossier.drift import DRIFT_LOCK
     from dossier.drift import read_lock as read_drift_lock
     from dossier.lint.checked import CHECKED_LOCK, read_checked
     from dossier.lint.code_names import NAMES_LOCK, read_names
     from dossier.pr_facts import PR_FACTS, read_facts
+    from dossier.surface_history import SURFACE_LOCK, SurfaceLockError, read_history
 
-    for name, read, hint in ((DRIFT_LOCK, read_drift_lock, "run `dossier drift --record`"),
-                             (CHECKED_LOCK, read_checked, "take main's copy, then `dossier lint --record`"),
-                             (NAMES_LOCK, read_names, "run `dossier releases surface --record`"),
-                             (PR_FACTS, read_facts, f"take main's copy (git checkout -- {PR_FACTS})")):
+    root = ctx.project.root
+    locks = ((DRIFT_LOCK, read_drift_lock, "run `dossier drift --record`"),
+             (CHECKED_LOCK, read_checked, "take main's copy, then `dossier lint --record`"),
+             (NAMES_LOCK, read_names, "run `dossier releases surface --record`"),
+             (SURFACE_LOCK, read_history, "take main's copy, or run `dossier releases surface --record`"),
+             (PR_FACTS, read_facts, f"take main's copy (git checkout -- {PR_FACTS})"),
+             (LOCK_FILE, None, "take main's copy, or run `dossier lint --record` and `dossier releases verify --record`"))
+    for name, read, hint in locks:
         try:
-            read(ctx.project.root)
-        except LockError as exc:
-            yield Finding("", str(exc), hint=hint, doc=read_yaml(ctx.project.root / name), at=(exc.line or 1, 1))
-    path = lock_path(ctx.project.root)
+            if read is not None:
+                read(root)
+        except (LockError, SurfaceLockError) as exc:
+            yield Finding("", str(exc), hint=hint, doc=read_yaml(root / name), at=(getattr(exc, "line", None) or 1, 1))
+    hints = {name: hint for name, _, hint in locks}
+    for name in committed_but_missing(root, list(hints)):
+        # a lock that is absent reads as "nothing recorded yet": the manual would lose what it recorded, unsaid
+        yield Finding("", f"{name} is committed (git HEAD) but missing here: the manual would be rendered without "
+                          "what it records", hint=f"git checkout -- {name}; or {hints[name]}",
+                      doc=read_yaml(root / name))
+    path = lock_path(root)
     if not os.path.lexists(path):
         return
     entries, error = lock(ctx)

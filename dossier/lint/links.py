@@ -45,9 +45,13 @@ def unknown_lane(card: Card, doc, ctx) -> Iterator[Finding]:
 
 def lane_problem(lane: str, ctx) -> Iterator[Finding]:
     """A finding on ``lane`` when cards/lanes.yaml does not define it (cards and findings alike)."""
+    doc = ctx.project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return  # cards/lanes.yaml missing or unreadable: D1xx says so once
     lanes = [x.id for x in ctx.project.lanes]
-    if lanes and lane not in lanes:  # none at all: cards/lanes.yaml is missing or unreadable, which D1xx says once
-        yield Finding("lane#value", f"unknown lane {lane!r}", hint=f"lanes: {', '.join(lanes)}")
+    if lane not in lanes:
+        yield Finding("lane#value", f"unknown lane {lane!r}",
+                      hint=f"lanes: {', '.join(lanes)}" if lanes else "cards/lanes.yaml defines no lane (`lanes: []`)")
 
 
 @rule("D502", "superseded_by names a PR that has no card", scope="card")

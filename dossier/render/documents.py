@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -382,15 +384,35 @@ def write_documents(docs: dict[str, str], folder: Path) -> list[str]:
 
 def stale_documents(docs: dict[str, str], folder: Path) -> list[str]:
     """Outputs whose committed bytes under ``folder`` differ from what the cards produce (line ends and a BOM
-    count: what an install copies is the bytes)."""
-    return [rel for rel, text in docs.items()
-            if not (folder / rel).is_file() or (folder / rel).read_bytes() != text.encode()]
+    count: what an install copies is the bytes; a link standing for an output is stale: render replaces it)."""
+    _no_file_in_the_way(folder)
+    return [rel for rel, text in docs.items() if (folder / rel).is_symlink() or not (folder / rel).is_file()
+            or (folder / rel).read_bytes() != text.encode()]
 
 
 def unexpected_files(docs: dict[str, str], folder: Path) -> list[str]:
-    """Files in the skill folder that render does not produce: an install would carry them too. A render running
-    beside this one is not blamed for the temp files it is about to rename (a dead one's are)."""
+    """What the skill folder holds that render does not produce, which an install would carry too: files, links
+    (dangling ones too), pipes and other non-files, and empty folders. A render running beside this one is not
+    blamed for the temp files it is about to rename (a dead one's are)."""
+    _no_file_in_the_way(folder)
     if not folder.is_dir():
         return []
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if p.is_file() and str(p.relative_to(folder)) not in docs and not in_progress(p))
+    parents = {str(p) for rel in docs for p in Path(rel).parents}
+    extra = []
+    for top, dirs, files in os.walk(folder):  # links are listed, never followed
+        for name in dirs + files:
+            path = Path(top) / name
+            rel = str(path.relative_to(folder))
+            if rel in docs or in_progress(path):
+                continue
+            if rel in parents or (path.is_dir() and not path.is_symlink() and any(path.iterdir())):
+                continue  # a folder render writes into, or one whose contents are listed one by one
+            extra.append(rel)
+    return sorted(extra)
+
+
+def _no_file_in_the_way(folder: Path) -> None:
+    """Raise (as render's write would) where a file stands in the place of the skill folder or a folder above it."""
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))

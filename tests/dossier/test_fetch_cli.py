@@ -597,3 +597,18 @@ def test_bytes_github_sent_that_are_not_utf8_are_named_and_recorded_not_cached_s
     assert entry.provenance["not_utf8_meta"] == ["title"]
     clean = fetch(gh, project_dir, "101")  # a PR in UTF-8 says nothing and records nothing
     assert "warning" not in clean.stderr and "not_utf8" not in Cache(project_dir / ".dossier" / "cache").get(101).provenance
+
+
+def test_import_never_replaces_a_fetched_entry_without_refresh(gh, project_dir, tmp_path):
+    """A saved diff carries no title, state or merge day: it replaced a GitHub-fetched entry without a word."""
+    assert fetch(gh, project_dir, "100").exit_code == 0
+    saved = tmp_path / "saved.diff"
+    saved.write_text("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,1 +1,1 @@\n-a\n+b\n")
+    refused = fetch(gh, project_dir, "100", "--import", str(saved))
+    assert refused.exit_code == 2 and "cached from github" in refused.output and "--refresh" in refused.output
+    cache = Cache(project_dir / ".dossier" / "cache")
+    assert cache.get(100).meta["title"] == "PR number 100"
+    replaced = fetch(gh, project_dir, "100", "--import", str(saved), "--refresh")
+    assert replaced.exit_code == 0 and cache.get(100).provenance["source"] == "import"
+    again = fetch(gh, project_dir, "100", "--import", str(saved))  # an imported entry is imported again
+    assert again.exit_code == 0, again.output

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 
-LOCKS = {"evidence.lock": "D311", "drift.lock": "D311", "opened.lock": "D405", "surface.lock": "D610"}
+LOCKS = {"evidence.lock": "D311", "drift.lock": "D311", "opened.lock": "D405", "surface.lock": "D311"}
 
 
 @pytest.mark.parametrize("target", ["/nonexistent/x.lock", "LOOP"], ids=["dangling", "loop"])

@@ -127,7 +127,9 @@ def test_unreachable_index_is_a_clear_usage_error(tmp_path, monkeypatch):
 def test_no_release_in_range_and_bad_versions_are_usage_errors(wheels, tmp_path):
     assert sync(wheels, tmp_path / "c", "--from", "9.0").exit_code == 2
     bad = sync(wheels, tmp_path / "c", "--from", "latest")
-    assert bad.exit_code == 2 and "Invalid version" in bad.output
+    assert bad.exit_code == 2 and "--from 'latest' is not a release version" in bad.output
+    bad_to = sync(wheels, tmp_path / "c", "--from", "0.1.0", "--to", "newest")
+    assert bad_to.exit_code == 2 and "--to 'newest' is not a release version" in bad_to.output
     backwards = sync(wheels, tmp_path / "c", "--from", "0.1.1", "--to", "0.1.0")  # said: the index has none
     assert backwards.exit_code == 2
     assert backwards.output == "error: --from 0.1.1 is after --to 0.1.0: name the older release first\n"

@@ -160,6 +160,7 @@ def _context(inp: RenderInput) -> dict:
         "release_sections": _release_sections(inp.releases or NO_RELEASES),
         "has_surface": inp.surface is not None,
         "shipped": _shipped_labels(cards, inp.releases or NO_RELEASES),
+        "fixes": {c.pr for c in cards if c.is_fix},
         "since": _since_labels(inp.surface),
         "by_file": _by_file(cards),
         "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",

@@ -322,3 +322,21 @@ def test_flags_page_dates_what_the_routing_pages_name(tmp_path):
     assert "(references/flags.md#flags)" in docs["SKILL.md"] and "(references/flags.md#env)" in docs["SKILL.md"]
     bare = render(root)
     assert "No surface lock recorded" in bare["references/flags.md"] and "references/flags.md#" not in bare["SKILL.md"]
+
+
+def test_a_lanes_pr_trail_marks_the_fixes(tmp_path):
+    """The playbook's PR trail says which PRs fix a bug (title), so a reader triaging a regression opens those first;
+    the answer pages' PR lists stay unmarked."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from dossier.project import Project
+    from dossier.render.documents import skill_dir
+    from tests.dossier.factories import make_card, write_project
+
+    root = write_project(tmp_path / "p", [make_card(100, title="Fix a wrong gate value in the widget"),
+                                          make_card(101)])
+    assert CliRunner().invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    playbook = (skill_dir(Project.load(root)) / "references/playbook.md").read_text()
+    trail = next(line for line in playbook.splitlines() if line.startswith("**PRs.** "))
+    assert "[#100](pr-history.md#pr-100) (fix)" in trail and "[#101](pr-history.md#pr-101)." in trail

@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable
 
 # what can break a line or a table cell: pipes, code-span backticks, html, emphasis and link openers;
-# an underscore only at a word edge (intraword underscores are literal in CommonMark, as in fused_gdn_gating)
-_INLINE_SPECIAL = re.compile(r"([\\`*\[<|]|(?<!\w)_|_(?!\w))")
+# an underscore only at a word edge (intraword underscores are literal in CommonMark, as in fused_gdn_gating); an `&`
+# that starts a character reference (`&amp;` would show as `&`)
+_INLINE_SPECIAL = re.compile(r"([\\`*\[<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w))")
 
 
 def release_anchor(version: object) -> str:

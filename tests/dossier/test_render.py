@@ -340,3 +340,11 @@ def test_a_lanes_pr_trail_marks_the_fixes(tmp_path):
     playbook = (skill_dir(Project.load(root)) / "references/playbook.md").read_text()
     trail = next(line for line in playbook.splitlines() if line.startswith("**PRs.** "))
     assert "[#100](pr-history.md#pr-100) (fix)" in trail and "[#101](pr-history.md#pr-101)." in trail
+
+
+def test_a_character_reference_in_a_title_shows_as_written():
+    """`&amp;` in a card title showed as `&` in every table and heading; a bare `&` stays as it is."""
+    from dossier.render.markdown import cell, inline
+
+    assert cell("A &amp; B & C &#38; D") == "A \\&amp; B & C \\&#38; D"
+    assert inline("x &lt;y&gt;") == "x \\&lt;y\\&gt;"

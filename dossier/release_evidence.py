@@ -368,6 +368,10 @@ def judge(card: Card, history: History, built: dict[str, str],
     # the diff of the PR's own window adds a line carrying the match: that line is the PR's candidate, even
     # where the same text was already elsewhere (a modified line, or a one-line entry repeated in the file)
     in_window = shipped is not None and shipped.new.version == window
+    if (card.status == "reverted" and shipped is not None and not in_window
+            and _date(shipped.new.built) > merged + SHIP_WITHIN):
+        # the releases built while the change stood lack it: the same text arriving later is other code's
+        shipped = None
     evidence = None
     if removal:
         evidence = next((e for e in events if e.change == REMOVED and e.new.version == window), None)

@@ -617,3 +617,28 @@ def test_releases_list_names_a_release_folder_it_cannot_use(setup):
     assert f"warning: {cache / '0.1.0'}: not a complete release (release.json is not valid JSON)" in result.stderr
     assert f"warning: {cache / '0.9.9'}: not a complete release (no release.json)" in result.stderr
     assert not result.stdout.startswith("0.1.0 ") and ", 2 incomplete" in result.stderr
+
+
+def test_a_reverted_change_whose_text_arrives_releases_later_never_shipped(tmp_path, monkeypatch):
+    """#31369 (merged and reverted between two builds) read "shipped in 0.5.18" because its expression arrived there
+    inside other code, and for-version listed it as a bug 0.5.20 carries. A reverted change ships in the release
+    built while it stood (within SHIP_WITHIN of its merge) or not at all."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")
+    cache = tmp_path / "releases"
+    for version, built, files in [("0.1.0", "2026-01-05", {AWAY: "pass\n"}), ("0.2.0", "2026-02-05", {AWAY: "pass\n"}),
+                                  ("0.3.0", "2026-04-05", {AWAY: "def undo():\n"})]:
+        write_release(cache, version, built, files)
+    file = f"python/sglang/{AWAY}"
+    cards = [make_card(301, merged_at=dt.date(2026, 1, 20), status="reverted", superseded_by=[302],
+                       key_fragment=kf("def undo():", file)),
+             make_card(302, merged_at=dt.date(2026, 3, 20), key_fragment=kf("def undo():", file))]
+    for c in cards:
+        c["files"]["runtime"].append(file)
+    root = write_project(tmp_path / "proj", cards)
+    assert verify(root, cache, "--record").exit_code == 0
+    data = json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root", str(root)]).stdout)
+    assert 301 not in {r["pr"] for r in data["exposed"]} and 302 in {r["pr"] for r in data["has"]}
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    page = (skill_dir(Project.load(root)) / "references/by-release.md").read_text()
+    line = next(ln for ln in page.splitlines() if ln.startswith("- [#301]"))
+    assert "no release diff places it" in line, line

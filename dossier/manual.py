@@ -70,8 +70,10 @@ def render_manual(project: Project) -> dict[str, str]:
 #: nowhere: a card's lane cards/lanes.yaml does not define (D501: a lane section of its own, with no title or
 #: symptoms), a lane's answer block that is not defined (D513: its link dropped), an item's finding that
 #: cards/findings/ does not hold (D514: a link to no section), an answer citing a PR with no card (D512) and a
-#: markdown link written in a card, lanes.yaml or a finding that leads to no page or anchor (D523): dead links
-RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D501", "D506", "D507", "D512", "D513", "D514", "D523")
+#: markdown link written in a card, lanes.yaml or a finding that leads to no page or anchor (D523): dead links; a
+#: finding whose lane is not defined (D702: its playbook link dropped, the raw lane id shown)
+RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D501", "D506", "D507", "D512", "D513", "D514", "D523",
+                "D702")
 
 
 def blockers(project: Project) -> list[Diagnostic]:

@@ -29,6 +29,24 @@ def finding_file_name(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
                       hint=f"rename to {finding.name}.yaml")
 
 
+@rule("D707", "finding's sglang is not an SGLang release (not a version, or one the release evidence does not record)",
+      scope="finding")
+def finding_release(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
+    """`sglang: not-a-release` or `sglang: 0.9.1` was printed as the release a finding was read in."""
+    from dossier.drift import release_version
+    from dossier.lint.releases import release_lock
+
+    built = release_lock(ctx)[0].built
+    if not release_version(finding.sglang):
+        yield Finding("sglang#value", f"{finding.sglang!r} is not a release version",
+                      hint="the SGLang release the finding was read in, such as 0.5.23")
+    elif built and finding.sglang not in built:
+        yield Finding("sglang#value", f"SGLang {finding.sglang} is not among the releases cards/evidence.lock records "
+                                      f"({next(iter(built))} to {next(reversed(built))})",
+                      hint="name the release the finding was read in; a newer one: `dossier releases sync && dossier "
+                           "releases verify --record`")
+
+
 @rule("D702", "finding lane is not defined in cards/lanes.yaml", scope="finding")
 def finding_lane(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     yield from lane_problem(finding.lane, ctx)

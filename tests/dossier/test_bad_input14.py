@@ -150,3 +150,48 @@ def test_new_refuses_a_merged_pr_without_its_merge_day_and_a_day_to_come(project
     ok = _run(project, "new", "102", "--title", "Fuse it", "--state", "merged", "--merged-at", "2026-03-01",
               "--lane", "gdn-projection")
     assert ok.exit_code == 0 and "merged_at: 2026-03-01" in (project / "cards" / "102.yaml").read_text()
+
+
+def test_a_finding_whose_lane_is_not_defined_stops_render(project):
+    """D702 was not a render guard: render exited 0, dropped the finding's playbook link and printed the raw id."""
+    from tests.dossier.test_findings import FINDING
+
+    (project / "cards" / "findings").mkdir()
+    path = project / "cards" / "findings" / f"{FINDING['name']}.yaml"
+    path.write_text(yaml.safe_dump(FINDING, sort_keys=False))
+    assert _run(project, "render").exit_code == 0
+    before = _rendered(project)
+    path.write_text(yaml.safe_dump({**FINDING, "lane": "no-such-lane"}, sort_keys=False))
+    render = _run(project, "render")
+    assert render.exit_code == 1 and "D702" in render.output, render.output
+    assert _rendered(project) == before
+
+
+@pytest.mark.parametrize("release", ["not-a-release", "unknown", ""])
+def test_a_findings_release_must_be_a_version(project, release):
+    from tests.dossier.test_findings import FINDING
+
+    (project / "cards" / "findings").mkdir()
+    (project / "cards" / "findings" / f"{FINDING['name']}.yaml").write_text(
+        yaml.safe_dump({**FINDING, "sglang": release}, sort_keys=False))
+    lint = _run(project, "lint")
+    assert lint.exit_code == 1 and ("D707" in lint.stdout or "D10" in lint.stdout), lint.output
+
+
+def test_a_findings_release_must_be_one_the_evidence_records(tmp_path):
+    """`sglang: 0.9.1` (a version no release scan recorded) is named, with the range the lock holds."""
+    from dossier.lint import LintContext, run_lint
+    from tests.dossier.test_findings import FINDING
+
+    root = write_project(tmp_path / "p", [make_card(100)])
+    (root / "cards" / "evidence.lock").write_text(
+        "version: 1\ncards: {}\nreleases:\n  built:\n  - ['0.5.22', '2026-10-15']\n  - ['0.5.23', '2026-10-30']\n"
+        "  cards: {}\n")
+    (root / "cards" / "findings").mkdir()
+    path = root / "cards" / "findings" / f"{FINDING['name']}.yaml"
+    for release, flagged in (("0.9.1", True), ("0.5.23", False)):
+        path.write_text(yaml.safe_dump({**FINDING, "sglang": release}, sort_keys=False))
+        found = [d for d in run_lint(LintContext(Project.load(root)), select=["D707"])]
+        assert bool(found) is flagged, (release, found)
+        if flagged:
+            assert "0.5.22 to 0.5.23" in found[0].message

@@ -335,3 +335,16 @@ def test_today_outranks_the_same_text_in_a_file_of_another_name(tmp_path):
     (pkg / "ops" / "gating.py").write_text("def launch(V):\n" + line + "def pick(v):\n    return min(next_power_of_2(v), 32), 1\n")
     (moved,) = check([Card.from_data(make_card(3, key_fragment={**kf, "today": today}))], SourceTree(pkg, None, "0.0.test"))
     assert moved.verdict == RELOCATED and moved.found[0].file == "python/sglang/ops/gating.py"
+
+
+def test_record_refuses_a_tree_whose_version_cannot_be_read(root, package):
+    """A git checkout has no _version.py: `drift --record` wrote `sglang: "unknown"` and render printed "SGLang
+    unknown:" on 150 card notes with lint clean. Recording refuses, and a lock holding it is unreadable (D311)."""
+    (package / "_version.py").unlink()
+    (package / "version.py").write_text("from sglang._version import __version__\n")
+    refused = runner.invoke(app, ["drift", "--sglang-src", str(package), "--record", "--root", str(root)])
+    assert refused.exit_code == 2 and "cannot tell which SGLang version" in refused.output, refused.output
+    assert not (root / drift.DRIFT_LOCK).exists()
+    (root / drift.DRIFT_LOCK).write_text('version: 1\nsglang: "unknown"\ncards: {}\n')
+    with pytest.raises(drift.LockError, match="sglang must be the SGLang version"):
+        drift.read_lock(root)

@@ -894,7 +894,9 @@ def for_version(
         fv.parse_version(version)
         cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
         synced = {r.version: r for r in rl.synced(cache)}
-        version = fv.release_name(version, [*lock.built, *synced])
+        given, version = version, fv.release_name(version, [*lock.built, *synced])
+        if fv.parse_version(given).local and version in lock.built:
+            err.print(f"note: {given} is a local build of SGLang {version}; answered for {version}")
         tree = SourceTree.release(synced[version]) if version in synced else None
         built = lock.built.get(version)
         label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")

@@ -92,7 +92,11 @@ def release_name(version: str, known: Iterable[str]) -> str:
     """How the releases spell ``version`` (PEP 440: v0.5.9, 0.5.9.0 and 0.5.9 are one release): the spelling among
     ``known`` equal to it, else its normal form; DossierError when it is not a version."""
     target = parse_version(version)
-    return next((k for k in known if _same(k, target)), str(target))
+    known = list(known)
+    found = next((k for k in known if _same(k, target)), None)
+    if found is None and target.local:  # 0.5.9+cu121: a local build of the release 0.5.9
+        found = next((k for k in known if _same(k, Version(target.public))), None)
+    return found or str(target)
 
 
 def _same(name: str, target: Version) -> bool:
@@ -127,6 +131,11 @@ def _current(card: Card) -> bool:
 def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None) -> Report:
     """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
     target = parse_version(version)
+    if target.is_prerelease:  # rc, beta, dev: not a published release; between two of them, which is unknown
+        raise DossierError(f"SGLang {version} is a pre-release of {target.base_version}: it holds part of what "
+                           f"{target.base_version} shipped and the release evidence cannot say which part; ask for a "
+                           f"published release (`dossier for-version {target.base_version}` or the one before it), or "
+                           "check the tree itself with `dossier drift --sglang-src <its tree>`")
     newest = max(lock.built, key=parse_version, default=None)
     if newest is not None and Version(target.public) > parse_version(newest):
         # the evidence ends there: a later release may have dropped any current change or kept any reverted one

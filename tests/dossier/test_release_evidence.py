@@ -298,7 +298,7 @@ def test_for_version_refuses_what_is_not_a_version_first(setup, version):
     assert result.exit_code == 2 and result.output == f"error: not a version: {version!r}\n"
 
 
-@pytest.mark.parametrize("spelled", ["v0.2.0", "0.2.0.0", "0.2"])
+@pytest.mark.parametrize("spelled", ["v0.2.0", "0.2.0.0", "0.2", "0.2.0+cu121"])
 def test_for_version_reads_a_release_spelled_another_way_as_that_release(setup, spelled):
     """v0.2.0 (a git tag), 0.2.0.0 and 0.2 are release 0.2.0 (PEP 440): they were answered as a version "not among
     the releases scanned", without its build date, and its sources in the cache were not found (the warning
@@ -311,6 +311,15 @@ def test_for_version_reads_a_release_spelled_another_way_as_that_release(setup, 
     assert "warning:" not in result.output  # its sources are in the cache
     data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
     assert data["version"] == "0.2.0" and data["built"] == "2026-02-20" and data["exposed"] == []
+
+
+@pytest.mark.parametrize("version", ["0.3.0rc1", "0.3.0.dev2", "0.2.1b1"])
+def test_for_version_refuses_a_pre_release(setup, version):
+    """0.3.0rc1 was answered silently as the release before 0.3.0: a pre-release holds an unknown part of 0.3.0."""
+    root, cache = setup
+    verify(root, cache, "--record")
+    result = runner.invoke(app, ["for-version", version, "--root", str(root), "--cache-dir", str(cache)])
+    assert result.exit_code == 2 and "is a pre-release of" in result.output, result.output
 
 
 def test_for_version_older_than_every_release_scanned_judges_no_bug_without_its_sources(setup):

@@ -27,6 +27,7 @@ from dossier.errors import DossierError
 from dossier.files import MAX_FILE_BYTES, read_bytes, write_atomic
 from dossier.json_out import dumps
 from dossier.model import Card
+from dossier.python_modules import module_exists
 
 DEVICES = ("auto", "cuda", "cpu")
 PARITY_PREFIX = "parity:"
@@ -421,9 +422,13 @@ def run_job(job: Job, device: str, root: Path, facts: dict, benches: dict[str, d
     """Run one card's job; ``benches`` caches benchmark documents by module across jobs; ``tests``: its test
     records when they ran already (:func:`run_tests_together`)."""
     tests = run_tests(job, device, root) if tests is None else tests
-    if job.bench not in benches:
-        benches[job.bench] = run_bench(job.bench, device, root)
-    bench = benches[job.bench]
+    missing = [m for m in (job.reference, job.bench) if m and not module_exists(m, root)]
+    if missing:  # the CPU runs no benchmark, and a test can pass without importing the reference
+        bench = {"module": job.bench, "error": f"no such module: {', '.join(missing)} (lint D508 names it)"}
+    else:
+        if job.bench not in benches:
+            benches[job.bench] = run_bench(job.bench, device, root)
+        bench = benches[job.bench]
     parity: dict[str, dict] = {}  # the worst value of each named check across its parametrized cases
     for t in tests:
         for name, v in t["parity"].items():

@@ -14,9 +14,10 @@ from pathlib import Path
 from dossier import prose
 from dossier.drift import DriftError, locate
 from dossier.lint.depth import PLACEHOLDER
-from dossier.lint.links import lane_problem, missing_test, module_exists, runtime_of_other_lanes
+from dossier.lint.links import lane_problem, missing_test, runtime_of_other_lanes
 from dossier.lint.registry import Finding, rule
 from dossier.model import FindingCard
+from dossier.python_modules import module_exists
 
 PROSE = ("symptom", "cause", "fix")
 MIN_WORDS = 20

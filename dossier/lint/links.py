@@ -13,6 +13,7 @@ from dossier.files import read_bytes
 from dossier.lint.registry import Finding, rule
 from dossier.model import REPLACED, Card, answer_titles
 from dossier.project import is_valid
+from dossier.python_modules import module_exists
 from dossier.pytest_ids import id_problem
 
 # "#19321" cites a PR; "issue #39342" names an issue, which needs no card
@@ -281,17 +282,6 @@ def coverage(ctx) -> Iterator[Finding]:
         for pr in sorted({int(n) for n in PR_REF.findall(text)} - set(known)):
             message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
             yield Finding("", f"lanes.yaml cites {message}", hint=hint, doc=lanes_doc)
-
-
-def module_exists(name: str, root: Path) -> bool:
-    """Whether ``name`` resolves to a module, looking in the project root first, without importing it."""
-    rel = Path(*name.split("."))
-    if (root / rel).with_suffix(".py").is_file() or (root / rel / "__init__.py").is_file():
-        return True
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def missing_test(node: str, root: Path) -> str | None:

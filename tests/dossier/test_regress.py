@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -120,6 +121,20 @@ def test_failing_test_fails_the_job(tmp_path):
     assert result.exit_code == 1
     doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
     assert not doc["ok"] and doc["failed"] == 1
+
+
+@pytest.mark.parametrize("field", ["reference", "bench"])
+def test_a_reference_or_bench_module_that_does_not_exist_fails_the_job(tmp_path, field):
+    """On the CPU no benchmark runs and a test can pass without importing the reference: a card naming modules
+    that do not exist was reported ok."""
+    root = _project(tmp_path)
+    card = yaml.safe_load((root / "cards" / "100.yaml").read_text())
+    card["runtime"][field] = "fakeref_gone"
+    (root / "cards" / "100.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 1, result.output
+    doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
+    assert not doc["ok"] and "no such module: fakeref_gone" in doc["bench"]["error"]
 
 
 def test_a_missing_test_id_is_named_and_the_others_still_run(tmp_path):

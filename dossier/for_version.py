@@ -131,11 +131,6 @@ def _current(card: Card) -> bool:
 def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None) -> Report:
     """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
     target = parse_version(version)
-    if target.is_prerelease:  # rc, beta, dev: not a published release; between two of them, which is unknown
-        raise DossierError(f"SGLang {version} is a pre-release of {target.base_version}: it holds part of what "
-                           f"{target.base_version} shipped and the release evidence cannot say which part; ask for a "
-                           f"published release (`dossier for-version {target.base_version}` or the one before it), or "
-                           "check the tree itself with `dossier drift --sglang-src <its tree>`")
     newest = max(lock.built, key=parse_version, default=None)
     if newest is not None and Version(target.public) > parse_version(newest):
         # the evidence ends there: a later release may have dropped any current change or kept any reverted one
@@ -143,6 +138,11 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
                            f"{lock.built[newest]}): the release evidence cannot say what it has or which bugs it "
                            "carries; `dossier drift --sglang-src <its tree>` checks the current cards against it, and "
                            "once released, `dossier releases sync && dossier releases verify --record` scans it")
+    if target.is_prerelease:  # rc, beta, dev: not a published release; between two of them, which is unknown
+        raise DossierError(f"SGLang {version} is a pre-release of {target.base_version}: it holds part of what "
+                           f"{target.base_version} shipped and the release evidence cannot say which part; ask for a "
+                           f"published release (`dossier for-version {target.base_version}` or the one before it), or "
+                           "check the tree itself with `dossier drift --sglang-src <its tree>`")
     report = Report(version, lock.built.get(version) or (tree.built if tree else None))
     first = next(iter(lock.built), None)
     if tree is None and first is not None and target < parse_version(first):

@@ -176,7 +176,9 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
         else:
             named = data.get("version") if isinstance(data, dict) else None
             recorded = data.get("files") if isinstance(data, dict) else None
+            wheel = _wheel_of_another_version(data)
             why = (f"{RECORD} is the record of {named}, not of {p.name}" if isinstance(named, str) and named != p.name
+                   else f"its sources come from {data['wheel']}, a wheel of SGLang {wheel}, not {p.name}" if wheel
                    else f"it holds {_sources(p)} .py files, {RECORD} records {recorded}: one was deleted or the copy "
                    "cut short, and its diffs would show changes no release made" if _count_differs(data, p)
                    else f"{RECORD} lacks a version or build date, or holds a value of the wrong type")
@@ -258,9 +260,23 @@ def load(path: Path) -> Release | None:
             return None
         if _count_differs(data, path):  # a source missing: a release diff would say the release removed it
             return None
+        if _wheel_of_another_version(data):  # a release copied under another name, its record's version edited
+            return None
         return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _wheel_of_another_version(record: dict) -> str | None:
+    """The version of the wheel ``record`` names where it is not the record's own (None: the same, or no wheel
+    named)."""
+    m = re.match(r"sglang-([^-]+)-", str(record.get("wheel") or ""))
+    if m is None:
+        return None
+    try:
+        return None if Version(m[1]) == Version(str(record.get("version"))) else m[1]
+    except InvalidVersion:
+        return m[1]
 
 
 def _sources(path: Path) -> int:

@@ -195,3 +195,21 @@ def test_a_findings_release_must_be_one_the_evidence_records(tmp_path):
         assert bool(found) is flagged, (release, found)
         if flagged:
             assert "0.5.22 to 0.5.23" in found[0].message
+
+
+def test_a_release_folder_whose_wheel_is_of_another_version_is_no_release(tmp_path):
+    """0.5.21 copied as 0.5.22 with its record's version edited: `releases surface --record` read it as 0.5.22 and
+    moved every flag first seen in 0.5.22 to 0.5.23. The record's wheel still names 0.5.21."""
+    from dossier import releases as rl
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "c"
+    write_release(cache, "0.1.0", "2026-01-05", {"a.py": "x = 1\n"})
+    lied = write_release(cache, "0.2.0", "2026-02-05", {"a.py": "x = 2\n"})
+    record = json.loads((lied / "release.json").read_text())
+    (lied / "release.json").write_text(json.dumps({**record, "wheel": "sglang-0.1.0-py3-none-any.whl"}))
+    assert [r.version for r in rl.synced(cache)] == ["0.1.0"]
+    assert [(p.name, why) for p, why in rl.incomplete(cache)] == [
+        ("0.2.0", "its sources come from sglang-0.1.0-py3-none-any.whl, a wheel of SGLang 0.1.0, not 0.2.0")]
+    listed = runner.invoke(app, ["releases", "list", "--cache-dir", str(cache), "--root", str(tmp_path)])
+    assert "a wheel of SGLang 0.1.0, not 0.2.0" in listed.output

@@ -677,9 +677,9 @@ def releases_sync(
     Each version is committed atomically; a complete one is skipped, so an interrupted sync resumes.
     Exit 1 if a version failed (the others are kept), 2 if the index is unreachable.
     """
-    from dossier import releases as rl
-
     from packaging.version import InvalidVersion, Version
+
+    from dossier import releases as rl
 
     def version(option: str, text: str) -> Version:
         try:

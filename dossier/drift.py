@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import yaml
-from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
@@ -23,6 +22,7 @@ from dossier.json_out import dumps
 from dossier.locks import check_keys
 from dossier.model import REPLACED, Card
 from dossier.project import Project
+from dossier.releases import is_version
 from dossier.render.markdown import code
 from dossier.source_tree import SourceTree, TreeError, Where, lines_with
 
@@ -186,7 +186,7 @@ def format_json(results: list[DriftResult], tree: SourceTree) -> str:
 def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path:
     """cards/drift.lock: the version compared against and each card's verdict (deterministic). Refuses a tree whose
     version cannot be read: every note of the manual would name "SGLang unknown"."""
-    if not release_version(tree.version):
+    if not is_version(tree.version):
         raise DossierError(f"{tree.package}: cannot tell which SGLang version this is (no version.py, _version.py or "
                            f"dist metadata names one; read {tree.version!r}): drift --record needs it for the manual's "
                            "notes. Record against an installed sglang or a release tree (`dossier releases sync`)")
@@ -199,16 +199,6 @@ def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path
         + yaml.safe_dump({"cards": cards}, sort_keys=True, default_flow_style=None, width=120)
     )
     return record(root / DRIFT_LOCK, lambda: text)
-
-
-def release_version(text: str) -> bool:
-    """Whether ``text`` is a version a release can have (0.5.23, 0.5.10.post1, 0.5.24.dev3+g1234): not blank, not
-    "unknown"."""
-    try:
-        Version(text.strip())
-    except InvalidVersion:
-        return False
-    return True
 
 
 def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
@@ -226,7 +216,7 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
         raise LockError(f"{DRIFT_LOCK}: entry {bad!r} must be a PR number mapping to its verdict; "
                         "run `dossier drift --record`")
     version = data.get("sglang")
-    if not isinstance(version, str) or not release_version(version):  # notes would read "SGLang unknown" or "SGLang None"
+    if not is_version(version):  # notes would read "SGLang unknown" or "SGLang None"
         raise LockError(f"{DRIFT_LOCK}: sglang must be the SGLang version drift compared against (a quoted string), "
                         f"got {'nothing' if version is None else repr(version)[:40]}; run `dossier drift --record`")
     fix = "run `dossier drift --record`"

@@ -418,7 +418,7 @@ def _away(present: tuple[tuple[str, str], ...], versions: list[str], since: int)
     index = {v: i for i, v in enumerate(versions)}
     spans = [(index[a], index[b]) for a, b in present if a in index and b in index]
     return tuple((versions[b + 1], versions[a2 - 1], versions[a2])
-                 for (_, b), (a2, _) in zip(spans, spans[1:]) if b >= since and a2 > b + 1)
+                 for (_, b), (a2, _) in zip(spans, spans[1:], strict=False) if b >= since and a2 > b + 1)
 
 
 def shipped_line(verdict: Verdict, where: Callable[[str], str] = str, current: bool = False) -> str:

@@ -158,7 +158,7 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
         return []
     out = []
     for p in sorted(cache.iterdir()):
-        if p.name.startswith(".") or not ordered([p.name]):  # no release's folder: a sync never reads or writes it
+        if p.name.startswith(".") or not is_version(p.name):  # no release's folder: a sync never reads or writes it
             continue
         if not p.is_dir():
             out.append((p, "a file, not a release's folder"))
@@ -184,6 +184,11 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
                    else f"{RECORD} lacks a version or build date, or holds a value of the wrong type")
         out.append((p, why))
     return out
+
+
+def is_version(text: object) -> bool:
+    """Whether ``text`` is a release version as written (0.5.23, 0.5.10.post1; not "unknown", "", 0.10 as a number)."""
+    return isinstance(text, str) and ordered([text]) == [text]
 
 
 def ordered(versions: Iterable[str]) -> list[str]:

@@ -21,7 +21,7 @@ from packaging.version import Version
 from dossier.errors import DossierError
 from dossier.files import record
 from dossier.locks import LockError, check_keys, read_lock_file
-from dossier.releases import ordered, refuse_to_drop
+from dossier.releases import is_version, ordered, refuse_to_drop
 from dossier.source_tree import SourceTree
 
 SURFACE_LOCK = Path("cards") / "surface.lock"
@@ -92,7 +92,7 @@ class SurfaceHistory:
         fix = "; run `dossier releases surface --record`"
         _check_counts(data)
         releases = [str(v) for v in data["releases"]]
-        bad = next((v for v in data["releases"] if not isinstance(v, str) or ordered([v]) != [v]), None)
+        bad = next((v for v in data["releases"] if not is_version(v)), None)
         if bad is not None:  # 0.10 unquoted is the number 0.1; 'abc' crashed lint's rules that read spans
             raise SurfaceLockError(f"{SURFACE_LOCK}: releases: {bad!r} is not a release version (quoted text such as "
                                    f"'0.5.10')" + fix)

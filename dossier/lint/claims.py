@@ -25,10 +25,10 @@ from pathlib import Path, PurePosixPath
 from dossier import prose
 from dossier.cards import YamlDoc, strings
 from dossier.lint.links import missing_test
-from dossier.python_modules import module_exists
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import DASHES, ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
 from dossier.project import is_valid
+from dossier.python_modules import module_exists
 from dossier.source_tree import lines_with
 
 #: card fields whose mentions are claims about today (dotted paths; [*] = every item)

@@ -34,11 +34,11 @@ def finding_file_name(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
       scope="finding")
 def finding_release(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
     """`sglang: not-a-release` or `sglang: 0.9.1` was printed as the release a finding was read in."""
-    from dossier.drift import release_version
     from dossier.lint.releases import release_lock
+    from dossier.releases import is_version
 
     built = release_lock(ctx)[0].built
-    if not release_version(finding.sglang):
+    if not is_version(finding.sglang):
         yield Finding("sglang#value", f"{finding.sglang!r} is not a release version",
                       hint="the SGLang release the finding was read in, such as 0.5.23")
     elif built and finding.sglang not in built:

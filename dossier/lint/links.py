@@ -13,8 +13,8 @@ from dossier.files import read_bytes
 from dossier.lint.registry import Finding, rule
 from dossier.model import REPLACED, Card, answer_titles
 from dossier.project import is_valid
-from dossier.python_modules import module_exists
 from dossier.pytest_ids import id_problem
+from dossier.python_modules import module_exists
 
 # "#19321" cites a PR; "issue #39342" names an issue, which needs no card
 PR_REF = re.compile(r"(?<![\w/])(?<!issue )(?<!issues )#(\d{4,6})\b", re.IGNORECASE)

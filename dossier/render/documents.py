@@ -414,6 +414,5 @@ def unexpected_files(docs: dict[str, str], folder: Path) -> list[str]:
 
 def _no_file_in_the_way(folder: Path) -> None:
     """Raise (as render's write would) where a file stands in the place of the skill folder or a folder above it."""
-    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
+    if any(p.exists() and not p.is_dir() for p in (folder, *folder.parents)):  # files.write_failure names it
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))

@@ -476,36 +476,19 @@ def lint(
     cache = _cache(project, cache_dir)
     _explicit_paths(project, sglang_src)
     ctx = LintContext(project, cache_dir=cache.root, sglang_src=sglang_src)
-    if record:
-        from dossier.errors import url_host
-        from dossier.evidence import foreign_hosts, record_lock
-        from dossier.sources import DEFAULT_API_URL
-
-        configured = url_host(str(project.config.get("api_url", DEFAULT_API_URL)))
-        foreign = foreign_hosts(project, cache.get, {configured, *(allow_host or [])})
-        if foreign:
-            hosts = sorted(set(foreign.values()))
-            fail(f"not recording: the cached diffs of {len(foreign)} card(s) ("
-                 + ", ".join(f"#{n}" for n in sorted(foreign)[:5]) + ("..." if len(foreign) > 5 else "")
-                 + f") come from {', '.join(hosts)}, not the configured GitHub API ({configured}); fetch them "
-                 f"again from it, or pass --allow-host {hosts[0]} to record them with their host")
-        entries = record_lock(project, cache.get)
-        err.print(f"recorded evidence for {len(entries)} card(s) in cards/evidence.lock")
-        from dossier.lint.checked import CHECKED_LOCK, record_checked
-        from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
-
-        named = [c for c in project.cards if project.in_scope(c.path)]
-        changed: list[str] = []
-        written = record_checked(project.root, named, project.selected is not None, changed)
-        err.print(f"recorded the claims' numbers and listed files of {written} card(s) in {CHECKED_LOCK}"
-                  + "".join(f"\n  {line}" for line in changed))
-        opened = fetched_anchors([c.pr for c in project.cards if project.in_scope(c.path)], cache.get)
-        if opened:
-            changed = record_opened(project.root, opened)
-            err.print(f"recorded {changed} new opening day(s) of {len(opened)} fetched PR(s) in {OPENED_LOCK}")
-    with working(f"checking {len(project.checked_docs())} card(s)"):
-        diags = run_lint(ctx, select=select, ignore=ignore or (), strict=strict,
-                         promote=[UNVERIFIED] if strict_evidence else [])
+    recorded: list[str] = []  # the locks written so far, for the line an interrupt prints
+    try:
+        if record:
+            _record_locks(project, cache, allow_host or [], recorded)
+        with working(f"checking {len(project.checked_docs())} card(s)"):
+            diags = run_lint(ctx, select=select, ignore=ignore or (), strict=strict,
+                             promote=[UNVERIFIED] if strict_evidence else [])
+    except KeyboardInterrupt as exc:
+        if not record:
+            raise
+        line, code = interrupted(exc)
+        err.print(f"{line}: {_recorded_so_far(recorded)}")
+        raise typer.Exit(code) from None
     from dossier.diagnostics import fold_warnings, format_diagnostics, summarize
 
     shown, folded = (diags, "") if verbose or fmt is Format.json else fold_warnings(
@@ -544,6 +527,54 @@ def _explicit_paths(project: Project, sglang_src: Path | None) -> None:
     if sglang_src is not None:
         SourceTree.at(sglang_src)
     rl.cache_dir(project.root, must_exist=True)
+
+
+def _record_locks(project, cache, allow_host: list[str], recorded: list[str]) -> None:
+    """`lint --record`: the cached diffs' evidence, the claims' numbers and listed files, and the days GitHub says
+    the PRs were opened, each lock named in ``recorded`` once written."""
+    from dossier.errors import url_host
+    from dossier.evidence import LOCK_FILE, foreign_hosts, record_lock
+    from dossier.lint.checked import CHECKED_LOCK, record_checked
+    from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
+    from dossier.sources import DEFAULT_API_URL
+
+    configured = url_host(str(project.config.get("api_url", DEFAULT_API_URL)))
+    foreign = foreign_hosts(project, cache.get, {configured, *allow_host})
+    if foreign:
+        hosts = sorted(set(foreign.values()))
+        fail(f"not recording: the cached diffs of {len(foreign)} card(s) ("
+             + ", ".join(f"#{n}" for n in sorted(foreign)[:5]) + ("..." if len(foreign) > 5 else "")
+             + f") come from {', '.join(hosts)}, not the configured GitHub API ({configured}); fetch them "
+             f"again from it, or pass --allow-host {hosts[0]} to record them with their host")
+    entries = record_lock(project, cache.get)
+    recorded.append(LOCK_FILE.as_posix())
+    err.print(f"recorded evidence for {len(entries)} card(s) in {LOCK_FILE.as_posix()}")
+    named = [c for c in project.cards if project.in_scope(c.path)]
+    changed: list[str] = []
+    written = record_checked(project.root, named, project.selected is not None, changed)
+    recorded.append(CHECKED_LOCK.as_posix())
+    err.print(f"recorded the claims' numbers and listed files of {written} card(s) in {CHECKED_LOCK}"
+              + "".join(f"\n  {line}" for line in changed))
+    opened = fetched_anchors([c.pr for c in named], cache.get)
+    if opened:
+        new_days = record_opened(project.root, opened)
+        err.print(f"recorded {new_days} new opening day(s) of {len(opened)} fetched PR(s) in {OPENED_LOCK}")
+    recorded.append(OPENED_LOCK.as_posix())  # nothing fetched: nothing to record, and nothing left to do
+
+
+def _recorded_so_far(recorded: list[str]) -> str:
+    """What an interrupted `lint --record` had written: each lock is whole, either the old one or the new one."""
+    from dossier.evidence import LOCK_FILE
+    from dossier.lint.checked import CHECKED_LOCK
+    from dossier.opened import OPENED_LOCK
+
+    locks = [p.as_posix() for p in (LOCK_FILE, CHECKED_LOCK, OPENED_LOCK)]
+    left = [lock for lock in locks if lock not in recorded]
+    if not left:
+        return "the locks were all recorded before it, the cards not all checked: run `dossier lint` to check them"
+    done = f"{', '.join(recorded)} recorded, " if recorded else ""
+    return (f"{done}{', '.join(left)} not (each lock is whole, old or new): run `dossier lint --record` again to "
+            "record them all")
 
 
 @command()
@@ -1138,6 +1169,10 @@ def findings(
         if left:  # the list was silently one short
             err.print(f"warning: not listed: {', '.join(left)} (not a valid finding, or another file's name; "
                       "`dossier lint cards/findings/` says why)")
+        for f in project.findings:
+            if f.path.stem != f.name:  # D701: the name a reader asks for is not the file's
+                err.print(f"warning: {project.rel(f.path)} is listed as {f.name!r}, the name it gives itself, not its "
+                          "file's (D701: rename one)")
         return
     found = next((f for f in project.findings if f.name == name), None)
     if found is None:

@@ -87,6 +87,20 @@ def node_kind(mode: int) -> str:
     return "not a file"
 
 
+def kind_of(path: Path) -> str:
+    """What is at ``path``, in a few words, a link that leads nowhere named as one: "a file", "a folder", "a pipe",
+    "a broken link (to X)", "a symbolic link that loops", "nothing"."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if not path.is_symlink():
+            return "nothing"
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops"
+        return f"a broken link (to {os.readlink(path)})"
+    return "a file" if stat.S_ISREG(mode) else node_kind(mode)
+
+
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of the regular file at ``path`` (a symlink to one too). Raises OSError, naming ``path`` with a
     plain reason, for what is not one (a pipe, a device, a socket: never opened in a way that could block; a

@@ -24,7 +24,7 @@ from dossier.cards import (
 )
 from dossier.committed import cut_since_commit
 from dossier.errors import DossierError
-from dossier.files import read_bytes, resolved
+from dossier.files import kind_of, read_bytes, resolved
 from dossier.model import CARD, FINDING, Card, FindingCard, Lane
 from dossier.model import LANES_FILE as LANES_SPEC
 
@@ -147,7 +147,8 @@ class Project:
         paths = [_absolute(p) for p in paths or [cards_dir]]
         for p in paths:
             if not p.exists():
-                raise ProjectError(f"no such file or directory: {p}")
+                raise ProjectError(f"{p} is {kind_of(p)}, nothing to lint" if p.is_symlink() else
+                                   f"no such file or directory: {p}")
             if p.is_dir() and p != cards_dir and not (card_paths([p]) or finding_paths([p])
                                                       or (p / LANES_FILE).is_file()):
                 raise ProjectError(f"{p} holds no card (<pr>.yaml), finding or {LANES_FILE}: nothing to lint")
@@ -287,14 +288,20 @@ def _cut_since_commit(root: Path, docs: list[YamlDoc]) -> None:
 
 
 def _linked_out(doc: YamlDoc, cards_dir: Path, root: Path) -> YamlDoc:
-    """``doc`` refused (D100) when its file under cards/ is a link to a file outside the project: it reads here,
-    but git commits the link, so a clone has a dangling link there (or another machine's file)."""
-    if doc.path.is_symlink() and not doc.read_errors and doc.path.is_relative_to(cards_dir):
-        target = doc.path.resolve()
-        if not target.is_relative_to(root):
-            doc.read_errors.append(("D100", f"a link to {target}, outside the project: a clone has no such file; "
-                                    "put the file itself here", 1, 1))
-            doc.data = None
+    """``doc`` refused (D100) when its file under cards/ leads outside the project, being a link or inside a linked
+    folder (cards/findings -> elsewhere): it reads here, but git commits the link, so a clone has a dangling link
+    there (or another machine's file)."""
+    if doc.read_errors or not doc.path.is_relative_to(cards_dir):
+        return doc
+    target = doc.path.resolve()
+    if not target.is_relative_to(root):
+        inside = doc.path.relative_to(cards_dir).parts
+        link = next((p for p in (cards_dir.joinpath(*inside[:i]) for i in range(len(inside) + 1)) if p.is_symlink()),
+                    doc.path)
+        how = "a link" if link == doc.path else f"inside {link.relative_to(root)}, a link,"
+        doc.read_errors.append(("D100", f"{how} to {target}, outside the project: a clone has no such file; put "
+                                "the file itself here", 1, 1))
+        doc.data = None
     return doc
 
 

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
-from dossier.files import read_bytes, running, serialized, write_failure
+from dossier.files import kind_of, read_bytes, running, serialized, write_failure
 
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
@@ -161,7 +161,7 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
         if p.name.startswith(".") or not is_version(p.name):  # no release's folder: a sync never reads or writes it
             continue
         if not p.is_dir():
-            out.append((p, "a file, not a release's folder"))
+            out.append((p, f"{kind_of(p)}, not a release's folder"))
         if not p.is_dir() or load(p) is not None:
             continue
         record = p / RECORD

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from dossier.code_lines import lines_in_code
 from dossier.errors import DossierError
-from dossier.files import read_bytes, resolved
+from dossier.files import kind_of, read_bytes, resolved, wide_encoding
 from dossier.releases import RECORD, DamagedSource, Release, check_source, read_index
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
@@ -110,9 +110,21 @@ class SourceTree:
         return self._read[repo_path]
 
     def read(self, repo_path: str) -> str | None:
-        """One file's text, not kept (a scan of every file of many releases); None: not in this tree."""
+        """One file's text, not kept (a scan of every file of many releases); None: not in this tree. Something
+        there that cannot be read as a source (a folder, a broken or looping link, UTF-16 text) is an error naming
+        it: taken as absent, drift would report its cards' code "missing" and record that as fact."""
         path = self.local(repo_path)
-        return self._decode(repo_path, path.read_bytes() if path is not None and path.is_file() else None)
+        if path is None or not (path.exists() or path.is_symlink()):
+            return self._decode(repo_path, None)
+        if not path.is_file():
+            raise TreeError(f"{self.label}: {path} is {kind_of(path)}, not a source file; the tree is damaged, so "
+                            "nothing read from it can be judged (restore the file, or point --sglang-src at "
+                            "another tree)")
+        data = path.read_bytes()
+        if encoding := wide_encoding(data):
+            raise TreeError(f"{self.label}: {path} is {encoding} text, not UTF-8 as SGLang's sources are; save it "
+                            "as UTF-8 (or restore it) and run again")
+        return self._decode(repo_path, data)
 
     def _decode(self, repo_path: str, data: bytes | None) -> str | None:
         """A source's text, once it is what the wheel held where that is known (else DamagedSource): a release of

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from dossier.diff import DiffError, DiffFile, parse_diff
 from dossier.errors import DossierError
-from dossier.files import MAX_FILE_BYTES, check_writable, read_bytes, serialized, stage
+from dossier.files import MAX_FILE_BYTES, check_writable, kind_of, read_bytes, serialized, stage
 from dossier.json_out import dumps
 from dossier.sources import SAVED_CRLF, meta_from_diff
 
@@ -104,7 +104,11 @@ class Cache:
         """--cache-dir, else $DOSSIER_CACHE, else <project root>/.dossier/cache; of ``repo``, else the project's."""
         if cache_dir is None and os.environ.get(ENV):
             cache_dir = Path(os.environ[ENV])
-        return cls(cache_dir if cache_dir is not None else project.root / ".dossier" / "cache", repo or project.repo)
+        root = cache_dir if cache_dir is not None else project.root / ".dossier" / "cache"
+        if root.is_symlink() and not root.is_dir():  # read as empty, every card would pass as not fetched yet
+            raise DossierError(f"the fetch cache {root} is {kind_of(root)}: remove the link, or make it lead to a "
+                               "folder")
+        return cls(root, repo or project.repo)
 
     def check_writable(self) -> None:
         """Raise DossierError unless entries can be written here (checked before any request is made)."""

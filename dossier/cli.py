@@ -916,22 +916,21 @@ def for_version(
     lock = read_release_lock(project.root)
     if not lock.cards:
         fail("no release evidence in cards/evidence.lock: run `dossier releases sync && dossier releases verify --record`")
-    tree = None
+    cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
+    synced = {r.version: r for r in rl.synced(cache)} if cache.is_dir() else {}
     if version is None:
         tree = SourceTree.installed()
         version = tree.version
         label = tree.label
     else:
         fv.parse_version(version)
-        cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
-        synced = {r.version: r for r in rl.synced(cache)}
         given, version = version, fv.release_name(version, [*lock.built, *synced])
         if fv.parse_version(given).local and version in lock.built:
             err.print(f"note: {given} is a local build of SGLang {version}; answered for {version}")
         tree = SourceTree.release(synced[version]) if version in synced else None
         built = lock.built.get(version)
         label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")
-    report = fv.query(project, lock, version, tree)
+    report = fv.query(project, lock, version, tree, {v: SourceTree.release(r) for v, r in synced.items()})
     if tree is None and not report.exposed_not_judged:
         why = next((why for path, why in rl.incomplete(cache) if path.name == version), None)
         where = (f"are incomplete in the release cache {cache} ({why}; remove {cache / version} first)" if why

@@ -6,12 +6,16 @@ old code) is V or older. "Exposed" lists the bugs the manual describes that V st
 lacks (cards whose title says they fix something) and changes it ships that were reverted later. A version
 newer than every release scanned is refused: a later release may have dropped any change. With a
 tree of V at hand (the release cache, or the installed package) a fix only counts when the file it
-changed exists in V, so a fix to code V never had is not reported as a bug of V.
+changed exists in V, so a fix to code V never had is not reported as a bug of V. With the two releases of the
+diff that shipped the fix at hand too, the code around the fix (the unchanged lines next to its key lines in
+that diff: where the bug lived) must be in V, in that file or, once moved, in another: a fix whose file V has
+without that code is listed apart, as unsure (the code was written otherwise in V, or the bug came later).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
@@ -66,6 +70,8 @@ class Report:
     has: list[Placed] = field(default_factory=list)
     lacks: list[Placed] = field(default_factory=list)
     exposed: list[Placed] = field(default_factory=list)
+    #: fixes whose file the version has but not the code around the fix: exposed or not, the evidence cannot say
+    unsure: list[Placed] = field(default_factory=list)
     unplaced: list[Card] = field(default_factory=list)  # current cards no release places
     #: why no bug is listed as exposed (a version older than every release scanned, its sources not at hand)
     exposed_not_judged: str | None = None
@@ -76,7 +82,7 @@ class Report:
                      "built": p.built, **({"note": p.note} if p.note else {})} for p in items]
 
         return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
-                "exposed": rows(self.exposed), "unplaced": [c.pr for c in self.unplaced],
+                "exposed": rows(self.exposed), "unsure": rows(self.unsure), "unplaced": [c.pr for c in self.unplaced],
                 **({"exposed_not_judged": self.exposed_not_judged} if self.exposed_not_judged else {})}
 
 
@@ -128,8 +134,10 @@ def _current(card: Card) -> bool:
     return card.status == "current" and card.state == "merged"
 
 
-def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None) -> Report:
-    """Place every card relative to ``version``; ``tree`` (optional) is that version's source."""
+def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | None = None,
+          releases: Mapping[str, SourceTree] | None = None) -> Report:
+    """Place every card relative to ``version``; ``tree`` (optional) is that version's source, ``releases`` the
+    synced releases' (the code around each fix is read from the release diff that shipped it)."""
     target = parse_version(version)
     newest = max(lock.built, key=parse_version, default=None)
     if newest is not None and Version(target.public) > parse_version(newest):
@@ -172,9 +180,13 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
         report.lacks.append(placed)
         # only a fix a release diff shows is placed as a bug of this version (its lines changed a file the
         # release before it had); one whose own lines never shipped gives no such proof
-        if card.is_fix and not placed.note and not report.exposed_not_judged and (
-                tree is None or _touches(tree, v, placed.file)):
-            report.exposed.append(replace(placed, note=f"fixed in {placed.version}"))
+        if card.is_fix and not placed.note and not report.exposed_not_judged:
+            where = "exposed" if tree is None else _exposure(tree, v, placed.file, releases or {})
+            if where == "exposed":
+                report.exposed.append(replace(placed, note=f"fixed in {placed.version}"))
+            elif where == "unsure":
+                report.unsure.append(replace(placed, note=f"fixed in {placed.version}; the code around the fix is "
+                                                          "not in this version's file"))
     return report
 
 
@@ -214,10 +226,82 @@ def _landed_as_today(card: Card, lock: ReleaseLock) -> tuple[str, str, str] | No
     return (first, lock.built[first], card.key_fragment.today.file) if first else None
 
 
-def _touches(tree: SourceTree, v: Verdict, file: str) -> bool:
-    """Whether ``tree`` has the file the fix changed (the fix's old side, where it had one)."""
+_DEF = re.compile(r"\s*(?:async\s+)?def\s+(\w+)\s*\(")
+#: the fewest characters a line around a fix must have to tell where the fix sits ("return None" or ")" do not)
+CONTEXT_CHARS = 16
+#: how far from a key line the code around it is looked for, in lines
+CONTEXT_REACH = 12
+
+
+def _exposure(tree: SourceTree, v: Verdict, file: str, releases: Mapping[str, SourceTree]) -> str | None:
+    """Whether the version ``tree`` carries the bug a fix repairs: "exposed" when the file the fix changed (the
+    fix's old side, where it had one) holds the code around the fix, or another file does (the file moved);
+    "unsure" when the file is there without that code; None when neither."""
     event = v.shipped or v.evidence
-    return event is not None and event.old.sha256 is not None and tree.text(file) is not None
+    if event is None or event.old.sha256 is None:
+        return None
+    around = fix_surroundings(event, releases)
+    home = enclosing_function(event, releases)
+    if home is not None and not tree.search(f"def {home}("):  # the function the fix changed came later
+        return None
+    text = tree.text(file)
+    if not around:  # the diff's releases not at hand, or nothing distinctive around the fix: its file decides
+        return "exposed" if text is not None else None
+    if text is not None and _holds(text, around):
+        return "exposed"
+    if any(_holds(other, around) for w in tree.search(around[0]) if (other := tree.text(w.file)) is not None):
+        return "exposed"
+    return "unsure" if text is not None else None
+
+
+def fix_surroundings(event, releases: Mapping[str, SourceTree]) -> list[str]:
+    """The code a fix's key lines sit in: in the newer release of the diff that shipped it, the nearest line
+    above and below each key line that the older release has too (unchanged, so the bug's own code) and that is
+    long enough to be distinctive. Empty when those releases are not at hand."""
+    old, new = releases.get(event.old.version), releases.get(event.new.version)
+    before = old.text(event.file) if old is not None else None
+    after = new.text(event.file) if new is not None else None
+    if before is None or after is None:
+        return []
+    kept = {line.strip() for line in before.splitlines()}
+    lines = after.splitlines()
+    found: list[str] = []
+    for at in event.lines:
+        for step in (-1, 1):
+            reach = range(at - 1 + step, at - 1 + step * (CONTEXT_REACH + 1), step)
+            near = next((lines[i].strip() for i in reach if 0 <= i < len(lines) and lines[i].strip() in kept
+                         and len(lines[i].strip()) >= CONTEXT_CHARS), None)
+            if near is not None and near not in found:
+                found.append(near)
+    return found
+
+
+def enclosing_function(event, releases: Mapping[str, SourceTree]) -> str | None:
+    """The function a fix changed: the one its first key line sits in, in the newer release of the diff that
+    shipped it, when the older release has it too (None: module level, a function the fix added, or those
+    releases not at hand)."""
+    old, new = releases.get(event.old.version), releases.get(event.new.version)
+    before = old.text(event.file) if old is not None else None
+    after = new.text(event.file) if new is not None else None
+    if before is None or after is None or not event.lines:
+        return None
+    lines = after.splitlines()
+    at = event.lines[0] - 1
+    if not 0 <= at < len(lines):
+        return None
+    depth = len(lines[at]) - len(lines[at].lstrip())
+    for line in reversed(lines[:at]):
+        indent = len(line) - len(line.lstrip())
+        if line.strip() and indent < depth and (found := _DEF.match(line)):
+            return found.group(1) if f"def {found.group(1)}(" in before else None
+        if line.strip() and indent < depth:
+            depth = indent  # a block the key line sits in: keep climbing to its function
+    return None
+
+
+def _holds(text: str, around: list[str]) -> bool:
+    present = {line.strip() for line in text.splitlines()}
+    return all(line in present for line in around)
 
 
 def format_text(report: Report, label: str) -> str:
@@ -237,6 +321,10 @@ def format_text(report: Report, label: str) -> str:
         out.append(f"exposed ({len(report.exposed)}): bugs the manual describes that {report.version} still "
                    "carries")
     out += [line(p) for p in report.exposed]
+    if report.unsure:
+        out.append(f"unsure ({len(report.unsure)}): fixes whose file {report.version} has, but not the code around the "
+                   "fix: written otherwise there, or the bug came later (read the card)")
+        out += [line(p) for p in report.unsure]
     if report.unplaced:
         out.append(f"not placed ({len(report.unplaced)}): current cards no release places (see "
                    "`dossier releases verify`): " + ", ".join(f"#{c.pr}" for c in report.unplaced))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 import re
 from pathlib import Path
 
@@ -651,3 +652,55 @@ def test_a_reverted_change_whose_text_arrives_releases_later_never_shipped(tmp_p
     page = (skill_dir(Project.load(root)) / "references/by-release.md").read_text()
     line = next(ln for ln in page.splitlines() if ln.startswith("- [#301]"))
     assert "no release diff places it" in line, line
+
+
+GATE, BUDGET, PREFILL = "srt/layers/gate.py", "srt/mem/cache_budget.py", "srt/layers/prefill_pick.py"
+LEGACY_BUDGET = "srt/legacy/cache_budget.py"
+BUDGET_CODE = "def budget(n):\n    reserved_slots_for_requests = n * 5\n    return reserved_slots_for_requests\n"
+CHOOSE = "def choose(cfg):\n    if cfg.prefill_backend_given is not None:\n        return None\n"
+FIX_RELEASES = [
+    ("0.1.0", "2026-01-05", {GATE: "def pick(x):\n    return 'fast'\n",  # the function, written otherwise
+                             LEGACY_BUDGET: BUDGET_CODE,  # the budget's code, in the file it later left
+                             PREFILL: "def other():\n    pass\n"}),  # choose() comes in 0.2.0, with its bug
+    ("0.2.0", "2026-02-05", {GATE: "def pick(x):\n    if x.explicit_backend is not None:\n        return None\n"
+                                   "    return 'fast'\n",
+                             BUDGET: BUDGET_CODE,
+                             PREFILL: "def other():\n    pass\n" + CHOOSE + "    return 'flash'\n"}),
+    ("0.3.0", "2026-03-05", {GATE: "def pick(x):\n    if x.explicit_backend is not None:\n        return None\n"
+                                   "    if x.deterministic_inference:\n        return None\n    return 'fast'\n",
+                             BUDGET: BUDGET_CODE.replace("    return", "    reserved_slots_for_requests += 1\n    return"),
+                             PREFILL: "def other():\n    pass\n" + CHOOSE + "    if cfg.deterministic:\n"
+                                      "        return None\n    return 'flash'\n"}),
+]
+
+
+def test_for_version_counts_a_fix_where_the_code_around_it_is(tmp_path):
+    """A fix is a bug of V when V holds the code the fix changed, not merely its file: `for-version 0.5.12` listed a
+    fix to a function 0.5.19 introduced (#35632), and dropped a fix whose file had moved since (#32184). The code
+    around the fix is read from the release diff that shipped it; V having the file without that code is unsure."""
+    cache = tmp_path / "releases"
+    for version, built, files in FIX_RELEASES:
+        write_release(cache, version, built, files)
+    cards = [make_card(301, title="[Fix] Keep deterministic runs off the fast pick", merged_at=dt.date(2026, 2, 20),
+                       key_fragment=kf("if x.deterministic_inference:", f"python/sglang/{GATE}")),
+             make_card(302, title="Fix the budget's missing padding slot", merged_at=dt.date(2026, 2, 20),
+                       key_fragment=kf("reserved_slots_for_requests += 1", f"python/sglang/{BUDGET}")),
+             make_card(303, title="Fix choose() under deterministic inference", merged_at=dt.date(2026, 2, 20),
+                       key_fragment=kf("if cfg.deterministic:", f"python/sglang/{PREFILL}"))]
+    for c in cards:
+        c["files"]["runtime"].append(c["key_fragment"]["file"])
+    root = write_project(tmp_path / "proj", cards)
+    assert verify(root, cache, "--record").exit_code == 0
+
+    def bugs(version: str, *args: str) -> tuple[set[int], set[int]]:
+        out = runner.invoke(app, ["for-version", version, "--format", "json", "--root", str(root), *args])
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.stdout)
+        return {r["pr"] for r in data["exposed"]}, {r["pr"] for r in data["unsure"]}
+
+    assert bugs("0.1.0", "--cache-dir", str(cache)) == ({302}, {301})  # 303's function came later; 302's file moved
+    assert bugs("0.2.0", "--cache-dir", str(cache)) == ({301, 302, 303}, set())
+    text = runner.invoke(app, ["for-version", "0.1.0", "--cache-dir", str(cache), "--root", str(root)]).stdout
+    assert "unsure (1): fixes whose file 0.1.0 has, but not the code around the fix" in text
+    shutil.rmtree(cache / "0.2.0")  # the diff that shipped the fixes: without it, a fix's file decides, as before
+    assert bugs("0.1.0", "--cache-dir", str(cache)) == ({301, 303}, set())

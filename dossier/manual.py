@@ -56,7 +56,14 @@ def render_manual(project: Project) -> dict[str, str]:
     """Every rendered file (path relative to the skill folder -> text), with the notes recorded here."""
     return render_documents(RenderInput(project, annotators=annotators(project),
                                         gpu_runs=gpu_runs(project.root / "results"), releases=releases(project),
-                                        surface=read_history(project.root)))
+                                        surface=read_history(project.root), moved=moved_files(project)))
+
+
+def moved_files(project: Project) -> dict[int, str]:
+    """PR -> the file drift.lock found a current card's key fragment moved to (its first place)."""
+    _, verdicts = read_drift_lock(project.root)
+    return {pr: e["found"][0]["file"] for pr, e in verdicts.items()
+            if e.get("verdict") == "relocated" and e.get("found") and e.get("status") == "current"}
 
 
 #: lint rules whose errors mean the manual would come out wrong or incomplete, so render refuses while any

@@ -76,6 +76,9 @@ class RenderInput:
     #: every release's flags and env vars, each with its first and last release (an object with releases, flags
     #: and env; see dossier.surface_history), shown for the names the routing pages mention, in references/flags.md
     surface: object = None
+    #: PR -> the file that holds a card's key fragment in today's SGLang where drift found it moved (drift.lock's
+    #: relocated verdicts), listed in references/by-file.md beside the file the PR changed
+    moved: dict[int, str] = field(default_factory=dict)
 
 
 #: the pages whose flags and env vars references/flags.md dates (what a reader is told to set)
@@ -162,7 +165,7 @@ def _context(inp: RenderInput) -> dict:
         "shipped": _shipped_labels(cards, inp.releases or NO_RELEASES),
         "fixes": {c.pr for c in cards if c.is_fix},
         "since": _since_labels(inp.surface),
-        "by_file": _by_file(cards),
+        "by_file": _by_file(cards, inp.moved),
         "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",
     }
 
@@ -208,13 +211,15 @@ def _answers(data: dict) -> dict:
     return out
 
 
-def _by_file(cards: list[Card]) -> list[dict]:
-    """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today), by
-    directory: each file with its cards in merge order, which is release order."""
+def _by_file(cards: list[Card], moved: dict[int, str]) -> list[dict]:
+    """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today: its
+    `today` place and the file drift found it moved to), by directory: each file with its cards in merge order, which
+    is release order."""
     by_path: dict[str, list[Card]] = {}
     for card in sorted(cards, key=_sort_key):
-        today = card.key_fragment.today.file if card.key_fragment.today else None
-        for path in dict.fromkeys([*card.files["runtime"], card.key_fragment.file, *([today] if today else [])]):
+        today = [card.key_fragment.today.file] if card.key_fragment.today else []
+        for path in dict.fromkeys([*card.files["runtime"], card.key_fragment.file, *today,
+                                   *([moved[card.pr]] if card.pr in moved else [])]):
             by_path.setdefault(path, []).append(card)
     dirs: dict[str, list[dict]] = {}
     for path in sorted(by_path):

@@ -95,7 +95,9 @@ PROBES = [
     ("release-lacks-it", 32919, (), _append("implementation", "0.5.19 lacks the kernel."), "D319"),
     ("not-yet-in-release", 32919, (), _append("implementation", "It is not yet in 0.5.20."), "D319"),
     # 8. an explain that quotes its own line with another literal
-    ("explain-flips-the-flag", 19775, (), _explain("is_kda=False marks", "is_kda=True marks"), "D232"),
+    ("explain-flips-the-flag", 24629, (), _explain("enforce_disable_flashinfer_allreduce_fusion is set",
+                                                    "enforce_disable_flashinfer_allreduce_fusion = False is set"),
+     "D232"),
     ("explain-flips-keep-vars", 40310, (), _explain("state_dict(keep_vars=True)", "state_dict(keep_vars=False)"),
      "D232"),
     # 9. a path the prose says the PR changed, missing from the card's files

@@ -323,7 +323,7 @@ QUESTIONS = [
              "An error message quoted", ("FlashInfer GDN kernels are not available", "failed to import",
                                          "FlashInfer GDN kernels not available:", "flashinfer_python 0.7.2")),
     Question("Can I run Qwen3-Next-80B on six GPUs (--tp-size 6) or at TP3?", "Choosing TP",
-             ("1, 2, 4, 8 or 16", "`--tp-size 3` or `6` passes the argument checks", "Qwen3HybridAttentionDecoderLayer")),
+             ("1, 2, 4, 8 or 16", "`--tp-size 3` or `6` passes the argument checks", "8192 is not divisible by 3")),
     Question("Qwen3-Next TP2 on 2x H200: decode ITL jumps once concurrency passes about 256", "Decode throughput is low",
              ("256 below TP4 and 512 from TP4", "runs eagerly", "arg_groups/memory_hook.py", "--cuda-graph-max-bs-decode")),
     Question("--tp-size 8 --attn-dp-size 8 with NEXTN: throughput is tiny; how many requests run per DP group?",

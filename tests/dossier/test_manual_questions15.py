@@ -43,7 +43,7 @@ QUESTIONS = [
     Question("How many tokens does the breakable prefill graph capture, and what happens above that?", GRAPHS,
              ("--cuda-graph-max-bs-prefill", "defaults to `--chunked-prefill-size`", "runs eagerly")),
     Question("Raising --cuda-graph-max-bs-decode to 1024: where does the graph memory come from?", GRAPHS,
-             ("2 MB per decode graph size", "at least 10 GB on GPUs above 60 GB", "reserve_for_graph_mb",
+             ("2 MB per unit of `--cuda-graph-max-bs-decode`", "at least 10 GB on GPUs above 60 GB", "reserve_for_graph_mb",
               "An explicit `--mem-fraction-static` is used as given")),
     # which release first (or last) has a flag or an environment variable
     Question("Does 0.5.13 accept --enable-int8-mamba-checkpoint?", FLAGS,

@@ -42,7 +42,7 @@ QUESTIONS = [
     Question("'--dp-size 4 --enable-dp-attention' prints a deprecation warning on 0.5.23: what replaces it?",
              FLAGS_GONE, ("`--attn-dp-size N`", "2026-12-31")),
     Question("A guide sets SGLANG_ENABLE_UNIFIED_RADIX_TREE=1 and SGLANG_ENABLE_SPEC_V2=1: do they still do anything?",
-             FLAGS_GONE, ("last read by 0.5.22", "always runs the V2 worker", "ignored without a word")),
+             FLAGS_GONE, ("last acted on by 0.5.20", "always runs the V2 worker", "ignored without a word")),
     Question("--enable-piecewise-cuda-graph --piecewise-cuda-graph-max-tokens 4096 fail to parse: what replaced them?",
              FLAGS_GONE, ("last in 0.5.13.post1", "--cuda-graph-backend-prefill", "--cuda-graph-max-bs-prefill")),
     Question("How much memory does the --enable-linear-replayssm ring add per state slot, and is it budgeted?", REPLAY,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import shutil
 import re
+import shutil
 from pathlib import Path
 
 import pytest

@@ -11,7 +11,18 @@ import torch
 from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.padded_rows import PADDINGS, gather_scatter_decode
-from tests.runtime.gdn._gdn_cases import DEVICE, SMALL, TP4, gen, nan_like, params, pool, randn, rel_err, step_inputs
+from tests.runtime.gdn._gdn_cases import (
+    DEVICE,
+    SMALL,
+    TP4,
+    gen,
+    nan_like,
+    params,
+    pool,
+    randn,
+    rel_err,
+    step_inputs,
+)
 
 SIZE = 9  # allocatable slots 1..9; the pool has 10 rows
 

@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.text import Text
 from typer._click import exceptions as usage  # typer vendors click: its parser raises these, not click's own
 
-from dossier.errors import DossierError
-from dossier.main import interrupted
+from dossier.errors import DossierError, OutputRefused
+from dossier.main import interrupted, output_refused
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
 from dossier.terminal import one_line
@@ -126,6 +126,8 @@ def fail(message: str) -> None:
 def _os_error(exc: OSError) -> str:
     from dossier.files import write_failure
 
+    if isinstance(exc, OutputRefused):
+        return output_refused(exc)
     return write_failure(exc) if exc.filename is not None else str(exc)
 
 
@@ -776,6 +778,26 @@ def _sync_with_progress(rl, versions: list[str], cache: Path, pip_args: tuple[st
         return rl.sync(versions, cache, pip_args, on_done=tick)
 
 
+def _other_builds(rv, project: Project, trees, cache: Path, record: bool) -> None:
+    """Warn when the cache holds another build of a release evidence.lock recorded (its build date differs):
+    the shipped-in releases and date findings follow the dates, so they can differ from the recorded ones."""
+    from dossier.locks import LockError
+
+    try:
+        others = rv.read_release_lock(project.root).other_builds(trees)
+    except LockError:
+        return  # lint reports an unreadable lock; --record rewrites it
+    if not others:
+        return
+    listed = ", ".join(f"{v} built {cached or 'on no known day'} (the lock: {locked or 'no day'})"
+                       for v, locked, cached in others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+    then = ("--record writes the cache's dates" if record else
+            "the verdicts below follow the cache's dates, not the recorded ones")
+    err.print(f"warning: {cache} holds other builds than cards/evidence.lock recorded: {listed}; {then} "
+              f"(to get the recorded build back, remove that version's folder and run `dossier releases sync` "
+              f"for it)", markup=False)
+
+
 @command("verify", group=releases_app)
 def releases_verify(
     record: Annotated[bool, typer.Option(
@@ -802,6 +824,7 @@ def releases_verify(
         raise typer.Exit(USAGE)
     _left_out(rl, cache)
     trees = [SourceTree.release(r) for r in found]
+    _other_builds(rv, project, trees, cache, record)
     err.print(f"scanning {len(project.cards)} card(s) through {len(trees)} releases "
               f"({trees[0].version} .. {trees[-1].version}) in {cache}")
     with err.status("scanning") as status:

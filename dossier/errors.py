@@ -9,6 +9,15 @@ class DossierError(Exception):
     """Bad usage or an unusable environment: ``str(exc)`` is one line for the user, printed as ``error: ...``."""
 
 
+class OutputRefused(OSError):
+    """Standard output refused a write (`> /dev/full`, a full disk behind `>`): an OSError that names no file, which
+    the error line must call standard output's."""
+
+    def __str__(self) -> str:
+        return (f"standard output: {self.strerror} (what this command prints was cut short: send it to a file on a "
+                "disk with room, or to /dev/null)")
+
+
 def redact_url(url: str) -> str:
     """``url`` without user:password (``https://x:TOKEN@host/api`` -> ``https://***@host/api``)."""
     try:

@@ -2,11 +2,13 @@
 imported too) ends with exit 130 and one line, never a traceback. SIGTERM (`kill`, a CI timeout) takes the
 same path, exit 143: files being written are left as they were (see :mod:`dossier.files`). A standard error
 that cannot be written (closed, `2>&-`; a reader gone; a read-only descriptor) costs no error line: see
-:class:`ErrorsReachTheUser`."""
+:class:`ErrorsReachTheUser`; a standard output that refuses a write is named in the error line
+(:class:`OutputNamesItself`)."""
 
 from __future__ import annotations
 
 import codecs
+import os
 import signal
 import sys
 
@@ -79,6 +81,47 @@ class ErrorsReachTheUser:
         return getattr(self.stream, "errors", None) or "backslashreplace"
 
 
+class OutputNamesItself:
+    """Standard output whose failed write raises :class:`~dossier.errors.OutputRefused`, so the error line can say
+    it was standard output (a bare `[Errno 28] No space left on device` named nothing). A reader that left
+    (`| head`) stays a BrokenPipeError. Click probes the stream with empty writes and ignores what they raise, so
+    the stream is kept after a failure; whoever reports one calls :meth:`drop`."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guarded(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._guarded(self.stream.flush)
+
+    def drop(self) -> None:
+        """Forget what is still held: it cannot be written, and exit's own flush would fail again."""
+        self.stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (standard output's stand-in until exit)
+
+    @staticmethod
+    def _guarded(call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            from dossier.errors import OutputRefused
+
+            raise OutputRefused(exc.errno, exc.strerror) from exc
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def output_refused(exc: OSError) -> str:
+    """The error line's text for ``exc`` raised by standard output, whose held bytes are dropped."""
+    if hasattr(sys.stdout, "drop"):
+        sys.stdout.drop()
+    return str(exc)
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the main thread is, so that it unwinds as Ctrl-C does."""
 
@@ -109,6 +152,8 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):  # None when closed (`>&-`)
             stream.reconfigure(errors="dossier.as_read")
+    if sys.stdout is not None:
+        sys.stdout = OutputNamesItself(sys.stdout)
     real = sys.stderr
     sys.stderr = wrapped = ErrorsReachTheUser(real)
     try:
@@ -120,6 +165,13 @@ def main() -> None:
         line, code = interrupted(exc)
         sys.stderr.write(line + "\n")
         sys.exit(code)
+    except OSError as exc:
+        from dossier.errors import OutputRefused
+
+        if not isinstance(exc, OutputRefused):
+            raise
+        sys.stderr.write(f"error: {output_refused(exc)}\n")  # outside a command's handler: `--help > /dev/full`
+        sys.exit(2)
     finally:
         if sys.stderr is wrapped and wrapped.stream is not None:  # a failed one stays out of reach: exit would
             sys.stderr = real  # flush it, fail, and exit 120

@@ -465,6 +465,12 @@ class ReleaseLock:
             return None
         return judge(card, h, self.built, merged_dates)
 
+    def other_builds(self, trees: Iterable[SourceTree]) -> list[tuple[str, str, str]]:
+        """(version, build date in the lock, build date in the cache) for each release both hold whose dates
+        differ: another build of it (another wheel) was synced, and every date judgment may move with it."""
+        return [(t.version, self.built[t.version], t.built or "") for t in trees
+                if t.version in self.built and self.built[t.version] != (t.built or "")]
+
 
 def merge_dates(cards: Iterable[Card]) -> dict[int, dt.date]:
     return {c.pr: c.merged_at for c in cards if c.merged_at is not None}

@@ -14,7 +14,8 @@ over the updated tile.
 The kernel moves ``2 * B * HV * V * K * 4`` state bytes and little else, so its floor is that over the
 measured copy bandwidth; the bench reports the fraction reached.
 
-SGLang 0.5.23's counterpart: ``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``, which its Triton GDN backend runs for every decode
+SGLang 0.5.23's counterpart: ``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``, which its Triton GDN backend runs for every decode with
+``--enable-linear-replayssm`` off (the CUDA default on SM90; SM100 with a bf16 state defaults to FlashInfer)
 (``sglang/srt/layers/attention/linear/kernels/gdn_triton.py: TritonGDNKernel.packed_decode``).
 """
 

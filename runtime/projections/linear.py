@@ -2,7 +2,9 @@
 
 Its own ``weight_loader`` is the *generic* merged-column loader: an int shard id loads that shard's
 rank slice into its region, a tuple splits the tensor by those shards' sizes, and ``None`` (a tensor
-fused in the checkpoint) splits by ``output_sizes``. That last rule is right for a contiguous
+fused in the checkpoint) splits by ``output_sizes``. SGLang's splits a tuple only for vLLM-style parameters
+(``weight_loader_v2``) and raises ``NotImplementedError`` for a plain one; Qwen3.5's wrapper splits its own tuples
+first (FIDELITY.md, departures). That last rule is right for a contiguous
 ``[q|k|v|z]`` tensor and scrambles a packed Qwen3-Next tensor; :mod:`.loader` wraps it (#19321).
 
 Supported FP8 schemes (:class:`Fp8Scheme`): block-wise ``weight_scale_inv`` when every per-rank

@@ -4,7 +4,8 @@
 release in the release cache and writes ``cards/surface.lock``: per name, the first and the last release
 that had it. Lint reads the lock offline (CI has no release cache): a mention marked historical must name
 something some release had, and a mention of a name that left SGLang can say which release last had it.
-A name that left and came back is recorded by its first and last release only. The lock ends with how many
+A name that left and came back is recorded by its first and last release only; a flag some release's server took
+is recorded by the releases whose server took it (another command's flag of the same name does not extend it). The lock ends with how many
 names each kind holds (``names:``): a lock cut short, even inside its last section, is still YAML, and the names
 past the cut would be lost with nothing said.
 """
@@ -157,11 +158,12 @@ def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] |
     from dossier.surface import read_surface
 
     history = SurfaceHistory()
+    server: dict[str, Span] = {}  # the releases whose server took the flag
     for tree in trees:
         s = read_surface(tree)
         history.releases.append(tree.version)
-        for kind, names in (("flags", s.flags), ("env", s.env)):
-            spans = getattr(history, kind)
+        for spans, names in ((history.flags, s.flags), (history.env, s.env),
+                             (server, [n for n, f in s.flags.items() if f.server])):
             for name in names:
                 spans[name] = Span(spans[name].first if name in spans else tree.version, tree.version)
         history.defaults = {**{n: f.default for n, f in s.flags.items() if f.default is not None},
@@ -169,7 +171,8 @@ def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] |
         tree.unload()
         if on_release is not None:
             on_release(tree)
-    return history
+    history.flags.update(server)  # a server flag is the server's: another tool's flag of its name (the diffusion
+    return history  # runtime's --enable-breakable-cuda-graph, 0.5.20 on) does not extend it
 
 
 def render(history: SurfaceHistory) -> str:

@@ -95,7 +95,7 @@ QUESTIONS = [
     # guards: answers already on the routed path
     Question("With NEXTN, which decode batch sizes are captured, and why does a batch of 60 replay as 64?",
              "CUDA graphs turned off automatically",
-             ("1 to 8, every 2 up to 32, every 4 up to 64", "smallest captured size at or above",
+             ("1 to 8, every 2 up to 32, every 4 from 40 to 64", "smallest captured size at or above",
               "captures up to 48 requests")),
     Question("Does 0.5.19 still accept --enable-gdn-replayssm-spec?", FLAGS_GONE,
              ("--enable-gdn-replayssm-spec", "a deprecated alias from 0.5.17 to 0.5.19", "no longer parses from 0.5.20")),

@@ -176,3 +176,23 @@ def test_lanes_historical_entries_must_name_flags_that_shipped(project):
     found = run_lint(LintContext(Project.load(root), sglang_src=pkg), select=["D6"])
     assert sorted((d.code, d.message.split()[0]) for d in found) == [
         ("D610", "--enable-gdn-turbo"), ("D610", "SGLANG_MADE_UP_SWITCH")]
+
+
+def test_a_server_flag_ends_where_the_server_dropped_it_though_another_command_keeps_the_name(tmp_path):
+    """0.5.20 to 0.5.23 dropped the server's --enable-breakable-cuda-graph, but the diffusion runtime's own
+    server_args defines a flag of that name: the lock said the server flag parsed through 0.5.23."""
+    from dossier import releases as rl
+    from dossier.source_tree import SourceTree
+    from dossier.surface_history import scan
+
+    server = 'def add(parser):\n    parser.add_argument("--enable-shared-name", action="store_true")\n'
+    other = {"multimodal_gen/runtime/cli.py": server}
+    cache = tmp_path / "releases"
+    write_release(cache, "0.5.1", "2025-08-23", {"srt/server_args.py": server})
+    write_release(cache, "0.5.2", "2025-09-11", {"srt/server_args.py": server, **other})
+    write_release(cache, "0.5.3", "2025-10-06", {"srt/server_args.py": "", **other})
+    write_release(cache, "0.5.4", "2025-10-24", {"srt/server_args.py": "",
+                                                 "tools/bench.py": server.replace("shared-name", "tool-only")})
+    history = scan([SourceTree.release(r) for r in rl.synced(cache)])
+    assert str(history.flags["--enable-shared-name"]) == "0.5.1..0.5.2"
+    assert str(history.flags["--enable-tool-only"]) == "0.5.4"  # a flag no server had keeps its own span

@@ -152,11 +152,44 @@ def totals(text: str) -> Iterator[tuple[re.Match, int | None, int | None, int | 
 
 
 #: prose that calls the merge or its day unknown: "merged_at is a stand-in", "the merge is inferred", "merged_at is
-#: an upper bound", "no dated public source gives the merge"
-_MERGE_HEDGE = re.compile(
-    r"\bmerged?(?:_at| day| date)?\b[^.;]{0,80}?\b(?:(?:is|as) (?:a |an )?(?:stand-in|upper bound|inferred|"
-    r"unconfirmed|not a known date|bounded)|not (?:a )?known)"
-    r"|\b(?:no dated (?:public )?source gives the merge|stand-in (?:for|inside) [^.;]{0,40}merge)", re.IGNORECASE)
+#: an upper bound", "the day is a stand-in inside 2025-10-04 and 2025-10-09", "no dated public source gives the merge":
+#: a word for the merge and a word for a hedge in one sentence
+_MERGE_WORD = re.compile(r"\b(?:merged?(?:_at)?|merge (?:day|date)|the day)\b", re.IGNORECASE)
+_HEDGE_WORD = re.compile(r"\b(?:stand-in|upper bound|inferred|unconfirmed|not (?:a )?known(?: date)?|bounded)\b"
+                         r"|\bno dated (?:public )?source\b", re.IGNORECASE)
+
+
+class _MergeHedge:
+    """``search(sentence)``: the hedge word's match when the sentence also names the merge (None otherwise)."""
+
+    @staticmethod
+    def search(sentence: str) -> re.Match | None:
+        hedge = _HEDGE_WORD.search(sentence)
+        return hedge if hedge is not None and _MERGE_WORD.search(sentence) else None
+
+
+_MERGE_HEDGE = _MergeHedge()
+
+
+def _prose(card) -> Iterator[tuple[str, str]]:
+    """(field path, text) of each prose field of ``card`` that can speak of its PR's merge and totals."""
+    yield from (("motivation", card.motivation), ("implementation", card.implementation),
+                *((f"validation.claims[{i}]", t) for i, t in enumerate(card.claims)),
+                *((f"corrections[{i}]", t) for i, t in enumerate(card.corrections)))
+
+
+def merge_day_hedged(card) -> bool:
+    """Whether the card's prose calls its own merge day a stand-in, a bound or inferred (the manual then marks the
+    day, which otherwise reads as GitHub's record)."""
+    if card.merged_at is None:
+        return False
+    return any(_MERGE_HEDGE.search(sentence) and ("merged_at" in sentence or not _cites_another(card, sentence))
+               for _, text in _prose(card) for sentence in prose.sentences(" ".join(text.split())))
+
+
+def _cites_another(card, sentence: str) -> bool:
+    """A sentence citing another PR may give that PR's merge or totals, not this card's."""
+    return any(n != str(card.pr) for n in re.findall(r"#(\d{3,6})\b", sentence))
 
 
 def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
@@ -168,12 +201,10 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
     elif facts.state == "merged" and card.merged_at is not None and card.merged_at != facts.date:
         yield "merged_at", f"merged_at {card.merged_at} is not the day GitHub records #{facts.number} merged, " \
                            f"{facts.date}"
-    for path, text in (("motivation", card.motivation), ("implementation", card.implementation),
-                       *((f"validation.claims[{i}]", t) for i, t in enumerate(card.claims)),
-                       *((f"corrections[{i}]", t) for i, t in enumerate(card.corrections))):
+    for path, text in _prose(card):
         for sentence in prose.sentences(" ".join(text.split())):
-            if any(n != str(card.pr) for n in re.findall(r"#(\d{3,6})\b", sentence)):
-                continue  # a sentence citing another PR may give that PR's totals
+            if _cites_another(card, sentence):
+                continue
             if facts.state == "merged" and card.merged_at == facts.date and (m := _MERGE_HEDGE.search(sentence)):
                 yield path, f"{m.group(0)!r} hedges #{facts.number}'s merge, but GitHub records its merge day, " \
                             f"{facts.date}: say so"

@@ -18,6 +18,7 @@ from dossier.files import in_progress
 from dossier.folder_swap import replace_files
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, Card, Lane, answer_titles
+from dossier.pr_facts import merge_day_hedged
 from dossier.project import Project
 from dossier.render import markdown
 
@@ -164,6 +165,7 @@ def _context(inp: RenderInput) -> dict:
         "has_surface": inp.surface is not None,
         "shipped": _shipped_labels(cards, inp.releases or NO_RELEASES),
         "fixes": {c.pr for c in cards if c.is_fix},
+        "stand_in_days": {c.pr for c in cards if merge_day_hedged(c)},
         "since": _since_labels(inp.surface),
         "by_file": _by_file(cards, inp.moved),
         "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",

@@ -348,3 +348,14 @@ def test_a_character_reference_in_a_title_shows_as_written():
 
     assert cell("A &amp; B & C &#38; D") == "A \\&amp; B & C \\&#38; D"
     assert inline("x &lt;y&gt;") == "x \\&lt;y\\&gt;"
+
+
+def test_a_stand_in_merge_day_is_marked_where_the_manual_dates_the_merge(tmp_path):
+    """A merge day the card calls a stand-in read in the timeline like GitHub's record."""
+    hedged = make_card(801)
+    hedged["implementation"] += " Merge day unknown: merged_at is the opening day as a stand-in inside 2026-03-20 .. 2026-04-05."
+    other = make_card(901)
+    other["implementation"] += " The merged tree of #801 is an upper bound on what it touched."  # another PR's words
+    history = render(write_project(tmp_path, [hedged, other]))["references/pr-history.md"]
+    assert "| ~2026-03-20 | [#801](#pr-801) |" in history and "| 2026-03-20 | [#901](#pr-901) |" in history
+    assert "· merged ~2026-03-20 ·" in history and "· merged 2026-03-20 ·" in history

@@ -314,6 +314,11 @@ def _flag(m: Mention, s, past=None) -> tuple[str, str, str | None] | None:
                     "one of " + ", ".join(longer))
         return ("D601", f"{m.text} is not a flag of SGLang {s.tree.version}{_last_in(past, 'flags', m.text)}",
                 _near(m.text, s.flags))
+    if not flag.server and (span := past.span("flags", m.text) if past is not None else None) \
+            and span.last != past.newest:  # the server's flag left; another command (the diffusion runtime) has one
+        return ("D601", f"{m.text} is not a server flag of SGLang {s.tree.version} (the server's last in SGLang "
+                f"{span.last}; mark it historical if that is meant; {flag.defined_in} defines another command's flag "
+                "of that name)", None)
     if flag.deprecated:
         return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {flag.deprecated}"
     if m.value is not None and flag.choices is not None and m.value not in flag.choices \

@@ -196,3 +196,24 @@ def test_a_server_flag_ends_where_the_server_dropped_it_though_another_command_k
     history = scan([SourceTree.release(r) for r in rl.synced(cache)])
     assert str(history.flags["--enable-shared-name"]) == "0.5.1..0.5.2"
     assert str(history.flags["--enable-tool-only"]) == "0.5.4"  # a flag no server had keeps its own span
+
+
+def test_a_current_mention_of_a_server_flag_another_command_keeps_is_an_error(tmp_path):
+    """0.5.20 dropped the server's --enable-breakable-cuda-graph, but the diffusion runtime defines a flag of that
+    name: lint read a current mention as valid and even suggested it for near misses."""
+    other = {"multimodal_gen/runtime/server_args.py": OLD}
+    cache = tmp_path / "releases"
+    write_release(cache, "0.5.1", "2025-08-23", {"srt/server_args.py": OLD})
+    write_release(cache, "0.5.2", "2025-09-11", {"srt/server_args.py": OLD + NEW, **other})
+    write_release(cache, "0.5.3", "2025-10-06", {"srt/server_args.py": NEW, **other})
+    pkg = tmp_path / "site" / "sglang"
+    for rel, text in {**TODAY, **other}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    root = write_project(tmp_path / "p", [make_card(100)])
+    assert _record(root, cache, "--record").exit_code == 0
+    found = _lint_prose(root, pkg, "Pass `--enable-piecewise-cuda-graph` to capture prefill.")
+    assert [c for c, _ in found] == ["D601"], found
+    assert "not a server flag of SGLang 0.5.3 (the server's last in SGLang 0.5.2" in found[0][1]
+    assert "multimodal_gen/runtime/server_args.py" in found[0][1]
+    assert _lint_prose(root, pkg, "The old `--enable-piecewise-cuda-graph` captured prefill.") == []

@@ -180,11 +180,11 @@ def print_targets(targets: dict[str, bool]) -> None:
 
 
 def span(values: Sequence[float], digits: int = 2) -> str:
-    """``lo-hi`` of measured values rounded outward (the low end down, the high end up), so a summary never shows
-    more than was measured: 1.296 and 1.86 read ``1.29-1.86``, not ``1.30-1.86`` beside a missed 1.3x target."""
+    """``lo-hi`` of measured values, both ends rounded down, so a summary never shows more than was measured:
+    1.296 and 1.8649 read ``1.29-1.86``, not ``1.30-1.86`` beside a missed 1.3x target, nor ``1.29-1.87``."""
     scale, fmt = 10**digits, f"{{:.{digits}f}}"
     lo = math.floor(min(values) * scale + 1e-9) / scale
-    hi = math.ceil(max(values) * scale - 1e-9) / scale
+    hi = math.floor(max(values) * scale + 1e-9) / scale
     return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}-{fmt.format(hi)}"
 
 

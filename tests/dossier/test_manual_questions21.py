@@ -133,7 +133,7 @@ QUESTIONS = [
     Question("What does runtime.gdn.bench's sgl_verify_us column time, and on which GPU was the last run?", OURS_GDN,
              ("sgl_verify_us is fused_sigmoid_gating_delta_rule_update", "NVIDIA H200", "2026-12-03")),
     Question("Did this repository's fused projection beat SGLang's decode path at TP4 in the latest committed run?",
-             OURS_PROJ, ("1.17x to 1.93x at TP4", "1.35x at T=32", "one-stream time at TP4",
+             OURS_PROJ, ("1.17x to 1.92x at TP4", "1.35x at T=32", "one-stream time at TP4",
                         "a stream of its own", "projections-decode-sweep-r21.json")),
     Question("Was this repository's GDN decode ever timed on an H100, or only on the H200?", OURS_GDN,
              ("NVIDIA H100 80GB HBM3", "NVIDIA H200")),

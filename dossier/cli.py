@@ -195,6 +195,10 @@ def given_text(raw: str, what: str = "give a value") -> str:
     odd = next((i for i, ch in enumerate(_given(raw, what)) if ch < " " or "\x7f" <= ch <= "\x9f"), None)
     if odd is not None:  # never part of a title, code, name or address
         raise typer.BadParameter(f"holds a control character (U+{ord(raw[odd]):04X} at position {odd + 1})")
+    bad = next((i for i, ch in enumerate(raw) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:  # a byte that is not UTF-8 (Python reads it as a lone surrogate): no card can hold it
+        raise typer.BadParameter(f"holds a byte that is not UTF-8 (0x{ord(raw[bad]) - 0xDC00:02X} at position "
+                                 f"{bad + 1}; check the terminal's or the script's encoding)")
     return raw
 
 

@@ -128,17 +128,28 @@ _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u20
                      "\u115f\u1160\u3164\uffa0]")
 
 
+#: categories no card needs: format characters (Cf), surrogates (Cs: a YAML escape such as "\\udcff" reads as
+#: one, and no UTF-8 file can hold it, so render crashed writing it) and private-use characters (Co)
+_HIDDEN_CATEGORIES = ("Cf", "Cs", "Co")
+
+
+def _noncharacter(ch: str) -> bool:
+    return 0xFDD0 <= ord(ch) <= 0xFDEF or ord(ch) & 0xFFFE == 0xFFFE
+
+
 def _hidden(text: str) -> re.Match | int | None:
-    """The first hidden character's match (the named set), else the index of a format (Cf) character, else None."""
+    """The first hidden character's match (the named set), else the index of a format, surrogate, private-use or
+    noncharacter code point, else None."""
     if m := _HIDDEN.search(text):
         return m
     if text.isascii():
         return None
-    return next((i for i, ch in enumerate(text) if unicodedata.category(ch) == "Cf"), None)
+    return next((i for i, ch in enumerate(text)
+                 if unicodedata.category(ch) in _HIDDEN_CATEGORIES or _noncharacter(ch)), None)
 
 
-@rule("D112", "text holds an invisible or control character (zero-width, bidi override, terminal escape), or "
-              "U+FFFD where bytes were lost", scope="doc")
+@rule("D112", "text holds an invisible or control character (zero-width, bidi override, terminal escape, a "
+              "surrogate, private-use or noncharacter code point), or U+FFFD where bytes were lost", scope="doc")
 def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
     if doc.read_errors or not isinstance(doc.data, dict):
         return

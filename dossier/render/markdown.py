@@ -42,7 +42,7 @@ def code(text: object) -> str:
 
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
 # GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
-_CODE_OR_HTML = re.compile(r"(`+).*?\1|(?<!\\)<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
+_CODE_OR_HTML = re.compile(r"(?<![\\`])(`+)(?!`).*?(?<!`)\1(?!`)|(?<!\\)<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
                            r"(?=[A-Za-z/!?])")
 
 
@@ -54,8 +54,29 @@ _BLOCK_START = re.compile(r"^(?:(#{1,6}|>|[-+*]|\d{1,9}(?=[.)]))(?=[.)]?(?:\s|$)
 
 
 def _inline(text: str) -> str:
-    """Whitespace folded into one line; a `<` that would open raw HTML outside code escaped."""
-    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", " ".join(text.split()))
+    """Whitespace folded into one line; a backtick run no run of its length closes, and a `<` that would open raw
+    HTML outside code, escaped."""
+    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", _unpaired_ticks_escaped(" ".join(text.split())))
+
+
+_TICKS = re.compile(r"`+")
+
+
+def _unpaired_ticks_escaped(text: str) -> str:
+    """``text`` with each backtick run that opens no code span (CommonMark: no later run of the same length)
+    escaped: a stray backtick in one card opened a span that the page's next backtick closed, and every PR
+    mention between them lost its link."""
+    runs, unpaired, i = list(_TICKS.finditer(text)), [], 0
+    while i < len(runs):
+        close = next((j for j in range(i + 1, len(runs)) if len(runs[j][0]) == len(runs[i][0])), None)
+        if close is None:
+            unpaired.append(runs[i])
+            i += 1
+        else:
+            i = close + 1
+    for run in reversed(unpaired):
+        text = text[:run.start()] + "\\`" * len(run[0]) + text[run.end():]
+    return text
 
 
 def prose(text: str) -> str:
@@ -71,7 +92,7 @@ def prose(text: str) -> str:
 
 
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html, headings' PR
-_PROTECTED = re.compile(r"```.*?```|(`+).*?\1|!?\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]*>|^#{1,6} #\d+", re.S | re.M)
+_PROTECTED = re.compile(r"```.*?```|(?<![\\`])(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|!?\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]*>|^#{1,6} #\d+", re.S | re.M)
 _PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
 
 

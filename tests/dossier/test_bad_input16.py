@@ -63,3 +63,75 @@ def test_verify_names_a_release_the_cache_holds_in_another_build(tmp_path, monke
         result = verify(root, cache, *args)
         assert f"{version} built 2027-01-01 (the lock: {built})" in result.output, result.output
     assert f"{version} built" not in verify(root, cache).output  # recorded: the lock has the cache's dates now
+
+
+def _links(text: str) -> int:
+    import re
+
+    return len(re.findall(r"\]\((?:pr-history\.md)?#pr-\d+\)", text))
+
+
+@pytest.mark.parametrize("damage", ["prose", "path"])
+def test_one_stray_backtick_costs_no_other_cards_links(tmp_path, damage):
+    """A stray backtick in one card's prose, or a path with one, opened a code span that the page's next backtick
+    closed: every PR mention between lost its link (pr-history 660 -> 561, by-file 519 -> 2) and render exited 0."""
+    from dossier.project import Project
+    from dossier.render import RenderInput, render_documents
+    from tests.dossier.factories import make_card, write_project
+
+    def cards(stray: bool) -> list[dict]:
+        out = []
+        for pr in (1001, 1002, 1003):
+            card = make_card(pr)
+            card["implementation"] += f" It follows #{pr - 1} and precedes #{pr + 1}."
+            out.append(card)
+        if stray and damage == "prose":
+            out[0]["implementation"] = "A stray ` backtick. " + out[0]["implementation"]
+        elif stray:
+            out[0]["files"]["runtime"].append("`python/sglang/srt/odd.py")
+        return out
+
+    clean = render_documents(RenderInput(Project.load(write_project(tmp_path / "a", cards(False)))))
+    damaged = render_documents(RenderInput(Project.load(write_project(tmp_path / "b", cards(True)))))
+    for page in ("references/pr-history.md", "references/by-file.md"):
+        assert _links(damaged[page]) >= _links(clean[page]) > 0, page  # the odd path adds its own entry
+    assert "A stray \\` backtick" in damaged["references/pr-history.md"] or damage == "path"
+
+
+def test_unpaired_backtick_runs_are_escaped_as_commonmark_pairs_them():
+    from dossier.render.markdown import _unpaired_ticks_escaped as esc
+
+    assert esc("a ` b") == "a \\` b"
+    assert esc("`x` and ``y`` and `") == "`x` and ``y`` and \\`"
+    assert esc("``a`b``") == "``a`b``"  # a shorter run inside a span is its text
+    assert esc("`` a ` b") == "\\`\\` a \\` b"
+
+
+@pytest.mark.parametrize("escape", ["\\udcff", "\\ud800", "\\ue000", "\\ufdd0", "\\U0010FFFF"])
+def test_a_surrogate_private_or_noncharacter_escape_is_a_d112_error_and_render_refuses(project_dir, escape):
+    """A YAML escape such as "\\udcff" passed lint; render then crashed ('internal error: UnicodeEncodeError')
+    writing it, and private-use or noncharacter code points reached the manual."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    card = project_dir / "cards" / "100.yaml"
+    text = card.read_text()
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    card.write_text(text.replace(title, f'title: "Fuse the {escape} widget"'))
+    lint = CliRunner().invoke(app, ["lint", "--root", str(project_dir), "--select", "D112"])
+    assert lint.exit_code == 1 and "D112 U+" in lint.output, lint.output
+    render = CliRunner().invoke(app, ["render", "--root", str(project_dir)])
+    assert render.exit_code == 1 and "internal error" not in render.output and "D112" in render.output
+
+
+def test_new_refuses_a_title_with_a_byte_that_is_not_utf8(project_dir):
+    result = _run_cli(project_dir, "new", "555", "--title", "bad\udcffbyte", "--state", "open")
+    assert result.returncode == 2 and "not UTF-8 (0xFF at position 4" in result.stderr, result.stderr
+    assert not (project_dir / "cards" / "555.yaml").exists()
+
+
+def _run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "dossier", *args, "--root", str(root)], env=env, text=True,
+                          capture_output=True, timeout=300, errors="surrogateescape")

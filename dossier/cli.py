@@ -1241,14 +1241,15 @@ def new(
 
 @command()
 def schema(
-    output: Annotated[Path | None, path_option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    output: Annotated[Path | None, path_option("--output", "-o", help="Write to a file instead of stdout (`-`: "
+                                                                      "stdout).")] = None,
 ) -> None:
     """Print the card schema as JSON Schema (for editors: point yaml-language-server at it). Exit 2 when
     --output cannot be written (the file is then left as it was)."""
     from dossier.model import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
-    if output:
+    if output and str(output) != "-":  # `-o -` is standard output, as everywhere, not a file named '-'
         from dossier.files import write_atomic
 
         write_atomic(output, text)

@@ -9,6 +9,11 @@ class DossierError(Exception):
     """Bad usage or an unusable environment: ``str(exc)`` is one line for the user, printed as ``error: ...``."""
 
 
+class Unjudgeable(DossierError):
+    """What the rules read besides the cards is broken (SGLang's sources, dossier's own templates): no finding would
+    be the cards', so lint stops with one `error:` line (exit 2) instead of blaming them."""
+
+
 class OutputRefused(OSError):
     """Standard output refused a write (`> /dev/full`, a full disk behind `>`): an OSError that names no file, which
     the error line must call standard output's."""

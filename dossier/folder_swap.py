@@ -13,6 +13,7 @@ parent folder take turns (:func:`dossier.files.serialized`).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -131,8 +132,11 @@ def _swap(folder: Path, changed: dict[str, bytes]) -> None:
     old = new.with_name(new.name[: -len(".new")] + ".old")
     try:
         if folder.is_dir():
-            shutil.copytree(folder, new, symlinks=True, dirs_exist_ok=True,
-                            ignore=lambda _, names: [n for n in names if is_temp(n)])
+            try:
+                shutil.copytree(folder, new, symlinks=True, dirs_exist_ok=True,
+                                ignore=lambda _, names: [n for n in names if is_temp(n)])
+            except shutil.Error as exc:
+                raise _first_copy_failure(exc) from None
         else:
             os.chmod(new, DIR_MODE)
         for rel, data in changed.items():
@@ -158,6 +162,14 @@ def _swap(folder: Path, changed: dict[str, bytes]) -> None:
         if isinstance(exc, OSError) and str(exc.filename).startswith(str(new)):  # named after the file meant
             raise OSError(exc.errno, exc.strerror, str(folder) + str(exc.filename)[len(str(new)):]) from None
         raise
+
+
+def _first_copy_failure(exc: shutil.Error) -> OSError:
+    """The first file copytree could not copy, as the OSError it was (copytree folds every failure into one list
+    of (source, target, message) strings, which the error line printed as a Python list)."""
+    _, target, why = exc.args[0][0]
+    m = re.match(r"\[Errno (\d+)\] ([^:]+)", str(why))
+    return OSError(int(m[1]), m[2], target) if m else OSError(errno.EIO, str(why), target)
 
 
 @contextmanager

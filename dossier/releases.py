@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from packaging.version import InvalidVersion, Version
 
-from dossier.errors import DossierError
+from dossier.errors import DossierError, Unjudgeable
 from dossier.files import kind_of, read_bytes, running, serialized, write_failure
 
 PACKAGE = "sglang"
@@ -58,7 +58,7 @@ class ReleaseError(DossierError):
     """The registry cannot be used (unreachable, no such version) or the cache cannot be written."""
 
 
-class DamagedSource(DossierError):
+class DamagedSource(Unjudgeable):
     """A source file of SGLang is not what its wheel held (cut short, edited, deleted): every answer read from it
     would be wrong, so the command stops (exit 2) naming the file and what restores it."""
 
@@ -174,14 +174,17 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
         except ValueError:
             why = f"{RECORD} is not valid JSON"
         else:
-            named = data.get("version") if isinstance(data, dict) else None
-            recorded = data.get("files") if isinstance(data, dict) else None
+            if not isinstance(data, dict):  # `null`, a list, a string: JSON, but no record
+                out.append((p, f"{RECORD} is not a JSON object"))
+                continue
+            named, recorded = data.get("version"), data.get("files")
             wheel = _wheel_of_another_version(data)
             why = (f"{RECORD} is the record of {named}, not of {p.name}" if isinstance(named, str) and named != p.name
                    else f"its sources come from {data['wheel']}, a wheel of SGLang {wheel}, not {p.name}" if wheel
                    else f"it holds {_sources(p)} .py files, {RECORD} records {recorded}: one was deleted or the copy "
                    "cut short, and its diffs would show changes no release made" if _count_differs(data, p)
-                   else f"{RECORD} lacks a version or build date, or holds a value of the wrong type")
+                   else f"{RECORD} lacks a version or build date (a real day, YYYY-MM-DD), or holds a value of the "
+                   "wrong type")
         out.append((p, why))
     return out
 
@@ -263,6 +266,7 @@ def load(path: Path) -> Release | None:
         data = json.loads(read_bytes(path / RECORD))
         if data["version"] != path.name or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["built"]):
             return None
+        dt.date.fromisoformat(data["built"])  # 2026-13-45 is no day: ValueError, not complete
         if _count_differs(data, path):  # a source missing: a release diff would say the release removed it
             return None
         if _wheel_of_another_version(data):  # a release copied under another name, its record's version edited

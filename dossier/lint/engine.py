@@ -10,7 +10,7 @@ from dossier.lint.context import LintContext
 from dossier.lint.registry import RULES, Finding, Rule
 from dossier.model import Card, FindingCard
 from dossier.project import is_valid
-from dossier.releases import DamagedSource
+from dossier.errors import Unjudgeable
 
 
 def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, ignore: Iterable[str] = (),
@@ -68,7 +68,7 @@ def unknown_selectors(select: Iterable[str]) -> list[str]:
 def _apply(rule: Rule, doc: YamlDoc | None, args: tuple, severity: str, project) -> list[Diagnostic]:
     try:
         findings = list(rule.check(*args))
-    except DamagedSource:  # SGLang's sources, not the rule, are broken: one `error:` line naming the file (exit 2)
+    except Unjudgeable:  # SGLang's sources or our templates, not the cards, are broken: one `error:` line (exit 2)
         raise
     except Exception as exc:  # a rule bug must not hide the other findings
         where = project.rel(doc.path) if doc else "cards"

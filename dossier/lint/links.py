@@ -323,7 +323,8 @@ def answer_prs(ctx) -> Iterator[Finding]:
     known = _cards_by_pr(ctx)
     for path, pr in _answer_prs(doc.data.get("answers") or {}, "answers"):
         if pr not in known:
-            yield Finding(path, f"answer cites #{pr}, which has no card", hint=f"dossier new {pr}", doc=doc)
+            message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
+            yield Finding(path, f"answer cites {message}", hint=hint, doc=doc)
 
 
 def _answer_prs(value, path: str) -> Iterator[tuple[str, int]]:

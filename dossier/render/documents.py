@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 from packaging.version import Version
 
+from dossier.errors import Unjudgeable
 from dossier.files import in_progress
 from dossier.folder_swap import replace_files
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
@@ -298,6 +299,28 @@ def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[d
     return sorted(benches.values(), key=lambda b: b["module"])
 
 
+class BrokenTemplate(Unjudgeable):
+    """A template of dossier's own cannot be read or rendered: the installation, not the cards, is at fault."""
+
+
+def _template_failure(exc: Exception, template: str) -> BrokenTemplate:
+    """The error naming the template file and line where it is known (a syntax error's own, else the deepest
+    template frame of the traceback, which jinja2 maps back to template lines)."""
+    where = template
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
+        where = f"{exc.name or template}:{exc.lineno}"
+    else:
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_filename  # jinja2 rewrites a template's frames to its file and lines
+            if name.endswith(".j2") or name == "<template>":
+                where = f"{Path(name).name if name.endswith('.j2') else template}:{tb.tb_lineno}"
+            tb = tb.tb_next
+    why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, jinja2.TemplateNotFound) else f"no template {exc}"
+    return BrokenTemplate(f"dossier/render/templates/{where}: {why} (dossier's own template is broken, not the cards: "
+                          "reinstall dossier or fix the template)")
+
+
 def render_documents(inp: RenderInput) -> dict[str, str]:
     """Every output file (path relative to the skill folder -> text); every `#NNNN` is a link."""
     env = _env()
@@ -308,7 +331,10 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
         if out in SURFACE_READERS and "surface" not in ctx:  # dates what the pages rendered before it name
             ctx["surface"] = _surface_rows([docs[p] for p in SURFACE_PAGES], inp.surface)
             _add_explained_in(ctx["surface"], {p: docs[p] for p in EXPLAINING_PAGES})
-        text = env.get_template(template).render(**ctx)
+        try:
+            text = env.get_template(template).render(**ctx)
+        except (jinja2.TemplateError, UnicodeDecodeError) as exc:
+            raise _template_failure(exc, template) from None
         page = CARD_PAGE.get(out, "pr-history.md")
         text = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
         if out != RELEASE_PAGE:

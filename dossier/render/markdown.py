@@ -47,10 +47,11 @@ _CODE_OR_HTML = re.compile(r"(?<![\\`])(`+)(?!`).*?(?<!`)\1(?!`)|(?<!\\)<(?![A-Z
 
 
 # what opens a block when it starts a list item (a heading, a quote, a nested list, a rule, a fence, a link
-# reference definition `[x]: url`, which shows nothing and turns every `[x]` of the page into a link): its
+# reference definition `[x]: url`, which shows nothing and turns every `[x]` of the page into a link; a task box
+# `[x] ` or `[ ] `, which GitHub draws as a checkbox in place of the text): its
 # punctuation escaped, the text stays the item's
 _BLOCK_START = re.compile(r"^(?:(#{1,6}|>|[-+*]|\d{1,9}(?=[.)]))(?=[.)]?(?:\s|$))|([-*_])(?=\s*(?:\2\s*){2,}$)|([`~])(?=\3\3)"
-                          r"|\[(?=[^\]]*\]:))")
+                          r"|\[(?=[^\]]*\]:)|\[(?=[ xX]\](?:\s|$)))")
 
 
 def _inline(text: str) -> str:

@@ -135,3 +135,92 @@ def _run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "dossier", *args, "--root", str(root)], env=env, text=True,
                           capture_output=True, timeout=300, errors="surrogateescape")
+
+
+def test_a_full_disk_while_render_copies_the_skill_is_one_line_naming_the_file(project_dir, monkeypatch):
+    """copytree folds its failures into one shutil.Error, whose list of (source, target, message) tuples was the
+    whole error line."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["render", "--root", str(project_dir)]).exit_code == 0
+    card = project_dir / "cards" / "100.yaml"
+    card.write_text(card.read_text().replace("motivation: ", "motivation: Changed. ", 1))
+    before = {p: p.read_bytes() for p in (project_dir / "skills").rglob("*") if p.is_file()}
+
+    def full(src, dst, **kw):
+        raise shutil.Error([(f"{src}/SKILL.md", f"{dst}/SKILL.md", f"[Errno 28] No space left on device: '{dst}'")])
+
+    monkeypatch.setattr(shutil, "copytree", full)
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: ") and line.endswith("SKILL.md: No space left on device (nothing was replaced: "
+                                                        "free space and run again)"), line
+    assert "[(" not in result.output and ".new" not in line
+    assert before == {p: p.read_bytes() for p in (project_dir / "skills").rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("broken", ["{% if %}\n", "{{ f.nosuch.x }}\n"])
+def test_a_broken_template_is_named_with_its_line_not_blamed_on_the_cards(project_dir, monkeypatch, broken):
+    """A template error read 'cards:1:1: D000 rule D523 crashed', exit 1, as if a card were wrong."""
+    import jinja2
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from dossier.render import documents
+
+    real = documents._env()
+    loader = jinja2.DictLoader({"findings.md.j2": "# Findings\n" + broken.replace("f.", "findings.")})
+    env = real.overlay(loader=jinja2.ChoiceLoader([loader, real.loader]))
+    monkeypatch.setattr(documents, "_env", lambda: env)
+    result = CliRunner().invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 2, result.output
+    assert "error: dossier/render/templates/findings.md.j2:2: " in result.output, result.output
+    assert "D000" not in result.output
+
+
+def test_lint_stops_on_what_the_cards_cannot_be_blamed_for(project_dir, monkeypatch):
+    """A rule meeting a broken template (D523 renders the manual) reported it as the cards' D000, exit 1."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from dossier.lint import registry
+    from dossier.render.documents import BrokenTemplate
+
+    def broken(*args):
+        raise BrokenTemplate("dossier/render/templates/x.md.j2:3: TemplateSyntaxError: boom")
+
+    rule = registry.RULES["D523"]
+    monkeypatch.setitem(registry.RULES, "D523", type(rule)(**{**rule.__dict__, "check": broken}))
+    result = CliRunner().invoke(app, ["lint", "--root", str(project_dir)])
+    assert result.exit_code == 2 and "error: dossier/render/templates/x.md.j2:3" in result.output, result.output
+    assert "D000" not in result.output
+
+
+def test_a_claim_that_opens_like_a_task_box_keeps_its_text(tmp_path):
+    """'- [x] ...' is a checkbox on GitHub: the claim's opening text was drawn as a box."""
+    from dossier.project import Project
+    from dossier.render import RenderInput, render_documents
+    from tests.dossier.factories import make_card, write_project
+
+    card = make_card(1001)
+    card["validation"]["claims"] = ["[x] TTFT -2.6% (PR description; device not stated)",
+                                    "[ ] GSM8K unchanged (PR description)"]
+    history = render_documents(RenderInput(Project.load(write_project(tmp_path, [card]))))["references/pr-history.md"]
+    assert "- \\[x] TTFT -2.6%" in history and "- \\[ ] GSM8K unchanged" in history
+
+
+def test_schema_output_dash_is_standard_output(tmp_path, monkeypatch):
+    """`-o -` wrote a file named '-' in the working directory and printed nothing."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["schema", "-o", "-"])
+    assert result.exit_code == 0 and result.output.startswith("{") and not (tmp_path / "-").exists()

@@ -965,6 +965,13 @@ def for_version(
         err.print(f"warning: SGLang {version}'s sources {where}: a fix counts as an exposed bug even where its file "
                   f"is absent from that version (`dossier releases sync --from {version} --to {version}` sharpens "
                   "the list)")
+    elif report.unsynced_fix_releases:
+        missing = sorted(report.unsynced_fix_releases, key=fv.parse_version)
+        named = ", ".join(missing) if len(missing) <= 4 else f"{len(missing)} releases from {missing[0]} to {missing[-1]}"
+        err.print(f"warning: the release diffs of some fixes need SGLang {named}, not in the release "
+                  f"cache {cache}: those fixes are judged by their file alone, so a bug may be listed as exposed where "
+                  f"the code around the fix is gone (`dossier releases sync --from {missing[0]} --to {missing[-1]}` "
+                  "sharpens the list)")
     print(fv.format_json(report) if fmt is TextJson.json else fv.format_text(report, label))
 
 

@@ -75,6 +75,8 @@ class Report:
     unplaced: list[Card] = field(default_factory=list)  # current cards no release places
     #: why no bug is listed as exposed (a version older than every release scanned, its sources not at hand)
     exposed_not_judged: str | None = None
+    #: releases whose diff shipped a fix judged here by its file alone, because they are not in the release cache
+    unsynced_fix_releases: set[str] = field(default_factory=set)
 
     def to_data(self) -> dict:
         def rows(items: list[Placed]) -> list[dict]:
@@ -182,6 +184,8 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
         # release before it had); one whose own lines never shipped gives no such proof
         if card.is_fix and not placed.note and not report.exposed_not_judged:
             where = "exposed" if tree is None else _exposure(tree, v, placed.file, releases or {})
+            if tree is not None and (event := v.shipped or v.evidence) is not None:
+                report.unsynced_fix_releases |= {e.version for e in (event.old, event.new)} - set(releases or {})
             if where == "exposed":
                 report.exposed.append(replace(placed, note=f"fixed in {placed.version}"))
             elif where == "unsure":

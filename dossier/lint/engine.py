@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 from dossier.cards import YamlDoc
 from dossier.diagnostics import Diagnostic
+from dossier.errors import Unjudgeable
 from dossier.lint.context import LintContext
 from dossier.lint.registry import RULES, Finding, Rule
 from dossier.model import Card, FindingCard
 from dossier.project import is_valid
-from dossier.errors import Unjudgeable
 
 
 def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, ignore: Iterable[str] = (),

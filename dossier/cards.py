@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,13 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     if cut:
         doc.read_errors.append(("D100", cut + "; restore the file, or end it with a line break if it is whole",
                                 text.count("\n") + 1, len(text) - text.rfind("\n")))
+    breaks = _YAML_ONLY_BREAK.search(text)
+    if breaks:  # YAML reads it as a line break: the text splits there and every later position shifts
+        before = text[: breaks.start()]
+        doc.read_errors.append(("D102", f"U+{ord(breaks[0]):04X} {unicodedata.name(breaks[0], 'NEXT LINE')}: YAML reads "
+                                        "it as a line break (the text splits there, every later line number shifts); "
+                                        "delete it", before.count("\n") + 1, breaks.start() - before.rfind("\n")))
+        return doc
     deep = too_deep(text)
     if deep:
         doc.read_errors.append(("D102", f"malformed YAML: [ and {{ nested more than {MAX_FLOW_DEPTH} deep", *deep))
@@ -151,6 +159,10 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
         if loader is not None:
             loader.dispose()
     return doc
+
+
+#: characters YAML takes for line breaks that no editor shows as one (U+0085 NEXT LINE, U+2028, U+2029)
+_YAML_ONLY_BREAK = re.compile("[\x85\u2028\u2029]")
 
 
 def ends_mid_line(text: str) -> str:

@@ -85,6 +85,8 @@ def _load(root: Path) -> list[Anchor]:
     fix = "remove it and run `dossier lint --record`, which records the days of fetched PRs"
     try:
         check_keys(data, ("version", "opened", "anchors"), str(OPENED_LOCK), fix)
+        if data.get("version") != 1 or isinstance(data.get("version"), bool):  # a lock of another format
+            raise LockError(f"{OPENED_LOCK}: expected version: 1, got {data.get('version')!r}; {fix}")
         _check_count(data)
         check_pr_keys(data["opened"], f"{OPENED_LOCK}: opened", fix)
         anchors = []

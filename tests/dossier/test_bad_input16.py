@@ -251,3 +251,28 @@ def test_for_version_says_when_the_releases_around_a_fix_are_not_synced(tmp_path
     assert result.exit_code == 0, result.output
     assert "need SGLang 0.3.0, not in the release cache" in result.output
     assert "judged by their file alone" in result.output and "--from 0.3.0 --to 0.3.0" in result.output
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85"])
+def test_a_line_break_only_yaml_sees_is_named_where_an_editor_shows_it(tmp_path, char):
+    """YAML breaks lines at U+2028, U+2029 and U+0085: a card holding one got 'D102 could not find expected :'
+    five lines below, and every later position shifted."""
+    from dossier.cards import read_yaml
+
+    path = tmp_path / "100.yaml"
+    path.write_text(f"pr: 100\ntitle: Fuse the widget\nmotivation: >-\n  It stacks{char}Gated DeltaNet.\nstate: merged\n",
+                    encoding="utf-8")
+    errors = read_yaml(path).read_errors
+    assert [(code, line, col) for code, _, line, col in errors] == [("D102", 4, 12)], errors
+    assert f"U+{ord(char):04X}" in errors[0][1] and "line break" in errors[0][1]
+
+
+@pytest.mark.parametrize("version", ["2", "null", "'1'", "true"])
+def test_opened_lock_of_another_version_is_refused_like_the_other_locks(tmp_path, version):
+    from dossier.opened import OpenedError, read_anchors
+
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "opened.lock").write_text(
+        f"version: {version}\nopened:\n  100: {{opened: 2026-01-02, source: 'https://example.org/t'}}\nanchors: 1\n")
+    with pytest.raises(OpenedError, match="expected version: 1"):
+        read_anchors(tmp_path)

@@ -159,16 +159,10 @@ _HEDGE_WORD = re.compile(r"\b(?:stand-in|upper bound|inferred|unconfirmed|not (?
                          r"|\bno dated (?:public )?source\b", re.IGNORECASE)
 
 
-class _MergeHedge:
-    """``search(sentence)``: the hedge word's match when the sentence also names the merge (None otherwise)."""
-
-    @staticmethod
-    def search(sentence: str) -> re.Match | None:
-        hedge = _HEDGE_WORD.search(sentence)
-        return hedge if hedge is not None and _MERGE_WORD.search(sentence) else None
-
-
-_MERGE_HEDGE = _MergeHedge()
+def _merge_hedge(sentence: str) -> re.Match | None:
+    """The hedge word's match when the sentence also names the merge (None otherwise)."""
+    hedge = _HEDGE_WORD.search(sentence)
+    return hedge if hedge is not None and _MERGE_WORD.search(sentence) else None
 
 
 def _prose(card) -> Iterator[tuple[str, str]]:
@@ -183,7 +177,7 @@ def merge_day_hedged(card) -> bool:
     day, which otherwise reads as GitHub's record)."""
     if card.merged_at is None:
         return False
-    return any(_MERGE_HEDGE.search(sentence) and ("merged_at" in sentence or not _cites_another(card, sentence))
+    return any(_merge_hedge(sentence) and ("merged_at" in sentence or not _cites_another(card, sentence))
                for _, text in _prose(card) for sentence in prose.sentences(" ".join(text.split())))
 
 
@@ -205,7 +199,7 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
         for sentence in prose.sentences(" ".join(text.split())):
             if _cites_another(card, sentence):
                 continue
-            if facts.state == "merged" and card.merged_at == facts.date and (m := _MERGE_HEDGE.search(sentence)):
+            if facts.state == "merged" and card.merged_at == facts.date and (m := _merge_hedge(sentence)):
                 yield path, f"{m.group(0)!r} hedges #{facts.number}'s merge, but GitHub records its merge day, " \
                             f"{facts.date}: say so"
             for m, files, add, dele in totals(sentence):

@@ -183,8 +183,7 @@ def span(values: Sequence[float], digits: int = 2) -> str:
     """``lo-hi`` of measured values, both ends rounded down, so a summary never shows more than was measured:
     1.296 and 1.8649 read ``1.29-1.86``, not ``1.30-1.86`` beside a missed 1.3x target, nor ``1.29-1.87``."""
     scale, fmt = 10**digits, f"{{:.{digits}f}}"
-    lo = math.floor(min(values) * scale + 1e-9) / scale
-    hi = math.floor(max(values) * scale + 1e-9) / scale
+    lo, hi = (math.floor(v * scale + 1e-9) / scale for v in (min(values), max(values)))
     return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}-{fmt.format(hi)}"
 
 

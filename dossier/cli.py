@@ -537,9 +537,10 @@ def _explicit_paths(project: Project, sglang_src: Path | None) -> None:
 
 def _record_locks(project, cache, allow_host: list[str], recorded: list[str]) -> None:
     """`lint --record`: the cached diffs' evidence, the claims' numbers and listed files, and the days GitHub says
-    the PRs were opened, each lock named in ``recorded`` once written."""
+    the PRs were opened; all three locks land together or none does, named in ``recorded`` once landed."""
     from dossier.errors import url_host
     from dossier.evidence import LOCK_FILE, foreign_hosts, record_lock
+    from dossier.files import recorded_together
     from dossier.lint.checked import CHECKED_LOCK, record_checked
     from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
     from dossier.sources import DEFAULT_API_URL
@@ -552,35 +553,40 @@ def _record_locks(project, cache, allow_host: list[str], recorded: list[str]) ->
              + ", ".join(f"#{n}" for n in sorted(foreign)[:5]) + ("..." if len(foreign) > 5 else "")
              + f") come from {', '.join(hosts)}, not the configured GitHub API ({configured}); fetch them "
              f"again from it, or pass --allow-host {hosts[0]} to record them with their host")
-    entries = record_lock(project, cache.get)
-    recorded.append(LOCK_FILE.as_posix())
-    err.print(f"recorded evidence for {len(entries)} card(s) in {LOCK_FILE.as_posix()}")
     named = [c for c in project.cards if project.in_scope(c.path)]
     changed: list[str] = []
-    written = record_checked(project.root, named, project.selected is not None, changed)
-    recorded.append(CHECKED_LOCK.as_posix())
+    opened = fetched_anchors([c.pr for c in named], cache.get)
+    try:
+        with recorded_together((project.root / LOCK_FILE).parent):
+            entries = record_lock(project, cache.get)
+            written = record_checked(project.root, named, project.selected is not None, changed)
+            new_days = record_opened(project.root, opened) if opened else 0
+    except OSError as exc:
+        fail(f"not recorded: {_lock_name(project, exc.filename)}: {exc.strerror or exc}; the locks are as they "
+             "were: make cards/ and its locks writable (chmod u+w; chattr -i on an immutable one) and run "
+             "`dossier lint --record` again")
+    recorded += [p.as_posix() for p in (LOCK_FILE, CHECKED_LOCK, OPENED_LOCK)]
+    err.print(f"recorded evidence for {len(entries)} card(s) in {LOCK_FILE.as_posix()}")
     err.print(f"recorded the claims' numbers and listed files of {written} card(s) in {CHECKED_LOCK}"
               + "".join(f"\n  {line}" for line in changed))
-    opened = fetched_anchors([c.pr for c in named], cache.get)
-    if opened:
-        new_days = record_opened(project.root, opened)
+    if opened:  # nothing fetched: nothing to record
         err.print(f"recorded {new_days} new opening day(s) of {len(opened)} fetched PR(s) in {OPENED_LOCK}")
-    recorded.append(OPENED_LOCK.as_posix())  # nothing fetched: nothing to record, and nothing left to do
+
+
+def _lock_name(project, filename: object) -> str:
+    """A lock's path as the user knows it (relative to the project), from an OSError's filename."""
+    path = Path(str(filename)) if filename else project.root / "cards"
+    try:
+        return path.relative_to(project.root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _recorded_so_far(recorded: list[str]) -> str:
-    """What an interrupted `lint --record` had written: each lock is whole, either the old one or the new one."""
-    from dossier.evidence import LOCK_FILE
-    from dossier.lint.checked import CHECKED_LOCK
-    from dossier.opened import OPENED_LOCK
-
-    locks = [p.as_posix() for p in (LOCK_FILE, CHECKED_LOCK, OPENED_LOCK)]
-    left = [lock for lock in locks if lock not in recorded]
-    if not left:
+    """What an interrupted `lint --record` had written: the three locks land together, or none does."""
+    if recorded:
         return "the locks were all recorded before it, the cards not all checked: run `dossier lint` to check them"
-    done = f"{', '.join(recorded)} recorded, " if recorded else ""
-    return (f"{done}{', '.join(left)} not (each lock is whole, old or new): run `dossier lint --record` again to "
-            "record them all")
+    return "nothing recorded (the locks land together: each is as it was): run `dossier lint --record` again"
 
 
 @command()

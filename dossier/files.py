@@ -137,22 +137,37 @@ def wide_encoding(raw: bytes) -> str | None:
 
 def write_atomic(path: Path, data: str | bytes, *, exclusive: bool = False) -> Path:
     """Replace ``path`` with ``data`` (text is written as UTF-8) whole, or leave it as it was. A link to a file is
-    written through (the file it leads to is replaced and the link kept: a lock linked from a shared checkout).
+    written through (the file it leads to is replaced and the link kept: a lock linked from a shared checkout); the
+    file replaced keeps its permission bits (a lock made read-only stays so).
     ``exclusive``: fail with FileExistsError when ``path`` exists (checked and taken in one step)."""
-    target = Path(os.path.realpath(path)) if not exclusive and os.path.islink(path) and os.path.isfile(path) else path
+    target = path if exclusive else _through_link(path)
     tmp = stage(target, data)
     try:
         if exclusive:
             os.link(tmp, path)
             tmp.unlink()
         else:
-            os.replace(tmp, target)
+            _replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):  # e.g. a folder where the file goes: named, not the temp file
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     return path
+
+
+def _through_link(path: Path) -> Path:
+    """What writing ``path`` replaces: the file a link to a file leads to, else ``path``."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) and os.path.isfile(path) else path
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` over ``target``, giving it the permission bits of the file it replaces."""
+    try:
+        os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    os.replace(tmp, target)
 
 
 _held = threading.local()  # the folders this thread holds the lock of (a nested serialized() is a no-op)
@@ -183,9 +198,59 @@ def record(path: Path, text: Callable[[], str | bytes]) -> Path:
     """Write ``text()`` to ``path`` whole (:func:`write_atomic`), calling it while holding the lock on the
     folder (:func:`serialized`): what it reads of the file or its neighbours (the lock's other section, the
     releases it must keep) is not replaced by another recording before this one lands. Every lock under
-    cards/ is written this way."""
-    with serialized(Path(path).parent):
-        return write_atomic(path, text())
+    cards/ is written this way. Inside :func:`recorded_together`, the file is staged and lands with the others."""
+    pending = getattr(_together, "pending", None)
+    if pending is None:
+        with serialized(Path(path).parent):
+            return write_atomic(path, text())
+    target = _through_link(Path(path))
+    if target in pending:  # its second text() would read the file as it was, dropping the first one's change
+        raise ValueError(f"{path} is recorded twice in one recording")
+    pending[target] = stage(target, text())
+    return path
+
+
+_together = threading.local()  # the files staged by record() inside recorded_together(), target -> temp file
+
+
+@contextmanager
+def recorded_together(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` (:func:`serialized`) for the block and land every :func:`record` made in it at its end, all
+    or none: a failure or an interrupt while the files are renamed puts back those already replaced, so a refused
+    third lock never leaves the first two recorded without it."""
+    with serialized(folder):
+        _together.pending = pending = {}
+        try:
+            yield
+        except BaseException:
+            for tmp in pending.values():
+                tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            _together.pending = None
+        _land_all(pending)
+
+
+def _land_all(pending: dict[Path, Path]) -> None:
+    """Rename each staged file over its target; on any failure, put the replaced ones back as they were."""
+    old = {target: target.read_bytes() if target.is_file() else None for target in pending}
+    landed: list[Path] = []
+    try:
+        for target, tmp in pending.items():
+            try:
+                _replace(tmp, target)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(target)) from None
+            landed.append(target)
+    except BaseException:
+        for tmp in pending.values():
+            tmp.unlink(missing_ok=True)
+        for target in reversed(landed):
+            if old[target] is None:
+                target.unlink(missing_ok=True)
+            else:
+                write_atomic(target, old[target])
+        raise
 
 
 def check_writable(folder: Path) -> None:

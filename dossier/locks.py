@@ -12,7 +12,6 @@ from dossier.cards import MAX_FLOW_DEPTH, ends_mid_line, too_deep
 from dossier.errors import DossierError
 from dossier.files import read_bytes, wide_encoding
 
-
 #: what writes each lock under cards/ (what to run when one cannot be read)
 RECORDED_BY = {"evidence.lock": "`dossier lint --record` and `dossier releases verify --record`",
                "drift.lock": "`dossier drift --record`", "surface.lock": "`dossier releases surface --record`",

@@ -5,6 +5,8 @@ Every source turns a PR number into a :class:`Fetched` or raises :class:`SourceE
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +21,31 @@ NOT_UTF8 = "not_utf8"
 NOT_UTF8_META = "not_utf8_meta"
 #: provenance: the lines of a saved diff (`fetch --import`) that ended in CRLF, every line, cached with LF
 SAVED_CRLF = "saved_crlf"
+
+
+#: how the cache writes a time: UTC, to the second, the year in four digits
+STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def utc_stamp(value: dt.datetime) -> str:
+    """``value`` as the cache writes a time (naive means UTC). strftime's %Y writes year 999 as '999', which no
+    reader takes for a day; isoformat pads it."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
+
+
+def stamp_fault(value: object) -> str | None:
+    """Why ``value`` is not a time as the cache writes one (None and such a time are fine), or None."""
+    if value is None:
+        return None
+    if isinstance(value, str) and STAMP.fullmatch(value):
+        try:
+            dt.datetime.fromisoformat(value[:-1])
+            return None
+        except ValueError:
+            pass
+    return f"{str(value)[:40]!r}, not a UTC time like 2025-01-31T12:00:00Z"
 
 
 class SourceError(Exception):

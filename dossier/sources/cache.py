@@ -26,7 +26,7 @@ from dossier.diff import DiffError, DiffFile, parse_diff
 from dossier.errors import DossierError
 from dossier.files import MAX_FILE_BYTES, check_writable, kind_of, read_bytes, serialized, stage
 from dossier.json_out import dumps
-from dossier.sources import SAVED_CRLF, meta_from_diff
+from dossier.sources import SAVED_CRLF, meta_from_diff, stamp_fault, utc_stamp
 
 META, DIFF, PROVENANCE = "meta.json", "pr.diff", "provenance.json"
 #: the most a cached PR diff may hold (a 600,000-line diff is about 30 MB): a source reads no more and put refuses
@@ -204,6 +204,9 @@ class Cache:
             return None, f"{META} is not a JSON object"
         if meta.get("number") != pr:
             return None, f"{META} is the metadata of #{meta.get('number')}, not #{pr}"
+        for stamp in ("merged_at", "created_at"):  # a day read from it dates a card or its opening
+            if (why := stamp_fault(meta.get(stamp))) is not None:
+                return None, f"{META}: {stamp} is {why}"
         try:
             diff_text = files[DIFF].decode()
         except UnicodeDecodeError:
@@ -218,7 +221,7 @@ class Cache:
             raise OSError(errno.EFBIG, f"more than {MAX_DIFF_BYTES:,} bytes, the most a cached diff may hold",
                           str(self.path(pr) / DIFF))
         provenance = {
-            "fetched_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "fetched_at": utc_stamp(dt.datetime.now(dt.UTC)),
             **provenance,
             "sha256": _sha256(diff_bytes),
             "meta_sha256": _sha256(meta_bytes),

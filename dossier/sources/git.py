@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
 from dossier.files import resolved
-from dossier.sources import NOT_UTF8, NOT_UTF8_META, Fetched, SourceError, meta_from_diff
+from dossier.sources import NOT_UTF8, NOT_UTF8_META, Fetched, SourceError, meta_from_diff, utc_stamp
 
 FIELD, RECORD = "\x1f", "\x1e"
 LOG_FORMAT = FIELD.join(("%H", "%P", "%an", "%cI", "%s", "%b")) + RECORD
@@ -115,7 +115,7 @@ class GitSource:
         head = commit.parents[1] if len(commit.parents) > 1 else commit.sha
         meta = meta_from_diff(
             pr, files, title=commit.title(pr), state="merged", merged=True,
-            merged_at=merged_at.strftime("%Y-%m-%dT%H:%M:%SZ"), author=commit.author,
+            merged_at=utc_stamp(merged_at), author=commit.author,
             merge_commit_sha=commit.sha, base={"ref": None, "sha": parent}, head={"ref": None, "sha": head},
         )
 

@@ -26,7 +26,15 @@ from urllib3.util import Retry
 
 from dossier.diff import STATUSES, DiffError, file_patch_to_diff, parse_diff
 from dossier.errors import redact_url, url_host
-from dossier.sources import DEFAULT_API_URL, NOT_UTF8, NOT_UTF8_META, Fetched, SourceError, Unreachable
+from dossier.sources import (
+    DEFAULT_API_URL,
+    NOT_UTF8,
+    NOT_UTF8_META,
+    Fetched,
+    SourceError,
+    Unreachable,
+    utc_stamp,
+)
 from dossier.sources.waits import ENV as WAIT_ENV
 from dossier.sources.waits import Cancelled, NotWaited, Waits
 
@@ -34,9 +42,9 @@ from dossier.sources.waits import Cancelled, NotWaited, Waits
 REQUIRED_META = {
     "title": lambda v: isinstance(v, str) and v.strip() != "",
     "state": lambda v: v in ("open", "closed", "merged"),
-    "additions": lambda v: isinstance(v, int),
-    "deletions": lambda v: isinstance(v, int),
-    "changed_files": lambda v: isinstance(v, int),
+    "additions": lambda v: type(v) is int and v >= 0,
+    "deletions": lambda v: type(v) is int and v >= 0,
+    "changed_files": lambda v: type(v) is int and v >= 0,
 }
 #: what a byte that was not UTF-8 reads as (requests decodes a body so; GitHub sends a file that is not UTF-8 so)
 REPLACEMENT = "\ufffd"
@@ -220,11 +228,7 @@ def _repo_id(pull: dict) -> int | None:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_stamp(value) if value is not None else None
 
 
 def _type_name(expected) -> str:

@@ -131,20 +131,25 @@ def test_findings_warns_of_a_finding_listed_under_another_name_than_its_file(tmp
 
 @pytest.mark.parametrize(("stop_in", "said"), [
     ("dossier.lint.checked.record_checked",
-     "interrupted: cards/evidence.lock recorded, cards/checked.lock, cards/opened.lock not (each lock is whole, "
-     "old or new): run `dossier lint --record` again"),
+     "interrupted: nothing recorded (the locks land together: each is as it was): run `dossier lint --record` "
+     "again"),
     ("dossier.lint.run_lint",
      "interrupted: the locks were all recorded before it, the cards not all checked: run `dossier lint`"),
 ])
 def test_an_interrupted_lint_record_says_which_locks_it_wrote(project, monkeypatch, stop_in, said):
-    """A Ctrl-C after the locks were written printed only "interrupted", though one or both had changed."""
+    """A Ctrl-C after the locks were written printed only "interrupted", though one or both had changed; one
+    between two locks left the first recorded without the others."""
     def stop(*args, **kwargs):
         raise KeyboardInterrupt
 
+    lock = project / "cards" / "evidence.lock"
+    before = lock.read_bytes() if lock.exists() else None
     monkeypatch.setattr(stop_in, stop)
     result = _run(project, "lint", "--record")
     assert result.exit_code == 130, result.output
     assert said in result.stderr.replace("\n", " "), result.stderr
+    if "nothing recorded" in said:
+        assert (lock.read_bytes() if lock.exists() else None) == before
 
 
 def test_an_interrupted_lint_without_record_says_only_interrupted(project, monkeypatch):

@@ -1,0 +1,126 @@
+"""Bad input, round 17: a PR dated before year 1000 was cached as '999-...' and crashed `lint --record` after two
+of its three locks were written; a lock refused midway left the others recorded without it; a read-only lock came
+back writable. Each case failed before its fix."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.sources import SourceError, stamp_fault, utc_stamp
+from dossier.sources.cache import Cache
+from tests.dossier.evidence_support import put
+from tests.dossier.factories import make_card, write_project
+from tests.dossier.fake_github import FakeGitHub, make_file, make_pull
+from tests.dossier.test_fetch_github import REPO, source
+
+runner = CliRunner()
+LOCKS = ("evidence.lock", "checked.lock", "opened.lock")
+
+
+def _run(root: Path, *args: str):
+    return runner.invoke(app, [*args, "--root", str(root)])
+
+
+@pytest.mark.parametrize("year", [1, 999, 2026])
+def test_a_time_is_cached_with_four_digits_of_year_and_read_back(year):
+    import datetime as dt
+
+    stamp = utc_stamp(dt.datetime(year, 3, 20, 8, 15, tzinfo=dt.UTC))
+    assert stamp == f"{year:04d}-03-20T08:15:00Z"
+    assert stamp_fault(stamp) is None
+
+
+def test_github_times_before_year_1000_are_fetched_as_days_a_reader_takes():
+    files = [make_file("python/x.py", "@@ -1 +1 @@\n-a\n+b")]
+    with FakeGitHub() as gh:
+        gh.add(REPO, make_pull(7, "Old change", files=files, merged_at="0999-03-20T08:15:00Z"), files)
+        meta = source(gh).fetch(7).meta
+    assert (meta["merged_at"], meta["created_at"]) == ("0999-03-20T08:15:00Z", "0999-03-20T08:15:00Z")
+
+
+@pytest.mark.parametrize("field", ["changed_files", "additions", "deletions"])
+def test_a_negative_count_from_github_is_not_cached(field):
+    files = [make_file("python/x.py", "@@ -1 +1 @@\n-a\n+b")]
+    with FakeGitHub() as gh:
+        gh.add(REPO, {**make_pull(7, "Change", files=files), field: -1}, files)
+        with pytest.raises(SourceError, match=f"without a valid {field}"):
+            source(gh).fetch(7)
+
+
+@pytest.mark.parametrize("stamp", ["999-03-20T08:15:00Z", "2026-02-30T00:00:00Z", "yesterday", 20260320])
+def test_a_cached_time_no_reader_takes_makes_the_entry_damaged(tmp_path, stamp):
+    put(tmp_path, 100, created_at=stamp)
+    cache = Cache(tmp_path)
+    assert cache.get(100) is None
+    assert "created_at is" in cache.damaged(100) and "not a UTC time" in cache.damaged(100)
+
+
+def test_lint_record_with_an_entry_dated_year_999_records_nothing_from_it_and_does_not_crash(tmp_path):
+    """Before: the opening day '999-03-20' raised ValueError in opened.py after evidence.lock and checked.lock had
+    been written."""
+    root = write_project(tmp_path / "p", [make_card(100)])
+    put(root / ".dossier" / "cache", 100, created_at="999-03-20T08:15:00Z")
+    result = _run(root, "lint", "--record")
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 1), result.output
+    assert "Traceback" not in result.output
+    assert "created_at is '999-03-20T08:15:00Z'" in _run(root, "lint").stdout.replace("\n", " ")
+
+
+@pytest.fixture
+def recorded(tmp_path) -> Path:
+    """A project whose three locks `lint --record` has written once (card #100 fetched)."""
+    root = write_project(tmp_path / "p", [make_card(100), make_card(101)])
+    put(root / ".dossier" / "cache", 100, created_at="2026-03-01T10:00:00Z")
+    assert _run(root, "lint", "--record").exit_code in (0, 1)
+    assert all((root / "cards" / lock).is_file() for lock in LOCKS)
+    return root
+
+
+@pytest.mark.parametrize("refused", LOCKS)
+def test_a_lock_refused_while_recording_leaves_every_lock_as_it_was(recorded, monkeypatch, refused):
+    """Before: an immutable cards/opened.lock left evidence.lock and checked.lock recorded without it, and the
+    error gave no advice."""
+    from dossier import files
+
+    put(recorded / ".dossier" / "cache", 101, created_at="2026-03-02T10:00:00Z")  # every lock now changes: evidence, checked, opened
+    before = {lock: (recorded / "cards" / lock).read_bytes() for lock in LOCKS}
+    real = files._replace
+
+    def replace(tmp: Path, target: Path) -> None:
+        if target.name == refused:
+            raise PermissionError(1, "Operation not permitted", str(target))
+        real(tmp, target)
+
+    monkeypatch.setattr(files, "_replace", replace)
+    result = _run(recorded, "lint", "--record")
+    assert result.exit_code == 2, result.output
+    said = result.stderr.replace("\n", " ")
+    assert f"not recorded: cards/{refused}: Operation not permitted; the locks are as they were" in said, said
+    assert "run `dossier lint --record` again" in said
+    assert {lock: (recorded / "cards" / lock).read_bytes() for lock in LOCKS} == before
+    assert not [p.name for p in (recorded / "cards").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_locks_land_together_when_nothing_refuses(recorded):
+    put(recorded / ".dossier" / "cache", 101, created_at="2026-03-02T10:00:00Z")
+    before = {lock: (recorded / "cards" / lock).read_bytes() for lock in LOCKS}
+    result = _run(recorded, "lint", "--record")
+    assert result.exit_code in (0, 1), result.output
+    after = {lock: (recorded / "cards" / lock).read_bytes() for lock in LOCKS}
+    assert after["evidence.lock"] != before["evidence.lock"] and after["opened.lock"] != before["opened.lock"]
+    assert "recorded 1 new opening day(s) of 2 fetched PR(s) in cards/opened.lock" in result.stderr
+
+
+def test_a_read_only_lock_stays_read_only_when_recorded_again(recorded):
+    lock = recorded / "cards" / "evidence.lock"
+    lock.chmod(0o444)
+    put(recorded / ".dossier" / "cache", 101, created_at="2026-03-02T10:00:00Z")
+    assert _run(recorded, "lint", "--record").exit_code in (0, 1)
+    assert "101:" in lock.read_text()
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o444

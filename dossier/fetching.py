@@ -114,7 +114,7 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
         breaker.record(host, None)
         return Outcome(pr, "failed", error=str(exc))
     except OSError as exc:
-        return Outcome(pr, "failed", error=f"cannot write the cache entry {cache.path(pr)}: {write_failure(exc)}")
+        return Outcome(pr, "failed", error=f"cannot write the cache entry: {write_failure(exc)}")
     except Exception as exc:  # noqa: BLE001 (a bug or unforeseen library error: report it, keep the others going)
         return Outcome(pr, "failed", error=f"unexpected {type(exc).__name__}: {exc}")
 

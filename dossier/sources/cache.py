@@ -105,9 +105,9 @@ class Cache:
         if cache_dir is None and os.environ.get(ENV):
             cache_dir = Path(os.environ[ENV])
         root = cache_dir if cache_dir is not None else project.root / ".dossier" / "cache"
-        if root.is_symlink() and not root.is_dir():  # read as empty, every card would pass as not fetched yet
-            raise DossierError(f"the fetch cache {root} is {kind_of(root)}: remove the link, or make it lead to a "
-                               "folder")
+        if os.path.lexists(root) and not root.is_dir():  # read as empty, every card would pass as not fetched yet
+            fix = ": remove the link, or make it lead to a folder" if root.is_symlink() else ""
+            raise DossierError(f"the fetch cache {root} is {kind_of(root)}, not a folder{fix}")
         return cls(root, repo or project.repo)
 
     def check_writable(self) -> None:
@@ -164,6 +164,9 @@ class Cache:
 
     def _read(self, pr: int, as_stored: bool = False) -> tuple[CacheEntry | None, str | None]:
         d = self.path(pr)
+        if d.is_symlink():  # fetch never makes one: it may lead to another PR's entry, or out of the cache
+            link = f"a link to {os.readlink(d)}" if d.exists() else kind_of(d)
+            return None, f"{d.name} is {link}, not the folder `dossier fetch` writes"
         if not d.is_dir():
             return None, f"{d.name} is not a folder" if d.exists() else None
         with ExitStack() as held:
@@ -227,6 +230,8 @@ class Cache:
             "meta_sha256": _sha256(meta_bytes),
         }
         d = self.path(pr)
+        if d.is_symlink():  # written through, it would replace another PR's entry or files outside the cache
+            d.unlink()  # the link goes, never what it leads to
         d.mkdir(parents=True, exist_ok=True)
         files = ((DIFF, diff_bytes, provenance["sha256"]), (META, meta_bytes, provenance["meta_sha256"]))
         temps: list[Path] = []

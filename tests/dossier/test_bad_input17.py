@@ -124,3 +124,42 @@ def test_a_read_only_lock_stays_read_only_when_recorded_again(recorded):
     assert _run(recorded, "lint", "--record").exit_code in (0, 1)
     assert "101:" in lock.read_text()
     assert stat.S_IMODE(lock.stat().st_mode) == 0o444
+
+
+@pytest.mark.parametrize("command", [["lint"], ["show", "100", "--diff"], ["fetch", "100"]])
+def test_a_fetch_cache_that_is_a_file_is_an_error_not_an_empty_cache(tmp_path, command):
+    """Before: lint and show read `.dossier/cache`, a regular file, as an empty cache, without a word."""
+    root = write_project(tmp_path / "p", [make_card(100)])
+    (root / ".dossier").mkdir()
+    (root / ".dossier" / "cache").write_text("not a cache\n")
+    result = _run(root, *command)
+    assert result.exit_code == 2, result.output
+    assert f"the fetch cache {root / '.dossier' / 'cache'} is a file, not a folder" in result.output.replace("\n", " ")
+
+
+@pytest.mark.parametrize(("link", "said"), [("100", "101 is a link to 100"), ("101", "101 is a symbolic link that loops"),
+                                            ("/nowhere", "101 is a broken link (to /nowhere)")])
+def test_an_entry_that_is_a_link_is_damaged_and_fetch_replaces_only_the_link(tmp_path, link, said):
+    """Before: fetch wrote #101 through a link to #100's entry (overwriting it), a looping link read as never
+    fetched, and fetch then failed with 'File exists'."""
+    cache_dir = tmp_path / "cache"
+    put(cache_dir, 100, created_at="2026-03-01T10:00:00Z")
+    (cache_dir / "101").symlink_to(link)
+    cache = Cache(cache_dir)
+    assert cache.get(101) is None
+    assert cache.damaged(101) == f"{said}, not the folder `dossier fetch` writes"
+    theirs = {p.name: p.read_bytes() for p in (cache_dir / "100").iterdir()}
+    put(cache_dir, 101, created_at="2026-03-02T10:00:00Z")
+    assert not (cache_dir / "101").is_symlink() and Cache(cache_dir).get(101).meta["number"] == 101
+    assert {p.name: p.read_bytes() for p in (cache_dir / "100").iterdir()} == theirs
+
+
+def test_lint_and_show_name_an_entry_that_is_a_link(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100), make_card(101)])
+    cache_dir = root / ".dossier" / "cache"
+    put(cache_dir, 100, created_at="2026-03-01T10:00:00Z")
+    (cache_dir / "101").symlink_to("101")
+    assert "D330 the fetch cache entry of #101 is damaged (101 is a symbolic link that loops" in _run(root, "lint").stdout
+    result = _run(root, "show", "101", "--diff")
+    assert result.exit_code == 2 and "101 is a symbolic link that loops" in result.output, result.output
+

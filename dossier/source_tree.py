@@ -8,6 +8,7 @@ Drift reads the newest tree, release evidence reads two consecutive ones, the ve
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -154,32 +155,87 @@ class SourceTree:
 
 def installed_record(package: Path) -> dict | None:
     """pip's RECORD of an installed ``sglang`` (repo path -> [size, sha256 hex], and the RECORD's path under
-    ``None``), or None where there is none (a checkout, an editable install)."""
-    import base64
-    import csv
+    ``None``), or None where there is none (a checkout, an editable install). A RECORD that cannot be read whole
+    (a folder, a link that loops, bytes that are not UTF-8 text, a quote left open, a row cut short) raises
+    DamagedSource: read as far as it goes, it would leave files unchecked, or blame a whole file for a cut hash."""
+    records = [r for info in sorted(package.parent.glob("sglang-*.dist-info"))  # a link that loops is not globbed
+               if os.path.lexists(r := info / "RECORD")]
+    if not records:
+        return None
+    record = records[0]
 
-    for record in sorted(package.parent.glob("sglang-*.dist-info/RECORD")):
-        try:
-            rows = list(csv.reader(read_bytes(record).decode("utf-8", errors="replace").splitlines()))
-        except (OSError, csv.Error):
-            return None
-        out: dict = {None: record}
-        for number, row in enumerate(rows, 1):
-            path = PurePosixPath(row[0]) if row else None
-            if len(row) < 3 or path.parts[:1] != ("sglang",) or not row[1].startswith("sha256="):
+    def damaged(where: str, why: str) -> DamagedSource:
+        return DamagedSource(f"SGLang package: {record}{where}: {why}: pip's record of the files is damaged, and no "
+                             "file can be checked against it; reinstall it (pip install --force-reinstall --no-deps "
+                             f"sglang=={read_version(package)})")
+
+    try:
+        text = read_bytes(record).decode("utf-8")
+    except OSError as exc:
+        raise damaged("", f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise damaged("", f"byte {exc.start} is not UTF-8 text") from None
+    if text and not text.endswith("\n"):
+        raise damaged("", "its last row has no line end: the file was cut short")
+    out: dict = {None: record}
+    try:
+        for number, row in _record_rows(text):
+            if row[0].split("/", 1)[0] != "sglang":
                 continue
-            b64 = row[1][len("sha256="):]
             try:
-                if not (row[2].isascii() and row[2].isdigit()):
-                    raise ValueError(f"size {row[2]!r} is no number of bytes")
-                digest = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).hex()
+                entry = _record_entry(row)
             except ValueError as exc:  # binascii.Error is one: a sha256 that is no base64
-                raise DamagedSource(f"SGLang package: {record} line {number} ({row[0]}): {exc}: pip's record of the "
-                                    "files is damaged, and no file can be checked against it; reinstall it (pip "
-                                    f"install --force-reinstall --no-deps sglang=={read_version(package)})") from None
-            out[(PACKAGE_PREFIX / PurePosixPath(*path.parts[1:])).as_posix()] = [int(row[2]), digest]
-        return out
-    return None
+                raise _RowDamage(f" line {number} ({row[0][:80]})", str(exc)) from None
+            if entry is not None:
+                out[(PACKAGE_PREFIX / PurePosixPath(*PurePosixPath(row[0]).parts[1:])).as_posix()] = entry
+    except _RowDamage as exc:
+        raise damaged(*exc.args) from None
+    return out
+
+
+class _RowDamage(Exception):
+    """Where in RECORD (" line N") and why it cannot be read."""
+
+
+def _record_rows(text: str) -> list[tuple[int, list[str]]]:
+    """RECORD's rows with the line each starts on; a quote that swallows line ends, or never closes, is damage."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, number = [], 1
+    try:
+        for row in reader:
+            if any("\n" in cell or "\r" in cell for cell in row):
+                raise _RowDamage(f" line {number}", "a quote opened there runs over the line end (a quote left open?)")
+            if any("\0" in cell for cell in row):  # no path or hash holds one: binary bytes in the file
+                raise _RowDamage(f" line {number}", "it holds a NUL byte")
+            if row:
+                rows.append((number, row))
+            number = reader.line_num + 1
+    except csv.Error as exc:
+        raise _RowDamage(f" line {number}", f"not a CSV row ({exc})") from None
+    return rows
+
+
+def _record_entry(row: list[str]) -> list | None:
+    """[size, sha256 hex] of one RECORD row of a file under sglang/; None for a file pip wrote without a hash (the
+    .pyc it compiled). Raises ValueError for any other row: a field missing, a hash cut short."""
+    import base64
+
+    if len(row) != 3:
+        raise ValueError(f"{len(row)} field(s) where a row has 3 (path, hash, size)")
+    if row[1:] == ["", ""]:
+        return None
+    if not row[1].startswith("sha256="):
+        raise ValueError(f"hash {row[1][:20]!r} is no sha256=")
+    b64 = row[1][len("sha256="):]
+    if not (row[2].isascii() and row[2].isdigit()):
+        raise ValueError(f"size {row[2]!r} is no number of bytes")
+    digest = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+    if len(digest) != 32:
+        raise ValueError(f"the sha256 holds {len(digest)} bytes, not 32: it was cut short")
+    return [int(row[2]), digest.hex()]
 
 
 def _check_installed(tree: SourceTree, repo_path: str, data: bytes) -> None:

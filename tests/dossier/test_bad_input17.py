@@ -163,3 +163,63 @@ def test_lint_and_show_name_an_entry_that_is_a_link(tmp_path):
     result = _run(root, "show", "101", "--diff")
     assert result.exit_code == 2 and "101 is a symbolic link that loops" in result.output, result.output
 
+
+
+# ---- pip's RECORD of today's SGLang damaged: drift read as far as it went and checked nothing, or blamed a file -----
+
+GOOD_ROW = "sglang/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n"
+
+
+def _installed(tmp_path: Path) -> tuple[Path, Path]:
+    from tests.dossier.factories import sglang_package
+
+    package = sglang_package(tmp_path / "site", {})
+    record = tmp_path / "site" / "sglang-9.9.9.dist-info" / "RECORD"
+    record.parent.mkdir()
+    return package, record
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (lambda r: r.mkdir(), r"cannot be read \(.*\)"),
+    (lambda r: r.symlink_to(r.name), r"cannot be read \(.*\)"),
+    (lambda r: r.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" + GOOD_ROW.encode()), "byte 0 is not UTF-8 text"),
+    (lambda r: r.write_text(GOOD_ROW + 'sglang/srt/a.py,"sha256=AAAA,3\nsglang/srt/b.py,sha256=AAAA,3\n'),
+     "line 2: not a CSV row"),
+    (lambda r: r.write_text('"sglang/srt/a.py,sha256=AAAA,3\nsglang/srt/b.py",sha256=AAAA,3\n' + GOOD_ROW),
+     "line 1: a quote opened there runs over the line end"),
+    (lambda r: r.write_text(GOOD_ROW + "sglang/srt/a.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,1"),
+     "its last row has no line end: the file was cut short"),
+    (lambda r: r.write_text(GOOD_ROW + "sglang/srt/a.py,sha256=47DEQpj8HBSa-_TImW\n"),
+     r"line 2 \(sglang/srt/a.py\): 2 field\(s\) where a row has 3"),
+    (lambda r: r.write_text(GOOD_ROW + "sglang/srt/a.py,sha256=47DEQpj8HBSa-_TI,0\n"),
+     r"line 2 \(sglang/srt/a.py\): the sha256 holds 12 bytes, not 32: it was cut short"),
+    (lambda r: r.write_text(GOOD_ROW + "sglang/srt/a.py,md5=AAAA,0\n"), r"line 2 \(sglang/srt/a.py\): hash 'md5=AAAA'"),
+    (lambda r: r.write_bytes(GOOD_ROW.encode() + b"sglang/\x00a.py,,\n"), "line 2: it holds a NUL byte"),
+])
+def test_a_damaged_pip_record_stops_the_reader_naming_it(tmp_path, damage, said):
+    from dossier.releases import DamagedSource
+    from dossier.source_tree import installed_record
+
+    package, record = _installed(tmp_path)
+    damage(record)
+    with pytest.raises(DamagedSource, match=rf"^SGLang package: {record}:? ?{said}.*: pip's record of the files is "
+                                            r"damaged.*pip install --force-reinstall --no-deps sglang==9\.9\.9"):
+        installed_record(package)
+
+
+def test_rows_pip_writes_without_a_hash_are_read_and_files_outside_sglang_are_skipped(tmp_path):
+    from dossier.source_tree import installed_record
+
+    package, record = _installed(tmp_path)
+    record.write_text(GOOD_ROW + "sglang/__pycache__/__init__.cpython-311.pyc,,\n../../bin/sglang,sha256=x,\n"
+                      "sglang-9.9.9.dist-info/RECORD,,\n")
+    assert set(installed_record(package)) == {None, "python/sglang/__init__.py"}
+
+
+def test_drift_stops_on_a_record_cut_mid_row(tmp_path):
+    package, record = _installed(tmp_path)
+    record.write_text(GOOD_ROW + "sglang/version.py,sha256=47DEQp")
+    root = write_project(tmp_path / "p", [make_card(100)])
+    result = runner.invoke(app, ["drift", "--root", str(root), "--sglang-src", str(package)])
+    assert result.exit_code == 2, result.output
+    assert "the file was cut short: pip's record of the files is damaged" in result.output.replace("\n", " ")

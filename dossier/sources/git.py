@@ -61,6 +61,13 @@ class GitSource:
         self.repo = repo
         self.ref = ref
         self._git("rev-parse", "--git-dir", what=f"{self.repo_path} is not a git repository")
+        try:
+            self._git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}", what="")
+        except SourceError:  # git log would print its usage ('Use -- to separate paths from revisions')
+            unborn = ref == "HEAD" and not self._git("rev-list", "-n1", "--all", what="git rev-list failed").strip()
+            raise SourceError(f"{ref} names no commit in {self.repo_path}" + (
+                ": the repository has no commits yet (clone SGLang, or pass --git-repo a clone that has them)"
+                if unborn else "")) from None
 
     def _git(self, *args: str, what: str) -> str:
         return self._git_bytes(*args, what=what).decode(errors="replace")
@@ -101,11 +108,9 @@ class GitSource:
     def fetch(self, pr: int) -> Fetched:
         commit = self.find_commit(pr)
         if not commit.parents:
-            raise SourceError(f"commit {commit.sha[:10]} has no parent to diff against")
+            raise SourceError(self._no_parent(commit))
         parent = commit.parents[0]
-        raw = self._git_bytes("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
-                              "--src-prefix=a/", "--dst-prefix=b/", parent, commit.sha,
-                              what=f"git diff {parent[:10]}..{commit.sha[:10]} failed")
+        raw = self._text_by_content(self._diff(parent, commit.sha), parent, commit.sha)
         diff_text, replaced = _decode(raw)
         try:
             files = parse_diff(diff_text)
@@ -126,10 +131,57 @@ class GitSource:
         return Fetched(meta, diff_text, provenance)
 
 
+    def _diff(self, parent: str, sha: str, *extra: str) -> bytes:
+        return self._git_bytes("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
+                               "--src-prefix=a/", "--dst-prefix=b/", *extra, parent, sha,
+                               what=f"git diff {parent[:10]}..{sha[:10]} failed")
+
+    def _no_parent(self, commit: Commit) -> str:
+        """Why a commit has no parent: the edge of a shallow clone (its parent not fetched), or the first commit."""
+        shallow = Path(self._git("rev-parse", "--git-path", "shallow", what="git rev-parse failed").strip())
+        shallow = shallow if shallow.is_absolute() else self.repo_path / shallow
+        if shallow.is_file() and commit.sha in shallow.read_text(errors="replace").split():
+            return (f"commit {commit.sha[:10]} is at the edge of a shallow clone (its parent was not fetched): run "
+                    f"`git -C {self.repo_path} fetch --deepen=1` (or --unshallow), then fetch again")
+        return f"commit {commit.sha[:10]} is the repository's first commit: it has no parent to diff against"
+
+    def _text_by_content(self, raw: bytes, parent: str, sha: str) -> bytes:
+        """``raw`` with each file that git showed as binary only because the clone's attributes say so (``-diff``,
+        ``binary`` in .gitattributes: its blobs hold no NUL byte, git's own test) diffed as the text it is: the
+        cache would hold no line of it, and a key fragment there could never be found."""
+        sections = _sections(raw)
+        if not any(_BINARY.search(s) for s in sections):
+            return raw
+        forced = _sections(self._diff(parent, sha, "--text"))
+        if [_first_line(s) for s in forced] != [_first_line(s) for s in sections]:
+            return raw
+        return b"".join(text if _BINARY.search(shown) and self._blobs_are_text(shown) else shown
+                        for shown, text in zip(sections, forced, strict=True))
+
+    def _blobs_are_text(self, section: bytes) -> bool:
+        m = re.search(rb"(?m)^index ([0-9a-f]+)\.\.([0-9a-f]+)", section)
+        blobs = [b.decode() for b in m.groups() if b.strip(b"0")] if m else []
+        return bool(blobs) and all(b"\0" not in self._git_bytes("cat-file", "blob", blob, what="git cat-file failed")
+                                   [:_BINARY_PROBE] for blob in blobs)
+
+
+#: a file section git wrote as binary; git calls a blob binary when a NUL is in its first 8000 bytes
+_BINARY = re.compile(rb"(?m)^(?:Binary files .* differ|GIT binary patch)$")
+_BINARY_PROBE = 8000
+
+
+def _sections(raw: bytes) -> list[bytes]:
+    return [s for s in re.split(rb"(?m)^(?=diff --git )", raw) if s]
+
+
+def _first_line(section: bytes) -> bytes:
+    return section.split(b"\n", 1)[0]
+
+
 def _decode(raw: bytes) -> tuple[str, dict[str, int]]:
     """``raw`` diff as text, each byte UTF-8 cannot read as U+FFFD; and by file path, how many of that file's
     diff lines (its header included) held such bytes."""
-    sections = re.split(rb"(?m)^(?=diff --git )", raw)
+    sections = _sections(raw)
     replaced: dict[str, int] = {}
     texts = []
     for section in sections:

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dossier.cli import app
+from dossier.diff import parse_diff
 from dossier.sources import SourceError, stamp_fault, utc_stamp
 from dossier.sources.cache import Cache
 from tests.dossier.evidence_support import put
@@ -223,3 +224,68 @@ def test_drift_stops_on_a_record_cut_mid_row(tmp_path):
     result = runner.invoke(app, ["drift", "--root", str(root), "--sglang-src", str(package)])
     assert result.exit_code == 2, result.output
     assert "the file was cut short: pip's record of the files is damaged" in result.output.replace("\n", " ")
+
+
+# ---- fetch --source git: a shallow clone, an empty repository, attributes that hide a text file ------------------
+
+
+def test_a_commit_at_the_edge_of_a_shallow_clone_says_so_not_that_it_has_no_parent(tmp_path):
+    from tests.dossier.test_fetch_git import commit, git
+
+    full = tmp_path / "full"
+    full.mkdir()
+    git(full, "init", "-q", "-b", "main")
+    commit(full, "Initial import", {"a.py": "x = 1\n"})
+    commit(full, "First change (#5)", {"a.py": "x = 2\n"})
+    commit(full, "Second change (#6)", {"a.py": "x = 3\n"})
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", f"file://{full}", str(shallow))
+    from dossier.sources.git import GitSource
+
+    assert "+x = 3" in GitSource(shallow, REPO).fetch(6).diff_text
+    with pytest.raises(SourceError, match=r"is at the edge of a shallow clone \(its parent was not fetched\): run "
+                                          r"`git -C .* fetch --deepen=1` \(or --unshallow\), then fetch again"):
+        GitSource(shallow, REPO).fetch(5)
+    first = tmp_path / "first"
+    first.mkdir()
+    git(first, "init", "-q", "-b", "main")
+    commit(first, "Everything (#8)", {"a.py": "x = 1\n"})
+    with pytest.raises(SourceError, match="is the repository's first commit: it has no parent to diff against"):
+        GitSource(first, REPO).fetch(8)
+
+
+def test_an_empty_repository_or_a_ref_that_names_nothing_is_one_clear_error(tmp_path, project_dir):
+    from dossier.sources.git import GitSource
+    from tests.dossier.test_fetch_git import commit, git
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "-q", "-b", "main")
+    with pytest.raises(SourceError, match=r"HEAD names no commit in .*: the repository has no commits yet"):
+        GitSource(empty, REPO)
+    result = runner.invoke(app, ["fetch", "12", "--source", "git", "--git-repo", str(empty), "--root",
+                                 str(project_dir)])
+    assert result.exit_code == 2, result.output
+    assert "the repository has no commits yet" in result.stderr and "Use '--'" not in result.output
+    commit(empty, "Initial (#1)", {"a.py": "x\n"})
+    with pytest.raises(SourceError, match=r"^no-such-branch names no commit in "):
+        GitSource(empty, REPO, ref="no-such-branch")
+
+
+def test_a_text_file_the_clone_marks_minus_diff_is_cached_as_text_and_a_binary_stays_binary(tmp_path):
+    from dossier.sources.git import GitSource
+    from tests.dossier.test_fetch_git import commit, git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "Initial", {".gitattributes": "*.py -diff\n*.txt binary\n", "a.py": "x = 1\n", "b.txt": "one\n",
+                             "c.png": b"\x89PNG\x00\x01"})
+    commit(repo, "Fuse it (#9)", {"a.py": "x = fused()\n", "b.txt": "two\n", "c.png": b"\x89PNG\x00\x02"})
+    (repo / ".git" / "info" / "attributes").write_text("*.py -diff\n")
+    got = GitSource(repo, REPO).fetch(9)
+    files = {f.path: f for f in parse_diff(got.diff_text)}
+    assert [ln.text for ln in files["a.py"].added()] == ["x = fused()"] and not files["a.py"].binary
+    assert [ln.text for ln in files["b.txt"].added()] == ["two"]
+    assert files["c.png"].binary
+    assert {f["filename"]: f["binary"] for f in got.meta["files"]} == {"a.py": False, "b.txt": False, "c.png": True}

@@ -19,7 +19,7 @@ from dossier.errors import DossierError
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
 from dossier.files import record
 from dossier.json_out import dumps
-from dossier.locks import check_keys
+from dossier.locks import check_keys, of_version
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.releases import is_version
@@ -208,7 +208,7 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
     if data is None:
         return "", {}
     cards = data.get("cards")
-    if data.get("version") != LOCK_VERSION or not isinstance(cards, dict):
+    if not of_version(data, LOCK_VERSION) or not isinstance(cards, dict):
         raise LockError(f"{DRIFT_LOCK}: expected a mapping with version: {LOCK_VERSION}, sglang and cards: "
                         "{PR: verdict}; run `dossier drift --record`")
     bad = next((pr for pr, e in cards.items() if not isinstance(pr, int) or not isinstance(e, dict)), None)

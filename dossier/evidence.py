@@ -24,7 +24,7 @@ from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
 from dossier.files import read_bytes, serialized
 from dossier.files import record as record_file
-from dossier.locks import LockError, check_keys, read_lock_file
+from dossier.locks import LockError, check_keys, of_version, read_lock_file
 from dossier.mentions import code_like
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
@@ -266,7 +266,7 @@ def _lock_data(root: Path) -> dict | None:
     """The lock as written (None when there is none); raises LockError when it cannot be read or is not this
     version's (every section's reader and writer goes through here)."""
     data = read_lock_file(lock_path(root))
-    if data is not None and (data.get("version") != LOCK_VERSION or not isinstance(data.get("cards"), dict)
+    if data is not None and (not of_version(data, LOCK_VERSION) or not isinstance(data.get("cards"), dict)
                              or set(data) - {"version", "cards", "releases"}):
         unknown = ", ".join(map(str, sorted(set(data) - {"version", "cards", "releases"}, key=str)))
         raise LockError(f"{LOCK_FILE}: expected a mapping with version: {LOCK_VERSION} and cards: {{PR: entry}}"

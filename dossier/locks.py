@@ -18,6 +18,13 @@ RECORDED_BY = {"evidence.lock": "`dossier lint --record` and `dossier releases v
                "opened.lock": "`dossier lint --record` (anchors from threads are added by hand)"}
 
 
+def of_version(data: object, version: int) -> bool:
+    """Whether a lock's mapping says ``version: <version>``; `version: true` is not 1, though Python finds them
+    equal."""
+    found = data.get("version") if isinstance(data, dict) else None
+    return type(found) is int and found == version
+
+
 class LockError(DossierError, ValueError):
     """A lock file cannot be read or is malformed (the message names it and says why, in one line). Lint
     reports it (D311 for evidence.lock and drift.lock) at ``line`` when known; render refuses to build the

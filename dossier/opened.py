@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dossier.errors import DossierError
 from dossier.files import record
-from dossier.locks import LockError, check_keys, check_pr_keys, read_lock_file
+from dossier.locks import LockError, check_keys, check_pr_keys, of_version, read_lock_file
 
 OPENED_LOCK = Path("cards") / "opened.lock"
 #: the day a thread shows and the UTC day GitHub records may differ by one
@@ -85,7 +85,7 @@ def _load(root: Path) -> list[Anchor]:
     fix = "remove it and run `dossier lint --record`, which records the days of fetched PRs"
     try:
         check_keys(data, ("version", "opened", "anchors"), str(OPENED_LOCK), fix)
-        if data.get("version") != 1 or isinstance(data.get("version"), bool):  # a lock of another format
+        if not of_version(data, 1):  # a lock of another format
             raise LockError(f"{OPENED_LOCK}: expected version: 1, got {data.get('version')!r}; {fix}")
         _check_count(data)
         check_pr_keys(data["opened"], f"{OPENED_LOCK}: opened", fix)

@@ -21,7 +21,7 @@ from packaging.version import Version
 
 from dossier.errors import DossierError
 from dossier.files import record
-from dossier.locks import LockError, check_keys, read_lock_file
+from dossier.locks import LockError, check_keys, of_version, read_lock_file
 from dossier.releases import is_version, ordered, refuse_to_drop
 from dossier.source_tree import SourceTree
 
@@ -81,7 +81,7 @@ class SurfaceHistory:
 
     @classmethod
     def from_data(cls, data: object) -> SurfaceHistory:
-        if not (isinstance(data, dict) and data.get("version") == LOCK_VERSION
+        if not (isinstance(data, dict) and of_version(data, LOCK_VERSION)
                 and isinstance(data.get("releases"), list) and all(isinstance(data.get(k), dict) for k in KINDS)):
             raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
                                    "env: {}, names: {}; run `dossier releases surface --record`")

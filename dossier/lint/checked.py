@@ -18,7 +18,7 @@ from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
 from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError, check_keys, read_lock_file
+from dossier.locks import LockError, check_keys, of_version, read_lock_file
 from dossier.model import Card
 from dossier.pr_facts import conflicts, read_facts
 
@@ -39,7 +39,7 @@ def numbers(card: Card) -> list[str]:
 
 def _entries(data: dict) -> dict[int, dict]:
     cards = data.get("cards")
-    if data.get("version") != 1 or not isinstance(cards, dict) or not all(
+    if not of_version(data, 1) or not isinstance(cards, dict) or not all(
             isinstance(pr, int) and isinstance(e, dict) and isinstance(e.get("numbers"), list)
             and isinstance(e.get("files"), list) for pr, e in cards.items()):
         raise LockError(f"{CHECKED_LOCK}: expected version: 1 and cards: {{PR: {{numbers: [...], files: [...]}}}}")

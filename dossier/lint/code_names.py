@@ -34,7 +34,7 @@ from dossier.lint.claims import (
     tree_words,
 )
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError, read_lock_file
+from dossier.locks import LockError, of_version, read_lock_file
 from dossier.mentions import code_like
 
 NAMES_LOCK = Path("cards") / "names.lock"
@@ -72,7 +72,7 @@ def read_names(root: Path) -> set[str]:
     if data is None:
         return set()
     names = data.get("names") if isinstance(data, dict) else None
-    if data.get("version") != 1 or not isinstance(names, dict) or not all(isinstance(n, str) for n in names):
+    if not of_version(data, 1) or not isinstance(names, dict) or not all(isinstance(n, str) for n in names):
         raise LockError(f"{NAMES_LOCK}: expected version: 1 and names: {{name: first..last release}}; run "
                         "`dossier releases surface --record`")
     return set(names)

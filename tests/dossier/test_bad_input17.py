@@ -289,3 +289,50 @@ def test_a_text_file_the_clone_marks_minus_diff_is_cached_as_text_and_a_binary_s
     assert [ln.text for ln in files["b.txt"].added()] == ["two"]
     assert files["c.png"].binary
     assert {f["filename"]: f["binary"] for f in got.meta["files"]} == {"a.py": False, "b.txt": False, "c.png": True}
+
+
+# ---- `version: true` read as version 1 (Python finds True == 1) in five of the six locks --------------------------
+
+def _read_evidence(root: Path):
+    from dossier.evidence import read_lock
+    return read_lock(root)
+
+
+def _read_drift(root: Path):
+    from dossier.drift import read_lock
+    return read_lock(root)
+
+
+def _read_checked(root: Path):
+    from dossier.lint.checked import read_checked
+    return read_checked(root)
+
+
+def _read_names(root: Path):
+    from dossier.lint.code_names import read_names
+    return read_names(root)
+
+
+def _read_surface(root: Path):
+    from dossier.surface_history import read_history
+    return read_history(root)
+
+
+@pytest.mark.parametrize(("lock", "body", "read"), [
+    ("evidence.lock", "cards: {}\n", _read_evidence),
+    ("drift.lock", "sglang: 0.5.23\ncards: {}\n", _read_drift),
+    ("checked.lock", "cards: {}\n", _read_checked),
+    ("names.lock", "names: {}\n", _read_names),
+    ("surface.lock", "releases: []\nflags: {}\nenv: {}\nnames: {flags: 0, env: 0}\n", _read_surface),
+])
+def test_a_lock_that_says_version_true_is_refused(tmp_path, lock, body, read):
+    from dossier.locks import LockError
+    from dossier.surface_history import SurfaceLockError
+
+    (tmp_path / "cards").mkdir()
+    path = tmp_path / "cards" / lock
+    path.write_text("version: 1\n" + body)
+    read(tmp_path)  # the lock as written reads
+    path.write_text("version: true\n" + body)
+    with pytest.raises((LockError, SurfaceLockError), match="expected"):
+        read(tmp_path)

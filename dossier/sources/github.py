@@ -113,6 +113,20 @@ class StillComputing(Exception):
         self.replies, self.waited, self.by_deadline = replies, waited, by_deadline
 
 
+class Redirected(Exception):
+    """A redirect PyGithub cannot end on: one it does not follow (any 3xx but 301: it reads the empty body as the
+    answer, a TypeError deep inside it), or 301s past :data:`MAX_REDIRECTS` (it follows them with no limit, until
+    Python's recursion limit)."""
+
+    def __init__(self, status: int, count: int):
+        super().__init__(status, count)
+        self.status, self.count = status, count
+
+
+#: the most 301s one PR's requests follow (GitHub moves a renamed repository with one)
+MAX_REDIRECTS = 5
+
+
 class BackoffCut(Exception):
     """urllib3 was about to sleep its backoff before asking again (after a 5xx or a failed connection), and the
     fetch deadline would pass first: the request ends now, naming what failed, rather than sleep past it."""
@@ -231,6 +245,11 @@ def _iso(value: dt.datetime | None) -> str | None:
     return utc_stamp(value) if value is not None else None
 
 
+def _scrubbed(text: str) -> str:
+    """An exception's text with any URL's user:password left out (``//***@host``): it may quote the API URL."""
+    return re.sub(r"//[^/\s@]+@", "//***@", text)
+
+
 def _type_name(expected) -> str:
     return getattr(expected, "__name__", None) or str(expected)
 
@@ -292,19 +311,24 @@ class GithubSource:
             timeout = max(1, min(timeout, math.ceil(self.deadline - time.monotonic())))
         retry = _WatchedRetry(total=s.retries, backoff_factor=s.backoff, status_forcelist=RETRY_STATUSES,
                               allowed_methods=("GET",), raise_on_status=False, respect_retry_after_header=False,
-                              on_status=self._bound_202(), deadline=self.deadline)
+                              on_status=self._watch_status(), deadline=self.deadline)
         return Github(base_url=self.api_url, auth=Auth.Token(self._token) if self._token else None,
                       timeout=timeout, per_page=s.per_page, retry=retry,
                       seconds_between_requests=s.throttle or None, seconds_between_writes=None, lazy=True)
 
-    def _bound_202(self) -> Callable[[int], None]:
+    def _watch_status(self) -> Callable[[int], None]:
         """A status watcher for one PR's client: it raises StillComputing at the 202 whose wait (PyGithub asks
-        again after it) the run's wait budget cannot cover or the fetch deadline would cut."""
+        again after it) the run's wait budget cannot cover or the fetch deadline would cut, and Redirected at a
+        redirect PyGithub would not end on."""
         first: float | None = None
-        replies = 0
+        replies = redirects = 0
 
         def on_status(status: int) -> None:
-            nonlocal first, replies
+            nonlocal first, replies, redirects
+            if 300 <= status < 400:
+                redirects += 1
+                if status != 301 or redirects > MAX_REDIRECTS:
+                    raise Redirected(status, redirects)
             if status != 202:
                 return
             now = time.monotonic()
@@ -446,6 +470,11 @@ class GithubSource:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
         except StillComputing as exc:
             raise SourceError(self._still_computing(pr, exc)) from None
+        except Redirected as exc:
+            said = (f"HTTP {exc.status}, a redirect the GitHub client does not follow" if exc.status != 301 else
+                    f"{exc.count} redirects in a row (a loop?)")
+            raise SourceError(f"{self.public_url} answered #{pr} with {said}: set GITHUB_API_URL to the API's own "
+                              f"address (GitHub's is {DEFAULT_API_URL})") from None
         except BackoffCut as exc:  # a host that could not be reached counts toward the run's breaker
             raise (SourceError if isinstance(exc.last, int) else Unreachable)(self._backoff_cut(pr, exc)) from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
@@ -469,7 +498,7 @@ class GithubSource:
             raise self._malformed(pr, f"{value!r}: {str(why)[:80]}" if why is not None else
                                   f"{value!r} where {_type_name(exc.expected_type)} was expected") from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body PyGithub cannot read
-            raise self._malformed(pr, type(exc).__name__) from None
+            raise self._malformed(pr, f"{type(exc).__name__}: {_scrubbed(str(exc))[:100]}") from None
         except RecursionError:  # JSON nested deeper than Python parses: 'unexpected RecursionError'
             raise self._malformed(pr, "JSON nested too deep") from None
         except RuntimeError as exc:  # PyGithub refuses a redirect to another scheme or host, or to the same URL
@@ -577,7 +606,7 @@ class GithubSource:
             return f"{host} kept failing; gave up after {tries} attempt(s)"
         if isinstance(exc, requests.ConnectionError):
             return f"cannot reach {self.public_url} ({tries} attempt(s)); check the host and GITHUB_API_URL"
-        return f"request to {host} failed: {type(exc).__name__}"
+        return f"request to {host} failed: {type(exc).__name__}: {_scrubbed(text)[:160]}"
 
     def _rate_limit(self, exc: GithubException) -> RateLimited | None:
         """The hourly limit (no requests left: its reset is when to ask again; a token raises it), or the secondary
@@ -606,7 +635,8 @@ class GithubSource:
         if reset.isdigit():
             at = dt.datetime.fromtimestamp(min(int(reset), 2**33), dt.UTC)
             wait = max(0.0, int(reset) - time.time())
-            when = f"; it resets at {at:%H:%M} UTC (in {round(wait / 60)} min)"
+            when = (f"; it resets at {at:%H:%M} UTC (in {round(wait / 60)} min)" if wait else
+                    f"; its reset time, {at:%Y-%m-%d %H:%M} UTC, has passed (this clock ahead of GitHub's?)")
         elif asked is not None:
             when, wait = f"; retry after {asked:.0f}s", asked
         hint = ("wait for the reset or use another token" if self._token else

@@ -4,6 +4,7 @@ back writable. Each case failed before its fix."""
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -336,3 +337,38 @@ def test_a_lock_that_says_version_true_is_refused(tmp_path, lock, body, read):
     path.write_text("version: true\n" + body)
     with pytest.raises((LockError, SurfaceLockError), match="expected"):
         read(tmp_path)
+
+
+# ---- GitHub answers the client cannot end on: a redirect it does not follow, a loop, a reset that has passed ------
+
+@pytest.mark.parametrize(("replies", "said"), [
+    ([(302, "/x")], "with HTTP 302, a redirect the GitHub client does not follow"),
+    ([(307, "/x")], "with HTTP 307, a redirect the GitHub client does not follow"),
+    ([(301, "/x"), (301, "/y")] * 50, "with 6 redirects in a row (a loop?)"),
+])
+def test_a_redirect_the_client_cannot_end_on_is_named_not_called_malformed_data(replies, said):
+    """Before: a 302 read as 'malformed data (TypeError)', and a 301 loop was followed until Python's recursion limit
+    ('JSON nested too deep')."""
+    from tests.dossier.fake_github import Reply
+
+    with FakeGitHub() as gh:
+        gh.add(REPO, make_pull(7, "Change", files=[make_file("a.py", "@@ -1 +1 @@\n-a\n+b")]),
+               [make_file("a.py", "@@ -1 +1 @@\n-a\n+b")])
+        pulls = f"/repos/{REPO}/pulls"
+        for path in (f"{pulls}/7", f"{pulls}/x", f"{pulls}/y"):
+            gh.fail(path, *[Reply(status, b"", {"Location": f"{gh.url}{pulls}{to if path != pulls + to else '/7'}"})
+                            for status, to in replies])
+        with pytest.raises(SourceError, match=f"answered #7 {re.escape(said)}: set GITHUB_API_URL to the API's own "
+                                              "address"):
+            source(gh).fetch(7)
+        assert len(gh.requests) <= 6
+
+
+def test_a_rate_limit_reset_that_has_passed_says_so_not_in_0_min():
+    import time
+
+    with FakeGitHub() as gh:
+        gh.rate_limit_reset = int(time.time()) - 3600
+        with pytest.raises(SourceError, match=r"its reset time, \d{4}-\d\d-\d\d \d\d:\d\d UTC, has passed \(this clock "
+                                              r"ahead of GitHub's\?\)"):
+            source(gh).fetch(7)

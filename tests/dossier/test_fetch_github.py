@@ -127,14 +127,15 @@ def test_a_field_of_the_wrong_kind_is_malformed_data(gh, where, bad):
     ("", b'{"number": 19321, "title": 7 8}', "not JSON: Expecting ',' delimiter"),
     ("/files", b"[" * 100_000 + b"]" * 100_000, "JSON nested too deep"),  # was 'unexpected RecursionError: ...'
     ("", b"[" * 100_000 + b"]" * 100_000, "JSON nested too deep"),
-    ("", b"null", "TypeError"),
+    ("", b"null", "TypeError: "),  # and what PyGithub said
 ])
 def test_a_body_that_is_no_json_object_is_malformed_data(gh, where, body, why):
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321{where}", Reply(200, body))
     with pytest.raises(SourceError) as info:
         source(gh).fetch(19321)
-    assert str(info.value) == f"{gh.url.removeprefix('http://')} answered #19321 with malformed data ({why}): not cached"
+    said = f"{gh.url.removeprefix('http://')} answered #19321 with malformed data ({why}"
+    assert str(info.value).startswith(said) and str(info.value).endswith("): not cached"), str(info.value)
 
 
 @pytest.mark.parametrize("entry", [make_file("python/a\nb.py", PATCH),

@@ -15,6 +15,7 @@ removes those whose writer is no longer running, and the fixed ``<name>.tmp`` th
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import errno
 import fcntl
@@ -24,7 +25,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -283,6 +284,7 @@ def stage(path: Path, data: str | bytes) -> Path:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     except OSError as exc:  # named after the file meant, not the temp file (an unwritable folder, a full disk)
         raise OSError(exc.errno, exc.strerror, str(path)) from None
+    _staged.add(tmp)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
@@ -295,6 +297,18 @@ def stage(path: Path, data: str | bytes) -> Path:
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     return Path(tmp)
+
+
+#: every temp file this process staged: those not yet renamed or removed go at exit. A fetch's writers run in daemon
+#: threads, which an interrupt (Ctrl-C, SIGTERM) ends mid-write, and their temp files would wait for the next write
+_staged: set[str] = set()
+
+
+@atexit.register
+def _remove_staged() -> None:
+    for tmp in list(_staged):
+        with suppress(OSError):
+            os.unlink(tmp)
 
 
 def remove_stale(path: Path) -> list[Path]:

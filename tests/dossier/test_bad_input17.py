@@ -372,3 +372,19 @@ def test_a_rate_limit_reset_that_has_passed_says_so_not_in_0_min():
         with pytest.raises(SourceError, match=r"its reset time, \d{4}-\d\d-\d\d \d\d:\d\d UTC, has passed \(this clock "
                                               r"ahead of GitHub's\?\)"):
             source(gh).fetch(7)
+
+
+def test_a_temp_file_a_writer_thread_was_writing_when_the_process_ended_is_removed(tmp_path):
+    """Before: SIGTERM during `fetch --all` ended the daemon writer threads mid-write, leaving their .tmp files in
+    the cache until the next write of the same entry."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import sys, threading, time, pathlib\nfrom dossier.files import stage\nready = threading.Event()\n"
+            "def write():\n    stage(pathlib.Path(sys.argv[1]) / 'diff.patch', b'x' * 1000)\n    ready.set()\n"
+            "    time.sleep(60)\nthreading.Thread(target=write, daemon=True).start()\nready.wait(10)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == []

@@ -75,7 +75,7 @@ def write_failure(exc: OSError) -> str:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"{where}: {exc.strerror} (nothing was replaced: free space and run again)"
     if exc.errno == errno.EROFS:
-        return f"{where}: {exc.strerror} (write somewhere else)"
+        return f"{where}: {exc.strerror} (remount it writable, or run in a writable copy of the project)"
     return f"{where}: {exc.strerror or exc}"
 
 

@@ -388,3 +388,13 @@ def test_a_temp_file_a_writer_thread_was_writing_when_the_process_ended_is_remov
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_a_read_only_file_system_is_named_with_a_fix_that_fits_the_project():
+    """Before: '(write somewhere else)', no option for the project's own locks or manual."""
+    import errno
+
+    from dossier.files import write_failure
+
+    said = write_failure(OSError(errno.EROFS, "Read-only file system", "cards/drift.lock"))
+    assert said == "cards/drift.lock: Read-only file system (remount it writable, or run in a writable copy of the project)"

@@ -687,7 +687,7 @@ def drift(
         results = dr.check(project.cards, tree, evidence)
     print(dr.format_json(results, tree) if fmt is TextJson.json else dr.format_text(results, tree))
     if record:
-        dr.write_lock(project.root, results, tree)
+        dr.write_lock(project.root, results, tree, dr.absent_files(project.cards, tree))
         err.print(f"wrote {dr.DRIFT_LOCK}")
     raise typer.Exit(1 if any(r.problem for r in results) else 0)
 

@@ -24,7 +24,7 @@ from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.releases import is_version
 from dossier.render.markdown import code
-from dossier.source_tree import SourceTree, TreeError, Where, lines_with
+from dossier.source_tree import PACKAGE_PREFIX, SourceTree, TreeError, Where, lines_with
 
 DRIFT_LOCK = Path("cards") / "drift.lock"
 LOCK_VERSION = 1
@@ -183,9 +183,25 @@ def format_json(results: list[DriftResult], tree: SourceTree) -> str:
     return dumps(data, indent=2)
 
 
-def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path:
-    """cards/drift.lock: the version compared against and each card's verdict (deterministic). Refuses a tree whose
-    version cannot be read: every note of the manual would name "SGLang unknown"."""
+def absent_files(cards: Iterable[Card], tree: SourceTree) -> dict[str, list[str]]:
+    """The package files the manual lists for ``cards`` (:attr:`Card.manual_files`) that ``tree`` lacks, each with
+    the files of its name the tree has: where it may have gone, or not (a file can move under another name)."""
+    prefix = f"{PACKAGE_PREFIX}/"
+    listed = sorted({p for card in cards for p in card.manual_files if p.startswith(prefix)})
+    gone = [p for p in listed if tree.text(p) is None]
+    if not gone:
+        return {}
+    by_name: dict[str, list[str]] = {}
+    for path in tree.texts:
+        by_name.setdefault(PurePosixPath(path).name, []).append(path)
+    return {p: sorted(by_name.get(PurePosixPath(p).name, [])) for p in gone}
+
+
+def write_lock(root: Path, results: list[DriftResult], tree: SourceTree,
+               absent: dict[str, list[str]] | None = None) -> Path:
+    """cards/drift.lock: the version compared against, each card's verdict and the listed files the tree lacks
+    (:func:`absent_files`), deterministically. Refuses a tree whose version cannot be read: every note of the
+    manual would name "SGLang unknown"."""
     if not is_version(tree.version):
         raise DossierError(f"{tree.package}: cannot tell which SGLang version this is (no version.py, _version.py or "
                            f"dist metadata names one; read {tree.version!r}): drift --record needs it for the manual's "
@@ -197,6 +213,7 @@ def write_lock(root: Path, results: list[DriftResult], tree: SourceTree) -> Path
         f"# Written by `dossier drift --record`: each card's key fragment in today's SGLang.\n"
         f"version: {LOCK_VERSION}\nsglang: {json.dumps(tree.version)}\n"
         + yaml.safe_dump({"cards": cards}, sort_keys=True, default_flow_style=None, width=120)
+        + (yaml.safe_dump({"absent": absent}, sort_keys=True, default_flow_style=None, width=120) if absent else "")
     )
     return record(root / DRIFT_LOCK, lambda: text)
 
@@ -220,7 +237,12 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
         raise LockError(f"{DRIFT_LOCK}: sglang must be the SGLang version drift compared against (a quoted string), "
                         f"got {'nothing' if version is None else repr(version)[:40]}; run `dossier drift --record`")
     fix = "run `dossier drift --record`"
-    check_keys(data, ("version", "sglang", "cards"), str(DRIFT_LOCK), fix)
+    check_keys(data, ("version", "sglang", "cards", "absent"), str(DRIFT_LOCK), fix)
+    absent = data.get("absent", {})
+    if not (isinstance(absent, dict) and all(isinstance(p, str) and isinstance(names, list)
+                                             and all(isinstance(n, str) for n in names) for p, names in absent.items())):
+        raise LockError(f"{DRIFT_LOCK}: absent must map each listed file today's SGLang lacks to the files of its name "
+                        f"it has ({{path: [path, ...]}}); {fix}")
     for pr, entry in cards.items():
         check_keys(entry, ENTRY_KEYS, f"{DRIFT_LOCK}: the entry of #{pr}", fix)
         for where in entry.get("found") if isinstance(entry.get("found"), list) else []:
@@ -229,6 +251,13 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
             raise LockError(f"{DRIFT_LOCK}: the entry of #{pr} {why} (the lock cut short, or edited by hand?); "
                             "run `dossier drift --record`")
     return version, cards
+
+
+def read_absent(root: Path) -> dict[str, list[str]]:
+    """drift.lock's absent files (:func:`absent_files`); empty without a lock. Raises LockError as :func:`read_lock`."""
+    read_lock(root)
+    data = read_lock_file(root / DRIFT_LOCK)
+    return dict(data.get("absent") or {}) if data is not None else {}
 
 
 VERDICTS = (IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dossier.diagnostics import Diagnostic
 from dossier.drift import annotator as drift_notes
+from dossier.drift import read_absent
 from dossier.drift import read_lock as read_drift_lock
 from dossier.evidence import annotator as evidence_notes
 from dossier.evidence import read_lock
@@ -56,7 +57,8 @@ def render_manual(project: Project) -> dict[str, str]:
     """Every rendered file (path relative to the skill folder -> text), with the notes recorded here."""
     return render_documents(RenderInput(project, annotators=annotators(project),
                                         gpu_runs=gpu_runs(project.root / "results"), releases=releases(project),
-                                        surface=read_history(project.root), moved=moved_files(project)))
+                                        surface=read_history(project.root), moved=moved_files(project),
+                                        absent=read_absent(project.root), today=read_drift_lock(project.root)[0]))
 
 
 def moved_files(project: Project) -> dict[int, str]:

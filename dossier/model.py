@@ -378,6 +378,13 @@ class Card:
     def all_files(self) -> tuple[str, ...]:
         return self.files["runtime"] + self.files["tests"] + self.files["docs"]
 
+    @property
+    def manual_files(self) -> tuple[str, ...]:
+        """The SGLang files references/by-file.md lists the card under: its runtime files, its key fragment's file
+        and that fragment's `today` place (and, there, where drift found the fragment moved)."""
+        today = (self.key_fragment.today.file,) if self.key_fragment.today else ()
+        return tuple(dict.fromkeys((*self.files["runtime"], self.key_fragment.file, *today)))
+
 
 def _key_fragment(data: dict) -> KeyFragment:
     today = data.get("today")

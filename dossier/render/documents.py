@@ -81,6 +81,10 @@ class RenderInput:
     #: PR -> the file that holds a card's key fragment in today's SGLang where drift found it moved (drift.lock's
     #: relocated verdicts), listed in references/by-file.md beside the file the PR changed
     moved: dict[int, str] = field(default_factory=dict)
+    #: the files by-file.md lists that today's SGLang lacks (drift.lock's absent), each with the files of its name
+    #: that it has; and the SGLang version drift compared against ("" without drift.lock)
+    absent: dict[str, list[str]] = field(default_factory=dict)
+    today: str = ""
 
 
 #: the pages whose flags and env vars references/flags.md dates (what a reader is told to set)
@@ -168,7 +172,8 @@ def _context(inp: RenderInput) -> dict:
         "fixes": {c.pr for c in cards if c.is_fix},
         "stand_in_days": {c.pr for c in cards if merge_day_hedged(c)},
         "since": _since_labels(inp.surface),
-        "by_file": _by_file(cards, inp.moved),
+        "by_file": _by_file(cards, inp.moved, inp.absent),
+        "today": inp.today,
         "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",
     }
 
@@ -214,19 +219,18 @@ def _answers(data: dict) -> dict:
     return out
 
 
-def _by_file(cards: list[Card], moved: dict[int, str]) -> list[dict]:
+def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[str]]) -> list[dict]:
     """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today: its
     `today` place and the file drift found it moved to), by directory: each file with its cards in merge order, which
-    is release order."""
+    is release order, and, for one today's SGLang lacks, the files of its name it has (``absent``, else None)."""
     by_path: dict[str, list[Card]] = {}
     for card in sorted(cards, key=_sort_key):
-        today = [card.key_fragment.today.file] if card.key_fragment.today else []
-        for path in dict.fromkeys([*card.files["runtime"], card.key_fragment.file, *today,
-                                   *([moved[card.pr]] if card.pr in moved else [])]):
+        for path in dict.fromkeys([*card.manual_files, *([moved[card.pr]] if card.pr in moved else [])]):
             by_path.setdefault(path, []).append(card)
     dirs: dict[str, list[dict]] = {}
     for path in sorted(by_path):
-        dirs.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append({"path": path, "cards": by_path[path]})
+        dirs.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append(
+            {"path": path, "cards": by_path[path], "absent": absent.get(path)})
     used: set[str] = set()
     out = []
     for d, files in dirs.items():

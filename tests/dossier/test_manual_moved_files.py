@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dossier.drift import read_lock
+from dossier.locks import LockError
 from tests.dossier.test_manual_questions import SKILL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,3 +32,46 @@ def test_a_relocated_change_is_listed_under_the_file_that_holds_it_today():
     missing = [(pr, file) for pr, file in moved.items()
                if f"[#{pr}](pr-history.md#pr-{pr})" not in rows.get(file, "")]
     assert not missing, missing
+
+
+def test_every_listed_file_todays_sglang_lacks_is_marked_and_no_other():
+    """by-file.md listed 51 package paths SGLang 0.5.23 no longer has (sigmoid_gate_mul.py, the fla/ kernels moved
+    under kernels/ops/) as if a reader could open them there."""
+    from dossier.drift import read_absent
+    from dossier.source_tree import PACKAGE_PREFIX
+
+    version, _ = read_lock(ROOT)
+    absent = read_absent(ROOT)
+    assert len(absent) >= 20
+    rows = _rows()
+    for path, row in rows.items():
+        marked = f"(not in SGLang {version}" in row
+        assert marked == (path in absent), row
+        if path in absent and len(absent[path]) == 1:
+            assert f"one file of its name: `{absent[path][0]}`" in row
+    assert all(path.startswith(f"{PACKAGE_PREFIX}/") and path in rows for path in absent)
+
+
+def test_drift_records_the_listed_files_a_tree_lacks_with_the_files_of_their_name(tmp_path):
+    from dossier.drift import absent_files, read_absent, write_lock
+    from dossier.model import Card
+    from dossier.source_tree import SourceTree
+    from tests.dossier.factories import make_card, sglang_package
+
+    package = sglang_package(tmp_path / "site", {"kernels/ops/gating.py": "x = 1\n", "srt/layers/linear.py": "y\n"})
+    data = make_card(100)
+    data["files"]["runtime"] = ["python/sglang/srt/layers/linear.py", "python/sglang/srt/layers/gating.py",
+                                "python/sglang/srt/layers/gone.py", "sgl-kernel/csrc/x.cu"]
+    card = Card.from_data(data, Path("cards/100.yaml"))
+    tree = SourceTree.at(package)
+    absent = absent_files([card], tree)
+    assert absent["python/sglang/srt/layers/gating.py"] == ["python/sglang/kernels/ops/gating.py"]
+    assert absent["python/sglang/srt/layers/gone.py"] == []
+    assert "python/sglang/srt/layers/linear.py" not in absent and "sgl-kernel/csrc/x.cu" not in absent
+    (tmp_path / "cards").mkdir()
+    write_lock(tmp_path, [], tree, absent)
+    assert read_absent(tmp_path) == absent
+    lock = tmp_path / "cards" / "drift.lock"
+    lock.write_text(lock.read_text().replace("absent:\n", "absent:\n  python/sglang/x.py: 3\n", 1))
+    with pytest.raises(LockError, match="absent must map each listed file"):
+        read_absent(tmp_path)

@@ -140,7 +140,7 @@ class GitSource:
         """Why a commit has no parent: the edge of a shallow clone (its parent not fetched), or the first commit."""
         shallow = Path(self._git("rev-parse", "--git-path", "shallow", what="git rev-parse failed").strip())
         shallow = shallow if shallow.is_absolute() else self.repo_path / shallow
-        if shallow.is_file() and commit.sha in shallow.read_text(errors="replace").split():
+        if shallow.is_file() and commit.sha in shallow.read_text(encoding="ascii", errors="replace").split():
             return (f"commit {commit.sha[:10]} is at the edge of a shallow clone (its parent was not fetched): run "
                     f"`git -C {self.repo_path} fetch --deepen=1` (or --unshallow), then fetch again")
         return f"commit {commit.sha[:10]} is the repository's first commit: it has no parent to diff against"

@@ -290,8 +290,9 @@ def fetch(
 ) -> None:
     """Fetch PR metadata and diffs (GitHub, a local clone, or a saved diff) into the cache.
 
-    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, retries, backoff, timeout,
-    pause between requests and page size from $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}.
+    GitHub: token from $GITHUB_TOKEN (optional), API base from $GITHUB_API_URL, else pyproject.toml's
+    [tool.dossier] api_url; retries, backoff, timeout, pause between requests and page size from
+    $DOSSIER_HTTP_{RETRIES,BACKOFF,TIMEOUT,THROTTLE,PER_PAGE}.
     A fetch waits when GitHub asks: out a rate limit (Retry-After, in seconds or as a date, else a minute; or
     the hourly reset), every PR holding, one line per pause; and for a PR answered "202 still computing"
     (asked again every 2 s). A run's waits, both kinds, share one budget: $DOSSIER_HTTP_WAIT seconds of
@@ -354,10 +355,19 @@ def fetch(
         else:
             from dossier.sources.github import GithubSource
 
-            src = GithubSource.from_env(repo)
+            src = GithubSource.from_env(repo, project.config.get("api_url"))
     except SourceError as exc:
         fail(str(exc))
     cache = Cache.for_project(project, cache_dir, repo)
+    taken = {n: other for n in dict.fromkeys(numbers) if (other := cache.other_repo(n))}
+    if taken and repo != project.repo:  # entries are kept by number: the project's own would be replaced
+        first = next(iter(taken))
+        fail(f"the fetch cache {cache.root} holds #{first} of {taken[first]}"
+             + (f" (and {len(taken) - 1} more PR(s) of another repository)" if len(taken) > 1 else "")
+             + f" under the number asked; fetching {repo}'s would replace it: fetch {repo}'s PRs into a cache of "
+             f"their own (--cache-dir .dossier/cache-{repo.replace('/', '-')})")
+    for n, other in taken.items():
+        err.print(f"warning: #{n}: the cache holds #{n} of {other} under this number; {repo}'s replaces it")
     held = cache.get(numbers[0]) if import_ is not None and not refresh else None
     if held is not None and held.provenance.get("source") not in (None, "import"):
         fail(f"#{numbers[0]} is cached from {held.provenance['source']} (its title, state, merge day and whole diff); "

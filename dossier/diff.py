@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from unidiff import PatchSet, UnidiffParseError
 
+from dossier.diff_names import c_quote, plain_headers
+
 #: a Python import statement: it names code, it does not change behaviour (no key fragment belongs there)
 IMPORT_LINE = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)")
 
@@ -96,8 +98,9 @@ def parse_diff(text: str) -> list[DiffFile]:
     """
     lines = _split(text)
     seen = [0]
+    fed, names = plain_headers(lines)  # git's quoted names, and names holding " b/", as unidiff can read them
     try:
-        patch = PatchSet(_counted(lines, seen))
+        patch = PatchSet(_counted(fed, seen))
     except UnidiffParseError as exc:
         raise DiffError(f"line {seen[0]}: {str(exc).strip()}") from None
     if lines and not patch:
@@ -106,9 +109,10 @@ def parse_diff(text: str) -> list[DiffFile]:
     files = []
     for pf in patch:
         status = _status(pf)
+        old = _strip_prefix(pf.source_file)
         files.append(DiffFile(
-            path=pf.path,
-            old_path=_strip_prefix(pf.source_file) if status == "renamed" else None,
+            path=names.get(pf.path, pf.path),
+            old_path=names.get(old, old) if status == "renamed" else None,
             status=status,
             binary=pf.is_binary_file,
             hunks=tuple(_hunk(h) for h in pf),
@@ -175,8 +179,8 @@ def file_patch_to_diff(path: str, patch: str | None, *, status: str, old_path: s
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     old = old_path if status == "renamed" and old_path else path
-    out = [f"diff --git a/{old} b/{path}"]
-    src, dst = f"a/{old}", f"b/{path}"
+    src, dst = c_quote(f"a/{old}"), c_quote(f"b/{path}")
+    out = [f"diff --git {src} {dst}"]
     if status == "added":
         out.append("new file mode 100644")
         src = "/dev/null"
@@ -184,7 +188,7 @@ def file_patch_to_diff(path: str, patch: str | None, *, status: str, old_path: s
         out.append("deleted file mode 100644")
         dst = "/dev/null"
     elif status == "renamed":
-        out += [f"rename from {old}", f"rename to {path}"]
+        out += [f"rename from {c_quote(old)}", f"rename to {c_quote(path)}"]
     if binary:
         out.append(f"Binary files {src} and {dst} differ")
     elif patch:

@@ -133,6 +133,19 @@ class Cache:
         its commit record)."""
         return self._read(pr)[1]
 
+    def other_repo(self, pr: int) -> str | None:
+        """The repository whose #``pr`` the entry holds when it is another than this cache's ``repo`` (a fetch of
+        this repository's #``pr`` would replace it: entries are kept by number), else None."""
+        d = self.path(pr)
+        if self.repo is None or d.is_symlink() or not d.is_dir():
+            return None
+        try:
+            provenance = json.loads(read_bytes(d / PROVENANCE))
+        except (OSError, ValueError, RecursionError):
+            return None
+        other = provenance.get("repo") if isinstance(provenance, dict) else None
+        return other if isinstance(other, str) and other != self.repo else None
+
     def remedy(self, pr: int) -> str:
         """What mends the damaged entry of ``pr``, a command and what it does."""
         entry = self._read(pr, as_stored=True)[0]

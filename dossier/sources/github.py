@@ -299,9 +299,10 @@ class GithubSource:
         self._waits = Waits(self.settings.wait)
 
     @classmethod
-    def from_env(cls, repo: str) -> GithubSource:
-        """Token from $GITHUB_TOKEN, base URL from $GITHUB_API_URL, HTTP knobs from DOSSIER_HTTP_*."""
-        return cls(repo, api_url=os.environ.get("GITHUB_API_URL"), token=os.environ.get("GITHUB_TOKEN"),
+    def from_env(cls, repo: str, configured: str | None = None) -> GithubSource:
+        """Token from $GITHUB_TOKEN, base URL from $GITHUB_API_URL, else ``configured`` (the project's [tool.dossier]
+        api_url: a GitHub Enterprise project's own API), HTTP knobs from DOSSIER_HTTP_*."""
+        return cls(repo, api_url=os.environ.get("GITHUB_API_URL") or configured, token=os.environ.get("GITHUB_TOKEN"),
                    settings=HttpSettings.from_env())
 
     def _client(self) -> Github:

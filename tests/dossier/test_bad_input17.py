@@ -4,6 +4,7 @@ back writable. Each case failed before its fix."""
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
@@ -398,3 +399,74 @@ def test_a_read_only_file_system_is_named_with_a_fix_that_fits_the_project():
 
     said = write_failure(OSError(errno.EROFS, "Read-only file system", "cards/drift.lock"))
     assert said == "cards/drift.lock: Read-only file system (remount it writable, or run in a writable copy of the project)"
+
+
+# ---- probe round 3: the configured API, another repository's entry, names git quotes or GitHub spells oddly ------
+
+def test_fetch_uses_the_projects_configured_api_url_when_the_environment_names_none(tmp_path):
+    """Before: [tool.dossier] api_url (a GitHub Enterprise project's API) was read by lint --record only; fetch went
+    to api.github.com, and lint then refused what a fetch with GITHUB_API_URL had cached."""
+    from tests.dossier.test_fetch_cli import fetch
+
+    with FakeGitHub() as gh:
+        gh.add("example/repo", make_pull(100, "Change", files=[make_file("a.py", "@@ -1 +1 @@\n-a\n+b")]),
+               [make_file("a.py", "@@ -1 +1 @@\n-a\n+b")])
+        root = write_project(tmp_path / "p", [make_card(100)], config=f'api_url = "{gh.url}"\n')
+        result = fetch(gh, root, "100", GITHUB_API_URL=None)
+        assert result.exit_code == 0, result.output
+        assert Cache(root / ".dossier" / "cache").get(100).provenance["api_url"] == gh.url
+        assert len(gh.requests) == 2
+
+
+def test_a_fetch_of_another_repositorys_pr_never_replaces_the_projects_entry(tmp_path):
+    """Before: `fetch --repo other/kernel 100` (or with --import) replaced the project's #100 without a word."""
+    from tests.dossier.test_fetch_cli import fetch
+
+    root = write_project(tmp_path / "p", [make_card(100)])
+    put(root / ".dossier" / "cache", 100, created_at="2026-03-01T10:00:00Z")
+    prov = root / ".dossier" / "cache" / "100" / "provenance.json"
+    data = json.loads(prov.read_text())
+    prov.write_text(json.dumps({**data, "repo": "example/repo"}))
+    before = {p.name: p.read_bytes() for p in prov.parent.iterdir()}
+    with FakeGitHub() as gh:
+        gh.add("other/kernel", make_pull(100, "Kernel", files=[make_file("k.cu", "@@ -1 +1 @@\n-a\n+b")]),
+               [make_file("k.cu", "@@ -1 +1 @@\n-a\n+b")])
+        result = fetch(gh, root, "100", "--repo", "other/kernel")
+        assert result.exit_code == 2, result.output
+        assert (f"the fetch cache {root / '.dossier' / 'cache'} holds #100 of example/repo under the number asked; "
+                "fetching other/kernel's would replace it") in result.stderr.replace("\n", " ")
+        assert gh.requests == []
+    assert {p.name: p.read_bytes() for p in prov.parent.iterdir()} == before
+
+
+DIFF_GIT_QUOTES = (
+    'diff --git "a/caf\\303\\251.py" "b/caf\\303\\251.py"\nindex 1..2 100644\n--- "a/caf\\303\\251.py"\n'
+    '+++ "b/caf\\303\\251.py"\n@@ -1 +1 @@\n-x = 1\n+x = 2\n'
+    'diff --git "a/q\\"uote.py" "b/q\\"uote.py"\nnew file mode 100644\n--- /dev/null\n+++ "b/q\\"uote.py"\n'
+    '@@ -0,0 +1 @@\n+q = 1\n'
+    'diff --git a/Plan b/x.md b/Plan b/x.md\nindex 1..2 100644\n--- a/Plan b/x.md\t\n+++ b/Plan b/x.md\t\n'
+    '@@ -1 +1 @@\n-a\n+b\n'
+    'diff --git a/old b/one.md b/new b/two.md\nsimilarity index 90%\nrename from old b/one.md\nrename to new b/two.md\n'
+    'diff --git "a/tab\\there.bin" "b/tab\\there.bin"\nindex 1..2 100644\nBinary files "a/tab\\there.bin" and '
+    '"b/tab\\there.bin" differ\n'
+)
+
+
+def test_names_git_quotes_or_that_hold_b_slash_are_read_as_the_files_they_name():
+    """Before: quoted names kept their quotes and octal escapes ('"python/caf\\303\\251.py"', D302 on a card naming
+    café.py), and a name holding ' b/' made the whole PR unreadable ('Target without source')."""
+    files = parse_diff(DIFF_GIT_QUOTES)
+    assert [(f.path, f.old_path, f.status, f.binary) for f in files] == [
+        ("café.py", None, "modified", False), ('q"uote.py', None, "added", False),
+        ("Plan b/x.md", None, "modified", False), ("new b/two.md", "old b/one.md", "renamed", False),
+        ("tab\there.bin", None, "modified", True)]
+    assert [ln.text for ln in files[0].added()] == ["x = 2"]
+
+
+@pytest.mark.parametrize("name", ["tab\there.py", 'q"uote.py', "back\\slash.py", "docs/Plan b/x.md", "café.py"])
+def test_a_header_built_from_githubs_file_list_reads_back_as_the_same_name(name):
+    from dossier.diff import file_patch_to_diff
+
+    text = file_patch_to_diff(name, "@@ -1 +1 @@\n-a\n+b", status="modified")
+    text += file_patch_to_diff(f"moved/{name}", "@@ -1 +1 @@\n-a\n+c", status="renamed", old_path=name)
+    assert [(f.path, f.old_path) for f in parse_diff(text)] == [(name, None), (f"moved/{name}", name)]

@@ -73,6 +73,7 @@ def test_entry_from_another_repo_is_not_a_hit(gh, project_dir, tmp_path):
     result = fetch(gh, project_dir, "100", "--cache-dir", str(tmp_path / "c"))
     assert result.exit_code == 0
     assert cache.get(100).meta["title"] == "PR number 100" and len(gh.requests) == 2
+    assert "warning: #100: the cache holds #100 of x/y under this number; example/repo's replaces it" in result.stderr
 
 
 def test_all_fetches_every_cited_pr(gh, tmp_path):

@@ -78,8 +78,15 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
     facts = _facts_from_cache(project, pr)
     title = title or facts.get("title")
     state = state.strip().lower() if state else facts.get("state")  # GitHub's UI writes MERGED, Open
+    if facts.get("merged_at") and state not in (None, "merged") and not merged_at:  # the day is GitHub's record
+        raise ScaffoldError(f"--state {state}, but the fetch cache has #{pr} merged on {facts['merged_at']} (GitHub's "
+                            "record): leave --state out, and the card takes merged and that day")
     merged_at = merged_at or facts.get("merged_at")
     if not title or not state:
+        if facts:  # a saved diff (--import) carries no title, state or merge day
+            raise ScaffoldError(f"#{pr} is cached from a saved diff, which carries no "
+                                + " or ".join(k for k, v in (("title", title), ("state", state)) if not v)
+                                + ": pass --title and --state (and --merged-at for a merged PR)")
         raise ScaffoldError(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}` or pass --title and --state")
     if state not in STATES:
         raise ScaffoldError(f"--state must be one of {', '.join(STATES)}")

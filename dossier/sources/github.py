@@ -178,11 +178,12 @@ class _Listing:
     files: list[dict] = field(default_factory=list)
     pages: int = 0
     next_url: str | None = None  # the page after the last one read (GitHub's Link header); None: no more
+    first_page: int = 0  # how many files the first page held (a server that caps the page size: its size)
 
     def at(self, head: str | None) -> None:
         """Start the list again unless it was read at ``head``."""
         if head != self.head:
-            self.head, self.files, self.pages, self.next_url = head, [], 0, None
+            self.head, self.files, self.pages, self.next_url, self.first_page = head, [], 0, None, 0
 
 
 class _WatchedRetry(Retry):
@@ -222,6 +223,10 @@ def _unusable(url: str) -> str | None:
         return str(exc)
     if not parts.hostname:
         return "it names no host"
+    if re.search(r"\s", url):
+        return "it holds a space or another blank (a stray one at its end?)"
+    if ":" in parts.hostname:  # PyGithub rebuilds each request's URL without the brackets: 'Failed to parse'
+        return "an IPv6 address, which the GitHub client cannot use (it drops the brackets): name the host instead"
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return "a ?query or #fragment would come before every request's path"
     return None
@@ -420,16 +425,19 @@ class GithubSource:
                      "deletions": f.deletions, "previous_filename": f.previous_filename} for f in page]
             links = requests.utils.parse_header_links(str(headers.get("link", ""))) if rows else []
             url, params = next((ln.get("url") for ln in links if ln.get("rel") == "next"), None), None
-            why = None if url is None else self._not_next_page(url, paths, listing.pages + 2)
+            if not listing.pages:
+                listing.first_page = len(rows)
+            why = None if url is None else self._not_next_page(url, paths, listing.pages + 2, listing.first_page)
             if why is not None:
                 raise SourceError(f"{self.host} answered #{pr} with a next page of its file list {why} "
                                   f"({redact_url(url)[:100]!r}): not cached")
             listing.files, listing.pages, listing.next_url = listing.files + rows, listing.pages + 1, url
 
-    def _not_next_page(self, url: str, paths: set[str], page: int) -> str | None:
+    def _not_next_page(self, url: str, paths: set[str], page: int, first_page: int) -> str | None:
         """Why a Link's ``url`` is not page ``page`` of the file list at one of ``paths`` (as first asked: same
-        server, path and per_page), or None. PyGithub asserts the host uncaught and follows any path on it: another
-        PR's files, another endpoint, or the same page again, forever."""
+        server, path and per_page, or the smaller page size the first page held, ``first_page`` files, where a server
+        caps it), or None. PyGithub asserts the host uncaught and follows any path on it: another PR's files, another
+        endpoint, or the same page again, forever."""
         parts = urlsplit(url)
         if _server(url) != _server(self.api_url):
             return "on another address"
@@ -439,7 +447,10 @@ class GithubSource:
         pages = [v for k, v in query if k == "page"]
         if pages != [str(page)]:
             return f"that is not page {page}"
-        if [(k, v) for k, v in query if k != "page"] != [("per_page", str(self.settings.per_page))]:
+        # a server that caps the page size (a GitHub Enterprise setting) names its own, the size its first page held
+        sizes = {str(self.settings.per_page), str(first_page)}
+        if not [k for k, v in query if k != "page"] == ["per_page"] or \
+                not any(k == "per_page" and v in sizes for k, v in query):
             return "with another query"
         return None
 
@@ -526,7 +537,9 @@ class GithubSource:
         entries, sections = [], []
         for f in files:
             patch = f["patch"]
-            if patch is not None and patch.strip() and not patch.lstrip().startswith("@@"):
+            if patch is not None and not patch.strip():  # "\n" as "": a file with no lines shown
+                patch = ""
+            if patch and not patch.lstrip().startswith("@@"):
                 raise SourceError(f"{self.host} answered #{pr} with a patch for {f['filename']} that is not a unified "
                                   "diff (it does not start with a hunk header '@@'): not cached")
             status = STATUS_MAP.get(f["status"], f["status"])
@@ -536,7 +549,7 @@ class GithubSource:
             # GitHub sends no patch for binary files (no line counts) and for very large text files
             counted = bool(f["additions"] or f["deletions"])
             binary = patch is None and not counted and status != "renamed"
-            missing = patch is None and not binary and counted
+            missing = not patch and not binary and counted  # lines counted, none sent
             entries.append({"filename": f["filename"], "previous_filename": old, "status": status,
                             "additions": f["additions"], "deletions": f["deletions"],
                             "patch_missing": missing, "binary": binary})
@@ -595,6 +608,9 @@ class GithubSource:
             if status == 404:  # GitHub's answer for an issue's number too (issues and PRs share numbers)
                 return (f"no pull request #{pr} in {self.repo} (HTTP 404): an issue's number, a PR of another "
                         "repository (--repo), or a private repository (GITHUB_TOKEN)?")
+            if status == 401 and not self._token:
+                return (f"{host} asks for authentication (HTTP 401{f': {message}' if message else ''}): set "
+                        f"GITHUB_TOKEN to a token that can read {self.repo}")
             if status == 401:
                 return "GitHub rejected the token in GITHUB_TOKEN (HTTP 401): check it, or unset it to go anonymous"
             if status >= 500:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections import Counter
 from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
@@ -64,6 +65,10 @@ class SavedDiffSource:
             raise SourceError(f"{self.path} is not a unified diff: {exc}") from None
         if not files:
             raise SourceError(f"{self.path} is empty: no file in the diff")
+        twice = next((path for path, n in Counter(f.path for f in files).items() if n > 1), None)
+        if twice is not None:  # a card's fragment would be looked for in the first section only
+            raise SourceError(f"{self.path} holds {twice} twice: a series of patches (git format-patch, several "
+                              "diffs joined), not one diff; save the PR's whole change as one (git diff BASE HEAD)")
         provenance = {"source": "import", "repo": self.repo, "import_path": str(self.path),
                       **({SAVED_CRLF: saved_crlf} if saved_crlf else {})}
         return Fetched(meta_from_diff(pr, files), diff_text, provenance)

@@ -470,3 +470,71 @@ def test_a_header_built_from_githubs_file_list_reads_back_as_the_same_name(name)
     text = file_patch_to_diff(name, "@@ -1 +1 @@\n-a\n+b", status="modified")
     text += file_patch_to_diff(f"moved/{name}", "@@ -1 +1 @@\n-a\n+c", status="renamed", old_path=name)
     assert [(f.path, f.old_path) for f in parse_diff(text)] == [(name, None), (f"moved/{name}", name)]
+
+
+def test_a_saved_diff_that_lists_a_file_twice_is_refused(tmp_path):
+    """Before: a `git format-patch` series was cached with a.py twice, and the evidence searched the first only."""
+    from dossier.sources.saved import SavedDiffSource
+
+    section = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = {}\n+x = {}\n"
+    saved = tmp_path / "series.patch"
+    saved.write_text(section.format(1, 2) + section.format(2, 3))
+    with pytest.raises(SourceError, match=r"holds a.py twice: a series of patches"):
+        SavedDiffSource(saved, REPO).fetch(800)
+
+
+def test_new_names_the_cached_merge_day_and_what_a_saved_diff_lacks(tmp_path):
+    from dossier.sources.saved import SavedDiffSource
+
+    root = write_project(tmp_path / "p", [])
+    cache = Cache(root / ".dossier" / "cache")
+    put(root / ".dossier" / "cache", 600)
+    result = _run(root, "new", "600", "--state", "open")
+    assert result.exit_code == 2, result.output
+    assert ("--state open, but the fetch cache has #600 merged on 2026-03-20 (GitHub's record)"
+            in result.stderr.replace("\n", " ")), result.stderr
+    saved = tmp_path / "pr.diff"
+    saved.write_text("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n")
+    got = SavedDiffSource(saved, "example/repo").fetch(601)
+    cache.put(601, got.meta, got.diff_text, got.provenance)
+    result = _run(root, "new", "601")
+    assert result.exit_code == 2
+    said = result.stderr.replace("\n", " ")
+    assert "#601 is cached from a saved diff, which carries no title or state: pass --title and --state" in said, said
+
+
+def test_a_401_without_a_token_asks_for_one_instead_of_blaming_it():
+    from tests.dossier.fake_github import Reply
+
+    with FakeGitHub() as gh:
+        gh.fail(f"/repos/{REPO}/pulls/7", Reply(401, {"message": "Requires authentication"}))
+        with pytest.raises(SourceError, match=r"asks for authentication \(HTTP 401: Requires authentication\): set "
+                                              "GITHUB_TOKEN to a token that can read"):
+            source(gh).fetch(7)
+
+
+def test_a_server_that_caps_the_page_size_still_lists_every_file():
+    """Before: a server capping per_page at 30 failed every PR of more than 30 files ('another query')."""
+    files = [make_file(f"f{i}.py", "@@ -1 +1 @@\n-a\n+b") for i in range(40)]
+    with FakeGitHub(max_per_page=30) as gh:
+        gh.add(REPO, make_pull(7, "Many", files=files), files)
+        got = source(gh).fetch(7)
+    assert len(got.meta["files"]) == 40 and len(parse_diff(got.diff_text)) == 40
+
+
+@pytest.mark.parametrize(("url", "said"), [("http://[::1]:8080", "an IPv6 address"),
+                                           ("http://127.0.0.1:8080/ ", "a space or another blank")])
+def test_an_api_url_the_client_cannot_use_is_refused_before_any_request(url, said):
+    from dossier.sources.github import GithubSource
+
+    with pytest.raises(SourceError, match=re.escape(said)):
+        GithubSource(REPO, api_url=url)
+
+
+@pytest.mark.parametrize("patch", ["", "\n", "  \n"])
+def test_a_blank_patch_with_counted_lines_is_cached_as_missing_alike(patch):
+    files = [{**make_file("a.py", "@@ -1 +1 @@\n-a\n+b"), "patch": patch, "additions": 3, "deletions": 0}]
+    with FakeGitHub() as gh:
+        gh.add(REPO, make_pull(7, "Blank", files=files), files)
+        got = source(gh).fetch(7)
+    assert got.meta["files"][0]["patch_missing"] is True and parse_diff(got.diff_text)[0].hunks == ()

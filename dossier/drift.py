@@ -279,8 +279,8 @@ def _malformed(entry: dict) -> str | None:
     found = entry.get("found", [])
     if not isinstance(found, list) or not all(
             isinstance(w, dict) and isinstance(w.get("file"), str) and isinstance(w.get("lines"), list)
-            and all(type(n) is int for n in w["lines"]) for w in found):
-        return "has a 'found' that is not a list of {file, lines}"
+            and all(type(n) is int and n > 0 for n in w["lines"]) for w in found):
+        return "has a 'found' that is not a list of {file, lines} (line numbers 1 and up)"
     if verdict in (IN_PLACE, RELOCATED, REWRITTEN) and not (found and all(w["lines"] for w in found)):
         return f"has the verdict {verdict} and no place with its lines"  # the note read 'in place, .'
     if not isinstance(entry.get("removal", False), bool):
@@ -293,9 +293,12 @@ def without_verdict(recorded: dict[int, dict], cards: Iterable[Card]) -> list[in
     holds no verdict for their key fragment: none (a lock cut at an entry boundary is still valid YAML, and the manual
     silently lost those cards' "SGLang <version>" notes; or the cards were added since `dossier drift --record`),
     or one recorded for another (the match or file edited since: the manual told its reader to run `dossier drift
-    --record`). Lint's D332, and through it render and render --check, read this one answer."""
-    return sorted(c.pr for c in cards if judges(c) and (c.pr not in recorded
-                                                        or recorded[c.pr].get("key_fragment") != key_sha(c.key_fragment)))
+    --record`), or one recorded while the card had another status (a note judged against the old one; by-file.md
+    listed a superseded card under the file its code moved to). Lint's D332, and through it render and render
+    --check, read this one answer."""
+    return sorted(c.pr for c in cards if judges(c) and (
+        c.pr not in recorded or recorded[c.pr].get("key_fragment") != key_sha(c.key_fragment)
+        or recorded[c.pr].get("status") != c.status))
 
 
 def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list[str]]:

@@ -29,6 +29,7 @@ from dossier.mentions import code_like
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
 from dossier.sources import DEFAULT_API_HOST, DEFAULT_API_URL
+from dossier.spec import is_day
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile, DiffLine
@@ -296,13 +297,16 @@ def _lock_entry(pr: object, data: object) -> LockEntry:
                         f" (optional: {', '.join(sorted(OPTIONAL_FIELDS))})")
     data = {**data, "recorded": str(data["recorded"])}
     lines, code_names = data["lines"], data.get("names", [])
-    if not isinstance(lines, list) or not all(isinstance(n, int) for n in lines):
-        raise LockError(f"entry {pr}: lines must be a list of line numbers")
+    if not isinstance(lines, list) or not all(type(n) is int and n > 0 for n in lines):
+        raise LockError(f"entry {pr}: lines must be a list of line numbers (1 and up)")
+    if not is_day(data["recorded"]):
+        raise LockError(f"entry {pr}: recorded must be the day it was recorded (YYYY-MM-DD), got {data['recorded']!r}")
     if not isinstance(code_names, list) or not all(isinstance(n, str) for n in code_names):
         raise LockError(f"entry {pr}: names must be a list of code names")
     for name, field in names.items():
-        if name not in ("lines", "names") and name in data and not isinstance(data[name], int if field.type == "int" else str):
-            raise LockError(f"entry {pr}: {name} must be {'a number' if field.type == 'int' else 'text'}")
+        if name not in ("lines", "names") and name in data and not (
+                type(data[name]) is int and data[name] >= 0 if field.type == "int" else isinstance(data[name], str)):
+            raise LockError(f"entry {pr}: {name} must be {'a count (0 and up)' if field.type == 'int' else 'text'}")
     if data["kind"] != PR_DIFF:
         raise LockError(f"entry {pr}: kind must be {PR_DIFF} in the cards section")
     return LockEntry(**{**data, "lines": tuple(lines), "names": tuple(code_names)})

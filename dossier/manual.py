@@ -62,10 +62,12 @@ def render_manual(project: Project) -> dict[str, str]:
 
 
 def moved_files(project: Project) -> dict[int, str]:
-    """PR -> the file drift.lock found a current card's key fragment moved to (its first place)."""
+    """PR -> the file drift.lock found a current card's key fragment moved to (its first place); current as the card
+    says, not as the lock recorded it."""
     _, verdicts = read_drift_lock(project.root)
+    current = {c.pr for c in project.cards if c.status == "current"}
     return {pr: e["found"][0]["file"] for pr, e in verdicts.items()
-            if e.get("verdict") == "relocated" and e.get("found") and e.get("status") == "current"}
+            if e.get("verdict") == "relocated" and e.get("found") and pr in current}
 
 
 #: lint rules whose errors mean the manual would come out wrong or incomplete, so render refuses while any
@@ -80,9 +82,10 @@ def moved_files(project: Project) -> dict[int, str]:
 #: symptoms), a lane's answer block that is not defined (D513: its link dropped), an item's finding that
 #: cards/findings/ does not hold (D514: a link to no section), an answer citing a PR with no card (D512) and a
 #: markdown link written in a card, lanes.yaml or a finding that leads to no page or anchor (D523): dead links; a
-#: finding whose lane is not defined (D702: its playbook link dropped, the raw lane id shown)
+#: finding whose lane is not defined (D702: its playbook link dropped, the raw lane id shown); a finding under another
+#: name than its file's (D701: two findings of one name, one would silently replace the other)
 RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D501", "D506", "D507", "D512", "D513", "D514", "D523",
-                "D702")
+                "D701", "D702")
 
 
 def blockers(project: Project) -> list[Diagnostic]:

@@ -49,7 +49,8 @@ CARD = Spec(
         "lane": _str("a name", doc="A lane id from cards/lanes.yaml"),
         "status": Spec("enum", choices=STATUSES, doc="What the PR means for today's SGLang"),
         "superseded_by": Spec(
-            "list", items=Spec("int", min_value=1, max_value=MAX_PR), doc="PRs that superseded or reverted this one (cards)"
+            "list", items=Spec("int", min_value=1, max_value=MAX_PR), distinct=True,
+            doc="PRs that superseded or reverted this one (cards)"
         ),
         "motivation": _str("prose", doc="The concrete problem: symptom, numbers, root cause"),
         "implementation": _str("prose", doc="Which code path changed and how (files, functions, flags)"),
@@ -158,7 +159,7 @@ LANE = Spec(
         "change_rules": Spec("list", items=_text),
         "validation": Spec("list", items=_text, doc="SGLang-native validation: commands and scripts that exist "
                            "in SGLang 0.5.23, or measurements to take on a server"),
-        "answers": Spec("list", items=_text, required=False,
+        "answers": Spec("list", items=_text, required=False, distinct=True,
                         doc="Ids of the answer blocks this lane's readers need (gdn-backends, mtp-verify-path, "
                         "or a checklist id)"),
         "repo_checks": Spec("list", items=_text, required=False,

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import platform
-import re
 import signal
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from dossier.files import MAX_FILE_BYTES, read_bytes, write_atomic
 from dossier.json_out import dumps
 from dossier.model import Card
 from dossier.python_modules import module_exists
+from dossier.spec import is_day
 
 DEVICES = ("auto", "cuda", "cpu")
 PARITY_PREFIX = "parity:"
@@ -497,6 +497,8 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
     for name, kind, words in kinds:
         if not isinstance(doc[name], kind) or (kind is int and isinstance(doc[name], bool)):
             return f"{name} must be {words}"
+    if doc["passed"] < 0 or doc["failed"] < 0:
+        return "passed and failed must be counts of tests (0 and up)"
     found = non_finite(doc)
     if found:
         return _cannot_hold(found)
@@ -504,7 +506,7 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
     if not isinstance(name, str) or not name.strip() or not name.isprintable() or "|" in name:
         return "device.name must be the GPU's name on one line (the manual shows it: 'reproduced on ?' without it)"
     for key, date in (("date", doc["date"]), ("bench.date", doc["bench"].get("date", doc["date"]))):
-        if not (isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)):
+        if not is_day(date):
             return f"{key} must be the day of the run, YYYY-MM-DD (the manual shows it)"
     if doc["pr"] != pr:
         return f"the result of #{doc['pr']}, not of #{pr}"
@@ -567,13 +569,17 @@ def gpu_runs(results_dir: Path, *, strict: bool = True) -> Callable[[Card], GpuR
 
 
 def gpu_annotator(results_dir: Path) -> Callable[[Card], list[str]]:
-    """`dossier show`'s line per card: what a real GPU run measured, or that none has run."""
-    runs = gpu_runs(results_dir, strict=False)
+    """`dossier show`'s line per card: what a real GPU run measured, that none has run, or that its stored result
+    cannot be read (render refuses it; "none committed" would send the reader to run one again)."""
+    runs = gpu_runs(results_dir)
 
     def note(card: Card) -> list[str]:
         if not card.runtime.reference:
             return []
-        r = runs(card)
+        try:
+            r = runs(card)
+        except RegressError as exc:
+            return [f"**GPU regression.** its stored result cannot be read: {exc}."]
         if r is None:
             return [f"**GPU regression.** no GPU result committed yet (`dossier regress {card.pr} --device cuda`)."]
         parts = [f"**GPU regression.** {r.verdict} on {r.device}, {r.date}"]

@@ -500,12 +500,43 @@ def read_release_lock(root: Path) -> ReleaseLock:
             for event in h["events"]:
                 check_keys(event, EVENT_KEYS, f"{LOCK_FILE}: releases: #{pr}: events", fix)
         cards = {int(pr): History.from_data(h) for pr, h in data["cards"].items()}
+        for pr, h in cards.items():
+            if why := _history_fault(h, built):  # read as written, the card lost or moved its release lines
+                raise LockError(f"{LOCK_FILE}: releases: #{pr}: {why} (edited by hand, or a merge?); {fix}")
     except LockError:
         raise
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise LockError(f"{LOCK_FILE}: releases section is malformed ({type(exc).__name__}: {exc}); "
                         "run `dossier releases verify --record`") from None
     return ReleaseLock(built, cards)
+
+
+def _history_fault(h: History, built: dict[str, str]) -> str | None:
+    """Why one card's release history cannot be what a scan of the ``built`` releases recorded, or None: a version
+    it does not list, a span that ends before it begins or out of order, an event whose lines or build day are
+    not possible."""
+    order = {v: i for i, v in enumerate(built)}
+    if h.first not in order or h.last not in order or order[h.first] > order[h.last]:
+        return f"first {h.first!r} and last {h.last!r} are not two listed releases, oldest first"
+    for name, spans in (("present", h.present), ("today: present", h.today or ())):
+        end = order[h.first] - 1
+        for a, b in spans:
+            if a not in order or b not in order:
+                return f"{name}: {[a, b]} names a release built does not list"
+            if not end < order[a] <= order[b] <= order[h.last]:
+                return f"{name}: {[a, b]} ends before it begins, overlaps the span before it or lies outside " \
+                       f"{h.first}..{h.last}"
+            end = order[b]
+    for e in h.events:
+        if e.change not in ("added", "removed") or not all(type(n) is int and n > 0 for n in e.lines):
+            return f"an event of {e.file!r} is no {e.change!r} change on lines {list(e.lines)}"
+        for side in (e.old, e.new):
+            if built.get(side.version) != side.built:
+                return (f"an event of {e.file!r} names {side.version!r} built {side.built!r}, where built "
+                        f"records {built.get(side.version)!r}")
+        if order[e.old.version] >= order[e.new.version]:
+            return f"an event of {e.file!r} goes from {e.old.version} back to {e.new.version}"
+    return None
 
 
 def write_release_lock(root: Path, lock: ReleaseLock, cards: Iterable[Card]) -> Path:

@@ -181,6 +181,7 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
             wheel = _wheel_of_another_version(data)
             why = (f"{RECORD} is the record of {named}, not of {p.name}" if isinstance(named, str) and named != p.name
                    else f"its sources come from {data['wheel']}, a wheel of SGLang {wheel}, not {p.name}" if wheel
+                   else f"{RECORD} records files: {recorded!r}, which is no count of sources" if not _count_ok(data)
                    else f"it holds {_sources(p)} .py files, {RECORD} records {recorded}: one was deleted or the copy "
                    "cut short, and its diffs would show changes no release made" if _count_differs(data, p)
                    else f"{RECORD} lacks a version or build date (a real day, YYYY-MM-DD), or holds a value of the "
@@ -267,8 +268,8 @@ def load(path: Path) -> Release | None:
         if data["version"] != path.name or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["built"]):
             return None
         dt.date.fromisoformat(data["built"])  # 2026-13-45 is no day: ValueError, not complete
-        if _count_differs(data, path):  # a source missing: a release diff would say the release removed it
-            return None
+        if _count_differs(data, path) or not _count_ok(data):  # a source missing: a release diff would say the
+            return None  # release removed it
         if _wheel_of_another_version(data):  # a release copied under another name, its record's version edited
             return None
         return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
@@ -293,10 +294,15 @@ def _sources(path: Path) -> int:
     return sum(name.endswith(".py") for _, _, names in os.walk(path / "python") for name in names)
 
 
+def _count_ok(record: dict) -> bool:
+    """Whether a record's source count, where it has one, is a count (``true`` is not one, though Python adds it)."""
+    return "files" not in record or (type(record["files"]) is int and record["files"] >= 0)
+
+
 def _count_differs(record: dict, path: Path) -> bool:
     """Whether the release at ``path`` holds another number of sources than its record counts (a record without a
     count is not judged)."""
-    return isinstance(record.get("files"), int) and record["files"] != _sources(path)
+    return _count_ok(record) and "files" in record and record["files"] != _sources(path)
 
 
 def synced(cache: Path) -> list[Release]:

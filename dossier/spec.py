@@ -54,6 +54,7 @@ class Spec:
     slug: bool = False  # for str: an id that names an anchor (see SLUG)
     min_items: int = 0  # for list: the fewest items it may hold
     unique: str = ""  # for a list of maps: the field no two items may share (an id that names an anchor)
+    distinct: bool = False  # for a list of values: no value twice (the manual would show it twice)
     max_len: int | None = None  # for str: the most characters the field may hold ...
     max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
 
@@ -94,6 +95,10 @@ class Spec:
             if isinstance(value, str) and _DATE_SHAPE.fullmatch(value):
                 if not _is_date(value):
                     yield Problem("format", path, f"{_name(path)} is {value}, which is not a real date")
+                elif not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # YAML reads a date only with two-digit parts
+                    y, m, d = (int(x) for x in value.split("-"))
+                    yield Problem("format", path, f"{_name(path)} is {value!r}, which YAML reads as text: write the "
+                                  f"month and day in two digits, {y:04d}-{m:02d}-{d:02d}")
                 else:  # quoted in YAML: exactly the asked-for shape, so say what is wrong with it
                     yield Problem("type", path, f"{_name(path)} is the text {value!r}, not a date: write it "
                                   "without quotes")
@@ -121,6 +126,12 @@ class Spec:
                 if isinstance(key, str) and first.setdefault(key, i) != i:
                     yield Problem("duplicate", f"{path}[{i}].{self.unique}", f"{path}[{i}].{self.unique} {key!r} is "
                                   f"also {path}[{first[key]}]'s: one would take the other's anchor and place")
+            if self.distinct:
+                seen: dict[object, int] = {}
+                for i, item in enumerate(value):
+                    if isinstance(item, str | int) and seen.setdefault(item, i) != i:
+                        yield Problem("duplicate", f"{path}[{i}]", f"{path}[{i}] {item!r} is also {path}[{seen[item]}]: "
+                                      "the manual would show it twice")
         elif self.kind == "map":
             yield from self._check_map(value, path)
 
@@ -209,6 +220,11 @@ def _yaml11_int(text: str) -> str:
     base = ("hexadecimal " if digits[:2] in ("0x", "0X") else "binary " if digits[:2] == "0b" else
             "base-60 " if ":" in digits else "octal " if digits[:1] == "0" and len(digits) > 1 else "")
     return f"the {base}number {value}"
+
+
+def is_day(text: object) -> bool:
+    """Whether ``text`` is a real day written YYYY-MM-DD (what the locks and results record)."""
+    return isinstance(text, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None and _is_date(text)
 
 
 def _is_date(text: str) -> bool:

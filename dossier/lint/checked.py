@@ -9,6 +9,7 @@ day or counts contradict GitHub's record (cards/pr-facts.json, D414), and says w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -47,7 +48,16 @@ def _entries(data: dict) -> dict[int, dict]:
     check_keys(data, ("version", "cards"), str(CHECKED_LOCK), fix)
     for pr, entry in cards.items():
         check_keys(entry, ("numbers", "files"), f"{CHECKED_LOCK}: the entry of #{pr}", fix)
+        bad = next((n for n in entry["numbers"] if not (isinstance(n, str) and _RECORDED.fullmatch(n))), None)
+        if bad is not None or not all(isinstance(f, str) for f in entry["files"]):
+            what = f"the number {bad!r}" if bad is not None else "a file that is not a path"
+            raise LockError(f"{CHECKED_LOCK}: the entry of #{pr} holds {what}, not one `lint --record` writes "
+                            f"(\"2.6 percent\", \"3.83\"; edited by hand?); {fix}")
     return cards
+
+
+#: a number as the lock keeps it: digits, a decimal part, and the kind of its unit
+_RECORDED = re.compile(r"\d+(?:\.\d+)?(?: [a-z]+)?")
 
 
 def read_checked(root: Path) -> dict[int, dict]:

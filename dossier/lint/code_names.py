@@ -34,7 +34,7 @@ from dossier.lint.claims import (
     tree_words,
 )
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError, of_version, read_lock_file
+from dossier.locks import LockError, check_keys, of_version, read_lock_file
 from dossier.mentions import code_like
 
 NAMES_LOCK = Path("cards") / "names.lock"
@@ -75,6 +75,14 @@ def read_names(root: Path) -> set[str]:
     if not of_version(data, 1) or not isinstance(names, dict) or not all(isinstance(n, str) for n in names):
         raise LockError(f"{NAMES_LOCK}: expected version: 1 and names: {{name: first..last release}}; run "
                         "`dossier releases surface --record`")
+    check_keys(data, ("version", "names", "count"), str(NAMES_LOCK), "run `dossier releases surface --record`")
+    count = data.get("count")
+    if type(count) is not int or count != len(names):  # a lock cut at an entry boundary is still YAML
+        said = "no closing `count:`, which recording writes last" if type(count) is not int else \
+            f"names lists {len(names)} name(s) where `count:` says {count}"
+        raise LockError(f"{NAMES_LOCK}: {said}: the lock is cut short (or edited by hand), and the names past the cut "
+                        f"would read as code no source holds (D621); take the committed copy (git checkout -- "
+                        f"{NAMES_LOCK}) or run `dossier releases surface --record`")
     return set(names)
 
 
@@ -217,7 +225,7 @@ def record_names(root: Path, wanted: set[str], today, trees) -> dict[str, str]:
     entries = {n: a if a == b else f"{a}..{b}" for n, (a, b) in sorted(spans.items())}
     # `names:` with nothing under it would be null to YAML, which read_names refuses
     record(root / NAMES_LOCK, lambda: NAMES_HEADER + "version: 1\nnames:" + ("".join(
-        f"\n  {n}: '{s}'" for n, s in entries.items()) or " {}") + "\n")
+        f"\n  {n}: '{s}'" for n, s in entries.items()) or " {}") + f"\ncount: {len(entries)}\n")
     return entries
 
 

@@ -301,12 +301,17 @@ def bad_lock(ctx) -> Iterator[Finding]:
              (SURFACE_LOCK, read_history, "take main's copy, or run `dossier releases surface --record`"),
              (PR_FACTS, read_facts, f"take main's copy (git checkout -- {PR_FACTS})"),
              (LOCK_FILE, None, "take main's copy, or run `dossier lint --record` and `dossier releases verify --record`"))
+    cards_dir = root / "cards"
     for name, read, hint in locks:
         try:
-            if read is not None:
-                read(root)
+            got = read(root) if read is not None else None
         except (LockError, SurfaceLockError) as exc:
             yield Finding("", str(exc), hint=hint, doc=read_yaml(root / name), at=(getattr(exc, "line", None) or 1, 1))
+            continue
+        if name == DRIFT_LOCK:  # a verdict of a card since deleted or renamed: a stale lock, as for evidence.lock
+            for pr in sorted(pr for pr in got[1] if not (cards_dir / f"{pr}.yaml").is_file()):
+                yield Finding(f"cards.{pr}", f"{DRIFT_LOCK} records a verdict for #{pr}, which has no card",
+                              hint="dossier drift --record drops it", doc=read_yaml(root / name))
     hints = {name: hint for name, _, hint in locks}
     for name in committed_but_missing(root, list(hints)):
         # a lock that is absent reads as "nothing recorded yet": the manual would lose what it recorded, unsaid
@@ -326,7 +331,6 @@ def bad_lock(ctx) -> Iterator[Finding]:
             line = exc.line or 1
         yield Finding("", error, at=(line, 1), hint="fix it (after a merge conflict: take main's copy and record again), or "
                       "delete it and run `dossier lint --record` and `dossier releases verify --record`", doc=doc)
-    cards_dir = ctx.project.root / "cards"
     for pr in sorted(pr for pr in entries if not (cards_dir / f"{pr}.yaml").is_file()):
         yield Finding(
             f"cards.{pr}",

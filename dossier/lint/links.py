@@ -276,7 +276,8 @@ def coverage(ctx) -> Iterator[Finding]:
             yield Finding("", f"{len(invalid)} PR(s) listed in [tool.dossier] cover have an invalid card: "
                           + ", ".join(f"#{p}" for p in invalid), doc=lanes_doc, hint="dossier lint")
         if not isinstance(cover, list) or len(required) != len(cover):
-            yield Finding("", "[tool.dossier] cover must be a list of PR numbers", doc=lanes_doc)
+            yield Finding("", f"pyproject.toml's [tool.dossier] cover must be a list of PR numbers, got {cover!r:.60} "
+                          "(reported here, beside the lanes it covers)", doc=lanes_doc)
     if lanes_doc is not None and is_valid(lanes_doc):
         text = lanes_doc.path.read_text(encoding="utf-8")
         for pr in sorted({int(n) for n in PR_REF.findall(text)} - set(known)):

@@ -264,6 +264,10 @@ def drift_unrecorded(card: Card, doc, ctx) -> Iterator[Finding]:
         yield Finding("status", f"#{card.pr} is {card.status} but has no verdict in {DRIFT_LOCK}: the manual shows no "
                                 "note of where its line sits in today's SGLang (the lock cut short, or the card added "
                                 "since it was recorded)", hint="dossier drift --record")
+    elif entry.get("status") != card.status:
+        yield Finding("status", f"#{card.pr}'s verdict in {DRIFT_LOCK} was recorded while it was {entry.get('status')}, "
+                                f"not {card.status}: its note and by-file.md's rows would judge it by the old status",
+                      hint="dossier drift --record")
     else:
         yield Finding("key_fragment.match", f"#{card.pr}'s verdict in {DRIFT_LOCK} was recorded for an earlier key "
                                             "fragment: the manual would tell its reader to run `dossier drift --record` "

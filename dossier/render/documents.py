@@ -292,14 +292,18 @@ def _release_sections(releases) -> list[dict]:
 
 
 def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[dict]:
-    """This repository's benchmarks, each with the cards whose reference it measures and their last GPU runs."""
+    """This repository's benchmarks, each with the cards whose reference it measures, their last GPU runs and the
+    cards whose run failed (the benchmark's verdict is theirs, not its first card's)."""
     benches: dict[str, dict] = {}
     for card in cards:
-        b = benches.setdefault(card.runtime.bench, {"module": card.runtime.bench, "cards": [], "summary": None})
+        b = benches.setdefault(card.runtime.bench, {"module": card.runtime.bench, "cards": [], "summary": None,
+                                                    "failed": []})
         run = runs(card)
         b["cards"].append({"card": card, "run": run})
         if run is not None and b["summary"] is None and run.summary:
             b["summary"] = run
+        if run is not None and not run.ok:
+            b["failed"].append(card.pr)
     return sorted(benches.values(), key=lambda b: b["module"])
 
 

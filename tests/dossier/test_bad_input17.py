@@ -4,12 +4,14 @@ back writable. Each case failed before its fix."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import stat
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -324,7 +326,7 @@ def _read_surface(root: Path):
     ("evidence.lock", "cards: {}\n", _read_evidence),
     ("drift.lock", "sglang: 0.5.23\ncards: {}\n", _read_drift),
     ("checked.lock", "cards: {}\n", _read_checked),
-    ("names.lock", "names: {}\n", _read_names),
+    ("names.lock", "names: {}\ncount: 0\n", _read_names),
     ("surface.lock", "releases: []\nflags: {}\nenv: {}\nnames: {flags: 0, env: 0}\n", _read_surface),
 ])
 def test_a_lock_that_says_version_true_is_refused(tmp_path, lock, body, read):
@@ -538,3 +540,187 @@ def test_a_blank_patch_with_counted_lines_is_cached_as_missing_alike(patch):
         gh.add(REPO, make_pull(7, "Blank", files=files), files)
         got = source(gh).fetch(7)
     assert got.meta["files"][0]["patch_missing"] is True and parse_diff(got.diff_text)[0].hunks == ()
+
+
+# ---- probe round 3, the manual: what render showed wrong or left out while lint passed or stayed silent ----------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def real(tmp_path) -> Path:
+    """A copy of this repository's cards, results and project file (the manual's real inputs)."""
+    import shutil
+
+    root = tmp_path / "real"
+    root.mkdir()
+    for name in ("cards", "results"):
+        shutil.copytree(REPO_ROOT / name, root / name)
+    shutil.copy(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def test_two_findings_of_one_name_stop_render(tmp_path):
+    """Before: a copy of a finding that kept its `name` left the new one out of findings.md, render clean."""
+    from dossier.manual import blockers
+    from dossier.project import Project
+    from tests.dossier.test_findings import FINDING, _project
+
+    root = _project(tmp_path)
+    (root / "cards" / "findings" / "another-bug.yaml").write_text(
+        yaml.safe_dump({**FINDING, "title": "Another bug"}, sort_keys=False))
+    codes = [d.code for d in blockers(Project.load(root))]
+    assert "D701" in codes, codes
+
+
+def _release_lock(root: Path) -> dict:
+    return yaml.safe_load((root / "cards" / "evidence.lock").read_text())
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (lambda h, built: h.update(present=[[h["present"][0][1], h["present"][0][0]]]), "ends before it begins"),
+    (lambda h, built: h.update(present=[[h["present"][0][0], "0.5.77"]]), "names a release built does not list"),
+    (lambda h, built: h["events"][0]["new"].update(built="1999-01-01"), "where built records"),
+    (lambda h, built: h["events"][0].update(lines=[-236]), "is no 'added' change on lines [-236]"),
+])
+def test_a_release_history_no_scan_could_record_is_refused(real, damage, said):
+    """Before: a reversed span or a release no scan lists moved the card to 'no release places them' and dropped its
+    release labels from every page, with only a D313 warning."""
+    from dossier.evidence import write_section
+    from dossier.locks import LockError
+    from dossier.release_evidence import read_release_lock
+
+    data = _release_lock(real)
+    built = dict(data["releases"]["built"])
+    h = next(h for h in data["releases"]["cards"].values() if h["present"] and h["present"][0][0] != h["present"][0][1]
+             and h["events"])
+    read_release_lock(real)
+    damage(h, built)
+    write_section(real, "releases", data["releases"])
+    with pytest.raises(LockError, match=re.escape(said)):
+        read_release_lock(real)
+
+
+def test_a_failed_gpu_run_reads_failed_in_its_row_and_its_benchmarks_heading(real):
+    from dossier.manual import render_manual
+    from dossier.project import Project
+
+    path = real / "results" / "cuda" / "12508.json"
+    doc = json.loads(path.read_text())
+    doc["ok"] = False
+    path.write_text(json.dumps(doc))
+    text = render_manual(Project.load(real))["references/reference-kernels.md"]
+    row = next(line for line in text.splitlines() if line.startswith("| [#12508]"))
+    assert "**FAILED**: " in row, row
+    assert "(FAILED for [#12508](pr-history.md#pr-12508) on NVIDIA H200" in text
+    rows = [line for line in text.splitlines() if line.startswith("| [#") and "passed on" in line]
+    assert sum("FAILED" in line for line in rows) == 1
+
+
+def test_show_says_a_stored_result_cannot_be_read(real):
+    path = real / "results" / "cuda" / "10466.json"
+    path.write_text('{"pr": 10466, "trunc')
+    result = _run(real, "show", "10466")
+    assert result.exit_code == 0
+    assert "its stored result cannot be read" in result.stdout.replace("\n", " ").replace("│", " ")
+    assert "no GPU result committed yet" not in result.stdout
+
+
+def test_a_verdict_recorded_under_another_status_is_stale(real):
+    """Before: a card made superseded kept its by-file row under the file its code moved to, lint silent."""
+    from dossier.drift import read_lock, without_verdict
+    from dossier.manual import moved_files
+    from dossier.project import Project
+
+    project = Project.load(real)
+    _, recorded = read_lock(real)
+    pr = next(pr for pr, e in recorded.items() if e["verdict"] == "relocated" and e["status"] == "current")
+    assert pr in moved_files(project) and without_verdict(recorded, project.cards) == []
+    recorded[pr] = {**recorded[pr], "status": "superseded"}
+    assert without_verdict(recorded, project.cards) == [pr]
+    card = real / "cards" / f"{pr}.yaml"
+    card.write_text(card.read_text().replace("status: current", "status: adjacent", 1))
+    assert pr not in moved_files(Project.load(real))
+
+
+@pytest.mark.parametrize(("lock", "old", "new", "said"), [
+    ("checked.lock", "'1470.560 rate'", "'1,470.560 rate'", "holds the number '1,470.560 rate'"),
+    ("drift.lock", "lines: [120]", "lines: [-5, 0]", "line numbers 1 and up"),
+])
+def test_impossible_values_in_a_lock_are_refused_not_rendered(real, lock, old, new, said):
+    from dossier.drift import read_lock as read_drift
+    from dossier.evidence import read_lock as read_evidence
+    from dossier.lint.checked import read_checked
+    from dossier.locks import LockError
+
+    path = real / "cards" / lock
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    read = {"checked.lock": read_checked, "drift.lock": read_drift, "evidence.lock": read_evidence}[lock]
+    with pytest.raises(LockError, match=re.escape(said)):
+        read(real)
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [("recorded", "2026-13-01", "recorded must be the day"),
+                                                      ("lines", [-236], "lines must be a list of line numbers"),
+                                                      ("additions", -1, "additions must be a count")])
+def test_an_impossible_pr_diff_entry_is_refused(tmp_path, field, value, said):
+    from dossier.evidence import LockEntry, read_lock, write_lock
+    from dossier.locks import LockError
+
+    (tmp_path / "cards").mkdir()
+    entry = LockEntry("a" * 64, "b" * 64, "github", "python/x.py", "new", (3,), "2026-04-01", 1, 1, 0)
+    write_lock(tmp_path, {100: entry})
+    assert read_lock(tmp_path)[100] == entry
+    write_lock(tmp_path, {100: dataclasses.replace(entry, **{field: value})})
+    with pytest.raises(LockError, match=re.escape(said)):
+        read_lock(tmp_path)
+
+
+def test_a_names_lock_cut_at_an_entry_boundary_is_refused(real):
+    """Before: a names.lock cut after two entries gave 55 D621 errors ('a code name no source holds') and no D311."""
+    from dossier.lint.code_names import read_names
+    from dossier.locks import LockError
+
+    path = real / "cards" / "names.lock"
+    lines = path.read_text().splitlines(keepends=True)
+    cut = lines[:[i for i, ln in enumerate(lines) if ln.startswith("names:")][0] + 3]
+    assert len(read_names(real)) > 2
+    path.write_text("".join(cut))
+    with pytest.raises(LockError, match="no closing `count:`"):
+        read_names(real)
+
+
+@pytest.mark.parametrize(("field", "value"), [("passed", -4), ("date", "2026-13-45")])
+def test_a_result_with_an_impossible_count_or_day_is_refused(real, field, value):
+    from dossier.regress import RegressError, read_result
+
+    path = real / "results" / "cuda" / "12508.json"
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, field: value}))
+    with pytest.raises(RegressError):
+        read_result(real / "results", 12508, bench=doc["bench"]["module"])
+
+
+def test_small_messages_name_what_is_wrong(tmp_path):
+    from dossier.spec import Spec
+
+    [problem] = Spec("date", nullable=True).check("2025-9-11", "merged_at")
+    assert problem.message == ("merged_at is '2025-9-11', which YAML reads as text: write the month and day in two "
+                               "digits, 2025-09-11")
+    [problem] = Spec("list", items=Spec("int"), distinct=True).check([10258, 10258], "superseded_by")
+    assert problem.kind == "duplicate" and "superseded_by[1] 10258 is also superseded_by[0]" in problem.message
+
+
+def test_a_release_record_whose_file_count_is_no_count_is_named_so(tmp_path):
+    from dossier.releases import incomplete, load
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "releases"
+    write_release(cache, "0.5.1", "2025-09-01", {"python/sglang/a.py": "x = 1\n"})
+    record = cache / "0.5.1" / "release.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "files": True}))
+    assert load(cache / "0.5.1") is None
+    [(_, why)] = incomplete(cache)
+    assert why == "release.json records files: True, which is no count of sources"

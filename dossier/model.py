@@ -152,7 +152,7 @@ LANE = Spec(
     fields={
         "id": Spec("str", doc="Lane id cards refer to", slug=True),
         "title": Spec("str"),
-        "symptoms": Spec("list", items=_text, doc="What an engineer observes when this lane is at fault"),
+        "symptoms": Spec("list", items=_text, min_items=1, doc="What an engineer observes when this lane is at fault"),
         "first_files": Spec("list", items=_text, doc="Files to inspect first (SGLang paths)"),
         "investigation": Spec("list", items=_text, doc="Investigation order"),
         "flags": Spec("list", items=_text, doc="Flags and environment to record (as spelled in SGLang 0.5.23)"),

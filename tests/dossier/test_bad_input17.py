@@ -724,3 +724,13 @@ def test_a_release_record_whose_file_count_is_no_count_is_named_so(tmp_path):
     assert load(cache / "0.5.1") is None
     [(_, why)] = incomplete(cache)
     assert why == "release.json records files: True, which is no count of sources"
+
+
+def test_a_lane_with_no_symptoms_is_a_schema_error(tmp_path, lanes):
+    """Before: `symptoms: []` dropped the lane from SKILL.md's symptom table with lint clean."""
+    from dossier.manual import blockers
+    from dossier.project import Project
+
+    lanes["lanes"][0]["symptoms"] = []
+    root = write_project(tmp_path / "p", [make_card(100)], lanes=lanes)
+    assert any(d.code.startswith("D1") and "symptoms" in d.message for d in blockers(Project.load(root)))

@@ -296,7 +296,7 @@ ENTRY = (
         ("version: 1\ncards: {100: {file: x}}\n", "entry 100 must be"),
         ("version: 1\ncards: {100: [oops\n", "not valid YAML"),
         (ENTRY.format(files="1", lines="7"), "lines must be a list"),
-        (ENTRY.format(files="many", lines="[7]"), "files must be a number"),
+        (ENTRY.format(files="many", lines="[7]"), "files must be a count"),
     ],
 )
 def test_malformed_lock_fails(tmp_path, text, message):

@@ -843,6 +843,8 @@ def releases_verify(
         err.print(f"error: {len(found)} release(s) in {cache}: run `dossier releases sync` first")
         raise typer.Exit(USAGE)
     _left_out(rl, cache)
+    if record:  # before the trees are read and scanned (seconds to minutes): a partial cache would drop history
+        rl.refuse_to_drop(rv.read_release_lock(project.root).built, [r.version for r in found], rv.LOCK_FILE)
     trees = [SourceTree.release(r) for r in found]
     _other_builds(rv, project, trees, cache, record)
     err.print(f"scanning {len(project.cards)} card(s) through {len(trees)} releases "

@@ -286,6 +286,7 @@ def test_verify_record_never_drops_a_release_the_cache_lacks(setup):
     (cache / "0.1.0.post1").rename(cache.parent / "0.1.0.post1-elsewhere")
     result = verify(root, cache, "--record")
     assert result.exit_code == 2 and "lacks 1 release(s) cards/evidence.lock records (0.1.0.post1)" in result.output
+    assert "scanning" not in result.output  # refused before the trees are read (13 s on the real cache)
     assert (root / "cards" / "evidence.lock").read_text() == before
     assert verify(root, cache).exit_code == 1  # without --record the scan still answers
 

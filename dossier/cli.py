@@ -208,6 +208,11 @@ def given_path(raw: str) -> Path:
     return Path(_given(raw, "name a path"))
 
 
+def given_output(raw: str) -> str:
+    """An output path as given: `-` (standard output) stays apart from `./-` (a file), which a Path would merge."""
+    return _given(raw, "name a path")
+
+
 def given_seconds(raw: str) -> float:
     """A duration of 0.1 s to a day (--deadline): anything else, NaN and infinity too, is a usage error naming it
     (no clock or thread wait takes those)."""
@@ -1115,6 +1120,12 @@ def regress(
     from dossier.files import check_writable
 
     check_writable(results_dir / kind)  # an unwritable place fails now, not after the first job's minutes
+    from dossier.files import kind_of
+
+    blocked = next((p for j in jobs if (p := results_dir / kind / f"{j.pr}.json").exists() and not p.is_file()),
+                   None)
+    if blocked is not None:  # found only when the first result is written, after the tests' minutes
+        fail(f"{blocked} is {kind_of(blocked)}, where a job writes its result: move it away")
     err.print(f"device: {facts.get('name')} ({kind}); torch {facts.get('torch')}, triton {facts.get('triton')}")
     benches = _reused_benches(bench_json or [], {j.bench for j in jobs}, facts)
     if junit is not None:
@@ -1266,18 +1277,19 @@ def new(
 
 @command()
 def schema(
-    output: Annotated[Path | None, path_option("--output", "-o", help="Write to a file instead of stdout (`-`: "
-                                                                      "stdout).")] = None,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", parser=given_output, metavar="<path>",
+        help="Write to a file instead of stdout (`-`: stdout; `./-`: a file named '-').")] = None,
 ) -> None:
     """Print the card schema as JSON Schema (for editors: point yaml-language-server at it). Exit 2 when
     --output cannot be written (the file is then left as it was)."""
     from dossier.model import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
-    if output and str(output) != "-":  # `-o -` is standard output, as everywhere, not a file named '-'
+    if output is not None and output != "-":  # `-o -` is standard output, as everywhere; `./-` is a file
         from dossier.files import write_atomic
 
-        write_atomic(output, text)
+        write_atomic(Path(output), text)
     else:
         sys.stdout.write(text)
 

@@ -257,6 +257,8 @@ def _land_all(pending: dict[Path, Path]) -> None:
 def check_writable(folder: Path) -> None:
     """Create ``folder`` if needed and make sure a file can be written in it (a temp file, removed at once);
     raises OSError naming the folder. For work that writes only after minutes: fail before it starts."""
+    if os.path.islink(folder) and not folder.exists():  # mkdir's answer would be a bare "File exists"
+        raise OSError(errno.ENOENT, f"{kind_of(folder)}, not a folder", str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=f".write-check.{os.getpid()}.", suffix=".tmp")

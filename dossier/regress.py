@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import posixpath
 import signal
 import subprocess
 import sys
@@ -208,6 +209,8 @@ def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, li
         if runnable:
             records = records + [r for classname, name, r in cases if any(_covers(n, classname, name) for n in runnable)]
             records += [_error(" ".join(runnable), stopped)] if stopped else []
+            records += [_error(n, "no test of the run matched this id (pytest ran it under another name?)")
+                        for n in runnable if not stopped and not any(_covers(n, c, name) for c, name, _ in cases)]
         out[job.pr] = records
     return out
 
@@ -276,7 +279,7 @@ def _covers(node: str, classname: str, name: str) -> bool:
     (pytest's JUnit address: the file as a dotted module, then the classes; a failed collection of the file is
     the case named by the dotted module alone)."""
     file, _, rest = node.partition("::")
-    module = file.removesuffix(".py").replace("/", ".")
+    module = posixpath.normpath(file).removesuffix(".py").replace("/", ".")  # ./x, a//b, dir/: as pytest names them
     if classname == "" and name == module:
         return True
     names = rest.split("::") if rest else []
@@ -302,11 +305,20 @@ def parse_junit(xml_text: str) -> list[dict]:
     return [record for _, _, record in _junit_cases(xml_text)]
 
 
+def _junit_path(classname: str) -> str:
+    """A JUnit classname (``tests.runtime.gdn.test_x.TestA``) as a node id's path and classes
+    (``tests/runtime/gdn/test_x.py::TestA``): a part that starts with ``Test`` after the module is a class."""
+    parts = classname.split(".")
+    cut = next((i for i, part in enumerate(parts) if i and part.startswith("Test") and parts[i - 1].startswith("test")),
+               len(parts))
+    return "/".join(parts[:cut]) + ".py" + "".join(f"::{c}" for c in parts[cut:])
+
+
 def _junit_cases(xml_text: str) -> list[tuple[str, str, dict]]:
     cases = []
     for case in ET.fromstring(xml_text).iter("testcase"):
         classname, name = case.get("classname", ""), case.get("name", "")
-        module = classname.replace(".", "/")
+        module = _junit_path(classname)
         outcome = "passed"
         message = None
         for tag in ("failure", "error", "skipped"):
@@ -324,7 +336,7 @@ def _junit_cases(xml_text: str) -> list[tuple[str, str, dict]]:
                     outcome, message = "error", f"{said}; {message}" if message else said
                 else:
                     parity[prop_name[len(PARITY_PREFIX):]] = check
-        record = {"id": f"{module}.py::{name}", "outcome": outcome,
+        record = {"id": f"{module}::{name}", "outcome": outcome,
                   "seconds": _seconds(case.get("time")), "parity": parity}
         if message:
             record["message"] = message

@@ -67,6 +67,7 @@ class DamagedRelease(DamagedSource):
     """A source of a synced release is not what its wheel held."""
 
     def __init__(self, release: Path, repo_path: str, why: str):
+        self.why = f"{repo_path} {why}"
         super().__init__(f"release cache: {release / repo_path} {why}: the file was cut short or changed after "
                          f"`releases sync` wrote it, and what is read from it would be wrong; remove {release} and run "
                          f"`dossier releases sync --cache-dir {release.parent}` to fetch {release.name} again")
@@ -120,6 +121,15 @@ def read_index(release: Path) -> dict | None:
     return data
 
 
+def index_fault(release: Path) -> str | None:
+    """Why a release's index (files.json) is not the one sync wrote, or None (whole, or synced before indexes)."""
+    try:
+        read_index(release)
+    except DamagedRelease as exc:
+        return exc.why
+    return None
+
+
 @dataclass(frozen=True)
 class Release:
     """One synced release: its version, the day its wheel was built, where its sources are."""
@@ -141,7 +151,11 @@ def cache_dir(root: Path, override: Path | None = None, *, must_exist: bool = Fa
     otherwise silently change what the command answers."""
     env = os.environ.get(ENV)
     if override is None and not env:
-        return root / DEFAULT_DIR
+        default = root / DEFAULT_DIR
+        if os.path.lexists(default) and not default.is_dir():  # read as empty: "0 release(s), run sync", which fails
+            raise ReleaseError(f"the release cache {default} is {kind_of(default)}, not a folder: move it away "
+                               "(`dossier releases sync` makes the folder)")
+        return default
     path, named = (override, "--cache-dir") if override is not None else (Path(env), f"${ENV}")
     if must_exist and not path.is_dir():
         why = "is not a directory" if path.exists() else "does not exist"
@@ -182,8 +196,10 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
             why = (f"{RECORD} is the record of {named}, not of {p.name}" if isinstance(named, str) and named != p.name
                    else f"its sources come from {data['wheel']}, a wheel of SGLang {wheel}, not {p.name}" if wheel
                    else f"{RECORD} records files: {recorded!r}, which is no count of sources" if not _count_ok(data)
-                   else f"it holds {_sources(p)} .py files, {RECORD} records {recorded}: one was deleted or the copy "
-                   "cut short, and its diffs would show changes no release made" if _count_differs(data, p)
+                   else f"it holds {_sources(p)} .py files, {RECORD} records {recorded}: "
+                   + ("one was added since sync" if _sources(p) > recorded else "one was deleted or the copy cut short")
+                   + ", and its diffs would show changes no release made" if _count_differs(data, p)
+                   else index_fault(p) if index_fault(p)
                    else f"{RECORD} lacks a version or build date (a real day, YYYY-MM-DD), or holds a value of the "
                    "wrong type")
         out.append((p, why))
@@ -271,6 +287,8 @@ def load(path: Path) -> Release | None:
         if _count_differs(data, path) or not _count_ok(data):  # a source missing: a release diff would say the
             return None  # release removed it
         if _wheel_of_another_version(data):  # a release copied under another name, its record's version edited
+            return None
+        if index_fault(path):  # every command that reads it would stop on it: not complete, sync fetches it again
             return None
         return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
     except (OSError, ValueError, KeyError, TypeError):

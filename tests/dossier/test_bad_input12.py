@@ -290,18 +290,23 @@ def test_release_evidence_under_a_quoted_pr_key_is_refused(tmp_path):
 
 
 def test_a_release_index_deleted_or_cut_is_refused_not_taken_for_an_old_release(tmp_path):
-    """Without its files.json a release read as one synced before sizes were recorded: nothing checked."""
-    from dossier.releases import DamagedRelease, synced
+    """Without its files.json a release read as one synced before sizes were recorded: nothing checked. Such a
+    release is not complete (listed as incomplete, fetched again by sync); one taken before that check still stops
+    its reader."""
+    from dossier.releases import DamagedRelease, incomplete, synced
     from dossier.source_tree import SourceTree
 
     cache = _synced(tmp_path)
+    release = synced(cache)[0]
     index = cache / "0.1.0" / "files.json"
     text = index.read_text()
     for damage, said in ((lambda: index.write_text(text[:text.rindex(",")] + "}\n"), "is not the index sync wrote"),
                          (index.unlink, "is missing, though release.json records it")):
         damage()
+        assert "0.1.0" not in [r.version for r in synced(cache)]
+        assert dict((p.name, why) for p, why in incomplete(cache))["0.1.0"].startswith(f"files.json {said}")
         with pytest.raises(DamagedRelease, match=f"files.json {said}"):
-            SourceTree.release(synced(cache)[0]).text("python/sglang/srt/model.py")
+            SourceTree.release(release).text("python/sglang/srt/model.py")
 
 
 def test_an_installed_sglang_file_cut_short_is_refused_by_name_against_pips_record(tmp_path):

@@ -734,3 +734,90 @@ def test_a_lane_with_no_symptoms_is_a_schema_error(tmp_path, lanes):
     lanes["lanes"][0]["symptoms"] = []
     root = write_project(tmp_path / "p", [make_card(100)], lanes=lanes)
     assert any(d.code.startswith("D1") and "symptoms" in d.message for d in blockers(Project.load(root)))
+
+
+# ---- probe round 3, releases and regress -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("node", ["./tests/runtime/x/test_p.py::test_f", "tests//runtime/x/test_p.py::test_f",
+                                  "tests/runtime/x/", "tests/runtime/x/test_p.py"])
+def test_a_test_id_lint_accepts_matches_the_test_pytest_ran(node):
+    """Before: './tests/...', a doubled '/' or a folder ending in '/' matched no JUnit case: FAIL with no test."""
+    from dossier.regress import _covers
+
+    assert _covers(node, "tests.runtime.x.test_p", "test_f")
+
+
+def test_a_junit_case_inside_a_class_gets_its_node_id():
+    from dossier.regress import parse_junit
+
+    xml = ('<testsuite><testcase classname="tests.runtime.gdn.test_x.TestA" name="test_y"><failure message="boom"/>'
+           '</testcase><testcase classname="tests.runtime.gdn.test_x" name="test_z"/></testsuite>')
+    assert [t["id"] for t in parse_junit(xml)] == ["tests/runtime/gdn/test_x.py::TestA::test_y",
+                                                   "tests/runtime/gdn/test_x.py::test_z"]
+
+
+def test_a_results_folder_that_is_a_broken_link_is_named_so(tmp_path):
+    from dossier.files import check_writable
+
+    (tmp_path / "dl").symlink_to("/nonexistent/x")
+    with pytest.raises(OSError, match=r"a broken link \(to /nonexistent/x\), not a folder"):
+        check_writable(tmp_path / "dl")
+
+
+def test_schema_dot_slash_dash_is_a_file_and_dash_is_standard_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["schema", "-o", "./-"])
+    assert result.exit_code == 0 and result.stdout == "" and json.loads((tmp_path / "-").read_text())
+    result = runner.invoke(app, ["schema", "-o", "-"])
+    assert result.exit_code == 0 and json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("damage", [lambda f: f.unlink(), lambda f: f.write_text(f.read_text()[:20])])
+def test_a_release_whose_index_is_missing_or_cut_is_not_complete(tmp_path, damage):
+    """Before: `releases list` showed it, sync called it cached, and verify, surface and for-version stopped on it."""
+    import hashlib
+
+    from dossier.releases import INDEX_SHA, incomplete, load
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "releases"
+    tree = write_release(cache, "0.5.1", "2025-09-01", {"a.py": "x = 1\n"})
+    index = json.dumps({"python/sglang/a.py": [6, hashlib.sha256(b"x = 1\n").hexdigest()]}).encode()
+    (tree / "files.json").write_bytes(index)
+    record = json.loads((tree / "release.json").read_text())
+    (tree / "release.json").write_text(json.dumps({**record, INDEX_SHA: hashlib.sha256(index).hexdigest()}))
+    assert load(cache / "0.5.1") is not None
+    damage(cache / "0.5.1" / "files.json")
+    assert load(cache / "0.5.1") is None
+    [(_, why)] = incomplete(cache)
+    assert why.startswith("files.json ")
+
+
+def test_a_release_with_a_source_added_says_added(tmp_path):
+    from dossier.releases import incomplete
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "releases"
+    tree = write_release(cache, "0.5.1", "2025-09-01", {"a.py": "x = 1\n"})
+    (tree / "python" / "sglang" / "zz.py").write_text("x = 1\n")
+    [(_, why)] = incomplete(cache)
+    assert "one was added since sync" in why
+
+
+def test_regress_refuses_a_result_path_in_the_way_before_running_tests(real, tmp_path):
+    results = tmp_path / "r"
+    (results / "cpu" / "12508.json").mkdir(parents=True)
+    result = runner.invoke(app, ["regress", "12508", "--device", "cpu", "--results", str(results), "--root", str(real)])
+    assert result.exit_code == 2, result.output
+    assert f"{results / 'cpu' / '12508.json'} is a folder, where a job writes its result" in result.output
+    assert "running the tests" not in result.output
+
+
+def test_a_default_release_cache_that_is_a_file_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("DOSSIER_RELEASES", raising=False)
+    root = write_project(tmp_path / "p", [make_card(100)])
+    (root / ".dossier").mkdir()
+    (root / ".dossier" / "releases").write_text("not a cache\n")
+    result = _run(root, "releases", "list")
+    assert result.exit_code == 2, result.output
+    assert f"the release cache {root / '.dossier' / 'releases'} is a file, not a folder" in result.output.replace("\n", " ")

@@ -206,10 +206,10 @@ def test_a_damaged_release_stops_the_command_with_one_error_line(tmp_path, monke
 def test_a_release_synced_before_sizes_were_recorded_is_still_refused_when_a_source_ends_mid_line(tmp_path):
     """No files.json (a cache synced by an older dossier): a source that ends mid-line is cut (no source of the 38
     real releases does); one cut at a line end cannot be told from a whole one there."""
+    import json
+
     from dossier.releases import DamagedRelease, synced
     from dossier.source_tree import SourceTree
-
-    import json
 
     cache = _synced(tmp_path)
     (cache / "0.1.0" / "files.json").unlink()

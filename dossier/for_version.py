@@ -149,10 +149,11 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
                            "carries; `dossier drift --sglang-src <its tree>` checks the current cards against it, and "
                            "once released, `dossier releases sync && dossier releases verify --record` scans it")
     if target.is_prerelease:  # rc, beta, dev: not a published release; between two of them, which is unknown
-        raise DossierError(f"SGLang {version} is a pre-release of {target.base_version}: it holds part of what "
-                           f"{target.base_version} shipped and the release evidence cannot say which part; ask for a "
-                           f"published release (`dossier for-version {target.base_version}` or the one before it), or "
-                           "check the tree itself with `dossier drift --sglang-src <its tree>`")
+        lead = target.base_version + (f".post{target.post}" if target.post is not None else "")  # 0.5.12.post1.dev0
+        raise DossierError(f"SGLang {version} is a pre-release of {lead}: it holds part of what {lead} shipped and "
+                           f"the release evidence cannot say which part; ask for a published release (`dossier "
+                           f"for-version {lead}` or the one before it), or check the tree itself with `dossier drift "
+                           "--sglang-src <its tree>`")
     report = Report(version, lock.built.get(version) or (tree.built if tree else None))
     first = next(iter(lock.built), None)
     if tree is None and first is not None and target < parse_version(first):

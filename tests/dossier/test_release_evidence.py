@@ -315,13 +315,15 @@ def test_for_version_reads_a_release_spelled_another_way_as_that_release(setup, 
     assert data["version"] == "0.2.0" and data["built"] == "2026-02-20" and data["exposed"] == []
 
 
-@pytest.mark.parametrize("version", ["0.3.0rc1", "0.3.0.dev2", "0.2.1b1"])
-def test_for_version_refuses_a_pre_release(setup, version):
-    """0.3.0rc1 was answered silently as the release before 0.3.0: a pre-release holds an unknown part of 0.3.0."""
+@pytest.mark.parametrize(("version", "lead"), [("0.3.0rc1", "0.3.0"), ("0.3.0.dev2", "0.3.0"), ("0.2.1b1", "0.2.1"),
+                                             ("0.1.0.post1.dev0", "0.1.0.post1")])
+def test_for_version_refuses_a_pre_release(setup, version, lead):
+    """0.3.0rc1 was answered silently as the release before 0.3.0: a pre-release holds an unknown part of 0.3.0. A
+    development build of a post release leads to that post release, not to the release before it."""
     root, cache = setup
     verify(root, cache, "--record")
     result = runner.invoke(app, ["for-version", version, "--root", str(root), "--cache-dir", str(cache)])
-    assert result.exit_code == 2 and "is a pre-release of" in result.output, result.output
+    assert result.exit_code == 2 and f"is a pre-release of {lead}:" in result.output, result.output
 
 
 def test_for_version_older_than_every_release_scanned_judges_no_bug_without_its_sources(setup):

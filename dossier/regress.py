@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import posixpath
+import re
 import signal
 import subprocess
 import sys
@@ -534,6 +535,8 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
     summary = doc["bench"].get("summary")
     if summary is not None and not (isinstance(summary, list) and all(isinstance(x, str) for x in summary)):
         return "bench.summary must be a list of texts"
+    if summary and any("](" in x or "\n" in x or re.search(r"<[A-Za-z/!]", x) for x in summary):
+        return "bench.summary must be plain lines of text (the manual shows them as written: no link, tag or line break)"
     return ""
 
 

@@ -821,3 +821,15 @@ def test_a_default_release_cache_that_is_a_file_is_an_error(tmp_path, monkeypatc
     result = _run(root, "releases", "list")
     assert result.exit_code == 2, result.output
     assert f"the release cache {root / '.dossier' / 'releases'} is a file, not a folder" in result.output.replace("\n", " ")
+
+
+@pytest.mark.parametrize("line", ["[x](http://e) faster", "1.2x <script>", "two\nlines"])
+def test_a_result_summary_that_would_render_as_markup_is_refused(real, line):
+    from dossier.regress import RegressError, read_result
+
+    path = real / "results" / "cuda" / "12508.json"
+    doc = json.loads(path.read_text())
+    doc["bench"]["summary"] = [*doc["bench"].get("summary", []), line]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(RegressError, match="plain lines of text"):
+        read_result(real / "results", 12508, bench=doc["bench"]["module"])

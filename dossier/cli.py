@@ -1117,11 +1117,9 @@ def regress(
     together = rg.tests_from_report(jobs, junit, project.root, kind) if junit is not None else {}
     facts = rg.device_facts(kind, project.root)
     results_dir = results or rg.default_results(project.root, kind)
-    from dossier.files import check_writable
+    from dossier.files import check_writable, kind_of
 
     check_writable(results_dir / kind)  # an unwritable place fails now, not after the first job's minutes
-    from dossier.files import kind_of
-
     blocked = next((p for j in jobs if (p := results_dir / kind / f"{j.pr}.json").exists() and not p.is_file()),
                    None)
     if blocked is not None:  # found only when the first result is written, after the tests' minutes

@@ -221,9 +221,21 @@ def write_lock(root: Path, results: list[DriftResult], tree: SourceTree,
 def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
     """(SGLang version, per-PR verdicts) from cards/drift.lock; ("", {}) when absent. Raises LockError when it
     cannot be read or is malformed (lint's D311 says so; render refuses rather than drop its notes)."""
+    data = _lock_data(root)
+    return ("", {}) if data is None else (data["sglang"], data["cards"])
+
+
+def read_absent(root: Path) -> dict[str, list[str]]:
+    """drift.lock's absent files (:func:`absent_files`); empty without a lock. Raises LockError as :func:`read_lock`."""
+    data = _lock_data(root)
+    return dict(data.get("absent") or {}) if data is not None else {}
+
+
+def _lock_data(root: Path) -> dict | None:
+    """drift.lock as written, every part checked (None: no lock); raises LockError."""
     data = read_lock_file(root / DRIFT_LOCK)
     if data is None:
-        return "", {}
+        return None
     cards = data.get("cards")
     if not of_version(data, LOCK_VERSION) or not isinstance(cards, dict):
         raise LockError(f"{DRIFT_LOCK}: expected a mapping with version: {LOCK_VERSION}, sglang and cards: "
@@ -250,14 +262,7 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
         if why := _malformed(entry):
             raise LockError(f"{DRIFT_LOCK}: the entry of #{pr} {why} (the lock cut short, or edited by hand?); "
                             "run `dossier drift --record`")
-    return version, cards
-
-
-def read_absent(root: Path) -> dict[str, list[str]]:
-    """drift.lock's absent files (:func:`absent_files`); empty without a lock. Raises LockError as :func:`read_lock`."""
-    read_lock(root)
-    data = read_lock_file(root / DRIFT_LOCK)
-    return dict(data.get("absent") or {}) if data is not None else {}
+    return data
 
 
 VERDICTS = (IN_PLACE, RELOCATED, REWRITTEN, MISSING, OUTSIDE)

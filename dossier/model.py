@@ -382,7 +382,7 @@ class Card:
     @property
     def manual_files(self) -> tuple[str, ...]:
         """The SGLang files references/by-file.md lists the card under: its runtime files, its key fragment's file
-        and that fragment's `today` place (and, there, where drift found the fragment moved)."""
+        and that fragment's `today` place (render adds the file drift found the fragment moved to)."""
         today = (self.key_fragment.today.file,) if self.key_fragment.today else ()
         return tuple(dict.fromkeys((*self.files["runtime"], self.key_fragment.file, *today)))
 

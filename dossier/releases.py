@@ -196,10 +196,10 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
             why = (f"{RECORD} is the record of {named}, not of {p.name}" if isinstance(named, str) and named != p.name
                    else f"its sources come from {data['wheel']}, a wheel of SGLang {wheel}, not {p.name}" if wheel
                    else f"{RECORD} records files: {recorded!r}, which is no count of sources" if not _count_ok(data)
-                   else f"it holds {_sources(p)} .py files, {RECORD} records {recorded}: "
-                   + ("one was added since sync" if _sources(p) > recorded else "one was deleted or the copy cut short")
+                   else f"it holds {(held := _sources(p))} .py files, {RECORD} records {recorded}: "
+                   + ("one was added since sync" if held > recorded else "one was deleted or the copy cut short")
                    + ", and its diffs would show changes no release made" if _count_differs(data, p)
-                   else index_fault(p) if index_fault(p)
+                   else index if (index := index_fault(p))
                    else f"{RECORD} lacks a version or build date (a real day, YYYY-MM-DD), or holds a value of the "
                    "wrong type")
         out.append((p, why))
@@ -284,8 +284,8 @@ def load(path: Path) -> Release | None:
         if data["version"] != path.name or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["built"]):
             return None
         dt.date.fromisoformat(data["built"])  # 2026-13-45 is no day: ValueError, not complete
-        if _count_differs(data, path) or not _count_ok(data):  # a source missing: a release diff would say the
-            return None  # release removed it
+        if not _count_ok(data) or _count_differs(data, path):  # a source missing: its diff would say a release
+            return None  # removed it
         if _wheel_of_another_version(data):  # a release copied under another name, its record's version edited
             return None
         if index_fault(path):  # every command that reads it would stop on it: not complete, sync fetches it again

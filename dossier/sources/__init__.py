@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,7 +26,7 @@ SAVED_CRLF = "saved_crlf"
 
 
 #: how the cache writes a time: UTC, to the second, the year in four digits
-STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
 def utc_stamp(value: dt.datetime) -> str:
@@ -39,13 +41,19 @@ def stamp_fault(value: object) -> str | None:
     """Why ``value`` is not a time as the cache writes one (None and such a time are fine), or None."""
     if value is None:
         return None
-    if isinstance(value, str) and STAMP.fullmatch(value):
+    if isinstance(value, str) and _STAMP.fullmatch(value):
         try:
             dt.datetime.fromisoformat(value[:-1])
             return None
         except ValueError:
             pass
     return f"{str(value)[:40]!r}, not a UTC time like 2025-01-31T12:00:00Z"
+
+
+def repeated(names: Iterable[str]) -> str | None:
+    """The first name ``names`` holds more than once, or None (a file listed twice: its fragment would be looked for
+    in one of its sections only)."""
+    return next((n for n, k in Counter(names).items() if k > 1), None)
 
 
 class SourceError(Exception):

@@ -130,7 +130,6 @@ class GitSource:
                       **({NOT_UTF8_META: lost} if (lost := commit.meta_not_utf8()) else {})}
         return Fetched(meta, diff_text, provenance)
 
-
     def _diff(self, parent: str, sha: str, *extra: str) -> bytes:
         return self._git_bytes("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
                                "--src-prefix=a/", "--dst-prefix=b/", *extra, parent, sha,

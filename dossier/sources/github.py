@@ -14,7 +14,6 @@ import math
 import os
 import re
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -33,6 +32,7 @@ from dossier.sources import (
     Fetched,
     SourceError,
     Unreachable,
+    repeated,
     utc_stamp,
 )
 from dossier.sources.waits import ENV as WAIT_ENV
@@ -449,8 +449,7 @@ class GithubSource:
             return f"that is not page {page}"
         # a server that caps the page size (a GitHub Enterprise setting) names its own, the size its first page held
         sizes = {str(self.settings.per_page), str(first_page)}
-        if not [k for k, v in query if k != "page"] == ["per_page"] or \
-                not any(k == "per_page" and v in sizes for k, v in query):
+        if [(k, v in sizes) for k, v in query if k != "page"] != [("per_page", True)]:
             return "with another query"
         return None
 
@@ -588,7 +587,7 @@ class GithubSource:
     def _check_listing(self, pr: int, names: list[str], changed: int) -> None:
         """Refuse a file list that repeats a file or holds fewer than ``changed`` files: a diff missing files
         would read as proof that the PR never changed them."""
-        twice = next((n for n, k in Counter(names).items() if k > 1), None)
+        twice = repeated(names)
         if twice is not None:
             raise SourceError(f"{self.host}'s file list of #{pr} listed {twice} twice (a page served again?): "
                               "not cached")

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections import Counter
 from pathlib import Path
 
 from dossier.diff import DiffError, parse_diff
 from dossier.files import wide_encoding
-from dossier.sources import SAVED_CRLF, Fetched, SourceError, meta_from_diff
+from dossier.sources import SAVED_CRLF, Fetched, SourceError, meta_from_diff, repeated
 from dossier.sources.cache import MAX_DIFF_BYTES  # the cache's bound; /dev/zero or an endless pipe stops here
 
 
@@ -65,7 +64,7 @@ class SavedDiffSource:
             raise SourceError(f"{self.path} is not a unified diff: {exc}") from None
         if not files:
             raise SourceError(f"{self.path} is empty: no file in the diff")
-        twice = next((path for path, n in Counter(f.path for f in files).items() if n > 1), None)
+        twice = repeated(f.path for f in files)
         if twice is not None:  # a card's fragment would be looked for in the first section only
             raise SourceError(f"{self.path} holds {twice} twice: a series of patches (git format-patch, several "
                               "diffs joined), not one diff; save the PR's whole change as one (git diff BASE HEAD)")

@@ -16,8 +16,13 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.diff import parse_diff
+from dossier.drift import read_lock as read_drift_lock
+from dossier.evidence import read_lock as read_evidence_lock
+from dossier.lint.checked import read_checked
+from dossier.lint.code_names import read_names
 from dossier.sources import SourceError, stamp_fault, utc_stamp
 from dossier.sources.cache import Cache
+from dossier.surface_history import read_history
 from tests.dossier.evidence_support import put
 from tests.dossier.factories import make_card, write_project
 from tests.dossier.fake_github import FakeGitHub, make_file, make_pull
@@ -297,37 +302,12 @@ def test_a_text_file_the_clone_marks_minus_diff_is_cached_as_text_and_a_binary_s
 
 # ---- `version: true` read as version 1 (Python finds True == 1) in five of the six locks --------------------------
 
-def _read_evidence(root: Path):
-    from dossier.evidence import read_lock
-    return read_lock(root)
-
-
-def _read_drift(root: Path):
-    from dossier.drift import read_lock
-    return read_lock(root)
-
-
-def _read_checked(root: Path):
-    from dossier.lint.checked import read_checked
-    return read_checked(root)
-
-
-def _read_names(root: Path):
-    from dossier.lint.code_names import read_names
-    return read_names(root)
-
-
-def _read_surface(root: Path):
-    from dossier.surface_history import read_history
-    return read_history(root)
-
-
 @pytest.mark.parametrize(("lock", "body", "read"), [
-    ("evidence.lock", "cards: {}\n", _read_evidence),
-    ("drift.lock", "sglang: 0.5.23\ncards: {}\n", _read_drift),
-    ("checked.lock", "cards: {}\n", _read_checked),
-    ("names.lock", "names: {}\ncount: 0\n", _read_names),
-    ("surface.lock", "releases: []\nflags: {}\nenv: {}\nnames: {flags: 0, env: 0}\n", _read_surface),
+    ("evidence.lock", "cards: {}\n", read_evidence_lock),
+    ("drift.lock", "sglang: 0.5.23\ncards: {}\n", read_drift_lock),
+    ("checked.lock", "cards: {}\n", read_checked),
+    ("names.lock", "names: {}\ncount: 0\n", read_names),
+    ("surface.lock", "releases: []\nflags: {}\nenv: {}\nnames: {flags: 0, env: 0}\n", read_history),
 ])
 def test_a_lock_that_says_version_true_is_refused(tmp_path, lock, body, read):
     from dossier.locks import LockError
@@ -648,16 +628,13 @@ def test_a_verdict_recorded_under_another_status_is_stale(real):
     ("drift.lock", "lines: [120]", "lines: [-5, 0]", "line numbers 1 and up"),
 ])
 def test_impossible_values_in_a_lock_are_refused_not_rendered(real, lock, old, new, said):
-    from dossier.drift import read_lock as read_drift
-    from dossier.evidence import read_lock as read_evidence
-    from dossier.lint.checked import read_checked
     from dossier.locks import LockError
 
     path = real / "cards" / lock
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new, 1))
-    read = {"checked.lock": read_checked, "drift.lock": read_drift, "evidence.lock": read_evidence}[lock]
+    read = {"checked.lock": read_checked, "drift.lock": read_drift_lock, "evidence.lock": read_evidence_lock}[lock]
     with pytest.raises(LockError, match=re.escape(said)):
         read(real)
 
@@ -680,7 +657,6 @@ def test_an_impossible_pr_diff_entry_is_refused(tmp_path, field, value, said):
 
 def test_a_names_lock_cut_at_an_entry_boundary_is_refused(real):
     """Before: a names.lock cut after two entries gave 55 D621 errors ('a code name no source holds') and no D311."""
-    from dossier.lint.code_names import read_names
     from dossier.locks import LockError
 
     path = real / "cards" / "names.lock"

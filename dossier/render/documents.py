@@ -222,15 +222,22 @@ def _answers(data: dict) -> dict:
 def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[str]]) -> list[dict]:
     """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today: its
     `today` place and the file drift found it moved to), by directory: each file with its cards in merge order, which
-    is release order, and, for one today's SGLang lacks, the files of its name it has (``absent``, else None)."""
+    is release order, and, for one today's SGLang lacks, the files of its name it has (``absent``, else None) and
+    where drift found the key fragments of its cards (``moved_to``: each file with the PRs whose fragment is there)."""
     by_path: dict[str, list[Card]] = {}
     for card in sorted(cards, key=_sort_key):
         for path in dict.fromkeys([*card.manual_files, *([moved[card.pr]] if card.pr in moved else [])]):
             by_path.setdefault(path, []).append(card)
     dirs: dict[str, list[dict]] = {}
     for path in sorted(by_path):
+        moved_to: dict[str, list[int]] = {}
+        if path in absent:
+            for card in by_path[path]:
+                if card.key_fragment.file == path and card.pr in moved:
+                    moved_to.setdefault(moved[card.pr], []).append(card.pr)
         dirs.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append(
-            {"path": path, "cards": by_path[path], "absent": absent.get(path)})
+            {"path": path, "cards": by_path[path], "absent": absent.get(path),
+             "moved_to": [{"file": f, "prs": prs} for f, prs in sorted(moved_to.items())]})
     used: set[str] = set()
     out = []
     for d, files in dirs.items():

@@ -48,8 +48,50 @@ def test_every_listed_file_todays_sglang_lacks_is_marked_and_no_other():
         marked = f"(not in SGLang {version}" in row
         assert marked == (path in absent), row
         if path in absent and len(absent[path]) == 1:
-            assert f"one file of its name: `{absent[path][0]}`" in row
+            assert (f"one file of its name: `{absent[path][0]}`" in row
+                    or f"now in `{absent[path][0]}`" in row), row
     assert all(path.startswith(f"{PACKAGE_PREFIX}/") and path in rows for path in absent)
+
+
+def test_a_file_todays_sglang_lacks_names_where_its_cards_key_fragments_moved():
+    """by-file.md marked python/sglang/jit_kernel/triton/gdn_fused_proj.py "not in SGLang 0.5.23" and left the reader
+    there, though drift had found #21019's and #26206's key fragments in kernels/ops/attention/triton_gdn_fused_proj.py."""
+    from dossier.drift import read_absent
+    from dossier.manual import moved_files
+    from dossier.project import Project
+
+    project = Project.load(ROOT)
+    moved, absent, rows = moved_files(project), read_absent(ROOT), _rows()
+    named = 0
+    for card in project.cards:
+        path = card.key_fragment.file
+        if path in absent and card.pr in moved:
+            assert f"now in `{moved[card.pr]}`" in rows[path] and f"#{card.pr}](" in rows[path].split(": [#")[0], path
+            named += 1
+    assert named >= 10
+    gone = "python/sglang/jit_kernel/triton/gdn_fused_proj.py"
+    assert "#21019](pr-history.md#pr-21019), [#26206](pr-history.md#pr-26206) now in " \
+           "`python/sglang/kernels/ops/attention/triton_gdn_fused_proj.py`" in rows[gone]
+
+
+def test_only_a_cards_own_key_fragment_names_where_an_absent_file_went():
+    """A card that lists the gone file among its files, with its key fragment elsewhere, says nothing of where the
+    file went: its fragment's move is no evidence for that file."""
+    from dossier.model import Card
+    from dossier.render.documents import _by_file
+    from tests.dossier.factories import make_card
+
+    gone, new, other = "python/sglang/a/gone.py", "python/sglang/b/kept.py", "python/sglang/c/other.py"
+    owner, bystander = make_card(100), make_card(200)
+    owner["files"]["runtime"] = [gone]
+    owner["key_fragment"]["file"] = gone
+    bystander["files"]["runtime"] = [gone, other]
+    bystander["key_fragment"]["file"] = other
+    cards = [Card.from_data(d, Path(f"cards/{d['pr']}.yaml")) for d in (owner, bystander)]
+    files = {f["path"]: f for d in _by_file(cards, {100: new, 200: "python/sglang/d/elsewhere.py"},
+                                              {gone: []}) for f in d["files"]}
+    assert files[gone]["moved_to"] == [{"file": new, "prs": [100]}]
+    assert files[other]["moved_to"] == []  # not absent: nothing to say
 
 
 def test_drift_records_the_listed_files_a_tree_lacks_with_the_files_of_their_name(tmp_path):

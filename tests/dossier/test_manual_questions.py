@@ -201,7 +201,7 @@ QUESTIONS = [
              ("Qwen3-Coder-Next is the Qwen3-Next architecture", "no code path of its own")),
     # manual11 (session 10): 14 questions of kinds the 38 above did not cover
     Question("TP8 decode got slower after upgrading 0.5.14 -> 0.5.20: which PR?", "Output or speed changed after upgrading",
-             ("0.5.14 -> 0.5.20", "same code from 0.5.14 through 0.5.21", "#34376", "profile one decode step")),
+             ("0.5.14 -> 0.5.20", "same code from 0.5.10 through 0.5.21", "#34376", "profile one decode step")),
     Question("Minimum SGLang release for Qwen3.5 with MTP and extra_buffer prefix caching?", "Minimum SGLang release",
              ("#18489", "#19415", "0.5.13 or later", "--mamba-scheduler-strategy")),
     Question("What does --enable-linear-replayssm-spec trade off, and when does it lose?", "ReplaySSM decode and MTP verify",

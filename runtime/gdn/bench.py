@@ -484,6 +484,8 @@ def summarize(rows: list[dict]) -> list[str]:
         vp = pick("decode", "x_fla_pool", large)
         if big:
             text = f"{tp} decode at {benchkit.span(big, 0)}% of copy bandwidth for B>=64"
+            packed = _packed_decode_pct_floor(rows, large)
+            text += f" (SGLang's packed decode at {benchkit.span(packed, 0)}% of the same floor)" if packed else ""
             text += f", {benchkit.span(vs, 2)}x fla-core's kernel" if vs else ""
             out.append(text + (f" ({benchkit.span(vp, 1)}x fla-core on the pool)" if vp else ""))
     for kernel, label in (("gating", "fused gating"), ("gated_norm", "gated RMSNorm")):
@@ -530,6 +532,15 @@ def summarize(rows: list[dict]) -> list[str]:
     if pre:
         out.append(f"prefill (fla-core chunk kernel + our gating/pool glue) at {benchkit.span(pre, 2)}x fla-core alone")
     return out
+
+
+def _packed_decode_pct_floor(rows: list[dict], keep: Callable[[dict], bool]) -> list[float]:
+    """SGLang's packed decode (the dispatch rows' ``sgl_packed_us``) as a share of the in-place decode's floor at
+    the same shape, so a reader sees how near SGLang's default decode already runs to it."""
+    floors = {r["shape"]: r["floor_us"] for r in rows if r["kernel"] == "decode" and r.get("floor_us")}
+    return [100 * floors[shape] / r["sgl_packed_us"] for r in rows
+            if r["kernel"] == "dispatch" and r.get("sgl_packed_us") and keep(r)
+            and (shape := r["shape"].rsplit(" L=", 1)[0]) in floors]
 
 
 def _ring_length(row: dict) -> int:

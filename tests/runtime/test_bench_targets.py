@@ -344,3 +344,16 @@ def test_a_sweep_row_whose_error_is_nan_is_a_mismatch_not_a_candidate(row, bad):
     """`rel_err > 1e-2` is false for NaN: a kernel whose output was NaN (two rows of
     results/bench/projections-decode-sweep-cluster2.json) counted as matching and could be the best per size."""
     assert mismatched(row) is bad
+
+
+def test_gdn_summary_puts_sglangs_packed_decode_against_the_same_floor():
+    """A reader of the decode line learns how near SGLang's default (packed) decode runs to the floor ours is
+    judged by: its dispatch-row time against the decode row's floor at the same shape, B >= 64 only."""
+    rows = [{"kernel": "decode", "shape": "TP1 B=64", "pct_floor": 94.9, "floor_us": 64.7},
+            {"kernel": "decode", "shape": "TP1 B=16", "pct_floor": 85.0, "floor_us": 16.2},
+            {"kernel": "dispatch", "shape": "TP1 B=64 L=16", "sgl_packed_us": 72.8},
+            {"kernel": "dispatch", "shape": "TP1 B=16 L=16", "sgl_packed_us": 23.4},  # below B=64
+            {"kernel": "dispatch", "shape": "TP4 B=64 L=16", "sgl_packed_us": 23.1}]  # no TP4 decode row
+    assert gdn_summary(rows)[0] == ("TP1 decode at 94% of copy bandwidth for B>=64 "
+                                    "(SGLang's packed decode at 88% of the same floor)")
+    assert gdn_summary(rows[:2])[0] == "TP1 decode at 94% of copy bandwidth for B>=64"

@@ -36,7 +36,7 @@ def _str(kind: str, **kw) -> Spec:
 
 _text = Spec("str")
 _item = _str("a list item")
-_paths = Spec("list", items=_str("a path or test id", relpath=True), required=False)
+_paths = Spec("list", items=_str("a path or test id", relpath=True), required=False, distinct=True)
 
 CARD = Spec(
     "map",
@@ -92,7 +92,7 @@ CARD = Spec(
             doc="The runnable reference in runtime/, or why there is none",
             fields={
                 "reference": _str("a module", doc="Import path of the reference module"),
-                "tests": Spec("list", items=_str("a path or test id"), min_items=1, doc="pytest node ids"),
+                "tests": Spec("list", items=_str("a path or test id"), min_items=1, distinct=True, doc="pytest node ids"),
                 "bench": _str("a module", doc="Module run with `python -m` for the benchmark"),
                 "none": _str("a list item", doc="Why this card has no runnable reference"),
             },

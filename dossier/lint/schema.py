@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -123,9 +124,15 @@ def stray_file(ctx) -> Iterator[Finding]:
 #: characters a reader cannot see or that change how the rendered manual displays: C0/C1 controls (not tab or
 #: newline), zero-width characters, bidirectional overrides and isolates, the byte-order mark; the rest of
 #: Unicode's format class (a soft hyphen, U+180E, interlinear annotation marks) is read by category below, and
-#: the Hangul fillers (letters by category, blank on screen) are named here
+#: the blanks of other classes are named here: the Hangul fillers and Khmer inherent vowels (letters, blank on
+#: screen), the combining grapheme joiner and the variation selectors (marks that draw nothing: "pick\u034f_norm"
+#: hid a made-up name from the name checks), the braille blank (a symbol that looks like a space)
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-                     "\u115f\u1160\u3164\uffa0]")
+                     "\u115f\u1160\u3164\uffa0\u17b4\u17b5\u034f\u180b-\u180d\ufe00-\ufe0f\U000e0100-\U000e01ef"
+                     "\u2800]")
+#: an HTML character reference (&#8203;, &#x202E;, &nbsp;): markdown decodes it, so the manual would show the
+#: character it names, hidden ones too, where the card shows the reference
+_CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 #: categories no card needs: format characters (Cf), surrogates (Cs: a YAML escape such as "\\udcff" reads as
@@ -159,6 +166,10 @@ def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
             yield Finding(path, f"U+{ord(text[at]):04X} at character {at + 1}: it hides text from a "
                                 "reader, defeats the copy and claim checks, or garbles the rendered manual",
                           hint="delete it (a card is plain text)")
+        elif (ref := _CHARACTER_REFERENCE.search(text)) and html.unescape(ref[0]) != ref[0]:
+            yield Finding(path, f"{ref[0]} at character {ref.start() + 1} is an HTML character reference: the rendered "
+                                f"manual shows U+{ord(html.unescape(ref[0])[0]):04X} there, not what the card shows",
+                          hint="write the character itself, or say it in words")
         elif (at := text.find("\ufffd")) >= 0:  # copied from a diff cached from a file that is not UTF-8
             yield Finding(path, f"U+FFFD at character {at + 1}: the replacement character, where a decoder lost "
                                 "bytes it could not read; the source has other characters there",

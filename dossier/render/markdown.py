@@ -32,12 +32,22 @@ def inline(text: object) -> str:
 
 
 def code(text: object) -> str:
-    """``text`` as an inline code span that survives any backticks or pipes inside it (also in tables)."""
-    s = " ".join(str(text).split()).replace("|", "\\|")
+    """``text`` as an inline code span, character for character (a line break becomes a space), whatever backticks
+    it holds: a match or a name shown this way can be searched for as written. Not for a table cell: see
+    :func:`code_cell`."""
+    s = re.sub(r"\r\n?|\n", " ", str(text))
     longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    # CommonMark strips one space from each end of a span that starts and ends with one, and a span that starts
+    # or ends with a backtick needs a space beside its fence: pad both
+    pad = " " if s[:1] == "`" or s[-1:] == "`" or (s[:1] == s[-1:] == " " and s.strip()) else ""
     return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def code_cell(text: object) -> str:
+    """:func:`code` for a table cell: its pipes escaped (GFM's table syntax reads ``\\|`` as a pipe inside a cell,
+    and an unescaped one ends the cell; outside a table the backslash would show)."""
+    return code(text).replace("|", "\\|")
 
 
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
@@ -92,8 +102,10 @@ def prose(text: str) -> str:
     return f"\\{text}"
 
 
-# spans a PR link must not be put into: fenced code, inline code, existing links/images, html, headings' PR
-_PROTECTED = re.compile(r"```.*?```|(?<![\\`])(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|!?\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]*>|^#{1,6} #\d+", re.S | re.M)
+# spans a PR link must not be put into: fenced code, inline code, existing links/images, html (a `<` CommonMark could
+# read as a tag or an autolink: a letter, `/`, `!` or `?` after it; "1 < 2 (#10233 > none)" is prose), headings' PR
+_PROTECTED = re.compile(r"```.*?```|(?<![\\`])(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|!?\[[^\]\n]*\]\([^)\n]*\)"
+                        r"|<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
 _PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
 
 

@@ -1,0 +1,104 @@
+"""Bad input, round 18 (session 32's probe of cards and the manual): a code span showed `\\|` outside tables and
+folded a match's double spaces, so a reader searching for the shown match found nothing; an HTML character
+reference or an invisible mark outside Unicode's format class reached the manual past D112 (and hid made-up names
+from the name checks); a file listed twice under `files` was shown twice; a `#NNNN` between a `<` and a `>` of prose
+stayed unlinked. Each case failed before its fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.render.markdown import code, code_cell, link_prs, plain_pr_mentions
+from tests.dossier.test_manual_questions import SKILL
+
+runner = CliRunner()
+
+
+def _lint(root: Path, *select: str):
+    return runner.invoke(app, ["lint", "--root", str(root), *(a for s in select for a in ("--select", s))])
+
+
+def _set_motivation(root: Path, text: str) -> None:
+    card = root / "cards" / "100.yaml"
+    lines = card.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("motivation:"))
+    end = next(i for i in range(at + 1, len(lines)) if not lines[i].startswith(" "))
+    lines[at:end] = ["motivation: " + '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    card.write_text("\n".join(lines) + "\n")
+
+
+def test_a_code_span_shows_its_text_as_written_outside_a_table_and_escapes_pipes_only_in_one():
+    match = "mamba_steps_to_track,  # [B] int  crossing | step"
+    assert code(match) == f"`{match}`"
+    assert code_cell(match) == "`mamba_steps_to_track,  # [B] int  crossing \\| step`"
+    assert code("a\nb") == "`a b`" and code("`x`") == "`` `x` ``" and code(" x ") == "`  x  `"
+
+
+def test_no_code_span_of_the_manual_outside_a_table_holds_an_escaped_pipe():
+    """findings.md showed `flushed = flushed \\| (replayssm_force_flush != 0)`: CommonMark keeps the backslash."""
+    spans = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+    bad = [(page.name, line[:80]) for page in SKILL.rglob("*.md") for line in page.read_text().splitlines()
+           if not line.lstrip().startswith("|") and any("\\|" in m[2] for m in spans.finditer(line))]
+    assert not bad, bad
+    assert "`flushed = flushed | (replayssm_force_flush != 0)`" in (SKILL / "references" / "findings.md").read_text()
+
+
+def test_every_key_fragment_match_is_shown_character_for_character():
+    """#32692's match has two double spaces; the manual folded them, and the shown string is in no SGLang file."""
+    from dossier.project import Project
+
+    history = (SKILL / "references" / "pr-history.md").read_text()
+    cards = Project.load(Path(__file__).resolve().parents[2]).cards
+    assert any("  " in c.key_fragment.match for c in cards)
+    missing = [c.pr for c in cards if f"matching {code(c.key_fragment.match)}" not in history]
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("text", ["The class shows as &#x202E;lamron&#x202C; in logs.", "A gap&#8203;here.",
+                                  "A space&nbsp;here."])
+def test_an_html_character_reference_is_a_d112_error(project_dir, text):
+    _set_motivation(project_dir, text)
+    result = _lint(project_dir, "D112")
+    assert result.exit_code == 1 and "is an HTML character reference" in result.output, result.output
+    render = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert render.exit_code == 1 and "D112" in render.output
+
+
+def test_a_character_reference_is_not_cited_as_a_pr(project_dir):
+    _set_motivation(project_dir, "The widget needs the gap &#8203; fixed and more words to be long enough.")
+    assert "#8203" not in _lint(project_dir, "D510").output
+
+
+@pytest.mark.parametrize("mark", ["\u034f", "\ufe0f", "\ufe00", "\u2800", "\u17b4", "\U000e0100"])
+def test_an_invisible_mark_outside_the_format_class_is_a_d112_error(project_dir, mark):
+    """pick\u034f_norm_selector passed D112 and, no longer one word, D621's made-up name check."""
+    _set_motivation(project_dir, f"The model builds its norm through pick{mark}_norm_selector now, said the author.")
+    result = _lint(project_dir, "D112")
+    assert result.exit_code == 1 and f"U+{ord(mark):04X}" in result.output, result.output
+
+
+def test_a_file_listed_twice_under_files_is_refused(project_dir):
+    card = project_dir / "cards" / "100.yaml"
+    text = card.read_text()
+    first = re.search(r"  runtime:\n(  - .+\n)", text)
+    assert first, text
+    card.write_text(text.replace(first[0], first[0] + first[1], 1))
+    result = _lint(project_dir)
+    assert result.exit_code == 1 and "files.runtime[1]" in result.output and "is also files.runtime[0]" in result.output
+
+
+@pytest.mark.parametrize("text", ["When fewer than 1 < 2 layers use it (#10233 > none), it is wrong.",
+                                  "For batch sizes <= 8 the follow-up #10233 kept the norm (0.94 -> 0.95)."])
+def test_a_pr_between_a_less_than_and_a_greater_than_of_prose_is_linked(text):
+    assert "[#10233](#pr-10233)" in link_prs(text, lambda n: f"#pr-{n}")
+    assert plain_pr_mentions(text) == ["10233"]
+
+
+def test_html_and_autolinks_still_keep_their_numbers():
+    for text in ("<a href='x#10233'>x</a>", "<https://github.com/o/r/pull/10233#issuecomment-1>"):
+        assert link_prs(text, lambda n: f"#pr-{n}") == text

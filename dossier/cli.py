@@ -1071,7 +1071,7 @@ def regress(
     """Run each card's runtime tests and benchmark (GPU or CPU) and store one result per card,
     <results>/<device>/<pr>.json.
 
-    CPU: the tests of every job run in one pytest process under TRITON_INTERPRET=1, without `gpu` tests, and no
+    CPU: the tests of every job run in one pytest process under TRITON_INTERPRET=1, `gpu` tests skipped, and no
     benchmark runs (a check, not a measurement); with --junit they are read from the report of a run that ran them
     (CI's pytest run), where `gpu` tests are skipped ones. CUDA: one pytest process per job (a kernel fault poisons a
     process), or with --junit the outcomes of one run of the suite on that GPU; then each benchmark module once. A job's result is written whole as soon as it ends, so Ctrl-C (or SIGTERM) keeps the finished ones,

@@ -710,3 +710,22 @@ def test_junit_refuses_a_stale_or_foreign_report(tmp_path):
     result = regress()
     assert result.exit_code == 2 and "holds none of the 1 test(s) the jobs name" in " ".join(result.output.split())
     assert not (root / ".dossier" / "results").exists()
+
+
+def test_a_cpu_run_skips_a_jobs_gpu_tests_and_does_not_call_them_missing(tmp_path):
+    """`regress 19321 --device cpu` failed: its six `gpu` test ids were deselected (`-m "not gpu"`), and each then
+    read as 'no test of the run matched this id'. They are skipped now, as CI's report has them."""
+    gpu_test = "tests_fake/test_gpu.py::test_big"
+    ref = {"reference": "fakeref", "tests": ["tests_fake/test_ok.py::test_other", gpu_test], "bench": "fakeref"}
+    root = write_project(tmp_path, [make_card(100, runtime=ref)])
+    (root / "fakeref.py").write_text('"""A stand-in reference module."""\n')
+    (root / "tests_fake").mkdir()
+    (root / "tests_fake" / "test_ok.py").write_text(FAKE_TEST.replace("{outcome}", "True"))
+    (root / "tests_fake" / "test_gpu.py").write_text("import pytest\n\n\n@pytest.mark.gpu\ndef test_big():\n"
+                                                     "    raise AssertionError('ran a gpu test on the CPU')\n")
+    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
+    assert doc["ok"] and (doc["passed"], doc["failed"], doc["skipped"]) == (1, 0, 1)
+    [skipped] = [t for t in doc["tests"] if t["outcome"] == "skipped"]
+    assert skipped["id"] == gpu_test

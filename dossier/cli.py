@@ -693,6 +693,8 @@ def drift(
 
     project = _project(root)
     tree = dr.locate(sglang_src)
+    if record and (why := dr.older_than_recorded(project.root, tree)):
+        fail(why)
     try:
         evidence = read_lock(project.root)
     except LockError as exc:

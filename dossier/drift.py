@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
@@ -223,6 +224,22 @@ def read_lock(root: Path) -> tuple[str, dict[int, dict]]:
     cannot be read or is malformed (lint's D311 says so; render refuses rather than drop its notes)."""
     data = _lock_data(root)
     return ("", {}) if data is None else (data["sglang"], data["cards"])
+
+
+def older_than_recorded(root: Path, tree: SourceTree) -> str | None:
+    """Why recording ``tree`` would put drift.lock back to an older SGLang than it records (the manual's notes, line
+    numbers and absent files would then speak of that release while its other pages speak of the newer one); None
+    when it is not older, or either version cannot be read (the lock's own checks say so)."""
+    try:
+        recorded = read_lock(root)[0]
+        older = Version(tree.version) < Version(recorded)
+    except (LockError, InvalidVersion, TypeError):
+        return None
+    if not older:
+        return None
+    return (f"{DRIFT_LOCK} records SGLang {recorded}; recording {tree.version} over it would date the manual's notes "
+            f"back to an older release: pass a tree of {recorded} or newer (to go back on purpose, delete "
+            f"{DRIFT_LOCK} first)")
 
 
 def read_absent(root: Path) -> dict[str, list[str]]:

@@ -102,3 +102,23 @@ def test_a_pr_between_a_less_than_and_a_greater_than_of_prose_is_linked(text):
 def test_html_and_autolinks_still_keep_their_numbers():
     for text in ("<a href='x#10233'>x</a>", "<https://github.com/o/r/pull/10233#issuecomment-1>"):
         assert link_prs(text, lambda n: f"#pr-{n}") == text
+
+
+def test_drift_record_refuses_a_tree_older_than_the_release_the_lock_records(tmp_path):
+    """`drift --record --sglang-src <0.5.10 tree>` wrote sglang: "0.5.10" over 0.5.23's lock: render then dated
+    pr-history and by-file to 0.5.10 while the other pages spoke of 0.5.23, and lint said nothing."""
+    from dossier.drift import older_than_recorded, write_lock
+    from dossier.source_tree import SourceTree
+    from tests.dossier.factories import make_card, sglang_package, write_project
+
+    root = write_project(tmp_path / "p", [make_card(100)])
+    new = sglang_package(tmp_path / "new", {"version.py": '__version__ = "0.5.23"\n'})
+    old = sglang_package(tmp_path / "old", {"version.py": '__version__ = "0.5.10"\n'})
+    write_lock(root, [], SourceTree.at(new))
+    lock = (root / "cards" / "drift.lock").read_bytes()
+    why = older_than_recorded(root, SourceTree.at(old))
+    assert why and "records SGLang 0.5.23; recording 0.5.10 over it" in why
+    assert older_than_recorded(root, SourceTree.at(new)) is None
+    result = runner.invoke(app, ["drift", "--record", "--sglang-src", str(old), "--root", str(root)])
+    assert result.exit_code == 2 and "records SGLang 0.5.23" in result.output
+    assert (root / "cards" / "drift.lock").read_bytes() == lock

@@ -685,8 +685,9 @@ def drift(
     Each card's fragment is in-place (its file, at the lines shown), relocated (a file of the same name
     elsewhere: SGLang moved the code), rewritten (gone, but the card's key_fragment.today is found), missing
     (nowhere), or outside (its file is not in the sglang package: pass a checkout). Exit 1 when a current
-    card's added fragment is missing, 2 when no SGLang source is found (neither --sglang-src nor the installed
-    sglang).
+    card's added fragment is missing, or when cards/drift.lock (what the manual shows) records this SGLang version
+    otherwise than this run finds (the PRs are named; --record writes this run), 2 when no SGLang source is found
+    (neither --sglang-src nor the installed sglang) or --record would put the lock back to an older release.
     """
     from dossier import drift as dr
     from dossier.evidence import LockError, read_lock
@@ -703,10 +704,16 @@ def drift(
     with working(f"checking {len(project.cards)} card(s) against {tree.label}"):
         results = dr.check(project.cards, tree, evidence)
     print(dr.format_json(results, tree) if fmt is TextJson.json else dr.format_text(results, tree))
+    absent = dr.absent_files(project.cards, tree)
     if record:
-        dr.write_lock(project.root, results, tree, dr.absent_files(project.cards, tree))
+        dr.write_lock(project.root, results, tree, absent)
         err.print(f"wrote {dr.DRIFT_LOCK}")
-    raise typer.Exit(1 if any(r.problem for r in results) else 0)
+        stale = []
+    elif stale := dr.unrecorded(project.root, results, tree, absent):
+        shown = ", ".join(stale[:8]) + (f" and {len(stale) - 8} more" if len(stale) > 8 else "")
+        err.print(f"{dr.DRIFT_LOCK} records SGLang {tree.version} otherwise for {shown}: the manual shows the lock, "
+                  "not this run; `dossier drift --record` records this run")
+    raise typer.Exit(1 if stale or any(r.problem for r in results) else 0)
 
 
 releases_app = typer.Typer(

@@ -207,16 +207,37 @@ def write_lock(root: Path, results: list[DriftResult], tree: SourceTree,
         raise DossierError(f"{tree.package}: cannot tell which SGLang version this is (no version.py, _version.py or "
                            f"dist metadata names one; read {tree.version!r}): drift --record needs it for the manual's "
                            "notes. Record against an installed sglang or a release tree (`dossier releases sync`)")
+    text = _lock_text(results, tree, absent)
+    return record(root / DRIFT_LOCK, lambda: text)
+
+
+def _lock_text(results: list[DriftResult], tree: SourceTree, absent: dict[str, list[str]] | None) -> str:
     cards = {
         r.pr: {k: v for k, v in r.to_data().items() if k != "pr"} for r in sorted(results, key=lambda r: r.pr)
     }
-    text = (
+    return (
         f"# Written by `dossier drift --record`: each card's key fragment in today's SGLang.\n"
         f"version: {LOCK_VERSION}\nsglang: {json.dumps(tree.version)}\n"
         + yaml.safe_dump({"cards": cards}, sort_keys=True, default_flow_style=None, width=120)
         + (yaml.safe_dump({"absent": absent}, sort_keys=True, default_flow_style=None, width=120) if absent else "")
     )
-    return record(root / DRIFT_LOCK, lambda: text)
+
+
+def unrecorded(root: Path, results: list[DriftResult], tree: SourceTree,
+               absent: dict[str, list[str]] | None) -> list[str]:
+    """What this run finds that drift.lock does not hold, when the lock records this same SGLang version: the PRs
+    whose verdict, file or lines differ (a lock edited by hand, or recorded before a card changed), and "its absent
+    files"; empty without a lock, with an unreadable one (lint's D311 says so) or one of another version."""
+    try:
+        data = _lock_data(root)
+    except LockError:
+        return []
+    if data is None or data["sglang"] != tree.version:
+        return []
+    fresh = yaml.safe_load(_lock_text(results, tree, absent))
+    held, now = data["cards"], fresh["cards"]
+    out = [f"#{pr}" for pr in sorted(set(held) | set(now), key=str) if held.get(pr) != now.get(pr)]
+    return out + (["its absent files"] if (data.get("absent") or {}) != (fresh.get("absent") or {}) else [])
 
 
 def read_lock(root: Path) -> tuple[str, dict[int, dict]]:

@@ -122,3 +122,28 @@ def test_drift_record_refuses_a_tree_older_than_the_release_the_lock_records(tmp
     result = runner.invoke(app, ["drift", "--record", "--sglang-src", str(old), "--root", str(root)])
     assert result.exit_code == 2 and "records SGLang 0.5.23" in result.output
     assert (root / "cards" / "drift.lock").read_bytes() == lock
+
+
+def test_drift_names_a_lock_that_records_this_release_otherwise_than_it_finds(tmp_path):
+    """A drift.lock line edited by hand (line 120 -> 99999) reached pr-history ('line 99999'), and `dossier drift`
+    printed line 120 and exited 0: nothing compared the two."""
+    from tests.dossier.factories import make_card, sglang_package, write_project
+
+    root = write_project(tmp_path / "p", [make_card(100), make_card(90)])
+    tree = sglang_package(tmp_path / "s", {"version.py": '__version__ = "0.5.23"\n',
+                                           "srt/models/qwen3_next.py": "x = 1\nself.in_proj_qkvzba = "
+                                                                      "MergedColumnParallelLinear(\n"})
+    args = ["drift", "--sglang-src", str(tree), "--root", str(root)]
+    assert runner.invoke(app, [*args, "--record"]).exit_code == 0
+    assert runner.invoke(app, args).exit_code == 0  # a lock of this run: nothing to say
+    lock = root / "cards" / "drift.lock"
+    assert "lines: [2]" in lock.read_text()
+    lock.write_text(lock.read_text().replace("lines: [2]", "lines: [99999]", 1))
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "cards/drift.lock records SGLang 0.5.23 otherwise for #" in result.output
+    assert "`dossier drift --record` records this run" in result.output
+    other = sglang_package(tmp_path / "t", {"version.py": '__version__ = "0.5.24"\n',
+                                            "srt/models/qwen3_next.py": "self.in_proj_qkvzba = "
+                                                                        "MergedColumnParallelLinear(\n"})
+    newer = runner.invoke(app, ["drift", "--sglang-src", str(other), "--root", str(root)])
+    assert newer.exit_code == 0 and "otherwise" not in newer.output  # another release: not the lock's to judge

@@ -843,7 +843,8 @@ def releases_verify(
     (or removed it), shipped-in / removed-in, and the date and fragment findings lint reports (D312-D315).
 
     A release diff holds every change merged between two releases: it bounds when a line landed, it is not
-    the PR's own diff. Exit 1 when a card has a finding, 2 when no release is synced.
+    the PR's own diff. Exit 1 when a card has a finding, or when cards/evidence.lock records the same releases
+    otherwise than this scan finds (the PRs are named; --record writes this scan), 2 when no release is synced.
     """
     from dossier import release_evidence as rv
     from dossier import releases as rl
@@ -894,7 +895,12 @@ def releases_verify(
              for k in (rv.RELEASE_DIFF, rv.RELEASE_SCAN)}
     err.print(f"{kinds[rv.RELEASE_DIFF]} card(s) proven by a release diff, {kinds[rv.RELEASE_SCAN]} scanned "
               f"without proof, {problems} with findings" + (" (recorded in cards/evidence.lock)" if record else ""))
-    raise typer.Exit(1 if problems else 0)
+    stale = [] if record else rv.unrecorded(project.root, lock)
+    if stale:
+        shown = ", ".join(f"#{pr}" for pr in stale[:8]) + (f" and {len(stale) - 8} more" if len(stale) > 8 else "")
+        err.print(f"{rv.LOCK_FILE} records these releases otherwise for {shown}: the manual shows the lock, not this "
+                  "scan; `dossier releases verify --record` records this scan")
+    raise typer.Exit(1 if problems or stale else 0)
 
 
 @command("surface", group=releases_app)

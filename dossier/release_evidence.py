@@ -472,6 +472,24 @@ class ReleaseLock:
                 if t.version in self.built and self.built[t.version] != (t.built or "")]
 
 
+def unrecorded(root: Path, lock: ReleaseLock) -> list[int]:
+    """The PRs whose history in ``lock`` (a scan) differs from the one cards/evidence.lock records (its lines, spans,
+    places; not the day it was recorded), when both cover the same releases: a lock edited by hand, or a card's
+    history not recorded since. Empty when the lock cannot be read (lint says so) or covers other releases."""
+    try:
+        held = read_release_lock(root)
+    except LockError:
+        return []
+    if held.built != lock.built:
+        return []
+
+    def undated(h: History | None) -> History | None:
+        return replace(h, recorded="") if h is not None else None
+
+    return [pr for pr in sorted(set(held.cards) | set(lock.cards))
+            if undated(held.cards.get(pr)) != undated(lock.cards.get(pr))]
+
+
 def merge_dates(cards: Iterable[Card]) -> dict[int, dt.date]:
     return {c.pr: c.merged_at for c in cards if c.merged_at is not None}
 

@@ -707,3 +707,22 @@ def test_for_version_counts_a_fix_where_the_code_around_it_is(tmp_path):
     assert "unsure (1): fixes whose file 0.1.0 has, but not the code around the fix" in text
     shutil.rmtree(cache / "0.2.0")  # the diff that shipped the fixes: without it, a fix's file decides, as before
     assert bugs("0.1.0", "--cache-dir", str(cache)) == ({301, 303}, set())
+
+
+def test_verify_names_an_evidence_lock_that_records_the_releases_otherwise(setup):
+    """A release event's lines edited by hand in evidence.lock reached pr-history ('added line(s) 99236'), and
+    `releases verify` printed the real line and exited 0: nothing compared the scan with the lock."""
+    import re as _re
+
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code in (0, 1)
+    clean = verify(root, cache)
+    assert "otherwise for" not in clean.output
+    lock = root / "cards" / "evidence.lock"
+    text = lock.read_text()
+    edited, n = _re.subn(r"lines: \[(\d+)\]", lambda m: f"lines: [{int(m[1]) + 90000}]", text, count=1)
+    assert n == 1
+    lock.write_text(edited)
+    result = verify(root, cache)
+    assert result.exit_code == 1 and "cards/evidence.lock records these releases otherwise for #" in result.output
+    assert "`dossier releases verify --record` records this scan" in result.output

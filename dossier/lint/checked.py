@@ -128,6 +128,12 @@ def _entry(card: Card, ctx) -> dict | None:
     return ctx.memo["checked"].get(card.pr)
 
 
+def vouched_files(card: Card, ctx) -> set[str]:
+    """The files cards/checked.lock records for ``card``: those a check of the PR's own files changed vouched for."""
+    entry = _entry(card, ctx)
+    return set(map(str, entry.get("files") or [])) if entry else set()
+
+
 def _recorded(entry: dict) -> list[tuple[str, str | None]]:
     return [(n.split(" ")[0], n.split(" ")[1] if " " in n else None) for n in map(str, entry["numbers"])]
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.dossier.test_lint_probes15 import _append, _both, _set
 from tests.dossier.test_lint_probes16 import _claims_append, _real_project, _tests_append, probe_round
@@ -223,4 +224,18 @@ def test_with_the_release_cache_the_near_misses_pass(tmp_path, small_release_cac
 
 def test_without_the_release_cache_d334_and_d336_judge_nothing(tmp_path, no_release_cache):
     root = _real_project(tmp_path / "p", 19321, (), _both(*(edit for _, edit, _ in CACHED)))
+    assert _cached_codes(root) == set()
+
+
+def test_a_file_neither_release_has_that_checked_lock_vouches_for_is_left_alone(tmp_path, small_release_cache):
+    """#10233 lists eagle_target_verify_cuda_graph_runner.py and #27630 its test_sigmoid_gate_mul.py, both on the
+    PRs' own file lists (checked.lock) and in no wheel (deleted before the release; tests left out of wheels): D336
+    called them 'not a file this PR changed' whenever the release cache was synced."""
+    gone = "python/sglang/srt/layers/linear_tuple.py"
+    root = _real_project(tmp_path / "p", 19321, (), _runtime_append(gone))
+    assert _cached_codes(root) == {"D336"}
+    card = yaml.safe_load((root / "cards" / "19321.yaml").read_text())
+    files = [p for group in card["files"].values() for p in group]
+    (root / "cards" / "checked.lock").write_text(yaml.safe_dump(
+        {"version": 1, "cards": {19321: {"numbers": [], "files": files}}}))
     assert _cached_codes(root) == set()

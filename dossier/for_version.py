@@ -77,6 +77,14 @@ class Report:
     exposed_not_judged: str | None = None
     #: releases whose diff shipped a fix judged here by its file alone, because they are not in the release cache
     unsynced_fix_releases: set[str] = field(default_factory=set)
+    #: whether the version's own sources were at hand (the release cache): without them every fix the version lacks
+    #: counts as exposed, even where its file is absent from that version
+    from_sources: bool = False
+
+    @property
+    def sharpened(self) -> bool:
+        """Exposure judged on the version's sources and every fix's release diff, not on the fixes' files alone."""
+        return self.from_sources and not self.unsynced_fix_releases
 
     def to_data(self) -> dict:
         def rows(items: list[Placed]) -> list[dict]:
@@ -85,7 +93,8 @@ class Report:
 
         return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
                 "exposed": rows(self.exposed), "unsure": rows(self.unsure), "unplaced": [c.pr for c in self.unplaced],
-                **({"exposed_not_judged": self.exposed_not_judged} if self.exposed_not_judged else {})}
+                **({"exposed_not_judged": self.exposed_not_judged} if self.exposed_not_judged
+                   else {"exposure_sharpened": self.sharpened})}
 
 
 def parse_version(version: str) -> Version:
@@ -154,7 +163,7 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
                            f"the release evidence cannot say which part; ask for a published release (`dossier "
                            f"for-version {lead}` or the one before it), or check the tree itself with `dossier drift "
                            "--sglang-src <its tree>`")
-    report = Report(version, lock.built.get(version) or (tree.built if tree else None))
+    report = Report(version, lock.built.get(version) or (tree.built if tree else None), from_sources=tree is not None)
     first = next(iter(lock.built), None)
     if tree is None and first is not None and target < parse_version(first):
         # nothing scanned says a later fix's file existed in it: listing the fix as its bug would be a guess
@@ -312,7 +321,7 @@ def _holds(text: str, around: list[str]) -> bool:
 def format_text(report: Report, label: str) -> str:
     def line(p: Placed) -> str:
         when = f"{p.version}, built {p.built}"
-        return f"  #{p.card.pr:<6} {p.card.title[:72]}  [{p.card.lane}; {when}]" + (f" {p.note}" if p.note else "")
+        return f"  #{p.card.pr:<6} {p.card.title}  [{p.card.lane}; {when}]" + (f" {p.note}" if p.note else "")
 
     exposed = "exposure not judged" if report.exposed_not_judged else f"{len(report.exposed)} known bug(s) exposed"
     out = [f"{label}: {len(report.has)} current change(s) in, {len(report.lacks)} later, {exposed}"]

@@ -147,3 +147,10 @@ def test_drift_names_a_lock_that_records_this_release_otherwise_than_it_finds(tm
                                                                         "MergedColumnParallelLinear(\n"})
     newer = runner.invoke(app, ["drift", "--sglang-src", str(other), "--root", str(root)])
     assert newer.exit_code == 0 and "otherwise" not in newer.output  # another release: not the lock's to judge
+
+
+def test_for_version_shows_each_title_whole(tmp_path):
+    """Titles were cut at 72 characters with no mark: '#21861 ... and default to Flas' lost 'FlashInfer on SM100+'."""
+    root = Path(__file__).resolve().parents[2]
+    result = runner.invoke(app, ["for-version", "0.5.10", "--root", str(root), "--cache-dir", str(tmp_path)])
+    assert "default to FlashInfer on SM100+  [gdn-kernels;" in result.stdout, result.output[-500:]

@@ -726,3 +726,16 @@ def test_verify_names_an_evidence_lock_that_records_the_releases_otherwise(setup
     result = verify(root, cache)
     assert result.exit_code == 1 and "cards/evidence.lock records these releases otherwise for #" in result.output
     assert "`dossier releases verify --record` records this scan" in result.output
+
+
+def test_for_version_json_says_whether_exposure_was_judged_on_the_versions_sources(setup, tmp_path):
+    """`for-version 0.5.10 --format json` gave 24 exposed without the release cache and 13 with it under the same
+    keys: only a stderr warning told a tool the first list counted fixes whose file the version lacks."""
+    root, cache = setup
+    assert verify(root, cache, "--record").exit_code == 1
+    version = sorted((p.name for p in cache.iterdir() if (p / "release.json").is_file()), key=lambda v: v)[0]
+    args = ["for-version", version, "--root", str(root), "--format", "json"]
+    with_sources = json.loads(runner.invoke(app, [*args, "--cache-dir", str(cache)]).stdout)
+    (tmp_path / "empty").mkdir()
+    without = json.loads(runner.invoke(app, [*args, "--cache-dir", str(tmp_path / "empty")]).stdout)
+    assert with_sources["exposure_sharpened"] is True and without["exposure_sharpened"] is False

@@ -275,10 +275,11 @@ def _project(root: Path | None, paths: list[Path] | None = None) -> Project:
 @command()
 def fetch(
     prs: Annotated[list[int] | None, typer.Argument(help="PR numbers to fetch.", min=1, max=MAX_PR)] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Fetch every PR a card cites.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Fetch every card's own PR and the PRs its superseded_by "
+                                                     "names (not PRs its prose cites: name those).")] = False,
     repo: Annotated[str | None, typer.Option(
         parser=given_text, help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
-    source: Annotated[str, typer.Option(help="github or git.")] = "github",
+    source: Annotated[str, typer.Option(metavar="<github|git>", help="github or git.")] = "github",
     git_repo: Annotated[Path | None, path_option("--git-repo", help="Local clone for --source git.")] = None,
     import_: Annotated[Path | None, path_option(
         "--import", help="Bring a saved unified diff (`git diff`, GitHub's .diff page) into the cache as the one "
@@ -327,6 +328,7 @@ def fetch(
     from dossier.sources.cache import Cache
 
 
+    source = source.lower()
     if source not in ("github", "git"):
         fail(f"--source must be github or git, got {source!r}")
     if import_ is not None and (all_ or len(prs or []) != 1 or source != "github"):
@@ -1066,7 +1068,7 @@ def regress(
                                          "to run it prints nothing and exits 2 (GitHub Actions refuses an empty "
                                          "matrix).")] = False,
     device: Annotated[str, typer.Option(
-        help="cuda, cpu, or auto: cuda when torch sees a CUDA device, else cpu.")] = "auto",
+        metavar="<cuda|cpu|auto>", help="cuda, cpu, or auto: cuda when torch sees a CUDA device, else cpu.")] = "auto",
     fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,
     results: Annotated[Path | None, path_option(
         help="Results directory (default: <root>/results for cuda, the untracked <root>/.dossier/results for cpu; "
@@ -1100,6 +1102,7 @@ def regress(
     from dossier import regress as rg
     from dossier.json_out import dumps
 
+    device = device.lower()
     if device not in rg.DEVICES:  # --list too: a typo in a CI matrix step must not pass
         fail(f"--device must be one of {', '.join(rg.DEVICES)}, got {device!r}")
     if prs and all_:
@@ -1271,7 +1274,8 @@ def new(
     pr: Annotated[int, typer.Argument(help="PR number.", min=1, max=MAX_PR)],
     title: Annotated[str | None, typer.Option(parser=given_text, help="PR title (default: from the fetch cache).")] = None,
     state: Annotated[str | None, typer.Option(
-        parser=given_text, help="merged, open or closed (default: from the fetch cache).")] = None,
+        parser=given_text, metavar="<merged|open|closed>",
+        help="merged, open or closed (default: from the fetch cache).")] = None,
     merged_at: Annotated[str | None, typer.Option(
         "--merged-at", parser=given_text, help="YYYY-MM-DD, for a merged PR (default: from the fetch cache).")] = None,
     lane: Annotated[str, typer.Option(help="Lane id from cards/lanes.yaml (default: left empty for you).")] = "",

@@ -82,7 +82,7 @@ class Breaker:
 
 
 def cited_prs(project: Project) -> list[int]:
-    """Every PR a card cites: its own number and those in superseded_by (cards failing the schema included)."""
+    """Every card's own PR and those its superseded_by names (cards failing the schema included)."""
     found: set[int] = set()
     for doc in project.docs:
         data = doc.data if isinstance(doc.data, dict) else {}

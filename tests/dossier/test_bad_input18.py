@@ -154,3 +154,12 @@ def test_for_version_shows_each_title_whole(tmp_path):
     root = Path(__file__).resolve().parents[2]
     result = runner.invoke(app, ["for-version", "0.5.10", "--root", str(root), "--cache-dir", str(tmp_path)])
     assert "default to FlashInfer on SM100+  [gdn-kernels;" in result.stdout, result.output[-500:]
+
+
+def test_closed_choice_options_show_their_choices_and_take_any_case():
+    """--device, --source and --state showed `<str>` though each takes a fixed set; --device CPU was refused."""
+    root = Path(__file__).resolve().parents[2]
+    assert "--device <cuda|cpu|auto>" in runner.invoke(app, ["regress", "--help"]).output
+    assert "--source <github|git>" in runner.invoke(app, ["fetch", "--help"]).output
+    assert "--state <merged|open|closed>" in " ".join(runner.invoke(app, ["new", "--help"]).output.split())
+    assert runner.invoke(app, ["regress", "--list", "--device", "CPU", "--root", str(root)]).exit_code == 0

@@ -8,11 +8,13 @@ never interprets card text as markup.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -388,40 +390,61 @@ def fetch(
                                        deadline=deadline)
     except FetchInterrupted as stop:  # say what landed and what did not, then exit as Ctrl-C (SIGTERM) does
         outcomes, cause = stop.outcomes, stop.cause
-    out.print(summary_table(outcomes))
-    for o in outcomes:
-        if o.error and not o.skipped:
-            err.print(f"error: #{o.pr}: {one_line(o.error)}")
-    skipped: dict[str, int] = {}
-    for o in outcomes:
-        if o.skipped and o.result != INTERRUPTED:  # the summary line counts those
-            skipped[o.error] = skipped.get(o.error, 0) + 1
-    for why, n in skipped.items():
-        err.print(f"error: {n} PR(s) failed at once: {one_line(why)}")
-    for o in outcomes:
-        if o.note:
-            err.print(f"note: #{o.pr}: {o.note}")
-        provenance = o.entry.provenance if o.result == "fetched" and o.entry else {}
-        for path, lines in not_utf8(provenance).items():
-            err.print(f"warning: #{o.pr}: {path}: {lines} diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in "
-                      "place of each byte UTF-8 cannot read: a key fragment there is checked against that text")
-        if fields := meta_not_utf8(provenance):
-            whose = "commit's" if provenance.get("source") == "git" else "PR's"
-            err.print(f"warning: #{o.pr}: the {whose} {' and '.join(fields)} not UTF-8, cached with U+FFFD (\ufffd) "
-                      "in place of each byte UTF-8 cannot read: write the card's title yourself (lint refuses "
-                      "U+FFFD in a card, D112)")
-        if lines := provenance.get(SAVED_CRLF):
-            err.print(f"note: #{o.pr}: every line of the saved diff ended in CRLF (saved on Windows?), which git never "
-                      f"writes: cached with LF, the text git gives ({lines} lines; provenance: {SAVED_CRLF})")
-    counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed", INTERRUPTED)}
-    if not counts[INTERRUPTED]:
-        del counts[INTERRUPTED]
-    err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {one_line(str(cache.root))})")
-    if counts.get(INTERRUPTED):
-        line, code = interrupted(cause)
-        err.print(f"{line}: run the same command again to fetch the rest (what landed is cached)")
-        raise typer.Exit(code)
-    raise typer.Exit(1 if counts["failed"] else 0)
+    else:
+        cause = None
+    # a second Ctrl-C (a terminal's, or `timeout` signalling the group as well) must not cut that report short
+    with _signals_held(cause is not None):
+        # the PRs an interrupt left unfinished are named on one line, not tabled one by one (185 rows of them)
+        if shown := [o for o in outcomes if o.result != INTERRUPTED]:
+            out.print(summary_table(shown))
+        if unfinished := [f"#{o.pr}" for o in outcomes if o.result == INTERRUPTED]:
+            err.print("not fetched (interrupted): " + ", ".join(unfinished[:20])
+                      + (f" and {len(unfinished) - 20} more" if len(unfinished) > 20 else ""))
+        for o in outcomes:
+            if o.error and not o.skipped:
+                err.print(f"error: #{o.pr}: {one_line(o.error)}")
+        skipped: dict[str, int] = {}
+        for o in outcomes:
+            if o.skipped and o.result != INTERRUPTED:  # the summary line counts those
+                skipped[o.error] = skipped.get(o.error, 0) + 1
+        for why, n in skipped.items():
+            err.print(f"error: {n} PR(s) failed at once: {one_line(why)}")
+        for o in outcomes:
+            if o.note:
+                err.print(f"note: #{o.pr}: {o.note}")
+            provenance = o.entry.provenance if o.result == "fetched" and o.entry else {}
+            for path, lines in not_utf8(provenance).items():
+                err.print(f"warning: #{o.pr}: {path}: {lines} diff line(s) not UTF-8, cached with U+FFFD (\ufffd) in "
+                          "place of each byte UTF-8 cannot read: a key fragment there is checked against that text")
+            if fields := meta_not_utf8(provenance):
+                whose = "commit's" if provenance.get("source") == "git" else "PR's"
+                err.print(f"warning: #{o.pr}: the {whose} {' and '.join(fields)} not UTF-8, cached with U+FFFD (\ufffd) "
+                          "in place of each byte UTF-8 cannot read: write the card's title yourself (lint refuses "
+                          "U+FFFD in a card, D112)")
+            if lines := provenance.get(SAVED_CRLF):
+                err.print(f"note: #{o.pr}: every line of the saved diff ended in CRLF (saved on Windows?), which git never "
+                          f"writes: cached with LF, the text git gives ({lines} lines; provenance: {SAVED_CRLF})")
+        counts = {r: sum(o.result == r for o in outcomes) for r in ("fetched", "cached", "failed", INTERRUPTED)}
+        if not counts[INTERRUPTED]:
+            del counts[INTERRUPTED]
+        err.print(", ".join(f"{n} {r}" for r, n in counts.items()) + f" (cache: {one_line(str(cache.root))})")
+        if counts.get(INTERRUPTED):
+            line, code = interrupted(cause)
+            err.print(f"{line}: run the same command again to fetch the rest (what landed is cached)")
+            raise typer.Exit(code)
+        raise typer.Exit(1 if counts["failed"] else 0)
+
+
+@contextlib.contextmanager
+def _signals_held(hold: bool):
+    """SIGINT and SIGTERM ignored inside (when ``hold``), as they were after: a report being printed after an
+    interrupt is not itself cut short by the next one."""
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)} if hold else {}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 @command()

@@ -1139,7 +1139,7 @@ def test_ctrl_c_during_fetch_says_what_landed_and_what_did_not(root, gh, monkeyp
     word, code = ("terminated", 143) if stop == "sigterm" else ("interrupted", 130)
     assert result.exit_code == code
     assert f"{word}: run the same command again to fetch the rest" in result.output
-    assert "#90 fetched" in result.output and "#100 │ -" in result.output and "interrupted" in result.output
+    assert "#90 fetched" in result.output and "not fetched (interrupted): #100" in result.output
     assert "1 fetched, 0 cached, 0 failed, 1 interrupted" in result.output and "error:" not in result.output
     assert (root / ".dossier" / "cache" / "90" / "provenance.json").is_file()
     assert not (root / ".dossier" / "cache" / "100").exists()

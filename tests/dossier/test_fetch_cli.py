@@ -613,3 +613,35 @@ def test_import_never_replaces_a_fetched_entry_without_refresh(gh, project_dir, 
     assert replaced.exit_code == 0 and cache.get(100).provenance["source"] == "import"
     again = fetch(gh, project_dir, "100", "--import", str(saved))  # an imported entry is imported again
     assert again.exit_code == 0, again.output
+
+
+def test_a_second_interrupt_does_not_cut_the_report_of_what_landed(gh, project_dir, monkeypatch):
+    """`timeout -s INT` signals the process group too, so fetch took two SIGINTs: the second, landing while the table
+    of what landed was printed, left only 'interrupted' (no table, no counts, no 'run the same command again'). The
+    PRs left unfinished are counted, not tabled one by one (185 rows of 'interrupted' for `fetch --all`)."""
+    import os
+    import signal
+
+    from dossier import fetching
+    from dossier.fetching import INTERRUPTED, FetchInterrupted, Outcome
+
+    def stopped(numbers, *args, **kwargs):
+        raise FetchInterrupted([Outcome(numbers[0], "failed", error="boom"),
+                                *(Outcome(n, INTERRUPTED) for n in numbers[1:])])
+
+    table = fetching.summary_table
+
+    def second_interrupt(outcomes):
+        os.kill(os.getpid(), signal.SIGINT)  # held while the report is printed
+        assert INTERRUPTED not in {o.result for o in outcomes}
+        return table(outcomes)
+
+    monkeypatch.setattr(fetching, "fetch_with_progress", stopped)
+    monkeypatch.setattr(fetching, "summary_table", second_interrupt)
+    before = signal.getsignal(signal.SIGINT)
+    result = fetch(gh, project_dir, "100", "101", "102")
+    assert result.exit_code == 130, result.output
+    assert "#100" in result.stdout and "0 fetched, 0 cached, 1 failed, 2 interrupted" in result.stderr
+    assert "run the same command again to fetch the rest" in result.stderr
+    assert "not fetched (interrupted): #101, #102" in result.stderr
+    assert signal.getsignal(signal.SIGINT) is before  # the handlers are given back

@@ -34,6 +34,10 @@ QUESTIONS = [
               "same code from 0.5.10 through 0.5.21")),
     Question("Does --enable-linear-replayssm speed up MTP (NEXTN) decoding?", REPLAY,
              ("Under MTP only the `-spec` ring serves verify", "HybridLinearAttnBackend._forward_metadata")),
+    Question("What happens to the conv and SSM state when a request's prefix hits the radix cache?",
+             "Prefix cache hit rate",
+             ("On a hit the matched node's saved slot (conv window and SSM state) is copied into the request's own "
+              "slot", "`MambaComponent.finalize_match_result_in_cache`")),
     Question("Old script passes --cuda-graph-max-bs: what replaces it and where is it defined in 0.5.23?", REMOVED,
              ("`--cuda-graph-max-bs-decode`", "Where: `python/sglang/srt/arg_groups/fields/exec_.py`")),
 ]
@@ -81,3 +85,11 @@ def test_the_cuda_graph_flags_live_where_the_removed_flags_block_says():
     assert all(f"    {name}: " in fields for name in ("cuda_graph_max_bs_decode", "cuda_graph_bs_decode",
                                                      "cuda_graph_backend_prefill"))
     assert "cuda_graph_max_bs_decode" not in _sglang_file("srt/server_args.py")
+
+
+def test_0_5_23_copies_the_matched_state_into_the_requests_slot_on_a_hit():
+    mamba = _sglang_file("srt/mem_cache/unified_cache/components/mamba.py")
+    body = mamba.split("class MambaComponent(", 1)[1].split("def finalize_match_result_in_cache(", 1)[1]
+    body = body.split("\n    def ", 1)[0]
+    assert "Copy-on-write the matched device mamba state into a per-request slot" in body
+    assert "req.kv.mamba_cow_src_index = src_index" in body

@@ -14,6 +14,7 @@ import inspect
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -110,9 +111,12 @@ def debug_wanted() -> bool:
 
 @contextmanager
 def working(what: str) -> Iterator[None]:
-    """Say what a step of seconds is doing: a spinner on a terminal, cleared after; one line in a log."""
+    """Say what a step of seconds is doing: a spinner on a terminal, cleared after; one line in a log. The spinner's
+    line fits the terminal's real width (the layout's 80-column floor is for output that stays): a wrapped line
+    would leave a stale row each time it is redrawn."""
     if err.is_terminal:
-        with err.status(what):
+        room = shutil.get_terminal_size((MIN_WIDTH, 24)).columns - 3  # the spinner and its space, and a margin
+        with err.status(what if len(what) <= room else what[:max(room - 3, 1)] + "..."):
             yield
     else:
         err.print(what, markup=False)

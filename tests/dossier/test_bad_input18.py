@@ -163,3 +163,25 @@ def test_closed_choice_options_show_their_choices_and_take_any_case():
     assert "--source <github|git>" in runner.invoke(app, ["fetch", "--help"]).output
     assert "--state <merged|open|closed>" in " ".join(runner.invoke(app, ["new", "--help"]).output.split())
     assert runner.invoke(app, ["regress", "--list", "--device", "CPU", "--root", str(root)]).exit_code == 0
+
+
+def test_the_spinner_line_fits_a_terminal_narrower_than_the_layout(monkeypatch):
+    """On a 40-column terminal drift's spinner drew 'checking 197 card(s) against SGLang 0.5.23 (package /work/...'
+    cut at 80 columns: each redraw wrapped to two rows and `\\r\\e[2K` cleared one, leaving stale rows."""
+    import io
+    import re as _re
+
+    from rich.console import Console
+
+    from dossier import cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=buf, force_terminal=True, width=80))
+    monkeypatch.setenv("COLUMNS", "40")
+    what = "checking 197 card(s) against SGLang 0.5.23 (package /work/venv/lib/python3.11/site-packages/sglang)"
+    with cli.working(what):
+        pass
+    text = _re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.getvalue())
+    lines = [line for chunk in text.split("\r") for line in chunk.split("\n") if line.strip()]
+    assert lines and all(len(line) <= 40 for line in lines), lines
+    assert any("checking 197 card(s)" in line for line in lines)

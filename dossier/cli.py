@@ -979,6 +979,10 @@ def releases_surface(
         lost = committed and rl.would_drop(committed.releases, history.releases, str(sh.SURFACE_LOCK))
         state = ("is missing" if committed is None else "is up to date" if committed.to_data() == history.to_data()
                  else "differs from the releases")
+        if committed is not None and state != "is up to date":
+            differ = committed.differences(history)
+            state += (" for " + "; ".join(differ[:8]) + (f" and {len(differ) - 8} more" if len(differ) > 8 else "")
+                      if differ else "")
     except sh.SurfaceLockError as exc:
         lost, state = None, f"cannot be read ({exc})"
     err.print(f"{summary}; " + (lost or f"{sh.SURFACE_LOCK} {state}" + ("" if state == "is up to date" else

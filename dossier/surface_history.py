@@ -72,6 +72,17 @@ class SurfaceHistory:
     def newest(self) -> str:
         return self.releases[-1] if self.releases else ""
 
+    def differences(self, read: SurfaceHistory) -> list[str]:
+        """Where this (recorded) history and ``read`` (from the releases) disagree: each name whose span or default
+        differs or is on one side only, as "NAME (kind: recorded -> read)", and the release list."""
+        out = [] if self.releases == read.releases else [
+            f"releases ({', '.join(self.releases[-1:]) or 'none'} last recorded -> {', '.join(read.releases[-1:])})"]
+        for kind in (*KINDS, "defaults"):
+            held, now = getattr(self, kind), getattr(read, kind)
+            out += [f"{name} ({kind}: {held.get(name, 'absent')} -> {now.get(name, 'absent')})"
+                    for name in sorted(set(held) | set(now)) if str(held.get(name)) != str(now.get(name))]
+        return out
+
     def to_data(self) -> dict:
         return {"version": LOCK_VERSION, "releases": list(self.releases),
                 **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in KINDS},

@@ -185,3 +185,18 @@ def test_the_spinner_line_fits_a_terminal_narrower_than_the_layout(monkeypatch):
     lines = [line for chunk in text.split("\r") for line in chunk.split("\n") if line.strip()]
     assert lines and all(len(line) <= 40 for line in lines), lines
     assert any("checking 197 card(s)" in line for line in lines)
+
+
+def test_releases_surface_names_what_the_lock_records_otherwise():
+    """A surface.lock edited by hand (--mamba-ssm-dtype from 0.5.1, its default bfloat16) drew only 'cards/surface.lock
+    differs from the releases': a reader had 2,553 names to search for the one that differs."""
+    from dossier.surface_history import Span, SurfaceHistory
+
+    read = SurfaceHistory(["0.5.1", "0.5.2"], {"--mamba-ssm-dtype": Span("0.5.2", "0.5.2"), "--tp": Span("0.5.1", "0.5.2")},
+                          {"SGLANG_X": Span("0.5.1", "0.5.1")}, {"--mamba-ssm-dtype": "None"})
+    held = SurfaceHistory(["0.5.1", "0.5.2"], {"--mamba-ssm-dtype": Span("0.5.1", "0.5.2"), "--tp": Span("0.5.1", "0.5.2")},
+                          {}, {"--mamba-ssm-dtype": "bfloat16"})
+    assert held.differences(read) == ["--mamba-ssm-dtype (flags: 0.5.1..0.5.2 -> 0.5.2)",
+                                      "SGLANG_X (env: absent -> 0.5.1)",
+                                      "--mamba-ssm-dtype (defaults: bfloat16 -> None)"]
+    assert read.differences(read) == []

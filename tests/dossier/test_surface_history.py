@@ -59,7 +59,8 @@ def test_record_writes_first_and_last_release_per_name_deterministically(project
     assert _record(root, cache, "--record").exit_code == 0 and (root / SURFACE_LOCK).read_text() == text
     write_release(cache, "0.5.4", "2025-10-24", {"srt/server_args.py": NEW})
     result = _record(root, cache)
-    assert result.exit_code == 1 and "differs from the releases: run with --record" in result.output
+    assert result.exit_code == 1 and "differs from the releases for releases (0.5.3 last recorded -> 0.5.4)" in \
+        " ".join(result.output.split()) and "run with --record" in result.output
     (root / SURFACE_LOCK).unlink()
     result = _record(root, cache)
     assert result.exit_code == 1 and "is missing" in result.output

@@ -14,7 +14,6 @@ import inspect
 import json
 import math
 import os
-import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -115,12 +114,24 @@ def working(what: str) -> Iterator[None]:
     line fits the terminal's real width (the layout's 80-column floor is for output that stays): a wrapped line
     would leave a stale row each time it is redrawn."""
     if err.is_terminal:
-        room = shutil.get_terminal_size((MIN_WIDTH, 24)).columns - 3  # the spinner and its space, and a margin
+        room = _stderr_columns() - 3  # the spinner and its space, and a margin
         with err.status(what if len(what) <= room else what[:max(room - 3, 1)] + "..."):
             yield
     else:
         err.print(what, markup=False)
         yield
+
+
+def _stderr_columns() -> int:
+    """The width of the terminal the spinner is drawn on (stderr), whatever stdout is piped to; $COLUMNS first."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return MIN_WIDTH
 
 
 def fail(message: str) -> None:

@@ -235,7 +235,9 @@ def unrecorded(root: Path, results: list[DriftResult], tree: SourceTree,
     if data is None or data["sglang"] != tree.version:
         return []
     fresh = yaml.safe_load(_lock_text(results, tree, absent))
-    held, now = data["cards"], fresh["cards"]
+    # the lock's optional keys read as their defaults, as its readers take them
+    held = {pr: {"found": [], "removal": False, **e} if isinstance(e, dict) else e for pr, e in data["cards"].items()}
+    now = fresh["cards"]
     out = [f"#{pr}" for pr in sorted(set(held) | set(now), key=str) if held.get(pr) != now.get(pr)]
     return out + (["its absent files"] if (data.get("absent") or {}) != (fresh.get("absent") or {}) else [])
 
@@ -253,7 +255,8 @@ def older_than_recorded(root: Path, tree: SourceTree) -> str | None:
     when it is not older, or either version cannot be read (the lock's own checks say so)."""
     try:
         recorded = read_lock(root)[0]
-        older = Version(tree.version) < Version(recorded)
+        # a local build (0.5.23+cu128) is the release it builds: compare without the local part
+        older = Version(Version(tree.version).public) < Version(Version(recorded).public)
     except (LockError, InvalidVersion, TypeError):
         return None
     if not older:

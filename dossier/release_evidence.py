@@ -486,7 +486,9 @@ def unrecorded(root: Path, lock: ReleaseLock) -> list[int]:
     def undated(h: History | None) -> History | None:
         return replace(h, recorded="") if h is not None else None
 
-    return [pr for pr in sorted(set(held.cards) | set(lock.cards))
+    # as `record` does, a card this scan did not load (it fails the schema) while its file exists keeps its entry
+    kept = {pr for pr in held.cards if pr not in lock.cards and (root / "cards" / f"{pr}.yaml").is_file()}
+    return [pr for pr in sorted((set(held.cards) | set(lock.cards)) - kept)
             if undated(held.cards.get(pr)) != undated(lock.cards.get(pr))]
 
 

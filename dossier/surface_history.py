@@ -80,7 +80,8 @@ class SurfaceHistory:
         for kind in (*KINDS, "defaults"):
             held, now = getattr(self, kind), getattr(read, kind)
             out += [f"{name} ({kind}: {held.get(name, 'absent')} -> {now.get(name, 'absent')})"
-                    for name in sorted(set(held) | set(now)) if str(held.get(name)) != str(now.get(name))]
+                    for name in sorted(set(held) | set(now))
+                    if (name in held) != (name in now) or str(held.get(name)) != str(now.get(name))]
         return out
 
     def to_data(self) -> dict:

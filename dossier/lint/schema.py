@@ -140,6 +140,22 @@ _CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-
 _HIDDEN_CATEGORIES = ("Cf", "Cs", "Co")
 
 
+#: fields the manual shows as written (a code span, or a title escaped for its table cell or heading): a reference
+#: there is text, not a character
+_SHOWN_AS_WRITTEN = ("title", "match", "file")
+#: a code span of prose, where markdown decodes no reference
+_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
+
+
+def _decoded_reference(path: str, text: str) -> re.Match | None:
+    """The first HTML character reference markdown would decode in ``text``: outside its code spans, in a field the
+    manual renders as prose."""
+    if path.rsplit(".", 1)[-1] in _SHOWN_AS_WRITTEN:
+        return None
+    ref = _CHARACTER_REFERENCE.search(_CODE_SPAN.sub(lambda m: " " * len(m[0]), text))
+    return ref if ref is not None and html.unescape(ref[0]) != ref[0] else None
+
+
 def _noncharacter(ch: str) -> bool:
     return 0xFDD0 <= ord(ch) <= 0xFDEF or ord(ch) & 0xFFFE == 0xFFFE
 
@@ -166,7 +182,7 @@ def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
             yield Finding(path, f"U+{ord(text[at]):04X} at character {at + 1}: it hides text from a "
                                 "reader, defeats the copy and claim checks, or garbles the rendered manual",
                           hint="delete it (a card is plain text)")
-        elif (ref := _CHARACTER_REFERENCE.search(text)) and html.unescape(ref[0]) != ref[0]:
+        elif (ref := _decoded_reference(path, text)) is not None:
             yield Finding(path, f"{ref[0]} at character {ref.start() + 1} is an HTML character reference: the rendered "
                                 f"manual shows U+{ord(html.unescape(ref[0])[0]):04X} there, not what the card shows",
                           hint="write the character itself, or say it in words")

@@ -105,7 +105,7 @@ def prose(text: str) -> str:
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html (a `<` CommonMark could
 # read as a tag or an autolink: a letter, `/`, `!` or `?` after it; "1 < 2 (#10233 > none)" is prose), headings' PR
 _PROTECTED = re.compile(r"```.*?```|(?<![\\`])(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|!?\[[^\]\n]*\]\([^)\n]*\)"
-                        r"|<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
+                        r"|(?<!\\)<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
 _PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
 
 

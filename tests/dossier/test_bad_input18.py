@@ -200,3 +200,72 @@ def test_releases_surface_names_what_the_lock_records_otherwise():
                                       "SGLANG_X (env: absent -> 0.5.1)",
                                       "--mamba-ssm-dtype (defaults: bfloat16 -> None)"]
     assert read.differences(read) == []
+
+
+def test_a_pr_inside_an_escaped_angle_bracket_of_prose_is_linked():
+    from dossier.render.markdown import prose
+
+    assert "[#12345](#pr-12345)" in link_prs(prose("a <model path #12345> b"), lambda n: f"#pr-{n}")
+
+
+def test_a_reference_shown_as_written_is_no_d112_error(project_dir):
+    """A title escapes `&` for its cell, a code span and a key fragment's match show text as written: `&amp;`,
+    `&lt;think&gt;` there are what the reader sees, not characters markdown decodes."""
+    card = project_dir / "cards" / "100.yaml"
+    text = card.read_text()
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    card.write_text(text.replace(title, 'title: "Offloading &amp; the widget"'))
+    _set_motivation(project_dir, "The reasoning parser keeps `&lt;think&gt;` blocks out of the widget's output now.")
+    assert "D112" not in _lint(project_dir, "D112").output
+
+
+def test_the_spinner_measures_stderr_not_stdout(monkeypatch):
+    """`drift --format json > x.json` on a 40-column terminal: stdout is a file, so its width read 80."""
+    import os
+    import sys
+
+    from dossier import cli
+
+    class Stderr:
+        def fileno(self) -> int:
+            return 2
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((40 if fd == 2 else 200, 24)))
+    assert cli._stderr_columns() == 40
+
+
+def test_surface_names_a_default_the_lock_holds_as_none_and_the_release_lacks():
+    from dossier.surface_history import SurfaceHistory
+
+    held = SurfaceHistory(["0.5.1"], {}, {}, {"--admin-api-key": "None"})
+    assert held.differences(SurfaceHistory(["0.5.1"], {}, {}, {})) == ["--admin-api-key (defaults: None -> absent)"]
+
+
+def test_drift_takes_a_lock_entry_without_its_optional_keys_as_its_readers_do(tmp_path):
+    """An entry without `removal: false` is the same verdict to lint and render; drift called it different."""
+    from tests.dossier.factories import make_card, sglang_package, write_project
+
+    root = write_project(tmp_path / "p", [make_card(100), make_card(90)])
+    tree = sglang_package(tmp_path / "s", {"version.py": '__version__ = "0.5.23"\n',
+                                           "srt/models/qwen3_next.py": "self.in_proj_qkvzba = "
+                                                                      "MergedColumnParallelLinear(\n"})
+    args = ["drift", "--sglang-src", str(tree), "--root", str(root)]
+    assert runner.invoke(app, [*args, "--record"]).exit_code == 0
+    lock = root / "cards" / "drift.lock"
+    assert "removal: false" in lock.read_text()
+    lock.write_text(lock.read_text().replace("    removal: false\n", ""))
+    assert runner.invoke(app, args).exit_code == 0
+
+
+def test_drift_record_takes_a_local_build_of_the_recorded_release_as_that_release(tmp_path):
+    from dossier.drift import older_than_recorded, write_lock
+    from dossier.source_tree import SourceTree
+    from tests.dossier.factories import make_card, sglang_package, write_project
+
+    root = write_project(tmp_path / "p", [make_card(100)])
+    local = sglang_package(tmp_path / "l", {"version.py": '__version__ = "0.5.23+cu128"\n'})
+    plain = sglang_package(tmp_path / "n", {"version.py": '__version__ = "0.5.23"\n'})
+    write_lock(root, [], SourceTree.at(local))
+    assert older_than_recorded(root, SourceTree.at(plain)) is None

@@ -739,3 +739,14 @@ def test_for_version_json_says_whether_exposure_was_judged_on_the_versions_sourc
     (tmp_path / "empty").mkdir()
     without = json.loads(runner.invoke(app, [*args, "--cache-dir", str(tmp_path / "empty")]).stdout)
     assert with_sources["exposure_sharpened"] is True and without["exposure_sharpened"] is False
+
+
+def test_verify_keeps_quiet_on_a_card_that_did_not_load_as_record_keeps_its_entry(setup):
+    """A card failing the schema is not scanned; `record` keeps its entry while its file exists, so verify named it
+    'otherwise' on every run, and `--record` could not clear it."""
+    root, cache = setup
+    verify(root, cache, "--record")
+    card = next(p for p in sorted((root / "cards").glob("*.yaml")) if p.stem.isdigit()
+                and f"  {p.stem}:" in (root / "cards" / "evidence.lock").read_text())
+    card.write_text(card.read_text().replace("title:", "titel:", 1))  # fails the schema: not loaded
+    assert "otherwise for" not in verify(root, cache).output

@@ -8,13 +8,11 @@ never interprets card text as markup.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import json
 import math
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -132,6 +130,11 @@ def _stderr_columns() -> int:
         return os.get_terminal_size(sys.stderr.fileno()).columns
     except (OSError, ValueError, AttributeError):
         return MIN_WIDTH
+
+
+def first_few(items: list[str], n: int, sep: str = ", ") -> str:
+    """The first ``n`` of ``items`` joined, with how many more there are."""
+    return sep.join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 def fail(message: str) -> None:
@@ -340,6 +343,7 @@ def fetch(
         fetch_with_progress,
         summary_table,
     )
+    from dossier.folder_swap import signals_deferred
     from dossier.project import REPO_PATTERN, read_config
     from dossier.sources import SAVED_CRLF, SourceError, meta_not_utf8, not_utf8
     from dossier.sources.cache import Cache
@@ -407,14 +411,13 @@ def fetch(
         outcomes, cause = stop.outcomes, stop.cause
     else:
         cause = None
-    # a second Ctrl-C (a terminal's, or `timeout` signalling the group as well) must not cut that report short
-    with _signals_held(cause is not None):
+    # a second Ctrl-C (a terminal's, or `timeout` signalling the group as well) waits until that report is out
+    with signals_deferred() if cause is not None else nullcontext():
         # the PRs an interrupt left unfinished are named on one line, not tabled one by one (185 rows of them)
         if shown := [o for o in outcomes if o.result != INTERRUPTED]:
             out.print(summary_table(shown))
         if unfinished := [f"#{o.pr}" for o in outcomes if o.result == INTERRUPTED]:
-            err.print("not fetched (interrupted): " + ", ".join(unfinished[:20])
-                      + (f" and {len(unfinished) - 20} more" if len(unfinished) > 20 else ""))
+            err.print(f"not fetched (interrupted): {first_few(unfinished, 20)}")
         for o in outcomes:
             if o.error and not o.skipped:
                 err.print(f"error: #{o.pr}: {one_line(o.error)}")
@@ -448,18 +451,6 @@ def fetch(
             err.print(f"{line}: run the same command again to fetch the rest (what landed is cached)")
             raise typer.Exit(code)
         raise typer.Exit(1 if counts["failed"] else 0)
-
-
-@contextlib.contextmanager
-def _signals_held(hold: bool):
-    """SIGINT and SIGTERM ignored inside (when ``hold``), as they were after: a report being printed after an
-    interrupt is not itself cut short by the next one."""
-    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)} if hold else {}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 @command()
@@ -750,8 +741,8 @@ def drift(
         err.print(f"wrote {dr.DRIFT_LOCK}")
         stale = []
     elif stale := dr.unrecorded(project.root, results, tree, absent):
-        shown = ", ".join(stale[:8]) + (f" and {len(stale) - 8} more" if len(stale) > 8 else "")
-        err.print(f"{dr.DRIFT_LOCK} records SGLang {tree.version} otherwise for {shown}: the manual shows the lock, "
+        err.print(f"{dr.DRIFT_LOCK} records SGLang {tree.version} otherwise for {first_few(stale, 8)}: the manual "
+                  "shows the lock, "
                   "not this run; `dossier drift --record` records this run")
     raise typer.Exit(1 if stale or any(r.problem for r in results) else 0)
 
@@ -937,9 +928,8 @@ def releases_verify(
               f"without proof, {problems} with findings" + (" (recorded in cards/evidence.lock)" if record else ""))
     stale = [] if record else rv.unrecorded(project.root, lock)
     if stale:
-        shown = ", ".join(f"#{pr}" for pr in stale[:8]) + (f" and {len(stale) - 8} more" if len(stale) > 8 else "")
-        err.print(f"{rv.LOCK_FILE} records these releases otherwise for {shown}: the manual shows the lock, not this "
-                  "scan; `dossier releases verify --record` records this scan")
+        err.print(f"{rv.LOCK_FILE} records these releases otherwise for {first_few([f'#{pr}' for pr in stale], 8)}: "
+                  "the manual shows the lock, not this scan; `dossier releases verify --record` records this scan")
     raise typer.Exit(1 if problems or stale else 0)
 
 
@@ -992,8 +982,7 @@ def releases_surface(
                  else "differs from the releases")
         if committed is not None and state != "is up to date":
             differ = committed.differences(history)
-            state += (" for " + "; ".join(differ[:8]) + (f" and {len(differ) - 8} more" if len(differ) > 8 else "")
-                      if differ else "")
+            state += f" for {first_few(differ, 8, '; ')}" if differ else ""
     except sh.SurfaceLockError as exc:
         lost, state = None, f"cannot be read ({exc})"
     err.print(f"{summary}; " + (lost or f"{sh.SURFACE_LOCK} {state}" + ("" if state == "is up to date" else

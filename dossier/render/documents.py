@@ -113,8 +113,8 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, code_cell=markdown.code_cell, prose=markdown.prose,
-                       md_cell=markdown.md_cell, release_anchor=markdown.release_anchor)
+    env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, code_cell=markdown.code_cell,
+                       prose=markdown.prose, md_cell=markdown.md_cell, release_anchor=markdown.release_anchor)
     return env
 
 

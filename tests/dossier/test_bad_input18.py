@@ -32,6 +32,17 @@ def _set_motivation(root: Path, text: str) -> None:
     card.write_text("\n".join(lines) + "\n")
 
 
+def _drift_project(tmp_path: Path, model: str) -> tuple[Path, list[str]]:
+    """A project of two factory cards and an sglang 0.5.23 package whose qwen3_next.py is ``model``; the drift
+    arguments that compare them."""
+    from tests.dossier.factories import make_card, sglang_package, write_project
+
+    root = write_project(tmp_path / "p", [make_card(100), make_card(90)])
+    tree = sglang_package(tmp_path / "s", {"version.py": '__version__ = "0.5.23"\n',
+                                           "srt/models/qwen3_next.py": model})
+    return root, ["drift", "--sglang-src", str(tree), "--root", str(root)]
+
+
 def test_a_code_span_shows_its_text_as_written_outside_a_table_and_escapes_pipes_only_in_one():
     match = "mamba_steps_to_track,  # [B] int  crossing | step"
     assert code(match) == f"`{match}`"
@@ -127,13 +138,9 @@ def test_drift_record_refuses_a_tree_older_than_the_release_the_lock_records(tmp
 def test_drift_names_a_lock_that_records_this_release_otherwise_than_it_finds(tmp_path):
     """A drift.lock line edited by hand (line 120 -> 99999) reached pr-history ('line 99999'), and `dossier drift`
     printed line 120 and exited 0: nothing compared the two."""
-    from tests.dossier.factories import make_card, sglang_package, write_project
+    from tests.dossier.factories import sglang_package
 
-    root = write_project(tmp_path / "p", [make_card(100), make_card(90)])
-    tree = sglang_package(tmp_path / "s", {"version.py": '__version__ = "0.5.23"\n',
-                                           "srt/models/qwen3_next.py": "x = 1\nself.in_proj_qkvzba = "
-                                                                      "MergedColumnParallelLinear(\n"})
-    args = ["drift", "--sglang-src", str(tree), "--root", str(root)]
+    root, args = _drift_project(tmp_path, "x = 1\nself.in_proj_qkvzba = MergedColumnParallelLinear(\n")
     assert runner.invoke(app, [*args, "--record"]).exit_code == 0
     assert runner.invoke(app, args).exit_code == 0  # a lock of this run: nothing to say
     lock = root / "cards" / "drift.lock"
@@ -245,13 +252,7 @@ def test_surface_names_a_default_the_lock_holds_as_none_and_the_release_lacks():
 
 def test_drift_takes_a_lock_entry_without_its_optional_keys_as_its_readers_do(tmp_path):
     """An entry without `removal: false` is the same verdict to lint and render; drift called it different."""
-    from tests.dossier.factories import make_card, sglang_package, write_project
-
-    root = write_project(tmp_path / "p", [make_card(100), make_card(90)])
-    tree = sglang_package(tmp_path / "s", {"version.py": '__version__ = "0.5.23"\n',
-                                           "srt/models/qwen3_next.py": "self.in_proj_qkvzba = "
-                                                                      "MergedColumnParallelLinear(\n"})
-    args = ["drift", "--sglang-src", str(tree), "--root", str(root)]
+    root, args = _drift_project(tmp_path, "self.in_proj_qkvzba = MergedColumnParallelLinear(\n")
     assert runner.invoke(app, [*args, "--record"]).exit_code == 0
     lock = root / "cards" / "drift.lock"
     assert "removal: false" in lock.read_text()

@@ -482,7 +482,8 @@ def lint(
         "--sglang-src", help="SGLang checkout or package the claims (D6xx) are checked against "
         "(default: the installed sglang, as drift).")] = None,
     verbose: Annotated[bool, typer.Option(
-        "--verbose", "-v", help="List every unverified card (D301) instead of one summary line.")] = False,
+        "--verbose", "-v", help="List every unverified card (D301) instead of one summary line (--format json always "
+        "lists them).")] = False,
     root: RootOpt = None,
 ) -> None:
     """Check cards: schema, depth of prose, diff evidence, state/status, links, coverage, and claims
@@ -1097,7 +1098,8 @@ def regress(
     all_: Annotated[bool, typer.Option("--all", help="Every card with a runtime reference.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit; with no job "
                                          "to run it prints nothing and exits 2 (GitHub Actions refuses an empty "
-                                         "matrix).")] = False,
+                                         "matrix). The matrix is the same for every --device (a typo is still "
+                                         "refused): the step that runs a job passes its own.")] = False,
     device: Annotated[str, typer.Option(
         metavar="<cuda|cpu|auto>", help="cuda, cpu, or auto: cuda when torch sees a CUDA device, else cpu.")] = "auto",
     fmt: Annotated[TextJson, typer.Option("--format", help="text or json.")] = TextJson.text,

@@ -172,6 +172,21 @@ def _prose(card) -> Iterator[tuple[str, str]]:
                 *((f"corrections[{i}]", t) for i, t in enumerate(card.corrections)))
 
 
+#: prose that doubts the merge itself, not its day: "the merge is inferred", "this PR's own merge is unconfirmed",
+#: "state merged is inferred from the release trees", "that it came through this PR is inferred"
+_MERGE_ITSELF = re.compile(r"\b(?:(?:the|its|this PR's)(?: own)? merge|state merged|that it came through this PR)"
+                           r"\s+(?:is|was|stays)\s+(?:(?:only|also|thus|so)\s+)?"
+                           r"(?:inferred|unconfirmed|not confirmed)\b", re.IGNORECASE)
+
+
+def merge_inferred(card) -> bool:
+    """Whether the card's prose says its PR's merge (or that the change came through this PR) is inferred, not
+    recorded: the routing pages then say so beside the release that shipped the change."""
+    return card.state == "merged" and any(
+        _MERGE_ITSELF.search(sentence) and ("this PR" in sentence or not _cites_another(card, sentence))
+        for _, text in _prose(card) for sentence in prose.sentences(" ".join(text.split())))
+
+
 def merge_day_hedged(card) -> bool:
     """Whether the card's prose calls its own merge day a stand-in, a bound or inferred (the manual then marks the
     day, which otherwise reads as GitHub's record)."""

@@ -19,7 +19,7 @@ from dossier.files import in_progress
 from dossier.folder_swap import replace_files
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, Card, Lane, answer_titles
-from dossier.pr_facts import merge_day_hedged
+from dossier.pr_facts import merge_day_hedged, merge_inferred
 from dossier.project import Project
 from dossier.render import markdown
 
@@ -171,6 +171,7 @@ def _context(inp: RenderInput) -> dict:
         "shipped": _shipped_labels(cards, inp.releases or NO_RELEASES),
         "fixes": {c.pr for c in cards if c.is_fix},
         "stand_in_days": {c.pr for c in cards if merge_day_hedged(c)},
+        "merges_inferred": {c.pr for c in cards if merge_inferred(c)},
         "since": _since_labels(inp.surface),
         "by_file": _by_file(cards, inp.moved, inp.absent),
         "today": inp.today,
@@ -255,7 +256,8 @@ def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[st
 def _shipped_labels(cards: list[Card], releases) -> dict[int, str]:
     """PR -> what a PR list on the routing pages says after its link: the release that first shipped its change
     ("0.5.15"), with the one that dropped it for a change taken out ("0.5.6, gone in 0.5.10"), "open" or "not merged"
-    for a PR that never merged; no entry where no release diff places the change."""
+    for a PR that never merged, "merge inferred" after the release where the card could only infer that its PR merged
+    (the change shipped; the record of the PR's merge is missing); no entry where no release diff places the change."""
     get = releases.get if isinstance(releases, dict) else lambda key, default=None: getattr(releases, key, default)
     labels = {p.card.pr: p.version for g in get("groups", []) for p in g.landed}
     for r in get("reverted", []):
@@ -264,6 +266,8 @@ def _shipped_labels(cards: list[Card], releases) -> dict[int, str]:
     for card in cards:
         if card.merged_at is None and card.state in ("open", "closed"):
             labels[card.pr] = "open" if card.state == "open" else "not merged"
+        elif card.pr in labels and merge_inferred(card):
+            labels[card.pr] += ", merge inferred"
     return labels
 
 

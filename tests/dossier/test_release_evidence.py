@@ -750,3 +750,22 @@ def test_verify_keeps_quiet_on_a_card_that_did_not_load_as_record_keeps_its_entr
                 and f"  {p.stem}:" in (root / "cards" / "evidence.lock").read_text())
     card.write_text(card.read_text().replace("title:", "titel:", 1))  # fails the schema: not loaded
     assert "otherwise for" not in verify(root, cache).output
+
+
+def test_a_change_whose_merge_the_card_infers_is_marked_where_its_release_is_given(setup):
+    """A release-diff card whose prose says the PR's merge is inferred (its thread shows it open; a release ships the
+    change) read "(0.2.0)" on the routing pages, like one GitHub records merged."""
+    root, cache = setup
+    card = yaml.safe_load((root / "cards/101.yaml").read_text())
+    card["implementation"] += " The merge is inferred: the stored thread shows the PR open and 0.2.0 ships the line."
+    (root / "cards/101.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    verify(root, cache, "--record")
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    refs = skill_dir(Project.load(root)) / "references"
+    by_file = (refs / "by-file.md").read_text()
+    assert "[#101](pr-history.md#pr-101) (0.2.0, merge inferred)" in by_file
+    assert "[#114](pr-history.md#pr-114) (0.3.0) " in by_file  # a card saying nothing of its merge
+    by_release = (refs / "by-release.md").read_text()
+    assert re.search(r"- \[#101\]\(pr-history\.md#pr-101\) .*· merge inferred \(its card says why\)", by_release)
+    history = (refs / "pr-history.md").read_text()
+    assert "· merged (inferred) ~2026-02-01 ·" in history.split("### #101 ")[1]

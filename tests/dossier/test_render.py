@@ -6,6 +6,7 @@ import json
 import os
 import re
 
+import pytest
 import yaml
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
@@ -359,3 +360,22 @@ def test_a_stand_in_merge_day_is_marked_where_the_manual_dates_the_merge(tmp_pat
     history = render(write_project(tmp_path, [hedged, other]))["references/pr-history.md"]
     assert "| ~2026-03-20 | [#801](#pr-801) |" in history and "| 2026-03-20 | [#901](#pr-901) |" in history
     assert "· merged ~2026-03-20 ·" in history and "· merged 2026-03-20 ·" in history
+
+
+@pytest.mark.parametrize(("sentence", "inferred"), [
+    ("The merge is inferred: the stored thread shows the PR open.", True),
+    ("State merged is inferred from the release trees.", True),
+    ("That it came through this PR is inferred from the title, and #99 is credited elsewhere.", True),
+    ("This PR's own merge is unconfirmed.", True),
+    ("The merge is not inferred: GitHub records it.", False),
+    ("merged_at is an inferred date inside 03-11..27.", False),  # the day, not the merge
+    ("The merge of #99 is inferred from its release.", False),  # another PR's
+])
+def test_which_prose_doubts_the_merge_itself(sentence, inferred):
+    from types import SimpleNamespace
+
+    from dossier.pr_facts import merge_inferred
+
+    card = SimpleNamespace(pr=801, state="merged", motivation="Why.", implementation=sentence, claims=[],
+                           corrections=[])
+    assert merge_inferred(card) is inferred

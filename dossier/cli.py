@@ -881,6 +881,7 @@ def releases_verify(
     from dossier import release_evidence as rv
     from dossier import releases as rl
     from dossier.evidence import today
+    from dossier.manual import by_file_paths
     from dossier.source_tree import SourceTree
 
     project = _project(root)
@@ -904,10 +905,11 @@ def releases_verify(
                 err.print(f"scanned SGLang {tree.version}", markup=False)
 
         if record:
-            lock = rv.record(project, trees, today(), on_release=progress)
+            lock = rv.record(project, trees, today(), on_release=progress, files=by_file_paths(project))
         else:
             lock = rv.ReleaseLock({t.version: t.built or "" for t in trees},
-                                  rv.scan(project.cards, trees, today(), on_release=progress))
+                                  rv.scan(project.cards, trees, today(), on_release=progress),
+                                  rv.file_changes(by_file_paths(project), trees))
     dates = rv.merge_dates(project.cards)
     problems = 0
     for card in project.cards:
@@ -931,7 +933,11 @@ def releases_verify(
     if stale:
         err.print(f"{rv.LOCK_FILE} records these releases otherwise for {first_few([f'#{pr}' for pr in stale], 8)}: "
                   "the manual shows the lock, not this scan; `dossier releases verify --record` records this scan")
-    raise typer.Exit(1 if problems or stale else 0)
+    files = [] if record else rv.unrecorded_files(project.root, lock)
+    if files:
+        err.print(f"{rv.LOCK_FILE} records other releases of change for {first_few(files, 4)} (by-file.md shows the "
+                  "lock's); `dossier releases verify --record` records this scan", markup=False)
+    raise typer.Exit(1 if problems or stale or files else 0)
 
 
 @command("surface", group=releases_app)

@@ -50,7 +50,14 @@ def releases(project: Project) -> dict | None:
     if not lock.built:
         return None
     groups, reverted, unplaced = by_release(project, lock)
-    return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built)}
+    return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
+            "files": lock.files}
+
+
+def by_file_paths(project: Project) -> list[str]:
+    """The SGLang files references/by-file.md lists: every card's files and where drift found a key fragment moved
+    (`releases verify --record` records the releases that changed each)."""
+    return sorted({*(p for c in project.cards for p in c.manual_files), *moved_files(project).values()})
 
 
 def render_manual(project: Project) -> dict[str, str]:

@@ -42,7 +42,7 @@ from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.releases import ordered, refuse_to_drop
 from dossier.render.markdown import code
-from dossier.source_tree import PACKAGE_PREFIX, SourceTree
+from dossier.source_tree import SourceTree, in_wheel
 
 RELEASE_SCAN = "release-scan"  # the releases were scanned; no diff proves the change
 ADDED, REMOVED = "added", "removed"
@@ -243,11 +243,6 @@ def _spans(versions: Sequence[str], present: Sequence[bool]) -> tuple[tuple[str,
     return tuple(out)
 
 
-def in_wheel(path: str) -> bool:
-    """Whether a repository path is part of what a release wheel ships (the python/sglang/ package)."""
-    return PurePosixPath(path).parts[:2] == PACKAGE_PREFIX.parts
-
-
 def _walk(tracks: Iterable[_Track], trees: Sequence[SourceTree],
           on_release: Callable[[SourceTree], None] | None) -> None:
     tracks = list(tracks)
@@ -289,6 +284,17 @@ def scan(cards: Iterable[Card], trees: Sequence[SourceTree], recorded: str,
         out[pr] = History(key_sha(t.kf), versions[0], versions[-1], _spans(versions, t.present), tuple(t.events),
                           recorded, _spans(versions, today.present) if today else None,
                           key_sha(today.kf) if today else None)
+    return out
+
+
+def file_changes(paths: Iterable[str], trees: Sequence[SourceTree]) -> dict[str, tuple[str, ...]]:
+    """Path -> the releases among ``trees`` (oldest first) whose copy of the file differs from the release before it:
+    changed, added or removed (the first release is the baseline). Paths no wheel holds are left out."""
+    out = {}
+    for path in sorted({p for p in paths if in_wheel(p)}):
+        shas = [_sha(t, path) for t in trees]
+        out[path] = tuple(t.version for t, before, now in zip(trees[1:], shas[:-1], shas[1:], strict=True)
+                          if before != now)
     return out
 
 
@@ -456,6 +462,8 @@ def away_text(away: tuple[str, str, str]) -> str:
 class ReleaseLock:
     built: dict[str, str]  # every release scanned, in release order -> its build date
     cards: dict[int, History]
+    #: each SGLang file by-file.md lists -> the releases that changed it (file_changes); None: never recorded
+    files: dict[str, tuple[str, ...]] | None = None
 
     def verdict(self, card: Card, merged_dates: dict[int, dt.date] | None = None) -> Verdict | None:
         """The card's release verdict; None when it has no history or one for an earlier key fragment.
@@ -492,6 +500,19 @@ def unrecorded(root: Path, lock: ReleaseLock) -> list[int]:
             if undated(held.cards.get(pr)) != undated(lock.cards.get(pr))]
 
 
+def unrecorded_files(root: Path, lock: ReleaseLock) -> list[str]:
+    """The files whose releases of change in cards/evidence.lock differ from those in ``lock`` (a scan), or that
+    only one side lists. Empty when the lock cannot be read (lint says so) or covers other releases."""
+    try:
+        held = read_release_lock(root)
+    except LockError:
+        return []
+    if held.built != lock.built:
+        return []
+    recorded, read = held.files or {}, lock.files or {}
+    return sorted(p for p in set(recorded) | set(read) if recorded.get(p) != read.get(p))
+
+
 def merge_dates(cards: Iterable[Card]) -> dict[int, dt.date]:
     return {c.pr: c.merged_at for c in cards if c.merged_at is not None}
 
@@ -504,7 +525,7 @@ def read_release_lock(root: Path) -> ReleaseLock:
         return ReleaseLock({}, {})
     fix = "run `dossier releases verify --record`"
     try:
-        check_keys(data, ("built", "cards"), f"{LOCK_FILE}: releases", fix)
+        check_keys(data, ("built", "cards", "files"), f"{LOCK_FILE}: releases", fix)
         built = {str(v): str(d) for v, d in data["built"]}
         versions = [v for v, _ in data["built"]]
         if any(not isinstance(v, str) for v in versions) or ordered(versions) != versions or len(built) != len(versions):
@@ -523,12 +544,35 @@ def read_release_lock(root: Path) -> ReleaseLock:
         for pr, h in cards.items():
             if why := _history_fault(h, built):  # read as written, the card lost or moved its release lines
                 raise LockError(f"{LOCK_FILE}: releases: #{pr}: {why} (edited by hand, or a merge?); {fix}")
+        files = _files(data.get("files"), versions, fix)
     except LockError:
         raise
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise LockError(f"{LOCK_FILE}: releases section is malformed ({type(exc).__name__}: {exc}); "
                         "run `dossier releases verify --record`") from None
-    return ReleaseLock(built, cards)
+    return ReleaseLock(built, cards, files)
+
+
+def _files(data: object, versions: list[str], fix: str) -> dict[str, tuple[str, ...]] | None:
+    """The releases section's ``files`` as read (None when absent: recorded before files were); LockError for a
+    path that is not a wheel's, or releases that are not listed ones after the first, oldest first, each once."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise LockError(f"{LOCK_FILE}: releases: files must map each SGLang file to the releases that changed it; "
+                        f"{fix}")
+    later = versions[1:]
+    order = {v: i for i, v in enumerate(later)}
+    out = {}
+    for path, changed in data.items():
+        if not isinstance(path, str) or not in_wheel(path) or not isinstance(changed, list) \
+                or any(not isinstance(v, str) or v not in order for v in changed) \
+                or [order[v] for v in changed] != sorted({order[v] for v in changed}):
+            raise LockError(f"{LOCK_FILE}: releases: files: {str(path)[:80]!r}: not a wheel's file with the "
+                            f"releases after {versions[0] if versions else 'the first'} that changed it, oldest "
+                            f"first, each once (edited by hand, or a merge?); {fix}")
+        out[path] = tuple(changed)
+    return out
 
 
 def _history_fault(h: History, built: dict[str, str]) -> str | None:
@@ -568,17 +612,22 @@ def write_release_lock(root: Path, lock: ReleaseLock, cards: Iterable[Card]) -> 
         verdict = lock.verdict(by_pr[pr], dates) if pr in by_pr else None
         kind = verdict.kind if verdict is not None else RELEASE_SCAN
         entries[pr] = h.to_data(kind)
-    return write_section(root, "releases", {"built": [[v, d] for v, d in lock.built.items()], "cards": entries})
+    section = {"built": [[v, d] for v, d in lock.built.items()], "cards": entries}
+    if lock.files is not None:
+        section["files"] = {path: list(changed) for path, changed in sorted(lock.files.items())}
+    return write_section(root, "releases", section)
 
 
 def record(project: Project, trees: Sequence[SourceTree], recorded: str,
-           on_release: Callable[[SourceTree], None] | None = None) -> ReleaseLock:
-    """Scan every card through ``trees`` and write the releases section; keeps the date of a card whose
-    history did not change, and the entries of cards not loaded this time while their card file exists. The
-    lock is checked before the scan (minutes) and read again, for what is kept, while holding cards/."""
+           on_release: Callable[[SourceTree], None] | None = None, files: Iterable[str] = ()) -> ReleaseLock:
+    """Scan every card through ``trees`` and write the releases section, with the releases that changed each of
+    ``files`` (the files by-file.md lists); keeps the date of a card whose history did not change, and the entries
+    of cards not loaded this time while their card file exists. The lock is checked before the scan (minutes) and
+    read again, for what is kept, while holding cards/."""
     versions = [t.version for t in trees]
     refuse_to_drop(read_release_lock(project.root).built, versions, LOCK_FILE)  # an unreadable lock: fixed first
     fresh = scan(project.cards, trees, recorded, on_release)
+    changes = file_changes(files, trees)
     cards_dir = project.root / "cards"
     with serialized(cards_dir):  # another recording meanwhile is kept, never replaced by our stale copy
         old = read_release_lock(project.root)
@@ -587,7 +636,7 @@ def record(project: Project, trees: Sequence[SourceTree], recorded: str,
         for pr, h in fresh.items():
             prev = old.cards.get(pr)
             out[pr] = prev if prev is not None and replace(prev, recorded=recorded) == h else h
-        lock = ReleaseLock({t.version: t.built or "" for t in trees}, dict(sorted(out.items())))
+        lock = ReleaseLock({t.version: t.built or "" for t in trees}, dict(sorted(out.items())), changes)
         write_release_lock(project.root, lock, project.cards)
     return lock
 

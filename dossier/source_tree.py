@@ -19,6 +19,13 @@ from dossier.files import kind_of, read_bytes, resolved, wide_encoding
 from dossier.releases import RECORD, DamagedSource, Release, check_source, read_index
 
 PACKAGE_PREFIX = PurePosixPath("python/sglang")
+
+
+def in_wheel(path: str) -> bool:
+    """Whether a repository path is part of what a release wheel ships (the python/sglang/ package)."""
+    return PurePosixPath(path).parts[:2] == PACKAGE_PREFIX.parts
+
+
 SOURCE_SUFFIXES = {".py", ".pyi", ".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".hpp", ".hip", ".jinja2"}
 _VERSION = re.compile(r"""^__version__\s*=\s*(?:\w+\s*=\s*)*['"]([^'"]+)['"]""", re.MULTILINE)
 

@@ -39,7 +39,7 @@ from dossier.evidence import (
 )
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
-from dossier.release_evidence import in_wheel
+from dossier.source_tree import in_wheel
 from dossier.sources import not_utf8
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from dossier.lint.claims import REPO_DIRS, _field_texts, _locate, surface
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import PATH, find_mentions
 from dossier.model import Card
-from dossier.release_evidence import in_wheel
+from dossier.source_tree import in_wheel
 
 
 def one_edit(a: str, b: str) -> bool:

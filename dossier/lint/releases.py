@@ -20,7 +20,8 @@ from dossier.lint.registry import Finding, rule
 from dossier.lint.state import WORD_DAY as _WORD_DAY
 from dossier.lint.state import iso_day
 from dossier.model import Card
-from dossier.release_evidence import ReleaseLock, Verdict, in_wheel, merge_dates, read_release_lock
+from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
+from dossier.source_tree import in_wheel
 
 VERIFY = "dossier releases sync && dossier releases verify --record"
 

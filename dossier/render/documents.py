@@ -22,6 +22,7 @@ from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, Card, Lane, answe
 from dossier.pr_facts import merge_day_hedged, merge_inferred
 from dossier.project import Project
 from dossier.render import markdown
+from dossier.source_tree import in_wheel
 
 #: rendered file (relative to the skill folder) -> its template
 TEMPLATES = {
@@ -173,7 +174,8 @@ def _context(inp: RenderInput) -> dict:
         "stand_in_days": {c.pr for c in cards if merge_day_hedged(c)},
         "merges_inferred": {c.pr for c in cards if merge_inferred(c)},
         "since": _since_labels(inp.surface),
-        "by_file": _by_file(cards, inp.moved, inp.absent),
+        "by_file": _by_file(cards, inp.moved, inp.absent, inp.releases or NO_RELEASES),
+        "file_history": _get(inp.releases or NO_RELEASES)("files", None) is not None,
         "today": inp.today,
         "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",
     }
@@ -220,11 +222,17 @@ def _answers(data: dict) -> dict:
     return out
 
 
-def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[str]]) -> list[dict]:
+def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[str]], releases) -> list[dict]:
     """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today: its
     `today` place and the file drift found it moved to), by directory: each file with its cards in merge order, which
     is release order, and, for one today's SGLang lacks, the files of its name it has (``absent``, else None) and
-    where drift found the key fragments of its cards (``moved_to``: each file with the PRs whose fragment is there)."""
+    where drift found the key fragments of its cards (``moved_to``: each file with the PRs whose fragment is there).
+    With the releases that changed each file recorded (``releases``' files), ``uncovered``: those where none of the
+    file's cards shipped or dropped its change (a change no card covers), or None for a file whose releases were not
+    recorded."""
+    changes = _get(releases)("files", None)
+    placed = _placed(releases)
+    order = sorted(_get(releases)("built", None) or (), key=Version)
     by_path: dict[str, list[Card]] = {}
     for card in sorted(cards, key=_sort_key):
         for path in dict.fromkeys([*card.manual_files, *([moved[card.pr]] if card.pr in moved else [])]):
@@ -236,9 +244,13 @@ def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[st
             for card in by_path[path]:
                 if card.key_fragment.file == path and card.pr in moved:
                     moved_to.setdefault(moved[card.pr], []).append(card.pr)
+        covered = {v for card in by_path[path] for v in placed.get(card.pr, ())}
         dirs.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append(
             {"path": path, "cards": by_path[path], "absent": absent.get(path),
-             "moved_to": [{"file": f, "prs": prs} for f, prs in sorted(moved_to.items())]})
+             "moved_to": [{"file": f, "prs": prs} for f, prs in sorted(moved_to.items())],
+             "in_wheel": in_wheel(path),
+             "uncovered": _runs([v for v in changes[path] if v not in covered], order)
+             if changes is not None and path in changes else None})
     used: set[str] = set()
     out = []
     for d, files in dirs.items():
@@ -253,12 +265,42 @@ def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[st
     return out
 
 
+def _runs(versions: list[str], order: list[str]) -> list[str]:
+    """``versions`` with each run of three or more releases that follow one another in ``order`` (every release
+    scanned) written "first..last"."""
+    at = {v: i for i, v in enumerate(order)}
+    runs: list[list[str]] = []
+    for v in versions:
+        if runs and v in at and runs[-1][-1] in at and at[v] == at[runs[-1][-1]] + 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    return [f"{r[0]}..{r[-1]}" if len(r) >= 3 else v for r in runs for v in ([r[0]] if len(r) >= 3 else r)]
+
+
+def _get(releases) -> Callable:
+    """A reader of ``releases``' parts by name: a mapping (the manual's) or an object (tests build those)."""
+    return releases.get if isinstance(releases, dict) else lambda key, default=None: getattr(releases, key, default)
+
+
+def _placed(releases) -> dict[int, set[str]]:
+    """PR -> the releases that shipped its change, and dropped it for a change taken out."""
+    get = _get(releases)
+    placed: dict[int, set[str]] = {}
+    for g in get("groups", []):
+        for p in g.landed:
+            placed.setdefault(p.card.pr, set()).add(p.version)
+    for r in get("reverted", []):
+        placed.setdefault(r.card.pr, set()).update(v for v in (r.placed and r.placed.version, r.gone_in) if v)
+    return placed
+
+
 def _shipped_labels(cards: list[Card], releases) -> dict[int, str]:
     """PR -> what a PR list on the routing pages says after its link: the release that first shipped its change
     ("0.5.15"), with the one that dropped it for a change taken out ("0.5.6, gone in 0.5.10"), "open" or "not merged"
     for a PR that never merged, "merge inferred" after the release where the card could only infer that its PR merged
     (the change shipped; the record of the PR's merge is missing); no entry where no release diff places the change."""
-    get = releases.get if isinstance(releases, dict) else lambda key, default=None: getattr(releases, key, default)
+    get = _get(releases)
     labels = {p.card.pr: p.version for g in get("groups", []) for p in g.landed}
     for r in get("reverted", []):
         if r.placed is not None:
@@ -291,7 +333,7 @@ def _since_labels(surface) -> dict[str, str]:
 def _release_sections(releases) -> list[dict]:
     """One section per release scanned, newest first (each gets a stable anchor, whether or not a change the
     manual cites landed in it): the current changes it first shipped, and the merged ones whose line it dropped."""
-    get = releases.get if isinstance(releases, dict) else lambda key, default=None: getattr(releases, key, default)
+    get = _get(releases)
     groups = {g.version: g for g in get("groups", [])}
     built = {**{v: g.built for v, g in groups.items()}, **(get("built", None) or {})}
     gone: dict[str, list] = {}

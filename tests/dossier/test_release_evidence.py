@@ -769,3 +769,55 @@ def test_a_change_whose_merge_the_card_infers_is_marked_where_its_release_is_giv
     assert re.search(r"- \[#101\]\(pr-history\.md#pr-101\) .*· merge inferred \(its card says why\)", by_release)
     history = (refs / "pr-history.md").read_text()
     assert "· merged (inferred) ~2026-02-01 ·" in history.split("### #101 ")[1]
+
+
+def test_verify_records_the_releases_that_changed_each_file_by_file_lists(setup):
+    """by-file.md said "what changed in a file between two releases is the PRs whose release lies between them",
+    while releases no card covers changed the file too (qwen3_next.py in ten of them): the lock now records the
+    releases that changed each listed file, and by-file names those no card of the file shipped in."""
+    root, cache = setup
+    verify(root, cache, "--record")
+    assert read_release_lock(root).files == {  # the first release is the baseline; docker/ is in no wheel
+        "python/sglang/srt/layers/gating.py": ("0.3.0",), "python/sglang/srt/layers/norm.py": ("0.2.0", "0.3.0"),
+        "python/sglang/srt/models/qwen3_next.py": ("0.1.0.post1", "0.2.0", "0.3.0"),
+        "python/sglang/srt/other.py": (), "python/sglang/srt/server_args.py": ("0.2.0",)}
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    lines = {line.split("`")[1]: line for line in
+             (skill_dir(Project.load(root)) / "references/by-file.md").read_text().splitlines() if line.startswith("- `")}
+    assert lines["python/sglang/srt/layers/norm.py"].endswith("; also changed in 0.3.0")  # #116 shipped 0.2.0's
+    assert "also changed" not in lines["python/sglang/srt/server_args.py"]  # #105 dropped its line in 0.2.0
+    assert "also changed" not in lines["python/sglang/srt/models/qwen3_next.py"]
+    assert "also changed" not in lines["docker/Dockerfile"] and "recorded" not in lines["docker/Dockerfile"]
+
+
+def test_a_file_whose_releases_of_change_the_lock_lacks_says_so_and_verify_names_it(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    lock_file = root / "cards/evidence.lock"
+    text = lock_file.read_text()
+    entry = re.search(r"\n    python/sglang/srt/layers/norm\.py: \[(.*)\]", text)
+    assert entry is not None and "0.2.0" in entry.group(1)
+    lock_file.write_text(text.replace(entry.group(0), ""))
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    assert "`python/sglang/srt/layers/norm.py`: " in by_file
+    assert by_file.split("`python/sglang/srt/layers/norm.py`: ")[1].split("\n")[0].endswith(
+        "; releases that changed it not recorded")
+    result = verify(root, cache)
+    assert result.exit_code == 1
+    assert "records other releases of change for python/sglang/srt/layers/norm.py" in " ".join(result.output.split())
+    lock_file.write_text(text.replace(entry.group(0), "\n    python/sglang/srt/layers/norm.py: ['0.3.0', '0.2.0']"))
+    out = " ".join(lint(root, "--select", "D316").output.split())
+    assert "D316" in out and "files: 'python/sglang/srt/layers/norm.py'" in out
+
+
+def test_a_lock_recorded_before_file_histories_renders_as_before(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    lock_file = root / "cards/evidence.lock"
+    lock_file.write_text(re.sub(r"\n  files:\n(?:    .*\n)+", "\n", lock_file.read_text()))
+    assert read_release_lock(root).files is None
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    assert "also changed" not in by_file and "not recorded" not in by_file
+    assert "changed the file between them, among other PRs" in " ".join(by_file.split())

@@ -379,3 +379,12 @@ def test_which_prose_doubts_the_merge_itself(sentence, inferred):
     card = SimpleNamespace(pr=801, state="merged", motivation="Why.", implementation=sentence, claims=[],
                            corrections=[])
     assert merge_inferred(card) is inferred
+
+
+def test_a_run_of_releases_that_changed_a_file_is_written_as_a_range():
+    from dossier.render.documents import _runs
+
+    order = ["0.5.1", "0.5.1.post1", "0.5.2", "0.5.3", "0.5.4", "0.5.5"]
+    assert _runs(["0.5.1.post1", "0.5.2", "0.5.3", "0.5.5"], order) == ["0.5.1.post1..0.5.3", "0.5.5"]
+    assert _runs(["0.5.2", "0.5.3", "0.5.5"], order) == ["0.5.2", "0.5.3", "0.5.5"]  # two in a row stay two
+    assert _runs(["0.5.1", "0.5.2", "0.5.3"], order) == ["0.5.1", "0.5.2", "0.5.3"]  # 0.5.1.post1 between

@@ -68,7 +68,7 @@ QUESTIONS = [
     Question("Is the piecewise CUDA graph for Qwen3-Next (#13081) still in SGLang?", TAKEN,
              ("shipped in 0.5.6, its line gone in 0.5.10", "[#17613](pr-history.md#pr-17613)")),
     Question("Is mamba radix cache v0 (#11214) still how SGLang caches GDN states?", TAKEN,
-             ("absent from 0.5.12 to 0.5.18, back in 0.5.19), its line gone in 0.5.21", "[#30468](pr-history.md#pr-30468)")),
+             ("shipped in 0.5.3.post2, its line gone in 0.5.21", "[#30468](pr-history.md#pr-30468)")),
     Question("Is HiCache for MambaRadixCache (#19663) still the code path?", TAKEN,
              ("its line gone in 0.5.18", "[#27759](pr-history.md#pr-27759)")),
     Question("Is the Triton packed GDN decode (#20627) still in today's SGLang, and where?", TAKEN,

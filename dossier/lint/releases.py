@@ -130,6 +130,29 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
                        "on in rewritten code, key_fragment.today naming where")
 
 
+@rule("D339", "the line its key fragment quotes leaves the releases after it shipped and comes back, and the card "
+              "does not say why", scope="card", severity="warning")
+def line_away_and_back(card: Card, doc, ctx) -> Iterator[Finding]:
+    """The manual then says "its line absent from 0.5.12 to 0.5.18, back in 0.5.19" and `for-version` places the
+    change outside those releases. Often the code stayed and only the quoted line changed form there (#11214's
+    class line gained a base class for seven releases): a match narrowed to what stayed says what a reader needs.
+    Quiet where the card's prose names the release the line came back in (it then says why)."""
+    from dossier.lint.depth import card_texts
+
+    v = release_verdict(card, ctx)
+    if v is None or not v.away:
+        return
+    prose = " ".join(" ".join(text.split()) for _, text in card_texts(card))
+    for first, last, back in v.away:
+        if not re.search(rf"(?<![\w.]){re.escape(back)}(?![\w]|\.\d)", prose):
+            yield Finding("key_fragment.match#value",
+                          f"the quoted line is in no release from {first} to {last} and back in {back}: the manual "
+                          f"says the change was absent there",
+                          hint="if the code stayed in another form (a renamed or added argument, a base class), "
+                               "narrow key_fragment.match to the part that stayed; if it really left, say why and "
+                               f"when it came back ({back}) in the card")
+
+
 #: the PR said to take code out: "the PR deletes ...", "#19321 removed ...", "it drops ..."
 _TAKES_OUT = re.compile(r"\b(?:remov(?:es|ed|ing)|delet(?:es|ed|ing)|drop(?:s|ped|ping)|strip(?:s|ped)|"
                         r"t(?:akes|ook) out|g(?:ets|ot) rid of|eliminat(?:es|ed))\b", re.IGNORECASE)

@@ -115,7 +115,8 @@ def _env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, code_cell=markdown.code_cell,
-                       prose=markdown.prose, md_cell=markdown.md_cell, release_anchor=markdown.release_anchor)
+                       prose=markdown.prose, md_cell=markdown.md_cell, release_anchor=markdown.release_anchor,
+                       yaml_string=markdown.yaml_string)
     return env
 
 
@@ -397,10 +398,11 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
         except (jinja2.TemplateError, UnicodeDecodeError) as exc:
             raise _template_failure(exc, template) from None
         page = CARD_PAGE.get(out, "pr-history.md")
+        header, text = markdown.front_matter(text)  # YAML an installer reads: no links, as configured
         text = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
         if out != RELEASE_PAGE:
             text = markdown.link_releases(text, _relative(RELEASE_PAGE, out), releases)
-        docs[out] = text
+        docs[out] = header + text
     return docs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -9,6 +10,19 @@ from collections.abc import Callable
 # an underscore only at a word edge (intraword underscores are literal in CommonMark, as in fused_gdn_gating); an `&`
 # that starts a character reference (`&amp;` would show as `&`)
 _INLINE_SPECIAL = re.compile(r"([\\`*\[<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w))")
+
+
+def yaml_string(text: object) -> str:
+    """``text`` as one YAML double-quoted scalar (JSON's string form is one): a `: `, a ` #` or a new line in a
+    front-matter value would otherwise end it, start a comment or add a key."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def front_matter(text: str) -> tuple[str, str]:
+    """(the YAML front matter with its `---` lines, the rest) of a page; ("", text) for a page without one."""
+    if text.startswith("---\n") and (end := text.find("\n---\n", 4)) != -1:
+        return text[:end + 5], text[end + 5:]
+    return "", text
 
 
 def release_anchor(version: object) -> str:
@@ -90,10 +104,33 @@ def _unpaired_ticks_escaped(text: str) -> str:
     return text
 
 
+# what a card's prose shows as written, not as markdown: code spans, links, autolinks and bare URLs
+_AS_WRITTEN = re.compile(r"(?<![\\`])(`+)(?!`).*?(?<!`)\1(?!`)|!?\[[^\]]*\]\([^)\s]*\)|<[A-Za-z][\w+.-]*:[^\s<>]*>"
+                         r"|\bhttps?://[^\s<>)\]]+")
+# emphasis openers and closers outside those: a `*` beside text (`2*H*K`, `a*b`), an `_` at a word's edge (`__init__`)
+_EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)")
+
+
+def _emphasis_escaped(text: str) -> str:
+    """``text`` with every `*` and word-edge `_` that CommonMark could read as emphasis escaped, outside code, links
+    and URLs: cards write code in prose (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis, and
+    unescaped those showed as bold `init` and a lost `*`."""
+    out, at = [], 0
+    for m in _AS_WRITTEN.finditer(text):
+        out += [_EMPHASIS.sub(_escaped, text[at:m.start()]), m[0]]
+        at = m.end()
+    return "".join(out) + _EMPHASIS.sub(_escaped, text[at:])
+
+
+def _escaped(m: re.Match) -> str:
+    return "".join("\\" + c for c in m[0])
+
+
 def prose(text: str) -> str:
-    """A paragraph from a card: whitespace folded, kept as the author's markdown (backticks allowed); a `<` that
-    would open raw HTML outside code, and a block marker at the start, are escaped, so they show as written."""
-    text = _inline(text)
+    """A paragraph from a card: whitespace folded, kept as the author's markdown (code spans and links); a `<` that
+    would open raw HTML outside code, a `*` or `_` that would open emphasis, and a block marker at the start, are
+    escaped, so they show as written."""
+    text = _emphasis_escaped(_inline(text))
     m = _BLOCK_START.match(text)
     if m is None:
         return text

@@ -1,0 +1,37 @@
+"""Bad input from session 33's CLI probe: what a project's own configuration or cards can do to the manual."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.dossier.factories import make_card, write_project
+from tests.dossier.test_render import render
+
+
+def test_a_configured_skill_description_stays_one_yaml_value_whatever_it_holds(tmp_path):
+    """The description went into SKILL.md's front matter as written: a ': ' made the header invalid YAML, ' #' cut it
+    short as a comment, a new line added a key that replaced the skill's name, and `#19321` became a link."""
+    description = 'Manual: use for #19321-style bugs, GDN kernels #1 and loaders\nname: evil-override'
+    config = f'\n[tool.dossier.skill]\ndescription = """{description}"""\n'
+    skill = render(write_project(tmp_path, [make_card(7)], config=config))["SKILL.md"]
+    header = yaml.safe_load(skill.split("---\n")[1])
+    assert header == {"name": "sglang-qwen3-next-optimization", "description": description}
+    assert "](" not in skill.split("---\n")[1]
+
+
+def test_code_written_in_card_prose_does_not_render_as_emphasis(tmp_path):
+    """`Qwen3GatedDeltaNet.__init__` showed as "Qwen3GatedDeltaNet.**init**" and `[B, 2*H*K + HV*V]` lost its
+    asterisks: cards write code in prose, never emphasis. Code spans, links and URLs stay as written."""
+    from markdown_it import MarkdownIt
+
+    card = make_card(7)
+    text = ("Qwen3GatedDeltaNet.__init__ builds mixed_qkv [B, 2*H*K + HV*V] and __post_init__ reads *_scale "
+            "(*args, **kwargs); `__init__` and [init](https://example.com/__init__.py) stay as written.")
+    card["implementation"] += " " + text
+    history = render(write_project(tmp_path, [card]))["references/pr-history.md"]
+    html = MarkdownIt("commonmark").render(history)
+    paragraph = next(p for p in html.split("<p>") if p.startswith("<strong>Implementation.</strong>"))
+    assert "<em>" not in paragraph and paragraph.count("<strong>") == 1
+    assert "Qwen3GatedDeltaNet.__init__ builds mixed_qkv [B, 2*H*K + HV*V] and __post_init__ reads *_scale" in html
+    assert "(*args, **kwargs); <code>__init__</code>" in html
+    assert '<a href="https://example.com/__init__.py">init</a>' in html

@@ -735,13 +735,13 @@ def drift(
         evidence = {}
     with working(f"checking {len(project.cards)} card(s) against {tree.label}"):
         results = dr.check(project.cards, tree, evidence)
-    print(dr.format_json(results, tree) if fmt is TextJson.json else dr.format_text(results, tree))
     absent = dr.absent_files(project.cards, tree)
+    stale = [] if record else dr.unrecorded(project.root, results, tree, absent)
+    print(dr.format_json(results, tree, stale) if fmt is TextJson.json else dr.format_text(results, tree))
     if record:
         dr.write_lock(project.root, results, tree, absent)
         err.print(f"wrote {dr.DRIFT_LOCK}")
-        stale = []
-    elif stale := dr.unrecorded(project.root, results, tree, absent):
+    elif stale:
         err.print(f"{dr.DRIFT_LOCK} records SGLang {tree.version} otherwise for {first_few(stale, 8)}: the manual "
                   "shows the lock, "
                   "not this run; `dossier drift --record` records this run")

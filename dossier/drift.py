@@ -172,7 +172,9 @@ def format_text(results: list[DriftResult], tree: SourceTree) -> str:
     return "\n".join(rows)
 
 
-def format_json(results: list[DriftResult], tree: SourceTree) -> str:
+def format_json(results: list[DriftResult], tree: SourceTree, unrecorded: Iterable[str] = ()) -> str:
+    """The run as JSON; ``unrecorded``: what cards/drift.lock records otherwise for this version (:func:`unrecorded`),
+    which also makes the run exit 1."""
     data = {
         "sglang": {
             "version": tree.version,
@@ -180,6 +182,7 @@ def format_json(results: list[DriftResult], tree: SourceTree) -> str:
             "checkout": str(tree.checkout) if tree.checkout else None,
         },
         "cards": [{**r.to_data(), "note": r.note, "problem": r.problem} for r in results],
+        "lock_records_otherwise": list(unrecorded),
     }
     return dumps(data, indent=2)
 

@@ -220,6 +220,7 @@ ANSWERS = Spec(
             "list",
             required=False,
             unique="id",
+            taken=("gdn-backends", OTHER_HARDWARE_ANSWER[0], "mtp-verify-path"),
             doc="Ordered first-check lists and constraint lists",
             items=Spec("map", fields={
                 "id": Spec("str", doc="Anchor of the list", slug=True),
@@ -250,6 +251,7 @@ ANSWERS = Spec(
             "list",
             required=False,
             unique="id",
+            taken=("by-message",),
             doc="Error messages users quote, one section per subsystem (references/errors.md, indexed by message)",
             items=Spec("map", fields={
                 "id": Spec("str", doc="Anchor of the section", slug=True),

@@ -54,6 +54,7 @@ class Spec:
     slug: bool = False  # for str: an id that names an anchor (see SLUG)
     min_items: int = 0  # for list: the fewest items it may hold
     unique: str = ""  # for a list of maps: the field no two items may share (an id that names an anchor)
+    taken: tuple[str, ...] = ()  # for a list with ``unique``: the values the page's own anchors already hold
     distinct: bool = False  # for a list of values: no value twice (the manual would show it twice)
     max_len: int | None = None  # for str: the most characters the field may hold ...
     max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
@@ -126,6 +127,10 @@ class Spec:
                 if isinstance(key, str) and first.setdefault(key, i) != i:
                     yield Problem("duplicate", f"{path}[{i}].{self.unique}", f"{path}[{i}].{self.unique} {key!r} is "
                                   f"also {path}[{first[key]}]'s: one would take the other's anchor and place")
+                elif key in self.taken:
+                    yield Problem("duplicate", f"{path}[{i}].{self.unique}", f"{path}[{i}].{self.unique} {key!r} is "
+                                  "an anchor the page already has (a block of its own): links to it would reach "
+                                  "either; pick another id")
             if self.distinct:
                 seen: dict[object, int] = {}
                 for i, item in enumerate(value):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tests.dossier.factories import make_card, write_project
@@ -35,3 +36,44 @@ def test_code_written_in_card_prose_does_not_render_as_emphasis(tmp_path):
     assert "Qwen3GatedDeltaNet.__init__ builds mixed_qkv [B, 2*H*K + HV*V] and __post_init__ reads *_scale" in html
     assert "(*args, **kwargs); <code>__init__</code>" in html
     assert '<a href="https://example.com/__init__.py">init</a>' in html
+
+
+@pytest.mark.parametrize(("block", "anchor"), [("checklists", "mtp-verify-path"), ("checklists", "gdn-backends"),
+                                               ("errors", "by-message")])
+def test_a_checklist_or_error_id_that_is_a_built_in_anchor_is_refused(tmp_path, block, anchor):
+    """A checklist with id mtp-verify-path passed lint; answers.md then held two such anchors and SKILL.md's "Where
+    MTP / NEXTN target verify runs" row linked with the checklist's title."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.factories import LANES
+
+    item = {"check": "A check."} if block == "checklists" else {"messages": ["boom"], "check": "A check."}
+    answers = {block: [{"id": anchor, "title": "Shadow", "summary": "s", "items": [item]}]}
+    root = write_project(tmp_path, [make_card(7)], lanes={**LANES, "answers": answers})
+    result = CliRunner().invoke(app, ["lint", "--root", str(root), "--select", "D108"])
+    assert result.exit_code == 1
+    assert f"{anchor!r} is an anchor the page already has" in " ".join(result.output.split())
+
+
+def test_drift_json_names_what_the_lock_records_otherwise(tmp_path):
+    """`drift --format json` exited 1 with every card `"problem": false`: the reason (a lock that records this
+    release otherwise) went to stderr only, so a tool reading the JSON saw no cause."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.test_bad_input18 import _drift_project
+
+    runner = CliRunner()
+    root, args = _drift_project(tmp_path, "x = 1\nself.in_proj_qkvzba = MergedColumnParallelLinear(\n")
+    assert runner.invoke(app, [*args, "--record"]).exit_code == 0
+    clean = runner.invoke(app, [*args, "--format", "json"])
+    assert clean.exit_code == 0 and json.loads(clean.stdout)["lock_records_otherwise"] == []
+    lock = root / "cards" / "drift.lock"
+    lock.write_text(lock.read_text().replace("lines: [2]", "lines: [99999]", 1))
+    stale = runner.invoke(app, [*args, "--format", "json"])
+    data = json.loads(stale.stdout)
+    assert stale.exit_code == 1 and not any(c["problem"] for c in data["cards"])
+    assert data["lock_records_otherwise"] and data["lock_records_otherwise"][0].startswith("#")

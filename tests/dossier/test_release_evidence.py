@@ -829,3 +829,16 @@ def test_a_lock_recorded_before_file_histories_renders_as_before(setup):
     by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
     assert "also changed" not in by_file and "not recorded" not in by_file
     assert "changed the file between them, among other PRs" in " ".join(by_file.split())
+
+
+def test_for_version_refuses_a_release_between_two_scanned_that_was_never_published(setup):
+    """0.1.0.post2 lies between 0.1.0.post1 and 0.2.0, which the scan found with nothing between them: it was never
+    published, and answering for it (as `for-version 0.5.19.post1` did) reads as if it were."""
+    root, cache = setup
+    verify(root, cache, "--record")
+    out = runner.invoke(app, ["for-version", "0.1.0.post2", "--root", str(root)])
+    assert out.exit_code == 2
+    said = " ".join(out.output.split())
+    assert "SGLang 0.1.0.post2 is not a release" in said and "around it are 0.1.0.post1 and 0.2.0" in said
+    assert runner.invoke(app, ["for-version", "0.1.0.post1", "--root", str(root)]).exit_code == 0
+    assert runner.invoke(app, ["for-version", "0.0.9", "--root", str(root)]).exit_code == 0  # older than the scan

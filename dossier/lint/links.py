@@ -239,6 +239,23 @@ def runtime_of_other_lanes(lane_id: str, reference: str | None, bench: str | Non
                           hint="name the reference those tests check, or move the card to the lane that runs it")
 
 
+@rule("D525", "the card's stored GPU result (results/cuda/<pr>.json) cannot be read as render reads it (not JSON, "
+              "another card's run, another benchmark's, a field of the wrong kind)", scope="card")
+def unreadable_gpu_result(card: Card, doc, ctx) -> Iterator[Finding]:
+    """Render reads each card's GPU result into reference-kernels.md and stops (exit 2) on one it cannot read, rather
+    than say "no GPU result" for it or show another card's run as this one's: lint says so too, as for every input
+    that stops render, so a clean lint means a manual that renders."""
+    from dossier.regress import RegressError, read_result
+
+    if not card.runtime.reference:
+        return
+    try:
+        read_result(ctx.project.root / "results", card.pr, bench=card.runtime.bench)
+    except RegressError as exc:
+        yield Finding("runtime.reference#value", str(exc), hint="restore the file from git, or run the card's "
+                                                               "regression job on a GPU again")
+
+
 @rule("D515", "runtime tests or bench of another lane (not the reference's runtime/<lane>, or not run by the card's lane)",
       scope="card")
 def runtime_of_another_lane(card: Card, doc, ctx) -> Iterator[Finding]:

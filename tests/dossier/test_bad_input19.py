@@ -77,3 +77,29 @@ def test_drift_json_names_what_the_lock_records_otherwise(tmp_path):
     data = json.loads(stale.stdout)
     assert stale.exit_code == 1 and not any(c["problem"] for c in data["cards"])
     assert data["lock_records_otherwise"] and data["lock_records_otherwise"][0].startswith("#")
+
+
+@pytest.mark.parametrize("stored", ['{"pr": 7,', "ANOTHER"])
+def test_lint_reports_a_gpu_result_render_cannot_read(tmp_path, stored):
+    """`lint` passed while `render --check` stopped (exit 2) on results/cuda/<pr>.json cut short or holding another
+    card's run: lint now reports what stops render (D525, a render guard)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    card = make_card(7)
+    card["runtime"] = {"reference": "runtime.gdn.decode", "tests": ["tests/runtime/gdn/test_gdn_decode.py"],
+                       "bench": "runtime.gdn.bench"}
+    root = write_project(tmp_path, [card])
+    (root / "results" / "cuda").mkdir(parents=True)
+    text = stored if stored != "ANOTHER" else json.dumps(
+        {"pr": 8, "device": {"name": "H200"}, "date": "2026-12-01", "ok": True, "passed": 1, "failed": 0,
+         "parity": {}, "bench": {}})
+    (root / "results" / "cuda" / "7.json").write_text(text)
+    runner = CliRunner()
+    linted = runner.invoke(app, ["lint", "--root", str(root), "--select", "D525"])
+    assert linted.exit_code == 1 and "D525" in linted.output and "7.json" in linted.output
+    rendered = runner.invoke(app, ["render", "--check", "--root", str(root)])
+    assert rendered.exit_code == 2 and "7.json" in rendered.output  # render's own refusal, as before

@@ -214,3 +214,20 @@ def test_ci_runs_every_step_when_the_main_job_passes(tmp_path, fail):
                                               ["dossier", "regress"]]
     [written] = [w.removeprefix("--junitxml=") for w in calls[-2].split() if w.startswith("--junitxml=")]
     assert calls[-1].split()[-2:] == ["--junit", written], calls
+
+
+def test_pre_commit_hooks_run_on_every_input_of_their_command():
+    """The hooks ran on card YAML (and the rendered skill) only: a commit touching only cards/drift.lock, a stored GPU
+    result or [tool.dossier] in pyproject.toml skipped both, though each changes what lint or render says."""
+    hooks = {h["id"]: re.compile(h["files"]) for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    own = {h["id"]: h["files"] for r in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+           for h in r["hooks"]}
+    assert own == {i: p.pattern for i, p in hooks.items()}
+    for path in ("cards/19321.yaml", "cards/drift.lock", "cards/evidence.lock", "cards/findings/x.yaml",
+                 "cards/pr-facts.json", "results/cuda/19321.json", "pyproject.toml"):
+        assert all(p.search(path) for p in hooks.values()), path
+    assert hooks["dossier-render-check"].search("skills/sglang-qwen3-next-optimization/SKILL.md")
+    assert all(p.search("dossier/render/templates/by-file.md.j2") and p.search("dossier/pr_facts.py")
+               for p in hooks.values())
+    assert hooks["dossier-lint"].search("runtime/gdn/decode.py")
+    assert not any(p.search("README.md") for p in hooks.values())

@@ -13,6 +13,7 @@ import inspect
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -245,6 +246,21 @@ def given_seconds(raw: str) -> float:
     return value
 
 
+def given_pr(raw: str) -> int:
+    """A PR number as the manual writes it (`#19321`) or bare (`19321`): anything else, `19321.0` or a number past
+    the largest PR, is a usage error naming it."""
+    text = _given(raw, "name a PR")
+    m = re.fullmatch(r"#?(\d{1,7})", text.strip())
+    if m is None or not 1 <= int(m[1]) <= MAX_PR:
+        raise typer.BadParameter(f"{raw!r} is not a PR number (1 to {MAX_PR}, as 19321 or #19321)")
+    return int(m[1])
+
+
+def pr_argument(help: str, **kw) -> typer.models.ArgumentInfo:
+    """A PR-number argument: :func:`given_pr` parses it."""
+    return typer.Argument(parser=given_pr, help=help, **kw)
+
+
 def path_option(*names: str, **kw) -> typer.models.OptionInfo:
     """A path option: :func:`given_path` parses it."""
     return typer.Option(*names, parser=given_path, metavar="<path>", **kw)
@@ -294,7 +310,7 @@ def _project(root: Path | None, paths: list[Path] | None = None) -> Project:
 
 @command()
 def fetch(
-    prs: Annotated[list[int] | None, typer.Argument(help="PR numbers to fetch.", min=1, max=MAX_PR)] = None,
+    prs: Annotated[list[int] | None, pr_argument("PR numbers to fetch (19321 or #19321).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Fetch every card's own PR and the PRs its superseded_by "
                                                      "names (not PRs its prose cites: name those).")] = False,
     repo: Annotated[str | None, typer.Option(
@@ -1099,8 +1115,8 @@ def _reused_benches(specs: list[str], modules: set[str], facts: dict) -> dict[st
 
 @command()
 def regress(
-    prs: Annotated[list[int] | None, typer.Argument(
-        help="Cards to run (default with --all: every card with a runtime reference).", min=1, max=MAX_PR)] = None,
+    prs: Annotated[list[int] | None, pr_argument(
+        "Cards to run (default with --all: every card with a runtime reference).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every card with a runtime reference.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="Print the jobs as a CI matrix (JSON) and exit; with no job "
                                          "to run it prints nothing and exits 2 (GitHub Actions refuses an empty "
@@ -1227,7 +1243,7 @@ def regress(
 
 @command()
 def show(
-    pr: Annotated[int, typer.Argument(help="PR number.", min=1, max=MAX_PR)],
+    pr: Annotated[int, pr_argument("PR number (19321 or #19321).")],
     diff: Annotated[bool, typer.Option("--diff", help="Also print the changed lines around the key fragment "
                                        "(from the local fetch cache).")] = False,
     context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.", min=0, max=1000)] = 3,
@@ -1310,7 +1326,7 @@ def missing_card(project: Project, pr: int) -> None:
 
 @command()
 def new(
-    pr: Annotated[int, typer.Argument(help="PR number.", min=1, max=MAX_PR)],
+    pr: Annotated[int, pr_argument("PR number (19321 or #19321).")],
     title: Annotated[str | None, typer.Option(parser=given_text, help="PR title (default: from the fetch cache).")] = None,
     state: Annotated[str | None, typer.Option(
         parser=given_text, metavar="<merged|open|closed>",

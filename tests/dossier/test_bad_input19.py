@@ -103,3 +103,26 @@ def test_lint_reports_a_gpu_result_render_cannot_read(tmp_path, stored):
     assert linted.exit_code == 1 and "D525" in linted.output and "7.json" in linted.output
     rendered = runner.invoke(app, ["render", "--check", "--root", str(root)])
     assert rendered.exit_code == 2 and "7.json" in rendered.output  # render's own refusal, as before
+
+
+@pytest.mark.parametrize("given", ["#7", "7", " #7 "])
+def test_show_takes_a_pr_as_the_manual_writes_it(tmp_path, given):
+    """`dossier show "#19321"`, copied from the manual, failed with "unable to parse string as an integer"."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    root = write_project(tmp_path, [make_card(7)])
+    result = CliRunner().invoke(app, ["show", given, "--root", str(root)])
+    assert result.exit_code == 0 and "cards/7.yaml" in result.output
+
+
+@pytest.mark.parametrize("given", ["7.0", "##7", "0", "x7"])
+def test_a_pr_number_in_another_form_is_refused_naming_it(tmp_path, given):
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    root = write_project(tmp_path, [make_card(7)])
+    result = CliRunner().invoke(app, ["show", given, "--root", str(root)])
+    assert result.exit_code == 2 and f"{given!r} is not a PR number" in result.output

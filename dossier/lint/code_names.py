@@ -110,6 +110,17 @@ def _words(ctx) -> set[str]:
     return ctx.memo["code-words"]
 
 
+def names_lock_unreadable(ctx) -> bool:
+    """Whether cards/names.lock exists and cannot be read (cut short, edited by hand): lint's D311 names it."""
+    if "names-lock-unreadable" not in ctx.memo:
+        try:
+            read_names(ctx.project.root)
+            ctx.memo["names-lock-unreadable"] = False
+        except LockError:
+            ctx.memo["names-lock-unreadable"] = True
+    return ctx.memo["names-lock-unreadable"]
+
+
 def _runtime_words(root: Path) -> set[str]:
     """The names of this project's runtime code and its tests, and the card's own keys (not dossier/'s code nor
     tests/dossier/, whose probes and docstrings spell invented names on purpose)."""
@@ -153,8 +164,8 @@ def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
     from dossier.lint.claims import _in_a_release
     from dossier.mentions import MARK_ATTRIBUTED, _Text
 
-    if card.state != "merged" or surface(ctx) is None:
-        return
+    if card.state != "merged" or surface(ctx) is None or names_lock_unreadable(ctx):
+        return  # without names.lock's names every older release's name would read as invented (D311 says why)
     words = _words(ctx)
     own = set(re.findall(r"\w+", " ".join((card.title, card.key_fragment.match, *card.all_files))))
     grounds = None

@@ -1203,7 +1203,14 @@ def regress(
         err.print(f"the tests of {len(jobs)} job(s) from {junit}")
     elif kind == "cpu":  # one pytest process for every job's tests (CUDA keeps one per job: a fault poisons it)
         err.print(f"running the tests of {len(jobs)} job(s) in one pytest process")
-        together = rg.run_tests_together(jobs, kind, project.root)
+        with err.status("pytest: starting") as status:
+            def progress(percent: int) -> None:  # minutes on a small machine: say how far it got
+                if err.is_terminal:
+                    status.update(f"pytest: {percent}% of the tests run")
+                else:
+                    err.print(f"pytest: {percent}% of the tests run")
+
+            together = rg.run_tests_together(jobs, kind, project.root, progress)
     done = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as progress:

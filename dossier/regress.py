@@ -94,14 +94,25 @@ def resolve_device(choice: str, root: Path) -> str:
     return "cuda" if choice == "cuda" or (choice == "auto" and has_cuda) else "cpu"
 
 
-def _run(cmd: list[str], root: Path, env: dict) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], root: Path, env: dict,
+         on_line: Callable[[str], None] | None = None) -> subprocess.CompletedProcess:
     """``cmd``'s output, run in a process group of its own that is killed whole when this command is interrupted
     (Ctrl-C, SIGTERM): what it started, xdist's workers or a test's own child, would otherwise run on, orphaned,
-    on a GPU job holding the device. Ctrl-C on a terminal reaches it through this process only."""
-    with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    on a GPU job holding the device. Ctrl-C on a terminal reaches it through this process only. With ``on_line``,
+    stderr joins stdout and each line goes to it as it comes (a run of minutes shows its progress)."""
+    with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE if on_line is None else subprocess.STDOUT, text=True,
                           errors="replace", start_new_session=True) as proc:  # a test may print any bytes
         try:
-            out, err = proc.communicate()
+            if on_line is None:
+                out, err = proc.communicate()
+            else:
+                lines = []
+                for line in proc.stdout:
+                    lines.append(line)
+                    on_line(line)
+                out, err = "".join(lines), ""
+                proc.wait()
         except BaseException:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # before the leader is reaped: its id is still the group's
@@ -148,19 +159,25 @@ def _error(node: str, message: str) -> dict:
     return {"id": node, "outcome": "error", "seconds": 0.0, "parity": {}, "message": message}
 
 
-def _pytest(nodes: list[str], device: str, root: Path, *extra: str) -> tuple[list[tuple[str, str, dict]], str | None]:
+def _pytest(nodes: list[str], device: str, root: Path, *extra: str,
+            on_progress: Callable[[int], None] | None = None) -> tuple[list[tuple[str, str, dict]], str | None]:
     """Run ``nodes`` in one pytest process: (JUnit classname, name, record) per test, and why the process did not
-    run to its end (None: it did; see :func:`_unfinished`)."""
+    run to its end (None: it did; see :func:`_unfinished`). ``on_progress`` gets the percentage of the tests run each
+    time pytest prints it."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *extra, *nodes]
         if device == "cpu":  # skipped, not deselected: a job's gpu test ids stay in the report
             cmd += ["-p", "dossier.gpu_skip_plugin"]
-        proc = _run(cmd, root, _env(device))
+        proc = _run(cmd, root, _env(device), None if on_progress is None else
+                    lambda line: (m := _PERCENT.search(line)) and on_progress(int(m[1])))
         cases = _junit_cases(report.read_text(encoding="utf-8")) if report.is_file() else None
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
     return cases or [], _unfinished(proc.returncode, tail, cases)
 
+
+#: the end of a line of pytest's progress: "....F... [ 48%]"
+_PERCENT = re.compile(r"\[\s*(\d{1,3})%\]\s*$")
 
 #: pytest's exit codes for a run that did not get through its tests
 _STOPPED = {2: "interrupted", 3: "internal error", 4: "usage error"}
@@ -195,15 +212,18 @@ def run_tests(job: Job, device: str, root: Path) -> list[dict]:
     return records + [r for _, _, r in cases] + ([_error(" ".join(runnable), stopped)] if stopped else [])
 
 
-def run_tests_together(jobs: list[Job], device: str, root: Path) -> dict[int, list[dict]]:
-    """:func:`run_tests` for every job, by PR, from one pytest process that runs each distinct node id once.
+def run_tests_together(jobs: list[Job], device: str, root: Path,
+                       on_progress: Callable[[int], None] | None = None) -> dict[int, list[dict]]:
+    """:func:`run_tests` for every job, by PR, from one pytest process that runs each distinct node id once
+    (``on_progress``: see :func:`_pytest`).
 
     Cards share tests (a decode test backs four of them), and each process pays the torch import again; on
     CUDA a kernel that faults poisons the process for every later test, so there each job keeps its own.
     A file that fails to collect fails the jobs that name it; the others still run."""
     sorted_out = {job.pr: _sort_out(job, root) for job in jobs}
     nodes = list(dict.fromkeys(n for _, runnable in sorted_out.values() for n in runnable))
-    cases, stopped = _pytest(nodes, device, root, "--continue-on-collection-errors") if nodes else ([], None)
+    cases, stopped = _pytest(nodes, device, root, "--continue-on-collection-errors",
+                             on_progress=on_progress) if nodes else ([], None)
     out = {}
     for job in jobs:
         records, runnable = sorted_out[job.pr]

@@ -107,6 +107,8 @@ def test_cpu_run_records_tests_and_parity(tmp_path):
     result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root)])
     assert result.exit_code == 0, result.output
     assert "[1/1] #100: 1 test target(s)" in result.output  # a progress line per job off a terminal
+    # the one pytest process of a CPU run (minutes for every card) says how far it got, before the jobs' lines
+    assert result.output.index("pytest: 100% of the tests run") < result.output.index("[1/1] #100")
     assert not (root / "results").exists()  # CPU results stay out of the repository
     doc = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())
     assert doc["ok"] and doc["passed"] == 2 and doc["failed"] == 0

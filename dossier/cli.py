@@ -370,6 +370,8 @@ def fetch(
         fail(f"--source must be github or git, got {source!r}")
     if import_ is not None and (all_ or len(prs or []) != 1 or source != "github"):
         fail("--import takes exactly one PR number and no --all or --source")
+    if import_ is not None and given_options("jobs"):
+        fail("--import reads one saved diff: --jobs (concurrent fetches) would be ignored")
     if source == "git" and git_repo is None:
         fail("--source git needs --git-repo PATH (a local clone)")
     if git_repo is not None and source != "git":
@@ -1165,6 +1167,7 @@ def regress(
     if list_:
         ignored_with("--list", "prints the jobs as a CI matrix and exits, running none", "results", "bench_json",
                      "fmt", "junit")
+
     project = _project(root)
     jobs = rg.jobs_for(project.cards)
     if prs:

@@ -126,3 +126,17 @@ def test_a_pr_number_in_another_form_is_refused_naming_it(tmp_path, given):
     root = write_project(tmp_path, [make_card(7)])
     result = CliRunner().invoke(app, ["show", given, "--root", str(root)])
     assert result.exit_code == 2 and f"{given!r} is not a PR number" in result.output
+
+
+def test_jobs_with_import_is_refused(tmp_path):
+    """`fetch N --import F --jobs 8` was accepted and --jobs did nothing."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    runner = CliRunner()
+    root = write_project(tmp_path, [make_card(7)])
+    diff = tmp_path / "7.diff"
+    diff.write_text("diff --git a/x.py b/x.py\n")
+    fetched = runner.invoke(app, ["fetch", "7", "--import", str(diff), "--jobs", "8", "--root", str(root)])
+    assert fetched.exit_code == 2 and "--jobs (concurrent fetches) would be ignored" in fetched.output

@@ -94,8 +94,9 @@ class Report:
 
         return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
                 "exposed": rows(self.exposed), "unsure": rows(self.unsure), "unplaced": [c.pr for c in self.unplaced],
-                **({"exposed_not_judged": self.exposed_not_judged} if self.exposed_not_judged
-                   else {"exposure_sharpened": self.sharpened})}
+                # both keys always (a reader's code reads one shape): exposed_not_judged is why no bug was judged
+                "exposed_not_judged": self.exposed_not_judged or None,
+                "exposure_sharpened": self.sharpened if not self.exposed_not_judged else False}
 
 
 def parse_version(version: str) -> Version:

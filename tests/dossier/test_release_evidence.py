@@ -334,6 +334,7 @@ def test_for_version_older_than_every_release_scanned_judges_no_bug_without_its_
     args = ["for-version", "0.0.9", "--root", str(root), "--cache-dir", str(cache)]
     data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
     assert data["exposed"] == [] and data["exposed_not_judged"].startswith("0.0.9 is older than every release")
+    assert data["exposure_sharpened"] is False  # one shape whatever the answer: both keys, always
     result = runner.invoke(app, args)
     text = result.stdout
     assert "warning:" not in result.output  # no "a fix counts as an exposed bug" for a list it does not make
@@ -341,7 +342,7 @@ def test_for_version_older_than_every_release_scanned_judges_no_bug_without_its_
             "not in the release cache") in text
     write_release(cache, "0.0.9", "2025-12-01", {MODEL: BASE})
     data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
-    assert "exposed_not_judged" not in data and [r["pr"] for r in data["lacks"]]
+    assert data["exposed_not_judged"] is None and [r["pr"] for r in data["lacks"]]
 
 
 @pytest.mark.parametrize("version", ["0.3.1", "0.3.0.post1", "0.4.0rc1", "1!0.1"])

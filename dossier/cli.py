@@ -971,6 +971,7 @@ def releases_surface(
     than 2 releases are synced."""
     from dossier import releases as rl
     from dossier import surface_history as sh
+    from dossier.folder_swap import signals_deferred
     from dossier.source_tree import SourceTree
 
     base = root or find_root()
@@ -988,16 +989,24 @@ def releases_surface(
         history = sh.scan((SourceTree.release(r) for r in found), on_release=progress)
     summary = (f"{len(history.flags)} flag(s), {len(history.env)} env var(s) in {len(history.releases)} releases "
                f"({history.releases[0]} .. {history.newest})")
-    if record:
-        sh.write_history(base, history)
-        err.print(f"{summary}: wrote {sh.SURFACE_LOCK}")
-        from dossier.lint.code_names import NAMES_LOCK, card_names, record_names
+    if record:  # both locks are read first and written together: an interrupt leaves neither half-done
+        from dossier.lint.code_names import NAMES_LOCK, card_names, names_of_releases, write_names
         from dossier.project import Project
 
         project = Project.load(base)
+
+        def read_for_names(tree):
+            if not err.is_terminal:
+                err.print(f"read SGLang {tree.version} for the cards' code names", markup=False)
+            return tree
+
         with err.status("reading releases for the cards' code names"):
-            names = record_names(base, card_names(project.valid_docs()), SourceTree.installed(),
-                                 (SourceTree.release(r) for r in found))
+            names = names_of_releases(card_names(project.valid_docs()), SourceTree.installed(),
+                                      (read_for_names(SourceTree.release(r)) for r in found))
+        with signals_deferred():
+            sh.write_history(base, history)
+            write_names(base, names)
+        err.print(f"{summary}: wrote {sh.SURFACE_LOCK}")
         err.print(f"{len(names)} code name(s) of older releases the cards use: wrote {NAMES_LOCK}")
         return
     try:

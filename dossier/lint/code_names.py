@@ -218,11 +218,9 @@ def card_names(cards_docs) -> set[str]:
     return out
 
 
-def record_names(root: Path, wanted: set[str], today, trees) -> dict[str, str]:
-    """Write cards/names.lock: each of ``wanted`` that today's tree lacks and a release of ``trees`` (release order)
-    has, with the first and last such release; returns the entries."""
-    from dossier.files import record
-
+def names_of_releases(wanted: set[str], today, trees) -> dict[str, str]:
+    """Each of ``wanted`` that today's tree lacks and a release of ``trees`` (release order) has, with the first and
+    last such release ("0.5.10..0.5.17", or one release)."""
     now = set(re.findall(r"\w+", tree_names(today)))
     wanted = {n for n in wanted if n not in now}
     spans: dict[str, list[str]] = {}
@@ -233,11 +231,16 @@ def record_names(root: Path, wanted: set[str], today, trees) -> dict[str, str]:
         for name in held:
             spans.setdefault(name, [tree.version, tree.version])[1] = tree.version
         tree.unload()
-    entries = {n: a if a == b else f"{a}..{b}" for n, (a, b) in sorted(spans.items())}
+    return {n: a if a == b else f"{a}..{b}" for n, (a, b) in sorted(spans.items())}
+
+
+def write_names(root: Path, entries: dict[str, str]) -> None:
+    """Write cards/names.lock holding ``entries`` (name -> its releases)."""
+    from dossier.files import record
+
     # `names:` with nothing under it would be null to YAML, which read_names refuses
     record(root / NAMES_LOCK, lambda: NAMES_HEADER + "version: 1\nnames:" + ("".join(
         f"\n  {n}: '{s}'" for n, s in entries.items()) or " {}") + f"\ncount: {len(entries)}\n")
-    return entries
 
 
 NAMES_HEADER = (

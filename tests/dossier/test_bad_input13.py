@@ -38,7 +38,12 @@ def test_a_lock_key_that_is_a_list_is_an_error_at_its_line_not_a_crash(tmp_path)
 def test_a_names_lock_recorded_with_no_names_reads_back(tmp_path):
     """When no card names code only an older release had, `releases surface --record` wrote `names:` with nothing
     under it, which YAML reads as null: its own reader refused the lock it had just written (D311 on every lint)."""
-    from dossier.lint.code_names import read_names, record_names
+    from dossier.lint.code_names import names_of_releases, read_names, write_names
+
+    def record_names(root, wanted, today, trees):
+        entries = names_of_releases(wanted, today, trees)
+        write_names(root, entries)
+        return entries
 
     (tmp_path / "cards").mkdir()
     today = _tree("9.9.9", {"a.py": "alive_name = 1\n"})

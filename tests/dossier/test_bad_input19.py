@@ -140,3 +140,33 @@ def test_jobs_with_import_is_refused(tmp_path):
     diff.write_text("diff --git a/x.py b/x.py\n")
     fetched = runner.invoke(app, ["fetch", "7", "--import", str(diff), "--jobs", "8", "--root", str(root)])
     assert fetched.exit_code == 2 and "--jobs (concurrent fetches) would be ignored" in fetched.output
+
+
+def test_surface_record_writes_both_locks_after_reading_every_release(tmp_path, monkeypatch):
+    """An interrupt during `releases surface --record`'s second step (the cards' code names, ~40 s with no progress
+    off a terminal) left surface.lock new and names.lock old: both are now read first and written together."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from dossier.lint import code_names
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "releases"
+    for version, built in (("0.1.0", "2026-01-05"), ("0.2.0", "2026-02-05")):
+        write_release(cache, version, built, {"srt/server_args.py": "parser.add_argument('--widget')\n"})
+    root = write_project(tmp_path / "p", [make_card(7)])
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(code_names, "names_of_releases", interrupted)
+    result = CliRunner().invoke(app, ["releases", "surface", "--record", "--cache-dir", str(cache), "--root",
+                                      str(root)])
+    assert result.exit_code == 130
+    assert not (root / "cards" / "surface.lock").exists() and not (root / "cards" / "names.lock").exists()
+    monkeypatch.undo()
+    result = CliRunner().invoke(app, ["releases", "surface", "--record", "--cache-dir", str(cache), "--root",
+                                      str(root)])
+    assert result.exit_code == 0, result.output
+    assert (root / "cards" / "surface.lock").is_file() and (root / "cards" / "names.lock").is_file()
+    assert "read SGLang 0.2.0 for the cards' code names" in result.output

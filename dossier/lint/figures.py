@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from dossier import prose
+from dossier.lint.claims import _locate
 from dossier.lint.depth import (
     _CHANGE_THEN_PAIR,
     _FACTOR_OF,
@@ -177,7 +178,8 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     for path, text in card_texts(card):
         if path.startswith("validation.claims"):
             continue
-        for sentence in prose.sentences(" ".join(text.split())):
+        flat = " ".join(text.split())
+        for sentence in prose.sentences(flat):
             if _OUR_RESULTS.search(sentence) or _OURS.search(sentence) or _ARITHMETIC.search(sentence) \
                     or _EARLIER.search(sentence):
                 continue
@@ -194,11 +196,13 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                     diff = [n for t in ground_texts(card, ctx) for n in _evidence_numbers(t)]
                 if _held(value, kind, diff):
                     continue
+                what, base = m.group(0).strip(), flat.find(sentence)
                 yield Finding(text_location(path),
-                              f"{m.group(0).strip()!r} in {_quote(sentence, m.start())} is in no validation.claims "
+                              f"{what!r} in {_quote(sentence, m.start())} is in no validation.claims "
                               "entry (nor a cited PR's claims, nor the PR's change): a figure the card's evidence does "
                               "not hold", hint="record it in validation.claims with its setup and source, or write "
-                                               "the figure the source gives")
+                                               "the figure the source gives",
+                              at=_locate(doc, path, what, flat.count(what, 0, base + m.start())) if base >= 0 else None)
                 break
 
 

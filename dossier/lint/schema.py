@@ -179,17 +179,28 @@ def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
     for path, text in strings(doc.data):
         if (m := _hidden(text)) is not None:
             at = m if isinstance(m, int) else m.start()
-            yield Finding(path, f"U+{ord(text[at]):04X} at character {at + 1}: it hides text from a "
+            yield Finding(path, f"U+{ord(text[at]):04X} at character {at + 1} of the value: it hides text from a "
                                 "reader, defeats the copy and claim checks, or garbles the rendered manual",
-                          hint="delete it (a card is plain text)")
+                          hint="delete it (a card is plain text)", at=_position(doc, path, text, at, 1))
         elif (ref := _decoded_reference(path, text)) is not None:
-            yield Finding(path, f"{ref[0]} at character {ref.start() + 1} is an HTML character reference: the rendered "
-                                f"manual shows U+{ord(html.unescape(ref[0])[0]):04X} there, not what the card shows",
-                          hint="write the character itself, or say it in words")
+            yield Finding(path, f"{ref[0]} at character {ref.start() + 1} of the value is an HTML character reference: "
+                                f"the rendered manual shows U+{ord(html.unescape(ref[0])[0]):04X} there, not what the "
+                                "card shows", hint="write the character itself, or say it in words",
+                          at=_position(doc, path, text, ref.start(), len(ref[0])))
         elif (at := text.find("\ufffd")) >= 0:  # copied from a diff cached from a file that is not UTF-8
-            yield Finding(path, f"U+FFFD at character {at + 1}: the replacement character, where a decoder lost "
-                                "bytes it could not read; the source has other characters there",
-                          hint="write the characters the source has (`dossier fetch` names the files it cached so)")
+            yield Finding(path, f"U+FFFD at character {at + 1} of the value: the replacement character, where a "
+                                "decoder lost bytes it could not read; the source has other characters there",
+                          hint="write the characters the source has (`dossier fetch` names the files it cached so)",
+                          at=_position(doc, path, text, at, 1))
+
+
+def _position(doc: YamlDoc, path: str, text: str, at: int, length: int) -> tuple[int, int] | None:
+    """The file's line and column of ``text[at:at + length]`` (the value at ``path``) where the file writes it as is,
+    else the value's own (YAML wrote it otherwise: an escape such as ``\\u200b``)."""
+    from dossier.lint.claims import _locate
+
+    what = text[at:at + length]
+    return _locate(doc, path, what, text.count(what, 0, at)) if doc.path.is_file() else None
 
 
 #: scripts whose letters pass for Latin ones (Cyrillic а/е/о/р/с, Greek Ο/ν, Armenian օ, Cherokee Ꭺ) and

@@ -170,3 +170,30 @@ def test_surface_record_writes_both_locks_after_reading_every_release(tmp_path, 
     assert result.exit_code == 0, result.output
     assert (root / "cards" / "surface.lock").is_file() and (root / "cards" / "names.lock").is_file()
     assert "read SGLang 0.2.0 for the cards' code names" in result.output
+
+
+def _where(path, needle: str) -> str:
+    """"line:col" of the first ``needle`` in the file."""
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if needle in line:
+            return f"{i}:{line.index(needle) + 1}"
+    raise AssertionError(needle)
+
+
+@pytest.mark.parametrize(("code", "inserted", "needle"), [("D112", "zero\u200bwidth", "\u200b"),
+                                                           ("D235", "decode is 1.4x faster on A100", "1.4x")])
+def test_a_finding_inside_prose_points_at_the_text_not_the_field(tmp_path, code, inserted, needle):
+    """D235 was reported at the `motivation:` key (8:13) for a figure on line 15, and D112 at the field with "at
+    character 2526", an offset into the joined text that matches no column of the file."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    card = make_card(7)
+    words = card["motivation"].split()
+    card["motivation"] = " ".join([*words[:40], inserted, *words[40:]])
+    root = write_project(tmp_path, [card])
+    path = root / "cards" / "7.yaml"
+    path.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))  # the character as typed
+    out = CliRunner().invoke(app, ["lint", "--root", str(root), "--select", code]).output
+    assert f"cards/7.yaml:{_where(path, needle)}: {code}" in out, out

@@ -223,7 +223,8 @@ def _answers(data: dict) -> dict:
     return out
 
 
-def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[str]], releases) -> list[dict]:
+def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[str]],
+             releases: object = NO_RELEASES) -> list[dict]:
     """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today: its
     `today` place and the file drift found it moved to), by directory: each file with its cards in merge order, which
     is release order, and, for one today's SGLang lacks, the files of its name it has (``absent``, else None) and

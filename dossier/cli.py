@@ -250,7 +250,7 @@ def given_pr(raw: str) -> int:
     """A PR number as the manual writes it (`#19321`) or bare (`19321`): anything else, `19321.0` or a number past
     the largest PR, is a usage error naming it."""
     text = _given(raw, "name a PR")
-    m = re.fullmatch(r"#?(\d{1,7})", text.strip())
+    m = re.fullmatch(r"#?([0-9]{1,7})", text.strip())  # ASCII digits: '١٩٣٢١' is no PR number as written
     if m is None or not 1 <= int(m[1]) <= MAX_PR:
         raise typer.BadParameter(f"{raw!r} is not a PR number (1 to {MAX_PR}, as 19321 or #19321)")
     return int(m[1])
@@ -913,6 +913,10 @@ def releases_verify(
         rl.refuse_to_drop(rv.read_release_lock(project.root).built, [r.version for r in found], rv.LOCK_FILE)
     trees = [SourceTree.release(r) for r in found]
     _other_builds(rv, project, trees, cache, record)
+    listed, unmoved = by_file_paths(project)
+    if unmoved:
+        err.print(f"warning: {unmoved}: the files drift found key fragments moved to are left out of by-file's "
+                  "releases of change", markup=False)
     err.print(f"scanning {len(project.cards)} card(s) through {len(trees)} releases "
               f"({trees[0].version} .. {trees[-1].version}) in {cache}")
     with err.status("scanning") as status:
@@ -923,11 +927,11 @@ def releases_verify(
                 err.print(f"scanned SGLang {tree.version}", markup=False)
 
         if record:
-            lock = rv.record(project, trees, today(), on_release=progress, files=by_file_paths(project))
+            lock = rv.record(project, trees, today(), on_release=progress, files=listed)
         else:
             lock = rv.ReleaseLock({t.version: t.built or "" for t in trees},
                                   rv.scan(project.cards, trees, today(), on_release=progress),
-                                  rv.file_changes(by_file_paths(project), trees))
+                                  rv.file_changes(listed, trees))
     dates = rv.merge_dates(project.cards)
     problems = 0
     for card in project.cards:
@@ -1063,6 +1067,11 @@ def for_version(
         built = lock.built.get(version)
         label = f"SGLang {version}" + (f" (release built {built})" if built else " (not among the releases scanned)")
     report = fv.query(project, lock, version, tree, {v: SourceTree.release(r) for v, r in synced.items()})
+    if report.between:
+        err.print(f"warning: SGLang {version} is not among the {len(lock.built)} releases cards/evidence.lock "
+                  f"scanned; it is answered as lying between {report.between[0]} and {report.between[1]}. No such "
+                  f"release may exist (check the version), or the scan skipped it (`dossier releases sync --from "
+                  f"{version} --to {version} && dossier releases verify --record`)", markup=False)
     if tree is None and not report.exposed_not_judged:
         why = next((why for path, why in rl.incomplete(cache) if path.name == version), None)
         where = (f"are incomplete in the release cache {cache} ({why}; remove {cache / version} first)" if why

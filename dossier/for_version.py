@@ -4,8 +4,9 @@ Answered from the release evidence in cards/evidence.lock (no network, no releas
 current card's change is in version V when the release that shipped it (or, for a removal, removed the
 old code) is V or older. "Exposed" lists the bugs the manual describes that V still carries: fixes it
 lacks (cards whose title says they fix something) and changes it ships that were reverted later. A version
-newer than every release scanned is refused: a later release may have dropped any change; so is one between
-two releases scanned that the scan did not find (0.5.19.post1), where no release of that name was published. With a
+newer than every release scanned is refused: a later release may have dropped any change. One between two
+releases scanned that the scan lacks is answered as lying between them, with a warning that no such release may
+exist (0.5.19.post1) or that the scan skipped it. With a
 tree of V at hand (the release cache, or the installed package) a fix only counts when the file it
 changed exists in V, so a fix to code V never had is not reported as a bug of V. With the two releases of the
 diff that shipped the fix at hand too, the code around the fix (the unchanged lines next to its key lines in
@@ -81,6 +82,8 @@ class Report:
     #: whether the version's own sources were at hand (the release cache): without them every fix the version lacks
     #: counts as exposed, even where its file is absent from that version
     from_sources: bool = False
+    #: for a version the scan lacks between two releases it has: those two (no such release may exist)
+    between: tuple[str, str] | None = None
 
     @property
     def sharpened(self) -> bool:
@@ -96,7 +99,8 @@ class Report:
                 "exposed": rows(self.exposed), "unsure": rows(self.unsure), "unplaced": [c.pr for c in self.unplaced],
                 # both keys always (a reader's code reads one shape): exposed_not_judged is why no bug was judged
                 "exposed_not_judged": self.exposed_not_judged or None,
-                "exposure_sharpened": self.sharpened if not self.exposed_not_judged else False}
+                "exposure_sharpened": self.sharpened if not self.exposed_not_judged else False,
+                "not_scanned_between": list(self.between) if self.between else None}
 
 
 def parse_version(version: str) -> Version:
@@ -166,15 +170,11 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
                            f"for-version {lead}` or the one before it), or check the tree itself with `dossier drift "
                            "--sglang-src <its tree>`")
     first = next(iter(lock.built), None)
-    if tree is None and first is not None and version not in lock.built and target >= parse_version(first):
-        # between two releases scanned: the scan took every release published there, so this one never was
-        before = max((v for v in lock.built if parse_version(v) < target), key=parse_version)
-        after = min((v for v in lock.built if parse_version(v) > target), key=parse_version)
-        raise DossierError(f"SGLang {version} is not a release: cards/evidence.lock scanned every release from "
-                           f"{first} to {newest} ({len(lock.built)}), and the ones around it are {before} and "
-                           f"{after}; if it was published since, `dossier releases sync --from {version} --to "
-                           f"{version} && dossier releases verify --record` scans it")
     report = Report(version, lock.built.get(version) or (tree.built if tree else None), from_sources=tree is not None)
+    if version not in lock.built and first is not None and target > parse_version(first):
+        # between two releases scanned: no such release may exist (0.5.19.post1), or the scan skipped it
+        report.between = (max((v for v in lock.built if parse_version(v) < target), key=parse_version),
+                          min((v for v in lock.built if parse_version(v) > target), key=parse_version))
     if tree is None and first is not None and target < parse_version(first):
         # nothing scanned says a later fix's file existed in it: listing the fix as its bug would be a guess
         report.exposed_not_judged = (f"{version} is older than every release scanned (the first, {first}) and its "

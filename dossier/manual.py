@@ -50,14 +50,23 @@ def releases(project: Project) -> dict | None:
     if not lock.built:
         return None
     groups, reverted, unplaced = by_release(project, lock)
+    # every merged card, whatever its status: the releases its quoted line arrived in or left (by-file's coverage;
+    # an unmerged PR's line in a release is another change's)
+    touched = {c.pr: {e.new.version for e in lock.cards[c.pr].events} for c in project.cards
+               if c.state == "merged" and c.pr in lock.cards and lock.verdict(c) is not None}
     return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
-            "files": lock.files}
+            "files": lock.files, "touched": touched}
 
 
-def by_file_paths(project: Project) -> list[str]:
-    """The SGLang files references/by-file.md lists: every card's files and where drift found a key fragment moved
-    (`releases verify --record` records the releases that changed each)."""
-    return sorted({*(p for c in project.cards for p in c.manual_files), *moved_files(project).values()})
+def by_file_paths(project: Project) -> tuple[list[str], str | None]:
+    """The SGLang files references/by-file.md lists (`releases verify --record` records the releases that changed
+    each): every card's files and where drift found a key fragment moved; and, when cards/drift.lock cannot be read
+    (lint's D311), why the moved ones are left out."""
+    try:
+        moved, why = set(moved_files(project).values()), None
+    except LockError as exc:
+        moved, why = set(), str(exc)
+    return sorted({*(p for c in project.cards for p in c.manual_files), *moved}), why
 
 
 def render_manual(project: Project) -> dict[str, str]:

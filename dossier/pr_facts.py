@@ -173,10 +173,12 @@ def _prose(card) -> Iterator[tuple[str, str]]:
 
 
 #: prose that doubts the merge itself, not its day: "the merge is inferred", "this PR's own merge is unconfirmed",
-#: "state merged is inferred from the release trees", "that it came through this PR is inferred"
-_MERGE_ITSELF = re.compile(r"\b(?:(?:the|its|this PR's)(?: own)? merge|state merged|that it came through this PR)"
-                           r"\s+(?:is|was|stays)\s+(?:(?:only|also|thus|so)\s+)?"
-                           r"(?:inferred|unconfirmed|not confirmed)\b", re.IGNORECASE)
+#: "the PR's merge is not recorded", "state merged is inferred from the release trees", "that it came through this PR
+#: is inferred"
+_MERGE_ITSELF = re.compile(r"\b(?:(?:the|its|this)\s+(?:PR's\s+)?(?:own\s+)?merge|state merged|"
+                           r"that it came through this PR)\s+(?:is|was|stays|remains)\s+"
+                           r"(?:(?:itself|only|also|thus|so)\s+)?(?:inferred|unconfirmed|not (?:confirmed|recorded))\b",
+                           re.IGNORECASE)
 
 
 def merge_inferred(card) -> bool:

@@ -12,6 +12,7 @@ prefix in lanes.yaml, or the prose forms of :mod:`dossier.mentions` ("was `old/p
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import difflib
 import functools
@@ -237,15 +238,23 @@ def _lines(path: Path, mtime_ns: int) -> list[str]:
 
 
 def _locate(doc: YamlDoc, path: str, what: str, nth: int) -> tuple[int, int]:
-    """File position of the ``nth`` occurrence of ``what`` inside the value at ``path``."""
+    """File position of the ``nth`` occurrence of ``what`` inside the value at ``path``; the words of ``what`` may be
+    split over the lines of a folded value ("7.5" at one line's end, "GB" on the next)."""
     line, col = doc.where(path + "#value") if path + "#value" in doc.positions else doc.where(path)
     lines = _lines(doc.path, doc.path.stat().st_mtime_ns)
-    for i in range(line - 1, len(lines)):
-        start = col - 1 if i == line - 1 else 0
-        while (j := lines[i].find(what, start)) >= 0:
-            if nth == 0:
-                return i + 1, j + 1
-            nth, start = nth - 1, j + 1
+    words = what.split()
+    if not words or line > len(lines):
+        return line, col
+    starts = [0]
+    for text in lines:
+        starts.append(starts[-1] + len(text) + 1)
+    joined = "\n".join(lines)
+    for m in re.finditer(r"\s+".join(map(re.escape, words)), joined[starts[line - 1] + col - 1:]):
+        if nth == 0:
+            at = starts[line - 1] + col - 1 + m.start()
+            i = bisect.bisect_right(starts, at) - 1
+            return i + 1, at - starts[i] + 1
+        nth -= 1
     return line, col
 
 

@@ -286,9 +286,10 @@ def _get(releases) -> Callable:
 
 
 def _placed(releases) -> dict[int, set[str]]:
-    """PR -> the releases that shipped its change, and dropped it for a change taken out."""
+    """PR -> the releases that shipped its change, and dropped it for a change taken out; with ``touched`` (every card,
+    whatever its status: the releases its quoted line arrived in or left), those too."""
     get = _get(releases)
-    placed: dict[int, set[str]] = {}
+    placed: dict[int, set[str]] = {pr: set(vs) for pr, vs in (get("touched", None) or {}).items()}
     for g in get("groups", []):
         for p in g.landed:
             placed.setdefault(p.card.pr, set()).add(p.version)

@@ -15,7 +15,12 @@ _INLINE_SPECIAL = re.compile(r"([\\`*\[<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w))")
 def yaml_string(text: object) -> str:
     """``text`` as one YAML double-quoted scalar (JSON's string form is one): a `: `, a ` #` or a new line in a
     front-matter value would otherwise end it, start a comment or add a key."""
-    return json.dumps(str(text), ensure_ascii=False)
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(str(text), ensure_ascii=False))
+
+
+#: what a YAML reader refuses in a document (DEL, C1 controls, lone surrogates, U+FFFE/U+FFFF) or reads as a line
+#: break inside a quoted scalar (NEL, the Unicode line and paragraph separators), and the byte-order mark: escaped
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def front_matter(text: str) -> tuple[str, str]:
@@ -104,20 +109,23 @@ def _unpaired_ticks_escaped(text: str) -> str:
     return text
 
 
-# what a card's prose shows as written, not as markdown: code spans, links, autolinks and bare URLs
-_AS_WRITTEN = re.compile(r"(?<![\\`])(`+)(?!`).*?(?<!`)\1(?!`)|!?\[[^\]]*\]\([^)\s]*\)|<[A-Za-z][\w+.-]*:[^\s<>]*>"
-                         r"|\bhttps?://[^\s<>)\]]+")
+# what a card's prose shows as written, not as markdown: code spans, link targets, autolinks and bare URLs (a link's
+# text is prose, escaped as the rest)
+_AS_WRITTEN = re.compile(r"(?<![\\`])(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`)"
+                         r"|(?P<open>!?\[)(?P<text>[^\]]*)(?P<target>\]\([^)\s]*\))"
+                         r"|(?<!\\)<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|\bhttps?://[^\s<>)\]]+")
 # emphasis openers and closers outside those: a `*` beside text (`2*H*K`, `a*b`), an `_` at a word's edge (`__init__`)
 _EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)")
 
 
 def _emphasis_escaped(text: str) -> str:
-    """``text`` with every `*` and word-edge `_` that CommonMark could read as emphasis escaped, outside code, links
-    and URLs: cards write code in prose (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis, and
-    unescaped those showed as bold `init` and a lost `*`."""
+    """``text`` with every `*` and word-edge `_` that CommonMark could read as emphasis escaped, outside code, link
+    targets and URLs: cards write code in prose (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis,
+    and unescaped those showed as bold `init` and a lost `*`."""
     out, at = [], 0
     for m in _AS_WRITTEN.finditer(text):
-        out += [_EMPHASIS.sub(_escaped, text[at:m.start()]), m[0]]
+        kept = m[0] if m["open"] is None else m["open"] + _EMPHASIS.sub(_escaped, m["text"]) + m["target"]
+        out += [_EMPHASIS.sub(_escaped, text[at:m.start()]), kept]
         at = m.end()
     return "".join(out) + _EMPHASIS.sub(_escaped, text[at:])
 

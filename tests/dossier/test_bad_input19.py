@@ -197,3 +197,50 @@ def test_a_finding_inside_prose_points_at_the_text_not_the_field(tmp_path, code,
     path.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))  # the character as typed
     out = CliRunner().invoke(app, ["lint", "--root", str(root), "--select", code]).output
     assert f"cards/7.yaml:{_where(path, needle)}: {code}" in out, out
+
+
+def test_a_figure_folded_over_two_lines_is_located_where_it_starts(tmp_path):
+    """"The wrapper cost 7.5" at one line's end and "GB ..." on the next: D235 pointed at another sentence's 7.5 GB."""
+    from dossier.cards import read_yaml
+    from dossier.lint.claims import _locate
+
+    path = tmp_path / "7.yaml"
+    path.write_text("pr: 7\nmotivation: >-\n  The wrapper cost 7.5\n  GB of memory at startup. Without it the server "
+                    "used 7.5 GB less.\n")
+    doc = read_yaml(path)
+    assert _locate(doc, "motivation", "7.5 GB", 0) == (3, 20)
+    assert _locate(doc, "motivation", "7.5 GB", 1) == (4, 55)
+    assert _locate(doc, "motivation", "9.9 GB", 0) == doc.where("motivation#value")  # not there: the value's place
+
+
+@pytest.mark.parametrize("description", ["Manual\u0085 GDN \u007f kernels", "a\u2028b\ufeff", "caf\u00e9 \u2014 ok"])
+def test_a_description_with_characters_yaml_refuses_or_folds_stays_valid(tmp_path, description):
+    """DEL and C1 controls made the header invalid YAML; NEL and U+2028 read back as a space: they are escaped."""
+    import json
+
+    config = f"\n[tool.dossier.skill]\ndescription = {json.dumps(description)}\n"  # TOML takes JSON's escapes
+    skill = render(write_project(tmp_path, [make_card(7)], config=config))["SKILL.md"]
+    assert yaml.safe_load(skill.split("---\n")[1])["description"] == description
+
+
+def test_a_links_text_is_escaped_as_prose_and_its_target_kept():
+    from markdown_it import MarkdownIt
+
+    from dossier.render.markdown import prose
+
+    html = MarkdownIt("commonmark").renderInline(prose("[Qwen3GatedDeltaNet.__init__](https://x.org/a__b_) and "
+                                                       "<dtype_name:*fp32*>"))
+    assert html.startswith('<a href="https://x.org/a__b_">Qwen3GatedDeltaNet.__init__</a>')
+    assert "<em>" not in html and "*fp32*" in html
+
+
+@pytest.mark.parametrize("given", ["\u0661\u0669\u0663\u0662\u0661", "\uff11\uff19\uff13\uff12\uff11"])
+def test_a_pr_number_in_other_digits_is_refused(tmp_path, given):
+    """'١٩٣٢١' (Arabic-Indic) and '１９３２１' (fullwidth) opened card 19321: a PR number is ASCII digits."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    root = write_project(tmp_path, [make_card(19321)])
+    result = CliRunner().invoke(app, ["show", given, "--root", str(root)])
+    assert result.exit_code == 2 and "is not a PR number" in result.output

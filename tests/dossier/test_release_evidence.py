@@ -832,14 +832,45 @@ def test_a_lock_recorded_before_file_histories_renders_as_before(setup):
     assert "changed the file between them, among other PRs" in " ".join(by_file.split())
 
 
-def test_for_version_refuses_a_release_between_two_scanned_that_was_never_published(setup):
-    """0.1.0.post2 lies between 0.1.0.post1 and 0.2.0, which the scan found with nothing between them: it was never
-    published, and answering for it (as `for-version 0.5.19.post1` did) reads as if it were."""
+def test_for_version_warns_of_a_release_between_two_scanned_that_the_scan_lacks(setup):
+    """0.1.0.post2 lies between 0.1.0.post1 and 0.2.0 and the scan has no such release: `for-version 0.5.19.post1`
+    answered with exit 0 and no word that no such release may exist. A scan can also skip a real release (two sync
+    ranges), so it is answered, with the warning, and the JSON names the two releases around it."""
     root, cache = setup
     verify(root, cache, "--record")
     out = runner.invoke(app, ["for-version", "0.1.0.post2", "--root", str(root)])
-    assert out.exit_code == 2
     said = " ".join(out.output.split())
-    assert "SGLang 0.1.0.post2 is not a release" in said and "around it are 0.1.0.post1 and 0.2.0" in said
-    assert runner.invoke(app, ["for-version", "0.1.0.post1", "--root", str(root)]).exit_code == 0
-    assert runner.invoke(app, ["for-version", "0.0.9", "--root", str(root)]).exit_code == 0  # older than the scan
+    assert out.exit_code == 0 and "warning: SGLang 0.1.0.post2 is not among the 4 releases" in said
+    assert "between 0.1.0.post1 and 0.2.0. No such release may exist" in said
+    data = json.loads(runner.invoke(app, ["for-version", "0.1.0.post2", "--format", "json", "--root",
+                                          str(root)]).stdout)
+    assert data["not_scanned_between"] == ["0.1.0.post1", "0.2.0"]
+    scanned = runner.invoke(app, ["for-version", "0.1.0.post1", "--format", "json", "--root", str(root)])
+    assert scanned.exit_code == 0 and json.loads(scanned.stdout)["not_scanned_between"] is None
+    assert "warning: SGLang" not in runner.invoke(app, ["for-version", "0.0.9", "--root", str(root)]).output
+
+
+def test_by_file_counts_a_release_where_a_merged_card_of_any_status_shipped_as_covered(setup):
+    """by-file said "also changed in 0.5.10" beside #19369, an adjacent card whose change shipped in 0.5.10: only
+    current and taken-out cards counted. A merged card of any status covers the release its line arrived in."""
+    root, cache = setup
+    card = make_card(130, merged_at=dt.date(2026, 3, 20), status="adjacent",
+                     key_fragment=kf("if True:", f"python/sglang/{NORM}"))
+    card["files"]["runtime"].append(f"python/sglang/{NORM}")
+    (root / "cards" / "130.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    verify(root, cache, "--record")
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    line = next(x for x in by_file.splitlines() if x.startswith(f"- `python/sglang/{NORM}`"))
+    assert "[#130]" in line and "also changed" not in line  # 0.3.0 is #130's
+
+
+def test_verify_scans_on_past_an_unreadable_drift_lock(setup):
+    """by-file's files include where drift found key fragments moved (cards/drift.lock): a damaged drift.lock stopped
+    `releases verify` after its scan, with no card result (exit 2). It warns and leaves those files out instead."""
+    root, cache = setup
+    (root / "cards" / "drift.lock").write_text("sglang: [0.5.23\n")
+    result = verify(root, cache)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "#100" in said  # the cards' findings, as without a drift lock
+    assert "warning: cards/drift.lock" in said and "left out of by-file's releases of change" in said

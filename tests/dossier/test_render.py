@@ -367,6 +367,9 @@ def test_a_stand_in_merge_day_is_marked_where_the_manual_dates_the_merge(tmp_pat
     ("State merged is inferred from the release trees.", True),
     ("That it came through this PR is inferred from the title, and #99 is credited elsewhere.", True),
     ("This PR's own merge is unconfirmed.", True),
+    ("The PR's merge is inferred from the release trees.", True),
+    ("Its merge is itself inferred.", True),
+    ("The merge is not recorded: the thread shows it open.", True),
     ("The merge is not inferred: GitHub records it.", False),
     ("merged_at is an inferred date inside 03-11..27.", False),  # the day, not the merge
     ("The merge of #99 is inferred from its release.", False),  # another PR's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -119,15 +120,30 @@ _EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_]
 
 
 def _emphasis_escaped(text: str) -> str:
-    """``text`` with every `*` and word-edge `_` that CommonMark could read as emphasis escaped, outside code, link
+    """``text`` where CommonMark renders emphasis in it, with every `*` and word-edge `_` escaped outside code, link
     targets and URLs: cards write code in prose (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis,
-    and unescaped those showed as bold `init` and a lost `*`."""
+    and unescaped those showed as bold `init` and a lost `*`; text with no emphasis stays as written."""
+    if not _renders_emphasis(text):  # most prose: left as written, so `_make_packed_weight_loader` greps as itself
+        return text
     out, at = [], 0
     for m in _AS_WRITTEN.finditer(text):
         kept = m[0] if m["open"] is None else m["open"] + _EMPHASIS.sub(_escaped, m["text"]) + m["target"]
         out += [_EMPHASIS.sub(_escaped, text[at:m.start()]), kept]
         at = m.end()
     return "".join(out) + _EMPHASIS.sub(_escaped, text[at:])
+
+
+@functools.cache
+def _commonmark():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def _renders_emphasis(text: str) -> bool:
+    """Whether CommonMark (GitHub's reading) renders ``text`` with emphasis anywhere."""
+    html = _commonmark().renderInline(text)
+    return "<em>" in html or "<strong>" in html
 
 
 def _escaped(m: re.Match) -> str:

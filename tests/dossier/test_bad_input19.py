@@ -244,3 +244,13 @@ def test_a_pr_number_in_other_digits_is_refused(tmp_path, given):
     root = write_project(tmp_path, [make_card(19321)])
     result = CliRunner().invoke(app, ["show", given, "--root", str(root)])
     assert result.exit_code == 2 and "is not a PR number" in result.output
+
+
+def test_prose_that_renders_no_emphasis_stays_as_written():
+    """Escaping every word-edge underscore wrote `\\_make_packed_weight_loader` into the raw pages an agent greps:
+    only prose CommonMark would render with emphasis is escaped."""
+    from dossier.render.markdown import prose
+
+    plain = "_make_packed_weight_loader slices the checkpoint; x * w stays; a_b and mtp.* too."
+    assert prose(plain) == plain
+    assert prose("Qwen3GatedDeltaNet.__init__ builds it") == "Qwen3GatedDeltaNet.\\_\\_init\\_\\_ builds it"

@@ -69,3 +69,22 @@ def test_0_5_23_auto_needs_overlap_or_paging_for_extra_buffer():
     body = overrides.split("def _mamba_radix_cache_resolution(", 1)[1].split("\ndef ", 1)[0]
     assert "if (wants_overlap or wants_paging) and supports_mamba_cache_extra_buffer(" in body
     assert 'declared["disable_overlap_schedule"] = True' in body
+
+
+def test_0_5_23_resets_draft_tokens_to_steps_plus_one_at_top_k_1():
+    """The memory error's fix said "lower --speculative-num-draft-tokens", which top-k 1 (NEXTN's default) resets."""
+    hook = _sglang_file("srt/arg_groups/speculative_hook.py")
+    assert "speculative_num_draft_tokens=cfg.speculative_num_steps + 1" in hook
+    from tests.dossier.test_manual_questions import SKILL
+
+    errors = (SKILL / "references/errors.md").read_text()
+    assert "lower `--speculative-num-steps` (at top-k 1 the draft tokens follow as steps + 1" in errors
+    assert "lower `--speculative-num-draft-tokens`" not in errors
+
+
+def test_0_5_23_cuts_a_multimodal_checkpoints_memory_fraction_unless_language_only():
+    hook = _sglang_file("srt/arg_groups/memory_hook.py")
+    vlm = hook.split("is_vlm = (", 1)[1].split(")", 1)[0]
+    assert "not cfg.language_only" in vlm and "not cfg.language_model_only" in vlm
+    assert "base_mem_fraction_reduction_ratio = 0.95" in hook and "max(0.8, min(1.05," in hook
+    assert "activation_tokens = max(running_requests * draft_tokens, 2048)" in hook

@@ -480,15 +480,22 @@ class ReleaseLock:
                 if t.version in self.built and self.built[t.version] != (t.built or "")]
 
 
+def _recorded_alike(root: Path, lock: ReleaseLock) -> ReleaseLock | None:
+    """The releases section cards/evidence.lock records, when it can be read and covers the releases ``lock`` (a
+    scan) does; else None (nothing to compare)."""
+    try:
+        held = read_release_lock(root)
+    except LockError:
+        return None
+    return held if held.built == lock.built else None
+
+
 def unrecorded(root: Path, lock: ReleaseLock) -> list[int]:
     """The PRs whose history in ``lock`` (a scan) differs from the one cards/evidence.lock records (its lines, spans,
     places; not the day it was recorded), when both cover the same releases: a lock edited by hand, or a card's
     history not recorded since. Empty when the lock cannot be read (lint says so) or covers other releases."""
-    try:
-        held = read_release_lock(root)
-    except LockError:
-        return []
-    if held.built != lock.built:
+    held = _recorded_alike(root, lock)
+    if held is None:
         return []
 
     def undated(h: History | None) -> History | None:
@@ -503,11 +510,8 @@ def unrecorded(root: Path, lock: ReleaseLock) -> list[int]:
 def unrecorded_files(root: Path, lock: ReleaseLock) -> list[str]:
     """The files whose releases of change in cards/evidence.lock differ from those in ``lock`` (a scan), or that
     only one side lists. Empty when the lock cannot be read (lint says so) or covers other releases."""
-    try:
-        held = read_release_lock(root)
-    except LockError:
-        return []
-    if held.built != lock.built:
+    held = _recorded_alike(root, lock)
+    if held is None:
         return []
     recorded, read = held.files or {}, lock.files or {}
     return sorted(p for p in set(recorded) | set(read) if recorded.get(p) != read.get(p))

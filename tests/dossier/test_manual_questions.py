@@ -486,3 +486,13 @@ def test_every_dossier_command_the_skill_gives_parses():
 def test_command_extraction_sees_blocks_spans_and_separators():
     text = "Run `dossier lint --record cards/1.yaml && dossier render`.\n```bash\ndossier drift   # note\n```\n"
     assert sorted(_dossier_commands(text)) == [["drift"], ["lint", "--record", "cards/1.yaml"], ["render"]]
+
+
+def sglang_file(relative: str) -> str:
+    """One file of the installed sglang package, read as text (not imported); the test skips without sglang."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sglang")
+    if spec is None:
+        pytest.skip("sglang is not installed")
+    return (Path(next(iter(spec.submodule_search_locations))) / relative).read_text()

@@ -10,13 +10,11 @@ removed-flags block sent the CUDA-graph flags to server_args.py, which defines n
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.dossier.test_manual_questions import Question, answer, assert_answered
+from tests.dossier.test_manual_questions import Question, answer, assert_answered, sglang_file
 
 VERIFY = "Where MTP / NEXTN target verify runs"
 UPGRADE = "Output or speed changed after upgrading"
@@ -53,42 +51,35 @@ def test_the_verify_path_no_longer_says_prefill_alone_brings_flashinfer_verify()
     assert "FlashInfer verify (SM90/SM100, when decode or prefill runs FlashInfer)" not in section
 
 
-def _sglang_file(relative: str) -> str:
-    spec = importlib.util.find_spec("sglang")
-    if spec is None:
-        pytest.skip("sglang is not installed")
-    return (Path(next(iter(spec.submodule_search_locations))) / relative).read_text()
-
-
 def test_0_5_23_resolves_an_unset_verify_backend_from_decode_alone():
     """The sentence's source: `resolve_linear_attn_backends` (the prefill choice plays no part) and the dispatcher's
     explicit-triton branch coming first."""
-    utils = _sglang_file("srt/layers/attention/linear/utils.py")
+    utils = sglang_file("srt/layers/attention/linear/utils.py")
     body = utils.split("def resolve_linear_attn_backends(", 1)[1].split("\ndef ", 1)[0]
     assert re.search(r'verify = decode\.value if decode\.is_flashinfer\(\) else "triton"', body)
     assert "prefill" not in body.split("verify = mamba.linear_attn_verify_backend", 1)[1].split("backends =", 1)[0]
-    dispatcher = _sglang_file("srt/layers/attention/linear/gdn_backend.py")
+    dispatcher = sglang_file("srt/layers/attention/linear/gdn_backend.py")
     init = dispatcher.split("class GDNKernelDispatcher", 1)[1]
     assert init.index("verify_backend is not None and verify_backend.is_triton()") < init.index(
         "decode_backend.is_flashinfer() or prefill_backend.is_flashinfer()")
 
 
 def test_0_5_23_runs_the_decode_ring_on_decode_mode_steps_only():
-    backend = _sglang_file("srt/layers/attention/hybrid_linear_attn_backend.py")
+    backend = sglang_file("srt/layers/attention/hybrid_linear_attn_backend.py")
     metadata = backend.split("def _forward_metadata(", 1)[1].split("\n    def ", 1)[0]
     gate = metadata.index("if logical_mode.is_decode_or_idle():")
     assert metadata.index("replayssm_write_pos = None") < gate < metadata.index("mamba_pool.replayssm_write_pos")
 
 
 def test_the_cuda_graph_flags_live_where_the_removed_flags_block_says():
-    fields = _sglang_file("srt/arg_groups/fields/exec_.py")
+    fields = sglang_file("srt/arg_groups/fields/exec_.py")
     assert all(f"    {name}: " in fields for name in ("cuda_graph_max_bs_decode", "cuda_graph_bs_decode",
                                                      "cuda_graph_backend_prefill"))
-    assert "cuda_graph_max_bs_decode" not in _sglang_file("srt/server_args.py")
+    assert "cuda_graph_max_bs_decode" not in sglang_file("srt/server_args.py")
 
 
 def test_0_5_23_copies_the_matched_state_into_the_requests_slot_on_a_hit():
-    mamba = _sglang_file("srt/mem_cache/unified_cache/components/mamba.py")
+    mamba = sglang_file("srt/mem_cache/unified_cache/components/mamba.py")
     body = mamba.split("class MambaComponent(", 1)[1].split("def finalize_match_result_in_cache(", 1)[1]
     body = body.split("\n    def ", 1)[0]
     assert "Copy-on-write the matched device mamba state into a per-request slot" in body

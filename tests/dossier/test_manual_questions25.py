@@ -10,12 +10,9 @@ auto rule left out the overlap-or-paging condition; by-release said #11214's cla
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-from tests.dossier.test_manual_questions import Question, assert_answered
+from tests.dossier.test_manual_questions import Question, assert_answered, sglang_file
 
 ERRORS = "An error message quoted from the log"
 BACKENDS = "Which GDN kernel runs prefill / decode / verify on my GPU"
@@ -46,26 +43,19 @@ def test_11214s_class_line_is_not_called_absent_while_a_base_class_was_added():
     assert "shipped in 0.5.3.post2, its line gone in 0.5.21" in line and "absent" not in line
 
 
-def _sglang_file(relative: str) -> str:
-    spec = importlib.util.find_spec("sglang")
-    if spec is None:
-        pytest.skip("sglang is not installed")
-    return (Path(next(iter(spec.submodule_search_locations))) / relative).read_text()
-
-
 def test_0_5_23_refuses_extra_buffer_for_a_non_triton_base_backend_and_on_xpu():
-    overrides = _sglang_file("srt/arg_groups/overrides.py")
+    overrides = sglang_file("srt/arg_groups/overrides.py")
     supports = overrides.split("def supports_mamba_cache_extra_buffer(", 1)[1].split("\ndef ", 1)[0]
     assert "if get_platform().is_xpu:\n        return False" in supports
     assert 'return view.linear_attn_backend == "triton"' in supports
-    hook = _sglang_file("srt/arg_groups/mamba_hook.py")
+    hook = sglang_file("srt/arg_groups/mamba_hook.py")
     validate = hook.split("def validate_mamba_extra_buffer(", 1)[1].split("\ndef ", 1)[0]
     assert "assert supports_mamba_cache_extra_buffer(view, hf_config)" in validate
     assert "is not supported for" in validate
 
 
 def test_0_5_23_auto_needs_overlap_or_paging_for_extra_buffer():
-    overrides = _sglang_file("srt/arg_groups/overrides.py")
+    overrides = sglang_file("srt/arg_groups/overrides.py")
     body = overrides.split("def _mamba_radix_cache_resolution(", 1)[1].split("\ndef ", 1)[0]
     assert "if (wants_overlap or wants_paging) and supports_mamba_cache_extra_buffer(" in body
     assert 'declared["disable_overlap_schedule"] = True' in body
@@ -73,7 +63,7 @@ def test_0_5_23_auto_needs_overlap_or_paging_for_extra_buffer():
 
 def test_0_5_23_resets_draft_tokens_to_steps_plus_one_at_top_k_1():
     """The memory error's fix said "lower --speculative-num-draft-tokens", which top-k 1 (NEXTN's default) resets."""
-    hook = _sglang_file("srt/arg_groups/speculative_hook.py")
+    hook = sglang_file("srt/arg_groups/speculative_hook.py")
     assert "speculative_num_draft_tokens=cfg.speculative_num_steps + 1" in hook
     from tests.dossier.test_manual_questions import SKILL
 
@@ -83,7 +73,7 @@ def test_0_5_23_resets_draft_tokens_to_steps_plus_one_at_top_k_1():
 
 
 def test_0_5_23_cuts_a_multimodal_checkpoints_memory_fraction_unless_language_only():
-    hook = _sglang_file("srt/arg_groups/memory_hook.py")
+    hook = sglang_file("srt/arg_groups/memory_hook.py")
     vlm = hook.split("is_vlm = (", 1)[1].split(")", 1)[0]
     assert "not cfg.language_only" in vlm and "not cfg.language_model_only" in vlm
     assert "base_mem_fraction_reduction_ratio = 0.95" in hook and "max(0.8, min(1.05," in hook

@@ -15,7 +15,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
@@ -119,6 +119,20 @@ def working(what: str) -> Iterator[None]:
     else:
         err.print(what, markup=False)
         yield
+
+
+@contextmanager
+def stepping(what: str) -> Iterator[Callable[[str], None]]:
+    """A step of minutes that says how far it got: yields ``say(line)``, which updates the spinner's line on a
+    terminal and prints the line in a log (CI), one per call."""
+    with err.status(what) as status:
+        def say(line: str) -> None:
+            if err.is_terminal:
+                status.update(line)
+            else:
+                err.print(line, markup=False)
+
+        yield say
 
 
 def _stderr_columns() -> int:
@@ -761,8 +775,7 @@ def drift(
         err.print(f"wrote {dr.DRIFT_LOCK}")
     elif stale:
         err.print(f"{dr.DRIFT_LOCK} records SGLang {tree.version} otherwise for {first_few(stale, 8)}: the manual "
-                  "shows the lock, "
-                  "not this run; `dossier drift --record` records this run")
+                  "shows the lock, not this run; `dossier drift --record` records this run")
     raise typer.Exit(1 if stale or any(r.problem for r in results) else 0)
 
 
@@ -919,12 +932,9 @@ def releases_verify(
                   "releases of change", markup=False)
     err.print(f"scanning {len(project.cards)} card(s) through {len(trees)} releases "
               f"({trees[0].version} .. {trees[-1].version}) in {cache}")
-    with err.status("scanning") as status:
+    with stepping("scanning") as say:
         def progress(tree) -> None:
-            if err.is_terminal:
-                status.update(f"scanned SGLang {tree.version}")
-            else:
-                err.print(f"scanned SGLang {tree.version}", markup=False)
+            say(f"scanned SGLang {tree.version}")
 
         if record:
             lock = rv.record(project, trees, today(), on_release=progress, files=listed)
@@ -985,12 +995,8 @@ def releases_surface(
         fail(f"{len(found)} release(s) in {cache}: run `dossier releases sync` first")
     _left_out(rl, cache)
 
-    def progress(tree) -> None:
-        if not err.is_terminal:
-            err.print(f"read SGLang {tree.version}", markup=False)
-
-    with err.status("reading releases"):
-        history = sh.scan((SourceTree.release(r) for r in found), on_release=progress)
+    with stepping("reading releases") as say:
+        history = sh.scan((SourceTree.release(r) for r in found), on_release=lambda t: say(f"read SGLang {t.version}"))
     summary = (f"{len(history.flags)} flag(s), {len(history.env)} env var(s) in {len(history.releases)} releases "
                f"({history.releases[0]} .. {history.newest})")
     if record:  # both locks are read first and written together: an interrupt leaves neither half-done
@@ -999,12 +1005,11 @@ def releases_surface(
 
         project = Project.load(base)
 
-        def read_for_names(tree):
-            if not err.is_terminal:
-                err.print(f"read SGLang {tree.version} for the cards' code names", markup=False)
-            return tree
+        with stepping("reading releases for the cards' code names") as say:
+            def read_for_names(tree):
+                say(f"read SGLang {tree.version} for the cards' code names")
+                return tree
 
-        with err.status("reading releases for the cards' code names"):
             names = names_of_releases(card_names(project.valid_docs()), SourceTree.installed(),
                                       (read_for_names(SourceTree.release(r)) for r in found))
         with signals_deferred():
@@ -1185,7 +1190,6 @@ def regress(
     if list_:
         ignored_with("--list", "prints the jobs as a CI matrix and exits, running none", "results", "bench_json",
                      "fmt", "junit")
-
     project = _project(root)
     jobs = rg.jobs_for(project.cards)
     if prs:
@@ -1224,14 +1228,9 @@ def regress(
         err.print(f"the tests of {len(jobs)} job(s) from {junit}")
     elif kind == "cpu":  # one pytest process for every job's tests (CUDA keeps one per job: a fault poisons it)
         err.print(f"running the tests of {len(jobs)} job(s) in one pytest process")
-        with err.status("pytest: starting") as status:
-            def progress(percent: int) -> None:  # minutes on a small machine: say how far it got
-                if err.is_terminal:
-                    status.update(f"pytest: {percent}% of the tests run")
-                else:
-                    err.print(f"pytest: {percent}% of the tests run")
-
-            together = rg.run_tests_together(jobs, kind, project.root, progress)
+        with stepping("pytest: starting") as say:  # minutes on a small machine
+            together = rg.run_tests_together(jobs, kind, project.root,
+                                             lambda percent: say(f"pytest: {percent}% of the tests run"))
     done = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as progress:

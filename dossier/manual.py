@@ -9,7 +9,7 @@ from dossier.drift import annotator as drift_notes
 from dossier.drift import read_absent
 from dossier.drift import read_lock as read_drift_lock
 from dossier.evidence import annotator as evidence_notes
-from dossier.evidence import read_lock
+from dossier.evidence import key_sha, read_lock
 from dossier.for_version import by_release
 from dossier.locks import LockError
 from dossier.model import Card
@@ -52,8 +52,8 @@ def releases(project: Project) -> dict | None:
     groups, reverted, unplaced = by_release(project, lock)
     # every merged card, whatever its status: the releases its quoted line arrived in or left (by-file's coverage;
     # an unmerged PR's line in a release is another change's)
-    touched = {c.pr: {e.new.version for e in lock.cards[c.pr].events} for c in project.cards
-               if c.state == "merged" and c.pr in lock.cards and lock.verdict(c) is not None}
+    touched = {c.pr: {e.new.version for e in h.events} for c in project.cards
+               if c.state == "merged" and (h := lock.cards.get(c.pr)) and h.key_fragment == key_sha(c.key_fragment)}
     return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
             "files": lock.files, "touched": touched}
 

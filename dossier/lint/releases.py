@@ -137,14 +137,12 @@ def line_away_and_back(card: Card, doc, ctx) -> Iterator[Finding]:
     change outside those releases. Often the code stayed and only the quoted line changed form there (#11214's
     class line gained a base class for seven releases): a match narrowed to what stayed says what a reader needs.
     Quiet where the card's prose names the release the line came back in (it then says why)."""
-    from dossier.lint.depth import card_texts
-
     v = release_verdict(card, ctx)
     if v is None or not v.away:
         return
-    prose = " ".join(" ".join(text.split()) for _, text in card_texts(card))
+    named = releases_named(card)
     for first, last, back in v.away:
-        if not re.search(rf"(?<![\w.]){re.escape(back)}(?![\w]|\.\d)", prose):
+        if back not in named:
             yield Finding("key_fragment.match#value",
                           f"the quoted line is in no release from {first} to {last} and back in {back}: the manual "
                           f"says the change was absent there",
@@ -507,6 +505,16 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
 _RELEASE_NAMED = re.compile(r"\bSGLang(?: |==)v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                             r"(?<![\w.])(?:v(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                             r"(\d+\.\d+\.\d+(?:\.post\d+)?)(?: (?:wheel|release)\b|(?![\w.]*\d)))", re.IGNORECASE)
+
+
+def releases_named(card: Card) -> set[str]:
+    """The SGLang releases the card's prose names ("0.5.19", "v0.5.19", "SGLang 0.5.19")."""
+    from dossier.lint.depth import card_texts
+
+    return {v for _, text in card_texts(card) for m in _RELEASE_NAMED.finditer(" ".join(text.split()))
+            if (v := m.group(1) or m.group(2) or m.group(3))}
+
+
 #: another package's version, which SGLang's numbering says nothing about ("FlashInfer v0.6.7")
 _OTHER_PACKAGE = re.compile(r"\b(?:flashinfer|cutlass|cuda|torch|triton|transformers|vllm|fla|python|nccl|deepep|"
                             r"aiter|sgl-kernel|sgl_kernel)\S*\s*(?:[<>=]=?\s*)?$", re.IGNORECASE)
@@ -662,14 +670,13 @@ def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
     Dockerfile or a test under test/ is in no wheel). Without it the card's status, merge date and the releases
     its prose names are checked against nothing (D312-D321 stay silent), and the manual drops its release lines:
     an entry removed from the lock by hand, or a card added after the last recording, reads as proven."""
-    from dossier.lint.depth import card_texts, text_location
+    from dossier.lint.depth import text_location
 
     lock, error = release_lock(ctx)
     if error or not lock.built or card.pr in lock.cards or not in_wheel(card.key_fragment.file):
         return
     built = list(lock.built)
-    named = sorted({v for _, text in card_texts(card) for m in _RELEASE_NAMED.finditer(" ".join(text.split()))
-                    if (v := m.group(1) or m.group(2) or m.group(3)) in lock.built}, key=Version)
+    named = sorted(releases_named(card) & set(lock.built), key=Version)
     if card.state == "merged":
         relies = f"nothing shows that its line shipped, nor that status {card.status} still holds"
     else:

@@ -114,7 +114,7 @@ def _unpaired_ticks_escaped(text: str) -> str:
 # text is prose, escaped as the rest)
 _AS_WRITTEN = re.compile(r"(?<![\\`])(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`)"
                          r"|(?P<open>!?\[)(?P<text>[^\]]*)(?P<target>\]\([^)\s]*\))"
-                         r"|(?<!\\)<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|\bhttps?://[^\s<>)\]]+")
+                         r"|(?<!\\)<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|(?P<url>\bhttps?://[^\s<>\]`]+)")
 # emphasis openers and closers outside those: a `*` beside text (`2*H*K`, `a*b`), an `_` at a word's edge (`__init__`)
 _EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)")
 
@@ -131,6 +131,24 @@ def _emphasis_escaped(text: str) -> str:
         out += [_EMPHASIS.sub(_escaped, text[at:m.start()]), kept]
         at = m.end()
     return "".join(out) + _EMPHASIS.sub(_escaped, text[at:])
+
+
+_URL_TRAILING = ".,:;!?'\"*_~"
+
+
+def _bare_urls_linked(text: str) -> str:
+    """Each bare URL in ``text`` (outside code and links) as an autolink `<url>`, its trailing punctuation and an
+    unbalanced `)` left outside as GitHub leaves them: only GitHub links a bare URL, and a strict CommonMark reader
+    showed the `__init__` of `.../models/__init__.py` as bold `init`; an autolink is a link to both, never emphasis."""
+    def linked(m: re.Match) -> str:
+        if m["url"] is None:
+            return m[0]
+        url = m["url"].rstrip(_URL_TRAILING)
+        while url.endswith(")") and url.count(")") > url.count("("):
+            url = url[:-1].rstrip(_URL_TRAILING)
+        return f"<{url}>{m['url'][len(url):]}"
+
+    return _AS_WRITTEN.sub(linked, text)
 
 
 @functools.cache
@@ -154,7 +172,7 @@ def prose(text: str) -> str:
     """A paragraph from a card: whitespace folded, kept as the author's markdown (code spans and links); a `<` that
     would open raw HTML outside code, a `*` or `_` that would open emphasis, and a block marker at the start, are
     escaped, so they show as written."""
-    text = _emphasis_escaped(_inline(text))
+    text = _emphasis_escaped(_bare_urls_linked(_inline(text)))
     m = _BLOCK_START.match(text)
     if m is None:
         return text

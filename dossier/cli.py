@@ -30,7 +30,7 @@ from dossier.errors import DossierError, OutputRefused
 from dossier.main import interrupted, output_refused
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
-from dossier.terminal import one_line
+from dossier.terminal import first_control, one_line, visible
 
 
 class OneLineUsage(usage.ClickException):
@@ -227,8 +227,8 @@ def given_text(raw: str, what: str = "give a value") -> str:
     """A value given on the command line that means nothing empty (a rule prefix, a host, a title): an empty one
     (an unset shell variable) is a usage error, not the default it would otherwise silently fall back to; so is
     one holding a control character (a pasted line break, an escape sequence)."""
-    odd = next((i for i, ch in enumerate(_given(raw, what)) if ch < " " or "\x7f" <= ch <= "\x9f"), None)
-    if odd is not None:  # never part of a title, code, name or address
+    odd = first_control(_given(raw, what))
+    if odd is not None:
         raise typer.BadParameter(f"holds a control character (U+{ord(raw[odd]):04X} at position {odd + 1})")
     bad = next((i for i, ch in enumerate(raw) if "\ud800" <= ch <= "\udfff"), None)
     if bad is not None:  # a byte that is not UTF-8 (Python reads it as a lone surrogate): no card can hold it
@@ -769,7 +769,7 @@ def drift(
         results = dr.check(project.cards, tree, evidence)
     absent = dr.absent_files(project.cards, tree)
     stale = [] if record else dr.unrecorded(project.root, results, tree, absent)
-    print(dr.format_json(results, tree, stale) if fmt is TextJson.json else dr.format_text(results, tree))
+    print(dr.format_json(results, tree, stale) if fmt is TextJson.json else visible(dr.format_text(results, tree)))
     if record:
         dr.write_lock(project.root, results, tree, absent)
         err.print(f"wrote {dr.DRIFT_LOCK}")
@@ -1091,7 +1091,7 @@ def for_version(
                   f"cache {cache}: those fixes are judged by their file alone, so a bug may be listed as exposed where "
                   f"the code around the fix is gone (`dossier releases sync --from {missing[0]} --to {missing[-1]}` "
                   "sharpens the list)")
-    print(fv.format_json(report) if fmt is TextJson.json else fv.format_text(report, label))
+    print(fv.format_json(report) if fmt is TextJson.json else visible(fv.format_text(report, label)))
 
 
 @command("list", group=releases_app)

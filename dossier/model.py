@@ -65,7 +65,7 @@ CARD = Spec(
                 "today": Spec(
                     "map",
                     required=False,
-                    doc="Where the behaviour lives in today's SGLang when later PRs rewrote the changed lines "
+                    doc="Where the behaviour lives in today's SGLang when later PRs rewrote or moved the changed lines "
                     "(dossier drift checks it when the PR's own match is gone)",
                     fields={
                         "file": _str("a path or test id", doc="Path in today's SGLang (python/sglang/...)",

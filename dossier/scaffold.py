@@ -11,6 +11,7 @@ from dossier.errors import DossierError
 from dossier.files import write_atomic
 from dossier.model import STATES
 from dossier.project import Project, is_valid
+from dossier.terminal import first_control
 
 
 class ScaffoldError(DossierError):
@@ -77,6 +78,10 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
         check_lane(project, lane)
     facts = _facts_from_cache(project, pr)
     title = title or facts.get("title")
+    odd = first_control(title or "")
+    if odd is not None:  # --title refuses one: a cached title (GitHub's text) is held to the same
+        raise ScaffoldError(f"the title of #{pr} holds a control character (U+{ord(title[odd]):04X} at position "
+                            f"{odd + 1}), which a terminal would act on: pass --title")
     state = state.strip().lower() if state else facts.get("state")  # GitHub's UI writes MERGED, Open
     if facts.get("merged_at") and state not in (None, "merged") and not merged_at:  # the day is GitHub's record
         raise ScaffoldError(f"--state {state}, but the fetch cache has #{pr} merged on {facts['merged_at']} (GitHub's "

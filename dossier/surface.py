@@ -14,9 +14,11 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from dossier.env_warnings import ENV_NAME, warning_mentions
 from dossier.source_tree import PACKAGE_PREFIX, SourceTree
 
 FIELDS = "srt/arg_groups/fields/"
@@ -24,10 +26,13 @@ FIELDS = "srt/arg_groups/fields/"
 SERVER_ARGS = "srt/server_args.py"
 #: top-level directories of a checkout whose files a reader is pointed at
 CHECKOUT_DIRS = ("test", "benchmark", "docs", "scripts", "sgl-kernel", "examples", "python")
-ENV_NAME = re.compile(r"""["'](SGLANG_[A-Z0-9_]*[A-Z0-9])["']""")
-#: ``os.getenv("SGLANG_X", "32")`` / ``os.environ.get(...)`` with a literal fallback: the variable's default
-_GETENV = re.compile(r"""os\.(?:getenv|environ\.get)\(\s*["'](SGLANG_[A-Z0-9_]*[A-Z0-9])["']\s*,\s*"""
-                     r"""(["'][^"'\n]*["']|-?\d+(?:\.\d+)?|True|False|None)\s*\)""")
+#: ``os.getenv("SGLANG_X", "32")`` / ``os.environ.get(...)`` with a literal fallback, or SGLang's
+#: ``get_bool_env_var("SGLANG_X", "True")`` (its own default when none is given): the variable's default
+_GETENV = re.compile(r"""(?P<call>os\.(?:getenv|environ\.get)|get_bool_env_var|get_int_env_var)\(\s*"""
+                     r"""["'](?P<name>SGLANG_[A-Z0-9_]*[A-Z0-9])["']\s*(?:,\s*(?:default\s*=\s*)?"""
+                     r"""(?P<default>["'][^"'\n]*["']|-?\d+(?:\.\d+)?|True|False|None)\s*)?\)""")
+#: the default of SGLang's ``get_bool_env_var`` / ``get_int_env_var`` helpers (``srt/utils``) when none is passed
+_HELPER_DEFAULTS = {"get_bool_env_var": "false", "get_int_env_var": "0"}
 _ARG_DEFS = "add_argument("
 
 
@@ -53,6 +58,8 @@ class Surface:
     flags: dict[str, Flag] = field(default_factory=dict)
     #: env var -> the name to use instead ("" when current)
     env: dict[str, str] = field(default_factory=dict)
+    #: env vars the tree names only to warn that they are set (:mod:`dossier.env_warnings`): it does not read them
+    env_warned: set[str] = field(default_factory=set)
     #: env var -> its default as the source declares it (an ``Env*`` declaration or an ``os.getenv`` fallback)
     env_defaults: dict[str, str] = field(default_factory=dict)
     #: repository paths of every file and directory (python/sglang/...; the whole repo for a checkout)
@@ -113,6 +120,9 @@ def read_surface(tree: SourceTree) -> Surface:
         surface.paths.update(f"{prefix}{rel_dir}{n}" for n in dirnames)
     pkg = (prefix or f"{tree.package.relative_to(root).as_posix()}/") if tree.checkout else prefix
     constants: dict[str, frozenset[str]] = {}
+    mentions: Counter[str] = Counter()
+    warnings: Counter[str] = Counter()
+    declared: set[str] = set()  # environ.py's Env* descriptors: read as envs.SGLANG_X, which no quote counts
     # server arguments first: a name other tools reuse (--model-path) keeps its server definition
     for rel in sorted(files, key=lambda r: (not _is_server(r), r)):
         repo_path = pkg + rel
@@ -122,8 +132,12 @@ def read_surface(tree: SourceTree) -> Surface:
         text = tree.read(repo_path) or ""
         for m in ENV_NAME.finditer(text):
             surface.env.setdefault(m.group(1), "")
+            mentions[m.group(1)] += 1
+        warnings += warning_mentions(text)
         for m in _GETENV.finditer(text):
-            surface.env_defaults.setdefault(m.group(1), _literal(m.group(2)))
+            default = _literal(m["default"]) if m["default"] else _HELPER_DEFAULTS.get(m["call"])
+            if default is not None:  # a bare os.getenv("SGLANG_X") declares none
+                surface.env_defaults.setdefault(m["name"], default)
         server, environ = _is_server(rel), rel == "srt/environ.py"
         if not (server or environ or _ARG_DEFS in text):
             continue
@@ -138,8 +152,12 @@ def read_surface(tree: SourceTree) -> Surface:
             for flag in _field_flags(module, repo_path, constants):
                 surface.flags.setdefault(flag.name, flag)
         if environ:
-            surface.env.update(_env_aliases(module))
+            aliases = _env_aliases(module)
+            declared |= {n for n, new in aliases.items() if not new}
+            surface.env.update(aliases)
             surface.env_defaults.update(_env_defaults(module))
+    surface.env_warned = {n for n, count in mentions.items()
+                          if warnings[n] >= count and n not in declared and not surface.env[n]}
     if tree.kind == "checkout":
         for top in root.iterdir():
             surface.paths.add(top.name)

@@ -5,7 +5,9 @@ release in the release cache and writes ``cards/surface.lock``: per name, the fi
 that had it. Lint reads the lock offline (CI has no release cache): a mention marked historical must name
 something some release had, and a mention of a name that left SGLang can say which release last had it.
 A name that left and came back is recorded by its first and last release only; a flag some release's server took
-is recorded by the releases whose server took it (another command's flag of the same name does not extend it). The lock ends with how many
+is recorded by the releases whose server took it (another command's flag of the same name does not extend it). An env
+var is recorded by the releases that read it; the releases that name it only to warn that it is set
+(:mod:`dossier.env_warnings`) are recorded apart, under ``warned:``. The lock ends with how many
 names each kind holds (``names:``): a lock cut short, even inside its last section, is still YAML, and the names
 past the cut would be lost with nothing said.
 """
@@ -64,6 +66,8 @@ class SurfaceHistory:
     env: dict[str, Span] = field(default_factory=dict)
     #: flag or env var -> its default as the newest release declares it (a literal only; absent when computed)
     defaults: dict[str, str] = field(default_factory=dict)
+    #: env var -> the releases that name it only to warn that it is set (they do not read it)
+    warned: dict[str, Span] = field(default_factory=dict)
 
     def span(self, kind: str, name: str) -> Span | None:
         return getattr(self, kind).get(name)
@@ -77,7 +81,7 @@ class SurfaceHistory:
         differs or is on one side only, as "NAME (kind: recorded -> read)", and the release list."""
         out = [] if self.releases == read.releases else [
             f"releases ({', '.join(self.releases[-1:]) or 'none'} last recorded -> {', '.join(read.releases[-1:])})"]
-        for kind in (*KINDS, "defaults"):
+        for kind in (*KINDS, "warned", "defaults"):
             held, now = getattr(self, kind), getattr(read, kind)
             out += [f"{name} ({kind}: {held.get(name, 'absent')} -> {now.get(name, 'absent')})"
                     for name in sorted(set(held) | set(now))
@@ -87,8 +91,10 @@ class SurfaceHistory:
     def to_data(self) -> dict:
         return {"version": LOCK_VERSION, "releases": list(self.releases),
                 **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in KINDS},
+                **({"warned": {n: str(s) for n, s in sorted(self.warned.items())}} if self.warned else {}),
                 **({"defaults": dict(sorted(self.defaults.items()))} if self.defaults else {}),
                 "names": {**{k: len(getattr(self, k)) for k in KINDS},
+                          **({"warned": len(self.warned)} if self.warned else {}),
                           **({"defaults": len(self.defaults)} if self.defaults else {})}}
 
     @classmethod
@@ -98,7 +104,7 @@ class SurfaceHistory:
             raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
                                    "env: {}, names: {}; run `dossier releases surface --record`")
         try:
-            check_keys(data, ("version", "releases", *KINDS, "defaults", "names"), str(SURFACE_LOCK),
+            check_keys(data, ("version", "releases", *KINDS, "warned", "defaults", "names"), str(SURFACE_LOCK),
                        "run `dossier releases surface --record`")
         except LockError as exc:
             raise SurfaceLockError(str(exc)) from None
@@ -114,8 +120,11 @@ class SurfaceHistory:
                                    "decides what lint calls removed)" + fix)
         known = set(releases)
         out = cls(releases)
-        for kind in KINDS:
-            for name, value in data[kind].items():
+        warned = data.get("warned") or {}
+        if not isinstance(warned, dict):
+            raise SurfaceLockError(f"{SURFACE_LOCK}: warned: expected name: 'first..last' entries" + fix)
+        for kind, entries in [*((k, data[k]) for k in KINDS), ("warned", warned)]:
+            for name, value in entries.items():
                 first, _, last = str(value).partition("..")
                 if first not in known or (last or first) not in known:
                     raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} names a release the lock does not list")
@@ -142,9 +151,10 @@ def _check_counts(data: dict) -> None:
         raise SurfaceLockError(f"{SURFACE_LOCK}: no closing `names:` count of flags and env, which recording writes "
                                "last: the lock is cut short (or not written by dossier), and the names past the cut "
                                "are lost" + fix)
-    if "defaults" in counts and len(data.get("defaults") or {}) != counts["defaults"]:
-        raise SurfaceLockError(f"{SURFACE_LOCK}: defaults lists {len(data.get('defaults') or {})} name(s) where `names:` "
-                               f"counts {counts.get('defaults')}: the lock is cut short or was edited by hand" + fix)
+    for kind in ("warned", "defaults"):  # written only when they hold a name
+        if (kind in counts or data.get(kind)) and len(data.get(kind) or {}) != counts.get(kind):
+            raise SurfaceLockError(f"{SURFACE_LOCK}: {kind} lists {len(data.get(kind) or {})} name(s) where `names:` "
+                                   f"counts {counts.get(kind)}: the lock is cut short or was edited by hand" + fix)
     for kind in KINDS:
         if len(data[kind]) != counts[kind]:
             raise SurfaceLockError(f"{SURFACE_LOCK}: {kind} lists {len(data[kind])} name(s) where `names:` counts "
@@ -166,7 +176,8 @@ def read_history(root: Path) -> SurfaceHistory | None:
 
 
 def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] | None = None) -> SurfaceHistory:
-    """Every flag and env var of ``trees`` (in release order) with the first and last tree that had it."""
+    """Every flag and env var of ``trees`` (in release order) with the first and last tree that had it (an env var:
+    that read it, and apart the first and last that only warn that it is set)."""
     from dossier.surface import read_surface
 
     history = SurfaceHistory()
@@ -174,8 +185,8 @@ def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] |
     for tree in trees:
         s = read_surface(tree)
         history.releases.append(tree.version)
-        for spans, names in ((history.flags, s.flags), (history.env, s.env),
-                             (server, [n for n, f in s.flags.items() if f.server])):
+        for spans, names in ((history.flags, s.flags), (history.env, [n for n in s.env if n not in s.env_warned]),
+                             (history.warned, s.env_warned), (server, [n for n, f in s.flags.items() if f.server])):
             for name in names:
                 spans[name] = Span(spans[name].first if name in spans else tree.version, tree.version)
         history.defaults = {**{n: f.default for n, f in s.flags.items() if f.default is not None},

@@ -18,3 +18,9 @@ def one_line(text: str) -> str:
     """``text`` as one line a terminal only shows: :func:`visible`, and a line break as U+240A (a path given with
     one split an `error:` line in two)."""
     return visible(text).replace("\n", "\u240a")
+
+
+def first_control(text: str) -> int | None:
+    """Where ``text`` holds its first control character (C0, DEL or C1; tab and line feed included), None if nowhere:
+    never part of a title, code, name or address."""
+    return next((i for i, ch in enumerate(text) if ch < " " or "\x7f" <= ch <= "\x9f"), None)

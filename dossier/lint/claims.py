@@ -289,6 +289,9 @@ def _problem(m: Mention, s, root: Path, own: set[str], past=None) -> tuple[str, 
                     _near(m.text, s.env))
         if s.env[m.text]:
             return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {s.env[m.text]}"
+        if m.text in s.env_warned:
+            return ("D606", f"{m.text} is retired in SGLang {s.tree.version}: it only warns that the variable is "
+                    f"set{_last_in(past, 'env', m.text).replace(' (last in', ' (last read in')}", None)
         return None
     if m.kind == MODULE:
         return _module(m, s, root)
@@ -303,7 +306,8 @@ def _never_shipped(m: Mention, s, past) -> tuple[str, str, str | None] | None:
     if past is None or m.attributed or m.kind not in (FLAG, ENV) or (m.kind == FLAG and not is_sglang_command(m.command)):
         return None
     kind, today = ("flags", s.flags) if m.kind == FLAG else ("env", s.env)
-    if m.text in today or (m.kind == FLAG and s.flag(m.text)[1]) or past.span(kind, m.text):
+    if m.text in today or (m.kind == FLAG and s.flag(m.text)[1]) or past.span(kind, m.text) \
+            or (m.kind == ENV and m.text in past.warned):
         return None
     return ("D610", f"{m.text} is named as history, but no SGLang release ({past.releases[0]} .. {past.newest}) "
             f"had this {m.kind}", _near(m.text, getattr(past, kind)) or "a made-up or misspelt name")
@@ -410,7 +414,8 @@ STALE_RULES = (
     ("D603", "an SGLANG_* env var that today's SGLang does not read", "error"),
     ("D604", "a repo path that does not exist in today's SGLang (or in this project)", "error"),
     ("D605", "a `python -m` module that does not exist", "error"),
-    ("D606", "a deprecated flag or env var (SGLang names the replacement)", "warning"),
+    ("D606", "a deprecated flag or env var (SGLang names the replacement), or an env var it only warns about",
+     "warning"),
     ("D608", "key_fragment.today's match is not in its file in today's SGLang", "error"),
     ("D610", "a --flag or SGLANG_* env var marked historical (or in a merged PR's validation.claims) that no SGLang "
              "release had (cards/surface.lock)", "error"),

@@ -114,9 +114,9 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(cell=markdown.cell, inline=markdown.inline, code=markdown.code, code_cell=markdown.code_cell,
-                       prose=markdown.prose, md_cell=markdown.md_cell, release_anchor=markdown.release_anchor,
-                       yaml_string=markdown.yaml_string)
+    env.filters.update(cell=markdown.cell, link_text=markdown.link_text, inline=markdown.inline, code=markdown.code,
+                       code_cell=markdown.code_cell, prose=markdown.prose, md_cell=markdown.md_cell,
+                       release_anchor=markdown.release_anchor, yaml_string=markdown.yaml_string)
     return env
 
 
@@ -423,10 +423,18 @@ def _surface_rows(pages: list[str], surface) -> dict:
     after = dict(zip(surface.releases, surface.releases[1:], strict=False))  # each release -> the next one read
     for kind, spans in ((FLAG, surface.flags), (ENV, surface.env)):
         rows[kind] = [{"name": n, "first": spans[n].first, "last": spans[n].last, "gone_in": after.get(spans[n].last, ""),
-                       "default": surface.defaults.get(n) if spans[n].last == surface.newest else None}
+                       "default": surface.defaults.get(n) if spans[n].last == surface.newest else None,
+                       "warned": _warned_words(surface.warned.get(n)) if kind == ENV else ""}
                       for n in sorted(named[kind]) if n in spans]
     return {"first": surface.releases[0] if surface.releases else "", "newest": surface.newest, "flags": rows[FLAG],
             "env": rows[ENV]}
+
+
+def _warned_words(span) -> str:
+    """"0.5.21 to 0.5.23 only warn that it is set" for the releases that name an env var only to warn ("" for none)."""
+    if span is None:
+        return ""
+    return f"{span.first} only warns" if span.first == span.last else f"{span.first} to {span.last} only warn"
 
 
 #: the pages whose sections flags.md sends a name to, in the order it prefers them (answers first)

@@ -7,10 +7,11 @@ import json
 import re
 from collections.abc import Callable
 
-# what can break a line or a table cell: pipes, code-span backticks, html, emphasis and link openers;
-# an underscore only at a word edge (intraword underscores are literal in CommonMark, as in fused_gdn_gating); an `&`
-# that starts a character reference (`&amp;` would show as `&`)
-_INLINE_SPECIAL = re.compile(r"([\\`*\[<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w))")
+# what can break a line or a table cell: pipes, code-span backticks, html, emphasis, strikethrough and link openers;
+# a run of underscores only at a word edge, every one of it
+# (intraword underscores are literal in CommonMark, as in fused_gdn_gating; `\__init_\_` still showed `init` in
+# italics); an `&` that starts a character reference (`&amp;` would show as `&`)
+_INLINE_SPECIAL = re.compile(r"[\\`*\[<|~]|&(?=#?\w+;)|(?<!\w)_++|(?<!_)_++(?![^\W_])")
 
 
 def yaml_string(text: object) -> str:
@@ -38,17 +39,31 @@ def release_anchor(version: object) -> str:
 
 def cell(text: object) -> str:
     """Text safe inside one table cell: one line, pipes and backticks escaped."""
-    return _INLINE_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    text = " ".join(str(text).split())
+    lone_tilde = text.count("~") < 2  # strikethrough takes a pair: "~2x" stays as written
+    return _INLINE_SPECIAL.sub(lambda m: m[0] if lone_tilde and m[0] == "~" else _escaped(m), text)
+
+
+def link_text(text: object) -> str:
+    """:func:`cell` for the text of a link, `[text](target)`: a `]` escaped too (a title "[MTP] ..." ended the link
+    text at its bracket and showed the target as text)."""
+    return cell(text).replace("]", "\\]")
 
 
 def md_cell(text: object) -> str:
-    """Markdown authored for a table cell (code spans kept): one line, pipes and raw-HTML openers escaped."""
-    return _inline(str(text)).replace("|", "\\|")
+    """Markdown authored for a table cell (code spans kept): one line, pipes, raw-HTML openers, and emphasis where
+    it would render, escaped (as :func:`prose`)."""
+    return _emphasis_escaped(_bare_urls_linked(_inline(str(text)))).replace("|", "\\|")
 
 
 def inline(text: object) -> str:
-    """Text safe in a heading or a list item: one line, markdown specials escaped."""
-    return cell(text)
+    """Text safe in a heading or a list item: one line, markdown specials escaped, and a closing run of `#` (which
+    a heading drops) kept."""
+    return _CLOSING_HASHES.sub(r"\1\\\2", cell(text))
+
+
+#: the `#` run a heading line may end with, after a space: CommonMark reads it as the heading's optional closing
+_CLOSING_HASHES = re.compile(r"(\s)(#+)$")
 
 
 def code(text: object) -> str:
@@ -116,15 +131,15 @@ _AS_WRITTEN = re.compile(r"(?<![\\`])(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`)"
                          r"|(?P<open>!?\[)(?P<text>[^\]]*)(?P<target>\]\([^)\s]*\))"
                          r"|(?<!\\)<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|(?P<url>\bhttps?://[^\s<>\]`]+)")
 # emphasis openers and closers outside those: a `*` beside text (`2*H*K`, `a*b`), an `_` at a word's edge (`__init__`)
-_EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)")
+_EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)|(?<!\\)~")
 
 
 def _emphasis_escaped(text: str) -> str:
-    """``text`` where CommonMark renders emphasis in it, with every `*` and word-edge `_` escaped outside code, link
-    targets and URLs: cards write code in prose (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis,
+    """``text`` where CommonMark renders emphasis in it, or GitHub may strike text through, with every `*`, word-edge
+    `_` and `~` escaped outside code, link targets and URLs: cards write code in prose (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis,
     and unescaped those showed as bold `init` and a lost `*`; text with no emphasis stays as written."""
-    if not _renders_emphasis(text):  # most prose: left as written, so `_make_packed_weight_loader` greps as itself
-        return text
+    if not _renders_emphasis(text) and _AS_WRITTEN.sub("", text).count("~") < 2:  # most prose: as written, so
+        return text  # `_make_packed_weight_loader` greps as itself; two `~` may strike through on GitHub ("5~8%")
     out, at = [], 0
     for m in _AS_WRITTEN.finditer(text):
         kept = m[0] if m["open"] is None else m["open"] + _EMPHASIS.sub(_escaped, m["text"]) + m["target"]

@@ -20,3 +20,70 @@ def test_a_bare_url_in_card_prose_is_a_link_and_never_emphasis(tmp_path):
     assert ('See <a href="https://example.com/srt/models/__init__.py">https://example.com/srt/models/__init__.py</a>. '
             'Also (<a href="https://example.com/a_(b)_c">https://example.com/a_(b)_c</a>), '
             '<code>https://example.com/__code__</code> and <a href="https://example.com/__l__">x</a>.') in paragraph
+
+
+def _gfm(text: str) -> str:
+    """``text`` as GitHub reads it, near enough: CommonMark with tables and strikethrough."""
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+
+
+def test_a_title_with_brackets_dunders_tildes_or_a_closing_hash_keeps_its_link_and_its_text(tmp_path):
+    """A checklist title "[MTP] ..." put in SKILL.md's routing link ended the link text at its `]`; `__init__` in a
+    title showed `init` in italics (`\\__init_\\_`), `~~old~~` struck through, and a heading's closing " #" vanished."""
+    from tests.dossier.factories import LANES
+
+    title = "[MTP] Config.__init__ drops ~~old~~ drafts #"
+    answers = {"checklists": [{"id": "mtp-drafts", "title": title, "summary": "s", "items": [{"check": "c"}]}]}
+    card = make_card(7, title="Fix configs/__init__.py import #")
+    docs = render(write_project(tmp_path, [card], lanes={**LANES, "answers": answers}))
+    skill = _gfm(docs["SKILL.md"])
+    shown = "[MTP] Config.__init__ drops ~~old~~ drafts #"
+    assert f'<a href="references/answers.md#mtp-drafts">{shown}</a>' in skill
+    assert f"<td>{shown}</td>" in skill
+    assert f"<h2>{shown}</h2>" in _gfm(docs["references/answers.md"])
+    history = _gfm(docs["references/pr-history.md"])
+    assert "<h3>#7 Fix configs/__init__.py import #</h3>" in history
+    assert "<em>" not in skill + history and "<del>" not in skill + history and "<s>" not in skill + history
+
+
+def test_tildes_in_card_prose_never_strike_text_through():
+    """GitHub strikes "5~8% lower, TPOT 2~3%" through between the tildes; a lone `~` stays as written."""
+    from dossier.render.markdown import prose
+
+    assert "<del>" not in _gfm(prose("TTFT 5~8% lower, TPOT 2~3% and ~~old~~ gone"))
+    assert prose("about ~5% faster, `a~b~c` as code") == "about ~5% faster, `a~b~c` as code"
+
+
+def test_for_version_text_shows_a_titles_control_characters_never_acts_on_them(tmp_path, monkeypatch):
+    """`show` made a title's escape sequences visible; for-version printed them raw (a hyperlink, a clear-screen)."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.test_release_evidence import CARDS, RELEASES, verify, write_release
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")
+    cache = tmp_path / "releases"
+    for version, built, files in RELEASES:
+        write_release(cache, version, built, files)
+    cards = [dict(c, title="Evil \x1b]8;;http://x\x1b\\link\x1b[2J\rX") for c in CARDS.values()]
+    root = write_project(tmp_path / "proj", cards)
+    verify(root, cache, "--record")
+    result = CliRunner().invoke(app, ["for-version", "0.2.0", "--cache-dir", str(cache), "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\r" not in result.output
+    assert "Evil \u241b]8;;http://x\u241b\\link\u241b[2J\u240dX" in result.output
+
+
+def test_new_refuses_a_cached_title_holding_a_control_character(tmp_path):
+    """`new --title` refused a control character, but a title taken from the fetch cache (GitHub's text) went into
+    the card as it was."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.evidence_support import put
+
+    root = write_project(tmp_path / "p", [])
+    put(root / ".dossier" / "cache", 600, title="Evil \x1b]0;pwned\x07 title")
+    result = CliRunner().invoke(app, ["new", "600", "--lane", "gdn-projection", "--root", str(root)])
+    assert result.exit_code == 2 and not (root / "cards" / "600.yaml").exists()
+    assert "the title of #600 holds a control character (U+001B at position 6)" in " ".join(result.output.split())

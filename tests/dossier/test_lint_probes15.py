@@ -448,7 +448,7 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     tests (for test ids), as a project of its own."""
     (root / "cards").mkdir(parents=True)
     config = tomllib.loads((REAL / "pyproject.toml").read_text())["tool"]["dossier"]
-    (root / "pyproject.toml").write_text(f'[tool.dossier]\nrepo = "sgl-project/sglang"\n' + "".join(
+    (root / "pyproject.toml").write_text('[tool.dossier]\nrepo = "sgl-project/sglang"\n' + "".join(
         f"{key} = {config[key]!r}\n" for key in ("models", "other_names") if key in config))
     # D621's offline sources of names beside today's SGLang: the older releases' names the cards use, the PR facts
     for name in ("opened.lock", "names.lock", "pr-facts.json"):
@@ -473,11 +473,11 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
         lock_edit(evidence)
     drift = {**locks["drift.lock"], "cards": {n: h for n, h in locks["drift.lock"]["cards"].items() if n in (pr, *others)}}
     text = "\n".join(texts)
-    surface = {**locks["surface.lock"], **{kind: {k: v for k, v in locks["surface.lock"][kind].items() if k in text}
-                                           for kind in ("flags", "env")}}
+    surface = {**locks["surface.lock"], **{kind: {k: v for k, v in locks["surface.lock"].get(kind, {}).items() if k in text}
+                                           for kind in ("flags", "env", "warned")}}
     # the defaults of the names kept (a default of no listed name is an unreadable lock)
     surface["defaults"] = {k: v for k, v in surface.get("defaults", {}).items() if k in surface["flags"] or k in surface["env"]}
-    surface["names"] = {kind: len(surface[kind]) for kind in ("flags", "env", "defaults")}
+    surface["names"] = {kind: len(surface[kind]) for kind in ("flags", "env", "warned", "defaults")}
     lanes = {k: v for k, v in locks["lanes.yaml"].items() if k != "answers"}
     lanes["lanes"] = [{k: v for k, v in lane.items() if k != "answers"} for lane in lanes["lanes"]]
     for name, data in (("evidence.lock", evidence), ("drift.lock", drift), ("surface.lock", surface),

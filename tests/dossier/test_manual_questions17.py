@@ -45,7 +45,7 @@ QUESTIONS = [
     Question("Is --enable-breakable-cuda-graph accepted by 0.5.10?", FLAGS,
              ("| `--enable-breakable-cuda-graph` | 0.5.11 |",)),
     Question("Does SGLANG_ENABLE_UNIFIED_RADIX_TREE=1 still change anything on 0.5.23?", ENV,
-             ("| `SGLANG_ENABLE_UNIFIED_RADIX_TREE` | 0.5.11 | 0.5.22: not read from the next |",)),
+             ("| `SGLANG_ENABLE_UNIFIED_RADIX_TREE` | 0.5.11 | 0.5.20: not read from the next (0.5.21 to 0.5.22 only warn that it is set) |",)),
     # minimum releases
     Question("From which release can Qwen3-Next run EAGLE tree drafts (--speculative-eagle-topk 2)?", MIN,
              ("tree drafts (`--speculative-eagle-topk` above 1) from 0.5.13", "#27463")),

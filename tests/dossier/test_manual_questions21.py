@@ -43,7 +43,7 @@ QUESTIONS = [
     Question("My 0.5.16 launch rejects --linear-attn-verify-backend: from which release does it parse?", FLAGS,
              ("| `--linear-attn-verify-backend` | 0.5.17 | 0.5.23 |",)),
     Question("Does 0.5.21 still read SGLANG_ENABLE_SPEC_V2=1 from our old recipe?", ENV,
-             ("| `SGLANG_ENABLE_SPEC_V2` | 0.5.4.post1 | 0.5.20: not read from the next |",)),
+             ("| `SGLANG_ENABLE_SPEC_V2` | 0.5.4.post1 | 0.5.13.post1: not read from the next (0.5.14 to 0.5.20 only warn that it is set) |",)),
     Question("From which release can a PD decode server keep a radix cache (--disaggregation-decode-enable-radix-cache)?",
              FLAGS, ("| `--disaggregation-decode-enable-radix-cache` | 0.5.11 | 0.5.23 |",)),
     Question("I am pinned to 0.5.16: what is the flag for ReplaySSM spec verify there?", REPLAY,

@@ -750,8 +750,9 @@ def drift(
     elsewhere: SGLang moved the code), rewritten (gone, but the card's key_fragment.today is found), missing
     (nowhere), or outside (its file is not in the sglang package: pass a checkout). Exit 1 when a current
     card's added fragment is missing, or when cards/drift.lock (what the manual shows) records this SGLang version
-    otherwise than this run finds (the PRs are named; --record writes this run), 2 when no SGLang source is found
-    (neither --sglang-src nor the installed sglang) or --record would put the lock back to an older release.
+    otherwise than this run finds (the PRs are named; --record writes this run) or cannot be read, 2 when no SGLang
+    source is found (neither --sglang-src nor the installed sglang) or --record would put the lock back to an older
+    release.
     """
     from dossier import drift as dr
     from dossier.evidence import LockError, read_lock
@@ -769,6 +770,8 @@ def drift(
         results = dr.check(project.cards, tree, evidence)
     absent = dr.absent_files(project.cards, tree)
     stale = [] if record else dr.unrecorded(project.root, results, tree, absent)
+    unreadable = not record and _unreadable_lock(lambda: dr.read_lock(project.root), "its drift notes",
+                                                 "dossier drift --record")
     print(dr.format_json(results, tree, stale) if fmt is TextJson.json else visible(dr.format_text(results, tree)))
     if record:
         dr.write_lock(project.root, results, tree, absent)
@@ -776,7 +779,21 @@ def drift(
     elif stale:
         err.print(f"{dr.DRIFT_LOCK} records SGLang {tree.version} otherwise for {first_few(stale, 8)}: the manual "
                   "shows the lock, not this run; `dossier drift --record` records this run")
-    raise typer.Exit(1 if stale or any(r.problem for r in results) else 0)
+    raise typer.Exit(1 if stale or unreadable or any(r.problem for r in results) else 0)
+
+
+def _unreadable_lock(read: Callable[[], object], shows: str, fix: str) -> bool:
+    """Whether ``read`` (a lock's reader) fails; if so, says so: the run cannot be compared with what the manual
+    shows (render refuses such a lock), which passed silently as agreement."""
+    from dossier.locks import LockError
+
+    try:
+        read()
+    except LockError as exc:
+        err.print(f"{one_line(str(exc))}: the manual cannot show {shows} from it, and this run is not compared; "
+                  f"`{fix}` rewrites it", markup=False)
+        return True
+    return False
 
 
 releases_app = typer.Typer(
@@ -907,7 +924,8 @@ def releases_verify(
 
     A release diff holds every change merged between two releases: it bounds when a line landed, it is not
     the PR's own diff. Exit 1 when a card has a finding, or when cards/evidence.lock records the same releases
-    otherwise than this scan finds (the PRs are named; --record writes this scan), 2 when no release is synced.
+    otherwise than this scan finds (the PRs are named; --record writes this scan) or cannot be read, 2 when no
+    release is synced.
     """
     from dossier import release_evidence as rv
     from dossier import releases as rl
@@ -969,7 +987,9 @@ def releases_verify(
     if files:
         err.print(f"{rv.LOCK_FILE} records other releases of change for {first_few(files, 4)} (by-file.md shows the "
                   "lock's); `dossier releases verify --record` records this scan", markup=False)
-    raise typer.Exit(1 if problems or stale or files else 0)
+    unreadable = not record and _unreadable_lock(lambda: rv.read_release_lock(project.root), "its release lines",
+                                                 "dossier releases verify --record")
+    raise typer.Exit(1 if problems or stale or files or unreadable else 0)
 
 
 @command("surface", group=releases_app)

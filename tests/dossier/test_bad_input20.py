@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from markdown_it import MarkdownIt
 
 from tests.dossier.factories import make_card, write_project
@@ -87,3 +88,36 @@ def test_new_refuses_a_cached_title_holding_a_control_character(tmp_path):
     result = CliRunner().invoke(app, ["new", "600", "--lane", "gdn-projection", "--root", str(root)])
     assert result.exit_code == 2 and not (root / "cards" / "600.yaml").exists()
     assert "the title of #600 holds a control character (U+001B at position 6)" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("garbage", ["garbage: [\n", ""])
+def test_drift_and_verify_say_when_their_lock_cannot_be_read(tmp_path, monkeypatch, garbage):
+    """`drift` with a garbled (or emptied) drift.lock and `releases verify` with a garbled evidence.lock exited 0
+    without a word: nothing was compared, and render refuses such a lock."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.test_bad_input18 import _drift_project
+    from tests.dossier.test_release_evidence import CARDS, RELEASES, verify, write_release
+
+    runner = CliRunner()
+    root, args = _drift_project(tmp_path / "d", "self.in_proj_qkvzba = MergedColumnParallelLinear(\n")
+    assert runner.invoke(app, [*args, "--record"]).exit_code == 0
+    (root / "cards" / "drift.lock").write_text(garbage)
+    result = runner.invoke(app, args)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "cards/drift.lock" in said and "`dossier drift --record` rewrites it" in said
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")
+    cache = tmp_path / "releases"
+    for version, built, files in RELEASES:
+        write_release(cache, version, built, files)
+    proj = write_project(tmp_path / "proj", list(CARDS.values()))
+    verify(proj, cache, "--record")
+    assert "rewrites it" not in verify(proj, cache).output  # a readable lock: compared, nothing to say of it
+    lock = proj / "cards" / "evidence.lock"
+    lock.write_text(lock.read_text() + "version: [\n" if garbage else "releases: 7\n")
+    result = verify(proj, cache)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "cards/evidence.lock" in said
+    assert "`dossier releases verify --record` rewrites it" in said

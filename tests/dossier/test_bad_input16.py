@@ -234,13 +234,9 @@ def test_for_version_says_when_the_releases_around_a_fix_are_not_synced(tmp_path
     from typer.testing import CliRunner
 
     from dossier.cli import app
-    from tests.dossier.test_release_evidence import CARDS, RELEASES, verify, write_project, write_release
+    from tests.dossier.test_release_evidence import released_project, verify
 
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")
-    cache = tmp_path / "releases"
-    for version, built, files in RELEASES:
-        write_release(cache, version, built, files)
-    root = write_project(tmp_path / "proj", list(CARDS.values()))
+    root, cache = released_project(tmp_path, monkeypatch)
     verify(root, cache, "--record")
     runner = CliRunner()
     full = runner.invoke(app, ["for-version", "0.2.0", "--cache-dir", str(cache), "--root", str(root)])

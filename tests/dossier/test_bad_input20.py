@@ -60,14 +60,10 @@ def test_for_version_text_shows_a_titles_control_characters_never_acts_on_them(t
     from typer.testing import CliRunner
 
     from dossier.cli import app
-    from tests.dossier.test_release_evidence import CARDS, RELEASES, verify, write_release
+    from tests.dossier.test_release_evidence import CARDS, released_project, verify
 
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")
-    cache = tmp_path / "releases"
-    for version, built, files in RELEASES:
-        write_release(cache, version, built, files)
     cards = [dict(c, title="Evil \x1b]8;;http://x\x1b\\link\x1b[2J\rX") for c in CARDS.values()]
-    root = write_project(tmp_path / "proj", cards)
+    root, cache = released_project(tmp_path, monkeypatch, cards)
     verify(root, cache, "--record")
     result = CliRunner().invoke(app, ["for-version", "0.2.0", "--cache-dir", str(cache), "--root", str(root)])
     assert result.exit_code == 0, result.output
@@ -98,7 +94,7 @@ def test_drift_and_verify_say_when_their_lock_cannot_be_read(tmp_path, monkeypat
 
     from dossier.cli import app
     from tests.dossier.test_bad_input18 import _drift_project
-    from tests.dossier.test_release_evidence import CARDS, RELEASES, verify, write_release
+    from tests.dossier.test_release_evidence import released_project, verify
 
     runner = CliRunner()
     root, args = _drift_project(tmp_path / "d", "self.in_proj_qkvzba = MergedColumnParallelLinear(\n")
@@ -108,11 +104,7 @@ def test_drift_and_verify_say_when_their_lock_cannot_be_read(tmp_path, monkeypat
     said = " ".join(result.output.split())
     assert result.exit_code == 1 and "cards/drift.lock" in said and "`dossier drift --record` rewrites it" in said
 
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")
-    cache = tmp_path / "releases"
-    for version, built, files in RELEASES:
-        write_release(cache, version, built, files)
-    proj = write_project(tmp_path / "proj", list(CARDS.values()))
+    proj, cache = released_project(tmp_path, monkeypatch)
     verify(proj, cache, "--record")
     assert "rewrites it" not in verify(proj, cache).output  # a readable lock: compared, nothing to say of it
     lock = proj / "cards" / "evidence.lock"

@@ -107,14 +107,19 @@ for _card in CARDS.values():  # a card lists its key file among the PR's files (
         _card["files"]["runtime"].append(_card["key_fragment"]["file"])
 
 
-@pytest.fixture
-def setup(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+def released_project(tmp_path: Path, monkeypatch, cards: list[dict] | None = None) -> tuple[Path, Path]:
+    """(a project of ``cards``, CARDS by default; a release cache of RELEASES), on 2026-04-01."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1775001600")  # 2026-04-01
     cache = tmp_path / "releases"
     for version, built, files in RELEASES:
         write_release(cache, version, built, files)
-    root = write_project(tmp_path / "proj", list(CARDS.values()))
+    root = write_project(tmp_path / "proj", list(CARDS.values()) if cards is None else cards)
     return root, cache
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    return released_project(tmp_path, monkeypatch)
 
 
 def verify(root: Path, cache: Path, *args: str):

@@ -71,7 +71,7 @@ class DriftResult:
         if self.verdict == OUTSIDE:
             return "file is outside the sglang package; pass a checkout with --sglang-src"
         if self.verdict == REWRITTEN:
-            return "the PR's lines were rewritten; the behaviour is where the card's `today` says"
+            return "the PR's lines were moved or rewritten; the behaviour is where the card's `today` says"
         return ""
 
     def to_data(self) -> dict:
@@ -383,7 +383,8 @@ def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list
         text = {
             IN_PLACE: f"in place, {found[0] if found else ''}",
             RELOCATED: "moved to " + "; ".join(found[:SHOWN_ELSEWHERE]),
-            REWRITTEN: f"rewritten; the behaviour is at {found[0] if found else ''}",
+            REWRITTEN: (f"rewritten; the behaviour is at {found[0] if found else ''}"
+                        if not card.key_fragment.moved else "moved to " + "; ".join(found[:SHOWN_ELSEWHERE])),
             MISSING: "key fragment not found: check today's source before citing this card",
         }.get(r.verdict, r.verdict)
         warn = f" ({r.note})" if card.status in REPLACED and r.verdict == IN_PLACE else ""

@@ -306,8 +306,13 @@ class KeyFragment:
     file: str
     match: str
     explain: str
-    #: where the behaviour lives today, when later PRs rewrote the changed lines
+    #: where the behaviour lives today, when later PRs rewrote or moved the changed lines
     today: Place | None = None
+
+    @property
+    def moved(self) -> bool:
+        """``today`` holds the PR's own line: later PRs moved the code to another file, unchanged."""
+        return self.today is not None and self.today.match == self.match
 
     @property
     def pointer(self) -> bool:

@@ -113,3 +113,33 @@ def test_drift_and_verify_say_when_their_lock_cannot_be_read(tmp_path, monkeypat
     said = " ".join(result.output.split())
     assert result.exit_code == 1 and "cards/evidence.lock" in said
     assert "`dossier releases verify --record` rewrites it" in said
+
+
+def test_a_today_place_holding_the_prs_own_line_reads_as_a_move(tmp_path):
+    """A `today` with the card's own match (the file moved to another name) read as "rewritten; the behaviour is
+    at" in drift's note, "Later PRs rewrote these lines" in pr-history, lost by-file's "now in" pointer, and a
+    sentence saying the line is still present was D335."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+    from tests.dossier.factories import sglang_package
+
+    card = make_card(100)
+    card["key_fragment"]["today"] = {"file": "python/sglang/kernels/ops/qkvzba.py",
+                                     "match": card["key_fragment"]["match"]}
+    card["implementation"] += " In SGLang 0.5.23 the key line is still present, in kernels/ops/qkvzba.py."
+    root = write_project(tmp_path / "p", [card])
+    tree = sglang_package(tmp_path / "s", {"version.py": '__version__ = "0.5.23"\n',  # qwen3_next.py gone
+                                           "kernels/ops/qkvzba.py": card["key_fragment"]["match"] + "\n"})
+    assert CliRunner().invoke(app, ["drift", "--record", "--sglang-src", str(tree), "--root", str(root)]).exit_code == 0
+    from dossier.manual import render_manual
+
+    docs = render_manual(Project.load(root))
+    history = docs["references/pr-history.md"]
+    assert "**SGLang 0.5.23:** moved to `python/sglang/kernels/ops/qkvzba.py` line 1." in history
+    assert "**Today.**" not in history and "rewrote" not in history
+    assert "now in `python/sglang/kernels/ops/qkvzba.py`" in docs["references/by-file.md"]
+    found = run_lint(LintContext(Project.load(root), sglang_src=tree), select=["D335"])
+    assert found == [], [d.text() for d in found]

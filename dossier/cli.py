@@ -769,9 +769,12 @@ def drift(
     with working(f"checking {len(project.cards)} card(s) against {tree.label}"):
         results = dr.check(project.cards, tree, evidence)
     absent = dr.absent_files(project.cards, tree)
-    stale = [] if record else dr.unrecorded(project.root, results, tree, absent)
-    unreadable = not record and _unreadable_lock(lambda: dr.read_lock(project.root), "its drift notes",
-                                                 "dossier drift --record")
+    stale, unreadable = [], False
+    if not record:
+        try:
+            stale = dr.unrecorded(project.root, results, tree, absent)
+        except LockError as exc:
+            unreadable = _not_compared(exc, "its drift notes", "dossier drift --record")
     print(dr.format_json(results, tree, stale) if fmt is TextJson.json else visible(dr.format_text(results, tree)))
     if record:
         dr.write_lock(project.root, results, tree, absent)
@@ -782,18 +785,12 @@ def drift(
     raise typer.Exit(1 if stale or unreadable or any(r.problem for r in results) else 0)
 
 
-def _unreadable_lock(read: Callable[[], object], shows: str, fix: str) -> bool:
-    """Whether ``read`` (a lock's reader) fails; if so, says so: the run cannot be compared with what the manual
-    shows (render refuses such a lock), which passed silently as agreement."""
-    from dossier.locks import LockError
-
-    try:
-        read()
-    except LockError as exc:
-        err.print(f"{one_line(str(exc))}: the manual cannot show {shows} from it, and this run is not compared; "
-                  f"`{fix}` rewrites it", markup=False)
-        return True
-    return False
+def _not_compared(exc: Exception, shows: str, fix: str) -> bool:
+    """Say that a lock that cannot be read (``exc``) was not compared with the run (render refuses such a lock; this
+    passed silently as agreement); True, for the exit status."""
+    err.print(f"{one_line(str(exc))}: the manual cannot show {shows} from it, and this run is not compared; "
+              f"`{fix}` rewrites it", markup=False)
+    return True
 
 
 releases_app = typer.Typer(
@@ -930,6 +927,7 @@ def releases_verify(
     from dossier import release_evidence as rv
     from dossier import releases as rl
     from dossier.evidence import today
+    from dossier.locks import LockError
     from dossier.manual import by_file_paths
     from dossier.source_tree import SourceTree
 
@@ -979,16 +977,18 @@ def releases_verify(
              for k in (rv.RELEASE_DIFF, rv.RELEASE_SCAN)}
     err.print(f"{kinds[rv.RELEASE_DIFF]} card(s) proven by a release diff, {kinds[rv.RELEASE_SCAN]} scanned "
               f"without proof, {problems} with findings" + (" (recorded in cards/evidence.lock)" if record else ""))
-    stale = [] if record else rv.unrecorded(project.root, lock)
+    stale, files, unreadable = [], [], False
+    if not record:
+        try:
+            stale, files = rv.unrecorded(project.root, lock)
+        except LockError as exc:
+            unreadable = _not_compared(exc, "its release lines", "dossier releases verify --record")
     if stale:
         err.print(f"{rv.LOCK_FILE} records these releases otherwise for {first_few([f'#{pr}' for pr in stale], 8)}: "
                   "the manual shows the lock, not this scan; `dossier releases verify --record` records this scan")
-    files = [] if record else rv.unrecorded_files(project.root, lock)
     if files:
         err.print(f"{rv.LOCK_FILE} records other releases of change for {first_few(files, 4)} (by-file.md shows the "
                   "lock's); `dossier releases verify --record` records this scan", markup=False)
-    unreadable = not record and _unreadable_lock(lambda: rv.read_release_lock(project.root), "its release lines",
-                                                 "dossier releases verify --record")
     raise typer.Exit(1 if problems or stale or files or unreadable else 0)
 
 

@@ -71,7 +71,7 @@ class DriftResult:
         if self.verdict == OUTSIDE:
             return "file is outside the sglang package; pass a checkout with --sglang-src"
         if self.verdict == REWRITTEN:
-            return "the PR's lines were moved or rewritten; the behaviour is where the card's `today` says"
+            return "the PR's lines were rewritten; the behaviour is where the card's `today` says"
         return ""
 
     def to_data(self) -> dict:
@@ -105,6 +105,8 @@ def check_card(card: Card, tree: SourceTree, removal: bool = False) -> DriftResu
     elsewhere = [w for w in tree.search(kf.match) if w.file != kf.file and w.lines]
     elsewhere.sort(key=lambda w: (PurePosixPath(w.file).name != name, w.file))
     today = _today(kf, tree)
+    if today is not None and kf.moved:  # the PR's own line where the card says it moved to: the code moved
+        return DriftResult(**base, verdict=RELOCATED, found=(today,))
     # a declared `today` place outranks the same text in files of another name (another PR's copy of the
     # line); only a file of the fragment's own name counts as the code having moved
     if elsewhere and (today is None or PurePosixPath(elsewhere[0].file).name == name):
@@ -230,11 +232,8 @@ def unrecorded(root: Path, results: list[DriftResult], tree: SourceTree,
                absent: dict[str, list[str]] | None) -> list[str]:
     """What this run finds that drift.lock does not hold, when the lock records this same SGLang version: the PRs
     whose verdict, file or lines differ (a lock edited by hand, or recorded before a card changed), and "its absent
-    files"; empty without a lock, with an unreadable one (lint's D311 says so) or one of another version."""
-    try:
-        data = _lock_data(root)
-    except LockError:
-        return []
+    files"; empty without a lock or with one of another version. Raises LockError when the lock cannot be read."""
+    data = _lock_data(root)
     if data is None or data["sglang"] != tree.version:
         return []
     fresh = yaml.safe_load(_lock_text(results, tree, absent))
@@ -383,8 +382,7 @@ def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list
         text = {
             IN_PLACE: f"in place, {found[0] if found else ''}",
             RELOCATED: "moved to " + "; ".join(found[:SHOWN_ELSEWHERE]),
-            REWRITTEN: (f"rewritten; the behaviour is at {found[0] if found else ''}"
-                        if not card.key_fragment.moved else "moved to " + "; ".join(found[:SHOWN_ELSEWHERE])),
+            REWRITTEN: f"rewritten; the behaviour is at {found[0] if found else ''}",
             MISSING: "key fragment not found: check today's source before citing this card",
         }.get(r.verdict, r.verdict)
         warn = f" ({r.note})" if card.status in REPLACED and r.verdict == IN_PLACE else ""

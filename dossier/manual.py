@@ -78,13 +78,12 @@ def render_manual(project: Project) -> dict[str, str]:
 
 
 def moved_files(project: Project) -> dict[int, str]:
-    """PR -> the file drift.lock found a current card's key fragment moved to (its first place): relocated, or found
-    at a `today` place that holds the PR's own line; current as the card says, not as the lock recorded it."""
+    """PR -> the file drift.lock found a current card's key fragment moved to (its first place); current as the card
+    says, not as the lock recorded it."""
     _, verdicts = read_drift_lock(project.root)
-    current = {c.pr: c for c in project.cards if c.status == "current"}
+    current = {c.pr for c in project.cards if c.status == "current"}
     return {pr: e["found"][0]["file"] for pr, e in verdicts.items()
-            if pr in current and e.get("found") and (e.get("verdict") == "relocated" or (
-                e.get("verdict") == "rewritten" and current[pr].key_fragment.moved))}
+            if e.get("verdict") == "relocated" and e.get("found") and pr in current}
 
 
 #: lint rules whose errors mean the manual would come out wrong or incomplete, so render refuses while any

@@ -480,41 +480,24 @@ class ReleaseLock:
                 if t.version in self.built and self.built[t.version] != (t.built or "")]
 
 
-def _recorded_alike(root: Path, lock: ReleaseLock) -> ReleaseLock | None:
-    """The releases section cards/evidence.lock records, when it can be read and covers the releases ``lock`` (a
-    scan) does; else None (nothing to compare)."""
-    try:
-        held = read_release_lock(root)
-    except LockError:
-        return None
-    return held if held.built == lock.built else None
-
-
-def unrecorded(root: Path, lock: ReleaseLock) -> list[int]:
-    """The PRs whose history in ``lock`` (a scan) differs from the one cards/evidence.lock records (its lines, spans,
-    places; not the day it was recorded), when both cover the same releases: a lock edited by hand, or a card's
-    history not recorded since. Empty when the lock cannot be read (lint says so) or covers other releases."""
-    held = _recorded_alike(root, lock)
-    if held is None:
-        return []
+def unrecorded(root: Path, lock: ReleaseLock) -> tuple[list[int], list[str]]:
+    """Where ``lock`` (a scan) and the releases section cards/evidence.lock records differ, when both cover the same
+    releases (a lock edited by hand, or a card's history not recorded since): the PRs whose history differs (its
+    lines, spans, places; not the day it was recorded), and the files whose releases of change differ or that only
+    one side lists. Empty for a lock of other releases; raises LockError when it cannot be read."""
+    held = read_release_lock(root)
+    if held.built != lock.built:
+        return [], []
 
     def undated(h: History | None) -> History | None:
         return replace(h, recorded="") if h is not None else None
 
     # as `record` does, a card this scan did not load (it fails the schema) while its file exists keeps its entry
     kept = {pr for pr in held.cards if pr not in lock.cards and (root / "cards" / f"{pr}.yaml").is_file()}
-    return [pr for pr in sorted((set(held.cards) | set(lock.cards)) - kept)
-            if undated(held.cards.get(pr)) != undated(lock.cards.get(pr))]
-
-
-def unrecorded_files(root: Path, lock: ReleaseLock) -> list[str]:
-    """The files whose releases of change in cards/evidence.lock differ from those in ``lock`` (a scan), or that
-    only one side lists. Empty when the lock cannot be read (lint says so) or covers other releases."""
-    held = _recorded_alike(root, lock)
-    if held is None:
-        return []
+    prs = [pr for pr in sorted((set(held.cards) | set(lock.cards)) - kept)
+           if undated(held.cards.get(pr)) != undated(lock.cards.get(pr))]
     recorded, read = held.files or {}, lock.files or {}
-    return sorted(p for p in set(recorded) | set(read) if recorded.get(p) != read.get(p))
+    return prs, sorted(p for p in set(recorded) | set(read) if recorded.get(p) != read.get(p))
 
 
 def merge_dates(cards: Iterable[Card]) -> dict[int, dt.date]:

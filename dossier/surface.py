@@ -130,10 +130,12 @@ def read_surface(tree: SourceTree) -> Surface:
         if not rel.endswith(".py"):
             continue
         text = tree.read(repo_path) or ""
-        for m in ENV_NAME.finditer(text):
-            surface.env.setdefault(m.group(1), "")
-            mentions[m.group(1)] += 1
-        warnings += warning_mentions(text)
+        named = ENV_NAME.findall(text)
+        for name in named:
+            surface.env.setdefault(name, "")
+        if named:  # only a file that names a variable can name it only to warn
+            mentions.update(named)
+            warnings += warning_mentions(text)
         for m in _GETENV.finditer(text):
             default = _literal(m["default"]) if m["default"] else _HELPER_DEFAULTS.get(m["call"])
             if default is not None:  # a bare os.getenv("SGLANG_X") declares none

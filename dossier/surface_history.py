@@ -34,6 +34,8 @@ HEADER = (
     "# SGLang releases, each with the first and last release that had it (lint checks historical mentions).\n"
 )
 KINDS = ("flags", "env")
+#: the sections written only when they hold a name: env vars' warn-only releases, the newest release's defaults
+OPTIONAL = ("warned", "defaults")
 
 
 class SurfaceLockError(DossierError):
@@ -81,7 +83,7 @@ class SurfaceHistory:
         differs or is on one side only, as "NAME (kind: recorded -> read)", and the release list."""
         out = [] if self.releases == read.releases else [
             f"releases ({', '.join(self.releases[-1:]) or 'none'} last recorded -> {', '.join(read.releases[-1:])})"]
-        for kind in (*KINDS, "warned", "defaults"):
+        for kind in (*KINDS, *OPTIONAL):
             held, now = getattr(self, kind), getattr(read, kind)
             out += [f"{name} ({kind}: {held.get(name, 'absent')} -> {now.get(name, 'absent')})"
                     for name in sorted(set(held) | set(now))
@@ -90,12 +92,11 @@ class SurfaceHistory:
 
     def to_data(self) -> dict:
         return {"version": LOCK_VERSION, "releases": list(self.releases),
-                **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in KINDS},
-                **({"warned": {n: str(s) for n, s in sorted(self.warned.items())}} if self.warned else {}),
-                **({"defaults": dict(sorted(self.defaults.items()))} if self.defaults else {}),
-                "names": {**{k: len(getattr(self, k)) for k in KINDS},
-                          **({"warned": len(self.warned)} if self.warned else {}),
-                          **({"defaults": len(self.defaults)} if self.defaults else {})}}
+                **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in self._written()},
+                "names": {k: len(getattr(self, k)) for k in self._written()}}
+
+    def _written(self) -> list[str]:
+        return [*KINDS, *(k for k in OPTIONAL if getattr(self, k))]
 
     @classmethod
     def from_data(cls, data: object) -> SurfaceHistory:
@@ -104,7 +105,7 @@ class SurfaceHistory:
             raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
                                    "env: {}, names: {}; run `dossier releases surface --record`")
         try:
-            check_keys(data, ("version", "releases", *KINDS, "warned", "defaults", "names"), str(SURFACE_LOCK),
+            check_keys(data, ("version", "releases", *KINDS, *OPTIONAL, "names"), str(SURFACE_LOCK),
                        "run `dossier releases surface --record`")
         except LockError as exc:
             raise SurfaceLockError(str(exc)) from None
@@ -151,7 +152,7 @@ def _check_counts(data: dict) -> None:
         raise SurfaceLockError(f"{SURFACE_LOCK}: no closing `names:` count of flags and env, which recording writes "
                                "last: the lock is cut short (or not written by dossier), and the names past the cut "
                                "are lost" + fix)
-    for kind in ("warned", "defaults"):  # written only when they hold a name
+    for kind in OPTIONAL:
         if (kind in counts or data.get(kind)) and len(data.get(kind) or {}) != counts.get(kind):
             raise SurfaceLockError(f"{SURFACE_LOCK}: {kind} lists {len(data.get(kind) or {})} name(s) where `names:` "
                                    f"counts {counts.get(kind)}: the lock is cut short or was edited by hand" + fix)

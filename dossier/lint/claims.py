@@ -291,7 +291,7 @@ def _problem(m: Mention, s, root: Path, own: set[str], past=None) -> tuple[str, 
             return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {s.env[m.text]}"
         if m.text in s.env_warned:
             return ("D606", f"{m.text} is retired in SGLang {s.tree.version}: it only warns that the variable is "
-                    f"set{_last_in(past, 'env', m.text).replace(' (last in', ' (last read in')}", None)
+                    f"set{_last_in(past, 'env', m.text, 'last read in')}", None)
         return None
     if m.kind == MODULE:
         return _module(m, s, root)
@@ -313,10 +313,10 @@ def _never_shipped(m: Mention, s, past) -> tuple[str, str, str | None] | None:
             f"had this {m.kind}", _near(m.text, getattr(past, kind)) or "a made-up or misspelt name")
 
 
-def _last_in(past, kind: str, name: str) -> str:
+def _last_in(past, kind: str, name: str, last: str = "last in") -> str:
     """" (last in SGLang 0.5.9)" for a name that left SGLang, per the surface lock ("" otherwise)."""
     span = past.span(kind, name) if past is not None else None
-    return f" (last in SGLang {span.last}; mark it historical if that is meant)" if span else ""
+    return f" ({last} SGLang {span.last}; mark it historical if that is meant)" if span else ""
 
 
 def _flag(m: Mention, s, past=None) -> tuple[str, str, str | None] | None:

@@ -41,12 +41,9 @@ def still_holds_against_drift(card: Card, doc, ctx) -> Iterator[Finding]:
     "the PR's line", "drift") and about now (drift.lock's SGLang version, "today", "still", "current"); a clause
     saying the line moved, was rewritten or is gone, or speaking of the past, is not judged. A place ("in place",
     "has not moved", "where the PR put it") contradicts relocated, rewritten and missing; presence ("still holds",
-    "unchanged") only rewritten and missing; a `today` place holding the PR's own line is a move, judged as relocated.
-    Only the verdict recorded for the card's current key fragment counts."""
+    "unchanged") only rewritten and missing. Only the verdict recorded for the card's current key fragment counts."""
     version, entry = current_drift_entry(card, ctx)
     verdict = (entry or {}).get("verdict")
-    if verdict == "rewritten" and card.key_fragment.moved:
-        verdict = "relocated"  # its `today` holds the PR's own line: the code moved, unchanged
     if verdict not in _CONTRADICTS["place"]:
         return
     match = re.escape(card.key_fragment.match.strip())

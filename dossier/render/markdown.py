@@ -136,8 +136,9 @@ _EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_]
 
 def _emphasis_escaped(text: str) -> str:
     """``text`` where CommonMark renders emphasis in it, or GitHub may strike text through, with every `*`, word-edge
-    `_` and `~` escaped outside code, link targets and URLs: cards write code in prose (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis,
-    and unescaped those showed as bold `init` and a lost `*`; text with no emphasis stays as written."""
+    `_` and `~` escaped outside code, link targets and URLs: cards write code in prose
+    (`Qwen3GatedDeltaNet.__init__`, `[B, 2*H*K + HV*V]`), never emphasis, and unescaped those showed as bold `init`
+    and a lost `*`; text with no emphasis stays as written."""
     if not _renders_emphasis(text) and _AS_WRITTEN.sub("", text).count("~") < 2:  # most prose: as written, so
         return text  # `_make_packed_weight_loader` greps as itself; two `~` may strike through on GitHub ("5~8%")
     out, at = [], 0

@@ -1175,8 +1175,8 @@ def regress(
         "render shows results/cuda only).")] = None,
     bench_json: Annotated[list[str] | None, typer.Option(
         "--bench-json", metavar="MODULE=FILE",
-        help="Reuse the document MODULE's benchmark wrote with --json on this device instead of running it "
-        "again (repeatable; the file must name the same device).")] = None,
+        help="Reuse the document MODULE's benchmark wrote with --json on this GPU instead of running it "
+        "again (repeatable; the file must name the same device; CUDA only: the CPU runs no benchmark).")] = None,
     junit: Annotated[Path | None, path_option(
         "--junit", help="Take the tests' outcomes from this JUnit report (pytest --junitxml) of a run of the "
         "suite on this machine (CI's on CPU; on CUDA one run of the GPU tests instead of a process per job) instead "
@@ -1232,6 +1232,9 @@ def regress(
         print(rg.matrix(jobs))
         return
     kind = rg.resolve_device(device, project.root)
+    if kind == "cpu" and bench_json:  # it would be recorded in the CPU results as a measurement of this run
+        fail("--bench-json: no benchmark runs on the CPU (a check, not a measurement), so there is none to replace"
+             + ("" if device == "cpu" else "; --device auto found no CUDA device"))
     together = rg.tests_from_report(jobs, junit, project.root, kind) if junit is not None else {}
     facts = rg.device_facts(kind, project.root)
     results_dir = results or rg.default_results(project.root, kind)

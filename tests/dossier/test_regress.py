@@ -415,34 +415,60 @@ def test_jobs_only_for_cards_with_references():
     assert json.loads(matrix(jobs_for(cards)))["include"][0]["tests"] == ["a.py::t"]
 
 
-def test_bench_json_reuses_a_document_from_the_same_device(tmp_path):
+@pytest.fixture
+def on_a_gpu(monkeypatch, cpu_facts):
+    """regress as it runs on an H200 (the only place a benchmark runs, so the only one --bench-json applies to); the
+    fake project's tests run as they would there."""
+    from dossier import regress as rg
+
+    monkeypatch.setattr(rg, "resolve_device", lambda choice, root: "cuda")
+    monkeypatch.setattr(rg, "device_facts", lambda device, root: {**cpu_facts, "name": "NVIDIA H200"})
+
+
+def test_bench_json_reuses_a_document_from_the_same_device(tmp_path, on_a_gpu):
     root = _project(tmp_path)
     doc = tmp_path / "bench.json"
-    doc.write_text(json.dumps({"lane": "fakeref", "device": {"name": "cpu"}, "rows": [{"us": 1.0}],
+    doc.write_text(json.dumps({"lane": "fakeref", "device": {"name": "NVIDIA H200"}, "rows": [{"us": 1.0}],
                                "summary": ["one row"]}))
-    result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root),
+    result = runner.invoke(app, ["regress", "100", "--device", "cuda", "--root", str(root),
                                  "--bench-json", f"fakeref={doc}"])
     assert result.exit_code == 0, result.output
-    bench = json.loads((root / ".dossier" / "results" / "cpu" / "100.json").read_text())["bench"]
+    bench = json.loads((root / "results" / "cuda" / "100.json").read_text())["bench"]
     assert bench["summary"] == ["one row"] and bench["reused_from"] == str(doc) and bench["module"] == "fakeref"
 
 
-def test_bench_json_refuses_another_device_and_bad_values(tmp_path):
+def test_bench_json_refuses_another_device_and_bad_values(tmp_path, on_a_gpu):
     root = _project(tmp_path)
-    h200 = tmp_path / "h200.json"
-    h200.write_text(json.dumps({"lane": "fakeref", "device": {"name": "NVIDIA H200"}, "rows": []}))
+    h100 = tmp_path / "h100.json"
+    h100.write_text(json.dumps({"lane": "fakeref", "device": {"name": "NVIDIA H100 80GB HBM3"}, "rows": []}))
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     deep = tmp_path / "deep.json"  # json.loads raises RecursionError, no ValueError: it was an internal error
     deep.write_text("[" * 100_000 + "]" * 100_000)
-    for value, says in ((f"fakeref={h200}", "measured on NVIDIA H200"), (f"fakeref={broken}", "not a readable JSON"),
+    for value, says in ((f"fakeref={h100}", "measured on NVIDIA H100"), (f"fakeref={broken}", "not a readable JSON"),
                         (f"fakeref={deep}", "not a readable JSON"),
-                        (f"other.bench={h200}", "no job in this run uses"), ("fakeref", "wants MODULE=FILE"),
+                        (f"other.bench={h100}", "no job in this run uses"), ("fakeref", "wants MODULE=FILE"),
                         (f"fakeref={tmp_path / 'absent.json'}", "not a readable JSON")):
-        result = runner.invoke(app, ["regress", "100", "--device", "cpu", "--root", str(root), "--bench-json", value])
+        result = runner.invoke(app, ["regress", "100", "--device", "cuda", "--root", str(root), "--bench-json", value])
         assert result.exit_code == 2, (value, result.output)
         assert says in result.output, (value, result.output)
-    assert not (root / ".dossier" / "results" / "cpu" / "100.json").exists()  # refused before any job ran
+    assert not (root / "results" / "cuda" / "100.json").exists()  # refused before any job ran
+
+
+@pytest.mark.parametrize("device, says", [
+    ("cpu", ""), ("auto", "; --device auto found no CUDA device")])
+def test_bench_json_is_refused_on_the_cpu_where_no_benchmark_runs(tmp_path, device, says):
+    """A CPU run measures nothing, yet a document given with --bench-json was stored in its result as this run's
+    benchmark (and a CPU document passed the same-device check)."""
+    root = _project(tmp_path)
+    doc = tmp_path / "bench.json"
+    doc.write_text(json.dumps({"lane": "fakeref", "device": {"name": "cpu"}, "rows": [{"us": 1.0}]}))
+    result = runner.invoke(app, ["regress", "100", "--device", device, "--root", str(root),
+                                 "--bench-json", f"fakeref={doc}"])
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2, "error: --bench-json: no benchmark runs on the CPU (a check, not a measurement), so there is none to "
+           "replace" + says)
+    assert not (root / ".dossier" / "results" / "cpu" / "100.json").exists()
 
 
 @pytest.mark.parametrize("stop, says, together", [
@@ -558,15 +584,15 @@ def test_an_interrupted_regress_ends_what_its_pytest_started(tmp_path):
             os.kill(grandchild, signal.SIGKILL)
 
 
-def test_bench_json_given_twice_or_endless_is_refused_before_any_job(tmp_path, monkeypatch):
+def test_bench_json_given_twice_or_endless_is_refused_before_any_job(tmp_path, monkeypatch, on_a_gpu):
     """The same benchmark named twice ran with the last document, the first dropped without a word; an endless
     input (/dev/zero, `<(yes)`) was read until memory ran out. A pipe holding a document (`<(cat b.json)`) is read."""
     from dossier import regress
 
     root = _project(tmp_path)
     doc = tmp_path / "bench.json"
-    doc.write_text(json.dumps({"lane": "fakeref", "device": {"name": "cpu"}, "rows": [], "summary": ["s"]}))
-    args = ["regress", "100", "--device", "cpu", "--root", str(root)]
+    doc.write_text(json.dumps({"lane": "fakeref", "device": {"name": "NVIDIA H200"}, "rows": [], "summary": ["s"]}))
+    args = ["regress", "100", "--device", "cuda", "--root", str(root)]
     twice = runner.invoke(app, [*args, "--bench-json", f"fakeref={doc}", "--bench-json", f"fakeref={doc}"])
     assert (twice.exit_code, twice.output.splitlines()[-1]) == (
         2, "error: --bench-json fakeref is given twice: one document per benchmark")
@@ -574,12 +600,12 @@ def test_bench_json_given_twice_or_endless_is_refused_before_any_job(tmp_path, m
     endless = runner.invoke(app, [*args, "--bench-json", "fakeref=/dev/zero"])
     assert endless.exit_code == 2 and endless.output.splitlines()[-1] == (
         "error: --bench-json fakeref=/dev/zero: holds more than 1 MiB, more than any benchmark's document")
-    assert not (root / ".dossier" / "results" / "cpu" / "100.json").exists()
+    assert not (root / "results" / "cuda" / "100.json").exists()
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)
     writer = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', str(doc), str(fifo)])
     try:
-        assert regress.reuse_bench("fakeref", fifo, {"name": "cpu"})["summary"] == ["s"]
+        assert regress.reuse_bench("fakeref", fifo, {"name": "NVIDIA H200"})["summary"] == ["s"]
     finally:
         writer.wait(timeout=60)
 

@@ -85,9 +85,11 @@ def code_cell(text: object) -> str:
     return code(text).replace("|", "\\|")
 
 
+# not escaped: no backslash before, or an escaped one (`C:\\` then a code span: the backtick opens it)
+_UNESCAPED = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
 # GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
-_CODE_OR_HTML = re.compile(r"(?<![\\`])(`+)(?!`).*?(?<!`)\1(?!`)|(?<!\\)<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
+_CODE_OR_HTML = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)|" + _UNESCAPED + r"<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
                            r"(?=[A-Za-z/!?])")
 
 
@@ -114,6 +116,9 @@ def _unpaired_ticks_escaped(text: str) -> str:
     mention between them lost its link."""
     runs, unpaired, i = list(_TICKS.finditer(text)), [], 0
     while i < len(runs):
+        if _escaped_at(text, runs[i].start()):  # `\`` shows a tick and opens nothing (it may close a span)
+            i += 1
+            continue
         close = next((j for j in range(i + 1, len(runs)) if len(runs[j][0]) == len(runs[i][0])), None)
         if close is None:
             unpaired.append(runs[i])
@@ -125,11 +130,16 @@ def _unpaired_ticks_escaped(text: str) -> str:
     return text
 
 
+def _escaped_at(text: str, at: int) -> bool:
+    """Whether the character at ``at`` is escaped: an odd number of backslashes before it."""
+    return (at - len(text[:at].rstrip("\\"))) % 2 == 1
+
+
 # what a card's prose shows as written, not as markdown: code spans, link targets, autolinks and bare URLs (a link's
 # text is prose, escaped as the rest)
-_AS_WRITTEN = re.compile(r"(?<![\\`])(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`)"
+_AS_WRITTEN = re.compile(r"(?<!`)" + _UNESCAPED + r"(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`)"
                          r"|(?P<open>!?\[)(?P<text>[^\]]*)(?P<target>\]\([^)\s]*\))"
-                         r"|(?<!\\)<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|(?P<url>\bhttps?://[^\s<>\]`]+)")
+                         r"|" + _UNESCAPED + r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|(?P<url>\bhttps?://[^\s<>\]`]+)")
 # emphasis openers and closers outside those: a `*` beside text (`2*H*K`, `a*b`), an `_` at a word's edge (`__init__`)
 _EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)|(?<!\\)~")
 
@@ -199,8 +209,8 @@ def prose(text: str) -> str:
 
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html (a `<` CommonMark could
 # read as a tag or an autolink: a letter, `/`, `!` or `?` after it; "1 < 2 (#10233 > none)" is prose), headings' PR
-_PROTECTED = re.compile(r"```.*?```|(?<![\\`])(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|!?\[[^\]\n]*\]\([^)\n]*\)"
-                        r"|(?<!\\)<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
+_PROTECTED = re.compile(r"```.*?```|(?<!`)" + _UNESCAPED + r"(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|!?\[[^\]\n]*\]\([^)\n]*\)"
+                        r"|" + _UNESCAPED + r"<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
 _PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
 
 

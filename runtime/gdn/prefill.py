@@ -1,8 +1,8 @@
 """Chunked GDN prefill on the ``[slots, HV, V, K]`` pool: delegated to fla-core, not written here.
 
 Decision: delegate. The chunked kernel (WY representation, triangular solve of ``I + A`` per 64-token chunk,
-chunk-to-chunk state passing, tensor-core products) is the one piece of this layer where SGLang itself
-runs fla's code: ``sglang/kernels/ops/attention/fla/chunk.py: chunk_gated_delta_rule`` is a vendored
+chunk-to-chunk state passing, tensor-core products) is the one piece of this layer where SGLang's Triton backend
+runs fla's code (on SM90 and SM100 0.5.23's default prefill is FlashInfer's, where installed; not modelled here): ``sglang/kernels/ops/attention/fla/chunk.py: chunk_gated_delta_rule`` is a vendored
 fork of fla's, and the PRs this lane tracks (#12508, #19434, #10466, #15631, #17981, #23273)
 change gating, norm, decode and verify around it, not the chunk math. A rewrite here could at best
 match a kernel that already ships (the issue's 0.9x-of-fla bar), while its correctness risk would land

@@ -19,7 +19,7 @@ epilogue or the split kernel (Qwen3-Next, :func:`.fused.fused_forward`), views (
 split + conv kernel reading the GEMM's two column slices (Qwen3.5 decode).
 
 Qwen3.5 prefill of ours is SGLang's two GEMMs and views with the ``ba`` GEMM overlapped at every size (SGLang
-overlaps it only below 1024 tokens).
+never overlaps it at prefill: only under decode graph capture, below 1024 tokens).
 """
 
 from __future__ import annotations

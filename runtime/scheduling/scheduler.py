@@ -43,10 +43,11 @@ Decode tracking results follow 0.5.23's overlap lookahead (:meth:`Simulator._tra
 ``extra_buffer_lazy`` allocates, keeps or gives back its second slot as 0.5.23 does
 (:meth:`Simulator._lazy_prealloc`, :meth:`Simulator._lazy_undo`).
 
+As 0.5.23's overlap loop does, requests whose last token is already in flight are left out of the next batch
+(``sglang/srt/managers/scheduler.py: Scheduler._reqs_finishing_inflight``).
+
 Modelling choices (documented, not upstream): requests join the running batch when their prefill result
-is processed; requests whose last token is already in flight are left out of the next batch
-(``sglang/srt/managers/scheduler.py: Scheduler._reqs_finishing_inflight``); there is no retraction, so admission reserves KV for every
-admitted request's remaining tokens.
+is processed; there is no retraction, so admission reserves KV for every admitted request's remaining tokens.
 """
 
 from __future__ import annotations

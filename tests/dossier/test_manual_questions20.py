@@ -123,7 +123,7 @@ QUESTIONS = [
     Question("Is this repository's ring verify + commit faster than SGLang's --enable-linear-replayssm-spec kernels?",
              OURS_GDN, ("1.14-1.27x SGLang 0.5.23's ReplaySSM spec verify + commit", "NVIDIA H200", "2026-12-03")),
     Question("After an MTP verify, does SGLang copy the accepted GDN state, and what would skipping the copy buy?",
-             OURS_GDN, ("fused_mamba_state_scatter_with_mask", "vLLM avoids the copy", "1.49-1.59x faster",
+             OURS_GDN, ("fused_mamba_state_scatter_with_mask", "vLLM avoids the copy", "1.49-1.58x faster",
                         "NVIDIA H200", "not SGLang's")),
     Question("SGLang's own ReplaySSM against its packed decode at TP1 B=1 and B=256: the numbers and the device?",
              REPLAY, ("7.6 vs 5.9 us at TP1 B=1", "TP1 B=256 191 vs 272", "NVIDIA H200", "2026-12-03")),

@@ -156,7 +156,7 @@ QUESTIONS = [
     Question("Which release first accepts --enable-int8-mamba-checkpoint?", FLAGS,
              ("| `--enable-int8-mamba-checkpoint` | 0.5.14 | 0.5.23 |",)),
     Question("Six H100s for Qwen3-Next-80B: can I run --tp-size 6?", "Choosing TP (and EP)",
-             ("on six GPUs run TP2 or TP4 servers instead", "first GDN layer's projections")),
+             ("on six GPUs run TP2 or TP4 servers instead", "first GDN layer's conv1d")),
     Question("Every MTP step copies the accepted draft state into the slot after verify: has anyone removed that "
              "copy, and what did it buy?", "Where MTP / NEXTN target verify runs",
              ("[#12892](pr-history.md#pr-12892)", "9.47%", "update_mamba_state_after_mtp_verify")),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from dossier.files import write_atomic
 from dossier.model import STATES
 from dossier.project import Project, is_valid
 from dossier.terminal import first_control
+from dossier.yaml_scalar import yaml_list, yaml_string
 
 
 class ScaffoldError(DossierError):
@@ -111,10 +111,10 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
     files = facts.get("files", {})
     every = [*files.get("runtime", []), *files.get("tests", []), *files.get("docs", [])]
     text = TEMPLATE.format(
-        pr=pr, title=json.dumps(title), state=state, merged_at=merged_at or "null",
+        pr=pr, title=yaml_string(title), state=state, merged_at=merged_at or "null",
         lane=lane or '""', status={"merged": "current", "open": "candidate"}.get(state, "adjacent"),
-        first_file=json.dumps(every[0]) if every else '""',
-        runtime=json.dumps(files.get("runtime", [])), tests=json.dumps(files.get("tests", [])), docs=json.dumps(files.get("docs", [])),
+        first_file=yaml_string(every[0]) if every else '""',
+        runtime=yaml_list(files.get("runtime", [])), tests=yaml_list(files.get("tests", [])), docs=yaml_list(files.get("docs", [])),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

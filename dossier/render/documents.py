@@ -23,6 +23,7 @@ from dossier.pr_facts import merge_day_hedged, merge_inferred
 from dossier.project import Project
 from dossier.render import markdown
 from dossier.source_tree import in_wheel
+from dossier.yaml_scalar import yaml_string
 
 #: rendered file (relative to the skill folder) -> its template
 TEMPLATES = {
@@ -116,7 +117,7 @@ def _env() -> jinja2.Environment:
     )
     env.filters.update(cell=markdown.cell, link_text=markdown.link_text, inline=markdown.inline, code=markdown.code,
                        code_cell=markdown.code_cell, prose=markdown.prose, md_cell=markdown.md_cell,
-                       release_anchor=markdown.release_anchor, yaml_string=markdown.yaml_string)
+                       release_anchor=markdown.release_anchor, yaml_string=yaml_string)
     return env
 
 

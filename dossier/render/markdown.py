@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable
 
@@ -12,17 +11,6 @@ from collections.abc import Callable
 # (intraword underscores are literal in CommonMark, as in fused_gdn_gating; `\__init_\_` still showed `init` in
 # italics); an `&` that starts a character reference (`&amp;` would show as `&`)
 _INLINE_SPECIAL = re.compile(r"[\\`*\[<|~]|&(?=#?\w+;)|(?<!\w)_++|(?<!_)_++(?![^\W_])")
-
-
-def yaml_string(text: object) -> str:
-    """``text`` as one YAML double-quoted scalar (JSON's string form is one): a `: `, a ` #` or a new line in a
-    front-matter value would otherwise end it, start a comment or add a key."""
-    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(str(text), ensure_ascii=False))
-
-
-#: what a YAML reader refuses in a document (DEL, C1 controls, lone surrogates, U+FFFE/U+FFFF) or reads as a line
-#: break inside a quoted scalar (NEL, the Unicode line and paragraph separators), and the byte-order mark: escaped
-_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def front_matter(text: str) -> tuple[str, str]:

@@ -34,3 +34,31 @@ def test_a_backslash_before_a_backtick_is_read_as_commonmark_reads_it(text):
 def test_an_escaped_tick_is_not_escaped_again():
     assert _unpaired_ticks_escaped("a \\` b") == "a \\` b"
     assert _unpaired_ticks_escaped("C:\\\\` b") == "C:\\\\\\` b"  # an escaped backslash: the tick is a stray one
+
+
+@pytest.mark.parametrize("title", ["Fix 🚀 thing", "Support 𝕏 in the title", "plain: a # b"])
+def test_new_writes_a_title_past_u_ffff_as_itself_so_its_own_card_lints(project_dir, title):
+    """JSON's ASCII form wrote an emoji as two escaped surrogates, which YAML reads back as two lone ones: the card
+    `dossier new` had just written failed lint (D112, a character the author never typed)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    runner = CliRunner()
+    made = runner.invoke(app, ["new", "557", "--title", title, "--state", "open", "--lane", "gdn-projection",
+                               "--root", str(project_dir)])
+    assert made.exit_code == 0, made.output
+    card = project_dir / "cards" / "557.yaml"
+    assert yaml.safe_load(card.read_text(encoding="utf-8"))["title"] == title
+    lint = runner.invoke(app, ["lint", "cards/557.yaml", "--root", str(project_dir), "--select", "D112"])
+    assert "D112" not in lint.output, lint.output
+
+
+def test_yaml_list_round_trips_any_file_name():
+    import yaml
+
+    from dossier.yaml_scalar import yaml_list
+
+    names = ["python/sglang/emoji🚀.py", "a: b #c.py", "x\u0085y.py"]
+    assert yaml.safe_load(f"files: {yaml_list(names)}")["files"] == names

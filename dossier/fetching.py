@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from dossier.diff import DiffError
 from dossier.files import write_failure
 from dossier.project import Project
 from dossier.sources import SAVED_CRLF, Source, SourceError, Unreachable
@@ -106,6 +107,13 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
     try:
         got = source.fetch(pr)
         breaker.record(host, None)
+        held = cache.get(pr)
+        lost = _changed_lines_lost(held, got.meta, source.repo)
+        if lost:  # held is not None
+            return Outcome(pr, "failed", error=(
+                f"{source.name} sent no changed lines for {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''} "
+                f"(a file too large for its API), which the cached entry (from {held.provenance.get('source')}) holds: "
+                "kept the cached entry, whose diff proves the card; refresh it with --source git"))
         return Outcome(pr, "fetched", entry=cache.put(pr, got.meta, got.diff_text, got.provenance))
     except Unreachable as exc:
         breaker.record(host, str(exc))
@@ -117,6 +125,19 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
         return Outcome(pr, "failed", error=f"cannot write the cache entry: {write_failure(exc)}")
     except Exception as exc:  # noqa: BLE001 (a bug or unforeseen library error: report it, keep the others going)
         return Outcome(pr, "failed", error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _changed_lines_lost(held: CacheEntry | None, meta: dict, repo: str) -> list[str]:
+    """The files whose changed lines the cached entry of the same repository holds and a fresh fetch (``meta``) does
+    not (GitHub sends no patch for a very large file): replacing the entry would drop its card's proof."""
+    missing = {f.get("filename") for f in meta.get("files") or [] if f.get("patch_missing")}
+    if held is None or not missing or held.provenance.get("repo") != repo:
+        return []
+    try:
+        files = held.files()
+    except DiffError:  # a damaged entry proves nothing: the fetch replaces it
+        return []
+    return sorted(f.path for f in files if f.path in missing and f.hunks)
 
 
 def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: bool = False, jobs: int = 4,

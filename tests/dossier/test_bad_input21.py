@@ -62,3 +62,25 @@ def test_yaml_list_round_trips_any_file_name():
 
     names = ["python/sglang/emoji🚀.py", "a: b #c.py", "x\u0085y.py"]
     assert yaml.safe_load(f"files: {yaml_list(names)}")["files"] == names
+
+
+def test_a_refresh_that_gets_no_changed_lines_keeps_the_cached_diff_that_has_them(tmp_path, project_dir):
+    """GitHub sends no patch for a very large file: `fetch --refresh` replaced an imported (or git) entry holding the
+    file's hunks with a header-only one, exited 0, and the next `lint --record` dropped the card's proof."""
+    from dossier.sources.cache import Cache
+    from tests.dossier.fake_github import FakeGitHub, make_file, make_pull
+    from tests.dossier.test_fetch_cli import REPO, fetch
+
+    saved = tmp_path / "100.diff"
+    saved.write_text("diff --git a/python/sglang/a.py b/python/sglang/a.py\n--- a/python/sglang/a.py\n"
+                     "+++ b/python/sglang/a.py\n@@ -1,1 +1,2 @@\n x\n+class KeyThing:\n")
+    with FakeGitHub() as gh:
+        big = make_file("python/sglang/a.py", None, additions=1)
+        gh.add(REPO, make_pull(100, "Large change", files=[big]), [big])
+        assert fetch(gh, project_dir, "100", "--import", str(saved)).exit_code == 0
+        refreshed = fetch(gh, project_dir, "100", "--refresh")
+    assert refreshed.exit_code == 1, refreshed.output
+    assert "sent no changed lines for python/sglang/a.py" in refreshed.output
+    assert "kept the cached entry" in refreshed.output and "--source git" in refreshed.output
+    entry = Cache(project_dir / ".dossier" / "cache", REPO).get(100)
+    assert "+class KeyThing:" in entry.diff_text and entry.provenance["source"] == "import"

@@ -1005,6 +1005,7 @@ def releases_surface(
     than 2 releases are synced."""
     from dossier import releases as rl
     from dossier import surface_history as sh
+    from dossier.files import recorded_together
     from dossier.folder_swap import signals_deferred
     from dossier.source_tree import SourceTree
 
@@ -1032,9 +1033,13 @@ def releases_surface(
 
             names = names_of_releases(card_names(project.valid_docs()), SourceTree.installed(),
                                       (read_for_names(SourceTree.release(r)) for r in found))
-        with signals_deferred():
-            sh.write_history(base, history)
-            write_names(base, names)
+        try:  # a lock that cannot be written (read-only, immutable) leaves the other as it was too
+            with signals_deferred(), recorded_together(sh.lock_path(base).parent):
+                sh.write_history(base, history)
+                write_names(base, names)
+        except OSError as exc:
+            fail(f"not recorded: {exc.filename or sh.lock_path(base).parent}: {exc.strerror or exc}; both locks are as "
+                 "they were: make cards/ and its locks writable and run `dossier releases surface --record` again")
         err.print(f"{summary}: wrote {sh.SURFACE_LOCK}")
         err.print(f"{len(names)} code name(s) of older releases the cards use: wrote {NAMES_LOCK}")
         return

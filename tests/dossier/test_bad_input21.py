@@ -84,3 +84,39 @@ def test_a_refresh_that_gets_no_changed_lines_keeps_the_cached_diff_that_has_the
     assert "kept the cached entry" in refreshed.output and "--source git" in refreshed.output
     entry = Cache(project_dir / ".dossier" / "cache", REPO).get(100)
     assert "+class KeyThing:" in entry.diff_text and entry.provenance["source"] == "import"
+
+
+def test_surface_record_lands_both_locks_or_neither(tmp_path, monkeypatch):
+    """names.lock refused (read-only, immutable) after surface.lock had been replaced: `releases surface --record`
+    exited 2 with surface.lock new and names.lock old, though the two are one recording."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from dossier import files
+    from dossier.cli import app
+    from tests.dossier.factories import make_card, write_project
+    from tests.dossier.release_support import write_release
+
+    cache = tmp_path / "releases"
+    for version, built in (("0.1.0", "2026-01-05"), ("0.2.0", "2026-02-05")):
+        write_release(cache, version, built, {"srt/server_args.py": "parser.add_argument('--widget')\n"})
+    root = write_project(tmp_path / "p", [make_card(7)])
+    args = ["releases", "surface", "--record", "--cache-dir", str(cache), "--root", str(root)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    surface = root / "cards" / "surface.lock"
+    before = surface.read_bytes()
+    write_release(cache, "0.3.0", "2026-03-05", {"srt/server_args.py": "parser.add_argument('--gadget')\n"})
+    replace = files._replace
+
+    def refused(tmp, target):
+        if target.name == "names.lock":
+            raise PermissionError(1, "Operation not permitted")
+        replace(tmp, target)
+
+    monkeypatch.setattr(files, "_replace", refused)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "names.lock: Operation not permitted; both locks are as they were" in " ".join(result.output.split())
+    assert surface.read_bytes() == before
+    assert not [p for p in os.listdir(root / "cards") if p.endswith(".tmp")]

@@ -282,11 +282,14 @@ def stage(path: Path, data: str | bytes) -> Path:
         raise OSError(errno.EINVAL, f"not a regular file ({node_kind(mode)}); dossier replaces a file "
                       "whole, which would replace it", str(path))
     remove_stale(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
-    except OSError as exc:  # named after the file meant, not the temp file (an unwritable folder, a full disk)
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    _staged.add(tmp)
+    with _staging:  # a temp file is made and listed before the exit's sweep, or not at all
+        if _exiting.is_set():  # a daemon writer (fetch) still running while the process exits
+            raise OSError(errno.EINTR, "not written: the process is exiting", str(path))
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+        except OSError as exc:  # named after the file meant, not the temp file (an unwritable folder, a full disk)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        _staged.add(tmp)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
@@ -302,12 +305,17 @@ def stage(path: Path, data: str | bytes) -> Path:
 
 
 #: every temp file this process staged: those not yet renamed or removed go at exit. A fetch's writers run in daemon
-#: threads, which an interrupt (Ctrl-C, SIGTERM) ends mid-write, and their temp files would wait for the next write
+#: threads, which an interrupt (Ctrl-C, SIGTERM) ends mid-write, and their temp files would wait for the next write;
+#: one that staged a file after the sweep left it for good (the sweep closes staging first)
 _staged: set[str] = set()
+_staging = threading.Lock()
+_exiting = threading.Event()
 
 
 @atexit.register
 def _remove_staged() -> None:
+    with _staging:
+        _exiting.set()
     for tmp in list(_staged):
         with suppress(OSError):
             os.unlink(tmp)

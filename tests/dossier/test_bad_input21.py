@@ -120,3 +120,20 @@ def test_surface_record_lands_both_locks_or_neither(tmp_path, monkeypatch):
     assert "names.lock: Operation not permitted; both locks are as they were" in " ".join(result.output.split())
     assert surface.read_bytes() == before
     assert not [p for p in os.listdir(root / "cards") if p.endswith(".tmp")]
+
+
+def test_a_writer_still_running_at_exit_stages_nothing_after_the_sweep(tmp_path, monkeypatch):
+    """A fetch's daemon writer that staged its temp file after the exit's sweep (Ctrl-C during a fetch) left
+    `.provenance.json.<pid>.<random>.tmp` in the cache for good."""
+    import threading
+
+    from dossier import files
+
+    monkeypatch.setattr(files, "_staged", set())
+    monkeypatch.setattr(files, "_exiting", threading.Event())
+    early = files.stage(tmp_path / "a.json", "{}")
+    files._remove_staged()
+    assert not early.exists()
+    with pytest.raises(OSError, match="the process is exiting"):
+        files.stage(tmp_path / "b.json", "{}")
+    assert list(tmp_path.iterdir()) == []

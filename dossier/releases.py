@@ -33,6 +33,7 @@ from packaging.version import InvalidVersion, Version
 
 from dossier.errors import DossierError, Unjudgeable
 from dossier.files import kind_of, read_bytes, running, serialized, write_failure
+from dossier.orphans import dies_with_parent
 
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
@@ -251,7 +252,8 @@ def _pip(args: list[str], pip_args: tuple[str, ...], timeout: float = 600) -> su
     cmd = [sys.executable, "-m", "pip", *args, "-vv", *pip_args]  # -vv: pip names unreachable URLs only so
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout, env=env)
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout, env=env,
+                              preexec_fn=dies_with_parent())
     except subprocess.TimeoutExpired:
         raise ReleaseError(f"pip {args[0]} did not finish in {timeout:.0f}s (is the package index reachable?)") from None
 

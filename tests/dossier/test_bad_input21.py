@@ -137,3 +137,43 @@ def test_a_writer_still_running_at_exit_stages_nothing_after_the_sweep(tmp_path,
     with pytest.raises(OSError, match="the process is exiting"):
         files.stage(tmp_path / "b.json", "{}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_child_started_with_dies_with_parent_ends_when_dossier_is_killed(tmp_path):
+    """`releases sync` killed with SIGKILL left pip downloading, orphaned: it wrote its wheel into the temp folder
+    after the next sync had swept it, and the 73 MB folder stayed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from dossier.orphans import dies_with_parent
+
+    if dies_with_parent() is None:
+        pytest.skip("no parent death signal on this platform")
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "from dossier.orphans import dies_with_parent\n"
+        f"child = subprocess.Popen(['sleep', '60'], preexec_fn=dies_with_parent())\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n")], env={**os.environ, "PYTHONPATH": os.getcwd()})
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=30)
+    for _ in range(200):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{child}/stat") as fh:  # reaped by init soon after; a zombie has ended already
+            if fh.read().split(") ")[1].startswith("Z"):
+                return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the child outlived its killed parent")

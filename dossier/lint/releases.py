@@ -72,7 +72,40 @@ def merged_after_shipping(card: Card, doc, ctx) -> Iterator[Finding]:
 @rule("D313", "merged, yet the fragment is in no release built more than 14 days later", scope="card",
       severity="warning")
 def not_shipped(card: Card, doc, ctx) -> Iterator[Finding]:
-    yield from _findings(card, ctx, "D313", "key_fragment.match#value")
+    """Only where the PR's diff holds the line (rewritten before a release, or shipped late); where nothing does,
+    D340's error."""
+    if _pr_diff_holds(card, ctx):
+        yield from _findings(card, ctx, "D313", "key_fragment.match#value")
+
+
+@rule("D340", "merged weeks before a release, yet neither a release nor the PR's diff holds its fragment: nothing "
+              "shows the line ever existed", scope="card")
+def line_nowhere(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A made-up or mistyped match on a merged card passed as D313's warning (and D301's, which every card without
+    a fetched diff has): the manual then showed as the PR's key line one no source holds. The PR's diff (fetched,
+    or recorded in evidence.lock) proves a line rewritten before any release; without it a merged change is in the
+    releases built weeks after its merge, or the fragment is wrong."""
+    if _pr_diff_holds(card, ctx):
+        return
+    v = release_verdict(card, ctx)
+    for code, message in v.findings if v is not None else ():
+        if code == "D313":
+            said = message.replace(": not shipped, or the fragment is wrong", "")
+            yield Finding("key_fragment.match#value", f"{said}, and no PR diff (fetched or recorded) holds it: "
+                                                      "nothing shows the line ever existed",
+                          hint="copy a line the PR added from a release that shipped it (`dossier releases verify` "
+                               "names them), or fetch the PR's diff to prove a line rewritten before any release")
+
+
+def _pr_diff_holds(card: Card, ctx) -> bool:
+    """Whether the PR's diff proves the card's key fragment: a cached diff holding it on one changed place, or an
+    evidence.lock entry recorded for this fragment."""
+    from dossier.lint.evidence import evidence
+
+    ev = evidence(card, ctx)
+    if ev.recorded is not None and ev.recorded.key_fragment == key_sha(card.key_fragment):
+        return True
+    return ev.located is not None and ev.located.problem is None
 
 
 @rule("D314", "key fragment is not distinctive: already in a release built before the merge", scope="card")

@@ -160,7 +160,8 @@ def test_lint_judges_dates_and_fragments_from_the_lock(setup):
              if line.startswith("cards/") and " D3" in line}
     assert ("102.yaml", "D312") in codes  # merged 2026-01-25, shipped in 0.1.0.post1 built 2026-01-20
     assert ("103.yaml", "D314") in codes  # already in 0.1.0
-    assert ("104.yaml", "D313") in codes  # not in 0.1.0.post1 nor 0.2.0 (built > 14 days later)
+    # not in 0.1.0.post1 nor 0.2.0 (built > 14 days later), and no PR diff holds it: nothing shows the line existed
+    assert ("104.yaml", "D340") in codes and ("104.yaml", "D313") not in codes
     assert ("107.yaml", "D315") in codes  # a closed PR's line is in 0.2.0 and 0.3.0
     assert not {c for c in codes if c[0] in ("100.yaml", "101.yaml", "105.yaml", "106.yaml")}
     assert {c for c in codes if c[0] == "109.yaml"} == {("109.yaml", "D301")}  # reverted unshipped: no D313
@@ -176,11 +177,25 @@ def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     assert {c for c in codes if c[0] == "121.yaml"} == {("121.yaml", "D315"), ("121.yaml", "D301")}
     # 115 names other.py, which never held its match; the model file it lists does (D318)
     # and, current with its line in no release at all, its status is wrong too (D321)
-    assert {c for c in codes if c[0] == "115.yaml"} == {("115.yaml", "D313"), ("115.yaml", "D301"), ("115.yaml", "D318"),
+    assert {c for c in codes if c[0] == "115.yaml"} == {("115.yaml", "D340"), ("115.yaml", "D301"), ("115.yaml", "D318"),
                                                         ("115.yaml", "D321")}
     # D301 only where neither kind of evidence exists
     unverified = {f for f, code in codes if code == "D301"}
     assert "100.yaml" not in unverified and "105.yaml" not in unverified and "108.yaml" in unverified
+
+
+def test_a_line_the_prs_diff_holds_and_no_release_shipped_is_only_a_warning(setup):
+    """D340 is for a line nothing holds: the PR's diff proves one rewritten before any release (D313 warns)."""
+    from tests.dossier.evidence_support import put
+
+    root, cache = setup
+    verify(root, cache, "--record")
+    path = f"python/sglang/{MODEL}"
+    put(root / ".dossier" / "cache", 104, f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
+        "@@ -1,3 +1,5 @@\n class Model:\n     def forward(self, x):\n         return x\n"
+        "+    def never_shipped(self):\n+        return 3\n", merged_at="2026-01-06T08:00:00Z")
+    out = lint(root, str(root / "cards" / "104.yaml"), "--verbose").output
+    assert " D313 " in out and " D340 " not in out, out
 
 
 def test_a_removal_and_a_moved_file_are_proven(setup):

@@ -365,7 +365,8 @@ _NAMED_CHANGE = (r"(?:this (?:change|fix|PR|kernel|code|line)|the (?:change|fix|
                  rf"{_DESCRIBED})\b")
 _CHANGE = rf"(?:it\b|this(?= (?:is|was|remains)\b)|{_NAMED_CHANGE})"
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
-_FIRST_REL = r"the first (?:SGLang )?release (?:to (?:carry|ship|include|contain|have) (?:it|this|the (?:change|fix))|with (?:it|this (?:change|fix|PR)))\b"
+_FIRST_REL = (r"the first (?:SGLang )?(?:release|wheel) (?:to (?:carry|ship|include|contain|have|hold) (?:it|this|the "
+              r"(?:change|fix|line|code|kernel))|with (?:it|this (?:change|fix|PR|line|code|kernel)))\b")
 _SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out|"
                       rf"(?<=first )(?:available|included|present)) (?:in|with) (?:the )?{_VER}\b|"
                       # "the tuple branch first appeared in 0.5.11", "it made it into 0.5.11": the card's change arriving

@@ -231,6 +231,10 @@ def _released(tmp_path: Path, text: str, state: str = "merged") -> Path:
     ("0.2.0 was the first release with this fix; it shipped with v0.3.0 too.", "merged", False),
     ("The first release to ship it was 0.2.0.", "merged", False),
     ("In the 0.1.0 wheel, the first release with the module, the helper was new.", "merged", False),
+    # session 35's mutation probe: "the first release with this code" named a release the evidence contradicts
+    ("The flags parse in 0.1.0, the first release with this code.", "merged", True),
+    ("0.1.0 was the first wheel to hold the line.", "merged", True),
+    ("0.2.0, the first release with this code, parses the new flag.", "merged", False),
 ])
 def test_a_release_the_prose_says_a_pr_shipped_in_agrees_with_the_evidence_d319(tmp_path, text, state, wrong):
     found = [d for d in _lint(_released(tmp_path, text, state), select=["D319"]) if d.file == "cards/100.yaml"]

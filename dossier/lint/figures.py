@@ -36,6 +36,11 @@ _RATE_WORD = r"(?:(?:output|input|total|decode|prefill|generation) (?=tok|req))?
 #: or a product ("2x H200", "128 x 128"), not part of a name, version, PR number or shape ("T=4", "SM100", "0.5.9")
 _FIGURE = re.compile(rf"(?<![\w.#/=:^-])[+\-\u2212~]?(?P<num>\d[\d,]*(?:\.\d+)?) ?{_RATE_WORD}(?:{_UNIT})"
                      r"(?![\w/])(?!\s?(?:\d|[A-Z]\w*\d|GPUs?\b|NPUs?\b|cards?\b))")
+#: the ends of a range sharing one unit, "70-79%", "1.13-1.32x": _FIGURE reads neither (a `-` before a number is
+#: part of a name or a shape there), and a range made up or shifted ("80-89%") passed unread
+_RANGE_END = rf"[-\u2013](?P<high>\d[\d,]*(?:\.\d+)?) ?{_RATE_WORD}(?:{_UNIT})(?![\w/])"
+_RANGE_LOW = re.compile(rf"(?<![\w.#/=:^-])(?P<num>\d[\d,]*(?:\.\d+)?)(?={_RANGE_END})")
+_RANGE_HIGH = re.compile(rf"(?<=\d[-\u2013])(?P<num>\d[\d,]*(?:\.\d+)?) ?{_RATE_WORD}(?:{_UNIT})(?![\w/])")
 #: a benchmark score without a unit: "GSM8K 0.945", "accuracy 0.9802", "accept length 3.83"
 _SCORE = re.compile(r"\b(?:GSM8K|MMLU(?:-Pro)?|GPQA|AIME\w*|HumanEval|MATH|accuracy|score|accept(?:ance)? length)"
                     r"(?: of| at| is| was| to| from|:|,)? (?:about |~)?(?P<num>\d+\.\d+)(?![\w.])", re.IGNORECASE)
@@ -145,8 +150,14 @@ def _derived_spans(sentence: str) -> list[tuple[int, int]]:
 
 def figures(sentence: str) -> Iterator[tuple[re.Match, str | None]]:
     """The measured figures of a sentence with their unit's kind (None for a score)."""
+    seen = set()
     for m in _FIGURE.finditer(sentence):
+        seen.add(m.start("num"))
         yield m, _kind(m)
+    for m in _RANGE_LOW.finditer(sentence):
+        high = _RANGE_HIGH.match(sentence, m.end() + 1)
+        if high is not None:
+            yield from ((e, _kind(e)) for e in (m, high) if e.start("num") not in seen)
     for m in _SCORE.finditer(sentence):
         yield m, None
 

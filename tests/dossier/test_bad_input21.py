@@ -177,3 +177,47 @@ def test_a_child_started_with_dies_with_parent_ends_when_dossier_is_killed(tmp_p
         time.sleep(0.05)
     os.kill(child, signal.SIGKILL)
     pytest.fail("the child outlived its killed parent")
+
+
+def _replace_in(field: str, old: str, new: str):
+    def edit(card):
+        if field == "claims":
+            claims = card["validation"]["claims"]
+            i = next(i for i, c in enumerate(claims) if old in c)
+            claims[i] = claims[i].replace(old, new)
+        else:
+            assert old in card[field], old
+            card[field] = card[field].replace(old, new)
+    return edit
+
+
+# session 35's mutation probe: a range sharing one unit ("70-79%") was read as no figure at all, so a shifted or
+# widened range passed both D235 (prose against claims) and D236 (claims against checked.lock)
+RANGE_PROBES = [
+    ("range-shifted-in-prose", 28451, (), _replace_in("motivation", "at 70-79% of", "at 80-89% of"), "D235"),
+    ("range-widened-in-a-claim", 28451, (), _replace_in("claims", "is 70-79% memory", "is 70-89% memory"), "D236"),
+]
+RANGE_NEAR = [
+    ("range-as-the-claims-give-it", 28451, (), _replace_in("motivation", "at 70-79% of", "at about 70-79% of")),
+    ("range-of-counts-no-unit", 28451, (), _replace_in("motivation", "at 70-79% of", "at 70-79 percent of")),
+]
+
+
+def _with_checked_lock(root, pr, others, edit=None):
+    """The probe project with the real cards/checked.lock (D236 judges claims against it)."""
+    from tests.dossier.test_lint_probes15 import REAL
+    from tests.dossier.test_lint_probes16 import _real_project
+
+    _real_project(root, pr, others, edit)
+    (root / "cards" / "checked.lock").write_text((REAL / "cards" / "checked.lock").read_text())
+    return root
+
+
+def _probe_round():
+    from tests.dossier.test_lint_probes16 import probe_round
+
+    return probe_round(RANGE_PROBES, RANGE_NEAR, project=_with_checked_lock)
+
+
+(test_the_real_range_cards_lint_clean, test_a_shifted_range_is_caught,
+ test_a_range_the_evidence_holds_stays_clean) = _probe_round()

@@ -11,6 +11,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     evidence,
     figures,
     findings,
+    flag_defaults,
     flag_releases,
     github_facts,
     lane_names,

@@ -70,21 +70,10 @@ def name_of_another_release(ctx) -> Iterator[Finding]:
     hands the name over with no other release, arrow or time word ("then", "before", "was", "old",
     "deprecated"...) between. A name marked historical is judged only in the first kind; a name the surface lock
     does not know is D601's/D603's, and a release it did not scan is not judged."""
-    from dossier.cards import strings
-    from dossier.project import is_valid
-
     past = history(ctx)
     if past is None or not past.releases:
         return
-    project = ctx.project
-    texts = [(doc, path, text, False) for doc in project.valid_docs() for path, text in _field_texts(doc.data)]
-    if project.lanes_doc is not None and isinstance(project.lanes_doc.data, dict):
-        texts += [(project.lanes_doc, path, text, HISTORICAL_KEY in re.split(r"[.\[]", path)
-                   or text.lstrip().lower().startswith(HISTORICAL_KEY + ":"))
-                  for path, text in strings(project.lanes_doc.data)]
-    texts += [(doc, path, text, False) for doc in project.finding_docs if is_valid(doc)
-              for path, text in strings(doc.data) if not path.startswith("code")]
-    for doc, path, text, historical in texts:
+    for doc, path, text, historical in manual_texts(ctx.project):
         yield from _judge(doc, path, text, past, historical,
                           lambda m, n, doc=doc, path=path: _locate(doc, path, m.raw, n))
     for template in sorted(template_dir().glob("*.j2")):
@@ -93,6 +82,23 @@ def name_of_another_release(ctx) -> Iterator[Finding]:
         yield from _judge(YamlDoc(path=template, positions={"": (1, 1)}), "", literal, past, False,
                           lambda m, n, raw=raw: (raw.count("\n", 0, m.start) + 1,
                                                  m.start - raw.rfind("\n", 0, m.start)))
+
+
+def manual_texts(project) -> list[tuple[YamlDoc, str, str, bool]]:
+    """(doc, path, text, historical) of every text the manual is rendered from but the templates: the cards' prose,
+    cards/lanes.yaml (a `historical` key or a text opening "historical:" marks its names historical), the findings
+    (not their code)."""
+    from dossier.cards import strings
+    from dossier.project import is_valid
+
+    texts = [(doc, path, text, False) for doc in project.valid_docs() for path, text in _field_texts(doc.data)]
+    if project.lanes_doc is not None and isinstance(project.lanes_doc.data, dict):
+        texts += [(project.lanes_doc, path, text, HISTORICAL_KEY in re.split(r"[.\[]", path)
+                   or text.lstrip().lower().startswith(HISTORICAL_KEY + ":"))
+                  for path, text in strings(project.lanes_doc.data)]
+    texts += [(doc, path, text, False) for doc in project.finding_docs if is_valid(doc)
+              for path, text in strings(doc.data) if not path.startswith("code")]
+    return texts
 
 
 def _judge(doc: YamlDoc, path: str, text: str, past, historical: bool, where) -> Iterator[Finding]:

@@ -5,6 +5,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from dossier.render.markdown import _unpaired_ticks_escaped, link_prs, prose
+from tests.dossier.test_lint_probes15 import _append
 
 _MD = MarkdownIt("commonmark")
 
@@ -221,3 +222,34 @@ def _probe_round():
 
 (test_the_real_range_cards_lint_clean, test_a_shifted_range_is_caught,
  test_a_range_the_evidence_holds_stays_clean) = _probe_round()
+
+
+# session 35's mutation probe: a default written wrong ("(default 8)" for 16) passed every rule, though
+# cards/surface.lock records the newest release's defaults
+DEFAULT_PROBES = [
+    ("default-wrong-number", 28451, (), _append("implementation", "The ring length is `--linear-replayssm-cache-len` "
+                                                                  "(default 8)."), "D623"),
+    ("default-wrong-switch", 28451, (), _append("implementation", "Qwen3.5 reads "
+                                                                  "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (default off)."),
+     "D623"),
+]
+DEFAULT_NEAR = [
+    ("default-right", 28451, (), _append("implementation", "The ring length is `--linear-replayssm-cache-len` "
+                                                           "(default 16).")),
+    ("default-of-an-older-release", 28451, (), _append("implementation", "The ring length is "
+                                                                         "`--linear-replayssm-cache-len` (default 8 in "
+                                                                         "0.5.15).")),
+    ("default-on-for-true", 28451, (), _append("implementation", "Qwen3.5 reads "
+                                                                 "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (default on, "
+                                                                 "CUDA).")),
+]
+
+
+def _default_round():
+    from tests.dossier.test_lint_probes16 import probe_round
+
+    return probe_round(DEFAULT_PROBES, DEFAULT_NEAR)
+
+
+(test_the_real_default_cards_lint_clean, test_a_wrong_default_is_caught,
+ test_a_default_the_lock_agrees_with_stays_clean) = _default_round()

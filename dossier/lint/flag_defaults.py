@@ -1,0 +1,64 @@
+"""D623: a --flag or SGLANG_* env var said to default to a value today's SGLang does not give it (cards/surface.lock's
+defaults, those of the newest release scanned)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dossier.lint.claims import _locate, history
+from dossier.lint.flag_releases import manual_texts
+from dossier.lint.registry import Finding, rule
+from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
+
+#: right after the name: "(default 256)", "(default: triton)", "(defaults to auto)", ", default 16", " defaults to
+#: full", " whose default is off"
+_SAID_DEFAULT = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+)(?:defaults?(?:\s+(?:is|of|to))?:?|(?:whose|its) default is)"
+                           r"\s+[`'\"]?(?P<value>-?[\w.+/-]*\w)", re.IGNORECASE)
+#: what follows the value up to the end of its phrase: a release there ("(default 8 in 0.5.14)") dates the value
+_PHRASE_REST = re.compile(r"(?:[^);.\n]|\.(?=\w)){0,60}")
+_RELEASE = re.compile(r"\d+\.\d+\.\d+")
+_SAME = {"on": "true", "enabled": "true", "yes": "true", "1": "true", "true": "true",
+         "off": "false", "disabled": "false", "no": "false", "0": "false", "false": "false",
+         "none": "none", "unset": "none", "null": "none"}
+
+
+def _normal(value: str) -> str:
+    value = value.strip("`'\" ").lower()
+    return _SAME.get(value, value)
+
+
+@rule("D623", "a --flag or SGLANG_* env var said to default to a value that today's SGLang's default contradicts "
+              "(cards/surface.lock)", scope="project")
+def wrong_default(ctx) -> Iterator[Finding]:
+    """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a
+    wrong assumption and no parse error tells. Judged right after the name ("(default X)", ", default X", "defaults
+    to X", "whose default is X") in every text the manual is rendered from, against the defaults cards/surface.lock
+    records for the newest release scanned; on/enabled/1/true and off/disabled/0/false read alike, none/unset alike.
+    Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
+    a name the lock records no default for or a default of None (resolved at startup: "`--cuda-graph-backend-decode`
+    defaults to full" is what that resolution gives)."""
+    past = history(ctx)
+    if past is None or not past.defaults:
+        return
+    newest = past.releases[-1] if past.releases else None
+    for doc, path, text, historical in manual_texts(ctx.project):
+        seen: dict[str, int] = {}
+        for m in find_mentions(text):
+            if m.kind not in (FLAG, ENV) or (m.kind == FLAG and not is_sglang_command(m.command)):
+                continue
+            n = seen[m.raw] = seen.get(m.raw, -1) + 1
+            recorded = past.defaults.get(m.text)
+            if recorded is None or _normal(recorded) == "none" or m.historical or historical:
+                continue
+            said = _SAID_DEFAULT.match(text, m.start + len(m.raw))
+            if said is None:
+                continue
+            rest = _PHRASE_REST.match(text, said.end())[0]
+            if any(r != newest for r in _RELEASE.findall(rest)):
+                continue
+            if _normal(said["value"]) != _normal(recorded):
+                yield Finding(path, f"{m.text} is said to default to {said['value']}, but SGLang {newest} defaults it "
+                                    f"to {recorded} (cards/surface.lock)",
+                              hint="write the default the newest release gives, or name the release the value is "
+                                   "from", doc=doc, at=_locate(doc, path, m.raw, n))

@@ -73,7 +73,9 @@ app = typer.Typer(
     "Exit codes: 0 clean, 1 findings or failures, 2 usage or environment error.\n\n"
     "Check the project: dossier lint; dossier render --check; dossier drift. "
     "Add a card: dossier fetch PR; dossier new PR; write its prose; dossier lint cards/PR.yaml; "
-    "dossier lint --record (proves its key fragment against the diff); dossier render.",
+    "dossier lint --record cards/PR.yaml (proves its key fragment against the diff, and vouches for its claims' "
+    "figures and files as checked against the PR's page); dossier releases verify --record --cache-dir DIR (the "
+    "releases that shipped it); dossier drift --record (where it is today); dossier render.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -493,8 +495,10 @@ def lint(
     strict_evidence: Annotated[bool, typer.Option(
         "--strict-evidence", help="Treat unverified key fragments (D301: no cached diff, no lock entry) as errors.")] = False,
     record: Annotated[bool, typer.Option(
-        help="First write cards/evidence.lock from the cached diffs of the cards checked, and the days GitHub says "
-        "their PRs were opened into cards/opened.lock (D405's floors).")] = False,
+        help="First write cards/evidence.lock from the cached diffs of the cards checked, the numbers and files of "
+        "their claims into cards/checked.lock (vouching that they were checked against the PR's page: D236, D337, "
+        "D338), and the days GitHub says their PRs were opened into cards/opened.lock (D405's floors). A card with no "
+        "entry in checked.lock gets one; a card named gets its entry replaced.")] = False,
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", parser=given_text, help="With --record: also accept diffs fetched from this API host (repeatable); "
         "by default only the configured GitHub API ([tool.dossier] api_url, else api.github.com).")] = None,
@@ -726,7 +730,10 @@ def render(
         for path in killed:
             out.print(f"left by a killed render: {project.rel(path)} (the next `dossier render` recovers it)")
         if stale or extra or killed:
-            err.print("run `dossier render` and commit the result")
+            todo = ["run `dossier render` and commit the result"] if stale or killed else []
+            if extra:  # render leaves a file it did not write where it is
+                todo.append("remove what render does not write from the skill folder")
+            err.print("; ".join(todo))
             raise typer.Exit(1)
         err.print(f"up to date: {project.rel(folder)}/ ({', '.join(docs)})")
         return

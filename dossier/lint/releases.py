@@ -23,7 +23,7 @@ from dossier.model import Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
 from dossier.source_tree import in_wheel
 
-VERIFY = "dossier releases sync && dossier releases verify --record"
+VERIFY = "dossier releases verify --record --cache-dir DIR (a synced release cache: `dossier releases sync` fills one)"
 
 
 def release_lock(ctx) -> tuple[ReleaseLock, str | None]:

@@ -229,6 +229,8 @@ def test_check_fails_on_a_file_render_does_not_write(project_dir):
     (folder / "references" / "old-playbook.md").write_text("left over\n")
     result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
     assert result.exit_code == 1 and "not rendered: skills/sglang-qwen3-next-optimization/references/old-playbook.md" in result.output
+    # render leaves it where it is: the advice is to remove it, not to render again
+    assert result.output.splitlines()[-1] == "remove what render does not write from the skill folder"
     result = runner.invoke(app, ["render", "--root", str(project_dir)])
     assert "old-playbook.md is not rendered; remove it" in result.output
 

@@ -72,6 +72,8 @@ class Report:
     has: list[Placed] = field(default_factory=list)
     lacks: list[Placed] = field(default_factory=list)
     exposed: list[Placed] = field(default_factory=list)
+    #: merged changes the version runs that later PRs replaced (status superseded): in it, not in today's SGLang
+    replaced: list[Placed] = field(default_factory=list)
     #: fixes whose file the version has but not the code around the fix: exposed or not, the evidence cannot say
     unsure: list[Placed] = field(default_factory=list)
     unplaced: list[Card] = field(default_factory=list)  # current cards no release places
@@ -96,7 +98,7 @@ class Report:
                      "built": p.built, **({"note": p.note} if p.note else {})} for p in items]
 
         return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
-                "exposed": rows(self.exposed), "unsure": rows(self.unsure), "unplaced": [c.pr for c in self.unplaced],
+                "replaced": rows(self.replaced), "exposed": rows(self.exposed), "unsure": rows(self.unsure), "unplaced": [c.pr for c in self.unplaced],
                 # both keys always (a reader's code reads one shape): exposed_not_judged is why no bug was judged
                 "exposed_not_judged": self.exposed_not_judged or None,
                 "exposure_sharpened": self.sharpened if not self.exposed_not_judged else False,
@@ -184,11 +186,18 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
         v = lock.verdict(card, dates)
         placed = _place(card, v, lock)
         away = v.away_in(version) if v is not None and placed is not None else None
+        runs = placed is not None and parse_version(placed.version) <= target and away is None and (
+            v.removed is None or parse_version(v.removed.new.version) > target)
         if card.status == "reverted":
-            if placed and parse_version(placed.version) <= target and away is None and (
-                    v.removed is None or parse_version(v.removed.new.version) > target):
+            if runs:
                 gone = f"; reverted in {v.removed.new.version}" if v.removed else ""
                 report.exposed.append(replace(placed, note=f"ships this reverted change{gone}"))
+            continue
+        if card.status == "superseded" and card.state == "merged":
+            if runs:
+                by = ", ".join(f"#{n}" for n in card.superseded_by)
+                gone = f"its line gone in {v.removed.new.version}" if v.removed else "its line still in the releases"
+                report.replaced.append(replace(placed, note=f"replaced later by {by} ({gone})"))
             continue
         if not _current(card):
             continue
@@ -339,6 +348,10 @@ def format_text(report: Report, label: str) -> str:
     out += [line(p) for p in report.has]
     out.append(f"lacks ({len(report.lacks)}): shipped after {report.version}")
     out += [line(p) for p in report.lacks]
+    if report.replaced:
+        out.append(f"replaced later ({len(report.replaced)}): changes {report.version} runs that later PRs replaced "
+                   "(not how today's SGLang works; read the card and its successor)")
+        out += [line(p) for p in report.replaced]
     if report.exposed_not_judged:
         out.append(f"exposed: not judged: {report.exposed_not_judged}")
     else:

@@ -288,14 +288,18 @@ def test_for_version_places_each_current_card(setup):
     # without the 0.2.0 sources, the lacking fix counts as a bug 0.2.0 carries
     assert [(r["pr"], r["note"]) for r in data["exposed"]] == [(111, "fixed in 0.3.0")]
     assert data["unplaced"] == [102, 103, 104, 110, 112, 115, 117, 118]  # a finding or no release evidence: not placed
+    # 0.2.0 runs #100's change, which #101 replaced later (for-version listed only current cards: it was missing)
+    assert [(r["pr"], r["note"]) for r in data["replaced"]] == [(100, "replaced later by #101 (its line gone in 0.3.0)")]
     # with them, the fix is to a file 0.2.0 does not have: no exposure
     sharp = runner.invoke(app, ["for-version", "0.2.0", "--format", "json", "--cache-dir", str(cache),
                                 "--root", str(root)])
     assert json.loads(sharp.stdout)["exposed"] == []
     new = json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root", str(root)]).stdout)
     assert {r["pr"] for r in new["has"]} == {101, 105, 106, 111, 113, 114, 116} and new["lacks"] == []
+    assert new["replaced"] == []  # #100's line left in 0.3.0
     text = runner.invoke(app, ["for-version", "0.2.0", "--root", str(root)]).stdout
     assert text.startswith("SGLang 0.2.0 (release built 2026-02-20): 4 current change(s) in, 3 later")
+    assert "replaced later (1): changes 0.2.0 runs that later PRs replaced" in text
 
 
 def test_verify_record_never_drops_a_release_the_cache_lacks(setup):

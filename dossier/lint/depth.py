@@ -188,11 +188,16 @@ def placeholder(card: Card, doc, ctx) -> Iterator[Finding]:
 @rule("D204", "prose is shorter than a useful minimum (words, after diff statistics and generic phrases)",
       scope="card")
 def too_short(card: Card, doc, ctx) -> Iterator[Finding]:
+    """Also runtime.none, the reason no runtime lane reproduces the PR: "nothing" or "n/a" says no reason."""
     for name in PROSE_FIELDS:
         n = len(content_words(getattr(card, name)))
         if n < MIN_WORDS:
             yield Finding(f"{name}#value", f"{name} has {n} words of content; write at least {MIN_WORDS}",
                           hint="diff statistics, hunk headers and generic phrases do not count")
+    if card.runtime.none is not None and len(prose.words(card.runtime.none)) < MIN_NONE_WORDS:
+        yield Finding("runtime.none#value", f"runtime.none gives no reason ({card.runtime.none.strip()!r}): say in "
+                                            f"{MIN_NONE_WORDS} words or more why no runtime lane reproduces the PR",
+                      hint="e.g. 'A dependency pin; nothing to model.', or point runtime at a lane that does")
 
 
 @rule("D205", "key_fragment.explain is missing substance", scope="card")
@@ -230,6 +235,8 @@ _SETUP = re.compile(r"(?:[HBAL]\d{2,3}|GB\d{3}|MI\d{3}X?)(?![\d])|\b(?:RTX|SM\d+
 #: a validation lane that can be run: a command, a module, a test path or a flag
 _RUNNABLE = re.compile(r"python3? |pytest|--[a-z]|/|\.py\b")
 MIN_LANE_WORDS = 4
+#: the fewest words runtime.none takes to give a reason ("A dependency pin; nothing to model.")
+MIN_NONE_WORDS = 4
 
 
 @rule("D208", "validation not recorded: no claims (or statement that the PR gave none), no lanes", scope="card")
@@ -248,7 +255,9 @@ def no_validation(card: Card, doc, ctx) -> Iterator[Finding]:
                           hint="say on what (GPU, model, TP, batch, benchmark) and who measured it (PR description, "
                                "author, review, CI)")
     if not card.validation_lanes:
-        yield Finding("validation.lanes", "no validation lanes: what must a change here be validated on?")
+        yield Finding("validation.lanes", "no validation lanes: what must a change here be validated on?",
+                      hint="a test to run (the PR's own, `python -m pytest ...`), a benchmark, or what to compare on "
+                           "which setup (greedy outputs with and without the change)")
     for i, lane in enumerate(card.validation_lanes):
         if len(prose.words(lane)) < MIN_LANE_WORDS and not _RUNNABLE.search(lane):
             yield Finding(f"validation.lanes[{i}]", "a lane that names nothing to run or check",

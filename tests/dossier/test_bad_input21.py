@@ -5,7 +5,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from dossier.render.markdown import _unpaired_ticks_escaped, link_prs, prose
-from tests.dossier.test_lint_probes15 import _append
+from tests.dossier.test_lint_probes15 import _append, _set
 
 _MD = MarkdownIt("commonmark")
 
@@ -253,3 +253,19 @@ def _default_round():
 
 (test_the_real_default_cards_lint_clean, test_a_wrong_default_is_caught,
  test_a_default_the_lock_agrees_with_stays_clean) = _default_round()
+
+
+# the workflow probe: `runtime: {none: "nothing"}` passed every rule, a template answer that gives no reason
+NONE_PROBES = [("runtime-none-no-reason", 31942, (34763,), _set("runtime.none", "nothing"), "D204"),
+               ("runtime-none-na", 31942, (34763,), _set("runtime.none", "n/a"), "D204")]
+NONE_NEAR = [("runtime-none-a-reason", 31942, (34763,), _set("runtime.none", "Argument validation only; nothing to model."))]
+
+
+def _none_round():
+    from tests.dossier.test_lint_probes16 import probe_round
+
+    return probe_round(NONE_PROBES, NONE_NEAR)
+
+
+(test_the_real_runtime_none_card_lints_clean, test_a_runtime_none_without_a_reason_is_caught,
+ test_a_runtime_none_with_a_reason_stays_clean) = _none_round()

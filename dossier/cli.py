@@ -975,6 +975,8 @@ def releases_verify(
         proof = (f"{ev.change} {ev.old.version} -> {ev.new.version} {ev.file}:{','.join(map(str, ev.lines[:4]))}"
                  if ev else "")
         shipped = rv.shipped_line(v, current=card.status == "current")
+        if not (proof or shipped or v.findings):
+            shipped = rv.unproven_why(card, v, lock.cards.get(card.pr))
         out.print(f"#{card.pr:<6} {card.state:<6} {card.status:<10} {v.kind:<12} {proof}"
                   + (f"  [{shipped}]" if shipped else ""), markup=False)
         for code, msg in v.findings:

@@ -448,6 +448,20 @@ def shipped_line(verdict: Verdict, where: Callable[[str], str] = str, current: b
     return "; ".join(parts)
 
 
+def unproven_why(card: Card, verdict: Verdict, history: History | None) -> str:
+    """Why no release diff proves ``card`` (a release-scan verdict with nothing else to say): a line `releases
+    verify` printed bare."""
+    if card.key_fragment.pointer:
+        return "a pointer (its explain starts 'Unverified:'): no release holds the PR's own lines"
+    if card.state != "merged":
+        return f"never merged ({card.state}): only its PR's diff can prove it"
+    if card.status == "reverted":
+        return "reverted: the releases lack its own lines"
+    if history is None or not history.present:
+        return "its line is in no release scanned: only its PR's diff can prove it"
+    return "no release diff of its merge window adds its line"
+
+
 def away_text(away: tuple[str, str, str]) -> str:
     """"its line absent from 0.5.13 to 0.5.16, back in 0.5.17" (one release: "absent in 0.5.13")."""
     first, last, back = away

@@ -302,6 +302,15 @@ def test_for_version_places_each_current_card(setup):
     assert "replaced later (1): changes 0.2.0 runs that later PRs replaced" in text
 
 
+def test_verify_says_why_no_release_diff_proves_a_card(setup):
+    """A card no release diff proves was printed as a bare `release-scan` line: now with the reason."""
+    root, cache = setup
+    out = verify(root, cache).stdout
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("#")}
+    assert rows["#109"].endswith("[reverted: the releases lack its own lines]")
+    assert "a pointer (its explain starts 'Unverified:')" in rows["#120"]
+
+
 def test_verify_record_never_drops_a_release_the_cache_lacks(setup):
     """Recording from a cache that lacks a release the lock holds would drop every event through it: refused."""
     root, cache = setup

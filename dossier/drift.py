@@ -54,6 +54,8 @@ class DriftResult:
     #: the card's fragment is a removal (evidence lock: old side): absence is what the PR did
     removal: bool = False
     key_fragment: str = ""
+    #: the match names code the PR targeted, not a line it wrote (explain starts "Unverified:")
+    pointer: bool = False
 
     @property
     def problem(self) -> bool:
@@ -65,6 +67,8 @@ class DriftResult:
         if self.removal:
             return "removed code still absent" if self.verdict == MISSING else "removed code is present again"
         if self.status in REPLACED and self.verdict == IN_PLACE:
+            if self.pointer:  # the code the PR meant to change, not its own line: its being there says nothing
+                return "a pointer to the code the PR targeted, which is still there"
             return f"still present unchanged: is status {self.status} right?"
         if self.verdict == MISSING:
             return "reverted or superseded?" if self.status == "current" else "gone, as its status says"
@@ -95,6 +99,7 @@ def check_card(card: Card, tree: SourceTree, removal: bool = False) -> DriftResu
         "match": kf.match,
         "removal": removal,
         "key_fragment": key_sha(kf),
+        "pointer": kf.pointer,
     }
     text = tree.text(kf.file)
     if text is not None:
@@ -372,9 +377,8 @@ def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list
             for w in e.get("found") or []
             if isinstance(w, dict)
         ]
-        r = DriftResult(
-            card.pr, card.status, e.get("file", ""), "", e.get("verdict", ""), removal=bool(e.get("removal"))
-        )
+        r = DriftResult(card.pr, card.status, e.get("file", ""), "", e.get("verdict", ""),
+                        removal=bool(e.get("removal")), pointer=card.key_fragment.pointer)
         if r.verdict == MISSING and (r.removal or card.status != "current"):
             return []  # gone as the status (or the removal) says: nothing to tell
         if r.verdict == OUTSIDE:

@@ -97,6 +97,21 @@ def test_verdicts_on_a_package(root, package):
     assert got[103].verdict == "outside" and not got[103].problem
 
 
+def test_a_pointer_still_in_place_is_no_question_about_its_status(tmp_path, package):
+    """A superseded card whose match names the code the PR targeted (explain "Unverified: ..."): that code being
+    there says nothing of the PR, yet drift, and the manual's card, asked "is status superseded right?"."""
+    pointer = {**kf(MODEL, "class Widget:"), "explain": "Unverified: no source we hold shows a line of this PR; the "
+                                                        "match names the class it targeted."}
+    root = write_project(tmp_path / "p", [make_card(100), make_card(90, state="closed", merged_at=None,
+                                                                    status="superseded", superseded_by=[100],
+                                                                    key_fragment=pointer)])
+    got = results(root, package)[90]
+    assert got.verdict == "in-place" and got.note == "a pointer to the code the PR targeted, which is still there"
+    runner.invoke(app, ["drift", "--sglang-src", str(package), "--record", "--root", str(root)])
+    shown = drift.annotator(Project.load(root))(Project.load(root).card(90))[0]
+    assert "is status superseded right?" not in shown and "a pointer to the code the PR targeted" in shown
+
+
 def test_relocation_prefers_the_same_file_name(root, package):
     write_tree(
         package, {"srt/zz/a.py": "x = widget_gating_kernel\n", "aa/fused_gating.py": "widget_gating_kernel\n"}

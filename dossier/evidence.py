@@ -328,9 +328,9 @@ def write_section(root: Path, name: str, value: object) -> Path:
         sections[name] = value
         body = {k: v for k, v in sections.items() if v is not None}
         body.setdefault("cards", {})
-        # the cards section's seal: written with the section, carried over as it was by a releases recording
-        digest = cards_digest(value) if name == "cards" else (cards_seal(root) or (None,))[0]
-        seal = f"{CARDS_SEAL}{digest}\n" if digest else ""
+        # each section's seal: written with the section, the other's carried over as it was
+        digests = {k: section_digest(value) if k == name else (section_seal(root, k) or (None,))[0] for k in SEALS}
+        seal = "".join(f"{SEALS[k]}{d}\n" for k, d in digests.items() if d)
         return LOCK_HEADER + seal + f"version: {LOCK_VERSION}\n" + "".join(
             yaml.safe_dump({k: body[k]}, sort_keys=True, default_flow_style=None, width=120)
             for k in ("cards", "releases") if k in body
@@ -339,27 +339,29 @@ def write_section(root: Path, name: str, value: object) -> Path:
     return record_file(lock_path(root), text)
 
 
-#: the comment line that seals the cards section: the sha256 of the section `dossier lint --record` wrote (lint D329)
-CARDS_SEAL = "# cards sha256: "
+#: the comment lines that seal each section: the sha256 of the section as `dossier lint --record` (cards, lint D329)
+#: or `dossier releases verify --record` (releases, D341) wrote it
+SEALS = {"cards": "# cards sha256: ", "releases": "# releases sha256: "}
 
 
-def cards_digest(cards: object) -> str | None:
-    """The seal of a cards section as parsed (PR -> entry data); None for an empty or absent one."""
-    if not cards:
+def section_digest(section: object) -> str | None:
+    """The seal of a section as parsed (PR -> entry data, or the releases' mapping); None for an empty or absent
+    one."""
+    if not section:
         return None
-    canonical = json.dumps({str(k): v for k, v in cards.items()} if isinstance(cards, dict) else cards,
+    canonical = json.dumps({str(k): v for k, v in section.items()} if isinstance(section, dict) else section,
                            sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def cards_seal(root: Path) -> tuple[str, int] | None:
-    """The seal the lock's header carries and its line (None: none, e.g. a lock written before seals, or no lock,
-    or one that cannot be read: D311's)."""
+def section_seal(root: Path, name: str) -> tuple[str, int] | None:
+    """The seal of section ``name`` the lock's header carries and its line (None: none, e.g. a lock written before
+    seals, or no lock, or one that cannot be read: D311's)."""
     try:
         text = read_bytes(lock_path(root)).decode(errors="replace")
     except OSError:
         return None
-    m = re.search(rf"^{re.escape(CARDS_SEAL)}([0-9a-f]{{64}})$", text, re.MULTILINE)
+    m = re.search(rf"^{re.escape(SEALS[name])}([0-9a-f]{{64}})$", text, re.MULTILINE)
     return (m.group(1), text.count("\n", 0, m.start()) + 1) if m else None
 
 

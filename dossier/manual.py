@@ -92,7 +92,8 @@ def moved_files(project: Project) -> dict[int, str]:
 #: (evidence.lock, drift.lock: D311, its releases section: D316), a lock cut short at an entry boundary, which is still
 #: YAML and drops the cards past the cut from the manual: a card with no release evidence (D326: its release lines, and
 #: by-release.md says no release places it), a cards section that is not the one `lint --record` sealed (D329: its
-#: "Evidence (PR diff)" line), a card drift judges with no verdict (D332: its "SGLang <version>" note); two cards for
+#: "Evidence (PR diff)" line) or a releases section that is not the one `releases verify --record` sealed (D341: its
+#: release lines and spans, hand-edited), a card drift judges with no verdict (D332: its "SGLang <version>" note); two cards for
 #: one PR or a card under another PR's name (D506, D507: one would silently replace the other); a name that leads
 #: nowhere: a card's lane cards/lanes.yaml does not define (D501: a lane section of its own, with no title or
 #: symptoms), a lane's answer block that is not defined (D513: its link dropped), an item's finding that
@@ -100,7 +101,7 @@ def moved_files(project: Project) -> dict[int, str]:
 #: markdown link written in a card, lanes.yaml or a finding that leads to no page or anchor (D523): dead links; a
 #: finding whose lane is not defined (D702: its playbook link dropped, the raw lane id shown); a finding under another
 #: name than its file's (D701: two findings of one name, one would silently replace the other)
-RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D501", "D506", "D507", "D512", "D513", "D514", "D523",
+RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D341", "D501", "D506", "D507", "D512", "D513", "D514", "D523",
                 "D701", "D702")
 
 

@@ -464,13 +464,12 @@ def broken_cards_seal(ctx) -> Iterator[Finding]:
     an error. A lock without the line (written before seals, or with no PR-diff entry) is not judged, unless an
     entry holds the diff's code names (names:, recorded only since seals were); a lock that cannot be read is
     D311's."""
-    from dossier.evidence import cards_digest, cards_seal, lock_section
+    from dossier.evidence import lock_section, section_seal
 
-    seal = cards_seal(ctx.project.root)
     if lock(ctx)[1] is not None:
         return
-    if seal is None:  # an entry's names: (lint D621's offline grounds) is newer than seals: its lock had one
-        try:
+    if section_seal(ctx.project.root, "cards") is None:  # an entry's names: (lint D621's offline grounds) is newer
+        try:                                              # than seals: its lock had one
             section = lock_section(ctx.project.root, "cards")
         except LockError:
             return
@@ -482,15 +481,38 @@ def broken_cards_seal(ctx) -> Iterator[Finding]:
                                "cache: dossier fetch --all && dossier lint --record",
                           doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
         return
+    yield from _broken_seal(ctx, "cards", "`dossier lint --record`", "an entry was deleted or edited by hand, and the "
+                            "cards it proved now read as unverified (D301)",
+                            "dossier fetch --all && dossier lint --record")
+
+
+@rule("D341", "evidence.lock's releases section is not the one `dossier releases verify --record` sealed (edited by "
+              "hand)", scope="project")
+def broken_releases_seal(ctx) -> Iterator[Finding]:
+    """`dossier releases verify --record` seals the releases section as `lint --record` seals the cards section
+    (D329): the release lines, spans and build days the manual prints come from it, and CI, which has no release
+    cache to scan, could not tell a hand edit ("added line(s) 240" for 236) from a recording. A lock without the
+    seal line (written before it) is not judged; one that cannot be read is D311's."""
+    if lock(ctx)[1] is None:
+        yield from _broken_seal(ctx, "releases", "`dossier releases verify --record`", "a release line, span or day "
+                                "was edited by hand, and the manual prints it as the releases' evidence",
+                                "dossier releases verify --record --cache-dir DIR")
+
+
+def _broken_seal(ctx, name: str, writer: str, harm: str, again: str) -> Iterator[Finding]:
+    """A finding when section ``name`` of evidence.lock differs from the seal its writer left beside it."""
+    from dossier.evidence import lock_section, section_digest, section_seal
+
+    seal = section_seal(ctx.project.root, name)
+    if seal is None:
+        return
     sealed, line = seal
     try:
-        now = cards_digest(lock_section(ctx.project.root, "cards"))
+        now = section_digest(lock_section(ctx.project.root, name))
     except LockError:
         return
     if now != sealed:
-        doc = read_yaml(lock_path(ctx.project.root))
-        yield Finding("cards", f"the cards section is not the one `dossier lint --record` sealed (sha256 {sealed[:12]}, "
-                               f"now {now[:12] if now else 'empty'}): an entry was deleted or edited by hand, and the "
-                               "cards it proved now read as unverified (D301)",
-                      hint="restore the section (git diff cards/evidence.lock), or re-record it from the fetch cache: "
-                           "dossier fetch --all && dossier lint --record", doc=doc, at=(line, 1))
+        yield Finding(name, f"the {name} section is not the one {writer} sealed (sha256 {sealed[:12]}, now "
+                            f"{now[:12] if now else 'empty'}): {harm}",
+                      hint=f"restore the section (git diff cards/evidence.lock), or re-record it: {again}",
+                      doc=read_yaml(lock_path(ctx.project.root)), at=(line, 1))

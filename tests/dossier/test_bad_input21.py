@@ -269,3 +269,25 @@ def _none_round():
 
 (test_the_real_runtime_none_card_lints_clean, test_a_runtime_none_without_a_reason_is_caught,
  test_a_runtime_none_with_a_reason_stays_clean) = _none_round()
+
+
+def test_a_hand_edit_of_the_releases_section_breaks_its_seal(project_dir):
+    """evidence.lock's releases section (the release lines, spans and days the manual prints) could be edited by
+    hand, "added line(s) 240" for 236, and lint, render and drift all passed: only `releases verify`, which CI
+    cannot run, caught it. `releases verify --record` now seals it as `lint --record` seals the cards section."""
+    from dossier.evidence import lock_path, section_seal, write_section
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    def d341() -> list[str]:
+        return [d.message for d in run_lint(LintContext(Project.load(project_dir)), select=["D341", "D329"])]
+
+    write_section(project_dir, "cards", {})
+    releases = {"built": [["0.5.9", "2026-02-23"]], "cards": {}}
+    write_section(project_dir, "releases", releases)
+    assert section_seal(project_dir, "releases") is not None and d341() == []
+    path = lock_path(project_dir)
+    path.write_text(path.read_text().replace("2026-02-23", "2026-02-24"))
+    assert len(found := d341()) == 1 and "the releases section is not the one" in found[0]
+    path.write_text("".join(line for line in path.read_text().splitlines(True) if "releases sha256" not in line))
+    assert d341() == []  # a lock written before the seal: not judged

@@ -1309,7 +1309,9 @@ def regress(
 def show(
     pr: Annotated[int, pr_argument("PR number (19321 or #19321).")],
     diff: Annotated[bool, typer.Option("--diff", help="Also print the changed lines around the key fragment "
-                                       "(from the local fetch cache).")] = False,
+                                       "(from the local fetch cache; for a PR not fetched, from the release diff "
+                                       "that shipped it, when both releases are in the release cache: "
+                                       "$DOSSIER_RELEASES, else <root>/.dossier/releases).")] = False,
     context: Annotated[int, typer.Option(help="Diff lines shown around each matched line.", min=0, max=1000)] = 3,
     cache_dir: Annotated[Path | None, path_option(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
@@ -1318,7 +1320,7 @@ def show(
     """Print one card (with --diff: the real changed lines its key fragment lands on).
 
     Exit 1 when --diff finds no changed line the key fragment matches, 2 when the card is missing or invalid
-    or (with --diff) the PR is not fetched."""
+    or (with --diff) neither the PR's diff nor the release diff that shipped it is at hand."""
     from dossier.manual import card_notes, unreadable_locks
     from dossier.show import print_card
 
@@ -1328,14 +1330,14 @@ def show(
     card = project.card(pr)
     if card is None:
         missing_card(project, pr)
-    entry = None
+    entry = shipped = None
     if diff:  # before the card is printed: a card followed by an error reads as a half answer
         cache = _cache(project, cache_dir)
         entry = cache.get(pr)
         if entry is None and (why := cache.damaged(pr)):
             fail(f"the fetch cache entry of #{pr} is damaged ({why}): {cache.remedy(pr)}")
         if entry is None:
-            fail(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}`")
+            shipped = _release_diff(project, card)
     print_card(card, project, out, notes=card_notes(project, card))
     for problem in unreadable_locks(project):
         err.print(f"warning: {problem}: what it records is left out above (`dossier lint` says more)")
@@ -1344,6 +1346,36 @@ def show(
 
         if not print_excerpt(card, entry, out, context):
             raise typer.Exit(1)
+    if shipped is not None:
+        from dossier.excerpt import print_release_excerpt
+
+        if not print_release_excerpt(card, *shipped, out, context):
+            raise typer.Exit(1)
+
+
+def _release_diff(project: Project, card):
+    """(event, old tree, new tree) of the release diff that shipped ``card``, for `show --diff` without the PR's
+    diff; a usage error saying what to fetch or sync when it is not at hand."""
+    from dossier import releases as rl
+    from dossier.locks import LockError
+    from dossier.release_evidence import RELEASE_DIFF, merge_dates, read_release_lock
+    from dossier.source_tree import SourceTree
+
+    fetch = f"#{card.pr} is not in the fetch cache: run `dossier fetch {card.pr}`"
+    try:
+        verdict = read_release_lock(project.root).verdict(card, merge_dates(project.cards))
+    except LockError:
+        verdict = None
+    event = verdict.evidence if verdict is not None and verdict.kind == RELEASE_DIFF else None
+    if event is None:
+        fail(fetch + " (no release diff proves it)")
+    cache = rl.cache_dir(project.root)
+    trees = {r.version: r for r in rl.synced(cache)} if cache.is_dir() else {}
+    wanted = [v for v in (event.old.version, event.new.version) if v not in trees]
+    if wanted:
+        fail(f"{fetch}, or sync SGLang {' and '.join(wanted)} (`dossier releases sync --from {wanted[0]} --to "
+             f"{wanted[-1]}`, into {cache}) to see the release diff that shipped it")
+    return event, SourceTree.release(trees[event.old.version]), SourceTree.release(trees[event.new.version])
 
 
 @command()

@@ -1,10 +1,13 @@
-"""`dossier show N --diff`: the real changed lines around a card's key fragment, from the local fetch cache.
+"""`dossier show N --diff`: the real changed lines around a card's key fragment, from the local fetch cache, or,
+where the PR is not fetched, from the release diff that shipped them (both releases synced).
 
-The repository keeps only the match string and our explanation; whoever has fetched the PR sees the code.
+The repository keeps only the match string and our explanation; whoever has fetched the PR, or synced the releases,
+sees the code.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -12,11 +15,13 @@ from rich.text import Text
 
 from dossier.evidence import NO_PATCH, PROBLEM_TEXT, Located, diff_files, find_fragment, patch_missing
 from dossier.model import Card
+from dossier.release_evidence import Event, unified
 from dossier.show import shown
 from dossier.sources import not_utf8
 
 if TYPE_CHECKING:
     from dossier.diff import DiffFile, DiffLine
+    from dossier.source_tree import SourceTree
     from dossier.sources.cache import CacheEntry
 
 STYLE = {"+": "green", "-": "red", " ": "dim"}
@@ -55,6 +60,25 @@ def print_excerpt(card: Card, entry: CacheEntry, console: Console, context: int 
     if lost := not_utf8(entry.provenance).get(located.file.path):
         console.print(f"note: {lost} line(s) of this file were not UTF-8 when fetched: U+FFFD (\ufffd) stands where "
                       "their bytes were")
+    return _print_located(located, console, context)
+
+
+def print_release_excerpt(card: Card, event: Event, old: SourceTree, new: SourceTree, console: Console,
+                          context: int = 3) -> bool:
+    """Print the lines of the release diff that shipped the card's change (``event``: ``old`` -> ``new``) that its
+    match lands on; False when it lands nowhere useful (the trees are not the ones the evidence recorded)."""
+    files = unified(event.file, old.text(event.file), event.file, new.text(event.file))
+    located = find_fragment(files, replace(card.key_fragment, file=event.file))
+    console.print(shown(Text.assemble(("release diff ", "bold"), f"SGLang {old.version} -> {new.version} ",
+                                      (event.file, "cyan"), "  (the releases that shipped it, not the PR's own diff)")))
+    if located.file is None:
+        console.print(shown(f"the releases' diff does not change {event.file}: sync the releases again"))
+        return False
+    return _print_located(located, console, context)
+
+
+def _print_located(located: Located, console: Console, context: int) -> bool:
+    """Print the hunks a located match sits in (its lines highlighted); False when it sits nowhere useful."""
     if not located.hits:
         why = (
             "has no patch text (binary or too large)"

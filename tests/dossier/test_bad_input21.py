@@ -291,3 +291,25 @@ def test_a_hand_edit_of_the_releases_section_breaks_its_seal(project_dir):
     assert len(found := d341()) == 1 and "the releases section is not the one" in found[0]
     path.write_text("".join(line for line in path.read_text().splitlines(True) if "releases sha256" not in line))
     assert d341() == []  # a lock written before the seal: not judged
+
+
+def test_show_diff_without_the_prs_diff_shows_the_release_diff_that_shipped_it(tmp_path, monkeypatch):
+    """Offline, `show N --diff` only said "run `dossier fetch N`" (which needs GitHub), though the release diff
+    that proves the card is at hand wherever the two releases are synced."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+    from tests.dossier.test_release_evidence import released_project, verify
+
+    root, cache = released_project(tmp_path, monkeypatch)
+    verify(root, cache, "--record")
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    shown = CliRunner().invoke(app, ["show", "101", "--diff", "--root", str(root)])
+    assert shown.exit_code == 0, shown.output
+    assert "release diff SGLang 0.1.0.post1 -> 0.2.0 python/sglang/srt/models/qwen3_next.py" in shown.output
+    assert "+    def split_heads(self):" in shown.output
+    monkeypatch.setenv("DOSSIER_RELEASES", str(tmp_path / "empty"))
+    missing = CliRunner().invoke(app, ["show", "101", "--diff", "--root", str(root)])
+    assert missing.exit_code == 2 and "or sync SGLang 0.1.0.post1 and 0.2.0" in " ".join(missing.output.split())
+    unproven = CliRunner().invoke(app, ["show", "104", "--diff", "--root", str(root)])
+    assert unproven.exit_code == 2 and "(no release diff proves it)" in unproven.output

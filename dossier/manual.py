@@ -9,13 +9,13 @@ from dossier.drift import annotator as drift_notes
 from dossier.drift import read_absent
 from dossier.drift import read_lock as read_drift_lock
 from dossier.evidence import annotator as evidence_notes
-from dossier.evidence import key_sha, read_lock
+from dossier.evidence import read_lock
 from dossier.for_version import by_release
 from dossier.locks import LockError
 from dossier.model import Card
 from dossier.project import Project
 from dossier.regress import gpu_annotator, gpu_runs
-from dossier.release_evidence import read_release_lock
+from dossier.release_evidence import merge_dates, read_release_lock
 from dossier.render import Annotator, RenderInput, render_documents
 from dossier.surface_history import read_history
 
@@ -50,10 +50,12 @@ def releases(project: Project) -> dict | None:
     if not lock.built:
         return None
     groups, reverted, unplaced = by_release(project, lock)
-    # every merged card, whatever its status: the releases its quoted line arrived in or left (by-file's coverage;
-    # an unmerged PR's line in a release is another change's)
-    touched = {c.pr: {e.new.version for e in h.events} for c in project.cards
-               if c.state == "merged" and (h := lock.cards.get(c.pr)) and h.key_fragment == key_sha(c.key_fragment)}
+    # every merged card, whatever its status: the release that shipped its change, and the one that dropped it for a
+    # change taken out (by-file's coverage: a release only a later rewrite of its line touched is another change's,
+    # shown as "also changed in"; an unmerged PR's line in a release is another change's)
+    dates = merge_dates(project.cards)
+    touched = {c.pr: {e.new.version for e in (v.shipped or v.evidence, v.removed if c.status != "current" else None) if e}
+               for c in project.cards if c.state == "merged" and (v := lock.verdict(c, dates)) is not None}
     return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
             "files": lock.files, "touched": touched}
 

@@ -117,7 +117,7 @@ def prefill_views(qkvz: torch.Tensor, ba: torch.Tensor, rs: GDNShape):
 
 def ours_prefill_35(x, qkvz_w, ba_w, rs: GDNShape, alt):
     """SGLang's prefill (two GEMMs, views) with the ``ba`` GEMM on ``alt`` at every size: one merged GEMM was
-    slower than two at some prefill sizes (H200 bench, TP8 T=2048: 78.9 vs 65.8 us), as SGLang's own
+    slower than two at some prefill sizes (H200 bench, 2026-11-30, TP8 T=2048: 78.9 vs 65.8 us), as SGLang's own
     comment on its ROCm merged GEMM says for cuBLAS above about 1k rows."""
     return prefill_views(*two_gemms(x, qkvz_w, ba_w, alt, max_overlap_tokens=None), rs)
 

@@ -565,25 +565,48 @@ def unknown_release(card: Card, doc, ctx) -> Iterator[Finding]:
     from dossier.lint.depth import card_texts, text_location
 
     built = release_lock(ctx)[0].built
+    for path, text in card_texts(card) if built else ():
+        for message in _unreleased(text, built):
+            yield Finding(text_location(path), message, hint=_UNRELEASED_HINT)
+
+
+@rule("D342", "cards/lanes.yaml or a finding names an SGLang release that never existed (D322's reading)",
+      scope="project")
+def unknown_release_in_manual(ctx) -> Iterator[Finding]:
+    """D322 for the texts the manual is rendered from besides the cards: the answers, errors and playbook of
+    cards/lanes.yaml and the findings. "(fixed in 0.5.10.post2 by #22458)" in a playbook symptom sent 0.5.10 users
+    to a release SGLang never published, and no rule read it."""
+    from dossier.lint.flag_releases import manual_texts
+
+    built = release_lock(ctx)[0].built
     if not built:
         return
+    for doc, path, text, _ in manual_texts(ctx.project):
+        if doc is not ctx.project.lanes_doc and doc not in ctx.project.finding_docs:
+            continue
+        for message in _unreleased(text, built):
+            yield Finding(path, message, hint=_UNRELEASED_HINT, doc=doc)
+
+
+_UNRELEASED_HINT = ("name a release that shipped it (`dossier releases verify`), or sync newer releases "
+                    f"({VERIFY})")
+
+
+def _unreleased(text: str, built) -> Iterator[str]:
+    """What D322 says of each SGLang release ``text`` names that ``built`` (the releases scanned) lacks."""
     series = {".".join(v.split(".")[:2]) for v in built}
     first, last = min(built, key=Version), max(built, key=Version)
-    for path, text in card_texts(card):
-        flat = " ".join(text.split())
-        for m in _RELEASE_NAMED.finditer(flat):
-            version = m.group(1) or m.group(2) or m.group(3)
-            # "SGLang 0.6.0" is SGLang's whatever its series; a bare "v0.6.0" only in the series of the releases
-            if (version in built or (m.group(1) is None and ".".join(version.split(".")[:2]) not in series)
-                    or Version(version) < Version(first) or _OTHER_PACKAGE.search(flat[:m.start()][-40:])):
-                continue
-            newer = Version(version) > Version(last)
-            yield Finding(text_location(path),
-                          f"names SGLang {version}, " + (f"newer than the last release, {last}" if newer else
-                                                         "which was never released")
-                          + f" (evidence.lock lists {first} .. {last})",
-                          hint="name a release that shipped it (`dossier releases verify`), or sync newer releases "
-                               f"({VERIFY})")
+    flat = " ".join(text.split())
+    for m in _RELEASE_NAMED.finditer(flat):
+        version = m.group(1) or m.group(2) or m.group(3)
+        # "SGLang 0.6.0" is SGLang's whatever its series; a bare "v0.6.0" only in the series of the releases
+        if (version in built or (m.group(1) is None and ".".join(version.split(".")[:2]) not in series)
+                or Version(version) < Version(first) or _OTHER_PACKAGE.search(flat[:m.start()][-40:])):
+            continue
+        newer = Version(version) > Version(last)
+        yield (f"names SGLang {version}, " + (f"newer than the last release, {last}" if newer else
+                                              "which was never released")
+               + f" (evidence.lock lists {first} .. {last})")
 
 
 @rule("D321", "status current, yet no release scanned holds its line nor its `today` place", scope="card")

@@ -313,3 +313,25 @@ def test_show_diff_without_the_prs_diff_shows_the_release_diff_that_shipped_it(t
     assert missing.exit_code == 2 and "or sync SGLang 0.1.0.post1 and 0.2.0" in " ".join(missing.output.split())
     unproven = CliRunner().invoke(app, ["show", "104", "--diff", "--root", str(root)])
     assert unproven.exit_code == 2 and "(no release diff proves it)" in unproven.output
+
+
+@pytest.mark.parametrize("release, caught", [("0.5.10.post2", True), ("0.5.24", True), ("0.5.11", False)])
+def test_a_release_that_never_existed_in_lanes_yaml_is_d342(tmp_path, release, caught):
+    """D322 read only the cards: "(fixed in 0.5.10.post2 by #22458)" in a playbook symptom, a release SGLang never
+    published, passed lint and reached the manual (the lanes mutation probe)."""
+    import shutil
+
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+    from tests.dossier.test_lint_probes15 import REAL
+
+    (tmp_path / "cards").mkdir()
+    shutil.copy(REAL / "pyproject.toml", tmp_path)
+    shutil.copy(REAL / "cards" / "evidence.lock", tmp_path / "cards")
+    lanes = (REAL / "cards" / "lanes.yaml").read_text()
+    assert "(fixed in 0.5.11 by #22458)" in lanes
+    (tmp_path / "cards" / "lanes.yaml").write_text(lanes.replace("(fixed in 0.5.11 by #22458)",
+                                                                 f"(fixed in {release} by #22458)"))
+    found = [d.message for d in run_lint(LintContext(Project.load(tmp_path)), select=["D342"])]
+    assert bool(found) is caught, found
+    assert not caught or f"names SGLang {release}" in found[0]

@@ -1435,8 +1435,7 @@ def new(
     """Scaffold cards/PR.yaml from known facts; the prose is left for you to write.
 
     Without `dossier fetch PR` first, --title and --state are needed (and --merged-at for a merged PR). Never
-    replaces a card: exit 2 when
-    cards/PR.yaml exists or another card holds the PR."""
+    replaces a card: exit 2 when cards/PR.yaml exists or another card holds the PR."""
     from dossier.scaffold import scaffold_card
 
     project = _project(root)

@@ -107,9 +107,8 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
     try:
         got = source.fetch(pr)
         breaker.record(host, None)
-        held = cache.get(pr)
-        lost = _changed_lines_lost(held, got.meta, source.repo)
-        if lost:  # held is not None
+        held, lost = _changed_lines_lost(cache, pr, got.meta, source.repo)
+        if lost:
             return Outcome(pr, "failed", error=(
                 f"{source.name} sent no changed lines for {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''} "
                 f"(a file too large for its API), which the cached entry (from {held.provenance.get('source')}) holds: "
@@ -127,17 +126,19 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
         return Outcome(pr, "failed", error=f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _changed_lines_lost(held: CacheEntry | None, meta: dict, repo: str) -> list[str]:
-    """The files whose changed lines the cached entry of the same repository holds and a fresh fetch (``meta``) does
-    not (GitHub sends no patch for a very large file): replacing the entry would drop its card's proof."""
+def _changed_lines_lost(cache: Cache, pr: int, meta: dict, repo: str) -> tuple[CacheEntry | None, list[str]]:
+    """(the cached entry, the files whose changed lines it holds and a fresh fetch, ``meta``, does not): GitHub sends
+    no patch for a very large file, and replacing the entry would drop its card's proof. The cache is read only for
+    a fetch that lacks some patch text."""
     missing = {f.get("filename") for f in meta.get("files") or [] if f.get("patch_missing")}
-    if held is None or not missing or held.provenance.get("repo") != repo:
-        return []
+    held = cache.get(pr) if missing else None
+    if held is None or held.provenance.get("repo") != repo:
+        return held, []
     try:
         files = held.files()
     except DiffError:  # a damaged entry proves nothing: the fetch replaces it
-        return []
-    return sorted(f.path for f in files if f.path in missing and f.hunks)
+        return held, []
+    return held, sorted(f.path for f in files if f.path in missing and f.hunks)
 
 
 def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: bool = False, jobs: int = 4,

@@ -98,7 +98,8 @@ class Report:
                      "built": p.built, **({"note": p.note} if p.note else {})} for p in items]
 
         return {"version": self.version, "built": self.built, "has": rows(self.has), "lacks": rows(self.lacks),
-                "replaced": rows(self.replaced), "exposed": rows(self.exposed), "unsure": rows(self.unsure), "unplaced": [c.pr for c in self.unplaced],
+                "replaced": rows(self.replaced), "exposed": rows(self.exposed), "unsure": rows(self.unsure),
+                "unplaced": [c.pr for c in self.unplaced],
                 # both keys always (a reader's code reads one shape): exposed_not_judged is why no bug was judged
                 "exposed_not_judged": self.exposed_not_judged or None,
                 "exposure_sharpened": self.sharpened if not self.exposed_not_judged else False,

@@ -54,8 +54,8 @@ def releases(project: Project) -> dict | None:
     # change taken out (by-file's coverage: a release only a later rewrite of its line touched is another change's,
     # shown as "also changed in"; an unmerged PR's line in a release is another change's)
     dates = merge_dates(project.cards)
-    touched = {c.pr: {e.new.version for e in (v.shipped or v.evidence, v.removed if c.status != "current" else None) if e}
-               for c in project.cards if c.state == "merged" and (v := lock.verdict(c, dates)) is not None}
+    touched = {c.pr: {e.new.version for e in (v.shipped or v.evidence, None if c.status == "current" else v.removed)
+                      if e} for c in project.cards if c.state == "merged" and (v := lock.verdict(c, dates)) is not None}
     return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
             "files": lock.files, "touched": touched}
 
@@ -95,16 +95,16 @@ def moved_files(project: Project) -> dict[int, str]:
 #: YAML and drops the cards past the cut from the manual: a card with no release evidence (D326: its release lines, and
 #: by-release.md says no release places it), a cards section that is not the one `lint --record` sealed (D329: its
 #: "Evidence (PR diff)" line) or a releases section that is not the one `releases verify --record` sealed (D341: its
-#: release lines and spans, hand-edited), a card drift judges with no verdict (D332: its "SGLang <version>" note); two cards for
-#: one PR or a card under another PR's name (D506, D507: one would silently replace the other); a name that leads
+#: release lines and spans, hand-edited), a card drift judges with no verdict (D332: its "SGLang <version>" note); two
+#: cards for one PR or a card under another PR's name (D506, D507: one would silently replace the other); a name that leads
 #: nowhere: a card's lane cards/lanes.yaml does not define (D501: a lane section of its own, with no title or
 #: symptoms), a lane's answer block that is not defined (D513: its link dropped), an item's finding that
 #: cards/findings/ does not hold (D514: a link to no section), an answer citing a PR with no card (D512) and a
 #: markdown link written in a card, lanes.yaml or a finding that leads to no page or anchor (D523): dead links; a
 #: finding whose lane is not defined (D702: its playbook link dropped, the raw lane id shown); a finding under another
 #: name than its file's (D701: two findings of one name, one would silently replace the other)
-RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D341", "D501", "D506", "D507", "D512", "D513", "D514", "D523",
-                "D701", "D702")
+RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D341", "D501", "D506", "D507", "D512", "D513", "D514",
+                "D523", "D701", "D702")
 
 
 def blockers(project: Project) -> list[Diagnostic]:

@@ -114,7 +114,7 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
         pr=pr, title=yaml_string(title), state=state, merged_at=merged_at or "null",
         lane=lane or '""', status={"merged": "current", "open": "candidate"}.get(state, "adjacent"),
         first_file=yaml_string(every[0]) if every else '""',
-        runtime=yaml_list(files.get("runtime", [])), tests=yaml_list(files.get("tests", [])), docs=yaml_list(files.get("docs", [])),
+        **{group: yaml_list(files.get(group, [])) for group in ("runtime", "tests", "docs")},
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

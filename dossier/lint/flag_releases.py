@@ -86,12 +86,18 @@ def name_of_another_release(ctx) -> Iterator[Finding]:
 
 def manual_texts(project) -> list[tuple[YamlDoc, str, str, bool]]:
     """(doc, path, text, historical) of every text the manual is rendered from but the templates: the cards' prose,
-    cards/lanes.yaml (a `historical` key or a text opening "historical:" marks its names historical), the findings
-    (not their code)."""
+    then :func:`lanes_and_finding_texts`."""
+    return [(doc, path, text, False) for doc in project.valid_docs() for path, text in _field_texts(doc.data)] \
+        + lanes_and_finding_texts(project)
+
+
+def lanes_and_finding_texts(project) -> list[tuple[YamlDoc, str, str, bool]]:
+    """(doc, path, text, historical) of cards/lanes.yaml (a `historical` key or a text opening "historical:" marks
+    its names historical) and of the findings (not their code)."""
     from dossier.cards import strings
     from dossier.project import is_valid
 
-    texts = [(doc, path, text, False) for doc in project.valid_docs() for path, text in _field_texts(doc.data)]
+    texts = []
     if project.lanes_doc is not None and isinstance(project.lanes_doc.data, dict):
         texts += [(project.lanes_doc, path, text, HISTORICAL_KEY in re.split(r"[.\[]", path)
                    or text.lstrip().lower().startswith(HISTORICAL_KEY + ":"))

@@ -576,14 +576,10 @@ def unknown_release_in_manual(ctx) -> Iterator[Finding]:
     """D322 for the texts the manual is rendered from besides the cards: the answers, errors and playbook of
     cards/lanes.yaml and the findings. "(fixed in 0.5.10.post2 by #22458)" in a playbook symptom sent 0.5.10 users
     to a release SGLang never published, and no rule read it."""
-    from dossier.lint.flag_releases import manual_texts
+    from dossier.lint.flag_releases import lanes_and_finding_texts
 
     built = release_lock(ctx)[0].built
-    if not built:
-        return
-    for doc, path, text, _ in manual_texts(ctx.project):
-        if doc is not ctx.project.lanes_doc and doc not in ctx.project.finding_docs:
-            continue
+    for doc, path, text, _ in lanes_and_finding_texts(ctx.project) if built else ():
         for message in _unreleased(text, built):
             yield Finding(path, message, hint=_UNRELEASED_HINT, doc=doc)
 

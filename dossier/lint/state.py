@@ -91,7 +91,8 @@ def merged_before_opened(ctx) -> Iterator[Finding]:
         yield Finding("opened", f"merge dates not checked against opening days: {exc}",
                       hint="take each day from its PR's thread (GitHub's created_at); a day `lint --record` wrote came "
                            "from the fetched PR, so a wrong one means the fetch source gave a wrong opening day: "
-                           "correct that line by hand, keeping its source", doc=read_yaml(ctx.project.root / OPENED_LOCK))
+                           "correct that line by hand, keeping its source",
+                      doc=read_yaml(ctx.project.root / OPENED_LOCK))
         return
     for doc in ctx.project.valid_docs():
         card = Card.from_data(doc.data, doc.path)

@@ -77,7 +77,8 @@ def code_cell(text: object) -> str:
 _UNESCAPED = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
 # GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
-_CODE_OR_HTML = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)|" + _UNESCAPED + r"<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
+_CODE_OR_HTML = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)"
+                           r"|" + _UNESCAPED + r"<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
                            r"(?=[A-Za-z/!?])")
 
 
@@ -197,7 +198,8 @@ def prose(text: str) -> str:
 
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html (a `<` CommonMark could
 # read as a tag or an autolink: a letter, `/`, `!` or `?` after it; "1 < 2 (#10233 > none)" is prose), headings' PR
-_PROTECTED = re.compile(r"```.*?```|(?<!`)" + _UNESCAPED + r"(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|!?\[[^\]\n]*\]\([^)\n]*\)"
+_PROTECTED = re.compile(r"```.*?```|(?<!`)" + _UNESCAPED + r"(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)"
+                        r"|!?\[[^\]\n]*\]\([^)\n]*\)"
                         r"|" + _UNESCAPED + r"<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
 _PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
 

@@ -506,9 +506,9 @@ def lint(
         "--cache-dir", help="Fetch cache (default: $DOSSIER_CACHE, else <root>/.dossier/cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or github annotations.")] = Format.text,
     select: Annotated[list[str] | None, typer.Option(
-        parser=given_text, help="Only rules whose code starts so, in any case (repeatable).")] = None,
+        parser=given_text, help="Only rules whose code starts so, in any case (repeatable, or comma-separated: D319,D343).")] = None,
     ignore: Annotated[list[str] | None, typer.Option(
-        parser=given_text, help="Leave out rules whose code starts so, in any case (repeatable).")] = None,
+        parser=given_text, help="Leave out rules whose code starts so, in any case (repeatable, or comma-separated).")] = None,
     list_rules: Annotated[bool, typer.Option(
         "--list-rules", help="List the rule codes (those --select and --ignore choose) and exit.")] = False,
     explain: Annotated[str | None, typer.Option(
@@ -530,9 +530,10 @@ def lint(
     unknown --select code, a folder that holds no card, an unreadable fetch cache).
     """
     from dossier.lint import RULES, LintContext, has_errors, run_lint
-    from dossier.lint.engine import chosen_rules, code_prefix, unknown_selectors
+    from dossier.lint.engine import chosen_rules, code_prefix, split_codes, unknown_selectors
     from dossier.lint.evidence import UNVERIFIED
 
+    select, ignore = split_codes(select), split_codes(ignore)
     for option, given in (("--select", select), ("--ignore", ignore)):
         if unknown := unknown_selectors(given or []):
             fail(f"{option} {', '.join(unknown)} matches no rule code (see `dossier lint --list-rules`)")

@@ -403,7 +403,8 @@ def _emit(ctx, code: str) -> Iterator[Finding]:
 @rule("D600", "claims unchecked: no SGLang source found", scope="project", severity="warning")
 def no_source(ctx) -> Iterator[Finding]:
     if surface(ctx) is None and ctx.project.lanes_doc is not None:
-        yield Finding("", f"flags, env vars and paths not checked: {ctx.memo['surface_error']}",
+        yield Finding("", "flags, env vars and paths not checked, nor the explain of a card with no cached diff (D214): "
+                          f"{ctx.memo['surface_error']}",
                       hint="pip install --no-deps sglang, or pass --sglang-src", doc=ctx.project.lanes_doc)
 
 

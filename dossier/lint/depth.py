@@ -378,14 +378,17 @@ def ungrounded(card: Card, doc, ctx) -> Iterator[Finding]:
 
 @rule("D214", "key_fragment.explain names nothing from the match line or its hunk", scope="card")
 def explain_unanchored(card: Card, doc, ctx) -> Iterator[Finding]:
+    """The explain must name an identifier of the match line or of its hunk: the cached diff's, else the code around
+    the match in the SGLang tree lint reads. With neither (no cached diff, no SGLang installed) the hunk is unknown
+    and the card is not judged; D600 says the tree is missing."""
+    from dossier.lint.claims import surface
+
     kf = card.key_fragment
-
-    def hunks():  # the match line, then its hunk: the cached diff's, else the code around it today
-        yield kf.match
-        texts = ground_texts(card, ctx, hunk_of_match=True)
-        yield from texts or [around_match(kf.file, kf.match, ctx)]
-
-    if not any(_names(t, kf.explain) for text in hunks() for t in code_tokens(text)):
+    hunks = ground_texts(card, ctx, hunk_of_match=True)
+    if not hunks and surface(ctx) is None:
+        return
+    texts = [kf.match, *(hunks or [around_match(kf.file, kf.match, ctx)])]
+    if not any(_names(t, kf.explain) for text in texts for t in code_tokens(text)):
         shown = ", ".join(sorted(code_tokens(kf.match))[:4]) or kf.match
         yield Finding("key_fragment.explain#value",
                       "explain names no identifier of the matched line (or its hunk)",

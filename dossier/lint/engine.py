@@ -60,6 +60,14 @@ def chosen_rules(select: Iterable[str] | None = None, ignore: Iterable[str] = ()
             if r.code.startswith(chosen) and not (dropped and r.code.startswith(dropped))]
 
 
+def split_codes(given: Iterable[str] | None) -> list[str] | None:
+    """The codes or prefixes of repeated options, each also comma-separated (``D319,D343``); a value that is
+    only commas stays whole, so it is refused as a code rather than read as no choice."""
+    if given is None:
+        return None
+    return [code for raw in given for code in (raw.split(",") if raw.strip(" ,") else [raw]) if code.strip()]
+
+
 def unknown_selectors(select: Iterable[str]) -> list[str]:
     """The prefixes (``--select``, ``--ignore``) that match no rule code, as given."""
     return [s for s in select if not any(code.startswith(code_prefix(s)) for code in RULES)]

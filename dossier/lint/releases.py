@@ -385,6 +385,12 @@ _SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out
                       rf"contains|has) (?:it\b|{_NAMED_CHANGE})",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
+#: a PR paired with the release it went out in: "(#28451, from 0.5.15)", "from 0.5.15 ([#28451](...)",
+#: "fixed in 0.5.11 by #23062"
+_PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
+_PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
+                     r"\b(?:from|since|fixed in) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d) "
+                     r"(?:\(|by )\[?#(?P<pr2>\d+)\b")
 #: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in
 _ALSO = re.compile(r"\b(?:also|still|too|again|as well|even|remains?|stays?|kept|unchanged|as|when|as it was|as it)\W*"
                    r"(?:(?:is|was|been|being)\W+)?$", re.IGNORECASE)
@@ -451,88 +457,122 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     change was 0.5.20") is judged against the last release holding the line; "every wheel since 0.5.9" (or
     "in every release from 0.5.9 on") and "first available in 0.5.9" name a first release. "0.5.19 lacks the
     kernel" (does not have it, "it is not yet in 0.5.19") is wrong when 0.5.19 holds the line; "this change is still
-    in 0.5.23" and "every release from 0.5.10 through 0.5.23 carries this line" are wrong when one of them lacks it."""
-    from dossier.lint.depth import card_texts, clause_before, text_location
+    in 0.5.23" and "every release from 0.5.10 through 0.5.23 carries this line" are wrong when one of them lacks it.
+    A PR paired with a release ("#28451, from 0.5.15", "from 0.5.15 (#28451)", "fixed in 0.5.11 by #23062") names
+    the release it first shipped in."""
+    from dossier.lint.depth import card_texts, text_location
+
+    for path, text in card_texts(card):
+        for message, hint in release_story(" ".join(text.split()), card, ctx):
+            yield Finding(text_location(path), message, hint=hint)
+
+
+@rule("D343", "cards/lanes.yaml or a finding says a PR shipped (first, or last) in a release, or is missing from one, "
+              "that the release evidence contradicts (D319's reading)",
+      scope="project")
+def shipped_in_manual(ctx) -> Iterator[Finding]:
+    """D319 for the answers, errors and playbook of cards/lanes.yaml and the findings, where a statement is judged
+    only for the PR it names: "ReplaySSM decode from 0.5.14 (#28451)" sent a 0.5.14 reader to a flag the release
+    does not parse, and no rule read it."""
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+
+    for doc, path, text, _ in lanes_and_finding_texts(ctx.project):
+        for message, hint in release_story(" ".join(text.split()), None, ctx):
+            yield Finding(path, message, hint=hint, doc=doc)
+
+
+_FROM_VERIFY = "take the release from `dossier releases verify`, or fix the key fragment"
+_SPANS_VERIFY = "take the releases from `dossier releases verify`, or fix the key fragment"
+
+
+def _named(flat: str, start: int, own: Card | None, ctx) -> Card | None:
+    """The card of the PR a statement at ``start`` is about: the nearest #N before it in its clause, else ``own``."""
+    from dossier.lint.depth import clause_before
+
+    cited = _CITE.findall(clause_before(flat, start)[-60:])
+    if not cited:
+        return own
+    pr = int(cited[-1])
+    return own if own is not None and pr == own.pr else ctx.project.card(pr)
+
+
+def _spans(present) -> str:
+    return ", ".join(a if a == b else f"{a}..{b}" for a, b in present)
+
+
+def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]:
+    """D319's (message, hint) pairs for one text (whitespace folded): each statement is about the PR it names, or
+    ``own`` (None: a statement naming no PR is not judged)."""
+    from dossier.lint.depth import clause_before
 
     lock = release_lock(ctx)[0]
     order = {v: i for i, v in enumerate(lock.built)}
-    for path, text in card_texts(card):
-        flat = " ".join(text.split())
-        for m in _SHIPPED.finditer(flat):
-            clause = clause_before(flat, m.start())
-            cited = _CITE.findall(clause[-60:])
-            if not cited and _CITE.search(_clause_after(flat, m.end())):
-                continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
-            pr = int(cited[-1]) if cited else card.pr
-            other = card if pr == card.pr else ctx.project.card(pr)
-            if other is None or not _grounded(m.group(0), other):
-                continue
-            held = m.re.groupindex["held"]  # the whole "SGLang v0.5.9"; the version is the group inside it
-            version = next(g for i, g in enumerate(m.groups(), 1) if i > 1 and i != held and g)
-            # "It shipped in 0.5.11" names the release it went out in, as "first shipped in" does; "... also shipped
-            # in", "still shipped in", "shipped in 0.5.11 and later releases" name one that holds it
-            first = m.group("held") is None and not (m.group(2) is not None and not m.group("first") and (
-                _ALSO.search(clause_before(flat, m.start())[-30:]) or _LATER.match(flat, m.end())))
-            where = text_location(path)
-            if other.state != "merged":
-                yield Finding(where, f"says #{pr} shipped in {version}, but #{pr} is {other.state}: an unmerged PR "
-                                     "ships in no release", hint="say which merged PR carried the change, if one did")
-                continue
-            v, h = release_verdict(other, ctx), lock.cards.get(pr)
-            if v is None or h is None or version not in order or v.shipped is None:
-                continue
-            shipped = v.shipped.new.version
-            spans = [(a, b) for a, b in h.present if a in order and b in order and order[b] >= order[shipped]]
-            held = any(order[a] <= order[version] <= order[b] for a, b in spans)
-            if (first and version != shipped) or not held:
-                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in spans)
-                yield Finding(where, f"says #{pr} {'first ' if m.group('first') else ''}shipped in {version}, but the releases "
-                                     f"first hold its line in {shipped} (built {v.shipped.new.built}; present {said})",
-                              hint="take the release from `dossier releases verify`, or fix the key fragment")
-        for m in _LACKS.finditer(flat):
-            cited = _CITE.findall(clause_before(flat, m.start())[-60:])
-            pr = int(cited[-1]) if cited else card.pr
-            other = card if pr == card.pr else ctx.project.card(pr)
-            h = lock.cards.get(pr) if other is not None else None
-            version = next(g for g in m.groups() if g)
-            if h is None or release_verdict(other, ctx) is None or version not in order or not _grounded(m.group(0), other):
-                continue
-            if any(a in order and b in order and order[a] <= order[version] <= order[b] for a, b in h.present):
-                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present)
-                yield Finding(text_location(path), f"says {version} lacks #{pr}'s change, but {version} holds its line "
-                                                   f"(present {said})",
-                              hint="take the releases from `dossier releases verify`, or fix the key fragment")
-        for m in _HOLDS.finditer(flat):
-            cited = _CITE.findall(clause_before(flat, m.start())[-60:])
-            pr = int(cited[-1]) if cited else card.pr
-            other = card if pr == card.pr else ctx.project.card(pr)
-            h = lock.cards.get(pr) if other is not None else None
-            first, last = (m.group(1), m.group(1)) if m.group(1) else (m.group(2), m.group(3))
-            if h is None or release_verdict(other, ctx) is None or first not in order or last not in order \
-                    or not _grounded(m.group(0), other):
-                continue
-            if not any(a in order and b in order and order[a] <= order[first] and order[last] <= order[b]
-                       for a, b in h.present):
-                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present) or "in no release scanned"
-                span = first if first == last else f"every release from {first} through {last}"
-                yield Finding(text_location(path), f"says {span} holds #{pr}'s change, but the releases do not "
-                                                   f"(present {said})",
-                              hint="take the releases from `dossier releases verify`, or fix the key fragment")
-        for m in _LAST.finditer(flat):
-            clause = clause_before(flat, m.start())
-            cited = _CITE.findall(clause[-60:])
-            pr = int(cited[-1]) if cited else card.pr
-            other = card if pr == card.pr else ctx.project.card(pr)
-            h = lock.cards.get(pr) if other is not None else None
-            version = m.group(1) or m.group(2)
-            if h is None or release_verdict(other, ctx) is None or version not in order or not h.present:
-                continue
-            last = max((b for _, b in h.present if b in order), key=order.get, default=None)
-            if last is not None and last != version:
-                said = ", ".join(a if a == b else f"{a}..{b}" for a, b in h.present)
-                yield Finding(text_location(path), f"says {version} was the last release with #{pr}'s line, but the "
-                                                   f"releases hold it last in {last} (present {said})",
-                              hint="take the release from `dossier releases verify`, or fix the key fragment")
+    for m in _SHIPPED.finditer(flat):
+        if not _CITE.findall(clause_before(flat, m.start())[-60:]) and _CITE.search(_clause_after(flat, m.end())):
+            continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
+        other = _named(flat, m.start(), own, ctx)
+        if other is None or not _grounded(m.group(0), other):
+            continue
+        held = m.re.groupindex["held"]  # the whole "SGLang v0.5.9"; the version is the group inside it
+        version = next(g for i, g in enumerate(m.groups(), 1) if i > 1 and i != held and g)
+        # "It shipped in 0.5.11" names the release it went out in, as "first shipped in" does; "... also shipped
+        # in", "still shipped in", "shipped in 0.5.11 and later releases" name one that holds it
+        first = m.group("held") is None and not (m.group(2) is not None and not m.group("first") and (
+            _ALSO.search(clause_before(flat, m.start())[-30:]) or _LATER.match(flat, m.end())))
+        yield from _went_out(other, version, first, "first " if m.group("first") else "", lock, order, ctx)
+    for m in _PAIRED.finditer(flat):
+        other = ctx.project.card(int(m.group("pr") or m.group("pr2")))
+        if other is not None:
+            yield from _went_out(other, m.group("v") or m.group("v2"), True, "first ", lock, order, ctx)
+    for m in _LACKS.finditer(flat):
+        other = _named(flat, m.start(), own, ctx)
+        h = lock.cards.get(other.pr) if other is not None else None
+        version = next(g for g in m.groups() if g)
+        if h is None or release_verdict(other, ctx) is None or version not in order or not _grounded(m.group(0), other):
+            continue
+        if any(a in order and b in order and order[a] <= order[version] <= order[b] for a, b in h.present):
+            yield (f"says {version} lacks #{other.pr}'s change, but {version} holds its line (present "
+                   f"{_spans(h.present)})", _SPANS_VERIFY)
+    for m in _HOLDS.finditer(flat):
+        other = _named(flat, m.start(), own, ctx)
+        h = lock.cards.get(other.pr) if other is not None else None
+        first, last = (m.group(1), m.group(1)) if m.group(1) else (m.group(2), m.group(3))
+        if h is None or release_verdict(other, ctx) is None or first not in order or last not in order \
+                or not _grounded(m.group(0), other):
+            continue
+        if not any(a in order and b in order and order[a] <= order[first] and order[last] <= order[b]
+                   for a, b in h.present):
+            span = first if first == last else f"every release from {first} through {last}"
+            yield (f"says {span} holds #{other.pr}'s change, but the releases do not (present "
+                   f"{_spans(h.present) or 'in no release scanned'})", _SPANS_VERIFY)
+    for m in _LAST.finditer(flat):
+        other = _named(flat, m.start(), own, ctx)
+        h = lock.cards.get(other.pr) if other is not None else None
+        version = m.group(1) or m.group(2)
+        if h is None or release_verdict(other, ctx) is None or version not in order or not h.present:
+            continue
+        last = max((b for _, b in h.present if b in order), key=order.get, default=None)
+        if last is not None and last != version:
+            yield (f"says {version} was the last release with #{other.pr}'s line, but the releases hold it last in "
+                   f"{last} (present {_spans(h.present)})", _FROM_VERIFY)
+
+
+def _went_out(card: Card, version: str, first: bool, said: str, lock, order, ctx) -> Iterator[tuple[str, str]]:
+    """D319's finding for a statement that ``card``'s PR shipped in ``version`` (``first``: the release it went out
+    in, not only one that holds it)."""
+    if card.state != "merged":
+        yield (f"says #{card.pr} shipped in {version}, but #{card.pr} is {card.state}: an unmerged PR ships in no "
+               "release", "say which merged PR carried the change, if one did")
+        return
+    v, h = release_verdict(card, ctx), lock.cards.get(card.pr)
+    if v is None or h is None or version not in order or v.shipped is None:
+        return
+    shipped = v.shipped.new.version
+    spans = [(a, b) for a, b in h.present if a in order and b in order and order[b] >= order[shipped]]
+    held = any(order[a] <= order[version] <= order[b] for a, b in spans)
+    if (first and version != shipped) or not held:
+        yield (f"says #{card.pr} {said}shipped in {version}, but the releases first hold its line in {shipped} "
+               f"(built {v.shipped.new.built}; present {_spans(spans)})", _FROM_VERIFY)
 
 
 #: an SGLang release named as such: "SGLang 0.5.17.post4", "sglang==0.5.24", "v0.5.24", "0.5.24 wheel", bare "0.5.24"

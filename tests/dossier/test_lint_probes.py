@@ -235,6 +235,13 @@ def _released(tmp_path: Path, text: str, state: str = "merged") -> Path:
     ("The flags parse in 0.1.0, the first release with this code.", "merged", True),
     ("0.1.0 was the first wheel to hold the line.", "merged", True),
     ("0.2.0, the first release with this code, parses the new flag.", "merged", False),
+    # session 36: a PR paired with a release names the release it went out in ("(#100, from 0.1.0)")
+    ("Users get it from 0.1.0 (#100).", "merged", True),
+    ("Users get it (#100, from 0.1.0).", "merged", True),
+    ("Users get it from 0.2.0 ([#100](pr-history.md#pr-100)).", "merged", False),
+    ("A crash fixed in 0.3.0 by #100.", "merged", True),
+    ("A crash fixed in 0.2.0 by #100.", "merged", False),
+    ("Users get it (#100, from 0.1.0).", "closed", True),
 ])
 def test_a_release_the_prose_says_a_pr_shipped_in_agrees_with_the_evidence_d319(tmp_path, text, state, wrong):
     found = [d for d in _lint(_released(tmp_path, text, state), select=["D319"]) if d.file == "cards/100.yaml"]

@@ -1,0 +1,73 @@
+"""Bad input, round 22: what probes of session 36 found."""
+import shutil
+
+import pytest
+
+from dossier.lint import LintContext, run_lint
+from dossier.project import Project
+from tests.dossier.test_lint_probes15 import REAL
+
+
+def _real_with(tmp_path, path: str, old: str, new: str):
+    """The real cards/ in ``tmp_path``, ``old`` replaced by ``new`` in ``path`` (which must hold it)."""
+    shutil.copytree(REAL / "cards", tmp_path / "cards")
+    shutil.copy(REAL / "pyproject.toml", tmp_path)
+    text = (tmp_path / path).read_text()
+    assert old in text, old
+    (tmp_path / path).write_text(text.replace(old, new))
+    return Project.load(tmp_path)
+
+
+@pytest.mark.parametrize("old, new, said", [
+    ("(#28451, from 0.5.15)", "(#28451, from 0.5.14)", "says #28451 first shipped in 0.5.14"),
+    ("(#28451, from 0.5.15)", "(#28451, from 0.5.16)", "says #28451 first shipped in 0.5.16"),
+    ("extra_buffer since 0.5.17 ([#32692]", "extra_buffer since 0.5.18 ([#32692]", "#32692 first shipped in 0.5.18"),
+    ("(fixed in 0.5.11 by #22458)", "(fixed in 0.5.12 by #22458)", "#22458 first shipped in 0.5.12"),
+    ("(#28451, from 0.5.15)", "(#28451, from 0.5.15)", None),
+])
+def test_a_pr_paired_with_the_wrong_release_in_lanes_yaml_is_d343(tmp_path, old, new, said):
+    """D319 read only the cards: "(#28451, from 0.5.14)" in an answer sent a 0.5.14 reader to a flag that release
+    does not parse, and lint passed (the lanes mutation probe)."""
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
+    found = [d for d in run_lint(LintContext(project), select=["D343"])]
+    assert [said in d.message for d in found] == ([True] if said else []), [d.text() for d in found]
+    assert all(d.file == "cards/lanes.yaml" and d.line for d in found)
+
+
+@pytest.mark.parametrize("release, caught", [("0.5.14", True), ("0.5.15", False)])
+def test_a_pr_paired_with_the_wrong_release_in_a_finding_is_d343(tmp_path, release, caught):
+    project = _real_with(tmp_path, "cards/findings/replayssm-finish-conv-depth.yaml",
+                         "  With --enable-linear-replayssm (GDN,",
+                         f"  With --enable-linear-replayssm (#28451, from {release}; GDN,")
+    found = [d for d in run_lint(LintContext(project), select=["D343"])]
+    assert [d.file for d in found] == (["cards/findings/replayssm-finish-conv-depth.yaml"] if caught else []), found
+
+
+def test_select_and_ignore_take_comma_separated_codes():
+    """`--select D319,D343` was refused as one unknown code; ruff and flake8 users type it so."""
+    from typer.testing import CliRunner
+
+    from dossier.cli import app
+
+    listed = CliRunner().invoke(app, ["lint", "--list-rules", "--select", "D319,d343", "--select", "D342",
+                                      "--root", str(REAL)])
+    assert listed.exit_code == 0, listed.output
+    assert [line.split()[0] for line in listed.output.splitlines()] == ["D319", "D342", "D343"]
+    dropped = CliRunner().invoke(app, ["lint", "--list-rules", "--select", "D34", "--ignore", "D340,D341",
+                                       "--root", str(REAL)])
+    assert [line.split()[0] for line in dropped.output.splitlines()] == ["D342", "D343"]
+    for bad in (",", "D319,X9"):
+        refused = CliRunner().invoke(app, ["lint", "--list-rules", "--select", bad, "--root", str(REAL)])
+        assert refused.exit_code == 2 and "matches no rule code" in refused.output, refused.output
+
+
+def test_an_explain_is_not_judged_against_a_hunk_lint_cannot_read():
+    """Without SGLang installed, lint gave 15 real cards with no cached diff the error "explain names no identifier
+    of the matched line (or its hunk)": it had read no hunk at all. They are not judged then, and D600 says so."""
+    project = Project.load(REAL)
+    blind = LintContext(project)
+    blind.memo.update(surface=None, surface_error="sglang is not installed")
+    found = run_lint(blind, select=["D214", "D600"])
+    assert [d.code for d in found] == ["D600"] and "explain of a card with no cached diff (D214)" in found[0].message
+    seen = run_lint(LintContext(project), select=["D214"])  # the installed 0.5.23 (CI installs it): all anchored
+    assert seen == []

@@ -15,6 +15,12 @@ from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 #: full", " whose default is off"
 _SAID_DEFAULT = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+)(?:defaults?(?:\s+(?:is|of|to))?:?|(?:whose|its) default is)"
                            r"\s+[`'\"]?(?P<value>-?[\w.+/-]*\w)", re.IGNORECASE)
+#: right after the name, a switch's state: "(off by default", ", on by default", " is disabled by default"
+_SAID_STATE = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+(?:is|stays|remains)\s+(?:now\s+)?)"
+                         r"(?P<value>on|off|enabled|disabled)\s+by\s+default\b", re.IGNORECASE)
+#: later in the name's clause, a parenthesis holding only a default: "sets the ring length (default 16)"
+_LATER_DEFAULT = re.compile(r"[`'\"]*[^();.\n`]{1,60}?\(\s*(?:defaults?(?:\s+(?:is|to))?:?)\s+"
+                            r"[`'\"]?(?P<value>-?[\w.+/-]*\w)[`'\"]?\s*(?=[),;])", re.IGNORECASE)
 #: what follows the value up to the end of its phrase: a release there ("(default 8 in 0.5.14)") dates the value
 _PHRASE_REST = re.compile(r"(?:[^);.\n]|\.(?=\w)){0,60}")
 _RELEASE = re.compile(r"\d+\.\d+\.\d+")
@@ -33,7 +39,8 @@ def _normal(value: str) -> str:
 def wrong_default(ctx) -> Iterator[Finding]:
     """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a
     wrong assumption and no parse error tells. Judged right after the name ("(default X)", ", default X", "defaults
-    to X", "whose default is X") in every text the manual is rendered from, against the defaults cards/surface.lock
+    to X", "whose default is X", "(off by default", "is on by default"), or in a parenthesis of only the default
+    later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the manual is rendered from, against the defaults cards/surface.lock
     records for the newest release scanned; on/enabled/1/true and off/disabled/0/false read alike, none/unset alike.
     Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
     a name the lock records no default for or a default of None (resolved at startup: "`--cuda-graph-backend-decode`
@@ -44,14 +51,18 @@ def wrong_default(ctx) -> Iterator[Finding]:
     newest = past.releases[-1] if past.releases else None
     for doc, path, text, historical in manual_texts(ctx.project):
         seen: dict[str, int] = {}
-        for m in find_mentions(text):
+        mentions = find_mentions(text)
+        for i, m in enumerate(mentions):
             if m.kind not in (FLAG, ENV) or (m.kind == FLAG and not is_sglang_command(m.command)):
                 continue
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
             recorded = past.defaults.get(m.text)
             if recorded is None or _normal(recorded) == "none" or m.historical or historical:
                 continue
-            said = _SAID_DEFAULT.match(text, m.start + len(m.raw))
+            end = m.start + len(m.raw)
+            next_name = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
+            said = (_SAID_DEFAULT.match(text, end) or _SAID_STATE.match(text, end)
+                    or _LATER_DEFAULT.match(text, end + len(m.value) + 1 if m.value else end, next_name))
             if said is None:
                 continue
             rest = _PHRASE_REST.match(text, said.end())[0]

@@ -71,3 +71,25 @@ def test_an_explain_is_not_judged_against_a_hunk_lint_cannot_read():
     assert [d.code for d in found] == ["D600"] and "explain of a card with no cached diff (D214)" in found[0].message
     seen = run_lint(LintContext(project), select=["D214"])  # the installed 0.5.23 (CI installs it): all anchored
     assert seen == []
+
+
+@pytest.mark.parametrize("old, new, said", [
+    ("steps (default 16)", "steps (default 8)", "--linear-replayssm-cache-len is said to default to 8"),
+    ("`--enable-unified-memory` (off by default", "`--enable-unified-memory` (on by default", "to default to on"),
+    ("`--enable-unified-memory` (off by default", "`--enable-unified-memory` is enabled by default (",
+     "to default to enabled"),
+    ("`--mamba-track-interval` (default 256) must", "`--mamba-track-interval` sets the grid (default 128) and must",
+     "--mamba-track-interval is said to default to 128"),
+    # the parenthesis belongs to the nearest name before it, and a default must be all it holds
+    ("`--mamba-track-interval` (default 256) must", "`--mamba-track-interval` sets `--page-size` (default 128) and must",
+     None),
+    ("`--mamba-track-interval` (default 256) must", "`--mamba-track-interval` sets the grid (default twice that) and "
+     "must", None),
+    ("steps (default 16)", "steps (default 16)", None),
+])
+def test_a_default_said_away_from_its_name_is_judged_d623(tmp_path, old, new, said):
+    """D623 read a default only right after the name: "`--linear-replayssm-cache-len` steps (default 8)" and
+    "`--enable-unified-memory` (on by default" passed (the lanes mutation probe)."""
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D623"])]
+    assert (bool(found) and all(said in f for f in found)) if said else not found, found

@@ -8,6 +8,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     code_names,
     depth,
     drift_words,
+    error_sources,
     evidence,
     figures,
     findings,

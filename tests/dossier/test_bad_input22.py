@@ -1,4 +1,5 @@
 """Bad input, round 22: what probes of session 36 found."""
+import re
 import shutil
 
 import pytest
@@ -93,3 +94,19 @@ def test_a_default_said_away_from_its_name_is_judged_d623(tmp_path, old, new, sa
     project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
     found = [d.message for d in run_lint(LintContext(project), select=["D623"])]
     assert (bool(found) and all(said in f for f in found)) if said else not found, found
+
+
+@pytest.mark.parametrize("where, caught", [("python/sglang/srt/mem_cache/memory_pool.py", True),
+                                           ("python/sglang/srt/mem_cache/kv_cache_configurator.py", False)])
+def test_an_error_item_whose_where_prints_none_of_its_messages_is_d624(tmp_path, where, caught):
+    """An error item's `where` naming a real file that raises none of its messages passed: D604 checks only that the
+    file exists (the lanes mutation probe)."""
+    lanes = (REAL / "cards" / "lanes.yaml").read_text()
+    item = re.search(r'- messages: \["Lazy extra buffer requires overlap schedule"\].*?\n\s+where: (\S+)\n', lanes,
+                     re.S)
+    assert item.group(1) == "python/sglang/srt/mem_cache/kv_cache_configurator.py"
+    project = _real_with(tmp_path, "cards/lanes.yaml", item.group(0),
+                         item.group(0)[:item.start(1) - item.start()] + where + "\n")
+    found = [d.message for d in run_lint(LintContext(project), select=["D624"])]
+    assert found == ([f"{where} prints none of this item's messages in SGLang 0.5.23; "
+                      "python/sglang/srt/mem_cache/kv_cache_configurator.py does"] if caught else []), found

@@ -199,7 +199,7 @@ ANSWERS = Spec(
                     "select": Spec("str", doc="Flag (and values) that choose another kernel"),
                     "requires": Spec("str", doc="Conditions 0.5.23 enforces or needs; '-' if none"),
                     "prs": _prs,
-                })),
+                }), row_key=("phase", "hardware")),
             },
         ),
         "mtp_verify_path": Spec(

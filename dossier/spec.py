@@ -56,6 +56,7 @@ class Spec:
     unique: str = ""  # for a list of maps: the field no two items may share (an id that names an anchor)
     taken: tuple[str, ...] = ()  # for a list with ``unique``: the values the page's own anchors already hold
     distinct: bool = False  # for a list of values: no value twice (the manual would show it twice)
+    row_key: tuple[str, ...] = ()  # for a list of maps: fields no two items may share all at once (a table's cell)
     max_len: int | None = None  # for str: the most characters the field may hold ...
     max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
 
@@ -131,6 +132,14 @@ class Spec:
                     yield Problem("duplicate", f"{path}[{i}].{self.unique}", f"{path}[{i}].{self.unique} {key!r} is "
                                   "an anchor the page already has (a block of its own): links to it would reach "
                                   "either; pick another id")
+            if self.row_key:
+                rows: dict[tuple, int] = {}
+                for i, item in enumerate(value):
+                    key = tuple(item.get(k) for k in self.row_key) if isinstance(item, dict) else None
+                    if key and all(isinstance(k, str) for k in key) and rows.setdefault(key, i) != i:
+                        said = ", ".join(f"{k} {v}" for k, v in zip(self.row_key, key, strict=True))
+                        yield Problem("duplicate", f"{path}[{i}]", f"{path}[{i}] ({said}) is also {path}[{rows[key]}]'s: "
+                                      "the table would give two answers for one cell")
             if self.distinct:
                 seen: dict[object, int] = {}
                 for i, item in enumerate(value):

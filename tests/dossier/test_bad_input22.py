@@ -110,3 +110,19 @@ def test_an_error_item_whose_where_prints_none_of_its_messages_is_d624(tmp_path,
     found = [d.message for d in run_lint(LintContext(project), select=["D624"])]
     assert found == ([f"{where} prints none of this item's messages in SGLang 0.5.23; "
                       "python/sglang/srt/mem_cache/kv_cache_configurator.py does"] if caught else []), found
+
+
+def test_two_gdn_backend_rows_for_one_cell_are_refused():
+    """Two rows for (prefill, SM90) passed and the table showed two defaults for one GPU (the lanes mutation probe)."""
+    from dossier.model import LANES_FILE
+
+    rows = [{"phase": "prefill", "hardware": "SM90", "default": "FlashInfer", "select": "-", "requires": "-",
+             "prs": [1]},
+            {"phase": "prefill", "hardware": "SM100", "default": "Triton", "select": "-", "requires": "-", "prs": [1]}]
+    data = {"answers": {"gdn_backends": {"summary": "Which kernel runs each phase on each GPU, by release.",
+                                         "source": ["a.py"], "rows": rows}}, "lanes": []}
+    assert not [p for p in LANES_FILE.check(data) if p.kind == "duplicate"]
+    rows[1]["hardware"] = "SM90"
+    problems = [p.message for p in LANES_FILE.check(data) if p.kind == "duplicate"]
+    assert problems == ["answers.gdn_backends.rows[1] (phase prefill, hardware SM90) is also "
+                        "answers.gdn_backends.rows[0]'s: the table would give two answers for one cell"]

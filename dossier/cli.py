@@ -1031,7 +1031,7 @@ def releases_surface(
     summary = (f"{len(history.flags)} flag(s), {len(history.env)} env var(s) in {len(history.releases)} releases "
                f"({history.releases[0]} .. {history.newest})")
     if record:  # both locks are read first and written together: an interrupt leaves neither half-done
-        from dossier.lint.code_names import NAMES_LOCK, card_names, names_of_releases, write_names
+        from dossier.lint.code_names import NAMES_LOCK, manual_names, names_of_releases, write_names
         from dossier.project import Project
 
         project = Project.load(base)
@@ -1041,7 +1041,7 @@ def releases_surface(
                 say(f"read SGLang {tree.version} for the cards' code names")
                 return tree
 
-            names = names_of_releases(card_names(project.valid_docs()), SourceTree.installed(),
+            names = names_of_releases(manual_names(project), SourceTree.installed(),
                                       (read_for_names(SourceTree.release(r)) for r in found))
         try:  # a lock that cannot be written (read-only, immutable) leaves the other as it was too
             with signals_deferred(), recorded_together(sh.lock_path(base).parent):

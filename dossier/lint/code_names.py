@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dossier.lint.claims import (
+    _TICKED,
+    _code_name,
     _field_texts,
     _from_tree,
     _locate,
@@ -137,9 +139,12 @@ def _known(part: str, words: set[str], own: set[str]) -> bool:
 
 
 def _family(part: str, after: str, words: set[str]) -> bool:
-    """"the ForConditionalGeneration classes": the shared ending of known class names."""
-    return bool(re.match(r"\s+(?:classes|class names|names|family|subclasses|variants)\b", after)) and any(
-        w.endswith(part) and w != part and w[len(w) - len(part)].isupper() for w in words)
+    """"the ForConditionalGeneration classes": the shared ending of known class names; "the sgl_spec columns": the
+    shared start of known names."""
+    return bool(re.match(r"\s+(?:classes|class names|names|family|subclasses|variants|columns|fields|keys)\b",
+                         after)) and any(
+        (w.endswith(part) and w != part and w[len(w) - len(part)].isupper()) or w.startswith(part + "_")
+        for w in words)
 
 
 def _unsketched(pattern: re.Pattern, text: str) -> Iterator[re.Match]:
@@ -161,15 +166,21 @@ def change_words(card, ctx) -> set[str]:
 
 def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
     """(field path, name, match) for each bare code name of the card's prose that no source holds."""
+    if card.state != "merged" or surface(ctx) is None or names_lock_unreadable(ctx):
+        return  # without names.lock's names every older release's name would read as invented (D311 says why)
+    own = set(re.findall(r"\w+", " ".join((card.title, card.key_fragment.match, *card.all_files))))
+    yield from _unknown_in(_field_texts(doc.data), own, lambda: change_words(card, ctx), ctx)
+
+
+def _unknown_in(texts, own: set[str], grounds_of, ctx) -> Iterator[tuple[str, str, re.Match]]:
+    """(path, name, match) for each bare code name of ``texts`` ((path, text) pairs) that neither the offline
+    sources, ``own`` nor the words ``grounds_of()`` gives (the PR's change, read only when needed) hold."""
     from dossier.lint.claims import _in_a_release
     from dossier.mentions import MARK_ATTRIBUTED, _Text
 
-    if card.state != "merged" or surface(ctx) is None or names_lock_unreadable(ctx):
-        return  # without names.lock's names every older release's name would read as invented (D311 says why)
     words = _words(ctx)
-    own = set(re.findall(r"\w+", " ".join((card.title, card.key_fragment.match, *card.all_files))))
     grounds = None
-    for path, text in _field_texts(doc.data):
+    for path, text in texts:
         marks = None
         for m in _unsketched(_BARE, text):
             parts = [p for p in m.group(1).split(".") if code_like(p) and not _known(p, words, own)]
@@ -184,7 +195,7 @@ def unknown_names(card, doc, ctx) -> Iterator[tuple[str, str, re.Match]]:
                     or _PERSON_BEFORE.search(before[-50:]) or _PERSON_AFTER.match(after) or _ABSENT_AFTER.match(after)):
                 continue
             if grounds is None:
-                grounds = change_words(card, ctx)
+                grounds = grounds_of()
             parts = [p for p in parts if p not in grounds and not _family(p, after, words)]
             if parts and not all(_in_a_release(p, ctx) for p in parts):
                 yield path, ", ".join(parts), m
@@ -209,13 +220,16 @@ def invented_bare_name(card, doc, ctx) -> Iterator[Finding]:
                       at=_locate(doc, path, m.group(0), _nth(text, m)))
 
 
-def card_names(cards_docs) -> set[str]:
-    """Every bare code-like name in the prose of the given card documents."""
-    out = set()
-    for doc in cards_docs:
-        for _, text in _field_texts(doc.data):
-            out |= {p for m in _BARE.finditer(text) for p in m.group(1).split(".") if code_like(p)}
-    return out
+def manual_names(project) -> set[str]:
+    """Every bare code-like name in the cards' prose, and every code name, bare or backticked, of cards/lanes.yaml
+    and the findings (D621's and D625's names, whose older releases names.lock records)."""
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+
+    cards = [text for doc in project.valid_docs() for _, text in _field_texts(doc.data)]
+    manual = [text for _, _, text, _ in lanes_and_finding_texts(project)]
+    found = [m.group(1) for text in cards + manual for m in _BARE.finditer(text)]
+    found += [m.group(1) for text in manual for m in _TICKED.finditer(text) if _code_name(m.group(1))]
+    return {p for name in found for p in name.split(".") if code_like(p)}
 
 
 def names_of_releases(wanted: set[str], today, trees) -> dict[str, str]:
@@ -396,3 +410,51 @@ def _words_of_lock(ctx) -> set[str]:
         return read_names(ctx.project.root)
     except LockError:
         return set()
+
+
+@rule("D625", "cards/lanes.yaml or a finding names code (backticked or plain) that no source holds (D613's and D621's "
+              "reading)", scope="project")
+def invented_name_in_manual(ctx) -> Iterator[Finding]:
+    """D613 and D621 for the answers, errors and playbook of cards/lanes.yaml and the findings (not a finding's
+    `code` entries, which D6xx place checks judge): "`validate_mamba_nobuffer`" in an errors item passed, and the
+    reader went looking for a function SGLang never had. The sources are D621's (today's SGLang, this project, the PR
+    facts snapshot, the surface and names locks, a synced release) and the change of each PR the text cites; a text
+    marked historical, and D621's marks, are not judged."""
+    from dossier.lint.claims import _SERVER_ARG, _in_a_release
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+    from dossier.mentions import MARK_ATTRIBUTED, _Text
+
+    if surface(ctx) is None or names_lock_unreadable(ctx):
+        return
+    words = _words(ctx)
+    for doc, path, text, historical in lanes_and_finding_texts(ctx.project):
+        if historical:
+            continue
+        cited = [c for n in dict.fromkeys(re.findall(r"#(\d+)\b", text)) if (c := ctx.project.card(int(n)))]
+        grounds: set[str] | None = None
+
+        def grounds_of(cited=cited) -> set[str]:
+            return {w for card in cited for w in change_words(card, ctx)}
+
+        for _, names, m in _unknown_in([(path, text)], set(), grounds_of, ctx):
+            yield Finding(path, f"{names}: not in SGLang {surface(ctx).tree.version}, a release, the PR facts snapshot, "
+                                "the cited PRs' changes or this project: a code name no source holds",
+                          hint=_HINT, doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))
+        marks = None
+        for m in [*_TICKED.finditer(text), *_SERVER_ARG.finditer(text)]:
+            if not _code_name(m.group(1)):
+                continue
+            parts = [p for p in m.group(1).split(".") if not _known(p, words, set())]
+            marks = marks or _Text(text)
+            if not parts or marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(
+                    text, marks.sentence(m.start())[1], m.start()):
+                continue
+            grounds = grounds_of() if grounds is None else grounds
+            parts = [p for p in parts if p not in grounds and not _in_a_release(p, ctx)]
+            if parts:
+                yield Finding(path, f"`{m.group(1)}`: no {', '.join(parts)} in SGLang {surface(ctx).tree.version}, a "
+                                    "release, the PR facts snapshot, the cited PRs' changes or this project",
+                              hint=_HINT, doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))
+
+
+_HINT = "name code as SGLang has it; a name that is gone says so ('was `x`', '`x` (removed in ...)')"

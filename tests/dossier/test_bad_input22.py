@@ -126,3 +126,21 @@ def test_two_gdn_backend_rows_for_one_cell_are_refused():
     problems = [p.message for p in LANES_FILE.check(data) if p.kind == "duplicate"]
     assert problems == ["answers.gdn_backends.rows[1] (phase prefill, hardware SM90) is also "
                         "answers.gdn_backends.rows[0]'s: the table would give two answers for one cell"]
+
+
+@pytest.mark.parametrize("old, new, said", [
+    ("(`validate_mamba_no_buffer`)", "(`validate_mamba_nobuffer`)", "`validate_mamba_nobuffer`: no "),
+    ("(`supports_target_verify` in", "(`supports_target_verifier` in", "`supports_target_verifier`: no "),
+    ("(`validate_mamba_no_buffer`)", "(validate_mamba_nobuffer)", "validate_mamba_nobuffer: not in SGLang 0.5.23"),
+    ("(`validate_mamba_no_buffer`)", "(was `validate_mamba_nobuffer`)", None),  # marked as gone
+    ("(`validate_mamba_no_buffer`)", "(`validate_mamba_no_buffer`)", None),
+])
+def test_a_code_name_no_source_holds_in_lanes_yaml_is_d625(tmp_path, old, new, said):
+    """D613 and D621 read only the cards: a function name one letter off in an errors item passed, and the reader
+    searched SGLang for a function it never had (the lanes mutation probe)."""
+    for code in ("runtime", "tests", "dossier"):  # this project's names are a source
+        (tmp_path / code).symlink_to(REAL / code)
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
+    found = [d for d in run_lint(LintContext(project), select=["D625"])]
+    assert [said in d.message for d in found] == ([True] if said else []), [d.text() for d in found]
+    assert all(d.line > 1 for d in found)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dossier import prose
 from dossier.errors import DossierError
+from dossier.evidence import section_digest
 from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
 from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
@@ -30,6 +31,10 @@ HEADER = (
     "# page (description, thread, files changed). Lint D236 and D337 hold the card to it: record a card only after\n"
     "# checking what changed.\n"
 )
+
+
+#: the header line carrying the sha256 of the entries `lint --record` wrote (D344 holds the entries to it)
+SEAL = "# cards sha256: "
 
 
 def numbers(card: Card) -> list[str]:
@@ -93,7 +98,7 @@ def record_checked(root: Path, cards: Iterable[Card], named: bool, report: list[
                 report.append(f"#{card.pr}: {change}")
             entries[card.pr] = new
             written += 1
-        lines = [HEADER, "version: 1\n", "cards:\n"]
+        lines = [HEADER, f"{SEAL}{section_digest(entries)}\n", "version: 1\n", "cards:\n"]
         for pr in sorted(entries):
             lines.append(f"  {pr}:\n    numbers: {_flow(entries[pr]['numbers'])}\n"
                          f"    files: {_flow(entries[pr]['files'])}\n")
@@ -209,3 +214,30 @@ def unchecked_card(card: Card, doc, ctx) -> Iterator[Finding]:
                                            "figures and listed files against the PR's page",
                       hint=f"check them against the PR's description, thread and files changed; then "
                            f"`dossier lint --record cards/{card.pr}.yaml`")
+
+
+@rule("D344", "cards/checked.lock is not the one `dossier lint --record` sealed (an entry added or edited by hand)",
+      scope="project")
+def broken_checked_seal(ctx) -> Iterator[Finding]:
+    """`dossier lint --record` writes the sha256 of the entries in the lock's header. An entry edited by hand (a file
+    added to a card's record, a figure changed) makes D337 and D236 vouch for what no check of the PR's page saw; the
+    seal makes the edit an error. A lock without the line (written before seals) is not judged; one that cannot be
+    read is D311's."""
+    from dossier.cards import read_yaml
+    from dossier.files import read_bytes
+
+    path = ctx.project.root / CHECKED_LOCK
+    try:
+        text = read_bytes(path).decode(errors="replace")
+        entries = read_checked(ctx.project.root)
+    except (OSError, LockError):
+        return
+    m = re.search(rf"^{re.escape(SEAL)}([0-9a-f]{{64}})$", text, re.MULTILINE)
+    now = section_digest(entries)
+    if m is not None and m.group(1) != now:
+        yield Finding("cards", f"the entries are not the ones `dossier lint --record` sealed (sha256 {m.group(1)[:12]}, "
+                               f"now {now[:12] if now else 'empty'}): an entry was added or edited by hand, and D236 and "
+                               "D337 would vouch for what no check of the PR's page saw",
+                      hint=f"restore the lock (git diff {CHECKED_LOCK}), or check the cards against their PR pages and "
+                           "re-record them: dossier lint --record cards/N.yaml",
+                      doc=read_yaml(path), at=(text.count("\n", 0, m.start()) + 1, 1))

@@ -54,7 +54,7 @@ def test_select_and_ignore_take_comma_separated_codes():
                                       "--root", str(REAL)])
     assert listed.exit_code == 0, listed.output
     assert [line.split()[0] for line in listed.output.splitlines()] == ["D319", "D342", "D343"]
-    dropped = CliRunner().invoke(app, ["lint", "--list-rules", "--select", "D34", "--ignore", "D340,D341",
+    dropped = CliRunner().invoke(app, ["lint", "--list-rules", "--select", "D34", "--ignore", "D340,D341,D344",
                                        "--root", str(REAL)])
     assert [line.split()[0] for line in dropped.output.splitlines()] == ["D342", "D343"]
     for bad in (",", "D319,X9"):
@@ -144,3 +144,39 @@ def test_a_code_name_no_source_holds_in_lanes_yaml_is_d625(tmp_path, old, new, s
     found = [d for d in run_lint(LintContext(project), select=["D625"])]
     assert [said in d.message for d in found] == ([True] if said else []), [d.text() for d in found]
     assert all(d.line > 1 for d in found)
+
+
+@pytest.mark.parametrize("edit, caught", [
+    (lambda t: t.replace("    files: ['python/sglang/srt/configs/qwen3_next.py', 'python/sglang/srt/server_args.py']",
+                         "    files: ['python/sglang/srt/configs/qwen3_next.py', 'python/sglang/srt/server_args.py', "
+                         "'test/srt/test_made_up.py']", 1), True),
+    (lambda t: t.replace("numbers: ['0.945', '0.950', '0.955', '80']", "numbers: ['0.945', '0.950', '0.955', '81']", 1),
+     True),
+    (lambda t: re.sub(r"^# cards sha256: .*\n", "", t, flags=re.M), False),  # a lock written before seals
+    (lambda t: t, False),
+])
+def test_a_hand_edited_checked_lock_is_d344(tmp_path, edit, caught):
+    """A file added by hand to a card's entry in cards/checked.lock made D337 vouch for a test no check of the PR's
+    page saw, and lint passed (the lock mutation probe)."""
+    from dossier.lint.checked import CHECKED_LOCK
+
+    shutil.copytree(REAL / "cards", tmp_path / "cards")
+    shutil.copy(REAL / "pyproject.toml", tmp_path)
+    lock = tmp_path / CHECKED_LOCK
+    before = lock.read_text()
+    lock.write_text(edit(before))
+    assert (lock.read_text() != before) is (caught or "sha256" not in lock.read_text())
+    found = [d for d in run_lint(LintContext(Project.load(tmp_path)), select=["D344"])]
+    assert [d.line for d in found] == ([5] if caught else []), [d.text() for d in found]
+
+
+def test_lint_record_seals_checked_lock(tmp_path):
+    from dossier.lint.checked import CHECKED_LOCK, record_checked
+
+    shutil.copytree(REAL / "cards", tmp_path / "cards")
+    shutil.copy(REAL / "pyproject.toml", tmp_path)
+    lock = tmp_path / CHECKED_LOCK
+    lock.write_text(lock.read_text().replace("'80']", "'81']", 1))
+    assert run_lint(LintContext(Project.load(tmp_path)), select=["D344"])
+    record_checked(tmp_path, [], named=False)  # re-recording seals what the lock now holds
+    assert not run_lint(LintContext(Project.load(tmp_path)), select=["D344"])

@@ -345,6 +345,7 @@ def test_every_evidence_rule_has_a_failing_and_a_passing_case():
     releases.add("D340")  # a merged line no release and no PR diff holds: test_release_evidence.py
     releases.add("D341")  # a releases section edited by hand after its seal: test_bad_input21.py
     releases.add("D342")  # a release that never existed, named in lanes.yaml or a finding: test_bad_input21.py
+    releases.add("D344")  # a hand-edited cards/checked.lock (its seal): test_bad_input22.py
     releases.add("D343")  # a PR said to ship in a release the evidence contradicts, in lanes.yaml: test_bad_input22.py
     tested_fail = {c for c, *_ in FAILING} | {"D309", "D310", "D311"} | releases
     tested_pass = {c for c, _ in PASSING} | {"D309", "D310", "D311"} | releases

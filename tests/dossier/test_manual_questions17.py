@@ -48,7 +48,8 @@ QUESTIONS = [
              ("| `SGLANG_ENABLE_UNIFIED_RADIX_TREE` | 0.5.11 | 0.5.20: not read from the next (0.5.21 to 0.5.22 only warn that it is set) |",)),
     # minimum releases
     Question("From which release can Qwen3-Next run EAGLE tree drafts (--speculative-eagle-topk 2)?", MIN,
-             ("tree drafts (`--speculative-eagle-topk` above 1) from 0.5.13", "#27463")),
+             ("tree drafts (`--speculative-eagle-topk` above 1) on the Spec V1 worker with overlap scheduling off from "
+              "0.5.4.post3", "on the overlap (Spec V2) worker from 0.5.13", "#27463")),
     Question("PD over NIXL, Qwen3.5 prefill TP8 into decode TP4: which SGLang at least?", MIN,
              ("NIXL from 0.5.11", "#22240", "only from 0.5.16", "#30997")),
     Question("DFLASH drafts for a text-only Qwen3.5 checkpoint (Qwen3_5MoeForCausalLM): which release?", MIN,

@@ -29,6 +29,7 @@ from dossier.lint.links import missing_test
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import DASHES, ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
 from dossier.project import is_valid
+from dossier.python_defs import definition_lines
 from dossier.python_modules import module_exists
 from dossier.source_tree import lines_with
 
@@ -439,11 +440,10 @@ def answer_symbols(ctx) -> Iterator[Finding]:
         if text is None:
             continue  # the path itself is D604's
         for name in (n.strip() for n in step["symbol"].split(",")):
-            missing = [part for part in name.split(".") if not re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(part)}\b", text, re.M)]
-            if missing:
+            if definition_lines(text, name) is None:
                 yield Finding(f"answers.mtp_verify_path.steps[{i}].symbol",
-                              f"{name}: no def/class {', '.join(missing)} in {step['file']} (SGLang {s.tree.version})",
-                              doc=doc)
+                              f"{name}: not defined in {step['file']} (SGLang {s.tree.version}; a method is named "
+                              "Class.method and must be defined in that class)", doc=doc)
 
 
 #: occurrences in today's SGLang sources from which a key fragment's match identifies no change ("return x",

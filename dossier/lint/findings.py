@@ -17,6 +17,7 @@ from dossier.lint.depth import PLACEHOLDER
 from dossier.lint.links import lane_problem, missing_test, runtime_of_other_lanes
 from dossier.lint.registry import Finding, rule
 from dossier.model import FindingCard
+from dossier.python_defs import definition_lines
 from dossier.python_modules import module_exists
 
 PROSE = ("symptom", "cause", "fix")
@@ -93,11 +94,16 @@ def finding_code(finding: FindingCard, doc, ctx) -> Iterator[Finding]:
         if text is None:
             yield Finding(f"code[{i}].file#value", f"{place.file} is not in {index.label}")
             continue
-        name = place.function.rsplit(".", 1)[-1]
-        if not re.search(rf"^\s*(?:async\s+)?def {re.escape(name)}\b", text, re.MULTILINE):
-            yield Finding(f"code[{i}].function#value", f"no function {name} in {place.file}")
+        lines = definition_lines(text, place.function)
+        if lines is None:
+            yield Finding(f"code[{i}].function#value", f"no function {place.function} in {place.file}"
+                          + (" (a class's method is named Class.method, and must be defined in that class)"
+                             if "." in place.function else ""))
         if place.match not in text:
             yield Finding(f"code[{i}].match#value", f"{place.match!r} is not in {place.file}")
+        elif lines is not None and place.match not in "\n".join(text.splitlines()[lines[0] - 1:lines[1]]):
+            yield Finding(f"code[{i}].match#value", f"{place.match!r} is in {place.file}, but not inside "
+                                                    f"{place.function} (lines {lines[0]}-{lines[1]})")
 
 
 @rule("D705", "finding prose is a placeholder or names nothing concrete", scope="finding")

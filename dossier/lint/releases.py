@@ -367,7 +367,7 @@ _CHANGE = rf"(?:it\b|this(?= (?:is|was|remains)\b)|{_NAMED_CHANGE})"
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
 _FIRST_REL = (r"the first (?:SGLang )?(?:release|wheel) (?:to (?:carry|ship|include|contain|have|hold) (?:it|this|the "
               r"(?:change|fix|line|code|kernel))|with (?:it|this (?:change|fix|PR|line|code|kernel)))\b")
-_SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out|came out|"
+_SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|ships|released|landed|went out|came out|"
                       rf"(?<=first )(?:available|included|present)) (?:in|with) (?:the )?{_VER}\b|"
                       # "the tuple branch first appeared in 0.5.11", "it made it into 0.5.11": the card's change arriving
                       rf"\b{_CHANGE} (?:(?:was|were|has|had) )?(?:first )?(?:appeared|arrived|made it) (?:in|into|with) "
@@ -386,11 +386,11 @@ _SHIPPED = re.compile(rf"\b(?P<first>first )?(?:shipped|released|landed|went out
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
 #: a PR paired with the release it went out in: "(#28451, from 0.5.15)", "from 0.5.15 ([#28451](...)",
-#: "fixed in 0.5.11 by #23062"
+#: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318"
 _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
 _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
-                     r"\b(?:from|since|fixed in) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d) "
-                     r"(?:\(|by )\[?#(?P<pr2>\d+)\b")
+                     r"\b(?:from|since|fixed in|merged in) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
+                     r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b")
 #: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in
 _ALSO = re.compile(r"\b(?:also|still|too|again|as well|even|remains?|stays?|kept|unchanged|as|when|as it was|as it)\W*"
                    r"(?:(?:is|was|been|being)\W+)?$", re.IGNORECASE)

@@ -183,3 +183,56 @@ def test_lint_record_seals_checked_lock(tmp_path):
     assert run_lint(LintContext(Project.load(tmp_path)), select=["D344"])
     record_checked(tmp_path, [], named=False)  # re-recording seals what the lock now holds
     assert not run_lint(LintContext(Project.load(tmp_path)), select=["D344"])
+
+
+_SOURCE = '''
+class A:
+    def run(self):
+        x = 1
+
+class B:
+    def run(self):
+        y = 2
+    class Inner:
+        async def go(self):
+            pass
+
+try:
+    def guarded():
+        pass
+except ImportError:
+    pass
+
+def top():
+    return 3
+'''
+
+
+@pytest.mark.parametrize("name, lines", [("A.run", (3, 4)), ("B.run", (7, 8)), ("B.Inner.go", (10, 11)),
+                                         ("guarded", (14, 15)), ("top", (19, 20)), ("A", (2, 4)), ("run", (3, 4)),
+                                         ("A.go", None), ("C.run", None), ("Inner.go", None), ("missing", None)])
+def test_a_definition_is_found_by_its_class_not_by_its_name(name, lines):
+    from dossier.python_defs import definition_lines
+
+    assert definition_lines(_SOURCE, name) == lines
+    assert definition_lines("def broken(:\n", "broken") is None
+
+
+@pytest.mark.parametrize("path, old, new, said", [
+    ("cards/findings/replayssm-finish-conv-depth.yaml", "function: GDNAttnBackend.forward_decode",
+     "function: GDNAttnBackend.forward_extend", "but not inside GDNAttnBackend.forward_extend"),
+    ("cards/findings/flashinfer-sm90-padding-last-slot.yaml", "function: MambaSlotAllocator.clear",
+     "function: MambaSlotAllocator.alloc", "but not inside MambaSlotAllocator.alloc"),
+    ("cards/findings/replayssm-mixed-chunk-stale-state.yaml", "function: ScheduleBatch.mix_with_running",
+     "function: Scheduler.mix_with_running", "no function Scheduler.mix_with_running in"),
+    ("cards/lanes.yaml", "symbol: GDNKernelDispatcher._get_target_verify_kernel",
+     "symbol: GDNAttnBackend._get_target_verify_kernel", "GDNAttnBackend._get_target_verify_kernel: not defined in"),
+    ("cards/lanes.yaml", "symbol: GDNKernelDispatcher._get_target_verify_kernel",
+     "symbol: GDNKernelDispatcher._get_target_verify_kernel", None),
+])
+def test_code_in_the_wrong_function_or_class_is_d704_d607(tmp_path, path, old, new, said):
+    """D704 and D607 looked for `def <last name>` anywhere in the file and the match anywhere in it: a finding's
+    function swapped for a sibling method, or its class for another, passed (the findings mutation probe)."""
+    project = _real_with(tmp_path, path, old, new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D704", "D607"])]
+    assert [said in f for f in found] == ([True] if said else []), found

@@ -242,6 +242,11 @@ def _released(tmp_path: Path, text: str, state: str = "merged") -> Path:
     ("A crash fixed in 0.3.0 by #100.", "merged", True),
     ("A crash fixed in 0.2.0 by #100.", "merged", False),
     ("Users get it (#100, from 0.1.0).", "closed", True),
+    ("A crash fixed in 0.1.0, #100, on NPU.", "merged", True),
+    ("The fix merged in 0.1.0 ([#100](pr-history.md#pr-100)).", "merged", True),
+    ("This form first ships in 0.3.0.", "merged", True),  # the probe's present tense
+    ("Its first form ships in 0.2.0.", "merged", False),
+    ("The call's old line last ships in 0.3.0, then moves.", "merged", False),
 ])
 def test_a_release_the_prose_says_a_pr_shipped_in_agrees_with_the_evidence_d319(tmp_path, text, state, wrong):
     found = [d for d in _lint(_released(tmp_path, text, state), select=["D319"]) if d.file == "cards/100.yaml"]

@@ -1,0 +1,45 @@
+"""Where a function or class, named as `Class.method` or `function`, is defined in Python source (by its syntax tree,
+not by a search for `def name`, which finds a method of the same name in another class)."""
+
+from __future__ import annotations
+
+import ast
+
+
+def definition_lines(source: str, dotted: str) -> tuple[int, int] | None:
+    """The first and last line (1-based) of the definition ``dotted`` names in ``source`` ("Class.method", a nested
+    "Outer.Inner.method", or a module-level "function" or "Class"); None when it is not defined there, or the source
+    does not parse. A name the path does not qualify is looked for at module level first, then in any class."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    parts = dotted.split(".")
+    node = _walk(tree.body, parts)
+    if node is None and len(parts) == 1:  # "forward": a method of some class
+        node = next((n for n in ast.walk(tree) if isinstance(n, _DEFS) and n.name == parts[0]), None)
+    return (node.lineno, node.end_lineno or node.lineno) if node is not None else None
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _walk(body: list[ast.stmt], parts: list[str]):
+    for node in _defined(body):
+        if node.name == parts[0]:
+            if len(parts) == 1:
+                return node
+            if isinstance(node, ast.ClassDef) and (found := _walk(node.body, parts[1:])) is not None:
+                return found
+    return None
+
+
+def _defined(body: list[ast.stmt]):
+    """The definitions of a body, those under `if`/`try` (a conditional or guarded def) included."""
+    for node in body:
+        if isinstance(node, _DEFS):
+            yield node
+        elif isinstance(node, ast.If | ast.Try):
+            for block in (node.body, node.orelse, *(getattr(node, "handlers", None) or ()),
+                          getattr(node, "finalbody", None) or []):
+                yield from _defined(block.body if isinstance(block, ast.ExceptHandler) else block)

@@ -17,6 +17,7 @@ their shared ending ("the ForConditionalGeneration classes")."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sys
@@ -431,10 +432,7 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
         if historical:
             continue
         cited = [c for n in dict.fromkeys(re.findall(r"#(\d+)\b", text)) if (c := ctx.project.card(int(n)))]
-        grounds: set[str] | None = None
-
-        def grounds_of(cited=cited) -> set[str]:
-            return {w for card in cited for w in change_words(card, ctx)}
+        grounds_of = functools.cache(lambda cited=cited: {w for card in cited for w in change_words(card, ctx)})
 
         for _, names, m in _unknown_in([(path, text)], set(), grounds_of, ctx):
             yield Finding(path, f"{names}: not in SGLang {surface(ctx).tree.version}, a release, the PR facts snapshot, "
@@ -445,12 +443,13 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
             if not _code_name(m.group(1)):
                 continue
             parts = [p for p in m.group(1).split(".") if not _known(p, words, set())]
-            marks = marks or _Text(text)
-            if not parts or marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(
-                    text, marks.sentence(m.start())[1], m.start()):
+            if not parts:
                 continue
-            grounds = grounds_of() if grounds is None else grounds
-            parts = [p for p in parts if p not in grounds and not _in_a_release(p, ctx)]
+            marks = marks or _Text(text)
+            if marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(text, marks.sentence(m.start())[1],
+                                                                               m.start()):
+                continue
+            parts = [p for p in parts if p not in grounds_of() and not _in_a_release(p, ctx)]
             if parts:
                 yield Finding(path, f"`{m.group(1)}`: no {', '.join(parts)} in SGLang {surface(ctx).tree.version}, a "
                                     "release, the PR facts snapshot, the cited PRs' changes or this project",

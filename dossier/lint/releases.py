@@ -724,7 +724,8 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
     """"0.5.10 (released 2026-03-01)" or "0.5.10 came out on March 1, 2026" while the 0.5.10 wheel was built
     2026-04-05: a reader who dates a fix or
     a regression by the release is misled by a month. Judged against the built releases of evidence.lock (the
-    wheels' build days), with DATED_SLACK (2) days' slack for a day of tagging or upload; lists pair one to one
+    wheels' build days), with DATED_SLACK (2) days' slack for a day of tagging or upload, and none for "built"
+    (the very day the lock records); lists pair one to one
     ("0.5.10 and 0.5.10.post1 (built 2026-04-05 and 2026-04-08)"), and lists of unequal length are not judged,
     nor a release the lock does not list (D322's) or another package's version ("flashinfer 0.6.7 (released ...)")."""
     import datetime as dt
@@ -750,7 +751,7 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
                     off = abs((dt.date.fromisoformat(day) - dt.date.fromisoformat(built[version])).days)
                 except ValueError:
                     continue
-                if off > DATED_SLACK:
+                if off > (0 if verb == "built" else DATED_SLACK):  # "built" is the wheel's own day, the lock's
                     yield Finding(text_location(path), f"says SGLang {version} was {verb} {day}, but its wheel "
                                                        f"was built {built[version]} (evidence.lock)",
                                   hint="take the day from `dossier releases verify` or the release page")

@@ -590,8 +590,10 @@ def test_a_server_argument_named_as_code_exists_d613(tmp_path, text, wrong):
     ("It has been in SGLang since v0.1.0.", "D319"),
     ("The 0.2.0 wheel (released 2026-01-01) first held it.", "D324"),
     ("0.2.0 (built 2026-04-01) first held it.", "D324"),
-    # near misses: a span, days within two of the build, a list paired one to one, another package's release
-    ("Present from 0.2.0 through 0.3.0; 0.2.0 (built 2026-02-21) first held it.", None),
+    # near misses: a span, a release day within two of the build, a list paired one to one, another package's
+    # release; "built" is the lock's own day, with no slack (session 36's probe: a build day one off passed)
+    ("Present from 0.2.0 through 0.3.0; 0.2.0 (released 2026-02-21) first held it.", None),
+    ("Present from 0.2.0 through 0.3.0; 0.2.0 (built 2026-02-21) first held it.", "D324"),
     ("It was present from 0.3.0 through 0.3.0.post1 as well.", None),  # a span, not a first release
     ("0.1.0 and 0.2.0 (built 2026-01-05 and 2026-02-20) bracket it; flashinfer 0.2.0 (released 2025-01-01).", None),
 ])

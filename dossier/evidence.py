@@ -361,7 +361,12 @@ def section_seal(root: Path, name: str) -> tuple[str, int] | None:
         text = read_bytes(lock_path(root)).decode(errors="replace")
     except OSError:
         return None
-    m = re.search(rf"^{re.escape(SEALS[name])}([0-9a-f]{{64}})$", text, re.MULTILINE)
+    return seal_in(text, SEALS[name])
+
+
+def seal_in(text: str, prefix: str) -> tuple[str, int] | None:
+    """The sha256 a lock's text carries on its header line ``prefix`` and that line's number (None: no such line)."""
+    m = re.search(rf"^{re.escape(prefix)}([0-9a-f]{{64}})$", text, re.MULTILINE)
     return (m.group(1), text.count("\n", 0, m.start()) + 1) if m else None
 
 

@@ -39,7 +39,7 @@ def _defined(body: list[ast.stmt]):
     for node in body:
         if isinstance(node, _DEFS):
             yield node
-        elif isinstance(node, ast.If | ast.Try):
-            for block in (node.body, node.orelse, *(getattr(node, "handlers", None) or ()),
-                          getattr(node, "finalbody", None) or []):
-                yield from _defined(block.body if isinstance(block, ast.ExceptHandler) else block)
+        elif isinstance(node, ast.If):
+            yield from _defined(node.body + node.orelse)
+        elif isinstance(node, ast.Try):
+            yield from _defined(node.body + [s for h in node.handlers for s in h.body] + node.orelse + node.finalbody)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dossier import prose
 from dossier.errors import DossierError
-from dossier.evidence import section_digest
+from dossier.evidence import seal_in, section_digest
 from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
 from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
@@ -232,12 +232,11 @@ def broken_checked_seal(ctx) -> Iterator[Finding]:
         entries = read_checked(ctx.project.root)
     except (OSError, LockError):
         return
-    m = re.search(rf"^{re.escape(SEAL)}([0-9a-f]{{64}})$", text, re.MULTILINE)
-    now = section_digest(entries)
-    if m is not None and m.group(1) != now:
-        yield Finding("cards", f"the entries are not the ones `dossier lint --record` sealed (sha256 {m.group(1)[:12]}, "
+    seal, now = seal_in(text, SEAL), section_digest(entries)
+    if seal is not None and seal[0] != now:
+        yield Finding("cards", f"the entries are not the ones `dossier lint --record` sealed (sha256 {seal[0][:12]}, "
                                f"now {now[:12] if now else 'empty'}): an entry was added or edited by hand, and D236 and "
                                "D337 would vouch for what no check of the PR's page saw",
                       hint=f"restore the lock (git diff {CHECKED_LOCK}), or check the cards against their PR pages and "
                            "re-record them: dossier lint --record cards/N.yaml",
-                      doc=read_yaml(path), at=(text.count("\n", 0, m.start()) + 1, 1))
+                      doc=read_yaml(path), at=(seal[1], 1))

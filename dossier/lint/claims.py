@@ -570,30 +570,36 @@ _SERVER_ARG = re.compile(r"(?<![\w.`/])((?:server_args|ServerArgs)\.(?!py\b)[a-z
 @rule("D613", "a code name, backticked or a server_args.<name>, that no source holds (today's SGLang, a synced "
               "release, the PR's cached diff, this project)", scope="card")
 def made_up_name(card, doc, ctx) -> Iterator[Finding]:
-    from dossier.mentions import MARK_ATTRIBUTED, _Text
-
     s = surface(ctx)
     if s is None:
         return
     for path, text in _field_texts(doc.data):
-        marks = None
-        for m in [*_TICKED.finditer(text), *_SERVER_ARG.finditer(text)]:
-            name = m.group(1)
-            if not _code_name(name):
-                continue
-            marks = marks or _Text(text)
-            if marks.historical(m.start(), m.end()):
-                continue  # a name the text marks as gone or as a PR's own wording need not be in a tree
-            _, begin, _ = marks.sentence(m.start())
-            if MARK_ATTRIBUTED.search(text, begin, m.start()):
-                continue
-            missing = [part for part in name.split(".") if not _known_name(part, s.tree, card, ctx)]
-            if missing and not all(_in_a_release(part, ctx) for part in missing):
-                yield Finding(path + "#value", f"`{name}`: no {', '.join(missing)} in SGLang {s.tree.version}, "
-                                               "a synced release, the PR's cached diff or this project",
-                              hint="name code as SGLang has it; a name that is gone says so ('was `x`', "
-                                   "'`x` (removed in ...)')",
-                              at=_locate(doc, path, m.group(0), _nth(text, m)))
+        for m, missing in ticked_unknown(text, lambda part: _known_name(part, s.tree, card, ctx), ctx):
+            yield Finding(path + "#value", f"`{m.group(1)}`: no {', '.join(missing)} in SGLang {s.tree.version}, "
+                                           "a synced release, the PR's cached diff or this project",
+                          hint=NAME_HINT, at=_locate(doc, path, m.group(0), _nth(text, m)))
+
+
+NAME_HINT = "name code as SGLang has it; a name that is gone says so ('was `x`', '`x` (removed in ...)')"
+
+
+def ticked_unknown(text: str, known, ctx) -> Iterator[tuple[re.Match, list[str]]]:
+    """(match, parts) for each code name of ``text`` in backticks or written `server_args.<name>` whose parts
+    ``known`` (a predicate) does not hold, unless a synced release holds them all; a name the text marks as gone or
+    as a PR's own wording need not be in a tree."""
+    from dossier.mentions import MARK_ATTRIBUTED, _Text
+
+    marks = None
+    for m in [*_TICKED.finditer(text), *_SERVER_ARG.finditer(text)]:
+        name = m.group(1)
+        if not _code_name(name) or not (missing := [part for part in name.split(".") if not known(part)]):
+            continue
+        marks = marks or _Text(text)
+        if marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(text, marks.sentence(m.start())[1],
+                                                                           m.start()):
+            continue
+        if not all(_in_a_release(part, ctx) for part in missing):
+            yield m, missing
 
 
 def _nth(text: str, m: re.Match) -> int:

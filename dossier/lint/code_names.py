@@ -421,9 +421,8 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
     reader went looking for a function SGLang never had. The sources are D621's (today's SGLang, this project, the PR
     facts snapshot, the surface and names locks, a synced release) and the change of each PR the text cites; a text
     marked historical, and D621's marks, are not judged."""
-    from dossier.lint.claims import _SERVER_ARG, _in_a_release
+    from dossier.lint.claims import NAME_HINT, ticked_unknown
     from dossier.lint.flag_releases import lanes_and_finding_texts
-    from dossier.mentions import MARK_ATTRIBUTED, _Text
 
     if surface(ctx) is None or names_lock_unreadable(ctx):
         return
@@ -437,23 +436,9 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
         for _, names, m in _unknown_in([(path, text)], set(), grounds_of, ctx):
             yield Finding(path, f"{names}: not in SGLang {surface(ctx).tree.version}, a release, the PR facts snapshot, "
                                 "the cited PRs' changes or this project: a code name no source holds",
-                          hint=_HINT, doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))
-        marks = None
-        for m in [*_TICKED.finditer(text), *_SERVER_ARG.finditer(text)]:
-            if not _code_name(m.group(1)):
-                continue
-            parts = [p for p in m.group(1).split(".") if not _known(p, words, set())]
-            if not parts:
-                continue
-            marks = marks or _Text(text)
-            if marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(text, marks.sentence(m.start())[1],
-                                                                               m.start()):
-                continue
-            parts = [p for p in parts if p not in grounds_of() and not _in_a_release(p, ctx)]
-            if parts:
-                yield Finding(path, f"`{m.group(1)}`: no {', '.join(parts)} in SGLang {surface(ctx).tree.version}, a "
-                                    "release, the PR facts snapshot, the cited PRs' changes or this project",
-                              hint=_HINT, doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))
-
-
-_HINT = "name code as SGLang has it; a name that is gone says so ('was `x`', '`x` (removed in ...)')"
+                          hint=NAME_HINT, doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))
+        for m, missing in ticked_unknown(text, lambda p, grounds_of=grounds_of: _known(p, words, set())
+                                         or p in grounds_of(), ctx):
+            yield Finding(path, f"`{m.group(1)}`: no {', '.join(missing)} in SGLang {surface(ctx).tree.version}, a "
+                                "release, the PR facts snapshot, the cited PRs' changes or this project",
+                          hint=NAME_HINT, doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))

@@ -40,9 +40,9 @@ def wrong_default(ctx) -> Iterator[Finding]:
     """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a
     wrong assumption and no parse error tells. Judged right after the name ("(default X)", ", default X", "defaults
     to X", "whose default is X", "(off by default", "is on by default"), or in a parenthesis of only the default
-    later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the manual is rendered from, against the defaults cards/surface.lock
-    records for the newest release scanned; on/enabled/1/true and off/disabled/0/false read alike, none/unset alike.
-    Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
+    later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the
+    manual is rendered from, against the defaults cards/surface.lock records for the newest release scanned;
+    on/enabled/1/true and off/disabled/0/false read alike, none/unset alike. Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
     a name the lock records no default for or a default of None (resolved at startup: "`--cuda-graph-backend-decode`
     defaults to full" is what that resolution gives)."""
     past = history(ctx)

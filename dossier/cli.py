@@ -1005,8 +1005,10 @@ def releases_verify(
 @command("surface", group=releases_app)
 def releases_surface(
     record: Annotated[bool, typer.Option(
-        help="Write cards/surface.lock: every --flag and SGLANG_* env var with the first and last release "
-        "that had it (lint's D610 and the 'last in' of D601/D603 read it; CI has no release cache).")] = False,
+        help="Write cards/surface.lock (every --flag and SGLANG_* env var with the first and last release "
+        "that had it: lint's D610 and the 'last in' of D601/D603 read it), cards/names.lock (the code names of older "
+        "releases the manual uses: D621) and cards/messages.lock (the releases that print each error-page message: "
+        "D626); CI has no release cache.")] = False,
     cache_dir: ReleasesDirOpt = None,
     root: RootOpt = None,
 ) -> None:
@@ -1032,6 +1034,8 @@ def releases_surface(
                f"({history.releases[0]} .. {history.newest})")
     if record:  # both locks are read first and written together: an interrupt leaves neither half-done
         from dossier.lint.code_names import NAMES_LOCK, manual_names, names_of_releases, write_names
+        from dossier.lint.error_sources import error_messages
+        from dossier.printed import MESSAGES_LOCK, messages_of_releases, write_messages
         from dossier.project import Project
 
         project = Project.load(base)
@@ -1043,15 +1047,24 @@ def releases_surface(
 
             names = names_of_releases(manual_names(project), SourceTree.installed(),
                                       (read_for_names(SourceTree.release(r)) for r in found))
-        try:  # a lock that cannot be written (read-only, immutable) leaves the other as it was too
+        with stepping("reading releases for the error page's messages") as say:
+            def read_for_messages(tree):
+                say(f"read SGLang {tree.version} for the error page's messages")
+                return tree
+
+            messages = messages_of_releases(error_messages(project),
+                                            (read_for_messages(SourceTree.release(r)) for r in found))
+        try:  # a lock that cannot be written (read-only, immutable) leaves the others as they were too
             with signals_deferred(), recorded_together(sh.lock_path(base).parent):
                 sh.write_history(base, history)
                 write_names(base, names)
+                write_messages(base, messages)
         except OSError as exc:
-            fail(f"not recorded: {exc.filename or sh.lock_path(base).parent}: {exc.strerror or exc}; both locks are as "
+            fail(f"not recorded: {exc.filename or sh.lock_path(base).parent}: {exc.strerror or exc}; the locks are as "
                  "they were: make cards/ and its locks writable and run `dossier releases surface --record` again")
         err.print(f"{summary}: wrote {sh.SURFACE_LOCK}")
         err.print(f"{len(names)} code name(s) of older releases the cards use: wrote {NAMES_LOCK}")
+        err.print(f"{len(messages)} error-page message(s) SGLang releases print: wrote {MESSAGES_LOCK}")
         return
     try:
         committed = sh.read_history(base)

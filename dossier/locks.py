@@ -15,6 +15,7 @@ from dossier.files import read_bytes, wide_encoding
 #: what writes each lock under cards/ (what to run when one cannot be read)
 RECORDED_BY = {"evidence.lock": "`dossier lint --record` and `dossier releases verify --record`",
                "drift.lock": "`dossier drift --record`", "surface.lock": "`dossier releases surface --record`",
+               "names.lock": "`dossier releases surface --record`", "messages.lock": "`dossier releases surface --record`",
                "opened.lock": "`dossier lint --record` (anchors from threads are added by hand)"}
 
 

@@ -261,6 +261,10 @@ ANSWERS = Spec(
                     "messages": Spec("list", items=_text, min_items=1,
                                      doc="Fixed words of each message this item explains, as the log prints "
                                          "them and as the item's text quotes them (the page's index)"),
+                    "not_sglang": Spec("list", items=_text, required=False,
+                                       doc="Those of the messages that Python or a library prints, not SGLang "
+                                           "(an AttributeError's, torch's): lint looks for the others in SGLang's "
+                                           "releases (D626)"),
                     "check": Spec("str", doc="What the message means and the fix, by release"),
                     "flags": Spec("list", items=_text, required=False, doc="Flags / env vars involved"),
                     "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that raises it"),

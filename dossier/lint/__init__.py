@@ -18,6 +18,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     lane_names,
     links,
     manual_links,
+    name_files,
     paths,
     pr_links,
     release_lines,
@@ -27,6 +28,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     slips,
     state,
     templates,
+    today_place,
     urls,
 )
 from dossier.lint.context import LintContext

@@ -37,8 +37,9 @@ from dossier.lint.claims import (
     tree_words,
 )
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError, check_keys, of_version, read_lock_file
+from dossier.locks import LockError
 from dossier.mentions import code_like
+from dossier.span_lock import read_spans, spans_of_releases, write_spans
 
 NAMES_LOCK = Path("cards") / "names.lock"
 #: a bare dotted name, not inside a path, a URL, a flag, a handle or backticks
@@ -71,22 +72,7 @@ _ABSENT = re.compile(r"\b(?:has no|have no|had no|no|lacks?|lacked|without|never
 
 def read_names(root: Path) -> set[str]:
     """cards/names.lock's names (empty without one); raises LockError when it cannot be read."""
-    data = read_lock_file(root / NAMES_LOCK)
-    if data is None:
-        return set()
-    names = data.get("names") if isinstance(data, dict) else None
-    if not of_version(data, 1) or not isinstance(names, dict) or not all(isinstance(n, str) for n in names):
-        raise LockError(f"{NAMES_LOCK}: expected version: 1 and names: {{name: first..last release}}; run "
-                        "`dossier releases surface --record`")
-    check_keys(data, ("version", "names", "count"), str(NAMES_LOCK), "run `dossier releases surface --record`")
-    count = data.get("count")
-    if type(count) is not int or count != len(names):  # a lock cut at an entry boundary is still YAML
-        said = "no closing `count:`, which recording writes last" if type(count) is not int else \
-            f"names lists {len(names)} name(s) where `count:` says {count}"
-        raise LockError(f"{NAMES_LOCK}: {said}: the lock is cut short (or edited by hand), and the names past the cut "
-                        f"would read as code no source holds (D621); take the committed copy (git checkout -- "
-                        f"{NAMES_LOCK}) or run `dossier releases surface --record`")
-    return set(names)
+    return set(read_spans(root, NAMES_LOCK, "names", "run `dossier releases surface --record`"))
 
 
 def _words(ctx) -> set[str]:
@@ -238,24 +224,20 @@ def names_of_releases(wanted: set[str], today, trees) -> dict[str, str]:
     last such release ("0.5.10..0.5.17", or one release)."""
     now = set(re.findall(r"\w+", tree_names(today)))
     wanted = {n for n in wanted if n not in now}
-    spans: dict[str, list[str]] = {}
+    found: dict[str, list[str]] = {}
     for tree in trees:
         held = set()
         for text in tree.texts.values():
             held |= wanted.intersection(re.findall(r"\w+", text))
         for name in held:
-            spans.setdefault(name, [tree.version, tree.version])[1] = tree.version
+            found.setdefault(name, []).append(tree.version)
         tree.unload()
-    return {n: a if a == b else f"{a}..{b}" for n, (a, b) in sorted(spans.items())}
+    return spans_of_releases(found)
 
 
 def write_names(root: Path, entries: dict[str, str]) -> None:
     """Write cards/names.lock holding ``entries`` (name -> its releases)."""
-    from dossier.files import record
-
-    # `names:` with nothing under it would be null to YAML, which read_names refuses
-    record(root / NAMES_LOCK, lambda: NAMES_HEADER + "version: 1\nnames:" + ("".join(
-        f"\n  {n}: '{s}'" for n, s in entries.items()) or " {}") + f"\ncount: {len(entries)}\n")
+    write_spans(root, NAMES_LOCK, NAMES_HEADER, "names", entries)
 
 
 NAMES_HEADER = (

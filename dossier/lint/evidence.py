@@ -283,7 +283,7 @@ def diff_changed(card: Card, doc, ctx) -> Iterator[Finding]:
         )
 
 
-@rule("D311", "a lock (evidence.lock, drift.lock, checked.lock, names.lock, surface.lock, pr-facts.json) is "
+@rule("D311", "a lock (evidence.lock, drift.lock, checked.lock, names.lock, messages.lock, surface.lock, pr-facts.json) is "
               "unreadable or malformed, committed but missing, or names a PR without a card", scope="project")
 def bad_lock(ctx) -> Iterator[Finding]:
     from dossier.committed import committed_but_missing
@@ -292,12 +292,14 @@ def bad_lock(ctx) -> Iterator[Finding]:
     from dossier.lint.checked import CHECKED_LOCK, read_checked
     from dossier.lint.code_names import NAMES_LOCK, read_names
     from dossier.pr_facts import PR_FACTS, read_facts
+    from dossier.printed import MESSAGES_LOCK, read_messages
     from dossier.surface_history import SURFACE_LOCK, SurfaceLockError, read_history
 
     root = ctx.project.root
     locks = ((DRIFT_LOCK, read_drift_lock, "run `dossier drift --record`"),
              (CHECKED_LOCK, read_checked, "take main's copy, then `dossier lint --record`"),
              (NAMES_LOCK, read_names, "run `dossier releases surface --record`"),
+             (MESSAGES_LOCK, read_messages, "run `dossier releases surface --record`"),
              (SURFACE_LOCK, read_history, "take main's copy, or run `dossier releases surface --record`"),
              (PR_FACTS, read_facts, f"take main's copy (git checkout -- {PR_FACTS})"),
              (LOCK_FILE, None, "take main's copy, or run `dossier lint --record` and `dossier releases verify --record`"))

@@ -391,6 +391,8 @@ _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
 _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                      r"\b(?:from|since|fixed in|merged in) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
                      r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b")
+#: "From the 0.5.2 -> 0.5.3 release diff": the change read from the diff of the release it went out in
+_RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) -> (\d+\.\d+\.\d+(?:\.post\d+)?) release diff\b")
 #: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in
 _ALSO = re.compile(r"\b(?:also|still|too|again|as well|even|remains?|stays?|kept|unchanged|as|when|as it was|as it)\W*"
                    r"(?:(?:is|was|been|being)\W+)?$", re.IGNORECASE)
@@ -459,7 +461,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     kernel" (does not have it, "it is not yet in 0.5.19") is wrong when 0.5.19 holds the line; "this change is still
     in 0.5.23" and "every release from 0.5.10 through 0.5.23 carries this line" are wrong when one of them lacks it.
     A PR paired with a release ("#28451, from 0.5.15", "from 0.5.15 (#28451)", "fixed in 0.5.11 by #23062") names
-    the release it first shipped in."""
+    the release it first shipped in, as does the release diff its change is read from ("From the 0.5.2 -> 0.5.3
+    release diff": 0.5.3), unless the clause goes on to name another PR."""
     from dossier.lint.depth import card_texts, text_location
 
     for path, text in card_texts(card):
@@ -524,6 +527,12 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
         other = ctx.project.card(int(m.group("pr") or m.group("pr2")))
         if other is not None:
             yield from _went_out(other, m.group("v") or m.group("v2"), True, "first ", lock, order, ctx)
+    for m in _RELEASE_DIFF.finditer(flat):
+        if not _CITE.findall(clause_before(flat, m.start())[-60:]) and _CITE.search(_clause_after(flat, m.end())):
+            continue  # "arrived in 0.5.19 by the 0.5.18 -> 0.5.19 release diff: the exit is #35632's"
+        other = _named(flat, m.start(), own, ctx)
+        if other is not None:
+            yield from _went_out(other, m.group(2), True, "first ", lock, order, ctx)
     for m in _LACKS.finditer(flat):
         other = _named(flat, m.start(), own, ctx)
         h = lock.cards.get(other.pr) if other is not None else None
@@ -784,8 +793,9 @@ def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
                        "removed from cards/evidence.lock")
 
 
-#: "removed in 0.5.20", "was dropped with v0.5.20", "gone from SGLang 0.5.20 on", "(deprecated since 0.5.20)"
-_GONE = re.compile(r"\b(?P<verb>removed|dropped|deleted|retired|reverted|taken out|ripped out|gone|deprecated)"
+#: "removed in 0.5.20", "was dropped with v0.5.20", "gone from SGLang 0.5.20 on", "absent from 0.5.21 on",
+#: "(deprecated since 0.5.20)"
+_GONE = re.compile(r"\b(?P<verb>removed|dropped|deleted|retired|reverted|taken out|ripped out|gone|absent|deprecated)"
                    r"(?: again| entirely| for good| upstream)?(?: from SGLang)? (?P<how>in|with|as of|since|from|by) "
                    rf"{_VER}(?![\w.]*\d)", re.IGNORECASE)
 #: the words a clause may hold before the verb and still be about the card's own change ("It was later removed in")

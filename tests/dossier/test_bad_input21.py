@@ -118,7 +118,7 @@ def test_surface_record_lands_both_locks_or_neither(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "_replace", refused)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert "names.lock: Operation not permitted; both locks are as they were" in " ".join(result.output.split())
+    assert "names.lock: Operation not permitted; the locks are as they were" in " ".join(result.output.split())
     assert surface.read_bytes() == before
     assert not [p for p in os.listdir(root / "cards") if p.endswith(".tmp")]
 

@@ -350,8 +350,8 @@ QUESTIONS = [
     Question("Which of these changes does my SGLang 0.5.17 lack, as a list?", "Is a change the manual cites still in",
              ("dossier for-version <version>",)),
     Question("After upgrading to 0.5.23: No module named sglang.kernels.ops.attention.fla.fused_sigmoid_gating_recurrent",
-             "Where each GDN kernel lives", ("0.5.23 moved fused_gdn_gating, fused_sigmoid_gating_recurrent and both ReplaySSM "
-                                             "kernels on to `kernels/ops/attention/linear/`",)),
+             "Where each GDN kernel lives", ("0.5.23 moved fused_gdn_gating, fused_sigmoid_gating_recurrent, the four "
+                                             "ReplaySSM kernel modules", "on to `kernels/ops/attention/linear/`")),
     Question("Qwen3.5 decode got slower after I set SGLANG_MAMBA_CONV_DTYPE=float32 for accuracy", "Decode throughput is low",
              ("`SGLANG_MAMBA_CONV_DTYPE=float32` with a bf16 model", "Falling back from fused GDN decode projection/Conv1D")),
     Question("B200: 'AssertionError: Only {...} backends are supported on Blackwell GPUs for hybrid GDN models. Got prefill=fa3'",

@@ -1,0 +1,61 @@
+"""D628: a code name the manual places in a file of today's SGLang ("`GDNKernelDispatcher.__init__` (`gdn_backend.py`)")
+that the file's code lacks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dossier.lint.claims import _field_texts, _locate, _nth, surface, tree_has_word
+from dossier.lint.registry import Finding, rule
+from dossier.source_tree import lines_with
+
+#: "`name` (`file`", "`name()` (in `file`", "`name` in `file`", "`name` of `file`": a backticked name and the file
+#: of today's SGLang the text puts it in
+_PAIR = re.compile(r"`(?P<name>[A-Za-z_]\w*(?:\.\w+)*)(?:\(\))?`,?\s+(?:\((?:in\s+)?|in\s+|of\s+)"
+                   r"`(?P<file>(?:[\w.-]+/)*[\w-]+\.(?:py|cu|cuh|cpp|h|hpp))`")
+#: the words before a pair that date it to an older release: "was", "then", "0.5.10's", "before 0.5.14"
+_DATED = re.compile(r"\b(?:was|were|then|old|older|earlier|formerly|before|until|up to)\b|\d+\.\d+\.\d+", re.IGNORECASE)
+
+
+def _texts(ctx) -> Iterator[tuple[object, str, str]]:
+    """(doc, path, text) of every card's prose, cards/lanes.yaml and the findings (not a text marked historical)."""
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+
+    for doc in ctx.project.valid_docs():
+        for path, text in _field_texts(doc.data):
+            yield doc, path, text
+    for doc, path, text, historical in lanes_and_finding_texts(ctx.project):
+        if not historical:
+            yield doc, path, text
+
+
+@rule("D628", "a backticked code name placed in a file of today's SGLang (`name` (`file`)) that the file's code "
+              "lacks, while another file has it", scope="project")
+def name_not_in_its_file(ctx) -> Iterator[Finding]:
+    """"logged by `resolve_linear_attn_backends` (`layers/attention/linear/utils.py`)": the reader opens the file
+    to find the function. A name written this way, "`name` (`file`)", "`name` in `file`" or "`name` of `file`", must
+    be in the code of that file of today's SGLang (every part of a dotted name; a file named by its tail,
+    `gdn_backend.py`, is any file of the tree it ends; comments and docstrings do not count). Judged only where
+    some other file of today's tree has the name, so a name the tree lacks is D613's and D625's, and a file it
+    lacks is D604's; a pair dated to an older release ("was", "then", a release number within the 60 characters
+    before it) or in a text marked historical is not judged."""
+    s = surface(ctx)
+    if s is None:
+        return
+    texts = s.tree.texts
+    for doc, path, text in _texts(ctx):
+        for m in _PAIR.finditer(text):
+            name, file = m.group("name"), m.group("file")
+            if _DATED.search(text, max(0, m.start() - 60), m.start()):
+                continue
+            files = [f for f in texts if f == file or f.endswith("/" + file)]
+            parts = [p for p in name.split(".") if p]
+            if not files or not all(tree_has_word(s.tree, p) for p in parts):
+                continue
+            missing = [p for p in parts if not any(lines_with(texts[f], p, f) for f in files)]
+            if missing:
+                yield Finding(path, f"`{name}` ({file}): {file} of SGLang {s.tree.version} has no "
+                                    f"{', '.join(missing)} in its code",
+                              hint="name the file that defines it (grep today's SGLang), or date the pair to the "
+                                   "release that had it", doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))

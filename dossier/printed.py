@@ -1,0 +1,129 @@
+"""What an SGLang tree prints: the files whose code writes a given log line or error message.
+
+A message a reader quotes is often not in a Python file as written: SGLang splits long messages over implicitly
+joined literals (``"... only supports the built-in mamba " "radix cache"``). A file prints a message when its code
+holds the message as written (an assert's test too, which a bare AssertionError's traceback shows), or, in Python,
+when one of its string expressions, read as Python joins it, holds the message between two values (f-string fields,
+``%`` and ``str.format`` places): a message is the fixed words of a log line, never a value put in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from dossier.source_tree import lines_with
+from dossier.span_lock import read_spans, spans_of_releases, write_spans
+
+#: a value put in at run time, inside a template
+FIELD = "\x00"
+_FORMAT = re.compile(r"%[-+ #0]*(?:\d+|\*)?(?:\.\d+)?[sdirfgexXc]|\{[^{}]*\}")
+_PYTHON = (".py", ".pyi")
+_MEMO: dict[tuple, dict[str, list[str]]] = {}
+
+
+#: a Python comment or string literal (prefix, quotes, body), in source order: comments are consumed so that a quote in
+#: one starts no string, and a string's own # starts no comment
+_TOKEN = re.compile(r"""#[^\n]*|(?P<prefix>\b[rRbBuUfF]{1,2})?(?P<body>'\'\'(?:\\.|[^\\])*?\'\'\'|\"\"\"(?:\\.|[^\\])*?\"\"\"|"""
+                    r"""'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")""")
+#: what may stand between two literals Python joins: space, line breaks (inside brackets), comments
+_JOINS = re.compile(r"(?:\s|#[^\n]*(?![^\n]))*")  # a comment runs to its line's end: no backtracking into it
+_ESCAPES = {"n": "\n", "t": "\t", "'": "'", '"': '"', "\\": "\\"}
+_FIELD_IN_F = re.compile(r"\{\{|\}\}|\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+
+
+def templates(source: str) -> list[str]:
+    """The string expressions of a Python source, each as one text with :data:`FIELD` where a value goes: literals
+    Python joins (adjacent, across lines and comments) read as one, f-string fields, %-format and str.format places.
+    Read from the literals' text (no parse: a whole release's files are read in seconds)."""
+    found: list[str] = []
+    run: list[str] = []
+    end = -1
+    for m in _TOKEN.finditer(source):
+        if m.group("body") is None:
+            continue
+        if run and not _JOINS.fullmatch(source, end, m.start()):
+            found.append("".join(run))
+            run = []
+        run.append(_literal(m.group("prefix") or "", m.group("body")))
+        end = m.end()
+    return found + ["".join(run)] if run else found
+
+
+def _literal(prefix: str, body: str) -> str:
+    quote = 3 if body[:3] in ("\'\'\'", '"""') else 1
+    text = body[quote:-quote]
+    if "f" in prefix.lower():
+        text = _FIELD_IN_F.sub(lambda m: m.group(0)[0] if m.group(0) in ("{{", "}}") else FIELD, text)
+    else:
+        text = _FORMAT.sub(FIELD, text)
+    if "r" in prefix.lower():
+        return text
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), text)
+
+
+def prints(template: str, message: str) -> bool:
+    """Whether ``template`` prints ``message`` as its own words: the message lies within one stretch of the
+    template's text between two values (a message's words are the fixed words of a log line; a value is never one
+    of them)."""
+    return any(message in run for run in template.split(FIELD))
+
+
+def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
+    """Each of ``messages`` -> the files of ``tree`` that print it (read once per tree, message set and process). A
+    Python file's strings are read for a message only when the file holds all the message's words (a message split
+    over joined literals is not in the file as written, its words are)."""
+    messages = tuple(sorted(set(messages)))
+    key = (str(tree.package), tree.version, tree.kind, messages)
+    if key not in _MEMO:
+        wanted = {m: set(re.findall(r"\w+", m)) for m in messages}
+        read: dict[str, list[str]] = {}
+        found: dict[str, list[str]] = {m: [] for m in messages}
+        for path, text in tree.texts.items():
+            held = None
+            for m, words in wanted.items():
+                if m in text and lines_with(text, m, path):
+                    found[m].append(path)
+                    continue
+                if not path.endswith(_PYTHON):
+                    continue
+                held = set(re.findall(r"\w+", text)) if held is None else held
+                if not words <= held:
+                    continue
+                if path not in read:
+                    read[path] = templates(text)
+                if any(prints(t, m) for t in read[path]):
+                    found[m].append(path)
+        _MEMO[key] = found
+    return _MEMO[key]
+
+
+MESSAGES_LOCK = Path("cards") / "messages.lock"
+MESSAGES_HEADER = (
+    "# Written by `dossier releases surface --record`: each message of the error page (cards/lanes.yaml's\n"
+    "# answers.errors) that an SGLang release prints, with the first and last release that printed it (lint D626\n"
+    "# reads it; CI has no release cache).\n"
+)
+
+
+def messages_of_releases(messages: Iterable[str], trees: Iterable) -> dict[str, str]:
+    """Each of ``messages`` that a tree of ``trees`` (release order) prints, with the first and last that did."""
+    messages = list(messages)
+    found: dict[str, list[str]] = {}
+    for tree in trees:
+        for m, files in printing(tree, messages).items():
+            if files:
+                found.setdefault(m, []).append(tree.version)
+        tree.unload()
+    return spans_of_releases(found)
+
+
+def read_messages(root: Path) -> dict[str, str]:
+    """cards/messages.lock: message -> the releases that print it (empty without one); raises LockError when it
+    cannot be read."""
+    return read_spans(root, MESSAGES_LOCK, "messages", "run `dossier releases surface --record`")
+
+
+def write_messages(root: Path, entries: dict[str, str]) -> None:
+    write_spans(root, MESSAGES_LOCK, MESSAGES_HEADER, "messages", entries)

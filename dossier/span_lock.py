@@ -1,0 +1,49 @@
+"""Locks of release spans: text the manual quotes (a code name, an error message) -> the first and last SGLang
+release that had it ("0.5.10..0.5.17", or one release), recorded from the release cache for lint to read offline
+(CI has no release cache). Each lock ends with how many entries it holds: a lock cut at an entry boundary is still
+YAML, and the entries past the cut would be lost with nothing said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dossier.files import record
+from dossier.locks import LockError, check_keys, of_version, read_lock_file
+from dossier.yaml_scalar import yaml_string
+
+
+def read_spans(root: Path, lock: Path, section: str, fix: str) -> dict[str, str]:
+    """The ``section`` mapping of the lock at ``root / lock`` (empty without one); raises LockError when it cannot
+    be read. ``fix``: what to run."""
+    data = read_lock_file(root / lock)
+    if data is None:
+        return {}
+    entries = data.get(section) if isinstance(data, dict) else None
+    if not of_version(data, 1) or not isinstance(entries, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in entries.items()):
+        raise LockError(f"{lock}: expected version: 1 and {section}: {{text: first..last release}}; {fix}")
+    check_keys(data, ("version", section, "count"), str(lock), fix)
+    count = data.get("count")
+    if type(count) is not int or count != len(entries):
+        said = "no closing `count:`, which recording writes last" if type(count) is not int else \
+            f"{section} lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} where `count:` says {count}"
+        raise LockError(f"{lock}: {said}: the lock is cut short (or edited by hand), and the entries past the cut "
+                        f"would be lost; take the committed copy (git checkout -- {lock}) or {fix}")
+    return entries
+
+
+def write_spans(root: Path, lock: Path, header: str, section: str, entries: dict[str, str]) -> None:
+    """Write the lock at ``root / lock``: ``header``, then ``entries`` (text -> its releases) in order, then the
+    count."""
+    def line(text: str, span: str) -> str:
+        key = text if text.isidentifier() else yaml_string(text)
+        return f"\n  {key}: '{span}'"
+
+    # a section with nothing under it would be null to YAML, which read_spans refuses
+    record(root / lock, lambda: header + f"version: 1\n{section}:" + (
+        "".join(line(t, s) for t, s in entries.items()) or " {}") + f"\ncount: {len(entries)}\n")
+
+
+def spans_of_releases(found: dict[str, list[str]]) -> dict[str, str]:
+    """Text -> the releases (in release order) that had it, as the lock writes it: sorted by text."""
+    return {t: v[0] if v[0] == v[-1] else f"{v[0]}..{v[-1]}" for t, v in sorted(found.items()) if v}

@@ -3,8 +3,8 @@
 A message a reader quotes is often not in a Python file as written: SGLang splits long messages over implicitly
 joined literals (``"... only supports the built-in mamba " "radix cache"``). A file prints a message when its code
 holds the message as written (an assert's test too, which a bare AssertionError's traceback shows), or, in Python,
-when one of its string expressions, read as Python joins it, holds the message between two values (f-string fields,
-``%`` and ``str.format`` places): a message is the fixed words of a log line, never a value put in.
+when one of its string expressions, read as Python joins it, holds the message between two f-string values: a
+message is the fixed words of a log line, never a value put in. Comments and docstrings print nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from dossier.code_lines import code_only
 from dossier.source_tree import lines_with
 from dossier.span_lock import read_spans, spans_of_releases, write_spans
 
 #: a value put in at run time, inside a template
 FIELD = "\x00"
-_FORMAT = re.compile(r"%[-+ #0]*(?:\d+|\*)?(?:\.\d+)?[sdirfgexXc]|\{[^{}]*\}")
 _PYTHON = (".py", ".pyi")
 _MEMO: dict[tuple, dict[str, list[str]]] = {}
 
@@ -29,25 +29,32 @@ _TOKEN = re.compile(r"""#[^\n]*|(?P<prefix>\b[rRbBuUfF]{1,2})?(?P<body>'\'\'(?:\
                     r"""'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")""")
 #: what may stand between two literals Python joins: space, line breaks (inside brackets), comments
 _JOINS = re.compile(r"(?:\s|#[^\n]*(?![^\n]))*")  # a comment runs to its line's end: no backtracking into it
+#: what stands before a docstring: the file's start or a `def`/`class` line's colon, then only space
+_DOCSTRING = re.compile(r"(?:\A|:)\s*\Z")
 _ESCAPES = {"n": "\n", "t": "\t", "'": "'", '"': '"', "\\": "\\"}
 _FIELD_IN_F = re.compile(r"\{\{|\}\}|\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
 
 
 def templates(source: str) -> list[str]:
-    """The string expressions of a Python source, each as one text with :data:`FIELD` where a value goes: literals
-    Python joins (adjacent, across lines and comments) read as one, f-string fields, %-format and str.format places.
-    Read from the literals' text (no parse: a whole release's files are read in seconds)."""
+    """The string expressions of a Python source, each as one text with :data:`FIELD` where an f-string puts a value:
+    literals Python joins (adjacent, across lines and comments) read as one (a plain literal as written: its braces
+    and % places may be its own words, "{None, 1}", and a message never spans a value anyway).
+    Docstrings are left out. Read from the literals' text (no parse: a whole release's files are read in seconds)."""
     found: list[str] = []
     run: list[str] = []
     end = -1
     for m in _TOKEN.finditer(source):
         if m.group("body") is None:
             continue
-        if run and not _JOINS.fullmatch(source, end, m.start()):
+        joined = bool(run) and _JOINS.fullmatch(source, end, m.start())
+        if run and not joined:
             found.append("".join(run))
             run = []
-        run.append(_literal(m.group("prefix") or "", m.group("body")))
         end = m.end()
+        if not joined and m.group("body")[:3] in ("\'\'\'", '"""') and _DOCSTRING.search(
+                source, max(0, m.start() - 200), m.start()):
+            continue  # a docstring prints nothing
+        run.append(_literal(m.group("prefix") or "", m.group("body")))
     return found + ["".join(run)] if run else found
 
 
@@ -56,8 +63,6 @@ def _literal(prefix: str, body: str) -> str:
     text = body[quote:-quote]
     if "f" in prefix.lower():
         text = _FIELD_IN_F.sub(lambda m: m.group(0)[0] if m.group(0) in ("{{", "}}") else FIELD, text)
-    else:
-        text = _FORMAT.sub(FIELD, text)
     if "r" in prefix.lower():
         return text
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), text)
@@ -83,10 +88,12 @@ def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
         for path, text in tree.texts.items():
             held = None
             for m, words in wanted.items():
-                if m in text and lines_with(text, m, path):
-                    found[m].append(path)
-                    continue
                 if not path.endswith(_PYTHON):
+                    if m in text and lines_with(text, m, path):
+                        found[m].append(path)
+                    continue
+                if m in text and m in code_only(text, path):  # as written: an assert's test, a one-literal message
+                    found[m].append(path)
                     continue
                 held = set(re.findall(r"\w+", text)) if held is None else held
                 if not words <= held:

@@ -98,8 +98,11 @@ _RELEASE = r"\d+\.\d+\.\d+(?:\.post\d+)?"
 #: the parenthesis right after the quote a message ends in: "'...' (0.5.7 on; ...)", "'...' (from 0.5.17)"
 _AFTER_QUOTE = re.compile(r"[^'\"`]*['\"`]\s*\(([^()]*)\)")
 #: a clause whose releases name no end: "from 0.5.14", "every release from 0.5.10", "0.5.7 on", "since 0.5.11"
-_OPEN_ENDED = re.compile(rf"\b(?:from|since)\s+{_RELEASE}(?!\s*(?:to|through|until)\b)|{_RELEASE}\s+on\b|"
-                         r"^\s*every release\s*$")
+_OPEN_ENDED = re.compile(rf"\b(?:from|since)\s+{_RELEASE}(?!\s*(?:to|through|until)\b)|{_RELEASE}(?:\s+on\b|\+|"
+                         r"\s+(?:and|or) later\b|\s+onwards?\b)|^\s*every release\s*$")
+#: a release named as the first without the message: "before 0.5.21", "not 0.5.13", "gone from 0.5.13", "fixed in"
+_WITHOUT = re.compile(r"\b(?:before|not|fixed in|gone (?:from|in)|removed in|dropped in|deleted in|absent from|"
+                      r"no longer in)\s+$", re.IGNORECASE)
 #: ends that close a span: "to 0.5.16", "through 0.5.20", "until 0.5.21", "up to 0.5.9"
 _CLOSED = re.compile(rf"\b(?:to|through|until|up to)\s+{_RELEASE}")
 
@@ -116,20 +119,21 @@ def _said_releases(check: str, message: str) -> Iterator[tuple[str, list[str], b
     right before the quote ("0.5.3.post2 to 0.5.6.post2 word it '...'"). Each as (the words, the releases named,
     whether the span is left open to today)."""
     def said(clause: str) -> tuple[str, list[str], bool]:
-        return clause, re.findall(_RELEASE, clause), bool(_OPEN_ENDED.search(clause)) and not _CLOSED.search(clause)
+        named = [m.group(0) for m in re.finditer(_RELEASE, clause) if not _WITHOUT.search(clause[:m.start()])]
+        return clause, named, bool(_OPEN_ENDED.search(clause)) and not _CLOSED.search(clause)
 
     start = check.find(message)
     while start >= 0:
         after = _AFTER_QUOTE.match(check, start + len(message))
         for clause in after.group(1).split(";") if after else ():
-            if ":" in clause:
+            if re.search(r":\s*['\"`]", clause):
                 break
             if re.search(_RELEASE, clause) or clause.strip() == "every release":
                 yield said(clause)
                 break
         opening = max(check.rfind(q, 0, start) for q in "'\"`")
         before = _BEFORE_QUOTE.search(check, max(0, opening - 60), opening) if opening >= 0 else None
-        if before:
+        if before and not _WITHOUT.search(check, max(0, before.start() - 30), before.start()):
             yield said(before.group(1))
         start = check.find(message, start + 1)
 

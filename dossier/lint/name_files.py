@@ -6,16 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dossier.code_lines import code_only
 from dossier.lint.claims import _field_texts, _locate, _nth, surface, tree_has_word
 from dossier.lint.registry import Finding, rule
-from dossier.source_tree import lines_with
 
 #: "`name` (`file`", "`name()` (in `file`", "`name` in `file`", "`name` of `file`": a backticked name and the file
 #: of today's SGLang the text puts it in
 _PAIR = re.compile(r"`(?P<name>[A-Za-z_]\w*(?:\.\w+)*)(?:\(\))?`,?\s+(?:\((?:in\s+)?|in\s+|of\s+)"
                    r"`(?P<file>(?:[\w.-]+/)*[\w-]+\.(?:py|cu|cuh|cpp|h|hpp))`")
-#: the words before a pair that date it to an older release: "was", "then", "0.5.10's", "before 0.5.14"
-_DATED = re.compile(r"\b(?:was|were|then|old|older|earlier|formerly|before|until|up to)\b|\d+\.\d+\.\d+", re.IGNORECASE)
+#: the words of a pair's sentence before it that date it to an older release: "was", "the then", "0.5.10's",
+#: "before 0.5.14" (a release other than today's)
+_DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|\d+\.\d+\.\d+(?:\.post\d+)?", re.IGNORECASE)
 
 
 def _texts(ctx) -> Iterator[tuple[object, str, str]]:
@@ -38,8 +39,9 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
     be in the code of that file of today's SGLang (every part of a dotted name; a file named by its tail,
     `gdn_backend.py`, is any file of the tree it ends; comments and docstrings do not count). Judged only where
     some other file of today's tree has the name, so a name the tree lacks is D613's and D625's, and a file it
-    lacks is D604's; a pair dated to an older release ("was", "then", a release number within the 60 characters
-    before it) or in a text marked historical is not judged."""
+    lacks is D604's; a pair dated to an older release ("was", "the then", a release other than today's earlier in
+    its sentence) or in a text marked historical is not judged. A name is matched whole, in code (not comments or
+    docstrings)."""
     s = surface(ctx)
     if s is None:
         return
@@ -47,13 +49,15 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
     for doc, path, text in _texts(ctx):
         for m in _PAIR.finditer(text):
             name, file = m.group("name"), m.group("file")
-            if _DATED.search(text, max(0, m.start() - 60), m.start()):
+            sentence = text[max(text.rfind(". ", 0, m.start()) + 2, 0):m.start()]
+            if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)):
                 continue
             files = [f for f in texts if f == file or f.endswith("/" + file)]
             parts = [p for p in name.split(".") if p]
             if not files or not all(tree_has_word(s.tree, p) for p in parts):
                 continue
-            missing = [p for p in parts if not any(lines_with(texts[f], p, f) for f in files)]
+            missing = [p for p in parts if not any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", code_only(texts[f], f))
+                                                   for f in files)]
             if missing:
                 yield Finding(path, f"`{name}` ({file}): {file} of SGLang {s.tree.version} has no "
                                     f"{', '.join(missing)} in its code",

@@ -41,10 +41,12 @@ def test_templates_join_adjacent_literals_across_lines_and_comments():
                      "(it's {off})", "alone"]
 
 
-def test_templates_mark_format_places_and_read_escapes_but_not_in_comments():
-    source = ('# don\'t "read" me\nlogger.info("capped to %d by the %s pool\\n", n, k)\n'
-              'msg = "size {} != {name}"\nraw = r"a\\nb"\n')
-    assert templates(source) == [f"capped to {FIELD} by the {FIELD} pool\n", f"size {FIELD} != {FIELD}", "a\\nb"]
+def test_templates_keep_plain_braces_read_escapes_and_skip_comments_and_docstrings():
+    """A plain literal's braces and % places are its own words ("{None, 1}" in 0.5.23's linear draft chain message
+    was read as a value slot, the probe's false D626); comments and docstrings print nothing."""
+    source = ('"""Module: is capped to N."""\n# don\'t "read" me\ndef f():\n    """is capped to N."""\n'
+              '    logger.info("capped to %d by the pool\\n", n)\n    msg = "in {None, 1}"\nraw = r"a\\nb"\n')
+    assert templates(source) == ["capped to %d by the pool\n", "in {None, 1}", "a\\nb"]
 
 
 @pytest.mark.parametrize("template, message, printed", [
@@ -289,3 +291,49 @@ def test_a_relocated_card_that_lost_its_today_place_is_d629(tmp_path):
     found = [d.message for d in run_lint(LintContext(project), select=["D629"])]
     assert found == ["python/sglang/srt/speculative/eagle_info.py of SGLang 0.5.23 does not hold the line "
                      "key_fragment.match quotes; python/sglang/srt/speculative/eagle_utils.py does"]
+
+
+# ---- the second probe of the new rules (session 37) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, caught", [
+    # a colon inside the clause that does not lead into another quote is still this quote's dating
+    ("PD disaggregation yet (follow-up)' (from 0.5.15, on either PD server:",
+     "PD disaggregation yet (follow-up)' (from 0.5.14, on either PD server:", True),
+    # "0.5.14+" leaves the span open to today
+    ("positive integer, got 0.' (at startup; from 0.5.17)", "positive integer, got 0.' (at startup; 0.5.17+)", False),
+    ("'extra_buffer_lazy unsupported with spec.' (0.5.14 to 0.5.16)", "'extra_buffer_lazy unsupported with spec.' "
+     "(0.5.14+)", True),
+    # a release named as the first without the message is not one that prints it (the probe's false positives)
+    ("ssm_state size: ...GB' (every release from 0.5.2, the first to run Qwen3-Next;",
+     "ssm_state size: ...GB' (not 0.5.1; every release from 0.5.2;", False),
+    ("v1, got 128' (0.5.7 to 0.5.20, the legacy tree's last release;",
+     "v1, got 128' (0.5.7 to 0.5.20, gone from 0.5.21;", False),
+])
+def test_d627_reads_colons_open_spans_and_releases_without_the_message(tmp_path, old, new, caught):
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
+    assert bool(_d627(project)) is caught
+
+
+@pytest.mark.parametrize("old, new, caught", [
+    # a name matched whole: ascend_gdn_backend.py has only fused_gdn_gating_kernel_without_sigmoid
+    ("`GDNKernelDispatcher.__init__` (`gdn_backend.py`)", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`) and "
+     "`fused_gdn_gating_kernel` (`hardware_backend/npu/attention/ascend_gdn_backend.py`)", True),
+    # a pair in a sentence dated to older releases is theirs, however far back the release is named
+    ("`GDNKernelDispatcher.__init__` (`gdn_backend.py`)", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`). On "
+     "releases 0.5.11 through 0.5.18 the per-phase linear-attention backends are filled in by the ServerArgs helper "
+     "`_handle_linear_attn_backend` (`server_args.py`) instead", False),
+])
+def test_d628_matches_whole_names_and_reads_the_sentence_for_its_date(tmp_path, old, new, caught):
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
+    assert bool(_d628(project)) is caught
+
+
+def test_a_release_diff_that_deletes_names_no_first_release(tmp_path):
+    """"The 0.5.20 -> 0.5.21 release diff deletes mem_cache/mamba_radix_cache.py" is the file's removal, not the
+    card's first release (the probe's false D319)."""
+    old = "and #40313 deleted\n  this class, absent from 0.5.21 on."
+    text = (REAL / "cards" / "11214.yaml").read_text()
+    assert old in text, old
+    project = _real_with(tmp_path, "cards/11214.yaml", old, old + " The 0.5.20 -> 0.5.21 release diff deletes "
+                         "mem_cache/mamba_radix_cache.py.")
+    assert not [d for d in run_lint(LintContext(project), select=["D319"])]

@@ -30,6 +30,7 @@ from dossier.errors import DossierError, OutputRefused
 from dossier.main import interrupted, output_refused
 from dossier.model import MAX_PR
 from dossier.project import Project, find_root
+from dossier.prose import first_few
 from dossier.terminal import first_control, one_line, visible
 
 
@@ -147,11 +148,6 @@ def _stderr_columns() -> int:
         return os.get_terminal_size(sys.stderr.fileno()).columns
     except (OSError, ValueError, AttributeError):
         return MIN_WIDTH
-
-
-def first_few(items: list[str], n: int, sep: str = ", ") -> str:
-    """The first ``n`` of ``items`` joined, with how many more there are."""
-    return sep.join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 def fail(message: str) -> None:
@@ -908,8 +904,8 @@ def _other_builds(rv, project: Project, trees, cache: Path, record: bool) -> Non
         return  # lint reports an unreadable lock; --record rewrites it
     if not others:
         return
-    listed = ", ".join(f"{v} built {cached or 'on no known day'} (the lock: {locked or 'no day'})"
-                       for v, locked, cached in others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+    listed = first_few([f"{v} built {cached or 'on no known day'} (the lock: {locked or 'no day'})"
+                        for v, locked, cached in others], 4)
     then = ("--record writes the cache's dates" if record else
             "the verdicts below follow the cache's dates, not the recorded ones")
     err.print(f"warning: {cache} holds other builds than cards/evidence.lock recorded: {listed}; {then} "

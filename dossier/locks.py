@@ -11,6 +11,7 @@ import yaml
 from dossier.cards import MAX_FLOW_DEPTH, ends_mid_line, too_deep
 from dossier.errors import DossierError
 from dossier.files import read_bytes, wide_encoding
+from dossier.prose import first_few
 
 #: what writes each lock under cards/ (what to run when one cannot be read)
 RECORDED_BY = {"evidence.lock": "`dossier lint --record` and `dossier releases verify --record`",
@@ -112,7 +113,7 @@ def check_keys(data: object, known: tuple[str, ...], where: str, fix: str) -> No
     from the manual with nothing said. ``where``: the file and the place in it; ``fix``: what to run."""
     unknown = [k for k in data if k not in known] if isinstance(data, dict) else []
     if unknown:
-        names = ", ".join(repr(k)[:60] for k in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        names = first_few([repr(k)[:60] for k in unknown], 3)
         raise LockError(f"{where}: unknown key{'s' * (len(unknown) > 1)} {names} (the keys are {', '.join(known)}): "
                         f"what it holds would be lost; correct the key, or {fix}")
 

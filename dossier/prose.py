@@ -337,3 +337,8 @@ def skeleton(text: str, title: str) -> tuple[str, ...]:
         if not (out and out[-1] == w and w in "TNIPHS"):
             out.append(w)
     return tuple(out)
+
+
+def first_few(items: list[str], n: int, sep: str = ", ") -> str:
+    """The first ``n`` of ``items`` joined, with how many more there are."""
+    return sep.join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")

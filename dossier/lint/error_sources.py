@@ -11,6 +11,7 @@ from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError
 from dossier.printed import MESSAGES_LOCK, printing, read_messages
 from dossier.project import is_valid
+from dossier.prose import first_few
 from dossier.releases import is_version
 from dossier.surface_history import Span
 
@@ -53,9 +54,8 @@ def where_prints_none(ctx) -> Iterator[Finding]:
             continue
         elsewhere = sorted({f for files in held.values() for f in files})
         if elsewhere:
-            shown = ", ".join(elsewhere[:3]) + (f" and {len(elsewhere) - 3} more" if len(elsewhere) > 3 else "")
             yield Finding(f"{path}.where#value", f"{where} prints none of this item's messages in SGLang "
-                                                 f"{s.tree.version}; {shown} does",
+                                                 f"{s.tree.version}; {first_few(elsewhere, 3)} does",
                           hint="name the file that raises the message", doc=doc)
 
 
@@ -65,7 +65,7 @@ def message_no_release_prints(ctx) -> Iterator[Finding]:
     """The error page is indexed by message: a reader greps the page for the words in their log. A message no
     release of SGLang prints (a misquote, a word changed, one invented) matches no real log line and sends the
     reader nowhere. A message is printed when today's tree prints it (:mod:`dossier.printed`: word for word, or
-    over joined literals with values put in) or cards/messages.lock records releases that did (`dossier releases
+    over joined literals) or cards/messages.lock records releases that did (`dossier releases
     surface --record` reads every synced release). A message Python or a library prints (an AttributeError, a
     torch error) is listed in the item's `not_sglang` and not looked for; a `not_sglang` entry must be one of the
     item's messages. Not judged without an SGLang tree (D600) or with an unreadable messages lock (D311)."""

@@ -9,6 +9,7 @@ from dossier.drift import RELOCATED, check_card
 from dossier.lint.claims import surface
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
+from dossier.prose import first_few
 
 
 @rule("D629", "status current, yet today's SGLang holds the key fragment's line only in other files (drift: "
@@ -28,7 +29,7 @@ def relocated_without_today(card: Card, doc, ctx) -> Iterator[Finding]:
     near = [w.file for w in result.found if w.file in card.all_files or PurePosixPath(w.file).name == key.name
             or PurePosixPath(w.file).parent == key.parent] if result.verdict == RELOCATED else []
     if near:
-        found = ", ".join(near[:3]) + (f" and {len(near) - 3} more" if len(near) > 3 else "")
+        found = first_few(near, 3)
         yield Finding("key_fragment.file#value", f"{card.key_fragment.file} of SGLang {s.tree.version} does not "
                                                  f"hold the line key_fragment.match quotes; {found} does",
                       hint="name where the line lives today in key_fragment.today (file and match), or correct "

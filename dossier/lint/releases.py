@@ -394,7 +394,7 @@ _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+
 #: "From the 0.5.2 -> 0.5.3 release diff": the change read from the diff of the release it went out in
 _RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) -> (\d+\.\d+\.\d+(?:\.post\d+)?) release diff\b")
 #: a release diff said to take code out: "The 0.5.20 -> 0.5.21 release diff deletes mem_cache/mamba_radix_cache.py"
-_TAKES_OUT = re.compile(r"\W*(?:\w+\W+){0,3}?(?:deletes|removes|drops|moves|renames)\b", re.IGNORECASE)
+_DIFF_TAKES_OUT = re.compile(r"\W*(?:\w+\W+){0,3}?(?:deletes|removes|drops|moves|renames)\b", re.IGNORECASE)
 #: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in
 _ALSO = re.compile(r"\b(?:also|still|too|again|as well|even|remains?|stays?|kept|unchanged|as|when|as it was|as it)\W*"
                    r"(?:(?:is|was|been|being)\W+)?$", re.IGNORECASE)
@@ -531,7 +531,7 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
             yield from _went_out(other, m.group("v") or m.group("v2"), True, "first ", lock, order, ctx)
     for m in _RELEASE_DIFF.finditer(flat):
         after = _clause_after(flat, m.end())
-        if (not _CITE.findall(clause_before(flat, m.start())[-60:]) and _CITE.search(after)) or _TAKES_OUT.match(after):
+        if (not _CITE.findall(clause_before(flat, m.start())[-60:]) and _CITE.search(after)) or _DIFF_TAKES_OUT.match(after):
             continue  # "...by the 0.5.18 -> 0.5.19 release diff: the exit is #35632's"; "... release diff deletes"
         other = _named(flat, m.start(), own, ctx)
         if other is not None:

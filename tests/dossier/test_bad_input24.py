@@ -1,0 +1,41 @@
+"""Bad input, round 24: what probes of session 38 found. Deleting a current card's `today` passed every rule when its
+code had moved and been renamed at once, or moved into a folder below its key file's (D629)."""
+import re
+
+import pytest
+
+from dossier.lint import LintContext, run_lint
+from dossier.project import Project
+from tests.dossier.test_bad_input23 import _real_with
+from tests.dossier.test_lint_probes15 import REAL
+
+#: a card's `today` block (file and match lines)
+_TODAY = re.compile(r"  today:\n(?:    .*\n)+")
+
+
+def _without_today(tmp_path, pr: int) -> Project:
+    text = (REAL / "cards" / f"{pr}.yaml").read_text()
+    return _real_with(tmp_path, f"cards/{pr}.yaml", _TODAY.search(text)[0], "")
+
+
+@pytest.mark.parametrize("pr, message", [
+    # moved and renamed at once: the key file is gone from today's tree, the line is in a file of another name and
+    # folder
+    (21019, "python/sglang/jit_kernel/triton/gdn_fused_proj.py is not in SGLang 0.5.23; the line key_fragment.match "
+            "quotes is in python/sglang/kernels/ops/attention/triton_gdn_fused_proj.py"),
+    # the key file stays, the line moved into a folder below it (server_args.py -> arg_groups/)
+    (21861, "python/sglang/srt/server_args.py of SGLang 0.5.23 does not hold the line key_fragment.match quotes; "
+            "python/sglang/srt/arg_groups/attention_hook.py does"),
+    (10595, "python/sglang/srt/layers/attention/hybrid_linear_attn_backend.py of SGLang 0.5.23 does not hold the line "
+            "key_fragment.match quotes; python/sglang/srt/layers/attention/linear/gdn_backend.py does"),
+])
+def test_a_card_whose_code_moved_further_than_its_folder_without_today_is_d629(tmp_path, pr, message):
+    assert not [d for d in run_lint(LintContext(Project.load(REAL)), select=["D629"])]
+    found = [d.message for d in run_lint(LintContext(_without_today(tmp_path, pr)), select=["D629"])]
+    assert found == [message]
+
+
+def test_a_removal_card_without_today_is_not_d629(tmp_path):
+    """#40313 removed MambaRadixCache: its line's absence is the change, so a missing `today` loses a pointer, not a
+    truth (drift: missing, not relocated)."""
+    assert not [d for d in run_lint(LintContext(_without_today(tmp_path, 40313)), select=["D629"])]

@@ -391,8 +391,10 @@ _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
 _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                      r"\b(?:from|since|fixed in|merged in) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
                      r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b")
-#: "From the 0.5.2 -> 0.5.3 release diff": the change read from the diff of the release it went out in
-_RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) -> (\d+\.\d+\.\d+(?:\.post\d+)?) release diff\b")
+#: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
+#: diff of the release it went out in
+_RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) (?:->|→|to) (\d+\.\d+\.\d+(?:\.post\d+)?)"
+                           r"(?<!\.)(?: release)? diff\b")
 #: a release diff said to take code out: "The 0.5.20 -> 0.5.21 release diff deletes mem_cache/mamba_radix_cache.py"
 _DIFF_TAKES_OUT = re.compile(r"\W*(?:\w+\W+){0,3}?(?:deletes|removes|drops|moves|renames)\b", re.IGNORECASE)
 #: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in

@@ -39,3 +39,27 @@ def test_a_removal_card_without_today_is_not_d629(tmp_path):
     """#40313 removed MambaRadixCache: its line's absence is the change, so a missing `today` loses a pointer, not a
     truth (drift: missing, not relocated)."""
     assert not [d for d in run_lint(LintContext(_without_today(tmp_path, 40313)), select=["D629"])]
+
+
+@pytest.mark.parametrize("path, old, new", [
+    ("cards/20283.yaml", "0.5.9 to 0.5.10 release diff", "0.5.10 to 0.5.11 release diff"),
+    ("cards/20283.yaml", "0.5.9 to 0.5.10 release diff", "0.5.10 → 0.5.11 release diff"),
+    ("cards/18937.yaml", "0.5.8.post1 -> 0.5.9 diff adds", "0.5.9 -> 0.5.10 diff adds"),
+])
+def test_d319_reads_a_release_diff_written_with_to_an_arrow_or_without_release(tmp_path, path, old, new):
+    """"the 0.5.9 to 0.5.10 release diff" names the release the card's change went out in as surely as "0.5.9 ->
+    0.5.10 release diff" does (the manual writes it both ways); D319 read only the second."""
+    project = _real_with(tmp_path, path, old, new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D319"])]
+    assert len(found) == 1 and "first" in found[0], found
+
+
+@pytest.mark.parametrize("said", ["first exists in 0.5.15", "parses from 0.5.15", "is accepted since 0.5.15",
+                                  "first is defined in 0.5.15", "is registered from 0.5.15"])
+def test_a_flag_said_to_exist_or_parse_from_a_release_that_lacked_it_is_d618(tmp_path, said):
+    """"first exists in", "parses from", "is accepted since": more ways to say the release a flag starts in (the
+    second probe of session 37)."""
+    old = "`--linear-attn-verify-backend` first parses in 0.5.17"
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, f"`--linear-attn-verify-backend` {said}", count=2)
+    found = [d.message for d in run_lint(LintContext(project), select=["D618"])]
+    assert len(found) == 2 and "--linear-attn-verify-backend" in found[0] and "0.5.15" in found[0], found

@@ -10,10 +10,14 @@ from dossier.code_lines import code_only
 from dossier.lint.claims import _field_texts, _locate, _nth, surface, tree_has_word
 from dossier.lint.registry import Finding, rule
 
-#: "`name` (`file`", "`name()` (in `file`", "`name` in `file`", "`name` of `file`": a backticked name and the file
-#: of today's SGLang the text puts it in
-_PAIR = re.compile(r"`(?P<name>[A-Za-z_]\w*(?:\.\w+)*)(?:\(\))?`,?\s+(?:\((?:in\s+)?|in\s+|of\s+)"
-                   r"`(?P<file>(?:[\w.-]+/)*[\w-]+\.(?:py|cu|cuh|cpp|h|hpp))`")
+_NAME = r"`(?P<name>[A-Za-z_]\w*(?:\.\w+)*)(?:\(\))?`"
+_FILE = r"`(?P<file>(?:[\w.-]+/)*[\w-]+\.(?:py|cu|cuh|cpp|h|hpp))`"
+#: "`name` (`file`", "`name()` (in `file`", "`name` in `file`", "`name` of `file`", "`name` (defined in `file`",
+#: "`name` lives in `file`", "`file`'s `name`": a backticked name and the file of today's SGLang the text puts it in
+#: ("moved `name` from `file`" says where it was, not where it is)
+_PAIRS = (re.compile(_NAME + r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:(?:is |are )?(?:defined|declared|"
+                     r"found) )?in\s+|of\s+|(?:lives|sits) in\s+)" + _FILE),
+          re.compile(_FILE + r"'s\s+" + _NAME))
 #: the words of a pair's sentence before it that date it to an older release: "was", "the then", "0.5.10's",
 #: "before 0.5.14" (a release other than today's)
 _DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|\d+\.\d+\.\d+(?:\.post\d+)?", re.IGNORECASE)
@@ -35,7 +39,8 @@ def _texts(ctx) -> Iterator[tuple[object, str, str]]:
               "lacks, while another file has it", scope="project")
 def name_not_in_its_file(ctx) -> Iterator[Finding]:
     """"logged by `resolve_linear_attn_backends` (`layers/attention/linear/utils.py`)": the reader opens the file
-    to find the function. A name written this way, "`name` (`file`)", "`name` in `file`" or "`name` of `file`", must
+    to find the function. A name written this way, "`name` (`file`)", "`name` in `file`", "`name` of `file`",
+    "`name` (defined in `file`)" or "`file`'s `name`", must
     be in the code of that file of today's SGLang (every part of a dotted name; a file named by its tail,
     `gdn_backend.py`, is any file of the tree it ends; comments and docstrings do not count). Judged only where
     some other file of today's tree has the name, so a name the tree lacks is D613's and D625's, and a file it
@@ -47,7 +52,7 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
         return
     texts = s.tree.texts
     for doc, path, text in _texts(ctx):
-        for m in _PAIR.finditer(text):
+        for m in (m for pair in _PAIRS for m in pair.finditer(text)):
             name, file = m.group("name"), m.group("file")
             sentence = text[max(text.rfind(". ", 0, m.start()) + 2, 0):m.start()]
             if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)):

@@ -6,7 +6,7 @@ import pytest
 
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
-from tests.dossier.test_bad_input23 import _real_with
+from tests.dossier.test_bad_input23 import _d628, _real_with
 from tests.dossier.test_lint_probes15 import REAL
 
 #: a card's `today` block (file and match lines)
@@ -63,3 +63,17 @@ def test_a_flag_said_to_exist_or_parse_from_a_release_that_lacked_it_is_d618(tmp
     project = _real_with(tmp_path, "cards/lanes.yaml", old, f"`--linear-attn-verify-backend` {said}", count=2)
     found = [d.message for d in run_lint(LintContext(project), select=["D618"])]
     assert len(found) == 2 and "--linear-attn-verify-backend" in found[0] and "0.5.15" in found[0], found
+
+
+@pytest.mark.parametrize("new, said", [
+    ("`GDNKernelDispatcher.__init__` (defined in `utils.py`)", True),
+    ("`GDNKernelDispatcher.__init__`, defined in `utils.py`", True),
+    ("`utils.py`'s `GDNKernelDispatcher.__init__`", True),
+    ("`GDNKernelDispatcher.__init__` lives in `utils.py`", True),
+    # where a name was, not where it is
+    ("`GDNKernelDispatcher.__init__`, moved from `utils.py`", False),
+])
+def test_d628_reads_defined_in_and_a_files_possessive(tmp_path, new, said):
+    project = _real_with(tmp_path, "cards/lanes.yaml", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`)", new)
+    assert _d628(project) == (["`GDNKernelDispatcher.__init__` (utils.py): utils.py of SGLang 0.5.23 has no "
+                               "GDNKernelDispatcher in its code"] if said else [])

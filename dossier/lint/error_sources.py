@@ -95,8 +95,9 @@ def message_no_release_prints(ctx) -> Iterator[Finding]:
 
 
 _RELEASE = r"\d+\.\d+\.\d+(?:\.post\d+)?"
-#: the parenthesis right after the quote a message ends in: "'...' (0.5.7 on; ...)", "'...' (from 0.5.17)"
-_AFTER_QUOTE = re.compile(r"[^'\"`]*['\"`]\s*\(([^()]*)\)")
+#: the parenthesis right after the quote a message ends in, or after a list of quotes it is one of: "'...' (0.5.7 on;
+#: ...)", "'...' (from 0.5.17)", "'A' and 'B' (from 0.5.15)", "'A', 'B' or 'C' (every release)"
+_AFTER_QUOTE = re.compile(r"[^'\"`]*['\"`](?:\s*(?:,|,?\s*and|,?\s*or)\s+(['\"`])[^'\"`]*\1)*\s*\((?P<said>[^()]*)\)")
 #: a clause whose releases name no end: "from 0.5.14", "every release from 0.5.10", "0.5.7 on", "since 0.5.11"
 _OPEN_ENDED = re.compile(rf"\b(?:from|since)\s+{_RELEASE}(?!\s*(?:to|through|until)\b)|{_RELEASE}(?:\s+on\b|\+|"
                          r"\s+(?:and|or) later\b|\s+onwards?\b)|^\s*every release\s*$")
@@ -125,7 +126,7 @@ def _said_releases(check: str, message: str) -> Iterator[tuple[str, list[str], b
     start = check.find(message)
     while start >= 0:
         after = _AFTER_QUOTE.match(check, start + len(message))
-        for clause in after.group(1).split(";") if after else ():
+        for clause in after.group("said").split(";") if after else ():
             if re.search(r":\s*['\"`]", clause):
                 break
             if re.search(_RELEASE, clause) or clause.strip() == "every release":

@@ -77,3 +77,12 @@ def test_d628_reads_defined_in_and_a_files_possessive(tmp_path, new, said):
     project = _real_with(tmp_path, "cards/lanes.yaml", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`)", new)
     assert _d628(project) == (["`GDNKernelDispatcher.__init__` (utils.py): utils.py of SGLang 0.5.23 has no "
                                "GDNKernelDispatcher in its code"] if said else [])
+
+
+def test_d627_dates_every_message_of_a_list_of_quotes_by_the_parenthesis_after_the_list(tmp_path):
+    """"'A' and 'B' (from 0.5.10, ...)": the parenthesis dates both quotes; D627 read it for the last one only."""
+    project = _real_with(tmp_path, "cards/lanes.yaml", "'FlashInfer GDN backend requires CUDA' (from 0.5.10,",
+                         "'FlashInfer GDN backend requires CUDA' (from 0.5.8,")
+    found = sorted(d.message for d in run_lint(LintContext(project), select=["D627"]))
+    assert [m.split("' to ")[0].split("dates '")[1] for m in found] == [
+        "FlashInfer GDN backend requires CUDA", "GDN CuTe DSL backend requires CUDA"], found

@@ -14,7 +14,13 @@ from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 #: right after the name: "(default 256)", "(default: triton)", "(defaults to auto)", ", default 16", " defaults to
 #: full", " whose default is off"
 _SAID_DEFAULT = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+)(?:defaults?(?:\s+(?:is|of|to))?:?|(?:whose|its) default is)"
-                           r"\s+[`'\"]?(?P<value>-?[\w.+/-]*\w)", re.IGNORECASE)
+                           r"\s+[`'\"]?(?P<value>-?[\w.+/-]*\w)|[`'\"]*'s\s+default(?:\s+value)?(?:\s+(?:is|of))?:?\s+[`'\"]?"
+                           r"(?P<owned>-?[\w.+/-]*\w)", re.IGNORECASE)
+#: right before the name, what the default is of: "the default of `--flag` is 16", "the default value for `--flag`:
+#: 16", "default `--flag` to 16384" (the value then follows the name, not a verb: "is overridden", "is now")
+_DEFAULT_OF = re.compile(r"\bdefault(?:\s+value)?\s+(?:of|for)\s+(?:the\s+)?[`'\"]*$|\bdefaults?\s+[`'\"]*$", re.IGNORECASE)
+_OF_VALUE = re.compile(r"[`'\"]*(?:\s+(?:is|was|to)|\s*[:=])\s+[`'\"]?(?![a-z]+(?:ed|en)\b|(?:not|now|set|the|a|an|also|still|"
+                       r"only|then|what|whatever|its|their)\b)(?P<value>-?[\w.+/-]*\w)", re.IGNORECASE)
 #: right after the name, a switch's state: "(off by default", ", on by default", " is disabled by default"
 _SAID_STATE = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+(?:is|stays|remains)\s+(?:now\s+)?)"
                          r"(?P<value>on|off|enabled|disabled)\s+by\s+default\b", re.IGNORECASE)
@@ -39,7 +45,8 @@ def _normal(value: str) -> str:
 def wrong_default(ctx) -> Iterator[Finding]:
     """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a
     wrong assumption and no parse error tells. Judged right after the name ("(default X)", ", default X", "defaults
-    to X", "whose default is X", "(off by default", "is on by default"), or in a parenthesis of only the default
+    to X", "whose default is X", "'s default is X", "(off by default", "is on by default"), around it ("the default
+    of `--flag` is X", "default `--flag` to X"), or in a parenthesis of only the default
     later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the
     manual is rendered from, against the defaults cards/surface.lock records for the newest release scanned;
     on/enabled/1/true and off/disabled/0/false read alike, none/unset alike. Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
@@ -62,14 +69,17 @@ def wrong_default(ctx) -> Iterator[Finding]:
             end = m.start + len(m.raw)
             next_name = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
             said = (_SAID_DEFAULT.match(text, end) or _SAID_STATE.match(text, end)
-                    or _LATER_DEFAULT.match(text, end + len(m.value) + 1 if m.value else end, next_name))
+                    or _LATER_DEFAULT.match(text, end + len(m.value) + 1 if m.value else end, next_name)
+                    or (_OF_VALUE.match(text, end) if _DEFAULT_OF.search(text, max(0, m.start - 40), m.start)
+                        else None))
             if said is None:
                 continue
             rest = _PHRASE_REST.match(text, said.end())[0]
             if any(r != newest for r in _RELEASE.findall(rest)):
                 continue
-            if _normal(said["value"]) != _normal(recorded):
-                yield Finding(path, f"{m.text} is said to default to {said['value']}, but SGLang {newest} defaults it "
+            value = said["value"] or said.groupdict().get("owned")
+            if _normal(value) != _normal(recorded):
+                yield Finding(path, f"{m.text} is said to default to {value}, but SGLang {newest} defaults it "
                                     f"to {recorded} (cards/surface.lock)",
                               hint="write the default the newest release gives, or name the release the value is "
                                    "from", doc=doc, at=_locate(doc, path, m.raw, n))

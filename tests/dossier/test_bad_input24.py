@@ -86,3 +86,21 @@ def test_d627_dates_every_message_of_a_list_of_quotes_by_the_parenthesis_after_t
     found = sorted(d.message for d in run_lint(LintContext(project), select=["D627"]))
     assert [m.split("' to ")[0].split("dates '")[1] for m in found] == [
         "FlashInfer GDN backend requires CUDA", "GDN CuTe DSL backend requires CUDA"], found
+
+
+@pytest.mark.parametrize("new, value", [
+    ("the default of `--max-prefill-tokens` is 8192", "8192"),
+    ("the default value for `--max-prefill-tokens`: 8192", "8192"),
+    ("`--max-prefill-tokens`'s default is 8192", "8192"),
+    ("SGLang defaults `--max-prefill-tokens` to 8192", "8192"),
+    ("the default of `--max-prefill-tokens` is 16384", None),
+    # a verb after the name is no value
+    ("the default of `--max-prefill-tokens` is overridden by the model", None),
+])
+def test_d623_reads_a_default_written_around_the_flag(tmp_path, new, value):
+    """"the default of `--flag` is X", "`--flag`'s default is X", "defaults `--flag` to X": D623 read the default
+    only right after the name ("(default X)", "defaults to X")."""
+    project = _real_with(tmp_path, "cards/lanes.yaml", "`--max-prefill-tokens` (default 16384)", new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D623"])]
+    assert found == ([f"--max-prefill-tokens is said to default to {value}, but SGLang 0.5.23 defaults it to 16384 "
+                      "(cards/surface.lock)"] if value else []), found

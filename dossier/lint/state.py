@@ -422,52 +422,66 @@ _STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|un
 _OWN_SUBJECT = re.compile(r"\b(?:this|the) PR (?:itself )?(?:is |was |has |remains )?(?:still |also |then )?$",
                           re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:were|are|both|all)\b", re.IGNORECASE)
-#: a PR said to have merged: "#14502 (merged 2026-...)", "the merged #14502"
-_SAID_MERGED = re.compile(r"(?<![\w/.-])#(\d+) \((?:merged|landed)\b|\b(?:the|a|its|this) merged #(\d+)\b",
-                          re.IGNORECASE)
+#: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "the
+#: merged #14502"
+_SAID_MERGED = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))? \((?:merged|landed)\b|\b(?:the|a|its|this) merged "
+                          r"\[?#(\d+)\b", re.IGNORECASE)
 
 
 @rule("D410", "prose says a PR is open, closed or never merged, but that PR's card has another GitHub state",
-      scope="card")
-def stated_state(card: Card, doc, ctx) -> Iterator[Finding]:
+      scope="project")
+def stated_state(ctx) -> Iterator[Finding]:
     """"#13081 (closed without merging) had wrapped ..." while #13081's card says it merged, or "This PR is still
     open" on a merged card: the reader takes a merged change for a dead one, or the reverse. The PR is the
     nearest #N before the words in their clause (every #N there for "were both closed"), or the card's own when
     the clause opens "this PR"; a PR without a card, or words with no PR bound to them ("the question is still
     open"), are not judged. "Closed in favour of #M" is a close without merging; "#N (merged ...)" and "the merged
-    #N" say #N merged."""
-    from dossier.lint.depth import card_texts, clause_before, text_location
+    #N" say #N merged (a markdown link, "[#N](...)", as "#N"). Read in every card, cards/lanes.yaml and the
+    findings."""
+    from dossier.lint.depth import card_texts, text_location
+    from dossier.lint.flag_releases import lanes_and_finding_texts
 
-    for path, text in card_texts(card):
-        flat = " ".join(text.split())
-        for m in _STATE_WORDS.finditer(flat):
-            clause = clause_before(flat, m.start())
-            cited = [int(n) for n in re.findall(r"#(\d+)\b", clause)]
-            if cited:
-                # "#14502 and #16488 were both closed": the PRs listed right before the words (after a ':' or ')')
-                listed = [int(n) for n in re.findall(r"#(\d+)\b", re.split(r"[:()]", clause)[-1])]
-                prs = (listed or cited[-1:]) if _PLURAL.search(flat, m.start() - 12, m.start()) else cited[-1:]
-            elif _OWN_SUBJECT.search(clause):
-                prs = [card.pr]
-            else:
+    for doc in ctx.project.valid_docs():
+        card = Card.from_data(doc.data, doc.path)
+        for path, text in card_texts(card):
+            for message in _states_said(" ".join(text.split()), card, ctx):
+                yield Finding(text_location(path), message, hint=_STATE_HINT, doc=doc)
+    for doc, path, text, _ in lanes_and_finding_texts(ctx.project):
+        for message in _states_said(" ".join(text.split()), None, ctx):
+            yield Finding(path, message, hint=_STATE_HINT, doc=doc)
+
+
+_STATE_HINT = "take the state from the PR thread and make the card and the prose agree"
+
+
+def _states_said(flat: str, card: Card | None, ctx) -> Iterator[str]:
+    """D410's messages for one text of ``card`` (None: lanes.yaml or a finding, where "this PR" names none)."""
+    from dossier.lint.depth import clause_before
+
+    for m in _STATE_WORDS.finditer(flat):
+        clause = clause_before(flat, m.start())
+        cited = [int(n) for n in re.findall(r"#(\d+)\b", clause)]
+        if cited:
+            # "#14502 and #16488 were both closed": the PRs listed right before the words (after a ':' or ')')
+            listed = [int(n) for n in re.findall(r"#(\d+)\b", re.split(r"[:()]", clause)[-1])]
+            prs = (listed or cited[-1:]) if _PLURAL.search(flat, m.start() - 12, m.start()) else cited[-1:]
+        elif card is not None and _OWN_SUBJECT.search(clause):
+            prs = [card.pr]
+        else:
+            continue
+        said = "open" if m.group("open") else "closed" if m.group("closed") else "unmerged"
+        for pr in prs:
+            other = card if card is not None and pr == card.pr else ctx.project.card(pr)
+            if other is None or other.state == said or (said == "unmerged" and other.state != "merged"):
                 continue
-            said = "open" if m.group("open") else "closed" if m.group("closed") else "unmerged"
-            for pr in prs:
-                other = card if pr == card.pr else ctx.project.card(pr)
-                if other is None or other.state == said or (said == "unmerged" and other.state != "merged"):
-                    continue
-                whose = "this card" if other is card else f"#{pr}'s card"
-                yield Finding(text_location(path), f"says #{pr} {m.group(0)!r}, but {whose} has its state as "
-                                                   f"{other.state}" + (f" (merged {other.merged_at})"
-                                                                       if other.merged_at else ""),
-                              hint="take the state from the PR thread and make the card and the prose agree")
-        for m in _SAID_MERGED.finditer(flat):
-            pr = int(m.group(1) or m.group(2))
-            other = ctx.project.card(pr)
-            if other is not None and other.state != "merged":
-                yield Finding(text_location(path), f"says {m.group(0)!r}, but #{pr}'s card has its state as "
-                                                   f"{other.state}, never merged",
-                              hint="take the state from the PR thread and make the card and the prose agree")
+            whose = "this card" if other is card else f"#{pr}'s card"
+            yield f"says #{pr} {m.group(0)!r}, but {whose} has its state as {other.state}" + (
+                f" (merged {other.merged_at})" if other.merged_at else "")
+    for m in _SAID_MERGED.finditer(flat):
+        pr = int(m.group(1) or m.group(2))
+        other = ctx.project.card(pr)
+        if other is not None and other.state != "merged":
+            yield f"says {m.group(0)!r}, but #{pr}'s card has its state as {other.state}, never merged"
 
 
 #: an event of a thread with its day: "(comment of 2026-03-19)", "review on 2026-04-21", "opened 2026-03-16"

@@ -104,3 +104,13 @@ def test_d623_reads_a_default_written_around_the_flag(tmp_path, new, value):
     found = [d.message for d in run_lint(LintContext(project), select=["D623"])]
     assert found == ([f"--max-prefill-tokens is said to default to {value}, but SGLang 0.5.23 defaults it to 16384 "
                       "(cards/surface.lock)"] if value else []), found
+
+
+@pytest.mark.parametrize("new", ["[#37837](pr-history.md#pr-37837) (merged in 0.5.23)",
+                                 "the merged [#37837](pr-history.md#pr-37837)"])
+def test_d410_reads_a_linked_pr_said_merged_in_the_lanes(tmp_path, new):
+    """"[#37837](...) (merged in 0.5.23)" in cards/lanes.yaml, where #37837's card says it is open: D410 read card
+    prose only, and "#N (merged" without a link between."""
+    project = _real_with(tmp_path, "cards/lanes.yaml", "[#37837](pr-history.md#pr-37837) (open when crawled)", new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D410"])]
+    assert len(found) == 1 and "#37837's card has its state as open, never merged" in found[0], found

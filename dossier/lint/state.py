@@ -120,7 +120,10 @@ _DAY_OF_MERGE = re.compile(rf"{_DAY},? (?:the (?:same )?day|when) #(\d+) (?:was 
 _OWN_MERGE = re.compile(rf"(?:^|[.;]\s+)Merged (?:on )?{_DAY}(?!\d)|\bthis PR (?:was )?merged (?:on )?{_DAY}(?!\d)|"
                         # "It landed on 2026-03-12." / "The PR was merged on ...": a sentence's subject, the card's PR
                         rf"(?:^|[.;]\s+)(?:It|This PR|The PR|This change|This fix) (?:was )?(?:merged|landed) "
-                        rf"(?:on )?{_DAY}(?!\d)", re.IGNORECASE)
+                        rf"(?:on )?{_DAY}(?!\d)|"
+                        # "Merge: commit b246269444 on 2026-03-30 (daily commit digest)": the merge commit's day
+                        rf"(?:^|[.;]\s+)Merge(?::| commit:?) (?:commit )?[0-9a-f]{{7,40}},? (?:on |of )?{_DAY}(?!\d)",
+                        re.IGNORECASE)
 #: a merge month: "merged in February 2026" (the card's own: opening a sentence, or "this PR"; another's: "#N ...")
 _MONTH_YEAR = rf"(?:in )?({_MONTH},? \d{{4}})"
 _OWN_MONTH = re.compile(rf"(?:(?:^|[.;]\s+)(?:It|This PR|The PR|This change|This fix)|\bthis PR) (?:was )?"
@@ -284,7 +287,8 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(reverted by #21496, merged 2026-02-11)" while #21496's card says 2026-03-26: one of the two is wrong, and
     a reader who orders the history by it is misled. A day may be written in words ("Merged on September 14,
     2026", "merged 4 Sep 2026"), or be given as a merge day ("opened on 2026-03-19, the day #21313 merged"); the
-    card's own also as "It landed on 2026-03-12." (the sentence's subject) or a merge day in a clause that names no
+    card's own also as "It landed on 2026-03-12." (the sentence's subject), "Merge: commit b246269444 on
+    2026-03-30" or a merge day in a clause that names no
     other PR ("The PR (merged 2026-03-20)"), and a month ("merged in February 2026") must be merged_at's. A PR without a card is not judged.
     The card's own merge given relative to a release ("It was merged a week after 0.5.10", "merged two days before
     SGLang 0.5.11", "landed after v0.5.10", "merged between 0.5.9 and 0.5.10", "merged the same day as 0.5.10") is

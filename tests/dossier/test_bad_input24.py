@@ -114,3 +114,17 @@ def test_d410_reads_a_linked_pr_said_merged_in_the_lanes(tmp_path, new):
     project = _real_with(tmp_path, "cards/lanes.yaml", "[#37837](pr-history.md#pr-37837) (open when crawled)", new)
     found = [d.message for d in run_lint(LintContext(project), select=["D410"])]
     assert len(found) == 1 and "#37837's card has its state as open, never merged" in found[0], found
+
+
+@pytest.mark.parametrize("path, old, new, said", [
+    ("cards/40313.yaml", "Merge: commit a8a4d86be9 on 2026-09-20", "Merge: commit a8a4d86be9 on 2026-09-28",
+     "says #40313 merged 2026-09-28, but this card's merged_at has it merged 2026-09-20"),
+    ("cards/30468.yaml", "merged_at: 2026-07-14", "merged_at: 2026-07-20",
+     "says #30468 merged 2026-07-14, but this card's merged_at has it merged 2026-07-20"),
+])
+def test_d406_reads_the_merge_commit_day(tmp_path, path, old, new, said):
+    """"Merge: commit a8a4d86be9 on 2026-09-20 (daily commit digest)" is the card's own merge day: a prose day or a
+    merged_at changed on one side only passed."""
+    project = _real_with(tmp_path, path, old, new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D406"])]
+    assert found == [said]

@@ -19,8 +19,10 @@ _PAIRS = (re.compile(_NAME + r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)
                      r"found) )?in\s+|of\s+|(?:lives|sits) in\s+)" + _FILE),
           re.compile(_FILE + r"'s\s+" + _NAME))
 #: the words of a pair's sentence before it that date it to an older release: "was", "the then", "0.5.10's",
-#: "before 0.5.14" (a release other than today's)
-_DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|\d+\.\d+\.\d+(?:\.post\d+)?", re.IGNORECASE)
+#: "before 0.5.14" (a release other than today's; not one that opens a span to today, "since 0.5.19", "from 0.5.17 on")
+_DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|(?<!since )(?<!from )(?<!as of )"
+                    r"\d+\.\d+\.\d+(?:\.post\d+)?|\d+\.\d+\.\d+(?:\.post\d+)?(?=\s*(?:->|\u2192|to|through|until|-)\s*\d)",
+                    re.IGNORECASE)
 
 
 def _texts(ctx) -> Iterator[tuple[object, str, str]]:

@@ -128,3 +128,22 @@ def test_d406_reads_the_merge_commit_day(tmp_path, path, old, new, said):
     project = _real_with(tmp_path, path, old, new)
     found = [d.message for d in run_lint(LintContext(project), select=["D406"])]
     assert found == [said]
+
+
+@pytest.mark.parametrize("old, new, said", [
+    # "since 0.5.19" opens a span to today: the pair is today's
+    ("`FlashInferGDNKernel` (`layers/attention/linear/kernels/gdn_flashinfer.py`)",
+     "`FlashInferGDNKernel` (`layers/attention/linear/kernels/gdn_triton.py`)",
+     "`FlashInferGDNKernel` (layers/attention/linear/kernels/gdn_triton.py): layers/attention/linear/kernels/"
+     "gdn_triton.py of SGLang 0.5.23 has no FlashInferGDNKernel in its code"),
+    # a closed span dates it
+    ("(the SM90 default since 0.5.19 when installed) the chunked part is FlashInfer's kernel, called from "
+     "`FlashInferGDNKernel` (`layers/attention/linear/kernels/gdn_flashinfer.py`)",
+     "(the SM90 default from 0.5.19 to 0.5.20 when installed) the chunked part is FlashInfer's kernel, called from "
+     "`FlashInferGDNKernel` (`layers/attention/linear/kernels/gdn_triton.py`)", None),
+])
+def test_d628_takes_a_span_open_to_today_for_today(tmp_path, old, new, said):
+    """A sentence naming "since 0.5.19" speaks of today too; D628 skipped every pair in it (the lint mutation
+    probe: `FlashInferGDNKernel` placed in gdn_triton.py passed)."""
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
+    assert _d628(project) == ([said] if said else [])

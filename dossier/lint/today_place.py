@@ -1,15 +1,20 @@
-"""D629: a current card whose line today's SGLang holds only in other files, with no `today` place saying where."""
+"""The card's `today` place: D629 (a current card whose line today's SGLang holds only in other files, with no
+`today` place saying where), D630 (a `today` line the card never names)."""
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from dossier.drift import RELOCATED, check_card
 from dossier.lint.claims import surface
+from dossier.lint.depth import card_texts
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 from dossier.prose import first_few
+from dossier.source_tree import lines_with
 
 
 @rule("D629", "status current, yet today's SGLang holds the key fragment's line only in other files (drift: "
@@ -40,3 +45,61 @@ def relocated_without_today(card: Card, doc, ctx) -> Iterator[Finding]:
         yield Finding("key_fragment.file#value", where,
                       hint="name where the line lives today in key_fragment.today (file and match), or correct "
                            "key_fragment.file")
+
+
+#: a code name worth naming: snake_case, CamelCase or an UPPER constant of four characters or more
+_CODE_NAME = re.compile(r"(?<!\w)(?=\w{4})(?:[A-Za-z]\w*_\w+|_\w+|[A-Z]+[a-z]\w*[A-Z]\w*|[a-z]+[A-Z]\w*|[A-Z][A-Z0-9_]{3,})"
+                        r"(?!\w)")
+
+
+@rule("D630", "key_fragment.today names a line the card never names: none of its code names, nor the function, "
+              "class or assignment that holds it in today's SGLang", scope="card")
+def today_never_named(card: Card, doc, ctx) -> Iterator[Finding]:
+    """A `today` place tells drift where the card's behaviour lives now, and the manual prints it as the card's
+    word; a card that vouches for a line says what it is. Its prose (or key_fragment.match) names a code name of
+    today.match ("ping_pong_mapping"), or the function, class or assigned name that holds the line in today's file
+    ("_gather_mamba_track_indices", "mamba_full_memory_ratio", which "--mamba-full-memory-ratio" names too). A
+    `today` swapped for another line of the same file (another card's) passes every other rule. Not judged: a
+    file that is not Python, or a line today's tree does not hold (drift says so)."""
+    s = surface(ctx)
+    today = card.key_fragment.today
+    if s is None or today is None or not today.file.endswith(".py"):
+        return
+    holders = _holders(ctx, s.tree, today.file, today.match)
+    if holders is None:
+        return
+    names = set(_CODE_NAME.findall(today.match)) | holders
+    said = " ".join([card.key_fragment.match, *(t for _, t in card_texts(card))]).replace("-", "_")
+    if names and not any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", said) for n in names):
+        yield Finding("key_fragment.today.match#value",
+                      f"the card never names the line it gives as today's place: none of {first_few(sorted(names), 4)}"
+                      " is in its prose", hint="say in key_fragment.explain what the line is and where it sits today "
+                                              "(its function or class), or correct key_fragment.today")
+
+
+def _holders(ctx, tree, file: str, match: str) -> set[str] | None:
+    """The names of the functions, classes and assignments that hold ``match``'s first line in ``file`` of ``tree``
+    (None: the file does not hold it, or does not parse)."""
+    text = tree.text(file)
+    lines = lines_with(text, match, file) if text is not None else ()
+    if not lines:
+        return None
+    parsed = ctx.memo.setdefault("today_asts", {})
+    if file not in parsed:
+        try:
+            parsed[file] = ast.parse(text)
+        except (SyntaxError, ValueError):
+            parsed[file] = None
+    if parsed[file] is None:
+        return None
+    names = set()
+    for node in ast.walk(parsed[file]):
+        if not (node.lineno <= lines[0] <= node.end_lineno if isinstance(node, ast.stmt) else False):
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id if isinstance(t, ast.Name) else t.attr for t in targets
+                      if isinstance(t, (ast.Name, ast.Attribute))}
+    return names

@@ -147,3 +147,25 @@ def test_d628_takes_a_span_open_to_today_for_today(tmp_path, old, new, said):
     probe: `FlashInferGDNKernel` placed in gdn_triton.py passed)."""
     project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
     assert _d628(project) == ([said] if said else [])
+
+
+def _d630(project) -> list[str]:
+    return [d.message for d in run_lint(LintContext(project), select=["D630"])]
+
+
+def test_the_real_manual_names_every_today_line():
+    assert _d630(Project.load(REAL)) == []
+
+
+@pytest.mark.parametrize("path, old, new, names", [
+    # another card's line of the same file (#32228's constant) as #18786's today place: every other rule passes it
+    ("cards/18786.yaml", '    match: "# Use explicitly set max_running_requests when radix cache is disabled"',
+     '    match: "MAMBA_CACHE_BASE_RATIO_DROP_ON_SKIP = 1"', "MAMBA_CACHE_BASE_RATIO_DROP_ON_SKIP"),
+    # the sentence that says what the today line is, deleted
+    ("cards/27964.yaml", " Today SpeculativeAlgorithm.create_worker\n    (spec_info.py) returns EAGLEWorkerV2 for EAGLE "
+     "(MultiLayerEagleWorkerV2 with multi-layer EAGLE) whatever the\n    variable says, overlap on or off.", "",
+     "EAGLEWorkerV2, SpeculativeAlgorithm, create_worker"),
+])
+def test_a_today_line_the_card_never_names_is_d630(tmp_path, path, old, new, names):
+    found = _d630(_real_with(tmp_path, path, old, new))
+    assert found == [f"the card never names the line it gives as today's place: none of {names} is in its prose"]

@@ -44,6 +44,10 @@ _RANGE_HIGH = re.compile(rf"(?<=\d[-\u2013])(?P<num>\d[\d,]*(?:\.\d+)?) ?{_RATE_
 #: a benchmark score without a unit: "GSM8K 0.945", "accuracy 0.9802", "accept length 3.83"
 _SCORE = re.compile(r"\b(?:GSM8K|MMLU(?:-Pro)?|GPQA|AIME\w*|HumanEval|MATH|accuracy|score|accept(?:ance)? length)"
                     r"(?: of| at| is| was| to| from|:|,)? (?:about |~)?(?P<num>\d+\.\d+)(?![\w.])", re.IGNORECASE)
+#: a sentence about a benchmark's scores ("GSM8K (1319 examples, 8-shot) ...: 0.977 / 0.979 at concurrency 128 / 512")
+_BENCHMARK = re.compile(r"\b(?:GSM8K|MMLU(?:-Pro)?|GPQA|AIME\w*|HumanEval|accuracy)\b", re.IGNORECASE)
+#: a score there far from the benchmark's name: a decimal of two places or more with no unit after it
+_LISTED_SCORE = re.compile(r"(?<![\w.#/=:^-])(?P<num>\d{1,2}\.\d{2,})(?![\w.%]| ?(?:x|ms|us|s|GB|MB|tok))")
 #: any number in evidence text (a claim, a diff), with what follows it
 _NUMBER = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)(?![\d])")
 #: what joins the numbers of a list or range before their one unit: "80.58 / 80.51 us", "44.4 to 46.8 us"
@@ -159,7 +163,10 @@ def figures(sentence: str) -> Iterator[tuple[re.Match, str | None]]:
         if high is not None:
             yield from ((e, _kind(e)) for e in (m, high) if e.start("num") not in seen)
     for m in _SCORE.finditer(sentence):
+        seen.add(m.start("num"))
         yield m, None
+    if _BENCHMARK.search(sentence):
+        yield from ((m, None) for m in _LISTED_SCORE.finditer(sentence) if m.start("num") not in seen)
 
 
 @rule("D235", "a figure in the card's prose (1.4x, -12% TTFT, 3 GB, 89 us, GSM8K 0.95) that no validation.claims "

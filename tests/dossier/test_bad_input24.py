@@ -169,3 +169,11 @@ def test_the_real_manual_names_every_today_line():
 def test_a_today_line_the_card_never_names_is_d630(tmp_path, path, old, new, names):
     found = _d630(_real_with(tmp_path, path, old, new))
     assert found == [f"the card never names the line it gives as today's place: none of {names} is in its prose"]
+
+
+def test_d236_reads_scores_listed_far_from_their_benchmark(tmp_path):
+    """"GSM8K (1319 examples, 8-shot, ...) ...: NVFP4 no_buffer 0.977 / 0.957": a score written after other words
+    than its benchmark's name was no figure, so a changed one passed (the lint mutation probe)."""
+    project = _real_with(tmp_path, "cards/21861.yaml", "NVFP4 no_buffer 0.977 / 0.977", "NVFP4 no_buffer 0.977 / 0.957")
+    found = [d.message for d in run_lint(LintContext(project), select=["D236"])]
+    assert len(found) == 1 and found[0].startswith("'0.957' in "), found

@@ -801,7 +801,7 @@ def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
 #: "removed in 0.5.20", "was dropped with v0.5.20", "gone from SGLang 0.5.20 on", "absent from 0.5.21 on",
 #: "(deprecated since 0.5.20)"
 _GONE = re.compile(r"\b(?P<verb>removed|dropped|deleted|retired|reverted|taken out|ripped out|gone|absent|deprecated)"
-                   r"(?: again| entirely| for good| upstream)?(?: from SGLang)? (?P<how>in|with|as of|since|from|by) "
+                   r"(?: again| entirely| for good| upstream)?(?: from SGLang)? (?P<how>in|with|as of|since|from|by|after) "
                    rf"{_VER}(?![\w.]*\d)", re.IGNORECASE)
 #: the words a clause may hold before the verb and still be about the card's own change ("It was later removed in")
 _OWN_SUBJECT = frozenset("it this that the its change fix line lines key fragment code optimization optimisation "
@@ -934,14 +934,15 @@ def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
     for m in _GONE.finditer(flat):
         mentions = find_mentions(flat) if mentions is None else mentions
         verb = m.group("verb").lower()
+        how = m.group("how").lower()
         said.append((_gone_subject(flat, m.start(), card, ctx, mentions), verb, m.group(3),
-                     verb in _MOMENT and m.group("how").lower() in ("in", "with")))
+                     "after" if how == "after" else verb in _MOMENT and how in ("in", "with")))
     for m in _GONE_BY_RELEASE.finditer(flat) if card is not None else ():
         if not _CITE.search(clause_before(flat, m.end())) and _grounded(m.group(0), card):
             said.append((("card", card), "removed", m.group(1), True))
     for subject, verb, version, moment in said:
-        if subject is None:
-            continue
+        if subject is None or (moment == "after" and (verb == "deprecated" or subject[0] == "code")):
+            continue  # "deprecated after" says nothing; code may have moved to a file the card does not list
         if subject[0] == "card":
             other = subject[1]
             h = lock.cards.get(other.pr)
@@ -978,6 +979,14 @@ def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
         i = order[version]
         held = any(order.get(a, -1) <= i <= order.get(b, -1) for a, b in spans)
         said = _runs(spans, order)
+        if moment == "after":  # "removed after 0.5.13.post1": the last release with it
+            later = next((v for v, j in order.items() if j > i and any(order.get(a, -1) <= j <= order.get(b, -1)
+                                                                       for a, b in spans)), None)
+            if not held or later is not None:
+                yield Finding("", f"says {what} was {verb} after {version}, but " + (
+                    f"{version} does not have it" if not held else f"{later} still holds it") + f" (releases with it: "
+                    f"{said})", hint="name the last release with it, or the first without it ('removed in')")
+            continue
         if verb == "deprecated":
             if not held:
                 yield Finding("", f"says {what} was deprecated in {version}, but {version} does not have it "

@@ -177,3 +177,18 @@ def test_d236_reads_scores_listed_far_from_their_benchmark(tmp_path):
     project = _real_with(tmp_path, "cards/21861.yaml", "NVFP4 no_buffer 0.977 / 0.977", "NVFP4 no_buffer 0.977 / 0.957")
     found = [d.message for d in run_lint(LintContext(project), select=["D236"])]
     assert len(found) == 1 and found[0].startswith("'0.957' in "), found
+
+
+@pytest.mark.parametrize("new, said", [
+    ("(removed after 0.5.11)", "says --enable-piecewise-cuda-graph was removed after 0.5.11, but 0.5.12 still holds "
+                               "it"),
+    ("(removed after 0.5.14)", "says --enable-piecewise-cuda-graph was removed after 0.5.14, but 0.5.14 does not have "
+                               "it"),
+    ("(removed after 0.5.13.post1)", None),
+])
+def test_d327_reads_removed_after_as_the_last_release(tmp_path, new, said):
+    """"--enable-piecewise-cuda-graph (removed after 0.5.13.post1)" names the last release with the flag; D327 read
+    "removed in/since/from" only (the lint mutation probe)."""
+    project = _real_with(tmp_path, "cards/17613.yaml", "(removed after 0.5.13.post1)", new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D327"])]
+    assert [f.split(" (releases")[0] for f in found] == ([said] if said else []), found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 
 from packaging.version import Version
 
@@ -803,6 +804,9 @@ def missing_release_evidence(card: Card, doc, ctx) -> Iterator[Finding]:
 _GONE = re.compile(r"\b(?P<verb>removed|dropped|deleted|retired|reverted|taken out|ripped out|gone|absent|deprecated)"
                    r"(?: again| entirely| for good| upstream)?(?: from SGLang)? (?P<how>in|with|as of|since|from|by|after) "
                    rf"{_VER}(?![\w.]*\d)", re.IGNORECASE)
+#: a file named after a removal, with the verb left out: "... gone from 0.5.18 and mamba_radix_cache.py from 0.5.21"
+_GONE_TOO = re.compile(r",?(?: and)? (?P<path>`?(?:[\w.-]+/)*[\w-]+\.py`?) (?:in|from|since|with) (?:SGLang )?v?"
+                       r"(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)")
 #: the words a clause may hold before the verb and still be about the card's own change ("It was later removed in")
 _OWN_SUBJECT = frozenset("it this that the its change fix line lines key fragment code optimization optimisation "
                          "feature pr pr's patch was were is has been got had later eventually then finally and but "
@@ -859,14 +863,15 @@ def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tu
         # "The tuple branch was removed in ...": a few words of the card's match or title naming its line
         if _DESCRIBED_HEAD.fullmatch(re.sub(r"#\d+(?:'s)?", " ", head).strip()) and not cited and _grounded(head, card):
             return ("card", card)
-        return _named_subject(head, card)
+        return _named_subject(head, card, ctx)
     other = card if not cited or int(cited[-1]) == card.pr else ctx.project.card(int(cited[-1]))
     return ("card", other) if other is not None else None
 
 
-def _named_subject(head: str, card: Card) -> tuple | None:
+def _named_subject(head: str, card: Card, ctx) -> tuple | None:
     """("file", path, repo paths) or ("code", name, files) when the clause ``head`` is only a path or a backticked
-    name with words that call it one (see _gone_subject)."""
+    name with words that call it one (see _gone_subject). A path is a file the card lists, a python/sglang path, or
+    the one file of that name (or tail) any synced release holds ("mamba_radix_cache.py")."""
     path = re.fullmatch(r"`?((?:[\w.-]+/)*[\w-]+\.py)`?", next((w for w in head.split() if ".py" in w), "").strip(",'\"")
                         ) if ".py" in head else None
     code = re.findall(r"`([A-Za-z_]\w*(?:\.\w+)*)(?:\(\))?`", head)
@@ -877,6 +882,8 @@ def _named_subject(head: str, card: Card) -> tuple | None:
         named = path.group(1)
         repo = [f for f in card.all_files if f == named or f.endswith("/" + named)]
         repo += [named] if named.startswith("python/sglang/") and named not in repo else []
+        if not repo and len(held := _release_paths(ctx, named)) == 1:
+            repo = list(held)
         return ("file", named, tuple(repo)) if repo else None
     files = tuple(dict.fromkeys([card.key_fragment.file, *card.files["runtime"]]))
     return ("code", f"`{code[0]}`", files) if len(code[0]) >= 4 else None
@@ -935,8 +942,12 @@ def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
         mentions = find_mentions(flat) if mentions is None else mentions
         verb = m.group("verb").lower()
         how = m.group("how").lower()
-        said.append((_gone_subject(flat, m.start(), card, ctx, mentions), verb, m.group(3),
-                     "after" if how == "after" else verb in _MOMENT and how in ("in", "with")))
+        moment = "after" if how == "after" else verb in _MOMENT and how in ("in", "with")
+        said.append((_gone_subject(flat, m.start(), card, ctx, mentions), verb, m.group(3), moment))
+        end = m.end()  # "hi_mamba_radix_cache.py is gone from 0.5.18 and mamba_radix_cache.py from 0.5.21"
+        while card is not None and (more := _GONE_TOO.match(flat, end)):
+            said.append((_named_subject(more.group("path"), card, ctx), verb, more.group("v"), moment))
+            end = more.end()
     for m in _GONE_BY_RELEASE.finditer(flat) if card is not None else ():
         if not _CITE.search(clause_before(flat, m.end())) and _grounded(m.group(0), card):
             said.append((("card", card), "removed", m.group(1), True))
@@ -1011,6 +1022,17 @@ def _runs(spans, order: dict[str, int]) -> str:
         else:
             runs.append([a, b])
     return ", ".join(a if a == b else f"{a}..{b}" for a, b in runs) or "none"
+
+
+def _release_paths(ctx, named: str) -> set[str]:
+    """The repository paths of the files named ``named`` (a file name or a path's tail) in any synced release."""
+    memo = ctx.memo.setdefault("release-paths", {})
+    if named not in memo:
+        tail = PurePosixPath(named)
+        memo[named] = {tree.repo_path(f) for tree in _release_trees_by_version(ctx).values()
+                       for f in tree.package.rglob(tail.name)
+                       if f.is_file() and PurePosixPath(f.as_posix()).parts[-len(tail.parts):] == tail.parts}
+    return memo[named]
 
 
 def _release_trees_by_version(ctx) -> dict:

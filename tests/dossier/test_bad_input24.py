@@ -1,5 +1,6 @@
 """Bad input, round 24: what probes of session 38 found. Deleting a current card's `today` passed every rule when its
 code had moved and been renamed at once, or moved into a folder below its key file's (D629)."""
+import datetime as dt
 import re
 
 import pytest
@@ -192,3 +193,27 @@ def test_d327_reads_removed_after_as_the_last_release(tmp_path, new, said):
     project = _real_with(tmp_path, "cards/17613.yaml", "(removed after 0.5.13.post1)", new)
     found = [d.message for d in run_lint(LintContext(project), select=["D327"])]
     assert [f.split(" (releases")[0] for f in found] == ([said] if said else []), found
+
+
+@pytest.mark.parametrize("said, found", [
+    # one file of that name in any release: srt/arg_groups/overrides.py, first in 0.3.0
+    ("overrides.py was removed in 0.3.0.", "says overrides.py was removed in 0.3.0, but 0.3.0 still holds it"),
+    ("norm.py is gone from 0.2.0.", "says norm.py was gone in 0.2.0, but 0.2.0 still holds it"),
+    # two files of that name (srt/layers/gating.py, kernels/ops/gating.py): which one is not for lint to guess
+    ("gating.py was removed in 0.2.0.", None),
+    # a second file after the first, its verb left out
+    ("gating.py is gone from 0.3.0 and overrides.py from 0.3.0.", "says overrides.py was gone in 0.3.0, but 0.3.0 "
+                                                                  "still holds it"),
+])
+def test_d327_finds_a_bare_file_name_in_the_releases(tmp_path, monkeypatch, said, found):
+    """"mamba_radix_cache.py is gone from 0.5.19" passed: D327 judged a file the card lists or a python/sglang path,
+    not a bare name, which the release trees resolve when one file has it (the lint mutation probe)."""
+    from tests.dossier.factories import make_card
+    from tests.dossier.test_release_evidence import kf, released_project
+
+    card = make_card(101, merged_at=dt.date(2026, 2, 1), key_fragment=kf("def split_heads("))
+    card["implementation"] += " " + said
+    root, cache = released_project(tmp_path, monkeypatch, [card])
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    messages = [d.message for d in run_lint(LintContext(Project.load(root)), select=["D327"])]
+    assert [m.split(" (releases")[0] for m in messages] == ([found] if found else []), messages

@@ -27,9 +27,9 @@ from dossier.pr_facts import conflicts, read_facts
 CHECKED_LOCK = Path("cards") / "checked.lock"
 HEADER = (
     "# Written by `dossier lint --record` (a named card: re-recorded; otherwise only cards without an entry): the\n"
-    "# numbers each card's validation.claims gave and the files it listed when they were checked against the PR's\n"
-    "# page (description, thread, files changed). Lint D236 and D337 hold the card to it: record a card only after\n"
-    "# checking what changed.\n"
+    "# numbers and GPUs each card's validation.claims gave and the files it listed when they were checked against the\n"
+    "# PR's page (description, thread, files changed). Lint D236 and D337 hold the card to it: record a card only\n"
+    "# after checking what changed.\n"
 )
 
 
@@ -43,19 +43,29 @@ def numbers(card: Card) -> list[str]:
     return sorted({f"{n} {kind}" if kind else n for n, kind in found})
 
 
+#: a GPU as claims name it: "H100", "H20-3e", "GB200", "B200", "A100", "MI300X", "RTX 4090"
+_GPU = re.compile(r"(?<![\w-])(?:GB[23]00|[HB]\d{2,3}(?:-3e)?|A[18]00|A10G?|L40S?|L20|MI3\d\dX?|RTX ?\d{4})(?![\w-])")
+
+
+def gpus(text: str) -> list[str]:
+    """The GPUs ``text`` names, as the lock keeps them (sorted, "RTX 4090" as "RTX4090")."""
+    return sorted({m.group(0).replace(" ", "") for m in _GPU.finditer(text)})
+
+
 def _entries(data: dict) -> dict[int, dict]:
     cards = data.get("cards")
     if not of_version(data, 1) or not isinstance(cards, dict) or not all(
             isinstance(pr, int) and isinstance(e, dict) and isinstance(e.get("numbers"), list)
-            and isinstance(e.get("files"), list) for pr, e in cards.items()):
-        raise LockError(f"{CHECKED_LOCK}: expected version: 1 and cards: {{PR: {{numbers: [...], files: [...]}}}}")
+            and isinstance(e.get("files"), list) and isinstance(e.get("gpus", []), list) for pr, e in cards.items()):
+        raise LockError(f"{CHECKED_LOCK}: expected version: 1 and cards: {{PR: {{numbers: [...], files: [...], gpus: "
+                        "[...]}}}}")
     fix = "run `dossier lint --record`"
     check_keys(data, ("version", "cards"), str(CHECKED_LOCK), fix)
     for pr, entry in cards.items():
-        check_keys(entry, ("numbers", "files"), f"{CHECKED_LOCK}: the entry of #{pr}", fix)
+        check_keys(entry, ("numbers", "files", "gpus"), f"{CHECKED_LOCK}: the entry of #{pr}", fix)
         bad = next((n for n in entry["numbers"] if not (isinstance(n, str) and _RECORDED.fullmatch(n))), None)
-        if bad is not None or not all(isinstance(f, str) for f in entry["files"]):
-            what = f"the number {bad!r}" if bad is not None else "a file that is not a path"
+        if bad is not None or not all(isinstance(f, str) for f in entry["files"] + entry.get("gpus", [])):
+            what = f"the number {bad!r}" if bad is not None else "a file or GPU that is not a string"
             raise LockError(f"{CHECKED_LOCK}: the entry of #{pr} holds {what}, not one `lint --record` writes "
                             f"(\"2.6 percent\", \"3.83\"; edited by hand?); {fix}")
     return cards
@@ -93,7 +103,7 @@ def record_checked(root: Path, cards: Iterable[Card], named: bool, report: list[
             raise RecordRefused(f"not recording {CHECKED_LOCK}: " + "; ".join(wrong[:3]) + (
                 f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else "") + ": fix the card from the PR's page first")
         for card in chosen:
-            new = {"numbers": numbers(card), "files": sorted(set(card.all_files))}
+            new = {"numbers": numbers(card), "files": sorted(set(card.all_files)), "gpus": gpus(" ".join(card.claims))}
             if report is not None and card.pr in entries and (change := _change(entries[card.pr], new)):
                 report.append(f"#{card.pr}: {change}")
             entries[card.pr] = new
@@ -101,7 +111,8 @@ def record_checked(root: Path, cards: Iterable[Card], named: bool, report: list[
         lines = [HEADER, f"{SEAL}{section_digest(entries)}\n", "version: 1\n", "cards:\n"]
         for pr in sorted(entries):
             lines.append(f"  {pr}:\n    numbers: {_flow(entries[pr]['numbers'])}\n"
-                         f"    files: {_flow(entries[pr]['files'])}\n")
+                         f"    files: {_flow(entries[pr]['files'])}\n"
+                         + (f"    gpus: {_flow(entries[pr]['gpus'])}\n" if "gpus" in entries[pr] else ""))
         return "".join(lines)
 
     record(root / CHECKED_LOCK, text)
@@ -111,9 +122,9 @@ def record_checked(root: Path, cards: Iterable[Card], named: bool, report: list[
 def _change(old: dict, new: dict) -> str:
     """What re-recording changes in an entry: "numbers +['1.9 factor'] -['2.6 percent']" ("" when nothing)."""
     parts = []
-    for key in ("numbers", "files"):
-        added = sorted(set(map(str, new[key])) - set(map(str, old[key])))
-        gone = sorted(set(map(str, old[key])) - set(map(str, new[key])))
+    for key in ("numbers", "files", "gpus"):
+        added = sorted(set(map(str, new.get(key, []))) - set(map(str, old.get(key, []))))
+        gone = sorted(set(map(str, old.get(key, []))) - set(map(str, new.get(key, []))))
         if added or gone:
             parts.append(f"{key} " + " ".join(f"{sign}{items}" for sign, items in (("+", added), ("-", gone)) if items))
     return "; ".join(parts)
@@ -143,8 +154,8 @@ def _recorded(entry: dict) -> list[tuple[str, str | None]]:
     return [(n.split(" ")[0], n.split(" ")[1] if " " in n else None) for n in map(str, entry["numbers"])]
 
 
-@rule("D236", "a measured figure in validation.claims that cards/checked.lock (the claims as last checked against "
-              "the PR's page) does not hold", scope="card")
+@rule("D236", "a measured figure or a GPU in validation.claims that cards/checked.lock (the claims as last checked "
+              "against the PR's page) does not hold", scope="card")
 def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     """A claim credits a figure to the PR, its author or its thread ("The author measured 1.9x faster decode on
     H200"), and nothing stored here holds the PR's words to check it. cards/checked.lock records the numbers of each
@@ -152,8 +163,9 @@ def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     unit of time, ratio, size or rate, or a benchmark score) that is none of them, as written or rounded within 5%
     (D235's reading), was added or changed since: invented, or unchecked. Also held: a figure of the PR's change
     (its cached diff, or the shipping release's files); a sentence citing this project's results or runtime is
-    D517's. A card with no entry is not judged (`dossier lint --record` adds it); reworded claims with the same
-    figures pass."""
+    D517's. The GPU a claim names ("H100", "GB200") is held the same way: "measured on an H20-3e" turned into
+    "H100" moves the figure to another machine (an entry recorded before GPUs were is not judged for them). A card
+    with no entry is not judged (`dossier lint --record` adds it); reworded claims with the same figures pass."""
     from dossier.lint.grounds import ground_texts
 
     entry = _entry(card, ctx)
@@ -179,6 +191,13 @@ def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                                     "page vouches for", hint=f"check it against the PR's description and thread; then "
                                                              f"`dossier lint --record cards/{card.pr}.yaml`")
                 break
+        theirs = " ".join(t for t in prose.sentences(" ".join(text.split()))
+                          if not (_OUR_RESULTS.search(t) or _OURS.search(t)))  # our device is not the PR's
+        for gpu in (g for g in gpus(theirs) if "gpus" in entry and g not in entry["gpus"]):
+            yield Finding(path, f"{gpu} is not among the GPUs recorded for #{card.pr}'s claims in {CHECKED_LOCK} "
+                                f"({', '.join(entry['gpus']) or 'none'}): a device no check of the PR's page vouches "
+                                "for", hint=f"check it against the PR's description and thread; then `dossier lint "
+                                            f"--record cards/{card.pr}.yaml`")
 
 
 @rule("D337", "a file listed under files (runtime, tests, docs) that cards/checked.lock (the files as last checked "

@@ -217,3 +217,23 @@ def test_d327_finds_a_bare_file_name_in_the_releases(tmp_path, monkeypatch, said
     monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
     messages = [d.message for d in run_lint(LintContext(Project.load(root)), select=["D327"])]
     assert [m.split(" (releases")[0] for m in messages] == ([found] if found else []), messages
+
+
+def test_d236_holds_the_gpu_of_a_claim_to_the_checked_lock(tmp_path):
+    """"... bandwidth bound at batch >= 64 on an H20-3e" turned into "on an H100" moved the PR's figure to another
+    machine and passed: checked.lock held a claim's numbers, not its GPU."""
+    old = "70-79% memory-bandwidth bound at batch >= 64 on an H20-3e;"
+    project = _real_with(tmp_path, "cards/28451.yaml", old, old.replace("H20-3e", "H100"))
+    found = [d.message for d in run_lint(LintContext(project), select=["D236"])]
+    assert found == ["H100 is not among the GPUs recorded for #28451's claims in cards/checked.lock (H20-3e): a device "
+                     "no check of the PR's page vouches for"]
+
+
+def test_an_entry_recorded_before_gpus_were_is_not_judged_for_them(tmp_path):
+    """A lock written before GPUs were recorded still reads, and its entries hold no GPU against a claim."""
+    project = _real_with(tmp_path, "cards/28451.yaml", "on an H20-3e;", "on an H100;")
+    lock = tmp_path / "cards" / "checked.lock"
+    text = re.sub(r"(  28451:\n(?:    (?:numbers|files): .*\n)+)    gpus: .*\n", r"\1", lock.read_text())
+    lock.write_text(re.sub(r"# cards sha256: \w+\n", "", text))
+    found = [(d.code, d.message) for d in run_lint(LintContext(Project.load(tmp_path)), select=["D236", "D311"])]
+    assert found == [], found

@@ -189,7 +189,8 @@ def test_recording_says_what_an_entry_changed(tmp_path, no_release_cache):
     root = _project(tmp_path, 19321, (), _claims_append("Decode 1.9x faster on H200 (author, PR description)."))
     report: list[str] = []
     assert record_checked(root, Project.load(root).cards, named=True, report=report) == 1
-    assert report == ["#19321: numbers +['1.9 factor']"] and "1.9 factor" in read_checked(root)[19321]["numbers"]
+    assert report == ["#19321: numbers +['1.9 factor']; gpus +['H200']"]
+    assert "1.9 factor" in read_checked(root)[19321]["numbers"] and "H200" in read_checked(root)[19321]["gpus"]
 
 
 def test_an_unreadable_pr_facts_snapshot_is_d311(tmp_path, no_release_cache):

@@ -15,9 +15,16 @@ _FILE = r"`(?P<file>(?:[\w.-]+/)*[\w-]+\.(?:py|cu|cuh|cpp|h|hpp))`"
 #: "`name` (`file`", "`name()` (in `file`", "`name` in `file`", "`name` of `file`", "`name` (defined in `file`",
 #: "`name` lives in `file`", "`file`'s `name`": a backticked name and the file of today's SGLang the text puts it in
 #: ("moved `name` from `file`" says where it was, not where it is)
-_PAIRS = (re.compile(_NAME + r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:(?:is |are )?(?:defined|declared|"
-                     r"found) )?in\s+|of\s+|(?:lives|sits) in\s+)" + _FILE),
-          re.compile(_FILE + r"'s\s+" + _NAME))
+_PLACED = (r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:(?:is |are )?(?:defined|declared|found) )?in\s+|of\s+|"
+           r"(?:lives|sits) in\s+)")
+#: the same without backticks, for a name that reads as code (snake_case, CamelCase) and a Python file:
+#: "handle_linear_attn_backend (arg_groups/attention_hook.py)", "commit_gdn_replayssm_circular, defined in
+#: kernels/ops/attention/linear/gdn_replayssm_spec_decode.py"
+_BARE_NAME = r"(?<![\w.`/-])(?P<name>[A-Za-z_]\w*_\w+|[A-Z][a-z0-9]+[A-Z]\w*)(?:\(\))?"
+_BARE_FILE = r"(?P<file>(?:[\w.-]+/)*[\w-]+\.py)(?![\w/`'])"
+_PAIRS = (re.compile(_NAME + _PLACED + _FILE), re.compile(_FILE + r"'s\s+" + _NAME),
+          re.compile(_BARE_NAME + r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:is |are )?(?:defined|declared) "
+                                  r"in\s+)" + _BARE_FILE))
 #: the words of a pair's sentence before it that date it to an older release: "was", "the then", "0.5.10's",
 #: "before 0.5.14" (a release other than today's; not one that opens a span to today, "since 0.5.19", "from 0.5.17 on")
 _DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|(?<!since )(?<!from )(?<!as of )"
@@ -25,16 +32,17 @@ _DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|(?<!since
                     re.IGNORECASE)
 
 
-def _texts(ctx) -> Iterator[tuple[object, str, str]]:
-    """(doc, path, text) of every card's prose, cards/lanes.yaml and the findings (not a text marked historical)."""
+def _texts(ctx) -> Iterator[tuple[object, str, str, bool]]:
+    """(doc, path, text, whether a card's) of every card's prose, cards/lanes.yaml and the findings (not a text marked
+    historical)."""
     from dossier.lint.flag_releases import lanes_and_finding_texts
 
     for doc in ctx.project.valid_docs():
         for path, text in _field_texts(doc.data):
-            yield doc, path, text
+            yield doc, path, text, True
     for doc, path, text, historical in lanes_and_finding_texts(ctx.project):
         if not historical:
-            yield doc, path, text
+            yield doc, path, text, False
 
 
 @rule("D628", "a backticked code name placed in a file of today's SGLang (`name` (`file`)) that the file's code "
@@ -42,7 +50,9 @@ def _texts(ctx) -> Iterator[tuple[object, str, str]]:
 def name_not_in_its_file(ctx) -> Iterator[Finding]:
     """"logged by `resolve_linear_attn_backends` (`layers/attention/linear/utils.py`)": the reader opens the file
     to find the function. A name written this way, "`name` (`file`)", "`name` in `file`", "`name` of `file`",
-    "`name` (defined in `file`)" or "`file`'s `name`", must
+    "`name` (defined in `file`)" or "`file`'s `name`", or without backticks a code-like name and a Python file
+    ("handle_linear_attn_backend (arg_groups/attention_hook.py)", "name, defined in file.py"; in a card's prose,
+    which tells the PR's code as it merged, only in a sentence naming today's release, "today" or "now"), must
     be in the code of that file of today's SGLang (every part of a dotted name; a file named by its tail,
     `gdn_backend.py`, is any file of the tree it ends; comments and docstrings do not count). Judged only where
     some other file of today's tree has the name, so a name the tree lacks is D613's and D625's, and a file it
@@ -53,12 +63,14 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
     if s is None:
         return
     texts = s.tree.texts
-    for doc, path, text in _texts(ctx):
+    for doc, path, text, card in _texts(ctx):
         for m in (m for pair in _PAIRS for m in pair.finditer(text)):
             name, file = m.group("name"), m.group("file")
             sentence = text[max(text.rfind(". ", 0, m.start()) + 2, 0):m.start()]
             if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)):
                 continue
+            if card and m.re is _PAIRS[2] and not re.search(rf"{re.escape(s.tree.version)}|\b(?:today|now)\b", sentence):
+                continue  # a card tells the PR's code as it merged: a bare pair there is today's only when it says so
             files = [f for f in texts if f == file or f.endswith("/" + file)]
             parts = [p for p in name.split(".") if p]
             if not files or not all(tree_has_word(s.tree, p) for p in parts):

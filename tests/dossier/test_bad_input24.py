@@ -231,9 +231,29 @@ def test_d236_holds_the_gpu_of_a_claim_to_the_checked_lock(tmp_path):
 
 def test_an_entry_recorded_before_gpus_were_is_not_judged_for_them(tmp_path):
     """A lock written before GPUs were recorded still reads, and its entries hold no GPU against a claim."""
-    project = _real_with(tmp_path, "cards/28451.yaml", "on an H20-3e;", "on an H100;")
+    _real_with(tmp_path, "cards/28451.yaml", "on an H20-3e;", "on an H100;")
     lock = tmp_path / "cards" / "checked.lock"
     text = re.sub(r"(  28451:\n(?:    (?:numbers|files): .*\n)+)    gpus: .*\n", r"\1", lock.read_text())
     lock.write_text(re.sub(r"# cards sha256: \w+\n", "", text))
     found = [(d.code, d.message) for d in run_lint(LintContext(Project.load(tmp_path)), select=["D236", "D311"])]
     assert found == [], found
+
+
+@pytest.mark.parametrize("path, old, new, said", [
+    ("cards/28695.yaml", "defined in kernels/ops/attention/linear/gdn_replayssm_spec_decode.py",
+     "defined in kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py",
+     "`commit_gdn_replayssm_circular` (kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py): kernels/ops/"
+     "attention/linear/fused_recurrent_linear_replayssm.py of SGLang 0.5.23 has no commit_gdn_replayssm_circular in "
+     "its code"),
+    ("cards/19150.yaml", "In 0.5.23, handle_linear_attn_backend (arg_groups/attention_hook.py)",
+     "In 0.5.23, handle_linear_attn_backend (arg_groups/moe_hook.py)",
+     "`handle_linear_attn_backend` (arg_groups/moe_hook.py): arg_groups/moe_hook.py of SGLang 0.5.23 has no "
+     "handle_linear_attn_backend in its code"),
+    # a card tells the PR's code as it merged: an undated bare pair there is not today's
+    ("cards/19150.yaml", "In 0.5.23, handle_linear_attn_backend (arg_groups/attention_hook.py)",
+     "Then handle_linear_attn_backend (arg_groups/moe_hook.py)", None),
+])
+def test_d628_reads_a_bare_code_name_placed_in_a_python_file(tmp_path, path, old, new, said):
+    """"commit_gdn_replayssm_circular, defined in .../gdn_replayssm_spec_decode.py" moved to another real file passed:
+    D628 read backticked pairs only (the lint mutation probe)."""
+    assert _d628(_real_with(tmp_path, path, old, new)) == ([said] if said else [])

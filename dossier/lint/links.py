@@ -430,12 +430,14 @@ _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_si
 
 
 #: a GPU by its model name ("H200", "B200", "A100", "GB200", "MI300X", "L40S")
+#: a parenthesis with no other inside it: where a sentence may cite a results file with its run's details
+_CITING = re.compile(r"\(([^()]*)\)")
 _GPU = re.compile(r"\b(?:GB\d{3}|[HBAL]\d{2,3}S?|MI\d{3}X?)\b")
 
 
 @rule("D517", "a sentence citing a results/ file (or giving figures to runtime.<lane>.bench: results/bench/<lane>.json) "
-              "quotes a value, a TP/batch row or a GPU that file does not hold", scope="card")
-def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
+              "quotes a value, a TP/batch row or a GPU that file does not hold", scope="project")
+def result_not_in_file(ctx) -> Iterator[Finding]:
     """"(results/bench/projections.json): ... 65.6 us against a 28.3 us floor (TP1 B=512)": every decimal the
     sentence gives is a value of that file at the precision written, and a TPn or B=n it names is a row's tp or
     batch/tokens (a ``TPn B=m`` pair: one row's). A number the sentence's shape pairs with one row (a clause naming
@@ -443,60 +445,79 @@ def result_not_in_file(card: Card, doc, ctx) -> Iterator[Finding]:
     :mod:`dossier.lint.result_rows`) is that row's value or one outside every row (ceilings, notes), not another
     row's; a number the shape does not pair is checked against the whole file. A sentence that names GPUs names
     the one the file was measured on (its ``device``), among others if it compares; so does one giving this card's
-    `dossier regress` run a GPU without citing results/cuda/<pr>.json. A missing file is D604's. A sentence that
-    gives its figures to this project's bench by module, citing no file ("This project (H200,
+    `dossier regress` run a GPU without citing results/cuda/<pr>.json; the parenthesis citing the file, when it
+    names GPUs, names the file's ("(NVIDIA H200, ...; results/bench/gdn.json)"). A missing file is D604's. A
+    sentence that gives its figures to this project's bench by module, citing no file ("This project (H200,
     runtime.projections.bench): the fused split runs 3.7x faster at TP1 B=64"), is judged against what that bench
-    writes, results/bench/<lane>.json; one crediting the PR's author, description or thread is not."""
+    writes, results/bench/<lane>.json; one crediting the PR's author, description or thread is not. Read in every
+    card, cards/lanes.yaml and the findings."""
     from dossier.lint.depth import card_texts, text_location
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+
+    for doc in ctx.project.valid_docs():
+        card = Card.from_data(doc.data, doc.path)
+        for path, text in card_texts(card):
+            for sentence in prose.sentences(text):
+                for finding in _results_said(sentence, text_location(path), card, ctx):
+                    yield finding._replace(doc=doc)
+    for doc, path, text, _ in lanes_and_finding_texts(ctx.project):
+        for sentence in prose.sentences(text):
+            for finding in _results_said(sentence, path, None, ctx):
+                yield finding._replace(doc=doc)
+
+
+def _results_said(sentence: str, where: str, card: Card | None, ctx) -> Iterator[Finding]:
+    """D517's findings in one sentence of ``card`` (None: lanes.yaml or a finding), placed at ``where``."""
     from dossier.lint.result_rows import DECIMAL, ROW, SHAPE, bindings
 
-    for path, text in card_texts(card):
-        for sentence in prose.sentences(text):
-            files = [ctx.project.root / p for p in dict.fromkeys(_RESULTS.findall(sentence))]
-            files = [f for f in files if f.is_file()]
-            if not files:
-                yield from _regress_device(card, sentence, path, ctx)
-                files = [f] if (f := _bench_file(sentence, ctx)) is not None else []
-                if not files:
-                    continue
-            keyed, rows = _result_values(files, ctx)
-            names = ", ".join(f.name for f in files)
-            named, measured = set(_GPU.findall(sentence)), _devices(files)
-            if named and measured and not named & measured:
-                yield Finding(text_location(path), f"names {', '.join(sorted(named))}, but {names} was measured on "
-                                                   f"{', '.join(sorted(measured))} (its device)",
-                              hint="name the GPU the results file records")
-            everywhere = [v for vals in rows.values() for v in vals]
-            bound = bindings(sentence)
-            where = text_location(path)
-            for m in DECIMAL.finditer(sentence):
-                digits = len(m.group(1).split(".")[1])
-                row = bound.get(m.start())
-                if row is not None and row in rows:
-                    if not _holds(rows[None] + rows[row], m.group(1)):
-                        others = [r for r in rows if r and _holds(rows[r], m.group(1))]
-                        yield Finding(where, f"{m.group(1)} is not a value of {names}'s TP{row[0]} B={row[1]} row, "
-                                             "which the sentence gives it to" + (
-                                                 f" (TP{others[0][0]} B={others[0][1]} has it)" if others else ""),
-                                      hint="quote the row's own number, or name the row it comes from")
-                elif not _holds(everywhere, m.group(1)):
-                    yield Finding(where, f"{m.group(1)} is not a value of {names} "
-                                         f"(to {digits} decimal place{'s' if digits > 1 else ''})",
-                                  hint="quote the number as the results file has it, or cite the file it comes from")
-            shape_bad = False
-            for m in SHAPE.finditer(sentence):
-                kind = "TP" if m.group(1) == "TP" else "B"
-                held = {v for k in _SHAPE_KEYS[kind] for v in keyed.get(k, ())}
-                if held and int(m.group(2)) not in held:
-                    shape_bad = True
-                    yield Finding(where, f"{m.group(0)}: no row of {names} has "
-                                         f"{'/'.join(_SHAPE_KEYS[kind][:2])} {m.group(2)} (it has {sorted(held)})",
-                                  hint="name a row the results file holds")
-            for m in ROW.finditer(sentence):
-                row = (int(m.group(1)), int(m.group(2)))
-                if not shape_bad and len(rows) > 1 and row not in rows:
-                    yield Finding(where, f"{m.group(0)}: {names} has no row of tp {row[0]} with batch/tokens "
-                                         f"{row[1]}", hint="name a row the results file holds")
+    files = [ctx.project.root / p for p in dict.fromkeys(_RESULTS.findall(sentence))]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        if card is not None:
+            yield from _regress_device(card, sentence, where, ctx)
+        files = [f] if (f := _bench_file(sentence, ctx)) is not None else []
+        if not files:
+            return
+    keyed, rows = _result_values(files, ctx)
+    names = ", ".join(f.name for f in files)
+    named, measured = set(_GPU.findall(sentence)), _devices(files)
+    # the parenthesis that cites the file, when it names GPUs, names the file's ("(..., NVIDIA H200, ...;
+    # results/bench/gdn.json)"): another GPU elsewhere in the sentence may be a comparison's, not this one
+    cited = next((set(_GPU.findall(p)) for p in _CITING.findall(sentence) if _RESULTS.search(p)
+                  and _GPU.search(p)), None)
+    if measured and ((named and not named & measured) or (cited and not cited & measured)):
+        yield Finding(where, f"names {', '.join(sorted(cited or named))}, but {names} was measured on "
+                             f"{', '.join(sorted(measured))} (its device)", hint="name the GPU the results file records")
+    everywhere = [v for vals in rows.values() for v in vals]
+    bound = bindings(sentence)
+    for m in DECIMAL.finditer(sentence):
+        digits = len(m.group(1).split(".")[1])
+        row = bound.get(m.start())
+        if row is not None and row in rows:
+            if not _holds(rows[None] + rows[row], m.group(1)):
+                others = [r for r in rows if r and _holds(rows[r], m.group(1))]
+                yield Finding(where, f"{m.group(1)} is not a value of {names}'s TP{row[0]} B={row[1]} row, "
+                                     "which the sentence gives it to" + (
+                                         f" (TP{others[0][0]} B={others[0][1]} has it)" if others else ""),
+                              hint="quote the row's own number, or name the row it comes from")
+        elif not _holds(everywhere, m.group(1)):
+            yield Finding(where, f"{m.group(1)} is not a value of {names} "
+                                 f"(to {digits} decimal place{'s' if digits > 1 else ''})",
+                          hint="quote the number as the results file has it, or cite the file it comes from")
+    shape_bad = False
+    for m in SHAPE.finditer(sentence):
+        kind = "TP" if m.group(1) == "TP" else "B"
+        held = {v for k in _SHAPE_KEYS[kind] for v in keyed.get(k, ())}
+        if held and int(m.group(2)) not in held:
+            shape_bad = True
+            yield Finding(where, f"{m.group(0)}: no row of {names} has "
+                                 f"{'/'.join(_SHAPE_KEYS[kind][:2])} {m.group(2)} (it has {sorted(held)})",
+                          hint="name a row the results file holds")
+    for m in ROW.finditer(sentence):
+        row = (int(m.group(1)), int(m.group(2)))
+        if not shape_bad and len(rows) > 1 and row not in rows:
+            yield Finding(where, f"{m.group(0)}: {names} has no row of tp {row[0]} with batch/tokens "
+                                 f"{row[1]}", hint="name a row the results file holds")
 
 
 #: this project's GPU regression run of a card, named without its results file
@@ -504,11 +525,11 @@ _OWN_REGRESS = re.compile(r"\bdossier regress\b|\b(?:this project's|our) (?:GPU 
                           re.IGNORECASE)
 
 
-def _regress_device(card: Card, sentence: str, path: str, ctx) -> Iterator[Finding]:
+def _regress_device(card: Card, sentence: str, where: str, ctx) -> Iterator[Finding]:
     """A clause giving this card's regression run ("This project's dossier regress run of this card passed on an
     H100") to a GPU that the stored result, results/cuda/<pr>.json, does not record: the file is cited by name. A
     clause that names the author, the description or the thread gives the GPU to them."""
-    from dossier.lint.depth import _THEIRS, text_location
+    from dossier.lint.depth import _THEIRS
 
     stored = ctx.project.root / "results" / "cuda" / f"{card.pr}.json"
     if not stored.is_file():
@@ -517,8 +538,8 @@ def _regress_device(card: Card, sentence: str, path: str, ctx) -> Iterator[Findi
     for clause in re.split(r";|, but\b|, while\b", sentence):  # the run and its GPU in one clause, not the author's
         named = set(_GPU.findall(clause))
         if named and measured and _OWN_REGRESS.search(clause) and not _THEIRS.search(clause) and not named & measured:
-            yield Finding(text_location(path), f"gives this card's regression run to {', '.join(sorted(named))}, "
-                                               f"but results/cuda/{card.pr}.json records {', '.join(sorted(measured))}",
+            yield Finding(where, f"gives this card's regression run to {', '.join(sorted(named))}, "
+                                 f"but results/cuda/{card.pr}.json records {', '.join(sorted(measured))}",
                           hint="name the GPU the stored result records, and cite the file")
 
 

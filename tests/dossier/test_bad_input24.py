@@ -2,6 +2,7 @@
 code had moved and been renamed at once, or moved into a folder below its key file's (D629)."""
 import datetime as dt
 import re
+import shutil
 
 import pytest
 
@@ -257,3 +258,19 @@ def test_d628_reads_a_bare_code_name_placed_in_a_python_file(tmp_path, path, old
     """"commit_gdn_replayssm_circular, defined in .../gdn_replayssm_spec_decode.py" moved to another real file passed:
     D628 read backticked pairs only (the lint mutation probe)."""
     assert _d628(_real_with(tmp_path, path, old, new)) == ([said] if said else [])
+
+
+@pytest.mark.parametrize("old, new, said", [
+    ("(the last committed run, NVIDIA H200, 2026-12-03, round twenty-two; results/bench/gdn.json)",
+     "(the last committed run, NVIDIA H100, 2026-12-03, round twenty-two; results/bench/gdn.json)",
+     "names H100, but gdn.json was measured on H200 (its device)"),
+    ("at its fastest length 1.18-1.52x SGLang", "at its fastest length 1.18-1.99x SGLang",
+     "1.99 is not a value of gdn.json (to 2 decimal places)"),
+])
+def test_d517_reads_the_lanes_file(tmp_path, old, new, said):
+    """A lanes.yaml sentence citing results/bench/gdn.json with another GPU or a number the file lacks passed: D517
+    read the cards only (the lint mutation probe)."""
+    shutil.copytree(REAL / "results", tmp_path / "results")
+    project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D517"])]
+    assert said in found, found

@@ -1003,8 +1003,8 @@ def releases_surface(
     record: Annotated[bool, typer.Option(
         help="Write cards/surface.lock (every --flag and SGLANG_* env var with the first and last release "
         "that had it: lint's D610 and the 'last in' of D601/D603 read it), cards/names.lock (the code names of older "
-        "releases the manual uses: D621) and cards/messages.lock (the releases that print each error-page message: "
-        "D626); CI has no release cache.")] = False,
+        "releases the manual uses: D621) and cards/messages.lock (the releases that print each message the error page "
+        "or a dated quote of cards/lanes.yaml gives: D626, D627); CI has no release cache.")] = False,
     cache_dir: ReleasesDirOpt = None,
     root: RootOpt = None,
 ) -> None:
@@ -1030,7 +1030,7 @@ def releases_surface(
                f"({history.releases[0]} .. {history.newest})")
     if record:  # both locks are read first and written together: an interrupt leaves neither half-done
         from dossier.lint.code_names import NAMES_LOCK, manual_names, names_of_releases, write_names
-        from dossier.lint.error_sources import error_messages
+        from dossier.lint.error_sources import dated_quotes, error_messages
         from dossier.printed import MESSAGES_LOCK, messages_of_releases, write_messages
         from dossier.project import Project
 
@@ -1043,12 +1043,12 @@ def releases_surface(
 
             names = names_of_releases(manual_names(project), SourceTree.installed(),
                                       (read_for_names(SourceTree.release(r)) for r in found))
-        with stepping("reading releases for the error page's messages") as say:
+        with stepping("reading releases for the messages the manual quotes") as say:
             def read_for_messages(tree):
-                say(f"read SGLang {tree.version} for the error page's messages")
+                say(f"read SGLang {tree.version} for the messages the manual quotes")
                 return tree
 
-            messages = messages_of_releases(error_messages(project),
+            messages = messages_of_releases(dict.fromkeys(error_messages(project) + dated_quotes(project)),
                                             (read_for_messages(SourceTree.release(r)) for r in found))
         try:  # a lock that cannot be written (read-only, immutable) leaves the others as they were too
             with signals_deferred(), recorded_together(sh.lock_path(base).parent):
@@ -1060,7 +1060,7 @@ def releases_surface(
                  "they were: make cards/ and its locks writable and run `dossier releases surface --record` again")
         err.print(f"{summary}: wrote {sh.SURFACE_LOCK}")
         err.print(f"{len(names)} code name(s) of older releases the cards use: wrote {NAMES_LOCK}")
-        err.print(f"{len(messages)} error-page message(s) SGLang releases print: wrote {MESSAGES_LOCK}")
+        err.print(f"{len(messages)} quoted message(s) SGLang releases print: wrote {MESSAGES_LOCK}")
         return
     try:
         committed = sh.read_history(base)

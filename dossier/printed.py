@@ -109,8 +109,8 @@ def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
 MESSAGES_LOCK = Path("cards") / "messages.lock"
 MESSAGES_HEADER = (
     "# Written by `dossier releases surface --record`: each message of the error page (cards/lanes.yaml's\n"
-    "# answers.errors) that an SGLang release prints, with the first and last release that printed it (lint D626\n"
-    "# reads it; CI has no release cache).\n"
+    "# answers.errors) or dated quote of cards/lanes.yaml that an SGLang release prints, with the first and last\n"
+    "# release that printed it (lint D626 and D627 read it; CI has no release cache).\n"
 )
 
 

@@ -1,5 +1,5 @@
-"""The error page against the code that prints its messages: D624 (an item's `where`), D626 (a message no release
-prints), D627 (a message dated to releases that do not print it)."""
+"""The messages the manual quotes against the code that prints them: D624 (an error-page item's `where`), D626 (an
+error-page message no release prints), D627 (a quoted message dated to releases that do not print it)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,41 @@ def _items(doc) -> Iterator[tuple[str, dict]]:
     for i, group in enumerate((doc.data.get("answers") or {}).get("errors") or []):
         for j, item in enumerate(group["items"]):
             yield f"answers.errors[{i}].items[{j}]", item
+
+
+#: a quote of cards/lanes.yaml that may be a log line: single-quoted, at least a few words
+_QUOTE = re.compile(r"(?<![\w`])'([^'`]{12,300})'(?![\w`])")
+#: the parts of a quoted log line that stand for values: "...", "<architecture>", "[and MUSA, 0.5.11]", "{name}",
+#: a lone capital ("capped to N")
+_VALUE = re.compile(r"\.\.\.|\u2026|<[^<>]*>|\[[^\[\]]*\]|\{[^{}]*\}|(?<![\w-])[A-Z](?![\w-])")
+#: the exception's name a quote may open with, which the code raising it does not hold
+_RAISED = re.compile(r"^\s*\w*(?:Error|Exception|Warning):\s*")
+
+
+def fixed_words(quote: str) -> str | None:
+    """The longest run of a quoted log line's own words, between the parts that stand for values ("max_running_requests
+    is capped to N by the mamba state cache (max_mamba_cache_size=..., R state slots per request)" -> its first
+    run); None when no run has three words."""
+    runs = [r.strip(" ,;:'\"()") for r in _VALUE.split(_RAISED.sub("", quote))]
+    best = max(runs, key=lambda r: len(r.split()), default="")
+    return best if len(best.split()) >= 3 and len(best) >= 12 else None
+
+
+def dated_quotes(project) -> list[str]:
+    """The fixed words of every quote in cards/lanes.yaml dated to releases (a parenthesis after it, or the words
+    right before it, name one): the messages D627 holds to the releases that print them."""
+    from dossier.cards import strings
+
+    doc = project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return []
+    found = []
+    for _, text in strings(doc.data):
+        for q in _QUOTE.finditer(text):
+            words = fixed_words(q.group(1))
+            if words and any(named for _, named, _ in _said_releases(text, words)):
+                found.append(words)
+    return list(dict.fromkeys(found))
 
 
 def error_messages(project) -> list[str]:
@@ -96,8 +131,10 @@ def message_no_release_prints(ctx) -> Iterator[Finding]:
 
 _RELEASE = r"\d+\.\d+\.\d+(?:\.post\d+)?"
 #: the parenthesis right after the quote a message ends in, or after a list of quotes it is one of: "'...' (0.5.7 on;
-#: ...)", "'...' (from 0.5.17)", "'A' and 'B' (from 0.5.15)", "'A', 'B' or 'C' (every release)"
-_AFTER_QUOTE = re.compile(r"[^'\"`]*['\"`](?:\s*(?:,|,?\s*and|,?\s*or)\s+(['\"`])[^'\"`]*\1)*\s*\((?P<said>[^()]*)\)")
+#: ...)", "'...' (from 0.5.17)", "'A' and 'B' (from 0.5.15)", "'A', 'B' or 'C' (every release)"; or the rest of the
+#: parenthesis the quote opens: "(on Intel XPU ('HiCache does not support ...', from 0.5.23)"
+_AFTER_QUOTE = re.compile(r"[^'\"`]*['\"`](?:\s*(?:,|,?\s*and|,?\s*or)\s+(['\"`])[^'\"`]*\1)*(?:\s*\((?P<said>[^()]*)\)|"
+                          r",\s*(?P<inside>(?:from|since|until|up to|in|every|\d)[^()]*)\))")
 #: a clause whose releases name no end: "from 0.5.14", "every release from 0.5.10", "0.5.7 on", "since 0.5.11"
 _OPEN_ENDED = re.compile(rf"\b(?:from|since)\s+{_RELEASE}(?!\s*(?:to|through|until)\b)|{_RELEASE}(?:\s+on\b|\+|"
                          r"\s+(?:and|or) later\b|\s+onwards?\b)|^\s*every release\s*$")
@@ -126,7 +163,7 @@ def _said_releases(check: str, message: str) -> Iterator[tuple[str, list[str], b
     start = check.find(message)
     while start >= 0:
         after = _AFTER_QUOTE.match(check, start + len(message))
-        for clause in after.group("said").split(";") if after else ():
+        for clause in (after.group("said") or after.group("inside")).split(";") if after else ():
             if re.search(r":\s*['\"`]", clause):
                 break
             if re.search(_RELEASE, clause) or clause.strip() == "every release":
@@ -139,7 +176,7 @@ def _said_releases(check: str, message: str) -> Iterator[tuple[str, list[str], b
         start = check.find(message, start + 1)
 
 
-@rule("D627", "an error-page item dates a message to releases that cards/messages.lock says do not print it",
+@rule("D627", "cards/lanes.yaml dates a quoted message to releases that cards/messages.lock says do not print it",
       scope="project")
 def message_dated_wrong(ctx) -> Iterator[Finding]:
     """"'...must be -1 (unlimited) or a positive integer, got 0.' (from 0.5.17)": the parenthesis right after a
@@ -149,7 +186,9 @@ def message_dated_wrong(ctx) -> Iterator[Finding]:
     0.5.14", "0.5.7 on", "every release") must reach the newest release the lock was recorded from, and "every
     release" must start at the oldest. A message's fixed words may be printed longer than the quote's full wording,
     so a span that starts later than the lock's is not judged. Not judged: a message the lock does not hold, a
-    clause that leads into another wording ("0.5.2 to 0.5.6.post2: '...'")."""
+    clause that leads into another wording ("0.5.2 to 0.5.6.post2: '...'"). An error-page item's messages are
+    its `messages`; any other dated quote of cards/lanes.yaml is held by its fixed words, the longest run between
+    the parts that stand for values ("...", "<architecture>", a lone "N": :func:`fixed_words`)."""
     doc, h = ctx.project.lanes_doc, history(ctx)
     if doc is None or not is_valid(doc) or h is None or not h.releases:
         return
@@ -157,22 +196,37 @@ def message_dated_wrong(ctx) -> Iterator[Finding]:
         recorded = read_messages(ctx.project.root)
     except LockError:
         return
-    oldest, newest = h.releases[0], h.newest
+    from dossier.cards import strings
+
+    judged = set()
     for path, item in _items(doc):
         for m in item["messages"]:
-            if m not in recorded:
-                continue
-            first, _, last = recorded[m].partition("..")
-            span = Span(first, last or first)
-            for clause, named, open_ended in _said_releases(item["check"], m):
-                if clause.strip() == "every release":
-                    named = [oldest]
-                wrong = list(dict.fromkeys(v for v in named if is_version(v) and not span.holds(v)))
-                said = (f"dates '{m}' to {', '.join(wrong)}, which {'does' if len(wrong) == 1 else 'do'} not print "
-                        "it" if wrong else f"leaves '{m}' printed to the newest release, {newest}"
-                        if open_ended and span.last != newest else "")
-                if said:
-                    yield Finding(f"{path}.check#value", f"'({clause.strip()})' {said}: {MESSAGES_LOCK} records it "
-                                                         f"in {span} only",
-                                  hint="date the message by the releases that print it (a release's file; "
-                                       "`dossier releases surface --record` records them)", doc=doc)
+            judged.add((f"{path}.check", m))
+            yield from _dated_wrong(doc, f"{path}.check", item["check"], m, recorded, h)
+    for path, text in strings(doc.data):  # every other quote the manual dates
+        for q in _QUOTE.finditer(text):
+            words = fixed_words(q.group(1))
+            if words and (path, words) not in judged and not any(
+                    p == path and m in q.group(1) for p, m in judged):
+                judged.add((path, words))
+                yield from _dated_wrong(doc, path, text, words, recorded, h)
+
+
+def _dated_wrong(doc, path: str, text: str, message: str, recorded: dict[str, str], h) -> Iterator[Finding]:
+    """D627's findings for one quoted ``message`` of ``text`` (at ``path``)."""
+    if message not in recorded:
+        return
+    first, _, last = recorded[message].partition("..")
+    span = Span(first, last or first)
+    oldest, newest = h.releases[0], h.newest
+    for clause, named, open_ended in _said_releases(text, message):
+        if clause.strip() == "every release":
+            named = [oldest]
+        wrong = list(dict.fromkeys(v for v in named if is_version(v) and not span.holds(v)))
+        said = (f"dates '{message}' to {', '.join(wrong)}, which {'does' if len(wrong) == 1 else 'do'} not print "
+                "it" if wrong else f"leaves '{message}' printed to the newest release, {newest}"
+                if open_ended and span.last != newest else "")
+        if said:
+            yield Finding(f"{path}#value", f"'({clause.strip()})' {said}: {MESSAGES_LOCK} records it in {span} only",
+                          hint="date the message by the releases that print it (a release's file; "
+                               "`dossier releases surface --record` records them)", doc=doc)

@@ -211,8 +211,11 @@ def test_the_real_error_page_dates_its_messages_by_the_releases_that_print_them(
     # a later start than the lock's is not judged: the message's fixed words may be older than the quote's wording
     ("positive integer, got 0.' (at startup; from 0.5.17)", "positive integer, got 0.' (at startup; from 0.5.18)",
      None),
-    # a clause that leads into another wording is not about the quote
-    ("--max-mamba-cache-size.' (0.5.2 to 0.5.6.post2: '", "--max-mamba-cache-size.' (0.5.9 to 0.5.6.post2: '", None),
+    # a clause that leads into another wording is not about the quote, but dates that wording (a dated quote of its
+    # own since session 38)
+    ("--max-mamba-cache-size.' (0.5.2 to 0.5.6.post2: '", "--max-mamba-cache-size.' (0.5.9 to 0.5.6.post2: '",
+     "'(0.5.9 to 0.5.6.post2)' dates 'try to increase --max-mamba-cache-size.' to 0.5.9, which does not print it: "
+     "cards/messages.lock records it in 0.5.2..0.5.6.post2 only"),
 ])
 def test_a_message_dated_to_releases_that_do_not_print_it_is_an_error(tmp_path, old, new, said):
     project = _real_with(tmp_path, "cards/lanes.yaml", old, new)

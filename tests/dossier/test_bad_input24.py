@@ -274,3 +274,40 @@ def test_d517_reads_the_lanes_file(tmp_path, old, new, said):
     project = _real_with(tmp_path, "cards/lanes.yaml", old, new)
     found = [d.message for d in run_lint(LintContext(project), select=["D517"])]
     assert said in found, found
+
+
+@pytest.mark.parametrize("quote, words", [
+    ("max_running_requests is capped to N by the mamba state cache (max_mamba_cache_size=..., R state slots)",
+     "by the mamba state cache (max_mamba_cache_size="),
+    ("AssertionError: Page size must be 1 for MambaRadixCache v1, got 128",
+     "Page size must be 1 for MambaRadixCache v1, got 128"),
+    ("extra_buffer is not supported for <architecture>; use no_buffer.", "extra_buffer is not supported for"),
+    ("Mamba extra_buffer is only supported on CUDA [and MUSA, 0.5.11] devices with FLA backend",
+     "Mamba extra_buffer is only supported on CUDA"),
+    ("decode=..., prefill=...", None),
+])
+def test_fixed_words_are_the_longest_run_between_values(quote, words):
+    from dossier.lint.error_sources import fixed_words
+
+    assert fixed_words(quote) == words
+
+
+@pytest.mark.parametrize("old, new, said", [
+    # a quote outside the error page, dated by the parenthesis after it
+    ("decode (`SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV`, on by default, from 0.5.19, #32919)",
+     "decode (`SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV`, on by default, from 0.5.19, #32919; it logs "
+     "'Using fused GDN decode QKVZ/BA unpack + indexed Conv1D.' (from 0.5.17))",
+     "'(from 0.5.17)' dates 'Using fused GDN decode QKVZ/BA unpack + indexed Conv1D.' to 0.5.17, which does not "
+     "print it"),
+    # by the rest of the parenthesis the quote opens
+    ("('HiCache does not support hybrid Mamba models on XPU', from 0.5.23)",
+     "('HiCache does not support hybrid Mamba models on XPU', from 0.5.21)",
+     "'(from 0.5.21)' dates 'HiCache does not support hybrid Mamba models on XPU' to 0.5.21, which does not print "
+     "it"),
+])
+def test_d627_dates_every_quote_of_the_lanes_file(tmp_path, old, new, said):
+    """"('HiCache does not support hybrid Mamba models on XPU', from 0.5.21)" passed: D627 read the error page's
+    messages only, and only a parenthesis after the quote (the lint mutation probe)."""
+    found = [d.message for d in run_lint(LintContext(_real_with(tmp_path, "cards/lanes.yaml", old, new)),
+                                         select=["D627"])]
+    assert [f.split(": cards/messages.lock")[0] for f in found] == [said], found

@@ -44,11 +44,16 @@ def numbers(card: Card) -> list[str]:
 
 
 #: a GPU as claims name it: "H100", "H20-3e", "GB200", "B200", "A100", "MI300X", "RTX 4090"
-_GPU = re.compile(r"(?<![\w-])(?:GB[23]00|[HB]\d{2,3}(?:-3e)?|A[18]00|A10G?|L40S?|L20|MI3\d\dX?|RTX ?\d{4})(?![\w-])")
+_GPU = re.compile(r"(?<![\w-])(?:G[BH][23]00|[HB]\d{2,3}(?:-3e)?|A[18]00|A10G?|L40S?|L20|MI\d{3}X?|RTX(?: PRO)? ?\d{4})"
+                  r"(?![\w-])")
+#: a sentence that names GPUs without giving the run to one: "no GPU is named (an H100 or an H200 are both plausible)"
+_HEDGED = re.compile(r"\b(?:no GPU|not (?:named|stated|given|say)|neither|plausible|unknown|unnamed|whether|may have|"
+                     r"might|could have)\b", re.IGNORECASE)
 
 
 def gpus(text: str) -> list[str]:
-    """The GPUs ``text`` names, as the lock keeps them (sorted, "RTX 4090" as "RTX4090")."""
+    """The GPUs ``text`` names, as the lock keeps them (sorted, "RTX 4090" as "RTX4090", "RTX PRO 6000" as
+    "RTXPRO6000")."""
     return sorted({m.group(0).replace(" ", "") for m in _GPU.finditer(text)})
 
 
@@ -191,9 +196,10 @@ def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                                     "page vouches for", hint=f"check it against the PR's description and thread; then "
                                                              f"`dossier lint --record cards/{card.pr}.yaml`")
                 break
-        theirs = " ".join(t for t in prose.sentences(" ".join(text.split()))
-                          if not (_OUR_RESULTS.search(t) or _OURS.search(t)))  # our device is not the PR's
-        for gpu in (g for g in gpus(theirs) if "gpus" in entry and g not in entry["gpus"]):
+        theirs = " ".join(t for t in prose.sentences(" ".join(text.split()))  # our device is not the PR's
+                          if not (_OUR_RESULTS.search(t) or _OURS.search(t) or _HEDGED.search(t)))
+        for gpu in (g for g in gpus(theirs) if "gpus" in entry and not any(
+                r == g or r.startswith(f"{g}-") for r in entry["gpus"])):  # "the 141 GB H20" of an H20-3e
             yield Finding(path, f"{gpu} is not among the GPUs recorded for #{card.pr}'s claims in {CHECKED_LOCK} "
                                 f"({', '.join(entry['gpus']) or 'none'}): a device no check of the PR's page vouches "
                                 "for", hint=f"check it against the PR's description and thread; then `dossier lint "

@@ -133,8 +133,10 @@ _RELEASE = r"\d+\.\d+\.\d+(?:\.post\d+)?"
 #: the parenthesis right after the quote a message ends in, or after a list of quotes it is one of: "'...' (0.5.7 on;
 #: ...)", "'...' (from 0.5.17)", "'A' and 'B' (from 0.5.15)", "'A', 'B' or 'C' (every release)"; or the rest of the
 #: parenthesis the quote opens: "(on Intel XPU ('HiCache does not support ...', from 0.5.23)"
-_AFTER_QUOTE = re.compile(r"[^'\"`]*['\"`](?:\s*(?:,|,?\s*and|,?\s*or)\s+(['\"`])[^'\"`]*\1)*(?:\s*\((?P<said>[^()]*)\)|"
+_AFTER_QUOTE = re.compile(r"[^'\"`]*['\"`](?:\s*(?:,|,?\s*and|,?\s*or|/)\s*(['\"`])[^'\"`]*\1)*(?:\s*\((?P<said>[^()]*)\)|"
                           r",\s*(?P<inside>(?:from|since|until|up to|in|every|\d)[^()]*)\))")
+#: a parenthesis after a list of quotes that dates only one of them
+_ONE_OF = re.compile(r"\b(?:the (?:latter|former|first|second|last)|only the)\b", re.IGNORECASE)
 #: a clause whose releases name no end: "from 0.5.14", "every release from 0.5.10", "0.5.7 on", "since 0.5.11"
 _OPEN_ENDED = re.compile(rf"\b(?:from|since)\s+{_RELEASE}(?!\s*(?:to|through|until)\b)|{_RELEASE}(?:\s+on\b|\+|"
                          r"\s+(?:and|or) later\b|\s+onwards?\b)|^\s*every release\s*$")
@@ -163,6 +165,8 @@ def _said_releases(check: str, message: str) -> Iterator[tuple[str, list[str], b
     start = check.find(message)
     while start >= 0:
         after = _AFTER_QUOTE.match(check, start + len(message))
+        if after and after.group(1) and _ONE_OF.search(after.group("said") or after.group("inside")):
+            after = None  # "'A' or 'B' (the latter 0.5.3.post2 to 0.5.6.post2)": not every quote's releases
         for clause in (after.group("said") or after.group("inside")).split(";") if after else ():
             if re.search(r":\s*['\"`]", clause):
                 break

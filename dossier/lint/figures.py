@@ -45,9 +45,16 @@ _RANGE_HIGH = re.compile(rf"(?<=\d[-\u2013])(?P<num>\d[\d,]*(?:\.\d+)?) ?{_RATE_
 _SCORE = re.compile(r"\b(?:GSM8K|MMLU(?:-Pro)?|GPQA|AIME\w*|HumanEval|MATH|accuracy|score|accept(?:ance)? length)"
                     r"(?: of| at| is| was| to| from|:|,)? (?:about |~)?(?P<num>\d+\.\d+)(?![\w.])", re.IGNORECASE)
 #: a sentence about a benchmark's scores ("GSM8K (1319 examples, 8-shot) ...: 0.977 / 0.979 at concurrency 128 / 512")
-_BENCHMARK = re.compile(r"\b(?:GSM8K|MMLU(?:-Pro)?|GPQA|AIME\w*|HumanEval|accuracy)\b", re.IGNORECASE)
-#: a score there far from the benchmark's name: a decimal of two places or more with no unit after it
-_LISTED_SCORE = re.compile(r"(?<![\w.#/=:^-])(?P<num>\d{1,2}\.\d{2,})(?![\w.%]| ?(?:x|ms|us|s|GB|MB|tok))")
+_BENCHMARK = re.compile(r"\b(?:GSM8K\w*|MMLU(?:-Pro)?|GPQA\w*|AIME\w*|HumanEval\w*|LiveCodeBench|MATH-500|accuracy)\b",
+                        re.IGNORECASE)
+#: a score there far from the benchmark's name: a fraction of two places or more (0.977), or a percentage-like one
+#: of one or two (95.1), with no unit after it, not a setting's value ("temperature 0.6, top_p 0.95",
+#: "--mem-fraction-static 0.85", "GSM8K=0.95" is the name's own), a version ("transformers 4.57") or a difference
+#: ("0.31 points")
+_LISTED_SCORE = re.compile(r"(?<![\w.#/=:^-])(?<!temperature )(?<!top_p )(?<!top-p )(?<!top_k )(?<!min_p )"
+                           r"(?P<num>0\.\d{2,}|[1-9]\d\.\d{1,2})(?![\w%]|\.\d| ?(?:x|ms|us|s|GB|MB|tok|points?|pp)\b)")
+#: a flag right before a number: its value, not a score
+_FLAG_BEFORE = re.compile(r"--[\w-]+[ =]$")
 #: any number in evidence text (a claim, a diff), with what follows it
 _NUMBER = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)(?![\d])")
 #: what joins the numbers of a list or range before their one unit: "80.58 / 80.51 us", "44.4 to 46.8 us"
@@ -166,7 +173,8 @@ def figures(sentence: str) -> Iterator[tuple[re.Match, str | None]]:
         seen.add(m.start("num"))
         yield m, None
     if _BENCHMARK.search(sentence):
-        yield from ((m, None) for m in _LISTED_SCORE.finditer(sentence) if m.start("num") not in seen)
+        yield from ((m, None) for m in _LISTED_SCORE.finditer(sentence)
+                    if m.start("num") not in seen and not _FLAG_BEFORE.search(sentence, 0, m.start()))
 
 
 @rule("D235", "a figure in the card's prose (1.4x, -12% TTFT, 3 GB, 89 us, GSM8K 0.95) that no validation.claims "

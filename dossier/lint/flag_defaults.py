@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dossier.lint.claims import _locate, history
+from dossier.lint.claims import _locate, history, surface
 from dossier.lint.flag_releases import manual_texts
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
@@ -37,7 +37,17 @@ _SAME = {"on": "true", "enabled": "true", "yes": "true", "1": "true", "true": "t
 
 def _normal(value: str) -> str:
     value = value.strip("`'\" ").lower()
-    return _SAME.get(value, value)
+    try:  # "1" and "1.0" are one number, not a switch's "true"
+        return repr(float(value))
+    except ValueError:
+        return _SAME.get(value, value)
+
+
+def _a_value(value: str, choices) -> bool:
+    """Whether a word read as a default around a name ("the default of `--x` is fine") can be one: a number, a
+    switch's state, none, or one of the flag's choices."""
+    word = value.strip("`'\" ").lower()
+    return bool(re.fullmatch(r"-?\d+(?:\.\d+)?", word)) or word in _SAME or word in (choices or ())
 
 
 @rule("D623", "a --flag or SGLANG_* env var said to default to a value that today's SGLang's default contradicts "
@@ -74,6 +84,10 @@ def wrong_default(ctx) -> Iterator[Finding]:
                         else None))
             if said is None:
                 continue
+            around = said.re is _OF_VALUE or said.groupdict().get("owned") is not None
+            flag = s.flags.get(m.text) if (s := surface(ctx)) is not None and m.kind == FLAG else None
+            if around and not _a_value(said["value"] or said["owned"], flag.choices if flag else None):
+                continue  # "the default of `--x` is fine", "`--x`'s default is only a fallback"
             rest = _PHRASE_REST.match(text, said.end())[0]
             if any(r != newest for r in _RELEASE.findall(rest)):
                 continue

@@ -27,6 +27,8 @@ _SINCE = re.compile(r"[`'\"]*\s*[(,]?\s*(?:(?:is|was|are|were)\s+)?(?:(?:from|si
                     r"has been (?:there|available|around) since)\s+(?:SGLang\s+)?(?:>=\s*|\u2265\s*)?" + _VERSION + "|"
                     r"(?:SGLang\s+)?(?:>=\s*|\u2265\s*)" + _VERSION + r"|(?:SGLang\s+)?" + _VERSION + _NEWER + ")",
                     re.IGNORECASE)
+#: the words of _SINCE that name the first release, not one that has it: "first appeared in", "added in", "new in"
+_FIRST = re.compile(r"\bfirst\b.*?\bin\b|\b(?:added|introduced|new|appeared|arrived|came|showed up) in\b", re.IGNORECASE)
 #: "On SGLang 0.5.12, start the server with ...", "on 0.5.12: python -m ...", "Since 0.5.17, pass ...", "Since SGLang
 #: 0.5.17 the kernel is picked with ...", "From SGLang 0.5.17 on, ...", "sglang==0.5.12 ... --flag", "SGLang 0.5.12
 #: users: ...", "0.5.17 adds --flag", "0.5.17 has --flag" (not "has no"), "The 0.5.17 wheel already takes --flag",
@@ -128,6 +130,11 @@ def _judge(doc: YamlDoc, path: str, text: str, past, historical: bool, where) ->
         after = _SINCE.match(text, end)
         if after and _version(after) in scanned:
             said.append((_version(after), "said to start in"))
+            if _FIRST.search(after.group(0)) and Version(_version(after)) > Version(span.first):  # "first in 0.5.19"
+                yield Finding(path, f"{m.text} is said to first appear in SGLang {_version(after)}, but it first "
+                                    f"shipped in {span.first} (releases with it: {span})",
+                              hint=f"name the first release with it, {span.first}", doc=doc, at=where(m, n))
+                continue
         handed = _AFTER_ON.match(text, end)
         if not (m.historical or historical):
             if handed and _version(handed) in scanned and not after:

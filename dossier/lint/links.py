@@ -432,7 +432,7 @@ _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_si
 #: a GPU by its model name ("H200", "B200", "A100", "GB200", "MI300X", "L40S")
 #: a parenthesis with no other inside it: where a sentence may cite a results file with its run's details
 _CITING = re.compile(r"\(([^()]*)\)")
-_GPU = re.compile(r"\b(?:GB\d{3}|[HBAL]\d{2,3}S?|MI\d{3}X?)\b")
+_GPU = re.compile(r"\b(?:G[BH]\d{3}|[HBAL]\d{2,3}S?|MI\d{3}X?|RTX(?: PRO)? ?\d{4})\b")
 
 
 @rule("D517", "a sentence citing a results/ file (or giving figures to runtime.<lane>.bench: results/bench/<lane>.json) "
@@ -483,8 +483,8 @@ def _results_said(sentence: str, where: str, card: Card | None, ctx) -> Iterator
     named, measured = set(_GPU.findall(sentence)), _devices(files)
     # the parenthesis that cites the file, when it names GPUs, names the file's ("(..., NVIDIA H200, ...;
     # results/bench/gdn.json)"): another GPU elsewhere in the sentence may be a comparison's, not this one
-    cited = next((set(_GPU.findall(p)) for p in _CITING.findall(sentence) if _RESULTS.search(p)
-                  and _GPU.search(p)), None)
+    cited = next((set(_GPU.findall(p[:r.start()])) for p in _CITING.findall(sentence) if (r := _RESULTS.search(p))
+                  and _GPU.search(p[:r.start()])), None)  # the run's details come before the file it cites
     if measured and ((named and not named & measured) or (cited and not cited & measured)):
         yield Finding(where, f"names {', '.join(sorted(cited or named))}, but {names} was measured on "
                              f"{', '.join(sorted(measured))} (its device)", hint="name the GPU the results file records")

@@ -32,6 +32,28 @@ _DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|(?<!since
                     re.IGNORECASE)
 
 
+#: after a bare pair, words that put it in the PR's own time: "(hybrid_linear_attn_backend.py in the PR)"
+_AS_MERGED = re.compile(r"\s*(?:in the PR|as merged|at (?:the )?merge|then|at the time)\b", re.IGNORECASE)
+
+
+def _bare_pair_today(text: str, m: re.Match, card: bool, tree) -> bool:
+    """Whether a bare "name (file.py)" pair speaks of today's tree: a CamelCase name must be a class the tree defines
+    ("ReplaySSM (...py)" names a technique, "PyTorch (...py)" a library), a pair followed by "in the PR" is the PR's,
+    and in a card's prose, which tells the PR's code as it merged ("now sets" is the PR's change), its clause must
+    name today's release or "today"."""
+    from dossier.lint.code_names import _class_files
+
+    name = m.group("name")
+    if "_" not in name and name not in _class_files(tree):
+        return False
+    if _AS_MERGED.match(text, m.end()):
+        return False
+    start = max(text.rfind(". ", 0, m.start()), text.rfind(";", 0, m.start()), -1) + 1
+    ends = [i for i in (text.find(". ", m.end()), text.find(";", m.end())) if i >= 0]
+    clause = text[start:min(ends, default=len(text))]
+    return not card or re.search(rf"{re.escape(tree.version)}|\btoday\b", clause, re.IGNORECASE) is not None
+
+
 def _texts(ctx) -> Iterator[tuple[object, str, str, bool]]:
     """(doc, path, text, whether a card's) of every card's prose, cards/lanes.yaml and the findings (not a text marked
     historical)."""
@@ -51,8 +73,9 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
     """"logged by `resolve_linear_attn_backends` (`layers/attention/linear/utils.py`)": the reader opens the file
     to find the function. A name written this way, "`name` (`file`)", "`name` in `file`", "`name` of `file`",
     "`name` (defined in `file`)" or "`file`'s `name`", or without backticks a code-like name and a Python file
-    ("handle_linear_attn_backend (arg_groups/attention_hook.py)", "name, defined in file.py"; in a card's prose,
-    which tells the PR's code as it merged, only in a sentence naming today's release, "today" or "now"), must
+    ("handle_linear_attn_backend (arg_groups/attention_hook.py)", "name, defined in file.py": a CamelCase name only
+    when a class of today's tree; in a card's prose, which tells the PR's code as it merged, only in a clause naming
+    today's release or "today"), must
     be in the code of that file of today's SGLang (every part of a dotted name; a file named by its tail,
     `gdn_backend.py`, is any file of the tree it ends; comments and docstrings do not count). Judged only where
     some other file of today's tree has the name, so a name the tree lacks is D613's and D625's, and a file it
@@ -69,8 +92,8 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
             sentence = text[max(text.rfind(". ", 0, m.start()) + 2, 0):m.start()]
             if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)):
                 continue
-            if card and m.re is _PAIRS[2] and not re.search(rf"{re.escape(s.tree.version)}|\b(?:today|now)\b", sentence):
-                continue  # a card tells the PR's code as it merged: a bare pair there is today's only when it says so
+            if m.re is _PAIRS[2] and not _bare_pair_today(text, m, card, s.tree):
+                continue
             files = [f for f in texts if f == file or f.endswith("/" + file)]
             parts = [p for p in name.split(".") if p]
             if not files or not all(tree_has_word(s.tree, p) for p in parts):

@@ -394,10 +394,13 @@ _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+
                      r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in
-_RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) (?:->|→|to) (\d+\.\d+\.\d+(?:\.post\d+)?)"
+_RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) ?(?:->|→| to ) ?(\d+\.\d+\.\d+(?:\.post\d+)?)"
                            r"(?<!\.)(?: release)? diff\b")
 #: a release diff said to take code out: "The 0.5.20 -> 0.5.21 release diff deletes mem_cache/mamba_radix_cache.py"
-_DIFF_TAKES_OUT = re.compile(r"\W*(?:\w+\W+){0,3}?(?:deletes|removes|drops|moves|renames)\b", re.IGNORECASE)
+_DIFF_TAKES_OUT = re.compile(r"\W*(?:\w+\W+){0,3}?(?:deletes|removes|drops|moves|renames|deleted|removed|dropped|moved|"
+                             r"renamed|relocated)\b", re.IGNORECASE)
+#: another PR named in a release diff's clause: "#35632's", or "PR 26287" (a PR without a card)
+_OTHER_CITE = re.compile(r"#\d+\b|\bPR \d+\b")
 #: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in
 _ALSO = re.compile(r"\b(?:also|still|too|again|as well|even|remains?|stays?|kept|unchanged|as|when|as it was|as it)\W*"
                    r"(?:(?:is|was|been|being)\W+)?$", re.IGNORECASE)
@@ -534,7 +537,8 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
             yield from _went_out(other, m.group("v") or m.group("v2"), True, "first ", lock, order, ctx)
     for m in _RELEASE_DIFF.finditer(flat):
         after = _clause_after(flat, m.end())
-        if (not _CITE.findall(clause_before(flat, m.start())[-60:]) and _CITE.search(after)) or _DIFF_TAKES_OUT.match(after):
+        if (not _OTHER_CITE.search(clause_before(flat, m.start())[-60:]) and _OTHER_CITE.search(after)) \
+                or _DIFF_TAKES_OUT.match(after):
             continue  # "...by the 0.5.18 -> 0.5.19 release diff: the exit is #35632's"; "... release diff deletes"
         other = _named(flat, m.start(), own, ctx)
         if other is not None:
@@ -805,8 +809,9 @@ _GONE = re.compile(r"\b(?P<verb>removed|dropped|deleted|retired|reverted|taken o
                    r"(?: again| entirely| for good| upstream)?(?: from SGLang)? (?P<how>in|with|as of|since|from|by|after) "
                    rf"{_VER}(?![\w.]*\d)", re.IGNORECASE)
 #: a file named after a removal, with the verb left out: "... gone from 0.5.18 and mamba_radix_cache.py from 0.5.21"
+#: (the clause ends there: "and unified_radix_cache.py in 0.5.21 holds ..." is no removal)
 _GONE_TOO = re.compile(r",?(?: and)? (?P<path>`?(?:[\w.-]+/)*[\w-]+\.py`?) (?:in|from|since|with) (?:SGLang )?v?"
-                       r"(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)")
+                       r"(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)(?=\s*(?:[.;,)]|$|and\b))")
 #: the words a clause may hold before the verb and still be about the card's own change ("It was later removed in")
 _OWN_SUBJECT = frozenset("it this that the its change fix line lines key fragment code optimization optimisation "
                          "feature pr pr's patch was were is has been got had later eventually then finally and but "
@@ -991,8 +996,8 @@ def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
         held = any(order.get(a, -1) <= i <= order.get(b, -1) for a, b in spans)
         said = _runs(spans, order)
         if moment == "after":  # "removed after 0.5.13.post1": the last release with it
-            later = next((v for v, j in order.items() if j > i and any(order.get(a, -1) <= j <= order.get(b, -1)
-                                                                       for a, b in spans)), None)
+            later = next((v for v, j in order.items() if j > i and not v.startswith(f"{version}.post")  # its line
+                          and any(order.get(a, -1) <= j <= order.get(b, -1) for a, b in spans)), None)
             if not held or later is not None:
                 yield Finding("", f"says {what} was {verb} after {version}, but " + (
                     f"{version} does not have it" if not held else f"{later} still holds it") + f" (releases with it: "

@@ -122,7 +122,8 @@ _OWN_MERGE = re.compile(rf"(?:^|[.;]\s+)Merged (?:on )?{_DAY}(?!\d)|\bthis PR (?
                         rf"(?:^|[.;]\s+)(?:It|This PR|The PR|This change|This fix) (?:was )?(?:merged|landed) "
                         rf"(?:on )?{_DAY}(?!\d)|"
                         # "Merge: commit b246269444 on 2026-03-30 (daily commit digest)": the merge commit's day
-                        rf"(?:^|[.;]\s+)Merge(?::| commit:?) (?:commit )?[0-9a-f]{{7,40}},? (?:on |of )?{_DAY}(?!\d)",
+                        rf"(?:^|[.;]\s+)Merge(?::| commit:?) (?:commit )?[0-9a-f]{{7,40}},? (?:on |of |\()?{_DAY}(?!\d)"
+                        r"(?![^.;]*?#\d+'s)",  # "... on 2026-04-22 (#23467's, ...)": another PR's merge commit
                         re.IGNORECASE)
 #: a merge month: "merged in February 2026" (the card's own: opening a sentence, or "this PR"; another's: "#N ...")
 _MONTH_YEAR = rf"(?:in )?({_MONTH},? \d{{4}})"
@@ -426,10 +427,10 @@ _STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|un
 _OWN_SUBJECT = re.compile(r"\b(?:this|the) PR (?:itself )?(?:is |was |has |remains )?(?:still |also |then )?$",
                           re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:were|are|both|all)\b", re.IGNORECASE)
-#: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "the
-#: merged #14502"
-_SAID_MERGED = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))? \((?:merged|landed)\b|\b(?:the|a|its|this) merged "
-                          r"\[?#(\d+)\b", re.IGNORECASE)
+#: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "#14502
+#: was merged in 0.5.5", "the merged #14502"
+_SAID_MERGED = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))? (?:\(|(?:was|has been|got) )(?:merged|landed)\b|"
+                          r"\b(?:the|a|its|this) merged \[?#(\d+)\b", re.IGNORECASE)
 
 
 @rule("D410", "prose says a PR is open, closed or never merged, but that PR's card has another GitHub state",
@@ -464,7 +465,7 @@ def _states_said(flat: str, card: Card | None, ctx) -> Iterator[str]:
 
     for m in _STATE_WORDS.finditer(flat):
         clause = clause_before(flat, m.start())
-        cited = [int(n) for n in re.findall(r"#(\d+)\b", clause)]
+        cited = [int(n) for n in re.findall(r"#(\d+)\b(?!'s)", clause)]  # "#14502's approach is still open": not #14502
         if cited:
             # "#14502 and #16488 were both closed": the PRs listed right before the words (after a ':' or ')')
             listed = [int(n) for n in re.findall(r"#(\d+)\b", re.split(r"[:()]", clause)[-1])]

@@ -69,7 +69,8 @@ def today_never_named(card: Card, doc, ctx) -> Iterator[Finding]:
     if holders is None:
         return
     names = set(_CODE_NAME.findall(today.match)) | holders
-    said = " ".join([card.key_fragment.match, *(t for _, t in card_texts(card))]).replace("-", "_")
+    said = re.sub(r"--([\w-]+)", lambda m: m.group(1).replace("-", "_"),  # "--mamba-full-memory-ratio" names the field
+                  " ".join([card.key_fragment.match, *(t for _, t in card_texts(card))]))
     if names and not any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", said) for n in names):
         yield Finding("key_fragment.today.match#value",
                       f"the card never names the line it gives as today's place: none of {first_few(sorted(names), 4)}"
@@ -78,8 +79,9 @@ def today_never_named(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 def _holders(ctx, tree, file: str, match: str) -> set[str] | None:
-    """The names of the functions, classes and assignments that hold ``match``'s first line in ``file`` of ``tree``
-    (None: the file does not hold it, or does not parse)."""
+    """The names that hold ``match``'s first line in ``file`` of ``tree``: the innermost function and the assignment
+    it is in, else the innermost class (a class names a whole file's worth of lines); None: the file does not hold
+    it, or does not parse."""
     text = tree.text(file)
     lines = lines_with(text, match, file) if text is not None else ()
     if not lines:
@@ -92,14 +94,19 @@ def _holders(ctx, tree, file: str, match: str) -> set[str] | None:
             parsed[file] = None
     if parsed[file] is None:
         return None
-    names = set()
+    functions, classes, assigned = [], [], set()
     for node in ast.walk(parsed[file]):
         if not (node.lineno <= lines[0] <= node.end_lineno if isinstance(node, ast.stmt) else False):
             continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append(node)
+        elif isinstance(node, ast.ClassDef):
+            classes.append(node)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {t.id if isinstance(t, ast.Name) else t.attr for t in targets
-                      if isinstance(t, (ast.Name, ast.Attribute))}
-    return names
+            assigned |= {t.id if isinstance(t, ast.Name) else t.attr for t in targets
+                         if isinstance(t, (ast.Name, ast.Attribute))}
+    innermost = max(functions, key=lambda n: n.lineno, default=None)
+    if innermost is not None or assigned:
+        return assigned | ({innermost.name} if innermost is not None else set())
+    return {max(classes, key=lambda n: n.lineno).name} if classes else set()

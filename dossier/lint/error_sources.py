@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dossier.cards import strings
 from dossier.lint.claims import history, surface
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError
@@ -44,8 +45,6 @@ def fixed_words(quote: str) -> str | None:
 def dated_quotes(project) -> list[str]:
     """The fixed words of every quote in cards/lanes.yaml dated to releases (a parenthesis after it, or the words
     right before it, name one): the messages D627 holds to the releases that print them."""
-    from dossier.cards import strings
-
     doc = project.lanes_doc
     if doc is None or not is_valid(doc):
         return []
@@ -200,8 +199,6 @@ def message_dated_wrong(ctx) -> Iterator[Finding]:
         recorded = read_messages(ctx.project.root)
     except LockError:
         return
-    from dossier.cards import strings
-
     judged = set()
     for path, item in _items(doc):
         for m in item["messages"]:

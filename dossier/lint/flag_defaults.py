@@ -66,6 +66,7 @@ def wrong_default(ctx) -> Iterator[Finding]:
     if past is None or not past.defaults:
         return
     newest = past.releases[-1] if past.releases else None
+    today = surface(ctx)
     for doc, path, text, historical in manual_texts(ctx.project):
         seen: dict[str, int] = {}
         mentions = find_mentions(text)
@@ -85,7 +86,7 @@ def wrong_default(ctx) -> Iterator[Finding]:
             if said is None:
                 continue
             around = said.re is _OF_VALUE or said.groupdict().get("owned") is not None
-            flag = s.flags.get(m.text) if (s := surface(ctx)) is not None and m.kind == FLAG else None
+            flag = today.flags.get(m.text) if today is not None and m.kind == FLAG else None
             if around and not _a_value(said["value"] or said["owned"], flag.choices if flag else None):
                 continue  # "the default of `--x` is fine", "`--x`'s default is only a fallback"
             rest = _PHRASE_REST.match(text, said.end())[0]

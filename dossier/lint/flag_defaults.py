@@ -21,9 +21,12 @@ _SAID_DEFAULT = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+)(?:defaults?(?:\s+(?:is
 _DEFAULT_OF = re.compile(r"\bdefault(?:\s+value)?\s+(?:of|for)\s+(?:the\s+)?[`'\"]*$|\bdefaults?\s+[`'\"]*$", re.IGNORECASE)
 _OF_VALUE = re.compile(r"[`'\"]*(?:\s+(?:is|was|to)|\s*[:=])\s+[`'\"]?(?![a-z]+(?:ed|en)\b|(?:not|now|set|the|a|an|also|still|"
                        r"only|then|what|whatever|its|their)\b)(?P<value>-?[\w.+/-]*\w)", re.IGNORECASE)
-#: right after the name, a switch's state: "(off by default", ", on by default", " is disabled by default"
+#: right after the name, a switch's state or a number: "(off by default", ", on by default", " is disabled by default",
+#: " is 128 by default", " has a default of 8"
 _SAID_STATE = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+(?:is|stays|remains)\s+(?:now\s+)?)"
-                         r"(?P<value>on|off|enabled|disabled)\s+by\s+default\b", re.IGNORECASE)
+                         r"(?P<value>on|off|enabled|disabled|-?\d+(?:\.\d+)?)\s+by\s+default\b|"
+                         # "has a default of 8"
+                         r"[`'\"]*\s+has\s+a\s+default(?:\s+value)?\s+of\s+(?P<had>-?[\w.+/-]*\w)", re.IGNORECASE)
 #: later in the name's clause, a parenthesis holding only a default: "sets the ring length (default 16)"
 _LATER_DEFAULT = re.compile(r"[`'\"]*[^();.\n`]{1,60}?\(\s*(?:defaults?(?:\s+(?:is|to))?:?)\s+"
                             r"[`'\"]?(?P<value>-?[\w.+/-]*\w)[`'\"]?\s*(?=[),;])", re.IGNORECASE)
@@ -85,14 +88,14 @@ def wrong_default(ctx) -> Iterator[Finding]:
                         else None))
             if said is None:
                 continue
-            around = said.re is _OF_VALUE or said.groupdict().get("owned") is not None
+            value = next(v for k in ("value", "owned", "had") if (v := said.groupdict().get(k)))
+            around = said.re is _OF_VALUE or said.groupdict().get("value") is None
             flag = today.flags.get(m.text) if today is not None and m.kind == FLAG else None
-            if around and not _a_value(said["value"] or said["owned"], flag.choices if flag else None):
+            if around and not _a_value(value, flag.choices if flag else None):
                 continue  # "the default of `--x` is fine", "`--x`'s default is only a fallback"
             rest = _PHRASE_REST.match(text, said.end())[0]
             if any(r != newest for r in _RELEASE.findall(rest)):
                 continue
-            value = said["value"] or said.groupdict().get("owned")
             if _normal(value) != _normal(recorded):
                 yield Finding(path, f"{m.text} is said to default to {value}, but SGLang {newest} defaults it "
                                     f"to {recorded} (cards/surface.lock)",

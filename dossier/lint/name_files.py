@@ -13,16 +13,17 @@ from dossier.lint.registry import Finding, rule
 _NAME = r"`(?P<name>[A-Za-z_]\w*(?:\.\w+)*)(?:\(\))?`"
 _FILE = r"`(?P<file>(?:[\w.-]+/)*[\w-]+\.(?:py|cu|cuh|cpp|h|hpp))`"
 #: "`name` (`file`", "`name()` (in `file`", "`name` in `file`", "`name` of `file`", "`name` (defined in `file`",
-#: "`name` lives in `file`", "`file`'s `name`": a backticked name and the file of today's SGLang the text puts it in
+#: "`name` lives in `file`", "`name` is in `file`", "`file`'s `name`", "`file` defines `name`": a backticked name and
+#: the file of today's SGLang the text puts it in
 #: ("moved `name` from `file`" says where it was, not where it is)
 _PLACED = (r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:(?:is |are )?(?:defined|declared|found) )?in\s+|of\s+|"
-           r"(?:lives|sits) in\s+)")
+           r"(?:which )?(?:lives|sits) in\s+|(?:is|are) in\s+)")
 #: the same without backticks, for a name that reads as code (snake_case, CamelCase) and a Python file:
 #: "handle_linear_attn_backend (arg_groups/attention_hook.py)", "commit_gdn_replayssm_circular, defined in
 #: kernels/ops/attention/linear/gdn_replayssm_spec_decode.py"
 _BARE_NAME = r"(?<![\w.`/-])(?P<name>[A-Za-z_]\w*_\w+|[A-Z][a-z0-9]+[A-Z]\w*)(?:\(\))?"
 _BARE_FILE = r"(?P<file>(?:[\w.-]+/)*[\w-]+\.py)(?![\w/`'])"
-_PAIRS = (re.compile(_NAME + _PLACED + _FILE), re.compile(_FILE + r"'s\s+" + _NAME),
+_PAIRS = (re.compile(_NAME + _PLACED + _FILE), re.compile(_FILE + r"(?:'s|\s+defines)\s+" + _NAME),
           re.compile(_BARE_NAME + r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:is |are )?(?:defined|declared) "
                                   r"in\s+)" + _BARE_FILE))
 #: the words of a pair's sentence before it that date it to an older release: "was", "the then", "0.5.10's",

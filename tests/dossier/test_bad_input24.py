@@ -433,3 +433,20 @@ def test_d618_holds_a_first_release_to_the_flags_first(tmp_path, said, caught):
     project = _real_with(tmp_path, "cards/lanes.yaml", old, f"`--linear-attn-verify-backend` {said}", count=2)
     found = [d.message for d in run_lint(LintContext(project), select=["D618"])]
     assert bool(found) is caught and all("first shipped in 0.5.17" in f for f in found), found
+
+
+@pytest.mark.parametrize("new", ["`--max-prefill-tokens` is 8192 by default", "`--max-prefill-tokens` has a default of "
+                                                                              "8192"])
+def test_d623_reads_a_number_by_default_and_has_a_default_of(tmp_path, new):
+    project = _real_with(tmp_path, "cards/lanes.yaml", "`--max-prefill-tokens` (default 16384)", new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D623"])]
+    assert found == ["--max-prefill-tokens is said to default to 8192, but SGLang 0.5.23 defaults it to 16384 "
+                     "(cards/surface.lock)"]
+
+
+@pytest.mark.parametrize("new", ["`GDNKernelDispatcher.__init__` is in `utils.py`",
+                                 "`utils.py` defines `GDNKernelDispatcher.__init__`"])
+def test_d628_reads_is_in_and_defines(tmp_path, new):
+    project = _real_with(tmp_path, "cards/lanes.yaml", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`)", new)
+    assert _d628(project) == ["`GDNKernelDispatcher.__init__` (utils.py): utils.py of SGLang 0.5.23 has no "
+                              "GDNKernelDispatcher in its code"]

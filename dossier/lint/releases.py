@@ -845,7 +845,7 @@ def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tu
     it, ("card", Card) for the card's own change (or code its key fragment quotes) or a cited #N's, ("file", path,
     repo paths) for a file the card lists or a python/sglang path, ("code", name, the card's runtime files) for code
     in backticks that is the clause's whole subject, None for anything else ("the helper in x.py"). Without a card
-    (lanes.yaml, a finding) only flags and env vars."""
+    (lanes.yaml, a finding) flags, env vars and files."""
     from dossier.mentions import ENV, FLAG
 
     near = [m for m in mentions if m.kind in (FLAG, ENV) and m.start + len(m.raw) <= start
@@ -854,9 +854,9 @@ def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tu
     if near:
         m = near[-1]
         return ("flags" if m.kind == FLAG else "env"), m.text
-    if card is None:
-        return None
     head = re.split(r"[.;:!?](?:\s|$)|\(", flat[:start])[-1]
+    if card is None:  # lanes.yaml, a finding: a file, read through the releases
+        return _named_subject(head, None, ctx)
     cited = _CITE.findall(head)
     words = re.sub(r"#\d+(?:'s)?", " ", head).lower().split()
     if any(w.strip(",") not in _OWN_SUBJECT for w in words):
@@ -873,7 +873,7 @@ def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tu
     return ("card", other) if other is not None else None
 
 
-def _named_subject(head: str, card: Card, ctx) -> tuple | None:
+def _named_subject(head: str, card: Card | None, ctx) -> tuple | None:
     """("file", path, repo paths) or ("code", name, files) when the clause ``head`` is only a path or a backticked
     name with words that call it one (see _gone_subject). A path is a file the card lists, a python/sglang path, or
     the one file of that name (or tail) any synced release holds ("mamba_radix_cache.py")."""
@@ -885,11 +885,13 @@ def _named_subject(head: str, card: Card, ctx) -> tuple | None:
         return None
     if path is not None:
         named = path.group(1)
-        repo = [f for f in card.all_files if f == named or f.endswith("/" + named)]
+        repo = [f for f in card.all_files if f == named or f.endswith("/" + named)] if card is not None else []
         repo += [named] if named.startswith("python/sglang/") and named not in repo else []
         if not repo and len(held := _release_paths(ctx, named)) == 1:
             repo = list(held)
         return ("file", named, tuple(repo)) if repo else None
+    if card is None:
+        return None
     files = tuple(dict.fromkeys([card.key_fragment.file, *card.files["runtime"]]))
     return ("code", f"`{code[0]}`", files) if len(code[0]) >= 4 else None
 
@@ -902,8 +904,9 @@ def removed_in(ctx) -> Iterator[Finding]:
     "since", "from") where the subject is the card's own change (the clause holds only "it", "this change", "the
     fix", "its line" and the like, or code the key fragment quotes, or a cited #N with a card: judged against that
     PR's release evidence), a --flag or SGLANG_* env var just before it (judged against cards/surface.lock, in the
-    cards, cards/lanes.yaml and the findings), or, with the release cache synced, a file the card lists or a
-    python/sglang path ("eagle_info_v2.py was removed in 0.5.23": the releases that hold the file) or code in
+    cards, cards/lanes.yaml and the findings), or, with the release cache synced, a file the card lists, a
+    python/sglang path or the one file of its name the releases hold (in lanes.yaml and the findings too;
+    "eagle_info_v2.py was removed in 0.5.23": the releases that hold the file) or code in
     backticks ("the `fused_gdn_gating` call was removed in 0.5.20": wrong when that release still holds the name in
     a file the card lists). A release that still holds the line or name contradicts "removed/dropped/gone" (0.5.23
     still ships it: the reader drops a working feature); "removed in X" (a moment) also needs the release before X
@@ -933,7 +936,7 @@ def removed_in(ctx) -> Iterator[Finding]:
 
 
 def _removals(flat: str, card: Card | None, ctx) -> Iterator[Finding]:
-    """D327's findings in one text of ``card`` (None: lanes.yaml or a finding, where only flags and env vars are
+    """D327's findings in one text of ``card`` (None: lanes.yaml or a finding, where flags, env vars and files are
     judged); each Finding's path is filled in by the caller."""
     from dossier.lint.claims import history
     from dossier.lint.depth import clause_before

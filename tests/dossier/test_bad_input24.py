@@ -450,3 +450,20 @@ def test_d628_reads_is_in_and_defines(tmp_path, new):
     project = _real_with(tmp_path, "cards/lanes.yaml", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`)", new)
     assert _d628(project) == ["`GDNKernelDispatcher.__init__` (utils.py): utils.py of SGLang 0.5.23 has no "
                               "GDNKernelDispatcher in its code"]
+
+
+def test_d327_reads_a_file_removed_in_the_lanes_file(tmp_path, monkeypatch):
+    """"python/sglang/srt/mem_cache/mamba_radix_cache.py was removed in 0.5.19" in cards/lanes.yaml was not judged:
+    there D327 read flags and env vars only (the second probe)."""
+    from tests.dossier.factories import make_card
+    from tests.dossier.test_release_evidence import kf, released_project
+
+    card = make_card(101, merged_at=dt.date(2026, 2, 1), key_fragment=kf("def split_heads("))
+    root, cache = released_project(tmp_path, monkeypatch, [card])
+    lanes = root / "cards" / "lanes.yaml"
+    lanes.write_text(lanes.read_text().replace("Profile the projection GEMMs.", "Profile the projection GEMMs; "
+                                               "norm.py was removed in 0.2.0."))
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    messages = [d.message for d in run_lint(LintContext(Project.load(root)), select=["D327"])]
+    assert [m.split(" (releases")[0] for m in messages] == ["says norm.py was removed in 0.2.0, but 0.2.0 still holds "
+                                                           "it"], messages

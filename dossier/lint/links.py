@@ -561,13 +561,19 @@ def _bench_file(sentence: str, ctx) -> Path | None:
 
 
 def _devices(files: list[Path]) -> set[str]:
-    """The GPUs the JSON results ``files`` record as their ``device`` (its name)."""
+    """The GPUs ``files`` were measured on: a JSON document's ``device`` (its name), a log's from its header (the
+    comment lines it opens with, and a ``device:`` line)."""
     import json
 
     out: set[str] = set()
     for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace")
+        if f.suffix != ".json":
+            header = re.match(r"(?:#.*\n|\s*\n)*(?:device:.*\n)?", text)[0]
+            out.update(_GPU.findall(header))
+            continue
         try:
-            device = json.loads(f.read_text(encoding="utf-8", errors="replace")).get("device") if f.suffix == ".json" else None
+            device = json.loads(text).get("device")
         except (ValueError, AttributeError):
             continue
         name = device.get("name") if isinstance(device, dict) else device

@@ -26,11 +26,13 @@ _BARE_FILE = r"(?P<file>(?:[\w.-]+/)*[\w-]+\.py)(?![\w/`'])"
 _PAIRS = (re.compile(_NAME + _PLACED + _FILE), re.compile(_FILE + r"(?:'s|\s+defines)\s+" + _NAME),
           re.compile(_BARE_NAME + r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:is |are )?(?:defined|declared) "
                                   r"in\s+)" + _BARE_FILE))
-#: the words of a pair's sentence before it that date it to an older release: "was", "the then", "0.5.10's",
-#: "before 0.5.14" (a release other than today's; not one that opens a span to today, "since 0.5.19", "from 0.5.17 on")
-_DATED = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b|(?<!since )(?<!from )(?<!as of )"
-                    r"\d+\.\d+\.\d+(?:\.post\d+)?|\d+\.\d+\.\d+(?:\.post\d+)?(?=\s*(?:->|\u2192|to|through|until|-)\s*\d)",
-                    re.IGNORECASE)
+#: the words of a pair's sentence before it that date it to an older release: "0.5.10's", "before 0.5.14" (a
+#: release other than today's; not one that opens a span to today, "since 0.5.19", "from 0.5.17 on")
+_DATED = re.compile(r"(?<!since )(?<!from )(?<!as of )\d+\.\d+\.\d+(?:\.post\d+)?|"
+                    r"\d+\.\d+\.\d+(?:\.post\d+)?(?=\s*(?:->|\u2192|to|through|until|-)\s*\d)", re.IGNORECASE)
+#: the words of the pair's own clause that put it in the past: "was", "the then", "formerly" ("The log line that was
+#: added by #19150 is printed by `f` (`file`)": its "was" is another clause's)
+_PAST = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b[^,;:()]{0,15}$", re.IGNORECASE)
 
 
 #: after a bare pair, words that put it in the PR's own time: "(hybrid_linear_attn_backend.py in the PR)"
@@ -91,7 +93,7 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
         for m in (m for pair in _PAIRS for m in pair.finditer(text)):
             name, file = m.group("name"), m.group("file")
             sentence = text[max(text.rfind(". ", 0, m.start()) + 2, 0):m.start()]
-            if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)):
+            if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)) or _PAST.search(sentence):
                 continue
             if m.re is _PAIRS[2] and not _bare_pair_today(text, m, card, s.tree):
                 continue

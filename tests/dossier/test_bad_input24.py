@@ -467,3 +467,22 @@ def test_d327_reads_a_file_removed_in_the_lanes_file(tmp_path, monkeypatch):
     messages = [d.message for d in run_lint(LintContext(Project.load(root)), select=["D327"])]
     assert [m.split(" (releases")[0] for m in messages] == ["says norm.py was removed in 0.2.0, but 0.2.0 still holds "
                                                            "it"], messages
+
+
+def test_d517_reads_a_logs_gpu_from_its_header(tmp_path):
+    """A sentence citing results/cuda/regress-h200.log with an H100 passed: only a JSON document's `device` was read
+    (the second probe)."""
+    shutil.copytree(REAL / "results", tmp_path / "results")
+    project = _real_with(tmp_path, "cards/lanes.yaml", "(the last committed run, NVIDIA H200, 2026-12-03, round "
+                         "twenty-two; results/bench/gdn.json)", "(the regression run, NVIDIA H100; "
+                         "results/cuda/regress-h200.log)")
+    found = [d.message for d in run_lint(LintContext(project), select=["D517"])]
+    assert "names H100, but regress-h200.log was measured on H200 (its device)" in found, found
+
+
+@pytest.mark.parametrize("before, caught", [("The log line that was added by #19150 is printed by", True),
+                                            ("The dispatcher was", False)])
+def test_d628_takes_only_a_was_near_the_pair_for_a_date(tmp_path, before, caught):
+    project = _real_with(tmp_path, "cards/lanes.yaml", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`)",
+                         f"{before} `GDNKernelDispatcher.__init__` (`utils.py`)")
+    assert bool(_d628(project)) is caught

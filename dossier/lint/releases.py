@@ -837,7 +837,7 @@ def _held_just_before(order: dict[str, int], i: int, spans) -> bool:
 
 #: what a removed file or name may be called in the clause that removes it ("the `x` call", "the file y.py")
 _NAMED_SUBJECT = _OWN_SUBJECT | frozenset("file module call calls function class kernel method assignment wrapper "
-                                          "branch whole entire".split())
+                                          "branch whole entire legacy old older original separate standalone".split())
 
 
 def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tuple | None:

@@ -486,3 +486,18 @@ def test_d628_takes_only_a_was_near_the_pair_for_a_date(tmp_path, before, caught
     project = _real_with(tmp_path, "cards/lanes.yaml", "`GDNKernelDispatcher.__init__` (`gdn_backend.py`)",
                          f"{before} `GDNKernelDispatcher.__init__` (`utils.py`)")
     assert bool(_d628(project)) is caught
+
+
+def test_d327_reads_a_file_with_an_adjective_before_it(tmp_path, monkeypatch):
+    """"The legacy mamba_radix_cache.py was removed in 0.5.19" passed: a word before the file the subject list did not
+    have (the second probe)."""
+    from tests.dossier.factories import make_card
+    from tests.dossier.test_release_evidence import kf, released_project
+
+    card = make_card(101, merged_at=dt.date(2026, 2, 1), key_fragment=kf("def split_heads("))
+    card["implementation"] += " The legacy norm.py was removed in 0.2.0."
+    root, cache = released_project(tmp_path, monkeypatch, [card])
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    messages = [d.message for d in run_lint(LintContext(Project.load(root)), select=["D327"])]
+    assert [m.split(" (releases")[0] for m in messages] == ["says norm.py was removed in 0.2.0, but 0.2.0 still holds "
+                                                           "it"], messages

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from dossier.drift import RELOCATED, check_card
-from dossier.lint.claims import surface
+from dossier.lint.claims import _from_tree, surface
 from dossier.lint.depth import card_texts
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
@@ -65,7 +65,8 @@ def today_never_named(card: Card, doc, ctx) -> Iterator[Finding]:
     today = card.key_fragment.today
     if s is None or today is None or not today.file.endswith(".py"):
         return
-    holders = _holders(ctx, s.tree, today.file, today.match)
+    holders = _from_tree(f"holders:{today.file}:{today.match}", s.tree,  # once per tree and process
+                         lambda t: _holders(t, today.file, today.match))
     if holders is None:
         return
     names = set(_CODE_NAME.findall(today.match)) | holders
@@ -78,7 +79,7 @@ def today_never_named(card: Card, doc, ctx) -> Iterator[Finding]:
                                               "(its function or class), or correct key_fragment.today")
 
 
-def _holders(ctx, tree, file: str, match: str) -> set[str] | None:
+def _holders(tree, file: str, match: str) -> set[str] | None:
     """The names that hold ``match``'s first line in ``file`` of ``tree``: the innermost function and the assignment
     it is in, else the innermost class (a class names a whole file's worth of lines); None: the file does not hold
     it, or does not parse."""
@@ -86,16 +87,11 @@ def _holders(ctx, tree, file: str, match: str) -> set[str] | None:
     lines = lines_with(text, match, file) if text is not None else ()
     if not lines:
         return None
-    parsed = ctx.memo.setdefault("today_asts", {})
-    if file not in parsed:
-        try:
-            parsed[file] = ast.parse(text)
-        except (SyntaxError, ValueError):
-            parsed[file] = None
-    if parsed[file] is None:
+    module = _parsed(text)
+    if module is None:
         return None
     functions, classes, assigned = [], [], set()
-    for node in ast.walk(parsed[file]):
+    for node in ast.walk(module):
         if not (node.lineno <= lines[0] <= node.end_lineno if isinstance(node, ast.stmt) else False):
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -110,3 +106,10 @@ def _holders(ctx, tree, file: str, match: str) -> set[str] | None:
     if innermost is not None or assigned:
         return assigned | ({innermost.name} if innermost is not None else set())
     return {max(classes, key=lambda n: n.lineno).name} if classes else set()
+
+
+def _parsed(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None

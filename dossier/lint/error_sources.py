@@ -48,13 +48,16 @@ def dated_quotes(project) -> list[str]:
     doc = project.lanes_doc
     if doc is None or not is_valid(doc):
         return []
-    found = []
-    for _, text in strings(doc.data):
+    return list(dict.fromkeys(words for _, text, _, words in _quotes(doc)
+                              if any(named for _, named, _ in _said_releases(text, words))))
+
+
+def _quotes(doc) -> Iterator[tuple[str, str, str, str]]:
+    """(path, text, quote, its fixed words) for each quote of cards/lanes.yaml that has fixed words."""
+    for path, text in strings(doc.data):
         for q in _QUOTE.finditer(text):
-            words = fixed_words(q.group(1))
-            if words and any(named for _, named, _ in _said_releases(text, words)):
-                found.append(words)
-    return list(dict.fromkeys(found))
+            if words := fixed_words(q.group(1)):
+                yield path, text, q.group(1), words
 
 
 def error_messages(project) -> list[str]:
@@ -204,13 +207,10 @@ def message_dated_wrong(ctx) -> Iterator[Finding]:
         for m in item["messages"]:
             judged.add((f"{path}.check", m))
             yield from _dated_wrong(doc, f"{path}.check", item["check"], m, recorded, h)
-    for path, text in strings(doc.data):  # every other quote the manual dates
-        for q in _QUOTE.finditer(text):
-            words = fixed_words(q.group(1))
-            if words and (path, words) not in judged and not any(
-                    p == path and m in q.group(1) for p, m in judged):
-                judged.add((path, words))
-                yield from _dated_wrong(doc, path, text, words, recorded, h)
+    for path, text, quote, words in _quotes(doc):  # every other quote the manual dates
+        if (path, words) not in judged and not any(p == path and m in quote for p, m in judged):
+            judged.add((path, words))
+            yield from _dated_wrong(doc, path, text, words, recorded, h)
 
 
 def _dated_wrong(doc, path: str, text: str, message: str, recorded: dict[str, str], h) -> Iterator[Finding]:

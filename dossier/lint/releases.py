@@ -18,8 +18,8 @@ from packaging.version import Version
 from dossier.cards import read_yaml
 from dossier.evidence import LockError, key_sha, lock_path, lock_section
 from dossier.lint.registry import Finding, rule
+from dossier.lint.state import _THIS_REPO_CITE, iso_day
 from dossier.lint.state import WORD_DAY as _WORD_DAY
-from dossier.lint.state import iso_day
 from dossier.model import Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
 from dossier.source_tree import in_wheel
@@ -399,8 +399,6 @@ _RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) ?(?:->|→|
 #: a release diff said to take code out: "The 0.5.20 -> 0.5.21 release diff deletes mem_cache/mamba_radix_cache.py"
 _DIFF_TAKES_OUT = re.compile(r"\W*(?:\w+\W+){0,3}?(?:deletes|removes|drops|moves|renames|deleted|removed|dropped|moved|"
                              r"renamed|relocated)\b", re.IGNORECASE)
-#: another PR named in a release diff's clause: "#35632's", or "PR 26287" (a PR without a card)
-_OTHER_CITE = re.compile(r"#\d+\b|\bPR \d+\b")
 #: "it is also/still shipped in 0.5.23", "0.5.12 too": a release that holds the change, not the one it went out in
 _ALSO = re.compile(r"\b(?:also|still|too|again|as well|even|remains?|stays?|kept|unchanged|as|when|as it was|as it)\W*"
                    r"(?:(?:is|was|been|being)\W+)?$", re.IGNORECASE)
@@ -537,7 +535,8 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
             yield from _went_out(other, m.group("v") or m.group("v2"), True, "first ", lock, order, ctx)
     for m in _RELEASE_DIFF.finditer(flat):
         after = _clause_after(flat, m.end())
-        if (not _OTHER_CITE.search(clause_before(flat, m.start())[-60:]) and _OTHER_CITE.search(after)) \
+        # another PR named in the clause ("#35632's", "PR 26287"): whose the change is, is not for a pattern to decide
+        if (not _THIS_REPO_CITE.search(clause_before(flat, m.start())[-60:]) and _THIS_REPO_CITE.search(after)) \
                 or _DIFF_TAKES_OUT.match(after):
             continue  # "...by the 0.5.18 -> 0.5.19 release diff: the exit is #35632's"; "... release diff deletes"
         other = _named(flat, m.start(), own, ctx)

@@ -92,7 +92,7 @@ def _holders(tree, file: str, match: str) -> set[str] | None:
         return None
     functions, classes, assigned = [], [], set()
     for node in ast.walk(module):
-        if not (node.lineno <= lines[0] <= node.end_lineno if isinstance(node, ast.stmt) else False):
+        if not isinstance(node, ast.stmt) or not node.lineno <= lines[0] <= node.end_lineno:
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             functions.append(node)

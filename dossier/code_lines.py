@@ -10,6 +10,7 @@ syntax). A fragment with spaces is a piece of a line the card's author chose, po
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import tokenize
@@ -32,7 +33,11 @@ def lines_in_code(text: str, fragment: str, path: str = "") -> tuple[int, ...]:
 
 def code_only(text: str, path: str) -> str:
     """``text`` with comments and docstrings blanked out, line numbers kept (unknown kinds unchanged)."""
-    suffix = path[path.rfind("."):] if "." in path else ""
+    return _code_of(text, path[path.rfind("."):] if "." in path else "")
+
+
+@functools.lru_cache(maxsize=256)  # lint asks again for the same SGLang files, rule after rule and run after run
+def _code_of(text: str, suffix: str) -> str:
     if suffix in (".py", ".pyi"):
         return _python_code(text)
     if suffix in _C_LIKE:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from dossier.cards import MAX_FLOW_DEPTH, ends_mid_line, too_deep
+from dossier.cards import MAX_FLOW_DEPTH, TagChecked, ends_mid_line, too_deep
 from dossier.errors import DossierError
 from dossier.files import read_bytes, wide_encoding
 from dossier.prose import first_few
@@ -37,7 +37,7 @@ class LockError(DossierError, ValueError):
         self.line = line
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where PyYAML has it: ~10x faster
+class _Loader(TagChecked, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where PyYAML has it: ~10x faster
     """SafeLoader that reports an impossible date (2026-13-45, from a hand edit or a merge) as a YAML error at its
     line, instead of the ValueError that would crash every rule reading the lock."""
 

@@ -178,7 +178,7 @@ def test_an_id_given_twice_in_lanes_yaml_is_refused_not_rendered_over_the_other(
     (b"pr: 100\ntitle: a\x00b\n", "cards/100.yaml:2:9: D102 malformed YAML: control character #x0000"),
     (b"pr: " + b"[" * 5000 + b"\n", "cards/100.yaml:1:69: D102 malformed YAML: [ and { nested more than 64 deep"),
     (b"pr: 100\ntitle: \xff\n", "cards/100.yaml:2:8: D101 file is not valid UTF-8 (byte 0xff)"),
-    (b"pr: !!int x\n", "cards/100.yaml:1:1: D102 malformed YAML: invalid literal for int()"),
+    (b"pr: !!int x\n", "cards/100.yaml:1:5: D102 malformed YAML: 'x' is no !!int value"),
 ])
 def test_unparsable_card_is_one_positioned_finding(root, raw, expect):
     card_path(root).write_bytes(raw)

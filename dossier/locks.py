@@ -3,7 +3,9 @@ clear error that names the file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 from pathlib import Path
 
 import yaml
@@ -80,7 +82,10 @@ def read_lock_file(path: Path) -> dict | None:
     if not os.path.lexists(path):  # a link that leads nowhere is a lock that cannot be read, not no lock
         return None
     try:
-        text = read_bytes(path).decode()
+        raw = read_bytes(path)
+        if (digest := hashlib.sha256(raw).digest()) in _PARSED:
+            return pickle.loads(_PARSED[digest])  # noqa: S301 (this process pickled it)
+        text = raw.decode()
         if cut := ends_mid_line(text):  # dossier writes every lock whole
             raise LockError(f"{name}: {cut}; take the committed copy (git checkout -- {name}) or run "
                             f"{RECORDED_BY.get(path.name, 'the command that records it')}")
@@ -104,7 +109,15 @@ def read_lock_file(path: Path) -> dict | None:
     if not isinstance(data, dict):
         raise LockError(f"{name}: expected a mapping, got "
                         + (type(data).__name__ if data is not None else "an empty file"))
+    if len(_PARSED) >= 32:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[digest] = pickle.dumps(data)
     return data
+
+
+#: each lock's mapping by the sha256 of its bytes, pickled so that every reader gets a copy of its own: a lint run
+#: reads each lock once or twice, and the tests lint the manual hundreds of times a process
+_PARSED: dict[bytes, bytes] = {}
 
 
 def check_keys(data: object, known: tuple[str, ...], where: str, fix: str) -> None:

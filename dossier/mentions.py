@@ -11,6 +11,7 @@ a made-up name can be "proposed" as easily as "old"). Anything else is a claim a
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 
@@ -98,6 +99,11 @@ def code_like(part: str) -> bool:
 
 def find_mentions(text: str) -> list[Mention]:
     """Every flag, env var, path and ``python -m`` module in ``text``, in order."""
+    return list(_mentions_of(text))
+
+
+@functools.lru_cache(maxsize=4096)  # a lint run asks of each text of the manual several times, and runs repeat
+def _mentions_of(text: str) -> tuple[Mention, ...]:
     t = _Text(text)
     out: list[Mention] = []
     for m in _MODULE.finditer(text):
@@ -123,7 +129,7 @@ def find_mentions(text: str) -> list[Mention]:
         # a test of this project keeps its node id ("tests/x.py::test_y"): D604 checks that the test exists
         said = m.group(0).rstrip(".:") if m.group(1).startswith("tests/") else m.group(1).rstrip(".")
         out.append(t.mention(PATH, said, m.start(1)))
-    return _chain_flags(text, sorted(out, key=lambda x: x.start))
+    return tuple(_chain_flags(text, sorted(out, key=lambda x: x.start)))
 
 
 class _Text:

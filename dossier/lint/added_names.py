@@ -96,8 +96,8 @@ def _change_lines(card: Card, ctx):
             added += [ln.text for f in unified(p, before, p, after) for h in f.hunks for ln in h.lines if ln.kind == "+"]
 
     def nowhere(name: str) -> bool:  # in no file of the release the PR reached (read once per run)
-        from dossier.lint.claims import _in_tree
+        from dossier.lint.claims import source_has_word
 
-        return not _in_tree(name, new, ctx)
+        return not source_has_word(new, name)
 
     return added, kept, f"the {old.version} -> {new.version} release diff of its files", nowhere

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import re
 from collections.abc import Iterable, Iterator
@@ -318,8 +319,8 @@ def missing_test(node: str, root: Path) -> str | None:
     names = head.split("::")
     if not all(names):
         return f"empty test name after '::' in {node}"
-    try:  # decoded as an import does (its coding declaration, else UTF-8, strictly)
-        tree = ast.parse(importlib.util.decode_source(read_bytes(path)))
+    try:
+        tree = _test_module(read_bytes(path))
     except (SyntaxError, ValueError, OSError) as exc:
         why = f"{exc.msg} (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else str(exc)
         return f"test file {file} is not Python pytest can read ({why})"
@@ -331,6 +332,13 @@ def missing_test(node: str, root: Path) -> str | None:
             return f"{n!r} not found in {file}"
         scope = found.body if isinstance(found, ast.ClassDef) else []
     return id_problem(path, names, wanted[:-1], root) if bracket else None
+
+
+@functools.lru_cache(maxsize=64)  # every card names tests in the same few files, and each lint run reads them again
+def _test_module(source: bytes) -> ast.Module:
+    """A test file's syntax tree (read, never changed), decoded as an import does (its coding declaration, else
+    UTF-8, strictly)."""
+    return ast.parse(importlib.util.decode_source(source))
 
 
 @rule("D512", "an answer block in lanes.yaml cites a PR that has no card", scope="project")

@@ -8,6 +8,7 @@ so a fixed merged_at clears its finding without a new scan.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -648,8 +649,7 @@ _UNRELEASED_HINT = ("name a release that shipped it (`dossier releases verify`),
 
 def _unreleased(text: str, built) -> Iterator[str]:
     """What D322 says of each SGLang release ``text`` names that ``built`` (the releases scanned) lacks."""
-    series = {".".join(v.split(".")[:2]) for v in built}
-    first, last = min(built, key=Version), max(built, key=Version)
+    series, first, last = _series_and_ends(tuple(built))
     flat = " ".join(text.split())
     for m in _RELEASE_NAMED.finditer(flat):
         version = m.group(1) or m.group(2) or m.group(3)
@@ -661,6 +661,12 @@ def _unreleased(text: str, built) -> Iterator[str]:
         yield (f"names SGLang {version}, " + (f"newer than the last release, {last}" if newer else
                                               "which was never released")
                + f" (evidence.lock lists {first} .. {last})")
+
+
+@functools.lru_cache(maxsize=8)  # asked of every text of every card, a run
+def _series_and_ends(built: tuple[str, ...]) -> tuple[frozenset[str], str, str]:
+    """The release series (0.5) of ``built``, its first release and its last."""
+    return (frozenset(".".join(v.split(".")[:2]) for v in built), min(built, key=Version), max(built, key=Version))
 
 
 @rule("D321", "status current, yet no release scanned holds its line nor its `today` place", scope="card")

@@ -221,11 +221,17 @@ class Spec:
         return out
 
 
+#: YAML 1.1's reading of a plain scalar's type
+_RESOLVER = yaml.resolver.Resolver()
+
+
 def _yaml11_int(text: str) -> str:
     """What YAML 1.1 makes of ``text`` when it reads it as a number other than its plain decimal digits (the card
     loader keeps such a scalar as text), else ""."""
+    if len(text) >= 40 or _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != "tag:yaml.org,2002:int":
+        return ""  # not a number to YAML 1.1 (a tag written as text, "!!bool", would crash PyYAML's reading of it)
     try:
-        value = yaml.safe_load(text) if len(text) < 40 else None
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return ""
     if not isinstance(value, int) or isinstance(value, bool) or str(value) == text:

@@ -93,3 +93,15 @@ def test_a_lock_with_an_empty_tagged_value_is_a_lock_error(tmp_path, tag):
     with pytest.raises(LockError) as caught:
         read_lock_file(path)
     assert str(caught.value).endswith(f"not valid YAML at line 2: '' is no {tag} value")
+
+
+@pytest.mark.parametrize("text", ["!!bool", "!!int", "!!timestamp"])
+def test_a_number_field_holding_a_tag_as_text_is_a_type_finding(root, text):  # noqa: F811 (the fixture)
+    """The schema asked PyYAML how YAML 1.1 reads a number field's text ("0144": octal 100); a tag written as
+    quoted text made that reading raise (KeyError, IndexError, AttributeError) instead of the field's finding."""
+    raw = card_path(root).read_text().replace("superseded_by: []", f"superseded_by: ['{text}']")
+    assert f"['{text}']" in raw
+    card_path(root).write_text(raw)
+    result = dossier(root, "lint")
+    assert result.exit_code == 1
+    assert f"cards/100.yaml:7:17: D106 superseded_by[0] must be an integer, got str '{text}'" in result.output

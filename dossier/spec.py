@@ -232,7 +232,7 @@ def _yaml11_int(text: str) -> str:
         return ""  # not a number to YAML 1.1 (a tag written as text, "!!bool", would crash PyYAML's reading of it)
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # "0b_": YAML 1.1's pattern for a number, with no digit in it
         return ""
     if not isinstance(value, int) or isinstance(value, bool) or str(value) == text:
         return ""

@@ -106,14 +106,18 @@ def tree_has_word(tree, word: str) -> bool:
 
 def tree_words(tree) -> frozenset[str]:
     """Every word of ``tree``'s sources and paths (read once per tree and process)."""
-    return _from_tree("words", tree, lambda t: frozenset(re.findall(r"\w+", tree_names(t))))
+    return _from_tree("words", tree, lambda t: _source_words(t) | frozenset(re.findall(r"\w+", "\n".join(t.texts))))
 
 
 def source_has_word(tree, word: str) -> bool:
     """Whether ``word`` (a run of word characters) stands whole in ``tree``'s sources, its paths not counted (a set
-    lookup: the words are read once per tree and process, where a search of the whole text took a tenth of a
-    second a name)."""
-    return word in _from_tree("source-words", tree, lambda t: frozenset(re.findall(r"\w+", "\n".join(t.texts.values()))))
+    lookup, where a search of the whole text took a tenth of a second a name)."""
+    return word in _source_words(tree)
+
+
+def _source_words(tree) -> frozenset[str]:
+    """Every word of ``tree``'s sources (read once per tree and process)."""
+    return _from_tree("source-words", tree, lambda t: frozenset(re.findall(r"\w+", "\n".join(t.texts.values()))))
 
 
 def history(ctx):

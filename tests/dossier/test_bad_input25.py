@@ -95,10 +95,11 @@ def test_a_lock_with_an_empty_tagged_value_is_a_lock_error(tmp_path, tag):
     assert str(caught.value).endswith(f"not valid YAML at line 2: '' is no {tag} value")
 
 
-@pytest.mark.parametrize("text", ["!!bool", "!!int", "!!timestamp"])
+@pytest.mark.parametrize("text", ["!!bool", "!!int", "!!timestamp", "0b_", "0x_"])
 def test_a_number_field_holding_a_tag_as_text_is_a_type_finding(root, text):  # noqa: F811 (the fixture)
     """The schema asked PyYAML how YAML 1.1 reads a number field's text ("0144": octal 100); a tag written as
-    quoted text made that reading raise (KeyError, IndexError, AttributeError) instead of the field's finding."""
+    quoted text made that reading raise (KeyError, IndexError, AttributeError) instead of the field's finding, as
+    did YAML 1.1's number pattern with no digit in it ("0b_": ValueError)."""
     raw = card_path(root).read_text().replace("superseded_by: []", f"superseded_by: ['{text}']")
     assert f"['{text}']" in raw
     card_path(root).write_text(raw)

@@ -16,7 +16,7 @@ from dossier import prose
 from dossier.diff import IMPORT_LINE
 from dossier.lint.grounds import ground_texts
 from dossier.lint.registry import Finding, rule
-from dossier.model import MAX_MATCH, Card
+from dossier.model import CARD, MAX_MATCH, Card
 
 MIN_WORDS = 30  # motivation and implementation
 MIN_EXPLAIN_WORDS = 15
@@ -347,10 +347,27 @@ def generic_prose(card: Card, doc, ctx) -> Iterator[Finding]:
                           hint="say what was measured and which code, flag or setting it concerns")
 
 
+def _field_names(spec) -> set[str]:
+    names = set()
+    for name, sub in spec.fields.items():
+        names |= {name, *_field_names(sub)}
+    return names
+
+
+#: the card's own field names (merged_at, superseded_by, key_fragment.explain): words of the card, not of the change
+CARD_FIELDS = frozenset(_field_names(CARD))
+
+
+def own_identifiers(card: Card) -> set[str]:
+    """The identifiers implementation names beyond its title, paths, model names and the card's own field names."""
+    return {i for i in prose.own_identifiers(card.implementation, card.title, card_paths(card))
+            if not set(i.lower().split(".")) <= CARD_FIELDS}
+
+
 @rule("D212", "implementation names too few identifiers of its own (not title words, paths or model names)",
       scope="card")
 def few_identifiers(card: Card, doc, ctx) -> Iterator[Finding]:
-    own = prose.own_identifiers(card.implementation, card.title, card_paths(card))
+    own = own_identifiers(card)
     # a PR that changed no source file (a Dockerfile, a CI script) has one setting to name, not three
     needed = MIN_IDENTIFIERS if any(PurePosixPath(p).suffix in CODE_SUFFIXES for p in card_paths(card)) else 1
     if len(own) < needed:
@@ -358,7 +375,8 @@ def few_identifiers(card: Card, doc, ctx) -> Iterator[Finding]:
         yield Finding("implementation#value",
                       f"implementation names {len(own)} identifier(s) of its own{said}; name at least "
                       f"{needed} functions, classes, flags, env vars, kernels or tensors the change touched",
-                      hint="title words, file paths, model names, hunk headers and +a/-b statistics do not count")
+                      hint="title words, file paths, model names, the card's own field names (merged_at, key_fragment), hunk "
+                           "headers and +a/-b statistics do not count")
 
 
 @rule("D213", "implementation's identifiers are not in the changed hunks (cached diff or release)", scope="card")
@@ -366,7 +384,7 @@ def ungrounded(card: Card, doc, ctx) -> Iterator[Finding]:
     texts = ground_texts(card, ctx)
     if not texts:
         return
-    own = prose.own_identifiers(card.implementation, card.title, card_paths(card))
+    own = own_identifiers(card)
     found = {i for i in own if any(_names(i, t) for t in texts)}
     if len(found) < min(MIN_GROUNDED, len(own)):
         missing = sorted(own - found)[:4]

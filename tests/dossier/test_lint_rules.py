@@ -108,6 +108,10 @@ CARD_CASES = [
     ("D212", _set("implementation", "The projection of the model was changed so that the two separate layers "
                                     "become a single merged layer, which reads the input once; the loader was "
                                     "adapted to the new layout and the forward pass splits the result again.")),
+    # the card's own field names are not identifiers of the change
+    ("D212", _set("implementation", "The projection of the model was changed so that two layers become one; "
+                                    "merged_at is a stand-in, superseded_by names the follow-up and "
+                                    "key_fragment.explain says which line of the diff carries the change.")),
     ("D217", _set("validation.claims", ["SGLang's merged projection runs 1.42x faster than the unfused pair at "
                                         "batch 64 (results/bench/projections.json)."])),
     ("D217", _set("validation.claims", ["This project's reference is 1.3x faster at batch 64 (runtime.projections.bench)."])),

@@ -221,7 +221,11 @@ def _days(count: str, unit: str, later: bool) -> tuple[int, int]:
 
 #: "The PR (merged 2026-03-20)", "For Qwen3-Next itself (merged 2026-03-20)", "opened and merged 2026-06-03": a
 #: merge day whose clause names no PR is the card's own (all 18 such real mentions are)
-_BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed) (?:on )?{_DAY}(?!\d)", re.IGNORECASE)
+_BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?| on GitHub,?)? (?:on )?{_DAY}(?!\d)|"
+                         # "its squash commit 693f497 (2026-05-12", "the squash commit a10a24e9a7, 2026-06-26",
+                         # "squash commit f1ff697494 at 2026-02-06 23:05 UTC", "... is dated 2026-08-14": the merge's day
+                         rf"\bsquash commit(?: [0-9a-f]{{7,40}})?(?:,| \(| at| of| (?:is |was )?dated)? {_DAY}(?!\d)",
+                         re.IGNORECASE)
 #: words that put another PR in a clause without its number
 _OTHER_PR_WORDS = re.compile(r"\b(?:revert|successor|follow-?up|predecessor|another|other|earlier|later|upstream|"
                              r"backport|cherry-pick)\b", re.IGNORECASE)
@@ -289,7 +293,8 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
     a reader who orders the history by it is misled. A day may be written in words ("Merged on September 14,
     2026", "merged 4 Sep 2026"), or be given as a merge day ("opened on 2026-03-19, the day #21313 merged"); the
     card's own also as "It landed on 2026-03-12." (the sentence's subject), "Merge: commit b246269444 on
-    2026-03-30" or a merge day in a clause that names no
+    2026-03-30", its squash commit's day ("Its squash commit 693f497 landed on main 2026-05-12") or a merge day in a
+    clause that names no
     other PR ("The PR (merged 2026-03-20)"), and a month ("merged in February 2026") must be merged_at's. A PR without a card is not judged.
     The card's own merge given relative to a release ("It was merged a week after 0.5.10", "merged two days before
     SGLang 0.5.11", "landed after v0.5.10", "merged between 0.5.9 and 0.5.10", "merged the same day as 0.5.10") is
@@ -304,7 +309,8 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
         said += [(card.pr, next(g for g in m.groups() if g)) for m in _OWN_MERGE.finditer(flat)]
         said += [(int(m.group(2)), m.group(1)) for m in _DAY_OF_MERGE.finditer(flat)]
         said += [(card.pr, m.group(1)) for m in _OWN_MONTH.finditer(flat)]
-        said += [(card.pr, m.group(1)) for m in _BARE_MERGE.finditer(flat) if _unbound(flat, m.start())]
+        said += [(card.pr, next(g for g in m.groups() if g)) for m in _BARE_MERGE.finditer(flat)
+                 if _unbound(flat, m.start())]
         said += [(int(m.group(1)), m.group(2)) for m in _CITED_MONTH.finditer(flat)]
         for pr, lo, hi, words in _relative_merges(card, flat):
             other = ctx.project.card(pr)

@@ -56,6 +56,11 @@ PROSE_CASES = [
     # own merge date against the card's merged_at
     ("D406", _append("implementation", "Merged 2026-03-02 after review."),
      _append("implementation", "Merged 2026-03-20 after review.")),
+    # ... and as the day of its squash commit; the near miss gives another PR's commit its own day
+    ("D406", _append("implementation", "Its squash commit 1a2b3c4d landed on main 2026-03-02."),
+     _append("implementation", "Its squash commit 1a2b3c4d landed on main 2026-03-20.")),
+    ("D406", _append("implementation", "A daily digest lists the squash commit 1a2b3c4d at 2026-03-18 23:05 UTC."),
+     _append("implementation", "A daily digest lists #4242's squash commit 1a2b3c4d at 2026-03-18 23:05 UTC.")),
 ]
 
 

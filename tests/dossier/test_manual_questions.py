@@ -31,7 +31,7 @@ QUESTIONS = [
     Question("Decode is slow on H100 at TP4; what do I check first?", "Decode throughput is low",
              ("--linear-attn-decode-backend", "--cuda-graph-max-bs-decode", "--cuda-graph-backend-decode",
               "--enable-linear-replayssm", "--mamba-radix-cache-strategy", "--disable-overlap-schedule",
-              "python -m sglang.bench_one_batch_server", "#28451", "#21861", "#18622")),
+              "python -m sglang.benchmark.one_batch_server", "#28451", "#21861", "#18622")),
     Question("The prefix cache hit rate is about 0 with --enable-mixed-chunk.", "Prefix cache hit rate",
              ("--enable-mixed-chunk", "--mamba-track-interval", "--chunked-prefill-size", "--disable-radix-cache",
               "python/sglang/srt/managers/schedule_batch.py", "#39526", "#24613")),

@@ -86,8 +86,9 @@ QUESTIONS = [
              ("#22458", "fixed in 0.5.11", "broadcast")),
     Question("--cpu-offload-gb crashes Qwen3.5 on 0.5.19: which release fixes it?", "--cpu-offload-gb",
              ("fixed in 0.5.21", "#40310")),
-    Question("Loading Qwen3-Next FP8 on 0.5.9: AttributeError assigning weight_loader; which release fixes it?",
-             "AttributeError when a loader", ("fixed in 0.5.10", "#21662", "read-only property")),
+    # no release shipped the bug: 0.5.9 lacks the packed loader that raised it, 0.5.10 ships it with the fix
+    Question("Loading Qwen3-Next FP8 from a main build: AttributeError assigning weight_loader; which release fixes it?",
+             "AttributeError when a loader", ("main only, before", "#21662", "read-only property")),
     Question("Decode at TP4 with MTP is slow: does the verify kernel follow my decode backend choice?",
              "Decode throughput is low", ("follows decode unless set", "[ReplaySSM block](#replayssm)")),
     Question("Porting ReplaySSM decode to vLLM: what moves, and does vLLM have it already?", "Porting a GDN optimization",

@@ -31,11 +31,12 @@ QUESTIONS = [
               "`SGLANG_USE_CUTEDSL_GDN_DECODE`", "`--linear-attn-decode-backend cutedsl`",
               "same code from 0.5.10 through 0.5.21")),
     Question("Does --enable-linear-replayssm speed up MTP (NEXTN) decoding?", REPLAY,
-             ("Under MTP only the `-spec` ring serves verify", "HybridLinearAttnBackend._forward_metadata")),
+             ("Under MTP only the `-spec` ring serves verify", "MambaAttnBackendBase._forward_metadata")),
     Question("What happens to the conv and SSM state when a request's prefix hits the radix cache?",
              "Prefix cache hit rate",
-             ("On a hit the matched node's saved slot (conv window and SSM state) is copied into the request's own "
-              "slot", "`MambaComponent.finalize_match_result_in_cache`")),
+             ("On a hit the matched node's saved conv window and SSM state are copied into the request's own slot",
+              "`ScheduleBatch._collect_deferred_mamba_cow_and_clear`",
+              "`MambaComponent.finalize_match_result_in_cache`")),
     Question("Old script passes --cuda-graph-max-bs: what replaces it and where is it defined in 0.5.23?", REMOVED,
              ("`--cuda-graph-max-bs-decode`", "Where: `python/sglang/srt/arg_groups/fields/exec_.py`")),
 ]

@@ -358,10 +358,14 @@ def _field_names(spec) -> set[str]:
 CARD_FIELDS = frozenset(_field_names(CARD))
 
 
+def _card_field(ident: str) -> bool:
+    """``merged_at`` or ``key_fragment.explain``; a plain word (`state`, `tests`) may well be SGLang's own name."""
+    return ("_" in ident or "." in ident) and set(ident.lower().split(".")) <= CARD_FIELDS
+
+
 def own_identifiers(card: Card) -> set[str]:
     """The identifiers implementation names beyond its title, paths, model names and the card's own field names."""
-    return {i for i in prose.own_identifiers(card.implementation, card.title, card_paths(card))
-            if not set(i.lower().split(".")) <= CARD_FIELDS}
+    return {i for i in prose.own_identifiers(card.implementation, card.title, card_paths(card)) if not _card_field(i)}
 
 
 @rule("D212", "implementation names too few identifiers of its own (not title words, paths or model names)",

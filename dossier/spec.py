@@ -173,6 +173,10 @@ class Spec:
                 continue
             yield from spec.check(value[key], f"{prefix}{key}")
 
+    def field_names(self) -> frozenset[str]:
+        """Every field name of this map, its maps' fields included (a card's: merged_at, key_fragment, explain...)."""
+        return frozenset(name for key, spec in self.fields.items() for name in (key, *spec.field_names()))
+
     def describe(self, plural: bool = False) -> str:
         """What a value of this spec is ("an integer"), or several of them (``plural``: "integers")."""
         if self.kind == "list":

@@ -347,15 +347,8 @@ def generic_prose(card: Card, doc, ctx) -> Iterator[Finding]:
                           hint="say what was measured and which code, flag or setting it concerns")
 
 
-def _field_names(spec) -> set[str]:
-    names = set()
-    for name, sub in spec.fields.items():
-        names |= {name, *_field_names(sub)}
-    return names
-
-
 #: the card's own field names (merged_at, superseded_by, key_fragment.explain): words of the card, not of the change
-CARD_FIELDS = frozenset(_field_names(CARD))
+CARD_FIELDS = CARD.field_names()
 
 
 def _card_field(ident: str) -> bool:

@@ -221,7 +221,7 @@ def _days(count: str, unit: str, later: bool) -> tuple[int, int]:
 
 #: "The PR (merged 2026-03-20)", "For Qwen3-Next itself (merged 2026-03-20)", "opened and merged 2026-06-03": a
 #: merge day whose clause names no PR is the card's own (all 18 such real mentions are)
-_BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?| on GitHub,?)? (?:on )?{_DAY}(?!\d)|"
+_BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?)? (?:on )?{_DAY}(?!\d)|"
                          # "its squash commit 693f497 (2026-05-12", "the squash commit a10a24e9a7, 2026-06-26",
                          # "squash commit f1ff697494 at 2026-02-06 23:05 UTC", "... is dated 2026-08-14": the merge's day
                          rf"\bsquash commit(?: [0-9a-f]{{7,40}})?(?:,| \(| at| of| (?:is |was )?dated)? {_DAY}(?!\d)",

@@ -81,7 +81,7 @@ def _print_located(located: Located, console: Console, context: int) -> bool:
     """Print the hunks a located match sits in (its lines highlighted); False when it sits nowhere useful."""
     if not located.hits:
         why = (
-            "has no patch text (binary or too large)"
+            "has no patch text (binary, too large, or a new mode only)"
             if located.problem == NO_PATCH
             else f"holds the match {PROBLEM_TEXT[located.problem]}"
         )

@@ -19,6 +19,7 @@ from dossier.evidence import seal_in, section_digest
 from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
 from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
+from dossier.lint.gpu_names import gpu_names
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError, check_keys, of_version, read_lock_file
 from dossier.model import Card
@@ -43,9 +44,6 @@ def numbers(card: Card) -> list[str]:
     return sorted({f"{n} {kind}" if kind else n for n, kind in found})
 
 
-#: a GPU as claims name it: "H100", "H20-3e", "GB200", "B200", "A100", "MI300X", "RTX 4090"
-_GPU = re.compile(r"(?<![\w-])(?:G[BH][23]00|[HB]\d{2,3}(?:-3e)?|A[18]00|A10G?|L40S?|L20|MI\d{3}X?|RTX(?: PRO)? ?\d{4})"
-                  r"(?![\w-])")
 #: a sentence that names GPUs without giving the run to one: "no GPU is named (an H100 or an H200 are both plausible)"
 _HEDGED = re.compile(r"\b(?:no GPU|not (?:named|stated|given|say)|neither|plausible|unknown|unnamed|whether|may have|"
                      r"might|could have)\b", re.IGNORECASE)
@@ -54,7 +52,7 @@ _HEDGED = re.compile(r"\b(?:no GPU|not (?:named|stated|given|say)|neither|plausi
 def gpus(text: str) -> list[str]:
     """The GPUs ``text`` names, as the lock keeps them (sorted, "RTX 4090" as "RTX4090", "RTX PRO 6000" as
     "RTXPRO6000")."""
-    return sorted({m.group(0).replace(" ", "") for m in _GPU.finditer(text)})
+    return sorted(gpu_names(text))
 
 
 def _entries(data: dict) -> dict[int, dict]:

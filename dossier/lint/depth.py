@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from dossier import prose
 from dossier.diff import IMPORT_LINE
+from dossier.lint.gpu_names import GPU
 from dossier.lint.grounds import ground_texts
 from dossier.lint.registry import Finding, rule
 from dossier.model import CARD, MAX_MATCH, Card
@@ -229,7 +230,7 @@ def match_size(card: Card, doc, ctx) -> Iterator[Finding]:
 _MEASURED = re.compile(r"(?<![\w.])\d(?:[\d.,]*)\s*(?:%|x\b|×|ms\b|us\b|µs\b|s\b|tok/s|tokens/s|req/s|GB/s|TB/s|TFLOPS)", re.I)
 #: ... and what says where it comes from: hardware, model, parallelism, batch (not a "small-batch kernel"), benchmark,
 #: or who measured it
-_SETUP = re.compile(r"(?:[HBAL]\d{2,3}|GB\d{3}|MI\d{3}X?)(?![\d])|\b(?:RTX|SM\d+|GPUs?|NPUs?|TP\s?=?\s?\d+|DP\s?=?\s?\d+|EP\s?\d+|"
+_SETUP = re.compile(rf"(?-i:{GPU.pattern})|\b(?:RTX|SM\d+|GPUs?|NPUs?|TP\s?=?\s?\d+|DP\s?=?\s?\d+|EP\s?\d+|"
                     r"(?<!-)batch(?!-)|B\s?=|bs|concurrency|Qwen[\w.-]*|model|checkpoint|author|PR|description|review\w*|thread|"
                     r"comment|bench\w*|GSM8K|MMLU|GPQA|CI|tests?|profil\w*|nsys|ncu|reported|measured by)\b", re.I)
 #: a validation lane that can be run: a command, a module, a test path or a flag
@@ -453,8 +454,7 @@ _OURS = re.compile(r"\b(?:this|our) (?:project|repo(?:sitory)?|runtime|reference
 #: a number the sentence gives to the PR's people or text is theirs, whatever of ours it also mentions
 _THEIRS = re.compile(r"\b(?:author|PR description|the description|reviewer|review comment|thread)\b", re.IGNORECASE)
 #: on what: a GPU or CPU named
-_DEVICE = re.compile(r"(?:\b[HBAL]\d{2,3}|\bGB\d{3}|\bMI\d{3}X?|\bRTX ?\d{4})(?![\d])|\bCPU\b|\bTRITON_INTERPRET\b",
-                     re.IGNORECASE)
+DEVICE = re.compile(rf"{GPU.pattern}|(?i:\bCPU\b|\bTRITON_INTERPRET\b)")
 
 
 @rule("D217", "a number from this project's results or runtime bench does not name this project and the device",
@@ -473,7 +473,7 @@ def own_numbers_unattributed(card: Card, doc, ctx) -> Iterator[Finding]:
             if not (_OUR_RESULTS.search(sentence) and _MEASURED.search(sentence)) or _THEIRS.search(sentence):
                 continue
             missing = [what for what, pattern in (("this project as the one measuring", _OURS),
-                                                   ("the device", _DEVICE)) if not pattern.search(sentence)]
+                                                   ("the device", DEVICE)) if not pattern.search(sentence)]
             if missing:
                 yield Finding(text_location(path),
                               f"quotes this project's measurement ({_OUR_RESULTS.search(sentence).group(0)}) "
@@ -702,7 +702,7 @@ def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
             if NO_DEVICE.search(s):
                 for p in pairs:
                     unnamed.setdefault(p, path)
-            elif (d := _DEVICE.search(s)) and pairs:
+            elif (d := DEVICE.search(s)) and pairs:
                 named.append((path, d.group(0), pairs))
     for path, device, pairs in named:
         for (number, unit), (other, other_unit) in sorted((p, q) for p in pairs for q in unnamed):

@@ -133,7 +133,7 @@ def unverified(card: Card, doc, ctx) -> Iterator[Finding]:
     elif _problem(card, ctx, NO_PATCH):
         yield Finding(
             "key_fragment.file#value",
-            f"unverified: the diff has no patch text for {card.key_fragment.file} (binary or too large)",
+            f"unverified: the diff has no patch text for {card.key_fragment.file} (binary, too large, or a new mode only)",
             hint="fetch from a local clone (--source git), or choose a key file that has a patch",
         )
 

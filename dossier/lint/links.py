@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dossier import prose
 from dossier.files import read_bytes
+from dossier.lint.gpu_names import gpu_names
 from dossier.lint.registry import Finding, rule
 from dossier.model import REPLACED, Card, answer_titles
 from dossier.project import is_valid
@@ -437,10 +438,8 @@ _RESULTS = re.compile(r"(?<![\w/.-])(results/[\w./-]*\w\.(?:json|txt|log))\b")
 _SHAPE_KEYS = {"TP": ("tp", "tp_size"), "B": ("tokens", "batch", "bs", "batch_size")}
 
 
-#: a GPU by its model name ("H200", "B200", "A100", "GB200", "MI300X", "L40S")
 #: a parenthesis with no other inside it: where a sentence may cite a results file with its run's details
 _CITING = re.compile(r"\(([^()]*)\)")
-_GPU = re.compile(r"\b(?:G[BH]\d{3}|[HBAL]\d{2,3}S?|MI\d{3}X?|RTX(?: PRO)? ?\d{4})\b")
 
 
 @rule("D517", "a sentence citing a results/ file (or giving figures to runtime.<lane>.bench: results/bench/<lane>.json) "
@@ -488,11 +487,11 @@ def _results_said(sentence: str, where: str, card: Card | None, ctx) -> Iterator
             return
     keyed, rows = _result_values(files, ctx)
     names = ", ".join(f.name for f in files)
-    named, measured = set(_GPU.findall(sentence)), _devices(files)
+    named, measured = gpu_names(sentence), _devices(files)
     # the parenthesis that cites the file, when it names GPUs, names the file's ("(..., NVIDIA H200, ...;
     # results/bench/gdn.json)"): another GPU elsewhere in the sentence may be a comparison's, not this one
-    cited = next((set(_GPU.findall(p[:r.start()])) for p in _CITING.findall(sentence) if (r := _RESULTS.search(p))
-                  and _GPU.search(p[:r.start()])), None)  # the run's details come before the file it cites
+    cited = next((gpu_names(p[:r.start()]) for p in _CITING.findall(sentence) if (r := _RESULTS.search(p))
+                  and gpu_names(p[:r.start()])), None)  # the run's details come before the file it cites
     if measured and ((named and not named & measured) or (cited and not cited & measured)):
         yield Finding(where, f"names {', '.join(sorted(cited or named))}, but {names} was measured on "
                              f"{', '.join(sorted(measured))} (its device)", hint="name the GPU the results file records")
@@ -544,7 +543,7 @@ def _regress_device(card: Card, sentence: str, where: str, ctx) -> Iterator[Find
         return
     measured = _devices([stored])
     for clause in re.split(r";|, but\b|, while\b", sentence):  # the run and its GPU in one clause, not the author's
-        named = set(_GPU.findall(clause))
+        named = gpu_names(clause)
         if named and measured and _OWN_REGRESS.search(clause) and not _THEIRS.search(clause) and not named & measured:
             yield Finding(where, f"gives this card's regression run to {', '.join(sorted(named))}, "
                                  f"but results/cuda/{card.pr}.json records {', '.join(sorted(measured))}",
@@ -578,14 +577,14 @@ def _devices(files: list[Path]) -> set[str]:
         text = f.read_text(encoding="utf-8", errors="replace")
         if f.suffix != ".json":
             header = re.match(r"(?:#.*\n|\s*\n)*(?:device:.*\n)?", text)[0]
-            out.update(_GPU.findall(header))
+            out.update(gpu_names(header))
             continue
         try:
             device = json.loads(text).get("device")
         except (ValueError, AttributeError):
             continue
         name = device.get("name") if isinstance(device, dict) else device
-        out.update(_GPU.findall(name) if isinstance(name, str) else ())
+        out.update(gpu_names(name) if isinstance(name, str) else ())
     return out
 
 

@@ -173,12 +173,12 @@ def two_devices(card: Card, doc, ctx) -> Iterator[Finding]:
     number (44.4 us, 44.42 us), in sentences that name exactly one device (a sentence comparing two GPUs pairs no
     number with either)."""
     from dossier import prose
-    from dossier.lint.depth import _CANON, _DEVICE, _NUMBER_UNIT, _UNIT_OF, one_measure
+    from dossier.lint.depth import _CANON, _NUMBER_UNIT, _UNIT_OF, DEVICE, one_measure
 
     seen: list[tuple[str, str, str, str]] = []  # (number, unit, device, where)
     for path, text in card_texts(card):
         for s in prose.sentences(" ".join(text.split())):
-            devices = {re.sub(r"\s", "", m.group(0)).upper() for m in _DEVICE.finditer(s)}
+            devices = {re.sub(r"\s", "", m.group(0)).upper() for m in DEVICE.finditer(s)}
             if len(devices) != 1:
                 continue
             device = devices.pop()
@@ -238,9 +238,9 @@ _FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+|\d{3,})\s?(?:%|×|x\b|ms\b|us\b|µs\b
 
 def _says_where(text: str) -> bool:
     """Whether a text names a device or platform, or says its source named none ("GPU not stated")."""
-    from dossier.lint.depth import _DEVICE, NO_DEVICE
+    from dossier.lint.depth import DEVICE, NO_DEVICE
 
-    return bool(_DEVICE.search(text) or _HARDWARE.search(text) or NO_DEVICE.search(text))
+    return bool(DEVICE.search(text) or _HARDWARE.search(text) or NO_DEVICE.search(text))
 
 
 @rule("D233", "a validation.claims entry with performance numbers says nowhere where they ran (in it, in the claim it "

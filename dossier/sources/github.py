@@ -50,6 +50,8 @@ REQUIRED_META = {
 REPLACEMENT = "\ufffd"
 # GitHub file statuses outside the four a diff knows
 STATUS_MAP = {"copied": "added", "changed": "modified", "unchanged": "modified"}
+#: GitHub's statuses of a file whose lines did not change: its type or mode did ("changed"), or nothing did
+NO_LINES_CHANGED = ("changed", "unchanged")
 RETRY_STATUSES = (500, 502, 503, 504)
 #: the most files GitHub's API lists for one PR
 MAX_LISTED_FILES = 3000
@@ -545,9 +547,10 @@ class GithubSource:
             if status not in STATUSES:
                 raise self._malformed(pr, f"{f['filename']}: unknown status {str(status)[:40]!r}")
             old = f["previous_filename"] if status == "renamed" else None
-            # GitHub sends no patch for binary files (no line counts) and for very large text files
+            # GitHub sends no patch for binary files (no line counts), for very large text files (lines counted),
+            # and for a file whose lines did not change: a pure rename, or a new mode or type (a header only)
             counted = bool(f["additions"] or f["deletions"])
-            binary = patch is None and not counted and status != "renamed"
+            binary = patch is None and not counted and status != "renamed" and f["status"] not in NO_LINES_CHANGED
             missing = not patch and not binary and counted  # lines counted, none sent
             entries.append({"filename": f["filename"], "previous_filename": old, "status": status,
                             "additions": f["additions"], "deletions": f["deletions"],

@@ -166,6 +166,7 @@ def test_file_without_patch_binary_and_rename_are_recorded(gh):
         make_file("python/new_name.py", None, status="renamed", previous_filename="python/old_name.py"),
         make_file("python/edited_name.py", PATCH, status="renamed", previous_filename="python/orig.py"),
         make_file("python/ok.py", PATCH),
+        make_file("scripts/run.sh", None, status="changed"),  # chmod +x: no lines, and not a binary file
     ]
     add_pr(gh, files=files)
     got = source(gh).fetch(19321)
@@ -179,12 +180,14 @@ def test_file_without_patch_binary_and_rename_are_recorded(gh):
         "python/new_name.py": ("renamed", "python/old_name.py", False, False),
         "python/edited_name.py": ("renamed", "python/orig.py", False, False),
         "python/ok.py": ("modified", None, False, False),
+        "scripts/run.sh": ("modified", None, False, False),
     }
     parsed = {f.path: f for f in parse_diff(got.diff_text)}
     assert parsed["python/huge_table.py"].hunks == ()
     assert parsed["assets/plot.png"].binary
     assert parsed["python/new_name.py"].old_path == "python/old_name.py"
     assert len(parsed["python/edited_name.py"].added()) == 2
+    assert not parsed["scripts/run.sh"].binary and parsed["scripts/run.sh"].hunks == ()
 
 
 @pytest.mark.parametrize("patch", ["this is not a diff\nat all\0binary", "<html>Server busy</html>"])

@@ -157,6 +157,8 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
         _record_positions(node, "", doc, set())
         if not cut and (cut_text := _ends_mid_sentence(node)):
             doc.read_errors.append(("D100", cut_text[0], *cut_text[1]))
+        cuts = sorted(_cut_by_comments(node, text.splitlines()), key=lambda cut: cut[1])
+        doc.read_errors.extend(("D102", why, *where) for why, where in cuts)
         doc.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -250,6 +252,31 @@ def _ends_mid_sentence(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:
             "the text with a full stop if it is whole"), (line, 1)
 
 
+def _cut_by_comments(root: yaml.Node, lines: list[str]) -> Iterator[tuple[str, tuple[int, int]]]:
+    """Why and where unquoted text of several words is cut by a comment: in a plain scalar `` #`` starts a YAML
+    comment, so "the same score #10466 reported" reads as "the same score" and the rest never reaches the manual.
+    A comment after one word (``lane: gdn-kernels  # ...``) or after quoted text is a comment as meant."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif node.style in (None, "") and " " in node.value.strip():
+            end = node.end_mark
+            rest = lines[end.line][end.column:] if end.line < len(lines) else ""
+            if m := re.match(r"[ \t]+#", rest):
+                dropped = rest[m.end() - 1:].strip()
+                yield (f"unquoted text is cut by a comment: YAML reads ' #' as its start, so {dropped[:40]!r} is "
+                       "dropped from the text; quote the whole text (\"...\"), or put a comment on a line of its "
+                       "own", (end.line + 1, end.column + m.end()))
+
+
 def _alias_problem(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:
     """Why the document's aliases make it unusable (a value containing itself, or too many nodes once
     expanded) and where, else None. Every reader of card data may then walk it without a guard."""
@@ -317,7 +344,12 @@ def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[
         for key_node, value_node in node.value:
             key = str(key_node.value)[:80]
             child = f"{path}.{key}" if path else key
-            if key in seen:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                doc.read_errors.append(("D108", "merge key '<<': it names fields a second time, and a field written "
+                                        "out as well keeps its own value, dropping the merged one without a word; "
+                                        "write each field once, in full", line, col))
+            elif key in seen:
                 line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 doc.read_errors.append(("D108", f"duplicate key {key!r}: name each field once (the file is "
                                         "not used until it does)", line, col))

@@ -398,7 +398,11 @@ def fetch(
     repo = repo or project.repo
     if not re.fullmatch(REPO_PATTERN, repo):
         fail(f"--repo must be OWNER/NAME, got {repo!r}")
-    numbers = [*(prs or []), *(cited_prs(project) if all_ else [])]
+    cited, left_out = cited_prs(project) if all_ else ([], [])
+    if left_out:
+        err.print(f"warning: not fetched, as no PR number can be read there: {first_few(left_out, 4)} (`dossier lint` "
+                  "says what is wrong)", markup=False)
+    numbers = [*(prs or []), *cited]
     if not numbers:
         fail("no card cites a PR" if all_ else "name PR numbers, or pass --all")
     try:
@@ -676,8 +680,8 @@ def render(
 ) -> None:
     """Render the installable skill, skills/<name>/ (SKILL.md and references/), from the cards and
     cards/lanes.yaml (deterministic). The skill folder must hold only what render writes (an install copies
-    all of it): --check also fails on any other file there, and on any byte that differs (CRLF line ends, a
-    BOM).
+    all of it): --check also fails on any other file there, on any byte that differs (CRLF line ends, a
+    BOM), and on a manual rendered beside it under an earlier skill name (skills/<old name>/).
 
     Refuses (exit 1, nothing written), so that bad input never silently drops or garbles content of the
     manual, while lint reports an error of: the schema family (D1xx: a card, finding or lanes.yaml that cannot
@@ -697,7 +701,7 @@ def render(
     from dossier.files import serialized
     from dossier.folder_swap import leftovers
     from dossier.manual import blockers, render_manual
-    from dossier.render import skill_dir, stale_documents, unexpected_files, write_documents
+    from dossier.render import other_renders, skill_dir, stale_documents, unexpected_files, write_documents
 
     project = _project(root)
     found = blockers(project)
@@ -720,16 +724,22 @@ def render(
             extra = unexpected_files(docs, folder)
             stale = stale_documents(docs, folder)
             killed = leftovers(folder)
+            earlier = other_renders(folder)
         for rel in stale:
             out.print(f"stale: {project.rel(folder / rel)}")
         for rel in extra:
             out.print(f"not rendered: {project.rel(folder / rel)} (an install would carry it)")
         for path in killed:
             out.print(f"left by a killed render: {project.rel(path)} (the next `dossier render` recovers it)")
-        if stale or extra or killed:
+        for path in earlier:
+            out.print(f"rendered under another skill name: {project.rel(path)}/ (an install would carry it beside "
+                      f"{project.rel(folder)}/)")
+        if stale or extra or killed or earlier:
             todo = ["run `dossier render` and commit the result"] if stale or killed else []
             if extra:  # render leaves a file it did not write where it is
                 todo.append("remove what render does not write from the skill folder")
+            if earlier:
+                todo.append("remove the manual rendered under the earlier skill name")
             err.print("; ".join(todo))
             raise typer.Exit(1)
         err.print(f"up to date: {project.rel(folder)}/ ({', '.join(docs)})")
@@ -738,6 +748,9 @@ def render(
     err.print(f"wrote {', '.join(project.rel(folder / rel) for rel in written)}" if written else "nothing changed")
     for rel in unexpected_files(docs, folder):
         err.print(f"warning: {project.rel(folder / rel)} is not rendered; remove it (an install would carry it)")
+    for path in other_renders(folder):
+        err.print(f"warning: {project.rel(path)}/ is a manual rendered under another skill name, never updated "
+                  f"again; remove it (an install would carry it beside {project.rel(folder)}/)")
 
 
 @command()
@@ -756,14 +769,14 @@ def drift(
     card's added fragment is missing, or when cards/drift.lock (what the manual shows) records this SGLang version
     otherwise than this run finds (the PRs are named; --record writes this run) or cannot be read, 2 when no SGLang
     source is found (neither --sglang-src nor the installed sglang) or --record would put the lock back to an older
-    release.
+    release, record a pre-release build, or record a tree that lacks most current cards' code (a partial tree).
     """
     from dossier import drift as dr
     from dossier.evidence import LockError, read_lock
 
     project = _project(root)
     tree = dr.locate(sglang_src)
-    if record and (why := dr.older_than_recorded(project.root, tree)):
+    if record and (why := dr.older_than_recorded(project.root, tree) or dr.not_a_release(tree)):
         fail(why)
     try:
         evidence = read_lock(project.root)
@@ -772,6 +785,8 @@ def drift(
         evidence = {}
     with working(f"checking {len(project.cards)} card(s) against {tree.label}"):
         results = dr.check(project.cards, tree, evidence)
+    if record and (why := dr.partial_tree(tree, results)):
+        fail(why)
     absent = dr.absent_files(project.cards, tree)
     stale, unreadable = [], False
     if not record:
@@ -937,13 +952,16 @@ def releases_verify(
 
     project = _project(root)
     cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
+    named = cache if cache_dir is not None else None  # in the commands the messages suggest
     found = rl.synced(cache)
     if len(found) < 2:
-        err.print(f"error: {len(found)} release(s) in {cache}: run `dossier releases sync` first")
+        err.print(f"error: {len(found)} release(s) in {cache}: run `{rl.sync_command(named)}` first")
         raise typer.Exit(USAGE)
-    _left_out(rl, cache)
+    _left_out(rl, cache, named)
     if record:  # before the trees are read and scanned (seconds to minutes): a partial cache would drop history
-        rl.refuse_to_drop(rv.read_release_lock(project.root).built, [r.version for r in found], rv.LOCK_FILE)
+        rl.refuse_to_drop(rv.read_release_lock(project.root).built, [r.version for r in found], rv.LOCK_FILE, named)
+    else:
+        _scan_lacks_recorded(rl, rv, project.root, found, named)
     trees = [SourceTree.release(r) for r in found]
     _other_builds(rv, project, trees, cache, record)
     listed, unmoved = by_file_paths(project)
@@ -1019,10 +1037,11 @@ def releases_surface(
 
     base = root or find_root()
     cache = rl.cache_dir(base, cache_dir, must_exist=True)
+    named = cache if cache_dir is not None else None  # in the commands the messages suggest
     found = rl.synced(cache)
     if len(found) < 2:
-        fail(f"{len(found)} release(s) in {cache}: run `dossier releases sync` first")
-    _left_out(rl, cache)
+        fail(f"{len(found)} release(s) in {cache}: run `{rl.sync_command(named)}` first")
+    _left_out(rl, cache, named)
 
     with stepping("reading releases") as say:
         history = sh.scan((SourceTree.release(r) for r in found), on_release=lambda t: say(f"read SGLang {t.version}"))
@@ -1064,7 +1083,7 @@ def releases_surface(
         return
     try:
         committed = sh.read_history(base)
-        lost = committed and rl.would_drop(committed.releases, history.releases, str(sh.SURFACE_LOCK))
+        lost = committed and rl.would_drop(committed.releases, history.releases, str(sh.SURFACE_LOCK), named)
         state = ("is missing" if committed is None else "is up to date" if committed.to_data() == history.to_data()
                  else "differs from the releases")
         if committed is not None and state != "is up to date":
@@ -1102,6 +1121,7 @@ def for_version(
     if not lock.cards:
         fail("no release evidence in cards/evidence.lock: run `dossier releases sync && dossier releases verify --record`")
     cache = rl.cache_dir(project.root, cache_dir, must_exist=True)
+    at = cache if cache_dir is not None else None  # in the commands the messages suggest
     synced = {r.version: r for r in rl.synced(cache)} if cache.is_dir() else {}
     if version is None:
         tree = SourceTree.installed()
@@ -1119,22 +1139,21 @@ def for_version(
     if report.between:
         err.print(f"warning: SGLang {version} is not among the {len(lock.built)} releases cards/evidence.lock "
                   f"scanned; it is answered as lying between {report.between[0]} and {report.between[1]}. No such "
-                  f"release may exist (check the version), or the scan skipped it (`dossier releases sync --from "
-                  f"{version} --to {version} && dossier releases verify --record`)", markup=False)
+                  f"release may exist (check the version), or the scan skipped it (`{rl.sync_command(at, version, version)} && "
+                  f"dossier releases verify --record`)", markup=False)
     if tree is None and not report.exposed_not_judged:
         why = next((why for path, why in rl.incomplete(cache) if path.name == version), None)
         where = (f"are incomplete in the release cache {cache} ({why}; remove {cache / version} first)" if why
                  else f"are not in the release cache {cache}")
         err.print(f"warning: SGLang {version}'s sources {where}: a fix counts as an exposed bug even where its file "
-                  f"is absent from that version (`dossier releases sync --from {version} --to {version}` sharpens "
-                  "the list)")
+                  f"is absent from that version (`{rl.sync_command(at, version, version)}` sharpens the list)")
     elif report.unsynced_fix_releases:
         missing = sorted(report.unsynced_fix_releases, key=fv.parse_version)
         named = ", ".join(missing) if len(missing) <= 4 else f"{len(missing)} releases from {missing[0]} to {missing[-1]}"
         err.print(f"warning: the release diffs of some fixes need SGLang {named}, not in the release "
                   f"cache {cache}: those fixes are judged by their file alone, so a bug may be listed as exposed where "
-                  f"the code around the fix is gone (`dossier releases sync --from {missing[0]} --to {missing[-1]}` "
-                  "sharpens the list)")
+                  f"the code around the fix is gone (`{rl.sync_command(at, missing[0], missing[-1])}` sharpens the "
+                  "list)")
     print(fv.format_json(report) if fmt is TextJson.json else visible(fv.format_text(report, label)))
 
 
@@ -1146,23 +1165,40 @@ def releases_list(cache_dir: ReleasesDirOpt = None, root: RootOpt = None) -> Non
     from dossier import releases as rl
 
     cache = rl.cache_dir(root or find_root(), cache_dir, must_exist=True)
+    named = cache if cache_dir is not None else None  # in the commands the messages suggest
     found = rl.synced(cache)
     for r in found:
         out.print(f"{r.version:<14} built {r.built}  {r.files:>5} .py files  {r.wheel}", markup=False)
     broken = rl.incomplete(cache)
     for path, why in broken:
-        err.print(f"warning: {path}: not a complete release ({why}); `dossier releases sync` fills it again "
+        err.print(f"warning: {path}: not a complete release ({why}); `{rl.sync_command(named)}` fills it again "
                   "once it is removed", markup=False)
     err.print(f"{len(found)} release(s) in {cache}" + (f", {len(broken)} incomplete" if broken else "")
-              + ("" if found else ": run `dossier releases sync`"))
+              + ("" if found else f": run `{rl.sync_command(named)}`"))
 
 
-def _left_out(rl, cache: Path) -> None:
+def _scan_lacks_recorded(rl, rv, root: Path, found: list, named: Path | None) -> None:
+    """Warn when the cache lacks releases cards/evidence.lock records: the scan then dates a change those releases
+    shipped by the next one synced, or by none, and its findings say so (a lock that cannot be read is said later)."""
+    from dossier.locks import LockError
+
+    try:
+        recorded = rv.read_release_lock(root).built
+    except LockError:
+        return
+    missing = rl.ordered(set(recorded) - {r.version for r in found})
+    if missing:
+        err.print(f"warning: {rl.lacks(missing, rv.LOCK_FILE, named)}: the findings below date a change those "
+                  f"releases shipped by the next release synced, or by none (`{rl.sync_command(named, missing[0], missing[-1])}` "
+                  "fills them)", markup=False)
+
+
+def _left_out(rl, cache: Path, named: Path | None = None) -> None:
     """Say which folders of the release cache a scan leaves out (incomplete): without them a change reads as made by
     the next release."""
     for path, why in rl.incomplete(cache):
         err.print(f"warning: {path}: not a complete release ({why}): left out of the scan, so its changes read as the "
-                  "next release's; `dossier releases sync` syncs it again", markup=False)
+                  f"next release's; `{rl.sync_command(named)}` syncs it again", markup=False)
 
 
 def _reused_benches(specs: list[str], modules: set[str], facts: dict) -> dict[str, dict]:

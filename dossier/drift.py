@@ -25,7 +25,7 @@ from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.releases import is_version
 from dossier.render.markdown import code
-from dossier.source_tree import PACKAGE_PREFIX, SourceTree, TreeError, Where, lines_with
+from dossier.source_tree import PACKAGE_PREFIX, SourceTree, TreeError, Where, lines_with, looks_partial
 
 DRIFT_LOCK = Path("cards") / "drift.lock"
 LOCK_VERSION = 1
@@ -271,6 +271,31 @@ def older_than_recorded(root: Path, tree: SourceTree) -> str | None:
     return (f"{DRIFT_LOCK} records SGLang {recorded}; recording {tree.version} over it would date the manual's notes "
             f"back to an older release: pass a tree of {recorded} or newer (to go back on purpose, delete "
             f"{DRIFT_LOCK} first)")
+
+
+def not_a_release(tree: SourceTree) -> str | None:
+    """Why ``tree`` cannot stand for today's SGLang in drift.lock, whose notes the manual prints: a build that is no
+    published release (a dev build, an rc): nobody can install what its notes would describe, and the next release
+    would read as older than it; None for a release (or a version that cannot be read: the lock's checks say so)."""
+    try:
+        prerelease = Version(tree.version).is_prerelease
+    except InvalidVersion:
+        return None
+    if not prerelease:
+        return None
+    return (f"{tree.label} is a pre-release build, not a published SGLang release; {DRIFT_LOCK} records releases "
+            "only: pass a released package or checkout")
+
+
+def partial_tree(tree: SourceTree, results: list[DriftResult]) -> str | None:
+    """Why ``tree`` looks partial (:func:`looks_partial`): it lacks the code of most current cards. A release that
+    really dropped that much needs the cards rewritten before its notes are recorded; None otherwise."""
+    current = [r for r in results if r.status == "current" and not r.removal]
+    missing = [r for r in current if r.verdict == MISSING]
+    if not looks_partial(len(missing), len(current)):
+        return None
+    return (f"{tree.label} lacks the key fragments of {len(missing)} of {len(current)} current cards: a partial or "
+            "wrong tree? not recorded (run without --record to see them)")
 
 
 def read_absent(root: Path) -> dict[str, list[str]]:

@@ -20,9 +20,12 @@ from rich.text import Text
 
 from dossier.diff import DiffError
 from dossier.files import write_failure
+from dossier.model import MAX_PR
 from dossier.project import Project
 from dossier.sources import SAVED_CRLF, Source, SourceError, Unreachable
 from dossier.sources.cache import Cache, CacheEntry
+
+NOT_TRIED_DEADLINE = "not tried: the fetch deadline passed"
 
 
 @dataclass(frozen=True)
@@ -82,15 +85,23 @@ class Breaker:
                 f"(last: {self.last_error.get(host, '?')})")
 
 
-def cited_prs(project: Project) -> list[int]:
-    """Every card's own PR and those its superseded_by names (cards failing the schema included)."""
+def cited_prs(project: Project) -> tuple[list[int], list[str]]:
+    """Every card's own PR and those its superseded_by names (cards failing the schema included), and what was left
+    out: a card that cannot be read as a mapping, a value that is not a PR number (lint names each error)."""
     found: set[int] = set()
+    left: list[str] = []
     for doc in project.docs:
-        data = doc.data if isinstance(doc.data, dict) else {}
-        later = data.get("superseded_by")
-        nums = [data.get("pr"), *(later if isinstance(later, list) else [])]
-        found.update(n for n in nums if isinstance(n, int) and not isinstance(n, bool) and n > 0)
-    return sorted(found)
+        if not isinstance(doc.data, dict):
+            left.append(f"{project.rel(doc.path)} (not readable as a card)")
+            continue
+        later = doc.data.get("superseded_by")
+        named = [("pr", doc.data.get("pr")), *(("superseded_by", n) for n in (later if isinstance(later, list) else []))]
+        for key, n in named:
+            if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_PR:
+                found.add(n)
+            elif n is not None:
+                left.append(f"{project.rel(doc.path)}'s {key} {str(n)[:20]!r}")
+    return sorted(found), left
 
 
 def source_host(source: Source) -> str:
@@ -103,7 +114,7 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
     if breaker.is_open(host):
         return Outcome(pr, "failed", error=breaker.why(host), skipped=True)
     if deadline is not None and time.monotonic() >= deadline:
-        return Outcome(pr, "failed", error="not tried: the fetch deadline passed", skipped=True)
+        return Outcome(pr, "failed", error=NOT_TRIED_DEADLINE, skipped=True)
     try:
         got = source.fetch(pr)
         breaker.record(host, None)
@@ -172,6 +183,7 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
             pending.put(pr)
         finished: queue.SimpleQueue[Outcome | BaseException] = queue.SimpleQueue()
         ended = threading.Event()  # the run is over: no PR starts after it
+        started: set[int] = set()
 
         def work() -> None:
             while not ended.is_set():
@@ -179,6 +191,7 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
                     pr = pending.get_nowait()
                 except queue.Empty:
                     return
+                started.add(pr)
                 try:
                     finished.put(_fetch_one(pr, source, cache, breaker, until))
                 except BaseException as exc:  # raised where the run waits, as a pool's future would
@@ -196,8 +209,9 @@ def fetch_many(prs: Iterable[int], source: Source, cache: Cache, *, refresh: boo
                     _cancel(source)
                     for pr in todo:
                         if pr not in done:
-                            done[pr] = Outcome(pr, "failed",
-                                               error=f"did not finish within the fetch deadline ({deadline:g}s)")
+                            done[pr] = (Outcome(pr, "failed", error=f"did not finish within the fetch deadline "
+                                                                    f"({deadline:g}s)") if pr in started else
+                                        Outcome(pr, "failed", error=NOT_TRIED_DEADLINE, skipped=True))
                             if on_done:
                                 on_done(done[pr])
                     break

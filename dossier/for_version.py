@@ -27,7 +27,7 @@ from dossier.json_out import dumps
 from dossier.model import Card
 from dossier.project import Project
 from dossier.release_evidence import ReleaseLock, Verdict, away_text, merge_dates
-from dossier.source_tree import SourceTree
+from dossier.source_tree import SourceTree, TreeError, looks_partial
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,11 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
             elif where == "unsure":
                 report.unsure.append(replace(placed, note=f"fixed in {placed.version}; the code around the fix is "
                                                           "not in this version's file"))
+    if tree is not None and looks_partial(len(gone := [p for p in report.has if tree.text(p.file) is None]),
+                                          len(report.has)):
+        raise TreeError(f"{tree.label} lacks the files of {len(gone)} of the {len(report.has)} changes this "
+                        f"version has (e.g. {gone[0].file}): a partial tree, or not SGLang {version}'s sources; "
+                        "its bug list would be empty for want of files, not for want of bugs")
     return report
 
 

@@ -112,9 +112,11 @@ CONFIG_CHECKS: dict[str, tuple[str, Callable[[object], bool]]] = {
                     lambda v: isinstance(v, list) and all(_text(200, r"[A-Za-z_]\w*")(x) for x in v)),
     "skill": ("a table (name, description)", lambda v: isinstance(v, dict)),
     # the Agent Skills spec: the folder is named so, and an installer copies that folder
-    "skill.name": ("lower-case letters and digits in words joined by '-', at most 64",
-                   _text(64, r"[a-z0-9]+(-[a-z0-9]+)*")),
-    "skill.description": ("text of at most 1024 characters", _text(1024, r".*\S.*")),
+    # (nor the words Anthropic reserves, nor an XML tag, which an upload refuses)
+    "skill.name": ("lower-case letters and digits in words joined by '-', at most 64, without 'anthropic' or "
+                   "'claude'", _text(64, r"(?!.*(?:anthropic|claude))[a-z0-9]+(-[a-z0-9]+)*")),
+    "skill.description": ("text of at most 1024 characters, no XML tag in it",
+                          _text(1024, r"(?!.*<[A-Za-z/!?][^<>]*>).*\S.*")),
 }
 #: every key [tool.dossier] may hold (``cover``, the PRs lint D511 wants cards for, is checked there)
 CONFIG_KEYS = (*CONFIG_CHECKS, "cover")

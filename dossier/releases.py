@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -230,20 +231,33 @@ def select(versions: Iterable[str], first: str | None = FIRST, last: str | None 
     return [v for v in ordered(versions) if (lo is None or Version(v) >= lo) and (hi is None or Version(v) <= hi)]
 
 
-def would_drop(recorded: Iterable[str], versions: Iterable[str], lock: str) -> str | None:
-    """Why recording ``lock`` from ``versions`` (the synced releases) would lose history: it records a release
-    they lack (a partial sync, another machine's cache); None when they cover every release it records."""
+def sync_command(cache: Path | None = None, first: str | None = None, last: str | None = None) -> str:
+    """The `dossier releases sync` that fills ``cache`` (None: the default folder, or $DOSSIER_RELEASES's) with the
+    releases from ``first`` to ``last``."""
+    return " ".join(["dossier releases sync", *([f"--from {first}"] if first else []), *([f"--to {last}"] if last else []),
+                     *([f"--cache-dir {shlex.quote(str(cache))}"] if cache is not None else [])])
+
+
+def would_drop(recorded: Iterable[str], versions: Iterable[str], lock: str, cache: Path | None = None) -> str | None:
+    """Why recording ``lock`` from ``versions`` (the synced releases of ``cache``, None: the default one) would lose
+    history: it records a release they lack (a partial sync, another machine's cache); None when they cover every
+    release it records."""
     missing = ordered(set(recorded) - set(versions))
     if not missing:
         return None
+    return (f"{lacks(missing, lock, cache)}: recording from it would drop their history; sync them first "
+            f"(`{sync_command(cache, missing[0], missing[-1])}`)")
+
+
+def lacks(missing: list[str], lock: str, cache: Path | None = None) -> str:
+    """"the release cache lacks N release(s) LOCK records (0.5.1, ...)"."""
     shown = ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "")
-    return (f"the release cache lacks {len(missing)} release(s) {lock} records ({shown}): recording from it would "
-            f"drop their history; sync them first (`dossier releases sync --from {missing[0]} --to {missing[-1]}`)")
+    return f"the release cache{f' {cache}' if cache else ''} lacks {len(missing)} release(s) {lock} records ({shown})"
 
 
-def refuse_to_drop(recorded: Iterable[str], versions: Iterable[str], lock: str) -> None:
+def refuse_to_drop(recorded: Iterable[str], versions: Iterable[str], lock: str, cache: Path | None = None) -> None:
     """Raise ReleaseError when recording ``lock`` from ``versions`` would lose history (see :func:`would_drop`)."""
-    why = would_drop(recorded, versions, lock)
+    why = would_drop(recorded, versions, lock, cache)
     if why:
         raise ReleaseError(why)
 

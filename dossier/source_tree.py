@@ -34,6 +34,17 @@ class TreeError(DossierError):
     """No SGLang source where one was asked for (exit 2)."""
 
 
+#: the fewest files (or cards' code) a tree must lack, beyond half of those it should hold, to read as partial: one
+#: or two gone is what drift and for-version are there to report
+PARTIAL_AT = 5
+
+
+def looks_partial(missing: int, of: int) -> bool:
+    """Whether a tree that lacks ``missing`` of the ``of`` files (or cards' code) it should hold is a partial one (a
+    copy cut short, a stub package that carries only a version) rather than a release that moved a few files."""
+    return missing >= PARTIAL_AT and missing * 2 > of
+
+
 @dataclass(frozen=True)
 class Where:
     file: str  # repository path (python/sglang/...)
@@ -107,6 +118,9 @@ class SourceTree:
             for path in sorted(self.package.rglob("*")):
                 if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
                     self._texts[self.repo_path(path)] = self._decode(self.repo_path(path), path.read_bytes())
+            listed = self._index if isinstance(self._index, dict) else {}
+            for gone in sorted(p for p in listed if isinstance(p, str) and p.endswith(".py") and p not in self._texts):
+                self._decode(gone, None)  # a source the wheel held, deleted since: raises
         return self._texts
 
     def text(self, repo_path: str) -> str | None:
@@ -143,7 +157,7 @@ class SourceTree:
                 if self._index is False:
                     self._index = read_index(self.checkout)
                 check_source(self.checkout, repo_path, data, self._index)
-            elif self.checkout is None and data is not None:
+            elif self.checkout is None:
                 if self._index is False:
                     self._index = installed_record(self.package)
                 _check_installed(self, repo_path, data)
@@ -245,19 +259,22 @@ def _record_entry(row: list[str]) -> list | None:
     return [int(row[2]), digest.hex()]
 
 
-def _check_installed(tree: SourceTree, repo_path: str, data: bytes) -> None:
-    """Raise DamagedSource when an installed file differs from what pip's RECORD says its wheel held."""
+def _check_installed(tree: SourceTree, repo_path: str, data: bytes | None) -> None:
+    """Raise DamagedSource when an installed file (None: absent) differs from what pip's RECORD says its wheel
+    held."""
     import hashlib
 
     entry = tree._index.get(repo_path) if isinstance(tree._index, dict) else None
     if entry is None:
         return
     size, digest = entry
-    why = (f"is {len(data):,} bytes where {tree._index[None]} records {size:,}" if len(data) != size else
+    why = (f"is missing, though {tree._index[None]} lists it" if data is None else
+           f"is {len(data):,} bytes where {tree._index[None]} records {size:,}" if len(data) != size else
            f"differs from the sha256 {tree._index[None]} records" if hashlib.sha256(data).hexdigest() != digest else "")
     if why:
-        raise DamagedSource(f"SGLang package: {tree.local(repo_path)} {why}: the file was cut short or changed after "
-                            "pip installed it, and what is read from it would be wrong; reinstall it (pip install "
+        what = "deleted" if data is None else "cut short or changed"
+        raise DamagedSource(f"SGLang package: {tree.local(repo_path)} {why}: the file was {what} after pip installed "
+                            "it, and what is read from the package would be wrong; reinstall it (pip install "
                             f"--force-reinstall --no-deps sglang=={tree.version})")
 
 

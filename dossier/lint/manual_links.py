@@ -10,13 +10,29 @@ from dossier.cards import strings
 from dossier.lint.claims import _locate
 from dossier.lint.registry import Finding, rule
 from dossier.project import is_valid
+from dossier.render.markdown import LINK_TEXT
 
-#: a markdown link to a page of the manual: [text](page.md#anchor), [text](#anchor) (not an image, not a URL)
-_LINK = re.compile(r"(?<![!\\])\[(?P<text>[^\]\n]*)\]\((?P<target>(?![a-z][a-z0-9+.-]*:)[^)\s]*)\)", re.IGNORECASE)
+#: a markdown link to a page of the manual: [text](page.md#anchor), [text](#anchor), in each form CommonMark reads
+#: (a title after the target, the target in <...>, spaces inside the parentheses, [brackets] in the text); not an
+#: image, not a URL
+_LINK = re.compile(r"(?<![!\\])\[(?P<text>" + LINK_TEXT + r")\]\(\s*(?:<(?P<angle>(?![a-z][a-z0-9+.-]*:)[^<>\n]*)>|"
+                   r"(?P<target>(?![a-z][a-z0-9+.-]*:)[^\s()<>]*))"
+                   r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*\)""", re.IGNORECASE)
 _ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
 _HEADING = re.compile(r"^#{1,6} +(.+?) *#*$", re.MULTILINE)
 #: link text that names one PR: "#21019", "PR 21019"
 _PR_TEXT = re.compile(r"(?:#|\bPR )(\d+)", re.IGNORECASE)
+
+
+def _target(link: re.Match) -> str:
+    """Where a :data:`_LINK` match leads, its <...> taken off."""
+    return link["angle"] if link["angle"] is not None else link["target"]
+
+
+def _key(link: re.Match) -> tuple[str, str]:
+    """A link as written in a card and as rendered alike: its text without the escapes render adds (`\\_`, `\\*`),
+    and where it leads."""
+    return re.sub(r"\\(.)", r"\1", link["text"]), _target(link)
 
 
 def _slug(heading: str) -> str:
@@ -74,18 +90,18 @@ def dead_manual_links(ctx) -> Iterator[Finding]:
         return
     docs = render_documents(RenderInput(project))
     anchors = _anchors(docs)
-    dead: dict[str, str] = {}  # "[text](target)" -> why, for every link of the rendered pages that goes nowhere
+    dead: dict[tuple[str, str], str] = {}  # (text, target) -> why, for every link of the pages that goes nowhere
     for page, text in docs.items():
         for m in _LINK.finditer(text):
-            why = _broken(page, m.group("text"), m.group("target"), anchors)
+            why = _broken(page, m.group("text"), _target(m), anchors)
             if why is not None:
-                dead.setdefault(m.group(0), why)
+                dead.setdefault(_key(m), why)
     for doc, path, text in written:
         seen: dict[str, int] = {}
         for m in _LINK.finditer(text):
             nth = seen[m.group(0)] = seen.get(m.group(0), -1) + 1
-            if m.group(0) in dead:
-                yield Finding(path, f"the link {m.group(0)} goes nowhere in the manual: {dead[m.group(0)]}",
+            if _key(m) in dead:
+                yield Finding(path, f"the link {m.group(0)} goes nowhere in the manual: {dead[_key(m)]}",
                               hint="link a page of references/ by its name as it is rendered (pr-history.md#pr-N, "
                                    "answers.md#<checklist id>, playbook.md#lane-<id>, findings.md#finding-<name>)",
                               doc=doc, at=_locate(doc, path, m.group(0), nth))

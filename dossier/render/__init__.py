@@ -4,6 +4,7 @@ from dossier.render.documents import (
     OUTPUTS,
     Annotator,
     RenderInput,
+    other_renders,
     render_documents,
     skill_dir,
     stale_documents,
@@ -11,5 +12,5 @@ from dossier.render.documents import (
     write_documents,
 )
 
-__all__ = ["OUTPUTS", "Annotator", "RenderInput", "render_documents", "skill_dir", "stale_documents",
+__all__ = ["OUTPUTS", "Annotator", "RenderInput", "other_renders", "render_documents", "skill_dir", "stale_documents",
            "unexpected_files", "write_documents"]

@@ -78,7 +78,7 @@ _UNESCAPED = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
 # GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
 _CODE_OR_HTML = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)"
-                           r"|" + _UNESCAPED + r"<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
+                           r"|" + _UNESCAPED + r"(?<!\]\()<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
                            r"(?=[A-Za-z/!?])")
 
 
@@ -91,9 +91,25 @@ _BLOCK_START = re.compile(r"^(?:(#{1,6}|>|[-+*]|\d{1,9}(?=[.)]))(?=[.)]?(?:\s|$)
 
 
 def _inline(text: str) -> str:
-    """Whitespace folded into one line; a backtick run no run of its length closes, and a `<` that would open raw
-    HTML outside code, escaped."""
-    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", _unpaired_ticks_escaped(" ".join(text.split())))
+    """Whitespace folded into one line; a backslash outside code, a backtick run no run of its length closes, and
+    a `<` that would open raw HTML outside code, escaped."""
+    text = _backslashes_shown(_unpaired_ticks_escaped(" ".join(text.split())))
+    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", text)
+
+
+#: a code span: a backtick run, up to the next run of its length
+_CODE_SPAN = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)")
+
+
+def _backslashes_shown(text: str) -> str:
+    """``text`` with each backslash outside code spans shown as written (doubled), but one that escapes a backtick:
+    card prose needs no markdown escape (what would render as markdown is escaped here), and `\\.post\\d+` or
+    `C:\\sglang` lost theirs."""
+    out, at = [], 0
+    for m in _CODE_SPAN.finditer(text):
+        out += [re.sub(r"\\(?!`)", r"\\\\", text[at:m.start()]), m[0]]
+        at = m.end()
+    return "".join(out) + re.sub(r"\\(?!`)", r"\\\\", text[at:])
 
 
 _TICKS = re.compile(r"`+")
@@ -124,10 +140,16 @@ def _escaped_at(text: str, at: int) -> bool:
     return (at - len(text[:at].rstrip("\\"))) % 2 == 1
 
 
+#: a link's text, brackets one deep inside it: "the [MTP] verify" in [the [MTP] verify](...)
+LINK_TEXT = r"(?:[^\[\]\n]|\[[^\[\]\n]*\])*"
+#: what a link's parentheses hold: its destination, bare or in <...>, spaces around it and a title after it
+#: (`(pr-history.md#pr-1 "title")`, `( page.md )`, `(<page.md#a>)`)
+LINK_DESTINATION = r"""\s*(?:<[^<>\n]*>|[^\s()<>]*)(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*"""
+
 # what a card's prose shows as written, not as markdown: code spans, link targets, autolinks and bare URLs (a link's
 # text is prose, escaped as the rest)
 _AS_WRITTEN = re.compile(r"(?<!`)" + _UNESCAPED + r"(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`)"
-                         r"|(?P<open>!?\[)(?P<text>[^\]]*)(?P<target>\]\([^)\s]*\))"
+                         r"|(?P<open>!?\[)(?P<text>" + LINK_TEXT + r")(?P<target>\]\(" + LINK_DESTINATION + r"\))"
                          r"|" + _UNESCAPED + r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|(?P<url>\bhttps?://[^\s<>\]`]+)")
 # emphasis openers and closers outside those: a `*` beside text (`2*H*K`, `a*b`), an `_` at a word's edge (`__init__`)
 _EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)|(?<!\\)~")

@@ -240,12 +240,23 @@ def _server(url: str) -> tuple[str | None, int | None]:
     return parts.hostname, parts.port
 
 
-def _repo_id(pull: dict) -> int | None:
-    """The id of the repository a PR is in (its ``base.repo.id``), or None."""
+def _base_repo(pull: dict) -> dict:
+    """The repository a PR is in, as its ``base.repo`` gives it ({} where it does not)."""
     base = pull.get("base")
     repo = base.get("repo") if isinstance(base, dict) else None
-    found = repo.get("id") if isinstance(repo, dict) else None
+    return repo if isinstance(repo, dict) else {}
+
+
+def _repo_id(pull: dict) -> int | None:
+    """The id of the repository a PR is in (its ``base.repo.id``), or None."""
+    found = _base_repo(pull).get("id")
     return found if type(found) is int and found > 0 else None
+
+
+def _repo_name(pull: dict) -> str | None:
+    """The ``owner/name`` of the repository a PR is in (its ``base.repo.full_name``), or None."""
+    name = _base_repo(pull).get("full_name")
+    return name if isinstance(name, str) and name else None
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -481,6 +492,10 @@ class GithubSource:
             files = listing.files
             if pull.number != pr:
                 raise SourceError(f"{self.host} answered #{pr} with PR number {pull.number!r}: not cached")
+            if (other := _repo_name(pull.raw_data)) is not None and other.lower() != self.repo.lower():
+                raise SourceError(f"{self.host} answered #{pr} with a PR of {other}, not of {self.repo} (a redirect "
+                                  f"to another repository; renamed? set repo in pyproject.toml's [tool.dossier]): "
+                                  "not cached")
         except StillComputing as exc:
             raise SourceError(self._still_computing(pr, exc)) from None
         except Redirected as exc:

@@ -159,6 +159,19 @@ def test_a_redirect_to_another_host_or_scheme_names_github_api_url(gh):
         source(gh).fetch(19321)
 
 
+def test_a_redirect_on_the_same_host_to_another_repositorys_pr_is_not_cached_as_ours(gh):
+    """GitHub answers a renamed repository's old path with a 301 on the same host, which the client follows: a PR of
+    another repository was cached (its title and files) under this one's name and number."""
+    files = [make_file("python/x.py", PATCH)]
+    gh.add("someone/fork", make_pull(19321, "A fork's PR", files=files), files)
+    for tail in ("", "/files"):
+        gh.fail(f"/repos/{REPO}/pulls/19321{tail}",
+                Reply(301, {}, {"Location": f"{gh.url}/repos/someone/fork/pulls/19321{tail}"}))
+    with pytest.raises(SourceError, match=r"answered #19321 with a PR of someone/fork, not of sgl-project/sglang "
+                                          r"\(a redirect to another repository; renamed\? set repo in "):
+        source(gh).fetch(19321)
+
+
 def test_file_without_patch_binary_and_rename_are_recorded(gh):
     files = [
         make_file("python/huge_table.py", None, additions=40000, deletions=12),

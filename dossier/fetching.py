@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dossier.diff import DiffError
+from dossier.evidence import patch_missing
 from dossier.files import write_failure
 from dossier.model import MAX_PR
 from dossier.project import Project
@@ -124,7 +125,11 @@ def _fetch_one(pr: int, source: Source, cache: Cache, breaker: Breaker, deadline
                 f"{source.name} sent no changed lines for {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''} "
                 f"(a file too large for its API), which the cached entry (from {held.provenance.get('source')}) holds: "
                 "kept the cached entry, whose diff proves the card; refresh it with --source git"))
-        return Outcome(pr, "fetched", entry=cache.put(pr, got.meta, got.diff_text, got.provenance))
+        unsent = sorted(patch_missing(got.meta))
+        note = (f"{source.name} sent no lines for {', '.join(unsent[:3])}{' ...' if len(unsent) > 3 else ''} (a file "
+                "too large for its API): a key fragment there stays unverified (D301); `dossier fetch --source git "
+                "--refresh` fetches them" if unsent else None)
+        return Outcome(pr, "fetched", entry=cache.put(pr, got.meta, got.diff_text, got.provenance), note=note)
     except Unreachable as exc:
         breaker.record(host, str(exc))
         return Outcome(pr, "failed", error=str(exc))
@@ -141,7 +146,7 @@ def _changed_lines_lost(cache: Cache, pr: int, meta: dict, repo: str) -> tuple[C
     """(the cached entry, the files whose changed lines it holds and a fresh fetch, ``meta``, does not): GitHub sends
     no patch for a very large file, and replacing the entry would drop its card's proof. The cache is read only for
     a fetch that lacks some patch text."""
-    missing = {f.get("filename") for f in meta.get("files") or [] if f.get("patch_missing")}
+    missing = patch_missing(meta)
     held = cache.get(pr) if missing else None
     if held is None or held.provenance.get("repo") != repo:
         return held, []

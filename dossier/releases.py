@@ -35,6 +35,7 @@ from packaging.version import InvalidVersion, Version
 from dossier.errors import DossierError, Unjudgeable
 from dossier.files import kind_of, read_bytes, running, serialized, write_failure
 from dossier.orphans import dies_with_parent
+from dossier.sources.cache import DIFF, PROVENANCE
 
 PACKAGE = "sglang"
 REPO_PREFIX = PurePosixPath("python/sglang")
@@ -163,7 +164,19 @@ def cache_dir(root: Path, override: Path | None = None, *, must_exist: bool = Fa
         why = "is not a directory" if path.exists() else "does not exist"
         raise ReleaseError(f"{named} {path} {why} (the release cache: `dossier releases sync --cache-dir PATH` "
                            "fills one)")
+    if must_exist and _holds_fetched_prs(path):  # its PR folders read as versions, "incomplete, remove them"
+        raise ReleaseError(f"{named} {path} is the PR cache `dossier fetch` fills (its folders hold {DIFF} and "
+                           f"{PROVENANCE}), not a release cache: name the folder `dossier releases sync --cache-dir` "
+                           "filled")
     return path
+
+
+def _holds_fetched_prs(folder: Path) -> bool:
+    """Whether ``folder`` is the fetch cache: a PR's folder in it holds a fetched diff and its commit record."""
+    try:
+        return any((p / PROVENANCE).is_file() and (p / DIFF).is_file() for p in folder.iterdir() if p.name.isdigit())
+    except OSError:
+        return False
 
 
 def incomplete(cache: Path) -> list[tuple[Path, str]]:

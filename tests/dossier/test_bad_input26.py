@@ -272,3 +272,31 @@ def test_a_skill_name_or_description_an_upload_refuses_is_refused(tmp_path, sett
         f.write(f"\n[tool.dossier.skill]\n{setting}\n")
     result = runner.invoke(app, ["render", "--root", str(root)])
     assert result.exit_code == 2, result.output
+
+
+def test_a_file_github_sent_no_lines_for_is_named_on_the_first_fetch(project_dir):
+    """Only a --refresh named a file GitHub sent without a patch; the first fetch cached it without a word."""
+    from tests.dossier.fake_github import FakeGitHub, make_file, make_pull
+    from tests.dossier.test_fetch_cli import PATCH, REPO, fetch
+
+    with FakeGitHub() as gh:
+        files = [make_file("python/sglang/huge.py", None, additions=5000, deletions=10), make_file("m.py", PATCH)]
+        gh.add(REPO, make_pull(100, "A large change", files=files), files)
+        result = fetch(gh, project_dir, "100")
+    assert result.exit_code == 0, result.output
+    assert ("note: #100: github sent no lines for python/sglang/huge.py (a file too large for its API): a key "
+            "fragment there stays unverified (D301)") in " ".join(result.output.split())
+
+
+def test_releases_commands_refuse_the_fetch_cache(tmp_path):
+    """`releases list --cache-dir <the fetch cache>` read each PR folder as an incomplete release, to be removed."""
+    from dossier.sources.cache import DIFF, PROVENANCE
+
+    cache = tmp_path / "cache"
+    for pr in (10233, 19321):
+        (cache / str(pr)).mkdir(parents=True)
+        (cache / str(pr) / DIFF).write_text("")
+        (cache / str(pr) / PROVENANCE).write_text("{}")
+    result = runner.invoke(app, ["releases", "list", "--cache-dir", str(cache), "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "is the PR cache `dossier fetch` fills" in " ".join(result.output.split())
+    assert "not a complete release" not in result.output

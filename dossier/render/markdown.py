@@ -102,14 +102,14 @@ _CODE_SPAN = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)")
 
 
 def _backslashes_shown(text: str) -> str:
-    """``text`` with each backslash outside code spans shown as written (doubled), but one that escapes a backtick:
-    card prose needs no markdown escape (what would render as markdown is escaped here), and `\\.post\\d+` or
-    `C:\\sglang` lost theirs."""
-    out, at = [], 0
-    for m in _CODE_SPAN.finditer(text):
-        out += [re.sub(r"\\(?!`)", r"\\\\", text[at:m.start()]), m[0]]
-        at = m.end()
-    return "".join(out) + re.sub(r"\\(?!`)", r"\\\\", text[at:])
+    """``text`` with each backslash outside code spans shown as written (doubled): card prose needs no markdown escape
+    (what would render as markdown is escaped here), and `\\.post\\d+` or `C:\\sglang` lost theirs. A run right
+    before a backtick stays as CommonMark reads it (an odd one escapes the tick, an even one lets it open a span)."""
+    return _SPAN_OR_BACKSLASHES.sub(lambda m: m[0] if m[1] else m[0] * 2, text)
+
+
+#: a code span (kept), or a whole run of backslashes that no backtick follows
+_SPAN_OR_BACKSLASHES = re.compile(_CODE_SPAN.pattern + r"|(?<!\\)\\+(?![\\`])")
 
 
 _TICKS = re.compile(r"`+")

@@ -196,4 +196,4 @@ def test_a_release_cache_named_by_mistake_calls_no_folder_of_it_a_release_to_rem
     result = runner.invoke(app, ["releases", "list", "--cache-dir", str(tmp_path), "--root", str(tmp_path)])
     warned = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
     assert warned == [f"warning: {tmp_path / '0.5.9'}: not a complete release (no release.json); `dossier releases "
-                      "sync` fills it again once it is removed"], result.stderr
+                      f"sync --cache-dir {tmp_path}` fills it again once it is removed"], result.stderr

@@ -300,3 +300,20 @@ def test_releases_commands_refuse_the_fetch_cache(tmp_path):
     result = runner.invoke(app, ["releases", "list", "--cache-dir", str(cache), "--root", str(tmp_path)])
     assert result.exit_code == 2 and "is the PR cache `dossier fetch` fills" in " ".join(result.output.split())
     assert "not a complete release" not in result.output
+
+
+def test_verify_without_record_says_the_cache_lacks_releases_the_lock_records(tmp_path, monkeypatch):
+    """A partial cache gave 73 findings ("merged on ... but the match is in no release built since") with no word
+    that the cache lacked the releases that shipped those lines; --record refused it, a plain verify did not say."""
+    import shutil as sh
+
+    from tests.dossier.test_release_evidence import released_project, verify
+
+    root, cache = released_project(tmp_path, monkeypatch)
+    assert verify(root, cache, "--record").exit_code == 1
+    sh.rmtree(cache / "0.1.0.post1")
+    result = verify(root, cache)
+    assert (f"warning: the release cache {cache} lacks 1 release(s) cards/evidence.lock records (0.1.0.post1): the "
+            "findings below date a change those releases shipped by the next release synced, or by none (`dossier "
+            f"releases sync --from 0.1.0.post1 --to 0.1.0.post1 --cache-dir {cache}` fills them)") in \
+        " ".join(result.stderr.split())

@@ -659,7 +659,7 @@ def test_verify_leaves_out_a_release_missing_a_source_and_says_so(setup):
     assert result.stderr.splitlines()[:2] == [
         f"warning: {cache / '0.1.0.post1'}: not a complete release (it holds 4 .py files, release.json records 5: one "
         "was deleted or the copy cut short, and its diffs would show changes no release made): left out of the scan, "
-        "so its changes read as the next release's; `dossier releases sync` syncs it again",
+        f"so its changes read as the next release's; `dossier releases sync --cache-dir {cache}` syncs it again",
         f"scanning {len(CARDS)} card(s) through 3 releases (0.1.0 .. 0.3.0) in {cache}"]
 
 

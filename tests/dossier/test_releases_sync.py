@@ -211,10 +211,10 @@ def test_a_release_missing_a_source_or_a_file_in_its_place_is_named_and_synced_a
     assert listed.exit_code == 0
     assert [ln for ln in listed.stderr.splitlines() if ln.startswith("warning: ")] == [
         f"warning: {cache / '0.1.0.post1'}: not a complete release (a file, not a release's folder); `dossier "
-        "releases sync` fills it again once it is removed",
+        f"releases sync --cache-dir {cache}` fills it again once it is removed",
         f"warning: {cache / '0.1.1'}: not a complete release (it holds 3 .py files, release.json records 4: one was "
-        "deleted or the copy cut short, and its diffs would show changes no release made); `dossier releases sync` "
-        "fills it again once it is removed"]
+        "deleted or the copy cut short, and its diffs would show changes no release made); `dossier releases sync "
+        f"--cache-dir {cache}` fills it again once it is removed"]
     again = sync(wheels, cache, "--from", "0.1.0", "--to", "0.1.1")
     assert again.exit_code == 0, again.output
     assert [r.version for r in releases.synced(cache)] == ["0.1.0", "0.1.0.post1", "0.1.1"]

@@ -1426,7 +1426,8 @@ def _release_diff(project: Project, card):
 
 @command()
 def findings(
-    name: Annotated[str | None, typer.Argument(help="A finding's name (its file in cards/findings/).")] = None,
+    name: Annotated[str | None, typer.Argument(parser=given_text,
+                                               help="A finding's name (its file in cards/findings/).")] = None,
     root: RootOpt = None,
 ) -> None:
     """List the findings (upstream bugs without a PR, cards/findings/), or print one. Exit 2 when NAME is not

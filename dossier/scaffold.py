@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dossier.errors import DossierError
 from dossier.files import write_atomic
+from dossier.invisible import first_hidden
 from dossier.model import STATES
 from dossier.project import Project, is_valid
 from dossier.terminal import first_control
@@ -82,6 +83,11 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
     if odd is not None:  # --title refuses one: a cached title (GitHub's text) is held to the same
         raise ScaffoldError(f"the title of #{pr} holds a control character (U+{ord(title[odd]):04X} at position "
                             f"{odd + 1}), which a terminal would act on: pass --title")
+    hidden = first_hidden(title or "")
+    if hidden is not None:  # lint D112 would refuse the card it writes
+        raise ScaffoldError(f"the title of #{pr} holds U+{ord(title[hidden]):04X} at position {hidden + 1}, a "
+                            "character a reader cannot see (lint D112 refuses it): pass --title without it")
+    title = " ".join(title.split()) if title else title  # padding, or a line GitHub's title wrapped
     state = state.strip().lower() if state else facts.get("state")  # GitHub's UI writes MERGED, Open
     if facts.get("merged_at") and state not in (None, "merged") and not merged_at:  # the day is GitHub's record
         raise ScaffoldError(f"--state {state}, but the fetch cache has #{pr} merged on {facts['merged_at']} (GitHub's "

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from dossier.cards import LANES_FILE as LANES_NAME
 from dossier.cards import YamlDoc, strings
+from dossier.invisible import first_hidden
 from dossier.lint.registry import Finding, rule
 from dossier.model import FINDING, LANES_FILE
 
@@ -121,23 +122,9 @@ def stray_file(ctx) -> Iterator[Finding]:
                       doc=YamlDoc(path=path), hint="rename or move it, or delete it if it is not a card")
 
 
-#: characters a reader cannot see or that change how the rendered manual displays: C0/C1 controls (not tab or
-#: newline), zero-width characters, bidirectional overrides and isolates, the byte-order mark; the rest of
-#: Unicode's format class (a soft hyphen, U+180E, interlinear annotation marks) is read by category below, and
-#: the blanks of other classes are named here: the Hangul fillers and Khmer inherent vowels (letters, blank on
-#: screen), the combining grapheme joiner and the variation selectors (marks that draw nothing: "pick\u034f_norm"
-#: hid a made-up name from the name checks), the braille blank (a symbol that looks like a space)
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-                     "\u115f\u1160\u3164\uffa0\u17b4\u17b5\u034f\u180b-\u180d\ufe00-\ufe0f\U000e0100-\U000e01ef"
-                     "\u2800]")
 #: an HTML character reference (&#8203;, &#x202E;, &nbsp;): markdown decodes it, so the manual would show the
 #: character it names, hidden ones too, where the card shows the reference
 _CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-
-
-#: categories no card needs: format characters (Cf), surrogates (Cs: a YAML escape such as "\\udcff" reads as
-#: one, and no UTF-8 file can hold it, so render crashed writing it) and private-use characters (Co)
-_HIDDEN_CATEGORIES = ("Cf", "Cs", "Co")
 
 
 #: fields the manual shows as written (a code span, or a title escaped for its table cell or heading): a reference
@@ -156,29 +143,13 @@ def _decoded_reference(path: str, text: str) -> re.Match | None:
     return ref if ref is not None and html.unescape(ref[0]) != ref[0] else None
 
 
-def _noncharacter(ch: str) -> bool:
-    return 0xFDD0 <= ord(ch) <= 0xFDEF or ord(ch) & 0xFFFE == 0xFFFE
-
-
-def _hidden(text: str) -> re.Match | int | None:
-    """The first hidden character's match (the named set), else the index of a format, surrogate, private-use or
-    noncharacter code point, else None."""
-    if m := _HIDDEN.search(text):
-        return m
-    if text.isascii():
-        return None
-    return next((i for i, ch in enumerate(text)
-                 if unicodedata.category(ch) in _HIDDEN_CATEGORIES or _noncharacter(ch)), None)
-
-
 @rule("D112", "text holds an invisible or control character (zero-width, bidi override, terminal escape, a "
               "surrogate, private-use or noncharacter code point), or U+FFFD where bytes were lost", scope="doc")
 def hidden_characters(doc: YamlDoc, ctx) -> Iterator[Finding]:
     if doc.read_errors or not isinstance(doc.data, dict):
         return
     for path, text in strings(doc.data):
-        if (m := _hidden(text)) is not None:
-            at = m if isinstance(m, int) else m.start()
+        if (at := first_hidden(text)) is not None:
             yield Finding(path, f"U+{ord(text[at]):04X} at character {at + 1} of the value: it hides text from a "
                                 "reader, defeats the copy and claim checks, or garbles the rendered manual",
                           hint="delete it (a card is plain text)", at=_position(doc, path, text, at, 1))

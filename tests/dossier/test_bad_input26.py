@@ -317,3 +317,20 @@ def test_verify_without_record_says_the_cache_lacks_releases_the_lock_records(tm
             "findings below date a change those releases shipped by the next release synced, or by none (`dossier "
             f"releases sync --from 0.1.0.post1 --to 0.1.0.post1 --cache-dir {cache}` fills them)") in \
         " ".join(result.stderr.split())
+
+
+def test_new_refuses_a_title_lint_would_refuse_and_folds_its_padding(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    hidden = runner.invoke(app, ["new", "99988", "--title", "x \u202e rlo", "--state", "open", "--root", str(root)])
+    assert hidden.exit_code == 2 and "holds U+202E at position 3, a character a reader cannot see" in \
+        " ".join(hidden.output.split())
+    assert not (root / "cards" / "99988.yaml").exists()
+    padded = runner.invoke(app, ["new", "99989", "--title", "  padded   title ", "--state", "open", "--root", str(root)])
+    assert padded.exit_code == 0, padded.output
+    assert 'title: "padded title"' in (root / "cards" / "99989.yaml").read_text()
+
+
+def test_findings_with_an_empty_name_is_a_usage_error(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    result = runner.invoke(app, ["findings", "", "--root", str(root)])
+    assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output

@@ -65,6 +65,8 @@ def write_failure(exc: OSError) -> str:
     where = exc.filename2 if exc.errno == errno.EISDIR and exc.filename2 else exc.filename  # a rename's target
     if where is None:
         return exc.strerror or str(exc)
+    if (staged := _TEMP.fullmatch(Path(where).name)) is not None:  # the file written, not the temp file it goes through
+        where = str(Path(where).with_name(staged["target"]))
     if isinstance(exc, FileExistsError) or exc.errno == errno.ENOTDIR:  # mkdir met a file, or a part of the path is one
         blocker = next((p for p in (Path(where), *Path(where).parents) if p.exists() and not p.is_dir()), None)
         if blocker is not None:

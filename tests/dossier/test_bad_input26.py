@@ -334,3 +334,15 @@ def test_findings_with_an_empty_name_is_a_usage_error(tmp_path):
     root = write_project(tmp_path / "p", [make_card(100)])
     result = runner.invoke(app, ["findings", "", "--root", str(root)])
     assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output
+
+
+def test_a_failed_write_names_the_file_meant_not_the_temp_file_it_goes_through():
+    """An immutable provenance.json: 'cannot write the cache entry: .../.provenance.json.15314.e6rb_e5j.tmp:
+    Operation not permitted' named a hidden staging file the user never sees."""
+    import errno
+
+    from dossier.files import write_failure
+
+    failed = PermissionError(errno.EPERM, "Operation not permitted", "/c/19321/.provenance.json.15314.e6rb_e5j.tmp",
+                             "/c/19321/provenance.json")
+    assert write_failure(failed) == "/c/19321/provenance.json: Operation not permitted"

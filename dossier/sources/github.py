@@ -471,6 +471,8 @@ class GithubSource:
         part = "the metadata"
         try:
             pull = gh.get_repo(self.repo).get_pull(pr)
+            if isinstance(body := pull.raw_data.get("data"), str) and "number" not in pull.raw_data:
+                raise self._malformed(pr, f"not JSON: the answer's body starts {body.strip()[:40]!r}")  # PyGithub's wrap
             meta = {
                 "number": pull.number,
                 "title": pull.title,

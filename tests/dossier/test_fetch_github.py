@@ -172,6 +172,16 @@ def test_a_redirect_on_the_same_host_to_another_repositorys_pr_is_not_cached_as_
         source(gh).fetch(19321)
 
 
+def test_a_metadata_answer_that_is_not_json_says_so(gh):
+    """A 200 with an HTML body (a proxy's error page) read as 'answered #19321 without a valid title, state, ...'."""
+    add_pr(gh)
+    gh.fail(f"/repos/{REPO}/pulls/19321", Reply(200, b"<html><body>Server busy</body></html>",
+                                                 {"Content-Type": "text/html"}))
+    with pytest.raises(SourceError, match=r"answered #19321 with malformed data \(not JSON: the answer's body starts "
+                                          r"'<html><body>Server busy"):
+        source(gh).fetch(19321)
+
+
 def test_file_without_patch_binary_and_rename_are_recorded(gh):
     files = [
         make_file("python/huge_table.py", None, additions=40000, deletions=12),

@@ -670,8 +670,10 @@ class GithubSource:
         when, wait = "", float("inf")  # no reset said: not waited out
         if reset.isdigit():
             at = dt.datetime.fromtimestamp(min(int(reset), 2**33), dt.UTC)
-            wait = max(0.0, int(reset) - time.time())
-            when = (f"; it resets at {at:%H:%M} UTC (in {round(wait / 60)} min)" if wait else
+            wait = max(0.0, at.timestamp() - time.time())
+            when = (f"; it resets at {at:%H:%M} UTC (in {round(wait / 60)} min)" if 0 < wait <= 86400 else
+                    f"; it resets at {at:%Y-%m-%d %H:%M} UTC, {wait / 86400:,.0f} days away (a clock or a header that "
+                    "is wrong?)" if wait else
                     f"; its reset time, {at:%Y-%m-%d %H:%M} UTC, has passed (this clock ahead of GitHub's?)")
         elif asked is not None:
             when, wait = f"; retry after {asked:.0f}s", asked

@@ -123,7 +123,9 @@ def test_rate_limit_one_line_per_pr(gh, project_dir):
     gh.rate_limit_reset = 4102444800  # 2100-01-01 00:00 UTC
     result = fetch(gh, project_dir, "100")
     assert result.exit_code == 1
-    assert "error: #100: GitHub API rate limit exhausted; it resets at 00:00 UTC (in " in result.stderr
+    # a reset days away is a wrong clock or header, not "in 38,000,000 min"
+    assert "error: #100: GitHub API rate limit exhausted; it resets at 2100-01-01 00:00 UTC, " in result.stderr
+    assert " days away (a clock or a header that is wrong?)" in " ".join(result.stderr.split())
     assert "set GITHUB_TOKEN to a personal access token" in result.stderr
 
 

@@ -573,11 +573,13 @@ class GithubSource:
                             "additions": f["additions"], "deletions": f["deletions"],
                             "patch_missing": missing, "binary": binary})
             sections.append(file_patch_to_diff(f["filename"], patch, status=status, old_path=old, binary=binary))
+        for f, section in zip(files, sections, strict=True):  # each alone: the error names the file and its line
+            try:
+                parse_diff(section)
+            except DiffError as exc:
+                raise SourceError(f"{self.host} answered #{pr} with a patch for {f['filename']} that is not a valid "
+                                  f"diff (its section's {exc}): not cached") from None
         diff_text = "".join(sections)
-        try:
-            parse_diff(diff_text)
-        except DiffError as exc:
-            raise SourceError(f"GitHub sent a patch that is not a valid diff ({exc})") from None
         meta["files"] = entries
         provenance = {"source": "github", "repo": self.repo, "api_url": self.public_url, "api_host": self.host,
                       "merge_commit_sha": meta["merge_commit_sha"],

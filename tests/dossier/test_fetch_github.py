@@ -182,6 +182,15 @@ def test_a_metadata_answer_that_is_not_json_says_so(gh):
         source(gh).fetch(19321)
 
 
+def test_a_patch_that_is_not_a_valid_diff_is_named_by_its_file(gh):
+    """'GitHub sent a patch that is not a valid diff (line 7: Hunk is shorter than expected)' named neither the file
+    nor a line the user could find: line 7 of a diff assembled from every file's patch."""
+    add_pr(gh, files=[make_file("python/ok.py", PATCH), make_file("python/short.py", "@@ -1,3 +1,3 @@\n-a\n+b")])
+    with pytest.raises(SourceError, match=r"answered #19321 with a patch for python/short.py that is not a valid diff "
+                                          r"\(its section's line \d+: "):
+        source(gh).fetch(19321)
+
+
 def test_file_without_patch_binary_and_rename_are_recorded(gh):
     files = [
         make_file("python/huge_table.py", None, additions=40000, deletions=12),
@@ -397,7 +406,8 @@ def test_an_hourly_reset_beyond_any_date_is_reported_not_a_crash(gh):
     add_pr(gh)
     gh.fail(f"/repos/{REPO}/pulls/19321", Reply(403, {"message": "API rate limit exceeded"}, {
         "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999999"}))
-    with pytest.raises(SourceError, match=r"^GitHub API rate limit exhausted; it resets at \d\d:\d\d UTC .*: set "
+    with pytest.raises(SourceError, match=r"^GitHub API rate limit exhausted; it resets at \d{4}-\d\d-\d\d \d\d:\d\d "
+                                          r"UTC, [\d,]+ days away \(a clock or a header that is wrong\?\): set "
                                           r"GITHUB_TOKEN.*; not waited out: "):
         source(gh, wait=60).fetch(19321)
 

@@ -156,6 +156,23 @@ def factory_names_module() -> str:
 FACTORY_NAMES = "srt/layers/factory_names.py"
 
 
+def record_installed(pkg: Path) -> Path:
+    """pip's RECORD for the package at ``pkg`` (as :func:`sglang_package` makes it): every .py file with its sha256
+    and size, in ``sglang-9.9.9.dist-info/`` beside it; returns the RECORD."""
+    import base64
+    import hashlib
+
+    info = pkg.parent / "sglang-9.9.9.dist-info"
+    info.mkdir()
+    rows = []
+    for path in sorted(pkg.rglob("*.py")):
+        data = path.read_bytes()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append(f"sglang/{path.relative_to(pkg).as_posix()},sha256={digest},{len(data)}\n")
+    (info / "RECORD").write_text("".join(rows) + "sglang-9.9.9.dist-info/RECORD,,\n")
+    return info / "RECORD"
+
+
 def sglang_package(root: Path, files: dict[str, str]) -> Path:
     """An installed-looking ``sglang`` package (version 9.9.9) under ``root`` holding ``files`` (path -> text) and the
     factory cards' code names (:data:`FACTORY_NAMES`)."""

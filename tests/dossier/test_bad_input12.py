@@ -313,22 +313,12 @@ def test_an_installed_sglang_file_cut_short_is_refused_by_name_against_pips_reco
     """drift, lint and for-version read today's installed SGLang: a module cut short there (still Python) gave
     current cards a 'missing' verdict. pip's RECORD holds each file's size and sha256; a file read that differs
     stops the command, naming it and the reinstall."""
-    import base64
-    import hashlib
-
     from dossier.releases import DamagedSource
     from dossier.source_tree import SourceTree
-    from tests.dossier.factories import sglang_package
+    from tests.dossier.factories import record_installed, sglang_package
 
     pkg = sglang_package(tmp_path / "site", {"srt/model.py": MODULE})
-    info = tmp_path / "site" / "sglang-9.9.9.dist-info"
-    info.mkdir()
-    rows = []
-    for path in sorted(pkg.rglob("*.py")):
-        data = path.read_bytes()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        rows.append(f"sglang/{path.relative_to(pkg).as_posix()},sha256={digest},{len(data)}\n")
-    (info / "RECORD").write_text("".join(rows) + "sglang-9.9.9.dist-info/RECORD,,\n")
+    info = record_installed(pkg).parent
     assert SourceTree.at(pkg).text("python/sglang/srt/model.py") == MODULE
     (pkg / "srt" / "model.py").write_text(MODULE[:MODULE.index("def fused_split")])
     with pytest.raises(DamagedSource, match=rf"^SGLang package: {pkg}/srt/model.py is \d+ bytes where {info}/RECORD "

@@ -4,8 +4,6 @@ with "no bugs" and would overwrite drift.lock, a pre-release build recorded as t
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -17,7 +15,7 @@ from typer.testing import CliRunner
 from dossier.cli import app
 from dossier.releases import DamagedSource
 from dossier.source_tree import SourceTree, looks_partial
-from tests.dossier.factories import make_card, sglang_package, write_project
+from tests.dossier.factories import make_card, record_installed, sglang_package, write_project
 
 REAL = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -27,14 +25,7 @@ MODULE = "class Model:\n    def forward(self, x):\n        return x\n"
 def _installed(site: Path) -> Path:
     """An installed-looking sglang 9.9.9 whose dist-info RECORD lists every .py file with its size and hash."""
     pkg = sglang_package(site, {"srt/model.py": MODULE})
-    info = site / "sglang-9.9.9.dist-info"
-    info.mkdir()
-    rows = []
-    for path in sorted(pkg.rglob("*.py")):
-        data = path.read_bytes()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        rows.append(f"sglang/{path.relative_to(pkg).as_posix()},sha256={digest},{len(data)}\n")
-    (info / "RECORD").write_text("".join(rows) + "sglang-9.9.9.dist-info/RECORD,,\n")
+    record_installed(pkg)
     return pkg
 
 

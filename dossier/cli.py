@@ -324,7 +324,8 @@ def _project(root: Path | None, paths: list[Path] | None = None) -> Project:
 def fetch(
     prs: Annotated[list[int] | None, pr_argument("PR numbers to fetch (19321 or #19321).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Fetch every card's own PR and the PRs its superseded_by "
-                                                     "names (not PRs its prose cites: name those).")] = False,
+                                                     "names (not PRs its prose cites: name those); a card with no "
+                                                     "PR number to read is named in a warning.")] = False,
     repo: Annotated[str | None, typer.Option(
         parser=given_text, help="OWNER/NAME (default: [tool.dossier] repo).")] = None,
     source: Annotated[str, typer.Option(metavar="<github|git>", help="github or git.")] = "github",
@@ -1109,7 +1110,8 @@ def for_version(
 
     Exit 0 with the answer (an exposed bug is an answer, not a failure), 2 when cards/evidence.lock holds no
     release evidence, the version is not a version number or is newer than every release scanned (nothing
-    vouches for it), or the release cache named does not exist.
+    vouches for it), the release cache named does not exist, or the version's sources lack the files of most
+    changes it has (a partial tree, a stub package: its bug list would be empty for want of files).
     """
     from dossier import for_version as fv
     from dossier import releases as rl

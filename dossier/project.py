@@ -154,6 +154,11 @@ class Project:
             if p.is_dir() and p != cards_dir and not (card_paths([p]) or finding_paths([p])
                                                       or (p / LANES_FILE).is_file()):
                 raise ProjectError(f"{p} holds no card (<pr>.yaml), finding or {LANES_FILE}: nothing to lint")
+        # a folder outside cards/ without a lanes file of its own holds drafts: each is judged as a draft file is
+        # (a card set of its own would be held to the project's lanes and cover, every card it lacks an error)
+        paths = [q for p in paths for q in (sorted({*card_paths([p]), *finding_paths([p])}) if p.is_dir() and
+                                            not p.is_relative_to(cards_dir) and not (p / LANES_FILE).is_file()
+                                            and cards_dir.is_dir() else [p])]
         project = cls(root=root, config=read_config(root))
         # files and folders inside cards/, and card files outside it (a draft), are judged against the project
         judged = [p for p in paths if p.is_relative_to(cards_dir) or named_file(p)]

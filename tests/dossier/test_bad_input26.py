@@ -337,3 +337,27 @@ def test_a_failed_write_names_the_file_meant_not_the_temp_file_it_goes_through()
     failed = PermissionError(errno.EPERM, "Operation not permitted", "/c/19321/.provenance.json.15314.e6rb_e5j.tmp",
                              "/c/19321/provenance.json")
     assert write_failure(failed) == "/c/19321/provenance.json: Operation not permitted"
+
+
+def test_linting_named_cards_reports_a_lock_it_cannot_read(tmp_path):
+    """`lint cards/100.yaml` with a merge conflict in evidence.lock exited 0 (its D311 is on the lock, not the named
+    card), while render refused; the card's D301 then blamed a missing entry the lock holds."""
+    root = write_project(tmp_path / "p", [make_card(100), make_card(101)])
+    assert runner.invoke(app, ["lint", "--root", str(root), str(root / "cards" / "100.yaml")]).exit_code == 0
+    with (root / "cards" / "evidence.lock").open("a") as f:
+        f.write("<<<<<<< HEAD\n")
+    result = runner.invoke(app, ["lint", "--root", str(root), str(root / "cards" / "100.yaml")])
+    assert result.exit_code == 1 and "cards/evidence.lock:" in result.output and " D311 " in result.output
+
+
+def test_a_folder_of_drafts_is_judged_as_its_draft_files_are(tmp_path):
+    """`lint ../drafts/` took the folder for the whole card set: its card 'cited #21019, which has no card' and the
+    project's lanes.yaml and cover gave 732 errors, where `lint ../drafts/19321.yaml` gave none."""
+    root = _real_cards(tmp_path)
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    shutil.copy(root / "cards" / "19321.yaml", drafts / "19321.yaml")
+    alone = runner.invoke(app, ["lint", "--root", str(root), "--select", "D5", str(drafts / "19321.yaml")])
+    folder = runner.invoke(app, ["lint", "--root", str(root), "--select", "D5", str(drafts)])
+    assert "cards/lanes.yaml" not in folder.output and "D510" not in folder.output, folder.output
+    assert folder.exit_code == alone.exit_code and folder.output.splitlines()[-1] == alone.output.splitlines()[-1]

@@ -789,13 +789,15 @@ def drift(
     if record and (why := dr.partial_tree(tree, results)):
         fail(why)
     absent = dr.absent_files(project.cards, tree)
-    stale, unreadable = [], False
+    stale, unreadable = [], None
     if not record:
         try:
             stale = dr.unrecorded(project.root, results, tree, absent)
         except LockError as exc:
-            unreadable = _not_compared(exc, "its drift notes", "dossier drift --record")
-    print(dr.format_json(results, tree, stale) if fmt is TextJson.json else visible(dr.format_text(results, tree)))
+            _not_compared(exc, "its drift notes", "dossier drift --record")
+            unreadable = one_line(str(exc))
+    print(dr.format_json(results, tree, stale, unreadable) if fmt is TextJson.json
+          else visible(dr.format_text(results, tree)))
     if record:
         dr.write_lock(project.root, results, tree, absent)
         err.print(f"wrote {dr.DRIFT_LOCK}")
@@ -826,7 +828,8 @@ ReleasesDirOpt = Annotated[Path | None, path_option(
 
 @command("sync", group=releases_app)
 def releases_sync(
-    from_: Annotated[str, typer.Option("--from", help="First version (inclusive).")] = "0.5.2",
+    from_: Annotated[str, typer.Option("--from", help="First version (inclusive; the default is the release line "
+                                                      "before Qwen3-Next came, as cards/evidence.lock records it).")] = "0.5.1",
     to: Annotated[str | None, typer.Option("--to", help="Last version (inclusive; default: the newest).")] = None,
     cache_dir: ReleasesDirOpt = None,
     index_url: Annotated[str | None, typer.Option(
@@ -1269,9 +1272,9 @@ def regress(
         fail(f"--device must be one of {', '.join(rg.DEVICES)}, got {device!r}")
     if prs and all_:
         fail("name PRs or pass --all, not both: with PRs named, --all would be ignored")
-    if list_:
-        ignored_with("--list", "prints the jobs as a CI matrix and exits, running none", "results", "bench_json",
-                     "fmt", "junit")
+    if list_:  # --format json asks for what --list prints; text does not
+        ignored_with("--list", "prints the jobs as a CI matrix (JSON) and exits, running none", "results",
+                     "bench_json", "junit", *(("fmt",) if fmt is TextJson.text else ()))
     project = _project(root)
     jobs = rg.jobs_for(project.cards)
     if prs:

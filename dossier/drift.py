@@ -179,9 +179,10 @@ def format_text(results: list[DriftResult], tree: SourceTree) -> str:
     return "\n".join(rows)
 
 
-def format_json(results: list[DriftResult], tree: SourceTree, unrecorded: Iterable[str] = ()) -> str:
+def format_json(results: list[DriftResult], tree: SourceTree, unrecorded: Iterable[str] = (),
+                lock_error: str | None = None) -> str:
     """The run as JSON; ``unrecorded``: what cards/drift.lock records otherwise for this version (:func:`unrecorded`),
-    which also makes the run exit 1."""
+    ``lock_error``: why the lock could not be read, so nothing was compared; either makes the run exit 1."""
     data = {
         "sglang": {
             "version": tree.version,
@@ -190,6 +191,7 @@ def format_json(results: list[DriftResult], tree: SourceTree, unrecorded: Iterab
         },
         "cards": [{**r.to_data(), "note": r.note, "problem": r.problem} for r in results],
         "lock_records_otherwise": list(unrecorded),
+        "lock_error": lock_error,
     }
     return dumps(data, indent=2)
 

@@ -46,8 +46,9 @@ RECORD = "release.json"
 INDEX = "files.json"
 #: the key of release.json holding the sha256 of files.json
 INDEX_SHA = "files_json_sha256"
-#: the first release with Qwen3-Next
-FIRST = "0.5.2"
+#: the first release a sync takes by default: the last line before Qwen3-Next came (0.5.2), so its release diff shows
+#: the model arriving, as cards/evidence.lock records it (from 0.5.1)
+FIRST = "0.5.1"
 #: where a wheel is platform-specific, resolve it as on the machines SGLang serves from
 PIN = ("--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux_2_34_x86_64")
 _UNREACHABLE = re.compile(

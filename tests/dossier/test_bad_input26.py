@@ -361,3 +361,23 @@ def test_a_folder_of_drafts_is_judged_as_its_draft_files_are(tmp_path):
     folder = runner.invoke(app, ["lint", "--root", str(root), "--select", "D5", str(drafts)])
     assert "cards/lanes.yaml" not in folder.output and "D510" not in folder.output, folder.output
     assert folder.exit_code == alone.exit_code and folder.output.splitlines()[-1] == alone.output.splitlines()[-1]
+
+
+def test_regress_list_takes_format_json_which_is_what_it_prints(tmp_path):
+    import json
+
+    result = runner.invoke(app, ["regress", "--list", "--format", "json", "--root", str(REAL)])
+    assert result.exit_code == 0 and "include" in json.loads(result.stdout)
+
+
+def test_drift_json_says_why_a_lock_it_could_not_read_made_it_fail(tmp_path):
+    """`drift --format json` exited 1 over a merge conflict in drift.lock with JSON a clean run would print."""
+    import json
+
+    root = _real_cards(tmp_path)
+    ok = runner.invoke(app, ["drift", "--format", "json", "--root", str(root)])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["lock_error"] is None
+    with (root / "cards" / "drift.lock").open("a") as f:
+        f.write("<<<<<<< HEAD\n")
+    bad = runner.invoke(app, ["drift", "--format", "json", "--root", str(root)])
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["lock_error"].startswith("cards/drift.lock: ")

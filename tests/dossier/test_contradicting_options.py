@@ -27,8 +27,11 @@ CASES = {
     "regress-prs-all": (["regress", "100", "--all", "--device", "cpu"],
                         "name PRs or pass --all, not both: with PRs named, --all would be ignored"),
     "regress-list-results": (["regress", "--list", "--results", "out"],
-                             "--list prints the jobs as a CI matrix and exits, running none: --results would be "
-                             "ignored"),
+                             "--list prints the jobs as a CI matrix (JSON) and exits, running none: --results would "
+                             "be ignored"),
+    "regress-list-text": (["regress", "--list", "--format", "text"],
+                          "--list prints the jobs as a CI matrix (JSON) and exits, running none: --format would be "
+                          "ignored"),
     "show-context": (["show", "100", "--context", "9"],
                      "without --diff the card alone is printed: --context would be ignored"),
     "fetch-git-repo": (["fetch", "100", "--git-repo", "."],

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -273,17 +274,26 @@ def tests_from_report(jobs: list[Job], path: Path, root: Path, device: str = "cp
     return out
 
 
+#: how far ahead of this clock a report's start may be (two clocks of one machine, a file system's rounding)
+FUTURE_SLACK_S = 300
+
+
 def _foreign(suites: list[ET.Element], path: Path, jobs: list[Job], root: Path) -> str:
     """Why a JUnit report cannot stand for a run of the jobs' tests here and now ("" when it can): pytest wrote it on
     another machine (its ``hostname``), or its run began (``timestamp``; without one, when the file was written)
     before a Python file under the top folders of the jobs' tests and references last changed."""
     hosts = {s.get("hostname") for s in suites} - {None}
+    if not hosts:  # pytest names the machine in every report it writes
+        return "it names no machine (no hostname): pytest writes one, so this report was not written by a pytest run"
     if hosts - {platform.node()}:
         return f"written on {', '.join(sorted(hosts))}, not on this machine ({platform.node()})"
     try:
         began = min(dt.datetime.fromisoformat(s.get("timestamp")).timestamp() for s in suites if s.get("timestamp"))
     except ValueError:
         began = path.stat().st_mtime
+    if began > time.time() + FUTURE_SLACK_S:
+        return (f"its run began {dt.datetime.fromtimestamp(began).isoformat(timespec='seconds')}, which has not come "
+                "yet (a clock that is wrong, or an edited report)")
     tops = {n.partition("::")[0].split("/")[0] for job in jobs for n in job.tests}
     tops |= {job.reference.split(".")[0] for job in jobs}
     files = [f for top in sorted(tops) for f in ([root / f"{top}.py"] if (root / f"{top}.py").is_file()

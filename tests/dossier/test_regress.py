@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import platform
 import re
 import subprocess
 from pathlib import Path
@@ -642,11 +643,12 @@ REPORT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="p
 </testsuite></testsuites>"""
 
 
-def _junit(tmp_path, suite="", other=""):
-    """A project whose test_other fails when run, a JUnit report of it, and regress on that report."""
+def _junit(tmp_path, suite=None, other=""):
+    """A project whose test_other fails when run, a JUnit report of it (written on this machine, as pytest names it,
+    unless ``suite`` says otherwise), and regress on that report."""
     root = _project(tmp_path, outcome="False")
     report = tmp_path / "junit.xml"
-    report.write_text(REPORT.format(suite=suite, other=other))
+    report.write_text(REPORT.format(suite=f' hostname="{platform.node()}"' if suite is None else suite, other=other))
 
     def regress(*args):
         return runner.invoke(app, ["regress", *(args or ["100", "--device", "cpu"]), "--junit", str(report),
@@ -714,9 +716,8 @@ def test_junit_on_cuda_takes_a_gpu_run_and_refuses_a_gpu_test_skipped_for_want_o
 
 def test_junit_refuses_a_stale_or_foreign_report(tmp_path):
     """A report is refused (exit 2, before any result is written) when pytest wrote it on another machine, when its run
-    began before a test or reference file last changed, or when it holds none of the cards' tests."""
-    import platform
-
+    began before a test or reference file last changed, or later than now, names no machine, or holds none of the
+    cards' tests."""
     _, report, regress = _junit(tmp_path, suite=' hostname="elsewhere"')
     assert "written on elsewhere, not on this machine" in " ".join(regress().output.split())
 
@@ -729,12 +730,19 @@ def test_junit_refuses_a_stale_or_foreign_report(tmp_path):
     os.utime(root / "fakeref.py", (began.timestamp() + 1,) * 2)  # the reference changed after the run began
     result = regress()
     assert result.exit_code == 2 and "before fakeref.py last changed" in " ".join(result.output.split())
-    report.write_text(REPORT.format(suite="", other=""))  # no timestamp: when the report was written
+    # no timestamp: when the report was written
+    report.write_text(REPORT.format(suite=f' hostname="{platform.node()}"', other=""))
     os.utime(report, (began.timestamp(),) * 2)
     assert "before fakeref.py last changed" in " ".join(regress().output.split())
+    report.write_text(REPORT.format(suite="", other=""))  # no machine named: no pytest run wrote it
+    assert "it names no machine (no hostname)" in " ".join(regress().output.split())
+    ahead = (began + dt.timedelta(days=365)).isoformat()  # a run that has not begun yet
+    report.write_text(REPORT.format(suite=f' hostname="{platform.node()}" timestamp="{ahead}"', other=""))
+    assert "which has not come yet" in " ".join(regress().output.split())
 
     root, report, regress = _junit(tmp_path / "other")
-    report.write_text(REPORT.format(suite="", other="").replace("tests_fake.test_ok", "elsewhere.test_ok"))
+    report.write_text(REPORT.format(suite=f' hostname="{platform.node()}"', other="").replace("tests_fake.test_ok",
+                                                                                          "elsewhere.test_ok"))
     result = regress()
     assert result.exit_code == 2 and "holds none of the 1 test(s) the jobs name" in " ".join(result.output.split())
     assert not (root / ".dossier" / "results").exists()

@@ -154,11 +154,9 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
         if problem:
             doc.read_errors.append(("D102", f"malformed YAML: {problem[0]}", *problem[1]))
             return doc
-        _record_positions(node, "", doc, set())
+        _record_positions(node, "", doc, set(), text.splitlines())
         if not cut and (cut_text := _ends_mid_sentence(node)):
             doc.read_errors.append(("D100", cut_text[0], *cut_text[1]))
-        cuts = sorted(_cut_by_comments(node, text.splitlines()), key=lambda cut: cut[1])
-        doc.read_errors.extend(("D102", why, *where) for why, where in cuts)
         doc.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -252,29 +250,19 @@ def _ends_mid_sentence(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:
             "the text with a full stop if it is whole"), (line, 1)
 
 
-def _cut_by_comments(root: yaml.Node, lines: list[str]) -> Iterator[tuple[str, tuple[int, int]]]:
+def _cut_by_comment(node: yaml.ScalarNode, lines: list[str]) -> tuple[str, int, int] | None:
     """Why and where unquoted text of several words is cut by a comment: in a plain scalar `` #`` starts a YAML
     comment, so "the same score #10466 reported" reads as "the same score" and the rest never reaches the manual.
     A comment after one word (``lane: gdn-kernels  # ...``) or after quoted text is a comment as meant."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            stack.extend(v for pair in node.value for v in pair)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif node.style in (None, "") and " " in node.value.strip():
-            end = node.end_mark
-            rest = lines[end.line][end.column:] if end.line < len(lines) else ""
-            if m := re.match(r"[ \t]+#", rest):
-                dropped = rest[m.end() - 1:].strip()
-                yield (f"unquoted text is cut by a comment: YAML reads ' #' as its start, so {dropped[:40]!r} is "
-                       "dropped from the text; quote the whole text (\"...\"), or put a comment on a line of its "
-                       "own", (end.line + 1, end.column + m.end()))
+    if node.style not in (None, "") or " " not in node.value.strip():
+        return None
+    end = node.end_mark
+    rest = lines[end.line][end.column:] if end.line < len(lines) else ""
+    if not (m := re.match(r"[ \t]+#", rest)):
+        return None
+    return (f"unquoted text is cut by a comment: YAML reads ' #' as its start, so {rest[m.end() - 1:].strip()[:40]!r} "
+            "is dropped from the text; quote the whole text (\"...\"), or put a comment on a line of its own",
+            end.line + 1, end.column + m.end())
 
 
 def _alias_problem(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:
@@ -334,11 +322,15 @@ def too_deep(text: str) -> tuple[int, int] | None:
     return None
 
 
-def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[int]) -> None:
+def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[int], lines: list[str]) -> None:
+    """Each value's position in ``doc``, and what YAML reads otherwise than the file shows (a duplicate key, a merge
+    key, text a comment cuts: ``lines`` are the file's) as read errors."""
     doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if id(node) in seen_nodes:  # an alias: its positions are those of the anchor (also stops alias loops)
         return
     seen_nodes.add(id(node))
+    if isinstance(node, yaml.ScalarNode) and (cut := _cut_by_comment(node, lines)) is not None:
+        doc.read_errors.append(("D102", *cut))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -354,13 +346,13 @@ def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[
                 doc.read_errors.append(("D108", f"duplicate key {key!r}: name each field once (the file is "
                                         "not used until it does)", line, col))
             seen.add(key)
-            _record_positions(value_node, child, doc, seen_nodes)
+            _record_positions(value_node, child, doc, seen_nodes, lines)
             # a diagnostic about a key points at the key, not at its value
             doc.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             doc.positions[child + "#value"] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_positions(item, f"{path}[{i}]", doc, seen_nodes)
+            _record_positions(item, f"{path}[{i}]", doc, seen_nodes, lines)
 
 
 def strings(data: object, path: str = "") -> Iterator[tuple[str, str]]:

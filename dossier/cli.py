@@ -1191,7 +1191,7 @@ def _scan_lacks_recorded(rl, rv, root: Path, found: list, named: Path | None) ->
         recorded = rv.read_release_lock(root).built
     except LockError:
         return
-    missing = rl.ordered(set(recorded) - {r.version for r in found})
+    missing = rl.unsynced(recorded, [r.version for r in found])
     if missing:
         err.print(f"warning: {rl.lacks(missing, rv.LOCK_FILE, named)}: the findings below date a change those "
                   f"releases shipped by the next release synced, or by none (`{rl.sync_command(named, missing[0], missing[-1])}` "

@@ -256,11 +256,16 @@ def would_drop(recorded: Iterable[str], versions: Iterable[str], lock: str, cach
     """Why recording ``lock`` from ``versions`` (the synced releases of ``cache``, None: the default one) would lose
     history: it records a release they lack (a partial sync, another machine's cache); None when they cover every
     release it records."""
-    missing = ordered(set(recorded) - set(versions))
+    missing = unsynced(recorded, versions)
     if not missing:
         return None
     return (f"{lacks(missing, lock, cache)}: recording from it would drop their history; sync them first "
             f"(`{sync_command(cache, missing[0], missing[-1])}`)")
+
+
+def unsynced(recorded: Iterable[str], versions: Iterable[str]) -> list[str]:
+    """The releases a lock records (``recorded``) that the synced ``versions`` lack, oldest first."""
+    return ordered(set(recorded) - set(versions))
 
 
 def lacks(missing: list[str], lock: str, cache: Path | None = None) -> str:

@@ -10,14 +10,13 @@ from dossier.cards import strings
 from dossier.lint.claims import _locate
 from dossier.lint.registry import Finding, rule
 from dossier.project import is_valid
-from dossier.render.markdown import LINK_TEXT
+from dossier.render.markdown import LINK_DESTINATION, LINK_TEXT
 
-#: a markdown link to a page of the manual: [text](page.md#anchor), [text](#anchor), in each form CommonMark reads
-#: (a title after the target, the target in <...>, spaces inside the parentheses, [brackets] in the text); not an
-#: image, not a URL
-_LINK = re.compile(r"(?<![!\\])\[(?P<text>" + LINK_TEXT + r")\]\(\s*(?:<(?P<angle>(?![a-z][a-z0-9+.-]*:)[^<>\n]*)>|"
-                   r"(?P<target>(?![a-z][a-z0-9+.-]*:)[^\s()<>]*))"
-                   r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*\)""", re.IGNORECASE)
+#: a markdown link, in each form CommonMark reads (a title after the target, the target in <...>, spaces inside the
+#: parentheses, [brackets] in the text); not an image
+_LINK = re.compile(r"(?<![!\\])\[(?P<text>" + LINK_TEXT + r")\]\((?P<dest>" + LINK_DESTINATION + r")\)")
+#: a target that is a URL (a scheme), not a page of the manual
+_URL = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
 _HEADING = re.compile(r"^#{1,6} +(.+?) *#*$", re.MULTILINE)
 #: link text that names one PR: "#21019", "PR 21019"
@@ -25,8 +24,14 @@ _PR_TEXT = re.compile(r"(?:#|\bPR )(\d+)", re.IGNORECASE)
 
 
 def _target(link: re.Match) -> str:
-    """Where a :data:`_LINK` match leads, its <...> taken off."""
-    return link["angle"] if link["angle"] is not None else link["target"]
+    """Where a :data:`_LINK` match leads: its destination, <...> and a title taken off."""
+    dest = link["dest"].strip()
+    return dest[1:dest.index(">")] if dest.startswith("<") else (dest.split() or [""])[0]
+
+
+def _links(text: str) -> Iterator[re.Match]:
+    """The links of ``text`` to a page of the manual (:data:`_LINK`, URLs left out)."""
+    return (m for m in _LINK.finditer(text) if not _URL.match(_target(m)))
 
 
 def _key(link: re.Match) -> tuple[str, str]:
@@ -92,13 +97,13 @@ def dead_manual_links(ctx) -> Iterator[Finding]:
     anchors = _anchors(docs)
     dead: dict[tuple[str, str], str] = {}  # (text, target) -> why, for every link of the pages that goes nowhere
     for page, text in docs.items():
-        for m in _LINK.finditer(text):
+        for m in _links(text):
             why = _broken(page, m.group("text"), _target(m), anchors)
             if why is not None:
                 dead.setdefault(_key(m), why)
     for doc, path, text in written:
         seen: dict[str, int] = {}
-        for m in _LINK.finditer(text):
+        for m in _links(text):
             nth = seen[m.group(0)] = seen.get(m.group(0), -1) + 1
             if _key(m) in dead:
                 yield Finding(path, f"the link {m.group(0)} goes nowhere in the manual: {dead[_key(m)]}",

@@ -75,11 +75,12 @@ def code_cell(text: object) -> str:
 
 # not escaped: no backslash before, or an escaped one (`C:\\` then a code span: the backtick opens it)
 _UNESCAPED = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
+#: a code span: a backtick run, up to the next run of its length
+_CODE_SPAN = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)")
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
 # GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
-_CODE_OR_HTML = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)"
-                           r"|" + _UNESCAPED + r"(?<!\]\()<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)"
-                           r"(?=[A-Za-z/!?])")
+_CODE_OR_HTML = re.compile(_CODE_SPAN.pattern + r"|" + _UNESCAPED
+                           + r"(?<!\]\()<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)(?=[A-Za-z/!?])")
 
 
 # what opens a block when it starts a list item (a heading, a quote, a nested list, a rule, a fence, a link
@@ -95,10 +96,6 @@ def _inline(text: str) -> str:
     a `<` that would open raw HTML outside code, escaped."""
     text = _backslashes_shown(_unpaired_ticks_escaped(" ".join(text.split())))
     return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", text)
-
-
-#: a code span: a backtick run, up to the next run of its length
-_CODE_SPAN = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)")
 
 
 def _backslashes_shown(text: str) -> str:

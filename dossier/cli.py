@@ -942,10 +942,13 @@ def releases_verify(
     """Follow every card's key fragment through the synced releases: the release diff that added it
     (or removed it), shipped-in / removed-in, and the date and fragment findings lint reports (D312-D315).
 
+    Also, for the files references/by-file.md lists: the releases that changed each, and where each file the last
+    release lacks went (the file its deleting release added that is most alike, at least half; a lead, not proof).
+
     A release diff holds every change merged between two releases: it bounds when a line landed, it is not
     the PR's own diff. Exit 1 when a card has a finding, or when cards/evidence.lock records the same releases
-    otherwise than this scan finds (the PRs are named; --record writes this scan) or cannot be read, 2 when no
-    release is synced.
+    otherwise than this scan finds (the PRs and files are named; --record writes this scan) or cannot be read, 2
+    when no release is synced.
     """
     from dossier import release_evidence as rv
     from dossier import releases as rl
@@ -983,7 +986,7 @@ def releases_verify(
         else:
             lock = rv.ReleaseLock({t.version: t.built or "" for t in trees},
                                   rv.scan(project.cards, trees, today(), on_release=progress),
-                                  rv.file_changes(listed, trees))
+                                  rv.file_changes(listed, trees), rv.moves(listed, trees))
     dates = rv.merge_dates(project.cards)
     problems = 0
     for card in project.cards:
@@ -1015,7 +1018,7 @@ def releases_verify(
         err.print(f"{rv.LOCK_FILE} records these releases otherwise for {first_few([f'#{pr}' for pr in stale], 8)}: "
                   "the manual shows the lock, not this scan; `dossier releases verify --record` records this scan")
     if files:
-        err.print(f"{rv.LOCK_FILE} records other releases of change for {first_few(files, 4)} (by-file.md shows the "
+        err.print(f"{rv.LOCK_FILE} records other releases of change or moves for {first_few(files, 4)} (by-file.md shows the "
                   "lock's); `dossier releases verify --record` records this scan", markup=False)
     raise typer.Exit(1 if problems or stale or files or unreadable else 0)
 

@@ -57,7 +57,7 @@ def releases(project: Project) -> dict | None:
     touched = {c.pr: {e.new.version for e in (v.shipped or v.evidence, None if c.status == "current" else v.removed)
                       if e} for c in project.cards if c.state == "merged" and (v := lock.verdict(c, dates)) is not None}
     return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
-            "files": lock.files, "touched": touched}
+            "files": lock.files, "moved": lock.moved, "touched": touched}
 
 
 def by_file_paths(project: Project) -> tuple[list[str], str | None]:

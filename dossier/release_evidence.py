@@ -36,6 +36,7 @@ from dossier.evidence import (
     lock_section,
     write_section,
 )
+from dossier.file_moves import ALIKE, Move, moves
 from dossier.files import serialized
 from dossier.locks import check_keys, check_pr_keys
 from dossier.model import Card, KeyFragment
@@ -478,6 +479,8 @@ class ReleaseLock:
     cards: dict[int, History]
     #: each SGLang file by-file.md lists -> the releases that changed it (file_changes); None: never recorded
     files: dict[str, tuple[str, ...]] | None = None
+    #: each of those the last release lacks -> where its lines went (file_moves.moves); None: never recorded
+    moved: dict[str, tuple[Move, ...]] | None = None
 
     def verdict(self, card: Card, merged_dates: dict[int, dt.date] | None = None) -> Verdict | None:
         """The card's release verdict; None when it has no history or one for an earlier key fragment.
@@ -510,8 +513,9 @@ def unrecorded(root: Path, lock: ReleaseLock) -> tuple[list[int], list[str]]:
     kept = {pr for pr in held.cards if pr not in lock.cards and (root / "cards" / f"{pr}.yaml").is_file()}
     prs = [pr for pr in sorted((set(held.cards) | set(lock.cards)) - kept)
            if undated(held.cards.get(pr)) != undated(lock.cards.get(pr))]
-    recorded, read = held.files or {}, lock.files or {}
-    return prs, sorted(p for p in set(recorded) | set(read) if recorded.get(p) != read.get(p))
+    differ = {p for held_paths, read_paths in ((held.files or {}, lock.files or {}), (held.moved or {}, lock.moved or {}))
+              for p in set(held_paths) | set(read_paths) if held_paths.get(p) != read_paths.get(p)}
+    return prs, sorted(differ)
 
 
 def merge_dates(cards: Iterable[Card]) -> dict[int, dt.date]:
@@ -526,7 +530,7 @@ def read_release_lock(root: Path) -> ReleaseLock:
         return ReleaseLock({}, {})
     fix = "run `dossier releases verify --record`"
     try:
-        check_keys(data, ("built", "cards", "files"), f"{LOCK_FILE}: releases", fix)
+        check_keys(data, ("built", "cards", "files", "moved"), f"{LOCK_FILE}: releases", fix)
         built = {str(v): str(d) for v, d in data["built"]}
         versions = [v for v, _ in data["built"]]
         if any(not isinstance(v, str) for v in versions) or ordered(versions) != versions or len(built) != len(versions):
@@ -546,12 +550,13 @@ def read_release_lock(root: Path) -> ReleaseLock:
             if why := _history_fault(h, built):  # read as written, the card lost or moved its release lines
                 raise LockError(f"{LOCK_FILE}: releases: #{pr}: {why} (edited by hand, or a merge?); {fix}")
         files = _files(data.get("files"), versions, fix)
+        moved = _moved(data.get("moved"), versions, fix)
     except LockError:
         raise
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise LockError(f"{LOCK_FILE}: releases section is malformed ({type(exc).__name__}: {exc}); "
                         "run `dossier releases verify --record`") from None
-    return ReleaseLock(built, cards, files)
+    return ReleaseLock(built, cards, files, moved)
 
 
 def _files(data: object, versions: list[str], fix: str) -> dict[str, tuple[str, ...]] | None:
@@ -573,6 +578,37 @@ def _files(data: object, versions: list[str], fix: str) -> dict[str, tuple[str, 
                             f"releases after {versions[0] if versions else 'the first'} that changed it, oldest "
                             f"first, each once (edited by hand, or a merge?); {fix}")
         out[path] = tuple(changed)
+    return out
+
+
+def _moved(data: object, versions: list[str], fix: str) -> dict[str, tuple[Move, ...]] | None:
+    """The releases section's ``moved`` as read (None when absent: recorded before moves were); LockError for a path
+    that is not a wheel's Python file, or a move that is not [a listed release after the previous move's, a wheel's
+    Python file, a percent from ALIKE to 100] or, last, a deletion [release, None, None]."""
+    if data is None:
+        return None
+    order = {v: i for i, v in enumerate(versions)}
+    least = int(ALIKE * 100)
+
+    def move(step: object) -> Move | None:
+        if not (isinstance(step, list) and len(step) == 3 and isinstance(step[0], str) and step[0] in order):
+            return None
+        if step[1:] == [None, None] or (isinstance(step[1], str) and in_wheel(step[1]) and step[1].endswith(".py")
+                                         and type(step[2]) is int and least <= step[2] <= 100):
+            return Move(*step)
+        return None
+
+    out = {}
+    for path, steps in (data.items() if isinstance(data, dict) else [(None, None)]):
+        read = [move(s) for s in steps] if isinstance(steps, list) else [None]
+        if not isinstance(path, str) or not in_wheel(path) or not path.endswith(".py") or None in read \
+                or [order[m.version] for m in read] != sorted({order[m.version] for m in read}) \
+                or (read and order[read[0].version] == 0) or any(m.file is None for m in read[:-1]):
+            raise LockError(f"{LOCK_FILE}: releases: moved: {str(path)[:80]!r}: not a wheel's Python file with the "
+                            f"moves that followed it, each [a listed release after {versions[0] if versions else 'the first'}, "
+                            f"oldest first, each once; a wheel's Python file and a percent from {least} to 100, or null "
+                            f"and null for a deletion, the last move] (edited by hand, or a merge?); {fix}")
+        out[path] = tuple(read)
     return out
 
 
@@ -616,19 +652,22 @@ def write_release_lock(root: Path, lock: ReleaseLock, cards: Iterable[Card]) -> 
     section = {"built": [[v, d] for v, d in lock.built.items()], "cards": entries}
     if lock.files is not None:
         section["files"] = {path: list(changed) for path, changed in sorted(lock.files.items())}
+    if lock.moved is not None:
+        section["moved"] = {path: [m.to_data() for m in steps] for path, steps in sorted(lock.moved.items())}
     return write_section(root, "releases", section)
 
 
 def record(project: Project, trees: Sequence[SourceTree], recorded: str,
            on_release: Callable[[SourceTree], None] | None = None, files: Iterable[str] = ()) -> ReleaseLock:
     """Scan every card through ``trees`` and write the releases section, with the releases that changed each of
-    ``files`` (the files by-file.md lists); keeps the date of a card whose history did not change, and the entries
+    ``files`` (the files by-file.md lists) and where those the last release lacks went; keeps the date of a card whose history did not change, and the entries
     of cards not loaded this time while their card file exists. The lock is checked before the scan (minutes) and
     read again, for what is kept, while holding cards/."""
     versions = [t.version for t in trees]
     refuse_to_drop(read_release_lock(project.root).built, versions, LOCK_FILE)  # an unreadable lock: fixed first
     fresh = scan(project.cards, trees, recorded, on_release)
-    changes = file_changes(files, trees)
+    files = list(files)
+    changes, gone = file_changes(files, trees), moves(files, trees)
     cards_dir = project.root / "cards"
     with serialized(cards_dir):  # another recording meanwhile is kept, never replaced by our stale copy
         old = read_release_lock(project.root)
@@ -637,7 +676,7 @@ def record(project: Project, trees: Sequence[SourceTree], recorded: str,
         for pr, h in fresh.items():
             prev = old.cards.get(pr)
             out[pr] = prev if prev is not None and replace(prev, recorded=recorded) == h else h
-        lock = ReleaseLock({t.version: t.built or "" for t in trees}, dict(sorted(out.items())), changes)
+        lock = ReleaseLock({t.version: t.built or "" for t in trees}, dict(sorted(out.items())), changes, gone)
         write_release_lock(project.root, lock, project.cards)
     return lock
 

@@ -229,11 +229,14 @@ def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[st
     """The SGLang files the cards change (their runtime files, the key fragment's file and where it sits today: its
     `today` place and the file drift found it moved to), by directory: each file with its cards in merge order, which
     is release order, and, for one today's SGLang lacks, the files of its name it has (``absent``, else None) and
-    where drift found the key fragments of its cards (``moved_to``: each file with the PRs whose fragment is there).
+    where drift found the key fragments of its cards (``moved_to``: each file with the PRs whose fragment is there),
+    where its lines went release by release (``moves``, the releases' ``moved``; ``moves_there``: they end in the one
+    file ``moved_to`` names) and the one file of its name when neither names it (``name_alike``).
     With the releases that changed each file recorded (``releases``' files), ``uncovered``: those where none of the
     file's cards shipped or dropped its change (a change no card covers), or None for a file whose releases were not
     recorded."""
     changes = _get(releases)("files", None)
+    gone = _get(releases)("moved", None) or {}
     placed = _placed(releases)
     order = sorted(_get(releases)("built", None) or (), key=Version)
     by_path: dict[str, list[Card]] = {}
@@ -248,9 +251,16 @@ def _by_file(cards: list[Card], moved: dict[int, str], absent: dict[str, list[st
                 if card.key_fragment.file == path and card.pr in moved:
                     moved_to.setdefault(moved[card.pr], []).append(card.pr)
         covered = {v for card in by_path[path] for v in placed.get(card.pr, ())}
+        went = list(gone.get(path, ())) if path in absent else []
+        named = absent.get(path) or []
         dirs.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append(
             {"path": path, "cards": by_path[path], "absent": absent.get(path),
-             "moved_to": [{"file": f, "prs": prs} for f, prs in sorted(moved_to.items())],
+             "moved_to": [{"file": f, "prs": prs} for f, prs in sorted(moved_to.items())], "moves": went,
+             # the moves end where the one key fragment named is: "there", not the path again
+             "moves_there": bool(went) and list(moved_to) == [went[-1].file],
+             # the one file of its name today: a lead, unless a key fragment or the moves already lead there
+             "name_alike": named[0] if len(named) == 1 and named[0] not in {*moved_to, *(m.file for m in went)}
+             else None,
              "in_wheel": in_wheel(path),
              "uncovered": _runs([v for v in changes[path] if v not in covered], order)
              if changes is not None and path in changes else None})

@@ -36,7 +36,7 @@ def test_skill_md_routes_in_at_most_150_lines():
 def anchored_sections(page: str) -> dict[str, str]:
     """Anchor -> text of every `<a id>` section of a rendered page (to the next anchor)."""
     parts = re.split(r'^<a id="([\w-]+)"></a>$', page, flags=re.M)
-    return dict(zip(parts[1::2], parts[2::2]))
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def without_pr_trails(page: str) -> str:
@@ -200,6 +200,20 @@ def test_every_anchor_of_a_page_is_defined_once():
     for page in sorted(SKILL.rglob("*.md")):
         twice = [a for a, n in Counter(re.findall(r'<a id="([^"]+)"></a>', page.read_text())).items() if n > 1]
         assert not twice, (page.name, twice)
+
+
+def test_every_link_to_an_anchor_lands_on_one_the_page_defines():
+    """SKILL.md teaches reading a section with `sed -n '/id="X"/,/^<a id=/p'`: a link that lands only on a heading's
+    slug (GitHub makes one, a plain reader does not) prints nothing that way."""
+    pages = {p.relative_to(SKILL).as_posix(): p.read_text() for p in sorted(SKILL.rglob("*.md"))}
+    anchors = {name: set(re.findall(r'<a id="([^"]+)"></a>', text)) for name, text in pages.items()}
+    dead = []
+    for name, text in pages.items():
+        for target, anchor in re.findall(r"\]\(<?((?:references/)?[\w.-]+\.md)?#([\w-]+)>?\)", text):
+            page = (f"references/{target}" if name.startswith("references/") and target else target) or name
+            if anchor not in anchors.get(page, ()):
+                dead.append((name, page, anchor))
+    assert not dead, dead[:10]
 
 
 def test_directories_whose_names_slug_alike_get_their_own_anchors(tmp_path):

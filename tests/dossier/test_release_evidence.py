@@ -15,7 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from dossier.cli import app
-from dossier.evidence import read_lock
+from dossier.evidence import LockError, read_lock
+from dossier.file_moves import Move
 from dossier.project import Project
 from dossier.release_evidence import ADDED, RELEASE_DIFF, RELEASE_SCAN, REMOVED, read_release_lock
 from dossier.render.documents import skill_dir
@@ -852,7 +853,7 @@ def test_a_file_whose_releases_of_change_the_lock_lacks_says_so_and_verify_names
         "; releases that changed it not recorded")
     result = verify(root, cache)
     assert result.exit_code == 1
-    assert "records other releases of change for python/sglang/srt/layers/norm.py" in " ".join(result.output.split())
+    assert "records other releases of change or moves for python/sglang/srt/layers/norm.py" in " ".join(result.output.split())
     lock_file.write_text(text.replace(entry.group(0), "\n    python/sglang/srt/layers/norm.py: ['0.3.0', '0.2.0']"))
     out = " ".join(lint(root, "--select", "D316").output.split())
     assert "D316" in out and "files: 'python/sglang/srt/layers/norm.py'" in out
@@ -912,3 +913,73 @@ def test_verify_scans_on_past_an_unreadable_drift_lock(setup):
     said = " ".join(result.output.split())
     assert result.exit_code == 1 and "#100" in said  # the cards' findings, as without a drift lock
     assert "warning: cards/drift.lock" in said and "left out of by-file's releases of change" in said
+
+
+def test_verify_records_where_a_deleted_file_went_and_by_file_names_it(setup, tmp_path):
+    root, cache = setup
+    today = tmp_path / "today"  # today's SGLang: 0.3.0's sources, installed (a version file names it)
+    shutil.copytree(cache / "0.3.0/python/sglang", today / "sglang")
+    (today / "sglang/version.py").write_text('__version__ = "0.3.0"\n')
+    drift = runner.invoke(app, ["drift", "--record", "--sglang-src", str(today), "--root", str(root)])
+    assert drift.exit_code in (0, 1), drift.output
+    verify(root, cache, "--record")
+    gating = f"python/sglang/{OLD_GATING}"
+    # 0.3.0 deleted gating.py and added kernels/ops/gating.py: two of its lines in four (2*2/6 of the lines alike)
+    assert read_release_lock(root).moved == {gating: (Move("0.3.0", f"python/sglang/{MOVED}", 66),),
+                                             "python/sglang/srt/other.py": ()}  # in no release
+    assert "records other releases of change" not in verify(root, cache).output  # the scan agrees with the lock
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    line = next(x for x in by_file.splitlines() if x.startswith(f"- `{gating}`"))
+    # the lines went where drift found the key fragment: "there", not the path again
+    assert "(not in SGLang 0.3.0; the key fragment of" in line
+    assert f"now in `python/sglang/{MOVED}`; its lines went there in 0.3.0 (66% alike))" in line
+    assert "one file of its name" not in line  # the move names it already
+
+    lock_file = root / "cards/evidence.lock"
+    text = lock_file.read_text()
+    lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]",
+                                                    "[0.3.0, python/sglang/srt/elsewhere.py, 66]")))
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    assert "its lines went to `python/sglang/srt/elsewhere.py` in 0.3.0 (66% alike)" in by_file
+
+    lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", "[0.3.0, null, null]")))
+    assert read_release_lock(root).moved[gating] == (Move("0.3.0", None, None),)
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    assert "deleted in 0.3.0, which added no file half alike" in by_file
+    result = verify(root, cache)  # the scan finds the move the lock lost
+    assert result.exit_code == 1
+    assert f"records other releases of change or moves for {gating} (by-file" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("step", [
+    "[0.3.0, python/sglang/srt/x.py, 40]",  # below the rename threshold
+    "[0.3.0, python/sglang/srt/x.py, 101]",
+    "[0.9.0, python/sglang/srt/x.py, 80]",  # a release the lock does not list
+    "[0.1.0, python/sglang/srt/x.py, 80]",  # the first release is the baseline: nothing moves into it
+    "[0.3.0, docker/Dockerfile, 80]",  # no wheel's file
+    "[0.3.0, python/sglang/srt/x.py, '80']",
+    "[0.3.0, null, 80]",
+])
+def test_a_hand_edited_move_is_a_lock_error(setup, step):
+    root, cache = setup
+    verify(root, cache, "--record")
+    lock_file = root / "cards/evidence.lock"
+    text = lock_file.read_text()
+    lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", step)))
+    with pytest.raises(LockError, match="releases: moved: 'python/sglang/srt/layers/gating.py'"):
+        read_release_lock(root)
+
+
+def test_a_deletion_is_the_last_move_and_moves_go_forward(setup):
+    root, cache = setup
+    verify(root, cache, "--record")
+    lock_file = root / "cards/evidence.lock"
+    text = lock_file.read_text()
+    for steps in ("[0.2.0, null, null]\n    - [0.3.0, python/sglang/srt/x.py, 80]",
+                  "[0.3.0, python/sglang/srt/x.py, 80]\n    - [0.2.0, python/sglang/srt/y.py, 80]"):
+        lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", steps)))
+        with pytest.raises(LockError, match="the last move"):
+            read_release_lock(root)

@@ -1,0 +1,85 @@
+"""Where a file SGLang deleted went: among the files the same release added, the one whose lines match it most, if
+at least half alike (git's default rename threshold), followed release by release to the last one scanned.
+
+A lead read from content, not proof that the code moved: a file split in two is named by its larger half, and one
+merged into a file that already existed is not found (the file is then taken as removed)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from dossier.source_tree import SourceTree, in_wheel
+
+#: the least similarity (difflib's ratio of the two files' non-blank lines) taken for a move
+ALIKE = 0.5
+
+
+@dataclass(frozen=True)
+class Move:
+    """The file's lines went to ``file`` in release ``version``, ``percent`` alike; ``file`` None: the release deleted
+    it and added no file ``ALIKE`` (the last move of a file)."""
+
+    version: str
+    file: str | None
+    percent: int | None
+
+    def to_data(self) -> list:
+        return [self.version, self.file, self.percent]
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def successor(old: str, added: dict[str, str]) -> tuple[str, int] | None:
+    """The path of ``added`` (path -> text) most like ``old`` and how alike in percent, or None when none is
+    ``ALIKE``; ties go to the first path in sorted order."""
+    before = _lines(old)
+    if not before:
+        return None
+    best: tuple[float, str] | None = None
+    for path in sorted(added):
+        match = difflib.SequenceMatcher(None, before, _lines(added[path]), autojunk=False)
+        # the cheap upper bounds first: most added files share few lines with the deleted one
+        if match.real_quick_ratio() < ALIKE or match.quick_ratio() < ALIKE:
+            continue
+        ratio = match.ratio()
+        if ratio >= ALIKE and (best is None or ratio > best[0]):
+            best = (ratio, path)
+    return (best[1], int(best[0] * 100)) if best else None
+
+
+def _python_files(tree: SourceTree) -> set[str]:
+    return {tree.repo_path(p) for p in tree.package.rglob("*.py") if "__pycache__" not in p.parts and p.is_file()}
+
+
+def moves(paths: Iterable[str], trees: Sequence[SourceTree]) -> dict[str, tuple[Move, ...]]:
+    """Each of ``paths`` (a wheel's Python file) that the last of ``trees`` (oldest first) lacks -> the moves that
+    followed it, ending with its deletion where the last file it went to is gone too (empty: never shipped)."""
+    listed: dict[int, set[str]] = {}
+
+    def files(i: int) -> set[str]:
+        if i not in listed:
+            listed[i] = _python_files(trees[i])
+        return listed[i]
+
+    out = {}
+    for path in sorted({p for p in paths if in_wheel(p) and p.endswith(".py")}):
+        if not trees or trees[-1].read(path) is not None:
+            continue
+        steps: list[Move] = []
+        at = path
+        for i in range(1, len(trees)):
+            old = trees[i - 1].read(at)
+            if old is None or trees[i].read(at) is not None:
+                continue
+            new = files(i) - files(i - 1)
+            found = successor(old, {p: trees[i].read(p) or "" for p in new})
+            steps.append(Move(trees[i].version, *(found or (None, None))))
+            if found is None:
+                break
+            at = found[0]
+        out[path] = tuple(steps)
+    return out

@@ -1,0 +1,63 @@
+"""Where a deleted file went: the most alike file its release added, if at least half alike, followed to the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dossier.file_moves import Move, moves, successor
+from dossier.releases import synced
+from dossier.source_tree import SourceTree
+from tests.dossier.release_support import write_release
+
+BODY = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(10))  # 20 non-blank lines
+
+
+def test_the_most_alike_added_file_is_the_successor():
+    half = BODY.split("def f5")[0]  # 10 of its 20 lines: 2*10/30 alike
+    assert successor(BODY, {"a.py": half, "b.py": BODY + "def g():\n    pass\n", "c.py": "x = 1\n"}) == ("b.py", 95)
+    assert successor(BODY, {"a.py": half}) == ("a.py", 66)
+
+
+def test_nothing_half_alike_and_an_empty_file_have_no_successor():
+    quarter = BODY.split("def f3")[0] + "".join(f"y{i} = {i}\n" for i in range(30))  # 6 of 20 lines, 36 in all
+    assert successor(BODY, {"a.py": quarter}) is None
+    assert successor("\n\n", {"a.py": "\n"}) is None and successor(BODY, {}) is None
+
+
+def test_blank_lines_and_indentation_do_not_count_against_a_move():
+    moved = "\n\n".join(line.strip() for line in BODY.splitlines())
+    assert successor(BODY, {"a.py": moved}) == ("a.py", 100)
+
+
+def test_ties_go_to_the_first_path_in_sorted_order():
+    assert successor(BODY, {"z.py": BODY, "a.py": BODY}) == ("a.py", 100)
+
+
+def _trees(cache: Path, releases: list[tuple[str, dict[str, str]]]) -> list[SourceTree]:
+    for i, (version, files) in enumerate(releases):
+        write_release(cache, version, f"2026-0{i + 1}-01", files)
+    return [SourceTree.release(r) for r in synced(cache)]
+
+
+def test_a_file_is_followed_through_each_move_to_its_deletion(tmp_path):
+    other = "".join(f"z{i} = {i}\n" for i in range(20))
+    trees = _trees(tmp_path, [
+        ("0.1.0", {"srt/a.py": BODY, "srt/kept.py": other, "srt/gone.py": other}),
+        ("0.2.0", {"srt/b.py": BODY, "srt/kept.py": other, "srt/gone.py": other}),  # a.py -> b.py
+        ("0.3.0", {"kernels/b.py": BODY + "# moved\n", "srt/kept.py": other}),  # b.py -> kernels/b.py; gone.py deleted
+        ("0.4.0", {"srt/kept.py": other}),  # kernels/b.py deleted, nothing added
+    ])
+    got = moves(["python/sglang/srt/a.py", "python/sglang/srt/kept.py", "python/sglang/srt/gone.py",
+                 "python/sglang/srt/never.py", "docker/Dockerfile"], trees)
+    assert got == {
+        "python/sglang/srt/a.py": (Move("0.2.0", "python/sglang/srt/b.py", 100),
+                                   Move("0.3.0", "python/sglang/kernels/b.py", 97), Move("0.4.0", None, None)),
+        # 0.3.0 added kernels/b.py, which shares none of its lines
+        "python/sglang/srt/gone.py": (Move("0.3.0", None, None),),
+        "python/sglang/srt/never.py": (),  # no release held it
+    }
+
+
+def test_a_file_that_existed_before_is_no_successor(tmp_path):
+    trees = _trees(tmp_path, [("0.1.0", {"srt/a.py": BODY, "srt/b.py": BODY}), ("0.2.0", {"srt/b.py": BODY})])
+    assert moves(["python/sglang/srt/a.py"], trees) == {"python/sglang/srt/a.py": (Move("0.2.0", None, None),)}

@@ -15,6 +15,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     flag_defaults,
     flag_releases,
     github_facts,
+    gone_today,
     lane_names,
     links,
     manual_links,

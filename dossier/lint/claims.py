@@ -740,6 +740,13 @@ def still_there_but_gone(card, doc, ctx) -> Iterator[Finding]:
                 yield from _still_in_file(clause, s, ctx, doc, path)
 
 
+def _word_in_code(text: str, name: str, path: str) -> bool:
+    """Whether ``name`` stands whole on a line of ``text`` (the file at ``path``) that is code: a file naming it only
+    in a comment or docstring does not hold it."""
+    lines = text.splitlines()
+    return _has_word(text, name) and any(_has_word(lines[n - 1], name) for n in lines_with(text, name, path))
+
+
 #: "... is still in python/sglang/srt/server_args.py", "now lives in ...": the code named before it sits in that file
 _STILL_IN_FILE = re.compile(r"\b(?:still (?:in|lives? in|sits? in|defined in|at)|(?:now |still )?(?:lives?|sits?) in|"
                             r"(?:is|are) (?:now |still )?(?:defined |found )?in) `?((?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
@@ -766,7 +773,7 @@ def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
         return
     text = s.tree.texts[files[0]]
     for name in dict.fromkeys(_CODE_WORD.findall(prose.PATHLIKE.sub(" ", clause[:m.start()]))):
-        if prose.is_model_name(name) or _has_word(text, name) or not source_has_word(s.tree, name):
+        if prose.is_model_name(name) or not source_has_word(s.tree, name) or _word_in_code(text, name, files[0]):
             continue
         held = sorted(f for f, t in s.tree.texts.items() if _has_word(t, name))
         yield Finding(path + "#value", f"says {name} is still in {m.group(1)}, but SGLang {s.tree.version} has it in "

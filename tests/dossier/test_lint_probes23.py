@@ -1,0 +1,79 @@
+"""Rules added against lint23's probes (session 42): a clause saying a flag, env var, file, function or class is gone
+from today's SGLang while today's tree has it (D631), in the phrasings D327's "removed in <release>" does not read;
+"X lives in <file>" where the file names X only in a comment (D615).
+Each bad card is a real card mutated the way a careless author gets it wrong; each near miss is the nearest true
+text."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.dossier.test_lint_probes15 import _append
+from tests.dossier.test_lint_probes16 import probe_round
+
+OLD_PROJ = "python/sglang/jit_kernel/triton/gdn_fused_proj.py"  # #21019's file; moved before 0.5.23
+NEW_GATING = "python/sglang/kernels/ops/attention/linear/fused_gdn_gating.py"
+
+PROBES = [
+    ("function-not-in-today", 23619, (), _append(
+        "implementation", "flashinfer_ar_fusion_applies is not in 0.5.23."), "D631"),
+    ("release-no-longer-has-method", 19321, (), _append(
+        "implementation", "0.5.23 no longer has create_qkvz_proj."), "D631"),
+    ("release-has-no-function", 30359, (), _append(
+        "implementation", "SGLang 0.5.23 has no _platform_supports_mamba_cache_extra_buffer."), "D631"),
+    ("function-is-gone-today", 14792, (), _append(
+        "implementation", "In 0.5.23 _gather_mamba_track_indices is gone."), "D631"),
+    ("file-does-not-exist-today", 12508, (), _append(
+        "implementation", f"{NEW_GATING} does not exist in 0.5.23."), "D631"),
+    ("file-no-longer-exists-today", 22458, (), _append(
+        "implementation", "eagle_info.py no longer exists in 0.5.23."), "D631"),
+    ("flag-no-longer-exists-today", 28151, (), _append(
+        "implementation", "--mamba-radix-cache-strategy no longer exists in 0.5.23."), "D631"),
+    ("release-dropped-the-flag", 28151, (), _append(
+        "implementation", "SGLang 0.5.23 dropped --mamba-radix-cache-strategy."), "D631"),
+    # D615: a file that names the function only in a comment does not hold it (eagle_utils.py defines it)
+    ("lives-in-a-file-that-only-mentions-it", 22458, (), _append(
+        "implementation", "In 0.5.23 eagle_sample lives in python/sglang/srt/speculative/eagle_worker_v2.py."), "D615"),
+    ("env-var-not-in-today", 19321, (), _append(
+        "implementation", "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV is not in SGLang 0.5.23."), "D631"),
+]
+
+NEAR = [
+    ("moved-file-is-gone", 21019, (), _append("implementation", f"In 0.5.23 {OLD_PROJ} no longer exists.")),
+    ("old-file-not-in-today", 22458, (), _append("implementation", "0.5.23 has no eagle_info_v2.py.")),
+    ("gone-then-what-replaced-it", 19321, (), _append(
+        "implementation", "0.5.23 no longer has the eager split: create_qkvz_proj feeds the split kernel.")),
+    ("gone-and-where-the-rest-is", 12508, (), _append(
+        "implementation", f"In 0.5.23 the fla/ copy is gone, and fused_gdn_gating lives in {NEW_GATING}.")),
+    ("not-gone", 19321, (), _append("implementation", "create_qkvz_proj is not gone in 0.5.23.")),
+    ("a-condition", 19321, (), _append(
+        "implementation", "If create_qkvz_proj were not in 0.5.23, the loader would fail.")),
+    ("runtime-drop-of-work", 21404, (), _append(
+        "implementation", "0.5.23 dropped work that _gather_mamba_track_indices staged.")),
+    ("missing-from-a-file-today", 19321, (), _append(
+        "implementation", "0.5.23 has no tuple branch in python/sglang/srt/layers/linear.py.")),
+    ("lives-in-its-file", 22458, (), _append(
+        "implementation", "In 0.5.23 eagle_sample lives in python/sglang/srt/speculative/eagle_utils.py.")),
+    ("removed-in-another-release", 28151, (), _append(
+        "implementation", "The scheduler alias has been removed since 0.5.21.")),
+]
+
+
+
+def test_a_gone_claim_in_lanes_yaml_is_judged_too(tmp_path, no_release_cache):
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+    from tests.dossier.test_lint_probes16 import _real_project
+
+    root = _real_project(tmp_path, 19321, ())
+    lanes = root / "cards" / "lanes.yaml"
+    data = yaml.safe_load(lanes.read_text())
+    data["investigation_order"].append("In SGLang 0.5.23 create_qkvz_proj is gone.")
+    lanes.write_text(yaml.safe_dump(data, sort_keys=False))
+    found = run_lint(LintContext(Project.load(root)), select=["D631"])
+    assert [(d.file, d.message) for d in found] == [
+        ("cards/lanes.yaml", "says create_qkvz_proj is gone from SGLang 0.5.23, which defines create_qkvz_proj")]
+
+
+(test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
+ test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)

@@ -139,13 +139,15 @@ def stepping(what: str) -> Iterator[Callable[[str], None]]:
 
 
 def _stderr_columns() -> int:
-    """The width of the terminal the spinner is drawn on (stderr), whatever stdout is piped to; $COLUMNS first."""
+    """The width of the terminal the spinner is drawn on (stderr), whatever stdout is piped to; $COLUMNS first. A
+    width below 1 (`COLUMNS=0`, a pty that reports 0 columns, as `docker exec -t` can) is no width: MIN_WIDTH."""
     try:
-        return int(os.environ["COLUMNS"])
+        if (given := int(os.environ["COLUMNS"])) > 0:
+            return given
     except (KeyError, ValueError):
         pass
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
+        return os.get_terminal_size(sys.stderr.fileno()).columns or MIN_WIDTH
     except (OSError, ValueError, AttributeError):
         return MIN_WIDTH
 
@@ -238,12 +240,22 @@ def given_text(raw: str, what: str = "give a value") -> str:
 def given_path(raw: str) -> Path:
     """A path given on the command line; an empty one is a usage error, not the current directory it would
     otherwise mean (any other character may be in a file name)."""
-    return Path(_given(raw, "name a path"))
+    return _home(Path(_given(raw, "name a path")))
+
+
+def _home(path: Path) -> Path:
+    """``path`` with a leading `~` read as the shell would (a quoted '~/x' reaches us unexpanded; left as written
+    it would name, or create, a folder called `~`)."""
+    try:
+        return path.expanduser()
+    except RuntimeError:  # ~user of no user: a name after all
+        return path
 
 
 def given_output(raw: str) -> str:
     """An output path as given: `-` (standard output) stays apart from `./-` (a file), which a Path would merge."""
-    return _given(raw, "name a path")
+    given = _given(raw, "name a path")
+    return given if given == "-" else str(_home(Path(given))) if given.startswith("~") else given
 
 
 def given_seconds(raw: str) -> float:
@@ -745,7 +757,15 @@ def render(
             raise typer.Exit(1)
         err.print(f"up to date: {project.rel(folder)}/ ({', '.join(docs)})")
         return
-    written = write_documents(docs, folder)  # also removes what killed renders left of these files
+    try:
+        written = write_documents(docs, folder)  # also removes what killed renders left of these files
+    except KeyboardInterrupt as exc:  # held during the swap, an interrupt lands after it: say which manual is there
+        if stale_documents(docs, folder):
+            raise
+        line, code = interrupted(exc)
+        err.print(f"{line}: the new manual was in place before it ({project.rel(folder)}/, `dossier render --check` "
+                  "says up to date)")
+        raise typer.Exit(code) from None
     err.print(f"wrote {', '.join(project.rel(folder / rel) for rel in written)}" if written else "nothing changed")
     for rel in unexpected_files(docs, folder):
         err.print(f"warning: {project.rel(folder / rel)} is not rendered; remove it (an install would carry it)")
@@ -796,10 +816,11 @@ def drift(
         except LockError as exc:
             _not_compared(exc, "its drift notes", "dossier drift --record")
             unreadable = one_line(str(exc))
+    if record:  # before the report: a reader that closes early (`| head`) must not cost the recording
+        dr.write_lock(project.root, results, tree, absent)
     print(dr.format_json(results, tree, stale, unreadable) if fmt is TextJson.json
           else visible(dr.format_text(results, tree)))
     if record:
-        dr.write_lock(project.root, results, tree, absent)
         err.print(f"wrote {dr.DRIFT_LOCK}")
     elif stale:
         err.print(f"{dr.DRIFT_LOCK} records SGLang {tree.version} otherwise for {first_few(stale, 8)}: the manual "
@@ -1308,7 +1329,7 @@ def regress(
     results_dir = results or rg.default_results(project.root, kind)
     from dossier.files import check_writable, kind_of
 
-    check_writable(results_dir / kind)  # an unwritable place fails now, not after the first job's minutes
+    results_dir = check_writable(results_dir / kind).parent  # an unwritable place fails now, not after minutes
     blocked = next((p for j in jobs if (p := results_dir / kind / f"{j.pr}.json").exists() and not p.is_file()),
                    None)
     if blocked is not None:  # found only when the first result is written, after the tests' minutes
@@ -1327,7 +1348,8 @@ def regress(
                   transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("", total=len(jobs))
         for i, job in enumerate(jobs, 1):
-            what = f"#{job.pr}: {len(job.tests)} test target(s), bench {job.bench}"
+            what = f"#{job.pr}: {len(job.tests)} test target(s)" + (f", bench {job.bench}" if kind == "cuda" else
+                                                                      " (no bench: CUDA only)")
             progress.update(task, description=what)
             if not err.is_terminal:  # a log gets one line per job instead of a bar
                 err.print(f"[{i}/{len(jobs)}] {what}")

@@ -256,18 +256,22 @@ def _land_all(pending: dict[Path, Path]) -> None:
         raise
 
 
-def check_writable(folder: Path) -> None:
+def check_writable(folder: Path) -> Path:
     """Create ``folder`` if needed and make sure a file can be written in it (a temp file, removed at once);
-    raises OSError naming the folder. For work that writes only after minutes: fail before it starts."""
-    if os.path.islink(folder) and not folder.exists():  # mkdir's answer would be a bare "File exists"
-        raise OSError(errno.ENOENT, f"{kind_of(folder)}, not a folder", str(folder))
-    folder.mkdir(parents=True, exist_ok=True)
+    raises OSError naming the folder. For work that writes only after minutes: fail before it starts. Returns the
+    folder with its links resolved: `link/../x` is where mkdir put it, not the `x` a lexical reading finds."""
+    for part in (*reversed(folder.parents), folder):  # mkdir's answer would be a bare "File exists" or ELOOP
+        if os.path.islink(part) and not part.exists():
+            raise OSError(errno.ENOENT, f"{kind_of(part)}, not a folder", str(part))
+    real = Path(os.path.realpath(folder))
+    real.mkdir(parents=True, exist_ok=True)
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".write-check.{os.getpid()}.", suffix=".tmp")
+        fd, probe = tempfile.mkstemp(dir=real, prefix=f".write-check.{os.getpid()}.", suffix=".tmp")
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(folder)) from None
     os.close(fd)
     os.unlink(probe)
+    return real
 
 
 def stage(path: Path, data: str | bytes) -> Path:

@@ -173,6 +173,10 @@ def main() -> None:
         sys.stderr.write(f"error: {output_refused(exc)}\n")  # outside a command's handler: `--help > /dev/full`
         sys.exit(2)
     finally:
+        # the command's answer is given: a Ctrl-C or SIGTERM now would land in the interpreter's shutdown as a
+        # traceback with the command's exit code
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if sys.stderr is wrapped and wrapped.stream is not None:  # a failed one stays out of reach: exit would
             sys.stderr = real  # flush it, fail, and exit 120
 

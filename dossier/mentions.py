@@ -53,7 +53,8 @@ MARK_AFTER = re.compile(
 MARK_SENTENCE = re.compile(
     r"\b(?:no longer|(?:does|did|do) not exist|doesn't exist|didn't exist|never existed|(?:was|were|since|been) "
     r"(?:removed|renamed|replaced|dropped|deleted)|renamed to|is gone|are gone|historical(?:ly)?|"
-    r"not in (?:sglang )?0\.5\.23|before 0\.5\.23)\b", re.IGNORECASE)
+    r"not in (?:sglang )?0\.5\.23|before 0\.5\.23|(?:is|was) the last (?:sglang )?(?:release|wheel|version)"
+    r"(?: (?:that|to) (?:accepts?|takes?|has|reads?|carr(?:y|ies)|ships?|parses?))?)\b", re.IGNORECASE)
 
 
 #: earlier in the sentence: the mention is a PR's own wording (its description, RFC, body), not a release's

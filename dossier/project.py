@@ -50,7 +50,14 @@ def _pyproject(py: Path) -> bytes | None:
 
 def find_root(start: Path | None = None) -> Path:
     """The nearest directory at or above ``start`` whose pyproject.toml has a [tool.dossier] table."""
-    start = (start or Path.cwd()).resolve()
+    if start is None:
+        try:
+            start = Path.cwd()
+        except FileNotFoundError:  # the folder the shell is in was removed (a render swaps references/ whole)
+            raise ProjectError("the current folder no longer exists (removed or replaced since the shell entered "
+                               "it, as `dossier render` replaces the skill folder): cd into the project again, or "
+                               "pass --root") from None
+    start = start.resolve()
     for d in (start, *start.parents):
         raw = _pyproject(d / "pyproject.toml")
         if raw is not None and b"[tool.dossier]" in raw:

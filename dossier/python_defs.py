@@ -43,3 +43,15 @@ def _defined(body: list[ast.stmt]):
             yield from _defined(node.body + node.orelse)
         elif isinstance(node, ast.Try):
             yield from _defined(node.body + [s for h in node.handlers for s in h.body] + node.orelse + node.finalbody)
+
+
+def enclosing_defs(source: str, lines: set[int]) -> list[str]:
+    """The names of the functions and classes of ``source`` whose definition spans any of ``lines`` (1-based), in
+    source order; [] when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    spanning = [n for n in ast.walk(tree) if isinstance(n, _DEFS)
+                and any(n.lineno <= i <= (n.end_lineno or n.lineno) for i in lines)]
+    return list(dict.fromkeys(n.name for n in sorted(spanning, key=lambda n: n.lineno)))

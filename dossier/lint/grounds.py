@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dossier.model import Card
+from dossier.python_defs import enclosing_defs
 
 Ground = Callable[[Card, object, bool], "list[str] | None"]
 GROUNDS: list[Ground] = []
@@ -56,22 +57,27 @@ def diff_hunks(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
 @ground
 def shipping_release(card: Card, ctx, hunk_of_match: bool) -> list[str] | None:
     """The release that shipped the change (the ``added`` event of cards/evidence.lock that the release rules
-    take as the card's proof, for its current key fragment and merge date), read from the synced release cache: the hunks of that release diff that
-    carry the match, or, for the whole change, the card's named files as that release has them."""
+    take as the card's proof, for its current key fragment and merge date), read from the synced release cache: the
+    hunks of that release diff that carry the match, or, for the whole change, the hunks of that release diff in the
+    card's named files. Never the files whole: a name anywhere in them (a sibling class's method) would pass for
+    the PR's change, so a synced cache made the rules that ask weaker than none."""
+    from dossier.release_evidence import unified
+
     event = _shipping_event(card, ctx)
     trees = _release_trees(ctx)
     if event is None or event.new.version not in trees or event.old.version not in trees:
         return None
-    new = trees[event.new.version]
-    if hunk_of_match:
-        from dossier.release_evidence import unified
-
-        files = unified(event.file, trees[event.old.version].text(event.file), event.file, new.text(event.file))
-        hunks = [h for f in files for h in f.hunks
-                 if any(ln.new_lineno in event.lines for ln in h.lines if ln.new_lineno is not None)]
-        return ["\n".join(ln.text for ln in h.lines) for h in hunks] or None
-    paths = dict.fromkeys((*card.all_files, card.key_fragment.file, event.file))
-    return [t for p in paths if (t := new.text(p)) is not None] or None
+    old, new = trees[event.old.version], trees[event.new.version]
+    paths = [event.file] if hunk_of_match else dict.fromkeys((*card.all_files, card.key_fragment.file, event.file))
+    texts = []
+    for p in paths:
+        hunks = [h for f in unified(p, old.text(p), p, new.text(p)) for h in f.hunks
+                 if not hunk_of_match or any(ln.new_lineno in event.lines for ln in h.lines if ln.new_lineno is not None)]
+        texts += ["\n".join(ln.text for ln in h.lines) for h in hunks]
+        if not hunk_of_match and hunks:  # a change inside a function changed that function, whose def the hunk lacks
+            changed = {ln.new_lineno for h in hunks for ln in h.lines if ln.kind == "+" and ln.new_lineno is not None}
+            texts += [f"def {name}" for name in enclosing_defs(new.text(p) or "", changed)]
+    return texts or None
 
 
 def _shipping_event(card: Card, ctx):

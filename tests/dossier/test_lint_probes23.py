@@ -6,10 +6,14 @@ text."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 import yaml
 
 from tests.dossier.test_lint_probes15 import _append
-from tests.dossier.test_lint_probes16 import probe_round
+from tests.dossier.test_lint_probes16 import _real_project, probe_round
 
 OLD_PROJ = "python/sglang/jit_kernel/triton/gdn_fused_proj.py"  # #21019's file; moved before 0.5.23
 NEW_GATING = "python/sglang/kernels/ops/attention/linear/fused_gdn_gating.py"
@@ -54,6 +58,9 @@ NEAR = [
         "implementation", "0.5.23 has no tuple branch in python/sglang/srt/layers/linear.py.")),
     ("lives-in-its-file", 22458, (), _append(
         "implementation", "In 0.5.23 eagle_sample lives in python/sglang/srt/speculative/eagle_utils.py.")),
+    # D601: "the last release that accepts" marks the flag as history, as "was removed" does
+    ("last-release-that-accepts", 28151, (), _append(
+        "implementation", "0.5.19 is the last release that accepts --mamba-scheduler-strategy.")),
     ("removed-in-another-release", 28151, (), _append(
         "implementation", "The scheduler alias has been removed since 0.5.21.")),
 ]
@@ -63,7 +70,6 @@ NEAR = [
 def test_a_gone_claim_in_lanes_yaml_is_judged_too(tmp_path, no_release_cache):
     from dossier.lint import LintContext, run_lint
     from dossier.project import Project
-    from tests.dossier.test_lint_probes16 import _real_project
 
     root = _real_project(tmp_path, 19321, ())
     lanes = root / "cards" / "lanes.yaml"
@@ -73,6 +79,56 @@ def test_a_gone_claim_in_lanes_yaml_is_judged_too(tmp_path, no_release_cache):
     found = run_lint(LintContext(Project.load(root)), select=["D631"])
     assert [(d.file, d.message) for d in found] == [
         ("cards/lanes.yaml", "says create_qkvz_proj is gone from SGLang 0.5.23, which defines create_qkvz_proj")]
+
+
+# ---- with a release cache: the release that shipped #19321, whose linear.py also holds a sibling class --------------
+
+LINEAR = "python/sglang/srt/layers/linear.py"
+_SIBLING = "class QKVParallelLinear:\n    def _load_qkv_block_scale(self, param):\n        return param\n\n\n"
+_MERGED = ("class MergedColumnParallelLinear:\n    def weight_loader(self, param, loaded_weight, loaded_shard_id):\n"
+           "        output_sizes = self.output_sizes\n        return output_sizes\n")
+_TUPLE = ("        if isinstance(loaded_shard_id, tuple):\n"
+          "            return self.weight_loader_v2(param, loaded_weight, loaded_shard_id)\n")
+
+
+@pytest.fixture
+def sibling_release_cache(tmp_path: Path, monkeypatch) -> Path:
+    cache = tmp_path / "releases"
+    new = _SIBLING + _MERGED.replace("        return output_sizes\n", _TUPLE + "        return output_sizes\n")
+    for version, built, text in (("0.5.9", "2026-02-23", _SIBLING + _MERGED), ("0.5.10", "2026-04-05", new)):
+        (cache / version / LINEAR).parent.mkdir(parents=True)
+        (cache / version / "release.json").write_text(json.dumps({"version": version, "built": built}))
+        (cache / version / LINEAR).write_text(text)
+    monkeypatch.setenv("DOSSIER_RELEASES", str(cache))
+    return cache
+
+
+def _d622(root: Path) -> list[str]:
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    ctx = LintContext(Project.load(root, [root / "cards" / "19321.yaml"]))
+    return [d.message for d in run_lint(ctx, select=["D622"]) if d.file == "cards/19321.yaml"]
+
+
+def test_a_sibling_classs_method_given_to_the_class_is_caught_with_the_release_cache_too(tmp_path, sibling_release_cache):
+    """The release that shipped the change was the whole of its files to D622: any name in linear.py counted as the
+    PR's change, so the sibling's method passed as MergedColumnParallelLinear's once the releases were synced."""
+    root = _real_project(tmp_path / "p", 19321, (), _append(
+        "implementation", "In 0.5.23, MergedColumnParallelLinear._load_qkv_block_scale loads the block scales."))
+    assert any("MergedColumnParallelLinear has no _load_qkv_block_scale" in m for m in _d622(root)), _d622(root)
+
+
+def test_the_function_a_release_changed_inside_is_part_of_its_change(tmp_path, sibling_release_cache):
+    from dossier.lint import LintContext
+    from dossier.lint.grounds import shipping_release
+    from dossier.project import Project
+
+    root = _real_project(tmp_path / "p", 19321, ())
+    project = Project.load(root)
+    texts = "\n".join(shipping_release(project.card(19321), LintContext(project), False) or [])
+    assert "def weight_loader" in texts and "isinstance(loaded_shard_id, tuple)" in texts
+    assert "_load_qkv_block_scale" not in texts and "QKVParallelLinear" not in texts
 
 
 (test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,

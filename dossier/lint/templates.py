@@ -7,10 +7,13 @@ written. A copy shows as shared word 5-grams, between two cards or between the f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import combinations
 
 from dossier import prose
+from dossier.errors import DossierError
+from dossier.files import read_bytes
 from dossier.lint.depth import ALL_FIELDS, card_texts, text_of
 from dossier.lint.registry import Finding, rule
 
@@ -124,8 +127,10 @@ CROSS_FIELDS = ("motivation", "implementation", "key_fragment.explain", "validat
 def pasted_sentence(ctx) -> Iterator[Finding]:
     """A field's sentence whose word 5-grams are 80% inside another field of its card (any text: claims,
     validation lanes, corrections, runtime.none too), or inside another card's prose (validation lanes and
-    runtime.none excepted: cards of one lane share their checks). Whole-field copies are D221/D222's."""
+    runtime.none excepted: cards of one lane share their checks). Whole-field copies are D221/D222's. Which of
+    two cards is the copy is :func:`_pasted`'s to say."""
     cards = _cards(ctx)
+    docs = {c.pr: d for c, d in cards}
     texts = {c.pr: list(card_texts(c)) for c, _ in cards}
     prose_grams: dict[tuple[str, ...], set[int]] = {}
     for c, _ in cards:
@@ -133,7 +138,6 @@ def pasted_sentence(ctx) -> Iterator[Finding]:
             if path.partition("[")[0] in CROSS_FIELDS:
                 for g in prose.shingles(text):
                     prose_grams.setdefault(g, set()).add(c.pr)
-    order = {c.pr: i for i, (c, _) in enumerate(cards)}
     for c, d in cards:
         own = [(path, prose.shingles(text)) for path, text in texts[c.pr]]
         for path, text in texts[c.pr]:
@@ -141,7 +145,7 @@ def pasted_sentence(ctx) -> Iterator[Finding]:
                 g = prose.shingles(s)
                 if len(g) < MIN_SENTENCE_SELF:
                     continue
-                other = next((p for p, og in own if p != path and len(g & og) >= MAX_CONTAINED * len(g)), None)
+                other = next((p for p, og in own if p != path and _holds(og, g)), None)
                 if other:
                     yield Finding(f"{path}#value", f"{path} repeats a sentence of {other}: {_short(s)}", doc=d,
                                   hint="each field says its own thing: the problem, the change, the lines, the evidence")
@@ -152,14 +156,63 @@ def pasted_sentence(ctx) -> Iterator[Finding]:
                 for gram in g:
                     for pr in prose_grams.get(gram, ()):
                         hits[pr] = hits.get(pr, 0) + 1
-                src = [pr for pr, n in hits.items() if pr != c.pr and n >= MAX_CONTAINED * len(g)]
-                # the later card is the copy, unless only the earlier one is judged (a named file, a draft)
-                src = [pr for pr in src if order[pr] < order[c.pr] or not ctx.project.in_scope(
-                    next(dd for cc, dd in cards if cc.pr == pr).path)]
-                if src:
-                    yield Finding(f"{path}#value", f"{path} has a sentence of #{min(src)}'s card: {_short(s)}", doc=d,
+                src = sorted(pr for pr, n in hits.items() if pr != c.pr and n >= MAX_CONTAINED * len(g))
+                # the card judged alone (a named file, a draft) stands as the later one
+                later = {pr: pr < c.pr or not ctx.project.in_scope(docs[pr].path) for pr in src}
+                how = {pr: h for pr in src if (h := _pasted(ctx, g, c.pr, pr, later[pr]))}
+                if how:
+                    pr = next((pr for pr, h in how.items() if h == COPIED), next(iter(how)))
+                    yield Finding(f"{path}#value", f"{path} {how[pr]} #{pr}'s card: {_short(s)}", doc=d,
                                   hint="each card describes its own PR in its own words")
                     break
+
+
+COPIED, SHARED = "has a sentence of", "shares a sentence with"
+#: the committed manual's pages that show a card's prose (CROSS_FIELDS), and the line opening a card's part of each
+MANUAL_CARDS = {"pr-history.md": re.compile(r'^<a id="pr-(\d+)"></a>$', re.MULTILINE),
+                "corrections.md": re.compile(r"^## #(\d+) ", re.MULTILINE)}
+#: what render adds to a card's prose: a link on "#N" ([#N](pr-history.md#pr-N)), and backslash escapes
+_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def _pasted(ctx, g: set, pr: int, other: int, later: bool) -> str:
+    """How card ``pr`` holds a sentence (word 5-grams ``g``) found in card ``other``'s prose, "" if it is not to
+    blame. The committed manual, which `render --check` keeps equal to the cards, shows which card had it at the
+    last render: shown only under ``other``, ``pr`` has a sentence of that card; only under ``pr``, ``pr`` is the
+    original (pasted from since). Shown under neither or both (a project not rendered yet, a new card, a copy
+    rendered before), the manual cannot tell: the ``later`` card (the higher-numbered, or the one judged alone)
+    shares a sentence with the other. One finding, worded so, and not one on each card: one edit clears it, and an
+    original is not rewritten along with its copy."""
+    shown = {p for p in (pr, other) if _holds(_manual(ctx).get(p, set()), g)}
+    if len(shown) == 1:
+        return COPIED if other in shown else ""
+    return SHARED if later else ""
+
+
+def _holds(grams: set, g: set) -> bool:
+    """Whether a text's word 5-grams ``grams`` hold a sentence's ``g`` (80% of them)."""
+    return len(g & grams) >= MAX_CONTAINED * len(g)
+
+
+def _manual(ctx) -> dict[int, set]:
+    """PR -> the word 5-grams of its parts of the committed manual (:data:`MANUAL_CARDS`), render's links and
+    escapes undone; {} for a project not rendered yet."""
+    if "manual-prose" not in ctx.memo:
+        from dossier.render import skill_dir
+
+        out: dict[int, set] = {}
+        for page, heading in MANUAL_CARDS.items():
+            try:
+                text = read_bytes(skill_dir(ctx.project) / "references" / page).decode(errors="replace")
+            except (OSError, DossierError):  # none, or not a regular file: nothing shown
+                continue
+            heads = list(heading.finditer(text))
+            for h, end in zip(heads, [*(n.start() for n in heads[1:]), len(text)], strict=True):
+                part = _ESCAPE.sub(r"\1", _LINK.sub(r"\1", text[h.end():end]))
+                out.setdefault(int(h[1]), set()).update(prose.shingles(part))
+        ctx.memo["manual-prose"] = out
+    return ctx.memo["manual-prose"]
 
 
 def _short(s: str, n: int = 90) -> str:

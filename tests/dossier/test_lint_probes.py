@@ -6,15 +6,18 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from dossier import prose
 from dossier.evidence import key_sha
 from dossier.lint import LintContext, run_lint
 from dossier.model import Card
-from dossier.project import Project
+from dossier.project import Project, read_config
+from dossier.render import skill_dir
 from tests.dossier.factories import LANES, PROSE, make_card, sglang_package, write_project
 
 NEW = ("D215", "D218", "D223", "D319", "D320", "D406", "D517")  # D615 reads an SGLang tree: its own test
@@ -106,6 +109,51 @@ def test_a_sentence_pasted_into_another_field_or_card_is_d223(tmp_path):
         card["validation"]["lanes"].append(lane)
     donor["validation"]["lanes"].append(lane)
     assert _codes(_project(tmp_path / "ok", near, [donor])) == []
+
+
+REAL = Path(__file__).resolve().parents[2]
+#: the start of a sentence of each real card's motivation: #22458's root cause, #13081's opening (an issue link)
+ROOT_CAUSE = "Root cause, per the code comment carrying the fix in 0.5.23: TP ranks sampled"
+OPENING = "Piecewise CUDA graph (then --enable-piecewise-cuda-graph"
+
+
+def _pasted_pair(root: Path, into: int, start: str, rendered: bool = True) -> Path:
+    """Real cards #13081 and #22458, the other card's motivation sentence beginning ``start`` pasted at the end of
+    #``into``'s motivation, with this repository's rendered pr-history.md (the cards as committed) or none."""
+    cards = {pr: yaml.safe_load((REAL / "cards" / f"{pr}.yaml").read_text()) for pr in (13081, 22458)}
+    donor = cards[22458 if into == 13081 else 13081]["motivation"]
+    cards[into]["motivation"] += " " + next(s for s in prose.sentences(donor) if s.startswith(start))
+    write_project(root, list(cards.values()))
+    if rendered:
+        page = skill_dir(Project.load(root)) / "references" / "pr-history.md"
+        page.parent.mkdir(parents=True)
+        shutil.copy(skill_dir(Project(root=REAL, config=read_config(REAL))) / "references" / "pr-history.md", page)
+    return root
+
+
+def _d223(root: Path, *named: str) -> list[tuple[str, str]]:
+    project = Project.load(root, [root / n for n in named] or None)
+    return [(d.file, d.message) for d in run_lint(LintContext(project), select=("D223",))]
+
+
+def test_the_card_the_rendered_manual_shows_with_a_shared_sentence_is_its_original_d223(tmp_path):
+    # #22458's sentence pasted into the lower-numbered #13081: the manual shows it under #22458 only
+    root = _pasted_pair(tmp_path / "lower", 13081, ROOT_CAUSE)
+    [(file, message)] = _d223(root)
+    assert file == "cards/13081.yaml" and message.startswith("motivation has a sentence of #22458's card"), message
+    assert _d223(root, "cards/22458.yaml") == []  # the original judged alone
+    assert [f for f, _ in _d223(root, "cards/13081.yaml")] == ["cards/13081.yaml"]
+    # the reverse: #13081's sentence (its issue link rendered as markdown) pasted into #22458
+    [(file, message)] = _d223(_pasted_pair(tmp_path / "higher", 22458, OPENING))
+    assert file == "cards/22458.yaml" and message.startswith("motivation has a sentence of #13081's card"), message
+
+
+def test_with_no_rendered_manual_the_higher_numbered_card_shares_the_sentence_d223(tmp_path):
+    root = _pasted_pair(tmp_path, 13081, ROOT_CAUSE, rendered=False)
+    [(file, message)] = _d223(root)
+    assert file == "cards/22458.yaml" and message.startswith("motivation shares a sentence with #13081's card"), message
+    [(file, message)] = _d223(root, "cards/13081.yaml")  # the lower card judged alone
+    assert file == "cards/13081.yaml" and message.startswith("motivation shares a sentence with #22458's card"), message
 
 
 def test_key_fragment_file_and_a_path_with_line_counts_are_listed_d320(tmp_path):

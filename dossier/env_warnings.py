@@ -1,4 +1,4 @@
-"""Which quoted ``"SGLANG_*"`` names in SGLang's source only warn that a variable is set.
+"""Which quoted ``"SGLANG_*"`` (or legacy ``"SGL_*"``) names in SGLang's source only warn that a variable is set.
 
 A release that retires a variable often keeps its name for a while, to warn whoever still sets it: a deprecation
 registry entry with no replacement (``"SGLANG_X": _DeprecatedEnv(note=...)``, 0.5.21 on), a deprecation helper
@@ -14,8 +14,10 @@ import ast
 import re
 from collections import Counter
 
+#: the prefixes of SGLang's variables: SGLANG_, and the legacy SGL_ some code still reads (SGL_FORCE_SHUTDOWN in 0.5.23)
+ENV_PREFIX = r"SGL(?:ANG)?_"
 #: a quoted variable name in the source: a mention
-ENV_NAME = re.compile(r"""["'](SGLANG_[A-Z0-9_]*[A-Z0-9])["']""")
+ENV_NAME = re.compile(rf"""["']({ENV_PREFIX}[A-Z0-9_]*[A-Z0-9])["']""")
 #: an `if` / `elif` at a line's start
 _IF = re.compile(r"[ \t]*(?:el)?if\b")
 
@@ -25,7 +27,7 @@ _FORWARD_KEYWORDS = ("replacement", "new_name")
 
 
 def warning_mentions(text: str) -> Counter[str]:
-    """How many of ``text``'s quoted SGLANG_* mentions (:data:`ENV_NAME`) only warn that the variable
+    """How many of ``text``'s quoted SGLANG_*/SGL_* mentions (:data:`ENV_NAME`) only warn that the variable
     is set; empty for a file that cannot be parsed."""
     if not _may_warn(text):  # most files: not parsed
         return Counter()

@@ -1,4 +1,4 @@
-"""Find what a reader would act on in a piece of prose: flags, SGLANG_* env vars, repo paths, modules.
+"""Find what a reader would act on in a piece of prose: flags, SGLANG_*/SGL_* env vars, repo paths, modules.
 
 A mention is *historical* when the text says so right at it, in one of the forms the claims rules
 recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`): it is not a claim about
@@ -23,7 +23,7 @@ _FLAG = re.compile(
     rf"(?<![\w/{DASHES}-])(?P<lead>--|[{DASHES}]{{1,2}}|-[{DASHES}]|[{DASHES}]-)"
     rf"(?P<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w{{*{DASHES}-])"
     r"(?:(?P<sep>=|[ \t]+)(?![-#(])(?P<value>[\w.+-]+))?")
-_ENV = re.compile(r"(?<![\w$])(SGLANG_[A-Z0-9_]*[A-Z0-9])(?![\w*])")
+_ENV = re.compile(r"(?<![\w$])(SGL(?:ANG)?_[A-Z0-9_]*[A-Z0-9])(?![\w*])")
 _PATH = re.compile(r"(?<![\w./:@~-])((?:[\w.-]+/)+[\w.-]*\w)(?:::[\w\[\]:.-]+)?(?![\w/])")
 _MODULE = re.compile(r"\bpython3?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
 #: the command a flag is given to: flags of other tools (pytest, lm_eval, a repo script) are not SGLang's

@@ -1,10 +1,13 @@
-"""What an SGLang source tree offers a user: command-line flags, SGLANG_* env vars, files and modules.
+"""What an SGLang source tree offers a user: command-line flags, SGLANG_* (and SGL_*) env vars, files and modules.
 
 Read from the source without importing sglang (its serving dependencies are not installed): flags come
 from ``add_argument`` calls (ast) and from the ``A[T, Arg(...)]`` dataclass fields that SGLang turns into
 server arguments (``srt/arg_groups/fields``: ``--field-name`` unless ``cli_name``/``aliases``/``no_cli``
 say otherwise; choices from ``choices=`` or a ``Literal``); env vars from the ``Env*`` declarations in
-``srt/environ.py`` and from quoted ``"SGLANG_..."`` names anywhere in the code. The tree is whatever
+``srt/environ.py`` and from quoted ``"SGLANG_..."`` / ``"SGL_..."`` names anywhere in the code. From 0.5.3 on
+``srt/environ.py`` copies every ``SGL_X`` set in the environment to ``SGLANG_X`` at import, warning that the old name
+is deprecated: such a tree honours ``SGL_X`` for every ``SGLANG_X`` it reads, as an alias to use ``SGLANG_X`` instead
+(:data:`_SGL_REWRITE`). The tree is whatever
 :func:`dossier.drift.locate` found (the installed package or a checkout); a release tree from the
 release cache plugs in the same way.
 """
@@ -18,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dossier.env_warnings import ENV_NAME, warning_mentions
+from dossier.env_warnings import ENV_NAME, ENV_PREFIX, warning_mentions
 from dossier.source_tree import PACKAGE_PREFIX, SourceTree
 
 FIELDS = "srt/arg_groups/fields/"
@@ -29,11 +32,15 @@ CHECKOUT_DIRS = ("test", "benchmark", "docs", "scripts", "sgl-kernel", "examples
 #: ``os.getenv("SGLANG_X", "32")`` / ``os.environ.get(...)`` with a literal fallback, or SGLang's
 #: ``get_bool_env_var("SGLANG_X", "True")`` (its own default when none is given): the variable's default
 _GETENV = re.compile(r"""(?P<call>os\.(?:getenv|environ\.get)|get_bool_env_var|get_int_env_var)\(\s*"""
-                     r"""["'](?P<name>SGLANG_[A-Z0-9_]*[A-Z0-9])["']\s*(?:,\s*(?:default\s*=\s*)?"""
+                     rf"""["'](?P<name>{ENV_PREFIX}[A-Z0-9_]*[A-Z0-9])["']\s*(?:,\s*(?:default\s*=\s*)?"""
                      r"""(?P<default>["'][^"'\n]*["']|-?\d+(?:\.\d+)?|True|False|None)\s*)?\)""")
 #: the default of SGLang's ``get_bool_env_var`` / ``get_int_env_var`` helpers (``srt/utils``) when none is passed
 _HELPER_DEFAULTS = {"get_bool_env_var": "false", "get_int_env_var": "0"}
 _ARG_DEFS = "add_argument("
+#: the legacy prefix SGLang rewrites: ``key.replace("SGL_", "SGLANG_", 1)`` over ``os.environ`` (srt/environ.py,
+#: 0.5.3 on): ``SGL_X`` is then an alias of ``SGLANG_X``
+LEGACY_PREFIX, PREFIX = "SGL_", "SGLANG_"
+_SGL_REWRITE = re.compile(r"""\.replace\(\s*["']SGL_["']\s*,\s*["']SGLANG_["']""")
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,7 @@ def read_surface(tree: SourceTree) -> Surface:
     mentions: Counter[str] = Counter()
     warnings: Counter[str] = Counter()
     declared: set[str] = set()  # environ.py's Env* descriptors: read as envs.SGLANG_X, which no quote counts
+    rewrites = False  # the tree copies SGL_X to SGLANG_X (_SGL_REWRITE)
     # server arguments first: a name other tools reuse (--model-path) keeps its server definition
     for rel in sorted(files, key=lambda r: (not _is_server(r), r)):
         repo_path = pkg + rel
@@ -130,6 +138,7 @@ def read_surface(tree: SourceTree) -> Surface:
         if not rel.endswith(".py"):
             continue
         text = tree.read(repo_path) or ""
+        rewrites = rewrites or (LEGACY_PREFIX in text and bool(_SGL_REWRITE.search(text)))
         named = ENV_NAME.findall(text)
         for name in named:
             surface.env.setdefault(name, "")
@@ -160,12 +169,23 @@ def read_surface(tree: SourceTree) -> Surface:
             surface.env_defaults.update(_env_defaults(module))
     surface.env_warned = {n for n, count in mentions.items()
                           if warnings[n] >= count and n not in declared and not surface.env[n]}
+    if rewrites:
+        surface.env.update(legacy_aliases(surface.env, surface.env_warned))
     if tree.kind == "checkout":
         for top in root.iterdir():
             surface.paths.add(top.name)
             if top.is_dir() and top.name in CHECKOUT_DIRS:
                 surface.paths.update(p.relative_to(root).as_posix() for p in top.rglob("*"))
     return surface
+
+
+def legacy_aliases(env: dict[str, str], warned: set[str]) -> dict[str, str]:
+    """``SGL_X`` -> the name to use instead, for every ``SGLANG_X`` of ``env`` that a tree which rewrites the legacy
+    prefix reads: ``SGLANG_X``, or what ``SGLANG_X`` itself is deprecated for. Setting ``SGL_X`` there warns that it is
+    deprecated even where some code still reads ``SGL_X`` itself (0.5.23's SGL_FORCE_SHUTDOWN), so the alias wins; a
+    variable the tree only warns about gets none (the rewrite runs after the warning, and nothing reads it)."""
+    return {LEGACY_PREFIX + n[len(PREFIX):]: new or n for n, new in env.items()
+            if n.startswith(PREFIX) and n not in warned}
 
 
 def _is_server(rel: str) -> bool:
@@ -295,7 +315,7 @@ def _env_defaults(module: ast.Module) -> dict[str, str]:
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                 and getattr(node.value.func, "id", "").startswith("Env")):
             continue
-        targets = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id.startswith("SGLANG_")]
+        targets = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id.startswith((PREFIX, LEGACY_PREFIX))]
         value = _literal(node.value.args[0] if node.value.args else _keyword(node.value, "default"))
         if targets and value is not None:
             out[targets[0]] = value
@@ -308,7 +328,7 @@ def _env_aliases(module: ast.Module) -> dict[str, str]:
     for node in ast.walk(module):
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
-        targets = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id.startswith("SGLANG_")]
+        targets = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id.startswith((PREFIX, LEGACY_PREFIX))]
         if not targets:
             continue
         out[targets[0]] = ""

@@ -1,4 +1,4 @@
-"""Which flags and SGLANG_* env vars SGLang's published releases had: the committed surface lock.
+"""Which flags and SGLANG_*/SGL_* env vars SGLang's published releases had: the committed surface lock.
 
 ``dossier releases surface --record`` reads the flag and env-var surface (:mod:`dossier.surface`) of every
 release in the release cache and writes ``cards/surface.lock``: per name, the first and the last release

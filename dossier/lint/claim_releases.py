@@ -45,7 +45,7 @@ def _in_diff(card: Card, ctx, name: str) -> bool:
     return entry is not None and name.lstrip("-").replace("-", "_") in entry.diff_text.replace("-", "_")
 
 
-@rule("D619", "a merged PR's validation.claims names a --flag or SGLANG_* env var SGLang did not have when the PR "
+@rule("D619", "a merged PR's validation.claims names a --flag or SGLANG_*/SGL_* env var SGLang did not have when the PR "
               "merged (cards/surface.lock, the PR's cached diff)", scope="card")
 def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
     """A merged PR's claims say what was run when it was written, so their flags and env vars are those of the

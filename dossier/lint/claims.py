@@ -424,13 +424,13 @@ def no_source(ctx) -> Iterator[Finding]:
 STALE_RULES = (
     ("D601", "a --flag that today's SGLang does not define (or an ambiguous prefix)", "error"),
     ("D602", "a --flag value that is not one of the flag's choices", "error"),
-    ("D603", "an SGLANG_* env var that today's SGLang does not read", "error"),
+    ("D603", "an SGLANG_* (or legacy SGL_*) env var that today's SGLang does not read", "error"),
     ("D604", "a repo path that does not exist in today's SGLang (or in this project)", "error"),
     ("D605", "a `python -m` module that does not exist", "error"),
     ("D606", "a deprecated flag or env var (SGLang names the replacement), or an env var it only warns about",
      "warning"),
     ("D608", "key_fragment.today's match is not in its file in today's SGLang", "error"),
-    ("D610", "a --flag or SGLANG_* env var marked historical (or in a merged PR's validation.claims) that no SGLang "
+    ("D610", "a --flag or SGLANG_*/SGL_* env var marked historical (or in a merged PR's validation.claims) that no SGLang "
              "release had (cards/surface.lock)", "error"),
     ("D611", "a --flag typeset with an en/em dash for its '--' (read as the flag; copied, it is not one)", "error"),
 )

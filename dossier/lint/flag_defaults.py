@@ -53,7 +53,7 @@ def _a_value(value: str, choices) -> bool:
     return bool(re.fullmatch(r"-?\d+(?:\.\d+)?", word)) or word in _SAME or word in (choices or ())
 
 
-@rule("D623", "a --flag or SGLANG_* env var said to default to a value that today's SGLang's default contradicts "
+@rule("D623", "a --flag or SGLANG_*/SGL_* env var said to default to a value that today's SGLang's default contradicts "
               "(cards/surface.lock)", scope="project")
 def wrong_default(ctx) -> Iterator[Finding]:
     """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a

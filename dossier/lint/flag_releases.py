@@ -62,7 +62,7 @@ def _version(m: re.Match) -> str:
     return next(g for g in m.groups() if g)
 
 
-@rule("D618", "a --flag or SGLANG_* env var said to start in, or given for, a release that did not have it "
+@rule("D618", "a --flag or SGLANG_*/SGL_* env var said to start in, or given for, a release that did not have it "
               "(cards/surface.lock)", scope="project")
 def name_of_another_release(ctx) -> Iterator[Finding]:
     """"`--linear-attn-verify-backend` from 0.5.12" or "On SGLang 0.5.12, start the server with

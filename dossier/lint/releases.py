@@ -855,7 +855,7 @@ def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tu
 
     near = [m for m in mentions if m.kind in (FLAG, ENV) and m.start + len(m.raw) <= start
             and start - (m.start + len(m.raw)) <= 30
-            and not re.search(r"[.;]\s|--|\bSGLANG_", flat[m.start + len(m.raw):start])]
+            and not re.search(r"[.;]\s|--|\bSGL(?:ANG)?_", flat[m.start + len(m.raw):start])]
     if near:
         m = near[-1]
         return ("flags" if m.kind == FLAG else "env"), m.text

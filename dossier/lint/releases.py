@@ -584,7 +584,12 @@ def _went_out(card: Card, version: str, first: bool, said: str, lock, order, ctx
                "release", "say which merged PR carried the change, if one did")
         return
     v, h = release_verdict(card, ctx), lock.cards.get(card.pr)
-    if v is None or h is None or version not in order or v.shipped is None:
+    if v is None or h is None or version not in order:
+        return
+    if v.shipped is None:  # no release scanned holds its line: "shipped in 0.5.10" of a change reverted before it
+        if not h.present:
+            yield (f"says #{card.pr} {said}shipped in {version}, but no release scanned holds its line "
+                   f"({h.first} .. {h.last})", _FROM_VERIFY)
         return
     shipped = v.shipped.new.version
     spans = [(a, b) for a, b in h.present if a in order and b in order and order[b] >= order[shipped]]

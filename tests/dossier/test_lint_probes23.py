@@ -1,6 +1,7 @@
 """Rules added against lint23's probes (session 42): a clause saying a flag, env var, file, function or class is gone
 from today's SGLang while today's tree has it (D631), in the phrasings D327's "removed in <release>" does not read;
-"X lives in <file>" where the file names X only in a comment (D615).
+"X lives in <file>" where the file names X only in a comment (D615); "it first shipped in 0.5.10" of a change no
+release holds (D319); with a release cache, a sibling class's method given to the class the release changed (D622).
 Each bad card is a real card mutated the way a careless author gets it wrong; each near miss is the nearest true
 text."""
 
@@ -35,6 +36,9 @@ PROBES = [
         "implementation", "--mamba-radix-cache-strategy no longer exists in 0.5.23."), "D631"),
     ("release-dropped-the-flag", 28151, (), _append(
         "implementation", "SGLang 0.5.23 dropped --mamba-radix-cache-strategy."), "D631"),
+    # D319: a change no release holds (merged, reverted before the next build) said to have shipped
+    ("never-shipped-said-first-shipped", 21313, (21496, 21662), _append(
+        "implementation", "It first shipped in 0.5.10, and its revert in 0.5.10.post1."), "D319"),
     # D615: a file that names the function only in a comment does not hold it (eagle_utils.py defines it)
     ("lives-in-a-file-that-only-mentions-it", 22458, (), _append(
         "implementation", "In 0.5.23 eagle_sample lives in python/sglang/srt/speculative/eagle_worker_v2.py."), "D615"),
@@ -56,6 +60,8 @@ NEAR = [
         "implementation", "0.5.23 dropped work that _gather_mamba_track_indices staged.")),
     ("missing-from-a-file-today", 19321, (), _append(
         "implementation", "0.5.23 has no tuple branch in python/sglang/srt/layers/linear.py.")),
+    ("never-shipped-said-so", 21313, (21496, 21662), _append(
+        "implementation", "It shipped in no release: its revert landed before the 0.5.10 build.")),
     ("lives-in-its-file", 22458, (), _append(
         "implementation", "In 0.5.23 eagle_sample lives in python/sglang/srt/speculative/eagle_utils.py.")),
     # D601: "the last release that accepts" marks the flag as history, as "was removed" does

@@ -194,6 +194,8 @@ def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                                     "page vouches for", hint=f"check it against the PR's description and thread; then "
                                                              f"`dossier lint --record cards/{card.pr}.yaml`")
                 break
+            else:
+                yield from _unchecked_setup(card, path, sentence, held)
         theirs = " ".join(t for t in prose.sentences(" ".join(text.split()))  # our device is not the PR's
                           if not (_OUR_RESULTS.search(t) or _OURS.search(t) or _HEDGED.search(t)))
         for gpu in (g for g in gpus(theirs) if "gpus" in entry and not any(
@@ -202,6 +204,25 @@ def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                                 f"({', '.join(entry['gpus']) or 'none'}): a device no check of the PR's page vouches "
                                 "for", hint=f"check it against the PR's description and thread; then `dossier lint "
                                             f"--record cards/{card.pr}.yaml`")
+
+
+#: numbers that name, not measure: a PR (#22876), a release (0.5.13), a day (2026-07-02/03), a model (Qwen3.5-397B-A17B)
+_NOT_SETUP = re.compile(r"#\d+|\bv?\d+\.\d+\.\d+(?:\.post\d+)?|\b\d{4}-\d{2}-\d{2}(?:/\d{2})?|"
+                        r"\b[\w./-]*Qwen[\w./-]*", re.IGNORECASE)
+
+
+def _unchecked_setup(card: Card, path: str, sentence: str, held: list[tuple[str, str | None]]) -> Iterator[Finding]:
+    """A bare number of a claim's setup ("random 8000 in / 1500 out, 200 prompts", "--mem-fraction-static 0.82",
+    "concurrency 16") that the lock does not hold as written: the figures beside it were measured with another
+    setup. The lock records every number of the claims, so a reworded claim keeps them; one finding a sentence."""
+    values = {v for v, _ in held}
+    for value, kind in _evidence_numbers(_NOT_SETUP.sub(" ", sentence)):
+        if kind is None and value not in values:
+            yield Finding(path, f"{value} in {_quote(sentence, sentence.find(value))} is not among the numbers "
+                                f"recorded for #{card.pr}'s claims in {CHECKED_LOCK}: a setup no check of the PR's page "
+                                "vouches for", hint=f"check it against the PR's description and thread; then "
+                                                    f"`dossier lint --record cards/{card.pr}.yaml`")
+            return
 
 
 @rule("D337", "a file listed under files (runtime, tests, docs) that cards/checked.lock (the files as last checked "

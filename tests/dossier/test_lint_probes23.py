@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.dossier.test_lint_probes15 import _append
+from tests.dossier.test_lint_probes15 import _append, _errors
 from tests.dossier.test_lint_probes16 import _real_project, probe_round
+from tests.dossier.test_lint_probes21 import _checked_project
 
 OLD_PROJ = "python/sglang/jit_kernel/triton/gdn_fused_proj.py"  # #21019's file; moved before 0.5.23
 NEW_GATING = "python/sglang/kernels/ops/attention/linear/fused_gdn_gating.py"
@@ -85,6 +86,40 @@ def test_a_gone_claim_in_lanes_yaml_is_judged_too(tmp_path, no_release_cache):
     found = run_lint(LintContext(Project.load(root)), select=["D631"])
     assert [(d.file, d.message) for d in found] == [
         ("cards/lanes.yaml", "says create_qkvz_proj is gone from SGLang 0.5.23, which defines create_qkvz_proj")]
+
+
+# ---- D236: a claim's setup numbers against cards/checked.lock ---------------------------------------------------------
+
+
+def _claim_edit(old: str, new: str):
+    def edit(card):
+        claims = card["validation"]["claims"]
+        i = next(i for i, c in enumerate(claims) if old in c)
+        claims[i] = claims[i].replace(old, new)
+    return edit
+
+
+SETUP = [
+    ("bench-input-and-prompts-changed", 19321, (), _claim_edit("8000 in / 1500 out, 200 prompts",
+                                                               "4000 in / 1500 out, 500 prompts"), "D236"),
+    ("mem-fraction-changed", 23619, (), _claim_edit("--mem-fraction-static 0.82", "--mem-fraction-static 0.88"), "D236"),
+]
+SETUP_NEAR = [
+    ("reworded-same-numbers", 19321, (), _claim_edit("bench_serving random 8000 in / 1500 out, 200 prompts",
+                                                     "200 prompts of bench_serving random, 8000 in and 1500 out")),
+    ("release-and-day-named", 23619, (), _claim_edit("The measured rows were cut off",
+                                                     "Checked against 0.5.11 on 2026-04-20: the measured rows were cut off")),
+]
+
+
+@pytest.mark.parametrize("name,pr,others,edit,code", SETUP, ids=[p[0] for p in SETUP])
+def test_a_setup_number_the_check_did_not_see_is_caught(tmp_path, no_release_cache, name, pr, others, edit, code):
+    assert code in _errors(_checked_project(tmp_path, pr, others, edit), pr)
+
+
+@pytest.mark.parametrize("name,pr,others,edit", SETUP_NEAR, ids=[p[0] for p in SETUP_NEAR])
+def test_a_setup_as_checked_stays_clean(tmp_path, no_release_cache, name, pr, others, edit):
+    assert _errors(_checked_project(tmp_path, pr, others, edit), pr) == set()
 
 
 # ---- with a release cache: the release that shipped #19321, whose linear.py also holds a sibling class --------------

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from dossier import prose
 from dossier.cards import strings
-from dossier.lint.claims import _field_texts, _from_tree, _locate, surface
+from dossier.lint.claims import _CODE_WORD, _field_texts, _from_tree, _locate, surface
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, find_mentions
 from dossier.project import is_valid
@@ -34,9 +34,6 @@ _BEFORE_OBJECT = (r"(?<![\w.])(?:SGLang )?{v}(?![\w.]*\d)(?:'s (?:wheel|tree|sou
                   r"reads|accepts)|dropped|removed|deleted) ")
 #: a word that turns the clause around ("is not gone", "never removed") or makes it a condition
 _NOT_A_CLAIM = re.compile(r"\b(?:if|unless|whether|never|not gone|until|before|would|could|might)\b", re.IGNORECASE)
-#: a function or class name: snake_case with an underscore, or CamelCase
-_CODE = re.compile(r"(?<![\w.`/-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_*[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
-                   r"(?![\w/-]|\.\w)")
 _PY_FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.py)\b")
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 
@@ -77,7 +74,7 @@ def _named(subject: str, s) -> Iterator[tuple[str, str]]:
             yield path, f"has {held[0]}"
     bare = prose.PATHLIKE.sub(" ", subject)
     defined = _defined_names(s.tree)
-    for name in dict.fromkeys(_CODE.findall(bare)):
+    for name in dict.fromkeys(_CODE_WORD.findall(bare)):
         if name.isupper() or prose.is_model_name(name):
             continue
         if name in defined:

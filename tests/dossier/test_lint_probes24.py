@@ -23,6 +23,7 @@ from dossier.project import Project
 from dossier.surface_history import read_history
 from tests.dossier.factories import make_card, write_project
 from tests.dossier.release_support import write_release
+from tests.dossier.test_env_warnings import _lint
 from tests.dossier.test_lint_probes15 import _append
 from tests.dossier.test_lint_probes16 import _real_project, probe_round
 from tests.dossier.test_surface_history import TODAY
@@ -100,13 +101,6 @@ def test_sgl_names_are_env_mentions():
     found = [m.text for m in find_mentions("Set SGL_ENABLE_JIT_DEEPGEMM=0 (and `SGLANG_X=1`); -DSGL_CUDA_ARCH, "
                                            "SGL_ alone and SGL_KERNEL_* are not.") if m.kind == ENV]
     assert found == ["SGL_ENABLE_JIT_DEEPGEMM", "SGLANG_X"]
-
-
-def _lint(root: Path, pkg: Path, sentence: str) -> list[tuple[str, str]]:
-    card = make_card(100)
-    card["implementation"] += " " + sentence
-    write_project(root, [card])
-    return [(d.code, d.message) for d in run_lint(LintContext(Project.load(root), sglang_src=pkg), select=["D6"])]
 
 
 def test_sgl_names_are_judged_against_today_and_the_releases(project):

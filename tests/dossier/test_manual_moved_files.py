@@ -48,8 +48,8 @@ def test_every_listed_file_todays_sglang_lacks_is_marked_and_no_other():
         marked = f"(not in SGLang {version}" in row
         assert marked == (path in absent), row
         if path in absent and len(absent[path]) == 1:
-            assert (f"one file of its name: `{absent[path][0]}`" in row
-                    or f"now in `{absent[path][0]}`" in row), row
+            assert (f"one file of its name: `{absent[path][0]}`" in row or f"now in `{absent[path][0]}`" in row
+                    or f"its lines went to `{absent[path][0]}`" in row), row
     assert all(path.startswith(f"{PACKAGE_PREFIX}/") and path in rows for path in absent)
 
 

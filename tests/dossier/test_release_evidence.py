@@ -416,14 +416,17 @@ def _d213(root: Path) -> set[str]:
 
 
 def test_release_that_shipped_the_change_grounds_the_implementation(setup, monkeypatch):
-    """With the release cache synced, D213 looks the implementation's identifiers up in the card's named files
-    as the release that first shipped its line has them (#101: 0.2.0's qwen3_next.py)."""
+    """With the release cache synced, D213 looks the implementation's identifiers up in the release diff that first
+    shipped its line, in the card's named files (#101: 0.1.0.post1 -> 0.2.0 of qwen3_next.py): its hunks and the
+    functions they change, not the files whole (`forward`, which that release left alone, is not the change)."""
     root, cache = setup
-    grounded = "Adds Model.split_heads beside Model.fused_widget and keeps Model.forward as it was; the heads " \
-               "are split once per call instead of twice, which the release diff of the model file shows."
+    grounded = "Adds `split_heads` to the model beside `fused_widget`; the heads are split once per call instead of " \
+               "twice, which the release diff of the model file shows."
+    untouched = "Keeps `forward` of the model as it was and calls `forward` once per step; the heads are split " \
+                "once per call instead of twice in the projection path."
     ungrounded = "Adds Model.reshape_qkvz_heads beside Model.gather_packed_rows and the interleave_groups helper; " \
                  "the heads are split once per call instead of twice in the projection path."
-    for text, expected in ((grounded, set()), (ungrounded, {"101.yaml"})):
+    for text, expected in ((grounded, set()), (untouched, {"101.yaml"}), (ungrounded, {"101.yaml"})):
         card = yaml.safe_load((root / "cards/101.yaml").read_text())
         card["implementation"] = text
         (root / "cards/101.yaml").write_text(yaml.safe_dump(card, sort_keys=False))

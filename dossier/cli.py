@@ -223,6 +223,15 @@ def _given(raw: str, what: str) -> str:
     return raw
 
 
+def _as_utf8(raw: str) -> str:
+    """``raw`` read as UTF-8 where the locale read its bytes otherwise: under a strict C locale (PYTHONUTF8=0) Python
+    takes each byte past ASCII for a lone surrogate, so valid UTF-8 ("tïtle") looked like bytes that are not."""
+    try:
+        return raw.encode(sys.getfilesystemencoding(), "surrogateescape").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
 def given_text(raw: str, what: str = "give a value") -> str:
     """A value given on the command line that means nothing empty (a rule prefix, a host, a title): an empty one
     (an unset shell variable) is a usage error, not the default it would otherwise silently fall back to; so is
@@ -230,6 +239,7 @@ def given_text(raw: str, what: str = "give a value") -> str:
     odd = first_control(_given(raw, what))
     if odd is not None:
         raise typer.BadParameter(f"holds a control character (U+{ord(raw[odd]):04X} at position {odd + 1})")
+    raw = _as_utf8(raw)
     bad = next((i for i, ch in enumerate(raw) if "\ud800" <= ch <= "\udfff"), None)
     if bad is not None:  # a byte that is not UTF-8 (Python reads it as a lone surrogate): no card can hold it
         raise typer.BadParameter(f"holds a byte that is not UTF-8 (0x{ord(raw[bad]) - 0xDC00:02X} at position "
@@ -384,7 +394,7 @@ def fetch(
         fetch_with_progress,
         summary_table,
     )
-    from dossier.folder_swap import signals_deferred
+    from dossier.files import signals_deferred
     from dossier.project import REPO_PATTERN, read_config
     from dossier.sources import SAVED_CRLF, SourceError, meta_not_utf8, not_utf8
     from dossier.sources.cache import Cache
@@ -1059,8 +1069,7 @@ def releases_surface(
     than 2 releases are synced."""
     from dossier import releases as rl
     from dossier import surface_history as sh
-    from dossier.files import recorded_together
-    from dossier.folder_swap import signals_deferred
+    from dossier.files import recorded_together, signals_deferred
     from dossier.source_tree import SourceTree
 
     base = root or find_root()
@@ -1446,6 +1455,11 @@ def _release_diff(project: Project, card):
     if event is None:
         fail(fetch + " (no release diff proves it)")
     cache = rl.cache_dir(project.root)
+    if os.path.lexists(cache) and not cache.is_dir():  # "sync ... into" a file would fail there, after minutes
+        from dossier.files import kind_of
+
+        fail(f"{fetch}; the release cache {cache} ($DOSSIER_RELEASES) is {kind_of(cache)}, not a folder: point it at "
+             "the folder `dossier releases sync` fills")
     trees = {r.version: r for r in rl.synced(cache)} if cache.is_dir() else {}
     wanted = [v for v in (event.old.version, event.new.version) if v not in trees]
     if wanted:

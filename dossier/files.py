@@ -21,6 +21,7 @@ import errno
 import fcntl
 import os
 import re
+import signal
 import stat
 import tempfile
 import threading
@@ -288,7 +289,8 @@ def stage(path: Path, data: str | bytes) -> Path:
         raise OSError(errno.EINVAL, f"not a regular file ({node_kind(mode)}); dossier replaces a file "
                       "whole, which would replace it", str(path))
     remove_stale(path)
-    with _staging:  # a temp file is made and listed before the exit's sweep, or not at all
+    # a temp file is made and listed before the exit's sweep, or not at all: an interrupt between the two left it behind
+    with _staging, signals_deferred():
         if _exiting.is_set():  # a daemon writer (fetch) still running while the process exits
             raise OSError(errno.EINTR, "not written: the process is exiting", str(path))
         try:
@@ -369,3 +371,21 @@ def running(pid: int) -> bool:
     except (PermissionError, OverflowError, OSError):
         return True  # exists under another user, or cannot be asked: leave its file alone
     return True
+
+
+@contextmanager
+def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Hold ``signums`` back for the block and deliver the first that arrived once it ends (only the main
+    thread can handle signals; elsewhere the block runs as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {n: signal.signal(n, lambda n, frame: pending.append(n)) for n in signums}
+    try:
+        yield
+    finally:
+        for n, handler in previous.items():
+            signal.signal(n, signal.SIG_DFL if handler is None else handler)
+        if pending:
+            signal.raise_signal(pending[0])

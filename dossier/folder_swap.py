@@ -17,15 +17,11 @@ import errno
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from dossier.errors import DossierError
-from dossier.files import DIR_MODE, FILE_MODE, is_temp, remove_stale, running, serialized
+from dossier.files import DIR_MODE, FILE_MODE, is_temp, remove_stale, running, serialized, signals_deferred
 
 #: a folder this module builds or sets aside: target name, writer's pid, random part, which
 _PART = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.(?P<token>[A-Za-z0-9_]+)\.(?P<part>new|old)")
@@ -172,19 +168,3 @@ def _first_copy_failure(exc: shutil.Error) -> OSError:
     return OSError(int(m[1]), m[2], target) if m else OSError(errno.EIO, str(why), target)
 
 
-@contextmanager
-def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
-    """Hold ``signums`` back for the block and deliver the first that arrived once it ends (only the main
-    thread can handle signals; elsewhere the block runs as is)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    previous = {n: signal.signal(n, lambda n, frame: pending.append(n)) for n in signums}
-    try:
-        yield
-    finally:
-        for n, handler in previous.items():
-            signal.signal(n, signal.SIG_DFL if handler is None else handler)
-        if pending:
-            signal.raise_signal(pending[0])

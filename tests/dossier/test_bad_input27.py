@@ -6,8 +6,10 @@ replaced is told so; a signal after a command's answer prints no traceback."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,61 @@ def test_an_interrupt_held_during_the_swap_says_the_new_manual_is_in_place(tmp_p
     assert "interrupted: the new manual was in place before it" in " ".join(result.output.split())
     monkeypatch.undo()
     assert runner.invoke(app, ["render", "--check", "--root", str(root)]).exit_code == 0
+
+
+def test_a_title_in_utf8_is_read_as_utf8_under_a_strict_c_locale(tmp_path):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0",
+           "PYTHONCOERCECLOCALE": "0"}
+    proc = subprocess.run([sys.executable, "-m", "dossier", "new", "99995", "--title", "tïtle ☃", "--state", "open",
+                           "--root", str(root)], capture_output=True, text=True, env=env, timeout=120,
+                          encoding="utf-8", errors="replace")
+    assert proc.returncode == 0, proc.stderr
+    assert "tïtle ☃" in (root / "cards" / "99995.yaml").read_text(encoding="utf-8")
+
+
+def test_show_diff_names_a_release_cache_that_is_a_file(tmp_path, monkeypatch):
+    root = write_project(tmp_path / "p", [make_card(100)])
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("DOSSIER_RELEASES", str(tmp_path / "afile"))
+    (tmp_path / "prs").mkdir()
+    monkeypatch.setenv("DOSSIER_CACHE", str(tmp_path / "prs"))
+    from dossier.evidence import key_sha
+    from dossier.project import Project
+    from dossier.release_evidence import Event, FileAt, History, ReleaseLock, write_release_lock
+
+    card = Project.load(root).card(100)
+    old, new = FileAt("0.5.9", "2026-02-23", None), FileAt("0.5.10", "2026-04-05", "0" * 64)
+    event = Event("added", card.key_fragment.file, (3,), old, new)
+    history = History(key_sha(card.key_fragment), "0.5.9", "0.5.10", (("0.5.10", "0.5.10"),), (event,), "2026-04-10")
+    write_release_lock(root, ReleaseLock({"0.5.9": "2026-02-23", "0.5.10": "2026-04-05"}, {100: history}),
+                       Project.load(root).cards)
+    result = runner.invoke(app, ["show", "100", "--diff", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "is a file, not a folder" in said and "into" not in said, said
+
+
+def test_a_temp_file_is_listed_before_an_interrupt_can_land(tmp_path):
+    """SIGINT held off while stage() makes and lists its temp file: raised inside the block, it lands after it, with
+    the file listed for the exit's sweep (an interrupt between the two left it behind, unlisted)."""
+    from dossier import files
+
+    real = tempfile.mkstemp
+
+    def mkstemp_then_interrupt(*a, **kw):
+        made = real(*a, **kw)
+        os.kill(os.getpid(), signal.SIGINT)  # arrives between the temp file and its listing
+        return made
+
+    target = tmp_path / "lock"
+    files.tempfile.mkstemp = mkstemp_then_interrupt
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            files.write_atomic(target, "x")
+    finally:
+        files.tempfile.mkstemp = real
+    made = [str(p) for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(made) == 1 and made[0] in files._staged
+    files._staged.discard(made[0])
+    os.unlink(made[0])

@@ -170,11 +170,13 @@ def test_a_temp_file_is_listed_before_an_interrupt_can_land(tmp_path):
 
     target = tmp_path / "lock"
     files.tempfile.mkstemp = mkstemp_then_interrupt
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # an xdist worker ignores SIGINT
     try:
         with pytest.raises(KeyboardInterrupt):
             files.write_atomic(target, "x")
     finally:
         files.tempfile.mkstemp = real
+        signal.signal(signal.SIGINT, before)
     made = [str(p) for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(made) == 1 and made[0] in files._staged
     files._staged.discard(made[0])

@@ -598,8 +598,10 @@ def _moved(data: object, versions: list[str], fix: str) -> dict[str, tuple[Move,
             return Move(*step)
         return None
 
+    if not isinstance(data, dict):
+        raise LockError(f"{LOCK_FILE}: releases: moved must map each SGLang file to the moves that followed it; {fix}")
     out = {}
-    for path, steps in (data.items() if isinstance(data, dict) else [(None, None)]):
+    for path, steps in data.items():
         read = [move(s) for s in steps] if isinstance(steps, list) else [None]
         if not isinstance(path, str) or not in_wheel(path) or not path.endswith(".py") or None in read \
                 or [order[m.version] for m in read] != sorted({order[m.version] for m in read}) \

@@ -16,6 +16,7 @@ from dossier.errors import DossierError
 from dossier.files import read_bytes
 from dossier.lint.depth import ALL_FIELDS, card_texts, text_of
 from dossier.lint.registry import Finding, rule
+from dossier.render.markdown import LINK_DESTINATION, LINK_TEXT
 
 MIN_SHARED_SKELETON = 3  # cards sharing one masked skeleton
 SKELETON_SIMILAR = 0.7  # trigram Jaccard of two skeletons that count as one
@@ -172,7 +173,7 @@ COPIED, SHARED = "has a sentence of", "shares a sentence with"
 MANUAL_CARDS = {"pr-history.md": re.compile(r'^<a id="pr-(\d+)"></a>$', re.MULTILINE),
                 "corrections.md": re.compile(r"^## #(\d+) ", re.MULTILINE)}
 #: what render adds to a card's prose: a link on "#N" ([#N](pr-history.md#pr-N)), and backslash escapes
-_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+_LINK = re.compile(r"\[(" + LINK_TEXT + r")\]\(" + LINK_DESTINATION + r"\)")
 _ESCAPE = re.compile(r"\\(.)")
 
 

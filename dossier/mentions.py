@@ -57,6 +57,13 @@ MARK_SENTENCE = re.compile(
     r"(?: (?:that|to) (?:accepts?|takes?|has|reads?|carr(?:y|ies)|ships?|parses?))?)\b", re.IGNORECASE)
 
 
+#: just before the mention: it is the name something was renamed to or replaced by ("renamed to `--new`"), which a
+#: sentence marked historical for the old name still gives as current unless a mark later in the sentence says otherwise
+MARK_SUCCESSOR = re.compile(r"\b(?:renamed (?:it |them )?to|replaced (?:by|with)|superseded by|in favou?r of)"
+                            r"(?:\s+(?:a|an|the))?(?:\s+new)?(?:\s+(?:flags?|env(?:ironment)? (?:var|variable)s?|"
+                            r"options?|names?))?[:,]?\s*[`'\"(]*$", re.IGNORECASE)
+
+
 #: earlier in the sentence: the mention is a PR's own wording (its description, RFC, body), not a release's
 MARK_ATTRIBUTED = re.compile(
     r"\b(?:descriptions?|RFC|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
@@ -158,8 +165,10 @@ class _Text:
         i, begin, stop = self.sentence(start)
         if i not in self._marked:
             self._marked[i] = bool(MARK_SENTENCE.search(self.text, begin, stop))
-        return bool(self._marked[i] or MARK_BEFORE.search(self.text[max(begin, start - 40):start])
-                    or MARK_AFTER.match(self.text, end, stop))
+        before = self.text[max(begin, start - 40):start]
+        if MARK_SUCCESSOR.search(before):  # "--old was renamed to --new": the new name is today's
+            return bool(MARK_AFTER.match(self.text, end, stop) or MARK_SENTENCE.search(self.text, end, stop))
+        return bool(self._marked[i] or MARK_BEFORE.search(before) or MARK_AFTER.match(self.text, end, stop))
 
     def mention(self, kind: str, what: str, start: int, **kw) -> Mention:
         historical = self.historical(start, start + len(kw.get("written") or what))

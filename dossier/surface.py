@@ -67,6 +67,10 @@ class Surface:
     env: dict[str, str] = field(default_factory=dict)
     #: env vars the tree names only to warn that they are set (:mod:`dossier.env_warnings`): it does not read them
     env_warned: set[str] = field(default_factory=set)
+    #: the tree copies ``SGL_X`` to ``SGLANG_X`` (:data:`_SGL_REWRITE`): ``env`` then holds the aliases
+    #: :func:`legacy_aliases` derives, and ``aliased`` those of them no code names itself
+    rewrites: bool = False
+    aliased: set[str] = field(default_factory=set)
     #: env var -> its default as the source declares it (an ``Env*`` declaration or an ``os.getenv`` fallback)
     env_defaults: dict[str, str] = field(default_factory=dict)
     #: repository paths of every file and directory (python/sglang/...; the whole repo for a checkout)
@@ -170,7 +174,9 @@ def read_surface(tree: SourceTree) -> Surface:
     surface.env_warned = {n for n, count in mentions.items()
                           if warnings[n] >= count and n not in declared and not surface.env[n]}
     if rewrites:
-        surface.env.update(legacy_aliases(surface.env, surface.env_warned))
+        aliases = legacy_aliases(surface.env, surface.env_warned)
+        surface.rewrites, surface.aliased = True, set(aliases) - set(surface.env)
+        surface.env.update(aliases)
     if tree.kind == "checkout":
         for top in root.iterdir():
             surface.paths.add(top.name)

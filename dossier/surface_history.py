@@ -7,7 +7,9 @@ something some release had, and a mention of a name that left SGLang can say whi
 A name that left and came back is recorded by its first and last release only; a flag some release's server took
 is recorded by the releases whose server took it (another command's flag of the same name does not extend it). An env
 var is recorded by the releases that read it; the releases that name it only to warn that it is set
-(:mod:`dossier.env_warnings`) are recorded apart, under ``warned:``. The lock ends with how many
+(:mod:`dossier.env_warnings`) are recorded apart, under ``warned:``. The legacy ``SGL_X`` aliases that releases
+copying ``SGL_X`` to ``SGLANG_X`` honour are not listed one by one: the lock records which releases copy
+(``rewrites:``), and an alias's span is derived from its ``SGLANG_X`` (:meth:`SurfaceHistory.span`). The lock ends with how many
 names each kind holds (``names:``): a lock cut short, even inside its last section, is still YAML, and the names
 past the cut would be lost with nothing said.
 """
@@ -26,6 +28,7 @@ from dossier.files import record
 from dossier.locks import LockError, check_keys, of_version, read_lock_file
 from dossier.releases import is_version, ordered, refuse_to_drop
 from dossier.source_tree import SourceTree
+from dossier.surface import LEGACY_PREFIX, PREFIX
 
 SURFACE_LOCK = Path("cards") / "surface.lock"
 LOCK_VERSION = 1
@@ -70,9 +73,19 @@ class SurfaceHistory:
     defaults: dict[str, str] = field(default_factory=dict)
     #: env var -> the releases that name it only to warn that it is set (they do not read it)
     warned: dict[str, Span] = field(default_factory=dict)
+    #: the releases that copy ``SGL_X`` to ``SGLANG_X`` at import (None when none does)
+    rewrites: Span | None = None
 
     def span(self, kind: str, name: str) -> Span | None:
-        return getattr(self, kind).get(name)
+        """The releases that had ``name``; a legacy ``SGL_X`` also in those that copy it to an ``SGLANG_X`` they read."""
+        own = getattr(self, kind).get(name)
+        if kind != "env" or not name.startswith(LEGACY_PREFIX) or self.rewrites is None:
+            return own
+        read = self.env.get(PREFIX + name[len(LEGACY_PREFIX):])
+        alias = read and _overlap(read, self.rewrites)
+        if own is None or alias is None:
+            return own or alias
+        return Span(min(own.first, alias.first, key=Version), max(own.last, alias.last, key=Version))
 
     @property
     def newest(self) -> str:
@@ -83,6 +96,8 @@ class SurfaceHistory:
         differs or is on one side only, as "NAME (kind: recorded -> read)", and the release list."""
         out = [] if self.releases == read.releases else [
             f"releases ({', '.join(self.releases[-1:]) or 'none'} last recorded -> {', '.join(read.releases[-1:])})"]
+        if str(self.rewrites) != str(read.rewrites):
+            out.append(f"the SGL_* copy (rewrites: {self.rewrites or 'none'} -> {read.rewrites or 'none'})")
         for kind in (*KINDS, *OPTIONAL):
             held, now = getattr(self, kind), getattr(read, kind)
             out += [f"{name} ({kind}: {held.get(name, 'absent')} -> {now.get(name, 'absent')})"
@@ -93,6 +108,7 @@ class SurfaceHistory:
     def to_data(self) -> dict:
         return {"version": LOCK_VERSION, "releases": list(self.releases),
                 **{k: {n: str(s) for n, s in sorted(getattr(self, k).items())} for k in self._written()},
+                **({"rewrites": str(self.rewrites)} if self.rewrites else {}),
                 "names": {k: len(getattr(self, k)) for k in self._written()}}
 
     def _written(self) -> list[str]:
@@ -105,7 +121,7 @@ class SurfaceHistory:
             raise SurfaceLockError(f"{SURFACE_LOCK}: expected version: {LOCK_VERSION}, releases: [...], flags: {{}}, "
                                    "env: {}, names: {}; run `dossier releases surface --record`")
         try:
-            check_keys(data, ("version", "releases", *KINDS, *OPTIONAL, "names"), str(SURFACE_LOCK),
+            check_keys(data, ("version", "releases", *KINDS, *OPTIONAL, "rewrites", "names"), str(SURFACE_LOCK),
                        "run `dossier releases surface --record`")
         except LockError as exc:
             raise SurfaceLockError(str(exc)) from None
@@ -119,19 +135,15 @@ class SurfaceHistory:
         if ordered(releases) != releases or len(set(releases)) != len(releases):  # a merge kept both sides' lists
             raise SurfaceLockError(f"{SURFACE_LOCK}: releases must be listed once each, oldest first (the newest "
                                    "decides what lint calls removed)" + fix)
-        known = set(releases)
         out = cls(releases)
         warned = data.get("warned") or {}
         if not isinstance(warned, dict):
             raise SurfaceLockError(f"{SURFACE_LOCK}: warned: expected name: 'first..last' entries" + fix)
         for kind, entries in [*((k, data[k]) for k in KINDS), ("warned", warned)]:
             for name, value in entries.items():
-                first, _, last = str(value).partition("..")
-                if first not in known or (last or first) not in known:
-                    raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} names a release the lock does not list")
-                if releases.index(first) > releases.index(last or first):  # flags.md: 'from 0.5.9 to 0.5.1'
-                    raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} ends before it begins" + fix)
-                getattr(out, kind)[str(name)] = Span(first, last or first)
+                getattr(out, kind)[str(name)] = _span(name, value, releases)
+        if data.get("rewrites") is not None:
+            out.rewrites = _span("rewrites", data["rewrites"], releases)
         defaults = data.get("defaults") or {}
         if not (isinstance(defaults, dict) and all(isinstance(v, str) for v in defaults.values())):
             raise SurfaceLockError(f"{SURFACE_LOCK}: defaults: expected name: 'value' text" + fix)
@@ -141,6 +153,23 @@ class SurfaceHistory:
                                    "name mistyped or edited by hand)" + fix)
         out.defaults = {str(n): v for n, v in defaults.items()}
         return out
+
+
+def _span(name: object, value: object, releases: list[str]) -> Span:
+    """``value`` ('first..last', or one release) read as a span of the lock's ``releases``."""
+    first, _, last = str(value).partition("..")
+    if first not in releases or (last or first) not in releases:
+        raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} names a release the lock does not list")
+    if releases.index(first) > releases.index(last or first):  # flags.md: 'from 0.5.9 to 0.5.1'
+        raise SurfaceLockError(f"{SURFACE_LOCK}: {name}: {value!r} ends before it begins; run `dossier releases "
+                               "surface --record`")
+    return Span(first, last or first)
+
+
+def _overlap(a: Span, b: Span) -> Span | None:
+    """The releases ``a`` and ``b`` share (None when they share none)."""
+    first, last = max(a.first, b.first, key=Version), min(a.last, b.last, key=Version)
+    return Span(first, last) if Version(first) <= Version(last) else None
 
 
 def _check_counts(data: dict) -> None:
@@ -186,10 +215,13 @@ def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] |
     for tree in trees:
         s = read_surface(tree)
         history.releases.append(tree.version)
-        for spans, names in ((history.flags, s.flags), (history.env, [n for n in s.env if n not in s.env_warned]),
-                             (history.warned, s.env_warned), (server, [n for n, f in s.flags.items() if f.server])):
+        read = [n for n in s.env if n not in s.env_warned and n not in s.aliased]  # aliases: span() derives them
+        for spans, names in ((history.flags, s.flags), (history.env, read), (history.warned, s.env_warned),
+                             (server, [n for n, f in s.flags.items() if f.server])):
             for name in names:
                 spans[name] = Span(spans[name].first if name in spans else tree.version, tree.version)
+        if s.rewrites:
+            history.rewrites = Span(history.rewrites.first if history.rewrites else tree.version, tree.version)
         history.defaults = {**{n: f.default for n, f in s.flags.items() if f.default is not None},
                             **{n: v for n, v in s.env_defaults.items() if v is not None and n in s.env}}
         tree.unload()

@@ -18,7 +18,7 @@ from dossier.errors import DossierError
 from dossier.evidence import seal_in, section_digest
 from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
-from dossier.lint.figures import _evidence_numbers, _held, _quote, figures
+from dossier.lint.figures import _evidence_numbers, _held, _quote, figures, kind_of
 from dossier.lint.gpu_names import gpu_names
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError, check_keys, of_version, read_lock_file
@@ -41,7 +41,7 @@ SEAL = "# cards sha256: "
 def numbers(card: Card) -> list[str]:
     """The numbers of the card's claims as the lock keeps them: "2.6 percent", "23169.69 time", "3.83"."""
     found = _evidence_numbers(" ".join(card.claims))
-    return sorted({f"{n} {kind}" if kind else n for n, kind in found})
+    return sorted({f"{n} {kind_of(unit)}" if unit else n for n, unit in found})
 
 
 #: a sentence that names GPUs without giving the run to one: "no GPU is named (an H100 or an H200 are both plausible)"
@@ -181,13 +181,13 @@ def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
         for sentence in prose.sentences(" ".join(text.split())):
             if _OUR_RESULTS.search(sentence) or _OURS.search(sentence):
                 continue
-            for m, kind in figures(sentence):
+            for m, unit in figures(sentence):
                 value = m.group("num").replace(",", "")
-                if _held(value, kind, held):
+                if _held(value, unit, held):
                     continue
                 if diff is None:
                     diff = [n for t in ground_texts(card, ctx) for n in _evidence_numbers(t)]
-                if _held(value, kind, diff):
+                if _held(value, unit, diff):
                     continue
                 yield Finding(path, f"{m.group(0).strip()!r} in {_quote(sentence, m.start())} is not among the figures "
                                     f"recorded for #{card.pr}'s claims in {CHECKED_LOCK}: a figure no check of the PR's "
@@ -216,8 +216,8 @@ def _unchecked_setup(card: Card, path: str, sentence: str, held: list[tuple[str,
     "concurrency 16") that the lock does not hold as written: the figures beside it were measured with another
     setup. The lock records every number of the claims, so a reworded claim keeps them; one finding a sentence."""
     values = {v for v, _ in held}
-    for value, kind in _evidence_numbers(_NOT_SETUP.sub(" ", sentence)):
-        if kind is None and value not in values:
+    for value, unit in _evidence_numbers(_NOT_SETUP.sub(" ", sentence)):
+        if unit is None and value not in values:
             yield Finding(path, f"{value} in {_quote(sentence, sentence.find(value))} is not among the numbers "
                                 f"recorded for #{card.pr}'s claims in {CHECKED_LOCK}: a setup no check of the PR's page "
                                 "vouches for", hint=f"check it against the PR's description and thread; then "

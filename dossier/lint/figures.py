@@ -76,9 +76,33 @@ def _kind(m: re.Match) -> str | None:
     return next((k for k in _KINDS if m.group(k)), None)
 
 
+def unit_of(m: re.Match) -> str | None:
+    """The unit a figure or evidence number carries, as written ("ms", "GiB", "tok/s"); None for none."""
+    kind = _kind(m)
+    return m.group(kind) if kind else None
+
+
+#: what a unit measures and its size in that measure's base: units of one measure convert ("23.17 s" is
+#: "23169.69 ms"); a GiB counts as a GB (the two are written for each other, and differ by 7% at most)
+_SCALES = {**{u: ("time", Decimal(f)) for us, f in (("ns", "1e-9"), ("us µs μs", "1e-6"), ("ms", "1e-3"),
+                                                    ("s sec seconds", "1"), ("minutes", "60"), ("hours", "3600"))
+              for u in us.split()},
+           **{p + b: ("bytes", Decimal(10) ** (3 * (i + 1))) for i, p in enumerate("KMGT") for b in ("B", "iB")},
+           "GB/s": ("bytes/s", Decimal("1e9")), "TB/s": ("bytes/s", Decimal("1e12")),
+           "tok/s": ("tok/s", Decimal(1)), "tokens/s": ("tok/s", Decimal(1))}
+
+
+def _as_written(number: Decimal, unit: str | None, other: str | None) -> Decimal:
+    """``number`` in ``other`` units converted to ``unit`` (unchanged unless both are units of one measure)."""
+    mine, theirs = _SCALES.get(unit or ""), _SCALES.get(other or "")
+    if mine is None or theirs is None or mine[0] != theirs[0]:
+        return number
+    return number * theirs[1] / mine[1]
+
+
 def _evidence_numbers(text: str) -> list[tuple[str, str | None]]:
-    """Every number of ``text`` with the kind of the unit it carries, or the unit its list or range ends in
-    ("80.58 / 80.51 / 84.23 us": all three are times); None where no unit follows."""
+    """Every number of ``text`` with the unit it carries, or the unit its list or range ends in
+    ("80.58 / 80.51 / 84.23 us": all three are in us); None where no unit follows."""
     flat = " ".join(text.split())
     out = []
     for m in _NUMBER.finditer(flat):
@@ -86,27 +110,37 @@ def _evidence_numbers(text: str) -> list[tuple[str, str | None]]:
         while (gap := _LIST_GAP.match(flat, end)) is not None:
             end = gap.end()
         unit = _UNIT_AFTER.match(flat, m.end()) or _UNIT_AFTER.match(flat, end)
-        out.append((m.group(1).replace(",", ""), _kind(unit) if unit else None))
+        out.append((m.group(1).replace(",", ""), unit_of(unit) if unit else None))
     return out
+
+
+def kind_of(unit: str | None) -> str | None:
+    """The kind of a unit ("ms" -> "time"); a kind stands for itself (cards/checked.lock records kinds)."""
+    if unit is None or unit in _KINDS:
+        return unit
+    return next((k for k, pattern in _KINDS.items() if re.fullmatch(pattern, unit)), None)
 
 
 #: how far a rounded figure may be from the value it rounds: "9%" for 9.2% is a rounding, "3x" for 2.6x is not
 _ROUNDING = Decimal("0.05")
 
 
-def _held(value: str, kind: str | None, numbers: list[tuple[str, str | None]]) -> bool:
-    """Whether ``value`` (as the prose writes it) is one of ``numbers`` or one of them rounded to its places (within
-    5% of it); a figure of under three significant digits ("3 GB", "12%") must also have the unit's kind there."""
+def _held(value: str, unit: str | None, numbers: list[tuple[str, str | None]]) -> bool:
+    """Whether ``value`` (as the prose writes it, in ``unit``) is one of ``numbers`` or one of them rounded to its
+    places (within 5% of it), converted to ``unit`` where both units measure one thing ("23.17 s" is "23169.69 ms";
+    "23.17 ms" is not "23.17 s"); a figure of under three significant digits ("3 GB", "12%") must also have a unit
+    of its kind there. A number given with a kind only (cards/checked.lock) is compared as it stands."""
     try:
         want = Decimal(value)
     except InvalidOperation:
         return True
     places = Decimal(1).scaleb(want.as_tuple().exponent)
     short = len(value.replace(".", "").lstrip("0")) < 3
+    kind = kind_of(unit)
     for number, other in numbers:
-        if short and kind is not None and other != kind:
+        if short and kind is not None and kind_of(other) != kind:
             continue
-        got = Decimal(number)
+        got = _as_written(Decimal(number), unit, other)
         if got == want or (got.as_tuple().exponent < want.as_tuple().exponent
                            and got.quantize(places, rounding=ROUND_HALF_UP) == want
                            and abs(got - want) <= _ROUNDING * abs(got)):
@@ -160,15 +194,15 @@ def _derived_spans(sentence: str) -> list[tuple[int, int]]:
 
 
 def figures(sentence: str) -> Iterator[tuple[re.Match, str | None]]:
-    """The measured figures of a sentence with their unit's kind (None for a score)."""
+    """The measured figures of a sentence with their unit (None for a score)."""
     seen = set()
     for m in _FIGURE.finditer(sentence):
         seen.add(m.start("num"))
-        yield m, _kind(m)
+        yield m, unit_of(m)
     for m in _RANGE_LOW.finditer(sentence):
         high = _RANGE_HIGH.match(sentence, m.end() + 1)
-        if high is not None:
-            yield from ((e, _kind(e)) for e in (m, high) if e.start("num") not in seen)
+        if high is not None:  # the low end carries the high end's unit
+            yield from ((e, unit_of(high)) for e in (m, high) if e.start("num") not in seen)
     for m in _SCORE.finditer(sentence):
         seen.add(m.start("num"))
         yield m, None
@@ -211,16 +245,16 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue
             derived = _derived_spans(sentence)
             cited = [n for n in map(int, _CITED_PR.findall(sentence)) if n != card.pr and n in others]
-            for m, kind in figures(sentence):
+            for m, unit in figures(sentence):
                 value = m.group("num").replace(",", "")
                 if any(a <= m.start("num") < b for a, b in derived) or _SETTING.search(sentence[:m.start()]) \
-                        or _held(value, kind, claims):
+                        or _held(value, unit, claims):
                     continue
-                if any(_held(value, kind, _evidence_numbers(others[n])) for n in cited):
+                if any(_held(value, unit, _evidence_numbers(others[n])) for n in cited):
                     continue
                 if diff is None:
                     diff = [n for t in ground_texts(card, ctx) for n in _evidence_numbers(t)]
-                if _held(value, kind, diff):
+                if _held(value, unit, diff):
                     continue
                 what, base = m.group(0).strip(), flat.find(sentence)
                 yield Finding(text_location(path),

@@ -432,11 +432,12 @@ def _surface_rows(pages: list[str], surface) -> dict:
                 named[m.kind].add(m.text)
     rows = {}
     after = dict(zip(surface.releases, surface.releases[1:], strict=False))  # each release -> the next one read
-    for kind, spans in ((FLAG, surface.flags), (ENV, surface.env)):
-        rows[kind] = [{"name": n, "first": spans[n].first, "last": spans[n].last, "gone_in": after.get(spans[n].last, ""),
-                       "default": surface.defaults.get(n) if spans[n].last == surface.newest else None,
+    for kind, lock_kind in ((FLAG, "flags"), (ENV, "env")):
+        spans = {n: span for n in sorted(named[kind]) if (span := surface.span(lock_kind, n))}
+        rows[kind] = [{"name": n, "first": s.first, "last": s.last, "gone_in": after.get(s.last, ""),
+                       "default": surface.defaults.get(n) if s.last == surface.newest else None,
                        "warned": _warned_words(surface.warned.get(n)) if kind == ENV else ""}
-                      for n in sorted(named[kind]) if n in spans]
+                      for n, s in spans.items()]
     return {"first": surface.releases[0] if surface.releases else "", "newest": surface.newest, "flags": rows[FLAG],
             "env": rows[ENV]}
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -93,8 +94,14 @@ def test_a_tree_that_rewrites_sgl_to_sglang_honours_every_sgl_twin_as_a_deprecat
 def test_the_lock_records_sgl_names_by_the_releases_that_read_or_alias_them(project):
     root, _ = project
     h = read_history(root)
-    assert {n: str(h.env.get(n)) for n in ("SGL_JIT", "SGL_GONE", "SGL_DIRECT", "SGL_RETIRED")} == {
-        "SGL_JIT": "0.5.1..0.5.3", "SGL_GONE": "0.5.1", "SGL_DIRECT": "0.5.2..0.5.3", "SGL_RETIRED": "None"}
+    assert {n: str(h.span("env", n)) for n in ("SGL_JIT", "SGL_GONE", "SGL_DIRECT", "SGL_RETIRED", "SGL_FORCE",
+                                               "SGL_NEW", "SGL_OLD")} == {
+        "SGL_JIT": "0.5.1..0.5.3", "SGL_GONE": "0.5.1", "SGL_DIRECT": "0.5.2..0.5.3", "SGL_RETIRED": "None",
+        "SGL_FORCE": "0.5.2..0.5.3", "SGL_NEW": "0.5.2..0.5.3", "SGL_OLD": "0.5.2..0.5.3"}
+    # the lock lists the names code reads and which releases copy SGL_X to SGLANG_X; the aliases follow from those
+    lock = yaml.safe_load((root / "cards" / "surface.lock").read_text())
+    assert lock["rewrites"] == "0.5.2..0.5.3" and lock["env"]["SGL_JIT"] == "0.5.1"
+    assert "SGL_NEW" not in lock["env"] and lock["names"]["env"] == len(lock["env"])
 
 
 def test_sgl_names_are_env_mentions():

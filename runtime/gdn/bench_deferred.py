@@ -11,7 +11,10 @@ all its GDN layers, as SGLang builds its slot indices and ring cursors once per 
 (``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._forward_metadata``). Its cost is
 a column, not hidden: ``order_us`` (L = 16 rows) is the GPU time of building that order (one sort), and
 ``pct_floor_order`` charges each layer its share (``order_us / GDN_LAYERS``). SGLang's kernels
-get the same positions (``write_pos``) and run as SGLang's backend calls them: ``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``,
+get the same positions (``write_pos``) and run as SGLang's backend calls them, the ReplaySSM decode with the
+force-flush mask its GDN path always builds (all zero here: no step is a track boundary), which ours gets as its
+``flush``: ``sglang/srt/layers/attention/hybrid_linear_attn_backend.py: MambaAttnBackendBase._replayssm_track_flush_mask``,
+``sglang/kernels/ops/attention/linear/fused_recurrent_linear_replayssm.py: fused_recurrent_linear_replayssm_decode``,
 ``sglang/kernels/ops/attention/fla/fused_recurrent.py: fused_recurrent_gated_delta_rule_packed_decode``, ``sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py: fused_sigmoid_gating_delta_rule_update``.
 
 Floors: in-place decode moves the state twice (read + write). The deferred decode's read-only floor is one
@@ -137,6 +140,9 @@ class RingCase:
         self.dt_bias = torch.randn(self.HV, device="cuda")
         self.out = torch.empty(B, self.HV, V, device="cuda", dtype=torch.bfloat16)
         self.io_bytes = 2 * (self.qkv.numel() + 2 * self.a.numel() + self.out.numel())
+        # SGLang's GDN backend passes a force-flush mask every step (the radix track boundaries); none falls on
+        # the steps timed here, so it is all zero, and both kernels get it
+        self.no_force = torch.zeros(B, device="cuda", dtype=torch.int32)
 
     def _add_orders(self, pattern: str) -> None:
         """Each row order of ``pattern``'s steps (the bench knows each step's fills, as a scheduler does)."""
@@ -192,8 +198,8 @@ class RingCase:
         def call(idx: torch.Tensor, fill: torch.Tensor, rows: torch.Tensor | tuple | None) -> object:
             rows, split = rows if isinstance(rows, tuple) else (rows, None)  # "split": (order, flush_rows)
             return deferred_decode(self.qkv, self.a, self.b, self.A_log, self.dt_bias, self.pool, self.ring, idx,
-                                   fill, num_k_heads=self.H, out=self.out, config=config, rings_empty=rings_empty,
-                                   order=rows, flush_rows=split)
+                                   fill, num_k_heads=self.H, flush=self.no_force, out=self.out, config=config,
+                                   rings_empty=rings_empty, order=rows, flush_rows=split)
 
         return [lambda i=i, f=f, o=o: call(i, f, o) for i, f, o in self._steps(pattern, order)]
 
@@ -210,7 +216,7 @@ class RingCase:
             return fn(mixed_qkv=self.qkv, a=self.a, b=self.b, A_log=self.A_log, dt_bias=self.dt_bias,
                       scale=K**-0.5, initial_state=self.pool, d_cache=self.ring.d, k_cache=self.ring.k,
                       g_cache=self.ring.g, out=out, ssm_state_indices=idx, write_pos=fill,
-                      use_qk_l2norm_in_kernel=True)
+                      force_flush=self.no_force, use_qk_l2norm_in_kernel=True)
 
         return [lambda i=i, f=f: call(i, f) for i, f, _ in self._steps("staggered")]
 

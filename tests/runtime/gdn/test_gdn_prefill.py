@@ -6,7 +6,7 @@ import torch
 from runtime.gdn import naive
 from runtime.gdn.decode import packed_decode
 from runtime.gdn.gating import fused_gating
-from runtime.gdn.prefill import chunk_prefill
+from runtime.gdn.prefill import chunk_prefill, initial_states, write_back
 
 from ._gdn_cases import DEVICE, ODD, SMALL, TP1, load_fla_module, params, pool, rel_err, step_inputs
 from ._gdn_cases import gen as make_gen
@@ -151,3 +151,50 @@ def test_chunk_prefill_is_fla_bit_for_bit(s):
     others = torch.ones(states.shape[0], dtype=torch.bool, device=DEVICE)
     others[slots.long()] = False
     assert torch.equal(states[others], before[others])
+
+
+def test_a_padding_slot_starts_from_zero_and_writes_nothing():
+    """SGLang's chunked prefill treats a slot below 0 as padding (chunk_delta_h.py: a zero initial state, no
+    write-back); the gather and the write-back around the delegated kernel do the same, and every other slot's
+    state is its own."""
+    g0 = make_gen(320)
+    states = torch.randn(5, 2, 3, 4, generator=g0, device=DEVICE)
+    slots = torch.tensor([3, -1, 0], device=DEVICE)
+    start = initial_states(states, slots)
+    assert torch.equal(start[0], states[3]) and torch.equal(start[2], states[0])
+    assert torch.equal(start[1], torch.zeros_like(states[0]))
+    before, final = states.clone(), torch.randn(3, 2, 3, 4, generator=g0, device=DEVICE)
+    write_back(states, slots, final)
+    assert torch.equal(states[3], final[0]) and torch.equal(states[0], final[2])
+    assert torch.equal(states[[1, 2, 4]], before[[1, 2, 4]])
+
+
+@pytest.mark.parametrize(
+    "s", [pytest.param(SMALL, id="small"), pytest.param(TP1, id="tp1", marks=pytest.mark.gpu)]
+)
+def test_chunk_prefill_pads_like_sglang(s):
+    """A padding sequence among real ones: its output is the prefill from a zero state, the real sequences' outputs
+    and states are what they are without it, and no pool slot but theirs changes. Skips without fla-core."""
+    load_fla_module("fla.ops.gated_delta_rule")
+    g0 = make_gen(330 + s.K)
+    lengths = (_lengths(s) * 2)[:3]
+    seqs = _sequences(s, lengths, 0, g0)
+    A_log, dt_bias = params(s, g0)
+    states = pool(s, 2 * len(lengths), g0)
+    slots = torch.randperm(states.shape[0], generator=g0, device=DEVICE)[: len(lengths)].to(torch.int32)
+    padded = slots.clone()
+    padded[1] = -1
+    zero = torch.zeros_like(states[:1])
+    expect, expect_states = states.clone(), states.clone()
+    o_ref = _fla_prefill(s, seqs, lengths, A_log, dt_bias, expect_states, slots)
+    o_pad_ref = _fla_prefill(s, seqs[1:2], lengths[1:2], A_log, dt_bias, zero, torch.zeros(1, dtype=torch.int32,
+                                                                                         device=DEVICE))
+    o = _fla_prefill(s, seqs, lengths, A_log, dt_bias, expect, padded)
+    cut = [0, *torch.tensor(lengths).cumsum(0).tolist()]
+    for i in (0, 2):
+        assert torch.allclose(o[cut[i]:cut[i + 1]], o_ref[cut[i]:cut[i + 1]], rtol=1e-3, atol=1e-3)
+        assert torch.allclose(expect[slots[i].long()], expect_states[slots[i].long()], rtol=1e-3, atol=1e-3)
+    assert torch.allclose(o[cut[1]:cut[2]], o_pad_ref, rtol=1e-3, atol=1e-3)
+    untouched = torch.ones(states.shape[0], dtype=torch.bool, device=DEVICE)
+    untouched[slots[[0, 2]].long()] = False
+    assert torch.equal(expect[untouched], states[untouched])

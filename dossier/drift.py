@@ -20,7 +20,7 @@ from dossier.errors import DossierError
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
 from dossier.files import record
 from dossier.json_out import dumps
-from dossier.locks import check_keys, of_version
+from dossier.locks import SealError, check_keys, check_seal, of_version, sealed
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.releases import is_version
@@ -227,11 +227,11 @@ def _lock_text(results: list[DriftResult], tree: SourceTree, absent: dict[str, l
     cards = {
         r.pr: {k: v for k, v in r.to_data().items() if k != "pr"} for r in sorted(results, key=lambda r: r.pr)
     }
-    return (
-        f"# Written by `dossier drift --record`: each card's key fragment in today's SGLang.\n"
+    return sealed(
+        "# Written by `dossier drift --record`: each card's key fragment in today's SGLang.\n",
         f"version: {LOCK_VERSION}\nsglang: {json.dumps(tree.version)}\n"
         + yaml.safe_dump({"cards": cards}, sort_keys=True, default_flow_style=None, width=120)
-        + (yaml.safe_dump({"absent": absent}, sort_keys=True, default_flow_style=None, width=120) if absent else "")
+        + (yaml.safe_dump({"absent": absent}, sort_keys=True, default_flow_style=None, width=120) if absent else ""),
     )
 
 
@@ -240,9 +240,21 @@ def unrecorded(root: Path, results: list[DriftResult], tree: SourceTree,
     """What this run finds that drift.lock does not hold, when the lock records this same SGLang version: the PRs
     whose verdict, file or lines differ (a lock edited by hand, or recorded before a card changed), and "its absent
     files"; empty without a lock or with one of another version. Raises LockError when the lock cannot be read."""
-    data = _lock_data(root)
+    try:
+        data = _lock_data(root)
+    except SealError as broken:  # a hand edit: name the PRs it touched where this run shows them, else the seal
+        data = _lock_data(root, sealed=False)
+        found = [] if data["sglang"] != tree.version else _differences(data, results, tree, absent)
+        if not found:
+            raise broken from None
+        return found
     if data is None or data["sglang"] != tree.version:
         return []
+    return _differences(data, results, tree, absent)
+
+
+def _differences(data: dict, results: list[DriftResult], tree: SourceTree,
+                 absent: dict[str, list[str]] | None) -> list[str]:
     fresh = yaml.safe_load(_lock_text(results, tree, absent))
     # the lock's optional keys read as their defaults, as its readers take them
     held = {pr: {"found": [], "removal": False, **e} if isinstance(e, dict) else e for pr, e in data["cards"].items()}
@@ -306,8 +318,9 @@ def read_absent(root: Path) -> dict[str, list[str]]:
     return dict(data.get("absent") or {}) if data is not None else {}
 
 
-def _lock_data(root: Path) -> dict | None:
-    """drift.lock as written, every part checked (None: no lock); raises LockError."""
+def _lock_data(root: Path, sealed: bool = True) -> dict | None:
+    """drift.lock as written, every part checked, its seal last unless not ``sealed`` (None: no lock); raises
+    LockError (SealError for a seal it does not match)."""
     data = read_lock_file(root / DRIFT_LOCK)
     if data is None:
         return None
@@ -337,6 +350,8 @@ def _lock_data(root: Path) -> dict | None:
         if why := _malformed(entry):
             raise LockError(f"{DRIFT_LOCK}: the entry of #{pr} {why} (the lock cut short, or edited by hand?); "
                             "run `dossier drift --record`")
+    if sealed:
+        check_seal(root / DRIFT_LOCK, data)
     return data
 
 

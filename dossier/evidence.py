@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -24,7 +23,7 @@ from dossier.diff import IMPORT_LINE, DiffError
 from dossier.errors import DossierError, url_host
 from dossier.files import read_bytes, serialized
 from dossier.files import record as record_file
-from dossier.locks import LockError, check_keys, of_version, read_lock_file
+from dossier.locks import LockError, check_keys, of_version, read_lock_file, seal_in, section_digest
 from dossier.mentions import code_like
 from dossier.model import Card, KeyFragment
 from dossier.render.markdown import code
@@ -344,16 +343,6 @@ def write_section(root: Path, name: str, value: object) -> Path:
 SEALS = {"cards": "# cards sha256: ", "releases": "# releases sha256: "}
 
 
-def section_digest(section: object) -> str | None:
-    """The seal of a section as parsed (PR -> entry data, or the releases' mapping); None for an empty or absent
-    one."""
-    if not section:
-        return None
-    canonical = json.dumps({str(k): v for k, v in section.items()} if isinstance(section, dict) else section,
-                           sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def section_seal(root: Path, name: str) -> tuple[str, int] | None:
     """The seal of section ``name`` the lock's header carries and its line (None: none, e.g. a lock written before
     seals, or no lock, or one that cannot be read: D311's)."""
@@ -362,12 +351,6 @@ def section_seal(root: Path, name: str) -> tuple[str, int] | None:
     except OSError:
         return None
     return seal_in(text, SEALS[name])
-
-
-def seal_in(text: str, prefix: str) -> tuple[str, int] | None:
-    """The sha256 a lock's text carries on its header line ``prefix`` and that line's number (None: no such line)."""
-    m = re.search(rf"^{re.escape(prefix)}([0-9a-f]{{64}})$", text, re.MULTILINE)
-    return (m.group(1), text.count("\n", 0, m.start()) + 1) if m else None
 
 
 def write_lock(root: Path, entries: dict[int, LockEntry]) -> Path:

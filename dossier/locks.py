@@ -4,8 +4,10 @@ clear error that names the file."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import yaml
@@ -73,6 +75,57 @@ class _Loader(TagChecked, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # lib
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+#: the header line that seals a whole lock (drift.lock, surface.lock): the sha256 of its mapping (:func:`section_digest`)
+LOCK_SEAL = "# sha256: "
+
+
+def section_digest(section: object) -> str | None:
+    """The seal of a lock's mapping or of one section as parsed; None for an empty or absent one. Keys of mixed
+    types (a quoted PR beside numbered ones, which no writer produces) give a digest no seal holds."""
+    if not section:
+        return None
+    data = {str(k): v for k, v in section.items()} if isinstance(section, dict) else section
+    try:
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    except TypeError:  # json cannot order 10233 beside "10233"
+        canonical = "unordered:" + repr(data)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def seal_in(text: str, prefix: str) -> tuple[str, int] | None:
+    """The sha256 a lock's text carries on its header line ``prefix`` and that line's number (None: no such line)."""
+    m = re.search(rf"^{re.escape(prefix)}([0-9a-f]{{64}})$", text, re.MULTILINE)
+    return (m.group(1), text.count("\n", 0, m.start()) + 1) if m else None
+
+
+def sealed(header: str, body: str) -> str:
+    """A lock's text: ``header`` (comment lines), the line sealing the mapping ``body`` holds (:data:`LOCK_SEAL`, as
+    :func:`read_lock_file` reads it back), then ``body``."""
+    data = yaml.load(body, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    return f"{header}{LOCK_SEAL}{section_digest(data)}\n{body}"
+
+
+class SealError(LockError):
+    """A sealed lock's mapping is not the one its writer sealed (:func:`check_seal`)."""
+
+
+def check_seal(path: Path, data: dict) -> None:
+    """Raise SealError when the lock at ``path`` carries a :data:`LOCK_SEAL` line that ``data`` (its mapping, read
+    and checked) does not match: edited by hand, or cut short where it still reads. A lock without the line (written
+    before seals) is taken as it is. Readers call it after their own checks, which name a broken part better."""
+    name = f"{path.parent.name}/{path.name}"
+    try:
+        text = read_bytes(path).decode(errors="replace")
+    except OSError:
+        return  # read a moment ago: read_lock_file's error, if any, comes from there
+    seal = seal_in(text, LOCK_SEAL)
+    if seal is not None and (now := section_digest(data)) != seal[0]:
+        command = RECORDED_BY.get(path.name, "the command that records it")
+        raise SealError(f"{name}: not the lock {command} wrote (sealed sha256 {seal[0][:12]} on line {seal[1]}, now "
+                        f"{(now or 'empty')[:12]}): edited by hand or cut short, and the manual would print what it "
+                        f"holds; take the committed copy (git checkout -- {name}) or run {command}", seal[1])
 
 
 def read_lock_file(path: Path) -> dict | None:

@@ -25,7 +25,7 @@ from packaging.version import Version
 
 from dossier.errors import DossierError
 from dossier.files import record
-from dossier.locks import LockError, check_keys, of_version, read_lock_file
+from dossier.locks import LockError, check_keys, check_seal, of_version, read_lock_file, sealed
 from dossier.releases import is_version, ordered, refuse_to_drop
 from dossier.source_tree import SourceTree
 from dossier.surface import LEGACY_PREFIX, PREFIX
@@ -200,9 +200,13 @@ def read_history(root: Path) -> SurfaceHistory | None:
     """The committed history (None when the project has no surface lock)."""
     try:
         data = read_lock_file(lock_path(root))
+        if data is None:
+            return None
+        history = SurfaceHistory.from_data(data)
+        check_seal(lock_path(root), data)
     except LockError as exc:
         raise SurfaceLockError(str(exc)) from None
-    return None if data is None else SurfaceHistory.from_data(data)
+    return history
 
 
 def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] | None = None) -> SurfaceHistory:
@@ -233,7 +237,7 @@ def scan(trees: Iterable[SourceTree], on_release: Callable[[SourceTree], None] |
 
 def render(history: SurfaceHistory) -> str:
     """The lock's text: deterministic (sorted names, one per line)."""
-    return HEADER + yaml.safe_dump(history.to_data(), sort_keys=False, default_flow_style=False, width=200)
+    return sealed(HEADER, yaml.safe_dump(history.to_data(), sort_keys=False, default_flow_style=False, width=200))
 
 
 def write_history(root: Path, history: SurfaceHistory) -> Path:

@@ -15,13 +15,12 @@ from pathlib import Path
 
 from dossier import prose
 from dossier.errors import DossierError
-from dossier.evidence import seal_in, section_digest
 from dossier.files import record
 from dossier.lint.depth import _OUR_RESULTS, _OURS
 from dossier.lint.figures import _evidence_numbers, _held, _quote, figures, kind_of
 from dossier.lint.gpu_names import gpu_names
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError, check_keys, of_version, read_lock_file
+from dossier.locks import LockError, check_keys, of_version, read_lock_file, seal_in, section_digest
 from dossier.model import Card
 from dossier.pr_facts import conflicts, read_facts
 

@@ -494,16 +494,33 @@ def broken_releases_seal(ctx) -> Iterator[Finding]:
     """`dossier releases verify --record` seals the releases section as `lint --record` seals the cards section
     (D329): the release lines, spans and build days the manual prints come from it, and CI, which has no release
     cache to scan, could not tell a hand edit ("added line(s) 240" for 236) from a recording. A lock without the
-    seal line (written before it) is not judged; one that cannot be read is D311's."""
-    if lock(ctx)[1] is None:
-        yield from _broken_seal(ctx, "releases", "`dossier releases verify --record`", "a release line, span or day "
-                                "was edited by hand, and the manual prints it as the releases' evidence",
-                                "dossier releases verify --record --cache-dir DIR")
+    seal line (written before it) is not judged, unless the section holds where deleted files went (moved:,
+    recorded only since seals were); one that cannot be read is D311's."""
+    from dossier.evidence import lock_section, section_seal
+
+    if lock(ctx)[1] is not None:
+        return
+    if section_seal(ctx.project.root, "releases") is None:
+        try:
+            section = lock_section(ctx.project.root, "releases")
+        except LockError:
+            return
+        if isinstance(section, dict) and section.get("moved"):
+            yield Finding("releases", "the releases section holds where deleted files went (moved:), which only "
+                                      "`dossier releases verify --record` writes, sealing the section, but the seal "
+                                      "line is gone: the section was edited by hand, and the manual prints it",
+                          hint="restore the lock (git diff cards/evidence.lock), or re-record it: dossier releases "
+                               "verify --record --cache-dir DIR", doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
+        return
+    yield from _broken_seal(ctx, "releases", "`dossier releases verify --record`", "a release line, span or day "
+                            "was edited by hand, and the manual prints it as the releases' evidence",
+                            "dossier releases verify --record --cache-dir DIR")
 
 
 def _broken_seal(ctx, name: str, writer: str, harm: str, again: str) -> Iterator[Finding]:
     """A finding when section ``name`` of evidence.lock differs from the seal its writer left beside it."""
-    from dossier.evidence import lock_section, section_digest, section_seal
+    from dossier.evidence import lock_section, section_seal
+    from dossier.locks import section_digest
 
     seal = section_seal(ctx.project.root, name)
     if seal is None:

@@ -25,6 +25,8 @@ _OF_VALUE = re.compile(r"[`'\"]*(?:\s+(?:is|was|to)|\s*[:=])\s+[`'\"]?(?![a-z]+(
 #: " is 128 by default", " has a default of 8"
 _SAID_STATE = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+(?:is|stays|remains)\s+(?:now\s+)?)"
                          r"(?P<value>on|off|enabled|disabled|-?\d+(?:\.\d+)?)\s+by\s+default\b|"
+                         # "(opt-in, CUDA)", "is opt-out": off, on unless set
+                         r"[`'\"]*(?:\s*\(\s*|,\s*|\s+(?:is|stays|remains)\s+(?:now\s+)?)(?P<opted>opt-in|opt-out)\b|"
                          # "has a default of 8"
                          r"[`'\"]*\s+has\s+a\s+default(?:\s+value)?\s+of\s+(?P<had>-?[\w.+/-]*\w)", re.IGNORECASE)
 #: later in the name's clause, a parenthesis holding only a default: "sets the ring length (default 16)"
@@ -35,7 +37,7 @@ _PHRASE_REST = re.compile(r"(?:[^);.\n]|\.(?=\w)){0,60}")
 _RELEASE = re.compile(r"\d+\.\d+\.\d+")
 _SAME = {"on": "true", "enabled": "true", "yes": "true", "1": "true", "true": "true",
          "off": "false", "disabled": "false", "no": "false", "0": "false", "false": "false",
-         "none": "none", "unset": "none", "null": "none"}
+         "none": "none", "unset": "none", "null": "none", "opt-in": "false", "opt-out": "true"}
 
 
 def _normal(value: str) -> str:
@@ -58,7 +60,7 @@ def _a_value(value: str, choices) -> bool:
 def wrong_default(ctx) -> Iterator[Finding]:
     """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a
     wrong assumption and no parse error tells. Judged right after the name ("(default X)", ", default X", "defaults
-    to X", "whose default is X", "'s default is X", "(off by default", "is on by default"), around it ("the default
+    to X", "whose default is X", "'s default is X", "(off by default", "is on by default", "(opt-in"), around it ("the default
     of `--flag` is X", "default `--flag` to X"), or in a parenthesis of only the default
     later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the
     manual is rendered from, against the defaults cards/surface.lock records for the newest release scanned;
@@ -88,7 +90,7 @@ def wrong_default(ctx) -> Iterator[Finding]:
                         else None))
             if said is None:
                 continue
-            value = next(v for k in ("value", "owned", "had") if (v := said.groupdict().get(k)))
+            value = next(v for k in ("value", "owned", "had", "opted") if (v := said.groupdict().get(k)))
             around = said.re is _OF_VALUE or said.groupdict().get("value") is None
             flag = today.flags.get(m.text) if today is not None and m.kind == FLAG else None
             if around and not _a_value(value, flag.choices if flag else None):

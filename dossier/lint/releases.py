@@ -360,15 +360,17 @@ def _holds(tree, kf) -> bool:
 #: else the card's own PR
 #: what names the card's line in a few words of its own: "the tuple branch", "this gating kernel" (see _grounded)
 _LINE_NOUN = (r"(?:change|fix|kernel|code|line|lines|check|branch|path|call|guard|patch|optimi[sz]ation|feature|logic|"
-              r"workaround|condition|dispatch|assignment|wrapper)")
+              r"workaround|condition|dispatch|assignment|wrapper|helper|export|revert|hook)")
 _DESCRIBED = rf"(?:the|this|its) (?:[\w`().-]+ ){{1,2}}?{_LINE_NOUN}"
 #: the card's change named as such ("this change", "its line", "the tuple branch"); not "it", which may be anything
-_NAMED_CHANGE = (r"(?:this (?:change|fix|PR|kernel|code|line)|the (?:change|fix|kernel|line|code)|its (?:line|code|kernel)|"
+_NAMED_CHANGE = (r"(?:this (?:change|fix|PR|kernel|code|line|call|helper|export|revert)|the (?:change|fix|kernel|line|code|call|"
+                 r"helper|export|revert)|its (?:line|code|kernel|call|helper|export)|"
                  rf"{_DESCRIBED})\b")
 _CHANGE = rf"(?:it\b|this(?= (?:is|was|remains)\b)|{_NAMED_CHANGE})"
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
-_FIRST_REL = (r"the first (?:SGLang )?(?:release|wheel) (?:to (?:carry|ship|include|contain|have|hold) (?:it|this|the "
-              r"(?:change|fix|line|code|kernel))|with (?:it|this (?:change|fix|PR|line|code|kernel)))\b")
+_FIRST_REL = (r"the first (?:SGLang )?(?:release|wheel) (?:(?:to (?:carry|ship|include|contain|have|hold)|containing|carrying|"
+              r"including|holding|that (?:carries|ships|includes|contains|has|holds)) (?:it|this|(?:the|this) "
+              r"(?:change|fix|line|code|kernel|revert))|with (?:it|this (?:change|fix|PR|line|code|kernel|revert)))\b")
 _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|ships|released|landed|went out|came out|"
                       rf"(?<=first )(?:available|included|present)) (?:in|with) (?:the )?{_VER}\b|"
                       # "the tuple branch first appeared in 0.5.11", "it made it into 0.5.11": the card's change arriving
@@ -380,7 +382,9 @@ _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|shi
                       r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?|"
                       r"(?:every|each|all) (?:SGLang )?(?:release|wheel)s?) "
                       rf"(?:since|from) {_VER}(?![\w.]*\d)(?! ?(?:to|through|until|-) )|"
-                      rf"{_VER}(?: wheel| release)?,? (?:(?:was|is|became) )?{_FIRST_REL}|"
+                      rf"{_VER}(?: wheel| release)?,? \(?(?:(?:was|is|became) )?{_FIRST_REL}|"
+                      # "it landed in time for 0.5.6": the release it went out in
+                      rf"\b{_CHANGE} (?:(?:was|were) )?(?:landed|shipped|merged|made it|got in) in time for (?:the )?{_VER}\b|"
                       rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)|"
                       # "0.5.9 (built 2026-02-23) already carries it": a release said to hold the change
                       rf"(?P<held>{_VER})(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?:already )?(?:carries|holds|includes|"
@@ -391,7 +395,7 @@ _CITE = re.compile(r"#(\d+)\b")
 #: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318"
 _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
 _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
-                     r"\b(?:from|since|fixed in|merged in) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
+                     r"\b(?:from|since|(?:fixed |merged )?(?:in|as of)) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
                      r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in
@@ -421,9 +425,18 @@ _LACKS = re.compile(rf"(?<![\w.]){_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\)
 
 #: "this change is still in 0.5.23", "every release from 0.5.10 through 0.5.23 carries this line": a release, or each
 #: release of a span, said to hold the change
+_CARRY = r"(?:carries|carry|holds?|includes?|contains?|ships?|has|have)"
 _HOLDS = re.compile(rf"\b{_CHANGE} (?:is|was|remains) still (?:in|present in|shipped in|part of) {_VER}(?![\w.]*\d)|"
                     rf"\b(?:every|each|all) (?:SGLang )?(?:release|wheel)s? from {_VER} (?:through|to|until) {_VER} "
-                    rf"(?:carries|carry|holds?|includes?|contains?|ships?|has|have) {_CHANGE}", re.IGNORECASE)
+                    rf"{_CARRY} {_CHANGE}|"
+                    # "0.5.11 through 0.5.22 carry it", "Releases 0.5.7 to 0.5.20 carry this change"
+                    rf"(?<![\w.-]){_VER} (?:through|to|until) {_VER},? (?:all )?{_CARRY} {_CHANGE}|"
+                    # "the assignment was in every release from 0.5.10 to 0.5.20"
+                    rf"\b{_CHANGE} (?:is|was) in (?:every|each|all) (?:SGLang )?(?:release|wheel)s? from {_VER} "
+                    rf"(?:through|to|until) {_VER}(?![\w.]*\d)|"
+                    # "From 0.5.10 on, every wheel has the call": each release from it to the newest
+                    rf"\bfrom {_VER} on(?:wards)?,? (?:every|each|all) (?:SGLang )?(?:release|wheel)s? {_CARRY} "
+                    rf"(?P<on>{_CHANGE})", re.IGNORECASE)
 
 
 def _clause_after(flat: str, start: int) -> str:
@@ -555,7 +568,8 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
     for m in _HOLDS.finditer(flat):
         other = _named(flat, m.start(), own, ctx)
         h = lock.cards.get(other.pr) if other is not None else None
-        first, last = (m.group(1), m.group(1)) if m.group(1) else (m.group(2), m.group(3))
+        said = [g for g in m.groups() if g and re.fullmatch(r"\d+\.\d+\.\d+(?:\.post\d+)?", g)]
+        first, last = said[0], (next(reversed(lock.built), said[-1]) if m.group("on") else said[-1])
         if h is None or release_verdict(other, ctx) is None or first not in order or last not in order \
                 or not _grounded(m.group(0), other):
             continue

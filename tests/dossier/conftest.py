@@ -32,3 +32,17 @@ def lanes() -> dict:
 
 def dump(path: Path, data) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture
+def real(tmp_path) -> Path:
+    """A copy of this repository's cards, results and project file (the manual's real inputs)."""
+    import shutil
+
+    root = tmp_path / "real"
+    root.mkdir()
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("cards", "results"):
+        shutil.copytree(repo / name, root / name)
+    shutil.copy(repo / "pyproject.toml", root / "pyproject.toml")
+    return root

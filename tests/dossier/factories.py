@@ -182,3 +182,8 @@ def sglang_package(root: Path, files: dict[str, str]) -> Path:
         (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
         (pkg / rel).write_text(text)
     return pkg
+
+
+def unsealed(text: str) -> str:
+    """A recorded lock's text without its seal line: a lock written before seals, which readers take as it is."""
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("# sha256: "))

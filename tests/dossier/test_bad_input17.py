@@ -524,22 +524,6 @@ def test_a_blank_patch_with_counted_lines_is_cached_as_missing_alike(patch):
 
 # ---- probe round 3, the manual: what render showed wrong or left out while lint passed or stayed silent ----------
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def real(tmp_path) -> Path:
-    """A copy of this repository's cards, results and project file (the manual's real inputs)."""
-    import shutil
-
-    root = tmp_path / "real"
-    root.mkdir()
-    for name in ("cards", "results"):
-        shutil.copytree(REPO_ROOT / name, root / name)
-    shutil.copy(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
-    return root
-
-
 def test_two_findings_of_one_name_stop_render(tmp_path):
     """Before: a copy of a finding that kept its `name` left the new one out of findings.md, render clean."""
     from dossier.manual import blockers

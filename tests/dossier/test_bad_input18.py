@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from dossier.render.markdown import code, code_cell, link_prs, plain_pr_mentions
+from tests.dossier.factories import unsealed
 from tests.dossier.test_manual_questions import SKILL
 
 runner = CliRunner()
@@ -153,7 +154,11 @@ def test_drift_names_a_lock_that_records_this_release_otherwise_than_it_finds(tm
                                             "srt/models/qwen3_next.py": "self.in_proj_qkvzba = "
                                                                         "MergedColumnParallelLinear(\n"})
     newer = runner.invoke(app, ["drift", "--sglang-src", str(other), "--root", str(root)])
-    assert newer.exit_code == 0 and "otherwise" not in newer.output  # another release: not the lock's to judge
+    # another release: not the lock's to compare; but the lock no longer holds what drift --record sealed
+    assert newer.exit_code == 1 and "otherwise" not in newer.output and "edited by hand" in newer.output
+    lock.write_text(unsealed(lock.read_text()))  # a lock written before seals: another release's run judges nothing
+    newer = runner.invoke(app, ["drift", "--sglang-src", str(other), "--root", str(root)])
+    assert newer.exit_code == 0 and "otherwise" not in newer.output
 
 
 def test_for_version_shows_each_title_whole(tmp_path):
@@ -256,7 +261,7 @@ def test_drift_takes_a_lock_entry_without_its_optional_keys_as_its_readers_do(tm
     assert runner.invoke(app, [*args, "--record"]).exit_code == 0
     lock = root / "cards" / "drift.lock"
     assert "removal: false" in lock.read_text()
-    lock.write_text(lock.read_text().replace("    removal: false\n", ""))
+    lock.write_text(unsealed(lock.read_text()).replace("    removal: false\n", ""))  # as a lock before seals
     assert runner.invoke(app, args).exit_code == 0
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
-from tests.dossier.factories import make_card, write_project
+from tests.dossier.factories import make_card, unsealed, write_project
 
 VERDICT = ("  100:\n    file: python/sglang/srt/models/qwen3_next.py\n    found: []\n    key_fragment: abc\n"
            "    removal: false\n    status: current\n    verdict: missing\n")
@@ -87,7 +87,10 @@ def test_render_refuses_a_lock_cut_at_an_entry_boundary_naming_the_card(tmp_path
     lock = root / "cards" / "drift.lock"
     text = lock.read_text()
     assert "**SGLang 9.9.9:** in place" in "".join(t.decode() for t in manual(root).values())
-    lock.write_text(text[:text.index("  101:")])  # valid YAML: #101's verdict is gone
+    lock.write_text(text[:text.index("  101:")])  # valid YAML: #101's verdict is gone, and the seal says so
+    result = render(root, "--check")
+    assert result.exit_code == 1 and "cards/drift.lock (D311)" in result.output and "cut short" in result.output
+    lock.write_text(unsealed(text)[:unsealed(text).index("  101:")])  # a lock before seals: the card is named
     before = manual(root)
     for args in ((), ("--check",)):
         result = render(root, *args)

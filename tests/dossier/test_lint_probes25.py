@@ -30,6 +30,8 @@ PROBES = [
         "implementation", "The GDN kernel fell to 16 ms at 256 concurrency."), "D235"),
     ("renamed-to-with-a-wrong-default", 28151, (), _append(
         "implementation", f"{OLD} was renamed to {NEW} (default extra_buffer)."), "D623"),
+    ("opt-in-for-a-default-on", 32919, (), _append(
+        "implementation", "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (opt-in) gates it."), "D623"),
     ("renamed-to-a-made-up-flag", 28151, (), _append(
         "implementation", f"{OLD} was renamed to --mamba-radix-strategy."), "D601"),
 ]
@@ -38,6 +40,8 @@ NEAR = [
     ("converted-to-seconds", 19150, (), _append("implementation", "TPOT fell to 0.02096 s at 256 concurrency.")),
     ("converted-to-milliseconds", 19150, (), _append(
         "implementation", "The decode step fell to 0.316 ms at 256 concurrency.")),
+    ("opt-in-for-a-default-off", 28451, (), _append(
+        "implementation", "--enable-linear-replayssm is opt-in.")),
     ("renamed-to-with-its-default", 28151, (), _append(
         "implementation", f"{OLD} was renamed to {NEW} (default auto).")),
     ("renamed-to-a-name-since-removed", 28151, (), _append(
@@ -71,3 +75,34 @@ def test_a_kind_from_the_checked_lock_is_compared_as_it_stands():
 ])
 def test_the_name_something_was_renamed_to_is_todays(text, marked):
     assert {m.text: m.historical for m in find_mentions(text)} == marked
+
+
+# D319: a release story told in other words (lint25's helper round). Release evidence (cards/evidence.lock): #23619
+# first in 0.5.11, present 0.5.11..0.5.20; #14792 present 0.5.7..0.5.18; #17613 first in 0.5.9; #10258 first in
+# 0.5.2; #21662 first in 0.5.10
+STORY_PROBES = [
+    ("span-carries-it", 23619, (), _append("implementation", "0.5.11 through 0.5.22 carry it."), "D319"),
+    ("first-release-in-parentheses", 23619, (), _append(
+        "implementation", "0.5.10 (the first release to carry it) has the call."), "D319"),
+    ("from-on-every-wheel", 23619, (), _append("implementation", "From 0.5.11 on, every wheel has the call."), "D319"),
+    ("releases-span-carry-this-change", 14792, (), _append(
+        "implementation", "Releases 0.5.7 through 0.5.20 carry this change."), "D319"),
+    ("landed-in-time-for", 17613, (), _append("implementation", "It landed in time for 0.5.6."), "D319"),
+    ("wheel-already-has-the-export", 10258, (), _append(
+        "implementation", "The 0.5.1.post3 wheel already has this export."), "D319"),
+    ("wheel-already-has-the-helper", 21662, (), _append(
+        "implementation", "The 0.5.9 wheel already has the helper."), "D319"),
+]
+
+STORY_NEAR = [
+    ("span-carries-it-rightly", 23619, (), _append("implementation", "0.5.11 through 0.5.20 carry it.")),
+    ("first-release-in-parentheses-rightly", 23619, (), _append(
+        "implementation", "0.5.11 (the first release to carry it) has the call.")),
+    ("landed-in-time-rightly", 17613, (), _append("implementation", "It landed in time for 0.5.9.")),
+    ("wheel-has-the-helper-rightly", 21662, (), _append("implementation", "The 0.5.10 wheel already has the helper.")),
+    ("a-range-that-carries-nothing-of-it", 23619, (), _append(
+        "implementation", "0.5.9 to 0.5.14 carry other decode changes.")),
+]
+
+(test_the_real_cards_the_story_probes_start_from_lint_clean, test_a_paraphrased_release_story_is_caught,
+ test_a_true_release_story_stays_clean) = probe_round(STORY_PROBES, STORY_NEAR)

@@ -841,6 +841,17 @@ def _before_seals(lock: str) -> str:
     return "".join(line for line in lock.splitlines(True) if not line.startswith("# releases sha256: "))
 
 
+def _resealed(lock: str) -> str:
+    """evidence.lock with its releases section sealed as it now reads: what a recording of that section writes (one
+    with moves has no unsealed form: D341 refuses it)."""
+    import yaml
+
+    from dossier.locks import section_digest
+
+    seal = section_digest(yaml.safe_load(lock)["releases"])
+    return re.sub(r"(?m)^# releases sha256: [0-9a-f]{64}$", f"# releases sha256: {seal}", lock)
+
+
 def test_a_file_whose_releases_of_change_the_lock_lacks_says_so_and_verify_names_it(setup):
     root, cache = setup
     verify(root, cache, "--record")
@@ -848,7 +859,7 @@ def test_a_file_whose_releases_of_change_the_lock_lacks_says_so_and_verify_names
     text = lock_file.read_text()
     entry = re.search(r"\n    python/sglang/srt/layers/norm\.py: \[(.*)\]", text)
     assert entry is not None and "0.2.0" in entry.group(1)
-    lock_file.write_text(_before_seals(text.replace(entry.group(0), "")))
+    lock_file.write_text(_resealed(text.replace(entry.group(0), "")))
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
     by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
     assert "`python/sglang/srt/layers/norm.py`: " in by_file
@@ -866,7 +877,10 @@ def test_a_lock_recorded_before_file_histories_renders_as_before(setup):
     root, cache = setup
     verify(root, cache, "--record")
     lock_file = root / "cards/evidence.lock"
-    lock_file.write_text(_before_seals(re.sub(r"\n  files:\n(?:    .*\n)+", "\n", lock_file.read_text())))
+    older = lock_file.read_text()
+    for section in ("files", "moved"):  # both newer than seals
+        older = re.sub(rf"\n  {section}:\n(?:    .*\n)+", "\n", older)
+    lock_file.write_text(_before_seals(older))
     assert read_release_lock(root).files is None
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
     by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
@@ -941,13 +955,13 @@ def test_verify_records_where_a_deleted_file_went_and_by_file_names_it(setup, tm
 
     lock_file = root / "cards/evidence.lock"
     text = lock_file.read_text()
-    lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]",
-                                                    "[0.3.0, python/sglang/srt/elsewhere.py, 66]")))
+    lock_file.write_text(_resealed(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]",
+                                                 "[0.3.0, python/sglang/srt/elsewhere.py, 66]")))
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
     by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
     assert "its lines went to `python/sglang/srt/elsewhere.py` in 0.3.0 (66% alike)" in by_file
 
-    lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", "[0.3.0, null, null]")))
+    lock_file.write_text(_resealed(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", "[0.3.0, null, null]")))
     assert read_release_lock(root).moved[gating] == (Move("0.3.0", None, None),)
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
     by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()

@@ -111,8 +111,12 @@ class Spec:
                 yield _type(path, self, value)
         elif self.kind == "enum":
             if not isinstance(value, str) or value not in self.choices:
+                # `status: yes` is read as True, `status: null` as None: say so, or the value the author wrote is
+                # not the one the message names
+                read = (f" (YAML read the word as {value!r}; put it in quotes if it is meant as text)"
+                        if isinstance(value, bool) or value is None else "")
                 yield Problem(
-                    "enum", path, f"{_name(path)} is {value!r}; expected one of: {', '.join(self.choices)}"
+                    "enum", path, f"{_name(path)} is {value!r}{read}; expected one of: {', '.join(self.choices)}"
                 )
         elif self.kind == "list":
             if not isinstance(value, list):

@@ -183,8 +183,9 @@ def _check_counts(data: dict) -> None:
                                "are lost" + fix)
     for kind in OPTIONAL:
         if (kind in counts or data.get(kind)) and len(data.get(kind) or {}) != counts.get(kind):
+            counted = f"counts {counts[kind]}" if kind in counts else f"has no count of {kind}"
             raise SurfaceLockError(f"{SURFACE_LOCK}: {kind} lists {len(data.get(kind) or {})} name(s) where `names:` "
-                                   f"counts {counts.get(kind)}: the lock is cut short or was edited by hand" + fix)
+                                   f"{counted}: the lock is cut short or was edited by hand" + fix)
     for kind in KINDS:
         if len(data[kind]) != counts[kind]:
             raise SurfaceLockError(f"{SURFACE_LOCK}: {kind} lists {len(data[kind])} name(s) where `names:` counts "

@@ -513,7 +513,8 @@ def broken_releases_seal(ctx) -> Iterator[Finding]:
                                "verify --record --cache-dir DIR", doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
         return
     yield from _broken_seal(ctx, "releases", "`dossier releases verify --record`", "a release line, span or day "
-                            "was edited by hand, and the manual prints it as the releases' evidence",
+                            "was edited by hand (or the lock was cut short), and the manual prints it as the releases' "
+                            "evidence",
                             "dossier releases verify --record --cache-dir DIR")
 
 

@@ -8,6 +8,7 @@ A quoted PR key in that section crashed D341."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,18 @@ def test_a_quoted_pr_key_in_the_releases_section_is_a_seal_mismatch_not_a_crash(
     assert "D000" not in codes and "D341" in codes and "D316" in codes
     assert section_digest({"cards": {10233: 1, "10233": 2}}) != section_digest({"cards": {10233: 2}})
 
+
+
+def test_a_yaml_boolean_where_a_word_goes_says_how_yaml_read_it(real):
+    _edit(real / "cards" / "12508.yaml", "\nstatus: current\n", "\nstatus: yes\n")
+    found = [f for f in run_lint(LintContext(Project.load(real, [real / "cards" / "12508.yaml"]))) if f.code == "D107"]
+    assert found and "YAML read the word as True; put it in quotes" in found[0].message
+
+
+def test_a_surface_lock_count_deleted_with_an_entry_is_named_as_missing(real):
+    lock = real / "cards" / "surface.lock"
+    text = lock.read_text()
+    first = next(line for line in text.split("\ndefaults:\n", 1)[1].splitlines(keepends=True))
+    lock.write_text(re.sub(r"\n  defaults: \d+\n", "\n", text.replace(first, "", 1)))
+    with pytest.raises(SurfaceLockError, match=r"defaults lists \d+ name.s. where `names:` has no count of defaults"):
+        read_history(real)

@@ -64,6 +64,10 @@ MARK_SUCCESSOR = re.compile(r"\b(?:renamed (?:it |them )?to|replaced (?:by|with)
                             r"options?|names?))?[:,]?\s*[`'\"(]*$", re.IGNORECASE)
 
 
+#: where one clause of a sentence ends and the next begins
+_CLAUSE_CUT = re.compile(r"[;:](?=\s)|,\s+but\b")
+
+
 #: earlier in the sentence: the mention is a PR's own wording (its description, RFC, body), not a release's
 MARK_ATTRIBUTED = re.compile(
     r"\b(?:descriptions?|RFC|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
@@ -165,10 +169,24 @@ class _Text:
         i, begin, stop = self.sentence(start)
         if i not in self._marked:
             self._marked[i] = bool(MARK_SENTENCE.search(self.text, begin, stop))
+        return self._historical(start, end, begin, stop, self._marked[i])
+
+    def historical_clause(self, start: int, end: int) -> bool:
+        """:meth:`historical`, with a sentence's mark counted only in the clause that holds ``start`` (cut at ``;``,
+        ``:`` and ", but"): "the op no longer exists: X now does Y" marks the op, not what X does now."""
+        _, begin, stop = self.sentence(start)
+        cuts = [m.end() for m in _CLAUSE_CUT.finditer(self.text, begin, start)]
+        after = _CLAUSE_CUT.search(self.text, end, stop)
+        begin, stop = (cuts[-1] if cuts else begin), (after.start() if after else stop)
+        return self._historical(start, end, begin, stop, bool(MARK_SENTENCE.search(self.text, begin, stop)))
+
+    def _historical(self, start: int, end: int, begin: int, stop: int, marked: bool) -> bool:
+        """Whether the mention at ``start``..``end`` is marked as history within ``begin``..``stop`` (``marked``: that
+        span holds a sentence mark)."""
         before = self.text[max(begin, start - 40):start]
         if MARK_SUCCESSOR.search(before):  # "--old was renamed to --new": the new name is today's
             return bool(MARK_AFTER.match(self.text, end, stop) or MARK_SENTENCE.search(self.text, end, stop))
-        return bool(self._marked[i] or MARK_BEFORE.search(before) or MARK_AFTER.match(self.text, end, stop))
+        return bool(marked or MARK_BEFORE.search(before) or MARK_AFTER.match(self.text, end, stop))
 
     def mention(self, kind: str, what: str, start: int, **kw) -> Mention:
         historical = self.historical(start, start + len(kw.get("written") or what))

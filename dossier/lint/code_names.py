@@ -368,7 +368,7 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
             marks = marks or _Text(text)
             _, begin, stop = marks.sentence(m.start())
             before = text[begin:m.start()]
-            if not _today(text[begin:stop], s.tree.version) or marks.historical(m.start(), m.end()) \
+            if not _today(text[begin:stop], s.tree.version) or marks.historical_clause(m.start(), m.end()) \
                     or MARK_ATTRIBUTED.search(before) or _THREAD.search(before):
                 continue
             if grounds is None:

@@ -18,8 +18,10 @@ from dossier.lint.figures import _evidence_numbers, _held
 from dossier.mentions import find_mentions
 from tests.dossier.test_lint_probes15 import _append
 from tests.dossier.test_lint_probes16 import probe_round
+from tests.dossier.test_lint_probes17 import _replace
 
 OLD, NEW = "--mamba-scheduler-strategy", "--mamba-radix-cache-strategy"
+
 
 PROBES = [
     # #19150's claims: TPOT 21.51 -> 20.96 ms, GDN kernel 30 -> 16 us (numbers D224 leaves to this rule: a rounding,
@@ -32,6 +34,9 @@ PROBES = [
         "implementation", f"{OLD} was renamed to {NEW} (default extra_buffer)."), "D623"),
     ("opt-in-for-a-default-on", 32919, (), _append(
         "implementation", "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (opt-in) gates it."), "D623"),
+    # D622: "the custom op no longer exists: ... (Class.method)" marked the whole sentence as history
+    ("wrong-class-after-a-gone-clause", 17613, (), _replace(
+        "implementation", "(_eager_linear_attention)", "(RadixAttention._eager_linear_attention)"), "D622"),
     ("renamed-to-a-made-up-flag", 28151, (), _append(
         "implementation", f"{OLD} was renamed to --mamba-radix-strategy."), "D601"),
 ]
@@ -42,6 +47,10 @@ NEAR = [
         "implementation", "The decode step fell to 0.316 ms at 256 concurrency.")),
     ("opt-in-for-a-default-off", 28451, (), _append(
         "implementation", "--enable-linear-replayssm is opt-in.")),
+    ("right-class-after-a-gone-clause", 17613, (), _replace(
+        "implementation", "(_eager_linear_attention)", "(RadixLinearAttention._eager_linear_attention)")),
+    ("wrong-class-in-the-gone-clause", 17613, (), _replace(
+        "implementation", "the custom op no longer exists:", "RadixAttention._eager_linear_attention no longer exists:")),
     ("renamed-to-with-its-default", 28151, (), _append(
         "implementation", f"{OLD} was renamed to {NEW} (default auto).")),
     ("renamed-to-a-name-since-removed", 28151, (), _append(

@@ -171,17 +171,21 @@ def two_devices(card: Card, doc, ctx) -> Iterator[Finding]:
     GPU, so one of the two sentences sends the reader to the wrong hardware. Judged on times (89 us) and on the
     numbers of D224 (a decimal or three digits with a unit of time, ratio or size), a rounding counting as the same
     number (44.4 us, 44.42 us), in sentences that name exactly one device (a sentence comparing two GPUs pairs no
-    number with either)."""
+    number with either); a claim that continues the one before ("Accuracy, same setup: ...") ran on its device."""
     from dossier import prose
     from dossier.lint.depth import _CANON, _NUMBER_UNIT, _UNIT_OF, DEVICE, one_measure
 
     seen: list[tuple[str, str, str, str]] = []  # (number, unit, device, where)
+    claim_device = None  # the one device the claim before names: "Accuracy, same setup: ..." ran there too
     for path, text in card_texts(card):
+        named = None
         for s in prose.sentences(" ".join(text.split())):
             devices = {re.sub(r"\s", "", m.group(0)).upper() for m in DEVICE.finditer(s)}
+            if not devices and claim_device and path.startswith("validation.claims") and _SAME_SETUP.search(text):
+                devices = {claim_device}
             if len(devices) != 1:
                 continue
-            device = devices.pop()
+            device = named = devices.pop()
             found = [m for m in _NUMBER_UNIT.finditer(s) if _UNIT_OF.get(m.group(2).lower())]
             numbers = {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in [*found, *_TIMED.finditer(s)]}
             clash = next(((n, u, o) for n, u in sorted(numbers) for o in seen
@@ -193,6 +197,8 @@ def two_devices(card: Card, doc, ctx) -> Iterator[Finding]:
                               hint="take the device from the source (PR description, benchmark log) and use it "
                                    "everywhere the number appears")
             seen += [(n, u, device, path) for n, u in numbers]
+        if path.startswith("validation.claims"):
+            claim_device = named
 
 
 #: a name given a literal in code: "is_kda=False", "BV = 32", "mode == 'decode'" (keyword, assignment, comparison)

@@ -37,6 +37,9 @@ PROBES = [
     # D622: "the custom op no longer exists: ... (Class.method)" marked the whole sentence as history
     ("wrong-class-after-a-gone-clause", 17613, (), _replace(
         "implementation", "(_eager_linear_attention)", "(RadixAttention._eager_linear_attention)"), "D622"),
+    # D231: #22664's profile (136.171 ms) is in a claim that continues the H100 one ("Accuracy, same setup: ...")
+    ("device-changed-beside-a-same-setup-figure", 22664, (), _replace(
+        "motivation", "at TP4 on H100", "at TP4 on B200"), "D231"),
     ("renamed-to-a-made-up-flag", 28151, (), _append(
         "implementation", f"{OLD} was renamed to --mamba-radix-strategy."), "D601"),
 ]

@@ -121,3 +121,21 @@ def test_a_surface_lock_count_deleted_with_an_entry_is_named_as_missing(real):
     lock.write_text(re.sub(r"\n  defaults: \d+\n", "\n", text.replace(first, "", 1)))
     with pytest.raises(SurfaceLockError, match=r"defaults lists \d+ name.s. where `names:` has no count of defaults"):
         read_history(real)
+
+
+def test_show_under_an_ascii_console_keeps_its_panel_whole(real):
+    """`show` under PYTHONIOENCODING=ascii wrote "·" as "\\xb7", four cells where the layout counted one, and pushed
+    the panel's right border out on every line that had one."""
+    import io
+
+    from rich.console import Console
+
+    from dossier.show import print_card
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="backslashreplace", write_through=True)
+    console = Console(file=out, width=80, color_system=None)
+    project = Project.load(real)
+    print_card(project.card(19321), project, console)
+    lines = out.buffer.getvalue().decode("ascii").splitlines()
+    assert "\\x" not in "".join(lines) and "current - merged" in "".join(lines)
+    assert {len(line) for line in lines} == {80}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -466,26 +466,13 @@ def broken_cards_seal(ctx) -> Iterator[Finding]:
     an error. A lock without the line (written before seals, or with no PR-diff entry) is not judged, unless an
     entry holds the diff's code names (names:, recorded only since seals were); a lock that cannot be read is
     D311's."""
-    from dossier.evidence import lock_section, section_seal
-
-    if lock(ctx)[1] is not None:
-        return
-    if section_seal(ctx.project.root, "cards") is None:  # an entry's names: (lint D621's offline grounds) is newer
-        try:                                              # than seals: its lock had one
-            section = lock_section(ctx.project.root, "cards")
-        except LockError:
-            return
-        if isinstance(section, dict) and any(isinstance(e, dict) and e.get("names") for e in section.values()):
-            yield Finding("cards", "the cards section holds the diffs' code names (names:), which only `dossier lint "
-                                   "--record` writes, sealing the section, but the seal line is gone: the section "
-                                   "was edited by hand, and a name added there would pass D621",
-                          hint="restore the lock (git diff cards/evidence.lock), or re-record it from the fetch "
-                               "cache: dossier fetch --all && dossier lint --record",
-                          doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
-        return
-    yield from _broken_seal(ctx, "cards", "`dossier lint --record`", "an entry was deleted or edited by hand, and the "
-                            "cards it proved now read as unverified (D301)",
-                            "dossier fetch --all && dossier lint --record")
+    if lock(ctx)[1] is None:
+        yield from _broken_seal(ctx, "cards", "`dossier lint --record`", "an entry was deleted or edited by hand, and "
+                                "the cards it proved now read as unverified (D301)",
+                                "dossier fetch --all && dossier lint --record",
+                                unsealed=("the diffs' code names (names:)", "a name added there would pass D621"),
+                                newer=lambda section: any(isinstance(e, dict) and e.get("names")
+                                                          for e in section.values()))
 
 
 @rule("D341", "evidence.lock's releases section is not the one `dossier releases verify --record` sealed (edited by "
@@ -496,41 +483,36 @@ def broken_releases_seal(ctx) -> Iterator[Finding]:
     cache to scan, could not tell a hand edit ("added line(s) 240" for 236) from a recording. A lock without the
     seal line (written before it) is not judged, unless the section holds where deleted files went (moved:,
     recorded only since seals were); one that cannot be read is D311's."""
-    from dossier.evidence import lock_section, section_seal
-
-    if lock(ctx)[1] is not None:
-        return
-    if section_seal(ctx.project.root, "releases") is None:
-        try:
-            section = lock_section(ctx.project.root, "releases")
-        except LockError:
-            return
-        if isinstance(section, dict) and section.get("moved"):
-            yield Finding("releases", "the releases section holds where deleted files went (moved:), which only "
-                                      "`dossier releases verify --record` writes, sealing the section, but the seal "
-                                      "line is gone: the section was edited by hand, and the manual prints it",
-                          hint="restore the lock (git diff cards/evidence.lock), or re-record it: dossier releases "
-                               "verify --record --cache-dir DIR", doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
-        return
-    yield from _broken_seal(ctx, "releases", "`dossier releases verify --record`", "a release line, span or day "
-                            "was edited by hand (or the lock was cut short), and the manual prints it as the releases' "
-                            "evidence",
-                            "dossier releases verify --record --cache-dir DIR")
+    if lock(ctx)[1] is None:
+        yield from _broken_seal(ctx, "releases", "`dossier releases verify --record`", "a release line, span or day "
+                                "was edited by hand (or the lock was cut short), and the manual prints it as the "
+                                "releases' evidence", "dossier releases verify --record --cache-dir DIR",
+                                unsealed=("where deleted files went (moved:)", "the manual prints it"),
+                                newer=lambda section: bool(section.get("moved")))
 
 
-def _broken_seal(ctx, name: str, writer: str, harm: str, again: str) -> Iterator[Finding]:
-    """A finding when section ``name`` of evidence.lock differs from the seal its writer left beside it."""
+def _broken_seal(ctx, name: str, writer: str, harm: str, again: str, unsealed: tuple[str, str],
+                 newer: Callable[[dict], bool]) -> Iterator[Finding]:
+    """A finding when section ``name`` of evidence.lock differs from the seal its writer left beside it, or has no
+    seal line while it holds what only sealing writers record (``newer``; ``unsealed``: what that is, and the harm)."""
     from dossier.evidence import lock_section, section_seal
     from dossier.locks import section_digest
 
     seal = section_seal(ctx.project.root, name)
-    if seal is None:
-        return
-    sealed, line = seal
     try:
-        now = section_digest(lock_section(ctx.project.root, name))
+        section = lock_section(ctx.project.root, name)
     except LockError:
         return
+    if seal is None:  # written before seals, unless it holds what only writers since seals record
+        if isinstance(section, dict) and newer(section):
+            held, lost = unsealed
+            yield Finding(name, f"the {name} section holds {held}, which only {writer} writes, sealing the section, "
+                                f"but the seal line is gone: the section was edited by hand, and {lost}",
+                          hint=f"restore the lock (git diff cards/evidence.lock), or re-record it: {again}",
+                          doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
+        return
+    sealed, line = seal
+    now = section_digest(section)
     if now != sealed:
         yield Finding(name, f"the {name} section is not the one {writer} sealed (sha256 {sealed[:12]}, now "
                             f"{now[:12] if now else 'empty'}): {harm}",

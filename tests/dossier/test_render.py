@@ -364,6 +364,25 @@ def test_a_stand_in_merge_day_is_marked_where_the_manual_dates_the_merge(tmp_pat
     assert "· merged ~2026-03-20 ·" in history and "· merged 2026-03-20 ·" in history
 
 
+@pytest.mark.parametrize(("sentence", "hedged"), [
+    ("Its opening day serves as merged_at, which lies between 2026-02-13 and 2026-02-23.", True),
+    ("The merge lies between opening (2026-08-26) and the 0.5.22 build.", True),
+    ("The opening day stands in for the merge day.", True),
+    ("merged_at is GitHub's record of the merge.", False),
+    ("The merged tree serves a second model.", False),  # a merge word, but no hedge
+])
+def test_which_prose_calls_the_merge_day_a_stand_in(sentence, hedged):
+    """A stand-in merge day said without the word "stand-in" ("serves as merged_at", "lies between") read in the
+    manual as GitHub's record."""
+    from types import SimpleNamespace
+
+    from dossier.pr_facts import merge_day_hedged
+
+    card = SimpleNamespace(pr=801, state="merged", merged_at="2026-02-13", motivation="Why.",
+                           implementation=sentence, claims=[], corrections=[])
+    assert merge_day_hedged(card) is hedged
+
+
 @pytest.mark.parametrize(("sentence", "inferred"), [
     ("The merge is inferred: the stored thread shows the PR open.", True),
     ("State merged is inferred from the release trees.", True),

@@ -10,6 +10,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+#: the digits of a "#N" that names one of SGLang's PRs (lint checks it, render links it); a shorter number is another
+#: project's ("NVIDIA Model-Optimizer #681"), which neither may take for SGLang's PR of that number
+PR_DIGITS = r"\d{4,6}"
 WORD = re.compile(r"[A-Za-z0-9][\w'./+-]*[\w%]|[A-Za-z0-9]")
 #: a sentence ends at . ! ? (and any closing quote or bracket) before a space, whatever case follows
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?= )")

@@ -19,7 +19,7 @@ from dossier.pytest_ids import id_problem
 from dossier.python_modules import module_exists
 
 # "#19321" cites a PR; "issue #39342" names an issue, which needs no card
-PR_REF = re.compile(r"(?<![\w/&])(?<!issue )(?<!issues )#(\d{4,6})\b", re.IGNORECASE)
+PR_REF = re.compile(r"(?<![\w/&])(?<!issue )(?<!issues )#(" + prose.PR_DIGITS + r")\b", re.IGNORECASE)
 #: a PR's URL cites it as "#N" does: [https://][www.]github.com/<owner>/<repo>/pull/N[/files#...]
 PR_URL = re.compile(r"(?:https?://)?(?:www\.)?github\.com/(?P<repo>[\w.-]+/[\w.-]+)/pulls?/(?P<url_n>\d+)[\w/#-]*",
                     re.IGNORECASE)

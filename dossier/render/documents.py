@@ -487,10 +487,11 @@ def _relative(target: str, page: str) -> str:
     return target if "/" not in page else target.rsplit("/", 1)[1]
 
 
-def _pr_target(pr: int, page: str, ctx: dict) -> str:
+def _pr_target(pr: int, page: str, ctx: dict) -> str | None:
+    """A card's section, else the PR on GitHub; None for a number too short to be one of SGLang's PRs."""
     if pr in ctx["known"]:
         return f"{page}#pr-{pr}"
-    return f"https://github.com/{ctx['repo']}/pull/{pr}"
+    return f"https://github.com/{ctx['repo']}/pull/{pr}" if markdown.names_a_pr(str(pr)) else None
 
 
 def write_documents(docs: dict[str, str], folder: Path) -> list[str]:

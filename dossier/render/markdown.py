@@ -6,6 +6,8 @@ import functools
 import re
 from collections.abc import Callable
 
+from dossier.prose import PR_DIGITS
+
 # what can break a line or a table cell: pipes, code-span backticks, html, emphasis, strikethrough and link openers;
 # a run of underscores only at a word edge, every one of it
 # (intraword underscores are literal in CommonMark, as in fused_gdn_gating; `\__init_\_` still showed `init` in
@@ -223,14 +225,24 @@ _PROTECTED = re.compile(r"```.*?```|(?<!`)" + _UNESCAPED + r"(`+)(?!`)(?:(?!\n[ 
 _PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
 
 
-def link_prs(text: str, target: Callable[[int], str]) -> str:
-    """Every plain `#NNNN` outside code, links and html becomes a link to ``target(NNNN)``."""
+def names_a_pr(number: str) -> bool:
+    """Whether an unlinked "#N" with no card names one of SGLang's PRs (a shorter number is another project's)."""
+    return re.fullmatch(PR_DIGITS, number) is not None
+
+
+def link_prs(text: str, target: Callable[[int], str | None]) -> str:
+    """Every plain `#NNNN` outside code, links and html becomes a link to ``target(NNNN)``, or stays as written where
+    that is None."""
+    def link(p: re.Match) -> str:
+        to = target(int(p[1]))
+        return f"[#{p[1]}]({to})" if to else p[0]
+
     out, pos = [], 0
     for m in _PROTECTED.finditer(text):
-        out.append(_PR_MENTION.sub(lambda p: f"[#{p[1]}]({target(int(p[1]))})", text[pos:m.start()]))
+        out.append(_PR_MENTION.sub(link, text[pos:m.start()]))
         out.append(m[0])
         pos = m.end()
-    out.append(_PR_MENTION.sub(lambda p: f"[#{p[1]}]({target(int(p[1]))})", text[pos:]))
+    out.append(_PR_MENTION.sub(link, text[pos:]))
     return "".join(out)
 
 
@@ -256,10 +268,10 @@ def link_releases(text: str, page: str, known: set[str]) -> str:
 
 
 def plain_pr_mentions(text: str) -> list[str]:
-    """`#NNNN` mentions left unlinked (outside code, links, html and the PR a card heading names)."""
+    """`#NNNN` mentions of SGLang PRs left unlinked (outside code, links, html and the PR a card heading names)."""
     found: list[str] = []
     pos = 0
     for m in _PROTECTED.finditer(text):
         found += _PR_MENTION.findall(text[pos:m.start()])
         pos = m.end()
-    return found + _PR_MENTION.findall(text[pos:])
+    return [n for n in found + _PR_MENTION.findall(text[pos:]) if names_a_pr(n)]

@@ -7,7 +7,10 @@ not covered (tree verify, 12 draft tokens, and a ReplaySSM spec refusal that run
 the state-cache message said a running request holds 3 slots (it holds 1 plus its tracking slots; 3 is the pool's
 budget) and did not say that 0.5.23 evicts before it fails; the minimum release for split prefill/decode attention
 ignored MTP; 0.5.13's pool-sizing change could not be found from the upgrade route; extra_buffer_lazy's cost was on
-its card only.
+its card only. From the second audit: raising the prefill chunk also raises the memory 0.5.23 sets aside (1.5 MB a
+token), which the prefill block did not say; DP attention leaves the MoE sharded over the full TP; the draft model's
+own CUDA graphs; #17627 said NVIDIA's NVFP4 export keeps the GDN projections in FP4 (its evidence says nothing of
+them, and a scalar input_scale on the packed projections meets the FP8 finding's shape check).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ MIN = "Minimum SGLang release for a feature"
 UPGRADE = "Output or speed changed after upgrading"
 DETERMINISTIC = "Deterministic inference"
 BUFFERS = "extra_buffer and no_buffer"
+PREFILL = "Slow first token (TTFT)"
+DP = "Running with DP attention"
+GRAPHS = "CUDA graphs turned off automatically"
 
 QUESTIONS = [
     Question("Text-only Qwen3.5 MoE on a B200 with --mamba-radix-cache-strategy no_buffer --disable-overlap-schedule "
@@ -44,6 +50,16 @@ QUESTIONS = [
                              "radix cache off",)),
     Question("What do I lose with extra_buffer_lazy under memory pressure?", BUFFERS,
              ("`ScheduleBatch.mamba_lazy_prealloc_at_boundary`", "a full pool caches fewer prefixes")),
+    Question("128K-token prompts on H100 TP4: should I raise --chunked-prefill-size to 32768?", PREFILL,
+             ("0.5.23 sets aside 1.5 MB a chunk token before the weights", "so give the fraction when raising it")),
+    Question("Qwen3-Next FP8 on 8x H100: does --tp-size 8 --attn-dp-size 8 avoid the block_n = 128 MoE error?", DP,
+             ("The MoE is not: it stays sharded over `--tp-size` / `--ep-size`",)),
+    Question("With NEXTN, which CUDA graphs does the draft model capture, and is their memory reserved?", GRAPHS,
+             ("draft decode when `--speculative-num-steps` is above 1", "`SGLANG_DISABLE_DRAFT_EXTEND_CUDA_GRAPH`",
+              "has no term for either")),
+    Question("My own NVFP4 export quantizes in_proj_qkvz and stops with 'Shape mismatch: param torch.Size([4]) vs "
+             "loaded torch.Size([])'. Why?", ERRORS,
+             ("meets the same check through its scalar input_scale",)),
 ]
 
 
@@ -99,3 +115,26 @@ def test_0_5_23_lazy_tracking_drops_the_checkpoint_when_no_slot_is_free():
     body = batch.split("def mamba_lazy_prealloc_at_boundary(", 1)[1].split("\n    def ", 1)[0]
     assert "new_slot = pool.mamba_allocator.alloc(1)" in body
     assert "req.kv.mamba_last_track_seqlen = None" in body
+
+
+def test_0_5_23_reserves_memory_per_chunk_token_and_shards_the_moe_over_the_full_tp():
+    hook = sglang_file("srt/arg_groups/memory_hook.py")
+    assert "activation_tokens = max(cfg.chunked_prefill_size, 2048)" in hook
+    assert "reserved_mem += activation_tokens * 1.5" in hook
+    assert '"moe_tp_size": tp_size // moe_ep_size // moe_dp_size' in sglang_file("srt/runtime_context.py")
+
+
+def test_0_5_23_gives_a_packed_nvfp4_projection_a_per_slot_input_scale_the_packed_loader_cannot_fill():
+    modelopt = sglang_file("srt/layers/quantization/modelopt_quant.py")
+    assert "(len(output_partition_sizes),)" in modelopt.split('layer.register_parameter("input_scale"', 1)[0][-400:]
+    model = sglang_file("srt/models/qwen3_next.py")
+    rebound = model.split("def _override_weight_loader(", 1)[1].split("\n    def ", 1)[0]
+    assert '"input_scale",' in rebound
+    assert 'f"Shape mismatch: param {param.data.shape} vs "' in model
+
+
+def test_a_project_named_before_a_short_number_is_not_linked_as_an_sglang_pr():
+    from tests.dossier.test_manual_questions import SKILL
+
+    history = (SKILL / "references/pr-history.md").read_text()
+    assert "NVIDIA/Model-Optimizer#681" in history and "pull/681)" not in history

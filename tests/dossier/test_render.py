@@ -157,13 +157,16 @@ def test_corrections_leave_the_reading_path(tmp_path):
 
 
 def test_every_pr_mention_links_to_its_card_or_github(tmp_path):
-    card = make_card(5, motivation=make_card(5)["motivation"] + " Follows #90, unlike #4242 (`#77` is code).")
+    card = make_card(5, motivation=make_card(5)["motivation"] + " Follows #90, unlike #4242 (`#77` is code); "
+                                                                 "NVIDIA Model-Optimizer #681 skips QKV.")
     root = write_project(tmp_path, [card, make_card(90)])
     docs = render(root)
     for name, text in docs.items():
         assert plain_pr_mentions(text) == [], name
     history = docs["references/pr-history.md"]
     assert "Follows [#90](#pr-90), unlike [#4242](https://github.com/example/repo/pull/4242)" in history
+    # a short number with no card is another project's: it linked to the repository's PR 681, an unrelated one
+    assert "NVIDIA Model-Optimizer #681 skips QKV" in history
     assert "`#77`" in history and "### #5 " in history  # code stays code; the heading stays greppable
     assert "[#5](references/pr-history.md#pr-5)" in docs["SKILL.md"] or "#5" not in docs["SKILL.md"]
     assert "[#90](pr-history.md#pr-90)" in docs["references/playbook.md"]

@@ -368,6 +368,49 @@ def _answer_prs(value, path: str) -> Iterator[tuple[str, int]]:
             yield from _answer_prs(item, f"{path}[{i}]")
 
 
+#: "#N" as context, not as the change's author: "#N's thread credits ...", "the [#N](...) card", "#N's author counts"
+_CONTEXT_AFTER = re.compile(r"(?:\]\([^)]*\))?'s (?:thread|author|account|description|review|reviewers?|discussion|"
+                            r"comments?|title|page|report)\b|(?:\]\([^)]*\))? card\b")
+#: the text an answer-block item says its PRs did in (a row's cells, a checklist item, a path step, a release note)
+_ITEM_TEXT = ("check", "step", "note", "default", "select", "requires")
+
+
+@rule("D526", "an answer-block item credits a change to a PR (one with a card) that its prs list leaves out",
+      scope="project")
+def answer_item_prs(ctx) -> Iterator[Finding]:
+    """An item's `prs` list is what the manual prints beside it ("PRs: #N (release)") and what the item's claims are
+    held to; a PR the text credits with a change ("removed in 0.5.14 (#27964)") but the list leaves out gets neither.
+    A PR cited for context ("#N's thread credits ...", "the #N card") needs no entry."""
+    doc = ctx.project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return
+    known = _cards_by_pr(ctx)
+    for path, item in _answer_items(doc.data.get("answers") or {}, "answers"):
+        listed = item.get("prs") if isinstance(item.get("prs"), list) else []
+        for key in _ITEM_TEXT:
+            text = item.get(key)
+            if not isinstance(text, str):
+                continue
+            credited = {int(m[1]) for m in PR_REF.finditer(text) if not _CONTEXT_AFTER.match(text, m.end())}
+            for pr in sorted(credited - set(listed)):
+                if pr in known:
+                    yield Finding(f"{path}.{key}", f"credits #{pr} with a change, but the item's prs list leaves it out",
+                                  hint=f"add {pr} to the item's prs (or cite it as context: \"#{pr}'s thread ...\")",
+                                  doc=doc)
+
+
+def _answer_items(value, path: str) -> Iterator[tuple[str, dict]]:
+    """(dotted path, item) for every mapping under the answers that holds an item's text."""
+    if isinstance(value, dict):
+        if any(isinstance(value.get(key), str) for key in _ITEM_TEXT):
+            yield path, value
+        for key, sub in value.items():
+            yield from _answer_items(sub, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _answer_items(item, f"{path}[{i}]")
+
+
 @rule("D513", "a lane names an answer block that lanes.yaml does not define", scope="project")
 def lane_answers(ctx) -> Iterator[Finding]:
     doc = ctx.project.lanes_doc

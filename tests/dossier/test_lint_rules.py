@@ -30,7 +30,7 @@ def test_valid_project_is_clean(project_dir):
 
 
 def test_every_registered_rule_has_a_test_here():
-    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513", "D514", "D515", "D522"}
+    tested = {c for c, *_ in CARD_CASES} | {c for c, *_ in RAW_CASES} | {"D503", "D506", "D507", "D510", "D511", "D512", "D513", "D514", "D515", "D522", "D526"}
     tested |= {"D100", "D111"}  # in test_bad_input.py (symlinks, misnamed files)
     tested |= {"D220", "D221", "D222", "D404", "D213", "D215", "D216"}  # tests/dossier/test_shallow_corpus.py
     tested |= {"D405"}  # tests/dossier/test_opened.py
@@ -312,6 +312,26 @@ def test_answer_block_citing_unknown_pr(tmp_path):
     assert len(found) == 1 and "#4242" in found[0].message and found[0].severity == "error"
     ok = write_project(tmp_path / "ok", [make_card(100), make_card(4242)], lanes={**LANES, "answers": answers})
     assert "D512" not in codes(ok)
+
+
+@pytest.mark.parametrize(("check", "flagged"), [
+    ("The flag was removed in 0.5.14 (#5151).", True),  # credited with a change the list leaves out
+    ("The flag was removed in 0.5.14 ([#5151](pr-history.md#pr-5151)).", True),
+    ("#5151's thread credits the change to a PR with no card.", False),  # context, not the change
+    ("Read from [#5151](pr-history.md#pr-5151)'s account of it.", False),
+    ("See the [#5151](pr-history.md#pr-5151) card.", False),
+    ("The flag was removed in 0.5.14 (#4242).", False),  # listed
+    ("Issue #5151 reported it.", False),  # an issue
+])
+def test_an_answer_item_crediting_a_pr_its_prs_list_leaves_out_is_d526(tmp_path, check, flagged):
+    """An item's prs list is what the manual prints beside it and what its claims are held to: seven items credited
+    a PR with a change ("removed in 0.5.14 (#27964)") that their lists left out."""
+    answers = {"checklists": [{"id": "x", "title": "X", "summary": "Summary cites #5151 freely.",
+                               "items": [{"check": check, "prs": [4242]}]}]}
+    root = write_project(tmp_path, [make_card(4242), make_card(5151)], lanes={**LANES, "answers": answers})
+    found = [d for d in lint(root) if d.code == "D526"]
+    assert bool(found) is flagged, found
+    assert all("#5151" in d.message and d.severity == "error" for d in found)
 
 
 def test_answer_block_schema_is_checked(tmp_path):

@@ -195,14 +195,46 @@ def unchecked_claim_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                 break
             else:
                 yield from _unchecked_setup(card, path, sentence, held)
-        theirs = " ".join(t for t in prose.sentences(" ".join(text.split()))  # our device is not the PR's
-                          if not (_OUR_RESULTS.search(t) or _OURS.search(t) or _HEDGED.search(t)))
-        for gpu in (g for g in gpus(theirs) if "gpus" in entry and not any(
-                r == g or r.startswith(f"{g}-") for r in entry["gpus"])):  # "the 141 GB H20" of an H20-3e
+        theirs = " ".join(_their_sentences(text))
+        for gpu in (g for g in gpus(theirs) if "gpus" in entry and not _gpu_held(g, entry["gpus"])):
             yield Finding(path, f"{gpu} is not among the GPUs recorded for #{card.pr}'s claims in {CHECKED_LOCK} "
                                 f"({', '.join(entry['gpus']) or 'none'}): a device no check of the PR's page vouches "
                                 "for", hint=f"check it against the PR's description and thread; then `dossier lint "
                                             f"--record cards/{card.pr}.yaml`")
+
+
+def _their_sentences(text: str) -> Iterator[str]:
+    """The sentences of ``text`` that speak of the PR's own runs: not this project's results, not a hedged device."""
+    return (t for t in prose.sentences(" ".join(text.split()))
+            if not (_OUR_RESULTS.search(t) or _OURS.search(t) or _HEDGED.search(t)))
+
+
+def _gpu_held(gpu: str, held: Iterable[str]) -> bool:
+    return any(r == gpu or r.startswith(f"{gpu}-") for r in held)  # "the 141 GB H20" of an H20-3e
+
+
+@rule("D345", "a GPU the card's motivation or implementation names that neither cards/checked.lock (the claims' GPUs "
+              "as last checked against the PR's page) nor the claims hold", scope="card")
+def unchecked_prose_gpu(card: Card, doc, ctx) -> Iterator[Finding]:
+    """D236 holds the claims' GPUs to the lock; the story around them can move the PR's run to another machine
+    ("failed in the MTP draft on GB300" turned into "GB200", "prefill on one B200" into "H200") with no figure
+    beside it for D231 to pin. Judged only for a card whose PR page named a GPU (the lock holds one), so a card
+    whose source names none may still speak of GPU classes; a sentence about this project's own runs, a hedged
+    one ("no GPU is named"), or one listing three or more GPUs (a class: "SM100 (B200, GB200, GB300)") passes."""
+    entry = _entry(card, ctx)
+    if entry is None or not entry.get("gpus"):
+        return
+    held = [*map(str, entry["gpus"]), *gpus(" ".join(card.claims))]
+    for name in ("motivation", "implementation"):
+        for sentence in _their_sentences(getattr(card, name)):
+            named = gpus(sentence)
+            for gpu in (g for g in named if len(named) < 3 and not _gpu_held(g, held)):
+                yield Finding(f"{name}#value", f"{gpu} in {_quote(sentence, max(0, sentence.find(gpu)))} is not among the GPUs "
+                                               f"recorded for #{card.pr}'s claims in {CHECKED_LOCK} "
+                                               f"({', '.join(map(str, entry['gpus']))}) nor named by its claims: a "
+                                               "device no check of the PR's page vouches for",
+                              hint="name the GPU the PR's page gives; if it names this one too, add it to a claim "
+                                   f"and `dossier lint --record cards/{card.pr}.yaml`")
 
 
 #: numbers that name, not measure: a PR (#22876), a release (0.5.13), a day (2026-07-02/03), a model (Qwen3.5-397B-A17B)

@@ -1,0 +1,35 @@
+"""Rules added in session 44 from a helper's third false-negative round (71 planted edits, 41 missed).
+
+D345: the card's story moved the PR's run to another GPU with no figure beside it for D231 to pin ("failed in the MTP
+draft on GB300" turned into "GB200", "profiling ... prefill on one B200" into "H200"). A GPU the motivation or
+implementation names must be one cards/checked.lock records for the PR's claims (or the claims name), for a card whose
+PR page named a GPU at all; a hedged sentence, this project's own runs and a class of three or more GPUs pass.
+
+D526 (an answer-block item crediting a PR its prs list leaves out) is tested in test_lint_rules.py.
+"""
+
+from __future__ import annotations
+
+from tests.dossier.test_lint_probes15 import _append
+from tests.dossier.test_lint_probes16 import probe_round
+from tests.dossier.test_lint_probes17 import _replace
+from tests.dossier.test_lint_probes21 import _checked_project
+
+# checked.lock: #24906's claims name GB300 (#23273 superseded it), #26206's B200
+PROBES = [
+    ("failure-moved-to-another-gpu", 24906, (23273,), _replace(
+        "motivation", "in the MTP draft on GB300 (SM100+)", "in the MTP draft on GB200 (SM100+)"), "D345"),
+    ("profiled-run-moved-to-another-gpu", 26206, (), _replace(
+        "motivation", "prefill on one B200", "prefill on one H200"), "D345"),
+    ("a-second-gpu-added-to-the-story", 26206, (), _append(
+        "implementation", "The author also profiled it on an H100."), "D345"),
+]
+
+NEAR = [
+    ("the-recorded-gpu-reworded", 26206, (), _replace("motivation", "prefill on one B200", "prefill on a single B200")),
+    ("a-class-of-gpus", 24906, (23273,), _append("motivation", "SM100 here means B200, GB200 or GB300.")),
+    ("a-hedged-device", 26206, (), _append("implementation", "Whether an H100 gains as much is not stated.")),
+]
+
+(test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
+ test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR, _checked_project)

@@ -43,7 +43,8 @@ def link_text(text: object) -> str:
 def md_cell(text: object) -> str:
     """Markdown authored for a table cell (code spans kept): one line, pipes, raw-HTML openers, and emphasis where
     it would render, escaped (as :func:`prose`)."""
-    return _emphasis_escaped(_bare_urls_linked(_inline(str(text)))).replace("|", "\\|")
+    out = _emphasis_escaped(_bare_urls_linked(_inline(str(text))))
+    return (out if _shows_as_written(out) else cell(text)).replace("|", "\\|")
 
 
 def inline(text: object) -> str:
@@ -81,23 +82,26 @@ _UNESCAPED = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
 _CODE_SPAN = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)")
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
 # GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
-_CODE_OR_HTML = re.compile(_CODE_SPAN.pattern + r"|" + _UNESCAPED
-                           + r"(?<!\]\()<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)(?=[A-Za-z/!?])")
+# (escaped or not is judged by the whole backslash run before it, :func:`_escaped_at`); or an `&` that starts a
+# character reference (`&#x202E;` turned into the character itself: a right-to-left override in a table)
+_CODE_OR_HTML = re.compile(_CODE_SPAN.pattern
+                           + r"|(?<!\]\()<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)(?=[A-Za-z/!?])"
+                           r"|&(?=#?\w+;)")
 
 
 # what opens a block when it starts a list item (a heading, a quote, a nested list, a rule, a fence, a link
 # reference definition `[x]: url`, which shows nothing and turns every `[x]` of the page into a link; a task box
 # `[x] ` or `[ ] `, which GitHub draws as a checkbox in place of the text): its
 # punctuation escaped, the text stays the item's
-_BLOCK_START = re.compile(r"^(?:(#{1,6}|>|[-+*]|\d{1,9}(?=[.)]))(?=[.)]?(?:\s|$))|([-*_])(?=\s*(?:\2\s*){2,}$)|([`~])(?=\3\3)"
+_BLOCK_START = re.compile(r"^(?:>|(#{1,6}|[-+*]|\d{1,9}(?=[.)]))(?=[.)]?(?:\s|$))|([-*_])(?=\s*(?:\2\s*){2,}$)|([`~])(?=\3\3)"
                           r"|\[(?=[^\]]*\]:)|\[(?=[ xX]\](?:\s|$)))")
 
 
 def _inline(text: str) -> str:
     """Whitespace folded into one line; a backslash outside code, a backtick run no run of its length closes, and
-    a `<` that would open raw HTML outside code, escaped."""
+    a `<` that would open raw HTML or an `&` that would start a character reference outside code, escaped."""
     text = _backslashes_shown(_unpaired_ticks_escaped(" ".join(text.split())))
-    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] else "\\<", text)
+    return _CODE_OR_HTML.sub(lambda m: m[0] if m[1] or _escaped_at(text, m.start()) else "\\" + m[0], text)
 
 
 def _backslashes_shown(text: str) -> str:
@@ -149,7 +153,7 @@ LINK_DESTINATION = r"""\s*(?:<[^<>\n]*>|[^\s()<>]*)(?:\s+(?:"[^"\n]*"|'[^'\n]*'|
 # text is prose, escaped as the rest)
 _AS_WRITTEN = re.compile(r"(?<!`)" + _UNESCAPED + r"(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`)"
                          r"|(?P<open>!?\[)(?P<text>" + LINK_TEXT + r")(?P<target>\]\(" + LINK_DESTINATION + r"\))"
-                         r"|" + _UNESCAPED + r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|(?P<url>\bhttps?://[^\s<>\]`]+)")
+                         r"|" + _UNESCAPED + r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|(?P<url>\bhttps?://[^\s<>\]`\\]+)")
 # emphasis openers and closers outside those: a `*` beside text (`2*H*K`, `a*b`), an `_` at a word's edge (`__init__`)
 _EMPHASIS = re.compile(r"(?<!\\)\*(?=\S)|(?<=[^\s\\])\*|(?<![\w\\])_+|(?<=[^\W_])_+(?!\w)|(?<!\\)~")
 
@@ -161,12 +165,9 @@ def _emphasis_escaped(text: str) -> str:
     and a lost `*`; text with no emphasis stays as written."""
     if not _renders_emphasis(text) and _AS_WRITTEN.sub("", text).count("~") < 2:  # most prose: as written, so
         return text  # `_make_packed_weight_loader` greps as itself; two `~` may strike through on GitHub ("5~8%")
-    out, at = [], 0
-    for m in _AS_WRITTEN.finditer(text):
-        kept = m[0] if m["open"] is None else m["open"] + _EMPHASIS.sub(_escaped, m["text"]) + m["target"]
-        out += [_EMPHASIS.sub(_escaped, text[at:m.start()]), kept]
-        at = m.end()
-    return "".join(out) + _EMPHASIS.sub(_escaped, text[at:])
+    kept = [m.span() if m["open"] is None else m.span("target") for m in _AS_WRITTEN.finditer(text)]
+    # each opener is judged in the whole text: a `*` between two code spans (`a`*`b`) has a tick beside it
+    return _EMPHASIS.sub(lambda e: e[0] if any(a <= e.start() < b for a, b in kept) else _escaped(e), text)
 
 
 _URL_TRAILING = ".,:;!?'\"*_~"
@@ -194,6 +195,13 @@ def _commonmark():
     return MarkdownIt("commonmark")
 
 
+def _shows_as_written(text: str) -> bool:
+    """Whether CommonMark reads ``text`` with no raw HTML and no emphasis: the check every escape above answers to.
+    A text an escape missed (a `<` in a place no rule foresaw) is shown with all of its markdown escaped instead."""
+    inline = _commonmark().parseInline(text)
+    return not any(t.type in ("html_inline", "em_open", "strong_open") for block in inline for t in block.children or ())
+
+
 def _renders_emphasis(text: str) -> bool:
     """Whether CommonMark (GitHub's reading) renders ``text`` with emphasis anywhere."""
     html = _commonmark().renderInline(text)
@@ -208,7 +216,8 @@ def prose(text: str) -> str:
     """A paragraph from a card: whitespace folded, kept as the author's markdown (code spans and links); a `<` that
     would open raw HTML outside code, a `*` or `_` that would open emphasis, and a block marker at the start, are
     escaped, so they show as written."""
-    text = _emphasis_escaped(_bare_urls_linked(_inline(text)))
+    escaped = _emphasis_escaped(_bare_urls_linked(_inline(text)))
+    text = escaped if _shows_as_written(escaped) else cell(text)
     m = _BLOCK_START.match(text)
     if m is None:
         return text

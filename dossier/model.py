@@ -152,24 +152,24 @@ LANE = Spec(
     fields={
         "id": Spec("str", doc="Lane id cards refer to", slug=True),
         "title": Spec("str"),
-        "symptoms": Spec("list", items=_text, min_items=1, doc="What an engineer observes when this lane is at fault"),
-        "first_files": Spec("list", items=_text, doc="Files to inspect first (SGLang paths)"),
-        "investigation": Spec("list", items=_text, doc="Investigation order"),
-        "flags": Spec("list", items=_text, doc="Flags and environment to record (as spelled in SGLang 0.5.23)"),
-        "change_rules": Spec("list", items=_text),
-        "validation": Spec("list", items=_text, doc="SGLang-native validation: commands and scripts that exist "
+        "symptoms": Spec("list", items=_text, distinct=True, min_items=1, doc="What an engineer observes when this lane is at fault"),
+        "first_files": Spec("list", items=_text, distinct=True, doc="Files to inspect first (SGLang paths)"),
+        "investigation": Spec("list", items=_text, distinct=True, doc="Investigation order"),
+        "flags": Spec("list", items=_text, distinct=True, doc="Flags and environment to record (as spelled in SGLang 0.5.23)"),
+        "change_rules": Spec("list", items=_text, distinct=True),
+        "validation": Spec("list", items=_text, distinct=True, doc="SGLang-native validation: commands and scripts that exist "
                            "in SGLang 0.5.23, or measurements to take on a server"),
         "answers": Spec("list", items=_text, required=False, distinct=True,
                         doc="Ids of the answer blocks this lane's readers need (gdn-backends, mtp-verify-path, "
                         "or a checklist id)"),
-        "repo_checks": Spec("list", items=_text, required=False,
+        "repo_checks": Spec("list", items=_text, distinct=True, required=False,
                             doc="Commands that need this repository (its runtime/ reference kernels, tests/)"),
-        "repo_notes": Spec("list", items=_text, required=False,
+        "repo_notes": Spec("list", items=_text, distinct=True, required=False,
                            doc="What this repository's reference kernels measured for this lane (name the device)"),
     },
 )
 
-_prs = Spec("list", items=Spec("int", min_value=1), doc="PRs that shaped this entry (each must have a card)")
+_prs = Spec("list", items=Spec("int", min_value=1), distinct=True, doc="PRs that shaped this entry (each must have a card)")
 PHASES = ("prefill", "decode", "verify")
 HARDWARE = ("SM80", "SM90", "SM100", "SM120", "AMD", "NPU", "XPU")
 #: the GPUs most launches of these models run on: the backend matrix's first section; the other rows get their own
@@ -191,7 +191,7 @@ ANSWERS = Spec(
             doc="GDN kernel backend matrix: which kernel runs each phase on each hardware",
             fields={
                 "summary": _text,
-                "source": Spec("list", items=_text, doc="Files in SGLang 0.5.23 that decide the backend"),
+                "source": Spec("list", items=_text, distinct=True, doc="Files in SGLang 0.5.23 that decide the backend"),
                 "rows": Spec("list", items=Spec("map", fields={
                     "phase": Spec("enum", choices=PHASES),
                     "hardware": Spec("enum", choices=HARDWARE),
@@ -228,10 +228,10 @@ ANSWERS = Spec(
                 "summary": _text,
                 "items": Spec("list", items=Spec("map", fields={
                     "check": Spec("str", doc="What to check or what 0.5.23 enforces"),
-                    "flags": Spec("list", items=_text, required=False, doc="Flags / env vars involved"),
+                    "flags": Spec("list", items=_text, distinct=True, required=False, doc="Flags / env vars involved"),
                     "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that enforces or decides it"),
-                    "prs": Spec("list", items=Spec("int", min_value=1), required=False),
-                    "findings": Spec("list", items=_text, required=False,
+                    "prs": Spec("list", items=Spec("int", min_value=1), distinct=True, required=False),
+                    "findings": Spec("list", items=_text, distinct=True, required=False,
                                      doc="Names of findings (cards/findings/) about this item"),
                 })),
             }),
@@ -258,17 +258,17 @@ ANSWERS = Spec(
                 "title": Spec("str"),
                 "summary": _text,
                 "items": Spec("list", items=Spec("map", fields={
-                    "messages": Spec("list", items=_text, min_items=1,
+                    "messages": Spec("list", items=_text, distinct=True, min_items=1,
                                      doc="Fixed words of each message this item explains, as the log prints "
                                          "them and as the item's text quotes them (the page's index)"),
-                    "not_sglang": Spec("list", items=_text, required=False,
+                    "not_sglang": Spec("list", items=_text, distinct=True, required=False,
                                        doc="Those of the messages that Python or a library prints, not SGLang "
                                            "(an AttributeError's, torch's): lint looks for the others in SGLang's "
                                            "releases (D626)"),
                     "check": Spec("str", doc="What the message means and the fix, by release"),
-                    "flags": Spec("list", items=_text, required=False, doc="Flags / env vars involved"),
+                    "flags": Spec("list", items=_text, distinct=True, required=False, doc="Flags / env vars involved"),
                     "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that raises it"),
-                    "prs": Spec("list", items=Spec("int", min_value=1), required=False),
+                    "prs": Spec("list", items=Spec("int", min_value=1), distinct=True, required=False),
                 })),
             }),
         ),
@@ -290,7 +290,7 @@ LANES_FILE = Spec(
     "map",
     doc="The playbook's structure (cards/lanes.yaml).",
     fields={
-        "investigation_order": Spec("list", items=_text, doc="Global order in which to bisect a problem"),
+        "investigation_order": Spec("list", items=_text, distinct=True, doc="Global order in which to bisect a problem"),
         "answers": ANSWERS,
         "lanes": Spec("list", items=LANE, unique="id"),
     },

@@ -11,6 +11,9 @@
 - A `*` between code spans (`num_v_heads`*`head_v_dim`) opened emphasis: each stretch between protected spans was
   judged alone, so the tick beside the star was not seen.
 
+- An entry listed twice in a lanes.yaml list (a first file, a rule, an item's PR or finding, an error message) rendered
+  twice, lint clean: only a lane's `answers` was held to distinct entries; every list of text or PRs now is.
+
 Every escaped text is now also read by CommonMark: one that would still show raw HTML or emphasis is shown with all
 of its markdown escaped, whatever rule missed it.
 """
@@ -76,3 +79,29 @@ def test_the_manual_keeps_a_lanes_rule_and_a_claim_as_written(tmp_path):
     assert "&gt;=2 GPUs: run the same GSM8K" in _MD.render(history)
     for page in (playbook, history):
         assert not [t for t in _tokens(page) if t.type == "html_inline" and not t.content.startswith(("<a id=", "</a>"))]
+
+
+@pytest.mark.parametrize("where", ["first_files", "change_rules", "item-prs", "item-findings", "error-messages"])
+def test_an_entry_listed_twice_in_lanes_yaml_is_reported(tmp_path, where):
+    """Only a lane's `answers` refused an entry twice; a duplicated file, rule, PR, finding or error message rendered
+    twice (an index row twice, "Open finding: ..." twice), lint clean."""
+    from tests.dossier.factories import LANES
+    from tests.dossier.test_lint_rules import lint
+
+    lane = dict(LANES["lanes"][0])
+    answers: dict = {}
+    item = {"check": "c", "prs": [100]}
+    if where in ("first_files", "change_rules"):
+        lane[where] = [*lane.get(where, []), *lane.get(where, [])[-1:]] if lane.get(where) else ["a.py", "a.py"]
+    elif where == "item-prs":
+        item["prs"] = [100, 100]
+    elif where == "item-findings":
+        item["findings"] = ["x", "x"]
+    if where.startswith("item"):
+        answers = {"checklists": [{"id": "x", "title": "X", "summary": "s", "items": [item]}]}
+    if where == "error-messages":
+        answers = {"errors": [{"id": "e", "title": "E", "summary": "s",
+                               "items": [{"messages": ["boom", "boom"], "check": "'boom': why."}]}]}
+    lanes = {**LANES, "lanes": [lane, *LANES["lanes"][1:]], **({"answers": answers} if answers else {})}
+    found = [d for d in lint(write_project(tmp_path, [make_card(100)], lanes=lanes)) if "twice" in d.message]
+    assert found and all(d.severity == "error" for d in found), found

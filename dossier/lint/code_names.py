@@ -298,7 +298,7 @@ def _class_members(tree, name: str, depth: int = 0) -> set[str] | None:
                             members.add(target.attr)
             for base in node.bases:
                 base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
-                if base_name in (None, "object"):
+                if base_name in (None, "object", "ABC", "Protocol"):  # markers: no member a card would name
                     continue
                 inherited = _members(tree, base_name, depth + 1)
                 if inherited is None and base_name == "Module":

@@ -5,6 +5,10 @@ draft on GB300" turned into "GB200", "profiling ... prefill on one B200" into "H
 implementation names must be one cards/checked.lock records for the PR's claims (or the claims name), for a card whose
 PR page named a GPU at all; a hedged sentence, this project's own runs and a class of three or more GPUs pass.
 
+D622: a class whose base is an abstract marker (`LinearAttnKernelBase(ABC)`) was taken for one with a base from outside
+SGLang, whose members cannot be read, and never judged: "in 0.5.23 CuteDSLGDNKernel.packed_decode" (TritonGDNKernel's
+method) passed. ABC and Protocol now add no members and stop nothing.
+
 D526 (an answer-block item crediting a PR its prs list leaves out) is tested in test_lint_rules.py.
 """
 
@@ -23,13 +27,18 @@ PROBES = [
         "motivation", "prefill on one B200", "prefill on one H200"), "D345"),
     ("a-second-gpu-added-to-the-story", 26206, (), _append(
         "implementation", "The author also profiled it on an H100."), "D345"),
+    ("a-method-of-the-change-given-to-a-sibling-class", 20627, (), _append(
+        "implementation", "In 0.5.23 CuteDSLGDNKernel.packed_decode calls it too."), "D622"),
 ]
 
 NEAR = [
     ("the-recorded-gpu-reworded", 26206, (), _replace("motivation", "prefill on one B200", "prefill on a single B200")),
     ("a-class-of-gpus", 24906, (23273,), _append("motivation", "SM100 here means B200, GB200 or GB300.")),
     ("a-hedged-device", 26206, (), _append("implementation", "Whether an H100 gains as much is not stated.")),
+    ("the-method-on-its-own-class", 20627, (), _append(
+        "implementation", "In 0.5.23 TritonGDNKernel.packed_decode calls it.")),
 ]
 
 (test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
  test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR, _checked_project)
+

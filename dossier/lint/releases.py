@@ -370,7 +370,8 @@ _CHANGE = rf"(?:it\b|this(?= (?:is|was|remains)\b)|{_NAMED_CHANGE})"
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
 _FIRST_REL = (r"the first (?:SGLang )?(?:release|wheel) (?:(?:to (?:carry|ship|include|contain|have|hold)|containing|carrying|"
               r"including|holding|that (?:carries|ships|includes|contains|has|holds)) (?:it|this|(?:the|this) "
-              r"(?:change|fix|line|code|kernel|revert))|with (?:it|this (?:change|fix|PR|line|code|kernel|revert)))\b")
+              r"(?:change|fix|line|code|kernel|revert))|with (?:it|this (?:change|fix|PR|line|code|kernel|revert)|"
+              r"the (?:change|fix|lines?|code|call|entries)))\b")
 _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|ships|released|landed|went out|came out|"
                       rf"(?<=first )(?:available|included|present)) (?:in|with) (?:the )?{_VER}\b|"
                       # "the tuple branch first appeared in 0.5.11", "it made it into 0.5.11": the card's change arriving
@@ -382,7 +383,7 @@ _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|shi
                       r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?|"
                       r"(?:every|each|all) (?:SGLang )?(?:release|wheel)s?) "
                       rf"(?:since|from) {_VER}(?![\w.]*\d)(?! ?(?:to|through|until|-) )|"
-                      rf"{_VER}(?: wheel| release)?,? \(?(?:(?:was|is|became) )?{_FIRST_REL}|"
+                      rf"{_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\))?,? \(?(?:(?:was|is|became) )?{_FIRST_REL}|"
                       # "it landed in time for 0.5.6": the release it went out in
                       rf"\b{_CHANGE} (?:(?:was|were) )?(?:landed|shipped|merged|made it|got in) in time for (?:the )?{_VER}\b|"
                       rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)|"

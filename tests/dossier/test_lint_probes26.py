@@ -42,3 +42,22 @@ NEAR = [
 (test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
  test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR, _checked_project)
 
+
+# D319: "R (built D) is the first release with the call", "R is the first release with the line" (release evidence:
+# #23619 first in 0.5.11, #38184 first in 0.5.21)
+STORY_PROBES = [
+    ("first-release-with-the-call-after-its-build-day", 23619, (), _replace(
+        "implementation", "0.5.11 (built 2026-05-07) is the first release with the call",
+        "0.5.10 (built 2026-04-05) is the first release with the call"), "D319"),
+    ("first-release-with-the-line", 38184, (), _replace(
+        "implementation", "0.5.21 is the first release with the line", "0.5.20 is the first release with the line"),
+     "D319"),
+]
+
+STORY_NEAR = [
+    ("first-release-with-the-line-rightly", 38184, (), _append(
+        "implementation", "So 0.5.21 is the first release with the line.")),
+]
+
+(test_the_real_cards_the_story_probes_start_from_lint_clean, test_a_release_story_in_other_words_is_caught,
+ test_a_true_release_story_stays_clean) = probe_round(STORY_PROBES, STORY_NEAR)

@@ -10,7 +10,8 @@ ignored MTP; 0.5.13's pool-sizing change could not be found from the upgrade rou
 its card only. From the second audit: raising the prefill chunk also raises the memory 0.5.23 sets aside (1.5 MB a
 token), which the prefill block did not say; DP attention leaves the MoE sharded over the full TP; the draft model's
 own CUDA graphs; #17627 said NVIDIA's NVFP4 export keeps the GDN projections in FP4 (its evidence says nothing of
-them, and a scalar input_scale on the packed projections meets the FP8 finding's shape check).
+them, and a scalar input_scale on the packed projections meets the FP8 finding's shape check); a PD decode server
+with MTP allocates verify scratch for its pre-allocated slots, which the budget does not count.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ BUFFERS = "extra_buffer and no_buffer"
 PREFILL = "Slow first token (TTFT)"
 DP = "Running with DP attention"
 GRAPHS = "CUDA graphs turned off automatically"
+PD = "PD disaggregation with GDN state"
 
 QUESTIONS = [
     Question("Text-only Qwen3.5 MoE on a B200 with --mamba-radix-cache-strategy no_buffer --disable-overlap-schedule "
@@ -60,6 +62,8 @@ QUESTIONS = [
     Question("My own NVFP4 export quantizes in_proj_qkvz and stops with 'Shape mismatch: param torch.Size([4]) vs "
              "loaded torch.Size([])'. Why?", ERRORS,
              ("meets the same check through its scalar input_scale",)),
+    Question("PD decode server with MTP and --max-running-requests 16: GPU memory is short of what the budget said. "
+             "Why?", PD, ("about three times the scratch it budgeted", "`--disaggregation-decode-extra-slots`")),
 ]
 
 
@@ -138,3 +142,10 @@ def test_a_project_named_before_a_short_number_is_not_linked_as_an_sglang_pr():
 
     history = (SKILL / "references/pr-history.md").read_text()
     assert "NVIDIA/Model-Optimizer#681" in history and "pull/681)" not in history
+
+
+def test_0_5_23_gives_a_pd_decode_servers_preallocated_slots_verify_scratch_too():
+    decode = sglang_file("srt/disaggregation/decode.py")
+    assert "mamba_spec_state_size=size + pre_alloc_size," in decode
+    hook = sglang_file("srt/arg_groups/pd_disaggregation_hook.py")
+    assert "if per_worker <= 32:" in hook and "extra_slots = per_worker * 2" in hook

@@ -355,17 +355,11 @@ def answer_prs(ctx) -> Iterator[Finding]:
 
 
 def _answer_prs(value, path: str) -> Iterator[tuple[str, int]]:
-    """(dotted path, PR) for every entry of a `prs` list anywhere under the answers."""
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            sub_path = f"{path}.{key}"
-            if key == "prs" and isinstance(sub, list):
-                yield from ((f"{sub_path}[{i}]", pr) for i, pr in enumerate(sub))
-            else:
-                yield from _answer_prs(sub, sub_path)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _answer_prs(item, f"{path}[{i}]")
+    """(dotted path, PR) for every entry of an answer-block item's `prs` list (every mapping that holds one holds an
+    item's text: a row, a step, a checklist or error item, a release note)."""
+    for item_path, item in _answer_items(value, path):
+        if isinstance(item.get("prs"), list):
+            yield from ((f"{item_path}.prs[{i}]", pr) for i, pr in enumerate(item["prs"]))
 
 
 #: "#N" as context, not as the change's author: "#N's thread credits ...", "the [#N](...) card", "#N's author counts"

@@ -43,8 +43,7 @@ def link_text(text: object) -> str:
 def md_cell(text: object) -> str:
     """Markdown authored for a table cell (code spans kept): one line, pipes, raw-HTML openers, and emphasis where
     it would render, escaped (as :func:`prose`)."""
-    out = _emphasis_escaped(_bare_urls_linked(_inline(str(text))))
-    return (out if _shows_as_written(out) else cell(text)).replace("|", "\\|")
+    return _authored(str(text)).replace("|", "\\|")
 
 
 def inline(text: object) -> str:
@@ -195,17 +194,22 @@ def _commonmark():
     return MarkdownIt("commonmark")
 
 
-def _shows_as_written(text: str) -> bool:
-    """Whether CommonMark reads ``text`` with no raw HTML and no emphasis: the check every escape above answers to.
-    A text an escape missed (a `<` in a place no rule foresaw) is shown with all of its markdown escaped instead."""
-    inline = _commonmark().parseInline(text)
-    return not any(t.type in ("html_inline", "em_open", "strong_open") for block in inline for t in block.children or ())
+def _authored(text: str) -> str:
+    """Authored markdown (:func:`prose`, :func:`md_cell`) on one line with raw HTML, character references and
+    emphasis escaped, then read back by CommonMark: a text an escape missed (a `<` in a place no rule foresaw) is
+    shown with all of its markdown escaped instead."""
+    out = _emphasis_escaped(_bare_urls_linked(_inline(text)))
+    return out if not _inline_tokens(out) & {"html_inline", "em_open", "strong_open"} else cell(text)
+
+
+def _inline_tokens(text: str) -> set[str]:
+    """The kinds of inline token CommonMark (GitHub's reading) makes of ``text``."""
+    return {t.type for block in _commonmark().parseInline(text) for t in block.children or ()}
 
 
 def _renders_emphasis(text: str) -> bool:
-    """Whether CommonMark (GitHub's reading) renders ``text`` with emphasis anywhere."""
-    html = _commonmark().renderInline(text)
-    return "<em>" in html or "<strong>" in html
+    """Whether CommonMark renders ``text`` with emphasis anywhere."""
+    return bool(_inline_tokens(text) & {"em_open", "strong_open"})
 
 
 def _escaped(m: re.Match) -> str:
@@ -216,8 +220,7 @@ def prose(text: str) -> str:
     """A paragraph from a card: whitespace folded, kept as the author's markdown (code spans and links); a `<` that
     would open raw HTML outside code, a `*` or `_` that would open emphasis, and a block marker at the start, are
     escaped, so they show as written."""
-    escaped = _emphasis_escaped(_bare_urls_linked(_inline(text)))
-    text = escaped if _shows_as_written(escaped) else cell(text)
+    text = _authored(text)
     m = _BLOCK_START.match(text)
     if m is None:
         return text

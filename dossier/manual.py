@@ -15,7 +15,7 @@ from dossier.locks import LockError
 from dossier.model import Card
 from dossier.project import Project
 from dossier.regress import gpu_annotator, gpu_runs
-from dossier.release_evidence import merge_dates, read_release_lock
+from dossier.release_evidence import RELEASE_DIFF, REMOVED, merge_dates, read_release_lock
 from dossier.render import Annotator, RenderInput, render_documents
 from dossier.surface_history import read_history
 
@@ -56,8 +56,11 @@ def releases(project: Project) -> dict | None:
     dates = merge_dates(project.cards)
     touched = {c.pr: {e.new.version for e in (v.shipped or v.evidence, None if c.status == "current" else v.removed)
                       if e} for c in project.cards if c.state == "merged" and (v := lock.verdict(c, dates)) is not None}
+    # a card whose release diff shows its quoted line removed: the PR took the line out (its `today` is what stayed)
+    removals = {c.pr for c in project.cards if (v := lock.verdict(c, dates)) is not None and v.kind == RELEASE_DIFF
+                and v.evidence is not None and v.evidence.change == REMOVED}
     return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
-            "files": lock.files, "moved": lock.moved, "touched": touched}
+            "files": lock.files, "moved": lock.moved, "touched": touched, "removals": removals}
 
 
 def by_file_paths(project: Project) -> tuple[list[str], str | None]:

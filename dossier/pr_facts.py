@@ -152,11 +152,12 @@ def totals(text: str) -> Iterator[tuple[re.Match, int | None, int | None, int | 
 
 
 #: prose that calls the merge or its day unknown: "merged_at is a stand-in", "the merge is inferred", "merged_at is
-#: an upper bound", "the day is a stand-in inside 2025-10-04 and 2025-10-09", "no dated public source gives the merge",
+#: an upper bound" (or a lower one, "no earlier than", "at the latest"), "the day is a stand-in inside 2025-10-04 and 2025-10-09", "no dated public source gives the merge",
 #: "its opening day serves as merged_at, which lies between 2026-02-13 and 2026-02-23": a word for the merge and a
 #: word for a hedge in one sentence
 _MERGE_WORD = re.compile(r"\b(?:merged?(?:_at)?|merge (?:day|date)|the day)\b", re.IGNORECASE)
-_HEDGE_WORD = re.compile(r"\b(?:stand-in|upper bound|inferred|unconfirmed|not (?:a )?known(?: date)?|bounded)\b"
+_HEDGE_WORD = re.compile(r"\b(?:stand-in|(?:upper|lower) bound|inferred|unconfirmed|not (?:a )?known(?: date)?|bounded|"
+                         r"no (?:earlier|later) than|at the (?:earliest|latest))\b"
                          r"|\bno dated (?:public )?source\b|\b(?:serves?|stands?) (?:in )?(?:as|for)\b|\blies between\b",
                          re.IGNORECASE)
 

@@ -178,6 +178,7 @@ def _context(inp: RenderInput) -> dict:
         "since": _since_labels(inp.surface),
         "by_file": _by_file(cards, inp.moved, inp.absent, inp.releases or NO_RELEASES),
         "file_history": _get(inp.releases or NO_RELEASES)("files", None) is not None,
+        "removals": _get(inp.releases or NO_RELEASES)("removals", set()),
         "today": inp.today,
         "oldest_release": inp.surface.releases[0] if inp.surface is not None and inp.surface.releases else "",
     }
@@ -412,7 +413,7 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
             raise _template_failure(exc, template) from None
         page = CARD_PAGE.get(out, "pr-history.md")
         header, text = markdown.front_matter(text)  # YAML an installer reads: no links, as configured
-        text = markdown.link_prs(text, lambda n, page=page: _pr_target(n, page, ctx))
+        text = markdown.link_prs(text, lambda n, issue, page=page: _pr_target(n, page, ctx, issue))
         if out != RELEASE_PAGE:
             text = markdown.link_releases(text, _relative(RELEASE_PAGE, out), releases)
         docs[out] = header + text
@@ -487,11 +488,14 @@ def _relative(target: str, page: str) -> str:
     return target if "/" not in page else target.rsplit("/", 1)[1]
 
 
-def _pr_target(pr: int, page: str, ctx: dict) -> str | None:
-    """A card's section, else the PR on GitHub; None for a number too short to be one of SGLang's PRs."""
+def _pr_target(pr: int, page: str, ctx: dict, issue: bool = False) -> str | None:
+    """A card's section, else the PR (or, where the text calls it one, the issue) on GitHub; None for a number too
+    short to be one of SGLang's."""
     if pr in ctx["known"]:
         return f"{page}#pr-{pr}"
-    return f"https://github.com/{ctx['repo']}/pull/{pr}" if markdown.names_a_pr(str(pr)) else None
+    if not markdown.names_a_pr(str(pr)):
+        return None
+    return f"https://github.com/{ctx['repo']}/{'issues' if issue else 'pull'}/{pr}"
 
 
 def write_documents(docs: dict[str, str], folder: Path) -> list[str]:

@@ -242,19 +242,27 @@ def names_a_pr(number: str) -> bool:
     return re.fullmatch(PR_DIGITS, number) is not None
 
 
-def link_prs(text: str, target: Callable[[int], str | None]) -> str:
-    """Every plain `#NNNN` outside code, links and html becomes a link to ``target(NNNN)``, or stays as written where
-    that is None."""
-    def link(p: re.Match) -> str:
-        to = target(int(p[1]))
-        return f"[#{p[1]}]({to})" if to else p[0]
+#: "issue #N", "issues #A and #B", "issues #A, #B or #C": numbers GitHub shares between issues and PRs, here an issue's
+_ISSUE_RUN = re.compile(r"\b[Ii]ssues? #\d+(?:(?:,? and |,? or |, )#\d+)*")
+
+
+def link_prs(text: str, target: Callable[..., str | None]) -> str:
+    """Every plain `#NNNN` outside code, links and html becomes a link to ``target(NNNN, issue=...)``, or stays as
+    written where that is None; ``issue`` is true where the text calls the number an issue ("issue #N")."""
+    def linked(part: str) -> str:
+        runs = [(r.start(), r.end()) for r in _ISSUE_RUN.finditer(part)]
+
+        def link(p: re.Match) -> str:
+            to = target(int(p[1]), issue=any(a <= p.start() < b for a, b in runs))
+            return f"[#{p[1]}]({to})" if to else p[0]
+        return _PR_MENTION.sub(link, part)
 
     out, pos = [], 0
     for m in _PROTECTED.finditer(text):
-        out.append(_PR_MENTION.sub(link, text[pos:m.start()]))
+        out.append(linked(text[pos:m.start()]))
         out.append(m[0])
         pos = m.end()
-    out.append(_PR_MENTION.sub(link, text[pos:]))
+    out.append(linked(text[pos:]))
     return "".join(out)
 
 

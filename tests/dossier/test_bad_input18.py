@@ -107,13 +107,13 @@ def test_a_file_listed_twice_under_files_is_refused(project_dir):
 @pytest.mark.parametrize("text", ["When fewer than 1 < 2 layers use it (#10233 > none), it is wrong.",
                                   "For batch sizes <= 8 the follow-up #10233 kept the norm (0.94 -> 0.95)."])
 def test_a_pr_between_a_less_than_and_a_greater_than_of_prose_is_linked(text):
-    assert "[#10233](#pr-10233)" in link_prs(text, lambda n: f"#pr-{n}")
+    assert "[#10233](#pr-10233)" in link_prs(text, lambda n, issue=False: f"#pr-{n}")
     assert plain_pr_mentions(text) == ["10233"]
 
 
 def test_html_and_autolinks_still_keep_their_numbers():
     for text in ("<a href='x#10233'>x</a>", "<https://github.com/o/r/pull/10233#issuecomment-1>"):
-        assert link_prs(text, lambda n: f"#pr-{n}") == text
+        assert link_prs(text, lambda n, issue=False: f"#pr-{n}") == text
 
 
 def test_drift_record_refuses_a_tree_older_than_the_release_the_lock_records(tmp_path):
@@ -217,7 +217,7 @@ def test_releases_surface_names_what_the_lock_records_otherwise():
 def test_a_pr_inside_an_escaped_angle_bracket_of_prose_is_linked():
     from dossier.render.markdown import prose
 
-    assert "[#12345](#pr-12345)" in link_prs(prose("a <model path #12345> b"), lambda n: f"#pr-{n}")
+    assert "[#12345](#pr-12345)" in link_prs(prose("a <model path #12345> b"), lambda n, issue=False: f"#pr-{n}")
 
 
 def test_a_reference_shown_as_written_is_no_d112_error(project_dir):

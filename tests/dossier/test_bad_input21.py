@@ -25,7 +25,7 @@ def test_a_backslash_before_a_backtick_is_read_as_commonmark_reads_it(text):
     """`C:\\\\` then a code span: the span's tick was taken for an escaped one, the span's closing tick opened one
     that ran to the next, and the PR mention between lost its link; escaping an already escaped tick (`\\\\` then a
     tick) made it open a span."""
-    shown = link_prs(prose(text), lambda n: f"pr-history.md#pr-{n}")
+    shown = link_prs(prose(text), lambda n, issue=False: f"pr-history.md#pr-{n}")
     assert _code_spans(shown) == _code_spans(text)
     html = _MD.renderInline(shown)
     assert re.findall(r'<a href="pr-history.md#pr-(\d+)">#\1</a>', html) == re.findall(

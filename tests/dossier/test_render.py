@@ -371,6 +371,9 @@ def test_a_stand_in_merge_day_is_marked_where_the_manual_dates_the_merge(tmp_pat
     ("Its opening day serves as merged_at, which lies between 2026-02-13 and 2026-02-23.", True),
     ("The merge lies between opening (2026-08-26) and the 0.5.22 build.", True),
     ("The opening day stands in for the merge day.", True),
+    ("merged_at is a lower bound: the window runs to the next release's build.", True),  # the #24629 card's words
+    ("It merged no earlier than 2026-05-07, the opening day.", True),
+    ("The merge day is the 0.5.12 build at the latest.", True),
     ("merged_at is GitHub's record of the merge.", False),
     ("The merged tree serves a second model.", False),  # a merge word, but no hedge
 ])
@@ -415,3 +418,47 @@ def test_a_run_of_releases_that_changed_a_file_is_written_as_a_range():
     assert _runs(["0.5.1.post1", "0.5.2", "0.5.3", "0.5.5"], order) == ["0.5.1.post1..0.5.3", "0.5.5"]
     assert _runs(["0.5.2", "0.5.3", "0.5.5"], order) == ["0.5.2", "0.5.3", "0.5.5"]  # two in a row stay two
     assert _runs(["0.5.1", "0.5.2", "0.5.3"], order) == ["0.5.1", "0.5.2", "0.5.3"]  # 0.5.1.post1 between
+
+
+def test_a_number_the_text_calls_an_issue_links_to_the_issue(tmp_path):
+    """pr-history linked "issue #18300" to /pull/18300: GitHub numbers issues and PRs together, so the text's word
+    decides which page the number is; a card's number stays the card's section."""
+    card = make_card(801)
+    card["motivation"] += (" Issue #23150 and issues #22025, #22276 and #27418 reported it; the fix #18300 came"
+                           " later, after issue #801's thread.")
+    history = render(write_project(tmp_path, [card]))["references/pr-history.md"]
+    for n in (23150, 22025, 22276, 27418):
+        assert f"[#{n}](https://github.com/example/repo/issues/{n})" in history
+    assert "[#18300](https://github.com/example/repo/pull/18300)" in history
+    assert "issue [#801](#pr-801)" in history
+
+
+def _today_card(pr: int) -> dict:
+    card = make_card(pr)
+    card["key_fragment"]["today"] = {"file": "python/sglang/srt/models/qwen3_next.py", "match": "def forward("}
+    return card
+
+
+def test_the_today_line_is_a_paragraph_of_its_own(tmp_path):
+    """Jinja's trim_blocks ate the newline after the Today line's inline endif, so it ran into the next note (the
+    release evidence, or Files) as one paragraph."""
+    root = write_project(tmp_path, [_today_card(801)])
+    inp = RenderInput(Project.load(root), annotators=[lambda c: ["**Evidence.** A note."]])
+    history = render_documents(inp)["references/pr-history.md"]
+    assert "`def forward(`.\n\n**Evidence.** A note." in history
+    history = render(root)["references/pr-history.md"]
+    assert "`def forward(`.\n\n**Files.**" in history
+
+
+def test_a_pr_that_removed_its_quoted_line_is_not_said_to_be_rewritten_by_later_prs(tmp_path):
+    """#29368 removed a gate (its release diff shows the quoted line on removed lines); the manual said "Later PRs
+    rewrote these lines" of it, crediting later PRs with its own change."""
+    from types import SimpleNamespace
+
+    root = write_project(tmp_path, [_today_card(801), _today_card(802)])
+    releases = SimpleNamespace(groups=[], reverted=[], unplaced=[], built={}, removals={801})
+    history = render_documents(RenderInput(Project.load(root), releases=releases))["references/pr-history.md"]
+    removed, rewritten = history.split('<a id="pr-802">')
+    assert "**Today.** This PR removed the quoted line; the code that stays in its place is in" in removed
+    assert "Later PRs rewrote" not in removed
+    assert "**Today.** Later PRs rewrote these lines; the behaviour lives in" in rewritten

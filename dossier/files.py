@@ -374,7 +374,9 @@ def running(pid: int) -> bool:
 
 
 @contextmanager
-def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM,
+                                                 *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
+                     ) -> Iterator[None]:
     """Hold ``signums`` back for the block and deliver the first that arrived once it ends (only the main
     thread can handle signals; elsewhere the block runs as is)."""
     if threading.current_thread() is not threading.main_thread():

@@ -1,6 +1,7 @@
 """The `dossier` console script: the CLI, where Ctrl-C at any moment (while its modules are still being
 imported too) ends with exit 130 and one line, never a traceback. SIGTERM (`kill`, a CI timeout) takes the
-same path, exit 143: files being written are left as they were (see :mod:`dossier.files`). A standard error
+same path, exit 143, and so does SIGHUP (the terminal closed, an ssh session dropped), exit 129: files being
+written are left as they were (see :mod:`dossier.files`). A standard error
 that cannot be written (closed, `2>&-`; a reader gone; a read-only descriptor) costs no error line: see
 :class:`ErrorsReachTheUser`; a standard output that refuses a write is named in the error line
 (:class:`OutputNamesItself`)."""
@@ -14,6 +15,8 @@ import sys
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports
 TERMINATED_EXIT = 128 + signal.SIGTERM
+#: the signals that end a command as Ctrl-C does (SIGHUP where the platform has it), with the line each prints
+STOP_SIGNALS = {signal.SIGTERM: "terminated", **({signal.SIGHUP: "hung up"} if hasattr(signal, "SIGHUP") else {})}
 
 
 #: how the text begins that ends a command without its answer, what a user must see: an error line, an interrupt's,
@@ -123,16 +126,23 @@ def output_refused(exc: OSError) -> str:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the main thread is, so that it unwinds as Ctrl-C does."""
+    """SIGTERM (or another of :data:`STOP_SIGNALS`), raised where the main thread is, so that it unwinds as Ctrl-C
+    does."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _terminate(signum, frame) -> None:
-    raise Terminated
+    raise Terminated(signum)
 
 
 def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
     """The one line and the exit code for an interrupt."""
-    return ("terminated", TERMINATED_EXIT) if isinstance(exc, Terminated) else ("interrupted", INTERRUPTED_EXIT)
+    if isinstance(exc, Terminated):
+        return STOP_SIGNALS.get(exc.signum, "terminated"), 128 + exc.signum
+    return "interrupted", INTERRUPTED_EXIT
 
 
 def _as_read(exc: UnicodeEncodeError) -> tuple[bytes, int]:
@@ -157,7 +167,8 @@ def main() -> None:
     real = sys.stderr
     sys.stderr = wrapped = ErrorsReachTheUser(real)
     try:
-        signal.signal(signal.SIGTERM, _terminate)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _terminate)
         from dossier.cli import app
 
         app()
@@ -175,8 +186,8 @@ def main() -> None:
     finally:
         # the command's answer is given: a Ctrl-C or SIGTERM now would land in the interpreter's shutdown as a
         # traceback with the command's exit code
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in (signal.SIGINT, *STOP_SIGNALS):
+            signal.signal(signum, signal.SIG_IGN)
         if sys.stderr is wrapped and wrapped.stream is not None:  # a failed one stays out of reach: exit would
             sys.stderr = real  # flush it, fail, and exit 120
 

@@ -35,6 +35,8 @@ def _str(kind: str, **kw) -> Spec:
 
 
 _text = Spec("str")
+#: a name, path, flag, title or version: one line of the manual
+_line = Spec("str", one_line=True)
 _item = _str("a list item")
 _paths = Spec("list", items=_str("a path or test id", relpath=True), required=False, distinct=True)
 
@@ -43,10 +45,10 @@ CARD = Spec(
     doc="One PR of the manual (cards/<pr>.yaml).",
     fields={
         "pr": Spec("int", doc="PR number; equals the file name", min_value=1, max_value=MAX_PR),
-        "title": _str("a title", doc="The PR title exactly as GitHub has it"),
+        "title": _str("a title", one_line=True, doc="The PR title exactly as GitHub has it"),
         "state": Spec("enum", choices=STATES, doc="GitHub's state of the PR"),
         "merged_at": Spec("date", nullable=True, doc="Merge date (YYYY-MM-DD); null unless merged"),
-        "lane": _str("a name", doc="A lane id from cards/lanes.yaml"),
+        "lane": _str("a name", one_line=True, doc="A lane id from cards/lanes.yaml"),
         "status": Spec("enum", choices=STATUSES, doc="What the PR means for today's SGLang"),
         "superseded_by": Spec(
             "list", items=Spec("int", min_value=1, max_value=MAX_PR), distinct=True,
@@ -59,7 +61,7 @@ CARD = Spec(
             doc="The changed line(s) that carry the change",
             fields={
                 "file": _str("a path or test id", doc="A file the PR changed (path in the PR diff)", relpath=True),
-                "match": Spec("str", doc="A short string found on a changed line of that file (with an explain "
+                "match": Spec("str", one_line=True, doc="A short string found on a changed line of that file (with an explain "
                                               "starting 'Unverified:', on the code the PR targeted)"),
                 "explain": _str("a paragraph", doc="Our own pseudo-fragment / explanation of those lines"),
                 "today": Spec(
@@ -70,7 +72,7 @@ CARD = Spec(
                     fields={
                         "file": _str("a path or test id", doc="Path in today's SGLang (python/sglang/...)",
                                      relpath=True),
-                        "match": _str("a match", doc="A short string on the line that carries the behaviour today"),
+                        "match": _str("a match", one_line=True, doc="A short string on the line that carries the behaviour today"),
                     },
                 ),
             },
@@ -112,7 +114,7 @@ FINDING = Spec(
         "name": _str("a name", doc="Slug; equals the file name", slug=True),
         "title": _str("a title", doc="One line: what goes wrong, where"),
         "status": Spec("enum", choices=("candidate",), doc="Always candidate: no upstream PR exists yet"),
-        "lane": _str("a name", doc="A lane id from cards/lanes.yaml"),
+        "lane": _str("a name", one_line=True, doc="A lane id from cards/lanes.yaml"),
         "sglang": _str("a name", doc="The SGLang release the finding was read in (e.g. 0.5.23)"),
         "symptom": _str("a paragraph", doc="What a user sees, under which flags"),
         "cause": _str("prose", doc="The code path, step by step, naming files and functions"),
@@ -151,11 +153,11 @@ LANE = Spec(
     "map",
     fields={
         "id": Spec("str", doc="Lane id cards refer to", slug=True),
-        "title": Spec("str"),
+        "title": Spec("str", one_line=True),
         "symptoms": Spec("list", items=_text, distinct=True, min_items=1, doc="What an engineer observes when this lane is at fault"),
-        "first_files": Spec("list", items=_text, distinct=True, doc="Files to inspect first (SGLang paths)"),
+        "first_files": Spec("list", items=_line, distinct=True, doc="Files to inspect first (SGLang paths)"),
         "investigation": Spec("list", items=_text, distinct=True, doc="Investigation order"),
-        "flags": Spec("list", items=_text, distinct=True, doc="Flags and environment to record (as spelled in SGLang 0.5.23)"),
+        "flags": Spec("list", items=_line, distinct=True, doc="Flags and environment to record (as spelled in SGLang 0.5.23)"),
         "change_rules": Spec("list", items=_text, distinct=True),
         "validation": Spec("list", items=_text, distinct=True, doc="SGLang-native validation: commands and scripts that exist "
                            "in SGLang 0.5.23, or measurements to take on a server"),
@@ -178,6 +180,9 @@ PRIMARY_HARDWARE = ("SM90", "SM100")
 #: anchor and title of the backend matrix's second section
 OTHER_HARDWARE_ANSWER = ("gdn-backends-other",
                          "GDN kernel backends on A100/L40S (SM80), SM120 (RTX PRO 6000, GB10), AMD, Ascend NPU and Intel XPU")
+
+#: the checklist by-release.md's release notes link to ("Without a card" lines come from the upgrade block)
+UPGRADE_ANSWER = "upgrade-defaults"
 
 #: answer blocks: short structured facts about SGLang 0.5.23 that render as tables and lists (references/answers.md)
 ANSWERS = Spec(
@@ -210,8 +215,8 @@ ANSWERS = Spec(
                 "summary": _text,
                 "steps": Spec("list", items=Spec("map", fields={
                     "step": Spec("str", doc="What happens"),
-                    "file": Spec("str", doc="Path in SGLang 0.5.23 (python/sglang/...)"),
-                    "symbol": Spec("str", doc="Function or class in that file"),
+                    "file": Spec("str", one_line=True, doc="Path in SGLang 0.5.23 (python/sglang/...)"),
+                    "symbol": Spec("str", one_line=True, doc="Function or class in that file"),
                     "prs": _prs,
                 })),
             },
@@ -224,14 +229,14 @@ ANSWERS = Spec(
             doc="Ordered first-check lists and constraint lists",
             items=Spec("map", fields={
                 "id": Spec("str", doc="Anchor of the list", slug=True),
-                "title": Spec("str"),
+                "title": Spec("str", one_line=True),
                 "summary": _text,
                 "items": Spec("list", items=Spec("map", fields={
                     "check": Spec("str", doc="What to check or what 0.5.23 enforces"),
-                    "flags": Spec("list", items=_text, distinct=True, required=False, doc="Flags / env vars involved"),
-                    "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that enforces or decides it"),
+                    "flags": Spec("list", items=_line, distinct=True, required=False, doc="Flags / env vars involved"),
+                    "where": Spec("str", one_line=True, required=False, doc="File in SGLang 0.5.23 that enforces or decides it"),
                     "prs": Spec("list", items=Spec("int", min_value=1), distinct=True, required=False),
-                    "findings": Spec("list", items=_text, distinct=True, required=False,
+                    "findings": Spec("list", items=_line, distinct=True, required=False,
                                      doc="Names of findings (cards/findings/) about this item"),
                 })),
             }),
@@ -243,7 +248,7 @@ ANSWERS = Spec(
             doc="What a release changed on the GDN path that no card covers (the upgrade block's findings from release "
                 "diffs), shown in that release's section of references/by-release.md",
             items=Spec("map", fields={
-                "version": Spec("str", doc="The SGLang release, as by-release.md heads it (0.5.23)"),
+                "version": Spec("str", one_line=True, doc="The SGLang release, as by-release.md heads it (0.5.23)"),
                 "note": Spec("str", doc="What changed there, in a sentence or two"),
             }),
         ),
@@ -255,7 +260,7 @@ ANSWERS = Spec(
             doc="Error messages users quote, one section per subsystem (references/errors.md, indexed by message)",
             items=Spec("map", fields={
                 "id": Spec("str", doc="Anchor of the section", slug=True),
-                "title": Spec("str"),
+                "title": Spec("str", one_line=True),
                 "summary": _text,
                 "items": Spec("list", items=Spec("map", fields={
                     "messages": Spec("list", items=_text, distinct=True, min_items=1,
@@ -266,8 +271,8 @@ ANSWERS = Spec(
                                            "(an AttributeError's, torch's): lint looks for the others in SGLang's "
                                            "releases (D626)"),
                     "check": Spec("str", doc="What the message means and the fix, by release"),
-                    "flags": Spec("list", items=_text, distinct=True, required=False, doc="Flags / env vars involved"),
-                    "where": Spec("str", required=False, doc="File in SGLang 0.5.23 that raises it"),
+                    "flags": Spec("list", items=_line, distinct=True, required=False, doc="Flags / env vars involved"),
+                    "where": Spec("str", one_line=True, required=False, doc="File in SGLang 0.5.23 that raises it"),
                     "prs": Spec("list", items=Spec("int", min_value=1), distinct=True, required=False),
                 })),
             }),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ import yaml
 
 _JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean"}
 _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+#: what ends a line, in YAML's reading or a renderer's ("\n" in a quoted id still ends the anchor it names)
+_LINE_BREAK = re.compile(r"[\n\r\v\f\x85\u2028\u2029]")
 #: a repository-relative POSIX path: no leading slash or drive, no backslash, no "." or ".." part
 REL_PATH = r"^(?![A-Za-z]:)(?!/)(?!.*\\)(?!(?:.*/)?\.\.?(?:/|$))\S(?:.*\S)?$"
 #: an id that names an anchor (`#lane-<id>`, `<a id="<id>">`): lower-case words joined by "-"
@@ -52,6 +55,7 @@ class Spec:
     max_value: int | None = None
     relpath: bool = False  # for str: a path relative to the repository root (see REL_PATH)
     slug: bool = False  # for str: an id that names an anchor (see SLUG)
+    one_line: bool = False  # for str: a name, path or title (a link, table cell or code span): no line break
     min_items: int = 0  # for list: the fewest items it may hold
     unique: str = ""  # for a list of maps: the field no two items may share (an id that names an anchor)
     taken: tuple[str, ...] = ()  # for a list with ``unique``: the values the page's own anchors already hold
@@ -81,10 +85,13 @@ class Spec:
                 yield _type(path, self, value)
             elif not value.strip():  # the manual would show nothing there: an empty bullet, cell or label
                 yield Problem("empty", path, f"{_name(path)} is empty")
-            elif self.relpath and not re.match(REL_PATH, value):
+            elif (self.one_line or self.relpath or self.slug) and _LINE_BREAK.search(value):
+                yield Problem("format", path, f"{_name(path)} holds a line break, {value!r}: it is one line of the "
+                              "manual (a name, a path, a link or a table cell)"[:200])
+            elif self.relpath and not re.fullmatch(REL_PATH, value):
                 yield Problem("format", path, f"{_name(path)} must be a path relative to the repository root "
                               f"(no leading /, no . or .. parts), got {value!r}"[:200])
-            elif self.slug and not re.match(SLUG, value):
+            elif self.slug and not re.fullmatch(SLUG, value):
                 yield Problem("format", path, f"{_name(path)} must be lower-case letters and digits joined by '-' "
                               f"(it names an anchor), got {value!r}"[:200])
             elif self.max_len is not None and len(value) > self.max_len:
@@ -147,9 +154,11 @@ class Spec:
             if self.distinct:
                 seen: dict[object, int] = {}
                 for i, item in enumerate(value):
-                    if isinstance(item, str | int) and seen.setdefault(item, i) != i:
-                        yield Problem("duplicate", f"{path}[{i}]", f"{path}[{i}] {item!r} is also {path}[{seen[item]}]: "
-                                      "the manual would show it twice")
+                    key = _as_shown(item) if isinstance(item, str) else item
+                    if isinstance(item, str | int) and seen.setdefault(key, i) != i:
+                        yield Problem("duplicate", f"{path}[{i}]", f"{path}[{i}] {item!r} is also {path}[{seen[key]}]"
+                                      f"{'' if value[seen[key]] == item else ' as the manual shows it'}: the manual "
+                                      "would show it twice")
         elif self.kind == "map":
             yield from self._check_map(value, path)
 
@@ -277,3 +286,8 @@ def _type(path: str, spec: Spec, value: Any) -> Problem:
         elif isinstance(value, dt.date | int | float):
             said += f": YAML read it as a {'date' if isinstance(value, dt.date) else 'number'}; put the text in quotes"
     return Problem("type", path, said)
+
+
+def _as_shown(text: str) -> str:
+    """``text`` as the manual shows it: whitespace runs as one space, composed characters (NFC)."""
+    return unicodedata.normalize("NFC", " ".join(text.split()))

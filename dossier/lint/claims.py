@@ -775,7 +775,12 @@ def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
     for name in dict.fromkeys(_CODE_WORD.findall(prose.PATHLIKE.sub(" ", clause[:m.start()]))):
         if prose.is_model_name(name) or not source_has_word(s.tree, name) or _word_in_code(text, name, files[0]):
             continue
-        held = sorted(f for f, t in s.tree.texts.items() if _has_word(t, name))
+        # the files whose code holds it, the one that defines it first (not a comment that names it)
+        held = sorted((f for f, t in s.tree.texts.items() if _word_in_code(t, name, f)),
+                      key=lambda f: (not re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b",
+                                                   s.tree.texts[f], re.M), f))
+        if not held:
+            continue
         yield Finding(path + "#value", f"says {name} is still in {m.group(1)}, but SGLang {s.tree.version} has it in "
                                        f"{held[0]}" + (f" (and {len(held) - 1} more)" if len(held) > 1 else ""),
                       at=_locate(doc, path, name, 0), hint="name the file today's SGLang holds it in")

@@ -424,3 +424,40 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
             yield Finding(path, f"`{m.group(1)}`: no {', '.join(missing)} in SGLang {surface(ctx).tree.version}, a "
                                 "release, the PR facts snapshot, the cited PRs' changes or this project",
                           hint=NAME_HINT, doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))
+
+
+#: words that put a name in the past or say it is absent: "0.5.23 drops X", "X was renamed", "no X", "until 0.5.20"
+_PAST_WORDS = re.compile(r"\b(?:no|not|lacks?|lacked|without|gone|removed|dropped|drops|deleted|renamed|replaced|"
+                         r"retired|was|were|had|then|until|last|formerly|before|earlier|older|used to|no longer)\b",
+                         re.IGNORECASE)
+
+
+@rule("D632", "a code name only older releases had (cards/names.lock), written as today's SGLang's", scope="card")
+def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
+    """"(0.5.23: _sglang_needs_allreduce_fusion)" where that name was last in 0.5.20: D621 knows the name from
+    cards/names.lock, so it passes as code that exists, but a reader looks for it in today's tree and finds nothing.
+    A name names.lock records (and today's tree lacks) in a clause that names today's release or "today" must be
+    marked as the past there ("was", "until", "renamed", "no longer", "drops", ...)."""
+    from dossier.lint.depth import clause_before
+
+    s = surface(ctx)
+    if s is None or names_lock_unreadable(ctx):
+        return
+    retired = read_spans(ctx.project.root, NAMES_LOCK, "names", "")
+    if not retired:
+        return
+    today = re.compile(rf"(?<![\w.]){re.escape(s.tree.version)}(?![\w.]|\.post)|\btoday\b|\bcurrent main\b",
+                       re.IGNORECASE)
+    for path, text in _field_texts(doc.data):
+        flat = " ".join(text.split())
+        for m in _BARE.finditer(flat):
+            gone = [p for p in m.group(1).split(".") if p in retired]
+            if not gone:
+                continue
+            clause = clause_before(flat, m.start())
+            rest = re.split(r"[;.](?:\s|$)", flat[m.end():], maxsplit=1)[0]  # the clause after the name
+            if today.search(clause) and not _PAST_WORDS.search(clause) and not _PAST_WORDS.search(rest):
+                yield Finding(path + "#value", f"gives {gone[0]} as SGLang {s.tree.version}'s, but only "
+                                               f"{retired[gone[0]]} had it (cards/names.lock)",
+                              hint="name what today's release holds, or mark the name as the past ('was', 'until')",
+                              at=_locate(doc, path, m.group(0), 0))

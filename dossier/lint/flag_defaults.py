@@ -32,6 +32,9 @@ _SAID_STATE = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+(?:is|stays|remains)\s+(?:
 #: later in the name's clause, a parenthesis holding only a default: "sets the ring length (default 16)"
 _LATER_DEFAULT = re.compile(r"[`'\"]*[^();.\n`]{1,60}?\(\s*(?:defaults?(?:\s+(?:is|to))?:?)\s+"
                             r"[`'\"]?(?P<value>-?[\w.+/-]*\w)[`'\"]?\s*(?=[),;])", re.IGNORECASE)
+#: right after the name, a default in square brackets, as a list that says "default in brackets" writes it:
+#: "`SGLANG_GDN_CHUNK_H_NUM_WARPS` [4]", "`SGLANG_MAMBA_SSM_DTYPE` [unset]" (not a Markdown link: "[text](url)")
+_BRACKETED = re.compile(r"[`'\"]*\s+\[(?P<value>-?[\w.+/-]*\w)\](?!\()")
 #: what follows the value up to the end of its phrase: a release there ("(default 8 in 0.5.14)") dates the value
 _PHRASE_REST = re.compile(r"(?:[^);.\n]|\.(?=\w)){0,60}")
 _RELEASE = re.compile(r"\d+\.\d+\.\d+")
@@ -60,7 +63,8 @@ def _a_value(value: str, choices) -> bool:
 def wrong_default(ctx) -> Iterator[Finding]:
     """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a
     wrong assumption and no parse error tells. Judged right after the name ("(default X)", ", default X", "defaults
-    to X", "whose default is X", "'s default is X", "(off by default", "is on by default", "(opt-in"), around it ("the default
+    to X", "whose default is X", "'s default is X", "(off by default", "is on by default", "(opt-in", "`NAME` [X]" as
+    a list with defaults in brackets writes it), around it ("the default
     of `--flag` is X", "default `--flag` to X"), or in a parenthesis of only the default
     later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the
     manual is rendered from, against the defaults cards/surface.lock records for the newest release scanned;
@@ -84,7 +88,7 @@ def wrong_default(ctx) -> Iterator[Finding]:
                 continue
             end = m.start + len(m.raw)
             next_name = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
-            said = (_SAID_DEFAULT.match(text, end) or _SAID_STATE.match(text, end)
+            said = (_SAID_DEFAULT.match(text, end) or _SAID_STATE.match(text, end) or _BRACKETED.match(text, end)
                     or _LATER_DEFAULT.match(text, end + len(m.value) + 1 if m.value else end, next_name)
                     or (_OF_VALUE.match(text, end) if _DEFAULT_OF.search(text, max(0, m.start - 40), m.start)
                         else None))

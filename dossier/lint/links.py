@@ -13,7 +13,7 @@ from dossier import prose
 from dossier.files import read_bytes
 from dossier.lint.gpu_names import gpu_names
 from dossier.lint.registry import Finding, rule
-from dossier.model import REPLACED, Card, answer_titles
+from dossier.model import REPLACED, UPGRADE_ANSWER, Card, answer_titles
 from dossier.project import is_valid
 from dossier.pytest_ids import id_problem
 from dossier.python_modules import module_exists
@@ -419,7 +419,8 @@ def lane_answers(ctx) -> Iterator[Finding]:
 
 
 @rule("D514", "an answer-block item names a finding that cards/findings/ does not hold, or a release note a release "
-              "cards/evidence.lock does not record (by-release.md has no section to show it in)", scope="project")
+              "cards/evidence.lock does not record (by-release.md has no section to show it in), or release notes "
+              "with no upgrade checklist to link to", scope="project")
 def answer_findings(ctx) -> Iterator[Finding]:
     from dossier.lint.releases import release_lock
 
@@ -434,10 +435,15 @@ def answer_findings(ctx) -> Iterator[Finding]:
                     yield Finding(f"answers.checklists[{i}].items[{j}].findings[{k}]",
                                   f"answer names finding {name!r}, which cards/findings/ does not hold",
                                   hint="findings: " + (", ".join(sorted(known)) or "none"), doc=doc)
+    answers = doc.data.get("answers") or {}
+    if answers.get("release_notes") and not any(c["id"] == UPGRADE_ANSWER for c in answers.get("checklists") or []):
+        yield Finding("answers.release_notes", f"release notes, which by-release.md links to the upgrade block, but no "
+                      f"checklist has the id {UPGRADE_ANSWER!r} (renamed or removed?): the notes would lose their link",
+                      hint=f"give the upgrade checklist the id {UPGRADE_ANSWER!r} back", doc=doc)
     lock, error = release_lock(ctx)
     if error:  # D311/D316 say why
         return
-    for i, note in enumerate((doc.data.get("answers") or {}).get("release_notes") or []):
+    for i, note in enumerate(answers.get("release_notes") or []):
         if note["version"] not in lock.built:  # by-release.md shows a note in its release's section: it was dropped
             newest = list(lock.built)[-3:]
             yield Finding(f"answers.release_notes[{i}].version#value",

@@ -81,9 +81,13 @@ def _broken(page: str, text: str, target: str, anchors: dict[str, set[str]]) -> 
 def dead_manual_links(ctx) -> Iterator[Finding]:
     """"[the verify path](answers.md#mtp-verify)" when answers.md's anchor is `mtp-verify-path`,
     "[#12508](pr-history.md#pr-12580)", "[the playbook](references/playbook.md)" in text that lands in references/
-    (the link is read from the page it is rendered on). The manual is rendered in memory from the project as it stands, so a link is
+    (the link is read from the page it is rendered on). The manual is rendered in memory from the project as it
+    stands, with its recorded evidence as `dossier render` uses it, so a link is
     judged against the pages, card sections, lanes, findings and checklists it would really have; each dead link
-    is reported where its text is written. A github.com URL is D524's."""
+    is reported where its text is written; one the templates write (by-release.md's links to a checklist, say) is
+    reported on cards/lanes.yaml, whose renamed or removed id it names. A github.com URL is D524's."""
+    from dossier.locks import LockError
+    from dossier.manual import render_manual
     from dossier.render import RenderInput, render_documents
 
     project = ctx.project
@@ -91,22 +95,35 @@ def dead_manual_links(ctx) -> Iterator[Finding]:
     if project.lanes_doc is not None and is_valid(project.lanes_doc):
         sources.append(project.lanes_doc)
     written = [(doc, path, text) for doc in sources for path, text in strings(doc.data) if "](" in text]
-    if not written:
-        return
-    docs = render_documents(RenderInput(project))
+    try:  # as render writes it, with the recorded evidence (by-release.md's sections and their links need it)
+        docs = render_manual(project)
+    except LockError:  # an unreadable lock is its own rule's; the pages without the notes it holds
+        docs = render_documents(RenderInput(project))
     anchors = _anchors(docs)
-    dead: dict[tuple[str, str], str] = {}  # (text, target) -> why, for every link of the pages that goes nowhere
+    # (text, target) -> (page, why), for every link of the pages that goes nowhere
+    dead: dict[tuple[str, str], tuple[str, str]] = {}
     for page, text in docs.items():
         for m in _links(text):
             why = _broken(page, m.group("text"), _target(m), anchors)
             if why is not None:
-                dead.setdefault(_key(m), why)
+                dead.setdefault(_key(m), (page, why))
+    authored = set()
     for doc, path, text in written:
         seen: dict[str, int] = {}
         for m in _links(text):
             nth = seen[m.group(0)] = seen.get(m.group(0), -1) + 1
+            authored.add(_key(m))
             if _key(m) in dead:
-                yield Finding(path, f"the link {m.group(0)} goes nowhere in the manual: {dead[_key(m)]}",
+                yield Finding(path, f"the link {m.group(0)} goes nowhere in the manual: {dead[_key(m)][1]}",
                               hint="link a page of references/ by its name as it is rendered (pr-history.md#pr-N, "
                                    "answers.md#<checklist id>, playbook.md#lane-<id>, findings.md#finding-<name>)",
                               doc=doc, at=_locate(doc, path, m.group(0), nth))
+    # a dead link no card or lanes text wrote is the templates': an id they link to renamed or gone (one an item's
+    # `prs` or `findings` list names is D512's or D514's)
+    for (text, target), (page, why) in dead.items():
+        if ((text, target) not in authored and project.lanes_doc is not None
+                and not target.partition("#")[2].startswith(("pr-", "finding-"))):
+            yield Finding("checklists", f"{page} links [{text}]({target}), which the templates write, and it goes "
+                                        f"nowhere: {why}",
+                          hint="an id the templates link to was renamed or removed in cards/lanes.yaml: restore it",
+                          doc=project.lanes_doc)

@@ -758,6 +758,10 @@ _DATED = re.compile(rf"(?<![\w.])({_VS}(?:(?:,| and|, and) {_VS})*)(?: wheels?| 
 #: the day first: "It shipped on 2026-03-28 with 0.5.10", "came out on March 28, 2026 as v0.5.10"
 _DAY_FIRST = re.compile(rf"\b(built|released|published|tagged|came out|went out|shipped) on ({_DAYS}),? (?:with|as|in) "
                         rf"(?:SGLang )?({_VS})(?![\w.]*\d)")
+#: the build as a noun: "the 0.5.14 build (2026-06-26)", "0.5.14's build, 2026-06-26", "the 0.5.14 build of 2026-06-26"
+_BUILD_NOUN = re.compile(rf"(?<![\w.])({_VS})(?:'s)? (?:wheel )?build,? \(?(?:of |on |dated )?({_DAYS})")
+#: a release with a bare day in brackets: "0.5.21 (2026-10-01) ships the call", "in 0.5.10 (2026-04-05;"
+_BARE_DAY = re.compile(rf"(?<![\w.])({_VS}) \(({_DAYS})[);,]")
 #: a release's day as written may differ from its wheel's build by a day or two (tag, upload, time zones)
 DATED_SLACK = 2
 
@@ -765,8 +769,8 @@ DATED_SLACK = 2
 @rule("D324", "prose gives an SGLang release a build or release day that evidence.lock's build day contradicts",
       scope="card")
 def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
-    """"0.5.10 (released 2026-03-01)" or "0.5.10 came out on March 1, 2026" while the 0.5.10 wheel was built
-    2026-04-05: a reader who dates a fix or
+    """"0.5.10 (released 2026-03-01)", "0.5.10 came out on March 1, 2026", "the 0.5.10 build (2026-03-01)" or a bare
+    "0.5.10 (2026-03-01)" while the 0.5.10 wheel was built 2026-04-05: a reader who dates a fix or
     a regression by the release is misled by a month. Judged against the built releases of evidence.lock (the
     wheels' build days), with DATED_SLACK (2) days' slack for a day of tagging or upload, and none for "built"
     (the very day the lock records); lists pair one to one
@@ -783,6 +787,8 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
         flat = " ".join(text.split())
         said = [(m.group(1), m.group(2), m.group(3), m.start()) for m in _DATED.finditer(flat)]
         said += [(m.group(3), m.group(1), m.group(2), m.start()) for m in _DAY_FIRST.finditer(flat)]
+        said += [(m.group(1), "built", m.group(2), m.start()) for m in _BUILD_NOUN.finditer(flat)]
+        said += [(m.group(1), "dated", m.group(2), m.start()) for m in _BARE_DAY.finditer(flat)]
         for named, verb, dated, start in said:
             versions = [v.lstrip("v") for v in re.findall(_VS, named)]
             days = [iso_day(d) for d in re.findall(_DAYS, dated)]
@@ -796,8 +802,10 @@ def release_day(card: Card, doc, ctx) -> Iterator[Finding]:
                 except ValueError:
                     continue
                 if off > (0 if verb == "built" else DATED_SLACK):  # "built" is the wheel's own day, the lock's
-                    yield Finding(text_location(path), f"says SGLang {version} was {verb} {day}, but its wheel "
-                                                       f"was built {built[version]} (evidence.lock)",
+                    said_day = f"dates SGLang {version} {day}" if verb == "dated" else \
+                        f"says SGLang {version} was {verb} {day}"
+                    yield Finding(text_location(path), f"{said_day}, but its wheel was built {built[version]} "
+                                                       "(evidence.lock)",
                                   hint="take the day from `dossier releases verify` or the release page")
 
 

@@ -224,7 +224,12 @@ def _days(count: str, unit: str, later: bool) -> tuple[int, int]:
 _BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?)? (?:on )?{_DAY}(?!\d)|"
                          # "its squash commit 693f497 (2026-05-12", "the squash commit a10a24e9a7, 2026-06-26",
                          # "squash commit f1ff697494 at 2026-02-06 23:05 UTC", "... is dated 2026-08-14": the merge's day
-                         rf"\bsquash commit(?: [0-9a-f]{{7,40}})?(?:,| \(| at| of| (?:is |was )?dated)? {_DAY}(?!\d)",
+                         rf"\bsquash commit(?: [0-9a-f]{{7,40}})?(?:,| \(| at| of| (?:is |was )?dated)? {_DAY}(?!\d)|"
+                         # "the merge is commit d21c31f681 on 2026-06-10", "(commit 7c9257529f, 2026-07-21", "a digest
+                         # listing commit 00986c81be on 2026-09-21", "git log dates its commit c0f5950 2026-05-03": a
+                         # commit with a day in a clause naming no other PR is the merge's (all 30 such real ones are)
+                         rf"(?<!first )(?<!initial )(?<!earlier )(?<!author's )\bcommit [0-9a-f]{{7,40}}\)?"
+                         rf"(?:,| on| at| of| \(| (?:is |was )?dated)? {_DAY}(?!\d)",
                          re.IGNORECASE)
 #: words that put another PR in a clause without its number
 _OTHER_PR_WORDS = re.compile(r"\b(?:revert|successor|follow-?up|predecessor|another|other|earlier|later|upstream|"
@@ -338,7 +343,7 @@ def cited_merge_date(card: Card, doc, ctx) -> Iterator[Finding]:
             if (earliest and merged < earliest) or (latest and merged > latest):
                 yield Finding(text_location(path), f"says {words!r}, but this card's merged_at is {merged}",
                               hint="make merged_at a day inside the bound the prose gives (and say it is a stand-in)")
-        for pr, day in said:
+        for pr, day in dict.fromkeys(said):  # one finding for a day two forms read
             other = card if pr == card.pr else ctx.project.card(pr)
             if other is None or _same_day(other.merged_at, day):
                 continue
@@ -433,9 +438,9 @@ _STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|un
 _OWN_SUBJECT = re.compile(r"\b(?:this|the) PR (?:itself )?(?:is |was |has |remains )?(?:still |also |then )?$",
                           re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:were|are|both|all)\b", re.IGNORECASE)
-#: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "#14502
+#: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "#14502, merged in 0.5.5", "#14502
 #: was merged in 0.5.5", "the merged #14502"
-_SAID_MERGED = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))? (?:\(|(?:was|has been|got) )(?:merged|landed)\b|"
+_SAID_MERGED = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))?(?: \(|, | (?:was|has been|got) )(?:merged|landed)\b|"
                           r"\b(?:the|a|its|this) merged \[?#(\d+)\b", re.IGNORECASE)
 
 
@@ -504,14 +509,16 @@ _ANY_DAY = re.compile(rf"(?<![\w-]){_DAY}(?![\w-])")
 _THIS_REPO_CITE = re.compile(r"(?:(?<![\w/.-])#|\b(?:PR|[Pp]ull request) #?)(\d+)\b")
 
 
-@rule("D411", "prose dates an event before its PR (or issue) existed, after its PR merged (its opening), or after today",
-      scope="card")
+@rule("D411", "prose dates an event before its PR (or issue) existed, after its PR merged (its opening), or after "
+              "today, or gives a PR an opening day cards/opened.lock records otherwise", scope="card")
 def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
     """"(comment of 2026-01-19)" on a PR opened in February, "opened 2026-03-16" for a PR merged in January, or any
     day after today: one of them is mistyped or taken from another thread, and a reader who orders the history
     by it is misled. The thread is the nearest #N (or "PR N") before the words in their clause, or before the
     parenthesis they are in ("#20655 (merged; opened ...)"); an issue shares the PR numbers. Else it is the card's own PR. Its first
-    possible day is the floor cards/opened.lock gives (as D405's). A number of another repository
+    possible day is the floor cards/opened.lock gives (as D405's); where the lock records that PR's own opening
+    ("opened 2026-06-12" for a PR the lock has opened 2026-06-09), the day must be it, a day apart at most. A
+    number of another repository
     ("flashinfer-ai/flashinfer#2726") is not judged. A day no calendar has ("2026-02-31") is wrong wherever it
     stands."""
     from dossier.lint.depth import card_texts, clause_before, text_location
@@ -550,7 +557,18 @@ def impossible_day(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue  # another repository's thread
             pr = int(cited[-1]) if cited else card.pr
             anchor = floor(anchors, pr)
-            if anchor is not None and day + TOLERANCE < anchor.opened:
+            # the opening judged exactly only where its PR is plain: the card's own (no number before it), or a
+            # number right before it ("#20858 (yudian0504, opened ..."); "(#19002's form) ... (yunkchen, opened"
+            # is the card's author's
+            near = re.search(r"#(\d+)\b[^#.;]{0,30}$", flat[:m.start()])
+            plain = not cited or (near is not None and int(near.group(1)) == pr)
+            own = next((a for a in anchors if a.pr == pr), None)
+            if (plain and own is not None and m.group("what").lower() == "opened"
+                    and abs(day - own.opened) > TOLERANCE):
+                yield Finding(where, f"says #{pr} was opened {m.group(2)}, but cards/opened.lock records "
+                                     f"{own.opened} ({own.source})",
+                              hint="take the day from the thread itself, or correct the lock's anchor")
+            elif anchor is not None and day + TOLERANCE < anchor.opened:
                 who = "it was opened" if anchor.pr == pr else f"#{anchor.pr} was opened"
                 yield Finding(where, f"dates #{pr}'s {m.group('what')} {m.group(2)}, but {who} on {anchor.opened} "
                                      f"({anchor.source}), so #{pr} did not exist before then",

@@ -18,7 +18,7 @@ from dossier.errors import Unjudgeable
 from dossier.files import in_progress
 from dossier.folder_swap import replace_files
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
-from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, Card, Lane, answer_titles
+from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, UPGRADE_ANSWER, Card, Lane, answer_titles
 from dossier.pr_facts import merge_day_hedged, merge_inferred
 from dossier.project import Project
 from dossier.render import markdown
@@ -116,7 +116,7 @@ def _env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(cell=markdown.cell, link_text=markdown.link_text, inline=markdown.inline, code=markdown.code,
-                       code_cell=markdown.code_cell, prose=markdown.prose, md_cell=markdown.md_cell,
+                       code_cell=markdown.code_cell, prose=markdown.prose, md_cell=markdown.md_cell, joined=markdown.joined,
                        release_anchor=markdown.release_anchor, yaml_string=yaml_string)
     return env
 
@@ -218,6 +218,8 @@ def _answers(data: dict) -> dict:
         {**c, "entries": [{"flags": [], "where": "", "prs": [], "findings": [], **i} for i in c["items"]]}
         for c in data.get("checklists") or []
     ]
+    # where by-release.md's release notes link to (none: a project without the upgrade block shows them unlinked)
+    out["upgrade_block"] = UPGRADE_ANSWER if any(c["id"] == UPGRADE_ANSWER for c in out["checklists"]) else None
     out["errors"] = [
         {**g, "entries": [{"flags": [], "where": "", "prs": [], **i} for i in g["items"]]}
         for g in data.get("errors") or []

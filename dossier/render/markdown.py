@@ -117,6 +117,12 @@ _SPAN_OR_BACKSLASHES = re.compile(_CODE_SPAN.pattern + r"|(?<!\\)\\+(?![\\`])")
 _TICKS = re.compile(r"`+")
 
 
+def joined(items: list, sep: str = "; ") -> str:
+    """A list's items as one text for :func:`prose` or :func:`md_cell`, each item's stray backticks escaped first: a
+    tick one item leaves open must not pair with the next item's and swallow the text between them."""
+    return sep.join(_unpaired_ticks_escaped(" ".join(str(item).split())) for item in items)
+
+
 def _unpaired_ticks_escaped(text: str) -> str:
     """``text`` with each backtick run that opens no code span (CommonMark: no later run of the same length)
     escaped: a stray backtick in one card opened a span that the page's next backtick closed, and every PR
@@ -232,7 +238,7 @@ def prose(text: str) -> str:
 # spans a PR link must not be put into: fenced code, inline code, existing links/images, html (a `<` CommonMark could
 # read as a tag or an autolink: a letter, `/`, `!` or `?` after it; "1 < 2 (#10233 > none)" is prose), headings' PR
 _PROTECTED = re.compile(r"```.*?```|(?<!`)" + _UNESCAPED + r"(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)"
-                        r"|!?\[[^\]\n]*\]\([^)\n]*\)"
+                        r"|!?\[" + LINK_TEXT + r"\]\(" + LINK_DESTINATION + r"\)"
                         r"|" + _UNESCAPED + r"<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
 _PR_MENTION = re.compile(r"(?<![\w/#&\[\\])#(\d{2,6})\b")
 

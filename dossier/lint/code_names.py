@@ -122,7 +122,10 @@ def _runtime_words(root: Path) -> set[str]:
 
 
 def _known(part: str, words: set[str], own: set[str]) -> bool:
-    return part in words or part in own or (part.endswith("s") and (part[:-1] in words or part[:-1] in own))
+    """Whether a source holds ``part``, or its singular ("both index_selects"); not a private name's plural
+    ("_send_mamba_state_slices" for `_send_mamba_state_slice`: prose counts public calls, not a private helper)."""
+    return part in words or part in own or (part.endswith("s") and not part.startswith("_")
+                                            and (part[:-1] in words or part[:-1] in own))
 
 
 def _family(part: str, after: str, words: set[str]) -> bool:

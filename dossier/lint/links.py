@@ -405,6 +405,48 @@ def _answer_items(value, path: str) -> Iterator[tuple[str, dict]]:
             yield from _answer_items(item, f"{path}[{i}]")
 
 
+#: words that say a change was taken back, or put it in the past: "[#31369] reverted", "#21313 (backed out the next
+#: day)", "before #N was superseded"
+_TAKEN_BACK = re.compile(r"\b(?:revert\w*|backed out|taken out|undone|undid|rolled back|replaced|superseded|was|were|"
+                         r"then|before|until|earlier|briefly)\b", re.IGNORECASE)
+
+
+@rule("D527", "cards/lanes.yaml cites a reverted PR with no word of its revert in the clause (or item) that cites it",
+      scope="project")
+def reverted_as_current(ctx) -> Iterator[Finding]:
+    """"([#31369](...), [#29792])" in an investigation step, where #31369 was reverted: the reader takes a change
+    that left SGLang for one that holds. The clause that cites the PR (from the last `;`, `(` or sentence end to the
+    next), or the answer-block item whose `prs` lists it, must say it was reverted, replaced or is history. Cards,
+    whose prose tells each PR's history, are not judged."""
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+
+    doc = ctx.project.lanes_doc
+    if doc is None or not is_valid(doc):
+        return
+    reverted = {c.pr for c in ctx.project.cards if c.status == "reverted"}
+    if not reverted:
+        return
+    for path, item in _answer_items(doc.data.get("answers") or {}, "answers"):
+        told = " ".join(str(item.get(k, "")) for k in _ITEM_TEXT)
+        for pr in [p for p in item.get("prs") or [] if p in reverted]:
+            if not _TAKEN_BACK.search(re.sub(r"\]\([^)]*\)", "]", told)):
+                yield Finding(path, f"lists #{pr}, which was reverted, and its text never says so", doc=doc,
+                              hint="say the PR was reverted (and by what), or drop it from prs")
+    for lanes_doc, path, text, historical in lanes_and_finding_texts(ctx.project):
+        if lanes_doc is not doc or historical or path.startswith("answers"):
+            continue
+        flat = re.sub(r"\]\([^)]*\)", "]", " ".join(text.split()))  # link targets ("pr-history.md") say nothing
+        for m in re.finditer(r"(?<![\w/])\[?#(\d+)\b", flat):
+            if int(m.group(1)) not in reverted:
+                continue
+            start = max(flat.rfind(";", 0, m.start()), flat.rfind(". ", 0, m.start()), flat.rfind("(", 0, m.start()))
+            ends = [i for i in (flat.find(";", m.end()), flat.find(". ", m.end()), flat.find(")", m.end())) if i != -1]
+            if not _TAKEN_BACK.search(flat[start + 1:min(ends, default=len(flat))]):
+                yield Finding(path, f"cites #{m.group(1)}, which was reverted, with no word of it: "
+                                    f"{flat[start + 1:min(ends, default=len(flat))].strip()!r}", doc=doc,
+                              hint="say it was reverted (and by what), or cite the change that holds")
+
+
 @rule("D513", "a lane names an answer block that lanes.yaml does not define", scope="project")
 def lane_answers(ctx) -> Iterator[Finding]:
     doc = ctx.project.lanes_doc

@@ -9,7 +9,8 @@ D623: a default in brackets ("`SGLANG_GDN_CHUNK_H_NUM_WARPS` [8]", as the switch
 D410: "[#20397](...), merged in 0.5.10" for a closed PR passed; only "#N (merged" and "#N was merged" were read.
 D615 named a file whose only mention of the class is a comment as where today's SGLang holds it. D632 (new): a name
 only older releases had (cards/names.lock) written as today's ("(0.5.23: _sglang_needs_allreduce_fusion)") passed
-D621, which takes names.lock's names as existing code.
+D621, which takes names.lock's names as existing code; nor did D621 judge a private name written as a plural
+("_send_mamba_state_slices"), which it took for the plural of a known one.
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ def test_a_name_said_to_be_in_the_wrong_file_points_at_the_file_that_defines_it(
 
 # D632: a name only older releases had, given as today's (names.lock has _sglang_needs_allreduce_fusion to 0.5.20)
 RETIRED_PROBES = [
+    # D621: a private helper's plural passed as the plural of a known name
+    ("private-name-plural", 10912, (), _replace(
+        "implementation", "(_send_mamba_state_slice)", "(_send_mamba_state_slices)"), "D621"),
     ("retired-name-as-today", 22664, (), _replace(
         "implementation", "(0.5.23: _deterministic_allreduce_fusion_disable)",
         "(0.5.23: _sglang_needs_allreduce_fusion)"), "D632"),
@@ -107,3 +111,44 @@ RETIRED_NEAR = [
 
 (test_the_real_cards_the_retired_probes_start_from_lint_clean, test_a_retired_name_given_as_today_is_caught,
  test_a_retired_name_in_the_past_stays_clean) = probe_round(RETIRED_PROBES, RETIRED_NEAR)
+
+
+def _lanes_text_findings(tmp_path, text: str, code: str, pr: int) -> list[str]:
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    root = _real_project(tmp_path, pr, ())
+    lanes = root / "cards" / "lanes.yaml"
+    data = yaml.safe_load(lanes.read_text())
+    data["investigation_order"].append(text)
+    lanes.write_text(yaml.safe_dump(data, sort_keys=False))
+    return [d.message for d in run_lint(LintContext(Project.load(root)), select=[code])
+            if d.file == "cards/lanes.yaml"]
+
+
+def test_a_reverted_pr_cited_as_if_it_held_is_reported(tmp_path, no_release_cache):
+    """D527 (new): "([#31369](...), [#29792](...))" credited a change SGLang took back (a helper's W66, lint clean)."""
+    cited = "Bisect the fused path ([#31369](pr-history.md#pr-31369), [#29792](pr-history.md#pr-29792))."
+    assert _lanes_text_findings(tmp_path / "a", cited, "D527", 31369) == [
+        "cites #31369, which was reverted, with no word of it: '[#31369], [#29792]'"]
+    told = "Bisect the fused path ([#29792](pr-history.md#pr-29792); [#31369](pr-history.md#pr-31369) reverted)."
+    assert _lanes_text_findings(tmp_path / "b", told, "D527", 31369) == []
+
+
+def test_an_answer_item_listing_a_reverted_pr_says_so(tmp_path, no_release_cache):
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    root = _real_project(tmp_path, 31369, ())
+    lanes = root / "cards" / "lanes.yaml"
+    data = yaml.safe_load(lanes.read_text())
+
+    def d527(check: str) -> list[str]:
+        data["answers"] = {"checklists": [{"id": "x", "title": "X", "summary": "s",
+                                           "items": [{"check": check, "prs": [31369]}]}]}
+        lanes.write_text(yaml.safe_dump(data, sort_keys=False))
+        return [d.message for d in run_lint(LintContext(Project.load(root)), select=["D527"])]
+
+    assert d527("The fused MoE path runs the new kernel.") == [
+        "lists #31369, which was reverted, and its text never says so"]
+    assert d527("The fused MoE path ran the new kernel until #31369 was reverted the next day.") == []

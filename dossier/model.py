@@ -45,7 +45,7 @@ CARD = Spec(
     doc="One PR of the manual (cards/<pr>.yaml).",
     fields={
         "pr": Spec("int", doc="PR number; equals the file name", min_value=1, max_value=MAX_PR),
-        "title": _str("a title", one_line=True, doc="The PR title exactly as GitHub has it"),
+        "title": _str("a title", doc="The PR title exactly as GitHub has it"),
         "state": Spec("enum", choices=STATES, doc="GitHub's state of the PR"),
         "merged_at": Spec("date", nullable=True, doc="Merge date (YYYY-MM-DD); null unless merged"),
         "lane": _str("a name", one_line=True, doc="A lane id from cards/lanes.yaml"),

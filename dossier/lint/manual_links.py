@@ -81,13 +81,10 @@ def _broken(page: str, text: str, target: str, anchors: dict[str, set[str]]) -> 
 def dead_manual_links(ctx) -> Iterator[Finding]:
     """"[the verify path](answers.md#mtp-verify)" when answers.md's anchor is `mtp-verify-path`,
     "[#12508](pr-history.md#pr-12580)", "[the playbook](references/playbook.md)" in text that lands in references/
-    (the link is read from the page it is rendered on). The manual is rendered in memory from the project as it
-    stands, with its recorded evidence as `dossier render` uses it, so a link is
+    (the link is read from the page it is rendered on). The manual is rendered in memory from the project as it stands, so a link is
     judged against the pages, card sections, lanes, findings and checklists it would really have; each dead link
     is reported where its text is written; one the templates write (by-release.md's links to a checklist, say) is
     reported on cards/lanes.yaml, whose renamed or removed id it names. A github.com URL is D524's."""
-    from dossier.locks import LockError
-    from dossier.manual import render_manual
     from dossier.render import RenderInput, render_documents
 
     project = ctx.project
@@ -95,10 +92,7 @@ def dead_manual_links(ctx) -> Iterator[Finding]:
     if project.lanes_doc is not None and is_valid(project.lanes_doc):
         sources.append(project.lanes_doc)
     written = [(doc, path, text) for doc in sources for path, text in strings(doc.data) if "](" in text]
-    try:  # as render writes it, with the recorded evidence (by-release.md's sections and their links need it)
-        docs = render_manual(project)
-    except LockError:  # an unreadable lock is its own rule's; the pages without the notes it holds
-        docs = render_documents(RenderInput(project))
+    docs = render_documents(RenderInput(project))
     anchors = _anchors(docs)
     # (text, target) -> (page, why), for every link of the pages that goes nowhere
     dead: dict[tuple[str, str], tuple[str, str]] = {}

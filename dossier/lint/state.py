@@ -229,7 +229,8 @@ _BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?)? (?:on )?{
                          # listing commit 00986c81be on 2026-09-21", "git log dates its commit c0f5950 2026-05-03": a
                          # commit with a day in a clause naming no other PR is the merge's (all 30 such real ones are)
                          rf"(?<!first )(?<!initial )(?<!earlier )(?<!author's )\bcommit [0-9a-f]{{7,40}}\)?"
-                         rf"(?:,| on| at| of| \(| (?:is |was )?dated)? {_DAY}(?!\d)",
+                         rf"(?:,| on| at| of| \(| (?:is |was )?dated)? {_DAY}(?!\d)"
+                         r"(?![^.;]*?#\d+'s)",  # "... on 2026-04-22 (#23467's, ...)": another PR's merge commit
                          re.IGNORECASE)
 #: words that put another PR in a clause without its number
 _OTHER_PR_WORDS = re.compile(r"\b(?:revert|successor|follow-?up|predecessor|another|other|earlier|later|upstream|"

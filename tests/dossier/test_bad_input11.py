@@ -13,7 +13,14 @@ from dossier.lint import LintContext, run_lint
 from dossier.locks import LockError, read_lock_file
 from dossier.manual import blockers
 from dossier.project import Project
-from dossier.surface_history import SURFACE_LOCK, Span, SurfaceHistory, SurfaceLockError, read_history, write_history
+from dossier.surface_history import (
+    SURFACE_LOCK,
+    Span,
+    SurfaceHistory,
+    SurfaceLockError,
+    read_history,
+    write_history,
+)
 
 runner = CliRunner()
 

@@ -261,8 +261,10 @@ def test_d628_reads_a_bare_code_name_placed_in_a_python_file(tmp_path, path, old
 
 
 @pytest.mark.parametrize("old, new, said", [
-    ("(the last committed run, NVIDIA H200, 2026-12-03, round twenty-two; results/bench/gdn.json)",
-     "(the last committed run, NVIDIA H100, 2026-12-03, round twenty-two; results/bench/gdn.json)",
+    ("(the last H200 run, 2026-12-03, round twenty-two, before SGLang's kernel got the force-flush mask it is given "
+     "in serving; results/bench/gdn.json)",
+     "(the last H100 run, 2026-12-03, round twenty-two, before SGLang's kernel got the force-flush mask it is given "
+     "in serving; results/bench/gdn.json)",
      "names H100, but gdn.json was measured on H200 (its device)"),
     ("at its fastest length 1.18-1.52x SGLang", "at its fastest length 1.18-1.99x SGLang",
      "1.99 is not a value of gdn.json (to 2 decimal places)"),
@@ -473,9 +475,9 @@ def test_d517_reads_a_logs_gpu_from_its_header(tmp_path):
     """A sentence citing results/cuda/regress-h200.log with an H100 passed: only a JSON document's `device` was read
     (the second probe)."""
     shutil.copytree(REAL / "results", tmp_path / "results")
-    project = _real_with(tmp_path, "cards/lanes.yaml", "(the last committed run, NVIDIA H200, 2026-12-03, round "
-                         "twenty-two; results/bench/gdn.json)", "(the regression run, NVIDIA H100; "
-                         "results/cuda/regress-h200.log)")
+    project = _real_with(tmp_path, "cards/lanes.yaml", "(the last H200 run, 2026-12-03, round twenty-two, before "
+                         "SGLang's kernel got the force-flush mask it is given in serving; results/bench/gdn.json)",
+                         "(the regression run, NVIDIA H100; results/cuda/regress-h200.log)")
     found = [d.message for d in run_lint(LintContext(project), select=["D517"])]
     assert "names H100, but regress-h200.log was measured on H200 (its device)" in found, found
 

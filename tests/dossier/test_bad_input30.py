@@ -10,9 +10,8 @@
 - A stray backtick in each of two symptoms paired up across the "; " that joins them, one code span swallowing the
   text between (and its PR link).
 - A link the templates write (by-release.md's to the upgrade block) went nowhere once the checklist id was renamed:
-  D523 judged only links written in cards and lanes.yaml. It now judges the templates' links too (on the manual as
-  render writes it, with the recorded evidence), by-release.md links the upgrade block only where it exists, and
-  release notes with no upgrade block to link to are D514's.
+  D523 judged only links written in cards and lanes.yaml. It now judges the templates' links too, by-release.md
+  links the upgrade block only where it exists, and release notes with no upgrade block to link to are D514's.
 """
 
 from __future__ import annotations
@@ -36,8 +35,8 @@ def _lane(**fields) -> dict:
     (_lane(flags=["--tp-size\n"]), None),
     (_lane(title="Fused\nprojections"), None),
     (None, lambda c: c["files"].update(runtime=["python/sglang/srt/models/qwen3_next.py\n"])),
-    (None, lambda c: c.update(title="Fuse the projection\u2028in layer 100")),
-], ids=["lane-id", "first-file", "flag", "lane-title", "card-path", "card-title"])
+    (None, lambda c: c["key_fragment"].update(match="self.in_proj_qkvzba = MergedColumnParallelLinear(\n")),
+], ids=["lane-id", "first-file", "flag", "lane-title", "card-path", "card-match"])
 def test_a_name_or_path_with_a_line_break_is_a_schema_error(tmp_path, lanes, card_edit):
     card = make_card(100)
     if card_edit:
@@ -137,19 +136,19 @@ def test_a_bidirectional_override_is_shown_not_obeyed():
 
 def test_a_dead_link_only_a_template_writes_is_reported_on_lanes_yaml(tmp_path, monkeypatch):
     """D523 judged only the links written in cards and lanes.yaml: one a template writes went nowhere, lint clean."""
-    import dossier.manual
+    import dossier.render
     from dossier.lint import LintContext, run_lint
     from dossier.project import Project
 
     root = write_project(tmp_path, [make_card(100)])
-    real = dossier.manual.render_manual
+    real = dossier.render.render_documents
 
-    def with_a_dead_link(project):
-        docs = real(project)
+    def with_a_dead_link(inp):
+        docs = real(inp)
         return {**docs, "references/by-release.md": docs["references/by-release.md"]
                 + "\nSee the [upgrade block](answers.md#upgrade-defaults).\n"}
 
-    monkeypatch.setattr(dossier.manual, "render_manual", with_a_dead_link)
+    monkeypatch.setattr(dossier.render, "render_documents", with_a_dead_link)
     found = [(d.file, d.message) for d in run_lint(LintContext(Project.load(root)), select=["D523"])]
     assert found == [("cards/lanes.yaml", "references/by-release.md links [upgrade block](answers.md#upgrade-defaults), "
                                           "which the templates write, and it goes nowhere: references/answers.md has no "

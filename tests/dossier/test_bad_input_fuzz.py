@@ -124,8 +124,6 @@ def _run(root: Path, *args: str, env: dict | None = None):
     return result
 
 
-@settings(FUZZ, max_examples=60 * SCALE)
-@given(raw=documents, target=st.sampled_from(["100.yaml", "lanes.yaml", "12345.yaml"]))
 def _declared_pr(raw: bytes) -> int | None:
     """The `pr:` a fuzzed card declares (the loader keeps it, whatever the file's name), None if it declares none."""
     try:
@@ -136,6 +134,8 @@ def _declared_pr(raw: bytes) -> int | None:
     return pr if isinstance(pr, int) else None
 
 
+@settings(FUZZ, max_examples=60 * SCALE)
+@given(raw=documents, target=st.sampled_from(["100.yaml", "lanes.yaml", "12345.yaml"]))
 def test_loader_and_lint_never_raise(base, tmp_path_factory, raw, target):
     root = write_project(tmp_path_factory.mktemp("load"), [make_card(100), make_card(90)])
     (root / "cards" / target).write_bytes(raw)

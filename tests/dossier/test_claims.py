@@ -13,7 +13,14 @@ from dossier.lint import LintContext, run_lint
 from dossier.mentions import find_mentions
 from dossier.project import Project
 from dossier.surface import read_surface
-from tests.dossier.factories import FACTORY_NAMES, LANES, factory_names_module, make_card, sglang_package, write_project
+from tests.dossier.factories import (
+    FACTORY_NAMES,
+    LANES,
+    factory_names_module,
+    make_card,
+    sglang_package,
+    write_project,
+)
 
 SERVER_ARGS = '''
 class ServerArgs:

@@ -202,11 +202,15 @@ def invented_bare_name(card, doc, ctx) -> Iterator[Finding]:
     release cache), the PR's change, the card's own title, key fragment and files, or a synced release. Marked
     history, a PR's or thread's wording, a "Pseudo:" sketch, a person's handle, a name said to be absent, an
     unmerged PR's card and lowerCamelCase are not judged."""
+    from dossier.lint.grounds import _release_trees
+
+    releases = "a synced release" if _release_trees(ctx) else "cards/names.lock (no release cache was read)"
     for path, names, m in unknown_names(card, doc, ctx):
         text = dict(_field_texts(doc.data))[path]
-        yield Finding(path + "#value", f"{names}: not in SGLang {surface(ctx).tree.version}, a release, the PR facts "
-                                       "snapshot, the PR's change or this project: a code name no source holds",
-                      hint="name code as SGLang has it; a name that is gone says so ('was x', 'x (removed in ...)')",
+        yield Finding(path + "#value", f"{names}: not in SGLang {surface(ctx).tree.version}, {releases}, the PR "
+                                       "facts snapshot, the PR's change or this project: a code name no source holds",
+                      hint="name code as SGLang has it; a name that is gone says so ('was x', 'x (removed in ...)'); "
+                           "a name an older release has: `dossier releases surface --record` adds it to names.lock",
                       at=_locate(doc, path, m.group(0), _nth(text, m)))
 
 

@@ -393,11 +393,13 @@ _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|shi
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
 #: a PR paired with the release it went out in: "(#28451, from 0.5.15)", "from 0.5.15 ([#28451](...)",
-#: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318"
+#: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318", "(0.5.19, [#32919](...))"
 _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
 _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                      r"\b(?:from|since|(?:fixed |merged )?(?:in|as of)) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
-                     r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b")
+                     r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b|"
+                     # "(0.5.19, [#32919](...))": a release and the PR that brought it, in one bracket
+                     r"\((?:SGLang )?v?(?P<v3>\d+\.\d+\.\d+(?:\.post\d+)?), \[?#(?P<pr3>\d+)\b")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in
 _RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) ?(?:->|→| to ) ?(\d+\.\d+\.\d+(?:\.post\d+)?)"
@@ -545,9 +547,9 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
             _ALSO.search(clause_before(flat, m.start())[-30:]) or _LATER.match(flat, m.end())))
         yield from _went_out(other, version, first, "first " if m.group("first") else "", lock, order, ctx)
     for m in _PAIRED.finditer(flat):
-        other = ctx.project.card(int(m.group("pr") or m.group("pr2")))
+        other = ctx.project.card(int(m.group("pr") or m.group("pr2") or m.group("pr3")))
         if other is not None:
-            yield from _went_out(other, m.group("v") or m.group("v2"), True, "first ", lock, order, ctx)
+            yield from _went_out(other, m.group("v") or m.group("v2") or m.group("v3"), True, "first ", lock, order, ctx)
     for m in _RELEASE_DIFF.finditer(flat):
         after = _clause_after(flat, m.end())
         # another PR named in the clause ("#35632's", "PR 26287"): whose the change is, is not for a pattern to decide

@@ -690,3 +690,30 @@ def reverted_without_revert(card: Card, doc, ctx) -> Iterator[Finding]:
     yield Finding("status#value", f"status reverted, but no PR in superseded_by ({named}) reverts #{card.pr} (no "
                                   "'Revert' title, no card saying it reverts it) and the prose names no revert",
                   hint="status superseded when a later PR replaced the change; reverted names the revert PR")
+
+
+#: a PR with only a day in brackets after it, as lanes.yaml dates a change: "[#23973](pr-history.md#pr-23973)
+#: (2026-04-29)", "#19663 (2026-03-10)"
+_PR_DAY = re.compile(rf"(?<![\w/&])\[?#(\d+)\b\]? \({_DAY}\)")
+
+
+@rule("D415", "cards/lanes.yaml or a finding gives a PR (one with a card) a merge day that its card contradicts",
+      scope="project")
+def lanes_merge_day(ctx) -> Iterator[Finding]:
+    """"[#23973](...) (2026-04-27)" or "#17613 (merged 2026-02-24)" in the playbook while #23973's card says 2026-04-29:
+    the manual dates the change two ways. The readings of D406 ("#N ... merged DAY", "DAY, the day #N merged") and a
+    PR followed by a bracket holding only a day, judged against the card of that PR; a PR without a card, or one
+    that never merged, is not judged."""
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+
+    for doc, path, text, _ in lanes_and_finding_texts(ctx.project):
+        flat = " ".join(re.sub(r"\]\([^()\s]*\)", "]", text).split())  # "[#N](target) (DAY)" reads as "#N] (DAY)"
+        said = [(int(m.group(1)), m.group(2)) for m in _CITED_MERGE.finditer(flat)]
+        said += [(int(m.group(2)), m.group(1)) for m in _DAY_OF_MERGE.finditer(flat)]
+        said += [(int(m.group(1)), m.group(2)) for m in _PR_DAY.finditer(flat)]
+        for pr, day in dict.fromkeys(said):
+            card = ctx.project.card(pr)
+            if card is None or card.merged_at is None or _same_day(card.merged_at, day):
+                continue
+            yield Finding(path, f"gives #{pr} the merge day {day}, but #{pr}'s card has {card.merged_at}", doc=doc,
+                          hint="take the day from the PR's card (or fix the card from the PR thread)")

@@ -152,3 +152,37 @@ def test_an_answer_item_listing_a_reverted_pr_says_so(tmp_path, no_release_cache
     assert d527("The fused MoE path runs the new kernel.") == [
         "lists #31369, which was reverted, and its text never says so"]
     assert d527("The fused MoE path ran the new kernel until #31369 was reverted the next day.") == []
+
+
+def test_a_merge_day_lanes_yaml_gives_a_pr_is_held_to_its_card(tmp_path, no_release_cache):
+    """D415 (new): "[#23973](...) (2026-04-27)" in the playbook, where #23973's card has 2026-04-29, passed: D406 reads
+    cards only (a helper's W35)."""
+    wrong = "Quantized loading: the fallback entries went with [#23973](pr-history.md#pr-23973) (2026-04-27)."
+    assert _lanes_text_findings(tmp_path / "a", wrong, "D415", 23973) == [
+        "gives #23973 the merge day 2026-04-27, but #23973's card has 2026-04-29"]
+    said = "Quantized loading: #23973 (merged April 27, 2026) removed the fallback entries."
+    assert _lanes_text_findings(tmp_path / "b", said, "D415", 23973) == [
+        "gives #23973 the merge day April 27, 2026, but #23973's card has 2026-04-29"]
+    right = "Quantized loading: the fallback entries went with [#23973](pr-history.md#pr-23973) (2026-04-29)."
+    assert _lanes_text_findings(tmp_path / "c", right, "D415", 23973) == []
+
+
+def test_a_release_and_its_pr_in_one_bracket_are_read_as_its_first_release(tmp_path, no_release_cache):
+    """D343 read "from 0.5.19 ([#32919](...))" but not "(0.5.19, [#32919](...))", so "(0.5.18, ...)" passed (W33)."""
+    wrong = "The fused projection + conv decode (0.5.18, [#32919](pr-history.md#pr-32919)) is the Qwen3.5 default."
+    found = _lanes_text_findings(tmp_path / "a", wrong, "D343", 32919)
+    assert found and all("#32919" in m and "0.5.18" in m for m in found), found
+    right = "The fused projection + conv decode (0.5.19, [#32919](pr-history.md#pr-32919)) is the Qwen3.5 default."
+    assert _lanes_text_findings(tmp_path / "b", right, "D343", 32919) == []
+
+
+def test_an_unknown_name_says_no_release_cache_was_read(tmp_path, no_release_cache):
+    """D621 said a name was in no release when no release cache had been read (a helper's card named two classes only
+    older releases had; the fix was to record names.lock, which the message did not say)."""
+    from dossier.lint import LintContext, run_lint
+    from dossier.project import Project
+
+    root = _real_project(tmp_path, 12508, (), _append("implementation", "It also feeds split_tuple_shard_idz."))
+    found = [d for d in run_lint(LintContext(Project.load(root)), select=["D621"]) if d.file == "cards/12508.yaml"]
+    assert found and "cards/names.lock (no release cache was read)" in found[0].message, found
+    assert "dossier releases surface --record" in (found[0].hint or "")

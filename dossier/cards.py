@@ -48,7 +48,8 @@ class TagChecked:
             if not isinstance(node, yaml.ScalarNode):
                 raise
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is no {tag} value",
+            value = node.value if len(node.value) <= 60 else f"{node.value[:40]}... ({len(node.value)} characters)"
+            raise yaml.constructor.ConstructorError(None, None, f"{value!r} is no {tag} value",
                                                     node.start_mark) from None
 
 
@@ -161,7 +162,8 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        doc.read_errors.append(("D102", f"malformed YAML: {exc.problem or exc.context}", line, col))
+        doc.read_errors.append(("D102", f"malformed YAML: {_special(exc.problem) or exc.problem or exc.context}",
+                                line, col))
         doc.data = None
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
@@ -182,6 +184,19 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
         if loader is not None:
             loader.dispose()
     return doc
+
+
+#: YAML 1.1's special plain scalars that no constructor of the safe loader reads: written bare, they stop the parse
+_SPECIAL = {"tag:yaml.org,2002:value": "=", "tag:yaml.org,2002:merge": "<<"}
+
+
+def _special(problem: str | None) -> str | None:
+    """What to tell an author whose bare `=` or `<<` YAML read as a special key ("could not determine a constructor
+    for the tag 'tag:yaml.org,2002:value'" says nothing of the character written)."""
+    for tag, written in _SPECIAL.items():
+        if problem and tag in problem:
+            return f"a bare {written} is YAML 1.1's {tag.rsplit(':', 1)[1]} key, not text: put it in quotes ('{written}')"
+    return None
 
 
 #: valid text libyaml reads otherwise than the pure-Python parser: a comment glued to a block header (`>-#`), a
@@ -322,6 +337,10 @@ def too_deep(text: str) -> tuple[int, int] | None:
     return None
 
 
+#: the tags of plain scalars YAML reads as no text
+_NOT_TEXT = {f"tag:yaml.org,2002:{t}" for t in ("bool", "null", "int", "float")}
+
+
 def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[int], lines: list[str]) -> None:
     """Each value's position in ``doc``, and what YAML reads otherwise than the file shows (a duplicate key, a merge
     key, text a comment cuts: ``lines`` are the file's) as read errors."""
@@ -347,9 +366,15 @@ def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[
                                         "not used until it does)", line, col))
             seen.add(key)
             _record_positions(value_node, child, doc, seen_nodes, lines)
-            # a diagnostic about a key points at the key, not at its value
-            doc.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            doc.positions[child + "#value"] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+            # a diagnostic about a key points at the key, not at its value; a key YAML reads as no text (`on:` is
+            # True, `~:` None) is named by what it reads as, so it is placed under that name too
+            read = [child]
+            if key_node.tag in _NOT_TEXT and isinstance(key_node, yaml.ScalarNode):
+                as_read = str(yaml.safe_load(key_node.value))[:80]
+                read.append(f"{path}.{as_read}" if path else as_read)
+            for name in read:
+                doc.positions[name] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                doc.positions[name + "#value"] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _record_positions(item, f"{path}[{i}]", doc, seen_nodes, lines)

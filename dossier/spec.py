@@ -170,7 +170,8 @@ class Spec:
         for key in value:
             if key not in self.fields:
                 known = ", ".join(self.fields)
-                yield Problem("unknown", f"{prefix}{key}", f"unknown field {key!r} (known: {known})")
+                read = "" if isinstance(key, str) else " (YAML read the key as no text: put it in quotes)"
+                yield Problem("unknown", f"{prefix}{key}", f"unknown field {key!r}{read} (known: {known})")
         if self.one_of_keys:
             present = frozenset(k for k in value if k in self.fields)
             if present not in self.one_of_keys:

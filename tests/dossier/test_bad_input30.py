@@ -153,3 +153,36 @@ def test_a_dead_link_only_a_template_writes_is_reported_on_lanes_yaml(tmp_path, 
     assert found == [("cards/lanes.yaml", "references/by-release.md links [upgrade block](answers.md#upgrade-defaults), "
                                           "which the templates write, and it goes nowhere: references/answers.md has no "
                                           "anchor #upgrade-defaults")]
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("=", "a bare = is YAML 1.1's value key, not text: put it in quotes ('=')"),
+    ("<<", "a bare << is YAML 1.1's merge key, not text: put it in quotes ('<<')"),
+])
+def test_a_bare_yaml_special_value_is_named_as_written(tmp_path, value, said):
+    """`docs: [=]` said "could not determine a constructor for the tag 'tag:yaml.org,2002:value'"."""
+    from dossier.cards import read_yaml
+
+    (tmp_path / "a.yaml").write_text(f"pr: 1\nfiles:\n  docs: [{value}]\n")
+    assert read_yaml(tmp_path / "a.yaml").read_errors == [("D102", f"malformed YAML: {said}", 3, 10)]
+
+
+def test_a_key_yaml_reads_as_no_text_keeps_its_place_and_says_so(tmp_path):
+    """`on: yes` was reported as "unknown field True" at 1:1: its position was stored under `on`, the schema's path
+    under `True`."""
+    root = write_project(tmp_path, [make_card(100)])
+    card = root / "cards" / "100.yaml"
+    lines = card.read_text().count("\n")
+    card.write_text(card.read_text() + "on: yes\n")
+    found = [d for d in lint(root, select=["D1"]) if "unknown field True" in d.message]
+    assert [(d.line, d.col) for d in found] == [(lines + 1, 1)], found
+    assert "YAML read the key as no text: put it in quotes" in found[0].message
+
+
+def test_a_huge_number_is_named_short(tmp_path):
+    """A `pr:` of 4,301+ digits (past Python's int-from-text limit) printed all its digits in the D102 line."""
+    from dossier.cards import read_yaml
+
+    (tmp_path / "a.yaml").write_text("pr: !!int " + "9" * 5000 + "\n")
+    errors = read_yaml(tmp_path / "a.yaml").read_errors
+    assert errors and errors[0][0] == "D102" and len(errors[0][1]) < 200 and "(5000 characters)" in errors[0][1]

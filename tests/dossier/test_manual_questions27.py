@@ -6,7 +6,8 @@ which extra_buffer's tracking (the auto strategy's pick) asserts on; nothing sai
 on both sides (the per-GPU dtype advice builds a mismatched pair, which Mooncake refuses at equal TP only);
 `--enable-mixed-chunk` with NEXTN was unanswered (kept from 0.5.19, risky beside the ReplaySSM spec ring); two
 messages a user meets were not indexed ('Can not alloc mamba cache', SM120's trtllm_mha FP8 prefill refusal); the
-reference-kernels page called the H200 run "the last committed run" and left out the H100 miss.
+reference-kernels page called the H200 run "the last committed run" and left out the H100 miss; nothing said how
+to give the KV cache more of the memory at long context.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ QUESTIONS = [
     Question("RTX PRO 6000 with --attention-backend trtllm_mha --kv-cache-dtype fp8_e4m3 stops: 'TRTLLM FMHAv2 "
              "prefill on SM120 does not support fp8_e4m3 KV cache'. Fix?", ERRORS,
              ("`--prefill-attention-backend flashinfer`", "trtllm_mha with a bf16 KV cache")),
+    Question("128K-token prompts: the KV cache fills long before the Mamba state pool. Which knob moves memory to "
+             "KV?", "max_running_requests is capped by the Mamba state cache",
+             ("`--mamba-full-memory-ratio`", "a lower ratio gives it more (0.5 leaves the state pool a third)")),
     Question("Is the deferred decode's 1.1x over SGLang's ReplaySSM still met, on which GPU, and with SGLang's "
              "force-flush mask?", OURS_GDN,
              ("before SGLang's kernel got the force-flush mask", "results/bench/gdn-s44-h100.json", "(1.088x)")),

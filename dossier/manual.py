@@ -54,11 +54,12 @@ def releases(project: Project) -> dict | None:
     # change taken out (by-file's coverage: a release only a later rewrite of its line touched is another change's,
     # shown as "also changed in"; an unmerged PR's line in a release is another change's)
     dates = merge_dates(project.cards)
+    verdicts = [(c, v) for c in project.cards if (v := lock.verdict(c, dates)) is not None]
     touched = {c.pr: {e.new.version for e in (v.shipped or v.evidence, None if c.status == "current" else v.removed)
-                      if e} for c in project.cards if c.state == "merged" and (v := lock.verdict(c, dates)) is not None}
+                      if e} for c, v in verdicts if c.state == "merged"}
     # a card whose release diff shows its quoted line removed: the PR took the line out (its `today` is what stayed)
-    removals = {c.pr for c in project.cards if (v := lock.verdict(c, dates)) is not None and v.kind == RELEASE_DIFF
-                and v.evidence is not None and v.evidence.change == REMOVED}
+    removals = {c.pr for c, v in verdicts
+                if v.kind == RELEASE_DIFF and v.evidence is not None and v.evidence.change == REMOVED}
     return {"groups": groups, "reverted": reverted, "unplaced": unplaced, "built": dict(lock.built),
             "files": lock.files, "moved": lock.moved, "touched": touched, "removals": removals}
 

@@ -162,6 +162,12 @@ _ENGLISH = {"the", "a", "an", "of", "to", "in", "and", "or", "is", "are", "was",
             "than", "then", "each", "one", "only", "now", "has", "had", "have", "does", "did", "do"}
 
 
+def link_targets_dropped(text: str) -> str:
+    """``text`` with each markdown link's target taken off ("[#N](pr-history.md#pr-N)" reads "[#N]"): a target's
+    words ("history", "pr-N") say nothing about the clause around the link."""
+    return re.sub(r"\]\([^()\s]*\)", "]", text)
+
+
 def clean(text: str) -> str:
     """Text without diff statistics and hunk headers, whitespace collapsed."""
     return " ".join(DIFF_STAT.sub(" ", HUNK_HEADER.sub(" ", text)).split())

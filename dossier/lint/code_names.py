@@ -72,7 +72,12 @@ _ABSENT = re.compile(r"\b(?:has no|have no|had no|no|lacks?|lacked|without|never
 
 def read_names(root: Path) -> set[str]:
     """cards/names.lock's names (empty without one); raises LockError when it cannot be read."""
-    return set(read_spans(root, NAMES_LOCK, "names", "run `dossier releases surface --record`"))
+    return set(retired_names(root))
+
+
+def retired_names(root: Path) -> dict[str, str]:
+    """cards/names.lock: each name today's SGLang lacks -> the releases that had it ("0.5.1..0.5.20")."""
+    return read_spans(root, NAMES_LOCK, "names", "run `dossier releases surface --record`")
 
 
 def _words(ctx) -> set[str]:
@@ -450,7 +455,7 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
     s = surface(ctx)
     if s is None or names_lock_unreadable(ctx):
         return
-    retired = read_spans(ctx.project.root, NAMES_LOCK, "names", "")
+    retired = retired_names(ctx.project.root)
     if not retired:
         return
     today = re.compile(rf"(?<![\w.]){re.escape(s.tree.version)}(?![\w.]|\.post)|\btoday\b|\bcurrent main\b",

@@ -427,24 +427,24 @@ def reverted_as_current(ctx) -> Iterator[Finding]:
     if not reverted:
         return
     for path, item in _answer_items(doc.data.get("answers") or {}, "answers"):
-        told = " ".join(str(item.get(k, "")) for k in _ITEM_TEXT)
+        told = prose.link_targets_dropped(" ".join(str(item.get(k, "")) for k in _ITEM_TEXT))
         for pr in [p for p in item.get("prs") or [] if p in reverted]:
-            if not _TAKEN_BACK.search(re.sub(r"\]\([^)]*\)", "]", told)):
+            if not _TAKEN_BACK.search(told):
                 yield Finding(path, f"lists #{pr}, which was reverted, and its text never says so", doc=doc,
                               hint="say the PR was reverted (and by what), or drop it from prs")
     for lanes_doc, path, text, historical in lanes_and_finding_texts(ctx.project):
         if lanes_doc is not doc or historical or path.startswith("answers"):
             continue
-        flat = re.sub(r"\]\([^)]*\)", "]", " ".join(text.split()))  # link targets ("pr-history.md") say nothing
+        flat = prose.link_targets_dropped(" ".join(text.split()))
         for m in re.finditer(r"(?<![\w/])\[?#(\d+)\b", flat):
             if int(m.group(1)) not in reverted:
                 continue
             start = max(flat.rfind(";", 0, m.start()), flat.rfind(". ", 0, m.start()), flat.rfind("(", 0, m.start()))
             ends = [i for i in (flat.find(";", m.end()), flat.find(". ", m.end()), flat.find(")", m.end())) if i != -1]
-            if not _TAKEN_BACK.search(flat[start + 1:min(ends, default=len(flat))]):
-                yield Finding(path, f"cites #{m.group(1)}, which was reverted, with no word of it: "
-                                    f"{flat[start + 1:min(ends, default=len(flat))].strip()!r}", doc=doc,
-                              hint="say it was reverted (and by what), or cite the change that holds")
+            clause = flat[start + 1:min(ends, default=len(flat))]
+            if not _TAKEN_BACK.search(clause):
+                yield Finding(path, f"cites #{m.group(1)}, which was reverted, with no word of it: {clause.strip()!r}",
+                              doc=doc, hint="say it was reverted (and by what), or cite the change that holds")
 
 
 @rule("D513", "a lane names an answer block that lanes.yaml does not define", scope="project")

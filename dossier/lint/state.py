@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from dossier import prose
 from dossier.cards import read_yaml
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
@@ -117,13 +118,15 @@ _DAY = rf"(\d{{4}}-\d{{2}}-\d{{2}}|{WORD_DAY})"
 _CITED_MERGE = re.compile(rf"#(\d+)\b[^#\n;]{{0,40}}?(?<!un)\bmerged (?:on )?{_DAY}(?!\d)")
 #: "on 2026-03-26, the day #21313 merged": a day given as another PR's merge day
 _DAY_OF_MERGE = re.compile(rf"{_DAY},? (?:the (?:same )?day|when) #(\d+) (?:was )?merged\b")
+#: not when the clause goes on to give the commit to another PR: "... on 2026-04-22 (#23467's, daily commit digest)"
+_ANOTHERS_COMMIT = r"(?![^.;]*?#\d+'s)"
 _OWN_MERGE = re.compile(rf"(?:^|[.;]\s+)Merged (?:on )?{_DAY}(?!\d)|\bthis PR (?:was )?merged (?:on )?{_DAY}(?!\d)|"
                         # "It landed on 2026-03-12." / "The PR was merged on ...": a sentence's subject, the card's PR
                         rf"(?:^|[.;]\s+)(?:It|This PR|The PR|This change|This fix) (?:was )?(?:merged|landed) "
                         rf"(?:on )?{_DAY}(?!\d)|"
                         # "Merge: commit b246269444 on 2026-03-30 (daily commit digest)": the merge commit's day
                         rf"(?:^|[.;]\s+)Merge(?::| commit:?) (?:commit )?[0-9a-f]{{7,40}},? (?:on |of |\()?{_DAY}(?!\d)"
-                        r"(?![^.;]*?#\d+'s)",  # "... on 2026-04-22 (#23467's, ...)": another PR's merge commit
+                        + _ANOTHERS_COMMIT,
                         re.IGNORECASE)
 #: a merge month: "merged in February 2026" (the card's own: opening a sentence, or "this PR"; another's: "#N ...")
 _MONTH_YEAR = rf"(?:in )?({_MONTH},? \d{{4}})"
@@ -230,7 +233,7 @@ _BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?)? (?:on )?{
                          # commit with a day in a clause naming no other PR is the merge's (all 30 such real ones are)
                          rf"(?<!first )(?<!initial )(?<!earlier )(?<!author's )\bcommit [0-9a-f]{{7,40}}\)?"
                          rf"(?:,| on| at| of| \(| (?:is |was )?dated)? {_DAY}(?!\d)"
-                         r"(?![^.;]*?#\d+'s)",  # "... on 2026-04-22 (#23467's, ...)": another PR's merge commit
+                         + _ANOTHERS_COMMIT,
                          re.IGNORECASE)
 #: words that put another PR in a clause without its number
 _OTHER_PR_WORDS = re.compile(r"\b(?:revert|successor|follow-?up|predecessor|another|other|earlier|later|upstream|"
@@ -707,7 +710,7 @@ def lanes_merge_day(ctx) -> Iterator[Finding]:
     from dossier.lint.flag_releases import lanes_and_finding_texts
 
     for doc, path, text, _ in lanes_and_finding_texts(ctx.project):
-        flat = " ".join(re.sub(r"\]\([^()\s]*\)", "]", text).split())  # "[#N](target) (DAY)" reads as "#N] (DAY)"
+        flat = prose.link_targets_dropped(" ".join(text.split()))  # "[#N](target) (DAY)" reads "[#N] (DAY)"
         said = [(int(m.group(1)), m.group(2)) for m in _CITED_MERGE.finditer(flat)]
         said += [(int(m.group(2)), m.group(1)) for m in _DAY_OF_MERGE.finditer(flat)]
         said += [(int(m.group(1)), m.group(2)) for m in _PR_DAY.finditer(flat)]

@@ -50,11 +50,13 @@ NEAR = [
  test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)
 
 
-def _lanes_findings(tmp_path, text: str, code: str) -> list[str]:
+def _lanes_findings(tmp_path, text: str, code: str, pr: int = 20397) -> list[str]:
+    """``code``'s findings on cards/lanes.yaml once ``text`` is added to its investigation order, in a project of
+    the real card ``pr``."""
     from dossier.lint import LintContext, run_lint
     from dossier.project import Project
 
-    root = _real_project(tmp_path, 20397, ())
+    root = _real_project(tmp_path, pr, ())
     lanes = root / "cards" / "lanes.yaml"
     data = yaml.safe_load(lanes.read_text())
     data["investigation_order"].append(text)
@@ -113,26 +115,13 @@ RETIRED_NEAR = [
  test_a_retired_name_in_the_past_stays_clean) = probe_round(RETIRED_PROBES, RETIRED_NEAR)
 
 
-def _lanes_text_findings(tmp_path, text: str, code: str, pr: int) -> list[str]:
-    from dossier.lint import LintContext, run_lint
-    from dossier.project import Project
-
-    root = _real_project(tmp_path, pr, ())
-    lanes = root / "cards" / "lanes.yaml"
-    data = yaml.safe_load(lanes.read_text())
-    data["investigation_order"].append(text)
-    lanes.write_text(yaml.safe_dump(data, sort_keys=False))
-    return [d.message for d in run_lint(LintContext(Project.load(root)), select=[code])
-            if d.file == "cards/lanes.yaml"]
-
-
 def test_a_reverted_pr_cited_as_if_it_held_is_reported(tmp_path, no_release_cache):
     """D527 (new): "([#31369](...), [#29792](...))" credited a change SGLang took back (a helper's W66, lint clean)."""
     cited = "Bisect the fused path ([#31369](pr-history.md#pr-31369), [#29792](pr-history.md#pr-29792))."
-    assert _lanes_text_findings(tmp_path / "a", cited, "D527", 31369) == [
+    assert _lanes_findings(tmp_path / "a", cited, "D527", 31369) == [
         "cites #31369, which was reverted, with no word of it: '[#31369], [#29792]'"]
     told = "Bisect the fused path ([#29792](pr-history.md#pr-29792); [#31369](pr-history.md#pr-31369) reverted)."
-    assert _lanes_text_findings(tmp_path / "b", told, "D527", 31369) == []
+    assert _lanes_findings(tmp_path / "b", told, "D527", 31369) == []
 
 
 def test_an_answer_item_listing_a_reverted_pr_says_so(tmp_path, no_release_cache):
@@ -158,22 +147,22 @@ def test_a_merge_day_lanes_yaml_gives_a_pr_is_held_to_its_card(tmp_path, no_rele
     """D415 (new): "[#23973](...) (2026-04-27)" in the playbook, where #23973's card has 2026-04-29, passed: D406 reads
     cards only (a helper's W35)."""
     wrong = "Quantized loading: the fallback entries went with [#23973](pr-history.md#pr-23973) (2026-04-27)."
-    assert _lanes_text_findings(tmp_path / "a", wrong, "D415", 23973) == [
+    assert _lanes_findings(tmp_path / "a", wrong, "D415", 23973) == [
         "gives #23973 the merge day 2026-04-27, but #23973's card has 2026-04-29"]
     said = "Quantized loading: #23973 (merged April 27, 2026) removed the fallback entries."
-    assert _lanes_text_findings(tmp_path / "b", said, "D415", 23973) == [
+    assert _lanes_findings(tmp_path / "b", said, "D415", 23973) == [
         "gives #23973 the merge day April 27, 2026, but #23973's card has 2026-04-29"]
     right = "Quantized loading: the fallback entries went with [#23973](pr-history.md#pr-23973) (2026-04-29)."
-    assert _lanes_text_findings(tmp_path / "c", right, "D415", 23973) == []
+    assert _lanes_findings(tmp_path / "c", right, "D415", 23973) == []
 
 
 def test_a_release_and_its_pr_in_one_bracket_are_read_as_its_first_release(tmp_path, no_release_cache):
     """D343 read "from 0.5.19 ([#32919](...))" but not "(0.5.19, [#32919](...))", so "(0.5.18, ...)" passed (W33)."""
     wrong = "The fused projection + conv decode (0.5.18, [#32919](pr-history.md#pr-32919)) is the Qwen3.5 default."
-    found = _lanes_text_findings(tmp_path / "a", wrong, "D343", 32919)
+    found = _lanes_findings(tmp_path / "a", wrong, "D343", 32919)
     assert found and all("#32919" in m and "0.5.18" in m for m in found), found
     right = "The fused projection + conv decode (0.5.19, [#32919](pr-history.md#pr-32919)) is the Qwen3.5 default."
-    assert _lanes_text_findings(tmp_path / "b", right, "D343", 32919) == []
+    assert _lanes_findings(tmp_path / "b", right, "D343", 32919) == []
 
 
 def test_an_unknown_name_says_no_release_cache_was_read(tmp_path, no_release_cache):

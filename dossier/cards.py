@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import pickle
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -130,6 +132,26 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
                                         "UTF-8" if wide else f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                                 line, col))
         return doc
+    parsed = _parsed(text)
+    doc.data = pickle.loads(parsed.data)
+    doc.positions = dict(parsed.positions)
+    doc.read_errors.extend(parsed.read_errors)
+    return doc
+
+
+class _Parsed(NamedTuple):
+    """What one text reads as: its data (pickled, so each reader gets its own copy), positions and read errors."""
+
+    data: bytes
+    positions: dict[str, tuple[int, int]]
+    read_errors: tuple[tuple[str, str, int, int], ...]
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> _Parsed:
+    """Parse ``text`` once a process (a test suite, or lint and render in one run, read the same cards and locks
+    many times; the parse is what costs)."""
+    doc = YamlDoc(path=Path())
     cut = ends_mid_line(text)
     if cut:
         doc.read_errors.append(("D100", cut + "; restore the file, or end it with a line break if it is whole",
@@ -140,21 +162,21 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
         doc.read_errors.append(("D102", f"U+{ord(breaks[0]):04X} {unicodedata.name(breaks[0], 'NEXT LINE')}: YAML reads "
                                         "it as a line break (the text splits there, every later line number shifts); "
                                         "delete it", before.count("\n") + 1, breaks.start() - before.rfind("\n")))
-        return doc
+        return _kept(doc)
     deep = too_deep(text)
     if deep:
         doc.read_errors.append(("D102", f"malformed YAML: [ and {{ nested more than {MAX_FLOW_DEPTH} deep", *deep))
-        return doc
+        return _kept(doc)
     loader = None
     try:
         loader, node = _composed(text)  # the reader rejects control characters here already
         if node is None:
             doc.positions[""] = (1, 1)
-            return doc
+            return _kept(doc)
         problem = _alias_problem(node)
         if problem:
             doc.read_errors.append(("D102", f"malformed YAML: {problem[0]}", *problem[1]))
-            return doc
+            return _kept(doc)
         _record_positions(node, "", doc, set(), text.splitlines())
         if not cut and (cut_text := _ends_mid_sentence(node)):
             doc.read_errors.append(("D100", cut_text[0], *cut_text[1]))
@@ -162,8 +184,8 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        doc.read_errors.append(("D102", f"malformed YAML: {_special(exc.problem) or exc.problem or exc.context}",
-                                line, col))
+        doc.read_errors.append(("D102", f"malformed YAML: {_special(exc.problem) or exc.problem or exc.context}"
+                                        + _slip(text.splitlines(), line), line, col))
         doc.data = None
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
@@ -183,7 +205,35 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> YamlDoc:
     finally:
         if loader is not None:
             loader.dispose()
-    return doc
+    return _kept(doc)
+
+
+def _kept(doc: YamlDoc) -> _Parsed:
+    try:
+        data = pickle.dumps(doc.data)
+    except RecursionError:  # as construct_document's own: the data is nested too deeply to be walked
+        data, doc.read_errors = pickle.dumps(None), [*doc.read_errors, ("D102", "malformed YAML: nested too deeply", 1, 1)]
+    return _Parsed(data, doc.positions, tuple(doc.read_errors))
+
+
+#: a key whose value starts as a flow list or mapping (`title: [Qwen3-Next] Fuse ...`): text after the closing bracket
+#: is no YAML
+_FLOW_START = re.compile(r"^\s*(?:- )?[\w.-]+:\s*[\[{]")
+#: a `#` after a space inside a flow list (`[ #14607 ]`): YAML reads the rest of the line, the `]` too, as a comment
+_COMMENT_IN_FLOW = re.compile(r"\[[^\]\n]*\s#")
+
+
+def _slip(lines: list[str], line: int) -> str:
+    """What the author most likely meant, for a parse error at ``line`` (1-based) whose wording names only the parser's
+    state: the usual slips of a PR title or a PR number written as YAML would read them."""
+    near = lines[max(0, line - 2):line]
+    if any(_COMMENT_IN_FLOW.search(t) for t in near):
+        return " (a `#` after a space starts a YAML comment, inside [ ] too, so the `]` is never read: write the PR " \
+               "number without `#`, or quote it: '#14607')"
+    if near and _FLOW_START.match(near[-1]):
+        return " (a value that starts with [ or { is a YAML list or mapping, not text: put the whole value in " \
+               "quotes, as a PR title such as \"[Qwen3-Next] ...\" needs)"
+    return ""
 
 
 #: YAML 1.1's special plain scalars that no constructor of the safe loader reads: written bare, they stop the parse
@@ -280,6 +330,16 @@ def _cut_by_comment(node: yaml.ScalarNode, lines: list[str]) -> tuple[str, int, 
             end.line + 1, end.column + m.end())
 
 
+def _value_read_as_comment(key: yaml.Node, value: yaml.Node, lines: list[str]) -> str | None:
+    """The text after ``key:`` that YAML read as a comment, leaving the value empty (``pr: #19321``, ``lane:
+    #gdn-projection``), else None. A comment as meant has a space after its ``#`` (``superseded_by:  # none``)."""
+    if not (isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null" and value.value == ""):
+        return None
+    rest = lines[key.end_mark.line][key.end_mark.column:] if key.end_mark.line < len(lines) else ""
+    m = re.match(r"\s*:\s+(#\S.*?)\s*$", rest)
+    return m.group(1) if m else None
+
+
 def _alias_problem(root: yaml.Node) -> tuple[str, tuple[int, int]] | None:
     """Why the document's aliases make it unusable (a value containing itself, or too many nodes once
     expanded) and where, else None. Every reader of card data may then walk it without a guard."""
@@ -365,6 +425,11 @@ def _record_positions(node: yaml.Node, path: str, doc: YamlDoc, seen_nodes: set[
                 doc.read_errors.append(("D108", f"duplicate key {key!r}: name each field once (the file is "
                                         "not used until it does)", line, col))
             seen.add(key)
+            if (hidden := _value_read_as_comment(key_node, value_node, lines)) is not None:
+                doc.read_errors.append(("D102", f"{key}: YAML reads {hidden!r} as a comment, so the value is empty: "
+                                        f"put it in quotes ('{hidden}'), or drop the `#` where a number is meant",
+                                        value_node.start_mark.line + 1,
+                                        value_node.start_mark.column + 1))
             _record_positions(value_node, child, doc, seen_nodes, lines)
             # a diagnostic about a key points at the key, not at its value; a key YAML reads as no text (`on:` is
             # True, `~:` None) is named by what it reads as, so it is placed under that name too

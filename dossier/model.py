@@ -93,9 +93,9 @@ CARD = Spec(
             "map",
             doc="The runnable reference in runtime/, or why there is none",
             fields={
-                "reference": _str("a module", doc="Import path of the reference module"),
+                "reference": _str("a module", one_line=True, doc="Import path of the reference module"),
                 "tests": Spec("list", items=_str("a path or test id"), min_items=1, distinct=True, doc="pytest node ids"),
-                "bench": _str("a module", doc="Module run with `python -m` for the benchmark"),
+                "bench": _str("a module", one_line=True, doc="Module run with `python -m` for the benchmark"),
                 "none": _str("a list item", doc="Why this card has no runnable reference"),
             },
             one_of_keys=(frozenset({"reference", "tests", "bench"}), frozenset({"none"})),
@@ -115,7 +115,7 @@ FINDING = Spec(
         "title": _str("a title", doc="One line: what goes wrong, where"),
         "status": Spec("enum", choices=("candidate",), doc="Always candidate: no upstream PR exists yet"),
         "lane": _str("a name", one_line=True, doc="A lane id from cards/lanes.yaml"),
-        "sglang": _str("a name", doc="The SGLang release the finding was read in (e.g. 0.5.23)"),
+        "sglang": _str("a name", one_line=True, doc="The SGLang release the finding was read in (e.g. 0.5.23)"),
         "symptom": _str("a paragraph", doc="What a user sees, under which flags"),
         "cause": _str("prose", doc="The code path, step by step, naming files and functions"),
         "code": Spec(
@@ -140,7 +140,7 @@ FINDING = Spec(
             "map",
             doc="The runnable model that finds it",
             fields={
-                "reference": _str("a module", doc="Import path of the module the finding lives in"),
+                "reference": _str("a module", one_line=True, doc="Import path of the module the finding lives in"),
                 "variant": _str("a name", doc="The fix variant that makes the reproduction pass"),
             },
         ),

@@ -83,10 +83,8 @@ def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
     key = (str(tree.package), tree.version, tree.kind, messages)
     if key not in _MEMO:
         wanted = {m: set(re.findall(r"\w+", m)) for m in messages}
-        read: dict[str, list[str]] = {}
         found: dict[str, list[str]] = {m: [] for m in messages}
         for path, text in tree.texts.items():
-            held = None
             for m, words in wanted.items():
                 if not path.endswith(_PYTHON):
                     if m in text and lines_with(text, m, path):
@@ -95,15 +93,19 @@ def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
                 if m in text and m in code_only(text, path):  # as written: an assert's test, a one-literal message
                     found[m].append(path)
                     continue
-                held = set(re.findall(r"\w+", text)) if held is None else held
-                if not words <= held:
-                    continue
-                if path not in read:
-                    read[path] = templates(text)
-                if any(prints(t, m) for t in read[path]):
+                if words <= _read(tree, "words", path, lambda t: frozenset(re.findall(r"\w+", t))) and any(
+                        prints(t, m) for t in _read(tree, "templates", path, templates)):
                     found[m].append(path)
         _MEMO[key] = found
     return _MEMO[key]
+
+
+def _read(tree, what: str, path: str, read):
+    """``read`` of one file's text of ``tree``, once while the tree holds its texts (another message set asks again)."""
+    key = (what, path)
+    if key not in tree.memo:
+        tree.memo[key] = read(tree.texts[path])
+    return tree.memo[key]
 
 
 MESSAGES_LOCK = Path("cards") / "messages.lock"

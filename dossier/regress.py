@@ -27,6 +27,7 @@ from pathlib import Path
 
 from dossier.errors import DossierError
 from dossier.files import MAX_FILE_BYTES, read_bytes, write_atomic
+from dossier.invisible import first_hidden
 from dossier.json_out import dumps
 from dossier.model import Card
 from dossier.python_modules import module_exists
@@ -518,14 +519,21 @@ def read_result(results_dir: Path, pr: int, device: str = "cuda", bench: str | N
         return None
     try:
         doc = json.loads(read_bytes(path))
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+    except (OSError, ValueError, RecursionError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not valid JSON" if isinstance(exc, ValueError) \
+            else "nested too deeply"
         raise RegressError(f"{path}: cannot be read ({why}); restore it from git or run "
                            f"`dossier regress {pr} --device {device}` again") from None
     why = _not_a_result(doc, pr, device, bench)
     if why:
         raise RegressError(f"{path}: {why}; restore it from git or run `dossier regress {pr} --device {device}` again")
     return doc
+
+
+def _plain_line(text: str) -> bool:
+    """Whether ``text`` shows as written on one line: no line break, nor a character a reader cannot see (a control
+    code, a bidi override: a benchmark that prints coloured output would carry its escape codes into the manual)."""
+    return "\n" not in text and "\r" not in text and first_hidden(text) is None
 
 
 def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
@@ -556,16 +564,20 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
     if doc.get("device_kind", device) != device:
         return f"a {doc['device_kind']} run, not a {device} one"
     for name, check in doc["parity"].items():
+        if not _plain_line(name):
+            return "each parity name must be plain text on one line (the manual shows it)"
         for key in ("err", "tol"):
             value = check.get(key) if isinstance(check, dict) else None
             if not isinstance(value, int | float) or isinstance(value, bool):
                 return f"parity.{name}.{key} must be a number"
+            if abs(value) > sys.float_info.max:  # a whole number no float holds: the manual prints it as one
+                return f"parity.{name}.{key} is beyond any float"
     if bench is not None and doc["bench"].get("module") != bench:
         return f"measured {doc['bench'].get('module')}; the card's benchmark is {bench}"
     summary = doc["bench"].get("summary")
     if summary is not None and not (isinstance(summary, list) and all(isinstance(x, str) for x in summary)):
         return "bench.summary must be a list of texts"
-    if summary and any("](" in x or "\n" in x or re.search(r"<[A-Za-z/!]", x) for x in summary):
+    if summary and any("](" in x or not _plain_line(x) or re.search(r"<[A-Za-z/!]", x) for x in summary):
         return "bench.summary must be plain lines of text (the manual shows them as written: no link, tag or line break)"
     return ""
 

@@ -105,7 +105,7 @@ def read_index(release: Path) -> dict | None:
     when the index is not the one its record names (deleted, cut short, edited)."""
     try:
         expected = json.loads(read_bytes(release / RECORD)).get(INDEX_SHA)
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         expected = None
     try:
         raw = read_bytes(release / INDEX, 64 << 20)
@@ -117,7 +117,7 @@ def read_index(release: Path) -> dict | None:
         raise DamagedRelease(release, INDEX, f"cannot be read ({exc.strerror or exc})") from None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if (expected is not None and hashlib.sha256(raw).hexdigest() != expected) or not (
             isinstance(data, dict) and all(isinstance(v, list) and len(v) == 2 for v in data.values())):
@@ -201,7 +201,7 @@ def incomplete(cache: Path) -> list[tuple[Path, str]]:
             why = f"no {RECORD}"
         except OSError as exc:
             why = f"{RECORD} cannot be read ({exc.strerror or exc})"
-        except ValueError:
+        except (ValueError, RecursionError):
             why = f"{RECORD} is not valid JSON"
         else:
             if not isinstance(data, dict):  # `null`, a list, a string: JSON, but no record
@@ -326,7 +326,7 @@ def load(path: Path) -> Release | None:
         if index_fault(path):  # every command that reads it would stop on it: not complete, sync fetches it again
             return None
         return Release(data["version"], data["built"], path, data.get("wheel", ""), int(data.get("files", 0)))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

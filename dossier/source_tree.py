@@ -61,6 +61,8 @@ class SourceTree:
     _texts: dict[str, str] | None = field(default=None, repr=False)
     _read: dict[str, str | None] = field(default_factory=dict, repr=False)
     _index: dict | None | bool = field(default=False, repr=False)  # files.json or pip RECORD (False: not read yet)
+    #: what readers work out from the texts (a search's answer, a file's words), kept while the texts are held
+    memo: dict[tuple, object] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -164,14 +166,19 @@ class SourceTree:
         return data.decode("utf-8", errors="replace") if data is not None else None
 
     def search(self, match: str) -> list[Where]:
-        """Every file holding ``match`` as code (not in a comment or docstring), with the lines it is on."""
-        return [Where(f, lines) for f, text in self.texts.items() if match in text
-                and (lines := lines_with(text, match, f))]
+        """Every file holding ``match`` as code (not in a comment or docstring), with the lines it is on (each match
+        searched once while the texts are held: lint, drift and render ask for the same key fragments)."""
+        key = ("search", match)
+        if key not in self.memo:
+            self.memo[key] = tuple(Where(f, lines) for f, text in self.texts.items() if match in text
+                                   and (lines := lines_with(text, match, f)))
+        return list(self.memo[key])
 
     def unload(self) -> None:
         """Forget the texts read so far (trees of many releases do not fit in memory at once)."""
         self._texts = None
         self._read.clear()
+        self.memo.clear()
 
 
 def installed_record(package: Path) -> dict | None:

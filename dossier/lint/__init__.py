@@ -24,6 +24,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     pr_links,
     release_lines,
     releases,
+    reversed_change,
     schema,
     shipped_files,
     slips,

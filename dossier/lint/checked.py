@@ -298,7 +298,7 @@ def broken_checked_seal(ctx) -> Iterator[Finding]:
     added to a card's record, a figure changed) makes D337 and D236 vouch for what no check of the PR's page saw; the
     seal makes the edit an error. A lock without the line (written before seals) is not judged; one that cannot be
     read is D311's."""
-    from dossier.cards import read_yaml
+    from dossier.cards import YamlDoc
     from dossier.files import read_bytes
 
     path = ctx.project.root / CHECKED_LOCK
@@ -314,4 +314,4 @@ def broken_checked_seal(ctx) -> Iterator[Finding]:
                                "D337 would vouch for what no check of the PR's page saw",
                       hint=f"restore the lock (git diff {CHECKED_LOCK}), or check the cards against their PR pages and "
                            "re-record them: dossier lint --record cards/N.yaml",
-                      doc=read_yaml(path), at=(seal[1], 1))
+                      doc=YamlDoc(path), at=(seal[1], 1))

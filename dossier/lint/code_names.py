@@ -33,7 +33,6 @@ from dossier.lint.claims import (
     _nth,
     history,
     surface,
-    tree_names,
     tree_words,
 )
 from dossier.lint.registry import Finding, rule
@@ -119,11 +118,17 @@ def _runtime_words(root: Path) -> set[str]:
     """The names of this project's runtime code and its tests, and the card's own keys (not dossier/'s code nor
     tests/dossier/, whose probes and docstrings spell invented names on purpose)."""
     schema = (Path(__file__).parents[1] / "schema").glob("*")
-    words = set(re.findall(r"\w+", "\n".join(p.read_text(encoding="utf-8") for p in schema)))
+    words = set(_text_words("\n".join(p.read_text(encoding="utf-8") for p in schema)))
     for path in [*(root / "runtime").rglob("*.py"), *(root / "tests" / "runtime").rglob("*.py")]:
-        words |= set(re.findall(r"\w+", path.read_text(encoding="utf-8", errors="replace")))
+        words |= _text_words(path.read_text(encoding="utf-8", errors="replace"))
         words |= set(path.relative_to(root).with_suffix("").parts)
     return words
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_words(text: str) -> frozenset[str]:
+    """The words of one file's text (kept per text: every lint run of a process reads the same runtime files)."""
+    return frozenset(re.findall(r"\w+", text))
 
 
 def _known(part: str, words: set[str], own: set[str]) -> bool:
@@ -234,7 +239,7 @@ def manual_names(project) -> set[str]:
 def names_of_releases(wanted: set[str], today, trees) -> dict[str, str]:
     """Each of ``wanted`` that today's tree lacks and a release of ``trees`` (release order) has, with the first and
     last such release ("0.5.10..0.5.17", or one release)."""
-    now = set(re.findall(r"\w+", tree_names(today)))
+    now = tree_words(today)
     wanted = {n for n in wanted if n not in now}
     found: dict[str, list[str]] = {}
     for tree in trees:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dossier.cards import read_yaml
+from dossier.cards import YamlDoc, read_yaml
 from dossier.evidence import (
     ABSENT,
     AMBIGUOUS,
@@ -308,7 +308,7 @@ def bad_lock(ctx) -> Iterator[Finding]:
         try:
             got = read(root) if read is not None else None
         except (LockError, SurfaceLockError) as exc:
-            yield Finding("", str(exc), hint=hint, doc=read_yaml(root / name), at=(getattr(exc, "line", None) or 1, 1))
+            yield Finding("", str(exc), hint=hint, doc=YamlDoc(root / name), at=(getattr(exc, "line", None) or 1, 1))
             continue
         if name == DRIFT_LOCK:  # a verdict of a card since deleted or renamed: a stale lock, as for evidence.lock
             for pr in sorted(pr for pr in got[1] if not (cards_dir / f"{pr}.yaml").is_file()):
@@ -319,12 +319,11 @@ def bad_lock(ctx) -> Iterator[Finding]:
         # a lock that is absent reads as "nothing recorded yet": the manual would lose what it recorded, unsaid
         yield Finding("", f"{name} is committed (git HEAD) but missing here: the manual would be rendered without "
                           "what it records", hint=f"git checkout -- {name}; or {hints[name]}",
-                      doc=read_yaml(root / name))
+                      doc=YamlDoc(root / name), at=(1, 1))
     path = lock_path(root)
     if not os.path.lexists(path):
         return
     entries, error = lock(ctx)
-    doc = read_yaml(path)
     if error:
         try:
             read_lock_file(path)
@@ -332,13 +331,13 @@ def bad_lock(ctx) -> Iterator[Finding]:
         except LockError as exc:  # where the file stops being YAML, when that is why
             line = exc.line or 1
         yield Finding("", error, at=(line, 1), hint="fix it (after a merge conflict: take main's copy and record again), or "
-                      "delete it and run `dossier lint --record` and `dossier releases verify --record`", doc=doc)
+                      "delete it and run `dossier lint --record` and `dossier releases verify --record`", doc=YamlDoc(path))
     for pr in sorted(pr for pr in entries if not (cards_dir / f"{pr}.yaml").is_file()):
         yield Finding(
             f"cards.{pr}",
             f"evidence recorded for #{pr}, which has no card",
             hint="dossier lint --record drops it",
-            doc=doc,
+            doc=read_yaml(path),
         )
 
 
@@ -509,7 +508,7 @@ def _broken_seal(ctx, name: str, writer: str, harm: str, again: str, unsealed: t
             yield Finding(name, f"the {name} section holds {held}, which only {writer} writes, sealing the section, "
                                 f"but the seal line is gone: the section was edited by hand, and {lost}",
                           hint=f"restore the lock (git diff cards/evidence.lock), or re-record it: {again}",
-                          doc=read_yaml(lock_path(ctx.project.root)), at=(1, 1))
+                          doc=YamlDoc(lock_path(ctx.project.root)), at=(1, 1))
         return
     sealed, line = seal
     now = section_digest(section)
@@ -517,4 +516,4 @@ def _broken_seal(ctx, name: str, writer: str, harm: str, again: str, unsealed: t
         yield Finding(name, f"the {name} section is not the one {writer} sealed (sha256 {sealed[:12]}, now "
                             f"{now[:12] if now else 'empty'}): {harm}",
                       hint=f"restore the section (git diff cards/evidence.lock), or re-record it: {again}",
-                      doc=read_yaml(lock_path(ctx.project.root)), at=(line, 1))
+                      doc=YamlDoc(lock_path(ctx.project.root)), at=(line, 1))

@@ -572,7 +572,7 @@ def _results_said(sentence: str, where: str, card: Card | None, ctx) -> Iterator
             return
     keyed, rows = _result_values(files, ctx)
     names = ", ".join(f.name for f in files)
-    named, measured = gpu_names(sentence), _devices(files)
+    named, measured = gpu_names(sentence), _devices(files, ctx)
     # the parenthesis that cites the file, when it names GPUs, names the file's ("(..., NVIDIA H200, ...;
     # results/bench/gdn.json)"): another GPU elsewhere in the sentence may be a comparison's, not this one
     cited = next((gpu_names(p[:r.start()]) for p in _CITING.findall(sentence) if (r := _RESULTS.search(p))
@@ -626,7 +626,7 @@ def _regress_device(card: Card, sentence: str, where: str, ctx) -> Iterator[Find
     stored = ctx.project.root / "results" / "cuda" / f"{card.pr}.json"
     if not stored.is_file():
         return
-    measured = _devices([stored])
+    measured = _devices([stored], ctx)
     for clause in re.split(r";|, but\b|, while\b", sentence):  # the run and its GPU in one clause, not the author's
         named = gpu_names(clause)
         if named and measured and _OWN_REGRESS.search(clause) and not _THEIRS.search(clause) and not named & measured:
@@ -652,25 +652,29 @@ def _bench_file(sentence: str, ctx) -> Path | None:
     return f if f.is_file() else None
 
 
-def _devices(files: list[Path]) -> set[str]:
+def _devices(files: list[Path], ctx) -> set[str]:
     """The GPUs ``files`` were measured on: a JSON document's ``device`` (its name), a log's from its header (the
-    comment lines it opens with, and a ``device:`` line)."""
+    comment lines it opens with, and a ``device:`` line). Each file is read once a run."""
+    memo = ctx.memo.setdefault("result-devices", {})
+    for f in files:
+        if f not in memo:
+            memo[f] = _device_of(f)
+    return set().union(*(memo[f] for f in files))
+
+
+def _device_of(f: Path) -> set[str]:
+    """The GPUs one results file names as its device (see :func:`_devices`)."""
     import json
 
-    out: set[str] = set()
-    for f in files:
-        text = f.read_text(encoding="utf-8", errors="replace")
-        if f.suffix != ".json":
-            header = re.match(r"(?:#.*\n|\s*\n)*(?:device:.*\n)?", text)[0]
-            out.update(gpu_names(header))
-            continue
-        try:
-            device = json.loads(text).get("device")
-        except (ValueError, AttributeError):
-            continue
-        name = device.get("name") if isinstance(device, dict) else device
-        out.update(gpu_names(name) if isinstance(name, str) else ())
-    return out
+    text = f.read_text(encoding="utf-8", errors="replace")
+    if f.suffix != ".json":
+        return gpu_names(re.match(r"(?:#.*\n|\s*\n)*(?:device:.*\n)?", text)[0])
+    try:
+        device = json.loads(text).get("device")
+    except (ValueError, AttributeError):
+        return set()
+    name = device.get("name") if isinstance(device, dict) else device
+    return gpu_names(name) if isinstance(name, str) else set()
 
 
 def _holds(values: list[float], written: str) -> bool:

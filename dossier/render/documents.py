@@ -362,19 +362,25 @@ def _release_sections(releases) -> list[dict]:
 
 
 def _benches(cards: list[Card], runs: Callable[[Card], object | None]) -> list[dict]:
-    """This repository's benchmarks, each with the cards whose reference it measures, their last GPU runs and the
-    cards whose run failed (the benchmark's verdict is theirs, not its first card's)."""
+    """This repository's benchmarks, each with the cards whose reference it measures, their last GPU runs, the
+    newest of those runs that printed the benchmark's summary (one card re-run later carries newer numbers than
+    the first card's), and the cards whose run failed (the benchmark's verdict is theirs, not its first card's)."""
     benches: dict[str, dict] = {}
     for card in cards:
         b = benches.setdefault(card.runtime.bench, {"module": card.runtime.bench, "cards": [], "summary": None,
                                                     "failed": []})
         run = runs(card)
         b["cards"].append({"card": card, "run": run})
-        if run is not None and b["summary"] is None and run.summary:
+        if run is not None and run.summary and (b["summary"] is None or _newer(run, b["summary"])):
             b["summary"] = run
         if run is not None and not run.ok:
             b["failed"].append(card.pr)
     return sorted(benches.values(), key=lambda b: b["module"])
+
+
+def _newer(run, than) -> bool:
+    """Whether ``run``'s benchmark numbers were measured after ``than``'s (by the benchmark's day, then the run's)."""
+    return (run.bench_date or run.date, run.date) > (than.bench_date or than.date, than.date)
 
 
 class BrokenTemplate(Unjudgeable):

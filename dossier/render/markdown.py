@@ -200,10 +200,11 @@ def _commonmark():
     return MarkdownIt("commonmark")
 
 
+@functools.lru_cache(maxsize=8192)
 def _authored(text: str) -> str:
     """Authored markdown (:func:`prose`, :func:`md_cell`) on one line with raw HTML, character references and
     emphasis escaped, then read back by CommonMark: a text an escape missed (a `<` in a place no rule foresaw) is
-    shown with all of its markdown escaped instead."""
+    shown with all of its markdown escaped instead (kept per text: lint renders the manual on every run)."""
     out = _emphasis_escaped(_bare_urls_linked(_inline(text)))
     return out if not _inline_tokens(out) & {"html_inline", "em_open", "strong_open"} else cell(text)
 

@@ -16,7 +16,7 @@ from tests.dossier.factories import make_card, write_project
 
 def _tree(version: str, texts: dict[str, str]) -> SimpleNamespace:
     """A release tree as record_names reads one."""
-    return SimpleNamespace(package=Path(f"/nowhere/{version}"), version=version, kind="release", texts=texts,
+    return SimpleNamespace(package=Path(f"/nowhere/{version}"), version=version, kind="release", texts=texts, memo={},
                            unload=lambda: None)
 
 

@@ -27,7 +27,7 @@ def _real_with(tmp_path, path: str, old: str, new: str, count: int = 1):
 
 
 def _tree(version: str, texts: dict[str, str]) -> SimpleNamespace:
-    return SimpleNamespace(package=Path(f"/nowhere/{version}"), version=version, kind="release", texts=texts,
+    return SimpleNamespace(package=Path(f"/nowhere/{version}"), version=version, kind="release", texts=texts, memo={},
                            unload=lambda: None)
 
 

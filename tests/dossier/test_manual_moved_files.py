@@ -117,3 +117,14 @@ def test_drift_records_the_listed_files_a_tree_lacks_with_the_files_of_their_nam
     lock.write_text(lock.read_text().replace("absent:\n", "absent:\n  python/sglang/x.py: 3\n", 1))
     with pytest.raises(LockError, match="absent must map each listed file"):
         read_absent(tmp_path)
+
+
+def test_a_second_move_to_the_key_fragments_file_names_it_as_that():
+    """A file moved twice (srt/layers/attention/fla/ to kernels/ops/attention/fla/ in 0.5.16, then to
+    kernels/ops/attention/linear/ in 0.5.23) read "then there in 0.5.23": after the first move's path, "there" read
+    as that path, so the reader was told the file stayed under fla/ (session 46's audit)."""
+    row = _rows()["python/sglang/srt/layers/attention/fla/fused_sigmoid_gating_recurrent.py"]
+    assert "then there" not in row
+    assert ("its lines went to `python/sglang/kernels/ops/attention/fla/fused_sigmoid_gating_recurrent.py` in 0.5.16"
+            in row and "; then to the key fragment's file in 0.5.23" in row), row
+    assert "now in `python/sglang/kernels/ops/attention/linear/fused_sigmoid_gating_recurrent.py`" in row

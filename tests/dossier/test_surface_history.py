@@ -117,6 +117,21 @@ def test_a_historical_name_some_release_had_or_a_prs_own_wording_passes(project,
     assert _lint_prose(root, pkg, sentence) == []
 
 
+@pytest.mark.parametrize("sentence,near", [
+    ("The PR's --cuda-graph-max-bz spelling was renamed before the merge.", "--cuda-graph-max-bs"),
+    ("The PR's flag was --enable-piecewise-cuda-grpah.", "--enable-piecewise-cuda-graph"),
+    ("The description proposed SGLANG_OLD_SWITHC, which never shipped.", "SGLANG_OLD_SWITCH"),
+])
+def test_a_prs_own_wording_one_keystroke_from_a_shipped_name_is_a_misspelling(project, sentence, near):
+    """Crediting a name to the PR's own text exempts it from having shipped, but not a misspelling: a name one
+    keystroke from one some release had ("--cuda-graph-max-bz") is that name mistyped (session 46's round five of
+    planted edits: "The PR's flag was --enable-gdn-replay-ssm-spec" passed)."""
+    root, cache, pkg = project
+    assert _record(root, cache, "--record").exit_code == 0
+    found = _lint_prose(root, pkg, sentence)
+    assert [c for c, _ in found] == ["D610"] and f"one keystroke from {near}" in found[0][1], found
+
+
 @pytest.mark.parametrize("claim,state,found", [
     ("TTFT -3% with SGLANG_GDN_TURBO=1 (PR description; TP4).", "merged", ["D610"]),
     ("TTFT -3% with --enable-gdn-turbo (PR description; TP4).", "merged", ["D610"]),

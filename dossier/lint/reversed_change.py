@@ -1,0 +1,46 @@
+"""D346: a value change written backwards, judged against the line the change added."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dossier.lint.registry import Finding, rule
+from dossier.lint.releases import release_verdict
+from dossier.model import Card
+
+#: a number standing alone: not part of a version (0.5.13.post1), a date (2026-02-19) or a name (fp8, sm_90)
+_NUMBER = r"(?<![\w.-])\d+(?:\.\d+)?(?![\w-]|\.\d)"
+#: a value's two ends: "goes from 8 to 32", "default 0.2 -> 0.9", "(4 GEMMs to 2)" is not read (no verb, no arrow)
+_CHANGE = re.compile(rf"\b(?:go(?:es)?|went|chang\w*|rais\w*|lower\w*|increas\w*|reduc\w*|cut|cuts|drop\w*|bump\w*|"
+                     rf"grow\w*|grew|shrink\w*|shrank|cap\w*|mov\w*|sets?|default\w*)\b(?: [\w.`]+){{0,4}}? from "
+                     rf"(?P<a>{_NUMBER})(?: [a-zA-Z]+)? to (?P<b>{_NUMBER})"
+                     rf"|(?P<a2>{_NUMBER})(?: [a-zA-Z]+)? ?(?:->|→) ?(?P<b2>{_NUMBER})")
+
+
+@rule("D346", "prose gives a value change backwards (\"from 32 to 8\"): the line the PR added, its key fragment, holds "
+              "the first value and not the second", scope="card")
+def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"The launcher's value-tile cap goes from 32 to 8" on a card whose key fragment, the line the PR added (as
+    the release that shipped it shows), reads `min(triton.next_power_of_2(V), 32)`: the added line holds the
+    value the prose says was left, not the one it says was reached. Judged only where the match holds exactly one
+    of the two numbers; a card whose change is a removal (its quoted line is the old one) is not judged, nor the
+    author's claims (measured numbers, not code)."""
+    from dossier.lint.depth import card_texts, text_location
+
+    v = release_verdict(card, ctx)
+    if v is None or v.shipped is None or v.shipped.change != "added":
+        return
+    held = set(re.findall(_NUMBER, card.key_fragment.match))
+    if not held:
+        return
+    for path, text in card_texts(card):
+        if path.startswith("validation.claims"):
+            continue
+        for m in _CHANGE.finditer(" ".join(text.split())):
+            before, after = m.group("a") or m.group("a2"), m.group("b") or m.group("b2")
+            if before in held and after not in held:
+                yield Finding(text_location(path),
+                              f"{m.group(0)!r} reads backwards: the line the PR added ({card.key_fragment.match!r}) "
+                              f"holds {before}, not {after}",
+                              hint="write the change from the old value to the new one")

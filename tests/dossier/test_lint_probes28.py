@@ -1,0 +1,32 @@
+"""Rules from session 46's fifth false-negative round (56 planted edits, 8 caught), where a missed kind had a general
+reading with no false alarm on the 199 real cards.
+
+D346 (new): a value change written backwards ("the value-tile cap goes from 32 to 8", "the default goes from 0.9 to
+0.2") passed, though the card's key fragment is the line the PR added and holds the value the prose says was left.
+D610: a name credited to the PR's own wording was exempt from having shipped even one keystroke from a name that
+did ("The PR's flag was --enable-gdn-replay-ssm-spec"); tested with the surface lock in test_surface_history.py.
+"""
+
+from __future__ import annotations
+
+from tests.dossier.test_lint_probes16 import probe_round
+from tests.dossier.test_lint_probes17 import _replace
+
+PROBES = [
+    ("tile-cap-reversed", 18271, (), _replace("implementation", "goes from 8 to 32", "goes from 32 to 8"), "D346"),
+    ("default-reversed", 11679, (), _replace("implementation", "from 0.2 to 0.9", "from 0.9 to 0.2"), "D346"),
+    ("arrow-reversed", 17094, (), _replace("implementation", "`BV` from 8 to 32", "`BV` 32 -> 8"), "D346"),
+]
+
+NEAR = [
+    # the change as it was, in other words; a range of batch sizes; measured numbers, which no code line holds
+    ("tile-cap-arrow", 18271, (), _replace("implementation", "goes from 8 to 32", "goes 8 -> 32")),
+    ("default-raised", 11679, (), _replace("implementation", "from 0.2 to 0.9", "from 0.2 up to 0.9")),
+    ("batch-range", 18271, (), _replace("implementation", "goes from 8 to 32", "goes from 8 to 32 for batches from 1 "
+                                                                               "to 32")),
+    ("measured-times", 18271, (), _replace("implementation", "goes from 8 to 32", "goes from 8 to 32 (121 -> 76 us "
+                                                                               "a call, per the author)")),
+]
+
+(test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
+ test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)

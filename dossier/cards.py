@@ -216,9 +216,9 @@ def _kept(doc: YamlDoc) -> _Parsed:
     return _Parsed(data, doc.positions, tuple(doc.read_errors))
 
 
-#: a key whose value starts as a flow list or mapping (`title: [Qwen3-Next] Fuse ...`): text after the closing bracket
-#: is no YAML
-_FLOW_START = re.compile(r"^\s*(?:- )?[\w.-]+:\s*[\[{]")
+#: a key whose value starts as a flow list or mapping and goes on after its closing bracket (`title: [Qwen3-Next] Fuse
+#: ...`): text after the bracket is no YAML
+_FLOW_START = re.compile(r"^\s*(?:- )?[\w.-]+:\s*[\[{][^\]}\n]*[\]}]\s*[^\s#,\]}]")
 #: a `#` after a space inside a flow list (`[ #14607 ]`): YAML reads the rest of the line, the `]` too, as a comment
 _COMMENT_IN_FLOW = re.compile(r"\[[^\]\n]*\s#")
 

@@ -103,14 +103,18 @@ def _as_written(number: Decimal, unit: str | None, other: str | None) -> Decimal
 def _evidence_numbers(text: str) -> list[tuple[str, str | None]]:
     """Every number of ``text`` with the unit it carries, or the unit its list or range ends in
     ("80.58 / 80.51 / 84.23 us": all three are in us); None where no unit follows."""
-    flat = " ".join(text.split())
+    return [(number, unit) for number, unit, _ in _placed_numbers(" ".join(text.split()))]
+
+
+def _placed_numbers(flat: str) -> list[tuple[str, str | None, int]]:
+    """:func:`_evidence_numbers` of a whitespace-folded text, each with where it starts."""
     out = []
     for m in _NUMBER.finditer(flat):
         end = m.end()
         while (gap := _LIST_GAP.match(flat, end)) is not None:
             end = gap.end()
         unit = _UNIT_AFTER.match(flat, m.end()) or _UNIT_AFTER.match(flat, end)
-        out.append((m.group(1).replace(",", ""), unit_of(unit) if unit else None))
+        out.append((m.group(1).replace(",", ""), unit_of(unit) if unit else None, m.start()))
     return out
 
 
@@ -269,3 +273,67 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
 def _quote(sentence: str, at: int, reach: int = 40) -> str:
     start, end = max(0, at - reach), min(len(sentence), at + reach)
     return repr(("..." if start else "") + sentence[start:end] + ("..." if end < len(sentence) else ""))
+
+
+#: what bounds the words that qualify one figure: a clause break, a parenthesis, a second figure's "and"/"against"
+_SEGMENT = re.compile(r"[;,]\s|\.\s|[()]| and | against | vs\.? ")
+#: the metrics a serving or kernel figure is of
+_METRIC = re.compile(r"\b(?:TTFT|TPOT|ITL|E2E|throughput|latency|accuracy|GSM8K|MMLU|GPQA|decode|prefill|extend|"
+                     r"verify|kernel|step|copy)", re.IGNORECASE)
+#: the row of a table a figure is read from: "B=64", "batch 64", "concurrency 128", "at 128" (not "at 3 GB")
+_ROW = re.compile(r"(?:\bB=|\bbatch(?: size)?(?: of)? ?(?:>= ?)?|\bconcurrency ?|\bbs ?|\bat )(\d+)\b"
+                  rf"(?!\s?(?:{_UNIT}|\.\d))", re.IGNORECASE)
+
+
+def _qualifiers(flat: str, at: int) -> tuple[set[str], set[str], set[str]]:
+    """The metrics, code names and table rows the clause segment around the number at ``at`` names, up to the
+    figures beside it ("30 us of a 353 us decode step": "decode step" is the 353's)."""
+    bounds = [m.start() for m in _SEGMENT.finditer(flat)] + [m.end() for m in _SEGMENT.finditer(flat)]
+    figures_near = [(m.start("num"), m.end()) for m in _FIGURE.finditer(flat) if not m.start("num") <= at < m.end()]
+    start = max([0] + [b for b in bounds if b <= at] + [e for _, e in figures_near if e <= at])
+    end = min([len(flat)] + [b for b in bounds if b > at] + [s for s, _ in figures_near if s > at])
+    segment = flat[start:end]
+    return ({m.group(0).lower() for m in _METRIC.finditer(segment)}, set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", segment)),
+            {m.group(1) for m in _ROW.finditer(segment)})
+
+
+@rule("D237", "a figure the card's claims hold only for another metric or table row than the prose gives it to (the "
+              "B=64 number given for B=256, a kernel time given as a serving latency)", scope="card")
+def figure_of_another_row(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"+1.94% output throughput at 128" where the claims give +1.94% at concurrency 64 and +1.06% at 128: the
+    figure is in the claims (D235 passes it) but belongs to another row, or to another metric ("57.7 ms for
+    cross_device_reduce_2stage" where 57.7 ms is the fused kernel's). Judged where both sides name one: every place
+    the claims hold the figure names a metric (TTFT, throughput, decode, a code name, ...) or a row (B=, batch,
+    concurrency, "at N") in its clause segment, and none of them is one the prose's segment names (a metric word
+    against metric words, a code name against code names). Sentences
+    skipped by D235 (this project's results, shown arithmetic, the earlier manual) are skipped here too."""
+    held = []
+    for claim in card.claims:
+        flat = " ".join(claim.split())
+        held += [(number, unit, *_qualifiers(flat, at)) for number, unit, at in _placed_numbers(flat)]
+    for path, text in card_texts(card):
+        if path.startswith("validation.claims"):
+            continue
+        flat = " ".join(text.split())
+        for sentence in prose.sentences(flat):
+            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence) or _ARITHMETIC.search(sentence) \
+                    or _EARLIER.search(sentence):
+                continue
+            for m, unit in figures(sentence):
+                value = m.group("num").replace(",", "")
+                hits = [h for h in held if _held(value, unit, [h[:2]])]
+                if not hits:
+                    continue
+                qualifiers = _qualifiers(sentence, m.start("num"))
+                theirs = [(kind, mine, set().union(*(h[i] for h in hits))) for kind, mine, i in
+                          zip(("metric", "code name", "row"), qualifiers, (2, 3, 4), strict=True)
+                          if mine and all(h[i] for h in hits)]
+                for kind, mine, claimed in theirs:
+                    if not mine & claimed:
+                        yield Finding(text_location(path),
+                                      f"{m.group(0).strip()!r} in {_quote(sentence, m.start())} is given to "
+                                      f"{kind} {', '.join(sorted(mine))}, but the claims hold it for "
+                                      f"{', '.join(sorted(claimed))}",
+                                      hint=f"quote the figure of that {kind} from the claims, or name the {kind} "
+                                           "the claims give it")
+                        break

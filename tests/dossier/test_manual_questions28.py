@@ -9,7 +9,9 @@ the state back only when it fills, while a state other than float32 is written b
 verify rows named FlashInfer or Triton where `--enable-linear-replayssm-spec` runs the ring's own kernel; two messages
 a user meets were not indexed (the HiCache load-back's 'Cannot alloc mamba for load_back', the spec ring's refusal of
 CuTe DSL decode); nothing said that MTP under PD needs the speculative flags on the prefill server too, nor that NEXTN
-sizes each token's KV cell for the draft layer.
+sizes each token's KV cell for the draft layer; Ascend's MTP with extra_buffer before 0.5.14 was blamed on graph mode
+alone, the serving benchmark was named by its 0.5.15 module only, ROCm's 0.85 cut of the memory fraction (aiter, long
+context) was unsaid, and by-release.md had no line for the prefill graph default 0.5.15 and 0.5.16 turned on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ REPLAYSSM = "ReplaySSM decode and MTP verify"
 ERRORS = "An error message quoted from the log"
 PD = "PD disaggregation with GDN state"
 TP = "Choosing TP"
+AMD = "AMD GPUs (ROCm"
+ASCEND = "Ascend NPU: setup"
+TTFT = "Slow first token (TTFT)"
 
 QUESTIONS = [
     Question("Text-only Qwen3.5-35B-A3B (ConditionalGeneration) on one H200: can I skip the vision tower's memory "
@@ -54,6 +59,13 @@ QUESTIONS = [
              ("pass the same speculative flags", "the prefill server runs the draft and sends its hidden states")),
     Question("With NEXTN on, how many KV bytes per token does Qwen3-Next-80B take at TP4?", TP,
              ("13,312 bytes at TP >= 2",)),
+    Question("Ascend, 0.5.13, Qwen3-Next MTP with extra_buffer loops even with graphs off. Workaround there?", ASCEND,
+             ("in any mode the post-verify update never copied the verified state into extra_buffer's track slots",
+              "run NPU MTP with `--disable-radix-cache`")),
+    Question("On 0.5.12, how do I measure TTFT alone for a 32K prompt?", TTFT,
+             ("(`sglang.bench_serving` before 0.5.15)",)),
+    Question("8x MI300X, default launch: why is there less KV cache than the CUDA sizing says?", AMD,
+             ("`--mem-fraction-static` is multiplied by 0.85", "`SGLANG_AITER_HONOR_EXPLICIT_MEM_FRACTION=1`")),
 ]
 
 
@@ -67,6 +79,19 @@ def test_0_5_23_sizes_the_kv_cell_for_the_draft_layers_and_ships_draft_states_fr
     assert "self._cell_size * draft_num_layers / int(num_layers)" in sizing
     assert "draft_hidden_states_cpu = draft_input.hidden_states.to(" in sglang_file("srt/disaggregation/prefill.py")
     assert '"Cannot alloc mamba for load_back"' in sglang_file("srt/mem_cache/unified_cache/components/mamba.py")
+
+
+def test_by_release_gives_the_prefill_graph_default_its_releases():
+    from tests.dossier.test_manual_questions import SKILL
+
+    page = (SKILL / "references" / "by-release.md").read_text()
+    section = page.split('<a id="release-0-5-15"></a>', 1)[1].split('<a id="release-', 1)[0]
+    assert "Qwen3-Next prefill runs in the breakable CUDA graph by default" in section
+
+
+def test_0_5_23_cuts_the_memory_fraction_for_aiter_at_long_context():
+    hook = sglang_file("srt/arg_groups/attention_hook.py")
+    assert "mem_fraction_static=cfg.mem_fraction_static * 0.85" in hook and "SGLANG_AITER_HONOR_EXPLICIT_MEM_FRACTION" in hook
 
 
 def test_0_5_23_accepts_language_model_only_for_no_qwen_class():

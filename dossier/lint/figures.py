@@ -239,14 +239,8 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
     claims = _evidence_numbers(" ".join(card.claims))
     diff: list[tuple[str, str | None]] | None = None
     others = _claims_by_pr(ctx)
-    for path, text in card_texts(card):
-        if path.startswith("validation.claims"):
-            continue
-        flat = " ".join(text.split())
-        for sentence in prose.sentences(flat):
-            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence) or _ARITHMETIC.search(sentence) \
-                    or _EARLIER.search(sentence):
-                continue
+    for path, flat, sentences in _judged_sentences(card):
+        for sentence in sentences:
             derived = _derived_spans(sentence)
             cited = [n for n in map(int, _CITED_PR.findall(sentence)) if n != card.pr and n in others]
             for m, unit in figures(sentence):
@@ -268,6 +262,18 @@ def unheld_figure(card: Card, doc, ctx) -> Iterator[Finding]:
                                                "the figure the source gives",
                               at=_locate(doc, path, what, flat.count(what, 0, base + m.start())) if base >= 0 else None)
                 break
+
+
+def _judged_sentences(card: Card) -> Iterator[tuple[str, str, list[str]]]:
+    """(field path, whitespace-folded text, its sentences whose figures are judged) of the card's prose: not the claims
+    (the ledger itself), nor a sentence citing this project's results, showing its arithmetic or quoting the earlier
+    manual."""
+    for path, text in card_texts(card):
+        if path.startswith("validation.claims"):
+            continue
+        flat = " ".join(text.split())
+        yield path, flat, [s for s in prose.sentences(flat) if not (
+            _OUR_RESULTS.search(s) or _OURS.search(s) or _ARITHMETIC.search(s) or _EARLIER.search(s))]
 
 
 def _quote(sentence: str, at: int, reach: int = 40) -> str:
@@ -311,14 +317,8 @@ def figure_of_another_row(card: Card, doc, ctx) -> Iterator[Finding]:
     for claim in card.claims:
         flat = " ".join(claim.split())
         held += [(number, unit, *_qualifiers(flat, at)) for number, unit, at in _placed_numbers(flat)]
-    for path, text in card_texts(card):
-        if path.startswith("validation.claims"):
-            continue
-        flat = " ".join(text.split())
-        for sentence in prose.sentences(flat):
-            if _OUR_RESULTS.search(sentence) or _OURS.search(sentence) or _ARITHMETIC.search(sentence) \
-                    or _EARLIER.search(sentence):
-                continue
+    for path, _, sentences in _judged_sentences(card):
+        for sentence in sentences:
             for m, unit in figures(sentence):
                 value = m.group("num").replace(",", "")
                 hits = [h for h in held if _held(value, unit, [h[:2]])]

@@ -462,3 +462,13 @@ def test_a_pr_that_removed_its_quoted_line_is_not_said_to_be_rewritten_by_later_
     assert "**Today.** This PR removed the quoted line; the code that stays in its place is in" in removed
     assert "Later PRs rewrote" not in removed
     assert "**Today.** Later PRs rewrote these lines; the behaviour lives in" in rewritten
+
+
+def test_a_reverted_card_points_to_its_later_prs_without_calling_each_its_revert(tmp_path):
+    """#21313 (reverted by #21496, then fixed anew by #21662) rendered "reverted by #21496, #21662": every PR of
+    superseded_by was named a revert, though only the first one reverted it (session 46's audit)."""
+    cards = [make_card(90, status="reverted", superseded_by=[95, 96]), make_card(95, status="superseded",
+                                                                                superseded_by=[96]), make_card(96)]
+    history = render(write_project(tmp_path, cards))["references/pr-history.md"]
+    assert "· reverted; see [#95](#pr-95), [#96](#pr-96)" in history and "reverted by" not in history
+    assert "· superseded by [#96](#pr-96)" in history

@@ -126,13 +126,15 @@ FINDING = Spec(
                 "function": _str("a name", doc="Function or Class.method"),
                 "match": _str("a match", doc="A short string on the line that carries the behaviour"),
             }),
+            distinct=True,
         ),
         "reproduction": Spec(
             "map",
             doc="How to see it fail",
             fields={
                 "command": _str("a list item", doc="A command that shows the failure"),
-                "tests": Spec("list", items=_str("a path or test id"), min_items=1, doc="pytest node ids that pin the failing schedule and the fix"),
+                "tests": Spec("list", items=_str("a path or test id"), min_items=1, distinct=True,
+                              doc="pytest node ids that pin the failing schedule and the fix"),
             },
         ),
         "fix": _str("a paragraph", doc="The proposed change, in the files above"),
@@ -218,7 +220,7 @@ ANSWERS = Spec(
                     "file": Spec("str", one_line=True, doc="Path in SGLang 0.5.23 (python/sglang/...)"),
                     "symbol": Spec("str", one_line=True, doc="Function or class in that file"),
                     "prs": _prs,
-                })),
+                }), distinct=True),
             },
         ),
         "checklists": Spec(
@@ -238,7 +240,7 @@ ANSWERS = Spec(
                     "prs": Spec("list", items=Spec("int", min_value=1), distinct=True, required=False),
                     "findings": Spec("list", items=_line, distinct=True, required=False,
                                      doc="Names of findings (cards/findings/) about this item"),
-                })),
+                }), distinct=True),
             }),
         ),
         "release_notes": Spec(

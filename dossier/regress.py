@@ -288,10 +288,15 @@ def _foreign(suites: list[ET.Element], path: Path, jobs: list[Job], root: Path) 
         return "it names no machine (no hostname): pytest writes one, so this report was not written by a pytest run"
     if hosts - {platform.node()}:
         return f"written on {', '.join(sorted(hosts))}, not on this machine ({platform.node()})"
+    stamps = [s.get("timestamp") for s in suites if s.get("timestamp")]
     try:
-        began = min(dt.datetime.fromisoformat(s.get("timestamp")).timestamp() for s in suites if s.get("timestamp"))
+        began = min(dt.datetime.fromisoformat(t).timestamp() for t in stamps)
     except ValueError:
         began = path.stat().st_mtime
+    try:
+        dt.datetime.fromtimestamp(began)  # a time this machine's clock can name (years 1 to 9999 in its zone)
+    except (ValueError, OverflowError, OSError):
+        return f"its run began at {min(stamps)!r}, which is no time a pytest run writes (an edited report)"
     if began > time.time() + FUTURE_SLACK_S:
         return (f"its run began {dt.datetime.fromtimestamp(began).isoformat(timespec='seconds')}, which has not come "
                 "yet (a clock that is wrong, or an edited report)")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 from dossier.files import record
 from dossier.locks import LockError, check_keys, of_version, read_lock_file
 from dossier.yaml_scalar import yaml_string
@@ -23,6 +25,10 @@ def read_spans(root: Path, lock: Path, section: str, fix: str) -> dict[str, str]
             isinstance(k, str) and isinstance(v, str) for k, v in entries.items()):
         raise LockError(f"{lock}: expected version: 1 and {section}: {{text: first..last release}}; {fix}")
     check_keys(data, ("version", section, "count"), str(lock), fix)
+    for text, span in entries.items():
+        if not _release_span(span):
+            raise LockError(f"{lock}: {text[:60]!r}: {span!r} is no span of releases (first..last, or one release, the "
+                            f"first no later than the last); take the committed copy (git checkout -- {lock}) or {fix}")
     count = data.get("count")
     if type(count) is not int or count != len(entries):
         said = "no closing `count:`, which recording writes last" if type(count) is not int else \
@@ -30,6 +36,16 @@ def read_spans(root: Path, lock: Path, section: str, fix: str) -> dict[str, str]
         raise LockError(f"{lock}: {said}: the lock is cut short (or edited by hand), and the entries past the cut "
                         f"would be lost; take the committed copy (git checkout -- {lock}) or {fix}")
     return entries
+
+
+def _release_span(span: str) -> bool:
+    """Whether ``span`` is what recording writes: a release, or 'first..last' with the first no later than the last."""
+    first, sep, last = span.partition("..")
+    try:
+        ends = [Version(v) for v in (first, last if sep else first)]
+    except InvalidVersion:
+        return False
+    return all(str(e) == v for e, v in zip(ends, (first, last if sep else first), strict=True)) and ends[0] <= ends[1]
 
 
 def write_spans(root: Path, lock: Path, header: str, section: str, entries: dict[str, str]) -> None:

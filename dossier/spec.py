@@ -59,7 +59,7 @@ class Spec:
     min_items: int = 0  # for list: the fewest items it may hold
     unique: str = ""  # for a list of maps: the field no two items may share (an id that names an anchor)
     taken: tuple[str, ...] = ()  # for a list with ``unique``: the values the page's own anchors already hold
-    distinct: bool = False  # for a list of values: no value twice (the manual would show it twice)
+    distinct: bool = False  # for a list of values or mappings: no entry twice (the manual would show it twice)
     row_key: tuple[str, ...] = ()  # for a list of maps: fields no two items may share all at once (a table's cell)
     max_len: int | None = None  # for str: the most characters the field may hold ...
     max_len_of: str = ""  # ... and the kind of text that limit is for ("a title", "prose")
@@ -154,9 +154,11 @@ class Spec:
             if self.distinct:
                 seen: dict[object, int] = {}
                 for i, item in enumerate(value):
-                    key = _as_shown(item) if isinstance(item, str) else item
-                    if isinstance(item, str | int) and seen.setdefault(key, i) != i:
-                        yield Problem("duplicate", f"{path}[{i}]", f"{path}[{i}] {item!r} is also {path}[{seen[key]}]"
+                    key = _as_shown(item) if isinstance(item, str) else _map_as_shown(item) if isinstance(item, dict) \
+                        else item
+                    if isinstance(item, str | int | dict) and seen.setdefault(key, i) != i:
+                        what = "" if isinstance(item, dict) else f" {item!r}"
+                        yield Problem("duplicate", f"{path}[{i}]", f"{path}[{i}]{what} is also {path}[{seen[key]}]"
                                       f"{'' if value[seen[key]] == item else ' as the manual shows it'}: the manual "
                                       "would show it twice")
         elif self.kind == "map":
@@ -287,6 +289,12 @@ def _type(path: str, spec: Spec, value: Any) -> Problem:
         elif isinstance(value, dt.date | int | float):
             said += f": YAML read it as a {'date' if isinstance(value, dt.date) else 'number'}; put the text in quotes"
     return Problem("type", path, said)
+
+
+def _map_as_shown(item: dict) -> tuple:
+    """A list entry that is a mapping, as the manual shows it: each field's text folded as :func:`_as_shown` folds it
+    (a step copied below itself is one step twice)."""
+    return tuple(sorted((str(k), _as_shown(v) if isinstance(v, str) else repr(v)) for k, v in item.items()))
 
 
 def _as_shown(text: str) -> str:

@@ -6,6 +6,7 @@ import ast
 import functools
 import importlib.util
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -671,7 +672,7 @@ def _device_of(f: Path) -> set[str]:
         return gpu_names(re.match(r"(?:#.*\n|\s*\n)*(?:device:.*\n)?", text)[0])
     try:
         device = json.loads(text).get("device")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return set()
     name = device.get("name") if isinstance(device, dict) else device
     return gpu_names(name) if isinstance(name, str) else set()
@@ -697,14 +698,17 @@ def _result_values(files: list[Path], ctx) -> tuple[dict[str, set], dict]:
             text = f.read_text(encoding="utf-8", errors="replace")
             try:
                 doc = json.loads(text) if f.suffix == ".json" else None
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to read: its numbers as text
                 doc = None
             keys: dict[str, set] = {}
             by_row: dict = {None: []}
+            try:
+                if doc is not None:
+                    _walk(doc, None, keys, by_row)
+            except RecursionError:
+                doc, keys, by_row = None, {}, {None: []}
             if doc is None:
                 by_row[None] = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
-            else:
-                _walk(doc, None, keys, by_row)
             memo[f] = (keys, by_row)
         for k, v in memo[f][0].items():
             keyed.setdefault(k, set()).update(v)
@@ -729,7 +733,7 @@ def _walk(node, row, keys: dict[str, set], by_row: dict) -> None:
     for k, v in items:
         if isinstance(v, (dict, list)):
             _walk(v, row, keys, by_row)
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= sys.float_info.max:  # 10**400: none
             out.append(float(v))
             if isinstance(k, str) and float(v).is_integer():
                 keys.setdefault(k, set()).add(int(v))

@@ -16,6 +16,10 @@ _CHANGE = re.compile(rf"\b(?:go(?:es)?|went|chang\w*|rais\w*|lower\w*|increas\w*
                      rf"grow\w*|grew|shrink\w*|shrank|cap\w*|mov\w*|sets?|default\w*)\b(?: [\w.`]+){{0,4}}? from "
                      rf"(?P<a>{_NUMBER})(?: [a-zA-Z]+)? to (?P<b>{_NUMBER})"
                      rf"|(?P<a2>{_NUMBER})(?: [a-zA-Z]+)? ?(?:->|→) ?(?P<b2>{_NUMBER})")
+#: what a setting is called: the change must be of one ("the value-tile cap goes from 8 to 32"), not a count that
+#: moves as a run goes ("a chunk count grows from 32 to 33", "as TP goes from 1 to 8")
+_SETTING = re.compile(r"\b(?:default|cap|tile|constant|threshold|limit|size|ratio|interval|width|block|BV|warps?|"
+                      r"stages?|value)s?\b", re.IGNORECASE)
 
 
 @rule("D346", "prose gives a value change backwards (\"from 32 to 8\"): the line the PR added, its key fragment, holds "
@@ -24,7 +28,9 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
     """"The launcher's value-tile cap goes from 32 to 8" on a card whose key fragment, the line the PR added (as
     the release that shipped it shows), reads `min(triton.next_power_of_2(V), 32)`: the added line holds the
     value the prose says was left, not the one it says was reached. Judged only where the match holds exactly one
-    of the two numbers; a card whose change is a removal (its quoted line is the old one) is not judged, nor the
+    of the two numbers and the sentence names a setting (a default, cap, tile, threshold, ..., or a name the match
+    holds) before the change, whose first value is not 0 or 1 and whose ends are not neighbours (a count crossing a
+    bound: "a chunk count grows from 32 to 33", "pins drop from 1 to 0"); a card whose change is a removal (its quoted line is the old one) is not judged, nor the
     author's claims (measured numbers, not code)."""
     from dossier.lint.depth import card_texts, text_location
 
@@ -32,13 +38,19 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
     if v is None or v.shipped is None or v.shipped.change != "added":
         return
     held = set(re.findall(_NUMBER, card.key_fragment.match))
+    names = {w for w in re.findall(r"[A-Za-z_]\w{2,}", card.key_fragment.match)}
     if not held:
         return
     for path, text in card_texts(card):
         if path.startswith("validation.claims"):
             continue
-        for m in _CHANGE.finditer(" ".join(text.split())):
+        flat = " ".join(text.split())
+        for m in _CHANGE.finditer(flat):
             before, after = m.group("a") or m.group("a2"), m.group("b") or m.group("b2")
+            lead = flat[max(0, m.start() - 120):m.end()]
+            if before in ("0", "1") or abs(float(before) - float(after)) == 1 or not (
+                    _SETTING.search(lead) or any(re.search(rf"\b{re.escape(n)}\b", lead) for n in names)):
+                continue  # a flag or a count that steps over a bound, or no setting named: not a setting's change
             if before in held and after not in held:
                 yield Finding(text_location(path),
                               f"{m.group(0)!r} reads backwards: the line the PR added ({card.key_fragment.match!r}) "

@@ -692,18 +692,19 @@ def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
     "about 2.6% better TTFT on H100": the device was made up, or the claim is wrong. Judged on the numbers of
     D224 (a decimal or three digits, with a unit of time, ratio or size) of a sentence saying its GPU (device,
     hardware) was not stated / not named / unknown, against every other sentence of the card that holds the same
-    number and unit and names a device (H100, A100, B200, MI300X, RTX 4090, CPU) without saying so itself."""
+    number and unit and names a device (H100, A100, B200, MI300X, RTX 4090, CPU) in the same clause (a sentence's
+    "; ..." or ", while ..." is another run's) without saying so itself."""
     unnamed: dict[tuple[str, str], str] = {}  # (number, unit) -> where the card says no device was named
     named: list[tuple[str, str, set[tuple[str, str]]]] = []  # (where, device, numbers) of sentences naming one
     for path, text in card_texts(card):
         for s in prose.sentences(" ".join(text.split())):
-            pairs = {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in _NUMBER_UNIT.finditer(s)
-                     if _UNIT_OF.get(m.group(2).lower())}
             if NO_DEVICE.search(s):
-                for p in pairs:
+                for p in _measured(s):
                     unnamed.setdefault(p, path)
-            elif (d := DEVICE.search(s)) and pairs:
-                named.append((path, d.group(0), pairs))
+                continue
+            for clause in _DEVICE_CLAUSE.split(s):  # "... took 113.9 s, while the table's row (H100, --tp 4) reads ..."
+                if (d := DEVICE.search(clause)) and (pairs := _measured(clause)):
+                    named.append((path, d.group(0), pairs))
     for path, device, pairs in named:
         for (number, unit), (other, other_unit) in sorted((p, q) for p in pairs for q in unnamed):
             if unit == other_unit and one_measure(number, other):
@@ -711,6 +712,16 @@ def device_added(card: Card, doc, ctx) -> Iterator[Finding]:
                                                    "says the source named no device for it",
                               hint="drop the device, or say where the source names it (and fix the other field)")
                 break
+
+
+#: where a sentence turns to another run: the device one clause names is not the other's
+_DEVICE_CLAUSE = re.compile(r";|, (?:while|whereas|but)\b")
+
+
+def _measured(text: str) -> set[tuple[str, str]]:
+    """The (number, unit) pairs of ``text`` D225 judges."""
+    return {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in _NUMBER_UNIT.finditer(text)
+            if _UNIT_OF.get(m.group(2).lower())}
 
 
 def one_measure(a: str, b: str) -> bool:

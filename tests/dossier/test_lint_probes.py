@@ -571,6 +571,11 @@ def test_one_number_keeps_one_unit_d224(tmp_path, field, text, wrong):
     ("motivation", "The author reported 2.61x better TTFT on H100. The claim: 2.61% (author, GPU type not stated).", False),
     ("motivation", "On H100 a rerun gave 2.61% where the author's 2.61% (GPU not named) came from.", False),
     ("motivation", "The author reported 2.61% better TTFT at tp4. The claim: 2.61% (author, GPU type not stated).", False),
+    # the device of another run named in the same sentence (session 46's round six: a false finding)
+    ("motivation", "The GSM8K run took 113.9 us, while the serving table's first row (H100, --tp 4) reads 42.0 us. "
+                   "The claim: 113.9 us (author, GPU type not stated).", False),
+    ("motivation", "The GSM8K run took 113.9 us on H100; the serving table reads 42.0 us. "
+                   "The claim: 113.9 us (author, GPU type not stated).", True),
 ])
 def test_a_number_without_a_stated_device_gets_none_elsewhere_d225(tmp_path, field, text, wrong):
     assert (_codes(_project(tmp_path, _append(field, text)), select=["D225"]) == ["D225"]) is wrong

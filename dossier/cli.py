@@ -1382,8 +1382,8 @@ def regress(
         out.print(table)
         for r in done:
             lines = rg.failures(r)
-            for line in lines[:5]:
-                err.print(f"#{r['pr']}: {line}", markup=False)
+            for line in lines[:5]:  # a test's own message: shown, never acted on by the terminal
+                err.print(f"#{r['pr']}: {one_line(line)}", markup=False)
             if len(lines) > 5:
                 err.print(f"#{r['pr']}: ... and {len(lines) - 5} more (the result JSON lists them)")
         err.print(f"results in {results_dir / kind}")

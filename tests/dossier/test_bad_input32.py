@@ -78,3 +78,11 @@ def test_an_entry_copied_below_itself_is_a_schema_error(tmp_path, path):
     root = write_project(tmp_path, [make_card(100)], lanes=_lanes_with_twice(path))
     found = [d for d in lint(root, select=["D1"]) if "would show it twice" in d.message]
     assert found and all(d.severity == "error" for d in found), found
+
+
+def test_a_failure_message_is_shown_never_acted_on_by_the_terminal(tmp_path):
+    """A failing test's message reached the terminal raw ("assert ok \\u202e gnirts desrever" printed reversed):
+    everything else dossier prints passes through terminal.visible."""
+    _, _, regress = _junit(tmp_path, other='<failure message="assert ok \u202e gnirts desrever">x</failure>')
+    result = regress()
+    assert result.exit_code == 1 and "gnirts desrever" in result.output and "\u202e" not in result.output

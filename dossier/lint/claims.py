@@ -323,24 +323,15 @@ def _never_shipped(m: Mention, s, past) -> tuple[str, str, str | None] | None:
             or (m.kind == ENV and m.text in past.warned):
         return None
     if m.attributed:
-        shipped = sorted(n for n in {*today, *getattr(past, kind)} if one_keystroke_apart(m.text, n))
+        from dossier.lint.paths import one_edit
+
+        shipped = sorted(n for n in {*today, *getattr(past, kind)} if one_edit(m.text, n))
         return ("D610", f"{m.text} is given as the PR's own wording, but no SGLang release had it and it is one "
                 f"keystroke from {' and '.join(shipped[:2])}, which shipped", "check the PR's spelling") \
             if shipped else None
     return ("D610", f"{m.text} is named as history, but no SGLang release ({past.releases[0]} .. {past.newest}) "
             f"had this {m.kind}", _near(m.text, getattr(past, kind)) or "a made-up or misspelt name")
 
-
-def one_keystroke_apart(a: str, b: str) -> bool:
-    """Whether ``b`` is ``a`` with one character inserted, deleted, replaced, or two neighbours swapped (``-`` and
-    ``_`` count as characters: "replay-ssm" for "replayssm")."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    if len(a) != len(b):
-        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
-        return longer[start + 1:] == shorter[start:]
-    return a[start + 1:] == b[start + 1:] or (a[start:start + 2] == b[start:start + 2][::-1] and a[start + 2:] == b[start + 2:])
 
 
 def _last_in(past, kind: str, name: str, last: str = "last in") -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from dossier.lint.claims import REPO_DIRS, _field_texts, _locate, surface
+from dossier.lint.claims import REPO_DIRS, _field_texts, _from_tree, _locate, surface
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import PATH, find_mentions
 from dossier.model import Card
@@ -190,12 +190,8 @@ def _path_words(repo: str) -> set[str]:
 
 def _known_words(s) -> frozenset[str]:
     """Words of every path, flag and env var of today's SGLang."""
-    if ("path-words",) not in s.tree.memo:  # kept with today's tree: a test suite lints many projects against it
-        words: set[str] = set()
-        for name in (*s.paths, *s.flags, *s.env):
-            words |= set(re.split(r"[^a-z0-9]+", name.lower()))
-        s.tree.memo[("path-words",)] = frozenset(words)
-    return s.tree.memo[("path-words",)]
+    return _from_tree("path-words", s.tree, lambda _: frozenset(
+        w for name in (*s.paths, *s.flags, *s.env) for w in re.split(r"[^a-z0-9]+", name.lower())))
 
 
 def _held_words(ctx, mine: str) -> set[str]:

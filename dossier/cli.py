@@ -652,6 +652,12 @@ def _record_locks(project, cache, allow_host: list[str], recorded: list[str]) ->
     from dossier.opened import OPENED_LOCK, fetched_anchors, record_opened
     from dossier.sources import DEFAULT_API_URL
 
+    cards_dir = project.root / "cards"
+    outside = sorted(c.path for c in project.cards if c.path and not c.path.resolve().is_relative_to(cards_dir))
+    if outside:  # the locks record cards/: a draft's numbers would stand for the project's card, which then fails
+        fail(f"not recording: {outside[0]}{f' and {len(outside) - 1} more' if len(outside) > 1 else ''} "
+             f"is not under {cards_dir}; the locks record the project's cards only: copy the card into cards/ "
+             "(or commit it there) and run `dossier lint --record` on it")
     configured = url_host(str(project.config.get("api_url", DEFAULT_API_URL)))
     foreign = foreign_hosts(project, cache.get, {configured, *allow_host})
     if foreign:

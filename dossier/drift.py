@@ -102,15 +102,21 @@ def check_card(card: Card, tree: SourceTree, removal: bool = False) -> DriftResu
         "pointer": kf.pointer,
     }
     text = tree.text(kf.file)
+    today = _today(kf, tree)
     if text is not None:
         lines = lines_with(text, kf.match, kf.file)
+        if lines and today is not None and today.file == kf.file and not set(lines) & set(today.lines):
+            # the card's `today` pins where its code is in the same file; the match text elsewhere there is
+            # other code (#27583's guard text also opens another function's branch from 0.5.20)
+            return DriftResult(**base, verdict=REWRITTEN, found=(today,))
         if lines:
             return DriftResult(**base, verdict=IN_PLACE, found=(Where(kf.file, lines),))
     name = PurePosixPath(kf.file).name
     elsewhere = [w for w in tree.search(kf.match) if w.file != kf.file and w.lines]
     elsewhere.sort(key=lambda w: (PurePosixPath(w.file).name != name, w.file))
-    today = _today(kf, tree)
-    if today is not None and kf.moved:  # the PR's own line where the card says it moved to: the code moved
+    if today is not None and (kf.moved or any(w.file == today.file for w in elsewhere)):
+        # the PR's own line is in the file the card says it moved to: the code moved, and the card's `today`
+        # match pins which of that file's copies of a short match is the PR's (other copies are other code)
         return DriftResult(**base, verdict=RELOCATED, found=(today,))
     # a declared `today` place outranks the same text in files of another name (another PR's copy of the
     # line); only a file of the fragment's own name counts as the code having moved
@@ -431,7 +437,9 @@ def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list
             REWRITTEN: f"rewritten; the behaviour is at {found[0] if found else ''}",
             MISSING: "key fragment not found: check today's source before citing this card",
         }.get(r.verdict, r.verdict)
-        warn = f" ({r.note})" if card.status in REPLACED and r.verdict == IN_PLACE else ""
+        # drift's own note asks the maintainer whether the status is right: the reader gets what is known instead
+        aside = r.note if r.pointer else f"the card is {card.status}: the same text may be a later change's"
+        warn = f" ({aside})" if card.status in REPLACED and r.verdict == IN_PLACE else ""
         return [f"{head} {text}{warn}."]
 
     return note

@@ -482,7 +482,7 @@ def annotator(project: Project, *, unverified: bool = False, strict: bool = True
 
     def note(card: Card) -> list[str]:
         todo = f"`dossier fetch {card.pr} && dossier lint --record`"
-        proof, shipped = released(card)
+        proof, beside_proof, shipped = released(card)
         e = lock.get(card.pr)
         if e is not None and e.key_fragment == key_sha(card.key_fragment):
             side = "removed" if e.side == "old" else "added"
@@ -494,7 +494,7 @@ def annotator(project: Project, *, unverified: bool = False, strict: bool = True
                 f"{e.files} file(s), +{e.additions}/-{e.deletions}."
             ]
         elif proof:
-            head = [proof]
+            head, shipped = [proof], beside_proof
         elif e is not None:
             stale = f"the key fragment changed after it was verified on {e.recorded}"
             head = [f"**Evidence.** Stale: {stale}; run {todo}."]

@@ -356,13 +356,11 @@ def _junit_cases(xml_text: str) -> list[tuple[str, str, dict]]:
     for case in ET.fromstring(xml_text).iter("testcase"):
         classname, name = case.get("classname", ""), case.get("name", "")
         module = _junit_path(classname)
-        outcome = "passed"
-        message = None
-        for tag in ("failure", "error", "skipped"):
-            el = case.find(tag)
-            if el is not None:
-                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
-                message = (el.get("message") or "")[:300]
+        # pytest writes a body's skip and a fixture's failed teardown into one case: the worst outcome
+        # stands (a skip never hides an error), and every element's message is kept
+        found = [(tag, el) for tag in ("failure", "error", "skipped") for el in case.findall(tag)]
+        outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[found[0][0]] if found else "passed"
+        message = "; ".join(m for _, el in found if (m := el.get("message") or ""))[:300] or None
         parity = {}
         for prop in case.iter("property"):
             prop_name = prop.get("name", "")
@@ -400,11 +398,26 @@ def _parity(value: str) -> tuple[dict, str]:
     bad = non_finite(check)
     if bad:
         return {}, f"the {'error' if bad[0] == 'err' else 'tolerance'} is {bad[1]}"
+    return ({}, why) if (why := _out_of_range(check)) else (check, "")
+
+
+def _out_of_range(check: dict) -> str:
+    """Why a parity check's numbers are none a check can have ("" when they are)."""
     if check["tol"] <= 0:
-        return {}, f"the tolerance is {check['tol']:g}, not above 0"
+        return f"the tolerance is {check['tol']:g}, not above 0"
     if check["err"] < 0:
-        return {}, f"the error is {check['err']:g}, below 0"
-    return check, ""
+        return f"the error is {check['err']:g}, below 0"
+    return ""
+
+
+def _over_tolerance(parity: dict) -> dict:
+    return {n: v for n, v in parity.items() if v["err"] > v["tol"]}
+
+
+def _passes(passed: int, failed: int, parity: dict, bench: dict) -> bool:
+    """A job's verdict: no test failed, every parity check within its tolerance, some test passed, and the
+    benchmark ran."""
+    return not failed and not _over_tolerance(parity) and passed > 0 and "error" not in bench
 
 
 def _cannot_hold(found: tuple[str, str]) -> str:
@@ -483,10 +496,10 @@ def run_job(job: Job, device: str, root: Path, facts: dict, benches: dict[str, d
         for name, v in t["parity"].items():
             if name not in parity or v["err"] / v["tol"] > parity[name]["err"] / parity[name]["tol"]:
                 parity[name] = v
-    over = {n: v for n, v in parity.items() if v["err"] > v["tol"]}
+    over = _over_tolerance(parity)
     failed = [t for t in tests if t["outcome"] in ("failed", "error")]
     passed = [t for t in tests if t["outcome"] == "passed"]
-    ok = not failed and not over and bool(passed) and "error" not in bench
+    ok = _passes(len(passed), len(failed), parity, bench)
     return {
         "pr": job.pr,
         "device_kind": device,
@@ -577,6 +590,12 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
                 return f"parity.{name}.{key} must be a number"
             if abs(value) > sys.float_info.max:  # a whole number no float holds: the manual prints it as one
                 return f"parity.{name}.{key} is beyond any float"
+        if why := _out_of_range(check):
+            return f"parity.{name}: {why}"
+    if doc["ok"] != _passes(doc["passed"], doc["failed"], doc["parity"], doc["bench"]):
+        # an `ok` the run's own counts and parity contradict: the manual would say "reproduced" over a failure
+        return (f"ok is {str(doc['ok']).lower()}, but its {doc['passed']} passed, {doc['failed']} failed, parity "
+                "and benchmark say otherwise")
     if bench is not None and doc["bench"].get("module") != bench:
         return f"measured {doc['bench'].get('module')}; the card's benchmark is {bench}"
     summary = doc["bench"].get("summary")

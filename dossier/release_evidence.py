@@ -691,9 +691,10 @@ def _absent(at: FileAt) -> str:
     return "" if at.sha256 else ", file absent"
 
 
-def release_notes(project: Project, *, strict: bool = True) -> Callable[[Card], tuple[str, str]]:
-    """Per card: (the release-diff evidence note or "", the shipped-in / removed-in note or ""). An unreadable
-    lock raises LockError unless not ``strict``."""
+def release_notes(project: Project, *, strict: bool = True) -> Callable[[Card], tuple[str, str, str]]:
+    """Per card: (the release-diff evidence note or "", the shipped-in / removed-in note shown beside that
+    evidence note, the same note shown without it), each "" when there is none: the evidence note usually names
+    the first release shipping the change itself. An unreadable lock raises LockError unless not ``strict``."""
     try:
         lock = read_release_lock(project.root)
     except LockError:
@@ -702,10 +703,10 @@ def release_notes(project: Project, *, strict: bool = True) -> Callable[[Card], 
         lock = ReleaseLock({}, {})
     dates = merge_dates(project.cards)
 
-    def notes(card: Card) -> tuple[str, str]:
+    def notes(card: Card) -> tuple[str, str, str]:
         v = lock.verdict(card, dates)
         if v is None:
-            return "", ""
+            return "", "", ""
         proof, folded = "", False
         if v.kind == RELEASE_DIFF and v.evidence is not None:
             e = v.evidence
@@ -718,7 +719,8 @@ def release_notes(project: Project, *, strict: bool = True) -> Callable[[Card], 
                 f"(built {e.old.built}{_absent(e.old)}) and {e.new.version} (built {e.new.built}{_absent(e.new)})"
                 f"{', the first release shipping it' if folded else ''}; checked {lock.cards[card.pr].recorded}."
             )
-        shipped = "" if folded else shipped_line(v, code, current=card.status == "current")
-        return proof, (f"**Releases.** {shipped[:1].upper()}{shipped[1:]}." if shipped else "")
+        shipped = shipped_line(v, code, current=card.status == "current")
+        alone = f"**Releases.** {shipped[:1].upper()}{shipped[1:]}." if shipped else ""
+        return proof, "" if folded else alone, alone
 
     return notes

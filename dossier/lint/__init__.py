@@ -19,6 +19,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     lane_names,
     links,
     manual_links,
+    measured_pairs,
     name_files,
     paths,
     pr_links,

@@ -444,6 +444,8 @@ _OWN_SUBJECT = re.compile(r"\b(?:this|the) PR (?:itself )?(?:is |was |has |remai
 _PLURAL = re.compile(r"\b(?:were|are|both|all)\b", re.IGNORECASE)
 #: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "#14502, merged in 0.5.5", "#14502
 #: was merged in 0.5.5", "the merged #14502"
+#: a bare state in parentheses right after a PR: "#12892 (open) proposes ...", "[#37837](...) (open when crawled)"
+_SAID_BARE = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))? \((?P<state>open|closed)(?=[),;]| when\b| as of\b| in our\b)")
 _SAID_MERGED = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))?(?: \(|, | (?:was|has been|got) )(?:merged|landed)\b|"
                           r"\b(?:the|a|its|this) merged \[?#(\d+)\b", re.IGNORECASE)
 
@@ -456,7 +458,7 @@ def stated_state(ctx) -> Iterator[Finding]:
     nearest #N before the words in their clause (every #N there for "were both closed"), or the card's own when
     the clause opens "this PR"; a PR without a card, or words with no PR bound to them ("the question is still
     open"), are not judged. "Closed in favour of #M" is a close without merging; "#N (merged ...)" and "the merged
-    #N" say #N merged (a markdown link, "[#N](...)", as "#N"). Read in every card, cards/lanes.yaml and the
+    #N" say #N merged, "#N (open)" and "#N (closed)" its state (a markdown link, "[#N](...)", as "#N"). Read in every card, cards/lanes.yaml and the
     findings."""
     from dossier.lint.depth import card_texts, text_location
     from dossier.lint.flag_releases import lanes_and_finding_texts
@@ -496,6 +498,13 @@ def _states_said(flat: str, card: Card | None, ctx) -> Iterator[str]:
                 continue
             whose = "this card" if other is card else f"#{pr}'s card"
             yield f"says #{pr} {m.group(0)!r}, but {whose} has its state as {other.state}" + (
+                f" (merged {other.merged_at})" if other.merged_at else "")
+    for m in _SAID_BARE.finditer(flat):
+        pr, said = int(m.group(1)), m.group("state")
+        other = card if card is not None and pr == card.pr else ctx.project.card(pr)
+        if other is not None and other.state != said:
+            whose = "this card" if other is card else f"#{pr}'s card"
+            yield f"says {m.group(0)!r}, but {whose} has its state as {other.state}" + (
                 f" (merged {other.merged_at})" if other.merged_at else "")
     for m in _SAID_MERGED.finditer(flat):
         pr = int(m.group(1) or m.group(2))

@@ -231,7 +231,9 @@ def test_render_shows_the_recorded_drift(root, package):
     assert note(cards[101]) == [
         "**SGLang 9.9.1:** moved to `python/sglang/kernels/ops/gating/fused_gating.py` line 5."
     ]
-    assert "(still present unchanged: is status superseded right?)" in note(cards[90])[0]
+    # the manual tells the reader what is known; the maintainer's question stays in `dossier drift`'s output
+    assert "(the card is superseded: the same text may be a later change's)" in note(cards[90])[0]
+    assert "is status" not in note(cards[90])[0]
     assert note(cards[104]) == []
     write_project(root, [make_card(100, key_fragment=kf(MODEL, "class Widget"))])
     assert (
@@ -350,6 +352,32 @@ def test_today_outranks_the_same_text_in_a_file_of_another_name(tmp_path):
     (pkg / "ops" / "gating.py").write_text("def launch(V):\n" + line + "def pick(v):\n    return min(next_power_of_2(v), 32), 1\n")
     (moved,) = check([Card.from_data(make_card(3, key_fragment={**kf, "today": today}))], SourceTree(pkg, None, "0.0.test"))
     assert moved.verdict == RELOCATED and moved.found[0].file == "python/sglang/ops/gating.py"
+    assert len(moved.found) == 1, "other files' copies of the line are other code"
+
+
+def test_a_moved_short_match_is_shown_where_the_cards_today_pins_it(tmp_path):
+    """#17094's match (`min(triton.next_power_of_2(V), 32)`) moved with its file, and later kernels wrote the same
+    text twice more in that file and in others: the manual named all five places, four of them other code. The
+    card's `today` match pins the PR's line: drift reports that one place, as moved."""
+    from dossier.drift import RELOCATED, check
+    from dossier.model import Card
+    from dossier.source_tree import SourceTree
+    from tests.dossier.factories import make_card
+
+    pkg = tmp_path / "sglang"
+    (pkg / "ops" / "fla").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    cap = "min(next_power_of_2(V), 32)"
+    (pkg / "ops" / "fla" / "recurrent.py").write_text(
+        f"def fwd(K, V):\n    BK, BV = next_power_of_2(K), {cap}\n\n\ndef packed(V):\n    BV = {cap}\n")
+    (pkg / "ops" / "ring.py").write_text(f"def fold(V):\n    BV = {cap}\n")
+    kf = {"file": "python/sglang/srt/old/fla/recurrent.py", "match": cap,
+          "explain": "The value tile cap of the recurrent kernel goes from 8 to 32."}
+    today = {"file": "python/sglang/ops/fla/recurrent.py", "match": f"BK, BV = next_power_of_2(K), {cap}"}
+    (moved,) = check([Card.from_data(make_card(1, key_fragment={**kf, "today": today}))],
+                     SourceTree(pkg, None, "0.0.test"))
+    assert moved.verdict == RELOCATED and not moved.problem
+    assert [(w.file, w.lines) for w in moved.found] == [("python/sglang/ops/fla/recurrent.py", (2,))]
 
 
 def test_record_refuses_a_tree_whose_version_cannot_be_read(root, package):
@@ -363,3 +391,30 @@ def test_record_refuses_a_tree_whose_version_cannot_be_read(root, package):
     (root / drift.DRIFT_LOCK).write_text('version: 1\nsglang: "unknown"\ncards: {}\n')
     with pytest.raises(drift.LockError, match="sglang must be the SGLang version"):
         drift.read_lock(root)
+
+
+def test_today_in_the_key_file_outranks_the_match_text_at_another_place_of_it(tmp_path):
+    """#27583's guard text (`if (is_cuda() or is_hip()) and qkv_dim <= MAX:`) also opens another function's branch
+    from 0.5.20 while its own line became `(is_cuda() or is_hip() or is_xpu())`: drift said "in place" at the other
+    function's line. The card's `today`, in the same file, pins the PR's code."""
+    from dossier.drift import IN_PLACE, REWRITTEN, check
+    from dossier.model import Card
+    from dossier.source_tree import SourceTree
+    from tests.dossier.factories import make_card
+
+    pkg = tmp_path / "sglang"
+    (pkg / "srt").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "srt" / "backend.py").write_text(
+        "def forward_extend(qkv_dim):\n    if (is_cuda() or is_hip() or is_xpu()) and qkv_dim <= MAX:\n        pass\n"
+        "\n\ndef forward_segments(qkv_dim):\n    if (is_cuda() or is_hip()) and qkv_dim <= MAX:\n        pass\n")
+    tree = SourceTree(pkg, None, "0.0.test")
+    kf = {"file": "python/sglang/srt/backend.py", "match": "if (is_cuda() or is_hip()) and qkv_dim <= MAX:",
+          "explain": "The prefill dispatch takes the fused split on HIP as well as CUDA."}
+    pinned = {**kf, "today": {"file": "python/sglang/srt/backend.py", "match": "or is_xpu()) and qkv_dim <= MAX:"}}
+    here = {**kf, "today": {"file": "python/sglang/srt/backend.py", "match": "def forward_segments("}}
+    moved, plain, near = check([Card.from_data(make_card(n, key_fragment=k)) for n, k in
+                                ((1, pinned), (2, kf), (3, here))], tree)
+    assert moved.verdict == REWRITTEN and [(w.file, w.lines) for w in moved.found] == [(kf["file"], (2,))]
+    assert plain.verdict == IN_PLACE and plain.found[0].lines == (7,)
+    assert near.verdict == REWRITTEN  # a today place that does not hold the match line is where the code is

@@ -266,6 +266,21 @@ def test_parse_junit_reads_outcomes_and_parity():
     assert records[0]["parity"] == {"decode": {"err": 2e-07, "tol": 1e-05}}
 
 
+def test_parse_junit_a_skip_never_hides_an_error_of_the_same_case():
+    """pytest writes a body's skip and a fixture's failed teardown into one <testcase>: read as skipped, the
+    error vanished and a run with 4 teardown errors was stored ok. The worst outcome stands; both messages stay."""
+    xml = """<testsuites><testsuite>
+      <testcase classname="tests.runtime.gdn.test_decode" name="test_a" time="0.1">
+        <skipped message="tp4 shape not tried here"/><error message="failed on teardown with RuntimeError">x</error>
+      </testcase>
+      <testcase classname="tests.runtime.gdn.test_decode" name="test_b" time="0.1">
+        <failure message="boom">x</failure><error message="failed on teardown">y</error></testcase>
+    </testsuite></testsuites>"""
+    a, b = parse_junit(xml)
+    assert a["outcome"] == "error" and "teardown" in a["message"] and "not tried" in a["message"]
+    assert b["outcome"] == "failed" and b["message"].startswith("boom")
+
+
 def test_annotator_shows_only_measured_numbers(tmp_path):
     ref = {"reference": "runtime.gdn", "tests": ["t.py"], "bench": "runtime.gdn.bench"}
     card = Card.from_data(make_card(100, runtime=ref))

@@ -250,6 +250,28 @@ def test_render_says_shipped_once_when_the_proving_release_first_ships_it(setup)
     assert any("**Releases.**" in s for s in sections)  # a removal still gets its own line
 
 
+def test_pr_diff_evidence_keeps_the_first_shipping_release_the_release_proof_named(setup):
+    """Recording the PR's own diff replaced the release-diff proof, whose line was the only one naming the first
+    release shipping the change: 126 cards would have lost that fact silently. The releases line comes back."""
+    from dossier.evidence import LockEntry, key_sha, write_lock
+
+    root, cache = setup
+    verify(root, cache, "--record")
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    history = (skill_dir(Project.load(root)) / "references/pr-history.md").read_text()
+    folded = [s for s in history.split("\n### #")[1:] if ", the first release shipping it; checked" in s]
+    pr = int(folded[0].split()[0])
+    shipped = folded[0].split("between SGLang ")[1].split(" and ")[1].split(" (")[0]
+    card = Project.load(root).card(pr)
+    write_lock(root, {pr: LockEntry(key_sha(card.key_fragment), "b" * 64, "github", card.key_fragment.file, "new",
+                                    (4,), "2026-04-02", 1, 1, 0)})
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    history = (skill_dir(Project.load(root)) / "references/pr-history.md").read_text()
+    section = history.split(f"\n### #{pr} ")[1].split("\n### #")[0]
+    assert "**Evidence (PR diff).**" in section and "release diff, not the PR's own diff" not in section
+    assert f"**Releases.** Shipped in SGLang {shipped} " in section, section
+
+
 def test_a_changed_fragment_makes_the_release_evidence_stale(setup):
     root, cache = setup
     verify(root, cache, "--record")

@@ -1,0 +1,58 @@
+"""Rules from session 47's seventh false-negative round (73 planted edits, 7 caught), where a missed kind had a
+general reading with no false alarm on the 199 real cards.
+
+D238 (new): a measured change written the other way round ("TTFT 446 -> 531 ms" where the author measured
+531 -> 446 ms) passed: both figures are the claims' (D235), and only a signed percentage beside them (D226) told.
+D239 (new): arithmetic written out that does not come out ("3.8 + 4.0 + 4.8 + 4.4 = 18.0 us"): a sentence showing its
+arithmetic is exempt from D235's source check, so the sum was trusted as written.
+D410 reads a bare state in parentheses after a PR ("#12892 (open) proposes ...; #20397 (closed) tried ..."): the two
+PRs swapped passed.
+D623 reads "(the default is X)" after a name as it read "(default X)": "`--linear-replayssm-cache-len` (the default is
+8)" passed.
+"""
+
+from __future__ import annotations
+
+from tests.dossier.test_lint_probes15 import _append
+from tests.dossier.test_lint_probes16 import probe_round
+from tests.dossier.test_lint_probes17 import _replace
+
+PROBES = [
+    ("pair-reversed-arrow", 28267, (), _replace("motivation", "TTFT 531 -> 446 ms", "TTFT 446 -> 531 ms"), "D238"),
+    ("pair-reversed-from-to", 26204, (), _replace("motivation", "TPOT from 23.51 to 22.18", "TPOT from 22.18 to 23.51"),
+     "D238"),
+    ("pair-reversed-units", 24595, (), _replace("motivation", "about 550 us -> 200 us", "about 200 us -> 550 us"),
+     "D238"),
+    ("after-as-before", 19321, (), _append("motivation", "A decode-heavy check saw median TTFT go from 876.80 to "
+                                                         "965.52 ms."), "D238"),
+    ("sum-wrong", 34421, (), _append("motivation", "Per layer that is 3.8 + 4.0 + 4.8 + 4.4 = 18.0 us at B=1."), "D239"),
+    ("states-swapped", 18088, (12892, 20397, 20918), _replace("implementation", "#12892 (open) proposes to remove altogether; "
+                                                         "#20397 (closed)", "#20397 (open) proposes to remove "
+                                                         "altogether; #12892 (closed)"), "D410"),
+    ("default-is-wrong", 28451, (), _append("implementation", "The ring length is `--linear-replayssm-cache-len` (the "
+                                                              "default is 8)."), "D623"),
+    ("product-wrong", 18917, (), _append("implementation", "One rank's state is 32 x 128 x 128 x 4 = 2,048,576 bytes."), "D239"),
+]
+
+NEAR = [
+    # the claims' order, in other words and units; a pair the claims do not hold; one value repeated
+    ("pair-kept", 28267, (), _replace("motivation", "TTFT 531 -> 446 ms", "TTFT from 531 to 446 ms")),
+    ("pair-rounded", 26204, (), _replace("motivation", "TPOT from 23.51 to 22.18", "TPOT from 23.5 to 22.2")),
+    ("pair-of-settings", 18271, (), _replace("implementation", "goes from 8 to 32", "goes from 8 to 32 (and back to 8 "
+                                                                               "for AMD's 32-row verify)")),
+    ("default-is-right", 28451, (), _append("implementation", "The ring length is `--linear-replayssm-cache-len` (the "
+                                                              "default is 16).")),
+    ("state-as-crawled", 18088, (12892, 20397, 20918), _replace("implementation", "#12892 (open)", "#12892 (open when "
+                                                                                              "crawled)")),
+    # arithmetic that comes out, with units, thousands separators and a rounded result
+    ("sum-right", 34421, (), _append("motivation", "Per layer that is 3.8 + 4.0 + 4.8 + 4.4 = 17.0 us at B=1.")),
+    ("product-right", 18917, (), _append("implementation", "For Qwen3-Next at TP4 one layer's state is 8 x 128 x 128 "
+                                                           "x 4 = 524,288 bytes (our arithmetic from the config).")),
+    ("product-rounded", 18917, (), _append("implementation", "For Qwen3-Next at TP4 one layer's state is 8 x 128 x "
+                                                             "128 x 4 / 1024 = 512 KiB, 0.5 x 1.05 = 0.53 MB per "
+                                                             "layer (our arithmetic from the config).")),
+    ("shape-not-sum", 18917, (), _append("implementation", "The ratio check runs at B=64 and T=4 = one verify window.")),
+]
+
+(test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
+ test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)

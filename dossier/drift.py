@@ -24,7 +24,7 @@ from dossier.locks import SealError, check_keys, check_seal, of_version, sealed
 from dossier.model import REPLACED, Card
 from dossier.project import Project
 from dossier.releases import is_version
-from dossier.render.markdown import code
+from dossier.render.markdown import code, first_of
 from dossier.source_tree import PACKAGE_PREFIX, SourceTree, TreeError, Where, lines_with, looks_partial
 
 DRIFT_LOCK = Path("cards") / "drift.lock"
@@ -421,7 +421,7 @@ def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list
         if e.get("key_fragment") != key_sha(card.key_fragment):
             return [f"{head} recorded for an earlier key fragment; run `dossier drift --record`."]
         found = [
-            f"{code(w.get('file'))} line {', '.join(map(str, w.get('lines', [])[:3]))}"
+            f"{code(w.get('file'))} line {first_of(w.get('lines', []), 3)}"
             for w in e.get("found") or []
             if isinstance(w, dict)
         ]
@@ -433,7 +433,7 @@ def annotator(project: Project, *, strict: bool = True) -> Callable[[Card], list
             return []
         text = {
             IN_PLACE: f"in place, {found[0] if found else ''}",
-            RELOCATED: "moved to " + "; ".join(found[:SHOWN_ELSEWHERE]),
+            RELOCATED: "moved to " + first_of(found, SHOWN_ELSEWHERE, "; "),
             REWRITTEN: f"rewritten; the behaviour is at {found[0] if found else ''}",
             MISSING: "key fragment not found: check today's source before citing this card",
         }.get(r.verdict, r.verdict)

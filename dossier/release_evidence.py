@@ -42,7 +42,7 @@ from dossier.locks import check_keys, check_pr_keys
 from dossier.model import Card, KeyFragment
 from dossier.project import Project
 from dossier.releases import ordered, refuse_to_drop
-from dossier.render.markdown import code
+from dossier.render.markdown import code, first_of
 from dossier.source_tree import SourceTree, in_wheel
 
 RELEASE_SCAN = "release-scan"  # the releases were scanned; no diff proves the change
@@ -433,7 +433,7 @@ def shipped_line(verdict: Verdict, where: Callable[[str], str] = str, current: b
     ``where`` formats the file name (render wraps it in backticks). For a ``current`` card the line that left
     was rewritten, not the change undone (drift follows its `today` form), and it says so."""
     def at(e: Event) -> str:
-        return f", {where(PurePosixPath(e.file).name)} line(s) {', '.join(map(str, e.lines[:4]))}"
+        return f", {where(PurePosixPath(e.file).name)} line(s) {first_of(e.lines, 4)}"
 
     parts = []
     if verdict.shipped is not None:

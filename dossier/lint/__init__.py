@@ -20,6 +20,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     links,
     manual_links,
     measured_pairs,
+    multiples,
     name_files,
     paths,
     pr_links,

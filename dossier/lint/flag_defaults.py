@@ -35,6 +35,10 @@ _LATER_DEFAULT = re.compile(r"[`'\"]*[^();.\n`]{1,60}?\(\s*(?:defaults?(?:\s+(?:
 #: right after the name, a default in square brackets, as a list that says "default in brackets" writes it:
 #: "`SGLANG_GDN_CHUNK_H_NUM_WARPS` [4]", "`SGLANG_MAMBA_SSM_DTYPE` [unset]" (not a Markdown link: "[text](url)")
 _BRACKETED = re.compile(r"[`'\"]*\s+\[(?P<value>-?[\w.+/-]*\w)\](?!\()")
+#: one state given to several names at once: "`--a` and `--b` are both off by default", "(...; it and `X` are both
+#: on by default)", "neither `--a` nor `--b` is on by default"
+_SHARED_STATE = re.compile(r"\b(?P<which>both|all|neither)\b[^.;()]{0,30}?\b(?P<state>on|off|enabled|disabled)\s+by\s+"
+                           r"default\b", re.IGNORECASE)
 #: what follows the value up to the end of its phrase: a release there ("(default 8 in 0.5.14)") dates the value
 _PHRASE_REST = re.compile(r"(?:[^);.\n]|\.(?=\w)){0,60}")
 _RELEASE = re.compile(r"\d+\.\d+\.\d+")
@@ -68,7 +72,9 @@ def wrong_default(ctx) -> Iterator[Finding]:
     of `--flag` is X", "default `--flag` to X"), or in a parenthesis of only the default
     later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the
     manual is rendered from, against the defaults cards/surface.lock records for the newest release scanned;
-    on/enabled/1/true and off/disabled/0/false read alike, none/unset alike. Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
+    on/enabled/1/true and off/disabled/0/false read alike, none/unset alike. A state given to several names at
+    once ("`--a` and `--b` are both off by default", "...; it and `X` are both on by default") is judged for each of
+    them. Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
     a name the lock records no default for or a default of None (resolved at startup: "`--cuda-graph-backend-decode`
     defaults to full" is what that resolution gives)."""
     past = history(ctx)
@@ -107,3 +113,25 @@ def wrong_default(ctx) -> Iterator[Finding]:
                                     f"to {recorded} (cards/surface.lock)",
                               hint="write the default the newest release gives, or name the release the value is "
                                    "from", doc=doc, at=_locate(doc, path, m.raw, n))
+        for name, state in _shared_states(text, mentions):
+            recorded = past.defaults.get(name.text)
+            if recorded is not None and _normal(recorded) != "none" and not (name.historical or historical) \
+                    and _normal(recorded) != _normal(state):
+                yield Finding(path, f"{name.text} is said to be {state} by default with the names beside it, but SGLang "
+                                    f"{newest} defaults it to {recorded} (cards/surface.lock)",
+                              hint="give each name its own default", doc=doc,
+                              at=_locate(doc, path, name.raw, text.count(name.raw, 0, name.start)))
+
+
+def _shared_states(text: str, mentions) -> Iterator[tuple[object, str]]:
+    """(name, state) for each flag or env var of a clause giving two or more of them one default state: the names
+    after the clause's opening (a parenthesis, ';' or the sentence start), "it" being the name right before it."""
+    names = [m for m in mentions if m.kind in (FLAG, ENV)]
+    for said in _SHARED_STATE.finditer(text):
+        start = max(text.rfind(c, 0, said.start()) for c in "(;.")
+        inside = [m for m in names if start < m.start < said.start()]
+        if re.match(r"[(;.]?\s*it and\b", text[max(start, 0):], re.IGNORECASE):
+            inside = [m for m in names if m.start < start][-1:] + inside
+        state = "off" if said.group("which").lower() == "neither" else said.group("state")
+        if len(inside) >= 2:
+            yield from ((m, state) for m in inside)

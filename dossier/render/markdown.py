@@ -56,6 +56,13 @@ def inline(text: object) -> str:
 _CLOSING_HASHES = re.compile(r"(\s)(#+)$")
 
 
+def first_of(items, shown: int, sep: str = ", ") -> str:
+    """The first ``shown`` items joined, and how many more there are when some were left out ("12, 40, 77 and 11
+    more"): a reader never takes a cut list for the whole one."""
+    items = [str(i) for i in items]
+    return sep.join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
 def code(text: object) -> str:
     """``text`` as an inline code span, character for character (a line break becomes a space), whatever backticks
     it holds: a match or a name shown this way can be searched for as written. Not for a table cell: see

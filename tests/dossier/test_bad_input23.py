@@ -263,8 +263,8 @@ def test_a_flag_said_to_first_parse_in_a_release_that_lacked_it_is_d618(tmp_path
     ("22458", "Added to both files in the 0.5.10.post1 -> 0.5.11 release diff",
      "Added to both files in the 0.5.9 -> 0.5.10 release diff", "says #22458 first shipped in 0.5.10, but the "
      "releases first hold its line in 0.5.11"),
-    ("33778", "From the 0.5.20 -> 0.5.21 release diff.", "From the 0.5.19 -> 0.5.20 release diff.",
-     "says #33778 first shipped in 0.5.20, but the releases first hold its line in 0.5.21"),
+    ("34771", "From the 0.5.17 -> 0.5.18 release diff.", "From the 0.5.16 -> 0.5.17 release diff.",
+     "says #34771 first shipped in 0.5.17, but the releases first hold its line in 0.5.18"),
 ])
 def test_a_card_read_from_another_release_diff_than_its_first_is_d319(tmp_path, card, old, new, said):
     """"From the A -> B release diff" names the release the card's change went out in; a wrong B passed (the lint

@@ -1,0 +1,109 @@
+"""A multiple written in words ("twice as fast", "three times the requests", "halves the launches") against the figures
+it is of: the two values in its own sentence, or the card's validation.claims for the metric it names (D240)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dossier import prose
+from dossier.lint.claims import _locate
+from dossier.lint.depth import card_texts, text_location
+from dossier.lint.figures import _quote
+from dossier.lint.measured_pairs import measured_pairs
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+
+_HEDGE = (r"(?P<hedge>(?:nearly|almost|close to|just under|about|roughly|around|some|approximately|more than|over|"
+          r"at least|less than|under|well over) )?")
+#: a multiple said as a comparison ("twice as fast", "three times the requests", "four times TP4's", "doubled"), not
+#: a setting's rule ("default twice the state pool") nor a count ("runs twice per step")
+_MULTIPLE = re.compile(
+    rf"\b{_HEDGE}(?:(?P<times>twice|two times|three times|four times|five times|eight times|ten times|threefold|"
+    r"fourfold|tenfold)(?= as (?:fast|slow|much|many|long|large|wide|high|low)\b| (?:the|its|their) (?!same)"
+    r"| \S+'s\b| (?:higher|lower|faster|slower|more|less|fewer|larger|smaller)\b)"
+    r"|(?P<verb>halv(?:e[sd]?|ing)|doubl(?:e[sd]|ing)|tripl(?:e[sd]|ing)|quadrupl(?:e[sd]|ing))\b"
+    r"|(?P<part>by a third|to a third|by half|to half|(?<=takes )a third of|(?<=took )a third of|"
+    r"(?<=takes )half of|(?<=took )half of)(?![-\w]))", re.IGNORECASE)
+_FACTORS = [("two times", 2), ("twice", 2), ("doubl", 2), ("halv", 2), ("half", 2), ("by a third", 1.5),
+            ("a third", 3), ("three times", 3), ("tripl", 3), ("threefold", 3), ("four times", 4), ("quadrupl", 4),
+            ("fourfold", 4), ("five times", 5), ("eight times", 8), ("ten times", 10), ("tenfold", 10)]
+#: what a multiple or a pair is of: words that name one serving or kernel metric (synonyms folded)
+_METRIC = re.compile(r"\b(?:requests per second|request throughput|tokens per second|output throughput|TTFT|TPOT|ITL|"
+                     r"E2E|throughput|latency|req/s|tok/s|kernels?|time|fast|faster|slower|speed|launch(?:es)?|memory|"
+                     r"bytes|step|span|decode|prefill|verify|extend)\b", re.IGNORECASE)
+_SYNONYMS = {"requests per second": "req/s", "request throughput": "req/s", "tokens per second": "tok/s",
+             "output throughput": "tok/s", "throughput": "tok/s", "ttft": "prefill", "kernel": "kernels",
+             "launch": "launches", "faster": "fast", "slower": "fast", "speed": "fast", "time": "fast",
+             "latency": "fast"}
+_SETTING = re.compile(r"\b(?:default|by default|our arithmetic|rule|sized)\b[^.;]{0,30}$", re.IGNORECASE)
+
+
+def _factor(said: str) -> float:
+    said = said.lower()
+    return next(f for word, f in _FACTORS if word in said)
+
+
+def _metrics(text: str) -> set[str]:
+    return {_SYNONYMS.get(w.lower(), w.lower()) for w in _METRIC.findall(text)}
+
+
+def _ratios(text: str) -> list[tuple[float, set[str]]]:
+    """(ratio, metrics of its clause) of every before -> after pair and every "1.59x" a text gives."""
+    out = []
+    for a, b, start, end in measured_pairs(text):
+        x, y = float(a), float(b)
+        if x > 0 and y > 0:
+            out.append((max(x / y, y / x), _metrics(text[max(0, *(text.rfind(c, 0, start) for c in ";:,")):end])))
+    for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)x\b(?! ?[A-Z])", text):
+        clause = text[max(0, *(text.rfind(c, 0, m.start()) for c in ";:")):m.end() + 40]
+        out.append((float(m.group(1)), _metrics(clause)))
+    return out
+
+
+def _fits(factor: float, hedge: str | None, ratio: float) -> bool:
+    """Whether a multiple said with ``hedge`` stands for ``ratio`` (a plain word for its value within about 15%)."""
+    hedge = (hedge or "").strip().lower()
+    if hedge in ("more than", "over", "at least", "well over"):
+        return ratio >= 0.97 * factor
+    if hedge in ("less than", "under", "just under"):
+        return ratio <= 1.03 * factor
+    if hedge in ("nearly", "almost", "close to"):
+        return 0.78 * factor <= ratio <= 1.03 * factor
+    return (0.78 if hedge else 0.85) * factor <= ratio <= (1.25 if hedge else 1.18) * factor
+
+
+@rule("D240", "a multiple said in words (twice as fast, three times the requests, halves the launches) that the figures "
+              "it is of do not give", scope="card")
+def unheld_multiple(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"The wider tile made the kernel twice as fast" where the claims give 121 -> 76 us (1.59x): the word rounds a
+    measurement past what it was. Judged against the pairs ("A -> B", "from A to B") of the multiple's own sentence
+    whose clause names a metric the multiple's words name, else against the claims' pairs and "1.59x" factors for
+    such a metric; a hedge ("nearly", "more than") widens or bounds the word. A multiple with no figure of its metric
+    anywhere in the card, or one that states a setting's rule ("default twice the state pool"), is not judged."""
+    evidence = _ratios(" ".join(" ".join(c.split()) for c in card.claims))
+    for path, text in card_texts(card):
+        if path.startswith("validation.claims"):
+            continue
+        flat = " ".join(text.split())
+        for sentence in prose.sentences(flat):
+            for m in _MULTIPLE.finditer(sentence):
+                if _SETTING.search(sentence[max(0, m.start() - 40):m.start()]):
+                    continue
+                near = " ".join(re.split(r"[;:(]", sentence[:m.start()])[-1].split()[-5:] + [m.group(0)]
+                                + re.split(r"[;:.),]", sentence[m.end():])[0].split()[:5])
+                mine = _metrics(near)
+                if not mine:
+                    continue
+                factor = _factor(m.group("times") or m.group("verb") or m.group("part"))
+                local = [r for r, metrics in _ratios(sentence) if metrics & mine]
+                candidates = local or [r for r, metrics in evidence if metrics & mine]
+                if not candidates or any(_fits(factor, m.group("hedge"), r) for r in candidates):
+                    continue
+                said = m.group(0).strip()
+                shown = ", ".join(f"{r:.2f}x" for r in sorted(set(candidates)))
+                yield Finding(text_location(path), f"{said!r} in {_quote(sentence, m.start())} says {factor:g}x, but "
+                                                   f"{'the sentence' if local else 'validation.claims'} give(s) "
+                                                   f"{shown} for {', '.join(sorted(mine))}",
+                              hint="give the measured factor, or a word that fits it",
+                              at=_locate(doc, path, said, flat.count(said, 0, max(flat.find(sentence), 0) + m.start())))

@@ -61,6 +61,20 @@ def _ratios(text: str) -> list[tuple[float, set[str]]]:
     return out
 
 
+_NUMBER = re.compile(r"(?<![\w.#/=:^-])\d[\d,]*(?:\.\d+)?(?![\w.]\w|\.\d)")
+
+
+def _against_base(sentence: str, end: int) -> list[float]:
+    """A multiple of a number written right after it ("four times TP4's 19,316,736"): that number against each other
+    number of the sentence, the ratios the word may stand for ([] when no number follows it)."""
+    base = _NUMBER.search(sentence, end, end + 30)
+    if base is None or not float(base.group(0).replace(",", "")):
+        return []
+    value = float(base.group(0).replace(",", ""))
+    return [max(v, value) / min(v, value) for n in _NUMBER.finditer(sentence) if n.start() != base.start()
+            and (v := float(n.group(0).replace(",", ""))) > 0]
+
+
 def _fits(factor: float, hedge: str | None, ratio: float) -> bool:
     """Whether a multiple said with ``hedge`` stands for ``ratio`` (a plain word for its value within about 15%)."""
     hedge = (hedge or "").strip().lower()
@@ -74,36 +88,46 @@ def _fits(factor: float, hedge: str | None, ratio: float) -> bool:
 
 
 @rule("D240", "a multiple said in words (twice as fast, three times the requests, halves the launches) that the figures "
-              "it is of do not give", scope="card")
-def unheld_multiple(card: Card, doc, ctx) -> Iterator[Finding]:
+              "it is of do not give", scope="project")
+def unheld_multiple(ctx) -> Iterator[Finding]:
     """"The wider tile made the kernel twice as fast" where the claims give 121 -> 76 us (1.59x): the word rounds a
-    measurement past what it was. Judged against the pairs ("A -> B", "from A to B") of the multiple's own sentence
-    whose clause names a metric the multiple's words name, else against the claims' pairs and "1.59x" factors for
-    such a metric; a hedge ("nearly", "more than") widens or bounds the word. A multiple with no figure of its metric
-    anywhere in the card, or one that states a setting's rule ("default twice the state pool"), is not judged."""
-    evidence = _ratios(" ".join(" ".join(c.split()) for c in card.claims))
-    for path, text in card_texts(card):
-        if path.startswith("validation.claims"):
-            continue
-        flat = " ".join(text.split())
-        for sentence in prose.sentences(flat):
-            for m in _MULTIPLE.finditer(sentence):
-                if _SETTING.search(sentence[max(0, m.start() - 40):m.start()]):
-                    continue
-                near = " ".join(re.split(r"[;:(]", sentence[:m.start()])[-1].split()[-5:] + [m.group(0)]
-                                + re.split(r"[;:.),]", sentence[m.end():])[0].split()[:5])
-                mine = _metrics(near)
-                if not mine:
-                    continue
-                factor = _factor(m.group("times") or m.group("verb") or m.group("part"))
-                local = [r for r, metrics in _ratios(sentence) if metrics & mine]
-                candidates = local or [r for r, metrics in evidence if metrics & mine]
-                if not candidates or any(_fits(factor, m.group("hedge"), r) for r in candidates):
-                    continue
-                said = m.group(0).strip()
-                shown = ", ".join(f"{r:.2f}x" for r in sorted(set(candidates)))
-                yield Finding(text_location(path), f"{said!r} in {_quote(sentence, m.start())} says {factor:g}x, but "
-                                                   f"{'the sentence' if local else 'validation.claims'} give(s) "
-                                                   f"{shown} for {', '.join(sorted(mine))}",
-                              hint="give the measured factor, or a word that fits it",
-                              at=_locate(doc, path, said, flat.count(said, 0, max(flat.find(sentence), 0) + m.start())))
+    measurement past what it was. Judged against the pairs ("A -> B", "from A to B") and factors of the multiple's
+    own sentence whose clause names a metric the multiple's words name, else, in a card, against its claims' pairs and
+    "1.59x" factors for such a metric; a hedge ("nearly", "more than") widens or bounds the word. Read in every card,
+    cards/lanes.yaml and the findings (which have no claims: only their own sentence is evidence). A multiple with
+    no figure of its metric, or one that states a setting's rule ("default twice the state pool"), is not judged."""
+    from dossier.lint.flag_releases import lanes_and_finding_texts
+
+    for doc in ctx.project.valid_docs():
+        card = Card.from_data(doc.data, doc.path)
+        evidence = _ratios(" ".join(" ".join(c.split()) for c in card.claims))
+        for path, text in card_texts(card):
+            if not path.startswith("validation.claims"):
+                yield from _judged(doc, text_location(path), path, " ".join(text.split()), evidence)
+    for doc, path, text, _ in lanes_and_finding_texts(ctx.project):
+        yield from _judged(doc, path, path, " ".join(text.split()), [])
+
+
+def _judged(doc, where: str, path: str, flat: str, evidence: list[tuple[float, set[str]]]) -> Iterator[Finding]:
+    """D240's findings in one text (``evidence``: its card's claims' ratios)."""
+    for sentence in prose.sentences(flat):
+        for m in _MULTIPLE.finditer(sentence):
+            if _SETTING.search(sentence[max(0, m.start() - 40):m.start()]):
+                continue
+            near = " ".join(re.split(r"[;:(]", sentence[:m.start()])[-1].split()[-5:] + [m.group(0)]
+                            + re.split(r"[;:.),]", sentence[m.end():])[0].split()[:5])
+            mine = _metrics(near)
+            if not mine:
+                continue
+            factor = _factor(m.group("times") or m.group("verb") or m.group("part"))
+            local = [r for r, metrics in _ratios(sentence) if metrics & mine] or _against_base(sentence, m.end())
+            candidates = local or [r for r, metrics in evidence if metrics & mine]
+            if not candidates or any(_fits(factor, m.group("hedge"), r) for r in candidates):
+                continue
+            said = m.group(0).strip()
+            shown = ", ".join(f"{r:.2f}x" for r in sorted(set(candidates)))
+            yield Finding(where, f"{said!r} in {_quote(sentence, m.start())} says {factor:g}x, but "
+                                 f"{'the sentence' if local else 'validation.claims'} give(s) {shown} for "
+                                 f"{', '.join(sorted(mine))}",
+                          hint="give the measured factor, or a word that fits it", doc=doc,
+                          at=_locate(doc, path, said, flat.count(said, 0, max(flat.find(sentence), 0) + m.start())))

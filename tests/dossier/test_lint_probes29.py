@@ -17,6 +17,10 @@ by default)" where the first is on) for each of them.
 
 from __future__ import annotations
 
+import pytest
+
+from dossier.lint import LintContext, run_lint
+from tests.dossier.test_bad_input23 import _real_with
 from tests.dossier.test_lint_probes15 import _append
 from tests.dossier.test_lint_probes16 import probe_round
 from tests.dossier.test_lint_probes17 import _replace
@@ -84,3 +88,13 @@ NEAR = [
 
 (test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,
  test_a_near_miss_stays_clean) = probe_round(PROBES, NEAR)
+
+
+@pytest.mark.parametrize("new, caught", [("eight times TP4's 19,316,736", True), ("four times TP4's 19,316,736", False),
+                                         ("about four times TP4's 19,316,736", False)])
+def test_a_multiple_in_the_playbook_is_judged_against_its_own_sentence(tmp_path, new, caught):
+    """cards/lanes.yaml has no claims: a multiple there is judged against the numbers of its own sentence, the one
+    written right after it its base ("77,266,944 bytes with fp32, eight times TP4's 19,316,736" passed)."""
+    project = _real_with(tmp_path, "cards/lanes.yaml", "four times TP4's 19,316,736", new)
+    found = [d.message for d in run_lint(LintContext(project), select=["D240"])]
+    assert bool(found) == caught and all("says 8x" in f for f in found), found

@@ -6,6 +6,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     claim_releases,
     claims,
     code_names,
+    constants,
     depth,
     drift_words,
     error_sources,

@@ -418,3 +418,15 @@ def test_today_in_the_key_file_outranks_the_match_text_at_another_place_of_it(tm
     assert moved.verdict == REWRITTEN and [(w.file, w.lines) for w in moved.found] == [(kf["file"], (2,))]
     assert plain.verdict == IN_PLACE and plain.found[0].lines == (7,)
     assert near.verdict == REWRITTEN  # a today place that does not hold the match line is where the code is
+
+
+def test_the_manual_says_how_many_places_a_cut_list_left_out(root, package):
+    """The manual showed three lines of fourteen (#16056: "line 119, 186, 230.") and three files of four, as if they
+    were all: a cut list now says how many more there are."""
+    write_tree(package, {f"srt/zz/copy{i}.py": "x = widget_gating_kernel\n" * 5 for i in range(3)})
+    write_tree(package, {"kernels/ops/gating/fused_gating.py": KERNEL_TEXT + "widget_gating_kernel\n" * 3})
+    write_project(root, [make_card(101, key_fragment=kf(OLD_KERNEL, "widget_gating_kernel"))])
+    runner.invoke(app, ["drift", "--sglang-src", str(package), "--record", "--root", str(root)])
+    project = Project.load(root)
+    (note,) = drift.annotator(project)(project.card(101))
+    assert " and 2 more." in note and "line 5, 7, 8 and 1 more;" in note, note

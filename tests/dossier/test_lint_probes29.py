@@ -8,6 +8,8 @@ arithmetic is exempt from D235's source check, so the sum was trusted as written
 D240 (new): a multiple in words against the figures it is of ("request throughput tripled" where the claims give
 5.49 -> 9.41 req/s, 1.71x; "twice as fast" for 121 -> 76 us; "halves the kernels" for 452 -> 428): ten such edits
 passed every rule.
+D633 (new): a module constant of today's SGLang given a number its definition does not ("MAX_FUSED_QKV_SPLIT_DIM
+(16384)" for 8192): numbers read from code passed every rule (14 of 18 such edits missed).
 D410 reads a bare state in parentheses after a PR ("#12892 (open) proposes ...; #20397 (closed) tried ..."): the two
 PRs swapped passed.
 D623 reads "(the default is X)" after a name as it read "(default X)" ("`--linear-replayssm-cache-len` (the default is
@@ -52,6 +54,8 @@ PROBES = [
     ("both-off", 32919, (), _replace("implementation", "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (default on, CUDA)",
                                      "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (CUDA; it and "
                                      "SGLANG_GDN_DECODE_FUSION_LOG_LAYER_HITS are both off by default)"), "D623"),
+    ("constant-wrong", 26206, (), _replace("implementation", "MAX_FUSED_QKV_SPLIT_DIM (8192)",
+                                           "MAX_FUSED_QKV_SPLIT_DIM (16384)"), "D633"),
     ("product-wrong", 18917, (), _append("implementation", "One rank's state is 32 x 128 x 128 x 4 = 2,048,576 bytes."), "D239"),
 ]
 
@@ -65,6 +69,9 @@ NEAR = [
                                                               "default is 16).")),
     ("both-off-right", 28185, (), _append("implementation", "`--enable-int8-mamba-checkpoint` and "
                                                             "`--enable-linear-replayssm` are both off by default.")),
+    ("constant-of-a-release", 26206, (), _append("implementation", "In 0.5.14 MAX_FUSED_QKV_SPLIT_DIM = 4096 "
+                                                                   "held here, by this card's reading.")),
+    ("constant-right", 26206, (), _append("implementation", "MAX_FUSED_QKV_SPLIT_DIM = 8192 still holds today.")),
     ("state-as-crawled", 18088, (12892, 20397, 20918), _replace("implementation", "#12892 (open)", "#12892 (open when "
                                                                                               "crawled)")),
     # multiples the figures give, with their hedges; a multiple of no measured metric; a setting's rule

@@ -9,6 +9,7 @@ from dossier import prose
 from dossier.lint.claims import _from_tree, surface
 from dossier.lint.depth import card_texts, text_location
 from dossier.lint.figures import _quote
+from dossier.lint.flag_defaults import _RELEASE
 from dossier.lint.flag_releases import lanes_and_finding_texts
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
@@ -19,7 +20,6 @@ _DEFINED = re.compile(r"^([A-Z_][A-Z0-9_]{3,})\s*(?::\s*[\w\[\], .]+)?\s*=\s*(-?
 #: a constant given a value in prose: "`MAX_FUSED_QKV_SPLIT_DIM` (8192)", "(default 8192)", "= 8192", "is 8192"
 _SAID = re.compile(r"`?\b(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b`?\s*(?:\(\s*(?:default\s+|=\s*)?|=\s*|is\s+)"
                    r"(?P<value>-?\d[\d,_]*(?:\.\d+)?)(?![\w.]|\.\d)")
-_RELEASE = re.compile(r"\b\d+\.\d+\.\d+(?:\.post\d+)?\b")
 
 
 def _constants(tree) -> dict[str, frozenset[float]]:

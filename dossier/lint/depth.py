@@ -100,6 +100,14 @@ def card_texts(card: Card) -> Iterator[tuple[str, str]]:
         yield "runtime.none", card.runtime.none
 
 
+def prose_texts(card: Card) -> Iterator[tuple[str, str]]:
+    """(YAML path, whitespace-folded text) of the card's prose other than its claims, the ledger the prose is judged
+    against."""
+    for path, text in card_texts(card):
+        if not path.startswith("validation.claims"):
+            yield path, " ".join(text.split())
+
+
 def text_location(path: str) -> str:
     """Where a finding on a :func:`card_texts` text points: a list item as it is, a field at its value."""
     return path if path.endswith("]") else f"{path}#value"

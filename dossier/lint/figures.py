@@ -17,7 +17,7 @@ from dossier.lint.depth import (
     _PAIR_THEN_CHANGE,
     _change_span,
     _span,
-    card_texts,
+    prose_texts,
     text_location,
 )
 from dossier.lint.registry import Finding, rule
@@ -268,10 +268,7 @@ def _judged_sentences(card: Card) -> Iterator[tuple[str, str, list[str]]]:
     """(field path, whitespace-folded text, its sentences whose figures are judged) of the card's prose: not the claims
     (the ledger itself), nor a sentence citing this project's results, showing its arithmetic or quoting the earlier
     manual."""
-    for path, text in card_texts(card):
-        if path.startswith("validation.claims"):
-            continue
-        flat = " ".join(text.split())
+    for path, flat in prose_texts(card):
         yield path, flat, [s for s in prose.sentences(flat) if not (
             _OUR_RESULTS.search(s) or _OURS.search(s) or _ARITHMETIC.search(s) or _EARLIER.search(s))]
 

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from dossier import prose
 from dossier.lint.claims import _locate
-from dossier.lint.depth import card_texts, text_location
+from dossier.lint.depth import one_measure, prose_texts, text_location
 from dossier.lint.figures import _quote
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
@@ -29,22 +29,6 @@ def measured_pairs(text: str) -> Iterator[tuple[str, str, int, int]]:
         yield a.replace(",", ""), b.replace(",", ""), m.start(), m.end()
 
 
-def _same(written: str, value: str) -> bool:
-    """Whether two written numbers are one value: equal, or one the other rounded to its places."""
-    short, long = sorted((written, value), key=lambda v: len(v.partition(".")[2]))
-    try:
-        places = Decimal(1).scaleb(-len(short.partition(".")[2]))
-        return Decimal(long).quantize(places) == Decimal(short)
-    except InvalidOperation:
-        return False
-
-
-def _prose(card: Card) -> Iterator[tuple[str, str]]:
-    for path, text in card_texts(card):
-        if not path.startswith("validation.claims"):
-            yield path, " ".join(text.split())
-
-
 @rule("D238", "a change given with its two values (A -> B, from A to B) runs the other way in the card's "
               "validation.claims (B -> A) and never this way", scope="card")
 def reversed_measured_pair(card: Card, doc, ctx) -> Iterator[Finding]:
@@ -53,12 +37,12 @@ def reversed_measured_pair(card: Card, doc, ctx) -> Iterator[Finding]:
     in reverse order (as written or rounded) and no claims pair runs the prose's way; a pair the claims hold both
     ways (a round trip, two rows) passes."""
     pairs = [(a, b) for claim in card.claims for a, b, *_ in measured_pairs(" ".join(claim.split()))]
-    for path, flat in _prose(card):
+    for path, flat in prose_texts(card):
         for a, b, start, end in measured_pairs(flat):
-            if _same(a, b):
+            if one_measure(a, b):
                 continue
-            forward = any(_same(a, x) and _same(b, y) for x, y in pairs)
-            backward = any(_same(a, y) and _same(b, x) for x, y in pairs)
+            forward = any(one_measure(a, x) and one_measure(b, y) for x, y in pairs)
+            backward = any(one_measure(a, y) and one_measure(b, x) for x, y in pairs)
             if backward and not forward:
                 what = flat[start:end]
                 yield Finding(text_location(path), f"{what!r} in {_quote(flat, start)} runs the other way in "
@@ -107,7 +91,7 @@ def wrong_written_arithmetic(card: Card, doc, ctx) -> Iterator[Finding]:
     D235's source check, so the sum itself must hold. Judged for sums, differences and products of plain numbers
     (units after them allowed), with the rounding of decimal operands and of the result as written; a sentence
     with anything else around the "=" (B=64, an assignment in code) is not arithmetic."""
-    for path, flat in _prose(card):
+    for path, flat in prose_texts(card):
         for sentence in prose.sentences(flat):
             for m in _SUM.finditer(sentence):
                 got = _evaluate(m.group("lhs"))

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 from dossier import prose
 from dossier.lint.claims import _locate
-from dossier.lint.depth import card_texts, text_location
+from dossier.lint.depth import prose_texts, text_location
 from dossier.lint.figures import _quote
-from dossier.lint.measured_pairs import measured_pairs
+from dossier.lint.measured_pairs import _NUM, measured_pairs
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
@@ -61,7 +61,7 @@ def _ratios(text: str) -> list[tuple[float, set[str]]]:
     return out
 
 
-_NUMBER = re.compile(r"(?<![\w.#/=:^-])\d[\d,]*(?:\.\d+)?(?![\w.]\w|\.\d)")
+_NUMBER = re.compile(rf"(?<![\w.#/=:^-]){_NUM}(?![\w.]\w|\.\d)")
 
 
 def _against_base(sentence: str, end: int) -> list[float]:
@@ -101,9 +101,8 @@ def unheld_multiple(ctx) -> Iterator[Finding]:
     for doc in ctx.project.valid_docs():
         card = Card.from_data(doc.data, doc.path)
         evidence = _ratios(" ".join(" ".join(c.split()) for c in card.claims))
-        for path, text in card_texts(card):
-            if not path.startswith("validation.claims"):
-                yield from _judged(doc, text_location(path), path, " ".join(text.split()), evidence)
+        for path, flat in prose_texts(card):
+            yield from _judged(doc, text_location(path), path, flat, evidence)
     for doc, path, text, _ in lanes_and_finding_texts(ctx.project):
         yield from _judged(doc, path, path, " ".join(text.split()), [])
 

@@ -205,16 +205,13 @@ def said_removed_while_added(card: Card, doc, ctx) -> Iterator[Finding]:
     removal verb whose subject is this PR (the card's own #N, "the PR", "it": no other PR, no release, nothing
     "later" in the clause, no move: "removes it from a.py and adds it to b.py"); a card whose change is a removal
     (its line leaves SGLang in the release after the merge) is not judged."""
-    from dossier.lint.depth import card_texts, clause_before, text_location
+    from dossier.lint.depth import clause_before, prose_texts, text_location
 
     v = release_verdict(card, ctx)
     match = " ".join(card.key_fragment.match.split())
     if v is None or v.shipped is None or v.shipped.change != "added" or len(match) < 8:
         return
-    for path, text in card_texts(card):
-        if path.startswith("validation.claims"):
-            continue
-        flat = " ".join(text.split())
+    for path, flat in prose_texts(card):
         start = 0
         while (at := flat.find(match, start)) >= 0:
             start = at + 1

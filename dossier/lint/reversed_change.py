@@ -32,7 +32,7 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
     holds) before the change, whose first value is not 0 or 1 and whose ends are not neighbours (a count crossing a
     bound: "a chunk count grows from 32 to 33", "pins drop from 1 to 0"); a card whose change is a removal (its quoted line is the old one) is not judged, nor the
     author's claims (measured numbers, not code)."""
-    from dossier.lint.depth import card_texts, text_location
+    from dossier.lint.depth import prose_texts, text_location
 
     v = release_verdict(card, ctx)
     if v is None or v.shipped is None or v.shipped.change != "added":
@@ -41,10 +41,7 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
     names = {w for w in re.findall(r"[A-Za-z_]\w{2,}", card.key_fragment.match)}
     if not held:
         return
-    for path, text in card_texts(card):
-        if path.startswith("validation.claims"):
-            continue
-        flat = " ".join(text.split())
+    for path, flat in prose_texts(card):
         for m in _CHANGE.finditer(flat):
             before, after = m.group("a") or m.group("a2"), m.group("b") or m.group("b2")
             lead = flat[max(0, m.start() - 120):m.end()]

@@ -21,7 +21,14 @@ from dossier.prose import first_few
 RECORDED_BY = {"evidence.lock": "`dossier lint --record` and `dossier releases verify --record`",
                "drift.lock": "`dossier drift --record`", "surface.lock": "`dossier releases surface --record`",
                "names.lock": "`dossier releases surface --record`", "messages.lock": "`dossier releases surface --record`",
-               "opened.lock": "`dossier lint --record` (anchors from threads are added by hand)"}
+               "opened.lock": "`dossier lint --record` (anchors from threads are added by hand)",
+               "checked.lock": "`dossier lint --record`", "pr-facts.json": "a copy of the shared PR facts snapshot"}
+
+
+def is_recorded(path: Path) -> bool:
+    """Whether ``path`` (a file directly under cards/) is one of the project's recorded files: a lock or the PR
+    facts snapshot, read by every lint, never a card."""
+    return path.suffix == ".lock" or path.name == "pr-facts.json"
 
 
 def of_version(data: object, version: int) -> bool:

@@ -25,6 +25,7 @@ from dossier.cards import (
 from dossier.committed import cut_since_commit
 from dossier.errors import DossierError
 from dossier.files import kind_of, read_bytes, resolved
+from dossier.locks import RECORDED_BY, is_recorded
 from dossier.model import CARD, FINDING, Card, FindingCard, Lane
 from dossier.model import LANES_FILE as LANES_SPEC
 
@@ -158,6 +159,10 @@ class Project:
             if not p.exists():
                 raise ProjectError(f"{p} is {kind_of(p)}, nothing to lint" if p.is_symlink() else
                                    f"no such file or directory: {p}")
+            if p.parent == cards_dir and is_recorded(p):
+                raise ProjectError(f"{p} is not a card but one of the project's recorded files (from "
+                                   f"{RECORDED_BY.get(p.name, 'the command that records it')}): lint reads it on every run, judging "
+                                   "the cards by it; name cards (<pr>.yaml), a finding, lanes.yaml or a folder")
             if p.is_dir() and p != cards_dir and not (card_paths([p]) or finding_paths([p])
                                                       or (p / LANES_FILE).is_file()):
                 raise ProjectError(f"{p} holds no card (<pr>.yaml), finding or {LANES_FILE}: nothing to lint")

@@ -94,11 +94,13 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
                             "record): leave --state out, and the card takes merged and that day")
     merged_at = merged_at or facts.get("merged_at")
     if not title or not state:
+        lacking = [k for k, v in (("title", title), ("state", state)) if not v]
+        options = " and ".join(f"--{k}" for k in lacking)
         if facts:  # a saved diff (--import) carries no title, state or merge day
-            raise ScaffoldError(f"#{pr} is cached from a saved diff, which carries no "
-                                + " or ".join(k for k, v in (("title", title), ("state", state)) if not v)
-                                + ": pass --title and --state (and --merged-at for a merged PR)")
-        raise ScaffoldError(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}` or pass --title and --state")
+            raise ScaffoldError(f"#{pr} is cached from a saved diff, which carries no " + " or ".join(lacking)
+                                + f": pass {options} (and --merged-at for a merged PR)")
+        raise ScaffoldError(f"#{pr} is not in the fetch cache: run `dossier fetch {pr}` or pass {options}"
+                            + (" too" if len(lacking) == 1 else ""))
     if state not in STATES:
         raise ScaffoldError(f"--state must be one of {', '.join(STATES)}")
     if merged_at:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from dossier.cards import YamlDoc
 from dossier.diagnostics import Diagnostic
 from dossier.errors import Unjudgeable
 from dossier.lint.context import LintContext
 from dossier.lint.registry import RULES, Finding, Rule
+from dossier.locks import is_recorded
 from dossier.model import Card, FindingCard
 from dossier.project import is_valid
 
@@ -49,7 +51,7 @@ def run_lint(ctx: LintContext, *, select: Iterable[str] | None = None, ignore: I
 
 def _lock(file: str) -> bool:
     """Whether ``file`` (as diagnostics name it) is one of the project's locks under cards/."""
-    return file.startswith("cards/") and "/" not in file[6:] and file.endswith((".lock", "pr-facts.json"))
+    return file.startswith("cards/") and "/" not in file[6:] and is_recorded(Path(file))
 
 
 def code_prefix(raw: str) -> str:

@@ -593,7 +593,7 @@ def lint(
     try:
         if record:
             _record_locks(project, cache, allow_host or [], recorded)
-        with working(f"checking {len(project.checked_docs())} card(s)"):
+        with working(f"checking {_checked(project)}"):
             diags = run_lint(ctx, select=select, ignore=ignore or (), strict=strict,
                              promote=[UNVERIFIED] if strict_evidence else [])
     except KeyboardInterrupt as exc:
@@ -611,10 +611,20 @@ def lint(
         print("\n".join(x for x in (format_diagnostics(shown, fmt.value), folded) if x))
     if fmt is Format.text:
         counts = summarize(diags)
-        n, f = len(project.checked_docs()), len(project.checked_findings())
-        findings = f", {f} finding(s)" if f else ""
-        err.print(f"{n} card(s){findings} checked: {counts['error']} error(s), {counts['warning']} warning(s)")
+        err.print(f"{_checked(project)} checked: {counts['error']} error(s), {counts['warning']} warning(s)")
     raise typer.Exit(1 if has_errors(diags) else 0)
+
+
+def _checked(project: Project) -> str:
+    """What lint reports on, in words: "3 card(s), 1 finding(s)", and the lanes file where it was named (on its own
+    it is no "0 card(s)")."""
+    n, f = len(project.checked_docs()), len(project.checked_findings())
+    named = [f"{n} card(s)"] if n or project.selected is None else []
+    named += [f"{f} finding(s)"] if f else []
+    if project.selected is not None and project.lanes_doc.path in project.selected:
+        return " and ".join([", ".join(named), project.rel(project.lanes_doc.path)] if named else
+                            [project.rel(project.lanes_doc.path)])
+    return ", ".join(named) or "0 card(s)"
 
 
 def _cache(project: Project, cache_dir: Path | None, *, must_exist: bool = True):

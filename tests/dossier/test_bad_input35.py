@@ -2,7 +2,9 @@
 a card. `dossier lint cards/pr-facts.json` answered "D100 file ends mid-line ... a copy cut short ends so" about a
 whole JSON snapshot (written without a final line break), and `lint cards/checked.lock` judged the lock by the
 card schema: errors about a file that is not a card, a wrong call to "restore" it. `dossier new PR --title T` for an
-unfetched PR asked for "--title and --state", the title it had just been given among them. Each case failed before
+unfetched PR asked for "--title and --state", the title it had just been given among them. `lint cards/lanes.yaml`
+closed on "0 card(s) checked" above the lanes file's own errors, so two readers took it for a lint that checked
+nothing. Each case failed before
 its fix."""
 
 from __future__ import annotations
@@ -55,3 +57,13 @@ def test_new_asks_only_for_what_was_not_given(tmp_path, given, asked):
     said = " ".join(result.output.split())
     assert f"#4242 is not in the fetch cache: run `dossier fetch 4242` or {asked}" in said, said
     assert not (root / "cards" / "4242.yaml").exists()
+
+
+def test_lint_of_the_lanes_file_says_it_checked_the_lanes_file(tmp_path):
+    root = write_project(tmp_path, [make_card()])
+    lanes = root / "cards" / "lanes.yaml"
+    for named, said in (([lanes], "cards/lanes.yaml checked: 0 error(s)"),
+                        ([lanes, root / "cards" / "100.yaml"], "1 card(s) and cards/lanes.yaml checked: 0 error(s)")):
+        result = runner.invoke(app, ["lint", *map(str, named), "--root", str(root)])
+        assert said in " ".join(result.output.split()), result.output
+        assert "0 card(s)" not in result.output

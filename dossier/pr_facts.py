@@ -127,6 +127,15 @@ _PR_COUNT = re.compile(r"\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|sp
 
 #: one file's lines: "python/sglang/srt/models/qwen3_next.py (+62/-1)", "fused_recurrent.py, +2/-2)"
 FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES)
+#: one file's line count in words: "qwen3_next.py (45 lines)", "gdn_backend.py: small dispatcher update (3 lines)",
+#: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines"; a count after
+#: other words ("x.py now has 900 lines") is the file's length, not the change
+FILE_COUNT = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)(?:\s*\(|:(?: [a-z][\w-]*){1,4} \(|, |"
+                        r" (?P<verb>adds|gains|drops|loses|removes|deletes) )(?P<about>about |~)?(?P<n>\d[\d,]*) lines?"
+                        r"(?: (?P<how>added|removed|deleted))?(?:, (?P<m>\d[\d,]*) (?:removed|deleted))?(?![\w/-])",
+                        re.IGNORECASE)
+#: the verb of the clause before a path that says which side its count is: "deleted from x.py (45 lines)"
+_REMOVED_FROM = re.compile(r"\b(?:delet|remov|dropp|cut)\w* from (?:the )?$", re.IGNORECASE)
 _NOT_GITHUB = re.compile(r"\s*[;,]?\s*(?:per|in|from|according to)\s+(?:the\s+)?(?:description|an earlier|the older|"
                          r"the author)", re.IGNORECASE)
 
@@ -237,3 +246,28 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
                 if (int(m.group("add").replace(",", "")), int(m.group("del").replace(",", ""))) != real[:2]:
                     yield path, f"{m.group(0).strip()!r}: GitHub records {named[0]} in #{facts.number} at " \
                                 f"+{real[0]}/-{real[1]}"
+            for m in FILE_COUNT.finditer(sentence):
+                named = [f for f in facts.files if f == m.group("path") or f.endswith("/" + m.group("path"))]
+                if len(named) == 1 and not _NOT_GITHUB.match(sentence, m.end()) \
+                        and not _count_holds(m, sentence[:m.start()], *facts.files[named[0]][:2]):
+                    add, dele = facts.files[named[0]][:2]
+                    yield path, f"{m.group(0).strip()!r}: GitHub records {named[0]} in #{facts.number} at +{add}/-{dele}"
+
+
+def _count_holds(m: re.Match, before: str, add: int, dele: int) -> bool:
+    """Whether a file's line count in words (a :data:`FILE_COUNT` match) is one GitHub's record gives: the lines
+    removed where a verb says so ("deleted from x.py (45 lines)", "x.py drops 6 lines", "7 removed"), those added
+    where one says that, else either side or both together; "about" allows a tenth either way."""
+    n = int(m.group("n").replace(",", ""))
+    verb = (m.group("verb") or "").lower()
+    if m.group("m"):
+        return (n, int(m.group("m").replace(",", ""))) == (add, dele)
+    if (m.group("how") or "").lower() in ("removed", "deleted") or verb in ("drops", "loses", "removes", "deletes") \
+            or _REMOVED_FROM.search(before):
+        real = {dele}
+    elif (m.group("how") or "").lower() == "added" or verb in ("adds", "gains"):
+        real = {add}
+    else:
+        real = {add, dele, add + dele}
+    slack = max(2, n // 10) if m.group("about") else 0
+    return any(abs(n - r) <= slack for r in real)

@@ -27,7 +27,8 @@ def facts(ctx) -> dict:
               f"contradict GitHub's record of the PR ({PR_FACTS})", scope="card")
 def contradicts_github(card: Card, doc, ctx) -> Iterator[Finding]:
     """A merge day one day off inside the right month, a title reworded, "19 files (+3224/-8)" with one digit
-    changed, "qwen3_next.py (+62/-1)" for a file the PR changed by other counts: each reads as true, and no rule that
+    changed, "qwen3_next.py (+62/-1)" or "deleted from qwen3_next.py (54 lines)" for a file the PR changed by other counts
+    (a count in words is the side its verb names, else either side or both together): each reads as true, and no rule that
     compares a card with itself or with the releases can tell. Where the stored PR facts snapshot has the PR, its
     title (leading [Tag]s, case and spacing aside), state (merged is final: a card may close an open PR the snapshot
     saw), merge day and counts are GitHub's. A count in quotation marks, "per the description" or "per an earlier

@@ -45,6 +45,7 @@ def test_every_registered_rule_has_a_test_here():
     tested |= {"D527", "D415"}  # test_lint_probes27.py
     tested |= {"D237"}  # test_lint_probes28.py
     tested |= {"D238", "D239", "D240"}  # test_lint_probes29.py
+    tested |= {"D241", "D242", "D243"}  # test_lint_probes30_L1.py
     foundation = {c for c in RULES if c[:2] in ("D1", "D2", "D4", "D5")}
     assert foundation <= tested, sorted(foundation - tested)
 

@@ -1,0 +1,73 @@
+"""The PR's measurement given another tensor-parallel size or GPU count in the card's prose than its validation.claims
+give it (D242): "profiled at TP8 on H100" where the claims hold the author's run at TP4."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dossier import prose
+from dossier.lint.depth import prose_texts, text_location
+from dossier.lint.figures import _quote
+from dossier.lint.gpu_names import GPU
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+
+#: tensor-parallel sizes: "TP4", "TP 8", "TP=2", "--tp 4", "--tp-size 4", "TP 1/2/4"; not rank 0 ("TP0 sat in ...")
+_TP = re.compile(r"(?<![\w-])(?:TP ?=? ?|--tp(?:-size)?[ =])(?P<n>[1-9]\d*(?:/[1-9]\d*)*)\b")
+_WORDS = {"one": 1, "a single": 1, "single": 1, "two": 2, "four": 4, "eight": 8}
+#: GPUs counted: "4x B200", "8 x H200", "one NVIDIA B200", "two H100s" (not "B200s" alone, nor "a B200")
+_COUNTED = re.compile(rf"(?<![\w.,/-])(?P<n>[1-9]\d?|(?i:one|a single|single|two|four|eight)) ?[x\u00d7]? ?"
+                      rf"(?:NVIDIA |AMD )?(?P<gpu>{GPU.pattern})s?\b")
+#: a sentence that reports a run: a verb of measuring, or who measured ("On the author's H100 TP4 run"); not a run
+#: as a noun alone ("TP=1 runs skip the fusion" is the code's rule)
+_RUN = re.compile(r"\b(?:profil(?:ed|ing)|measur(?:ed|ing)|benchmark(?:ed|ing)|trac(?:ed|ing)|swept|ran|saw|"
+                  r"reports?|reported|author|reviewer)\b", re.IGNORECASE)
+#: a run that is not the PR's: another PR's or issue's, ours
+_OTHER_RUN = re.compile(r"#\d+|\bissue\b|\bthis project\b|\bour\b|\bwe\b", re.IGNORECASE)
+
+
+def _count(word: str) -> int:
+    return _WORDS.get(word.lower()) or int(word)
+
+
+def _setup(texts: Iterator[str]) -> tuple[set[int], dict[str, set[int]]]:
+    """The TP sizes and the counts of each GPU that ``texts`` give."""
+    sizes, counts = set(), {}
+    for text in texts:
+        sizes |= {int(n) for m in _TP.finditer(text) for n in m.group("n").split("/")}
+        for m in _COUNTED.finditer(text):
+            counts.setdefault(m.group("gpu"), set()).add(_count(m.group("n")))
+    return sizes, counts
+
+
+@rule("D242", "a run of the PR given another TP size or GPU count in the card's prose than its validation.claims "
+              "give that run (TP8 for the claims' TP4, 4x B200 for one B200)", scope="card", severity="warning")
+def setup_unlike_claims(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"The author profiled Qwen3-Coder-Next at TP8 on H100" where the claims hold the author's run at TP4 (or
+    "on 4x B200" where they say one B200): the figures are the claims', so no figure check sees the setup change.
+    Judged in a sentence of the motivation, implementation or explain that reports a run (profiled, measured, ran,
+    saw, the author's ...) and names no other PR, issue or our own run; each TP size must be one the claims give, when
+    they give one, and each count of a GPU one they give that GPU."""
+    sizes, counts = _setup(" ".join(claim.split()) for claim in card.claims)
+    if not sizes and not counts:
+        return
+    for path, flat in prose_texts(card):
+        if path not in ("motivation", "implementation", "key_fragment.explain"):
+            continue
+        for sentence in prose.sentences(flat):
+            if not _RUN.search(sentence) or _OTHER_RUN.search(sentence.replace(f"#{card.pr}", "")):
+                continue
+            for m in _TP.finditer(sentence):
+                if sizes and not {int(n) for n in m.group("n").split("/")} <= sizes:
+                    yield _finding(path, sentence, m, f"the claims give TP {', '.join(map(str, sorted(sizes)))}")
+            for m in _COUNTED.finditer(sentence):
+                given = counts.get(m.group("gpu"))
+                if given and _count(m.group("n")) not in given:
+                    yield _finding(path, sentence, m, f"the claims give {' or '.join(map(str, sorted(given)))} x "
+                                                      f"{m.group('gpu')}")
+
+
+def _finding(path: str, sentence: str, m: re.Match, why: str) -> Finding:
+    return Finding(text_location(path), f"{m.group(0).strip()!r} in {_quote(sentence, m.start())}: {why}",
+                   hint="give the run the setup its claims record, or say which other run it was")

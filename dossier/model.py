@@ -85,8 +85,8 @@ CARD = Spec(
         "validation": Spec(
             "map",
             fields={
-                "claims": Spec("list", items=_item, doc="Claims with numbers, setup and source"),
-                "lanes": Spec("list", items=_item, doc="What a change here must be validated on"),
+                "claims": Spec("list", items=_item, distinct=True, doc="Claims with numbers, setup and source"),
+                "lanes": Spec("list", items=_item, distinct=True, doc="What a change here must be validated on"),
             },
         ),
         "runtime": Spec(
@@ -101,7 +101,8 @@ CARD = Spec(
             one_of_keys=(frozenset({"reference", "tests", "bench"}), frozenset({"none"})),
         ),
         "corrections": Spec(
-            "list", items=_str("a paragraph"), required=False, doc="Where the earlier manual was wrong about this PR"
+            "list", items=_str("a paragraph"), required=False, distinct=True,
+            doc="Where the earlier manual was wrong about this PR"
         ),
     },
 )
@@ -146,7 +147,7 @@ FINDING = Spec(
                 "variant": _str("a name", doc="The fix variant that makes the reproduction pass"),
             },
         ),
-        "limits": Spec("list", items=_item, required=False,
+        "limits": Spec("list", items=_item, required=False, distinct=True,
                        doc="Where the evidence is weaker (model only, not run on a server, ...)"),
     },
 )

@@ -17,6 +17,7 @@ from pathlib import Path
 from dossier import prose
 from dossier.files import read_bytes
 from dossier.locks import LockError
+from dossier.model import STATES
 
 PR_FACTS = Path("cards") / "pr-facts.json"
 _NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -96,9 +97,17 @@ def _entry(e: object) -> PrFacts:
         files[typed(f["path"], str, "a main file's path")] = (
             typed(f["additions"], int, "a main file's additions"), typed(f["deletions"], int, "a main file's deletions"),
             tuple(typed(n, str, f"a symbol of {f['path']!r}") for n in symbols))
-    return PrFacts(number, typed(e["title"], str, "title"), typed(e["state"], str, "state"),
-                   dt.date.fromisoformat(typed(e["date"], str, "date")), typed(e["changed_files"], int, "changed_files"),
-                   typed(e["additions"], int, "additions"), typed(e["deletions"], int, "deletions"), files)
+    state = typed(e["state"], str, "state")
+    if state not in STATES:  # GraphQL's "MERGED" or a typo: D414 judged the state and merge day of none of them
+        raise ValueError(f"state is {state[:40]!r}, not one of {', '.join(STATES)}")
+    counts = {k: typed(e[k], int, k) for k in ("changed_files", "additions", "deletions")}
+    for where, n in [*counts.items(), *((f"{p!r}'s {k}", v) for p, (a, d, _) in files.items()
+                                        for k, v in (("additions", a), ("deletions", d)))]:
+        if n < 0:
+            raise ValueError(f"{where} is {n}, below 0")
+    return PrFacts(number, typed(e["title"], str, "title"), state,
+                   dt.date.fromisoformat(typed(e["date"], str, "date")), counts["changed_files"],
+                   counts["additions"], counts["deletions"], files)
 
 
 def _bare_title(title: str) -> str:

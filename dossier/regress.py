@@ -577,6 +577,9 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
     for key, date in (("date", doc["date"]), ("bench.date", doc["bench"].get("date", doc["date"]))):
         if not is_day(date):
             return f"{key} must be the day of the run, YYYY-MM-DD (the manual shows it)"
+    # benchmark numbers "measured" after the run that took them over
+    if doc["bench"].get("date", doc["date"]) > doc["date"]:
+        return f"bench.date {doc['bench']['date']} is after the run's date {doc['date']}: a run reuses earlier numbers"
     if doc["pr"] != pr:
         return f"the result of #{doc['pr']}, not of #{pr}"
     if doc.get("device_kind", device) != device:
@@ -592,6 +595,8 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
                 return f"parity.{name}.{key} is beyond any float"
         if why := _out_of_range(check):
             return f"parity.{name}: {why}"
+    if why := _counts_contradicted(doc):
+        return why
     if doc["ok"] != _passes(doc["passed"], doc["failed"], doc["parity"], doc["bench"]):
         # an `ok` the run's own counts and parity contradict: the manual would say "reproduced" over a failure
         return (f"ok is {str(doc['ok']).lower()}, but its {doc['passed']} passed, {doc['failed']} failed, parity "
@@ -603,6 +608,32 @@ def _not_a_result(doc: object, pr: int, device: str, bench: str | None) -> str:
         return "bench.summary must be a list of texts"
     if summary and any("](" in x or not _plain_line(x) or re.search(r"<[A-Za-z/!]", x) for x in summary):
         return "bench.summary must be plain lines of text (the manual shows them as written: no link, tag or line break)"
+    return ""
+
+
+#: the outcomes a test record of a result holds (run_job counts "error" as failed)
+_OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+def _counts_contradicted(doc: dict) -> str:
+    """Why a result's own records contradict the counts and device the manual shows ("" when they agree): its
+    `tests` records give other passed/failed counts (the manual said "194/194 passed ... reproduced" over two
+    failed records), or its benchmark names another GPU than the run (reuse_bench refuses that when writing; a copied
+    or hand-merged result showed an H100's numbers as the H200 run's)."""
+    tests = doc.get("tests")
+    if tests is not None:
+        if not isinstance(tests, list) or not all(isinstance(t, dict) and t.get("outcome") in _OUTCOMES
+                                                  for t in tests):
+            return f"tests must be a list of test records, each with an outcome ({', '.join(_OUTCOMES)})"
+        passed = sum(t["outcome"] == "passed" for t in tests)
+        failed = sum(t["outcome"] in ("failed", "error") for t in tests)
+        if (passed, failed) != (doc["passed"], doc["failed"]):
+            return (f"passed {doc['passed']} and failed {doc['failed']}, but its tests records hold {passed} passed "
+                    f"and {failed} failed")
+    bench_device = doc["bench"].get("device")
+    if isinstance(bench_device, dict) and bench_device.get("name") != doc["device"]["name"]:
+        return (f"its benchmark was measured on {str(bench_device.get('name'))[:60]!r}, not on the run's "
+                f"{doc['device']['name']!r}")
     return ""
 
 

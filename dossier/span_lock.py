@@ -1,7 +1,9 @@
 """Locks of release spans: text the manual quotes (a code name, an error message) -> the first and last SGLang
 release that had it ("0.5.10..0.5.17", or one release), recorded from the release cache for lint to read offline
 (CI has no release cache). Each lock ends with how many entries it holds: a lock cut at an entry boundary is still
-YAML, and the entries past the cut would be lost with nothing said."""
+YAML, and the entries past the cut would be lost with nothing said. Each is sealed (:data:`locks.LOCK_SEAL`): a span
+edited by hand ('0.5.10..0.5.17' made '0.5.10..0.5.19') would let the cards' matching wrong dates pass the rules that
+read it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from dossier.files import record
-from dossier.locks import LockError, check_keys, of_version, read_lock_file
+from dossier.locks import LockError, check_keys, check_seal, of_version, read_lock_file, sealed
 from dossier.yaml_scalar import yaml_string
 
 
@@ -35,6 +37,7 @@ def read_spans(root: Path, lock: Path, section: str, fix: str) -> dict[str, str]
             f"{section} lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} where `count:` says {count}"
         raise LockError(f"{lock}: {said}: the lock is cut short (or edited by hand), and the entries past the cut "
                         f"would be lost; take the committed copy (git checkout -- {lock}) or {fix}")
+    check_seal(root / lock, data)
     return entries
 
 
@@ -49,15 +52,15 @@ def _release_span(span: str) -> bool:
 
 
 def write_spans(root: Path, lock: Path, header: str, section: str, entries: dict[str, str]) -> None:
-    """Write the lock at ``root / lock``: ``header``, then ``entries`` (text -> its releases) in order, then the
-    count."""
+    """Write the lock at ``root / lock``: ``header``, its seal, then ``entries`` (text -> its releases) in order,
+    then the count."""
     def line(text: str, span: str) -> str:
         key = text if text.isidentifier() else yaml_string(text)
         return f"\n  {key}: '{span}'"
 
     # a section with nothing under it would be null to YAML, which read_spans refuses
-    record(root / lock, lambda: header + f"version: 1\n{section}:" + (
-        "".join(line(t, s) for t, s in entries.items()) or " {}") + f"\ncount: {len(entries)}\n")
+    record(root / lock, lambda: sealed(header, f"version: 1\n{section}:" + (
+        "".join(line(t, s) for t, s in entries.items()) or " {}") + f"\ncount: {len(entries)}\n"))
 
 
 def spans_of_releases(found: dict[str, list[str]]) -> dict[str, str]:

@@ -4,7 +4,9 @@ whole JSON snapshot (written without a final line break), and `lint cards/checke
 card schema: errors about a file that is not a card, a wrong call to "restore" it. `dossier new PR --title T` for an
 unfetched PR asked for "--title and --state", the title it had just been given among them. `lint cards/lanes.yaml`
 closed on "0 card(s) checked" above the lanes file's own errors, so two readers took it for a lint that checked
-nothing. Each case failed before
+nothing. cards/names.lock and cards/messages.lock carried no seal: a span edited by hand ('0.5.10..0.5.17' made
+'0.5.10..0.5.19') read as recorded, so the cards' matching wrong dates passed D621/D626/D627 (found by round 34's
+helper, reasoned from the format; reproduced here). Each case failed before
 its fix."""
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dossier.cli import app
+from dossier.lint import LintContext, run_lint
+from dossier.printed import write_messages
+from dossier.project import Project
 from tests.dossier.factories import make_card, write_project
 
 runner = CliRunner()
@@ -67,3 +72,16 @@ def test_lint_of_the_lanes_file_says_it_checked_the_lanes_file(tmp_path):
         result = runner.invoke(app, ["lint", *map(str, named), "--root", str(root)])
         assert said in " ".join(result.output.split()), result.output
         assert "0 card(s)" not in result.output
+
+
+def test_a_span_edited_in_a_sealed_message_lock_is_the_locks_error(tmp_path):
+    root = write_project(tmp_path, [make_card()])
+    write_messages(root, {"Breakable CUDA graph is incompatible with": "0.5.10..0.5.17"})
+    lock = root / "cards" / "messages.lock"
+    assert "# sha256: " in lock.read_text()
+    clean = run_lint(LintContext(Project.load(root)), select=["D311"])
+    assert not [d for d in clean if d.file == "cards/messages.lock"], clean
+    lock.write_text(lock.read_text().replace("0.5.10..0.5.17", "0.5.10..0.5.19"))
+    found = run_lint(LintContext(Project.load(root)), select=["D311"])
+    assert [d.code for d in found if d.file == "cards/messages.lock"] == ["D311"], found
+    assert "not the lock `dossier releases surface --record` wrote" in found[0].message

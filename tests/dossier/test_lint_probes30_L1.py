@@ -19,14 +19,7 @@ from dossier.lint import LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.test_lint_probes15 import _append
 from tests.dossier.test_lint_probes15 import _real_project as _cut_project
-from tests.dossier.test_lint_probes17 import _replace
-
-
-def _explain(old: str, new: str):
-    def edit(card):
-        assert old in card["key_fragment"]["explain"], old
-        card["key_fragment"]["explain"] = card["key_fragment"]["explain"].replace(old, new)
-    return edit
+from tests.dossier.test_lint_probes17 import _explain, _replace
 
 
 PROBES = [

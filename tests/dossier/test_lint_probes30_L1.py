@@ -21,7 +21,6 @@ from tests.dossier.test_lint_probes15 import _append
 from tests.dossier.test_lint_probes15 import _real_project as _cut_project
 from tests.dossier.test_lint_probes17 import _explain, _replace
 
-
 PROBES = [
     ("lines-deleted", 12508, _replace("implementation", "qwen3_next.py (45 lines)", "qwen3_next.py (54 lines)"), "D414"),
     ("lines-sides-swapped", 18917, _replace("implementation", "(1 line added, 7 removed)", "(7 lines added, 1 removed)"),

@@ -1,0 +1,81 @@
+"""A GPU generation (Hopper, Blackwell, SM90, SM100, gfx942, gfx950) given to the PR's default or measurement where
+the PR's record names only other generations (D246)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dossier import prose
+from dossier.lint.checked import _entry
+from dossier.lint.claims import _locate
+from dossier.lint.depth import ALL_FIELDS, prose_texts, text_location
+from dossier.lint.figures import _quote
+from dossier.lint.gpu_names import gpu_names
+from dossier.lint.registry import Finding, rule
+from dossier.model import Card
+
+#: a generation word, and the architectures it covers (SM100+ and Blackwell take in the SM120 parts)
+_GENERATION = r"Hopper|Blackwell|Ampere|SM ?(?:80|90a?|10[03x]a?|120)\+?|gfx9(?:42|50|4|5)\b"
+_COVERS = (("hopper", {"sm90"}), ("blackwell", {"sm100", "sm120"}), ("ampere", {"sm80"}), ("sm80", {"sm80"}),
+           ("sm90", {"sm90"}), ("sm10", {"sm100"}), ("sm120", {"sm120"}), ("gfx94", {"gfx942"}),
+           ("gfx95", {"gfx950"}))
+#: the architecture of each GPU model :mod:`gpu_names` reads
+_ARCH = (("GH200 H20 H100 H200 H800", "sm90"), ("GB200 GB300 B200 B300", "sm100"),
+         ("A10 A10G A30 A40 A100 A800 A4000 A5000 A6000", "sm80"), ("RTX5090 RTXPRO6000", "sm120"),
+         ("MI300 MI300X MI308X MI325X", "gfx942"), ("MI350X MI355X", "gfx950"))
+#: the PR's own default or measurement put on a generation: "made FlashInfer the default decode on SM100+", "default
+#: Blackwell deployments", "on Hopper by default", "swept gfx950 launch shapes"
+_OWN = re.compile(rf"\bdefault\b[^.;,()]{{0,40}}?\b(?:on|for)\s+(?:the\s+)?(?P<a>{_GENERATION})|\bdefault\s+"
+                  rf"(?P<b>{_GENERATION})|(?P<c>{_GENERATION})[^.;,()]{{0,20}}\bby default|\b(?:measured|profiled|"
+                  rf"swept|benchmarked|tuned|validated)\b[^.;()]{{0,40}}?\b(?P<d>{_GENERATION})")
+#: a clause about this project's runs, or dated to a release (a later release's default is not the PR's)
+_NOT_THE_PR = re.compile(r"\bthis project\b|\bour\b|\bv?\d+\.\d+\.\d+\b")
+_CLAUSE = re.compile(r";|, (?:so|but|while|whereas|and|which|where) ")
+
+
+def _covers(word: str) -> set[str]:
+    key = word.lower().replace(" ", "")
+    return next((archs for prefix, archs in _COVERS if key.startswith(prefix)), set())
+
+
+def _record(card: Card, ctx) -> set[str]:
+    """The architectures the PR's record names: the title's and claims' generation words and GPUs, and the GPUs
+    cards/checked.lock holds for it."""
+    text = " ".join([card.title, *card.claims])
+    entry = _entry(card, ctx) or {}
+    models = gpu_names(text) | {str(g) for g in entry.get("gpus") or []}
+    return {arch for names, arch in _ARCH for m in models if m in names.split()} \
+        | {a for m in re.finditer(_GENERATION, text) for a in _covers(m.group(0))}
+
+
+@rule("D246", "a GPU generation (Hopper, SM90, Blackwell, SM100, gfx942, gfx950) given to the PR's default or "
+              "measurement where its title, claims and checked GPUs name only other generations", scope="card",
+      severity="warning")
+def generation_off_record(card: Card, doc, ctx) -> Iterator[Finding]:
+    """"made FlashInfer the default decode on Hopper" for a PR titled "... default to FlashInfer on SM100+", "swept
+    gfx942 launch shapes" for a PR measured on MI355X (gfx950): the generation tells a reader whether the change
+    reaches their GPU, and a wrong one sends them after a default their machine never gets. Judged where the
+    motivation, implementation or explain puts a generation word in the PR's own default ("the default ... on X",
+    "default X deployments", "X ... by default") or measurement ("measured / profiled / swept / benchmarked / tuned /
+    validated ... X"), against the architectures the PR's record names: generation words and GPU models (H100 is
+    SM90, MI355X gfx950) of its title and claims, and the GPUs cards/checked.lock holds for it. A card whose record
+    names no generation, or a clause about this project's runs or dated to a release, is not judged."""
+    record = _record(card, ctx)
+    if not record:
+        return
+    for path, flat in prose_texts(card):
+        if path not in ALL_FIELDS:
+            continue
+        for sentence in prose.sentences(flat):
+            for m in _OWN.finditer(sentence):
+                word = next(w for w in m.group("a", "b", "c", "d") if w)
+                starts = [c.end() for c in _CLAUSE.finditer(sentence, 0, m.start())]
+                end = next((c.start() for c in _CLAUSE.finditer(sentence, m.end())), len(sentence))
+                if _covers(word) & record or _NOT_THE_PR.search(sentence, max(starts, default=0), end):
+                    continue
+                said = m.group(0)
+                yield Finding(text_location(path), f"{word} in {_quote(sentence, m.start())}: the PR's title, claims "
+                                                   f"and checked GPUs name {', '.join(sorted(a.upper() if a.startswith('sm') else a for a in record))}",
+                              hint="give the generation the PR's record names, or say where the other one comes from",
+                              at=_locate(doc, path, said, flat.count(said, 0, flat.find(sentence) + m.start())))

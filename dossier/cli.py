@@ -990,7 +990,8 @@ def releases_verify(
     (or removed it), shipped-in / removed-in, and the date and fragment findings lint reports (D312-D315).
 
     Also, for the files references/by-file.md lists: the releases that changed each, and where each file the last
-    release lacks went (the file its deleting release added that is most alike, at least half; a lead, not proof).
+    release lacks went (the file its deleting release added that is most alike, at least half, else one it already
+    had that newly defines at least half of its top-level functions and classes; a lead, not proof).
 
     A release diff holds every change merged between two releases: it bounds when a line landed, it is not
     the PR's own diff. Exit 1 when a card has a finding, or when cards/evidence.lock records the same releases

@@ -1,11 +1,14 @@
 """Where a file SGLang deleted went: among the files the same release added, the one whose lines match it most, if
-at least half alike (git's default rename threshold), followed release by release to the last one scanned.
+at least half alike (git's default rename threshold), followed release by release to the last one scanned; else a
+file that already existed and newly defines at least half of its top-level functions and classes (the code merged
+into it), where the trail ends.
 
-A lead read from content, not proof that the code moved: a file split in two is named by its larger half, and one
-merged into a file that already existed is not found (the file is then taken as removed)."""
+A lead read from content, not proof that the code moved: a file split in two is named by its larger half, and code
+merged elsewhere under other names is not found (the file is then taken as removed)."""
 
 from __future__ import annotations
 
+import ast
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,8 +21,9 @@ ALIKE = 0.5
 
 @dataclass(frozen=True)
 class Move:
-    """The file's lines went to ``file`` in release ``version``, ``percent`` alike; ``file`` None: the release deleted
-    it and added no file ``ALIKE`` (the last move of a file)."""
+    """The file's lines went to ``file`` in release ``version``, ``percent`` alike; ``percent`` None: the release
+    deleted it and added no file ``ALIKE``, and ``file`` (None: none) is one it already had that newly defines the
+    deleted file's top-level names (the last move of a file)."""
 
     version: str
     file: str | None
@@ -51,6 +55,31 @@ def successor(old: str, added: dict[str, str]) -> tuple[str, int] | None:
     return (best[1], int(best[0] * 100)) if best else None
 
 
+def _top_level_names(text: str) -> set[str]:
+    """The functions and classes ``text`` defines at module level (none where it does not parse)."""
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError):
+        return set()
+    return {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def merged_into(old: str, before: SourceTree, after: SourceTree, kept: Iterable[str]) -> str | None:
+    """The file of ``kept`` (paths both releases hold) that ``after`` gives at least half of ``old``'s top-level
+    names which ``before``'s copy did not define, the most of them (ties: the first in sorted order); None when
+    none does."""
+    names = _top_level_names(old)
+    best: tuple[int, str] | None = None
+    for path in sorted(kept):
+        now, was = after.read(path) or "", before.read(path) or ""
+        if now == was or not any(f"def {n}" in now or f"class {n}" in now for n in names):
+            continue
+        got = len(names & (_top_level_names(now) - _top_level_names(was)))
+        if got * 2 >= len(names) and got and (best is None or got > best[0]):
+            best = (got, path)
+    return best[1] if best else None
+
+
 def _python_files(tree: SourceTree) -> set[str]:
     return {tree.repo_path(p) for p in tree.package.rglob("*.py") if "__pycache__" not in p.parts and p.is_file()}
 
@@ -77,9 +106,11 @@ def moves(paths: Iterable[str], trees: Sequence[SourceTree]) -> dict[str, tuple[
                 continue
             new = files(i) - files(i - 1)
             found = successor(old, {p: trees[i].read(p) or "" for p in new})
-            steps.append(Move(trees[i].version, *(found or (None, None))))
             if found is None:
+                into = merged_into(old, trees[i - 1], trees[i], files(i) & files(i - 1))
+                steps.append(Move(trees[i].version, into, None))
                 break
+            steps.append(Move(trees[i].version, *found))
             at = found[0]
         out[path] = tuple(steps)
     return out

@@ -584,7 +584,8 @@ def _files(data: object, versions: list[str], fix: str) -> dict[str, tuple[str, 
 def _moved(data: object, versions: list[str], fix: str) -> dict[str, tuple[Move, ...]] | None:
     """The releases section's ``moved`` as read (None when absent: recorded before moves were); LockError for a path
     that is not a wheel's Python file, or a move that is not [a listed release after the previous move's, a wheel's
-    Python file, a percent from ALIKE to 100] or, last, a deletion [release, None, None]."""
+    Python file, a percent from ALIKE to 100] or, last, a deletion [release, None or the wheel's Python file it was
+    merged into, None]."""
     if data is None:
         return None
     order = {v: i for i, v in enumerate(versions)}
@@ -593,8 +594,9 @@ def _moved(data: object, versions: list[str], fix: str) -> dict[str, tuple[Move,
     def move(step: object) -> Move | None:
         if not (isinstance(step, list) and len(step) == 3 and isinstance(step[0], str) and step[0] in order):
             return None
-        if step[1:] == [None, None] or (isinstance(step[1], str) and in_wheel(step[1]) and step[1].endswith(".py")
-                                         and type(step[2]) is int and least <= step[2] <= 100):
+        wheel_file = isinstance(step[1], str) and in_wheel(step[1]) and step[1].endswith(".py")
+        if (step[1] is None or wheel_file) and step[2] is None \
+                or wheel_file and type(step[2]) is int and least <= step[2] <= 100:
             return Move(*step)
         return None
 
@@ -605,11 +607,12 @@ def _moved(data: object, versions: list[str], fix: str) -> dict[str, tuple[Move,
         read = [move(s) for s in steps] if isinstance(steps, list) else [None]
         if not isinstance(path, str) or not in_wheel(path) or not path.endswith(".py") or None in read \
                 or [order[m.version] for m in read] != sorted({order[m.version] for m in read}) \
-                or (read and order[read[0].version] == 0) or any(m.file is None for m in read[:-1]):
+                or (read and order[read[0].version] == 0) or any(m.percent is None for m in read[:-1]):
             raise LockError(f"{LOCK_FILE}: releases: moved: {str(path)[:80]!r}: not a wheel's Python file with the "
                             f"moves that followed it, each [a listed release after {versions[0] if versions else 'the first'}, "
-                            f"oldest first, each once; a wheel's Python file and a percent from {least} to 100, or null "
-                            f"and null for a deletion, the last move] (edited by hand, or a merge?); {fix}")
+                            f"oldest first, each once; a wheel's Python file and a percent from {least} to 100, or, the "
+                            f"last move, a deletion: null or the file it was merged into, and null] (edited by hand, "
+                            f"or a merge?); {fix}")
         out[path] = tuple(read)
     return out
 

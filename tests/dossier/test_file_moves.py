@@ -61,3 +61,22 @@ def test_a_file_is_followed_through_each_move_to_its_deletion(tmp_path):
 def test_a_file_that_existed_before_is_no_successor(tmp_path):
     trees = _trees(tmp_path, [("0.1.0", {"srt/a.py": BODY, "srt/b.py": BODY}), ("0.2.0", {"srt/b.py": BODY})])
     assert moves(["python/sglang/srt/a.py"], trees) == {"python/sglang/srt/a.py": (Move("0.2.0", None, None),)}
+
+
+def test_code_merged_into_a_file_that_already_existed_ends_the_trail_there(tmp_path):
+    """0.5.23 deleted kernels/ops/moe/triton_sigmoid_gate_mul.py and added no file like it: its kernel and wrapper
+    went into elementwise.py, which 0.5.22 already had (by-file.md said only "deleted in 0.5.23")."""
+    host = "def other(x):\n    return x\n"
+    half = BODY.split("def f5")[0]  # f0..f4: five of the deleted file's ten names
+    trees = _trees(tmp_path, [
+        ("0.1.0", {"srt/a.py": BODY, "srt/host.py": host, "srt/few.py": host, "srt/b.py": BODY}),
+        ("0.2.0", {"srt/host.py": host + half, "srt/few.py": host + "def f0(x):\n    return x\n", "srt/b.py": BODY}),
+    ])
+    assert moves(["python/sglang/srt/a.py"], trees) == {
+        "python/sglang/srt/a.py": (Move("0.2.0", "python/sglang/srt/host.py", None),)}
+    # fewer than half of its names newly defined there (one of ten), or a file already defining them all: no lead
+    trees = _trees(tmp_path / "other", [
+        ("0.1.0", {"srt/a.py": BODY, "srt/few.py": host, "srt/b.py": BODY}),
+        ("0.2.0", {"srt/few.py": host + "def f0(x):\n    return x\n", "srt/b.py": BODY}),
+    ])
+    assert moves(["python/sglang/srt/a.py"], trees) == {"python/sglang/srt/a.py": (Move("0.2.0", None, None),)}

@@ -988,6 +988,17 @@ def test_verify_records_where_a_deleted_file_went_and_by_file_names_it(setup, tm
     assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
     by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
     assert "deleted in 0.3.0, which added no file half alike" in by_file
+    assert "an existing file" not in by_file
+
+    # code merged into a file the release already had: the lead names it
+    lock_file.write_text(_resealed(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]",
+                                                 "[0.3.0, python/sglang/srt/host.py, null]")))
+    assert read_release_lock(root).moved[gating] == (Move("0.3.0", "python/sglang/srt/host.py", None),)
+    assert runner.invoke(app, ["render", "--root", str(root)]).exit_code == 0
+    by_file = (skill_dir(Project.load(root)) / "references/by-file.md").read_text()
+    assert ("deleted in 0.3.0, which added no file half alike; its top-level functions and classes went to "
+            "`python/sglang/srt/host.py`, an existing file") in " ".join(by_file.split())
+    lock_file.write_text(_resealed(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", "[0.3.0, null, null]")))
     result = verify(root, cache)  # the scan finds the move the lock lost
     assert result.exit_code == 1
     assert f"records other releases of change or moves for {gating} (by-file" in " ".join(result.output.split())
@@ -1018,6 +1029,7 @@ def test_a_deletion_is_the_last_move_and_moves_go_forward(setup):
     lock_file = root / "cards/evidence.lock"
     text = lock_file.read_text()
     for steps in ("[0.2.0, null, null]\n    - [0.3.0, python/sglang/srt/x.py, 80]",
+                  "[0.2.0, python/sglang/srt/kept.py, null]\n    - [0.3.0, python/sglang/srt/x.py, 80]",
                   "[0.3.0, python/sglang/srt/x.py, 80]\n    - [0.2.0, python/sglang/srt/y.py, 80]"):
         lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", steps)))
         with pytest.raises(LockError, match="the last move"):

@@ -176,13 +176,13 @@ LANE = Spec(
 
 _prs = Spec("list", items=Spec("int", min_value=1), distinct=True, doc="PRs that shaped this entry (each must have a card)")
 PHASES = ("prefill", "decode", "verify")
-HARDWARE = ("SM80", "SM90", "SM100", "SM120", "AMD", "NPU", "XPU")
+HARDWARE = ("SM80", "SM90", "SM100", "SM120", "AMD", "NPU", "XPU", "CPU")
 #: the GPUs most launches of these models run on: the backend matrix's first section; the other rows get their own
 #: (one table of every phase on every hardware outgrew one short read)
 PRIMARY_HARDWARE = ("SM90", "SM100")
 #: anchor and title of the backend matrix's second section
 OTHER_HARDWARE_ANSWER = ("gdn-backends-other",
-                         "GDN kernel backends on A100/L40S (SM80), SM120 (RTX PRO 6000, GB10), AMD, Ascend NPU and Intel XPU")
+                         "GDN kernel backends on A100/L40S (SM80), SM120 (RTX PRO 6000, GB10), AMD, Ascend NPU and Intel XPU/CPU")
 
 #: the checklist by-release.md's release notes link to ("Without a card" lines come from the upgrade block)
 UPGRADE_ANSWER = "upgrade-defaults"

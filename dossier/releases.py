@@ -119,10 +119,19 @@ def read_index(release: Path) -> dict | None:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         data = None
-    if (expected is not None and hashlib.sha256(raw).hexdigest() != expected) or not (
-            isinstance(data, dict) and all(isinstance(v, list) and len(v) == 2 for v in data.values())):
+    if (expected is not None and hashlib.sha256(raw).hexdigest() != expected) or not isinstance(data, dict):
         raise DamagedRelease(release, INDEX, f"is not the index sync wrote ({RECORD} records its sha256)")
+    odd = next((p for p, v in data.items() if not _index_entry(v)), None)
+    if odd is not None:
+        raise DamagedRelease(release, INDEX, f"is not the index sync wrote: {str(odd)[:80]!r} has no [size, sha256]")
     return data
+
+
+def _index_entry(entry: object) -> bool:
+    """Whether ``entry`` is one source's [size, sha256 hex] as sync writes it (a size of "12" or null, read by a
+    source check, stopped the command with an internal error)."""
+    return isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is int and entry[0] >= 0 \
+        and isinstance(entry[1], str) and re.fullmatch(r"[0-9a-f]{64}", entry[1]) is not None
 
 
 def index_fault(release: Path) -> str | None:

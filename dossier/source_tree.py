@@ -119,7 +119,9 @@ class SourceTree:
             self._texts = {}
             for path in sorted(self.package.rglob("*")):
                 if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
-                    self._texts[self.repo_path(path)] = self._decode(self.repo_path(path), path.read_bytes())
+                    # as :meth:`read` (UTF-16 text is refused): decoded as UTF-8, a file the code moved to read as
+                    # noise, and drift called a card whose code is there "missing"
+                    self._texts[self.repo_path(path)] = self.read(self.repo_path(path))
             listed = self._index if isinstance(self._index, dict) else {}
             for gone in sorted(p for p in listed if isinstance(p, str) and p.endswith(".py") and p not in self._texts):
                 self._decode(gone, None)  # a source the wheel held, deleted since: raises

@@ -429,7 +429,7 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
     for doc, path, text, historical in lanes_and_finding_texts(ctx.project):
         if historical:
             continue
-        cited = [c for n in dict.fromkeys(re.findall(r"#(\d+)\b", text)) if (c := ctx.project.card(int(n)))]
+        cited = [c for n in dict.fromkeys(re.findall(r"#(\d{1,7})\b", text)) if (c := ctx.project.card(int(n)))]
         grounds_of = functools.cache(lambda cited=cited: {w for card in cited for w in change_words(card, ctx)})
 
         for _, names, m in _unknown_in([(path, text)], set(), grounds_of, ctx):

@@ -63,7 +63,7 @@ _UNIT_AFTER = re.compile(rf"\s?{_RATE_WORD}(?:{_UNIT})(?![\w/])")
 #: a sentence that shows or states its own arithmetic: "32 heads x 128 x 128 ... (our arithmetic from the config)"
 _ARITHMETIC = re.compile(r"\d\s?(?:x|×|\*)\s?\d|\d\s?=\s?\d|\s=\s|\b(?:our arithmetic|our own arithmetic|computed from|"
                          r"derived from|we compute|by our count)\b", re.IGNORECASE)
-_CITED_PR = re.compile(r"(?<![\w&])(?<!issue )(?<!issues )#(\d+)\b", re.IGNORECASE)
+_CITED_PR = re.compile(r"(?<![\w&])(?<!issue )(?<!issues )#(\d{1,7})\b", re.IGNORECASE)
 #: the manual a correction corrects: its figures are what the card says was wrong, not the card's own
 _EARLIER = re.compile(r"\b(?:earlier|original|old|previous|prior) (?:manual|playbook|skill)\b", re.IGNORECASE)
 #: a setting, not a measurement: "a default of 30 s", "capped at 256 MB", "a timeout of 5 s", "set to 90%"

@@ -26,7 +26,7 @@ _KEYS = (("cutedsl", re.compile(r"cute ?dsl|cutedsl|cute_dsl|cutlass\.cute", re.
 _GIVEN_NAME = re.compile(rf"\b(?P<word>{_BACKEND})(?:'s)?\s+(?:(?:[\w-]+\s+){{0,2}}?(?:kernels?|ops?|update|decode|"
                          r"prefill|verify|wrapper|launcher)\s+)?`?(?P<name>[a-z_][a-z0-9]*_[a-z0-9_]+)`?(?![\w.(/])")
 #: "the FlashInfer GDN decode of #15631", "Triton kernel from #17094"
-_GIVEN_PR = re.compile(rf"\b(?P<word>{_BACKEND})\b(?:\s+[\w-]+){{0,3}}\s+(?:of|from|in|by)\s+#(?P<pr>\d+)\b")
+_GIVEN_PR = re.compile(rf"\b(?P<word>{_BACKEND})\b(?:\s+[\w-]+){{0,3}}\s+(?:of|from|in|by)\s+#(?P<pr>\d{{1,7}})\b")
 #: "A FlashInfer kernel computes ... (jit_kernel/triton/sigmoid_gate_mul.py": the word and the first path after it in
 #: its clause, no other backend between
 _GIVEN_PATH = re.compile(rf"\b(?P<word>{_BACKEND})\b(?P<gap>(?:(?!{_BACKEND})[^.;:]|\.(?=\w)){{0,80}}?)\("

@@ -437,7 +437,7 @@ def reverted_as_current(ctx) -> Iterator[Finding]:
         if lanes_doc is not doc or historical or path.startswith("answers"):
             continue
         flat = prose.link_targets_dropped(" ".join(text.split()))
-        for m in re.finditer(r"(?<![\w/])\[?#(\d+)\b", flat):
+        for m in re.finditer(r"(?<![\w/])\[?#(\d{1,7})\b", flat):
             if int(m.group(1)) not in reverted:
                 continue
             start = max(flat.rfind(";", 0, m.start()), flat.rfind(". ", 0, m.start()), flat.rfind("(", 0, m.start()))
@@ -764,7 +764,7 @@ def unexplained_successor(card: Card, doc, ctx) -> Iterator[Finding]:
     its successors (#N or the PR's URL) somewhere in its prose."""
     from dossier.lint.depth import card_texts
 
-    said = {int(n) for _, text in card_texts(card) for n in re.findall(r"(?<![\w/])#(\d+)\b", text)}
+    said = {int(n) for _, text in card_texts(card) for n in re.findall(r"(?<![\w/])#(\d{1,7})\b", text)}
     said |= {int(m.group("url_n")) for _, text in card_texts(card) for m in PR_URL.finditer(text)}
     for i, pr in enumerate(card.superseded_by):
         if pr not in said:
@@ -785,7 +785,7 @@ def successor_silent(card: Card, doc, ctx) -> Iterator[Finding]:
         if successor is None or successor.pr == card.pr:
             continue
         texts = [text for _, text in card_texts(successor)] + [successor.title]
-        said = {int(n) for text in texts for n in re.findall(r"(?:(?<![\w/])|(?<=\d/))#(\d+)\b", text)}  # "#22876/#24613"
+        said = {int(n) for text in texts for n in re.findall(r"(?:(?<![\w/])|(?<=\d/))#(\d{1,7})\b", text)}  # "#22876/#24613"
         said |= {int(m.group("url_n")) for text in texts for m in PR_URL.finditer(text)}
         if card.pr not in said:
             yield Finding(f"superseded_by[{i}]", f"#{pr} is named as this PR's successor, but #{pr}'s card never "

@@ -15,7 +15,7 @@ from dossier.model import Card
 #: the CUDA compute-capability majors a test can split: Volta/Turing to Blackwell (SM12x)
 _MAJORS = frozenset(range(7, 13))
 #: the matched line's test: "sm_major != 9", "sm_major >= 10"
-_TEST = re.compile(r"\bsm_major\s*(==|!=|>=|<=|>|<)\s*(\d+)\b")
+_TEST = re.compile(r"\bsm_major\s*(==|!=|>=|<=|>|<)\s*(\d{1,4})\b")
 _OPS = {"==": int.__eq__, "!=": int.__ne__, ">=": int.__ge__, "<=": int.__le__, ">": int.__gt__, "<": int.__lt__}
 #: a generation in prose with what it takes in: "off SM90", "non-SM100", "SM100+", "SM90 and newer", "pre-SM90",
 #: "Hopper", "SM10x"

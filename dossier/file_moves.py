@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from dossier.python_defs import definitions
 from dossier.source_tree import SourceTree, in_wheel
 
 #: the least similarity (difflib's ratio of the two files' non-blank lines) taken for a move
@@ -56,12 +57,13 @@ def successor(old: str, added: dict[str, str]) -> tuple[str, int] | None:
 
 
 def _top_level_names(text: str) -> set[str]:
-    """The functions and classes ``text`` defines at module level (none where it does not parse)."""
+    """The functions and classes ``text`` defines at module level, those under a module-level `if`/`try` (a guarded
+    or platform-conditional definition) included; none where it does not parse."""
     try:
         body = ast.parse(text).body
     except (SyntaxError, ValueError):
         return set()
-    return {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return {n.name for n in definitions(body)}
 
 
 def merged_into(old: str, before: SourceTree, after: SourceTree, kept: Iterable[str]) -> str | None:

@@ -139,12 +139,21 @@ FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s
 #: one file's line count in words: "qwen3_next.py (45 lines)", "gdn_backend.py: small dispatcher update (3 lines)",
 #: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines"; a count after
 #: other words ("x.py now has 900 lines") is the file's length, not the change
-FILE_COUNT = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)(?:\s*\(|:(?: [a-z][\w-]*){1,4} \(|, |"
+FILE_COUNT = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)(?P<sep>\s*\(|:(?: [a-z][\w-]*){1,4} \(|, |"
                         r" (?P<verb>adds|gains|drops|loses|removes|deletes) )(?P<about>about |~)?(?P<n>\d[\d,]*) lines?"
                         r"(?: (?P<how>added|removed|deleted))?(?:, (?P<m>\d[\d,]*) (?:removed|deleted))?(?![\w/-])",
                         re.IGNORECASE)
 #: the verb of the clause before a path that says which side its count is: "deleted from x.py (45 lines)"
 _REMOVED_FROM = re.compile(r"\b(?:delet|remov|dropp|cut)\w* from (?:the )?$", re.IGNORECASE)
+#: a word of the PR's change in the clause before a path (or in the words after its colon): what makes a bare
+#: "x.py (45 lines)" the change's count, not the file's length ("the model file x.py (about 1,100 lines) keeps ...")
+_CHANGE_WORD = re.compile(r"\b(?:touch|chang|modif|edit|add(?:s|ed|ing)?\b|delet|remov|dropp?|cut\b|mov(?:e|es|ed|ing)\b|"
+                          r"updat|rewr|patch|fix|refactor|new\b|the PR\b|diff)", re.IGNORECASE)
+#: where a clause starts: the sentence, a colon, or where :data:`prose.CLAUSE` starts one
+_CLAUSE_START = re.compile(rf"{prose.CLAUSE.pattern}|:")
+#: a count credited to the description before the path: "Per the description, x.py (10 lines) changes"
+_CREDITED = re.compile(r"\b(?:per|according to)\s+(?:the\s+)?(?:PR\s+)?(?:description|an earlier|the older|the author)\b",
+                       re.IGNORECASE)
 _NOT_GITHUB = re.compile(r"\s*[;,]?\s*(?:per|in|from|according to)\s+(?:the\s+)?(?:description|an earlier|the older|"
                          r"the author)", re.IGNORECASE)
 
@@ -157,13 +166,10 @@ def totals(text: str) -> Iterator[tuple[re.Match, int | None, int | None, int | 
         for m in pattern.finditer(text):
             files = m.group("files")
             add, dele = m.group("add"), m.group("del")
-            after = text[m.end():m.end() + 40]
             before = text[max(0, m.start() - 40):m.start()]
             if add is None and "changed" not in m.group(0).lower() and not _PR_COUNT.search(before):
                 continue  # "the 4 files listed above": a count of the card's own, not the PR's
-            if text.count('"', 0, m.start()) % 2:
-                continue
-            if _NOT_GITHUB.match(after):
+            if _not_githubs(text, m):
                 continue
             yield m, _count(files) if files else None, \
                 int(add.replace(",", "")) if add else None, int(dele.replace(",", "")) if dele else None
@@ -249,7 +255,7 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
                                 f"{facts.changed_files} files, +{facts.additions}/-{facts.deletions}"
             for m in FILE_LINES.finditer(sentence):
                 named = [f for f in facts.files if f == m.group("path") or f.endswith("/" + m.group("path"))]
-                if len(named) != 1 or _NOT_GITHUB.match(sentence, m.end()):
+                if len(named) != 1 or _not_githubs(sentence, m):
                     continue
                 real = facts.files[named[0]]
                 if (int(m.group("add").replace(",", "")), int(m.group("del").replace(",", ""))) != real[:2]:
@@ -257,10 +263,35 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
                                 f"+{real[0]}/-{real[1]}"
             for m in FILE_COUNT.finditer(sentence):
                 named = [f for f in facts.files if f == m.group("path") or f.endswith("/" + m.group("path"))]
-                if len(named) == 1 and not _NOT_GITHUB.match(sentence, m.end()) \
+                if len(named) == 1 and _the_change(m, sentence) \
                         and not _count_holds(m, sentence[:m.start()], *facts.files[named[0]][:2]):
                     add, dele = facts.files[named[0]][:2]
                     yield path, f"{m.group(0).strip()!r}: GitHub records {named[0]} in #{facts.number} at +{add}/-{dele}"
+
+
+def _not_githubs(text: str, m: re.Match) -> bool:
+    """Whether a count is the author's, not GitHub's: inside quotation marks ('the description says "x.py (10
+    lines)"'), or credited to the description after it ("(10 lines) per the description") or before it ("Per the
+    description, x.py (10 lines) changes")."""
+    return bool(text.count('"', 0, m.start()) % 2 or _NOT_GITHUB.match(text, m.end())
+                or _CREDITED.search(text, 0, m.start()))
+
+
+def _the_change(m: re.Match, sentence: str) -> bool:
+    """Whether a :data:`FILE_COUNT` match counts the PR's change to the file, not its length or something else: not
+    the author's words (:func:`_not_githubs`); ", N lines" only inside brackets ("(gdn_cutedsl.py, 47 lines)", not
+    "x.py, 2 lines of the import block being new"); a bare "(N lines)" or "x.py: some words (N lines)" only where
+    a word of the change stands in the clause before the path or in those words ("deleted from x.py (45 lines)",
+    "x.py: small dispatcher update (3 lines)"; not "the model file x.py (about 1,100 lines) keeps its structure")."""
+    if _not_githubs(sentence, m):
+        return False
+    sep = m.group("sep")
+    if sep == ", ":
+        return sentence[:m.start()].rstrip().endswith("(")
+    if m.group("verb") or m.group("how") or m.group("m"):
+        return True
+    clause = sentence[max((c.end() for c in _CLAUSE_START.finditer(sentence, 0, m.start())), default=0):m.start()]
+    return bool(_CHANGE_WORD.search(clause) or _CHANGE_WORD.search(sep))
 
 
 def _count_holds(m: re.Match, before: str, add: int, dele: int) -> bool:

@@ -20,6 +20,9 @@ _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?= )")
 _NOT_AN_END = re.compile(r"(?<![\w.])(?:e\.g|i\.e|vs|cf|viz|approx|incl|resp|esp|w\.r\.t|a\.k\.a)\.$", re.IGNORECASE)
 #: ... and those that end it only before a capital ("..., etc. The next", "et al. showed")
 _END_BEFORE_CAPITAL = re.compile(r"(?<![\w.])(?:etc|al)\.$", re.IGNORECASE)
+#: where a clause of a sentence starts: a semicolon, a comma before a conjunction ("..., while the default for
+#: Hopper is unchanged")
+CLAUSE = re.compile(r";|, (?:so|but|while|whereas|and|which|where) ")
 
 #: "@@ -864,7 +864,6 @@ def __init__(" and "-864,7 +864,6": diff statistics, not prose
 HUNK_HEADER = re.compile(r"@@[^@\n]*@@[^;\n]*|(?<![\w/])[-+]\d+,\d+\b")

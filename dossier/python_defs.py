@@ -6,10 +6,11 @@ from __future__ import annotations
 import ast
 
 
-def definition_lines(source: str, dotted: str) -> tuple[int, int] | None:
+def definition_lines(source: str, dotted: str, decorators: bool = False) -> tuple[int, int] | None:
     """The first and last line (1-based) of the definition ``dotted`` names in ``source`` ("Class.method", a nested
     "Outer.Inner.method", or a module-level "function" or "Class"); None when it is not defined there, or the source
-    does not parse. A name the path does not qualify is looked for at module level first, then in any class."""
+    does not parse. A name the path does not qualify is looked for at module level first, then in any class. With
+    ``decorators``, the span starts at the first decorator (``@triton.autotune(configs=...)`` above a kernel)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -18,14 +19,17 @@ def definition_lines(source: str, dotted: str) -> tuple[int, int] | None:
     node = _walk(tree.body, parts)
     if node is None and len(parts) == 1:  # "forward": a method of some class
         node = next((n for n in ast.walk(tree) if isinstance(n, _DEFS) and n.name == parts[0]), None)
-    return (node.lineno, node.end_lineno or node.lineno) if node is not None else None
+    if node is None:
+        return None
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) if decorators else node.lineno
+    return first, node.end_lineno or node.lineno
 
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _walk(body: list[ast.stmt], parts: list[str]):
-    for node in _defined(body):
+    for node in definitions(body):
         if node.name == parts[0]:
             if len(parts) == 1:
                 return node
@@ -34,15 +38,15 @@ def _walk(body: list[ast.stmt], parts: list[str]):
     return None
 
 
-def _defined(body: list[ast.stmt]):
+def definitions(body: list[ast.stmt]):
     """The definitions of a body, those under `if`/`try` (a conditional or guarded def) included."""
     for node in body:
         if isinstance(node, _DEFS):
             yield node
         elif isinstance(node, ast.If):
-            yield from _defined(node.body + node.orelse)
+            yield from definitions(node.body + node.orelse)
         elif isinstance(node, ast.Try):
-            yield from _defined(node.body + [s for h in node.handlers for s in h.body] + node.orelse + node.finalbody)
+            yield from definitions(node.body + [s for h in node.handlers for s in h.body] + node.orelse + node.finalbody)
 
 
 def enclosing_defs(source: str, lines: set[int]) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dossier import prose
 from dossier.cards import strings
 from dossier.lint.claims import _CODE_WORD, _field_texts, _from_tree, _locate, surface
+from dossier.lint.code_texts import DEFINITION
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, find_mentions
 from dossier.project import is_valid
@@ -35,13 +36,12 @@ _BEFORE_OBJECT = (r"(?<![\w.])(?:SGLang )?{v}(?![\w.]*\d)(?:'s (?:wheel|tree|sou
 #: a word that turns the clause around ("is not gone", "never removed") or makes it a condition
 _NOT_A_CLAIM = re.compile(r"\b(?:if|unless|whether|never|not gone|until|before|would|could|might)\b", re.IGNORECASE)
 _PY_FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.py)\b")
-_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 
 
 def _defined_names(tree) -> frozenset[str]:
     """Every function and class name today's tree defines (read once per tree and process)."""
     return _from_tree("defined", tree, lambda t: frozenset(
-        name for path, text in t.texts.items() if path.endswith(".py") for name in _DEF.findall(text)))
+        name for path, text in t.texts.items() if path.endswith(".py") for _, name in DEFINITION.findall(text)))
 
 
 @functools.lru_cache(maxsize=4)

@@ -7,19 +7,17 @@ import re
 from collections.abc import Iterator
 
 from dossier import prose
+from dossier.gpu_archs import GENERATION as _GENERATION
+from dossier.gpu_archs import covers as _covers
 from dossier.lint.checked import _entry
 from dossier.lint.claims import _locate
+from dossier.lint.code_texts import nth
 from dossier.lint.depth import ALL_FIELDS, prose_texts, text_location
 from dossier.lint.figures import _quote
 from dossier.lint.gpu_names import gpu_names
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
-#: a generation word, and the architectures it covers (SM100+ and Blackwell take in the SM120 parts)
-_GENERATION = r"Hopper|Blackwell|Ampere|SM ?(?:80|90a?|10[03x]a?|120)\+?|gfx9(?:42|50|4|5)\b"
-_COVERS = (("hopper", {"sm90"}), ("blackwell", {"sm100", "sm120"}), ("ampere", {"sm80"}), ("sm80", {"sm80"}),
-           ("sm90", {"sm90"}), ("sm10", {"sm100"}), ("sm120", {"sm120"}), ("gfx94", {"gfx942"}),
-           ("gfx95", {"gfx950"}))
 #: the architecture of each GPU model :mod:`gpu_names` reads
 _ARCH = (("GH200 H20 H100 H200 H800", "sm90"), ("GB200 GB300 B200 B300", "sm100"),
          ("A10 A10G A30 A40 A100 A800 A4000 A5000 A6000", "sm80"), ("RTX5090 RTXPRO6000", "sm120"),
@@ -28,15 +26,14 @@ _ARCH = (("GH200 H20 H100 H200 H800", "sm90"), ("GB200 GB300 B200 B300", "sm100"
 #: Blackwell deployments", "on Hopper by default", "swept gfx950 launch shapes"
 _OWN = re.compile(rf"\bdefault\b[^.;,()]{{0,40}}?\b(?:on|for)\s+(?:the\s+)?(?P<a>{_GENERATION})|\bdefault\s+"
                   rf"(?P<b>{_GENERATION})|(?P<c>{_GENERATION})[^.;,()]{{0,20}}\bby default|\b(?:measured|profiled|"
-                  rf"swept|benchmarked|tuned|validated)\b[^.;()]{{0,40}}?\b(?P<d>{_GENERATION})")
+                  rf"swept|benchmarked|tuned|validated)\b[^.;,()]{{0,40}}?\b(?P<d>{_GENERATION})")
 #: a clause about this project's runs, or dated to a release (a later release's default is not the PR's)
 _NOT_THE_PR = re.compile(r"\bthis project\b|\bour\b|\bv?\d+\.\d+\.\d+\b")
-_CLAUSE = re.compile(r";|, (?:so|but|while|whereas|and|which|where) ")
-
-
-def _covers(word: str) -> set[str]:
-    key = word.lower().replace(" ", "")
-    return next((archs for prefix, archs in _COVERS if key.startswith(prefix)), set())
+_CLAUSE = prose.CLAUSE
+#: a clause that says what the PR did not do or left as it was: "the default for Hopper is unchanged", "Hopper keeps
+#: Triton by default", "it was not validated on Hopper", "Nobody measured Hopper"
+_CONTRAST = re.compile(r"\b(?:not|never|nobody|no|unchanged|still|stays?|keeps?|kept|remains?|untouched)\b|n't\b",
+                       re.IGNORECASE)
 
 
 def _record(card: Card, ctx) -> set[str]:
@@ -60,7 +57,8 @@ def generation_off_record(card: Card, doc, ctx) -> Iterator[Finding]:
     "default X deployments", "X ... by default") or measurement ("measured / profiled / swept / benchmarked / tuned /
     validated ... X"), against the architectures the PR's record names: generation words and GPU models (H100 is
     SM90, MI355X gfx950) of its title and claims, and the GPUs cards/checked.lock holds for it. A card whose record
-    names no generation, or a clause about this project's runs or dated to a release, is not judged."""
+    names no generation, a clause about this project's runs or dated to a release, and one that says what the PR
+    did not do or left as it was ("Hopper keeps Triton by default", "not validated on Hopper") are not judged."""
     record = _record(card, ctx)
     if not record:
         return
@@ -72,10 +70,11 @@ def generation_off_record(card: Card, doc, ctx) -> Iterator[Finding]:
                 word = next(w for w in m.group("a", "b", "c", "d") if w)
                 starts = [c.end() for c in _CLAUSE.finditer(sentence, 0, m.start())]
                 end = next((c.start() for c in _CLAUSE.finditer(sentence, m.end())), len(sentence))
-                if _covers(word) & record or _NOT_THE_PR.search(sentence, max(starts, default=0), end):
+                clause = sentence[max(starts, default=0):end]
+                if _covers(word) & record or _NOT_THE_PR.search(clause) or _CONTRAST.search(clause):
                     continue
                 said = m.group(0)
                 yield Finding(text_location(path), f"{word} in {_quote(sentence, m.start())}: the PR's title, claims "
                                                    f"and checked GPUs name {', '.join(sorted(a.upper() if a.startswith('sm') else a for a in record))}",
                               hint="give the generation the PR's record names, or say where the other one comes from",
-                              at=_locate(doc, path, said, flat.count(said, 0, flat.find(sentence) + m.start())))
+                              at=_locate(doc, path, said, nth(flat, sentence, said, m.start())))

@@ -9,12 +9,9 @@ from collections.abc import Iterator
 
 from dossier import prose
 from dossier.lint.claims import _from_tree, _locate, surface
-from dossier.lint.depth import prose_texts, text_location
+from dossier.lint.code_texts import defining_files, flat_texts, nth, pr_titles
 from dossier.lint.figures import _quote
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError
-from dossier.model import Card
-from dossier.pr_facts import read_facts
 
 #: a backend as prose names it, and the key it is judged by
 _BACKEND = r"Triton|FlashInfer|CuTe ?DSL|Gluon|AITER|aiter"
@@ -24,16 +21,18 @@ _KEYS = (("cutedsl", re.compile(r"cute ?dsl|cutedsl|cute_dsl|cutlass\.cute", re.
 #: "Triton kernel fused_gdn_gating", "the FlashInfer `causal_conv1d_update`", "CuTe DSL decode kernel chunk_fwd":
 #: the word, up to two words of what it is, and a snake_case code name
 _GIVEN_NAME = re.compile(rf"\b(?P<word>{_BACKEND})(?:'s)?\s+(?:(?:[\w-]+\s+){{0,2}}?(?:kernels?|ops?|update|decode|"
-                         r"prefill|verify|wrapper|launcher)\s+)?`?(?P<name>[a-z_][a-z0-9]*_[a-z0-9_]+)`?(?![\w.(/])")
-#: "the FlashInfer GDN decode of #15631", "Triton kernel from #17094"
-_GIVEN_PR = re.compile(rf"\b(?P<word>{_BACKEND})\b(?:\s+[\w-]+){{0,3}}\s+(?:of|from|in|by)\s+#(?P<pr>\d{{1,7}})\b")
+                         r"prefill|verify|wrapper|launcher)\s+)?`?(?P<name>[a-z_][a-z0-9]*_[a-z0-9_]+)`?(?![\w(/]|\.\w)")
+#: "the FlashInfer GDN decode of #15631", "Triton kernel from #17094"; not past another backend word ("moved from
+#: Triton to FlashInfer in #21861" gives the PR FlashInfer)
+_GIVEN_PR = re.compile(rf"\b(?P<word>{_BACKEND})\b(?:\s+(?!(?:{_BACKEND})\b)[\w-]+){{0,3}}\s+(?:of|from|in|by)\s+"
+                       r"#(?P<pr>\d{1,7})\b")
 #: "A FlashInfer kernel computes ... (jit_kernel/triton/sigmoid_gate_mul.py": the word and the first path after it in
-#: its clause, no other backend between
-_GIVEN_PATH = re.compile(rf"\b(?P<word>{_BACKEND})\b(?P<gap>(?:(?!{_BACKEND})[^.;:]|\.(?=\w)){{0,80}}?)\("
+#: its clause (not past ", and ..." or ", which ..."), no other backend between
+_GIVEN_PATH = re.compile(rf"\b(?P<word>{_BACKEND})\b(?P<gap>(?:(?!{_BACKEND}|, (?:and|but|while|whereas|which|where|so) )"
+                         rf"[^.;:]|\.(?=\w)){{0,80}}?)\("
                          r"(?P<path>[\w/.-]+\.py)")
 _SHOWN = {"triton": "Triton", "flashinfer": "FlashInfer", "cutedsl": "CuTe DSL", "gluon": "Gluon", "aiter": "AITER",
           "none": "backend-less"}
-_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 _IMPORTED = re.compile(r"^\s*from\s+(flashinfer|cutlass|aiter|triton)[\w.]*\s+import\s+\(?([\w\s,]+)\)?", re.MULTILINE)
 
 
@@ -51,23 +50,40 @@ def _file_backends(path: str, text: str) -> set[str]:
     return found
 
 
-def defining_files(tree) -> dict[str, tuple[str, ...]]:
-    """Every function today's tree defines, with the Python files defining it (read once per tree and process)."""
-    def read(t) -> dict[str, tuple[str, ...]]:
-        found: dict[str, list[str]] = {}
-        for path, text in t.texts.items():
-            if path.endswith(".py"):
-                for name in dict.fromkeys(_DEF.findall(text)):
-                    found.setdefault(name, []).append(path)
-        return {name: tuple(paths) for name, paths in found.items()}
+#: a module of SGLang a file imports from: "from sglang.kernels.ops.attention.fla.chunk_delta_h import ...", "from
+#: .utils import ..."
+_SGLANG_IMPORT = re.compile(r"^[ \t]*from[ \t]+(sglang(?:\.\w+)+|\.+\w*(?:\.\w+)*)[ \t]+import\b", re.MULTILINE)
 
-    return _from_tree("defining-files", tree, read)
+
+def _imported_files(path: str, text: str, texts) -> list[str]:
+    """The Python files of the tree that ``path`` imports names from (absolute sglang.* or relative imports)."""
+    out = []
+    for module in _SGLANG_IMPORT.findall(text):
+        if module.startswith("."):
+            dots = len(module) - len(module.lstrip("."))
+            parts = path.split("/")[:-dots] + [p for p in module.lstrip(".").split(".") if p]
+        else:  # "sglang.x.y" under the tree's python/ folder
+            root = path.split("/")
+            parts = (root[:root.index("sglang")] if "sglang" in root else []) + module.split(".")
+        base = "/".join(parts)
+        out += [f for f in (base + ".py", base + "/__init__.py") if f in texts]
+    return out
+
+
+def _backends_of_file(path: str, texts) -> set[str]:
+    """A file's backends (:func:`_file_backends`); a backend-less one takes those of the SGLang files it imports from,
+    one step (fla/chunk.py has no kernel of its own and drives the Triton kernels of its siblings), else "none"."""
+    found = _file_backends(path, texts[path])
+    if not found:
+        found = {b for f in _imported_files(path, texts[path], texts) for b in _file_backends(f, texts[f])}
+    return found or {"none"}
 
 
 def _backends_of_names(tree) -> dict[str, frozenset[str]]:
     """Every function today's tree defines, with the backends of the files defining it and of the packages SGLang
     imports it from (a name one file imports from flashinfer is FlashInfer's, whatever the files defining it are)."""
-    found = {name: {b for p in paths for b in _file_backends(p, tree.texts[p]) or {"none"}}
+    of_file: dict[str, set[str]] = {}
+    found = {name: {b for p in paths for b in of_file.get(p) or of_file.setdefault(p, _backends_of_file(p, tree.texts))}
              for name, paths in defining_files(tree).items()}
     for text in tree.texts.values():
         for m in _IMPORTED.finditer(text):
@@ -75,17 +91,6 @@ def _backends_of_names(tree) -> dict[str, frozenset[str]]:
                 if name in found:
                     found[name].add(_key(m.group(1)) or "cutedsl")
     return {name: frozenset(b) for name, b in found.items()}
-
-
-def pr_titles(ctx) -> dict[int, str]:
-    """Each PR's title: its card's, else cards/pr-facts.json's (read once per run; an unreadable snapshot is D311's)."""
-    if "pr-titles" not in ctx.memo:
-        try:
-            titles = {n: f.title for n, f in read_facts(ctx.project.root).items()}
-        except LockError:
-            titles = {}
-        ctx.memo["pr-titles"] = titles | {c.pr: c.title for c in ctx.project.cards}
-    return ctx.memo["pr-titles"]
 
 
 @rule("D245", "a kernel backend (Triton, FlashInfer, CuTe DSL) given to a function today's SGLang defines only in "
@@ -105,13 +110,8 @@ def backend_of_other_code(ctx) -> Iterator[Finding]:
     s = surface(ctx)
     if s is None:
         return
-    from dossier.lint.flag_releases import lanes_and_finding_texts
-
     backends = _from_tree("name-backends", s.tree, _backends_of_names)
-    texts = [(doc, text_location(path), path, flat) for doc in ctx.project.valid_docs()
-             for path, flat in prose_texts(Card.from_data(doc.data, doc.path))]
-    texts += [(doc, path, path, " ".join(text.split())) for doc, path, text, historical
-              in lanes_and_finding_texts(ctx.project) if not historical]
+    texts = flat_texts(ctx, historical=False)
     for doc, where, path, flat in texts:
         for sentence in prose.sentences(flat):
             for m, given, theirs in _given(sentence, backends, pr_titles(ctx)):
@@ -120,14 +120,14 @@ def backend_of_other_code(ctx) -> Iterator[Finding]:
                 yield Finding(where, f"{m.group('word')} for {given} in {_quote(sentence, m.start())}, which is "
                                      f"{shown} code", doc=doc,
                               hint="name the backend the code belongs to (its file, its PR's title)",
-                              at=_locate(doc, path, said, flat.count(said, 0, flat.find(sentence) + m.start())))
+                              at=_locate(doc, path, said, nth(flat, sentence, said, m.start())))
 
 
 def _given(sentence: str, backends: dict[str, frozenset[str]], titles: dict[int, str]):
     """(match, what its backend word is given to, that thing's backends) of each backend word given to other code."""
     for m in _GIVEN_NAME.finditer(sentence):
         theirs = backends.get(m.group("name"), frozenset())
-        if theirs and _key(m.group("word")) not in theirs:
+        if theirs - {"none"} and _key(m.group("word")) not in theirs:
             yield m, m.group("name"), theirs
     for m in _GIVEN_PR.finditer(sentence):
         theirs = {k for k, pattern in _KEYS if pattern.search(titles.get(int(m.group("pr")), ""))}

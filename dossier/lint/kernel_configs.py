@@ -8,34 +8,48 @@ from collections.abc import Iterator
 
 from dossier import prose
 from dossier.lint.claims import _from_tree, _locate, surface
-from dossier.lint.depth import ALL_FIELDS, prose_texts, text_location
+from dossier.lint.code_texts import defining_files, flat_texts, nth
+from dossier.lint.depth import ALL_FIELDS
 from dossier.lint.figures import _quote
 from dossier.lint.flag_defaults import _RELEASE
-from dossier.lint.kernel_backends import defining_files
 from dossier.lint.registry import Finding, rule
-from dossier.model import Card
 from dossier.python_defs import definition_lines
 
 #: a config said with its number: "BV 32", "BK = 64", "num_warps 4", "4 warps", "2 stages", "a threshold of 20"
 _CONFIG = re.compile(r"\b(?P<word>BV|BK|BT|BLOCK_[A-Z]+|num_warps|num_stages|threshold)\s*(?:=\s*|of\s+|is\s+)?"
-                     r"(?P<value>\d+(?:\.\d+)?)(?![\w.]|\.\d)|(?<![\w.,])(?P<count>\d+)\s+(?P<unit>warps?|stages)\b")
+                     r"(?P<value>\d+(?:\.\d+)?)(?![\w(/]|\.\w)|(?<![\w.,])(?P<count>\d+)\s+(?P<unit>warps?|stages)\b")
 _NAME = re.compile(r"(?<![\w.])[a-z_][a-z0-9]*_[a-z0-9_]+\b")
 _LITERAL = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
 #: code that takes the config from the environment or a table, whose numbers are not in the function's own text
-_ELSEWHERE = re.compile(r"\benvs\.|\benviron\b|get_\w*env|autotune|_CONFIGS?\b")
+_ELSEWHERE = re.compile(r"\benvs\.|\benviron\b|\bgetenv\b|get_\w*env|autotune|_CONFIGS?\b")
+
+
+#: a module-level constant: "GDN_CHUNK_H_BV = int(os.getenv(...))"
+_CONSTANT = re.compile(r"^([A-Z_][A-Z0-9_]*)\s*(?::[^=\n]+)?=(?!=).*$", re.MULTILINE)
 
 
 def _bodies(tree, name: str) -> tuple[str, ...]:
-    """The source of every definition of ``name`` in today's tree (read once per tree, process and name)."""
+    """The source of every definition of ``name`` in today's tree, its decorators (``@triton.autotune(...)``) included
+    and the module-level constants it names put before it (a BV read from the environment at import), read once per
+    tree, process and name."""
     def read(t) -> tuple[str, ...]:
         out = []
         for path in defining_files(t).get(name, ()):
-            span = definition_lines(t.texts[path], name)
+            text = t.texts[path]
+            span = definition_lines(text, name, decorators=True)
             if span is not None:
-                out.append("\n".join(t.texts[path].splitlines()[span[0] - 1:span[1]]))
+                body = "\n".join(text.splitlines()[span[0] - 1:span[1]])
+                used = set(re.findall(r"\b[A-Z_][A-Z0-9_]*\b", body))
+                out.append("\n".join([m.group(0) for m in _CONSTANT.finditer(text) if m.group(1) in used] + [body]))
         return tuple(out)
 
     return _from_tree(f"body {name}", tree, read)
+
+
+def _sets(body: str, word: str) -> bool:
+    """Whether a definition's code names the config and does not take it as a ``tl.constexpr`` parameter (a kernel
+    taking ``BV: tl.constexpr`` runs with what its caller passes: it sets nothing)."""
+    return re.search(rf"\b{word}\b", body) is not None and re.search(rf"\b{word}\s*:\s*tl\.constexpr", body) is None
 
 
 @rule("D247", "a launch-config number (BV 64, 8 warps, a threshold of 10) given to a function of today's SGLang whose "
@@ -49,25 +63,20 @@ def config_number_not_in_code(ctx) -> Iterator[Finding]:
     a sentence that names another release than today's outside parentheses (the number may be that release's). Read in
     a card's motivation, implementation and explain (its validation lanes compare old settings with new ones),
     cards/lanes.yaml and the findings, a text marked historical not."""
-    from dossier.lint.flag_releases import lanes_and_finding_texts
-
     s = surface(ctx)
     if s is None:
         return
     files = defining_files(s.tree)
-    texts = [(doc, text_location(path), path, flat) for doc in ctx.project.valid_docs()
-             for path, flat in prose_texts(Card.from_data(doc.data, doc.path)) if path in ALL_FIELDS]
-    texts += [(doc, path, path, " ".join(text.split())) for doc, path, text, historical
-              in lanes_and_finding_texts(ctx.project) if not historical]
+    texts = flat_texts(ctx, ALL_FIELDS, historical=False)
     for doc, where, path, flat in texts:
         for sentence in prose.sentences(flat):
             if any(r != s.tree.version for r in _RELEASE.findall(re.sub(r"\([^()]*\)", "", sentence))):
                 continue
-            names = set(_NAME.findall(sentence)) & set(files)
+            names = {n for n in _NAME.findall(sentence) if n in files}
             bodies = [b for name in names for b in _bodies(s.tree, name)]
             for m in _CONFIG.finditer(sentence) if bodies else ():
                 word = m.group("word") or ("num_warps" if m.group("unit").startswith("warp") else "num_stages")
-                setting = [b for b in bodies if re.search(rf"\b{word}\b", b)]
+                setting = [b for b in bodies if _sets(b, word)]
                 if not setting or any(_ELSEWHERE.search(b) for b in setting):
                     continue
                 value = float(m.group("value") or m.group("count"))
@@ -77,4 +86,4 @@ def config_number_not_in_code(ctx) -> Iterator[Finding]:
                                          f"{', '.join(sorted(names))} in SGLang {s.tree.version} never writes "
                                          f"{value:g} (it sets {word})", doc=doc,
                                   hint="give the number today's code sets, or name the release it is from",
-                                  at=_locate(doc, path, said, flat.count(said, 0, flat.find(sentence) + m.start())))
+                                  at=_locate(doc, path, said, nth(flat, sentence, said, m.start())))

@@ -16,13 +16,17 @@ from dossier.model import Card
 #: tensor-parallel sizes: "TP4", "TP 8", "TP=2", "--tp 4", "--tp-size 4", "TP 1/2/4"; not rank 0 ("TP0 sat in ...")
 _TP = re.compile(r"(?<![\w-])(?:TP ?=? ?|--tp(?:-size)?[ =])(?P<n>[1-9]\d{0,5}(?:/[1-9]\d{0,5})*)\b")
 _WORDS = {"one": 1, "a single": 1, "single": 1, "two": 2, "four": 4, "eight": 8}
-#: GPUs counted: "4x B200", "8 x H200", "one NVIDIA B200", "two H100s" (not "B200s" alone, nor "a B200")
+#: GPUs counted: "4x B200", "8 x H200", "one NVIDIA B200", "two H100s" (not "B200s" alone, nor "a B200", nor a count
+#: of machines that hold them: "2 GB200 trays", "72 GB200 superchips")
 _COUNTED = re.compile(rf"(?<![\w.,/-])(?P<n>[1-9]\d?|(?i:one|a single|single|two|four|eight)) ?[x\u00d7]? ?"
-                      rf"(?:NVIDIA |AMD )?(?P<gpu>{GPU.pattern})s?\b")
-#: a sentence that reports a run: a verb of measuring, or who measured ("On the author's H100 TP4 run"); not a run
-#: as a noun alone ("TP=1 runs skip the fusion" is the code's rule)
+                      rf"(?:NVIDIA |AMD )?(?P<gpu>{GPU.pattern})s?\b(?!\s+(?:nodes?|trays?|racks?|superchips?|systems?)\b)")
+#: a clause that reports a run: a verb of measuring, or whose run ("On the author's H100 TP4 run"); not a run as a
+#: noun alone ("TP=1 runs skip the fusion" is the code's rule), nor "the author" alone ("As the author saw, TP=1
+#: needs no all-reduce" is the code's rule)
 _RUN = re.compile(r"\b(?:profil(?:ed|ing)|measur(?:ed|ing)|benchmark(?:ed|ing)|trac(?:ed|ing)|swept|ran|saw|"
-                  r"reports?|reported|author|reviewer)\b", re.IGNORECASE)
+                  r"reports?|reported|author's|reviewer's)\b", re.IGNORECASE)
+#: where a clause starts: a semicolon, a comma before a conjunction, the comma closing "As the author saw,"
+_CLAUSE = re.compile(rf"{prose.CLAUSE.pattern}|^As [^,;]{{0,40}}\b(?:saw|noted|said|found),")
 #: a run that is not the PR's: another PR's or issue's, ours
 _OTHER_RUN = re.compile(r"#\d+|\bissue\b|\bthis project\b|\bour\b|\bwe\b", re.IGNORECASE)
 
@@ -46,9 +50,10 @@ def _setup(texts: Iterator[str]) -> tuple[set[int], dict[str, set[int]]]:
 def setup_unlike_claims(card: Card, doc, ctx) -> Iterator[Finding]:
     """"The author profiled Qwen3-Coder-Next at TP8 on H100" where the claims hold the author's run at TP4 (or
     "on 4x B200" where they say one B200): the figures are the claims', so no figure check sees the setup change.
-    Judged in a sentence of the motivation, implementation or explain that reports a run (profiled, measured, ran,
-    saw, the author's ...) and names no other PR, issue or our own run; each TP size must be one the claims give, when
-    they give one, and each count of a GPU one they give that GPU."""
+    Judged in a clause of the motivation, implementation or explain that reports a run (profiled, measured, ran,
+    saw, the author's ...), in a sentence that names no other PR, issue or our own run; each TP size must be one the
+    claims give, when they give one, and each count of a GPU one they give that GPU (not of the trays, nodes or racks
+    holding them)."""
     sizes, counts = _setup(" ".join(claim.split()) for claim in card.claims)
     if not sizes and not counts:
         return
@@ -56,16 +61,24 @@ def setup_unlike_claims(card: Card, doc, ctx) -> Iterator[Finding]:
         if path not in ("motivation", "implementation", "key_fragment.explain"):
             continue
         for sentence in prose.sentences(flat):
-            if not _RUN.search(sentence) or _OTHER_RUN.search(sentence.replace(f"#{card.pr}", "")):
+            if _OTHER_RUN.search(re.sub(rf"#{card.pr}\b", "", sentence)):
                 continue
-            for m in _TP.finditer(sentence):
-                if sizes and not {int(n) for n in m.group("n").split("/")} <= sizes:
-                    yield _finding(path, sentence, m, f"the claims give TP {', '.join(map(str, sorted(sizes)))}")
-            for m in _COUNTED.finditer(sentence):
-                given = counts.get(m.group("gpu"))
-                if given and _count(m.group("n")) not in given:
-                    yield _finding(path, sentence, m, f"the claims give {' or '.join(map(str, sorted(given)))} x "
-                                                      f"{m.group('gpu')}")
+            cuts = [0, *(c.end() for c in _CLAUSE.finditer(sentence)), len(sentence)]
+            for start, end in zip(cuts, cuts[1:], strict=False):
+                if _RUN.search(sentence, start, end):
+                    yield from _judged(path, sentence, start, end, sizes, counts)
+
+
+def _judged(path: str, sentence: str, start: int, end: int, sizes, counts) -> Iterator[Finding]:
+    """D242's findings in one clause (``sentence[start:end]``) that reports a run."""
+    for m in _TP.finditer(sentence, start, end):
+        if sizes and not {int(n) for n in m.group("n").split("/")} <= sizes:
+            yield _finding(path, sentence, m, f"the claims give TP {', '.join(map(str, sorted(sizes)))}")
+    for m in _COUNTED.finditer(sentence, start, end):
+        given = counts.get(m.group("gpu"))
+        if given and _count(m.group("n")) not in given:
+            yield _finding(path, sentence, m, f"the claims give {' or '.join(map(str, sorted(given)))} x "
+                                              f"{m.group('gpu')}")
 
 
 def _finding(path: str, sentence: str, m: re.Match, why: str) -> Finding:

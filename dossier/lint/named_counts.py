@@ -21,7 +21,8 @@ _COUNT = re.compile(r"(?<![\w.#/=:^,+-])(?<!or )(?<!and )(?<!to )(?P<n>\d+) (?P<
 #: a count given as approximate or as a bound
 _HEDGED = re.compile(r"\b(?:about|around|roughly|approximately|nearly|almost|some|over|under|up to|at most|at least|"
                      r"more than|fewer than|less than)\s+$|~$", re.IGNORECASE)
-_INTEGER = re.compile(r"(?<![\w.])\d+(?![\w.]|\.\d)")
+#: a whole number the claims write, one ending a sentence ("the 27B checkpoint has 36.") too
+_INTEGER = re.compile(r"(?<![\w.])\d+(?!\w|\.\d)")
 
 
 @rule("D243", "a count of a named thing in the card's prose (4 draft tokens, 32 GDN layers) that its "

@@ -9,12 +9,10 @@ from collections.abc import Iterator
 
 from dossier import prose
 from dossier.lint.claims import _locate
-from dossier.lint.depth import prose_texts, text_location
+from dossier.lint.code_texts import flat_texts, nth, pr_titles
 from dossier.lint.figures import _quote
-from dossier.lint.kernel_backends import pr_titles
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError
-from dossier.model import Card
 from dossier.pr_facts import read_facts
 
 #: a PR cited by number in plain text ("#21861"), not a markdown link's text ("[#21861](...)") nor an issue's
@@ -72,7 +70,9 @@ def _described(sentence: str, records) -> list[tuple[int, re.Match, frozenset[st
             continue
         rest = _STATE.sub("", sentence[m.end():cited[i + 1].start() if i + 1 < len(cited) else len(sentence)])
         rest = re.sub(r"^\s*,\s*", "", rest)
-        said = rest[:rest.find(")") + 1] if rest.lstrip().startswith("(") else re.split(r"[;,]|\.\s", rest)[0]
+        close = rest.find(")")  # none before the next citation: the bracket holds it, its text up to it describes
+        said = (rest[:close + 1] if close >= 0 else rest) if rest.lstrip().startswith("(") \
+            else re.split(r"[;,]|\.\s", rest)[0]
         out.append((int(m.group(1)), m, _words(said)))
     return out
 
@@ -88,16 +88,12 @@ def swapped_pr_descriptions(ctx) -> Iterator[Finding]:
     description that fits neither, or fits both, is not judged. One PR given another's description alone is not
     judged: a card's description of a PR often shares more words with a related PR's record than with its own. Read
     in every card's prose, cards/lanes.yaml and the findings."""
-    from dossier.lint.flag_releases import lanes_and_finding_texts
-
     records, idf = _records(ctx)
 
     def fit(words: frozenset[str], pr: int) -> float:
         return sum(idf[w] for w in words & records[pr])
 
-    texts = [(doc, text_location(path), path, flat) for doc in ctx.project.valid_docs()
-             for path, flat in prose_texts(Card.from_data(doc.data, doc.path))]
-    texts += [(doc, path, path, " ".join(text.split())) for doc, path, text, _ in lanes_and_finding_texts(ctx.project)]
+    texts = flat_texts(ctx)
     for doc, where, path, flat in texts:
         for sentence in prose.sentences(flat):
             described = _described(sentence, records)
@@ -109,4 +105,4 @@ def swapped_pr_descriptions(ctx) -> Iterator[Finding]:
                         yield Finding(where, f"{cite} and #{b} in {_quote(sentence, m.start())} are each described with "
                                              f"the other's change (by their titles, matched lines and files)",
                                       hint="give each PR the change its own card or title describes", doc=doc,
-                                      at=_locate(doc, path, cite, flat.count(cite, 0, flat.find(sentence) + m.start())))
+                                      at=_locate(doc, path, cite, nth(flat, sentence, cite, m.start())))

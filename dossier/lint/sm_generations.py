@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from dossier import prose
+from dossier.gpu_archs import named_majors
 from dossier.lint.figures import _quote
 from dossier.lint.flag_defaults import _RELEASE
 from dossier.lint.registry import Finding, rule
@@ -18,29 +19,28 @@ _MAJORS = frozenset(range(7, 13))
 _TEST = re.compile(r"\bsm_major\s*(==|!=|>=|<=|>|<)\s*(\d{1,4})\b")
 _OPS = {"==": int.__eq__, "!=": int.__ne__, ">=": int.__ge__, "<=": int.__le__, ">": int.__gt__, "<": int.__lt__}
 #: a generation in prose with what it takes in: "off SM90", "non-SM100", "SM100+", "SM90 and newer", "pre-SM90",
-#: "Hopper", "SM10x"
+#: "Hopper", "SM10x"; "off" before "SM90a-only paths" is a verb's ("turns off"), the generation names the paths
 _GENERATION = re.compile(
     r"(?P<pre>\b(?i:off|non-|except(?: on)?|other than|outside(?: of)?|all but|not on|anything but)\s*|"
     r"\b(?i:pre-|below |before |older than ))?"
     r"\b(?:SM ?(?P<sm>\d{2,3}|\d{2}x)[a-z]?|(?P<name>Hopper|Blackwell))\b"
-    r"(?P<post>\+| and (?:above|newer|later|up)\b| or (?:newer|later|above)\b| onwards?\b)?")
-_NAMED = {"hopper": 9, "blackwell": 10}
+    r"(?P<post>\+| and (?:above|newer|later|up)\b| or (?:newer|later|above)\b| onwards?\b)?(?P<adj>-(?:only|specific)\b)?")
 
 
 def _majors(m: re.Match) -> frozenset[int] | None:
     """The majors a generation phrase takes in (None: not a CUDA generation)."""
     sm = m.group("sm")
-    major = _NAMED[m.group("name").lower()] if m.group("name") else int(sm[:-1])
-    if major not in _MAJORS:
+    majors = named_majors(m.group("name")) if m.group("name") else frozenset({int(sm[:-1])})
+    if not majors <= _MAJORS:
         return None
     pre = (m.group("pre") or "").strip().lower()
     if m.group("post"):
-        return frozenset(x for x in _MAJORS if x >= major)
+        return frozenset(x for x in _MAJORS if x >= min(majors))
     if pre in ("pre-", "below", "before", "older than"):
-        return frozenset(x for x in _MAJORS if x < major)
-    if pre:
-        return _MAJORS - {major}
-    return frozenset({major})
+        return frozenset(x for x in _MAJORS if x < min(majors))
+    if pre and not m.group("adj"):
+        return _MAJORS - majors
+    return majors
 
 
 @rule("D241", "key_fragment.explain gives the matched line's branch a GPU generation its SM-major test splits "

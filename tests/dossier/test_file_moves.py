@@ -80,3 +80,12 @@ def test_code_merged_into_a_file_that_already_existed_ends_the_trail_there(tmp_p
         ("0.2.0", {"srt/few.py": host + "def f0(x):\n    return x\n", "srt/b.py": BODY}),
     ])
     assert moves(["python/sglang/srt/a.py"], trees) == {"python/sglang/srt/a.py": (Move("0.2.0", None, None),)}
+
+
+def test_a_definition_under_a_module_level_if_or_try_is_a_top_level_name():
+    from dossier.file_moves import _top_level_names
+
+    text = ("import torch\n\nif torch.cuda.is_available():\n    def fused_kernel(x):\n        return x\n"
+            "else:\n    class Fallback:\n        pass\n\ntry:\n    def guarded():\n        pass\n"
+            "except ImportError:\n    pass\n\ndef plain():\n    def inner():\n        pass\n")
+    assert _top_level_names(text) == {"fused_kernel", "Fallback", "guarded", "plain"}

@@ -66,6 +66,22 @@ NEAR = [
     ("launches-to-none", 33778, _append("implementation", "Split launches per verify pass drop from 24 to none."),
      "D243"),
     ("layers-hedged", 18917, _replace("motivation", "so 36 are", "so about 40 are"), "D243"),
+    # a number the claims write at a sentence's end ("... has 36.")
+    ("layers-at-a-claims-end", 18917, lambda card: (
+        card["validation"].__setitem__("claims", ["The author's model has 48 GDN layers in the 80B model; the 27B "
+                                                  "checkpoint has 36."]),
+        card.__setitem__("motivation", card["motivation"] + " In the 27B checkpoint 36 GDN layers run the new kernel.")),
+     "D243"),
+    # "off" of a verb before a generation that names paths ("turns off SM90a-only paths")
+    ("sm-of-paths", 27905, _explain("gathered batch copy.", "gathered batch copy. It also turns off SM90a-only paths."),
+     "D241"),
+    # the run's clause only; "the author" alone is no run; machines that hold GPUs; a longer PR number
+    ("tp-in-another-clause", 10595, _append("implementation", "The author profiled at TP4; at TP 1 the conv is already "
+                                                              "one launch."), "D242"),
+    ("tp-as-the-author-saw", 10595, _append("implementation", "As the author saw, TP=1 needs no all-reduce."), "D242"),
+    ("gpus-in-machines", 21861, _append("implementation", "The author measured on 2 GB200 trays, 4x GB200 in all; a GB200 "
+                                                          "NVL72 rack holds 72 GB200 superchips."), "D242"),
+    ("a-longer-pr-number", 10595, _append("implementation", "The nightly test #105951 ran at TP8 on H100."), "D242"),
 ]
 
 
@@ -90,3 +106,48 @@ def test_a_hand_made_bad_card_is_caught(tmp_path, no_release_cache, name, pr, ed
 @pytest.mark.parametrize("name,pr,edit,code", NEAR, ids=[p[0] for p in NEAR])
 def test_a_near_miss_stays_clean(tmp_path, no_release_cache, name, pr, edit, code):
     assert _found(_cut_project(tmp_path, pr, (), edit), pr, code) == []
+
+
+# D414's line counts that are not the PR's change to the file (review of session 48): a file's length in brackets, a
+# count in quotation marks or credited to the description before the path, ", N lines" outside brackets
+def _card(pr: int, field: str, text: str):
+    import yaml
+
+    from dossier.model import Card
+    from tests.dossier.test_lint_probes15 import REAL
+
+    data = yaml.safe_load((REAL / "cards" / f"{pr}.yaml").read_text())
+    data[field] += " " + text
+    return Card.from_data(data, REAL / "cards" / f"{pr}.yaml")
+
+
+@pytest.mark.parametrize("sentence,caught", [
+    ("The model file qwen3_next.py (about 1,100 lines) keeps its structure.", False),
+    ('The description says "qwen3_next.py (10 lines)".', False),
+    ("Per the description, qwen3_next.py (10 lines) changes.", False),
+    ("The PR edits qwen3_next.py, 2 lines of the import block being new.", False),
+    ("The PR touches qwen3_next.py (45 lines).", False),
+    ("The old kernel is deleted from qwen3_next.py (54 lines).", True),
+    ("The split (qwen3_next.py, 44 lines) is new.", True),
+    ('The description says "qwen3_next.py (+10/-0)".', False),
+])
+def test_a_files_line_count_is_judged_only_as_the_change(sentence, caught):
+    from dossier.pr_facts import conflicts, read_facts
+    from tests.dossier.test_lint_probes15 import REAL
+
+    facts = read_facts(REAL)[12508]
+    found = [m for p, m in conflicts(_card(12508, "implementation", sentence), facts) if p == "implementation"]
+    assert bool(found) == caught, found
+
+
+def test_one_vocabulary_of_generations_for_d241_and_d246():
+    """"SM100+" takes in the SM120 parts as its comment says (it gave SM100 alone), and D241 reads Blackwell as D246
+    does, SM10x and SM12x (it read SM10x alone)."""
+    import re
+
+    from dossier.gpu_archs import covers
+    from dossier.lint.sm_generations import _GENERATION, _majors
+
+    assert covers("SM100+") == {"sm100", "sm120"} and covers("Blackwell") == {"sm100", "sm120"}
+    assert covers("SM90+") == {"sm90", "sm100", "sm120"} and covers("SM10x") == {"sm100"}
+    assert _majors(re.search(_GENERATION, "on Blackwell")) == {10, 12}

@@ -64,6 +64,11 @@ PROBES = [
      "D247"),
     ("warps-not-in-code", 28666, (), _replace("implementation", "and launches 8 warps", "and launches 4 warps"),
      "D247"),
+    # a name or a number ending the sentence (the full stop is no part of it)
+    ("backend-at-a-sentence-end", 12508, (), _append("motivation", "The gate runs in the CuTe DSL kernel fused_gdn_gating."),
+     "D245"),
+    ("config-at-a-sentence-end", 12508, (), _append("implementation", "fused_gdn_gating uses a threshold of 10."),
+     "D247"),
 ]
 
 # the same shapes true of the records, hedged or dated (each must add no finding of its code)
@@ -82,10 +87,25 @@ NEAR = [
         "implementation", "The FlashInfer kernel chunk_gated_delta_rule does the prefill."), "D245"),
     ("generation-of-the-record", 21861, (), _append("motivation", "On SM100+ it is the default decode.")
      , "D246"),
-    ("generation-in-contrast", 21861, (), _append("motivation", "Hopper keeps Triton decode unless set otherwise."),
+    # a wrapper with no kernel of its own takes the backend of the kernels it imports (fla/chunk.py drives Triton
+    # kernels; FlashInfer exports a function of the same name); a backend word before another one; another clause
+    ("backend-of-a-wrapper-of-triton-kernels", 12508, (), _append(
+        "implementation", "The Triton chunk_gated_delta_rule runs the prefill through the Triton kernel "
+                          "chunk_gated_delta_rule_fwd."), "D245"),
+    ("backend-before-another-backend-word", 21861, (), _append(
+        "motivation", "SM100 decode moved from Triton to FlashInfer in #21861."), "D245"),
+    ("backend-in-another-clause", 12508, (), _append(
+        "implementation", "Triton stays the fallback, and the new kernel (jit_kernel/cutedsl/gdn_decode.py) handles "
+                          "decode."), "D245"),
+    ("generation-in-contrast", 21861, (), _append(
+        "motivation", "It made FlashInfer the default decode on SM100+, while the default for Hopper is unchanged. "
+                      "The default on Hopper stays Triton; only SM100+ changes. Hopper keeps Triton by default."),
      "D246"),
-    ("generation-of-a-later-release", 29734, (), _append("motivation", "From 0.5.19 the default covers SM90 too.")
-     , "D246"),
+    ("generation-not-measured", 21861, (), _append(
+        "motivation", "The author benchmarked on GB200 only; it was not validated on Hopper. Nobody measured Hopper. "
+                      "The author measured on GB200, while Hopper keeps the old decode."), "D246"),
+    ("generation-of-a-later-release", 29734, (), _append("motivation", "From 0.5.19 the default on SM90 is FlashInfer "
+                                                                       "too."), "D246"),
     ("threshold-kept", 12508, (), _append("implementation", "fused_gdn_gating keeps a threshold of 20 today.")
      , "D247"),
     ("warps-of-an-older-release", 28666, (), _append(
@@ -94,6 +114,15 @@ NEAR = [
     ("warps-in-an-aside", 28666, (), _append(
         "implementation", "fused_append_shared_experts_with_weights launches 8 warps (was 4 before 0.5.16).")
      , "D247"),
+    # a config the autotuner's decorator lists, one read from the environment into a module constant, one a kernel
+    # takes as a tl.constexpr parameter from its caller
+    ("config-of-the-autotune-decorator", 12508, (), _append(
+        "implementation", "chunk_gated_delta_rule_fwd_kkt_solve_kernel is autotuned over BK 32 and 64."), "D247"),
+    ("config-of-a-module-constant", 12508, (), _append(
+        "implementation", "chunk_gated_delta_rule_fwd_kernel_h_blockdim64 runs with BV 32 by default "
+                          "(SGLANG_GDN_CHUNK_H_BV)."), "D247"),
+    ("config-a-kernel-is-passed", 12508, (), _append(
+        "implementation", "fused_recurrent_gated_delta_rule_fwd_kernel tiles V by BV 32 per program."), "D247"),
 ]
 
 
@@ -117,3 +146,31 @@ def test_a_true_or_hedged_statement_passes(tmp_path, no_release_cache, name, pr,
 def test_the_real_cards_and_playbook_have_none(no_release_cache):
     found = [d.text() for d in run_lint(LintContext(Project.load(REAL)), select=list(CODES))]
     assert found == []
+
+
+def test_a_bracketed_description_holding_another_citation_is_kept():
+    """D244 reads "#A (what A did, as in #B)": the description runs to the next citation when its bracket closes
+    after it (it was dropped: no ")" before #B)."""
+    from dossier.lint.pr_descriptions import _described
+
+    sentence = "#21861 (FlashInfer decode default on SM100+, which came after #23273) and #23273 (MTP verify)."
+    described = {pr: said for pr, _, said in _described(sentence, {21861: frozenset(), 23273: frozenset()})}
+    assert {"flash", "decod", "defau"} <= set(described[21861]), described
+
+
+def test_a_kernels_decorators_and_module_constants_are_read_with_it():
+    """D247 reads a definition with its decorators (``@triton.autotune`` stands above the def line) and the module
+    constants it names (a config read from the environment at import), so both count as config set elsewhere."""
+    from types import SimpleNamespace
+
+    from dossier.lint.kernel_configs import _ELSEWHERE, _bodies
+
+    text = ('import os\nimport triton\n\nWARPS = int(os.getenv("X_WARPS", "4"))\n\n\n'
+            '@triton.autotune(configs=[triton.Config({"BV": 16})], key=["V"])\n@triton.jit\n'
+            'def tuned_kernel(x, BV):\n    pass\n\n\ndef launch_x(x):\n    return tuned_kernel[(1,)](x, num_warps=WARPS)\n')
+    tree = SimpleNamespace(package="test-decorators-and-constants", version="0.0.0", kind="test",
+                           texts={"python/sglang/x.py": text})
+    (tuned,) = _bodies(tree, "tuned_kernel")
+    (launch,) = _bodies(tree, "launch_x")
+    assert "autotune" in tuned and "16" in tuned
+    assert _ELSEWHERE.search(launch) and "WARPS = " in launch

@@ -97,7 +97,6 @@ def test_0_5_23_dp_lm_head_needs_attention_dp_and_qwen3_next_shards_its_vocab_by
     assert "use_attn_tp_group=get_parallel().enable_dp_lm_head" in model
     config = sglang_file("srt/configs/qwen3_next.py")
     assert "vocab_size=151936" in config and "hidden_size=2048" in config
-    assert 151936 * 2048 * 2 == 622_329_856
 
 
 def test_0_5_23_pd_prefill_skips_the_verify_scratch_off_npu_in_pool_and_budget():

@@ -27,13 +27,6 @@ from tests.dossier.test_lint_probes17 import _replace
 CODES = ("D244", "D245", "D246", "D247")
 
 
-def _explain(old: str, new: str):
-    def edit(card):
-        assert old in card["key_fragment"]["explain"], old
-        card["key_fragment"]["explain"] = card["key_fragment"]["explain"].replace(old, new)
-    return edit
-
-
 # (id, card, other real cards in the project, edit of the card, the code expected)
 PROBES = [
     ("descriptions-swapped-list", 19150, (21861, 23273), _replace(

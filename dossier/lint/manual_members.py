@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dossier.lint.claims import _locate, _nth, surface, tree_has_word
 from dossier.lint.code_names import _members
 from dossier.lint.flag_releases import lanes_and_finding_texts
-from dossier.lint.name_files import _DATED, _PAST
+from dossier.lint.name_files import dated_elsewhere, sentence_before
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import MARK_ATTRIBUTED
 
@@ -42,9 +42,8 @@ def manual_member_missing(ctx) -> Iterator[Finding]:
             members = _members(s.tree, cls)
             if members is None or member in members:
                 continue
-            sentence = text[max(text.rfind(". ", 0, m.start()) + 2, 0):m.start()]
-            if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)) or _PAST.search(sentence) \
-                    or MARK_ATTRIBUTED.search(sentence):
+            sentence = sentence_before(text, m.start())
+            if dated_elsewhere(sentence, s.tree.version) or MARK_ATTRIBUTED.search(sentence):
                 continue
             yield Finding(path, f"`{cls}.{member}`: SGLang {s.tree.version}'s {cls} has no {member} (nor any base "
                                 "of it), though the tree defines it elsewhere",

@@ -35,6 +35,18 @@ _DATED = re.compile(r"(?<!since )(?<!from )(?<!as of )\d+\.\d+\.\d+(?:\.post\d+)
 _PAST = re.compile(r"\b(?:was|were|the then|older|earlier|formerly)\b[^,;:()]{0,15}$", re.IGNORECASE)
 
 
+def sentence_before(text: str, at: int) -> str:
+    """The sentence of ``text`` up to ``at`` (from its start when no ". " comes before)."""
+    start = text.rfind(". ", 0, at)
+    return text[start + 2 if start >= 0 else 0:at]
+
+
+def dated_elsewhere(sentence: str, today: str) -> bool:
+    """Whether ``sentence`` is dated to a release other than ``today`` or put in the past (:data:`_DATED`,
+    :data:`_PAST`): a name in it may be that release's, not today's."""
+    return any(d.group(0) != today for d in _DATED.finditer(sentence)) or _PAST.search(sentence) is not None
+
+
 #: after a bare pair, words that put it in the PR's own time: "(hybrid_linear_attn_backend.py in the PR)"
 _AS_MERGED = re.compile(r"\s*(?:in the PR|as merged|at (?:the )?merge|then|at the time)\b", re.IGNORECASE)
 
@@ -92,8 +104,7 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
     for doc, path, text, card in _texts(ctx):
         for m in (m for pair in _PAIRS for m in pair.finditer(text)):
             name, file = m.group("name"), m.group("file")
-            sentence = text[max(text.rfind(". ", 0, m.start()) + 2, 0):m.start()]
-            if any(d.group(0) != s.tree.version for d in _DATED.finditer(sentence)) or _PAST.search(sentence):
+            if dated_elsewhere(sentence_before(text, m.start()), s.tree.version):
                 continue
             if m.re is _PAIRS[2] and not _bare_pair_today(text, m, card, s.tree):
                 continue

@@ -83,3 +83,14 @@ def test_a_true_or_out_of_reach_statement_passes(tmp_path, no_release_cache, nam
 def test_the_real_cards_and_playbook_have_none(no_release_cache):
     found = [d.text() for d in run_lint(LintContext(Project.load(REAL)), select=list(CODES))]
     assert found == []
+
+
+def test_a_text_that_opens_with_another_release_is_dated_there():
+    """D628 and D635 read the sentence before a name the same way; cut at a missing ". " (rfind's -1 + 2), it lost
+    the text's first character, so "0.5.14's `X.y`" read as ".5.14's" and was judged as today's."""
+    from dossier.lint.name_files import dated_elsewhere, sentence_before
+
+    text = "0.5.14's `Scheduler.mix` merged the rows. Today `Scheduler.mix` keeps them."
+    assert sentence_before(text, text.index("`Scheduler")) == "0.5.14's "
+    assert dated_elsewhere(sentence_before(text, text.index("`Scheduler")), "0.5.23")
+    assert not dated_elsewhere(sentence_before(text, text.rindex("`Scheduler")), "0.5.23")

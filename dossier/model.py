@@ -207,7 +207,7 @@ ANSWERS = Spec(
                     "select": Spec("str", doc="Flag (and values) that choose another kernel"),
                     "requires": Spec("str", doc="Conditions 0.5.23 enforces or needs; '-' if none"),
                     "prs": _prs,
-                }), row_key=("phase", "hardware")),
+                }), row_key=("phase", "hardware"), min_items=1),
             },
         ),
         "mtp_verify_path": Spec(
@@ -221,7 +221,7 @@ ANSWERS = Spec(
                     "file": Spec("str", one_line=True, doc="Path in SGLang 0.5.23 (python/sglang/...)"),
                     "symbol": Spec("str", one_line=True, doc="Function or class in that file"),
                     "prs": _prs,
-                }), distinct=True),
+                }), distinct=True, min_items=1),
             },
         ),
         "checklists": Spec(
@@ -241,7 +241,7 @@ ANSWERS = Spec(
                     "prs": Spec("list", items=Spec("int", min_value=1), distinct=True, required=False),
                     "findings": Spec("list", items=_line, distinct=True, required=False,
                                      doc="Names of findings (cards/findings/) about this item"),
-                }), distinct=True),
+                }), distinct=True, min_items=1),
             }),
         ),
         "release_notes": Spec(
@@ -277,7 +277,7 @@ ANSWERS = Spec(
                     "flags": Spec("list", items=_line, distinct=True, required=False, doc="Flags / env vars involved"),
                     "where": Spec("str", one_line=True, required=False, doc="File in SGLang 0.5.23 that raises it"),
                     "prs": Spec("list", items=Spec("int", min_value=1), distinct=True, required=False),
-                })),
+                }), min_items=1),
             }),
         ),
     },

@@ -1077,7 +1077,7 @@ def releases_surface(
         help="Write cards/surface.lock (every --flag and SGLANG_*/SGL_* env var with the first and last release "
         "that had it: lint's D610 and the 'last in' of D601/D603 read it), cards/names.lock (the code names of older "
         "releases the manual uses: D621) and cards/messages.lock (the releases that print each message the error page "
-        "or a dated quote of cards/lanes.yaml gives: D626, D627); CI has no release cache.")] = False,
+        "or a dated quote or metric of cards/lanes.yaml gives: D626, D627, D637, D638); CI has no release cache.")] = False,
     cache_dir: ReleasesDirOpt = None,
     root: RootOpt = None,
 ) -> None:

@@ -192,7 +192,7 @@ def _merge_hedge(sentence: str) -> re.Match | None:
     return hedge if hedge is not None and _MERGE_WORD.search(sentence) else None
 
 
-def _prose(card) -> Iterator[tuple[str, str]]:
+def prose_fields(card) -> Iterator[tuple[str, str]]:
     """(field path, text) of each prose field of ``card`` that can speak of its PR's merge and totals."""
     yield from (("motivation", card.motivation), ("implementation", card.implementation),
                 *((f"validation.claims[{i}]", t) for i, t in enumerate(card.claims)),
@@ -212,8 +212,8 @@ def merge_inferred(card) -> bool:
     """Whether the card's prose says its PR's merge (or that the change came through this PR) is inferred, not
     recorded: the routing pages then say so beside the release that shipped the change."""
     return card.state == "merged" and any(
-        _MERGE_ITSELF.search(sentence) and ("this PR" in sentence or not _cites_another(card, sentence))
-        for _, text in _prose(card) for sentence in prose.sentences(" ".join(text.split())))
+        _MERGE_ITSELF.search(sentence) and ("this PR" in sentence or not cites_another(card, sentence))
+        for _, text in prose_fields(card) for sentence in prose.sentences(" ".join(text.split())))
 
 
 def merge_day_hedged(card) -> bool:
@@ -221,11 +221,11 @@ def merge_day_hedged(card) -> bool:
     day, which otherwise reads as GitHub's record)."""
     if card.merged_at is None:
         return False
-    return any(_merge_hedge(sentence) and ("merged_at" in sentence or not _cites_another(card, sentence))
-               for _, text in _prose(card) for sentence in prose.sentences(" ".join(text.split())))
+    return any(_merge_hedge(sentence) and ("merged_at" in sentence or not cites_another(card, sentence))
+               for _, text in prose_fields(card) for sentence in prose.sentences(" ".join(text.split())))
 
 
-def _cites_another(card, sentence: str) -> bool:
+def cites_another(card, sentence: str) -> bool:
     """A sentence citing another PR may give that PR's merge or totals, not this card's."""
     return any(n != str(card.pr) for n in re.findall(r"#(\d{3,6})\b", sentence))
 
@@ -239,9 +239,9 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
     elif facts.state == "merged" and card.merged_at is not None and card.merged_at != facts.date:
         yield "merged_at", f"merged_at {card.merged_at} is not the day GitHub records #{facts.number} merged, " \
                            f"{facts.date}"
-    for path, text in _prose(card):
+    for path, text in prose_fields(card):
         for sentence in prose.sentences(" ".join(text.split())):
-            if _cites_another(card, sentence):
+            if cites_another(card, sentence):
                 continue
             if facts.state == "merged" and card.merged_at == facts.date and (m := _merge_hedge(sentence)):
                 yield path, f"{m.group(0)!r} hedges #{facts.number}'s merge, but GitHub records its merge day, " \

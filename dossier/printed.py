@@ -93,8 +93,7 @@ def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
                 if m in text and m in code_only(text, path):  # as written: an assert's test, a one-literal message
                     found[m].append(path)
                     continue
-                if words <= _read(tree, "words", path, lambda t: frozenset(re.findall(r"\w+", t))) and any(
-                        prints(t, m) for t in _read(tree, "templates", path, templates)):
+                if words <= words_of(tree, path) and any(prints(t, m) for t in templates_of(tree, path)):
                     found[m].append(path)
         _MEMO[key] = found
     return _MEMO[key]
@@ -108,11 +107,22 @@ def _read(tree, what: str, path: str, read):
     return tree.memo[key]
 
 
+def words_of(tree, path: str) -> frozenset[str]:
+    """The words of one Python file of ``tree`` (read once while the tree holds its texts)."""
+    return _read(tree, "words", path, lambda t: frozenset(re.findall(r"\w+", t)))
+
+
+def templates_of(tree, path: str) -> list[str]:
+    """The string expressions of one Python file of ``tree`` (:func:`templates`, read once)."""
+    return _read(tree, "templates", path, templates)
+
+
 MESSAGES_LOCK = Path("cards") / "messages.lock"
 MESSAGES_HEADER = (
     "# Written by `dossier releases surface --record`: each message of the error page (cards/lanes.yaml's\n"
-    "# answers.errors) or dated quote of cards/lanes.yaml that an SGLang release prints, with the first and last\n"
-    "# release that printed it (lint D626 and D627 read it; CI has no release cache).\n"
+    "# answers.errors) or dated quote or metric (`sglang:name`) of cards/lanes.yaml that an SGLang release prints,\n"
+    "# with the first and last release that printed it (lint D626, D627, D637 and D638 read it; CI has no release\n"
+    "# cache).\n"
 )
 
 

@@ -55,6 +55,8 @@ class Flag:
     server: bool = False
     #: the default as the source declares it (``256``, ``'auto'``, ``None``); None when computed or not given
     default: str | None = None
+    #: the value a field left unset resolves to when no model or platform hook sets it (``Arg(fallback=0.9)``)
+    fallback: str | None = None
 
 
 @dataclass
@@ -296,8 +298,9 @@ def _field_flags(module: ast.Module, rel: str, constants: dict):
             aliases = _strings(_keyword(meta, "aliases")) or frozenset()
             action = _keyword(meta, "action")
             negatable = isinstance(action, ast.Attribute) and action.attr == "BooleanOptionalAction"
+            fallback = _literal(_keyword(meta, "fallback"))
             for n in (name, *sorted(aliases)):
-                yield Flag(n, choices, deprecated, rel, True, default)
+                yield Flag(n, choices, deprecated, rel, True, default, fallback)
             if negatable:
                 yield Flag("--no-" + name[2:], choices, deprecated, rel, True)
 

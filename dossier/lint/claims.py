@@ -712,8 +712,9 @@ _STILL = re.compile(r"\b(?:still (?:exists?|holds?|has|have|there|present|in|liv
 #: ... unless the clause also says something left or changed (then what it names need not be there)
 _NOT_STILL = re.compile(r"\b(?:gone|removed|no longer|not|never|renamed|moved|replaced|dropped|deleted|absent|"
                         r"lost|was|were|until|instead|without)\b", re.IGNORECASE)
-#: a clause ends at ';', ', while', ', but', or ', and X is/are'
-_CLAUSE = re.compile(r";|, while |, but |, and (?=[\w.]+ (?:is|are|was|were) )")
+#: a clause ends at ';', ': ', ', while', ', but', or ', and X is/are' ("0.5.23 still has X: since 0.5.22 Y was
+#: removed" says X is there; the "was" is the next clause's)
+_CLAUSE = re.compile(r";|: |, while |, but |, and (?=[\w.]+ (?:is|are|was|were) )")
 _CODE_WORD = re.compile(r"(?<![\w.`/-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_*[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
                         r"(?![\w/-]|\.\w)")
 

@@ -25,10 +25,12 @@ def _items(doc) -> Iterator[tuple[str, dict]]:
 
 
 #: a quote of cards/lanes.yaml that may be a log line: single-quoted, at least a few words
-_QUOTE = re.compile(r"(?<![\w`])'([^'`]{12,300})'(?![\w`])")
+QUOTE = re.compile(r"(?<![\w`])'([^'`]{12,300})'(?![\w`])")
 #: the parts of a quoted log line that stand for values: "...", "<architecture>", "[and MUSA, 0.5.11]", "{name}",
 #: a lone capital ("capped to N")
 _VALUE = re.compile(r"\.\.\.|\u2026|<[^<>]*>|\[[^\[\]]*\]|\{[^{}]*\}|(?<![\w-])[A-Z](?![\w-])")
+#: a metric SGLang exports, named in the prose: `sglang:mamba_usage`
+METRIC = re.compile(r"(?<![\w:])sglang:[a-z][a-z0-9_]*[a-z0-9]")
 #: the exception's name a quote may open with, which the code raising it does not hold
 _RAISED = re.compile(r"^\s*\w*(?:Error|Exception|Warning):\s*")
 
@@ -48,16 +50,25 @@ def dated_quotes(project) -> list[str]:
     doc = project.lanes_doc
     if doc is None or not is_valid(doc):
         return []
-    return list(dict.fromkeys(words for _, text, _, words in _quotes(doc)
-                              if any(named for _, named, _ in _said_releases(text, words))))
+    return list(dict.fromkeys(words for _, text, _, words in quotes(doc)
+                              if any(named for _, named, _ in said_releases(text, words))))
 
 
-def _quotes(doc) -> Iterator[tuple[str, str, str, str]]:
-    """(path, text, quote, its fixed words) for each quote of cards/lanes.yaml that has fixed words."""
+def quoted(text: str) -> Iterator[tuple[str, str, int]]:
+    """(quote, its fixed words, where it starts) for each quote of ``text`` that has fixed words, then each metric it
+    names (the name is its own fixed words)."""
+    for q in QUOTE.finditer(text):
+        if words := fixed_words(q.group(1)):
+            yield q.group(1), words, q.start(1)
+    for m in METRIC.finditer(text):
+        yield m.group(0), m.group(0), m.start()
+
+
+def quotes(doc) -> Iterator[tuple[str, str, str, str]]:
+    """(path, text, quote, its fixed words) for each quote and metric (:func:`quoted`) of cards/lanes.yaml."""
     for path, text in strings(doc.data):
-        for q in _QUOTE.finditer(text):
-            if words := fixed_words(q.group(1)):
-                yield path, text, q.group(1), words
+        for quote, words, _ in quoted(text):
+            yield path, text, quote, words
 
 
 def error_messages(project) -> list[str]:
@@ -154,7 +165,7 @@ _BEFORE_QUOTE = re.compile(rf"((?:from |since |until |up to )?{_RELEASE}(?:\s*(?
                            r"(?:,? (?:word|words|name|names|print|prints|log|logs|raise|raises|say|says) it)?:?\s*$")
 
 
-def _said_releases(check: str, message: str) -> Iterator[tuple[str, list[str], bool]]:
+def said_releases(check: str, message: str) -> Iterator[tuple[str, list[str], bool]]:
     """For each place ``check`` quotes ``message``, the releases said to print it: the first clause of the parenthesis
     after the quote that names a release ("(at startup; from 0.5.17)": "from 0.5.17"; a clause that leads into
     another wording, "0.5.2 to 0.5.6.post2: '...'", and any after it are not about this quote), and the releases
@@ -207,7 +218,7 @@ def message_dated_wrong(ctx) -> Iterator[Finding]:
         for m in item["messages"]:
             judged.add((f"{path}.check", m))
             yield from _dated_wrong(doc, f"{path}.check", item["check"], m, recorded, h)
-    for path, text, quote, words in _quotes(doc):  # every other quote the manual dates
+    for path, text, quote, words in quotes(doc):  # every other quote the manual dates
         if (path, words) not in judged and not any(p == path and m in quote for p, m in judged):
             judged.add((path, words))
             yield from _dated_wrong(doc, path, text, words, recorded, h)
@@ -220,7 +231,7 @@ def _dated_wrong(doc, path: str, text: str, message: str, recorded: dict[str, st
     first, _, last = recorded[message].partition("..")
     span = Span(first, last or first)
     oldest, newest = h.releases[0], h.newest
-    for clause, named, open_ended in _said_releases(text, message):
+    for clause, named, open_ended in said_releases(text, message):
         if clause.strip() == "every release":
             named = [oldest]
         wrong = list(dict.fromkeys(v for v in named if is_version(v) and not span.holds(v)))

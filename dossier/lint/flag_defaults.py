@@ -39,6 +39,15 @@ _BRACKETED = re.compile(r"[`'\"]*\s+\[(?P<value>-?[\w.+/-]*\w)\](?!\()")
 #: on by default)", "neither `--a` nor `--b` is on by default"
 _SHARED_STATE = re.compile(r"\b(?P<which>both|all|neither)\b[^.;()]{0,30}?\b(?P<state>on|off|enabled|disabled)\s+by\s+"
                            r"default\b", re.IGNORECASE)
+#: right after the name, a value said to hold when the flag is left out: "(0.9 when unset", "(triton unless set",
+#: ", off if not given"
+_SAID_UNSET = re.compile(r"[`'\"]*\s*[(,]\s*[`'\"]?(?P<unset>-?[\w.+/-]*\w)[`'\"]?\s+(?:(?:when|if|while)\s+(?:unset|"
+                         r"not\s+(?:set|given|passed)|omitted|absent|left\s+(?:unset|out))|unless\s+(?:set|given|passed))\b",
+                         re.IGNORECASE)
+#: right after the name, a bare value and "by default", not tied to a condition: "`--hicache-mem-layout` page_first
+#: by default" (not "... flashinfer by default on SM100")
+_SAID_CHOSEN = re.compile(r"[`'\"]*\s+[`'\"]?(?P<chosen>-?[\w.+/-]*\w)[`'\"]?\s+by\s+default\b(?!\s+(?:on|when|with|"
+                          r"for|under|if|in|unless|except|from|since|where|once)\b)", re.IGNORECASE)
 #: what follows the value up to the end of its phrase: a release there ("(default 8 in 0.5.14)") dates the value
 _PHRASE_REST = re.compile(r"(?:[^);.\n]|\.(?=\w)){0,60}")
 _RELEASE = re.compile(r"\d+\.\d+\.\d+")
@@ -68,7 +77,8 @@ def wrong_default(ctx) -> Iterator[Finding]:
     """"`--linear-attn-backend` (default flashinfer)" where 0.5.23 defaults it to triton: a reader launches with a
     wrong assumption and no parse error tells. Judged right after the name ("(default X)", ", default X", "defaults
     to X", "whose default is X", "'s default is X", "(off by default", "is on by default", "(opt-in", "`NAME` [X]" as
-    a list with defaults in brackets writes it), around it ("the default
+    a list with defaults in brackets writes it, "(X when unset", "(X unless set", "`--flag` X by default" with no
+    condition after it), around it ("the default
     of `--flag` is X", "default `--flag` to X"), or in a parenthesis of only the default
     later in the name's clause before any other name ("sets the ring length (default 16)"), in every text the
     manual is rendered from, against the defaults cards/surface.lock records for the newest release scanned;
@@ -76,7 +86,9 @@ def wrong_default(ctx) -> Iterator[Finding]:
     once ("`--a` and `--b` are both off by default", "...; it and `X` are both on by default") is judged for each of
     them. Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
     a name the lock records no default for or a default of None (resolved at startup: "`--cuda-graph-backend-decode`
-    defaults to full" is what that resolution gives)."""
+    defaults to full" is what that resolution gives), unless today's source declares the value such a field
+    resolves to when no hook sets it (``Arg(fallback=0.9)``: "`--mamba-full-memory-ratio` (0.8 when unset" is
+    judged against 0.9). A word read as the value in the new shapes must be one: a number, a state, a choice."""
     past = history(ctx)
     if past is None or not past.defaults:
         return
@@ -90,27 +102,32 @@ def wrong_default(ctx) -> Iterator[Finding]:
                 continue
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
             recorded = past.defaults.get(m.text)
+            flag = today.flags.get(m.text) if today is not None and m.kind == FLAG else None
+            fallback = recorded is not None and _normal(recorded) == "none" and flag is not None \
+                and flag.fallback is not None
+            recorded = flag.fallback if fallback else recorded
             if recorded is None or _normal(recorded) == "none" or m.historical or historical:
                 continue
             end = m.start + len(m.raw)
             next_name = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
             said = (_SAID_DEFAULT.match(text, end) or _SAID_STATE.match(text, end) or _BRACKETED.match(text, end)
+                    or _SAID_UNSET.match(text, end) or _SAID_CHOSEN.match(text, end)
                     or _LATER_DEFAULT.match(text, end + len(m.value) + 1 if m.value else end, next_name)
                     or (_OF_VALUE.match(text, end) if _DEFAULT_OF.search(text, max(0, m.start - 40), m.start)
                         else None))
             if said is None:
                 continue
-            value = next(v for k in ("value", "owned", "had", "opted") if (v := said.groupdict().get(k)))
+            value = next(v for k in ("value", "owned", "had", "opted", "unset", "chosen") if (v := said.groupdict().get(k)))
             around = said.re is _OF_VALUE or said.groupdict().get("value") is None
-            flag = today.flags.get(m.text) if today is not None and m.kind == FLAG else None
             if around and not _a_value(value, flag.choices if flag else None):
                 continue  # "the default of `--x` is fine", "`--x`'s default is only a fallback"
             rest = _PHRASE_REST.match(text, said.end())[0]
             if any(r != newest for r in _RELEASE.findall(rest)):
                 continue
             if _normal(value) != _normal(recorded):
-                yield Finding(path, f"{m.text} is said to default to {value}, but SGLang {newest} defaults it "
-                                    f"to {recorded} (cards/surface.lock)",
+                given = (f"{today.tree.version} resolves it to {recorded} when unset (its Arg fallback)" if fallback
+                         else f"{newest} defaults it to {recorded} (cards/surface.lock)")
+                yield Finding(path, f"{m.text} is said to default to {value}, but SGLang {given}",
                               hint="write the default the newest release gives, or name the release the value is "
                                    "from", doc=doc, at=_locate(doc, path, m.raw, n))
         for name, state in _shared_states(text, mentions):

@@ -20,8 +20,8 @@ _PLACED = (r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:(?:is |are )?
            r"(?:which )?(?:lives|sits) in\s+|(?:is|are) in\s+)")
 #: the same without backticks, for a name that reads as code (snake_case, CamelCase) and a Python file:
 #: "handle_linear_attn_backend (arg_groups/attention_hook.py)", "commit_gdn_replayssm_circular, defined in
-#: kernels/ops/attention/linear/gdn_replayssm_spec_decode.py"
-_BARE_NAME = r"(?<![\w.`/-])(?P<name>[A-Za-z_]\w*_\w+|[A-Z][a-z0-9]+[A-Z]\w*)(?:\(\))?"
+#: kernels/ops/attention/linear/gdn_replayssm_spec_decode.py", "Qwen3_5GatedDeltaNet.forward (models/qwen3_5.py)"
+_BARE_NAME = r"(?<![\w.`/-])(?P<name>(?:[A-Za-z_]\w*_\w+|[A-Z][a-z0-9]+[A-Z]\w*)(?:\.(?!(?:py|pyi|cu|cuh|h|cpp)\b)[a-z_]\w*)?)(?:\(\))?"
 _BARE_FILE = r"(?P<file>(?:[\w.-]+/)*[\w-]+\.py)(?![\w/`'])"
 _PAIRS = (re.compile(_NAME + _PLACED + _FILE), re.compile(_FILE + r"(?:'s|\s+defines)\s+" + _NAME),
           re.compile(_BARE_NAME + r",?\s+(?:\((?:(?:defined |declared |found )?in\s+)?|(?:is |are )?(?:defined|declared) "
@@ -51,22 +51,45 @@ def dated_elsewhere(sentence: str, today: str) -> bool:
 _AS_MERGED = re.compile(r"\s*(?:in the PR|as merged|at (?:the )?merge|then|at the time)\b", re.IGNORECASE)
 
 
-def _bare_pair_today(text: str, m: re.Match, card: bool, tree) -> bool:
-    """Whether a bare "name (file.py)" pair speaks of today's tree: a CamelCase name must be a class the tree defines
-    ("ReplaySSM (...py)" names a technique, "PyTorch (...py)" a library), a pair followed by "in the PR" is the PR's,
-    and in a card's prose, which tells the PR's code as it merged ("now sets" is the PR's change), its clause must
-    name today's release or "today"."""
+def _bare_pair_today(text: str, m: re.Match, card: bool, tree) -> bool | None:
+    """Whether a bare "name (file.py)" pair speaks of today's tree (True), or of the PR's code as it merged or any
+    release since (False: a card's pair outside a clause naming today's release or "today"; its prose tells the
+    PR's code as it merged, "now sets" is the PR's change); None: not judged. A CamelCase name must be a class the
+    tree defines ("ReplaySSM (...py)" names a technique, "PyTorch (...py)" a library), and a pair followed by "in
+    the PR" is the PR's alone."""
     from dossier.lint.code_names import _class_files
 
-    name = m.group("name")
+    name = m.group("name").split(".")[0]
     if "_" not in name and name not in _class_files(tree):
-        return False
+        return None
     if _AS_MERGED.match(text, m.end()):
-        return False
+        return None
     start = max(text.rfind(". ", 0, m.start()), text.rfind(";", 0, m.start()), -1) + 1
     ends = [i for i in (text.find(". ", m.end()), text.find(";", m.end())) if i >= 0]
     clause = text[start:min(ends, default=len(text))]
     return not card or re.search(rf"{re.escape(tree.version)}|\btoday\b", clause, re.IGNORECASE) is not None
+
+
+def _in_code(name: str, text: str, path: str) -> bool:
+    """Whether ``name`` stands whole in the code of ``text`` (the file at ``path``), not in a comment or docstring."""
+    return name in text and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", code_only(text, path)) is not None
+
+
+def held_in_a_release(ctx, names: tuple[str, ...], file: str) -> bool | None:
+    """Whether a synced release holds all of ``names`` in the code of one file whose path ends in ``file`` (None: no
+    release synced; each release is read a file at a time)."""
+    from dossier.lint.grounds import _release_trees
+
+    trees = _release_trees(ctx)
+    if not trees:
+        return None
+    memo = ctx.memo.setdefault("release-name-files", {})
+    if (names, file) not in memo:
+        memo[names, file] = any(
+            all(_in_code(n, text, p) for n in names)
+            for tree in trees.values() for found in tree.package.rglob(file.rsplit("/", 1)[-1])
+            if ((p := tree.repo_path(found)) == file or p.endswith("/" + file)) and (text := tree.text(p)))
+    return memo[names, file]
 
 
 def _texts(ctx) -> Iterator[tuple[object, str, str, bool]]:
@@ -96,7 +119,9 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
     some other file of today's tree has the name, so a name the tree lacks is D613's and D625's, and a file it
     lacks is D604's; a pair dated to an older release ("was", "the then", a release other than today's earlier in
     its sentence) or in a text marked historical is not judged. A name is matched whole, in code (not comments or
-    docstrings)."""
+    docstrings). A card's bare pair outside a clause about today (the PR's code as it merged) is judged where a
+    release cache is synced: the file must have held the name in some release ("Qwen3_5GatedDeltaNet.forward
+    (models/qwen3_next.py)", a class no qwen3_next.py ever had); without a cache it is not judged."""
     s = surface(ctx)
     if s is None:
         return
@@ -106,16 +131,19 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
             name, file = m.group("name"), m.group("file")
             if dated_elsewhere(sentence_before(text, m.start()), s.tree.version):
                 continue
-            if m.re is _PAIRS[2] and not _bare_pair_today(text, m, card, s.tree):
+            today = _bare_pair_today(text, m, card, s.tree) if m.re is _PAIRS[2] else True
+            if today is None:
                 continue
             files = [f for f in texts if f == file or f.endswith("/" + file)]
             parts = [p for p in name.split(".") if p]
             if not files or not all(tree_has_word(s.tree, p) for p in parts):
                 continue
-            missing = [p for p in parts if not any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", code_only(texts[f], f))
-                                                   for f in files)]
+            missing = [p for p in parts if not any(_in_code(p, texts[f], f) for f in files)]
+            if missing and not today and held_in_a_release(ctx, tuple(missing), file) is not False:
+                continue
             if missing:
                 yield Finding(path, f"`{name}` ({file}): {file} of SGLang {s.tree.version} has no "
-                                    f"{', '.join(missing)} in its code",
+                                    f"{', '.join(missing)} in its code" + ("" if today else ", nor had it in any "
+                                                                           "synced release"),
                               hint="name the file that defines it (grep today's SGLang), or date the pair to the "
                                    "release that had it", doc=doc, at=_locate(doc, path, m.group(0), _nth(text, m)))

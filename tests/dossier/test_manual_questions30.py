@@ -32,7 +32,7 @@ ASCEND = "Ascend NPU: setup"
 
 QUESTIONS = [
     Question("Grafana: which Prometheus metric tells me the Mamba state pool, not the KV cache, is what fills up?",
-             POOL, ("`sglang:mamba_usage` (from 0.5.5)", "`sglang:mamba_available_tokens`", "(from 0.5.12)",
+             POOL, ("`sglang:mamba_usage` (from 0.5.4.post3)", "`sglang:mamba_available_tokens`", "(from 0.5.12)",
                     "`sglang:token_usage` is the largest of KV and pool usage", "`--enable-metrics`")),
     Question("Moving Qwen3-Next from vLLM (default flags) to SGLang, the state pool per request doubled. What is "
              "vLLM's --mamba-ssm-cache-dtype here?", DTYPE,

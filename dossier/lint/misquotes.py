@@ -1,0 +1,155 @@
+"""D637: a quoted SGLang message or a metric name that no release prints, one word (or one character of a metric's
+name) off one that a release prints: a misquote a reader's grep of their log does not find."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from difflib import SequenceMatcher
+
+from dossier.lint.claims import _from_tree, _locate, surface
+from dossier.lint.code_texts import flat_texts, nth
+from dossier.lint.error_sources import METRIC, error_messages, quoted
+from dossier.lint.paths import one_edit
+from dossier.lint.registry import Finding, rule
+from dossier.locks import LockError
+from dossier.printed import FIELD, MESSAGES_LOCK, printing, read_messages, templates_of, words_of
+
+#: the words before a quote that deny it or set it aside: "not '...'", "no longer prints '...'", "instead of '...'"
+_DENIED = re.compile(r"\b(?:not|never|no longer|instead of|rather than)\s+(?:\w+\s+)?['\"`(]*$", re.IGNORECASE)
+#: a word of a log line that stands for a value: a %-place, a brace, a value an f-string put in
+_VALUE = re.compile(rf"%|[{{}}]|{FIELD}")
+
+
+def _words(token: str) -> list[str]:
+    return re.findall(r"\w+", token.lower())
+
+
+def _edits(tokens: list[str]) -> Iterator[tuple[list[str], list[str], list[str]]]:
+    """(before, changed, after) for each run of at most two words after the quote's first that a misquote may have
+    changed, leaving at least three words as they are."""
+    for i in range(1, len(tokens) + 1):
+        for k in (0, 1, 2):
+            if i + k <= len(tokens) and len(tokens) - k >= 3:
+                yield tokens[:i], tokens[i:i + k], tokens[i + k:]
+
+
+def _one_off(ours: list[str], theirs: list[str], inside: bool) -> bool:
+    """Whether ``theirs`` is ``ours`` with one word changed (not only its case or punctuation), two neighbours swapped,
+    or, inside the quote, one word added or dropped."""
+    if len(ours) == len(theirs) == 1:
+        return _words(ours[0]) != _words(theirs[0])
+    if len(ours) == len(theirs) == 2:
+        return ours == theirs[::-1]
+    return inside and len(ours) + len(theirs) == 1
+
+
+#: how many words a misquote may have where the quote has 0, 1 or 2 (inside the quote; at its end only as many)
+_THEIRS = {0: (1,), 1: (1, 0), 2: (2,)}
+
+
+def _twin(texts: Iterable[str], edits) -> str | None:
+    """The text one of ``texts`` prints that is the quote one word off (:func:`_one_off`; ``edits`` from
+    :func:`_edits`), not counting words that stand for values or touch one."""
+    for before, ours, after in edits:
+        for n in _THEIRS[len(ours)] if after else (len(ours),):
+            pattern = re.compile(r"(?<!\w)" + re.escape(" ".join(before)) + r"\s+([^\s\x00]+)" * n
+                                 + (r"\s+" + re.escape(" ".join(after)) if after else r"(?![^\s\x00])"))
+            for text in texts:
+                runs = text.split(FIELD)
+                for i, run in enumerate(runs):
+                    for m in pattern.finditer(run):
+                        theirs = list(m.groups())
+                        valued = not after and m.end() == len(run) and i < len(runs) - 1
+                        if not valued and not any(_VALUE.search(w) for w in theirs) and _one_off(ours, theirs,
+                                                                                               bool(after)):
+                            return m.group(0)
+    return None
+
+
+def _message_twin(tree, quote: str, recorded: Iterable[str]) -> tuple[str, str] | None:
+    """(the text, where it is printed) one word off ``quote``: a message cards/messages.lock records, or a string of
+    a file of ``tree`` that holds all the quote's words but those a misquote changed (searched once per tree)."""
+    edits = list(_edits(quote.split()))
+    if not edits:
+        return None
+    if twin := _twin(recorded, edits):
+        return twin, str(MESSAGES_LOCK)
+    key = ("message-twin", quote)
+    if key not in tree.memo:
+        tree.memo[key] = None
+        said = set(re.findall(r"\w+", quote))
+        for path in tree.texts:
+            if path.endswith(".py"):
+                missing = said - words_of(tree, path)
+                fitting = [e for e in edits if missing <= set(re.findall(r"\w+", " ".join(e[1])))]
+                if fitting and (twin := _twin(templates_of(tree, path), fitting)):
+                    tree.memo[key] = twin, path
+                    break
+    return tree.memo[key]
+
+
+def _metrics(tree) -> frozenset[str]:
+    """Every metric name a Python file of ``tree`` holds."""
+    return _from_tree("metrics", tree, lambda t: frozenset(m for path, text in t.texts.items() if path.endswith(".py")
+                                                           for m in METRIC.findall(text)))
+
+
+def _metric_twin(name: str, known: Iterable[str]) -> str | None:
+    """The known metric one character, or one word between underscores, off ``name`` (the likest, if several are)."""
+    ours = name.split("_")
+    near = [other for other in sorted(known) if one_edit(name, other) or len(ours) == len(other.split("_"))
+            and sum(map(str.__ne__, ours, other.split("_"))) == 1]
+    return max(near, key=lambda other: SequenceMatcher(None, name, other).ratio(), default=None)
+
+
+@rule("D637", "a quoted SGLang message or metric name that no release prints (today's SGLang, cards/messages.lock), "
+              "one word or character off one that a release prints", scope="project", severity="warning")
+def misquoted_message(ctx) -> Iterator[Finding]:
+    """"'Host-pool retraction does not support hybrid models.'" where SGLang raises "... does not support Mamba
+    models.": a reader greps their log for the manual's words and finds nothing, or trusts a number ("topk=2") the
+    code never checks. A quote (single-quoted, its fixed words: :func:`~dossier.lint.error_sources.fixed_words`) in a
+    card's prose, cards/lanes.yaml or a finding is judged when no file of today's SGLang prints it
+    (:mod:`dossier.printed`) and cards/messages.lock records no release that did, while a message the lock records,
+    or a string of today's tree, reads the same with one word after the first changed (not only in case or
+    punctuation), two neighbours swapped, or one word inside the quote added or dropped; words that stand for
+    values (a %-place, a brace, an f-string's value, a word right before one) are not compared. A metric
+    (`sglang:name`) is judged the same way against the metrics today's tree names and the lock records: one
+    character, or one word between underscores, off. A warning: the lock holds only the messages the error page
+    gives and those cards/lanes.yaml dates, so an older release's wording quoted without its releases reads here
+    like a misquote (date it, and record the lock). Not judged: an error-page message (D626's), a quote the words
+    before it deny ("not '...'", "no longer prints '...'", "instead of '...'"), a project without an SGLang tree
+    (D600)."""
+    s = surface(ctx)
+    if s is None:
+        return
+    try:
+        recorded = read_messages(ctx.project.root)
+    except LockError:
+        return
+    given = set(error_messages(ctx.project))
+    known_metrics = _metrics(s.tree) | {m for m in recorded if METRIC.fullmatch(m)}
+    suspects: dict[str, tuple[str, str]] = {}
+    found = []
+    for doc, where, path, flat in flat_texts(ctx):
+        for quote, words, start in quoted(flat):
+            if words in recorded or words in given or _DENIED.search(flat, max(0, start - 30), start):
+                continue
+            if METRIC.fullmatch(words):
+                twin = None if words in known_metrics else _metric_twin(words, known_metrics)
+                twin = twin and (twin, "today's SGLang" if twin in _metrics(s.tree) else str(MESSAGES_LOCK))
+            else:
+                if words not in suspects:
+                    suspects[words] = _message_twin(s.tree, words, recorded)
+                twin = suspects[words]
+            if twin:
+                found.append((doc, where, path, flat, quote, words, start, twin))
+    printed = printing(s.tree, [f[5] for f in found if not METRIC.fullmatch(f[5])])
+    for doc, where, path, flat, quote, words, start, (twin, place) in found:
+        if printed.get(words):
+            continue
+        yield Finding(where, f"'{words}' is printed by no SGLang release (not {s.tree.version}, nor one "
+                             f"{MESSAGES_LOCK} records), while {place} prints '{twin}': a misquote?",
+                      hint="quote the text as SGLang prints it; an older release's wording needs its releases named "
+                           "and `dossier releases surface --record`", doc=doc,
+                      at=_locate(doc, path, quote, nth(flat, flat, quote, start)))

@@ -73,7 +73,8 @@ class DriftResult:
         if self.verdict == MISSING:
             return "reverted or superseded?" if self.status == "current" else "gone, as its status says"
         if self.verdict == OUTSIDE:
-            return "file is outside the sglang package; pass a checkout with --sglang-src"
+            return ("file is outside what the tree holds (the sglang package; a release of the cache holds its .py "
+                    "files only); pass a checkout with --sglang-src")
         if self.verdict == REWRITTEN:
             return "the PR's lines were rewritten; the behaviour is where the card's `today` says"
         return ""
@@ -207,7 +208,8 @@ def absent_files(cards: Iterable[Card], tree: SourceTree) -> dict[str, list[str]
     the files of its name the tree has: where it may have gone, or not (a file can move under another name)."""
     prefix = f"{PACKAGE_PREFIX}/"
     listed = sorted({p for card in cards for p in card.manual_files if p.startswith(prefix)})
-    gone = [p for p in listed if tree.text(p) is None]
+    gone = [p for p in listed if tree.local(p) is not None and tree.text(p) is None]  # not one it lacks: one it
+    # cannot hold (a JSON config in a release of the cache, which keeps .py files only)
     if not gone:
         return {}
     by_name: dict[str, list[str]] = {}

@@ -94,7 +94,10 @@ def _entry(e: object) -> PrFacts:
     for f in typed(e.get("main_files") or [], list, "main_files"):
         typed(f, dict, "a main file")
         symbols = typed(f.get("symbols") or [], list, f"the symbols of {f.get('path')!r}")
-        files[typed(f["path"], str, "a main file's path")] = (
+        # a path given twice: the last entry stood for the file unseen, and D414 held the card's lines to it alone
+        if typed(f["path"], str, "a main file's path") in files:
+            raise ValueError(f"main file {f['path'][:80]!r} is given twice, and one of the two would be lost")
+        files[f["path"]] = (
             typed(f["additions"], int, "a main file's additions"), typed(f["deletions"], int, "a main file's deletions"),
             tuple(typed(n, str, f"a symbol of {f['path']!r}") for n in symbols))
     state = typed(e["state"], str, "state")

@@ -378,7 +378,32 @@ def _junit_cases(xml_text: str) -> list[tuple[str, str, dict]]:
         if message:
             record["message"] = message
         cases.append((classname, name, record))
-    return cases
+    return _one_per_test(cases)
+
+
+#: which outcome of a test's two cases stands (the order one case's elements are read in, _junit_cases)
+_RANK = ("failed", "error", "skipped", "passed")
+
+
+def _one_per_test(cases: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
+    """One case per test: pytest (with or without xdist) writes a test whose body failed and whose fixture then
+    failed its teardown as two <testcase>s of the same name, a failure and an error, and counting both made one test
+    two failures ("1 passed, 2 failed" for two tests). The worst outcome stands, both messages stay, the worst
+    value of each parity check and the time of both."""
+    merged: dict[tuple[str, str], tuple[str, str, dict]] = {}
+    for classname, name, record in cases:
+        if (classname, name) not in merged:
+            merged[classname, name] = (classname, name, record)
+            continue
+        first = merged[classname, name][2]
+        first["outcome"] = min(first["outcome"], record["outcome"], key=_RANK.index)
+        first["seconds"] = round(first["seconds"] + record["seconds"], 3)
+        for key, check in record["parity"].items():
+            if key not in first["parity"] or _worse(check, first["parity"][key]):
+                first["parity"][key] = check
+        if message := "; ".join(m for m in (first.get("message"), record.get("message")) if m)[:300]:
+            first["message"] = message
+    return list(merged.values())
 
 
 def _seconds(value: str | None) -> float:

@@ -98,14 +98,25 @@ class SourceTree:
         """A release from the release cache (its sources sit under python/sglang/)."""
         return cls(release.path / PACKAGE_PREFIX, release.path, release.version, release.built, kind="release")
 
+    @property
+    def synced_release(self) -> bool:
+        """Whether the tree is a release of the release cache (its folder holds sync's record), named with
+        --sglang-src or not: it holds the wheel's .py files only."""
+        return self.checkout is not None and (self.checkout / RECORD).is_file()
+
     def repo_path(self, path: Path) -> str:
         if self.checkout:
             return path.relative_to(self.checkout).as_posix()
         return (PACKAGE_PREFIX / path.relative_to(self.package)).as_posix()
 
     def local(self, repo_path: str) -> Path | None:
-        """Where a repository path lives in this tree (None: outside what the tree holds)."""
+        """Where a repository path lives in this tree (None: outside what the tree holds). A release of the cache
+        holds only the .py files of its wheel's package (`releases sync` keeps no other): any other file is outside
+        it, never gone from it (drift --record on one named the MoE config JSONs 0.5.23 ships "not in SGLang
+        0.5.23" in by-file.md)."""
         if self.checkout:
+            if self.synced_release and not (in_wheel(repo_path) and repo_path.endswith(".py")):
+                return None
             return self.checkout / repo_path
         rel = PurePosixPath(repo_path)
         if rel.parts[:2] != PACKAGE_PREFIX.parts:
@@ -157,7 +168,7 @@ class SourceTree:
         the cache (also named with --sglang-src) against what sync recorded, an installed package against pip's
         RECORD."""
         if repo_path.endswith(".py"):
-            if self.checkout is not None and (self.checkout / RECORD).is_file():
+            if self.synced_release:
                 if self._index is False:
                     self._index = read_index(self.checkout)
                 check_source(self.checkout, repo_path, data, self._index)

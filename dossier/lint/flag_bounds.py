@@ -20,6 +20,8 @@ _RELATION = (r"(?:at least|at most|no (?:more|less|larger|smaller|greater|lower|
 _MUST = re.compile(r"\b(?:must|has to|have to|needs? to|is required to)\s+(?:not\s+)?(?:be\s+|stay\s+|remain\s+)?"
                    + _RELATION + r"\s+[`'\"]*$", re.IGNORECASE)
 _AND = re.compile(r"^[`'\"]*,?\s+(?:and|or)\s+(?:be\s+)?" + _RELATION + r"\s+[`'\"]*$", re.IGNORECASE)
+#: right before the modal, a negation: "does not have to be", "doesn't need to be", "is never required to be"
+_NEGATED = re.compile(r"(?:\b(?:not|never|no longer)|n't)\s+$", re.IGNORECASE)
 #: a comparison in Python source: the two operands' last names around <, <=, >, >=, ==, != or %
 _COMPARE = re.compile(r"(?:\w+\.)*(\w+)\s*(?:[<>]=?|[=!]=|%)\s*(?:\w+\.)*(\w+)")
 
@@ -30,7 +32,7 @@ def _field(flag: str) -> str:
 
 def compared_fields(tree, field: str, fields: frozenset[str]) -> dict[str, str]:
     """The flag fields (of ``fields``) that ``tree``'s source compares ``field`` with, each with the first file that
-    does."""
+    does: compared directly on one line (``a.x < b.y``, ``x % y``), not through a local variable or across lines."""
     found: dict[str, str] = {}
     for path, text in tree.texts.items():
         if not path.endswith(".py") or field not in text:
@@ -57,9 +59,11 @@ def unchecked_bound(ctx) -> Iterator[Finding]:
     "greater than", "divisible by", "a multiple of", "equal to", "exceed"...) right before a second flag (and any
     further flag joined by "and/or" and a relation), in every text the manual is rendered from. Grounds: today's
     source compares the first flag's field (<, >, ==, %, ...) with other flag fields, never with the second's, and
-    no line holds both. Not judged: a first flag whose field today's source compares with no flag (the bound may be
-    enforced another way), a hedge ("should be at least"), a sentence dated to another release or put in the past,
-    a text marked historical."""
+    no line holds both (a comparison is seen only where the two fields are compared directly on one line, `a < b`,
+    `a % b == 0`; one through a local variable or over several lines is not). Not judged: a first flag whose field
+    today's source compares with no flag (the bound may be enforced another way), a hedge ("should be at least"), a
+    negated modal ("does not have to be", "need not be", "is never required to be"), a sentence dated to another
+    release or put in the past, a text marked historical."""
     today = surface(ctx)
     if today is None:
         return
@@ -74,7 +78,9 @@ def unchecked_bound(ctx) -> Iterator[Finding]:
             bounds, at, rel = [], m.start + len(m.raw), _MUST
             for other in flags[i + 1:]:
                 between = text[at:other.start]
-                if len(between) > 60 or re.search(r"[;:]|\.\s", between) or not rel.search(between):
+                said = rel.search(between)
+                if len(between) > 60 or re.search(r"[;:]|\.\s", between) or not said \
+                        or _NEGATED.search(between, 0, said.start()):
                     break
                 bounds.append(other)
                 at, rel = other.start + len(other.raw), _AND

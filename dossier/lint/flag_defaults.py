@@ -48,6 +48,14 @@ _SAID_UNSET = re.compile(r"[`'\"]*\s*[(,]\s*[`'\"]?(?P<unset>-?[\w.+/-]*\w)[`'\"
 #: by default" (not "... flashinfer by default on SM100")
 _SAID_CHOSEN = re.compile(r"[`'\"]*\s+[`'\"]?(?P<chosen>-?[\w.+/-]*\w)[`'\"]?\s+by\s+default\b(?!\s+(?:on|when|with|"
                           r"for|under|if|in|unless|except|from|since|where|once)\b)", re.IGNORECASE)
+#: right after the value, a condition it holds under: "defaults to on for MiniMax-M2", "(default off on ROCm", "triton
+#: by default with MTP" (a model's override, a platform's or a feature's choice: not the flag's own default)
+_UNSET_AFTER = (r"[`'\"]?\s+(?:(?:when|if|while)\s+(?:unset|not\s+(?:set|given|passed)|omitted|absent|left\s+(?:unset|out))|"
+                r"unless\s+(?:set|given|passed))\b")
+_CONDITIONED = re.compile(rf"(?!{_UNSET_AFTER})[`'\"]?\s+(?:for|on|with|when|under|if|unless|except|where|once|given)\b",
+                          re.IGNORECASE)
+#: right after the value, words that say it holds while the flag is left out: "defaults to 0.9 when unset"
+_UNSET_SAID = re.compile(_UNSET_AFTER, re.IGNORECASE)
 #: what follows the value up to the end of its phrase: a release there ("(default 8 in 0.5.14)") dates the value
 _PHRASE_REST = re.compile(r"(?:[^);.\n]|\.(?=\w)){0,60}")
 _RELEASE = re.compile(r"\d+\.\d+\.\d+")
@@ -85,10 +93,13 @@ def wrong_default(ctx) -> Iterator[Finding]:
     on/enabled/1/true and off/disabled/0/false read alike, none/unset alike. A state given to several names at
     once ("`--a` and `--b` are both off by default", "...; it and `X` are both on by default") is judged for each of
     them. Not judged: a name marked historical, a default dated by a release in its own phrase ("(default 8 in 0.5.14)"),
-    a name the lock records no default for or a default of None (resolved at startup: "`--cuda-graph-backend-decode`
-    defaults to full" is what that resolution gives), unless today's source declares the value such a field
-    resolves to when no hook sets it (``Arg(fallback=0.9)``: "`--mamba-full-memory-ratio` (0.8 when unset" is
-    judged against 0.9). A word read as the value in the new shapes must be one: a number, a state, a choice."""
+    a value followed by a condition ("defaults to on for MiniMax-M2", "(default off on ROCm": a model's override or a
+    platform's choice), a name the lock records no default for or a default of None (resolved at startup:
+    "`--cuda-graph-backend-decode` defaults to full" is what that resolution gives, and a model's override may set
+    it), except in the shape that says the flag is left unset ("(X when unset", "(X unless set", "(X if not given")
+    where today's source declares the value such a field resolves to when no hook sets it
+    (``Arg(fallback=0.9)``: "`--mamba-full-memory-ratio` (0.8 when unset" is judged against 0.9; "defaults to 0.8"
+    is not). A word read as the value in the new shapes must be one: a number, a state, a choice."""
     past = history(ctx)
     if past is None or not past.defaults:
         return
@@ -103,10 +114,7 @@ def wrong_default(ctx) -> Iterator[Finding]:
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
             recorded = past.defaults.get(m.text)
             flag = today.flags.get(m.text) if today is not None and m.kind == FLAG else None
-            fallback = recorded is not None and _normal(recorded) == "none" and flag is not None \
-                and flag.fallback is not None
-            recorded = flag.fallback if fallback else recorded
-            if recorded is None or _normal(recorded) == "none" or m.historical or historical:
+            if recorded is None or m.historical or historical:
                 continue
             end = m.start + len(m.raw)
             next_name = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
@@ -115,7 +123,14 @@ def wrong_default(ctx) -> Iterator[Finding]:
                     or _LATER_DEFAULT.match(text, end + len(m.value) + 1 if m.value else end, next_name)
                     or (_OF_VALUE.match(text, end) if _DEFAULT_OF.search(text, max(0, m.start - 40), m.start)
                         else None))
-            if said is None:
+            if said is None or _CONDITIONED.match(text, said.end()):
+                continue
+            # a field a hook resolves (default None) falls back to its Arg(fallback=...) only when nothing sets it,
+            # which only "(X when unset" says; "defaults to X" may be what a model's or platform's hook gives
+            unset = said.re is _SAID_UNSET or _UNSET_SAID.match(text, said.end()) is not None
+            fallback = _normal(recorded) == "none" and unset and flag is not None and flag.fallback is not None
+            recorded = flag.fallback if fallback else recorded
+            if _normal(recorded) == "none":
                 continue
             value = next(v for k in ("value", "owned", "had", "opted", "unset", "chosen") if (v := said.groupdict().get(k)))
             around = said.re is _OF_VALUE or said.groupdict().get("value") is None

@@ -21,6 +21,12 @@ _STARTS = re.compile(r"\s*(?:(?:logged|printed|raised|exported|reported|shown)\s
                      r"(?:\+|\s+on(?:wards?)?))\s*(?:,.*)?", re.IGNORECASE | re.DOTALL)
 
 
+def _shared(one: str, other: str) -> int:
+    """How many words of four letters or more ``one`` and ``other`` share ("memory", "leak", "detected!"; not "the",
+    "is", "to", which any two sentences share)."""
+    return len({w for w in set(one.split()) & set(other.split()) if len(w) >= 4})
+
+
 @rule("D638", "a quoted message or metric of cards/lanes.yaml said to start in a release (from V, since V) that the "
               "release before V already printed (cards/messages.lock)", scope="project")
 def message_started_later(ctx) -> Iterator[Finding]:
@@ -32,10 +38,12 @@ def message_started_later(ctx) -> Iterator[Finding]:
     before it (D627's reading), of a quote whose fixed words (or a metric whose name) cards/messages.lock records,
     where the release the surface lock scanned just before V printed them. Not judged: a span with an end ("0.5.13
     to 0.5.15.post1"), a clause with more to say ("from 0.5.10 (SM90)"), an error-page item's message (the item may
-    quote a longer wording than the message the lock holds), a quote its text sets against another wording, one
-    sharing three of its words ("from 0.5.11: 'pool memory leak detected!' ...; 0.5.1 to 0.5.10.post1:
-    'token_to_kv_pool_allocator memory leak detected!'": the lock finds a quote's words inside longer ones, here
-    those of 'req_to_token_pool memory leak detected!', printed by every release)."""
+    quote a longer wording than the message the lock holds), a quote its text sets against another wording that
+    holds it or shares three of its words of four letters or more ("from 0.5.11: 'pool memory leak detected!' ...;
+    0.5.1 to 0.5.10.post1: 'token_to_kv_pool_allocator memory leak detected!'": the lock finds a quote's words inside longer ones, here
+    those of 'req_to_token_pool memory leak detected!', printed by every release). The lock records the first and
+    last release that printed a text, so a text removed in between and added back reads as printed all along: a
+    start said right after such a gap is taken for a start too late."""
     doc, h = ctx.project.lanes_doc, history(ctx)
     if doc is None or not is_valid(doc) or h is None or not h.releases:
         return
@@ -48,7 +56,7 @@ def message_started_later(ctx) -> Iterator[Finding]:
     found = list(quotes(doc))
     for path, text, quote, words in found:
         if words not in recorded or words in given or (path, words) in seen or any(
-                p == path and w != words and len(set(w.split()) & set(words.split())) >= 3 for p, _, _, w in found):
+                p == path and w != words and (words in w or _shared(w, words) >= 3) for p, _, _, w in found):
             continue
         seen.add((path, words))
         first, _, last = recorded[words].partition("..")

@@ -29,7 +29,7 @@ def _edits(tokens: list[str]) -> Iterator[tuple[list[str], list[str], list[str]]
     """(before, changed, after) for each run of at most two words after the quote's first that a misquote may have
     changed, leaving at least three words as they are."""
     for i in range(1, len(tokens) + 1):
-        for k in (0, 1, 2):
+        for k in (0, 1, 2) if i < len(tokens) else (1, 2):  # nothing added at the end: _one_off never takes it
             if i + k <= len(tokens) and len(tokens) - k >= 3:
                 yield tokens[:i], tokens[i:i + k], tokens[i + k:]
 
@@ -89,6 +89,56 @@ def _message_twin(tree, quote: str, recorded: Iterable[str]) -> tuple[str, str] 
     return tree.memo[key]
 
 
+def _suffixes(run: str) -> str:
+    """A pattern for any tail of ``run`` (the empty one too)."""
+    pattern = ""
+    for ch in run:
+        pattern = f"(?:{pattern}{re.escape(ch)})" if not pattern else f"(?:{pattern})?{re.escape(ch)}"
+    return f"(?:{pattern})?" if pattern else ""
+
+
+def _prefixes(run: str) -> str:
+    """A pattern for any head of ``run`` (the empty one too)."""
+    pattern = ""
+    for ch in reversed(run):
+        pattern = f"{re.escape(ch)}(?:{pattern})?" if pattern else re.escape(ch)
+    return f"(?:{pattern})?" if pattern else ""
+
+
+def _with_values(template: str, quote: str) -> bool:
+    """Whether ``quote`` is text ``template`` prints with some values put in: it runs across at least one of the
+    template's value fields, each read as any one word (a name, a number: "Host-pool retraction" is not the value of
+    f"{x} does not support {y} models."), and at least three of its words (ten characters) are the template's own ("Unsupported KV cache type HybridLinearKVPool" of f"Unsupported KV cache type {name}: ...")."""
+    runs = template.split(FIELD)
+    for i in range(len(runs) - 1):
+        for j in range(i + 1, len(runs)):
+            middle = "".join(rf"(?P<v{k}>\S+?)" + re.escape(runs[k]) for k in range(i + 1, j))
+            m = re.fullmatch(_suffixes(runs[i][-len(quote):]) + middle + rf"(?P<v{j}>\S+?)"
+                             + _prefixes(runs[j][:len(quote)]), quote, re.DOTALL)
+            if m is None:
+                continue
+            fixed = list(quote)
+            for k in range(i + 1, j + 1):
+                fixed[m.start(f"v{k}"):m.end(f"v{k}")] = [" "] * (m.end(f"v{k}") - m.start(f"v{k}"))
+            own = "".join(fixed)
+            if len(re.findall(r"\w+", own)) >= 3 and len(own.replace(" ", "")) >= 10:
+                return True
+    return False
+
+
+def printed_with_values(tree, quote: str) -> bool:
+    """Whether a Python file of ``tree`` prints ``quote`` with values put in (:func:`_with_values`; read once per tree
+    and quote, only in files holding three of the quote's words)."""
+    key = ("printed-with-values", quote)
+    if key not in tree.memo:
+        said = set(re.findall(r"\w+", quote))
+        tree.memo[key] = len(said) >= 3 and any(
+            _with_values(t, quote) for path in tree.texts if path.endswith(".py")
+            and len(said & words_of(tree, path)) >= 3 for t in templates_of(tree, path)
+            if FIELD in t and len(said & set(re.findall(r"\w+", t))) >= 3)
+    return tree.memo[key]
+
+
 def _metrics(tree) -> frozenset[str]:
     """Every metric name a Python file of ``tree`` holds."""
     return _from_tree("metrics", tree, lambda t: frozenset(m for path, text in t.texts.items() if path.endswith(".py")
@@ -118,8 +168,10 @@ def misquoted_message(ctx) -> Iterator[Finding]:
     character, or one word between underscores, off. A warning: the lock holds only the messages the error page
     gives and those cards/lanes.yaml dates, so an older release's wording quoted without its releases reads here
     like a misquote (date it, and record the lock). Not judged: an error-page message (D626's), a quote the words
-    before it deny ("not '...'", "no longer prints '...'", "instead of '...'"), a project without an SGLang tree
-    (D600)."""
+    before it deny ("not '...'", "no longer prints '...'", "instead of '...'"), a quote some string of today's tree
+    prints with values put in (each value field read as any one word, at least three of the quote's words the
+    string's own: "'Unsupported KV cache type HybridLinearKVPool'" of f"Unsupported KV cache type {name}: ..."), a
+    text marked historical (it may quote an older release's wording), a project without an SGLang tree (D600)."""
     s = surface(ctx)
     if s is None:
         return
@@ -131,7 +183,7 @@ def misquoted_message(ctx) -> Iterator[Finding]:
     known_metrics = _metrics(s.tree) | {m for m in recorded if METRIC.fullmatch(m)}
     suspects: dict[str, tuple[str, str]] = {}
     found = []
-    for doc, where, path, flat in flat_texts(ctx):
+    for doc, where, path, flat in flat_texts(ctx, historical=False):
         for quote, words, start in quoted(flat):
             if words in recorded or words in given or _DENIED.search(flat, max(0, start - 30), start):
                 continue
@@ -146,7 +198,7 @@ def misquoted_message(ctx) -> Iterator[Finding]:
                 found.append((doc, where, path, flat, quote, words, start, twin))
     printed = printing(s.tree, [f[5] for f in found if not METRIC.fullmatch(f[5])])
     for doc, where, path, flat, quote, words, start, (twin, place) in found:
-        if printed.get(words):
+        if printed.get(words) or not METRIC.fullmatch(words) and printed_with_values(s.tree, words):
             continue
         yield Finding(where, f"'{words}' is printed by no SGLang release (not {s.tree.version}, nor one "
                              f"{MESSAGES_LOCK} records), while {place} prints '{twin}': a misquote?",

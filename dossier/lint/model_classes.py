@@ -28,6 +28,30 @@ _SAID = (re.compile(rf"(?<![\w-]){_MODALITY}(?P<between>\s+(?:[\w.'-]+\s+){{0,3}
 _AWAY = re.compile(r"\b(?:not|no|never|unlike|except|other|outside|besides?|instead|rather|than|but|from|over|vs|"
                    r"versus|without|wraps?|inside|of|to|into|for|by|with|through|via|reach\w*|feeds?|pass\w*|"
                    r"hands?)\b", re.IGNORECASE)
+#: between a modality and the classes, a word that makes it a clause of its own: a verb, an auxiliary, an adverb
+#: ("text-only serving still builds X": the classes are what the serving builds, not what is text-only)
+_VERB = re.compile(r"\b(?:is|are|was|were|be|been|being|has|have|had|does|do|did|can|could|will|would|may|might|must|"
+                   r"should|shall|still|also|now|always|often|only|then|just|already|never|even|builds?|loads?|uses?|"
+                   r"runs?|serves?|picks?|keeps?|gets?|needs?|calls?|creates?|makes?|maps?|registers?|constructs?|"
+                   r"instantiates?|selects?|becomes?|goes|falls?|ends?|starts?|resolves?|routes?|takes?|"
+                   r"returns?|gives?|chooses?|launches?|reads?|sees?|fails?|crashes?)\b", re.IGNORECASE)
+#: the word right before classes that follow a modality without a bracket: a noun the classes name ("the multimodal
+#: class X", "text-only ones as X")
+_HEAD = re.compile(r"(?:^|\s)(?:class(?:es)?|models?|checkpoints?|architectures?|wrappers?|variants?|versions?|ones?|"
+                   r"entry|entries|as|like|e\.g\.|namely)\s+$", re.IGNORECASE)
+#: right after a modality word, a possessive within three words: the modality is of the possessor ("the multimodal
+#: checkpoint's text model", "the multimodal model's language part"), not of the class
+_POSSESSOR = re.compile(r"(?:\s+[\w.-]+?){1,3}?(?:'s|s')(?!\w)")
+
+
+def _turned_away(m: re.Match) -> bool:
+    """Whether the words around the modality word of a match of :data:`_SAID` make it describe something other than
+    the classes (:data:`_AWAY`, :data:`_VERB`, :data:`_HEAD`, :data:`_POSSESSOR`)."""
+    between = m.groupdict().get("between")
+    if between is not None:
+        return bool(_AWAY.search(between) or _VERB.search(between) or "'" in between
+                    or between.strip() and "(" not in between and not _HEAD.search(between))
+    return _POSSESSOR.match(m.string, m.end("mod")) is not None
 
 
 def multimodal_archs(tree) -> frozenset[str] | None:
@@ -49,9 +73,12 @@ def class_modality(ctx) -> Iterator[Finding]:
     ForConditionalGeneration classes and not the text-only ForCausalLM ones; a reader who takes the wrong class
     loads a checkpoint without its vision tower or with one it lacks. Judged where the modality word stands
     right at the class (or a list of classes joined by commas, "or", "and"): before it, at most three words away
-    with none that turns it away ("not", "unlike", "other than", "of", "inside"...), in a parenthesis right
-    after it, or as its predicate ("X is a new multimodal wrapper"). A class must be one today's tree defines
-    or lists; a class called multimodal that is not listed, or text-only that is, is a finding. Read in every
+    with none that turns it away ("not", "unlike", "other than", "of", "inside"...), no verb, auxiliary or adverb
+    ("text-only serving still builds X") and no possessive ("the multimodal model's X"), and, without a bracket
+    before the class, a noun naming it right before it ("the multimodal class X", "text-only ones as X"); in a
+    parenthesis right after it, or as its predicate ("X is a new multimodal wrapper"), where no possessive
+    follows the modality word within three words ("X is the multimodal checkpoint's text model"). A class must
+    be one today's tree defines or lists; a class called multimodal that is not listed, or text-only that is, is a finding. Read in every
     card's prose, cards/lanes.yaml and the findings (a text marked historical not)."""
     s = surface(ctx)
     if s is None or (listed := multimodal_archs(s.tree)) is None:
@@ -60,7 +87,7 @@ def class_modality(ctx) -> Iterator[Finding]:
     for doc, where, path, flat in flat_texts(ctx, historical=False):
         for pattern in _SAID:
             for m in pattern.finditer(flat):
-                if pattern is _SAID[0] and _AWAY.search(m.group("between")):
+                if _turned_away(m):
                     continue
                 multimodal = not m.group("mod").lower().startswith("text")
                 for name in re.findall(r"\w+", m.group("classes")):

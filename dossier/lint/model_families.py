@@ -8,12 +8,12 @@ import re
 from collections.abc import Iterator
 
 from dossier import prose
-from dossier.code_lines import code_only
-from dossier.lint.claims import _from_tree, _known_models, _locate, source_has_word, surface
+from dossier.lint.claims import _from_tree, _known_models, _locate, surface
 from dossier.lint.code_texts import flat_texts, nth
 from dossier.lint.figures import _quote
-from dossier.lint.name_files import dated_elsewhere, sentence_before
+from dossier.lint.name_files import _in_code, dated_elsewhere, sentence_before
 from dossier.lint.registry import Finding, rule
+from dossier.printed import words_of
 
 #: a family named in prose: "Qwen3-Next", "Qwen3.5", "Qwen3.5-397B-A17B" (not a class, "Qwen3NextForCausalLM")
 _FAMILY = re.compile(r"(?<![\w./-])Qwen(?P<version>\d+(?:\.\d+)?)(?P<variant>(?:-[A-Z][a-z]+)*)(?![A-Za-z_])")
@@ -52,14 +52,35 @@ def _family_files(files: list[str], module: str) -> list[str]:
     return [f for f in files if "/models/" in f and re.fullmatch(rf"{module}(?:_\w+)?\.py", f.rsplit("/", 1)[-1])]
 
 
-def readers(tree, name: str) -> list[str]:
-    """The Python files of ``tree`` whose code (not comments or docstrings) holds ``name``, other than where it is
-    defined as a setting (environ.py, server_args.py) and the tests."""
-    def read(t) -> list[str]:
-        return [p for p, text in t.texts.items() if p.endswith(".py") and name in text and not _NOT_READERS.search(p)
-                and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", code_only(text, p))]
+def _word_files(tree) -> dict[str, list[str]]:
+    """Each word -> the Python files of ``tree`` that hold it (settings' definitions and tests aside): one index per
+    tree, built once from the files' words (:func:`~dossier.printed.words_of`)."""
+    def read(t) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for path in t.texts:
+            if path.endswith(".py") and not _NOT_READERS.search(path):
+                for word in words_of(t, path):
+                    index.setdefault(word, []).append(path)
+        return index
 
-    return _from_tree(f"readers {name}", tree, read) if source_has_word(tree, name) else []
+    return _from_tree("word-files", tree, read)
+
+
+def reads(tree, name: str, path: str) -> bool:
+    """Whether the code of the Python file ``path`` of ``tree`` (not its comments or docstrings) holds ``name`` (a
+    word; the file's code is read only when its words hold it, once per tree, name and file)."""
+    if name not in words_of(tree, path):
+        return False
+    key = ("reads", name, path)
+    if key not in tree.memo:
+        tree.memo[key] = _in_code(name, tree.texts[path], path)
+    return tree.memo[key]
+
+
+def readers(tree, name: str) -> list[str]:
+    """The Python files of ``tree`` whose code (not comments or docstrings) holds ``name`` (a word), other than where
+    it is defined as a setting (environ.py, server_args.py) and the tests (looked up in :func:`_word_files`)."""
+    return [p for p in _word_files(tree).get(name, ()) if reads(tree, name, p)]
 
 
 @rule("D641", "a Qwen model family given code (an env var, a flag value, a function) that today's SGLang has only in "
@@ -81,6 +102,7 @@ def family_code_elsewhere(ctx) -> Iterator[Finding]:
         return
     texts = s.tree.texts
     models = [f for f in texts if "/models/" in f and f.endswith(".py")]
+    model_set = frozenset(models)
     for doc, where, path, flat in flat_texts(ctx, historical=False):
         for sentence in prose.sentences(flat):
             for clause in _clauses(sentence):
@@ -96,12 +118,16 @@ def family_code_elsewhere(ctx) -> Iterator[Finding]:
                 only = _ONLY.match(clause, family.end()) is not None
                 for t in _TICKED.finditer(clause):
                     code = t.group("value") or t.group("name")
-                    held = readers(s.tree, code)
-                    if not held or set(held) & set(own):
+                    # the files holding the word, read for it in code lazily: the family's own first, then other
+                    # model files, then (only when needed) the rest, where a common name is in hundreds
+                    held = _word_files(s.tree).get(code, ())
+                    if any(reads(s.tree, code, f) for f in held if f in own):
                         continue
-                    others = [f for f in held if f in models]
+                    others = [f for f in held if f in model_set and reads(s.tree, code, f)]
+                    if not others:
+                        continue
                     imported = any(f"models.{f.rsplit('/', 1)[-1][:-3]}" in texts[o] for f in others for o in own)
-                    if only and others or not only and len(others) == len(held) and not imported:
+                    if only or not imported and not any(reads(s.tree, code, f) for f in held if f not in model_set):
                         said = family.group(0) + (" only" if only else "")
                         yield Finding(where, f"{_quote(sentence, sentence.find(clause))}: gives {said} {code}, but in "
                                              f"SGLang {s.tree.version} the model code holding it is "
@@ -114,9 +140,12 @@ def family_code_elsewhere(ctx) -> Iterator[Finding]:
                         break
 
 
-#: "dense Qwen3-Next checkpoints", "a Qwen3.5 dense model"
+#: "dense Qwen3-Next checkpoints", "a Qwen3.5 dense model" (a checkpoint's noun after it, or the phrase's end: not
+#: "Qwen3-Next dense projections", "the dense Qwen3-Next layers", which are the dense parts of a MoE model)
 _DENSE = re.compile(r"\b(?i:dense)\s+(?P<family>Qwen\d+(?:\.\d+)?(?:-[A-Z][a-z]+)*)(?![\w.-]*\d+B)|"
                     r"(?P<after>Qwen\d+(?:\.\d+)?(?:-[A-Z][a-z]+)*)\s+(?i:dense)\b")
+_MODEL_NOUN = re.compile(r"\s+(?i:checkpoints?|models?|variants?|versions?|releases?|siblings?|members?|LLMs?)\b|"
+                         r"\s*(?:[.,;:!?()]|$)")
 
 
 @rule("D642", "a dense checkpoint of a Qwen family no known model of which is dense (today's SGLang, "
@@ -125,7 +154,10 @@ def dense_family_unknown(ctx) -> Iterator[Finding]:
     """"Dense Qwen3-Next checkpoints gave wrong output" where every Qwen3-Next model known is a MoE (80B-A3B): the
     reader looks for the bug on a model that does not exist and misses the family it hit. The known models are
     D614's (the sized names today's SGLang spells out, and [tool.dossier] models); a family with at least one
-    known model, every one with an active size (-A3B), has no dense checkpoint. Not judged: a sized name
+    known model, every one with an active size (-A3B), has no dense checkpoint. Judged only where a checkpoint's
+    noun (checkpoint, model, variant, ...) or the phrase's end follows ("dense Qwen3-Next checkpoints", "a
+    Qwen3-Next dense model", "no dense Qwen3-Next."), not the dense parts of a MoE model ("Qwen3-Next dense
+    projections", "the dense Qwen3-Next layers"). Not judged: a sized name
     ("dense Qwen3.5-27B" is D614's), a sentence that denies it outside brackets ("no dense Qwen3-Next checkpoint
     exists"), a text marked historical."""
     s = surface(ctx)
@@ -137,7 +169,7 @@ def dense_family_unknown(ctx) -> Iterator[Finding]:
             name = m.group("family") or m.group("after")
             family = _FAMILY.fullmatch(name)
             clause = next(c for c in _clauses(prose.sentences(flat[m.start():])[0]) if c)
-            if family is None or any(_DENIED.search(re.sub(r"\([^()]*\)", "", t))
+            if family is None or not _MODEL_NOUN.match(flat, m.end()) or any(_DENIED.search(re.sub(r"\([^()]*\)", "", t))
                                      for t in (sentence_before(flat, m.start()), clause)):
                 continue
             sizes = [k for k in known if (k[0], k[1]) == (family.group("version"), family.group("variant").lower())]

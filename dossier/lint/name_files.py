@@ -92,6 +92,19 @@ def held_in_a_release(ctx, names: tuple[str, ...], file: str) -> bool | None:
     return memo[names, file]
 
 
+def shipped_before_the_releases(ctx, doc) -> bool:
+    """Whether the card ``doc`` is of a PR that merged on or before the day the newest synced release was built: its
+    code as merged is code some synced release can hold (a closed or open PR's, or one merged later, no release has)."""
+    from dossier.releases import cache_dir, synced
+
+    if "newest-release-built" not in ctx.memo:
+        releases = synced(cache_dir(ctx.project.root))
+        ctx.memo["newest-release-built"] = max((r.built for r in releases), default=None)
+    built, merged = ctx.memo["newest-release-built"], doc.data.get("merged_at")
+    return doc.data.get("state") == "merged" and merged is not None and built is not None \
+        and str(merged)[:10] <= built
+
+
 def _texts(ctx) -> Iterator[tuple[object, str, str, bool]]:
     """(doc, path, text, whether a card's) of every card's prose, cards/lanes.yaml and the findings (not a text marked
     historical)."""
@@ -121,7 +134,8 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
     its sentence) or in a text marked historical is not judged. A name is matched whole, in code (not comments or
     docstrings). A card's bare pair outside a clause about today (the PR's code as it merged) is judged where a
     release cache is synced: the file must have held the name in some release ("Qwen3_5GatedDeltaNet.forward
-    (models/qwen3_next.py)", a class no qwen3_next.py ever had); without a cache it is not judged."""
+    (models/qwen3_next.py)", a class no qwen3_next.py ever had); without a cache it is not judged, nor on the card of
+    a PR that did not merge (its proposed code never shipped) or merged after the newest synced release was built."""
     s = surface(ctx)
     if s is None:
         return
@@ -139,7 +153,8 @@ def name_not_in_its_file(ctx) -> Iterator[Finding]:
             if not files or not all(tree_has_word(s.tree, p) for p in parts):
                 continue
             missing = [p for p in parts if not any(_in_code(p, texts[f], f) for f in files)]
-            if missing and not today and held_in_a_release(ctx, tuple(missing), file) is not False:
+            if missing and not today and (not shipped_before_the_releases(ctx, doc)
+                                          or held_in_a_release(ctx, tuple(missing), file) is not False):
                 continue
             if missing:
                 yield Finding(path, f"`{name}` ({file}): {file} of SGLang {s.tree.version} has no "

@@ -28,7 +28,8 @@ def refusal_names_another_flag(ctx) -> Iterator[Finding]:
     (--attn-dp-size).'": the message SGLang prints names the flag it asks for, and a reader who adds the one the
     manual names still gets the refusal. Judged: a flag of today's SGLang after "without", "unless", "requires" or
     "needs", then in the same clause (no comma, semicolon, parenthesis or sentence end) a verb of refusal ("stops",
-    "fails", "is refused", "raises"...) and the quote, whose message names one or more --flags but not this one. Not
+    "fails", "is refused", "raises"...) and the quote, whose message names one or more --flags but not this one,
+    neither as --flag nor as its field (`speculative_num_steps` for `--speculative-num-steps`). Not
     judged: a message that names no flag, a deprecated flag whose replacement the message names
     (`--enable-dp-attention` for `--attn-dp-size`), a flag inside a quote, a text marked historical."""
     today = surface(ctx)
@@ -53,7 +54,9 @@ def refusal_names_another_flag(ctx) -> Iterator[Finding]:
                 continue
             named = list(dict.fromkeys(_NAMED.findall(q.group(1))))
             instead = _NAMED.findall(today.flags[m.text].deprecated)  # "--enable-dp-attention": use --attn-dp-size
-            if named and m.text not in named and not set(instead) & set(named):
+            field = m.text[2:].replace("-", "_")  # "speculative_num_steps must be ...": the flag named as its field
+            if named and m.text not in named and not set(instead) & set(named) \
+                    and not re.search(rf"(?<![\w-]){field}(?!\w)", q.group(1)):
                 yield Finding(path, f"the refusal quoted after {m.text} names {', '.join(named)}, not {m.text}: "
                                     f"'{q.group(1)[:80]}'",
                               hint="name the flag the message asks for", doc=doc, at=_locate(doc, path, m.raw, n))

@@ -20,6 +20,10 @@ HOST = "('Host-pool retraction does not support Mamba models.')"
 CAPPED = "(logged since 0.5.17;"
 USAGE = "`sglang:mamba_usage` (from 0.5.4.post3)"
 TOKENS = "(from 0.5.12) count slots"
+RAISE = "Raise it with `--max-mamba-cache-size`, `--mamba-full-memory-ratio`, or a bfloat16 state."
+EAGER = '- "Check that the GDN layer stays eager'
+OLDER = "- \"{}the launch printed 'Host-pool retraction does not support hybrid models.' Check that the GDN layer stays eager"
+SILENT = "(logged since 0.5.17; earlier releases capped silently)"
 
 
 def _found(project, code: str) -> list[str]:
@@ -57,6 +61,15 @@ PROBES = [
     ("metrics-listed-one-release-late", LANES, TOKENS, "(from 0.5.12.post1) count slots", "D638", 3,
      "0.5.12 already printed it"),
     ("logged-plus", LANES, CAPPED, "(0.5.19+;", "D638", 1, "0.5.18 already printed it"),
+    # the same misquote as in a text marked historical below (review R of session 49, finding 9)
+    ("misquote-in-a-text-not-historical", LANES, EAGER, OLDER.format(""), "D637", 1,
+     "prints 'Host-pool retraction does not support Mamba models."),
+    # another quote of the text shares four short words (are/is, too, to, any) with the late one, but neither holds
+    # the other nor shares three words of four letters (review R of session 49, finding 11)
+    ("late-beside-a-quote-sharing-short-words", LANES, RAISE,
+     "A pool too small logs 'Hybrid (mamba/linear-attention) state cache is too small to serve any requests.' "
+     "(from 0.5.14). A full queue logs 'we are too slow to take any more' elsewhere.", "D638", 1,
+     "0.5.13.post1 already printed it"),
 ]
 
 # the same shapes true of the records, or out of the rule's reach (each must add no finding of its code)
@@ -86,6 +99,13 @@ NEAR = [
     ("metric-start-then-a-clause", LANES, USAGE, "`sglang:mamba_usage` (from 0.5.4.post3, with `--enable-metrics`)",
      "D638"),
     ("metric-start-with-more-to-say", LANES, USAGE, "`sglang:mamba_usage` (from 0.5.5 (on the scheduler))", "D638"),
+    # review R of session 49: a quote SGLang prints with a value put in (flexkv_connector.py:152,
+    # f"Unsupported KV cache type {type(kvcache).__name__}: ..."), one word off another message (finding 2)
+    ("quote-with-its-value-filled-in", LANES, RAISE,
+     "With FlexKV the hybrid pool is refused: 'Unsupported KV cache type HybridLinearKVPool'.", "D637"),
+    ("quote-with-a-number-filled-in", LANES, RAISE, "A bad ring reads 'ring_size must be a multiple of 42'.", "D637"),
+    # a text marked historical may quote an older wording (finding 9)
+    ("misquote-in-a-historical-text", LANES, EAGER, OLDER.format("historical: "), "D637"),
 ]
 
 

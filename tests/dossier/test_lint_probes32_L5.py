@@ -22,6 +22,9 @@ from tests.dossier.test_lint_probes15 import REAL
 
 CODES = ("D640", "D641", "D642", "D248")
 LANES = "cards/lanes.yaml"
+RAISE = "Raise it with `--max-mamba-cache-size`, `--mamba-full-memory-ratio`, or a bfloat16 state."
+MERGED = "Qwen3-Next-80B-A3B stacks Gated DeltaNet"  # cards/10233.yaml, a merged PR
+CLOSED = "AnnaYue (opened 2025-09-19) wanted EAGLE3"  # cards/10657.yaml, a closed one
 
 
 def _found(project, code: str) -> list[str]:
@@ -98,6 +101,30 @@ NEAR = [
      "The PR page shows it closed without merging; the PR merged both paths into one;", "D248"),
     ("another-pr-merged", "cards/15591.yaml", "The PR page shows it closed without merging;",
      "The PR page shows it closed without merging; #12345 says the PR merged.", "D248"),
+    # review R of session 49: the modality of a possessor, not of the class (finding 3)
+    ("multimodal-checkpoint-s-text-model", LANES, RAISE,
+     "Qwen3_5ForCausalLM is the multimodal checkpoint's text model.", "D640"),
+    ("multimodal-model-s-language-part", LANES, RAISE,
+     "Qwen3_5ForCausalLM (the multimodal model's language part) loads alone.", "D640"),
+    # a verb between the modality and the class: the class is the verb's object (finding 4)
+    ("text-only-serving-builds-a-class", LANES, RAISE,
+     "text-only serving still builds Qwen3_5ForConditionalGeneration with its vision tower.", "D640"),
+    ("text-only-launch-loads-a-class", LANES, RAISE,
+     "A text-only launch loads Qwen3_5ForConditionalGeneration and skips the vision tower.", "D640"),
+    # the dense parts of a MoE family's model, not a dense checkpoint (finding 5)
+    ("family-dense-projections", LANES, RAISE,
+     "Qwen3-Next dense projections (in_proj_qkvz, out_proj) take FP8 per-channel scales.", "D642"),
+    ("dense-family-layers", LANES, RAISE,
+     "The dense Qwen3-Next layers (attention, GDN projections) run as plain GEMMs.", "D642"),
+    # how, where or when the PR landed, not whether (finding 8)
+    ("merged-pr-not-merged-as-opened", "cards/10233.yaml", MERGED,
+     "The PR was not merged as first opened: review dropped its Triton path. " + MERGED, "D248"),
+    ("merged-pr-never-merged-to-a-release-branch", "cards/10233.yaml", MERGED,
+     "The PR was never merged to the v0.5.2 release branch (it first shipped in 0.5.3). " + MERGED, "D248"),
+    ("closed-pr-merged-in-another-repository", "cards/10657.yaml", CLOSED,
+     "The PR merged upstream in the fla repository instead. " + CLOSED, "D248"),
+    ("closed-pr-merged-into-a-fork", "cards/10657.yaml", CLOSED,
+     "GitHub shows it merged into the author's fork only. " + CLOSED, "D248"),
 ]
 
 
@@ -138,12 +165,13 @@ RELEASE_PAIRS = [
 ]
 
 
-def _with_release(tmp_path, monkeypatch, files: dict[str, str] | None):
-    """A synthetic release cache of one release holding ``files`` and the real cards' pairs (None: no cache)."""
+def _with_release(tmp_path, monkeypatch, files: dict[str, str] | None, built: str = "2026-10-30"):
+    """A synthetic release cache of one release, built on ``built`` (after every card's merge unless told), holding
+    ``files`` and the real cards' pairs (None: no cache)."""
     from tests.dossier.release_support import write_release
 
     if files is not None:
-        write_release(tmp_path / "releases", "0.5.19", "2026-03-01", REAL_PAIRS | files)
+        write_release(tmp_path / "releases", "0.5.19", built, REAL_PAIRS | files)
     monkeypatch.setenv("DOSSIER_RELEASES", str(tmp_path / ("releases" if files is not None else "no-releases")))
 
 
@@ -152,6 +180,19 @@ def test_a_card_pair_no_release_had_there_is_found(tmp_path, monkeypatch, name, 
     _with_release(tmp_path, monkeypatch, files)
     found = _found(_real_with(tmp_path, file, old, new), "D628")
     assert found and all("nor had it in any synced release" in f for f in found), found
+
+
+def test_a_pair_of_code_no_release_could_hold_is_not_judged(tmp_path, monkeypatch):
+    """Review R of session 49, finding 1: a closed PR's proposed code never shipped, and a PR merged after the newest
+    synced release was built is in none, so no release can bear its pair out (both fire without the guard)."""
+    proposed = ("cards/10657.yaml", CLOSED, "The PR proposed its own handle_linear_attn_backend "
+                "(model_executor/model_runner.py) to keep the draft's backend. " + CLOSED)
+    runner = {"srt/model_executor/model_runner.py": "class ModelRunner:\n    pass\n"}
+    _with_release(tmp_path / "closed", monkeypatch, runner)
+    assert _found(_real_with(tmp_path / "closed", *proposed), "D628") == []
+    name, file, old, new, files = RELEASE_PAIRS[0]  # cards/32919.yaml merged 2026-08-30
+    _with_release(tmp_path / "later", monkeypatch, files, built="2026-03-01")
+    assert _found(_real_with(tmp_path / "later", file, old, new), "D628") == []
 
 
 def test_a_card_pair_in_its_pr_s_time_stands_on_the_releases(tmp_path, monkeypatch):

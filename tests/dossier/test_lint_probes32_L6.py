@@ -26,6 +26,7 @@ BOUND = "(default 256) must be at least `--speculative-num-draft-tokens` and div
 DP = "Without `--attn-dp-size` the flag stops"
 ROUNDING = "check: \"'Stochastic rounding for the Mamba SSM cache requires"
 REPLAY = "2); '--enable-linear-replayssm requires --mamba-radix-cache-strategy no_buffer"
+RAISE = "Raise it with `--max-mamba-cache-size`, `--mamba-full-memory-ratio`, or a bfloat16 state."
 
 
 def _found(project, code: str) -> list[str]:
@@ -62,6 +63,10 @@ PROBES = [
     ("refusal-is-refused", LANES, REPLAY, "2); unless `--disable-overlap-schedule` is given it is refused: "
      "'--enable-linear-replayssm requires --mamba-radix-cache-strategy no_buffer", "D644",
      "not --disable-overlap-schedule"),
+    # "defaults to X when unset" says the unset shape too: judged against the Arg fallback (review R of session 49,
+    # finding 6: the fallback is read only where the text says the flag is left unset)
+    ("default-to-when-unset", LANES, RAISE, "`--mamba-full-memory-ratio` defaults to 0.8 when unset.", "D623",
+     "resolves it to 0.9 when unset"),
 ]
 
 # true of the records, hedged, dated, negated, or out of the rule's reach: each must add no finding of its code
@@ -104,6 +109,17 @@ NEAR = [
      "flag stops", "D644"),
     ("refusal-with-not-without", LANES, DP, "With `--dp-size` alone the flag stops", "D644"),
     ("refusal-stays", LANES, DP, "Without `--dp-size` the flag stays off; alone it stops", "D644"),
+    # review R of session 49: a default a model's override gives, with its condition (finding 6)
+    ("default-for-some-models", LANES, RAISE,
+     "`--enable-tf32-matmul` defaults to on for MiniMax-M2 and GLM-4.5 (their model overrides).", "D623"),
+    # a negated modal is no bound (finding 7)
+    ("bound-does-not-have-to", LANES, RAISE,
+     "`--mamba-track-interval` does not have to be a multiple of `--chunked-prefill-size`.", "D643"),
+    ("bound-doesn-t-need-to", LANES, RAISE,
+     "`--mamba-track-interval` doesn't need to be at least `--chunked-prefill-size`.", "D643"),
+    # the message names the flag as its field (finding 12)
+    ("refusal-names-it-as-its-field", LANES, RAISE, "Without `--speculative-num-steps` the launch stops: "
+     "'speculative_num_steps must be set when --speculative-algorithm is given'.", "D644"),
 ]
 
 

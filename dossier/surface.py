@@ -58,6 +58,11 @@ class Flag:
     #: the value a field left unset resolves to when no model or platform hook sets it (``Arg(fallback=0.9)``)
     fallback: str | None = None
 
+    @property
+    def field(self) -> str:
+        """The server-args attribute it sets: ``--mamba-track-interval`` -> ``mamba_track_interval``."""
+        return self.name.lstrip("-").replace("-", "_")
+
 
 @dataclass
 class Surface:

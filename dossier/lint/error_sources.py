@@ -44,6 +44,15 @@ def fixed_words(quote: str) -> str | None:
     return best if len(best.split()) >= 3 and len(best) >= 12 else None
 
 
+def recorded_messages(ctx) -> dict[str, str] | None:
+    """cards/messages.lock: each recorded text with the first..last release that printed it (None when the lock is
+    unreadable, which D311 reports)."""
+    try:
+        return read_messages(ctx.project.root)
+    except LockError:
+        return None
+
+
 def dated_quotes(project) -> list[str]:
     """The fixed words of every quote in cards/lanes.yaml dated to releases (a parenthesis after it, or the words
     right before it, name one): the messages D627 holds to the releases that print them."""
@@ -120,9 +129,8 @@ def message_no_release_prints(ctx) -> Iterator[Finding]:
     s, doc = surface(ctx), ctx.project.lanes_doc
     if s is None or doc is None or not is_valid(doc):
         return
-    try:
-        recorded = read_messages(ctx.project.root)
-    except LockError:
+    recorded = recorded_messages(ctx)
+    if recorded is None:
         return
     printed = printing(s.tree, error_messages(ctx.project))
     for path, item in _items(doc):
@@ -209,9 +217,8 @@ def message_dated_wrong(ctx) -> Iterator[Finding]:
     doc, h = ctx.project.lanes_doc, history(ctx)
     if doc is None or not is_valid(doc) or h is None or not h.releases:
         return
-    try:
-        recorded = read_messages(ctx.project.root)
-    except LockError:
+    recorded = recorded_messages(ctx)
+    if recorded is None:
         return
     judged = set()
     for path, item in _items(doc):

@@ -26,10 +26,6 @@ _NEGATED = re.compile(r"(?:\b(?:not|never|no longer)|n't)\s+$", re.IGNORECASE)
 _COMPARE = re.compile(r"(?:\w+\.)*(\w+)\s*(?:[<>]=?|[=!]=|%)\s*(?:\w+\.)*(\w+)")
 
 
-def _field(flag: str) -> str:
-    return flag[2:].replace("-", "_")
-
-
 def compared_fields(tree, field: str, fields: frozenset[str]) -> dict[str, str]:
     """The flag fields (of ``fields``) that ``tree``'s source compares ``field`` with, each with the first file that
     does: compared directly on one line (``a.x < b.y``, ``x % y``), not through a local variable or across lines."""
@@ -68,7 +64,7 @@ def unchecked_bound(ctx) -> Iterator[Finding]:
     if today is None:
         return
     newest = today.tree.version
-    fields = frozenset(_field(f) for f in today.flags)
+    fields = frozenset(f.field for f in today.flags.values())
     for doc, path, text, historical in manual_texts(ctx.project):
         if historical or "`--" not in text:
             continue
@@ -89,12 +85,12 @@ def unchecked_bound(ctx) -> Iterator[Finding]:
             end = re.search(r"[;:]|\.(?:\s|$)|$", text[at:])
             if dated_elsewhere(sentence_before(text, at + end.start()), newest):
                 continue
-            a = _field(m.text)
+            a = today.flags[m.text].field
             checked = compared_fields(today.tree, a, fields)
             if not checked:
                 continue
             for other in bounds:
-                b = _field(other.text)
+                b = today.flags[other.text].field
                 if b not in checked and not _both_on_a_line(today.tree, a, b):
                     against = ", ".join(f"--{f.replace('_', '-')}" for f in sorted(checked))
                     yield Finding(path, f"{m.text} is said to be bound by {other.text}, but SGLang {newest} compares "

@@ -7,10 +7,9 @@ import re
 from collections.abc import Iterator
 
 from dossier.lint.claims import _locate, history
-from dossier.lint.error_sources import error_messages, quotes, said_releases
+from dossier.lint.error_sources import error_messages, quotes, recorded_messages, said_releases
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError
-from dossier.printed import MESSAGES_LOCK, read_messages
+from dossier.printed import MESSAGES_LOCK
 from dossier.project import is_valid
 from dossier.surface_history import Span
 
@@ -47,9 +46,8 @@ def message_started_later(ctx) -> Iterator[Finding]:
     doc, h = ctx.project.lanes_doc, history(ctx)
     if doc is None or not is_valid(doc) or h is None or not h.releases:
         return
-    try:
-        recorded = read_messages(ctx.project.root)
-    except LockError:
+    recorded = recorded_messages(ctx)
+    if recorded is None:
         return
     order, given = list(h.releases), set(error_messages(ctx.project))
     seen = set()

@@ -9,11 +9,10 @@ from difflib import SequenceMatcher
 
 from dossier.lint.claims import _from_tree, _locate, surface
 from dossier.lint.code_texts import flat_texts, nth
-from dossier.lint.error_sources import METRIC, error_messages, quoted
+from dossier.lint.error_sources import METRIC, error_messages, quoted, recorded_messages
 from dossier.lint.paths import one_edit
 from dossier.lint.registry import Finding, rule
-from dossier.locks import LockError
-from dossier.printed import FIELD, MESSAGES_LOCK, printing, read_messages, templates_of, words_of
+from dossier.printed import FIELD, MESSAGES_LOCK, printing, templates_of, words_of
 
 #: the words before a quote that deny it or set it aside: "not '...'", "no longer prints '...'", "instead of '...'"
 _DENIED = re.compile(r"\b(?:not|never|no longer|instead of|rather than)\s+(?:\w+\s+)?['\"`(]*$", re.IGNORECASE)
@@ -175,9 +174,8 @@ def misquoted_message(ctx) -> Iterator[Finding]:
     s = surface(ctx)
     if s is None:
         return
-    try:
-        recorded = read_messages(ctx.project.root)
-    except LockError:
+    recorded = recorded_messages(ctx)
+    if recorded is None:
         return
     given = set(error_messages(ctx.project))
     known_metrics = _metrics(s.tree) | {m for m in recorded if METRIC.fullmatch(m)}

@@ -54,7 +54,7 @@ def refusal_names_another_flag(ctx) -> Iterator[Finding]:
                 continue
             named = list(dict.fromkeys(_NAMED.findall(q.group(1))))
             instead = _NAMED.findall(today.flags[m.text].deprecated)  # "--enable-dp-attention": use --attn-dp-size
-            field = m.text[2:].replace("-", "_")  # "speculative_num_steps must be ...": the flag named as its field
+            field = today.flags[m.text].field  # "speculative_num_steps must be ...": the flag named as its field
             if named and m.text not in named and not set(instead) & set(named) \
                     and not re.search(rf"(?<![\w-]){field}(?!\w)", q.group(1)):
                 yield Finding(path, f"the refusal quoted after {m.text} names {', '.join(named)}, not {m.text}: "

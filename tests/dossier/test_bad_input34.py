@@ -67,7 +67,13 @@ def _records(passed: int, failed: int) -> list[dict]:
      "bench.date 2026-12-02 is after the run's date 2026-12-01"),
 ], ids=["records-fail", "records-not-records", "bench-other-gpu", "bench-after-run"])
 def test_a_stored_result_its_own_records_contradict_is_refused(tmp_path, change, why):
-    root, stored = _stored(tmp_path, json.dumps({**GOOD_RESULT, **change}))
+    assert_refused(tmp_path, change, why)
+
+
+def assert_refused(tmp_path, change: dict, why: str) -> None:
+    """The stored result GOOD_RESULT with ``change``: render and render --check refuse it (exit 2, saying ``why``)
+    and leave the manual as it was; lint says D525."""
+    root, _ = _stored(tmp_path, json.dumps({**GOOD_RESULT, **change}))
     manual = {p: p.read_bytes() for p in (root / "skills").rglob("*.md")}
     for args in (["render"], ["render", "--check"]):
         result = runner.invoke(app, [*args, "--root", str(root)])

@@ -30,6 +30,7 @@ from dossier.cli import app
 from dossier.regress import parse_junit
 from tests.dossier.factories import make_card, write_project
 from tests.dossier.test_bad_input31 import _stored
+from tests.dossier.test_bad_input34 import assert_refused
 from tests.dossier.test_lint_rules import lint
 from tests.dossier.test_regress import GOOD_RESULT
 
@@ -71,13 +72,7 @@ _RECORDS = [_record("test_a", {"x": {"err": 1e-7, "tol": 1e-5}}), _record("test_
      "tests record 'tests/runtime/test_x.py::test_c': parity must map each check to its err and tol"),
 ], ids=["lowered", "dropped", "not-a-number", "not-a-mapping"])
 def test_a_stored_result_whose_parity_its_records_contradict_is_refused(tmp_path, change, why):
-    root, _ = _stored(tmp_path, json.dumps({**GOOD_RESULT, **change}))
-    manual = {p: p.read_bytes() for p in (root / "skills").rglob("*.md")}
-    for args in (["render"], ["render", "--check"]):
-        result = runner.invoke(app, [*args, "--root", str(root)])
-        assert result.exit_code == 2 and why in " ".join(result.output.split()), result.output
-    assert {p: p.read_bytes() for p in (root / "skills").rglob("*.md")} == manual
-    assert [d.code for d in lint(root, select=["D525"])] == ["D525"]
+    assert_refused(tmp_path, change, why)
 
 
 def test_a_stored_result_whose_parity_is_its_records_worst_is_shown(tmp_path):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from dossier.lint import RULES, LintContext, run_lint
+from dossier.lint import RULES
 from tests.dossier.test_bad_input23 import _real_with
+from tests.dossier.test_lint_probes31 import _found
 
 LANES = "cards/lanes.yaml"
 HOST = "('Host-pool retraction does not support Mamba models.')"
@@ -24,10 +25,6 @@ RAISE = "Raise it with `--max-mamba-cache-size`, `--mamba-full-memory-ratio`, or
 EAGER = '- "Check that the GDN layer stays eager'
 OLDER = "- \"{}the launch printed 'Host-pool retraction does not support hybrid models.' Check that the GDN layer stays eager"
 SILENT = "(logged since 0.5.17; earlier releases capped silently)"
-
-
-def _found(project, code: str) -> list[str]:
-    return [d.message for d in run_lint(LintContext(project), select=[code])]
 
 
 # (id, file, old text, the wrong edit, the code expected, how many findings, words each message must hold)

@@ -19,16 +19,13 @@ from dossier.lint import RULES, LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.test_bad_input23 import _real_with
 from tests.dossier.test_lint_probes15 import REAL
+from tests.dossier.test_lint_probes31 import _found
 
 CODES = ("D640", "D641", "D642", "D248")
 LANES = "cards/lanes.yaml"
 RAISE = "Raise it with `--max-mamba-cache-size`, `--mamba-full-memory-ratio`, or a bfloat16 state."
 MERGED = "Qwen3-Next-80B-A3B stacks Gated DeltaNet"  # cards/10233.yaml, a merged PR
 CLOSED = "AnnaYue (opened 2025-09-19) wanted EAGLE3"  # cards/10657.yaml, a closed one
-
-
-def _found(project, code: str) -> list[str]:
-    return [d.message for d in run_lint(LintContext(project), select=[code])]
 
 
 # (id, file, old text, the wrong edit, the code expected, words each of its messages must hold)

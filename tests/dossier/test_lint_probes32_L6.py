@@ -17,6 +17,7 @@ from dossier.lint import RULES, LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.test_bad_input23 import _real_with
 from tests.dossier.test_lint_probes15 import REAL
+from tests.dossier.test_lint_probes31 import _found
 
 CODES = ("D623", "D643", "D644")
 LANES = "cards/lanes.yaml"
@@ -27,10 +28,6 @@ DP = "Without `--attn-dp-size` the flag stops"
 ROUNDING = "check: \"'Stochastic rounding for the Mamba SSM cache requires"
 REPLAY = "2); '--enable-linear-replayssm requires --mamba-radix-cache-strategy no_buffer"
 RAISE = "Raise it with `--max-mamba-cache-size`, `--mamba-full-memory-ratio`, or a bfloat16 state."
-
-
-def _found(project, code: str) -> list[str]:
-    return [d.message for d in run_lint(LintContext(project), select=[code])]
 
 
 # (id, file, old text, the wrong edit, the code expected, words its message must hold)

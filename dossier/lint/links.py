@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dossier import prose
+from dossier.cards import strings
 from dossier.files import read_bytes
 from dossier.lint.gpu_names import gpu_names
 from dossier.lint.registry import Finding, rule
@@ -19,8 +20,12 @@ from dossier.project import is_valid
 from dossier.pytest_ids import id_problem
 from dossier.python_modules import module_exists
 
-# "#19321" cites a PR; "issue #39342" names an issue, which needs no card
-PR_REF = re.compile(r"(?<![\w/&])(?<!issue )(?<!issues )#(" + prose.PR_DIGITS + r")\b", re.IGNORECASE)
+#: another project's PR by word ("vLLM PR 12345", "sgl-kernel-npu PR 1747"): not this repository's
+_OTHER_PROJECT = "".join(f"(?<!{name} )" for name in ("vllm", "flashinfer", "fla", "triton", "pytorch", "torch",
+                                                        "transformers", "sgl-kernel-npu", "mooncake", "aiter", "lmcache"))
+# "#19321" and "PR 19321" cite a PR; "issue #39342" names an issue, which needs no card
+PR_REF = re.compile(r"(?:(?<![\w/&])(?<!issue )(?<!issues )#|" + _OTHER_PROJECT + r"\bPRs?\s#?)("
+                    + prose.PR_DIGITS + r")\b", re.IGNORECASE)
 #: a PR's URL cites it as "#N" does: [https://][www.]github.com/<owner>/<repo>/pull/N[/files#...]
 PR_URL = re.compile(r"(?:https?://)?(?:www\.)?github\.com/(?P<repo>[\w.-]+/[\w.-]+)/pulls?/(?P<url_n>\d+)[\w/#-]*",
                     re.IGNORECASE)
@@ -299,10 +304,13 @@ def coverage(ctx) -> Iterator[Finding]:
             yield Finding("", f"pyproject.toml's [tool.dossier] cover must be a list of PR numbers, got {cover!r:.60} "
                           "(reported here, beside the lanes it covers)", doc=lanes_doc)
     if lanes_doc is not None and is_valid(lanes_doc):
-        text = lanes_doc.path.read_text(encoding="utf-8")
-        for pr in sorted({int(n) for n in PR_REF.findall(text)} - set(known)):
+        first: dict[int, str] = {}  # each PR without a card at the first text that cites it
+        for path, text in strings(lanes_doc.data):
+            for pr in {int(n) for n in PR_REF.findall(text)} - set(known):
+                first.setdefault(pr, path)
+        for pr in sorted(first):
             message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
-            yield Finding("", f"lanes.yaml cites {message}", hint=hint, doc=lanes_doc)
+            yield Finding(first[pr], f"lanes.yaml cites {message}", hint=hint, doc=lanes_doc)
 
 
 def missing_test(node: str, root: Path) -> str | None:

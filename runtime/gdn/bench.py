@@ -634,7 +634,7 @@ def check_targets(rows: list[dict]) -> dict[str, bool]:
     }
 
 
-DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush", "sorted", "fills")  # bench_deferred.sweep_<name>: deferred-decode rows only
+DEFERRED_SWEEPS = ("order", "parts", "split", "wide", "loop_flush", "sorted", "fills", "spread")  # bench_deferred.sweep_<name>: deferred-decode rows only
 PARTS = ("decode", "deferred", "verify", "small")  # the bench's parts, in the order a full run times them
 TARGET_KERNELS = (  # the rows each target is judged on (first matching name prefix): a part judges only its own
     ("decode_", "decode"), ("in_place_", "decode"), ("gating_", "gating"), ("gated_norm_", "gated_norm"),

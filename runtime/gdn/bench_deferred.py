@@ -680,3 +680,39 @@ def sweep_fills(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> li
         return timed
 
     return _sweep_cases(copy_gbs, peers, time_choices, lengths=(16,), shapes=SORT_SHAPES)
+
+
+SPREAD_SHAPES = (("TP1", 1024), ("TP1", 256), ("TP4", 1024))
+SPREAD_CASES = 3  # fresh cases (new random slot sets and rings) per shape
+SPREAD_REPEATS = 4  # timings of each choice per case, interleaved
+
+
+def _spread_rows(tp: str, B: int, c: int, copy_gbs: float, replayssm: Callable | None) -> list[dict]:
+    """One fresh case's timings for :func:`sweep_spread`, each choice ``SPREAD_REPEATS`` times, interleaved."""
+    case = RingCase(tp, B, 16)
+    floor = case.read_only_bytes() / (copy_gbs * 1e3)
+    dispatch, one = step_config(B, case.HV, 16, split=True), _deferred_tile(case)
+    choices = {f"dispatch {_tile(dispatch)}": lambda: case.time_deferred(config=dispatch, order=_order(dispatch, case)),
+               f"one launch {_tile(one)}": lambda: case.time_deferred(config=one, order=ROW_ORDER),
+               "sglang": lambda: case.time_sgl_replayssm(replayssm)}
+    rows = []
+    for r, (name, timer) in itertools.product(range(SPREAD_REPEATS), choices.items()):
+        us = timer()
+        rows.append({"kernel": "deferred", "shape": f"{tp} B={B} L=16", "choice": f"{name} case {c} rep {r}",
+                     "us": us, "pct_floor": _ratio(100 * floor, us)})
+    print(f"  {tp} B={B} case {c}: " + ", ".join(f"{r['choice']} {r['us']:.1f}" for r in rows if r["us"]), flush=True)
+    return rows
+
+
+def sweep_spread(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
+    """How much one config's time varies at L = 16, and whether it is the case or the timing: per shape,
+    ``SPREAD_CASES`` fresh :class:`RingCase` s (new random slot sets and ring entries), in each the dispatch step
+    (``split=True``), the one-launch tile and SGLang's ReplaySSM timed ``SPREAD_REPEATS`` times each, interleaved. A
+    row per timing (``choice``: ``<name> case <c> rep <r>``); a spread between cases that the repeats within a case
+    do not show is the slot layout's, not the clock's."""
+    replayssm = peers.replayssm_decode if peers else None
+    rows = []
+    for (tp, B), c in itertools.product(SPREAD_SHAPES, range(SPREAD_CASES)):
+        rows += _spread_rows(tp, B, c, copy_gbs, replayssm)
+        torch.cuda.empty_cache()
+    return rows

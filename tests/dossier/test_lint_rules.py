@@ -285,6 +285,20 @@ def test_lanes_file_citing_unknown_pr(tmp_path):
     assert "D511" in codes(root)
 
 
+def test_pr_cited_by_word_needs_a_card(tmp_path):
+    """"PR 31337" cites a PR as "#31337" does (the manual's pages cited 19 PRs that way, none carded); another
+    project's PR by word, an issue, or the card's own PR needs no card."""
+    lanes = {**LANES, "investigation_order": ["Fixed in 0.5.16 (PR 31337); see also PR #31338, the report of PR "
+                                              "31339's author, vLLM PR 41000 and issue #41001."]}
+    root = write_project(tmp_path, [make_card(100)], lanes=lanes)
+    found = [d for d in lint(root) if d.code == "D511"]
+    assert sorted(d.message for d in found) == [f"lanes.yaml cites #{n}, which has no card" for n in (31337, 31338, 31339)]
+    assert {d.line for d in found} == {_line(root / "cards" / "lanes.yaml", "investigation_order") + 1}
+    card = make_card(100, motivation=make_card()["motivation"] + " The follow-up PR 4242 reverted it; PR 100 is ours.")
+    root = write_project(tmp_path / "card", [card])
+    assert [d.message for d in lint(root) if d.code == "D510"] == ["cites #4242, which has no card"]
+
+
 def test_lanes_file_is_schema_checked(tmp_path):
     lanes = {"lanes": [{"id": "x", "title": "X"}]}
     root = write_project(tmp_path, [make_card(100)], lanes=lanes)

@@ -21,7 +21,7 @@ from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 from dossier.model import ANSWERS, PRIMARY_HARDWARE, STATUSES, UPGRADE_ANSWER, Card, Lane, answer_titles
 from dossier.pr_facts import merge_day_hedged, merge_inferred
 from dossier.project import Project
-from dossier.render import markdown
+from dossier.render import markdown, sections
 from dossier.source_tree import in_wheel
 from dossier.yaml_scalar import yaml_string
 
@@ -40,6 +40,8 @@ TEMPLATES = {
     "references/by-file.md": "by-file.md.j2",
 }
 OUTPUTS = tuple(TEMPLATES)
+#: pages of long lists, one section per directory: a section past one short read goes on in "(continued)" parts
+CONTINUED_PAGES = {"references/by-file.md"}
 #: where a `#NNNN` link to a card points from each rendered file
 CARD_PAGE = {"SKILL.md": "references/pr-history.md", "references/pr-history.md": ""}
 #: the page with one section per release, which other pages link a release's build date to
@@ -424,6 +426,8 @@ def render_documents(inp: RenderInput) -> dict[str, str]:
         text = markdown.link_prs(text, lambda n, issue, page=page: _pr_target(n, page, ctx, issue))
         if out != RELEASE_PAGE:
             text = markdown.link_releases(text, _relative(RELEASE_PAGE, out), releases)
+        if out in CONTINUED_PAGES:
+            text = sections.continued(text)
         docs[out] = header + text
     return docs
 

@@ -114,7 +114,7 @@ QUESTIONS = [
               "Keep it off below that size", "overlap scheduling off", "nothing between 128 (slower) and 512 was timed")),
     Question("Which PR made FlashInfer GDN prefill the default on H100/H200, and since which release?", "after upgrading",
              ("Defaulting SM90 GDN prefill backend to FlashInfer.", "0.5.18 -> 0.5.19",
-              "credits the SM90 branch to PR 34859", "#35632")),
+              "credits the SM90 branch to [#34859](pr-history.md#pr-34859)", "#35632")),
     Question("How would I port ReplaySSM decode (and the other GDN optimizations) to vLLM?", "Porting a GDN optimization",
              ("fused_recurrent_linear_replayssm_decode", "MambaPool.copy_from",
               "one static cursor buffer per CUDA-graph batch size", "findings.md#finding-replayssm-finish-conv-depth",

@@ -59,12 +59,12 @@ QUESTIONS = [
              "--disable-overlap-schedule. Known?", "Wrong continuations for requests that reuse a cached prefix",
              ("kv_committed_len", "0.5.18 subtracts that lead", "[#33477](pr-history.md#pr-33477)", "--disable-overlap-schedule")),
     Question("Ascend 910B, Qwen3.5-35B-A3B on 0.5.14: large batches, any Triton launch limits left on the GDN or gate "
-             "path?", "Ascend NPU: setup", ("65536 tokens", "PR 23815", "0.5.21 calls sgl_kernel_npu's contiguous split "
+             "path?", "Ascend NPU: setup", ("65536 tokens", "[#23815](pr-history.md#pr-23815)", "0.5.21 calls sgl_kernel_npu's contiguous split "
                                              "kernel", "[#28293](pr-history.md#pr-28293)")),
     # guards on answers already on the routed path
     Question("RTX PRO 6000 (SM120): does SGLang 0.5.23 pick FlashInfer GDN prefill by itself, and is that changing?",
-             "GDN kernels on an A100", ("the automatic FlashInfer prefill covers SM90 and SM100 only", "PR 36357",
-                                        "open when crawled")),
+             "GDN kernels on an A100", ("the automatic FlashInfer prefill covers SM90 and SM100 only",
+                                        "[#36357](pr-history.md#pr-36357)", "open when crawled")),
     Question("Which kernel runs MTP verify with --enable-linear-replayssm-spec?", "Where MTP / NEXTN target verify runs",
              ("gdn_replayssm_spec_decode",)),
     Question("How much speculative scratch does --enable-linear-replayssm-spec save for Qwen3-Next at TP4 with 8 draft "

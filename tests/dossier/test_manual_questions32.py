@@ -33,7 +33,8 @@ ARCH_LANE = "Model fails to load, or a config/architecture mismatch"
 QUESTIONS = [
     Question("Qwen3.5-35B-A3B with NEXTN and response_format json_schema: does it work, and from which release "
              "without crashes?", MTP,
-             ("nothing GDN-specific guards it", "`build_grammar_vocab_mask`", "since 0.5.6", "PR 13425", "PR 31488",
+             ("nothing GDN-specific guards it", "`build_grammar_vocab_mask`", "since 0.5.6",
+              "[#13425](pr-history.md#pr-13425)", "[#31488](pr-history.md#pr-31488)",
               "0.5.13 to 0.5.15.post1", "`set_mamba_track_indices_from_reqs`", "0.5.22 marks the row -1",
               "'Grammar accept_token failed'", "keep `--enable-mixed-chunk` off")),
     Question("Can I use --enable-prefill-cp --attn-cp-size 4 to cut TTFT of 256K prompts on Qwen3.5-397B?", PARALLEL,
@@ -41,8 +42,9 @@ QUESTIONS = [
               "Qwen4ExpForConditionalGeneration", "`--attn-cp-size` equal to `--tp-size`", "`--dcp-size`")),
     Question("A compressed-tensors per-channel FP8 Qwen3.5 checkpoint: are in_proj_qkvz and in_proj_ba covered, and "
              "what differs on MI355X?", FP8,
-             ("`--quantization w8a8_fp8`", "`_get_split_sizes_for_param`", "multiples of 64", "PR 37564",
-              "PR 39902", "`SGLANG_QWEN35_PACKED_IN_PROJ=0`", "block FP8 keeps two GEMMs")),
+             ("`--quantization w8a8_fp8`", "`_get_split_sizes_for_param`", "multiples of 64",
+              "[#37564](pr-history.md#pr-37564)",
+              "[#39902](pr-history.md#pr-39902)", "`SGLANG_QWEN35_PACKED_IN_PROJ=0`", "block FP8 keeps two GEMMs")),
     Question("Text-only Qwen3.5 checkpoint (Qwen3_5MoeForCausalLM) on B200: which architecture-gated defaults does it "
              "miss, and from which release is it in the radix-cache lists?", FAMILY,
              ("`_MAMBA_EXTRA_BUFFER_ARCHS`", "from 0.5.19", "from 0.5.17", "`MEGA_MOE_NO_FALLBACK_ARCHS`",

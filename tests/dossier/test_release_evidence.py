@@ -153,6 +153,17 @@ def test_verify_records_release_diffs_with_versions_dates_and_file_hashes(setup)
     assert "#100   merged current" not in result.output and "removed in 0.3.0" in result.output
 
 
+def test_a_reverts_restored_line_is_not_judged_undistinctive(tmp_path, monkeypatch):
+    """A revert's key line is one it puts back, which releases before its merge held (#31622 restored the line
+    #31369 had replaced, both between two builds): no D314 there, while the same line on another card is one."""
+    cards = [make_card(n, title=title, merged_at=dt.date(2026, 3, 1), key_fragment=kf("def forward("))
+             for n, title in ((130, 'Revert "Fix the forward (#129)"'), (131, "Fix the forward"))]
+    root, cache = released_project(tmp_path, monkeypatch, cards)
+    verify(root, cache, "--record")
+    out = lint(root, "--verbose").output
+    assert re.search(r"cards/131\.yaml:\S+ D314 ", out) and not re.search(r"cards/130\.yaml:\S+ D314 ", out), out
+
+
 def test_lint_judges_dates_and_fragments_from_the_lock(setup):
     root, cache = setup
     verify(root, cache, "--record")

@@ -153,7 +153,7 @@ FLAW = re.compile(
 GAP = re.compile(
     r"\b(?:could not|couldn't|cannot|can't|can not|was not able|were not able|unable|no way|not supported|"
     r"unsupported|did not support|didn't support|does not support|do not support|lacked|lacking|lacks|missing|"
-    r"missed|misses|had no|has no|have no|did not|didn't|does not|doesn't|do not|never|only (?:\w+ed|\w+s)|"
+    r"missed|misses|had no|has no|have no|did not|didn't|does not|doesn't|do not|never|only (?:\w+ed|\w+s|for|on)|"
     r"required|requires|needed|needs|without|forc(?:e|es|ed|ing)|had to|stayed|limit(?:s|ed|ing)?|"
     r"prevent(?:s|ed|ing)?|lose|loses|lost|fell back|falls back|fall back)\b",
     re.IGNORECASE,

@@ -505,3 +505,17 @@ def test_runtime_block_points_at_its_own_lanes_tests(tmp_path, runtime, repo_che
     for d, (field, words) in zip(diags, found, strict=True):
         assert words in d.message, d.message
         assert field.split(".")[-1].split("[")[0] + ":" in card[d.line - 1] or card[d.line - 1].lstrip().startswith("- ")
+
+
+@pytest.mark.parametrize("motivation, problem", [
+    # a restriction with its consequence is a missing capability (K4's #36357 motivation, session 50)
+    ("The automatic backend choice picks FlashInfer's GDN prefill only for compute capability majors 9 and 10, so "
+     "SM120 cards prefill on Triton even where FlashInfer runs.", True),
+    ("The kernel ran only on Hopper, so Blackwell fell back to the slow path.", True),
+    # the same words with no restriction said and no reason: still no problem
+    ("The projection code was restructured for clarity and moved into one module.", False),
+])
+def test_a_restriction_with_its_reason_states_a_problem(motivation, problem):
+    from dossier.prose import states_problem
+
+    assert states_problem(motivation) is problem

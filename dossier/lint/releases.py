@@ -889,7 +889,13 @@ def _gone_subject(flat: str, start: int, card: Card | None, ctx, mentions) -> tu
     if near:
         m = near[-1]
         return ("flags" if m.kind == FLAG else "env"), m.text
-    head = re.split(r"[.;:!?](?:\s|$)|\(", flat[:start])[-1]
+    clause = flat[:start]
+    head = re.split(r"[.;:!?](?:\s|$)|\(", clause)[-1]
+    if not head.strip() and clause.rstrip().endswith("("):
+        # "`x` (removed in 0.5.21)", as D621 asks a gone name to be written: the parenthesis is about what stands
+        # just before it, not the card's own change
+        name = re.search(r"`[^`]+`$|\S+$", clause.rstrip()[:-1].rstrip())
+        head = name.group(0) if name else ""
     if card is None:  # lanes.yaml, a finding: a file, read through the releases
         return _named_subject(head, None, ctx)
     cited = _CITE.findall(head)

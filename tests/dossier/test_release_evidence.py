@@ -1045,3 +1045,18 @@ def test_a_deletion_is_the_last_move_and_moves_go_forward(setup):
         lock_file.write_text(_before_seals(text.replace(f"[0.3.0, python/sglang/{MOVED}, 66]", steps)))
         with pytest.raises(LockError, match="the last move"):
             read_release_lock(root)
+
+
+def test_a_parenthesis_after_a_name_is_about_that_name(tmp_path, monkeypatch):
+    """"`x` (removed in 0.3.0)" (how D621 asks a gone name to be written) says x left, not the card's own line: true
+    of `fused_widget`, which 0.3.0 dropped, while #101's line ships there; said of the card's own `split_heads`
+    (its key fragment's code), it is still D327's."""
+    card = {**CARDS[101], "implementation": CARDS[101]["implementation"] + " It took over from `fused_widget` "
+            "(removed in 0.3.0)."}
+    root, cache = released_project(tmp_path, monkeypatch, [card])
+    verify(root, cache, "--record")
+    assert " D327 " not in lint(root).output
+    card["implementation"] = CARDS[101]["implementation"] + " It adds `split_heads` (removed in 0.3.0)."
+    root, cache = released_project(tmp_path / "own", monkeypatch, [card])
+    verify(root, cache, "--record")
+    assert " D327 " in lint(root).output

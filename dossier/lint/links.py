@@ -306,7 +306,7 @@ def coverage(ctx) -> Iterator[Finding]:
     if lanes_doc is not None and is_valid(lanes_doc):
         first: dict[int, str] = {}  # each PR without a card at the first text that cites it
         for path, text in strings(lanes_doc.data):
-            for pr in {int(n) for n in PR_REF.findall(text)} - set(known):
+            for pr in {int(n) for n in PR_REF.findall(text)} - known.keys():
                 first.setdefault(pr, path)
         for pr in sorted(first):
             message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")

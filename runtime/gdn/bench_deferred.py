@@ -691,8 +691,8 @@ def _spread_rows(tp: str, B: int, c: int, copy_gbs: float, replayssm: Callable |
     """One fresh case's timings for :func:`sweep_spread`, each choice ``SPREAD_REPEATS`` times, interleaved."""
     case = RingCase(tp, B, 16)
     floor = case.read_only_bytes() / (copy_gbs * 1e3)
-    dispatch, one = step_config(B, case.HV, 16, split=True), _deferred_tile(case)
-    choices = {f"dispatch {_tile(dispatch)}": lambda: case.time_deferred(config=dispatch, order=_order(dispatch, case)),
+    dispatch, one = case.dispatch_step()[0], _deferred_tile(case)
+    choices = {f"dispatch {_tile(dispatch)}": lambda: _time(case.calls("deferred_split")),  # as the dispatch row
                f"one launch {_tile(one)}": lambda: case.time_deferred(config=one, order=ROW_ORDER),
                "sglang": lambda: case.time_sgl_replayssm(replayssm)}
     rows = []
@@ -707,7 +707,7 @@ def _spread_rows(tp: str, B: int, c: int, copy_gbs: float, replayssm: Callable |
 def sweep_spread(copy_gbs: float, peers: sglang_peers.SglangKernels | None) -> list[dict]:
     """How much one config's time varies at L = 16, and whether it is the case or the timing: per shape,
     ``SPREAD_CASES`` fresh :class:`RingCase` s (new random slot sets and ring entries), in each the dispatch step
-    (``split=True``), the one-launch tile and SGLang's ReplaySSM timed ``SPREAD_REPEATS`` times each, interleaved. A
+    (:meth:`RingCase.dispatch_step`, timed as the dispatch row times it), the one-launch tile and SGLang's ReplaySSM timed ``SPREAD_REPEATS`` times each, interleaved. A
     row per timing (``choice``: ``<name> case <c> rep <r>``); a spread between cases that the repeats within a case
     do not show is the slot layout's, not the clock's."""
     replayssm = peers.replayssm_decode if peers else None

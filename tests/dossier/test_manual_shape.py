@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dossier.render.markdown import plain_pr_mentions
+from dossier.render.sections import SECTION_WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 SKILL = next((ROOT / "skills").glob("*/SKILL.md")).parent
@@ -61,7 +62,7 @@ def test_pr_trail_lines_are_all_that_the_prose_count_leaves_out():
 
 #: the most words an answer or error section holds when rendered: 100 under the 1200 a question may read, so a
 #: block is split (its own row in SKILL.md) before one more fact pushes it past what an agent reads in one go
-SECTION_BUDGET = 1100
+SECTION_BUDGET = SECTION_WORDS  # what render's continued parts are cut to
 
 
 def test_every_linked_section_is_one_short_read():

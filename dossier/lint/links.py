@@ -26,6 +26,27 @@ _OTHER_PROJECT = "".join(f"(?<!{name} )" for name in ("vllm", "flashinfer", "fla
 # "#19321" and "PR 19321" cite a PR; "issue #39342" names an issue, which needs no card
 PR_REF = re.compile(r"(?:(?<![\w/&])(?<!issue )(?<!issues )#|" + _OTHER_PROJECT + r"\bPRs?\s#?)("
                     + prose.PR_DIGITS + r")\b", re.IGNORECASE)
+#: a "PRs" list goes on with bare numbers: "PRs 28451 and 28695", "PRs 28451, 28695 or #30000"
+_LIST_NEXT = re.compile(r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)#?(" + prose.PR_DIGITS + r")\b",
+                        re.IGNORECASE)
+
+
+def citations(text: str) -> Iterator[tuple[int, int]]:
+    """Each PR ``text`` cites as (number, where its citation ends): PR_REF's, and the rest of a "PRs" list."""
+    for m in PR_REF.finditer(text):
+        yield int(m[1]), m.end()
+        if m[0][:3].lower() == "prs":
+            end = m.end()
+            while (more := _LIST_NEXT.match(text, end)) is not None:
+                end = more.end()
+                yield int(more[1]), end
+
+
+def cited_prs(text: str) -> set[int]:
+    """The PRs ``text`` cites by number (see citations)."""
+    return {pr for pr, _ in citations(text)}
+
+
 #: a PR's URL cites it as "#N" does: [https://][www.]github.com/<owner>/<repo>/pull/N[/files#...]
 PR_URL = re.compile(r"(?:https?://)?(?:www\.)?github\.com/(?P<repo>[\w.-]+/[\w.-]+)/pulls?/(?P<url_n>\d+)[\w/#-]*",
                     re.IGNORECASE)
@@ -278,7 +299,7 @@ def cited_without_card(card: Card, doc, ctx) -> Iterator[Finding]:
     for name in ("motivation", "implementation"):
         text = getattr(card, name)
         urls = {int(m.group("url_n")) for m in PR_URL.finditer(text) if m.group("repo").lower() == repo}
-        for pr in sorted({int(n) for n in PR_REF.findall(text)} | urls):
+        for pr in sorted(cited_prs(text) | urls):
             if pr not in known and pr != card.pr:
                 message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
                 yield Finding(f"{name}#value", f"cites {message}", hint=hint)
@@ -306,7 +327,7 @@ def coverage(ctx) -> Iterator[Finding]:
     if lanes_doc is not None and is_valid(lanes_doc):
         first: dict[int, str] = {}  # each PR without a card at the first text that cites it
         for path, text in strings(lanes_doc.data):
-            for pr in {int(n) for n in PR_REF.findall(text)} - known.keys():
+            for pr in cited_prs(text) - known.keys():
                 first.setdefault(pr, path)
         for pr in sorted(first):
             message, hint = _no_card(ctx, pr, f"#{pr}, which has no card")
@@ -394,7 +415,7 @@ def answer_item_prs(ctx) -> Iterator[Finding]:
             text = item.get(key)
             if not isinstance(text, str):
                 continue
-            credited = {int(m[1]) for m in PR_REF.finditer(text) if not _CONTEXT_AFTER.match(text, m.end())}
+            credited = {pr for pr, end in citations(text) if not _CONTEXT_AFTER.match(text, end)}
             for pr in sorted(credited - set(listed)):
                 if pr in known:
                     yield Finding(f"{path}.{key}", f"credits #{pr} with a change, but the item's prs list leaves it out",

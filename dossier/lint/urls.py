@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from dossier.cards import strings
 from dossier.lint.claims import _locate
-from dossier.lint.links import PR_REF
+from dossier.lint.links import cited_prs
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
@@ -26,7 +26,7 @@ def _cited(card: Card, doc) -> set[int]:
     """The PRs the card cites by number in any text, and those it names in superseded_by."""
     out = set(card.superseded_by)
     for _, text in strings(doc.data):
-        out |= {int(n) for n in PR_REF.findall(text)}
+        out |= cited_prs(text)
     return out
 
 
@@ -137,8 +137,7 @@ def misleading_url(ctx) -> Iterator[Finding]:
     for doc, card in docs:
         if not project.in_scope(doc.path):
             continue
-        cited = _cited(card, doc) if card is not None else {int(n) for _, t in strings(doc.data)
-                                                             for n in PR_REF.findall(t)}
+        cited = _cited(card, doc) if card is not None else {n for _, t in strings(doc.data) for n in cited_prs(t)}
         for path, text in strings(doc.data):
             seen: dict[str, int] = {}
             for url, message, hint in _wrong(card, text, cited, cards, project.repo, ctx):

@@ -299,6 +299,20 @@ def test_pr_cited_by_word_needs_a_card(tmp_path):
     assert [d.message for d in lint(root) if d.code == "D510"] == ["cites #4242, which has no card"]
 
 
+def test_a_prs_list_cites_every_number_in_it(tmp_path):
+    """"PRs 31337 and 31338" read only its first number (the rest of the list passed with no card); a list's bare
+    numbers cite as "#N" does, while a singular "PR N and M" goes on with prose, not PRs."""
+    lanes = {**LANES, "investigation_order": ["Fixed by PRs 31337 and 31338, then PRs 31340, 31341, and #31342 or "
+                                              "31343; PR 31344 and 2048 tokens later, PRs 31345 & 31346."]}
+    root = write_project(tmp_path, [make_card(100)], lanes=lanes)
+    found = sorted(d.message for d in lint(root) if d.code == "D511")
+    assert found == [f"lanes.yaml cites #{n}, which has no card"
+                     for n in (31337, 31338, 31340, 31341, 31342, 31343, 31344, 31345, 31346)]
+    card = make_card(100, motivation=make_card()["motivation"] + " PRs 4242 and 4243 followed.")
+    root = write_project(tmp_path / "card", [card])
+    assert [d.message for d in lint(root) if d.code == "D510"] == [f"cites #{n}, which has no card" for n in (4242, 4243)]
+
+
 def test_lanes_file_is_schema_checked(tmp_path):
     lanes = {"lanes": [{"id": "x", "title": "X"}]}
     root = write_project(tmp_path, [make_card(100)], lanes=lanes)

@@ -368,6 +368,11 @@ class Card:
     path: Path | None = field(default=None, compare=False)
 
     @property
+    def is_revert(self) -> bool:
+        """Whether the PR is a revert (GitHub titles one 'Revert "..."')."""
+        return self.title.lower().startswith("revert")
+
+    @property
     def is_fix(self) -> bool:
         """Whether the PR's title says it repairs a bug."""
         return bool(_FIX.search(self.title))

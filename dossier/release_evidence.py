@@ -391,7 +391,9 @@ def judge(card: Card, history: History, built: dict[str, str],
     removed = evidence if removal else (after_ship[-1] if after_ship and gone_now else None)
     away = () if removal or shipped is None else _away(history.present, list(order), since)
     # a reverted change's own lines are gone by definition: only its window's diff could show them
-    judged = not removal and not in_window and card.status != "reverted"
+    # a revert's own lines are the ones it restores, which releases before it held (#31622 put back the line #31369
+    # had replaced, both merged between two builds): not judged undistinctive either
+    judged = not removal and not in_window and card.status != "reverted" and not card.is_revert
     if judged and first_seen is not None and prev is not None and _date(built[first_seen]) < merged:
         if first_seen == history.first or order[first_seen] < order[prev]:
             findings.append(("D314", f"not distinctive: the match is already in SGLang {first_seen} (built "

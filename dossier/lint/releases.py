@@ -19,7 +19,7 @@ from packaging.version import Version
 from dossier.cards import read_yaml
 from dossier.evidence import LockError, key_sha, lock_path, lock_section
 from dossier.lint.registry import Finding, rule
-from dossier.lint.state import _THIS_REPO_CITE, is_revert, iso_day
+from dossier.lint.state import _THIS_REPO_CITE, iso_day
 from dossier.lint.state import WORD_DAY as _WORD_DAY
 from dossier.model import Card
 from dossier.release_evidence import ReleaseLock, Verdict, merge_dates, read_release_lock
@@ -112,10 +112,7 @@ def _pr_diff_holds(card: Card, ctx) -> bool:
 
 @rule("D314", "key fragment is not distinctive: already in a release built before the merge", scope="card")
 def not_distinctive(card: Card, doc, ctx) -> Iterator[Finding]:
-    """Not on a revert's card: a revert's own lines are the ones it restores, which releases before it held (#31622
-    put back the line #31369 had replaced, both merged between two builds)."""
-    if not is_revert(card):
-        yield from _findings(card, ctx, "D314", "key_fragment.match#value")
+    yield from _findings(card, ctx, "D314", "key_fragment.match#value")
 
 
 @rule("D315", "an open or closed-unmerged PR's fragment appears in a release (a declared pointer: in none)",

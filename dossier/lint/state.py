@@ -627,7 +627,7 @@ def replaced_by_whom(card: Card, doc, ctx) -> Iterator[Finding]:
             other = card if pr == card.pr else ctx.project.card(pr)
             if other is None:
                 continue
-            reverts = [n for n in other.superseded_by if is_revert(ctx.project.card(n))]
+            reverts = [n for n in other.superseded_by if (c := ctx.project.card(n)) is not None and c.is_revert]
             for by in (int(n) for n in re.findall(r"\d+", m.group("by"))):
                 if by == pr or ctx.project.card(by) is None:
                     continue
@@ -668,11 +668,6 @@ def _own_replaces(card: Card, flat: str, ctx) -> Iterator[tuple[int, str, Card]]
             yield pr, m.group(0).strip(" .;"), other
 
 
-def is_revert(card: Card | None) -> bool:
-    """A card of a revert PR (GitHub titles one 'Revert "..."')."""
-    return card is not None and card.title.lower().startswith("revert")
-
-
 #: a revert named in prose: "reverted in #18910", "the revert #18910", "#18910 reverted it"
 _NAMES_REVERT = re.compile(r"\breverted (?:by|in) #\d+|\brevert(?: PR)? #\d+|#\d+ reverted (?:it|this|the)\b",
                            re.IGNORECASE)
@@ -696,7 +691,7 @@ def reverted_without_revert(card: Card, doc, ctx) -> Iterator[Finding]:
     reverts = re.compile(_REVERTS.format(pr=card.pr), re.IGNORECASE)
     for n in card.superseded_by:
         other = ctx.project.card(n)
-        if other is None or is_revert(other) or any(reverts.search(t) for _, t in card_texts(other)):
+        if other is None or other.is_revert or any(reverts.search(t) for _, t in card_texts(other)):
             return
     named = ", ".join(f"#{n}" for n in card.superseded_by)
     yield Finding("status#value", f"status reverted, but no PR in superseded_by ({named}) reverts #{card.pr} (no "

@@ -159,7 +159,10 @@ def test_a_reverts_restored_line_is_not_judged_undistinctive(tmp_path, monkeypat
     cards = [make_card(n, title=title, merged_at=dt.date(2026, 3, 1), key_fragment=kf("def forward("))
              for n, title in ((130, 'Revert "Fix the forward (#129)"'), (131, "Fix the forward"))]
     root, cache = released_project(tmp_path, monkeypatch, cards)
-    verify(root, cache, "--record")
+    # releases verify judges the revert as lint does (it printed D314 for #31622 and exited 1 on the project)
+    out = verify(root, cache, "--record").output
+    assert "#131 " in out and "D314 not distinctive" in out.split("#131 ", 1)[1].split("\n#", 1)[0], out
+    assert "D314" not in out.split("#130 ", 1)[1].split("\n#", 1)[0], out
     out = lint(root, "--verbose").output
     assert re.search(r"cards/131\.yaml:\S+ D314 ", out) and not re.search(r"cards/130\.yaml:\S+ D314 ", out), out
 

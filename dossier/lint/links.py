@@ -785,6 +785,10 @@ def shared_title(card: Card, doc, ctx) -> Iterator[Finding]:
         return
 
 
+#: a PR named in a card's prose, to say what replaced what: "#90", "#22876/#90", "PR 90", "PRs #90"
+_NAMES_PR = re.compile(r"(?:(?:(?<![\w/])|(?<=\d/))#|\bPRs?\s#?)(\d{1,7})\b")
+
+
 @rule("D519", "superseded_by names a PR that the card's prose never mentions (what replaced it is unexplained)",
       scope="card")
 def unexplained_successor(card: Card, doc, ctx) -> Iterator[Finding]:
@@ -793,7 +797,7 @@ def unexplained_successor(card: Card, doc, ctx) -> Iterator[Finding]:
     its successors (#N or the PR's URL) somewhere in its prose."""
     from dossier.lint.depth import card_texts
 
-    said = {int(n) for _, text in card_texts(card) for n in re.findall(r"(?<![\w/])#(\d{1,7})\b", text)}
+    said = {int(n) for _, text in card_texts(card) for n in _NAMES_PR.findall(text)}
     said |= {int(m.group("url_n")) for _, text in card_texts(card) for m in PR_URL.finditer(text)}
     for i, pr in enumerate(card.superseded_by):
         if pr not in said:
@@ -814,7 +818,7 @@ def successor_silent(card: Card, doc, ctx) -> Iterator[Finding]:
         if successor is None or successor.pr == card.pr:
             continue
         texts = [text for _, text in card_texts(successor)] + [successor.title]
-        said = {int(n) for text in texts for n in re.findall(r"(?:(?<![\w/])|(?<=\d/))#(\d{1,7})\b", text)}  # "#22876/#24613"
+        said = {int(n) for text in texts for n in _NAMES_PR.findall(text)}
         said |= {int(m.group("url_n")) for text in texts for m in PR_URL.finditer(text)}
         if card.pr not in said:
             yield Finding(f"superseded_by[{i}]", f"#{pr} is named as this PR's successor, but #{pr}'s card never "

@@ -734,6 +734,7 @@ def test_a_merged_pr_is_superseded_only_by_a_merged_one_d404(tmp_path):
     (" It replaced #90.", False),
     (" Reproduced as in #22876/#90.", False),  # a '/'-joined pair of this repository's PRs
     (" See https://github.com/example/repo/pull/90 for the first try.", False),
+    (" It folds in PR 90's sigmoid.", False),  # "PR N" names a PR as "#N" does (D510 read it so; D520 did not)
 ])
 def test_a_successor_names_the_pr_it_replaced_d520(tmp_path, mention, wrong):
     root = _project(tmp_path, _append("implementation", mention) if mention else (lambda card: None),

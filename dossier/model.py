@@ -346,6 +346,10 @@ _FIX = re.compile(r"\b(fix(es|ed)?|bugs?|bugfix|crash(es)?|leaks?|hangs?|nan|wro
                   re.IGNORECASE)
 
 
+#: a revert's title: 'Revert "..."', "... by reverting ...", "... (reverts #N)"
+_REVERT_TITLE = re.compile(r"^\W*revert\b|\bby reverting\b|\breverts\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Card:
     """A valid card. Built only from data that passed :data:`CARD`."""
@@ -369,8 +373,9 @@ class Card:
 
     @property
     def is_revert(self) -> bool:
-        """Whether the PR is a revert (GitHub titles one 'Revert "..."')."""
-        return self.title.lower().startswith("revert")
+        """Whether the PR is a revert: GitHub titles one 'Revert "..."'; an author may say so in another title ("Fix
+        flaky KL tests by reverting mamba slot release", #18910)."""
+        return _REVERT_TITLE.search(self.title) is not None
 
     @property
     def is_fix(self) -> bool:

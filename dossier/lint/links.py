@@ -393,7 +393,7 @@ def _answer_prs(value, path: str) -> Iterator[tuple[str, int]]:
 
 
 #: "#N" as context, not as the change's author: "#N's thread credits ...", "the [#N](...) card", "#N's author counts"
-_CONTEXT_AFTER = re.compile(r"(?:\]\([^)]*\))?'s (?:thread|author|account|description|review|reviewers?|discussion|"
+CONTEXT_AFTER = re.compile(r"(?:\]\([^)]*\))?'s (?:thread|author|account|description|review|reviewers?|discussion|"
                             r"comments?|title|page|report)\b|(?:\]\([^)]*\))? card\b")
 #: the text an answer-block item says its PRs did in (a row's cells, a checklist item, a path step, a release note)
 _ITEM_TEXT = ("check", "step", "note", "default", "select", "requires")
@@ -415,7 +415,7 @@ def answer_item_prs(ctx) -> Iterator[Finding]:
             text = item.get(key)
             if not isinstance(text, str):
                 continue
-            credited = {pr for pr, end in citations(text) if not _CONTEXT_AFTER.match(text, end)}
+            credited = {pr for pr, end in citations(text) if not CONTEXT_AFTER.match(text, end)}
             for pr in sorted(credited - set(listed)):
                 if pr in known:
                     yield Finding(f"{path}.{key}", f"credits #{pr} with a change, but the item's prs list leaves it out",

@@ -11,6 +11,7 @@ from dossier import prose
 from dossier.lint.claims import _locate
 from dossier.lint.code_texts import flat_texts, nth, pr_titles
 from dossier.lint.figures import _quote
+from dossier.lint.links import CONTEXT_AFTER
 from dossier.lint.registry import Finding, rule
 from dossier.locks import LockError
 from dossier.pr_facts import read_facts
@@ -62,11 +63,11 @@ def _records(ctx) -> tuple[dict[int, frozenset[str]], dict[str, float]]:
 def _described(sentence: str, records) -> list[tuple[int, re.Match, frozenset[str]]]:
     """(PR, its citation, the words of what the sentence says it did) of each PR with a record that the sentence
     describes right after citing it: "#A (what A did)", "#A what A did,", "#A, what A did;" (not a PR cited inside a
-    parenthesis, whose description comes before it)."""
+    parenthesis, whose description comes before it, nor one cited as a source: "#A's description credits B with X")."""
     cited = [m for m in _CITED.finditer(sentence) if int(m.group(1)) in records]
     out = []
     for i, m in enumerate(cited):
-        if re.search(r"\(\s*(?:[\w-]+\s+)?$", sentence[:m.start()]):
+        if re.search(r"\(\s*(?:[\w-]+\s+)?$", sentence[:m.start()]) or CONTEXT_AFTER.match(sentence, m.end()):
             continue
         rest = _STATE.sub("", sentence[m.end():cited[i + 1].start() if i + 1 < len(cited) else len(sentence)])
         rest = re.sub(r"^\s*,\s*", "", rest)

@@ -151,6 +151,18 @@ def test_a_bracketed_description_holding_another_citation_is_kept():
     assert {"flash", "decod", "defau"} <= set(described[21861]), described
 
 
+def test_a_pr_cited_as_a_source_is_not_described():
+    """"#35632's description credits it with the SM90 default, and ... #34307's three parts (SM90 default, ...)"
+    (#34859's card) said what #35632's description says of another PR, not what #35632 did: D244 read it as #35632
+    described with #34307's change. A PR's own parts ("#34307's three parts (...)") still describe it."""
+    from dossier.lint.pr_descriptions import _described
+
+    sentence = ("#35632's description credits it with the SM90 default, and the release diff shows #34307's three "
+                "parts (SM90 default, ratio-3 split) arriving together.")
+    described = {pr: said for pr, _, said in _described(sentence, {35632: frozenset(), 34307: frozenset()})}
+    assert set(described) == {34307} and {"sm90", "defau"} <= set(described[34307]), described
+
+
 def test_a_kernels_decorators_and_module_constants_are_read_with_it():
     """D247 reads a definition with its decorators (``@triton.autotune`` stands above the def line) and the module
     constants it names (a config read from the environment at import), so both count as config set elsewhere."""

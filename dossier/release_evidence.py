@@ -392,7 +392,7 @@ def judge(card: Card, history: History, built: dict[str, str],
     away = () if removal or shipped is None else _away(history.present, list(order), since)
     # a reverted change's own lines are gone by definition: only its window's diff could show them
     # a revert's own lines are the ones it restores, which releases before it held (#31622 put back the line #31369
-    # had replaced, both merged between two builds): not judged undistinctive either
+    # had replaced, both merged between two builds): neither undistinctive (D314) nor shipped before its merge (D312)
     judged = not removal and not in_window and card.status != "reverted" and not card.is_revert
     if judged and first_seen is not None and prev is not None and _date(built[first_seen]) < merged:
         if first_seen == history.first or order[first_seen] < order[prev]:

@@ -794,7 +794,7 @@ _NAMES_PR = re.compile(r"(?:(?:(?<![\w/])|(?<=\d/))#|\bPRs?\s#?)(\d{1,7})\b")
 def unexplained_successor(card: Card, doc, ctx) -> Iterator[Finding]:
     """A superseded or reverted card says which PR replaced it and how; a successor its prose never names was
     likely set by mistake (a neighbouring card's number, a PR of the same area). Every real card names each of
-    its successors (#N or the PR's URL) somewhere in its prose."""
+    its successors (#N, "PR N" or the PR's URL) somewhere in its prose."""
     from dossier.lint.depth import card_texts
 
     said = {int(n) for _, text in card_texts(card) for n in _NAMES_PR.findall(text)}
@@ -809,7 +809,7 @@ def unexplained_successor(card: Card, doc, ctx) -> Iterator[Finding]:
 def successor_silent(card: Card, doc, ctx) -> Iterator[Finding]:
     """"Superseded by #34763" on #31942's card while #34763's card never names #31942: either the link is wrong
     (a neighbouring number, a PR of the same area) or the successor's reader is never told what it replaced. The
-    successor's card names the PR it replaced (#N or the PR's URL) somewhere in its prose; a successor without a
+    successor's card names the PR it replaced (#N, "PR N" or the PR's URL) somewhere in its prose; a successor without a
     card is D502's."""
     from dossier.lint.depth import card_texts
 

@@ -22,14 +22,14 @@ _LABEL = re.compile(r"\*\*[^*\n]{1,40}?[.:]\*\*")  # "**Motivation.**", "**SGLan
 
 #: the structured lists after an answer item ("Flags: `--x` (from 0.5.14).", "PRs: ..."), and a card's status line
 #: ("· superseded by [#30359](#pr-30359)", as many cards as one PR replaced have it): data, not prose
-_LIST = re.compile(r"^(?:(?:Flags|Where|PRs): |· )")
+_DATA = re.compile(r"^(?:(?:Flags|Where|PRs): |· )")
 
 
 def sentences(text: str) -> list[str]:
     """Sentences of at least four words (markdown labels, an item's Flags/Where/PRs lists and a card's status line
     dropped)."""
     parts = re.split(r"(?<=[.!?])\s+|\n", _LABEL.sub("", text))
-    return [p.strip() for p in parts if len(p.split()) >= 4 and not _LIST.match(p.strip())]
+    return [p.strip() for p in parts if len(p.split()) >= 4 and not _DATA.match(p.strip())]
 
 
 def test_skill_md_routes_in_at_most_150_lines():

@@ -23,8 +23,9 @@ from dossier.python_modules import module_exists
 #: another project's PR by word ("vLLM PR 12345", "sgl-kernel-npu PR 1747"): not this repository's
 _OTHER_PROJECT = "".join(f"(?<!{name} )" for name in ("vllm", "flashinfer", "fla", "triton", "pytorch", "torch",
                                                         "transformers", "sgl-kernel-npu", "mooncake", "aiter", "lmcache"))
-# "#19321" and "PR 19321" cite a PR; "issue #39342" names an issue, which needs no card
-PR_REF = re.compile(r"(?:(?<![\w/&])(?<!issue )(?<!issues )#|" + _OTHER_PROJECT + r"\bPRs?\s#?)("
+# "#19321" and "PR 19321" cite a PR, and so does each number of a pair "#22876/#24613" (a path's "docs/#2024" does not);
+# "issue #39342" names an issue, which needs no card
+PR_REF = re.compile(r"(?:(?:(?<![\w/&])|(?<=\d/))(?<!issue )(?<!issues )#|" + _OTHER_PROJECT + r"\bPRs?\s#?)("
                     + prose.PR_DIGITS + r")\b", re.IGNORECASE)
 #: a "PRs" list goes on with bare numbers: "PRs 28451 and 28695", "PRs 28451, 28695 or #30000"
 _LIST_NEXT = re.compile(r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)#?(" + prose.PR_DIGITS + r")\b",

@@ -11,6 +11,7 @@ import yaml
 
 from dossier.lint import RULES, LintContext, run_lint
 from dossier.project import Project
+from dossier.render.markdown import link_prs
 from tests.dossier.factories import LANES, PROSE, make_card, write_project
 
 FOUNDATION = ("D1", "D2", "D4", "D5")  # evidence (D3) and claims (D6) have their own tests
@@ -311,6 +312,16 @@ def test_a_prs_list_cites_every_number_in_it(tmp_path):
     card = make_card(100, motivation=make_card()["motivation"] + " PRs 4242 and 4243 followed.")
     root = write_project(tmp_path / "card", [card])
     assert [d.message for d in lint(root) if d.code == "D510"] == [f"cites #{n}, which has no card" for n in (4242, 4243)]
+
+
+def test_a_slash_pair_cites_both_numbers(tmp_path):
+    """"the #22876/#24613 reproduction" read only #22876 (the second number's card was never asked for, nor linked);
+    a path's "docs/#4243" is not a citation."""
+    card = make_card(100, motivation=make_card()["motivation"] + " The #4242/#4244 reproduction (see docs/#4243).")
+    root = write_project(tmp_path, [card])
+    assert [d.message for d in lint(root) if d.code == "D510"] == [f"cites #{n}, which has no card" for n in (4242, 4244)]
+    assert link_prs("the #4242/#4244 pair, docs/#4243", lambda n, issue=False: f"#pr-{n}") == (
+        "the [#4242](#pr-4242)/[#4244](#pr-4244) pair, docs/#4243")
 
 
 def test_lanes_file_is_schema_checked(tmp_path):

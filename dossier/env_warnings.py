@@ -16,8 +16,9 @@ from collections import Counter
 
 #: the prefixes of SGLang's variables: SGLANG_, and the legacy SGL_ some code still reads (SGL_FORCE_SHUTDOWN in 0.5.23)
 ENV_PREFIX = r"SGL(?:ANG)?_"
-#: a quoted variable name in the source: a mention
-ENV_NAME = re.compile(rf"""["']({ENV_PREFIX}[A-Z0-9_]*[A-Z0-9])["']""")
+#: a variable's name, and the name quoted in the source: a mention
+_VARIABLE = re.compile(rf"{ENV_PREFIX}[A-Z0-9_]*[A-Z0-9]")
+ENV_NAME = re.compile(rf"""["']({_VARIABLE.pattern})["']""")
 #: an `if` / `elif` at a line's start
 _IF = re.compile(r"[ \t]*(?:el)?if\b")
 
@@ -43,13 +44,13 @@ def warning_mentions(text: str) -> Counter[str]:
                 if key is not None and _is_deprecation(value):
                     entries.add(id(value))
                     if not _forwards(value):
-                        out.update(_names(key, text))
+                        out.update(_names(key))
         elif isinstance(node, ast.Call) and id(node) not in entries and _is_deprecation(node):
-            named = [n for arg in node.args for n in _names(arg, text)]
+            named = [n for arg in node.args for n in _names(arg)]
             if len(named) == 1 and not _forwards_by_keyword(node):
                 out[named[0]] += 1
         elif isinstance(node, ast.If) and not node.orelse and all(_only_warns(s) for s in node.body):
-            out.update(_names(node, text))
+            out.update(_names(node))
     return out
 
 
@@ -88,5 +89,8 @@ def _only_warns(stmt: ast.stmt) -> bool:
             and "warn" in _callee(stmt.value).lower())
 
 
-def _names(node: ast.AST, text: str) -> list[str]:
-    return ENV_NAME.findall(ast.get_source_segment(text, node) or "")
+def _names(node: ast.AST) -> list[str]:
+    """The variable names quoted under ``node``, in source order: its string constants that are a whole name."""
+    found = [n for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+             and _VARIABLE.fullmatch(n.value)]
+    return [n.value for n in sorted(found, key=lambda n: (n.lineno, n.col_offset))]

@@ -84,16 +84,17 @@ def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
     if key not in _MEMO:
         wanted = {m: set(re.findall(r"\w+", m)) for m in messages}
         found: dict[str, list[str]] = {m: [] for m in messages}
-        for path, text in tree.texts.items():
+        for path, text in tree.texts.items() if wanted else ():
+            held = words_of(tree, path) if path.endswith(_PYTHON) else None
             for m, words in wanted.items():
-                if not path.endswith(_PYTHON):
+                if held is None:
                     if m in text and lines_with(text, m, path):
                         found[m].append(path)
                     continue
                 if m in text and m in code_only(text, path):  # as written: an assert's test, a one-literal message
                     found[m].append(path)
                     continue
-                if words <= words_of(tree, path) and any(prints(t, m) for t in templates_of(tree, path)):
+                if words <= held and any(prints(t, m) for t in templates_of(tree, path)):
                     found[m].append(path)
         _MEMO[key] = found
     return _MEMO[key]

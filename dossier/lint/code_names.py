@@ -290,31 +290,16 @@ def _members(tree, name: str, depth: int = 0) -> frozenset[str] | None:
 def _class_members(tree, name: str, depth: int = 0) -> set[str] | None:
     """Every method, attribute and nested class the class ``name`` of ``tree`` has, its bases' included (None: not
     a class of the tree, or a base from outside it, whose members cannot be read here)."""
-    import ast
-
     if depth > 6:
         return None
     found = None
     for path in _class_files(tree).get(name, ()):
-        text = tree.texts[path]
-        try:
-            module = ast.parse(text)
-        except (SyntaxError, ValueError):
+        classes = _classes_in(tree, path)
+        if classes is None:
             return None
-        for node in ast.walk(module):
-            if not (isinstance(node, ast.ClassDef) and node.name == name):
-                continue
-            members = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                    ast.ClassDef))}
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Assign | ast.AnnAssign):
-                    for target in sub.targets if isinstance(sub, ast.Assign) else [sub.target]:
-                        if isinstance(target, ast.Name):
-                            members.add(target.id)
-                        elif isinstance(target, ast.Attribute):
-                            members.add(target.attr)
-            for base in node.bases:
-                base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+        for members, bases in classes.get(name, ()):
+            members = set(members)
+            for base_name in bases:
                 if base_name in (None, "object", "ABC", "Protocol"):  # markers: no member a card would name
                     continue
                 inherited = _members(tree, base_name, depth + 1)
@@ -327,30 +312,55 @@ def _class_members(tree, name: str, depth: int = 0) -> set[str] | None:
     return found
 
 
-def _torch_module_members() -> set[str] | None:
+def _classes_in(tree, path: str) -> dict[str, list[tuple[frozenset[str], tuple[str | None, ...]]]] | None:
+    """Each class of one file of ``tree``, by name: its own members and its bases' names, for each class of that
+    name (None: the file does not parse), parsed once per tree and process."""
+    import ast
+
+    def read(t):
+        try:
+            module = ast.parse(t.texts[path])
+        except (SyntaxError, ValueError):
+            return None
+        classes: dict[str, list[tuple[frozenset[str], tuple[str | None, ...]]]] = {}
+        for node in ast.walk(module):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            members = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                    ast.ClassDef))}
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Assign | ast.AnnAssign):
+                    for target in sub.targets if isinstance(sub, ast.Assign) else [sub.target]:
+                        if isinstance(target, ast.Name):
+                            members.add(target.id)
+                        elif isinstance(target, ast.Attribute):
+                            members.add(target.attr)
+            bases = tuple(b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", None) for b in node.bases)
+            classes.setdefault(node.name, []).append((frozenset(members), bases))
+        return classes
+
+    return _from_tree(f"classes-in {path}", tree, read)
+
+
+@functools.cache  # once a process: torch's source does not change under a run
+def _torch_module_members() -> frozenset[str] | None:
     """torch.nn.Module's members, read from the installed torch's source without importing it (None: no torch)."""
     import ast
-    import functools
     import importlib.util
 
-    @functools.cache
-    def read() -> frozenset[str] | None:
-        spec = importlib.util.find_spec("torch")
-        path = Path(spec.origin).parent / "nn" / "modules" / "module.py" if spec and spec.origin else None
-        if path is None or not path.is_file():
-            return None
-        module = ast.parse(path.read_text(encoding="utf-8"))
-        cls = next((n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Module"), None)
-        if cls is None:
-            return None
-        return frozenset({n.name for n in ast.walk(cls) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-                         | {t.attr for n in ast.walk(cls) if isinstance(n, ast.Assign) for t in n.targets
-                            if isinstance(t, ast.Attribute)}
-                         | {t.id for n in cls.body if isinstance(n, ast.Assign | ast.AnnAssign)
-                            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)})
-
-    found = read()
-    return None if found is None else set(found)
+    spec = importlib.util.find_spec("torch")
+    path = Path(spec.origin).parent / "nn" / "modules" / "module.py" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        return None
+    module = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next((n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Module"), None)
+    if cls is None:
+        return None
+    return frozenset({n.name for n in ast.walk(cls) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+                     | {t.attr for n in ast.walk(cls) if isinstance(n, ast.Assign) for t in n.targets
+                        if isinstance(t, ast.Attribute)}
+                     | {t.id for n in cls.body if isinstance(n, ast.Assign | ast.AnnAssign)
+                        for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)})
 
 
 _DOTTED = re.compile(r"(?<![\w.`/@$-])`?([A-Z]\w*[a-z]\w*)\.([a-z_]\w*)(?:\(\))?`?(?![\w/@-]|\.[A-Za-z_])")

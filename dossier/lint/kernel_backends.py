@@ -45,9 +45,12 @@ def _file_backends(path: str, text: str) -> set[str]:
     found = {k for k, pattern in _KEYS if pattern.search("/".join(path.split("/")[-2:]))}
     if "@triton.jit" in text:
         found.add("triton")
-    if re.search(r"^\s*(?:import|from)\s+cutlass\.cute", text, re.MULTILINE):
+    if "cutlass" in text and _CUTE_IMPORT.search(text):  # the substring spares a scan of nearly every file
         found.add("cutedsl")
     return found
+
+
+_CUTE_IMPORT = re.compile(r"^\s*(?:import|from)\s+cutlass\.cute", re.MULTILINE)
 
 
 #: a module of SGLang a file imports from: "from sglang.kernels.ops.attention.fla.chunk_delta_h import ...", "from
@@ -70,21 +73,20 @@ def _imported_files(path: str, text: str, texts) -> list[str]:
     return out
 
 
-def _backends_of_file(path: str, texts) -> set[str]:
-    """A file's backends (:func:`_file_backends`); a backend-less one takes those of the SGLang files it imports from,
-    one step (fla/chunk.py has no kernel of its own and drives the Triton kernels of its siblings), else "none"."""
-    found = _file_backends(path, texts[path])
-    if not found:
-        found = {b for f in _imported_files(path, texts[path], texts) for b in _file_backends(f, texts[f])}
-    return found or {"none"}
+def _backends_of_files(texts) -> dict[str, set[str]]:
+    """Each Python file's backends (:func:`_file_backends`); a backend-less one takes those of the SGLang files it imports
+    from, one step (fla/chunk.py has no kernel of its own and drives the Triton kernels of its siblings), else
+    "none"."""
+    own = {path: _file_backends(path, text) for path, text in texts.items() if path.endswith(".py")}
+    return {path: found or {b for f in _imported_files(path, texts[path], texts) for b in own[f]} or {"none"}
+            for path, found in own.items()}
 
 
 def _backends_of_names(tree) -> dict[str, frozenset[str]]:
     """Every function today's tree defines, with the backends of the files defining it and of the packages SGLang
     imports it from (a name one file imports from flashinfer is FlashInfer's, whatever the files defining it are)."""
-    of_file: dict[str, set[str]] = {}
-    found = {name: {b for p in paths for b in of_file.get(p) or of_file.setdefault(p, _backends_of_file(p, tree.texts))}
-             for name, paths in defining_files(tree).items()}
+    of_file = _backends_of_files(tree.texts)
+    found = {name: {b for p in paths for b in of_file[p]} for name, paths in defining_files(tree).items()}
     for text in tree.texts.values():
         for m in _IMPORTED.finditer(text):
             for name in re.findall(r"\w+", m.group(2)):

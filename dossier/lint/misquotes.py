@@ -78,10 +78,14 @@ def _message_twin(tree, quote: str, recorded: Iterable[str]) -> tuple[str, str] 
     if key not in tree.memo:
         tree.memo[key] = None
         said = set(re.findall(r"\w+", quote))
+        changed = [(e, set(re.findall(r"\w+", " ".join(e[1])))) for e in edits]  # the words each edit may change
+        most = max(len(words) for _, words in changed)
         for path in tree.texts:
             if path.endswith(".py"):
                 missing = said - words_of(tree, path)
-                fitting = [e for e in edits if missing <= set(re.findall(r"\w+", " ".join(e[1])))]
+                if len(missing) > most:  # no edit changes so many words
+                    continue
+                fitting = [e for e, words in changed if missing <= words]
                 if fitting and (twin := _twin(templates_of(tree, path), fitting)):
                     tree.memo[key] = twin, path
                     break
@@ -141,7 +145,7 @@ def printed_with_values(tree, quote: str) -> bool:
 def _metrics(tree) -> frozenset[str]:
     """Every metric name a Python file of ``tree`` holds."""
     return _from_tree("metrics", tree, lambda t: frozenset(m for path, text in t.texts.items() if path.endswith(".py")
-                                                           for m in METRIC.findall(text)))
+                                                           and "sglang:" in text for m in METRIC.findall(text)))
 
 
 def _metric_twin(name: str, known: Iterable[str]) -> str | None:

@@ -131,8 +131,9 @@ class SourceTree:
             for path in sorted(self.package.rglob("*")):
                 if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
                     # as :meth:`read` (UTF-16 text is refused): decoded as UTF-8, a file the code moved to read as
-                    # noise, and drift called a card whose code is there "missing"
-                    self._texts[self.repo_path(path)] = self.read(self.repo_path(path))
+                    # noise, and drift called a card whose code is there "missing"; one :meth:`text` read is kept
+                    rel = self.repo_path(path)
+                    self._texts[rel] = self._read.pop(rel, None) or self.read(rel)
             listed = self._index if isinstance(self._index, dict) else {}
             for gone in sorted(p for p in listed if isinstance(p, str) and p.endswith(".py") and p not in self._texts):
                 self._decode(gone, None)  # a source the wheel held, deleted since: raises

@@ -148,7 +148,7 @@ def read_surface(tree: SourceTree) -> Surface:
         surface.paths.add(repo_path)
         if not rel.endswith(".py"):
             continue
-        text = tree.read(repo_path) or ""
+        text = tree.text(repo_path) or ""  # kept: lint reads every text again
         rewrites = rewrites or (LEGACY_PREFIX in text and bool(_SGL_REWRITE.search(text)))
         named = ENV_NAME.findall(text)
         for name in named:

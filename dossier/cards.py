@@ -95,6 +95,14 @@ class YamlDoc:
     # D108 duplicate keys
     read_errors: list[tuple[str, str, int, int]] = field(default_factory=list)
     spec: Any = None  # the Spec this document must satisfy (set by the project loader)
+    _checked: Any = field(default=None, repr=False, compare=False)
+
+    def problems(self) -> list:
+        """What ``spec`` finds wrong with the data, checked once for this spec and data (lint asks for every schema
+        rule and every rule that judges only valid documents; nothing edits a document once it is read)."""
+        if self._checked is None or self._checked[0] is not self.spec or self._checked[1] is not self.data:
+            self._checked = (self.spec, self.data, list(self.spec.check(self.data)))
+        return self._checked[2]
 
     def where(self, dotted: str) -> tuple[int, int]:
         """Line and column of ``dotted`` (or of its nearest ancestor that exists)."""

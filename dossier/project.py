@@ -359,4 +359,4 @@ def _pr_of(doc: YamlDoc) -> int | None:
 
 
 def is_valid(doc: YamlDoc) -> bool:
-    return not doc.read_errors and doc.data is not None and not any(doc.spec.check(doc.data))
+    return not doc.read_errors and doc.data is not None and not doc.problems()

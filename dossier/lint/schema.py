@@ -23,7 +23,7 @@ def _read_errors(doc: YamlDoc, code: str) -> Iterator[Finding]:
 def _problems(doc: YamlDoc, kind: str) -> Iterator[Finding]:
     if doc.read_errors or doc.data is None or not isinstance(doc.data, dict):
         return
-    for p in doc.spec.check(doc.data):
+    for p in doc.problems():
         if p.kind == kind:
             yield Finding(p.path, p.message)
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from dossier.lint import RULES, LintContext, run_lint
-from dossier.project import Project
+from dossier.project import Project, is_valid
 from dossier.render.markdown import link_prs
 from tests.dossier.factories import LANES, PROSE, make_card, write_project
 
@@ -329,6 +329,16 @@ def test_lanes_file_is_schema_checked(tmp_path):
     root = write_project(tmp_path, [make_card(100)], lanes=lanes)
     found = [d for d in lint(root) if d.file == "cards/lanes.yaml"]
     assert {"D104"} <= {d.code for d in found}
+
+
+def test_a_document_is_schema_checked_once_and_again_when_its_data_is_replaced(tmp_path):
+    """Every schema rule and every rule judging only valid documents asks for the same check; the answer is kept
+    with the data it was for, so a document given other data is checked again, never judged by the old answer."""
+    root = write_project(tmp_path, [make_card(100)])
+    doc = Project.load(root).docs[0]
+    assert is_valid(doc) and doc.problems() is doc.problems()
+    doc.data = {**doc.data, "pr": "not a number"}
+    assert not is_valid(doc) and [p.path for p in doc.problems()] == ["pr"]
 
 
 def test_select_limits_rules(tmp_path):

@@ -74,8 +74,8 @@ def _imported_files(path: str, text: str, texts) -> list[str]:
 
 
 def _backends_of_files(texts) -> dict[str, set[str]]:
-    """Each Python file's backends (:func:`_file_backends`); a backend-less one takes those of the SGLang files it imports
-    from, one step (fla/chunk.py has no kernel of its own and drives the Triton kernels of its siblings), else
+    """Each Python file's backends (:func:`_file_backends`); a backend-less one takes those of the SGLang files it
+    imports from, one step (fla/chunk.py has no kernel of its own and drives the Triton kernels of its siblings), else
     "none"."""
     own = {path: _file_backends(path, text) for path, text in texts.items() if path.endswith(".py")}
     return {path: found or {b for f in _imported_files(path, texts[path], texts) for b in own[f]} or {"none"}

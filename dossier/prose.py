@@ -13,6 +13,9 @@ from collections.abc import Iterable
 #: the digits of a "#N" that names one of SGLang's PRs (lint checks it, render links it); a shorter number is another
 #: project's ("NVIDIA Model-Optimizer #681"), which neither may take for SGLang's PR of that number
 PR_DIGITS = r"\d{4,6}"
+#: where the second "#N" of a slash pair starts ("#22876/#24613"): a number's slash, which a path's "docs/#2024" lacks;
+#: lint's citations and render's links read it as "#N" after a space
+PAIR_NEXT = r"(?<=\d/)"
 WORD = re.compile(r"[A-Za-z0-9][\w'./+-]*[\w%]|[A-Za-z0-9]")
 #: a sentence ends at . ! ? (and any closing quote or bracket) before a space, whatever case follows
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?= )")

@@ -73,8 +73,10 @@ def config_number_not_in_code(ctx) -> Iterator[Finding]:
             if any(r != s.tree.version for r in _RELEASE.findall(re.sub(r"\([^()]*\)", "", sentence))):
                 continue
             configs = list(_CONFIG.finditer(sentence))
-            names = {n for n in _NAME.findall(sentence) if n in files} if configs else set()
-            bodies = [b for name in names for b in _bodies(s.tree, name)]  # read only for a sentence giving a config
+            if not configs:  # the functions' bodies are read only for a sentence giving a config
+                continue
+            names = {n for n in _NAME.findall(sentence) if n in files}
+            bodies = [b for name in names for b in _bodies(s.tree, name)]
             for m in configs if bodies else ():
                 word = m.group("word") or ("num_warps" if m.group("unit").startswith("warp") else "num_stages")
                 setting = [b for b in bodies if _sets(b, word)]

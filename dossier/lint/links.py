@@ -23,9 +23,9 @@ from dossier.python_modules import module_exists
 #: another project's PR by word ("vLLM PR 12345", "sgl-kernel-npu PR 1747"): not this repository's
 _OTHER_PROJECT = "".join(f"(?<!{name} )" for name in ("vllm", "flashinfer", "fla", "triton", "pytorch", "torch",
                                                         "transformers", "sgl-kernel-npu", "mooncake", "aiter", "lmcache"))
-# "#19321" and "PR 19321" cite a PR, and so does each number of a pair "#22876/#24613" (a path's "docs/#2024" does not);
+# "#19321" and "PR 19321" cite a PR, and so does each number of a pair "#22876/#24613" (prose.PAIR_NEXT);
 # "issue #39342" names an issue, which needs no card
-PR_REF = re.compile(r"(?:(?:(?<![\w/&])|(?<=\d/))(?<!issue )(?<!issues )#|" + _OTHER_PROJECT + r"\bPRs?\s#?)("
+PR_REF = re.compile(r"(?:(?:(?<![\w/&])|" + prose.PAIR_NEXT + r")(?<!issue )(?<!issues )#|" + _OTHER_PROJECT + r"\bPRs?\s#?)("
                     + prose.PR_DIGITS + r")\b", re.IGNORECASE)
 #: a "PRs" list goes on with bare numbers: "PRs 28451 and 28695", "PRs 28451, 28695 or #30000"
 _LIST_NEXT = re.compile(r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)#?(" + prose.PR_DIGITS + r")\b",
@@ -787,7 +787,7 @@ def shared_title(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 #: a PR named in a card's prose, to say what replaced what: "#90", "#22876/#90", "PR 90", "PRs #90"
-_NAMES_PR = re.compile(r"(?:(?:(?<![\w/])|(?<=\d/))#|\bPRs?\s#?)(\d{1,7})\b")
+_NAMES_PR = re.compile(r"(?:(?:(?<![\w/])|" + prose.PAIR_NEXT + r")#|\bPRs?\s#?)(\d{1,7})\b")
 
 
 @rule("D519", "superseded_by names a PR that the card's prose never mentions (what replaced it is unexplained)",

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from dossier.prose import PR_DIGITS
+from dossier.prose import PAIR_NEXT, PR_DIGITS
 
 # what can break a line or a table cell: pipes, code-span backticks, html, emphasis, strikethrough and link openers;
 # a run of underscores only at a word edge, every one of it
@@ -248,7 +248,7 @@ def prose(text: str) -> str:
 _PROTECTED = re.compile(r"```.*?```|(?<!`)" + _UNESCAPED + r"(`+)(?!`)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)"
                         r"|!?\[" + LINK_TEXT + r"\]\(" + LINK_DESTINATION + r"\)"
                         r"|" + _UNESCAPED + r"<[A-Za-z/!?][^>\n]*>|^#{1,6} #\d+", re.S | re.M)
-_PR_MENTION = re.compile(r"(?:(?<![\w/#&\[\\])|(?<=\d/))#(\d{2,6})\b")
+_PR_MENTION = re.compile(r"(?:(?<![\w/#&\[\\])|" + PAIR_NEXT + r")#(\d{2,6})\b")
 
 
 def names_a_pr(number: str) -> bool:

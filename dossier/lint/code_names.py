@@ -9,11 +9,12 @@ standard library, `[tool.dossier] other_names` (other projects' names that read 
 when synced, the release cache.
 
 Not judged: an unmerged PR's card (its own names may never have shipped), a name the text marks as gone or as the
-PR's or a thread's wording (D613's marks), a command line's program or module ("lm_eval --model", "python -m x"), the names of a "Pseudo:" sketch (its locals), a name beside what a person
-does ("the author (McZyWu)", "HyeonjeCho reported", "co-authored by ShangmingCai": GitHub handles look like
-CamelCase), a name the sentence says is absent ("0.5.23 has no mamba_ssm_k_last"), lowerCamelCase (CUDA, C++ and
-JavaScript names: SGLang's Python has none of its own), the plural of a known name, and a family of classes named by
-their shared ending ("the ForConditionalGeneration classes")."""
+PR's or a thread's wording (D613's marks), a command line's program or module ("lm_eval --model", "python -m x"), the
+names of a "Pseudo:" sketch (its locals), a name beside what a person does or wrote ("the author (McZyWu)",
+"HyeonjeCho reported", "co-authored by ShangmingCai", "JustinTong0323's review", "JustinTong0323 (the author)": GitHub
+handles look like CamelCase), a name the sentence says is absent ("0.5.23 has no mamba_ssm_k_last"), lowerCamelCase
+(CUDA, C++ and JavaScript names: SGLang's Python has none of its own), the plural of a known name, and a family of
+classes named by their shared ending ("the ForConditionalGeneration classes")."""
 
 from __future__ import annotations
 
@@ -48,7 +49,11 @@ _PSEUDO = re.compile(r"\bpseudo(?:code|-code)?\b", re.IGNORECASE)
 _PERSON_BEFORE = re.compile(r"\b(?:authors?|reviewers?|contributors?|maintainers?|co-authored by|thanks to)\b"
                             r"[^.;:]{0,40}$|\bby\s+$", re.IGNORECASE)
 _PERSON_AFTER = re.compile(r"\W{0,3}(?:\(?opened|reported|wrote|measured|asked|found|said|noted|showed|confirmed|"
-                           r"commented|flagged|hit|reused|proposed|profiled|replied|suggested|agreed)\b", re.IGNORECASE)
+                           r"commented|flagged|hit|reused|proposed|profiled|replied|suggested|agreed)\b"
+                           # "X's review asked", "X's own benchmark", "X (the author)": what a person wrote or ran
+                           r"|^['\u2019]s\s+(?:\w+\s+)?(?:review|comment|benchmark|measurement|numbers|profile|report|"
+                           r"reproduction|repro|suggestion|question|request|reply|bisect)s?\b"
+                           r"|^\s*\((?:the\s+)?(?:PR's\s+)?(?:author|reviewer|maintainer|contributor)\b", re.IGNORECASE)
 #: a clause giving a name to someone else's words or code: "the review thread shows", "X flagged a conflict with",
 #: "the author profiled ...: cross_device_reduce_2stage took", "which PyTorch runs as index_elementwise kernels"
 _THREAD = re.compile(r"\b(?:thread|review|comment|issue|traceback|profile|trace)\s+(?:shows?|showed|names?|named|"

@@ -73,6 +73,8 @@ PROBES = [
         "implementation", "The loader now calls split_tuple_shard_ids before weight_loader_v2."), "D621"),
     ("invented-class-unticked", 19321, (), _append(
         "implementation", "A new TupleShardLoader class wraps the merged loader for Qwen3-Next."), "D621"),
+    ("invented-class-possessive", 19321, (), _append(
+        "implementation", "TupleShardLoader's weights land in the merged slot for Qwen3-Next."), "D621"),
     ("invented-method-of-a-real-class", 19321, (), _explain_first(
         "MergedColumnParallelLinear.load_tuple_shards copies each piece into its slot."), "D621"),
     ("invented-private-helper", 21019, (), _append(
@@ -112,6 +114,10 @@ NEAR = [
         "MergedColumnParallelLinear.weight_loader_v2 copies each piece into its slot.")),
     ("a-handle-beside-what-a-person-did", 19321, (), _append(
         "implementation", "The decode check came from contributor EdwinGao28, who reported it in the thread.")),
+    ("a-handle-with-its-review", 19321, (), _append(
+        "implementation", "JustinTong0323's review asked for the merged loader to keep the tuple shard id.")),
+    ("a-handle-named-the-author", 19321, (), _append(
+        "implementation", "JustinTong0323 (the author) kept the tuple shard id in the merged loader.")),
     ("pseudo-locals", 19321, (), _append("explain", "Pseudo: pieces = split_by_sizes(tensor, slot_sizes).")),
     ("name-said-absent", 19321, (), _append("implementation", "0.5.23 has no split_tuple_shard_ids helper.")),
     ("name-marked-historical", 19321, (), _append(

@@ -44,16 +44,19 @@ class PrFacts:
 
 def read_facts(root: Path) -> dict[int, PrFacts]:
     """The snapshot's PRs by number (empty without a snapshot); raises LockError when it cannot be read: not a
-    regular file (a pipe is never opened to wait on), not JSON, a field of another type than the snapshot writes, or
-    a PR given twice."""
+    regular file (a pipe is never opened to wait on), not JSON, a field given twice in one object (JSON keeps the
+    last), a field the snapshot does not write (`main_file` for `main_files`: the files were dropped unseen), a field
+    of another type than the snapshot writes, or a PR given twice."""
     path = root / PR_FACTS
     if not os.path.lexists(path):  # a link that leads nowhere is a snapshot that cannot be read, not no snapshot
         return {}
     fix = f"take the committed copy (git checkout -- {PR_FACTS})"
     try:
-        data = json.loads(read_bytes(path).decode("utf-8"))
+        data = json.loads(read_bytes(path).decode("utf-8"), object_pairs_hook=_once_each)
     except OSError as exc:
         raise LockError(f"{PR_FACTS}: cannot read the file: {exc.strerror or exc}; {fix}") from None
+    except _GivenTwice as exc:
+        raise LockError(f"{PR_FACTS}: not a PR facts snapshot: {exc}; {fix}") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         why = "nested too deep" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
         raise LockError(f"{PR_FACTS}: not a PR facts snapshot: not valid JSON in UTF-8 ({why}); {fix}") from None
@@ -67,13 +70,41 @@ def read_facts(root: Path) -> dict[int, PrFacts]:
         except (ValueError, TypeError, KeyError) as exc:
             why = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) else str(exc)
             raise LockError(f"{PR_FACTS}: not a PR facts snapshot: entry {i}: {why} (an entry is {{number, title, "
-                            "state, date, changed_files, additions, deletions, main_files: [{path, additions, "
-                            f"deletions, symbols}}]}}); {fix}") from None
+                            "state, date, changed_files, additions, deletions, main_files: [{path, status, "
+                            f"additions, deletions, symbols}}]}}); {fix}") from None
         if facts.number in out:
             raise LockError(f"{PR_FACTS}: entry {i}: PR {facts.number} is given twice, and one of the two would be lost; "
                             f"{fix}")
         out[facts.number] = facts
     return out
+
+
+#: the fields of an entry and of one of its main files, as the snapshot writes them
+ENTRY_FIELDS = ("number", "title", "state", "date", "changed_files", "additions", "deletions", "main_files")
+FILE_FIELDS = ("path", "status", "additions", "deletions", "symbols")
+
+
+class _GivenTwice(ValueError):
+    """A field given twice in one JSON object."""
+
+
+def _once_each(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose fields are each given once (_GivenTwice naming one given twice: JSON keeps the last, and
+    a field a merge left twice read as either side's)."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _GivenTwice(f"field {twice[:40]!r} is given twice in one object, and one of the two would be lost")
+    return out
+
+
+def _known_fields(obj: dict, fields: tuple[str, ...], what: str) -> None:
+    """ValueError naming a field of ``obj`` that the snapshot does not write."""
+    unknown = [k for k in obj if k not in fields]
+    if unknown:
+        raise ValueError(f"{what} has a field the snapshot does not write, {unknown[0][:40]!r} (what it holds would "
+                         f"be skipped)")
 
 
 _JSON = {dict: "an object", list: "a list", str: "a string", int: "a whole number", float: "a fraction",
@@ -89,10 +120,12 @@ def _entry(e: object) -> PrFacts:
         return value
 
     typed(e, dict, "the entry")
+    _known_fields(e, ENTRY_FIELDS, "the entry")
     number = typed(e["number"], int, "number")
     files = {}
     for f in typed(e.get("main_files") or [], list, "main_files"):
         typed(f, dict, "a main file")
+        _known_fields(f, FILE_FIELDS, f"main file {str(f.get('path'))[:80]!r}")
         symbols = typed(f.get("symbols") or [], list, f"the symbols of {f.get('path')!r}")
         # a path given twice: the last entry stood for the file unseen, and D414 held the card's lines to it alone
         if typed(f["path"], str, "a main file's path") in files:

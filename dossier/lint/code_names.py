@@ -45,14 +45,17 @@ NAMES_LOCK = Path("cards") / "names.lock"
 #: a bare dotted name, not inside a path, a URL, a flag, a handle or backticks
 _BARE = re.compile(r"(?<![\w.`/@$-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?(?![\w`/@-]|\.[A-Za-z_])")
 _PSEUDO = re.compile(r"\bpseudo(?:code|-code)?\b", re.IGNORECASE)
-#: what a person does beside their handle: "(author X", "co-authored by X", "X (opened ...)", "X reported"
+#: what a person does beside their handle: "(author X", "co-authored by X", "Per X in review", "X (opened ...)"
 _PERSON_BEFORE = re.compile(r"\b(?:authors?|reviewers?|contributors?|maintainers?|co-authored by|thanks to)\b"
-                            r"[^.;:]{0,40}$|\bby\s+$", re.IGNORECASE)
-_PERSON_AFTER = re.compile(r"\W{0,3}(?:\(?opened|reported|wrote|measured|asked|found|said|noted|showed|confirmed|"
-                           r"commented|flagged|hit|reused|proposed|profiled|replied|suggested|agreed)\b"
-                           # "X's review asked", "X's own benchmark", "X (the author)": what a person wrote or ran
-                           r"|^['\u2019]s\s+(?:\w+\s+)?(?:review|comment|benchmark|measurement|numbers|profile|report|"
-                           r"reproduction|repro|suggestion|question|request|reply|bisect)s?\b"
+                            r"[^.;:]{0,40}$|\bby\s+$|(?:^|[,;(]\s*)per\s+$", re.IGNORECASE)
+#: what a person did, after their handle: "X reported", "X benchmarked", "X pointed out"
+_PERSON_DID = (r"\(?opened|reported|wrote|measured|asked|found|said|noted|showed|confirmed|commented|flagged|hit|reused|"
+               r"proposed|profiled|replied|suggested|agreed|benchmarked|re-?ran|tested|timed|bisected|pointed out|"
+               r"noticed|observed|approved|requested|reviewed|reproduced|verified|explained|argued|mentioned|posted")
+#: what a person wrote or ran, after their handle and "'s": "X's review", "X's own rerun"
+_PERSON_WORK = (r"review|comment|benchmark|measurement|numbers|profile|report|reproduction|repro|suggestion|question|"
+                r"request|reply|bisect|re-?run|run|test|timing|trace|result|log|table|patch|PR|fork|branch")
+_PERSON_AFTER = re.compile(rf"\W{{0,3}}(?:{_PERSON_DID})\b|^['\u2019]s\s+(?:\w+\s+)?(?:{_PERSON_WORK})s?\b"
                            r"|^\s*\((?:the\s+)?(?:PR's\s+)?(?:author|reviewer|maintainer|contributor)\b", re.IGNORECASE)
 #: a clause giving a name to someone else's words or code: "the review thread shows", "X flagged a conflict with",
 #: "the author profiled ...: cross_device_reduce_2stage took", "which PyTorch runs as index_elementwise kernels"

@@ -98,6 +98,13 @@ def test_a_pr_facts_snapshot_with_wrong_types_or_a_pr_twice_is_one_error_naming_
             r"entry 1: the symbols of 'python/sglang/a.py' is a string, not a list",
         json.dumps([{k: v for k, v in _FACT.items() if k != "title"}]): r"entry 1: no 'title' field",
         json.dumps({"100": _FACT}): r"an object, not a list of PR entries",
+        # a misspelt field was skipped: the PR's main files dropped unseen, and every check against them silent
+        json.dumps([{**{k: v for k, v in _FACT.items() if k != "main_files"}, "main_file": _FACT["main_files"]}]):
+            r"entry 1: the entry has a field the snapshot does not write, 'main_file'",
+        json.dumps([{**_FACT, "main_files": [{**_FACT["main_files"][0], "symbol": ["fuse"]}]}]):
+            r"entry 1: main file 'python/sglang/a\.py' has a field the snapshot does not write, 'symbol'",
+        # a field given twice (a merge's leftover) kept the last, and lint held the card to the forged title
+        json.dumps([_FACT])[:-2] + ', "title": "Other"}]': r"field 'title' is given twice in one object",
     }
     for text, why in cases.items():
         with pytest.raises(LockError, match=rf"^cards/pr-facts\.json: (not a PR facts snapshot: )?{why}.*"

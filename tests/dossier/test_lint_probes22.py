@@ -75,6 +75,8 @@ PROBES = [
         "implementation", "A new TupleShardLoader class wraps the merged loader for Qwen3-Next."), "D621"),
     ("invented-class-possessive", 19321, (), _append(
         "implementation", "TupleShardLoader's weights land in the merged slot for Qwen3-Next."), "D621"),
+    ("invented-class-beside-per", 19321, (), _append(
+        "implementation", "The merged slot is read per TupleShardLoader call for Qwen3-Next."), "D621"),
     ("invented-method-of-a-real-class", 19321, (), _explain_first(
         "MergedColumnParallelLinear.load_tuple_shards copies each piece into its slot."), "D621"),
     ("invented-private-helper", 21019, (), _append(
@@ -118,6 +120,11 @@ NEAR = [
         "implementation", "JustinTong0323's review asked for the merged loader to keep the tuple shard id.")),
     ("a-handle-named-the-author", 19321, (), _append(
         "implementation", "JustinTong0323 (the author) kept the tuple shard id in the merged loader.")),
+    ("a-handle-who-benchmarked", 19321, (), _append(
+        "implementation", "JustinTong0323 benchmarked the merged loader in the thread.")),
+    ("a-handle-per-the-review", 19321, (), _append(
+        "implementation", "Per JustinTong0323 in review, the CPU path was left alone on purpose.")),
+    ("a-handles-rerun", 19321, (), _append("implementation", "JustinTong0323's rerun in the thread agrees.")),
     ("pseudo-locals", 19321, (), _append("explain", "Pseudo: pieces = split_by_sizes(tensor, slot_sizes).")),
     ("name-said-absent", 19321, (), _append("implementation", "0.5.23 has no split_tuple_shard_ids helper.")),
     ("name-marked-historical", 19321, (), _append(

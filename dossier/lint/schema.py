@@ -12,6 +12,7 @@ from dossier.cards import YamlDoc, strings
 from dossier.invisible import first_hidden
 from dossier.lint.registry import Finding, rule
 from dossier.model import FINDING, LANES_FILE
+from dossier.render.markdown import CODE_SPAN
 
 
 def _read_errors(doc: YamlDoc, code: str) -> Iterator[Finding]:
@@ -130,8 +131,9 @@ _CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-
 #: fields the manual shows as written (a code span, or a title escaped for its table cell or heading): a reference
 #: there is text, not a character
 _SHOWN_AS_WRITTEN = ("title", "match", "file")
-#: a code span of prose, where markdown decodes no reference
-_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
+#: a code span of prose, where markdown decodes no reference: the renderer's own pattern, across line breaks (a
+#: lookbehind keeps a run from being tried at each of its ticks, which took minutes on a card of backtick runs)
+_CODE_SPAN = re.compile(CODE_SPAN.pattern, re.S)
 
 
 def _decoded_reference(path: str, text: str) -> re.Match | None:

@@ -84,13 +84,13 @@ def code_cell(text: object) -> str:
 
 # not escaped: no backslash before, or an escaped one (`C:\\` then a code span: the backtick opens it)
 _UNESCAPED = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
-#: a code span: a backtick run, up to the next run of its length
-_CODE_SPAN = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)")
+#: a code span: a backtick run, up to the next run of its length (lint's D112 reads prose through it too)
+CODE_SPAN = re.compile(r"(?<!`)" + _UNESCAPED + r"(`+)(?!`).*?(?<!`)\1(?!`)")
 # a code span, or a `<` that CommonMark would read as raw HTML (a tag, a closing tag, a comment, a declaration):
 # GitHub drops the tag (`<model path>` vanishes) and an open comment hides the rest of the page; autolinks stay
 # (escaped or not is judged by the whole backslash run before it, :func:`_escaped_at`); or an `&` that starts a
 # character reference (`&#x202E;` turned into the character itself: a right-to-left override in a table)
-_CODE_OR_HTML = re.compile(_CODE_SPAN.pattern
+_CODE_OR_HTML = re.compile(CODE_SPAN.pattern
                            + r"|(?<!\]\()<(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)(?=[A-Za-z/!?])"
                            r"|&(?=#?\w+;)")
 
@@ -118,7 +118,7 @@ def _backslashes_shown(text: str) -> str:
 
 
 #: a code span (kept), or a whole run of backslashes that no backtick follows
-_SPAN_OR_BACKSLASHES = re.compile(_CODE_SPAN.pattern + r"|(?<!\\)\\+(?![\\`])")
+_SPAN_OR_BACKSLASHES = re.compile(CODE_SPAN.pattern + r"|(?<!\\)\\+(?![\\`])")
 
 
 _TICKS = re.compile(r"`+")

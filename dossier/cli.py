@@ -769,7 +769,8 @@ def render(
         for rel in extra:
             out.print(f"not rendered: {project.rel(folder / rel)} (an install would carry it)")
         for path in killed:
-            out.print(f"left by a killed render: {project.rel(path)} (the next `dossier render` recovers it)")
+            out.print(f"left by an earlier render: {project.rel(path)} (killed, or it could not remove it; the next "
+                      "`dossier render` recovers it or says why it cannot)")
         for path in earlier:
             out.print(f"rendered under another skill name: {project.rel(path)}/ (an install would carry it beside "
                       f"{project.rel(folder)}/)")

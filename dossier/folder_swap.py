@@ -17,6 +17,7 @@ import errno
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -50,9 +51,26 @@ def recover(folder: Path) -> list[Path]:
         if not os.path.lexists(folder) and "old" in parts:  # killed between the two renames
             os.replace(parts.get("new", parts["old"]), folder)
     for path in found:
-        if os.path.lexists(path):
-            shutil.rmtree(path, ignore_errors=True)
+        if (why := _remove(path)) is not None:
+            raise DossierError(f"{path} was left by an earlier write of {Path(folder).name} and cannot be removed "
+                               f"({why}); remove it yourself (an install would carry it)")
     return found
+
+
+def _remove(path: Path) -> str | None:
+    """Remove the folder ``path`` (a leftover, or the old copy a swap set aside); None once it is gone, else why
+    it stays (a read-only or immutable file, another user's): it was left there unsaid, and blamed on a killed
+    render."""
+    failures: list[BaseException] = []
+
+    def failed(_function, _path, error) -> None:  # onexc (3.12+) passes the exception, onerror its exc_info
+        failures.append(error[1] if isinstance(error, tuple) else error)
+
+    shutil.rmtree(path, **{"onexc" if sys.version_info >= (3, 12) else "onerror": failed})
+    if not os.path.lexists(path):
+        return None
+    exc = failures[0] if failures else None
+    return f"{exc.strerror or exc}: {exc.filename}" if isinstance(exc, OSError) else "it is still there"
 
 
 def _same(path: Path, data: bytes) -> bool:
@@ -152,12 +170,15 @@ def _swap(folder: Path, changed: dict[str, bytes]) -> None:
             try:
                 _fsync_dir(folder.parent)  # the renames on disk before the old copy goes
             finally:
-                shutil.rmtree(old, ignore_errors=True)
+                left = _remove(old) if os.path.lexists(old) else None
     except BaseException as exc:
         shutil.rmtree(new, ignore_errors=True)
         if isinstance(exc, OSError) and str(exc.filename).startswith(str(new)):  # named after the file meant
             raise OSError(exc.errno, exc.strerror, str(folder) + str(exc.filename)[len(str(new)):]) from None
         raise
+    if left is not None:
+        raise DossierError(f"the new {folder.name} is in place, but its old copy {old} cannot be removed ({left}); "
+                           "remove it yourself (an install would carry it)")
 
 
 def _first_copy_failure(exc: shutil.Error) -> OSError:

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from dossier import folder_swap
@@ -140,10 +141,47 @@ def test_render_check_names_what_a_killed_swap_left_and_render_recovers_it(proje
     folder.rename(folder.with_name(f".{folder.name}.{DEAD_PID}.abc123.old"))
     result = runner.invoke(app, ["render", "--check", "--root", str(project_dir)])
     assert result.exit_code == 1
-    assert f"left by a killed render: skills/.{folder.name}.{DEAD_PID}.abc123.old" in result.output
+    assert f"left by an earlier render: skills/.{folder.name}.{DEAD_PID}.abc123.old (killed," in result.output
     result = runner.invoke(app, ["render", "--root", str(project_dir)])
     assert result.exit_code == 0 and "nothing changed" in result.output, result.output
     assert _tree(folder) == manual and os.listdir(folder.parent) == [folder.name]
+
+
+def test_an_old_copy_render_cannot_remove_is_named_not_left_unsaid(project_dir, monkeypatch):
+    """A file of the old manual that cannot be deleted (immutable, another user's): render exited 0 and left
+    `.<name>.<pid>.<random>.old` beside the skill with nothing said, --check blamed a killed render, and the next
+    render "recovered" nothing, again silently. Now render says the new manual is in place and which copy stays
+    and why; the next render names it again until it can go, then removes it."""
+    from dossier import folder_swap
+
+    assert runner.invoke(app, ["render", "--root", str(project_dir)]).exit_code == 0
+    folder = next((project_dir / "skills").iterdir())
+    card = project_dir / "cards" / "100.yaml"
+    data = yaml.safe_load(card.read_text())
+    card.write_text(yaml.safe_dump({**data, "motivation": data["motivation"] + " Now reworded."}, sort_keys=False))
+    removing = shutil.rmtree
+
+    def stuck(path, *args, onerror=None, onexc=None, **kwargs):
+        if str(path).endswith(".old"):  # the old manual's files refuse to go
+            error = PermissionError(1, "Operation not permitted", f"{path}/SKILL.md")
+            return onexc(os.unlink, f"{path}/SKILL.md", error) if onexc else onerror(
+                os.unlink, f"{path}/SKILL.md", (PermissionError, error, None))
+        return removing(path, *args, onerror=onerror, onexc=onexc, **kwargs) if (onerror or onexc) else removing(
+            path, *args, **kwargs)
+
+    monkeypatch.setattr(folder_swap.shutil, "rmtree", stuck)
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 2, result.output
+    assert f"the new {folder.name} is in place, but its old copy" in result.output
+    assert "(Operation not permitted:" in result.output and "remove it yourself" in result.output
+    left = [n for n in os.listdir(folder.parent) if n.endswith(".old")]
+    assert len(left) == 1 and "Now reworded." in (folder / "references" / "pr-history.md").read_text()
+    monkeypatch.setattr(folder_swap, "running", lambda pid: False)  # this process wrote it: take it as gone
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 2 and f"{left[0]} was left by an earlier write" in result.output, result.output
+    monkeypatch.setattr(folder_swap.shutil, "rmtree", removing)
+    result = runner.invoke(app, ["render", "--root", str(project_dir)])
+    assert result.exit_code == 0 and os.listdir(folder.parent) == [folder.name], result.output
 
 
 def test_the_swap_keeps_modes_links_and_other_files(tmp_path):

@@ -1489,7 +1489,7 @@ def _release_diff(project: Project, card):
 @command()
 def findings(
     name: Annotated[str | None, typer.Argument(parser=given_text,
-                                               help="A finding's name (its file in cards/findings/).")] = None,
+                                               help="A finding's name, or its file (cards/findings/NAME.yaml).")] = None,
     root: RootOpt = None,
 ) -> None:
     """List the findings (upstream bugs without a PR, cards/findings/), or print one. Exit 2 when NAME is not
@@ -1512,12 +1512,20 @@ def findings(
                 err.print(f"warning: {project.rel(f.path)} is listed as {f.name!r}, the name it gives itself, not its "
                           "file's (D701: rename one)")
         return
-    found = next((f for f in project.findings if f.name == name), None)
+    found = next((f for f in project.findings if name in (f.name, f.path.name) or _names_file(name, f.path)), None)
     if found is None:
         known = ", ".join(f.name for f in project.findings) or "none"
         fail(f"no valid finding {name!r} (known: {known}; `dossier lint cards/findings/` says why a file is "
              "invalid)")
     print_finding(found, project, out)
+
+
+def _names_file(given: str, path: Path) -> bool:
+    """Whether ``given`` (a command-line argument) is a path to the file ``path``."""
+    try:
+        return os.path.samefile(given, path)
+    except (OSError, ValueError):
+        return False
 
 
 def missing_card(project: Project, pr: int) -> None:

@@ -478,6 +478,21 @@ def test_findings_names_the_files_it_cannot_list(tmp_path):
     assert none.stdout == "" and "warning: not listed: cards/findings/broken.yaml " in none.stderr
 
 
+def test_findings_takes_a_findings_file_as_well_as_its_name(tmp_path, monkeypatch):
+    """--help calls NAME the finding's file in cards/findings/, yet `findings short-key.yaml` (or its path, which a
+    shell completes) was 'no valid finding'."""
+    from tests.dossier.test_findings import _project
+
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    for given in ("short-key", "short-key.yaml", "cards/findings/short-key.yaml",
+                  str(root / "cards" / "findings" / "short-key.yaml")):
+        result = runner.invoke(app, ["findings", given, "--root", str(root)])
+        assert result.exit_code == 0 and "cards/findings/short-key.yaml" in result.stdout, (given, result.output)
+    result = runner.invoke(app, ["findings", "cards/findings/other.yaml", "--root", str(root)])
+    assert result.exit_code == 2 and "no valid finding 'cards/findings/other.yaml'" in result.output
+
+
 def test_render_check_waits_for_a_swap_in_progress(project_dir, monkeypatch):
     """Between the swap's two renames the skill folder is not there: --check beside a render read every file as
     stale; it takes the same lock the swap holds."""

@@ -10,7 +10,7 @@ from dossier import prose
 from dossier.lint.claims import _locate
 from dossier.lint.depth import prose_texts, text_location
 from dossier.lint.figures import _quote
-from dossier.lint.measured_pairs import _NUM, measured_pairs
+from dossier.lint.measured_pairs import _NUM, _UNIT, measured_pairs
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
@@ -48,13 +48,36 @@ def _metrics(text: str) -> set[str]:
     return {_SYNONYMS.get(w.lower(), w.lower()) for w in _METRIC.findall(text)}
 
 
-def _ratios(text: str) -> list[tuple[float, set[str]]]:
-    """(ratio, metrics of its clause) of every before -> after pair and every "1.59x" a text gives."""
-    out = []
+#: two values set side by side: "139 us against 17 us", "7.6 vs 5.9 us", "4 programs instead of 16"
+_COMPARED = re.compile(rf"(?<![\w.#/=:^-])(?P<a>{_NUM})(?P<u>{_UNIT})(?: [A-Za-z]+){{0,2}} (?:against|vs\.?|versus|"
+                       rf"instead of|rather than|compared (?:with|to)) (?:an? |about |~)?(?P<b>{_NUM})(?P<v>{_UNIT})"
+                       r"(?![\w.]|\.\d)")
+#: the metric a unit measures: "139 us against 17 us" is a time whatever its clause calls it
+_UNIT_METRIC = {"ns": "fast", "us": "fast", "µs": "fast", "ms": "fast", "s": "fast", "GB": "memory", "GiB": "memory",
+                "MB": "memory", "MiB": "memory", "KB": "memory", "tok/s": "tok/s", "tokens/s": "tok/s",
+                "req/s": "req/s"}
+
+
+def _pairs(text: str) -> Iterator[tuple[str, str, int, int, set[str]]]:
+    """(a, b, start, end, metrics its units give) of every before -> after pair and every two values set side by
+    side (against, vs, instead of) in a text."""
     for a, b, start, end in measured_pairs(text):
+        units = re.findall(r"[a-zA-Zµ/%]+", text[start:end])
+        yield a, b, start, end, {_UNIT_METRIC[u] for u in units if u in _UNIT_METRIC}
+    for m in _COMPARED.finditer(text):
+        units = {u.strip() for u in (m.group("u"), m.group("v")) if u}
+        yield (m.group("a").replace(",", ""), m.group("b").replace(",", ""), m.start(), m.end(),
+               {_UNIT_METRIC[u] for u in units if u in _UNIT_METRIC})
+
+
+def _ratios(text: str) -> list[tuple[float, set[str]]]:
+    """(ratio, metrics of its clause and units) of every pair (:func:`_pairs`) and every "1.59x" a text gives."""
+    out = []
+    for a, b, start, end, measured in _pairs(text):
         x, y = float(a), float(b)
         if x > 0 and y > 0:
-            out.append((max(x / y, y / x), _metrics(text[max(0, *(text.rfind(c, 0, start) for c in ";:,")):end])))
+            clause = text[max(0, *(text.rfind(c, 0, start) for c in ";:,")):end]
+            out.append((max(x / y, y / x), _metrics(clause) | measured))
     for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)x\b(?! ?[A-Z])", text):
         clause = text[max(0, *(text.rfind(c, 0, m.start()) for c in ";:")):m.end() + 40]
         out.append((float(m.group(1)), _metrics(clause)))
@@ -91,8 +114,9 @@ def _fits(factor: float, hedge: str | None, ratio: float) -> bool:
               "it is of do not give", scope="project")
 def unheld_multiple(ctx) -> Iterator[Finding]:
     """"The wider tile made the kernel twice as fast" where the claims give 121 -> 76 us (1.59x): the word rounds a
-    measurement past what it was. Judged against the pairs ("A -> B", "from A to B") and factors of the multiple's
-    own sentence whose clause names a metric the multiple's words name, else, in a card, against its claims' pairs and
+    measurement past what it was. Judged against the pairs ("A -> B", "from A to B", "A against B", "A vs B", "A
+    instead of B") and factors of the multiple's own sentence whose clause or units ("139 us against 17 us" is a
+    time) name a metric the multiple's words name, else, in a card, against its claims' pairs and
     "1.59x" factors for such a metric; a hedge ("nearly", "more than") widens or bounds the word. Read in every card,
     cards/lanes.yaml and the findings (which have no claims: only their own sentence is evidence). A multiple with
     no figure of its metric, or one that states a setting's rule ("default twice the state pool"), is not judged."""

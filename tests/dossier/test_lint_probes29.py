@@ -51,6 +51,9 @@ PROBES = [
                                                               "requests per second."), "D240"),
     ("ttft-halved", 26204, (), _append("motivation", "On the author's run the summarization workload's p50 TTFT "
                                                      "halved."), "D240"),
+    # two values set side by side ("A against B", "A vs B") are a pair too; their unit names the metric
+    ("four-times-against", 10680, (), _append("motivation", "The author's profile put the grid computation at 139 us "
+                                                            "against 17 us, four times the kernel's own time."), "D240"),
     ("both-off", 32919, (), _replace("implementation", "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (default on, CUDA)",
                                      "SGLANG_ENABLE_GDN_DECODE_FUSED_PROJ_CONV (CUDA; it and "
                                      "SGLANG_GDN_DECODE_FUSION_LOG_LAYER_HITS are both off by default)"), "D623"),
@@ -78,6 +81,9 @@ NEAR = [
     ("tpot-roughly-halves", 22664, (), _append("motivation", "On the author's H100 TP4 run mean TPOT roughly halves.")),
     ("kernel-time-halves", 19150, (), _append("motivation", "On the author's 8x B200 run the GDN kernel's time roughly "
                                                             "halves.")),
+    ("eight-times-against", 10680, (), _append("motivation", "The author's profile put the grid computation at "
+                                                             "139 us against 17 us, about eight times the kernel's own "
+                                                             "time.")),
     ("more-than-halves", 12508, (), _append("motivation", "In the author's profile verify gating more than halves.")),
     ("nearly-twice", 32919, (), _append("implementation", "In the author's table the fused step is nearly twice as "
                                                           "fast as the two kernels.")),

@@ -1,12 +1,15 @@
-"""D619: a merged PR's validation.claims name the flags and env vars of the SGLang the PR was written against."""
+"""D619: a merged PR's validation.claims, and the flags its prose says it adds, name the flags and env vars of the
+SGLang the PR was written against."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from packaging.version import Version
 
 from dossier.lint.claims import _locate, history
+from dossier.lint.depth import clause_before, prose_texts, text_location
 from dossier.lint.registry import Finding, rule
 from dossier.lint.releases import release_lock, release_verdict
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
@@ -45,34 +48,50 @@ def _in_diff(card: Card, ctx, name: str) -> bool:
     return entry is not None and name.lstrip("-").replace("-", "_") in entry.diff_text.replace("-", "_")
 
 
-@rule("D619", "a merged PR's validation.claims names a --flag or SGLANG_*/SGL_* env var SGLang did not have when the PR "
-              "merged (cards/surface.lock, the PR's cached diff)", scope="card")
+#: a clause that gives the flag or env var to the PR itself: "the new --x flag", "adds --x", "introduces SGLANG_X"
+_ADDED = re.compile(r"\b(?:the|a|an|its) new\s+(?:(?:flag|option|switch|env(?:ironment)? var(?:iable)?)\s+)?$|"
+                    r"\b(?:adds|added|introduces|introduced|exposes|exposed)\s+(?:(?:a|an|the)\s+)?(?:new\s+)?"
+                    r"(?:(?:server\s+)?(?:flag|option|switch|env(?:ironment)? var(?:iable)?)\s+)?$", re.IGNORECASE)
+#: what makes the clause about another change or release: another PR, a release, "later", "today"
+_ELSEWHERE = re.compile(r"#\d|\b\d+\.\d+\.\d+|\b(?:later|since|today|now|follow-?up|afterwards|subsequently|"
+                        r"upstream|vLLM)\b", re.IGNORECASE)
+
+
+@rule("D619", "a merged PR's validation.claims, or its prose where it says the PR adds one ('the new --x flag'), "
+              "names a --flag or SGLANG_*/SGL_* env var SGLang did not have when the PR merged (cards/surface.lock, "
+              "the PR's cached diff)", scope="card")
 def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
     """A merged PR's claims say what was run when it was written, so their flags and env vars are those of the
     PR's SGLang: "TTFT -3% with --enable-linear-replayssm" on a PR merged in 0.5.9's window, when that flag first
-    shipped in 0.5.21, names a later release's flag (D610 catches only a name no release ever had). A name passes
+    shipped in 0.5.21, names a later release's flag (D610 catches only a name no release ever had). So does prose
+    that gives the PR a name ("the new --linear-attn-decode-backend flag selects it", "it adds SGLANG_X") that
+    first shipped releases after it: the flag came from a later PR. A name passes
     when its releases (surface lock) reach the window from the last release built before the merge to the release
     the card landed in: the release evidence's first release to ship the card's line and the one scanned before it
     (a stand-in merged_at weeks early does not widen it), else the releases either side of merged_at; or
     when the PR's cached diff names it (a flag the PR added or renamed), or a flag is the prefix of one of
     the window (argparse's abbreviation: "--dp" for --dp-size). Not judged: an unmerged PR, a name the
     PR's own wording is said to use ("the PR calls it ..."), a card without a merge day or release days, a
-    name no release had (D610's)."""
+    name no release had (D610's), prose whose clause is about another PR, a release, or later ("#N later adds",
+    "from 0.5.12 a new --x")."""
     past = history(ctx)
     if card.state != "merged" or past is None or not past.releases:
         return
     window = _window(card, ctx)
     if window is None or not all(v in past.releases for v in window):
         return
-    for i, text in enumerate((doc.data.get("validation") or {}).get("claims") or []):
-        if not isinstance(text, str):
-            continue
-        path = f"validation.claims[{i}]"
+    texts = [(f"validation.claims[{i}]", text, False)
+             for i, text in enumerate((doc.data.get("validation") or {}).get("claims") or []) if isinstance(text, str)]
+    texts += [(path, flat, True) for path, flat in prose_texts(card)]
+    for path, text, prose in texts:
         seen: dict[str, int] = {}
         for m in find_mentions(text):
             if m.kind not in (FLAG, ENV) or m.attributed or (m.kind == FLAG and not is_sglang_command(m.command)):
                 continue
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
+            if prose and (m.historical or not _ADDED.search(text[max(0, m.start - 60):m.start])
+                          or _ELSEWHERE.search(clause_before(text, m.start))):
+                continue
             kind = "flags" if m.kind == FLAG else "env"
             span = past.span(kind, m.text)
             if span is None or span.meets(*window) or _in_diff(card, ctx, m.text):
@@ -82,7 +101,11 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue  # argparse took it as an abbreviation of a longer flag then ("--dp" for --dp-size)
             when = f"first shipped in {span.first}" if Version(span.first) > Version(window[1]) else \
                 f"last shipped in {span.last}"
-            yield Finding(path, f"{m.text} is in a claim of #{card.pr} (merged {card.merged_at}, between SGLang "
-                                f"{window[0]} and {window[1]}), but it {when} (releases with it: {span})",
+            where = "a claim" if not prose else "prose that gives it to the PR"
+            yield Finding(text_location(path) if prose else path,
+                          f"{m.text} is in {where} of #{card.pr} (merged {card.merged_at}, between SGLang "
+                          f"{window[0]} and {window[1]}), but it {when} (releases with it: {span})",
                           hint="name the flag the PR's thread names (check the description), or say the run is "
-                               "from a later release", at=_locate(doc, path, m.raw, n))
+                               "from a later release" if not prose else "name what the PR added (its diff), or "
+                               "give the later name to the PR or release that brought it",
+                          at=_locate(doc, path, m.raw, n))

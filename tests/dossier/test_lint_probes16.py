@@ -79,6 +79,11 @@ PROBES = [
                                                          "extra_buffer."), "D619"),
     ("claim-env-gone-before", 36410, (), _claims_append("Author: decode 4% faster with SGLANG_ENABLE_SPEC_V2=1."),
      "D619"),
+    # 6. prose giving the PR a flag that first shipped releases later (#12508 merged 2025-11-06; the flag is 0.5.10's)
+    ("prose-new-flag-of-a-later-release", 12508, (), _append("implementation", "The new --linear-attn-decode-backend "
+                                                                               "flag selects the fused kernel."), "D619"),
+    ("prose-adds-flag-of-a-later-release", 12508, (), _append("implementation", "It adds --linear-attn-decode-backend "
+                                                                                "to pick the kernel."), "D619"),
 ]
 
 # near misses: the same shapes, true of the records (each must add no error)
@@ -94,6 +99,9 @@ NEAR = [
     ("other-thing-removed", 19775, (), _append("implementation", "The old helper was removed in 0.5.20.")),
     ("flag-removed-when-it-was", 22458, (), _append("implementation", "--mamba-scheduler-strategy was removed in "
                                                                       "0.5.20.")),
+    ("prose-new-flag-of-a-later-pr", 12508, (), _append("implementation", "A later PR's new "
+                                                                          "--linear-attn-decode-backend flag picks "
+                                                                          "the decode kernel.")),
     ("claim-flag-of-its-window", 35297, (), _claims_append("Author: GSM8K 0.95 with --mamba-radix-cache-strategy "
                                                            "extra_buffer.")),
 ]

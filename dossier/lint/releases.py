@@ -389,6 +389,11 @@ _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|shi
                       rf"contains|has) (?:it\b|{_NAMED_CHANGE})",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
+#: what a PR did to the code, in the past tense: "#22462 replaced the cap with a floor in 0.5.11"
+_CHANGED = r"(?:replaced|added|removed|fixed|capped|changed|moved|introduced|renamed|dropped|restored|reverted|made)"
+#: words that make the release the one a problem was seen in, not the one the change came in
+_SEEN = re.compile(r"\b(?:seen|hit|report|observ|found|broke|regress|crash|bug|error|fail|present|existing|since|"
+                   r"also|still|already)", re.IGNORECASE)
 #: a PR paired with the release it went out in: "(#28451, from 0.5.15)", "from 0.5.15 ([#28451](...)",
 #: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318", "(0.5.19, [#32919](...))"
 _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
@@ -396,7 +401,10 @@ _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+
                      r"\b(?:from|since|(?:fixed |merged )?(?:in|as of)) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
                      r"(?: \(| by |, )\[?#(?P<pr2>\d+)\b|"
                      # "(0.5.19, [#32919](...))": a release and the PR that brought it, in one bracket
-                     r"\((?:SGLang )?v?(?P<v3>\d+\.\d+\.\d+(?:\.post\d+)?), \[?#(?P<pr3>\d+)\b")
+                     r"\((?:SGLang )?v?(?P<v3>\d+\.\d+\.\d+(?:\.post\d+)?), \[?#(?P<pr3>\d+)\b|"
+                     # "#22462 replaced the cap with a floor in 0.5.11": the PR's change, said to come in a release
+                     rf"\[?#(?P<pr4>\d+)\]?(?:\([^()\s]*\))? (?:then |later )?{_CHANGED}\b(?P<what>[^.;:#()]{{0,50}}?) "
+                     r"in (?:SGLang )?v?(?P<v4>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in
 _RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) ?(?:->|→| to ) ?(\d+\.\d+\.\d+(?:\.post\d+)?)"
@@ -480,8 +488,9 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     "in every release from 0.5.9 on") and "first available in 0.5.9" name a first release. "0.5.19 lacks the
     kernel" (does not have it, "it is not yet in 0.5.19") is wrong when 0.5.19 holds the line; "this change is still
     in 0.5.23" and "every release from 0.5.10 through 0.5.23 carries this line" are wrong when one of them lacks it.
-    A PR paired with a release ("#28451, from 0.5.15", "from 0.5.15 (#28451)", "fixed in 0.5.11 by #23062") names
-    the release it first shipped in, as does the release diff its change is read from ("From the 0.5.2 -> 0.5.3
+    A PR paired with a release ("#28451, from 0.5.15", "from 0.5.15 (#28451)", "fixed in 0.5.11 by #23062", "#22462
+    replaced the cap with a floor in 0.5.11", not "#23062 fixed the crash seen in 0.5.10") names the release it first
+    shipped in, as does the release diff its change is read from ("From the 0.5.2 -> 0.5.3
     release diff": 0.5.3), unless the clause goes on to name another PR."""
     from dossier.lint.depth import card_texts, text_location
 
@@ -544,9 +553,12 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
             _ALSO.search(clause_before(flat, m.start())[-30:]) or _LATER.match(flat, m.end())))
         yield from _went_out(other, version, first, "first " if m.group("first") else "", lock, order, ctx)
     for m in _PAIRED.finditer(flat):
-        other = ctx.project.card(int(m.group("pr") or m.group("pr2") or m.group("pr3")))
+        if m.group("what") is not None and _SEEN.search(m.group("what")):
+            continue  # "#23062 fixed the crash seen in 0.5.10": the release the problem was in
+        other = ctx.project.card(int(m.group("pr") or m.group("pr2") or m.group("pr3") or m.group("pr4")))
         if other is not None:
-            yield from _went_out(other, m.group("v") or m.group("v2") or m.group("v3"), True, "first ", lock, order, ctx)
+            yield from _went_out(other, m.group("v") or m.group("v2") or m.group("v3") or m.group("v4"), True,
+                                 "first ", lock, order, ctx)
     for m in _RELEASE_DIFF.finditer(flat):
         after = _clause_after(flat, m.end())
         # another PR named in the clause ("#35632's", "PR 26287"): whose the change is, is not for a pattern to decide

@@ -15,6 +15,7 @@ import yaml
 
 from tests.dossier.test_lint_probes15 import _append, _errors, _set
 from tests.dossier.test_lint_probes16 import probe_round
+from tests.dossier.test_lint_probes17 import _replace
 from tests.dossier.test_lint_probes21 import _checked_project
 
 REAL = Path(__file__).resolve().parents[2]
@@ -68,6 +69,8 @@ PROBES = [
     ("shipped-in-a-later-release", 19321, (), _append("implementation", "It shipped in 0.5.11."), "D319"),
     ("went-out-in-a-later-release", 19321, (), _append("implementation", "The tuple branch went out in 0.5.12."),
      "D319"),
+    ("follow-up-changed-it-in-a-later-release", 19002, (20858, 22462), _replace(
+        "implementation", "replaced the cap with a floor in 0.5.11", "replaced the cap with a floor in 0.5.12"), "D319"),
     # 4. a code name no source holds, written without backticks
     ("invented-function-unticked", 19321, (), _append(
         "implementation", "The loader now calls split_tuple_shard_ids before weight_loader_v2."), "D621"),
@@ -105,6 +108,8 @@ NEAR = [
         "implementation", "The follow-up #21019 reuses the tuple shard id for Qwen3.5.")),
     ("uncarded-pr-not-a-swap", 19321, (21019,), _append(
         "implementation", "The follow-up #21020 reuses the tuple shard id for Qwen3.5.")),
+    ("follow-up-fixed-what-a-release-had", 19002, (20858, 22462), _append(
+        "implementation", "#22462 fixed the startup OOM seen in 0.5.10.")),
     ("shipped-in-its-release", 19321, (), _append("implementation", "It shipped in 0.5.10.")),
     ("another-prs-merge-inferred", 19321, (21019,), _append(
         "implementation", "The merge of its follow-up #21019 is inferred from the 0.5.10 build.")),

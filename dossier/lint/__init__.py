@@ -32,6 +32,7 @@ from dossier.lint import (  # noqa: F401  (registration)
     message_starts,
     misquotes,
     model_classes,
+    model_config,
     model_families,
     multiples,
     name_files,

@@ -15,6 +15,8 @@ PRs swapped passed.
 D623 reads "(the default is X)" after a name as it read "(default X)" ("`--linear-replayssm-cache-len` (the default is
 8)" passed), and one state given to several names ("(CUDA; it and SGLANG_GDN_DECODE_FUSION_LOG_LAYER_HITS are both off
 by default)" where the first is on) for each of them.
+D639 (session 53): a count of Qwen3-Next's architecture that today's Qwen3NextConfig does not give ("Qwen3-Next-80B-A3B
+has 64 layers" for 48) passed every rule.
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ PROBES = [
     ("constant-wrong", 26206, (), _replace("implementation", "MAX_FUSED_QKV_SPLIT_DIM (8192)",
                                            "MAX_FUSED_QKV_SPLIT_DIM (16384)"), "D633"),
     ("product-wrong", 18917, (), _append("implementation", "One rank's state is 32 x 128 x 128 x 4 = 2,048,576 bytes."), "D239"),
+    # session 53: a count of the model's architecture that its config does not give (D639)
+    ("layer-count-wrong", 18917, (), _replace("motivation", "has 48 layers", "has 64 layers"), "D639"),
+    ("expert-count-wrong", 18917, (), _append("implementation", "Qwen3-Next-80B-A3B routes its tokens over 256 "
+                                                                "experts."), "D639"),
+    ("value-heads-wrong", 18917, (), _append("implementation", "Qwen3-Next-80B-A3B's GDN layers have 64 value heads "
+                                                               "of 128 channels each."), "D639"),
 ]
 
 NEAR = [
@@ -97,6 +105,12 @@ NEAR = [
                                                              "128 x 4 / 1024 = 512 KiB, 0.5 x 1.05 = 0.53 MB per "
                                                              "layer (our arithmetic from the config).")),
     ("shape-not-sum", 18917, (), _append("implementation", "The ratio check runs at B=64 and T=4 = one verify window.")),
+    ("value-heads-of-a-rank", 18917, (), _append("implementation", "At TP4 a rank of Qwen3-Next-80B-A3B holds 8 value "
+                                                                   "heads.")),
+    ("active-experts", 18917, (), _append("implementation", "Qwen3-Next-80B-A3B routes each token to 10 active "
+                                                            "experts of the 512.")),
+    ("value-heads-right", 18917, (), _append("implementation", "Qwen3-Next-80B-A3B's GDN layers have 32 value heads of "
+                                                               "128 channels each.")),
 ]
 
 (test_the_real_cards_the_probes_start_from_lint_clean, test_a_hand_made_bad_card_is_caught,

@@ -18,12 +18,13 @@ _PLACE = re.compile(r"\b(?:(?:is|are|stays?|remains?|sits?|still) (?:still )?in 
                     r"(?:in|at) (?:its (?:same |original |own )*|the (?:same |original )+)(?:file|place|spot))\b",
                     re.IGNORECASE)
 #: the line is there as written, wherever it is
-_PRESENT = re.compile(r"\b(?:still (?:holds|matches|present|there|exists|ships)|(?:is|are|stays?|remains?) (?:still )?"
+_PRESENT = re.compile(r"\b(?:still (?:holds|matches|present|there|exists|ships|runs|carries|has|contains)|(?:is|are|stays?|remains?) (?:still )?"
                       r"(?:unchanged|untouched|intact|verbatim)|(?:is|are) still (?:present|there|found))\b",
                       re.IGNORECASE)
 #: what the clause is about: the card's own line (its match is added per card)
 _SUBJECT = (r"\b(?:key[ _]fragment(?:'s (?:line|match))?|key line|matched line|the match\b|matched code|quoted line|"
-            r"this card's line|the (?:PR's|added) (?:line|lines|code)\b|drift(?: verdict)?\b|verdict\b)")
+            r"this card's line|the (?:PR's|added) (?:line|lines|code)\b|(?:this|the) (?:exact|same|very) line\b|"
+            r"drift(?: verdict)?\b|verdict\b)")
 #: a clause that says the line left or changed, or speaks of the past
 _TURNS = re.compile(r"\b(?:not|no longer|never|gone|moved|relocated|rewritten|renamed|removed|until|was|were|before|"
                     r"earlier|if|whether)\b", re.IGNORECASE)

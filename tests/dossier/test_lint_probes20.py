@@ -41,6 +41,8 @@ PROBES = [
         "implementation", "Today the key fragment sits in place where the PR put it."), "D335"),
     ("explain-in-place-though-relocated", 21019, (), _append(
         "explain", "The matched line is still in its original file today."), "D335"),
+    ("still-runs-this-exact-line-though-rewritten", 19220, (), _append(
+        "implementation", "SGLang 0.5.23 still runs this exact line."), "D335"),
     # 2. a line number for today's release that drift.lock puts elsewhere
     ("today-line-wrong", 19321, (), _append("implementation", "In 0.5.23 the check is at linear.py line 300."), "D331"),
     ("today-line-of-the-moved-file-wrong", 21019, (), _append(

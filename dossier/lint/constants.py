@@ -7,12 +7,10 @@ from collections.abc import Iterator
 
 from dossier import prose
 from dossier.lint.claims import _from_tree, surface
-from dossier.lint.depth import card_texts, text_location
 from dossier.lint.figures import _quote
 from dossier.lint.flag_defaults import _RELEASE
-from dossier.lint.flag_releases import lanes_and_finding_texts
+from dossier.lint.flag_releases import current_texts
 from dossier.lint.registry import Finding, rule
-from dossier.model import Card
 
 #: a module-level constant bound to a plain number: "MAX_FUSED_QKV_SPLIT_DIM = 8192", "_BLOCK: int = 64"
 _DEFINED = re.compile(r"^([A-Z_][A-Z0-9_]{3,})\s*(?::\s*[\w\[\], .]+)?\s*=\s*(-?\d[\d_]*(?:\.\d+)?)\s*(?:#.*)?$",
@@ -44,13 +42,8 @@ def wrong_constant(ctx) -> Iterator[Finding]:
     if s is None:
         return
     defined = _from_tree("constants", s.tree, _constants)
-    for doc in ctx.project.valid_docs():
-        card = Card.from_data(doc.data, doc.path)
-        for path, text in card_texts(card):
-            yield from _judged(doc, text_location(path), " ".join(text.split()), defined, s.tree.version)
-    for doc, path, text, historical in lanes_and_finding_texts(ctx.project):
-        if not historical:
-            yield from _judged(doc, path, " ".join(text.split()), defined, s.tree.version)
+    for doc, where, flat in current_texts(ctx.project):
+        yield from _judged(doc, where, flat, defined, s.tree.version)
 
 
 def _judged(doc, where: str, flat: str, defined: dict[str, frozenset[float]], version: str) -> Iterator[Finding]:

@@ -112,6 +112,20 @@ def lanes_and_finding_texts(project) -> list[tuple[YamlDoc, str, str, bool]]:
     return texts
 
 
+def current_texts(project) -> Iterator[tuple[YamlDoc, str, str]]:
+    """(doc, where a finding points, whitespace-folded text) of every card's prose and claims, and of every text of
+    cards/lanes.yaml and the findings not marked historical: what the manual says of today."""
+    from dossier.lint.depth import card_texts, text_location
+    from dossier.model import Card
+
+    for doc in project.valid_docs():
+        for path, text in card_texts(Card.from_data(doc.data, doc.path)):
+            yield doc, text_location(path), " ".join(text.split())
+    for doc, path, text, historical in lanes_and_finding_texts(project):
+        if not historical:
+            yield doc, path, " ".join(text.split())
+
+
 def _judge(doc: YamlDoc, path: str, text: str, past, historical: bool, where) -> Iterator[Finding]:
     """D618's findings in one text; ``where(mention, nth)`` places a mention in its file."""
     scanned = set(past.releases)

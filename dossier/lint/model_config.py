@@ -9,11 +9,9 @@ from collections.abc import Iterator
 
 from dossier import prose
 from dossier.lint.claims import _from_tree, surface
-from dossier.lint.depth import card_texts, text_location
 from dossier.lint.figures import _quote
-from dossier.lint.flag_releases import lanes_and_finding_texts
+from dossier.lint.flag_releases import current_texts
 from dossier.lint.registry import Finding, rule
-from dossier.model import Card
 
 CONFIG_FILE = "python/sglang/srt/configs/qwen3_next.py"
 #: what a count is of -> the Qwen3NextConfig argument whose default (the 80B-A3B checkpoint's) gives it
@@ -68,13 +66,8 @@ def wrong_architecture_count(ctx) -> Iterator[Finding]:
     defaults = _from_tree("qwen3-next-config", s.tree, _defaults)
     if not defaults:
         return
-    for doc in ctx.project.valid_docs():
-        card = Card.from_data(doc.data, doc.path)
-        for path, text in card_texts(card):
-            yield from _judged(doc, text_location(path), " ".join(text.split()), defaults, s.tree.version)
-    for doc, path, text, historical in lanes_and_finding_texts(ctx.project):
-        if not historical:
-            yield from _judged(doc, path, " ".join(text.split()), defaults, s.tree.version)
+    for doc, where, flat in current_texts(ctx.project):
+        yield from _judged(doc, where, flat, defaults, s.tree.version)
 
 
 def _judged(doc, where: str, flat: str, defaults: dict[str, int], version: str) -> Iterator[Finding]:

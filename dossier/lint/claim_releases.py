@@ -48,13 +48,17 @@ def _in_diff(card: Card, ctx, name: str) -> bool:
     return entry is not None and name.lstrip("-").replace("-", "_") in entry.diff_text.replace("-", "_")
 
 
-#: a clause that gives the flag or env var to the PR itself: "the new --x flag", "adds --x", "introduces SGLANG_X"
-_ADDED = re.compile(r"\b(?:the|a|an|its) new\s+(?:(?:flag|option|switch|env(?:ironment)? var(?:iable)?)\s+)?$|"
-                    r"\b(?:adds|added|introduces|introduced|exposes|exposed)\s+(?:(?:a|an|the)\s+)?(?:new\s+)?"
-                    r"(?:(?:server\s+)?(?:flag|option|switch|env(?:ironment)? var(?:iable)?)\s+)?$", re.IGNORECASE)
-#: what makes the clause about another change or release: another PR, a release, "later", "today"
+#: a clause that gives the flag or env var to the PR itself: "the new --x flag", "the PR adds --x", "it introduces
+#: `SGLANG_X`" (a verb with the PR or "it" as its subject: "another PR adds --x" is not this one's)
+_ADDED = re.compile(r"\b(?:the|a|an|its|(?:the|this) PR's) new\s+(?:(?:flag|option|switch|env(?:ironment)? "
+                    r"var(?:iable)?),?\s+)?[`'\"]?$|"
+                    r"\b(?:(?:the|this) (?:PR|change|patch)|it)\s+(?:also\s+)?(?:adds|added|introduces|introduced|"
+                    r"exposes|exposed)\s+(?:(?:a|an|the|two|three)\s+)?(?:new\s+)?(?:(?:server\s+)?(?:flags?|options?|"
+                    r"switch(?:es)?|env(?:ironment)? var(?:iable)?s?),?\s+)?[`'\"]?$", re.IGNORECASE)
+#: what makes the clause about another change, release or time: another PR, a release, "later", "before", "unlike"
 _ELSEWHERE = re.compile(r"#\d|\b\d+\.\d+\.\d+|\b(?:later|since|today|now|follow-?up|afterwards|subsequently|"
-                        r"upstream|vLLM)\b", re.IGNORECASE)
+                        r"upstream|vLLM|predat\w*|before|unlike|without|instead|another|other|main|current(?:ly)?|"
+                        r"nothing|no|not|never)\b", re.IGNORECASE)
 
 
 @rule("D619", "a merged PR's validation.claims, or its prose where it says the PR adds one ('the new --x flag'), "
@@ -89,8 +93,9 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
             if m.kind not in (FLAG, ENV) or m.attributed or (m.kind == FLAG and not is_sglang_command(m.command)):
                 continue
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
-            if prose and (m.historical or not _ADDED.search(text[max(0, m.start - 60):m.start])
-                          or _ELSEWHERE.search(clause_before(text, m.start))):
+            if prose and (m.historical or not _ADDED.search(text[max(0, m.start - 80):m.start])
+                          or _ELSEWHERE.search(clause_before(text, m.start))
+                          or _ELSEWHERE.search(re.split(r"[.;]\s", text[m.start:], maxsplit=1)[0])):
                 continue
             kind = "flags" if m.kind == FLAG else "env"
             span = past.span(kind, m.text)

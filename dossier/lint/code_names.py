@@ -45,18 +45,30 @@ NAMES_LOCK = Path("cards") / "names.lock"
 #: a bare dotted name, not inside a path, a URL, a flag, a handle or backticks
 _BARE = re.compile(r"(?<![\w.`/@$-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?(?![\w`/@-]|\.[A-Za-z_])")
 _PSEUDO = re.compile(r"\bpseudo(?:code|-code)?\b", re.IGNORECASE)
-#: what a person does beside their handle: "(author X", "co-authored by X", "Per X in review", "X (opened ...)"
+#: what a person does beside their handle: "(author X", "co-authored by X", "According to X", "Per X in review"
 _PERSON_BEFORE = re.compile(r"\b(?:authors?|reviewers?|contributors?|maintainers?|co-authored by|thanks to)\b"
-                            r"[^.;:]{0,40}$|\bby\s+$|(?:^|[,;(]\s*)per\s+$", re.IGNORECASE)
-#: what a person did, after their handle: "X reported", "X benchmarked", "X pointed out"
+                            r"[^.;:]{0,40}$|\b(?:by|according to)\s+$|(?:^|[,;(]\s*)per\s+$", re.IGNORECASE)
+#: what a person did or does, after their handle: "X reported", "X also benchmarked", "X reports", "X pointed out"
 _PERSON_DID = (r"\(?opened|reported|wrote|measured|asked|found|said|noted|showed|confirmed|commented|flagged|hit|reused|"
-               r"proposed|profiled|replied|suggested|agreed|benchmarked|re-?ran|tested|timed|bisected|pointed out|"
-               r"noticed|observed|approved|requested|reviewed|reproduced|verified|explained|argued|mentioned|posted")
-#: what a person wrote or ran, after their handle and "'s": "X's review", "X's own rerun"
+               r"proposed|profiled|replied|suggested|agreed|benchmarked|re-?ran|ran|saw|tried|got|tested|timed|bisected|"
+               r"pointed out|noticed|observed|approved|requested|reviewed|reproduced|verified|explained|argued|"
+               r"mentioned|posted|reports|notes|says|measures|suggests|asks|confirms|shows|benchmarks|argues")
+#: what a person wrote or ran, after their handle and "'s": "X's review", "X's own H100 numbers", "X's follow-up PR"
 _PERSON_WORK = (r"review|comment|benchmark|measurement|numbers|profile|report|reproduction|repro|suggestion|question|"
-                r"request|reply|bisect|re-?run|run|test|timing|trace|result|log|table|patch|PR|fork|branch")
-_PERSON_AFTER = re.compile(rf"\W{{0,3}}(?:{_PERSON_DID})\b|^['\u2019]s\s+(?:\w+\s+)?(?:{_PERSON_WORK})s?\b"
-                           r"|^\s*\((?:the\s+)?(?:PR's\s+)?(?:author|reviewer|maintainer|contributor)\b", re.IGNORECASE)
+                r"request|reply|bisect|re-?run|run|test|timing|trace|result|log|table|patch|PR|fork|branch|commit|"
+                r"follow-up|approval|fix|change|data|sweep|message")
+_PERSON_AFTER = re.compile(
+    rf"\W{{0,3}}(?:(?:also|later|then|first|again|independently|originally)\s+)?(?:{_PERSON_DID})\b"
+    rf"|^['\u2019]s\s+(?:[\w-]+\s+){{0,2}}?(?:{_PERSON_WORK})s?\b"
+    r"|^\s*[,(]\s*(?:(?:the|a|an)\s+)?(?:PR(?:'s)?\s+)?(?:author|reviewer|maintainer|contributor)\b"
+    rf"|^\s+(?:and|or)\s+[A-Za-z][\w-]*\s+(?:(?:also|later|then)\s+)?(?:{_PERSON_DID})\b", re.IGNORECASE)
+#: "Per X" only with what follows a person ("Per X in review,", "per X's numbers"), not "(per TupleShardLoader)"
+_PER_PERSON = re.compile(r"\s+(?:in|on)\b|\s*,|['\u2019]s\b")
+#: the endings of SGLang's class names, which no GitHub handle in the cards has: such a name is code beside any verb
+_CODE_ENDING = re.compile(r"(?:Loader|Backend|Pool|Kernel|Cache|Manager|Runner|Config|Wrapper|Worker|Layer|Model|"
+                          r"Attention|Linear|Method|Mixin|Buffer|Allocator|Scheduler|Executor|Metadata|Info|Spec|"
+                          r"Input|Output|Tensor|State|Module|Processor|Handler|Parser|Function|Op|Dispatcher|"
+                          r"Controller|Server|Client|Engine|Decoder|Encoder|Block|Head|Norm|MoE|MLP|Router)$")
 #: a clause giving a name to someone else's words or code: "the review thread shows", "X flagged a conflict with",
 #: "the author profiled ...: cross_device_reduce_2stage took", "which PyTorch runs as index_elementwise kernels"
 _THREAD = re.compile(r"\b(?:thread|review|comment|issue|traceback|profile|trace)\s+(?:shows?|showed|names?|named|"
@@ -146,6 +158,17 @@ def _known(part: str, words: set[str], own: set[str]) -> bool:
                                             and (part[:-1] in words or part[:-1] in own))
 
 
+def _a_person(name: str, before: str, after: str) -> bool:
+    """Whether ``name`` stands beside what a person did or wrote ("X reported", "Per X in review", "X's numbers"),
+    and so is a GitHub handle, not code (a name with a class name's ending, "TupleShardLoader", is code)."""
+    if "." in name or _CODE_ENDING.search(name):
+        return False
+    per = _PERSON_BEFORE.search(before[-50:])
+    if per and per.group(0).lower().rstrip().endswith("per"):
+        return bool(_PER_PERSON.match(after))
+    return bool(per or _PERSON_AFTER.match(after))
+
+
 def _family(part: str, after: str, words: set[str]) -> bool:
     """"the ForConditionalGeneration classes": the shared ending of known class names; "the sgl_spec columns": the
     shared start of known names."""
@@ -200,7 +223,7 @@ def _unknown_in(texts, own: set[str], grounds_of, ctx) -> Iterator[tuple[str, st
             if (marks.historical(m.start(), m.end()) or MARK_ATTRIBUTED.search(before) or _THREAD.search(before)
                     or _ABSENT.search(before) or _OTHER.search(before[-60:])
                     or _COMMAND_BEFORE.search(before) or _COMMAND_AFTER.match(after)
-                    or _PERSON_BEFORE.search(before[-50:]) or _PERSON_AFTER.match(after) or _ABSENT_AFTER.match(after)):
+                    or _a_person(m.group(1), before, after) or _ABSENT_AFTER.match(after)):
                 continue
             if grounds is None:
                 grounds = grounds_of()

@@ -23,11 +23,13 @@ _PRESENT = re.compile(r"\b(?:still (?:holds|matches|present|there|exists|ships|r
                       re.IGNORECASE)
 #: what the clause is about: the card's own line (its match is added per card)
 _SUBJECT = (r"\b(?:key[ _]fragment(?:'s (?:line|match))?|key line|matched line|the match\b|matched code|quoted line|"
-            r"this card's line|the (?:PR's|added) (?:line|lines|code)\b|(?:this|the) (?:exact|same|very) line\b|"
+            r"this card's line|the (?:PR's|added) (?:line|lines|code)\b|(?:this|the) exact line\b|"
             r"drift(?: verdict)?\b|verdict\b)")
 #: a clause that says the line left or changed, or speaks of the past
-_TURNS = re.compile(r"\b(?:not|no longer|never|gone|moved|relocated|rewritten|renamed|removed|until|was|were|before|"
-                    r"earlier|if|whether)\b", re.IGNORECASE)
+_TURNS = re.compile(r"\b(?:not|no|nor|no longer|never|gone|moved|relocated|rewritten|renamed|removed|until|was|were|"
+                    r"before|earlier|if|whether|rework\w*|refactor\w*|reword\w*|rewrote|split|inlined|folded|"
+                    r"count|number|length)\b|n't\b",
+                    re.IGNORECASE)
 _CLAUSE = re.compile(r";|, (?:while|but|whereas) ")
 _CONTRADICTS = {"place": ("relocated", "rewritten", "missing"), "present": ("rewritten", "missing")}
 

@@ -17,18 +17,27 @@ CONFIG_FILE = "python/sglang/srt/configs/qwen3_next.py"
 #: what a count is of -> the Qwen3NextConfig argument whose default (the 80B-A3B checkpoint's) gives it
 _OF = {"layers": "num_hidden_layers", "value heads": "linear_num_value_heads", "key heads": "linear_num_key_heads",
        "experts": "num_experts", "hidden size": "hidden_size"}
-#: "48 layers", "48 decoder layers", "32 value heads", "16 GDN key heads", "512 experts", "a hidden size of 2048"
-_COUNT = re.compile(r"(?<![\w.,/x-])(?P<n>\d[\d,]*) (?:(?:decoder|hidden|transformer) )?(?P<layers>layers)\b"
-                    r"|(?<![\w.,/x-])(?P<h>\d[\d,]*) (?:(?:GDN|linear|linear[- ]attention) )?(?P<heads>value heads|key heads)\b"
-                    r"|(?<![\w.,/x-])(?P<e>\d[\d,]*) (?:routed )?(?P<experts>experts)\b(?! (?:per|are active|active))"
-                    r"|\bhidden[ _]size (?:of |is |= ?|\()?(?P<d>\d[\d,]*)\b", re.IGNORECASE)
+#: a count of the whole model, after what gives it to the model: "has 48 layers", "with 512 experts", "its 32 value
+#: heads", "all 48 layers", "over 512 experts", "the 64-layer Qwen3-Next", "a hidden size of 2048", "hidden_size=2048",
+#: "num_hidden_layers = 48"; not "so only 12 layers keep a KV cache", "routed to 10 experts"
+_WHOLE = r"(?:\b(?:has|have|had|with|its|all|over|across|among)|['\u2019]s)\s+(?:(?:its|all|the)\s+)?"
+_COUNT = re.compile(rf"{_WHOLE}(?P<n>\d[\d,]*) (?:(?:decoder|hidden|transformer) )?(?P<layers>layers)\b"
+                    rf"|{_WHOLE}(?P<h>\d[\d,]*) (?:(?:GDN|linear|linear[- ]attention) )?(?P<heads>value heads|key heads)\b"
+                    rf"|{_WHOLE}(?P<e>\d[\d,]*) (?:routed )?(?P<experts>experts)\b(?! (?:per|are|is|active))"
+                    r"|(?<![\w.,/x-])(?P<l>\d+)-layer\b"
+                    r"|\bhidden[ _](?:size|dim(?:ension)?)\s*(?:of |is |=\s*|\()?(?P<d>\d[\d,]*)\b"
+                    r"|\b(?P<arg>num_hidden_layers|linear_num_value_heads|linear_num_key_heads|num_experts|hidden_size)"
+                    r"\s*[=:]\s*(?P<v>\d+)\b", re.IGNORECASE)
 #: a family the sentence must name (Qwen3-Next's own sizes; the 80B-A3B checkpoint is the config's default)
-_QWEN3_NEXT = re.compile(r"\bQwen3-?Next(?:-80B(?:-A3B)?)?(?![\w-]*Coder)\b", re.IGNORECASE)
-#: what makes a count another model's, one rank's, a subset's or another release's
-_NOT_WHOLE = re.compile(r"\bQwen ?3\.\d|\bQwen3-(?!Next)[\w.-]+|\bCoder-Next|\bper (?:rank|GPU|device|TP rank|EP rank)\b"
+_QWEN3_NEXT = re.compile(r"\bQwen3[- ]?Next(?:-80B(?:-A3B)?)?(?![\w-]*Coder)\b", re.IGNORECASE)
+#: another model named in the sentence: its counts may be that model's
+_OTHER_MODEL = re.compile(r"\bQwen ?3\.\d|\bQwen3-(?!Next)[\w.-]+|\bCoder-Next", re.IGNORECASE)
+#: what makes a count one rank's, the draft model's or another release's: judged in the count's own clause
+_NOT_WHOLE = re.compile(r"\bper (?:rank|GPU|device|TP rank|EP rank)\b"
+                        r"|\beach (?:rank|GPU|device)\b|\bon each\b|tensor[- ]parallel|\bsplit\b|\bshard"
                         r"|\bTP ?[2-9]|\btp ?=|/ ?tp\b|\bEP ?\d|\b(?:MTP|draft|NEXTN)\b|\b\d+\.\d+\.\d+\b", re.IGNORECASE)
-#: words before an expert count that make it a subset: "10 active experts" is written "10 active", but "of its 512"
-_SUBSET = re.compile(r"\b(?:redundant|active|activated|selected|shared|physical|logical|top)\s+$", re.IGNORECASE)
+_CLAUSES = re.compile(r";|, (?:and|but|while|whereas|so|which) ")
+_KIND = {"n": "layers", "l": "layers", "e": "experts", "d": "hidden size"}
 
 
 def _defaults(tree) -> dict[str, int]:
@@ -57,8 +66,10 @@ def wrong_architecture_count(ctx) -> Iterator[Finding]:
     which no figure check sees (it is no measurement), and which every sizing sum built on it carries. Judged in a
     sentence naming Qwen3-Next (not Qwen3-Coder-Next, whose sizes are its own) against Qwen3NextConfig.__init__'s
     defaults in today's SGLang (num_hidden_layers, linear_num_key_heads, linear_num_value_heads, num_experts,
-    hidden_size); not where the sentence also names another model, a rank's share (per rank, TP4, EP8), the MTP or
-    draft model, or a release, nor an expert count of a subset ("10 active experts"). Read in every card,
+    hidden_size), where the count is given to the whole model ("has 48 layers", "with 512 experts", "its 32 value
+    heads", "the 48-layer", "hidden size 2048", "num_hidden_layers = 48"); not a subset ("only 12 layers keep a KV
+    cache", "routed to 10 experts", "10 experts are routed"), nor in a clause that names another model, a rank's
+    share (per rank, on each GPU, TP4, EP8), the MTP or draft model, or a release. Read in every card,
     cards/lanes.yaml and the findings."""
     s = surface(ctx)
     if s is None:
@@ -72,19 +83,26 @@ def wrong_architecture_count(ctx) -> Iterator[Finding]:
 
 def _judged(doc, where: str, flat: str, defaults: dict[str, int], version: str) -> Iterator[Finding]:
     for sentence in prose.sentences(flat):
-        if not _QWEN3_NEXT.search(sentence) or _NOT_WHOLE.search(sentence):
+        if not _QWEN3_NEXT.search(sentence) or _OTHER_MODEL.search(sentence):
             continue
-        for m in _COUNT.finditer(sentence):
-            of = next(what for what in ("layers", "heads", "experts") if m.group(what)) if m.group("d") is None \
-                else "hidden size"
-            if of == "heads":
-                of = m.group("heads").lower()
-            if of == "experts" and _SUBSET.search(sentence[:m.start()]):
+        for clause in _CLAUSES.split(sentence):
+            if _NOT_WHOLE.search(clause):
                 continue
-            said = int((m.group("n") or m.group("h") or m.group("e") or m.group("d")).replace(",", ""))
-            arg = _OF[of]
-            if arg in defaults and said != defaults[arg]:
-                yield Finding(where, f"{said} {of} in {_quote(sentence, m.start())}: SGLang {version}'s "
-                                     f"Qwen3NextConfig gives Qwen3-Next {defaults[arg]} ({arg})",
-                              hint="write the count of the model's config, or name the model, rank share or release "
-                                   "the count is of", doc=doc)
+            for m in _COUNT.finditer(clause):
+                arg, said = _count(m)
+                if arg in defaults and said != defaults[arg]:
+                    of = next(k for k, a in _OF.items() if a == arg)
+                    yield Finding(where, f"{said} {of} in {_quote(sentence, sentence.find(m.group(0)))}: SGLang "
+                                         f"{version}'s Qwen3NextConfig gives Qwen3-Next {defaults[arg]} ({arg})",
+                                  hint="write the count of the model's config, or name the model, rank share or "
+                                       "release the count is of", doc=doc)
+
+
+def _count(m: re.Match) -> tuple[str, int]:
+    """(the config argument, the number) a count match gives."""
+    if m.group("arg"):
+        return m.group("arg"), int(m.group("v"))
+    if m.group("h"):
+        return _OF[m.group("heads").lower()], int(m.group("h").replace(",", ""))
+    group = next(g for g in _KIND if m.group(g))
+    return _OF[_KIND[group]], int(m.group(group).replace(",", ""))

@@ -36,6 +36,8 @@ _SYNONYMS = {"requests per second": "req/s", "request throughput": "req/s", "tok
              "output throughput": "tok/s", "throughput": "tok/s", "ttft": "prefill", "kernel": "kernels",
              "launch": "launches", "faster": "fast", "slower": "fast", "speed": "fast", "time": "fast",
              "latency": "fast"}
+#: "is not twice as fast": a multiple the sentence denies
+_DENIED = re.compile(r"\b(?:not|never|nowhere near|far from)\s+$", re.IGNORECASE)
 _SETTING = re.compile(r"\b(?:default|by default|our arithmetic|rule|sized)\b[^.;]{0,30}$", re.IGNORECASE)
 
 
@@ -48,36 +50,40 @@ def _metrics(text: str) -> set[str]:
     return {_SYNONYMS.get(w.lower(), w.lower()) for w in _METRIC.findall(text)}
 
 
-#: two values set side by side: "139 us against 17 us", "7.6 vs 5.9 us", "4 programs instead of 16"
-_COMPARED = re.compile(rf"(?<![\w.#/=:^-])(?P<a>{_NUM})(?P<u>{_UNIT})(?: [A-Za-z]+){{0,2}} (?:against|vs\.?|versus|"
-                       rf"instead of|rather than|compared (?:with|to)) (?:an? |about |~)?(?P<b>{_NUM})(?P<v>{_UNIT})"
-                       r"(?![\w.]|\.\d)")
+#: two values set side by side: "139 us against 17 us", "7.6 vs 5.9 us", "4 programs instead of 16" (a number at a
+#: sentence's end, "1,024.", is read whole)
+_COMPARED = re.compile(rf"(?<![\w.#/=:^-])(?P<a>{_NUM})(?P<u>{_UNIT})(?P<between>(?: [A-Za-z]+){{0,4}}) (?:against|vs\.?|"
+                       rf"versus|instead of|rather than|compared (?:with|to)) (?:an? |about |~)?(?P<b>{_NUM})(?P<v>{_UNIT})"
+                       r"(?!\w|[.,]\d)")
 #: the metric a unit measures: "139 us against 17 us" is a time whatever its clause calls it
 _UNIT_METRIC = {"ns": "fast", "us": "fast", "µs": "fast", "ms": "fast", "s": "fast", "GB": "memory", "GiB": "memory",
                 "MB": "memory", "MiB": "memory", "KB": "memory", "tok/s": "tok/s", "tokens/s": "tok/s",
                 "req/s": "req/s"}
 
 
-def _pairs(text: str) -> Iterator[tuple[str, str, int, int, set[str]]]:
-    """(a, b, start, end, metrics its units give) of every before -> after pair and every two values set side by
-    side (against, vs, instead of) in a text."""
+def _unit_metrics(*units: str | None) -> set[str]:
+    return {_UNIT_METRIC[u.strip()] for u in units if u and u.strip() in _UNIT_METRIC}
+
+
+def _pairs(text: str) -> Iterator[tuple[str, str, set[str]]]:
+    """(a, b, metrics) of every before -> after pair (the metrics of its clause and units) and every two values set
+    side by side (against, vs, instead of: the metrics of their units and the words between them alone, so "64
+    requests against 8" is of no metric, where its clause's "throughput" is another count's)."""
     for a, b, start, end in measured_pairs(text):
-        units = re.findall(r"[a-zA-Zµ/%]+", text[start:end])
-        yield a, b, start, end, {_UNIT_METRIC[u] for u in units if u in _UNIT_METRIC}
+        clause = text[max(0, *(text.rfind(c, 0, start) for c in ";:,")):end]
+        yield a, b, _metrics(clause) | _unit_metrics(*re.findall(r"[a-zA-Zµ/%]+", text[start:end]))
     for m in _COMPARED.finditer(text):
-        units = {u.strip() for u in (m.group("u"), m.group("v")) if u}
-        yield (m.group("a").replace(",", ""), m.group("b").replace(",", ""), m.start(), m.end(),
-               {_UNIT_METRIC[u] for u in units if u in _UNIT_METRIC})
+        yield (m.group("a").replace(",", ""), m.group("b").replace(",", ""),
+               _metrics(m.group("between")) | _unit_metrics(m.group("u"), m.group("v")))
 
 
 def _ratios(text: str) -> list[tuple[float, set[str]]]:
-    """(ratio, metrics of its clause and units) of every pair (:func:`_pairs`) and every "1.59x" a text gives."""
+    """(ratio, metrics) of every pair (:func:`_pairs`) and every "1.59x" a text gives."""
     out = []
-    for a, b, start, end, measured in _pairs(text):
+    for a, b, metrics in _pairs(text):
         x, y = float(a), float(b)
         if x > 0 and y > 0:
-            clause = text[max(0, *(text.rfind(c, 0, start) for c in ";:,")):end]
-            out.append((max(x / y, y / x), _metrics(clause) | measured))
+            out.append((max(x / y, y / x), metrics))
     for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)x\b(?! ?[A-Z])", text):
         clause = text[max(0, *(text.rfind(c, 0, m.start()) for c in ";:")):m.end() + 40]
         out.append((float(m.group(1)), _metrics(clause)))
@@ -87,12 +93,16 @@ def _ratios(text: str) -> list[tuple[float, set[str]]]:
 _NUMBER = re.compile(rf"(?<![\w.#/=:^-]){_NUM}(?![\w.]\w|\.\d)")
 
 
+#: what may stand between a multiple and its base: "four times TP4's 19,316,736", "twice the 512"
+_BASE_BEFORE = re.compile(r"\s+(?:(?:the|its|their|an?|[\w.-]+['\u2019]s)\s+){0,2}")
+
+
 def _against_base(sentence: str, end: int) -> list[float]:
     """A multiple of a number written right after it ("four times TP4's 19,316,736"): that number against each other
     number of the sentence, the ratios the word may stand for ([] when no number follows it)."""
     base = _NUMBER.search(sentence, end, end + 30)
-    if base is None or not float(base.group(0).replace(",", "")):
-        return []
+    if base is None or not float(base.group(0).replace(",", "")) or not _BASE_BEFORE.fullmatch(sentence[end:base.start()]):
+        return []  # "twice as high at 64 requests against 8": 64 is a setting of the run, not what is doubled
     value = float(base.group(0).replace(",", ""))
     return [max(v, value) / min(v, value) for n in _NUMBER.finditer(sentence) if n.start() != base.start()
             and (v := float(n.group(0).replace(",", ""))) > 0]
@@ -135,7 +145,7 @@ def _judged(doc, where: str, path: str, flat: str, evidence: list[tuple[float, s
     """D240's findings in one text (``evidence``: its card's claims' ratios)."""
     for sentence in prose.sentences(flat):
         for m in _MULTIPLE.finditer(sentence):
-            if _SETTING.search(sentence[max(0, m.start() - 40):m.start()]):
+            if _SETTING.search(sentence[max(0, m.start() - 40):m.start()]) or _DENIED.search(sentence, 0, m.start()):
                 continue
             near = " ".join(re.split(r"[;:(]", sentence[:m.start()])[-1].split()[-5:] + [m.group(0)]
                             + re.split(r"[;:.),]", sentence[m.end():])[0].split()[:5])

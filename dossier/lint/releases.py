@@ -389,11 +389,16 @@ _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|shi
                       rf"contains|has) (?:it\b|{_NAMED_CHANGE})",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
-#: what a PR did to the code, in the past tense: "#22462 replaced the cap with a floor in 0.5.11"
-_CHANGED = r"(?:replaced|added|removed|fixed|capped|changed|moved|introduced|renamed|dropped|restored|reverted|made)"
-#: words that make the release the one a problem was seen in, not the one the change came in
+#: what a PR did to the code: "#22462 replaced the cap with a floor in 0.5.11", "#28451 adds the ring in 0.5.15"
+_CHANGED = (r"(?:replace[sd]|add(?:s|ed)|remove[sd]|fix(?:es|ed)|capp?(?:s|ed)|change[sd]|move[sd]|introduce[sd]|"
+            r"rename[sd]|drop(?:s|ped)|made|makes)")
+#: a relative clause about what a PR changed: "#28451 replaced the recurrent kernel that (shipped in 0.5.14)"
+_ITS_OBJECT = re.compile(rf"#\d+\]?(?:\([^()\s]*\))? (?:\w+ )?{_CHANGED}\b[^.;#]*\b(?:that|which) (?:first )?$")
+#: words that put the release on what the PR changed, not on the change: a problem seen there ("fixed the OOM in
+#: 0.5.8"), code that came there ("replaced the kernel that shipped in 0.5.14"), a release that holds it too
 _SEEN = re.compile(r"\b(?:seen|hit|report|observ|found|broke|regress|crash|bug|error|fail|present|existing|since|"
-                   r"also|still|already)", re.IGNORECASE)
+                   r"also|still|already|oom|hang|deadlock|nan|leak|race|stall|slow|wrong|mismatch|issue|problem|illegal|"
+                   r"corrupt|that|which|added|introduced|shipped|made|landed|used|released|built)", re.IGNORECASE)
 #: a PR paired with the release it went out in: "(#28451, from 0.5.15)", "from 0.5.15 ([#28451](...)",
 #: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318", "(0.5.19, [#32919](...))"
 _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
@@ -404,7 +409,7 @@ _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+
                      r"\((?:SGLang )?v?(?P<v3>\d+\.\d+\.\d+(?:\.post\d+)?), \[?#(?P<pr3>\d+)\b|"
                      # "#22462 replaced the cap with a floor in 0.5.11": the PR's change, said to come in a release
                      rf"\[?#(?P<pr4>\d+)\]?(?:\([^()\s]*\))? (?:then |later )?{_CHANGED}\b(?P<what>[^.;:#()]{{0,50}}?) "
-                     r"in (?:SGLang )?v?(?P<v4>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)")
+                     r"in (?:SGLang )?v?(?P<v4>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)(?!['\u2019]s)")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in
 _RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) ?(?:->|→| to ) ?(\d+\.\d+\.\d+(?:\.post\d+)?)"
@@ -489,8 +494,8 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     kernel" (does not have it, "it is not yet in 0.5.19") is wrong when 0.5.19 holds the line; "this change is still
     in 0.5.23" and "every release from 0.5.10 through 0.5.23 carries this line" are wrong when one of them lacks it.
     A PR paired with a release ("#28451, from 0.5.15", "from 0.5.15 (#28451)", "fixed in 0.5.11 by #23062", "#22462
-    replaced the cap with a floor in 0.5.11", not "#23062 fixed the crash seen in 0.5.10") names the release it first
-    shipped in, as does the release diff its change is read from ("From the 0.5.2 -> 0.5.3
+    replaced the cap with a floor in 0.5.11", not "#23062 fixed the crash seen in 0.5.10", "... the OOM in 0.5.8" or
+    "... the kernel that shipped in 0.5.14") names the release it first shipped in, as does the release diff its change is read from ("From the 0.5.2 -> 0.5.3
     release diff": 0.5.3), unless the clause goes on to name another PR."""
     from dossier.lint.depth import card_texts, text_location
 
@@ -542,6 +547,8 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
     for m in _SHIPPED.finditer(flat):
         if not _CITE.findall(clause_before(flat, m.start())[-60:]) and _CITE.search(_clause_after(flat, m.end())):
             continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
+        if _ITS_OBJECT.search(clause_before(flat, m.start())):
+            continue  # "#28451 replaced the kernel that shipped in 0.5.14": the replaced kernel's release
         other = _named(flat, m.start(), own, ctx)
         if other is None or not _grounded(m.group(0), other):
             continue

@@ -61,6 +61,10 @@ _ELSEWHERE = re.compile(r"#\d|\b\d+\.\d+\.\d+|\b(?:later|since|today|now|follow-
                         r"nothing|no|not|never)\b", re.IGNORECASE)
 
 
+_CLAIM_HINT = "name the flag the PR's thread names (check the description), or say the run is from a later release"
+_PROSE_HINT = "name what the PR added (its diff), or give the later name to the PR or release that brought it"
+
+
 @rule("D619", "a merged PR's validation.claims, or its prose where it says the PR adds one ('the new --x flag'), "
               "names a --flag or SGLANG_*/SGL_* env var SGLang did not have when the PR merged (cards/surface.lock, "
               "the PR's cached diff)", scope="card")
@@ -106,11 +110,8 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue  # argparse took it as an abbreviation of a longer flag then ("--dp" for --dp-size)
             when = f"first shipped in {span.first}" if Version(span.first) > Version(window[1]) else \
                 f"last shipped in {span.last}"
-            where = "a claim" if not prose else "prose that gives it to the PR"
             yield Finding(text_location(path) if prose else path,
-                          f"{m.text} is in {where} of #{card.pr} (merged {card.merged_at}, between SGLang "
-                          f"{window[0]} and {window[1]}), but it {when} (releases with it: {span})",
-                          hint="name the flag the PR's thread names (check the description), or say the run is "
-                               "from a later release" if not prose else "name what the PR added (its diff), or "
-                               "give the later name to the PR or release that brought it",
+                          f"{m.text} is in {'prose that gives it to the PR' if prose else 'a claim'} of #{card.pr} "
+                          f"(merged {card.merged_at}, between SGLang {window[0]} and {window[1]}), but it {when} "
+                          f"(releases with it: {span})", hint=_PROSE_HINT if prose else _CLAIM_HINT,
                           at=_locate(doc, path, m.raw, n))

@@ -18,18 +18,17 @@ _PLACE = re.compile(r"\b(?:(?:is|are|stays?|remains?|sits?|still) (?:still )?in 
                     r"(?:in|at) (?:its (?:same |original |own )*|the (?:same |original )+)(?:file|place|spot))\b",
                     re.IGNORECASE)
 #: the line is there as written, wherever it is
-_PRESENT = re.compile(r"\b(?:still (?:holds|matches|present|there|exists|ships|runs|carries|has|contains)|(?:is|are|stays?|remains?) (?:still )?"
-                      r"(?:unchanged|untouched|intact|verbatim)|(?:is|are) still (?:present|there|found))\b",
-                      re.IGNORECASE)
+_PRESENT = re.compile(r"\b(?:still (?:holds|matches|present|there|exists|ships|runs|carries|has|contains)|"
+                      r"(?:is|are|stays?|remains?) (?:still )?(?:unchanged|untouched|intact|verbatim)|"
+                      r"(?:is|are) still (?:present|there|found))\b", re.IGNORECASE)
 #: what the clause is about: the card's own line (its match is added per card)
 _SUBJECT = (r"\b(?:key[ _]fragment(?:'s (?:line|match))?|key line|matched line|the match\b|matched code|quoted line|"
             r"this card's line|the (?:PR's|added) (?:line|lines|code)\b|(?:this|the) exact line\b|"
             r"drift(?: verdict)?\b|verdict\b)")
-#: a clause that says the line left or changed, or speaks of the past
+#: a clause that says the line left or changed, or speaks of the past, or of its count ("the same line count")
 _TURNS = re.compile(r"\b(?:not|no|nor|no longer|never|gone|moved|relocated|rewritten|renamed|removed|until|was|were|"
                     r"before|earlier|if|whether|rework\w*|refactor\w*|reword\w*|rewrote|split|inlined|folded|"
-                    r"count|number|length)\b|n't\b",
-                    re.IGNORECASE)
+                    r"count|number|length)\b|n't\b", re.IGNORECASE)
 _CLAUSE = re.compile(r";|, (?:while|but|whereas) ")
 _CONTRADICTS = {"place": ("relocated", "rewritten", "missing"), "present": ("rewritten", "missing")}
 

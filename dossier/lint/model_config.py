@@ -37,7 +37,9 @@ _NOT_WHOLE = re.compile(r"\bper (?:rank|GPU|device|TP rank|EP rank)\b"
                         r"|\beach (?:rank|GPU|device)\b|\bon each\b|tensor[- ]parallel|\bsplit\b|\bshard"
                         r"|\bTP ?[2-9]|\btp ?=|/ ?tp\b|\bEP ?\d|\b(?:MTP|draft|NEXTN)\b|\b\d+\.\d+\.\d+\b", re.IGNORECASE)
 _CLAUSES = re.compile(r";|, (?:and|but|while|whereas|so|which) ")
+#: the group of _COUNT that holds a count's number -> what it is of; a config argument -> what it is the count of
 _KIND = {"n": "layers", "l": "layers", "e": "experts", "d": "hidden size"}
+_WHAT = {arg: of for of, arg in _OF.items()}
 
 
 def _defaults(tree) -> dict[str, int]:
@@ -89,9 +91,9 @@ def _judged(doc, where: str, flat: str, defaults: dict[str, int], version: str) 
             if _NOT_WHOLE.search(clause):
                 continue
             for m in _COUNT.finditer(clause):
-                arg, said = _count(m)
+                of, said = _count(m)
+                arg = _OF[of]
                 if arg in defaults and said != defaults[arg]:
-                    of = next(k for k, a in _OF.items() if a == arg)
                     yield Finding(where, f"{said} {of} in {_quote(sentence, sentence.find(m.group(0)))}: SGLang "
                                          f"{version}'s Qwen3NextConfig gives Qwen3-Next {defaults[arg]} ({arg})",
                                   hint="write the count of the model's config, or name the model, rank share or "
@@ -99,10 +101,10 @@ def _judged(doc, where: str, flat: str, defaults: dict[str, int], version: str) 
 
 
 def _count(m: re.Match) -> tuple[str, int]:
-    """(the config argument, the number) a count match gives."""
+    """(what a count match is of, its number)."""
     if m.group("arg"):
-        return m.group("arg"), int(m.group("v"))
+        return _WHAT[m.group("arg").lower()], int(m.group("v"))
     if m.group("h"):
-        return _OF[m.group("heads").lower()], int(m.group("h").replace(",", ""))
+        return m.group("heads").lower(), int(m.group("h").replace(",", ""))
     group = next(g for g in _KIND if m.group(g))
-    return _OF[_KIND[group]], int(m.group(group).replace(",", ""))
+    return _KIND[group], int(m.group(group).replace(",", ""))

@@ -495,8 +495,9 @@ def shipped_in(card: Card, doc, ctx) -> Iterator[Finding]:
     in 0.5.23" and "every release from 0.5.10 through 0.5.23 carries this line" are wrong when one of them lacks it.
     A PR paired with a release ("#28451, from 0.5.15", "from 0.5.15 (#28451)", "fixed in 0.5.11 by #23062", "#22462
     replaced the cap with a floor in 0.5.11", not "#23062 fixed the crash seen in 0.5.10", "... the OOM in 0.5.8" or
-    "... the kernel that shipped in 0.5.14") names the release it first shipped in, as does the release diff its change is read from ("From the 0.5.2 -> 0.5.3
-    release diff": 0.5.3), unless the clause goes on to name another PR."""
+    "... the kernel that shipped in 0.5.14") names the release it first shipped in, as does the release diff its
+    change is read from ("From the 0.5.2 -> 0.5.3 release diff": 0.5.3), unless the clause goes on to name another
+    PR."""
     from dossier.lint.depth import card_texts, text_location
 
     for path, text in card_texts(card):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from packaging.version import Version
 
 from dossier.lint.claims import _locate, history
-from dossier.lint.depth import clause_before, prose_texts, text_location
+from dossier.lint.depth import clause_after, clause_before, prose_texts, text_location
 from dossier.lint.registry import Finding, rule
 from dossier.lint.releases import release_lock, release_verdict
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
@@ -99,7 +99,7 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
             if prose and (m.historical or not _ADDED.search(text[max(0, m.start - 80):m.start])
                           or _ELSEWHERE.search(clause_before(text, m.start))
-                          or _ELSEWHERE.search(re.split(r"[.;]\s", text[m.start:], maxsplit=1)[0])):
+                          or _ELSEWHERE.search(clause_after(text, m.start))):
                 continue
             kind = "flags" if m.kind == FLAG else "env"
             span = past.span(kind, m.text)

@@ -45,9 +45,11 @@ NAMES_LOCK = Path("cards") / "names.lock"
 #: a bare dotted name, not inside a path, a URL, a flag, a handle or backticks
 _BARE = re.compile(r"(?<![\w.`/@$-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?(?![\w`/@-]|\.[A-Za-z_])")
 _PSEUDO = re.compile(r"\bpseudo(?:code|-code)?\b", re.IGNORECASE)
-#: what a person does beside their handle: "(author X", "co-authored by X", "According to X", "Per X in review"
+#: what a person does beside their handle: "(author X", "co-authored by X", "According to X"
 _PERSON_BEFORE = re.compile(r"\b(?:authors?|reviewers?|contributors?|maintainers?|co-authored by|thanks to)\b"
-                            r"[^.;:]{0,40}$|\b(?:by|according to)\s+$|(?:^|[,;(]\s*)per\s+$", re.IGNORECASE)
+                            r"[^.;:]{0,40}$|\b(?:by|according to)\s+$", re.IGNORECASE)
+#: "Per X": a person's only with what follows one (:data:`_PER_PERSON`)
+_PER = re.compile(r"(?:^|[,;(]\s*)per\s+$", re.IGNORECASE)
 #: what a person did or does, after their handle: "X reported", "X also benchmarked", "X reports", "X pointed out"
 _PERSON_DID = (r"\(?opened|reported|wrote|measured|asked|found|said|noted|showed|confirmed|commented|flagged|hit|reused|"
                r"proposed|profiled|replied|suggested|agreed|benchmarked|re-?ran|ran|saw|tried|got|tested|timed|bisected|"
@@ -163,10 +165,9 @@ def _a_person(name: str, before: str, after: str) -> bool:
     and so is a GitHub handle, not code (a name with a class name's ending, "TupleShardLoader", is code)."""
     if "." in name or _CODE_ENDING.search(name):
         return False
-    per = _PERSON_BEFORE.search(before[-50:])
-    if per and per.group(0).lower().rstrip().endswith("per"):
+    if _PER.search(before):
         return bool(_PER_PERSON.match(after))
-    return bool(per or _PERSON_AFTER.match(after))
+    return bool(_PERSON_BEFORE.search(before[-50:]) or _PERSON_AFTER.match(after))
 
 
 def _family(part: str, after: str, words: set[str]) -> bool:

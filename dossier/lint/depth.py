@@ -118,6 +118,11 @@ def clause_before(flat: str, end: int) -> str:
     return flat[max(flat.rfind(";", 0, end), flat.rfind(". ", 0, end), 0):end]
 
 
+def clause_after(flat: str, start: int) -> str:
+    """The text of ``flat`` from ``start`` to the end of its clause (a ``;`` or a sentence end)."""
+    return re.split(r";|\.\s", flat[start:], maxsplit=1)[0]
+
+
 def content_words(text: str) -> list[str]:
     """Words of ``text`` without diff statistics, hunk headers and generic phrases."""
     return prose.words(prose.GENERIC.sub(" ", prose.clean(text)))

@@ -17,9 +17,11 @@ from dossier.model import Card
 
 _NUM = r"\d[\d,]*(?:\.\d+)?"
 _UNIT = r"(?: ?(?:ns|us|µs|ms|s|GB|GiB|MB|MiB|KB|%|x|tok/s|req/s|tokens/s))?"
+#: where a pair's second value ends: not inside a word or a longer number, but at a sentence's end ("-> 1,024.")
+PAIR_END = r"(?!\w|[.,]\d)"
 #: "531 -> 446 ms", "531 ms → 446 ms", "from 531 to 446 ms": the two values of one change, in the order written
-_PAIR = re.compile(rf"(?<![\w.#/=:^-])(?P<a>{_NUM}){_UNIT} ?(?:->|\u2192) ?(?:about |~)?(?P<b>{_NUM}){_UNIT}(?!\w|[.,]\d)"
-                   rf"|\bfrom (?:about |~)?(?P<c>{_NUM}){_UNIT} to (?:about |~)?(?P<d>{_NUM}){_UNIT}(?!\w|[.,]\d)")
+_PAIR = re.compile(rf"(?<![\w.#/=:^-])(?P<a>{_NUM}){_UNIT} ?(?:->|\u2192) ?(?:about |~)?(?P<b>{_NUM}){_UNIT}{PAIR_END}"
+                   rf"|\bfrom (?:about |~)?(?P<c>{_NUM}){_UNIT} to (?:about |~)?(?P<d>{_NUM}){_UNIT}{PAIR_END}")
 
 
 def measured_pairs(text: str) -> Iterator[tuple[str, str, int, int]]:

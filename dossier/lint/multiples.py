@@ -10,7 +10,7 @@ from dossier import prose
 from dossier.lint.claims import _locate
 from dossier.lint.depth import prose_texts, text_location
 from dossier.lint.figures import _quote
-from dossier.lint.measured_pairs import _NUM, _UNIT, measured_pairs
+from dossier.lint.measured_pairs import _NUM, _UNIT, PAIR_END, measured_pairs
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
@@ -50,11 +50,10 @@ def _metrics(text: str) -> set[str]:
     return {_SYNONYMS.get(w.lower(), w.lower()) for w in _METRIC.findall(text)}
 
 
-#: two values set side by side: "139 us against 17 us", "7.6 vs 5.9 us", "4 programs instead of 16" (a number at a
-#: sentence's end, "1,024.", is read whole)
+#: two values set side by side: "139 us against 17 us", "7.6 vs 5.9 us", "4 programs instead of 16"
 _COMPARED = re.compile(rf"(?<![\w.#/=:^-])(?P<a>{_NUM})(?P<u>{_UNIT})(?P<between>(?: [A-Za-z]+){{0,4}}) (?:against|vs\.?|"
                        rf"versus|instead of|rather than|compared (?:with|to)) (?:an? |about |~)?(?P<b>{_NUM})(?P<v>{_UNIT})"
-                       r"(?!\w|[.,]\d)")
+                       rf"{PAIR_END}")
 #: the metric a unit measures: "139 us against 17 us" is a time whatever its clause calls it
 _UNIT_METRIC = {"ns": "fast", "us": "fast", "µs": "fast", "ms": "fast", "s": "fast", "GB": "memory", "GiB": "memory",
                 "MB": "memory", "MiB": "memory", "KB": "memory", "tok/s": "tok/s", "tokens/s": "tok/s",
@@ -93,18 +92,19 @@ def _ratios(text: str) -> list[tuple[float, set[str]]]:
 _NUMBER = re.compile(rf"(?<![\w.#/=:^-]){_NUM}(?![\w.]\w|\.\d)")
 
 
-#: what may stand between a multiple and its base: "four times TP4's 19,316,736", "twice the 512"
-_BASE_BEFORE = re.compile(r"\s+(?:(?:the|its|their|an?|[\w.-]+['\u2019]s)\s+){0,2}")
+#: a multiple's base, right after it: "four times TP4's 19,316,736", "twice the 512" (not "twice as high at 64
+#: requests against 8": 64 is a setting of the run, not what is doubled)
+_BASE = re.compile(rf"\s+(?:(?:the|its|their|an?|[\w.-]+['\u2019]s)\s+){{0,2}}({_NUMBER.pattern})")
 
 
 def _against_base(sentence: str, end: int) -> list[float]:
     """A multiple of a number written right after it ("four times TP4's 19,316,736"): that number against each other
     number of the sentence, the ratios the word may stand for ([] when no number follows it)."""
-    base = _NUMBER.search(sentence, end, end + 30)
-    if base is None or not float(base.group(0).replace(",", "")) or not _BASE_BEFORE.fullmatch(sentence[end:base.start()]):
-        return []  # "twice as high at 64 requests against 8": 64 is a setting of the run, not what is doubled
-    value = float(base.group(0).replace(",", ""))
-    return [max(v, value) / min(v, value) for n in _NUMBER.finditer(sentence) if n.start() != base.start()
+    base = _BASE.match(sentence, end)
+    if base is None or not float(base.group(1).replace(",", "")):
+        return []
+    value = float(base.group(1).replace(",", ""))
+    return [max(v, value) / min(v, value) for n in _NUMBER.finditer(sentence) if n.start() != base.start(1)
             and (v := float(n.group(0).replace(",", ""))) > 0]
 
 

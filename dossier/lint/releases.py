@@ -454,8 +454,9 @@ _HOLDS = re.compile(rf"\b{_CHANGE} (?:is|was|remains) still (?:in|present in|shi
 
 def _clause_after(flat: str, start: int) -> str:
     """Up to 40 characters of ``flat`` from ``start``, cut at the end of the clause (a ``;`` or a sentence end)."""
-    rest = flat[start:start + 40]
-    return re.split(r";|\.\s", rest, maxsplit=1)[0]
+    from dossier.lint.depth import clause_after
+
+    return clause_after(flat[:start + 40], start)
 
 
 def _grounded(words: str, card: Card) -> bool:

@@ -86,6 +86,8 @@ class Report:
     from_sources: bool = False
     #: for a version the scan lacks between two releases it has: those two (no such release may exist)
     between: tuple[str, str] | None = None
+    #: (release, note) of later releases' changes no card covers (cards/lanes.yaml's release_notes), oldest first
+    uncarded: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def sharpened(self) -> bool:
@@ -103,7 +105,8 @@ class Report:
                 # both keys always (a reader's code reads one shape): exposed_not_judged is why no bug was judged
                 "exposed_not_judged": self.exposed_not_judged or None,
                 "exposure_sharpened": self.sharpened if not self.exposed_not_judged else False,
-                "not_scanned_between": list(self.between) if self.between else None}
+                "not_scanned_between": list(self.between) if self.between else None,
+                "lacks_without_card": [{"release": v, "note": n} for v, n in self.uncarded]}
 
 
 def parse_version(version: str) -> Version:
@@ -182,6 +185,7 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
         # nothing scanned says a later fix's file existed in it: listing the fix as its bug would be a guess
         report.exposed_not_judged = (f"{version} is older than every release scanned (the first, {first}) and its "
                                      "sources are not in the release cache")
+    report.uncarded = uncarded_after(project, target)
     dates = merge_dates(project.cards)
     for card in project.cards:
         v = lock.verdict(card, dates)
@@ -227,6 +231,24 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
                         f"version has (e.g. {gone[0].file}): a partial tree, or not SGLang {version}'s sources; "
                         "its bug list would be empty for want of files, not for want of bugs")
     return report
+
+
+def uncarded_after(project: Project, target: Version) -> list[tuple[str, str]]:
+    """The release notes (cards/lanes.yaml) of releases after ``target``, oldest first, as (release, plain-text
+    note): what those releases changed on the GDN path that no card covers."""
+    notes = []
+    for n in project.answers.get("release_notes") or []:
+        try:
+            release = Version(n["version"])
+        except InvalidVersion:  # lint's schema names it; the answer stays what the rest of the notes say
+            continue
+        if release > target:
+            notes.append((release, n["version"], _MD_LINK.sub(r"\1", n["note"])))
+    return [(name, note) for _, name, note in sorted(notes)]
+
+
+#: a markdown link, "[#35632](pr-history.md#pr-35632)": its text is what a terminal reader needs
+_MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
 
 
 def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list[Reverted], list[Card]]:
@@ -368,6 +390,10 @@ def format_text(report: Report, label: str) -> str:
         out.append(f"unsure ({len(report.unsure)}): fixes whose file {report.version} has, but not the code around the "
                    "fix: written otherwise there, or the bug came later (read the card)")
         out += [line(p) for p in report.unsure]
+    if report.uncarded:
+        out.append(f"lacks without a card ({len(report.uncarded)}): what later releases changed that no card covers "
+                   "(from release diffs; by-release.md's 'Without a card' lines)")
+        out += [f"  {version:<7} {note}" for version, note in report.uncarded]
     if report.unplaced:
         out.append(f"not placed ({len(report.unplaced)}): current cards no release places (see "
                    "`dossier releases verify`): " + ", ".join(f"#{c.pr}" for c in report.unplaced))

@@ -3,8 +3,8 @@
 A mention is *historical* when the text says so right at it, in one of the forms the claims rules
 recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`): it is not a claim about
 today's SGLang, but a flag or env var so marked must have existed in some release (D610), unless it is
-*attributed*: the sentence puts it in a PR's own text before it (:data:`MARK_ATTRIBUTED`: "the PR's",
-"#123's", "the description/RFC names"), which may never have shipped ("proposed" alone attributes nothing:
+*attributed*: the sentence puts it in a PR's own text before it (:data:`MARK_ATTRIBUTED`: "the PR's", "#123's",
+"the description/RFC names"; not "the PR's new", which gives the PR the thing itself), which may never have shipped ("proposed" alone attributes nothing:
 a made-up name can be "proposed" as easily as "old"). Anything else is a claim about today's SGLang.
 """
 
@@ -41,7 +41,7 @@ _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 #: "was `old/path`", "formerly --flag", "historical: ..." just before the mention
 MARK_BEFORE = re.compile(
     r"(?:\b(?:was|were|formerly|previously|historical(?:ly)?|removed|renamed|then|old|deprecated|retired"
-    r"|earlier|proposed|the PR's|at the time|pre-0\.5\.23)|#\d+'s)"
+    r"|earlier|proposed|the PR's(?!\s+new\b)|at the time|pre-0\.5\.23)|#\d+'s)"
     r"(?:\s+(?:a|an|the))?(?:\s+new)?(?:\s+(?:flags?|env(?:ironment)? (?:var|variable|flag)s?|options?|names?|paths?|files?|modules?))?"
     r"[:,]?\s*[`'\"(]*$", re.IGNORECASE)
 #: "--flag (removed ...)", "path (historical)", "(renamed ...)" just after it
@@ -70,7 +70,7 @@ _CLAUSE_CUT = re.compile(r"[;:](?=\s)|,\s+but\b")
 
 #: earlier in the sentence: the mention is a PR's own wording (its description, RFC, body), not a release's
 MARK_ATTRIBUTED = re.compile(
-    r"\b(?:descriptions?|RFC|(?:the|this|that|its) PR's|PR (?:body|text|branch))\b"
+    r"\b(?:descriptions?|RFC|(?:the|this|that|its) PR's(?!\s+new\b)|PR (?:body|text|branch))\b"
     r"|#\d+'s\b", re.IGNORECASE)
 
 

@@ -55,6 +55,8 @@ _ADDED = re.compile(r"\b(?:the|a|an|its|(?:the|this) PR's) new\s+(?:(?:flag|opti
                     r"\b(?:(?:the|this) (?:PR|change|patch)|it)\s+(?:also\s+)?(?:adds|added|introduces|introduced|"
                     r"exposes|exposed)\s+(?:(?:a|an|the|two|three)\s+)?(?:new\s+)?(?:(?:server\s+)?(?:flags?|options?|"
                     r"switch(?:es)?|env(?:ironment)? var(?:iable)?s?),?\s+)?[`'\"]?$", re.IGNORECASE)
+#: what stands between two names of one list ("--a, --b and `--c`"; a value of the first may follow it)
+_LISTED = re.compile(r"(?:[ =][\w.+-]+)?[`'\"]?\s*(?:,|,?\s+(?:and|or))\s*[`'\"]?")
 #: what makes the clause about another change, release or time: another PR, a release, "later", "before", "unlike"
 _ELSEWHERE = re.compile(r"#\d|\b\d+\.\d+\.\d+|\b(?:later|since|today|now|follow-?up|afterwards|subsequently|"
                         r"upstream|vLLM|predat\w*|before|unlike|without|instead|another|other|main|current(?:ly)?|"
@@ -93,14 +95,19 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
     texts += [(path, flat, True) for path, flat in prose_texts(card)]
     for path, text, prose in texts:
         seen: dict[str, int] = {}
+        added_end = -1  # where the last name the prose gives the PR ends: "adds --a and --b" gives it both
         for m in find_mentions(text):
             if m.kind not in (FLAG, ENV) or m.attributed or (m.kind == FLAG and not is_sglang_command(m.command)):
                 continue
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
-            if prose and (m.historical or not _ADDED.search(text[max(0, m.start - 80):m.start])
-                          or _ELSEWHERE.search(clause_before(text, m.start))
-                          or _ELSEWHERE.search(clause_after(text, m.start))):
-                continue
+            if prose:
+                listed = added_end >= 0 and _LISTED.fullmatch(text[added_end:m.start])
+                if (m.historical or not (listed or _ADDED.search(text[max(0, m.start - 80):m.start]))
+                        or _ELSEWHERE.search(clause_before(text, m.start))
+                        or _ELSEWHERE.search(clause_after(text, m.start))):
+                    added_end = -1
+                    continue
+                added_end = m.start + len(m.raw)
             kind = "flags" if m.kind == FLAG else "env"
             span = past.span(kind, m.text)
             if span is None or span.meets(*window) or _in_diff(card, ctx, m.text):

@@ -84,6 +84,11 @@ PROBES = [
                                                                                "flag selects the fused kernel."), "D619"),
     ("prose-adds-flag-of-a-later-release", 12508, (), _append("implementation", "It adds --linear-attn-decode-backend "
                                                                                 "to pick the kernel."), "D619"),
+    ("prose-the-prs-new-flag", 12508, (), _append("implementation", "The PR's new --linear-attn-decode-backend flag "
+                                                                    "selects the fused kernel."), "D619"),
+    ("prose-second-of-two-added-flags", 12508, (), _append("implementation", "It adds two flags, --enable-metrics and "
+                                                                             "`--linear-attn-decode-backend triton`."),
+     "D619"),
 ]
 
 # near misses: the same shapes, true of the records (each must add no error)
@@ -102,6 +107,11 @@ NEAR = [
     ("prose-new-flag-of-a-later-pr", 12508, (), _append("implementation", "A later PR's new "
                                                                           "--linear-attn-decode-backend flag picks "
                                                                           "the decode kernel.")),
+    ("prose-adds-a-flag-then-names-another", 12508, (), _append("implementation", "It adds --enable-metrics, and a "
+                                                                                  "later PR adds "
+                                                                                  "--linear-attn-decode-backend.")),
+    ("prose-the-prs-description-names-flag", 12508, (), _append("implementation", "The PR's description names "
+                                                                                  "--linear-attn-decode-backend.")),
     ("claim-flag-of-its-window", 35297, (), _claims_append("Author: GSM8K 0.95 with --mamba-radix-cache-strategy "
                                                            "extra_buffer.")),
 ]

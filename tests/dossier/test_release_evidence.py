@@ -341,6 +341,25 @@ def test_for_version_places_each_current_card(setup):
     assert "replaced later (1): changes 0.2.0 runs that later PRs replaced" in text
 
 
+def test_for_version_lists_the_later_releases_changes_no_card_covers(setup):
+    """by-release.md says for-version gives its answer for one version: its 'Without a card' lines were missing."""
+    root, cache = setup
+    verify(root, cache, "--record")
+    lanes = yaml.safe_load((root / "cards" / "lanes.yaml").read_text())
+    lanes.setdefault("answers", {})["release_notes"] = [
+        {"version": "0.3.0", "note": "Verify tiles narrowed ([#106](pr-history.md#pr-106) is not it)."},
+        {"version": "0.2.0", "note": "Prefill moved."}, {"version": "0.1.0.post1", "note": "A log line."}]
+    (root / "cards" / "lanes.yaml").write_text(yaml.safe_dump(lanes, sort_keys=False))
+    data = json.loads(runner.invoke(app, ["for-version", "0.1.0.post1", "--format", "json", "--root", str(root)]).stdout)
+    assert data["lacks_without_card"] == [{"release": "0.2.0", "note": "Prefill moved."},
+                                          {"release": "0.3.0", "note": "Verify tiles narrowed (#106 is not it)."}]
+    text = runner.invoke(app, ["for-version", "0.2.0", "--root", str(root)]).stdout
+    assert "lacks without a card (1)" in text and "  0.3.0   Verify tiles narrowed (#106 is not it)." in text
+    assert "Prefill moved" not in text and "A log line" not in text  # 0.2.0 has those
+    assert json.loads(runner.invoke(app, ["for-version", "0.3.0", "--format", "json", "--root", str(root)]).stdout)[
+        "lacks_without_card"] == []
+
+
 def test_verify_says_why_no_release_diff_proves_a_card(setup):
     """A card no release diff proves was printed as a bare `release-scan` line: now with the reason."""
     root, cache = setup

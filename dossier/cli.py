@@ -1546,7 +1546,8 @@ def new(
         help="merged, open or closed (default: from the fetch cache).")] = None,
     merged_at: Annotated[str | None, typer.Option(
         "--merged-at", parser=given_text, help="YYYY-MM-DD, for a merged PR (default: from the fetch cache).")] = None,
-    lane: Annotated[str, typer.Option(help="Lane id from cards/lanes.yaml (default: left empty for you).")] = "",
+    lane: Annotated[str | None, typer.Option(
+        parser=given_text, help="Lane id from cards/lanes.yaml (default: left empty for you).")] = None,
     root: RootOpt = None,
 ) -> None:
     """Scaffold cards/PR.yaml from known facts; the prose is left for you to write.
@@ -1556,7 +1557,7 @@ def new(
     from dossier.scaffold import scaffold_card
 
     project = _project(root)
-    path = scaffold_card(project, pr, title=title, state=state, merged_at=merged_at, lane=lane)
+    path = scaffold_card(project, pr, title=title, state=state, merged_at=merged_at, lane=lane or "")
     err.print(f"wrote {project.rel(path)}: fill in motivation, implementation, key_fragment, validation")
 
 

@@ -78,6 +78,15 @@ def _status(pf) -> str:
     return "modified"
 
 
+#: more lines than any source file has: a line number past it is a damaged hunk header or a hand edit
+MAX_LINES = 10_000_000
+
+
+def is_line_number(n: object) -> bool:
+    """Whether ``n`` is a line number some file can have (an int from 1 to :data:`MAX_LINES`)."""
+    return type(n) is int and 0 < n <= MAX_LINES
+
+
 def _hunk(h) -> DiffHunk:
     header = f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@"
     if h.section_header:
@@ -94,7 +103,7 @@ def parse_diff(text: str) -> list[DiffFile]:
     """Parse a (git-style or plain) unified diff. Empty text is an empty diff; anything else must hold a file.
 
     Raises :class:`DiffError` for text that is not a diff, hunks whose length disagrees with their header,
-    and +/- lines past a hunk's end (unidiff would silently drop those).
+    +/- lines past a hunk's end (unidiff would silently drop those) and hunks past any file's length.
     """
     lines = _split(text)
     seen = [0]
@@ -106,6 +115,12 @@ def parse_diff(text: str) -> list[DiffFile]:
     if lines and not patch:
         raise DiffError("line 1: no file header found (expected 'diff --git' or '---'/'+++' lines)")
     _check_every_line(lines, {ln.diff_line_no for pf in patch for h in pf for ln in h})
+    for pf in patch:
+        for h in pf:
+            if max(h.source_start + h.source_length, h.target_start + h.target_length) > MAX_LINES:
+                raise DiffError(f"{pf.path}: the hunk '@@ -{h.source_start},{h.source_length} +{h.target_start},"
+                                f"{h.target_length} @@' reaches past line {MAX_LINES:,}, further than any source file "
+                                "(a damaged hunk header)")
     files = []
     for pf in patch:
         status = _status(pf)

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from dossier.diff import MAX_LINES, is_line_number
 from dossier.errors import DossierError
 from dossier.evidence import LockEntry, LockError, key_sha, read_lock_file
 from dossier.files import record
@@ -382,8 +383,8 @@ def _malformed(entry: dict) -> str | None:
     found = entry.get("found", [])
     if not isinstance(found, list) or not all(
             isinstance(w, dict) and isinstance(w.get("file"), str) and isinstance(w.get("lines"), list)
-            and all(type(n) is int and n > 0 for n in w["lines"]) for w in found):
-        return "has a 'found' that is not a list of {file, lines} (line numbers 1 and up)"
+            and all(is_line_number(n) for n in w["lines"]) for w in found):
+        return f"has a 'found' that is not a list of {{file, lines}} (line numbers 1 to {MAX_LINES:,})"
     if verdict in (IN_PLACE, RELOCATED, REWRITTEN) and not (found and all(w["lines"] for w in found)):
         return f"has the verdict {verdict} and no place with its lines"  # the note read 'in place, .'
     if not isinstance(entry.get("removal", False), bool):

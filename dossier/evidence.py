@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from dossier.diff import IMPORT_LINE, DiffError
+from dossier.diff import IMPORT_LINE, MAX_LINES, DiffError, is_line_number
 from dossier.errors import DossierError, url_host
 from dossier.files import read_bytes, serialized
 from dossier.files import record as record_file
@@ -296,8 +296,8 @@ def _lock_entry(pr: object, data: object) -> LockEntry:
                         f" (optional: {', '.join(sorted(OPTIONAL_FIELDS))})")
     data = {**data, "recorded": str(data["recorded"])}
     lines, code_names = data["lines"], data.get("names", [])
-    if not isinstance(lines, list) or not all(type(n) is int and n > 0 for n in lines):
-        raise LockError(f"entry {pr}: lines must be a list of line numbers (1 and up)")
+    if not isinstance(lines, list) or not all(is_line_number(n) for n in lines):
+        raise LockError(f"entry {pr}: lines must be a list of line numbers (1 to {MAX_LINES:,})")
     if not is_day(data["recorded"]):
         raise LockError(f"entry {pr}: recorded must be the day it was recorded (YYYY-MM-DD), got {data['recorded']!r}")
     if not isinstance(code_names, list) or not all(isinstance(n, str) for n in code_names):

@@ -106,9 +106,11 @@ def moved_files(project: Project) -> dict[int, str]:
 #: cards/findings/ does not hold (D514: a link to no section), an answer citing a PR with no card (D512) and a
 #: markdown link written in a card, lanes.yaml or a finding that leads to no page or anchor (D523): dead links; a
 #: finding whose lane is not defined (D702: its playbook link dropped, the raw lane id shown); a finding under another
-#: name than its file's (D701: two findings of one name, one would silently replace the other)
-RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D341", "D501", "D506", "D507", "D512", "D513", "D514",
-                "D523", "D701", "D702")
+#: name than its file's (D701: two findings of one name, one would silently replace the other); a successor that
+#: contradicts the card: one with no card (D502: "by #N" links nowhere), a cycle (D503: each card "replaces" the
+#: other) or a current card's (D505: "current by #N", and #N's card "replaces" a change still current)
+RENDER_GUARD = ("D1", "D311", "D316", "D326", "D329", "D332", "D341", "D501", "D502", "D503", "D505", "D506", "D507",
+                "D512", "D513", "D514", "D523", "D701", "D702")
 
 
 def blockers(project: Project) -> list[Diagnostic]:

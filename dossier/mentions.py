@@ -4,8 +4,9 @@ A mention is *historical* when the text says so right at it, in one of the forms
 recognise (see :data:`MARK_BEFORE`, :data:`MARK_AFTER`, :data:`MARK_SENTENCE`): it is not a claim about
 today's SGLang, but a flag or env var so marked must have existed in some release (D610), unless it is
 *attributed*: the sentence puts it in a PR's own text before it (:data:`MARK_ATTRIBUTED`: "the PR's", "#123's",
-"the description/RFC names"; not "the PR's new", which gives the PR the thing itself), which may never have shipped ("proposed" alone attributes nothing:
-a made-up name can be "proposed" as easily as "old"). Anything else is a claim about today's SGLang.
+"the description/RFC names"; not "the PR's new", which gives the PR the thing itself), which may never have
+shipped ("proposed" alone attributes nothing: a made-up name can be "proposed" as easily as "old"). Anything else is
+a claim about today's SGLang.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _COMMAND = re.compile(
     r"|nvidia-smi|hf|huggingface-cli|curl|wget|ray|accelerate|deepspeed|mpirun|srun|conda|kubectl|helm|make"
     r"|cmake)(?![\w-])"
 )
+#: a release version ("0.5.14", "v0.5.9.post1")
+_RELEASE = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+")
 #: what may sit between two flags of one command: a value and spaces, backticks, "="
 _FLAG_GAP = re.compile(r"[ \t`=]*(?:[\w.+/-]+[ \t`]*)?")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
@@ -53,7 +56,8 @@ MARK_AFTER = re.compile(
 MARK_SENTENCE = re.compile(
     r"\b(?:no longer|(?:does|did|do) not exist|doesn't exist|didn't exist|never existed|(?:was|were|since|been) "
     r"(?:removed|renamed|replaced|dropped|deleted)|renamed to|is gone|are gone|historical(?:ly)?|"
-    r"not in (?:sglang )?0\.5\.23|before 0\.5\.23|(?:is|was) the last (?:sglang )?(?:release|wheel|version)"
+    r"not in (?:sglang )?0\.5\.23|before 0\.5\.23|(?:(?:is|are|was|were) (?:not|no longer)|(?:does|do|did) not|doesn't|"
+    r"don't) (?:read|parsed?|accept(?:ed)?)|(?:is|was) the last (?:sglang )?(?:release|wheel|version)"
     r"(?: (?:that|to) (?:accepts?|takes?|has|reads?|carr(?:y|ies)|ships?|parses?))?)\b", re.IGNORECASE)
 
 
@@ -128,9 +132,14 @@ def _mentions_of(text: str) -> tuple[Mention, ...]:
         if (typeset and len(m.group("lead")) == 1 and "-" not in m.group("name")
                 and not t.in_code(m.start(), m.end("name")) and not command):
             continue
-        # a value is the flag's when written "--flag=value", inside a code span, or on an SGLang command's line
+        # a value is the flag's when written "--flag=value", inside a code span, or on an SGLang command's line; in
+        # prose, when it is snake_case ("--mamba-radix-cache-strategy extra_buffer": no English word has a "_") in a
+        # sentence naming no release ("in 0.5.14-0.5.21 --x tc_piecewise" is that release's value)
         value = m.group("value") if m.group("value") and (
             m.group("sep") == "=" or t.in_code(m.start(), m.end()) or (command and is_sglang_command(command))) else None
+        if value is None and m.group("value") and "_" in m.group("value").strip("_.") and not _RELEASE.search(
+                text, *t.sentence(m.start())[1:]):
+            value = m.group("value").rstrip(".")
         out.append(t.mention(FLAG, "--" + m.group("name"), m.start(), value=value, command=command,
                              written=m.group(0)[:m.end("name") - m.start()] if typeset else ""))
     for m in _ENV.finditer(text):

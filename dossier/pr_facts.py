@@ -17,7 +17,8 @@ from pathlib import Path
 from dossier import prose
 from dossier.files import read_bytes
 from dossier.locks import LockError
-from dossier.model import STATES
+from dossier.model import MAX_PR, STATES
+from dossier.spec import REL_PATH
 
 PR_FACTS = Path("cards") / "pr-facts.json"
 _NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -46,7 +47,8 @@ def read_facts(root: Path) -> dict[int, PrFacts]:
     """The snapshot's PRs by number (empty without a snapshot); raises LockError when it cannot be read: not a
     regular file (a pipe is never opened to wait on), not JSON, a field given twice in one object (JSON keeps the
     last), a field the snapshot does not write (`main_file` for `main_files`: the files were dropped unseen), a field
-    of another type than the snapshot writes, or a PR given twice."""
+    of another type than the snapshot writes, a PR given twice, a number no PR has, a main file outside the
+    repository, or no entry at all (an emptied snapshot judges no card)."""
     path = root / PR_FACTS
     if not os.path.lexists(path):  # a link that leads nowhere is a snapshot that cannot be read, not no snapshot
         return {}
@@ -63,6 +65,8 @@ def read_facts(root: Path) -> dict[int, PrFacts]:
     if not isinstance(data, list):
         raise LockError(f"{PR_FACTS}: not a PR facts snapshot: {_JSON.get(type(data), type(data).__name__)}, not "
                         f"a list of PR entries; {fix}")
+    if not data:  # an emptied snapshot: D414 would judge no card against GitHub's record, silently
+        raise LockError(f"{PR_FACTS}: not a PR facts snapshot: it holds no PR entry; {fix}")
     out: dict[int, PrFacts] = {}
     for i, e in enumerate(data, 1):
         try:
@@ -122,13 +126,17 @@ def _entry(e: object) -> PrFacts:
     typed(e, dict, "the entry")
     _known_fields(e, ENTRY_FIELDS, "the entry")
     number = typed(e["number"], int, "number")
+    if not 1 <= number <= MAX_PR:  # no card has such a number: the entry's record would judge no card
+        raise ValueError(f"number is {number}, not a PR number (1 to {MAX_PR:,})")
     files = {}
     for f in typed(e.get("main_files") or [], list, "main_files"):
         typed(f, dict, "a main file")
         _known_fields(f, FILE_FIELDS, f"main file {str(f.get('path'))[:80]!r}")
         symbols = typed(f.get("symbols") or [], list, f"the symbols of {f.get('path')!r}")
         # a path given twice: the last entry stood for the file unseen, and D414 held the card's lines to it alone
-        if typed(f["path"], str, "a main file's path") in files:
+        if not re.match(REL_PATH, typed(f["path"], str, "a main file's path")):
+            raise ValueError(f"main file {f['path'][:80]!r} is not a path inside the repository")
+        if f["path"] in files:
             raise ValueError(f"main file {f['path'][:80]!r} is given twice, and one of the two would be lost")
         files[f["path"]] = (
             typed(f["additions"], int, "a main file's additions"), typed(f["deletions"], int, "a main file's deletions"),
@@ -170,8 +178,11 @@ _PR_COUNT = re.compile(r"\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|sp
                        re.IGNORECASE)
 
 
-#: one file's lines: "python/sglang/srt/models/qwen3_next.py (+62/-1)", "fused_recurrent.py, +2/-2)"
-FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES)
+#: one file's lines: "python/sglang/srt/models/qwen3_next.py (+62/-1)", "fused_recurrent.py, +2/-2)", and before
+#: it, "a 4-line change (+2/-2) in qwen3_next.py"
+FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES + "|"
+                        r"(?<![\w/])" + _LINES.replace("add>", "add2>").replace("del>", "del2>")
+                        + r"\)?\s+(?:in|to)\s+(?:the\s+)?`?(?P<path2>[\w./-]+\.\w+)\b")
 #: one file's line count in words: "qwen3_next.py (45 lines)", "gdn_backend.py: small dispatcher update (3 lines)",
 #: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines"; a count after
 #: other words ("x.py now has 900 lines") is the file's length, not the change
@@ -290,11 +301,13 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
                     yield path, f"{m.group(0).strip()!r} is not #{facts.number}'s change: GitHub records " \
                                 f"{facts.changed_files} files, +{facts.additions}/-{facts.deletions}"
             for m in FILE_LINES.finditer(sentence):
-                named = [f for f in facts.files if f == m.group("path") or f.endswith("/" + m.group("path"))]
+                where = m.group("path") or m.group("path2")
+                named = [f for f in facts.files if f == where or f.endswith("/" + where)]
                 if len(named) != 1 or _not_githubs(sentence, m):
                     continue
                 real = facts.files[named[0]]
-                if (int(m.group("add").replace(",", "")), int(m.group("del").replace(",", ""))) != real[:2]:
+                add, dele = (m.group("add") or m.group("add2"), m.group("del") or m.group("del2"))
+                if (int(add.replace(",", "")), int(dele.replace(",", ""))) != real[:2]:
                     yield path, f"{m.group(0).strip()!r}: GitHub records {named[0]} in #{facts.number} at " \
                                 f"+{real[0]}/-{real[1]}"
             for m in FILE_COUNT.finditer(sentence):

@@ -289,7 +289,7 @@ class Project:
         """The invalid document that is meant as the card of ``pr`` (by its pr field or its file name)."""
         for d in self.invalid_docs():
             data_pr = d.data.get("pr") if isinstance(d.data, dict) else None
-            if data_pr == pr or (not isinstance(data_pr, int) and d.path.stem == str(pr)):
+            if (data_pr == pr and type(data_pr) is int) or (type(data_pr) is not int and d.path.stem == str(pr)):
                 return d
         return None
 

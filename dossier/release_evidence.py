@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from packaging.version import Version
 
-from dossier.diff import DiffFile, parse_diff
+from dossier.diff import DiffFile, is_line_number, parse_diff
 from dossier.evidence import (
     AMBIGUOUS,
     LOCK_FILE,
@@ -636,7 +636,7 @@ def _history_fault(h: History, built: dict[str, str]) -> str | None:
                        f"{h.first}..{h.last}"
             end = order[b]
     for e in h.events:
-        if e.change not in ("added", "removed") or not all(type(n) is int and n > 0 for n in e.lines):
+        if e.change not in ("added", "removed") or not all(is_line_number(n) for n in e.lines):
             return f"an event of {e.file!r} is no {e.change!r} change on lines {list(e.lines)}"
         for side in (e.old, e.new):
             if built.get(side.version) != side.built:

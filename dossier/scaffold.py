@@ -9,7 +9,7 @@ from pathlib import Path
 from dossier.errors import DossierError
 from dossier.files import write_atomic
 from dossier.invisible import first_hidden
-from dossier.model import STATES
+from dossier.model import LIMITS, STATES
 from dossier.project import Project, is_valid
 from dossier.terminal import first_control
 from dossier.yaml_scalar import yaml_list, yaml_string
@@ -88,6 +88,9 @@ def scaffold_card(project: Project, pr: int, *, title: str | None, state: str | 
         raise ScaffoldError(f"the title of #{pr} holds U+{ord(title[hidden]):04X} at position {hidden + 1}, a "
                             "character a reader cannot see (lint D112 refuses it): pass --title without it")
     title = " ".join(title.split()) if title else title  # padding, or a line GitHub's title wrapped
+    if title and len(title) > LIMITS["a title"]:  # lint D113 would refuse the card it writes
+        raise ScaffoldError(f"the title of #{pr} is {len(title)} characters, over the limit of {LIMITS['a title']} "
+                            "(lint D113): pass a shorter --title")
     state = state.strip().lower() if state else facts.get("state")  # GitHub's UI writes MERGED, Open
     if facts.get("merged_at") and state not in (None, "merged") and not merged_at:  # the day is GitHub's record
         raise ScaffoldError(f"--state {state}, but the fetch cache has #{pr} merged on {facts['merged_at']} (GitHub's "

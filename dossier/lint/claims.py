@@ -759,30 +759,36 @@ def _word_in_code(text: str, name: str, path: str) -> bool:
 
 #: "... is still in python/sglang/srt/server_args.py", "now lives in ...": the code named before it sits in that file
 _STILL_IN_FILE = re.compile(r"\b(?:still (?:in|lives? in|sits? in|defined in|at)|(?:now |still )?(?:lives?|sits?) in|"
-                            r"(?:is|are) (?:now |still )?(?:defined |found )?in) `?((?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
+                            r"(?:is|are) (?:now |still )?(?:defined |found )?in) "
+                            r"`?(?P<file>(?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
+#: "0.5.23 still has X in <file>", "defines X in <file>": the code named between the verb and the file sits there
+_HAS_IN_FILE = re.compile(r"\b(?:has|have|keeps?|holds?|defines?|declares?)\s+(?P<names>[^;:]{1,80}?)\s+in "
+                          r"`?(?P<file>(?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
 
 
 def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
-    """Names before "still in <file>" in a clause about today: each is in that file when today's tree has the file
-    and the name (a name it does not hold anywhere is the clause check's). A file the card lists that the tree lacks
-    ("In 0.5.23 both kernels still sit in python/sglang/jit_kernel/triton/gdn_fused_proj.py", a file that moved
-    before that release) is a finding of its own: listed files are exempt from D604, which judges the others."""
-    m = _STILL_IN_FILE.search(clause)
+    """Names before "still in <file>" (or between "has" and "in <file>") in a clause about today: each is in that
+    file when today's tree has the file and the name (a name it does not hold anywhere is the clause check's). A
+    file the card lists that the tree lacks ("In 0.5.23 both kernels still sit in
+    python/sglang/jit_kernel/triton/gdn_fused_proj.py", a file that moved before that release) is a finding of its
+    own: listed files are exempt from D604, which judges the others."""
+    m = _STILL_IN_FILE.search(clause) or _HAS_IN_FILE.search(clause)
     if not m:
         return
-    where = m.group(1).removeprefix("python/").removeprefix("sglang/")
+    named = clause[:m.start()] if m.re is _STILL_IN_FILE else m.group("names")
+    where = m.group("file").removeprefix("python/").removeprefix("sglang/")
     files = [f for f in s.tree.texts if f.endswith("/" + where)]
     listed = {p for group in (doc.data.get("files") or {}).values() for p in (group or [])}
     listed.add((doc.data.get("key_fragment") or {}).get("file"))
     if not files and "python/sglang/" + where in listed:  # another path D604 judges
-        yield Finding(path + "#value", f"says code is in {m.group(1)} in SGLang {s.tree.version}, which has no such "
-                                       "file", at=_locate(doc, path, m.group(1), 0),
+        yield Finding(path + "#value", f"says code is in {m.group('file')} in SGLang {s.tree.version}, which has "
+                                       "no such file", at=_locate(doc, path, m.group("file"), 0),
                       hint="name the file today's SGLang holds the code in (`dossier drift` says where it moved)")
         return
     if len(files) != 1:
         return
     text = s.tree.texts[files[0]]
-    for name in dict.fromkeys(_CODE_WORD.findall(prose.PATHLIKE.sub(" ", clause[:m.start()]))):
+    for name in dict.fromkeys(_CODE_WORD.findall(prose.PATHLIKE.sub(" ", named))):
         if prose.is_model_name(name) or not source_has_word(s.tree, name) or _word_in_code(text, name, files[0]):
             continue
         # the files whose code holds it, the one that defines it first (not a comment that names it)
@@ -791,6 +797,6 @@ def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
                                                    s.tree.texts[f], re.M), f))
         if not held:
             continue
-        yield Finding(path + "#value", f"says {name} is still in {m.group(1)}, but SGLang {s.tree.version} has it in "
-                                       f"{held[0]}" + (f" (and {len(held) - 1} more)" if len(held) > 1 else ""),
+        yield Finding(path + "#value", f"says {name} is still in {m.group('file')}, but SGLang {s.tree.version} has "
+                                       f"it in {held[0]}" + (f" (and {len(held) - 1} more)" if len(held) > 1 else ""),
                       at=_locate(doc, path, name, 0), hint="name the file today's SGLang holds it in")

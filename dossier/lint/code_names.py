@@ -486,7 +486,8 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
 
 
 #: words that put a name in the past or say it is absent: "0.5.23 drops X", "X was renamed", "no X", "until 0.5.20"
-_PAST_WORDS = re.compile(r"\b(?:no|not|lacks?|lacked|without|gone|removed|dropped|drops|deleted|renamed|replaced|"
+_PAST_WORDS = re.compile(r"\b(?:no|not|neither|nor|never|absent|missing|lacks?|lacked|without|gone|removed|dropped|"
+                         r"drops|deleted|renamed|replaced|"
                          r"retired|was|were|had|then|until|last|formerly|before|earlier|older|used to|no longer)\b",
                          re.IGNORECASE)
 

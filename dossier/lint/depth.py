@@ -636,17 +636,31 @@ def swapped_owner(card: Card, doc, ctx) -> Iterator[Finding]:
 _PLATFORM = re.compile(r"\b(?:Hopper|Blackwell|Ampere|Ada|Ascend|ROCm|CUDA|XPU|MUSA|claims?)\b")
 
 
+#: a share shown beside the two numbers it is of: "0.9 / 1.9 of it (about 47%)", "12/48 layers (25%)"
+_SHARE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) ?/ ?(\d+(?:\.\d+)?)(?![\d.])[^()\d]{0,30}?\((?:[A-Za-z]+ ){0,3}?~?"
+                    r"(\d+(?:\.\d+)?) ?%")
+
+
+def shown_shares(sentence: str) -> list[tuple[int, int]]:
+    """Where a sentence gives a percentage beside the a / b it is (10% slack for rounding): arithmetic the reader can
+    check, not a measurement."""
+    return [m.span(3) for m in _SHARE.finditer(sentence) if float(m.group(2))
+            and 0.9 * 100 * float(m.group(1)) / float(m.group(2)) - 0.05 <= float(m.group(3))
+            <= 1.1 * 100 * float(m.group(1)) / float(m.group(2)) + 0.05]
+
+
 @rule("D218", "a measured number in the card's prose (not a claim: D208's) names no setup or source (device, "
               "model, batch, benchmark, who measured)", scope="card")
 def unsourced_number(card: Card, doc, ctx) -> Iterator[Finding]:
     """"The merged layers cut the projection time by 18%" says neither where nor who: a number in the prose
     (motivation, implementation, explain, lanes, corrections) carries its setup or source in its own sentence, as a
-    claim does (D208). "SM10x" is an architecture, not a measured 10x."""
+    claim does (D208). "SM10x" is an architecture, not a measured 10x; "0.9 / 1.9 of it (about 47%)" is arithmetic."""
     for name, text in card_texts(card):
         if name.startswith("validation.claims"):
             continue
         for s in prose.sentences(text):
-            m = _MEASURED.search(s)
+            shown = shown_shares(s)
+            m = next((m for m in _MEASURED.finditer(s) if not any(a <= m.start() < b for a, b in shown)), None)
             if m and not (_SETUP.search(s) or _PLATFORM.search(s)):
                 yield Finding(text_location(name), f"{name}: {m.group(0).strip()!r} in {_short(s)} names no device, "
                               "model, batch, benchmark or who measured it",

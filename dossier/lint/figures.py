@@ -18,6 +18,7 @@ from dossier.lint.depth import (
     _change_span,
     _span,
     prose_texts,
+    shown_shares,
     text_location,
 )
 from dossier.lint.registry import Finding, rule
@@ -34,7 +35,7 @@ _UNIT = "|".join(f"(?P<{k}>{v})" for k, v in _KINDS.items())
 _RATE_WORD = r"(?:(?:output|input|total|decode|prefill|generation) (?=tok|req))?"
 #: a measured figure: a number and its unit ("1.4x", "-12%", "3 GB", "89 us", "3332 tok/s"); not a count of devices
 #: or a product ("2x H200", "128 x 128"), not part of a name, version, PR number or shape ("T=4", "SM100", "0.5.9")
-_FIGURE = re.compile(rf"(?<![\w.#/=:^-])[+\-\u2212~]?(?P<num>\d[\d,]*(?:\.\d+)?) ?{_RATE_WORD}(?:{_UNIT})"
+_FIGURE = re.compile(rf"(?<![\w.#/=:^-])(?<!\d\u2013)[+\-\u2212~]?(?P<num>\d[\d,]*(?:\.\d+)?) ?{_RATE_WORD}(?:{_UNIT})"
                      r"(?![\w/])(?!\s?(?:\d|[A-Z]\w*\d|GPUs?\b|NPUs?\b|cards?\b))")
 #: the ends of a range sharing one unit, "70-79%", "1.13-1.32x": _FIGURE reads neither (a `-` before a number is
 #: part of a name or a shape there), and a range made up or shifted ("80-89%") passed unread
@@ -171,7 +172,8 @@ def _claims_by_pr(ctx) -> dict[int, str]:
 _CHANGE_WORDS_PAIR = re.compile(r"(?<![\w.])([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|x|×)[^()\d]{0,40}?\((?:from )?(\d[\d,]*(?:\.\d+)?)"
                                 r"[^()\d]{0,20}?(?:\bto\b|->|\u2192) ?(\d[\d,]*(?:\.\d+)?)")
 _PAIR_WORDS_CHANGE = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?(?:\bto\b|->|\u2192) ?(?:about |~)?"
-                                r"(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?\((?:about |~)?([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|x|×)")
+                                r"(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?\((?:[A-Za-z]+ ){0,3}?~?([+\-\u2212]?)"
+                                r"(\d+(?:\.\d+)?) ?(%|x|×)")
 
 
 def _exact(value: str) -> tuple[float, float]:
@@ -184,7 +186,7 @@ def _derived_spans(sentence: str) -> list[tuple[int, int]]:
     "24 -> 32 (+33%)"), where those values give them (any rounding, 10% slack): they need no source of their own.
     D226 judges the changes those values do not give."""
     out = [m.span(g) for p in (_PAIR_THEN_CHANGE, _FROM_TO_THEN_CHANGE) for m in p.finditer(sentence) for g in (5,)] + \
-        [m.span(3) for p in (_CHANGE_THEN_PAIR, _FACTOR_OF) for m in p.finditer(sentence)]
+        [m.span(3) for p in (_CHANGE_THEN_PAIR, _FACTOR_OF) for m in p.finditer(sentence)] + shown_shares(sentence)
     pairs = [(m.group(1), m.group(2), m.group(4), m.group(5), m.span(4)) for m in _PAIR_WORDS_CHANGE.finditer(sentence)]
     pairs += [(m.group(4), m.group(5), m.group(2), m.group(3), m.span(2)) for m in _CHANGE_WORDS_PAIR.finditer(sentence)]
     for a, b, size, unit, at in pairs:
@@ -284,7 +286,7 @@ _SEGMENT = re.compile(r"[;,]\s|\.\s|[()]| and | against | vs\.? ")
 _METRIC = re.compile(r"\b(?:TTFT|TPOT|ITL|E2E|throughput|latency|decode|prefill|extend|verify|kernel|step|copy)",
                      re.IGNORECASE)  # not a benchmark's name: a run's time or rate beside its score is not the score
 #: the row of a table a figure is read from: "B=64", "batch 64", "concurrency 128", "at 128" (not "at 3 GB")
-_ROW = re.compile(r"(?:\bB=|\bbatch(?: size)?(?: of)? ?(?:>= ?)?|\bconcurrency ?|\bbs ?|\bat )(\d+)\b"
+_ROW = re.compile(r"(?:\bB=|\bbatch(?: size)?(?: of)? ?(?:>= ?)?|\bconcurrency ?|\bbs ?|\bat )(\d+)\b(?![-\u2013]\d)"
                   rf"(?!\s?(?:{_UNIT}|\.\d))", re.IGNORECASE)
 
 

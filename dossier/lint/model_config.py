@@ -1,5 +1,5 @@
-"""A count of Qwen3-Next's architecture (layers, GDN key or value heads, experts, hidden size) that today's SGLang's
-Qwen3NextConfig does not give (D639)."""
+"""A count of Qwen3-Next's architecture (layers, GDN key or value heads, attention and KV heads, experts, hidden size)
+that today's SGLang's Qwen3NextConfig does not give (D639)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,22 @@ from dossier.lint.registry import Finding, rule
 CONFIG_FILE = "python/sglang/srt/configs/qwen3_next.py"
 #: what a count is of -> the Qwen3NextConfig argument whose default (the 80B-A3B checkpoint's) gives it
 _OF = {"layers": "num_hidden_layers", "value heads": "linear_num_value_heads", "key heads": "linear_num_key_heads",
-       "experts": "num_experts", "hidden size": "hidden_size"}
+       "experts": "num_experts", "hidden size": "hidden_size", "attention heads": "num_attention_heads",
+       "KV heads": "num_key_value_heads"}
 #: a count of the whole model, after what gives it to the model: "has 48 layers", "with 512 experts", "its 32 value
 #: heads", "all 48 layers", "over 512 experts", "the 64-layer Qwen3-Next", "a hidden size of 2048", "hidden_size=2048",
 #: "num_hidden_layers = 48"; not "so only 12 layers keep a KV cache", "routed to 10 experts"
-_WHOLE = r"(?:\b(?:has|have|had|with|its|all|over|across|among)|['\u2019]s)\s+(?:(?:its|all|the)\s+)?"
+_WHOLE = r"(?:\b(?:has|have|had|uses|used|with|its|all|over|across|among)|['\u2019]s)\s+(?:(?:its|all|the)\s+)?"
 _COUNT = re.compile(rf"{_WHOLE}(?P<n>\d[\d,]*) (?:(?:decoder|hidden|transformer) )?(?P<layers>layers)\b"
                     rf"|{_WHOLE}(?P<h>\d[\d,]*) (?:(?:GDN|linear|linear[- ]attention) )?(?P<heads>value heads|key heads)\b"
+                    rf"|{_WHOLE}(?P<a>\d[\d,]*) (?:full[- ]attention |query )?"
+                    r"(?P<attention>attention heads|query heads)\b"
+                    rf"|{_WHOLE}(?P<kv>\d[\d,]*) (?P<kvheads>(?:KV|key[- ]value) heads)\b"
                     rf"|{_WHOLE}(?P<e>\d[\d,]*) (?:routed )?(?P<experts>experts)\b(?! (?:per|are|is|active))"
                     r"|(?<![\w.,/x-])(?P<l>\d+)-layer\b"
                     r"|\bhidden[ _](?:size|dim(?:ension)?)\s*(?:of |is |=\s*|\()?(?P<d>\d[\d,]*)\b"
-                    r"|\b(?P<arg>num_hidden_layers|linear_num_value_heads|linear_num_key_heads|num_experts|hidden_size)"
+                    r"|\b(?P<arg>num_hidden_layers|linear_num_value_heads|linear_num_key_heads|num_experts|hidden_size|"
+                    r"num_attention_heads|num_key_value_heads)"
                     r"\s*[=:]\s*(?P<v>\d+)\b", re.IGNORECASE)
 #: a family the sentence must name (Qwen3-Next's own sizes; the 80B-A3B checkpoint is the config's default)
 _QWEN3_NEXT = re.compile(r"\bQwen3[- ]?Next(?:-80B(?:-A3B)?)?(?![\w-]*Coder)\b", re.IGNORECASE)
@@ -38,7 +43,7 @@ _NOT_WHOLE = re.compile(r"\bper (?:rank|GPU|device|TP rank|EP rank)\b"
                         r"|\bTP ?[2-9]|\btp ?=|/ ?tp\b|\bEP ?\d|\b(?:MTP|draft|NEXTN)\b|\b\d+\.\d+\.\d+\b", re.IGNORECASE)
 _CLAUSES = re.compile(r";|, (?:and|but|while|whereas|so|which) ")
 #: the group of _COUNT that holds a count's number -> what it is of; a config argument -> what it is the count of
-_KIND = {"n": "layers", "l": "layers", "e": "experts", "d": "hidden size"}
+_KIND = {"n": "layers", "l": "layers", "e": "experts", "d": "hidden size", "a": "attention heads", "kv": "KV heads"}
 _WHAT = {arg: of for of, arg in _OF.items()}
 
 
@@ -61,15 +66,17 @@ def _defaults(tree) -> dict[str, int]:
     return {}
 
 
-@rule("D639", "a count of Qwen3-Next's architecture (layers, GDN key or value heads, experts, hidden size) that today's "
-              "Qwen3NextConfig defaults (the 80B-A3B checkpoint's) do not give", scope="project")
+@rule("D639", "a count of Qwen3-Next's architecture (layers, GDN key or value heads, attention and KV heads, experts, "
+              "hidden size) that today's Qwen3NextConfig defaults (the 80B-A3B checkpoint's) do not give",
+      scope="project")
 def wrong_architecture_count(ctx) -> Iterator[Finding]:
     """"Qwen3-Next-80B-A3B has 64 layers" where its config has 48: a number read off the model and written wrong,
     which no figure check sees (it is no measurement), and which every sizing sum built on it carries. Judged in a
     sentence naming Qwen3-Next (not Qwen3-Coder-Next, whose sizes are its own) against Qwen3NextConfig.__init__'s
-    defaults in today's SGLang (num_hidden_layers, linear_num_key_heads, linear_num_value_heads, num_experts,
-    hidden_size), where the count is given to the whole model ("has 48 layers", "with 512 experts", "its 32 value
-    heads", "the 48-layer", "hidden size 2048", "num_hidden_layers = 48"); not a subset ("only 12 layers keep a KV
+    defaults in today's SGLang (num_hidden_layers, linear_num_key_heads, linear_num_value_heads, num_attention_heads,
+    num_key_value_heads, num_experts, hidden_size), where the count is given to the whole model ("has 48 layers",
+    "uses 512 experts", "its 32 value heads", "16 attention heads with 2 KV heads", "the 48-layer", "hidden size
+    2048", "num_hidden_layers = 48"); not a subset ("only 12 layers keep a KV
     cache", "routed to 10 experts", "10 experts are routed"), nor in a clause that names another model, a rank's
     share (per rank, on each GPU, TP4, EP8), the MTP or draft model, or a release. Read in every card,
     cards/lanes.yaml and the findings."""

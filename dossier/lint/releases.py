@@ -400,7 +400,8 @@ _SEEN = re.compile(r"\b(?:seen|hit|report|observ|found|broke|regress|crash|bug|e
                    r"also|still|already|oom|hang|deadlock|nan|leak|race|stall|slow|wrong|mismatch|issue|problem|illegal|"
                    r"corrupt|that|which|added|introduced|shipped|made|landed|used|released|built)", re.IGNORECASE)
 #: a PR paired with the release it went out in: "(#28451, from 0.5.15)", "from 0.5.15 ([#28451](...)",
-#: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318", "(0.5.19, [#32919](...))"
+#: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318", "(0.5.19, [#32919](...))",
+#: "#35081 (0.5.17)"
 _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
 _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                      r"\b(?:from|since|(?:fixed |merged )?(?:in|as of)) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
@@ -409,7 +410,10 @@ _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+
                      r"\((?:SGLang )?v?(?P<v3>\d+\.\d+\.\d+(?:\.post\d+)?), \[?#(?P<pr3>\d+)\b|"
                      # "#22462 replaced the cap with a floor in 0.5.11": the PR's change, said to come in a release
                      rf"\[?#(?P<pr4>\d+)\]?(?:\([^()\s]*\))? (?:then |later )?{_CHANGED}\b(?P<what>[^.;:#()]{{0,50}}?) "
-                     r"in (?:SGLang )?v?(?P<v4>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)(?!['\u2019]s)")
+                     r"in (?:SGLang )?v?(?P<v4>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)(?!['\u2019]s)|"
+                     # "since #35081 (0.5.17)", "#35081 (first in 0.5.17)": the PR and, in its bracket, its release
+                     r"\[?#(?P<pr5>\d+)\]?(?:\([^()\s]*\))? \((?:first (?:shipped )?in |shipped in |from |since )?"
+                     r"(?:SGLang )?v?(?P<v5>\d+\.\d+\.\d+(?:\.post\d+)?)\)")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in
 _RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) ?(?:->|→| to ) ?(\d+\.\d+\.\d+(?:\.post\d+)?)"
@@ -434,7 +438,11 @@ _LACKS = re.compile(rf"(?<![\w.]){_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\)
                     rf"has no trace of) {_CHANGE}|\b{_CHANGE} (?:is|was) (?:still )?(?:not|missing|absent) (?:yet )?"
                     rf"(?:in|from) {_VER}(?![\w.]*\d)|"
                     # "It missed the 0.5.10 release": the release went out without it
-                    rf"\b(?:it|{_NAMED_CHANGE}|this PR|the PR) (?:just )?missed (?:the )?{_VER}", re.IGNORECASE)
+                    rf"\b(?:it|{_NAMED_CHANGE}|this PR|the PR) (?:just )?missed (?:the )?{_VER}|"
+                    # "0.5.13 through 0.5.15 lack the code": each release of a span
+                    rf"(?<![\w.-]){_VER} (?:through|to|until) {_VER},? (?:all )?(?:still )?(?:lack|miss|"
+                    rf"do not (?:have|carry|hold|include|contain|ship)|don't (?:have|carry|hold|include|contain|ship)) "
+                    rf"{_CHANGE}", re.IGNORECASE)
 
 #: "this change is still in 0.5.23", "every release from 0.5.10 through 0.5.23 carries this line": a release, or each
 #: release of a span, said to hold the change
@@ -564,9 +572,9 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
     for m in _PAIRED.finditer(flat):
         if m.group("what") is not None and _SEEN.search(m.group("what")):
             continue  # "#23062 fixed the crash seen in 0.5.10": the release the problem was in
-        other = ctx.project.card(int(m.group("pr") or m.group("pr2") or m.group("pr3") or m.group("pr4")))
+        other = ctx.project.card(int(next(m.group(g) for g in ("pr", "pr2", "pr3", "pr4", "pr5") if m.group(g))))
         if other is not None:
-            yield from _went_out(other, m.group("v") or m.group("v2") or m.group("v3") or m.group("v4"), True,
+            yield from _went_out(other, next(m.group(g) for g in ("v", "v2", "v3", "v4", "v5") if m.group(g)), True,
                                  "first ", lock, order, ctx)
     for m in _RELEASE_DIFF.finditer(flat):
         after = _clause_after(flat, m.end())
@@ -580,11 +588,15 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
     for m in _LACKS.finditer(flat):
         other = _named(flat, m.start(), own, ctx)
         h = lock.cards.get(other.pr) if other is not None else None
-        version = next(g for g in m.groups() if g)
-        if h is None or release_verdict(other, ctx) is None or version not in order or not _grounded(m.group(0), other):
+        said = [g for g in m.groups() if g and re.fullmatch(r"\d+\.\d+\.\d+(?:\.post\d+)?", g)]
+        first, last = said[0], said[-1]
+        if h is None or release_verdict(other, ctx) is None or first not in order or last not in order \
+                or not _grounded(m.group(0), other):
             continue
-        if any(a in order and b in order and order[a] <= order[version] <= order[b] for a, b in h.present):
-            yield (f"says {version} lacks #{other.pr}'s change, but {version} holds its line (present "
+        if any(a in order and b in order and order[a] <= order[last] and order[first] <= order[b]
+               for a, b in h.present):
+            which = f"{first} lacks" if first == last else f"{first} through {last} lack"
+            yield (f"says {which} #{other.pr}'s change, but the releases hold its line there (present "
                    f"{_spans(h.present)})", _SPANS_VERIFY)
     for m in _HOLDS.finditer(flat):
         other = _named(flat, m.start(), own, ctx)

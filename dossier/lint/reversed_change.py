@@ -1,4 +1,5 @@
-"""D346: a value change written backwards, judged against the line the change added."""
+"""D346: a value change written backwards (or with neither end the added line's), judged against the line the change
+added."""
 
 from __future__ import annotations
 
@@ -23,15 +24,18 @@ _SETTING = re.compile(r"\b(?:default|cap|tile|constant|threshold|limit|size|rati
 
 
 @rule("D346", "prose gives a value change backwards (\"from 32 to 8\"): the line the PR added, its key fragment, holds "
-              "the first value and not the second", scope="card")
+              "the first value and not the second (or, a line setting one named value, neither)", scope="card")
 def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
     """"The launcher's value-tile cap goes from 32 to 8" on a card whose key fragment, the line the PR added (as
     the release that shipped it shows), reads `min(triton.next_power_of_2(V), 32)`: the added line holds the
     value the prose says was left, not the one it says was reached. Judged only where the match holds exactly one
     of the two numbers and the sentence names a setting (a default, cap, tile, threshold, ..., or a name the match
     holds) before the change, whose first value is not 0 or 1 and whose ends are not neighbours (a count crossing a
-    bound: "a chunk count grows from 32 to 33", "pins drop from 1 to 0"); a card whose change is a removal (its quoted line is the old one) is not judged, nor the
-    author's claims (measured numbers, not code)."""
+    bound: "a chunk count grows from 32 to 33", "pins drop from 1 to 0"). Where the line sets one value and the
+    change names the line's own name ("mamba_full_memory_ratio ... its default goes from 0.2 to 0.8" against
+    `mamba_full_memory_ratio: float = 0.9`), a change with neither end that value is wrong too. A card whose change
+    is a removal (its quoted line is the old one) is not judged, nor the author's claims (measured numbers, not
+    code)."""
     from dossier.lint.depth import prose_texts, text_location
 
     v = release_verdict(card, ctx)
@@ -45,11 +49,18 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
         for m in _CHANGE.finditer(flat):
             before, after = m.group("a") or m.group("a2"), m.group("b") or m.group("b2")
             lead = flat[max(0, m.start() - 120):m.end()]
-            if before in ("0", "1") or abs(float(before) - float(after)) == 1 or not (
-                    _SETTING.search(lead) or any(re.search(rf"\b{re.escape(n)}\b", lead) for n in names)):
+            named = {n for n in names if re.search(rf"\b{re.escape(n)}\b", lead)}
+            if before in ("0", "1") or abs(float(before) - float(after)) == 1 or not (_SETTING.search(lead) or named):
                 continue  # a flag or a count that steps over a bound, or no setting named: not a setting's change
             if before in held and after not in held:
                 yield Finding(text_location(path),
                               f"{m.group(0)!r} reads backwards: the line the PR added ({card.key_fragment.match!r}) "
                               f"holds {before}, not {after}",
                               hint="write the change from the old value to the new one")
+            elif len(held) == 1 and not {before, after} & held and any("_" in n for n in named):
+                # the line sets one value to the name the change is of: another setting's change names another
+                yield Finding(text_location(path),
+                              f"{m.group(0)!r}: the line the PR added ({card.key_fragment.match!r}) sets it to "
+                              f"{next(iter(held))}, neither end of the change the prose gives",
+                              hint="take the new value from the line the PR added, the old one from the line it "
+                                   "replaced")

@@ -364,7 +364,7 @@ QUESTIONS = [
     Question("Decode ITL spikes whenever long prompts arrive (Qwen3-Next, H200, no MTP)", "Decode throughput is low",
              ("--prefill-decode-interval", "mix_with_running", "get_next_batch_to_run")),
     Question("Qwen3-Next decode is slow at batch 1 on H100 with MTP: what bounds it, and what changed lately?",
-             "Decode throughput is low", ("Below that, weights dominate", "50.6 MB of bf16 weights",
+             "Decode throughput is low", ("At small batch the weights dominate", "below about 12 requests",
                                           "4-wide value tiles up to 64 requests from 0.5.22", "slower at small batch")),
 ]
 

@@ -41,23 +41,24 @@ _RELEASE = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+")
 _FLAG_GAP = re.compile(r"[ \t`=]*(?:[\w.+/-]+[ \t`]*)?")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 
-#: "was `old/path`", "formerly --flag", "historical: ..." just before the mention
+#: "was `old/path`", "formerly --flag", "historical: ...", "0.5.23 does not read SGLANG_X" just before the mention
 MARK_BEFORE = re.compile(
     r"(?:\b(?:was|were|formerly|previously|historical(?:ly)?|removed|renamed|then|old|deprecated|retired"
-    r"|earlier|proposed|the PR's(?!\s+new\b)|at the time|pre-0\.5\.23)|#\d+'s)"
+    r"|earlier|proposed|the PR's|at the time|pre-0\.5\.23|(?:does|do|did) not (?:read|parse|accept)|doesn't "
+    r"(?:read|parse|accept)|never (?:reads|parses|accepts)|ignores)|#\d+'s)"
     r"(?:\s+(?:a|an|the))?(?:\s+new)?(?:\s+(?:flags?|env(?:ironment)? (?:var|variable|flag)s?|options?|names?|paths?|files?|modules?))?"
     r"[:,]?\s*[`'\"(]*$", re.IGNORECASE)
-#: "--flag (removed ...)", "path (historical)", "(renamed ...)" just after it
+#: "--flag (removed ...)", "path (historical)", "(renamed ...)", "SGLANG_X is not read" just after it
 MARK_AFTER = re.compile(
-    r"[`'\"]*\s*\((?:historical|removed|renamed|deprecated|gone|was|old|then|until|before|at the time|now\b"
-    r"|today\b|since (?:removed|renamed|replaced))",
+    r"[`'\"]*(?:\s*\((?:historical|removed|renamed|deprecated|gone|was|old|then|until|before|at the time|now\b"
+    r"|today\b|since (?:removed|renamed|replaced))|\s+(?:is|are|was|were)(?: not|n't| no longer| never) (?:read|parsed|"
+    r"accepted)\b)",
     re.IGNORECASE)
 #: a sentence that states the thing does not exist (any more)
 MARK_SENTENCE = re.compile(
     r"\b(?:no longer|(?:does|did|do) not exist|doesn't exist|didn't exist|never existed|(?:was|were|since|been) "
     r"(?:removed|renamed|replaced|dropped|deleted)|renamed to|is gone|are gone|historical(?:ly)?|"
-    r"not in (?:sglang )?0\.5\.23|before 0\.5\.23|(?:(?:is|are|was|were) (?:not|no longer)|(?:does|do|did) not|doesn't|"
-    r"don't) (?:read|parsed?|accept(?:ed)?)|(?:is|was) the last (?:sglang )?(?:release|wheel|version)"
+    r"not in (?:sglang )?0\.5\.23|before 0\.5\.23|(?:is|was) the last (?:sglang )?(?:release|wheel|version)"
     r"(?: (?:that|to) (?:accepts?|takes?|has|reads?|carr(?:y|ies)|ships?|parses?))?)\b", re.IGNORECASE)
 
 

@@ -182,7 +182,7 @@ _PR_COUNT = re.compile(r"\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|sp
 #: it, "a 4-line change (+2/-2) in qwen3_next.py"
 FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES + "|"
                         r"(?<![\w/])" + _LINES.replace("add>", "add2>").replace("del>", "del2>")
-                        + r"\)?\s+(?:in|to)\s+(?:the\s+)?`?(?P<path2>[\w./-]+\.\w+)\b")
+                        + r"\)?\s+(?:in|to)\s+(?:the\s+)?`?(?P<path2>[\w./-]+\.\w+)\b`?(?!\s+(?:and|plus|with|together)\b)")
 #: one file's line count in words: "qwen3_next.py (45 lines)", "gdn_backend.py: small dispatcher update (3 lines)",
 #: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines"; a count after
 #: other words ("x.py now has 900 lines") is the file's length, not the change

@@ -54,9 +54,15 @@ _ADDED = re.compile(r"\b(?:the|a|an|its|(?:the|this) PR's) new\s+(?:(?:flag|opti
                     r"var(?:iable)?),?\s+)?[`'\"]?$|"
                     r"\b(?:(?:the|this) (?:PR|change|patch)|it)\s+(?:also\s+)?(?:adds|added|introduces|introduced|"
                     r"exposes|exposed)\s+(?:(?:a|an|the|two|three)\s+)?(?:new\s+)?(?:(?:server\s+)?(?:flags?|options?|"
-                    r"switch(?:es)?|env(?:ironment)? var(?:iable)?s?),?\s+)?[`'\"]?$", re.IGNORECASE)
+                    r"switch(?:es)?|env(?:ironment)? var(?:iable)?s?)[,:]?\s+)?[`'\"]?$", re.IGNORECASE)
+#: "the PR's new --x flag": a name marked as the PR's time (historical), which is still the PR's to judge
+_PRS_NEW = re.compile(r"\b(?:the|this) PR's new\s+(?:(?:flag|option|switch|env(?:ironment)? var(?:iable)?),?\s+)?"
+                      r"[`'\"]?$", re.IGNORECASE)
 #: what stands between two names of one list ("--a, --b and `--c`"; a value of the first may follow it)
 _LISTED = re.compile(r"(?:[ =][\w.+-]+)?[`'\"]?\s*(?:,|,?\s+(?:and|or))\s*[`'\"]?")
+#: after a listed name, a verb of its own: "adds --a, and --b came with the MTP work" starts a new clause
+_OWN_VERB = re.compile(r"(?:[ =][\w.+-]+)?[`'\"]?\s+(?:\w+\s+){0,2}?(?:came|comes|arrived|arrives|landed|lands|was|were|is|"
+                       r"are|shipped|ships|had|has|existed|exists|predates?|belongs?)\b")
 #: what makes the clause about another change, release or time: another PR, a release, "later", "before", "unlike"
 _ELSEWHERE = re.compile(r"#\d|\b\d+\.\d+\.\d+|\b(?:later|since|today|now|follow-?up|afterwards|subsequently|"
                         r"upstream|vLLM|predat\w*|before|unlike|without|instead|another|other|main|current(?:ly)?|"
@@ -101,8 +107,10 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
             if prose:
-                listed = added_end >= 0 and _LISTED.fullmatch(text[added_end:m.start])
-                if (m.historical or not (listed or _ADDED.search(text[max(0, m.start - 80):m.start]))
+                before = text[max(0, m.start - 80):m.start]
+                listed = added_end >= 0 and _LISTED.fullmatch(text[added_end:m.start]) \
+                    and not _OWN_VERB.match(text, m.start + len(m.raw))
+                if ((m.historical and not _PRS_NEW.search(before)) or not (listed or _ADDED.search(before))
                         or _ELSEWHERE.search(clause_before(text, m.start))
                         or _ELSEWHERE.search(clause_after(text, m.start))):
                     added_end = -1

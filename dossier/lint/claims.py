@@ -761,6 +761,7 @@ def _word_in_code(text: str, name: str, path: str) -> bool:
 _STILL_IN_FILE = re.compile(r"\b(?:still (?:in|lives? in|sits? in|defined in|at)|(?:now |still )?(?:lives?|sits?) in|"
                             r"(?:is|are) (?:now |still )?(?:defined |found )?in) "
                             r"`?(?P<file>(?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
+_PY_FILE = re.compile(r"[\w-]+\.py\b")
 #: "0.5.23 still has X in <file>", "defines X in <file>": the code named between the verb and the file sits there
 _HAS_IN_FILE = re.compile(r"\b(?:has|have|keeps?|holds?|defines?|declares?)\s+(?P<names>[^;:]{1,80}?)\s+in "
                           r"`?(?P<file>(?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
@@ -773,8 +774,8 @@ def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
     python/sglang/jit_kernel/triton/gdn_fused_proj.py", a file that moved before that release) is a finding of its
     own: listed files are exempt from D604, which judges the others."""
     m = _STILL_IN_FILE.search(clause) or _HAS_IN_FILE.search(clause)
-    if not m:
-        return
+    if not m or (m.re is _HAS_IN_FILE and len(_PY_FILE.findall(clause)) > 1):
+        return  # "has A and B in a.py and b.py": which name is in which file, a pattern cannot tell
     named = clause[:m.start()] if m.re is _STILL_IN_FILE else m.group("names")
     where = m.group("file").removeprefix("python/").removeprefix("sglang/")
     files = [f for f in s.tree.texts if f.endswith("/" + where)]

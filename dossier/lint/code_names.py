@@ -486,10 +486,15 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
 
 
 #: words that put a name in the past or say it is absent: "0.5.23 drops X", "X was renamed", "no X", "until 0.5.20"
-_PAST_WORDS = re.compile(r"\b(?:no|not|neither|nor|never|absent|missing|lacks?|lacked|without|gone|removed|dropped|"
-                         r"drops|deleted|renamed|replaced|"
+_PAST_WORDS = re.compile(r"\b(?:no|not|lacks?|lacked|without|gone|removed|dropped|drops|deleted|renamed|replaced|"
                          r"retired|was|were|had|then|until|last|formerly|before|earlier|older|used to|no longer)\b",
                          re.IGNORECASE)
+
+
+#: "0.5.23 defines neither X nor Y", "0.5.23 never calls X": the name right after is said to be absent
+_NEITHER = re.compile(r"\b(?:neither|nor|never\s+\w+)\s+(?:the\s+)?`?$", re.IGNORECASE)
+#: "X is missing": the name right before is said to be absent
+_MISSING = re.compile(r"`?\s+(?:is|are|was|were)\s+(?:missing|absent)\b", re.IGNORECASE)
 
 
 @rule("D632", "a code name only older releases had (cards/names.lock), written as today's SGLang's", scope="card")
@@ -516,7 +521,8 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
                 continue
             clause = clause_before(flat, m.start())
             rest = re.split(r"[;.](?:\s|$)", flat[m.end():], maxsplit=1)[0]  # the clause after the name
-            if today.search(clause) and not _PAST_WORDS.search(clause) and not _PAST_WORDS.search(rest):
+            if today.search(clause) and not _PAST_WORDS.search(clause) and not _PAST_WORDS.search(rest) \
+                    and not _NEITHER.search(clause) and not _MISSING.match(rest):
                 yield Finding(path + "#value", f"gives {gone[0]} as SGLang {s.tree.version}'s, but only "
                                                f"{retired[gone[0]]} had it (cards/names.lock)",
                               hint="name what today's release holds, or mark the name as the past ('was', 'until')",

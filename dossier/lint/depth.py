@@ -642,11 +642,15 @@ _SHARE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) ?/ ?(\d+(?:\.\d+)?)(?![\d.])[^()
 
 
 def shown_shares(sentence: str) -> list[tuple[int, int]]:
-    """Where a sentence gives a percentage beside the a / b it is (10% slack for rounding): arithmetic the reader can
-    check, not a measurement."""
-    return [m.span(3) for m in _SHARE.finditer(sentence) if float(m.group(2))
-            and 0.9 * 100 * float(m.group(1)) / float(m.group(2)) - 0.05 <= float(m.group(3))
-            <= 1.1 * 100 * float(m.group(1)) / float(m.group(2)) + 0.05]
+    """Where a sentence gives a percentage beside the a / b it is, to its rounding (half its last digit) and 3% for
+    a and b's own: arithmetic the reader can check, not a measurement ("0.9 / 1.9 (about 47%)", not "(about 52%)")."""
+    out = []
+    for m in _SHARE.finditer(sentence):
+        a, b, given = float(m.group(1)), float(m.group(2)), m.group(3)
+        places = len(given.partition(".")[2])
+        if b and abs(float(given) - 100 * a / b) <= 0.5 * 10 ** -places + 0.03 * 100 * a / b:
+            out.append(m.span(3))
+    return out
 
 
 @rule("D218", "a measured number in the card's prose (not a claim: D208's) names no setup or source (device, "

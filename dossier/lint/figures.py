@@ -172,13 +172,29 @@ def _claims_by_pr(ctx) -> dict[int, str]:
 _CHANGE_WORDS_PAIR = re.compile(r"(?<![\w.])([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|x|×)[^()\d]{0,40}?\((?:from )?(\d[\d,]*(?:\.\d+)?)"
                                 r"[^()\d]{0,20}?(?:\bto\b|->|\u2192) ?(\d[\d,]*(?:\.\d+)?)")
 _PAIR_WORDS_CHANGE = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?(?:\bto\b|->|\u2192) ?(?:about |~)?"
-                                r"(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?\((?:[A-Za-z]+ ){0,3}?~?([+\-\u2212]?)"
+                                r"(\d[\d,]*(?:\.\d+)?)[^()\d]{0,30}?\((?:(?:an?|about|roughly|around|nearly|almost|"
+                                r"up|down|increase|gain|rise|drop|decrease|fall|of|by) ){0,4}?~?([+\-\u2212]?)"
                                 r"(\d+(?:\.\d+)?) ?(%|x|×)")
+#: the words of a change's bracket that give its direction: "(a 6.2% drop)" for a value that rose is no reading of it
+_UP = re.compile(r"\b(?:up|gain|increase|rise|higher|more|faster)\b", re.IGNORECASE)
+_DOWN = re.compile(r"\b(?:down|drop|decrease|fall|lower|less|fewer|slower)\b", re.IGNORECASE)
 
 
 def _exact(value: str) -> tuple[float, float]:
     """The interval a written value stands for: a count (no decimals) is exact, a decimal its rounding."""
     return _span(value) if "." in value else (float(value.replace(",", "")),) * 2
+
+
+def _bracket(sentence: str, at: int) -> str:
+    """The bracket of ``sentence`` around offset ``at`` (to the sentence's end when it is not closed)."""
+    close = sentence.find(")", at)
+    return sentence[sentence.rfind("(", 0, at) + 1:close if close >= 0 else len(sentence)]
+
+
+def _same_way(a: str, b: str, bracket: str) -> bool:
+    """Whether the words of a change's bracket go the way its two values do (none: any way)."""
+    rose = float(b.replace(",", "")) > float(a.replace(",", ""))
+    return not (_DOWN.search(bracket) if rose else _UP.search(bracket))
 
 
 def _derived_spans(sentence: str) -> list[tuple[int, int]]:
@@ -187,7 +203,8 @@ def _derived_spans(sentence: str) -> list[tuple[int, int]]:
     D226 judges the changes those values do not give."""
     out = [m.span(g) for p in (_PAIR_THEN_CHANGE, _FROM_TO_THEN_CHANGE) for m in p.finditer(sentence) for g in (5,)] + \
         [m.span(3) for p in (_CHANGE_THEN_PAIR, _FACTOR_OF) for m in p.finditer(sentence)] + shown_shares(sentence)
-    pairs = [(m.group(1), m.group(2), m.group(4), m.group(5), m.span(4)) for m in _PAIR_WORDS_CHANGE.finditer(sentence)]
+    pairs = [(m.group(1), m.group(2), m.group(4), m.group(5), m.span(4)) for m in _PAIR_WORDS_CHANGE.finditer(sentence)
+             if _same_way(m.group(1), m.group(2), _bracket(sentence, m.start(4)))]
     pairs += [(m.group(4), m.group(5), m.group(2), m.group(3), m.span(2)) for m in _CHANGE_WORDS_PAIR.finditer(sentence)]
     for a, b, size, unit, at in pairs:
         unit = "x" if unit == "×" else unit
@@ -286,8 +303,8 @@ _SEGMENT = re.compile(r"[;,]\s|\.\s|[()]| and | against | vs\.? ")
 _METRIC = re.compile(r"\b(?:TTFT|TPOT|ITL|E2E|throughput|latency|decode|prefill|extend|verify|kernel|step|copy)",
                      re.IGNORECASE)  # not a benchmark's name: a run's time or rate beside its score is not the score
 #: the row of a table a figure is read from: "B=64", "batch 64", "concurrency 128", "at 128" (not "at 3 GB")
-_ROW = re.compile(r"(?:\bB=|\bbatch(?: size)?(?: of)? ?(?:>= ?)?|\bconcurrency ?|\bbs ?|\bat )(\d+)\b(?![-\u2013]\d)"
-                  rf"(?!\s?(?:{_UNIT}|\.\d))", re.IGNORECASE)
+_ROW = re.compile(r"(?:\bB=|\bbatch(?: size)?(?: of)? ?(?:>= ?)?|\bconcurrency ?|\bbs ?|\bat )(\d+)\b"
+                  rf"(?![-\u2013][\d.,]+\s?(?:{'|'.join(_KINDS.values())}))(?!\s?(?:{_UNIT}|\.\d))", re.IGNORECASE)
 
 
 def _qualifiers(flat: str, at: int) -> tuple[set[str], set[str], set[str]]:

@@ -24,12 +24,13 @@ _ARCH = (("GH200 H20 H100 H200 H800", "sm90"), ("GB200 GB300 B200 B300", "sm100"
          ("MI300 MI300X MI308X MI325X", "gfx942"), ("MI350X MI355X", "gfx950"))
 #: the PR's own default or measurement put on a generation: "made FlashInfer the default decode on SM100+", "default
 #: Blackwell deployments", "on Hopper by default", "swept gfx950 launch shapes", "found that on gfx942", "On Hopper the
-#: decode ran"
+#: decode ran 1.3x slower", "ran 1.3x slower on Hopper" (a timing: "took the Triton path" is no run)
 _OWN = re.compile(rf"\bdefault\b[^.;,()]{{0,40}}?\b(?:on|for)\s+(?:the\s+)?(?P<a>{_GENERATION})|\bdefault\s+"
                   rf"(?P<b>{_GENERATION})|(?P<c>{_GENERATION})[^.;,()]{{0,20}}\bby default|\b(?:measured|profiled|"
                   rf"swept|benchmarked|tuned|validated|found|saw|observed|timed)\b[^.;,()]{{0,40}}?\b"
                   rf"(?P<d>{_GENERATION})"
-                  rf"|\b[Oo]n\s+(?:the\s+)?(?P<e>{_GENERATION})\b[^.;,()]{{0,40}}?\b(?:ran|took)\b")
+                  rf"|\b[Oo]n\s+(?:the\s+)?(?P<e>{_GENERATION})\b[^.;()]{{0,40}}?\bran\b[^.;()]{{0,30}}?\d"
+                  rf"|\bran\b[^.;()]{{0,40}}?\d[^;()]{{0,40}}?\bon\s+(?:the\s+)?(?P<f>{_GENERATION})\b")
 #: a clause about this project's runs, or dated to a release (a later release's default is not the PR's)
 _NOT_THE_PR = re.compile(r"\bthis project\b|\bour\b|\bv?\d+\.\d+\.\d+\b")
 _CLAUSE = prose.CLAUSE
@@ -58,7 +59,7 @@ def generation_off_record(card: Card, doc, ctx) -> Iterator[Finding]:
     reaches their GPU, and a wrong one sends them after a default their machine never gets. Judged where the
     motivation, implementation or explain puts a generation word in the PR's own default ("the default ... on X",
     "default X deployments", "X ... by default") or measurement ("measured / profiled / swept / benchmarked / tuned /
-    validated / found / saw / observed / timed ... X", "on X ... ran / took"), against the architectures the PR's
+    validated / found / saw / observed / timed ... X", "on X ... ran 1.3x", "ran 1.3x ... on X"), against the architectures the PR's
     record names: generation words and GPU models (H100 is SM90, MI355X gfx950) of its title and claims, and the
     GPUs cards/checked.lock holds for it. A card whose record names no generation, a clause about this project's
     runs or dated to a release, and one that says what the PR did not do or left as it was ("Hopper keeps Triton by
@@ -71,7 +72,7 @@ def generation_off_record(card: Card, doc, ctx) -> Iterator[Finding]:
             continue
         for sentence in prose.sentences(flat):
             for m in _OWN.finditer(sentence):
-                word = next(w for w in m.group("a", "b", "c", "d", "e") if w)
+                word = next(w for w in m.group("a", "b", "c", "d", "e", "f") if w)
                 starts = [c.end() for c in _CLAUSE.finditer(sentence, 0, m.start())]
                 end = next((c.start() for c in _CLAUSE.finditer(sentence, m.end())), len(sentence))
                 clause = sentence[max(starts, default=0):end]

@@ -21,13 +21,16 @@ _OF = {"layers": "num_hidden_layers", "value heads": "linear_num_value_heads", "
 #: a count of the whole model, after what gives it to the model: "has 48 layers", "with 512 experts", "its 32 value
 #: heads", "all 48 layers", "over 512 experts", "the 64-layer Qwen3-Next", "a hidden size of 2048", "hidden_size=2048",
 #: "num_hidden_layers = 48"; not "so only 12 layers keep a KV cache", "routed to 10 experts"
-_WHOLE = r"(?:\b(?:has|have|had|uses|used|with|its|all|over|across|among)|['\u2019]s)\s+(?:(?:its|all|the)\s+)?"
-_COUNT = re.compile(rf"{_WHOLE}(?P<n>\d[\d,]*) (?:(?:decoder|hidden|transformer) )?(?P<layers>layers)\b"
+_WHOLE = r"(?:\b(?:has|have|had|uses?|used|with|its|all|over|across|among)|['\u2019]s)\s+(?:(?:its|all|the)\s+)?"
+#: after the count's noun, what makes it a part: "12 layers of full attention", "2 value heads per key head", "10
+#: routed experts plus one shared expert"
+_PART = r"(?!\s+(?:of|per|plus)\b)"
+_COUNT = re.compile(rf"{_WHOLE}(?P<n>\d[\d,]*) (?:(?:decoder|hidden|transformer) )?(?P<layers>layers)\b{_PART}"
                     rf"|{_WHOLE}(?P<h>\d[\d,]*) (?:(?:GDN|linear|linear[- ]attention) )?(?P<heads>value heads|key heads)\b"
-                    rf"|{_WHOLE}(?P<a>\d[\d,]*) (?:full[- ]attention |query )?"
-                    r"(?P<attention>attention heads|query heads)\b"
-                    rf"|{_WHOLE}(?P<kv>\d[\d,]*) (?P<kvheads>(?:KV|key[- ]value) heads)\b"
-                    rf"|{_WHOLE}(?P<e>\d[\d,]*) (?:routed )?(?P<experts>experts)\b(?! (?:per|are|is|active))"
+                    rf"{_PART}|{_WHOLE}(?P<a>\d[\d,]*) (?:full[- ]attention |query )?"
+                    rf"(?P<attention>attention heads|query heads)\b{_PART}"
+                    rf"|{_WHOLE}(?P<kv>\d[\d,]*) (?P<kvheads>(?:KV|key[- ]value) heads)\b{_PART}"
+                    rf"|{_WHOLE}(?P<e>\d[\d,]*) (?:routed )?(?P<experts>experts)\b{_PART}(?! (?:per|are|is|active))"
                     r"|(?<![\w.,/x-])(?P<l>\d+)-layer\b"
                     r"|\bhidden[ _](?:size|dim(?:ension)?)\s*(?:of |is |=\s*|\()?(?P<d>\d[\d,]*)\b"
                     r"|\b(?P<arg>num_hidden_layers|linear_num_value_heads|linear_num_key_heads|num_experts|hidden_size|"
@@ -38,7 +41,7 @@ _QWEN3_NEXT = re.compile(r"\bQwen3[- ]?Next(?:-80B(?:-A3B)?)?(?![\w-]*Coder)\b",
 #: another model named in the sentence: its counts may be that model's
 _OTHER_MODEL = re.compile(r"\bQwen ?3\.\d|\bQwen3-(?!Next)[\w.-]+|\bCoder-Next", re.IGNORECASE)
 #: what makes a count one rank's, the draft model's or another release's: judged in the count's own clause
-_NOT_WHOLE = re.compile(r"\bper (?:rank|GPU|device|TP rank|EP rank)\b"
+_NOT_WHOLE = re.compile(r"\bper (?:rank|GPU|device|TP rank|EP rank|token)\b|\beach token\b"
                         r"|\beach (?:rank|GPU|device)\b|\bon each\b|tensor[- ]parallel|\bsplit\b|\bshard"
                         r"|\bTP ?[2-9]|\btp ?=|/ ?tp\b|\bEP ?\d|\b(?:MTP|draft|NEXTN)\b|\b\d+\.\d+\.\d+\b", re.IGNORECASE)
 _CLAUSES = re.compile(r";|, (?:and|but|while|whereas|so|which) ")
@@ -77,7 +80,8 @@ def wrong_architecture_count(ctx) -> Iterator[Finding]:
     num_key_value_heads, num_experts, hidden_size), where the count is given to the whole model ("has 48 layers",
     "uses 512 experts", "its 32 value heads", "16 attention heads with 2 KV heads", "the 48-layer", "hidden size
     2048", "num_hidden_layers = 48"); not a subset ("only 12 layers keep a KV
-    cache", "routed to 10 experts", "10 experts are routed"), nor in a clause that names another model, a rank's
+    cache", "routed to 10 experts", "10 experts are routed", "12 layers of full attention", "2 value heads per key
+    head", a token's experts), nor in a clause that names another model, a rank's
     share (per rank, on each GPU, TP4, EP8), the MTP or draft model, or a release. Read in every card,
     cards/lanes.yaml and the findings."""
     s = surface(ctx)

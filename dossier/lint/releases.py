@@ -440,8 +440,9 @@ _LACKS = re.compile(rf"(?<![\w.]){_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\)
                     # "It missed the 0.5.10 release": the release went out without it
                     rf"\b(?:it|{_NAMED_CHANGE}|this PR|the PR) (?:just )?missed (?:the )?{_VER}|"
                     # "0.5.13 through 0.5.15 lack the code": each release of a span
-                    rf"(?<![\w.-]){_VER} (?:through|to|until) {_VER},? (?:all )?(?:still )?(?:lack|miss|"
-                    rf"do not (?:have|carry|hold|include|contain|ship)|don't (?:have|carry|hold|include|contain|ship)) "
+                    rf"(?<![\w.-]){_VER}(?: (?:through|to|until) | ?[-\u2013] ?){_VER},? (?:all )?(?:still )?(?:lack|miss|"
+                    rf"are missing|do not (?:have|carry|hold|include|contain|ship)|"
+                    rf"don't (?:have|carry|hold|include|contain|ship)) "
                     rf"{_CHANGE}", re.IGNORECASE)
 
 #: "this change is still in 0.5.23", "every release from 0.5.10 through 0.5.23 carries this line": a release, or each

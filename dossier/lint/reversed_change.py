@@ -17,6 +17,8 @@ _CHANGE = re.compile(rf"\b(?:go(?:es)?|went|chang\w*|rais\w*|lower\w*|increas\w*
                      rf"grow\w*|grew|shrink\w*|shrank|cap\w*|mov\w*|sets?|default\w*)\b(?: [\w.`]+){{0,4}}? from "
                      rf"(?P<a>{_NUMBER})(?: [a-zA-Z]+)? to (?P<b>{_NUMBER})"
                      rf"|(?P<a2>{_NUMBER})(?: [a-zA-Z]+)? ?(?:->|→) ?(?P<b2>{_NUMBER})")
+#: a unit after a change's second value: the change is a measurement ("121 -> 76 us"), not a setting's values
+_MEASURED = re.compile(r"\s?(?:%|x\b|×|[mun]?s\b|µs|[KMGT]i?B\b|tok(?:ens)?/s|req/s|GB/s|TFLOPS)")
 #: what a setting is called: the change must be of one ("the value-tile cap goes from 8 to 32"), not a count that
 #: moves as a run goes ("a chunk count grows from 32 to 33", "as TP goes from 1 to 8")
 _SETTING = re.compile(r"\b(?:default|cap|tile|constant|threshold|limit|size|ratio|interval|width|block|BV|warps?|"
@@ -41,7 +43,8 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
     v = release_verdict(card, ctx)
     if v is None or v.shipped is None or v.shipped.change != "added":
         return
-    held = set(re.findall(_NUMBER, card.key_fragment.match))
+    written = re.findall(_NUMBER, card.key_fragment.match)
+    held = {float(n) for n in written}  # 0.90 is 0.9
     names = {w for w in re.findall(r"[A-Za-z_]\w{2,}", card.key_fragment.match)}
     if not held:
         return
@@ -52,15 +55,25 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
             named = {n for n in names if re.search(rf"\b{re.escape(n)}\b", lead)}
             if before in ("0", "1") or abs(float(before) - float(after)) == 1 or not (_SETTING.search(lead) or named):
                 continue  # a flag or a count that steps over a bound, or no setting named: not a setting's change
-            if before in held and after not in held:
+            if float(before) in held and float(after) not in held:
                 yield Finding(text_location(path),
                               f"{m.group(0)!r} reads backwards: the line the PR added ({card.key_fragment.match!r}) "
                               f"holds {before}, not {after}",
                               hint="write the change from the old value to the new one")
-            elif len(held) == 1 and not {before, after} & held and any("_" in n for n in named):
-                # the line sets one value to the name the change is of: another setting's change names another
+            elif len(held) == 1 and not {float(before), float(after)} & held and _of_the_line(names, lead) \
+                    and not _MEASURED.match(flat, m.end()):  # "(121 -> 76 us a call)": a timing, not the setting
                 yield Finding(text_location(path),
                               f"{m.group(0)!r}: the line the PR added ({card.key_fragment.match!r}) sets it to "
-                              f"{next(iter(held))}, neither end of the change the prose gives",
+                              f"{written[0]}, neither end of the change the prose gives",
                               hint="take the new value from the line the PR added, the old one from the line it "
                                    "replaced")
+
+
+def _of_the_line(names: set[str], lead: str) -> bool:
+    """Whether the change at ``lead``'s end is of the setting the added line sets: its clause (after the last comma
+    or semicolon) names the line's snake_case name, or that name as a flag ("mamba_full_memory_ratio ...: its
+    default goes from", "the --mamba-full-memory-ratio default goes from"); a change after "Raising X," is of
+    something else."""
+    clause = re.split(r"[,;]\s|\.\s", lead)[-1]
+    return any(re.search(rf"(?<![\w-]){re.escape(spelled)}(?![\w-])", clause)
+               for n in names if "_" in n for spelled in (n, "--" + n.replace("_", "-")))

@@ -57,7 +57,9 @@ def _git(root: Path, *args: str) -> None:
 def test_a_committed_lock_deleted_is_an_error_and_render_refuses(project):
     """Absent, a lock reads as 'nothing recorded yet' (a new project's state): committed and then deleted, the
     manual would lose what it recorded with lint clean."""
-    (project / "cards" / "pr-facts.json").write_text("[]\n")
+    (project / "cards" / "pr-facts.json").write_text(json.dumps([{  # a PR no card cites: lint judges no card by it
+        "number": 999, "title": "Fuse it", "state": "merged", "date": "2026-03-20", "changed_files": 1,
+        "additions": 3, "deletions": 1, "main_files": []}]) + "\n")
     _git(project, "init", "-q")
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "x")

@@ -58,6 +58,40 @@ CASES = [
     ("D246", 34469, "motivation", "The author found that on gfx942 (256 CUs) the chunk kernel idles.", True),
     ("D246", 34469, "motivation", "The author found that on gfx950 the chunk kernel idles.", False),
     ("D246", 19150, "motivation", "On Hopper the GDN decode ran 1.3x slower in the author's run.", True),
+    # the review of these rules (a helper's 124 sentences): what the first versions got wrong
+    ("D639", 19321, "implementation", "Qwen3-Next uses 12 layers of full attention and 36 layers of GDN.", False),
+    ("D639", 19321, "implementation", "Each Qwen3-Next token uses 10 routed experts plus one shared expert.", False),
+    ("D639", 19321, "implementation", "Qwen3-Next's GDN uses 2 value heads per key head.", False),
+    ("D639", 19321, "implementation", "Qwen3-Next's full-attention layers use 4 KV heads.", True),
+    ("D346", 11679, "implementation", "mamba_full_memory_ratio's default goes from 0.20 to 0.90.", False),
+    ("D346", 11679, "implementation", "Raising mamba_full_memory_ratio, the state pool's share goes from 0.17 to 0.47.",
+     False),
+    ("D346", 11679, "implementation", "The --mamba-full-memory-ratio default goes from 0.2 to 0.8.", True),
+    ("D603", 15631, "implementation", "The PR's new SGLANG_USE_CUTEDSL_GDN_DECODE env flag turned it on.", False),
+    ("D603", 15631, "implementation", "0.5.23 never reads SGLANG_USE_CUTEDSL_GDN_DECODE.", False),
+    ("D603", 15631, "implementation", "SGLANG_USE_CUTEDSL_GDN_DECODE isn't read by 0.5.23.", False),
+    ("D603", 15631, "implementation", "The decode kernel does not read the state twice; set "
+                                      "SGLANG_USE_CUTEDSL_GDN_DECODE=1 to use it.", True),
+    ("D603", 15631, "implementation", "0.5.23 does not read SGLANG_ENABLE_JIT_DEEPGEMM at import, and it still reads "
+                                      "SGLANG_USE_CUTEDSL_GDN_DECODE at startup.", True),
+    ("D619", 18622, "implementation", "It adds --linear-attn-decode-backend and --linear-attn-prefill-backend, and "
+                                      "--linear-attn-verify-backend came with the MTP work.", False),
+    ("D619", 12508, "implementation", "It adds two flags: --enable-metrics and --linear-attn-decode-backend.", True),
+    ("D615", 16229, "implementation", "0.5.23 still has MambaPool and HybridLinearAttnBackend in mem_cache/memory_pool.py "
+                                      "and layers/attention/hybrid_linear_attn_backend.py.", False),
+    ("D246", 19150, "motivation", "On Hopper the decode took the Triton path, as before.", False),
+    ("D246", 19150, "motivation", "The GDN decode ran 1.3x slower on Hopper in the author's run.", True),
+    ("D414", 19321, "implementation", "The PR is +107/-17 in qwen3_next.py and its new test together.", False),
+    ("D632", 40313, "implementation", "In 0.5.23 MambaRadixCache never evicts a pinned node.", True),
+    ("D632", 40313, "implementation", "0.5.23 keeps SWARadixCache, with neither a lock nor a copy.", True),
+    ("D235", 26204, "motivation", "Output went from 3252.81 to 3453.59 output tok/s (a 6.2% drop) on one H200.", True),
+    ("D235", 26204, "motivation", "Output went from 3252.81 to 3453.59 output tok/s (an increase of about 6.2%) on "
+                                  "one H200.", False),
+    ("D218", 11679, "implementation", "The state pool takes 0.9 / 1.9 of it (about 52%).", True),
+    ("D237", 28451, "motivation", "Packed decode is 70\u201379% memory-bandwidth bound at batch 8\u201316 on an H20-3e.",
+     True),
+    ("D319", 32919, "implementation", "0.5.17-0.5.19 lack the kernel.", True),
+    ("D319", 32919, "implementation", "0.5.17 through 0.5.19 are missing the kernel.", True),
     # D237: an en-dash range is one figure, not a row "at 70"
     ("D237", 28451, "motivation", "The packed decode ran at 70\u201379% of peak memory bandwidth (author, H20-3e).", False),
 ]

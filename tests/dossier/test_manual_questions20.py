@@ -139,7 +139,7 @@ QUESTIONS = [
              "state-caching model", ("not a fault of your install",)),
     # the right answer is "not covered / no evidence here"
     Question("What decode throughput (tokens/s) does Qwen3-Next-80B reach on 4x H200 with MTP?", SLOW,
-             ("no end-to-end server throughput of its own", "PR authors quote in the cards")),
+             ("Nothing here ran a server", "the only end-to-end figures are those PR authors quote in the cards")),
     Question("What MTP accept length should I expect for Qwen3-Next-80B with 3 steps, top-k 1, 4 draft tokens?",
              "GSM8K dropped after enabling MTP", ("asserts no accept length for Qwen3-Next",)),
     Question("Is ReplaySSM decode faster on a B200? Has anything here timed it there?", REPLAY,

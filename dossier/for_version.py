@@ -27,6 +27,7 @@ from dossier.json_out import dumps
 from dossier.model import Card
 from dossier.project import Project
 from dossier.release_evidence import ReleaseLock, Verdict, away_text, merge_dates
+from dossier.render.markdown import LINK_DESTINATION, LINK_TEXT
 from dossier.source_tree import SourceTree, TreeError, looks_partial
 
 
@@ -235,7 +236,7 @@ def query(project: Project, lock: ReleaseLock, version: str, tree: SourceTree | 
 
 def uncarded_after(project: Project, target: Version) -> list[tuple[str, str]]:
     """The release notes (cards/lanes.yaml) of releases after ``target``, oldest first, as (release, plain-text
-    note): what those releases changed on the GDN path that no card covers."""
+    note): what those releases changed that no card covers."""
     notes = []
     for n in project.answers.get("release_notes") or []:
         try:
@@ -248,7 +249,7 @@ def uncarded_after(project: Project, target: Version) -> list[tuple[str, str]]:
 
 
 #: a markdown link, "[#35632](pr-history.md#pr-35632)": its text is what a terminal reader needs
-_MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\s]*\)")
+_MD_LINK = re.compile(rf"\[({LINK_TEXT})\]\({LINK_DESTINATION}\)")
 
 
 def by_release(project: Project, lock: ReleaseLock) -> tuple[list[Release], list[Reverted], list[Card]]:

@@ -87,8 +87,11 @@ def is_line_number(n: object) -> bool:
     return type(n) is int and 0 < n <= MAX_LINES
 
 
-def _hunk(h) -> DiffHunk:
+def _hunk(h, path: str) -> DiffHunk:
     header = f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@"
+    if max(h.source_start + h.source_length, h.target_start + h.target_length) > MAX_LINES:
+        raise DiffError(f"{path}: the hunk '{header}' reaches past line {MAX_LINES:,}, further than any source file "
+                        "(a damaged hunk header)")
     if h.section_header:
         header += f" {h.section_header}"
     lines = tuple(
@@ -115,12 +118,6 @@ def parse_diff(text: str) -> list[DiffFile]:
     if lines and not patch:
         raise DiffError("line 1: no file header found (expected 'diff --git' or '---'/'+++' lines)")
     _check_every_line(lines, {ln.diff_line_no for pf in patch for h in pf for ln in h})
-    for pf in patch:
-        for h in pf:
-            if max(h.source_start + h.source_length, h.target_start + h.target_length) > MAX_LINES:
-                raise DiffError(f"{pf.path}: the hunk '@@ -{h.source_start},{h.source_length} +{h.target_start},"
-                                f"{h.target_length} @@' reaches past line {MAX_LINES:,}, further than any source file "
-                                "(a damaged hunk header)")
     files = []
     for pf in patch:
         status = _status(pf)
@@ -130,7 +127,7 @@ def parse_diff(text: str) -> list[DiffFile]:
             old_path=names.get(old, old) if status == "renamed" else None,
             status=status,
             binary=pf.is_binary_file,
-            hunks=tuple(_hunk(h) for h in pf),
+            hunks=tuple(_hunk(h, pf.path) for h in pf),
         ))
     return files
 

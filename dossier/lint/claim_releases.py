@@ -50,14 +50,14 @@ def _in_diff(card: Card, ctx, name: str) -> bool:
 
 #: a clause that gives the flag or env var to the PR itself: "the new --x flag", "the PR adds --x", "it introduces
 #: `SGLANG_X`" (a verb with the PR or "it" as its subject: "another PR adds --x" is not this one's)
-_ADDED = re.compile(r"\b(?:the|a|an|its|(?:the|this) PR's) new\s+(?:(?:flag|option|switch|env(?:ironment)? "
-                    r"var(?:iable)?),?\s+)?[`'\"]?$|"
+#: "new", then the name's kind, right before the name: "new --x", "new flag `--x`"
+_NEW_NAME = r"new\s+(?:(?:flag|option|switch|env(?:ironment)? var(?:iable)?),?\s+)?[`'\"]?$"
+_ADDED = re.compile(rf"\b(?:the|a|an|its|(?:the|this) PR's) {_NEW_NAME}|"
                     r"\b(?:(?:the|this) (?:PR|change|patch)|it)\s+(?:also\s+)?(?:adds|added|introduces|introduced|"
                     r"exposes|exposed)\s+(?:(?:a|an|the|two|three)\s+)?(?:new\s+)?(?:(?:server\s+)?(?:flags?|options?|"
                     r"switch(?:es)?|env(?:ironment)? var(?:iable)?s?)[,:]?\s+)?[`'\"]?$", re.IGNORECASE)
 #: "the PR's new --x flag": a name marked as the PR's time (historical), which is still the PR's to judge
-_PRS_NEW = re.compile(r"\b(?:the|this) PR's new\s+(?:(?:flag|option|switch|env(?:ironment)? var(?:iable)?),?\s+)?"
-                      r"[`'\"]?$", re.IGNORECASE)
+_PRS_NEW = re.compile(rf"\b(?:the|this) PR's {_NEW_NAME}", re.IGNORECASE)
 #: what stands between two names of one list ("--a, --b and `--c`"; a value of the first may follow it)
 _LISTED = re.compile(r"(?:[ =][\w.+-]+)?[`'\"]?\s*(?:,|,?\s+(?:and|or))\s*[`'\"]?")
 #: after a listed name, a verb of its own: "adds --a, and --b came with the MTP work" starts a new clause

@@ -81,13 +81,13 @@ _OTHER = re.compile(r"\b(?:PyTorch|torch|CUDA|cuBLAS|cuDNN|NCCL|Triton|FlashInfe
                     r"Hugging ?Face|flash-linear-attention|FLA|sgl-kernel|sgl_kernel\w*|CANN|ROCm|AITER)(?:'s)?\b"
                     r"[^.;:]{0,40}$", re.IGNORECASE)
 #: "X, in server_args.py, occurs nowhere in 0.5.23", "X is missing from main"
-_ABSENT_AFTER = re.compile(r"(?:[^.;]|\.(?=\w)){0,60}?\b(?:occurs nowhere|is nowhere|exists nowhere|(?:is|was|were) (?:reported )?"
-                           r"missing|never shipped|never existed)\b", re.IGNORECASE)
+_ABSENT_AFTER = re.compile(r"(?:[^.;]|\.(?=\w)){0,60}?\b(?:occurs nowhere|is nowhere|exists nowhere|(?:is|are|was|were) (?:reported )?"
+                           r"(?:missing|absent)|never shipped|never existed)\b", re.IGNORECASE)
 #: a command line's program or module, not a name of SGLang's code: "python -m X" (D605 judges the module), "X --flag"
 _COMMAND_BEFORE = re.compile(r"(?:^|\s)-m\s+$")
 _COMMAND_AFTER = re.compile(r"\s+--?[A-Za-z]")
-#: "0.5.23 has no X", "lacks X", "without X", "never had X"
-_ABSENT = re.compile(r"\b(?:has no|have no|had no|no|lacks?|lacked|without|never (?:had|has|shipped))\s+"
+#: "0.5.23 has no X", "lacks X", "without X", "never had X", "defines neither X nor Y"
+_ABSENT = re.compile(r"\b(?:has no|have no|had no|no|lacks?|lacked|without|never (?:had|has|shipped)|neither|nor)\s+"
                      r"(?:[\w.]+\s+){0,2}$", re.IGNORECASE)
 
 
@@ -491,12 +491,6 @@ _PAST_WORDS = re.compile(r"\b(?:no|not|lacks?|lacked|without|gone|removed|droppe
                          re.IGNORECASE)
 
 
-#: "0.5.23 defines neither X nor Y", "0.5.23 never calls X": the name right after is said to be absent
-_NEITHER = re.compile(r"\b(?:neither|nor|never\s+\w+)\s+(?:the\s+)?`?$", re.IGNORECASE)
-#: "X is missing": the name right before is said to be absent
-_MISSING = re.compile(r"`?\s+(?:is|are|was|were)\s+(?:missing|absent)\b", re.IGNORECASE)
-
-
 @rule("D632", "a code name only older releases had (cards/names.lock), written as today's SGLang's", scope="card")
 def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
     """"(0.5.23: _sglang_needs_allreduce_fusion)" where that name was last in 0.5.20: D621 knows the name from
@@ -522,7 +516,7 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
             clause = clause_before(flat, m.start())
             rest = re.split(r"[;.](?:\s|$)", flat[m.end():], maxsplit=1)[0]  # the clause after the name
             if today.search(clause) and not _PAST_WORDS.search(clause) and not _PAST_WORDS.search(rest) \
-                    and not _NEITHER.search(clause) and not _MISSING.match(rest):
+                    and not _ABSENT.search(clause) and not _ABSENT_AFTER.match(rest):
                 yield Finding(path + "#value", f"gives {gone[0]} as SGLang {s.tree.version}'s, but only "
                                                f"{retired[gone[0]]} had it (cards/names.lock)",
                               hint="name what today's release holds, or mark the name as the past ('was', 'until')",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dossier.lint.figures import _UNIT_AFTER
 from dossier.lint.registry import Finding, rule
 from dossier.lint.releases import release_verdict
 from dossier.model import Card
@@ -17,8 +18,6 @@ _CHANGE = re.compile(rf"\b(?:go(?:es)?|went|chang\w*|rais\w*|lower\w*|increas\w*
                      rf"grow\w*|grew|shrink\w*|shrank|cap\w*|mov\w*|sets?|default\w*)\b(?: [\w.`]+){{0,4}}? from "
                      rf"(?P<a>{_NUMBER})(?: [a-zA-Z]+)? to (?P<b>{_NUMBER})"
                      rf"|(?P<a2>{_NUMBER})(?: [a-zA-Z]+)? ?(?:->|→) ?(?P<b2>{_NUMBER})")
-#: a unit after a change's second value: the change is a measurement ("121 -> 76 us"), not a setting's values
-_MEASURED = re.compile(r"\s?(?:%|x\b|×|[mun]?s\b|µs|[KMGT]i?B\b|tok(?:ens)?/s|req/s|GB/s|TFLOPS)")
 #: what a setting is called: the change must be of one ("the value-tile cap goes from 8 to 32"), not a count that
 #: moves as a run goes ("a chunk count grows from 32 to 33", "as TP goes from 1 to 8")
 _SETTING = re.compile(r"\b(?:default|cap|tile|constant|threshold|limit|size|ratio|interval|width|block|BV|warps?|"
@@ -61,7 +60,7 @@ def change_written_backwards(card: Card, doc, ctx) -> Iterator[Finding]:
                               f"holds {before}, not {after}",
                               hint="write the change from the old value to the new one")
             elif len(held) == 1 and not {float(before), float(after)} & held and _of_the_line(names, lead) \
-                    and not _MEASURED.match(flat, m.end()):  # "(121 -> 76 us a call)": a timing, not the setting
+                    and not _UNIT_AFTER.match(flat, m.end()):  # "(121 -> 76 us a call)": a timing, not the setting
                 yield Finding(text_location(path),
                               f"{m.group(0)!r}: the line the PR added ({card.key_fragment.match!r}) sets it to "
                               f"{written[0]}, neither end of the change the prose gives",

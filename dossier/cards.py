@@ -264,23 +264,48 @@ _TAG = re.compile(r"(?:^|[ \[{,])!", re.MULTILINE)
 
 
 def _libyaml_reads_alike(text: str) -> bool:
-    """Whether libyaml reads ``text`` as the pure-Python parser does: it takes tabs, a glued comment (which drops
-    the text's first line), a `?` in a flow collection and a tag ended by a bracket where that parser rejects
-    them, and counts a U+FEFF in a column where that parser counts none."""
-    return not ("\t" in text or "\ufeff" in text or _GLUED_COMMENT.search(text)
-                or ("?" in text and ("[" in text or "{" in text)) or ("!" in text and _TAG.search(text)))
+    """Whether libyaml reads ``text`` as the pure-Python parser does, as far as the text alone shows: it takes tabs,
+    a glued comment (which drops the text's first line) and a tag ended by a bracket where that parser rejects
+    them, and counts a U+FEFF in a column where that parser counts none (a `?` in a flow collection:
+    :func:`_question_in_flow`, once composed)."""
+    return not ("\t" in text or "\ufeff" in text or _GLUED_COMMENT.search(text) or ("!" in text and _TAG.search(text)))
+
+
+def _question_in_flow(node: yaml.Node | None, text: str) -> bool:
+    """Whether a flow collection (``[...]``, ``{...}``) of the document holds a `?` (a question in a quoted
+    string too): libyaml reads `[20? 8]` as one value where the pure-Python parser stops at the `?`. Only the
+    collections' own text is looked at, so a `?` in prose beside a bracket in a link keeps libyaml's speed."""
+    if node is None or "?" not in text:
+        return False
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    seen, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or isinstance(n, yaml.ScalarNode):
+            continue
+        seen.add(id(n))  # an alias shares its anchor's node: each is read once
+        start, end = (starts[m.line] + m.column for m in (n.start_mark, n.end_mark))
+        if n.flow_style and "?" in text[start:end]:
+            return True
+        stack.extend(n.value if isinstance(n, yaml.SequenceNode) else (x for pair in n.value for x in pair))
+    return False
 
 
 def _composed(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
     """A loader over ``text`` and its document's root node. libyaml composes it, about ten times faster, where it
-    reads the text alike; a document it rejects is composed again by the pure-Python parser, which raises the
-    error the finding words (the two word and place errors differently)."""
+    reads the text alike; a document it rejects, or reads otherwise, is composed again by the pure-Python parser,
+    which raises the error the finding words (the two word and place errors differently)."""
     if yaml.__with_libyaml__ and _libyaml_reads_alike(text):
         fast = _FastLoader(text)
         try:
-            return fast, fast.get_single_node()
+            node = fast.get_single_node()
+            if not _question_in_flow(node, text):
+                return fast, node
         except yaml.YAMLError:
-            fast.dispose()
+            pass
+        fast.dispose()
     loader = _Loader(text)
     return loader, loader.get_single_node()
 

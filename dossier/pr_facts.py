@@ -164,7 +164,8 @@ def _count(word: str) -> int:
 
 
 _N = r"(?P<{}>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r")"
-_LINES_AS = r"\+\s?(?P<{}>\d[\d,]*)\s*/\s*-\s?(?P<{}>\d[\d,]*)"  # "+62/-1", its groups named as given
+#: "+62/-1" (or "+62 / −1", a typeset minus or an en dash), its groups named as given
+_LINES_AS = r"\+\s?(?P<{}>\d[\d,]*)\s*/\s*[-\u2212\u2013]\s?(?P<{}>\d[\d,]*)"
 _LINES = _LINES_AS.format("add", "del")
 #: the PR's totals as a card gives them: "19 files (+3224/-8)", "Four files, +29/-18", "+79/-26 over 10 files",
 #: "13 files changed", "the PR touches 19 files"; a figure after a path is that file's, not the PR's
@@ -180,10 +181,10 @@ _PR_COUNT = re.compile(r"\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|sp
 
 
 #: one file's lines: "python/sglang/srt/models/qwen3_next.py (+62/-1)", "fused_recurrent.py, +2/-2)", and before
-#: it, "a 4-line change (+2/-2) in qwen3_next.py"
+#: it, "a 4-line change (+2/-2) in qwen3_next.py", "a +4/-4 line change in x.py", "(+4 / -4 lines) in x.py"
 FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES + "|"
                         r"(?<![\w/])" + _LINES_AS.format("add2", "del2")
-                        + r"\)?\s+(?:in|to)\s+(?:the\s+)?`?(?P<path2>[\w./-]+\.\w+)\b`?(?!\s+(?:and|plus|with|together)\b)")
+                        + r"(?:\s+lines?)?\)?(?:\s+lines?(?:\s+(?:change|edit|diff))?)?\s+(?:in|to)\s+(?:the\s+)?`?(?P<path2>[\w./-]+\.\w+)\b`?(?!\s+(?:and|plus|with|together)\b)")
 #: one file's line count in words: "qwen3_next.py (45 lines)", "gdn_backend.py: small dispatcher update (3 lines)",
 #: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines"; a count after
 #: other words ("x.py now has 900 lines") is the file's length, not the change

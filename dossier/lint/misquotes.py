@@ -3,6 +3,7 @@ name) off one that a release prints: a misquote a reader's grep of their log doe
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
@@ -47,45 +48,59 @@ def _one_off(ours: list[str], theirs: list[str], inside: bool) -> bool:
 _THEIRS = {0: (1,), 1: (1, 0), 2: (2,)}
 
 
-def _twin(texts: Iterable[str], edits) -> str | None:
-    """The text one of ``texts`` prints that is the quote one word off (:func:`_one_off`; ``edits`` from
-    :func:`_edits`), not counting words that stand for values or touch one."""
-    for before, ours, after in edits:
-        for n in _THEIRS[len(ours)] if after else (len(ours),):
-            pattern = re.compile(r"(?<!\w)" + re.escape(" ".join(before)) + r"\s+([^\s\x00]+)" * n
-                                 + (r"\s+" + re.escape(" ".join(after)) if after else r"(?![^\s\x00])"))
-            for text in texts:
-                runs = text.split(FIELD)
-                for i, run in enumerate(runs):
-                    for m in pattern.finditer(run):
-                        theirs = list(m.groups())
-                        valued = not after and m.end() == len(run) and i < len(runs) - 1
-                        if not valued and not any(_VALUE.search(w) for w in theirs) and _one_off(ours, theirs,
-                                                                                               bool(after)):
-                            return m.group(0)
+def _patterns(edit: tuple[list[str], list[str], list[str]]) -> list[tuple[list[str], bool, re.Pattern]]:
+    """(the quote's changed words, whether words follow them, a pattern) for each word count a misquote may have in
+    place of ``edit``'s changed words (one of :func:`_edits`), compiled once a quote: a quote is searched for in
+    every file's strings."""
+    before, ours, after = edit
+    return [(ours, bool(after), re.compile(r"(?<!\w)" + re.escape(" ".join(before)) + r"\s+([^\s\x00]+)" * n
+                                           + (r"\s+" + re.escape(" ".join(after)) if after else r"(?![^\s\x00])")))
+            for n in (_THEIRS[len(ours)] if after else (len(ours),))]
+
+
+@functools.lru_cache(maxsize=4096)
+def _quote_edits(quote: str) -> tuple:
+    """(edit, its patterns) for each edit of ``quote`` (:func:`_edits`, :func:`_patterns`): compiled once a process,
+    as every lint run reads the same quotes."""
+    return tuple((e, _patterns(e)) for e in _edits(quote.split()))
+
+
+def _twin(texts: Iterable[str], patterns) -> str | None:
+    """The text one of ``texts`` prints that is the quote one word off (:func:`_one_off`; ``patterns`` from
+    :func:`_patterns`), not counting words that stand for values or touch one."""
+    for ours, after, pattern in patterns:
+        for text in texts:
+            runs = text.split(FIELD)
+            for i, run in enumerate(runs):
+                for m in pattern.finditer(run):
+                    theirs = list(m.groups())
+                    valued = not after and m.end() == len(run) and i < len(runs) - 1
+                    if not valued and not any(_VALUE.search(w) for w in theirs) and _one_off(ours, theirs, after):
+                        return m.group(0)
     return None
 
 
 def _message_twin(tree, quote: str, recorded: Iterable[str]) -> tuple[str, str] | None:
     """(the text, where it is printed) one word off ``quote``: a message cards/messages.lock records, or a string of
     a file of ``tree`` that holds all the quote's words but those a misquote changed (searched once per tree)."""
-    edits = list(_edits(quote.split()))
+    edits = _quote_edits(quote)
     if not edits:
         return None
-    if twin := _twin(recorded, edits):
+    if twin := _twin(recorded, [p for _, patterns in edits for p in patterns]):
         return twin, str(MESSAGES_LOCK)
     key = ("message-twin", quote)
     if key not in tree.memo:
         tree.memo[key] = None
         said = set(re.findall(r"\w+", quote))
-        changed = [(e, set(re.findall(r"\w+", " ".join(e[1])))) for e in edits]  # the words each edit may change
+        # the words each edit may change
+        changed = [(patterns, set(re.findall(r"\w+", " ".join(e[1])))) for e, patterns in edits]
         most = max(len(words) for _, words in changed)
         for path in tree.texts:
             if path.endswith(".py"):
                 missing = said - words_of(tree, path)
                 if len(missing) > most:  # no edit changes so many words
                     continue
-                fitting = [e for e, words in changed if missing <= words]
+                fitting = [p for patterns, words in changed if missing <= words for p in patterns]
                 if fitting and (twin := _twin(templates_of(tree, path), fitting)):
                     tree.memo[key] = twin, path
                     break

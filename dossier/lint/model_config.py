@@ -20,8 +20,11 @@ _OF = {"layers": "num_hidden_layers", "value heads": "linear_num_value_heads", "
        "KV heads": "num_key_value_heads"}
 #: a count of the whole model, after what gives it to the model: "has 48 layers", "with 512 experts", "its 32 value
 #: heads", "all 48 layers", "over 512 experts", "the 64-layer Qwen3-Next", "a hidden size of 2048", "hidden_size=2048",
-#: "num_hidden_layers = 48"; not "so only 12 layers keep a KV cache", "routed to 10 experts"
-_WHOLE = r"(?:\b(?:has|have|had|uses?|used|with|its|all|over|across|among)|['\u2019]s)\s+(?:(?:its|all|the)\s+)?"
+#: "num_hidden_layers = 48", and the counts listed after one; not "so only 12 layers keep a KV cache", "routed to 10
+#: experts"
+_WHOLE = (r"(?:(?:\b(?:has|have|had|uses?|used|with|its|all|over|across|among)|['\u2019]s)\s+(?:(?:its|all|the)\s+)?"
+          # the next of a list of whole counts: "has 16 attention heads and 2 KV heads", "48 layers, 512 experts"
+          r"|(?:(?<=heads)|(?<=layers)|(?<=experts))(?:,\s*(?:and\s+)?|\s+and\s+))")
 #: after the count's noun, what makes it a part: "12 layers of full attention", "2 value heads per key head", "10
 #: routed experts plus one shared expert" (not "64 value heads of 128 channels": the size of each)
 _PART_LAYERS = r"(?!\s+(?:of|plus)\b)"

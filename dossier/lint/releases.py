@@ -411,8 +411,10 @@ _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+
                      # "#22462 replaced the cap with a floor in 0.5.11": the PR's change, said to come in a release
                      rf"\[?#(?P<pr4>\d+)\]?(?:\([^()\s]*\))? (?:then |later )?{_CHANGED}\b(?P<what>[^.;:#()]{{0,50}}?) "
                      r"in (?:SGLang )?v?(?P<v4>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)(?!['\u2019]s)|"
-                     # "since #35081 (0.5.17)", "#35081 (first in 0.5.17)": the PR and, in its bracket, its release
-                     r"\[?#(?P<pr5>\d+)\]?(?:\([^()\s]*\))? \((?:first (?:shipped )?in |shipped in |from |since )?"
+                     # "since #35081 (0.5.17)", "#35081 (first in 0.5.17)", "#35081 (merged 2026-08-30, 0.5.17)": the
+                     # PR and, in its bracket, its release
+                     r"\[?#(?P<pr5>\d+)\]?(?:\([^()\s]*\))? \((?:(?:merged (?:on )?)?\d{4}-\d{2}-\d{2}[,;] )?"
+                     r"(?:first (?:shipped )?in |shipped in |from |since )?"
                      r"(?:SGLang )?v?(?P<v5>\d+\.\d+\.\d+(?:\.post\d+)?)\)")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in

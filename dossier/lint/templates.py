@@ -44,7 +44,9 @@ def shared_skeleton(ctx) -> Iterator[Finding]:
         skels = [(c, d, s, _trigrams(s)) for c, d, s in skels if len(s) >= MIN_SKELETON]
         peers: dict[int, set[int]] = {c.pr: set() for c, *_ in skels}
         for (a, _, sa, ta), (b, _, sb, tb) in combinations(skels, 2):
-            if sa == sb or prose.jaccard(ta, tb) >= SKELETON_SIMILAR:
+            # Jaccard is at most the smaller set's size over the larger's: most pairs need no intersection
+            if sa == sb or (min(len(ta), len(tb)) >= SKELETON_SIMILAR * max(len(ta), len(tb))
+                            and prose.jaccard(ta, tb) >= SKELETON_SIMILAR):
                 peers[a.pr].add(b.pr)
                 peers[b.pr].add(a.pr)
         for c, d, *_ in skels:
@@ -70,6 +72,17 @@ def _copied(a: set, b: set) -> str:
     return ""
 
 
+def _sharing(grams: dict[int, dict[str, set]]) -> set[tuple[tuple[int, str], tuple[int, str]]]:
+    """Both orders of each pair of (PR, field) whose word 5-grams share one or more: only those can be copies (a
+    field holds no stock 5-gram of many cards, so this is far fewer than every pair)."""
+    holders: dict[tuple[str, ...], set[tuple[int, str]]] = {}
+    for pr, fields in grams.items():
+        for name, g in fields.items():
+            for gram in g:
+                holders.setdefault(gram, set()).add((pr, name))
+    return {(x, y) for held in holders.values() if len(held) > 1 for x in held for y in held if x[0] != y[0]}
+
+
 #: validation lanes two cards may share word for word (real cards of one lane share at most one)
 MIN_SHARED_LANES = 3
 
@@ -84,12 +97,13 @@ def cross_copy(ctx) -> Iterator[Finding]:
     grams = {c.pr: {name: prose.shingles(text_of(c, name)) for name in ALL_FIELDS} for c, _ in cards}
     claims = {c.pr: prose.shingles(" ".join(c.claims)) for c, _ in cards}
     lanes = {c.pr: {" ".join(t.lower().split()) for t in c.validation_lanes} for c, _ in cards}
+    sharing = _sharing(grams)
     for pair in combinations(cards, 2):
         # the copy is the later card, unless only the earlier one is being judged (a named file, a draft)
         (a, _), (b, db) = pair if ctx.project.in_scope(pair[1][1].path) else pair[::-1]
         for na in ALL_FIELDS:
             for nb in ALL_FIELDS:
-                if how := _copied(grams[b.pr][nb], grams[a.pr][na]):
+                if ((b.pr, nb), (a.pr, na)) in sharing and (how := _copied(grams[b.pr][nb], grams[a.pr][na])):
                     yield Finding(f"{nb}#value", f"{nb} {how} {na} of #{a.pr}", doc=db,
                                   hint="each card describes its own PR in its own words")
         # a PR's numbers and setup are its own: claims copied from another card are that PR's evidence (a

@@ -97,7 +97,7 @@ def test_text_output_writes_a_name_as_its_bytes_under_any_locale(project, tmp_pa
     """Under a UTF-8 locale Python's stdout is strict: `dossier lint` ended 'error: internal error:
     UnicodeEncodeError' (exit 2) on a card named 10\\xff1.yaml; stderr wrote the name as '\\udcff'."""
     (tmp_path / "none").mkdir()
-    done = run("lint", cwd=project, PYTHONIOENCODING=encoding, DOSSIER_RELEASES=str(tmp_path / "none"))
+    done = run("lint", "--select", "D5", cwd=project, PYTHONIOENCODING=encoding, DOSSIER_RELEASES=str(tmp_path / "none"))
     assert done.returncode == 1, done.stderr
     assert b"cards/10\xff1.yaml:1:5: D507 card for #101 is in 10\xff1.yaml\n" in done.stdout
     done = run("drift", "--sglang-src", os.fsdecode(b"/nonexistent/caf\xe9"), cwd=project,

@@ -38,7 +38,7 @@ def test_a_full_standard_output_fails_lint_with_findings_instead_of_passing(proj
     """Lint's diagnostics are its answer: written nowhere, the run must not end as if they had been read."""
     card = project_dir / "cards" / "100.yaml"
     card.write_text(card.read_text().replace("motivation:", "motivation_typo:", 1))
-    result = _run_into_full("lint", "--root", str(project_dir), cwd=project_dir)
+    result = _run_into_full("lint", "--select", "D1", "--root", str(project_dir), cwd=project_dir)  # the schema's finding
     assert result.returncode == 2, result.stderr
     assert "error: standard output:" in result.stderr
 

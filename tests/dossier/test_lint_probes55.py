@@ -1,7 +1,8 @@
 """Session 55: shapes the session-54 audit recorded as missed. A file's line figures written "+4/-4 line change in
 x.py", "(+4 / -4 lines) in x.py" or with a typeset minus (D414); a PR's release after its merge day in its bracket,
-"#32919 (merged 2026-08-30, 0.5.18)" (D319); the next count of a list of the model's counts, "16 attention heads
-and 4 KV heads" (D639). Each sentence is appended to one real card and linted with its rule alone."""
+"#32919 (merged 2026-08-30, 0.5.18)" (D319); a timing "took 30 us on Hopper" on a generation the PR never ran on
+(D246); the next count of a list of the model's counts, "16 attention heads and 4 KV heads" (D639). Each sentence
+is appended to one real card and linted with its rule alone."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ CASES = [
     ("D639", 19321, "implementation", "Qwen3-Next-80B-A3B has 16 attention heads and 2 KV heads.", False),
     ("D639", 19321, "implementation", "Qwen3-Next-80B-A3B has 48 layers, 256 experts and 2 KV heads.", True),
     ("D639", 19321, "implementation", "Qwen3-Next-80B-A3B has 48 layers, 512 experts and 2 KV heads.", False),
+    # D246 (a warning): a timing "took <number>" on a generation the PR's record does not name (#19150 ran on B200)
+    ("D246", 19150, "motivation", "On Hopper the decode took 30 us in the author's run.", True),
+    ("D246", 19150, "motivation", "The decode took 30 us on Hopper in the author's run.", True),
+    ("D246", 19150, "motivation", "On Blackwell the decode took 30 us in the author's run.", False),
+    ("D246", 19150, "motivation", "On Hopper the decode took the Triton path, as before.", False),
     # a part after the list's first count, in its own clause or with "of", is still no whole count
     ("D639", 19321, "implementation", "Qwen3-Next-80B-A3B has 48 layers and 12 layers of full attention.", False),
     ("D639", 19321, "implementation", "Qwen3-Next-80B-A3B has 48 layers, and 12 layers keep a KV cache.", False),

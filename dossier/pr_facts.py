@@ -184,7 +184,8 @@ _PR_COUNT = re.compile(r"\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|sp
 #: it, "a 4-line change (+2/-2) in qwen3_next.py", "a +4/-4 line change in x.py", "(+4 / -4 lines) in x.py"
 FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES + "|"
                         r"(?<![\w/])" + _LINES_AS.format("add2", "del2")
-                        + r"(?:\s+lines?)?\)?(?:\s+lines?(?:\s+(?:change|edit|diff))?)?\s+(?:in|to)\s+(?:the\s+)?`?(?P<path2>[\w./-]+\.\w+)\b`?(?!\s+(?:and|plus|with|together)\b)")
+                        + r"(?:\s+lines?)?\)?(?:\s+lines?(?:\s+(?:change|edit|diff))?)?\s+(?:in|to)\s+(?:the\s+)?"
+                        r"`?(?P<path2>[\w./-]+\.\w+)\b`?(?!\s+(?:and|plus|with|together)\b)")
 #: one file's line count in words: "qwen3_next.py (45 lines)", "gdn_backend.py: small dispatcher update (3 lines)",
 #: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines"; a count after
 #: other words ("x.py now has 900 lines") is the file's length, not the change

@@ -97,9 +97,15 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("rule,pr,field,sentence,caught", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_an_audited_sentence_is_judged_as_written(tmp_path, no_release_cache, rule, pr, field, sentence, caught):
+def found_with(tmp_path, rule: str, pr: int, field: str, sentence: str) -> set[str]:
+    """The codes ``rule`` alone finds in real card ``pr`` with ``sentence`` appended to ``field`` (the cards the
+    rule's sentences cite beside it)."""
     root = _project(tmp_path, pr, tuple(n for n in CITED.get(rule, ()) if n != pr), _append(field, sentence))
     ctx = LintContext(Project.load(root, [root / "cards" / f"{pr}.yaml"]))
-    found = {d.code for d in run_lint(ctx, select=[rule]) if d.file == f"cards/{pr}.yaml"}
+    return {d.code for d in run_lint(ctx, select=[rule]) if d.file == f"cards/{pr}.yaml"}
+
+
+@pytest.mark.parametrize("rule,pr,field,sentence,caught", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_an_audited_sentence_is_judged_as_written(tmp_path, no_release_cache, rule, pr, field, sentence, caught):
+    found = found_with(tmp_path, rule, pr, field, sentence)
     assert (rule in found) == caught, found

@@ -14,7 +14,9 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from dossier.prose import RELEASE
 
 FLAG, ENV, PATH, MODULE = "flag", "env var", "path", "module"
 
@@ -23,20 +25,20 @@ DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _FLAG = re.compile(
     rf"(?<![\w/{DASHES}-])(?P<lead>--|[{DASHES}]{{1,2}}|-[{DASHES}]|[{DASHES}]-)"
     rf"(?P<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w{{*{DASHES}-])"
-    r"(?:(?P<sep>=|[ \t]+)(?![-#(])(?P<value>[\w.+-]+))?")
+    # its value: "--x v", "--x=v", "--x `v`", "`--x` `v`", "set `--x` to `v`"
+    r"(?:(?P<sep>=|[ \t]+|`?[ \t]+(?:to[ \t]+)?(?=`))(?P<tick>`(?=[\w.+-]+`))?(?![-#(])(?P<value>[\w.+-]+)(?(tick)`))?")
 _ENV = re.compile(r"(?<![\w$])(SGL(?:ANG)?_[A-Z0-9_]*[A-Z0-9])(?![\w*])")
 _PATH = re.compile(r"(?<![\w./:@~-])((?:[\w.-]+/)+[\w.-]*\w)(?:::[\w\[\]:.-]+)?(?![\w/])")
-_MODULE = re.compile(r"\bpython3?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
+_MODULE = re.compile(r"\bpython(?:3(?:\.\d+)?)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
 #: the command a flag is given to: flags of other tools (pytest, lm_eval, a repo script) are not SGLang's
 _COMMAND = re.compile(
-    r"\bpython3?[ \t]+-m[ \t]+(?P<mod>[\w.]+)|\bpython3?[ \t]+(?P<script>[\w./-]+\.py)"
+    r"\bpython(?:3(?:\.\d+)?)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+-m[ \t]+(?P<mod>[\w.]+)"
+    r"|\bpython(?:3(?:\.\d+)?)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+(?P<script>[\w./-]+\.py)"
     r"|(?:\b(?:bash|sh)[ \t]+)?(?<![\w-])(?P<shell>[\w./-]+\.sh)\b"
     r"|(?<![\w./-])(?P<tool>pytest|lm_eval|lm-eval|torchrun|nsys|ncu|pip|uv|git|gh|npx|dossier|sglang|docker|vllm"
-    r"|nvidia-smi|hf|huggingface-cli|curl|wget|ray|accelerate|deepspeed|mpirun|srun|conda|kubectl|helm|make"
+    r"|nvidia-smi|hf|huggingface-cli|curl|wget|ray|accelerate|deepspeed|mpirun|srun|conda|kubectl|helm"
     r"|cmake)(?![\w-])"
 )
-#: a release version ("0.5.14", "v0.5.9.post1")
-_RELEASE = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+")
 #: what may sit between two flags of one command: a value and spaces, backticks, "="
 _FLAG_GAP = re.compile(r"[ \t`=]*(?:[\w.+/-]+[ \t`]*)?")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
@@ -84,7 +86,7 @@ class Mention:
     kind: str  # FLAG | ENV | PATH | MODULE
     text: str  # as written (a flag without its value)
     start: int  # offset in the text it was found in
-    #: a flag's value when written "--flag value" / "--flag=value"
+    #: a flag's value when written "--flag value" / "--flag=value" / "--flag `value`"
     value: str | None = None
     #: the module or script a flag is passed to ("" when none is named)
     command: str = ""
@@ -93,6 +95,10 @@ class Mention:
     attributed: bool = False
     #: a flag as typeset when its "--" was written as a dash ("\u2014enable-foo"; "" when written "--")
     written: str = ""
+    #: the releases named in the sentence of a value read from prose ("in 0.5.14 --x tc_piecewise": that release's)
+    dated: tuple[str, ...] = ()
+    #: the offset just past the mention and its value as written
+    end: int = 0
 
     @property
     def raw(self) -> str:
@@ -133,16 +139,19 @@ def _mentions_of(text: str) -> tuple[Mention, ...]:
         if (typeset and len(m.group("lead")) == 1 and "-" not in m.group("name")
                 and not t.in_code(m.start(), m.end("name")) and not command):
             continue
-        # a value is the flag's when written "--flag=value", inside a code span, or on an SGLang command's line; in
-        # prose, when it is snake_case ("--mamba-radix-cache-strategy extra_buffer": no English word has a "_") in a
-        # sentence naming no release ("in 0.5.14-0.5.21 --x tc_piecewise" is that release's value)
-        value = m.group("value") if m.group("value") and (
-            m.group("sep") == "=" or t.in_code(m.start(), m.end()) or (command and is_sglang_command(command))) else None
-        if value is None and m.group("value") and "_" in m.group("value").strip("_.") and not _RELEASE.search(
-                text, *t.sentence(m.start())[1:]):
+        # a value is the flag's when written "--flag=value", "--flag `value`", inside a code span, or on an SGLang
+        # command's line; in prose, when it is snake_case ("--mamba-radix-cache-strategy extra_buffer": no English
+        # word has a "_"), dated by the releases its sentence names ("in 0.5.14-0.5.21 --x tc_piecewise" is that
+        # release's value)
+        value, dated = m.group("value") if m.group("value") and (
+            m.group("sep") == "=" or m.group("tick") or t.in_code(m.start(), m.end())
+            or (command and is_sglang_command(command))) else None, ()
+        if value is None and m.group("value") and "_" in m.group("value").strip("_."):
             value = m.group("value").rstrip(".")
-        out.append(t.mention(FLAG, "--" + m.group("name"), m.start(), value=value, command=command,
-                             written=m.group(0)[:m.end("name") - m.start()] if typeset else ""))
+            dated = tuple(r.lstrip("v") for r in RELEASE.findall(text, *t.sentence(m.start())[1:]))
+        end = m.end() - (len(m.group("value")) - len(value)) if value else m.end("name")
+        out.append(t.mention(FLAG, "--" + m.group("name"), m.start(), value=value, command=command, dated=dated,
+                             end=end, written=m.group(0)[:m.end("name") - m.start()] if typeset else ""))
     for m in _ENV.finditer(text):
         out.append(t.mention(ENV, m.group(1), m.start(1)))
     for m in _PATH.finditer(text):
@@ -202,6 +211,7 @@ class _Text:
         historical = self.historical(start, start + len(kw.get("written") or what))
         _, begin, _ = self.sentence(start)
         attributed = historical and bool(MARK_ATTRIBUTED.search(self.text, begin, start))
+        kw.setdefault("end", start + len(kw.get("written") or what))
         return Mention(kind, what, start, historical=historical, attributed=attributed, **kw)
 
     def in_code(self, start: int, end: int) -> bool:
@@ -231,8 +241,7 @@ def _chain_flags(text: str, mentions: list[Mention]) -> list[Mention]:
         prev = out[-1] if out else None
         if (m.kind == FLAG and not m.historical and prev is not None and prev.kind == FLAG and prev.historical
                 and _FLAG_GAP.fullmatch(text[prev.start + len(prev.raw):m.start])):
-            m = Mention(m.kind, m.text, m.start, m.value, m.command, historical=True, attributed=prev.attributed,
-                        written=m.written)
+            m = replace(m, historical=True, attributed=prev.attributed)
         out.append(m)
     return out
 

@@ -24,6 +24,8 @@ PR_FACTS = Path("cards") / "pr-facts.json"
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
+#: words that count one file: "a single file", "the PR's only file"
+_ONE_FILE = {"a single": 1, "only": 1}
 
 
 @dataclass(frozen=True)
@@ -160,39 +162,65 @@ def _bare_title(title: str) -> str:
 
 
 def _count(word: str) -> int:
-    return _NUMBER_WORDS[word.lower()] if word.lower() in _NUMBER_WORDS else int(word.replace(",", ""))
+    words = _NUMBER_WORDS | _ONE_FILE
+    return words[word.lower()] if word.lower() in words else int(word.replace(",", ""))
 
 
 _N = r"(?P<{}>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r")"
-#: "+62/-1" (or "+62 / −1", a typeset minus or an en dash), its groups named as given
-_LINES_AS = r"\+\s?(?P<{}>\d[\d,]*)\s*/\s*[-\u2212\u2013]\s?(?P<{}>\d[\d,]*)"
+#: "+62/-1" (or "+62 / −1", "+62, -1", "+62 -1", a typeset minus or an en dash), its groups named as given
+_LINES_AS = r"\+\s?(?P<{}>\d[\d,]*)(?:\s*[/,]\s*|\s+)[-\u2212\u2013]\s?(?P<{}>\d[\d,]*)"
 _LINES = _LINES_AS.format("add", "del")
-#: the PR's totals as a card gives them: "19 files (+3224/-8)", "Four files, +29/-18", "+79/-26 over 10 files",
-#: "13 files changed", "the PR touches 19 files"; a figure after a path is that file's, not the PR's
+#: the PR's totals as a card gives them: "19 files (+3224/-8)", "Four files, +29/-18", "+79/-26 (lines) over 10
+#: files", "13 files changed", "three files are changed by the PR", "the PR touches 19 files", "a single file", "the
+#: PR's only file", "the PR adds 170 lines and removes 17", "170 additions and 17 deletions"; a figure after a path is
+#: that file's, not the PR's, and lines added "to x.py" are x.py's
+_NOT_A_FILE = r"(?!\s+(?:to|in|into|from|of)\b)"
 TOTALS = [
-    re.compile(r"(?<![\w.+/-])" + _N.format("files") + r"\s+(?:changed\s+)?files?(?:\s+changed)?\s*[,;(:]?\s*(?:"
-               + _LINES + r")?", re.IGNORECASE),
-    re.compile(r"(?<![\w/])" + _LINES + r"\)?\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b",
+    re.compile(r"(?<![\w.+/-])(?P<files>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r"|a single|(?<=PR's )only)"
+               r"\s+(?:changed\s+)?files?(?:\s+changed|\s+(?:are|were)\s+(?:changed|touched|modified|edited)\s+"
+               r"(?:by|in)\s+(?:the|this)\s+(?:PR|change|diff|patch))?\s*[,;(:]?\s*(?:" + _LINES + r")?",
                re.IGNORECASE),
+    re.compile(r"(?<![\w/])" + _LINES + r"(?:\s+lines)?\)?\s+(?:over|across|in)\s+" + _N.format("files")
+               + r"\s+files\b", re.IGNORECASE),
+    re.compile(r"\b(?:the PR|this PR|the diff|the change|the patch)\s+(?:adds|added)\s+(?P<add>\d[\d,]*)\s+"
+               r"(?:new\s+)?lines?(?:\s+and\s+(?:removes|removed|deletes|deleted|drops|dropped)\s+(?P<del>\d[\d,]*)"
+               r"(?:\s+lines?)?)?" + _NOT_A_FILE + r"(?:\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b)?",
+               re.IGNORECASE),
+    re.compile(r"(?<![\w.+/-])(?P<add>\d[\d,]*)\s+additions?(?:\s+and\s+(?P<del>\d[\d,]*)\s+deletions?)?" + _NOT_A_FILE
+               + r"(?:\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b)?", re.IGNORECASE),
 ]
-#: what makes "N files" the PR's count: a verb of the PR's change, "changed", or the lines beside it
-_PR_COUNT = re.compile(r"\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|spans?|edits?|PR metadata|the PR)\W*$",
-                       re.IGNORECASE)
+#: what makes "N files" the PR's count: a verb of the PR's change (an "only" or "just" may follow it), "changed",
+#: the PR, or the lines beside it
+_PR_COUNT = re.compile(r"(?:\b(?:touch(?:es|ed)?|chang(?:es|ed)|modif(?:ies|ied)|spans?|edits?|covers?|rewrites?|"
+                       r"PR metadata|the PR)(?:\s+(?:only|just|exactly))?|\bPR's)\W*$", re.IGNORECASE)
+#: a count of files beside one the sentence sets apart: "one file besides linear.py", "Apart from x.py, ..."
+_SET_APART = re.compile(r"\b(?:besides?|apart from|aside from|other than|except|in addition to)\b", re.IGNORECASE)
 
 
-#: one file's lines: "python/sglang/srt/models/qwen3_next.py (+62/-1)", "fused_recurrent.py, +2/-2)", and before
-#: it, "a 4-line change (+2/-2) in qwen3_next.py", "a +4/-4 line change in x.py", "(+4 / -4 lines) in x.py"
-FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?" + _LINES + "|"
+#: one file's lines: "python/sglang/srt/models/qwen3_next.py (+62/-1)", "fused_recurrent.py, +2/-2)", "x.py gets
+#: +83/-11", and before it, "a 4-line change (+2/-2) in qwen3_next.py", "a +4/-4 line change in x.py", "(+4 / -4
+#: lines) in x.py", "+4/-4 lands in x.py", "+2/-6 (x.py)", "(+2/-6, x.py)"
+FILE_LINES = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)\)?\s*(?:\(|,|:)?\s*(?:changed\s*\(?\s*)?"
+                        r"(?:(?:is|gets|got|takes|took|sees|saw|accounts for)\s+)?" + _LINES + "|"
                         r"(?<![\w/])" + _LINES_AS.format("add2", "del2")
-                        + r"(?:\s+lines?)?\)?(?:\s+lines?(?:\s+(?:change|edit|diff))?)?\s+(?:in|to)\s+(?:the\s+)?"
-                        r"`?(?P<path2>[\w./-]+\.\w+)\b`?(?!\s+(?:and|plus|with|together)\b)")
+                        + r"(?:\s+lines?)?\)?(?:\s+lines?(?:\s+(?:change|edit|diff))?)?(?:\s+(?:lands?|landed|goes|went))?"
+                        r"\s+(?:in|to)\s+(?:the\s+)?`?(?P<path2>[\w./-]+\.\w+)\b`?(?!\s+(?:and|plus|with|together)\b)|"
+                        r"(?<![\w/])" + _LINES_AS.format("add3", "del3") + r"\s*(?:,\s*|\(\s*)`?(?P<path3>[\w./-]+\.\w+)`?\)")
 #: one file's line count in words: "qwen3_next.py (45 lines)", "gdn_backend.py: small dispatcher update (3 lines)",
-#: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines"; a count after
-#: other words ("x.py now has 900 lines") is the file's length, not the change
+#: "qwen3_next.py (1 line added, 7 removed)", "(gdn_cutedsl.py, 47 lines)", "test_x.py drops 6 lines", "x.py (-54
+#: lines)"; a count after other words ("x.py now has 900 lines") is the file's length, not the change
 FILE_COUNT = re.compile(r"(?<![\w./-])(?P<path>[\w./-]+\.\w+)(?P<sep>\s*\(|:(?: [a-z][\w-]*){1,4} \(|, |"
-                        r" (?P<verb>adds|gains|drops|loses|removes|deletes) )(?P<about>about |~)?(?P<n>\d[\d,]*) lines?"
+                        r" (?P<verb>adds|gains|drops|loses|removes|deletes|sheds) )(?P<about>about |~)?"
+                        r"(?P<sign>[+\-\u2212])?(?P<n>\d[\d,]*) lines?"
                         r"(?: (?P<how>added|removed|deleted))?(?:, (?P<m>\d[\d,]*) (?:removed|deleted))?(?![\w/-])",
                         re.IGNORECASE)
+#: ... and before the path: "adds 21 lines to x.py", "deletes 54 lines from x.py"
+COUNT_TO_FILE = re.compile(r"\b(?P<verb>adds|added|deletes|deleted|removes|removed|drops|dropped|cuts) (?P<about>about |~)?"
+                           r"(?P<n>\d[\d,]*) (?:new )?lines? (?:to|from|in|into|of) (?:the )?`?(?P<path>[\w./-]+\.\w+)",
+                           re.IGNORECASE)
+#: a verb of lines removed, or added: which side of a file's change a count is
+_REMOVING = ("drop", "los", "remov", "delet", "shed", "cut")
+_ADDING = ("add", "gain")
 #: the verb of the clause before a path that says which side its count is: "deleted from x.py (45 lines)"
 _REMOVED_FROM = re.compile(r"\b(?:delet|remov|dropp|cut)\w* from (?:the )?$", re.IGNORECASE)
 #: a word of the PR's change in the clause before a path (or in the words after its colon): what makes a bare
@@ -211,13 +239,14 @@ _NOT_GITHUB = re.compile(r"\s*[;,]?\s*(?:per|in|from|according to)\s+(?:the\s+)?
 def totals(text: str) -> Iterator[tuple[re.Match, int | None, int | None, int | None]]:
     """(match, files, additions, deletions) for each total of a PR's change in ``text`` (None: not given). A
     figure in quotation marks ("the description's '2 files, ~15 lines'") or credited to the description is the
-    author's summary, not GitHub's count, and is skipped."""
+    author's summary, not GitHub's count, and is skipped; so is a count of files in a sentence that sets a file apart
+    ("one file besides linear.py")."""
     for pattern in TOTALS:
         for m in pattern.finditer(text):
-            files = m.group("files")
+            files = m.group("files") if not _SET_APART.search(text) else None  # "one file besides linear.py"
             add, dele = m.group("add"), m.group("del")
             before = text[max(0, m.start() - 40):m.start()]
-            if add is None and "changed" not in m.group(0).lower() and not _PR_COUNT.search(before):
+            if add is None and (files is None or ("changed" not in m.group(0).lower() and not _PR_COUNT.search(before))):
                 continue  # "the 4 files listed above": a count of the card's own, not the PR's
             if _not_githubs(text, m):
                 continue
@@ -275,9 +304,23 @@ def merge_day_hedged(card) -> bool:
                for _, text in prose_fields(card) for sentence in prose.sentences(" ".join(text.split())))
 
 
+#: a PR cited by number
+_CITED = re.compile(r"#(\d{3,6})\b")
+
+
 def cites_another(card, sentence: str) -> bool:
     """A sentence citing another PR may give that PR's merge or totals, not this card's."""
-    return any(n != str(card.pr) for n in re.findall(r"#(\d{3,6})\b", sentence))
+    return any(n != str(card.pr) for n in _CITED.findall(sentence))
+
+
+def _own_part(card, sentence: str) -> str | None:
+    """The part of a sentence that speaks of the card's PR: all of it where it cites no other PR, what follows "this
+    PR" after the last other citation ("Unlike #19775, this PR touches 4 files"), else None."""
+    others = [m for m in _CITED.finditer(sentence) if m.group(1) != str(card.pr)]
+    if not others:
+        return sentence
+    own = re.search(r"\bthis PR\b", sentence[others[-1].end():])
+    return sentence[others[-1].end() + own.start():] if own else None
 
 
 def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
@@ -291,7 +334,7 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
                            f"{facts.date}"
     for path, text in prose_fields(card):
         for sentence in prose.sentences(" ".join(text.split())):
-            if cites_another(card, sentence):
+            if (sentence := _own_part(card, sentence)) is None:
                 continue
             if facts.state == "merged" and card.merged_at == facts.date and (m := _merge_hedge(sentence)):
                 yield path, f"{m.group(0)!r} hedges #{facts.number}'s merge, but GitHub records its merge day, " \
@@ -304,16 +347,17 @@ def conflicts(card, facts: PrFacts) -> Iterator[tuple[str, str]]:
                     yield path, f"{m.group(0).strip()!r} is not #{facts.number}'s change: GitHub records " \
                                 f"{facts.changed_files} files, +{facts.additions}/-{facts.deletions}"
             for m in FILE_LINES.finditer(sentence):
-                where = m.group("path") or m.group("path2")
+                where = m.group("path") or m.group("path2") or m.group("path3")
                 named = [f for f in facts.files if f == where or f.endswith("/" + where)]
                 if len(named) != 1 or _not_githubs(sentence, m):
                     continue
                 real = facts.files[named[0]]
-                add, dele = (m.group("add") or m.group("add2"), m.group("del") or m.group("del2"))
+                add, dele = (m.group("add") or m.group("add2") or m.group("add3"),
+                             m.group("del") or m.group("del2") or m.group("del3"))
                 if (int(add.replace(",", "")), int(dele.replace(",", ""))) != real[:2]:
                     yield path, f"{m.group(0).strip()!r}: GitHub records {named[0]} in #{facts.number} at " \
                                 f"+{real[0]}/-{real[1]}"
-            for m in FILE_COUNT.finditer(sentence):
+            for m in (*FILE_COUNT.finditer(sentence), *COUNT_TO_FILE.finditer(sentence)):
                 named = [f for f in facts.files if f == m.group("path") or f.endswith("/" + m.group("path"))]
                 if len(named) == 1 and _the_change(m, sentence) \
                         and not _count_holds(m, sentence[:m.start()], *facts.files[named[0]][:2]):
@@ -337,12 +381,15 @@ def _the_change(m: re.Match, sentence: str) -> bool:
     "x.py: small dispatcher update (3 lines)"; not "the model file x.py (about 1,100 lines) keeps its structure")."""
     if _not_githubs(sentence, m):
         return False
-    sep = m.group("sep")
+    clause = sentence[max((c.end() for c in _CLAUSE_START.finditer(sentence, 0, m.start())), default=0):m.start()]
+    if prose.RELEASE.search(clause):
+        return False  # "In 0.5.23 the kernel moved to x.py (75 lines)": that release's file
+    got = m.groupdict()
+    sep = got.get("sep") or ""
     if sep == ", ":
         return sentence[:m.start()].rstrip().endswith("(")
-    if m.group("verb") or m.group("how") or m.group("m"):
+    if got["verb"] or got.get("how") or got.get("m") or got.get("sign"):
         return True
-    clause = sentence[max((c.end() for c in _CLAUSE_START.finditer(sentence, 0, m.start())), default=0):m.start()]
     return bool(_CHANGE_WORD.search(clause) or _CHANGE_WORD.search(sep))
 
 
@@ -350,14 +397,15 @@ def _count_holds(m: re.Match, before: str, add: int, dele: int) -> bool:
     """Whether a file's line count in words (a :data:`FILE_COUNT` match) is one GitHub's record gives: the lines
     removed where a verb says so ("deleted from x.py (45 lines)", "x.py drops 6 lines", "7 removed"), those added
     where one says that, else either side or both together; "about" allows a tenth either way."""
-    n = int(m.group("n").replace(",", ""))
-    verb = (m.group("verb") or "").lower()
-    if m.group("m"):
-        return (n, int(m.group("m").replace(",", ""))) == (add, dele)
-    if (m.group("how") or "").lower() in ("removed", "deleted") or verb in ("drops", "loses", "removes", "deletes") \
+    got = m.groupdict()
+    n = int(got["n"].replace(",", ""))
+    verb, how, sign = (got["verb"] or "").lower(), (got.get("how") or "").lower(), got.get("sign") or ""
+    if got.get("m"):
+        return (n, int(got["m"].replace(",", ""))) == (add, dele)
+    if how in ("removed", "deleted") or verb.startswith(_REMOVING) or sign in "-\u2212" and sign \
             or _REMOVED_FROM.search(before):
         real = {dele}
-    elif (m.group("how") or "").lower() == "added" or verb in ("adds", "gains"):
+    elif how == "added" or verb.startswith(_ADDING) or sign == "+":
         real = {add}
     else:
         real = {add, dele, add + dele}

@@ -26,6 +26,8 @@ _END_BEFORE_CAPITAL = re.compile(r"(?<![\w.])(?:etc|al)\.$", re.IGNORECASE)
 #: where a clause of a sentence starts: a semicolon, a comma before a conjunction ("..., while the default for
 #: Hopper is unchanged")
 CLAUSE = re.compile(r";|, (?:so|but|while|whereas|and|which|where) ")
+#: a release version ("0.5.14", "v0.5.9.post1")
+RELEASE = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+")
 
 #: "@@ -864,7 +864,6 @@ def __init__(" and "-864,7 +864,6": diff statistics, not prose
 HUNK_HEADER = re.compile(r"@@[^@\n]*@@[^;\n]*|(?<![\w/])[-+]\d+,\d+\b")

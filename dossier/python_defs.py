@@ -4,6 +4,7 @@ not by a search for `def name`, which finds a method of the same name in another
 from __future__ import annotations
 
 import ast
+import re
 
 
 def definition_lines(source: str, dotted: str, decorators: bool = False) -> tuple[int, int] | None:
@@ -59,3 +60,36 @@ def enclosing_defs(source: str, lines: set[int]) -> list[str]:
     spanning = [n for n in ast.walk(tree) if isinstance(n, _DEFS)
                 and any(n.lineno <= i <= (n.end_lineno or n.lineno) for i in lines)]
     return list(dict.fromkeys(n.name for n in sorted(spanning, key=lambda n: n.lineno)))
+
+
+def defines(source: str, name: str) -> bool:
+    """Whether ``source`` defines ``name``: a function or class of that name, or an assignment to it (a module or class
+    variable, ``self.name = ...``). An import, even ``import a as name``, is no definition; nor is a use."""
+    if not re.search(rf"\b(?:def|class)\s+{re.escape(name)}\b|\b{re.escape(name)}\b[^\n=]*=(?!=)"
+                     rf"|^\s*{re.escape(name)}\s*:", source, re.M):
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, _DEFS) and node.name == name:
+            return True
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AnnAssign, ast.AugAssign)) else []
+        if any(bound == name for target in targets for bound in _bound(target)):
+            return True
+    return False
+
+
+def _bound(target: ast.expr):
+    """The names an assignment target binds: ``a``, ``self.a``, each of ``a, (b, *c)``."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _bound(element)
+    elif isinstance(target, ast.Starred):
+        yield from _bound(target.value)
+    elif isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Attribute):
+        yield target.attr

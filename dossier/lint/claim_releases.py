@@ -58,8 +58,10 @@ _ADDED = re.compile(rf"\b(?:the|a|an|its|(?:the|this) PR's) {_NEW_NAME}|"
                     r"switch(?:es)?|env(?:ironment)? var(?:iable)?s?)[,:]?\s+)?[`'\"]?$", re.IGNORECASE)
 #: "the PR's new --x flag": a name marked as the PR's time (historical), which is still the PR's to judge
 _PRS_NEW = re.compile(rf"\b(?:the|this) PR's {_NEW_NAME}", re.IGNORECASE)
-#: what stands between two names of one list ("--a, --b and `--c`"; a value of the first may follow it)
-_LISTED = re.compile(r"(?:[ =][\w.+-]+)?[`'\"]?\s*(?:,|,?\s+(?:and|or))\s*[`'\"]?")
+#: what stands between two names of one list ("--a, --b and `--c`", "--a (for x) as well as --b"; a value of the
+#: first may follow it)
+_LISTED = re.compile(r"(?:[ =][\w.+-]+)?[`'\"]?\s*(?:\([^()]{0,60}\)\s*)?(?:,|,?\s+(?:and|or|as well as|plus))\s*"
+                     r"[`'\"]?")
 #: after a listed name, a verb of its own: "adds --a, and --b came with the MTP work" starts a new clause
 _OWN_VERB = re.compile(r"(?:[ =][\w.+-]+)?[`'\"]?\s+(?:\w+\s+){0,2}?(?:came|comes|arrived|arrives|landed|lands|was|were|is|"
                        r"are|shipped|ships|had|has|existed|exists|predates?|belongs?)\b")
@@ -110,7 +112,7 @@ def claim_of_another_release(card: Card, doc, ctx) -> Iterator[Finding]:
                 before = text[max(0, m.start - 80):m.start]
                 listed = added_end >= 0 and _LISTED.fullmatch(text[added_end:m.start]) \
                     and not _OWN_VERB.match(text, m.start + len(m.raw))
-                if ((m.historical and not _PRS_NEW.search(before)) or not (listed or _ADDED.search(before))
+                if ((m.historical and not (listed or _PRS_NEW.search(before))) or not (listed or _ADDED.search(before))
                         or _ELSEWHERE.search(clause_before(text, m.start))
                         or _ELSEWHERE.search(clause_after(text, m.start))):
                     added_end = -1

@@ -29,7 +29,7 @@ from dossier.lint.links import missing_test
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import DASHES, ENV, FLAG, MODULE, PATH, Mention, find_mentions, is_sglang_command
 from dossier.project import is_valid
-from dossier.python_defs import definition_lines
+from dossier.python_defs import defines, definition_lines
 from dossier.python_modules import module_exists
 from dossier.source_tree import lines_with
 
@@ -356,10 +356,17 @@ def _flag(m: Mention, s, past=None) -> tuple[str, str, str | None] | None:
     if flag.deprecated:
         return "D606", f"{m.text} is deprecated in SGLang {s.tree.version}", f"use {flag.deprecated}"
     if m.value is not None and flag.choices is not None and m.value not in flag.choices \
-            and not m.value[:1].isupper() and not m.value[:1].isdigit():
+            and not m.value[:1].isupper() and not m.value[:1].isdigit() and _of_today(m, s, past):
         return ("D602", f"{m.text} {m.value}: {m.value!r} is not one of its choices in SGLang {s.tree.version}",
                 "choices: " + ", ".join(sorted(flag.choices)))
     return None
+
+
+def _of_today(m: Mention, s, past) -> bool:
+    """Whether a flag's value is today's: its sentence names no SGLang release but today's ("in 0.5.14 --x
+    tc_piecewise" is 0.5.14's value; "nvidia-cutlass-dsl 4.3.0" names no SGLang release; with no surface lock, any
+    other version counts as one)."""
+    return all(r == s.tree.version or (past is not None and r not in past.releases) for r in m.dated)
 
 
 def _module(m: Mention, s, root: Path) -> tuple[str, str, str | None] | None:
@@ -715,7 +722,8 @@ _NOT_STILL = re.compile(r"\b(?:gone|removed|no longer|not|never|renamed|moved|re
 #: a clause ends at ';', ': ', ', while', ', but', or ', and X is/are' ("0.5.23 still has X: since 0.5.22 Y was
 #: removed" says X is there; the "was" is the next clause's)
 _CLAUSE = re.compile(r";|: |, while |, but |, and (?=[\w.]+ (?:is|are|was|were) )")
-_CODE_WORD = re.compile(r"(?<![\w.`/-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_*[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
+_CODE_WORD = re.compile(r"(?<![\w.`/-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_*[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+"
+                        r"|_*[A-Z]{2,}[a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
                         r"(?![\w/-]|\.\w)")
 
 
@@ -763,41 +771,65 @@ _STILL_IN_FILE = re.compile(r"\b(?:still (?:in|lives? in|sits? in|defined in|at)
                             r"`?(?P<file>(?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
 _PY_FILE = re.compile(r"[\w-]+\.py\b")
 #: "0.5.23 still has X in <file>", "defines X in <file>": the code named between the verb and the file sits there
-_HAS_IN_FILE = re.compile(r"\b(?:has|have|keeps?|holds?|defines?|declares?)\s+(?P<names>[^;:]{1,80}?)\s+in "
-                          r"`?(?P<file>(?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
+_HAS = re.compile(r"\b(?:has|have|keeps?|holds?|(?P<defines>defines?|declares?))\s")
+_IN_FILE = re.compile(r"\s+in `?(?P<file>(?:python/)?(?:[\w.-]+/)*[\w-]+\.py)\b")
+
+
+def _placements(clause: str) -> list[tuple[str, str, bool]]:
+    """(names, file, defined) for each place a clause about today puts code: "X is still in a.py" puts X in a.py,
+    "has A in a.py and B in b.py" A in a.py and B in b.py; defined when the clause says the file defines it ("defines
+    X in", "is defined in"), not only holds it. None for "has A and B in a.py and b.py": which name is in which
+    file, a pattern cannot tell."""
+    if m := _STILL_IN_FILE.search(clause):
+        return [(clause[:m.start()], m.group("file"), "defined" in m.group(0))]
+    if not (verb := _HAS.search(clause)):
+        return []
+    rest, placed, start = clause[verb.end():], [], 0
+    for m in _IN_FILE.finditer(rest):
+        if not 0 < len(names := rest[start:m.start()].strip(" ,")) <= 80:
+            return []
+        placed.append((names, m.group("file"), bool(verb.group("defines"))))
+        start = m.end()
+    return placed if len(placed) == len(_PY_FILE.findall(rest)) else []
 
 
 def _still_in_file(clause: str, s, ctx, doc, path: str) -> Iterator[Finding]:
     """Names before "still in <file>" (or between "has" and "in <file>") in a clause about today: each is in that
-    file when today's tree has the file and the name (a name it does not hold anywhere is the clause check's). A
-    file the card lists that the tree lacks ("In 0.5.23 both kernels still sit in
-    python/sglang/jit_kernel/triton/gdn_fused_proj.py", a file that moved before that release) is a finding of its
-    own: listed files are exempt from D604, which judges the others."""
-    m = _STILL_IN_FILE.search(clause) or _HAS_IN_FILE.search(clause)
-    if not m or (m.re is _HAS_IN_FILE and len(_PY_FILE.findall(clause)) > 1):
-        return  # "has A and B in a.py and b.py": which name is in which file, a pattern cannot tell
-    named = clause[:m.start()] if m.re is _STILL_IN_FILE else m.group("names")
-    where = m.group("file").removeprefix("python/").removeprefix("sglang/")
+    file when today's tree has the file and the name (a name it does not hold anywhere is the clause check's); said
+    to be defined there, the file defines it (an import is not a definition). A file the card lists that the tree
+    lacks ("In 0.5.23 both kernels still sit in python/sglang/jit_kernel/triton/gdn_fused_proj.py", a file that
+    moved before that release) is a finding of its own: listed files are exempt from D604, which judges the
+    others."""
+    for named, file, defined in _placements(clause):
+        yield from _in_file(named, file, defined, s, doc, path)
+
+
+def _in_file(named: str, file: str, defined: bool, s, doc, path: str) -> Iterator[Finding]:
+    where = file.removeprefix("python/").removeprefix("sglang/")
     files = [f for f in s.tree.texts if f.endswith("/" + where)]
     listed = {p for group in (doc.data.get("files") or {}).values() for p in (group or [])}
     listed.add((doc.data.get("key_fragment") or {}).get("file"))
     if not files and "python/sglang/" + where in listed:  # another path D604 judges
-        yield Finding(path + "#value", f"says code is in {m.group('file')} in SGLang {s.tree.version}, which has "
-                                       "no such file", at=_locate(doc, path, m.group("file"), 0),
+        yield Finding(path + "#value", f"says code is in {file} in SGLang {s.tree.version}, which has no such file",
+                      at=_locate(doc, path, file, 0),
                       hint="name the file today's SGLang holds the code in (`dossier drift` says where it moved)")
         return
     if len(files) != 1:
         return
-    text = s.tree.texts[files[0]]
+    def holds(f: str, name: str) -> bool:
+        text = s.tree.texts[f]
+        return defines(text, name) if defined else _word_in_code(text, name, f)
+
     for name in dict.fromkeys(_CODE_WORD.findall(prose.PATHLIKE.sub(" ", named))):
-        if prose.is_model_name(name) or not source_has_word(s.tree, name) or _word_in_code(text, name, files[0]):
+        if prose.is_model_name(name) or not source_has_word(s.tree, name) or holds(files[0], name):
             continue
-        # the files whose code holds it, the one that defines it first (not a comment that names it)
-        held = sorted((f for f, t in s.tree.texts.items() if _word_in_code(t, name, f)),
+        # the files whose code holds (or defines) it, the one that defines it first (not a comment that names it)
+        held = sorted((f for f, t in s.tree.texts.items() if _has_word(t, name) and holds(f, name)),
                       key=lambda f: (not re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b",
                                                    s.tree.texts[f], re.M), f))
         if not held:
             continue
-        yield Finding(path + "#value", f"says {name} is still in {m.group('file')}, but SGLang {s.tree.version} has "
+        said, where_today = ("defined in", "defines") if defined else ("still in", "has")
+        yield Finding(path + "#value", f"says {name} is {said} {file}, but SGLang {s.tree.version} {where_today} "
                                        f"it in {held[0]}" + (f" (and {len(held) - 1} more)" if len(held) > 1 else ""),
                       at=_locate(doc, path, name, 0), hint="name the file today's SGLang holds it in")

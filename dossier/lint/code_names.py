@@ -443,7 +443,7 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
 def _today(sentence: str, version: str) -> bool:
     """Whether a sentence speaks of today's SGLang ("in 0.5.23", "today", "still", "now"): a PR's own code, as it
     was when it merged, may since have left the class."""
-    return bool(re.search(rf"(?<![\w.]){re.escape(version)}(?![\w.]*\d)|\b(?:today|still|now|currently)\b", sentence,
+    return bool(re.search(rf"(?<![\w.])v?{re.escape(version)}(?![\w.]*\d)|\b(?:today|still|now|currently)\b", sentence,
                           re.IGNORECASE))
 
 
@@ -487,8 +487,15 @@ def invented_name_in_manual(ctx) -> Iterator[Finding]:
 
 #: words that put a name in the past or say it is absent: "0.5.23 drops X", "X was renamed", "no X", "until 0.5.20"
 _PAST_WORDS = re.compile(r"\b(?:no|not|lacks?|lacked|without|gone|removed|dropped|drops|deleted|renamed|replaced|"
-                         r"retired|was|were|had|then|until|last|formerly|before|earlier|older|used to|no longer)\b",
-                         re.IGNORECASE)
+                         r"retired|was|were|had|then|until|formerly|before|earlier|older|used to|no longer)\b|"
+                         r"\blast(?= (?:in|shipped|seen|had|present|released?|existed)\b| v?\d)", re.IGNORECASE)
+#: before the name only, a denial or a successor: "0.5.23 never calls X", "0.5.23's unified cache replaces X" (after
+#: it, "X never evicts a pinned node" and "X replaces Y" say X is there)
+_BEFORE_ONLY = re.compile(r"\b(?:never|replaces|folds|merges|supersedes|subsumes)\b", re.IGNORECASE)
+#: ... unless the removal is itself denied, which says the name is there: "0.5.23 drops neither X nor Y", "did not
+#: remove X", "never renamed X"
+_KEPT = re.compile(r"\b(?:neither|not|never|n't)\s+(?:\w+\s+){0,2}?(?:drop|remov|delet|retir|renam|replac)\w*|"
+                   r"\b(?:drop|remov|delet|retir|renam|replac)\w*\s+neither\b", re.IGNORECASE)
 
 
 @rule("D632", "a code name only older releases had (cards/names.lock), written as today's SGLang's", scope="card")
@@ -496,7 +503,8 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
     """"(0.5.23: _sglang_needs_allreduce_fusion)" where that name was last in 0.5.20: D621 knows the name from
     cards/names.lock, so it passes as code that exists, but a reader looks for it in today's tree and finds nothing.
     A name names.lock records (and today's tree lacks) in a clause that names today's release or "today" must be
-    marked as the past there ("was", "until", "renamed", "no longer", "drops", ...)."""
+    marked as the past there ("was", "until", "renamed", "no longer", "drops", ..., or "never" before it: "0.5.23
+    never calls X"); a removal denied ("drops neither X nor Y", "did not remove X") says the name is there."""
     from dossier.lint.depth import clause_before
 
     s = surface(ctx)
@@ -505,7 +513,7 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
     retired = retired_names(ctx.project.root)
     if not retired:
         return
-    today = re.compile(rf"(?<![\w.]){re.escape(s.tree.version)}(?![\w.]|\.post)|\btoday\b|\bcurrent main\b",
+    today = re.compile(rf"(?<![\w.])v?{re.escape(s.tree.version)}(?![\w.]|\.post)|\btoday\b|\bcurrent main\b",
                        re.IGNORECASE)
     for path, text in _field_texts(doc.data):
         flat = " ".join(text.split())
@@ -515,8 +523,9 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
                 continue
             clause = clause_before(flat, m.start())
             rest = re.split(r"[;.](?:\s|$)", flat[m.end():], maxsplit=1)[0]  # the clause after the name
-            if today.search(clause) and not _PAST_WORDS.search(clause) and not _PAST_WORDS.search(rest) \
-                    and not _ABSENT.search(clause) and not _ABSENT_AFTER.match(rest):
+            past = (_PAST_WORDS.search(clause) or _BEFORE_ONLY.search(clause) or _ABSENT.search(clause)
+                    or _PAST_WORDS.search(rest) or _ABSENT_AFTER.match(rest))
+            if today.search(clause) and (_KEPT.search(clause) or not past):
                 yield Finding(path + "#value", f"gives {gone[0]} as SGLang {s.tree.version}'s, but only "
                                                f"{retired[gone[0]]} had it (cards/names.lock)",
                               hint="name what today's release holds, or mark the name as the past ('was', 'until')",

@@ -637,19 +637,26 @@ _PLATFORM = re.compile(r"\b(?:Hopper|Blackwell|Ampere|Ada|Ascend|ROCm|CUDA|XPU|M
 
 
 #: a share shown beside the two numbers it is of: "0.9 / 1.9 of it (about 47%)", "12/48 layers (25%)"
-_SHARE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) ?/ ?(\d+(?:\.\d+)?)(?![\d.])[^()\d]{0,30}?\((?:[A-Za-z]+ ){0,3}?~?"
-                    r"(\d+(?:\.\d+)?) ?%")
+_SHARE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) ?/ ?(\d+(?:\.\d+)?)(?![\d.])(?P<gap>[^()\d]{0,40}?)\("
+                    r"(?:[A-Za-z]+ ){0,3}?~?(\d+(?:\.\d+)?) ?%")
+#: between the a / b and the share, a word that turns to what is left: "0.9 / 1.9 of it, leaving the rest (53%)"
+_REST = re.compile(r"\b(?:rest|remainder|remaining|leaving|leaves|left|other)\b", re.IGNORECASE)
 
 
 def shown_shares(sentence: str) -> list[tuple[int, int]]:
-    """Where a sentence gives a percentage beside the a / b it is, to its rounding (half its last digit) and 3% for
-    a and b's own: arithmetic the reader can check, not a measurement ("0.9 / 1.9 (about 47%)", not "(about 52%)")."""
+    """Where a sentence gives a percentage beside the a / b it is (or, after "the rest", "leaving", the share a / b
+    leaves), to its rounding (half its last digit) and 3% for a and b's own: arithmetic the reader can check, not a
+    measurement ("0.9 / 1.9 (about 47%)", "0.9 / 1.9 of it, leaving the rest (about 53%)"; not "(about 52%)")."""
     out = []
     for m in _SHARE.finditer(sentence):
-        a, b, given = float(m.group(1)), float(m.group(2)), m.group(3)
+        a, b, given = float(m.group(1)), float(m.group(2)), m.group(4)
+        if not b:
+            continue
+        share = 100 * a / b
         places = len(given.partition(".")[2])
-        if b and abs(float(given) - 100 * a / b) <= 0.5 * 10 ** -places + 0.03 * 100 * a / b:
-            out.append(m.span(3))
+        if any(abs(float(given) - p) <= 0.5 * 10 ** -places + 0.03 * share
+               for p in (share, *((100 - share,) if _REST.search(m.group("gap")) else ()))):
+            out.append(m.span(4))
     return out
 
 

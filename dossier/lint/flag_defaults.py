@@ -120,7 +120,7 @@ def wrong_default(ctx) -> Iterator[Finding]:
             next_name = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
             said = (_SAID_DEFAULT.match(text, end) or _SAID_STATE.match(text, end) or _BRACKETED.match(text, end)
                     or _SAID_UNSET.match(text, end) or _SAID_CHOSEN.match(text, end)
-                    or _LATER_DEFAULT.match(text, end + len(m.value) + 1 if m.value else end, next_name)
+                    or _LATER_DEFAULT.match(text, m.end, next_name)
                     or (_OF_VALUE.match(text, end) if _DEFAULT_OF.search(text, max(0, m.start - 40), m.start)
                         else None))
             if said is None or _CONDITIONED.match(text, said.end()):

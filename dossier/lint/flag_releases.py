@@ -140,7 +140,7 @@ def _judge(doc: YamlDoc, path: str, text: str, past, historical: bool, where) ->
         if span is None:
             continue
         said = []
-        end = m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0)
+        end = m.end
         after = _SINCE.match(text, end)
         if after and _version(after) in scanned:
             said.append((_version(after), "said to start in"))

@@ -55,7 +55,7 @@ def flag_started_later(ctx) -> Iterator[Finding]:
             n = seen[m.raw] = seen.get(m.raw, -1) + 1
             if m.historical:
                 continue
-            end = m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0)
+            end = m.end
             said = _STARTS.match(text, end)
             if said is None or _PAIRED.search(text, max(0, m.start - 12), m.start) or _quoted(text, m.start):
                 continue

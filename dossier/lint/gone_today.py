@@ -23,14 +23,17 @@ _CLAUSE = re.compile(r"[;:()]|, (?:while|but|and|so|whereas|which|where) | and (
 #: the object of "<today> has no ..." ends before a relative clause, a reason or a place ("has no X in file.py": the
 #: file is where X is missing, not what is)
 _OBJECT_END = re.compile(r",|\b(?:that|which|who|whose|where|than|when|because|since|as|so|for|to|from|in|at|inside|"
-                         r"within|replaced|instead)\b", re.IGNORECASE)
+                         r"within|replaced|instead)\b|"
+                         # "has no X and selects ...", "removed X and --y took over": a clause of its own
+                         r"\band(?=\s+(?:\S+\s+)?(?:took|takes|is|are|was|were|does|do|replaces|replaced|selects|picks|"
+                         r"handles|runs|reads|uses|now)\b)", re.IGNORECASE)
 #: after the subject: "<X> is not in <today>", "... no longer exists", "... is gone" (not "gone from <release>": D327's)
-_AFTER_SUBJECT = (r"\b(?:(?:is|are) (?:not|no longer) (?:in|part of|shipped in|present in) (?=(?P<in>(?:SGLang )?{v}"
+_AFTER_SUBJECT = (r"\b(?:(?:is|are) (?:not|no longer) (?:in|part of|shipped in|present in) (?=(?P<in>(?:SGLang )?v?{v}"
                   r"(?![\w.]*\d)|today's))|(?:is|are) (?:gone|absent|missing)(?! (?:in|from|since|as of|with|by|after) "
                   r"(?:SGLang )?v?\d)|no longer exists?|(?:does|do) not exist|(?:has|have) been (?:removed|deleted|"
                   r"dropped)(?! (?:in|from|since|as of|with|by|after) (?:SGLang )?v?\d))\b")
 #: before the object: "<today> has no <X>", "<today> no longer has ...", "<today> dropped ..."
-_BEFORE_OBJECT = (r"(?<![\w.])(?:SGLang )?{v}(?![\w.]*\d)(?:'s (?:wheel|tree|source|package))?(?: wheel| release| tree|"
+_BEFORE_OBJECT = (r"(?<![\w.])(?:SGLang )?v?{v}(?![\w.]*\d)(?:'s (?:wheel|tree|source|package))?(?: wheel| release| tree|"
                   r" package)?(?: already| also| now)? (?:has no|have no|lacks?|no longer (?:has|ships|carries|defines|"
                   r"reads|accepts)|dropped|removed|deleted) ")
 #: a word that turns the clause around ("is not gone", "never removed") or makes it a condition
@@ -49,7 +52,7 @@ def _gone_patterns(version: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     v = re.escape(version)
     return (re.compile(_AFTER_SUBJECT.replace("{v}", v), re.IGNORECASE),
             re.compile(_BEFORE_OBJECT.replace("{v}", v), re.IGNORECASE),
-            re.compile(rf"(?<![\w.]){v}(?![\w.]*\d)|\btoday\b", re.IGNORECASE))
+            re.compile(rf"(?<![\w.])v?{v}(?![\w.]*\d)|\btoday\b", re.IGNORECASE))
 
 
 def _subjects(clause: str, version: str) -> list[str]:

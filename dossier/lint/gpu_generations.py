@@ -28,12 +28,14 @@ _ARCH = (("GH200 H20 H100 H200 H800", "sm90"), ("GB200 GB300 B200 B300", "sm100"
 #: no run)
 #: a run's verb, before its number: "ran 1.3x slower", "took 30 us"
 _TIMED = r"\b(?:ran|took)\b"
+#: ... and its number, one standing alone ("30 us", "1.3x"; the 100 of "SM100" is none)
+_FIGURE = r"(?<![\w.])\d"
 _OWN = re.compile(rf"\bdefault\b[^.;,()]{{0,40}}?\b(?:on|for)\s+(?:the\s+)?(?P<a>{_GENERATION})|\bdefault\s+"
                   rf"(?P<b>{_GENERATION})|(?P<c>{_GENERATION})[^.;,()]{{0,20}}\bby default|\b(?:measured|profiled|"
                   rf"swept|benchmarked|tuned|validated|found|saw|observed|timed)\b[^.;,()]{{0,40}}?\b"
                   rf"(?P<d>{_GENERATION})"
-                  rf"|\b[Oo]n\s+(?:the\s+)?(?P<e>{_GENERATION})\b[^.;()]{{0,40}}?{_TIMED}[^.;()]{{0,30}}?\d"
-                  rf"|{_TIMED}[^.;()]{{0,40}}?\d[^;()]{{0,40}}?\bon\s+(?:the\s+)?(?P<f>{_GENERATION})\b")
+                  rf"|\b[Oo]n\s+(?:the\s+)?(?P<e>{_GENERATION})\b[^.;()]{{0,40}}?{_TIMED}[^.;()]{{0,30}}?{_FIGURE}"
+                  rf"|{_TIMED}[^.;()]{{0,40}}?{_FIGURE}[^;()]{{0,40}}?\bon\s+(?:the\s+)?(?P<f>{_GENERATION})\b")
 #: a clause about this project's runs, or dated to a release (a later release's default is not the PR's)
 _NOT_THE_PR = re.compile(r"\bthis project\b|\bour\b|\bv?\d+\.\d+\.\d+\b")
 _CLAUSE = prose.CLAUSE

@@ -49,7 +49,7 @@ def refusal_names_another_flag(ctx) -> Iterator[Finding]:
                     or not _CONDITION.search(text, max(0, m.start - 12), m.start):
                 continue
             q = next((q for q in quotes if q.start() > m.start), None)
-            after = m.start + len(m.raw) + (len(m.value) + 1 if m.value else 0)
+            after = m.end
             if q is None or not _REFUSED.match(text[after:q.start()].lstrip("`'\"")):
                 continue
             named = list(dict.fromkeys(_NAMED.findall(q.group(1))))

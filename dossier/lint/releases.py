@@ -365,19 +365,25 @@ _NAMED_CHANGE = (r"(?:this (?:change|fix|PR|kernel|code|line|call|helper|export|
                  rf"{_DESCRIBED})\b")
 _CHANGE = rf"(?:it\b|this(?= (?:is|was|remains)\b)|{_NAMED_CHANGE})"
 _VER = r"(?:SGLang )?v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
-_FIRST_REL = (r"the first (?:SGLang )?(?:release|wheel) (?:(?:to (?:carry|ship|include|contain|have|hold)|containing|carrying|"
+_FIRST_REL = (r"the (?:first|earliest)(?: tagged)? (?:SGLang )?(?:release|wheel) (?:(?:to (?:carry|ship|include|contain|have|hold)|containing|carrying|"
               r"including|holding|that (?:carries|ships|includes|contains|has|holds)) (?:it|this|(?:the|this) "
               r"(?:change|fix|line|code|kernel|revert))|with (?:it|this (?:change|fix|PR|line|code|kernel|revert)|"
               r"the (?:change|fix|lines?|code|call|entries)))\b")
 _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|ships|released|landed|went out|came out|"
                       rf"(?<=first )(?:available|included|present)) (?:in|with) (?:the )?{_VER}\b|"
                       # "the tuple branch first appeared in 0.5.11", "it made it into 0.5.11": the card's change arriving
-                      rf"\b{_CHANGE} (?:(?:was|were|has|had) )?(?:first )?(?:appeared|arrived|made it) (?:in|into|with) "
-                      rf"(?:the )?{_VER}\b|"
+                      rf"\b{_CHANGE} (?:(?:was|were|is|has|had) )?(?:first )?(?:appeared|appears|arrived|made it|"
+                      rf"debuted|debuts|introduced|became available|new) (?:in|into|with) (?:the )?{_VER}\b|"
+                      # "it made the 0.5.9 release", "it is in 0.5.8 and every later release"
+                      rf"\b{_CHANGE} made (?:it into )?the {_VER} (?:release|wheel)|"
+                      rf"\b{_CHANGE} (?:is|was|has been) in {_VER} and (?:every|each|all) (?:later|newer|subsequent) "
+                      r"(?:release|wheel)s?|"
                       # "needs SGLang 0.5.11 or later", "upgrade to 0.5.11 to get this fix": where it first is
                       rf"\b(?:needs?|requires?|upgrade to) {_VER}(?: or (?:later|newer|above)| to get {_NAMED_CHANGE})|"
+                      rf"\b(?:needs?|requires?) [`'\"]?sglang ?>= ?v?(\d+\.\d+\.\d+(?:\.post\d+)?)\b|"
                       rf"\bpart of {_VER} (?:onwards|and later|on)\b|"
-                      r"\b(?:available|shipping|released|present|in SGLang|in every release|in the wheels?|"
+                      r"\b(?:available|shipping|shipped|released|present|in SGLang|part of SGLang|in every release|"
+                      r"in the wheels?|"
                       r"(?:every|each|all) (?:SGLang )?(?:release|wheel)s?) "
                       rf"(?:since|from) {_VER}(?![\w.]*\d)(?! ?(?:to|through|until|-) )|"
                       rf"{_VER}(?: wheel| release)?(?: \([^()]{{0,40}}\))?,? \(?(?:(?:was|is|became) )?{_FIRST_REL}|"
@@ -385,10 +391,16 @@ _SHIPPED = re.compile(rf"\b(?<!last )(?<!never )(?P<first>first )?(?:shipped|shi
                       rf"\b{_CHANGE} (?:(?:was|were) )?(?:landed|shipped|merged|made it|got in) in time for (?:the )?{_VER}\b|"
                       rf"{_FIRST_REL} (?:was|is) {_VER}(?![\w.]*\d)|"
                       # "0.5.9 (built 2026-02-23) already carries it": a release said to hold the change
-                      rf"(?P<held>{_VER})(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?:already )?(?:carries|holds|includes|"
-                      rf"contains|has) (?:it\b|{_NAMED_CHANGE})",
+                      rf"(?P<held>{_VER})(?: wheel| release)?(?: \([^()]{{0,40}}\))? (?:(?:already |still )?(?:carries|holds|"
+                      rf"includes|contains|has)|(?:already|still) ships) (?:it\b|{_NAMED_CHANGE})",
                       re.IGNORECASE)
 _CITE = re.compile(r"#(\d+)\b")
+#: two PRs as one subject: "#18917 and #32919 shipped in ..."
+_SEVERAL = re.compile(r"#\d+\]?(?:\([^()\s]*\))?,? (?:and|or|&) \[?#\d+\]?(?:\([^()\s]*\))?(?: (?:both|each|all))? ?$")
+#: after the release, a word that sets the subject apart from the card's change: "..., months before this kernel",
+#: "0.5.10 and 0.5.19 respectively"
+_OTHER_SUBJECT = re.compile(r"\b(?:respectively|before (?:this|it)\b|ahead of this|prior to this|earlier than this)",
+                            re.IGNORECASE)
 #: what a PR did to the code: "#22462 replaced the cap with a floor in 0.5.11", "#28451 adds the ring in 0.5.15"
 _CHANGED = (r"(?:replace[sd]|add(?:s|ed)|remove[sd]|fix(?:es|ed)|capp?(?:s|ed)|change[sd]|move[sd]|introduce[sd]|"
             r"rename[sd]|drop(?:s|ped)|made|makes)")
@@ -401,7 +413,7 @@ _SEEN = re.compile(r"\b(?:seen|hit|report|observ|found|broke|regress|crash|bug|e
                    r"corrupt|that|which|added|introduced|shipped|made|landed|used|released|built)", re.IGNORECASE)
 #: a PR paired with the release it went out in: "(#28451, from 0.5.15)", "from 0.5.15 ([#28451](...)",
 #: "fixed in 0.5.11 by #23062", "(fixed in 0.5.21, #40310", "merged in 0.5.22 (#29318", "(0.5.19, [#32919](...))",
-#: "#35081 (0.5.17)"
+#: "#35081 (0.5.17)", "#35081 (0.5.17+)", "#35081 (v0.5.17, 2026-08-30)"
 _PR = r"\[?#(?P<pr>\d+)\]?(?:\([^()\s]*\))?"
 _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
                      r"\b(?:from|since|(?:fixed |merged )?(?:in|as of)) (?:SGLang )?v?(?P<v2>\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
@@ -415,7 +427,8 @@ _PAIRED = re.compile(rf"{_PR},? (?:from|since) (?:SGLang )?v?(?P<v>\d+\.\d+\.\d+
                      # PR and, in its bracket, its release
                      r"\[?#(?P<pr5>\d+)\]?(?:\([^()\s]*\))? \((?:(?:merged (?:on )?)?\d{4}-\d{2}-\d{2}[,;] )?"
                      r"(?:first (?:shipped )?in |shipped in |from |since )?"
-                     r"(?:SGLang )?v?(?P<v5>\d+\.\d+\.\d+(?:\.post\d+)?)\)")
+                     r"(?:SGLang )?v?(?P<v5>\d+\.\d+\.\d+(?:\.post\d+)?)(?:\+| or later| onwards)?"
+                     r"(?:[,;] (?:merged (?:on )?)?\d{4}-\d{2}-\d{2})?\)")
 #: "From the 0.5.2 -> 0.5.3 release diff" ("0.5.2 to 0.5.3", "0.5.2 → 0.5.3", "... diff"): the change read from the
 #: diff of the release it went out in
 _RELEASE_DIFF = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.post\d+)?) ?(?:->|→| to ) ?(\d+\.\d+\.\d+(?:\.post\d+)?)"
@@ -535,14 +548,20 @@ _FROM_VERIFY = "take the release from `dossier releases verify`, or fix the key 
 _SPANS_VERIFY = "take the releases from `dossier releases verify`, or fix the key fragment"
 
 
+#: the card's own change named after another PR's number: "Unlike #32919 (0.5.19), this change shipped in 0.5.9"
+_THIS_ONE = re.compile(r"\bthis (?:change|fix|PR|kernel|code|line|patch)\b", re.IGNORECASE)
+
+
 def _named(flat: str, start: int, own: Card | None, ctx) -> Card | None:
-    """The card of the PR a statement at ``start`` is about: the nearest #N before it in its clause, else ``own``."""
+    """The card of the PR a statement at ``start`` is about: the nearest #N (PR N, a link to it) before it in its
+    clause, unless "this change" follows it, else ``own``."""
     from dossier.lint.depth import clause_before
 
-    cited = _CITE.findall(clause_before(flat, start)[-60:])
-    if not cited:
+    before = clause_before(flat, start)[-60:]
+    cited = list(_THIS_REPO_CITE.finditer(before))
+    if not cited or _THIS_ONE.search(before, cited[-1].end()):
         return own
-    pr = int(cited[-1])
+    pr = int(cited[-1].group(1))
     return own if own is not None and pr == own.pr else ctx.project.card(pr)
 
 
@@ -558,8 +577,11 @@ def release_story(flat: str, own: Card | None, ctx) -> Iterator[tuple[str, str]]
     lock = release_lock(ctx)[0]
     order = {v: i for i, v in enumerate(lock.built)}
     for m in _SHIPPED.finditer(flat):
-        if not _CITE.findall(clause_before(flat, m.start())[-60:]) and _CITE.search(_clause_after(flat, m.end())):
-            continue  # "shipped in 0.5.11 through #20918": whose it is, is not for a pattern to decide
+        before, after = clause_before(flat, m.start())[-60:], _clause_after(flat, m.end())
+        if (not _THIS_REPO_CITE.search(before) and _THIS_REPO_CITE.search(after)) or _SEVERAL.search(before) \
+                or _OTHER_SUBJECT.search(after):
+            continue  # "shipped in 0.5.11 through #20918", "#A and #B shipped in ...": whose it is, is not for a
+            # pattern to decide; "X itself shipped in 0.5.2, before this kernel" is another change's release
         if _ITS_OBJECT.search(clause_before(flat, m.start())):
             continue  # "#28451 replaced the kernel that shipped in 0.5.14": the replaced kernel's release
         other = _named(flat, m.start(), own, ctx)

@@ -517,9 +517,9 @@ def _states_said(flat: str, card: Card | None, ctx) -> Iterator[str]:
 _EVENT = re.compile(rf"\b(?P<what>comment(?:ed)?|review(?:ed)?|repl(?:y|ied)|opened|posted|approved|reported)"
                     rf"(?: (?:of|on|at))? {_DAY}(?!\d)", re.IGNORECASE)
 _ANY_DAY = re.compile(rf"(?<![\w-]){_DAY}(?![\w-])")
-#: "#N", "PR N" or "pull request N" of this repository (not "flashinfer-ai/flashinfer#2726", whose numbers are
-#: another sequence); cards write "PR N" for a PR without a card (D510)
-_THIS_REPO_CITE = re.compile(r"(?:(?<![\w/.-])#|\b(?:PR|[Pp]ull request) #?)(\d+)\b")
+#: "#N", "PR N", "pull request N" or a link to it of this repository (not "flashinfer-ai/flashinfer#2726", whose
+#: numbers are another sequence); cards write "PR N" for a PR without a card (D510)
+_THIS_REPO_CITE = re.compile(r"(?:(?<![\w/.-])#|\b(?:PR|[Pp]ull request) #?|sgl-project/sglang/pull/)(\d+)\b")
 
 
 @rule("D411", "prose dates an event before its PR (or issue) existed, after its PR merged (its opening), or after "

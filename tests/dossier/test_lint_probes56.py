@@ -1,0 +1,178 @@
+"""Session 56: shapes the session-54 audit recorded as missed, and their near misses. "0.5.23 defines X in <file>"
+where the file only imports or uses X, and "keeps A in a.py and B in b.py" pairing each name with its own file, an
+acronym-led class (GDNAttnBackend) among the names (D615); a flag value in a sentence naming today's release, a
+version that is no SGLang release, or in its own backticks (D602); "adds --a as well as --b", "--a (for x) and --b",
+"the PR's new --a and --b flags" (D619); "never" before a retired name, a denied removal, "the last checkpoint"
+(D632); "took the gather path and SM100 ..." is no timing (D246); "leaving the rest (53%)" of a shown a / b (D218);
+a PR's files and lines as "changes only three files", "a single file", "adds 170 lines and removes 17", "1,804
+additions", "+A/-D lines across", "x.py gets +A/-D", "+A/-D (x.py)", "deletes 54 lines from x.py", "x.py (-54 lines)",
+and "this PR" after another PR's number (D414; "one file besides x.py" and a later release's file length are not the
+PR's); a PR and its release as "debuted in", "is new in", "made the X release", "shipped since", "sglang>=X", "the
+earliest release", "X still carries it", "#N (X+)", and whose statement it is: "PR N" or a link names that PR, "this
+change" after another's number is the card's, "#A and #B shipped in X and Y respectively" and "X itself shipped in
+..., before this kernel" are not judged (D319); "make" is no program a flag is passed to (D601, D602), "python -u -m"
+and "python3.12 -m" run a module (D605), "v0.5.23" is today's release (D622, D631, D632), "has no X and selects ..."
+ends the gone thing at its own verb (D631), and "the unified cache replaces X" puts X in the past (D632).
+Each sentence is appended to one real card and linted with its rule alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from dossier.python_defs import defines
+from tests.dossier.test_lint_probes54 import found_with
+
+# (rule, card, field, sentence, caught); in 0.5.23 gdn_backend.py defines GDNAttnBackend and imports MambaPool,
+# attention_registry.py imports both backends, _send_mamba_state is in disaggregation/*/conn.py; MambaRadixCache and
+# evict_mamba were last in 0.5.20 (cards/names.lock)
+CASES = [
+    ("D615", 16229, "implementation", "0.5.23 defines GDNAttnBackend in layers/attention/attention_registry.py.", True),
+    ("D615", 16229, "implementation", "0.5.23 defines GDNAttnBackend in layers/attention/linear/gdn_backend.py.", False),
+    ("D615", 16229, "implementation", "0.5.23 defines MambaPool in layers/attention/linear/gdn_backend.py.", True),
+    ("D615", 16229, "implementation", "0.5.23 defines MambaPool in mem_cache/memory_pool.py.", False),
+    ("D615", 16229, "implementation", "In 0.5.23 MambaPool is defined in layers/attention/linear/gdn_backend.py.", True),
+    ("D615", 16229, "implementation", "0.5.23 keeps MambaPool in mem_cache/memory_pool.py and _send_mamba_state in "
+                                      "disaggregation/mooncake/utils.py.", True),
+    ("D615", 16229, "implementation", "0.5.23 keeps MambaPool in mem_cache/memory_pool.py and _send_mamba_state in "
+                                      "disaggregation/mooncake/conn.py.", False),
+    ("D615", 16229, "implementation", "0.5.23 still has MambaPool and GDNAttnBackend in mem_cache/memory_pool.py and "
+                                      "layers/attention/linear/gdn_backend.py.", False),
+    ("D602", 15631, "implementation", "In 0.5.23, pass --mamba-radix-cache-strategy extra_bufer to keep the buffer.", True),
+    ("D602", 15631, "implementation", "In 0.5.23, pass --mamba-radix-cache-strategy extra_buffer to keep the buffer.",
+     False),
+    ("D602", 15631, "implementation", "In 0.5.14, pass --mamba-radix-cache-strategy extra_bufer to keep the buffer.", False),
+    ("D602", 15631, "implementation", "It needs nvidia-cutlass-dsl 4.3.0 and --linear-attn-decode-backend cute_dsl.", True),
+    ("D602", 15631, "implementation", "Pass --mamba-radix-cache-strategy `extra_bufer` for it.", True),
+    ("D602", 15631, "implementation", "Pass --mamba-radix-cache-strategy `extra_buffer` for it.", False),
+    ("D619", 12508, "implementation", "It adds --enable-metrics as well as --linear-attn-decode-backend.", True),
+    ("D619", 12508, "implementation", "It adds --enable-metrics (for counters) and --linear-attn-decode-backend.", True),
+    ("D619", 12508, "implementation", "The PR's new --enable-metrics and --linear-attn-decode-backend flags select it.",
+     True),
+    ("D619", 12508, "implementation", "It adds --enable-metrics, and --linear-attn-decode-backend came later.", False),
+    ("D619", 12508, "implementation", "The PR calls it --enable-metrics and --linear-attn-decode-backend.", False),
+    ("D632", 40313, "implementation", "0.5.23 never calls evict_mamba.", False),
+    ("D632", 40313, "implementation", "In 0.5.23 MambaRadixCache never evicts a pinned node.", True),
+    ("D632", 40313, "implementation", "0.5.23 drops neither MambaRadixCache nor its eviction path.", True),
+    ("D632", 40313, "implementation", "0.5.23 did not remove MambaRadixCache.", True),
+    ("D632", 40313, "implementation", "0.5.23 drops MambaRadixCache.", False),
+    ("D632", 40313, "implementation", "0.5.23's MambaRadixCache rebuilds a missing state from the last checkpoint.", True),
+    ("D632", 40313, "implementation", "MambaRadixCache was last in 0.5.20, not 0.5.23.", False),
+    # #19150 ran on B200 (SM100): a path taken is no timing, a number after "took" is
+    ("D246", 19150, "motivation", "On SM90 the kernel object took the gather path and SM100 the in-place one.", False),
+    ("D246", 19150, "motivation", "On SM90 the decode ran 1.3x slower in the author's run.", True),
+    ("D218", 11679, "implementation", "The state pool takes 0.9 / 1.9 of it, leaving the rest (about 53%) to the KV "
+                                      "cache.", False),
+    ("D218", 11679, "implementation", "The state pool takes 0.9 / 1.9 of it, leaving the rest (about 60%) to the KV "
+                                      "cache.", True),
+    ("D218", 11679, "implementation", "The state pool takes 0.9 / 1.9 of it (about 53%).", True),
+    # D414 against GitHub's record: #19321 is 2 files, +107/-17, qwen3_next.py +83/-11; #12508's
+    # hybrid_linear_attn_backend.py +2/-6 and qwen3_next.py +0/-45; #18917 one file; #15631 +1804/-1
+    ("D414", 19321, "implementation", "The PR changes only three files.", True),
+    ("D414", 19321, "implementation", "The PR changes only two files.", False),
+    ("D414", 19321, "implementation", "Three files are changed by the PR.", True),
+    ("D414", 19321, "implementation", "The diff covers 3 files.", True),
+    ("D414", 19321, "implementation", "The PR changes a single file, qwen3_next.py.", True),
+    ("D414", 18917, "implementation", "The PR changes a single file, qwen3_next.py (+1/-7).", False),
+    ("D414", 19321, "implementation", "The PR's only file is qwen3_next.py.", True),
+    ("D414", 19321, "implementation", "The PR adds 170 lines and removes 17.", True),
+    ("D414", 19321, "implementation", "The PR adds 107 lines and removes 17.", False),
+    ("D414", 15631, "implementation", "It has 1,804 additions and 10 deletions.", True),
+    ("D414", 15631, "implementation", "The PR modifies 4 files with 1,804 additions and 1 deletion.", False),
+    ("D414", 19321, "implementation", "In total the diff is +170/-17 lines across 2 files.", True),
+    ("D414", 19321, "implementation", "The PR (2 files, +107 -71) is mostly qwen3_next.py.", True),
+    ("D414", 19321, "implementation", "qwen3_next.py gets +83/-1 of it, the rest is linear.py.", True),
+    ("D414", 19321, "implementation", "+38/-11 lands in qwen3_next.py.", True),
+    ("D414", 12508, "implementation", "The backend change is +6/-2 (hybrid_linear_attn_backend.py).", True),
+    ("D414", 12508, "implementation", "The backend change is (+2/-6, hybrid_linear_attn_backend.py).", False),
+    ("D414", 12508, "implementation", "The PR deletes 54 lines from qwen3_next.py.", True),
+    ("D414", 12508, "implementation", "The PR deletes 45 lines from qwen3_next.py.", False),
+    ("D414", 12508, "implementation", "In the PR qwen3_next.py (-54 lines) loses the old kernel.", True),
+    ("D414", 12508, "implementation", "The PR removes the old kernel from qwen3_next.py (-45 lines).", False),
+    ("D414", 12508, "implementation", "Unlike #19775, this PR touches 4 files (+71/-51).", True),
+    ("D414", 12508, "implementation", "In 0.5.23 the kernel moved to fused_gdn_gating.py (75 lines) under "
+                                      "sglang/kernels.", False),
+    ("D414", 19321, "implementation", "The PR changes one file besides linear.py, qwen3_next.py (+83/-11).", False),
+    ("D414", 19321, "implementation", "Apart from linear.py, the PR changes one file, qwen3_next.py.", False),
+    # D319: #16229 first shipped in 0.5.9, #15631 in 0.5.8, #18917 in 0.5.10, #32919 in 0.5.19, #13081 last in
+    # 0.5.9, #12892 is open
+    ("D319", 16229, "implementation", "Unlike #32919 (0.5.19), this change shipped in 0.5.9.", False),
+    ("D319", 16229, "implementation", "Unlike #32919 (0.5.19), this change shipped in 0.5.8.", True),
+    ("D319", 18917, "implementation", "#18917 and #32919 shipped in 0.5.10 and 0.5.19 respectively.", False),
+    ("D319", 18917, "implementation", "The follow-up PR 32919 shipped in 0.5.19.", False),
+    ("D319", 18917, "implementation", "The follow-up PR 32919 shipped in 0.5.18.", True),
+    ("D319", 18917, "implementation", "The follow-up (https://github.com/sgl-project/sglang/pull/32919) shipped in "
+                                      "0.5.19.", False),
+    ("D319", 15631, "implementation", "Qwen3-Next model support itself shipped in 0.5.2, months before this kernel.",
+     False),
+    ("D319", 18917, "implementation", "The follow-up #32919 (0.5.18+) fuses the conv1d into it.", True),
+    ("D319", 18917, "implementation", "The follow-up #32919 (v0.5.18, 2026-08-30) fuses the conv1d into it.", True),
+    ("D319", 18917, "implementation", "The follow-up #32919 (v0.5.19, 2026-08-30) fuses the conv1d into it.", False),
+    ("D319", 16229, "implementation", "It debuted in SGLang 0.5.8.", True),
+    ("D319", 16229, "implementation", "It debuted in SGLang 0.5.9.", False),
+    ("D319", 15631, "implementation", "It was introduced in 0.5.9.", True),
+    ("D319", 15631, "implementation", "The CuTe DSL kernel is new in 0.5.9.", True),
+    ("D319", 16229, "implementation", "It first became available in 0.5.8.", True),
+    ("D319", 18917, "implementation", "It made the 0.5.9 release.", True),
+    ("D319", 18917, "implementation", "It did not make 0.5.9 and first shipped in 0.5.10.", False),
+    ("D319", 16229, "implementation", "It has shipped since 0.5.8.", True),
+    ("D319", 12892, "implementation", "It has been part of SGLang since 0.5.10.", True),
+    ("D319", 16229, "implementation", "The hybrid PD path requires sglang>=0.5.8.", True),
+    ("D319", 16229, "implementation", "Requires SGLang 0.5.9 or later.", False),
+    ("D319", 19321, "implementation", "The earliest release carrying it is 0.5.9.", True),
+    ("D319", 16229, "implementation", "It is in 0.5.8 and every later release.", True),
+    ("D319", 16229, "implementation", "0.5.8 already ships it.", True),
+    ("D319", 13081, "implementation", "0.5.10 still carries it.", True),
+    ("D319", 13081, "implementation", "0.5.9 still carries it.", False),
+    # a flag's program, its value and today's release as written: "make" is a verb, "python -u -m" and
+    # "python3.12 -m" run a module, "`--x` `v`" and "set `--x` to `v`" give a value, "v0.5.23" is today
+    ("D602", 15631, "implementation", "To make decode use the CuTe DSL kernel in 0.5.23, pass "
+                                      "--linear-attn-decode-backend cute_dsl.", True),
+    ("D601", 15631, "implementation", "To make decode use the CuTe DSL kernel in 0.5.23, pass "
+                                      "--linear-attn-decoding-backend cutedsl.", True),
+    ("D602", 15631, "implementation", "In 0.5.23 the kernel is picked with `--linear-attn-decode-backend` `cute_dsl`.",
+     True),
+    ("D602", 15631, "implementation", "In 0.5.23 the kernel is picked with `--linear-attn-decode-backend` `cutedsl`.",
+     False),
+    ("D602", 15631, "implementation", "In 0.5.23 set `--linear-attn-decode-backend` to `cute_dsl` to reach it.", True),
+    ("D602", 15631, "implementation", "In 0.5.23 set `--linear-attn-decode-backend` to `cutedsl` to reach it.", False),
+    ("D605", 15631, "implementation", "Reproduce with python -u -m sglang.bench_one_batch_servr --batch-size 128.", True),
+    ("D605", 15631, "implementation", "Reproduce with python3.12 -m sglang.bench_one_batch_servr --batch-size 128.",
+     True),
+    ("D605", 15631, "implementation", "Reproduce with python3.12 -m sglang.bench_one_batch_server --batch-size 128.",
+     False),
+    ("D631", 19321, "implementation", "create_qkvz_proj is not in v0.5.23.", True),
+    ("D631", 15631, "implementation", "0.5.23 has no SGLANG_USE_CUTEDSL_GDN_DECODE and selects the kernel with "
+                                      "--linear-attn-decode-backend cutedsl.", False),
+    ("D631", 15631, "implementation", "0.5.23 removed the env flag and --linear-attn-decode-backend took over.", False),
+    ("D632", 40313, "implementation", "In 0.5.23 the unified radix cache replaces MambaRadixCache and SWARadixCache.",
+     False),
+    ("D632", 40313, "implementation", "In 0.5.23 MambaRadixCache replaces the old cache.", True),
+    ("D632", 40313, "implementation", "In v0.5.23 MambaRadixCache handles the hybrid prefix cache.", True),
+    ("D622", 15631, "implementation", "In v0.5.23, GDNKernelDispatcher.forward_decode hands the step to the CuTe DSL "
+                                      "kernel.", True),
+]
+
+
+@pytest.mark.parametrize("rule,pr,field,sentence,caught", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_a_recorded_miss_is_judged_as_written(tmp_path, no_release_cache, rule, pr, field, sentence, caught):
+    found = found_with(tmp_path, rule, pr, field, sentence)
+    assert (rule in found) == caught, found
+
+
+SOURCE = """from a import Imported, Aliased as Bound
+import b
+class Cls:
+    field: int
+    def __init__(self):
+        self.attr, (first, *rest) = 1, (2, 3)
+def func(): pass
+CONST = Imported(x=1)
+if Imported == CONST: pass
+"""
+
+
+@pytest.mark.parametrize("name,defined", [("Cls", True), ("func", True), ("CONST", True), ("field", True),
+                                          ("attr", True), ("first", True), ("rest", True), ("Imported", False),
+                                          ("Bound", False), ("b", False), ("x", False), ("nothing", False)])
+def test_a_definition_is_a_def_class_or_assignment_not_an_import_or_use(name, defined):
+    assert defines(SOURCE, name) == defined

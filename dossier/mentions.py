@@ -29,11 +29,12 @@ _FLAG = re.compile(
     r"(?:(?P<sep>=|[ \t]+|`?[ \t]+(?:to[ \t]+)?(?=`))(?P<tick>`(?=[\w.+-]+`))?(?![-#(])(?P<value>[\w.+-]+)(?(tick)`))?")
 _ENV = re.compile(r"(?<![\w$])(SGL(?:ANG)?_[A-Z0-9_]*[A-Z0-9])(?![\w*])")
 _PATH = re.compile(r"(?<![\w./:@~-])((?:[\w.-]+/)+[\w.-]*\w)(?:::[\w\[\]:.-]+)?(?![\w/])")
-_MODULE = re.compile(r"\bpython(?:3(?:\.\d+)?)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+-m[ \t]+([A-Za-z_][\w.]*)")
+#: the interpreter and its options before a module or script: "python -m", "python3.12 -u -m", "python3 x.py"
+_PYTHON = r"\bpython(?:3(?:\.\d+)?)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+"
+_MODULE = re.compile(_PYTHON + r"-m[ \t]+([A-Za-z_][\w.]*)")
 #: the command a flag is given to: flags of other tools (pytest, lm_eval, a repo script) are not SGLang's
 _COMMAND = re.compile(
-    r"\bpython(?:3(?:\.\d+)?)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+-m[ \t]+(?P<mod>[\w.]+)"
-    r"|\bpython(?:3(?:\.\d+)?)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+(?P<script>[\w./-]+\.py)"
+    _PYTHON + r"-m[ \t]+(?P<mod>[\w.]+)|" + _PYTHON + r"(?P<script>[\w./-]+\.py)"
     r"|(?:\b(?:bash|sh)[ \t]+)?(?<![\w-])(?P<shell>[\w./-]+\.sh)\b"
     r"|(?<![\w./-])(?P<tool>pytest|lm_eval|lm-eval|torchrun|nsys|ncu|pip|uv|git|gh|npx|dossier|sglang|docker|vllm"
     r"|nvidia-smi|hf|huggingface-cli|curl|wget|ray|accelerate|deepspeed|mpirun|srun|conda|kubectl|helm"

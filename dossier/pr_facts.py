@@ -402,7 +402,7 @@ def _count_holds(m: re.Match, before: str, add: int, dele: int) -> bool:
     verb, how, sign = (got["verb"] or "").lower(), (got.get("how") or "").lower(), got.get("sign") or ""
     if got.get("m"):
         return (n, int(got["m"].replace(",", ""))) == (add, dele)
-    if how in ("removed", "deleted") or verb.startswith(_REMOVING) or sign in "-\u2212" and sign \
+    if how in ("removed", "deleted") or verb.startswith(_REMOVING) or sign in ("-", "\u2212") \
             or _REMOVED_FROM.search(before):
         real = {dele}
     elif how == "added" or verb.startswith(_ADDING) or sign == "+":

@@ -686,12 +686,29 @@ def _short(s: str, n: int = 90) -> str:
 
 #: units of one kind: a number written with two of them in one card has one of them wrong
 _UNIT_KINDS = {"time": ("ns", "us", "µs", "μs", "ms", "s", "sec", "seconds", "milliseconds", "microseconds"),
-               "ratio": ("%", "x", "×"),
-               "size": ("KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")}
+               "ratio": ("%", "percent", "x", "×", "fold"),
+               "size": ("KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"),
+               "rate": ("tok/s", "tokens/s", "req/s")}
 _UNIT_OF = {u.lower(): kind for kind, units in _UNIT_KINDS.items() for u in units}
-_CANON = {"sec": "s", "seconds": "s", "milliseconds": "ms", "microseconds": "us", "µs": "us", "μs": "us", "×": "x"}
-#: a number precise enough to be one measurement (a decimal, or three digits): "965.52 ms", "2.6%", "248 us"
-_NUMBER_UNIT = re.compile(r"(?<![\w.])(\d+\.\d+|\d{3,})\s?(%|×|[A-Za-zµμ]+)(?![\w/])")
+_CANON = {"sec": "s", "seconds": "s", "milliseconds": "ms", "microseconds": "us", "µs": "us", "μs": "us", "×": "x",
+          "percent": "%", "fold": "x", "tokens/s": "tok/s", "millisecond": "ms", "microsecond": "us",
+          "nanoseconds": "ns", "nanosecond": "ns"}
+#: a number precise enough to be one measurement (a decimal, three digits, thousands) and its unit: "965.52 ms",
+#: "2.6%", "248 us", "15,733.74 tok/s", "2.6-fold", "2.6 percent"
+_NUMBER_UNIT = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d{3,})"
+                          r"(?:\s?(%|×|tok(?:ens)?/s|req/s|[A-Za-zµμ]+)|-(fold))(?![\w/])")
+
+
+def measured_numbers(text: str) -> Iterator[tuple[str, str, str]]:
+    """(number, unit, kind) for each number of ``text`` precise enough to be one measurement, with a unit of time,
+    ratio, size or rate: the number without its thousands commas, the unit in one spelling ("microseconds" is us,
+    "percent" %, "-fold" x, "GiB" GiB whatever its case)."""
+    for m in _NUMBER_UNIT.finditer(text):
+        unit = m.group(2) or m.group(3)
+        kind = _UNIT_OF.get(unit.lower()) if unit not in ("S", "Ms") else None  # siemens, megaseconds: no measure here
+        if kind is not None:
+            yield (m.group(1).replace(",", ""), _CANON.get(unit.lower() if kind == "ratio" else unit, unit)
+                   if kind != "size" else unit.upper().replace("I", "i"), kind)
 
 
 @rule("D224", "one number is given two units of one kind in a card (2.6% and 2.6x, 965.52 ms and 965.52 s)",
@@ -703,18 +720,13 @@ def unit_changes(card: Card, doc, ctx) -> Iterator[Finding]:
     are compared (small integers recur for unrelated things), and only units of one kind (time, ratio, size)."""
     seen: dict[tuple[str, str], tuple[str, str]] = {}  # (number, kind) -> (unit, where)
     for path, text in card_texts(card):
-        for m in _NUMBER_UNIT.finditer(" ".join(text.split())):
-            unit = m.group(2)
-            kind = _UNIT_OF.get(unit.lower()) if unit not in ("S", "Ms") else None
-            if kind is None:
-                continue
-            unit = _CANON.get(unit, unit) if kind != "size" else unit.upper().replace("I", "i")
-            first = seen.setdefault((m.group(1), kind), (unit, path))
+        for number, unit, kind in measured_numbers(" ".join(text.split())):
+            first = seen.setdefault((number, kind), (unit, path))
             if first[0] != unit:
-                yield Finding(text_location(path), f"gives {m.group(1)} {unit}, but {first[1]} gives the same number "
-                                                   f"as {m.group(1)} {first[0]}: one of the two units is wrong",
+                yield Finding(text_location(path), f"gives {number} {unit}, but {first[1]} gives the same number "
+                                                   f"as {number} {first[0]}: one of the two units is wrong",
                               hint="take the unit from the source (PR description, benchmark log) and use it everywhere")
-                seen[(m.group(1), kind)] = (unit, path)
+                seen[(number, kind)] = (unit, path)
 
 
 #: a sentence saying the source named no device for its numbers: "GPU type not stated", "GPU not named", "the device
@@ -758,8 +770,7 @@ _DEVICE_CLAUSE = re.compile(r";|, (?:while|whereas|but)\b")
 
 def _measured(text: str) -> set[tuple[str, str]]:
     """The (number, unit) pairs of ``text`` D225 judges."""
-    return {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in _NUMBER_UNIT.finditer(text)
-            if _UNIT_OF.get(m.group(2).lower())}
+    return {(number, unit) for number, unit, _ in measured_numbers(text)}
 
 
 def one_measure(a: str, b: str) -> bool:
@@ -782,13 +793,15 @@ _PER = r"(?: per [a-z]+(?: [a-z]+)?)?"
 #: a stated change: "+1.8%", "-10%", "about +10%", "-0.31 pp", "6.4x"
 _CHANGE = r"(about |~|roughly |approximately |nearly |almost )?([+\-\u2212]?)(\d+(?:\.\d+)?) ?(%|pp|x|×)"
 #: "A -> B unit (+P%)", "A -> B unit, Nx" (the change right after the pair)
-_PAIR_THEN_CHANGE = re.compile(rf"(?<![\w.]){_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT}{_PER} ?(?:\(|, ){_CHANGE}(?![\w.])"
+#: what leads from a pair to its change: "(", "(a ", ", an ", ", i.e. ", ", which is a "
+_TO_CHANGE = r"(?:\((?:a |an )?|, (?:a |an |or |i\.e\.,? |which is (?:a |an )?)?)"
+_PAIR_THEN_CHANGE = re.compile(rf"(?<![\w.]){_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT}{_PER} ?{_TO_CHANGE}{_CHANGE}(?!\w|\.\d)"
                                # the change itself, not "(55% of the aggregated score)"
-                               r"(?=[),;]|$| (?:faster|slower|less|more|lower|higher|fewer|better|worse|smaller|"
+                               r"(?=[),;]|\.(?:\s|$)|$| (?:faster|slower|less|more|lower|higher|fewer|better|worse|smaller|"
                                r"larger|speed-?up|reduction|drop|gain|increase|decrease|cut)\b)")
-#: "from 121 us to 60 us, a 50% cut": the pair in words, the change right after it
-_FROM_TO_THEN_CHANGE = re.compile(rf"(?<![\w.])from {_VAL}{_UNIT} to {_VAL}{_UNIT}{_PER} ?(?:\(|, (?:a |an |or )?){_CHANGE}"
-                                  r"(?![\w.])(?=[),;.]|$| (?:faster|slower|less|more|lower|higher|fewer|better|worse|"
+#: "from 121 us (down) to 60 us, a 50% cut": the pair in words, the change right after it
+_FROM_TO_THEN_CHANGE = re.compile(rf"(?<![\w.])from {_VAL}{_UNIT} (?:down |up )?to {_VAL}{_UNIT}{_PER} ?{_TO_CHANGE}{_CHANGE}"
+                                  r"(?!\w|\.\d)(?=[),;.]|$| (?:faster|slower|less|more|lower|higher|fewer|better|worse|"
                                   r"smaller|larger|speed-?up|reduction|drop|gain|increase|decrease|cut)\b)")
 #: "-9.2% (965.52 -> 876.80 ms)" (the pair in a parenthesis right after the change)
 _CHANGE_THEN_PAIR = re.compile(rf"(?<![\w.]){_CHANGE} \({_VAL}{_UNIT} ?(?:->|\u2192) ?{_VAL}{_UNIT}\)")

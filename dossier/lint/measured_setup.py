@@ -13,8 +13,10 @@ from dossier.lint.gpu_names import GPU
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
-#: tensor-parallel sizes: "TP4", "TP 8", "TP=2", "--tp 4", "--tp-size 4", "TP 1/2/4"; not rank 0 ("TP0 sat in ...")
-_TP = re.compile(r"(?<![\w-])(?:TP ?=? ?|--tp(?:-size)?[ =])(?P<n>[1-9]\d{0,5}(?:/[1-9]\d{0,5})*)\b")
+#: tensor-parallel sizes: "TP4", "tp4", "TP 8", "TP=2", "TP-4", "--tp 4", "--tp-size 4", "TP 1/2/4", "a tensor-parallel
+#: size of 4"; not rank 0 ("TP0 sat in ...")
+_TP = re.compile(r"(?<![\w-])(?:(?i:TP) ?[=-]? ?|--tp(?:-size)?[ =]|(?i:tensor[- ]parallel(?: size| degree)?(?: of| =)? ))"
+                 r"(?P<n>[1-9]\d{0,5}(?:/[1-9]\d{0,5})*)\b")
 _WORDS = {"one": 1, "a single": 1, "single": 1, "two": 2, "four": 4, "eight": 8}
 #: GPUs counted: "4x B200", "8 x H200", "one NVIDIA B200", "two H100s" (not "B200s" alone, nor "a B200", nor a count
 #: of machines that hold them: "2 GB200 trays", "72 GB200 superchips")

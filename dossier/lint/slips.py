@@ -31,9 +31,12 @@ def cut_off(card: Card, doc, ctx) -> Iterator[Finding]:
 
 _PCT = r"(\d+(?:\.\d+)?) ?%"
 #: a fall given as more than all of a quantity: "-140%", "140% shorter", "cut ... by 140%"
-_FALL = re.compile(rf"(?<![\w.])[-\u2212]{_PCT}|(?<![\w.]){_PCT} (?:shorter|less|lower|fewer|smaller|cheaper|"
-                   rf"reduction|decrease|drop|saving|cut)\b|\b(?:cut|cuts|reduced?|reduces|lowers?|lowered|shortens?|"
-                   rf"shortened|decreased?|decreases|drops?|dropped|saves?|saved|shrinks?|shrank)\b[^.;%]{{0,60}}? by "
+#: "falls by 140%", "went down 140%", "a reduction of 140%", "a 140% kernel time reduction"
+_FALL = re.compile(rf"(?<![\w.])[-\u2212]{_PCT}|(?<![\w.]){_PCT} (?:[\w-]+ ){{0,3}}?(?:shorter|less|lower|fewer|smaller|"
+                   rf"cheaper|reduction|decrease|drop|saving|cut)\b|\b(?:cut|cuts|reduced?|reduces|lowers?|lowered|"
+                   rf"shortens?|shortened|decreased?|decreases|drops?|dropped|saves?|saved|shrinks?|shrank|falls?|fell|"
+                   rf"declined?|declines|trims?|trimmed|went down|goes down)\b[^.;%]{{0,60}}? (?:by )?"
+                   rf"(?:about |~|roughly |nearly )?{_PCT}|\b(?:reduction|decrease|drop|cut|saving) of "
                    rf"(?:about |~|roughly |nearly )?{_PCT}", re.IGNORECASE)
 
 
@@ -161,7 +164,7 @@ def explains_another_file(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 #: a timed number: "89 us", "3.5 us", "136.2 ms" (two digits are enough for a time; ratios and sizes need D224's)
-_TIMED = re.compile(r"(?<![\w.])(\d{2,}(?:\.\d+)?|\d\.\d+)\s?(ns|us|µs|μs|ms)\b")
+_TIMED = re.compile(r"(?<![\w.])(\d{2,}(?:\.\d+)?|\d\.\d+)\s?(ns|us|µs|μs|ms|microseconds?|milliseconds?|nanoseconds?)\b")
 
 
 @rule("D231", "one measured number is given on two different devices in a card (89 us on H100 here, on B200 there)",
@@ -173,7 +176,7 @@ def two_devices(card: Card, doc, ctx) -> Iterator[Finding]:
     number (44.4 us, 44.42 us), in sentences that name exactly one device (a sentence comparing two GPUs pairs no
     number with either); a claim that continues the one before ("Accuracy, same setup: ...") ran on its device."""
     from dossier import prose
-    from dossier.lint.depth import _CANON, _NUMBER_UNIT, _UNIT_OF, DEVICE, one_measure
+    from dossier.lint.depth import _CANON, DEVICE, measured_numbers, one_measure
 
     seen: list[tuple[str, str, str, str]] = []  # (number, unit, device, where)
     claim_device = None  # the one device the claim before names: "Accuracy, same setup: ..." ran there too
@@ -186,8 +189,8 @@ def two_devices(card: Card, doc, ctx) -> Iterator[Finding]:
             if len(devices) != 1:
                 continue
             device = named = devices.pop()
-            found = [m for m in _NUMBER_UNIT.finditer(s) if _UNIT_OF.get(m.group(2).lower())]
-            numbers = {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in [*found, *_TIMED.finditer(s)]}
+            numbers = {(n, u) for n, u, _ in measured_numbers(s)} \
+                | {(m.group(1), _CANON.get(m.group(2), m.group(2))) for m in _TIMED.finditer(s)}
             clash = next(((n, u, o) for n, u in sorted(numbers) for o in seen
                           if o[1] == u and o[2] != device and one_measure(n, o[0])), None)
             if clash:

@@ -222,12 +222,14 @@ def _days(count: str, unit: str, later: bool) -> tuple[int, int]:
     return (lo, hi) if later else (-hi, -lo)
 
 
-#: "The PR (merged 2026-03-20)", "For Qwen3-Next itself (merged 2026-03-20)", "opened and merged 2026-06-03": a
-#: merge day whose clause names no PR is the card's own (all 18 such real mentions are)
-_BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?)? (?:on )?{_DAY}(?!\d)|"
+#: "The PR (merged 2026-03-20)", "For Qwen3-Next itself (merged 2026-03-20)", "opened and merged 2026-06-03",
+#: "Merged: 2026-03-20", "merged into main on 2026-03-20": a merge day whose clause names no PR is the card's own (all
+#: 18 such real mentions are)
+_BARE_MERGE = re.compile(rf"(?<![\w-])(?:merged|landed)(?: on main,?| into main)?:? (?:on )?{_DAY}(?!\d)|"
                          # "its squash commit 693f497 (2026-05-12", "the squash commit a10a24e9a7, 2026-06-26",
-                         # "squash commit f1ff697494 at 2026-02-06 23:05 UTC", "... is dated 2026-08-14": the merge's day
-                         rf"\bsquash commit(?: [0-9a-f]{{7,40}})?(?:,| \(| at| of| (?:is |was )?dated)? {_DAY}(?!\d)|"
+                         # "squash commit f1ff697494 at 2026-02-06 23:05 UTC", "... is dated 2026-08-14", "the merge
+                         # commit is dated March 2, 2026": the merge's day
+                         rf"\b(?:squash|merge) commit(?: [0-9a-f]{{7,40}})?(?:,| \(| at| of| (?:is |was )?dated)? {_DAY}(?!\d)|"
                          # "the merge is commit d21c31f681 on 2026-06-10", "(commit 7c9257529f, 2026-07-21", "a digest
                          # listing commit 00986c81be on 2026-09-21", "git log dates its commit c0f5950 2026-05-03": a
                          # commit with a day in a clause naming no other PR is the merge's (all 30 such real ones are)
@@ -434,19 +436,23 @@ def current_but_gone(card: Card, doc, ctx) -> Iterator[Finding]:
 
 #: what GitHub says of a PR, in prose: closed without merging, never merged, still open
 _STATE_WORDS = re.compile(r"\b(?P<closed>closed (?:without (?:being )?merg\w*|unmerged|(?:and |but )?(?:never|not) merged|"
-                          r"in favou?r of|as (?:a )?(?:duplicate|stale)))|"
-                          r"\b(?P<never>never (?:got |been |was )?merged|(?:was|were) not merged|unmerged)\b|"
+                          r"in favou?r of|as (?:a )?(?:duplicate|stale))|(?:is|was|got|has been) closed\b(?! and merged)|"
+                          r"(?:was|got|has been) abandoned\b)|"
+                          r"\b(?P<never>never (?:got |been |was )?(?:merged|landed)|(?:was|were) not merged|unmerged)\b|"
                           r"\b(?P<open>(?:is|are|remains?|was) still open|still open|(?:is|are|remains?) open)\b",
                           re.IGNORECASE)
 #: the card's own PR as the subject: "This PR is still open", "the PR was closed without merging"
 _OWN_SUBJECT = re.compile(r"\b(?:this|the) PR (?:itself )?(?:is |was |has |remains )?(?:still |also |then )?$",
                           re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:were|are|both|all)\b", re.IGNORECASE)
-#: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "#14502, merged in 0.5.5", "#14502
-#: was merged in 0.5.5", "the merged #14502"
 #: a bare state in parentheses right after a PR: "#12892 (open) proposes ...", "[#37837](...) (open when crawled)"
 _SAID_BARE = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))? \((?P<state>open|closed)(?=[),;]| when\b| as of\b| in our\b)")
-_SAID_MERGED = re.compile(r"(?<![\w/.-])\[?#(\d+)(?:\]\([^()\s]*\))?(?: \(|, | (?:was|has been|got) )(?:merged|landed)\b|"
+#: a PR said to have merged: "#14502 (merged 2026-...)", "[#14502](pr-history.md#pr-14502) (merged in 0.5.23)", "#14502,
+#: merged in 0.5.5", "#14502 was merged in 0.5.5", "(#14502, now merged)", "#14502 merged before ...", "the merged
+#: #14502"; not "whether #14502 merged"
+_SAID_MERGED = re.compile(r"(?<![\w/.-])(?<!whether )(?<!if )(?<!unless )(?<!until )\[?#(\d+)(?:\]\([^()\s]*\))?"
+                          r"(?: \(|, | (?:was|has been|got) | )(?:now )?"
+                          r"(?:merged|landed)\b|"
                           r"\b(?:the|a|its|this) merged \[?#(\d+)\b", re.IGNORECASE)
 
 

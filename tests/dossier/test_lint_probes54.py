@@ -97,10 +97,10 @@ CASES = [
 ]
 
 
-def found_with(tmp_path, rule: str, pr: int, field: str, sentence: str) -> set[str]:
+def found_with(tmp_path, rule: str, pr: int, field: str, sentence: str, cited: tuple[int, ...] = ()) -> set[str]:
     """The codes ``rule`` alone finds in real card ``pr`` with ``sentence`` appended to ``field`` (the cards the
-    rule's sentences cite beside it)."""
-    root = _project(tmp_path, pr, tuple(n for n in CITED.get(rule, ()) if n != pr), _append(field, sentence))
+    rule's sentences cite, and ``cited``, beside it)."""
+    root = _project(tmp_path, pr, tuple(n for n in (*CITED.get(rule, ()), *cited) if n != pr), _append(field, sentence))
     ctx = LintContext(Project.load(root, [root / "cards" / f"{pr}.yaml"]))
     return {d.code for d in run_lint(ctx, select=[rule]) if d.file == f"cards/{pr}.yaml"}
 

@@ -685,7 +685,8 @@ def _short(s: str, n: int = 90) -> str:
 
 
 #: units of one kind: a number written with two of them in one card has one of them wrong
-_UNIT_KINDS = {"time": ("ns", "us", "µs", "μs", "ms", "s", "sec", "seconds", "milliseconds", "microseconds"),
+_UNIT_KINDS = {"time": ("ns", "us", "µs", "μs", "ms", "s", "sec", "seconds", "milliseconds", "millisecond",
+                        "microseconds", "microsecond", "nanoseconds", "nanosecond"),
                "ratio": ("%", "percent", "x", "×", "fold"),
                "size": ("KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"),
                "rate": ("tok/s", "tokens/s", "req/s")}
@@ -707,8 +708,8 @@ def measured_numbers(text: str) -> Iterator[tuple[str, str, str]]:
         unit = m.group(2) or m.group(3)
         kind = _UNIT_OF.get(unit.lower()) if unit not in ("S", "Ms") else None  # siemens, megaseconds: no measure here
         if kind is not None:
-            yield (m.group(1).replace(",", ""), _CANON.get(unit.lower() if kind == "ratio" else unit, unit)
-                   if kind != "size" else unit.upper().replace("I", "i"), kind)
+            unit = unit.upper().replace("I", "i") if kind == "size" else _CANON.get(unit.lower(), unit.lower())
+            yield m.group(1).replace(",", ""), unit, kind
 
 
 @rule("D224", "one number is given two units of one kind in a card (2.6% and 2.6x, 965.52 ms and 965.52 s)",
@@ -717,7 +718,7 @@ def unit_changes(card: Card, doc, ctx) -> Iterator[Finding]:
     """A measurement copied from one field to another keeps its unit; "about 2.6x better TTFT" in the motivation
     and "TTFT about -2.6%" in the claims, or "965.52 ms" in a claim and "965.52 s" in the motivation, tell the
     reader two different things, one of them wrong by a factor. Only numbers with a decimal point or three digits
-    are compared (small integers recur for unrelated things), and only units of one kind (time, ratio, size)."""
+    are compared (small integers recur for unrelated things), and only units of one kind (time, ratio, size, rate)."""
     seen: dict[tuple[str, str], tuple[str, str]] = {}  # (number, kind) -> (unit, where)
     for path, text in card_texts(card):
         for number, unit, kind in measured_numbers(" ".join(text.split())):

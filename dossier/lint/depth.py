@@ -868,7 +868,7 @@ def _check_change(path: str, said: str, a: str, b: str, about: str | None, sign:
     if about:
         low, high = low - 0.1 * abs(low), high + 0.1 * abs(high)
     if high < span[0] or low > span[1]:
-        ends = [f"{v:+.3g}" if unit != "x" else f"{v:.3g}" for v in span]
+        ends = [f"{v:+.3g}" if unit != "x" and sign else f"{v:.3g}" for v in span]  # unsigned: a size
         got = ends[0] if ends[0] == ends[1] else "..".join(ends)
         yield Finding(text_location(path), f"{said!r}: {a} -> {b} is {got}{unit}, not {sign}{size}{unit}",
                       hint="take the values and the change from the source and make them agree (or drop the "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import pytest
 
+from dossier.lint.depth import _check_change
 from dossier.python_defs import defines
 from tests.dossier.test_lint_probes54 import found_with
 
@@ -227,3 +228,9 @@ if Imported == CONST: pass
                                           ("Bound", False), ("b", False), ("x", False), ("nothing", False)])
 def test_a_definition_is_a_def_class_or_assignment_not_an_import_or_use(name, defined):
     assert defines(SOURCE, name) == defined
+
+
+def test_a_change_given_without_a_sign_is_answered_as_a_size():
+    """"983.79 to 924.08 ms (a 9.1% cut)": the values give a 6.07% cut; D226 said "+6.07%", a rise."""
+    found = list(_check_change("motivation", "983.79 to 924.08 ms (a 9.1%", "983.79", "924.08", None, "", "9.1", "%"))
+    assert [f.message.split(": ", 1)[1] for f in found] == ["983.79 -> 924.08 is 6.07%, not 9.1%"]

@@ -55,7 +55,7 @@ MARK_BEFORE = re.compile(
 MARK_AFTER = re.compile(
     r"[`'\"]*(?:\s*\((?:historical|removed|renamed|deprecated|gone|was|old|then|until|before|at the time|now\b"
     r"|today\b|since (?:removed|renamed|replaced))|\s+(?:is|are|was|were)(?: not|n't| no longer| never) (?:read|parsed|"
-    r"accepted)\b)",
+    r"accepted)\b|\s+(?:is|are|was|were)(?: now)? deprecated\b)",
     re.IGNORECASE)
 #: a sentence that states the thing does not exist (any more)
 MARK_SENTENCE = re.compile(

@@ -34,7 +34,8 @@ _LATER_DEFAULT = re.compile(r"[`'\"]*[^();.\n`]{1,60}?\(\s*(?:defaults?(?:\s+(?:
                             r"[`'\"]?(?P<value>-?[\w.+/-]*\w)[`'\"]?\s*(?=[),;])", re.IGNORECASE)
 #: right after the name, a default in square brackets, as a list that says "default in brackets" writes it:
 #: "`SGLANG_GDN_CHUNK_H_NUM_WARPS` [4]", "`SGLANG_MAMBA_SSM_DTYPE` [unset]" (not a Markdown link: "[text](url)")
-_BRACKETED = re.compile(r"[`'\"]*\s+\[(?P<value>-?[\w.+/-]*\w)\](?!\()")
+#: (not a type tag: "`--mamba-track-interval` [int]")
+_BRACKETED = re.compile(r"[`'\"]*\s+\[(?!(?:int|str|float|bool|list|dict|tuple|bytes)\])(?P<value>-?[\w.+/-]*\w)\](?!\()")
 #: one state given to several names at once: "`--a` and `--b` are both off by default", "(...; it and `X` are both
 #: on by default)", "neither `--a` nor `--b` is on by default"
 _SHARED_STATE = re.compile(r"\b(?P<which>both|all|neither)\b[^.;()]{0,30}?\b(?P<state>on|off|enabled|disabled)\s+by\s+"

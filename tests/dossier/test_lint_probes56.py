@@ -17,7 +17,8 @@ with thousands commas and units written "tok/s", "percent", "-fold" or "microsec
 after its pair as "(a 19.2% cut)", ", i.e. -19.2%." or "from A down to B" (D226), a fall as "falls by", "went down",
 "a reduction of", "a 147% ... reduction" (D228), and TP sizes as "tp4", "TP-4", "a tensor-parallel size of 4" (D242); a merge day as "Merged: DAY", "merged into main
 on DAY", "the merge commit is dated DAY" (D406); a PR's state as "is closed", "never landed", "(#N, now merged)",
-"#N merged before ..." (D410).
+"#N merged before ..." (D410); "--x is deprecated; use ..." says so itself (D606) and "`--x` [int]" is a type, not a
+default (D623).
 Each sentence is appended to one real card and linted with its rule alone."""
 
 from __future__ import annotations
@@ -200,6 +201,12 @@ CASES = [
     ("D410", 14607, "implementation", "#10657 merged before #14607 replaced it.", True),
     ("D410", 14607, "implementation", "#10657 was closed unmerged, and #14607 took over.", False),
     ("D410", 16229, "implementation", "Whether #12892 merged after our crawl is not known.", False),
+    # a sentence that already says a flag is deprecated, and a type tag after a flag, were flagged
+    ("D606", 15631, "implementation", "In 0.5.23 --disable-cuda-graph is deprecated; use --cuda-graph-backend-decode "
+                                      "disabled instead.", False),
+    ("D606", 15631, "implementation", "In 0.5.23 pass --disable-cuda-graph to turn graphs off.", True),
+    ("D623", 11679, "implementation", "`--mamba-track-interval` [int] sets how often decode snapshots the state.", False),
+    ("D623", 11679, "implementation", "`--mamba-track-interval` [128] sets how often decode snapshots the state.", True),
 ]
 #: the cards D410's sentences name beside the one they are appended to
 STATES = (12892, 13081, 10657, 14607)

@@ -161,9 +161,11 @@ def _bare_title(title: str) -> str:
     return " ".join(re.sub(r"^(?:\s*\[[^\]]*\])+", "", title).split()).casefold()
 
 
+_COUNT_WORDS = _NUMBER_WORDS | _ONE_FILE
+
+
 def _count(word: str) -> int:
-    words = _NUMBER_WORDS | _ONE_FILE
-    return words[word.lower()] if word.lower() in words else int(word.replace(",", ""))
+    return _COUNT_WORDS[word.lower()] if word.lower() in _COUNT_WORDS else int(word.replace(",", ""))
 
 
 _N = r"(?P<{}>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r")"
@@ -175,19 +177,19 @@ _LINES = _LINES_AS.format("add", "del")
 #: PR's only file", "the PR adds 170 lines and removes 17", "170 additions and 17 deletions"; a figure after a path is
 #: that file's, not the PR's, and lines added "to x.py" are x.py's
 _NOT_A_FILE = r"(?!\s+(?:to|in|into|from|of)\b)"
+#: "... across 19 files" after lines
+_ACROSS = r"\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b"
 TOTALS = [
     re.compile(r"(?<![\w.+/-])(?P<files>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r"|a single|(?<=PR's )only)"
                r"\s+(?:changed\s+)?files?(?:\s+changed|\s+(?:are|were)\s+(?:changed|touched|modified|edited)\s+"
                r"(?:by|in)\s+(?:the|this)\s+(?:PR|change|diff|patch))?\s*[,;(:]?\s*(?:" + _LINES + r")?",
                re.IGNORECASE),
-    re.compile(r"(?<![\w/])" + _LINES + r"(?:\s+lines)?\)?\s+(?:over|across|in)\s+" + _N.format("files")
-               + r"\s+files\b", re.IGNORECASE),
+    re.compile(r"(?<![\w/])" + _LINES + r"(?:\s+lines)?\)?" + _ACROSS, re.IGNORECASE),
     re.compile(r"\b(?:the PR|this PR|the diff|the change|the patch)\s+(?:adds|added)\s+(?P<add>\d[\d,]*)\s+"
                r"(?:new\s+)?lines?(?:\s+and\s+(?:removes|removed|deletes|deleted|drops|dropped)\s+(?P<del>\d[\d,]*)"
-               r"(?:\s+lines?)?)?" + _NOT_A_FILE + r"(?:\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b)?",
-               re.IGNORECASE),
+               r"(?:\s+lines?)?)?" + _NOT_A_FILE + f"(?:{_ACROSS})?", re.IGNORECASE),
     re.compile(r"(?<![\w.+/-])(?P<add>\d[\d,]*)\s+additions?(?:\s+and\s+(?P<del>\d[\d,]*)\s+deletions?)?" + _NOT_A_FILE
-               + r"(?:\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b)?", re.IGNORECASE),
+               + f"(?:{_ACROSS})?", re.IGNORECASE),
 ]
 #: what makes "N files" the PR's count: a verb of the PR's change (an "only" or "just" may follow it), "changed",
 #: the PR, or the lines beside it

@@ -29,6 +29,12 @@ CLAUSE = re.compile(r";|, (?:so|but|while|whereas|and|which|where) ")
 #: a release version ("0.5.14", "v0.5.9.post1")
 RELEASE = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+")
 
+
+def release_named(version: str) -> str:
+    """A pattern for ``version`` as prose names it: "0.5.23", "v0.5.23", "0.5.23." at a sentence's end; not
+    "0.5.23.post1" or "10.5.23"."""
+    return rf"(?<![\w.])v?{re.escape(version)}(?![\w.]*\d)"
+
 #: "@@ -864,7 +864,6 @@ def __init__(" and "-864,7 +864,6": diff statistics, not prose
 HUNK_HEADER = re.compile(r"@@[^@\n]*@@[^;\n]*|(?<![\w/])[-+]\d+,\d+\b")
 #: "+0/-1", "(12 lines)", "3 files changed", "+80/-34"

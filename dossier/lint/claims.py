@@ -739,7 +739,7 @@ def still_there_but_gone(card, doc, ctx) -> Iterator[Finding]:
     s = surface(ctx)
     if s is None:
         return
-    today = re.compile(rf"{re.escape(s.tree.version)}\b|\btoday\b", re.IGNORECASE)
+    today = re.compile(rf"{prose.release_named(s.tree.version)}|\btoday\b", re.IGNORECASE)
     for path, text in _field_texts(doc.data):
         for sentence in prose.sentences(text):
             if not today.search(sentence):

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from dossier import prose
 from dossier.lint.claims import (
     _TICKED,
     _code_name,
@@ -443,7 +444,7 @@ def missing_member(card, doc, ctx) -> Iterator[Finding]:
 def _today(sentence: str, version: str) -> bool:
     """Whether a sentence speaks of today's SGLang ("in 0.5.23", "today", "still", "now"): a PR's own code, as it
     was when it merged, may since have left the class."""
-    return bool(re.search(rf"(?<![\w.])v?{re.escape(version)}(?![\w.]*\d)|\b(?:today|still|now|currently)\b", sentence,
+    return bool(re.search(rf"{prose.release_named(version)}|\b(?:today|still|now|currently)\b", sentence,
                           re.IGNORECASE))
 
 
@@ -513,7 +514,7 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
     retired = retired_names(ctx.project.root)
     if not retired:
         return
-    today = re.compile(rf"(?<![\w.])v?{re.escape(s.tree.version)}(?![\w.]|\.post)|\btoday\b|\bcurrent main\b",
+    today = re.compile(rf"{prose.release_named(s.tree.version)}|\btoday\b|\bcurrent main\b",
                        re.IGNORECASE)
     for path, text in _field_texts(doc.data):
         flat = " ".join(text.split())

@@ -50,7 +50,7 @@ def still_holds_against_drift(card: Card, doc, ctx) -> Iterator[Finding]:
         return
     match = re.escape(card.key_fragment.match.strip())
     subject = re.compile(rf"{_SUBJECT}|{match}", re.IGNORECASE)
-    now = re.compile(rf"(?<![\w.])v?{re.escape(version)}(?![\w.]*\d)|\b(?:today|still|current(?:ly)?|now)\b",
+    now = re.compile(rf"{prose.release_named(version)}|\b(?:today|still|current(?:ly)?|now)\b",
                      re.IGNORECASE)
     where = ", ".join(w.get("file", "?") for w in entry.get("found") or [] if isinstance(w, dict)) or "no file"
     for path, text in card_texts(card):

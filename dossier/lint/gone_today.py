@@ -28,12 +28,12 @@ _OBJECT_END = re.compile(r",|\b(?:that|which|who|whose|where|than|when|because|s
                          r"\band(?=\s+(?:\S+\s+)?(?:took|takes|is|are|was|were|does|do|replaces|replaced|selects|picks|"
                          r"handles|runs|reads|uses|now)\b)", re.IGNORECASE)
 #: after the subject: "<X> is not in <today>", "... no longer exists", "... is gone" (not "gone from <release>": D327's)
-_AFTER_SUBJECT = (r"\b(?:(?:is|are) (?:not|no longer) (?:in|part of|shipped in|present in) (?=(?P<in>(?:SGLang )?v?{v}"
-                  r"(?![\w.]*\d)|today's))|(?:is|are) (?:gone|absent|missing)(?! (?:in|from|since|as of|with|by|after) "
-                  r"(?:SGLang )?v?\d)|no longer exists?|(?:does|do) not exist|(?:has|have) been (?:removed|deleted|"
-                  r"dropped)(?! (?:in|from|since|as of|with|by|after) (?:SGLang )?v?\d))\b")
+_AFTER_SUBJECT = (r"\b(?:(?:is|are) (?:not|no longer) (?:in|part of|shipped in|present in) (?=(?P<in>(?:SGLang )?{v}|"
+                  r"today's))|(?:is|are) (?:gone|absent|missing)(?! (?:in|from|since|as of|with|by|after) (?:SGLang )?v?\d)|"
+                  r"no longer exists?|(?:does|do) not exist|(?:has|have) been (?:removed|deleted|dropped)"
+                  r"(?! (?:in|from|since|as of|with|by|after) (?:SGLang )?v?\d))\b")
 #: before the object: "<today> has no <X>", "<today> no longer has ...", "<today> dropped ..."
-_BEFORE_OBJECT = (r"(?<![\w.])(?:SGLang )?v?{v}(?![\w.]*\d)(?:'s (?:wheel|tree|source|package))?(?: wheel| release| tree|"
+_BEFORE_OBJECT = (r"(?<![\w.])(?:SGLang )?{v}(?:'s (?:wheel|tree|source|package))?(?: wheel| release| tree|"
                   r" package)?(?: already| also| now)? (?:has no|have no|lacks?|no longer (?:has|ships|carries|defines|"
                   r"reads|accepts)|dropped|removed|deleted) ")
 #: a word that turns the clause around ("is not gone", "never removed") or makes it a condition
@@ -49,10 +49,10 @@ def _defined_names(tree) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=4)
 def _gone_patterns(version: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
-    v = re.escape(version)
+    v = prose.release_named(version)
     return (re.compile(_AFTER_SUBJECT.replace("{v}", v), re.IGNORECASE),
             re.compile(_BEFORE_OBJECT.replace("{v}", v), re.IGNORECASE),
-            re.compile(rf"(?<![\w.])v?{v}(?![\w.]*\d)|\btoday\b", re.IGNORECASE))
+            re.compile(rf"{v}|\btoday\b", re.IGNORECASE))
 
 
 def _subjects(clause: str, version: str) -> list[str]:

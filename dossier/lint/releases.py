@@ -359,8 +359,10 @@ def _holds(tree, kf) -> bool:
 _LINE_NOUN = (r"(?:change|fix|kernel|code|line|lines|check|branch|path|call|guard|patch|optimi[sz]ation|feature|logic|"
               r"workaround|condition|dispatch|assignment|wrapper|helper|export|revert|hook)")
 _DESCRIBED = rf"(?:the|this|its) (?:[\w`().-]+ ){{1,2}}?{_LINE_NOUN}"
+#: the card's change as "this ...": "this change", "this fix", "this PR"
+_THIS_CHANGE = r"\bthis (?:change|fix|PR|kernel|code|line|call|helper|export|revert)\b"
 #: the card's change named as such ("this change", "its line", "the tuple branch"); not "it", which may be anything
-_NAMED_CHANGE = (r"(?:this (?:change|fix|PR|kernel|code|line|call|helper|export|revert)|the (?:change|fix|kernel|line|code|call|"
+_NAMED_CHANGE = (rf"(?:{_THIS_CHANGE}|the (?:change|fix|kernel|line|code|call|"
                  r"helper|export|revert)|its (?:line|code|kernel|call|helper|export)|"
                  rf"{_DESCRIBED})\b")
 _CHANGE = rf"(?:it\b|this(?= (?:is|was|remains)\b)|{_NAMED_CHANGE})"
@@ -549,7 +551,7 @@ _SPANS_VERIFY = "take the releases from `dossier releases verify`, or fix the ke
 
 
 #: the card's own change named after another PR's number: "Unlike #32919 (0.5.19), this change shipped in 0.5.9"
-_THIS_ONE = re.compile(r"\bthis (?:change|fix|PR|kernel|code|line|patch)\b", re.IGNORECASE)
+_THIS_ONE = re.compile(_THIS_CHANGE, re.IGNORECASE)
 
 
 def _named(flat: str, start: int, own: Card | None, ctx) -> Card | None:

@@ -15,10 +15,11 @@ if not _HAS_CUDA:
 
 import pytest  # noqa: E402
 
-from tests.triton_interpreter import skip_nested_repatch  # noqa: E402
+from tests.triton_interpreter import skip_dead_overflow_checks, skip_nested_repatch  # noqa: E402
 
 if os.environ.get("TRITON_INTERPRET") == "1":
     skip_nested_repatch()
+    skip_dead_overflow_checks()
 
 
 def pytest_collection_modifyitems(config, items):

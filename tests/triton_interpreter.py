@@ -8,7 +8,7 @@ Under TRITON_INTERPRET=1 that scan was more than half the time of the GDN kernel
 ``_patch_lang`` so that a call inside a launch whose patch already covers the helper's language modules
 does nothing; anything else (the launch itself, a helper reaching a module the launch did not patch) runs
 Triton's own code unchanged. The kernels compute exactly what they computed before: the same replacement
-functions are in place either way.
+functions are in place either way. :func:`skip_dead_overflow_checks` drops another repeated cost with no effect.
 """
 
 from __future__ import annotations
@@ -56,6 +56,29 @@ def skip_nested_repatch() -> bool:
 
     setattr(patch_lang, _MARK, True)
     interpreter._patch_lang = patch_lang
+    return True
+
+
+def skip_dead_overflow_checks() -> bool:
+    """Turn off the integer-overflow sanitizing of the interpreter's builder where its asserts are off anyway.
+
+    With ``sanitize_overflow`` on (the interpreter's default), every int32 add, sub and mul in a kernel is redone in
+    int64 and compared against int32's range, and the result handed to ``device_assert``, which returns without
+    looking unless the options say ``debug`` (the interpreter's never do). That dead work was about a third of the
+    GDN kernel tests' time. Where ``debug`` is on, the checks stay. False when this Triton has no such builder.
+    """
+    import dataclasses
+
+    try:
+        from triton.runtime import interpreter
+    except ImportError:
+        return False
+    builder = getattr(interpreter, "interpreter_builder", None)
+    options = getattr(builder, "options", None)
+    if not dataclasses.is_dataclass(options) or not hasattr(options, "sanitize_overflow"):
+        return False
+    if not options.debug:
+        builder.options = dataclasses.replace(options, sanitize_overflow=False)
     return True
 
 

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from dossier.cli import app
 from tests.dossier.factories import make_card, write_project
+from tests.dossier.yaml_support import load_yaml
 
 runner = CliRunner()
 
@@ -795,7 +796,7 @@ def test_record_refuses_another_api_host_unless_allowed(root, gh):
     assert not (root / "cards" / "evidence.lock").exists()
     allowed = dossier(root, "lint", "--record", "--allow-host", host)
     assert allowed.exit_code == 0, allowed.output
-    lock = yaml.safe_load((root / "cards" / "evidence.lock").read_text())
+    lock = load_yaml((root / "cards" / "evidence.lock").read_text())
     assert {e["host"] for e in lock["cards"].values()} == {host}
     assert dossier(root, "render").exit_code == 0
     history = next((root / "skills").glob("*/references/pr-history.md")).read_text()

@@ -21,6 +21,7 @@ from dossier.surface_history import (
     read_history,
     write_history,
 )
+from tests.dossier.yaml_support import load_yaml
 
 runner = CliRunner()
 
@@ -161,7 +162,7 @@ def test_a_today_place_edited_since_the_recording_is_d316(tmp_path):
 def _lanes_with_a_checklist(root: Path, edit) -> None:
     import yaml
 
-    lanes = yaml.safe_load((root / "cards" / "lanes.yaml").read_text())
+    lanes = load_yaml((root / "cards" / "lanes.yaml").read_text())
     lanes["answers"] = {"checklists": [{"id": "first-checks", "title": "First checks", "summary": "Check these.",
                                         "items": [{"check": "Measure decode alone first.", "findings": []}]}]}
     lanes["lanes"][0]["answers"] = ["first-checks"]

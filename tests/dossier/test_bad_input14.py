@@ -19,6 +19,7 @@ from dossier.cli import app
 from dossier.project import Project
 from dossier.render.documents import skill_dir
 from tests.dossier.factories import LANES, make_card, write_project
+from tests.dossier.yaml_support import load_yaml
 
 runner = CliRunner()
 
@@ -83,7 +84,7 @@ def test_an_unreadable_surface_lock_is_named_at_the_lock_and_render_refuses_with
 
 def test_a_link_to_a_card_that_is_gone_stops_render(project):
     """lanes.yaml still linking a card removed: render would write `[#101](pr-history.md#pr-101)` to nowhere."""
-    lanes = yaml.safe_load((project / "cards" / "lanes.yaml").read_text())
+    lanes = load_yaml((project / "cards" / "lanes.yaml").read_text())
     lanes["lanes"][0]["investigation"].append("Compare with [#101](pr-history.md#pr-101).")
     (project / "cards" / "lanes.yaml").write_text(yaml.safe_dump(lanes, sort_keys=False))
     assert _run(project, "render").exit_code == 0

@@ -27,6 +27,7 @@ from tests.dossier.evidence_support import put
 from tests.dossier.factories import make_card, write_project
 from tests.dossier.fake_github import FakeGitHub, make_file, make_pull
 from tests.dossier.test_fetch_github import REPO, source
+from tests.dossier.yaml_support import load_yaml
 
 runner = CliRunner()
 LOCKS = ("evidence.lock", "checked.lock", "opened.lock")
@@ -538,7 +539,7 @@ def test_two_findings_of_one_name_stop_render(tmp_path):
 
 
 def _release_lock(root: Path) -> dict:
-    return yaml.safe_load((root / "cards" / "evidence.lock").read_text())
+    return load_yaml((root / "cards" / "evidence.lock").read_text())
 
 
 @pytest.mark.parametrize(("damage", "said"), [

@@ -16,6 +16,7 @@ from dossier.cli import app
 from dossier.releases import DamagedSource
 from dossier.source_tree import SourceTree, looks_partial
 from tests.dossier.factories import make_card, record_installed, sglang_package, write_project
+from tests.dossier.yaml_support import load_yaml
 
 REAL = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -220,7 +221,7 @@ def test_emphasis_is_judged_over_items_joined_on_one_line(tmp_path):
 
     root = write_project(tmp_path / "p", [make_card(100)])
     lanes = root / "cards" / "lanes.yaml"
-    data = yaml.safe_load(lanes.read_text())
+    data = load_yaml(lanes.read_text())
     data["lanes"][0]["symptoms"] = ["fails with *8 shards", "slow at 4* the context"]
     lanes.write_text(yaml.safe_dump(data, sort_keys=False))
     docs = render_documents(RenderInput(Project.load(root)))

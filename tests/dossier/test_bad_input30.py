@@ -23,6 +23,7 @@ from dossier.render.markdown import link_prs, link_releases
 from tests.dossier.factories import LANES, make_card, write_project
 from tests.dossier.test_lint_rules import lint
 from tests.dossier.test_render import render
+from tests.dossier.yaml_support import load_yaml
 
 
 def _lane(**fields) -> dict:
@@ -78,7 +79,7 @@ def test_release_notes_without_their_upgrade_block_are_reported(tmp_path, no_rel
 
     root = _real_project(tmp_path, 19321, ())
     lanes = root / "cards" / "lanes.yaml"
-    data = yaml.safe_load(lanes.read_text())
+    data = load_yaml(lanes.read_text())
 
     def d523(checklist_id: str) -> list[str]:
         data["answers"] = {"checklists": [{"id": checklist_id, "title": "Defaults that moved", "summary": "s",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from dossier.lint import LintContext, run_lint
 from dossier.project import Project
@@ -24,6 +23,7 @@ from tests.dossier.factories import make_card, write_project
 from tests.dossier.test_lint_probes15 import REAL
 from tests.dossier.test_lint_rules import lint
 from tests.dossier.test_regress import REPORT, _junit
+from tests.dossier.yaml_support import load_yaml
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000 + "\n",
@@ -63,7 +63,7 @@ def test_a_message_span_recording_cannot_have_written_is_the_locks_error(tmp_pat
 
 def _lanes_with_twice(path: str) -> dict:
     """The real cards/lanes.yaml with one entry of ``path`` copied below itself."""
-    lanes = yaml.safe_load((REAL / "cards" / "lanes.yaml").read_text())
+    lanes = load_yaml((REAL / "cards" / "lanes.yaml").read_text())
     if path == "steps":
         steps = lanes["answers"]["mtp_verify_path"]["steps"]
         steps.insert(1, dict(steps[0]))

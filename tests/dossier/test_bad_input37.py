@@ -23,7 +23,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -33,6 +32,7 @@ from tests.dossier.test_bad_input31 import _stored
 from tests.dossier.test_bad_input34 import assert_refused
 from tests.dossier.test_lint_rules import lint
 from tests.dossier.test_regress import GOOD_RESULT
+from tests.dossier.yaml_support import load_yaml
 
 runner = CliRunner()
 REAL = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def test_a_stored_result_whose_parity_is_its_records_worst_is_shown(tmp_path):
 
 @pytest.mark.parametrize("path", ["checklists.0.items", "errors.0.items", "mtp_verify_path.steps", "gdn_backends.rows"])
 def test_an_answer_block_with_no_entries_is_a_schema_error_render_refuses(tmp_path, path):
-    lanes = yaml.safe_load((REAL / "cards" / "lanes.yaml").read_text())
+    lanes = load_yaml((REAL / "cards" / "lanes.yaml").read_text())
     *parents, last = path.split(".")
     block = lanes["answers"]
     for key in parents:

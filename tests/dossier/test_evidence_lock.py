@@ -16,6 +16,7 @@ from dossier.project import Project
 from dossier.render.documents import skill_dir
 from tests.dossier import evidence_support as ev
 from tests.dossier.factories import make_card, write_project
+from tests.dossier.yaml_support import load_yaml
 
 runner = CliRunner()
 GOOD = make_card(100)
@@ -118,7 +119,7 @@ def test_the_diffs_names_keep_an_offline_lint_clean(setup, tmp_path):
 def test_lock_content_is_what_the_diff_says(setup):
     root, cache = setup
     dossier(root, "lint", "--record", cache=cache)
-    data = yaml.safe_load((root / "cards" / "evidence.lock").read_text())
+    data = load_yaml((root / "cards" / "evidence.lock").read_text())
     diff_sha = hashlib.sha256(ev.github_diff().encode()).hexdigest()
     assert data["version"] == 1
     assert data["cards"][100] == {
@@ -294,7 +295,7 @@ def test_a_pr_diff_entry_deleted_by_hand_breaks_the_seal(setup, tmp_path):
     assert "D329" not in offline.stdout
     write_section(root, "releases", {"built": [["0.5.9", "2026-02-23"]], "cards": {}})  # what releases verify writes
     assert "D329" not in dossier(root, "lint", cache=empty_cache(tmp_path)).stdout
-    data = yaml.safe_load(lock.read_text())
+    data = load_yaml(lock.read_text())
     del data["cards"][100]
     header = "".join(line for line in lock.read_text().splitlines(keepends=True) if line.startswith("#"))
     lock.write_text(header + yaml.safe_dump(data, sort_keys=True))
@@ -307,7 +308,7 @@ def test_a_pr_diff_entry_deleted_by_hand_breaks_the_seal(setup, tmp_path):
         "cards/evidence.lock (D329)"), refused.output
     # an edited entry is caught too; a fresh recording from the cache seals the section again
     dossier(root, "lint", "--record", cache=cache)
-    data = yaml.safe_load(lock.read_text())
+    data = load_yaml(lock.read_text())
     data["cards"][102]["lines"] = [2]
     header = "".join(line for line in lock.read_text().splitlines(keepends=True) if line.startswith("#"))
     lock.write_text(header + yaml.safe_dump(data, sort_keys=True))

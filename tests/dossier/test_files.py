@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from dossier import files
 from dossier.cli import app
 from tests.dossier.factories import DEAD_PID, make_card, write_project
+from tests.dossier.yaml_support import load_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -280,7 +281,7 @@ def test_two_recordings_of_evidence_lock_sections_at_once_keep_both(root, monkey
     monkeypatch.setattr(evidence, "lock_section", read)
     evidence.write_section(root, "cards", {100: {"file": "x.py"}})
     other[0].join(10)
-    lock = yaml.safe_load(evidence.lock_path(root).read_text())
+    lock = load_yaml(evidence.lock_path(root).read_text())
     assert lock["cards"] == {100: {"file": "x.py"}} and lock["releases"]["built"] == [["0.5.1", "2025-08-23"]]
 
 

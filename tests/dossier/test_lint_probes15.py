@@ -438,9 +438,10 @@ _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 @functools.cache
 def _locks() -> dict[str, dict]:
+    """The real locks and lanes, parsed once (callers copy what they change)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return {name: yaml.load((REAL / "cards" / name).read_text(), Loader=loader)
-            for name in ("evidence.lock", "drift.lock", "surface.lock", "lanes.yaml")}
+            for name in ("evidence.lock", "drift.lock", "surface.lock", "lanes.yaml", "checked.lock")}
 
 
 def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Path:
@@ -467,8 +468,9 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     # the locks and lanes cut to these cards (whole, they take seconds to parse on every run): the releases and
     # drift recorded for them, the surface entries their text names, the lanes without their answer blocks
     locks = _locks()
-    evidence = copy.deepcopy(locks["evidence.lock"])
-    evidence["releases"]["cards"] = {n: h for n, h in evidence["releases"]["cards"].items() if n in (pr, *others)}
+    releases = locks["evidence.lock"]["releases"]
+    evidence = copy.deepcopy({**locks["evidence.lock"], "releases": {
+        **releases, "cards": {n: h for n, h in releases["cards"].items() if n in (pr, *others)}}})
     if lock_edit is not None:
         lock_edit(evidence)
     drift = {**locks["drift.lock"], "cards": {n: h for n, h in locks["drift.lock"]["cards"].items() if n in (pr, *others)}}

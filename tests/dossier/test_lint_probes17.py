@@ -17,6 +17,7 @@ from dossier.lint import LintContext, run_lint
 from dossier.project import Project
 from tests.dossier.test_lint_probes15 import _append, _both, _errors
 from tests.dossier.test_lint_probes16 import _claims_append, _real_project, probe_round
+from tests.dossier.yaml_support import load_yaml
 
 VERIFY = "--linear-attn-verify-backend"  # first shipped in 0.5.17
 
@@ -141,7 +142,7 @@ NEAR = [
 
 
 def _lanes_with(root, field: str, text: str) -> None:
-    lanes = yaml.safe_load((root / "cards" / "lanes.yaml").read_text())
+    lanes = load_yaml((root / "cards" / "lanes.yaml").read_text())
     lanes["lanes"][0][field] = [*lanes["lanes"][0].get(field, []), text]
     (root / "cards" / "lanes.yaml").write_text(yaml.safe_dump(lanes, sort_keys=False))
 

@@ -13,6 +13,7 @@ import yaml
 
 from tests.dossier.test_lint_probes15 import _append, _set
 from tests.dossier.test_lint_probes16 import _claims_append, _tests_append, probe_round
+from tests.dossier.yaml_support import load_yaml
 
 REAL = Path(__file__).resolve().parents[2]
 #: #19321: merged 2026-03-20, first in 0.5.10 (built 2026-04-05), present 0.5.10 .. 0.5.23
@@ -113,9 +114,11 @@ def _checked_project(root: Path, pr: int, others, edit=None) -> Path:
     from tests.dossier.test_lint_probes16 import _real_project
 
     _real_project(root, pr, others, edit)
-    data = yaml.safe_load((REAL / "cards" / "checked.lock").read_text())
-    data["cards"] = {n: e for n, e in data["cards"].items() if n in (pr, *others)}
-    (root / "cards" / "checked.lock").write_text(yaml.safe_dump(data, sort_keys=False))
+    from tests.dossier.test_lint_probes15 import _DUMPER, _locks
+
+    whole = _locks()["checked.lock"]
+    data = {**whole, "cards": {n: e for n, e in whole["cards"].items() if n in (pr, *others)}}
+    (root / "cards" / "checked.lock").write_text(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
     return root
 
 
@@ -186,7 +189,7 @@ def test_a_card_without_an_entry_is_not_judged_until_recorded(tmp_path, no_relea
 
     invented = _claims_append("The author also measured 1.9x faster decode on H200 (PR description).")
     root = _checked_project(tmp_path, 19321, (21019,), invented)
-    data = yaml.safe_load((root / "cards" / "checked.lock").read_text())
+    data = load_yaml((root / "cards" / "checked.lock").read_text())
     del data["cards"][19321]
     (root / "cards" / "checked.lock").write_text(yaml.safe_dump(data))
     assert {"D236", "D337"}.isdisjoint(_checked_errors(root, 19321))

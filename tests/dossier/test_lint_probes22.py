@@ -17,6 +17,7 @@ from tests.dossier.test_lint_probes15 import _append, _errors, _set
 from tests.dossier.test_lint_probes16 import probe_round
 from tests.dossier.test_lint_probes17 import _replace
 from tests.dossier.test_lint_probes21 import _checked_project
+from tests.dossier.yaml_support import load_yaml
 
 REAL = Path(__file__).resolve().parents[2]
 #: #19321 (GitHub's record): merged 2026-03-20, 2 files, +107/-17, qwen3_next.py +83/-11; first in 0.5.10
@@ -170,7 +171,7 @@ def test_no_real_card_contradicts_githubs_record():
 # ---- cards/checked.lock: a card with no entry, and recording a card GitHub's record contradicts ----------------
 
 def _without_entry(root: Path, pr: int) -> None:
-    data = yaml.safe_load((root / "cards" / "checked.lock").read_text())
+    data = load_yaml((root / "cards" / "checked.lock").read_text())
     del data["cards"][pr]
     (root / "cards" / "checked.lock").write_text(yaml.safe_dump(data))
 

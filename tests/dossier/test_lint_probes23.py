@@ -16,6 +16,7 @@ import yaml
 from tests.dossier.test_lint_probes15 import _append, _errors
 from tests.dossier.test_lint_probes16 import _real_project, probe_round
 from tests.dossier.test_lint_probes21 import _checked_project
+from tests.dossier.yaml_support import load_yaml
 
 OLD_PROJ = "python/sglang/jit_kernel/triton/gdn_fused_proj.py"  # #21019's file; moved before 0.5.23
 NEW_GATING = "python/sglang/kernels/ops/attention/linear/fused_gdn_gating.py"
@@ -80,7 +81,7 @@ def test_a_gone_claim_in_lanes_yaml_is_judged_too(tmp_path, no_release_cache):
 
     root = _real_project(tmp_path, 19321, ())
     lanes = root / "cards" / "lanes.yaml"
-    data = yaml.safe_load(lanes.read_text())
+    data = load_yaml(lanes.read_text())
     data["investigation_order"].append("In SGLang 0.5.23 create_qkvz_proj is gone.")
     lanes.write_text(yaml.safe_dump(data, sort_keys=False))
     found = run_lint(LintContext(Project.load(root)), select=["D631"])

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from dossier.cli import app
@@ -28,6 +27,7 @@ from tests.dossier.test_env_warnings import _lint
 from tests.dossier.test_lint_probes15 import _append
 from tests.dossier.test_lint_probes16 import _real_project, probe_round
 from tests.dossier.test_surface_history import TODAY
+from tests.dossier.yaml_support import load_yaml
 
 # 0.5.2's environ.py rewrites the legacy prefix, as 0.5.3 .. 0.5.23 do; 0.5.1 reads SGL_ names only where quoted
 ENVIRON = '''
@@ -99,7 +99,7 @@ def test_the_lock_records_sgl_names_by_the_releases_that_read_or_alias_them(proj
         "SGL_JIT": "0.5.1..0.5.3", "SGL_GONE": "0.5.1", "SGL_DIRECT": "0.5.2..0.5.3", "SGL_RETIRED": "None",
         "SGL_FORCE": "0.5.2..0.5.3", "SGL_NEW": "0.5.2..0.5.3", "SGL_OLD": "0.5.2..0.5.3"}
     # the lock lists the names code reads and which releases copy SGL_X to SGLANG_X; the aliases follow from those
-    lock = yaml.safe_load((root / "cards" / "surface.lock").read_text())
+    lock = load_yaml((root / "cards" / "surface.lock").read_text())
     assert lock["rewrites"] == "0.5.2..0.5.3" and lock["env"]["SGL_JIT"] == "0.5.1"
     assert "SGL_NEW" not in lock["env"] and lock["names"]["env"] == len(lock["env"])
 

@@ -20,6 +20,7 @@ import yaml
 from tests.dossier.test_lint_probes15 import _append
 from tests.dossier.test_lint_probes16 import _real_project, probe_round
 from tests.dossier.test_lint_probes17 import _replace
+from tests.dossier.yaml_support import load_yaml
 
 PROBES = [
     ("build-day-as-a-noun", 27636, (), _replace(
@@ -58,7 +59,7 @@ def _lanes_findings(tmp_path, text: str, code: str, pr: int = 20397) -> list[str
 
     root = _real_project(tmp_path, pr, ())
     lanes = root / "cards" / "lanes.yaml"
-    data = yaml.safe_load(lanes.read_text())
+    data = load_yaml(lanes.read_text())
     data["investigation_order"].append(text)
     lanes.write_text(yaml.safe_dump(data, sort_keys=False))
     return [d.message for d in run_lint(LintContext(Project.load(root)), select=[code]) if d.file == "cards/lanes.yaml"]
@@ -130,7 +131,7 @@ def test_an_answer_item_listing_a_reverted_pr_says_so(tmp_path, no_release_cache
 
     root = _real_project(tmp_path, 31369, ())
     lanes = root / "cards" / "lanes.yaml"
-    data = yaml.safe_load(lanes.read_text())
+    data = load_yaml(lanes.read_text())
 
     def d527(check: str) -> list[str]:
         data["answers"] = {"checklists": [{"id": "x", "title": "X", "summary": "s",

@@ -23,6 +23,7 @@ from dossier.render.documents import skill_dir
 from dossier.source_tree import SourceTree
 from tests.dossier.factories import make_card, write_project
 from tests.dossier.release_support import write_release
+from tests.dossier.yaml_support import load_yaml
 
 runner = CliRunner()
 MODEL = "srt/models/qwen3_next.py"
@@ -146,7 +147,7 @@ def test_verify_records_release_diffs_with_versions_dates_and_file_hashes(setup)
     assert added.old.sha256 == hashlib.sha256((cache / "0.1.0/python/sglang" / MODEL).read_bytes()).hexdigest()
     removed = next(e for e in h.events if e.change == REMOVED)
     assert (removed.old.version, removed.new.version, removed.lines) == ("0.2.0", "0.3.0", (4,))
-    raw = yaml.safe_load((root / "cards/evidence.lock").read_text())
+    raw = load_yaml((root / "cards/evidence.lock").read_text())
     assert raw["releases"]["cards"][100]["kind"] == RELEASE_DIFF
     assert raw["releases"]["cards"][103]["kind"] == RELEASE_SCAN
     assert raw["cards"] == {}  # the PR-diff section is there, empty
@@ -345,7 +346,7 @@ def test_for_version_lists_the_later_releases_changes_no_card_covers(setup):
     """by-release.md says for-version gives its answer for one version: its 'Without a card' lines were missing."""
     root, cache = setup
     verify(root, cache, "--record")
-    lanes = yaml.safe_load((root / "cards" / "lanes.yaml").read_text())
+    lanes = load_yaml((root / "cards" / "lanes.yaml").read_text())
     lanes.setdefault("answers", {})["release_notes"] = [
         {"version": "0.3.0", "note": "Verify tiles narrowed ([#106](pr-history.md#pr-106) is not it)."},
         {"version": "0.2.0", "note": "Prefill moved."}, {"version": "0.1.0.post1", "note": "A log line."}]
@@ -901,11 +902,10 @@ def _before_seals(lock: str) -> str:
 def _resealed(lock: str) -> str:
     """evidence.lock with its releases section sealed as it now reads: what a recording of that section writes (one
     with moves has no unsealed form: D341 refuses it)."""
-    import yaml
 
     from dossier.locks import section_digest
 
-    seal = section_digest(yaml.safe_load(lock)["releases"])
+    seal = section_digest(load_yaml(lock)["releases"])
     return re.sub(r"(?m)^# releases sha256: [0-9a-f]{64}$", f"# releases sha256: {seal}", lock)
 
 

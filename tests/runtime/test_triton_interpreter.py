@@ -83,3 +83,49 @@ def test_boolean_masks_let_a_block_and_scalar_mask_through():
     assert torch.equal(out, want)
     with pytest.raises(Exception, match="mask has unsupported dtype"):
         _cursor_store_kernel[(3,)](pos, out, BK=4, L=3)
+
+
+@triton.jit
+def _index_math_kernel(x_ptr, out_ptr, N: tl.constexpr, SCALE: tl.constexpr):
+    o = tl.arange(0, N)
+    x = tl.load(x_ptr + o)
+    tl.store(out_ptr + o, x * SCALE + o - 7)
+
+
+def _launch_counting_range_checks(x: torch.Tensor, sanitize: bool) -> tuple[torch.Tensor, int]:
+    """The kernel's output, and how often the builder compared a result against int32's range (``<=``)."""
+    import dataclasses
+
+    builder = interpreter.interpreter_builder
+    options, compare = builder.options, builder.create_icmpSLE
+    checks = 0
+
+    def counting(*args):
+        nonlocal checks
+        checks += 1
+        return compare(*args)
+
+    builder.options = dataclasses.replace(options, sanitize_overflow=sanitize)
+    builder.create_icmpSLE = counting
+    try:
+        out = torch.zeros_like(x)
+        _index_math_kernel[(1,)](x, out, N=x.numel(), SCALE=1 << 20)
+    finally:
+        builder.options = options
+        del builder.create_icmpSLE
+    return out, checks
+
+
+def test_overflow_checks_whose_assert_is_off_are_not_computed():
+    """Triton's interpreter never asserts (its options say no ``debug``), so its overflow checks are dead work:
+    with them skipped, int32 math (overflowing too, as the compiled kernel wraps) gives the same result bit for bit,
+    and no result is compared against int32's range any more."""
+    from tests.triton_interpreter import skip_dead_overflow_checks
+
+    assert skip_dead_overflow_checks() and not interpreter.interpreter_builder.options.debug
+    assert interpreter.interpreter_builder.options.sanitize_overflow is False
+    x = torch.tensor([1, -3, 5000, 2**12, -(2**13), 7, 0, 2**11 + 1], dtype=torch.int32)  # 2**12 * 2**20 wraps
+    checked, checks = _launch_counting_range_checks(x, sanitize=True)
+    skipped, none = _launch_counting_range_checks(x, sanitize=False)
+    assert torch.equal(checked, skipped) and checks > 0 and none == 0
+    assert int(skipped[3]) == -7 + 3  # 2**32 wrapped to 0, plus the index 3, minus 7

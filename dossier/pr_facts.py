@@ -21,9 +21,6 @@ from dossier.model import MAX_PR, STATES
 from dossier.spec import REL_PATH
 
 PR_FACTS = Path("cards") / "pr-facts.json"
-_NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
 #: words that count one file: "a single file", "the PR's only file"
 _ONE_FILE = {"a single": 1, "only": 1}
 
@@ -161,14 +158,14 @@ def _bare_title(title: str) -> str:
     return " ".join(re.sub(r"^(?:\s*\[[^\]]*\])+", "", title).split()).casefold()
 
 
-_COUNT_WORDS = _NUMBER_WORDS | _ONE_FILE
+_COUNT_WORDS = prose.NUMBER_WORDS | _ONE_FILE
 
 
 def _count(word: str) -> int:
     return _COUNT_WORDS[word.lower()] if word.lower() in _COUNT_WORDS else int(word.replace(",", ""))
 
 
-_N = r"(?P<{}>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r")"
+_N = r"(?P<{}>\d[\d,]*|" + "|".join(prose.NUMBER_WORDS) + r")"
 #: "+62/-1" (or "+62 / −1", "+62, -1", "+62 -1", a typeset minus or an en dash), its groups named as given
 _LINES_AS = r"\+\s?(?P<{}>\d[\d,]*)(?:\s*[/,]\s*|\s+)[-\u2212\u2013]\s?(?P<{}>\d[\d,]*)"
 _LINES = _LINES_AS.format("add", "del")
@@ -180,7 +177,7 @@ _NOT_A_FILE = r"(?!\s+(?:to|in|into|from|of)\b)"
 #: "... across 19 files" after lines
 _ACROSS = r"\s+(?:over|across|in)\s+" + _N.format("files") + r"\s+files\b"
 TOTALS = [
-    re.compile(r"(?<![\w.+/-])(?P<files>\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r"|a single|(?<=PR's )only)"
+    re.compile(r"(?<![\w.+/-])(?P<files>\d[\d,]*|" + "|".join(prose.NUMBER_WORDS) + r"|a single|(?<=PR's )only)"
                r"\s+(?:changed\s+)?files?(?:\s+changed|\s+(?:are|were)\s+(?:changed|touched|modified|edited)\s+"
                r"(?:by|in)\s+(?:the|this)\s+(?:PR|change|diff|patch))?\s*[,;(:]?\s*(?:" + _LINES + r")?",
                re.IGNORECASE),

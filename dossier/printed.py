@@ -9,6 +9,7 @@ message is the fixed words of a log line, never a value put in. Comments and doc
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,11 +17,11 @@ from pathlib import Path
 from dossier.code_lines import code_only
 from dossier.source_tree import lines_with
 from dossier.span_lock import read_spans, spans_of_releases, write_spans
+from dossier.tree_cache import remembered
 
 #: a value put in at run time, inside a template
 FIELD = "\x00"
 _PYTHON = (".py", ".pyi")
-_MEMO: dict[tuple, dict[str, list[str]]] = {}
 
 
 #: a Python comment or string literal (prefix, quotes, body), in source order: comments are consumed so that a quote in
@@ -76,28 +77,31 @@ def prints(template: str, message: str) -> bool:
 
 
 def printing(tree, messages: Iterable[str]) -> dict[str, list[str]]:
-    """Each of ``messages`` -> the files of ``tree`` that print it (read once per tree, message set and process). A
-    Python file's strings are read for a message only when the file holds all the message's words (a message split
-    over joined literals is not in the file as written, its words are)."""
+    """Each of ``messages`` -> the files of ``tree`` that print it (read once per tree and message set, and kept on
+    disk between runs: :mod:`dossier.tree_cache`). A Python file's strings are read for a message only when the file
+    holds all the message's words (a message split over joined literals is not in the file as written, its words
+    are)."""
     messages = tuple(sorted(set(messages)))
-    key = (str(tree.package), tree.version, tree.kind, messages)
-    if key not in _MEMO:
-        wanted = {m: set(re.findall(r"\w+", m)) for m in messages}
-        found: dict[str, list[str]] = {m: [] for m in messages}
-        for path, text in tree.texts.items() if wanted else ():
-            held = words_of(tree, path) if path.endswith(_PYTHON) else None
-            for m, words in wanted.items():
-                if held is None:
-                    if m in text and lines_with(text, m, path):
-                        found[m].append(path)
-                    continue
-                if m in text and m in code_only(text, path):  # as written: an assert's test, a one-literal message
+    digest = hashlib.sha256("\0".join(messages).encode()).hexdigest()
+    return remembered(tree, f"printing {digest}", lambda: _printing(tree, messages))
+
+
+def _printing(tree, messages: tuple[str, ...]) -> dict[str, list[str]]:
+    wanted = {m: set(re.findall(r"\w+", m)) for m in messages}
+    found: dict[str, list[str]] = {m: [] for m in messages}
+    for path, text in tree.texts.items() if wanted else ():
+        held = words_of(tree, path) if path.endswith(_PYTHON) else None
+        for m, words in wanted.items():
+            if held is None:
+                if m in text and lines_with(text, m, path):
                     found[m].append(path)
-                    continue
-                if words <= held and any(prints(t, m) for t in templates_of(tree, path)):
-                    found[m].append(path)
-        _MEMO[key] = found
-    return _MEMO[key]
+                continue
+            if m in text and m in code_only(text, path):  # as written: an assert's test, a one-literal message
+                found[m].append(path)
+                continue
+            if words <= held and any(prints(t, m) for t in templates_of(tree, path)):
+                found[m].append(path)
+    return found
 
 
 def _read(tree, what: str, path: str, read):

@@ -84,6 +84,10 @@ class Surface:
     paths: set[str] = field(default_factory=set)
     _by_name: dict[str, list[str]] | None = field(default=None, repr=False)
 
+    def __getstate__(self) -> dict:
+        """Pickled without its tree (the whole source, which the reader attaches again) nor its name index."""
+        return {**self.__dict__, "tree": None, "_by_name": None}
+
     @property
     def label(self) -> str:
         return self.tree.label

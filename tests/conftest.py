@@ -1,6 +1,7 @@
 """Shared test set-up: Triton kernels run under the interpreter when no GPU is present."""
 
 import os
+import tempfile
 
 try:
     import torch
@@ -8,6 +9,10 @@ try:
     _HAS_CUDA = torch.cuda.is_available()
 except ImportError:  # dossier-only installs
     _HAS_CUDA = False
+
+# what lint reads off a whole SGLang tree is kept on disk between runs (dossier/tree_cache.py): the tests keep theirs
+# apart from the user's, in a folder of their own unless the caller names one (CI names the main job's)
+os.environ.setdefault("DOSSIER_TREE_CACHE", os.path.join(tempfile.gettempdir(), f"dossier-tree-cache-tests-{os.getuid()}"))
 
 if not _HAS_CUDA:
     # Must be set before triton is imported anywhere.

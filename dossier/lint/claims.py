@@ -66,28 +66,22 @@ def surface(ctx):
     return ctx.memo["surface"]
 
 
-#: surfaces read in this process, by tree (a test suite lints many projects against the same SGLang)
-_SURFACES: dict[tuple[str, str, str], object] = {}
-
-
 def _read(tree):
+    """The surface of ``tree``, read once a process and kept on disk between runs (:mod:`dossier.tree_cache`; a test
+    suite lints many projects against the same SGLang)."""
     from dossier.surface import read_surface
 
-    key = (str(tree.package), tree.version, tree.kind)
-    if key not in _SURFACES:
-        _SURFACES[key] = read_surface(tree)
-    return _SURFACES[key]
-
-
-#: what is read off the whole text of a surface's tree, by what and tree: kept with the surface, not per run
-_FROM_TREE: dict[tuple[str, str, str, str], object] = {}
+    surface = _from_tree("surface", tree, read_surface)
+    if surface.tree is None:  # read from the cache folder, which keeps no tree
+        surface.tree = tree
+    return surface
 
 
 def _from_tree(what: str, tree, read):
-    key = (what, str(tree.package), tree.version, tree.kind)
-    if key not in _FROM_TREE:
-        _FROM_TREE[key] = read(tree)
-    return _FROM_TREE[key]
+    """``read(tree)``, once a process and kept on disk between runs while the tree and dossier stay as they are."""
+    from dossier.tree_cache import remembered
+
+    return remembered(tree, what, lambda: read(tree))
 
 
 def tree_names(tree) -> str:

@@ -15,9 +15,11 @@ from dossier.lint.registry import Finding, rule
 #: a module-level constant bound to a plain number: "MAX_FUSED_QKV_SPLIT_DIM = 8192", "_BLOCK: int = 64"
 _DEFINED = re.compile(r"^([A-Z_][A-Z0-9_]{3,})\s*(?::\s*[\w\[\], .]+)?\s*=\s*(-?\d[\d_]*(?:\.\d+)?)\s*(?:#.*)?$",
                       re.MULTILINE)
-#: a constant given a value in prose: "`MAX_FUSED_QKV_SPLIT_DIM` (8192)", "(default 8192)", "= 8192", "is 8192"
-_SAID = re.compile(r"`?\b(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b`?\s*(?:\(\s*(?:default\s+|=\s*)?|=\s*|is\s+)"
-                   r"(?P<value>-?\d[\d,_]*(?:\.\d+)?)(?![\w.]|\.\d)")
+#: a constant given a value in prose: "`MAX_FUSED_QKV_SPLIT_DIM` (8192)", "(default 8192)", "= 8192", "is 8192", "is set
+#: to 8192", "equals 8192", "holds 8192"
+_SAID = re.compile(r"`?\b(?P<name>[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b`?\s*(?:\(\s*(?:default\s+|=\s*)?|=\s*|"
+                   r"(?:is(?: set to| defined as| bound to)?|equals|holds|stays at)\s+)"
+                   r"(?P<value>-?\d[\d,_]*(?:\.\d+)?)(?!\w|\.\d)")
 
 
 def _constants(tree) -> dict[str, frozenset[float]]:

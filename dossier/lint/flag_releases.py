@@ -14,7 +14,7 @@ from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 
 _VERSION = r"v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
-_NEWER = r"(?:\+|\s+(?:and|or)\s+(?:later|newer|above)|\s+onwards?|\s+on\b)"
+_NEWER = r"(?:\+|\s+(?:and|or)\s+(?:later|newer|above|up|beyond)|\s+onwards?|\s+on\b)"
 #: "`--flag` from 0.5.17", "--flag (added in SGLang 0.5.17)", "--flag (0.5.17+)", "--flag (requires SGLang >= 0.5.17)",
 #: "--flag, as of v0.5.17", "--flag first appeared in 0.5.17", "--flag first parses in 0.5.17", "--flag exists since
 #: 0.5.17", "--flag first exists in 0.5.17", "--flag parses from 0.5.17": the release the name is said to start in (a keyword, or a bare release with "+"/"or later")

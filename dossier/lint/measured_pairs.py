@@ -54,8 +54,10 @@ def reversed_measured_pair(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 _TERM = rf"{_NUM}(?: ?(?:ns|us|ms|s|GB|GiB|MB|MiB|KB|KiB|B|bytes|%))?"
-#: arithmetic written out: "3.8 + 4.0 + 4.8 + 4.4 = 17.0 us", "36 x 8 x 128 x 128 x 4 = 18,874,368 bytes"
-_SUM = re.compile(rf"(?<![\w.=/-])(?P<lhs>{_TERM}(?: ?[-+x\u00d7*/] ?{_TERM})+) ?= ?(?P<rhs>{_NUM})(?![\d.]\d|[\w-])")
+#: arithmetic written out: "3.8 + 4.0 + 4.8 + 4.4 = 17.0 us", "36 x 8 x 128 x 128 x 4 = 18,874,368 bytes", a ratio
+#: as a multiple ("531 / 446 = 1.19x"), and "≈" or "~=" for "=" (the result's rounding, as written, is allowed either way)
+_SUM = re.compile(rf"(?<![\w.=/-])(?P<lhs>{_TERM}(?: ?[-+x\u00d7*/] ?{_TERM})+) ?(?:=|\u2248|~=) ?(?P<rhs>{_NUM})"
+                  rf"(?:x|\u00d7)?(?![\d.]\d|[\w-])")
 _OPERATOR = re.compile(r" ?([-+x\u00d7*/]) ?(?=\d)")
 
 
@@ -105,8 +107,10 @@ def wrong_written_arithmetic(card: Card, doc, ctx) -> Iterator[Finding]:
                 rounding = Decimal(5).scaleb(-len(rhs.partition(".")[2]) - 1)
                 if abs(value - written) > rounding + slack:
                     what = m.group(0)
+                    shown = value.quantize(rounding / 50) if value.as_tuple().exponent < rounding.as_tuple().exponent - 2 \
+                        else value
                     yield Finding(text_location(path), f"{what!r} in {_quote(sentence, m.start())}: the left side "
-                                                       f"comes to {value.normalize():f}",
+                                                       f"comes to {shown.normalize():f}",
                                   hint="recompute it, or quote the operands the source gives",
                                   at=_locate(doc, path, what, flat.count(what, 0, max(flat.find(sentence), 0)
                                                                          + m.start())))

@@ -18,10 +18,15 @@ from dossier.model import Card
 _TP = re.compile(r"(?<![\w-])(?:(?i:TP) ?[=-]? ?|--tp(?:-size)?[ =]|(?i:tensor[- ]parallel(?: size| degree)?(?: of| =)? ))"
                  r"(?P<n>[1-9]\d{0,5}(?:/[1-9]\d{0,5})*)\b")
 _WORDS = {"one": 1, "a single": 1, "single": 1, "two": 2, "four": 4, "eight": 8}
-#: GPUs counted: "4x B200", "8 x H200", "one NVIDIA B200", "two H100s" (not "B200s" alone, nor "a B200", nor a count
-#: of machines that hold them: "2 GB200 trays", "72 GB200 superchips")
+_HOLDERS = r"(?!\s+(?:nodes?|trays?|racks?|superchips?|systems?)\b)"
+#: GPUs counted: "4x B200", "8 x H200", "one NVIDIA B200", "two H100s", "B200 x4", "H100x8" (not "B200s" alone, nor "a
+#: B200", nor a count of machines that hold them: "2 GB200 trays", "72 GB200 superchips"); GPUs of no named kind: "an
+#: 8-GPU node", "4 GPUs" (key "GPU": judged against every kind's counts)
 _COUNTED = re.compile(rf"(?<![\w.,/-])(?P<n>[1-9]\d?|(?i:one|a single|single|two|four|eight)) ?[x\u00d7]? ?"
-                      rf"(?:NVIDIA |AMD )?(?P<gpu>{GPU.pattern})s?\b(?!\s+(?:nodes?|trays?|racks?|superchips?|systems?)\b)")
+                      rf"(?:NVIDIA |AMD )?(?P<gpu>{GPU.pattern})s?\b{_HOLDERS}"
+                      rf"|(?<![\w.,/-])(?:NVIDIA |AMD )?(?P<gpu2>{GPU.pattern}) ?[x\u00d7] ?(?P<n2>[1-9]\d?)\b{_HOLDERS}"
+                      rf"|(?<![\w.,/-])(?P<n3>[1-9]\d?|(?i:one|two|four|eight))[- ](?P<gpu3>GPU)s?\b"
+                      r"(?!\s+(?:kernels?|programs?|threads?|launch(?:es)?)\b)")
 #: a clause that reports a run: a verb of measuring, or whose run ("On the author's H100 TP4 run"); not a run as a
 #: noun alone ("TP=1 runs skip the fusion" is the code's rule), nor "the author" alone ("As the author saw, TP=1
 #: needs no all-reduce" is the code's rule)
@@ -37,13 +42,20 @@ def _count(word: str) -> int:
     return _WORDS.get(word.lower()) or int(word)
 
 
+def _counted(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[re.Match, str, int]]:
+    """(match, GPU, count) of every count of GPUs in ``text[start:end]``."""
+    for m in _COUNTED.finditer(text, start, len(text) if end is None else end):
+        i = next(i for i in ("", "2", "3") if m.group("gpu" + i))
+        yield m, m.group("gpu" + i), _count(m.group("n" + i))
+
+
 def _setup(texts: Iterator[str]) -> tuple[set[int], dict[str, set[int]]]:
     """The TP sizes and the counts of each GPU that ``texts`` give."""
     sizes, counts = set(), {}
     for text in texts:
         sizes |= {int(n) for m in _TP.finditer(text) for n in m.group("n").split("/")}
-        for m in _COUNTED.finditer(text):
-            counts.setdefault(m.group("gpu"), set()).add(_count(m.group("n")))
+        for _, gpu, n in _counted(text):
+            counts.setdefault(gpu, set()).add(n)
     return sizes, counts
 
 
@@ -76,11 +88,10 @@ def _judged(path: str, sentence: str, start: int, end: int, sizes, counts) -> It
     for m in _TP.finditer(sentence, start, end):
         if sizes and not {int(n) for n in m.group("n").split("/")} <= sizes:
             yield _finding(path, sentence, m, f"the claims give TP {', '.join(map(str, sorted(sizes)))}")
-    for m in _COUNTED.finditer(sentence, start, end):
-        given = counts.get(m.group("gpu"))
-        if given and _count(m.group("n")) not in given:
-            yield _finding(path, sentence, m, f"the claims give {' or '.join(map(str, sorted(given)))} x "
-                                              f"{m.group('gpu')}")
+    for m, gpu, n in _counted(sentence, start, end):
+        given = counts.get(gpu) if gpu != "GPU" else set().union(*counts.values())
+        if given and n not in given:
+            yield _finding(path, sentence, m, f"the claims give {' or '.join(map(str, sorted(given)))} x {gpu}")
 
 
 def _finding(path: str, sentence: str, m: re.Match, why: str) -> Finding:

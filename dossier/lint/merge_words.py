@@ -12,7 +12,7 @@ from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 from dossier.pr_facts import cites_another, prose_fields
 
-_UNMERGED = r"closed (?:without (?:being )?merg\w+|unmerged)|unmerged|not merged|never merged"
+_UNMERGED = r"closed (?:without (?:being )?merg\w+|unmerged)|unmerged|not merged|never merged|abandoned|never landed"
 #: the PR's own outcome: "the PR page shows it merged", "GitHub lists it as closed without merging", "this PR was
 #: merged", "the PR was never merged", "the PR merged on 2026-01-02" (not "the PR merged each part separately")
 _OUTCOME = re.compile(rf"\b(?:(?:[Tt]he PR(?:'s)?|[Ii]ts) page|GitHub)\s+(?:shows|lists|marks|records|has)\s+(?:it|the PR)\s+"

@@ -16,15 +16,16 @@ from dossier.model import Card
 
 _HEDGE = (r"(?P<hedge>(?:nearly|almost|close to|just under|about|roughly|around|some|approximately|more than|over|"
           r"at least|less than|under|well over) )?")
-#: a multiple said as a comparison ("twice as fast", "three times the requests", "four times TP4's", "doubled"), not
-#: a setting's rule ("default twice the state pool") nor a count ("runs twice per step")
+#: a multiple said as a comparison ("twice as fast", "three times the requests", "four times TP4's", "doubled", "half
+#: the time"), not a setting's rule ("default twice the state pool") nor a count ("runs twice per step")
 _MULTIPLE = re.compile(
     rf"\b{_HEDGE}(?:(?P<times>twice|two times|three times|four times|five times|eight times|ten times|threefold|"
     r"fourfold|tenfold)(?= as (?:fast|slow|much|many|long|large|wide|high|low)\b| (?:the|its|their) (?!same)"
     r"| \S+'s\b| (?:higher|lower|faster|slower|more|less|fewer|larger|smaller)\b)"
     r"|(?P<verb>halv(?:e[sd]?|ing)|doubl(?:e[sd]|ing)|tripl(?:e[sd]|ing)|quadrupl(?:e[sd]|ing))\b"
     r"|(?P<part>by a third|to a third|by half|to half|(?<=takes )a third of|(?<=took )a third of|"
-    r"(?<=takes )half of|(?<=took )half of)(?![-\w]))", re.IGNORECASE)
+    r"(?<=takes )half of|(?<=took )half of|half (?:the|its|their) (?:time|latency|memory|bytes|launches|kernels|steps|"
+    r"TTFT|TPOT|ITL))(?![-\w]))", re.IGNORECASE)
 _FACTORS = [("two times", 2), ("twice", 2), ("doubl", 2), ("halv", 2), ("half", 2), ("by a third", 1.5),
             ("a third", 3), ("three times", 3), ("tripl", 3), ("threefold", 3), ("four times", 4), ("quadrupl", 4),
             ("fourfold", 4), ("five times", 5), ("eight times", 8), ("ten times", 10), ("tenfold", 10)]

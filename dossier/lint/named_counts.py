@@ -12,10 +12,11 @@ from dossier.lint.figures import _quote
 from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
-#: a whole number and the thing it counts, a qualifier and a plural noun: "3 draft tokens", "24 split launches",
-#: "36 are GDN layers"; not one of a list or range ("1, 2 or 4 draft tokens", "2-4 heads"), a setting ("T=4 draft
+#: a whole number (in words too) and the thing it counts, a qualifier and a plural noun: "3 draft tokens", "24 split
+#: launches", "36 are GDN layers", "four draft tokens"; not one of a list or range ("1, 2 or 4 draft tokens", "2-4 heads"), a setting ("T=4 draft
 #: tokens") nor a rate ("tokens/s")
-_COUNT = re.compile(r"(?<![\w.#/=:^,+-])(?<!or )(?<!and )(?<!to )(?P<n>\d+) (?P<are>are )?"
+_COUNT = re.compile(r"(?<![\w.#/=:^,+-])(?<!or )(?<!and )(?<!to )(?P<n>\d+|(?i:"
+                    + "|".join(w for w, n in prose.NUMBER_WORDS.items() if n > 1) + r")) (?P<are>are )?"
                     r"(?P<thing>(?!(?:of|and|or|to|per|more|fewer|less|other|such|the|us|ms|ns|s)\b)[A-Za-z][\w-]* "
                     r"(?!(?:is|was|has|does|pass|us|ms|this|as)\b)[a-z][\w-]*s)\b(?![/\w-])")
 #: a count given as approximate or as a bound
@@ -23,6 +24,11 @@ _HEDGED = re.compile(r"\b(?:about|around|roughly|approximately|nearly|almost|som
                      r"more than|fewer than|less than)\s+$|~$", re.IGNORECASE)
 #: a whole number the claims write, one ending a sentence ("the 27B checkpoint has 36.") too
 _INTEGER = re.compile(r"(?<![\w.])\d+(?!\w|\.\d)")
+
+
+def _number(written: str) -> str:
+    """A count as digits ("four" -> "4")."""
+    return str(prose.NUMBER_WORDS.get(written.lower(), written))
 
 
 @rule("D243", "a count of a named thing in the card's prose (4 draft tokens, 32 GDN layers) that its "
@@ -38,7 +44,7 @@ def count_unlike_claims(card: Card, doc, ctx) -> Iterator[Finding]:
     counted: dict[str, set[str]] = {}
     for m in _COUNT.finditer(claims):
         if not m.group("are"):
-            counted.setdefault(m.group("thing").lower(), set()).add(m.group("n"))
+            counted.setdefault(m.group("thing").lower(), set()).add(_number(m.group("n")))
     if not counted:
         return
     written = set(_INTEGER.findall(claims))
@@ -50,7 +56,7 @@ def count_unlike_claims(card: Card, doc, ctx) -> Iterator[Finding]:
                 continue
             for m in _COUNT.finditer(sentence):
                 given = counted.get(m.group("thing").lower())
-                if given and m.group("n") not in given | written and not _HEDGED.search(sentence[:m.start()]):
+                if given and _number(m.group("n")) not in given | written and not _HEDGED.search(sentence[:m.start()]):
                     yield Finding(text_location(path),
                                   f"{m.group('n')} {m.group('thing')} in {_quote(sentence, m.start())}: the claims "
                                   f"give {' or '.join(sorted(given, key=int))} {m.group('thing')}",

@@ -673,18 +673,23 @@ def _went_out(card: Card, version: str, first: bool, said: str, lock, order, ctx
                f"(built {v.shipped.new.built}; present {_spans(spans)})", _FROM_VERIFY)
 
 
-#: an SGLang release named as such: "SGLang 0.5.17.post4", "sglang==0.5.24", "v0.5.24", "0.5.24 wheel", bare "0.5.24"
-_RELEASE_NAMED = re.compile(r"\bSGLang(?: |==)v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
-                            r"(?<![\w.])(?:v(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)|"
-                            r"(\d+\.\d+\.\d+(?:\.post\d+)?)(?: (?:wheel|release)\b|(?![\w.]*\d)))", re.IGNORECASE)
+#: an SGLang release named as such: "SGLang 0.5.17.post4", "sglang==0.5.24", "v0.5.24", "0.5.24 wheel", bare "0.5.24";
+#: a post release also as "0.5.8post2" or "0.5.8-post2" (forms pip reads as 0.5.8.post2)
+_RELEASE_NAMED = re.compile(r"\bSGLang(?: |==)v?(\d+\.\d+\.\d+(?:[.-]?post\d+)?)(?![\w.]*\d)|"
+                            r"(?<![\w.])(?:v(\d+\.\d+\.\d+(?:[.-]?post\d+)?)(?![\w.]*\d)|"
+                            r"(\d+\.\d+\.\d+(?:[.-]?post\d+)?)(?: (?:wheel|release)\b|(?![\w.]*\d)))", re.IGNORECASE)
+
+
+def _release_of(m: re.Match) -> str:
+    """The release a :data:`_RELEASE_NAMED` match names, as evidence.lock writes it ("0.5.8post2" -> "0.5.8.post2")."""
+    return re.sub(r"[.-]?post", ".post", (m.group(1) or m.group(2) or m.group(3)).lower())
 
 
 def releases_named(card: Card) -> set[str]:
     """The SGLang releases the card's prose names ("0.5.19", "v0.5.19", "SGLang 0.5.19")."""
     from dossier.lint.depth import card_texts
 
-    return {v for _, text in card_texts(card) for m in _RELEASE_NAMED.finditer(" ".join(text.split()))
-            if (v := m.group(1) or m.group(2) or m.group(3))}
+    return {_release_of(m) for _, text in card_texts(card) for m in _RELEASE_NAMED.finditer(" ".join(text.split()))}
 
 
 #: another package's version, which SGLang's numbering says nothing about ("FlashInfer v0.6.7")
@@ -731,7 +736,7 @@ def _unreleased(text: str, built) -> Iterator[str]:
     series, first, last = _series_and_ends(tuple(built))
     flat = " ".join(text.split())
     for m in _RELEASE_NAMED.finditer(flat):
-        version = m.group(1) or m.group(2) or m.group(3)
+        version = _release_of(m)
         # "SGLang 0.6.0" is SGLang's whatever its series; a bare "v0.6.0" only in the series of the releases
         if (version in built or (m.group(1) is None and ".".join(version.split(".")[:2]) not in series)
                 or Version(version) < Version(first) or _OTHER_PACKAGE.search(flat[:m.start()][-40:])):
@@ -775,9 +780,10 @@ def current_never_shipped(card: Card, doc, ctx) -> Iterator[Finding]:
 
 
 _V = r"v?(\d+\.\d+\.\d+(?:\.post\d+)?)"
-#: a span of releases: "from 0.5.10 through 0.5.13", "between 0.5.10.post1 and 0.5.11", "0.5.14-0.5.19"
+#: a span of releases: "from 0.5.10 through 0.5.13", "between 0.5.10.post1 and 0.5.11", "0.5.14-0.5.19", "0.5.14
+#: through 0.5.19"
 _RANGE = re.compile(rf"\b(?:from|between) (?:SGLang )?{_V} (?:to|through|until|till|and) (?:SGLang )?{_V}(?![\w.]*\d)|"
-                    rf"(?<![\w.-]){_V} ?(?:-|\u2013|\.\.) ?{_V}(?![\w.]*\d)", re.IGNORECASE)
+                    rf"(?<![\w.-]){_V} ?(?:-|\u2013|\.\.| through | thru ) ?{_V}(?![\w.]*\d)", re.IGNORECASE)
 #: "downgrading from 0.5.23 to 0.5.19" moves backwards on purpose; a package's "from 0.6.7 to 0.6.3" is a change
 _BACKWARDS = re.compile(r"\b(?:downgrad\w*|roll\w* back|rolled back|going back|went back|back from|revert\w*)\b[^.;]*$",
                         re.IGNORECASE)

@@ -112,8 +112,9 @@ def merged_before_opened(ctx) -> Iterator[Finding]:
 #: a day as ISO (2026-03-30) or in words (March 30, 2026; Mar. 30 2026; 30 March 2026)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
-#: a day in words: "March 1, 2026", "1st March 2026"
-WORD_DAY = rf"(?:{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? {_MONTH},? \d{{4}})"
+#: a day in words: "March 1, 2026", "1st March 2026", "the 2nd of March 2026"
+WORD_DAY = (rf"(?:{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|"
+            rf"(?:the )?\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH},? \d{{4}})")
 _DAY = rf"(\d{{4}}-\d{{2}}-\d{{2}}|{WORD_DAY})"
 _CITED_MERGE = re.compile(rf"#(\d+)\b[^#\n;]{{0,40}}?(?<!un)\bmerged (?:on )?{_DAY}(?!\d)")
 #: "on 2026-03-26, the day #21313 merged": a day given as another PR's merge day

@@ -6,8 +6,8 @@ the same dossier (a digest of dossier's own source): an edited file, a reinstall
 afresh. A missing, unreadable or damaged cache file is read as empty and written anew; a value that cannot be
 pickled, or a very large one (a whole tree's joined text, cheaper to rebuild than to load), is kept for the process
 alone. ``DOSSIER_TREE_CACHE`` names the folder (default: ``$XDG_CACHE_HOME/dossier/trees``, or
-``~/.cache/dossier/trees``); ``off`` keeps nothing on disk. The folder keeps the most recently written
-:data:`KEEP` trees."""
+``~/.cache/dossier/trees``); ``off`` keeps nothing on disk. The folder keeps the :data:`KEEP` trees written or
+read last."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ENV = "DOSSIER_TREE_CACHE"
-#: cache files kept in the folder (one per tree as it stands): the newest written
+#: cache files kept in the folder (one per tree as it stands): those written or read last
 KEEP = 24
 #: a value whose pickle is larger than this is rebuilt each run rather than loaded
 LARGEST = 16 << 20
@@ -125,15 +125,19 @@ def _raw(path: Path) -> dict[str, bytes]:
 
 
 def _load(path: Path) -> dict[str, object]:
+    raw = _raw(path)
+    if raw:
+        with contextlib.suppress(OSError):  # used now: the folder keeps the trees used last
+            os.utime(path)
     entries = {}
-    for what, data in _raw(path).items():
+    for what, data in raw.items():
         with contextlib.suppress(Exception):  # an entry a changed class no longer reads is computed again
             entries[what] = pickle.loads(data)  # noqa: S301
     return entries
 
 
 def _prune(where: Path) -> None:
-    """Keep the :data:`KEEP` most recently written trees."""
+    """Keep the :data:`KEEP` trees written or read last."""
     with contextlib.suppress(OSError):
         files = sorted(where.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in files[KEEP:]:

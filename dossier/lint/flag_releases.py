@@ -15,7 +15,8 @@ from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 
 _VERSION = r"v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?![\w.]*\d)"
 _NEWER = r"(?:\+|\s+(?:and|or)\s+(?:later|newer|above|up|beyond)|\s+onwards?|\s+on\b)"
-#: "`--flag` from 0.5.17", "--flag (added in SGLang 0.5.17)", "--flag (0.5.17+)", "--flag (requires SGLang >= 0.5.17)",
+#: "`--flag` from 0.5.17", "--flag (added in SGLang 0.5.17)", "--flag (0.5.17+)", "--flag (0.5.17 and up)", "--flag
+#: (requires SGLang >= 0.5.17)", "--flag (needs at least 0.5.17)",
 #: "--flag, as of v0.5.17", "--flag first appeared in 0.5.17", "--flag first parses in 0.5.17", "--flag exists since
 #: 0.5.17", "--flag first exists in 0.5.17", "--flag parses from 0.5.17": the release the name is said to start in (a keyword, or a bare release with "+"/"or later")
 _SINCE = re.compile(r"[`'\"]*\s*[(,]?\s*(?:(?:is|was|are|were)\s+)?(?:(?:from|since|added in|introduced in|new in|"
@@ -24,7 +25,8 @@ _SINCE = re.compile(r"[`'\"]*\s*[(,]?\s*(?:(?:is|was|are|were)\s+)?(?:(?:from|si
                     r"first (?:appeared|shipped|landed|showed up|parses|parsed|accepted|read) in|exists? since|has existed since|"
                     r"first (?:exists|existed|(?:is|was) (?:defined|registered|accepted|available|parsed|read)) in|"
                     r"(?:parses|parsed|is parsed|(?:is )?accepted|(?:is )?defined|(?:is )?registered|(?:is )?read) (?:from|since)|"
-                    r"has been (?:there|available|around) since)\s+(?:SGLang\s+)?(?:>=\s*|\u2265\s*)?" + _VERSION + "|"
+                    r"has been (?:there|available|around) since)\s+(?:at least\s+)?(?:SGLang\s+)?(?:>=\s*|\u2265\s*)?"
+                    + _VERSION + "|"
                     r"(?:SGLang\s+)?(?:>=\s*|\u2265\s*)" + _VERSION + r"|(?:SGLang\s+)?" + _VERSION + _NEWER + ")",
                     re.IGNORECASE)
 #: the words of _SINCE that name the first release, not one that has it: "first appeared in", "added in", "new in"

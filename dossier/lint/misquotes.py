@@ -82,29 +82,31 @@ def _twin(texts: Iterable[str], patterns) -> str | None:
 
 def _message_twin(tree, quote: str, recorded: Iterable[str]) -> tuple[str, str] | None:
     """(the text, where it is printed) one word off ``quote``: a message cards/messages.lock records, or a string of
-    a file of ``tree`` that holds all the quote's words but those a misquote changed (searched once per tree)."""
+    a file of ``tree`` that holds all the quote's words but those a misquote changed (searched once per tree, and
+    kept on disk between runs)."""
     edits = _quote_edits(quote)
     if not edits:
         return None
     if twin := _twin(recorded, [p for _, patterns in edits for p in patterns]):
         return twin, str(MESSAGES_LOCK)
-    key = ("message-twin", quote)
-    if key not in tree.memo:
-        tree.memo[key] = None
-        said = set(re.findall(r"\w+", quote))
-        # the words each edit may change
-        changed = [(patterns, set(re.findall(r"\w+", " ".join(e[1])))) for e, patterns in edits]
-        most = max(len(words) for _, words in changed)
-        for path in tree.texts:
-            if path.endswith(".py"):
-                missing = said - words_of(tree, path)
-                if len(missing) > most:  # no edit changes so many words
-                    continue
-                fitting = [p for patterns, words in changed if missing <= words for p in patterns]
-                if fitting and (twin := _twin(templates_of(tree, path), fitting)):
-                    tree.memo[key] = twin, path
-                    break
-    return tree.memo[key]
+    return _from_tree(f"message-twin {quote}", tree, lambda t: _tree_twin(t, quote, edits))
+
+
+def _tree_twin(tree, quote: str, edits) -> tuple[str, str] | None:
+    """(the string, its file) of ``tree`` one word off ``quote`` (``edits``: :func:`_quote_edits`)."""
+    said = set(re.findall(r"\w+", quote))
+    # the words each edit may change
+    changed = [(patterns, set(re.findall(r"\w+", " ".join(e[1])))) for e, patterns in edits]
+    most = max(len(words) for _, words in changed)
+    for path in tree.texts:
+        if path.endswith(".py"):
+            missing = said - words_of(tree, path)
+            if len(missing) > most:  # no edit changes so many words
+                continue
+            fitting = [p for patterns, words in changed if missing <= words for p in patterns]
+            if fitting and (twin := _twin(templates_of(tree, path), fitting)):
+                return twin, path
+    return None
 
 
 def _suffixes(run: str) -> str:
@@ -146,15 +148,12 @@ def _with_values(template: str, quote: str) -> bool:
 
 def printed_with_values(tree, quote: str) -> bool:
     """Whether a Python file of ``tree`` prints ``quote`` with values put in (:func:`_with_values`; read once per tree
-    and quote, only in files holding three of the quote's words)."""
-    key = ("printed-with-values", quote)
-    if key not in tree.memo:
-        said = set(re.findall(r"\w+", quote))
-        tree.memo[key] = len(said) >= 3 and any(
-            _with_values(t, quote) for path in tree.texts if path.endswith(".py")
-            and len(said & words_of(tree, path)) >= 3 for t in templates_of(tree, path)
-            if FIELD in t and len(said & set(re.findall(r"\w+", t))) >= 3)
-    return tree.memo[key]
+    and quote, and kept on disk between runs; only files holding three of the quote's words are read)."""
+    said = set(re.findall(r"\w+", quote))
+    return _from_tree(f"printed-with-values {quote}", tree, lambda t: len(said) >= 3 and any(
+        _with_values(tpl, quote) for path in t.texts if path.endswith(".py")
+        and len(said & words_of(t, path)) >= 3 for tpl in templates_of(t, path)
+        if FIELD in tpl and len(said & set(re.findall(r"\w+", tpl))) >= 3))
 
 
 def _metrics(tree) -> frozenset[str]:

@@ -1,8 +1,9 @@
 """Session 57: shapes left open after the session-56 audit, each beside its true twin. Arithmetic whose result is a
 multiple ("531 / 446 = 1.19x") or written with "≈" / "~=" (D239); "half the time" (D240); GPUs counted after their
-name ("H100 x8") or with no name ("an 8-GPU node"; not "a single GPU kernel") (D242); counts in words ("five draft
+name ("H100 x8") or with no name ("an 8-GPU node"; not "one GPU kernel") (D242); counts in words ("five draft
 tokens") (D243); "the PR was abandoned" (D248); a post release written "0.5.8post2" (D322); a span "0.5.19 through
-0.5.14" (D323); "(0.5.14 and up)" after a flag (D618); a constant "is set to N" (D633); a day as "the 6th of November 2025" (D406).
+0.5.14" (D323); "(0.5.14 and up)" and "(needs at least 0.5.14)" after a flag (D618); a constant "is set to N" (D633);
+defaults as ", which defaults to X" and "(A or B; default X)" (D623); a day as "the 6th of November 2025" (D406).
 Each sentence is appended to one real card and linted with its rule alone."""
 
 from __future__ import annotations
@@ -37,8 +38,16 @@ CASES = [
     ("D323", 12508, "implementation", "The gating kernel is present 0.5.14 through 0.5.19.", False),
     ("D618", 12508, "implementation", "Select it with --linear-attn-verify-backend (0.5.14 and up).", True),
     ("D618", 12508, "implementation", "Select it with --linear-attn-verify-backend (0.5.17 and up).", False),
+    ("D618", 12508, "implementation", "Select it with --linear-attn-verify-backend (needs at least 0.5.14).", True),
+    ("D618", 12508, "implementation", "Select it with --linear-attn-verify-backend (needs at least 0.5.17).", False),
     ("D633", 12508, "implementation", "In 0.5.23, MAX_FUSED_QKV_SPLIT_DIM is set to 16384.", True),
     ("D633", 12508, "implementation", "In 0.5.23, MAX_FUSED_QKV_SPLIT_DIM is set to 8192.", False),
+    ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy, which defaults to extra_buffer, to keep it.",
+     True),
+    ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy, which defaults to auto, to keep it.", False),
+    ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default extra_buffer).",
+     True),
+    ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default auto).", False),
     ("D406", 12508, "implementation", "It landed on the 7th of November 2025.", True),
     ("D406", 12508, "implementation", "It landed on the 6th of November 2025.", False),
 ]

@@ -105,15 +105,22 @@ def test_off_keeps_nothing_on_disk_and_an_unwritable_folder_is_no_error(tmp_path
     assert tree_cache.remembered(tree, "words", lambda: 3) == 3
 
 
-def test_the_folder_keeps_the_newest_trees(tmp_path, cache, monkeypatch):
+def test_the_folder_keeps_the_trees_used_last(tmp_path, cache, monkeypatch):
+    """Three trees, two kept: the one read again since it was written outlives a newer one never read."""
     monkeypatch.setattr(tree_cache, "KEEP", 2)
     trees = [SourceTree.at(sglang_package(tmp_path / f"site{i}", {"srt/mod.py": f"x = {i}\n"})) for i in range(3)]
-    for i, tree in enumerate(trees):
+    for i, tree in enumerate(trees[:2]):
         tree_cache.remembered(tree, "words", lambda i=i: i)
         _next_run(monkeypatch)
+    [first] = [p for p in cache.glob("*.pickle") if tree_cache.fingerprint(trees[0]) in p.name]
+    os.utime(first, ns=(0, 0))  # written long ago ...
+    assert tree_cache.remembered(trees[0], "words", _never) == 0  # ... and read now
+    tree_cache.remembered(trees[2], "words", lambda: 2)
+    _next_run(monkeypatch)
     assert len(list(cache.glob("*.pickle"))) == 2
+    assert tree_cache.remembered(trees[0], "words", _never) == 0
     assert tree_cache.remembered(trees[2], "words", _never) == 2
-    assert tree_cache.remembered(trees[0], "words", lambda: "gone") == "gone"
+    assert tree_cache.remembered(trees[1], "words", lambda: "gone") == "gone"
 
 
 def test_lint_reads_the_same_surface_off_disk(tmp_path, cache, monkeypatch):

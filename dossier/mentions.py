@@ -43,6 +43,11 @@ _COMMAND = re.compile(
 #: what may sit between two flags of one command: a value and spaces, backticks, "="
 _FLAG_GAP = re.compile(r"[ \t`=]*(?:[\w.+/-]+[ \t`]*)?")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+#: a later clause between a command and a flag that turns to the SGLang server: the flag is the server's ("After pytest
+#: passes, start the server with --x"); a clause that does not ("..., --json FILE keeps the rows, --help lists ...";
+#: "...; they pass with --variant") goes on with the command
+_SERVER_CLAUSE = re.compile(r"[,;]\s+(?:[\w'-]+\s+){0,6}?(?:the (?:sglang )?server|sglang serve|launch_server)\b",
+                            re.IGNORECASE)
 
 #: "was `old/path`", "formerly --flag", "historical: ...", "0.5.23 does not read SGLANG_X" just before the mention
 MARK_BEFORE = re.compile(
@@ -225,10 +230,12 @@ class _Text:
         return before % 2 == 1 and inside == 0
 
     def command(self, at: int) -> str:
-        """The module, script or tool the flag at ``at`` is passed to, within its sentence ("" if none)."""
+        """The module, script or tool the flag at ``at`` is passed to, within its sentence ("" if none, or a clause
+        between them turns to the server: "After pytest passes, start the server with --x")."""
         _, begin, _ = self.sentence(at)
         j = bisect.bisect_left(self.command_starts, at) - 1
-        if j < 0 or self.commands[j].start() < begin or self.commands[j].end() > at:
+        if j < 0 or self.commands[j].start() < begin or self.commands[j].end() > at \
+                or _SERVER_CLAUSE.search(self.text, self.commands[j].end(), at):
             return ""
         last = self.commands[j]
         return last.group("mod") or last.group("script") or last.group("shell") or last.group("tool")

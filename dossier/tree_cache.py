@@ -7,7 +7,7 @@ afresh. A missing, unreadable or damaged cache file is read as empty and written
 pickled, or a very large one (a whole tree's joined text, cheaper to rebuild than to load), is kept for the process
 alone. ``DOSSIER_TREE_CACHE`` names the folder (default: ``$XDG_CACHE_HOME/dossier/trees``, or
 ``~/.cache/dossier/trees``); ``off`` keeps nothing on disk. The folder keeps the :data:`KEEP` trees written or
-read last."""
+read last. Its files are read with pickle: a folder others can write to is not one to name."""
 
 from __future__ import annotations
 
@@ -29,14 +29,18 @@ _SUFFIX = ".pickle"
 
 
 def folder() -> Path | None:
-    """Where trees are kept (None: ``DOSSIER_TREE_CACHE=off``)."""
+    """Where trees are kept (None: ``DOSSIER_TREE_CACHE=off``, or no home folder to keep them under)."""
     chosen = os.environ.get(ENV, "").strip()
     if chosen.lower() == "off":
         return None
     if chosen:
         return Path(chosen).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dossier" / "trees"
+    if base := os.environ.get("XDG_CACHE_HOME"):
+        return Path(base) / "dossier" / "trees"
+    try:
+        return Path.home() / ".cache" / "dossier" / "trees"
+    except (RuntimeError, KeyError):  # no home to find (no $HOME, no passwd entry): nothing kept
+        return None
 
 
 _CODE: list[str] = []
@@ -139,7 +143,7 @@ def _load(path: Path) -> dict[str, object]:
 def _prune(where: Path) -> None:
     """Keep the :data:`KEEP` trees written or read last."""
     with contextlib.suppress(OSError):
-        files = sorted(where.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        files = sorted(where.glob(f"[!.]*{_SUFFIX}"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in files[KEEP:]:
             with contextlib.suppress(OSError):
                 old.unlink()

@@ -12,7 +12,7 @@ except ImportError:  # dossier-only installs
 
 # what lint reads off a whole SGLang tree is kept on disk between runs (dossier/tree_cache.py): the tests keep theirs
 # apart from the user's, in a folder of their own unless the caller names one (CI names the main job's)
-os.environ.setdefault("DOSSIER_TREE_CACHE", os.path.join(tempfile.gettempdir(), f"dossier-tree-cache-tests-{os.getuid()}"))
+os.environ.setdefault("DOSSIER_TREE_CACHE", os.path.join(tempfile.gettempdir(), "dossier-tree-cache-tests"))
 
 if not _HAS_CUDA:
     # Must be set before triton is imported anywhere.

@@ -13,8 +13,8 @@ from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 
 #: right after the name: "(default 256)", "(default: triton)", "(defaults to auto)", ", default 16", " defaults to
 #: full", " whose default is off", ", which defaults to auto", "(triton or cute_dsl; default triton)"
-_SAID_DEFAULT = re.compile(r"[`'\"]*(?:\s*\(\s*(?:[^();\n]{0,60}?;\s*)?|,\s*(?:(?:which|that)\s+)?|\s+)(?:defaults?(?:\s+(?:is|of|to))?:?|(?:whose|its|the) default(?:\s+value)? is)"
-                           r"\s+[`'\"]?(?P<value>-?[\w.+/-]*\w)|[`'\"]*'s\s+default(?:\s+value)?(?:\s+(?:is|of))?:?\s+[`'\"]?"
+_SAID_DEFAULT = re.compile(r"[`'\"]*(?:\s*\(\s*(?:[^();\n]{0,60}?;\s*)?|,\s*(?:(?:which|that)\s+)?|\s+)"
+                           r"(?:defaults?(?:\s+(?:is|of|to))?:?|(?:whose|its|the) default(?:\s+value)? is)\s+[`'\"]?(?P<value>-?[\w.+/-]*\w)|[`'\"]*'s\s+default(?:\s+value)?(?:\s+(?:is|of))?:?\s+[`'\"]?"
                            r"(?P<owned>-?[\w.+/-]*\w)", re.IGNORECASE)
 #: right before the name, what the default is of: "the default of `--flag` is 16", "the default value for `--flag`:
 #: 16", "default `--flag` to 16384" (the value then follows the name, not a verb: "is overridden", "is now")

@@ -88,6 +88,12 @@ def _evaluate(lhs: str) -> tuple[Decimal, Decimal] | None:
     return total, slack * (abs(total) if products else 1) + (abs(total) * Decimal("0.005") if products else 0)
 
 
+def _shown(value: Decimal, rounding: Decimal) -> str:
+    """``value`` to two digits past the written result's precision (half its last digit: ``rounding``), never 28."""
+    finer = rounding / 50
+    return f"{(value.quantize(finer) if value.as_tuple().exponent < finer.as_tuple().exponent else value).normalize():f}"
+
+
 @rule("D239", "arithmetic written out in the card (a + b = c, a x b = c) does not come to the result it states",
       scope="card")
 def wrong_written_arithmetic(card: Card, doc, ctx) -> Iterator[Finding]:
@@ -107,10 +113,8 @@ def wrong_written_arithmetic(card: Card, doc, ctx) -> Iterator[Finding]:
                 rounding = Decimal(5).scaleb(-len(rhs.partition(".")[2]) - 1)
                 if abs(value - written) > rounding + slack:
                     what = m.group(0)
-                    shown = value.quantize(rounding / 50) if value.as_tuple().exponent < rounding.as_tuple().exponent - 2 \
-                        else value
                     yield Finding(text_location(path), f"{what!r} in {_quote(sentence, m.start())}: the left side "
-                                                       f"comes to {shown.normalize():f}",
+                                                       f"comes to {_shown(value, rounding)}",
                                   hint="recompute it, or quote the operands the source gives",
                                   at=_locate(doc, path, what, flat.count(what, 0, max(flat.find(sentence), 0)
                                                                          + m.start())))

@@ -13,8 +13,8 @@ from dossier.lint.registry import Finding, rule
 from dossier.model import Card
 
 #: a whole number (in words too) and the thing it counts, a qualifier and a plural noun: "3 draft tokens", "24 split
-#: launches", "36 are GDN layers", "four draft tokens"; not one of a list or range ("1, 2 or 4 draft tokens", "2-4 heads"), a setting ("T=4 draft
-#: tokens") nor a rate ("tokens/s")
+#: launches", "36 are GDN layers", "four draft tokens"; not one of a list or range ("1, 2 or 4 draft tokens", "2-4
+#: heads"), a setting ("T=4 draft tokens") nor a rate ("tokens/s")
 _COUNT = re.compile(r"(?<![\w.#/=:^,+-])(?<!or )(?<!and )(?<!to )(?P<n>\d+|(?i:"
                     + "|".join(w for w, n in prose.NUMBER_WORDS.items() if n > 1) + r")) (?P<are>are )?"
                     r"(?P<thing>(?!(?:of|and|or|to|per|more|fewer|less|other|such|the|us|ms|ns|s)\b)[A-Za-z][\w-]* "

@@ -3,7 +3,8 @@ multiple ("531 / 446 = 1.19x") or written with "≈" / "~=" (D239); "half the ti
 name ("H100 x8") or with no name ("an 8-GPU node"; not "one GPU kernel") (D242); counts in words ("five draft
 tokens") (D243); "the PR was abandoned" (D248); a post release written "0.5.8post2" (D322); a span "0.5.19 through
 0.5.14" (D323); "(0.5.14 and up)" and "(needs at least 0.5.14)" after a flag (D618); a constant "is set to N" (D633);
-defaults as ", which defaults to X" and "(A or B; default X)" (D623); a day as "the 6th of November 2025" (D406).
+defaults as ", which defaults to X" and "(A or B; default X)" (D623); a flag in a clause after another tool's ("After
+pytest passes, start the server with --x") is SGLang's (D601); a day as "the 6th of November 2025" (D406).
 Each sentence is appended to one real card and linted with its rule alone."""
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ CASES = [
     ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default extra_buffer).",
      True),
     ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default auto).", False),
+    ("D601", 12508, "implementation", "After pytest passes, start the server with --enable-metricz.", True),
+    ("D601", 12508, "implementation", "Run pytest -k gdn --enable-metricz on it.", False),
     ("D406", 12508, "implementation", "It landed on the 7th of November 2025.", True),
     ("D406", 12508, "implementation", "It landed on the 6th of November 2025.", False),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +104,19 @@ def test_off_keeps_nothing_on_disk_and_an_unwritable_folder_is_no_error(tmp_path
     assert tree_cache.remembered(tree, "words", lambda: 2) == 2
     _next_run(monkeypatch)
     assert tree_cache.remembered(tree, "words", lambda: 3) == 3
+
+
+def test_the_default_folder_is_under_the_cache_home_and_no_home_is_no_error(monkeypatch):
+    monkeypatch.delenv(tree_cache.ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
+    assert tree_cache.folder() == Path("/somewhere/dossier/trees")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+
+    def no_home(cls):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    assert tree_cache.folder() is None
 
 
 def test_the_folder_keeps_the_trees_used_last(tmp_path, cache, monkeypatch):

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ENV = "DOSSIER_TREE_CACHE"
-#: cache files kept in the folder (one per tree as it stands): those written or read last
-KEEP = 24
+#: cache files kept in the folder (one per tree as it stands): those written or read last; room for today's SGLang
+#: beside every release `dossier releases surface --record` and lint's release rules read
+KEEP = 64
 #: a value whose pickle is larger than this is rebuilt each run rather than loaded
 LARGEST = 16 << 20
 _SUFFIX = ".pickle"

@@ -716,7 +716,7 @@ _NOT_STILL = re.compile(r"\b(?:gone|removed|no longer|not|never|renamed|moved|re
 #: a clause ends at ';', ': ', ', while', ', but', or ', and X is/are' ("0.5.23 still has X: since 0.5.22 Y was
 #: removed" says X is there; the "was" is the next clause's)
 _CLAUSE = re.compile(r";|: |, while |, but |, and (?=[\w.]+ (?:is|are|was|were) )")
-_CODE_WORD = re.compile(r"(?<![\w.`/-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_*[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+"
+_CODE_WORD = re.compile(r"(?<![\w./-])(?:_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_*[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+"
                         r"|_*[A-Z]{2,}[a-z0-9]+(?:[A-Z][a-z0-9]*)+)"
                         r"(?![\w/-]|\.\w)")
 

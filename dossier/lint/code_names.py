@@ -45,6 +45,8 @@ from dossier.span_lock import read_spans, spans_of_releases, write_spans
 NAMES_LOCK = Path("cards") / "names.lock"
 #: a bare dotted name, not inside a path, a URL, a flag, a handle or backticks
 _BARE = re.compile(r"(?<![\w.`/@$-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?(?![\w`/@-]|\.[A-Za-z_])")
+#: a name bare or in its own backticks ("`evict_mamba`"): D632 judges either
+_BARE_OR_TICKED = re.compile(r"(?<![\w.`/@$-])`?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?`?(?![\w`/@-]|\.[A-Za-z_])")
 _PSEUDO = re.compile(r"\bpseudo(?:code|-code)?\b", re.IGNORECASE)
 #: what a person does beside their handle: "(author X", "co-authored by X", "According to X"
 _PERSON_BEFORE = re.compile(r"\b(?:authors?|reviewers?|contributors?|maintainers?|co-authored by|thanks to)\b"
@@ -518,7 +520,7 @@ def retired_name_as_today(card, doc, ctx) -> Iterator[Finding]:
                        re.IGNORECASE)
     for path, text in _field_texts(doc.data):
         flat = " ".join(text.split())
-        for m in _BARE.finditer(flat):
+        for m in _BARE_OR_TICKED.finditer(flat):
             gone = [p for p in m.group(1).split(".") if p in retired]
             if not gone:
                 continue

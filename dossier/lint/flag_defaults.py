@@ -36,10 +36,10 @@ _LATER_DEFAULT = re.compile(r"[`'\"]*[^();.\n`]{1,60}?\(\s*(?:defaults?(?:\s+(?:
 #: "`SGLANG_GDN_CHUNK_H_NUM_WARPS` [4]", "`SGLANG_MAMBA_SSM_DTYPE` [unset]" (not a Markdown link: "[text](url)")
 #: (not a type tag: "`--mamba-track-interval` [int]")
 _BRACKETED = re.compile(r"[`'\"]*\s+\[(?!(?:int|str|float|bool|list|dict|tuple|bytes)\])(?P<value>-?[\w.+/-]*\w)\](?!\()")
-#: one state given to several names at once: "`--a` and `--b` are both off by default", "(...; it and `X` are both
-#: on by default)", "neither `--a` nor `--b` is on by default"
-_SHARED_STATE = re.compile(r"\b(?P<which>both|all|neither)\b[^.;()]{0,30}?\b(?P<state>on|off|enabled|disabled)\s+by\s+"
-                           r"default\b", re.IGNORECASE)
+#: one state or value given to several names at once: "`--a` and `--b` are both off by default", "(...; it and `X` are
+#: both on by default)", "neither `--a` nor `--b` is on by default", "`--a` and `--b` both default to triton"
+_SHARED_STATE = re.compile(r"\b(?P<which>both|all|neither)\b(?:[^.;()]{0,30}?\b(?P<state>on|off|enabled|disabled)\s+by\s+"
+                           r"default\b|\s+default\s+to\s+[`'\"]?(?P<value>-?[\w.+/-]*\w))", re.IGNORECASE)
 #: right after the name, a value said to hold when the flag is left out: "(0.9 when unset", "(triton unless set",
 #: ", off if not given"
 _SAID_UNSET = re.compile(r"[`'\"]*\s*[(,]\s*[`'\"]?(?P<unset>-?[\w.+/-]*\w)[`'\"]?\s+(?:(?:when|if|while)\s+(?:unset|"
@@ -157,14 +157,16 @@ def wrong_default(ctx) -> Iterator[Finding]:
 
 
 def _shared_states(text: str, mentions) -> Iterator[tuple[object, str]]:
-    """(name, state) for each flag or env var of a clause giving two or more of them one default state: the names
-    after the clause's opening (a parenthesis, ';' or the sentence start), "it" being the name right before it."""
+    """(name, state) for each flag or env var of a clause giving two or more of them one default state or value: the
+    names after the clause's opening (a parenthesis, ';' or the sentence start), "it" being the name right before
+    it."""
     names = [m for m in mentions if m.kind in (FLAG, ENV)]
     for said in _SHARED_STATE.finditer(text):
         start = max(text.rfind(c, 0, said.start()) for c in "(;.")
         inside = [m for m in names if start < m.start < said.start()]
         if re.match(r"[(;.]?\s*it and\b", text[max(start, 0):], re.IGNORECASE):
             inside = [m for m in names if m.start < start][-1:] + inside
-        state = "off" if said.group("which").lower() == "neither" else said.group("state")
-        if len(inside) >= 2:
+        neither = said.group("which").lower() == "neither"
+        state = said.group("value") or ("off" if neither else said.group("state"))
+        if len(inside) >= 2 and not (neither and said.group("value")):
             yield from ((m, state) for m in inside)

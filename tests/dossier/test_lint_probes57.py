@@ -3,8 +3,9 @@ multiple ("531 / 446 = 1.19x") or written with "≈" / "~=" (D239); "half the ti
 name ("H100 x8") or with no name ("an 8-GPU node"; not "one GPU kernel") (D242); counts in words ("five draft
 tokens") (D243); "the PR was abandoned" (D248); a post release written "0.5.8post2" (D322); a span "0.5.19 through
 0.5.14" (D323); "(0.5.14 and up)" and "(needs at least 0.5.14)" after a flag (D618); a constant "is set to N" (D633);
-defaults as ", which defaults to X" and "(A or B; default X)" (D623); a flag in a clause after another tool's ("After
-pytest passes, start the server with --x") is SGLang's (D601); a day as "the 6th of November 2025" (D406).
+defaults as ", which defaults to X", "(A or B; default X)" and "--a and --b both default to X" (D623); a flag in a
+clause after another tool's ("After pytest passes, start the server with --x") is SGLang's (D601); a name in its own
+backticks (D615, D631, D632); a day as "the 6th of November 2025" (D406).
 Each sentence is appended to one real card and linted with its rule alone."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import pytest
 
 from tests.dossier.test_lint_probes54 import found_with
 
-# (rule, card, field, sentence, caught); #12508 merged 2025-11-06, its claims: --tp 4 on 4x H100, NEXTN 3 steps / 4 draft tokens; #14502 is
-# closed; 0.5.8.post1 is a release and 0.5.8.post2 none; --linear-attn-verify-backend parses from 0.5.17 on; 0.5.23
-# binds MAX_FUSED_QKV_SPLIT_DIM to 8192
+# (rule, card, field, sentence, caught); #12508 merged 2025-11-06, its claims: --tp 4 on 4x H100, NEXTN 3 steps / 4
+# draft tokens; #14502 is closed; MambaPool is in mem_cache/memory_pool.py and evict_mamba was last in 0.5.20;
+# 0.5.8.post1 is a release and 0.5.8.post2 none; --linear-attn-verify-backend parses from 0.5.17 on; 0.5.23 binds
+# MAX_FUSED_QKV_SPLIT_DIM to 8192; --linear-attn-backend and --mamba-backend default to triton
 CASES = [
     ("D239", 34421, "implementation", "Against the old kernel that is 531 / 446 = 1.3x.", True),
     ("D239", 34421, "implementation", "Against the old kernel that is 531 / 446 = 1.19x.", False),
@@ -49,8 +51,16 @@ CASES = [
     ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default extra_buffer).",
      True),
     ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default auto).", False),
+    ("D623", 15631, "implementation", "--linear-attn-backend and --mamba-backend both default to flashinfer.", True),
+    ("D623", 15631, "implementation", "--linear-attn-backend and --mamba-backend both default to triton.", False),
     ("D601", 12508, "implementation", "After pytest passes, start the server with --enable-metricz.", True),
     ("D601", 12508, "implementation", "Run pytest -k gdn --enable-metricz on it.", False),
+    ("D615", 16229, "implementation", "0.5.23 defines `MambaPool` in layers/attention/linear/gdn_backend.py.", True),
+    ("D615", 16229, "implementation", "0.5.23 defines `MambaPool` in `mem_cache/memory_pool.py`.", False),
+    ("D632", 40313, "implementation", "0.5.23 still calls `evict_mamba`.", True),
+    ("D632", 40313, "implementation", "0.5.23 never calls `evict_mamba`.", False),
+    ("D631", 16229, "implementation", "In 0.5.23 `MambaPool` is gone.", True),
+    ("D631", 16229, "implementation", "In 0.5.23 `evict_mamba` is gone.", False),
     ("D406", 12508, "implementation", "It landed on the 7th of November 2025.", True),
     ("D406", 12508, "implementation", "It landed on the 6th of November 2025.", False),
 ]

@@ -11,16 +11,21 @@ from dossier.lint.flag_releases import manual_texts
 from dossier.lint.registry import Finding, rule
 from dossier.mentions import ENV, FLAG, find_mentions, is_sglang_command
 
+#: words that start a phrase, not a value: "defaults to the model's choice", "default is set by the platform"
+_NOT_A_VALUE = (r"(?!(?:not|now|set|the|a|an|also|still|only|then|what|whatever|its|their|this|that|same|different|is|"
+                r"are|was|were|of|to|by|for|from|depends)\b)")
 #: right after the name: "(default 256)", "(default: triton)", "(defaults to auto)", ", default 16", " defaults to
 #: full", " whose default is off", ", which defaults to auto", "(triton or cute_dsl; default triton)"
 _SAID_DEFAULT = re.compile(r"[`'\"]*(?:\s*\(\s*(?:[^();\n]{0,60}?;\s*)?|,\s*(?:(?:which|that)\s+)?|\s+)"
-                           r"(?:defaults?(?:\s+(?:is|of|to))?:?|(?:whose|its|the) default(?:\s+value)? is)\s+[`'\"]?(?P<value>-?[\w.+/-]*\w)|[`'\"]*'s\s+default(?:\s+value)?(?:\s+(?:is|of))?:?\s+[`'\"]?"
-                           r"(?P<owned>-?[\w.+/-]*\w)", re.IGNORECASE)
+                           r"(?:defaults?(?:\s+(?:is|of|to))?:?|(?:whose|its|the) default(?:\s+value)? is)\s+[`'\"]?"
+                           + _NOT_A_VALUE + r"(?P<value>-?[\w.+/-]*\w)"
+                           r"|[`'\"]*'s\s+default(?:\s+value)?(?:\s+(?:is|of))?:?\s+[`'\"]?" + _NOT_A_VALUE
+                           + r"(?P<owned>-?[\w.+/-]*\w)", re.IGNORECASE)
 #: right before the name, what the default is of: "the default of `--flag` is 16", "the default value for `--flag`:
 #: 16", "default `--flag` to 16384" (the value then follows the name, not a verb: "is overridden", "is now")
 _DEFAULT_OF = re.compile(r"\bdefault(?:\s+value)?\s+(?:of|for)\s+(?:the\s+)?[`'\"]*$|\bdefaults?\s+[`'\"]*$", re.IGNORECASE)
-_OF_VALUE = re.compile(r"[`'\"]*(?:\s+(?:is|was|to)|\s*[:=])\s+[`'\"]?(?![a-z]+(?:ed|en)\b|(?:not|now|set|the|a|an|also|still|"
-                       r"only|then|what|whatever|its|their)\b)(?P<value>-?[\w.+/-]*\w)", re.IGNORECASE)
+_OF_VALUE = re.compile(r"[`'\"]*(?:\s+(?:is|was|to)|\s*[:=])\s+[`'\"]?(?![a-z]+(?:ed|en)\b)" + _NOT_A_VALUE
+                       + r"(?P<value>-?[\w.+/-]*\w)", re.IGNORECASE)
 #: right after the name, a switch's state or a number: "(off by default", ", on by default", " is disabled by default",
 #: " is 128 by default", " has a default of 8"
 _SAID_STATE = re.compile(r"[`'\"]*(?:\s*\(\s*|,\s*|\s+(?:is|stays|remains)\s+(?:now\s+)?)"
@@ -39,7 +44,8 @@ _BRACKETED = re.compile(r"[`'\"]*\s+\[(?!(?:int|str|float|bool|list|dict|tuple|b
 #: one state or value given to several names at once: "`--a` and `--b` are both off by default", "(...; it and `X` are
 #: both on by default)", "neither `--a` nor `--b` is on by default", "`--a` and `--b` both default to triton"
 _SHARED_STATE = re.compile(r"\b(?P<which>both|all|neither)\b(?:[^.;()]{0,30}?\b(?P<state>on|off|enabled|disabled)\s+by\s+"
-                           r"default\b|\s+default\s+to\s+[`'\"]?(?P<value>-?[\w.+/-]*\w))", re.IGNORECASE)
+                           r"default\b|\s+default\s+to\s+[`'\"]?" + _NOT_A_VALUE + r"(?P<value>-?[\w.+/-]*\w))",
+                           re.IGNORECASE)
 #: right after the name, a value said to hold when the flag is left out: "(0.9 when unset", "(triton unless set",
 #: ", off if not given"
 _SAID_UNSET = re.compile(r"[`'\"]*\s*[(,]\s*[`'\"]?(?P<unset>-?[\w.+/-]*\w)[`'\"]?\s+(?:(?:when|if|while)\s+(?:unset|"

@@ -51,8 +51,13 @@ CASES = [
     ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default extra_buffer).",
      True),
     ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default auto).", False),
+    ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy, which defaults to the model's own choice.",
+     False),
+    ("D623", 15631, "implementation", "Pass --mamba-radix-cache-strategy (auto or extra_buffer; default is set by the "
+                                      "model).", False),
     ("D623", 15631, "implementation", "--linear-attn-backend and --mamba-backend both default to flashinfer.", True),
     ("D623", 15631, "implementation", "--linear-attn-backend and --mamba-backend both default to triton.", False),
+    ("D623", 15631, "implementation", "--linear-attn-backend and --mamba-backend both default to the same kernel.", False),
     ("D601", 12508, "implementation", "After pytest passes, start the server with --enable-metricz.", True),
     ("D601", 12508, "implementation", "Run pytest -k gdn --enable-metricz on it.", False),
     ("D615", 16229, "implementation", "0.5.23 defines `MambaPool` in layers/attention/linear/gdn_backend.py.", True),

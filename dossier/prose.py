@@ -27,6 +27,8 @@ _END_BEFORE_CAPITAL = re.compile(r"(?<![\w.])(?:etc|al)\.$", re.IGNORECASE)
 #: Hopper is unchanged")
 CLAUSE = re.compile(r";|, (?:so|but|while|whereas|and|which|where) ")
 #: a release version ("0.5.14", "v0.5.9.post1")
+#: "=" as written-out arithmetic writes it, "approximately equal" too
+EQUALS = r"(?:=|\u2248|~=)"
 #: small whole numbers in words: "three files", "sixteen heads"
 NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "

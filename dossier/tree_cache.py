@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import os
 import pickle
@@ -44,18 +45,14 @@ def folder() -> Path | None:
         return None
 
 
-_CODE: list[str] = []
-
-
+@functools.cache
 def _code_digest() -> str:
     """A digest of dossier's own Python source (read once a process): a changed rule is another reader."""
-    if not _CODE:
-        digest = hashlib.sha256()
-        package = Path(__file__).resolve().parent
-        for path in sorted(package.rglob("*.py")):
-            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-        _CODE.append(digest.hexdigest())
-    return _CODE[0]
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def fingerprint(tree) -> str:

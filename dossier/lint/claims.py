@@ -32,6 +32,7 @@ from dossier.project import is_valid
 from dossier.python_defs import defines, definition_lines
 from dossier.python_modules import module_exists
 from dossier.source_tree import lines_with
+from dossier.tree_cache import remembered
 
 #: card fields whose mentions are claims about today (dotted paths; [*] = every item)
 CARD_FIELDS = ("motivation", "implementation", "key_fragment.explain", "validation.lanes[*]", "corrections[*]",
@@ -79,8 +80,6 @@ def _read(tree):
 
 def _from_tree(what: str, tree, read):
     """``read(tree)``, once a process and kept on disk between runs while the tree and dossier stay as they are."""
-    from dossier.tree_cache import remembered
-
     return remembered(tree, what, lambda: read(tree))
 
 

@@ -62,7 +62,7 @@ _NUMBER = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)(?![\d])")
 _LIST_GAP = re.compile(r"\s*(?:/|to|->|\u2192|-|,|and|or|vs\.?|against)\s*[+\-]?(?:about |~)?\d[\d,]*(?:\.\d+)?")
 _UNIT_AFTER = re.compile(rf"\s?{_RATE_WORD}(?:{_UNIT})(?![\w/])")
 #: a sentence that shows or states its own arithmetic: "32 heads x 128 x 128 ... (our arithmetic from the config)"
-_ARITHMETIC = re.compile(r"\d\s?(?:x|×|\*)\s?\d|\d\s?(?:=|\u2248|~=)\s?\d|\s=\s|"
+_ARITHMETIC = re.compile(r"\d\s?(?:x|×|\*)\s?\d|\d\s?" + prose.EQUALS + r"\s?\d|\s=\s|"
                          r"\b(?:our arithmetic|our own arithmetic|computed from|derived from|we compute|by our count)\b",
                          re.IGNORECASE)
 _CITED_PR = re.compile(r"(?<![\w&])(?<!issue )(?<!issues )#(\d{1,7})\b", re.IGNORECASE)

@@ -56,7 +56,7 @@ def reversed_measured_pair(card: Card, doc, ctx) -> Iterator[Finding]:
 _TERM = rf"{_NUM}(?: ?(?:ns|us|ms|s|GB|GiB|MB|MiB|KB|KiB|B|bytes|%))?"
 #: arithmetic written out: "3.8 + 4.0 + 4.8 + 4.4 = 17.0 us", "36 x 8 x 128 x 128 x 4 = 18,874,368 bytes", a ratio
 #: as a multiple ("531 / 446 = 1.19x"), and "≈" or "~=" for "=" (the result's rounding, as written, is allowed either way)
-_SUM = re.compile(rf"(?<![\w.=/-])(?P<lhs>{_TERM}(?: ?[-+x\u00d7*/] ?{_TERM})+) ?(?:=|\u2248|~=) ?(?P<rhs>{_NUM})"
+_SUM = re.compile(rf"(?<![\w.=/-])(?P<lhs>{_TERM}(?: ?[-+x\u00d7*/] ?{_TERM})+) ?{prose.EQUALS} ?(?P<rhs>{_NUM})"
                   rf"(?:x|\u00d7)?(?![\d.]\d|[\w-])")
 _OPERATOR = re.compile(r" ?([-+x\u00d7*/]) ?(?=\d)")
 

@@ -17,15 +17,17 @@ from dossier.model import Card
 #: size of 4"; not rank 0 ("TP0 sat in ...")
 _TP = re.compile(r"(?<![\w-])(?:(?i:TP) ?[=-]? ?|--tp(?:-size)?[ =]|(?i:tensor[- ]parallel(?: size| degree)?(?: of| =)? ))"
                  r"(?P<n>[1-9]\d{0,5}(?:/[1-9]\d{0,5})*)\b")
-_WORDS = {"one": 1, "a single": 1, "single": 1, "two": 2, "four": 4, "eight": 8}
+#: a count of GPUs in words ("four H100s", "a single B200", "an eight-GPU node")
+_WORDS = {**{w: n for w, n in prose.NUMBER_WORDS.items() if n}, "a single": 1, "single": 1}
+_N_WORD = "(?i:" + "|".join(sorted(_WORDS, key=len, reverse=True)) + ")"
 _HOLDERS = r"(?!\s+(?:nodes?|trays?|racks?|superchips?|systems?)\b)"
 #: GPUs counted: "4x B200", "8 x H200", "one NVIDIA B200", "two H100s", "B200 x4", "H100x8" (not "B200s" alone, nor "a
 #: B200", nor a count of machines that hold them: "2 GB200 trays", "72 GB200 superchips"); GPUs of no named kind: "an
 #: 8-GPU node", "4 GPUs" (key "GPU": judged against every kind's counts)
-_COUNTED = re.compile(rf"(?<![\w.,/-])(?P<n>[1-9]\d?|(?i:one|a single|single|two|four|eight)) ?[x\u00d7]? ?"
+_COUNTED = re.compile(rf"(?<![\w.,/-])(?P<n>[1-9]\d?|{_N_WORD}) ?[x\u00d7]? ?"
                       rf"(?:NVIDIA |AMD )?(?P<gpu>{GPU.pattern})s?\b{_HOLDERS}"
                       rf"|(?<![\w.,/-])(?:NVIDIA |AMD )?(?P<gpu2>{GPU.pattern}) ?[x\u00d7] ?(?P<n2>[1-9]\d?)\b{_HOLDERS}"
-                      rf"|(?<![\w.,/-])(?P<n3>[1-9]\d?|(?i:one|two|four|eight))[- ](?P<gpu3>GPU)s?\b"
+                      rf"|(?<![\w.,/-])(?P<n3>[1-9]\d?|{_N_WORD})[- ](?P<gpu3>GPU)s?\b"
                       r"(?!\s+(?:kernels?|programs?|threads?|launch(?:es)?)\b)")
 #: a clause that reports a run: a verb of measuring, or whose run ("On the author's H100 TP4 run"); not a run as a
 #: noun alone ("TP=1 runs skip the fusion" is the code's rule), nor "the author" alone ("As the author saw, TP=1

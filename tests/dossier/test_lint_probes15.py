@@ -21,6 +21,7 @@ from dossier.lint.links import missing_test
 from dossier.project import Project
 from tests.dossier.factories import LANES, make_card, write_project
 from tests.dossier.test_lint_probes import _codes, _project
+from tests.dossier.yaml_support import dump_yaml, load_yaml
 
 REAL = Path(__file__).resolve().parents[2]
 
@@ -432,15 +433,10 @@ PROBES = [
 ]
 
 
-#: libyaml's dumper where PyYAML has it (the cut locks are most of a probe project's set-up time)
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
 @functools.cache
 def _locks() -> dict[str, dict]:
     """The real locks and lanes, parsed once (callers copy what they change)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return {name: yaml.load((REAL / "cards" / name).read_text(), Loader=loader)
+    return {name: load_yaml((REAL / "cards" / name).read_text())
             for name in ("evidence.lock", "drift.lock", "surface.lock", "lanes.yaml", "checked.lock")}
 
 
@@ -462,7 +458,7 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
         if n == pr and edit is not None:
             card = yaml.safe_load(text)
             edit(card)
-            text = yaml.dump(card, Dumper=_DUMPER, sort_keys=False, width=120)
+            text = dump_yaml(card, width=120)
         (root / "cards" / f"{n}.yaml").write_text(text)
         texts.append(text)
     # the locks and lanes cut to these cards (whole, they take seconds to parse on every run): the releases and
@@ -484,7 +480,7 @@ def _real_project(root: Path, pr: int, others, edit=None, lock_edit=None) -> Pat
     lanes["lanes"] = [{k: v for k, v in lane.items() if k != "answers"} for lane in lanes["lanes"]]
     for name, data in (("evidence.lock", evidence), ("drift.lock", drift), ("surface.lock", surface),
                        ("lanes.yaml", lanes)):
-        (root / "cards" / name).write_text(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
+        (root / "cards" / name).write_text(dump_yaml(data))
     return root
 
 

@@ -114,11 +114,12 @@ def _checked_project(root: Path, pr: int, others, edit=None) -> Path:
     from tests.dossier.test_lint_probes16 import _real_project
 
     _real_project(root, pr, others, edit)
-    from tests.dossier.test_lint_probes15 import _DUMPER, _locks
+    from tests.dossier.test_lint_probes15 import _locks
+    from tests.dossier.yaml_support import dump_yaml
 
     whole = _locks()["checked.lock"]
     data = {**whole, "cards": {n: e for n, e in whole["cards"].items() if n in (pr, *others)}}
-    (root / "cards" / "checked.lock").write_text(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
+    (root / "cards" / "checked.lock").write_text(dump_yaml(data))
     return root
 
 

@@ -62,7 +62,7 @@ def test_an_edited_file_or_another_dossier_reads_afresh(tmp_path, cache, monkeyp
     os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # same size, touched
     assert tree_cache.remembered(tree, "words", lambda: "touched") == "touched"
     _next_run(monkeypatch)
-    monkeypatch.setattr(tree_cache, "_CODE", ["a changed rule"])
+    monkeypatch.setattr(tree_cache, "_code_digest", lambda: "a changed rule")
     assert tree_cache.remembered(tree, "words", lambda: "re-read") == "re-read"
 
 
